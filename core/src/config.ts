@@ -1,0 +1,263 @@
+/**
+ * Node configuration: one documented object, validated once at start-up.
+ *
+ * Sources, later ones win: built-in defaults ← timing preset ← JSON file
+ * (`--config`) ← `POGO_*` environment variables ← command-line flags. Every
+ * field is described once in `CONFIG_FIELDS` (flag, environment variable,
+ * unit, meaning), which also drives `pogo node --help`. Errors name the field
+ * and where the bad value came from, e.g.
+ * `heartbeatTimeoutMs (from --heartbeat-timeout-ms): must be greater than suspectAfterMs`.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { AddressSchema, ClusterNameSchema, LabelsSchema, NodeNameSchema, RoleSchema } from './protocol.js';
+
+/** Failure-detection and gossip timings, in milliseconds. */
+export interface TimingConfig {
+  heartbeatIntervalMs: number;
+  suspectAfterMs: number;
+  heartbeatTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  connectTimeoutMs: number;
+  gossipIntervalMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+}
+
+/**
+ * Presets built from one default (`lan`): `local` for one machine (fast
+ * detection), `wan` for links with long, jittery round trips.
+ */
+export const TIMING_PRESETS: Record<'local' | 'lan' | 'wan', TimingConfig> = {
+  lan: { heartbeatIntervalMs: 500, suspectAfterMs: 1500, heartbeatTimeoutMs: 3000, handshakeTimeoutMs: 5000, connectTimeoutMs: 3000, gossipIntervalMs: 1000, reconnectBaseMs: 100, reconnectMaxMs: 5000 },
+  local: { heartbeatIntervalMs: 200, suspectAfterMs: 600, heartbeatTimeoutMs: 1000, handshakeTimeoutMs: 2000, connectTimeoutMs: 1000, gossipIntervalMs: 500, reconnectBaseMs: 50, reconnectMaxMs: 2000 },
+  wan: { heartbeatIntervalMs: 1000, suspectAfterMs: 5000, heartbeatTimeoutMs: 15000, handshakeTimeoutMs: 15000, connectTimeoutMs: 10000, gossipIntervalMs: 2000, reconnectBaseMs: 500, reconnectMaxMs: 30000 },
+};
+
+const ms = (min: number) => z.number().int().min(min).max(24 * 3600 * 1000);
+
+export const NodeConfigSchema = z
+  .object({
+    name: NodeNameSchema,
+    cluster: ClusterNameSchema.default('pogo'),
+    role: RoleSchema.default('member'),
+    host: z.string().min(1).max(255).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(4370),
+    advertise: AddressSchema.optional(),
+    seeds: z.array(AddressSchema).max(1000).default([]),
+    secret: z.string().min(16, 'must be at least 16 characters (use a long random string)').max(4096),
+    labels: LabelsSchema.default({}),
+    tlsCertFile: z.string().min(1).optional(),
+    tlsKeyFile: z.string().min(1).optional(),
+    tlsCaFile: z.string().min(1).optional(),
+    tlsRejectUnauthorized: z.boolean().default(true),
+    preset: z.enum(['local', 'lan', 'wan']).default('lan'),
+    heartbeatIntervalMs: ms(10),
+    suspectAfterMs: ms(10),
+    heartbeatTimeoutMs: ms(10),
+    handshakeTimeoutMs: ms(10),
+    connectTimeoutMs: ms(10),
+    gossipIntervalMs: ms(10),
+    reconnectBaseMs: ms(1),
+    reconnectMaxMs: ms(1),
+    downReapAfterMs: ms(1000).default(15 * 60 * 1000),
+    leftReapAfterMs: ms(1000).default(5 * 60 * 1000),
+    maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+    maxPendingHandshakes: z.number().int().min(1).max(100_000).default(64),
+    statusPort: z.number().int().min(0).max(65535).optional(),
+    statusHost: z.string().min(1).max(255).default('127.0.0.1'),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.suspectAfterMs <= c.heartbeatIntervalMs) ctx.addIssue({ code: 'custom', path: ['suspectAfterMs'], message: `must be greater than heartbeatIntervalMs (${c.heartbeatIntervalMs})` });
+    if (c.heartbeatTimeoutMs <= c.suspectAfterMs) ctx.addIssue({ code: 'custom', path: ['heartbeatTimeoutMs'], message: `must be greater than suspectAfterMs (${c.suspectAfterMs})` });
+    if (c.reconnectMaxMs < c.reconnectBaseMs) ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: `must be at least reconnectBaseMs (${c.reconnectBaseMs})` });
+    if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) ctx.addIssue({ code: 'custom', path: [c.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'], message: 'tlsCertFile and tlsKeyFile go together' });
+  });
+
+export type NodeConfig = z.infer<typeof NodeConfigSchema>;
+export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
+
+type FieldType = 'string' | 'int' | 'bool' | 'list' | 'labels';
+
+export interface ConfigField {
+  key: keyof NodeConfig | 'secretFile';
+  type: FieldType;
+  flag: string;
+  env: string;
+  description: string;
+}
+
+function field(key: ConfigField['key'], type: FieldType, description: string): ConfigField {
+  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const snake = key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+  return { key, type, flag: `--${kebab}`, env: `POGO_${snake}`, description };
+}
+
+/** Every setting, in the order `--help` shows them. */
+export const CONFIG_FIELDS: readonly ConfigField[] = [
+  field('name', 'string', 'node name, stable and unique in the cluster (default: host name)'),
+  field('cluster', 'string', 'cluster name; nodes of other clusters are refused (default: pogo)'),
+  field('role', 'string', 'member (hosts children) or observer (default: member)'),
+  field('host', 'string', 'interface to listen on (default: 127.0.0.1; 0.0.0.0 for all)'),
+  field('port', 'int', 'port to listen on; 0 picks a free one (default: 4370)'),
+  field('advertise', 'string', 'host:port that peers use to reach this node (default: host:port)'),
+  field('seeds', 'list', 'host:port of nodes to join through, comma-separated or repeated'),
+  field('secretFile', 'string', 'file holding the shared cluster secret (at least 16 characters)'),
+  field('secret', 'string', 'the cluster secret itself (prefer --secret-file or POGO_SECRET)'),
+  field('labels', 'labels', 'labels as key=value, comma-separated or repeated (e.g. region=eu)'),
+  field('tlsCertFile', 'string', 'PEM certificate: serve https/wss and dial peers over TLS'),
+  field('tlsKeyFile', 'string', 'PEM private key for --tls-cert-file'),
+  field('tlsCaFile', 'string', 'PEM CA bundle trusted when dialling peers (self-signed clusters)'),
+  field('tlsRejectUnauthorized', 'bool', 'verify peer certificates (default: true)'),
+  field('preset', 'string', 'timing preset: local, lan or wan (default: lan)'),
+  field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 500)'),
+  field('suspectAfterMs', 'int', 'silence before a peer is suspect, ms (lan: 1500)'),
+  field('heartbeatTimeoutMs', 'int', 'silence before a peer is declared down, ms (lan: 3000)'),
+  field('handshakeTimeoutMs', 'int', 'longest link handshake, ms (lan: 5000)'),
+  field('connectTimeoutMs', 'int', 'longest dial, ms (lan: 3000)'),
+  field('gossipIntervalMs', 'int', 'anti-entropy gossip interval, ms (lan: 1000)'),
+  field('reconnectBaseMs', 'int', 'first redial delay, doubling per failure, ms (lan: 100)'),
+  field('reconnectMaxMs', 'int', 'longest redial delay, ms (lan: 5000)'),
+  field('downReapAfterMs', 'int', 'forget a member down this long, ms (default: 900000)'),
+  field('leftReapAfterMs', 'int', 'forget a member that left after this long, ms (default: 300000)'),
+  field('maxMessageBytes', 'int', 'largest frame accepted from a peer, bytes (default: 16 MiB)'),
+  field('maxPendingHandshakes', 'int', 'connections allowed in their handshake at once (default: 64)'),
+  field('statusPort', 'int', 'serve GET /status (JSON) on this port; 0 picks one (default: off)'),
+  field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
+  field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+function convert(f: ConfigField, value: unknown, source: string, problems: string[]): unknown {
+  if (typeof value !== 'string' && !Array.isArray(value)) return value;
+  const text = Array.isArray(value) ? value.map(String) : [value];
+  switch (f.type) {
+    case 'string':
+      return text[text.length - 1];
+    case 'int': {
+      const last = text[text.length - 1]!.trim();
+      const n = Number(last);
+      if (last === '' || !Number.isFinite(n)) problems.push(`${f.key} (from ${source}): ${JSON.stringify(last)} is not a number`);
+      return n;
+    }
+    case 'bool': {
+      const last = text[text.length - 1]!.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(last)) return true;
+      if (['false', '0', 'no', 'off'].includes(last)) return false;
+      problems.push(`${f.key} (from ${source}): ${JSON.stringify(last)} is not true or false`);
+      return last;
+    }
+    case 'list':
+      return text.flatMap((t) => t.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+    case 'labels': {
+      const labels: Record<string, string> = {};
+      for (const pair of text.flatMap((t) => t.split(',')).map((s) => s.trim()).filter(Boolean)) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) {
+          problems.push(`${f.key} (from ${source}): ${JSON.stringify(pair)} is not key=value`);
+          continue;
+        }
+        labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      return labels;
+    }
+  }
+}
+
+export interface ConfigSources {
+  /** Values from command-line flags, keyed by config key (strings as typed, or already typed). */
+  flags?: Raw;
+  /** Usually `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Path of a JSON config file. */
+  file?: string;
+  /** Used when no name is configured. */
+  defaultName?: string;
+}
+
+/** Merges the sources, reads the secret file, and validates. Throws ConfigError naming every bad field. */
+export function loadConfig(sources: ConfigSources): NodeConfig {
+  const problems: string[] = [];
+  const merged: Raw = {};
+  const origin: Record<string, string> = {};
+  const apply = (values: Raw, sourceOf: (f: ConfigField) => string): void => {
+    for (const f of CONFIG_FIELDS) {
+      if (values[f.key] === undefined) continue;
+      const source = sourceOf(f);
+      merged[f.key] = convert(f, values[f.key], source, problems);
+      origin[f.key] = source;
+    }
+  };
+
+  if (sources.file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(sources.file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError([`config file ${sources.file}: ${(err as Error).message}`]);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`config file ${sources.file}: must hold a JSON object`]);
+    const known = new Set<string>(CONFIG_FIELDS.map((f) => f.key));
+    for (const key of Object.keys(parsed)) if (!known.has(key)) problems.push(`${key} (from ${sources.file}): unknown setting`);
+    apply(parsed as Raw, () => sources.file!);
+  }
+  const env = sources.env ?? {};
+  const fromEnv: Raw = {};
+  for (const f of CONFIG_FIELDS) if (env[f.env] !== undefined && env[f.env] !== '') fromEnv[f.key] = env[f.env];
+  apply(fromEnv, (f) => f.env);
+  apply(sources.flags ?? {}, (f) => f.flag);
+
+  const secretFile = merged['secretFile'] as string | undefined;
+  delete merged['secretFile'];
+  if (secretFile !== undefined) {
+    if (merged['secret'] !== undefined) problems.push(`secret: give either a secret or a secret file, not both (${origin['secret']} and ${origin['secretFile']})`);
+    try {
+      merged['secret'] = readFileSync(secretFile, 'utf8').trim();
+      origin['secret'] = `${origin['secretFile']} ${secretFile}`;
+    } catch (err) {
+      problems.push(`secretFile (from ${origin['secretFile']}): cannot read ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (merged['name'] === undefined) merged['name'] = sources.defaultName ?? defaultNodeName();
+  const preset = TIMING_PRESETS[(merged['preset'] as 'local' | 'lan' | 'wan' | undefined) ?? 'lan'] ?? TIMING_PRESETS.lan;
+  for (const [key, value] of Object.entries(preset)) if (merged[key] === undefined) merged[key] = value;
+
+  const result = NodeConfigSchema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = String(issue.path[0] ?? '(config)');
+      const where = origin[key] ? ` (from ${origin[key]})` : merged[key] === undefined ? ' (required)' : '';
+      const message = key === 'secret' && merged['secret'] === undefined ? 'required: give --secret-file, POGO_SECRET_FILE or POGO_SECRET' : issue.message;
+      problems.push(`${issue.path.join('.') || key}${where}: ${message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result.data!;
+}
+
+/** A warning when a secret file can be read by other users, or undefined. */
+export function secretFileWarning(path: string): string | undefined {
+  try {
+    const mode = statSync(path).mode;
+    if ((mode & 0o077) !== 0) return `secret file ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+export function defaultNodeName(): string {
+  const cleaned = hostname().replace(/[^A-Za-z0-9._@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return (cleaned || 'node').slice(0, 128);
+}

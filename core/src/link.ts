@@ -1,0 +1,561 @@
+/**
+ * Links: authenticated, one-per-pair connections between nodes, with
+ * heartbeats. Transport-agnostic, so the simulation tests exercise exactly
+ * this code.
+ *
+ * Handshake (the dialer D opens a connection to the acceptor A):
+ *
+ *   D → A  hello     {cluster, protocol, name, incarnation, startedAt, address, role, nonceD}
+ *   A → D  challenge {same fields for A, nonceA, proofA}
+ *   D → A  auth      {proofD}
+ *   A → D  welcome
+ *
+ *   proofA = HMAC-SHA256(secret, "pogo-link/1|acceptor|" + transcript)
+ *   proofD = HMAC-SHA256(secret, "pogo-link/1|dialer|"   + transcript)
+ *   transcript = cluster | D.name | D.incarnation | nonceD | A.name | A.incarnation | nonceA
+ *
+ * Both sides prove knowledge of the cluster secret over a nonce chosen by the
+ * other side, so neither the secret nor a replayable answer crosses the wire;
+ * the role tag stops a proof being reflected back. Either side may answer
+ * `reject {code, message}` and close: cluster or protocol mismatch, failed
+ * authentication, dialling itself, a name already used by a live node.
+ *
+ * Exactly one link per pair of nodes:
+ * 1. A node does not dial a peer it is linked to or handshaking with.
+ * 2. Race "both dial at once": when A receives a hello from P while A's own
+ *    dial to P is still in its handshake, the dial of the node with the
+ *    smaller name wins; the other connection is dropped with
+ *    `simultaneous-dial` on both sides (both evaluate the same rule).
+ * 3. Race "dialled an alias of a linked peer" (a seed written as `localhost`
+ *    while the peer advertises `127.0.0.1`): the dialer sees in the challenge
+ *    that it is already linked to that incarnation and drops the new
+ *    connection without replacing anything.
+ * 4. Race "half-open link": if a peer completes a new handshake while we still
+ *    hold an older link to it, the peer evidently considers the old one dead
+ *    (it only dials when it has no link), so the new link replaces the old
+ *    (link down, then link up) — likewise for a new incarnation (a restart).
+ *    A different incarnation is refused as `duplicate-name` while the old
+ *    link is healthy: a live node's name is never stolen.
+ *
+ * Failure detection: every `heartbeatIntervalMs` each link gets a ping. Any
+ * frame from the peer counts as a sign of life. Silent for `suspectAfterMs`:
+ * the link is suspect (reported, still used); silent for
+ * `heartbeatTimeoutMs`: the link is closed. A closed connection (process
+ * killed, socket reset) takes the link down at once.
+ *
+ * Invalid frames: on a connection still in its handshake they end it with
+ * `reject malformed`; on a link they are logged with the reason and dropped
+ * (a newer minor protocol version may send messages we do not know).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Clock, TimerHandle } from './clock.js';
+import type { Logger } from './logger.js';
+import {
+  PROTOCOL_VERSION,
+  decodeMessage,
+  isCompatibleVersion,
+  type Challenge,
+  type Hello,
+  type LinkMessage,
+  type PeerMessage,
+  type RejectCode,
+  type Role,
+} from './protocol.js';
+import type { Random } from './random.js';
+import type { Conn, Transport } from './transport/transport.js';
+
+export interface LocalIdentity {
+  readonly cluster: string;
+  readonly name: string;
+  readonly incarnation: string;
+  readonly startedAt: number;
+  readonly address: string;
+  readonly role: Role;
+}
+
+export interface PeerIdentity {
+  readonly name: string;
+  readonly incarnation: string;
+  readonly startedAt: number;
+  readonly address: string;
+  readonly role: Role;
+}
+
+export interface Link {
+  readonly peer: PeerIdentity;
+  readonly direction: 'in' | 'out';
+  /** For an outgoing link, the address that was dialled. */
+  readonly dialledAddress: string | undefined;
+  readonly establishedAt: number;
+  lastHeardAt: number;
+  suspect: boolean;
+  rttMs: number | undefined;
+  /** @internal */
+  readonly conn: Conn;
+}
+
+export type DialFailureCode = RejectCode | 'unreachable' | 'already-linked';
+
+export interface DialFailure {
+  code: DialFailureCode;
+  message: string;
+  /** The name of the node that answered, when the handshake got that far. */
+  peerName?: string;
+}
+
+/**
+ * What the link layer reports. Calls are synchronous and never concurrent;
+ * handlers must not throw (a throw is caught and logged).
+ */
+export interface LinkEvents {
+  linkUp(link: Link): void;
+  linkDown(link: Link, reason: string): void;
+  message(link: Link, message: LinkMessage): void;
+  /** The link's `suspect` flag changed (either way). */
+  suspect(link: Link): void;
+  dialFailed(address: string, failure: DialFailure): void;
+}
+
+export interface LinkTiming {
+  /** Longest a connection may take to complete the handshake, in ms. */
+  handshakeTimeoutMs: number;
+  /** How often each link is pinged, in ms. */
+  heartbeatIntervalMs: number;
+  /** Silence after which a link is reported suspect, in ms. */
+  suspectAfterMs: number;
+  /** Silence after which a link is closed and the peer declared down, in ms. */
+  heartbeatTimeoutMs: number;
+}
+
+export interface LinkLayerOptions {
+  identity: LocalIdentity;
+  secret: string;
+  transport: Transport;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  timing: LinkTiming;
+  /** Connections allowed in their handshake at once; more are refused. */
+  maxPendingHandshakes: number;
+  events: LinkEvents;
+}
+
+type HandshakeState = 'out:connecting' | 'out:awaiting-challenge' | 'out:awaiting-welcome' | 'in:awaiting-hello' | 'in:awaiting-auth';
+
+interface Pending {
+  readonly conn: Conn;
+  readonly dialledAddress: string | undefined;
+  state: HandshakeState;
+  readonly nonce: string;
+  peer: PeerIdentity | undefined;
+  peerNonce: string | undefined;
+  timer: TimerHandle | undefined;
+  done: boolean;
+}
+
+export function handshakeProof(
+  secret: string,
+  role: 'acceptor' | 'dialer',
+  cluster: string,
+  dialer: { name: string; incarnation: string; nonce: string },
+  acceptor: { name: string; incarnation: string; nonce: string },
+): string {
+  const transcript = [cluster, dialer.name, dialer.incarnation, dialer.nonce, acceptor.name, acceptor.incarnation, acceptor.nonce].join('|');
+  return createHmac('sha256', secret).update(`pogo-link/1|${role}|${transcript}`).digest('hex');
+}
+
+function proofMatches(expected: string, actual: string): boolean {
+  const a = Buffer.from(expected, 'hex');
+  const b = Buffer.from(actual, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export class LinkLayer {
+  private readonly links = new Map<string, Link>();
+  private readonly pending = new Set<Pending>();
+  private heartbeatTimer: TimerHandle | undefined;
+  private pingSeq = 0;
+  private stopping = false;
+  readonly stats = { framesIn: 0, framesOut: 0, invalidFrames: 0, handshakesRejected: 0 };
+
+  constructor(private readonly o: LinkLayerOptions) {}
+
+  get identity(): LocalIdentity {
+    return this.o.identity;
+  }
+
+  /** Starts the heartbeat ticker. Call once the transport listens. */
+  start(): void {
+    this.scheduleHeartbeat();
+  }
+
+  /** Accepts a connection from the transport's listener. */
+  accept(conn: Conn): void {
+    if (this.stopping) {
+      this.refuseRaw(conn, 'shutting-down', 'node is shutting down');
+      return;
+    }
+    if (this.pending.size >= this.o.maxPendingHandshakes) {
+      this.stats.handshakesRejected++;
+      this.o.log.warn({ remote: conn.remote, limit: this.o.maxPendingHandshakes }, 'too many connections in handshake; refusing one');
+      this.refuseRaw(conn, 'too-many-handshakes', 'too many connections in handshake');
+      return;
+    }
+    this.track(conn, undefined, 'in:awaiting-hello');
+  }
+
+  /** Dials `address`. The outcome arrives as `linkUp` or `dialFailed`. */
+  dial(address: string): void {
+    if (this.stopping) return;
+    const conn = this.o.transport.dial(address);
+    this.track(conn, address, 'out:connecting');
+  }
+
+  /** True while a dial to this address is in its handshake. */
+  isDialling(address: string): boolean {
+    for (const p of this.pending) if (p.dialledAddress === address) return true;
+    return false;
+  }
+
+  /** True when linked to `name` or handshaking with it (rule 1). */
+  isBusyWith(name: string): boolean {
+    if (this.links.has(name)) return true;
+    for (const p of this.pending) if (p.peer?.name === name) return true;
+    return false;
+  }
+
+  get(name: string): Link | undefined {
+    return this.links.get(name);
+  }
+
+  all(): Link[] {
+    return [...this.links.values()];
+  }
+
+  send(name: string, message: LinkMessage): boolean {
+    const link = this.links.get(name);
+    if (!link) return false;
+    this.stats.framesOut++;
+    link.conn.send(message);
+    return true;
+  }
+
+  /** Sends `leave` on every link, then closes them all; refuses new connections from now on. */
+  leave(reason: string): void {
+    this.stopping = true;
+    for (const link of this.all()) {
+      this.send(link.peer.name, { t: 'leave', reason });
+      this.closeLink(link, `left: ${reason}`);
+    }
+    this.shutdown();
+  }
+
+  /** Closes every link and handshake and stops timers (no leave announcement). */
+  shutdown(): void {
+    this.stopping = true;
+    this.o.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    for (const link of this.all()) this.closeLink(link, 'shutting down');
+    for (const p of [...this.pending]) this.abandon(p, 'shutting down');
+  }
+
+  /** Closes the link to `name` (for tests and operators); the peer sees it go down. */
+  disconnect(name: string, reason: string): void {
+    const link = this.links.get(name);
+    if (link) this.closeLink(link, reason);
+  }
+
+  // ---- handshake -------------------------------------------------------
+
+  private track(conn: Conn, dialledAddress: string | undefined, state: HandshakeState): void {
+    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, timer: undefined, done: false };
+    this.pending.add(p);
+    p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.timing.handshakeTimeoutMs} ms`, true), this.o.timing.handshakeTimeoutMs);
+    conn.setHandlers({
+      onOpen: () => this.safely(() => this.onPendingOpen(p)),
+      onMessage: (raw) => this.safely(() => (p.done ? this.onLinkFrame(conn, raw) : this.onHandshakeFrame(p, raw))),
+      onClose: (reason) => this.safely(() => (p.done ? this.onLinkClosed(conn, reason) : this.onPendingClosed(p, reason))),
+      onInvalid: (reason: string) => this.safely(() => this.onInvalidFrame(conn, p, reason)),
+    });
+  }
+
+  private onPendingOpen(p: Pending): void {
+    if (p.done || p.state !== 'out:connecting') return;
+    const id = this.o.identity;
+    const hello: Hello = { t: 'hello', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce };
+    p.state = 'out:awaiting-challenge';
+    this.write(p.conn, hello);
+  }
+
+  private onHandshakeFrame(p: Pending, raw: unknown): void {
+    this.stats.framesIn++;
+    const decoded = decodeMessage(raw);
+    if (!decoded.ok) {
+      this.stats.invalidFrames++;
+      this.o.log.warn({ remote: p.conn.remote, reason: decoded.reason }, 'invalid handshake frame');
+      this.fail(p, 'malformed', `invalid handshake frame: ${decoded.reason}`, true);
+      return;
+    }
+    const m = decoded.message;
+    if (m.t === 'reject') {
+      this.fail(p, m.code, `refused by peer: ${m.message}`, false, p.peer?.name);
+      return;
+    }
+    if (p.state === 'in:awaiting-hello' && m.t === 'hello') return this.onHello(p, m);
+    if (p.state === 'out:awaiting-challenge' && m.t === 'challenge') return this.onChallenge(p, m);
+    if (p.state === 'in:awaiting-auth' && m.t === 'auth') {
+      const peer = p.peer!;
+      const expected = handshakeProof(this.o.secret, 'dialer', this.o.identity.cluster, { name: peer.name, incarnation: peer.incarnation, nonce: p.peerNonce! }, { name: this.o.identity.name, incarnation: this.o.identity.incarnation, nonce: p.nonce });
+      if (!proofMatches(expected, m.proof)) {
+        this.fail(p, 'auth-failed', `authentication failed: ${peer.name} does not hold our cluster secret (wrong secret on one side?)`, true, peer.name);
+        return;
+      }
+      this.write(p.conn, { t: 'welcome' });
+      this.establish(p);
+      return;
+    }
+    if (p.state === 'out:awaiting-welcome' && m.t === 'welcome') {
+      this.establish(p);
+      return;
+    }
+    this.fail(p, 'malformed', `unexpected ${m.t} during handshake (${p.state})`, true);
+  }
+
+  /** Checks shared by both sides once the peer's identity is known. Returns a refusal or undefined. */
+  private checkPeer(peer: PeerIdentity & { cluster: string; protocol: { major: number; minor: number } }): { code: RejectCode; message: string } | undefined {
+    const me = this.o.identity;
+    if (peer.cluster !== me.cluster) return { code: 'cluster-mismatch', message: `cluster ${JSON.stringify(peer.cluster)} does not match ${JSON.stringify(me.cluster)}` };
+    if (!isCompatibleVersion(peer.protocol)) return { code: 'version-mismatch', message: `protocol ${peer.protocol.major}.${peer.protocol.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` };
+    if (peer.name === me.name) {
+      if (peer.incarnation === me.incarnation) return { code: 'self', message: 'connected to itself' };
+      return { code: 'duplicate-name', message: `name ${peer.name} is already used by the node at ${me.address}` };
+    }
+    const existing = this.links.get(peer.name);
+    if (existing && existing.peer.incarnation !== peer.incarnation && !existing.suspect) {
+      return { code: 'duplicate-name', message: `name ${peer.name} is already used by a live node at ${existing.peer.address}` };
+    }
+    return undefined;
+  }
+
+  private onHello(p: Pending, m: Hello): void {
+    const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
+    const refusal = this.checkPeer({ ...peer, cluster: m.cluster, protocol: m.protocol });
+    if (refusal) {
+      this.fail(p, refusal.code, refusal.message, true, peer.name);
+      return;
+    }
+    // Rule 2: both dialled at once. The smaller name's dial wins.
+    for (const other of this.pending) {
+      if (other === p || other.conn.direction !== 'out' || other.done) continue;
+      const sameTarget = other.peer?.name === peer.name || other.dialledAddress === peer.address;
+      if (!sameTarget) continue;
+      if (peer.name < this.o.identity.name) {
+        this.fail(other, 'simultaneous-dial', `${peer.name} dialled us at the same time; its dial wins`, true, peer.name);
+      } else {
+        this.fail(p, 'simultaneous-dial', `we are dialling ${peer.name} at the same time; our dial wins`, true, peer.name);
+        return;
+      }
+    }
+    p.peer = peer;
+    p.peerNonce = m.nonce;
+    p.state = 'in:awaiting-auth';
+    const id = this.o.identity;
+    const proof = handshakeProof(this.o.secret, 'acceptor', id.cluster, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce }, { name: id.name, incarnation: id.incarnation, nonce: p.nonce });
+    const challenge: Challenge = { t: 'challenge', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce, proof };
+    this.write(p.conn, challenge);
+  }
+
+  private onChallenge(p: Pending, m: Challenge): void {
+    const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
+    p.peer = peer;
+    const refusal = this.checkPeer({ ...peer, cluster: m.cluster, protocol: m.protocol });
+    if (refusal) {
+      this.fail(p, refusal.code, refusal.message, true, peer.name);
+      return;
+    }
+    const id = this.o.identity;
+    const expected = handshakeProof(this.o.secret, 'acceptor', id.cluster, { name: id.name, incarnation: id.incarnation, nonce: p.nonce }, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce });
+    if (!proofMatches(expected, m.proof)) {
+      this.fail(p, 'auth-failed', `authentication failed: ${peer.name} does not hold our cluster secret (wrong secret on one side?)`, true, peer.name);
+      return;
+    }
+    // Rule 3: this address is an alias of a peer we are already linked to.
+    const existing = this.links.get(peer.name);
+    if (existing && existing.peer.incarnation === peer.incarnation) {
+      this.fail(p, 'already-linked', `already linked to ${peer.name}`, false, peer.name);
+      return;
+    }
+    p.state = 'out:awaiting-welcome';
+    const proof = handshakeProof(this.o.secret, 'dialer', id.cluster, { name: id.name, incarnation: id.incarnation, nonce: p.nonce }, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce });
+    this.write(p.conn, { t: 'auth', proof });
+  }
+
+  private establish(p: Pending): void {
+    p.done = true;
+    this.pending.delete(p);
+    this.o.clock.clearTimeout(p.timer);
+    const peer = p.peer!;
+    // Rule 4: a newer handshake with the same peer replaces an older link.
+    const old = this.links.get(peer.name);
+    if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
+    const now = this.o.clock.now();
+    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, conn: p.conn };
+    this.links.set(peer.name, link);
+    this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction }, 'link up');
+    this.emit(() => this.o.events.linkUp(link));
+  }
+
+  private fail(p: Pending, code: DialFailureCode, message: string, tellPeer: boolean, peerName?: string): void {
+    if (p.done) return;
+    p.done = true;
+    this.pending.delete(p);
+    this.o.clock.clearTimeout(p.timer);
+    if (code !== 'simultaneous-dial' && code !== 'already-linked') this.stats.handshakesRejected++;
+    if (tellPeer && code !== 'unreachable' && code !== 'already-linked') this.write(p.conn, { t: 'reject', code, message });
+    p.conn.close(`${code}: ${message}`);
+    const level = code === 'simultaneous-dial' || code === 'already-linked' || code === 'self' ? 'debug' : 'warn';
+    this.o.log[level]({ remote: p.dialledAddress ?? p.conn.remote, peer: peerName, code, direction: p.conn.direction }, `handshake failed: ${message}`);
+    if (p.dialledAddress !== undefined) {
+      const address = p.dialledAddress;
+      this.emit(() => this.o.events.dialFailed(address, { code, message, ...(peerName !== undefined ? { peerName } : {}) }));
+    }
+  }
+
+  private abandon(p: Pending, reason: string): void {
+    if (p.done) return;
+    p.done = true;
+    this.pending.delete(p);
+    this.o.clock.clearTimeout(p.timer);
+    p.conn.close(reason);
+  }
+
+  private onPendingClosed(p: Pending, reason: string): void {
+    if (p.done) return;
+    this.fail(p, 'unreachable', reason, false, p.peer?.name);
+  }
+
+  private refuseRaw(conn: Conn, code: RejectCode, message: string): void {
+    conn.setHandlers({ onOpen: () => {}, onMessage: () => {}, onClose: () => {} });
+    this.write(conn, { t: 'reject', code, message });
+    conn.close(message);
+  }
+
+  private onInvalidFrame(conn: Conn, p: Pending, reason: string): void {
+    this.stats.invalidFrames++;
+    if (!p.done) {
+      this.o.log.warn({ remote: conn.remote, reason }, 'invalid frame during handshake');
+      this.fail(p, 'malformed', reason, true, p.peer?.name);
+      return;
+    }
+    this.o.log.warn({ peer: p.peer?.name, reason }, 'invalid frame dropped');
+  }
+
+  // ---- established links ------------------------------------------------
+
+  private linkOf(conn: Conn): Link | undefined {
+    for (const link of this.links.values()) if (link.conn === conn) return link;
+    return undefined;
+  }
+
+  private onLinkFrame(conn: Conn, raw: unknown): void {
+    const link = this.linkOf(conn);
+    if (!link) return; // Race: a frame on a link that was just replaced or closed.
+    this.stats.framesIn++;
+    link.lastHeardAt = this.o.clock.now();
+    if (link.suspect) {
+      link.suspect = false;
+      this.o.log.info({ peer: link.peer.name }, 'peer no longer suspect');
+      this.emit(() => this.o.events.suspect(link));
+    }
+    const decoded = decodeMessage(raw);
+    if (!decoded.ok) {
+      this.stats.invalidFrames++;
+      this.o.log.warn({ peer: link.peer.name, reason: decoded.reason }, 'invalid frame dropped');
+      return;
+    }
+    const m: PeerMessage = decoded.message;
+    switch (m.t) {
+      case 'ping':
+        this.send(link.peer.name, { t: 'pong', seq: m.seq, sentAt: m.sentAt });
+        return;
+      case 'pong':
+        link.rttMs = Math.max(0, this.o.clock.now() - m.sentAt);
+        return;
+      case 'hello':
+      case 'challenge':
+      case 'auth':
+      case 'welcome':
+      case 'reject':
+        this.o.log.warn({ peer: link.peer.name, t: m.t }, 'handshake frame on an established link dropped');
+        return;
+      default:
+        this.emit(() => this.o.events.message(link, m));
+    }
+  }
+
+  private onLinkClosed(conn: Conn, reason: string): void {
+    const link = this.linkOf(conn);
+    if (link) this.removeLink(link, reason);
+  }
+
+  private closeLink(link: Link, reason: string): void {
+    link.conn.close(reason);
+    this.removeLink(link, reason);
+  }
+
+  private removeLink(link: Link, reason: string): void {
+    if (this.links.get(link.peer.name) !== link) return;
+    this.links.delete(link.peer.name);
+    this.o.log.debug({ peer: link.peer.name, reason }, 'link down');
+    this.emit(() => this.o.events.linkDown(link, reason));
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.o.clock.setTimeout(() => {
+      this.safely(() => this.heartbeat());
+      if (!this.stopping) this.scheduleHeartbeat();
+    }, this.o.timing.heartbeatIntervalMs);
+  }
+
+  private heartbeat(): void {
+    const now = this.o.clock.now();
+    const seq = this.pingSeq++;
+    for (const link of this.all()) {
+      const silence = now - link.lastHeardAt;
+      if (silence >= this.o.timing.heartbeatTimeoutMs) {
+        this.o.log.warn({ peer: link.peer.name, silenceMs: silence }, 'peer silent past the heartbeat timeout; closing link');
+        this.closeLink(link, `heartbeat timeout after ${silence} ms`);
+        continue;
+      }
+      if (silence >= this.o.timing.suspectAfterMs && !link.suspect) {
+        link.suspect = true;
+        this.o.log.info({ peer: link.peer.name, silenceMs: silence }, 'peer suspect');
+        this.emit(() => this.o.events.suspect(link));
+      }
+      this.send(link.peer.name, { t: 'ping', seq, sentAt: now });
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------
+
+  private write(conn: Conn, message: PeerMessage): void {
+    this.stats.framesOut++;
+    conn.send(message);
+  }
+
+  private emit(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.log.error({ err }, 'link event handler threw');
+    }
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.log.error({ err }, 'link layer error');
+    }
+  }
+}

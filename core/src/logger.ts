@@ -1,0 +1,72 @@
+/**
+ * Structured logging.
+ *
+ * Core code logs through this small `Logger` interface (a subset of pino's),
+ * so production gets pino's JSON lines on stdout and tests can capture or
+ * silence logs. Never pass a secret or a credential in a log field.
+ */
+import { pino, type Level } from 'pino';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(fields: LogFields, message: string): void;
+  info(fields: LogFields, message: string): void;
+  warn(fields: LogFields, message: string): void;
+  error(fields: LogFields, message: string): void;
+  child(bindings: LogFields): Logger;
+}
+
+export type LogLevel = Level | 'silent';
+
+/** A pino logger writing JSON lines to stdout (or the given file descriptor). */
+export function createLogger(options: { level?: LogLevel; bindings?: LogFields; fd?: number } = {}): Logger {
+  const destination = pino.destination({ dest: options.fd ?? 1, sync: true });
+  return pino({ level: options.level ?? 'info', base: options.bindings ?? {}, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+}
+
+export interface CapturedLog {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: LogFields;
+}
+
+/** Keeps log records in memory (for tests); `entries` is shared by children. */
+export class MemoryLogger implements Logger {
+  constructor(
+    readonly entries: CapturedLog[] = [],
+    private readonly bindings: LogFields = {},
+    private readonly limit = 10_000,
+  ) {}
+
+  private push(level: CapturedLog['level'], fields: LogFields, message: string): void {
+    if (this.entries.length >= this.limit) this.entries.shift();
+    this.entries.push({ level, message, fields: { ...this.bindings, ...fields } });
+  }
+
+  debug(fields: LogFields, message: string): void {
+    this.push('debug', fields, message);
+  }
+  info(fields: LogFields, message: string): void {
+    this.push('info', fields, message);
+  }
+  warn(fields: LogFields, message: string): void {
+    this.push('warn', fields, message);
+  }
+  error(fields: LogFields, message: string): void {
+    this.push('error', fields, message);
+  }
+  child(bindings: LogFields): Logger {
+    return new MemoryLogger(this.entries, { ...this.bindings, ...bindings }, this.limit);
+  }
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,379 @@
+/**
+ * Membership: the member table, gossip, and dialling towards a full mesh.
+ *
+ * Each node keeps a table name → member (incarnation, address, role, labels,
+ * workers, status). The status of a peer is this node's own view, taken from
+ * its direct link (as Erlang distribution does): `up` while linked, `suspect`
+ * while the link is silent, `down` when the link is gone, `left` after the
+ * peer announced a graceful leave. Gossip only spreads *who exists*: every
+ * member learned from gossip is dialled, so the members form a full mesh.
+ *
+ * Merge rules for a gossiped entry (`mergeMember`, a pure function):
+ * 1. Entries about this node itself are ignored: a node is the only
+ *    authority about itself.
+ * 2. An unknown name is added as `down` (then dialled) — or as `left`, as a
+ *    tombstone, when the gossip says it left.
+ * 3. Same incarnation: metadata (address, labels, workers, role) is taken
+ *    when the entry's `version` is higher (only the member bumps it); a
+ *    gossiped `left` is taken unless we are linked to that incarnation (our
+ *    own link will tell us directly).
+ * 4. Another incarnation: the one that started later (ties: larger
+ *    incarnation) replaces the one we hold — unless we are linked to the one
+ *    we hold, which is then evidently alive (direct knowledge beats gossip).
+ *
+ * Gossip traffic: on link up both sides send their whole table; a change
+ * worth spreading (a member learned, a leave, our own metadata) goes at once
+ * to every linked peer as a delta; every `gossipIntervalMs` the whole table
+ * goes to one random linked peer (anti-entropy).
+ *
+ * Dialling: seeds and every known member that is neither up nor left are
+ * dialled with exponential backoff and jitter (`reconnectBaseMs` doubling up
+ * to `reconnectMaxMs`). A seed whose name turns out to be a linked member is
+ * not dialled again. Members down for `downReapAfterMs` and tombstones older
+ * than `leftReapAfterMs` are forgotten (and kept from coming back through
+ * stale gossip for as long again).
+ */
+import type { Clock, TimerHandle } from './clock.js';
+import type { DialFailure, Link, LinkLayer } from './link.js';
+import type { Logger } from './logger.js';
+import type { LinkMessage, MemberInfo, MemberStatus } from './protocol.js';
+import type { Random } from './random.js';
+
+export interface Member extends MemberInfo {
+  /** When `status` last changed (this node's clock). */
+  since: number;
+  /** Why the status last changed, for operators. */
+  reason: string;
+}
+
+export type MemberEvent =
+  | { kind: 'member-up'; member: Member }
+  | { kind: 'member-down'; member: Member; reason: string }
+  | { kind: 'member-left'; member: Member; reason: string }
+  | { kind: 'member-suspect'; member: Member; suspect: boolean }
+  | { kind: 'member-updated'; member: Member };
+
+export interface MembershipTiming {
+  /** Interval of the anti-entropy gossip round, in ms. */
+  gossipIntervalMs: number;
+  /** First redial delay after a failure, in ms; doubles each failure. */
+  reconnectBaseMs: number;
+  /** Cap of the redial delay, in ms. */
+  reconnectMaxMs: number;
+  /** How long a member stays in the table while down, in ms. */
+  downReapAfterMs: number;
+  /** How long a `left` tombstone is kept, in ms. */
+  leftReapAfterMs: number;
+}
+
+export interface MembershipOptions {
+  self: MemberInfo;
+  seeds: readonly string[];
+  links: Pick<LinkLayer, 'dial' | 'isDialling' | 'isBusyWith' | 'all' | 'get' | 'send'>;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  timing: MembershipTiming;
+  onEvent(event: MemberEvent): void;
+}
+
+export type MergeOutcome = { action: 'ignore' } | { action: 'add' | 'update' | 'replace'; member: Member };
+
+/** Rules 1-4 of the header. `linkedIncarnation` is the incarnation we hold a link to, if any. */
+export function mergeMember(local: Member | undefined, incoming: MemberInfo, ctx: { selfName: string; linkedIncarnation: string | undefined; now: number }): MergeOutcome {
+  if (incoming.name === ctx.selfName) return { action: 'ignore' };
+  if (!local) {
+    const status: MemberStatus = incoming.status === 'left' ? 'left' : 'down';
+    return { action: 'add', member: { ...incoming, status, since: ctx.now, reason: 'learned from gossip' } };
+  }
+  if (incoming.incarnation === local.incarnation) {
+    let next: Member = local;
+    if (incoming.version > local.version) {
+      next = { ...next, address: incoming.address, role: incoming.role, labels: incoming.labels, workers: incoming.workers, version: incoming.version };
+    }
+    if (incoming.status === 'left' && local.status !== 'left' && ctx.linkedIncarnation !== local.incarnation) {
+      next = { ...next, status: 'left', since: ctx.now, reason: 'left (learned from gossip)' };
+    }
+    return next === local ? { action: 'ignore' } : { action: 'update', member: next };
+  }
+  const newer = incoming.startedAt > local.startedAt || (incoming.startedAt === local.startedAt && incoming.incarnation > local.incarnation);
+  if (!newer || ctx.linkedIncarnation === local.incarnation) return { action: 'ignore' };
+  const status: MemberStatus = incoming.status === 'left' ? 'left' : 'down';
+  return { action: 'replace', member: { ...incoming, status, since: ctx.now, reason: 'new incarnation learned from gossip' } };
+}
+
+interface DialTarget {
+  attempts: number;
+  timer: TimerHandle | undefined;
+  lastError: string | undefined;
+}
+
+export class Membership {
+  private readonly table = new Map<string, Member>();
+  private self: Member;
+  private readonly seeds: Set<string>;
+  /** Addresses known to reach a given node name (seeds, aliases). */
+  private readonly aliases = new Map<string, string>();
+  /** Addresses that turned out to be this node itself. */
+  private readonly selfAddresses = new Set<string>();
+  private readonly dialing = new Map<string, DialTarget>();
+  /** Reaped name → incarnation, ignored in gossip until `until`. */
+  private readonly reaped = new Map<string, { incarnation: string; until: number }>();
+  private gossipTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: MembershipOptions) {
+    this.self = { ...o.self, version: Math.max(1, o.self.version), status: 'up', since: o.clock.now(), reason: 'self' };
+    this.seeds = new Set(o.seeds.filter((s) => s !== o.self.address));
+  }
+
+  start(): void {
+    for (const seed of this.seeds) this.ensureDialing(seed);
+    this.scheduleGossip();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.gossipTimer);
+    for (const target of this.dialing.values()) this.o.clock.clearTimeout(target.timer);
+    this.dialing.clear();
+  }
+
+  /** Every member including this node, sorted by name. */
+  members(): Member[] {
+    return [this.self, ...this.table.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get(name: string): Member | undefined {
+    return name === this.self.name ? this.self : this.table.get(name);
+  }
+
+  /** Changes this node's own metadata and spreads it. */
+  updateSelf(patch: { labels?: Record<string, string>; workers?: string[] }): void {
+    this.self = { ...this.self, ...patch, version: this.self.version + 1 };
+    this.broadcast([this.info(this.self)]);
+  }
+
+  /** Dial state for operators: address → attempts and last error. */
+  dialStatus(): Array<{ address: string; attempts: number; lastError: string | undefined }> {
+    return [...this.dialing.entries()].map(([address, t]) => ({ address, attempts: t.attempts, lastError: t.lastError }));
+  }
+
+  // ---- link events --------------------------------------------------------
+
+  onLinkUp(link: Link): void {
+    const peer = link.peer;
+    const now = this.o.clock.now();
+    const old = this.table.get(peer.name);
+    this.reaped.delete(peer.name);
+    if (link.dialledAddress !== undefined && link.dialledAddress !== peer.address) this.aliases.set(link.dialledAddress, peer.name);
+    if (old && old.incarnation !== peer.incarnation && (old.status === 'up' || old.status === 'suspect')) {
+      this.o.onEvent({ kind: 'member-down', member: { ...old, status: 'down' }, reason: `replaced by incarnation ${peer.incarnation}` });
+    }
+    const sameIncarnation = old?.incarnation === peer.incarnation;
+    const member: Member = {
+      name: peer.name,
+      incarnation: peer.incarnation,
+      startedAt: peer.startedAt,
+      address: peer.address,
+      role: peer.role,
+      labels: sameIncarnation ? old!.labels : {},
+      workers: sameIncarnation ? old!.workers : [],
+      // 0: metadata not yet known (a member's own entries start at version 1);
+      // the peer's own gossip, sent on link up, fills it in.
+      version: sameIncarnation ? old!.version : 0,
+      status: 'up',
+      since: now,
+      reason: 'linked',
+    };
+    this.table.set(peer.name, member);
+    this.stopDialing(peer.address);
+    if (link.dialledAddress !== undefined) this.stopDialing(link.dialledAddress);
+    this.o.log.info({ peer: peer.name, incarnation: peer.incarnation, address: peer.address, role: peer.role }, 'member up');
+    this.o.onEvent({ kind: 'member-up', member });
+    this.o.links.send(peer.name, { t: 'gossip', members: this.tableInfo() });
+    // Tell everyone else right away, so they dial the newcomer without waiting for a gossip round.
+    this.broadcast([this.info(member)], peer.name);
+  }
+
+  onLinkDown(link: Link, reason: string): void {
+    const member = this.table.get(link.peer.name);
+    if (!member || member.incarnation !== link.peer.incarnation) return;
+    if (member.status === 'left') return;
+    const down: Member = { ...member, status: 'down', since: this.o.clock.now(), reason };
+    this.table.set(member.name, down);
+    this.o.log.warn({ peer: member.name, incarnation: member.incarnation, reason }, 'member down');
+    this.o.onEvent({ kind: 'member-down', member: down, reason });
+    if (!this.stopped) this.ensureDialing(member.address);
+  }
+
+  onSuspect(link: Link): void {
+    const member = this.table.get(link.peer.name);
+    if (!member || member.incarnation !== link.peer.incarnation) return;
+    if (member.status !== 'up' && member.status !== 'suspect') return;
+    const next: Member = { ...member, status: link.suspect ? 'suspect' : 'up', since: this.o.clock.now(), reason: link.suspect ? 'link silent' : 'linked' };
+    this.table.set(member.name, next);
+    this.o.onEvent({ kind: 'member-suspect', member: next, suspect: link.suspect });
+  }
+
+  onMessage(link: Link, message: Extract<LinkMessage, { t: 'gossip' | 'leave' }>): void {
+    if (message.t === 'leave') {
+      const member = this.table.get(link.peer.name);
+      if (!member || member.incarnation !== link.peer.incarnation) return;
+      const left: Member = { ...member, status: 'left', since: this.o.clock.now(), reason: message.reason };
+      this.table.set(member.name, left);
+      this.stopDialing(member.address);
+      this.o.log.info({ peer: member.name, reason: message.reason }, 'member left');
+      this.o.onEvent({ kind: 'member-left', member: left, reason: message.reason });
+      this.broadcast([this.info(left)], member.name);
+      return;
+    }
+    const spread: MemberInfo[] = [];
+    const now = this.o.clock.now();
+    for (const incoming of message.members) {
+      const tomb = this.reaped.get(incoming.name);
+      if (tomb && tomb.incarnation === incoming.incarnation && tomb.until > now) continue;
+      const local = this.table.get(incoming.name);
+      const linkedIncarnation = this.o.links.get(incoming.name)?.peer.incarnation;
+      const outcome = mergeMember(local, incoming, { selfName: this.self.name, linkedIncarnation, now });
+      if (outcome.action === 'ignore') continue;
+      const member = outcome.member;
+      this.table.set(member.name, member);
+      if (outcome.action === 'update') {
+        if (member.status === 'left' && local?.status !== 'left') {
+          this.stopDialing(member.address);
+          this.o.onEvent({ kind: 'member-left', member, reason: member.reason });
+        } else {
+          this.o.onEvent({ kind: 'member-updated', member });
+        }
+        continue;
+      }
+      // add / replace: someone we should know about.
+      if (outcome.action === 'replace' && local && (local.status === 'up' || local.status === 'suspect')) {
+        this.o.onEvent({ kind: 'member-down', member: { ...local, status: 'down' }, reason: 'replaced by a newer incarnation' });
+      }
+      this.o.log.debug({ peer: member.name, from: link.peer.name, status: member.status }, 'member learned from gossip');
+      spread.push(this.info(member));
+      if (member.status !== 'left') this.ensureDialing(member.address);
+    }
+    if (spread.length > 0) this.broadcast(spread, link.peer.name);
+  }
+
+  onDialFailed(address: string, failure: DialFailure): void {
+    const target = this.dialing.get(address);
+    if (failure.code === 'self') {
+      this.selfAddresses.add(address);
+      this.stopDialing(address);
+      return;
+    }
+    if (failure.code === 'already-linked') {
+      if (failure.peerName !== undefined) this.aliases.set(address, failure.peerName);
+      this.stopDialing(address);
+      return;
+    }
+    if (!target || this.stopped) return;
+    target.attempts++;
+    target.lastError = `${failure.code}: ${failure.message}`;
+    // Log the first failure and then each time the count doubles, so a dead seed doesn't flood the log.
+    if ((target.attempts & (target.attempts - 1)) === 0) {
+      this.o.log.warn({ address, attempts: target.attempts, code: failure.code, peer: failure.peerName }, `cannot link to ${address}: ${failure.message}; retrying with backoff`);
+    }
+    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial'));
+  }
+
+  // ---- dialling -----------------------------------------------------------
+
+  private wantsDial(address: string): boolean {
+    if (this.stopped || this.selfAddresses.has(address) || address === this.self.address) return false;
+    const aliasOf = this.aliases.get(address);
+    if (aliasOf !== undefined && this.o.links.isBusyWith(aliasOf)) return false;
+    for (const member of this.table.values()) {
+      if (member.address !== address) continue;
+      if (member.status === 'left' || this.o.links.isBusyWith(member.name)) return false;
+    }
+    return true;
+  }
+
+  private ensureDialing(address: string): void {
+    if (this.dialing.has(address) || !this.wantsDial(address)) return;
+    const target: DialTarget = { attempts: 0, timer: undefined, lastError: undefined };
+    this.dialing.set(address, target);
+    this.schedule(address, target, 0);
+  }
+
+  private schedule(address: string, target: DialTarget, delayMs: number): void {
+    this.o.clock.clearTimeout(target.timer);
+    target.timer = this.o.clock.setTimeout(() => {
+      target.timer = undefined;
+      if (!this.wantsDial(address)) {
+        this.stopDialing(address);
+        return;
+      }
+      if (!this.o.links.isDialling(address)) this.o.links.dial(address);
+    }, delayMs);
+  }
+
+  private stopDialing(address: string): void {
+    const target = this.dialing.get(address);
+    if (!target) return;
+    this.o.clock.clearTimeout(target.timer);
+    this.dialing.delete(address);
+  }
+
+  private backoff(attempts: number, benign: boolean): number {
+    const { reconnectBaseMs, reconnectMaxMs } = this.o.timing;
+    if (benign) return reconnectBaseMs;
+    const raw = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** Math.min(30, attempts - 1));
+    return Math.round(raw * (0.5 + 0.5 * this.o.random.next()));
+  }
+
+  // ---- gossip -------------------------------------------------------------
+
+  private scheduleGossip(): void {
+    this.gossipTimer = this.o.clock.setTimeout(() => {
+      try {
+        this.gossipRound();
+      } catch (err) {
+        this.o.log.error({ err }, 'gossip round failed');
+      }
+      if (!this.stopped) this.scheduleGossip();
+    }, this.o.timing.gossipIntervalMs);
+  }
+
+  private gossipRound(): void {
+    const now = this.o.clock.now();
+    for (const member of [...this.table.values()]) {
+      const age = now - member.since;
+      const reap = (member.status === 'down' && age >= this.o.timing.downReapAfterMs) || (member.status === 'left' && age >= this.o.timing.leftReapAfterMs);
+      if (reap) {
+        this.table.delete(member.name);
+        this.stopDialing(member.address);
+        this.reaped.set(member.name, { incarnation: member.incarnation, until: now + Math.max(this.o.timing.downReapAfterMs, this.o.timing.leftReapAfterMs) });
+        this.o.log.info({ peer: member.name, status: member.status }, 'member forgotten');
+      } else if (member.status === 'down') {
+        this.ensureDialing(member.address);
+      }
+    }
+    for (const [name, tomb] of this.reaped) if (tomb.until <= now) this.reaped.delete(name);
+    for (const seed of this.seeds) this.ensureDialing(seed);
+    const links = this.o.links.all();
+    if (links.length > 0) {
+      const target = links[this.o.random.int(links.length)]!;
+      this.o.links.send(target.peer.name, { t: 'gossip', members: this.tableInfo() });
+    }
+  }
+
+  private broadcast(members: MemberInfo[], except?: string): void {
+    for (const link of this.o.links.all()) {
+      if (link.peer.name !== except) this.o.links.send(link.peer.name, { t: 'gossip', members });
+    }
+  }
+
+  private tableInfo(): MemberInfo[] {
+    return this.members().map((m) => this.info(m));
+  }
+
+  private info(m: Member): MemberInfo {
+    return { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role, labels: m.labels, workers: m.workers, version: m.version, status: m.status };
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The wire protocol: every message that crosses a link between two nodes.
+ *
+ * One place holds it all: the protocol version, one tagged union (`t` is the
+ * tag), and a runtime schema (zod) for every message. Types are not
+ * validation: `decodeMessage` checks every value that arrives from a peer and
+ * rejects anything invalid with a human-readable reason; callers log the
+ * reason and drop the message, never crash.
+ *
+ * Versioning: `PROTOCOL_VERSION.major` changes only for incompatible changes;
+ * nodes with different majors refuse to link. Message tags are append-only
+ * ("numbers are protocol"): never reuse or change the meaning of a tag.
+ *
+ * Message families:
+ * - handshake (on a connection that is not yet a link): hello → challenge →
+ *   auth → welcome, or reject. See link.ts for the exchange.
+ * - link: ping/pong heartbeats, leave (graceful departure).
+ * - membership: gossip (member table entries).
+ * - groups: pg.sync (snapshot that replaces what the receiver held of the
+ *   sender's scope), pg.join / pg.leave (deltas).
+ *
+ * This module is pure (zod only), so the renderer may import it.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = { major: 1, minor: 0 } as const;
+
+/** Names of nodes: stable and unique in a cluster. */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const NodeNameSchema = z.string().regex(NODE_NAME_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+export const ClusterNameSchema = z.string().regex(CLUSTER_NAME_PATTERN, 'must be 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit');
+export const IncarnationSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'must be 8-64 lowercase hex digits');
+/** `host:port`, host may be a bracketed IPv6 literal. */
+export const AddressSchema = z.string().max(300).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port');
+export const RoleSchema = z.enum(['member', 'observer']);
+export type Role = z.infer<typeof RoleSchema>;
+
+/** A pid: `node/incarnation/localId`. It lives on one node and dies with that node's incarnation. */
+export const PidSchema = z.string().max(300).regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}\/[0-9a-f]{8,64}\/[A-Za-z0-9._-]{1,64}$/, 'must be node/incarnation/localId');
+export type Pid = string;
+
+export const LabelsSchema = z.record(z.string().min(1).max(128), z.string().max(256)).refine((l) => Object.keys(l).length <= 64, 'at most 64 labels');
+export const ProtocolVersionSchema = z.object({ major: z.number().int().min(0), minor: z.number().int().min(0) });
+const NonceSchema = z.string().regex(/^[0-9a-f]{32,128}$/, 'must be 32-128 hex digits');
+const ProofSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-digit hex HMAC-SHA256');
+
+/** Identity a node presents in the handshake. */
+const IdentityFields = {
+  cluster: ClusterNameSchema,
+  protocol: ProtocolVersionSchema,
+  name: NodeNameSchema,
+  incarnation: IncarnationSchema,
+  startedAt: z.number().int().nonnegative(),
+  address: AddressSchema,
+  role: RoleSchema,
+  nonce: NonceSchema,
+};
+
+export const HelloSchema = z.object({ t: z.literal('hello'), ...IdentityFields }).strict();
+export const ChallengeSchema = z.object({ t: z.literal('challenge'), ...IdentityFields, proof: ProofSchema }).strict();
+export const AuthSchema = z.object({ t: z.literal('auth'), proof: ProofSchema }).strict();
+export const WelcomeSchema = z.object({ t: z.literal('welcome') }).strict();
+
+export const REJECT_CODES = [
+  'malformed',
+  'cluster-mismatch',
+  'version-mismatch',
+  'auth-failed',
+  'self',
+  'duplicate-name',
+  'simultaneous-dial',
+  'handshake-timeout',
+  'too-many-handshakes',
+  'shutting-down',
+] as const;
+export const RejectCodeSchema = z.enum(REJECT_CODES);
+export type RejectCode = z.infer<typeof RejectCodeSchema>;
+export const RejectSchema = z.object({ t: z.literal('reject'), code: RejectCodeSchema, message: z.string().max(1000) }).strict();
+
+export const PingSchema = z.object({ t: z.literal('ping'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
+export const PongSchema = z.object({ t: z.literal('pong'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
+export const LeaveSchema = z.object({ t: z.literal('leave'), reason: z.string().max(200) }).strict();
+
+export const MemberStatusSchema = z.enum(['up', 'suspect', 'down', 'left']);
+export type MemberStatus = z.infer<typeof MemberStatusSchema>;
+
+/** One member table entry as gossiped. `version` is bumped by the member itself when its own metadata changes. */
+export const MemberInfoSchema = z
+  .object({
+    name: NodeNameSchema,
+    incarnation: IncarnationSchema,
+    startedAt: z.number().int().nonnegative(),
+    address: AddressSchema,
+    role: RoleSchema,
+    labels: LabelsSchema,
+    workers: z.array(z.string().min(1).max(128)).max(256),
+    version: z.number().int().nonnegative(),
+    status: MemberStatusSchema,
+  })
+  .strict();
+export type MemberInfo = z.infer<typeof MemberInfoSchema>;
+
+export const GossipSchema = z.object({ t: z.literal('gossip'), members: z.array(MemberInfoSchema).max(10_000) }).strict();
+
+export const ScopeNameSchema = z.string().min(1).max(256);
+export const GroupNameSchema = z.string().min(1).max(1024);
+export const PgEntrySchema = z.object({ pid: PidSchema, value: z.json().optional() }).strict();
+export type PgEntry = z.infer<typeof PgEntrySchema>;
+
+export const PgSyncSchema = z
+  .object({
+    t: z.literal('pg.sync'),
+    scope: ScopeNameSchema,
+    groups: z.array(z.object({ group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict()),
+  })
+  .strict();
+export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict();
+export const PgLeaveSchema = z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict();
+
+export const HandshakeMessageSchema = z.discriminatedUnion('t', [HelloSchema, ChallengeSchema, AuthSchema, WelcomeSchema, RejectSchema]);
+export const LinkMessageSchema = z.discriminatedUnion('t', [PingSchema, PongSchema, LeaveSchema, GossipSchema, PgSyncSchema, PgJoinSchema, PgLeaveSchema]);
+export const PeerMessageSchema = z.discriminatedUnion('t', [
+  HelloSchema,
+  ChallengeSchema,
+  AuthSchema,
+  WelcomeSchema,
+  RejectSchema,
+  PingSchema,
+  PongSchema,
+  LeaveSchema,
+  GossipSchema,
+  PgSyncSchema,
+  PgJoinSchema,
+  PgLeaveSchema,
+]);
+
+export type Hello = z.infer<typeof HelloSchema>;
+export type Challenge = z.infer<typeof ChallengeSchema>;
+export type Auth = z.infer<typeof AuthSchema>;
+export type Reject = z.infer<typeof RejectSchema>;
+export type HandshakeMessage = z.infer<typeof HandshakeMessageSchema>;
+export type LinkMessage = z.infer<typeof LinkMessageSchema>;
+export type PeerMessage = z.infer<typeof PeerMessageSchema>;
+export type PgSync = z.infer<typeof PgSyncSchema>;
+export type PgJoin = z.infer<typeof PgJoinSchema>;
+export type PgLeave = z.infer<typeof PgLeaveSchema>;
+
+export type DecodeResult<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+/** Validates an untrusted value received from a peer. Never throws. */
+export function decodeMessage(raw: unknown): DecodeResult<PeerMessage> {
+  return decodeWith(PeerMessageSchema, raw);
+}
+
+export function decodeWith<T>(schema: z.ZodType<T>, raw: unknown): DecodeResult<T> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  return { ok: false, reason: describeIssues(parsed.error, raw) };
+}
+
+/** `field: problem; field: problem` from a zod error, at most three issues, never echoing large values. */
+export function describeIssues(error: z.ZodError, raw?: unknown): string {
+  const tag = raw !== null && typeof raw === 'object' && 't' in raw ? String((raw as { t: unknown }).t).slice(0, 40) : undefined;
+  const parts = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(message)';
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
+  return `${tag !== undefined ? `[${tag}] ` : ''}${parts.join('; ')}${more}`;
+}
+
+export function isCompatibleVersion(remote: { major: number; minor: number }): boolean {
+  return remote.major === PROTOCOL_VERSION.major;
+}
+
+/** Splits a pid into its parts; undefined when malformed. */
+export function parsePid(pid: string): { node: string; incarnation: string; localId: string } | undefined {
+  if (!PidSchema.safeParse(pid).success) return undefined;
+  const [node, incarnation, localId] = pid.split('/') as [string, string, string];
+  return { node, incarnation, localId };
+}
+
+export function formatPid(node: string, incarnation: string, localId: string): Pid {
+  return `${node}/${incarnation}/${localId}`;
+}

@@ -1,0 +1,52 @@
+/**
+ * The Transport seam: the one narrow interface between the cluster logic and
+ * the network (after hashicorp/memberlist's transport.go).
+ *
+ * A transport moves JSON-compatible values over ordered, reliable,
+ * bidirectional connections. It knows nothing about nodes, names or secrets:
+ * authentication, the one-link-per-pair rule and failure detection live above
+ * it, in `link.ts`, so they behave identically on every transport.
+ *
+ * Contract for implementations:
+ * - Messages on one connection arrive in the order they were sent (per-pair
+ *   FIFO, as Erlang distribution and one WebSocket both guarantee).
+ * - `onOpen` fires at most once, before any `onMessage`; `onClose` fires
+ *   exactly once, after which nothing else fires. A dial that fails fires
+ *   `onClose` without `onOpen`.
+ * - Handlers are never called synchronously from `dial`, `send` or `close`,
+ *   and a handler that throws is caught by the caller of the handler, never
+ *   by the transport's I/O loop. Values received are untrusted: the link
+ *   layer validates every one.
+ */
+
+export interface ConnHandlers {
+  onOpen(): void;
+  onMessage(message: unknown): void;
+  onClose(reason: string): void;
+  /** A frame arrived that the transport could not accept (e.g. an unknown event); it was dropped. */
+  onInvalid?(reason: string): void;
+}
+
+export interface Conn {
+  /** Unique per transport instance, for logs. */
+  readonly id: string;
+  /** `out` when this side dialled. */
+  readonly direction: 'in' | 'out';
+  /** The address dialled (out) or the remote socket address (in), for logs. */
+  readonly remote: string;
+  /** Handlers must be set synchronously, right after `dial` or inside `onConnection`. */
+  setHandlers(handlers: ConnHandlers): void;
+  /** Queues a message; a no-op once closed. */
+  send(message: unknown): void;
+  /** Closes the connection; the peer sees `onClose` too (unless the network lost it). */
+  close(reason: string): void;
+}
+
+export interface Transport {
+  /** Starts accepting connections. Resolves with the bound address (`host:port`). */
+  listen(onConnection: (conn: Conn) => void): Promise<string>;
+  /** Dials `address` (`host:port`). The result reports `onOpen` or `onClose`. */
+  dial(address: string): Conn;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, decodeMessage, isCompatibleVersion, parsePid, type PeerMessage } from '../src/protocol.js';
+
+const inc = 'a1b2c3d4e5f60718';
+const nonce = '0123456789abcdef0123456789abcdef';
+const proof = 'f'.repeat(64);
+const identity = { cluster: 'prod', protocol: { ...PROTOCOL_VERSION }, name: 'n1', incarnation: inc, startedAt: 1700000000000, address: '127.0.0.1:4001', role: 'member' as const, nonce };
+const member = { name: 'n2', incarnation: inc, startedAt: 1, address: 'db-1.example.com:4370', role: 'observer' as const, labels: { region: 'eu' }, workers: ['ticker'], version: 3, status: 'up' as const };
+const pid = `n1/${inc}/p1`;
+
+/** One valid example of every message type, and ways to break it. */
+const valid: Record<PeerMessage['t'], PeerMessage> = {
+  hello: { t: 'hello', ...identity },
+  challenge: { t: 'challenge', ...identity, proof },
+  auth: { t: 'auth', proof },
+  welcome: { t: 'welcome' },
+  reject: { t: 'reject', code: 'auth-failed', message: 'nope' },
+  ping: { t: 'ping', seq: 1, sentAt: 5 },
+  pong: { t: 'pong', seq: 1, sentAt: 5 },
+  leave: { t: 'leave', reason: 'shutdown' },
+  gossip: { t: 'gossip', members: [member] },
+  'pg.sync': { t: 'pg.sync', scope: 'default', groups: [{ group: 'g', entries: [{ pid, value: { spec: { id: 'x', n: [1, 2] } } }] }] },
+  'pg.join': { t: 'pg.join', scope: 'default', group: 'g', entries: [{ pid }] },
+  'pg.leave': { t: 'pg.leave', scope: 'default', group: 'g', pids: [pid] },
+};
+
+const malformed: Array<[string, unknown]> = [
+  ['hello with a bad name', { ...valid.hello, name: '-bad name' }],
+  ['hello with a non-hex incarnation', { ...valid.hello, incarnation: 'xyz' }],
+  ['hello without a nonce', { ...valid.hello, nonce: undefined }],
+  ['hello with an unknown role', { ...valid.hello, role: 'admin' }],
+  ['hello with a bad address', { ...valid.hello, address: 'no-port' }],
+  ['challenge with a short proof', { ...valid.challenge, proof: 'abc' }],
+  ['auth with a non-hex proof', { t: 'auth', proof: 'z'.repeat(64) }],
+  ['welcome with extra fields', { t: 'welcome', admin: true }],
+  ['reject with an unknown code', { t: 'reject', code: 'whatever', message: 'x' }],
+  ['ping with a string seq', { t: 'ping', seq: '1', sentAt: 5 }],
+  ['pong with a negative seq', { t: 'pong', seq: -1, sentAt: 5 }],
+  ['leave without reason', { t: 'leave' }],
+  ['gossip with a bad member', { t: 'gossip', members: [{ ...member, status: 'zombie' }] }],
+  ['gossip members not an array', { t: 'gossip', members: {} }],
+  ['pg.sync with an empty group', { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [] }] }],
+  ['pg.join with a malformed pid', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: 'not-a-pid' }] }],
+  ['pg.join with a function value', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid, value: () => 1 }] }],
+  ['pg.leave with no pids', { t: 'pg.leave', scope: 's', group: 'g', pids: [] }],
+  ['unknown tag', { t: 'rm -rf' }],
+  ['no tag', { hello: 1 }],
+  ['a string', 'hello'],
+  ['null', null],
+  ['a number', 42],
+  ['an array', [valid.ping]],
+];
+
+describe('protocol', () => {
+  it.each(Object.entries(valid))('accepts a valid %s', (_t, message) => {
+    const result = decodeMessage(JSON.parse(JSON.stringify(message)));
+    expect(result).toEqual({ ok: true, message: JSON.parse(JSON.stringify(message)) });
+  });
+
+  it.each(malformed)('rejects %s with a reason', (_label, raw) => {
+    const result = decodeMessage(raw);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason.length).toBeGreaterThan(5);
+  });
+
+  it('names the offending field in the reason', () => {
+    const result = decodeMessage({ ...valid.hello, startedAt: 'yesterday' });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/^\[hello\] startedAt: /);
+  });
+
+  it('accepts the same major version and refuses another', () => {
+    expect(isCompatibleVersion({ major: PROTOCOL_VERSION.major, minor: PROTOCOL_VERSION.minor + 1 })).toBe(true);
+    expect(isCompatibleVersion({ major: PROTOCOL_VERSION.major + 1, minor: 0 })).toBe(false);
+  });
+
+  it('parses pids', () => {
+    expect(parsePid(pid)).toEqual({ node: 'n1', incarnation: inc, localId: 'p1' });
+    expect(parsePid('n1/zz/p1')).toBeUndefined();
+  });
+});

@@ -176,6 +176,7 @@ export class LinkLayer {
   private heartbeatTimer: TimerHandle | undefined;
   private pingSeq = 0;
   private stopping = false;
+  private onAllLinksClosed: (() => void) | undefined;
   readonly stats = { framesIn: 0, framesOut: 0, invalidFrames: 0, handshakesRejected: 0 };
 
   constructor(private readonly o: LinkLayerOptions) {}
@@ -240,14 +241,25 @@ export class LinkLayer {
     return true;
   }
 
-  /** Sends `leave` on every link, then closes them all; refuses new connections from now on. */
-  leave(reason: string): void {
+  /**
+   * Graceful departure: sends `leave` on every link and refuses new
+   * connections. Each peer closes its link when it reads the leave, which
+   * proves delivery; links still open after `graceMs` are closed anyway.
+   * `done` runs once every link is gone.
+   */
+  leave(reason: string, graceMs: number, done: () => void): void {
     this.stopping = true;
-    for (const link of this.all()) {
-      this.send(link.peer.name, { t: 'leave', reason });
-      this.closeLink(link, `left: ${reason}`);
-    }
-    this.shutdown();
+    for (const p of [...this.pending]) this.abandon(p, 'shutting down');
+    const finish = (): void => {
+      this.onAllLinksClosed = undefined;
+      this.o.clock.clearTimeout(timer);
+      this.shutdown();
+      done();
+    };
+    const timer = this.o.clock.setTimeout(finish, graceMs);
+    for (const link of this.all()) this.send(link.peer.name, { t: 'leave', reason });
+    if (this.links.size === 0) finish();
+    else this.onAllLinksClosed = finish;
   }
 
   /** Closes every link and handshake and stops timers (no leave announcement). */
@@ -508,6 +520,7 @@ export class LinkLayer {
     this.links.delete(link.peer.name);
     this.o.log.debug({ peer: link.peer.name, reason }, 'link down');
     this.emit(() => this.o.events.linkDown(link, reason));
+    if (this.links.size === 0) this.onAllLinksClosed?.();
   }
 
   private scheduleHeartbeat(): void {

@@ -19,7 +19,7 @@ export interface Random {
 
 export class CryptoRandom implements Random {
   next(): number {
-    return randomInt(0, 2 ** 48) / 2 ** 48;
+    return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
   }
 
   int(n: number): number {

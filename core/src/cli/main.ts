@@ -1,0 +1,176 @@
+/**
+ * The `pogo` command line.
+ *
+ *   pogo node [options]       run a cluster member (or observer) in this process
+ *   pogo status --url URL     print a node's live view (from its --status-port)
+ *
+ * Exit codes: 0 success; 1 runtime failure (cannot listen, node unreachable);
+ * 2 invalid usage or configuration.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { CONFIG_FIELDS, ConfigError, loadConfig, secretFileWarning } from '../config.js';
+import { createLogger } from '../logger.js';
+import { PogoNode } from '../node.js';
+import { startStatusServer } from '../status-server.js';
+import type { NodeStatus } from '../node.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function buildCli(): Command {
+  const program = new Command('pogo')
+    .description('Pogo for Node.js: a distributed supervisor for Node.js clusters')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .exitOverride();
+
+  const node = program
+    .command('node')
+    .description('run a node: join the cluster through its seeds and stay linked to every member')
+    .option('--config <file>', 'JSON file with any of the settings below (flags and POGO_* variables override it)')
+    .addHelpText(
+      'after',
+      `
+Every setting can also come from an environment variable (POGO_ + the flag in
+SCREAMING_SNAKE_CASE, e.g. POGO_SECRET_FILE, POGO_SEEDS) or the --config file
+(keys in camelCase, e.g. "heartbeatTimeoutMs"). Precedence: flag > environment
+> file > preset > default.
+
+Example: a three-node cluster on one machine
+  head -c 32 /dev/urandom | base64 > secret.txt && chmod 600 secret.txt
+  pogo node --name n1 --port 4001 --secret-file secret.txt --status-port 5001
+  pogo node --name n2 --port 4002 --seeds 127.0.0.1:4001 --secret-file secret.txt
+  pogo node --name n3 --port 4003 --seeds 127.0.0.1:4001 --secret-file secret.txt
+  pogo status --url http://127.0.0.1:5001`,
+    );
+  for (const f of CONFIG_FIELDS) {
+    const repeatable = f.type === 'list' || f.type === 'labels';
+    const option = new Option(`${f.flag} <${f.type === 'int' ? 'n' : f.type === 'bool' ? 'bool' : 'value'}>`, `${f.description} [${f.env}]`);
+    if (repeatable) option.argParser(collect);
+    node.addOption(option);
+  }
+  node.action(async (opts: Record<string, unknown>) => {
+    await runNode(opts);
+  });
+
+  program
+    .command('status')
+    .description("print a node's live view: members, links, groups")
+    .requiredOption('--url <url>', 'status endpoint of a node (its --status-port), e.g. http://127.0.0.1:5001')
+    .option('--json', 'print the raw JSON')
+    .action(async (opts: { url: string; json?: boolean }) => {
+      await runStatus(opts.url, opts.json === true);
+    });
+  return program;
+}
+
+async function runNode(opts: Record<string, unknown>): Promise<void> {
+  const { config: file, ...flags } = opts;
+  let config;
+  try {
+    config = loadConfig({ flags, env: process.env, ...(typeof file === 'string' ? { file } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pogo node: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const secretFile = (flags['secretFile'] as string | undefined) ?? process.env['POGO_SECRET_FILE'];
+  if (secretFile) {
+    const warning = secretFileWarning(secretFile);
+    if (warning) log.warn({}, warning);
+  }
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection (kept running)'));
+  process.on('uncaughtException', (err) => {
+    log.error({ err }, 'uncaught exception; exiting so the service manager restarts the node');
+    process.exit(1);
+  });
+
+  let node: PogoNode;
+  try {
+    node = await PogoNode.start(config, { log });
+  } catch (err) {
+    log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const status = config.statusPort !== undefined ? await startStatusServer(node, config.statusHost, config.statusPort) : undefined;
+  if (status) log.info({ url: status.url, endpoints: ['/status', '/healthz'] }, 'status endpoint listening');
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    void (async () => {
+      try {
+        await node.stop(`received ${signal}`);
+        await status?.close();
+      } catch (err) {
+        log.error({ err }, 'error during shutdown');
+      } finally {
+        process.exit(0);
+      }
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Keep the process alive: the node's own timers are unref'ed.
+  setInterval(() => {}, 1 << 30);
+}
+
+async function runStatus(url: string, json: boolean): Promise<void> {
+  let body: NodeStatus;
+  try {
+    const res = await fetch(`${url.replace(/\/+$/, '').replace(/\/status$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    body = (await res.json()) as NodeStatus;
+  } catch (err) {
+    process.stderr.write(`pogo status: cannot read ${url}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return;
+  }
+  const rows = body.members.map((m) => [m.name, m.status, m.role, m.address, m.incarnation, Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-']);
+  process.stdout.write(`node ${body.name} (cluster ${body.cluster}, incarnation ${body.incarnation})\n\n`);
+  process.stdout.write(table(['NAME', 'STATUS', 'ROLE', 'ADDRESS', 'INCARNATION', 'LABELS'], rows));
+  const groups = Object.entries(body.groups).flatMap(([scope, gs]) => Object.entries(gs).map(([g, members]) => [scope, g, String(members.length)]));
+  if (groups.length > 0) process.stdout.write(`\n${table(['SCOPE', 'GROUP', 'MEMBERS'], groups)}`);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { exitCode?: number; code?: string }).exitCode;
+    const name = (err as { code?: string }).code;
+    if (name === 'commander.helpDisplayed' || name === 'commander.version' || name === 'commander.help') {
+      process.exitCode = 0;
+      return;
+    }
+    if (code !== undefined) {
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);

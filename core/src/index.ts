@@ -1,0 +1,26 @@
+/**
+ * pogo-core: the public API.
+ *
+ * A node joins a cluster through seeds, links to every member (Socket.IO,
+ * authenticated by a shared secret), gossips membership and keeps Erlang
+ * pg-style process groups. See the README for examples.
+ */
+export { PogoNode, createNodeConfig } from './node.js';
+export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap } from './node.js';
+export { loadConfig, ConfigError, CONFIG_FIELDS, TIMING_PRESETS, NodeConfigSchema } from './config.js';
+export type { NodeConfig, NodeConfigInput, TimingConfig } from './config.js';
+export { ProcessGroups, PgError } from './groups.js';
+export type { PgMember, PgEvent, PgListener, PgSnapshot, JsonValue } from './groups.js';
+export type { Member, MemberEvent } from './membership.js';
+export { SystemClock, ManualClock } from './clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { CryptoRandom, SeededRandom } from './random.js';
+export type { Random } from './random.js';
+export { createLogger, MemoryLogger, silentLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
+export { MemoryNetwork, MemoryTransport } from './transport/memory.js';
+export { SocketIoTransport } from './transport/socketio.js';
+export type { Transport, Conn, ConnHandlers } from './transport/transport.js';
+export { startStatusServer } from './status-server.js';
+export type { StatusServer } from './status-server.js';
+export * from './protocol.js';

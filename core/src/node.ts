@@ -1,0 +1,285 @@
+/**
+ * PogoNode: one node of a cluster in one process — transport, links,
+ * membership and process groups wired together.
+ *
+ *   transport ──conn──▶ links ──link up/down, messages──▶ membership (gossip, dialling)
+ *                                                     └─▶ groups (pg scopes)
+ *
+ * The node owns no policy of its own: it routes link events to the layers
+ * above in a fixed order (membership first, so a member is `up` before its
+ * groups arrive) and offers a small API: members, groups, pids, status,
+ * graceful `stop()` and abrupt `kill()` (for simulated crashes).
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { SystemClock, type Clock } from './clock.js';
+import type { NodeConfig } from './config.js';
+import { loadConfig, type NodeConfigInput } from './config.js';
+import { ProcessGroups } from './groups.js';
+import { LinkLayer, type Link } from './link.js';
+import { silentLogger, type Logger } from './logger.js';
+import { Membership, type Member, type MemberEvent } from './membership.js';
+import { PROTOCOL_VERSION, formatPid, type Pid, type Role } from './protocol.js';
+import { CryptoRandom, type Random } from './random.js';
+import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
+import type { Transport } from './transport/transport.js';
+
+export interface NodeDeps {
+  clock?: Clock;
+  random?: Random;
+  log?: Logger;
+  /** Defaults to a Socket.IO transport on `config.host:config.port`. */
+  transport?: Transport;
+  /** Worker types this node can run (advertised to peers). */
+  workers?: string[];
+}
+
+export interface LinkStatus {
+  peer: string;
+  incarnation: string;
+  direction: 'in' | 'out';
+  establishedAt: number;
+  lastHeardMsAgo: number;
+  suspect: boolean;
+  rttMs: number | undefined;
+}
+
+export interface NodeStatus {
+  name: string;
+  cluster: string;
+  incarnation: string;
+  role: Role;
+  address: string;
+  startedAt: number;
+  now: number;
+  protocol: { major: number; minor: number };
+  members: Member[];
+  links: LinkStatus[];
+  dialing: Array<{ address: string; attempts: number; lastError: string | undefined }>;
+  groups: ReturnType<ProcessGroups['snapshot']>;
+  stats: LinkLayer['stats'];
+}
+
+export type NodeEventMap = {
+  [K in MemberEvent['kind']]: [Extract<MemberEvent, { kind: K }>];
+};
+
+export class PogoNode extends EventEmitter<NodeEventMap> {
+  readonly name: string;
+  readonly cluster: string;
+  readonly role: Role;
+  readonly incarnation: string;
+  readonly startedAt: number;
+  readonly groups: ProcessGroups;
+  readonly clock: Clock;
+  readonly log: Logger;
+  private readonly links: LinkLayer;
+  private readonly membership: Membership;
+  private readonly transport: Transport;
+  private nextLocalId = 1;
+  private state: 'running' | 'stopping' | 'stopped' = 'running';
+  private _address: string;
+
+  private constructor(
+    readonly config: NodeConfig,
+    deps: Required<Omit<NodeDeps, 'workers'>> & { workers: string[] },
+    address: string,
+  ) {
+    super();
+    this.name = config.name;
+    this.cluster = config.cluster;
+    this.role = config.role;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.transport = deps.transport;
+    this.incarnation = deps.random.hex(8);
+    this.startedAt = deps.clock.now();
+    this._address = address;
+    const identity = { cluster: this.cluster, name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role };
+    this.links = new LinkLayer({
+      identity,
+      secret: config.secret,
+      transport: deps.transport,
+      clock: deps.clock,
+      random: deps.random,
+      log: deps.log,
+      timing: config,
+      maxPendingHandshakes: config.maxPendingHandshakes,
+      events: {
+        linkUp: (link) => this.onLinkUp(link),
+        linkDown: (link, reason) => this.onLinkDown(link, reason),
+        message: (link, message) => {
+          if (message.t === 'gossip') this.membership.onMessage(link, message);
+          else if (message.t === 'leave') {
+            this.membership.onMessage(link, message);
+            // Closing the link acknowledges the leave: the leaving node waits for it.
+            this.links.disconnect(link.peer.name, `peer left: ${message.reason}`);
+          }
+          else if (message.t === 'pg.sync' || message.t === 'pg.join' || message.t === 'pg.leave') this.groups.handleMessage(link.peer.name, message);
+        },
+        suspect: (link) => this.membership.onSuspect(link),
+        dialFailed: (addr, failure) => this.membership.onDialFailed(addr, failure),
+      },
+    });
+    this.membership = new Membership({
+      self: { name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role, labels: config.labels, workers: deps.workers, version: 1, status: 'up' },
+      seeds: config.seeds,
+      links: this.links,
+      clock: deps.clock,
+      random: deps.random,
+      log: deps.log,
+      timing: config,
+      onEvent: (event) => this.emitMemberEvent(event),
+    });
+    this.groups = new ProcessGroups({
+      node: this.name,
+      incarnation: this.incarnation,
+      log: deps.log.child({ layer: 'groups' }),
+      channel: { send: (peer, message) => void this.links.send(peer, message) },
+    });
+  }
+
+  /** Starts a node: listens, then dials its seeds. */
+  static async start(config: NodeConfig, deps: NodeDeps = {}): Promise<PogoNode> {
+    const clock = deps.clock ?? new SystemClock();
+    const random = deps.random ?? new CryptoRandom();
+    const baseLog = deps.log ?? silentLogger;
+    const transport = deps.transport ?? new SocketIoTransport({ host: config.host, port: config.port, maxMessageBytes: config.maxMessageBytes, connectTimeoutMs: config.connectTimeoutMs, tls: readTls(config) });
+    let accept: (conn: Parameters<LinkLayer['accept']>[0]) => void = (conn) => conn.close('node starting');
+    const bound = await transport.listen((conn) => accept(conn));
+    const address = advertisedAddress(config, bound);
+    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? [] }, address);
+    accept = (conn) => node.links.accept(conn);
+    node.links.start();
+    node.membership.start();
+    node.log.info({ address, listen: bound, cluster: config.cluster, role: config.role, incarnation: node.incarnation, seeds: config.seeds, protocol: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'node started');
+    return node;
+  }
+
+  /** The address peers use to reach this node. */
+  get address(): string {
+    return this._address;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Every known member including this node, sorted by name. */
+  members(): Member[] {
+    return this.membership.members();
+  }
+
+  /** Names of the members currently up (linked), this node included. */
+  upMembers(): string[] {
+    return this.members()
+      .filter((m) => m.status === 'up' || m.status === 'suspect')
+      .map((m) => m.name);
+  }
+
+  member(name: string): Member | undefined {
+    return this.membership.get(name);
+  }
+
+  /** A new pid for something that lives on this node. */
+  newPid(label = 'p'): Pid {
+    return formatPid(this.name, this.incarnation, `${label}${this.nextLocalId++}`);
+  }
+
+  /** Changes this node's labels at run time; peers learn them by gossip. */
+  setLabels(labels: Record<string, string>): void {
+    this.membership.updateSelf({ labels });
+  }
+
+  /** Closes the link to a peer (it will be redialled). For operators and tests. */
+  disconnect(peer: string, reason = 'disconnected by operator'): void {
+    this.links.disconnect(peer, reason);
+  }
+
+  status(): NodeStatus {
+    const now = this.clock.now();
+    return {
+      name: this.name,
+      cluster: this.cluster,
+      incarnation: this.incarnation,
+      role: this.role,
+      address: this.address,
+      startedAt: this.startedAt,
+      now,
+      protocol: { ...PROTOCOL_VERSION },
+      members: this.members(),
+      links: this.links.all().map((l) => ({ peer: l.peer.name, incarnation: l.peer.incarnation, direction: l.direction, establishedAt: l.establishedAt, lastHeardMsAgo: now - l.lastHeardAt, suspect: l.suspect, rttMs: l.rttMs })),
+      dialing: this.membership.dialStatus(),
+      groups: this.groups.snapshot(),
+      stats: { ...this.links.stats },
+    };
+  }
+
+  /**
+   * Graceful stop: announces the leave to every peer and waits (at most
+   * `graceMs`) until each has acknowledged it by closing its link; then stops
+   * listening.
+   */
+  async stop(reason = 'shutdown', graceMs = 2000): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.log.info({ reason }, 'node leaving the cluster');
+    this.membership.stop();
+    await new Promise<void>((resolve) => this.links.leave(reason, graceMs, resolve));
+    await this.transport.close();
+    this.state = 'stopped';
+    this.log.info({}, 'node stopped');
+  }
+
+  /**
+   * Abrupt stop, as if the process died: no leave, no further messages or
+   * timers. Used by simulations together with the network's `crash()`.
+   */
+  kill(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.membership.stop();
+    this.links.shutdown();
+  }
+
+  private onLinkUp(link: Link): void {
+    this.membership.onLinkUp(link);
+    this.groups.peerUp(link.peer.name);
+  }
+
+  private onLinkDown(link: Link, reason: string): void {
+    this.groups.peerDown(link.peer.name);
+    this.membership.onLinkDown(link, reason);
+  }
+
+  private emitMemberEvent(event: MemberEvent): void {
+    try {
+      (this.emit as (name: string, event: MemberEvent) => boolean)(event.kind, event);
+    } catch (err) {
+      this.log.error({ err, event: event.kind }, 'member event listener threw');
+    }
+  }
+}
+
+/** Validated node config from a partial input: defaults and the timing preset fill in the rest. */
+export function createNodeConfig(input: Partial<NodeConfigInput> & { name: string; secret: string }): NodeConfig {
+  return loadConfig({ flags: input as Record<string, unknown>, env: {} });
+}
+
+function readTls(config: NodeConfig): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {
+  if (!config.tlsCertFile && !config.tlsCaFile) return undefined;
+  return {
+    ...(config.tlsCertFile ? { cert: readFileSync(config.tlsCertFile, 'utf8') } : {}),
+    ...(config.tlsKeyFile ? { key: readFileSync(config.tlsKeyFile, 'utf8') } : {}),
+    ...(config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile, 'utf8') } : {}),
+    rejectUnauthorized: config.tlsRejectUnauthorized,
+  };
+}
+
+function advertisedAddress(config: NodeConfig, bound: string): string {
+  if (config.advertise) return config.advertise;
+  const { host, port } = parseAddress(bound);
+  if (host === '0.0.0.0' || host === '::') return formatAddress(hostname(), port);
+  return bound;
+}

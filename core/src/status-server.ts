@@ -1,0 +1,51 @@
+/**
+ * A node's status endpoint: a small HTTP server, on loopback by default,
+ * answering `GET /status` with the node's live view as JSON (members, links,
+ * groups, dial attempts) and `GET /healthz` with `ok`. It lets people and
+ * tests check membership without reading logs (`pogo status --url ...`).
+ * Read-only; it never exposes the cluster secret.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PogoNode } from './node.js';
+import { formatAddress } from './transport/socketio.js';
+
+export interface StatusServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startStatusServer(node: PogoNode, host: string, port: number): Promise<StatusServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(node.running ? 200 : 503, { 'content-type': 'text/plain' }).end(node.running ? 'ok\n' : 'stopping\n');
+      return;
+    }
+    if (path === '/status') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(node.status()));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /healthz\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    url: `http://${formatAddress(host, bound.port)}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, TIMING_PRESETS, loadConfig, secretFileWarning } from '../src/config.js';
+
+const secret = 'a-long-enough-cluster-secret';
+const dir = mkdtempSync(join(tmpdir(), 'pogo-config-'));
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('fills defaults and the lan preset', () => {
+    const c = loadConfig({ flags: { name: 'n1', secret }, env: {} });
+    expect(c).toMatchObject({ name: 'n1', cluster: 'pogo', role: 'member', host: '127.0.0.1', port: 4370, seeds: [], labels: {}, ...TIMING_PRESETS.lan });
+  });
+
+  it('layers file < env < flags, and parses lists, labels, numbers and booleans', () => {
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify({ name: 'from-file', port: 4100, seeds: ['10.0.0.1:4370'], labels: { zone: 'a' }, heartbeatTimeoutMs: 9000 }));
+    const c = loadConfig({
+      file,
+      env: { POGO_PORT: '4200', POGO_SECRET: secret, POGO_SEEDS: '10.0.0.2:4370,10.0.0.3:4370', POGO_TLS_REJECT_UNAUTHORIZED: 'false' },
+      flags: { port: '4300', labels: ['region=eu', 'tier=web'] },
+    });
+    expect(c.name).toBe('from-file');
+    expect(c.port).toBe(4300);
+    expect(c.seeds).toEqual(['10.0.0.2:4370', '10.0.0.3:4370']);
+    expect(c.labels).toEqual({ region: 'eu', tier: 'web' });
+    expect(c.heartbeatTimeoutMs).toBe(9000);
+    expect(c.tlsRejectUnauthorized).toBe(false);
+  });
+
+  it('a preset sets the timings, and explicit values still win', () => {
+    const c = loadConfig({ flags: { name: 'n1', secret, preset: 'local', heartbeatTimeoutMs: '5000' }, env: {} });
+    expect(c.heartbeatIntervalMs).toBe(TIMING_PRESETS.local.heartbeatIntervalMs);
+    expect(c.heartbeatTimeoutMs).toBe(5000);
+  });
+
+  it('reads the secret from a file and warns when others can read it', () => {
+    const file = join(dir, 'secret.txt');
+    writeFileSync(file, `${secret}\n`);
+    chmodSync(file, 0o644);
+    expect(loadConfig({ flags: { name: 'n1', secretFile: file }, env: {} }).secret).toBe(secret);
+    expect(secretFileWarning(file)).toMatch(/readable by other users.*chmod 600/);
+    chmodSync(file, 0o600);
+    expect(secretFileWarning(file)).toBeUndefined();
+  });
+
+  it('names every bad field and where it came from', () => {
+    const found = problems(() => loadConfig({ flags: { name: 'bad name!', port: 'eighty', seeds: ['nope'] }, env: { POGO_ROLE: 'king' } }));
+    const text = found.join('\n');
+    expect(text).toMatch(/port \(from --port\): "eighty" is not a number/);
+    expect(text).toMatch(/name \(from --name\)/);
+    expect(text).toMatch(/seeds\.0 \(from --seeds\): must be host:port/);
+    expect(text).toMatch(/role \(from POGO_ROLE\)/);
+    expect(text).toMatch(/secret \(required\): required: give --secret-file/);
+  });
+
+  it('checks relations between timings', () => {
+    const found = problems(() => loadConfig({ flags: { name: 'n1', secret, heartbeatIntervalMs: '1000', suspectAfterMs: '500' }, env: {} }));
+    expect(found.join('\n')).toMatch(/suspectAfterMs \(from --suspect-after-ms\): must be greater than heartbeatIntervalMs/);
+  });
+
+  it('rejects unknown keys in a config file and an unreadable secret file', () => {
+    const file = join(dir, 'typo.json');
+    writeFileSync(file, JSON.stringify({ name: 'n1', secret, heartbeatTimeout: 5 }));
+    expect(problems(() => loadConfig({ file, env: {} })).join('\n')).toMatch(/heartbeatTimeout \(from .*typo\.json\): unknown setting/);
+    expect(problems(() => loadConfig({ flags: { name: 'n1', secretFile: join(dir, 'missing') }, env: {} })).join('\n')).toMatch(/secretFile \(from --secret-file\): cannot read .*ENOENT/);
+  });
+
+  it('rejects a short secret and a secret given twice', () => {
+    expect(problems(() => loadConfig({ flags: { name: 'n1', secret: 'short' }, env: {} })).join('\n')).toMatch(/secret \(from --secret\): must be at least 16 characters/);
+    const file = join(dir, 'secret2.txt');
+    writeFileSync(file, secret);
+    expect(problems(() => loadConfig({ flags: { name: 'n1', secret, secretFile: file }, env: {} })).join('\n')).toMatch(/either a secret or a secret file/);
+  });
+});

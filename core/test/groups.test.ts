@@ -1,0 +1,697 @@
+/**
+ * Tests for process groups (groups.ts).
+ *
+ * `Net` wires several ProcessGroups through a fake network: every message is
+ * JSON-encoded and decoded with the real wire schema (so each message we send
+ * must be valid on the wire), kept in a FIFO queue per directed pair, and
+ * delivered either at once (`autoFlush`) or when the test says so. Links can
+ * be brought up and down; a link going down loses what was in flight on it,
+ * and `sever` breaks a link without telling either side (a half-open link).
+ * `connect` calls `peerUp` on both sides before delivering anything, as the
+ * link layer does (each side is up before the other can read its frames).
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryLogger, type CapturedLog } from '../src/logger.js';
+import { decodeMessage, type PgJoin, type PgLeave, type PgSync } from '../src/protocol.js';
+import { SeededRandom } from '../src/random.js';
+import { PgError, ProcessGroups, diffMembers, type JsonValue, type PgEvent, type PgMember, type PgMessage } from '../src/groups.js';
+
+const INC = '0123abcd';
+const pidOf = (node: string, id: string, incarnation = INC): string => `${node}/${incarnation}/${id}`;
+const member = (node: string, id: string, value?: JsonValue): PgMember => (value === undefined ? { pid: pidOf(node, id), node } : { pid: pidOf(node, id), node, value });
+
+interface Envelope {
+  from: string;
+  to: string;
+  message: PgMessage;
+}
+
+class Net {
+  readonly log = new MemoryLogger();
+  /** Every message accepted by the network, in send order. */
+  readonly sent: Envelope[] = [];
+  private readonly nodes = new Map<string, ProcessGroups>();
+  private readonly links = new Set<string>();
+  /** "from>to" → messages in flight, FIFO. */
+  private readonly inFlight = new Map<string, PgMessage[]>();
+  private holding = 0;
+  private flushing = false;
+
+  constructor(
+    names: string[],
+    private readonly autoFlush = true,
+  ) {
+    for (const name of names) this.start(name, INC);
+  }
+
+  /** (Re)starts a node with an empty state, as after a process restart. */
+  start(name: string, incarnation: string): ProcessGroups {
+    const groups = new ProcessGroups({
+      node: name,
+      incarnation,
+      log: this.log.child({ node: name }),
+      channel: { send: (peer, message) => this.send(name, peer, message) },
+    });
+    this.nodes.set(name, groups);
+    return groups;
+  }
+
+  node(name: string): ProcessGroups {
+    const groups = this.nodes.get(name);
+    if (groups === undefined) throw new Error(`no node ${name}`);
+    return groups;
+  }
+
+  names(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  isLinked(a: string, b: string): boolean {
+    return this.links.has(linkKey(a, b));
+  }
+
+  connect(a: string, b: string): void {
+    this.links.add(linkKey(a, b));
+    this.holding++;
+    this.node(a).peerUp(b);
+    this.node(b).peerUp(a);
+    this.holding--;
+    if (this.autoFlush) this.flush();
+  }
+
+  disconnect(a: string, b: string): void {
+    this.sever(a, b);
+    this.node(a).peerDown(b);
+    this.node(b).peerDown(a);
+  }
+
+  /** Breaks the link without telling either side; what was in flight is lost. */
+  sever(a: string, b: string): void {
+    this.links.delete(linkKey(a, b));
+    this.inFlight.delete(`${a}>${b}`);
+    this.inFlight.delete(`${b}>${a}`);
+  }
+
+  connectAll(): void {
+    const names = this.names();
+    for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) if (!this.isLinked(names[i]!, names[j]!)) this.connect(names[i]!, names[j]!);
+  }
+
+  pending(): number {
+    let n = 0;
+    for (const queue of this.inFlight.values()) n += queue.length;
+    return n;
+  }
+
+  /** Delivers the oldest message of one directed pair; false when nothing is in flight. */
+  deliverOne(pick: (n: number) => number = () => 0): boolean {
+    const pairs = [...this.inFlight.keys()];
+    if (pairs.length === 0) return false;
+    const key = pairs[pick(pairs.length)]!;
+    const queue = this.inFlight.get(key)!;
+    const message = queue.shift()!;
+    if (queue.length === 0) this.inFlight.delete(key);
+    const [from, to] = key.split('>') as [string, string];
+    this.node(to).handleMessage(from, message);
+    return true;
+  }
+
+  flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.deliverOne());
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private send(from: string, to: string, message: PgMessage): void {
+    // Through the wire format: JSON, then the real schema.
+    const decoded = decodeMessage(JSON.parse(JSON.stringify(message)));
+    if (!decoded.ok) throw new Error(`invalid message from ${from} to ${to}: ${decoded.reason}`);
+    if (!decoded.message.t.startsWith('pg.')) throw new Error(`unexpected message ${decoded.message.t}`);
+    this.sent.push({ from, to, message });
+    if (!this.isLinked(from, to)) return; // no link: the frame goes nowhere
+    const key = `${from}>${to}`;
+    let queue = this.inFlight.get(key);
+    if (queue === undefined) this.inFlight.set(key, (queue = []));
+    queue.push(decoded.message as PgSync | PgJoin | PgLeave);
+    if (this.autoFlush && this.holding === 0) this.flush();
+  }
+}
+
+function linkKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+function single(node = 'a', log = new MemoryLogger()): { groups: ProcessGroups; log: MemoryLogger; sent: Envelope[] } {
+  const sent: Envelope[] = [];
+  const groups = new ProcessGroups({ node, incarnation: INC, log, channel: { send: (to, message) => sent.push({ from: node, to, message }) } });
+  return { groups, log, sent };
+}
+
+/** Records the events a listener receives. */
+function recorder(): { events: PgEvent[]; listener: (e: PgEvent) => void } {
+  const events: PgEvent[] = [];
+  return { events, listener: (e) => events.push(e) };
+}
+
+const ev = (kind: PgEvent['kind'], scope: string, group: string, members: PgMember[]): PgEvent => ({ kind, scope, group, members });
+const warnings = (log: MemoryLogger): CapturedLog[] => log.entries.filter((e) => e.level === 'warn');
+
+describe('local memberships', () => {
+  it('lists a pid once per join and needs as many leaves', () => {
+    const { groups } = single();
+    const p = pidOf('a', 'p1');
+    groups.join('s', 'g', p);
+    groups.join('s', 'g', p);
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1'), member('a', 'p1')]);
+    expect(groups.leave('s', 'g', p)).toBe(true);
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1')]);
+    expect(groups.leave('s', 'g', p)).toBe(true);
+    expect(groups.getMembers('s', 'g')).toEqual([]);
+    expect(groups.leave('s', 'g', p)).toBe(false);
+  });
+
+  it('returns false when leaving as a non-member, in an unknown scope, or with a foreign pid', () => {
+    const { groups } = single();
+    groups.join('s', 'g', pidOf('a', 'p1'));
+    expect(groups.leave('s', 'g', pidOf('a', 'p2'))).toBe(false);
+    expect(groups.leave('s', 'other', pidOf('a', 'p1'))).toBe(false);
+    expect(groups.leave('nope', 'g', pidOf('a', 'p1'))).toBe(false);
+    expect(groups.leave('s', 'g', pidOf('b', 'p1'))).toBe(false);
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1')]);
+  });
+
+  it('removes empty groups but keeps the locally created scope', () => {
+    const { groups } = single();
+    groups.join('s', 'g2', pidOf('a', 'p1'));
+    groups.join('s', 'g1', pidOf('a', 'p1'));
+    expect(groups.whichGroups('s')).toEqual(['g1', 'g2']);
+    groups.leave('s', 'g1', pidOf('a', 'p1'));
+    expect(groups.whichGroups('s')).toEqual(['g2']);
+    expect(groups.snapshot()).toEqual({ s: { g2: [member('a', 'p1')] } });
+    groups.leave('s', 'g2', pidOf('a', 'p1'));
+    expect(groups.whichGroups('s')).toEqual([]);
+    expect(groups.scopes()).toEqual(['s']);
+    expect(groups.snapshot()).toEqual({ s: {} });
+  });
+
+  it('rejects pids of other nodes, of an earlier incarnation, and malformed ones', () => {
+    const { groups } = single();
+    expect(() => groups.join('s', 'g', pidOf('b', 'p1'))).toThrow(PgError);
+    expect(() => groups.join('s', 'g', pidOf('b', 'p1'))).toThrow(/only processes of this node \(a\/0123abcd\) may join/);
+    expect(() => groups.join('s', 'g', pidOf('a', 'p1', 'ffffffff'))).toThrow(/only processes of this node/);
+    expect(() => groups.join('s', 'g', 'not-a-pid')).toThrow(/not a pid/);
+    expect(groups.scopes()).toEqual([]);
+  });
+
+  it('rejects invalid names and values that are not JSON', () => {
+    const { groups } = single();
+    const p = pidOf('a', 'p1');
+    expect(() => groups.join('', 'g', p)).toThrow(/invalid pg scope name/);
+    expect(() => groups.join('s', '', p)).toThrow(/invalid pg group name/);
+    expect(() => groups.join('s', 'g', p, Number.NaN)).toThrow(/value must be plain JSON/);
+    expect(() => groups.join('s', 'g', p, { when: new Date(0) } as unknown as JsonValue)).toThrow(PgError);
+    expect(() => groups.createScope('')).toThrow(PgError);
+    expect(groups.whichGroups('s')).toEqual([]);
+  });
+
+  it('keeps a copy of each value, frozen, so callers cannot change the state', () => {
+    const { groups } = single();
+    const value = { spec: { id: 'x', args: [1, 2] } };
+    groups.join('s', 'g', pidOf('a', 'p1'), value);
+    value.spec.args.push(3);
+    const [m] = groups.getMembers('s', 'g');
+    expect(m).toEqual(member('a', 'p1', { spec: { id: 'x', args: [1, 2] } }));
+    expect(Object.isFrozen(m)).toBe(true);
+    expect(() => ((m!.value as { spec: { args: number[] } }).spec.args as number[]).push(4)).toThrow(TypeError);
+  });
+
+  it('leaveAll removes every membership of a pid in every scope', () => {
+    const { groups, sent } = single();
+    groups.peerUp('b');
+    const p1 = pidOf('a', 'p1');
+    const p2 = pidOf('a', 'p2');
+    groups.join('s1', 'g', p1);
+    groups.join('s1', 'g', p2);
+    groups.join('s1', 'g', p1, 7);
+    groups.join('s2', 'h', p1);
+    sent.length = 0;
+    expect(groups.leaveAll(p1)).toBe(3);
+    expect(groups.getMembers('s1', 'g')).toEqual([member('a', 'p2')]);
+    expect(groups.whichGroups('s2')).toEqual([]);
+    expect(groups.leaveAll(p1)).toBe(0);
+    expect(sent.map((e) => e.message)).toEqual([
+      { t: 'pg.leave', scope: 's1', group: 'g', pids: [p1, p1] },
+      { t: 'pg.leave', scope: 's2', group: 'h', pids: [p1] },
+    ]);
+  });
+
+  it('lists scopes and groups sorted and gives a JSON-serialisable snapshot', () => {
+    const { groups } = single();
+    groups.createScope('zeta');
+    groups.createScope('zeta');
+    groups.join('alpha', 'b', pidOf('a', 'p1'), { n: 1 });
+    groups.join('alpha', 'a', pidOf('a', 'p2'));
+    expect(groups.scopes()).toEqual(['alpha', 'zeta']);
+    expect(groups.whichGroups('alpha')).toEqual(['a', 'b']);
+    const snapshot = groups.snapshot();
+    expect(snapshot).toEqual({ alpha: { a: [member('a', 'p2')], b: [member('a', 'p1', { n: 1 })] }, zeta: {} });
+    expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
+    expect(Object.keys(snapshot)).toEqual(['alpha', 'zeta']);
+  });
+
+  it('handles a group named __proto__ like any other', () => {
+    const { groups } = single();
+    groups.join('s', '__proto__', pidOf('a', 'p1'));
+    const snapshot = groups.snapshot();
+    expect(Object.keys(snapshot['s']!)).toEqual(['__proto__']);
+    expect(JSON.parse(JSON.stringify(snapshot))).toEqual({ s: { ['__proto__']: [member('a', 'p1')] } });
+  });
+});
+
+describe('diffMembers', () => {
+  it('computes the multiset difference by pid and value', () => {
+    const previous = [member('a', 'p1'), member('a', 'p1'), member('a', 'p2', { x: 1, y: 2 }), member('a', 'p3', 1)];
+    const next = [member('a', 'p2', { y: 2, x: 1 }), member('a', 'p1'), member('a', 'p3', 2), member('a', 'p4')];
+    expect(diffMembers(previous, next)).toEqual({ left: [member('a', 'p1'), member('a', 'p3', 1)], joined: [member('a', 'p3', 2), member('a', 'p4')] });
+    expect(diffMembers(next, next)).toEqual({ left: [], joined: [] });
+  });
+});
+
+describe('two or more linked nodes', () => {
+  it('exchange their memberships on link up, then deltas', () => {
+    const net = new Net(['a', 'b']);
+    net.node('a').join('s', 'g', pidOf('a', 'p1'), { role: 'x' });
+    net.node('b').join('s', 'g', pidOf('b', 'p1'));
+    net.node('b').createScope('only-b');
+    expect(net.node('a').getMembers('s', 'g')).toEqual([member('a', 'p1', { role: 'x' })]);
+
+    net.connect('a', 'b');
+    expect(net.node('a').peers()).toEqual(['b']);
+    expect(net.node('a').getMembers('s', 'g')).toEqual([member('a', 'p1', { role: 'x' }), member('b', 'p1')]);
+    expect(net.node('b').getMembers('s', 'g')).toEqual([member('b', 'p1'), member('a', 'p1', { role: 'x' })]);
+    expect(net.node('a').getLocalMembers('s', 'g')).toEqual([member('a', 'p1', { role: 'x' })]);
+    expect(net.node('a').scopes()).toEqual(['only-b', 's']);
+    // An empty local scope is still synced (a sync with no groups).
+    expect(net.sent.some((e) => e.from === 'b' && e.message.t === 'pg.sync' && e.message.scope === 'only-b' && e.message.groups.length === 0)).toBe(true);
+
+    net.node('a').join('s', 'h', pidOf('a', 'p2'));
+    net.node('b').leave('s', 'g', pidOf('b', 'p1'));
+    expect(net.node('b').getMembers('s', 'h')).toEqual([member('a', 'p2')]);
+    expect(net.node('a').getMembers('s', 'g')).toEqual([member('a', 'p1', { role: 'x' })]);
+    expect(net.node('a').whichGroups('s')).toEqual(['g', 'h']);
+
+    // A scope created while linked is announced at once.
+    net.node('a').createScope('late');
+    expect(net.node('b').scopes()).toEqual(['late', 'only-b', 's']);
+  });
+
+  it('list local members first, then peers by name, in join order within a node', () => {
+    const net = new Net(['c', 'a', 'b']);
+    net.connectAll();
+    net.node('c').join('s', 'g', pidOf('c', 'p1'));
+    net.node('a').join('s', 'g', pidOf('a', 'p2'));
+    net.node('a').join('s', 'g', pidOf('a', 'p1'));
+    net.node('b').join('s', 'g', pidOf('b', 'p1'));
+    expect(net.node('b').getMembers('s', 'g').map((m) => m.pid)).toEqual([pidOf('b', 'p1'), pidOf('a', 'p2'), pidOf('a', 'p1'), pidOf('c', 'p1')]);
+    expect(net.node('c').getMembers('s', 'g').map((m) => m.pid)).toEqual([pidOf('c', 'p1'), pidOf('a', 'p2'), pidOf('a', 'p1'), pidOf('b', 'p1')]);
+  });
+
+  it('monitor gives a snapshot then local and remote join/leave events', () => {
+    const net = new Net(['a', 'b']);
+    net.node('a').join('s', 'g', pidOf('a', 'p1'));
+    const onGroup = recorder();
+    const onScope = recorder();
+    const groupMonitor = net.node('a').monitor('s', 'g', onGroup.listener);
+    const scopeMonitor = net.node('a').monitor('s', undefined, onScope.listener);
+    expect(groupMonitor.snapshot).toEqual([member('a', 'p1')]);
+    expect(scopeMonitor.snapshot).toEqual(new Map([['g', [member('a', 'p1')]]]));
+
+    net.node('b').join('s', 'g', pidOf('b', 'p1')); // not linked yet: a sees nothing
+    expect(onGroup.events).toEqual([]);
+    net.connect('a', 'b');
+    net.node('a').join('s', 'g', pidOf('a', 'p2'), 5);
+    net.node('b').join('s', 'other', pidOf('b', 'p2'));
+    net.node('b').leave('s', 'g', pidOf('b', 'p1'));
+    net.node('a').leave('s', 'g', pidOf('a', 'p1'));
+
+    const expected = [
+      ev('join', 's', 'g', [member('b', 'p1')]),
+      ev('join', 's', 'g', [member('a', 'p2', 5)]),
+      ev('join', 's', 'other', [member('b', 'p2')]),
+      ev('leave', 's', 'g', [member('b', 'p1')]),
+      ev('leave', 's', 'g', [member('a', 'p1')]),
+    ];
+    expect(onScope.events).toEqual(expected);
+    expect(onGroup.events).toEqual(expected.filter((e) => e.group === 'g'));
+
+    groupMonitor.unsubscribe();
+    groupMonitor.unsubscribe();
+    scopeMonitor.unsubscribe();
+    net.node('a').join('s', 'g', pidOf('a', 'p3'));
+    expect(onScope.events).toHaveLength(expected.length);
+    expect(onGroup.events).toHaveLength(expected.filter((e) => e.group === 'g').length);
+  });
+
+  it('monitoring a scope that does not exist yet works and does not create it', () => {
+    const net = new Net(['a', 'b']);
+    const onScope = recorder();
+    const monitor = net.node('a').monitor('later', undefined, onScope.listener);
+    expect(monitor.snapshot).toEqual(new Map());
+    expect(net.node('a').scopes()).toEqual([]);
+    net.connect('a', 'b');
+    net.node('b').join('later', 'g', pidOf('b', 'p1'));
+    expect(onScope.events).toEqual([ev('join', 'later', 'g', [member('b', 'p1')])]);
+  });
+});
+
+describe('sync replaces what a node held of a peer', () => {
+  it('after a half-open link, the new sync replaces stale entries and monitors see only the diff', () => {
+    const net = new Net(['a', 'b']);
+    net.connect('a', 'b');
+    const a = net.node('a');
+    a.join('s', 'keep', pidOf('a', 'p1'));
+    a.join('s', 'gone', pidOf('a', 'p2'));
+    a.join('s', 'value', pidOf('a', 'p3'), 1);
+    a.join('t', 'x', pidOf('a', 'p4'));
+
+    // The link dies silently; b still believes a is up, and a's changes are lost in flight.
+    net.sever('a', 'b');
+    a.peerDown('b');
+    a.leave('s', 'gone', pidOf('a', 'p2'));
+    a.leave('s', 'value', pidOf('a', 'p3'));
+    a.join('s', 'value', pidOf('a', 'p3'), 2);
+    a.join('s', 'new', pidOf('a', 'p5'));
+    a.leave('t', 'x', pidOf('a', 'p4'));
+    expect(net.node('b').getMembers('s', 'gone')).toEqual([member('a', 'p2')]);
+
+    const onScope = recorder();
+    const onT = recorder();
+    net.node('b').monitor('s', undefined, onScope.listener);
+    net.node('b').monitor('t', undefined, onT.listener);
+    // The link comes back (for b: the old link is replaced by a new one).
+    net.connect('a', 'b');
+
+    for (const scope of ['s', 't']) {
+      for (const group of a.whichGroups(scope)) expect(net.node('b').getMembers(scope, group)).toEqual(a.getLocalMembers(scope, group));
+      expect(net.node('b').whichGroups(scope)).toEqual(a.whichGroups(scope));
+    }
+    expect(net.node('b').whichGroups('s')).toEqual(['keep', 'new', 'value']);
+    expect(net.node('b').whichGroups('t')).toEqual([]);
+    expect(onScope.events).toEqual(
+      expect.arrayContaining([
+        ev('leave', 's', 'gone', [member('a', 'p2')]),
+        ev('leave', 's', 'value', [member('a', 'p3', 1)]),
+        ev('join', 's', 'value', [member('a', 'p3', 2)]),
+        ev('join', 's', 'new', [member('a', 'p5')]),
+      ]),
+    );
+    expect(onScope.events).toHaveLength(4); // nothing for "keep"
+    expect(onT.events).toEqual([ev('leave', 't', 'x', [member('a', 'p4')])]);
+  });
+
+  it('a restarted peer (new incarnation) replaces its old memberships on link up', () => {
+    const net = new Net(['a', 'b']);
+    net.connect('a', 'b');
+    net.node('a').join('s', 'g', pidOf('a', 'p1'));
+    net.sever('a', 'b');
+    const restarted = net.start('a', 'ffff0000');
+    restarted.join('s', 'g', pidOf('a', 'p1', 'ffff0000'));
+    const onGroup = recorder();
+    net.node('b').monitor('s', 'g', onGroup.listener);
+    net.connect('a', 'b');
+    expect(net.node('b').getMembers('s', 'g')).toEqual([{ pid: pidOf('a', 'p1', 'ffff0000'), node: 'a' }]);
+    expect(onGroup.events).toEqual([ev('leave', 's', 'g', [member('a', 'p1')]), ev('join', 's', 'g', [{ pid: pidOf('a', 'p1', 'ffff0000'), node: 'a' }])]);
+  });
+});
+
+describe('peers that are not up', () => {
+  it('ignores deltas and syncs from a peer that is not up, before link up and after link down', () => {
+    const { groups, log } = single('b');
+    const join: PgJoin = { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: pidOf('a', 'p1') }] };
+    groups.handleMessage('a', join);
+    groups.handleMessage('a', { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: pidOf('a', 'p1') }] }] });
+    expect(groups.getMembers('s', 'g')).toEqual([]);
+    expect(groups.scopes()).toEqual([]);
+    expect(log.entries.filter((e) => e.level === 'debug' && /not up/.test(e.message))).toHaveLength(2);
+
+    groups.peerUp('a');
+    groups.handleMessage('a', join);
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1')]);
+    groups.peerDown('a');
+    groups.handleMessage('a', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: pidOf('a', 'p2') }] });
+    expect(groups.getMembers('s', 'g')).toEqual([]);
+    expect(groups.scopes()).toEqual([]);
+  });
+
+  it('peerDown drops every entry of that peer in every scope, with leave events', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.connectAll();
+    net.node('a').join('s', 'g', pidOf('a', 'p1'));
+    net.node('a').join('s', 'g', pidOf('a', 'p2'));
+    net.node('a').join('t', 'h', pidOf('a', 'p1'), 'v');
+    net.node('c').join('s', 'g', pidOf('c', 'p1'));
+    net.node('b').join('t', 'h', pidOf('b', 'p1'));
+    const onS = recorder();
+    const onT = recorder();
+    net.node('b').monitor('s', undefined, onS.listener);
+    net.node('b').monitor('t', undefined, onT.listener);
+
+    net.disconnect('a', 'b');
+    expect(net.node('b').getMembers('s', 'g')).toEqual([member('c', 'p1')]);
+    expect(net.node('b').getMembers('t', 'h')).toEqual([member('b', 'p1')]);
+    expect(net.node('b').peers()).toEqual(['c']);
+    expect(onS.events).toEqual([ev('leave', 's', 'g', [member('a', 'p1'), member('a', 'p2')])]);
+    expect(onT.events).toEqual([ev('leave', 't', 'h', [member('a', 'p1', 'v')])]);
+    // c still sees a: visibility is per link.
+    expect(net.node('c').getMembers('s', 'g')).toEqual([member('c', 'p1'), member('a', 'p1'), member('a', 'p2')]);
+  });
+
+  it('forgets a scope known only from a peer when that peer goes down', () => {
+    const net = new Net(['a', 'b']);
+    net.node('a').createScope('mine');
+    net.connect('a', 'b');
+    expect(net.node('b').scopes()).toEqual(['mine']);
+    net.disconnect('a', 'b');
+    expect(net.node('b').scopes()).toEqual([]);
+    expect(net.node('a').scopes()).toEqual(['mine']);
+  });
+});
+
+describe('bad input from peers', () => {
+  it('drops a remote entry whose pid belongs to another node and logs a warning', () => {
+    const { groups, log } = single('b');
+    groups.peerUp('a');
+    groups.handleMessage('a', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: pidOf('c', 'p1') }, { pid: pidOf('a', 'p1') }] });
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1')]);
+    groups.handleMessage('a', { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: pidOf('b', 'p9') }] }, { group: 'h', entries: [{ pid: pidOf('a', 'p2') }] }] });
+    expect(groups.whichGroups('s')).toEqual(['h']);
+    groups.handleMessage('a', { t: 'pg.leave', scope: 's', group: 'h', pids: [pidOf('c', 'p1')] });
+    expect(groups.getMembers('s', 'h')).toEqual([member('a', 'p2')]);
+
+    const warns = warnings(log);
+    expect(warns).toHaveLength(3);
+    for (const w of warns) {
+      expect(w.fields).toMatchObject({ peer: 'a', reason: expect.stringMatching(/^pid belongs to node (b|c), not to the sender$/) });
+      expect(w.message).toContain('from a');
+    }
+    expect(warns[0]!.fields).toMatchObject({ pid: pidOf('c', 'p1'), t: 'pg.join', scope: 's', group: 'g' });
+  });
+
+  it('warns and carries on when a peer leaves entries we do not hold', () => {
+    const { groups, log } = single('b');
+    groups.peerUp('a');
+    groups.handleMessage('a', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: pidOf('a', 'p1') }] });
+    groups.handleMessage('a', { t: 'pg.leave', scope: 's', group: 'g', pids: [pidOf('a', 'p2'), pidOf('a', 'p1')] });
+    groups.handleMessage('a', { t: 'pg.leave', scope: 'unknown', group: 'g', pids: [pidOf('a', 'p1')] });
+    expect(groups.getMembers('s', 'g')).toEqual([]);
+    expect(warnings(log).map((w) => w.fields['pid'])).toEqual([pidOf('a', 'p2'), pidOf('a', 'p1')]);
+  });
+
+  it('never throws out of handleMessage, whatever arrives', () => {
+    const { groups, log } = single('b');
+    groups.peerUp('a');
+    const junk = [null, { t: 'pg.nope', scope: 's' }, { t: 'pg.join', scope: 's', group: 'g', entries: null }, { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: 42 }] }] }];
+    for (const message of junk) expect(() => groups.handleMessage('a', message as unknown as PgMessage)).not.toThrow();
+    expect(log.entries.some((e) => e.level === 'error' || e.level === 'warn')).toBe(true);
+  });
+
+  it('merges a group listed twice in one sync', () => {
+    const { groups } = single('b');
+    groups.peerUp('a');
+    groups.handleMessage('a', { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: pidOf('a', 'p1') }] }, { group: 'g', entries: [{ pid: pidOf('a', 'p2') }] }] });
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1'), member('a', 'p2')]);
+  });
+});
+
+describe('monitor listeners', () => {
+  it('a throwing listener does not break the module or other listeners', () => {
+    const { groups, log } = single();
+    const good = recorder();
+    groups.monitor('s', 'g', () => {
+      throw new Error('boom');
+    });
+    groups.monitor('s', 'g', good.listener);
+    groups.monitor('s', undefined, () => {
+      throw new Error('boom');
+    });
+    groups.join('s', 'g', pidOf('a', 'p1'));
+    groups.leave('s', 'g', pidOf('a', 'p1'));
+    groups.join('s', 'g', pidOf('a', 'p2'));
+    expect(good.events.map((e) => e.kind)).toEqual(['join', 'leave', 'join']);
+    expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p2')]);
+    expect(log.entries.filter((e) => e.level === 'error' && /listener threw/.test(e.message))).toHaveLength(6);
+  });
+
+  it('events stay in order when a listener changes groups or subscribes from its callback', () => {
+    const { groups } = single();
+    const seen: string[] = [];
+    const late = recorder();
+    let lateSnapshot: PgMember[] | undefined;
+    groups.monitor('s', undefined, (e) => {
+      seen.push(`${e.kind} ${e.group} ${e.members.map((m) => m.pid).join(',')}`);
+      if (e.group === 'g' && e.kind === 'join') {
+        groups.join('s', 'echo', pidOf('a', 'p9'));
+        lateSnapshot = groups.monitor('s', 'echo', late.listener).snapshot;
+      }
+    });
+    const second: string[] = [];
+    groups.monitor('s', undefined, (e) => second.push(`${e.kind} ${e.group}`));
+    groups.join('s', 'g', pidOf('a', 'p1'));
+    expect(seen).toEqual([`join g ${pidOf('a', 'p1')}`, `join echo ${pidOf('a', 'p9')}`]);
+    expect(second).toEqual(['join g', 'join echo']);
+    // The late subscriber's snapshot already holds p9, so it gets no event for it.
+    expect(lateSnapshot).toEqual([member('a', 'p9')]);
+    expect(late.events).toEqual([]);
+  });
+});
+
+describe('scale', () => {
+  it('replicates and cleans up 10,000 single-member groups', () => {
+    const net = new Net(['a', 'b']);
+    net.connect('a', 'b');
+    const a = net.node('a');
+    for (let i = 0; i < 10_000; i++) a.join('s', `g${i}`, pidOf('a', `p${i}`), { i });
+    expect(net.node('b').whichGroups('s')).toHaveLength(10_000);
+    expect(net.node('b').getMembers('s', 'g1234')).toEqual([member('a', 'p1234', { i: 1234 })]);
+    for (let i = 0; i < 10_000; i += 2) a.leaveAll(pidOf('a', `p${i}`));
+    expect(net.node('b').whichGroups('s')).toHaveLength(5_000);
+    net.disconnect('a', 'b');
+    expect(net.node('b').whichGroups('s')).toEqual([]);
+    net.connect('a', 'b');
+    expect(net.node('b').whichGroups('s')).toHaveLength(5_000);
+  });
+});
+
+describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
+  const NAMES = ['n1', 'n2', 'n3', 'n4', 'n5'];
+  const SCOPES = ['s1', 's2', 's3'];
+  const GROUPS = ['g0', 'g1', 'g2', 'g3', 'g4'];
+  const key = (m: PgMember): string => `${m.pid}|${JSON.stringify(m.value ?? null)}`;
+  const sortedKeys = (members: readonly PgMember[]): string[] => members.map(key).sort();
+
+  for (let seed = 1; seed <= 30; seed++) {
+    it(`seed ${seed}`, () => {
+      const rng = new SeededRandom(seed);
+      const pick = <T>(items: readonly T[]): T => items[rng.int(items.length)]!;
+      const net = new Net(NAMES, false);
+      /** The reference model: `node|scope|group` → that node's local members in join order. */
+      const model = new Map<string, PgMember[]>();
+      const localScopes = new Map<string, Set<string>>(NAMES.map((n) => [n, new Set()]));
+      /** Per node and scope, the state rebuilt from a scope monitor's snapshot and events. */
+      const rebuilt = new Map<string, Map<string, PgMember[]>>();
+      const monitorErrors: string[] = [];
+      for (const node of NAMES) {
+        for (const scope of SCOPES) {
+          const view = new Map<string, PgMember[]>();
+          rebuilt.set(`${node}|${scope}`, view);
+          const { snapshot } = net.node(node).monitor(scope, undefined, (e) => {
+            const list = view.get(e.group) ?? [];
+            if (e.kind === 'join') list.push(...e.members);
+            else
+              for (const m of e.members) {
+                const i = list.findIndex((x) => key(x) === key(m));
+                if (i < 0) monitorErrors.push(`${node}: leave of ${key(m)} not in ${scope}/${e.group}`);
+                else list.splice(i, 1);
+              }
+            if (list.length === 0) view.delete(e.group);
+            else view.set(e.group, list);
+          });
+          expect(snapshot.size).toBe(0);
+        }
+      }
+
+      for (let step = 0; step < 400; step++) {
+        const r = rng.int(100);
+        const node = pick(NAMES);
+        const scope = pick(SCOPES);
+        const group = pick(GROUPS);
+        const pid = pidOf(node, `p${rng.int(4)}`);
+        const modelKey = `${node}|${scope}|${group}`;
+        if (r < 35) {
+          const value = rng.int(3) === 0 ? undefined : rng.int(3);
+          net.node(node).join(scope, group, pid, value);
+          model.set(modelKey, [...(model.get(modelKey) ?? []), value === undefined ? { pid, node } : { pid, node, value }]);
+          localScopes.get(node)!.add(scope);
+        } else if (r < 55) {
+          const list = model.get(modelKey) ?? [];
+          const i = list.findIndex((m) => m.pid === pid);
+          expect(net.node(node).leave(scope, group, pid)).toBe(i >= 0);
+          if (i >= 0) list.splice(i, 1);
+        } else if (r < 60) {
+          let expected = 0;
+          for (const [k, list] of model) {
+            if (!k.startsWith(`${node}|`)) continue;
+            const kept = list.filter((m) => m.pid !== pid);
+            expected += list.length - kept.length;
+            model.set(k, kept);
+          }
+          expect(net.node(node).leaveAll(pid)).toBe(expected);
+        } else if (r < 62) {
+          net.node(node).createScope(scope);
+          localScopes.get(node)!.add(scope);
+        } else if (r < 75) {
+          const other = pick(NAMES.filter((n) => n !== node));
+          if (!net.isLinked(node, other)) net.connect(node, other);
+          else if (rng.int(3) > 0) net.disconnect(node, other);
+          else {
+            // Half-open: only `node` notices; `other` keeps stale entries until the next link up.
+            net.sever(node, other);
+            net.node(node).peerDown(other);
+          }
+        } else {
+          for (let k = rng.int(6); k > 0; k--) net.deliverOne((n) => rng.int(n));
+        }
+        expect(net.node(node).getLocalMembers(scope, group)).toEqual(model.get(modelKey) ?? []);
+      }
+
+      net.connectAll();
+      net.flush();
+      expect(net.pending()).toBe(0);
+
+      const allScopes = [...new Set([...localScopes.values()].flatMap((s) => [...s]))].sort();
+      for (const viewer of NAMES) {
+        const groups = net.node(viewer);
+        expect(groups.peers()).toEqual(NAMES.filter((n) => n !== viewer));
+        expect(groups.scopes()).toEqual(allScopes);
+        for (const scope of SCOPES) {
+          const expectedGroups: string[] = [];
+          for (const group of GROUPS) {
+            const owners = [viewer, ...NAMES.filter((n) => n !== viewer).sort()];
+            const expected = owners.flatMap((owner) => model.get(`${owner}|${scope}|${group}`) ?? []);
+            expect(groups.getMembers(scope, group)).toEqual(expected);
+            if (expected.length > 0) expectedGroups.push(group);
+            expect(sortedKeys(rebuilt.get(`${viewer}|${scope}`)!.get(group) ?? [])).toEqual(sortedKeys(expected));
+          }
+          expect(groups.whichGroups(scope)).toEqual(expectedGroups);
+        }
+      }
+      expect(monitorErrors).toEqual([]);
+      expect(warnings(net.log)).toEqual([]);
+    });
+  }
+});
+

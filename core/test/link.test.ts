@@ -1,0 +1,160 @@
+/**
+ * Link handshake and the one-link-per-pair rule, on the in-memory network.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../src/protocol.js';
+import { handshakeProof } from '../src/link.js';
+import { SIM_SECRET, SimCluster } from './support/sim.js';
+
+let sim: SimCluster | undefined;
+afterEach(() => sim?.stopAll());
+
+const warnings = (cluster: SimCluster, node: string) => cluster.log.entries.filter((e) => e.fields['node'] === node && (e.level === 'warn' || e.level === 'error'));
+
+describe('link handshake', () => {
+  it('links two nodes and never puts the secret on the wire', async () => {
+    sim = new SimCluster(21);
+    const frames: string[] = [];
+    sim.network.tap = (_from, _to, message) => frames.push(JSON.stringify(message));
+    await sim.start('a');
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 1_000, 'a-b linked');
+    expect(frames.some((f) => f.includes('"t":"challenge"'))).toBe(true);
+    expect(frames.some((f) => f.includes(SIM_SECRET))).toBe(false);
+  });
+
+  it('refuses a peer with the wrong secret; the cluster is unaffected', async () => {
+    sim = new SimCluster(22);
+    await sim.start('a');
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 1_000, 'a-b linked');
+    const intruder = await sim.start('evil', ['a'], { secret: 'not-the-cluster-secret' });
+    sim.clock.advance(2_000);
+    expect(intruder.upMembers()).toEqual(['evil']);
+    expect(sim.mustGet('a').upMembers()).toEqual(['a', 'b']);
+    expect(warnings(sim, 'a').some((e) => e.fields['code'] === 'auth-failed' && e.fields['peer'] === 'evil')).toBe(true);
+    expect(warnings(sim, 'evil').some((e) => e.fields['code'] === 'auth-failed')).toBe(true);
+    intruder.kill();
+  });
+
+  it('refuses a peer of another cluster', async () => {
+    sim = new SimCluster(23);
+    await sim.start('a');
+    const other = await sim.start('b', ['a'], { cluster: 'staging' });
+    sim.clock.advance(1_000);
+    expect(other.upMembers()).toEqual(['b']);
+    expect(warnings(sim, 'b').some((e) => e.fields['code'] === 'cluster-mismatch' && /staging/.test(e.message))).toBe(true);
+  });
+
+  it('refuses an incompatible protocol version with a clear reason', async () => {
+    sim = new SimCluster(24);
+    await sim.start('a');
+    sim.settle(() => true, 10, 'start');
+    const raw = sim.network.transport('raw:1').dial(SimCluster.address('a'));
+    const received: unknown[] = [];
+    let closed = '';
+    raw.setHandlers({
+      onOpen: () => raw.send({ t: 'hello', cluster: 'pogo', protocol: { major: PROTOCOL_VERSION.major + 1, minor: 0 }, name: 'future', incarnation: 'abcdef0123456789', startedAt: 1, address: 'raw:1', role: 'member', nonce: '0'.repeat(32) }),
+      onMessage: (m) => received.push(m),
+      onClose: (r) => (closed = r),
+    });
+    sim.clock.advance(100);
+    expect(received).toEqual([expect.objectContaining({ t: 'reject', code: 'version-mismatch' })]);
+    expect(closed).not.toBe('');
+  });
+
+  it('keeps exactly one link when both sides dial each other at once', async () => {
+    sim = new SimCluster(25);
+    const a = await sim.start('a', ['b']);
+    const b = await sim.start('b', ['a']);
+    const ups = { a: 0, b: 0 };
+    a.on('member-up', () => ups.a++);
+    b.on('member-up', () => ups.b++);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'a-b linked');
+    sim.clock.advance(5_000);
+    expect(ups).toEqual({ a: 1, b: 1 });
+    expect(a.status().links).toHaveLength(1);
+    expect(b.status().links).toHaveLength(1);
+    expect(a.status().links[0]!.direction).not.toBe(b.status().links[0]!.direction);
+  });
+
+  it('refuses a second process that claims a live node name', async () => {
+    sim = new SimCluster(26);
+    const a = await sim.start('a');
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 1_000, 'linked');
+    const incarnation = a.incarnation;
+    // Same name, different address: an operator mistake.
+    const impostor = await (async () => {
+      const { PogoNode, createNodeConfig } = await import('../src/node.js');
+      return PogoNode.start(createNodeConfig({ name: 'a', secret: SIM_SECRET, seeds: ['b:4370'] }), { clock: sim!.clock, random: sim!.random, log: sim!.log, transport: sim!.network.transport('a2:4370') });
+    })();
+    sim.clock.advance(3_000);
+    expect(sim.mustGet('b').member('a')?.incarnation).toBe(incarnation);
+    expect(sim.mustGet('b').member('a')?.status).toBe('up');
+    expect(impostor.upMembers()).toEqual(['a']);
+    expect(sim.log.entries.some((e) => e.fields['code'] === 'duplicate-name')).toBe(true);
+    impostor.kill();
+  });
+
+  it('ignores a seed that points at itself', async () => {
+    sim = new SimCluster(27);
+    const a = await sim.start('a', ['a']);
+    sim.clock.advance(5_000);
+    expect(a.status().dialing).toEqual([]);
+    expect(warnings(sim, 'a')).toEqual([]);
+  });
+
+  it('keeps retrying a seed that does not answer, with backoff, and logs sparingly', async () => {
+    sim = new SimCluster(28);
+    const a = await sim.start('a', ['nobody'], { reconnectBaseMs: 100, reconnectMaxMs: 2_000 });
+    sim.clock.advance(60_000);
+    const dial = a.status().dialing.find((d) => d.address === 'nobody:4370');
+    expect(dial).toBeDefined();
+    // Backoff capped at 2 s (with jitter ≥ 50%): between 30 and 70 attempts in a minute, not thousands.
+    expect(dial!.attempts).toBeGreaterThan(25);
+    expect(dial!.attempts).toBeLessThan(80);
+    const logged = warnings(sim, 'a').filter((e) => e.fields['address'] === 'nobody:4370');
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.length).toBeLessThanOrEqual(Math.ceil(Math.log2(dial!.attempts)) + 1);
+    // When the seed finally comes up, the node joins it.
+    await sim.start('nobody');
+    sim.settle(() => a.upMembers().includes('nobody'), 3_000, 'joined late seed');
+  });
+
+  it('rejects garbage on an unauthenticated connection and keeps serving', async () => {
+    sim = new SimCluster(29);
+    const a = await sim.start('a');
+    const garbage: unknown[] = ['hello', 42, null, { t: 'hello' }, { t: 'gossip', members: [] }, { t: 'auth', proof: 'f'.repeat(64) }];
+    for (const frame of garbage) {
+      const raw = sim.network.transport(`raw${garbage.indexOf(frame)}:1`).dial(SimCluster.address('a'));
+      const got: unknown[] = [];
+      raw.setHandlers({ onOpen: () => raw.send(frame), onMessage: (m) => got.push(m), onClose: () => {} });
+      sim.clock.advance(50);
+      expect(got).toEqual([expect.objectContaining({ t: 'reject', code: 'malformed' })]);
+    }
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 1_000, 'still links after garbage');
+    expect(a.running).toBe(true);
+  });
+
+  it('drops a handshake that never completes after the handshake timeout', async () => {
+    sim = new SimCluster(30);
+    await sim.start('a', [], { handshakeTimeoutMs: 1_000 });
+    const raw = sim.network.transport('slow:1').dial(SimCluster.address('a'));
+    let closedAt = -1;
+    raw.setHandlers({ onOpen: () => {}, onMessage: () => {}, onClose: () => (closedAt = sim!.clock.now()) });
+    const t0 = sim.clock.now();
+    sim.clock.advance(2_000);
+    expect(closedAt - t0).toBeGreaterThanOrEqual(1_000);
+    expect(closedAt - t0).toBeLessThan(1_100);
+  });
+
+  it('computes role-bound proofs that differ for dialer and acceptor', () => {
+    const d = { name: 'a', incarnation: 'aaaaaaaaaaaaaaaa', nonce: '1'.repeat(32) };
+    const c = { name: 'b', incarnation: 'bbbbbbbbbbbbbbbb', nonce: '2'.repeat(32) };
+    expect(handshakeProof('s', 'dialer', 'x', d, c)).not.toBe(handshakeProof('s', 'acceptor', 'x', d, c));
+    expect(handshakeProof('s', 'dialer', 'x', d, c)).not.toBe(handshakeProof('t', 'dialer', 'x', d, c));
+    expect(handshakeProof('s', 'dialer', 'x', d, c)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

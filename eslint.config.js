@@ -1,0 +1,116 @@
+/**
+ * ESLint flat config for the whole repository.
+ *
+ * Base: @eslint/js recommended + typescript-eslint recommended (syntactic,
+ * no type information, so it stays fast).
+ *
+ * Import boundaries (DESIGN §3, STYLE house rule 1), enforced with
+ * @typescript-eslint/no-restricted-imports so that `allowTypeImports` works:
+ *   core/**      imports nothing from the desktop app: not `electron`, not
+ *                anything under electron/ or renderer/.
+ *   renderer/**  runs sandboxed and in plain browsers: no Node builtins, no
+ *                `electron`; from pogo-core only type imports, except the
+ *                pure subpath `pogo-core/protocol`; never core's sources by
+ *                relative path (go through the package).
+ * These rules see static `import`/`export ... from`; dynamic import() and
+ * require() are not covered (the renderer's tsconfig has no Node types, and
+ * electron-vite would fail to bundle Node builtins for the browser anyway).
+ */
+import { builtinModules } from 'node:module';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const CORE_BOUNDARY = 'core must not import from the desktop app (DESIGN §3)';
+const RENDERER_NO_NODE =
+  'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
+const RENDERER_NO_ELECTRON =
+  'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
+const RENDERER_CORE_TYPES_ONLY =
+  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol (DESIGN §3).';
+const RENDERER_NO_CORE_SOURCES =
+  'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
+
+/** Bare names of Node builtins, without `node:` (fs, fs/promises, child_process, ...). */
+const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.startsWith('node:'));
+
+export default defineConfig(
+  globalIgnores([
+    '**/dist/**',
+    'out/**',
+    '**/node_modules/**',
+    'test-results/**',
+    'playwright-report/**',
+    'reports/**',
+    'release/**',
+    'core/bin/**',
+  ]),
+
+  js.configs.recommended,
+  tseslint.configs.recommended,
+
+  {
+    // Everything outside the renderer runs in Node (tools, configs, CI scripts, e2e).
+    files: ['**/*.{js,mjs,cjs,ts,mts,cts}'],
+    ignores: ['renderer/**'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    rules: {
+      // `_`-prefixed names are deliberately unused (placeholders, ignored tuple slots).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+    },
+  },
+
+  {
+    files: ['core/**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          // '**/electron' also matches the bare package name 'electron'.
+          patterns: [
+            {
+              group: ['electron', 'electron/*', '**/electron', '**/electron/**', '**/renderer', '**/renderer/**'],
+              message: CORE_BOUNDARY,
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  {
+    files: ['renderer/**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: RENDERER_NO_NODE })),
+            { name: 'electron', message: RENDERER_NO_ELECTRON },
+            { name: 'pogo-core', message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
+          ],
+          patterns: [
+            { group: ['node:*'], message: RENDERER_NO_NODE },
+            { group: ['electron/*'], message: RENDERER_NO_ELECTRON },
+            { group: ['pogo-core/*', '!pogo-core/protocol'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
+            { group: ['**/core/src', '**/core/src/**', '**/core/dist', '**/core/dist/**'], message: RENDERER_NO_CORE_SOURCES },
+          ],
+        },
+      ],
+      // `import { type X } from 'pogo-core'` passes the rule above but, under
+      // verbatimModuleSyntax, still leaves `import 'pogo-core'` in the output,
+      // which would bundle Node code into the renderer. Require `import type`.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
+    },
+  },
+);

@@ -1,0 +1,39 @@
+/**
+ * Vitest workspace: one project per layer, run together by `npm test`.
+ *
+ *   core      Node environment; unit, simulation and integration tests. Long
+ *             timeouts because integration tests start real OS processes.
+ *   renderer  happy-dom environment with the React plugin; store and
+ *             component tests. No Node APIs in the code under test.
+ *
+ * Select one with `npx vitest run --project renderer`.
+ */
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'core',
+          root: '.',
+          environment: 'node',
+          include: ['core/test/**/*.test.ts'],
+          globalSetup: ['core/test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [react()],
+        test: {
+          name: 'renderer',
+          root: '.',
+          environment: 'happy-dom',
+          include: ['renderer/src/**/*.test.{ts,tsx}'],
+        },
+      },
+    ],
+  },
+});

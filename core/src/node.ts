@@ -22,6 +22,8 @@ import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, type Pid, type Role } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
+import { LocalSupervisor } from './supervisor/local-supervisor.js';
+import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
 import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
 import type { Transport } from './transport/transport.js';
 
@@ -31,8 +33,8 @@ export interface NodeDeps {
   log?: Logger;
   /** Defaults to a Socket.IO transport on `config.host:config.port`. */
   transport?: Transport;
-  /** Worker types this node can run (advertised to peers). */
-  workers?: string[];
+  /** Worker types this node can run (advertised to peers). Defaults to the `defineWorker` registry. */
+  workers?: WorkerRegistry;
 }
 
 export interface LinkStatus {
@@ -72,6 +74,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   readonly incarnation: string;
   readonly startedAt: number;
   readonly groups: ProcessGroups;
+  /** This node's local supervisor: the children running here. */
+  readonly supervisor: LocalSupervisor;
   readonly clock: Clock;
   readonly log: Logger;
   private readonly links: LinkLayer;
@@ -83,7 +87,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
   private constructor(
     readonly config: NodeConfig,
-    deps: Required<Omit<NodeDeps, 'workers'>> & { workers: string[] },
+    deps: Required<NodeDeps>,
     address: string,
   ) {
     super();
@@ -123,7 +127,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       },
     });
     this.membership = new Membership({
-      self: { name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role, labels: config.labels, workers: deps.workers, version: 1, status: 'up' },
+      self: { name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role, labels: config.labels, workers: deps.workers.names(), version: 1, status: 'up' },
       seeds: config.seeds,
       links: this.links,
       clock: deps.clock,
@@ -138,6 +142,17 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       log: deps.log.child({ layer: 'groups' }),
       channel: { send: (peer, message) => void this.links.send(peer, message) },
     });
+    this.supervisor = new LocalSupervisor({
+      node: this.name,
+      clock: deps.clock,
+      random: deps.random,
+      log: deps.log.child({ layer: 'supervisor' }),
+      groups: this.groups,
+      workers: deps.workers,
+      allowCommands: config.allowCommands,
+      startTimeoutMs: config.childStartTimeoutMs,
+      newPid: () => this.newPid('c'),
+    });
   }
 
   /** Starts a node: listens, then dials its seeds. */
@@ -149,7 +164,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     let accept: (conn: Parameters<LinkLayer['accept']>[0]) => void = (conn) => conn.close('node starting');
     const bound = await transport.listen((conn) => accept(conn));
     const address = advertisedAddress(config, bound);
-    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? [] }, address);
+    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers }, address);
     accept = (conn) => node.links.accept(conn);
     node.links.start();
     node.membership.start();
@@ -217,13 +232,16 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   }
 
   /**
-   * Graceful stop: announces the leave to every peer and waits (at most
-   * `graceMs`) until each has acknowledged it by closing its link; then stops
-   * listening.
+   * Graceful stop: stops every child in parallel (each within its shutdown
+   * time), announces the leave to every peer and waits (at most `graceMs`)
+   * until each has acknowledged it by closing its link; then stops listening.
    */
   async stop(reason = 'shutdown', graceMs = 2000): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
+    const children = this.supervisor.countChildren().active;
+    if (children > 0) this.log.info({ children }, 'stopping children');
+    await this.supervisor.stopAll();
     this.log.info({ reason }, 'node leaving the cluster');
     this.membership.stop();
     await new Promise<void>((resolve) => this.links.leave(reason, graceMs, resolve));

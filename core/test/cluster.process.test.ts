@@ -146,6 +146,28 @@ describe('real pogo node processes', () => {
     expect(clone.exited).toBe(false);
   });
 
+  it('loads worker modules with --workers and advertises their types to peers', async () => {
+    cluster = new ProcessCluster();
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const module = join(cluster.dir, 'my-workers.mjs');
+    writeFileSync(module, "export default function ({ defineWorker }) { defineWorker('mailer', () => ({ stop() {} })); }\n");
+    const n1 = await cluster.start('n1', [], ['--workers', 'examples', '--workers', module]);
+    const n2 = await cluster.start('n2', [n1.address]);
+    await n1.waitForLog((l) => l.msg === 'worker types loaded', 5_000, 'workers loaded');
+    await cluster.until(async () => (await statusOf(n2, 'n1'))?.workers.length === 4, 5_000, 'n2 learns the worker types of n1');
+    expect((await statusOf(n2, 'n1'))?.workers).toEqual(['counter', 'crasher', 'mailer', 'ticker']);
+  });
+
+  it('refuses a worker module that cannot be loaded, with exit code 2', async () => {
+    cluster = new ProcessCluster();
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('./support/processes.js');
+    const r = spawnSync(process.execPath, [CLI, 'node', '--name', 'n1', '--port', '0', '--workers', './no-such-module.js', '--secret-file', cluster.secretFile], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot load worker module \.\/no-such-module\.js/);
+  });
+
   it('exits with code 2 and names the field on invalid configuration', async () => {
     cluster = new ProcessCluster();
     const { spawnSync } = await import('node:child_process');

@@ -13,6 +13,8 @@ import { CONFIG_FIELDS, ConfigError, loadConfig, secretFileWarning } from '../co
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startStatusServer } from '../status-server.js';
+import { loadWorkerModules } from '../supervisor/load-workers.js';
+import { defaultWorkers, installWorkerFaultHandlers } from '../supervisor/workers.js';
 import type { NodeStatus } from '../node.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -87,11 +89,18 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
     const warning = secretFileWarning(secretFile);
     if (warning) log.warn({}, warning);
   }
-  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection (kept running)'));
-  process.on('uncaughtException', (err) => {
-    log.error({ err }, 'uncaught exception; exiting so the service manager restarts the node');
+  installWorkerFaultHandlers(log, (err) => {
+    log.error({ err }, 'uncaught exception outside any worker; exiting so the service manager restarts the node');
     process.exit(1);
   });
+  try {
+    await loadWorkerModules(config.workers, defaultWorkers);
+  } catch (err) {
+    process.stderr.write(`pogo node: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.workers.length > 0) log.info({ workers: defaultWorkers.names() }, 'worker types loaded');
 
   let node: PogoNode;
   try {

@@ -1,0 +1,463 @@
+/**
+ * LocalSupervisor: runs this node's children with OTP semantics
+ * (one_for_one), except that a child past its restart intensity is marked
+ * `failing` and retried with backoff instead of taking the supervisor down.
+ *
+ * Per child, a small state machine:
+ *
+ *   starting ──ok──▶ running ──exit──▶ (restart? intensity?) ──▶ starting
+ *      │                │                      └──▶ failing ──backoff──▶ starting
+ *      └─fail─▶ (first start: rejected, child removed; restart: as a crash)
+ *   running ──terminateChild──▶ stopping ──▶ stopped   (temporary: removed)
+ *
+ * `desired` records intent ('running' or 'stopped'); every asynchronous step
+ * carries the child's `generation`, so a late callback from an older
+ * instance is ignored (race: an exit or start completion arriving after the
+ * child was stopped or restarted). Every status change emits a `child` event.
+ *
+ * Each instance gets a fresh pid; its process-group memberships are dropped
+ * when it ends (as Erlang's pg does when a process dies).
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { JsonValue, ProcessGroups } from '../groups.js';
+import type { Logger } from '../logger.js';
+import type { Random } from '../random.js';
+import { isCommandStart, parseChildSpec, sameSpec, type ChildSpec } from './child-spec.js';
+import { LogRing, type OutputLine } from './log-ring.js';
+import { startOsChild } from './os-child.js';
+import { describeExit, failingBackoff, shouldRestart, withinIntensity, type ExitReason } from './restart-policy.js';
+import { StartError, type RunningChild } from './running-child.js';
+import { startWorkerChild } from './worker-child.js';
+import type { WorkerRegistry } from './workers.js';
+
+export type ChildStatus = 'starting' | 'running' | 'stopping' | 'stopped' | 'failing';
+
+export interface ChildInfo {
+  id: string;
+  spec: ChildSpec;
+  status: ChildStatus;
+  /** Pid of the current instance (starting, running or stopping). */
+  pid: string | undefined;
+  osPid: number | undefined;
+  /** Restarts since the child was added. */
+  restarts: number;
+  /** When the current status began. */
+  since: number;
+  /** When the current instance started running. */
+  startedAt: number | undefined;
+  lastExit: string | undefined;
+  lastError: string | undefined;
+  /** For a failing child: when the next retry is due. */
+  nextRetryAt: number | undefined;
+}
+
+export interface ChildEvent {
+  id: string;
+  from: ChildStatus | undefined;
+  to: ChildStatus | 'removed';
+  at: number;
+  pid: string | undefined;
+  reason: string;
+}
+
+export interface ChildCounts {
+  specs: number;
+  active: number;
+  failing: number;
+  stopped: number;
+  workers: number;
+  commands: number;
+}
+
+export interface LocalSupervisorOptions {
+  node: string;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  groups: ProcessGroups;
+  workers: WorkerRegistry;
+  /** Commands OS-process children may run, matched exactly against `start.command`. None by default. */
+  allowCommands: readonly string[];
+  newPid(): string;
+  /** Longest a start may take, in ms. */
+  startTimeoutMs?: number;
+  /** First retry delay of a failing child, doubling up to `failingBackoffMaxMs`. */
+  failingBackoffBaseMs?: number;
+  failingBackoffMaxMs?: number;
+  /** Lines of output kept per OS-process child. */
+  outputLines?: number;
+}
+
+export type SupervisorErrorCode = 'invalid-spec' | 'already-present' | 'not-found' | 'running' | 'not-allowed' | 'unknown-worker' | 'start-failed' | 'shutting-down';
+
+export class SupervisorError extends Error {
+  constructor(
+    readonly code: SupervisorErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SupervisorError';
+  }
+}
+
+interface ChildRecord {
+  spec: ChildSpec;
+  status: ChildStatus;
+  desired: 'running' | 'stopped';
+  generation: number;
+  instance: RunningChild | undefined;
+  pid: string | undefined;
+  restarts: number;
+  restartTimes: number[];
+  failures: number;
+  since: number;
+  startedAt: number | undefined;
+  lastExit: string | undefined;
+  lastError: string | undefined;
+  retryTimer: TimerHandle | undefined;
+  stableTimer: TimerHandle | undefined;
+  nextRetryAt: number | undefined;
+  output: LogRing | undefined;
+  /** An exit reported while the instance was still being registered. */
+  pendingExit: ExitReason | undefined;
+  stopWaiters: Array<() => void>;
+}
+
+export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
+  private readonly children = new Map<string, ChildRecord>();
+  private readonly startTimeoutMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private shuttingDown = false;
+
+  constructor(private readonly o: LocalSupervisorOptions) {
+    super();
+    this.startTimeoutMs = o.startTimeoutMs ?? 10_000;
+    this.backoffBaseMs = o.failingBackoffBaseMs ?? 1_000;
+    this.backoffMaxMs = o.failingBackoffMaxMs ?? 60_000;
+  }
+
+  /** Checks a spec and whether this node can run it, without starting anything. Throws SupervisorError. */
+  check(input: unknown): ChildSpec {
+    let spec: ChildSpec;
+    try {
+      spec = parseChildSpec(input);
+    } catch (err) {
+      throw new SupervisorError('invalid-spec', (err as Error).message);
+    }
+    if (isCommandStart(spec.start)) {
+      if (!this.o.allowCommands.includes(spec.start.command)) {
+        throw new SupervisorError('not-allowed', `command ${JSON.stringify(spec.start.command)} is not allowed on node ${this.o.node}; allow it with --allow-commands (allowed: ${this.o.allowCommands.length > 0 ? this.o.allowCommands.join(', ') : 'none'})`);
+      }
+    } else if (!this.o.workers.get(spec.start.worker)) {
+      throw new SupervisorError('unknown-worker', `unknown worker type ${JSON.stringify(spec.start.worker)} on node ${this.o.node} (known: ${this.o.workers.names().join(', ') || 'none'}); load it with --workers`);
+    }
+    return spec;
+  }
+
+  /**
+   * Adds and starts a child. Resolves with its pid once it runs; rejects with
+   * a SupervisorError (and keeps nothing) when the spec is invalid, the id is
+   * taken, or the first start fails.
+   */
+  async startChild(input: unknown): Promise<{ id: string; pid: string }> {
+    if (this.shuttingDown) throw new SupervisorError('shutting-down', 'the node is shutting down');
+    const spec = this.check(input);
+    const existing = this.children.get(spec.id);
+    if (existing) {
+      const same = sameSpec(existing.spec, spec);
+      throw new SupervisorError('already-present', `a child with id ${JSON.stringify(spec.id)} already exists${same ? '' : ' with a different spec'} (status ${existing.status})`);
+    }
+    const now = this.o.clock.now();
+    const record: ChildRecord = {
+      spec,
+      status: 'starting',
+      desired: 'running',
+      generation: 0,
+      instance: undefined,
+      pid: undefined,
+      restarts: 0,
+      restartTimes: [],
+      failures: 0,
+      since: now,
+      startedAt: undefined,
+      lastExit: undefined,
+      lastError: undefined,
+      retryTimer: undefined,
+      stableTimer: undefined,
+      nextRetryAt: undefined,
+      output: isCommandStart(spec.start) ? new LogRing(this.o.outputLines ?? 1000) : undefined,
+      pendingExit: undefined,
+      stopWaiters: [],
+    };
+    this.children.set(spec.id, record);
+    this.emitChange(record, undefined, 'starting', 'start requested');
+    const error = await this.launch(record, true);
+    if (error) {
+      for (const w of record.stopWaiters.splice(0)) w();
+      this.children.delete(spec.id);
+      this.emitChange(record, record.status, 'removed', error);
+      throw new SupervisorError('start-failed', `child ${spec.id}: ${error}`);
+    }
+    return { id: spec.id, pid: record.pid! };
+  }
+
+  /** Stops a child and keeps its spec (a temporary child is removed). Resolves once it has stopped. */
+  async terminateChild(id: string): Promise<void> {
+    const record = this.mustGet(id);
+    record.desired = 'stopped';
+    this.cancelTimers(record);
+    if (record.status === 'failing') this.setStatus(record, 'stopped', 'terminated while failing');
+    if (record.status === 'stopped') {
+      if (record.spec.restart === 'temporary') this.remove(record, 'terminated');
+      return;
+    }
+    if (record.status === 'running' && record.instance) {
+      const instance = record.instance;
+      this.setStatus(record, 'stopping', 'terminate requested');
+      await instance.stop(record.spec.shutdown);
+    }
+    // 'starting' or 'stopping': wait until the instance has gone.
+    if ((record.status as ChildStatus) !== 'stopped') await new Promise<void>((resolve) => record.stopWaiters.push(resolve));
+    if (record.spec.restart === 'temporary' && this.children.get(id) === record) this.remove(record, 'terminated');
+  }
+
+  /** Starts a stopped or failing child again (OTP's restart_child). */
+  async restartChild(id: string): Promise<{ id: string; pid: string }> {
+    const record = this.mustGet(id);
+    if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
+    this.cancelTimers(record);
+    record.desired = 'running';
+    record.failures = 0;
+    record.restartTimes = [];
+    const error = await this.launch(record, true);
+    if (error) {
+      this.setStatus(record, 'stopped', error);
+      for (const w of record.stopWaiters.splice(0)) w();
+      throw new SupervisorError('start-failed', `child ${id}: ${error}`);
+    }
+    return { id, pid: record.pid! };
+  }
+
+  /** Removes a stopped (or failing) child's spec. */
+  deleteChild(id: string): void {
+    const record = this.mustGet(id);
+    if (record.status !== 'stopped' && record.status !== 'failing') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
+    this.cancelTimers(record);
+    this.remove(record, 'deleted');
+  }
+
+  whichChildren(): ChildInfo[] {
+    return [...this.children.values()].map((r) => this.info(r));
+  }
+
+  child(id: string): ChildInfo | undefined {
+    const r = this.children.get(id);
+    return r ? this.info(r) : undefined;
+  }
+
+  countChildren(): ChildCounts {
+    const counts: ChildCounts = { specs: 0, active: 0, failing: 0, stopped: 0, workers: 0, commands: 0 };
+    for (const r of this.children.values()) {
+      counts.specs++;
+      if (r.status === 'running' || r.status === 'starting' || r.status === 'stopping') counts.active++;
+      if (r.status === 'failing') counts.failing++;
+      if (r.status === 'stopped') counts.stopped++;
+      if (isCommandStart(r.spec.start)) counts.commands++;
+      else counts.workers++;
+    }
+    return counts;
+  }
+
+  /** Captured output of an OS-process child (newest last). */
+  output(id: string, afterSeq = 0, limit?: number): OutputLine[] {
+    return this.mustGet(id).output?.read(afterSeq, limit) ?? [];
+  }
+
+  /** Stops every child in parallel, each within its shutdown time; refuses new starts. */
+  async stopAll(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.all([...this.children.keys()].map((id) => this.terminateChild(id).catch((err: unknown) => this.o.log.error({ id, err }, 'error while stopping child'))));
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  /**
+   * Starts a new instance. Returns an error message when the start failed.
+   * An `explicit` start (startChild, restartChild) reports the failure to its
+   * caller; a restart treats it as one more crash.
+   */
+  private async launch(record: ChildRecord, explicit: boolean): Promise<string | undefined> {
+    const generation = ++record.generation;
+    const id = record.spec.id;
+    const pid = this.o.newPid();
+    record.pid = pid;
+    record.pendingExit = undefined;
+    if (record.status !== 'starting') this.setStatus(record, 'starting', record.restarts > 0 ? 'restarting' : 'starting');
+    const ctx = {
+      id,
+      pid,
+      node: this.o.node,
+      clock: this.o.clock,
+      log: this.o.log.child({ child: id, pid }),
+      groups: this.o.groups,
+      onExit: (reason: ExitReason) => this.onExit(record, generation, reason),
+    };
+    let instance: RunningChild;
+    try {
+      const start = record.spec.start;
+      if (isCommandStart(start)) {
+        instance = await startOsChild(start, ctx, record.output!);
+      } else {
+        const factory = this.o.workers.get(start.worker);
+        if (!factory) throw new StartError(`unknown worker type ${start.worker}`);
+        instance = await startWorkerChild(start.worker, factory, start.args as JsonValue | undefined, ctx, this.startTimeoutMs);
+      }
+    } catch (err) {
+      const message = err instanceof StartError ? err.message : `start failed: ${(err as Error)?.message ?? String(err)}`;
+      if (record.generation !== generation) return message;
+      record.pid = undefined;
+      this.o.groups.leaveAll(pid);
+      record.lastError = message;
+      this.o.log.warn({ child: id, error: message }, 'child failed to start');
+      if (explicit) return message;
+      this.afterExit(record, { kind: 'error', message }, 'start failed');
+      return message;
+    }
+    if (record.generation !== generation) return undefined;
+    record.instance = instance;
+    record.startedAt = this.o.clock.now();
+    this.setStatus(record, 'running', record.restarts > 0 ? `restarted (${record.restarts})` : 'started');
+    if (record.failures > 0) {
+      // Reset the failing count once the child has stayed up for a full intensity window.
+      record.stableTimer = this.o.clock.setTimeout(() => {
+        record.stableTimer = undefined;
+        if (record.generation === generation && record.status === 'running') record.failures = 0;
+      }, record.spec.maxSeconds * 1000);
+    }
+    if (record.desired === 'stopped') {
+      this.setStatus(record, 'stopping', 'terminate requested while starting');
+      void instance.stop(record.spec.shutdown);
+    }
+    if (record.pendingExit) {
+      const reason = record.pendingExit;
+      record.pendingExit = undefined;
+      this.onExit(record, generation, reason);
+    }
+    return undefined;
+  }
+
+  private onExit(record: ChildRecord, generation: number, reason: ExitReason): void {
+    if (record.generation !== generation) return;
+    if (!record.instance) {
+      // Race: the instance reported its exit before launch() registered it.
+      record.pendingExit = reason;
+      return;
+    }
+    const pid = record.pid;
+    record.instance = undefined;
+    record.pid = undefined;
+    record.startedAt = undefined;
+    if (pid) this.o.groups.leaveAll(pid);
+    this.o.clock.clearTimeout(record.stableTimer);
+    record.stableTimer = undefined;
+    record.lastExit = describeExit(reason);
+    if (reason.kind === 'error' || reason.kind === 'killed') record.lastError = describeExit(reason);
+    if (record.desired === 'stopped' || record.status === 'stopping' || this.shuttingDown) {
+      this.setStatus(record, 'stopped', record.lastExit);
+      for (const w of record.stopWaiters.splice(0)) w();
+      return;
+    }
+    this.afterExit(record, reason, record.lastExit);
+  }
+
+  /** Applies the restart policy and intensity after an instance ended on its own. */
+  private afterExit(record: ChildRecord, reason: ExitReason, why: string): void {
+    const spec = record.spec;
+    if (record.desired === 'stopped' || this.shuttingDown) {
+      this.setStatus(record, 'stopped', why);
+      for (const w of record.stopWaiters.splice(0)) w();
+      return;
+    }
+    if (!shouldRestart(spec.restart, reason)) {
+      this.setStatus(record, 'stopped', why);
+      for (const w of record.stopWaiters.splice(0)) w();
+      if (spec.restart === 'temporary') this.remove(record, why);
+      return;
+    }
+    const now = this.o.clock.now();
+    if (record.failures === 0 && withinIntensity(record.restartTimes, now, spec.maxRestarts, spec.maxSeconds)) {
+      record.restartTimes.push(now);
+      record.restarts++;
+      this.o.log.info({ child: spec.id, reason: why, restarts: record.restarts }, 'restarting child');
+      void this.launch(record, false);
+      return;
+    }
+    record.failures++;
+    const wait = failingBackoff(record.failures, this.backoffBaseMs, this.backoffMaxMs, this.o.random.next());
+    record.nextRetryAt = now + wait;
+    this.setStatus(record, 'failing', `${why}; ${record.failures === 1 ? `more than ${spec.maxRestarts} restarts within ${spec.maxSeconds} s` : `retry ${record.failures - 1} failed`}; next retry in ${wait} ms`);
+    this.o.log.warn({ child: spec.id, lastError: record.lastError, failures: record.failures, retryInMs: wait }, 'child failing; retrying with backoff');
+    record.retryTimer = this.o.clock.setTimeout(() => {
+      record.retryTimer = undefined;
+      record.nextRetryAt = undefined;
+      if (record.status !== 'failing' || record.desired !== 'running') return;
+      record.restarts++;
+      void this.launch(record, false);
+    }, wait);
+  }
+
+  private setStatus(record: ChildRecord, to: ChildStatus, reason: string): void {
+    const from = record.status;
+    record.status = to;
+    record.since = this.o.clock.now();
+    if (to !== 'failing') record.nextRetryAt = undefined;
+    this.emitChange(record, from, to, reason);
+  }
+
+  private emitChange(record: ChildRecord, from: ChildStatus | undefined, to: ChildStatus | 'removed', reason: string): void {
+    try {
+      this.emit('child', { id: record.spec.id, from, to, at: this.o.clock.now(), pid: record.pid, reason });
+    } catch (err) {
+      this.o.log.error({ err, child: record.spec.id }, 'child event listener threw');
+    }
+  }
+
+  private remove(record: ChildRecord, reason: string): void {
+    for (const w of record.stopWaiters.splice(0)) w();
+    if (this.children.get(record.spec.id) !== record) return;
+    this.children.delete(record.spec.id);
+    this.emitChange(record, record.status, 'removed', reason);
+  }
+
+  private cancelTimers(record: ChildRecord): void {
+    this.o.clock.clearTimeout(record.retryTimer);
+    this.o.clock.clearTimeout(record.stableTimer);
+    record.retryTimer = undefined;
+    record.stableTimer = undefined;
+    record.nextRetryAt = undefined;
+  }
+
+  private mustGet(id: string): ChildRecord {
+    const record = this.children.get(id);
+    if (!record) throw new SupervisorError('not-found', `no child with id ${JSON.stringify(id)}`);
+    return record;
+  }
+
+  private info(r: ChildRecord): ChildInfo {
+    return {
+      id: r.spec.id,
+      spec: r.spec,
+      status: r.status,
+      pid: r.pid,
+      osPid: r.instance?.osPid,
+      restarts: r.restarts,
+      since: r.since,
+      startedAt: r.startedAt,
+      lastExit: r.lastExit,
+      lastError: r.lastError,
+      nextRetryAt: r.nextRetryAt,
+    };
+  }
+}

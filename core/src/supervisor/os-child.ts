@@ -1,0 +1,115 @@
+/**
+ * Runs an OS process as a child.
+ *
+ * - Spawned in its own process group (`detached`), so stopping it signals
+ *   the whole group: nothing it forked is left behind. When the child ends,
+ *   for any reason, the group gets a final SIGKILL for stragglers.
+ * - On Linux, when `setpriv` is present, the child is started through
+ *   `setpriv --pdeathsig SIGKILL`, which sets the parent-death signal and
+ *   then execs the command (same pid, no extra process): if the node itself
+ *   is killed with SIGKILL, its direct children die with it instead of
+ *   running on as duplicates of what the cluster restarts elsewhere.
+ * - Environment: the node's environment minus every `POGO_*` variable (the
+ *   cluster secret must not leak into children), plus the spec's `env`.
+ * - stdout and stderr are captured line by line into the child's LogRing.
+ * - Exit: code 0 → normal; another code → error; a signal → killed.
+ * - Stop: SIGTERM to the group, SIGKILL after the shutdown time
+ *   (`brutal_kill`: SIGKILL at once; `infinity`: wait).
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import type { CommandStart, Shutdown } from './child-spec.js';
+import type { LogRing } from './log-ring.js';
+import type { ExitReason } from './restart-policy.js';
+import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => process.platform === 'linux' && existsSync(p));
+
+/** Finds an executable like the shell would; undefined when there is none. */
+export function resolveExecutable(command: string, cwd: string | undefined, pathEnv = process.env['PATH'] ?? ''): string | undefined {
+  const executable = (p: string): boolean => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) {
+    const full = isAbsolute(command) ? command : resolve(cwd ?? process.cwd(), command);
+    return executable(full) ? full : undefined;
+  }
+  for (const dir of pathEnv.split(delimiter)) {
+    if (dir && executable(join(dir, command))) return join(dir, command);
+  }
+  return undefined;
+}
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('POGO_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+export async function startOsChild(start: CommandStart, ctx: InstanceContext, ring: LogRing): Promise<RunningChild> {
+  if (start.cwd !== undefined && !existsSync(start.cwd)) throw new StartError(`working directory ${start.cwd} does not exist`);
+  const executable = resolveExecutable(start.command, start.cwd, start.env['PATH'] ?? process.env['PATH']);
+  if (!executable) throw new StartError(`command not found or not executable: ${start.command}`);
+  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', executable, ...start.args]] : [executable, start.args];
+  const child = spawn(file, argv, {
+    cwd: start.cwd,
+    env: childEnv(start.env),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolveSpawn, reject) => {
+    child.once('spawn', () => resolveSpawn());
+    child.once('error', (err) => reject(new StartError(`cannot start ${start.command}: ${err.message}`)));
+  });
+  const pid = child.pid!;
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => ring.write('stdout', chunk, ctx.clock.now()));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => ring.write('stderr', chunk, ctx.clock.now()));
+  child.on('error', (err) => ctx.log.warn({ err: err.message, osPid: pid }, 'child process error'));
+
+  let exited = false;
+  const exitWaiters: Array<() => void> = [];
+  child.once('exit', (code, signal) => {
+    exited = true;
+    ring.end(ctx.clock.now());
+    killGroup(pid, 'SIGKILL');
+    const reason: ExitReason = signal ? { kind: 'killed', signal } : code === 0 ? { kind: 'normal' } : { kind: 'error', message: `exit code ${code}` };
+    ctx.onExit(reason);
+    for (const w of exitWaiters.splice(0)) w();
+  });
+  const exitedPromise = (): Promise<void> => (exited ? Promise.resolve() : new Promise((r) => exitWaiters.push(r)));
+
+  return {
+    osPid: pid,
+    async stop(shutdown: Shutdown): Promise<void> {
+      if (exited) return;
+      if (shutdown === 'brutal_kill') {
+        killGroup(pid, 'SIGKILL');
+        return exitedPromise();
+      }
+      killGroup(pid, 'SIGTERM');
+      if (shutdown === 'infinity') return exitedPromise();
+      const timer = delay(ctx.clock, shutdown);
+      const result = await Promise.race([exitedPromise().then(() => 'exited' as const), timer.promise.then(() => 'timeout' as const)]);
+      timer.cancel();
+      if (result === 'timeout') {
+        ctx.log.warn({ osPid: pid, shutdownMs: shutdown }, `child did not exit within ${shutdown} ms of SIGTERM; sending SIGKILL`);
+        killGroup(pid, 'SIGKILL');
+        await exitedPromise();
+      }
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * One running instance of a child, whatever its kind. The supervisor starts
+ * an instance, learns of its end through `onExit` (called exactly once), and
+ * may ask it to stop according to the spec's shutdown policy.
+ */
+import type { Clock } from '../clock.js';
+import type { ProcessGroups } from '../groups.js';
+import type { Logger } from '../logger.js';
+import type { Shutdown } from './child-spec.js';
+import type { ExitReason } from './restart-policy.js';
+
+export interface RunningChild {
+  /** The OS process id, for OS-process children. */
+  readonly osPid: number | undefined;
+  /** Stops the child per `shutdown`; resolves once it has exited (after `onExit`). */
+  stop(shutdown: Shutdown): Promise<void>;
+}
+
+export interface InstanceContext {
+  readonly id: string;
+  readonly pid: string;
+  readonly node: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly groups: ProcessGroups;
+  /** Called exactly once, when the instance has ended (after start succeeded). */
+  onExit(reason: ExitReason): void;
+}
+
+/** A start that failed: the child never ran. `message` says what to fix. */
+export class StartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartError';
+  }
+}
+
+/** Resolves after `ms` on the injected clock; `cancel` clears the timer. */
+export function delay(clock: Clock, ms: number): { promise: Promise<void>; cancel(): void } {
+  let handle: ReturnType<Clock['setTimeout']> | undefined;
+  const promise = new Promise<void>((resolve) => {
+    handle = clock.setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clock.clearTimeout(handle) };
+}

@@ -1,0 +1,247 @@
+/**
+ * OS-process children: real `node -e` processes. Output capture, exit
+ * reasons, SIGTERM then SIGKILL, process-group cleanup, and no child
+ * surviving its node — checked by pid.
+ */
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SystemClock } from '../src/clock.js';
+import { ProcessGroups } from '../src/groups.js';
+import { MemoryLogger } from '../src/logger.js';
+import { CryptoRandom } from '../src/random.js';
+import { LocalSupervisor, SupervisorError } from '../src/supervisor/local-supervisor.js';
+import { WorkerRegistry } from '../src/supervisor/workers.js';
+
+const INC = 'abcdef0123456789';
+const NODE = process.execPath;
+const supervisors: LocalSupervisor[] = [];
+const strays: number[] = [];
+
+afterEach(async () => {
+  await Promise.all(supervisors.splice(0).map((s) => s.stopAll()));
+  for (const pid of strays.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = performance.now();
+  while (!predicate()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function supervisor(allow: string[] = [NODE]): LocalSupervisor {
+  const log = new MemoryLogger();
+  let n = 1;
+  const sup = new LocalSupervisor({
+    node: 'n1',
+    clock: new SystemClock(),
+    random: new CryptoRandom(),
+    log,
+    groups: new ProcessGroups({ node: 'n1', incarnation: INC, channel: { send() {} }, log }),
+    workers: new WorkerRegistry(),
+    allowCommands: allow,
+    newPid: () => `n1/${INC}/c${n++}`,
+    failingBackoffBaseMs: 60_000,
+  });
+  supervisors.push(sup);
+  return sup;
+}
+
+const js = (id: string, code: string, extra: Record<string, unknown> = {}) => ({ id, start: { command: NODE, args: ['-e', code] }, ...extra });
+
+describe('OS-process children', () => {
+  it('captures stdout and stderr line by line', async () => {
+    const sup = supervisor();
+    await sup.startChild(js('out', "console.log('hello'); console.error('oops'); process.stdout.write('no newline')", { restart: 'temporary' }));
+    await until(() => sup.child('out') === undefined, 5_000, 'temporary child removed after exit');
+    // Output stays readable through a permanent child; check with one that lingers.
+    await sup.startChild(js('talk', "console.log('line 1'); console.log('line 2'); console.error('err 1'); setInterval(() => {}, 1000)"));
+    await until(() => sup.output('talk').length === 3, 5_000, 'three lines captured');
+    const lines = sup.output('talk');
+    expect(lines.map((l) => `${l.stream}:${l.text}`).sort()).toEqual(['stderr:err 1', 'stdout:line 1', 'stdout:line 2']);
+    expect(sup.output('talk', lines[0]!.seq)).toHaveLength(2);
+  });
+
+  it.each([
+    ['permanent', 'normal', 'process.exit(0)', true],
+    ['permanent', 'error', 'process.exit(3)', true],
+    ['permanent', 'killed', "process.kill(process.pid, 'SIGKILL')", true],
+    ['transient', 'normal', 'process.exit(0)', false],
+    ['transient', 'error', 'process.exit(3)', true],
+    ['transient', 'killed', "process.kill(process.pid, 'SIGKILL')", true],
+    ['temporary', 'normal', 'process.exit(0)', false],
+    ['temporary', 'error', 'process.exit(3)', false],
+    ['temporary', 'killed', "process.kill(process.pid, 'SIGKILL')", false],
+  ] as const)('a %s OS child that exits %s: restarted = %s', async (restart, _kind, code, restarted) => {
+    const sup = supervisor();
+    const events: string[] = [];
+    sup.on('child', (e) => events.push(`${e.to}:${e.reason}`));
+    // Exit on the second run only after a pause, so one restart can be observed calmly.
+    await sup.startChild(js('x', `setTimeout(() => { ${code} }, 100)`, { restart, maxRestarts: 1, maxSeconds: 60 }));
+    await until(() => events.some((e) => /^(stopped|removed|starting:restarting)/.test(e)), 5_000, 'first exit handled');
+    const afterFirstExit = events.find((e) => /^(stopped|removed|starting:restarting)/.test(e))!;
+    if (restarted) expect(afterFirstExit).toMatch(/^starting:restarting/);
+    else if (restart === 'temporary') expect(afterFirstExit).toMatch(/^(stopped|removed)/);
+    else expect(afterFirstExit).toMatch(/^stopped:exited normally/);
+    if (restart === 'temporary') await until(() => sup.child('x') === undefined, 2_000, 'temporary removed');
+  });
+
+  it('reports exit codes and signals as the exit reason', async () => {
+    const sup = supervisor();
+    await sup.startChild(js('code', 'process.exit(7)', { restart: 'transient', maxRestarts: 0 }));
+    await until(() => sup.child('code')?.status === 'failing', 5_000, 'failing after exit code 7');
+    expect(sup.child('code')?.lastError).toBe('failed: exit code 7');
+    await sup.startChild(js('sig', "process.kill(process.pid, 'SIGSEGV')", { restart: 'transient', maxRestarts: 0 }));
+    await until(() => sup.child('sig')?.status === 'failing', 5_000, 'failing after a signal');
+    expect(sup.child('sig')?.lastError).toBe('killed by SIGSEGV');
+  });
+
+  it('a child that ignores SIGTERM is SIGKILLed after its shutdown time, with its whole process group', async () => {
+    const sup = supervisor();
+    // The child ignores SIGTERM and forks a grandchild that ignores it too.
+    const code = `
+      process.on('SIGTERM', () => {});
+      const { spawn } = require('node:child_process');
+      const g = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: 'ignore' });
+      console.log('grandchild ' + g.pid);
+      setInterval(() => {}, 1000);`;
+    await sup.startChild(js('stubborn', code, { shutdown: 400 }));
+    await until(() => sup.output('stubborn').some((l) => l.text.startsWith('grandchild ')), 5_000, 'grandchild started');
+    const childPid = sup.child('stubborn')!.osPid!;
+    const grandchild = Number(sup.output('stubborn').find((l) => l.text.startsWith('grandchild '))!.text.split(' ')[1]);
+    strays.push(childPid, grandchild);
+    expect(alive(childPid) && alive(grandchild)).toBe(true);
+    const t0 = performance.now();
+    await sup.terminateChild('stubborn');
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(390);
+    await until(() => !alive(childPid) && !alive(grandchild), 2_000, 'child and grandchild gone');
+    expect(sup.child('stubborn')?.status).toBe('stopped');
+  });
+
+  it('brutal_kill kills at once', async () => {
+    const sup = supervisor();
+    await sup.startChild(js('brutal', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", { shutdown: 'brutal_kill' }));
+    const pid = sup.child('brutal')!.osPid!;
+    const t0 = performance.now();
+    await sup.terminateChild('brutal');
+    expect(performance.now() - t0).toBeLessThan(300);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('refuses a command outside allowCommands, and a missing command, with clear errors', async () => {
+    const sup = supervisor(['/usr/bin/env', '/no/such/binary']);
+    await expect(sup.startChild(js('n', '1'))).rejects.toThrow(SupervisorError);
+    await expect(sup.startChild(js('n', '1'))).rejects.toThrow(/is not allowed on node n1; allow it with --allow-commands \(allowed: \/usr\/bin\/env, \/no\/such\/binary\)/);
+    await expect(sup.startChild({ id: 'm', start: { command: '/no/such/binary' } })).rejects.toThrow(/command not found or not executable: \/no\/such\/binary/);
+    expect(sup.whichChildren()).toEqual([]);
+  });
+
+  it('never passes POGO_* variables (the cluster secret) to children', async () => {
+    process.env['POGO_SECRET'] = 'must-not-leak-0123456789';
+    try {
+      const sup = supervisor();
+      await sup.startChild(js('env', "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA)", { restart: 'temporary', start: { command: NODE, args: ['-e', "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA); setInterval(()=>{},1000)"], env: { EXTRA: 'given' } } }));
+      await until(() => sup.output('env').length === 2, 5_000, 'env printed');
+      expect(sup.output('env').map((l) => l.text)).toEqual(['[]', 'given']);
+    } finally {
+      delete process.env['POGO_SECRET'];
+    }
+  });
+});
+
+describe('OS children and the node process', () => {
+  const fixture = new URL('./fixtures/supervised-node.mjs', import.meta.url).pathname;
+
+  function runFixture(specs: unknown[]) {
+    const child = spawn(process.execPath, [fixture, JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    strays.push(child.pid!);
+    const lines: Array<Record<string, unknown>> = [];
+    let buffer = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      buffer += c;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    return { child, lines, exited, stderr: () => stderr };
+  }
+
+  const osChildren = [
+    js('plain', "console.log('up'); setInterval(() => {}, 1000)"),
+    js('deaf', "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)", { shutdown: 500 }),
+    js('slowstop', "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 200)); console.log('up'); setInterval(() => {}, 1000)"),
+    { id: 'tick', start: { worker: 'ticker', args: { intervalMs: 50 } } },
+  ];
+
+  it('on SIGTERM the node stops all children in parallel, and no child process survives', async () => {
+    const f = runFixture(osChildren);
+    await until(() => f.lines.some((l) => l['event'] === 'ready'), 10_000, `fixture ready (stderr: ${f.stderr()})`);
+    const ready = f.lines.find((l) => l['event'] === 'ready') as { children: Array<{ id: string; osPid?: number }> };
+    const pids = ready.children.filter((c) => c.osPid).map((c) => c.osPid!);
+    expect(pids).toHaveLength(3);
+    strays.push(...pids);
+    expect(pids.every(alive)).toBe(true);
+    const t0 = performance.now();
+    f.child.kill('SIGTERM');
+    expect(await f.exited).toBe(0);
+    const took = performance.now() - t0;
+    // The deaf child holds the node for its full shutdown time (500 ms); in
+    // parallel, the total is bounded by the slowest child, not the sum.
+    expect(took).toBeGreaterThanOrEqual(500);
+    expect(took).toBeLessThan(2_000);
+    const stopped = f.lines.find((l) => l['event'] === 'stopped') as { children: Array<{ status: string }> };
+    expect(stopped.children.every((c) => c.status === 'stopped')).toBe(true);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('if the node is killed with SIGKILL, its OS children die with it (parent-death signal)', async () => {
+    const f = runFixture(osChildren.slice(0, 2));
+    await until(() => f.lines.some((l) => l['event'] === 'ready'), 10_000, 'fixture ready');
+    const ready = f.lines.find((l) => l['event'] === 'ready') as { children: Array<{ osPid?: number }> };
+    const pids = ready.children.map((c) => c.osPid!).filter(Boolean);
+    strays.push(...pids);
+    f.child.kill('SIGKILL');
+    await f.exited;
+    await until(() => pids.every((p) => !alive(p)), 3_000, 'children gone after the node was SIGKILLed');
+  });
+
+  it('a worker that throws inside its own timer crashes only itself', async () => {
+    const f = runFixture([
+      { id: 'bomb', start: { worker: 'crasher', args: { crashAfterMs: 100, mode: 'throw' } }, maxRestarts: 1, maxSeconds: 60 },
+      { id: 'promise', start: { worker: 'crasher', args: { crashAfterMs: 100, mode: 'reject' } }, maxRestarts: 1, maxSeconds: 60 },
+      { id: 'steady', start: { worker: 'ticker', args: { intervalMs: 50 } } },
+    ]);
+    await until(() => ['bomb', 'promise'].every((id) => f.lines.some((l) => l['id'] === id && l['to'] === 'failing')), 10_000, 'both crashers failing');
+    const bomb = f.lines.find((l) => l['id'] === 'bomb' && l['to'] === 'failing')!;
+    expect(String(bomb['reason'])).toMatch(/crashed on purpose/);
+    const promise = f.lines.find((l) => l['id'] === 'promise' && l['to'] === 'failing')!;
+    expect(String(promise['reason'])).toMatch(/rejected on purpose/);
+    expect(f.lines.some((l) => l['id'] === 'steady' && l['to'] === 'stopped')).toBe(false);
+    expect(f.lines.some((l) => l['event'] === 'fatal')).toBe(false);
+    expect(f.child.exitCode).toBeNull();
+    f.child.kill('SIGTERM');
+    expect(await f.exited).toBe(0);
+  });
+});

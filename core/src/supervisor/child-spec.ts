@@ -34,14 +34,20 @@ export const CommandStartSchema = z
   .strict();
 
 export const RestartSchema = z.enum(['permanent', 'transient', 'temporary']);
-export const ShutdownSchema = z.union([z.number().int('must be a whole number of milliseconds').positive('must be more than 0 ms').max(24 * 3600 * 1000), z.literal('brutal_kill'), z.literal('infinity')], {
-  error: "must be a number of milliseconds > 0, 'brutal_kill' or 'infinity'",
-});
+export const ShutdownSchema = z
+  .union([z.number(), z.literal('brutal_kill'), z.literal('infinity')], { error: "must be a number of milliseconds > 0, 'brutal_kill' or 'infinity'" })
+  .superRefine((value, ctx) => {
+    // Checked here rather than on the number branch, so the reason is specific (zod would report the union's).
+    if (typeof value !== 'number') return;
+    if (!Number.isInteger(value)) ctx.addIssue({ code: 'custom', message: 'must be a whole number of milliseconds' });
+    else if (value <= 0) ctx.addIssue({ code: 'custom', message: 'must be more than 0 ms' });
+    else if (value > 24 * 3600 * 1000) ctx.addIssue({ code: 'custom', message: 'must be at most 24 hours' });
+  });
 
 export const ChildSpecSchema = z
   .object({
-    id: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
-    start: z.union([WorkerStartSchema, CommandStartSchema], { error: 'must be { worker, args } or { command, args, env, cwd }' }),
+    id: z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') }).min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    start: z.union([WorkerStartSchema, CommandStartSchema], { error: (issue) => (issue.input === undefined ? 'required: { worker, args } or { command, args, env, cwd }' : 'must be { worker, args } or { command, args, env, cwd }') }),
     restart: RestartSchema.default('permanent'),
     shutdown: ShutdownSchema.default(5000),
     maxRestarts: z.number().int().min(0).max(10_000).default(3),

@@ -50,7 +50,9 @@ export const counter: WorkerFactory = (args, ctx) => {
   ctx.groups.join('examples', 'counter', ctx.pid, { id: ctx.id, count });
   const timer = setInterval(() => {
     count++;
-    // A membership's value is fixed at join: publish the new state by rejoining.
+    // A membership's value is fixed at join: publish the new state by joining
+    // with it and then leaving the oldest entry (leave removes the oldest), so
+    // the group never empties; observers briefly see both values.
     ctx.groups.join('examples', 'counter', ctx.pid, { id: ctx.id, count });
     ctx.groups.leave('examples', 'counter', ctx.pid);
   }, Math.max(10, num(a['intervalMs'], 1000)));

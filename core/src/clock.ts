@@ -98,6 +98,23 @@ export class ManualClock implements Clock {
     return true;
   }
 
+  /**
+   * Fires the earliest timer due at or before `target` and returns true, or
+   * moves time to `target` and returns false when none is due. Lets an async
+   * driver flush promise continuations between timers.
+   */
+  step(target: number): boolean {
+    const next = this.earliest();
+    if (!next || next.due > target) {
+      this.current = Math.max(this.current, target);
+      return false;
+    }
+    this.timers.delete(next.id);
+    this.current = Math.max(this.current, next.due);
+    next.fn();
+    return true;
+  }
+
   private runUntilTime(target: number): void {
     for (;;) {
       const next = this.earliest();

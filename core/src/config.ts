@@ -68,6 +68,17 @@ export const NodeConfigSchema = z
     workers: z.array(z.string().min(1).max(4096)).max(100).default([]),
     allowCommands: z.array(z.string().min(1).max(4096)).max(1000).default([]),
     childStartTimeoutMs: ms(1).default(10_000),
+    children: z.string().min(1).optional(),
+    capacity: z.number().positive().max(1_000_000).default(1),
+    netsplit: z.enum(['available', 'majority']).default('available'),
+    expectedMembers: z.number().int().min(1).max(10_000).optional(),
+    maxMovesPerSecond: z.number().positive().max(1_000_000).default(100),
+    maxStartFailures: z.number().int().min(1).max(1000).default(3),
+    requestTimeoutMs: ms(1).default(30_000),
+    antiEntropyIntervalMs: ms(100).default(30_000),
+    failureResetMs: ms(100).default(60_000),
+    tombstoneTtlMs: ms(1000).default(3_600_000),
+    readyTimeoutMs: ms(1).default(5_000),
     statusPort: z.number().int().min(0).max(65535).optional(),
     statusHost: z.string().min(1).max(255).default('127.0.0.1'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -77,6 +88,7 @@ export const NodeConfigSchema = z
     if (c.suspectAfterMs <= c.heartbeatIntervalMs) ctx.addIssue({ code: 'custom', path: ['suspectAfterMs'], message: `must be greater than heartbeatIntervalMs (${c.heartbeatIntervalMs})` });
     if (c.heartbeatTimeoutMs <= c.suspectAfterMs) ctx.addIssue({ code: 'custom', path: ['heartbeatTimeoutMs'], message: `must be greater than suspectAfterMs (${c.suspectAfterMs})` });
     if (c.reconnectMaxMs < c.reconnectBaseMs) ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: `must be at least reconnectBaseMs (${c.reconnectBaseMs})` });
+    if (c.netsplit === 'majority' && c.expectedMembers === undefined) ctx.addIssue({ code: 'custom', path: ['expectedMembers'], message: 'required when netsplit is majority (the number of members the cluster should have)' });
     if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) ctx.addIssue({ code: 'custom', path: [c.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'], message: 'tlsCertFile and tlsKeyFile go together' });
   });
 
@@ -131,6 +143,17 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('workers', 'list', 'modules that define worker types (defineWorker), comma-separated or repeated; "examples" loads the built-in examples'),
   field('allowCommands', 'list', 'commands OS-process children may run, matched exactly (default: none)'),
   field('childStartTimeoutMs', 'int', 'longest a child may take to start, ms (default: 10000)'),
+  field('children', 'string', 'JSON file with an array of child specs to run in the cluster (started again whenever the node starts)'),
+  field('capacity', 'int', 'placement weight of this node relative to others (default: 1)'),
+  field('netsplit', 'string', 'available (each side of a split runs what it cannot see) or majority (default: available)'),
+  field('expectedMembers', 'int', 'members the cluster should have (majority mode needs more than half of them up)'),
+  field('maxMovesPerSecond', 'int', 'rebalancing moves this node makes per second at most (default: 100)'),
+  field('maxStartFailures', 'int', 'failed starts on one node before the next node takes over (default: 3)'),
+  field('requestTimeoutMs', 'int', 'how long startChild and friends wait for the cluster, ms (default: 30000)'),
+  field('antiEntropyIntervalMs', 'int', 'full reconcile pass as a safety net, ms (default: 30000)'),
+  field('failureResetMs', 'int', 'forget failed starts after this long, ms (default: 60000)'),
+  field('tombstoneTtlMs', 'int', 'keep terminated-child tombstones this long, ms (default: 3600000)'),
+  field('readyTimeoutMs', 'int', 'take children after this long even if some known member is unreachable, ms (default: 5000)'),
   field('statusPort', 'int', 'serve GET /status (JSON) on this port; 0 picks one (default: off)'),
   field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
   field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),

@@ -193,6 +193,11 @@ export class ProcessGroups {
     this.deliver();
   }
 
+  /** True once `peer` (up) has announced `scope` to us: its snapshot of that scope has arrived. */
+  announced(scope: string, peer: string): boolean {
+    return this.scopeStates.get(scope)?.announcedBy.has(peer) ?? false;
+  }
+
   /** Names of the peers whose link is up, sorted. */
   peers(): string[] {
     return [...this.upPeers].sort();

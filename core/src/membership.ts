@@ -89,7 +89,7 @@ export function mergeMember(local: Member | undefined, incoming: MemberInfo, ctx
   if (incoming.incarnation === local.incarnation) {
     let next: Member = local;
     if (incoming.version > local.version) {
-      next = { ...next, address: incoming.address, role: incoming.role, labels: incoming.labels, workers: incoming.workers, version: incoming.version };
+      next = { ...next, address: incoming.address, role: incoming.role, labels: incoming.labels, workers: incoming.workers, capacity: incoming.capacity, commands: incoming.commands, ready: incoming.ready, version: incoming.version };
     }
     if (incoming.status === 'left' && local.status !== 'left' && ctx.linkedIncarnation !== local.incarnation) {
       next = { ...next, status: 'left', since: ctx.now, reason: 'left (learned from gossip)' };
@@ -149,7 +149,7 @@ export class Membership {
   }
 
   /** Changes this node's own metadata and spreads it. */
-  updateSelf(patch: { labels?: Record<string, string>; workers?: string[] }): void {
+  updateSelf(patch: { labels?: Record<string, string>; workers?: string[]; commands?: string[]; capacity?: number; ready?: boolean }): void {
     this.self = { ...this.self, ...patch, version: this.self.version + 1 };
     this.broadcast([this.info(this.self)]);
   }
@@ -179,6 +179,7 @@ export class Membership {
       role: peer.role,
       labels: sameIncarnation ? old!.labels : {},
       workers: sameIncarnation ? old!.workers : [],
+      ...(sameIncarnation ? { capacity: old!.capacity, commands: old!.commands, ready: old!.ready } : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
       // the peer's own gossip, sent on link up, fills it in.
       version: sameIncarnation ? old!.version : 0,
@@ -374,6 +375,10 @@ export class Membership {
   }
 
   private info(m: Member): MemberInfo {
-    return { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role, labels: m.labels, workers: m.workers, version: m.version, status: m.status };
+    const info: MemberInfo = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role, labels: m.labels, workers: m.workers, version: m.version, status: m.status };
+    if (m.capacity !== undefined) info.capacity = m.capacity;
+    if (m.commands !== undefined) info.commands = m.commands;
+    if (m.ready !== undefined) info.ready = m.ready;
+    return info;
   }
 }

@@ -15,13 +15,15 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
 import type { NodeConfig } from './config.js';
-import { loadConfig, type NodeConfigInput } from './config.js';
+import { ConfigError, loadConfig, type NodeConfigInput } from './config.js';
+import { parseChildSpec, type ChildSpec } from './supervisor/child-spec.js';
 import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, type Pid, type Role } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
+import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
 import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
@@ -74,8 +76,10 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   readonly incarnation: string;
   readonly startedAt: number;
   readonly groups: ProcessGroups;
+  /** The distributed supervisor: start a child anywhere, it runs exactly once in the cluster. */
+  readonly supervisor: DistributedSupervisor;
   /** This node's local supervisor: the children running here. */
-  readonly supervisor: LocalSupervisor;
+  readonly local: LocalSupervisor;
   readonly clock: Clock;
   readonly log: Logger;
   private readonly links: LinkLayer;
@@ -127,7 +131,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       },
     });
     this.membership = new Membership({
-      self: { name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role, labels: config.labels, workers: deps.workers.names(), version: 1, status: 'up' },
+      self: { name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role, labels: config.labels, workers: deps.workers.names(), commands: config.allowCommands, capacity: config.capacity, ready: false, version: 1, status: 'up' },
       seeds: config.seeds,
       links: this.links,
       clock: deps.clock,
@@ -142,7 +146,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       log: deps.log.child({ layer: 'groups' }),
       channel: { send: (peer, message) => void this.links.send(peer, message) },
     });
-    this.supervisor = new LocalSupervisor({
+    this.local = new LocalSupervisor({
       node: this.name,
       clock: deps.clock,
       random: deps.random,
@@ -153,10 +157,34 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       startTimeoutMs: config.childStartTimeoutMs,
       newPid: () => this.newPid('c'),
     });
+    this.supervisor = new DistributedSupervisor({
+      node: this.name,
+      isMember: this.role === 'member',
+      clock: deps.clock,
+      random: deps.random,
+      log: deps.log.child({ layer: 'distributed' }),
+      groups: this.groups,
+      local: this.local,
+      members: () => this.membership.members(),
+      pid: this.newPid('sup'),
+      scope: 'pogo',
+      netsplit: config.netsplit,
+      expectedMembers: config.expectedMembers,
+      maxMovesPerSecond: config.maxMovesPerSecond,
+      maxStartFailures: config.maxStartFailures,
+      startChildTimeoutMs: config.requestTimeoutMs,
+      antiEntropyIntervalMs: config.antiEntropyIntervalMs,
+      failureResetMs: config.failureResetMs,
+      tombstoneTtlMs: config.tombstoneTtlMs,
+      readyTimeoutMs: config.readyTimeoutMs,
+      setReady: (ready) => this.membership.updateSelf({ ready }),
+      hasSeeds: config.seeds.some((seed) => seed !== address),
+    });
   }
 
   /** Starts a node: listens, then dials its seeds. */
   static async start(config: NodeConfig, deps: NodeDeps = {}): Promise<PogoNode> {
+    const initialChildren = config.children !== undefined ? readChildrenFile(config.children) : undefined;
     const clock = deps.clock ?? new SystemClock();
     const random = deps.random ?? new CryptoRandom();
     const baseLog = deps.log ?? silentLogger;
@@ -168,6 +196,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     accept = (conn) => node.links.accept(conn);
     node.links.start();
     node.membership.start();
+    node.supervisor.start();
+    if (initialChildren) node.supervisor.setInitialChildren(initialChildren);
     node.log.info({ address, listen: bound, cluster: config.cluster, role: config.role, incarnation: node.incarnation, seeds: config.seeds, protocol: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'node started');
     return node;
   }
@@ -239,9 +269,10 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   async stop(reason = 'shutdown', graceMs = 2000): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
-    const children = this.supervisor.countChildren().active;
+    this.supervisor.prepareStop();
+    const children = this.local.countChildren().active;
     if (children > 0) this.log.info({ children }, 'stopping children');
-    await this.supervisor.stopAll();
+    await this.local.stopAll();
     this.log.info({ reason }, 'node leaving the cluster');
     this.membership.stop();
     await new Promise<void>((resolve) => this.links.leave(reason, graceMs, resolve));
@@ -257,6 +288,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   kill(): void {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.supervisor.stop();
+    this.local.abandon();
     this.membership.stop();
     this.links.shutdown();
   }
@@ -272,6 +305,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   }
 
   private emitMemberEvent(event: MemberEvent): void {
+    // The supervisor exists once the constructor has run; membership events come later.
+    this.supervisor?.onMembership(event as { kind: string; member: Member; reason?: string });
     try {
       (this.emit as (name: string, event: MemberEvent) => boolean)(event.kind, event);
     } catch (err) {
@@ -283,6 +318,32 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 /** Validated node config from a partial input: defaults and the timing preset fill in the rest. */
 export function createNodeConfig(input: Partial<NodeConfigInput> & { name: string; secret: string }): NodeConfig {
   return loadConfig({ flags: input as Record<string, unknown>, env: {} });
+}
+
+/** Reads and validates a children file: a JSON array of child specs. Throws ConfigError naming the problem. */
+export function readChildrenFile(path: string): ChildSpec[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`children (${path}): ${(err as Error).message}`]);
+  }
+  if (!Array.isArray(raw)) throw new ConfigError([`children (${path}): must hold a JSON array of child specs`]);
+  const problems: string[] = [];
+  const specs: ChildSpec[] = [];
+  const ids = new Set<string>();
+  raw.forEach((entry, i) => {
+    try {
+      const spec = parseChildSpec(entry);
+      if (ids.has(spec.id)) problems.push(`children (${path}) [${i}]: duplicate id ${JSON.stringify(spec.id)}`);
+      ids.add(spec.id);
+      specs.push(spec);
+    } catch (err) {
+      problems.push(`children (${path}) [${i}]: ${(err as Error).message}`);
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return specs;
 }
 
 function readTls(config: NodeConfig): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {

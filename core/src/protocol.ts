@@ -98,6 +98,12 @@ export const MemberInfoSchema = z
     workers: z.array(z.string().min(1).max(128)).max(256),
     version: z.number().int().nonnegative(),
     status: MemberStatusSchema,
+    /** Placement weight (HRW), default 1. Added in 1.0; optional for older peers. */
+    capacity: z.number().positive().max(1_000_000).optional(),
+    /** Commands OS-process children may run on this node. */
+    commands: z.array(z.string().min(1).max(4096)).max(1000).optional(),
+    /** True once the node has linked to the cluster it knows and synced its groups: only ready members take children. */
+    ready: z.boolean().optional(),
   })
   .strict();
 export type MemberInfo = z.infer<typeof MemberInfoSchema>;

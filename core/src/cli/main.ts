@@ -106,6 +106,11 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
   try {
     node = await PogoNode.start(config, { log });
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pogo node: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
     process.exitCode = 1;
     return;

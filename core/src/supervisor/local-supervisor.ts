@@ -59,6 +59,8 @@ export interface ChildEvent {
   at: number;
   pid: string | undefined;
   reason: string;
+  /** Set when the transition follows the instance ending on its own (not a stop the supervisor was asked for). */
+  exit?: ExitReason;
 }
 
 export interface ChildCounts {
@@ -281,6 +283,18 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     await Promise.all([...this.children.keys()].map((id) => this.terminateChild(id).catch((err: unknown) => this.o.log.error({ id, err }, 'error while stopping child'))));
   }
 
+  /**
+   * The process is dying (simulated crash): cancel every timer and refuse
+   * new starts, without stopping anything — a dead process stops nothing.
+   */
+  abandon(): void {
+    this.shuttingDown = true;
+    for (const record of this.children.values()) {
+      this.cancelTimers(record);
+      record.desired = 'stopped';
+    }
+  }
+
   // ---- internals ----------------------------------------------------------
 
   /**
@@ -381,9 +395,9 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       return;
     }
     if (!shouldRestart(spec.restart, reason)) {
-      this.setStatus(record, 'stopped', why);
+      this.setStatus(record, 'stopped', why, reason);
       for (const w of record.stopWaiters.splice(0)) w();
-      if (spec.restart === 'temporary') this.remove(record, why);
+      if (spec.restart === 'temporary') this.remove(record, why, reason);
       return;
     }
     const now = this.o.clock.now();
@@ -408,27 +422,27 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     }, wait);
   }
 
-  private setStatus(record: ChildRecord, to: ChildStatus, reason: string): void {
+  private setStatus(record: ChildRecord, to: ChildStatus, reason: string, exit?: ExitReason): void {
     const from = record.status;
     record.status = to;
     record.since = this.o.clock.now();
     if (to !== 'failing') record.nextRetryAt = undefined;
-    this.emitChange(record, from, to, reason);
+    this.emitChange(record, from, to, reason, exit);
   }
 
-  private emitChange(record: ChildRecord, from: ChildStatus | undefined, to: ChildStatus | 'removed', reason: string): void {
+  private emitChange(record: ChildRecord, from: ChildStatus | undefined, to: ChildStatus | 'removed', reason: string, exit?: ExitReason): void {
     try {
-      this.emit('child', { id: record.spec.id, from, to, at: this.o.clock.now(), pid: record.pid, reason });
+      this.emit('child', { id: record.spec.id, from, to, at: this.o.clock.now(), pid: record.pid, reason, ...(exit ? { exit } : {}) });
     } catch (err) {
       this.o.log.error({ err, child: record.spec.id }, 'child event listener threw');
     }
   }
 
-  private remove(record: ChildRecord, reason: string): void {
+  private remove(record: ChildRecord, reason: string, exit?: ExitReason): void {
     for (const w of record.stopWaiters.splice(0)) w();
     if (this.children.get(record.spec.id) !== record) return;
     this.children.delete(record.spec.id);
-    this.emitChange(record, record.status, 'removed', reason);
+    this.emitChange(record, record.status, 'removed', reason, exit);
   }
 
   private cancelTimers(record: ChildRecord): void {

@@ -9,6 +9,35 @@ import { PogoNode, createNodeConfig } from '../../src/node.js';
 import type { NodeConfigInput } from '../../src/config.js';
 import { SeededRandom } from '../../src/random.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { WorkerRegistry } from '../../src/supervisor/workers.js';
+
+/** Lets every pending promise continuation run (no real time passes, nothing else runs). */
+export function flushMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Worker types for simulations: `w` runs until stopped; `failing` never starts; `crashy` can be crashed by the test. */
+export function simWorkers(): { registry: WorkerRegistry; crash: (node: string, id: string) => boolean } {
+  const registry = new WorkerRegistry();
+  const live = new Map<string, (reason: Error) => void>();
+  registry.define('w', () => ({ stop() {} }));
+  registry.define('failing', () => {
+    throw new Error('cannot start: missing configuration');
+  });
+  registry.define('crashy', (_args, ctx) => {
+    live.set(`${ctx.node}/${ctx.id}`, (reason) => ctx.exit(reason));
+    return { stop: () => void live.delete(`${ctx.node}/${ctx.id}`) };
+  });
+  return {
+    registry,
+    crash: (node, id) => {
+      const exit = live.get(`${node}/${id}`);
+      live.delete(`${node}/${id}`);
+      exit?.(new Error('crashed by the test'));
+      return exit !== undefined;
+    },
+  };
+}
 
 export const SIM_SECRET = 'simulation-secret-0123456789';
 
@@ -20,6 +49,8 @@ export class SimCluster {
   readonly log = new MemoryLogger();
   /** Every member event of every node, in order: the run's fingerprint. */
   readonly trace: string[] = [];
+
+  readonly workers = simWorkers();
 
   constructor(readonly seed: number, options: { latencyMs?: number; jitterMs?: number } = {}) {
     this.random = new SeededRandom(seed);
@@ -37,6 +68,7 @@ export class SimCluster {
       random: this.random,
       log: this.log,
       transport: this.network.transport(SimCluster.address(name)),
+      workers: this.workers.registry,
     });
     const record = (kind: string, member: { name: string; incarnation: string }): void => {
       this.trace.push(`${this.clock.now()} ${name} ${kind} ${member.name}/${member.incarnation}`);
@@ -113,6 +145,72 @@ export class SimCluster {
       throw new Error(`seed ${this.seed}: ${what} did not hold within ${maxMs} ms of simulated time\n${views.join('\n')}`);
     }
     return this.clock.now() - start;
+  }
+
+  /** Runs `ms` of simulated time, letting promise continuations run after every timer. */
+  async run(ms: number): Promise<void> {
+    const target = this.clock.now() + ms;
+    await flushMicrotasks();
+    while (this.clock.step(target)) await flushMicrotasks();
+  }
+
+  /** Runs simulated time until `predicate` holds; throws with context after `maxMs`. Returns the time it took. */
+  async until(predicate: () => boolean, maxMs: number, what: string, stepMs = 5): Promise<number> {
+    const start = this.clock.now();
+    await flushMicrotasks();
+    while (!predicate()) {
+      if (this.clock.now() - start >= maxMs) {
+        throw new Error(`seed ${this.seed}: ${what} did not hold within ${maxMs} ms of simulated time\n${this.describe()}`);
+      }
+      await this.run(stepMs);
+    }
+    return this.clock.now() - start;
+  }
+
+  /** Runs simulated time until `promise` settles (at most `maxMs`), then returns its outcome. */
+  async resolve<T>(promise: Promise<T>, maxMs = 60_000): Promise<T> {
+    let settled = false;
+    const tracked = promise.finally(() => (settled = true));
+    tracked.catch(() => undefined);
+    const start = this.clock.now();
+    await flushMicrotasks();
+    while (!settled) {
+      if (this.clock.now() - start >= maxMs) throw new Error(`seed ${this.seed}: a request did not settle within ${maxMs} ms of simulated time\n${this.describe()}`);
+      await this.run(5);
+    }
+    return tracked;
+  }
+
+  /** Every running node's view, for failure messages. */
+  describe(): string {
+    return this.running()
+      .map((n) => {
+        const local = n.local.whichChildren().map((c) => `${c.id}:${c.status}`).join(' ');
+        return `${n.name}: up=[${n.upMembers().join(',')}] ready=${n.supervisor.isReady} local=[${local}]`;
+      })
+      .join('\n');
+  }
+
+  /** Running members hosting a running instance of `id`. */
+  instances(id: string): string[] {
+    return this.running()
+      .filter((n) => n.local.child(id)?.status === 'running')
+      .map((n) => n.name);
+  }
+
+  /** Ids of live specs as the given node sees them. */
+  liveIds(node: PogoNode = this.running()[0]!): string[] {
+    return node.supervisor.whichChildren('global').map((c) => c.id).sort();
+  }
+
+  /** Every live spec runs exactly once and nothing else runs (as every running node sees it). */
+  exactlyOnce(ids?: string[]): boolean {
+    const live = ids ?? this.liveIds();
+    const views = this.running().map((n) => JSON.stringify(this.liveIds(n)));
+    if (!views.every((v) => v === views[0])) return false;
+    const running = new Set(this.running().flatMap((n) => n.local.whichChildren().filter((c) => c.status !== 'stopped').map((c) => c.id)));
+    for (const id of running) if (!live.includes(id)) return false;
+    return live.every((id) => this.instances(id).length === 1);
   }
 
   stopAll(): void {

@@ -1,0 +1,27 @@
+/**
+ * Typed errors of the distributed supervisor. `code` is stable (scripts and
+ * the UI switch on it); `message` says what happened and what to do next.
+ */
+export type DistErrorCode =
+  | 'invalid-spec'
+  | 'conflict'
+  | 'unplaceable'
+  | 'start-failed'
+  | 'timeout'
+  | 'terminated'
+  | 'not-found'
+  | 'unknown-node'
+  | 'ineligible-node'
+  | 'no-quorum'
+  | 'not-running'
+  | 'shutting-down';
+
+export class DistError extends Error {
+  constructor(
+    readonly code: DistErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DistError';
+  }
+}

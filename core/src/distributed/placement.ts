@@ -1,0 +1,128 @@
+/**
+ * Placement: which member must run a child. A pure function of the spec, the
+ * candidate members, the pin, drains and start failures.
+ *
+ * 1. Filters: a candidate must be an up member (not an observer) that is
+ *    ready, not draining, has the worker type (or allows the command), and
+ *    carries every label the spec asks for. A node where the child failed to
+ *    start `maxStartFailures` times is skipped (fallback to the next node).
+ * 2. A pin wins while the pinned node passes the filters.
+ * 3. Otherwise weighted rendezvous (HRW) hashing of the child id: each
+ *    candidate scores `-capacity / ln(h)`, h = hash(id, node) in (0, 1); the
+ *    highest score wins, ties broken by node name. A node joining or leaving
+ *    changes the owner only of the ids it wins or held (≈ 1/N), and every
+ *    node computes the same answer from the same view.
+ */
+import { isCommandStart, type ChildSpec } from '../supervisor/child-spec.js';
+
+export interface Candidate {
+  name: string;
+  role: 'member' | 'observer';
+  up: boolean;
+  ready: boolean;
+  draining: boolean;
+  labels: Record<string, string>;
+  workers: readonly string[];
+  commands: readonly string[];
+  capacity: number;
+}
+
+export interface PlacementInput {
+  id: string;
+  spec: ChildSpec;
+  candidates: readonly Candidate[];
+  pin: string | null | undefined;
+  /** node → failed starts of this child there. */
+  failures: ReadonlyMap<string, number>;
+  maxStartFailures: number;
+}
+
+export interface CandidateVerdict {
+  node: string;
+  /** Why the node cannot run the child; empty when eligible. */
+  excludedBy: string[];
+  score: number | undefined;
+}
+
+export interface Placement {
+  owner: string | undefined;
+  /** 'pin' when the pin decided, 'hash' when HRW did, 'none' when no node is eligible. */
+  by: 'pin' | 'hash' | 'none';
+  /** Every candidate, eligible ones first in HRW order. */
+  verdicts: CandidateVerdict[];
+}
+
+/** cyrb53: a fast 53-bit string hash with good dispersion. */
+export function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Weighted rendezvous score of `node` for `id`. */
+export function hrwScore(id: string, node: string, capacity: number): number {
+  const h = (hash53(`${id}\u0000${node}`) + 0.5) / 2 ** 53;
+  return -capacity / Math.log(h);
+}
+
+export function exclusions(c: Candidate, spec: ChildSpec, failures: number, maxStartFailures: number): string[] {
+  const out: string[] = [];
+  if (c.role !== 'member') out.push('observer');
+  if (!c.up) out.push('not up');
+  else if (!c.ready) out.push('not ready');
+  if (c.draining) out.push('draining');
+  if (isCommandStart(spec.start)) {
+    if (!c.commands.includes(spec.start.command)) out.push(`command ${spec.start.command} not allowed`);
+  } else if (!c.workers.includes(spec.start.worker)) {
+    out.push(`no worker type ${spec.start.worker}`);
+  }
+  for (const [key, value] of Object.entries(spec.labels)) {
+    if (c.labels[key] !== value) out.push(`label ${key}=${value} missing`);
+  }
+  if (failures >= maxStartFailures) out.push(`failed to start ${failures} times`);
+  return out;
+}
+
+export function place(input: PlacementInput): Placement {
+  const verdicts: CandidateVerdict[] = input.candidates.map((c) => {
+    const excludedBy = exclusions(c, input.spec, input.failures.get(c.name) ?? 0, input.maxStartFailures);
+    return { node: c.name, excludedBy, score: excludedBy.length === 0 ? hrwScore(input.id, c.name, c.capacity) : undefined };
+  });
+  verdicts.sort((a, b) => {
+    if (a.score !== undefined && b.score !== undefined) return b.score - a.score || (a.node < b.node ? -1 : 1);
+    if (a.score !== undefined) return -1;
+    if (b.score !== undefined) return 1;
+    return a.node < b.node ? -1 : 1;
+  });
+  if (input.pin) {
+    const pinned = verdicts.find((v) => v.node === input.pin);
+    if (pinned && pinned.score !== undefined) return { owner: pinned.node, by: 'pin', verdicts };
+  }
+  const best = verdicts[0];
+  if (best && best.score !== undefined) return { owner: best.node, by: 'hash', verdicts };
+  return { owner: undefined, by: 'none', verdicts };
+}
+
+/** Fast path for the hot loop: owner only, no verdict list. Same answer as `place`. */
+export function owner(input: PlacementInput): string | undefined {
+  let bestNode: string | undefined;
+  let bestScore = -Infinity;
+  let pinOk = false;
+  for (const c of input.candidates) {
+    if (exclusions(c, input.spec, input.failures.get(c.name) ?? 0, input.maxStartFailures).length > 0) continue;
+    if (input.pin && c.name === input.pin) pinOk = true;
+    const score = hrwScore(input.id, c.name, c.capacity);
+    if (score > bestScore || (score === bestScore && bestNode !== undefined && c.name < bestNode)) {
+      bestScore = score;
+      bestNode = c.name;
+    }
+  }
+  return pinOk ? input.pin! : bestNode;
+}

@@ -142,3 +142,193 @@ describe('distributed supervisor: Pogo scenarios', () => {
     expect(JSON.stringify(n1!.supervisor.whichChildren('global').find((c) => c.id === 'bad')!.failures)).toBe(before);
   });
 });
+
+describe('distributed supervisor: Pogo chaos scenario', () => {
+  it('10 nodes, 60 children; stop 5, terminate 45, add 60; add 10 nodes, terminate 30, add 30: every live spec runs once, nothing pending', async () => {
+    const config = { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 600 };
+    sim = new SimCluster(109);
+    for (let i = 1; i <= 10; i++) await sim.start(`n${i}`, i === 1 ? [] : ['n1'], config);
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 10_000, 'mesh of 10');
+    const n1 = sim.mustGet('n1');
+    const all = (from: number, count: number) => Array.from({ length: count }, (_, i) => `k${from + i}`);
+    await sim.resolve(Promise.all(all(0, 60).map((id) => n1.supervisor.startChild(w(id)))));
+    for (let i = 6; i <= 10; i++) await sim.leave(`n${i}`);
+    await sim.resolve(Promise.all(all(0, 45).map((id) => n1.supervisor.terminateChild(id))));
+    await sim.resolve(Promise.all(all(60, 60).map((id) => n1.supervisor.startChild(w(id)))));
+    for (let i = 11; i <= 20; i++) await sim.start(`n${i}`, ['n1'], config);
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 10_000, 'mesh of 15');
+    await sim.resolve(Promise.all(all(45, 30).map((id) => n1.supervisor.terminateChild(id))));
+    await sim.resolve(Promise.all(all(120, 30).map((id) => n1.supervisor.startChild(w(id)))));
+    const expected = [...all(75, 45), ...all(120, 30)].sort();
+    await sim.until(() => sim.exactlyOnce() && JSON.stringify(sim.liveIds()) === JSON.stringify(expected), 10_000, 'settled');
+    for (const n of sim.running()) {
+      expect(sim.liveIds(n)).toEqual(expected);
+      expect(n.supervisor.countChildren()).toMatchObject({ specs: 75, running: 75, pending: 0, moving: 0, duplicate: 0, failing: 0 });
+      // Every live spec is held by every member, and no request or marker is left behind.
+      for (const group of n.groups.whichGroups('pogo')) {
+        const members = n.groups.getMembers('pogo', group);
+        if (group.startsWith('c:')) expect(members.map((m) => m.node).sort()).toEqual(sim.running().map((x) => x.name).sort());
+        expect(group.startsWith('fail:') || group.startsWith('f:')).toBe(false);
+      }
+    }
+  });
+});
+
+describe('distributed supervisor: placement control', () => {
+  it('moveChild pins a child to a node; unpin hands it back to hashing', async () => {
+    const [n1] = await cluster(3, 110);
+    const started = await sim.resolve(n1!.supervisor.startChild(w('p1')));
+    const target = ['n1', 'n2', 'n3'].find((n) => n !== started.node)!;
+    const moved = await sim.resolve(n1!.supervisor.moveChild('p1', target));
+    expect(moved.node).toBe(target);
+    expect(sim.instances('p1')).toEqual([target]);
+    const view = n1!.supervisor.whichChildren('global')[0]!;
+    expect(view).toMatchObject({ node: target, pin: target, owner: target, status: 'running' });
+    const explained = n1!.supervisor.explain('p1');
+    expect(explained).toMatchObject({ owner: target, by: 'pin', pin: target });
+    expect(explained.candidates).toHaveLength(3);
+    n1!.supervisor.unpin('p1');
+    await sim.until(() => sim.instances('p1')[0] === started.node, 2_000, 'back on the HRW owner');
+  });
+
+  it('a planned move never runs two instances (stop-first); start-first overlaps briefly', async () => {
+    const [n1] = await cluster(3, 111);
+    for (const handoff of ['stop-first', 'start-first'] as const) {
+      const id = `h-${handoff}`;
+      const started = await sim.resolve(n1!.supervisor.startChild(w(id, { handoff })));
+      const target = ['n1', 'n2', 'n3'].find((n) => n !== started.node)!;
+      let most = 0;
+      const move = n1!.supervisor.moveChild(id, target);
+      let done = false;
+      void move.then(() => (done = true));
+      while (!done) {
+        await sim.run(1);
+        most = Math.max(most, sim.instances(id).length);
+      }
+      if (handoff === 'stop-first') expect(most).toBe(1);
+      else expect(most).toBe(2);
+      expect(sim.instances(id)).toEqual([target]);
+    }
+  });
+
+  it('drain moves every child off a node and starts nothing new there; undrain lets it take children again', async () => {
+    const [n1, n2] = await cluster(3, 112);
+    for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`dr${i}`)));
+    expect(n2!.local.countChildren().active).toBeGreaterThan(0);
+    n1!.supervisor.drain('n2');
+    await sim.until(() => n2!.local.countChildren().active === 0 && sim.exactlyOnce(), 3_000, 'n2 drained');
+    for (let i = 30; i < 60; i++) await sim.resolve(n1!.supervisor.startChild(w(`dr${i}`)));
+    expect(n2!.local.countChildren().active).toBe(0);
+    expect(n2!.supervisor.draining()).toEqual(['n2']);
+    n2!.supervisor.undrain('n2');
+    await sim.until(() => n2!.local.countChildren().active > 0 && sim.exactlyOnce(), 3_000, 'n2 takes children again');
+  });
+
+  it('paused rebalancing keeps children where they run when a node joins; resuming moves them', async () => {
+    const [n1] = await cluster(2, 113);
+    for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`pz${i}`)));
+    n1!.supervisor.setRebalancing(true);
+    await sim.run(20);
+    await sim.start('n3', ['n1']);
+    await sim.until(() => sim.running().every((n) => n.member('n3')?.ready === true), 3_000, 'n3 ready');
+    await sim.run(2_000);
+    expect(sim.mustGet('n3').local.countChildren().active).toBe(0);
+    // New children still go to their HRW owner, n3 included.
+    for (let i = 30; i < 60; i++) await sim.resolve(n1!.supervisor.startChild(w(`pz${i}`)));
+    expect(sim.mustGet('n3').local.countChildren().active).toBeGreaterThan(0);
+    const n3Before = sim.mustGet('n3').local.countChildren().active;
+    n1!.supervisor.setRebalancing(false);
+    await sim.until(() => sim.mustGet('n3').local.countChildren().active > n3Before && sim.exactlyOnce() && sim.mustGet('n1').supervisor.countChildren().moving === 0, 3_000, 'rebalanced');
+  });
+
+  it('rate-limits moves (maxMovesPerSecond)', async () => {
+    const [n1] = await cluster(2, 114, { maxMovesPerSecond: 5 });
+    for (let i = 0; i < 60; i++) await sim.resolve(n1!.supervisor.startChild(w(`rl${i}`)));
+    const moves: number[] = [];
+    for (const n of sim.running()) n.supervisor.on('event', (e) => e.type === 'stopped' && moves.push(sim.clock.now()));
+    await sim.start('n3', ['n1'], { maxMovesPerSecond: 5 });
+    await sim.until(() => sim.mustGet('n3').local.countChildren().active > 0, 3_000, 'first moves');
+    const t0 = sim.clock.now();
+    await sim.until(() => sim.mustGet('n1').supervisor.countChildren().moving === 0 && sim.exactlyOnce(), 30_000, 'all moved');
+    const took = sim.clock.now() - t0;
+    const moved = sim.mustGet('n3').local.countChildren().active;
+    expect(moved).toBeGreaterThan(10);
+    // Two nodes move at most 5/s each (plus their initial burst of 5).
+    expect(took).toBeGreaterThanOrEqual(((moved - 10) / 10) * 1000 - 200);
+  });
+});
+
+describe('distributed supervisor: netsplits', () => {
+  it('available mode: each side runs what it cannot see; after the heal one instance survives and duplicate-resolved names it', async () => {
+    const config = { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 600 };
+    const [n1] = await cluster(4, 115, config);
+    for (let i = 0; i < 20; i++) await sim.resolve(n1!.supervisor.startChild(w(`ns${i}`)));
+    const events: DistEvent[] = [];
+    for (const n of sim.running()) n.supervisor.on('event', (e) => events.push(e));
+    sim.network.partition(['n1:4370', 'n2:4370'], ['n3:4370', 'n4:4370']);
+    const left = [sim.mustGet('n1'), sim.mustGet('n2')];
+    const right = [sim.mustGet('n3'), sim.mustGet('n4')];
+    const runsOn = (side: PogoNode[], id: string) => side.filter((n) => n.local.child(id)?.status === 'running').length;
+    await sim.until(() => Array.from({ length: 20 }, (_, i) => `ns${i}`).every((id) => runsOn(left, id) === 1 && runsOn(right, id) === 1), 5_000, 'each side runs everything');
+    sim.network.heal();
+    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(), 10_000, 'one instance each after heal');
+    const resolved = events.filter((e) => e.type === 'duplicate-resolved');
+    // Most duplicates end with the owner's instance surviving; a few resolve as a
+    // planned move when neither instance was on the owner. Either way one runs.
+    expect(resolved.length).toBeGreaterThanOrEqual(10);
+    for (const e of resolved) {
+      if (e.type !== 'duplicate-resolved') continue;
+      expect(e.stopped.every((x) => x.node !== e.survivor.node)).toBe(true);
+    }
+  });
+
+  it('majority mode: a side without a majority stops its children and starts nothing', async () => {
+    const config = { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 600, netsplit: 'majority', expectedMembers: 5 };
+    const [n1] = await cluster(5, 116, config);
+    for (let i = 0; i < 20; i++) await sim.resolve(n1!.supervisor.startChild(w(`mj${i}`)));
+    sim.network.partition(['n1:4370', 'n2:4370'], ['n3:4370', 'n4:4370', 'n5:4370']);
+    const minority = [sim.mustGet('n1'), sim.mustGet('n2')];
+    const majority = [sim.mustGet('n3'), sim.mustGet('n4'), sim.mustGet('n5')];
+    await sim.until(() => minority.every((n) => n.local.countChildren().active === 0) && Array.from({ length: 20 }, (_, i) => `mj${i}`).every((id) => majority.filter((n) => n.local.child(id)?.status === 'running').length === 1), 5_000, 'majority side runs everything, minority nothing');
+    await expectCode(sim.resolve(sim.mustGet('n1').supervisor.startChild(w('new-on-minority'))), 'no-quorum');
+    sim.network.heal();
+    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(), 10_000, 'healed');
+  });
+});
+
+describe('distributed supervisor: bad input', () => {
+  it('answers every bad request with a typed error and keeps running', async () => {
+    const [n1] = await cluster(3, 117);
+    await sim.resolve(n1!.supervisor.startChild(w('x')));
+    await expectCode(sim.resolve(n1!.supervisor.startChild({ id: 'x', start: { worker: 'w', args: { other: true } } })), 'conflict');
+    await expectCode(sim.resolve(n1!.supervisor.startChild({ id: '', start: { worker: 'w' } })), 'invalid-spec');
+    const unplaceable = await expectCode(sim.resolve(n1!.supervisor.startChild({ id: 'y', start: { worker: 'nobody-has-this' } })), 'unplaceable');
+    expect(unplaceable.message).toMatch(/n1: no worker type nobody-has-this/);
+    await expectCode(sim.resolve(n1!.supervisor.startChild({ id: 'z', start: { worker: 'w' }, labels: { gpu: 'yes' } })), 'unplaceable');
+    await expectCode(sim.resolve(n1!.supervisor.terminateChild('no-such-id')), 'not-found');
+    await expectCode(sim.resolve(n1!.supervisor.moveChild('x', 'n99')), 'unknown-node');
+    await expectCode(sim.resolve(n1!.supervisor.moveChild('no-such-id', 'n2')), 'not-found');
+    n1!.supervisor.drain('n3');
+    await sim.run(50);
+    const ineligible = await expectCode(sim.resolve(n1!.supervisor.moveChild('x', 'n3')), 'ineligible-node');
+    expect(ineligible.message).toMatch(/draining/);
+    expect(() => n1!.supervisor.drain('n99')).toThrow(DistError);
+    expect(() => n1!.supervisor.unpin('no-such-id')).toThrow(/no child/);
+    expect(() => n1!.supervisor.explain('no-such-id')).toThrow(/no child/);
+    expect(sim.exactlyOnce()).toBe(true);
+  });
+
+  it('an observer never receives a child and never changes placement', async () => {
+    sim = new SimCluster(118);
+    await sim.start('n1');
+    await sim.start('n2', ['n1']);
+    const obs = await sim.start('obs', ['n1'], { role: 'observer' });
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 5_000, 'ready');
+    for (let i = 0; i < 30; i++) await sim.resolve(obs.supervisor.startChild(w(`o${i}`)));
+    expect(obs.local.countChildren().specs).toBe(0);
+    expect(sim.mustGet('n1').supervisor.whichChildren('global')).toHaveLength(30);
+    await sim.run(500);
+    // The observer's own request copies are dropped once the members hold them.
+    expect(obs.groups.whichGroups('pogo').every((g) => obs.groups.getLocalMembers('pogo', g).length === 0)).toBe(true);
+  });
+});

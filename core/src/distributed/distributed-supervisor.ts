@@ -545,6 +545,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   private reconcile(): void {
     if (this.stopped) return;
+    if (this.announcementsChanged()) this.topologyDirty = true;
     if (this.flagsDirty) this.refreshFlags();
     let ids: Iterable<string>;
     if (this.topologyDirty || this.flagsDirty) {
@@ -562,6 +563,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.decide(st);
       this.settleWaiters(id);
     }
+  }
+
+  /** Peers whose groups we hold: a peer counts as up for placement only once its snapshot has arrived. */
+  private announcedPeers = '';
+
+  private announcementsChanged(): boolean {
+    const key = [...this.upNodes].filter((n) => n !== this.o.node && this.o.groups.announced(this.o.scope, n)).join(',');
+    if (key === this.announcedPeers) return false;
+    this.announcedPeers = key;
+    return true;
   }
 
   private refreshFlags(): void {
@@ -587,7 +598,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       .map((m) => ({
         name: m.name,
         role: m.role,
-        up: this.upNodes.has(m.name),
+        // Race "link up before its groups": until a peer's snapshot arrives we
+        // cannot see what it runs, so we do not hand it children or move ours to it.
+        up: this.upNodes.has(m.name) && (m.name === this.o.node || m.role !== 'member' || this.o.groups.announced(this.o.scope, m.name)),
         ready: m.name === this.o.node ? this.ready && this.o.isMember : m.ready === true,
         draining: this.drains.get(m.name) === true,
         labels: m.labels,
@@ -639,10 +652,6 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       st.lastRunner = r.node;
     }
     for (const b of before) if (!runners.some((r) => r.pid === b.pid)) this.emitEvent({ type: 'stopped', id, node: b.node, pid: b.pid, at });
-    if (before.length > 1 && runners.length === 1) {
-      const survivor = runners[0]!;
-      this.emitEvent({ type: 'duplicate-resolved', id, survivor: { node: survivor.node, pid: survivor.pid }, stopped: before.filter((b) => b.pid !== survivor.pid).map((b) => ({ node: b.node, pid: b.pid })), at });
-    }
     for (const [node, f] of failures) {
       const prev = st.failures.get(node);
       if (!prev || prev.failures !== f.failures) this.emitEvent({ type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
@@ -736,9 +745,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       return;
     }
     if (owner === undefined) return; // nowhere better to go: keep running
-    const ownerRuns = others.some((r) => r.node === owner);
-    if (ownerRuns) {
-      this.stopLocal(id, 'the owner runs it');
+    const ownerRun = others.find((r) => r.node === owner);
+    if (ownerRun) {
+      this.resolveDuplicate(st, ownerRun);
       return;
     }
     if (others.length > 0) {
@@ -746,7 +755,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       const capacity = (n: string) => this.candidates.find((c) => c.name === n)?.capacity ?? 1;
       const ranked = [...st.runners].sort((a, b) => hrwScore(id, b.node, capacity(b.node)) - hrwScore(id, a.node, capacity(a.node)));
       if (ranked[0]!.node !== me) {
-        this.stopLocal(id, 'duplicate');
+        this.resolveDuplicate(st, ranked[0]!);
         return;
       }
     }
@@ -756,6 +765,18 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       return;
     }
     this.stopLocal(id, `moving to ${owner}`);
+  }
+
+  /**
+   * Stops this node's instance because `survivor` keeps running. The stopping
+   * node reports it: it alone knows for sure which instance won.
+   */
+  private resolveDuplicate(st: ChildState, survivor: { node: string; pid: string }): void {
+    const mine = st.runners.find((r) => r.node === this.o.node);
+    this.stopLocal(st.id, `duplicate: ${survivor.node} keeps ${survivor.pid}`);
+    if (mine && st.live?.spec.handoff !== 'start-first') {
+      this.emitEvent({ type: 'duplicate-resolved', id: st.id, survivor: { node: survivor.node, pid: survivor.pid }, stopped: [{ node: mine.node, pid: mine.pid }], at: this.o.clock.now() });
+    }
   }
 
   private updateOwner(st: ChildState, owner: string | undefined, by: 'pin' | 'hash' | 'none'): void {

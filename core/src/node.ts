@@ -63,6 +63,15 @@ export interface NodeStatus {
   dialing: Array<{ address: string; attempts: number; lastError: string | undefined }>;
   groups: ReturnType<ProcessGroups['snapshot']>;
   stats: LinkLayer['stats'];
+  supervisor: {
+    ready: boolean;
+    paused: boolean;
+    draining: string[];
+    /** Children of the whole cluster, as this node sees them. */
+    cluster: ReturnType<DistributedSupervisor['countChildren']>;
+    /** Children running on this node. */
+    local: ReturnType<LocalSupervisor['countChildren']>;
+  };
 }
 
 export type NodeEventMap = {
@@ -258,6 +267,13 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       dialing: this.membership.dialStatus(),
       groups: this.groups.snapshot(),
       stats: { ...this.links.stats },
+      supervisor: {
+        ready: this.supervisor.isReady,
+        paused: this.supervisor.rebalancingPaused,
+        draining: this.supervisor.draining(),
+        cluster: this.supervisor.countChildren(),
+        local: this.local.countChildren(),
+      },
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * A node's status endpoint: a small HTTP server, on loopback by default,
  * answering `GET /status` with the node's live view as JSON (members, links,
- * groups, dial attempts) and `GET /healthz` with `ok`. It lets people and
+ * groups, dial attempts, child counts), `GET /children` with every child of
+ * the cluster as this node sees it, and `GET /healthz` with `ok`. It lets people and
  * tests check membership without reading logs (`pogo status --url ...`).
  * Read-only; it never exposes the cluster secret.
  */
@@ -26,11 +27,15 @@ export async function startStatusServer(node: PogoNode, host: string, port: numb
       res.writeHead(node.running ? 200 : 503, { 'content-type': 'text/plain' }).end(node.running ? 'ok\n' : 'stopping\n');
       return;
     }
+    if (path === '/children') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(node.supervisor.whichChildren('global')));
+      return;
+    }
     if (path === '/status') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(node.status()));
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /healthz\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /children or /healthz\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -136,8 +136,7 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  // Keep the process alive: the node's own timers are unref'ed.
-  setInterval(() => {}, 1 << 30);
+  // The listening server keeps the process alive (the node's own timers are unref'ed).
 }
 
 async function runStatus(url: string, json: boolean): Promise<void> {
@@ -158,6 +157,12 @@ async function runStatus(url: string, json: boolean): Promise<void> {
   const rows = body.members.map((m) => [m.name, m.status, m.role, m.address, m.incarnation, Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-']);
   process.stdout.write(`node ${body.name} (cluster ${body.cluster}, incarnation ${body.incarnation})\n\n`);
   process.stdout.write(table(['NAME', 'STATUS', 'ROLE', 'ADDRESS', 'INCARNATION', 'LABELS'], rows));
+  const sup = body.supervisor;
+  const c = sup.cluster;
+  process.stdout.write(
+    `\nchildren: ${c.specs} in the cluster (${c.running} running, ${c.pending} pending, ${c.moving} moving, ${c.duplicate} duplicate, ${c.failing} failing, ${c.unplaceable} unplaceable); ${sup.local.active} on this node` +
+      `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
+  );
   const groups = Object.entries(body.groups).flatMap(([scope, gs]) => Object.entries(gs).map(([g, members]) => [scope, g, String(members.length)]));
   if (groups.length > 0) process.stdout.write(`\n${table(['SCOPE', 'GROUP', 'MEMBERS'], groups)}`);
 }

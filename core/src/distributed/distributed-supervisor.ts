@@ -203,6 +203,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private reconcileTimer: TimerHandle | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
   private deferTimer: TimerHandle | undefined;
+  private readonly deferred = new Set<string>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly vclock: VersionClock;
   private readonly validated = new WeakMap<object, unknown>();
@@ -813,7 +814,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     let m = this.managed.get(id);
     const now = this.o.clock.now();
     if (m && m.retryAt > now) {
-      this.deferUntil(m.retryAt);
+      this.deferUntil(m.retryAt, id);
       return;
     }
     const existing = this.o.local.child(id);
@@ -901,18 +902,21 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     return true;
   }
 
+  /** A move that must wait for a token: look at this id again when the next token is due. */
   private defer(id: string): void {
-    this.dirty.add(id);
+    this.deferred.add(id);
     this.deferUntil(this.o.clock.now() + Math.ceil(1000 / Math.max(0.001, this.o.maxMovesPerSecond)));
   }
 
-  private deferUntil(at: number): void {
+  /** One timer for everything deferred (rate-limited moves, start retries); it re-checks only those ids. */
+  private deferUntil(at: number, id?: string): void {
+    if (id !== undefined) this.deferred.add(id);
     if (this.deferTimer) return;
     this.deferTimer = this.o.clock.setTimeout(
       () => {
         this.deferTimer = undefined;
-        for (const [id, m] of this.managed) if (m.retryAt > 0) this.dirty.add(id);
-        for (const id of this.state.keys()) this.dirty.add(id);
+        for (const d of this.deferred) this.dirty.add(d);
+        this.deferred.clear();
         this.schedule();
       },
       Math.max(1, at - this.o.clock.now()),

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './support/wait.js';
 import { SystemClock } from '../src/clock.js';
 import { ProcessGroups } from '../src/groups.js';
 import { MemoryLogger } from '../src/logger.js';
@@ -37,13 +38,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = performance.now();
-  while (!predicate()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function supervisor(allow: string[] = [NODE]): LocalSupervisor {
   const log = new MemoryLogger();

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './support/wait.js';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import type { NodeConfigInput } from '../src/config.js';
@@ -25,13 +26,6 @@ async function node(name: string, config: Partial<NodeConfigInput> = {}): Promis
   return n;
 }
 
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = performance.now();
-  while (!predicate()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const up = (n: PogoNode) => n.upMembers().join(',');
 

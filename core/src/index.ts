@@ -40,3 +40,5 @@ export { DistError } from './distributed/errors.js';
 export type { DistErrorCode } from './distributed/errors.js';
 export { place, hrwScore } from './distributed/placement.js';
 export type { Candidate, CandidateVerdict, Placement } from './distributed/placement.js';
+export { createMetrics } from './metrics.js';
+export type { NodeMetrics } from './metrics.js';

@@ -24,6 +24,7 @@ import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, type Pid, type Role } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
+import { createMetrics, type NodeMetrics } from './metrics.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
 import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
@@ -89,6 +90,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   readonly supervisor: DistributedSupervisor;
   /** This node's local supervisor: the children running here. */
   readonly local: LocalSupervisor;
+  /** Prometheus metrics of this node (served by the status server at /metrics). */
+  readonly metrics: NodeMetrics;
   readonly clock: Clock;
   readonly log: Logger;
   private readonly links: LinkLayer;
@@ -189,6 +192,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       setReady: (ready) => this.membership.updateSelf({ ready }),
       hasSeeds: config.seeds.some((seed) => seed !== address),
     });
+    this.metrics = createMetrics(this);
   }
 
   /** Starts a node: listens, then dials its seeds. */

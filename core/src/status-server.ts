@@ -2,7 +2,8 @@
  * A node's status endpoint: a small HTTP server, on loopback by default,
  * answering `GET /status` with the node's live view as JSON (members, links,
  * groups, dial attempts, child counts), `GET /children` with every child of
- * the cluster as this node sees it, and `GET /healthz` with `ok`. It lets people and
+ * the cluster as this node sees it, `GET /metrics` with Prometheus metrics
+ * (metrics.ts), and `GET /healthz` with `ok`. It lets people and
  * tests check membership without reading logs (`pogo status --url ...`).
  * Read-only; it never exposes the cluster secret.
  */
@@ -17,6 +18,8 @@ export interface StatusServer {
 }
 
 export async function startStatusServer(node: PogoNode, host: string, port: number): Promise<StatusServer> {
+  const metrics = node.metrics;
+  metrics.includeProcessMetrics();
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -27,6 +30,13 @@ export async function startStatusServer(node: PogoNode, host: string, port: numb
       res.writeHead(node.running ? 200 : 503, { 'content-type': 'text/plain' }).end(node.running ? 'ok\n' : 'stopping\n');
       return;
     }
+    if (path === '/metrics') {
+      metrics.text().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`),
+      );
+      return;
+    }
     if (path === '/children') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(node.supervisor.whichChildren('global')));
       return;
@@ -35,7 +45,7 @@ export async function startStatusServer(node: PogoNode, host: string, port: numb
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(node.status()));
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /children or /healthz\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /children, /metrics or /healthz\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

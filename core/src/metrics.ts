@@ -1,0 +1,113 @@
+/**
+ * Prometheus metrics of one node (prom-client), served at `GET /metrics` on
+ * the status port. One registry per node, so several nodes in one process
+ * (tests, embedding) never clash.
+ *
+ * Gauges are computed when scraped (no work per child between scrapes);
+ * counters are fed by the node's events.
+ *
+ *   pogo_members{status}                  members by status, as this node sees them
+ *   pogo_links                            links up
+ *   pogo_children{scope="cluster",state}  children of the cluster by state
+ *   pogo_children{scope="local",state}    children on this node by state
+ *   pogo_child_starts_total               instances started on this node
+ *   pogo_child_stops_total                instances stopped on this node
+ *   pogo_child_restarts_total             restarts by the local supervisor
+ *   pogo_child_moves_total{reason}        moves seen by this node
+ *   pogo_reconcile_seconds                duration of reconcile passes
+ *   pogo_frames_total{direction}          frames on links
+ *   pogo_invalid_frames_total             frames rejected as invalid
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PogoNode } from './node.js';
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  /** Adds the process metrics (CPU, memory, event loop) once; the status server does for a node it serves. */
+  includeProcessMetrics(): void;
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(node: PogoNode): NodeMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: node.name, cluster: node.cluster });
+  let withProcess = false;
+  const includeProcessMetrics = (): void => {
+    if (withProcess) return;
+    withProcess = true;
+    collectDefaultMetrics({ register: registry, prefix: 'pogo_' });
+  };
+
+  new Gauge({
+    name: 'pogo_members',
+    help: 'Members by status, as this node sees them',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of node.members()) this.inc({ status: m.status });
+    },
+  });
+  new Gauge({
+    name: 'pogo_links',
+    help: 'Links up',
+    registers: [registry],
+    collect() {
+      this.set(node.status().links.length);
+    },
+  });
+  new Gauge({
+    name: 'pogo_children',
+    help: 'Children by state: of the whole cluster (scope=cluster) or on this node (scope=local)',
+    labelNames: ['scope', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const cluster = node.supervisor.countChildren();
+      for (const state of ['running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable'] as const) this.set({ scope: 'cluster', state }, cluster[state]);
+      const local = node.local.countChildren();
+      this.set({ scope: 'local', state: 'active' }, local.active);
+      this.set({ scope: 'local', state: 'failing' }, local.failing);
+      this.set({ scope: 'local', state: 'stopped' }, local.stopped);
+    },
+  });
+  const frames = new Gauge({
+    name: 'pogo_frames_total',
+    help: 'Frames on links since start',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const stats = node.status().stats;
+      frames.set({ direction: 'in' }, stats.framesIn);
+      frames.set({ direction: 'out' }, stats.framesOut);
+    },
+  });
+  new Gauge({
+    name: 'pogo_invalid_frames_total',
+    help: 'Frames rejected as invalid since start',
+    registers: [registry],
+    collect() {
+      this.set(node.status().stats.invalidFrames);
+    },
+  });
+  const starts = new Counter({ name: 'pogo_child_starts_total', help: 'Instances started on this node', registers: [registry] });
+  const stops = new Counter({ name: 'pogo_child_stops_total', help: 'Instances stopped on this node', registers: [registry] });
+  const restarts = new Counter({ name: 'pogo_child_restarts_total', help: 'Restarts by the local supervisor', registers: [registry] });
+  const moves = new Counter({ name: 'pogo_child_moves_total', help: 'Moves of children seen by this node', labelNames: ['reason'], registers: [registry] });
+  const reconcile = new Histogram({ name: 'pogo_reconcile_seconds', help: 'Duration of reconcile passes', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+
+  node.local.on('child', (e) => {
+    if (e.to === 'running') {
+      starts.inc();
+      if (e.reason.startsWith('restarted')) restarts.inc();
+    }
+    if (e.to === 'stopped') stops.inc();
+  });
+  node.supervisor.on('event', (e) => {
+    if (e.type === 'moved') moves.inc({ reason: e.reason });
+  });
+  node.supervisor.onReconcile = (seconds) => reconcile.observe(seconds);
+
+  return { registry, includeProcessMetrics, text: () => registry.metrics(), contentType: registry.contentType };
+}

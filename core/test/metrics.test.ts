@@ -1,0 +1,54 @@
+/**
+ * The status port's Prometheus endpoint: real nodes, a real scrape.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLogger } from '../src/logger.js';
+import { PogoNode, createNodeConfig } from '../src/node.js';
+import { startStatusServer, type StatusServer } from '../src/status-server.js';
+import { WorkerRegistry } from '../src/supervisor/workers.js';
+import { until } from './support/wait.js';
+
+const nodes: PogoNode[] = [];
+const servers: StatusServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(nodes.splice(0).map((n) => n.stop('test over', 200)));
+});
+
+function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+describe('metrics', () => {
+  it('exposes members, links, children and supervisor counters in Prometheus format', async () => {
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const log = new MemoryLogger();
+    const a = await PogoNode.start(createNodeConfig({ name: 'm1', secret: 'metrics-secret-0123456789', port: 0, preset: 'local' }), { log, workers });
+    nodes.push(a);
+    const b = await PogoNode.start(createNodeConfig({ name: 'm2', secret: 'metrics-secret-0123456789', port: 0, preset: 'local', seeds: [a.address] }), { log, workers });
+    nodes.push(b);
+    await until(() => a.upMembers().length === 2 && a.supervisor.isReady && b.supervisor.isReady && a.member('m2')?.ready === true, 5_000, 'two ready nodes');
+    for (let i = 0; i < 6; i++) await a.supervisor.startChild({ id: `m${i}`, start: { worker: 'w' } });
+    const server = await startStatusServer(a, '127.0.0.1', 0);
+    servers.push(server);
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(metric(text, 'pogo_members', { status: 'up', node: 'm1' })).toBe(2);
+    expect(metric(text, 'pogo_links')).toBe(1);
+    expect(metric(text, 'pogo_children', { scope: 'cluster', state: 'running' })).toBe(6);
+    const local = a.local.countChildren().active;
+    expect(metric(text, 'pogo_children', { scope: 'local', state: 'active' })).toBe(local);
+    expect(metric(text, 'pogo_child_starts_total')).toBe(local);
+    expect(metric(text, 'pogo_reconcile_seconds_count')).toBeGreaterThan(0);
+    expect(metric(text, 'pogo_frames_total', { direction: 'in' })).toBeGreaterThan(0);
+    expect(text).toContain('pogo_process_resident_memory_bytes');
+  });
+});

@@ -79,6 +79,8 @@ export const NodeConfigSchema = z
     failureResetMs: ms(100).default(60_000),
     tombstoneTtlMs: ms(1000).default(3_600_000),
     readyTimeoutMs: ms(1).default(5_000),
+    operatorToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+    viewerToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
     statusPort: z.number().int().min(0).max(65535).optional(),
     statusHost: z.string().min(1).max(255).default('127.0.0.1'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -98,7 +100,7 @@ export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
 type FieldType = 'string' | 'int' | 'bool' | 'list' | 'labels';
 
 export interface ConfigField {
-  key: keyof NodeConfig | 'secretFile';
+  key: keyof NodeConfig | 'secretFile' | 'operatorTokenFile' | 'viewerTokenFile';
   type: FieldType;
   flag: string;
   env: string;
@@ -154,6 +156,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('failureResetMs', 'int', 'forget failed starts after this long, ms (default: 60000)'),
   field('tombstoneTtlMs', 'int', 'keep terminated-child tombstones this long, ms (default: 3600000)'),
   field('readyTimeoutMs', 'int', 'take children after this long even if some known member is unreachable, ms (default: 5000)'),
+  field('operatorTokenFile', 'string', 'file with the operator token: commands presenting it may change the cluster (default: commands off)'),
+  field('viewerTokenFile', 'string', 'file with the read-only viewer token'),
   field('statusPort', 'int', 'serve GET /status (JSON) on this port; 0 picks one (default: off)'),
   field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
   field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),
@@ -256,6 +260,17 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       origin['secret'] = `${origin['secretFile']} ${secretFile}`;
     } catch (err) {
       problems.push(`secretFile (from ${origin['secretFile']}): cannot read ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  for (const [fileKey, key] of [['operatorTokenFile', 'operatorToken'], ['viewerTokenFile', 'viewerToken']] as const) {
+    const file = merged[fileKey] as string | undefined;
+    delete merged[fileKey];
+    if (file === undefined) continue;
+    try {
+      merged[key] = readFileSync(file, 'utf8').trim();
+      origin[key] = `${origin[fileKey]} ${file}`;
+    } catch (err) {
+      problems.push(`${fileKey} (from ${origin[fileKey]}): cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
   if (merged['name'] === undefined) merged['name'] = sources.defaultName ?? defaultNodeName();

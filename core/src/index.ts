@@ -42,3 +42,5 @@ export { place, hrwScore } from './distributed/placement.js';
 export type { Candidate, CandidateVerdict, Placement } from './distributed/placement.js';
 export { createMetrics } from './metrics.js';
 export type { NodeMetrics } from './metrics.js';
+export { CommandExecutor, CommandClient, CommandError, MUTATING_OPS } from './commands.js';
+export type { AuditEntry } from './commands.js';

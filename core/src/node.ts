@@ -21,9 +21,11 @@ import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
-import { PROTOCOL_VERSION, formatPid, type Pid, type Role } from './protocol.js';
+import { PROTOCOL_VERSION, formatPid, type CommandOp, type CommandReply, type Pid, type Role } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
+import { CommandClient, CommandExecutor } from './commands.js';
+import type { JsonValue } from './groups.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
@@ -97,6 +99,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private readonly links: LinkLayer;
   private readonly membership: Membership;
   private readonly transport: Transport;
+  private readonly commands: CommandExecutor;
+  private readonly commandClient: CommandClient;
   private nextLocalId = 1;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private _address: string;
@@ -137,6 +141,14 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
             this.links.disconnect(link.peer.name, `peer left: ${message.reason}`);
           }
           else if (message.t === 'pg.sync' || message.t === 'pg.join' || message.t === 'pg.leave') this.groups.handleMessage(link.peer.name, message);
+          else if (message.t === 'cmd') {
+            const peer = link.peer.name;
+            if (this.role !== 'member') {
+              this.links.send(peer, { t: 'cmd.reply', id: message.id, ok: false, error: { code: 'not-a-member', message: `${this.name} is an observer; send commands to a member` } });
+            } else {
+              void this.commands.execute(peer, message).then((reply) => this.links.send(peer, reply));
+            }
+          } else if (message.t === 'cmd.reply') this.commandClient.settle(message);
         },
         suspect: (link) => this.membership.onSuspect(link),
         dialFailed: (addr, failure) => this.membership.onDialFailed(addr, failure),
@@ -193,6 +205,17 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       hasSeeds: config.seeds.some((seed) => seed !== address),
     });
     this.metrics = createMetrics(this);
+    this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken });
+    this.commandClient = new CommandClient((peer, cmd) => this.links.send(peer, cmd), deps.clock);
+  }
+
+  /**
+   * Sends an operator command to member `peer`, which checks `credential`
+   * (an operator or viewer token) and executes it. Never rejects: failures
+   * come back as a reply with a typed error.
+   */
+  command(peer: string, op: CommandOp, args: JsonValue[], credential: string, by = 'api', timeoutMs = 30_000): Promise<CommandReply> {
+    return this.commandClient.request(peer, op, args, credential, by, timeoutMs);
   }
 
   /** Starts a node: listens, then dials its seeds. */
@@ -320,6 +343,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   }
 
   private onLinkDown(link: Link, reason: string): void {
+    this.commandClient.peerDown(link.peer.name);
     this.groups.peerDown(link.peer.name);
     this.membership.onLinkDown(link, reason);
   }

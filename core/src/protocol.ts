@@ -125,8 +125,35 @@ export const PgSyncSchema = z
 export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict();
 export const PgLeaveSchema = z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict();
 
+/** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
+export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit'] as const;
+export const CommandOpSchema = z.enum(COMMAND_OPS);
+export type CommandOp = z.infer<typeof CommandOpSchema>;
+export const CommandSchema = z
+  .object({
+    t: z.literal('cmd'),
+    id: z.string().min(1).max(64),
+    op: CommandOpSchema,
+    args: z.array(z.json()).max(8),
+    credential: z.string().max(1024),
+    /** Who is asking, for the audit log (a user name, free text). */
+    by: z.string().max(128),
+  })
+  .strict();
+export const CommandReplySchema = z
+  .object({
+    t: z.literal('cmd.reply'),
+    id: z.string().min(1).max(64),
+    ok: z.boolean(),
+    result: z.json().optional(),
+    error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
+  })
+  .strict();
+export type Command = z.infer<typeof CommandSchema>;
+export type CommandReply = z.infer<typeof CommandReplySchema>;
+
 export const HandshakeMessageSchema = z.discriminatedUnion('t', [HelloSchema, ChallengeSchema, AuthSchema, WelcomeSchema, RejectSchema]);
-export const LinkMessageSchema = z.discriminatedUnion('t', [PingSchema, PongSchema, LeaveSchema, GossipSchema, PgSyncSchema, PgJoinSchema, PgLeaveSchema]);
+export const LinkMessageSchema = z.discriminatedUnion('t', [PingSchema, PongSchema, LeaveSchema, GossipSchema, PgSyncSchema, PgJoinSchema, PgLeaveSchema, CommandSchema, CommandReplySchema]);
 export const PeerMessageSchema = z.discriminatedUnion('t', [
   HelloSchema,
   ChallengeSchema,
@@ -140,6 +167,8 @@ export const PeerMessageSchema = z.discriminatedUnion('t', [
   PgSyncSchema,
   PgJoinSchema,
   PgLeaveSchema,
+  CommandSchema,
+  CommandReplySchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;

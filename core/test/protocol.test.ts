@@ -22,6 +22,8 @@ const valid: Record<PeerMessage['t'], PeerMessage> = {
   'pg.sync': { t: 'pg.sync', scope: 'default', groups: [{ group: 'g', entries: [{ pid, value: { spec: { id: 'x', n: [1, 2] } } }] }] },
   'pg.join': { t: 'pg.join', scope: 'default', group: 'g', entries: [{ pid }] },
   'pg.leave': { t: 'pg.leave', scope: 'default', group: 'g', pids: [pid] },
+  cmd: { t: 'cmd', id: 'c1', op: 'move', args: ['child-1', 'n2'], credential: 'token', by: 'alice' },
+  'cmd.reply': { t: 'cmd.reply', id: 'c1', ok: false, error: { code: 'forbidden', message: 'viewer' } },
 };
 
 const malformed: Array<[string, unknown]> = [
@@ -43,6 +45,9 @@ const malformed: Array<[string, unknown]> = [
   ['pg.join with a malformed pid', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: 'not-a-pid' }] }],
   ['pg.join with a function value', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid, value: () => 1 }] }],
   ['pg.leave with no pids', { t: 'pg.leave', scope: 's', group: 'g', pids: [] }],
+  ['cmd with an unknown op', { t: 'cmd', id: 'c1', op: 'exec', args: [], credential: '', by: '' }],
+  ['cmd with too many args', { t: 'cmd', id: 'c1', op: 'start', args: [1, 2, 3, 4, 5, 6, 7, 8, 9], credential: '', by: '' }],
+  ['cmd.reply without ok', { t: 'cmd.reply', id: 'c1' }],
   ['unknown tag', { t: 'rm -rf' }],
   ['no tag', { hello: 1 }],
   ['a string', 'hello'],

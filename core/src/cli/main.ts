@@ -13,6 +13,7 @@ import { CONFIG_FIELDS, ConfigError, loadConfig, secretFileWarning } from '../co
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startStatusServer } from '../status-server.js';
+import { runCtl, type CtlOptions } from './ctl.js';
 import { loadWorkerModules } from '../supervisor/load-workers.js';
 import { defaultWorkers, installWorkerFaultHandlers } from '../supervisor/workers.js';
 import type { NodeStatus } from '../node.js';
@@ -66,6 +67,31 @@ Example: a three-node cluster on one machine
     .option('--json', 'print the raw JSON')
     .action(async (opts: { url: string; json?: boolean }) => {
       await runStatus(opts.url, opts.json === true);
+    });
+  program
+    .command('ctl')
+    .description('operate the cluster: status | ls | start <spec.json> | stop <id> | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | explain <id> | audit')
+    .argument('<command>', 'what to do')
+    .argument('[args...]', 'its arguments')
+    .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
+    .option('--token-file <file>', 'operator or viewer token (or POGO_TOKEN); changes need the operator token')
+    .option('--cluster <name>', 'cluster name (default: pogo)')
+    .option('--by <name>', 'who you are, for the audit log (default: $USER)')
+    .option('--timeout <ms>', 'how long to wait for the cluster, ms (default: 15000)')
+    .option('--json', 'print JSON for scripts: { ok, result } or { ok: false, error: { code, message } }')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 done, 1 the command failed, 2 bad usage, 3 cluster unreachable, 4 token refused.
+
+Examples:
+  pogo ctl ls --seed 10.0.0.1:4370 --secret-file /etc/pogo/secret --token-file ~/.pogo/operator
+  pogo ctl move mailer-eu api-2 --seed 10.0.0.1:4370 --secret-file /etc/pogo/secret --token-file ~/.pogo/operator
+  pogo ctl drain api-3 --json ...`,
+    )
+    .action(async (command: string, args: string[], opts: Omit<CtlOptions, 'seed'> & { seed?: string[] }) => {
+      process.exitCode = await runCtl(command, args, { ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) });
     });
   return program;
 }

@@ -1,0 +1,177 @@
+/**
+ * `pogo ctl`: operate a cluster from a terminal or a script.
+ *
+ * It joins the cluster as a short-lived observer (it needs the cluster
+ * secret to link, and never hosts children), reads what it needs from its
+ * own view, and sends changes to a member as commands carrying the operator
+ * token, which the member checks and records in its audit log.
+ *
+ * Exit codes scripts can trust:
+ *   0 done   1 the command failed (typed error printed)   2 bad usage or configuration
+ *   3 the cluster could not be reached   4 the token was refused
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { AuditEntry } from '../commands.js';
+import { ConfigError, loadConfig } from '../config.js';
+import type { JsonValue } from '../groups.js';
+import { createLogger } from '../logger.js';
+import { PogoNode } from '../node.js';
+import type { CommandOp, CommandReply } from '../protocol.js';
+
+export interface CtlOptions {
+  seed: string[];
+  secretFile?: string;
+  tokenFile?: string;
+  cluster?: string;
+  json?: boolean;
+  timeout?: string;
+  by?: string;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, unauthorized: 4 } as const;
+
+class CtlExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export async function runCtl(command: string, args: string[], opts: CtlOptions): Promise<number> {
+  const out = (text: string): void => void process.stdout.write(text);
+  const fail = (code: number, message: string): number => {
+    if (opts.json) out(`${JSON.stringify({ ok: false, error: { code: code === EXIT.unreachable ? 'unreachable' : code === EXIT.usage ? 'usage' : 'failed', message } })}\n`);
+    process.stderr.write(`pogo ctl: ${message}\n`);
+    return code;
+  };
+  const needs: Record<string, number> = { status: 0, ls: 0, start: 1, stop: 1, move: 2, unpin: 1, drain: 1, undrain: 1, pause: 0, resume: 0, explain: 1, audit: 0 };
+  if (!(command in needs)) return fail(EXIT.usage, `unknown command ${JSON.stringify(command)}; try pogo ctl --help`);
+  if (args.length !== needs[command]) return fail(EXIT.usage, `${command} takes ${needs[command]} argument(s), got ${args.length}`);
+  if (opts.seed.length === 0) return fail(EXIT.usage, 'give --seed host:port of a cluster node');
+
+  const timeoutMs = Number(opts.timeout ?? 15_000);
+  let config;
+  try {
+    config = loadConfig({
+      flags: { name: `ctl-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`.slice(0, 128), role: 'observer', port: '0', seeds: opts.seed, readyTimeoutMs: String(timeoutMs), logLevel: 'silent', ...(opts.secretFile ? { secretFile: opts.secretFile } : {}), ...(opts.cluster ? { cluster: opts.cluster } : {}) },
+      env: process.env,
+    });
+  } catch (err) {
+    return fail(EXIT.usage, err instanceof ConfigError ? err.message : (err as Error).message);
+  }
+  let token = process.env['POGO_TOKEN'] ?? '';
+  if (opts.tokenFile) {
+    try {
+      token = readFileSync(opts.tokenFile, 'utf8').trim();
+    } catch (err) {
+      return fail(EXIT.usage, `cannot read --token-file ${opts.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+
+  const node = await PogoNode.start(config, { log: createLogger({ level: 'silent' }) });
+  try {
+    const deadline = performance.now() + timeoutMs;
+    while (!(node.supervisor.isReady && node.upMembers().length > 1)) {
+      if (performance.now() > deadline) throw new CtlExit(EXIT.unreachable, `could not join the cluster through ${opts.seed.join(', ')} within ${timeoutMs} ms (wrong address, secret or cluster name?)`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const members = node.members().filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect'));
+    const target = members.find((m) => m.ready) ?? members[0];
+    const send = async (op: CommandOp, cmdArgs: JsonValue[]): Promise<CommandReply> => {
+      if (!target) throw new CtlExit(EXIT.unreachable, 'no member of the cluster is reachable');
+      const reply = await node.command(target.name, op, cmdArgs, token, opts.by ?? process.env['USER'] ?? 'ctl', timeoutMs);
+      if (!reply.ok) {
+        const code = reply.error?.code ?? 'failed';
+        const exit = code === 'unauthorized' || code === 'forbidden' || code === 'commands-disabled' ? EXIT.unauthorized : code === 'unreachable' ? EXIT.unreachable : EXIT.failed;
+        if (opts.json) out(`${JSON.stringify({ ok: false, error: reply.error })}\n`);
+        throw new CtlExit(exit, `${op} failed (${code}): ${reply.error?.message ?? ''}`);
+      }
+      return reply;
+    };
+    const done = (human: string, data: unknown): void => void out(opts.json ? `${JSON.stringify({ ok: true, result: data ?? null })}\n` : human);
+
+    switch (command) {
+      case 'status': {
+        const status = node.status();
+        const view = { members: status.members.filter((m) => m.role === 'member'), children: status.supervisor.cluster, draining: status.supervisor.draining, paused: status.supervisor.paused };
+        const rows = view.members.map((m) => [m.name, m.status, m.role, m.address, m.ready ? 'yes' : 'no', view.draining.includes(m.name) ? 'yes' : 'no']);
+        const c = view.children;
+        done(`${table(['NAME', 'STATUS', 'ROLE', 'ADDRESS', 'READY', 'DRAINING'], rows)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending, ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${view.paused ? '; rebalancing paused' : ''}\n`, view);
+        break;
+      }
+      case 'ls': {
+        const children = node.supervisor.whichChildren('global').sort((a, b) => (a.id < b.id ? -1 : 1));
+        const rows = children.map((c) => [c.id, c.status, c.node ?? '-', c.owner ?? '-', c.pin ?? '-', c.pid ?? '-', c.lastError ?? '']);
+        done(table(['ID', 'STATUS', 'NODE', 'OWNER', 'PIN', 'PID', 'LAST ERROR'], rows), children);
+        break;
+      }
+      case 'explain': {
+        const e = node.supervisor.explain(args[0]!);
+        const rows = e.candidates.filter((c) => !c.excludedBy.includes('observer')).map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), c.node === e.owner ? 'owner' : '', c.excludedBy.join(', ')]);
+        done(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}`, e);
+        break;
+      }
+      case 'start': {
+        let spec: unknown;
+        try {
+          spec = JSON.parse(readFileSync(args[0]!, 'utf8'));
+        } catch (err) {
+          throw new CtlExit(EXIT.usage, `cannot read the spec file ${args[0]}: ${(err as Error).message}`);
+        }
+        const reply = await send('start', [spec as JsonValue]);
+        const r = reply.result as { id: string; node: string; pid: string };
+        done(`started ${r.id} on ${r.node} (${r.pid})\n`, r);
+        break;
+      }
+      case 'move': {
+        const reply = await send('move', [args[0]!, args[1]!]);
+        const r = reply.result as { id: string; node: string; pid: string };
+        done(`moved ${r.id} to ${r.node} (${r.pid})\n`, r);
+        break;
+      }
+      case 'stop':
+      case 'unpin':
+      case 'drain':
+      case 'undrain':
+      case 'pause':
+      case 'resume': {
+        await send(command, args);
+        done(`${command}${args.length > 0 ? ` ${args.join(' ')}` : ''}: ok\n`, null);
+        break;
+      }
+      case 'audit': {
+        const all: AuditEntry[] = [];
+        for (const m of members) {
+          const reply = await node.command(m.name, 'audit', [], token, opts.by ?? 'ctl', timeoutMs);
+          if (!reply.ok && (reply.error?.code === 'unauthorized' || reply.error?.code === 'forbidden')) throw new CtlExit(EXIT.unauthorized, `audit refused by ${m.name}: ${reply.error.message}`);
+          if (reply.ok) all.push(...((reply.result as unknown as AuditEntry[]) ?? []));
+        }
+        all.sort((a, b) => a.at - b.at);
+        const rows = all.map((e) => [new Date(e.at).toISOString(), e.node, e.by, e.from, `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80), e.result]);
+        done(table(['WHEN', 'NODE', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows), all);
+        break;
+      }
+    }
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CtlExit) {
+      process.stderr.write(`pogo ctl: ${err.message}\n`);
+      return err.code;
+    }
+    const code = (err as { code?: string }).code;
+    if (opts.json) out(`${JSON.stringify({ ok: false, error: { code: code ?? 'failed', message: (err as Error).message } })}\n`);
+    process.stderr.write(`pogo ctl: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  } finally {
+    await node.stop('ctl done', 500).catch(() => undefined);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Operator commands over links: an observer (or `pogo ctl`, which joins as a
+ * short-lived observer) sends `cmd` to a member; the member checks the
+ * credential, executes the command with its distributed supervisor, records
+ * it in its audit log, and answers `cmd.reply` with a result or a typed
+ * error.
+ *
+ * Credentials: a member configured with `--operator-token-file` accepts that
+ * token for every command; with `--viewer-token-file` it accepts that token
+ * for read-only commands (`audit`). Without an operator token, changes are
+ * refused: commands are off until an operator token is configured. Tokens
+ * are compared in constant time and never logged.
+ *
+ * Trust model: the cluster secret makes a process a cluster node, which can
+ * write process groups directly; the operator token guards the command path
+ * that observers, the gateway and the UI use, so the people who operate the
+ * cluster never need the cluster secret to read it.
+ *
+ * Audit: each member keeps its last `auditSize` commands (who, what, when,
+ * result); `audit` returns them, and clients merge the logs of all members.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Clock, TimerHandle } from './clock.js';
+import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
+import type { JsonValue } from './groups.js';
+import type { Logger } from './logger.js';
+import type { Command, CommandOp, CommandReply } from './protocol.js';
+
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume']);
+
+export interface AuditEntry {
+  at: number;
+  node: string;
+  /** The peer the command came from, and who it said it was. */
+  from: string;
+  by: string;
+  op: CommandOp;
+  args: JsonValue[];
+  ok: boolean;
+  result: string;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+function matches(expected: Buffer | undefined, given: string): boolean {
+  return expected !== undefined && given.length > 0 && timingSafeEqual(expected, digest(given));
+}
+
+export interface CommandExecutorOptions {
+  node: string;
+  supervisor: DistributedSupervisor;
+  clock: Clock;
+  log: Logger;
+  operatorToken: string | undefined;
+  viewerToken: string | undefined;
+  auditSize?: number;
+}
+
+/** Member side: checks, executes, audits. */
+export class CommandExecutor {
+  private readonly operator: Buffer | undefined;
+  private readonly viewer: Buffer | undefined;
+  private readonly audit: AuditEntry[] = [];
+
+  constructor(private readonly o: CommandExecutorOptions) {
+    this.operator = o.operatorToken ? digest(o.operatorToken) : undefined;
+    this.viewer = o.viewerToken ? digest(o.viewerToken) : undefined;
+  }
+
+  async execute(from: string, cmd: Command): Promise<CommandReply> {
+    const role = matches(this.operator, cmd.credential) ? 'operator' : matches(this.viewer, cmd.credential) ? 'viewer' : undefined;
+    let reply: CommandReply;
+    if (this.operator === undefined && MUTATING_OPS.has(cmd.op)) {
+      reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
+    } else if (role === undefined) {
+      reply = this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
+    } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
+      reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
+    } else {
+      try {
+        const result = await this.run(cmd);
+        reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result } : {}) };
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        reply = this.error(cmd, typeof code === 'string' ? code : 'failed', (err as Error).message ?? String(err));
+      }
+    }
+    if (cmd.op !== 'audit') this.record(from, cmd, reply);
+    return reply;
+  }
+
+  private async run(cmd: Command): Promise<JsonValue | undefined> {
+    const sup = this.o.supervisor;
+    const a = cmd.args;
+    const str = (i: number, what: string): string => {
+      const v = a[i];
+      if (typeof v !== 'string' || v.length === 0) throw new CommandError('bad-request', `${cmd.op}: argument ${i + 1} (${what}) must be a non-empty string`);
+      return v;
+    };
+    switch (cmd.op) {
+      case 'start':
+        return (await sup.startChild(a[0])) as unknown as JsonValue;
+      case 'stop':
+        await sup.terminateChild(str(0, 'child id'));
+        return undefined;
+      case 'move':
+        return (await sup.moveChild(str(0, 'child id'), str(1, 'node'))) as unknown as JsonValue;
+      case 'unpin':
+        sup.unpin(str(0, 'child id'));
+        return undefined;
+      case 'drain':
+        sup.drain(str(0, 'node'));
+        return undefined;
+      case 'undrain':
+        sup.undrain(str(0, 'node'));
+        return undefined;
+      case 'pause':
+        sup.setRebalancing(true);
+        return undefined;
+      case 'resume':
+        sup.setRebalancing(false);
+        return undefined;
+      case 'audit':
+        return this.audit as unknown as JsonValue;
+    }
+  }
+
+  private error(cmd: Command, code: string, message: string): CommandReply {
+    return { t: 'cmd.reply', id: cmd.id, ok: false, error: { code, message: message.slice(0, 2000) } };
+  }
+
+  private record(from: string, cmd: Command, reply: CommandReply): void {
+    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: cmd.args, ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
+    this.audit.push(entry);
+    if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
+    this.o.log.info({ from, by: cmd.by, op: cmd.op, ok: reply.ok, result: entry.result }, 'command');
+  }
+}
+
+/** Client side: sends commands and matches replies; a lost link fails the pending ones. */
+export class CommandClient {
+  private nextId = 1;
+  private readonly pending = new Map<string, { peer: string; resolve: (r: CommandReply) => void; timer: TimerHandle }>();
+
+  constructor(
+    private readonly send: (peer: string, cmd: Command) => boolean,
+    private readonly clock: Clock,
+  ) {}
+
+  request(peer: string, op: CommandOp, args: JsonValue[], credential: string, by: string, timeoutMs: number): Promise<CommandReply> {
+    const id = `c${this.nextId++}`;
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'timeout', message: `${peer} did not answer ${op} within ${timeoutMs} ms` } });
+      }, timeoutMs);
+      this.pending.set(id, { peer, resolve, timer });
+      if (!this.send(peer, { t: 'cmd', id, op, args, credential, by })) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `not linked to ${peer}` } });
+    });
+  }
+
+  settle(reply: CommandReply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    this.clock.clearTimeout(p.timer);
+    p.resolve(reply);
+  }
+
+  peerDown(peer: string): void {
+    for (const [id, p] of this.pending) if (p.peer === peer) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `lost the link to ${peer}` } });
+  }
+}

@@ -158,6 +158,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('readyTimeoutMs', 'int', 'take children after this long even if some known member is unreachable, ms (default: 5000)'),
   field('operatorTokenFile', 'string', 'file with the operator token: commands presenting it may change the cluster (default: commands off)'),
   field('viewerTokenFile', 'string', 'file with the read-only viewer token'),
+  field('operatorToken', 'string', 'the operator token itself (prefer --operator-token-file)'),
+  field('viewerToken', 'string', 'the viewer token itself (prefer --viewer-token-file)'),
   field('statusPort', 'int', 'serve GET /status (JSON) on this port; 0 picks one (default: off)'),
   field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
   field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),

@@ -44,3 +44,7 @@ export { createMetrics } from './metrics.js';
 export type { NodeMetrics } from './metrics.js';
 export { CommandExecutor, CommandClient, CommandError, MUTATING_OPS } from './commands.js';
 export type { AuditEntry } from './commands.js';
+export { startGateway, buildState } from './observer/gateway.js';
+export type { Gateway, GatewayOptions } from './observer/gateway.js';
+export { diffState, applyPatch, emptyState, MAX_EVENTS } from './observer/state.js';
+export type { ClusterState, StatePatch, MemberView, ChildView, EventView } from './observer/state.js';

@@ -1,0 +1,140 @@
+/**
+ * The cluster state the observer gateway serves to UIs, and its patches.
+ *
+ * Pure (no Node APIs), so the renderer imports it too: the gateway computes
+ * `diffState(lastAcked, current)`; the client applies `applyPatch`. Keyed
+ * collections (members by name, children by id, groups by scope/group) are
+ * patched by upsert and removal, so a patch is sized to the changes, not to
+ * the whole state. Events are appended (bounded).
+ *
+ * Invariant (tested): applyPatch(a, diffState(a, b)) deep-equals b, minus
+ * events older than the bound.
+ */
+
+export interface MemberView {
+  name: string;
+  status: string;
+  role: string;
+  address: string;
+  incarnation: string;
+  labels: Record<string, string>;
+  workers: string[];
+  ready: boolean;
+  draining: boolean;
+  /** False when the observer itself is not linked to this member (it knows of it through gossip). */
+  reachable: boolean;
+}
+
+export interface ChildView {
+  id: string;
+  status: string;
+  node: string | null;
+  pid: string | null;
+  owner: string | null;
+  pin: string | null;
+  instances: Array<{ node: string; pid: string }>;
+  worker: string | null;
+  command: string | null;
+  restart: string;
+  handoff: string;
+  lastError: string | null;
+  failures: Array<{ node: string; failures: number; lastError: string }>;
+}
+
+export interface EventView {
+  seq: number;
+  at: number;
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface ClusterState {
+  observer: string;
+  cluster: string;
+  paused: boolean;
+  readOnly: boolean;
+  members: Record<string, MemberView>;
+  children: Record<string, ChildView>;
+  /** scope → group → member count. */
+  groups: Record<string, Record<string, number>>;
+  /** Newest last, at most MAX_EVENTS. */
+  events: EventView[];
+}
+
+export interface StatePatch {
+  scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly'>>;
+  members?: { set?: MemberView[]; remove?: string[] };
+  children?: { set?: ChildView[]; remove?: string[] };
+  groups?: { set?: Array<{ scope: string; group: string; count: number }>; remove?: Array<{ scope: string; group: string }> };
+  /** Events with seq greater than the last one the client has. */
+  events?: EventView[];
+}
+
+export const MAX_EVENTS = 500;
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?: T[]; remove?: string[] } | undefined {
+  const set: T[] = [];
+  const remove: string[] = [];
+  for (const [key, value] of Object.entries(next)) if (!(key in prev) || !same(prev[key], value)) set.push(value);
+  for (const key of Object.keys(prev)) if (!(key in next)) remove.push(key);
+  if (set.length === 0 && remove.length === 0) return undefined;
+  return { ...(set.length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
+}
+
+export function diffState(prev: ClusterState, next: ClusterState): StatePatch | undefined {
+  const patch: StatePatch = {};
+  const scalars: StatePatch['scalars'] = {};
+  for (const key of ['observer', 'cluster', 'paused', 'readOnly'] as const) if (prev[key] !== next[key]) (scalars as Record<string, unknown>)[key] = next[key];
+  if (Object.keys(scalars).length > 0) patch.scalars = scalars;
+  const members = diffKeyed(prev.members, next.members);
+  if (members) patch.members = members;
+  const children = diffKeyed(prev.children, next.children);
+  if (children) patch.children = children;
+  const gset: Array<{ scope: string; group: string; count: number }> = [];
+  const gremove: Array<{ scope: string; group: string }> = [];
+  for (const [scope, groups] of Object.entries(next.groups)) for (const [group, count] of Object.entries(groups)) if (prev.groups[scope]?.[group] !== count) gset.push({ scope, group, count });
+  for (const [scope, groups] of Object.entries(prev.groups)) for (const group of Object.keys(groups)) if (next.groups[scope]?.[group] === undefined) gremove.push({ scope, group });
+  if (gset.length > 0 || gremove.length > 0) patch.groups = { ...(gset.length > 0 ? { set: gset } : {}), ...(gremove.length > 0 ? { remove: gremove } : {}) };
+  const lastSeq = prev.events.at(-1)?.seq ?? 0;
+  const events = next.events.filter((e) => e.seq > lastSeq);
+  if (events.length > 0) patch.events = events;
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState {
+  const next: ClusterState = { ...state, ...(patch.scalars ?? {}) };
+  if (patch.members) {
+    next.members = { ...state.members };
+    for (const key of patch.members.remove ?? []) delete next.members[key];
+    for (const m of patch.members.set ?? []) next.members[m.name] = m;
+  }
+  if (patch.children) {
+    next.children = { ...state.children };
+    for (const key of patch.children.remove ?? []) delete next.children[key];
+    for (const c of patch.children.set ?? []) next.children[c.id] = c;
+  }
+  if (patch.groups) {
+    next.groups = { ...state.groups };
+    for (const { scope, group } of patch.groups.remove ?? []) {
+      const g = { ...next.groups[scope] };
+      delete g[group];
+      if (Object.keys(g).length === 0) delete next.groups[scope];
+      else next.groups[scope] = g;
+    }
+    for (const { scope, group, count } of patch.groups.set ?? []) next.groups[scope] = { ...next.groups[scope], [group]: count };
+  }
+  if (patch.events) {
+    // A patch may be sent again (its ack was lost): keep only events newer than what we hold.
+    const last = state.events.at(-1)?.seq ?? 0;
+    next.events = [...state.events, ...patch.events.filter((e) => e.seq > last)].slice(-MAX_EVENTS);
+  }
+  return next;
+}
+
+export function emptyState(): ClusterState {
+  return { observer: '', cluster: '', paused: false, readOnly: true, members: {}, children: {}, groups: {}, events: [] };
+}

@@ -1,0 +1,183 @@
+/**
+ * The observer gateway: token, snapshot, patches that reproduce the state,
+ * commands with typed errors, read-only and viewer sessions.
+ */
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLogger } from '../src/logger.js';
+import { PogoNode, createNodeConfig } from '../src/node.js';
+import { buildState, startGateway, type Gateway } from '../src/observer/gateway.js';
+import { applyPatch, diffState, emptyState, type ClusterState, type StatePatch } from '../src/observer/state.js';
+import { SeededRandom } from '../src/random.js';
+import { WorkerRegistry } from '../src/supervisor/workers.js';
+import { until } from './support/wait.js';
+
+const SECRET = 'gateway-secret-0123456789';
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789';
+const nodes: PogoNode[] = [];
+const sockets: Socket[] = [];
+let gateway: Gateway | undefined;
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await gateway?.close();
+  gateway = undefined;
+  await Promise.all(nodes.splice(0).map((n) => n.stop('test over', 200)));
+});
+
+async function setup(): Promise<{ members: PogoNode[]; observer: PogoNode }> {
+  const workers = new WorkerRegistry();
+  workers.define('w', () => ({ stop() {} }));
+  const log = new MemoryLogger();
+  const base = { secret: SECRET, port: 0, preset: 'local' as const, operatorToken: OPERATOR, viewerToken: VIEWER };
+  const m1 = await PogoNode.start(createNodeConfig({ name: 'g1', ...base }), { log, workers });
+  nodes.push(m1);
+  for (const name of ['g2', 'g3']) nodes.push(await PogoNode.start(createNodeConfig({ name, ...base, seeds: [m1.address] }), { log, workers }));
+  const observer = await PogoNode.start(createNodeConfig({ name: 'obs', secret: SECRET, port: 0, preset: 'local', role: 'observer', seeds: [m1.address] }), { log, workers: new WorkerRegistry() });
+  nodes.push(observer);
+  await until(() => nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) && nodes.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)), 10_000, 'cluster ready');
+  return { members: nodes.slice(0, 3), observer };
+}
+
+interface UiClient {
+  socket: Socket;
+  state: () => ClusterState;
+  patches: () => number;
+  command: (op: string, ...args: unknown[]) => Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
+}
+
+function ui(url: string, auth: Record<string, string>): Promise<UiClient> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(url, { path: '/gateway', auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    let state = emptyState();
+    let patches = 0;
+    socket.on('connect_error', (err) => reject(err));
+    socket.on('patch', (patch: StatePatch, ack: () => void) => {
+      state = applyPatch(state, patch);
+      patches++;
+      ack();
+    });
+    socket.on('snapshot', (snapshot: ClusterState) => {
+      state = snapshot;
+      resolve({
+        socket,
+        state: () => state,
+        patches: () => patches,
+        command: (op, ...args) => socket.timeout(20_000).emitWithAck('command', { op, args }),
+      });
+    });
+  });
+}
+
+const comparable = (s: ClusterState) => JSON.stringify({ ...s, events: s.events.map((e) => e.seq) });
+
+describe('observer gateway', () => {
+  it('refuses a wrong token and serves a snapshot equal to the cluster state', async () => {
+    const { observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    await expect(ui(gateway.url, { token: 'wrong' })).rejects.toThrow(/unauthorized/);
+    const client = await ui(gateway.url, { token: gateway.token });
+    expect(comparable(client.state())).toBe(comparable(buildState(observer, client.state().events, true)));
+    expect(Object.keys(client.state().members).sort()).toEqual(['g1', 'g2', 'g3', 'obs']);
+    expect(client.state().readOnly).toBe(true);
+  });
+
+  it('after a long random sequence of changes, snapshot plus patches equals a fresh snapshot', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR });
+    const rng = new SeededRandom(7);
+    const live = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const node = members[rng.int(members.length)]!;
+      const roll = rng.next();
+      if (roll < 0.5 || live.size === 0) {
+        const id = `r${i}`;
+        await node.supervisor.startChild({ id, start: { worker: 'w' } });
+        live.add(id);
+      } else if (roll < 0.75) {
+        const id = [...live][rng.int(live.size)]!;
+        live.delete(id);
+        await node.supervisor.terminateChild(id);
+      } else if (roll < 0.85) {
+        const id = [...live][rng.int(live.size)]!;
+        await node.supervisor.moveChild(id, members[rng.int(members.length)]!.name);
+      } else {
+        node.supervisor.setRebalancing(rng.next() < 0.5);
+      }
+    }
+    members[0]!.groups.join('app', 'web', members[0]!.newPid(), { port: 80 });
+    const fresh = () => comparable(buildState(observer, client.state().events, false));
+    await until(() => comparable(client.state()) === fresh(), 5_000, 'client state equals a fresh snapshot');
+    expect(Object.keys(client.state().children).sort()).toEqual([...live].sort());
+    expect(client.state().groups).toEqual({ app: { web: 1 } });
+    expect(client.patches()).toBeGreaterThan(0);
+    // Events arrived too, in order, without duplicates.
+    const seqs = client.state().events.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+  });
+
+  it('commands round-trip with acks and typed errors; read-only and viewer sessions cannot change anything', async () => {
+    const { observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    const viewer = await ui(gateway.url, { token: gateway.token, credential: VIEWER });
+    const readOnly = await ui(gateway.url, { token: gateway.token });
+
+    const started = await operator.command('start', { id: 'ui-1', start: { worker: 'w' } });
+    expect(started).toMatchObject({ ok: true, result: { id: 'ui-1' } });
+    expect(await operator.command('start', { id: 'ui-1', start: { worker: 'w', args: 1 } })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await operator.command('move', 'ui-1', 'nowhere')).toMatchObject({ ok: false, error: { code: 'unknown-node' } });
+    expect(await operator.command('explain', 'ui-1')).toMatchObject({ ok: true, result: { id: 'ui-1' } });
+    expect(await operator.command('format-disk')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await viewer.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await readOnly.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'read-only' } });
+    const audit = await viewer.command('audit');
+    expect(audit.ok).toBe(true);
+    expect((audit.result as Array<{ by: string; op: string }>).some((e) => e.by === 'alice' && e.op === 'start')).toBe(true);
+    expect(await operator.command('stop', 'ui-1')).toMatchObject({ ok: true });
+    await until(() => readOnly.state().children['ui-1'] === undefined, 3_000, 'stop visible to every client');
+  });
+
+  it('a client that never acknowledges gets no more patches until it does, then one coalesced patch', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const socket = connect(gateway.url, { path: '/gateway', auth: { token: gateway.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    const held: Array<() => void> = [];
+    let received = 0;
+    socket.on('patch', (_p: StatePatch, ack: () => void) => {
+      received++;
+      held.push(ack);
+    });
+    await new Promise((r) => socket.on('snapshot', r));
+    for (let i = 0; i < 10; i++) await members[0]!.supervisor.startChild({ id: `slow${i}`, start: { worker: 'w' } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toBe(1);
+    held.shift()!();
+    await until(() => received === 2, 2_000, 'the coalesced patch');
+  });
+});
+
+describe('state diff', () => {
+  it('applyPatch(a, diffState(a, b)) equals b for random states', () => {
+    const rng = new SeededRandom(3);
+    const randomState = (): ClusterState => {
+      const s = emptyState();
+      for (let i = 0; i < 8; i++) if (rng.next() < 0.6) s.members[`n${i}`] = { name: `n${i}`, status: rng.next() < 0.5 ? 'up' : 'down', role: 'member', address: `h:${i}`, incarnation: 'abcdef0123456789', labels: {}, workers: [], ready: rng.next() < 0.5, draining: false, reachable: true };
+      for (let i = 0; i < 20; i++) if (rng.next() < 0.5) s.children[`c${i}`] = { id: `c${i}`, status: 'running', node: `n${rng.int(8)}`, pid: null, owner: null, pin: null, instances: [], worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] };
+      for (let i = 0; i < 5; i++) if (rng.next() < 0.5) (s.groups[`s${i % 2}`] ??= {})[`g${i}`] = rng.int(4) + 1;
+      s.paused = rng.next() < 0.5;
+      return s;
+    };
+    for (let i = 0; i < 200; i++) {
+      const a = randomState();
+      const b = { ...randomState(), events: [{ seq: 1, at: 0, type: 'x' }] };
+      const patch = diffState(a, b);
+      expect(patch ? applyPatch(a, patch) : a).toEqual(b);
+    }
+  });
+});

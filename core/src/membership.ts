@@ -198,6 +198,7 @@ export class Membership {
   }
 
   onLinkDown(link: Link, reason: string): void {
+    if (this.stopped) return; // we are leaving: our own links closing is not news
     const member = this.table.get(link.peer.name);
     if (!member || member.incarnation !== link.peer.incarnation) return;
     if (member.status === 'left') return;
@@ -276,7 +277,8 @@ export class Membership {
     target.attempts++;
     target.lastError = `${failure.code}: ${failure.message}`;
     // Log the first failure and then each time the count doubles, so a dead seed doesn't flood the log.
-    if ((target.attempts & (target.attempts - 1)) === 0) {
+    // A lost simultaneous dial is normal: the other side's dial makes the link.
+    if (failure.code !== 'simultaneous-dial' && (target.attempts & (target.attempts - 1)) === 0) {
       this.o.log.warn({ address, attempts: target.attempts, code: failure.code, peer: failure.peerName }, `cannot link to ${address}: ${failure.message}; retrying with backoff`);
     }
     this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial'));

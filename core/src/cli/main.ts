@@ -14,6 +14,7 @@ import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startStatusServer } from '../status-server.js';
 import { runCtl, type CtlOptions } from './ctl.js';
+import { runDemo, runObserve, type DemoOptions, type ObserveOptions } from './observe.js';
 import { loadWorkerModules } from '../supervisor/load-workers.js';
 import { defaultWorkers, installWorkerFaultHandlers } from '../supervisor/workers.js';
 import type { NodeStatus } from '../node.js';
@@ -68,6 +69,31 @@ Example: a three-node cluster on one machine
     .action(async (opts: { url: string; json?: boolean }) => {
       await runStatus(opts.url, opts.json === true);
     });
+  program
+    .command('observe')
+    .description('join a cluster as an observer and serve the UI gateway (and the UI with --ui) on loopback')
+    .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
+    .option('--cluster <name>', 'cluster name (default: pogo)')
+    .option('--name <name>', 'observer name (default: observer-<host>-<pid>)')
+    .option('--host <host>', 'gateway interface (default: 127.0.0.1)')
+    .option('--port <port>', 'gateway port (default: 7070; 0 picks one)')
+    .option('--ui [dir]', 'serve the built renderer (default: the repository build in out/renderer)')
+    .action(async (opts: Omit<ObserveOptions, 'seed'> & { seed?: string[] }) => {
+      process.exitCode = await runObserve({ ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) });
+    });
+
+  program
+    .command('demo')
+    .description('start a local demo cluster (N member processes with example workers and children) and an observer with the gateway; Ctrl-C stops everything')
+    .option('--nodes <n>', 'member processes (default: 3)')
+    .option('--ui [dir]', 'serve the built renderer too')
+    .option('--port <port>', 'gateway port (default: 7070; 0 picks one)')
+    .option('--base-port <port>', 'first member port (default: any free port)')
+    .action(async (opts: DemoOptions) => {
+      process.exitCode = await runDemo(opts);
+    });
+
   program
     .command('ctl')
     .description('operate the cluster: status | ls | start <spec.json> | stop <id> | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | explain <id> | audit')

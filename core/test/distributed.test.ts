@@ -332,3 +332,22 @@ describe('distributed supervisor: bad input', () => {
     expect(obs.groups.whichGroups('pogo').every((g) => obs.groups.getLocalMembers('pogo', g).length === 0)).toBe(true);
   });
 });
+
+describe('distributed supervisor: observers', () => {
+  it('observers joining or leaving move nothing, even when they have the worker type', async () => {
+    const [n1] = await cluster(3, 119);
+    for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`ob${i}`)));
+    const before = new Map(Array.from({ length: 30 }, (_, i) => [`ob${i}`, sim.instances(`ob${i}`)[0]]));
+    const events: DistEvent[] = [];
+    for (const n of sim.running()) n.supervisor.on('event', (e) => events.push(e));
+    // The simulation's observers carry the same worker types as the members.
+    const obs = await sim.start('watcher', ['n1'], { role: 'observer' });
+    await sim.until(() => sim.running().every((n) => n.member('watcher')?.status === 'up') && obs.supervisor.isReady, 3_000, 'observer linked');
+    await sim.run(1_000);
+    await sim.leave('watcher');
+    await sim.run(1_000);
+    for (const [id, node] of before) expect(sim.instances(id)).toEqual([node]);
+    expect(events.filter((e) => e.type === 'moved' || e.type === 'stopped')).toEqual([]);
+    expect(obs.local.countChildren().specs).toBe(0);
+  });
+});

@@ -162,6 +162,18 @@ describe('observer gateway', () => {
   });
 });
 
+describe('observer gateway limits', () => {
+  it('bounds the number of clients; the ones it has keep being served', async () => {
+    const { observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20, maxClients: 2 });
+    const a = await ui(gateway.url, { token: gateway.token });
+    await ui(gateway.url, { token: gateway.token });
+    await expect(ui(gateway.url, { token: gateway.token })).rejects.toThrow(/too many clients/);
+    expect(gateway.clients()).toBe(2);
+    expect(Object.keys(a.state().members)).toContain('g1');
+  });
+});
+
 describe('state diff', () => {
   it('applyPatch(a, diffState(a, b)) equals b for random states', () => {
     const rng = new SeededRandom(3);

@@ -16,6 +16,10 @@
  * that observers, the gateway and the UI use, so the people who operate the
  * cluster never need the cluster secret to read it.
  *
+ * `view` needs no token: it returns the member's view of members and
+ * children, which any linked node can read from process groups anyway; an
+ * observer uses it to show what it cannot see itself (see gateway.ts).
+ *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
  * result); `audit` returns them, and clients merge the logs of all members.
  */
@@ -50,6 +54,11 @@ export class CommandError extends Error {
   }
 }
 
+/** Results cross the wire as JSON: drop what JSON cannot carry (undefined fields) now, so the reply validates. */
+function toJson(value: unknown): JsonValue {
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
+}
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
@@ -58,9 +67,17 @@ function matches(expected: Buffer | undefined, given: string): boolean {
   return expected !== undefined && given.length > 0 && timingSafeEqual(expected, digest(given));
 }
 
+/** A member's view, as `view` returns it. */
+export interface MemberViewReply {
+  node: string;
+  members: Array<{ name: string; status: string }>;
+  children: ReturnType<DistributedSupervisor['whichChildren']>;
+}
+
 export interface CommandExecutorOptions {
   node: string;
   supervisor: DistributedSupervisor;
+  members(): Array<{ name: string; status: string }>;
   clock: Clock;
   log: Logger;
   operatorToken: string | undefined;
@@ -82,6 +99,10 @@ export class CommandExecutor {
   async execute(from: string, cmd: Command): Promise<CommandReply> {
     const role = matches(this.operator, cmd.credential) ? 'operator' : matches(this.viewer, cmd.credential) ? 'viewer' : undefined;
     let reply: CommandReply;
+    if (cmd.op === 'view') {
+      const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: this.o.supervisor.whichChildren('global') };
+      return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(view) };
+    }
     if (this.operator === undefined && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
     } else if (role === undefined) {
@@ -91,7 +112,7 @@ export class CommandExecutor {
     } else {
       try {
         const result = await this.run(cmd);
-        reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result } : {}) };
+        reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result: toJson(result) } : {}) };
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         reply = this.error(cmd, typeof code === 'string' ? code : 'failed', (err as Error).message ?? String(err));
@@ -134,6 +155,8 @@ export class CommandExecutor {
         return undefined;
       case 'audit':
         return this.audit as unknown as JsonValue;
+      case 'view':
+        return undefined; // answered before the credential check
     }
   }
 

@@ -162,6 +162,39 @@ describe('observer gateway', () => {
   });
 });
 
+describe('observer behind a firewall', () => {
+  it('shows the whole cluster as the members it reaches see it, and marks the members it cannot reach', async () => {
+    const { SystemClock } = await import('../src/clock.js');
+    const { CryptoRandom } = await import('../src/random.js');
+    const { MemoryNetwork } = await import('../src/transport/memory.js');
+    const net = new MemoryNetwork({ clock: new SystemClock(), random: new CryptoRandom(), latencyMs: 1 });
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const log = new MemoryLogger();
+    const start = async (name: string, extra: Record<string, unknown> = {}) => {
+      const n = await PogoNode.start(createNodeConfig({ name, secret: SECRET, preset: 'local', seeds: name === 'f1' ? [] : ['f1:1'], ...extra }), { log, workers, transport: net.transport(`${name}:1`) });
+      nodes.push(n);
+      return n;
+    };
+    const [f1, , f3] = [await start('f1'), await start('f2'), await start('f3')];
+    net.partition(['fobs:1'], ['f3:1']); // the firewall: the observer cannot reach f3, the members can
+    const observer = await start('fobs', { role: 'observer', readyTimeoutMs: 500 });
+    await until(() => [f1, f3].every((n) => n.supervisor.isReady && n.members().every((m) => m.role === 'observer' || m.ready)), 5_000, 'members ready');
+    // Children that f3 runs: the observer cannot see their instances itself.
+    for (let i = 0; i < 12; i++) await f1.supervisor.startChild({ id: `fw${i}`, start: { worker: 'w' } });
+    const onF3 = f1.supervisor.whichChildren('global').filter((c) => c.node === 'f3').map((c) => c.id);
+    expect(onF3.length).toBeGreaterThan(0);
+    await until(() => observer.supervisor.isReady, 5_000, 'observer ready');
+    expect(observer.supervisor.whichChildren('global').filter((c) => onF3.includes(c.id)).every((c) => c.node === undefined)).toBe(true);
+
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    await until(() => onF3.every((id) => client.state().children[id]?.node === 'f3' && client.state().children[id]?.status === 'running'), 5_000, 'children on f3 shown running');
+    expect(client.state().members['f3']).toMatchObject({ status: 'up', reachable: false });
+    expect(client.state().members['f1']).toMatchObject({ status: 'up', reachable: true });
+  });
+});
+
 describe('observer gateway limits', () => {
   it('bounds the number of clients; the ones it has keep being served', async () => {
     const { observer } = await setup();

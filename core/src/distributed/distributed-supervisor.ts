@@ -974,9 +974,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   private checkReady(timedOut = false): void {
     if (this.ready || this.stopped) return;
-    const members = this.o.members().filter((m) => m.name !== this.o.node && m.status !== 'left');
+    // Observers do not hold children: an observer we cannot reach (a firewall) must not hold us back.
+    const members = this.o.members().filter((m) => m.name !== this.o.node && m.status !== 'left' && m.role === 'member');
     // A node with seeds knows nothing of the cluster until it has linked to one of them.
-    const joined = !this.o.hasSeeds || members.some((m) => m.status === 'up' || m.status === 'suspect');
+    const joined = !this.o.hasSeeds || this.o.members().some((m) => m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
     const allLinked = members.every((m) => m.status === 'up' || m.status === 'suspect');
     const allSynced = members.filter((m) => m.role === 'member').every((m) => this.o.groups.announced(this.o.scope, m.name));
     if ((joined && allLinked && allSynced) || timedOut) {

@@ -25,12 +25,14 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Server as IoServer } from 'socket.io';
+import type { MemberViewReply } from '../commands.js';
+import type { GlobalChild } from '../distributed/distributed-supervisor.js';
 import type { JsonValue } from '../groups.js';
 import type { PogoNode } from '../node.js';
 import { COMMAND_OPS, type CommandOp } from '../protocol.js';
 import { isCommandStart } from '../supervisor/child-spec.js';
 import { formatAddress } from '../transport/socketio.js';
-import { MAX_EVENTS, diffState, type ClusterState, type EventView } from './state.js';
+import { MAX_EVENTS, diffState, type ChildView, type ClusterState, type EventView } from './state.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -64,14 +66,41 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-export function buildState(node: PogoNode, events: EventView[], readOnly: boolean): ClusterState {
+function childView(c: GlobalChild): ChildView {
+  return {
+    id: c.id,
+    status: c.status,
+    node: c.node ?? null,
+    pid: c.pid ?? null,
+    owner: c.owner ?? null,
+    pin: c.pin ?? null,
+    instances: c.instances,
+    worker: isCommandStart(c.spec.start) ? null : c.spec.start.worker,
+    command: isCommandStart(c.spec.start) ? c.spec.start.command : null,
+    restart: c.spec.restart,
+    handoff: c.spec.handoff,
+    lastError: c.lastError ?? null,
+    failures: c.failures,
+  };
+}
+
+/**
+ * The state a UI sees. `remote` is the view of a member the observer can
+ * reach, used when some members are beyond the observer's own links
+ * (firewalls): then the children and those members' status are shown as
+ * that member sees them, and `reachable: false` marks the members the
+ * observer cannot reach itself.
+ */
+export function buildState(node: PogoNode, events: EventView[], readOnly: boolean, remote?: MemberViewReply): ClusterState {
   const draining = new Set(node.supervisor.draining());
   const members: ClusterState['members'] = {};
+  const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
   for (const m of node.members()) {
     if (m.status === 'left') continue;
+    const reachable = m.name === node.name || m.status === 'up' || m.status === 'suspect';
     members[m.name] = {
       name: m.name,
-      status: m.status,
+      status: !reachable && remoteStatus.has(m.name) ? remoteStatus.get(m.name)! : m.status,
       role: m.role,
       address: m.address,
       incarnation: m.incarnation,
@@ -79,27 +108,11 @@ export function buildState(node: PogoNode, events: EventView[], readOnly: boolea
       workers: m.workers,
       ready: m.name === node.name ? node.supervisor.isReady : m.ready === true,
       draining: draining.has(m.name),
-      reachable: m.name === node.name || m.status === 'up' || m.status === 'suspect',
+      reachable,
     };
   }
   const children: ClusterState['children'] = {};
-  for (const c of node.supervisor.whichChildren('global')) {
-    children[c.id] = {
-      id: c.id,
-      status: c.status,
-      node: c.node ?? null,
-      pid: c.pid ?? null,
-      owner: c.owner ?? null,
-      pin: c.pin ?? null,
-      instances: c.instances,
-      worker: isCommandStart(c.spec.start) ? null : c.spec.start.worker,
-      command: isCommandStart(c.spec.start) ? c.spec.start.command : null,
-      restart: c.spec.restart,
-      handoff: c.spec.handoff,
-      lastError: c.lastError ?? null,
-      failures: c.failures,
-    };
-  }
+  for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = childView(c);
   const groups: ClusterState['groups'] = {};
   const snapshot = node.groups.snapshot();
   for (const [scope, gs] of Object.entries(snapshot)) {
@@ -141,8 +154,37 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       dirty = false;
     }
     const key = readOnly ? 'readOnly' : 'operator';
-    return (states[key] ??= buildState(node, events, readOnly));
+    return (states[key] ??= buildState(node, events, readOnly, remote));
   };
+
+  // ---- members beyond our own links: borrow the view of a member we reach
+  let remote: MemberViewReply | undefined;
+  let asking = false;
+  const borrowView = async (): Promise<void> => {
+    const members = node.members().filter((m) => m.role === 'member' && m.status !== 'left');
+    const unreachable = members.filter((m) => m.status !== 'up' && m.status !== 'suspect');
+    if (unreachable.length === 0) {
+      if (remote) {
+        remote = undefined;
+        dirty = true;
+      }
+      return;
+    }
+    const via = members.find((m) => (m.status === 'up' || m.status === 'suspect') && m.ready);
+    if (!via || asking) return;
+    asking = true;
+    try {
+      const reply = await node.command(via.name, 'view', [], '', 'gateway', 2_000);
+      if (reply.ok) {
+        remote = reply.result as unknown as MemberViewReply;
+        dirty = true;
+      }
+    } finally {
+      asking = false;
+    }
+  };
+  const viewTimer = setInterval(() => void borrowView(), 1_000);
+  viewTimer.unref();
 
   // ---- HTTP
   const http: HttpServer = createServer((req, res) => {
@@ -255,6 +297,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     clients: () => clients.size,
     close: async () => {
       clearInterval(timer);
+      clearInterval(viewTimer);
       node.supervisor.off('event', onDistEvent);
       for (const kind of memberKinds) node.off(kind, markDirty);
       scopeMonitor.unsubscribe();

@@ -216,8 +216,9 @@ export class MemoryConn implements Conn {
 
   send(message: unknown): void {
     if (this.state !== 'open' || !this.pipeOut) return;
-    // Frames are copied as a socket would serialise them: no shared objects between nodes.
-    this.network.enqueue(this.pipeOut, 'message', structuredClone(message));
+    // Frames are serialised as Socket.IO does (JSON): no shared objects between
+    // nodes, and whatever JSON cannot carry (undefined, functions) is gone.
+    this.network.enqueue(this.pipeOut, 'message', JSON.parse(JSON.stringify(message)) as unknown);
   }
 
   close(reason: string): void {

@@ -17,6 +17,7 @@
  *   pogo_reconcile_seconds                duration of reconcile passes
  *   pogo_frames_total{direction}          frames on links
  *   pogo_invalid_frames_total             frames rejected as invalid
+ *   pogo_link_bytes_total{direction}      bytes on links (Socket.IO transport)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PogoNode } from './node.js';
@@ -54,7 +55,7 @@ export function createMetrics(node: PogoNode): NodeMetrics {
     help: 'Links up',
     registers: [registry],
     collect() {
-      this.set(node.status().links.length);
+      this.set(node.linkStats().links);
     },
   });
   new Gauge({
@@ -78,7 +79,7 @@ export function createMetrics(node: PogoNode): NodeMetrics {
     labelNames: ['direction'],
     registers: [registry],
     collect() {
-      const stats = node.status().stats;
+      const stats = node.linkStats();
       frames.set({ direction: 'in' }, stats.framesIn);
       frames.set({ direction: 'out' }, stats.framesOut);
     },
@@ -88,7 +89,18 @@ export function createMetrics(node: PogoNode): NodeMetrics {
     help: 'Frames rejected as invalid since start',
     registers: [registry],
     collect() {
-      this.set(node.status().stats.invalidFrames);
+      this.set(node.linkStats().invalidFrames);
+    },
+  });
+  new Gauge({
+    name: 'pogo_link_bytes_total',
+    help: 'Bytes on links since start (payload sizes of the Socket.IO transport)',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const stats = node.linkStats();
+      this.set({ direction: 'in' }, stats.bytesIn ?? 0);
+      this.set({ direction: 'out' }, stats.bytesOut ?? 0);
     },
   });
   const starts = new Counter({ name: 'pogo_child_starts_total', help: 'Instances started on this node', registers: [registry] });

@@ -65,7 +65,7 @@ export interface NodeStatus {
   links: LinkStatus[];
   dialing: Array<{ address: string; attempts: number; lastError: string | undefined }>;
   groups: ReturnType<ProcessGroups['snapshot']>;
-  stats: LinkLayer['stats'];
+  stats: LinkLayer['stats'] & { bytesIn?: number; bytesOut?: number };
   supervisor: {
     ready: boolean;
     paused: boolean;
@@ -278,6 +278,11 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.links.disconnect(peer, reason);
   }
 
+  /** Link counters without building the whole status (cheap: for metrics). */
+  linkStats(): NodeStatus['stats'] & { links: number } {
+    return { ...this.links.stats, links: this.links.all().length, ...(this.transport.bytes ? { bytesIn: this.transport.bytes.in, bytesOut: this.transport.bytes.out } : {}) };
+  }
+
   status(): NodeStatus {
     const now = this.clock.now();
     return {
@@ -293,7 +298,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       links: this.links.all().map((l) => ({ peer: l.peer.name, incarnation: l.peer.incarnation, direction: l.direction, establishedAt: l.establishedAt, lastHeardMsAgo: now - l.lastHeardAt, suspect: l.suspect, rttMs: l.rttMs })),
       dialing: this.membership.dialStatus(),
       groups: this.groups.snapshot(),
-      stats: { ...this.links.stats },
+      stats: (({ links: _links, ...stats }) => stats)(this.linkStats()),
       supervisor: {
         ready: this.supervisor.isReady,
         paused: this.supervisor.rebalancingPaused,

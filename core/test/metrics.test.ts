@@ -49,6 +49,8 @@ describe('metrics', () => {
     expect(metric(text, 'pogo_child_starts_total')).toBe(local);
     expect(metric(text, 'pogo_reconcile_seconds_count')).toBeGreaterThan(0);
     expect(metric(text, 'pogo_frames_total', { direction: 'in' })).toBeGreaterThan(0);
+    expect(metric(text, 'pogo_link_bytes_total', { direction: 'in' })).toBeGreaterThan(100);
+    expect(metric(text, 'pogo_link_bytes_total', { direction: 'out' })).toBeGreaterThan(100);
     expect(text).toContain('pogo_process_resident_memory_bytes');
   });
 });

@@ -148,7 +148,16 @@ class ClientConn extends SocketConn {
   }
 }
 
+/** Size of an Engine.IO packet's payload (strings are counted in UTF-16 units: close enough for rates). */
+function packetSize(packet: { data?: unknown }): number {
+  const data = packet.data;
+  if (typeof data === 'string') return data.length;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
 export class SocketIoTransport implements Transport {
+  readonly bytes = { in: 0, out: 0 };
   private http: HttpServer | undefined;
   private io: IoServer | undefined;
   private readonly conns = new Set<SocketConn>();
@@ -181,6 +190,8 @@ export class SocketIoTransport implements Transport {
       perMessageDeflate: false,
     });
     io.on('connection', (socket) => {
+      socket.conn.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));
+      socket.conn.on('packetCreate', (p: { data?: unknown }) => (this.bytes.out += packetSize(p)));
       const conn = new ServerConn(`in${this.nextId++}`, socket);
       this.conns.add(conn);
       socket.on('disconnect', () => this.conns.delete(conn));
@@ -210,6 +221,10 @@ export class SocketIoTransport implements Transport {
       forceNew: true,
       timeout: this.options.connectTimeoutMs,
       ...(scheme === 'https' ? { ca: tls?.ca, rejectUnauthorized: tls?.rejectUnauthorized ?? true } : {}),
+    });
+    socket.io.on('open', () => {
+      socket.io.engine.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));
+      socket.io.engine.on('packetCreate', (p: { data?: unknown }) => (this.bytes.out += packetSize(p)));
     });
     const conn = new ClientConn(`out${this.nextId++}`, address, socket);
     this.conns.add(conn);

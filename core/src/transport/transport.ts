@@ -49,4 +49,6 @@ export interface Transport {
   dial(address: string): Conn;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
+  /** Bytes carried so far, where the transport can count them. */
+  readonly bytes?: { in: number; out: number };
 }

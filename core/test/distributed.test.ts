@@ -334,6 +334,22 @@ describe('distributed supervisor: bad input', () => {
 });
 
 describe('distributed supervisor: observers', () => {
+  it('an observer never receives a child, even when it is the only node with a matching worker type', async () => {
+    const { WorkerRegistry } = await import('../src/supervisor/workers.js');
+    const only = new WorkerRegistry();
+    only.define('observer-only', () => ({ stop() {} }));
+    const [n1] = await cluster(2, 120);
+    const obs = await sim.start('eye', ['n1'], { role: 'observer' }, only);
+    await sim.until(() => obs.supervisor.isReady && sim.running().every((n) => n.member('eye')?.status === 'up'), 3_000, 'observer linked');
+    const err = await expectCode(sim.resolve(n1!.supervisor.startChild({ id: 'x', start: { worker: 'observer-only' } })), 'unplaceable');
+    expect(err.message).toMatch(/eye: observer/);
+    await expectCode(sim.resolve(obs.supervisor.startChild({ id: 'y', start: { worker: 'observer-only' } })), 'unplaceable');
+    await expectCode(sim.resolve(n1!.supervisor.moveChild('nothing', 'eye')), 'not-found');
+    await sim.resolve(n1!.supervisor.startChild(w('z')));
+    await expectCode(sim.resolve(n1!.supervisor.moveChild('z', 'eye')), 'ineligible-node');
+    expect(obs.local.countChildren().specs).toBe(0);
+  });
+
   it('observers joining or leaving move nothing, even when they have the worker type', async () => {
     const [n1] = await cluster(3, 119);
     for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`ob${i}`)));

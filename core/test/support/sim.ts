@@ -61,14 +61,14 @@ export class SimCluster {
     return `${name}:4370`;
   }
 
-  async start(name: string, seeds: string[] = [], config: Partial<NodeConfigInput> = {}): Promise<PogoNode> {
+  async start(name: string, seeds: string[] = [], config: Partial<NodeConfigInput> = {}, workers: WorkerRegistry = this.workers.registry): Promise<PogoNode> {
     if (this.nodes.get(name)?.running) throw new Error(`${name} is already running`);
     const node = await PogoNode.start(createNodeConfig({ name, secret: SIM_SECRET, seeds: seeds.map(SimCluster.address), ...config }), {
       clock: this.clock,
       random: this.random,
       log: this.log,
       transport: this.network.transport(SimCluster.address(name)),
-      workers: this.workers.registry,
+      workers,
     });
     const record = (kind: string, member: { name: string; incarnation: string }): void => {
       this.trace.push(`${this.clock.now()} ${name} ${kind} ${member.name}/${member.incarnation}`);

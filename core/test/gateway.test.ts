@@ -195,6 +195,26 @@ describe('observer behind a firewall', () => {
   });
 });
 
+describe('observer gateway static files', () => {
+  it('serves the built UI from its directory and nothing outside it', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'pogo-ui-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Pogo</title>');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+    const { observer } = await setup();
+    gateway = await startGateway(observer, { staticDir: dir });
+    const index = await fetch(`${gateway.url}/?token=${gateway.token}`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await index.text()).toContain('<title>Pogo</title>');
+    expect((await fetch(`${gateway.url}/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+    expect((await fetch(`${gateway.url}/missing.js`)).status).toBe(404);
+    expect([403, 404]).toContain((await fetch(`${gateway.url}/..%2f..%2fetc%2fpasswd`)).status);
+  });
+});
+
 describe('observer gateway limits', () => {
   it('bounds the number of clients; the ones it has keep being served', async () => {
     const { observer } = await setup();

@@ -8,27 +8,13 @@ import { io as connect } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPatch, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import { CLI } from './support/processes.js';
-import { until } from './support/wait.js';
+import { isAlive as alive, killStrays, until } from './support/wait.js';
 
 const strays: number[] = [];
 afterEach(() => {
-  for (const pid of strays.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  killStrays(strays);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('pogo demo', () => {
   it('starts a 3-node cluster with children and a gateway; SIGINT stops every process it started', async () => {

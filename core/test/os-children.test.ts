@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from './support/wait.js';
+import { isAlive as alive, killStrays, until } from './support/wait.js';
 import { SystemClock } from '../src/clock.js';
 import { ProcessGroups } from '../src/groups.js';
 import { MemoryLogger } from '../src/logger.js';
@@ -20,23 +20,9 @@ const strays: number[] = [];
 
 afterEach(async () => {
   await Promise.all(supervisors.splice(0).map((s) => s.stopAll()));
-  for (const pid of strays.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killStrays(strays);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 
 function supervisor(allow: string[] = [NODE]): LocalSupervisor {

@@ -6,3 +6,24 @@ export async function until(predicate: () => boolean, timeoutMs: number, what: s
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs every pid in the list (and empties it); pids already gone are fine. */
+export function killStrays(pids: number[]): void {
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

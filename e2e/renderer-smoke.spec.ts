@@ -43,7 +43,7 @@ test('renderer shell shows the header and the connection badge, without console 
   const badge = page.getByTestId('connection-badge');
   await expect(badge).toBeVisible();
   await expect(badge).toHaveText('not connected');
-  await expect(page.getByText('Start a cluster with')).toBeVisible();
+  await expect(page.getByText('No cluster connected')).toBeVisible();
 
   await mkdir(screenshotsDir, { recursive: true });
   await page.emulateMedia({ colorScheme: 'light' });

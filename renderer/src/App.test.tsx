@@ -31,7 +31,7 @@ describe('<App/>', () => {
     expect(container.querySelector('h1')?.textContent).toBe('Pogo');
     expect(badge()?.textContent).toBe('not connected');
     expect(badge()?.getAttribute('data-status')).toBe('disconnected');
-    expect(container.textContent).toContain('Start a cluster with pogo node');
+    expect(container.textContent).toContain('npx pogo demo --ui');
   });
 
   it('updates the badge when the connection store changes', () => {

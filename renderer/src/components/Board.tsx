@@ -1,0 +1,99 @@
+/**
+ * Placement board: a column per member node, a card per child. Drag a card
+ * onto another node, confirm, and the app asks the cluster to move (pin) the
+ * child there; the card shows "moving" until the cluster reports it on the
+ * new node — the board never moves a card on its own say-so.
+ */
+import { useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { sendCommand } from '../gateway/client';
+import { childrenByNode, selectMemberNodes, useClusterStore } from '../store/cluster';
+
+export function Board() {
+  const nodes = useClusterStore(useShallow(selectMemberNodes));
+  const cluster = useClusterStore((s) => s.cluster);
+  const moving = useClusterStore((s) => s.moving);
+  const readOnly = cluster?.readOnly ?? true;
+  const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
+  const [dragOver, setDragOver] = useState<string | null>(null);
+  const byNode = childrenByNode(cluster);
+
+  async function confirmMove(): Promise<void> {
+    if (!pending) return;
+    const { id, to } = pending;
+    setPending(null);
+    useClusterStore.getState().startMove(id, to);
+    const reply = await sendCommand('move', id, to);
+    if (!reply.ok) useClusterStore.getState().failMove(id, `${reply.error?.code}: ${reply.error?.message}`);
+  }
+
+  return (
+    <section className="board" aria-label="Placement board">
+      {nodes.map((node) => (
+        <div
+          key={node.name}
+          className={`node-column${dragOver === node.name ? ' drop-target' : ''}${node.draining ? ' draining' : ''}`}
+          data-testid="node-column"
+          data-node={node.name}
+          onDragOver={(e) => {
+            if (readOnly) return;
+            e.preventDefault();
+            setDragOver(node.name);
+          }}
+          onDragLeave={() => setDragOver(null)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setDragOver(null);
+            const id = e.dataTransfer.getData('text/plain');
+            const child = cluster?.children[id];
+            if (!readOnly && child && child.node !== node.name) setPending({ id, from: child.node ?? '?', to: node.name });
+          }}
+        >
+          <header className="node-header">
+            <span className={`health health-${node.status}`} aria-hidden="true" />
+            <strong>{node.name}</strong>
+            <span className="muted">{(byNode[node.name] ?? []).length} children</span>
+            {node.draining && <span className="tag">draining</span>}
+            {!node.reachable && <span className="tag">unreachable from observer</span>}
+          </header>
+          <ul className="cards">
+            {(byNode[node.name] ?? []).map((child) => (
+              <li
+                key={child.id}
+                className={`card status-${child.status}${moving[child.id] ? ' moving' : ''}`}
+                data-testid="child-card"
+                data-child={child.id}
+                draggable={!readOnly}
+                onDragStart={(e) => e.dataTransfer.setData('text/plain', child.id)}
+              >
+                <span className="card-id">{child.id}</span>
+                <span className="muted">{child.worker ?? child.command}</span>
+                {child.pin && <span className="tag">pinned</span>}
+                {moving[child.id] && <span className="tag">moving → {moving[child.id]}</span>}
+                {child.status !== 'running' && <span className="tag">{child.status}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ))}
+      {pending && (
+        <div className="dialog-backdrop">
+          <div role="dialog" aria-modal="true" aria-labelledby="move-title" className="dialog">
+            <h2 id="move-title">Move {pending.id}?</h2>
+            <p>
+              Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec asks for start-first.
+            </p>
+            <div className="dialog-actions">
+              <button type="button" onClick={() => setPending(null)}>
+                Cancel
+              </button>
+              <button type="button" className="primary" onClick={() => void confirmMove()} autoFocus>
+                Move
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

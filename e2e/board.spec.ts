@@ -82,4 +82,12 @@ test('the board shows the cluster, and dragging a card moves the child there', a
   await expect(page.locator(`[data-node="${to}"] [data-child="ticker-1"]`)).toBeVisible();
   await expect(page.locator(`[data-node="${to}"] [data-child="ticker-1"]`)).toContainText('pinned');
   await page.screenshot({ path: `${shots}board-after-move.png`, fullPage: true });
+
+  // Drain a node from the UI: after confirming, its column empties (the cluster moved them).
+  const drained = ['demo-1', 'demo-2', 'demo-3'].find((n) => n !== to)!;
+  await page.locator(`[data-node="${drained}"]`).getByRole('button', { name: 'Drain' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Drain' }).click();
+  await expect(page.locator(`[data-node="${drained}"] [data-testid="child-card"]`)).toHaveCount(0);
+  await expect(page.locator(`[data-node="${drained}"]`)).toContainText('draining');
+  await expect(page.getByTestId('child-card')).toHaveCount(8);
 });

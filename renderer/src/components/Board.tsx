@@ -15,6 +15,7 @@ export function Board() {
   const moving = useClusterStore((s) => s.moving);
   const readOnly = cluster?.readOnly ?? true;
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
+  const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
   const [dragOver, setDragOver] = useState<string | null>(null);
   const byNode = childrenByNode(cluster);
 
@@ -25,6 +26,14 @@ export function Board() {
     useClusterStore.getState().startMove(id, to);
     const reply = await sendCommand('move', id, to);
     if (!reply.ok) useClusterStore.getState().failMove(id, `${reply.error?.code}: ${reply.error?.message}`);
+  }
+
+  async function confirmDrain(): Promise<void> {
+    if (!drainAsk) return;
+    const { node, drain } = drainAsk;
+    setDrainAsk(null);
+    const reply = await sendCommand(drain ? 'drain' : 'undrain', node);
+    if (!reply.ok) useClusterStore.setState({ lastError: `${reply.error?.code}: ${reply.error?.message}` });
   }
 
   return (
@@ -55,6 +64,11 @@ export function Board() {
             <span className="muted">{(byNode[node.name] ?? []).length} children</span>
             {node.draining && <span className="tag">draining</span>}
             {!node.reachable && <span className="tag">unreachable from observer</span>}
+            {!readOnly && (
+              <button type="button" className="node-action" onClick={() => setDrainAsk({ node: node.name, drain: !node.draining })}>
+                {node.draining ? 'Undrain' : 'Drain'}
+              </button>
+            )}
           </header>
           <ul className="cards">
             {(byNode[node.name] ?? []).map((child) => (
@@ -89,6 +103,24 @@ export function Board() {
               </button>
               <button type="button" className="primary" onClick={() => void confirmMove()} autoFocus>
                 Move
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+      {drainAsk && (
+        <div className="dialog-backdrop">
+          <div role="dialog" aria-modal="true" aria-labelledby="drain-title" className="dialog">
+            <h2 id="drain-title">
+              {drainAsk.drain ? 'Drain' : 'Undrain'} {drainAsk.node}?
+            </h2>
+            <p>{drainAsk.drain ? `Every child on ${drainAsk.node} moves to other nodes, and nothing new starts there.` : `${drainAsk.node} takes children again.`}</p>
+            <div className="dialog-actions">
+              <button type="button" onClick={() => setDrainAsk(null)}>
+                Cancel
+              </button>
+              <button type="button" className="primary" onClick={() => void confirmDrain()} autoFocus>
+                {drainAsk.drain ? 'Drain' : 'Undrain'}
               </button>
             </div>
           </div>

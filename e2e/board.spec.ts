@@ -68,6 +68,18 @@ test('the board shows the cluster, and dragging a card moves the child there', a
   await expect(page.getByText('read-only')).toBeVisible();
   await page.screenshot({ path: `${shots}board.png`, fullPage: true });
 
+  // Read-only: no commands offered.
+  await expect(page.getByRole('button', { name: 'Drain' })).toHaveCount(0);
+  await expect(page.locator('[data-child="ticker-1"]')).toHaveAttribute('draggable', 'false');
+  // A wrong token unlocks the controls, but the cluster refuses the command, and says why.
+  await page.getByLabel('Operator token').fill('not-the-operator-token');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.locator('[data-node="demo-1"]').getByRole('button', { name: 'Drain' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Drain' }).click();
+  await expect(page.getByRole('alert')).toContainText('unauthorized');
+  await expect(page.locator('[data-node="demo-1"]')).not.toContainText('draining');
+  await page.getByRole('alert').click();
+
   await page.getByLabel('Operator token').fill(operatorToken);
   await page.getByRole('button', { name: 'Unlock' }).click();
   await expect(page.getByText('operator', { exact: true })).toBeVisible();

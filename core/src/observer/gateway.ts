@@ -25,6 +25,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Server as IoServer } from 'socket.io';
+import type { TimerHandle } from '../clock.js';
 import type { MemberViewReply } from '../commands.js';
 import type { GlobalChild } from '../distributed/distributed-supervisor.js';
 import type { JsonValue } from '../groups.js';
@@ -183,8 +184,16 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       asking = false;
     }
   };
-  const viewTimer = setInterval(() => void borrowView(), 1_000);
-  viewTimer.unref();
+  // Timers go through the node's clock, like every timer in core.
+  let closed = false;
+  let viewTimer: TimerHandle | undefined;
+  const viewLoop = (): void => {
+    viewTimer = node.clock.setTimeout(() => {
+      void borrowView();
+      if (!closed) viewLoop();
+    }, 1_000);
+  };
+  viewLoop();
 
   // ---- HTTP
   const http: HttpServer = createServer((req, res) => {
@@ -260,7 +269,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     });
   });
 
-  const timer = setInterval(() => {
+  const sendPatches = (): void => {
     if (clients.size === 0) return;
     for (const [id, client] of clients) {
       if (client.awaiting) continue; // coalesce: the next patch covers everything since the last ack
@@ -279,8 +288,15 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
         if (!err) client.sent = next;
       });
     }
-  }, intervalMs);
-  timer.unref();
+  };
+  let patchTimer: TimerHandle | undefined;
+  const patchLoop = (): void => {
+    patchTimer = node.clock.setTimeout(() => {
+      sendPatches();
+      if (!closed) patchLoop();
+    }, intervalMs);
+  };
+  patchLoop();
 
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);
@@ -296,8 +312,9 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     token,
     clients: () => clients.size,
     close: async () => {
-      clearInterval(timer);
-      clearInterval(viewTimer);
+      closed = true;
+      node.clock.clearTimeout(patchTimer);
+      node.clock.clearTimeout(viewTimer);
       node.supervisor.off('event', onDistEvent);
       for (const kind of memberKinds) node.off(kind, markDirty);
       scopeMonitor.unsubscribe();

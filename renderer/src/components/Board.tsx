@@ -7,6 +7,7 @@
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { sendCommand } from '../gateway/client';
+import { ConfirmDialog } from './ConfirmDialog';
 import { childrenByNode, selectMemberNodes, useClusterStore } from '../store/cluster';
 
 export function Board() {
@@ -91,40 +92,14 @@ export function Board() {
         </div>
       ))}
       {pending && (
-        <div className="dialog-backdrop">
-          <div role="dialog" aria-modal="true" aria-labelledby="move-title" className="dialog">
-            <h2 id="move-title">Move {pending.id}?</h2>
-            <p>
-              Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec asks for start-first.
-            </p>
-            <div className="dialog-actions">
-              <button type="button" onClick={() => setPending(null)}>
-                Cancel
-              </button>
-              <button type="button" className="primary" onClick={() => void confirmMove()} autoFocus>
-                Move
-              </button>
-            </div>
-          </div>
-        </div>
+        <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
+          Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec asks for start-first.
+        </ConfirmDialog>
       )}
       {drainAsk && (
-        <div className="dialog-backdrop">
-          <div role="dialog" aria-modal="true" aria-labelledby="drain-title" className="dialog">
-            <h2 id="drain-title">
-              {drainAsk.drain ? 'Drain' : 'Undrain'} {drainAsk.node}?
-            </h2>
-            <p>{drainAsk.drain ? `Every child on ${drainAsk.node} moves to other nodes, and nothing new starts there.` : `${drainAsk.node} takes children again.`}</p>
-            <div className="dialog-actions">
-              <button type="button" onClick={() => setDrainAsk(null)}>
-                Cancel
-              </button>
-              <button type="button" className="primary" onClick={() => void confirmDrain()} autoFocus>
-                {drainAsk.drain ? 'Drain' : 'Undrain'}
-              </button>
-            </div>
-          </div>
-        </div>
+        <ConfirmDialog id="drain-title" title={`${drainAsk.drain ? 'Drain' : 'Undrain'} ${drainAsk.node}?`} action={drainAsk.drain ? 'Drain' : 'Undrain'} onCancel={() => setDrainAsk(null)} onConfirm={() => void confirmDrain()}>
+          {drainAsk.drain ? `Every child on ${drainAsk.node} moves to other nodes, and nothing new starts there.` : `${drainAsk.node} takes children again.`}
+        </ConfirmDialog>
       )}
     </section>
   );

@@ -18,6 +18,7 @@ import type { JsonValue } from '../groups.js';
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import type { CommandOp, CommandReply } from '../protocol.js';
+import { table } from './table.js';
 
 export interface CtlOptions {
   seed: string[];
@@ -40,11 +41,6 @@ class CtlExit extends Error {
   }
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
 
 export async function runCtl(command: string, args: string[], opts: CtlOptions): Promise<number> {
   const out = (text: string): void => void process.stdout.write(text);

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { table } from './table.js';
 import { CONFIG_FIELDS, ConfigError, loadConfig, secretFileWarning } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
@@ -220,11 +221,6 @@ async function runStatus(url: string, json: boolean): Promise<void> {
   if (groups.length > 0) process.stdout.write(`\n${table(['SCOPE', 'GROUP', 'MEMBERS'], groups)}`);
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildCli();

@@ -50,7 +50,7 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { PgEvent, PgMember, ProcessGroups } from '../groups.js';
+import type { JsonValue, PgEvent, PgMember, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import type { Random } from '../random.js';
@@ -366,7 +366,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     const st = this.refresh(id);
     const floor = highestRev(st.register);
     if (!st.live || floor === undefined) return Promise.reject(new DistError('not-found', `no child with id ${JSON.stringify(id)}`));
-    this.writeChild(id, mergeChild([st.register, { floor, specs: [] }]));
+    this.writeTombstone(id, st.register, floor);
     return this.wait(id, `terminate ${id}`, (resolve) => {
       const s = this.state.get(id);
       const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id));
@@ -508,7 +508,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       const floor = highestRev(st.register);
       if (st.live?.rev === m.rev && floor !== undefined) {
         this.o.log.info({ child: e.id, reason: e.reason }, 'child finished; removing its spec from the cluster');
-        this.writeChild(e.id, mergeChild([st.register, { floor, specs: [] }]));
+        this.writeTombstone(e.id, st.register, floor);
       }
     }
     this.dirty.add(e.id);
@@ -689,16 +689,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     const expired = st.register.specs.length === 0 && st.register.floor !== undefined && this.o.clock.now() - verTime(st.register.floor) > this.o.tombstoneTtlMs;
     if (!this.o.isMember) {
       // Observers never hold state: their own writes are dropped once every up member holds them.
-      if (mine.length > 0 && this.membersHold(st)) for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+      if (mine.length > 0 && this.membersHold(st)) this.dropOwn(group);
       return;
     }
     if (empty || expired) {
-      for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+      this.dropOwn(group);
       return;
     }
     if (mine.length === 1 && sameRegister(mine[0]!.value, st.register)) return;
-    this.o.groups.join(this.o.scope, group, this.o.pid, asJson(st.register));
-    for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+    this.setOwn(group, asJson(st.register));
   }
 
   private membersHold(st: ChildState): boolean {
@@ -848,8 +847,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     m.retryAt = this.o.clock.now() + wait;
     this.o.log.warn({ child: id, failures: m.failures, error, retryInMs: wait }, 'child failed to start here');
     const group = tag.fail(id);
-    for (const old of this.o.groups.getLocalMembers(this.o.scope, group)) this.o.groups.leave(this.o.scope, group, old.pid);
-    this.o.groups.join(this.o.scope, group, this.o.pid, { rev: m.rev, failures: m.failures, lastError: error.slice(0, 2000), at: this.o.clock.now() });
+    this.setOwn(group, { rev: m.rev, failures: m.failures, lastError: error.slice(0, 2000), at: this.o.clock.now() });
     if (m.failures >= this.o.maxStartFailures && this.o.local.child(id)) this.stopLocal(id, `failed ${m.failures} times here; handing over to the next node`);
     // Forget the failures after a while, so a child failing everywhere is retried — slowly.
     this.o.clock.setTimeout(() => {
@@ -857,7 +855,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
         const current = this.o.groups.getLocalMembers(this.o.scope, group);
         const latest = current[0]?.value as { at?: number } | undefined;
         if (latest && typeof latest.at === 'number' && this.o.clock.now() - latest.at >= this.o.failureResetMs) {
-          for (const old of current) this.o.groups.leave(this.o.scope, group, old.pid);
+          this.dropOwn(group);
           if (this.managed.get(id) === m) m.failures = 0;
         }
       }
@@ -867,8 +865,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private clearFailures(id: string, m: ManagedChild): void {
     m.failures = 0;
     m.retryAt = 0;
-    const group = tag.fail(id);
-    for (const old of this.o.groups.getLocalMembers(this.o.scope, group)) this.o.groups.leave(this.o.scope, group, old.pid);
+    this.dropOwn(tag.fail(id));
   }
 
   private stopLocal(id: string, why: string): void {
@@ -876,11 +873,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (!m) return;
     this.managed.delete(id);
     this.o.clock.clearTimeout(m.stableTimer);
-    const failGroup = tag.fail(id);
-    for (const old of this.o.groups.getLocalMembers(this.o.scope, failGroup)) {
-      // Keep the record of failures when handing over (others must skip this node); drop it otherwise.
-      if (m.failures < this.o.maxStartFailures) this.o.groups.leave(this.o.scope, failGroup, old.pid);
-    }
+    // Keep the record of failures when handing over (others must skip this node); drop it otherwise.
+    if (m.failures < this.o.maxStartFailures) this.dropOwn(tag.fail(id));
     this.o.log.debug({ child: id, why }, 'stopping local instance');
     void this.o.local
       .terminateChild(id)
@@ -930,13 +924,26 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   // ---- registers and flags ----------------------------------------------------------
 
-  private writeChild(id: string, register: ChildRegister): void {
-    const group = tag.child(id);
+  /** Replaces this node's own entry in `group`: the new value joins first, so the group never empties. */
+  private setOwn(group: string, value: JsonValue): void {
     const mine = this.o.groups.getLocalMembers(this.o.scope, group);
-    this.o.groups.join(this.o.scope, group, this.o.pid, asJson(register));
+    this.o.groups.join(this.o.scope, group, this.o.pid, value);
     for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+  }
+
+  private dropOwn(group: string): void {
+    for (const m of this.o.groups.getLocalMembers(this.o.scope, group)) this.o.groups.leave(this.o.scope, group, m.pid);
+  }
+
+  private writeChild(id: string, register: ChildRegister): void {
+    this.setOwn(tag.child(id), asJson(register));
     this.dirty.add(id);
     this.schedule();
+  }
+
+  /** Terminates every revision the register holds (raises its floor to the highest one). */
+  private writeTombstone(id: string, register: ChildRegister, floor: Ver): void {
+    this.writeChild(id, mergeChild([register, { floor, specs: [] }]));
   }
 
   private flagValues(group: string): Array<FlagRegister<boolean>> {
@@ -950,14 +957,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (!merged || !this.o.isMember) return;
     const mine = this.o.groups.getLocalMembers(this.o.scope, group);
     if (mine.length === 1 && sameRegister(mine[0]!.value, merged)) return;
-    this.o.groups.join(this.o.scope, group, this.o.pid, asJson(merged));
-    for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+    this.setOwn(group, asJson(merged));
   }
 
   private writeFlag(group: string, value: FlagRegister<boolean>): void {
-    const mine = this.o.groups.getLocalMembers(this.o.scope, group);
-    this.o.groups.join(this.o.scope, group, this.o.pid, asJson(value));
-    for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+    this.setOwn(group, asJson(value));
     this.flagsDirty = true;
     this.schedule();
   }

@@ -8,7 +8,7 @@ import { io as connect } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPatch, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import { CLI } from './support/processes.js';
-import { isAlive as alive, killStrays, until } from './support/wait.js';
+import { isAlive as alive, collectJsonLines, killStrays, until } from './support/wait.js';
 
 const strays: number[] = [];
 afterEach(() => {
@@ -21,15 +21,7 @@ describe('pogo demo', () => {
     const demo = spawn(process.execPath, [CLI, 'demo', '--nodes', '3', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     strays.push(demo.pid!);
     const lines: Array<Record<string, unknown>> = [];
-    let buffer = '';
-    demo.stdout.setEncoding('utf8').on('data', (c: string) => {
-      buffer += c;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
-        buffer = buffer.slice(nl + 1);
-      }
-    });
+    collectJsonLines(demo.stdout, lines);
     const exited = new Promise<number | null>((r) => demo.on('exit', (code) => r(code)));
     await until(() => lines.some((l) => l['msg'] === 'gateway listening'), 20_000, 'demo ready');
     const ready = lines.find((l) => l['msg'] === 'demo ready') as { pids: number[] };

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive as alive, killStrays, until } from './support/wait.js';
+import { isAlive as alive, collectJsonLines, killStrays, until } from './support/wait.js';
 import { SystemClock } from '../src/clock.js';
 import { ProcessGroups } from '../src/groups.js';
 import { MemoryLogger } from '../src/logger.js';
@@ -153,16 +153,8 @@ describe('OS children and the node process', () => {
     const child = spawn(process.execPath, [fixture, JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'] });
     strays.push(child.pid!);
     const lines: Array<Record<string, unknown>> = [];
-    let buffer = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      buffer += c;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
-        buffer = buffer.slice(nl + 1);
-      }
-    });
+    collectJsonLines(child.stdout, lines);
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     return { child, lines, exited, stderr: () => stderr };

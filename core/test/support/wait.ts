@@ -27,3 +27,17 @@ export function killStrays(pids: number[]): void {
     }
   }
 }
+
+/** Collects the JSON lines a child process prints on a stream into `lines`, as they arrive. */
+export function collectJsonLines(stream: NodeJS.ReadableStream, lines: Array<Record<string, unknown>>): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+}

@@ -109,6 +109,9 @@ describe('observer gateway', () => {
       }
     }
     members[0]!.groups.join('app', 'web', members[0]!.newPid(), { port: 80 });
+    // The observer learns of the changes over its own links first; only then is "a fresh snapshot" final.
+    const liveIds = JSON.stringify([...live].sort());
+    await until(() => observer.groups.getMembers('app', 'web').length === 1 && JSON.stringify(observer.supervisor.whichChildren('global').map((c) => c.id).sort()) === liveIds, 5_000, 'the observer sees every change');
     const fresh = () => comparable(buildState(observer, client.state().events, false));
     await until(() => comparable(client.state()) === fresh(), 5_000, 'client state equals a fresh snapshot');
     expect(Object.keys(client.state().children).sort()).toEqual([...live].sort());

@@ -20,6 +20,10 @@
  * children, which any linked node can read from process groups anyway; an
  * observer uses it to show what it cannot see itself (see gateway.ts).
  *
+ * `whoami` tells a client which role its credential has (the gateway asks
+ * once per session); `logs` returns the captured output of an OS-process
+ * child running on this member (viewer or operator).
+ *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
  * result); `audit` returns them, and clients merge the logs of all members.
  */
@@ -29,6 +33,7 @@ import type { DistributedSupervisor } from './distributed/distributed-supervisor
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
 import type { Command, CommandOp, CommandReply } from './protocol.js';
+import type { OutputLine } from './supervisor/log-ring.js';
 
 export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume']);
 
@@ -82,6 +87,8 @@ export interface CommandExecutorOptions {
   log: Logger;
   operatorToken: string | undefined;
   viewerToken: string | undefined;
+  /** Captured output of a local OS-process child (for `logs`). */
+  output?(id: string, afterSeq: number, limit: number): OutputLine[];
   auditSize?: number;
 }
 
@@ -118,7 +125,8 @@ export class CommandExecutor {
         reply = this.error(cmd, typeof code === 'string' ? code : 'failed', (err as Error).message ?? String(err));
       }
     }
-    if (cmd.op !== 'audit') this.record(from, cmd, reply);
+    if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
+    this.record(from, cmd, reply);
     return reply;
   }
 
@@ -155,6 +163,17 @@ export class CommandExecutor {
         return undefined;
       case 'audit':
         return this.audit as unknown as JsonValue;
+      case 'whoami':
+        return { role: cmd.credential && matches(this.operator, cmd.credential) ? 'operator' : 'viewer' };
+      case 'logs': {
+        const id = str(0, 'child id');
+        const after = typeof a[1] === 'number' ? a[1] : 0;
+        try {
+          return (this.o.output?.(id, after, 500) ?? []) as unknown as JsonValue;
+        } catch {
+          throw new CommandError('not-found', `no child ${id} runs on ${this.o.node}`);
+        }
+      }
       case 'view':
         return undefined; // answered before the credential check
     }

@@ -126,7 +126,7 @@ export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeName
 export const PgLeaveSchema = z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict();
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
-export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view'] as const;
+export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs'] as const;
 export const CommandOpSchema = z.enum(COMMAND_OPS);
 export type CommandOp = z.infer<typeof CommandOpSchema>;
 export const CommandSchema = z

@@ -79,9 +79,11 @@ describe('observer gateway', () => {
     gateway = await startGateway(observer, { intervalMs: 20 });
     await expect(ui(gateway.url, { token: 'wrong' })).rejects.toThrow(/unauthorized/);
     const client = await ui(gateway.url, { token: gateway.token });
-    expect(comparable(client.state())).toBe(comparable(buildState(observer, client.state().events, true)));
+    expect(comparable(client.state())).toBe(comparable(buildState(observer, client.state().events, 'none')));
     expect(Object.keys(client.state().members).sort()).toEqual(['g1', 'g2', 'g3', 'obs']);
-    expect(client.state().readOnly).toBe(true);
+    expect(client.state()).toMatchObject({ readOnly: true, access: 'none' });
+    // A credential the cluster does not know is refused at connect, with the reason.
+    await expect(ui(gateway.url, { token: gateway.token, credential: 'not-a-token' })).rejects.toThrow(/unauthorized: the credential was refused/);
   });
 
   it('after a long random sequence of changes, snapshot plus patches equals a fresh snapshot', async () => {
@@ -112,7 +114,7 @@ describe('observer gateway', () => {
     // The observer learns of the changes over its own links first; only then is "a fresh snapshot" final.
     const liveIds = JSON.stringify([...live].sort());
     await until(() => observer.groups.getMembers('app', 'web').length === 1 && JSON.stringify(observer.supervisor.whichChildren('global').map((c) => c.id).sort()) === liveIds, 5_000, 'the observer sees every change');
-    const fresh = () => comparable(buildState(observer, client.state().events, false));
+    const fresh = () => comparable(buildState(observer, client.state().events, 'operator'));
     await until(() => comparable(client.state()) === fresh(), 5_000, 'client state equals a fresh snapshot');
     expect(Object.keys(client.state().children).sort()).toEqual([...live].sort());
     expect(client.state().groups).toEqual({ app: { web: 1 } });
@@ -136,13 +138,50 @@ describe('observer gateway', () => {
     expect(await operator.command('move', 'ui-1', 'nowhere')).toMatchObject({ ok: false, error: { code: 'unknown-node' } });
     expect(await operator.command('explain', 'ui-1')).toMatchObject({ ok: true, result: { id: 'ui-1' } });
     expect(await operator.command('format-disk')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
-    expect(await viewer.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(operator.state()).toMatchObject({ readOnly: false, access: 'operator' });
+    expect(viewer.state()).toMatchObject({ readOnly: true, access: 'viewer' });
+    expect(await viewer.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'read-only', message: expect.stringContaining('viewer') } });
+    expect(await readOnly.command('audit')).toMatchObject({ ok: false, error: { code: 'read-only' } });
     expect(await readOnly.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'read-only' } });
     const audit = await viewer.command('audit');
     expect(audit.ok).toBe(true);
-    expect((audit.result as Array<{ by: string; op: string }>).some((e) => e.by === 'alice' && e.op === 'start')).toBe(true);
+    const entries = audit.result as Array<{ by: string; op: string; at: number }>;
+    expect(entries.some((e) => e.by === 'alice' && e.op === 'start')).toBe(true);
+    expect(entries.map((e) => e.at)).toEqual([...entries.map((e) => e.at)].sort((a, b) => a - b));
+    // A worker child has no captured output; an unknown child is a typed error.
+    expect(await viewer.command('logs', 'ui-1')).toMatchObject({ ok: true, result: { lines: [] } });
+    expect(await viewer.command('logs', 'nope')).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    // The desktop app's main process holds the operator token: sessions without one act with it.
+    const desktop = await startGateway(observer, { intervalMs: 20, credential: OPERATOR });
+    try {
+      const session = await ui(desktop.url, { token: desktop.token });
+      expect(session.state().access).toBe('operator');
+    } finally {
+      await desktop.close();
+    }
     expect(await operator.command('stop', 'ui-1')).toMatchObject({ ok: true });
     await until(() => readOnly.state().children['ui-1'] === undefined, 3_000, 'stop visible to every client');
+  });
+
+  it('reports how long the cluster took to converge after a node dies', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    for (let i = 0; i < 12; i++) await members[0]!.supervisor.startChild({ id: `c${i}`, start: { worker: 'w' } });
+    await until(() => Object.keys(client.state().children).length === 12, 5_000, 'children visible');
+    const victim = members[2]!;
+    const lost = Object.values(client.state().children).filter((c) => c.node === victim.name).length;
+    expect(lost).toBeGreaterThan(0);
+    victim.kill();
+    await until(() => client.state().events.some((e) => e.type === 'converged' && e['node'] === victim.name), 10_000, 'a converged event');
+    const converged = client.state().events.find((e) => e.type === 'converged')!;
+    expect(converged).toMatchObject({ cause: 'node-down', children: 12 });
+    const down = client.state().events.find((e) => e.type === 'node-down' && e['node'] === victim.name)!;
+    const lastStart = client.state().events.filter((e) => e.type === 'started' && e.at <= converged.at).at(-1)!;
+    // Measured between cluster events (node-down to the last start it caused), not in gateway ticks.
+    expect(converged['after']).toBeGreaterThanOrEqual(lastStart.at - down.at);
+    expect(converged['after']).toBeLessThanOrEqual(converged.at - down.at);
+    expect(Object.values(client.state().children).every((c) => c.status === 'running' && c.node !== victim.name)).toBe(true);
   });
 
   it('a client that never acknowledges gets no more patches until it does, then one coalesced patch', async () => {
@@ -236,7 +275,7 @@ describe('state diff', () => {
     const randomState = (): ClusterState => {
       const s = emptyState();
       for (let i = 0; i < 8; i++) if (rng.next() < 0.6) s.members[`n${i}`] = { name: `n${i}`, status: rng.next() < 0.5 ? 'up' : 'down', role: 'member', address: `h:${i}`, incarnation: 'abcdef0123456789', labels: {}, workers: [], ready: rng.next() < 0.5, draining: false, reachable: true };
-      for (let i = 0; i < 20; i++) if (rng.next() < 0.5) s.children[`c${i}`] = { id: `c${i}`, status: 'running', node: `n${rng.int(8)}`, pid: null, owner: null, pin: null, instances: [], worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] };
+      for (let i = 0; i < 20; i++) if (rng.next() < 0.5) s.children[`c${i}`] = { id: `c${i}`, status: 'running', node: `n${rng.int(8)}`, pid: null, owner: null, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] };
       for (let i = 0; i < 5; i++) if (rng.next() < 0.5) (s.groups[`s${i % 2}`] ??= {})[`g${i}`] = rng.int(4) + 1;
       s.paused = rng.next() < 0.5;
       return s;

@@ -86,6 +86,8 @@ export interface GlobalChild {
   pid: string | undefined;
   /** Every live instance (more than one only transiently). */
   instances: Array<{ node: string; pid: string }>;
+  /** Restarts in place of the current instance, on its node. */
+  restarts: number;
   /** Where placement says it must run. */
   owner: string | undefined;
   pin: string | undefined;
@@ -161,14 +163,15 @@ const ChildRegisterSchema = z
   })
   .strict();
 const FlagSchema = z.object({ value: z.boolean(), ver: VerSchema }).strict();
-const RunValueSchema = z.object({ rev: VerSchema }).strict();
+/** A live instance: the spec revision it runs, and how often its node restarted it in place. */
+const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
 const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
 
 interface ChildState {
   id: string;
   register: ChildRegister;
   live: SpecEntry | undefined;
-  runners: Array<{ node: string; pid: string; rev: Ver }>;
+  runners: Array<{ node: string; pid: string; rev: Ver; restarts: number }>;
   failures: Map<string, { failures: number; lastError: string }>;
   owner: string | undefined;
   by: 'pin' | 'hash' | 'none';
@@ -486,7 +489,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     const m = this.managed.get(e.id);
     if (!m) return;
     if (e.to === 'running' && e.pid) {
-      this.o.groups.join(this.o.scope, tag.run(e.id), e.pid, { rev: m.rev });
+      this.o.groups.join(this.o.scope, tag.run(e.id), e.pid, { rev: m.rev, restarts: this.o.local.child(e.id)?.restarts ?? 0 });
       this.o.clock.clearTimeout(m.stableTimer);
       const spec = this.state.get(e.id)?.live?.spec;
       if (m.failures > 0 && spec) {
@@ -633,8 +636,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     const register = mergeChild(registers);
     const live = liveSpec(register);
     const runners = this.o.groups.getMembers(scope, tag.run(id)).flatMap((m) => {
-      const v = this.validate(m, RunValueSchema) as { rev: Ver } | undefined;
-      return v && this.upNodes.has(m.node) ? [{ node: m.node, pid: m.pid, rev: v.rev }] : v && m.node === this.o.node ? [{ node: m.node, pid: m.pid, rev: v.rev }] : [];
+      const v = this.validate(m, RunValueSchema) as { rev: Ver; restarts?: number } | undefined;
+      return v && (this.upNodes.has(m.node) || m.node === this.o.node) ? [{ node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 }] : [];
     });
     const failures = new Map<string, { failures: number; lastError: string }>();
     for (const m of this.o.groups.getMembers(scope, tag.fail(id))) {
@@ -1062,6 +1065,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       node: st.runners[0]?.node,
       pid: st.runners[0]?.pid,
       instances: st.runners.map((r) => ({ node: r.node, pid: r.pid })),
+      restarts: st.runners[0]?.restarts ?? 0,
       owner: st.owner,
       pin: live.pin?.node ?? undefined,
       failures,

@@ -4,9 +4,14 @@
  *
  * - Auth: every Socket.IO client must present the per-session `token`
  *   (random unless given) in its handshake; a wrong token is refused. A
- *   client that also presents an operator `credential` may send commands,
- *   which the gateway forwards to a member (the member checks it); without
- *   one the client is read-only, and the snapshot says so.
+ *   client may also present a `credential` (operator or viewer token); the
+ *   gateway asks a member which role it has (`whoami`) before accepting the
+ *   session, and refuses one the cluster does not know. Operator sessions
+ *   may send commands, which the gateway forwards to a member (which checks
+ *   the credential again); viewer and credential-less sessions are
+ *   read-only, and the snapshot says so (`access`). The desktop app's main
+ *   process passes the saved operator token as `credential` in the options,
+ *   so it never reaches the renderer.
  * - Protocol: `snapshot` (the full ClusterState) on connect, then `patch`
  *   messages (state.ts) at most every `intervalMs`, each acknowledged by the
  *   client. A client that has not acknowledged its last patch gets nothing
@@ -15,7 +20,11 @@
  * - Work: the state is rebuilt only when something changed (supervisor,
  *   membership or group events), never per child while idle.
  * - Commands: `command` {op, args} with an ack carrying { ok, result } or
- *   { ok: false, error: { code, message } }; `explain` is answered locally.
+ *   { ok: false, error: { code, message } }; `explain` is answered locally,
+ *   `audit` merges every member's log, `logs` asks the child's node.
+ * - Convergence: after a topology change (a node up or down), the gateway
+ *   emits a `converged` event once every child runs exactly once again,
+ *   with the time it took (measured between cluster events, not ticks).
  * - Static files: with `staticDir`, serves the built renderer (no directory
  *   listing, no path outside the directory).
  */
@@ -33,7 +42,7 @@ import type { PogoNode } from '../node.js';
 import { COMMAND_OPS, type CommandOp } from '../protocol.js';
 import { isCommandStart } from '../supervisor/child-spec.js';
 import { formatAddress } from '../transport/socketio.js';
-import { MAX_EVENTS, diffState, type ChildView, type ClusterState, type EventView } from './state.js';
+import { MAX_EVENTS, diffState, type Access, type ChildView, type ClusterState, type EventView } from './state.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -46,6 +55,8 @@ export interface GatewayOptions {
   intervalMs?: number;
   /** Most clients at once (default 32). */
   maxClients?: number;
+  /** Credential for sessions that present none (the desktop app's saved operator token). */
+  credential?: string;
 }
 
 export interface Gateway {
@@ -54,6 +65,14 @@ export interface Gateway {
   /** Number of connected clients. */
   clients(): number;
   close(): Promise<void>;
+}
+
+interface CommandAck {
+  ok: boolean;
+  result?: JsonValue;
+  error?: { code: string; message: string };
+  /** Members that did not answer (audit). */
+  partial?: string[];
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -76,6 +95,7 @@ function childView(c: GlobalChild): ChildView {
     owner: c.owner ?? null,
     pin: c.pin ?? null,
     instances: c.instances,
+    restarts: c.restarts,
     worker: isCommandStart(c.spec.start) ? null : c.spec.start.worker,
     command: isCommandStart(c.spec.start) ? c.spec.start.command : null,
     restart: c.spec.restart,
@@ -92,7 +112,7 @@ function childView(c: GlobalChild): ChildView {
  * that member sees them, and `reachable: false` marks the members the
  * observer cannot reach itself.
  */
-export function buildState(node: PogoNode, events: EventView[], readOnly: boolean, remote?: MemberViewReply): ClusterState {
+export function buildState(node: PogoNode, events: EventView[], access: Access, remote?: MemberViewReply): ClusterState {
   const draining = new Set(node.supervisor.draining());
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
@@ -121,7 +141,7 @@ export function buildState(node: PogoNode, events: EventView[], readOnly: boolea
     groups[scope] = {};
     for (const [group, list] of Object.entries(gs)) groups[scope][group] = list.length;
   }
-  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly, members, children, groups, events };
+  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events };
 }
 
 export async function startGateway(node: PogoNode, options: GatewayOptions = {}): Promise<Gateway> {
@@ -135,9 +155,25 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   let seq = 0;
   let events: EventView[] = [];
   let dirty = true;
-  const onDistEvent = (e: { type: string }): void => {
-    events = [...events, { ...(e as Record<string, unknown>), seq: ++seq, at: (e as { at?: number }).at ?? node.clock.now(), type: e.type } as EventView].slice(-MAX_EVENTS);
+  const pushEvent = (e: Record<string, unknown> & { type: string; at: number }): void => {
+    events = [...events, { ...e, seq: ++seq } as EventView].slice(-MAX_EVENTS);
     dirty = true;
+  };
+  // Convergence: from a topology change until every child runs exactly once.
+  let converging: { since: number; cause: string; node: string } | undefined;
+  let lastChangeAt = 0;
+  const onDistEvent = (e: { type: string; at?: number; node?: unknown }): void => {
+    const at = e.at ?? node.clock.now();
+    lastChangeAt = at;
+    pushEvent({ ...(e as Record<string, unknown>), type: e.type, at });
+    if ((e.type === 'node-up' || e.type === 'node-down') && typeof e.node === 'string' && node.members().find((m) => m.name === e.node)?.role !== 'observer') converging ??= { since: at, cause: e.type, node: e.node };
+  };
+  const checkConverged = (): void => {
+    if (!converging) return;
+    const children = node.supervisor.whichChildren('global');
+    if (!children.every((c) => c.status === 'running' && c.instances.length === 1)) return;
+    pushEvent({ type: 'converged', at: node.clock.now(), after: Math.max(0, lastChangeAt - converging.since), cause: converging.cause, node: converging.node, children: children.length });
+    converging = undefined;
   };
   const markDirty = (): void => {
     dirty = true;
@@ -147,15 +183,13 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   for (const kind of memberKinds) node.on(kind, markDirty);
   const scopeMonitor = node.groups.monitor('pogo', undefined, markDirty);
 
-  const states = { readOnly: undefined as ClusterState | undefined, operator: undefined as ClusterState | undefined };
-  const current = (readOnly: boolean): ClusterState => {
+  const states: Partial<Record<Access, ClusterState>> = {};
+  const current = (access: Access): ClusterState => {
     if (dirty) {
-      states.readOnly = undefined;
-      states.operator = undefined;
+      for (const key of Object.keys(states) as Access[]) delete states[key];
       dirty = false;
     }
-    const key = readOnly ? 'readOnly' : 'operator';
-    return (states[key] ??= buildState(node, events, readOnly, remote));
+    return (states[access] ??= buildState(node, events, access, remote));
   };
 
   // ---- members beyond our own links: borrow the view of a member we reach
@@ -214,66 +248,104 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     );
   });
   const io = new IoServer(http, { path: '/gateway', serveClient: false, maxHttpBufferSize: 1024 * 1024, cors: { origin: false } });
-  io.use((socket, next) => {
-    const auth = socket.handshake.auth as { token?: unknown };
-    if (auth?.token !== token) return next(new Error('unauthorized: wrong or missing gateway token'));
-    if (io.engine.clientsCount > maxClients) return next(new Error(`too many clients (at most ${maxClients})`));
-    next();
-  });
+  const upMembers = (): ReturnType<PogoNode['members']> => node.members().filter((m) => m.role === 'member' && m.status === 'up');
+  const target = (): string | undefined => (upMembers().find((m) => m.ready) ?? upMembers()[0])?.name;
+  const fail = (code: string, message: string): CommandAck => ({ ok: false, error: { code, message } });
+
+  /** The role a credential has, as a member says; undefined when the cluster refuses it. */
+  const roleOf = async (credential: string): Promise<{ access: Access } | { refused: string }> => {
+    if (credential === '') return { access: 'none' };
+    const via = target();
+    if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
+    const reply = await node.command(via, 'whoami', [], credential, 'gateway', 5_000);
+    if (!reply.ok) return { refused: `${reply.error?.code}: ${reply.error?.message}` };
+    return { access: (reply.result as { role?: string } | null)?.role === 'operator' ? 'operator' : 'viewer' };
+  };
 
   interface Client {
-    readOnly: boolean;
+    access: Access;
     credential: string;
+    user: string;
     sent: ClusterState;
     awaiting: boolean;
   }
   const clients = new Map<string, Client>();
 
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown; credential?: unknown };
+    if (auth?.token !== token) return next(new Error('unauthorized: wrong or missing gateway token'));
+    if (io.engine.clientsCount > maxClients) return next(new Error(`too many clients (at most ${maxClients})`));
+    const credential = typeof auth.credential === 'string' && auth.credential !== '' ? auth.credential.slice(0, 1024) : (options.credential ?? '');
+    void roleOf(credential).then((role) => {
+      if ('refused' in role) return next(new Error(role.refused.startsWith('unreachable') ? role.refused : `unauthorized: the credential was refused (${role.refused})`));
+      (socket.data as { access?: Access; credential?: string }).access = role.access;
+      (socket.data as { access?: Access; credential?: string }).credential = credential;
+      next();
+    });
+  });
+
+  const audit = async (client: Client): Promise<CommandAck> => {
+    const members = upMembers();
+    if (members.length === 0) return fail('unreachable', 'no member is reachable');
+    const replies = await Promise.all(members.map(async (m) => ({ m: m.name, r: await node.command(m.name, 'audit', [], client.credential, client.user, 5_000) })));
+    const refused = replies.find((x) => !x.r.ok && (x.r.error?.code === 'unauthorized' || x.r.error?.code === 'forbidden'));
+    if (refused) return fail(refused.r.error!.code, refused.r.error!.message);
+    const entries = replies.flatMap((x) => (x.r.ok && Array.isArray(x.r.result) ? (x.r.result as Array<{ at: number }>) : []));
+    entries.sort((a, b) => a.at - b.at);
+    return { ok: true, result: entries as unknown as JsonValue, ...(replies.some((x) => !x.r.ok) ? { partial: replies.filter((x) => !x.r.ok).map((x) => x.m) } : {}) };
+  };
+
+  const logs = async (client: Client, args: JsonValue[]): Promise<CommandAck> => {
+    const id = String(args[0] ?? '');
+    const child = node.supervisor.whichChildren('global').find((c) => c.id === id);
+    if (!child) return fail('not-found', `no child ${JSON.stringify(id)}`);
+    if (!child.node) return fail('not-running', `${id} is not running on any node`);
+    const reply = await node.command(child.node, 'logs', [id, typeof args[1] === 'number' ? args[1] : 0], client.credential, client.user, 5_000);
+    return reply.ok ? { ok: true, result: { node: child.node, lines: reply.result ?? [] } } : fail(reply.error?.code ?? 'failed', reply.error?.message ?? 'failed');
+  };
+
+  const execute = async (client: Client, raw: unknown): Promise<CommandAck> => {
+    const req = raw as { op?: unknown; args?: unknown } | null;
+    const op = req?.op;
+    const args = Array.isArray(req?.args) ? (req.args as JsonValue[]) : [];
+    if (op === 'explain') {
+      try {
+        return { ok: true, result: node.supervisor.explain(String(args[0])) as unknown as JsonValue };
+      } catch (err) {
+        return fail((err as { code?: string }).code ?? 'failed', (err as Error).message);
+      }
+    }
+    if (typeof op !== 'string' || !(COMMAND_OPS as readonly string[]).includes(op) || op === 'view' || op === 'whoami' || args.length > 8) return fail('bad-request', `unknown command ${JSON.stringify(op)}`);
+    if (op === 'audit' || op === 'logs') {
+      if (client.access === 'none') return fail('read-only', `${op} needs a viewer or operator credential`);
+      return op === 'audit' ? audit(client) : logs(client, args);
+    }
+    if (client.access !== 'operator') return fail('read-only', client.access === 'viewer' ? 'this session uses a viewer credential: it can watch the cluster but not change it' : 'this session is read-only: connect with an operator credential to change the cluster');
+    const to = target();
+    if (!to) return fail('unreachable', 'no member is reachable');
+    const result = await node.command(to, op as CommandOp, args, client.credential, client.user);
+    return result.ok ? { ok: true, result: result.result ?? null } : fail(result.error?.code ?? 'failed', result.error?.message ?? 'failed');
+  };
+
   io.on('connection', (socket) => {
-    const auth = socket.handshake.auth as { credential?: unknown; user?: unknown };
-    const credential = typeof auth.credential === 'string' ? auth.credential : '';
-    const user = typeof auth.user === 'string' ? auth.user.slice(0, 64) : 'ui';
-    const client: Client = { readOnly: credential === '', credential, sent: current(credential === ''), awaiting: false };
+    const auth = socket.handshake.auth as { user?: unknown };
+    const data = socket.data as { access: Access; credential: string };
+    const client: Client = { access: data.access, credential: data.credential, user: typeof auth.user === 'string' ? auth.user.slice(0, 64) : 'ui', sent: current(data.access), awaiting: false };
     clients.set(socket.id, client);
     socket.emit('snapshot', client.sent);
     socket.on('disconnect', () => clients.delete(socket.id));
     socket.on('command', async (raw: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return;
-      const reply = (value: unknown): void => (ack as (v: unknown) => void)(value);
-      const req = raw as { op?: unknown; args?: unknown } | null;
-      const op = req?.op;
-      const args = Array.isArray(req?.args) ? (req.args as JsonValue[]) : [];
-      if (op === 'explain') {
-        try {
-          reply({ ok: true, result: node.supervisor.explain(String(args[0])) });
-        } catch (err) {
-          reply({ ok: false, error: { code: (err as { code?: string }).code ?? 'failed', message: (err as Error).message } });
-        }
-        return;
-      }
-      if (typeof op !== 'string' || !(COMMAND_OPS as readonly string[]).includes(op) || args.length > 8) {
-        reply({ ok: false, error: { code: 'bad-request', message: `unknown command ${JSON.stringify(op)}` } });
-        return;
-      }
-      if (client.readOnly) {
-        reply({ ok: false, error: { code: 'read-only', message: 'this session is read-only: connect with an operator credential to change the cluster' } });
-        return;
-      }
-      const target = node.members().find((m) => m.role === 'member' && m.status === 'up' && m.ready) ?? node.members().find((m) => m.role === 'member' && m.status === 'up');
-      if (!target) {
-        reply({ ok: false, error: { code: 'unreachable', message: 'no member is reachable' } });
-        return;
-      }
-      const result = await node.command(target.name, op as CommandOp, args, client.credential, user);
-      reply(result.ok ? { ok: true, result: result.result ?? null } : { ok: false, error: result.error });
+      (ack as (v: unknown) => void)(await execute(client, raw));
     });
   });
 
   const sendPatches = (): void => {
+    checkConverged();
     if (clients.size === 0) return;
     for (const [id, client] of clients) {
       if (client.awaiting) continue; // coalesce: the next patch covers everything since the last ack
-      const next = current(client.readOnly);
+      const next = current(client.access);
       if (next === client.sent) continue;
       const patch = diffState(client.sent, next);
       if (!patch) {

@@ -33,6 +33,8 @@ export interface ChildView {
   owner: string | null;
   pin: string | null;
   instances: Array<{ node: string; pid: string }>;
+  /** Restarts in place of the current instance. */
+  restarts: number;
   worker: string | null;
   command: string | null;
   restart: string;
@@ -41,6 +43,13 @@ export interface ChildView {
   failures: Array<{ node: string; failures: number; lastError: string }>;
 }
 
+/**
+ * A cluster event as the observer saw it: the distributed supervisor's
+ * events (`placed`, `started`, `stopped`, `moved` with its `reason`,
+ * `failed`, `duplicate-resolved`, `node-up`, `node-down`) plus the
+ * gateway's own `converged` ({ after: ms from the topology change to every
+ * child running exactly once, cause: the event that started it, node }).
+ */
 export interface EventView {
   seq: number;
   at: number;
@@ -48,11 +57,15 @@ export interface EventView {
   [field: string]: unknown;
 }
 
+/** What this UI session may do: change the cluster, only read it (viewer credential), or read it without any credential. */
+export type Access = 'operator' | 'viewer' | 'none';
+
 export interface ClusterState {
   observer: string;
   cluster: string;
   paused: boolean;
   readOnly: boolean;
+  access: Access;
   members: Record<string, MemberView>;
   children: Record<string, ChildView>;
   /** scope → group → member count. */
@@ -62,7 +75,7 @@ export interface ClusterState {
 }
 
 export interface StatePatch {
-  scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly'>>;
+  scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly' | 'access'>>;
   members?: { set?: MemberView[]; remove?: string[] };
   children?: { set?: ChildView[]; remove?: string[] };
   groups?: { set?: Array<{ scope: string; group: string; count: number }>; remove?: Array<{ scope: string; group: string }> };
@@ -88,7 +101,7 @@ function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?:
 export function diffState(prev: ClusterState, next: ClusterState): StatePatch | undefined {
   const patch: StatePatch = {};
   const scalars: StatePatch['scalars'] = {};
-  for (const key of ['observer', 'cluster', 'paused', 'readOnly'] as const) if (prev[key] !== next[key]) (scalars as Record<string, unknown>)[key] = next[key];
+  for (const key of ['observer', 'cluster', 'paused', 'readOnly', 'access'] as const) if (prev[key] !== next[key]) (scalars as Record<string, unknown>)[key] = next[key];
   if (Object.keys(scalars).length > 0) patch.scalars = scalars;
   const members = diffKeyed(prev.members, next.members);
   if (members) patch.members = members;
@@ -136,5 +149,5 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
 }
 
 export function emptyState(): ClusterState {
-  return { observer: '', cluster: '', paused: false, readOnly: true, members: {}, children: {}, groups: {}, events: [] };
+  return { observer: '', cluster: '', paused: false, readOnly: true, access: 'none', members: {}, children: {}, groups: {}, events: [] };
 }

@@ -2,7 +2,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from './App';
-import { resetConnectionStore, useConnectionStore } from './store/connection';
+import { resetStore, useStore } from './store/index';
 
 // Tell React this environment supports act() (no "not configured" warning).
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -20,7 +20,7 @@ describe('<App/>', () => {
   afterEach(() => {
     act(() => root.unmount());
     container.remove();
-    resetConnectionStore();
+    resetStore();
   });
 
   const badge = () => container.querySelector('[data-testid="connection-badge"]');
@@ -37,14 +37,14 @@ describe('<App/>', () => {
   it('updates the badge when the connection store changes', () => {
     act(() => root.render(<App />));
 
-    act(() => useConnectionStore.getState().setStatus('connecting'));
+    act(() => useStore.getState().setStatus('connecting'));
     expect(badge()?.textContent).toBe('connecting…');
 
-    act(() => useConnectionStore.getState().setStatus('connected'));
+    act(() => useStore.getState().setStatus('connected'));
     expect(badge()?.textContent).toBe('connected');
     expect(badge()?.getAttribute('data-status')).toBe('connected');
 
-    act(() => useConnectionStore.getState().setStatus('lost'));
+    act(() => useStore.getState().setStatus('lost'));
     expect(badge()?.textContent).toBe('connection lost');
   });
 

@@ -1,13 +1,32 @@
 /**
- * App shell: header (product, connection badge, operator token), and the
- * placement board once connected to an observer gateway. The gateway URL's
- * `?token=` (printed by `pogo observe` / `pogo demo`) starts the connection.
+ * App shell: header (product, cluster, views, access, pause, theme,
+ * connection state), the open view, and the detail panel for the selected
+ * child or node. The gateway URL's `?token=` (printed by `pogo observe` /
+ * `pogo demo`, or set by the desktop app's main process) starts the
+ * connection; without one the Connections view is shown.
+ *
+ * Keyboard: 1–5 switch views, `/` focuses search, `n` opens the start form,
+ * Escape closes the detail panel; arrow keys move between cards on the board.
  */
 import { useEffect, useState } from 'react';
+import { AccessTag } from './components/AccessTag';
 import { Board } from './components/Board';
 import { ConnectionBadge } from './components/ConnectionBadge';
+import { PauseControl } from './components/PauseControl';
+import { ThemeToggle, useTheme } from './components/ThemeToggle';
 import { connectGateway } from './gateway/client';
-import { useClusterStore } from './store/cluster';
+import { useStore } from './store/index';
+import { VIEWS, type View } from './store/ui';
+import { Audit } from './views/Audit';
+import { Charts } from './views/Charts';
+import { ChildDetail } from './views/ChildDetail';
+import { Connections } from './views/Connections';
+import { Groups } from './views/Groups';
+import { NodeDetail } from './views/NodeDetail';
+import { StartChildForm } from './views/StartChildForm';
+import { Timeline } from './views/Timeline';
+
+const VIEW_LABELS: Record<View, string> = { board: 'Board', groups: 'Groups', timeline: 'Timeline', charts: 'Charts', audit: 'Audit' };
 
 function hostDescription(): string {
   const bridge = window.pogo;
@@ -18,15 +37,62 @@ function gatewayToken(): string | null {
   return new URLSearchParams(window.location.search).get('token');
 }
 
+function isTyping(target: EventTarget | null): boolean {
+  return target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+}
+
+function ViewBody({ view }: { view: View }) {
+  switch (view) {
+    case 'board':
+      return <Board />;
+    case 'groups':
+      return <Groups />;
+    case 'timeline':
+      return <Timeline />;
+    case 'charts':
+      return <Charts />;
+    case 'audit':
+      return <Audit />;
+  }
+}
+
 export function App() {
   const token = gatewayToken();
-  const cluster = useClusterStore((s) => s.cluster);
-  const lastError = useClusterStore((s) => s.lastError);
+  const cluster = useStore((s) => s.cluster);
+  const lastError = useStore((s) => s.lastError);
+  const refusal = useStore((s) => s.refusal);
+  const view = useStore((s) => s.view);
+  const selection = useStore((s) => s.selection);
+  const starting = useStore((s) => s.starting);
   const [credential, setCredential] = useState('');
+  useTheme();
 
   useEffect(() => {
     if (token) connectGateway({ url: window.location.origin, token });
   }, [token]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return;
+      const s = useStore.getState();
+      const index = Number(e.key) - 1;
+      if (Number.isInteger(index) && index >= 0 && index < VIEWS.length) {
+        s.setView(VIEWS[index]!);
+        e.preventDefault();
+      } else if (e.key === '/') {
+        s.setView('board');
+        requestAnimationFrame(() => document.getElementById('board-search')?.focus());
+        e.preventDefault();
+      } else if (e.key === 'n' && s.cluster && !s.cluster.readOnly) {
+        s.setStarting(true);
+        e.preventDefault();
+      } else if (e.key === 'Escape' && s.selection && !document.querySelector('[role="dialog"]')) {
+        s.select(null);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   return (
     <div className="app">
@@ -36,6 +102,16 @@ export function App() {
           Pogo
           {cluster && <span className="muted cluster-name">{cluster.cluster}</span>}
         </h1>
+        {cluster && (
+          <nav className="views" aria-label="Views">
+            {VIEWS.map((v, i) => (
+              <button key={v} type="button" className={v === view ? 'current' : ''} aria-current={v === view ? 'page' : undefined} title={`${VIEW_LABELS[v]} (${i + 1})`} onClick={() => useStore.getState().setView(v)}>
+                {VIEW_LABELS[v]}
+              </button>
+            ))}
+          </nav>
+        )}
+        <span className="header-spacer" />
         {token && (
           <form
             className="credential"
@@ -44,32 +120,38 @@ export function App() {
               connectGateway({ url: window.location.origin, token, credential });
             }}
           >
-            <input type="password" aria-label="Operator token" placeholder="operator token" value={credential} onChange={(e) => setCredential(e.target.value)} />
+            <input type="password" aria-label="Credential" placeholder="operator or viewer token" value={credential} onChange={(e) => setCredential(e.target.value)} />
             <button type="submit">Unlock</button>
           </form>
         )}
-        {cluster && <span className={`tag ${cluster.readOnly ? 'read-only' : 'operator'}`}>{cluster.readOnly ? 'read-only' : 'operator'}</span>}
+        {cluster && <PauseControl />}
+        {cluster && <AccessTag access={cluster.access} />}
+        <ThemeToggle />
         <ConnectionBadge />
       </header>
       <main className="app-main">
+        {refusal && (
+          <p role="alert" className="error">
+            The gateway refused this session: {refusal}
+          </p>
+        )}
         {lastError && (
-          <p role="alert" className="error" onClick={() => useClusterStore.getState().clearError()}>
+          <p role="alert" className="error" onClick={() => useStore.getState().clearError()} title="Click to dismiss">
             {lastError}
           </p>
         )}
         {cluster ? (
-          <Board />
+          <div className={`workspace${selection ? ' with-detail' : ''}`}>
+            <div className="view" data-view={view}>
+              <ViewBody view={view} />
+            </div>
+            {selection?.kind === 'child' && <ChildDetail id={selection.id} />}
+            {selection?.kind === 'node' && <NodeDetail name={selection.name} />}
+          </div>
         ) : (
-          <section className="empty-state" aria-labelledby="empty-title">
-            <h2 id="empty-title">No cluster connected</h2>
-            <p>
-              Run <code>npx pogo demo --ui</code> (or <code>pogo observe --ui</code> against your cluster) and open the URL it prints.
-            </p>
-            <p className="muted">
-              Each server runs one node; <code>npx pogo node --help</code> lists its options.
-            </p>
-          </section>
+          !token && <Connections />
         )}
+        {cluster && starting && <StartChildForm />}
       </main>
       <footer className="app-footer">
         <span className="muted">{hostDescription()}</span>

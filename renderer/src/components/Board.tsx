@@ -1,103 +1,244 @@
 /**
- * Placement board: a column per member node, a card per child. Drag a card
- * onto another node, confirm, and the app asks the cluster to move (pin) the
- * child there; the card shows "moving" until the cluster reports it on the
- * new node — the board never moves a card on its own say-so.
+ * Placement board: a toolbar (search, counts, start), a column per member
+ * node and a card per child. Drag a card onto another node, confirm, and
+ * the app asks the cluster to move (pin) the child there; the card shows
+ * "moving" until the cluster reports it on the new node — the board never
+ * moves a card on its own say-so. Cards that changed node are animated in.
+ *
+ * Columns are virtualised (only visible cards are in the DOM), so thousands
+ * of children stay smooth. Keyboard: Tab reaches a column's first card,
+ * arrows move between cards and columns, Enter opens the child's detail.
  */
-import { useState } from 'react';
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import { useShallow } from 'zustand/react/shallow';
-import { sendCommand } from '../gateway/client';
+import type { ChildView, MemberView } from 'pogo-core/observer-state';
+import { runCommand, sendCommand } from '../gateway/client';
+import { childrenByNode, selectMemberNodes } from '../store/cluster';
+import { useStore } from '../store/index';
 import { ConfirmDialog } from './ConfirmDialog';
-import { childrenByNode, selectMemberNodes, useClusterStore } from '../store/cluster';
+
+const CARD_HEIGHT = 64;
+
+function focusCard(column: Element | null | undefined, index: number): void {
+  column?.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus();
+}
+
+function ChildCard({ child, index, readOnly }: { child: ChildView; index: number; readOnly: boolean }) {
+  const moving = useStore((s) => s.moving[child.id]);
+  const arrived = useStore((s) => s.arrived[child.id]);
+  const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === child.id);
+  const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
+  return (
+    <div
+      className={`card status-${child.status}${moving ? ' moving' : ''}${arrived ? ' arrived' : ''}${selected ? ' selected' : ''}`}
+      data-testid="child-card"
+      data-child={child.id}
+      data-index={index}
+      role="button"
+      tabIndex={index === 0 ? 0 : -1}
+      aria-label={`${child.id}, ${child.status}${child.pin ? `, pinned to ${child.pin}` : ''}`}
+      draggable={!readOnly}
+      onDragStart={(e) => {
+        e.dataTransfer.setData('text/plain', child.id);
+        e.dataTransfer.effectAllowed = 'move';
+      }}
+      onClick={() => useStore.getState().select({ kind: 'child', id: child.id })}
+    >
+      <div className="card-line">
+        <span className="card-id">{child.id}</span>
+        {child.restarts > 0 && (
+          <span className="tag" title="restarts in place">
+            ↻ {child.restarts}
+          </span>
+        )}
+      </div>
+      <div className="card-line">
+        <span className="muted card-what">{child.worker ?? child.command}</span>
+        {child.pin && <span className="tag pin">pinned</span>}
+        {states.map((s) => (
+          <span key={s} className={`tag state-${s}`}>
+            {s}
+          </span>
+        ))}
+        {moving && <span className="tag moving-tag">moving → {moving}</span>}
+        {arrived && <span className="tag arrived-tag">from {arrived.from}</span>}
+      </div>
+    </div>
+  );
+}
+
+function NodeColumn(props: { node: MemberView | null; children: ChildView[]; total: number; readOnly: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
+  const { node, children, readOnly } = props;
+  const name = node?.name ?? '';
+  const listRef = useRef<HTMLDivElement>(null);
+  const [over, setOver] = useState(false);
+  const virtual = useVirtualizer({ count: children.length, getScrollElement: () => listRef.current, estimateSize: () => CARD_HEIGHT, overscan: 8 });
+  const load = props.total > 0 ? Math.round((children.length / props.total) * 100) : 0;
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
+    const index = Number((e.target as HTMLElement).dataset['index']);
+    if (!Number.isInteger(index)) return;
+    const move = (to: number): void => {
+      if (to < 0 || to >= children.length) return;
+      virtual.scrollToIndex(to);
+      requestAnimationFrame(() => focusCard(listRef.current, to));
+    };
+    if (e.key === 'ArrowDown') move(index + 1);
+    else if (e.key === 'ArrowUp') move(index - 1);
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const columns = [...document.querySelectorAll('[data-testid="node-column"]')];
+      const at = columns.indexOf(e.currentTarget.closest('[data-testid="node-column"]')!);
+      focusCard(columns[at + (e.key === 'ArrowLeft' ? -1 : 1)], 0);
+    } else if (e.key === 'Enter' || e.key === ' ') useStore.getState().select({ kind: 'child', id: children[index]!.id });
+    else return;
+    e.preventDefault();
+  };
+
+  return (
+    <div
+      className={`node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? ' node-down' : ''}`}
+      data-testid="node-column"
+      data-node={name || undefined}
+      onDragOver={(e) => {
+        if (readOnly || !node) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'move';
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        if (node) props.onDrop(e.dataTransfer.getData('text/plain'), node.name);
+      }}
+    >
+      <header className="node-header">
+        <div className="node-title">
+          <span className={`health health-${node?.status ?? 'none'}`} title={node?.status ?? 'not running anywhere'} aria-hidden="true" />
+          {node ? (
+            <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name })}>
+              <strong>{name}</strong>
+            </button>
+          ) : (
+            <strong>Not running</strong>
+          )}
+          {node && node.status !== 'up' && <span className="tag state-down">{node.status}</span>}
+          {node?.draining && <span className="tag warn">draining</span>}
+          {node && !node.reachable && <span className="tag">unreachable from observer</span>}
+          {node && !readOnly && (
+            <button type="button" className="node-action" onClick={() => props.onDrain(name, !node.draining)}>
+              {node.draining ? 'Undrain' : 'Drain'}
+            </button>
+          )}
+        </div>
+        <div className="node-meta">
+          <span className="muted" data-testid="child-count">
+            {children.length} children
+          </span>
+          {node && (
+            <span className="load" title={`${load}% of the cluster's children`}>
+              <span className="load-bar" style={{ width: `${Math.min(100, load)}%` }} />
+            </span>
+          )}
+          {node &&
+            Object.entries(node.labels).map(([k, v]) => (
+              <span key={k} className="tag label">
+                {k}={v}
+              </span>
+            ))}
+        </div>
+      </header>
+      <div className="cards" ref={listRef} onKeyDown={onKeyDown}>
+        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+          {virtual.getVirtualItems().map((item) => (
+            <div key={children[item.index]!.id} className="card-slot" style={{ transform: `translateY(${item.start}px)`, height: CARD_HEIGHT }}>
+              <ChildCard child={children[item.index]!} index={item.index} readOnly={readOnly} />
+            </div>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}
 
 export function Board() {
-  const nodes = useClusterStore(useShallow(selectMemberNodes));
-  const cluster = useClusterStore((s) => s.cluster);
-  const moving = useClusterStore((s) => s.moving);
+  const nodes = useStore(useShallow(selectMemberNodes));
+  const cluster = useStore((s) => s.cluster);
+  const filter = useStore((s) => s.filter);
   const readOnly = cluster?.readOnly ?? true;
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
-  const [dragOver, setDragOver] = useState<string | null>(null);
-  const byNode = childrenByNode(cluster);
+  const byNode = useMemo(() => childrenByNode(cluster, filter), [cluster?.children, filter]);
+  const total = cluster ? Object.keys(cluster.children).length : 0;
+  const shown = Object.values(byNode).reduce((n, list) => n + list.length, 0);
+  const counts = useMemo(() => {
+    const out: Record<string, number> = {};
+    for (const c of Object.values(cluster?.children ?? {})) out[c.status] = (out[c.status] ?? 0) + 1;
+    return out;
+  }, [cluster?.children]);
 
   async function confirmMove(): Promise<void> {
     if (!pending) return;
     const { id, to } = pending;
     setPending(null);
-    useClusterStore.getState().startMove(id, to);
+    useStore.getState().startMove(id, to);
     const reply = await sendCommand('move', id, to);
-    if (!reply.ok) useClusterStore.getState().failMove(id, `${reply.error?.code}: ${reply.error?.message}`);
-  }
-
-  async function confirmDrain(): Promise<void> {
-    if (!drainAsk) return;
-    const { node, drain } = drainAsk;
-    setDrainAsk(null);
-    const reply = await sendCommand(drain ? 'drain' : 'undrain', node);
-    if (!reply.ok) useClusterStore.setState({ lastError: `${reply.error?.code}: ${reply.error?.message}` });
+    if (!reply.ok) useStore.getState().failMove(id, `${reply.error?.code}: ${reply.error?.message}`);
   }
 
   return (
-    <section className="board" aria-label="Placement board">
-      {nodes.map((node) => (
-        <div
-          key={node.name}
-          className={`node-column${dragOver === node.name ? ' drop-target' : ''}${node.draining ? ' draining' : ''}`}
-          data-testid="node-column"
-          data-node={node.name}
-          onDragOver={(e) => {
-            if (readOnly) return;
-            e.preventDefault();
-            setDragOver(node.name);
-          }}
-          onDragLeave={() => setDragOver(null)}
-          onDrop={(e) => {
-            e.preventDefault();
-            setDragOver(null);
-            const id = e.dataTransfer.getData('text/plain');
-            const child = cluster?.children[id];
-            if (!readOnly && child && child.node !== node.name) setPending({ id, from: child.node ?? '?', to: node.name });
-          }}
-        >
-          <header className="node-header">
-            <span className={`health health-${node.status}`} aria-hidden="true" />
-            <strong>{node.name}</strong>
-            <span className="muted">{(byNode[node.name] ?? []).length} children</span>
-            {node.draining && <span className="tag">draining</span>}
-            {!node.reachable && <span className="tag">unreachable from observer</span>}
-            {!readOnly && (
-              <button type="button" className="node-action" onClick={() => setDrainAsk({ node: node.name, drain: !node.draining })}>
-                {node.draining ? 'Undrain' : 'Drain'}
-              </button>
-            )}
-          </header>
-          <ul className="cards">
-            {(byNode[node.name] ?? []).map((child) => (
-              <li
-                key={child.id}
-                className={`card status-${child.status}${moving[child.id] ? ' moving' : ''}`}
-                data-testid="child-card"
-                data-child={child.id}
-                draggable={!readOnly}
-                onDragStart={(e) => e.dataTransfer.setData('text/plain', child.id)}
-              >
-                <span className="card-id">{child.id}</span>
-                <span className="muted">{child.worker ?? child.command}</span>
-                {child.pin && <span className="tag">pinned</span>}
-                {moving[child.id] && <span className="tag">moving → {moving[child.id]}</span>}
-                {child.status !== 'running' && <span className="tag">{child.status}</span>}
-              </li>
-            ))}
-          </ul>
-        </div>
-      ))}
+    <section className="board-view" aria-label="Placement board">
+      <div className="toolbar">
+        <input id="board-search" type="search" aria-label="Search children" placeholder="Search children (/): id, worker, node, status, pinned" value={filter} onChange={(e) => useStore.getState().setFilter(e.target.value)} />
+        <span className="muted" data-testid="board-counts">
+          {filter ? `${shown} of ${total}` : `${total}`} children
+          {Object.entries(counts)
+            .filter(([s]) => s !== 'running')
+            .map(([s, n]) => ` · ${n} ${s}`)
+            .join('')}
+        </span>
+        <span className="header-spacer" />
+        {!readOnly && (
+          <button type="button" className="primary" onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
+            Start child
+          </button>
+        )}
+      </div>
+      <div className="board">
+        {nodes.map((node) => (
+          <NodeColumn
+            key={node.name}
+            node={node}
+            children={byNode[node.name] ?? []}
+            total={total}
+            readOnly={readOnly}
+            onDrain={(n, drain) => setDrainAsk({ node: n, drain })}
+            onDrop={(id, to) => {
+              const child = cluster?.children[id];
+              if (!readOnly && child && child.node !== to) setPending({ id, from: child.node ?? 'no node', to });
+            }}
+          />
+        ))}
+        {(byNode[''] ?? []).length > 0 && <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} onDrain={() => {}} onDrop={() => {}} />}
+      </div>
       {pending && (
         <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
           Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec asks for start-first.
         </ConfirmDialog>
       )}
       {drainAsk && (
-        <ConfirmDialog id="drain-title" title={`${drainAsk.drain ? 'Drain' : 'Undrain'} ${drainAsk.node}?`} action={drainAsk.drain ? 'Drain' : 'Undrain'} onCancel={() => setDrainAsk(null)} onConfirm={() => void confirmDrain()}>
+        <ConfirmDialog
+          id="drain-title"
+          title={`${drainAsk.drain ? 'Drain' : 'Undrain'} ${drainAsk.node}?`}
+          action={drainAsk.drain ? 'Drain' : 'Undrain'}
+          onCancel={() => setDrainAsk(null)}
+          onConfirm={() => {
+            const { node, drain } = drainAsk;
+            setDrainAsk(null);
+            void runCommand(drain ? 'drain' : 'undrain', node);
+          }}
+        >
           {drainAsk.drain ? `Every child on ${drainAsk.node} moves to other nodes, and nothing new starts there.` : `${drainAsk.node} takes children again.`}
         </ConfirmDialog>
       )}

@@ -1,17 +1,25 @@
-/** A modal confirmation for a command: title, explanation, Cancel and the action. */
+/** A modal confirmation for a command: title, explanation, Cancel and the action. Escape cancels. */
 import type { ReactNode } from 'react';
 
-export function ConfirmDialog(props: { id: string; title: ReactNode; action: string; onCancel: () => void; onConfirm: () => void; children: ReactNode }) {
+export function ConfirmDialog(props: { id: string; title: ReactNode; action: string; onCancel: () => void; onConfirm: () => void; children: ReactNode; danger?: boolean }) {
   return (
-    <div className="dialog-backdrop">
+    <div
+      className="dialog-backdrop"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          props.onCancel();
+        }
+      }}
+    >
       <div role="dialog" aria-modal="true" aria-labelledby={props.id} className="dialog">
         <h2 id={props.id}>{props.title}</h2>
-        <p>{props.children}</p>
+        <div className="dialog-body">{props.children}</div>
         <div className="dialog-actions">
           <button type="button" onClick={props.onCancel}>
             Cancel
           </button>
-          <button type="button" className="primary" onClick={props.onConfirm} autoFocus>
+          <button type="button" className={props.danger ? 'primary danger' : 'primary'} onClick={props.onConfirm} autoFocus>
             {props.action}
           </button>
         </div>

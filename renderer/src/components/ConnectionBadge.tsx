@@ -1,8 +1,9 @@
 /**
  * Connection-state badge for the header: always visible (DESIGN §4,
- * "connection state always visible"). Reads the connection store only.
+ * "connection state always visible"). Reads the connection slice only.
  */
-import { selectConnectionStatus, useConnectionStore, type ConnectionStatus } from '../store/connection';
+import { selectConnectionStatus, type ConnectionStatus } from '../store/connection';
+import { useStore } from '../store/index';
 
 const LABELS: Record<ConnectionStatus, string> = {
   disconnected: 'not connected',
@@ -13,7 +14,7 @@ const LABELS: Record<ConnectionStatus, string> = {
 };
 
 export function ConnectionBadge() {
-  const status = useConnectionStore(selectConnectionStatus);
+  const status = useStore(selectConnectionStatus);
   return (
     <span className="badge" data-status={status} data-testid="connection-badge" role="status" aria-live="polite">
       <span className="badge-dot" aria-hidden="true" />

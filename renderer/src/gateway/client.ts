@@ -1,13 +1,12 @@
 /**
  * The renderer's one subscription to the observer gateway (DESIGN §3.6):
  * the same code path in the desktop app and in a browser. It feeds the
- * stores (snapshot, acknowledged patches, connection status) and sends
+ * store (snapshot, acknowledged patches, connection status) and sends
  * commands with acks.
  */
 import { io, type Socket } from 'socket.io-client';
 import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
-import { useClusterStore } from '../store/cluster';
-import { useConnectionStore } from '../store/connection';
+import { useStore } from '../store/index';
 
 export interface CommandResult {
   ok: boolean;
@@ -19,21 +18,33 @@ let socket: Socket | null = null;
 
 export function connectGateway(options: { url: string; token: string; credential?: string }): void {
   socket?.close();
-  const setStatus = useConnectionStore.getState().setStatus;
+  const setStatus = useStore.getState().setStatus;
   setStatus('connecting');
   const s = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20 });
   socket = s;
   s.on('snapshot', (state: ClusterState) => {
-    useClusterStore.getState().applySnapshot(state);
+    useStore.getState().applySnapshot(state);
     setStatus('connected');
   });
   s.on('patch', (patch: StatePatch, ack?: () => void) => {
-    useClusterStore.getState().applyPatch(patch);
+    useStore.getState().applyPatch(patch);
     ack?.();
   });
   s.on('disconnect', () => setStatus('reconnecting'));
-  s.on('connect_error', (err: Error) => setStatus(/unauthorized/.test(err.message) ? 'lost' : 'reconnecting'));
-  s.io.on('reconnect_failed', () => setStatus('lost'));
+  s.on('connect_error', (err: Error) => {
+    // A refused session (wrong token or credential) will not get better by retrying.
+    if (/unauthorized/.test(err.message)) {
+      s.close();
+      setStatus('lost', err.message);
+    } else setStatus('reconnecting');
+  });
+  s.io.on('reconnect_failed', () => setStatus('lost', 'the gateway stopped answering'));
+}
+
+export function disconnectGateway(): void {
+  socket?.close();
+  socket = null;
+  useStore.getState().setStatus('disconnected');
 }
 
 export async function sendCommand(op: string, ...args: unknown[]): Promise<CommandResult> {
@@ -43,4 +54,11 @@ export async function sendCommand(op: string, ...args: unknown[]): Promise<Comma
   } catch {
     return { ok: false, error: { code: 'timeout', message: 'the gateway did not answer in time' } };
   }
+}
+
+/** Sends a command; a refusal is shown in the app's error banner. Returns the result, or undefined when refused. */
+export async function runCommand(op: string, ...args: unknown[]): Promise<CommandResult> {
+  const reply = await sendCommand(op, ...args);
+  if (!reply.ok) useStore.getState().showError(`${reply.error?.code}: ${reply.error?.message}`);
+  return reply;
 }

@@ -1,23 +1,28 @@
 /**
- * Cluster store: the state served by the observer gateway, kept by applying
+ * Cluster slice: the state served by the observer gateway, kept by applying
  * its snapshot and patches (the same pure functions the gateway uses), plus
- * what the user has asked for and not yet seen confirmed (moves in flight).
- *
- * The gateway client is its only writer for cluster data; components read
- * it through named selectors.
+ * what the user has asked for and not yet seen confirmed (moves in flight),
+ * and which children just changed node (the board animates them).
  */
-import { create } from 'zustand';
+import type { StateCreator } from 'zustand';
 import { applyPatch, type ChildView, type ClusterState, type MemberView, type StatePatch } from 'pogo-core/observer-state';
+import type { AppStore } from './index';
 
-export interface ClusterStore {
+/** How long a child that changed node is shown as "arrived", ms. */
+export const ARRIVAL_MS = 2_500;
+
+export interface ClusterSlice {
   cluster: ClusterState | null;
   /** child id → node it is being moved to (cleared when the cluster reports it there). */
   moving: Record<string, string>;
+  /** child id → { from, at }: it changed node recently. */
+  arrived: Record<string, { from: string; at: number }>;
   lastError: string | null;
   applySnapshot: (state: ClusterState) => void;
   applyPatch: (patch: StatePatch) => void;
   startMove: (id: string, to: string) => void;
   failMove: (id: string, message: string) => void;
+  showError: (message: string) => void;
   clearError: () => void;
 }
 
@@ -30,17 +35,33 @@ function settleMoves(cluster: ClusterState, moving: Record<string, string>): Rec
   return next;
 }
 
-export const useClusterStore = create<ClusterStore>()((set) => ({
+function arrivals(before: ClusterState, patch: StatePatch, arrived: ClusterSlice['arrived'], now: number): ClusterSlice['arrived'] {
+  const next: ClusterSlice['arrived'] = {};
+  for (const [id, a] of Object.entries(arrived)) if (now - a.at < ARRIVAL_MS) next[id] = a;
+  for (const c of patch.children?.set ?? []) {
+    const from = before.children[c.id]?.node;
+    if (from && c.node && from !== c.node) next[c.id] = { from, at: now };
+  }
+  return next;
+}
+
+export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = (set, get) => ({
   cluster: null,
   moving: {},
+  arrived: {},
   lastError: null,
-  applySnapshot: (cluster) => set((s) => ({ cluster, moving: settleMoves(cluster, s.moving) })),
-  applyPatch: (patch) =>
-    set((s) => {
-      if (!s.cluster) return {};
-      const cluster = applyPatch(s.cluster, patch);
-      return { cluster, moving: settleMoves(cluster, s.moving) };
-    }),
+  applySnapshot: (cluster) => {
+    set((s) => ({ cluster, moving: settleMoves(cluster, s.moving), arrived: {} }));
+    get().recordSample(cluster, get().now());
+  },
+  applyPatch: (patch) => {
+    const s = get();
+    if (!s.cluster) return;
+    const now = s.now();
+    const cluster = applyPatch(s.cluster, patch);
+    set({ cluster, moving: settleMoves(cluster, s.moving), arrived: arrivals(s.cluster, patch, s.arrived, now) });
+    get().recordSample(cluster, now);
+  },
   startMove: (id, to) => set((s) => ({ moving: { ...s.moving, [id]: to }, lastError: null })),
   failMove: (id, message) =>
     set((s) => {
@@ -48,22 +69,27 @@ export const useClusterStore = create<ClusterStore>()((set) => ({
       delete moving[id];
       return { moving, lastError: message };
     }),
+  showError: (message) => set({ lastError: message }),
   clearError: () => set({ lastError: null }),
-}));
+});
 
 /** Member nodes (not observers), sorted by name. */
-export function selectMemberNodes(s: ClusterStore): MemberView[] {
+export function selectMemberNodes(s: AppStore): MemberView[] {
   return s.cluster ? Object.values(s.cluster.members).filter((m) => m.role === 'member').sort((a, b) => (a.name < b.name ? -1 : 1)) : [];
 }
 
-/** Children grouped by the node they run on ('' for not running anywhere). */
-export function childrenByNode(cluster: ClusterState | null): Record<string, ChildView[]> {
-  const out: Record<string, ChildView[]> = {};
-  if (!cluster) return out;
-  for (const c of Object.values(cluster.children).sort((a, b) => (a.id < b.id ? -1 : 1))) (out[c.node ?? ''] ??= []).push(c);
-  return out;
+/** True when a child matches the board's search: every word is found in its id, worker or command, node, status or pin. */
+export function matchesFilter(child: ChildView, filter: string): boolean {
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const text = [child.id, child.worker ?? '', child.command ?? '', child.node ?? 'unplaced', child.status, child.pin ? `pinned ${child.pin}` : ''].join(' ').toLowerCase();
+  return words.every((w) => text.includes(w));
 }
 
-export function resetClusterStore(): void {
-  useClusterStore.setState({ cluster: null, moving: {}, lastError: null });
+/** Children grouped by the node they run on ('' for not running anywhere), sorted by id, filtered. */
+export function childrenByNode(cluster: ClusterState | null, filter = ''): Record<string, ChildView[]> {
+  const out: Record<string, ChildView[]> = {};
+  if (!cluster) return out;
+  for (const c of Object.values(cluster.children).sort((a, b) => (a.id < b.id ? -1 : 1))) if (matchesFilter(c, filter)) (out[c.node ?? ''] ??= []).push(c);
+  return out;
 }

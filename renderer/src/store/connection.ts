@@ -1,36 +1,30 @@
 /**
- * Connection store: the state of the renderer's link to an observer gateway.
- *
- * One small zustand store. The gateway client (a later issue) will be its
- * only writer, through `setStatus`, which is callable outside React;
- * components read it through the named selector. Tests call
- * `resetConnectionStore()` between cases.
+ * Connection slice: the state of the renderer's link to an observer gateway.
  *
  *   disconnected  no gateway chosen yet, or the user disconnected
  *   connecting    first attempt to reach the gateway is in flight
  *   connected     snapshot received, patches flowing
  *   reconnecting  the link dropped; retrying automatically
  *   lost          retries exhausted or the session was refused; user action needed
+ *
+ * `refusal` keeps the gateway's reason when it refused the session (a wrong
+ * gateway token or credential), so the UI can say why.
  */
-import { create } from 'zustand';
+import type { StateCreator } from 'zustand';
+import type { AppStore } from './index';
 
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'lost';
 
-export interface ConnectionState {
+export interface ConnectionSlice {
   status: ConnectionStatus;
-  setStatus: (status: ConnectionStatus) => void;
+  refusal: string | null;
+  setStatus: (status: ConnectionStatus, refusal?: string) => void;
 }
 
-const initialState: Pick<ConnectionState, 'status'> = { status: 'disconnected' };
+export const createConnectionSlice: StateCreator<AppStore, [], [], ConnectionSlice> = (set) => ({
+  status: 'disconnected',
+  refusal: null,
+  setStatus: (status, refusal) => set({ status, refusal: refusal ?? null }),
+});
 
-export const useConnectionStore = create<ConnectionState>()((set) => ({
-  ...initialState,
-  setStatus: (status) => set({ status }),
-}));
-
-export const selectConnectionStatus = (state: ConnectionState): ConnectionStatus => state.status;
-
-/** Back to the initial state (tests; and on "disconnect" once there is a gateway). */
-export function resetConnectionStore(): void {
-  useConnectionStore.setState(initialState);
-}
+export const selectConnectionStatus = (s: AppStore): ConnectionStatus => s.status;

@@ -1,0 +1,35 @@
+/**
+ * The renderer's one zustand store, built from slices (DESIGN §4):
+ *
+ *   cluster     the observer gateway's state (snapshot + patches) and the
+ *               user's moves in flight
+ *   connection  the link to the gateway (connected, reconnecting, lost)
+ *   ui          which view is open, what is selected, filter, theme
+ *   history     samples over time for the charts and convergence figures
+ *
+ * The gateway client (gateway/client.ts) is the only writer of cluster and
+ * connection data; components read through named selectors. `now` is the
+ * store's clock (injected in tests).
+ */
+import { create } from 'zustand';
+import { createClusterSlice, type ClusterSlice } from './cluster';
+import { createConnectionSlice, type ConnectionSlice } from './connection';
+import { createHistorySlice, type HistorySlice } from './history';
+import { createUiSlice, type UiSlice } from './ui';
+
+export type AppStore = ClusterSlice & ConnectionSlice & UiSlice & HistorySlice & { now: () => number };
+
+export const useStore = create<AppStore>()((...a) => ({
+  ...createClusterSlice(...a),
+  ...createConnectionSlice(...a),
+  ...createUiSlice(...a),
+  ...createHistorySlice(...a),
+  now: () => Date.now(),
+}));
+
+const initial = useStore.getState();
+
+/** Back to the initial state (tests; and when the user disconnects). */
+export function resetStore(): void {
+  useStore.setState(initial, true);
+}

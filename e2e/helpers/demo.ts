@@ -1,0 +1,110 @@
+/**
+ * A real three-process cluster for e2e specs: `pogo demo --ui` starts three
+ * `pogo node` processes, an observer and the gateway serving the built
+ * renderer. `ctl` asks the cluster itself (through `pogo ctl --json`, as an
+ * ops engineer would), so specs check what the cluster did, not what the UI
+ * shows. `stop` ends the demo with SIGINT and then SIGKILLs every pid it
+ * started, whatever state they are in.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { repoRoot } from './paths.js';
+
+const cli = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
+const run = promisify(execFile);
+
+export interface DemoNode {
+  name: string;
+  pid: number;
+  address: string;
+}
+
+export interface Demo {
+  url: string;
+  operatorToken: string;
+  viewerToken: string;
+  dir: string;
+  nodes: DemoNode[];
+  /** `pogo ctl <args> --json` against a live node, with the operator token; returns the parsed result. */
+  ctl(...args: string[]): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
+  stop(): Promise<void>;
+}
+
+interface DemoLine {
+  msg: string;
+  url?: string;
+  name?: string;
+  pid?: number;
+  address?: string;
+  operatorToken?: string;
+  viewerToken?: string;
+  dir?: string;
+  pids?: number[];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startDemo(): Promise<Demo> {
+  const child: ChildProcess = spawn(process.execPath, [cli, 'demo', '--ui', '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pids = [child.pid!];
+  const nodes: DemoNode[] = [];
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  };
+  child.stderr!.resume();
+  try {
+    const ready = await new Promise<Omit<Demo, 'ctl' | 'stop' | 'nodes'>>((resolve, reject) => {
+      let buffer = '';
+      let ready: DemoLine | undefined;
+      const timer = setTimeout(() => reject(new Error('pogo demo did not start within 30 s')), 30_000);
+      child.once('exit', (code) => reject(new Error(`pogo demo exited with code ${code}`)));
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buffer.slice(0, nl)) as DemoLine;
+          buffer = buffer.slice(nl + 1);
+          if (line.msg === 'demo node started') nodes.push({ name: line.name!, pid: line.pid!, address: line.address! });
+          if (line.msg === 'demo ready') {
+            ready = line;
+            pids.push(...line.pids!);
+          }
+          if (line.msg === 'gateway listening' && ready) {
+            clearTimeout(timer);
+            resolve({ url: line.url!, operatorToken: ready.operatorToken!, viewerToken: ready.viewerToken!, dir: ready.dir! });
+          }
+        }
+      });
+    });
+    const ctl: Demo['ctl'] = async (...args) => {
+      const seeds = nodes.filter((n) => alive(n.pid)).flatMap((n) => ['--seed', n.address]);
+      const full = [cli, 'ctl', ...args, ...seeds, '--secret-file', join(ready.dir, 'secret.txt'), '--token-file', join(ready.dir, 'operator.txt'), '--json', '--by', 'e2e'];
+      try {
+        const { stdout } = await run(process.execPath, full, { cwd: repoRoot, timeout: 30_000 });
+        return JSON.parse(stdout) as Awaited<ReturnType<Demo['ctl']>>;
+      } catch (err) {
+        const stdout = (err as { stdout?: string }).stdout;
+        if (stdout) return JSON.parse(stdout) as Awaited<ReturnType<Demo['ctl']>>;
+        throw err;
+      }
+    };
+    return { ...ready, nodes, ctl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

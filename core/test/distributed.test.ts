@@ -52,7 +52,7 @@ describe('distributed supervisor: Pogo scenarios', () => {
     for (const n of sim.running()) expect(n.supervisor.whichChildren('global')).toEqual([]);
   });
 
-  it('tracks the new pid after a crash', async () => {
+  it('tracks the new pid after a crash, and every node sees the restart count', async () => {
     const [n1] = await cluster(3, 103);
     const started = await sim.resolve(n1!.supervisor.startChild({ id: 'c1', start: { worker: 'crashy' } }));
     expect(sim.workers.crash(started.node, 'c1')).toBe(true);
@@ -60,6 +60,7 @@ describe('distributed supervisor: Pogo scenarios', () => {
     const views = sim.running().map((n) => n.supervisor.whichChildren('global')[0]!);
     expect(new Set(views.map((v) => v.pid)).size).toBe(1);
     expect(views[0]!.node).toBe(started.node);
+    expect(views.map((v) => v.restarts)).toEqual(views.map(() => 1));
   });
 
   it('moves a child to a joining node and back when it leaves', async () => {

@@ -5,6 +5,10 @@
  *             timeouts because integration tests start real OS processes.
  *   renderer  happy-dom environment with the React plugin; store and
  *             component tests. No Node APIs in the code under test.
+ *   electron  Node environment; the desktop app's main-process modules that
+ *             do not import Electron (connections, IPC validation, sessions).
+ *             Builds core/dist first, like core: electron/ imports the
+ *             pogo-core package, and a demo session runs its CLI.
  *
  * Select one with `npx vitest run --project renderer`.
  */
@@ -32,6 +36,17 @@ export default defineConfig({
           root: '.',
           environment: 'happy-dom',
           include: ['renderer/src/**/*.test.{ts,tsx}'],
+        },
+      },
+      {
+        test: {
+          name: 'electron',
+          root: '.',
+          environment: 'node',
+          include: ['electron/**/*.test.ts'],
+          globalSetup: ['core/test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
     ],

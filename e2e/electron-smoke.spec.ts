@@ -1,6 +1,8 @@
 /**
  * Smoke test of the packaged-layout desktop app under Electron: the window
- * opens with the right title, the preload bridge is there, and Node is not.
+ * opens with the right title on the Connections view (a fresh user-data
+ * directory: nothing saved, so the demo is offered), the preload bridge is
+ * there with its methods, and Node is not.
  *
  * Skipped when the Electron binary is not installed (e.g. CI images that
  * cannot download it). We look for the binary the way the `electron`
@@ -8,8 +10,9 @@
  * require('electron'): that call tries to *download* Electron when it is
  * missing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { _electron as electron, expect, test } from '@playwright/test';
 import { repoRoot } from './helpers/paths.js';
@@ -38,7 +41,9 @@ test('desktop app opens its window with the preload bridge and no Node in the pa
   const mainBundle = join(repoRoot, 'out/main/index.js');
   if (!existsSync(mainBundle)) throw new Error(`${mainBundle} does not exist: run \`npm run build\` first.`);
 
-  const args = [repoRoot];
+  // A fresh user-data directory: no saved connections from the machine's real profile.
+  const userData = mkdtempSync(join(tmpdir(), 'pogo-electron-smoke-'));
+  const args = [repoRoot, `--user-data-dir=${userData}`];
   // Chromium refuses to start its sandbox as root (CI containers); the
   // renderer stays `sandbox: true` at the Electron level either way.
   if (process.getuid?.() === 0) args.push('--no-sandbox');
@@ -52,16 +57,28 @@ test('desktop app opens its window with the preload bridge and no Node in the pa
     const page = await app.firstWindow();
     await expect(page).toHaveTitle('Pogo');
     await expect(page.getByTestId('connection-badge')).toHaveText('not connected');
+    await expect(page.getByRole('heading', { name: 'Connections' })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Start a local demo cluster' })).toBeVisible();
 
-    const bridge = await page.evaluate(() => ({
-      pogo: (globalThis as { pogo?: unknown }).pogo ?? null,
-      hasRequire: 'require' in globalThis,
-      hasProcess: 'process' in globalThis,
-    }));
-    expect(bridge.pogo).toEqual({ version: expect.any(String), platform: process.platform });
-    expect(bridge.hasRequire).toBe(false);
-    expect(bridge.hasProcess).toBe(false);
+    const bridge = await page.evaluate(() => {
+      const pogo = (globalThis as { pogo?: Record<string, unknown> }).pogo;
+      return {
+        version: pogo?.['version'] ?? null,
+        platform: pogo?.['platform'] ?? null,
+        methods: pogo ? Object.keys(pogo).filter((k) => typeof pogo[k] === 'function').sort() : [],
+        hasRequire: 'require' in globalThis,
+        hasProcess: 'process' in globalThis,
+      };
+    });
+    expect(bridge).toEqual({
+      version: expect.any(String),
+      platform: process.platform,
+      methods: ['chooseFile', 'connect', 'deleteConnection', 'disconnect', 'listConnections', 'saveConnection', 'startDemo'],
+      hasRequire: false,
+      hasProcess: false,
+    });
   } finally {
     await app.close();
+    rmSync(userData, { recursive: true, force: true });
   }
 });

@@ -48,3 +48,5 @@ export { startGateway, buildState } from './observer/gateway.js';
 export type { Gateway, GatewayOptions } from './observer/gateway.js';
 export { diffState, applyPatch, emptyState, MAX_EVENTS } from './observer/state.js';
 export type { ClusterState, StatePatch, MemberView, ChildView, EventView } from './observer/state.js';
+export { startObserver, startDemoCluster, waitForMembers, demoChildren } from './cli/observe.js';
+export type { StartObserverOptions, ObserverTlsOptions, RunningObserver, DemoClusterOptions, DemoCluster } from './cli/observe.js';

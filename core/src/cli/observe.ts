@@ -1,23 +1,35 @@
 /**
- * `pogo observe` and `pogo demo`.
+ * `pogo observe` and `pogo demo`, and the two programmatic building blocks
+ * behind them, which the desktop app's main process reuses (DESIGN §3.6: one
+ * code path for the browser and the desktop app).
  *
- * observe: joins a cluster as an observer (never hosts children, never
- * counts for placement) and serves the gateway, and with `--ui` the built
- * renderer, on loopback. Prints the URL with the session token.
+ * startObserver: joins a cluster as an observer (never hosts children, never
+ * counts for placement) and serves the gateway, and with `staticDir` the
+ * built renderer, on loopback. `credential` is the operator or viewer token
+ * the gateway uses for sessions that present none, so a caller (Electron
+ * main) can keep it out of the UI.
  *
- * demo: the zero-configuration default. Starts N `pogo node` member
- * processes on loopback with the example workers and a few children, then an
- * observer with the gateway in this process. SIGINT or SIGTERM stops
- * everything it started, by pid.
+ * startDemoCluster: the zero-configuration default. Writes a fresh secret,
+ * operator and viewer tokens and the demo children into a private temporary
+ * directory, starts N `pogo node` member processes on loopback with the
+ * example workers (one at a time: the first is the seed of the others),
+ * then an observer with the gateway in this process, and waits until the
+ * observer sees every member up. stop() — and any failure while starting —
+ * stops every process it started, by pid, and removes the directory.
+ *
+ * runObserve / runDemo: the CLI wrappers. They print JSON lines on stdout
+ * that scripts and the e2e tests parse (`demo node started`, `demo ready`,
+ * `gateway listening`, `demo stopped`), and stop everything on SIGINT or
+ * SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startGateway, type Gateway } from '../observer/gateway.js';
 
@@ -27,69 +39,309 @@ export function defaultUiDir(): string | undefined {
   return existsSync(join(candidate, 'index.html')) ? candidate : undefined;
 }
 
-export interface ObserveOptions {
-  seed: string[];
-  secretFile?: string;
-  cluster?: string;
-  name?: string;
-  host?: string;
-  port?: string;
-  ui?: string | boolean;
-  token?: string;
+// ---------------------------------------------------------------------------
+// Observer + gateway
+
+/** TLS files for the observer's links to the members (core's tls* settings). */
+export interface ObserverTlsOptions {
+  /** PEM CA bundle trusted when dialling members (self-signed clusters). Enough on its own to dial over TLS. */
+  caFile?: string;
+  /** PEM certificate; goes with keyFile. */
+  certFile?: string;
+  /** PEM private key for certFile. */
+  keyFile?: string;
+  /** Verify the members' certificates (default: true). */
+  rejectUnauthorized?: boolean;
 }
 
-async function runObserver(opts: ObserveOptions, secret?: string): Promise<{ node: PogoNode; gateway: Gateway; stop(): Promise<void> }> {
+export interface StartObserverOptions {
+  /** host:port of members to join through (at least one). */
+  seeds: string[];
+  /** The cluster secret itself; or give secretFile (not both). */
+  secret?: string;
+  /** File holding the cluster secret. */
+  secretFile?: string;
+  /** Cluster name (default: pogo). */
+  cluster?: string;
+  /** Observer node name (default: observer-<host>-<pid>). */
+  name?: string;
+  tls?: ObserverTlsOptions;
+  /** Gateway interface (default: 127.0.0.1). */
+  host?: string;
+  /** Gateway port; 0 picks a free one (default: 0). */
+  port?: number;
+  /** Built renderer to serve from the gateway, if any. */
+  staticDir?: string;
+  /** Per-session gateway token (default: random). */
+  token?: string;
+  /** Operator or viewer token used by gateway sessions that present no credential. */
+  credential?: string;
+  /** POGO_* variables to fall back on (the CLI passes process.env; default: none). */
+  env?: Record<string, string | undefined>;
+  /** Logger of the observer node (default: pino on stdout at level warn). */
+  log?: Logger;
+}
+
+export interface RunningObserver {
+  readonly node: PogoNode;
+  readonly gateway: Gateway;
+  /** Closes the gateway, then stops the observer node. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function defaultObserverName(): string {
+  return `observer-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`.slice(0, 128);
+}
+
+/**
+ * Joins the cluster as an observer and starts the gateway. Throws ConfigError
+ * (naming the bad field) for bad options, and leaves nothing running when it
+ * throws.
+ */
+export async function startObserver(opts: StartObserverOptions): Promise<RunningObserver> {
+  const tls = opts.tls ?? {};
   const config = loadConfig({
     flags: {
-      name: opts.name ?? `observer-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`.slice(0, 128),
+      name: opts.name ?? defaultObserverName(),
       role: 'observer',
       port: '0',
-      seeds: opts.seed,
-      ...(opts.secretFile ? { secretFile: opts.secretFile } : {}),
-      ...(secret ? { secret } : {}),
-      ...(opts.cluster ? { cluster: opts.cluster } : {}),
+      seeds: opts.seeds,
+      ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
+      ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      ...(tls.caFile !== undefined ? { tlsCaFile: tls.caFile } : {}),
+      ...(tls.certFile !== undefined ? { tlsCertFile: tls.certFile } : {}),
+      ...(tls.keyFile !== undefined ? { tlsKeyFile: tls.keyFile } : {}),
+      ...(tls.rejectUnauthorized !== undefined ? { tlsRejectUnauthorized: tls.rejectUnauthorized } : {}),
     },
-    env: secret ? {} : process.env,
+    env: opts.env ?? {},
   });
-  const log = createLogger({ level: 'warn' });
+  const log = opts.log ?? createLogger({ level: 'warn' });
   const node = await PogoNode.start(config, { log });
-  let staticDir: string | undefined;
-  if (opts.ui) {
-    staticDir = typeof opts.ui === 'string' ? opts.ui : defaultUiDir();
-    if (!staticDir) log.warn({}, 'no built UI found (run npm run build in the repository); serving the gateway only');
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(node, {
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 0,
+      ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.credential !== undefined ? { credential: opts.credential } : {}),
+    });
+  } catch (err) {
+    await node.stop('gateway failed to start', 500).catch(() => undefined);
+    throw err;
   }
-  const gateway = await startGateway(node, { host: opts.host ?? '127.0.0.1', port: Number(opts.port ?? 7070), ...(staticDir ? { staticDir } : {}), ...(opts.token ? { token: opts.token } : {}) });
+  let stopping: Promise<void> | undefined;
   return {
     node,
     gateway,
-    stop: async () => {
-      await gateway.close();
-      await node.stop('observer done', 500);
-    },
+    stop: () =>
+      (stopping ??= (async () => {
+        await gateway.close();
+        await node.stop('observer done', 500);
+      })()),
   };
 }
 
+/**
+ * Resolves once `node` sees at least `count` members (not observers) up;
+ * rejects after `timeoutMs` (on the node's clock), saying how many it saw.
+ */
+export function waitForMembers(node: PogoNode, count: number, timeoutMs: number): Promise<void> {
+  const upCount = (): number => node.members().filter((m) => m.role === 'member' && m.status === 'up').length;
+  if (upCount() >= count) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (upCount() < count) return;
+      done();
+      resolve();
+    };
+    const timer = node.clock.setTimeout(() => {
+      done();
+      reject(new Error(`the observer saw ${upCount()} of ${count} member(s) up within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (): void => {
+      node.clock.clearTimeout(timer);
+      node.off('member-up', check);
+      node.off('member-updated', check);
+    };
+    node.on('member-up', check);
+    node.on('member-updated', check);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Demo cluster
+
+/** The demo cluster's children: a few example workers. */
+export function demoChildren(): unknown[] {
+  return [
+    ...Array.from({ length: 6 }, (_, i) => ({ id: `ticker-${i + 1}`, start: { worker: 'ticker', args: { intervalMs: 5000, message: `tick ${i + 1}` } } })),
+    { id: 'counter-1', start: { worker: 'counter', args: { intervalMs: 2000 } } },
+    { id: 'counter-2', start: { worker: 'counter', args: { intervalMs: 2000 } } },
+  ];
+}
+
+export interface DemoClusterOptions {
+  /** Member processes, 1 to 20 (default: 3). */
+  nodes?: number;
+  /** First member port; the others follow it (default: 0, any free port). */
+  basePort?: number;
+  /** Built renderer to serve from the gateway, if any. */
+  staticDir?: string;
+  /** Gateway interface (default: 127.0.0.1). */
+  host?: string;
+  /** Gateway port; 0 picks a free one (default: 0). */
+  port?: number;
+  /** Which demo token the gateway uses for sessions that present none (default: none, read-only). */
+  credential?: 'operator' | 'viewer';
+  /** Receives one `{ msg: 'demo node started', name, pid, address }` object per member as it starts. */
+  log?: (line: Record<string, unknown>) => void;
+  /** Executable that runs `pogo node` (default: process.execPath). */
+  execPath?: string;
+  /** Extra environment for the member processes (e.g. ELECTRON_RUN_AS_NODE=1 under Electron). */
+  env?: Record<string, string>;
+  /** Longest wait for each member, and then for the observer to see them all, ms (default: 10000). */
+  startTimeoutMs?: number;
+}
+
+export interface DemoCluster {
+  /** The observer node in this process. */
+  readonly node: PogoNode;
+  readonly gateway: Gateway;
+  readonly operatorToken: string;
+  readonly viewerToken: string;
+  /** Pids of the member processes, in start order. */
+  readonly pids: number[];
+  /** Private temporary directory with the secret, tokens and children (removed by stop()). */
+  readonly dir: string;
+  /** Stops the observer, then every member process (SIGTERM, SIGKILL after 5 s), and removes `dir`. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Stops each process (SIGTERM, then SIGKILL after 5 s) and waits until every one has exited. */
+function stopProcesses(children: readonly ChildProcess[]): Promise<void> {
+  return Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+/** Waits for a `pogo node` process's "node started" log line; resolves with its address. */
+function nodeStarted(child: ChildProcess, name: string, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    let found = false;
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+    // Kept for the process's lifetime: an 'error' event without a listener would crash this process.
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} could not be started: ${err.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${signal === null ? `code ${code}` : signal}`));
+    });
+    // Keep draining the node's log after start-up, or its pipe would fill and block it.
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      if (found) return;
+      buffer += chunk;
+      const match = /"address":"([^"]+)"[^\n]*"msg":"node started"/.exec(buffer);
+      if (match) {
+        found = true;
+        buffer = '';
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+  });
+}
+
+/** Starts a local demo cluster and an observer with its gateway. See the header. */
+export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<DemoCluster> {
+  const count = opts.nodes ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 20) throw new RangeError('nodes must be a whole number from 1 to 20');
+  const basePort = opts.basePort ?? 0;
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort + count - 1 > 65535) throw new RangeError('basePort must be 0 (any free port) or a port with room for every node');
+  const timeoutMs = opts.startTimeoutMs ?? 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'pogo-demo-'));
+  const secret = randomBytes(24).toString('base64url');
+  const operatorToken = randomBytes(18).toString('base64url');
+  const viewerToken = randomBytes(18).toString('base64url');
+  const children: ChildProcess[] = [];
+  let observer: RunningObserver | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      try {
+        await observer?.stop();
+      } finally {
+        await stopProcesses(children);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })());
+
+  try {
+    writeFileSync(join(dir, 'secret.txt'), secret, { mode: 0o600 });
+    writeFileSync(join(dir, 'operator.txt'), operatorToken, { mode: 0o600 });
+    writeFileSync(join(dir, 'viewer.txt'), viewerToken, { mode: 0o600 });
+    writeFileSync(join(dir, 'children.json'), JSON.stringify(demoChildren(), null, 2));
+    const cli = fileURLToPath(new URL('../../bin/pogo.js', import.meta.url));
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POGO_'))), ...opts.env };
+    let seed: string | undefined;
+    for (let i = 1; i <= count; i++) {
+      const name = `demo-${i}`;
+      const args = [cli, 'node', '--name', name, '--port', String(basePort ? basePort + i - 1 : 0), '--secret-file', join(dir, 'secret.txt'), '--operator-token-file', join(dir, 'operator.txt'), '--viewer-token-file', join(dir, 'viewer.txt'), '--workers', 'examples', '--children', join(dir, 'children.json'), '--preset', 'local'];
+      if (seed) args.push('--seeds', seed);
+      const child = spawn(opts.execPath ?? process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+      children.push(child);
+      const address = await nodeStarted(child, name, timeoutMs);
+      seed ??= address;
+      opts.log?.({ msg: 'demo node started', name, pid: child.pid, address });
+    }
+    observer = await startObserver({
+      seeds: [seed!],
+      secret,
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 0,
+      ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
+      ...(opts.credential ? { credential: opts.credential === 'operator' ? operatorToken : viewerToken } : {}),
+    });
+    // A UI that connects right away should find the whole cluster, and a
+    // gateway that can already check its credential with a member.
+    await waitForMembers(observer.node, count, timeoutMs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { node: observer.node, gateway: observer.gateway, operatorToken, viewerToken, pids: children.map((c) => c.pid!), dir, stop };
+}
+
+// ---------------------------------------------------------------------------
+// CLI wrappers
+
+function printLine(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
 function printUrl(gateway: Gateway, ui: boolean): void {
-  process.stdout.write(`${JSON.stringify({ msg: 'gateway listening', url: `${gateway.url}/?token=${gateway.token}`, ui })}\n`);
+  printLine({ msg: 'gateway listening', url: `${gateway.url}/?token=${gateway.token}`, ui });
   process.stderr.write(`\n  ${ui ? 'Open' : 'Gateway'}: ${gateway.url}/?token=${gateway.token}\n\n`);
 }
 
-export async function runObserve(opts: ObserveOptions): Promise<number> {
-  if (opts.seed.length === 0) {
-    process.stderr.write('pogo observe: give --seed host:port of a cluster node\n');
-    return 2;
-  }
-  let running;
-  try {
-    running = await runObserver(opts);
-  } catch (err) {
-    process.stderr.write(`pogo observe: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
-    return err instanceof ConfigError ? 2 : 1;
-  }
-  printUrl(running.gateway, Boolean(opts.ui));
-  await waitForSignal();
-  await running.stop();
-  return 0;
+/** The directory `--ui [dir]` asks for, warning when the default build is missing. */
+function uiDir(ui: string | boolean | undefined): string | undefined {
+  if (!ui) return undefined;
+  const dir = typeof ui === 'string' ? ui : defaultUiDir();
+  if (!dir) createLogger({ level: 'warn' }).warn({}, 'no built UI found (run npm run build in the repository); serving the gateway only');
+  return dir;
 }
 
 function waitForSignal(): Promise<string> {
@@ -106,20 +358,51 @@ function waitForSignal(): Promise<string> {
   });
 }
 
+export interface ObserveOptions {
+  seed: string[];
+  secretFile?: string;
+  cluster?: string;
+  name?: string;
+  host?: string;
+  port?: string;
+  ui?: string | boolean;
+  token?: string;
+}
+
+export async function runObserve(opts: ObserveOptions): Promise<number> {
+  if (opts.seed.length === 0) {
+    process.stderr.write('pogo observe: give --seed host:port of a cluster node\n');
+    return 2;
+  }
+  let running: RunningObserver;
+  try {
+    const staticDir = uiDir(opts.ui);
+    running = await startObserver({
+      seeds: opts.seed,
+      env: process.env,
+      port: Number(opts.port ?? 7070),
+      ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
+      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(staticDir !== undefined ? { staticDir } : {}),
+    });
+  } catch (err) {
+    process.stderr.write(`pogo observe: ${(err as Error).message}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+  printUrl(running.gateway, Boolean(opts.ui));
+  await waitForSignal();
+  await running.stop();
+  return 0;
+}
+
 export interface DemoOptions {
   nodes?: string;
   ui?: string | boolean;
   port?: string;
   basePort?: string;
-}
-
-/** The demo cluster's children: a few example workers. */
-export function demoChildren(): unknown[] {
-  return [
-    ...Array.from({ length: 6 }, (_, i) => ({ id: `ticker-${i + 1}`, start: { worker: 'ticker', args: { intervalMs: 5000, message: `tick ${i + 1}` } } })),
-    { id: 'counter-1', start: { worker: 'counter', args: { intervalMs: 2000 } } },
-    { id: 'counter-2', start: { worker: 'counter', args: { intervalMs: 2000 } } },
-  ];
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
@@ -128,69 +411,30 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.stderr.write('pogo demo: --nodes must be a whole number from 1 to 20\n');
     return 2;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'pogo-demo-'));
-  const secret = randomBytes(24).toString('base64url');
-  const operator = randomBytes(18).toString('base64url');
-  writeFileSync(join(dir, 'secret.txt'), secret, { mode: 0o600 });
-  writeFileSync(join(dir, 'operator.txt'), operator, { mode: 0o600 });
-  writeFileSync(join(dir, 'children.json'), JSON.stringify(demoChildren(), null, 2));
-  const cli = fileURLToPath(new URL('../../bin/pogo.js', import.meta.url));
-  const basePort = Number(opts.basePort ?? 0);
-  const children: ChildProcess[] = [];
-  const stopChildren = async (): Promise<void> => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
-  };
-  let seed: string | undefined;
+  let demo: DemoCluster;
   try {
-    for (let i = 1; i <= count; i++) {
-      const args = [cli, 'node', '--name', `demo-${i}`, '--port', String(basePort ? basePort + i - 1 : 0), '--secret-file', join(dir, 'secret.txt'), '--operator-token-file', join(dir, 'operator.txt'), '--workers', 'examples', '--children', join(dir, 'children.json'), '--preset', 'local'];
-      if (seed) args.push('--seeds', seed);
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POGO_')));
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
-      children.push(child);
-      const address = await new Promise<string>((resolve, reject) => {
-        let buffer = '';
-        const timer = setTimeout(() => reject(new Error(`demo-${i} did not start within 10 s`)), 10_000);
-        child.once('exit', (code) => reject(new Error(`demo-${i} exited with code ${code}`)));
-        let found = false;
-        // Keep draining the node's log after start-up, or its pipe would fill and block it.
-        child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-          if (found) return;
-          buffer += chunk;
-          const match = /"address":"([^"]+)"[^\n]*"msg":"node started"/.exec(buffer);
-          if (match) {
-            found = true;
-            buffer = '';
-            clearTimeout(timer);
-            resolve(match[1]!);
-          }
-        });
-      });
-      seed ??= address;
-      process.stdout.write(`${JSON.stringify({ msg: 'demo node started', name: `demo-${i}`, pid: child.pid, address })}\n`);
-    }
-    const observer = await runObserver({ seed: [seed!], ui: opts.ui ?? false, ...(opts.port ? { port: opts.port } : { port: '7070' }) }, secret);
-    process.stdout.write(`${JSON.stringify({ msg: 'demo ready', nodes: count, dir, operatorToken: operator, pids: children.map((c) => c.pid) })}\n`);
-    printUrl(observer.gateway, Boolean(opts.ui));
-    process.stderr.write(`  Operator token (to change the cluster from the UI): ${operator}\n  Press Ctrl-C to stop the demo.\n\n`);
-    await waitForSignal();
-    await observer.stop();
+    const staticDir = uiDir(opts.ui);
+    demo = await startDemoCluster({
+      nodes: count,
+      basePort: Number(opts.basePort ?? 0),
+      port: opts.port ? Number(opts.port) : 7070,
+      log: printLine,
+      ...(staticDir !== undefined ? { staticDir } : {}),
+    });
   } catch (err) {
     process.stderr.write(`pogo demo: ${(err as Error).message}\n`);
-    await stopChildren();
     return 1;
   }
-  await stopChildren();
-  process.stdout.write(`${JSON.stringify({ msg: 'demo stopped' })}\n`);
+  printLine({ msg: 'demo ready', nodes: count, dir: demo.dir, operatorToken: demo.operatorToken, viewerToken: demo.viewerToken, pids: demo.pids });
+  printUrl(demo.gateway, Boolean(opts.ui));
+  process.stderr.write(`  Operator token (to change the cluster from the UI): ${demo.operatorToken}\n  Viewer token (to watch it, read-only): ${demo.viewerToken}\n  Press Ctrl-C to stop the demo.\n\n`);
+  await waitForSignal();
+  try {
+    await demo.stop();
+  } catch (err) {
+    process.stderr.write(`pogo demo: ${(err as Error).message}\n`);
+    return 1;
+  }
+  printLine({ msg: 'demo stopped' });
   return 0;
 }

@@ -47,7 +47,7 @@ async function openView(name: string): Promise<void> {
 test.beforeAll(async ({ browser }) => {
   mkdirSync(shots, { recursive: true });
   demo = await startDemo();
-  page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  page = await browser.newPage({ viewport: { width: 1400, height: 860 }, colorScheme: 'dark' });
 });
 
 test.afterAll(async () => {

@@ -112,7 +112,7 @@ export function App() {
           </nav>
         )}
         <span className="header-spacer" />
-        {token && (
+        {token && !window.pogo && (
           <form
             className="credential"
             onSubmit={(e) => {
@@ -123,6 +123,11 @@ export function App() {
             <input type="password" aria-label="Credential" placeholder="operator or viewer token" value={credential} onChange={(e) => setCredential(e.target.value)} />
             <button type="submit">Unlock</button>
           </form>
+        )}
+        {window.pogo && token && (
+          <button type="button" onClick={() => void window.pogo?.disconnect()} title="End this session and go back to the saved connections">
+            Connections
+          </button>
         )}
         {cluster && <PauseControl />}
         {cluster && <AccessTag access={cluster.access} />}

@@ -134,7 +134,7 @@ function NodeColumn(props: { node: MemberView | null; children: ChildView[]; tot
         </div>
         <div className="node-meta">
           <span className="muted" data-testid="child-count">
-            {children.length} children
+            {children.length} {children.length === 1 ? 'child' : 'children'}
           </span>
           {node && (
             <span className="load" title={`${load}% of the cluster's children`}>

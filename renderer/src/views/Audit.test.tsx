@@ -1,0 +1,87 @@
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { emptyState, type Access } from 'pogo-core/observer-state';
+import { resetStore, useStore } from '../store/index';
+import { Audit } from './Audit';
+
+const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
+vi.mock('../gateway/client', () => gateway);
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+// Oldest first, as the gateway merges them.
+const entries = [
+  { at: Date.UTC(2025, 0, 1, 10, 0, 0), node: 'a', from: 'obs', by: 'alice', op: 'start', args: [{ id: 'job-1', start: { worker: 'ticker' } }], ok: true, result: 'ok' },
+  { at: Date.UTC(2025, 0, 1, 10, 5, 0), node: 'b', from: 'obs', by: 'bob', op: 'move', args: ['job-1', 'c'], ok: false, result: 'ineligible-node: c cannot run job-1' },
+  { at: Date.UTC(2025, 0, 1, 10, 9, 0), node: 'a', from: 'obs', by: 'alice', op: 'drain', args: ['b'], ok: true, result: 'ok' },
+];
+
+function typeInto(el: HTMLInputElement, value: string): void {
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(el, value);
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+describe('<Audit/>', () => {
+  let container: HTMLDivElement;
+  let root: Root;
+
+  beforeEach(() => {
+    gateway.sendCommand.mockReset().mockResolvedValue({ ok: true, result: entries });
+    container = document.createElement('div');
+    document.body.appendChild(container);
+    root = createRoot(container);
+  });
+
+  afterEach(() => {
+    act(() => root.unmount());
+    container.remove();
+    resetStore();
+  });
+
+  async function open(access: Access = 'viewer'): Promise<HTMLElement> {
+    act(() => useStore.getState().applySnapshot({ ...emptyState(), cluster: 'test', access, readOnly: access !== 'operator' }));
+    await act(async () => root.render(<Audit />));
+    return container.querySelector<HTMLElement>('section[aria-label="Audit log"]')!;
+  }
+
+  const rows = () => [...container.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent));
+
+  it('fetches the audit log and shows it newest first, refusals highlighted', async () => {
+    const section = await open();
+    expect(gateway.sendCommand).toHaveBeenCalledWith('audit');
+    expect(rows()).toEqual([
+      ['a', 'alice', 'drain', '["b"]', 'ok'],
+      ['b', 'bob', 'move', '["job-1","c"]', 'ineligible-node: c cannot run job-1'],
+      ['a', 'alice', 'start', '[{"id":"job-1","start":{"worker":"ticker"}}]', 'ok'],
+    ]);
+    expect([...section.querySelectorAll('tbody tr')].map((tr) => tr.className)).toEqual(['', 'failed', '']);
+    expect(section.querySelector('[data-testid="audit-count"]')?.textContent).toBe('3 commands · 1 refused or failed');
+  });
+
+  it('filters by text, and fetches again on Refresh', async () => {
+    const section = await open();
+    const filter = section.querySelector<HTMLInputElement>('input[aria-label="Filter audit log"]')!;
+    act(() => typeInto(filter, 'alice'));
+    expect(rows().map((r) => r[2])).toEqual(['drain', 'start']);
+    act(() => typeInto(filter, 'ineligible'));
+    expect(rows().map((r) => r[2])).toEqual(['move']);
+    act(() => typeInto(filter, 'nobody-did-this'));
+    expect(section.textContent).toContain('No entry matches');
+
+    gateway.sendCommand.mockResolvedValue({ ok: true, result: [...entries, { ...entries[0]!, at: entries[2]!.at + 1_000, op: 'stop', args: ['job-1'], by: 'carol' }] });
+    act(() => typeInto(filter, ''));
+    const refresh = [...section.querySelectorAll('button')].find((b) => b.textContent === 'Refresh')!;
+    await act(async () => refresh.click());
+    expect(gateway.sendCommand).toHaveBeenCalledTimes(2);
+    expect(rows()[0]?.[2]).toBe('stop');
+  });
+
+  it('without a credential, shows the refusal and says a viewer or operator token is needed', async () => {
+    gateway.sendCommand.mockResolvedValue({ ok: false, error: { code: 'read-only', message: 'audit needs a viewer or operator credential' } });
+    const section = await open('none');
+    expect(section.querySelector('table')).toBeNull();
+    expect(section.textContent).toContain('read-only: audit needs a viewer or operator credential');
+    expect(section.textContent).toContain('needs a viewer or operator token');
+  });
+});

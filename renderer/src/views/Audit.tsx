@@ -1,0 +1,135 @@
+/**
+ * Audit log: every command the members executed or refused (each member
+ * keeps its own log; the gateway merges them), newest first, with who asked,
+ * the node that executed it and the result. Needs a viewer or operator
+ * credential: a session without one is refused, and the view says why.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { AuditEntry } from 'pogo-core';
+import { sendCommand } from '../gateway/client';
+import { useStore } from '../store/index';
+import './audit.css';
+
+/** Rows rendered at most (the newest). */
+const ROW_LIMIT = 1000;
+
+function formatAt(at: number): string {
+  const d = new Date(at);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function compactArgs(args: unknown): string {
+  if (Array.isArray(args) && args.length === 0) return '';
+  const text = JSON.stringify(args) ?? '';
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function matches(e: AuditEntry, words: string[]): boolean {
+  if (words.length === 0) return true;
+  const text = [e.node, e.from, e.by, e.op, JSON.stringify(e.args), e.ok ? 'ok' : 'failed', e.result].join(' ').toLowerCase();
+  return words.every((w) => text.includes(w));
+}
+
+export function Audit() {
+  const access = useStore((s) => s.cluster?.access ?? 'none');
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [error, setError] = useState<{ code: string; message: string } | null>(null);
+  const [partial, setPartial] = useState<string[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [filter, setFilter] = useState('');
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    const reply = await sendCommand('audit');
+    setLoading(false);
+    if (reply.ok) {
+      setEntries(Array.isArray(reply.result) ? (reply.result as AuditEntry[]) : []);
+      setPartial((reply as { partial?: string[] }).partial ?? []);
+      setError(null);
+    } else {
+      setError(reply.error ?? { code: 'failed', message: 'the gateway refused the audit log' });
+    }
+  }, []);
+
+  // On open, and again when the session's access changes (a credential was entered).
+  useEffect(() => {
+    void load();
+  }, [load, access]);
+
+  const rows = useMemo(() => {
+    const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+    return [...(entries ?? [])].reverse().sort((a, b) => b.at - a.at).filter((e) => matches(e, words));
+  }, [entries, filter]);
+  const failed = rows.filter((e) => !e.ok).length;
+  const needsCredential = error !== null && (access === 'none' || ['read-only', 'unauthorized', 'forbidden'].includes(error.code));
+
+  return (
+    <section className="audit-view" aria-label="Audit log">
+      <div className="toolbar">
+        <input type="search" aria-label="Filter audit log" placeholder="Filter: op, user, node, args, result" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        {entries && (
+          <span className="muted" data-testid="audit-count">
+            {filter ? `${rows.length} of ${entries.length}` : entries.length} {entries.length === 1 ? 'command' : 'commands'}
+            {failed > 0 && ` · ${failed} refused or failed`}
+          </span>
+        )}
+        <span className="header-spacer" />
+        <button type="button" onClick={() => void load()} disabled={loading}>
+          {loading ? 'Loading…' : 'Refresh'}
+        </button>
+      </div>
+      {error && (
+        <div className="panel audit-refused" role="status">
+          <p className="audit-error">
+            {error.code}: {error.message}
+          </p>
+          {needsCredential && <p className="muted">The audit log needs a viewer or operator token: enter one in the Credential field in the header and press Unlock.</p>}
+        </div>
+      )}
+      {partial.length > 0 && <p className="muted audit-partial">No answer from {partial.join(', ')}: their entries are missing.</p>}
+      {entries && !error && (
+        <div className="panel audit-table-wrap">
+          <table className="audit-table">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Node</th>
+                <th scope="col">By</th>
+                <th scope="col">Op</th>
+                <th scope="col">Args</th>
+                <th scope="col">Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.slice(0, ROW_LIMIT).map((e, i) => (
+                <tr key={`${e.at}-${e.node}-${i}`} className={e.ok ? '' : 'failed'} data-ok={e.ok}>
+                  <td className="nowrap">
+                    <time dateTime={new Date(e.at).toISOString()}>{formatAt(e.at)}</time>
+                  </td>
+                  <td title={`received from ${e.from}`}>{e.node}</td>
+                  <td>{e.by}</td>
+                  <td>
+                    <code>{e.op}</code>
+                  </td>
+                  <td className="audit-args">
+                    <code>{compactArgs(e.args)}</code>
+                  </td>
+                  <td className="audit-result">{e.ok ? <span className="tag ok-tag">ok</span> : <span className="audit-error">{e.result}</span>}</td>
+                </tr>
+              ))}
+              {rows.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="muted">
+                    {entries.length === 0 ? 'No commands yet: starts, stops, moves, drains and pauses are recorded here, with refusals.' : `No entry matches “${filter}”.`}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+          {rows.length > ROW_LIMIT && <p className="muted">Showing the newest {ROW_LIMIT} of {rows.length}: filter to narrow.</p>}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,208 @@
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-state';
+import { resetStore, useStore } from '../store/index';
+import { ChildDetail } from './ChildDetail';
+
+const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
+vi.mock('../gateway/client', () => gateway);
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker'], ready: true, draining: false, reachable: true, ...extra });
+const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({ id, status: 'running', node: 'a', pid: `a/abcdef0123456789/${id}`, owner: 'a', pin: null, instances: [{ node: 'a', pid: `a/abcdef0123456789/${id}` }], restarts: 0, worker: 'ticker', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra });
+
+function state(): ClusterState {
+  return {
+    observer: 'obs',
+    cluster: 'test',
+    paused: false,
+    readOnly: false,
+    access: 'operator',
+    members: { a: member('a'), b: member('b'), c: member('c', { draining: true }), obs: member('obs', { role: 'observer', workers: [] }) },
+    children: {
+      'ticker-1': child('ticker-1', { restarts: 2, lastError: 'boom', failures: [{ node: 'c', failures: 3, lastError: 'no such worker' }] }),
+      'job-1': child('job-1', { worker: null, command: 'node', node: 'b', owner: 'b', pin: 'b' }),
+    },
+    groups: {},
+    events: [
+      { seq: 1, at: 1_000, type: 'placed', id: 'ticker-1', node: 'a', by: 'hash' },
+      { seq: 2, at: 2_000, type: 'started', id: 'ticker-1', node: 'a', pid: 'a/x/1' },
+      { seq: 3, at: 2_500, type: 'started', id: 'job-1', node: 'b', pid: 'b/x/1' },
+      { seq: 4, at: 3_000, type: 'failed', id: 'ticker-1', node: 'a', failures: 1, error: 'boom' },
+    ],
+  };
+}
+
+const explanation = {
+  id: 'ticker-1',
+  spec: {},
+  owner: 'a',
+  by: 'hash',
+  pin: undefined,
+  paused: false,
+  instances: [{ node: 'a', pid: 'a/x/1' }],
+  candidates: [
+    { node: 'a', excludedBy: [], score: 3.25 },
+    { node: 'b', excludedBy: [], score: 1.5 },
+    { node: 'c', excludedBy: ['draining'], score: undefined },
+  ],
+};
+
+function reply(op: string, ...args: unknown[]) {
+  if (op === 'explain') return Promise.resolve({ ok: true, result: { ...explanation, id: args[0] } });
+  if (op === 'logs')
+    return Promise.resolve({
+      ok: true,
+      result: {
+        node: 'b',
+        lines: [
+          { seq: 1, at: 1, stream: 'stdout', text: 'hello from job' },
+          { seq: 2, at: 2, stream: 'stderr', text: 'a warning' },
+        ],
+      },
+    });
+  return Promise.resolve({ ok: true, result: null });
+}
+
+function buttonNamed(root: ParentNode, name: string): HTMLButtonElement | undefined {
+  return [...root.querySelectorAll('button')].find((b) => b.textContent?.trim() === name || b.getAttribute('aria-label') === name);
+}
+
+function selectValue(el: HTMLSelectElement, value: string): void {
+  el.value = value;
+  el.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
+describe('<ChildDetail/>', () => {
+  let container: HTMLDivElement;
+  let root: Root;
+
+  beforeEach(() => {
+    gateway.sendCommand.mockReset().mockImplementation(reply);
+    gateway.runCommand.mockReset().mockResolvedValue({ ok: true });
+    container = document.createElement('div');
+    document.body.appendChild(container);
+    root = createRoot(container);
+    useStore.getState().applySnapshot(state());
+    useStore.getState().select({ kind: 'child', id: 'ticker-1' });
+  });
+
+  afterEach(() => {
+    act(() => root.unmount());
+    container.remove();
+    resetStore();
+  });
+
+  async function open(id: string): Promise<HTMLElement> {
+    await act(async () => root.render(<ChildDetail id={id} />));
+    return container.querySelector<HTMLElement>(`aside[aria-label="Child ${id}"]`)!;
+  }
+
+  it('shows the child, its failures, why it is where it is, and its history newest first', async () => {
+    const aside = await open('ticker-1');
+    expect(aside).not.toBeNull();
+    const fields = Object.fromEntries([...aside.querySelectorAll('.fields dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]));
+    expect(fields).toMatchObject({ Status: 'running', Node: 'a', Pid: 'a/abcdef0123456789/ticker-1', Restarts: '2', Instances: '1', Worker: 'ticker', Restart: 'permanent', Handoff: 'stop-first', 'Last error': 'boom' });
+    expect(fields['Pin']).toContain('none');
+    expect(aside.querySelector('[aria-label="Failures"]')?.textContent).toContain('no such worker');
+
+    expect(gateway.sendCommand).toHaveBeenCalledWith('explain', 'ticker-1');
+    const rows = [...aside.querySelectorAll('.explain-table tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['a', '3.250', 'owner: highest score'],
+      ['b', '1.500', 'eligible, lower score'],
+      ['c', '—', 'excluded: draining'],
+    ]);
+
+    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => li.getAttribute('data-type'));
+    expect(history).toEqual(['failed', 'started', 'placed']);
+    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual(['on a (1×): boom', 'on a', 'on a (by hash)']);
+
+    expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('no captured output');
+    expect(gateway.sendCommand).not.toHaveBeenCalledWith('logs', expect.anything(), expect.anything());
+  });
+
+  it('explains again on Refresh', async () => {
+    const aside = await open('ticker-1');
+    gateway.sendCommand.mockClear();
+    await act(async () => buttonNamed(aside.querySelector('[aria-label="Placement"]')!, 'Refresh')!.click());
+    expect(gateway.sendCommand).toHaveBeenCalledWith('explain', 'ticker-1');
+  });
+
+  it('moves the child with the select after confirming, and shows it moving', async () => {
+    const aside = await open('ticker-1');
+    const select = aside.querySelector<HTMLSelectElement>('select')!;
+    expect([...select.options].map((o) => o.value)).toEqual(['b', 'c']); // member nodes other than its own; no observer
+    act(() => selectValue(select, 'c'));
+    act(() => buttonNamed(aside, 'Move')!.click());
+    const dialog = container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('Move ticker-1?');
+    expect(gateway.sendCommand).not.toHaveBeenCalledWith('move', expect.anything(), expect.anything());
+    await act(async () => buttonNamed(dialog, 'Move')!.click());
+    expect(gateway.sendCommand).toHaveBeenCalledWith('move', 'ticker-1', 'c');
+    expect(useStore.getState().moving).toEqual({ 'ticker-1': 'c' });
+    expect(container.querySelector('[role="dialog"]')).toBeNull();
+  });
+
+  it('a refused move is dropped and shown in the error banner', async () => {
+    gateway.sendCommand.mockImplementation((op: string, ...args: unknown[]) => (op === 'move' ? Promise.resolve({ ok: false, error: { code: 'ineligible-node', message: 'c cannot run ticker-1' } }) : reply(op, ...args)));
+    const aside = await open('ticker-1');
+    act(() => buttonNamed(aside, 'Move')!.click());
+    await act(async () => buttonNamed(container.querySelector('[role="dialog"]')!, 'Move')!.click());
+    expect(gateway.sendCommand).toHaveBeenCalledWith('move', 'ticker-1', 'b');
+    expect(useStore.getState()).toMatchObject({ moving: {}, lastError: 'ineligible-node: c cannot run ticker-1' });
+  });
+
+  it('stops after a danger confirmation, and unpins a pinned child', async () => {
+    let aside = await open('ticker-1');
+    expect(buttonNamed(aside, 'Unpin')).toBeUndefined();
+    act(() => buttonNamed(aside, 'Stop')!.click());
+    const dialog = container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('Stop ticker-1?');
+    expect(buttonNamed(dialog, 'Stop')!.className).toContain('danger');
+    await act(async () => buttonNamed(dialog, 'Stop')!.click());
+    expect(gateway.runCommand).toHaveBeenCalledWith('stop', 'ticker-1');
+
+    aside = await open('job-1');
+    act(() => buttonNamed(aside, 'Unpin')!.click());
+    await act(async () => buttonNamed(container.querySelector('[role="dialog"]')!, 'Unpin')!.click());
+    expect(gateway.runCommand).toHaveBeenCalledWith('unpin', 'job-1');
+  });
+
+  it('read-only sessions get no actions', async () => {
+    useStore.getState().applySnapshot({ ...state(), readOnly: true, access: 'viewer' });
+    const aside = await open('ticker-1');
+    for (const name of ['Stop', 'Move', 'Unpin']) expect(buttonNamed(aside, name)).toBeUndefined();
+    expect(aside.querySelector('select')).toBeNull();
+    expect(aside.querySelector('.explain-table')).not.toBeNull();
+  });
+
+  it('shows the captured output of an OS-process child, or why it is refused', async () => {
+    let aside = await open('job-1');
+    expect(gateway.sendCommand).toHaveBeenCalledWith('logs', 'job-1', 0);
+    const output = aside.querySelector('[aria-label="Output"]')!;
+    expect([...output.querySelectorAll('.output-line')].map((l) => [l.textContent, l.className])).toEqual([
+      ['hello from job', 'output-line stdout'],
+      ['a warning', 'output-line stderr'],
+    ]);
+    expect(output.textContent).toContain('captured on b');
+
+    act(() => root.unmount());
+    root = createRoot(container);
+    gateway.sendCommand.mockImplementation((op: string, ...args: unknown[]) => (op === 'logs' ? Promise.resolve({ ok: false, error: { code: 'read-only', message: 'logs needs a viewer or operator credential' } }) : reply(op, ...args)));
+    aside = await open('job-1');
+    expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('read-only: logs needs a viewer or operator credential');
+  });
+
+  it('says so when the child is gone, and closes with ×', async () => {
+    await open('ticker-1');
+    const { ['ticker-1']: _gone, ...rest } = state().children;
+    await act(async () => useStore.getState().applySnapshot({ ...state(), children: rest }));
+    const aside = container.querySelector('aside')!;
+    expect(aside.textContent).toContain('no longer in the cluster');
+    act(() => buttonNamed(aside, 'Close')!.click());
+    expect(useStore.getState().selection).toBeNull();
+  });
+});

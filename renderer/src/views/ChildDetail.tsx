@@ -1,0 +1,437 @@
+/**
+ * Child detail panel: what the cluster says about one child (where it runs,
+ * its pin, restarts, failures per node), why it is there (`explain`: each
+ * candidate node's score and verdict), its captured output when it is an OS
+ * process, and its history (the cluster events for its id, newest first).
+ *
+ * Operators get the commands, each confirmed: Stop, Move to… (a select of
+ * member nodes — the keyboard alternative to dragging its card) and Unpin.
+ * A move is shown as "moving" until the cluster reports the child there,
+ * exactly as on the board.
+ */
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { CandidateVerdict, Explanation, OutputLine } from 'pogo-core';
+import type { ChildView, EventView } from 'pogo-core/observer-state';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { runCommand, sendCommand, type CommandResult } from '../gateway/client';
+import { selectMemberNodes } from '../store/cluster';
+import { useStore } from '../store/index';
+import './detail.css';
+
+/** Newest events shown in the history. */
+const HISTORY_LIMIT = 100;
+/** Output lines kept in the panel. */
+const OUTPUT_LIMIT = 500;
+
+export function formatTime(at: number): string {
+  const d = new Date(at);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export function errorText(reply: CommandResult): string {
+  return `${reply.error?.code ?? 'failed'}: ${reply.error?.message ?? 'the command failed'}`;
+}
+
+/** What a cluster event about a child says, after its type (shown as a tag next to it). */
+export function describeEvent(e: EventView): string {
+  const s = (key: string): string => (typeof e[key] === 'string' ? (e[key] as string) : '?');
+  switch (e.type) {
+    case 'placed':
+      return e['node'] ? `on ${s('node')} (by ${s('by')})` : 'on no node (stopped, or no node can run it)';
+    case 'started':
+    case 'stopped':
+      return `on ${s('node')}`;
+    case 'moved':
+      return `${s('from')} → ${s('to')} (${s('reason')})`;
+    case 'failed':
+      return `on ${s('node')} (${String(e['failures'] ?? '?')}×): ${s('error')}`;
+    case 'duplicate-resolved': {
+      const survivor = e['survivor'] as { node?: string } | undefined;
+      const stopped = (e['stopped'] as Array<{ node?: string }> | undefined) ?? [];
+      return `kept the instance on ${survivor?.node ?? '?'}, stopped ${stopped.map((x) => x.node).join(', ') || '—'}`;
+    }
+    default:
+      return '';
+  }
+}
+
+/** Why a candidate won, lost or was excluded. */
+function verdictOf(v: CandidateVerdict, x: Explanation): { text: string; kind: 'owner' | 'eligible' | 'excluded' } {
+  if (v.node === x.owner) return { text: x.by === 'pin' ? 'owner: pinned here' : 'owner: highest score', kind: 'owner' };
+  if (v.score !== undefined) return { text: x.by === 'pin' ? 'eligible, but the pin wins' : 'eligible, lower score', kind: 'eligible' };
+  return { text: `excluded: ${v.excludedBy.join(', ')}`, kind: 'excluded' };
+}
+
+function formatScore(score: number | undefined): string {
+  if (score === undefined) return '—';
+  return Math.abs(score) >= 1000 ? score.toExponential(3) : score.toPrecision(4);
+}
+
+export function Field({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+export function CloseButton() {
+  return (
+    <button type="button" className="detail-close" aria-label="Close" title="Close (Escape)" onClick={() => useStore.getState().select(null)}>
+      ×
+    </button>
+  );
+}
+
+function ExplainSection({ id, child }: { id: string; child: ChildView }) {
+  const [explanation, setExplanation] = useState<Explanation | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    const reply = await sendCommand('explain', id);
+    setLoading(false);
+    if (reply.ok) {
+      setExplanation(reply.result as Explanation);
+      setError(null);
+    } else {
+      setExplanation(null);
+      setError(errorText(reply));
+    }
+  }, [id]);
+
+  // On open, and again when the cluster moves or re-pins the child.
+  useEffect(() => {
+    void load();
+  }, [load, child.node, child.pin, child.status]);
+
+  const x = explanation;
+  return (
+    <section className="detail-section" aria-label="Placement">
+      <div className="section-head">
+        <h3>Why it is here</h3>
+        <button type="button" onClick={() => void load()} disabled={loading}>
+          {loading ? 'Loading…' : 'Refresh'}
+        </button>
+      </div>
+      {error && (
+        <p className="detail-error" role="status">
+          {error}
+        </p>
+      )}
+      {x && (
+        <>
+          <p className="muted explain-summary">
+            {x.owner ? (
+              <>
+                Placement picks <strong>{x.owner}</strong>
+                {x.by === 'pin' ? ' because the child is pinned there.' : ' by rendezvous hashing: the highest score among eligible nodes.'}
+              </>
+            ) : (
+              'No node can run it: every candidate is excluded.'
+            )}
+            {x.pin && x.by !== 'pin' && ` Its pin to ${x.pin} does not apply: that node is not eligible.`}
+            {x.paused && ' Rebalancing is paused, so it may stay where it runs.'}
+            {x.instances.length > 1 && ` ${x.instances.length} instances run right now (${x.instances.map((i) => i.node).join(', ')}).`}
+          </p>
+          <table className="detail-table explain-table">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col" className="num">
+                  Score
+                </th>
+                <th scope="col">Verdict</th>
+              </tr>
+            </thead>
+            <tbody>
+              {x.candidates.map((v) => {
+                const verdict = verdictOf(v, x);
+                return (
+                  <tr key={v.node} className={`verdict-${verdict.kind}`} data-node={v.node}>
+                    <td>
+                      <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
+                        {v.node}
+                      </button>
+                    </td>
+                    <td className="num">{formatScore(v.score)}</td>
+                    <td>{verdict.text}</td>
+                  </tr>
+                );
+              })}
+              {x.candidates.length === 0 && (
+                <tr>
+                  <td colSpan={3} className="muted">
+                    No candidate nodes.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function OutputSection({ id, child }: { id: string; child: ChildView }) {
+  const isProcess = child.command !== null;
+  const [lines, setLines] = useState<OutputLine[]>([]);
+  const [node, setNode] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+
+  const load = useCallback(
+    async (fresh: boolean) => {
+      setLoading(true);
+      const after = fresh ? 0 : (lines.at(-1)?.seq ?? 0);
+      const reply = await sendCommand('logs', id, after);
+      setLoading(false);
+      if (!reply.ok) {
+        setError(errorText(reply));
+        return;
+      }
+      const result = reply.result as { node: string; lines: OutputLine[] };
+      setError(null);
+      // Another node means another process (its sequence numbers start again).
+      const same = !fresh && result.node === node;
+      setNode(result.node);
+      setLines((prev) => [...(same ? prev : []), ...result.lines].slice(-OUTPUT_LIMIT));
+    },
+    [id, lines, node],
+  );
+
+  useEffect(() => {
+    if (isProcess) void load(true);
+    // Only on open (and when another child is shown): a fresh load reads no state. Refresh fetches more.
+  }, [id, isProcess]);
+
+  return (
+    <section className="detail-section" aria-label="Output">
+      <div className="section-head">
+        <h3>Output</h3>
+        {isProcess && (
+          <button type="button" onClick={() => void load(false)} disabled={loading}>
+            {loading ? 'Loading…' : 'Refresh'}
+          </button>
+        )}
+      </div>
+      {!isProcess ? (
+        <p className="muted">A worker runs inside its node&apos;s process: there is no captured output. Only OS-process children (a command) have their stdout and stderr kept.</p>
+      ) : (
+        <>
+          {error && (
+            <p className="detail-error" role="status">
+              {error}
+            </p>
+          )}
+          {!error && node && <p className="muted">Last {lines.length} lines captured on {node}.</p>}
+          {lines.length > 0 && (
+            <div className="output" role="log" aria-label={`Output of ${id}`}>
+              {lines.map((l) => (
+                <div key={`${l.seq}`} className={`output-line ${l.stream}`} title={`${formatTime(l.at)} ${l.stream}`}>
+                  {l.text}
+                </div>
+              ))}
+            </div>
+          )}
+          {!error && node && lines.length === 0 && <p className="muted">No output yet.</p>}
+        </>
+      )}
+    </section>
+  );
+}
+
+function HistorySection({ id }: { id: string }) {
+  const events = useStore((s) => s.cluster?.events);
+  const mine = useMemo(() => (events ?? []).filter((e) => e['id'] === id).reverse().slice(0, HISTORY_LIMIT), [events, id]);
+  return (
+    <section className="detail-section" aria-label="History">
+      <h3>History</h3>
+      {mine.length === 0 ? (
+        <p className="muted">No events for this child since the app connected.</p>
+      ) : (
+        <ol className="history">
+          {mine.map((e) => (
+            <li key={e.seq} className={`history-item event-${e.type}`} data-type={e.type}>
+              <time className="muted">{formatTime(e.at)}</time>
+              <span className={`tag event-tag event-${e.type}`}>{e.type}</span>
+              <span className="history-text">{describeEvent(e)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+type Ask = { kind: 'stop' } | { kind: 'move'; to: string } | { kind: 'unpin' };
+
+function Actions({ child }: { child: ChildView }) {
+  const nodes = useStore(useShallow(selectMemberNodes));
+  const moving = useStore((s) => s.moving[child.id]);
+  const targets = nodes.filter((n) => n.name !== child.node);
+  const [to, setTo] = useState('');
+  const [ask, setAsk] = useState<Ask | null>(null);
+  const target = targets.some((n) => n.name === to) ? to : (targets[0]?.name ?? '');
+
+  async function confirm(): Promise<void> {
+    if (!ask) return;
+    setAsk(null);
+    if (ask.kind === 'stop') await runCommand('stop', child.id);
+    else if (ask.kind === 'unpin') await runCommand('unpin', child.id);
+    else {
+      useStore.getState().startMove(child.id, ask.to);
+      const reply = await sendCommand('move', child.id, ask.to);
+      if (!reply.ok) useStore.getState().failMove(child.id, errorText(reply));
+    }
+  }
+
+  return (
+    <section className="detail-section detail-actions" aria-label="Actions">
+      <div className="action-row">
+        <label htmlFor={`move-to-${child.id}`}>Move to</label>
+        <select id={`move-to-${child.id}`} value={target} onChange={(e) => setTo(e.target.value)} disabled={targets.length === 0}>
+          {targets.map((n) => (
+            <option key={n.name} value={n.name}>
+              {n.name}
+              {n.status !== 'up' ? ` (${n.status})` : n.draining ? ' (draining)' : ''}
+            </option>
+          ))}
+        </select>
+        <button type="button" disabled={!target || moving !== undefined} onClick={() => setAsk({ kind: 'move', to: target })} title="Pin the child to this node (the same as dragging its card)">
+          Move
+        </button>
+      </div>
+      <div className="action-row">
+        {child.pin && (
+          <button type="button" onClick={() => setAsk({ kind: 'unpin' })}>
+            Unpin
+          </button>
+        )}
+        <span className="header-spacer" />
+        <button type="button" className="danger" onClick={() => setAsk({ kind: 'stop' })}>
+          Stop
+        </button>
+      </div>
+      {moving && <p className="muted">Moving to {moving}: waiting for the cluster to report it there.</p>}
+      {ask?.kind === 'move' && (
+        <ConfirmDialog id="detail-move-title" title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its spec asks for start-first.
+        </ConfirmDialog>
+      )}
+      {ask?.kind === 'unpin' && (
+        <ConfirmDialog id="detail-unpin-title" title={`Unpin ${child.id}?`} action="Unpin" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          Placement decides again where <code>{child.id}</code> runs (pinned to {child.pin} now): it may move to the node rendezvous hashing picks.
+        </ConfirmDialog>
+      )}
+      {ask?.kind === 'stop' && (
+        <ConfirmDialog id="detail-stop-title" title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to undo.
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}
+
+export function ChildDetail({ id }: { id: string }) {
+  const child = useStore((s) => s.cluster?.children[id]);
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
+  const moving = useStore((s) => s.moving[id]);
+
+  if (!child) {
+    return (
+      <aside className="panel detail" aria-label={`Child ${id}`}>
+        <header className="detail-header">
+          <h2 className="detail-title">{id}</h2>
+          <CloseButton />
+        </header>
+        <p className="detail-gone" role="status">
+          {id} is no longer in the cluster: it was stopped (or, if temporary, it exited and was removed).
+        </p>
+        <HistorySection id={id} />
+      </aside>
+    );
+  }
+
+  return (
+    <aside className="panel detail" aria-label={`Child ${id}`}>
+      <header className="detail-header">
+        <h2 className="detail-title">{id}</h2>
+        <span className={`tag state-${child.status}`} data-testid="child-status">
+          {child.status}
+        </span>
+        {child.pin && <span className="tag pin">pinned</span>}
+        {moving && <span className="tag state-moving">moving → {moving}</span>}
+        <CloseButton />
+      </header>
+      <dl className="fields">
+        <Field label="Status">{child.status}</Field>
+        <Field label="Node">
+          {child.node ? (
+            <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: child.node! })}>
+              {child.node}
+            </button>
+          ) : (
+            <span className="muted">not running</span>
+          )}
+        </Field>
+        <Field label="Pid">{child.pid ? <code className="wrap">{child.pid}</code> : <span className="muted">—</span>}</Field>
+        <Field label="Pin">{child.pin ?? <span className="muted">none (placed by hashing)</span>}</Field>
+        <Field label="Restarts">{child.restarts}</Field>
+        <Field label="Instances">
+          {child.instances.length === 0 ? <span className="muted">none</span> : child.instances.length === 1 ? '1' : <span className="warn-text">{`${child.instances.length}: ${child.instances.map((i) => i.node).join(', ')}`}</span>}
+        </Field>
+        {child.worker !== null ? (
+          <Field label="Worker">
+            <code>{child.worker}</code>
+          </Field>
+        ) : (
+          <Field label="Command">
+            <code className="wrap">{child.command}</code>
+          </Field>
+        )}
+        <Field label="Restart">{child.restart}</Field>
+        <Field label="Handoff">{child.handoff}</Field>
+        {child.lastError && (
+          <Field label="Last error">
+            <span className="bad-text">{child.lastError}</span>
+          </Field>
+        )}
+      </dl>
+      {child.failures.length > 0 && (
+        <section className="detail-section" aria-label="Failures">
+          <h3>Start failures per node</h3>
+          <table className="detail-table">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col" className="num">
+                  Failures
+                </th>
+                <th scope="col">Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {child.failures.map((f) => (
+                <tr key={f.node}>
+                  <td>{f.node}</td>
+                  <td className="num">{f.failures}</td>
+                  <td className="bad-text">{f.lastError}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {!readOnly && <Actions child={child} />}
+      <ExplainSection id={id} child={child} />
+      <OutputSection id={id} child={child} />
+      <HistorySection id={id} />
+    </aside>
+  );
+}

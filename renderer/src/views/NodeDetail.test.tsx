@@ -1,0 +1,96 @@
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-state';
+import { resetStore, useStore } from '../store/index';
+import { NodeDetail } from './NodeDetail';
+
+const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
+vi.mock('../gateway/client', () => gateway);
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:700${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker', 'counter'], ready: true, draining: false, reachable: true, ...extra });
+const child = (id: string, node: string | null, extra: Partial<ChildView> = {}): ChildView => ({ id, status: node ? 'running' : 'pending', node, pid: null, owner: node, pin: null, instances: node ? [{ node, pid: `${node}/x/${id}` }] : [], restarts: 0, worker: 'ticker', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra });
+
+function state(readOnly = false): ClusterState {
+  return {
+    observer: 'obs',
+    cluster: 'test',
+    paused: false,
+    readOnly,
+    access: readOnly ? 'none' : 'operator',
+    members: { a: member('a', { labels: { region: 'eu' } }), b: member('b', { draining: true, ready: false }) },
+    children: { 'ticker-2': child('ticker-2', 'a'), 'ticker-1': child('ticker-1', 'a', { pin: 'a' }), 'other-1': child('other-1', 'b'), 'waiting-1': child('waiting-1', null, { pin: 'a' }) },
+    groups: {},
+    events: [
+      { seq: 1, at: 1_000, type: 'node-up', node: 'a' },
+      { seq: 2, at: 2_000, type: 'node-down', node: 'b', reason: 'link closed' },
+    ],
+  };
+}
+
+function buttonNamed(root: ParentNode, name: string): HTMLButtonElement | undefined {
+  return [...root.querySelectorAll('button')].find((b) => b.textContent?.trim() === name || b.getAttribute('aria-label') === name);
+}
+
+describe('<NodeDetail/>', () => {
+  let container: HTMLDivElement;
+  let root: Root;
+
+  beforeEach(() => {
+    gateway.runCommand.mockReset().mockResolvedValue({ ok: true });
+    container = document.createElement('div');
+    document.body.appendChild(container);
+    root = createRoot(container);
+  });
+
+  afterEach(() => {
+    act(() => root.unmount());
+    container.remove();
+    resetStore();
+  });
+
+  function open(name: string, s = state()): HTMLElement {
+    act(() => useStore.getState().applySnapshot(s));
+    act(() => root.render(<NodeDetail name={name} />));
+    return container.querySelector<HTMLElement>(`aside[aria-label="Node ${name}"]`)!;
+  }
+
+  it('shows the member and lists its children, each opening the child', () => {
+    const aside = open('a');
+    const fields = Object.fromEntries([...aside.querySelectorAll('.fields dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]));
+    expect(fields).toMatchObject({ Status: 'up', Role: 'member', Address: '127.0.0.1:7001', Incarnation: 'abcdef0123456789', Labels: 'region=eu', 'Worker types': 'tickercounter', Draining: 'no' });
+    expect(fields['Ready']).toMatch(/^yes/);
+    expect(fields['Reachable']).toMatch(/^yes/);
+    const children = aside.querySelector('[aria-label="Children"]')!;
+    const ids = [...children.querySelectorAll('.child-link-id')].map((e) => e.textContent);
+    expect(ids).toEqual(['ticker-1', 'ticker-2', 'waiting-1']); // running here (sorted), then pinned here and not running
+    expect(children.textContent).toContain('Pinned here, not running here (1)');
+    act(() => (children.querySelector('.child-link') as HTMLButtonElement).click());
+    expect(useStore.getState().selection).toEqual({ kind: 'child', id: 'ticker-1' });
+    expect(aside.querySelector('[aria-label="Membership events"]')?.textContent).toContain('node-up');
+  });
+
+  it('drains after confirming, and offers Undrain on a draining node', async () => {
+    let aside = open('a');
+    act(() => buttonNamed(aside, 'Drain')!.click());
+    const dialog = container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('Drain a?');
+    await act(async () => buttonNamed(dialog, 'Drain')!.click());
+    expect(gateway.runCommand).toHaveBeenCalledWith('drain', 'a');
+
+    aside = open('b');
+    expect(aside.textContent).toContain('draining');
+    expect(aside.querySelector('.fields')?.textContent).toContain('no: not taking children yet');
+    act(() => buttonNamed(aside, 'Undrain')!.click());
+    await act(async () => buttonNamed(container.querySelector('[role="dialog"]')!, 'Undrain')!.click());
+    expect(gateway.runCommand).toHaveBeenCalledWith('undrain', 'b');
+  });
+
+  it('read-only sessions get no Drain, and a node that left says so', () => {
+    const aside = open('a', state(true));
+    expect(buttonNamed(aside, 'Drain')).toBeUndefined();
+    expect(open('gone').textContent).toContain('no longer a member');
+  });
+});

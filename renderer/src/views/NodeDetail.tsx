@@ -1,0 +1,186 @@
+/**
+ * Node detail panel: one member as the cluster sees it (status, role,
+ * address, incarnation, readiness, whether the observer reaches it itself,
+ * labels, worker types, draining), the children it runs or is pinned to
+ * (each opens the child's detail), its recent membership events, and, for
+ * operators, Drain / Undrain (confirmed).
+ */
+import { useMemo, useState } from 'react';
+import type { ChildView } from 'pogo-core/observer-state';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { runCommand } from '../gateway/client';
+import { useStore } from '../store/index';
+import { CloseButton, Field, formatTime } from './ChildDetail';
+import './detail.css';
+
+/** Children listed before "and N more". */
+const CHILD_LIMIT = 300;
+const EVENT_LIMIT = 10;
+
+function yesNo(value: boolean, yes: string, no: string) {
+  return <span className={value ? '' : 'warn-text'}>{value ? yes : no}</span>;
+}
+
+export function NodeDetail({ name }: { name: string }) {
+  const member = useStore((s) => s.cluster?.members[name]);
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
+  const children = useStore((s) => s.cluster?.children);
+  const events = useStore((s) => s.cluster?.events);
+  const [asking, setAsking] = useState<boolean | null>(null);
+
+  const { here, pinned } = useMemo(() => {
+    const here: ChildView[] = [];
+    const pinned: ChildView[] = [];
+    for (const c of Object.values(children ?? {}).sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (c.node === name || c.instances.some((i) => i.node === name)) here.push(c);
+      else if (c.pin === name) pinned.push(c);
+    }
+    return { here, pinned };
+  }, [children, name]);
+
+  const nodeEvents = useMemo(
+    () =>
+      (events ?? [])
+        .filter((e) => (e.type === 'node-up' || e.type === 'node-down' || e.type === 'converged') && e['node'] === name)
+        .reverse()
+        .slice(0, EVENT_LIMIT),
+    [events, name],
+  );
+
+  if (!member) {
+    return (
+      <aside className="panel detail" aria-label={`Node ${name}`}>
+        <header className="detail-header">
+          <h2 className="detail-title">{name}</h2>
+          <CloseButton />
+        </header>
+        <p className="detail-gone" role="status">
+          {name} is no longer a member of the cluster (it left).
+        </p>
+      </aside>
+    );
+  }
+
+  const labels = Object.entries(member.labels);
+  const childList = (list: ChildView[]) => (
+    <ul className="child-list">
+      {list.slice(0, CHILD_LIMIT).map((c) => (
+        <li key={c.id}>
+          <button type="button" className="child-link" onClick={() => useStore.getState().select({ kind: 'child', id: c.id })}>
+            <span className="child-link-id">{c.id}</span>
+            <span className="muted child-link-what">{c.worker ?? c.command}</span>
+            {c.pin === name && <span className="tag pin">pinned</span>}
+            {c.status !== 'running' && <span className={`tag state-${c.status}`}>{c.status}</span>}
+          </button>
+        </li>
+      ))}
+      {list.length > CHILD_LIMIT && <li className="muted">and {list.length - CHILD_LIMIT} more: search the board for {name}.</li>}
+    </ul>
+  );
+
+  return (
+    <aside className="panel detail" aria-label={`Node ${name}`}>
+      <header className="detail-header">
+        <span className={`health health-${member.status}`} aria-hidden="true" />
+        <h2 className="detail-title">{name}</h2>
+        <span className={`tag${member.status === 'up' ? '' : ' state-down'}`}>{member.status}</span>
+        {member.draining && <span className="tag warn">draining</span>}
+        <CloseButton />
+      </header>
+      <dl className="fields">
+        <Field label="Status">{member.status}</Field>
+        <Field label="Role">{member.role}</Field>
+        <Field label="Address">
+          <code className="wrap">{member.address}</code>
+        </Field>
+        <Field label="Incarnation">
+          <code className="wrap" title="random per boot: a restarted node has a new one">
+            {member.incarnation}
+          </code>
+        </Field>
+        <Field label="Ready">{yesNo(member.ready, 'yes', 'no: not taking children yet')}</Field>
+        <Field label="Reachable">{yesNo(member.reachable, 'yes, linked to the observer', 'no: known through gossip only')}</Field>
+        <Field label="Draining">{member.draining ? <span className="warn-text">yes: its children move away, nothing new starts here</span> : 'no'}</Field>
+        <Field label="Labels">
+          {labels.length === 0 ? (
+            <span className="muted">none</span>
+          ) : (
+            <span className="tag-list">
+              {labels.map(([k, v]) => (
+                <span key={k} className="tag label">
+                  {k}={v}
+                </span>
+              ))}
+            </span>
+          )}
+        </Field>
+        <Field label="Worker types">
+          {member.workers.length === 0 ? (
+            <span className="muted">none</span>
+          ) : (
+            <span className="tag-list">
+              {member.workers.map((w) => (
+                <code key={w}>{w}</code>
+              ))}
+            </span>
+          )}
+        </Field>
+      </dl>
+      {!readOnly && member.role === 'member' && (
+        <section className="detail-section detail-actions" aria-label="Actions">
+          <div className="action-row">
+            <button type="button" onClick={() => setAsking(!member.draining)}>
+              {member.draining ? 'Undrain' : 'Drain'}
+            </button>
+            <span className="muted">{member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}</span>
+          </div>
+        </section>
+      )}
+      <section className="detail-section" aria-label="Children">
+        <h3>
+          Children <span className="muted">({here.length})</span>
+        </h3>
+        {here.length === 0 ? <p className="muted">No children run here.</p> : childList(here)}
+        {pinned.length > 0 && (
+          <>
+            <h4>Pinned here, not running here ({pinned.length})</h4>
+            {childList(pinned)}
+          </>
+        )}
+      </section>
+      {nodeEvents.length > 0 && (
+        <section className="detail-section" aria-label="Membership events">
+          <h3>Recent events</h3>
+          <ol className="history">
+            {nodeEvents.map((e) => (
+              <li key={e.seq} className="history-item" data-type={e.type}>
+                <time className="muted">{formatTime(e.at)}</time>
+                <span className={`tag event-tag event-${e.type}`}>{e.type}</span>
+                <span className="history-text">
+                  {e.type === 'node-up' ? 'joined the cluster' : ''}
+                  {e.type === 'node-down' ? `left or failed${typeof e['reason'] === 'string' ? `: ${e['reason']}` : ''}` : ''}
+                  {e.type === 'converged' && typeof e['after'] === 'number' ? `every child running once again after ${e['after']} ms` : ''}
+                </span>
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+      {asking !== null && (
+        <ConfirmDialog
+          id="node-drain-title"
+          title={`${asking ? 'Drain' : 'Undrain'} ${name}?`}
+          action={asking ? 'Drain' : 'Undrain'}
+          onCancel={() => setAsking(null)}
+          onConfirm={() => {
+            const drain = asking;
+            setAsking(null);
+            void runCommand(drain ? 'drain' : 'undrain', name);
+          }}
+        >
+          {asking ? `Every child on ${name} moves to other nodes, and nothing new starts there.` : `${name} takes children again.`}
+        </ConfirmDialog>
+      )}
+    </aside>
+  );
+}

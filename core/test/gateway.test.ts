@@ -117,7 +117,7 @@ describe('observer gateway', () => {
     const fresh = () => comparable(buildState(observer, client.state().events, 'operator'));
     await until(() => comparable(client.state()) === fresh(), 5_000, 'client state equals a fresh snapshot');
     expect(Object.keys(client.state().children).sort()).toEqual([...live].sort());
-    expect(client.state().groups).toEqual({ app: { web: 1 } });
+    expect(client.state().groups).toEqual({ app: { web: { [members[0]!.name]: 1 } } });
     expect(client.patches()).toBeGreaterThan(0);
     // Events arrived too, in order, without duplicates.
     const seqs = client.state().events.map((e) => e.seq);
@@ -276,7 +276,7 @@ describe('state diff', () => {
       const s = emptyState();
       for (let i = 0; i < 8; i++) if (rng.next() < 0.6) s.members[`n${i}`] = { name: `n${i}`, status: rng.next() < 0.5 ? 'up' : 'down', role: 'member', address: `h:${i}`, incarnation: 'abcdef0123456789', labels: {}, workers: [], ready: rng.next() < 0.5, draining: false, reachable: true };
       for (let i = 0; i < 20; i++) if (rng.next() < 0.5) s.children[`c${i}`] = { id: `c${i}`, status: 'running', node: `n${rng.int(8)}`, pid: null, owner: null, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] };
-      for (let i = 0; i < 5; i++) if (rng.next() < 0.5) (s.groups[`s${i % 2}`] ??= {})[`g${i}`] = rng.int(4) + 1;
+      for (let i = 0; i < 5; i++) if (rng.next() < 0.5) (s.groups[`s${i % 2}`] ??= {})[`g${i}`] = { [`n${rng.int(3)}`]: rng.int(4) + 1 };
       s.paused = rng.next() < 0.5;
       return s;
     };

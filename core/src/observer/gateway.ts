@@ -139,7 +139,11 @@ export function buildState(node: PogoNode, events: EventView[], access: Access, 
   for (const [scope, gs] of Object.entries(snapshot)) {
     if (scope === 'pogo') continue; // the supervisor's own state is shown as children
     groups[scope] = {};
-    for (const [group, list] of Object.entries(gs)) groups[scope][group] = list.length;
+    for (const [group, list] of Object.entries(gs)) {
+      const perNode: Record<string, number> = {};
+      for (const m of list) perNode[m.node] = (perNode[m.node] ?? 0) + 1;
+      groups[scope][group] = perNode;
+    }
   }
   return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events };
 }

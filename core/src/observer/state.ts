@@ -68,8 +68,8 @@ export interface ClusterState {
   access: Access;
   members: Record<string, MemberView>;
   children: Record<string, ChildView>;
-  /** scope → group → member count. */
-  groups: Record<string, Record<string, number>>;
+  /** scope → group → node → how many of that node's pids are members (pg: a pid may join twice). */
+  groups: Record<string, Record<string, Record<string, number>>>;
   /** Newest last, at most MAX_EVENTS. */
   events: EventView[];
 }
@@ -78,7 +78,7 @@ export interface StatePatch {
   scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly' | 'access'>>;
   members?: { set?: MemberView[]; remove?: string[] };
   children?: { set?: ChildView[]; remove?: string[] };
-  groups?: { set?: Array<{ scope: string; group: string; count: number }>; remove?: Array<{ scope: string; group: string }> };
+  groups?: { set?: Array<{ scope: string; group: string; members: Record<string, number> }>; remove?: Array<{ scope: string; group: string }> };
   /** Events with seq greater than the last one the client has. */
   events?: EventView[];
 }
@@ -107,9 +107,9 @@ export function diffState(prev: ClusterState, next: ClusterState): StatePatch | 
   if (members) patch.members = members;
   const children = diffKeyed(prev.children, next.children);
   if (children) patch.children = children;
-  const gset: Array<{ scope: string; group: string; count: number }> = [];
+  const gset: Array<{ scope: string; group: string; members: Record<string, number> }> = [];
   const gremove: Array<{ scope: string; group: string }> = [];
-  for (const [scope, groups] of Object.entries(next.groups)) for (const [group, count] of Object.entries(groups)) if (prev.groups[scope]?.[group] !== count) gset.push({ scope, group, count });
+  for (const [scope, groups] of Object.entries(next.groups)) for (const [group, members] of Object.entries(groups)) if (!same(prev.groups[scope]?.[group], members)) gset.push({ scope, group, members });
   for (const [scope, groups] of Object.entries(prev.groups)) for (const group of Object.keys(groups)) if (next.groups[scope]?.[group] === undefined) gremove.push({ scope, group });
   if (gset.length > 0 || gremove.length > 0) patch.groups = { ...(gset.length > 0 ? { set: gset } : {}), ...(gremove.length > 0 ? { remove: gremove } : {}) };
   const lastSeq = prev.events.at(-1)?.seq ?? 0;
@@ -138,7 +138,7 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
       if (Object.keys(g).length === 0) delete next.groups[scope];
       else next.groups[scope] = g;
     }
-    for (const { scope, group, count } of patch.groups.set ?? []) next.groups[scope] = { ...next.groups[scope], [group]: count };
+    for (const { scope, group, members } of patch.groups.set ?? []) next.groups[scope] = { ...next.groups[scope], [group]: members };
   }
   if (patch.events) {
     // A patch may be sent again (its ack was lost): keep only events newer than what we hold.

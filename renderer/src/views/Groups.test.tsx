@@ -35,7 +35,7 @@ describe('<Groups/>', () => {
   const rows = () => [...container.querySelectorAll('section[aria-label^="Scope "]')].map((s) => [s.getAttribute('aria-label'), [...s.querySelectorAll('tbody tr')].map((tr) => `${tr.querySelector('code')?.textContent}=${tr.querySelector('.num')?.textContent}`)]);
 
   it('lists every scope and its groups with member counts, and filters them', () => {
-    act(() => useStore.getState().applySnapshot(state({ chat: { 'room:lobby': 3, 'room:ops': 1 }, app: { workers: 5 } })));
+    act(() => useStore.getState().applySnapshot(state({ chat: { 'room:lobby': { n1: 2, n2: 1 }, 'room:ops': { n2: 1 } }, app: { workers: { n1: 5 } } })));
     act(() => root.render(<Groups />));
     expect(container.querySelector('section[aria-label="Groups"]')).not.toBeNull();
     expect(rows()).toEqual([
@@ -68,7 +68,10 @@ describe('<Groups/>', () => {
   it('follows the cluster as groups appear', () => {
     act(() => useStore.getState().applySnapshot(state({})));
     act(() => root.render(<Groups />));
-    act(() => useStore.getState().applyPatch({ groups: { set: [{ scope: 'chat', group: 'room:new', count: 2 }] } }));
+    act(() => useStore.getState().applyPatch({ groups: { set: [{ scope: 'chat', group: 'room:new', members: { n1: 1, n3: 1 } }] } }));
     expect(rows()).toEqual([['Scope chat', ['room:new=2']]]);
+    expect([...container.querySelectorAll('.node-chip')].map((b) => b.textContent)).toEqual(['n1 ×1', 'n3 ×1']);
+    act(() => (container.querySelector('.node-chip') as HTMLButtonElement).click());
+    expect(useStore.getState().selection).toEqual({ kind: 'node', name: 'n1' });
   });
 });

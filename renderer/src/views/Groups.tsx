@@ -4,8 +4,8 @@
  * group several times; empty groups do not exist). The distributed
  * supervisor's own scope is not listed: its state is the board's children.
  *
- * The observer state carries a count per group, not the members per node
- * (DESIGN §4 asks for those); the view shows what the state has.
+ * Each group shows its member count and how many of its members each node
+ * holds (click a node to open it).
  */
 import { useMemo, useState } from 'react';
 import { useStore } from '../store/index';
@@ -13,7 +13,7 @@ import './groups.css';
 
 interface ScopeRow {
   scope: string;
-  groups: Array<{ group: string; count: number }>;
+  groups: Array<{ group: string; count: number; perNode: Array<[string, number]> }>;
   total: number;
   /** Largest count shown (the bars' scale). */
   max: number;
@@ -21,14 +21,18 @@ interface ScopeRow {
   all: number;
 }
 
-function scopesOf(groups: Record<string, Record<string, number>>, filter: string): ScopeRow[] {
+const total = (perNode: Record<string, number>): number => Object.values(perNode).reduce((n, c) => n + c, 0);
+
+function scopesOf(groups: Record<string, Record<string, Record<string, number>>>, filter: string): ScopeRow[] {
   const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
   const rows: ScopeRow[] = [];
   for (const scope of Object.keys(groups).sort()) {
-    const entries = Object.entries(groups[scope] ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const shown = entries.filter(([group]) => words.every((w) => `${scope} ${group}`.toLowerCase().includes(w)));
+    const entries = Object.entries(groups[scope] ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([group, perNode]) => ({ group, count: total(perNode), perNode: Object.entries(perNode).sort(([a], [b]) => (a < b ? -1 : 1)) }));
+    const shown = entries.filter((g) => words.every((w) => `${scope} ${g.group} ${g.perNode.map(([n]) => n).join(' ')}`.toLowerCase().includes(w)));
     if (shown.length === 0) continue;
-    rows.push({ scope, groups: shown.map(([group, count]) => ({ group, count })), total: shown.reduce((n, [, c]) => n + c, 0), max: shown.reduce((m, [, c]) => Math.max(m, c), 1), all: entries.length });
+    rows.push({ scope, groups: shown, total: shown.reduce((n, g) => n + g.count, 0), max: shown.reduce((m, g) => Math.max(m, g.count), 1), all: entries.length });
   }
   return rows;
 }
@@ -78,6 +82,7 @@ export function Groups() {
                     <th scope="col" className="num">
                       Members
                     </th>
+                    <th scope="col">Per node</th>
                     <th scope="col" aria-hidden="true" className="bar-col" />
                   </tr>
                 </thead>
@@ -90,6 +95,13 @@ export function Groups() {
                           <code>{g.group}</code>
                         </td>
                         <td className="num">{g.count}</td>
+                        <td className="per-node">
+                          {g.perNode.map(([node, n]) => (
+                            <button key={node} type="button" className="tag node-chip" title={`${n} ${n === 1 ? 'member' : 'members'} on ${node}`} onClick={() => useStore.getState().select({ kind: 'node', name: node })}>
+                              {node} ×{n}
+                            </button>
+                          ))}
+                        </td>
                         <td className="bar-col" aria-hidden="true">
                           <span className="group-bar">
                             <span style={{ width: `${Math.round((g.count / max) * 100)}%` }} />
@@ -102,7 +114,7 @@ export function Groups() {
               </table>
             </section>
           ))}
-          <p className="muted groups-note">Counts are pids in each group across the cluster (a pid that joined twice counts twice). Members per node are not in the observer&apos;s state yet.</p>
+          <p className="muted groups-note">Counts are pids in each group across the cluster (a pid that joined twice counts twice); “per node” says where they run.</p>
         </div>
       )}
     </section>

@@ -98,7 +98,7 @@ describe('history slice', () => {
     clock = 1_500;
     const second = { ...state([['x', 'a'], ['y', 'a']]), events: [...first.events, { seq: 3, at: 2, type: 'stopped' }, { seq: 4, at: 2, type: 'started' }] };
     useStore.getState().applyPatch(diffState(first, second)!);
-    expect(useStore.getState().samples).toEqual([{ at: 1_000, members: 2, perNode: { a: 2, b: 0 }, starts: 3, stops: 1, failures: 0 }]);
+    expect(useStore.getState().samples).toEqual([{ at: 1_000, until: 1_500, members: 2, perNode: { a: 2, b: 0 }, starts: 3, stops: 1, failures: 0, restarts: 0 }]);
     clock = 2_200;
     const third = { ...second, events: [...second.events, { seq: 5, at: 3, type: 'failed' }] };
     useStore.getState().applyPatch(diffState(second, third)!);

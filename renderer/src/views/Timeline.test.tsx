@@ -1,0 +1,212 @@
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyState, type ClusterState, type EventView } from 'pogo-core/observer-state';
+import { resetStore, useStore } from '../store/index';
+import { burstSummary, describeEvent, groupEvents, Timeline } from './Timeline';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const member = (name: string, role = 'member') => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
+
+const T0 = new Date(2025, 0, 2, 10, 20, 30, 45).getTime();
+let seq = 0;
+function ev(type: string, fields: Record<string, unknown> = {}): EventView {
+  seq++;
+  return { seq, at: T0 + seq * 10, type, ...fields };
+}
+
+function cluster(events: EventView[]): ClusterState {
+  const s = emptyState();
+  s.cluster = 'test';
+  for (const n of ['demo-1', 'demo-2', 'demo-3']) s.members[n] = member(n);
+  s.members['obs'] = member('obs', 'observer');
+  s.events = events;
+  return s;
+}
+
+/** A cluster with a child started, then demo-3 going down and two children moving off it, then another start. */
+function redistribution(): EventView[] {
+  seq = 0;
+  return [
+    ev('placed', { id: 'ticker-1', node: 'demo-1', by: 'hash' }),
+    ev('started', { id: 'ticker-1', node: 'demo-1', pid: 'p1' }),
+    ev('node-down', { node: 'demo-3', reason: 'member-down' }),
+    ev('stopped', { id: 'ticker-2', node: 'demo-3', pid: 'p2' }),
+    ev('started', { id: 'ticker-2', node: 'demo-2', pid: 'p3' }),
+    ev('moved', { id: 'ticker-2', from: 'demo-3', to: 'demo-2', reason: 'failure' }),
+    ev('stopped', { id: 'ticker-3', node: 'demo-3', pid: 'p4' }),
+    ev('started', { id: 'ticker-3', node: 'demo-1', pid: 'p5' }),
+    ev('moved', { id: 'ticker-3', from: 'demo-3', to: 'demo-1', reason: 'failure' }),
+    ev('converged', { after: 84, cause: 'node-down', node: 'demo-3', children: 3 }),
+    ev('failed', { id: 'ticker-4', node: 'demo-2', failures: 2, error: 'exit 1' }),
+  ];
+}
+
+describe('<Timeline/>', () => {
+  let container: HTMLDivElement;
+  let root: Root;
+
+  beforeEach(() => {
+    container = document.createElement('div');
+    document.body.appendChild(container);
+    root = createRoot(container);
+  });
+
+  afterEach(() => {
+    act(() => root.unmount());
+    container.remove();
+    resetStore();
+  });
+
+  const show = (events: EventView[]): void => {
+    act(() => useStore.getState().applySnapshot(cluster(events)));
+    act(() => root.render(<Timeline />));
+  };
+  const rows = () => [...container.querySelectorAll<HTMLElement>('[data-testid="timeline-event"]')];
+  const types = () => rows().map((r) => r.dataset['type']);
+  const seqs = () => rows().map((r) => Number(r.dataset['seq']));
+  const typeInto = (input: HTMLInputElement, value: string): void => {
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+  };
+  const chip = (label: string) => [...container.querySelectorAll<HTMLButtonElement>('.tl-chip')].find((b) => b.textContent?.startsWith(label))!;
+
+  it('lists events newest first, with local time, a badge and a sentence', () => {
+    seq = 0;
+    show([ev('placed', { id: 'ticker-1', node: 'demo-1', by: 'hash' }), ev('started', { id: 'ticker-1', node: 'demo-1', pid: 'p' }), ev('stopped', { id: 'ticker-1', node: 'demo-1', pid: 'p' })]);
+    expect(container.querySelector('[aria-label="Timeline"]')).not.toBeNull();
+    expect(types()).toEqual(['stopped', 'started', 'placed']);
+    const last = rows()[2]!;
+    expect(last.querySelector('time')?.textContent).toBe('10:20:30.055');
+    expect(last.querySelector('.tl-badge')?.textContent).toBe('placed');
+    expect(last.querySelector('.tl-text')?.textContent).toBe('placed ticker-1 on demo-1 (by placement)');
+    expect(container.querySelector('[data-testid="timeline-count"]')?.textContent).toBe('3 events');
+  });
+
+  it('groups a redistribution under the node-down that caused it, newest first, until converged', () => {
+    show(redistribution());
+    // Top level, newest first: the later failure, the burst (headed by its node-down), the earlier start and placement.
+    const burst = container.querySelector<HTMLElement>('.tl-burst')!;
+    expect(burst.getAttribute('aria-label')).toBe('Redistribution after node demo-3 down');
+    const inBurst = [...burst.querySelectorAll<HTMLElement>('[data-testid="timeline-event"]')].map((r) => Number(r.dataset['seq']));
+    expect(inBurst).toEqual([3, 10, 9, 8, 7, 6, 5, 4]);
+    expect(seqs()).toEqual([11, 3, 10, 9, 8, 7, 6, 5, 4, 2, 1]);
+    expect([...burst.querySelectorAll('.tl-members [data-testid="timeline-event"]')]).toHaveLength(7);
+    expect(burst.querySelector('.tl-summary')?.textContent).toContain('2 children moved · 2 started · 2 stopped');
+    expect(burst.querySelector('.tl-summary')?.textContent).toContain('converged in 84 ms');
+    expect(burst.querySelector('[data-type="node-down"] .tl-text')?.textContent).toBe('node demo-3 down (member-down)');
+    expect(burst.querySelector('[data-type="converged"] .tl-text')?.textContent).toBe('converged 84 ms after demo-3 down: 3 children running once');
+    expect(burst.querySelector('[data-seq="6"] .tl-text')?.textContent).toBe('ticker-2 moved demo-3 → demo-2 (node down or failing)');
+
+    // Collapsing hides its events, not its head.
+    act(() => burst.querySelector<HTMLButtonElement>('.tl-toggle')!.click());
+    expect(seqs()).toEqual([11, 3, 2, 1]);
+    expect(burst.querySelector('.tl-toggle')?.getAttribute('aria-expanded')).toBe('false');
+  });
+
+  it('shows a burst still open as converging, and new events join it', () => {
+    const events = redistribution().slice(0, 6);
+    show(events);
+    expect(container.querySelector('.tl-outcome')?.textContent).toBe('converging…');
+    act(() => useStore.getState().applyPatch({ events: [ev('converged', { after: 1_250, cause: 'node-down', node: 'demo-3', children: 3 })] }));
+    expect(container.querySelector('.tl-outcome')?.textContent).toBe('converged in 1.25 s');
+    expect(container.querySelectorAll('.tl-burst [data-testid="timeline-event"]')).toHaveLength(5); // head, 3 events, converged
+  });
+
+  it('filters by kind and by child id or node', () => {
+    show(redistribution());
+    act(() => chip('Starts / stops').click());
+    expect(chip('Starts / stops').getAttribute('aria-pressed')).toBe('false');
+    expect(types()).not.toContain('started');
+    expect(types()).not.toContain('stopped');
+    expect(types()).toContain('moved');
+    act(() => chip('Membership').click());
+    // The burst stays, its head shown as a caption for context.
+    expect(types()).not.toContain('node-down');
+    expect(container.querySelector('.tl-burst .tl-context')?.textContent).toContain('during the redistribution after node demo-3 went down');
+    expect(container.querySelector('[data-testid="timeline-count"]')?.textContent).toBe('5 of 11 events');
+
+    act(() => [...container.querySelectorAll('button')].find((b) => b.textContent === 'Clear filters')!.click());
+    expect(rows()).toHaveLength(11);
+
+    const search = container.querySelector<HTMLInputElement>('input[type="search"]')!;
+    typeInto(search, 'ticker-3');
+    expect(seqs()).toEqual([9, 8, 7]);
+    typeInto(search, 'demo-2');
+    expect(seqs()).toEqual([11, 6, 5]);
+    typeInto(search, 'demo-3 ticker-2');
+    expect(seqs()).toEqual([6, 4]);
+    typeInto(search, 'nothing-like-this');
+    expect(rows()).toHaveLength(0);
+    expect(container.textContent).toContain('No event matches the filters.');
+  });
+
+  it('clicking a child id or a node selects it', () => {
+    show(redistribution());
+    const moved = container.querySelector('[data-seq="6"]')!;
+    act(() => moved.querySelector<HTMLButtonElement>('.tl-child')!.click());
+    expect(useStore.getState().selection).toEqual({ kind: 'child', id: 'ticker-2' });
+    expect(container.querySelector('[data-seq="6"]')?.classList.contains('selected')).toBe(true);
+    act(() => [...moved.querySelectorAll<HTMLButtonElement>('.tl-node')].find((b) => b.textContent === 'demo-2')!.click());
+    expect(useStore.getState().selection).toEqual({ kind: 'node', name: 'demo-2' });
+  });
+
+  it('says so when there are no events', () => {
+    show([]);
+    expect(rows()).toHaveLength(0);
+    expect(container.textContent).toContain('No cluster events yet');
+  });
+
+  it('renders the 500 events the observer keeps', () => {
+    seq = 0;
+    const events: EventView[] = [];
+    for (let i = 0; i < 125; i++) {
+      const id = `child-${i % 40}`;
+      events.push(ev('placed', { id, node: 'demo-2', by: 'pin' }), ev('started', { id, node: 'demo-2', pid: 'p' }), ev('moved', { id, from: 'demo-1', to: 'demo-2', reason: 'pin' }), ev('stopped', { id, node: 'demo-1', pid: 'q' }));
+    }
+    show(events);
+    expect(rows()).toHaveLength(500);
+    expect(seqs()[0]).toBe(500);
+  });
+});
+
+describe('timeline grouping and sentences', () => {
+  it('an observer coming or going starts no burst', () => {
+    seq = 0;
+    const items = groupEvents([ev('node-up', { node: 'obs' }), ev('started', { id: 'x', node: 'demo-1' }), ev('node-up', { node: 'demo-4' }), ev('started', { id: 'y', node: 'demo-4' })], (n) => n === 'obs');
+    expect(items.map((i) => i.kind)).toEqual(['event', 'event', 'burst']);
+    expect(items[2]).toMatchObject({ kind: 'burst', converged: null, members: [{ type: 'started' }] });
+  });
+
+  it('a second topology change inside a burst belongs to it (the gateway measures one convergence)', () => {
+    seq = 0;
+    const items = groupEvents([ev('node-down', { node: 'demo-2' }), ev('node-down', { node: 'demo-3' }), ev('converged', { after: 5, cause: 'node-down', node: 'demo-2' }), ev('started', { id: 'x', node: 'demo-1' })]);
+    expect(items.map((i) => i.kind)).toEqual(['burst', 'event']);
+    expect(items[0]).toMatchObject({ members: [{ type: 'node-down' }, { type: 'converged' }] });
+  });
+
+  it('sums up a burst by what happened in it', () => {
+    seq = 0;
+    expect(burstSummary([ev('moved'), ev('moved'), ev('started'), ev('failed'), ev('node-up'), ev('converged')])).toBe('2 children moved · 1 started · 1 failed · 1 more node change');
+    expect(burstSummary([ev('converged')])).toBe('no child moved');
+  });
+
+  it('describes each event type in words', () => {
+    const text = (e: Record<string, unknown>) =>
+      describeEvent({ seq: 1, at: 0, type: 'x', ...e })
+        .map((p) => (typeof p === 'string' ? p : 'child' in p ? p.child : p.node))
+        .join('');
+    expect(text({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'leave' })).toBe('ticker-1 moved demo-1 → demo-2 (node left)');
+    expect(text({ type: 'node-down', node: 'demo-3', reason: 'member-down' })).toBe('node demo-3 down (member-down)');
+    expect(text({ type: 'converged', after: 84, cause: 'node-down', node: 'demo-3', children: 12 })).toBe('converged 84 ms after demo-3 down: 12 children running once');
+    expect(text({ type: 'node-up', node: 'demo-4' })).toBe('node demo-4 up');
+    expect(text({ type: 'placed', id: 'a', node: 'demo-1', by: 'pin' })).toBe('placed a on demo-1 (pinned there)');
+    expect(text({ type: 'placed', id: 'a', by: 'none' })).toBe('a has no node to run on');
+    expect(text({ type: 'failed', id: 'a', node: 'demo-1', failures: 3, error: 'exit 2' })).toBe('a failed on demo-1 (3 failures in a row): exit 2');
+    expect(text({ type: 'duplicate-resolved', id: 'a', survivor: { node: 'demo-1', pid: 'p' }, stopped: [{ node: 'demo-2', pid: 'q' }] })).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2');
+    expect(text({ type: 'something-new', detail: 1 })).toBe('something-new {"detail":1}');
+  });
+});

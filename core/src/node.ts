@@ -203,6 +203,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       readyTimeoutMs: config.readyTimeoutMs,
       setReady: (ready) => this.membership.updateSelf({ ready }),
       hasSeeds: config.seeds.some((seed) => seed !== address),
+      observer: config.role === 'observer',
+      dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
     });
     this.metrics = createMetrics(this);
     this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });

@@ -351,6 +351,16 @@ describe('distributed supervisor: observers', () => {
     expect(obs.local.countChildren().specs).toBe(0);
   });
 
+  it('an observer that cannot reach a dead member its peers still list does not wait for it (pogo ctl stays quick)', async () => {
+    await cluster(3, 121);
+    sim.crash('n3');
+    const obs = await sim.start('eye', ['n1'], { role: 'observer' });
+    const waited = await sim.until(() => obs.supervisor.isReady, 20_000, 'observer ready');
+    expect(obs.member('n3')?.status).toBe('down');
+    // Well before the readiness timeout, which a member joining now would wait out (it could duplicate n3's children).
+    expect(waited).toBeLessThan(obs.config.readyTimeoutMs / 2);
+  });
+
   it('observers joining or leaving move nothing, even when they have the worker type', async () => {
     const [n1] = await cluster(3, 119);
     for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`ob${i}`)));

@@ -153,6 +153,10 @@ export interface DistributedOptions {
   setReady(ready: boolean): void;
   /** Whether the node was given seeds: then it is not ready before it has linked to someone. */
   hasSeeds: boolean;
+  /** This node runs no children (an observer, or `pogo ctl`). */
+  observer?: boolean;
+  /** True when dialling this address has failed and no link exists (a dead member learned from gossip). */
+  dialFailed?(address: string): boolean;
 }
 
 const VerSchema = z.string().min(18).max(300);
@@ -982,7 +986,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private checkReady(timedOut = false): void {
     if (this.ready || this.stopped) return;
     // Observers do not hold children: an observer we cannot reach (a firewall) must not hold us back.
-    const members = this.o.members().filter((m) => m.name !== this.o.node && m.status !== 'left' && m.role === 'member');
+    // An observer holds no children, so it cannot duplicate one: a member it has tried and failed to
+    // reach (typically a dead node its peers still list) must not hold it back; a member does wait.
+    const members = this.o.members().filter((m) => m.name !== this.o.node && m.status !== 'left' && m.role === 'member' && !(this.o.observer && m.status === 'down' && this.o.dialFailed?.(m.address)));
     // A node with seeds knows nothing of the cluster until it has linked to one of them.
     const joined = !this.o.hasSeeds || this.o.members().some((m) => m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
     const allLinked = members.every((m) => m.status === 'up' || m.status === 'suspect');

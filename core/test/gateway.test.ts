@@ -182,6 +182,11 @@ describe('observer gateway', () => {
     expect(converged['after']).toBeGreaterThanOrEqual(lastStart.at - down.at);
     expect(converged['after']).toBeLessThanOrEqual(converged.at - down.at);
     expect(Object.values(client.state().children).every((c) => c.status === 'running' && c.node !== victim.name)).toBe(true);
+    // Every move off the dead node says why, as the observer saw it.
+    const moves = client.state().events.filter((e) => e.type === 'moved' && e['from'] === victim.name);
+    expect(moves.length).toBe(lost);
+    expect(new Set(moves.map((e) => e['reason']))).toEqual(new Set(['failure']));
+    expect(down).toMatchObject({ role: 'member' });
   });
 
   it('a client that never acknowledges gets no more patches until it does, then one coalesced patch', async () => {

@@ -71,8 +71,8 @@ export type DistEvent =
   | { type: 'moved'; id: string; from: string; to: string; reason: MoveReason; at: number }
   | { type: 'failed'; id: string; node: string; failures: number; error: string; at: number }
   | { type: 'duplicate-resolved'; id: string; survivor: { node: string; pid: string }; stopped: Array<{ node: string; pid: string }>; at: number }
-  | { type: 'node-up'; node: string; at: number }
-  | { type: 'node-down'; node: string; reason: string; at: number };
+  | { type: 'node-up'; node: string; role: string; at: number }
+  | { type: 'node-down'; node: string; role: string; reason: string; at: number };
 
 export type GlobalStatus = 'running' | 'pending' | 'moving' | 'duplicate' | 'failing' | 'unplaceable';
 
@@ -293,8 +293,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   /** Called by the node on membership changes. */
   onMembership(event: { kind: string; member: Member; reason?: string }): void {
     const at = this.o.clock.now();
-    if (event.kind === 'member-up') this.emitEvent({ type: 'node-up', node: event.member.name, at });
-    if (event.kind === 'member-down' || event.kind === 'member-left') this.emitEvent({ type: 'node-down', node: event.member.name, reason: event.reason ?? event.kind, at });
+    const role = event.member.role;
+    if (event.kind === 'member-up') this.emitEvent({ type: 'node-up', node: event.member.name, role, at });
+    if (event.kind === 'member-down' || event.kind === 'member-left') this.emitEvent({ type: 'node-down', node: event.member.name, role, reason: event.reason ?? event.kind, at });
     this.topologyDirty = true;
     this.checkReady();
     this.schedule();
@@ -660,7 +661,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       if (before.some((b) => b.pid === r.pid)) continue;
       this.emitEvent({ type: 'started', id, node: r.node, pid: r.pid, at });
       if (st.lastRunner !== undefined && st.lastRunner !== r.node && !before.some((b) => b.node === r.node)) {
-        this.emitEvent({ type: 'moved', id, from: st.lastRunner, to: r.node, reason: st.cause, at });
+        // The new instance may show up here before this node's own placement pass (it saw the start
+        // before the topology change settled): then the reason comes from where it ran before.
+        const reason = st.owner === r.node ? st.cause : this.causeOf(st, st.lastRunner, r.node, live?.pin?.node);
+        this.emitEvent({ type: 'moved', id, from: st.lastRunner, to: r.node, reason, at });
       }
       st.lastRunner = r.node;
     }

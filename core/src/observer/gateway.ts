@@ -170,7 +170,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     const at = e.at ?? node.clock.now();
     lastChangeAt = at;
     pushEvent({ ...(e as Record<string, unknown>), type: e.type, at });
-    if ((e.type === 'node-up' || e.type === 'node-down') && typeof e.node === 'string' && node.members().find((m) => m.name === e.node)?.role !== 'observer') converging ??= { since: at, cause: e.type, node: e.node };
+    // Observers (a UI, `pogo ctl`) coming and going move nothing: only members start a convergence.
+    if ((e.type === 'node-up' || e.type === 'node-down') && typeof e.node === 'string' && (e as { role?: unknown }).role === 'member') converging ??= { since: at, cause: e.type, node: e.node };
   };
   const checkConverged = (): void => {
     if (!converging) return;

@@ -46,7 +46,8 @@ export interface ChildView {
 /**
  * A cluster event as the observer saw it: the distributed supervisor's
  * events (`placed`, `started`, `stopped`, `moved` with its `reason`,
- * `failed`, `duplicate-resolved`, `node-up`, `node-down`) plus the
+ * `failed`, `duplicate-resolved`, `node-up` and `node-down` with the
+ * node's `role`) plus the
  * gateway's own `converged` ({ after: ms from the topology change to every
  * child running exactly once, cause: the event that started it, node }).
  */

@@ -179,6 +179,11 @@ describe('timeline grouping and sentences', () => {
     const items = groupEvents([ev('node-up', { node: 'obs' }), ev('started', { id: 'x', node: 'demo-1' }), ev('node-up', { node: 'demo-4' }), ev('started', { id: 'y', node: 'demo-4' })], (n) => n === 'obs');
     expect(items.map((i) => i.kind)).toEqual(['event', 'event', 'burst']);
     expect(items[2]).toMatchObject({ kind: 'burst', converged: null, members: [{ type: 'started' }] });
+    // The event's own role decides, even for an observer already gone from the member table (pogo ctl).
+    seq = 0;
+    const byRole = groupEvents([ev('node-down', { node: 'ctl-1', role: 'observer' }), ev('node-down', { node: 'demo-2', role: 'member' }), ev('started', { id: 'x', node: 'demo-1' })]);
+    expect(byRole.map((i) => i.kind)).toEqual(['event', 'burst']);
+    expect(describeEvent(ev('node-down', { node: 'ctl-1', role: 'observer', reason: 'left' })).join('')).toContain('observer ');
   });
 
   it('a second topology change inside a burst belongs to it (the gateway measures one convergence)', () => {

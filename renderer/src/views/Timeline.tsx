@@ -94,9 +94,9 @@ export function describeEvent(e: EventView): Part[] {
   const on = (n: string | null): Part[] => (n ? [' on ', { node: n }] : []);
   switch (e.type) {
     case 'node-up':
-      return ['node ', node ? { node } : '?', ' up'];
+      return [e['role'] === 'observer' ? 'observer ' : 'node ', node ? { node } : '?', ' up'];
     case 'node-down':
-      return ['node ', node ? { node } : '?', ' down', ...(str(e['reason']) ? [` (${str(e['reason'])})`] : [])];
+      return [e['role'] === 'observer' ? 'observer ' : 'node ', node ? { node } : '?', ' down', ...(str(e['reason']) ? [` (${str(e['reason'])})`] : [])];
     case 'placed': {
       const by = str(e['by']);
       if (!node) return [child, ' has no node to run on'];
@@ -153,7 +153,9 @@ export function groupEvents(events: EventView[], isObserver: (node: string) => b
   const items: TimelineItem[] = [];
   let open: Extract<TimelineItem, { kind: 'burst' }> | null = null;
   for (const e of events) {
-    const topology = (e.type === 'node-down' || e.type === 'node-up') && !isObserver(str(e['node']) ?? '');
+    // Only members move children: observers (a UI, `pogo ctl`) coming and going start no group.
+    const role = str(e['role']);
+    const topology = (e.type === 'node-down' || e.type === 'node-up') && (role ? role === 'member' : !isObserver(str(e['node']) ?? ''));
     if (open) {
       open.members.push(e);
       if (e.type === 'converged') {

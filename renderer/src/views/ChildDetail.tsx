@@ -149,7 +149,7 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
               </tr>
             </thead>
             <tbody>
-              {x.candidates.map((v) => {
+              {x.candidates.filter((v) => !v.excludedBy.includes('observer')).map((v) => {
                 const verdict = verdictOf(v, x);
                 return (
                   <tr key={v.node} className={`verdict-${verdict.kind}`} data-node={v.node}>

@@ -9,6 +9,10 @@
  * above in a fixed order (membership first, so a member is `up` before its
  * groups arrive) and offers a small API: members, groups, pids, status,
  * graceful `stop()` and abrupt `kill()` (for simulated crashes).
+ *
+ * With `dataDir` (members only) the node locks the directory, reads the
+ * desired state saved there before anything else starts, and hands it and
+ * the store to the distributed supervisor (distributed/store.ts).
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -24,6 +28,7 @@ import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, type CommandOp, type CommandReply, type Pid, type Role } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
+import { DesiredStateStore, type DesiredState } from './distributed/store.js';
 import { CommandClient, CommandExecutor } from './commands.js';
 import type { JsonValue } from './groups.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
@@ -102,6 +107,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private readonly commands: CommandExecutor;
   private readonly commandClient: CommandClient;
   private nextLocalId = 1;
+  private readonly store: DesiredStateStore | undefined;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private _address: string;
 
@@ -109,8 +115,10 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     readonly config: NodeConfig,
     deps: Required<NodeDeps>,
     address: string,
+    durable?: { store: DesiredStateStore; restored: DesiredState | undefined },
   ) {
     super();
+    this.store = durable?.store;
     this.name = config.name;
     this.cluster = config.cluster;
     this.role = config.role;
@@ -205,6 +213,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       hasSeeds: config.seeds.some((seed) => seed !== address),
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
+      ...(durable ? { persistence: { restored: durable.restored, save: (state: DesiredState) => durable.store.save(state) } } : {}),
     });
     this.metrics = createMetrics(this);
     this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });
@@ -226,11 +235,18 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     const clock = deps.clock ?? new SystemClock();
     const random = deps.random ?? new CryptoRandom();
     const baseLog = deps.log ?? silentLogger;
+    const durable = openDataDir(config, clock, baseLog.child({ node: config.name }));
     const transport = deps.transport ?? new SocketIoTransport({ host: config.host, port: config.port, maxMessageBytes: config.maxMessageBytes, connectTimeoutMs: config.connectTimeoutMs, tls: readTls(config) });
     let accept: (conn: Parameters<LinkLayer['accept']>[0]) => void = (conn) => conn.close('node starting');
-    const bound = await transport.listen((conn) => accept(conn));
+    let bound: string;
+    try {
+      bound = await transport.listen((conn) => accept(conn));
+    } catch (err) {
+      durable?.store.close();
+      throw err;
+    }
     const address = advertisedAddress(config, bound);
-    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers }, address);
+    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers }, address, durable);
     accept = (conn) => node.links.accept(conn);
     node.links.start();
     node.membership.start();
@@ -327,6 +343,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.membership.stop();
     await new Promise<void>((resolve) => this.links.leave(reason, graceMs, resolve));
     await this.transport.close();
+    this.store?.close();
     this.state = 'stopped';
     this.log.info({}, 'node stopped');
   }
@@ -339,6 +356,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.supervisor.stop();
+    this.store?.abandon();
     this.local.abandon();
     this.membership.stop();
     this.links.shutdown();
@@ -395,6 +413,37 @@ export function readChildrenFile(path: string): ChildSpec[] {
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return specs;
+}
+
+/**
+ * Locks a member's data dir and reads the desired state saved there. A
+ * corrupt file has been moved aside by the store: say so loudly, then start
+ * empty — the peers hold the state and the usual merge brings it back.
+ */
+function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: DesiredStateStore; restored: DesiredState | undefined } | undefined {
+  if (config.dataDir === undefined) return undefined;
+  if (config.role !== 'member') {
+    log.warn({ dataDir: config.dataDir }, 'dataDir ignored: an observer holds no desired state');
+    return undefined;
+  }
+  const store = DesiredStateStore.open(config.dataDir, { node: config.name, clock, log });
+  const loaded = store.load();
+  if (loaded.kind === 'empty') {
+    log.info({ dataDir: store.dir }, 'no saved desired state in the data dir yet');
+    return { store, restored: undefined };
+  }
+  if (loaded.kind === 'corrupt') {
+    log.error(
+      { path: store.file, reason: loaded.reason, movedTo: loaded.movedTo ?? null },
+      `corrupt desired state file ${store.file}: ${loaded.reason}; ${loaded.movedTo ? `moved it aside to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers`,
+    );
+    return { store, restored: undefined };
+  }
+  const ageMs = clock.now() - loaded.savedAt;
+  log.info({ path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs }, 'read the saved desired state');
+  if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
+  if (ageMs > config.tombstoneTtlMs) log.warn({ ageMs, tombstoneTtlMs: config.tombstoneTtlMs }, 'the saved desired state is older than tombstoneTtlMs: a child terminated while this node was away may come back');
+  return { store, restored: loaded.state };
 }
 
 function readTls(config: NodeConfig): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {

@@ -46,6 +46,11 @@
  * Cost: work is proportional to the ids that changed; a topology change
  * re-places every id once (O(children × members)); an idle node does nothing
  * but the anti-entropy pass.
+ *
+ * Durable desired state (`persistence`, store.ts): at start a member joins
+ * the registers it saved back into its own entries (before it is ready, so
+ * readiness rules are unchanged); every change of its own registers is
+ * saved, coalesced, and once more on a graceful stop.
  */
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
@@ -60,6 +65,7 @@ import { failingBackoff } from '../supervisor/restart-policy.js';
 import { DistError } from './errors.js';
 import { owner as computeOwner, hrwScore, place, type Candidate, type CandidateVerdict } from './placement.js';
 import { VersionClock, asJson, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
+import { SAVE_COALESCE_MS, type DesiredState } from './store.js';
 import { parseTag, tag } from './tags.js';
 
 export type MoveReason = 'join' | 'leave' | 'pin' | 'drain' | 'failure' | 'heal';
@@ -157,6 +163,8 @@ export interface DistributedOptions {
   observer?: boolean;
   /** True when dialling this address has failed and no link exists (a dead member learned from gossip). */
   dialFailed?(address: string): boolean;
+  /** Durable desired state (members with a data dir): what to restore at start, and where to save this member's registers. */
+  persistence?: { restored: DesiredState | undefined; save(state: DesiredState): void };
 }
 
 const VerSchema = z.string().min(18).max(300);
@@ -224,6 +232,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   private initialChildren: unknown[] = [];
+  private saveTimer: TimerHandle | undefined;
+  private saveFailing = false;
   /** Observes the wall-clock duration of each reconcile pass (metrics); unset by default. */
   onReconcile: ((seconds: number) => void) | undefined;
 
@@ -237,6 +247,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   start(): void {
     this.o.groups.createScope(this.o.scope);
+    if (this.o.persistence?.restored) this.restore(this.o.persistence.restored);
     const monitor = this.o.groups.monitor(this.o.scope, undefined, (e) => this.onGroupEvent(e));
     this.unsubscribe = monitor.unsubscribe;
     for (const group of monitor.snapshot.keys()) this.markGroup(group);
@@ -276,6 +287,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   prepareStop(): void {
     this.ready = false;
     this.o.setReady(false);
+    if (this.saveTimer) this.saveState();
     this.stop();
   }
 
@@ -284,7 +296,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.stopped = true;
     this.unsubscribe?.();
     this.o.local.off('child', this.onLocalChild);
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.deferTimer]) this.o.clock.clearTimeout(t);
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.deferTimer, this.saveTimer]) this.o.clock.clearTimeout(t);
     for (const m of this.managed.values()) this.o.clock.clearTimeout(m.stableTimer);
     for (const set of this.waiters.values()) for (const w of set) this.o.clock.clearTimeout(w.timer);
     this.waiters.clear();
@@ -940,10 +952,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     const mine = this.o.groups.getLocalMembers(this.o.scope, group);
     this.o.groups.join(this.o.scope, group, this.o.pid, value);
     for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+    this.saveSoon(group);
   }
 
   private dropOwn(group: string): void {
-    for (const m of this.o.groups.getLocalMembers(this.o.scope, group)) this.o.groups.leave(this.o.scope, group, m.pid);
+    const mine = this.o.groups.getLocalMembers(this.o.scope, group);
+    for (const m of mine) this.o.groups.leave(this.o.scope, group, m.pid);
+    if (mine.length > 0) this.saveSoon(group);
   }
 
   private writeChild(id: string, register: ChildRegister): void {
@@ -983,6 +998,75 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (!m) throw new DistError('unknown-node', `no member named ${JSON.stringify(node)} (known: ${this.candidates.map((c) => c.name).join(', ')})`);
     if (m.role !== 'member') throw new DistError('ineligible-node', `${node} is an observer; it runs no children`);
     this.writeFlag(tag.drain(node), { value: draining, ver: this.vclock.next() });
+  }
+
+  // ---- durable desired state (--data-dir) -------------------------------------------
+
+  /**
+   * Joins saved registers into this member's own (still empty) entries. Each
+   * is validated like a peer's record; the merge with the peers' copies then
+   * runs as for any change, so a newer floor, pin or flag elsewhere wins.
+   */
+  private restore(saved: DesiredState): void {
+    let children = 0;
+    let skipped = 0;
+    for (const [id, value] of Object.entries(saved.children)) {
+      const parsed = ChildRegisterSchema.safeParse(value);
+      if (!parsed.success || parsed.data.specs.some((s) => s.spec.id !== id)) {
+        skipped++;
+        continue;
+      }
+      const register = mergeChild([parsed.data as ChildRegister]);
+      if (register.specs.length === 0 && register.floor === undefined) continue;
+      this.setOwn(tag.child(id), asJson(register));
+      children++;
+    }
+    const flags: Array<[string, unknown]> = [...Object.entries(saved.drains).map(([node, flag]): [string, unknown] => [tag.drain(node), flag]), ...(saved.pause ? [[tag.pause, saved.pause] as [string, unknown]] : [])];
+    let restoredFlags = 0;
+    for (const [group, value] of flags) {
+      const parsed = FlagSchema.safeParse(value);
+      if (!parsed.success) {
+        skipped++;
+        continue;
+      }
+      this.setOwn(group, asJson(parsed.data));
+      restoredFlags++;
+    }
+    if (skipped > 0) this.o.log.warn({ skipped }, 'ignoring invalid records in the saved desired state');
+    this.o.log.info({ children, flags: restoredFlags }, 'restored the saved desired state');
+  }
+
+  /** A register of this member changed: save the lot once the changes of the next moments are in. */
+  private saveSoon(group: string, delayMs = SAVE_COALESCE_MS): void {
+    if (!this.o.persistence || this.saveTimer || this.stopped) return;
+    const kind = parseTag(group)?.kind;
+    if (kind !== 'child' && kind !== 'drain' && kind !== 'pause') return;
+    this.saveTimer = this.o.clock.setTimeout(() => this.saveState(), delayMs);
+  }
+
+  private saveState(): void {
+    this.o.clock.clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const state: DesiredState = { children: {}, drains: {} };
+    for (const group of this.o.groups.whichGroups(this.o.scope)) {
+      const t = parseTag(group);
+      if (!t || t.kind === 'run' || t.kind === 'fail') continue;
+      const mine = this.o.groups.getLocalMembers(this.o.scope, group)[0]?.value;
+      if (mine === undefined) continue;
+      if (t.kind === 'child') state.children[t.id] = mine as unknown as ChildRegister;
+      else if (t.kind === 'drain') state.drains[t.node] = mine as unknown as FlagRegister<boolean>;
+      else state.pause = mine as unknown as FlagRegister<boolean>;
+    }
+    try {
+      this.o.persistence!.save(state);
+      if (this.saveFailing) this.o.log.info({}, 'saving the desired state works again');
+      this.saveFailing = false;
+    } catch (err) {
+      // Never fatal: the state still lives in the cluster. Retry slowly, and say so once.
+      if (!this.saveFailing) this.o.log.error({ err: (err as Error).message }, 'cannot save the desired state to the data dir; retrying (the cluster still holds it, but a full restart would lose changes)');
+      this.saveFailing = true;
+      this.saveSoon(tag.pause, 5 * SAVE_COALESCE_MS);
+    }
   }
 
   // ---- readiness, waiting, views --------------------------------------------------------

@@ -1,0 +1,291 @@
+/**
+ * Durable desired state (`--data-dir`): one member's copy of the cluster's
+ * desired state — every child register it holds (specs with their revisions,
+ * terminate floors, pins), the drain flags and the pause flag — kept in one
+ * file, so that after the whole cluster is killed and started again every
+ * child comes back. (Pogo loses everything started at run time then.)
+ *
+ * File: `<dataDir>/state.json`, one JSON document
+ *
+ *   { "format": "pogo-desired-state", "version": 1, "node": "n1",
+ *     "savedAt": 1700000000000, "checksum": "sha256:<hex>",
+ *     "data": { "children": { <id>: ChildRegister }, "drains": { <node>: Flag },
+ *               "pause"?: Flag } }
+ *
+ * where the checksum is the SHA-256 of the canonical JSON (keys sorted) of
+ * everything but the checksum. The registers are the values the supervisor
+ * keeps in its process groups (registers.ts), versions included, so restoring
+ * is "join them back into this node's own entries": the join with the peers'
+ * copies is the usual semilattice merge — a persisted terminate floor still
+ * wins over the specs it covers, and newer pins and drains win over older.
+ *
+ * Choices:
+ * - Atomic replace: write `state.json.tmp`, fsync it, rename it over
+ *   `state.json`, fsync the directory. A crash at any point leaves either the
+ *   old file or the new one, never a mix; a leftover `.tmp` is removed at
+ *   load. Writes are synchronous (a few ms for thousands of children) and the
+ *   supervisor coalesces them: at most one every `SAVE_COALESCE_MS`, and one
+ *   on graceful stop — so the window a kill can lose is that long.
+ * - A file that does not parse, has the wrong format or version, or fails its
+ *   checksum is moved aside to `state.json.corrupt-<time>` (never deleted) and
+ *   reported; the node then starts empty and gets the state back from its
+ *   peers, as any member that joins does.
+ * - One node per directory: `pogo.lock` holds the owner's pid, created
+ *   exclusively. A lock whose process is gone (a SIGKILLed node) is taken
+ *   over; a live one makes the node refuse to start — two nodes writing one
+ *   file would lose each other's state.
+ *
+ * Not persisted: live instances, restart and failure counts, membership —
+ * they describe processes, which do not survive a restart anyway.
+ */
+import { createHash } from 'node:crypto';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { ConfigError } from '../config.js';
+import type { Logger } from '../logger.js';
+import { canonicalJson } from '../supervisor/child-spec.js';
+import type { ChildRegister, FlagRegister } from './registers.js';
+
+/** At most one write per this many ms while the state changes. */
+export const SAVE_COALESCE_MS = 200;
+
+export const STATE_FILE = 'state.json';
+export const LOCK_FILE = 'pogo.lock';
+const FORMAT = 'pogo-desired-state';
+const VERSION = 1;
+
+/** What one member holds of the desired state. */
+export interface DesiredState {
+  /** Child registers by child id. */
+  children: Record<string, ChildRegister>;
+  /** Drain flags by node name. */
+  drains: Record<string, FlagRegister<boolean>>;
+  pause?: FlagRegister<boolean>;
+}
+
+export type LoadResult =
+  /** Nothing saved yet (a new data dir). */
+  | { kind: 'empty' }
+  | { kind: 'loaded'; state: DesiredState; savedAt: number; node: string }
+  /** The file was unreadable: moved aside to `movedTo`; start empty and recover from peers. */
+  | { kind: 'corrupt'; reason: string; movedTo: string | undefined };
+
+/** Data dirs locked by nodes of this process (a second node on one dir in one process is refused too). */
+const lockedHere = new Set<string>();
+
+export class DesiredStateStore {
+  readonly file: string;
+  readonly lockFile: string;
+  private locked = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly node: string,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.file = join(dir, STATE_FILE);
+    this.lockFile = join(dir, LOCK_FILE);
+  }
+
+  /**
+   * Prepares `dir` (created with mode 0700 if missing; must be a writable
+   * directory) and takes its lock. Throws ConfigError naming `dataDir` and
+   * what to do.
+   */
+  static open(dir: string, o: { node: string; clock: Clock; log: Logger }): DesiredStateStore {
+    const problem = (what: string): ConfigError => new ConfigError([`dataDir (${dir}): ${what}`]);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw problem(`cannot create the directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    let real: string;
+    try {
+      if (!statSync(dir).isDirectory()) throw problem('is not a directory');
+      accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+      real = realpathSync(dir);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw problem(`must be a readable and writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    const store = new DesiredStateStore(real, o.node, o.clock, o.log);
+    store.lock(dir);
+    return store;
+  }
+
+  /** Reads the saved state. Never throws: an unreadable file is moved aside and reported as `corrupt`. */
+  load(): LoadResult {
+    const tmp = `${this.file}.tmp`;
+    if (existsSync(tmp)) {
+      // A write that did not complete (the process died before the rename): the previous file stands.
+      this.log.warn({ path: tmp }, 'removing an incomplete state file left by an interrupted write');
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // the next save replaces it anyway
+      }
+    }
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'empty' };
+      return this.corrupt(`cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const decoded = decodeState(text);
+    if ('reason' in decoded) return this.corrupt(decoded.reason);
+    return { kind: 'loaded', ...decoded };
+  }
+
+  /** Replaces the file atomically with `state`. Throws on I/O errors (the caller logs and retries). */
+  save(state: DesiredState): void {
+    const text = encodeState(state, this.node, this.clock.now());
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+    syncDir(this.dir);
+  }
+
+  /** Releases the lock (graceful stop). The state file stays. */
+  close(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    lockedHere.delete(this.dir);
+    try {
+      if (readLockPid(this.lockFile) === process.pid) unlinkSync(this.lockFile);
+    } catch {
+      // already gone
+    }
+  }
+
+  /**
+   * As if the process died (simulated crashes): the lock file stays behind,
+   * holding this process's pid; the next node on this dir in this process
+   * takes it over as it would take over a dead process's lock.
+   */
+  abandon(): void {
+    this.locked = false;
+    lockedHere.delete(this.dir);
+  }
+
+  private lock(given: string): void {
+    const refuse = (holder: string): ConfigError =>
+      new ConfigError([`dataDir (${given}): in use by ${holder} (lock file ${this.lockFile}); two nodes must not share a data dir — give each node its own, or stop the other node (remove the lock file only if no pogo node runs there)`]);
+    if (lockedHere.has(this.dir)) throw refuse(`another node of this process (pid ${process.pid})`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(this.lockFile, 'wx', 0o600);
+        try {
+          writeSync(fd, `${process.pid}\n`);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        // Two nodes taking over one stale lock at the same instant: only the last writer keeps it.
+        if (readLockPid(this.lockFile) !== process.pid) continue;
+        this.locked = true;
+        lockedHere.add(this.dir);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError([`dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+      }
+      const holder = readLockPid(this.lockFile);
+      if (holder !== undefined && holder !== process.pid && processAlive(holder)) throw refuse(`process ${holder}`);
+      this.log.warn({ path: this.lockFile, pid: holder ?? null }, 'taking over a stale data dir lock (its process is gone)');
+      try {
+        unlinkSync(this.lockFile);
+      } catch {
+        // someone else removed it first: try again
+      }
+    }
+    throw refuse('another process (the lock kept changing hands)');
+  }
+
+  private corrupt(reason: string): LoadResult {
+    const stamp = new Date(this.clock.now()).toISOString().replace(/[:.]/g, '-');
+    let target = `${this.file}.corrupt-${stamp}`;
+    for (let i = 1; existsSync(target); i++) target = `${this.file}.corrupt-${stamp}-${i}`;
+    try {
+      renameSync(this.file, target);
+      syncDir(this.dir);
+      return { kind: 'corrupt', reason, movedTo: target };
+    } catch {
+      return { kind: 'corrupt', reason, movedTo: undefined };
+    }
+  }
+}
+
+/** The file's text for `state` (exported for tests). */
+export function encodeState(state: DesiredState, node: string, savedAt: number): string {
+  const data = { children: state.children, drains: state.drains, ...(state.pause ? { pause: state.pause } : {}) };
+  const body = { format: FORMAT, version: VERSION, node, savedAt, data };
+  return `${JSON.stringify({ ...body, checksum: checksum(body) })}\n`;
+}
+
+/** Parses and verifies a state file's text (exported for tests). */
+export function decodeState(text: string): { state: DesiredState; savedAt: number; node: string } | { reason: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { reason: `not valid JSON (${text.length} bytes; truncated?): ${(err as Error).message}` };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not a JSON object' };
+  const { checksum: sum, ...body } = doc as Record<string, unknown>;
+  if (body['format'] !== FORMAT) return { reason: `not a pogo desired-state file (format ${JSON.stringify(body['format'])})` };
+  if (body['version'] !== VERSION) return { reason: `format version ${JSON.stringify(body['version'])}; this node reads version ${VERSION}` };
+  if (typeof sum !== 'string') return { reason: 'no checksum' };
+  const expected = checksum(body);
+  if (sum !== expected) return { reason: `checksum mismatch (file says ${sum.slice(0, 19)}…, content is ${expected.slice(0, 19)}…)` };
+  const data = body['data'] as Record<string, unknown> | null;
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isRecord(data) || !isRecord(data['children']) || !isRecord(data['drains']) || (data['pause'] !== undefined && !isRecord(data['pause']))) return { reason: 'data has the wrong shape' };
+  if (typeof body['savedAt'] !== 'number' || typeof body['node'] !== 'string') return { reason: 'savedAt or node missing' };
+  // Each register is validated again by the supervisor when it is restored.
+  return { state: data as unknown as DesiredState, savedAt: body['savedAt'], node: body['node'] };
+}
+
+function checksum(body: Record<string, unknown>): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
+}
+
+function syncDir(dir: string): void {
+  // Makes the rename durable. Some platforms cannot open a directory: the rename is still atomic there.
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // best effort
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function readLockPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+

@@ -1,0 +1,291 @@
+/**
+ * Durable desired state (`--data-dir`): the store on its own (atomic writes,
+ * checksums, corrupt files moved aside, the data-dir lock), and whole-cluster
+ * restarts in deterministic simulation — every child back exactly once, a
+ * terminated one stays gone, pins and drains restored, a corrupt file
+ * recovered from the peers.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { MemoryLogger } from '../src/logger.js';
+import type { PogoNode } from '../src/node.js';
+import { DesiredStateStore, LOCK_FILE, STATE_FILE, decodeState, type DesiredState } from '../src/distributed/store.js';
+import { SimCluster } from './support/sim.js';
+
+const root = mkdtempSync(join(tmpdir(), 'pogo-durable-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirCount = 0;
+const freshDir = (): string => join(root, `d${++dirCount}`);
+
+const spec = (id: string) => ({ id, start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' }) as const;
+const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
+
+function sampleState(): DesiredState {
+  return {
+    children: {
+      a: { specs: [{ rev: ver(1000, 1, 'n1'), spec: spec('a'), pin: { node: 'n2', ver: ver(1001, 1, 'n1') } }] },
+      b: { floor: ver(1002, 1, 'n2'), specs: [] },
+    },
+    drains: { n3: { value: true, ver: ver(1003, 1, 'n3') } },
+    pause: { value: false, ver: ver(1004, 1, 'n1') },
+  };
+}
+
+describe('desired-state store', () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  let open: DesiredStateStore[] = [];
+  const openStore = (dir: string, log = new MemoryLogger()): DesiredStateStore => {
+    const store = DesiredStateStore.open(dir, { node: 'n1', clock, log });
+    open.push(store);
+    return store;
+  };
+  afterEach(() => {
+    for (const s of open) s.close();
+    open = [];
+  });
+
+  it('creates the directory with mode 0700, and what it saves it loads back', () => {
+    const dir = freshDir();
+    const store = openStore(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(store.load()).toEqual({ kind: 'empty' });
+    store.save(sampleState());
+    expect(store.load()).toEqual({ kind: 'loaded', state: sampleState(), savedAt: clock.now(), node: 'n1' });
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, STATE_FILE]);
+    const doc = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+    expect(doc).toMatchObject({ format: 'pogo-desired-state', version: 1, node: 'n1' });
+    expect(doc['checksum']).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('a write interrupted before its rename leaves the previous file intact (and the partial one is removed)', () => {
+    const dir = freshDir();
+    const store = openStore(dir);
+    store.save(sampleState());
+    // The process died while writing the next version: a truncated temporary file is all that is left of it.
+    const next = JSON.stringify({ ...sampleState(), children: {} });
+    writeFileSync(join(dir, `${STATE_FILE}.tmp`), next.slice(0, next.length / 2));
+    const log = new MemoryLogger();
+    store.close();
+    const again = openStore(dir, log);
+    expect(again.load()).toMatchObject({ kind: 'loaded', state: sampleState() });
+    expect(existsSync(join(dir, `${STATE_FILE}.tmp`))).toBe(false);
+    expect(log.entries.some((e) => e.level === 'warn' && /incomplete state file/.test(e.message))).toBe(true);
+  });
+
+  it('a truncated file is detected and moved aside; the next start is empty', () => {
+    const dir = freshDir();
+    const store = openStore(dir);
+    store.save(sampleState());
+    const file = join(dir, STATE_FILE);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.slice(0, Math.floor(text.length * 0.6)));
+    const result = store.load();
+    expect(result.kind).toBe('corrupt');
+    if (result.kind !== 'corrupt') return;
+    expect(result.reason).toMatch(/not valid JSON .*truncated/);
+    expect(result.movedTo).toMatch(/state\.json\.corrupt-2023-11-14T22-13-20-000Z$/);
+    expect(readFileSync(result.movedTo!, 'utf8')).toBe(text.slice(0, Math.floor(text.length * 0.6)));
+    expect(existsSync(file)).toBe(false);
+    expect(store.load()).toEqual({ kind: 'empty' });
+  });
+
+  it('a checksum mismatch is detected (a flipped byte in valid JSON), and so are foreign or newer files', () => {
+    const dir = freshDir();
+    const store = openStore(dir);
+    store.save(sampleState());
+    const file = join(dir, STATE_FILE);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('"node":"n2"', '"node":"n9"'));
+    const result = store.load();
+    expect(result).toMatchObject({ kind: 'corrupt', reason: expect.stringMatching(/^checksum mismatch/) });
+    expect(readdirSync(dir).filter((f) => f.startsWith(`${STATE_FILE}.corrupt-`))).toHaveLength(1);
+    expect(decodeState(text.replace('"version":1', '"version":2'))).toEqual({ reason: 'format version 2; this node reads version 1' });
+    expect(decodeState('{"hello":"world"}')).toMatchObject({ reason: expect.stringMatching(/not a pogo desired-state file/) });
+    expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 bytes/) });
+  });
+
+  it('one node per data dir: a live holder is refused, a dead one is taken over, close releases', () => {
+    const dir = freshDir();
+    const store = openStore(dir);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    // A second node in this process.
+    expect(() => openStore(dir)).toThrow(/in use by another node of this process/);
+    store.close();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    // Another live process holds it (our parent is alive).
+    writeFileSync(join(dir, LOCK_FILE), `${process.ppid}\n`);
+    let err: unknown;
+    try {
+      openStore(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(new RegExp(`dataDir \\(${dir}\\): in use by process ${process.ppid}`));
+    // A SIGKILLed node leaves its lock behind: its pid is dead, so the lock is taken over.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(join(dir, LOCK_FILE), `${dead}\n`);
+    const log = new MemoryLogger();
+    openStore(dir, log);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(log.entries.some((e) => e.level === 'warn' && /stale data dir lock/.test(e.message))).toBe(true);
+  });
+
+  it('refuses a data dir that is not a directory', () => {
+    const file = join(root, 'plain-file');
+    writeFileSync(file, 'x');
+    expect(() => openStore(file)).toThrow(/dataDir \(.*plain-file\): (is not a directory|cannot create the directory)/);
+  });
+
+  it('dataDir comes from --data-dir, POGO_DATA_DIR or the config file', () => {
+    const base = { secret: 'a-secret-of-sixteen-chars' };
+    expect(loadConfig({ flags: { ...base, dataDir: '/var/lib/pogo' } }).dataDir).toBe('/var/lib/pogo');
+    expect(loadConfig({ flags: base, env: { POGO_DATA_DIR: '/srv/pogo' } }).dataDir).toBe('/srv/pogo');
+    const file = join(root, 'config.json');
+    writeFileSync(file, JSON.stringify({ dataDir: '/data' }));
+    expect(loadConfig({ flags: base, file }).dataDir).toBe('/data');
+    expect(loadConfig({ flags: base }).dataDir).toBeUndefined();
+  });
+});
+
+describe('whole-cluster restart with data dirs (simulation)', () => {
+  let sim: SimCluster;
+  afterEach(() => sim?.stopAll());
+
+  const w = (id: string) => ({ id, start: { worker: 'w' } });
+  const NAMES = ['n1', 'n2', 'n3'] as const;
+
+  async function start(dirs: Record<string, string>): Promise<PogoNode[]> {
+    const nodes: PogoNode[] = [];
+    for (const name of NAMES) nodes.push(await sim.start(name, name === 'n1' ? [] : ['n1'], { dataDir: dirs[name]! }));
+    return nodes;
+  }
+
+  /** Runs until `predicate` holds, failing if any child ever runs twice on the way. */
+  async function untilNoDuplicates(predicate: () => boolean, maxMs: number, what: string): Promise<{ took: number; maxInstances: number }> {
+    let maxInstances = 0;
+    const took = await sim.until(
+      () => {
+        const ids = new Set(sim.running().flatMap((n) => n.local.whichChildren().filter((c) => c.status !== 'stopped').map((c) => c.id)));
+        for (const id of ids) maxInstances = Math.max(maxInstances, sim.instances(id).length);
+        return predicate();
+      },
+      maxMs,
+      what,
+      1,
+    );
+    return { took, maxInstances };
+  }
+
+  async function runningCluster(seed: number): Promise<{ dirs: Record<string, string>; expected: string[] }> {
+    sim = new SimCluster(seed);
+    const base = freshDir();
+    const dirs = Object.fromEntries(NAMES.map((n) => [n, join(base, n)]));
+    const [n1, n2] = await start(dirs);
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`k${i}`)));
+    await sim.resolve(n2!.supervisor.moveChild('k0', 'n2'));
+    await sim.resolve(n1!.supervisor.moveChild('k1', 'n1'));
+    await sim.resolve(n2!.supervisor.terminateChild('k2'));
+    n1!.supervisor.drain('n3');
+    await sim.until(() => sim.mustGet('n3').local.countChildren().active === 0 && sim.exactlyOnce(), 5_000, 'n3 drained');
+    const expected = Array.from({ length: 30 }, (_, i) => `k${i}`).filter((id) => id !== 'k2').sort();
+    expect(sim.liveIds()).toEqual(expected);
+    await sim.run(500); // the coalesced saves land
+    return { dirs, expected };
+  }
+
+  it('every child comes back exactly once; the terminated one stays gone; pins and drains are restored', async () => {
+    const { dirs, expected } = await runningCluster(801);
+    for (const n of NAMES) sim.crash(n);
+    await sim.run(100);
+    const t0 = sim.clock.now();
+    await start(dirs);
+    const { took, maxInstances } = await untilNoDuplicates(() => sim.fullMesh() && sim.liveIds().length === expected.length && sim.exactlyOnce(expected), 10_000, 'every child back');
+    console.log(`durable restart (simulation): ${expected.length}/${expected.length} children back exactly once in ${took} ms of simulated time (at most ${maxInstances} instance of any child at any step)`);
+    expect(sim.clock.now() - t0).toBe(took);
+    expect(maxInstances).toBe(1);
+    for (const n of sim.running()) {
+      expect(sim.liveIds(n)).toEqual(expected);
+      expect(n.supervisor.draining()).toEqual(['n3']);
+    }
+    await sim.until(() => sim.instances('k0')[0] === 'n2' && sim.instances('k1')[0] === 'n1', 5_000, 'pinned children on their nodes');
+    expect(sim.mustGet('n1').supervisor.whichChildren('global').find((c) => c.id === 'k0')?.pin).toBe('n2');
+    expect(sim.mustGet('n3').local.countChildren().active).toBe(0);
+    expect(sim.instances('k2')).toEqual([]);
+    await sim.run(2_000);
+    expect(sim.exactlyOnce(expected)).toBe(true);
+  });
+
+  it('a corrupt state file is reported, moved aside, and recovered from the peers', async () => {
+    const { dirs, expected } = await runningCluster(802);
+    for (const n of NAMES) sim.crash(n);
+    const file = join(dirs['n2']!, STATE_FILE);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.slice(0, text.length - 40)); // a torn write on a disk without atomic rename
+    await start(dirs);
+    const report = sim.log.entries.find((e) => e.level === 'error' && e.fields['node'] === 'n2');
+    expect(report?.message).toMatch(/^corrupt desired state file .*state\.json: not valid JSON .*; moved it aside to .*state\.json\.corrupt-.*; starting empty and recovering the state from the peers$/);
+    expect(report?.fields).toMatchObject({ path: file, movedTo: expect.stringContaining('.corrupt-') });
+    expect(readFileSync(report!.fields['movedTo'] as string, 'utf8')).toBe(text.slice(0, text.length - 40));
+    await untilNoDuplicates(() => sim.fullMesh() && sim.exactlyOnce(expected) && sim.liveIds(sim.mustGet('n2')).length === expected.length, 10_000, 'every child back');
+    expect(sim.mustGet('n2').supervisor.draining()).toEqual(['n3']);
+    // n2 holds the state again, and saves it.
+    await sim.run(500);
+    const saved = decodeState(readFileSync(file, 'utf8'));
+    expect('state' in saved && Object.keys(saved.state.children).sort()).toEqual([...expected, 'k2'].sort()); // k2: its tombstone
+    expect('state' in saved && saved.state.children['k2']).toMatchObject({ specs: [] });
+  });
+
+  it('a member coming back with an older file resurrects nothing terminated meanwhile, and takes newer pins and drains', async () => {
+    const { dirs, expected } = await runningCluster(804);
+    sim.crash('n3');
+    const n1 = sim.mustGet('n1');
+    await sim.resolve(n1.supervisor.terminateChild('k5'));
+    await sim.resolve(n1.supervisor.moveChild('k0', 'n1')); // was pinned to n2
+    n1.supervisor.undrain('n3');
+    await sim.resolve(n1.supervisor.startChild(w('k-new')));
+    await sim.run(1_000);
+    await sim.start('n3', ['n1'], { dataDir: dirs['n3']! }); // its file still holds k5, the old pin and the drain
+    const now = [...expected.filter((id) => id !== 'k5'), 'k-new'].sort();
+    await untilNoDuplicates(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady) && sim.exactlyOnce(now), 10_000, 'settled with n3 back');
+    for (const n of sim.running()) {
+      expect(sim.liveIds(n)).toEqual(now);
+      expect(n.supervisor.draining()).toEqual([]);
+      expect(n.supervisor.whichChildren('global').find((c) => c.id === 'k0')?.pin).toBe('n1');
+    }
+    await sim.run(2_000);
+    expect(sim.instances('k5')).toEqual([]);
+    expect(sim.instances('k0')).toEqual(['n1']);
+    expect(sim.mustGet('n3').local.countChildren().active).toBeGreaterThan(0);
+  });
+
+  it('the rebalancing pause survives a restart, a graceful stop saves the last change; without a data dir nothing survives', async () => {
+    sim = new SimCluster(803);
+    const dir = freshDir();
+    const n1 = await sim.start('n1', [], { dataDir: dir });
+    await sim.until(() => n1.supervisor.isReady, 1_000, 'ready');
+    await sim.resolve(n1.supervisor.startChild(w('p1')));
+    n1.supervisor.setRebalancing(true);
+    await sim.run(500);
+    sim.crash('n1');
+    const again = await sim.start('n1', [], { dataDir: dir });
+    await sim.until(() => sim.exactlyOnce(['p1']), 1_000, 'p1 back');
+    expect(again.supervisor.rebalancingPaused).toBe(true);
+    // A change right before a graceful stop is saved by the stop (no waiting for the coalescing timer).
+    again.supervisor.setRebalancing(false);
+    await sim.leave('n1');
+    const saved = decodeState(readFileSync(join(dir, STATE_FILE), 'utf8'));
+    expect('state' in saved && saved.state.pause?.value).toBe(false);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    const plain = await sim.start('n1', []);
+    await sim.run(1_000);
+    expect(plain.supervisor.whichChildren('global')).toEqual([]);
+    expect(plain.supervisor.rebalancingPaused).toBe(false);
+  });
+});

@@ -26,16 +26,44 @@
  *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
  * result); `audit` returns them, and clients merge the logs of all members.
+ * The reply must stay one deliverable frame whatever was sent: arguments
+ * larger than `AUDIT_ARGS_CHARS` or nested deeper than `AUDIT_ARGS_DEPTH`
+ * are recorded as a shortened string, and `audit` returns the newest entries
+ * that fit in `AUDIT_REPLY_CHARS`.
+ *
+ * Clients validate a command before sending it (`CommandClient.request`):
+ * one the member would drop as malformed fails at once with `bad-request`.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
-import type { Command, CommandOp, CommandReply } from './protocol.js';
+import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
 export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume']);
+
+/** Arguments kept verbatim in an audit entry up to this JSON length and nesting; beyond, a shortened string. */
+export const AUDIT_ARGS_CHARS = 2048;
+export const AUDIT_ARGS_DEPTH = 8;
+/** `audit` returns the newest entries whose JSON fits in this many characters. */
+export const AUDIT_REPLY_CHARS = 512 * 1024;
+
+function depthOf(value: JsonValue, limit: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (limit <= 0) return 1;
+  let deepest = 0;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) deepest = Math.max(deepest, depthOf(child, limit - 1));
+  return 1 + deepest;
+}
+
+/** What the audit log keeps of a command's arguments. */
+function auditArgs(args: JsonValue[]): JsonValue[] {
+  const text = JSON.stringify(args);
+  if (text.length <= AUDIT_ARGS_CHARS && depthOf(args, AUDIT_ARGS_DEPTH + 1) <= AUDIT_ARGS_DEPTH) return args;
+  return [`${text.slice(0, 200)}… (${text.length} characters, shortened for the audit log)`];
+}
 
 export interface AuditEntry {
   at: number;
@@ -161,8 +189,17 @@ export class CommandExecutor {
       case 'resume':
         sup.setRebalancing(false);
         return undefined;
-      case 'audit':
-        return this.audit as unknown as JsonValue;
+      case 'audit': {
+        let budget = AUDIT_REPLY_CHARS;
+        let from = this.audit.length;
+        while (from > 0) {
+          const size = JSON.stringify(this.audit[from - 1]).length + 1;
+          if (size > budget) break;
+          budget -= size;
+          from--;
+        }
+        return this.audit.slice(from) as unknown as JsonValue;
+      }
       case 'whoami':
         return { role: cmd.credential && matches(this.operator, cmd.credential) ? 'operator' : 'viewer' };
       case 'logs': {
@@ -184,7 +221,7 @@ export class CommandExecutor {
   }
 
   private record(from: string, cmd: Command, reply: CommandReply): void {
-    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: cmd.args, ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
+    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: auditArgs(cmd.args), ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
     this.audit.push(entry);
     if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
     this.o.log.info({ from, by: cmd.by, op: cmd.op, ok: reply.ok, result: entry.result }, 'command');
@@ -203,13 +240,18 @@ export class CommandClient {
 
   request(peer: string, op: CommandOp, args: JsonValue[], credential: string, by: string, timeoutMs: number): Promise<CommandReply> {
     const id = `c${this.nextId++}`;
+    // Arguments often come from a UI or a script: a command the member would refuse as malformed
+    // (or one too deep to encode) fails here with a typed error instead of breaking the link.
+    const cmd: Command = { t: 'cmd', id, op, args, credential, by };
+    const checked = decodeWith(CommandSchema, cmd);
+    if (!checked.ok) return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: ${checked.reason}`.slice(0, 2000) } });
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => {
         this.pending.delete(id);
         resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'timeout', message: `${peer} did not answer ${op} within ${timeoutMs} ms` } });
       }, timeoutMs);
       this.pending.set(id, { peer, resolve, timer });
-      if (!this.send(peer, { t: 'cmd', id, op, args, credential, by })) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `not linked to ${peer}` } });
+      if (!this.send(peer, checked.message)) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `not linked to ${peer}` } });
     });
   }
 

@@ -69,6 +69,7 @@ export const NodeConfigSchema = z
     allowCommands: z.array(z.string().min(1).max(4096)).max(1000).default([]),
     childStartTimeoutMs: ms(1).default(10_000),
     children: z.string().min(1).optional(),
+    dataDir: z.string().min(1).max(4096).optional(),
     capacity: z.number().positive().max(1_000_000).default(1),
     netsplit: z.enum(['available', 'majority']).default('available'),
     expectedMembers: z.number().int().min(1).max(10_000).optional(),
@@ -127,8 +128,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('labels', 'labels', 'labels as key=value, comma-separated or repeated (e.g. region=eu)'),
   field('tlsCertFile', 'string', 'PEM certificate: serve https/wss and dial peers over TLS'),
   field('tlsKeyFile', 'string', 'PEM private key for --tls-cert-file'),
-  field('tlsCaFile', 'string', 'PEM CA bundle trusted when dialling peers (self-signed clusters)'),
-  field('tlsRejectUnauthorized', 'bool', 'verify peer certificates (default: true)'),
+  field('tlsCaFile', 'string', 'PEM CA bundle to pin: peers\' certificates must chain to it; with --tls-cert-file, dialling peers must present one too (mutual TLS)'),
+  field('tlsRejectUnauthorized', 'bool', 'verify peer certificates (default: true; false is insecure, for tests only)'),
   field('preset', 'string', 'timing preset: local, lan or wan (default: lan)'),
   field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 500)'),
   field('suspectAfterMs', 'int', 'silence before a peer is suspect, ms (lan: 1500)'),
@@ -146,6 +147,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('allowCommands', 'list', 'commands OS-process children may run, matched exactly (default: none)'),
   field('childStartTimeoutMs', 'int', 'longest a child may take to start, ms (default: 10000)'),
   field('children', 'string', 'JSON file with an array of child specs to run in the cluster (started again whenever the node starts)'),
+  field('dataDir', 'string', 'directory (one per node, created with mode 0700) where a member keeps the desired state — specs, pins, drains — across restarts of the whole cluster (default: memory only)'),
   field('capacity', 'int', 'placement weight of this node relative to others (default: 1)'),
   field('netsplit', 'string', 'available (each side of a split runs what it cannot see) or majority (default: available)'),
   field('expectedMembers', 'int', 'members the cluster should have (majority mode needs more than half of them up)'),
@@ -219,6 +221,8 @@ export interface ConfigSources {
   file?: string;
   /** Used when no name is configured. */
   defaultName?: string;
+  /** Filled with warnings that do not stop start-up: a secret, token or key file other users can read. Log them. */
+  warnings?: string[];
 }
 
 /** Merges the sources, reads the secret file, and validates. Throws ConfigError naming every bad field. */
@@ -264,6 +268,8 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       problems.push(`secretFile (from ${origin['secretFile']}): cannot read ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
+  const operatorTokenFile = merged['operatorTokenFile'];
+  const viewerTokenFile = merged['viewerTokenFile'];
   for (const [fileKey, key] of [['operatorTokenFile', 'operatorToken'], ['viewerTokenFile', 'viewerToken']] as const) {
     const file = merged[fileKey] as string | undefined;
     delete merged[fileKey];
@@ -273,6 +279,13 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       origin[key] = `${origin[fileKey]} ${file}`;
     } catch (err) {
       problems.push(`${fileKey} (from ${origin[fileKey]}): cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (sources.warnings) {
+    const files: Array<[string, unknown]> = [['secret file', secretFile], ['operator token file', operatorTokenFile], ['viewer token file', viewerTokenFile], ['TLS key file', merged['tlsKeyFile']]];
+    for (const [what, file] of files) {
+      const warning = typeof file === 'string' ? secretFileWarning(file, what) : undefined;
+      if (warning) sources.warnings.push(warning);
     }
   }
   if (merged['name'] === undefined) merged['name'] = sources.defaultName ?? defaultNodeName();
@@ -292,11 +305,11 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   return result.data!;
 }
 
-/** A warning when a secret file can be read by other users, or undefined. */
-export function secretFileWarning(path: string): string | undefined {
+/** A warning when a secret, token or key file can be read (or written) by other users — group or world bits set — or undefined. */
+export function secretFileWarning(path: string, what = 'secret file'): string | undefined {
   try {
     const mode = statSync(path).mode;
-    if ((mode & 0o077) !== 0) return `secret file ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`;
+    if ((mode & 0o077) !== 0) return `${what} ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`;
   } catch {
     return undefined;
   }

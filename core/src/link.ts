@@ -36,6 +36,11 @@
  *    (link down, then link up) — likewise for a new incarnation (a restart).
  *    A different incarnation is refused as `duplicate-name` while the old
  *    link is healthy: a live node's name is never stolen.
+ * 5. Race "a squatter at a seed address says `self`": `self` makes the
+ *    dialler stop dialling that address for good, so it is believed only
+ *    when this node's own acceptor refused this dial's hello (same nonce); a
+ *    challenge that names this very node is checked against its proof first
+ *    (an echo of our hello fails as `auth-failed` and is retried later).
  *
  * Failure detection: every `heartbeatIntervalMs` each link gets a ping. Any
  * frame from the peer counts as a sign of life. Silent for `suspectAfterMs`:
@@ -44,16 +49,35 @@
  * killed, socket reset) takes the link down at once.
  *
  * Invalid frames: on a connection still in its handshake they end it with
- * `reject malformed`; on a link they are logged with the reason and dropped
- * (a newer minor protocol version may send messages we do not know).
+ * `reject malformed`; on a link they are logged with the reason and dropped.
+ *
+ * Rolling upgrades: a peer with the same major protocol version and a newer
+ * minor one links normally. Its frames are decoded tolerantly (fields this
+ * version does not know are dropped), and a message type this version does
+ * not know is ignored with a debug line — it is the newer peer's business to
+ * cope with older peers. From a peer of our own or an older minor version,
+ * unknown fields and types are invalid frames. A different major version is
+ * refused with `version-mismatch`.
+ *
+ * Limits on unauthenticated connections: at most `maxPendingHandshakes`
+ * connections may be in their handshake at once (more are refused at once
+ * with `too-many-handshakes`), and each must finish within
+ * `handshakeTimeoutMs`. The transport bounds what comes before (see
+ * socketio.ts), and may have refused the peer already (a TLS client
+ * certificate: `Conn.authError`), which is answered with `auth-failed` and
+ * the reason. Every refusal is logged with its reason; refusals for the
+ * limit, which come in floods, are summarised (at most `REFUSAL_LOG_BURST`
+ * lines per second, then one line with the count of the rest).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 import {
   PROTOCOL_VERSION,
+  ProtocolVersionSchema,
   decodeMessage,
   isCompatibleVersion,
+  isNewerMinor,
   type Challenge,
   type Hello,
   type LinkMessage,
@@ -90,8 +114,15 @@ export interface Link {
   lastHeardAt: number;
   suspect: boolean;
   rttMs: number | undefined;
+  /** The protocol version the peer announced in the handshake. */
+  readonly protocol: ProtocolVersion;
   /** @internal */
   readonly conn: Conn;
+}
+
+export interface ProtocolVersion {
+  readonly major: number;
+  readonly minor: number;
 }
 
 export type DialFailureCode = RejectCode | 'unreachable' | 'already-linked';
@@ -149,8 +180,24 @@ interface Pending {
   readonly nonce: string;
   peer: PeerIdentity | undefined;
   peerNonce: string | undefined;
+  /** Announced in the peer's hello or challenge. */
+  peerProtocol: ProtocolVersion | undefined;
   timer: TimerHandle | undefined;
   done: boolean;
+}
+
+/** Refusal lines logged per second at most before they are only counted (a flood must not flood the log). */
+export const REFUSAL_LOG_BURST = 10;
+
+/** The protocol version a handshake frame claims, if it carries a well-formed one (read before validating the frame). */
+function claimedProtocol(raw: unknown): ProtocolVersion | undefined {
+  try {
+    if (raw === null || typeof raw !== 'object' || !('protocol' in raw)) return undefined;
+    const parsed = ProtocolVersionSchema.safeParse((raw as { protocol: unknown }).protocol);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function handshakeProof(
@@ -177,9 +224,16 @@ export class LinkLayer {
   private pingSeq = 0;
   private stopping = false;
   private onAllLinksClosed: (() => void) | undefined;
+  /** Refusal log throttle: lines logged in the current one-second window, and refusals not logged. */
+  private refusalWindow = { start: Number.NEGATIVE_INFINITY, logged: 0, suppressed: 0 };
+  /** Nonces of our own hellos that our acceptor refused as `self` (we dialled our own address). */
+  private readonly selfNonces = new Set<string>();
   readonly stats = { framesIn: 0, framesOut: 0, invalidFrames: 0, handshakesRejected: 0 };
 
-  constructor(private readonly o: LinkLayerOptions) {}
+  constructor(private readonly o: LinkLayerOptions) {
+    // Refusals the transport makes itself (TLS, HTTP, its own limits) go to the node's log too.
+    o.transport.useLog?.(o.log.child({ layer: 'transport' }));
+  }
 
   get identity(): LocalIdentity {
     return this.o.identity;
@@ -196,10 +250,18 @@ export class LinkLayer {
       this.refuseRaw(conn, 'shutting-down', 'node is shutting down');
       return;
     }
+    if (conn.authError !== undefined) {
+      // The transport authenticated the peer itself (a TLS client certificate) and refused it.
+      this.stats.handshakesRejected++;
+      this.o.log.warn({ remote: conn.remote, code: 'auth-failed', reason: conn.authError }, `connection refused: ${conn.authError}`);
+      this.refuseRaw(conn, 'auth-failed', conn.authError);
+      return;
+    }
     if (this.pending.size >= this.o.maxPendingHandshakes) {
       this.stats.handshakesRejected++;
-      this.o.log.warn({ remote: conn.remote, limit: this.o.maxPendingHandshakes }, 'too many connections in handshake; refusing one');
-      this.refuseRaw(conn, 'too-many-handshakes', 'too many connections in handshake');
+      const throttle = this.refusalThrottle();
+      if (throttle.log) this.o.log.warn({ remote: conn.remote, limit: this.o.maxPendingHandshakes, code: 'too-many-handshakes', ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}) }, `too many connections in handshake (limit ${this.o.maxPendingHandshakes}, --max-pending-handshakes); refused one`);
+      this.refuseRaw(conn, 'too-many-handshakes', `too many connections in handshake (limit ${this.o.maxPendingHandshakes})`);
       return;
     }
     this.track(conn, undefined, 'in:awaiting-hello');
@@ -280,7 +342,7 @@ export class LinkLayer {
   // ---- handshake -------------------------------------------------------
 
   private track(conn: Conn, dialledAddress: string | undefined, state: HandshakeState): void {
-    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, timer: undefined, done: false };
+    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, timer: undefined, done: false };
     this.pending.add(p);
     p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.timing.handshakeTimeoutMs} ms`, true), this.o.timing.handshakeTimeoutMs);
     conn.setHandlers({
@@ -301,7 +363,9 @@ export class LinkLayer {
 
   private onHandshakeFrame(p: Pending, raw: unknown): void {
     this.stats.framesIn++;
-    const decoded = decodeMessage(raw);
+    // A hello or challenge from a newer minor version may carry fields we do not know.
+    const claimed = p.peerProtocol ?? claimedProtocol(raw);
+    const decoded = decodeMessage(raw, { tolerant: claimed !== undefined && isNewerMinor(claimed) });
     if (!decoded.ok) {
       this.stats.invalidFrames++;
       this.o.log.warn({ remote: p.conn.remote, reason: decoded.reason }, 'invalid handshake frame');
@@ -310,6 +374,12 @@ export class LinkLayer {
     }
     const m = decoded.message;
     if (m.t === 'reject') {
+      // Race "a squatter says `self`": `self` makes the dialler stop dialling that address for
+      // good, so believe it only when this node really refused its own hello (same nonce).
+      if (m.code === 'self' && !this.selfNonces.delete(p.nonce)) {
+        this.fail(p, 'malformed', `refused by peer as "self", but this node did not receive its own hello: ${m.message}`, false, p.peer?.name);
+        return;
+      }
       this.fail(p, m.code, `refused by peer: ${m.message}`, false, p.peer?.name);
       return;
     }
@@ -351,8 +421,13 @@ export class LinkLayer {
 
   private onHello(p: Pending, m: Hello): void {
     const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
+    p.peerProtocol = { major: m.protocol.major, minor: m.protocol.minor };
     const refusal = this.checkPeer({ ...peer, cluster: m.cluster, protocol: m.protocol });
     if (refusal) {
+      if (refusal.code === 'self') {
+        if (this.selfNonces.size >= 64) this.selfNonces.clear();
+        this.selfNonces.add(m.nonce);
+      }
       this.fail(p, refusal.code, refusal.message, true, peer.name);
       return;
     }
@@ -380,13 +455,21 @@ export class LinkLayer {
   private onChallenge(p: Pending, m: Challenge): void {
     const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
     p.peer = peer;
+    p.peerProtocol = { major: m.protocol.major, minor: m.protocol.minor };
     const refusal = this.checkPeer({ ...peer, cluster: m.cluster, protocol: m.protocol });
-    if (refusal) {
+    // A challenge naming this very node can only be an echo of our hello (dialling ourselves
+    // ends at the hello): check its proof first, so an echo is `auth-failed`, retried later,
+    // rather than `self`, which stops dialling the address for good.
+    if (refusal && refusal.code !== 'self') {
       this.fail(p, refusal.code, refusal.message, true, peer.name);
       return;
     }
     const id = this.o.identity;
     const expected = handshakeProof(this.o.secret, 'acceptor', id.cluster, { name: id.name, incarnation: id.incarnation, nonce: p.nonce }, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce });
+    if (refusal && proofMatches(expected, m.proof)) {
+      this.fail(p, refusal.code, refusal.message, true, peer.name);
+      return;
+    }
     if (!proofMatches(expected, m.proof)) {
       this.fail(p, 'auth-failed', `authentication failed: ${peer.name} does not hold our cluster secret (wrong secret on one side?)`, true, peer.name);
       return;
@@ -411,9 +494,11 @@ export class LinkLayer {
     const old = this.links.get(peer.name);
     if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
     const now = this.o.clock.now();
-    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, conn: p.conn };
+    const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
+    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, protocol, conn: p.conn };
     this.links.set(peer.name, link);
-    this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction }, 'link up');
+    this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}` }, 'link up');
+    if (isNewerMinor(protocol)) this.o.log.info({ peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'peer speaks a newer minor protocol version; what this node does not know of it is ignored');
     this.emit(() => this.o.events.linkUp(link));
   }
 
@@ -446,10 +531,16 @@ export class LinkLayer {
     this.fail(p, 'unreachable', reason, false, p.peer?.name);
   }
 
+  /** Refuses a connection before any handshake: the reject goes out as soon as the connection is open (at once on Socket.IO), then it is closed. */
   private refuseRaw(conn: Conn, code: RejectCode, message: string): void {
-    conn.setHandlers({ onOpen: () => {}, onMessage: () => {}, onClose: () => {} });
-    this.write(conn, { t: 'reject', code, message });
-    conn.close(message);
+    conn.setHandlers({
+      onOpen: () => {
+        this.write(conn, { t: 'reject', code, message });
+        conn.close(message);
+      },
+      onMessage: () => {},
+      onClose: () => {},
+    });
   }
 
   private onInvalidFrame(conn: Conn, p: Pending, reason: string): void {
@@ -479,8 +570,13 @@ export class LinkLayer {
       this.o.log.info({ peer: link.peer.name }, 'peer no longer suspect');
       this.emit(() => this.o.events.suspect(link));
     }
-    const decoded = decodeMessage(raw);
+    const newer = isNewerMinor(link.protocol);
+    const decoded = decodeMessage(raw, { tolerant: newer });
     if (!decoded.ok) {
+      if (newer && decoded.unknownType !== undefined) {
+        this.o.log.debug({ peer: link.peer.name, t: decoded.unknownType, protocol: `${link.protocol.major}.${link.protocol.minor}` }, 'message type from a newer protocol version ignored');
+        return;
+      }
       this.stats.invalidFrames++;
       this.o.log.warn({ peer: link.peer.name, reason: decoded.reason }, 'invalid frame dropped');
       return;
@@ -550,6 +646,24 @@ export class LinkLayer {
   }
 
   // ---- helpers ----------------------------------------------------------
+
+  /** Whether to log this refusal: up to REFUSAL_LOG_BURST per second, then the next line carries how many were not logged. */
+  private refusalThrottle(): { log: boolean; suppressed: number } {
+    const now = this.o.clock.now();
+    const w = this.refusalWindow;
+    if (now - w.start >= 1000) {
+      w.start = now;
+      w.logged = 0;
+    }
+    if (w.logged >= REFUSAL_LOG_BURST) {
+      w.suppressed++;
+      return { log: false, suppressed: 0 };
+    }
+    w.logged++;
+    const suppressed = w.suppressed;
+    w.suppressed = 0;
+    return { log: true, suppressed };
+  }
 
   private write(conn: Conn, message: PeerMessage): void {
     this.stats.framesOut++;

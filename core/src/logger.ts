@@ -3,7 +3,13 @@
  *
  * Core code logs through this small `Logger` interface (a subset of pino's),
  * so production gets pino's JSON lines on stdout and tests can capture or
- * silence logs. Never pass a secret or a credential in a log field.
+ * silence logs.
+ *
+ * Never pass a secret or a credential in a log field or message: log who and
+ * what, never the token (core/test/hardening.test.ts checks every line of a
+ * cluster's run). As a second line of defence, the pino logger censors the
+ * fields that would hold one (`REDACTED_FIELDS`, at the top level and one
+ * level down) should a future change pass one by mistake.
  */
 import { pino, type Level } from 'pino';
 
@@ -19,10 +25,14 @@ export interface Logger {
 
 export type LogLevel = Level | 'silent';
 
+/** Field names that hold secrets or credentials: censored by the pino logger wherever they appear (top level or one level down). */
+export const REDACTED_FIELDS = ['secret', 'credential', 'token', 'operatorToken', 'viewerToken', 'password', 'authorization', 'cookie', 'key', 'proof'] as const;
+const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
+
 /** A pino logger writing JSON lines to stdout (or the given file descriptor). */
 export function createLogger(options: { level?: LogLevel; bindings?: LogFields; fd?: number } = {}): Logger {
   const destination = pino.destination({ dest: options.fd ?? 1, sync: true });
-  return pino({ level: options.level ?? 'info', base: options.bindings ?? {}, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return pino({ level: options.level ?? 'info', base: options.bindings ?? {}, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 
 export interface CapturedLog {

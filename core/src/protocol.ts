@@ -10,6 +10,18 @@
  * Versioning: `PROTOCOL_VERSION.major` changes only for incompatible changes;
  * nodes with different majors refuse to link. Message tags are append-only
  * ("numbers are protocol"): never reuse or change the meaning of a tag.
+ * A minor version may add message types and optional fields, nothing else
+ * (a new enum value or a new required field needs a new major). So that a
+ * node one minor version newer can join during a rolling upgrade, frames
+ * from a peer with a newer minor are decoded `tolerant`ly: fields we do not
+ * know are dropped, and a message type we do not know is reported as
+ * `unknownType` so the caller can ignore it quietly. Frames from peers of
+ * our own or an older minor are decoded strictly: any unknown field is an
+ * error.
+ *
+ * Limits: besides the per-field limits below, a frame may nest at most
+ * `MAX_NESTING` levels deep (deeper values would exhaust the validator's
+ * stack), and `decodeMessage` never throws, whatever it is given.
  *
  * Message families:
  * - handshake (on a connection that is not yet a link): hello → challenge →
@@ -182,32 +194,118 @@ export type PgSync = z.infer<typeof PgSyncSchema>;
 export type PgJoin = z.infer<typeof PgJoinSchema>;
 export type PgLeave = z.infer<typeof PgLeaveSchema>;
 
-export type DecodeResult<T> = { ok: true; message: T } | { ok: false; reason: string };
+/**
+ * `unknownType` is set when the frame is an object whose tag `t` names no
+ * message we know (possibly one added by a newer minor version).
+ */
+export type DecodeResult<T> = { ok: true; message: T } | { ok: false; reason: string; unknownType?: string };
+
+/** Deepest nesting of arrays and objects a frame may have (the message envelope takes about 8 of them; the validator is safe far deeper). */
+export const MAX_NESTING = 128;
+
+const MESSAGE_TAGS: ReadonlySet<string> = new Set(PeerMessageSchema.options.map((o) => o.shape.t.value));
+
+export interface DecodeOptions {
+  /** Drop fields this version does not know instead of rejecting the frame (for peers with a newer minor version). */
+  tolerant?: boolean;
+}
 
 /** Validates an untrusted value received from a peer. Never throws. */
-export function decodeMessage(raw: unknown): DecodeResult<PeerMessage> {
-  return decodeWith(PeerMessageSchema, raw);
+export function decodeMessage(raw: unknown, options: DecodeOptions = {}): DecodeResult<PeerMessage> {
+  const result = decodeWith(PeerMessageSchema, raw, options);
+  if (result.ok) return result;
+  const tag = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? safeGet(raw, 't') : undefined;
+  if (typeof tag === 'string' && !MESSAGE_TAGS.has(tag)) return { ...result, unknownType: tag.slice(0, 64) };
+  return result;
 }
 
-export function decodeWith<T>(schema: z.ZodType<T>, raw: unknown): DecodeResult<T> {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return { ok: true, message: parsed.data };
-  return { ok: false, reason: describeIssues(parsed.error, raw) };
+/** Validates `raw` against `schema`. Never throws: a value too deep, or one whose validation throws, is rejected with a reason. */
+export function decodeWith<T>(schema: z.ZodType<T>, raw: unknown, options: DecodeOptions = {}): DecodeResult<T> {
+  try {
+    if (nestingExceeds(raw, MAX_NESTING)) return { ok: false, reason: `(message): nested deeper than ${MAX_NESTING} levels` };
+    let parsed = schema.safeParse(raw);
+    // Tolerant: strip the unknown fields zod reports and validate again. Each
+    // pass removes every unknown field it could see; nested objects are only
+    // seen once their parent validates, hence a few passes.
+    for (let pass = 0; options.tolerant && !parsed.success && pass < 4; pass++) {
+      const issues = parsed.error.issues;
+      if (!issues.every((i) => i.code === 'unrecognized_keys')) break;
+      const copy = jsonCopy(raw);
+      if (copy === undefined) break;
+      for (const issue of issues) dropKeys(copy, issue.path, (issue as { keys: string[] }).keys);
+      raw = copy;
+      parsed = schema.safeParse(raw);
+    }
+    if (parsed.success) return { ok: true, message: parsed.data };
+    return { ok: false, reason: describeIssues(parsed.error, raw) };
+  } catch (err) {
+    return { ok: false, reason: `(message): cannot be validated (${err instanceof Error ? err.name : 'error'})` };
+  }
 }
 
-/** `field: problem; field: problem` from a zod error, at most three issues, never echoing large values. */
+/** True when `raw` nests arrays or objects more than `limit` levels deep. Iterative, so it cannot overflow the stack itself. */
+function nestingExceeds(raw: unknown, limit: number): boolean {
+  if (raw === null || typeof raw !== 'object') return false;
+  const seen = new Set<object>();
+  const stack: Array<[unknown, number]> = [[raw, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object' || seen.has(value)) continue;
+    if (depth > limit) return true;
+    seen.add(value);
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function safeGet(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A deep copy through JSON (what the wire carries anyway); undefined when the value cannot be copied. */
+function jsonCopy(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function dropKeys(root: unknown, path: readonly PropertyKey[], keys: readonly string[]): void {
+  let target = root;
+  for (const step of path) {
+    if (target === null || typeof target !== 'object') return;
+    target = (target as Record<PropertyKey, unknown>)[step];
+  }
+  if (target === null || typeof target !== 'object' || Array.isArray(target)) return;
+  for (const key of keys) if (Object.hasOwn(target, key)) delete (target as Record<string, unknown>)[key];
+}
+
+/** `field: problem; field: problem` from a zod error, at most three issues of at most 200 characters each, never echoing large values. */
 export function describeIssues(error: z.ZodError, raw?: unknown): string {
-  const tag = raw !== null && typeof raw === 'object' && 't' in raw ? String((raw as { t: unknown }).t).slice(0, 40) : undefined;
+  const t = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? safeGet(raw, 't') : undefined;
+  const tag = typeof t === 'string' ? t.slice(0, 40) : undefined;
   const parts = error.issues.slice(0, 3).map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(message)';
-    return `${path}: ${issue.message}`;
+    const path = issue.path.length > 0 ? issue.path.map((step) => String(step).slice(0, 40)).join('.') : '(message)';
+    return `${path}: ${issue.message}`.slice(0, 200);
   });
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
   return `${tag !== undefined ? `[${tag}] ` : ''}${parts.join('; ')}${more}`;
 }
 
+/** Same major version: the two nodes can link (minor versions only add). */
 export function isCompatibleVersion(remote: { major: number; minor: number }): boolean {
   return remote.major === PROTOCOL_VERSION.major;
+}
+
+/** Same major, newer minor: the peer may send message types and fields this node does not know. */
+export function isNewerMinor(remote: { major: number; minor: number }): boolean {
+  return remote.major === PROTOCOL_VERSION.major && remote.minor > PROTOCOL_VERSION.minor;
 }
 
 /** Splits a pid into its parts; undefined when malformed. */

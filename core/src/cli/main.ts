@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { table } from './table.js';
-import { CONFIG_FIELDS, ConfigError, loadConfig, secretFileWarning } from '../config.js';
+import { CONFIG_FIELDS, ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startStatusServer } from '../status-server.js';
@@ -125,9 +125,10 @@ Examples:
 
 async function runNode(opts: Record<string, unknown>): Promise<void> {
   const { config: file, ...flags } = opts;
+  const warnings: string[] = [];
   let config;
   try {
-    config = loadConfig({ flags, env: process.env, ...(typeof file === 'string' ? { file } : {}) });
+    config = loadConfig({ flags, env: process.env, warnings, ...(typeof file === 'string' ? { file } : {}) });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`pogo node: ${err.message}\n`);
@@ -137,11 +138,8 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel });
-  const secretFile = (flags['secretFile'] as string | undefined) ?? process.env['POGO_SECRET_FILE'];
-  if (secretFile) {
-    const warning = secretFileWarning(secretFile);
-    if (warning) log.warn({}, warning);
-  }
+  // Secret, token and key files other users can read: said once, at start.
+  for (const warning of warnings) log.warn({}, warning);
   installWorkerFaultHandlers(log, (err) => {
     log.error({ err }, 'uncaught exception outside any worker; exiting so the service manager restarts the node');
     process.exit(1);

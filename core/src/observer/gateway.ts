@@ -286,7 +286,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       (socket.data as { access?: Access; credential?: string }).access = role.access;
       (socket.data as { access?: Access; credential?: string }).credential = credential;
       next();
-    });
+    }, (err: unknown) => next(new Error(`unreachable: the credential could not be checked (${(err as Error)?.message ?? String(err)})`)));
   });
 
   const audit = async (client: Client): Promise<CommandAck> => {
@@ -301,7 +301,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   };
 
   const logs = async (client: Client, args: JsonValue[]): Promise<CommandAck> => {
-    const id = String(args[0] ?? '');
+    if (typeof args[0] !== 'string' || args[0] === '') return fail('bad-request', 'logs: argument 1 (child id) must be a non-empty string');
+    const id = args[0];
     const child = node.supervisor.whichChildren('global').find((c) => c.id === id);
     if (!child) return fail('not-found', `no child ${JSON.stringify(id)}`);
     if (!child.node) return fail('not-running', `${id} is not running on any node`);
@@ -315,7 +316,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     const args = Array.isArray(req?.args) ? (req.args as JsonValue[]) : [];
     if (op === 'explain') {
       try {
-        return { ok: true, result: node.supervisor.explain(String(args[0])) as unknown as JsonValue };
+        if (typeof args[0] !== 'string') return fail('bad-request', 'explain: argument 1 (child id) must be a string');
+        return { ok: true, result: node.supervisor.explain(args[0]) as unknown as JsonValue };
       } catch (err) {
         return fail((err as { code?: string }).code ?? 'failed', (err as Error).message);
       }
@@ -341,7 +343,14 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     socket.on('disconnect', () => clients.delete(socket.id));
     socket.on('command', async (raw: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return;
-      (ack as (v: unknown) => void)(await execute(client, raw));
+      let reply: CommandAck;
+      try {
+        reply = await execute(client, raw);
+      } catch (err) {
+        // Bad input is never fatal: whatever a client sends, it gets a typed error.
+        reply = fail('bad-request', `the command could not be handled: ${(err as Error)?.message ?? String(err)}`.slice(0, 500));
+      }
+      (ack as (v: unknown) => void)(reply);
     });
   });
 

@@ -13,15 +13,35 @@
  * Socket.IO close that one connection. Parsing errors at the Engine.IO or
  * Socket.IO level close that connection only; the server keeps serving.
  *
- * TLS: give `tls.cert` + `tls.key` to serve https/wss; `tls.ca` is the CA
- * the client trusts when dialling (for self-signed clusters), and
- * `tls.rejectUnauthorized` (default true) controls verification.
+ * Before the link layer sees it, a connection is unauthenticated, and the
+ * transport bounds what it may cost: at most `maxPendingConnections` TCP
+ * connections may be open without having become a Socket.IO connection
+ * (more are closed at once); HTTP headers and the TLS handshake must arrive
+ * within twice `connectTimeoutMs` (at least 2 s); a Socket.IO connection must
+ * follow within `connectTimeoutMs`. Each refusal made here (a limit, bad
+ * HTTP, a bad Engine.IO request, a TLS failure, an unknown Socket.IO
+ * namespace) is logged with its reason to the logger given to `useLog`; a
+ * flood is summarised (at most 10 lines a second, then a count).
+ *
+ * TLS: give `tls.cert` + `tls.key` to serve https/wss. Certificates are
+ * always verified (`tls.rejectUnauthorized` defaults to true; false is for
+ * tests only). `tls.ca` pins the CA: when dialling, the peer's certificate
+ * must chain to it (instead of the system's CAs); when serving, a dialling
+ * peer must present a certificate that chains to it (mutual TLS;
+ * `tls.requireClientCert`, on by default when this node serves TLS and has a
+ * CA), and a dialling node presents its own `tls.cert` as client certificate.
+ * The client certificate is checked when the connection reaches Socket.IO
+ * (`Conn.authError`), before any frame is read from it, so that the link
+ * layer can refuse it with the reason and both sides log why; a failed TLS
+ * handshake is logged with OpenSSL's reason.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket as NetSocket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Server as IoServer, type Socket as ServerSocket } from 'socket.io';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Logger } from '../logger.js';
 import type { Conn, ConnHandlers, Transport } from './transport.js';
 
 export const SOCKET_PATH = '/pogo';
@@ -32,11 +52,16 @@ export interface TlsOptions {
   cert?: string;
   /** PEM private key for `cert`. */
   key?: string;
-  /** PEM CA bundle trusted when dialling peers (defaults to the system's). */
+  /** PEM CA bundle: peers' certificates must chain to it (dialling, and serving with mutual TLS). Defaults to the system's CAs when dialling. */
   ca?: string;
-  /** Verify peer certificates when dialling (default true). */
+  /** Verify peer certificates (default true). False disables verification: for tests only. */
   rejectUnauthorized?: boolean;
+  /** Serving: require dialling peers to present a certificate that chains to `ca` (default: true when `ca`, `cert` and `key` are all given). */
+  requireClientCert?: boolean;
 }
+
+/** Default for `maxPendingConnections`: TCP connections not yet handed to the link layer. */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 256;
 
 export interface SocketIoTransportOptions {
   host: string;
@@ -46,6 +71,22 @@ export interface SocketIoTransportOptions {
   maxMessageBytes: number;
   /** How long a dial may take before it fails, in ms. */
   connectTimeoutMs: number;
+  /** TCP connections allowed open before they become Socket.IO connections (default 256); more are closed at once. */
+  maxPendingConnections?: number;
+  /** Where refusals made by the transport itself are logged (or later through `useLog`). */
+  log?: Logger;
+}
+
+/** A readable reason from an error a socket library reports (it often wraps the real one). */
+function errorReason(err: unknown): string {
+  if (err === null || err === undefined) return 'unknown error';
+  if (typeof err !== 'object') return String(err);
+  const e = err as { message?: unknown; description?: unknown; error?: unknown; code?: unknown };
+  const inner = e.description ?? e.error;
+  const innerText = inner !== undefined && inner !== err ? errorReason(inner) : '';
+  const own = typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : '';
+  if (!own) return innerText || 'unknown error';
+  return innerText && innerText !== 'unknown error' && !own.includes(innerText) ? `${own}: ${innerText}` : own;
 }
 
 abstract class SocketConn implements Conn {
@@ -66,17 +107,30 @@ abstract class SocketConn implements Conn {
   abstract close(reason: string): void;
 
   protected wire(socket: ServerSocket | ClientSocket): void {
-    socket.on(FRAME_EVENT, (...args: unknown[]) => {
+    // `onAny` runs as each packet is decoded, in order. (A Socket.IO server dispatches
+    // named events on the next tick and drops them if a disconnect came in between,
+    // which would lose a peer's last frame — its reject or its leave.)
+    socket.onAny((event: unknown, ...args: unknown[]) => {
       if (this.closed) return;
+      if (event !== FRAME_EVENT) {
+        this.handlers?.onInvalid?.(`unknown event ${JSON.stringify(String(event).slice(0, 64))}`);
+        return;
+      }
       if (args.length !== 1) {
         this.handlers?.onInvalid?.(`frame with ${args.length} arguments (expected 1)`);
         return;
       }
       this.handlers?.onMessage(args[0]);
     });
-    socket.onAny((event: unknown) => {
-      if (event !== FRAME_EVENT && !this.closed) this.handlers?.onInvalid?.(`unknown event ${JSON.stringify(String(event).slice(0, 64))}`);
-    });
+  }
+
+  /** Emits one frame. A frame the socket library cannot encode closes the connection (a stream cannot skip a frame). */
+  protected emitFrame(socket: ServerSocket | ClientSocket, message: unknown): void {
+    try {
+      socket.emit(FRAME_EVENT, message);
+    } catch (err) {
+      this.close(`cannot send a frame: ${errorReason(err)}`);
+    }
   }
 
   protected finish(reason: string): void {
@@ -90,10 +144,15 @@ class ServerConn extends SocketConn {
   constructor(
     id: string,
     private readonly socket: ServerSocket,
+    readonly authError: string | undefined,
   ) {
     super(id, 'in', `${socket.handshake.address}`);
     this.wire(socket);
-    socket.on('disconnect', (reason) => this.finish(`peer disconnected: ${reason}`));
+    // Socket.IO reports a packet it cannot parse here (and then closes the connection).
+    socket.on('error', (err: unknown) => {
+      if (!this.closed) this.handlers?.onInvalid?.(`bad Socket.IO packet: ${errorReason(err)}`);
+    });
+    socket.on('disconnect', (reason: string, description: unknown) => this.finish(`peer disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`));
   }
 
   open(): void {
@@ -101,7 +160,7 @@ class ServerConn extends SocketConn {
   }
 
   send(message: unknown): void {
-    if (!this.closed) this.socket.emit(FRAME_EVENT, message);
+    if (!this.closed) this.emitFrame(this.socket, message);
   }
 
   close(reason: string): void {
@@ -129,16 +188,16 @@ class ClientConn extends SocketConn {
     });
     socket.on('connect_error', (err: Error) => {
       socket.close();
-      this.finish(`connect failed: ${err.message}`);
+      this.finish(`connect failed: ${errorReason(err)}`);
     });
-    socket.on('disconnect', (reason) => {
+    socket.on('disconnect', (reason: string, description: unknown) => {
       socket.close();
-      this.finish(`disconnected: ${reason}`);
+      this.finish(`disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`);
     });
   }
 
   send(message: unknown): void {
-    if (!this.closed && this.opened) this.socket.emit(FRAME_EVENT, message);
+    if (!this.closed && this.opened) this.emitFrame(this.socket, message);
   }
 
   close(reason: string): void {
@@ -156,22 +215,112 @@ function packetSize(packet: { data?: unknown }): number {
   return 0;
 }
 
+/** `remoteAddress|remotePort`: the same for a TCP socket and the TLS socket over it. */
+function socketKey(socket: NetSocket): string {
+  return `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
+}
+
 export class SocketIoTransport implements Transport {
   readonly bytes = { in: 0, out: 0 };
+  /** Connections refused by the transport itself, by reason (for tests and status). */
+  readonly refusals: Record<string, number> = {};
   private http: HttpServer | undefined;
   private io: IoServer | undefined;
   private readonly conns = new Set<SocketConn>();
+  /** TCP connections accepted that have not (yet) become Socket.IO connections, by socketKey. */
+  private readonly unlinked = new Map<string, NetSocket>();
+  private log: Logger | undefined;
+  private logWindow = { start: Number.NEGATIVE_INFINITY, logged: 0, suppressed: 0 };
   private nextId = 1;
 
-  constructor(private readonly options: SocketIoTransportOptions) {}
+  constructor(private readonly options: SocketIoTransportOptions) {
+    this.log = options.log;
+  }
 
   get secure(): boolean {
     return Boolean(this.options.tls?.cert && this.options.tls.key);
   }
 
+  useLog(log: Logger): void {
+    this.log ??= log;
+  }
+
+  /** Unauthenticated connections currently open below the link layer. */
+  get pendingConnections(): number {
+    return this.unlinked.size;
+  }
+
+  /**
+   * Counts and logs one refusal. Real time on purpose: this is the socket
+   * edge, which runs on real time anyway; the log stays readable under a
+   * flood (10 lines a second, then one line with the count of the rest).
+   */
+  private refused(kind: string, remote: string | undefined, reason: string): void {
+    this.refusals[kind] = (this.refusals[kind] ?? 0) + 1;
+    if (!this.log) return;
+    const now = performance.now();
+    const w = this.logWindow;
+    if (now - w.start >= 1000) {
+      w.start = now;
+      w.logged = 0;
+    }
+    if (w.logged >= 10) {
+      w.suppressed++;
+      return;
+    }
+    w.logged++;
+    const suppressed = w.suppressed;
+    w.suppressed = 0;
+    this.log.warn({ remote, code: kind, reason, ...(suppressed > 0 ? { suppressed } : {}) }, `connection refused: ${reason}`);
+  }
+
   async listen(onConnection: (conn: Conn) => void): Promise<string> {
     const tls = this.options.tls;
-    const http = this.secure ? createHttpsServer({ cert: tls?.cert, key: tls?.key }) : createHttpServer();
+    const slowMs = Math.max(2_000, 2 * this.options.connectTimeoutMs);
+    const limits = { headersTimeout: slowMs, requestTimeout: slowMs, connectionsCheckingInterval: Math.min(1_000, slowMs) };
+    const mutual = this.secure && Boolean(tls?.ca) && (tls?.requireClientCert ?? true);
+    const http = this.secure
+      ? createHttpsServer({
+          ...limits,
+          cert: tls?.cert,
+          key: tls?.key,
+          handshakeTimeout: slowMs,
+          ...(tls?.ca ? { ca: tls.ca } : {}),
+          // The client certificate is checked below, once the connection reaches Socket.IO, so that the
+          // refusal can say why to the peer (a TLS alert cannot); nothing is read from it before that.
+          ...(mutual ? { requestCert: true, rejectUnauthorized: false } : {}),
+        })
+      : createHttpServer(limits);
+    const maxPending = this.options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
+    http.on('connection', (socket: NetSocket) => {
+      if (this.unlinked.size >= maxPending) {
+        this.refused('too-many-connections', socket.remoteAddress, `too many unauthenticated connections (limit ${maxPending})`);
+        socket.destroy();
+        return;
+      }
+      const key = socketKey(socket);
+      this.unlinked.set(key, socket);
+      // Idle until it becomes a Socket.IO connection (then the timer is cleared): a
+      // connection that sends nothing at all is not covered by the HTTP timeouts.
+      socket.setTimeout(slowMs);
+      socket.once('timeout', () => {
+        if (this.unlinked.get(key) !== socket) return;
+        this.refused('idle', socket.remoteAddress, `no Socket.IO connection within ${slowMs} ms`);
+        socket.destroy();
+      });
+      socket.once('close', () => {
+        if (this.unlinked.get(key) === socket) this.unlinked.delete(key);
+      });
+    });
+    http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // A peer that resets or times out while sending headers is not worth a line each, but is refused all the same.
+      if (err.code !== 'ECONNRESET') this.refused('bad-http', (socket as NetSocket).remoteAddress, `bad HTTP request: ${err.code ?? err.message}`);
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    http.on('tlsClientError', (err: Error, socket: NetSocket) => {
+      this.refused('tls', socket.remoteAddress, `TLS handshake failed: ${errorReason(err)}`);
+    });
     http.on('request', (req, res) => {
       // Socket.IO answers its own path; anything else on the cluster port is not ours.
       if (!req.url?.startsWith(SOCKET_PATH)) {
@@ -189,10 +338,36 @@ export class SocketIoTransport implements Transport {
       connectTimeout: this.options.connectTimeoutMs,
       perMessageDeflate: false,
     });
+    io.engine.on('connection_error', (err: { req?: { socket?: NetSocket }; code?: number; message?: string }) => {
+      this.refused('bad-engine-io', err.req?.socket?.remoteAddress, `bad Engine.IO request: ${err.message ?? 'unknown'} (code ${err.code ?? '?'})`);
+    });
+    // An Engine.IO connection that closes before it became a Socket.IO connection
+    // (garbage, an unknown namespace, no connect packet in time) was refused here.
+    const linked = new WeakSet<object>();
+    io.engine.on('connection', (eio: { request?: { socket?: NetSocket }; on(event: 'close', fn: (reason: string, description?: unknown) => void): void }) => {
+      eio.on('close', (reason, description) => {
+        if (linked.has(eio) || reason === 'transport close') return;
+        this.refused('no-socket-io', eio.request?.socket?.remoteAddress, `closed before a Socket.IO connection: ${reason}${description ? ` (${errorReason(description)})` : ''}`);
+      });
+    });
     io.on('connection', (socket) => {
+      linked.add(socket.conn);
+      const underlying = socket.request.socket as (NetSocket & Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerCertificate'>>) | undefined;
+      if (underlying) {
+        const key = socketKey(underlying);
+        this.unlinked.get(key)?.setTimeout(0);
+        this.unlinked.delete(key);
+      }
+      let authError: string | undefined;
+      if (mutual && (tls?.rejectUnauthorized ?? true) && underlying && underlying.authorized !== true) {
+        const presented = Object.keys(underlying.getPeerCertificate?.() ?? {}).length > 0;
+        authError = presented
+          ? `TLS client certificate refused: ${String(underlying.authorizationError ?? 'not trusted')} (it must chain to the CA in --tls-ca-file)`
+          : 'TLS client certificate required: present a certificate that chains to the CA in --tls-ca-file (--tls-cert-file, --tls-key-file)';
+      }
       socket.conn.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));
       socket.conn.on('packetCreate', (p: { data?: unknown }) => (this.bytes.out += packetSize(p)));
-      const conn = new ServerConn(`in${this.nextId++}`, socket);
+      const conn = new ServerConn(`in${this.nextId++}`, socket, authError);
       this.conns.add(conn);
       socket.on('disconnect', () => this.conns.delete(conn));
       onConnection(conn);
@@ -220,7 +395,8 @@ export class SocketIoTransport implements Transport {
       reconnection: false,
       forceNew: true,
       timeout: this.options.connectTimeoutMs,
-      ...(scheme === 'https' ? { ca: tls?.ca, rejectUnauthorized: tls?.rejectUnauthorized ?? true } : {}),
+      // Our certificate doubles as the client certificate for peers that require one (mutual TLS).
+      ...(scheme === 'https' ? { ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}), rejectUnauthorized: tls?.rejectUnauthorized ?? true } : {}),
     });
     socket.io.on('open', () => {
       socket.io.engine.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));
@@ -241,6 +417,8 @@ export class SocketIoTransport implements Transport {
     this.io = undefined;
     this.http = undefined;
     if (io) await new Promise<void>((resolve) => io.close(() => resolve()));
+    for (const socket of this.unlinked.values()) socket.destroy();
+    this.unlinked.clear();
     if (http) {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -17,7 +17,11 @@
  *   and a handler that throws is caught by the caller of the handler, never
  *   by the transport's I/O loop. Values received are untrusted: the link
  *   layer validates every one.
+ * - A transport that refuses connections by itself, below the link layer
+ *   (TLS failures, malformed HTTP, its own connection limits), logs each
+ *   refusal with its reason to the logger given to `useLog`.
  */
+import type { Logger } from '../logger.js';
 
 export interface ConnHandlers {
   onOpen(): void;
@@ -34,6 +38,13 @@ export interface Conn {
   readonly direction: 'in' | 'out';
   /** The address dialled (out) or the remote socket address (in), for logs. */
   readonly remote: string;
+  /**
+   * Incoming connections only: set when the transport authenticated the peer
+   * itself and refused it (a TLS client certificate that does not chain to
+   * the pinned CA). The link layer then refuses the connection with this
+   * reason before any handshake, so both sides log why.
+   */
+  readonly authError?: string;
   /** Handlers must be set synchronously, right after `dial` or inside `onConnection`. */
   setHandlers(handlers: ConnHandlers): void;
   /** Queues a message; a no-op once closed. */
@@ -51,4 +62,6 @@ export interface Transport {
   close(): Promise<void>;
   /** Bytes carried so far, where the transport can count them. */
   readonly bytes?: { in: number; out: number };
+  /** Where to log the refusals the transport makes itself (the link layer passes the node's logger). */
+  useLog?(log: Logger): void;
 }

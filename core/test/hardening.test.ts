@@ -1,0 +1,620 @@
+/**
+ * Hardening (issue 8): limits on unauthenticated connections, message size,
+ * no secret or credential in any log line, warnings for secret files others
+ * can read, TLS with verification and a pinned CA (mutual TLS), operator
+ * versus viewer on every command path, and protocol version negotiation for
+ * rolling upgrades.
+ *
+ * In-memory tests run on the manual clock; Socket.IO tests use real sockets
+ * on ephemeral loopback ports, every one closed when its test ends.
+ */
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket as NetSocket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import { io as ioConnect, type Socket as IoSocket } from 'socket.io-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { handshakeProof } from '../src/link.js';
+import { MemoryLogger, createLogger, type CapturedLog } from '../src/logger.js';
+import { PogoNode, createNodeConfig } from '../src/node.js';
+import { startGateway, type Gateway } from '../src/observer/gateway.js';
+import { COMMAND_OPS, PROTOCOL_VERSION, type CommandOp } from '../src/protocol.js';
+import { SocketIoTransport } from '../src/transport/socketio.js';
+import type { Conn } from '../src/transport/transport.js';
+import type { NodeConfigInput } from '../src/config.js';
+import { WorkerRegistry } from '../src/supervisor/workers.js';
+import { SIM_SECRET, SimCluster } from './support/sim.js';
+import { until } from './support/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pogo-hardening-'));
+const INC = 'f00dfeedf00dfeed';
+const NONCE = '0123456789abcdef0123456789abcdef';
+
+let sim: SimCluster | undefined;
+const started: PogoNode[] = [];
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  sim?.stopAll();
+  sim = undefined;
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  await Promise.all(started.splice(0).map((n) => n.stop('test over', 200)));
+});
+
+/** A raw in-memory connection that records what it receives. */
+function rawConn(s: SimCluster, from: string, to: string, onOpen: (conn: Conn) => void = () => {}): { conn: Conn; received: Array<Record<string, unknown>>; closed: () => string | undefined } {
+  const conn = s.network.transport(from).dial(to);
+  const received: Array<Record<string, unknown>> = [];
+  let closed: string | undefined;
+  conn.setHandlers({ onOpen: () => onOpen(conn), onMessage: (m) => received.push(m as Record<string, unknown>), onClose: (r) => (closed = r) });
+  return { conn, received, closed: () => closed };
+}
+
+function hello(name: string, address: string, protocol: { major: number; minor: number } = { ...PROTOCOL_VERSION }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { t: 'hello', cluster: 'pogo', protocol, name, incarnation: INC, startedAt: 1, address, role: 'member', nonce: NONCE, ...extra };
+}
+
+/**
+ * A fake dialer that knows the cluster secret and speaks `protocol`: it
+ * answers the challenge with a correct proof (plus `extra` fields, as a
+ * newer version might send).
+ */
+function fakeDialer(s: SimCluster, name: string, to: string, protocol: { major: number; minor: number }, extra: Record<string, unknown> = {}) {
+  const address = `${name}:4370`;
+  const raw = rawConn(s, address, to, (conn) => conn.send(hello(name, address, protocol, extra)));
+  const original = raw.conn;
+  const received = raw.received;
+  // Answer the challenge as soon as it arrives.
+  const answered = new Set<unknown>();
+  const pump = (): void => {
+    for (const m of received) {
+      if (m['t'] !== 'challenge' || answered.has(m)) continue;
+      answered.add(m);
+      const proof = handshakeProof(SIM_SECRET, 'dialer', 'pogo', { name, incarnation: INC, nonce: NONCE }, { name: String(m['name']), incarnation: String(m['incarnation']), nonce: String(m['nonce']) });
+      original.send({ t: 'auth', proof, ...extra });
+    }
+  };
+  return { ...raw, pump };
+}
+
+// ---------------------------------------------------------------------------
+
+describe('limits on unauthenticated connections', () => {
+  it('refuses connections beyond --max-pending-handshakes at once, with a log line; a proper peer still links', async () => {
+    sim = new SimCluster(801, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a', [], { maxPendingHandshakes: 4, handshakeTimeoutMs: 500 });
+    const silent = Array.from({ length: 10 }, (_, i) => rawConn(sim!, `idle${i}:1`, SimCluster.address('a')));
+    sim.clock.advance(20);
+    const refused = silent.filter((c) => c.received.some((m) => m['t'] === 'reject' && m['code'] === 'too-many-handshakes'));
+    expect(refused).toHaveLength(6);
+    expect(refused.every((c) => c.closed() !== undefined)).toBe(true);
+    expect(sim.log.entries.filter((e) => e.level === 'warn' && e.fields['code'] === 'too-many-handshakes')).toHaveLength(6);
+    // The four in their handshake are dropped after the handshake timeout, with a reason.
+    sim.clock.advance(600);
+    expect(silent.every((c) => c.closed() !== undefined)).toBe(true);
+    expect(sim.log.entries.filter((e) => e.fields['code'] === 'handshake-timeout')).toHaveLength(4);
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'b links after the flood');
+    expect(a.running).toBe(true);
+  });
+
+  it('a squatter at a seed address cannot make a node stop dialling it by claiming "self"', async () => {
+    sim = new SimCluster(808, { latencyMs: 1, jitterMs: 0 });
+    const listener = sim.network.transport('squat:4370');
+    let served = 0;
+    await listener.listen((c) => {
+      const n = served++;
+      c.setHandlers({
+        onOpen: () => {},
+        onClose: () => {},
+        onMessage: (raw) => {
+          const m = raw as Record<string, unknown>;
+          if (m['t'] !== 'hello') return;
+          // Alternately: a bare `reject self`, and an echo of the dialler's own identity as the challenge.
+          if (n % 2 === 0) c.send({ t: 'reject', code: 'self', message: 'you dialled yourself' });
+          else c.send({ t: 'challenge', cluster: 'pogo', protocol: { ...PROTOCOL_VERSION }, name: m['name'], incarnation: m['incarnation'], startedAt: 1, address: 'squat:4370', role: 'member', nonce: 'ab'.repeat(16), proof: '0'.repeat(64) });
+        },
+      });
+    });
+    const a = await sim.start('a', ['squat'], { reconnectBaseMs: 10, reconnectMaxMs: 50 });
+    sim.clock.advance(2_000);
+    expect(served).toBeGreaterThan(10);
+    expect(a.status().dialing.map((d) => d.address)).toContain('squat:4370');
+    const codes = new Set(sim.log.entries.filter((e) => e.fields['node'] === 'a' && e.fields['remote'] === 'squat:4370').map((e) => e.fields['code']));
+    expect(codes).toEqual(new Set(['malformed', 'auth-failed']));
+    // Dialling its own address still stops at once.
+    const b = await sim.start('b', ['b']);
+    sim.clock.advance(1_000);
+    expect(b.status().dialing).toEqual([]);
+  });
+
+  it('a flood of refusals is summarised in the log, not one line each', async () => {
+    sim = new SimCluster(802, { latencyMs: 1, jitterMs: 0 });
+    await sim.start('a', [], { maxPendingHandshakes: 1, handshakeTimeoutMs: 60_000 });
+    rawConn(sim, 'hold:1', SimCluster.address('a'));
+    sim.clock.advance(5);
+    for (let i = 0; i < 200; i++) rawConn(sim, `flood${i}:1`, SimCluster.address('a'));
+    sim.clock.advance(5);
+    const lines = sim.log.entries.filter((e) => e.fields['code'] === 'too-many-handshakes');
+    expect(lines.length).toBeLessThanOrEqual(10);
+    // One second later the next refusal's line says how many were not logged.
+    sim.clock.advance(1_000);
+    rawConn(sim, 'late:1', SimCluster.address('a'));
+    sim.clock.advance(5);
+    const last = sim.log.entries.filter((e) => e.fields['code'] === 'too-many-handshakes').at(-1)!;
+    expect(last.fields['suppressed']).toBe(200 - lines.length);
+    expect(sim.mustGet('a').linkStats().handshakesRejected).toBe(201);
+  });
+
+  it('Socket.IO: TCP connections that never become Socket.IO connections are capped and closed at once, with a log line', async () => {
+    const log = new MemoryLogger([], {}, 100_000);
+    const transport = new SocketIoTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 1 << 20, connectTimeoutMs: 1_000, maxPendingConnections: 3, log });
+    const node = await PogoNode.start(createNodeConfig({ name: 'capped', secret: SIM_SECRET, port: 0, preset: 'local' }), { log, transport });
+    started.push(node);
+    const sockets: NetSocket[] = [];
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    const closedEarly: boolean[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { port } = parseHostPort(node.address);
+      const s = tcpConnect(port, '127.0.0.1');
+      sockets.push(s);
+      closedEarly.push(false);
+      s.on('close', () => (closedEarly[i] = true));
+      s.on('error', () => {});
+      await new Promise((r) => s.once('connect', r));
+    }
+    await until(() => closedEarly.filter(Boolean).length >= 3, 5_000, 'excess TCP connections closed');
+    expect(transport.refusals['too-many-connections']).toBe(3);
+    expect(log.entries.filter((e) => e.fields['code'] === 'too-many-connections' && /too many unauthenticated connections/.test(e.message))).toHaveLength(3);
+    // Idle connections do not stay forever either: HTTP headers must arrive in time.
+    await until(() => closedEarly.every(Boolean), 10_000, 'idle connections closed');
+    // A proper peer links afterwards.
+    const peer = await PogoNode.start(createNodeConfig({ name: 'peer', secret: SIM_SECRET, port: 0, preset: 'local', seeds: [node.address] }), { log });
+    started.push(peer);
+    await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked');
+    expect(transport.pendingConnections).toBe(0);
+  });
+
+  it('Socket.IO: the handshake timeout closes a connection that says nothing, with a reject and a log line', async () => {
+    const log = new MemoryLogger();
+    const node = await PogoNode.start(createNodeConfig({ name: 'slow', secret: SIM_SECRET, port: 0, preset: 'local', handshakeTimeoutMs: 300 }), { log });
+    started.push(node);
+    const socket = ioConnect(`http://${node.address}`, { path: '/pogo', transports: ['websocket'], reconnection: false, forceNew: true });
+    cleanups.push(() => socket.close());
+    const frames: unknown[] = [];
+    socket.on('m', (m: unknown) => frames.push(m));
+    await until(() => socket.disconnected && frames.length > 0, 5_000, 'closed after the handshake timeout');
+    expect(frames).toEqual([expect.objectContaining({ t: 'reject', code: 'handshake-timeout' })]);
+    expect(log.entries.some((e) => e.level === 'warn' && e.fields['code'] === 'handshake-timeout' && /no handshake within 300 ms/.test(e.message))).toBe(true);
+  });
+
+  it('Socket.IO: a frame over --max-message-bytes closes that connection, the reason is logged, and the node keeps serving', async () => {
+    const log = new MemoryLogger();
+    const node = await PogoNode.start(createNodeConfig({ name: 'small', secret: SIM_SECRET, port: 0, preset: 'local', maxMessageBytes: 16 * 1024 }), { log });
+    started.push(node);
+    const socket = ioConnect(`http://${node.address}`, { path: '/pogo', transports: ['websocket'], reconnection: false, forceNew: true });
+    cleanups.push(() => socket.close());
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.emit('m', { t: 'hello', pad: 'x'.repeat(64 * 1024) });
+    await until(() => socket.disconnected, 5_000, 'oversized frame closes the connection');
+    await until(() => log.entries.some((e) => e.level === 'warn' && /handshake failed/.test(e.message) && /payload|too large|1009/i.test(e.message)), 5_000, 'size refusal logged with its reason');
+    const peer = await PogoNode.start(createNodeConfig({ name: 'peer', secret: SIM_SECRET, port: 0, preset: 'local', seeds: [node.address] }), { log });
+    started.push(peer);
+    await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked');
+  });
+});
+
+function parseHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
+
+// ---------------------------------------------------------------------------
+
+describe('secret files', () => {
+  it('warns, naming the file and the fix, when a secret, token or key file is readable by others', () => {
+    const files = { secretFile: 'secret.txt', operatorTokenFile: 'operator.txt', viewerTokenFile: 'viewer.txt', tlsKeyFile: 'key.pem', tlsCertFile: 'cert.pem' };
+    const paths = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])) as Record<keyof typeof files, string>;
+    for (const path of Object.values(paths)) writeFileSync(path, 'a-long-enough-secret-or-token-0123456789\n');
+    for (const key of ['secretFile', 'operatorTokenFile', 'viewerTokenFile', 'tlsKeyFile'] as const) chmodSync(paths[key], 0o644);
+    chmodSync(paths.tlsCertFile, 0o644); // a certificate is public: no warning
+    const warnings: string[] = [];
+    loadConfig({ flags: { name: 'n1', ...paths }, env: {}, warnings });
+    expect(warnings).toHaveLength(4);
+    for (const [what, key] of [['secret file', 'secretFile'], ['operator token file', 'operatorTokenFile'], ['viewer token file', 'viewerTokenFile'], ['TLS key file', 'tlsKeyFile']] as const) {
+      expect(warnings).toContainEqual(`${what} ${paths[key]} is readable by other users (mode 644); run chmod 600 ${paths[key]}`);
+    }
+    chmodSync(paths.secretFile, 0o640); // group-readable is readable by others too
+    for (const key of ['operatorTokenFile', 'viewerTokenFile', 'tlsKeyFile'] as const) chmodSync(paths[key], 0o600);
+    const fewer: string[] = [];
+    loadConfig({ flags: { name: 'n1', ...paths }, env: {}, warnings: fewer });
+    expect(fewer).toEqual([`secret file ${paths.secretFile} is readable by other users (mode 640); run chmod 600 ${paths.secretFile}`]);
+    chmodSync(paths.secretFile, 0o600);
+    const none: string[] = [];
+    loadConfig({ flags: { name: 'n1', ...paths }, env: {}, warnings: none });
+    expect(none).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe('logs carry no secret', () => {
+  it('the pino logger censors fields that would hold a secret or a credential', () => {
+    const file = join(dir, 'pino.log');
+    const fd = openSync(file, 'w');
+    try {
+      const log = createLogger({ level: 'debug', fd });
+      log.info({ secret: 'S3CRET-top', credential: 'CRED-top', auth: { token: 'TOKEN-nested', user: 'alice' }, config: { operatorToken: 'OPTOKEN', viewerToken: 'VTOKEN' } }, 'with secrets');
+      log.child({ layer: 'x' }).warn({ cmd: { credential: 'CRED-child' } }, 'child');
+    } finally {
+      closeSync(fd);
+    }
+    const text = readFileSync(file, 'utf8');
+    for (const leaked of ['S3CRET-top', 'CRED-top', 'TOKEN-nested', 'OPTOKEN', 'VTOKEN', 'CRED-child']) expect(text).not.toContain(leaked);
+    expect(text).toContain('[redacted]');
+    expect(text).toContain('alice');
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe('TLS', () => {
+  interface Pki {
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+  }
+  const pki: Record<string, Pki> = {};
+
+  beforeAll(async () => {
+    const ext = (cA: boolean) =>
+      cA
+        ? [
+            { name: 'basicConstraints' as const, cA: true, critical: true },
+            { name: 'keyUsage' as const, keyCertSign: true, cRLSign: true, digitalSignature: true },
+          ]
+        : [
+            { name: 'basicConstraints' as const, cA: false },
+            { name: 'keyUsage' as const, digitalSignature: true, keyEncipherment: true },
+            { name: 'extKeyUsage' as const, serverAuth: true, clientAuth: true },
+            { name: 'subjectAltName' as const, altNames: [{ type: 7 as const, ip: '127.0.0.1' }, { type: 2 as const, value: 'localhost' }] },
+          ];
+    for (const caName of ['ca1', 'ca2']) {
+      const ca = await generate([{ name: 'commonName', value: `pogo test ${caName}` }], { keyType: 'ec', algorithm: 'sha256', extensions: ext(true) });
+      const caFile = join(dir, `${caName}.pem`);
+      writeFileSync(caFile, ca.cert);
+      for (const nodeName of ['x', 'y']) {
+        const leaf = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert }, extensions: ext(false) });
+        const certFile = join(dir, `${caName}-${nodeName}.pem`);
+        const keyFile = join(dir, `${caName}-${nodeName}.key`);
+        writeFileSync(certFile, leaf.cert);
+        writeFileSync(keyFile, leaf.private, { mode: 0o600 });
+        pki[`${caName}-${nodeName}`] = { caFile, certFile, keyFile };
+      }
+    }
+  });
+
+  const tlsNode = async (name: string, log: MemoryLogger, tls: Partial<NodeConfigInput>, seeds: string[] = []): Promise<PogoNode> => {
+    const n = await PogoNode.start(createNodeConfig({ name, secret: SIM_SECRET, port: 0, preset: 'local', seeds, ...tls }), { log });
+    started.push(n);
+    return n;
+  };
+  const files = (p: Pki, ca = p.caFile): Partial<NodeConfigInput> => ({ tlsCertFile: p.certFile, tlsKeyFile: p.keyFile, tlsCaFile: ca });
+  const dialFailure = (log: MemoryLogger, node: string, code = 'unreachable') => log.entries.find((e) => e.fields['node'] === node && e.fields['code'] === code && /handshake failed/.test(e.message));
+  const certRefusal = (log: MemoryLogger, node: string) => log.entries.find((e) => e.fields['node'] === node && e.fields['code'] === 'auth-failed' && /^connection refused: TLS client certificate/.test(e.message));
+
+  it('nodes with certificates from the pinned CA link over mutual TLS', async () => {
+    const log = new MemoryLogger();
+    const a = await tlsNode('tls-a', log, files(pki['ca1-x']!));
+    const b = await tlsNode('tls-b', log, files(pki['ca1-y']!), [a.address]);
+    await until(() => a.upMembers().length === 2 && b.upMembers().length === 2, 10_000, 'mutual TLS link');
+    expect(log.entries.filter((e) => e.fields['code'] === 'tls' || e.fields['code'] === 'auth-failed')).toEqual([]);
+  });
+
+  it('a node presenting a certificate from another CA is refused by the server, with the reason on both sides', async () => {
+    const log = new MemoryLogger();
+    const a = await tlsNode('tls-a', log, files(pki['ca1-x']!));
+    // Trusts ca1 (so it accepts a's certificate) but holds a ca2 certificate.
+    const c = await tlsNode('tls-c', log, files(pki['ca2-x']!, pki['ca1-x']!.caFile), [a.address]);
+    await until(() => certRefusal(log, 'tls-a') !== undefined && dialFailure(log, 'tls-c', 'auth-failed') !== undefined, 10_000, 'refusal logged on both sides');
+    expect(certRefusal(log, 'tls-a')!.message).toMatch(/TLS client certificate refused: [A-Z_]+ \(it must chain to the CA in --tls-ca-file\)/);
+    expect(dialFailure(log, 'tls-c', 'auth-failed')!.message).toMatch(/refused by peer: TLS client certificate refused/);
+    expect(a.upMembers()).toEqual(['tls-a']);
+    expect(c.upMembers()).toEqual(['tls-c']);
+  });
+
+  it('a node that does not trust the server certificate refuses it (verification is on by default), with a clear reason', async () => {
+    const log = new MemoryLogger();
+    const a = await tlsNode('tls-a', log, files(pki['ca1-x']!));
+    const d = await tlsNode('tls-d', log, files(pki['ca2-y']!), [a.address]);
+    await until(() => dialFailure(log, 'tls-d') !== undefined, 10_000, 'dial refusal logged');
+    expect(dialFailure(log, 'tls-d')!.message).toMatch(/connect failed: .*(unable to verify|self.signed|certificate)/i);
+    expect(d.upMembers()).toEqual(['tls-d']);
+    expect(a.upMembers()).toEqual(['tls-a']);
+  });
+
+  it('with a pinned CA, a dialler without a client certificate is refused', async () => {
+    const log = new MemoryLogger();
+    const a = await tlsNode('tls-a', log, files(pki['ca1-x']!));
+    const e = await tlsNode('tls-e', log, { tlsCaFile: pki['ca1-x']!.caFile }, [a.address]);
+    await until(() => certRefusal(log, 'tls-a') !== undefined && dialFailure(log, 'tls-e', 'auth-failed') !== undefined, 10_000, 'refusal logged on both sides');
+    expect(certRefusal(log, 'tls-a')!.message).toMatch(/TLS client certificate required/);
+    expect(dialFailure(log, 'tls-e', 'auth-failed')!.message).toMatch(/refused by peer: TLS client certificate required/);
+    expect(e.upMembers()).toEqual(['tls-e']);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+const OPERATOR = 'hardening-operator-token-0123456789';
+const VIEWER = 'hardening-viewer-token-0123456789';
+const SECRET = 'hardening-cluster-secret-0123456789';
+
+/** What each op does with each credential, on the link path (a member's CommandExecutor). */
+function expectedOnLinks(op: CommandOp, who: 'operator' | 'viewer' | 'none' | 'wrong'): 'ok' | 'unauthorized' | 'forbidden' | 'domain' {
+  if (op === 'view') return 'ok';
+  if (who === 'none' || who === 'wrong') return 'unauthorized';
+  if (who === 'viewer' && !['audit', 'logs', 'whoami'].includes(op)) return 'forbidden';
+  return op === 'logs' ? 'domain' : 'ok';
+}
+
+describe('credentials on every command path, and no secret in any log line', () => {
+  const log = new MemoryLogger([], {}, 1_000_000);
+  const members: PogoNode[] = [];
+  let observer: PogoNode;
+  let gateway: Gateway;
+  const sockets: IoSocket[] = [];
+  const workers = new WorkerRegistry();
+  workers.define('w', () => ({ stop() {} }));
+
+  beforeAll(async () => {
+    // Heartbeats a loaded test machine cannot miss: a stall is not what is tested here.
+    const base = { secret: SECRET, port: 0, preset: 'local' as const, suspectAfterMs: 10_000, heartbeatTimeoutMs: 20_000, operatorToken: OPERATOR, viewerToken: VIEWER, logLevel: 'debug' as const };
+    members.push(await PogoNode.start(createNodeConfig({ name: 'h1', ...base }), { log, workers }));
+    members.push(await PogoNode.start(createNodeConfig({ name: 'h2', ...base, seeds: [members[0]!.address] }), { log, workers }));
+    observer = await PogoNode.start(createNodeConfig({ name: 'hobs', secret: SECRET, port: 0, preset: 'local', suspectAfterMs: 10_000, heartbeatTimeoutMs: 20_000, role: 'observer', seeds: [members[0]!.address] }), { log, workers: new WorkerRegistry() });
+    const all = [...members, observer];
+    await until(() => all.every((n) => n.supervisor.isReady && n.upMembers().length === 3) && members.every((m) => m.members().every((x) => x.role === 'observer' || x.ready)), 15_000, 'cluster ready');
+    gateway = await startGateway(observer, { intervalMs: 20 });
+  });
+
+  afterAll(async () => {
+    for (const s of sockets.splice(0)) s.close();
+    await gateway?.close();
+    await Promise.all([observer, ...members].filter(Boolean).map((n) => n.stop('test over', 200)));
+  });
+
+  const fingerprint = (): string =>
+    JSON.stringify({
+      children: members[0]!.supervisor.whichChildren('global').map((c) => [c.id, c.node, c.pin ?? null]),
+      draining: members[0]!.supervisor.draining(),
+      paused: members[0]!.supervisor.rebalancingPaused,
+    });
+
+  const argsFor = (op: CommandOp, id: string): unknown[] => {
+    switch (op) {
+      case 'start':
+        return [{ id, start: { worker: 'w' } }];
+      case 'stop':
+      case 'unpin':
+      case 'logs':
+        return [id];
+      case 'move':
+        return [id, 'h2'];
+      case 'drain':
+      case 'undrain':
+        return ['h2'];
+      default:
+        return [];
+    }
+  };
+
+  it('links (pogo ctl, observers): every op enforces operator versus viewer; refusals change nothing', async () => {
+    const credentials = { operator: OPERATOR, viewer: VIEWER, none: '', wrong: 'not-a-token-of-this-cluster-at-all' } as const;
+    for (const who of ['wrong', 'none', 'viewer'] as const) {
+      const before = fingerprint();
+      for (const op of COMMAND_OPS) {
+        const reply = await observer.command('h1', op, argsFor(op, 'cred-1') as never, credentials[who], `tester-${who}`, 10_000);
+        const expected = expectedOnLinks(op, who);
+        if (expected === 'ok') expect(reply, `${op} as ${who}`).toMatchObject({ ok: true });
+        else if (expected === 'domain') expect(reply, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'not-found' } });
+        else expect(reply, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: expected } });
+      }
+      expect(fingerprint(), `state after ${who}`).toBe(before);
+    }
+    // The operator may do everything (in an order where each step makes sense).
+    const order: CommandOp[] = ['whoami', 'view', 'start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit'];
+    expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
+    for (const op of order) {
+      // `logs` goes to the node running the child (as the gateway does).
+      const to = op === 'logs' ? members[0]!.supervisor.whichChildren('global').find((c) => c.id === 'cred-1')!.node! : 'h1';
+      const reply = await observer.command(to, op, argsFor(op, 'cred-1') as never, OPERATOR, 'tester-operator', 15_000);
+      if (op === 'logs') expect(reply, op).toMatchObject({ ok: true, result: [] });
+      else expect(reply, op).toMatchObject({ ok: true });
+    }
+    expect((await observer.command('h1', 'whoami', [], VIEWER, 't')).result).toEqual({ role: 'viewer' });
+    expect((await observer.command('h1', 'whoami', [], OPERATOR, 't')).result).toEqual({ role: 'operator' });
+    // Commands sent to an observer are refused: it executes nothing.
+    expect(await members[0]!.command('hobs', 'pause', [], OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'not-a-member' } });
+    // Malformed commands fail with a typed error before they leave the node.
+    let deep: unknown = 1;
+    for (let i = 0; i < 5_000; i++) deep = [deep];
+    expect(await observer.command('h1', 'start', [deep] as never, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await observer.command('h1', 'stop', ['x'], OPERATOR, 'x'.repeat(500), 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(observer.upMembers()).toEqual(['h1', 'h2', 'hobs']);
+    // The audit log has every refusal, with who asked.
+    const audit = (await observer.command('h2', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
+    expect(audit).toEqual([]); // h2 executed nothing: commands went to h1
+    const h1Audit = (await observer.command('h1', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
+    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'logs', 'move', 'pause', 'resume', 'start', 'stop', 'undrain', 'unpin']);
+  });
+
+  it('a member without an operator token refuses every change, whatever the credential', async () => {
+    sim = new SimCluster(803, { latencyMs: 1, jitterMs: 0 });
+    await sim.start('m', [], { viewerToken: VIEWER });
+    const obs = await sim.start('o', ['m'], { role: 'observer' });
+    sim.settle(() => sim!.fullMesh(), 2_000, 'linked');
+    for (const op of ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume'] as const) {
+      for (const credential of [OPERATOR, VIEWER, '']) {
+        const reply = await sim.resolve(obs.command('m', op, argsFor(op, 'x') as never, credential, 't', 5_000));
+        expect(reply, `${op}`).toMatchObject({ ok: false, error: { code: 'commands-disabled' } });
+      }
+    }
+    expect(await sim.resolve(obs.command('m', 'audit', [], VIEWER, 't', 5_000))).toMatchObject({ ok: true });
+  });
+
+  const ui = (auth: Record<string, string>): Promise<IoSocket> =>
+    new Promise((resolve, reject) => {
+      const socket = ioConnect(gateway.url, { path: '/gateway', auth, transports: ['websocket'], reconnection: false, forceNew: true });
+      sockets.push(socket);
+      socket.on('connect_error', (err) => reject(err));
+      socket.on('patch', (_p: unknown, ack: () => void) => ack());
+      socket.on('snapshot', () => resolve(socket));
+    });
+  const send = (s: IoSocket, op: string, args: unknown[]) => s.timeout(20_000).emitWithAck('command', { op, args }) as Promise<{ ok: boolean; error?: { code: string } }>;
+
+  it('the gateway: every op enforces operator versus viewer versus no credential; refusals change nothing', async () => {
+    await expect(ui({ token: 'wrong-gateway-token' })).rejects.toThrow(/unauthorized/);
+    await expect(ui({ token: gateway.token, credential: 'a-credential-the-cluster-does-not-know' })).rejects.toThrow(/unauthorized/);
+    const sessions = { operator: await ui({ token: gateway.token, credential: OPERATOR, user: 'alice' }), viewer: await ui({ token: gateway.token, credential: VIEWER, user: 'vera' }), none: await ui({ token: gateway.token, user: 'nobody' }) };
+    const ops = [...COMMAND_OPS, 'explain'] as const;
+    for (const who of ['none', 'viewer'] as const) {
+      const before = fingerprint();
+      for (const op of ops) {
+        const ack = await send(sessions[who], op, argsFor(op as CommandOp, 'gw-1'));
+        if (op === 'view' || op === 'whoami') expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+        else if (op === 'explain') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
+        else if ((op === 'audit' || op === 'logs') && who === 'viewer') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
+        else expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'read-only' } });
+      }
+      expect(fingerprint(), `state after ${who}`).toBe(before);
+    }
+    for (const op of ['start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'stop'] as const) {
+      const ack = await send(sessions.operator, op, argsFor(op, 'gw-1'));
+      expect(ack, op).toMatchObject({ ok: true });
+    }
+  });
+
+  // Found by fuzzing: `logs` turns its first argument into a string with String(), which throws
+  // for {"toString":1}; the gateway's command handler does not catch it, so the rejection is
+  // unhandled and ends the observer process. Enable once gateway.ts catches errors in execute()
+  // (and takes the id only when it is a string).
+  it('the gateway answers arguments that cannot become strings with a typed error, and keeps serving', async () => {
+    const viewer = await ui({ token: gateway.token, credential: VIEWER });
+    for (const op of ['logs', 'explain', 'stop']) {
+      for (const arg of ['{"toString":1}', '{"valueOf":{},"toString":{}}']) {
+        const ack = await send(viewer, op, [JSON.parse(arg)]);
+        expect(typeof ack.ok, `${op} ${arg}`).toBe('boolean');
+      }
+    }
+    expect(observer.running).toBe(true);
+  });
+
+  it('no log line of the whole run holds the secret, a token or the gateway token', async () => {
+    // More refusals worth logging: a node with the wrong secret, and a wrong credential at the gateway.
+    const intruder = await PogoNode.start(createNodeConfig({ name: 'intruder', secret: 'the-wrong-secret-0123456789', port: 0, preset: 'local', seeds: [members[0]!.address] }), { log });
+    started.push(intruder);
+    await until(() => log.entries.some((e) => e.fields['code'] === 'auth-failed'), 10_000, 'intruder refused');
+    await expect(ui({ token: gateway.token, credential: `${OPERATOR}-almost` })).rejects.toThrow(/unauthorized/);
+    await expect(ui({ token: `${gateway.token}x` })).rejects.toThrow(/unauthorized/);
+    const serialise = (e: CapturedLog): string =>
+      JSON.stringify({ level: e.level, message: e.message, fields: e.fields }, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : typeof v === 'bigint' ? String(v) : v));
+    const lines = log.entries.map(serialise);
+    expect(lines.length).toBeGreaterThan(15);
+    // The intruder's refusal is logged on both sides, with the reason.
+    expect(log.entries.some((e) => e.fields['node'] === 'h1' && e.fields['peer'] === 'intruder' && e.fields['code'] === 'auth-failed')).toBe(true);
+    for (const [what, value] of [['cluster secret', SECRET], ['operator token', OPERATOR], ['viewer token', VIEWER], ['gateway token', gateway.token], ['wrong secret', 'the-wrong-secret-0123456789']] as const) {
+      const leaks = lines.filter((l) => l.includes(value));
+      expect(leaks, `${what} in the log`).toEqual([]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe('protocol version negotiation (rolling upgrades)', () => {
+  const newer = { major: PROTOCOL_VERSION.major, minor: PROTOCOL_VERSION.minor + 1 };
+
+  it('a peer one minor version newer joins; its unknown fields are dropped and unknown message types ignored with a debug line', async () => {
+    sim = new SimCluster(804, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const fake = fakeDialer(sim, 'future', SimCluster.address('a'), newer, { features: ['compression'] });
+    sim.clock.runUntil(() => {
+      fake.pump();
+      return fake.received.some((m) => m['t'] === 'welcome') || fake.closed() !== undefined;
+    }, 1_000, 5);
+    expect(fake.closed()).toBeUndefined();
+    expect(a.member('future')?.status).toBe('up');
+    expect(sim.log.entries.some((e) => e.fields['peer'] === 'future' && /newer minor protocol version/.test(e.message))).toBe(true);
+    const invalidBefore = a.linkStats().invalidFrames;
+    // Gossip with a field this version does not know, in the entry and in the message.
+    fake.conn.send({ t: 'gossip', members: [{ name: 'future', incarnation: INC, startedAt: 1, address: 'future:4370', role: 'member', labels: { zone: 'z9' }, workers: [], version: 2, status: 'up', gpu: 'h100' }], digest: 'abc' });
+    fake.conn.send({ t: 'shard.hint', shards: [1, 2, 3] });
+    fake.conn.send({ t: 'ping', seq: 7, sentAt: 1, priority: 'high' });
+    sim.clock.advance(50);
+    expect(a.member('future')?.labels).toEqual({ zone: 'z9' });
+    expect(fake.received).toContainEqual({ t: 'pong', seq: 7, sentAt: 1 });
+    expect(sim.log.entries.some((e) => e.level === 'debug' && e.fields['t'] === 'shard.hint' && /newer protocol version ignored/.test(e.message))).toBe(true);
+    expect(a.linkStats().invalidFrames).toBe(invalidBefore);
+    expect(a.member('future')?.status).toBe('up');
+    expect(fake.closed()).toBeUndefined();
+  });
+
+  it('a node dialling a peer one minor version newer links too (the newer challenge carries extra fields)', async () => {
+    sim = new SimCluster(805, { latencyMs: 1, jitterMs: 0 });
+    // A fake acceptor at future:4370, speaking minor+1.
+    const listener = sim.network.transport('future:4370');
+    const nonce = 'abcdef0123456789abcdef0123456789';
+    let welcomed = false;
+    let conn: Conn | undefined;
+    await listener.listen((c) => {
+      conn = c;
+      c.setHandlers({
+        onOpen: () => {},
+        onClose: () => {},
+        onMessage: (raw) => {
+          const m = raw as Record<string, unknown>;
+          if (m['t'] === 'hello') {
+            const proof = handshakeProof(SIM_SECRET, 'acceptor', 'pogo', { name: String(m['name']), incarnation: String(m['incarnation']), nonce: String(m['nonce']) }, { name: 'future', incarnation: INC, nonce });
+            c.send({ t: 'challenge', cluster: 'pogo', protocol: newer, name: 'future', incarnation: INC, startedAt: 1, address: 'future:4370', role: 'member', nonce, proof, features: ['compression'] });
+          } else if (m['t'] === 'auth') {
+            welcomed = true;
+            c.send({ t: 'welcome', session: 'xyz' });
+          }
+        },
+      });
+    });
+    const a = await sim.start('a', ['future']);
+    sim.settle(() => a.member('future')?.status === 'up', 2_000, 'linked to the newer peer');
+    expect(welcomed).toBe(true);
+    conn?.close('test over');
+  });
+
+  it('a peer of the same version sending an unknown message type is an invalid frame (logged as a warning), not fatal', async () => {
+    sim = new SimCluster(806, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const peer = fakeDialer(sim, 'same', SimCluster.address('a'), { ...PROTOCOL_VERSION });
+    sim.clock.runUntil(() => {
+      peer.pump();
+      return a.member('same')?.status === 'up';
+    }, 1_000, 5);
+    peer.conn.send({ t: 'shard.hint', shards: [1] });
+    peer.conn.send({ t: 'ping', seq: 1, sentAt: 1, priority: 'high' });
+    sim.clock.advance(50);
+    expect(a.linkStats().invalidFrames).toBe(2);
+    expect(sim.log.entries.filter((e) => e.level === 'warn' && e.fields['peer'] === 'same' && e.message === 'invalid frame dropped')).toHaveLength(2);
+    expect(a.member('same')?.status).toBe('up');
+  });
+
+  it('a different major version is refused with a clear reason on both sides', async () => {
+    sim = new SimCluster(807, { latencyMs: 1, jitterMs: 0 });
+    await sim.start('a');
+    const next = fakeDialer(sim, 'next', SimCluster.address('a'), { major: PROTOCOL_VERSION.major + 1, minor: 0 });
+    sim.clock.advance(50);
+    expect(next.received).toEqual([{ t: 'reject', code: 'version-mismatch', message: `protocol ${PROTOCOL_VERSION.major + 1}.0 is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }]);
+    expect(next.closed()).toBeDefined();
+    expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['code'] === 'version-mismatch' && e.fields['peer'] === 'next')).toBe(true);
+    expect(sim.mustGet('a').upMembers()).toEqual(['a']);
+  });
+});

@@ -1,0 +1,511 @@
+/**
+ * A benchmark cluster: real `pogo node` OS processes on loopback, each with
+ * the control hook (fixtures/control-hook.mjs), and an observer PogoNode in
+ * the runner's own process that measures what the cluster does.
+ *
+ * Nodes: `node --import control-hook.mjs core/bin/pogo.js node --port 0 ...`
+ * with the bench worker types (fixtures/workers.mjs); stdout and stderr go
+ * to a log file in the cluster's temporary directory (its tail is quoted
+ * when a step fails), stdin and fd 3 carry the control channel.
+ *
+ * Observer: a PogoNode with role 'observer' linked to every member. A
+ * RunTracker follows the supervisor scope's `run:<id>` groups through a pg
+ * monitor — the live instances, exactly as the observer receives them — and
+ * keeps O(1) counters (children running, duplicates, instances per node,
+ * children running once on their expected owner), so predicates can be
+ * checked on every single change and timestamped with performance.now()
+ * when they first hold.
+ *
+ * "Settled" is judged independently of the observer's own placement view:
+ * the expected owner of each child is computed here with the same
+ * rendezvous hash (hrwScore, capacity 1, no pins or drains in the
+ * benchmarks), and the cluster is settled when exactly the expected members
+ * are up and ready and every child runs once, on its expected owner.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { PogoNode, createNodeConfig, hrwScore, silentLogger } from '../../core/dist/index.js';
+import { killTracked, sleep, track, until, within } from './harness.mjs';
+
+const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
+const HOOK = new URL('../fixtures/control-hook.mjs', import.meta.url).href;
+const WORKERS = fileURLToPath(new URL('../fixtures/workers.mjs', import.meta.url));
+const SCOPE = 'pogo';
+
+export class BenchNode {
+  address = '';
+  incarnation = '';
+  /** The child log the node handed over when it exited (see control-hook.mjs). */
+  finalLog = [];
+  exit = undefined;
+  nextId = 1;
+  pending = new Map();
+  startedWaiters = [];
+
+  constructor(name, child, logFile) {
+    this.name = name;
+    this.child = child;
+    this.logFile = logFile;
+    // 'close', not 'exit': by then fd 3 has been read to its end, so the exit line (finalLog) is in.
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        for (const p of this.pending.values()) p.reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before answering ${p.op}`));
+        this.pending.clear();
+        for (const w of this.startedWaiters) w();
+        resolve(this.exit);
+      });
+    });
+    createInterface({ input: child.stdio[3] }).on('line', (line) => {
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (msg.event === 'started') {
+        this.address = msg.address;
+        this.incarnation = msg.incarnation;
+        for (const w of this.startedWaiters) w();
+        return;
+      }
+      if (msg.event === 'exit') {
+        this.finalLog = msg.childLog ?? [];
+        return;
+      }
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg);
+      else p.reject(new Error(`${this.name} ${p.op}: ${msg.error}`));
+    });
+    // A control pipe that breaks because the node died must not crash the runner.
+    child.stdin.on('error', () => {});
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  get alive() {
+    return this.exit === undefined;
+  }
+
+  /** Waits until the node has started (listens and runs its supervisor). */
+  async started(boundMs) {
+    if (!this.address && this.alive) await within(new Promise((resolve) => this.startedWaiters.push(resolve)), boundMs, `${this.name} start-up`);
+    if (!this.alive) throw new Error(`${this.name} exited during start-up (${this.exit.signal ?? `code ${this.exit.code}`})\n${this.logTail()}`);
+  }
+
+  /** Sends a control command and resolves with its reply. */
+  request(op, args = {}, boundMs = 60_000) {
+    if (!this.alive) return Promise.reject(new Error(`${this.name} is not running`));
+    const id = this.nextId++;
+    const reply = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, op }));
+    this.child.stdin.write(`${JSON.stringify({ id, op, ...args })}\n`);
+    return within(reply, boundMs, `${this.name} ${op}`).finally(() => this.pending.delete(id));
+  }
+
+  signal(sig) {
+    if (!this.alive) return;
+    try {
+      process.kill(this.pid, sig);
+    } catch {
+      // gone meanwhile
+    }
+  }
+
+  logTail(lines = 8) {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    ${this.name}| ${l}`).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}
+
+/** Live instances per child id, as the observer receives them, with O(1) counters and window extremes. */
+export class RunTracker {
+  /** id -> Map(pid -> node) */
+  instances = new Map();
+  perNode = new Map();
+  running = 0;
+  duplicates = 0;
+  /** Children running exactly once, on their expected owner. */
+  placed = 0;
+  expected = new Map();
+  changes = 0;
+  waiters = new Set();
+  window = { maxDuplicates: 0, minRunning: 0, maxRunning: 0 };
+
+  constructor(observer) {
+    const monitor = observer.groups.monitor(SCOPE, undefined, (e) => this.onEvent(e));
+    this.unsubscribe = monitor.unsubscribe;
+    for (const [group, members] of monitor.snapshot) this.apply('join', group, members);
+    this.markWindow();
+  }
+
+  onEvent(e) {
+    if (!e.group.startsWith('run:')) return;
+    this.apply(e.kind, e.group, e.members);
+    this.changes++;
+    if (this.duplicates > this.window.maxDuplicates) this.window.maxDuplicates = this.duplicates;
+    if (this.running < this.window.minRunning) this.window.minRunning = this.running;
+    if (this.running > this.window.maxRunning) this.window.maxRunning = this.running;
+    this.check();
+  }
+
+  check() {
+    if (this.waiters.size === 0) return;
+    const now = performance.now();
+    for (const w of [...this.waiters]) if (w.predicate()) w.done(now);
+  }
+
+  isPlaced(id, inst) {
+    return inst !== undefined && inst.size === 1 && inst.values().next().value === this.expected.get(id);
+  }
+
+  /** Sets the expected owner of each child (id -> node) and recounts `placed`. */
+  setExpected(expected) {
+    this.expected = expected;
+    this.placed = 0;
+    for (const [id, inst] of this.instances) if (this.isPlaced(id, inst)) this.placed++;
+  }
+
+  apply(kind, group, members) {
+    if (!group.startsWith('run:')) return;
+    const id = group.slice(4);
+    let inst = this.instances.get(id);
+    const before = inst?.size ?? 0;
+    const wasPlaced = this.isPlaced(id, inst);
+    for (const m of members) {
+      const node = m.pid.slice(0, m.pid.indexOf('/'));
+      if (kind === 'join') {
+        if (!inst) this.instances.set(id, (inst = new Map()));
+        if (!inst.has(m.pid)) {
+          inst.set(m.pid, node);
+          this.perNode.set(node, (this.perNode.get(node) ?? 0) + 1);
+        }
+      } else if (inst?.delete(m.pid)) {
+        this.perNode.set(node, this.perNode.get(node) - 1);
+      }
+    }
+    const after = inst?.size ?? 0;
+    if (inst && after === 0) this.instances.delete(id);
+    this.placed += (this.isPlaced(id, inst) ? 1 : 0) - (wasPlaced ? 1 : 0);
+    this.running += (after > 0 ? 1 : 0) - (before > 0 ? 1 : 0);
+    this.duplicates += (after > 1 ? 1 : 0) - (before > 1 ? 1 : 0);
+  }
+
+  /** Starts a new observation window: extremes are tracked from the current counts. */
+  markWindow() {
+    this.window = { maxDuplicates: this.duplicates, minRunning: this.running, maxRunning: this.running };
+  }
+
+  onNode(node) {
+    return this.perNode.get(node) ?? 0;
+  }
+
+  /** id -> node for every child with exactly one live instance. */
+  placement() {
+    const out = new Map();
+    for (const [id, inst] of this.instances) if (inst.size === 1) out.set(id, inst.values().next().value);
+    return out;
+  }
+
+  describe() {
+    return `observer sees ${this.running} children running (${this.placed} of them once on their expected owner), ${this.duplicates} duplicates; per node ${JSON.stringify(Object.fromEntries([...this.perNode].filter(([, n]) => n > 0)))}`;
+  }
+
+  /**
+   * Resolves with performance.now() when `predicate` first holds: checked
+   * after every run-group change and every `everyMs` (for conditions that
+   * also depend on membership); rejects after `boundMs`.
+   */
+  when(predicate, boundMs, what, everyMs = 20) {
+    if (predicate()) return Promise.resolve(performance.now());
+    return new Promise((resolve, reject) => {
+      const w = {
+        predicate,
+        done: (at) => {
+          clearTimeout(timer);
+          clearInterval(poll);
+          this.waiters.delete(w);
+          resolve(at);
+        },
+      };
+      const timer = setTimeout(() => {
+        clearInterval(poll);
+        this.waiters.delete(w);
+        reject(new Error(`${what} did not hold within ${Math.round(boundMs)} ms (${this.describe()})`));
+      }, boundMs);
+      const poll = setInterval(() => this.check(), everyMs);
+      this.waiters.add(w);
+    });
+  }
+
+  close() {
+    this.unsubscribe?.();
+    for (const w of this.waiters) w.done(NaN);
+  }
+}
+
+/**
+ * Real overlaps by the nodes' own clocks: replays the ups and downs of every
+ * instance (from `initial`: id -> instances at the start of the window) in
+ * time order, and returns the most children with more than one instance at
+ * once and the fewest children running at once. At equal times a down is
+ * taken before an up.
+ */
+export function replayOverlap(events, initial) {
+  const count = new Map(initial);
+  let running = 0;
+  let duplicates = 0;
+  for (const c of count.values()) {
+    if (c > 0) running++;
+    if (c > 1) duplicates++;
+  }
+  let maxDuplicates = duplicates;
+  let minRunning = running;
+  const sorted = [...events].sort((a, b) => a[2] - b[2] || (a[1] === b[1] ? 0 : a[1] === 'down' ? -1 : 1));
+  for (const [id, kind] of sorted) {
+    const before = count.get(id) ?? 0;
+    const after = kind === 'up' ? before + 1 : Math.max(0, before - 1);
+    count.set(id, after);
+    running += (after > 0 ? 1 : 0) - (before > 0 ? 1 : 0);
+    duplicates += (after > 1 ? 1 : 0) - (before > 1 ? 1 : 0);
+    if (duplicates > maxDuplicates) maxDuplicates = duplicates;
+    if (running < minRunning) minRunning = running;
+  }
+  return { maxDuplicates, minRunning };
+}
+
+export class BenchCluster {
+  dir = mkdtempSync(join(tmpdir(), 'pogo-bench-'));
+  secret = `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
+  secretFile = join(this.dir, 'secret.txt');
+  /** The current process of each node name (a restarted name replaces the entry). */
+  nodes = new Map();
+  all = [];
+  observer = undefined;
+  tracker = undefined;
+  /** Ids of every child started through startChildren. */
+  ids = [];
+  expectedFor = '';
+  /** member-down events the observer saw: { name, reason, at } (its own link to a member dropped). */
+  downs = [];
+  /** The runner's (and so the observer's) event-loop delay: if it stalls, the observer's view lags. */
+  loopDelay = monitorEventLoopDelay({ resolution: 10 });
+
+  /**
+   * @param options.preset timing preset of every node (and the observer)
+   * @param options.flags extra `pogo node` flags for every node
+   * @param options.nodeArgs extra Node.js flags for every node process
+   *   (default: BENCH_NODE_ARGS split on spaces, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+   */
+  constructor({ preset = 'lan', flags = [], bounds = 1, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = {}) {
+    this.preset = preset;
+    this.flags = flags;
+    this.nodeArgs = nodeArgs;
+    this.bounds = bounds;
+    writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
+  }
+
+  /** Spawns `pogo node` (with the control hook) and waits until it has started. */
+  async start(name, seeds = [], extra = []) {
+    const logFile = join(this.dir, `${name}-${this.all.length}.log`);
+    const out = openSync(logFile, 'a');
+    const args = [
+      ...this.nodeArgs,
+      '--import', HOOK, CLI, 'node',
+      '--name', name, '--port', '0', '--secret-file', this.secretFile,
+      '--workers', WORKERS, '--preset', this.preset,
+      ...seeds.flatMap((s) => ['--seeds', s]),
+      ...this.flags, ...extra,
+    ];
+    let child;
+    try {
+      child = track(spawn(process.execPath, args, { stdio: ['pipe', out, out, 'pipe'], env: { ...process.env, POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' } }));
+    } finally {
+      closeSync(out);
+    }
+    const node = new BenchNode(name, child, logFile);
+    this.nodes.set(name, node);
+    this.all.push(node);
+    await node.started(20_000 * this.bounds);
+    return node;
+  }
+
+  /** Starts `names` (the first one alone, the rest at once with it as their seed). */
+  async startAll(names, extra = []) {
+    const first = await this.start(names[0], [], extra);
+    const rest = await Promise.all(names.slice(1).map((n) => this.start(n, [first.address], extra)));
+    return [first, ...rest];
+  }
+
+  /** Members currently running (their processes alive). */
+  live() {
+    return [...this.nodes.values()].filter((n) => n.alive);
+  }
+
+  /** Starts the observer, linked to every live node, and its RunTracker; waits until it sees them all. */
+  async observe(boundMs = 20_000) {
+    const seeds = this.live().map((n) => n.address);
+    this.observer = await PogoNode.start(createNodeConfig({ name: `bench-observer-${process.pid}`, role: 'observer', secret: this.secret, port: 0, seeds, preset: this.preset }), { log: silentLogger });
+    this.tracker = new RunTracker(this.observer);
+    this.loopDelay.enable();
+    this.observer.on('member-down', (e) => this.downs.push({ name: e.member.name, reason: e.reason, at: performance.now() }));
+    const names = this.live().map((n) => n.name);
+    await until(() => this.membersReady(names), boundMs * this.bounds, `observer sees ${names.join(', ')} up and ready`);
+    return this.observer;
+  }
+
+  /** The observer sees exactly `names` as members, all up and ready. */
+  membersReady(names) {
+    const members = this.observer.members().filter((m) => m.role === 'member' && m.status === 'up');
+    if (members.length !== names.length) return false;
+    return members.every((m) => names.includes(m.name) && m.ready === true);
+  }
+
+  /** Sets the tracker's expected owners: each started child's rendezvous owner among `names`. */
+  expect(names) {
+    const key = names.join(',');
+    if (this.expectedFor === key && this.tracker.expected.size === this.ids.length) return;
+    const expected = new Map();
+    for (const id of this.ids) {
+      let best;
+      let bestScore = -Infinity;
+      for (const n of names) {
+        const score = hrwScore(id, n, 1);
+        if (score > bestScore || (score === bestScore && n < best)) [best, bestScore] = [n, score];
+      }
+      expected.set(id, best);
+    }
+    this.tracker.setExpected(expected);
+    this.expectedFor = key;
+  }
+
+  /**
+   * Settled, as the observer sees it: exactly `names` are up and ready and
+   * every child started runs exactly once, on its rendezvous owner among
+   * `names` (and nothing else runs).
+   */
+  settled(names) {
+    this.expect(names);
+    const t = this.tracker;
+    return this.membersReady(names) && t.placed === this.ids.length && t.running === this.ids.length && t.duplicates === 0;
+  }
+
+  /**
+   * Waits until settled(names); resolves with performance.now() at that
+   * moment. With `maxLinkDrops`, gives up early once the observer has seen
+   * more member-down events than that during the wait: a cluster whose links
+   * keep dropping (nodes too busy to answer heartbeats) is not settling.
+   */
+  async waitSettled(names, boundMs = 60_000, { maxLinkDrops = Infinity } = {}) {
+    this.expect(names);
+    const what = `${this.ids.length} children running once, each on its owner among ${names.join(', ')}`;
+    let flapping = false;
+    let drops = 0;
+    let poll;
+    if (Number.isFinite(maxLinkDrops)) {
+      // The nodes count the member links they saw drop; ask every 2 s.
+      const base = await this.memberLinkDrops();
+      poll = setInterval(() => {
+        void this.memberLinkDrops().then((n) => {
+          drops = n - base;
+          if (drops > maxLinkDrops) {
+            flapping = true;
+            this.tracker.check();
+          }
+        });
+      }, 2000);
+    }
+    try {
+      const at = await this.tracker.when(() => flapping || this.settled(names), boundMs * this.bounds, what).catch((err) => {
+        const up = this.observer.members().filter((m) => m.role === 'member' && m.status === 'up' && m.ready).map((m) => m.name);
+        throw new Error(`${err.message}; members up and ready as the observer sees them: ${up.join(', ')}`);
+      });
+      if (flapping) throw new Error(`gave up: the nodes saw ${drops} member links drop while waiting for ${what} (nodes too busy to answer heartbeats in time); ${this.tracker.describe()}`);
+      return at;
+    } finally {
+      clearInterval(poll);
+    }
+  }
+
+  /** Starts `count` children, the calls made by `from` (a node or several, spread evenly); resolves with each node's reply. */
+  async startChildren(from, count, { prefix = 'c', offset = this.ids.length, boundMs = 120_000 } = {}) {
+    const list = Array.isArray(from) ? from : [from];
+    let next = offset;
+    const parts = list.map((node, i) => {
+      const n = Math.floor(count / list.length) + (i < count % list.length ? 1 : 0);
+      const part = { node, from: next, count: n };
+      next += n;
+      return part;
+    });
+    for (let i = offset; i < offset + count; i++) this.ids.push(`${prefix}${i}`);
+    const replies = await Promise.all(parts.map((p) => p.node.request('startMany', { prefix, from: p.from, count: p.count }, boundMs * this.bounds)));
+    const failed = replies.reduce((a, r) => a + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} of ${count} startChild calls failed; first: ${replies.find((r) => r.firstError)?.firstError}`);
+    return replies;
+  }
+
+  /** Clears every live node's child log; returns the moment (epoch ms, µs resolution) a window of childLogs starts. */
+  async markChildLogs() {
+    await Promise.all(this.live().map((n) => n.request('childLog', { clear: true }, 30_000)));
+    return performance.timeOrigin + performance.now();
+  }
+
+  /** Every node's child ups and downs since `since` (see markChildLogs), including nodes that exited meanwhile. */
+  async childLogs(since) {
+    const logs = await Promise.all(this.all.map((n) => (n.alive ? n.request('childLog', { clear: true }, 30_000).then((r) => r.log, () => []) : Promise.resolve(n.finalLog))));
+    return logs.flat().filter((e) => e[2] >= since);
+  }
+
+  /** Each live node's longest event-loop stall since the previous call, in ms. */
+  async stalls() {
+    const replies = await Promise.all(this.live().map((n) => n.request('stats', {}, 30_000)));
+    return replies.map((r) => r.maxStallMs);
+  }
+
+  /** The runner's own longest event-loop stall since the previous call, in ms (the observer lives here). */
+  observerStall() {
+    const ms = this.loopDelay.max / 1e6;
+    this.loopDelay.reset();
+    return ms;
+  }
+
+  /**
+   * Links between members that dropped, counted by the live nodes (each drop
+   * is usually seen from both ends, so this is about twice the number of
+   * links that dropped). Unlike `downs`, unaffected by the observer's own stalls.
+   */
+  async memberLinkDrops() {
+    const replies = await Promise.all(this.live().map((n) => n.request('stats', {}, 15_000).then((r) => r.memberDowns, () => 0)));
+    return replies.reduce((a, b) => a + b, 0);
+  }
+
+  /** Why a step failed: the tails of the nodes' logs. */
+  logTails(lines = 4) {
+    return this.all.map((n) => n.logTail(lines)).filter(Boolean).join('\n');
+  }
+
+  /** Stops the observer and kills every process of this cluster by pid; removes the directory unless `keep`. */
+  async close({ keep = false } = {}) {
+    this.tracker?.close();
+    if (this.observer) await within(this.observer.stop('benchmark done', 200), 3000, 'observer stop').catch(() => this.observer.kill());
+    if (this.nodeArgs.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--prof') || a.startsWith('--heap-prof'))) {
+      // Profiles are written at exit: let the nodes stop gracefully first (bounded).
+      for (const n of this.live()) n.signal('SIGTERM');
+      await Promise.race([Promise.all(this.live().map((n) => n.exited)), sleep(15_000)]);
+    }
+    await killTracked(this.all.map((n) => n.child));
+    await sleep(0);
+    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

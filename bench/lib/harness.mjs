@@ -1,0 +1,134 @@
+/**
+ * The benchmark harness: named, bounded steps; every OS process a scenario
+ * starts, registered so that it is stopped by pid whatever happens; the
+ * statistics and the /proc readings the scenarios report.
+ *
+ * A step is `await ctx.step('kill n2', boundMs, async () => ...)`. If its
+ * work throws or does not finish within its bound, the scenario stops with a
+ * StepFailure naming the step ("scenario failover failed at step 'kill n2':
+ * ..."); the runner then stops everything the scenario started.
+ *
+ * Processes: `track(child)` records a spawned child; `killTracked()` sends
+ * each one SIGCONT (so a frozen node is not left stopped if the SIGKILL
+ * fails) and SIGKILL, by pid, and waits (bounded) for the exits. A `process.on('exit')` net (installed once by the runner) SIGKILLs
+ * whatever is still tracked if the runner itself ends abruptly; the node
+ * processes also exit by themselves when their stdin (the runner's control
+ * pipe) closes.
+ */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export class StepFailure extends Error {
+  constructor(step, reason) {
+    super(`step '${step}': ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.step = step;
+    this.reason = reason instanceof Error ? reason.message : String(reason);
+  }
+}
+
+/** Every child process started by any scenario and not yet reaped. */
+const tracked = new Set();
+
+export function track(child) {
+  tracked.add(child);
+  child.once('exit', () => tracked.delete(child));
+  return child;
+}
+
+/** SIGKILLs every tracked process (after SIGCONT, in case one is frozen) and waits (bounded) for the exits. */
+export async function killTracked(children = [...tracked], boundMs = 5000) {
+  const exits = children.map((child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    for (const sig of ['SIGCONT', 'SIGKILL']) {
+      try {
+        process.kill(child.pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+    return exited;
+  });
+  await Promise.race([Promise.all(exits), sleep(boundMs)]);
+}
+
+/** Synchronous last resort for process.on('exit'): SIGKILL every tracked pid. */
+export function killTrackedNow() {
+  for (const child of tracked) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function trackedCount() {
+  return [...tracked].filter((c) => c.exitCode === null && c.signalCode === null).length;
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects after `ms` with a message naming `what`; resolves with `promise` otherwise. */
+export function within(promise, ms, what) {
+  let timer;
+  const bound = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${Math.round(ms)} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `predicate` (sync or async) every `everyMs` until it holds; throws naming `what` after `timeoutMs`. Returns the time it took. */
+export async function until(predicate, timeoutMs, what, everyMs = 10) {
+  const start = performance.now();
+  let lastError;
+  for (;;) {
+    try {
+      if (await predicate()) return performance.now() - start;
+    } catch (err) {
+      lastError = err;
+    }
+    if (performance.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${Math.round(timeoutMs)} ms${lastError ? ` (last error: ${lastError.message})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Median, min and max of a list of numbers (undefined for an empty list). */
+export function summarize(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { n: 0, median: undefined, min: undefined, max: undefined };
+  const mid = Math.floor(v.length / 2);
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { n: v.length, median, min: v[0], max: v[v.length - 1] };
+}
+
+let clockTicks;
+/** Clock ticks per second of /proc/<pid>/stat times (getconf CLK_TCK; normally 100). */
+export function clkTck() {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, i.e. 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / clkTck();
+}
+
+/** Resident memory of a process in bytes, from /proc/<pid>/status (VmRSS). */
+export function rssBytes(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return m ? Number(m[1]) * 1024 : undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * Scenario 1, failover. Three nodes run N children; one member is SIGKILLed
+ * and the observer times how long until every child runs again (exactly
+ * once, none on the dead node). Then the same with a frozen node (SIGSTOP):
+ * its peers only notice by heartbeat timeout, so that figure is dominated by
+ * the timing preset (the default, `lan`: declared down after 3,000 ms of
+ * silence).
+ *
+ * Between repeats the victim is started again under the same name (a new
+ * incarnation) and the cluster settles, so each repeat starts from a
+ * balanced cluster; the victim rotates over the members.
+ */
+import { killTracked } from '../lib/harness.mjs';
+import { NODE_FLAGS, names } from './common.mjs';
+
+export const title = 'Failover after SIGKILL and SIGSTOP';
+export const description = 'Time from killing (or freezing) one member until every child runs again exactly once, seen from an observer.';
+
+export async function run(ctx) {
+  const size = ctx.sizes({ nodes: 3, children: 300, repeats: 1, frozenRepeats: 1 }, { nodes: 3, children: 3000, repeats: 5, frozenRepeats: 3 });
+  const preset = 'lan';
+  ctx.params({ ...size, preset, heartbeatTimeoutMs: 3000 });
+  const N = size.children;
+  const members = names(size.nodes);
+  const cluster = ctx.cluster({ preset, flags: NODE_FLAGS });
+  await ctx.step(`start ${size.nodes} nodes`, 30_000, () => cluster.startAll(members));
+  await ctx.step('start the observer', 20_000, () => cluster.observe());
+  await ctx.step(`start ${N} children`, 120_000, () => cluster.startChildren(cluster.live(), N));
+  await ctx.step(`settle: ${N} children running once`, 60_000, () => cluster.waitSettled(members));
+  const tracker = cluster.tracker;
+
+  const measure = async (kind, sig, repeat) => {
+    const victim = members[repeat % members.length];
+    const node = cluster.nodes.get(victim);
+    const had = tracker.onNode(victim);
+    const allBack = () => tracker.onNode(victim) === 0 && tracker.running === N && tracker.duplicates === 0;
+    const bound = 30_000;
+    const took = await ctx.step(`${kind} ${repeat + 1}: ${sig} ${victim} (${had} children), until all ${N} run again`, bound, async () => {
+      const t0 = performance.now();
+      node.signal(sig);
+      const t1 = await tracker.when(allBack, bound * ctx.bounds, `every child running again after ${sig} of ${victim}`);
+      return t1 - t0;
+    });
+    ctx.log(`  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}`);
+    await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
+      await killTracked([node.child]);
+      const seed = cluster.live().find((n) => n.name !== victim);
+      await cluster.start(victim, [seed.address]);
+      await cluster.waitSettled(members);
+    });
+    return { took, moved: had };
+  };
+
+  const killed = [];
+  for (let r = 0; r < size.repeats; r++) killed.push(await measure('kill', 'SIGKILL', r));
+  ctx.metric('failover after SIGKILL', 'ms', killed.map((k) => k.took), { target: ['<', 100], note: 'from the kill until the observer sees every child of the dead node running on a survivor (each child exactly once)' });
+  ctx.metric('children moved per SIGKILL', 'children', killed.map((k) => k.moved));
+  const frozen = [];
+  for (let r = 0; r < size.frozenRepeats; r++) frozen.push(await measure('freeze', 'SIGSTOP', r));
+  ctx.metric('failover after SIGSTOP', 'ms', frozen.map((k) => k.took), { note: 'a frozen node is only noticed by heartbeat timeout (3,000 ms with the default lan preset), so this is that timeout plus the restart' });
+  ctx.detail('repeats', { sigkill: killed, sigstop: frozen });
+}

@@ -1,0 +1,77 @@
+/**
+ * Scenario 4, idle cost. Three nodes run N children and nothing happens for
+ * a while: CPU per node (user + system time from /proc/<pid>/stat over the
+ * window, as a share of one core), resident memory per node (VmRSS), and
+ * bytes per second on the links (each node's transport counters: heartbeats,
+ * gossip, and the anti-entropy pass every 30 s; the window is 30 s, so it
+ * holds one pass per node).
+ *
+ * Before the idle window, with the cluster settled, the observer times a
+ * global listing of all N children (`whichChildren('global')`, what
+ * `pogo ctl ls` and the gateway read; plus JSON encoding for `--json`). The
+ * observer then leaves, so the window measures the members alone.
+ */
+import { cpuSeconds, rssBytes, sleep, summarize } from '../lib/harness.mjs';
+import { NODE_FLAGS, names } from './common.mjs';
+
+export const title = 'Idle cost';
+export const description = 'CPU, memory and link bytes per node while nothing happens; global listing time.';
+
+export async function run(ctx) {
+  const size = ctx.sizes({ nodes: 3, children: 1000, idleSeconds: 5, quietSeconds: 2 }, { nodes: 3, children: 10_000, idleSeconds: 30, quietSeconds: 5 });
+  ctx.params({ ...size, preset: 'lan', antiEntropyIntervalMs: 30_000 });
+  const N = size.children;
+  const members = names(size.nodes);
+  const cluster = ctx.cluster({ flags: NODE_FLAGS });
+  await ctx.step(`start ${size.nodes} nodes and the observer`, 40_000, async () => {
+    await cluster.startAll(members);
+    await cluster.observe();
+  });
+  await ctx.step(`start ${N} children`, 180_000, () => cluster.startChildren(cluster.live(), N, { boundMs: 170_000 }));
+  await ctx.step(`settle: ${N} children running once`, 180_000, () => cluster.waitSettled(members, 180_000));
+
+  const listing = await ctx.step(`list ${N} children from the observer`, 30_000, () => {
+    const list = [];
+    const json = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      const children = cluster.observer.supervisor.whichChildren('global');
+      const t1 = performance.now();
+      JSON.stringify(children);
+      const t2 = performance.now();
+      if (children.length !== N) throw new Error(`listing has ${children.length} children, expected ${N}`);
+      list.push(t1 - t0);
+      json.push(t2 - t0);
+    }
+    return { list, json };
+  });
+  ctx.metric(`global listing of ${N} children`, 'ms', listing.list, { ...(N >= 10_000 ? { target: ['<', 20] } : {}), note: "the observer's whichChildren('global'); 7 calls" });
+  ctx.metric(`global listing of ${N} children as JSON`, 'ms', listing.json, { note: 'the same plus JSON.stringify (what `pogo ctl ls --json` prints)' });
+
+  await ctx.step('the observer leaves; quiet period', 30_000, async () => {
+    await cluster.observer.stop('idle window', 2000);
+    cluster.observer = undefined;
+    await sleep(size.quietSeconds * 1000);
+  });
+  const nodes = cluster.live();
+  const sample = async () => {
+    const stats = await Promise.all(nodes.map((n) => n.request('stats', {}, 10_000)));
+    return { at: performance.now(), cpu: nodes.map((n) => cpuSeconds(n.pid)), link: stats.map((s) => s.link), stalls: stats.map((s) => s.maxStallMs) };
+  };
+  const a = await ctx.step('sample CPU and link counters', 10_000, sample);
+  await ctx.step(`idle for ${size.idleSeconds} s`, size.idleSeconds * 1000 + 10_000, () => sleep(size.idleSeconds * 1000));
+  const b = await ctx.step('sample again', 10_000, sample);
+  const seconds = (b.at - a.at) / 1000;
+  const cpu = nodes.map((_, i) => ((b.cpu[i] - a.cpu[i]) / seconds) * 100);
+  const rss = nodes.map((n) => rssBytes(n.pid) / 2 ** 20);
+  const out = nodes.map((_, i) => (b.link[i].bytesOut - a.link[i].bytesOut) / seconds);
+  const inn = nodes.map((_, i) => (b.link[i].bytesIn - a.link[i].bytesIn) / seconds);
+  const frames = nodes.map((_, i) => (b.link[i].framesOut - a.link[i].framesOut) / seconds);
+  ctx.metric(`idle CPU per node (${N} children)`, '% of a core', cpu, { ...(N >= 10_000 ? { target: ['<', 0.5] } : {}), note: `user + system time over ${seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)` });
+  ctx.metric('resident memory per node', 'MiB', rss, { note: 'VmRSS after the idle window' });
+  ctx.metric('bytes sent per second per node', 'B/s', out, { note: 'Socket.IO payload bytes on all links of the node' });
+  ctx.metric('bytes received per second per node', 'B/s', inn);
+  ctx.metric('frames sent per second per node', 'frames/s', frames);
+  ctx.metric('longest event-loop stall in the window', 'ms', b.stalls, { note: 'includes the anti-entropy pass over every child' });
+  ctx.detail('cluster bytes per second (sum of sent)', Math.round(summarize(out).median * nodes.length));
+}

@@ -1,0 +1,79 @@
+/**
+ * Scenario 5, scale on this machine: many `pogo node` processes and many
+ * children. The nodes start (timed from the first spawn until the observer
+ * sees every one up and ready); then children are added in stages (200,
+ * then up to 1,000, then up to 20,000), the calls spread evenly over
+ * the nodes. After each stage that settles (every child running once on its
+ * owner): the time it took, memory per node, and one SIGKILL failover (the
+ * victim is started again and the cluster settles before the next stage).
+ *
+ * Stages let a run that cannot reach the largest size still report the
+ * sizes it did reach; the stage that cannot settle within its bound fails
+ * the scenario, naming the step, as any scenario does. A stage also gives up
+ * early when the nodes report more member-link drops than eight times the
+ * number of nodes: a cluster whose nodes are too busy to answer heartbeats
+ * keeps dropping and re-forming links and does not settle.
+ *
+ * Every member holds a copy of every child's spec (that is what lets any
+ * survivor restart any child), so memory per node grows with children ×
+ * members; on a 2-core machine all nodes also share two cores, so these
+ * figures show the ceiling of one machine, not of the design on real hosts.
+ */
+import { killTracked, rssBytes } from '../lib/harness.mjs';
+import { NODE_FLAGS, names } from './common.mjs';
+
+export const title = 'Scale: many node processes and children on one machine';
+export const description = 'Time for N nodes to form, for C children to start (in stages), failover time and memory per node.';
+
+export async function run(ctx) {
+  const size = ctx.sizes({ nodes: 5, children: 1000, firstStage: 300, secondStage: 0 }, { nodes: 20, children: 20_000, firstStage: 200, secondStage: 1000 });
+  const stages = [size.firstStage, size.secondStage, size.children].filter((c, i, all) => c > 0 && c <= size.children && (i === 0 || c > all[i - 1]));
+  ctx.params({ nodes: size.nodes, children: size.children, stages, preset: 'lan' });
+  const members = names(size.nodes);
+  const cluster = ctx.cluster({ flags: NODE_FLAGS });
+  const t0 = performance.now();
+  await ctx.step(`start ${size.nodes} nodes`, 120_000, () => cluster.startAll(members));
+  await ctx.step('start the observer; every node up and ready', 120_000, () => cluster.observe(120_000));
+  const formedMs = performance.now() - t0;
+  ctx.metric(`time until ${size.nodes} nodes are up`, 'ms', formedMs, { note: 'from the first spawn until the observer sees every node up and ready (process start-up included)' });
+  ctx.metric('resident memory per node, no children', 'MiB', cluster.live().map((n) => rssBytes(n.pid) / 2 ** 20));
+
+  const tracker = cluster.tracker;
+  const results = [];
+  ctx.detail('stages', results);
+  for (const [i, total] of stages.entries()) {
+    const add = total - cluster.ids.length;
+    const t1 = performance.now();
+    const drops0 = await cluster.memberLinkDrops();
+    cluster.observerStall();
+    const replies = await ctx.step(`stage ${i + 1}: start ${add} more children over ${size.nodes} nodes (${total} in all)`, 300_000, () => cluster.startChildren(cluster.live(), add, { boundMs: 300_000 }));
+    const ackedMs = performance.now() - t1;
+    const settled = await ctx.step(`stage ${i + 1}: settle: ${total} children running once on ${size.nodes} nodes`, 160_000, () => cluster.waitSettled(members, 150_000, { maxLinkDrops: 8 * size.nodes }));
+    const stage = { children: total, added: add, ackedMs, settledMs: settled - t1, slowestNodeMs: Math.max(...replies.map((r) => r.elapsedMs)), linkDrops: (await cluster.memberLinkDrops()) - drops0, observerMaxStallMs: cluster.observerStall() };
+    stage.rssMiB = cluster.live().map((n) => Math.round((rssBytes(n.pid) / 2 ** 20) * 10) / 10);
+    results.push(stage);
+    ctx.log(`  ${total} children: calls resolved in ${ackedMs.toFixed(0)} ms, settled in ${stage.settledMs.toFixed(0)} ms, ${stage.linkDrops} link drops`);
+
+    const victim = cluster.nodes.get(members[1 + (i % (members.length - 1))]);
+    const had = tracker.onNode(victim.name);
+    stage.failoverMs = await ctx.step(`stage ${i + 1}: SIGKILL ${victim.name} (${had} children), until all ${total} run again`, 120_000, async () => {
+      const k = performance.now();
+      victim.signal('SIGKILL');
+      return (await tracker.when(() => tracker.onNode(victim.name) === 0 && tracker.running === total && tracker.duplicates === 0, 120_000 * ctx.bounds, `every child running again after SIGKILL of ${victim.name}`)) - k;
+    });
+    stage.failoverMoved = had;
+    ctx.log(`  ${had} children of ${victim.name} running elsewhere ${stage.failoverMs.toFixed(0)} ms after SIGKILL`);
+    await ctx.step(`stage ${i + 1}: restart ${victim.name} and settle`, 240_000, async () => {
+      await killTracked([victim.child]);
+      await cluster.start(victim.name, [cluster.nodes.get(members[0]).address]);
+      await cluster.waitSettled(members, 240_000);
+    });
+    const label = `${total} children`;
+    ctx.metric(`${label}: time until all startChild calls resolved`, 'ms', ackedMs, { note: `${Math.round(add / size.nodes)} concurrent calls on each node` });
+    ctx.metric(`${label}: time until all run once on their owners`, 'ms', stage.settledMs);
+    ctx.metric(`${label}: member link drops while starting`, 'events', stage.linkDrops, { note: 'member-down events the nodes saw (a drop is usually seen from both ends): links dropped by heartbeat timeout while nodes were busy' });
+    ctx.metric(`${label}: longest stall of the observer`, 'ms', stage.observerMaxStallMs, { note: 'the runner process, where the observer lives; beyond 3,000 ms its own links drop and its view lags' });
+    ctx.metric(`${label}: resident memory per node`, 'MiB', stage.rssMiB, { note: 'VmRSS (median, min, max over the nodes)' });
+    ctx.metric(`${label}: failover after SIGKILL`, 'ms', stage.failoverMs, { note: `${had} children of ${victim.name} running on the ${size.nodes - 1} survivors` });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Scenario 2, start rate. 10,000 startChild calls made by one node, all at
+ * once, each resolving only when its child runs and every member holds its
+ * spec (the API's acknowledgement); children per second = calls / time until
+ * the last one resolved. Then the same number of calls spread evenly over
+ * all nodes at once (timed from the runner: first request sent to last
+ * reply). Each run uses a fresh cluster, so both start from empty.
+ */
+import { NODE_FLAGS, names } from './common.mjs';
+
+export const title = 'Start rate';
+export const description = 'startChild calls acknowledged per second: all from one node, then spread over all nodes.';
+
+export async function run(ctx) {
+  const size = ctx.sizes({ nodes: 3, children: 1000, repeats: 1 }, { nodes: 3, children: 10_000, repeats: 1 });
+  ctx.params({ ...size, preset: 'lan' });
+  const N = size.children;
+  const members = names(size.nodes);
+  const results = { one: [], spread: [] };
+  for (let r = 0; r < size.repeats; r++) {
+    for (const mode of ['one', 'spread']) {
+      const cluster = ctx.cluster({ flags: NODE_FLAGS });
+      const label = `${mode === 'one' ? 'from n1' : `spread over ${size.nodes} nodes`}${size.repeats > 1 ? ` (repeat ${r + 1})` : ''}`;
+      const drops0 = await ctx.step(`${label}: start ${size.nodes} nodes and the observer`, 40_000, async () => {
+        await cluster.startAll(members);
+        await cluster.observe();
+        await cluster.stalls();
+        cluster.observerStall();
+        return cluster.memberLinkDrops();
+      });
+      const t0 = performance.now();
+      const replies = await ctx.step(`${label}: ${N} startChild calls`, 180_000, async () => {
+        const replies = await cluster.startChildren(mode === 'one' ? cluster.nodes.get('n1') : cluster.live(), N, { boundMs: 170_000 });
+        return { wallMs: performance.now() - t0, replies };
+      });
+      const settledMs = (await ctx.step(`${label}: observer sees ${N} running once`, 120_000, () => cluster.waitSettled(members, 120_000))) - t0;
+      const stalls = await ctx.step(`${label}: read event-loop stalls`, 30_000, () => cluster.stalls());
+      const linkDrops = (await cluster.memberLinkDrops()) - drops0;
+      // From one node, the node's own clock times the calls; spread, the runner's (it includes the control round trip, < 1 ms).
+      const ms = mode === 'one' ? replies.replies[0].elapsedMs : replies.wallMs;
+      results[mode].push({ ms, rate: (N / ms) * 1000, settledMs, maxStallMs: Math.max(...stalls), observerMaxStallMs: cluster.observerStall(), linkDrops, perNode: replies.replies.map((x) => Math.round(x.elapsedMs)) });
+      await cluster.close();
+    }
+  }
+  ctx.metric('start rate, calls from one node', 'children/s', results.one.map((x) => x.rate), { target: ['>=', 10_000], note: `${N} concurrent startChild calls on n1; time until the last one resolved` });
+  ctx.metric('time for all calls from one node', 'ms', results.one.map((x) => x.ms));
+  ctx.metric(`start rate, calls spread over ${size.nodes} nodes`, 'children/s', results.spread.map((x) => x.rate), { note: `${Math.round(N / size.nodes)} concurrent calls on each node` });
+  ctx.metric('time for all calls spread over the nodes', 'ms', results.spread.map((x) => x.ms));
+  for (const mode of ['one', 'spread']) {
+    const which = mode === 'one' ? 'from one node' : 'spread';
+    ctx.metric(`until the observer sees all running once, ${which}`, 'ms', results[mode].map((x) => x.settledMs));
+    ctx.metric(`longest event-loop stall of a node, ${which}`, 'ms', results[mode].map((x) => x.maxStallMs), { note: 'a stall longer than the heartbeat timeout (3,000 ms) makes peers drop the node\'s links' });
+    ctx.metric(`member links dropped, ${which}`, 'events', results[mode].map((x) => x.linkDrops), { note: 'member-down events the nodes saw (a drop is usually seen from both ends)' });
+    ctx.metric(`longest stall of the observer, ${which}`, 'ms', results[mode].map((x) => x.observerMaxStallMs), { note: 'the runner process, where the observer lives' });
+  }
+  ctx.detail('runs', results);
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * Where the time goes in a V8 CPU profile (`node --cpu-prof`, e.g. a bench
+ * node run with BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"):
+ * the top functions by self time and by inclusive time.
+ *
+ *   node bench/tools/cpuprofile-top.mjs <file.cpuprofile> [count]
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+const [file, countArg] = process.argv.slice(2);
+if (!file) {
+  process.stderr.write('usage: node bench/tools/cpuprofile-top.mjs <file.cpuprofile> [count]\n');
+  process.exit(2);
+}
+const count = Number(countArg ?? 25);
+const profile = JSON.parse(readFileSync(file, 'utf8'));
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+// Sample counts per node; time per sample from the deltas.
+const selfUs = new Map();
+profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+
+const label = (n) => {
+  const f = n.callFrame;
+  const where = f.url ? `${basename(f.url)}:${f.lineNumber + 1}` : '';
+  return `${f.functionName || '(anonymous)'} ${where}`.trim();
+};
+const self = new Map();
+const inclusive = new Map();
+for (const [id, us] of selfUs) {
+  const n = byId.get(id);
+  self.set(label(n), (self.get(label(n)) ?? 0) + us);
+  // Inclusive: count each distinct label once per sample stack.
+  const seen = new Set();
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+    const l = label(byId.get(cur));
+    if (seen.has(l)) continue;
+    seen.add(l);
+    inclusive.set(l, (inclusive.get(l) ?? 0) + us);
+  }
+}
+const show = (title, map) => {
+  process.stdout.write(`${title}\n`);
+  for (const [l, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count)) process.stdout.write(`  ${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${l}\n`);
+};
+process.stdout.write(`${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled\n`);
+show('by self time:', self);
+show('by inclusive time:', inclusive);

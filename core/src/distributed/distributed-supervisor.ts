@@ -226,6 +226,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private upNodes = new Set<string>();
   private quorum = true;
   private ready = false;
+  private readyRetry: TimerHandle | undefined;
   private readonly startedAt: number;
   private tokens: number;
   private tokensAt: number;
@@ -296,7 +297,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.stopped = true;
     this.unsubscribe?.();
     this.o.local.off('child', this.onLocalChild);
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.deferTimer, this.saveTimer]) this.o.clock.clearTimeout(t);
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.deferTimer, this.saveTimer, this.readyRetry]) this.o.clock.clearTimeout(t);
     for (const m of this.managed.values()) this.o.clock.clearTimeout(m.stableTimer);
     for (const set of this.waiters.values()) for (const w of set) this.o.clock.clearTimeout(w.timer);
     this.waiters.clear();
@@ -1089,9 +1090,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.topologyDirty = true;
       this.schedule();
       this.startInitialChildren();
-    } else {
-      // Groups arrive right after links: look again shortly.
-      this.o.clock.setTimeout(() => this.checkReady(), 5);
+    } else if (this.readyRetry === undefined) {
+      // Groups arrive right after links: look again shortly (one pending look, however often we are called).
+      this.readyRetry = this.o.clock.setTimeout(() => {
+        this.readyRetry = undefined;
+        this.checkReady();
+      }, 5);
     }
   }
 

@@ -64,7 +64,7 @@ import type { ChildEvent, ChildStatus, LocalSupervisor } from '../supervisor/loc
 import { failingBackoff } from '../supervisor/restart-policy.js';
 import { DistError } from './errors.js';
 import { owner as computeOwner, hrwScore, place, type Candidate, type CandidateVerdict } from './placement.js';
-import { VersionClock, asJson, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
+import { VersionClock, asJson, canonicalOf, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { SAVE_COALESCE_MS, type DesiredState } from './store.js';
 import { parseTag, tag } from './tags.js';
 
@@ -727,7 +727,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private membersHold(st: ChildState): boolean {
     const copies = this.o.groups.getMembers(this.o.scope, tag.child(st.id)).filter((m) => m.node !== this.o.node);
     const memberNodes = this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
-    return memberNodes.length > 0 && memberNodes.every((n) => copies.some((c) => c.node === n && sameRegister(c.value, st.register)));
+    const wanted = canonicalOf(st.register);
+    return memberNodes.length > 0 && memberNodes.every((n) => copies.some((c) => c.node === n && canonicalOf(c.value) === wanted));
   }
 
   /** Steps 2 and 3. */

@@ -144,6 +144,37 @@ describe('distributed supervisor: Pogo scenarios', () => {
   });
 });
 
+describe('distributed supervisor: terminate wins', () => {
+  it('a child that ran longer than the tombstone TTL stays terminated (the TTL counts from the terminate)', async () => {
+    const [n1, n2] = await cluster(3, 131, { tombstoneTtlMs: 2_000, antiEntropyIntervalMs: 500 });
+    for (let i = 0; i < 6; i++) await sim.resolve(n1!.supervisor.startChild(w(`old${i}`)));
+    await sim.run(5_000);
+    for (let i = 0; i < 6; i++) await sim.resolve(n2!.supervisor.terminateChild(`old${i}`));
+    await sim.run(1_000);
+    for (const n of sim.running()) expect(n.supervisor.whichChildren('global').map((c) => c.id)).toEqual([]);
+    // Past the TTL the tombstones are reclaimed, and nothing comes back.
+    await sim.run(5_000);
+    for (const n of sim.running()) {
+      expect(n.supervisor.whichChildren('global')).toEqual([]);
+      expect(n.local.countChildren().active).toBe(0);
+    }
+  });
+
+  it('terminate during a move resolves only once no member is still starting the child', async () => {
+    const [n1, , n3] = await cluster(3, 132);
+    const started = await sim.resolve(n1!.supervisor.startChild(w('mv')));
+    const to = ['n1', 'n2', 'n3'].find((n) => n !== started.node)!;
+    void n1!.supervisor.moveChild('mv', to).catch(() => undefined);
+    await sim.run(1);
+    await sim.resolve(n3!.supervisor.terminateChild('mv'));
+    // Resolved: from now on no node runs it, at any step.
+    for (let t = 0; t < 200; t++) {
+      await sim.run(5);
+      expect(sim.instances('mv')).toEqual([]);
+    }
+  });
+});
+
 describe('distributed supervisor: Pogo chaos scenario', () => {
   it('10 nodes, 60 children; stop 5, terminate 45, add 60; add 10 nodes, terminate 30, add 30: every live spec runs once, nothing pending', async () => {
     const config = { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 600 };

@@ -171,6 +171,7 @@ const VerSchema = z.string().min(18).max(300);
 const ChildRegisterSchema = z
   .object({
     floor: VerSchema.optional(),
+    floorAt: z.number().int().min(0).optional(),
     specs: z.array(z.object({ rev: VerSchema, spec: ChildSpecSchema, pin: z.object({ node: z.string().nullable(), ver: VerSchema }).strict().optional() }).strict()).max(64),
   })
   .strict();
@@ -390,7 +391,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.writeTombstone(id, st.register, floor);
     return this.wait(id, `terminate ${id}`, (resolve) => {
       const s = this.state.get(id);
-      const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id));
+      // Done when no instance of what it covers runs, as far as this node sees, and every up member
+      // holds the tombstone (so none is still starting it for a move it had begun).
+      const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id) && this.floorHeldByAll(id, floor));
       if (done) resolve(undefined);
       return done;
     });
@@ -710,7 +713,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     const group = tag.child(st.id);
     const mine = this.o.groups.getLocalMembers(this.o.scope, group);
     const empty = st.register.specs.length === 0 && st.register.floor === undefined;
-    const expired = st.register.specs.length === 0 && st.register.floor !== undefined && this.o.clock.now() - verTime(st.register.floor) > this.o.tombstoneTtlMs;
+    // A tombstone lives tombstoneTtlMs from when it was written (a child older than the TTL must not come back).
+    const expired = st.register.specs.length === 0 && st.register.floor !== undefined && this.o.clock.now() - (st.register.floorAt ?? verTime(st.register.floor)) > this.o.tombstoneTtlMs;
     if (!this.o.isMember) {
       // Observers never hold state: their own writes are dropped once every up member holds them.
       if (mine.length > 0 && this.membersHold(st)) this.dropOwn(group);
@@ -722,6 +726,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }
     if (mine.length === 1 && sameRegister(mine[0]!.value, st.register)) return;
     this.setOwn(group, asJson(st.register));
+  }
+
+  private floorHeldByAll(id: string, floor: Ver): boolean {
+    const copies = this.o.groups.getMembers(this.o.scope, tag.child(id));
+    const memberNodes = this.candidates.filter((c) => c.role === 'member' && c.up && c.name !== this.o.node).map((c) => c.name);
+    return memberNodes.every((n) => copies.some((c) => c.node === n && typeof (c.value as { floor?: unknown } | undefined)?.floor === 'string' && (c.value as { floor: string }).floor >= floor));
   }
 
   private membersHold(st: ChildState): boolean {
@@ -971,7 +981,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   /** Terminates every revision the register holds (raises its floor to the highest one). */
   private writeTombstone(id: string, register: ChildRegister, floor: Ver): void {
-    this.writeChild(id, mergeChild([register, { floor, specs: [] }]));
+    this.writeChild(id, mergeChild([register, { floor, floorAt: this.o.clock.now(), specs: [] }]));
   }
 
   private flagValues(group: string): Array<FlagRegister<boolean>> {

@@ -63,6 +63,8 @@ export interface SpecEntry {
 
 export interface ChildRegister {
   floor?: Ver;
+  /** When the floor was written (ms, the writer's clock): tombstones expire counting from here, not from the spec's start. */
+  floorAt?: number;
   specs: SpecEntry[];
 }
 
@@ -80,7 +82,15 @@ function maxVer(a: Ver | undefined, b: Ver | undefined): Ver | undefined {
 /** The join of child registers. */
 export function mergeChild(registers: readonly ChildRegister[]): ChildRegister {
   let floor: Ver | undefined;
-  for (const r of registers) floor = maxVer(floor, r.floor);
+  let floorAt: number | undefined;
+  // The join of (floor, floorAt), ordered by floor and then by floorAt.
+  for (const r of registers) {
+    if (r.floor === undefined) continue;
+    if (floor === undefined || r.floor > floor) {
+      floor = r.floor;
+      floorAt = r.floorAt;
+    } else if (r.floor === floor && r.floorAt !== undefined && (floorAt === undefined || r.floorAt > floorAt)) floorAt = r.floorAt;
+  }
   const byRev = new Map<Ver, SpecEntry>();
   for (const r of registers) {
     for (const entry of r.specs) {
@@ -95,7 +105,7 @@ export function mergeChild(registers: readonly ChildRegister[]): ChildRegister {
     }
   }
   const specs = [...byRev.values()].sort((a, b) => (a.rev < b.rev ? -1 : a.rev > b.rev ? 1 : 0));
-  return floor !== undefined ? { floor, specs } : { specs };
+  return floor !== undefined ? { floor, ...(floorAt !== undefined ? { floorAt } : {}), specs } : { specs };
 }
 
 /** The live spec of a register (smallest rev above the floor), if any. */

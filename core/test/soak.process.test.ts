@@ -1,0 +1,107 @@
+/**
+ * Soak, CI-sized (reliability/soak.mjs): three `pogo node` processes, 40
+ * children, 30 s of start/stop/move churn at 10 operations per second with
+ * a member restarted every 12 s (SIGTERM, then SIGKILL), members with a
+ * 45 s tombstone TTL and a 2 s anti-entropy pass. Then the metadata of the
+ * terminated children must be reclaimed: no tombstone left and exactly one
+ * register (c:) and one run: group per live child, on every member and in
+ * the observer's view; and the end state holds DESIGN §3.5.
+ *
+ * The TTL is longer than any child lives here on purpose: a tombstone's age
+ * is counted from the child's start, not from its termination, so a child
+ * older than the TTL can come back after terminateChild resolved
+ * (reproduced by reliability/repro-tombstone-ttl.mjs). This test checks the
+ * reclamation, not that bug. Memory is reported by the script, not asserted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+
+const SOAK = fileURLToPath(new URL('../../reliability/soak.mjs', import.meta.url));
+
+/** Runs a reliability script; `done` resolves with its exit code and its output (stdout and stderr). */
+function runScript(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; output: string }> } {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
+  return { child, done };
+}
+
+/** SIGINT (the script stops its nodes), then SIGKILL after 20 s; by pid. */
+async function stopScript(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface Counts {
+  groups: number;
+  registers: number;
+  runs: number;
+  fails: number;
+  flags: number;
+  tombstones: number;
+  error?: string;
+}
+interface Sample {
+  phase: string;
+  live: number;
+  observer: Counts;
+  nodes: Record<string, Counts>;
+}
+interface SoakResult {
+  ops: { start: number; stop: number; move: number };
+  restarts: unknown[];
+  samples: Sample[];
+  reclaimedAfterMs?: number;
+  metadata: { tombstonesPeak: number; tombstonesEnd: number; groupsStart: number; groupsEnd: number };
+  violations: Array<{ invariant: string; ids: string[]; detail: string }>;
+}
+
+let child: ChildProcess | undefined;
+const dir = mkdtempSync(join(tmpdir(), 'pogo-soak-test-'));
+afterEach(async () => {
+  await stopScript(child);
+  child = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('metadata of terminated children is reclaimed after the tombstone TTL', { timeout: 360_000 }, async () => {
+  const json = join(dir, 'soak.json');
+  const args = [SOAK, '--duration', '30s', '--nodes', '3', '--children', '40', '--rate', '10', '--restart-every', '12s', '--tombstone-ttl', '45s', '--anti-entropy', '2s', '--sample', '3s', '--seed', '7', '--json', json];
+  const run = runScript(args);
+  child = run.child;
+  const { code, output } = await run.done;
+  console.log(output.split('\n').filter((l) => l.startsWith('soak: ') && /metadata|slope|MB\/min/.test(l)).join('\n'));
+  const result = JSON.parse(readFileSync(json, 'utf8')) as SoakResult;
+  // 'terminate-final' (a child running for a moment after its terminate resolved, a race of a move with the
+  // terminate: reliability/repro-terminate-during-move.mjs) is a known issue reported by the script, not
+  // what this test checks; every other check must hold.
+  const transient = result.violations.filter((v) => v.invariant === 'terminate-final');
+  if (transient.length > 0) console.warn(`known issue seen: ${transient.map((v) => v.detail).join('; ')}`);
+  expect(result.violations.filter((v) => v.invariant !== 'terminate-final'), output.slice(-5000)).toEqual([]);
+  if (transient.length === 0) expect(code, output.slice(-3000)).toBe(0);
+  // There was something to reclaim: children were stopped and left tombstones.
+  expect(result.ops.stop).toBeGreaterThan(20);
+  expect(result.metadata.tombstonesPeak).toBeGreaterThan(0);
+  expect(result.restarts.length).toBeGreaterThan(0);
+  // Back to the baseline shape: one c: and one run: group per live child, nothing else.
+  const last = result.samples.at(-1)!;
+  for (const counts of [last.observer, ...Object.values(last.nodes)]) {
+    expect(counts.error).toBeUndefined();
+    expect(counts.tombstones).toBe(0);
+    expect(counts.fails).toBe(0);
+    expect(counts.registers).toBe(last.live);
+    expect(counts.runs).toBe(last.live);
+    expect(counts.groups).toBe(2 * last.live + counts.flags);
+  }
+  expect(result.reclaimedAfterMs).toBeDefined();
+});

@@ -1,0 +1,393 @@
+/**
+ * A cluster of real `pogo node` processes for the reliability scripts, with
+ * an observer node in the script's own process.
+ *
+ * Each member runs the CLI unchanged, preloaded with the benchmark control
+ * hook (bench/fixtures/control-hook.mjs, used read-only): stdin and fd 3
+ * carry a control channel (startMany, counts, stats, childLog), so the
+ * script can ask a node what it really runs — independently of what the
+ * cluster's process groups say. With a NetnsLayout each member runs inside
+ * its own network namespace (`ip netns exec`: the pid stays the node's).
+ *
+ * Ground truth: every node records the ups and downs of its local children
+ * (childLog); `readTruth()` collects them and keeps, per node process, the
+ * set of children it runs. A process that exits runs nothing any more (its
+ * in-process workers die with it). Listeners get every batch of events, so
+ * the chaos script can notice a terminated child coming back.
+ *
+ * Commands (start, stop, move) go from the observer to a member as operator
+ * commands, as `pogo ctl` sends them: the member executes them with its own
+ * distributed supervisor.
+ *
+ * Every process is registered with the benchmark harness's `track`, so
+ * `close()` (and a `process.on('exit')` net in the scripts) stops each one
+ * by pid: SIGCONT first, in case it is frozen, then SIGKILL.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchNode, RunTracker } from '../../bench/lib/cluster.mjs';
+import { killTracked, sleep, track, until, within } from '../../bench/lib/harness.mjs';
+import { PogoNode, createNodeConfig, hrwScore, silentLogger } from '../../core/dist/index.js';
+
+const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
+const HOOK = new URL('../../bench/fixtures/control-hook.mjs', import.meta.url).href;
+const WORKERS = fileURLToPath(new URL('../../bench/fixtures/workers.mjs', import.meta.url));
+const GC_HOOK = new URL('../fixtures/gc-on-signal.mjs', import.meta.url).href;
+
+/**
+ * Wall clock minus performance.timeOrigin + now(), to a few microseconds:
+ * Date.now() only counts whole milliseconds, so sample it for 3 ms of busy
+ * waiting (three ticks, in case a pause hides one) and keep the largest
+ * difference, the one taken right at a tick.
+ */
+export function wallOffset() {
+  let best = -Infinity;
+  const until = performance.now() + 3;
+  while (performance.now() < until) {
+    const d = Date.now() - (performance.timeOrigin + performance.now());
+    if (d > best) best = d;
+  }
+  return best;
+}
+
+export class RealCluster {
+  dir = mkdtempSync(join(tmpdir(), 'pogo-reliability-'));
+  secretFile = join(this.dir, 'secret.txt');
+  tokenFile = join(this.dir, 'operator.txt');
+  /** The current process of each member name. */
+  nodes = new Map();
+  /** Every process ever started, in order. */
+  all = [];
+  /** BenchNode → Map(id → number of instances it runs). */
+  truth = new Map();
+  frozen = new Set();
+  listeners = [];
+  /** member-down events the observer saw: { name, reason, at }. */
+  downs = [];
+  observer = undefined;
+  tracker = undefined;
+  /** Wall clock minus this process's performance clock at start (see wallDrift). */
+  drift0 = wallOffset();
+  /** id → rendezvous owner among all members (cache). */
+  owners = new Map();
+
+  /**
+   * @param names member names
+   * @param preset timing preset of every node and the observer
+   * @param flags extra `pogo node` flags for every member
+   * @param netns a NetnsLayout, or undefined for plain loopback
+   * @param status serve the status endpoint (loopback only)
+   * @param gc let `collectGarbage(name)` run a full GC in the node (--expose-gc and fixtures/gc-on-signal.mjs)
+   */
+  constructor({ names, preset = 'lan', flags = [], netns = undefined, status = false, gc = false }) {
+    this.gc = gc;
+    this.names = names;
+    this.preset = preset;
+    this.flags = flags;
+    this.netns = netns;
+    this.status = status;
+    const rand = () => Math.random().toString(36).slice(2);
+    this.secret = `reliability-${rand()}-${rand()}`;
+    this.token = `operator-${rand()}-${rand()}`;
+    writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
+    writeFileSync(this.tokenFile, this.token, { mode: 0o600 });
+  }
+
+  host(name) {
+    return this.netns ? this.netns.host(name) : '127.0.0.1';
+  }
+
+  /** Spawns member `name` (seeds: every other live member) and waits until it listens. */
+  async start(name, seeds = this.seeds(name)) {
+    const logFile = join(this.dir, `${name}-${this.all.length}.log`);
+    const out = openSync(logFile, 'a');
+    const nodeArgs = [
+      ...(this.gc ? ['--expose-gc', '--import', GC_HOOK] : []),
+      '--import', HOOK, CLI, 'node',
+      '--name', name, '--host', this.host(name), '--port', '0',
+      '--secret-file', this.secretFile, '--operator-token-file', this.tokenFile,
+      '--workers', WORKERS, '--preset', this.preset,
+      ...(this.status ? ['--status-port', '0'] : []),
+      ...seeds.flatMap((s) => ['--seeds', s]),
+      ...this.flags,
+    ];
+    const [cmd, prefix] = this.netns ? this.netns.wrap(name) : [process.execPath, []];
+    const args = this.netns ? [...prefix, process.execPath, ...nodeArgs] : nodeArgs;
+    let child;
+    try {
+      child = track(spawn(cmd, args, { stdio: ['pipe', out, out, 'pipe'], env: { ...process.env, POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' } }));
+    } finally {
+      closeSync(out);
+    }
+    const node = new BenchNode(name, child, logFile);
+    // Child-log times are each process's performance.timeOrigin + now(); timeOrigin is read from the
+    // wall clock at process start, so a process started later carries the wall clock's drift against
+    // the monotonic clock since this script started (≈ 15 ms after 15 min here). Undo it.
+    node.clockOffset = this.wallDrift();
+    this.nodes.set(name, node);
+    this.all.push(node);
+    this.truth.set(node, new Map());
+    this.frozen.delete(name);
+    void node.exited.then(() => {
+      // Its last child log (a graceful exit hands it over) still counts for "did it come back".
+      if (node.finalLog.length > 0) this.apply(node, node.finalLog);
+      this.truth.get(node).clear();
+    });
+    await node.started(30_000);
+    if (this.status) node.statusUrl = await this.statusUrlOf(node);
+    return node;
+  }
+
+  async statusUrlOf(node) {
+    let url;
+    await until(
+      () => {
+        const line = readFileSync(node.logFile, 'utf8').split('\n').find((l) => l.includes('"status endpoint listening"'));
+        url = line ? JSON.parse(line).url : undefined;
+        return url !== undefined;
+      },
+      10_000,
+      `${node.name} status endpoint`,
+      50,
+    );
+    return url;
+  }
+
+  /** Starts the members: the first alone, the rest with it as their seed. */
+  async startAll() {
+    const first = await this.start(this.names[0], []);
+    await Promise.all(this.names.slice(1).map((n) => this.start(n, [first.address])));
+  }
+
+  /** Addresses of every live member but `except`. */
+  seeds(except) {
+    return [...this.nodes.values()].filter((n) => n.alive && n.name !== except).map((n) => n.address);
+  }
+
+  node(name) {
+    return this.nodes.get(name);
+  }
+
+  /** Members alive and not frozen: they answer control requests and commands. */
+  reachable() {
+    return this.names.filter((n) => this.nodes.get(n)?.alive && !this.frozen.has(n));
+  }
+
+  /** Members the observer can send commands to: reachable, and linked to the observer in their current incarnation. */
+  commandable() {
+    return this.reachable().filter((n) => {
+      const m = this.observer?.member(n);
+      return m !== undefined && m.status === 'up' && m.incarnation === this.nodes.get(n).incarnation;
+    });
+  }
+
+  async kill(name) {
+    const node = this.nodes.get(name);
+    node.signal('SIGKILL');
+    this.frozen.delete(name);
+    await within(node.exited, 10_000, `${name} exit after SIGKILL`);
+  }
+
+  /** Asks the node for a full garbage collection (SIGUSR2, see fixtures/gc-on-signal.mjs); resolves after a short pause. */
+  async collectGarbage(name) {
+    if (!this.gc) return;
+    this.nodes.get(name)?.signal('SIGUSR2');
+    await sleep(150);
+  }
+
+  freeze(name) {
+    this.nodes.get(name).signal('SIGSTOP');
+    this.frozen.add(name);
+  }
+
+  thaw(name) {
+    this.nodes.get(name).signal('SIGCONT');
+    this.frozen.delete(name);
+  }
+
+  /** SIGTERM, then wait for the exit (SIGKILL after `boundMs`). Resolves with how long the graceful stop took, or undefined if it had to be killed. */
+  async stopGracefully(name, boundMs = 30_000) {
+    const node = this.nodes.get(name);
+    const t0 = performance.now();
+    node.signal('SIGTERM');
+    try {
+      await within(node.exited, boundMs, `${name} exit after SIGTERM`);
+      return performance.now() - t0;
+    } catch {
+      await this.kill(name);
+      return undefined;
+    }
+  }
+
+  /** Starts the observer, linked to every live member, and waits until it sees them all up and ready. */
+  async observe(boundMs = 30_000) {
+    const host = this.netns ? this.netns.observerHost : '127.0.0.1';
+    const seeds = this.seeds(undefined);
+    this.observer = await PogoNode.start(createNodeConfig({ name: `observer-${process.pid}`, role: 'observer', host, secret: this.secret, port: 0, seeds, preset: this.preset }), { log: silentLogger });
+    this.tracker = new RunTracker(this.observer);
+    this.observer.on('member-down', (e) => this.downs.push({ name: e.member.name, reason: e.reason, at: performance.now() }));
+    await until(() => this.membersReady(), boundMs, `observer sees ${this.names.join(', ')} up and ready`, 20);
+  }
+
+  /** The observer sees every member up and ready, in its current incarnation, and no other member up. */
+  membersReady(names = this.names) {
+    const members = this.observer.members().filter((m) => m.role === 'member');
+    for (const name of names) {
+      const m = members.find((x) => x.name === name);
+      const current = this.nodes.get(name);
+      if (!m || m.status !== 'up' || m.ready !== true || !current?.alive || m.incarnation !== current.incarnation) return false;
+    }
+    return !members.some((m) => m.status === 'up' && !names.includes(m.name));
+  }
+
+  /**
+   * Quiescent, as the observer sees it: every member up and ready, and every
+   * live spec running exactly once, on its owner (so no move is pending),
+   * with nothing else running. The owner is computed here (the pin, else
+   * rendezvous hashing over all members, capacity 1, as placement.ts does),
+   * not taken from the observer's own placement pass, which may lag behind
+   * a membership change by a tick.
+   */
+  settled() {
+    if (!this.membersReady()) return false;
+    const t = this.tracker;
+    if (t.duplicates !== 0) return false;
+    const children = this.observer.supervisor.whichChildren('global');
+    if (t.running !== children.length) return false;
+    return children.every((c) => c.instances.length === 1 && c.node === this.ownerOf(c.id, c.pin));
+  }
+
+  /** Where a child must run once every member is up and ready (no drains in these scripts). */
+  ownerOf(id, pin) {
+    if (pin !== undefined && this.names.includes(pin)) return pin;
+    let owner = this.owners.get(id);
+    if (owner === undefined) {
+      let best = -Infinity;
+      for (const n of this.names) {
+        const score = hrwScore(id, n, 1);
+        if (score > best || (score === best && n < owner)) [owner, best] = [n, score];
+      }
+      if (this.owners.size > 100_000) this.owners.clear();
+      this.owners.set(id, owner);
+    }
+    return owner;
+  }
+
+  /** Waits until settled(); resolves with performance.now() at that moment. */
+  waitSettled(boundMs, what = 'quiescence') {
+    return this.tracker.when(() => this.settled(), boundMs, what, 25);
+  }
+
+  /** Why the cluster is not settled, for failure messages. */
+  describe() {
+    const members = this.observer.members().filter((m) => m.role === 'member').map((m) => `${m.name}:${m.status}${m.ready ? '' : '(not ready)'}${this.nodes.get(m.name)?.incarnation === m.incarnation ? '' : '(old incarnation)'}`);
+    const children = this.observer.supervisor.whichChildren('global');
+    const off = children.filter((c) => c.instances.length !== 1 || c.node !== this.ownerOf(c.id, c.pin));
+    const sample = off.slice(0, 10).map((c) => `${c.id} ${c.status} on [${c.instances.map((i) => i.node).join(',')}] owner ${this.ownerOf(c.id, c.pin)} (observer's placement: ${c.owner ?? '-'})`);
+    return `members ${members.join(' ')}; ${children.length} live specs, ${off.length} not running once on their owner${sample.length ? `: ${sample.join('; ')}` : ''}; ${this.tracker.describe()}`;
+  }
+
+  onChildEvents(fn) {
+    this.listeners.push(fn);
+  }
+
+  /** How far the wall clock has drifted from this process's monotonic clock since it started, in ms. */
+  wallDrift() {
+    return wallOffset() - this.drift0;
+  }
+
+  /** Applies a node's child-log events (times converted to this process's time base) and tells the listeners. */
+  apply(node, raw) {
+    const events = node.clockOffset ? raw.map(([id, kind, t]) => [id, kind, t - node.clockOffset]) : raw;
+    const running = this.truth.get(node);
+    for (const [id, kind] of events) {
+      const n = running.get(id) ?? 0;
+      if (kind === 'up') running.set(id, n + 1);
+      else if (n <= 1) running.delete(id);
+      else running.set(id, n - 1);
+    }
+    for (const fn of this.listeners) fn(node, events);
+  }
+
+  /** Collects every reachable node's child log; returns id → names of the nodes running it. */
+  async readTruth(boundMs = 20_000) {
+    await Promise.all(
+      this.reachable().map(async (name) => {
+        const node = this.nodes.get(name);
+        const reply = await node.request('childLog', { clear: true }, boundMs).catch(() => undefined);
+        if (reply) this.apply(node, reply.log);
+      }),
+    );
+    const where = new Map();
+    for (const node of this.all) {
+      if (!node.alive) continue;
+      for (const [id, n] of this.truth.get(node)) {
+        const list = where.get(id) ?? [];
+        for (let i = 0; i < n; i++) list.push(node.name);
+        where.set(id, list);
+      }
+    }
+    return where;
+  }
+
+  /** Each reachable member's counts (cluster view and local children). */
+  async counts(boundMs = 20_000) {
+    const out = new Map();
+    await Promise.all(
+      this.reachable().map(async (name) => {
+        const reply = await this.nodes.get(name).request('counts', {}, boundMs).catch(() => undefined);
+        if (reply) out.set(name, reply);
+      }),
+    );
+    return out;
+  }
+
+  /** Sends an operator command to member `target`; resolves with the reply (never rejects). */
+  command(target, op, args, timeoutMs = 20_000) {
+    return this.observer.command(target, op, args, this.token, 'reliability', timeoutMs);
+  }
+
+  async fetchJson(name, path, boundMs = 10_000) {
+    const res = await fetch(`${this.nodes.get(name).statusUrl}${path}`, { signal: AbortSignal.timeout(boundMs) });
+    return res.json();
+  }
+
+  /** Log lines of every node process with this `msg` logged at or after `sinceEpochMs`. */
+  logLinesSince(sinceEpochMs, msg) {
+    const out = [];
+    for (const node of this.all) {
+      let text;
+      try {
+        text = readFileSync(node.logFile, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        if (!line.includes(`"msg":"${msg}"`)) continue;
+        try {
+          const parsed = JSON.parse(line);
+          if (Date.parse(parsed.time) >= sinceEpochMs) out.push(parsed);
+        } catch {
+          // not a JSON line
+        }
+      }
+    }
+    return out;
+  }
+
+  logTails(lines = 6) {
+    return this.all.map((n) => n.logTail(lines)).filter(Boolean).join('\n');
+  }
+
+  /** Stops the observer and every process by pid; removes the directory unless `keep`. */
+  async close({ keep = false } = {}) {
+    this.tracker?.close();
+    if (this.observer) await within(this.observer.stop('reliability run done', 200), 3000, 'observer stop').catch(() => this.observer.kill());
+    await killTracked(this.all.map((n) => n.child));
+    await sleep(0);
+    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

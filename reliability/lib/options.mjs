@@ -1,0 +1,107 @@
+/**
+ * Command-line flags of the reliability scripts: `--name value` pairs checked
+ * against a table of defaults, with durations written as `120s`, `10m`,
+ * `1500ms` or `1h` (a bare number is seconds). A bad flag stops the script
+ * with exit code 2 and a message naming it.
+ *
+ * Also the figure helpers both scripts print with: least-squares slope and
+ * a compact number format.
+ */
+
+/** Milliseconds from `120s`, `10m`, `1500ms`, `1h` or a bare number of seconds. */
+export function parseDuration(text, flag) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(text).trim());
+  if (!m) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a duration (e.g. 500ms, 30s, 10m, 1h)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+export class UsageError extends Error {}
+
+/**
+ * Parses `argv` against `spec`: { flag: { type: 'int' | 'number' | 'duration' | 'string' | 'bool', default, choices? } }.
+ * Returns { flagName (camelCase): value }.
+ */
+export function parseFlags(argv, spec) {
+  const out = {};
+  for (const [flag, s] of Object.entries(spec)) out[camel(flag)] = s.default;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    const [name, inline] = arg.startsWith('--') ? arg.slice(2).split(/=(.*)/s, 2) : [undefined];
+    const s = name === undefined ? undefined : spec[name];
+    if (!s) throw new UsageError(`unknown argument ${arg}`);
+    let raw;
+    if (s.type === 'bool') raw = inline ?? 'true';
+    else if (inline !== undefined) raw = inline;
+    else if (i + 1 < argv.length) raw = argv[++i];
+    else throw new UsageError(`--${name} needs a value`);
+    out[camel(name)] = convert(raw, s, `--${name}`);
+  }
+  return out;
+}
+
+function convert(raw, s, flag) {
+  switch (s.type) {
+    case 'int': {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < (s.min ?? 0)) throw new UsageError(`${flag}: ${JSON.stringify(raw)} is not an integer ≥ ${s.min ?? 0}`);
+      return n;
+    }
+    case 'number': {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: ${JSON.stringify(raw)} is not a positive number`);
+      return n;
+    }
+    case 'duration':
+      return parseDuration(raw, flag);
+    case 'bool':
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`${flag}: expected true or false`);
+      return raw === 'true';
+    default:
+      if (s.choices && !s.choices.includes(raw)) throw new UsageError(`${flag}: ${JSON.stringify(raw)} is not one of ${s.choices.join(', ')}`);
+      return raw;
+  }
+}
+
+function camel(flag) {
+  return flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+}
+
+/** One help line per flag, from the spec. */
+export function helpText(spec) {
+  return Object.entries(spec)
+    .map(([flag, s]) => `  --${flag.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${s.type === 'duration' ? formatDuration(s.default) : s.default})` : ''}`)
+    .join('\n');
+}
+
+export function formatDuration(ms) {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** Least-squares slope of y over x (undefined for fewer than 2 distinct x). */
+export function slope(points) {
+  const n = points.length;
+  if (n < 2) return undefined;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  return sxx === 0 ? undefined : sxy / sxx;
+}
+
+/** A number for a figure line: 3 significant digits at most, no exponent. */
+export function fig(x, digits = 2) {
+  if (x === undefined || x === null || Number.isNaN(x)) return '-';
+  return Number(x.toFixed(digits)).toString();
+}

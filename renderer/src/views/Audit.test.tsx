@@ -1,14 +1,12 @@
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyState, type Access } from 'pogo-core/observer-state';
-import { resetStore, useStore } from '../store/index';
+import { useStore } from '../store/index';
 import { Audit } from './Audit';
+import { mountPerTest, typeInto } from '../test-support';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 // Oldest first, as the gateway merges them.
 const entries = [
@@ -17,35 +15,20 @@ const entries = [
   { at: Date.UTC(2025, 0, 1, 10, 9, 0), node: 'a', from: 'obs', by: 'alice', op: 'drain', args: ['b'], ok: true, result: 'ok' },
 ];
 
-function typeInto(el: HTMLInputElement, value: string): void {
-  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(el, value);
-  el.dispatchEvent(new Event('input', { bubbles: true }));
-}
-
 describe('<Audit/>', () => {
-  let container: HTMLDivElement;
-  let root: Root;
+  const view = mountPerTest();
 
   beforeEach(() => {
     gateway.sendCommand.mockReset().mockResolvedValue({ ok: true, result: entries });
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
-  });
-
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-    resetStore();
   });
 
   async function open(access: Access = 'viewer'): Promise<HTMLElement> {
     act(() => useStore.getState().applySnapshot({ ...emptyState(), cluster: 'test', access, readOnly: access !== 'operator' }));
-    await act(async () => root.render(<Audit />));
-    return container.querySelector<HTMLElement>('section[aria-label="Audit log"]')!;
+    await act(async () => view.root.render(<Audit />));
+    return view.container.querySelector<HTMLElement>('section[aria-label="Audit log"]')!;
   }
 
-  const rows = () => [...container.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent));
+  const rows = () => [...view.container.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent));
 
   it('fetches the audit log and shows it newest first, refusals highlighted', async () => {
     const section = await open();

@@ -1,14 +1,12 @@
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-state';
-import { resetStore, useStore } from '../store/index';
+import { useStore } from '../store/index';
 import { ChildDetail } from './ChildDetail';
+import { mountPerTest } from '../test-support';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker'], ready: true, draining: false, reachable: true, ...extra });
 const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({ id, status: 'running', node: 'a', pid: `a/abcdef0123456789/${id}`, owner: 'a', pin: null, instances: [{ node: 'a', pid: `a/abcdef0123456789/${id}` }], restarts: 0, worker: 'ticker', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra });
@@ -76,28 +74,18 @@ function selectValue(el: HTMLSelectElement, value: string): void {
 }
 
 describe('<ChildDetail/>', () => {
-  let container: HTMLDivElement;
-  let root: Root;
+  const view = mountPerTest();
 
   beforeEach(() => {
     gateway.sendCommand.mockReset().mockImplementation(reply);
     gateway.runCommand.mockReset().mockResolvedValue({ ok: true });
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
     useStore.getState().applySnapshot(state());
     useStore.getState().select({ kind: 'child', id: 'ticker-1' });
   });
 
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-    resetStore();
-  });
-
   async function open(id: string): Promise<HTMLElement> {
-    await act(async () => root.render(<ChildDetail id={id} />));
-    return container.querySelector<HTMLElement>(`aside[aria-label="Child ${id}"]`)!;
+    await act(async () => view.root.render(<ChildDetail id={id} />));
+    return view.container.querySelector<HTMLElement>(`aside[aria-label="Child ${id}"]`)!;
   }
 
   it('shows the child, its failures, why it is where it is, and its history newest first', async () => {
@@ -137,20 +125,20 @@ describe('<ChildDetail/>', () => {
     expect([...select.options].map((o) => o.value)).toEqual(['b', 'c']); // member nodes other than its own; no observer
     act(() => selectValue(select, 'c'));
     act(() => buttonNamed(aside, 'Move')!.click());
-    const dialog = container.querySelector('[role="dialog"]')!;
+    const dialog = view.container.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain('Move ticker-1?');
     expect(gateway.sendCommand).not.toHaveBeenCalledWith('move', expect.anything(), expect.anything());
     await act(async () => buttonNamed(dialog, 'Move')!.click());
     expect(gateway.sendCommand).toHaveBeenCalledWith('move', 'ticker-1', 'c');
     expect(useStore.getState().moving).toEqual({ 'ticker-1': 'c' });
-    expect(container.querySelector('[role="dialog"]')).toBeNull();
+    expect(view.container.querySelector('[role="dialog"]')).toBeNull();
   });
 
   it('a refused move is dropped and shown in the error banner', async () => {
     gateway.sendCommand.mockImplementation((op: string, ...args: unknown[]) => (op === 'move' ? Promise.resolve({ ok: false, error: { code: 'ineligible-node', message: 'c cannot run ticker-1' } }) : reply(op, ...args)));
     const aside = await open('ticker-1');
     act(() => buttonNamed(aside, 'Move')!.click());
-    await act(async () => buttonNamed(container.querySelector('[role="dialog"]')!, 'Move')!.click());
+    await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Move')!.click());
     expect(gateway.sendCommand).toHaveBeenCalledWith('move', 'ticker-1', 'b');
     expect(useStore.getState()).toMatchObject({ moving: {}, lastError: 'ineligible-node: c cannot run ticker-1' });
   });
@@ -159,7 +147,7 @@ describe('<ChildDetail/>', () => {
     let aside = await open('ticker-1');
     expect(buttonNamed(aside, 'Unpin')).toBeUndefined();
     act(() => buttonNamed(aside, 'Stop')!.click());
-    const dialog = container.querySelector('[role="dialog"]')!;
+    const dialog = view.container.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain('Stop ticker-1?');
     expect(buttonNamed(dialog, 'Stop')!.className).toContain('danger');
     await act(async () => buttonNamed(dialog, 'Stop')!.click());
@@ -167,7 +155,7 @@ describe('<ChildDetail/>', () => {
 
     aside = await open('job-1');
     act(() => buttonNamed(aside, 'Unpin')!.click());
-    await act(async () => buttonNamed(container.querySelector('[role="dialog"]')!, 'Unpin')!.click());
+    await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Unpin')!.click());
     expect(gateway.runCommand).toHaveBeenCalledWith('unpin', 'job-1');
   });
 
@@ -189,8 +177,7 @@ describe('<ChildDetail/>', () => {
     ]);
     expect(output.textContent).toContain('captured on b');
 
-    act(() => root.unmount());
-    root = createRoot(container);
+    view.remount();
     gateway.sendCommand.mockImplementation((op: string, ...args: unknown[]) => (op === 'logs' ? Promise.resolve({ ok: false, error: { code: 'read-only', message: 'logs needs a viewer or operator credential' } }) : reply(op, ...args)));
     aside = await open('job-1');
     expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('read-only: logs needs a viewer or operator credential');
@@ -200,7 +187,7 @@ describe('<ChildDetail/>', () => {
     await open('ticker-1');
     const { ['ticker-1']: _gone, ...rest } = state().children;
     await act(async () => useStore.getState().applySnapshot({ ...state(), children: rest }));
-    const aside = container.querySelector('aside')!;
+    const aside = view.container.querySelector('aside')!;
     expect(aside.textContent).toContain('no longer in the cluster');
     act(() => buttonNamed(aside, 'Close')!.click());
     expect(useStore.getState().selection).toBeNull();

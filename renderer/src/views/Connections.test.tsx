@@ -4,13 +4,10 @@
  * dialogs), connect, delete and the demo offer, and errors from main shown.
  */
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ConnectionDraft, FilePurpose, PogoPreloadApi, Result, SavedConnection } from '../../../electron/preload-api';
 import { Connections, parseSeeds } from './Connections';
-
-// Tell React this environment supports act() (no "not configured" warning).
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { mountPerTest, typeInto } from '../test-support';
 
 const prod: SavedConnection = { id: 'prod', name: 'Production', seeds: ['10.0.0.1:4370'], secretFile: '/etc/pogo/secret', operatorTokenFile: '/home/me/operator' };
 const lab: SavedConnection = { id: 'lab', name: 'Lab', seeds: ['10.1.0.1:4370', '10.1.0.2:4370'], cluster: 'lab', secretFile: '/srv/lab/secret' };
@@ -45,59 +42,40 @@ function installBridge(api: PogoPreloadApi | undefined): void {
   Object.defineProperty(window, 'pogo', { value: api, configurable: true, writable: true });
 }
 
-/** Sets an input's value the way a user's typing does, so React sees it. */
-function type(input: HTMLInputElement, value: string): void {
-  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
-  input.dispatchEvent(new Event('input', { bubbles: true }));
-}
-
 describe('<Connections/>', () => {
-  let container: HTMLDivElement;
-  let root: Root;
-
-  beforeEach(() => {
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
-  });
-
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-    installBridge(undefined);
-  });
+  const view = mountPerTest({ after: () => installBridge(undefined) });
 
   const button = (name: string): HTMLButtonElement => {
-    const found = [...container.querySelectorAll('button')].find((b) => (b.getAttribute('aria-label') ?? b.textContent) === name);
-    if (!found) throw new Error(`no button "${name}" in: ${container.textContent}`);
+    const found = [...view.container.querySelectorAll('button')].find((b) => (b.getAttribute('aria-label') ?? b.textContent) === name);
+    if (!found) throw new Error(`no button "${name}" in: ${view.container.textContent}`);
     return found;
   };
   const click = async (name: string): Promise<void> => {
     await act(async () => button(name).click());
   };
   const render = async (): Promise<void> => {
-    await act(async () => root.render(<Connections />));
+    await act(async () => view.root.render(<Connections />));
   };
 
   it('in a plain browser, explains how to open a gateway URL', async () => {
     installBridge(undefined);
     await render();
-    expect(container.textContent).toContain('No cluster connected');
-    expect(container.textContent).toContain('npx pogo demo --ui');
-    expect(container.querySelector('button')).toBeNull();
+    expect(view.container.textContent).toContain('No cluster connected');
+    expect(view.container.textContent).toContain('npx pogo demo --ui');
+    expect(view.container.querySelector('button')).toBeNull();
   });
 
   it('with nothing saved, offers the demo cluster prominently, and starts it through main', async () => {
     const api = fakeBridge();
     installBridge(api);
     await render();
-    expect(container.textContent).toContain('No saved connections');
+    expect(view.container.textContent).toContain('No saved connections');
     const demo = button('Start a local demo cluster');
     expect(demo.classList.contains('primary')).toBe(true);
 
     await click('Start a local demo cluster');
     expect(api.startDemo).toHaveBeenCalledTimes(1);
-    expect(container.querySelector('[role="status"]')?.textContent).toBe('Starting a local demo cluster…');
+    expect(view.container.querySelector('[role="status"]')?.textContent).toBe('Starting a local demo cluster…');
     expect(button('Start a local demo cluster').disabled).toBe(true);
   });
 
@@ -107,7 +85,7 @@ describe('<Connections/>', () => {
     installBridge(api);
     await render();
     await click('Start a local demo cluster');
-    expect(container.querySelector('[role="alert"]')?.textContent).toBe('The demo cluster did not start: demo-1 did not start within 10 s');
+    expect(view.container.querySelector('[role="alert"]')?.textContent).toBe('The demo cluster did not start: demo-1 did not start within 10 s');
     expect(button('Start a local demo cluster').disabled).toBe(false);
   });
 
@@ -115,7 +93,7 @@ describe('<Connections/>', () => {
     const api = fakeBridge([prod, lab]);
     installBridge(api);
     await render();
-    const items = [...container.querySelectorAll('[data-connection]')];
+    const items = [...view.container.querySelectorAll('[data-connection]')];
     expect(items.map((i) => i.querySelector('.connection-name')?.textContent)).toEqual(['Production', 'Lab']);
     expect(items[0]!.textContent).toContain('operator');
     expect(items[1]!.textContent).toContain('read-only');
@@ -124,7 +102,7 @@ describe('<Connections/>', () => {
 
     await click('Connect to Production');
     expect(api.connect).toHaveBeenCalledWith('prod');
-    expect(container.querySelector('[role="alert"]')?.textContent).toBe('Could not connect to Production: no member of Production answered within 15 s');
+    expect(view.container.querySelector('[role="alert"]')?.textContent).toBe('Could not connect to Production: no member of Production answered within 15 s');
   });
 
   it('deletes a connection after confirming', async () => {
@@ -132,10 +110,10 @@ describe('<Connections/>', () => {
     installBridge(api);
     await render();
     await click('Delete Lab');
-    expect(container.querySelector('[role="dialog"]')?.textContent).toContain('Delete Lab?');
-    await act(async () => container.querySelector<HTMLButtonElement>('[role="dialog"] button.primary')!.click());
+    expect(view.container.querySelector('[role="dialog"]')?.textContent).toContain('Delete Lab?');
+    await act(async () => view.container.querySelector<HTMLButtonElement>('[role="dialog"] button.primary')!.click());
     expect(api.deleteConnection).toHaveBeenCalledWith('lab');
-    expect([...container.querySelectorAll('[data-connection]')].map((i) => i.getAttribute('data-connection'))).toEqual(['prod']);
+    expect([...view.container.querySelectorAll('[data-connection]')].map((i) => i.getAttribute('data-connection'))).toEqual(['prod']);
   });
 
   it('adds a connection with files picked in native dialogs, storing their paths only', async () => {
@@ -143,26 +121,26 @@ describe('<Connections/>', () => {
     installBridge(api);
     await render();
     await click('Add a connection');
-    const [name, seeds] = [...container.querySelectorAll<HTMLInputElement>('form input')];
+    const [name, seeds] = [...view.container.querySelectorAll<HTMLInputElement>('form input')];
     await act(async () => {
-      type(name!, 'Staging');
-      type(seeds!, '10.2.0.1:4370, 10.2.0.2:4370 10.2.0.3:4370');
+      typeInto(name!, 'Staging');
+      typeInto(seeds!, '10.2.0.1:4370, 10.2.0.2:4370 10.2.0.3:4370');
     });
 
     // Without a secret file, nothing is sent to main.
-    await act(async () => container.querySelector('form')!.requestSubmit());
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
     expect(api.saveConnection).not.toHaveBeenCalled();
-    expect(container.querySelector('form [role="alert"]')?.textContent).toContain('Choose the secret file');
+    expect(view.container.querySelector('form [role="alert"]')?.textContent).toContain('Choose the secret file');
 
     await click('Choose secret file');
     await click('Choose operator token file');
     expect(api.chooseFile.mock.calls).toEqual([['secret'], ['operator-token']]);
-    expect(container.querySelector('[data-file="secret"]')?.textContent).toBe('/home/me/cluster.secret');
+    expect(view.container.querySelector('[data-file="secret"]')?.textContent).toBe('/home/me/cluster.secret');
 
-    await act(async () => container.querySelector('form')!.requestSubmit());
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
     expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Staging', seeds: ['10.2.0.1:4370', '10.2.0.2:4370', '10.2.0.3:4370'], secretFile: '/home/me/cluster.secret', operatorTokenFile: '/home/me/operator.token' });
-    expect(container.querySelector('form')).toBeNull();
-    expect(container.querySelector('[data-connection="id-1"]')?.textContent).toContain('Staging');
+    expect(view.container.querySelector('form')).toBeNull();
+    expect(view.container.querySelector('[data-connection="id-1"]')?.textContent).toContain('Staging');
   });
 
   it("shows main's validation error in the form and keeps what was typed", async () => {
@@ -170,15 +148,15 @@ describe('<Connections/>', () => {
     installBridge(api);
     await render();
     await click('Add a connection');
-    const [name, seeds] = [...container.querySelectorAll<HTMLInputElement>('form input')];
+    const [name, seeds] = [...view.container.querySelectorAll<HTMLInputElement>('form input')];
     await act(async () => {
-      type(name!, 'Broken');
-      type(seeds!, '10.2.0.1');
+      typeInto(name!, 'Broken');
+      typeInto(seeds!, '10.2.0.1');
     });
     await click('Choose secret file');
-    await act(async () => container.querySelector('form')!.requestSubmit());
-    expect(container.querySelector('form [role="alert"]')?.textContent).toBe('saveConnection: seeds[0]: must be host:port');
-    expect(container.querySelector<HTMLInputElement>('form input')!.value).toBe('Broken');
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
+    expect(view.container.querySelector('form [role="alert"]')?.textContent).toBe('saveConnection: seeds[0]: must be host:port');
+    expect(view.container.querySelector<HTMLInputElement>('form input')!.value).toBe('Broken');
   });
 
   it('shows a warning about a damaged saved file along with what could be read', async () => {
@@ -186,8 +164,8 @@ describe('<Connections/>', () => {
     api.listConnections.mockResolvedValueOnce({ ok: true, connections: [prod], warning: 'Some saved connections were skipped: connections[1].seeds[0]: must be host:port.' });
     installBridge(api);
     await render();
-    expect(container.querySelector('[role="alert"]')?.textContent).toContain('connections[1].seeds[0]');
-    expect(container.querySelectorAll('[data-connection]')).toHaveLength(1);
+    expect(view.container.querySelector('[role="alert"]')?.textContent).toContain('connections[1].seeds[0]');
+    expect(view.container.querySelectorAll('[data-connection]')).toHaveLength(1);
   });
 });
 

@@ -1,14 +1,12 @@
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-state';
-import { resetStore, useStore } from '../store/index';
+import { useStore } from '../store/index';
 import { NodeDetail } from './NodeDetail';
+import { mountPerTest } from '../test-support';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:700${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker', 'counter'], ready: true, draining: false, reachable: true, ...extra });
 const child = (id: string, node: string | null, extra: Partial<ChildView> = {}): ChildView => ({ id, status: node ? 'running' : 'pending', node, pid: null, owner: node, pin: null, instances: node ? [{ node, pid: `${node}/x/${id}` }] : [], restarts: 0, worker: 'ticker', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra });
@@ -35,26 +33,16 @@ function buttonNamed(root: ParentNode, name: string): HTMLButtonElement | undefi
 }
 
 describe('<NodeDetail/>', () => {
-  let container: HTMLDivElement;
-  let root: Root;
+  const view = mountPerTest();
 
   beforeEach(() => {
     gateway.runCommand.mockReset().mockResolvedValue({ ok: true });
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
-  });
-
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-    resetStore();
   });
 
   function open(name: string, s = state()): HTMLElement {
     act(() => useStore.getState().applySnapshot(s));
-    act(() => root.render(<NodeDetail name={name} />));
-    return container.querySelector<HTMLElement>(`aside[aria-label="Node ${name}"]`)!;
+    view.render(<NodeDetail name={name} />);
+    return view.container.querySelector<HTMLElement>(`aside[aria-label="Node ${name}"]`)!;
   }
 
   it('shows the member and lists its children, each opening the child', () => {
@@ -75,7 +63,7 @@ describe('<NodeDetail/>', () => {
   it('drains after confirming, and offers Undrain on a draining node', async () => {
     let aside = open('a');
     act(() => buttonNamed(aside, 'Drain')!.click());
-    const dialog = container.querySelector('[role="dialog"]')!;
+    const dialog = view.container.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain('Drain a?');
     await act(async () => buttonNamed(dialog, 'Drain')!.click());
     expect(gateway.runCommand).toHaveBeenCalledWith('drain', 'a');
@@ -84,7 +72,7 @@ describe('<NodeDetail/>', () => {
     expect(aside.textContent).toContain('draining');
     expect(aside.querySelector('.fields')?.textContent).toContain('no: not taking children yet');
     act(() => buttonNamed(aside, 'Undrain')!.click());
-    await act(async () => buttonNamed(container.querySelector('[role="dialog"]')!, 'Undrain')!.click());
+    await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Undrain')!.click());
     expect(gateway.runCommand).toHaveBeenCalledWith('undrain', 'b');
   });
 

@@ -1,14 +1,12 @@
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyState, type ClusterState, type MemberView } from 'pogo-core/observer-state';
-import { resetStore, useStore } from '../store/index';
+import { useStore } from '../store/index';
 import { formFromSpec, specFromForm, StartChildForm } from './StartChildForm';
+import { mountPerTest } from '../test-support';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const member = (name: string, workers: string[], role = 'member'): MemberView => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers, ready: true, draining: false, reachable: true });
 
@@ -37,24 +35,14 @@ function buttonNamed(root: ParentNode, name: string): HTMLButtonElement {
 }
 
 describe('<StartChildForm/>', () => {
-  let container: HTMLDivElement;
-  let root: Root;
-  const dialog = () => container.querySelector<HTMLElement>('[role="dialog"]')!;
+  const view = mountPerTest();
+  const dialog = () => view.container.querySelector<HTMLElement>('[role="dialog"]')!;
 
   beforeEach(() => {
     gateway.sendCommand.mockReset().mockResolvedValue({ ok: true, result: { id: 'x', node: 'a', pid: 'a/x/1' } });
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
     useStore.getState().applySnapshot(state());
     useStore.getState().setStarting(true);
-    act(() => root.render(<StartChildForm />));
-  });
-
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-    resetStore();
+    view.render(<StartChildForm />);
   });
 
   it('is a labelled modal offering the worker types of member nodes', () => {

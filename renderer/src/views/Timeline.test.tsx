@@ -1,11 +1,9 @@
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { emptyState, type ClusterState, type EventView } from 'pogo-core/observer-state';
-import { resetStore, useStore } from '../store/index';
+import { useStore } from '../store/index';
 import { burstSummary, describeEvent, groupEvents, Timeline } from './Timeline';
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { mountPerTest, typeInto } from '../test-support';
 
 const member = (name: string, role = 'member') => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
 
@@ -44,52 +42,33 @@ function redistribution(): EventView[] {
 }
 
 describe('<Timeline/>', () => {
-  let container: HTMLDivElement;
-  let root: Root;
-
-  beforeEach(() => {
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
-  });
-
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-    resetStore();
-  });
+  const view = mountPerTest();
 
   const show = (events: EventView[]): void => {
     act(() => useStore.getState().applySnapshot(cluster(events)));
-    act(() => root.render(<Timeline />));
+    view.render(<Timeline />);
   };
-  const rows = () => [...container.querySelectorAll<HTMLElement>('[data-testid="timeline-event"]')];
+  const rows = () => [...view.container.querySelectorAll<HTMLElement>('[data-testid="timeline-event"]')];
   const types = () => rows().map((r) => r.dataset['type']);
   const seqs = () => rows().map((r) => Number(r.dataset['seq']));
-  const typeInto = (input: HTMLInputElement, value: string): void => {
-    act(() => {
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-    });
-  };
-  const chip = (label: string) => [...container.querySelectorAll<HTMLButtonElement>('.tl-chip')].find((b) => b.textContent?.startsWith(label))!;
+  const chip = (label: string) => [...view.container.querySelectorAll<HTMLButtonElement>('.tl-chip')].find((b) => b.textContent?.startsWith(label))!;
 
   it('lists events newest first, with local time, a badge and a sentence', () => {
     seq = 0;
     show([ev('placed', { id: 'ticker-1', node: 'demo-1', by: 'hash' }), ev('started', { id: 'ticker-1', node: 'demo-1', pid: 'p' }), ev('stopped', { id: 'ticker-1', node: 'demo-1', pid: 'p' })]);
-    expect(container.querySelector('[aria-label="Timeline"]')).not.toBeNull();
+    expect(view.container.querySelector('[aria-label="Timeline"]')).not.toBeNull();
     expect(types()).toEqual(['stopped', 'started', 'placed']);
     const last = rows()[2]!;
     expect(last.querySelector('time')?.textContent).toBe('10:20:30.055');
     expect(last.querySelector('.tl-badge')?.textContent).toBe('placed');
     expect(last.querySelector('.tl-text')?.textContent).toBe('placed ticker-1 on demo-1 (by placement)');
-    expect(container.querySelector('[data-testid="timeline-count"]')?.textContent).toBe('3 events');
+    expect(view.container.querySelector('[data-testid="timeline-count"]')?.textContent).toBe('3 events');
   });
 
   it('groups a redistribution under the node-down that caused it, newest first, until converged', () => {
     show(redistribution());
     // Top level, newest first: the later failure, the burst (headed by its node-down), the earlier start and placement.
-    const burst = container.querySelector<HTMLElement>('.tl-burst')!;
+    const burst = view.container.querySelector<HTMLElement>('.tl-burst')!;
     expect(burst.getAttribute('aria-label')).toBe('Redistribution after node demo-3 down');
     const inBurst = [...burst.querySelectorAll<HTMLElement>('[data-testid="timeline-event"]')].map((r) => Number(r.dataset['seq']));
     expect(inBurst).toEqual([3, 10, 9, 8, 7, 6, 5, 4]);
@@ -110,10 +89,10 @@ describe('<Timeline/>', () => {
   it('shows a burst still open as converging, and new events join it', () => {
     const events = redistribution().slice(0, 6);
     show(events);
-    expect(container.querySelector('.tl-outcome')?.textContent).toBe('converging…');
+    expect(view.container.querySelector('.tl-outcome')?.textContent).toBe('converging…');
     act(() => useStore.getState().applyPatch({ events: [ev('converged', { after: 1_250, cause: 'node-down', node: 'demo-3', children: 3 })] }));
-    expect(container.querySelector('.tl-outcome')?.textContent).toBe('converged in 1.25 s');
-    expect(container.querySelectorAll('.tl-burst [data-testid="timeline-event"]')).toHaveLength(5); // head, 3 events, converged
+    expect(view.container.querySelector('.tl-outcome')?.textContent).toBe('converged in 1.25 s');
+    expect(view.container.querySelectorAll('.tl-burst [data-testid="timeline-event"]')).toHaveLength(5); // head, 3 events, converged
   });
 
   it('filters by kind and by child id or node', () => {
@@ -126,30 +105,30 @@ describe('<Timeline/>', () => {
     act(() => chip('Membership').click());
     // The burst stays, its head shown as a caption for context.
     expect(types()).not.toContain('node-down');
-    expect(container.querySelector('.tl-burst .tl-context')?.textContent).toContain('during the redistribution after node demo-3 went down');
-    expect(container.querySelector('[data-testid="timeline-count"]')?.textContent).toBe('5 of 11 events');
+    expect(view.container.querySelector('.tl-burst .tl-context')?.textContent).toContain('during the redistribution after node demo-3 went down');
+    expect(view.container.querySelector('[data-testid="timeline-count"]')?.textContent).toBe('5 of 11 events');
 
-    act(() => [...container.querySelectorAll('button')].find((b) => b.textContent === 'Clear filters')!.click());
+    act(() => [...view.container.querySelectorAll('button')].find((b) => b.textContent === 'Clear filters')!.click());
     expect(rows()).toHaveLength(11);
 
-    const search = container.querySelector<HTMLInputElement>('input[type="search"]')!;
-    typeInto(search, 'ticker-3');
+    const search = view.container.querySelector<HTMLInputElement>('input[type="search"]')!;
+    act(() => typeInto(search, 'ticker-3'));
     expect(seqs()).toEqual([9, 8, 7]);
-    typeInto(search, 'demo-2');
+    act(() => typeInto(search, 'demo-2'));
     expect(seqs()).toEqual([11, 6, 5]);
-    typeInto(search, 'demo-3 ticker-2');
+    act(() => typeInto(search, 'demo-3 ticker-2'));
     expect(seqs()).toEqual([6, 4]);
-    typeInto(search, 'nothing-like-this');
+    act(() => typeInto(search, 'nothing-like-this'));
     expect(rows()).toHaveLength(0);
-    expect(container.textContent).toContain('No event matches the filters.');
+    expect(view.container.textContent).toContain('No event matches the filters.');
   });
 
   it('clicking a child id or a node selects it', () => {
     show(redistribution());
-    const moved = container.querySelector('[data-seq="6"]')!;
+    const moved = view.container.querySelector('[data-seq="6"]')!;
     act(() => moved.querySelector<HTMLButtonElement>('.tl-child')!.click());
     expect(useStore.getState().selection).toEqual({ kind: 'child', id: 'ticker-2' });
-    expect(container.querySelector('[data-seq="6"]')?.classList.contains('selected')).toBe(true);
+    expect(view.container.querySelector('[data-seq="6"]')?.classList.contains('selected')).toBe(true);
     act(() => [...moved.querySelectorAll<HTMLButtonElement>('.tl-node')].find((b) => b.textContent === 'demo-2')!.click());
     expect(useStore.getState().selection).toEqual({ kind: 'node', name: 'demo-2' });
   });
@@ -157,7 +136,7 @@ describe('<Timeline/>', () => {
   it('says so when there are no events', () => {
     show([]);
     expect(rows()).toHaveLength(0);
-    expect(container.textContent).toContain('No cluster events yet');
+    expect(view.container.textContent).toContain('No cluster events yet');
   });
 
   it('renders the 500 events the observer keeps', () => {

@@ -1,9 +1,9 @@
 import { act } from 'react';
-import { createRoot } from 'react-dom/client';
 import { describe, expect, it, vi } from 'vitest';
 import type { Sample } from '../store/history';
-import { resetStore, useStore } from '../store/index';
+import { useStore } from '../store/index';
 import { Charts } from './Charts';
+import { mountPerTest } from '../test-support';
 import { changeText, clockTime, countTicks, niceCeil, clockTimeMs, convergenceBars, formatDuration, membersSeries, nodeColour, NODE_PALETTE, perNodeSeries, rateSeries, timeDomain, timeTicks } from './chart-data';
 
 const sample = (at: number, fields: Partial<Sample> = {}): Sample => ({ at, until: at, members: 3, perNode: {}, starts: 0, stops: 0, failures: 0, restarts: 0, ...fields });
@@ -128,15 +128,13 @@ describe('members, domain, convergence and formats', () => {
   });
 });
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
 describe('<Charts/>', () => {
+  const view = mountPerTest({ after: () => vi.useRealTimers() });
+
   it('shows the four charts, each with an explanation, and empty states until there is data', () => {
     vi.useFakeTimers();
-    const container = document.createElement('div');
-    document.body.appendChild(container);
-    const root = createRoot(container);
-    act(() => root.render(<Charts />));
+    const { container } = view;
+    view.render(<Charts />);
     expect(container.querySelector('[aria-label="Charts"]')).not.toBeNull();
     const charts = [...container.querySelectorAll('[data-testid="chart"]')];
     expect(charts.map((c) => c.querySelector('h2')?.textContent)).toEqual(['Children per node', 'Starts, stops and restarts per second', 'Members', 'Convergence after topology changes']);
@@ -150,9 +148,5 @@ describe('<Charts/>', () => {
     act(() => vi.advanceTimersByTime(1_000));
     expect(container.querySelectorAll('.chart-empty')).toHaveLength(0);
     expect(charts[3]!.querySelector('.chart-stat')?.textContent).toBe('last 84 ms');
-    act(() => root.unmount());
-    container.remove();
-    resetStore();
-    vi.useRealTimers();
   });
 });

@@ -58,7 +58,7 @@ import { SeededRandom, TIMING_PRESETS } from '../core/dist/index.js';
 import { RealCluster } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
-import { UsageError, fig, formatDuration, helpText, parseFlags } from './lib/options.mjs';
+import { commandLine, fig, formatDuration } from './lib/options.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -405,18 +405,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     log(`chaos: replay with: node reliability/chaos.mjs --nodes ${opts.nodes} --children ${opts.children} --duration ${formatDuration(opts.duration)}${opts.minRounds ? ` --min-rounds ${opts.minRounds}` : ''} --seed ${opts.seed} --quiet ${formatDuration(opts.quiet)} --netsplit ${opts.netsplit}${opts.kinds.length < KINDS.length ? ` --faults ${opts.kinds.join(',')}` : ''}${opts.partition === 'freeze' ? ' --partition freeze' : ''}`);
     await cluster.startAll();
     await cluster.observe();
-    const perNode = members.map((_, i) => Math.floor(opts.children / members.length) + (i < opts.children % members.length ? 1 : 0));
-    let from = 0;
-    const replies = await Promise.all(
-      members.map((name, i) => {
-        const part = { prefix: 'c', from, count: perNode[i] };
-        from += perNode[i];
-        return cluster.node(name).request('startMany', part, 180_000);
-      }),
-    );
-    const failed = replies.reduce((a, r) => a + r.failed, 0);
-    if (failed > 0) throw new Error(`${failed} of ${opts.children} initial starts failed: ${replies.find((r) => r.firstError)?.firstError}`);
-    ledger.addLive(Array.from({ length: opts.children }, (_, i) => `c${i}`));
+    ledger.addLive(await cluster.startSpread(members, opts.children, 'c'));
     await cluster.waitSettled(120_000, `${opts.children} children running once`);
     await sleep(opts.quiet);
     await check('after start-up');
@@ -548,18 +537,8 @@ function runInNamespaces(opts) {
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = parseFlags(process.argv.slice(2), FLAGS);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`chaos: ${err.message}\nusage: node reliability/chaos.mjs [flags]\n${helpText(FLAGS)}\n`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    process.stdout.write(`usage: node reliability/chaos.mjs [flags]\n${helpText(FLAGS)}\n`);
-    return;
-  }
+  const opts = commandLine('chaos', FLAGS);
+  if (!opts) return;
   opts.seed ??= 1 + Math.floor(Math.random() * 2 ** 31);
   opts.kinds = opts.faults.split(',').map((k) => k.trim()).filter(Boolean);
   const unknown = opts.kinds.filter((k) => !KINDS.includes(k));

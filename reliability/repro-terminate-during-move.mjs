@@ -31,7 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/index.js';
 import { RealCluster } from './lib/cluster.mjs';
-import { UsageError, helpText, parseFlags } from './lib/options.mjs';
+import { commandLine } from './lib/options.mjs';
 
 const FLAGS = {
   children: { type: 'int', min: 1, default: 100, help: 'children to move and terminate at once' },
@@ -107,15 +107,8 @@ export async function reproduce({ children, seed }, log = (l) => process.stdout.
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = parseFlags(process.argv.slice(2), FLAGS);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`repro: ${err.message}\n${helpText(FLAGS)}\n`);
-    process.exit(2);
-  }
-  if (opts.help) return void process.stdout.write(`${helpText(FLAGS)}\n`);
+  const opts = commandLine('repro-terminate-during-move', FLAGS);
+  if (!opts) return;
   process.on('exit', killTrackedNow);
   const found = await reproduce(opts);
   process.exit(found > 0 ? 1 : 0);

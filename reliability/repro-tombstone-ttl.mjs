@@ -28,7 +28,7 @@
 import { pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { RealCluster } from './lib/cluster.mjs';
-import { UsageError, formatDuration, helpText, parseFlags } from './lib/options.mjs';
+import { commandLine, formatDuration } from './lib/options.mjs';
 
 const FLAGS = {
   children: { type: 'int', min: 1, default: 50, help: 'children to start and terminate' },
@@ -64,15 +64,8 @@ export async function reproduce({ children, ttl, age, antiEntropy }, log = (l) =
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = parseFlags(process.argv.slice(2), FLAGS);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`repro: ${err.message}\n${helpText(FLAGS)}\n`);
-    process.exit(2);
-  }
-  if (opts.help) return void process.stdout.write(`${helpText(FLAGS)}\n`);
+  const opts = commandLine('repro-tombstone-ttl', FLAGS);
+  if (!opts) return;
   process.on('exit', killTrackedNow);
   const back = await reproduce(opts);
   process.exit(back > 0 ? 1 : 0);

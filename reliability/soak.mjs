@@ -47,7 +47,7 @@ import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/index.js';
 import { RealCluster } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
-import { UsageError, fig, formatDuration, helpText, parseFlags, slope } from './lib/options.mjs';
+import { commandLine, fig, formatDuration, slope } from './lib/options.mjs';
 
 export const FLAGS = {
   duration: { type: 'duration', default: 600_000, help: 'how long the churn goes on' },
@@ -223,18 +223,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     log(`soak: seed ${opts.seed}, ${opts.nodes} nodes (never restarted: ${stable.join(', ')}), ${opts.children} children, ${opts.rate} ops/s for ${formatDuration(opts.duration)}, a restart every ${formatDuration(opts.restartEvery)}, tombstone TTL ${formatDuration(opts.tombstoneTtl)}, anti-entropy every ${formatDuration(opts.antiEntropy)}`);
     await cluster.startAll();
     await cluster.observe();
-    const perNode = names.map((_, i) => Math.floor(opts.children / names.length) + (i < opts.children % names.length ? 1 : 0));
-    let from = 0;
-    const replies = await Promise.all(
-      names.map((name, i) => {
-        const part = { prefix: 'b', from, count: perNode[i] };
-        from += perNode[i];
-        return cluster.node(name).request('startMany', part, 180_000);
-      }),
-    );
-    const failed = replies.reduce((a, r) => a + r.failed, 0);
-    if (failed > 0) throw new Error(`${failed} of ${opts.children} initial starts failed: ${replies.find((r) => r.firstError)?.firstError}`);
-    ledger.addLive(Array.from({ length: opts.children }, (_, i) => `b${i}`));
+    ledger.addLive(await cluster.startSpread(names, opts.children, 'b'));
     await cluster.waitSettled(120_000, `${opts.children} children running once`);
     churnStart = performance.now();
     const baseline = await sampleOnce('baseline');
@@ -437,18 +426,8 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = parseFlags(process.argv.slice(2), FLAGS);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`soak: ${err.message}\nusage: node reliability/soak.mjs [flags]\n${helpText(FLAGS)}\n`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    process.stdout.write(`usage: node reliability/soak.mjs [flags]\n${helpText(FLAGS)}\n`);
-    return;
-  }
+  const opts = commandLine('soak', FLAGS);
+  if (!opts) return;
   opts.seed ??= 1 + Math.floor(Math.random() * 2 ** 31);
   process.on('exit', killTrackedNow);
   const result = await runSoak(opts);

@@ -13,34 +13,16 @@
  * (reproduced by reliability/repro-tombstone-ttl.mjs). This test checks the
  * reclamation, not that bug. Memory is reported by the script, not asserted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { runScript, stopScript } from './support/scripts.js';
 
 const SOAK = fileURLToPath(new URL('../../reliability/soak.mjs', import.meta.url));
 
-/** Runs a reliability script; `done` resolves with its exit code and its output (stdout and stderr). */
-function runScript(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; output: string }> } {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
-  return { child, done };
-}
-
-/** SIGINT (the script stops its nodes), then SIGKILL after 20 s; by pid. */
-async function stopScript(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 interface Counts {
   groups: number;

@@ -167,6 +167,25 @@ export class RealCluster {
     return [...this.nodes.values()].filter((n) => n.alive && n.name !== except).map((n) => n.address);
   }
 
+  /**
+   * Starts `count` children `<prefix>0 … <prefix>(count-1)`, spread evenly over the members
+   * `names` (each member calls startChild for its share); returns their ids. Throws if any failed.
+   */
+  async startSpread(names, count, prefix) {
+    const perNode = names.map((_, i) => Math.floor(count / names.length) + (i < count % names.length ? 1 : 0));
+    let from = 0;
+    const replies = await Promise.all(
+      names.map((name, i) => {
+        const part = { prefix, from, count: perNode[i] };
+        from += perNode[i];
+        return this.node(name).request('startMany', part, 180_000);
+      }),
+    );
+    const failed = replies.reduce((a, r) => a + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} of ${count} initial starts failed: ${replies.find((r) => r.firstError)?.firstError}`);
+    return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  }
+
   node(name) {
     return this.nodes.get(name);
   }

@@ -105,3 +105,24 @@ export function fig(x, digits = 2) {
   if (x === undefined || x === null || Number.isNaN(x)) return '-';
   return Number(x.toFixed(digits)).toString();
 }
+
+/**
+ * The command line of a script: its flags, or, on a usage error, the error and the help on
+ * stderr and exit code 2; with --help, the help on stdout and undefined.
+ */
+export function commandLine(name, spec, argv = process.argv.slice(2)) {
+  const usage = `usage: node reliability/${name}.mjs [flags]\n${helpText(spec)}\n`;
+  let opts;
+  try {
+    opts = parseFlags(argv, spec);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${name}: ${err.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    process.stdout.write(usage);
+    return undefined;
+  }
+  return opts;
+}

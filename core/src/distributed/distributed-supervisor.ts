@@ -391,9 +391,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.writeTombstone(id, st.register, floor);
     return this.wait(id, `terminate ${id}`, (resolve) => {
       const s = this.state.get(id);
-      // Done when no instance of what it covers runs, as far as this node sees, and every up member
-      // holds the tombstone (so none is still starting it for a move it had begun).
-      const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id) && this.floorHeldByAll(id, floor));
+      // Done when no instance of what it covers runs, as far as this node sees. (Known gap: during a
+      // stop-first move the target may start the child just after this resolves and stop it when the
+      // tombstone arrives — reliability/repro-terminate-during-move.mjs. Waiting for every member to
+      // hold the tombstone closed it but made terminates through a freshly restarted node time out in
+      // the soak; to be redone.)
+      const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id));
       if (done) resolve(undefined);
       return done;
     });
@@ -726,12 +729,6 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }
     if (mine.length === 1 && sameRegister(mine[0]!.value, st.register)) return;
     this.setOwn(group, asJson(st.register));
-  }
-
-  private floorHeldByAll(id: string, floor: Ver): boolean {
-    const copies = this.o.groups.getMembers(this.o.scope, tag.child(id));
-    const memberNodes = this.candidates.filter((c) => c.role === 'member' && c.up && c.name !== this.o.node).map((c) => c.name);
-    return memberNodes.every((n) => copies.some((c) => c.node === n && typeof (c.value as { floor?: unknown } | undefined)?.floor === 'string' && (c.value as { floor: string }).floor >= floor));
   }
 
   private membersHold(st: ChildState): boolean {

@@ -13,7 +13,8 @@ import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useShallow } from 'zustand/react/shallow';
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
-import { runCommand, sendCommand } from '../gateway/client';
+import { runCommand } from '../gateway/client';
+import { requestMove } from '../gateway/move';
 import { childrenByNode, selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
 import { ConfirmDialog } from './ConfirmDialog';
@@ -182,9 +183,7 @@ export function Board() {
     if (!pending) return;
     const { id, to } = pending;
     setPending(null);
-    useStore.getState().startMove(id, to);
-    const reply = await sendCommand('move', id, to);
-    if (!reply.ok) useStore.getState().failMove(id, `${reply.error?.code}: ${reply.error?.message}`);
+    await requestMove(id, to);
   }
 
   return (

@@ -15,6 +15,7 @@ import type { CandidateVerdict, Explanation, OutputLine } from 'pogo-core';
 import type { ChildView, EventView } from 'pogo-core/observer-state';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { runCommand, sendCommand, type CommandResult } from '../gateway/client';
+import { requestMove } from '../gateway/move';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
 import './detail.css';
@@ -284,11 +285,7 @@ function Actions({ child }: { child: ChildView }) {
     setAsk(null);
     if (ask.kind === 'stop') await runCommand('stop', child.id);
     else if (ask.kind === 'unpin') await runCommand('unpin', child.id);
-    else {
-      useStore.getState().startMove(child.id, ask.to);
-      const reply = await sendCommand('move', child.id, ask.to);
-      if (!reply.ok) useStore.getState().failMove(child.id, errorText(reply));
-    }
+    else await requestMove(child.id, ask.to);
   }
 
   return (

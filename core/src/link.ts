@@ -73,8 +73,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 import {
+  BATCH_SINCE_MINOR,
+  MAX_BATCH_FRAMES,
   PROTOCOL_VERSION,
   ProtocolVersionSchema,
+  decodeBatch,
   decodeMessage,
   isCompatibleVersion,
   isNewerMinor,
@@ -118,6 +121,12 @@ export interface Link {
   readonly protocol: ProtocolVersion;
   /** @internal */
   readonly conn: Conn;
+  /** @internal Frames waiting for the next flush (peers that read batches). */
+  outbox: LinkMessage[];
+  /** @internal Estimated size of the outbox, bytes. */
+  outboxBytes: number;
+  /** @internal The pending flush. */
+  flushTimer: TimerHandle | undefined;
 }
 
 export interface ProtocolVersion {
@@ -222,13 +231,14 @@ export class LinkLayer {
   private readonly pending = new Set<Pending>();
   private heartbeatTimer: TimerHandle | undefined;
   private pingSeq = 0;
+  private beatDueAt = 0;
   private stopping = false;
   private onAllLinksClosed: (() => void) | undefined;
   /** Refusal log throttle: lines logged in the current one-second window, and refusals not logged. */
   private refusalWindow = { start: Number.NEGATIVE_INFINITY, logged: 0, suppressed: 0 };
   /** Nonces of our own hellos that our acceptor refused as `self` (we dialled our own address). */
   private readonly selfNonces = new Set<string>();
-  readonly stats = { framesIn: 0, framesOut: 0, invalidFrames: 0, handshakesRejected: 0 };
+  readonly stats = { framesIn: 0, framesOut: 0, batchesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
 
   constructor(private readonly o: LinkLayerOptions) {
     // Refusals the transport makes itself (TLS, HTTP, its own limits) go to the node's log too.
@@ -295,12 +305,47 @@ export class LinkLayer {
     return [...this.links.values()];
   }
 
+  /**
+   * Sends a frame on the link to `name`. To a peer that reads batches
+   * (protocol 1.1+), small frames (pg deltas, pings, pongs, leave) wait for
+   * a flush on the next timer turn and go as one `batch`: a reconcile pass
+   * that changes 1,000 groups costs each peer one transport frame, not
+   * 1,000. Other frames (syncs, gossip, commands) flush what waits and go
+   * alone, so per-link order never changes.
+   */
   send(name: string, message: LinkMessage): boolean {
     const link = this.links.get(name);
     if (!link) return false;
     this.stats.framesOut++;
-    link.conn.send(message);
+    if (link.protocol.major !== PROTOCOL_VERSION.major || link.protocol.minor < BATCH_SINCE_MINOR) {
+      link.conn.send(message);
+      return true;
+    }
+    const bytes = batchableBytes(message);
+    if (bytes === undefined) {
+      this.flush(link);
+      link.conn.send(message);
+      return true;
+    }
+    if (link.outbox.length >= MAX_BATCH_FRAMES || link.outboxBytes + bytes > BATCH_BYTES) this.flush(link);
+    link.outbox.push(message);
+    link.outboxBytes += bytes;
+    link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
     return true;
+  }
+
+  /** Sends what waits in the outbox: one frame alone, several as a batch. */
+  private flush(link: Link): void {
+    this.o.clock.clearTimeout(link.flushTimer);
+    link.flushTimer = undefined;
+    const frames = link.outbox;
+    if (frames.length === 0) return;
+    link.outbox = [];
+    link.outboxBytes = 0;
+    // Race "link replaced or closed before the flush": its frames die with it, as they would in its socket.
+    if (this.links.get(link.peer.name) !== link) return;
+    if (frames.length > 1) this.stats.batchesOut++;
+    this.safely(() => link.conn.send(frames.length === 1 ? frames[0] : { t: 'batch', frames }));
   }
 
   /**
@@ -495,7 +540,7 @@ export class LinkLayer {
     if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
     const now = this.o.clock.now();
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
-    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, protocol, conn: p.conn };
+    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, protocol, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
     this.links.set(peer.name, link);
     this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}` }, 'link up');
     if (isNewerMinor(protocol)) this.o.log.info({ peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'peer speaks a newer minor protocol version; what this node does not know of it is ignored');
@@ -563,13 +608,31 @@ export class LinkLayer {
   private onLinkFrame(conn: Conn, raw: unknown): void {
     const link = this.linkOf(conn);
     if (!link) return; // Race: a frame on a link that was just replaced or closed.
-    this.stats.framesIn++;
     link.lastHeardAt = this.o.clock.now();
     if (link.suspect) {
       link.suspect = false;
       this.o.log.info({ peer: link.peer.name }, 'peer no longer suspect');
       this.emit(() => this.o.events.suspect(link));
     }
+    const batch = link.protocol.minor >= BATCH_SINCE_MINOR ? decodeBatch(raw) : undefined;
+    if (batch !== undefined) {
+      if (!batch.ok) {
+        this.stats.invalidFrames++;
+        this.o.log.warn({ peer: link.peer.name, reason: batch.reason }, 'invalid frame dropped');
+        return;
+      }
+      // Each inner frame is handled as if it had come alone; the link may go down half-way (a leave).
+      for (const frame of batch.frames) {
+        if (this.links.get(link.peer.name) !== link) return;
+        this.onLinkMessage(link, frame);
+      }
+      return;
+    }
+    this.onLinkMessage(link, raw);
+  }
+
+  private onLinkMessage(link: Link, raw: unknown): void {
+    this.stats.framesIn++;
     const newer = isNewerMinor(link.protocol);
     const decoded = decodeMessage(raw, { tolerant: newer });
     if (!decoded.ok) {
@@ -607,12 +670,16 @@ export class LinkLayer {
   }
 
   private closeLink(link: Link, reason: string): void {
+    this.flush(link);
     link.conn.close(reason);
     this.removeLink(link, reason);
   }
 
   private removeLink(link: Link, reason: string): void {
     if (this.links.get(link.peer.name) !== link) return;
+    this.o.clock.clearTimeout(link.flushTimer);
+    link.flushTimer = undefined;
+    link.outbox = [];
     this.links.delete(link.peer.name);
     this.o.log.debug({ peer: link.peer.name, reason }, 'link down');
     this.emit(() => this.o.events.linkDown(link, reason));
@@ -620,6 +687,7 @@ export class LinkLayer {
   }
 
   private scheduleHeartbeat(): void {
+    this.beatDueAt = this.o.clock.now() + this.o.timing.heartbeatIntervalMs;
     this.heartbeatTimer = this.o.clock.setTimeout(() => {
       this.safely(() => this.heartbeat());
       if (!this.stopping) this.scheduleHeartbeat();
@@ -629,6 +697,14 @@ export class LinkLayer {
   private heartbeat(): void {
     const now = this.o.clock.now();
     const seq = this.pingSeq++;
+    // Race "our own stall": after a busy stretch this timer runs before the poll phase has read
+    // what peers sent meanwhile. Silence counts only while this node could listen, so a late
+    // tick credits its lateness to every link instead of blaming the peers for it.
+    const late = now - this.beatDueAt;
+    if (late > 0) {
+      this.stats.stalledMs += late;
+      for (const link of this.all()) link.lastHeardAt = Math.min(now, link.lastHeardAt + late);
+    }
     for (const link of this.all()) {
       const silence = now - link.lastHeardAt;
       if (silence >= this.o.timing.heartbeatTimeoutMs) {
@@ -685,4 +761,57 @@ export class LinkLayer {
       this.o.log.error({ err }, 'link layer error');
     }
   }
+}
+
+/** Largest estimated size of a batch; far below any sane `maxMessageBytes` (default 16 MiB). */
+const BATCH_BYTES = 512 * 1024;
+
+/**
+ * The estimated wire size of a frame that may wait in a batch, or undefined
+ * for frames that always go alone (syncs, gossip, commands: large, or rare).
+ * An estimate from a bounded walk (no JSON string is built): a frame
+ * estimated past a quarter of a batch goes alone as well.
+ */
+function batchableBytes(message: LinkMessage): number | undefined {
+  switch (message.t) {
+    case 'ping':
+    case 'pong':
+    case 'leave':
+      return 64;
+    case 'pg.leave':
+      return 64 + message.group.length + message.scope.length + message.pids.reduce((n, pid) => n + pid.length + 3, 0);
+    case 'pg.join': {
+      const limit = BATCH_BYTES / 4;
+      let bytes = 64 + message.group.length + message.scope.length;
+      for (const entry of message.entries) {
+        bytes += entry.pid.length + 16 + (entry.value === undefined ? 0 : jsonBytes(entry.value, limit - bytes));
+        if (bytes > limit) return undefined;
+      }
+      return bytes;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Roughly how many bytes `value` takes as JSON, giving up (returning more than `budget`) once past `budget`. */
+function jsonBytes(value: unknown, budget: number): number {
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && bytes <= budget) {
+    const v = stack.pop();
+    if (typeof v === 'string') bytes += v.length + 2;
+    else if (v === null || typeof v !== 'object') bytes += 8;
+    else if (Array.isArray(v)) {
+      bytes += 2 + v.length;
+      for (const x of v) stack.push(x);
+    } else {
+      for (const [k, x] of Object.entries(v)) {
+        bytes += k.length + 4;
+        stack.push(x);
+      }
+      bytes += 2;
+    }
+  }
+  return bytes;
 }

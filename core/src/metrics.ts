@@ -14,7 +14,7 @@
  *   pogo_child_stops_total                instances stopped on this node
  *   pogo_child_restarts_total             restarts by the local supervisor
  *   pogo_child_moves_total{reason}        moves seen by this node
- *   pogo_reconcile_seconds                duration of reconcile passes
+ *   pogo_reconcile_seconds                duration of reconcile slices (at most 256 ids each)
  *   pogo_frames_total{direction}          frames on links
  *   pogo_invalid_frames_total             frames rejected as invalid
  *   pogo_link_bytes_total{direction}      bytes on links (Socket.IO transport)
@@ -107,7 +107,7 @@ export function createMetrics(node: PogoNode): NodeMetrics {
   const stops = new Counter({ name: 'pogo_child_stops_total', help: 'Instances stopped on this node', registers: [registry] });
   const restarts = new Counter({ name: 'pogo_child_restarts_total', help: 'Restarts by the local supervisor', registers: [registry] });
   const moves = new Counter({ name: 'pogo_child_moves_total', help: 'Moves of children seen by this node', labelNames: ['reason'], registers: [registry] });
-  const reconcile = new Histogram({ name: 'pogo_reconcile_seconds', help: 'Duration of reconcile passes', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+  const reconcile = new Histogram({ name: 'pogo_reconcile_seconds', help: 'Duration of reconcile slices (at most 256 ids each)', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
 
   node.local.on('child', (e) => {
     if (e.to === 'running') {

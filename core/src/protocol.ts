@@ -30,12 +30,21 @@
  * - membership: gossip (member table entries).
  * - groups: pg.sync (snapshot that replaces what the receiver held of the
  *   sender's scope), pg.join / pg.leave (deltas).
+ * - batch (since 1.1): `{t: 'batch', frames}` carries several link frames,
+ *   in order, in one transport frame; each inner frame is validated on its
+ *   own exactly as if it had come alone, and a batch never holds a batch
+ *   (see `decodeBatch`). Links send batches only to peers of 1.1 or newer.
  *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = { major: 1, minor: 0 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
+
+/** The first minor version that reads `batch` frames (links send batches only to peers that announced it). */
+export const BATCH_SINCE_MINOR = 1;
+/** Most frames one `batch` may carry. */
+export const MAX_BATCH_FRAMES = 1024;
 
 /** Names of nodes: stable and unique in a cluster. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
@@ -208,6 +217,26 @@ const MESSAGE_TAGS: ReadonlySet<string> = new Set(PeerMessageSchema.options.map(
 export interface DecodeOptions {
   /** Drop fields this version does not know instead of rejecting the frame (for peers with a newer minor version). */
   tolerant?: boolean;
+}
+
+/**
+ * Recognises a `batch` frame and hands back its inner frames, still
+ * unvalidated (each goes through `decodeMessage` as a frame of its own, so
+ * a batch inside a batch is an invalid frame there). Returns undefined when
+ * `raw` is not a batch at all, and a reason when it is a malformed one.
+ * Checks only the envelope, never walks the frames. Never throws.
+ */
+export function decodeBatch(raw: unknown): { ok: true; frames: readonly unknown[] } | { ok: false; reason: string } | undefined {
+  try {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || (raw as { t?: unknown }).t !== 'batch') return undefined;
+    const keys = Object.keys(raw);
+    const frames = (raw as { frames?: unknown }).frames;
+    if (keys.length !== 2 || !Array.isArray(frames)) return { ok: false, reason: '[batch] must be exactly {t, frames: [...]}' };
+    if (frames.length === 0 || frames.length > MAX_BATCH_FRAMES) return { ok: false, reason: `[batch] frames: must hold 1 to ${MAX_BATCH_FRAMES} frames` };
+    return { ok: true, frames };
+  } catch {
+    return { ok: false, reason: '[batch] cannot be read' };
+  }
 }
 
 /** Validates an untrusted value received from a peer. Never throws. */

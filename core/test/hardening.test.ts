@@ -607,6 +607,65 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(a.member('same')?.status).toBe('up');
   });
 
+  it('batches: a peer of minor 0 gets every frame alone; a peer of our version gets one batch per turn, in order', async () => {
+    sim = new SimCluster(808, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const old = fakeDialer(sim, 'old', SimCluster.address('a'), { major: PROTOCOL_VERSION.major, minor: 0 });
+    const same = fakeDialer(sim, 'same', SimCluster.address('a'), { ...PROTOCOL_VERSION });
+    sim.clock.runUntil(() => {
+      old.pump();
+      same.pump();
+      return a.member('old')?.status === 'up' && a.member('same')?.status === 'up';
+    }, 1_000, 5);
+    const pid = a.newPid();
+    for (let i = 0; i < 50; i++) a.groups.join('batching', `g${i}`, pid, { i });
+    a.groups.leave('batching', 'g0', pid);
+    sim.clock.advance(20);
+    const joinsOf = (frames: Array<Record<string, unknown>>) => frames.filter((m) => m['t'] === 'pg.join' && m['scope'] === 'batching').map((m) => m['group']);
+    // The old peer: 50 single pg.join frames and a pg.leave, never a batch.
+    expect(old.received.some((m) => m['t'] === 'batch')).toBe(false);
+    expect(joinsOf(old.received)).toEqual(Array.from({ length: 50 }, (_, i) => `g${i}`));
+    // Our version: the same frames, in the same order, inside batches.
+    const batches = same.received.filter((m) => m['t'] === 'batch');
+    expect(batches.length).toBeGreaterThan(0);
+    const inner = batches.flatMap((b) => b['frames'] as Array<Record<string, unknown>>);
+    expect(joinsOf(inner)).toEqual(Array.from({ length: 50 }, (_, i) => `g${i}`));
+    expect(inner.findIndex((m) => m['t'] === 'pg.leave' && m['group'] === 'g0')).toBeGreaterThan(inner.findIndex((m) => m['group'] === 'g49'));
+    expect(a.linkStats().batchesOut).toBeGreaterThan(0);
+  });
+
+  it('a batch from a peer: each inner frame is handled as if alone; bad inner frames, nested and malformed batches are dropped, not fatal', async () => {
+    sim = new SimCluster(809, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const peer = fakeDialer(sim, 'peer', SimCluster.address('a'), { ...PROTOCOL_VERSION });
+    sim.clock.runUntil(() => {
+      peer.pump();
+      return a.member('peer')?.status === 'up';
+    }, 1_000, 5);
+    const pid = `peer/${INC}/p1`;
+    peer.conn.send({ t: 'pg.sync', scope: 'remote', groups: [] });
+    peer.conn.send({
+      t: 'batch',
+      frames: [
+        { t: 'ping', seq: 1, sentAt: 1 },
+        { t: 'pg.join', scope: 'remote', group: 'ok1', entries: [{ pid }] },
+        { t: 'pg.join', scope: 'remote', group: 'bad', entries: [{ pid: 'not a pid' }] },
+        { t: 'batch', frames: [{ t: 'ping', seq: 2, sentAt: 2 }] },
+        { t: 'pg.join', scope: 'remote', group: 'ok2', entries: [{ pid }] },
+      ],
+    });
+    peer.conn.send({ t: 'batch', frames: 'nope' });
+    peer.conn.send({ t: 'batch', frames: [] });
+    sim.clock.advance(50);
+    expect(peer.received).toContainEqual({ t: 'pong', seq: 1, sentAt: 1 });
+    expect(peer.received.some((m) => m['t'] === 'pong' && m['seq'] === 2)).toBe(false);
+    expect(a.groups.whichGroups('remote')).toEqual(['ok1', 'ok2']);
+    expect(a.linkStats().invalidFrames).toBe(4);
+    expect(sim.log.entries.filter((e) => e.level === 'warn' && e.fields['peer'] === 'peer' && e.message === 'invalid frame dropped')).toHaveLength(4);
+    expect(a.member('peer')?.status).toBe('up');
+    expect(peer.closed()).toBeUndefined();
+  });
+
   it('a different major version is refused with a clear reason on both sides', async () => {
     sim = new SimCluster(807, { latencyMs: 1, jitterMs: 0 });
     await sim.start('a');

@@ -5,11 +5,63 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../src/protocol.js';
 import { handshakeProof } from '../src/link.js';
 import { SIM_SECRET, SimCluster } from './support/sim.js';
+import type { Clock, TimerHandle } from '../src/clock.js';
+
+/**
+ * The shared simulated clock, seen by nodes that can stall: while `held`,
+ * timers that fall due wait, and `release()` runs them late, in order — what
+ * a busy event loop (or a paused VM) does to a real node's timers.
+ */
+class StallableClock implements Clock {
+  held = false;
+  private readonly late: Array<{ handle: TimerHandle; fn: () => void }> = [];
+  constructor(private readonly inner: Clock) {}
+  now(): number {
+    return this.inner.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const handle: TimerHandle = this.inner.setTimeout(() => (this.held ? this.late.push({ handle, fn }) : fn()), ms);
+    return handle;
+  }
+  clearTimeout(handle: TimerHandle | undefined): void {
+    this.inner.clearTimeout(handle);
+    const i = this.late.findIndex((t) => t.handle === handle);
+    if (i >= 0) this.late.splice(i, 1);
+  }
+  release(): void {
+    this.held = false;
+    for (let t = this.late.shift(); t !== undefined; t = this.late.shift()) t.fn();
+  }
+}
 
 let sim: SimCluster | undefined;
 afterEach(() => sim?.stopAll());
 
 const warnings = (cluster: SimCluster, node: string) => cluster.log.entries.filter((e) => e.fields['node'] === node && (e.level === 'warn' || e.level === 'error'));
+
+describe('heartbeats', () => {
+  it('a node that stalled longer than the heartbeat timeout does not blame its peers for the silence', async () => {
+    sim = new SimCluster(29, { latencyMs: 1, jitterMs: 0 });
+    const clock = new StallableClock(sim.clock);
+    const a = await sim.start('a', [], {}, undefined, clock);
+    const b = await sim.start('b', ['a'], {}, undefined, clock);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'a-b linked');
+    const downs: string[] = [];
+    for (const n of [a, b]) n.on('member-down', (e) => downs.push(e.member.name));
+    // Both processes stall (timers late, nothing sent or read) for twice the timeout.
+    clock.held = true;
+    sim.clock.advance(6_000);
+    clock.release();
+    sim.clock.advance(5_000);
+    expect(downs).toEqual([]);
+    expect(a.member('b')?.status).toBe('up');
+    expect(a.linkStats().stalledMs).toBeGreaterThanOrEqual(5_000);
+    // A peer that is really silent is still dropped.
+    sim.network.partition([SimCluster.address('a')], [SimCluster.address('b')]);
+    sim.clock.advance(4_000);
+    expect(downs.sort()).toEqual(['a', 'b']);
+  });
+});
 
 describe('link handshake', () => {
   it('links two nodes and never puts the secret on the wire', async () => {

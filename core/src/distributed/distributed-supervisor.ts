@@ -12,9 +12,11 @@
  * entries for failed starts.
  *
  * Reconcile (event-driven: every change of a group, of membership or of a
- * local child marks the ids it touches dirty; one debounced pass handles
- * them; a slow anti-entropy pass re-checks everything as a safety net). For
- * one id, a node:
+ * local child marks the ids it touches dirty; debounced passes handle them,
+ * in slices of RECONCILE_SLICE ids so that a node never stops answering
+ * heartbeats, dirty ids before the sweep a topology change starts; a slow
+ * anti-entropy pass re-checks everything as a safety net). For one id, a
+ * node:
  *   1. mirrors the register: if its copy differs from the join of all
  *      copies, it replaces its copy (members only);
  *   2. computes the owner with placement.ts (the pin, drains, failures);
@@ -67,6 +69,9 @@ import { owner as computeOwner, hrwScore, place, type Candidate, type CandidateV
 import { VersionClock, asJson, canonicalOf, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { SAVE_COALESCE_MS, type DesiredState } from './store.js';
 import { parseTag, tag } from './tags.js';
+
+/** Ids one reconcile slice looks at before it yields to the event loop (see `reconcile`). */
+export const RECONCILE_SLICE = 256;
 
 export type MoveReason = 'join' | 'leave' | 'pin' | 'drain' | 'failure' | 'heal';
 
@@ -216,6 +221,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private readonly dirty = new Set<string>();
   private flagsDirty = true;
   private topologyDirty = true;
+  /** The next sweep also covers ids known only from groups (the anti-entropy pass). */
+  private fullSweep = false;
+  /** Ids a topology or flag change asked to look at again, and how far the slices have got. */
+  private sweep: string[] = [];
+  private sweepAt = 0;
   private reconcileTimer: TimerHandle | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
   private deferTimer: TimerHandle | undefined;
@@ -499,14 +509,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.schedule();
   }
 
-  private markGroup(group: string): void {
+  private markGroup(group: string, into: Set<string> = this.dirty): void {
     const t = parseTag(group);
     if (!t) return;
     if (t.kind === 'drain' || t.kind === 'pause') {
       this.flagsDirty = true;
       return;
     }
-    this.dirty.add(t.id);
+    into.add(t.id);
   }
 
   private readonly onLocalChild = (e: ChildEvent): void => {
@@ -568,34 +578,54 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   }
 
   private antiEntropy(): void {
-    for (const group of this.o.groups.whichGroups(this.o.scope)) this.markGroup(group);
-    for (const id of this.state.keys()) this.dirty.add(id);
-    for (const id of this.managed.keys()) this.dirty.add(id);
+    this.fullSweep = true;
     this.topologyDirty = true;
     this.flagsDirty = true;
     this.schedule();
   }
 
+  /**
+   * One slice of reconciliation: at most RECONCILE_SLICE ids, then the rest
+   * on the next timer turn, so a pass over 20,000 children never holds the
+   * event loop (heartbeats, frames, API calls) for long. Ids some event
+   * touched go first — after a node dies those are its orphans, the
+   * children that must start somewhere now — then the sweep over every id
+   * that a topology or flag change (or the anti-entropy timer) asks for.
+   */
   private reconcile(): void {
     if (this.stopped) return;
     if (this.announcementsChanged()) this.topologyDirty = true;
     if (this.flagsDirty) this.refreshFlags();
-    let ids: Iterable<string>;
     if (this.topologyDirty || this.flagsDirty) {
       this.refreshTopology();
-      ids = new Set([...this.state.keys(), ...this.managed.keys(), ...this.dirty]);
-    } else {
-      ids = [...this.dirty];
+      // A new sweep replaces one in progress: it covers every id again, under the new topology.
+      const ids = new Set([...this.state.keys(), ...this.managed.keys()]);
+      if (this.fullSweep) for (const group of this.o.groups.whichGroups(this.o.scope)) this.markGroup(group, ids);
+      this.sweep = [...ids];
+      this.sweepAt = 0;
+      this.fullSweep = false;
     }
     this.topologyDirty = false;
     this.flagsDirty = false;
-    this.dirty.clear();
-    for (const id of ids) {
-      const st = this.refresh(id);
-      this.mirror(st);
-      this.decide(st);
-      this.settleWaiters(id);
+    let budget = RECONCILE_SLICE;
+    for (const id of this.dirty) {
+      if (budget-- <= 0) break;
+      this.dirty.delete(id);
+      this.reconcileOne(id);
     }
+    while (budget-- > 0 && this.sweepAt < this.sweep.length) this.reconcileOne(this.sweep[this.sweepAt++]!);
+    if (this.sweepAt >= this.sweep.length) {
+      this.sweep = [];
+      this.sweepAt = 0;
+    }
+    if (this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
+  }
+
+  private reconcileOne(id: string): void {
+    const st = this.refresh(id);
+    this.mirror(st);
+    this.decide(st);
+    this.settleWaiters(id);
   }
 
   /** Peers whose groups we hold: a peer counts as up for placement only once its snapshot has arrived. */

@@ -3,7 +3,7 @@
  * driven by one ManualClock and one seeded Random. No sockets, no sleeps; the
  * same seed replays the same run, event for event.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, type Clock } from '../../src/clock.js';
 import { MemoryLogger } from '../../src/logger.js';
 import { PogoNode, createNodeConfig } from '../../src/node.js';
 import type { NodeConfigInput } from '../../src/config.js';
@@ -61,10 +61,11 @@ export class SimCluster {
     return `${name}:4370`;
   }
 
-  async start(name: string, seeds: string[] = [], config: Partial<NodeConfigInput> = {}, workers: WorkerRegistry = this.workers.registry): Promise<PogoNode> {
+  /** Starts a node on the simulated network; `clock` lets a test see time through a wrapper of the shared one (say, a stalling node). */
+  async start(name: string, seeds: string[] = [], config: Partial<NodeConfigInput> = {}, workers: WorkerRegistry = this.workers.registry, clock: Clock = this.clock): Promise<PogoNode> {
     if (this.nodes.get(name)?.running) throw new Error(`${name} is already running`);
     const node = await PogoNode.start(createNodeConfig({ name, secret: SIM_SECRET, seeds: seeds.map(SimCluster.address), ...config }), {
-      clock: this.clock,
+      clock,
       random: this.random,
       log: this.log,
       transport: this.network.transport(SimCluster.address(name)),

@@ -641,7 +641,44 @@ function subtract(from: readonly PgMember[], remove: readonly PgMember[]): PgMem
 
 function memberKey(m: PgMember): string {
   // A pid never contains NUL, so the key is unambiguous.
-  return m.value === undefined ? m.pid : `${m.pid}\u0000${canonicalJson(m.value)}`;
+  return m.value === undefined ? m.pid : `${m.pid}\u0000${canonicalOfValue(m.value)}`;
+}
+
+/** Canonical JSON of the frozen values members hold, computed once per value object. */
+const canonicalCache = new WeakMap<object, string>();
+
+function canonicalOfValue(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return canonicalJson(value);
+  let key = canonicalCache.get(value);
+  if (key === undefined) {
+    key = canonicalJson(value);
+    canonicalCache.set(value, key);
+  }
+  return key;
+}
+
+/**
+ * Equal values share one frozen copy (per process): every member of a
+ * cluster mirrors each child register, so a node holds the same value once
+ * per member — interned, that is one object, validated once by its readers
+ * (they cache by object) and stored once. Entries go when their value is
+ * collected.
+ */
+const interned = new Map<string, WeakRef<object>>();
+const collected = new FinalizationRegistry<string>((key) => {
+  if (interned.get(key)?.deref() === undefined) interned.delete(key);
+});
+
+function internValue(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  const key = canonicalOfValue(value);
+  const hit = interned.get(key)?.deref();
+  if (hit !== undefined) return hit as JsonValue;
+  const frozen = deepFreeze(structuredClone(value));
+  interned.set(key, new WeakRef(frozen));
+  canonicalCache.set(frozen, key);
+  collected.register(frozen, key);
+  return frozen;
 }
 
 /** JSON with object keys sorted, so equal values give equal strings. */
@@ -653,14 +690,15 @@ function canonicalJson(value: JsonValue): string {
 }
 
 function makeMember(pid: string, node: string, value: JsonValue | undefined): PgMember {
-  return Object.freeze(value === undefined ? { pid, node } : { pid, node, value: deepFreeze(structuredClone(value)) });
+  return Object.freeze(value === undefined ? { pid, node } : { pid, node, value: internValue(value) });
 }
 
 function toEntry(member: PgMember): PgEntry {
   return member.value === undefined ? { pid: member.pid } : { pid: member.pid, value: member.value };
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything in it; returns it. */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);

@@ -131,9 +131,58 @@ export type MemberInfo = z.infer<typeof MemberInfoSchema>;
 
 export const GossipSchema = z.object({ t: z.literal('gossip'), members: z.array(MemberInfoSchema).max(10_000) }).strict();
 
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Most values (scalars, arrays, objects) `isJsonValue` walks before it gives up. */
+const JSON_WALK_BUDGET = 1_000_000;
+
+/**
+ * True for plain JSON: strings, finite numbers, booleans, null, arrays and
+ * plain objects, at most MAX_NESTING levels deep. Iterative and allocation-
+ * light: a node checks every group value a peer sends, and zod's recursive
+ * `z.json()` cost a tenth of a busy node's CPU. Cycles fail on depth.
+ */
+export function isJsonValue(value: unknown): value is JsonValue {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  let budget = JSON_WALK_BUDGET;
+  while (stack.length > 0) {
+    if (budget-- <= 0) return false;
+    const [v, depth] = stack.pop()!;
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (!Number.isFinite(v)) return false;
+        continue;
+      case 'object': {
+        if (v === null) continue;
+        if (depth > MAX_NESTING) return false;
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v)) return false;
+            stack.push([v[i], depth + 1]);
+          }
+          continue;
+        }
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const key in v) if (Object.hasOwn(v, key)) stack.push([(v as Record<string, unknown>)[key], depth + 1]);
+        continue;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+export const JsonSchema = z.custom<JsonValue>((v) => isJsonValue(v), { message: 'must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)' });
+
 export const ScopeNameSchema = z.string().min(1).max(256);
 export const GroupNameSchema = z.string().min(1).max(1024);
-export const PgEntrySchema = z.object({ pid: PidSchema, value: z.json().optional() }).strict();
+export const PgEntrySchema = z.object({ pid: PidSchema, value: JsonSchema.optional() }).strict();
 export type PgEntry = z.infer<typeof PgEntrySchema>;
 
 export const PgSyncSchema = z
@@ -155,7 +204,7 @@ export const CommandSchema = z
     t: z.literal('cmd'),
     id: z.string().min(1).max(64),
     op: CommandOpSchema,
-    args: z.array(z.json()).max(8),
+    args: z.array(JsonSchema).max(8),
     credential: z.string().max(1024),
     /** Who is asking, for the audit log (a user name, free text). */
     by: z.string().max(128),
@@ -166,7 +215,7 @@ export const CommandReplySchema = z
     t: z.literal('cmd.reply'),
     id: z.string().min(1).max(64),
     ok: z.boolean(),
-    result: z.json().optional(),
+    result: JsonSchema.optional(),
     error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
   })
   .strict();

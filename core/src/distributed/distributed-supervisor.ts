@@ -57,7 +57,7 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { JsonValue, PgEvent, PgMember, ProcessGroups } from '../groups.js';
+import { deepFreeze, type JsonValue, type PgEvent, type PgMember, type ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import type { Random } from '../random.js';
@@ -233,6 +233,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly vclock: VersionClock;
   private readonly validated = new WeakMap<object, unknown>();
+  private readonly joined = new WeakMap<ChildRegister, ChildRegister>();
   private candidates: Candidate[] = [];
   private upNodes = new Set<string>();
   private quorum = true;
@@ -687,7 +688,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       .getMembers(scope, tag.child(id))
       .map((m) => this.validate(m, ChildRegisterSchema) as ChildRegister | undefined)
       .filter((r): r is ChildRegister => r !== undefined);
-    const register = mergeChild(registers);
+    const register = this.join(registers);
     const live = liveSpec(register);
     const runners = this.o.groups.getMembers(scope, tag.run(id)).flatMap((m) => {
       const v = this.validate(m, RunValueSchema) as { rev: Ver; restarts?: number } | undefined;
@@ -730,13 +731,31 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     return st;
   }
 
+  /**
+   * The join of the copies of one register. Settled, every member's copy is
+   * the same interned value (groups.ts), so the common case is one object,
+   * whose join is computed once and kept (frozen, so its canonical form is
+   * cached too).
+   */
+  private join(registers: ChildRegister[]): ChildRegister {
+    const first = registers[0];
+    if (first === undefined || !registers.every((r) => r === first)) return mergeChild(registers);
+    let joined = this.joined.get(first);
+    if (joined === undefined) {
+      joined = deepFreeze(mergeChild([first]));
+      this.joined.set(first, joined);
+    }
+    return joined;
+  }
+
   private validate(member: PgMember, schema: z.ZodType): unknown {
     const value = member.value;
     if (value === null || typeof value !== 'object') return undefined;
     if (this.validated.has(value)) return this.validated.get(value);
     const parsed = schema.safeParse(value);
     if (!parsed.success) this.o.log.warn({ node: member.node, pid: member.pid }, 'ignoring an invalid supervisor record from a peer');
-    const result = parsed.success ? parsed.data : undefined;
+    // Frozen: shared by every reader of this value, and its canonical form is cached (registers.ts).
+    const result = parsed.success ? deepFreeze(parsed.data) : undefined;
     this.validated.set(value, result);
     return result;
   }

@@ -16,11 +16,12 @@
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  */
 import { z } from 'zod';
+import { JsonSchema } from '../protocol.js';
 
 export const WorkerStartSchema = z
   .object({
     worker: z.string().min(1, 'must name a worker type').max(128),
-    args: z.json().optional(),
+    args: JsonSchema.optional(),
   })
   .strict();
 

@@ -506,6 +506,7 @@ export class BenchCluster {
     }
     await killTracked(this.all.map((n) => n.child));
     await sleep(0);
-    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+    if (!keep && !process.env.BENCH_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
+    else if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`node logs kept in ${this.dir}\n`);
   }
 }

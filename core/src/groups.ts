@@ -147,6 +147,8 @@ export class ProcessGroups {
   private readonly scopeMonitors = new Map<string, Set<Subscription>>();
   /** scope → group → subscriptions to that group. */
   private readonly groupMonitors = new Map<string, Map<string, Set<Subscription>>>();
+  /** Arrays of each scope's subscriptions (see scopeSubscriptions). */
+  private readonly scopeSubscriptionArrays = new WeakMap<Set<Subscription>, readonly Subscription[]>();
   /** Events not yet delivered; `queueHead` is the next one. */
   private readonly eventQueue: QueuedEvent[] = [];
   private queueHead = 0;
@@ -183,8 +185,14 @@ export class ProcessGroups {
       return;
     }
     for (const scope of [...this.scopeStates.values()]) {
-      for (const group of [...(scope.groupsByNode.get(peer) ?? [])]) {
-        const removed = this.replaceEntries(scope, group, peer, []);
+      // The peer's whole index goes at once (not group by group: that rehashed the set thousands of times).
+      const groups = scope.groupsByNode.get(peer);
+      scope.groupsByNode.delete(peer);
+      for (const group of groups ?? []) {
+        const byNode = scope.groups.get(group);
+        const removed = byNode?.get(peer) ?? [];
+        byNode?.delete(peer);
+        if (byNode?.size === 0) scope.groups.delete(group);
         this.enqueue('leave', scope.name, group, removed);
       }
       scope.announcedBy.delete(peer);
@@ -314,9 +322,19 @@ export class ProcessGroups {
   getMembers(scope: string, group: string): PgMember[] {
     const byNode = this.scopeStates.get(scope)?.groups.get(group);
     if (byNode === undefined) return [];
-    const result = [...(byNode.get(this.node) ?? [])];
-    const others = [...byNode.keys()].filter((n) => n !== this.node).sort();
-    for (const node of others) result.push(...(byNode.get(node) ?? []));
+    // Hot (a reconcile reads three groups per child): no sort for the common one or two nodes.
+    const local = byNode.get(this.node);
+    const result = local === undefined ? [] : local.slice();
+    const othersCount = byNode.size - (local === undefined ? 0 : 1);
+    if (othersCount === 0) return result;
+    if (othersCount === 1) {
+      for (const [node, members] of byNode) if (node !== this.node) for (const m of members) result.push(m);
+      return result;
+    }
+    const others: string[] = [];
+    for (const node of byNode.keys()) if (node !== this.node) others.push(node);
+    others.sort();
+    for (const node of others) for (const m of byNode.get(node)!) result.push(m);
     return result;
   }
 
@@ -577,9 +595,23 @@ export class ProcessGroups {
 
   private enqueue(kind: PgEvent['kind'], scope: string, group: string, members: readonly PgMember[]): void {
     if (members.length === 0) return;
-    const subscriptions = [...(this.groupMonitors.get(scope)?.get(group) ?? []), ...(this.scopeMonitors.get(scope) ?? [])];
+    const forGroup = this.groupMonitors.get(scope)?.get(group);
+    const forScope = this.scopeMonitors.get(scope);
+    // The common case, one scope monitor and none on the group, allocates nothing per event.
+    const subscriptions = forGroup === undefined ? this.scopeSubscriptions(scope, forScope) : [...forGroup, ...(forScope ?? [])];
     if (subscriptions.length === 0) return;
     this.eventQueue.push({ event: Object.freeze({ kind, scope, group, members: Object.freeze([...members]) }), subscriptions });
+  }
+
+  /** The scope's subscriptions as an array, rebuilt only when they change. */
+  private scopeSubscriptions(scope: string, set: Set<Subscription> | undefined): readonly Subscription[] {
+    if (set === undefined) return [];
+    let cached = this.scopeSubscriptionArrays.get(set);
+    if (cached === undefined || cached.length !== set.size || cached.some((s) => !set.has(s))) {
+      cached = [...set];
+      this.scopeSubscriptionArrays.set(set, cached);
+    }
+    return cached;
   }
 
   /**
@@ -671,7 +703,8 @@ const collected = new FinalizationRegistry<string>((key) => {
 
 function internValue(value: JsonValue): JsonValue {
   if (value === null || typeof value !== 'object') return value;
-  const key = canonicalOfValue(value);
+  // A value fresh off the wire is seen once: caching its key would only feed the WeakMap.
+  const key = Object.isFrozen(value) ? canonicalOfValue(value) : canonicalJson(value);
   const hit = interned.get(key)?.deref();
   if (hit !== undefined) return hit as JsonValue;
   const frozen = deepFreeze(structuredClone(value));

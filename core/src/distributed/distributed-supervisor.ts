@@ -219,6 +219,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private readonly drains = new Map<string, boolean>();
   private paused = false;
   private readonly dirty = new Set<string>();
+  /** Dirty ids that go first: an instance appeared or went (after a node dies, its orphans), or a caller waits. */
+  private readonly urgent = new Set<string>();
   private flagsDirty = true;
   private topologyDirty = true;
   /** The next sweep also covers ids known only from groups (the anti-entropy pass). */
@@ -517,7 +519,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.flagsDirty = true;
       return;
     }
-    into.add(t.id);
+    (t.kind === 'run' && into === this.dirty ? this.urgent : into).add(t.id);
   }
 
   private readonly onLocalChild = (e: ChildEvent): void => {
@@ -609,6 +611,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.topologyDirty = false;
     this.flagsDirty = false;
     let budget = RECONCILE_SLICE;
+    for (const id of this.urgent) {
+      if (budget-- <= 0) break;
+      this.urgent.delete(id);
+      this.reconcileOne(id);
+    }
     for (const id of this.dirty) {
       if (budget-- <= 0) break;
       this.dirty.delete(id);
@@ -619,7 +626,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.sweep = [];
       this.sweepAt = 0;
     }
-    if (this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
+    if (this.urgent.size > 0 || this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
   }
 
   private reconcileOne(id: string): void {

@@ -16,6 +16,13 @@ import type { JsonValue } from '../groups.js';
 import type { Shutdown } from './child-spec.js';
 import type { ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
+
+/**
+ * The abort reason every stopping child's signal carries: an `AbortError`,
+ * as a plain `abort()` gives, but made once — creating a DOMException per
+ * stop cost more than the rest of a stop (profiled: moving 1,000 children).
+ */
+const STOPPING = new DOMException('the child is stopping', 'AbortError');
 import { workerScope, type WorkerExit, type WorkerFactory, type WorkerHandle } from './workers.js';
 
 function toExitReason(reason: WorkerExit | undefined): ExitReason {
@@ -46,7 +53,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       return;
     }
     ended = true;
-    controller.abort();
+    controller.abort(STOPPING);
     ctx.onExit(reason);
   };
   const scope = { fault: (err: unknown) => finish({ kind: 'error', message: faultMessage(err) }) };
@@ -64,7 +71,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
   try {
     produced = workerScope.run(scope, () => factory(args, workerCtx));
   } catch (err) {
-    controller.abort();
+    controller.abort(STOPPING);
     throw new StartError(`worker ${worker} threw while starting: ${faultMessage(err)}`);
   }
 
@@ -87,14 +94,14 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       .catch(() => undefined);
   };
   if (outcome === 'timeout') {
-    controller.abort();
+    controller.abort(STOPPING);
     ended = true;
     stopLate();
     throw new StartError(`worker ${worker} did not finish starting within ${startTimeoutMs} ms`);
   }
   if (outcome === 'early') {
     if (earlyExit && earlyExit.kind !== 'normal') {
-      controller.abort();
+      controller.abort(STOPPING);
       ended = true;
       stopLate();
       throw new StartError(`worker ${worker} exited while starting: ${earlyExit.kind === 'error' ? earlyExit.message : earlyExit.kind}`);
@@ -110,12 +117,12 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
 
   function finishStart(result: { ok: true; h: WorkerHandle } | { ok: false; err: unknown }): RunningChild {
     if (!result.ok) {
-      controller.abort();
+      controller.abort(STOPPING);
       ended = true;
       throw new StartError(`worker ${worker} failed to start: ${faultMessage(result.err)}`);
     }
     if (!result.h || typeof result.h.stop !== 'function') {
-      controller.abort();
+      controller.abort(STOPPING);
       ended = true;
       throw new StartError(`worker ${worker}: the factory must return (or resolve to) an object with stop(reason)`);
     }
@@ -130,7 +137,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
 
   async function stop(shutdown: Shutdown): Promise<void> {
     if (ended) return;
-    controller.abort();
+    controller.abort(STOPPING);
     let stopping: Promise<unknown>;
     try {
       stopping = Promise.resolve(workerScope.run(scope, () => handle!.stop('shutdown')));

@@ -116,6 +116,8 @@ interface ScopeState {
   readonly groupsByNode: Map<string, Set<string>>;
   /** Up peers that announced this scope (by a sync or a join) since their link came up. */
   readonly announcedBy: Set<string>;
+  /** group → the change count when it last changed (see `stamp`); gone with the group. */
+  readonly stamps: Map<string, number>;
 }
 
 interface Subscription {
@@ -147,11 +149,15 @@ export class ProcessGroups {
   private readonly scopeMonitors = new Map<string, Set<Subscription>>();
   /** scope → group → subscriptions to that group. */
   private readonly groupMonitors = new Map<string, Map<string, Set<Subscription>>>();
+  /** "peer NUL scope" → groups a sync in parts has listed so far (see applySync). */
+  private readonly partialSyncs = new Map<string, Set<string>>();
   /** Arrays of each scope's subscriptions (see scopeSubscriptions). */
   private readonly scopeSubscriptionArrays = new WeakMap<Set<Subscription>, readonly Subscription[]>();
   /** Events not yet delivered; `queueHead` is the next one. */
   private readonly eventQueue: QueuedEvent[] = [];
   private queueHead = 0;
+  /** Changes to any group so far: the source of stamps. */
+  private changes = 0;
   private delivering = false;
 
   constructor(options: ProcessGroupsOptions) {
@@ -175,6 +181,7 @@ export class ProcessGroups {
       this.log.debug({ peer }, 'pg: peer was already up; sending syncs again');
     }
     this.upPeers.add(peer);
+    this.dropPartialSyncs(peer);
     for (const scopeName of this.localScopes) this.send(peer, this.buildSync(scopeName));
   }
 
@@ -184,6 +191,7 @@ export class ProcessGroups {
       this.log.debug({ peer }, 'pg: peerDown for a peer that was not up; nothing to drop');
       return;
     }
+    this.dropPartialSyncs(peer);
     for (const scope of [...this.scopeStates.values()]) {
       // The peer's whole index goes at once (not group by group: that rehashed the set thousands of times).
       const groups = scope.groupsByNode.get(peer);
@@ -192,13 +200,20 @@ export class ProcessGroups {
         const byNode = scope.groups.get(group);
         const removed = byNode?.get(peer) ?? [];
         byNode?.delete(peer);
-        if (byNode?.size === 0) scope.groups.delete(group);
+        if (byNode?.size === 0) {
+          scope.groups.delete(group);
+          scope.stamps.delete(group);
+        } else scope.stamps.set(group, ++this.changes);
         this.enqueue('leave', scope.name, group, removed);
       }
       scope.announcedBy.delete(peer);
       this.dropScopeIfUnknown(scope);
     }
     this.deliver();
+  }
+
+  private dropPartialSyncs(peer: string): void {
+    for (const key of this.partialSyncs.keys()) if (key.startsWith(`${peer}\u0000`)) this.partialSyncs.delete(key);
   }
 
   /** True once `peer` (up) has announced `scope` to us: its snapshot of that scope has arrived. */
@@ -344,6 +359,15 @@ export class ProcessGroups {
     return state === undefined ? [] : [...this.entriesOf(state, group, this.node)];
   }
 
+  /**
+   * A number that changes whenever the group's members change (0 for a group
+   * that does not exist); never reused, so equal stamps mean nothing changed
+   * in between. Lets a reader skip work on groups it has already seen.
+   */
+  stamp(scope: string, group: string): number {
+    return this.scopeStates.get(scope)?.stamps.get(group) ?? 0;
+  }
+
   /** Non-empty groups of a scope (any node), sorted. */
   whichGroups(scope: string): string[] {
     const state = this.scopeStates.get(scope);
@@ -398,7 +422,12 @@ export class ProcessGroups {
 
   private applySync(peer: string, message: PgSync): void {
     const scope = this.ensureScope(message.scope);
-    scope.announcedBy.add(peer);
+    // A large sync comes in parts (`more` on all but the last; link.ts splits it): each part is
+    // applied as it comes, so no single frame holds this node for long, and what the peer no
+    // longer holds is dropped — and the scope counts as announced — only with the last part.
+    const key = `${peer}\u0000${message.scope}`;
+    const seen = this.partialSyncs.get(key) ?? new Set<string>();
+    this.partialSyncs.delete(key);
     const incoming = new Map<string, PgMember[]>();
     for (const { group, entries } of message.groups) {
       const members = this.acceptEntries(peer, message, group, entries);
@@ -410,18 +439,30 @@ export class ProcessGroups {
         already.push(...members);
       }
     }
-    // Race "stale view after a reconnect": the sync replaces what we held of the
-    // peer; only the difference is reported to monitors.
-    for (const group of [...(scope.groupsByNode.get(peer) ?? [])]) {
-      if (incoming.has(group)) continue;
-      const removed = this.replaceEntries(scope, group, peer, []);
-      this.enqueue('leave', scope.name, group, removed);
-    }
     for (const [group, next] of incoming) {
+      if (seen.has(group)) {
+        // Listed again by a later part: more entries of the same group.
+        this.appendEntries(scope, group, peer, next);
+        this.enqueue('join', scope.name, group, next);
+        continue;
+      }
+      seen.add(group);
       const { left, joined } = diffMembers(this.entriesOf(scope, group, peer), next);
       this.replaceEntries(scope, group, peer, next); // also when equal as multisets: adopt the owner's order
       this.enqueue('leave', scope.name, group, left);
       this.enqueue('join', scope.name, group, joined);
+    }
+    if (message.more === true) {
+      this.partialSyncs.set(key, seen);
+      return;
+    }
+    scope.announcedBy.add(peer);
+    // Race "stale view after a reconnect": the sync replaces what we held of the
+    // peer; only the difference is reported to monitors.
+    for (const group of [...(scope.groupsByNode.get(peer) ?? [])]) {
+      if (seen.has(group)) continue;
+      const removed = this.replaceEntries(scope, group, peer, []);
+      this.enqueue('leave', scope.name, group, removed);
     }
   }
 
@@ -473,7 +514,7 @@ export class ProcessGroups {
   private ensureScope(name: string): ScopeState {
     let state = this.scopeStates.get(name);
     if (state === undefined) {
-      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set() };
+      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set(), stamps: new Map() };
       this.scopeStates.set(name, state);
     }
     return state;
@@ -502,7 +543,10 @@ export class ProcessGroups {
   private appendEntries(scope: ScopeState, group: string, node: string, members: readonly PgMember[]): void {
     const current = scope.groups.get(group)?.get(node);
     if (current === undefined) this.replaceEntries(scope, group, node, [...members]);
-    else current.push(...members);
+    else {
+      current.push(...members);
+      scope.stamps.set(group, ++this.changes);
+    }
   }
 
   /** Removes the oldest member of `node` in `group` with this pid; undefined when there is none. */
@@ -512,6 +556,7 @@ export class ProcessGroups {
     if (current === undefined || index < 0) return undefined;
     const [removed] = current.splice(index, 1);
     if (current.length === 0) this.replaceEntries(scope, group, node, []);
+    else scope.stamps.set(group, ++this.changes);
     return removed;
   }
 
@@ -527,9 +572,13 @@ export class ProcessGroups {
       if (byNode === undefined) scope.groups.set(group, (byNode = new Map()));
       byNode.set(node, members);
       addTo(scope.groupsByNode, node, group);
+      scope.stamps.set(group, ++this.changes);
     } else if (byNode !== undefined) {
       byNode.delete(node);
-      if (byNode.size === 0) scope.groups.delete(group);
+      if (byNode.size === 0) {
+        scope.groups.delete(group);
+        scope.stamps.delete(group);
+      } else scope.stamps.set(group, ++this.changes);
       removeFrom(scope.groupsByNode, node, group);
     }
     return previous;

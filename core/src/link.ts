@@ -324,6 +324,14 @@ export class LinkLayer {
     const bytes = batchableBytes(message);
     if (bytes === undefined) {
       this.flush(link);
+      if (message.t === 'pg.sync' && message.groups.length > SYNC_PART_GROUPS) {
+        // In parts, so that neither end spends seconds on one frame (and misses heartbeats meanwhile).
+        for (let at = 0; at < message.groups.length; at += SYNC_PART_GROUPS) {
+          const groups = message.groups.slice(at, at + SYNC_PART_GROUPS);
+          link.conn.send(at + SYNC_PART_GROUPS < message.groups.length ? { ...message, groups, more: true } : { ...message, groups });
+        }
+        return true;
+      }
       link.conn.send(message);
       return true;
     }
@@ -762,6 +770,9 @@ export class LinkLayer {
     }
   }
 }
+
+/** Groups per part of a sync sent in parts (peers of 1.1 and newer). */
+const SYNC_PART_GROUPS = 500;
 
 /** Largest estimated size of a batch; far below any sane `maxMessageBytes` (default 16 MiB). */
 const BATCH_BYTES = 512 * 1024;

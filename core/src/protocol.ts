@@ -34,6 +34,8 @@
  *   in order, in one transport frame; each inner frame is validated on its
  *   own exactly as if it had come alone, and a batch never holds a batch
  *   (see `decodeBatch`). Links send batches only to peers of 1.1 or newer.
+ * - pg.sync `more` (since 1.1): a large sync goes in parts, `more: true` on
+ *   all but the last; only to peers of 1.1 or newer.
  *
  * This module is pure (zod only), so the renderer may import it.
  */
@@ -190,6 +192,8 @@ export const PgSyncSchema = z
     t: z.literal('pg.sync'),
     scope: ScopeNameSchema,
     groups: z.array(z.object({ group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict()),
+    /** Since 1.1: more parts of this sync follow (a large sync is sent in parts; see groups.ts). */
+    more: z.literal(true).optional(),
   })
   .strict();
 export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict();

@@ -695,3 +695,81 @@ describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
   }
 });
 
+
+describe('change stamps', () => {
+  it('a group stamp changes with every change of its members, local or replicated, and is never reused', () => {
+    const net = new Net(['a', 'b']);
+    net.connect('a', 'b');
+    const a = net.node('a');
+    const b = net.node('b');
+    expect(b.stamp('s', 'g')).toBe(0);
+    a.join('s', 'g', pidOf('a', 'p1'), { v: 1 });
+    const joined = b.stamp('s', 'g');
+    expect(joined).toBeGreaterThan(0);
+    b.join('s', 'other', pidOf('b', 'p2'));
+    expect(b.stamp('s', 'g')).toBe(joined); // another group's change leaves it alone
+    b.join('s', 'g', pidOf('b', 'p3'));
+    const both = b.stamp('s', 'g');
+    expect(both).toBeGreaterThan(joined);
+    a.leave('s', 'g', pidOf('a', 'p1'));
+    const left = b.stamp('s', 'g');
+    expect(left).toBeGreaterThan(both);
+    b.leave('s', 'g', pidOf('b', 'p3'));
+    expect(b.stamp('s', 'g')).toBe(0); // the group is gone
+    b.join('s', 'g', pidOf('b', 'p3'));
+    expect(b.stamp('s', 'g')).toBeGreaterThan(left); // recreated: a new stamp, not an old one
+    const before = b.stamp('s', 'g');
+    a.join('s', 'g', pidOf('a', 'p4'));
+    expect(b.stamp('s', 'g')).toBeGreaterThan(before);
+    const withPeer = b.stamp('s', 'g');
+    net.disconnect('a', 'b'); // the peer's members go
+    expect(b.stamp('s', 'g')).toBeGreaterThan(withPeer);
+  });
+
+  it('equal values from different nodes are one shared frozen object', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.connectAll();
+    net.node('b').join('s', 'g', pidOf('b', 'p1'), { spec: { id: 'x', args: [1, 2] }, rev: 'r1' });
+    net.node('c').join('s', 'g', pidOf('c', 'p1'), { rev: 'r1', spec: { args: [1, 2], id: 'x' } });
+    const [fromB, fromC] = net.node('a').getMembers('s', 'g');
+    expect(fromB!.value).toBe(fromC!.value);
+    expect(Object.isFrozen(fromB!.value)).toBe(true);
+  });
+});
+
+describe('a sync in parts', () => {
+  it('applies each part as it comes; drops what the peer no longer holds, and counts as announced, only with the last part', () => {
+    const log = new MemoryLogger();
+    const a = new ProcessGroups({ node: 'a', incarnation: INC, log, channel: { send: () => {} } });
+    const events: string[] = [];
+    a.monitor('s', undefined, (e) => events.push(`${e.kind} ${e.group}`));
+    a.peerUp('b');
+    const entry = (id: string) => ({ pid: pidOf('b', id) });
+    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'old1', entries: [entry('p1')] }, { group: 'kept', entries: [entry('p2')] }] });
+    expect(a.announced('s', 'b')).toBe(true);
+    // The peer's link went down and up again: its new snapshot comes in two parts.
+    a.peerDown('b');
+    a.peerUp('b');
+    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'old1', entries: [entry('p1')] }], more: true });
+    expect(a.announced('s', 'b')).toBe(false);
+    expect(a.whichGroups('s')).toEqual(['old1']);
+    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'new', entries: [entry('p3')] }, { group: 'old1', entries: [entry('p4')] }], more: true });
+    expect(a.getMembers('s', 'old1').map((m) => m.pid)).toEqual([pidOf('b', 'p1'), pidOf('b', 'p4')]); // listed again: appended
+    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'last', entries: [entry('p5')] }] });
+    expect(a.announced('s', 'b')).toBe(true);
+    expect(a.whichGroups('s')).toEqual(['last', 'new', 'old1']);
+    expect(log.entries.filter((e) => e.level === 'warn' || e.level === 'error')).toEqual([]);
+  });
+
+  it('a sync in parts cut off by the link going down leaves nothing half-done behind', () => {
+    const a = new ProcessGroups({ node: 'a', incarnation: INC, log: new MemoryLogger(), channel: { send: () => {} } });
+    a.peerUp('b');
+    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'g1', entries: [{ pid: pidOf('b', 'p1') }] }], more: true });
+    a.peerDown('b');
+    expect(a.whichGroups('s')).toEqual([]);
+    a.peerUp('b');
+    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'g2', entries: [{ pid: pidOf('b', 'p2') }] }] });
+    expect(a.whichGroups('s')).toEqual(['g2']);
+    expect(a.announced('s', 'b')).toBe(true);
+  });
+});

@@ -634,6 +634,28 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(a.linkStats().batchesOut).toBeGreaterThan(0);
   });
 
+  it('a large sync goes in parts of 500 groups to a peer of our version, and whole to a peer of minor 0', async () => {
+    sim = new SimCluster(810, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const pid = a.newPid();
+    for (let i = 0; i < 1_200; i++) a.groups.join('bulk', `g${i}`, pid);
+    const old = fakeDialer(sim, 'old', SimCluster.address('a'), { major: PROTOCOL_VERSION.major, minor: 0 });
+    const same = fakeDialer(sim, 'same', SimCluster.address('a'), { ...PROTOCOL_VERSION });
+    sim.clock.runUntil(() => {
+      old.pump();
+      same.pump();
+      return a.member('old')?.status === 'up' && a.member('same')?.status === 'up';
+    }, 1_000, 5);
+    sim.clock.advance(20);
+    const syncs = (frames: Array<Record<string, unknown>>) => frames.filter((m) => m['t'] === 'pg.sync' && m['scope'] === 'bulk');
+    expect(syncs(old.received).map((m) => [(m['groups'] as unknown[]).length, m['more']])).toEqual([[1_200, undefined]]);
+    expect(syncs(same.received).map((m) => [(m['groups'] as unknown[]).length, m['more']])).toEqual([
+      [500, true],
+      [500, true],
+      [200, undefined],
+    ]);
+  });
+
   it('a batch from a peer: each inner frame is handled as if alone; bad inner frames, nested and malformed batches are dropped, not fatal', async () => {
     sim = new SimCluster(809, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');

@@ -197,6 +197,8 @@ interface ChildState {
   /** Why the owner last changed: the reason a following move reports. */
   cause: MoveReason;
   lastRunner: string | undefined;
+  /** What this id's last reconcile saw (see `signature`): a sweep skips it while that is unchanged. */
+  sig: string | undefined;
 }
 
 interface Waiter {
@@ -225,6 +227,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private topologyDirty = true;
   /** The next sweep also covers ids known only from groups (the anti-entropy pass). */
   private fullSweep = false;
+  private placementKey = '';
+  private placementEpoch = 0;
   /** Ids a topology or flag change asked to look at again, and how far the slices have got. */
   private sweep: string[] = [];
   private sweepAt = 0;
@@ -580,9 +584,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }, this.o.antiEntropyIntervalMs);
   }
 
+  /**
+   * The safety net: a sweep over every id, including ids known only from
+   * groups. An id whose groups, placement inputs and local instance are as
+   * its last reconcile saw them is skipped (see `signature`), so an idle
+   * node with 10,000 children pays for a few map lookups per child, not a
+   * reconcile.
+   */
   private antiEntropy(): void {
     this.fullSweep = true;
-    this.topologyDirty = true;
     this.flagsDirty = true;
     this.schedule();
   }
@@ -601,6 +611,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (this.flagsDirty) this.refreshFlags();
     if (this.topologyDirty || this.flagsDirty) {
       this.refreshTopology();
+      this.notePlacementInputs();
       // A new sweep replaces one in progress: it covers every id again, under the new topology.
       const ids = new Set([...this.state.keys(), ...this.managed.keys()]);
       if (this.fullSweep) for (const group of this.o.groups.whichGroups(this.o.scope)) this.markGroup(group, ids);
@@ -621,7 +632,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.dirty.delete(id);
       this.reconcileOne(id);
     }
-    while (budget-- > 0 && this.sweepAt < this.sweep.length) this.reconcileOne(this.sweep[this.sweepAt++]!);
+    while (budget-- > 0 && this.sweepAt < this.sweep.length) {
+      const id = this.sweep[this.sweepAt++]!;
+      const st = this.state.get(id);
+      const tombstone = st !== undefined && st.register.specs.length === 0 && st.register.floor !== undefined; // expires with time
+      if (st?.sig !== undefined && !tombstone && st.sig === this.signature(id)) continue;
+      this.reconcileOne(id);
+    }
     if (this.sweepAt >= this.sweep.length) {
       this.sweep = [];
       this.sweepAt = 0;
@@ -634,6 +651,33 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.mirror(st);
     this.decide(st);
     this.settleWaiters(id);
+    st.sig = this.signature(id);
+  }
+
+  /**
+   * Everything a reconcile of `id` reads that can change without a clock:
+   * its three groups (by their change stamps), the placement inputs (an
+   * epoch) and its local instance. Undefined (never skip) while a caller
+   * waits on the id or its local instance is not simply running.
+   */
+  private signature(id: string): string | undefined {
+    if (this.waiters.has(id)) return undefined;
+    let local = '-';
+    if (this.managed.has(id)) {
+      const c = this.o.local.child(id);
+      if (c?.status !== 'running') return undefined;
+      local = c.pid ?? '?';
+    }
+    const { groups, scope } = this.o;
+    return `${this.placementEpoch}|${groups.stamp(scope, tag.child(id))}|${groups.stamp(scope, tag.run(id))}|${groups.stamp(scope, tag.fail(id))}|${local}`;
+  }
+
+  /** Bumps the placement epoch when anything placement reads has changed (members, drains, pause, quorum). */
+  private notePlacementInputs(): void {
+    const key = JSON.stringify([this.candidates, this.quorum, this.paused, [...this.drains]]);
+    if (key === this.placementKey) return;
+    this.placementKey = key;
+    this.placementEpoch++;
   }
 
   /** Peers whose groups we hold: a peer counts as up for placement only once its snapshot has arrived. */
@@ -709,7 +753,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     let st = this.state.get(id);
     const at = this.o.clock.now();
     if (!st) {
-      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', lastPin: undefined, cause: 'join', lastRunner: undefined };
+      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined };
       this.state.set(id, st);
     }
     // Events: instances that appeared or went, moves, failures.

@@ -1,10 +1,7 @@
 /**
- * Scenario 6, UI. A real cluster (5 node processes and 5,000 children in
+ * Scenario 6, UI. A real cluster (20 node processes and 5,000 children in
  * the full run) watched through the observer gateway by the built renderer
- * in Debian's Chromium, as an ops engineer would see it. The issue asks for
- * 20 nodes; on this 2-core machine 20 node processes cannot yet hold 5,000
- * children (see the scale scenario: reconcile passes stall the nodes past
- * their heartbeat timeout), so the full run uses 5 and says so.
+ * in Debian's Chromium, as an ops engineer would see it.
  *
  * - patch to paint: a child is started on a member; from the moment the
  *   observer (the gateway's node) sees it running to the first animation
@@ -58,7 +55,7 @@ export async function run(ctx) {
     return;
   }
   const { chromium } = await import('playwright-core');
-  const size = ctx.sizes({ nodes: 3, children: 300, probes: 3, dragSteps: 40 }, { nodes: 5, children: 5000, probes: 10, dragSteps: 120 });
+  const size = ctx.sizes({ nodes: 3, children: 300, probes: 3, dragSteps: 40 }, { nodes: 20, children: 5000, probes: 10, dragSteps: 120 });
   ctx.params({ ...size, viewport: '1600x900', patchIntervalMs: 100 });
   const N = size.children;
   const members = names(size.nodes);

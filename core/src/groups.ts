@@ -742,8 +742,12 @@ function canonicalOfValue(value: JsonValue): string {
  * Equal values share one frozen copy (per process): every member of a
  * cluster mirrors each child register, so a node holds the same value once
  * per member — interned, that is one object, validated once by its readers
- * (they cache by object) and stored once. Entries go when their value is
- * collected.
+ * (they cache by object) and stored once. The key is the value's JSON text:
+ * the copies of a register are written by the same code on every node, so
+ * equal ones have equal text (a value written with its keys in another
+ * order is merely not shared). The frozen copy is parsed back from that
+ * text — a deep copy, so no caller keeps a handle on replicated state.
+ * Entries go when their value is collected.
  */
 const interned = new Map<string, WeakRef<object>>();
 const collected = new FinalizationRegistry<string>((key) => {
@@ -752,15 +756,13 @@ const collected = new FinalizationRegistry<string>((key) => {
 
 function internValue(value: JsonValue): JsonValue {
   if (value === null || typeof value !== 'object') return value;
-  // A value fresh off the wire is seen once: caching its key would only feed the WeakMap.
-  const key = Object.isFrozen(value) ? canonicalOfValue(value) : canonicalJson(value);
+  const key = JSON.stringify(value);
   const hit = interned.get(key)?.deref();
   if (hit !== undefined) return hit as JsonValue;
-  const frozen = deepFreeze(structuredClone(value));
+  const frozen = deepFreeze(JSON.parse(key) as object);
   interned.set(key, new WeakRef(frozen));
-  canonicalCache.set(frozen, key);
   collected.register(frozen, key);
-  return frozen;
+  return frozen as JsonValue;
 }
 
 /** JSON with object keys sorted, so equal values give equal strings. */

@@ -726,14 +726,17 @@ describe('change stamps', () => {
     expect(b.stamp('s', 'g')).toBeGreaterThan(withPeer);
   });
 
-  it('equal values from different nodes are one shared frozen object', () => {
+  it('equal values from different nodes are one shared frozen object (when written alike)', () => {
     const net = new Net(['a', 'b', 'c']);
     net.connectAll();
     net.node('b').join('s', 'g', pidOf('b', 'p1'), { spec: { id: 'x', args: [1, 2] }, rev: 'r1' });
-    net.node('c').join('s', 'g', pidOf('c', 'p1'), { rev: 'r1', spec: { args: [1, 2], id: 'x' } });
-    const [fromB, fromC] = net.node('a').getMembers('s', 'g');
+    net.node('c').join('s', 'g', pidOf('c', 'p1'), { spec: { id: 'x', args: [1, 2] }, rev: 'r1' });
+    net.node('c').join('s', 'g', pidOf('c', 'p2'), { rev: 'r1', spec: { args: [1, 2], id: 'x' } }); // equal, keys in another order
+    const [fromB, fromC, reordered] = net.node('a').getMembers('s', 'g');
     expect(fromB!.value).toBe(fromC!.value);
     expect(Object.isFrozen(fromB!.value)).toBe(true);
+    expect(reordered!.value).toEqual(fromB!.value); // not shared, still equal
+    expect(diffMembers([{ ...fromB!, pid: reordered!.pid }], [reordered!])).toEqual({ left: [], joined: [] });
   });
 });
 

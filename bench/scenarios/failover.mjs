@@ -35,7 +35,7 @@ export async function run(ctx) {
     const had = tracker.onNode(victim);
     const allBack = () => tracker.onNode(victim) === 0 && tracker.running === N && tracker.duplicates === 0;
     const bound = 30_000;
-    const since = await cluster.markChildLogs();
+    const since = sig === 'SIGKILL' ? await cluster.markChildLogs() : 0;
     let killedAt = 0;
     const took = await ctx.step(`${kind} ${repeat + 1}: ${sig} ${victim} (${had} children), until all ${N} run again`, bound, async () => {
       const t0 = performance.now();
@@ -45,9 +45,10 @@ export async function run(ctx) {
       return t1 - t0;
     });
     // The survivors' own records: when the last of the dead node's children went up on one of them.
-    const ups = (await ctx.step(`${kind} ${repeat + 1}: collect the survivors' child logs`, 30_000, () => cluster.childLogs(since))).filter((e) => e[1] === 'up' && e[2] >= killedAt);
+    // (After SIGKILL only: a frozen node cannot answer for its log.)
+    const ups = sig !== 'SIGKILL' ? [] : (await ctx.step(`${kind} ${repeat + 1}: collect the survivors' child logs`, 30_000, () => cluster.childLogs(since))).filter((e) => e[1] === 'up' && e[2] >= killedAt);
     const atNodes = ups.length > 0 ? Math.max(...ups.map((e) => e[2])) - killedAt : undefined;
-    ctx.log(`  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig} (the last one started ${atNodes?.toFixed(1)} ms after it, by the survivors' clocks)`);
+    ctx.log(`  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}${atNodes === undefined ? '' : ` (the last one started ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`}`);
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
       await killTracked([node.child]);
       const seed = cluster.live().find((n) => n.name !== victim);

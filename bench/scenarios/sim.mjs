@@ -36,13 +36,18 @@ class Sim {
   network = new MemoryNetwork({ clock: this.clock, random: this.random, latencyMs: 1, jitterMs: 1, connectTimeoutMs: 500 });
   workers = new WorkerRegistry();
   nodes = new Map();
+  /** Link messages sent (the frames inside a batch count one each), and transport frames (a batch is one). */
   messages = 0;
+  frames = 0;
   /** Reconcile passes since the last reset: count, total and longest (real seconds). */
   passes = { count: 0, total: 0, max: 0 };
 
   constructor() {
     this.workers.define('idle', () => ({ stop() {} }));
-    this.network.tap = () => this.messages++;
+    this.network.tap = (_from, _to, frame) => {
+      this.frames++;
+      this.messages += frame?.t === 'batch' ? frame.frames.length : 1;
+    };
   }
 
   async start(name, seeds) {
@@ -112,13 +117,14 @@ class Sim {
   /** Measures one change: messages, simulated and real time until settled, reconcile passes. */
   async measure(count, act, what) {
     this.messages = 0;
+    this.frames = 0;
     this.passes = { count: 0, total: 0, max: 0 };
     const wall = performance.now();
     await act();
     // Let the change take effect before checking (a stopping node is still running).
     await this.run(1);
     const simMs = await this.until(() => this.settled(count), what);
-    return { messages: this.messages, simMs, wallMs: performance.now() - wall, reconcilePasses: this.passes.count, reconcileTotalMs: this.passes.total * 1000, longestReconcileMs: this.passes.max * 1000 };
+    return { messages: this.messages, frames: this.frames, simMs, wallMs: performance.now() - wall, reconcilePasses: this.passes.count, reconcileTotalMs: this.passes.total * 1000, longestReconcileMs: this.passes.max * 1000 };
   }
 
   stopAll() {
@@ -181,10 +187,11 @@ export async function run(ctx) {
 
   const perChild = started.messages / C;
   ctx.metric(`messages per child started (${N} nodes)`, 'messages', perChild, { note: `${started.messages} messages for ${C} children; about children × members² (${N}² = ${N * N})` });
+  ctx.metric(`transport frames per child started (${N} nodes)`, 'frames', started.frames / C, { note: 'the same messages as frames on the wire: links batch what one turn sends to a peer' });
   ctx.metric(`time to start ${C} children, simulated`, 'ms', started.simMs, { note: 'simulated time counts network latency only, not processing' });
   ctx.metric(`time to start ${C} children, real`, 'ms', started.wallMs, { note: 'the wall time this process needed to simulate it' });
   for (const [label, r] of [['node loss (crash)', loss], ['node join', join], ['graceful leave', leave]]) {
-    ctx.metric(`${label}: messages sent`, 'messages', r.messages);
+    ctx.metric(`${label}: messages sent`, 'messages', r.messages, { note: `${r.frames} transport frames` });
     ctx.metric(`${label}: reconcile time, simulated`, 'ms', r.simMs, { note: 'from the change until every node sees every child running once on its owner; latency only (1–2 ms per hop), processing is free in simulated time' });
     ctx.metric(`${label}: longest reconcile pass of a node`, 'ms', r.longestReconcileMs, { note: `real CPU time of one pass; ${r.reconcilePasses} passes, ${r.reconcileTotalMs.toFixed(0)} ms in all` });
     ctx.metric(`${label}: real time to simulate`, 'ms', r.wallMs);

@@ -531,6 +531,16 @@ describe('credentials on every command path, and no secret in any log line', () 
   });
 });
 
+/** Fake dialers (see fakeDialer) to node `a`, one per name with its protocol, pumped until every one is linked. */
+function linkedFakes<N extends string>(s: SimCluster, a: PogoNode, protocols: Record<N, { major: number; minor: number }>): Record<N, ReturnType<typeof fakeDialer>> {
+  const fakes = Object.fromEntries(Object.entries(protocols).map(([name, protocol]) => [name, fakeDialer(s, name, SimCluster.address('a'), protocol as { major: number; minor: number })])) as Record<N, ReturnType<typeof fakeDialer>>;
+  s.clock.runUntil(() => {
+    for (const f of Object.values(fakes) as Array<ReturnType<typeof fakeDialer>>) f.pump();
+    return Object.keys(fakes).every((name) => a.member(name)?.status === 'up');
+  }, 1_000, 5);
+  return fakes;
+}
+
 // ---------------------------------------------------------------------------
 
 describe('protocol version negotiation (rolling upgrades)', () => {
@@ -594,11 +604,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
   it('a peer of the same version sending an unknown message type is an invalid frame (logged as a warning), not fatal', async () => {
     sim = new SimCluster(806, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
-    const peer = fakeDialer(sim, 'same', SimCluster.address('a'), { ...PROTOCOL_VERSION });
-    sim.clock.runUntil(() => {
-      peer.pump();
-      return a.member('same')?.status === 'up';
-    }, 1_000, 5);
+    const { same: peer } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
     peer.conn.send({ t: 'shard.hint', shards: [1] });
     peer.conn.send({ t: 'ping', seq: 1, sentAt: 1, priority: 'high' });
     sim.clock.advance(50);
@@ -610,13 +616,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
   it('batches: a peer of minor 0 gets every frame alone; a peer of our version gets one batch per turn, in order', async () => {
     sim = new SimCluster(808, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
-    const old = fakeDialer(sim, 'old', SimCluster.address('a'), { major: PROTOCOL_VERSION.major, minor: 0 });
-    const same = fakeDialer(sim, 'same', SimCluster.address('a'), { ...PROTOCOL_VERSION });
-    sim.clock.runUntil(() => {
-      old.pump();
-      same.pump();
-      return a.member('old')?.status === 'up' && a.member('same')?.status === 'up';
-    }, 1_000, 5);
+    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
     const pid = a.newPid();
     for (let i = 0; i < 50; i++) a.groups.join('batching', `g${i}`, pid, { i });
     a.groups.leave('batching', 'g0', pid);
@@ -639,13 +639,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     const a = await sim.start('a');
     const pid = a.newPid();
     for (let i = 0; i < 1_200; i++) a.groups.join('bulk', `g${i}`, pid);
-    const old = fakeDialer(sim, 'old', SimCluster.address('a'), { major: PROTOCOL_VERSION.major, minor: 0 });
-    const same = fakeDialer(sim, 'same', SimCluster.address('a'), { ...PROTOCOL_VERSION });
-    sim.clock.runUntil(() => {
-      old.pump();
-      same.pump();
-      return a.member('old')?.status === 'up' && a.member('same')?.status === 'up';
-    }, 1_000, 5);
+    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
     sim.clock.advance(20);
     const syncs = (frames: Array<Record<string, unknown>>) => frames.filter((m) => m['t'] === 'pg.sync' && m['scope'] === 'bulk');
     expect(syncs(old.received).map((m) => [(m['groups'] as unknown[]).length, m['more']])).toEqual([[1_200, undefined]]);
@@ -659,11 +653,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
   it('a batch from a peer: each inner frame is handled as if alone; bad inner frames, nested and malformed batches are dropped, not fatal', async () => {
     sim = new SimCluster(809, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
-    const peer = fakeDialer(sim, 'peer', SimCluster.address('a'), { ...PROTOCOL_VERSION });
-    sim.clock.runUntil(() => {
-      peer.pump();
-      return a.member('peer')?.status === 'up';
-    }, 1_000, 5);
+    const { peer } = linkedFakes(sim, a, { peer: { ...PROTOCOL_VERSION } });
     const pid = `peer/${INC}/p1`;
     peer.conn.send({ t: 'pg.sync', scope: 'remote', groups: [] });
     peer.conn.send({

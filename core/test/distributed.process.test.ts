@@ -1,7 +1,9 @@
 /**
  * The distributed supervisor on real `pogo node` processes: 300 children
  * from a children file; SIGKILL a node and every child runs again on the
- * survivors; drain a node and its children move off, nothing new lands there.
+ * survivors; drain a node and its children move off, nothing new lands there;
+ * a node restarted into 1,200 children (its syncs come in parts, deltas in
+ * batches) gets every register and its share back.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -19,7 +21,7 @@ afterEach(async () => {
 });
 
 const COUNT = 300;
-const specs = Array.from({ length: COUNT }, (_, i) => ({ id: `job-${i}`, start: { worker: 'ticker', args: { intervalMs: 60_000 } } }));
+const specsOf = (count: number) => Array.from({ length: count }, (_, i) => ({ id: `job-${i}`, start: { worker: 'ticker', args: { intervalMs: 60_000 } } }));
 
 async function localCounts(nodes: NodeProcess[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -32,25 +34,27 @@ function sum(counts: Record<string, number>): number {
 }
 
 /** Every child runs exactly once: the nodes' local counts add up, and each node sees all of them running. */
-async function allRunning(nodes: NodeProcess[]): Promise<boolean> {
+async function allRunning(nodes: NodeProcess[], count = COUNT): Promise<boolean> {
   const counts = await localCounts(nodes);
-  if (sum(counts) !== COUNT) return false;
+  if (sum(counts) !== count) return false;
   for (const n of nodes) {
     const c = (await n.status()).supervisor.cluster;
-    if (c.specs !== COUNT || c.running !== COUNT) return false;
+    if (c.specs !== count || c.running !== count) return false;
   }
   return true;
 }
 
-async function startCluster(): Promise<NodeProcess[]> {
+let flags: string[] = [];
+
+async function startCluster(count = COUNT): Promise<NodeProcess[]> {
   cluster = new ProcessCluster();
-  const file = writeJson(cluster.dir, 'children.json', specs);
-  const flags = ['--workers', 'examples', '--children', file, '--heartbeat-interval-ms', '200', '--suspect-after-ms', '600', '--heartbeat-timeout-ms', '1500'];
+  const file = writeJson(cluster.dir, 'children.json', specsOf(count));
+  flags = ['--workers', 'examples', '--children', file, '--heartbeat-interval-ms', '200', '--suspect-after-ms', '600', '--heartbeat-timeout-ms', '1500'];
   const n1 = await cluster.start('n1', [], flags);
   const n2 = await cluster.start('n2', [n1.address], flags);
   const n3 = await cluster.start('n3', [n1.address], flags);
   const nodes = [n1, n2, n3];
-  await cluster.until(() => allRunning(nodes), 20_000, '300 children running once', 50);
+  await cluster.until(() => allRunning(nodes, count), 30_000, `${count} children running once`, 50);
   return nodes;
 }
 
@@ -85,6 +89,17 @@ describe('distributed supervisor on real processes', () => {
     const took = await cluster.until(() => allRunning(survivors), 15_000, 'every child runs again on the survivors', 10);
     console.log(`failover: ${before[victim.name]} children of ${victim.name} running again on the survivors within ${took.toFixed(0)} ms (poll resolution 10 ms)`);
     expect(performance.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('a node killed and started again into 1,200 children gets every register and its share back', async () => {
+    const COUNT_BIG = 1_200;
+    const [n1, n2, n3] = (await startCluster(COUNT_BIG)) as [NodeProcess, NodeProcess, NodeProcess];
+    n2.signal('SIGKILL');
+    await cluster.until(() => allRunning([n1, n3], COUNT_BIG), 20_000, 'the survivors run every child', 50);
+    // The new n2 gets each peer's 2,400-odd groups as a sync in parts of 500, and mirrors every register back.
+    const again = await cluster.start('n2', [n1.address], flags);
+    await cluster.until(async () => (await allRunning([n1, again, n3], COUNT_BIG)) && (await localCounts([again]))['n2']! > COUNT_BIG / 6, 30_000, 'n2 back with its share of children', 50);
+    expect((await again.status()).supervisor.cluster.specs).toBe(COUNT_BIG);
   });
 
   it('drain: a drained node runs nothing and gets nothing new', async () => {

@@ -162,7 +162,7 @@ describe('distributed supervisor: terminate wins', () => {
 });
 
 describe('distributed supervisor: anti-entropy', () => {
-  it('an idle pass reconciles none of the unchanged children, and a pass after a change repairs it', async () => {
+  it('an idle pass, or an observer coming and going, reconciles none of the unchanged children; a pass after a change repairs it', async () => {
     const [n1, n2] = await cluster(3, 133, { antiEntropyIntervalMs: 1_000 });
     for (let i = 0; i < 40; i++) await sim.resolve(n1!.supervisor.startChild(w(`ae${i}`)));
     await sim.run(3_000);
@@ -176,6 +176,14 @@ describe('distributed supervisor: anti-entropy', () => {
     try {
       await sim.run(2_500); // two anti-entropy passes on every node, nothing changing
       expect(reconciled).toEqual([]);
+      // An observer (a desktop app, `pogo ctl`) comes and goes: placement is unchanged, so is every child.
+      const observer = await sim.start('obs', ['n1'], { role: 'observer' });
+      await sim.until(() => observer.supervisor.whichChildren('global').length === 40, 5_000, 'the observer sees every child');
+      const byMembers = () => reconciled.length;
+      reconciled.length = 0;
+      await sim.leave('obs');
+      await sim.run(1_500);
+      expect(byMembers()).toBe(0);
       // A change the pg events do not tell the supervisor about (a test reaching under it):
       // node 2 drops its copy of one register directly; the next pass sees the stamp move and mirrors it back.
       const group = 'c:ae7';

@@ -221,7 +221,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private readonly drains = new Map<string, boolean>();
   private paused = false;
   private readonly dirty = new Set<string>();
-  /** Dirty ids that go first: an instance appeared or went (after a node dies, its orphans), or a caller waits. */
+  /** Dirty ids that go first: an instance appeared or went (after a node dies, its orphans). */
   private readonly urgent = new Set<string>();
   private flagsDirty = true;
   private topologyDirty = true;
@@ -672,9 +672,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     return `${this.placementEpoch}|${groups.stamp(scope, tag.child(id))}|${groups.stamp(scope, tag.run(id))}|${groups.stamp(scope, tag.fail(id))}|${local}`;
   }
 
-  /** Bumps the placement epoch when anything placement reads has changed (members, drains, pause, quorum). */
+  /**
+   * Bumps the placement epoch when anything placement reads has changed
+   * (members, drains, pause, quorum). Observers never run children, so one
+   * coming or going (a desktop app, `pogo ctl`) changes nothing here.
+   */
   private notePlacementInputs(): void {
-    const key = JSON.stringify([this.candidates, this.quorum, this.paused, [...this.drains]]);
+    const key = JSON.stringify([this.candidates.filter((c) => c.role === 'member'), this.quorum, this.paused, [...this.drains]]);
     if (key === this.placementKey) return;
     this.placementKey = key;
     this.placementEpoch++;

@@ -196,16 +196,7 @@ export class ProcessGroups {
       // The peer's whole index goes at once (not group by group: that rehashed the set thousands of times).
       const groups = scope.groupsByNode.get(peer);
       scope.groupsByNode.delete(peer);
-      for (const group of groups ?? []) {
-        const byNode = scope.groups.get(group);
-        const removed = byNode?.get(peer) ?? [];
-        byNode?.delete(peer);
-        if (byNode?.size === 0) {
-          scope.groups.delete(group);
-          scope.stamps.delete(group);
-        } else scope.stamps.set(group, ++this.changes);
-        this.enqueue('leave', scope.name, group, removed);
-      }
+      for (const group of groups ?? []) this.enqueue('leave', scope.name, group, this.detach(scope, group, peer));
       scope.announcedBy.delete(peer);
       this.dropScopeIfUnknown(scope);
     }
@@ -545,7 +536,7 @@ export class ProcessGroups {
     if (current === undefined) this.replaceEntries(scope, group, node, [...members]);
     else {
       current.push(...members);
-      scope.stamps.set(group, ++this.changes);
+      this.touch(scope, group);
     }
   }
 
@@ -556,7 +547,7 @@ export class ProcessGroups {
     if (current === undefined || index < 0) return undefined;
     const [removed] = current.splice(index, 1);
     if (current.length === 0) this.replaceEntries(scope, group, node, []);
-    else scope.stamps.set(group, ++this.changes);
+    else this.touch(scope, group);
     return removed;
   }
 
@@ -572,16 +563,28 @@ export class ProcessGroups {
       if (byNode === undefined) scope.groups.set(group, (byNode = new Map()));
       byNode.set(node, members);
       addTo(scope.groupsByNode, node, group);
-      scope.stamps.set(group, ++this.changes);
+      this.touch(scope, group);
     } else if (byNode !== undefined) {
-      byNode.delete(node);
-      if (byNode.size === 0) {
-        scope.groups.delete(group);
-        scope.stamps.delete(group);
-      } else scope.stamps.set(group, ++this.changes);
+      this.detach(scope, group, node);
       removeFrom(scope.groupsByNode, node, group);
     }
     return previous;
+  }
+
+  /** Drops `node`'s members of `group` (and the group once it is empty), leaving the node → groups index to the caller; returns them. */
+  private detach(scope: ScopeState, group: string, node: string): PgMember[] {
+    const byNode = scope.groups.get(group);
+    const removed = byNode?.get(node) ?? [];
+    byNode?.delete(node);
+    if (byNode?.size === 0) scope.groups.delete(group);
+    this.touch(scope, group);
+    return removed;
+  }
+
+  /** Records a change of `group`: a new stamp, or none once the group is gone. */
+  private touch(scope: ScopeState, group: string): void {
+    if (scope.groups.has(group)) scope.stamps.set(group, ++this.changes);
+    else scope.stamps.delete(group);
   }
 
   private indexPid(pid: string, scope: string, group: string): void {

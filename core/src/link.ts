@@ -317,22 +317,10 @@ export class LinkLayer {
     const link = this.links.get(name);
     if (!link) return false;
     this.stats.framesOut++;
-    if (link.protocol.major !== PROTOCOL_VERSION.major || link.protocol.minor < BATCH_SINCE_MINOR) {
-      link.conn.send(message);
-      return true;
-    }
-    const bytes = batchableBytes(message);
+    const newFormats = readsBatches(link);
+    const bytes = newFormats ? batchableBytes(message) : undefined;
     if (bytes === undefined) {
-      this.flush(link);
-      if (message.t === 'pg.sync' && message.groups.length > SYNC_PART_GROUPS) {
-        // In parts, so that neither end spends seconds on one frame (and misses heartbeats meanwhile).
-        for (let at = 0; at < message.groups.length; at += SYNC_PART_GROUPS) {
-          const groups = message.groups.slice(at, at + SYNC_PART_GROUPS);
-          link.conn.send(at + SYNC_PART_GROUPS < message.groups.length ? { ...message, groups, more: true } : { ...message, groups });
-        }
-        return true;
-      }
-      link.conn.send(message);
+      this.sendAlone(link, message, newFormats);
       return true;
     }
     if (link.outbox.length >= MAX_BATCH_FRAMES || link.outboxBytes + bytes > BATCH_BYTES) this.flush(link);
@@ -340,6 +328,20 @@ export class LinkLayer {
     link.outboxBytes += bytes;
     link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
     return true;
+  }
+
+  /** Sends a frame at once, after what waits in the outbox; a large sync to a 1.1+ peer goes in parts. */
+  private sendAlone(link: Link, message: LinkMessage, newFormats: boolean): void {
+    this.flush(link);
+    if (newFormats && message.t === 'pg.sync' && message.groups.length > SYNC_PART_GROUPS) {
+      // In parts, so that neither end spends seconds on one frame (and misses heartbeats meanwhile).
+      for (let at = 0; at < message.groups.length; at += SYNC_PART_GROUPS) {
+        const groups = message.groups.slice(at, at + SYNC_PART_GROUPS);
+        link.conn.send(at + SYNC_PART_GROUPS < message.groups.length ? { ...message, groups, more: true } : { ...message, groups });
+      }
+      return;
+    }
+    link.conn.send(message);
   }
 
   /** Sends what waits in the outbox: one frame alone, several as a batch. */
@@ -622,7 +624,7 @@ export class LinkLayer {
       this.o.log.info({ peer: link.peer.name }, 'peer no longer suspect');
       this.emit(() => this.o.events.suspect(link));
     }
-    const batch = link.protocol.minor >= BATCH_SINCE_MINOR ? decodeBatch(raw) : undefined;
+    const batch = readsBatches(link) ? decodeBatch(raw) : undefined;
     if (batch !== undefined) {
       if (!batch.ok) {
         this.stats.invalidFrames++;
@@ -769,6 +771,11 @@ export class LinkLayer {
       this.o.log.error({ err }, 'link layer error');
     }
   }
+}
+
+/** Whether the peer reads batches and syncs in parts (protocol 1.1 and newer of our major). */
+function readsBatches(link: Link): boolean {
+  return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= BATCH_SINCE_MINOR;
 }
 
 /** Groups per part of a sync sent in parts (peers of 1.1 and newer). */

@@ -199,6 +199,14 @@ interface ChildState {
   lastRunner: string | undefined;
   /** What this id's last reconcile saw (see `signature`): a sweep skips it while that is unchanged. */
   sig: string | undefined;
+  /** Its group names, made once (a reconcile reads all three, a sweep stamps all three). */
+  readonly groups: ChildGroups;
+}
+
+interface ChildGroups {
+  readonly child: string;
+  readonly run: string;
+  readonly fail: string;
 }
 
 interface Waiter {
@@ -622,21 +630,19 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.topologyDirty = false;
     this.flagsDirty = false;
     let budget = RECONCILE_SLICE;
-    for (const id of this.urgent) {
-      if (budget-- <= 0) break;
-      this.urgent.delete(id);
-      this.reconcileOne(id);
-    }
-    for (const id of this.dirty) {
-      if (budget-- <= 0) break;
-      this.dirty.delete(id);
-      this.reconcileOne(id);
+    for (const ids of [this.urgent, this.dirty]) {
+      for (const id of ids) {
+        if (budget <= 0) break;
+        budget--;
+        ids.delete(id);
+        this.reconcileOne(id);
+      }
     }
     while (budget-- > 0 && this.sweepAt < this.sweep.length) {
       const id = this.sweep[this.sweepAt++]!;
       const st = this.state.get(id);
       const tombstone = st !== undefined && st.register.specs.length === 0 && st.register.floor !== undefined; // expires with time
-      if (st?.sig !== undefined && !tombstone && st.sig === this.signature(id)) continue;
+      if (st?.sig !== undefined && !tombstone && st.sig === this.signature(st)) continue;
       this.reconcileOne(id);
     }
     if (this.sweepAt >= this.sweep.length) {
@@ -651,7 +657,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.mirror(st);
     this.decide(st);
     this.settleWaiters(id);
-    st.sig = this.signature(id);
+    st.sig = this.signature(st);
   }
 
   /**
@@ -660,7 +666,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
    * epoch) and its local instance. Undefined (never skip) while a caller
    * waits on the id or its local instance is not simply running.
    */
-  private signature(id: string): string | undefined {
+  private signature(st: ChildState): string | undefined {
+    const id = st.id;
     if (this.waiters.has(id)) return undefined;
     let local = '-';
     if (this.managed.has(id)) {
@@ -669,7 +676,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       local = c.pid ?? '?';
     }
     const { groups, scope } = this.o;
-    return `${this.placementEpoch}|${groups.stamp(scope, tag.child(id))}|${groups.stamp(scope, tag.run(id))}|${groups.stamp(scope, tag.fail(id))}|${local}`;
+    return `${this.placementEpoch}|${groups.stamp(scope, st.groups.child)}|${groups.stamp(scope, st.groups.run)}|${groups.stamp(scope, st.groups.fail)}|${local}`;
   }
 
   /**
@@ -739,25 +746,26 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   /** Rebuilds one id's state from the groups and emits events for what changed. */
   private refresh(id: string): ChildState {
     const scope = this.o.scope;
+    let st = this.state.get(id);
+    const groups = st?.groups ?? { child: tag.child(id), run: tag.run(id), fail: tag.fail(id) };
     const registers = this.o.groups
-      .getMembers(scope, tag.child(id))
+      .getMembers(scope, groups.child)
       .map((m) => this.validate(m, ChildRegisterSchema) as ChildRegister | undefined)
       .filter((r): r is ChildRegister => r !== undefined);
     const register = this.join(registers);
     const live = liveSpec(register);
-    const runners = this.o.groups.getMembers(scope, tag.run(id)).flatMap((m) => {
+    const runners = this.o.groups.getMembers(scope, groups.run).flatMap((m) => {
       const v = this.validate(m, RunValueSchema) as { rev: Ver; restarts?: number } | undefined;
       return v && (this.upNodes.has(m.node) || m.node === this.o.node) ? [{ node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 }] : [];
     });
     const failures = new Map<string, { failures: number; lastError: string }>();
-    for (const m of this.o.groups.getMembers(scope, tag.fail(id))) {
+    for (const m of this.o.groups.getMembers(scope, groups.fail)) {
       const v = this.validate(m, FailValueSchema) as { rev: Ver; failures: number; lastError: string } | undefined;
       if (v && live && v.rev === live.rev) failures.set(m.node, { failures: v.failures, lastError: v.lastError });
     }
-    let st = this.state.get(id);
     const at = this.o.clock.now();
     if (!st) {
-      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined };
+      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined, groups };
       this.state.set(id, st);
     }
     // Events: instances that appeared or went, moves, failures.
@@ -817,7 +825,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   /** Step 1: keep this member's copy of the register equal to the join of all copies. */
   private mirror(st: ChildState): void {
-    const group = tag.child(st.id);
+    const group = st.groups.child;
     const mine = this.o.groups.getLocalMembers(this.o.scope, group);
     const empty = st.register.specs.length === 0 && st.register.floor === undefined;
     // A tombstone lives tombstoneTtlMs from when it was written (a child older than the TTL must not come back).
@@ -836,7 +844,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   }
 
   private membersHold(st: ChildState): boolean {
-    const copies = this.o.groups.getMembers(this.o.scope, tag.child(st.id)).filter((m) => m.node !== this.o.node);
+    const copies = this.o.groups.getMembers(this.o.scope, st.groups.child).filter((m) => m.node !== this.o.node);
     const memberNodes = this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
     const wanted = canonicalOf(st.register);
     return memberNodes.length > 0 && memberNodes.every((n) => copies.some((c) => c.node === n && canonicalOf(c.value) === wanted));

@@ -55,7 +55,7 @@ import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom, TIMING_PRESETS } from '../core/dist/index.js';
-import { RealCluster } from './lib/cluster.mjs';
+import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
 import { commandLine, fig, formatDuration } from './lib/options.mjs';
@@ -216,18 +216,10 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     result.violations.push({ invariant, ids, detail, at: `t=${sec()}s` });
     note(`VIOLATION ${invariant}: ${detail}${ids.length ? ` [${ids.slice(0, 20).join(', ')}]` : ''}`);
   };
-  let interrupted = false;
-  const onSignal = (sig) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`chaos: ${sig}: stopping every process`);
-    void cluster.close({ keep: true }).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = closeOnSignal('chaos', cluster, log);
   // Inside network namespaces: the parent (which owns the namespaces) died without telling us.
   const parent = Number(process.env.POGO_CHAOS_PARENT || 0);
-  const orphaned = parent ? setInterval(() => process.ppid !== parent && onSignal('parent gone'), 1000) : undefined;
+  const orphaned = parent ? setInterval(() => process.ppid !== parent && signals.onSignal('parent gone'), 1000) : undefined;
   orphaned?.unref();
 
   // ---- operations during faults ----------------------------------------------------
@@ -414,7 +406,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     const faultsBegan = performance.now();
 
     let round = 0;
-    while ((performance.now() - faultsBegan < opts.duration || round < opts.minRounds) && result.violations.length === 0 && !interrupted) {
+    while ((performance.now() - faultsBegan < opts.duration || round < opts.minRounds) && result.violations.length === 0 && !signals.interrupted()) {
       round++;
       const plan = planRound(rngFaults, round, members, firstKinds);
       const rec = { round, plan: describePlan(plan), startedAt: sec() };
@@ -469,13 +461,12 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
   } finally {
     clearInterval(orphaned);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.release();
     result.faults.total = result.faults.kills + result.faults.freezes + result.faults.rolling + result.faults.partitions;
     result.ledger = { live: ledger.count('live'), terminated: ledger.count('terminated'), ambiguous: ledger.count('ambiguous'), refused: ledger.count('never') };
     result.elapsedMs = Math.round(performance.now() - began);
     result.idHistory = Object.fromEntries([...new Set(result.violations.flatMap((v) => v.ids))].slice(0, 20).map((id) => [id, ledger.ids.get(id)?.history ?? ['(started by the setup)']]));
-    if (!interrupted) await cluster.close({ keep: opts.keep || result.violations.length > 0 });
+    if (!signals.interrupted()) await cluster.close({ keep: opts.keep || result.violations.length > 0 });
   }
   return result;
 }

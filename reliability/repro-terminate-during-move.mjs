@@ -27,11 +27,9 @@
  * it mirrored the tombstone reaches the terminating member first.
  * Exit code 1 when reproduced, 0 otherwise.
  */
-import { pathToFileURL } from 'node:url';
-import { killTrackedNow, sleep } from '../bench/lib/harness.mjs';
+import { sleep } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/index.js';
-import { RealCluster } from './lib/cluster.mjs';
-import { commandLine } from './lib/options.mjs';
+import { RealCluster, reproMain } from './lib/cluster.mjs';
 
 const FLAGS = {
   children: { type: 'int', min: 1, default: 100, help: 'children to move and terminate at once' },
@@ -106,17 +104,4 @@ export async function reproduce({ children, seed }, log = (l) => process.stdout.
   }
 }
 
-async function main() {
-  const opts = commandLine('repro-terminate-during-move', FLAGS);
-  if (!opts) return;
-  process.on('exit', killTrackedNow);
-  const found = await reproduce(opts);
-  process.exit(found > 0 ? 1 : 0);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    process.stderr.write(`repro: ${err.stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+reproMain(import.meta.url, 'repro-terminate-during-move', FLAGS, reproduce);

@@ -25,10 +25,9 @@
  * everywhere (the next start is a restart of a terminated child).
  * Exit code 1 when a child came back, 0 otherwise.
  */
-import { pathToFileURL } from 'node:url';
-import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
-import { RealCluster } from './lib/cluster.mjs';
-import { commandLine, formatDuration } from './lib/options.mjs';
+import { sleep, until } from '../bench/lib/harness.mjs';
+import { RealCluster, reproMain } from './lib/cluster.mjs';
+import { formatDuration } from './lib/options.mjs';
 
 const FLAGS = {
   children: { type: 'int', min: 1, default: 50, help: 'children to start and terminate' },
@@ -63,17 +62,4 @@ export async function reproduce({ children, ttl, age, antiEntropy }, log = (l) =
   }
 }
 
-async function main() {
-  const opts = commandLine('repro-tombstone-ttl', FLAGS);
-  if (!opts) return;
-  process.on('exit', killTrackedNow);
-  const back = await reproduce(opts);
-  process.exit(back > 0 ? 1 : 0);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    process.stderr.write(`repro: ${err.stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+reproMain(import.meta.url, 'repro-tombstone-ttl', FLAGS, reproduce);

@@ -45,7 +45,7 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/index.js';
-import { RealCluster } from './lib/cluster.mjs';
+import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { commandLine, fig, formatDuration, slope } from './lib/options.mjs';
 
@@ -132,15 +132,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
   const began = performance.now();
   let churnStart = began;
   const minutes = () => (performance.now() - churnStart) / 60_000;
-  let interrupted = false;
-  const onSignal = (sig) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`soak: ${sig}: stopping every process`);
-    void cluster.close({ keep: true }).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = closeOnSignal('soak', cluster, log);
 
   const sampleOnce = async (phase) => {
     const at = minutes();
@@ -238,7 +230,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     let restartCount = 0;
     let restartJob;
     let sampleJob;
-    while (performance.now() < end && !interrupted) {
+    while (performance.now() < end && !signals.interrupted()) {
       const now = performance.now();
       if (now >= nextOp) {
         nextOp += interval;
@@ -391,10 +383,9 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
   } catch (err) {
     result.violations.push({ invariant: 'harness', ids: [], detail: `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}` });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.release();
     result.elapsedMs = Math.round(performance.now() - began);
-    if (!interrupted) await cluster.close({ keep: opts.keep || result.violations.length > 0 });
+    if (!signals.interrupted()) await cluster.close({ keep: opts.keep || result.violations.length > 0 });
   }
   return result;
 }

@@ -7,25 +7,17 @@
  * After every quiet period the script checks DESIGN §3.5 against what the
  * node processes really run. Fixed seed; no timing is asserted.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
-import { runScript, stopScript } from './support/scripts.js';
+import { expect, it } from 'vitest';
+import { scriptHarness } from './support/scripts.js';
 
 const CHAOS = fileURLToPath(new URL('../../reliability/chaos.mjs', import.meta.url));
 const SEED = 20261123;
 
 
-let child: ChildProcess | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'pogo-chaos-test-'));
-afterEach(async () => {
-  await stopScript(child);
-  child = undefined;
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, run: runScript } = scriptHarness('pogo-chaos-test-');
 
 interface ChaosResult {
   seed: number;
@@ -41,7 +33,6 @@ it('5 nodes, 300 children, every kind of fault: no child lost, no duplicate afte
   const json = join(dir, 'chaos.json');
   const args = [CHAOS, '--nodes', '5', '--children', '300', '--duration', '75s', '--min-rounds', '4', '--seed', String(SEED), '--quiet', '2s', '--json', json];
   const run = runScript(args);
-  child = run.child;
   const { code, output } = await run.done;
   const result = JSON.parse(readFileSync(json, 'utf8')) as ChaosResult;
   const figure = output.split('\n').filter((l) => l.startsWith(`chaos: seed ${SEED},`)).at(-1);

@@ -44,6 +44,14 @@ describe('desired-state store', () => {
     open.push(store);
     return store;
   };
+  /** A store in a fresh dir that has saved the sample state: the store, its state file and the file's text. */
+  const savedSample = (): { dir: string; store: DesiredStateStore; file: string; text: string } => {
+    const dir = freshDir();
+    const store = openStore(dir);
+    store.save(sampleState());
+    const file = join(dir, STATE_FILE);
+    return { dir, store, file, text: readFileSync(file, 'utf8') };
+  };
   afterEach(() => {
     for (const s of open) s.close();
     open = [];
@@ -78,11 +86,7 @@ describe('desired-state store', () => {
   });
 
   it('a truncated file is detected and moved aside; the next start is empty', () => {
-    const dir = freshDir();
-    const store = openStore(dir);
-    store.save(sampleState());
-    const file = join(dir, STATE_FILE);
-    const text = readFileSync(file, 'utf8');
+    const { store, file, text } = savedSample();
     writeFileSync(file, text.slice(0, Math.floor(text.length * 0.6)));
     const result = store.load();
     expect(result.kind).toBe('corrupt');
@@ -95,11 +99,7 @@ describe('desired-state store', () => {
   });
 
   it('a checksum mismatch is detected (a flipped byte in valid JSON), and so are foreign or newer files', () => {
-    const dir = freshDir();
-    const store = openStore(dir);
-    store.save(sampleState());
-    const file = join(dir, STATE_FILE);
-    const text = readFileSync(file, 'utf8');
+    const { dir, store, file, text } = savedSample();
     writeFileSync(file, text.replace('"node":"n2"', '"node":"n9"'));
     const result = store.load();
     expect(result).toMatchObject({ kind: 'corrupt', reason: expect.stringMatching(/^checksum mismatch/) });

@@ -13,13 +13,11 @@
  * (reproduced by reliability/repro-tombstone-ttl.mjs). This test checks the
  * reclamation, not that bug. Memory is reported by the script, not asserted.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
-import { runScript, stopScript } from './support/scripts.js';
+import { expect, it } from 'vitest';
+import { scriptHarness } from './support/scripts.js';
 
 const SOAK = fileURLToPath(new URL('../../reliability/soak.mjs', import.meta.url));
 
@@ -48,19 +46,12 @@ interface SoakResult {
   violations: Array<{ invariant: string; ids: string[]; detail: string }>;
 }
 
-let child: ChildProcess | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'pogo-soak-test-'));
-afterEach(async () => {
-  await stopScript(child);
-  child = undefined;
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, run: runScript } = scriptHarness('pogo-soak-test-');
 
 it('metadata of terminated children is reclaimed after the tombstone TTL', { timeout: 360_000 }, async () => {
   const json = join(dir, 'soak.json');
   const args = [SOAK, '--duration', '30s', '--nodes', '3', '--children', '40', '--rate', '10', '--restart-every', '12s', '--tombstone-ttl', '45s', '--anti-entropy', '2s', '--sample', '3s', '--seed', '7', '--json', json];
   const run = runScript(args);
-  child = run.child;
   const { code, output } = await run.done;
   console.log(output.split('\n').filter((l) => l.startsWith('soak: ') && /metadata|slope|MB\/min/.test(l)).join('\n'));
   const result = JSON.parse(readFileSync(json, 'utf8')) as SoakResult;

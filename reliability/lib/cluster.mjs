@@ -27,15 +27,62 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchNode, RunTracker } from '../../bench/lib/cluster.mjs';
-import { killTracked, sleep, track, until, within } from '../../bench/lib/harness.mjs';
+import { killTracked, killTrackedNow, sleep, track, until, within } from '../../bench/lib/harness.mjs';
 import { PogoNode, createNodeConfig, hrwScore, silentLogger } from '../../core/dist/index.js';
+import { commandLine } from './options.mjs';
 
 const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
 const HOOK = new URL('../../bench/fixtures/control-hook.mjs', import.meta.url).href;
 const WORKERS = fileURLToPath(new URL('../../bench/fixtures/workers.mjs', import.meta.url));
 const GC_HOOK = new URL('../fixtures/gc-on-signal.mjs', import.meta.url).href;
+
+/**
+ * The `main` of a repro script, run only when `moduleUrl` is the file Node
+ * was started with: reads its command line, kills every tracked process at
+ * exit, and exits 1 when `reproduce(opts)` found anything (a count above 0),
+ * else 0; a crash prints its stack and exits 1.
+ */
+export function reproMain(moduleUrl, name, flags, reproduce) {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  const main = async () => {
+    const opts = commandLine(name, flags);
+    if (!opts) return;
+    process.on('exit', killTrackedNow);
+    const found = await reproduce(opts);
+    process.exit(found > 0 ? 1 : 0);
+  };
+  main().catch((err) => {
+    process.stderr.write(`repro: ${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
+/**
+ * On SIGINT or SIGTERM: says so, stops every process of `cluster` (keeping
+ * its logs) and exits 130. `interrupted()` tells the run loop to stop;
+ * `release()` takes the handlers off again.
+ */
+export function closeOnSignal(name, cluster, log) {
+  let interrupted = false;
+  const onSignal = (sig) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${name}: ${sig}: stopping every process`);
+    void cluster.close({ keep: true }).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    onSignal,
+    interrupted: () => interrupted,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
 
 /**
  * Wall clock minus performance.timeOrigin + now(), to a few microseconds:

@@ -4,6 +4,10 @@
  * nodes and removes its namespaces) before a SIGKILL, by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
 
 /** Runs a script with Node; `done` resolves with its exit code and its output (stdout and stderr). */
 export function runScript(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; output: string }> } {
@@ -23,4 +27,27 @@ export async function stopScript(child: ChildProcess | undefined): Promise<void>
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * For a test file that runs a script: a scratch directory, and `run`
+ * (runScript) whose process is stopped, by pid, after each test; the
+ * directory goes then too.
+ */
+export function scriptHarness(prefix: string): { dir: string; run: typeof runScript } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    await stopScript(child);
+    child = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    run: (args) => {
+      const started = runScript(args);
+      child = started.child;
+      return started;
+    },
+  };
 }

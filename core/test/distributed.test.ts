@@ -418,6 +418,30 @@ describe('distributed supervisor: observers', () => {
     expect(waited).toBeLessThan(obs.config.readyTimeoutMs / 2);
   });
 
+  it('the global view is current as soon as a group change arrives, not one reconcile later (pogo ctl ls right after ready)', async () => {
+    const [n1] = await cluster(3, 131);
+    for (let i = 0; i < 12; i++) await sim.resolve(n1!.supervisor.startChild(w(`v${i}`)));
+    await sim.until(() => sim.exactlyOnce(), 3_000, 'children running');
+    const obs = await sim.start('ctl-host-1', ['n1', 'n2', 'n3'], { role: 'observer' });
+    // Subscribed after the supervisor's own monitor: each check runs right after the
+    // supervisor has heard of the change, before any timer of its own has fired.
+    const stale: string[] = [];
+    let checked = 0;
+    obs.groups.monitor('pogo', undefined, (e) => {
+      if (e.kind !== 'join' || !e.group.startsWith('run:') || obs.member(e.members[0]!.node)?.status !== 'up') return;
+      const id = e.group.slice(4);
+      const view = obs.supervisor.whichChildren('global').find((c) => c.id === id);
+      checked++;
+      if (view?.node !== e.members[0]!.node || view.status !== 'running') stale.push(`${id}: ${view?.status} on ${view?.node}, groups say ${e.members[0]!.node}`);
+      const counts = obs.supervisor.countChildren();
+      if (counts.running + counts.pending + counts.moving + counts.duplicate + counts.failing + counts.unplaceable !== counts.specs) stale.push(`counts ${JSON.stringify(counts)}`);
+    });
+    await sim.until(() => obs.supervisor.isReady, 5_000, 'observer ready');
+    expect(checked).toBe(12);
+    expect(stale).toEqual([]);
+    expect(obs.supervisor.whichChildren('global').filter((c) => c.status === 'running')).toHaveLength(12);
+  });
+
   it('observers joining or leaving move nothing, even when they have the worker type', async () => {
     const [n1] = await cluster(3, 119);
     for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`ob${i}`)));

@@ -193,6 +193,8 @@ interface ChildState {
   failures: Map<string, { failures: number; lastError: string }>;
   owner: string | undefined;
   by: 'pin' | 'hash' | 'none';
+  /** The placement epoch `owner` was computed under. */
+  ownerEpoch: number;
   lastPin: string | null | undefined;
   /** Why the owner last changed: the reason a following move reports. */
   cause: MoveReason;
@@ -493,12 +495,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
         return [{ id, node: this.o.node, pid: c.pid, status: c.status, restarts: c.restarts, pin: st?.live?.pin?.node ?? undefined, lastError: c.lastError }];
       });
     }
+    this.catchUp();
     const out: GlobalChild[] = [];
     for (const st of this.state.values()) if (st.live) out.push(this.globalView(st, st.live));
     return out;
   }
 
   countChildren(): ChildCountsGlobal {
+    this.catchUp();
     const counts: ChildCountsGlobal = { specs: 0, running: 0, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: this.managed.size };
     for (const st of this.state.values()) {
       if (!st.live) continue;
@@ -510,7 +514,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   /** Why a child is where it is: each candidate's score, the filters that excluded nodes, the pin. */
   explain(id: string): Explanation {
-    this.refreshTopology();
+    this.catchUp();
     const st = this.refresh(id);
     if (!st.live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
     const p = place({ id, spec: st.live.spec, candidates: this.candidates, pin: st.live.pin?.node, failures: new Map([...st.failures].map(([n, f]) => [n, f.failures])), maxStartFailures: this.o.maxStartFailures });
@@ -652,6 +656,30 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (this.urgent.size > 0 || this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
   }
 
+  /**
+   * Race "read before the reconcile": a group change is applied to the view
+   * by the next reconcile, one timer turn later. A read in between (`pogo ctl
+   * ls` the moment its node is ready) would show children as pending that the
+   * groups already place. Reads bring the view up to date first; acting on
+   * the changes stays with the reconcile, which still has them queued.
+   */
+  private catchUp(): void {
+    if (this.stopped) return;
+    if (this.announcementsChanged()) this.topologyDirty = true;
+    if (this.topologyDirty) {
+      this.refreshTopology();
+      this.notePlacementInputs();
+    }
+    for (const ids of [this.urgent, this.dirty]) for (const id of ids) this.placeForView(this.refresh(id));
+    for (const st of this.state.values()) if (st.ownerEpoch !== this.placementEpoch) this.placeForView(st);
+  }
+
+  /** The owner as the next reconcile will see it, without acting on it. */
+  private placeForView(st: ChildState): void {
+    if (!st.live) this.updateOwner(st, undefined, 'none');
+    else if (!(this.o.netsplit === 'majority' && !this.quorum)) this.updateOwner(st, ...this.ownerOf(st, st.live));
+  }
+
   private reconcileOne(id: string): void {
     const st = this.refresh(id);
     this.mirror(st);
@@ -765,7 +793,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }
     const at = this.o.clock.now();
     if (!st) {
-      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined, groups };
+      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', ownerEpoch: -1, lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined, groups };
       this.state.set(id, st);
     }
     // Events: instances that appeared or went, moves, failures.
@@ -865,16 +893,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       if (local) this.stopLocal(id, 'no majority');
       return;
     }
-    const pin = live.pin?.node ?? undefined;
-    const failures = new Map([...st.failures].map(([n, f]) => [n, f.failures]));
-    let owner = computeOwner({ id, spec: live.spec, candidates: this.candidates, pin, failures, maxStartFailures: this.o.maxStartFailures });
-    const by: 'pin' | 'hash' | 'none' = owner === undefined ? 'none' : pin !== undefined && owner === pin ? 'pin' : 'hash';
-    // Paused: a child running on an eligible node stays there (unless a pin or a drain says otherwise).
-    if (this.paused && owner !== undefined && by === 'hash' && st.runners.length === 1) {
-      const runner = st.runners[0]!.node;
-      const c = this.candidates.find((x) => x.name === runner);
-      if (c && c.up && c.ready && !c.draining && (failures.get(runner) ?? 0) < this.o.maxStartFailures) owner = runner;
-    }
+    const [owner, by] = this.ownerOf(st, live);
     this.updateOwner(st, owner, by);
     const me = this.o.node;
     const others = st.runners.filter((r) => r.node !== me);
@@ -928,7 +947,23 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }
   }
 
+  /** Where `st` must run now, and why: placement, then the pause rule. */
+  private ownerOf(st: ChildState, live: SpecEntry): [string | undefined, 'pin' | 'hash' | 'none'] {
+    const pin = live.pin?.node ?? undefined;
+    const failures = new Map([...st.failures].map(([n, f]) => [n, f.failures]));
+    let owner = computeOwner({ id: st.id, spec: live.spec, candidates: this.candidates, pin, failures, maxStartFailures: this.o.maxStartFailures });
+    const by: 'pin' | 'hash' | 'none' = owner === undefined ? 'none' : pin !== undefined && owner === pin ? 'pin' : 'hash';
+    // Paused: a child running on an eligible node stays there (unless a pin or a drain says otherwise).
+    if (this.paused && owner !== undefined && by === 'hash' && st.runners.length === 1) {
+      const runner = st.runners[0]!.node;
+      const c = this.candidates.find((x) => x.name === runner);
+      if (c && c.up && c.ready && !c.draining && (failures.get(runner) ?? 0) < this.o.maxStartFailures) owner = runner;
+    }
+    return [owner, by];
+  }
+
   private updateOwner(st: ChildState, owner: string | undefined, by: 'pin' | 'hash' | 'none'): void {
+    st.ownerEpoch = this.placementEpoch;
     const pin = st.live?.pin?.node;
     if (owner === st.owner && by === st.by) {
       st.lastPin = pin;

@@ -4,12 +4,21 @@
  * node run with BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"):
  * the top functions by self time and by inclusive time.
  *
- *   node bench/tools/cpuprofile-top.mjs <file.cpuprofile> [count]
+ *   node bench/tools/cpuprofile-top.mjs <file.cpuprofile> [count] [--last <s>] [--skip-end <s>]
+ *
+ * `--last 30 --skip-end 3` keeps only the samples from 33 to 3 seconds before
+ * the profile ends (the idle scenario's window ends just before its nodes
+ * stop; the shutdown is in the last seconds).
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-const [file, countArg] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const lastAt = argv.indexOf('--last');
+const lastSeconds = lastAt >= 0 ? Number(argv.splice(lastAt, 2)[1]) : undefined;
+const skipAt = argv.indexOf('--skip-end');
+const skipSeconds = skipAt >= 0 ? Number(argv.splice(skipAt, 2)[1]) : 0;
+const [file, countArg] = argv;
 if (!file) {
   process.stderr.write('usage: node bench/tools/cpuprofile-top.mjs <file.cpuprofile> [count]\n');
   process.exit(2);
@@ -22,7 +31,13 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 // Sample counts per node; time per sample from the deltas.
 const selfUs = new Map();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const to = profile.endTime - skipSeconds * 1e6;
+const from = lastSeconds === undefined ? -Infinity : to - lastSeconds * 1e6;
+let at = profile.startTime;
+profile.samples.forEach((id, i) => {
+  at += profile.timeDeltas[i] ?? 0;
+  if (at >= from && at <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const label = (n) => {
@@ -48,6 +63,6 @@ const show = (title, map) => {
   process.stdout.write(`${title}\n`);
   for (const [l, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count)) process.stdout.write(`  ${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${l}\n`);
 };
-process.stdout.write(`${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled\n`);
+process.stdout.write(`${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled${lastSeconds === undefined ? '' : ` in ${lastSeconds} s ending ${skipSeconds} s before the end`}\n`);
 show('by self time:', self);
 show('by inclusive time:', inclusive);

@@ -43,7 +43,8 @@
  *    (an echo of our hello fails as `auth-failed` and is retried later).
  *
  * Failure detection: every `heartbeatIntervalMs` each link gets a ping. Any
- * frame from the peer counts as a sign of life. Silent for `suspectAfterMs`:
+ * frame from the peer counts as a sign of life. The round trip comes from
+ * the echo in the peer's next ping (peers of 1.2+; older peers get pongs). Silent for `suspectAfterMs`:
  * the link is suspect (reported, still used); silent for
  * `heartbeatTimeoutMs`: the link is closed. A closed connection (process
  * killed, socket reset) takes the link down at once.
@@ -74,6 +75,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 import {
   BATCH_SINCE_MINOR,
+  ECHO_SINCE_MINOR,
   MAX_BATCH_FRAMES,
   PROTOCOL_VERSION,
   ProtocolVersionSchema,
@@ -117,6 +119,8 @@ export interface Link {
   lastHeardAt: number;
   suspect: boolean;
   rttMs: number | undefined;
+  /** @internal The peer's last ping, to echo in our next one (peers of 1.2+): its `sentAt` and when it arrived. */
+  pingIn: { sentAt: number; at: number } | undefined;
   /** The protocol version the peer announced in the handshake. */
   readonly protocol: ProtocolVersion;
   /** @internal */
@@ -550,7 +554,7 @@ export class LinkLayer {
     if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
     const now = this.o.clock.now();
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
-    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, protocol, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
+    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, pingIn: undefined, protocol, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
     this.links.set(peer.name, link);
     this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}` }, 'link up');
     if (isNewerMinor(protocol)) this.o.log.info({ peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'peer speaks a newer minor protocol version; what this node does not know of it is ignored');
@@ -657,7 +661,9 @@ export class LinkLayer {
     const m: PeerMessage = decoded.message;
     switch (m.t) {
       case 'ping':
-        this.send(link.peer.name, { t: 'pong', seq: m.seq, sentAt: m.sentAt });
+        if (m.echo) link.rttMs = Math.max(0, this.o.clock.now() - m.echo.sentAt - m.echo.heldMs);
+        if (echoes(link)) link.pingIn = { sentAt: m.sentAt, at: this.o.clock.now() };
+        else this.send(link.peer.name, { t: 'pong', seq: m.seq, sentAt: m.sentAt });
         return;
       case 'pong':
         link.rttMs = Math.max(0, this.o.clock.now() - m.sentAt);
@@ -727,7 +733,9 @@ export class LinkLayer {
         this.o.log.info({ peer: link.peer.name, silenceMs: silence }, 'peer suspect');
         this.emit(() => this.o.events.suspect(link));
       }
-      this.send(link.peer.name, { t: 'ping', seq, sentAt: now });
+      const echo = link.pingIn && { sentAt: link.pingIn.sentAt, heldMs: now - link.pingIn.at };
+      link.pingIn = undefined;
+      this.send(link.peer.name, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
     }
   }
 
@@ -774,6 +782,11 @@ export class LinkLayer {
 }
 
 /** Whether the peer reads batches and syncs in parts (protocol 1.1 and newer of our major). */
+/** Peers of 1.2+ get no pongs: our next ping echoes theirs. */
+function echoes(link: Link): boolean {
+  return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= ECHO_SINCE_MINOR;
+}
+
 function readsBatches(link: Link): boolean {
   return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= BATCH_SINCE_MINOR;
 }

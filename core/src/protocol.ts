@@ -36,15 +36,22 @@
  *   (see `decodeBatch`). Links send batches only to peers of 1.1 or newer.
  * - pg.sync `more` (since 1.1): a large sync goes in parts, `more: true` on
  *   all but the last; only to peers of 1.1 or newer.
+ * - ping `echo` (since 1.2): between peers of 1.2 or newer a ping carries
+ *   the `sentAt` of the last ping received from the peer and how long it was
+ *   held (`heldMs`), which gives the round trip; no pongs. Both sides ping on
+ *   their own timer, so a link carries half the heartbeat frames. Peers of
+ *   1.0 and 1.1 still get a pong for each ping.
  *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
 
 /** The first minor version that reads `batch` frames (links send batches only to peers that announced it). */
 export const BATCH_SINCE_MINOR = 1;
+/** The first minor version whose pings echo the peer's last ping (and that expects no pongs). */
+export const ECHO_SINCE_MINOR = 2;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -102,7 +109,15 @@ export const RejectCodeSchema = z.enum(REJECT_CODES);
 export type RejectCode = z.infer<typeof RejectCodeSchema>;
 export const RejectSchema = z.object({ t: z.literal('reject'), code: RejectCodeSchema, message: z.string().max(1000) }).strict();
 
-export const PingSchema = z.object({ t: z.literal('ping'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
+export const PingSchema = z
+  .object({
+    t: z.literal('ping'),
+    seq: z.number().int().nonnegative(),
+    sentAt: z.number(),
+    /** Since 1.2: the peer's last ping to us (its `sentAt`) and how long we held it before this ping. */
+    echo: z.object({ sentAt: z.number(), heldMs: z.number().nonnegative() }).strict().optional(),
+  })
+  .strict();
 export const PongSchema = z.object({ t: z.literal('pong'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
 export const LeaveSchema = z.object({ t: z.literal('leave'), reason: z.string().max(200) }).strict();
 

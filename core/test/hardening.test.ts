@@ -543,6 +543,13 @@ function linkedFakes<N extends string>(s: SimCluster, a: PogoNode, protocols: Re
 
 // ---------------------------------------------------------------------------
 
+/** The echoes in the pings among `frames` (looking inside batches). */
+function echoesIn(frames: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  return frames
+    .flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m]))
+    .flatMap((m) => (m['t'] === 'ping' && m['echo'] ? [m['echo'] as Record<string, unknown>] : []));
+}
+
 describe('protocol version negotiation (rolling upgrades)', () => {
   const newer = { major: PROTOCOL_VERSION.major, minor: PROTOCOL_VERSION.minor + 1 };
 
@@ -564,7 +571,9 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     fake.conn.send({ t: 'ping', seq: 7, sentAt: 1, priority: 'high' });
     sim.clock.advance(50);
     expect(a.member('future')?.labels).toEqual({ zone: 'z9' });
-    expect(fake.received).toContainEqual({ t: 'pong', seq: 7, sentAt: 1 });
+    // Its ping (with a field we do not know) is echoed in our next ping.
+    sim.clock.runUntil(() => echoesIn(fake.received).length > 0, 2_000, 5);
+    expect(echoesIn(fake.received)[0]).toMatchObject({ sentAt: 1 });
     expect(sim.log.entries.some((e) => e.level === 'debug' && e.fields['t'] === 'shard.hint' && /newer protocol version ignored/.test(e.message))).toBe(true);
     expect(a.linkStats().invalidFrames).toBe(invalidBefore);
     expect(a.member('future')?.status).toBe('up');
@@ -599,6 +608,30 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     sim.settle(() => a.member('future')?.status === 'up', 2_000, 'linked to the newer peer');
     expect(welcomed).toBe(true);
     conn?.close('test over');
+  });
+
+  it('heartbeats: peers of 1.2+ get no pongs, our next ping echoes theirs and gives the round trip; peers of 1.0 and 1.1 still get pongs', async () => {
+    sim = new SimCluster(811, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 1 }, same: { ...PROTOCOL_VERSION } });
+    const sentAt = sim.clock.now();
+    old.conn.send({ t: 'ping', seq: 3, sentAt });
+    same.conn.send({ t: 'ping', seq: 3, sentAt });
+    sim.clock.advance(50);
+    const pongs = (frames: Array<Record<string, unknown>>) => frames.flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m])).filter((m) => m['t'] === 'pong');
+    expect(pongs(old.received)).toEqual([{ t: 'pong', seq: 3, sentAt }]);
+    sim.clock.runUntil(() => echoesIn(same.received).length > 0, 2_000, 5);
+    expect(pongs(same.received)).toEqual([]);
+    const echo = echoesIn(same.received)[0]!;
+    expect(echo['sentAt']).toBe(sentAt);
+    // Held from its arrival (1 ms after sentAt) until our ping went out.
+    expect(echo['heldMs']).toBeGreaterThan(0);
+    // The peer echoes our ping 40 ms after it arrived: the round trip is the time on the wire only.
+    const ours = same.received.flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m])).find((m) => m['t'] === 'ping')!;
+    sim.clock.advance(40);
+    same.conn.send({ t: 'ping', seq: 4, sentAt: sim.clock.now(), echo: { sentAt: ours['sentAt'], heldMs: sim.clock.now() - (ours['sentAt'] as number) - 1 } });
+    sim.clock.advance(5);
+    expect(a.status().links.find((l) => l.peer === 'same')?.rttMs).toBe(2);
   });
 
   it('a peer of the same version sending an unknown message type is an invalid frame (logged as a warning), not fatal', async () => {
@@ -669,8 +702,9 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     peer.conn.send({ t: 'batch', frames: 'nope' });
     peer.conn.send({ t: 'batch', frames: [] });
     sim.clock.advance(50);
-    expect(peer.received).toContainEqual({ t: 'pong', seq: 1, sentAt: 1 });
-    expect(peer.received.some((m) => m['t'] === 'pong' && m['seq'] === 2)).toBe(false);
+    sim.clock.runUntil(() => echoesIn(peer.received).length > 0, 2_000, 5);
+    // The ping inside the batch is echoed; the one inside the nested batch was dropped.
+    expect(echoesIn(peer.received).map((e) => e['sentAt'])).toEqual([1]);
     expect(a.groups.whichGroups('remote')).toEqual(['ok1', 'ok2']);
     expect(a.linkStats().invalidFrames).toBe(4);
     expect(sim.log.entries.filter((e) => e.level === 'warn' && e.fields['peer'] === 'peer' && e.message === 'invalid frame dropped')).toHaveLength(4);

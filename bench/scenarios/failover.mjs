@@ -37,6 +37,10 @@ export async function run(ctx) {
     const bound = 30_000;
     const since = sig === 'SIGKILL' ? await cluster.markChildLogs() : 0;
     let killedAt = 0;
+    // BENCH_PROFILE_DIR=<dir>: a CPU profile of each survivor from just before the kill until all run again.
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    const survivors = cluster.live().filter((n) => n.name !== victim);
+    if (profileDir && sig === 'SIGKILL') await Promise.all(survivors.map((n) => n.request('profile', { action: 'start', intervalUs: 200 }, 10_000)));
     const took = await ctx.step(`${kind} ${repeat + 1}: ${sig} ${victim} (${had} children), until all ${N} run again`, bound, async () => {
       const t0 = performance.now();
       killedAt = performance.timeOrigin + t0;
@@ -44,6 +48,7 @@ export async function run(ctx) {
       const t1 = await tracker.when(allBack, bound * ctx.bounds, `every child running again after ${sig} of ${victim}`);
       return t1 - t0;
     });
+    if (profileDir && sig === 'SIGKILL') await Promise.all(survivors.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/failover-${repeat + 1}-${n.name}.cpuprofile` }, 30_000)));
     // The survivors' own records: when the last of the dead node's children went up on one of them.
     // (After SIGKILL only: a frozen node cannot answer for its log.)
     const ups = sig !== 'SIGKILL' ? [] : (await ctx.step(`${kind} ${repeat + 1}: collect the survivors' child logs`, 30_000, () => cluster.childLogs(since))).filter((e) => e[1] === 'up' && e[2] >= killedAt);

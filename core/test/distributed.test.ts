@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/distributed-supervisor.js';
 import { DistError } from '../src/distributed/errors.js';
+import { hrwScore } from '../src/distributed/placement.js';
 import type { PogoNode } from '../src/node.js';
 import { SimCluster } from './support/sim.js';
 
@@ -162,6 +163,37 @@ describe('distributed supervisor: terminate wins', () => {
 });
 
 describe('distributed supervisor: anti-entropy', () => {
+  it('a member that dies costs the survivors a look at its own children only, and a child it owned without running it is placed again at once', async () => {
+    const [n1] = await cluster(3, 134, { antiEntropyIntervalMs: 60_000 });
+    for (let i = 0; i < 60; i++) await sim.resolve(n1!.supervisor.startChild(w(`d${i}`)));
+    // A child that never starts, owned by n3: failing there, running nowhere.
+    const owner = (id: string, nodes: string[]) => nodes.reduce((a, b) => (hrwScore(id, b, 1) > hrwScore(id, a, 1) ? b : a));
+    const failing = Array.from({ length: 50 }, (_, i) => `f${i}`).find((id) => owner(id, ['n1', 'n2', 'n3']) === 'n3')!;
+    n1!.supervisor.startChild({ id: failing, start: { worker: 'failing' } }).catch(() => undefined);
+    const failedOn = (node: string) => n1!.groups.getMembers('pogo', `fail:${failing}`).some((m) => m.node === node);
+    const ids = Array.from({ length: 60 }, (_, i) => `d${i}`);
+    await sim.until(() => sim.exactlyOnce(ids) && failedOn('n3'), 5_000, 'children running; the failing child tried on n3');
+    const onN3 = ids.filter((id) => sim.instances(id)[0] === 'n3').length;
+    const reconciled: string[] = [];
+    const proto = Object.getPrototypeOf(n1!.supervisor) as { reconcileOne(id: string): void };
+    const original = proto.reconcileOne;
+    proto.reconcileOne = function (this: unknown, id: string) {
+      if (this === n1!.supervisor) reconciled.push(id);
+      original.call(this, id);
+    };
+    try {
+      sim.crash('n3');
+      // Well before the next anti-entropy pass (60 s): the survivors act on the news itself.
+      await sim.until(() => sim.exactlyOnce(ids) && (failedOn('n1') || failedOn('n2')), 10_000, "n3's children run elsewhere; the failing child is tried on its new owner");
+      // Its running children and the failing one, each once or twice (the run group, the sweep):
+      // not a sweep over all 61.
+      expect(new Set(reconciled).size).toBeLessThanOrEqual(onN3 + 1);
+      expect(new Set(reconciled)).toContain(failing);
+    } finally {
+      proto.reconcileOne = original;
+    }
+  });
+
   it('an idle pass, or an observer coming and going, reconciles none of the unchanged children; a pass after a change repairs it', async () => {
     const [n1, n2] = await cluster(3, 133, { antiEntropyIntervalMs: 1_000 });
     for (let i = 0; i < 40; i++) await sim.resolve(n1!.supervisor.startChild(w(`ae${i}`)));

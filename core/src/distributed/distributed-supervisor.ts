@@ -61,7 +61,7 @@ import { deepFreeze, type JsonValue, type PgEvent, type PgMember, type ProcessGr
 import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import type { Random } from '../random.js';
-import { ChildSpecSchema, parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-spec.js';
+import { ChildSpecSchema, parseChildSpec, sameSpec, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { ChildEvent, ChildStatus, LocalSupervisor } from '../supervisor/local-supervisor.js';
 import { failingBackoff } from '../supervisor/restart-policy.js';
 import { DistError } from './errors.js';
@@ -185,6 +185,30 @@ const FlagSchema = z.object({ value: z.boolean(), ver: VerSchema }).strict();
 const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
 const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
 
+/** Each member candidate's placement inputs as one text, by name. */
+function memberKeys(candidates: readonly Candidate[]): Map<string, string> {
+  return new Map(candidates.filter((c) => c.role === 'member').map((c) => [c.name, JSON.stringify(c)]));
+}
+
+/**
+ * The members that stopped being candidates when nothing else changed (the
+ * rest exactly as before, none new), or undefined: then owners may change
+ * anywhere. Empty when nothing changed for placement.
+ */
+function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Set<string> | undefined {
+  const lost = new Set<string>();
+  for (const [name, key] of after) {
+    const was = before.get(name);
+    if (was === key) continue;
+    // Still listed but no longer up (down, not yet synced): lost, if it was up before.
+    if (was === undefined || (JSON.parse(key) as Candidate).up || !(JSON.parse(was) as Candidate).up) return undefined;
+    if (JSON.stringify({ ...(JSON.parse(was) as Candidate), up: false }) !== key) return undefined;
+    lost.add(name);
+  }
+  for (const name of before.keys()) if (!after.has(name)) lost.add(name);
+  return lost;
+}
+
 interface ChildState {
   id: string;
   register: ChildRegister;
@@ -201,6 +225,13 @@ interface ChildState {
   lastRunner: string | undefined;
   /** What this id's last reconcile saw (see `signature`): a sweep skips it while that is unchanged. */
   sig: string | undefined;
+  /**
+   * Our copy (the group value) and the register it was last written from or
+   * found equal to. Both are frozen, so while both objects are the same the
+   * copy needs no comparison (a restarted node had never compared its copies,
+   * and did all of them in the sweep of its first failover: a tenth of it).
+   */
+  own: { value: unknown; register: ChildRegister } | undefined;
   /** Its group names, made once (a reconcile reads all three, a sweep stamps all three). */
   readonly groups: ChildGroups;
 }
@@ -242,6 +273,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   /** Ids a topology or flag change asked to look at again, and how far the slices have got. */
   private sweep: string[] = [];
   private sweepAt = 0;
+  /** The member candidates (one JSON text per name) and quorum the last sweep was built for. */
+  private sweptFor: { members: Map<string, string>; quorum: boolean; paused: boolean } | undefined;
   private reconcileTimer: TimerHandle | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
   private deferTimer: TimerHandle | undefined;
@@ -251,6 +284,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private readonly validated = new WeakMap<object, unknown>();
   private readonly joined = new WeakMap<ChildRegister, ChildRegister>();
   private candidates: Candidate[] = [];
+  /** The member table as of the last `refreshTopology`, by name. */
+  private memberByName = new Map<string, Member>();
   private upNodes = new Set<string>();
   private quorum = true;
   private ready = false;
@@ -524,6 +559,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   // ---- events in -------------------------------------------------------------
 
   private onGroupEvent(e: PgEvent): void {
+    // Race "a member dies": it takes its copy of every register with it, and looking at every
+    // child again held the survivors' failover back (3,000 ids for 1,000 orphans). A copy that
+    // leaves can only take from the join (a lattice max), and our own copy already holds the
+    // join: nothing to do for that id now, unless a caller waits on it (fewer copies to wait
+    // for). Its stamp moved, so the next anti-entropy pass still looks.
+    if (e.kind === 'leave' && e.group.startsWith('c:') && !this.waiters.has(e.group.slice(2))) return;
     this.markGroup(e.group);
     this.schedule();
   }
@@ -624,10 +665,23 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (this.topologyDirty || this.flagsDirty) {
       this.refreshTopology();
       this.notePlacementInputs();
-      // A new sweep replaces one in progress: it covers every id again, under the new topology.
-      const ids = new Set([...this.state.keys(), ...this.managed.keys()]);
-      if (this.fullSweep) for (const group of this.o.groups.whichGroups(this.o.scope)) this.markGroup(group, ids);
-      this.sweep = [...ids];
+      // Drains are in the candidates; the pause flag and quorum are compared here.
+      const sweptFor = { members: memberKeys(this.candidates), quorum: this.quorum, paused: this.paused };
+      const same = this.sweptFor !== undefined && this.sweptFor.quorum === this.quorum && this.sweptFor.paused === this.paused;
+      const lost = same && !this.fullSweep && this.sweep.length === 0 ? membersLost(this.sweptFor!.members, sweptFor.members) : undefined;
+      this.sweptFor = sweptFor;
+      if (lost !== undefined) {
+        // Race "a member died": HRW moves only the ids it owned (its running children are already
+        // urgent). Every other owner stands, so the sweep covers those ids alone, not all 3,000.
+        // The rest have a stale signature: the next anti-entropy pass still looks at them.
+        this.sweep = [];
+        for (const st of this.state.values()) if (st.owner !== undefined && lost.has(st.owner)) this.sweep.push(st.id);
+      } else {
+        // A new sweep replaces one in progress: it covers every id again, under the new topology.
+        const ids = new Set([...this.state.keys(), ...this.managed.keys()]);
+        if (this.fullSweep) for (const group of this.o.groups.whichGroups(this.o.scope)) this.markGroup(group, ids);
+        this.sweep = [...ids];
+      }
       this.sweepAt = 0;
       this.fullSweep = false;
     }
@@ -674,10 +728,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     for (const st of this.state.values()) if (st.ownerEpoch !== this.placementEpoch) this.placeForView(st);
   }
 
-  /** The owner as the next reconcile will see it, without acting on it. */
+  /** The owner as the next reconcile will see it, without acting on it: an id whose owner changed is queued for that reconcile. */
   private placeForView(st: ChildState): void {
+    const before = st.owner;
     if (!st.live) this.updateOwner(st, undefined, 'none');
     else if (!(this.o.netsplit === 'majority' && !this.quorum)) this.updateOwner(st, ...this.ownerOf(st, st.live));
+    if (st.owner !== before) {
+      this.dirty.add(st.id);
+      this.schedule();
+    }
   }
 
   private reconcileOne(id: string): void {
@@ -746,6 +805,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
 
   private refreshTopology(): void {
     const members = this.o.members();
+    this.memberByName = new Map(members.map((m) => [m.name, m]));
     this.upNodes = new Set(members.filter((m) => m.status === 'up' || m.status === 'suspect').map((m) => m.name));
     this.candidates = members
       .filter((m) => m.status !== 'left')
@@ -793,7 +853,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }
     const at = this.o.clock.now();
     if (!st) {
-      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', ownerEpoch: -1, lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined, groups };
+      st = { id, register, live, runners: [], failures: new Map(), owner: undefined, by: 'none', ownerEpoch: -1, lastPin: undefined, cause: 'join', lastRunner: undefined, sig: undefined, own: undefined, groups };
       this.state.set(id, st);
     }
     // Events: instances that appeared or went, moves, failures.
@@ -830,7 +890,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
    */
   private join(registers: ChildRegister[]): ChildRegister {
     const first = registers[0];
-    if (first === undefined || !registers.every((r) => r === first)) return mergeChild(registers);
+    // Equal copies are usually one interned object; copies written by different nodes may list
+    // their fields in another order (other JSON text, other object), yet are equal: compare their
+    // canonical forms, cached per frozen copy, before merging into a new, uncached object.
+    if (first === undefined || !registers.every((r) => r === first || canonicalOf(r) === canonicalOf(first))) return mergeChild(registers);
     let joined = this.joined.get(first);
     if (joined === undefined) {
       joined = deepFreeze(mergeChild([first]));
@@ -847,6 +910,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (!parsed.success) this.o.log.warn({ node: member.node, pid: member.pid }, 'ignoring an invalid supervisor record from a peer');
     // Frozen: shared by every reader of this value, and its canonical form is cached (registers.ts).
     const result = parsed.success ? deepFreeze(parsed.data) : undefined;
+    if (result && schema === ChildRegisterSchema) for (const entry of (result as ChildRegister).specs) trustSpec(entry.spec);
     this.validated.set(value, result);
     return result;
   }
@@ -867,8 +931,17 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.dropOwn(group);
       return;
     }
-    if (mine.length === 1 && sameRegister(mine[0]!.value, st.register)) return;
+    if (mine.length === 1) {
+      const value = mine[0]!.value;
+      if (st.own !== undefined && st.own.value === value && st.own.register === st.register) return;
+      if (sameRegister(value, st.register)) {
+        st.own = { value, register: st.register };
+        return;
+      }
+    }
     this.setOwn(group, asJson(st.register));
+    const written = this.o.groups.getLocalMembers(this.o.scope, group);
+    st.own = written.length === 1 ? { value: written[0]!.value, register: st.register } : undefined;
   }
 
   private membersHold(st: ChildState): boolean {
@@ -981,7 +1054,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (pin !== st.lastPin && (pin === next || st.lastPin === previous)) return 'pin';
     if (previous !== undefined) {
       if (this.drains.get(previous)) return 'drain';
-      const m = this.o.members().find((x) => x.name === previous);
+      const m = this.memberByName.get(previous);
       if (!m || m.status === 'left') return 'leave';
       if (m.status === 'down') return 'failure';
       if (m.ready === false && m.name !== this.o.node) return 'leave'; // it announced it is leaving

@@ -309,12 +309,17 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     record.pid = pid;
     record.pendingExit = undefined;
     if (record.status !== 'starting') this.setStatus(record, 'starting', record.restarts > 0 ? 'restarting' : 'starting');
+    const parentLog = this.o.log;
+    let log: Logger | undefined;
     const ctx = {
       id,
       pid,
       node: this.o.node,
       clock: this.o.clock,
-      log: this.o.log.child({ child: id, pid }),
+      // Made on first use: a pino child per start was a tenth of a failover's CPU, and most children never log.
+      get log(): Logger {
+        return (log ??= parentLog.child({ child: id, pid }));
+      },
       groups: this.o.groups,
       onExit: (reason: ExitReason) => this.onExit(record, generation, reason),
     };

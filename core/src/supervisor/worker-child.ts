@@ -62,7 +62,9 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     pid: ctx.pid,
     node: ctx.node,
     signal: controller.signal,
-    log: ctx.log,
+    get log() {
+      return ctx.log;
+    },
     groups: ctx.groups,
     exit: (reason?: WorkerExit) => finish(toExitReason(reason)),
   };

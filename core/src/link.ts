@@ -737,6 +737,8 @@ export class LinkLayer {
       link.pingIn = undefined;
       this.send(link.peer.name, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
     }
+    // The pings go now, not on a flush timer a moment later: one wake-up per tick instead of two.
+    for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
   }
 
   // ---- helpers ----------------------------------------------------------

@@ -14,8 +14,10 @@
  * instance start after the stop had been acknowledged to the script, or
  * was one still running then (and stopped only later)?
  *
- * Why (distributed-supervisor.ts, terminateChild): the terminating member
- * resolves as soon as *its own view* shows no runner of the old revisions
+ * Fixed: terminateChild now also waits until every up member holds the
+ * tombstone, and this script prints 0 and 0. What it reproduced
+ * (distributed-supervisor.ts, terminateChild): the terminating member
+ * resolved as soon as *its own view* showed no runner of the old revisions
  * (`s.runners.every((r) => r.rev > floor) && !this.managed.has(id)`). In a
  * stop-first move there is a gap between the old instance's `run:` leave
  * and the new one's join; if the tombstone is written in that gap, the

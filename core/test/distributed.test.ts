@@ -162,6 +162,48 @@ describe('distributed supervisor: terminate wins', () => {
   });
 });
 
+describe('distributed supervisor: terminate during a move', () => {
+  it('a terminate issued while a stop-first move is under way resolves only once no instance runs or will start', async () => {
+    const [n1] = await cluster(3, 135);
+    const ids = Array.from({ length: 30 }, (_, i) => `tm${i}`);
+    for (const id of ids) await sim.resolve(n1!.supervisor.startChild(w(id)));
+    await sim.until(() => sim.exactlyOnce(ids), 3_000, 'children running');
+    // Any instance starting (on any node) after its terminate resolved breaks the promise.
+    const resolvedAt = new Map<string, number>();
+    const late: string[] = [];
+    for (const node of sim.running()) {
+      node.local.on('child', (e: { id: string; to: string }) => {
+        if (e.to === 'starting' && resolvedAt.has(e.id)) late.push(`${e.id} started on ${node.name} after its terminate resolved`);
+      });
+    }
+    const pending: Array<Promise<void>> = [];
+    ids.forEach((id, i) => {
+      const from = sim.instances(id)[0]!;
+      const [to, third] = ['n1', 'n2', 'n3'].filter((n) => n !== from) as [string, string];
+      sim.mustGet(from).supervisor.moveChild(id, to).catch(() => undefined);
+      // 0–14 ms later, through the third node: often inside the gap between the old instance's
+      // stop and the new one's start.
+      sim.clock.setTimeout(() => {
+        pending.push(
+          sim
+            .mustGet(third)
+            .supervisor.terminateChild(id)
+            .then(() => {
+              resolvedAt.set(id, sim.clock.now());
+              if (sim.instances(id).length > 0) late.push(`${id} still running on ${sim.instances(id).join(', ')} when its terminate resolved`);
+            }),
+        );
+      }, i % 15);
+    });
+    await sim.run(20);
+    await sim.resolve(Promise.all(pending));
+    await sim.run(2_000);
+    expect(resolvedAt.size).toBe(ids.length);
+    expect(late).toEqual([]);
+    for (const id of ids) expect(sim.instances(id)).toEqual([]);
+  });
+});
+
 describe('distributed supervisor: anti-entropy', () => {
   it('a member that dies costs the survivors a look at its own children only, and a child it owned without running it is placed again at once', async () => {
     const [n1] = await cluster(3, 134, { antiEntropyIntervalMs: 60_000 });

@@ -453,12 +453,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     this.writeTombstone(id, st.register, floor);
     return this.wait(id, `terminate ${id}`, (resolve) => {
       const s = this.state.get(id);
-      // Done when no instance of what it covers runs, as far as this node sees. (Known gap: during a
-      // stop-first move the target may start the child just after this resolves and stop it when the
-      // tombstone arrives — reliability/repro-terminate-during-move.mjs. Waiting for every member to
-      // hold the tombstone closed it but made terminates through a freshly restarted node time out in
-      // the soak; to be redone.)
-      const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id));
+      // Done when no instance of what it covers runs, as far as this node sees, and every up member
+      // holds the tombstone. Race "terminate during a stop-first move": the old instance has left,
+      // the move's target has not started yet; resolving on our view alone let the target start the
+      // child just after (reliability/repro-terminate-during-move.mjs). Links are FIFO: a run join
+      // a member sent before it mirrored the tombstone reaches us before its tombstone copy does.
+      const done = !s || (s.runners.every((r) => r.rev > floor) && !this.managed.has(id) && this.tombstoneHeldByAllMembers(id, floor));
       if (done) resolve(undefined);
       return done;
     });
@@ -1325,6 +1325,18 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
         this.checkReady();
       }, 5);
     }
+  }
+
+  private tombstoneHeldByAllMembers(id: string, floor: Ver): boolean {
+    const copies = this.o.groups.getMembers(this.o.scope, tag.child(id));
+    const members = this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
+    return members.every((n) =>
+      copies.some((c) => {
+        if (c.node !== n) return false;
+        const copyFloor = (this.validate(c, ChildRegisterSchema) as ChildRegister | undefined)?.floor;
+        return copyFloor !== undefined && copyFloor >= floor;
+      }),
+    );
   }
 
   private heldByAllMembers(id: string, rev: Ver): boolean {

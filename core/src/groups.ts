@@ -54,7 +54,7 @@
  * offending part with a warn log naming the peer and the reason.
  */
 import type { Logger } from './logger.js';
-import { GroupNameSchema, PgEntrySchema, ScopeNameSchema, describeIssues, parsePid, type PgEntry, type PgJoin, type PgLeave, type PgSync } from './protocol.js';
+import { GroupNameSchema, PgEntrySchema, ScopeNameSchema, canonicalOf, describeIssues, parsePid, type PgEntry, type PgJoin, type PgLeave, type PgSync } from './protocol.js';
 
 /** Any JSON value (what `PgEntrySchema` accepts as `value`). */
 export type JsonValue = Exclude<PgEntry['value'], undefined>;
@@ -725,20 +725,7 @@ function subtract(from: readonly PgMember[], remove: readonly PgMember[]): PgMem
 
 function memberKey(m: PgMember): string {
   // A pid never contains NUL, so the key is unambiguous.
-  return m.value === undefined ? m.pid : `${m.pid}\u0000${canonicalOfValue(m.value)}`;
-}
-
-/** Canonical JSON of the frozen values members hold, computed once per value object. */
-const canonicalCache = new WeakMap<object, string>();
-
-function canonicalOfValue(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return canonicalJson(value);
-  let key = canonicalCache.get(value);
-  if (key === undefined) {
-    key = canonicalJson(value);
-    canonicalCache.set(value, key);
-  }
-  return key;
+  return m.value === undefined ? m.pid : `${m.pid}\u0000${canonicalOf(m.value)}`;
 }
 
 /**
@@ -766,14 +753,6 @@ function internValue(value: JsonValue): JsonValue {
   interned.set(key, new WeakRef(frozen));
   collected.register(frozen, key);
   return frozen as JsonValue;
-}
-
-/** JSON with object keys sorted, so equal values give equal strings. */
-function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(',')}}`;
 }
 
 function makeMember(pid: string, node: string, value: JsonValue | undefined): PgMember {

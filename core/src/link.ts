@@ -44,8 +44,8 @@
  *
  * Failure detection: every `heartbeatIntervalMs` each link gets a ping. Any
  * frame from the peer counts as a sign of life. The round trip comes from
- * the echo in the peer's next ping (peers of 1.2+; older peers get pongs). Silent for `suspectAfterMs`:
- * the link is suspect (reported, still used); silent for
+ * the echo in the peer's next ping (peers of 1.2+; older peers get pongs).
+ * Silent for `suspectAfterMs`: the link is suspect (reported, still used); silent for
  * `heartbeatTimeoutMs`: the link is closed. A closed connection (process
  * killed, socket reset) takes the link down at once.
  *
@@ -660,11 +660,13 @@ export class LinkLayer {
     }
     const m: PeerMessage = decoded.message;
     switch (m.t) {
-      case 'ping':
-        if (m.echo) link.rttMs = Math.max(0, this.o.clock.now() - m.echo.sentAt - m.echo.heldMs);
-        if (echoes(link)) link.pingIn = { sentAt: m.sentAt, at: this.o.clock.now() };
+      case 'ping': {
+        const now = this.o.clock.now();
+        if (m.echo) link.rttMs = Math.max(0, now - m.echo.sentAt - m.echo.heldMs);
+        if (echoes(link)) link.pingIn = { sentAt: m.sentAt, at: now };
         else this.send(link.peer.name, { t: 'pong', seq: m.seq, sentAt: m.sentAt });
         return;
+      }
       case 'pong':
         link.rttMs = Math.max(0, this.o.clock.now() - m.sentAt);
         return;
@@ -783,14 +785,19 @@ export class LinkLayer {
   }
 }
 
-/** Whether the peer reads batches and syncs in parts (protocol 1.1 and newer of our major). */
-/** Peers of 1.2+ get no pongs: our next ping echoes theirs. */
-function echoes(link: Link): boolean {
-  return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= ECHO_SINCE_MINOR;
+/** Whether the peer speaks `minor` or newer of our major version. */
+function speaksSince(link: Link, minor: number): boolean {
+  return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= minor;
 }
 
+/** Whether the peer reads batches and syncs in parts (protocol 1.1+). */
 function readsBatches(link: Link): boolean {
-  return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= BATCH_SINCE_MINOR;
+  return speaksSince(link, BATCH_SINCE_MINOR);
+}
+
+/** Peers of 1.2+ get no pongs: our next ping echoes theirs. */
+function echoes(link: Link): boolean {
+  return speaksSince(link, ECHO_SINCE_MINOR);
 }
 
 /** Groups per part of a sync sent in parts (peers of 1.1 and newer). */

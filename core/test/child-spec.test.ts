@@ -4,7 +4,8 @@
  * and the structural comparison `sameSpec` / `canonicalJson`.
  */
 import { describe, expect, it } from 'vitest';
-import { SpecError, canonicalJson, isCommandStart, parseChildSpec, sameSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
+import { canonicalJson } from '../src/protocol.js';
+import { SpecError, isCommandStart, parseChildSpec, sameSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const worker = { worker: 'ticker' };
 const command = { command: 'sleep', args: ['60'] };

@@ -204,6 +204,18 @@ describe('distributed supervisor: terminate during a move', () => {
   });
 });
 
+/** Records the id of every reconcile (of `node` only, or of every node) until `restore`. */
+function recordReconciles(node?: PogoNode): { ids: string[]; restore(): void } {
+  const ids: string[] = [];
+  const proto = Object.getPrototypeOf(sim.running()[0]!.supervisor) as { reconcileOne(id: string): void };
+  const original = proto.reconcileOne;
+  proto.reconcileOne = function (this: unknown, id: string) {
+    if (node === undefined || this === node.supervisor) ids.push(id);
+    original.call(this, id);
+  };
+  return { ids, restore: () => void (proto.reconcileOne = original) };
+}
+
 describe('distributed supervisor: anti-entropy', () => {
   it('a member that dies costs the survivors a look at its own children only, and a child it owned without running it is placed again at once', async () => {
     const [n1] = await cluster(3, 134, { antiEntropyIntervalMs: 60_000 });
@@ -216,13 +228,7 @@ describe('distributed supervisor: anti-entropy', () => {
     const ids = Array.from({ length: 60 }, (_, i) => `d${i}`);
     await sim.until(() => sim.exactlyOnce(ids) && failedOn('n3'), 5_000, 'children running; the failing child tried on n3');
     const onN3 = ids.filter((id) => sim.instances(id)[0] === 'n3').length;
-    const reconciled: string[] = [];
-    const proto = Object.getPrototypeOf(n1!.supervisor) as { reconcileOne(id: string): void };
-    const original = proto.reconcileOne;
-    proto.reconcileOne = function (this: unknown, id: string) {
-      if (this === n1!.supervisor) reconciled.push(id);
-      original.call(this, id);
-    };
+    const { ids: reconciled, restore } = recordReconciles(n1!);
     try {
       sim.crash('n3');
       // Well before the next anti-entropy pass (60 s): the survivors act on the news itself.
@@ -232,7 +238,7 @@ describe('distributed supervisor: anti-entropy', () => {
       expect(new Set(reconciled).size).toBeLessThanOrEqual(onN3 + 1);
       expect(new Set(reconciled)).toContain(failing);
     } finally {
-      proto.reconcileOne = original;
+      restore();
     }
   });
 
@@ -240,13 +246,7 @@ describe('distributed supervisor: anti-entropy', () => {
     const [n1, n2] = await cluster(3, 133, { antiEntropyIntervalMs: 1_000 });
     for (let i = 0; i < 40; i++) await sim.resolve(n1!.supervisor.startChild(w(`ae${i}`)));
     await sim.run(3_000);
-    const reconciled: string[] = [];
-    const proto = Object.getPrototypeOf(n1!.supervisor) as { reconcileOne(id: string): void };
-    const original = proto.reconcileOne;
-    proto.reconcileOne = function (this: unknown, id: string) {
-      reconciled.push(id);
-      original.call(this, id);
-    };
+    const { ids: reconciled, restore } = recordReconciles();
     try {
       await sim.run(2_500); // two anti-entropy passes on every node, nothing changing
       expect(reconciled).toEqual([]);
@@ -270,7 +270,7 @@ describe('distributed supervisor: anti-entropy', () => {
       expect(reconciled).toContain('ae7');
       expect(reconciled.filter((id) => id !== 'ae7')).toEqual([]);
     } finally {
-      proto.reconcileOne = original;
+      restore();
     }
   });
 });

@@ -543,11 +543,14 @@ function linkedFakes<N extends string>(s: SimCluster, a: PogoNode, protocols: Re
 
 // ---------------------------------------------------------------------------
 
+/** `frames` with every batch replaced by the frames inside it. */
+function unbatched(frames: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  return frames.flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m]));
+}
+
 /** The echoes in the pings among `frames` (looking inside batches). */
 function echoesIn(frames: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
-  return frames
-    .flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m]))
-    .flatMap((m) => (m['t'] === 'ping' && m['echo'] ? [m['echo'] as Record<string, unknown>] : []));
+  return unbatched(frames).flatMap((m) => (m['t'] === 'ping' && m['echo'] ? [m['echo'] as Record<string, unknown>] : []));
 }
 
 describe('protocol version negotiation (rolling upgrades)', () => {
@@ -618,7 +621,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     old.conn.send({ t: 'ping', seq: 3, sentAt });
     same.conn.send({ t: 'ping', seq: 3, sentAt });
     sim.clock.advance(50);
-    const pongs = (frames: Array<Record<string, unknown>>) => frames.flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m])).filter((m) => m['t'] === 'pong');
+    const pongs = (frames: Array<Record<string, unknown>>) => unbatched(frames).filter((m) => m['t'] === 'pong');
     expect(pongs(old.received)).toEqual([{ t: 'pong', seq: 3, sentAt }]);
     sim.clock.runUntil(() => echoesIn(same.received).length > 0, 2_000, 5);
     expect(pongs(same.received)).toEqual([]);
@@ -627,7 +630,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     // Held from its arrival (1 ms after sentAt) until our ping went out.
     expect(echo['heldMs']).toBeGreaterThan(0);
     // The peer echoes our ping 40 ms after it arrived: the round trip is the time on the wire only.
-    const ours = same.received.flatMap((m) => (m['t'] === 'batch' ? (m['frames'] as Array<Record<string, unknown>>) : [m])).find((m) => m['t'] === 'ping')!;
+    const ours = unbatched(same.received).find((m) => m['t'] === 'ping')!;
     sim.clock.advance(40);
     same.conn.send({ t: 'ping', seq: 4, sentAt: sim.clock.now(), echo: { sentAt: ours['sentAt'], heldMs: sim.clock.now() - (ours['sentAt'] as number) - 1 } });
     sim.clock.advance(5);

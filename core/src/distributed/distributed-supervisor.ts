@@ -60,15 +60,16 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { deepFreeze, type JsonValue, type PgEvent, type PgMember, type ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
+import { canonicalOf } from '../protocol.js';
 import type { Random } from '../random.js';
 import { ChildSpecSchema, parseChildSpec, sameSpec, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { ChildEvent, ChildStatus, LocalSupervisor } from '../supervisor/local-supervisor.js';
 import { failingBackoff } from '../supervisor/restart-policy.js';
 import { DistError } from './errors.js';
 import { owner as computeOwner, hrwScore, place, type Candidate, type CandidateVerdict } from './placement.js';
-import { VersionClock, asJson, canonicalOf, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
+import { VersionClock, asJson, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { SAVE_COALESCE_MS, type DesiredState } from './store.js';
-import { parseTag, tag } from './tags.js';
+import { parseTag, tag, type ParsedTag } from './tags.js';
 
 /** Ids one reconcile slice looks at before it yields to the event loop (see `reconcile`). */
 export const RECONCILE_SLICE = 256;
@@ -200,9 +201,10 @@ function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<str
   for (const [name, key] of after) {
     const was = before.get(name);
     if (was === key) continue;
-    // Still listed but no longer up (down, not yet synced): lost, if it was up before.
-    if (was === undefined || (JSON.parse(key) as Candidate).up || !(JSON.parse(was) as Candidate).up) return undefined;
-    if (JSON.stringify({ ...(JSON.parse(was) as Candidate), up: false }) !== key) return undefined;
+    if (was === undefined) return undefined;
+    // Still listed but no longer up (down, not yet synced), and otherwise as before: lost.
+    const previous = JSON.parse(was) as Candidate;
+    if (!previous.up || JSON.stringify({ ...previous, up: false }) !== key) return undefined;
     lost.add(name);
   }
   for (const name of before.keys()) if (!after.has(name)) lost.add(name);
@@ -270,6 +272,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   private fullSweep = false;
   private placementKey = '';
   private placementEpoch = 0;
+  /** Each member candidate as one text, by name, as of the last `notePlacementInputs`. */
+  private placementMembers = new Map<string, string>();
   /** Ids a topology or flag change asked to look at again, and how far the slices have got. */
   private sweep: string[] = [];
   private sweepAt = 0;
@@ -400,7 +404,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     if (st.live && !sameSpec(st.live.spec, spec)) {
       return Promise.reject(new DistError('conflict', `a child with id ${JSON.stringify(spec.id)} already exists with a different spec; terminate it first or use another id`));
     }
-    if (this.o.netsplit === 'majority' && !this.quorum) {
+    if (this.withoutMajority) {
       return Promise.reject(new DistError('no-quorum', `this node sees no majority of the ${this.o.expectedMembers} expected members; nothing can start`));
     }
     let rev: Ver;
@@ -559,18 +563,22 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   // ---- events in -------------------------------------------------------------
 
   private onGroupEvent(e: PgEvent): void {
+    const t = parseTag(e.group);
     // Race "a member dies": it takes its copy of every register with it, and looking at every
     // child again held the survivors' failover back (3,000 ids for 1,000 orphans). A copy that
     // leaves can only take from the join (a lattice max), and our own copy already holds the
     // join: nothing to do for that id now, unless a caller waits on it (fewer copies to wait
     // for). Its stamp moved, so the next anti-entropy pass still looks.
-    if (e.kind === 'leave' && e.group.startsWith('c:') && !this.waiters.has(e.group.slice(2))) return;
-    this.markGroup(e.group);
+    if (e.kind === 'leave' && t?.kind === 'child' && !this.waiters.has(t.id)) return;
+    this.markTag(t);
     this.schedule();
   }
 
   private markGroup(group: string, into: Set<string> = this.dirty): void {
-    const t = parseTag(group);
+    this.markTag(parseTag(group), into);
+  }
+
+  private markTag(t: ParsedTag, into: Set<string> = this.dirty): void {
     if (!t) return;
     if (t.kind === 'drain' || t.kind === 'pause') {
       this.flagsDirty = true;
@@ -666,7 +674,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.refreshTopology();
       this.notePlacementInputs();
       // Drains are in the candidates; the pause flag and quorum are compared here.
-      const sweptFor = { members: memberKeys(this.candidates), quorum: this.quorum, paused: this.paused };
+      const sweptFor = { members: this.placementMembers, quorum: this.quorum, paused: this.paused };
       const same = this.sweptFor !== undefined && this.sweptFor.quorum === this.quorum && this.sweptFor.paused === this.paused;
       const lost = same && !this.fullSweep && this.sweep.length === 0 ? membersLost(this.sweptFor!.members, sweptFor.members) : undefined;
       this.sweptFor = sweptFor;
@@ -728,11 +736,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     for (const st of this.state.values()) if (st.ownerEpoch !== this.placementEpoch) this.placeForView(st);
   }
 
+  /** Mode `majority` on a side without a majority: nothing runs here, nothing is placed. */
+  private get withoutMajority(): boolean {
+    return this.o.netsplit === 'majority' && !this.quorum;
+  }
+
   /** The owner as the next reconcile will see it, without acting on it: an id whose owner changed is queued for that reconcile. */
   private placeForView(st: ChildState): void {
     const before = st.owner;
     if (!st.live) this.updateOwner(st, undefined, 'none');
-    else if (!(this.o.netsplit === 'majority' && !this.quorum)) this.updateOwner(st, ...this.ownerOf(st, st.live));
+    else if (!this.withoutMajority) this.updateOwner(st, ...this.ownerOf(st, st.live));
     if (st.owner !== before) {
       this.dirty.add(st.id);
       this.schedule();
@@ -772,7 +785,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
    * coming or going (a desktop app, `pogo ctl`) changes nothing here.
    */
   private notePlacementInputs(): void {
-    const key = JSON.stringify([this.candidates.filter((c) => c.role === 'member'), this.quorum, this.paused, [...this.drains]]);
+    this.placementMembers = memberKeys(this.candidates);
+    const key = JSON.stringify([[...this.placementMembers.values()], this.quorum, this.paused, [...this.drains]]);
     if (key === this.placementKey) return;
     this.placementKey = key;
     this.placementEpoch++;
@@ -945,10 +959,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
   }
 
   private membersHold(st: ChildState): boolean {
-    const copies = this.o.groups.getMembers(this.o.scope, st.groups.child).filter((m) => m.node !== this.o.node);
-    const memberNodes = this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
+    const members = this.upMemberNames();
     const wanted = canonicalOf(st.register);
-    return memberNodes.length > 0 && memberNodes.every((n) => copies.some((c) => c.node === n && canonicalOf(c.value) === wanted));
+    return members.length > 0 && this.everyUpMemberHolds(st.groups.child, (c) => canonicalOf(c.value) === wanted, members);
   }
 
   /** Steps 2 and 3. */
@@ -962,7 +975,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       this.updateOwner(st, undefined, 'none');
       return;
     }
-    if (this.o.netsplit === 'majority' && !this.quorum) {
+    if (this.withoutMajority) {
       if (local) this.stopLocal(id, 'no majority');
       return;
     }
@@ -1327,22 +1340,26 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     }
   }
 
+  /** The up members (not observers) of the current topology. */
+  private upMemberNames(): string[] {
+    return this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
+  }
+
+  /** Whether every up member holds a copy in `group` that passes `holds`. */
+  private everyUpMemberHolds(group: string, holds: (copy: PgMember) => boolean, members = this.upMemberNames()): boolean {
+    const copies = this.o.groups.getMembers(this.o.scope, group);
+    return members.every((n) => copies.some((c) => c.node === n && holds(c)));
+  }
+
   private tombstoneHeldByAllMembers(id: string, floor: Ver): boolean {
-    const copies = this.o.groups.getMembers(this.o.scope, tag.child(id));
-    const members = this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
-    return members.every((n) =>
-      copies.some((c) => {
-        if (c.node !== n) return false;
-        const copyFloor = (this.validate(c, ChildRegisterSchema) as ChildRegister | undefined)?.floor;
-        return copyFloor !== undefined && copyFloor >= floor;
-      }),
-    );
+    return this.everyUpMemberHolds(tag.child(id), (c) => {
+      const copyFloor = (this.validate(c, ChildRegisterSchema) as ChildRegister | undefined)?.floor;
+      return copyFloor !== undefined && copyFloor >= floor;
+    });
   }
 
   private heldByAllMembers(id: string, rev: Ver): boolean {
-    const copies = this.o.groups.getMembers(this.o.scope, tag.child(id));
-    const members = this.candidates.filter((c) => c.role === 'member' && c.up).map((c) => c.name);
-    return members.every((n) => copies.some((c) => c.node === n && ((c.value as { specs?: Array<{ rev?: string }> } | null)?.specs ?? []).some((s) => s.rev === rev)));
+    return this.everyUpMemberHolds(tag.child(id), (c) => ((c.value as { specs?: Array<{ rev?: string }> } | null)?.specs ?? []).some((s) => s.rev === rev));
   }
 
   private wait<T>(id: string, what: string, check: (resolve: (v: T) => void, reject: (e: Error) => void) => boolean): Promise<T> {

@@ -24,7 +24,8 @@
  * pending starts of that id; a later start gets a higher rev and lives.
  */
 import type { JsonValue } from '../groups.js';
-import { canonicalJson, type ChildSpec } from '../supervisor/child-spec.js';
+import { canonicalOf } from '../protocol.js';
+import type { ChildSpec } from '../supervisor/child-spec.js';
 
 export type Ver = string;
 
@@ -125,24 +126,6 @@ export function mergeFlag<T>(registers: ReadonlyArray<FlagRegister<T>>): FlagReg
   let best: FlagRegister<T> | undefined;
   for (const r of registers) if (!best || r.ver > best.ver) best = r;
   return best;
-}
-
-/**
- * Canonical JSON of register values, cached for frozen objects: the copies
- * held in process groups are deep-frozen and never change, and comparing
- * them was the largest single cost of a reconcile pass (profiled: 110 of
- * 208 ms of a 1,000-child failover).
- */
-const canonicalCache = new WeakMap<object, string>();
-
-export function canonicalOf(value: unknown): string {
-  if (value === null || typeof value !== 'object' || !Object.isFrozen(value)) return canonicalJson(value);
-  let text = canonicalCache.get(value);
-  if (text === undefined) {
-    text = canonicalJson(value);
-    canonicalCache.set(value, text);
-  }
-  return text;
 }
 
 export function sameRegister(a: unknown, b: unknown): boolean {

@@ -44,7 +44,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
-import { canonicalJson } from '../supervisor/child-spec.js';
+import { canonicalJson } from '../protocol.js';
 import type { ChildRegister, FlagRegister } from './registers.js';
 
 /** At most one write per this many ms while the state changes. */

@@ -16,7 +16,7 @@
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  */
 import { z } from 'zod';
-import { JsonSchema } from '../protocol.js';
+import { JsonSchema, canonicalJson } from '../protocol.js';
 
 export const WorkerStartSchema = z
   .object({
@@ -124,15 +124,4 @@ export function isCommandStart(start: ChildSpec['start']): start is CommandStart
 /** Structural equality of two parsed specs (key order does not matter). */
 export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
   return canonicalJson(a) === canonicalJson(b);
-}
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -16,6 +16,7 @@ import type { JsonValue } from '../groups.js';
 import type { Shutdown } from './child-spec.js';
 import type { ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
+import { workerScope, type WorkerExit, type WorkerFactory, type WorkerHandle } from './workers.js';
 
 /**
  * The abort reason every stopping child's signal carries: an `AbortError`,
@@ -23,7 +24,6 @@ import { StartError, delay, type InstanceContext, type RunningChild } from './ru
  * stop cost more than the rest of a stop (profiled: moving 1,000 children).
  */
 const STOPPING = new DOMException('the child is stopping', 'AbortError');
-import { workerScope, type WorkerExit, type WorkerFactory, type WorkerHandle } from './workers.js';
 
 function toExitReason(reason: WorkerExit | undefined): ExitReason {
   if (reason === undefined || reason === 'normal') return { kind: 'normal' };

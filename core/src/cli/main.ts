@@ -13,7 +13,7 @@ import { table } from './table.js';
 import { CONFIG_FIELDS, ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
-import { startStatusServer } from '../status-server.js';
+import { startStatusServer, type StatusServer } from '../status-server.js';
 import { runCtl, type CtlOptions } from './ctl.js';
 import { runDemo, runObserve, type DemoOptions, type ObserveOptions } from './observe.js';
 import { loadWorkerModules } from '../supervisor/load-workers.js';
@@ -153,7 +153,34 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
   }
   if (config.workers.length > 0) log.info({ workers: defaultWorkers.names() }, 'worker types loaded');
 
-  let node: PogoNode;
+  // Signal handlers go in before the node starts: a SIGTERM that lands while
+  // it starts (a service manager's stop right after its start) must still
+  // end in a graceful leave, not in the default action, which kills the
+  // process outright.
+  let node: PogoNode | undefined;
+  let status: StatusServer | undefined;
+  let stopSignal: string | undefined;
+  const stopNode = (running: PogoNode, signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    void (async () => {
+      try {
+        await running.stop(`received ${signal}`);
+        await status?.close();
+      } catch (err) {
+        log.error({ err }, 'error during shutdown');
+      } finally {
+        process.exit(0);
+      }
+    })();
+  };
+  const shutdown = (signal: string): void => {
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    if (node !== undefined) stopNode(node, signal); // else: once the start has finished
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
   try {
     node = await PogoNode.start(config, { log });
   } catch (err) {
@@ -166,27 +193,14 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const status = config.statusPort !== undefined ? await startStatusServer(node, config.statusHost, config.statusPort) : undefined;
-  if (status) log.info({ url: status.url, endpoints: ['/status', '/healthz'] }, 'status endpoint listening');
-
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    void (async () => {
-      try {
-        await node.stop(`received ${signal}`);
-        await status?.close();
-      } catch (err) {
-        log.error({ err }, 'error during shutdown');
-      } finally {
-        process.exit(0);
-      }
-    })();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  if (stopSignal !== undefined) {
+    stopNode(node, stopSignal);
+    return;
+  }
+  if (config.statusPort !== undefined) {
+    status = await startStatusServer(node, config.statusHost, config.statusPort);
+    log.info({ url: status.url, endpoints: ['/status', '/healthz'] }, 'status endpoint listening');
+  }
   // The listening server keeps the process alive (the node's own timers are unref'ed).
 }
 

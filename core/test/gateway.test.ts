@@ -202,7 +202,9 @@ describe('observer gateway', () => {
     });
     await new Promise((r) => socket.on('snapshot', r));
     for (let i = 0; i < 10; i++) await members[0]!.supervisor.startChild({ id: `slow${i}`, start: { worker: 'w' } });
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => received >= 1, 2_000, 'the first patch');
+    // Ten gateway intervals with the first patch still unacknowledged: nothing more.
+    await new Promise((r) => setTimeout(r, 200));
     expect(received).toBe(1);
     held.shift()!();
     await until(() => received === 2, 2_000, 'the coalesced patch');

@@ -28,11 +28,15 @@ export async function run(ctx) {
         cluster.observerStall();
         return cluster.memberLinkDrops();
       });
+      // BENCH_PROFILE_DIR=<dir>: a CPU profile of each node while the calls run.
+      const profileDir = process.env.BENCH_PROFILE_DIR;
+      if (profileDir) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'start', intervalUs: 500 }, 10_000)));
       const t0 = performance.now();
       const replies = await ctx.step(`${label}: ${N} startChild calls`, 180_000, async () => {
         const replies = await cluster.startChildren(mode === 'one' ? cluster.nodes.get('n1') : cluster.live(), N, { boundMs: 170_000 });
         return { wallMs: performance.now() - t0, replies };
       });
+      if (profileDir) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/start-${mode}-${n.name}.cpuprofile` }, 30_000)));
       const settledMs = (await ctx.step(`${label}: observer sees ${N} running once`, 120_000, () => cluster.waitSettled(members, 120_000))) - t0;
       const stalls = await ctx.step(`${label}: read event-loop stalls`, 30_000, () => cluster.stalls());
       const linkDrops = (await cluster.memberLinkDrops()) - drops0;

@@ -311,26 +311,43 @@ export class LinkLayer {
 
   /**
    * Sends a frame on the link to `name`. To a peer that reads batches
-   * (protocol 1.1+), small frames (pg deltas, pings, pongs, leave) wait for
-   * a flush on the next timer turn and go as one `batch`: a reconcile pass
-   * that changes 1,000 groups costs each peer one transport frame, not
-   * 1,000. Other frames (syncs, gossip, commands) flush what waits and go
-   * alone, so per-link order never changes.
+   * (protocol 1.1+), small frames (pg deltas, pings, pongs, leave, a small
+   * gossip) wait for a flush on the next timer turn and go as one `batch`:
+   * a reconcile pass that changes 1,000 groups costs each peer one transport
+   * frame, not 1,000. Other frames (syncs, large gossip, commands) flush what
+   * waits and go alone, so per-link order never changes.
    */
   send(name: string, message: LinkMessage): boolean {
     const link = this.links.get(name);
     if (!link) return false;
+    if (this.enqueue(link, message)) link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
+    return true;
+  }
+
+  /**
+   * Like `send`, for a frame nothing waits on (periodic gossip): it rides
+   * with whatever goes next on the link, at the latest with the next
+   * heartbeat's ping, instead of costing both ends a frame of its own.
+   */
+  sendWithNextFrame(name: string, message: LinkMessage): boolean {
+    const link = this.links.get(name);
+    if (!link) return false;
+    this.enqueue(link, message);
+    return true;
+  }
+
+  /** Puts `message` in the outbox (true), or sends it alone at once (false: not batchable for this peer). */
+  private enqueue(link: Link, message: LinkMessage): boolean {
     this.stats.framesOut++;
     const newFormats = readsBatches(link);
     const bytes = newFormats ? batchableBytes(message) : undefined;
     if (bytes === undefined) {
       this.sendAlone(link, message, newFormats);
-      return true;
+      return false;
     }
     if (link.outbox.length >= MAX_BATCH_FRAMES || link.outboxBytes + bytes > BATCH_BYTES) this.flush(link);
     link.outbox.push(message);
     link.outboxBytes += bytes;
-    link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
     return true;
   }
 
@@ -737,9 +754,10 @@ export class LinkLayer {
       }
       const echo = link.pingIn && { sentAt: link.pingIn.sentAt, heldMs: now - link.pingIn.at };
       link.pingIn = undefined;
-      this.send(link.peer.name, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
+      this.enqueue(link, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
     }
-    // The pings go now, not on a flush timer a moment later: one wake-up per tick instead of two.
+    // The pings go now, with what waited for them (gossip), not on a flush timer a moment later:
+    // one wake-up per tick instead of two.
     for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
   }
 
@@ -820,6 +838,10 @@ function batchableBytes(message: LinkMessage): number | undefined {
       return 64;
     case 'pg.leave':
       return 64 + message.group.length + message.scope.length + message.pids.reduce((n, pid) => n + pid.length + 3, 0);
+    case 'gossip': {
+      const bytes = 32 + jsonBytes(message.members, BATCH_BYTES / 4);
+      return bytes > BATCH_BYTES / 4 ? undefined : bytes;
+    }
     case 'pg.join': {
       const limit = BATCH_BYTES / 4;
       let bytes = 64 + message.group.length + message.scope.length;

@@ -69,7 +69,7 @@ export interface MembershipTiming {
 export interface MembershipOptions {
   self: MemberInfo;
   seeds: readonly string[];
-  links: Pick<LinkLayer, 'dial' | 'isDialling' | 'isBusyWith' | 'all' | 'get' | 'send'>;
+  links: Pick<LinkLayer, 'dial' | 'isDialling' | 'isBusyWith' | 'all' | 'get' | 'send' | 'sendWithNextFrame'>;
   clock: Clock;
   random: Random;
   log: Logger;
@@ -362,7 +362,8 @@ export class Membership {
     const links = this.o.links.all();
     if (links.length > 0) {
       const target = links[this.o.random.int(links.length)]!;
-      this.o.links.send(target.peer.name, { t: 'gossip', members: this.tableInfo() });
+      // Anti-entropy, not news (news is broadcast at once): it rides with the next heartbeat.
+      this.o.links.sendWithNextFrame(target.peer.name, { t: 'gossip', members: this.tableInfo() });
     }
   }
 

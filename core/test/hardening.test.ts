@@ -670,6 +670,32 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(a.linkStats().batchesOut).toBeGreaterThan(0);
   });
 
+  it('periodic gossip rides with the next heartbeat to a peer of our version (one frame, not two); a peer of minor 0 gets it alone', async () => {
+    sim = new SimCluster(812, { latencyMs: 1, jitterMs: 0 });
+    // Gossip rounds between heartbeats (500 ms), never at the same instant as one.
+    const a = await sim.start('a', [], { gossipIntervalMs: 730 });
+    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
+    old.received.length = 0;
+    same.received.length = 0;
+    // Ten seconds of gossip rounds (one random link each); the fakes ping so that the links stay up.
+    for (let t = 0; t < 10_000; t += 250) {
+      old.conn.send({ t: 'ping', seq: t, sentAt: sim.clock.now() });
+      same.conn.send({ t: 'ping', seq: t, sentAt: sim.clock.now() });
+      sim.clock.advance(250);
+    }
+    expect(a.member('old')?.status).toBe('up');
+    expect(a.member('same')?.status).toBe('up');
+    // Our version: every gossip frame came inside a batch whose other frames are that heartbeat's ping.
+    const gossipAlone = same.received.filter((m) => m['t'] === 'gossip');
+    const withGossip = same.received.filter((m) => m['t'] === 'batch' && (m['frames'] as Array<Record<string, unknown>>).some((f) => f['t'] === 'gossip'));
+    expect(gossipAlone).toEqual([]);
+    expect(withGossip.length).toBeGreaterThan(0);
+    for (const batch of withGossip) expect((batch['frames'] as Array<Record<string, unknown>>).map((f) => f['t'])).toEqual(['gossip', 'ping']);
+    // Minor 0 reads no batches: gossip and pings alone, as before.
+    expect(old.received.some((m) => m['t'] === 'batch')).toBe(false);
+    expect(old.received.filter((m) => m['t'] === 'gossip').length).toBeGreaterThan(0);
+  });
+
   it('a large sync goes in parts of 500 groups to a peer of our version, and whole to a peer of minor 0', async () => {
     sim = new SimCluster(810, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');

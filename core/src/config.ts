@@ -30,7 +30,7 @@ export interface TimingConfig {
  * detection), `wan` for links with long, jittery round trips.
  */
 export const TIMING_PRESETS: Record<'local' | 'lan' | 'wan', TimingConfig> = {
-  lan: { heartbeatIntervalMs: 500, suspectAfterMs: 1500, heartbeatTimeoutMs: 3000, handshakeTimeoutMs: 5000, connectTimeoutMs: 3000, gossipIntervalMs: 1000, reconnectBaseMs: 100, reconnectMaxMs: 5000 },
+  lan: { heartbeatIntervalMs: 1000, suspectAfterMs: 2000, heartbeatTimeoutMs: 3000, handshakeTimeoutMs: 5000, connectTimeoutMs: 3000, gossipIntervalMs: 1000, reconnectBaseMs: 100, reconnectMaxMs: 5000 },
   local: { heartbeatIntervalMs: 200, suspectAfterMs: 600, heartbeatTimeoutMs: 1000, handshakeTimeoutMs: 2000, connectTimeoutMs: 1000, gossipIntervalMs: 500, reconnectBaseMs: 50, reconnectMaxMs: 2000 },
   wan: { heartbeatIntervalMs: 1000, suspectAfterMs: 5000, heartbeatTimeoutMs: 15000, handshakeTimeoutMs: 15000, connectTimeoutMs: 10000, gossipIntervalMs: 2000, reconnectBaseMs: 500, reconnectMaxMs: 30000 },
 };
@@ -131,8 +131,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('tlsCaFile', 'string', 'PEM CA bundle to pin: peers\' certificates must chain to it; with --tls-cert-file, dialling peers must present one too (mutual TLS)'),
   field('tlsRejectUnauthorized', 'bool', 'verify peer certificates (default: true; false is insecure, for tests only)'),
   field('preset', 'string', 'timing preset: local, lan or wan (default: lan)'),
-  field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 500)'),
-  field('suspectAfterMs', 'int', 'silence before a peer is suspect, ms (lan: 1500)'),
+  field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 1000)'),
+  field('suspectAfterMs', 'int', 'silence before a peer is suspect, ms (lan: 2000)'),
   field('heartbeatTimeoutMs', 'int', 'silence before a peer is declared down, ms (lan: 3000)'),
   field('handshakeTimeoutMs', 'int', 'longest link handshake, ms (lan: 5000)'),
   field('connectTimeoutMs', 'int', 'longest dial, ms (lan: 3000)'),

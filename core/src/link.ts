@@ -236,6 +236,10 @@ export class LinkLayer {
   private heartbeatTimer: TimerHandle | undefined;
   private pingSeq = 0;
   private beatDueAt = 0;
+  /** Silence checks between heartbeat ticks (see `checkSilence`). */
+  private silenceTimer: TimerHandle | undefined;
+  /** Up to when this node's own lateness has been credited to its links. */
+  private creditedUntil = 0;
   private stopping = false;
   private onAllLinksClosed: (() => void) | undefined;
   /** Refusal log throttle: lines logged in the current one-second window, and refusals not logged. */
@@ -405,6 +409,8 @@ export class LinkLayer {
     this.stopping = true;
     this.o.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.o.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
     for (const link of this.all()) this.closeLink(link, 'shutting down');
     for (const p of [...this.pending]) this.abandon(p, 'shutting down');
   }
@@ -726,20 +732,42 @@ export class LinkLayer {
     this.heartbeatTimer = this.o.clock.setTimeout(() => {
       this.safely(() => this.heartbeat());
       if (!this.stopping) this.scheduleHeartbeat();
+      this.scheduleSilenceCheck();
     }, this.o.timing.heartbeatIntervalMs);
   }
 
   private heartbeat(): void {
     const now = this.o.clock.now();
     const seq = this.pingSeq++;
-    // Race "our own stall": after a busy stretch this timer runs before the poll phase has read
+    this.checkSilence(now, this.beatDueAt);
+    for (const link of this.all()) {
+      const echo = link.pingIn && { sentAt: link.pingIn.sentAt, heldMs: now - link.pingIn.at };
+      link.pingIn = undefined;
+      this.enqueue(link, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
+    }
+    // The pings go now, with what waited for them (gossip), not on a flush timer a moment later:
+    // one wake-up per tick instead of two.
+    for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
+  }
+
+  /**
+   * Suspects and closes silent links. Runs on every heartbeat tick, and in
+   * between only when a threshold falls before the next tick: a quiet link
+   * that has been silent for most of the timeout is closed when the timeout
+   * passes, not up to a heartbeat interval later. A healthy cluster never
+   * arms this extra timer (every link was heard within the last interval).
+   */
+  private checkSilence(now: number, dueAt: number): void {
+    // Race "our own stall": after a busy stretch a timer runs before the poll phase has read
     // what peers sent meanwhile. Silence counts only while this node could listen, so a late
-    // tick credits its lateness to every link instead of blaming the peers for it.
-    const late = now - this.beatDueAt;
+    // timer credits its lateness to every link instead of blaming the peers for it (a stretch
+    // already credited by an earlier late timer is not credited twice).
+    const late = now - Math.max(dueAt, this.creditedUntil);
     if (late > 0) {
       this.stats.stalledMs += late;
       for (const link of this.all()) link.lastHeardAt = Math.min(now, link.lastHeardAt + late);
     }
+    this.creditedUntil = Math.max(this.creditedUntil, now);
     for (const link of this.all()) {
       const silence = now - link.lastHeardAt;
       if (silence >= this.o.timing.heartbeatTimeoutMs) {
@@ -752,13 +780,24 @@ export class LinkLayer {
         this.o.log.info({ peer: link.peer.name, silenceMs: silence }, 'peer suspect');
         this.emit(() => this.o.events.suspect(link));
       }
-      const echo = link.pingIn && { sentAt: link.pingIn.sentAt, heldMs: now - link.pingIn.at };
-      link.pingIn = undefined;
-      this.enqueue(link, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
     }
-    // The pings go now, with what waited for them (gossip), not on a flush timer a moment later:
-    // one wake-up per tick instead of two.
-    for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
+  }
+
+  /** Arms the in-between silence check when a link's suspect or timeout threshold falls before the next tick. */
+  private scheduleSilenceCheck(): void {
+    this.o.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    if (this.stopping) return;
+    const { suspectAfterMs, heartbeatTimeoutMs } = this.o.timing;
+    let due = Infinity;
+    for (const link of this.links.values()) due = Math.min(due, link.lastHeardAt + (link.suspect ? heartbeatTimeoutMs : Math.min(suspectAfterMs, heartbeatTimeoutMs)));
+    if (due >= this.beatDueAt) return;
+    const dueAt = Math.max(due, this.o.clock.now());
+    this.silenceTimer = this.o.clock.setTimeout(() => {
+      this.silenceTimer = undefined;
+      this.safely(() => this.checkSilence(this.o.clock.now(), dueAt));
+      this.scheduleSilenceCheck();
+    }, dueAt - this.o.clock.now());
   }
 
   // ---- helpers ----------------------------------------------------------

@@ -673,7 +673,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
   it('periodic gossip rides with the next heartbeat to a peer of our version (one frame, not two); a peer of minor 0 gets it alone', async () => {
     sim = new SimCluster(812, { latencyMs: 1, jitterMs: 0 });
     // Gossip rounds between heartbeats (500 ms), never at the same instant as one.
-    const a = await sim.start('a', [], { gossipIntervalMs: 730 });
+    const a = await sim.start('a', [], { heartbeatIntervalMs: 500, suspectAfterMs: 1_500, heartbeatTimeoutMs: 3_000, gossipIntervalMs: 730 });
     const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
     old.received.length = 0;
     same.received.length = 0;

@@ -63,6 +63,30 @@ describe('heartbeats', () => {
   });
 });
 
+describe('silence thresholds', () => {
+  it('a silent peer is suspected and dropped when its thresholds pass, not at the next heartbeat tick (lan timing: 1 s pings)', async () => {
+    sim = new SimCluster(31, { latencyMs: 1, jitterMs: 0 });
+    const timing = { heartbeatIntervalMs: 1_000, suspectAfterMs: 2_000, heartbeatTimeoutMs: 3_000 };
+    const a = await sim.start('a', [], timing);
+    sim.clock.advance(370); // b's ticks fall between a's
+    await sim.start('b', ['a'], timing);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'a-b linked');
+    sim.clock.advance(5_000);
+    const seen: Array<[string, number]> = [];
+    a.on('member-suspect', (e) => e.suspect && seen.push(['suspect', sim!.clock.now()]));
+    a.on('member-down', () => seen.push(['down', sim!.clock.now()]));
+    sim.network.partition([SimCluster.address('a')], [SimCluster.address('b')]);
+    sim.clock.advance(5);
+    const lastHeard = sim.clock.now() - a.status().links.find((l) => l.peer === 'b')!.lastHeardMsAgo;
+    for (let i = 0; i < 500 && !seen.some(([k]) => k === 'down'); i++) sim.clock.advance(10);
+    // On the thresholds (within the 10 ms steps of this loop), not up to a 1 s tick later.
+    expect(seen.map(([k, at]) => [k, Math.floor((at - lastHeard) / 10) * 10])).toEqual([
+      ['suspect', 2_000],
+      ['down', 3_000],
+    ]);
+  });
+});
+
 describe('link handshake', () => {
   it('links two nodes and never puts the secret on the wire', async () => {
     sim = new SimCluster(21);

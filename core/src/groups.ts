@@ -359,6 +359,11 @@ export class ProcessGroups {
     return this.scopeStates.get(scope)?.stamps.get(group) ?? 0;
   }
 
+  /** Non-empty groups of a scope (any node), unsorted: for a sweep that reads them all. */
+  groupNames(scope: string): IterableIterator<string> {
+    return (this.scopeStates.get(scope)?.groups.keys() ?? new Map<string, never>().keys());
+  }
+
   /** Non-empty groups of a scope (any node), sorted. */
   whichGroups(scope: string): string[] {
     const state = this.scopeStates.get(scope);

@@ -69,7 +69,7 @@ import { DistError } from './errors.js';
 import { owner as computeOwner, hrwScore, place, type Candidate, type CandidateVerdict } from './placement.js';
 import { VersionClock, asJson, highestRev, liveSpec, mergeChild, mergeFlag, sameRegister, verTime, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { SAVE_COALESCE_MS, type DesiredState } from './store.js';
-import { parseTag, tag, type ParsedTag } from './tags.js';
+import { childIdOf, parseTag, tag, type ParsedTag } from './tags.js';
 
 /** Ids one reconcile slice looks at before it yields to the event loop (see `reconcile`). */
 export const RECONCILE_SLICE = 256;
@@ -211,6 +211,16 @@ function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<str
   return lost;
 }
 
+/** What a reconcile of one id read (see `DistributedSupervisor.signature`). */
+interface Signature {
+  epoch: number;
+  child: number;
+  run: number;
+  fail: number;
+  /** The local instance's pid while it runs here; undefined when the child is not managed here. */
+  local: string | undefined;
+}
+
 interface ChildState {
   id: string;
   register: ChildRegister;
@@ -226,7 +236,7 @@ interface ChildState {
   cause: MoveReason;
   lastRunner: string | undefined;
   /** What this id's last reconcile saw (see `signature`): a sweep skips it while that is unchanged. */
-  sig: string | undefined;
+  sig: Signature | undefined;
   /**
    * Our copy (the group value) and the register it was last written from or
    * found equal to. Both are frozen, so while both objects are the same the
@@ -686,9 +696,18 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
         for (const st of this.state.values()) if (st.owner !== undefined && lost.has(st.owner)) this.sweep.push(st.id);
       } else {
         // A new sweep replaces one in progress: it covers every id again, under the new topology.
-        const ids = new Set([...this.state.keys(), ...this.managed.keys()]);
-        if (this.fullSweep) for (const group of this.o.groups.whichGroups(this.o.scope)) this.markGroup(group, ids);
-        this.sweep = [...ids];
+        // Every id with state, then those only the local supervisor or (a full sweep) the groups know.
+        const sweep = [...this.state.keys()];
+        const extra = new Set<string>();
+        for (const id of this.managed.keys()) if (!this.state.has(id)) extra.add(id);
+        if (this.fullSweep) {
+          for (const group of this.o.groups.groupNames(this.o.scope)) {
+            const id = childIdOf(group);
+            if (id !== undefined && !this.state.has(id)) extra.add(id);
+          }
+        }
+        for (const id of extra) sweep.push(id);
+        this.sweep = sweep;
       }
       this.sweepAt = 0;
       this.fullSweep = false;
@@ -708,7 +727,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
       const id = this.sweep[this.sweepAt++]!;
       const st = this.state.get(id);
       const tombstone = st !== undefined && st.register.specs.length === 0 && st.register.floor !== undefined; // expires with time
-      if (st?.sig !== undefined && !tombstone && st.sig === this.signature(st)) continue;
+      if (st !== undefined && !tombstone && this.unchangedSince(st.sig, st)) continue;
       this.reconcileOne(id);
     }
     if (this.sweepAt >= this.sweep.length) {
@@ -766,17 +785,24 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
    * epoch) and its local instance. Undefined (never skip) while a caller
    * waits on the id or its local instance is not simply running.
    */
-  private signature(st: ChildState): string | undefined {
+  private signature(st: ChildState): Signature | undefined {
     const id = st.id;
     if (this.waiters.has(id)) return undefined;
-    let local = '-';
+    let local: string | undefined;
     if (this.managed.has(id)) {
-      const c = this.o.local.child(id);
-      if (c?.status !== 'running') return undefined;
-      local = c.pid ?? '?';
+      local = this.o.local.runningPid(id);
+      if (local === undefined) return undefined;
     }
     const { groups, scope } = this.o;
-    return `${this.placementEpoch}|${groups.stamp(scope, st.groups.child)}|${groups.stamp(scope, st.groups.run)}|${groups.stamp(scope, st.groups.fail)}|${local}`;
+    return { epoch: this.placementEpoch, child: groups.stamp(scope, st.groups.child), run: groups.stamp(scope, st.groups.run), fail: groups.stamp(scope, st.groups.fail), local };
+  }
+
+  /** Whether `sig` is still `st`'s signature; compared field by field, nothing made (a sweep asks for every id). */
+  private unchangedSince(sig: Signature | undefined, st: ChildState): boolean {
+    if (sig === undefined || sig.epoch !== this.placementEpoch || this.waiters.has(st.id)) return false;
+    const { groups, scope } = this.o;
+    if (sig.child !== groups.stamp(scope, st.groups.child) || sig.run !== groups.stamp(scope, st.groups.run) || sig.fail !== groups.stamp(scope, st.groups.fail)) return false;
+    return this.managed.has(st.id) ? sig.local !== undefined && sig.local === this.o.local.runningPid(st.id) : sig.local === undefined;
   }
 
   /**

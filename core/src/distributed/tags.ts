@@ -26,3 +26,11 @@ export function parseTag(group: string): ParsedTag {
   if (group === 'f:pause') return { kind: 'pause' };
   return undefined;
 }
+
+/** The child id of a `c:`, `run:` or `fail:` group (no object made: a full sweep reads every group). */
+export function childIdOf(group: string): string | undefined {
+  if (group.startsWith('c:')) return group.slice(2);
+  if (group.startsWith('run:')) return group.slice(4);
+  if (group.startsWith('fail:')) return group.slice(5);
+  return undefined;
+}

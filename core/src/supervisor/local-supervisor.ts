@@ -254,6 +254,12 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     return [...this.children.values()].map((r) => this.info(r));
   }
 
+  /** The pid of `id`'s instance while it is running, else undefined (no snapshot made: sweeps ask for every child). */
+  runningPid(id: string): string | undefined {
+    const r = this.children.get(id);
+    return r?.status === 'running' ? r.pid : undefined;
+  }
+
   child(id: string): ChildInfo | undefined {
     const r = this.children.get(id);
     return r ? this.info(r) : undefined;

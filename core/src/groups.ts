@@ -491,7 +491,8 @@ export class ProcessGroups {
   private acceptEntries(peer: string, message: PgMessage, group: string, entries: readonly PgEntry[]): PgMember[] {
     const members: PgMember[] = [];
     for (const entry of entries) {
-      if (this.belongsTo(peer, entry.pid, message, group)) members.push(makeMember(entry.pid, peer, entry.value));
+      // Decoded from the peer's frame for this call alone: interned in place.
+      if (this.belongsTo(peer, entry.pid, message, group)) members.push(makeMember(entry.pid, peer, entry.value, true));
     }
     return members;
   }
@@ -749,19 +750,24 @@ const collected = new FinalizationRegistry<string>((key) => {
   if (interned.get(key)?.deref() === undefined) interned.delete(key);
 });
 
-function internValue(value: JsonValue): JsonValue {
+/**
+ * The shared frozen copy of `value`. `owned`: the caller hands `value` over
+ * (a value just decoded from a peer's frame, referenced by nothing else), so
+ * a first sighting is frozen in place instead of copied.
+ */
+function internValue(value: JsonValue, owned: boolean): JsonValue {
   if (value === null || typeof value !== 'object') return value;
   const key = JSON.stringify(value);
   const hit = interned.get(key)?.deref();
   if (hit !== undefined) return hit as JsonValue;
-  const frozen = deepFreeze(JSON.parse(key) as object);
+  const frozen = deepFreeze(owned ? value : (JSON.parse(key) as object));
   interned.set(key, new WeakRef(frozen));
   collected.register(frozen, key);
   return frozen as JsonValue;
 }
 
-function makeMember(pid: string, node: string, value: JsonValue | undefined): PgMember {
-  return Object.freeze(value === undefined ? { pid, node } : { pid, node, value: internValue(value) });
+function makeMember(pid: string, node: string, value: JsonValue | undefined, owned = false): PgMember {
+  return Object.freeze(value === undefined ? { pid, node } : { pid, node, value: internValue(value, owned) });
 }
 
 function toEntry(member: PgMember): PgEntry {

@@ -71,11 +71,14 @@ export async function run(ctx) {
   const out = nodes.map((_, i) => (b.link[i].bytesOut - a.link[i].bytesOut) / seconds);
   const inn = nodes.map((_, i) => (b.link[i].bytesIn - a.link[i].bytesIn) / seconds);
   const frames = nodes.map((_, i) => (b.link[i].framesOut - a.link[i].framesOut) / seconds);
+  // Older builds (a run against another commit) have no transport counter.
+  const wire = nodes.map((_, i) => ((b.link[i].transportFramesOut ?? NaN) - (a.link[i].transportFramesOut ?? NaN)) / seconds);
   ctx.metric(`idle CPU per node (${N} children)`, '% of a core', cpu, { ...(N >= 10_000 ? { target: ['<', 0.5] } : {}), note: `user + system time over ${seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)` });
   ctx.metric('resident memory per node', 'MiB', rss, { note: 'VmRSS after the idle window' });
   ctx.metric('bytes sent per second per node', 'B/s', out, { note: 'Socket.IO payload bytes on all links of the node' });
   ctx.metric('bytes received per second per node', 'B/s', inn);
-  ctx.metric('frames sent per second per node', 'frames/s', frames);
+  ctx.metric('frames sent per second per node', 'frames/s', frames, { note: 'link messages (pings, gossip, pg deltas)' });
+  if (wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node', 'frames/s', wire, { note: 'what went on the wire: messages that went out together (a ping and the gossip riding with it) are one batch frame' });
   ctx.metric('longest reconcile slice in the window', 'ms', b.reconcile, { note: 'the anti-entropy pass over every child, in slices of at most 256 ids' });
   ctx.detail('cluster bytes per second (sum of sent)', Math.round(summarize(out).median * nodes.length));
 }

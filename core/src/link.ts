@@ -246,7 +246,8 @@ export class LinkLayer {
   private refusalWindow = { start: Number.NEGATIVE_INFINITY, logged: 0, suppressed: 0 };
   /** Nonces of our own hellos that our acceptor refused as `self` (we dialled our own address). */
   private readonly selfNonces = new Set<string>();
-  readonly stats = { framesIn: 0, framesOut: 0, batchesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
+  /** framesOut counts link messages; transportFramesOut what went on the wire (a batch is one). */
+  readonly stats = { framesIn: 0, framesOut: 0, batchesOut: 0, transportFramesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
 
   constructor(private readonly o: LinkLayerOptions) {
     // Refusals the transport makes itself (TLS, HTTP, its own limits) go to the node's log too.
@@ -362,10 +363,12 @@ export class LinkLayer {
       // In parts, so that neither end spends seconds on one frame (and misses heartbeats meanwhile).
       for (let at = 0; at < message.groups.length; at += SYNC_PART_GROUPS) {
         const groups = message.groups.slice(at, at + SYNC_PART_GROUPS);
+        this.stats.transportFramesOut++;
         link.conn.send(at + SYNC_PART_GROUPS < message.groups.length ? { ...message, groups, more: true } : { ...message, groups });
       }
       return;
     }
+    this.stats.transportFramesOut++;
     link.conn.send(message);
   }
 
@@ -380,6 +383,7 @@ export class LinkLayer {
     // Race "link replaced or closed before the flush": its frames die with it, as they would in its socket.
     if (this.links.get(link.peer.name) !== link) return;
     if (frames.length > 1) this.stats.batchesOut++;
+    this.stats.transportFramesOut++;
     this.safely(() => link.conn.send(frames.length === 1 ? frames[0] : { t: 'batch', frames }));
   }
 

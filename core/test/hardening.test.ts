@@ -691,6 +691,9 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(gossipAlone).toEqual([]);
     expect(withGossip.length).toBeGreaterThan(0);
     for (const batch of withGossip) expect((batch['frames'] as Array<Record<string, unknown>>).map((f) => f['t'])).toEqual(['gossip', 'ping']);
+    // What went on the wire: one frame per batch or lone message, fewer than the messages.
+    const stats = a.linkStats();
+    expect(stats.transportFramesOut).toBeLessThan(stats.framesOut);
     // Minor 0 reads no batches: gossip and pings alone, as before.
     expect(old.received.some((m) => m['t'] === 'batch')).toBe(false);
     expect(old.received.filter((m) => m['t'] === 'gossip').length).toBeGreaterThan(0);

@@ -360,8 +360,8 @@ export class ProcessGroups {
   }
 
   /** Non-empty groups of a scope (any node), unsorted: for a sweep that reads them all. */
-  groupNames(scope: string): IterableIterator<string> {
-    return (this.scopeStates.get(scope)?.groups.keys() ?? new Map<string, never>().keys());
+  groupNames(scope: string): Iterable<string> {
+    return this.scopeStates.get(scope)?.groups.keys() ?? [];
   }
 
   /** Non-empty groups of a scope (any node), sorted. */

@@ -797,12 +797,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent] }> 
     return { epoch: this.placementEpoch, child: groups.stamp(scope, st.groups.child), run: groups.stamp(scope, st.groups.run), fail: groups.stamp(scope, st.groups.fail), local };
   }
 
-  /** Whether `sig` is still `st`'s signature; compared field by field, nothing made (a sweep asks for every id). */
+  /** Whether `sig` is still `st`'s signature (compared field by field, no text built per id). */
   private unchangedSince(sig: Signature | undefined, st: ChildState): boolean {
-    if (sig === undefined || sig.epoch !== this.placementEpoch || this.waiters.has(st.id)) return false;
-    const { groups, scope } = this.o;
-    if (sig.child !== groups.stamp(scope, st.groups.child) || sig.run !== groups.stamp(scope, st.groups.run) || sig.fail !== groups.stamp(scope, st.groups.fail)) return false;
-    return this.managed.has(st.id) ? sig.local !== undefined && sig.local === this.o.local.runningPid(st.id) : sig.local === undefined;
+    if (sig === undefined) return false;
+    const now = this.signature(st);
+    return now !== undefined && now.epoch === sig.epoch && now.child === sig.child && now.run === sig.run && now.fail === sig.fail && now.local === sig.local;
   }
 
   /**

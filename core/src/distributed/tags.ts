@@ -8,10 +8,13 @@
  *   f:drain:<node>  flag register: is <node> draining
  *   f:pause         flag register: is rebalancing paused cluster-wide
  */
+/** The prefixes of a child's three groups: one place for `tag`, `parseTag` and `childIdOf`. */
+const CHILD_PREFIX = { child: 'c:', run: 'run:', fail: 'fail:' } as const;
+
 export const tag = {
-  child: (id: string) => `c:${id}`,
-  run: (id: string) => `run:${id}`,
-  fail: (id: string) => `fail:${id}`,
+  child: (id: string) => `${CHILD_PREFIX.child}${id}`,
+  run: (id: string) => `${CHILD_PREFIX.run}${id}`,
+  fail: (id: string) => `${CHILD_PREFIX.fail}${id}`,
   drain: (node: string) => `f:drain:${node}`,
   pause: 'f:pause',
 } as const;
@@ -19,9 +22,8 @@ export const tag = {
 export type ParsedTag = { kind: 'child' | 'run' | 'fail'; id: string } | { kind: 'drain'; node: string } | { kind: 'pause' } | undefined;
 
 export function parseTag(group: string): ParsedTag {
-  if (group.startsWith('c:')) return { kind: 'child', id: group.slice(2) };
-  if (group.startsWith('run:')) return { kind: 'run', id: group.slice(4) };
-  if (group.startsWith('fail:')) return { kind: 'fail', id: group.slice(5) };
+  const kind = childKindOf(group);
+  if (kind !== undefined) return { kind, id: group.slice(CHILD_PREFIX[kind].length) };
   if (group.startsWith('f:drain:')) return { kind: 'drain', node: group.slice(8) };
   if (group === 'f:pause') return { kind: 'pause' };
   return undefined;
@@ -29,8 +31,14 @@ export function parseTag(group: string): ParsedTag {
 
 /** The child id of a `c:`, `run:` or `fail:` group (no object made: a full sweep reads every group). */
 export function childIdOf(group: string): string | undefined {
-  if (group.startsWith('c:')) return group.slice(2);
-  if (group.startsWith('run:')) return group.slice(4);
-  if (group.startsWith('fail:')) return group.slice(5);
+  const kind = childKindOf(group);
+  return kind === undefined ? undefined : group.slice(CHILD_PREFIX[kind].length);
+}
+
+/** Which of a child's groups `group` is, if any. */
+function childKindOf(group: string): keyof typeof CHILD_PREFIX | undefined {
+  if (group.startsWith(CHILD_PREFIX.child)) return 'child';
+  if (group.startsWith(CHILD_PREFIX.run)) return 'run';
+  if (group.startsWith(CHILD_PREFIX.fail)) return 'fail';
   return undefined;
 }

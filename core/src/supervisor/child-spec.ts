@@ -16,7 +16,7 @@
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  */
 import { z } from 'zod';
-import { JsonSchema, canonicalJson } from '../protocol.js';
+import { JsonSchema, canonicalOf } from '../protocol.js';
 
 export const WorkerStartSchema = z
   .object({
@@ -75,7 +75,6 @@ export class SpecError extends Error {
   }
 }
 
-/** Validates and fills defaults. Throws SpecError naming the first bad field. */
 /**
  * Specs known to be valid and unchangeable: deep-frozen after validation (the
  * distributed supervisor validates every register it reads and freezes it).
@@ -89,6 +88,7 @@ export function trustSpec(spec: ChildSpec): void {
   if (Object.isFrozen(spec) && Object.isFrozen(spec.start)) trusted.add(spec);
 }
 
+/** Validates and fills defaults. Throws SpecError naming the first bad field. */
 export function parseChildSpec(input: unknown): ChildSpec {
   if (typeof input === 'object' && input !== null && trusted.has(input)) return input as ChildSpec;
   const result = ChildSpecSchema.safeParse(input);
@@ -123,5 +123,5 @@ export function isCommandStart(start: ChildSpec['start']): start is CommandStart
 
 /** Structural equality of two parsed specs (key order does not matter). */
 export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  return canonicalOf(a) === canonicalOf(b);
 }

@@ -44,7 +44,9 @@
  *
  * Failure detection: every `heartbeatIntervalMs` each link gets a ping. Any
  * frame from the peer counts as a sign of life. The round trip comes from
- * the echo in the peer's next ping (peers of 1.2+; older peers get pongs).
+ * the echo in the peer's next ping, which also tells this node that the peer
+ * heard it (`confirmedAt`: the send time, on this node's clock, of the newest
+ * ping of ours the peer echoed; netsplit majority mode builds its lease on it).
  * Silent for `suspectAfterMs`: the link is suspect (reported, still used); silent for
  * `heartbeatTimeoutMs`: the link is closed. A closed connection (process
  * killed, socket reset) takes the link down at once.
@@ -74,8 +76,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 import {
-  BATCH_SINCE_MINOR,
-  ECHO_SINCE_MINOR,
   MAX_BATCH_FRAMES,
   PROTOCOL_VERSION,
   ProtocolVersionSchema,
@@ -119,8 +119,12 @@ export interface Link {
   lastHeardAt: number;
   suspect: boolean;
   rttMs: number | undefined;
-  /** @internal The peer's last ping, to echo in our next one (peers of 1.2+): its `sentAt` and when it arrived. */
-  pingIn: { sentAt: number; at: number } | undefined;
+  /** The send time (this node's clock) of the newest ping of ours the peer echoed back: it heard us then. */
+  confirmedAt: number | undefined;
+  /** The seq of that ping: the peer has processed everything this node sent on the link before it. */
+  confirmedSeq: number;
+  /** @internal The peer's last ping, to echo in our next one: its `seq`, `sentAt` and when it arrived. */
+  pingIn: { seq: number; sentAt: number; at: number } | undefined;
   /** The protocol version the peer announced in the handshake. */
   readonly protocol: ProtocolVersion;
   /** @internal */
@@ -315,9 +319,9 @@ export class LinkLayer {
   }
 
   /**
-   * Sends a frame on the link to `name`. To a peer that reads batches
-   * (protocol 1.1+), small frames (pg deltas, pings, pongs, leave, a small
-   * gossip) wait for a flush on the next timer turn and go as one `batch`:
+   * Sends a frame on the link to `name`. Small frames (pg and store deltas,
+   * pings, leave, a small gossip) wait for a flush on the next timer turn
+   * and go as one `batch`:
    * a reconcile pass that changes 1,000 groups costs each peer one transport
    * frame, not 1,000. Other frames (syncs, large gossip, commands) flush what
    * waits and go alone, so per-link order never changes.
@@ -344,10 +348,9 @@ export class LinkLayer {
   /** Puts `message` in the outbox (true), or sends it alone at once (false: not batchable for this peer). */
   private enqueue(link: Link, message: LinkMessage): boolean {
     this.stats.framesOut++;
-    const newFormats = readsBatches(link);
-    const bytes = newFormats ? batchableBytes(message) : undefined;
+    const bytes = batchableBytes(message);
     if (bytes === undefined) {
-      this.sendAlone(link, message, newFormats);
+      this.sendAlone(link, message);
       return false;
     }
     if (link.outbox.length >= MAX_BATCH_FRAMES || link.outboxBytes + bytes > BATCH_BYTES) this.flush(link);
@@ -356,10 +359,10 @@ export class LinkLayer {
     return true;
   }
 
-  /** Sends a frame at once, after what waits in the outbox; a large sync to a 1.1+ peer goes in parts. */
-  private sendAlone(link: Link, message: LinkMessage, newFormats: boolean): void {
+  /** Sends a frame at once, after what waits in the outbox; a large sync goes in parts. */
+  private sendAlone(link: Link, message: LinkMessage): void {
     this.flush(link);
-    if (newFormats && message.t === 'pg.sync' && message.groups.length > SYNC_PART_GROUPS) {
+    if (message.t === 'pg.sync' && message.groups.length > SYNC_PART_GROUPS) {
       // In parts, so that neither end spends seconds on one frame (and misses heartbeats meanwhile).
       for (let at = 0; at < message.groups.length; at += SYNC_PART_GROUPS) {
         const groups = message.groups.slice(at, at + SYNC_PART_GROUPS);
@@ -581,7 +584,7 @@ export class LinkLayer {
     if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
     const now = this.o.clock.now();
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
-    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, pingIn: undefined, protocol, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
+    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
     this.links.set(peer.name, link);
     this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}` }, 'link up');
     if (isNewerMinor(protocol)) this.o.log.info({ peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'peer speaks a newer minor protocol version; what this node does not know of it is ignored');
@@ -655,7 +658,7 @@ export class LinkLayer {
       this.o.log.info({ peer: link.peer.name }, 'peer no longer suspect');
       this.emit(() => this.o.events.suspect(link));
     }
-    const batch = readsBatches(link) ? decodeBatch(raw) : undefined;
+    const batch = decodeBatch(raw);
     if (batch !== undefined) {
       if (!batch.ok) {
         this.stats.invalidFrames++;
@@ -689,9 +692,17 @@ export class LinkLayer {
     switch (m.t) {
       case 'ping': {
         const now = this.o.clock.now();
-        if (m.echo) link.rttMs = Math.max(0, now - m.echo.sentAt - m.echo.heldMs);
-        if (echoes(link)) link.pingIn = { sentAt: m.sentAt, at: now };
-        else this.send(link.peer.name, { t: 'pong', seq: m.seq, sentAt: m.sentAt });
+        if (m.echo) {
+          link.rttMs = Math.max(0, now - m.echo.sentAt - m.echo.heldMs);
+          // Our own seq and clock, echoed: only what we sent counts (a peer cannot claim a ping we never sent).
+          if (m.echo.seq < this.pingSeq && m.echo.seq > link.confirmedSeq && m.echo.sentAt <= now) {
+            link.confirmedSeq = m.echo.seq;
+            link.confirmedAt = m.echo.sentAt;
+          }
+        }
+        link.pingIn = { seq: m.seq, sentAt: m.sentAt, at: now };
+        // A probe: answer now, with a ping that echoes it.
+        if (m.reply) this.ping(link, false);
         return;
       }
       case 'pong':
@@ -744,14 +755,37 @@ export class LinkLayer {
     const now = this.o.clock.now();
     const seq = this.pingSeq++;
     this.checkSilence(now, this.beatDueAt);
-    for (const link of this.all()) {
-      const echo = link.pingIn && { sentAt: link.pingIn.sentAt, heldMs: now - link.pingIn.at };
-      link.pingIn = undefined;
-      this.enqueue(link, echo ? { t: 'ping', seq, sentAt: now, echo } : { t: 'ping', seq, sentAt: now });
-    }
+    for (const link of this.all()) this.enqueue(link, this.pingFor(link, seq, now, false));
     // The pings go now, with what waited for them (gossip), not on a flush timer a moment later:
     // one wake-up per tick instead of two.
     for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
+  }
+
+  private pingFor(link: Link, seq: number, now: number, reply: boolean): LinkMessage {
+    const echo = link.pingIn && { seq: link.pingIn.seq, sentAt: link.pingIn.sentAt, heldMs: now - link.pingIn.at };
+    link.pingIn = undefined;
+    return { t: 'ping', seq, sentAt: now, ...(echo ? { echo } : {}), ...(reply ? { reply: true as const } : {}) };
+  }
+
+  /** Sends one ping on `link` now, after what waits in its outbox (a probe asks the peer to answer at once). */
+  private ping(link: Link, probe: boolean): void {
+    this.enqueue(link, this.pingFor(link, this.pingSeq++, this.o.clock.now(), probe));
+    this.flush(link);
+  }
+
+  /**
+   * The seq the next ping will carry: once a peer has echoed a ping with at
+   * least this seq (`Link.confirmedSeq`), it has processed everything sent
+   * to it before this call.
+   */
+  get nextPingSeq(): number {
+    return this.pingSeq;
+  }
+
+  /** Probes the link to `name` now: the peer answers at once with a ping that echoes ours (a round trip, not a heartbeat). */
+  probe(name: string): void {
+    const link = this.links.get(name);
+    if (link) this.ping(link, true);
   }
 
   /**
@@ -846,22 +880,7 @@ export class LinkLayer {
   }
 }
 
-/** Whether the peer speaks `minor` or newer of our major version. */
-function speaksSince(link: Link, minor: number): boolean {
-  return link.protocol.major === PROTOCOL_VERSION.major && link.protocol.minor >= minor;
-}
-
-/** Whether the peer reads batches and syncs in parts (protocol 1.1+). */
-function readsBatches(link: Link): boolean {
-  return speaksSince(link, BATCH_SINCE_MINOR);
-}
-
-/** Peers of 1.2+ get no pongs: our next ping echoes theirs. */
-function echoes(link: Link): boolean {
-  return speaksSince(link, ECHO_SINCE_MINOR);
-}
-
-/** Groups per part of a sync sent in parts (peers of 1.1 and newer). */
+/** Groups per part of a sync sent in parts. */
 const SYNC_PART_GROUPS = 500;
 
 /** Largest estimated size of a batch; far below any sane `maxMessageBytes` (default 16 MiB). */
@@ -883,6 +902,17 @@ function batchableBytes(message: LinkMessage): number | undefined {
       return 64 + message.group.length + message.scope.length + message.pids.reduce((n, pid) => n + pid.length + 3, 0);
     case 'gossip': {
       const bytes = 32 + jsonBytes(message.members, BATCH_BYTES / 4);
+      return bytes > BATCH_BYTES / 4 ? undefined : bytes;
+    }
+    case 'rs.ack':
+    case 'rs.synced':
+    case 'rs.digest-req':
+      return 64;
+    case 'rs.delta':
+    case 'rs.regs':
+    case 'rs.pull':
+    case 'rs.digest': {
+      const bytes = 64 + jsonBytes(message, BATCH_BYTES / 4);
       return bytes > BATCH_BYTES / 4 ? undefined : bytes;
     }
     case 'pg.join': {

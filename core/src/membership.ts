@@ -26,6 +26,14 @@
  * to every linked peer as a delta; every `gossipIntervalMs` the whole table
  * goes to one random linked peer (anti-entropy).
  *
+ * Reachability: statuses are each node's own, so each node also tells its
+ * linked peers whom it cannot hear (`reach`: its whole list, with how long
+ * it has not heard each, sent on every change and on link up). A node keeps
+ * the latest report of each linked peer (`unheardBy`): netsplit majority mode
+ * counts them before it takes over a member's children. When a link goes
+ * down, the member keeps when it was last heard and when it last confirmed
+ * hearing us (`lastHeardAt`, `confirmedAt`).
+ *
  * Dialling: seeds and every known member that is neither up nor left are
  * dialled with exponential backoff and jitter (`reconnectBaseMs` doubling up
  * to `reconnectMaxMs`). A seed whose name turns out to be a linked member is
@@ -44,6 +52,12 @@ export interface Member extends MemberInfo {
   since: number;
   /** Why the status last changed, for operators. */
   reason: string;
+  /** This node's own knowledge, never gossiped: when it last heard this incarnation (kept once the link is gone). */
+  lastHeardAt?: number;
+  /** Never gossiped: the send time (this node's clock) of the newest ping of ours this incarnation echoed back. */
+  confirmedAt?: number;
+  /** Never gossiped: linked members' reports that they cannot hear this incarnation, and since when (this node's clock). */
+  unheardBy?: ReadonlyArray<{ reporter: string; since: number }>;
 }
 
 export type MemberEvent =
@@ -75,6 +89,8 @@ export interface MembershipOptions {
   log: Logger;
   timing: MembershipTiming;
   onEvent(event: MemberEvent): void;
+  /** A peer's report of whom it cannot hear changed (or went with its link). */
+  onReach?(): void;
 }
 
 export type MergeOutcome = { action: 'ignore' } | { action: 'add' | 'update' | 'replace'; member: Member };
@@ -89,7 +105,7 @@ export function mergeMember(local: Member | undefined, incoming: MemberInfo, ctx
   if (incoming.incarnation === local.incarnation) {
     let next: Member = local;
     if (incoming.version > local.version) {
-      next = { ...next, address: incoming.address, role: incoming.role, labels: incoming.labels, workers: incoming.workers, capacity: incoming.capacity, commands: incoming.commands, ready: incoming.ready, version: incoming.version };
+      next = { ...next, address: incoming.address, role: incoming.role, labels: incoming.labels, workers: incoming.workers, capacity: incoming.capacity, commands: incoming.commands, ready: incoming.ready, lease: incoming.lease, version: incoming.version };
     }
     if (incoming.status === 'left' && local.status !== 'left' && ctx.linkedIncarnation !== local.incarnation) {
       next = { ...next, status: 'left', since: ctx.now, reason: 'left (learned from gossip)' };
@@ -121,6 +137,10 @@ export class Membership {
   private readonly reaped = new Map<string, { incarnation: string; until: number }>();
   private gossipTimer: TimerHandle | undefined;
   private stopped = false;
+  /** Each linked peer's latest `reach` report: name → incarnation and since when (our clock) it has not heard it. */
+  private readonly reports = new Map<string, Map<string, { incarnation: string; since: number }>>();
+  /** Our own last `reach` list as sent, to send only changes. */
+  private lastReach = '';
 
   constructor(private readonly o: MembershipOptions) {
     this.self = { ...o.self, version: Math.max(1, o.self.version), status: 'up', since: o.clock.now(), reason: 'self' };
@@ -179,7 +199,7 @@ export class Membership {
       role: peer.role,
       labels: sameIncarnation ? old!.labels : {},
       workers: sameIncarnation ? old!.workers : [],
-      ...(sameIncarnation ? { capacity: old!.capacity, commands: old!.commands, ready: old!.ready } : {}),
+      ...(sameIncarnation ? { capacity: old!.capacity, commands: old!.commands, ready: old!.ready, lease: old!.lease } : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
       // the peer's own gossip, sent on link up, fills it in.
       version: sameIncarnation ? old!.version : 0,
@@ -195,6 +215,8 @@ export class Membership {
     this.o.links.send(peer.name, { t: 'gossip', members: this.tableInfo() });
     // Tell everyone else right away, so they dial the newcomer without waiting for a gossip round.
     this.broadcast([this.info(member)], peer.name);
+    this.o.links.send(peer.name, { t: 'reach', unheard: this.unheardList() });
+    this.spreadReach();
   }
 
   onLinkDown(link: Link, reason: string): void {
@@ -202,11 +224,44 @@ export class Membership {
     const member = this.table.get(link.peer.name);
     if (!member || member.incarnation !== link.peer.incarnation) return;
     if (member.status === 'left') return;
-    const down: Member = { ...member, status: 'down', since: this.o.clock.now(), reason };
+    const down: Member = { ...member, status: 'down', since: this.o.clock.now(), reason, lastHeardAt: link.lastHeardAt, ...(link.confirmedAt !== undefined ? { confirmedAt: link.confirmedAt } : {}) };
     this.table.set(member.name, down);
+    if (this.reports.delete(member.name)) this.o.onReach?.();
     this.o.log.warn({ peer: member.name, incarnation: member.incarnation, reason }, 'member down');
     this.o.onEvent({ kind: 'member-down', member: down, reason });
     if (!this.stopped) this.ensureDialing(member.address);
+    this.spreadReach();
+  }
+
+  /** Linked peers that report they cannot hear this incarnation of `name`, and since when (our clock; never earlier than true). */
+  unheardBy(name: string, incarnation: string): Array<{ reporter: string; since: number }> {
+    const out: Array<{ reporter: string; since: number }> = [];
+    for (const [reporter, report] of this.reports) {
+      const entry = report.get(name);
+      if (entry && entry.incarnation === incarnation && this.o.links.get(reporter)) out.push({ reporter, since: entry.since });
+    }
+    return out;
+  }
+
+  /** The members (not observers) we cannot hear now, with how long we have not heard each. */
+  private unheardList(): Array<{ name: string; incarnation: string; silentMs: number }> {
+    const now = this.o.clock.now();
+    const out: Array<{ name: string; incarnation: string; silentMs: number }> = [];
+    for (const m of this.table.values()) {
+      if (m.role !== 'member' || m.status !== 'down') continue;
+      out.push({ name: m.name, incarnation: m.incarnation, silentMs: Math.max(0, now - (m.lastHeardAt ?? this.self.startedAt)) });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Sends our `reach` list to every linked peer when its membership changed (who, not how long). */
+  private spreadReach(): void {
+    if (this.stopped) return;
+    const list = this.unheardList();
+    const key = list.map((u) => `${u.name}/${u.incarnation}`).join(',');
+    if (key === this.lastReach) return;
+    this.lastReach = key;
+    for (const link of this.o.links.all()) this.o.links.send(link.peer.name, { t: 'reach', unheard: list });
   }
 
   onSuspect(link: Link): void {
@@ -218,7 +273,15 @@ export class Membership {
     this.o.onEvent({ kind: 'member-suspect', member: next, suspect: link.suspect });
   }
 
-  onMessage(link: Link, message: Extract<LinkMessage, { t: 'gossip' | 'leave' }>): void {
+  onMessage(link: Link, message: Extract<LinkMessage, { t: 'gossip' | 'leave' | 'reach' }>): void {
+    if (message.t === 'reach') {
+      const now = this.o.clock.now();
+      const report = new Map<string, { incarnation: string; since: number }>();
+      for (const u of message.unheard) if (u.name !== link.peer.name) report.set(u.name, { incarnation: u.incarnation, since: now - u.silentMs });
+      this.reports.set(link.peer.name, report);
+      this.o.onReach?.();
+      return;
+    }
     if (message.t === 'leave') {
       const member = this.table.get(link.peer.name);
       if (!member || member.incarnation !== link.peer.incarnation) return;
@@ -228,6 +291,7 @@ export class Membership {
       this.o.log.info({ peer: member.name, reason: message.reason }, 'member left');
       this.o.onEvent({ kind: 'member-left', member: left, reason: message.reason });
       this.broadcast([this.info(left)], member.name);
+      this.spreadReach();
       return;
     }
     const spread: MemberInfo[] = [];
@@ -382,6 +446,7 @@ export class Membership {
     if (m.capacity !== undefined) info.capacity = m.capacity;
     if (m.commands !== undefined) info.commands = m.commands;
     if (m.ready !== undefined) info.ready = m.ready;
+    if (m.lease !== undefined) info.lease = m.lease;
     return info;
   }
 }

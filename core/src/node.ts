@@ -12,7 +12,11 @@
  *
  * With `dataDir` (members only) the node locks the directory, reads the
  * desired state saved there before anything else starts, and hands it and
- * the store to the distributed supervisor (distributed/store.ts).
+ * the file to the distributed supervisor (distributed/state-file.ts).
+ *
+ * Routing: `pg.*` frames go to the groups, `rs.*` frames (the replicated
+ * store of the supervisor's desired state) to the supervisor; on link up
+ * the groups send their snapshot first, then the store its digest.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -25,10 +29,10 @@ import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
-import { PROTOCOL_VERSION, formatPid, type CommandOp, type CommandReply, type Pid, type Role } from './protocol.js';
+import { PROTOCOL_VERSION, formatPid, type CommandOp, type CommandReply, type Pid, type Role, type StoreMessage } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
-import { DesiredStateStore, type DesiredState } from './distributed/store.js';
+import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
 import { CommandClient, CommandExecutor } from './commands.js';
 import type { JsonValue } from './groups.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
@@ -36,6 +40,9 @@ import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
 import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
 import type { Transport } from './transport/transport.js';
+
+/** The pg scope and store scope of the distributed supervisor. */
+export const SUPERVISOR_SCOPE = 'pogo';
 
 export interface NodeDeps {
   clock?: Clock;
@@ -107,15 +114,17 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private readonly commands: CommandExecutor;
   private readonly commandClient: CommandClient;
   private nextLocalId = 1;
-  private readonly store: DesiredStateStore | undefined;
+  private readonly store: StateFile | undefined;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
+  /** This node's readiness announcement: the first ping seq sent after it, and the peers linked then. */
+  private readyAnnounce: { seq: number; peers: Array<{ name: string; incarnation: string }> } | undefined;
   private _address: string;
 
   private constructor(
     readonly config: NodeConfig,
     deps: Required<NodeDeps>,
     address: string,
-    durable?: { store: DesiredStateStore; restored: DesiredState | undefined },
+    durable?: { store: StateFile; restored: SavedState | undefined },
   ) {
     super();
     this.store = durable?.store;
@@ -142,13 +151,18 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         linkUp: (link) => this.onLinkUp(link),
         linkDown: (link, reason) => this.onLinkDown(link, reason),
         message: (link, message) => {
-          if (message.t === 'gossip') this.membership.onMessage(link, message);
+          if (message.t === 'gossip' || message.t === 'reach') this.membership.onMessage(link, message);
           else if (message.t === 'leave') {
             this.membership.onMessage(link, message);
             // Closing the link acknowledges the leave: the leaving node waits for it.
             this.links.disconnect(link.peer.name, `peer left: ${message.reason}`);
           }
           else if (message.t === 'pg.sync' || message.t === 'pg.join' || message.t === 'pg.leave') this.groups.handleMessage(link.peer.name, message);
+          else if (message.t.startsWith('rs.')) {
+            const store = message as StoreMessage;
+            if (store.scope === SUPERVISOR_SCOPE) this.supervisor.handleStore(link.peer.name, store);
+            else this.log.warn({ peer: link.peer.name, t: store.t, scope: store.scope.slice(0, 100) }, 'store message for a scope this node does not keep; ignored');
+          }
           else if (message.t === 'cmd') {
             const peer = link.peer.name;
             if (this.role !== 'member') {
@@ -163,7 +177,21 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       },
     });
     this.membership = new Membership({
-      self: { name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role, labels: config.labels, workers: deps.workers.names(), commands: config.allowCommands, capacity: config.capacity, ready: false, version: 1, status: 'up' },
+      self: {
+        name: this.name,
+        incarnation: this.incarnation,
+        startedAt: this.startedAt,
+        address,
+        role: this.role,
+        labels: config.labels,
+        workers: deps.workers.names(),
+        commands: config.allowCommands,
+        capacity: config.capacity,
+        ready: false,
+        ...(this.role === 'member' ? { lease: { ms: config.heartbeatTimeoutMs, stopMs: config.heartbeatTimeoutMs } } : {}),
+        version: 1,
+        status: 'up',
+      },
       seeds: config.seeds,
       links: this.links,
       clock: deps.clock,
@@ -171,6 +199,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       log: deps.log,
       timing: config,
       onEvent: (event) => this.emitMemberEvent(event),
+      onReach: () => this.supervisor?.reachChanged(),
     });
     this.groups = new ProcessGroups({
       node: this.name,
@@ -197,9 +226,13 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       log: deps.log.child({ layer: 'distributed' }),
       groups: this.groups,
       local: this.local,
-      members: () => this.membership.members(),
+      members: () => this.membersWithLinks(),
       pid: this.newPid('sup'),
-      scope: 'pogo',
+      scope: SUPERVISOR_SCOPE,
+      send: (peer, message) => void this.links.send(peer, message),
+      leaseMs: config.heartbeatTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      startedAt: this.startedAt,
       netsplit: config.netsplit,
       expectedMembers: config.expectedMembers,
       maxMovesPerSecond: config.maxMovesPerSecond,
@@ -209,11 +242,12 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       failureResetMs: config.failureResetMs,
       tombstoneTtlMs: config.tombstoneTtlMs,
       readyTimeoutMs: config.readyTimeoutMs,
-      setReady: (ready) => this.membership.updateSelf({ ready }),
+      setReady: (ready) => this.announceReady(ready),
+      readyConfirmed: () => this.readyConfirmed(),
       hasSeeds: config.seeds.some((seed) => seed !== address),
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
-      ...(durable ? { persistence: { restored: durable.restored, save: (state: DesiredState) => durable.store.save(state) } } : {}),
+      ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
     });
     this.metrics = createMetrics(this);
     this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });
@@ -365,12 +399,72 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private onLinkUp(link: Link): void {
     this.membership.onLinkUp(link);
     this.groups.peerUp(link.peer.name);
+    this.supervisor.peerUp(link.peer.name, link.peer.role);
+    // A first round trip now, not at the next heartbeat (majority mode's lease rests on it).
+    this.links.probe(link.peer.name);
+  }
+
+  /**
+   * Publishes this node's readiness. When it becomes ready, it also notes
+   * which peers must hear of it before it starts anything (`readyConfirmed`)
+   * and probes them, so that takes a round trip.
+   */
+  private announceReady(ready: boolean): void {
+    this.membership.updateSelf({ ready });
+    if (!ready) {
+      this.readyAnnounce = undefined;
+      return;
+    }
+    const links = this.links.all();
+    this.readyAnnounce = { seq: this.links.nextPingSeq, peers: links.map((l) => ({ name: l.peer.name, incarnation: l.peer.incarnation })) };
+    for (const l of links) this.links.probe(l.peer.name);
+  }
+
+  /**
+   * Race "two nodes become ready at once, each before it knows of the
+   * other": each would own, and start, children the other ranks above it
+   * for. A node that has announced its readiness starts nothing until every
+   * peer that was linked then has echoed a ping sent after the announcement
+   * (links are FIFO: it has processed the announcement, and the other side
+   * sees any instance that peer had started before). Peers linked later got
+   * the announcement in the member table sent on link up, before anything
+   * else.
+   */
+  private readyConfirmed(): boolean {
+    const announce = this.readyAnnounce;
+    if (!announce) return false;
+    for (const peer of announce.peers) {
+      const link = this.links.get(peer.name);
+      if (!link || link.peer.incarnation !== peer.incarnation) continue;
+      if (link.confirmedSeq < announce.seq) return false;
+    }
+    return true;
   }
 
   private onLinkDown(link: Link, reason: string): void {
     this.commandClient.peerDown(link.peer.name);
     this.groups.peerDown(link.peer.name);
+    this.supervisor.peerDown(link.peer.name);
     this.membership.onLinkDown(link, reason);
+  }
+
+  /**
+   * The member table with what the links know now: when each linked member
+   * was last heard and last confirmed hearing us (the netsplit policy's
+   * inputs; down members keep what their link knew when it went).
+   */
+  private membersWithLinks(): Member[] {
+    const members = this.membership.members();
+    if (this.config.netsplit !== 'majority') return members;
+    return members.map((m) => {
+      const link = this.links.get(m.name);
+      const facts: Partial<Member> = { unheardBy: this.membership.unheardBy(m.name, m.incarnation) };
+      if (link && link.peer.incarnation === m.incarnation) {
+        facts.lastHeardAt = link.lastHeardAt;
+        if (link.confirmedAt !== undefined) facts.confirmedAt = link.confirmedAt;
+      }
+      return { ...m, ...facts };
+    });
   }
 
   private emitMemberEvent(event: MemberEvent): void {
@@ -420,13 +514,13 @@ export function readChildrenFile(path: string): ChildSpec[] {
  * corrupt file has been moved aside by the store: say so loudly, then start
  * empty — the peers hold the state and the usual merge brings it back.
  */
-function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: DesiredStateStore; restored: DesiredState | undefined } | undefined {
+function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: StateFile; restored: SavedState | undefined } | undefined {
   if (config.dataDir === undefined) return undefined;
   if (config.role !== 'member') {
     log.warn({ dataDir: config.dataDir }, 'dataDir ignored: an observer holds no desired state');
     return undefined;
   }
-  const store = DesiredStateStore.open(config.dataDir, { node: config.name, clock, log });
+  const store = StateFile.open(config.dataDir, { node: config.name, clock, log });
   const loaded = store.load();
   if (loaded.kind === 'empty') {
     log.info({ dataDir: store.dir }, 'no saved desired state in the data dir yet');
@@ -439,10 +533,17 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: De
     );
     return { store, restored: undefined };
   }
+  if (loaded.kind === 'newer') {
+    log.error(
+      { path: store.file, version: loaded.version, reads: STATE_VERSION, movedTo: loaded.movedTo ?? null },
+      `the desired state file ${store.file} was written by a newer release (format ${loaded.version}; this node reads up to ${STATE_VERSION}); ${loaded.movedTo ? `moved it aside, untouched, to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers (run the newer release to use that file)`,
+    );
+    return { store, restored: undefined };
+  }
   const ageMs = clock.now() - loaded.savedAt;
-  log.info({ path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs }, 'read the saved desired state');
+  log.info({ path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs, ...(loaded.convertedFrom !== undefined ? { convertedFrom: loaded.convertedFrom } : {}) }, 'read the saved desired state');
+  if (loaded.convertedFrom !== undefined) log.info({ path: store.file, from: loaded.convertedFrom, to: STATE_VERSION }, `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`);
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
-  if (ageMs > config.tombstoneTtlMs) log.warn({ ageMs, tombstoneTtlMs: config.tombstoneTtlMs }, 'the saved desired state is older than tombstoneTtlMs: a child terminated while this node was away may come back');
   return { store, restored: loaded.state };
 }
 

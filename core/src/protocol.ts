@@ -27,31 +27,34 @@
  * - handshake (on a connection that is not yet a link): hello → challenge →
  *   auth → welcome, or reject. See link.ts for the exchange.
  * - link: ping/pong heartbeats, leave (graceful departure).
- * - membership: gossip (member table entries).
+ * - membership: gossip (member table entries); reach (whom the sender cannot hear, since 2.0).
  * - groups: pg.sync (snapshot that replaces what the receiver held of the
  *   sender's scope), pg.join / pg.leave (deltas).
- * - batch (since 1.1): `{t: 'batch', frames}` carries several link frames,
- *   in order, in one transport frame; each inner frame is validated on its
- *   own exactly as if it had come alone, and a batch never holds a batch
- *   (see `decodeBatch`). Links send batches only to peers of 1.1 or newer.
- * - pg.sync `more` (since 1.1): a large sync goes in parts, `more: true` on
- *   all but the last; only to peers of 1.1 or newer.
- * - ping `echo` (since 1.2): between peers of 1.2 or newer a ping carries
- *   the `sentAt` of the last ping received from the peer and how long it was
- *   held (`heldMs`), which gives the round trip; no pongs. Both sides ping on
- *   their own timer, so a link carries half the heartbeat frames. Peers of
- *   1.0 and 1.1 still get a pong for each ping.
+ * - store (since 2.0): `rs.*`, the replicated store of a scope's desired
+ *   state (store/replication.ts).
+ * - batch: `{t: 'batch', frames}` carries several link frames, in order, in
+ *   one transport frame; each inner frame is validated on its own exactly
+ *   as if it had come alone, and a batch never holds a batch (see
+ *   `decodeBatch`).
+ * - pg.sync `more`: a large sync goes in parts, `more: true` on all but the
+ *   last.
+ * - ping `echo`: a ping carries the `seq` and `sentAt` of the last ping
+ *   received from the peer and how long it was held (`heldMs`), which gives
+ *   the round trip and tells the peer we heard it (and everything it sent
+ *   before that ping); both sides ping on their own timer, so there are no
+ *   pongs (`pong` stays in the union, unused). A ping with `reply` is a
+ *   probe: the peer answers at once with a ping that echoes it.
+ *
+ * Version 2.0 replaced the first version's pg copies of the desired state
+ * with the replicated store; nodes of 1.x are refused with
+ * `version-mismatch`, and batches, parts and echoes are spoken by every
+ * 2.x peer.
  *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
-
-/** The first minor version that reads `batch` frames (links send batches only to peers that announced it). */
-export const BATCH_SINCE_MINOR = 1;
-/** The first minor version whose pings echo the peer's last ping (and that expects no pongs). */
-export const ECHO_SINCE_MINOR = 2;
+export const PROTOCOL_VERSION = { major: 2, minor: 0 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -116,8 +119,10 @@ export const PingSchema = z
     t: z.literal('ping'),
     seq: z.number().int().nonnegative(),
     sentAt: z.number(),
-    /** Since 1.2: the peer's last ping to us (its `sentAt`) and how long we held it before this ping. */
-    echo: z.object({ sentAt: z.number(), heldMs: z.number().nonnegative() }).strict().optional(),
+    /** The peer's last ping to us (its `seq` and `sentAt`) and how long we held it before this ping. */
+    echo: z.object({ seq: z.number().int().nonnegative(), sentAt: z.number(), heldMs: z.number().nonnegative() }).strict().optional(),
+    /** A probe: answer with a ping of your own at once (it echoes this one), not at your next heartbeat. */
+    reply: z.literal(true).optional(),
   })
   .strict();
 export const PongSchema = z.object({ t: z.literal('pong'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
@@ -144,11 +149,26 @@ export const MemberInfoSchema = z
     commands: z.array(z.string().min(1).max(4096)).max(1000).optional(),
     /** True once the node has linked to the cluster it knows and synced its groups: only ready members take children. */
     ready: z.boolean().optional(),
+    /** Netsplit majority mode: how long it runs children after its last confirmation by a majority, and then gives them to stop (ms). */
+    lease: z.object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) }).strict().optional(),
   })
   .strict();
 export type MemberInfo = z.infer<typeof MemberInfoSchema>;
 
 export const GossipSchema = z.object({ t: z.literal('gossip'), members: z.array(MemberInfoSchema).max(10_000) }).strict();
+
+/**
+ * Since 2.0: the members the sender cannot hear now (its whole list, sent on
+ * every change and on link up), each with how long it has not heard that
+ * incarnation. Netsplit majority mode counts these reports before it takes
+ * over a member's children (distributed/policies/netsplit-majority.ts).
+ */
+export const ReachSchema = z
+  .object({
+    t: z.literal('reach'),
+    unheard: z.array(z.object({ name: NodeNameSchema, incarnation: IncarnationSchema, silentMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict()).max(10_000),
+  })
+  .strict();
 
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -239,12 +259,75 @@ export const PgSyncSchema = z
     t: z.literal('pg.sync'),
     scope: ScopeNameSchema,
     groups: z.array(z.object({ group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict()),
-    /** Since 1.1: more parts of this sync follow (a large sync is sent in parts; see groups.ts). */
+    /** More parts of this sync follow (a large sync is sent in parts; see groups.ts). */
     more: z.literal(true).optional(),
   })
   .strict();
 export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict();
 export const PgLeaveSchema = z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict();
+
+/**
+ * The replicated store (store/replication.ts), since 2.0: the desired state of
+ * a scope, one merged copy per node. Keys are short strings whose prefix says
+ * what kind of register they hold; register values are plain JSON here and
+ * validated by the store against their kind (a register that fails is
+ * dropped with a logged reason, the rest of the message still applies).
+ * Messages that carry state (`rs.delta`, `rs.digest`, `rs.regs`) are numbered
+ * per link (`seq`, from 1) so that the receiver can acknowledge them.
+ */
+export const StoreKeySchema = z.string().min(1).max(1100);
+/** A 53-bit fingerprint (store/replica.ts): exact in a JSON number. */
+export const StoreHashSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const StoreSeqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+/** Most registers one `rs.delta` or `rs.regs` may carry (larger sends go in parts). */
+export const MAX_STORE_ENTRIES = 1000;
+/** Finest digest: 2^12 = 4,096 buckets. */
+export const MAX_DIGEST_LEVEL = 12;
+/** Most (key, fingerprint) pairs one `rs.pull` may list. */
+export const MAX_PULL_HAVE = 20_000;
+const StoreEntrySchema = z.tuple([StoreKeySchema, z.unknown()]);
+export const StoreDeltaSchema = z.object({ t: z.literal('rs.delta'), scope: ScopeNameSchema, seq: StoreSeqSchema, entries: z.array(StoreEntrySchema).min(1).max(MAX_STORE_ENTRIES) }).strict();
+export const StoreDigestSchema = z
+  .object({
+    t: z.literal('rs.digest'),
+    scope: ScopeNameSchema,
+    seq: StoreSeqSchema,
+    /** Registers the sender holds. */
+    count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** 2^level buckets of key space; each bucket's fingerprint is the XOR of its registers' fingerprints (0: empty). */
+    level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
+    buckets: z.array(StoreHashSchema).min(1).max(2 ** MAX_DIGEST_LEVEL),
+  })
+  .strict()
+  .refine((m) => m.buckets.length === 2 ** m.level, { message: 'buckets: must hold exactly 2^level fingerprints', path: ['buckets'] });
+export const StoreDigestRequestSchema = z.object({ t: z.literal('rs.digest-req'), scope: ScopeNameSchema, level: z.number().int().min(0).max(MAX_DIGEST_LEVEL) }).strict();
+export const StorePullSchema = z
+  .object({
+    t: z.literal('rs.pull'),
+    scope: ScopeNameSchema,
+    /** Names the answer (`rs.regs` carries it back). */
+    pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
+    buckets: z.array(z.number().int().min(0).max(2 ** MAX_DIGEST_LEVEL - 1)).min(1).max(2 ** MAX_DIGEST_LEVEL),
+    /** What the puller holds in those buckets: the answer leaves out the registers it already has. */
+    have: z.array(z.tuple([StoreKeySchema, StoreHashSchema])).max(MAX_PULL_HAVE),
+  })
+  .strict();
+export const StoreRegsSchema = z
+  .object({
+    t: z.literal('rs.regs'),
+    scope: ScopeNameSchema,
+    seq: StoreSeqSchema,
+    pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    entries: z.array(StoreEntrySchema).max(MAX_STORE_ENTRIES),
+    /** More parts of this answer follow. */
+    more: z.literal(true).optional(),
+  })
+  .strict();
+/** Everything up to `seq` from the receiver has been applied, and acted on (store/replication.ts: acknowledgements). */
+export const StoreAckSchema = z.object({ t: z.literal('rs.ack'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
+/** The sender now holds at least the receiver's state as of the receiver's digest `seq` (and has it on disk, if it keeps one). */
+export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
 export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs'] as const;
@@ -274,7 +357,26 @@ export type Command = z.infer<typeof CommandSchema>;
 export type CommandReply = z.infer<typeof CommandReplySchema>;
 
 export const HandshakeMessageSchema = z.discriminatedUnion('t', [HelloSchema, ChallengeSchema, AuthSchema, WelcomeSchema, RejectSchema]);
-export const LinkMessageSchema = z.discriminatedUnion('t', [PingSchema, PongSchema, LeaveSchema, GossipSchema, PgSyncSchema, PgJoinSchema, PgLeaveSchema, CommandSchema, CommandReplySchema]);
+export const StoreMessageSchema = z.discriminatedUnion('t', [StoreDeltaSchema, StoreDigestSchema, StoreDigestRequestSchema, StorePullSchema, StoreRegsSchema, StoreAckSchema, StoreSyncedSchema]);
+export const LinkMessageSchema = z.discriminatedUnion('t', [
+  PingSchema,
+  PongSchema,
+  LeaveSchema,
+  GossipSchema,
+  ReachSchema,
+  PgSyncSchema,
+  PgJoinSchema,
+  PgLeaveSchema,
+  CommandSchema,
+  CommandReplySchema,
+  StoreDeltaSchema,
+  StoreDigestSchema,
+  StoreDigestRequestSchema,
+  StorePullSchema,
+  StoreRegsSchema,
+  StoreAckSchema,
+  StoreSyncedSchema,
+]);
 export const PeerMessageSchema = z.discriminatedUnion('t', [
   HelloSchema,
   ChallengeSchema,
@@ -285,11 +387,19 @@ export const PeerMessageSchema = z.discriminatedUnion('t', [
   PongSchema,
   LeaveSchema,
   GossipSchema,
+  ReachSchema,
   PgSyncSchema,
   PgJoinSchema,
   PgLeaveSchema,
   CommandSchema,
   CommandReplySchema,
+  StoreDeltaSchema,
+  StoreDigestSchema,
+  StoreDigestRequestSchema,
+  StorePullSchema,
+  StoreRegsSchema,
+  StoreAckSchema,
+  StoreSyncedSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;
@@ -302,6 +412,14 @@ export type PeerMessage = z.infer<typeof PeerMessageSchema>;
 export type PgSync = z.infer<typeof PgSyncSchema>;
 export type PgJoin = z.infer<typeof PgJoinSchema>;
 export type PgLeave = z.infer<typeof PgLeaveSchema>;
+export type StoreMessage = z.infer<typeof StoreMessageSchema>;
+export type StoreDelta = z.infer<typeof StoreDeltaSchema>;
+export type StoreDigest = z.infer<typeof StoreDigestSchema>;
+export type StoreDigestRequest = z.infer<typeof StoreDigestRequestSchema>;
+export type StorePull = z.infer<typeof StorePullSchema>;
+export type StoreRegs = z.infer<typeof StoreRegsSchema>;
+export type StoreAck = z.infer<typeof StoreAckSchema>;
+export type StoreSynced = z.infer<typeof StoreSyncedSchema>;
 
 /**
  * `unknownType` is set when the frame is an object whose tag `t` names no

@@ -33,12 +33,14 @@ function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-/** Every child runs exactly once: the nodes' local counts add up, and each node sees all of them running. */
+/** Every node is ready, every child runs exactly once (the nodes' local counts add up), and each node sees all of them running on their owners. */
 async function allRunning(nodes: NodeProcess[], count = COUNT): Promise<boolean> {
   const counts = await localCounts(nodes);
   if (sum(counts) !== count) return false;
   for (const n of nodes) {
-    const c = (await n.status()).supervisor.cluster;
+    const status = await n.status();
+    if (!status.supervisor.ready || status.members.some((m) => m.role === 'member' && m.status === 'up' && m.ready !== true)) return false;
+    const c = status.supervisor.cluster;
     if (c.specs !== count || c.running !== count) return false;
   }
   return true;

@@ -12,7 +12,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GlobalChild } from '../src/distributed/distributed-supervisor.js';
-import { STATE_FILE, decodeState } from '../src/distributed/store.js';
+import { STATE_FILE, decodeState } from '../src/distributed/state-file.js';
+import type { ChildRegister } from '../src/distributed/registers.js';
 import { ProcessCluster, type NodeProcess } from './support/processes.js';
 
 let cluster: ProcessCluster | undefined;
@@ -78,8 +79,9 @@ function savedEverything(dir: string): boolean {
   try {
     const saved = decodeState(readFileSync(join(dir, STATE_FILE), 'utf8'));
     if (!('state' in saved)) return false;
-    const live = Object.entries(saved.state.children).filter(([, r]) => r.specs.length > 0);
-    return live.length === COUNT && saved.state.children['job-0']?.specs[0]?.pin?.node === 'n3' && saved.state.children['gone']?.specs.length === 0;
+    const reg = (id: string) => saved.state.registers[`c:${id}`] as ChildRegister | undefined;
+    const live = Object.keys(saved.state.registers).filter((k) => k.startsWith('c:') && (reg(k.slice(2))?.specs.length ?? 0) > 0);
+    return live.length === COUNT && reg('job-0')?.specs[0]?.pin?.node === 'n3' && reg('gone')?.specs.length === 0;
   } catch {
     return false;
   }

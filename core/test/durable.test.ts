@@ -1,9 +1,10 @@
 /**
- * Durable desired state (`--data-dir`): the store on its own (atomic writes,
- * checksums, corrupt files moved aside, the data-dir lock), and whole-cluster
- * restarts in deterministic simulation — every child back exactly once, a
- * terminated one stays gone, pins and drains restored, a corrupt file
- * recovered from the peers.
+ * Durable desired state (`--data-dir`): the state file on its own (atomic
+ * writes, checksums, corrupt and newer files moved aside, format 1 converted,
+ * the data-dir lock), and whole-cluster restarts in deterministic simulation
+ * — every child back exactly once, a terminated one stays gone, pins and
+ * drains restored, a corrupt file recovered from the peers, files written by
+ * the previous release read and converted.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { ManualClock } from '../src/clock.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { MemoryLogger } from '../src/logger.js';
 import type { PogoNode } from '../src/node.js';
-import { DesiredStateStore, LOCK_FILE, STATE_FILE, decodeState, type DesiredState } from '../src/distributed/store.js';
+import { LOCK_FILE, STATE_FILE, STATE_VERSION, StateFile, decodeState, type SavedState } from '../src/distributed/state-file.js';
 import { SimCluster } from './support/sim.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pogo-durable-'));
@@ -25,27 +26,28 @@ const freshDir = (): string => join(root, `d${++dirCount}`);
 const spec = (id: string) => ({ id, start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' }) as const;
 const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
 
-function sampleState(): DesiredState {
+function sampleState(): SavedState {
   return {
-    children: {
-      a: { specs: [{ rev: ver(1000, 1, 'n1'), spec: spec('a'), pin: { node: 'n2', ver: ver(1001, 1, 'n1') } }] },
-      b: { floor: ver(1002, 1, 'n2'), specs: [] },
+    registers: {
+      'c:a': { specs: [{ rev: ver(1000, 1, 'n1'), spec: spec('a'), pin: { node: 'n2', ver: ver(1001, 1, 'n1') } }] },
+      'c:b': { floor: ver(1002, 1, 'n2'), specs: [] },
+      'f:drain:n3': { value: true, ver: ver(1003, 1, 'n3') },
+      'f:pause': { value: false, ver: ver(1004, 1, 'n1') },
+      'm:n1': { value: true, ver: ver(1005, 1, 'n1') },
     },
-    drains: { n3: { value: true, ver: ver(1003, 1, 'n3') } },
-    pause: { value: false, ver: ver(1004, 1, 'n1') },
   };
 }
 
-describe('desired-state store', () => {
+describe('desired-state file', () => {
   const clock = new ManualClock(1_700_000_000_000);
-  let open: DesiredStateStore[] = [];
-  const openStore = (dir: string, log = new MemoryLogger()): DesiredStateStore => {
-    const store = DesiredStateStore.open(dir, { node: 'n1', clock, log });
+  let open: StateFile[] = [];
+  const openStore = (dir: string, log = new MemoryLogger()): StateFile => {
+    const store = StateFile.open(dir, { node: 'n1', clock, log });
     open.push(store);
     return store;
   };
   /** A store in a fresh dir that has saved the sample state: the store, its state file and the file's text. */
-  const savedSample = (): { dir: string; store: DesiredStateStore; file: string; text: string } => {
+  const savedSample = (): { dir: string; store: StateFile; file: string; text: string } => {
     const dir = freshDir();
     const store = openStore(dir);
     store.save(sampleState());
@@ -66,7 +68,7 @@ describe('desired-state store', () => {
     expect(store.load()).toEqual({ kind: 'loaded', state: sampleState(), savedAt: clock.now(), node: 'n1' });
     expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, STATE_FILE]);
     const doc = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
-    expect(doc).toMatchObject({ format: 'pogo-desired-state', version: 1, node: 'n1' });
+    expect(doc).toMatchObject({ format: 'pogo-desired-state', version: STATE_VERSION, node: 'n1' });
     expect(doc['checksum']).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
@@ -75,7 +77,7 @@ describe('desired-state store', () => {
     const store = openStore(dir);
     store.save(sampleState());
     // The process died while writing the next version: a truncated temporary file is all that is left of it.
-    const next = JSON.stringify({ ...sampleState(), children: {} });
+    const next = JSON.stringify({ ...sampleState(), registers: {} });
     writeFileSync(join(dir, `${STATE_FILE}.tmp`), next.slice(0, next.length / 2));
     const log = new MemoryLogger();
     store.close();
@@ -98,15 +100,38 @@ describe('desired-state store', () => {
     expect(store.load()).toEqual({ kind: 'empty' });
   });
 
-  it('a checksum mismatch is detected (a flipped byte in valid JSON), and so are foreign or newer files', () => {
+  it('a checksum mismatch is detected (a flipped byte in valid JSON), and so are foreign files', () => {
     const { dir, store, file, text } = savedSample();
     writeFileSync(file, text.replace('"node":"n2"', '"node":"n9"'));
     const result = store.load();
     expect(result).toMatchObject({ kind: 'corrupt', reason: expect.stringMatching(/^checksum mismatch/) });
     expect(readdirSync(dir).filter((f) => f.startsWith(`${STATE_FILE}.corrupt-`))).toHaveLength(1);
-    expect(decodeState(text.replace('"version":1', '"version":2'))).toEqual({ reason: 'format version 2; this node reads version 1' });
+    expect(decodeState(text.replace(`"version":${STATE_VERSION}`, '"version":0'))).toEqual({ reason: `format version 0; this node reads versions 1 and ${STATE_VERSION}` });
     expect(decodeState('{"hello":"world"}')).toMatchObject({ reason: expect.stringMatching(/not a pogo desired-state file/) });
     expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 bytes/) });
+  });
+
+  it('a file from a newer release is moved aside untouched and reported, never read or overwritten', () => {
+    const { dir, store, file, text } = savedSample();
+    const newer = text.replace(`"version":${STATE_VERSION}`, `"version":${STATE_VERSION + 1}`);
+    writeFileSync(file, newer);
+    const result = store.load();
+    expect(result).toMatchObject({ kind: 'newer', version: STATE_VERSION + 1 });
+    if (result.kind !== 'newer') return;
+    expect(result.movedTo).toMatch(/state\.json\.newer-/);
+    expect(readFileSync(result.movedTo!, 'utf8')).toBe(newer);
+    expect(existsSync(file)).toBe(false);
+    expect(readdirSync(dir).some((f) => f.startsWith(`${STATE_FILE}.corrupt-`))).toBe(false);
+  });
+
+  it('a file written by the previous release (format 1) is read and converted to store keys', () => {
+    const text = readFileSync(join(import.meta.dirname, 'fixtures/state-v1/n1.state.json'), 'utf8');
+    const decoded = decodeState(text);
+    expect(decoded).toMatchObject({ node: 'n1', convertedFrom: 1 });
+    if (!('state' in decoded)) return;
+    expect(Object.keys(decoded.state.registers).sort()).toEqual(['c:k0', 'c:k1', 'c:k2', 'c:k3', 'c:k4', 'c:k5', 'f:drain:n3', 'f:pause']);
+    expect(decoded.state.registers['c:k2']).toMatchObject({ specs: [] });
+    expect((decoded.state.registers['c:k0'] as { specs: Array<{ pin?: { node: string } }> }).specs[0]!.pin?.node).toBe('n2');
   });
 
   it('one node per data dir: a live holder is refused, a dead one is taken over, close releases', () => {
@@ -238,8 +263,9 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     // n2 holds the state again, and saves it.
     await sim.run(500);
     const saved = decodeState(readFileSync(file, 'utf8'));
-    expect('state' in saved && Object.keys(saved.state.children).sort()).toEqual([...expected, 'k2'].sort()); // k2: its tombstone
-    expect('state' in saved && saved.state.children['k2']).toMatchObject({ specs: [] });
+    const childKeys = 'state' in saved ? Object.keys(saved.state.registers).filter((k) => k.startsWith('c:')) : [];
+    expect(childKeys.sort()).toEqual([...expected, 'k2'].map((id) => `c:${id}`).sort()); // k2: its tombstone
+    expect('state' in saved && saved.state.registers['c:k2']).toMatchObject({ specs: [] });
   });
 
   it('a member coming back with an older file resurrects nothing terminated meanwhile, and takes newer pins and drains', async () => {
@@ -281,7 +307,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     again.supervisor.setRebalancing(false);
     await sim.leave('n1');
     const saved = decodeState(readFileSync(join(dir, STATE_FILE), 'utf8'));
-    expect('state' in saved && saved.state.pause?.value).toBe(false);
+    expect('state' in saved && (saved.state.registers['f:pause'] as { value: boolean } | undefined)?.value).toBe(false);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     const plain = await sim.start('n1', []);
     await sim.run(1_000);

@@ -613,28 +613,33 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     conn?.close('test over');
   });
 
-  it('heartbeats: peers of 1.2+ get no pongs, our next ping echoes theirs and gives the round trip; peers of 1.0 and 1.1 still get pongs', async () => {
+  it('heartbeats: no pongs; our next ping echoes the peer\'s (seq, sentAt, held) and gives the round trip; a probe is answered at once', async () => {
     sim = new SimCluster(811, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
-    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 1 }, same: { ...PROTOCOL_VERSION } });
+    const { same } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
     const sentAt = sim.clock.now();
-    old.conn.send({ t: 'ping', seq: 3, sentAt });
     same.conn.send({ t: 'ping', seq: 3, sentAt });
     sim.clock.advance(50);
     const pongs = (frames: Array<Record<string, unknown>>) => unbatched(frames).filter((m) => m['t'] === 'pong');
-    expect(pongs(old.received)).toEqual([{ t: 'pong', seq: 3, sentAt }]);
     sim.clock.runUntil(() => echoesIn(same.received).length > 0, 2_000, 5);
     expect(pongs(same.received)).toEqual([]);
     const echo = echoesIn(same.received)[0]!;
-    expect(echo['sentAt']).toBe(sentAt);
+    expect(echo).toMatchObject({ seq: 3, sentAt });
     // Held from its arrival (1 ms after sentAt) until our ping went out.
     expect(echo['heldMs']).toBeGreaterThan(0);
     // The peer echoes our ping 40 ms after it arrived: the round trip is the time on the wire only.
     const ours = unbatched(same.received).find((m) => m['t'] === 'ping')!;
     sim.clock.advance(40);
-    same.conn.send({ t: 'ping', seq: 4, sentAt: sim.clock.now(), echo: { sentAt: ours['sentAt'], heldMs: sim.clock.now() - (ours['sentAt'] as number) - 1 } });
+    same.conn.send({ t: 'ping', seq: 4, sentAt: sim.clock.now(), echo: { seq: ours['seq'], sentAt: ours['sentAt'], heldMs: sim.clock.now() - (ours['sentAt'] as number) - 1 } });
     sim.clock.advance(5);
     expect(a.status().links.find((l) => l.peer === 'same')?.rttMs).toBe(2);
+    // A probe (reply: true) is answered at once, not at the next heartbeat, and the answer is no probe itself.
+    same.received.length = 0;
+    same.conn.send({ t: 'ping', seq: 5, sentAt: sim.clock.now(), reply: true });
+    sim.clock.advance(2);
+    const answer = unbatched(same.received).find((m) => m['t'] === 'ping');
+    expect(answer).toMatchObject({ echo: { seq: 5 } });
+    expect(answer?.['reply']).toBeUndefined();
   });
 
   it('a peer of the same version sending an unknown message type is an invalid frame (logged as a warning), not fatal', async () => {
@@ -649,43 +654,37 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(a.member('same')?.status).toBe('up');
   });
 
-  it('batches: a peer of minor 0 gets every frame alone; a peer of our version gets one batch per turn, in order', async () => {
+  it('batches: a peer gets one batch per turn, its frames in order', async () => {
     sim = new SimCluster(808, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
-    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
+    const { same } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
     const pid = a.newPid();
     for (let i = 0; i < 50; i++) a.groups.join('batching', `g${i}`, pid, { i });
     a.groups.leave('batching', 'g0', pid);
     sim.clock.advance(20);
     const joinsOf = (frames: Array<Record<string, unknown>>) => frames.filter((m) => m['t'] === 'pg.join' && m['scope'] === 'batching').map((m) => m['group']);
-    // The old peer: 50 single pg.join frames and a pg.leave, never a batch.
-    expect(old.received.some((m) => m['t'] === 'batch')).toBe(false);
-    expect(joinsOf(old.received)).toEqual(Array.from({ length: 50 }, (_, i) => `g${i}`));
-    // Our version: the same frames, in the same order, inside batches.
     const batches = same.received.filter((m) => m['t'] === 'batch');
     expect(batches.length).toBeGreaterThan(0);
+    expect(joinsOf(same.received)).toEqual([]); // none alone
     const inner = batches.flatMap((b) => b['frames'] as Array<Record<string, unknown>>);
     expect(joinsOf(inner)).toEqual(Array.from({ length: 50 }, (_, i) => `g${i}`));
     expect(inner.findIndex((m) => m['t'] === 'pg.leave' && m['group'] === 'g0')).toBeGreaterThan(inner.findIndex((m) => m['group'] === 'g49'));
     expect(a.linkStats().batchesOut).toBeGreaterThan(0);
   });
 
-  it('periodic gossip rides with the next heartbeat to a peer of our version (one frame, not two); a peer of minor 0 gets it alone', async () => {
+  it('periodic gossip rides with the next heartbeat (one frame, not two)', async () => {
     sim = new SimCluster(812, { latencyMs: 1, jitterMs: 0 });
     // Gossip rounds between heartbeats (500 ms), never at the same instant as one.
     const a = await sim.start('a', [], { heartbeatIntervalMs: 500, suspectAfterMs: 1_500, heartbeatTimeoutMs: 3_000, gossipIntervalMs: 730 });
-    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
-    old.received.length = 0;
+    const { same } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
     same.received.length = 0;
-    // Ten seconds of gossip rounds (one random link each); the fakes ping so that the links stay up.
+    // Ten seconds of gossip rounds; the fake pings so that the link stays up.
     for (let t = 0; t < 10_000; t += 250) {
-      old.conn.send({ t: 'ping', seq: t, sentAt: sim.clock.now() });
       same.conn.send({ t: 'ping', seq: t, sentAt: sim.clock.now() });
       sim.clock.advance(250);
     }
-    expect(a.member('old')?.status).toBe('up');
     expect(a.member('same')?.status).toBe('up');
-    // Our version: every gossip frame came inside a batch whose other frames are that heartbeat's ping.
+    // Every gossip frame came inside a batch whose other frame is that heartbeat's ping.
     const gossipAlone = same.received.filter((m) => m['t'] === 'gossip');
     const withGossip = same.received.filter((m) => m['t'] === 'batch' && (m['frames'] as Array<Record<string, unknown>>).some((f) => f['t'] === 'gossip'));
     expect(gossipAlone).toEqual([]);
@@ -694,20 +693,16 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     // What went on the wire: one frame per batch or lone message, fewer than the messages.
     const stats = a.linkStats();
     expect(stats.transportFramesOut).toBeLessThan(stats.framesOut);
-    // Minor 0 reads no batches: gossip and pings alone, as before.
-    expect(old.received.some((m) => m['t'] === 'batch')).toBe(false);
-    expect(old.received.filter((m) => m['t'] === 'gossip').length).toBeGreaterThan(0);
   });
 
-  it('a large sync goes in parts of 500 groups to a peer of our version, and whole to a peer of minor 0', async () => {
+  it('a large sync goes in parts of 500 groups', async () => {
     sim = new SimCluster(810, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
     const pid = a.newPid();
     for (let i = 0; i < 1_200; i++) a.groups.join('bulk', `g${i}`, pid);
-    const { old, same } = linkedFakes(sim, a, { old: { major: PROTOCOL_VERSION.major, minor: 0 }, same: { ...PROTOCOL_VERSION } });
+    const { same } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
     sim.clock.advance(20);
     const syncs = (frames: Array<Record<string, unknown>>) => frames.filter((m) => m['t'] === 'pg.sync' && m['scope'] === 'bulk');
-    expect(syncs(old.received).map((m) => [(m['groups'] as unknown[]).length, m['more']])).toEqual([[1_200, undefined]]);
     expect(syncs(same.received).map((m) => [(m['groups'] as unknown[]).length, m['more']])).toEqual([
       [500, true],
       [500, true],
@@ -744,14 +739,19 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(peer.closed()).toBeUndefined();
   });
 
-  it('a different major version is refused with a clear reason on both sides', async () => {
+  it('a different major version is refused with a clear reason naming both versions, on both sides (a 1.x node of the first release, a future 3.0)', async () => {
     sim = new SimCluster(807, { latencyMs: 1, jitterMs: 0 });
     await sim.start('a');
-    const next = fakeDialer(sim, 'next', SimCluster.address('a'), { major: PROTOCOL_VERSION.major + 1, minor: 0 });
-    sim.clock.advance(50);
-    expect(next.received).toEqual([{ t: 'reject', code: 'version-mismatch', message: `protocol ${PROTOCOL_VERSION.major + 1}.0 is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }]);
-    expect(next.closed()).toBeDefined();
-    expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['code'] === 'version-mismatch' && e.fields['peer'] === 'next')).toBe(true);
+    for (const [name, version] of [
+      ['old', { major: 1, minor: 2 }],
+      ['next', { major: PROTOCOL_VERSION.major + 1, minor: 0 }],
+    ] as const) {
+      const peer = fakeDialer(sim, name, SimCluster.address('a'), version);
+      sim.clock.advance(50);
+      expect(peer.received).toEqual([{ t: 'reject', code: 'version-mismatch', message: `protocol ${version.major}.${version.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }]);
+      expect(peer.closed()).toBeDefined();
+      expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['code'] === 'version-mismatch' && e.fields['peer'] === name)).toBe(true);
+    }
     expect(sim.mustGet('a').upMembers()).toEqual(['a']);
   });
 });

@@ -13,7 +13,10 @@
  *    changes the owner only of the ids it wins or held (≈ 1/N), and every
  *    node computes the same answer from the same view.
  */
+import { hash53 } from '../hash.js';
 import { isCommandStart, type ChildSpec } from '../supervisor/child-spec.js';
+
+export { hash53 };
 
 export interface Candidate {
   name: string;
@@ -50,20 +53,6 @@ export interface Placement {
   by: 'pin' | 'hash' | 'none';
   /** Every candidate, eligible ones first in HRW order. */
   verdicts: CandidateVerdict[];
-}
-
-/** cyrb53: a fast 53-bit string hash with good dispersion. */
-export function hash53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /** Weighted rendezvous score of `node` for `id`. */
@@ -125,4 +114,21 @@ export function owner(input: PlacementInput): string | undefined {
     }
   }
   return pinOk ? input.pin! : bestNode;
+}
+
+/**
+ * Where a child must run now: `owner`, then the pause rule — while
+ * rebalancing is paused, a child that runs once, on a node that could still
+ * run it, stays there (a pin or a drain still moves it: they are not
+ * rebalancing).
+ */
+export function placeChild(input: PlacementInput, runners: ReadonlyArray<{ node: string }>, paused: boolean): { owner: string | undefined; by: 'pin' | 'hash' | 'none' } {
+  let found = owner(input);
+  const by: 'pin' | 'hash' | 'none' = found === undefined ? 'none' : input.pin !== undefined && input.pin !== null && found === input.pin ? 'pin' : 'hash';
+  if (paused && found !== undefined && by === 'hash' && runners.length === 1) {
+    const runner = runners[0]!.node;
+    const c = input.candidates.find((x) => x.name === runner);
+    if (c && exclusions(c, input.spec, input.failures.get(runner) ?? 0, input.maxStartFailures).length === 0) found = runner;
+  }
+  return { owner: found, by };
 }

@@ -1,33 +1,49 @@
 /**
- * Replicated registers: the desired state of the distributed supervisor
- * (child specs, pins, drains, the rebalancing pause), kept in process groups
- * with no leader.
- *
- * Every member holds one membership in group `r:<key>` whose value is its
- * copy of the register. When a member sees copies that differ from its own,
- * it replaces its own with the *join* of all copies (`mergeChild` /
- * `mergeFlag`). The join is commutative, associative and idempotent, so every
- * member converges to the same value whatever the order of messages — and a
- * register survives as long as one member that holds it survives.
+ * The registers of the desired state: what the distributed supervisor keeps
+ * in its replicated store (store/replica.ts), one merged copy per node, and
+ * the joins that make any delivery order converge.
  *
  * Versions (`Ver`) are `time.seq.node` strings of fixed width, so they
  * compare as strings: later writes win ties by node name. They order writes
  * of one node strictly (the seq) and of different nodes roughly by time.
  *
- * A child register is a small join-semilattice:
- *   floor  the highest terminated revision: every spec at or below it is gone
- *   specs  concurrent start requests, rev → { spec, pin }; the live spec is
- *          the one with the smallest rev above the floor (first writer wins,
- *          so a conflicting second start loses, deterministically)
- *   pin    per rev, the newest { node | null, ver } (null: unpinned)
- * terminate = raise the floor to the highest rev known, which also cancels
- * pending starts of that id; a later start gets a higher rev and lives.
+ * A child register (key `c:<id>`) is a small join-semilattice:
+ *   floor      the highest terminated revision: every spec at or below it is gone
+ *   floorAt    when the floor was written (ms, the writer's clock): the
+ *              tombstone's age counts from here, not from the spec's start
+ *   collected  the floor that every member is known to hold (tombstones.ts):
+ *              once `collected` reaches `floor` and no spec is above it, the
+ *              register is a collected tombstone, dropped everywhere and never
+ *              taken back from anyone (`ignoreWhenAbsent`)
+ *   specs      concurrent start requests, rev → { spec, pin }; the live spec is
+ *              the one with the smallest rev above the floor (first writer wins,
+ *              so a conflicting second start loses, deterministically)
+ *   pin        per rev, the newest { node | null, ver } (null: unpinned)
+ * join = max floor (with its floorAt), max collected, union of specs above
+ * the floor, newest pin per rev. terminate = raise the floor to the highest
+ * rev known, which also cancels pending starts of that id; a later start
+ * gets a higher rev and lives.
+ *
+ * Flag registers (last writer wins by version): `f:drain:<node>` (is the
+ * node draining), `f:pause` (is rebalancing paused cluster-wide) and
+ * `m:<node>` (the roster: true while the node is a member the cluster must
+ * wait for before it collects a tombstone, false once it is forgotten).
+ *
+ * Every join here is commutative, associative and idempotent
+ * (registers.test.ts proves it with fast-check), and each kind has a
+ * canonical text: equal registers, equal text.
  */
-import type { JsonValue } from '../groups.js';
-import { canonicalOf } from '../protocol.js';
-import type { ChildSpec } from '../supervisor/child-spec.js';
+import { z } from 'zod';
+import { deepFreeze } from '../groups.js';
+import { NODE_NAME_PATTERN, canonicalOf } from '../protocol.js';
+import { ChildSpecSchema, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
+import type { KindOf, RegisterKind } from '../store/replica.js';
+import { parseKey } from './tags.js';
 
 export type Ver = string;
+
+/** Versions more than this far in a peer's future are refused: they would win every later write until real time caught up. */
+export const MAX_FUTURE_MS = 60 * 60 * 1000;
 
 /** Makes versions for one node: strictly increasing, comparable as strings. */
 export class VersionClock {
@@ -47,6 +63,7 @@ export class VersionClock {
   }
 }
 
+/** The time (ms) a version was made at. */
 export function verTime(ver: Ver): number {
   return parseInt(ver.slice(0, 10), 36);
 }
@@ -64,12 +81,12 @@ export interface SpecEntry {
 
 export interface ChildRegister {
   floor?: Ver;
-  /** When the floor was written (ms, the writer's clock): tombstones expire counting from here, not from the spec's start. */
   floorAt?: number;
+  collected?: Ver;
   specs: SpecEntry[];
 }
 
-export interface FlagRegister<T> {
+export interface FlagRegister<T = boolean> {
   value: T;
   ver: Ver;
 }
@@ -80,12 +97,20 @@ function maxVer(a: Ver | undefined, b: Ver | undefined): Ver | undefined {
   return a > b ? a : b;
 }
 
-/** The join of child registers. */
+function newerPin(a: Pin | undefined, b: Pin | undefined): Pin | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.ver > a.ver ? b : a;
+}
+
+/** The join of child registers (for one or many; `mergeChild([r])` normalises r). */
 export function mergeChild(registers: readonly ChildRegister[]): ChildRegister {
   let floor: Ver | undefined;
   let floorAt: number | undefined;
+  let collected: Ver | undefined;
   // The join of (floor, floorAt), ordered by floor and then by floorAt.
   for (const r of registers) {
+    collected = maxVer(collected, r.collected);
     if (r.floor === undefined) continue;
     if (floor === undefined || r.floor > floor) {
       floor = r.floor;
@@ -101,12 +126,22 @@ export function mergeChild(registers: readonly ChildRegister[]): ChildRegister {
         byRev.set(entry.rev, entry);
         continue;
       }
-      const pin = !held.pin ? entry.pin : !entry.pin ? held.pin : entry.pin.ver > held.pin.ver ? entry.pin : held.pin;
+      const pin = newerPin(held.pin, entry.pin);
       if (pin !== held.pin) byRev.set(entry.rev, pin ? { ...held, pin } : held);
     }
   }
   const specs = [...byRev.values()].sort((a, b) => (a.rev < b.rev ? -1 : a.rev > b.rev ? 1 : 0));
-  return floor !== undefined ? { floor, ...(floorAt !== undefined ? { floorAt } : {}), specs } : { specs };
+  return {
+    ...(floor !== undefined ? { floor } : {}),
+    ...(floorAt !== undefined ? { floorAt } : {}),
+    ...(collected !== undefined ? { collected } : {}),
+    specs,
+  };
+}
+
+/** The join of two child registers. */
+export function joinChild(a: ChildRegister, b: ChildRegister): ChildRegister {
+  return mergeChild([a, b]);
 }
 
 /** The live spec of a register (smallest rev above the floor), if any. */
@@ -121,17 +156,113 @@ export function highestRev(register: ChildRegister): Ver | undefined {
   return high;
 }
 
-/** Last writer wins. */
+/** A tombstone: no spec, a floor. */
+export function isTombstone(register: ChildRegister): boolean {
+  return register.specs.length === 0 && register.floor !== undefined;
+}
+
+/** A tombstone every member is known to hold: dropped, and never taken back. */
+export function isCollected(register: ChildRegister): boolean {
+  return isTombstone(register) && register.collected !== undefined && register.collected >= register.floor!;
+}
+
+/** Nothing at all (the bottom of the lattice): the same as holding no register. */
+export function isEmptyChild(register: ChildRegister): boolean {
+  return register.specs.length === 0 && register.floor === undefined;
+}
+
+/** Last writer wins (by version). */
+export function joinFlag<T>(a: FlagRegister<T>, b: FlagRegister<T>): FlagRegister<T> {
+  return b.ver > a.ver ? b : a;
+}
+
+/** Last writer wins over many (undefined for none). */
 export function mergeFlag<T>(registers: ReadonlyArray<FlagRegister<T>>): FlagRegister<T> | undefined {
   let best: FlagRegister<T> | undefined;
   for (const r of registers) if (!best || r.ver > best.ver) best = r;
   return best;
 }
 
-export function sameRegister(a: unknown, b: unknown): boolean {
-  return canonicalOf(a) === canonicalOf(b);
+/** The canonical text of a child register (fingerprints, equality). Specs are frozen: their canonical form is cached. */
+export function childText(r: ChildRegister): string {
+  let text = `c|${r.floor ?? ''}|${r.floorAt ?? ''}|${r.collected ?? ''}`;
+  for (const s of r.specs) text += `|${JSON.stringify([s.rev, s.pin?.node ?? null, s.pin?.ver ?? null])}${canonicalOf(s.spec)}`;
+  return text;
 }
 
-export function asJson(value: ChildRegister | FlagRegister<unknown>): JsonValue {
-  return value as unknown as JsonValue;
+export function flagText(r: FlagRegister<boolean>): string {
+  return `f|${r.value ? 1 : 0}|${r.ver}`;
 }
+
+// ---- decoding untrusted registers (peers, files) ---------------------------------------
+
+const VER_PATTERN = /^[0-9a-z]{10}\.[0-9a-z]{6}\.[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+export const VerSchema = z.string().regex(VER_PATTERN, 'must be a version (time.seq.node)');
+export const ChildRegisterSchema = z
+  .object({
+    floor: VerSchema.optional(),
+    floorAt: z.number().int().min(0).optional(),
+    collected: VerSchema.optional(),
+    specs: z.array(z.object({ rev: VerSchema, spec: ChildSpecSchema, pin: z.object({ node: z.string().regex(NODE_NAME_PATTERN).nullable(), ver: VerSchema }).strict().optional() }).strict()).max(64),
+  })
+  .strict();
+export const FlagSchema = z.object({ value: z.boolean(), ver: VerSchema }).strict();
+
+type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+function tooNew(vers: Array<Ver | undefined>, now: number): string | undefined {
+  for (const v of vers) if (v !== undefined && verTime(v) > now + MAX_FUTURE_MS) return `version ${v} is ${Math.round((verTime(v) - now) / 60_000)} min in the future (more than ${MAX_FUTURE_MS / 60_000} min: a clock far ahead?)`;
+  return undefined;
+}
+
+function issues(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.join('.') || '(register)'}: ${issue.message}`;
+}
+
+/** Decodes an untrusted child register for child `id`: validated, normalised, frozen. */
+export function decodeChild(id: string, value: unknown, now: number): Decoded<ChildRegister> {
+  const parsed = ChildRegisterSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, reason: issues(parsed.error) };
+  const r = parsed.data as ChildRegister;
+  const wrong = r.specs.find((s) => s.spec.id !== id);
+  if (wrong) return { ok: false, reason: `holds a spec for ${JSON.stringify(wrong.spec.id)}, not ${JSON.stringify(id)}` };
+  const future = tooNew([r.floor, r.collected, ...r.specs.flatMap((s) => [s.rev, s.pin?.ver])], now);
+  if (future) return { ok: false, reason: future };
+  const normal = deepFreeze(mergeChild([r]));
+  for (const entry of normal.specs) trustSpec(entry.spec);
+  return { ok: true, value: normal };
+}
+
+export function decodeFlag(value: unknown, now: number): Decoded<FlagRegister<boolean>> {
+  const parsed = FlagSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, reason: issues(parsed.error) };
+  const future = tooNew([parsed.data.ver], now);
+  if (future) return { ok: false, reason: future };
+  return { ok: true, value: deepFreeze(parsed.data) };
+}
+
+export const childKind: RegisterKind<ChildRegister> = {
+  decode(key, value, now) {
+    const parsed = parseKey(key);
+    if (parsed?.kind !== 'child') return { ok: false, reason: 'not a child key' };
+    return decodeChild(parsed.id, value, now);
+  },
+  join: (a, b) => deepFreeze(joinChild(a, b)),
+  text: childText,
+  ignoreWhenAbsent: (r) => isCollected(r) || isEmptyChild(r),
+};
+
+const flagKind: RegisterKind<FlagRegister<boolean>> = {
+  decode: (_key, value, now) => decodeFlag(value, now),
+  join: (a, b) => joinFlag(a, b),
+  text: flagText,
+};
+
+/** The register kind of a desired-state key (the store's `kindOf`). */
+export const desiredStateKinds: KindOf = (key) => {
+  const parsed = parseKey(key);
+  if (parsed === undefined) return undefined;
+  return parsed.kind === 'child' ? (childKind as RegisterKind) : (flagKind as RegisterKind);
+};
+

@@ -1,44 +1,59 @@
 /**
- * The vocabulary of the distributed supervisor's process groups, in one
- * place (as Pogo keeps its group tags behind tiny helpers).
+ * The distributed supervisor's vocabulary, in one place (as Pogo keeps its
+ * group tags behind tiny helpers).
  *
- *   c:<id>          child register: one entry per member, value = its copy (registers.ts)
- *   run:<id>        the live instance: joined by the child's own pid, value { rev }
+ * Desired state: keys of the replicated store (registers.ts), one merged
+ * register per key on every node:
+ *   c:<id>          child register: specs with revisions, terminate floor, pins
+ *   f:drain:<node>  flag: is <node> draining
+ *   f:pause         flag: is rebalancing paused cluster-wide
+ *   m:<node>        roster flag: true while <node> is a member tombstones wait for
+ *
+ * Live state: process groups of the supervisor's pg scope, each node the
+ * only writer of its own entries:
+ *   run:<id>        the live instance: joined by the child's own pid, value { rev, restarts }
  *   fail:<id>       failed starts on one node: joined by that node, value { rev, failures, lastError, at }
- *   f:drain:<node>  flag register: is <node> draining
- *   f:pause         flag register: is rebalancing paused cluster-wide
  */
-/** The prefixes of a child's three groups: one place for `tag`, `parseTag` and `childIdOf`. */
-const CHILD_PREFIX = { child: 'c:', run: 'run:', fail: 'fail:' } as const;
-
-export const tag = {
-  child: (id: string) => `${CHILD_PREFIX.child}${id}`,
-  run: (id: string) => `${CHILD_PREFIX.run}${id}`,
-  fail: (id: string) => `${CHILD_PREFIX.fail}${id}`,
+export const key = {
+  child: (id: string) => `c:${id}`,
   drain: (node: string) => `f:drain:${node}`,
   pause: 'f:pause',
+  roster: (node: string) => `m:${node}`,
 } as const;
 
-export type ParsedTag = { kind: 'child' | 'run' | 'fail'; id: string } | { kind: 'drain'; node: string } | { kind: 'pause' } | undefined;
+export type ParsedKey = { kind: 'child'; id: string } | { kind: 'drain'; node: string } | { kind: 'pause' } | { kind: 'roster'; node: string };
 
-export function parseTag(group: string): ParsedTag {
-  const kind = childKindOf(group);
-  if (kind !== undefined) return { kind, id: group.slice(CHILD_PREFIX[kind].length) };
-  if (group.startsWith('f:drain:')) return { kind: 'drain', node: group.slice(8) };
-  if (group === 'f:pause') return { kind: 'pause' };
+/** What a store key names, or undefined for a key of no kind. */
+export function parseKey(k: string): ParsedKey | undefined {
+  if (k.startsWith('c:')) return k.length > 2 ? { kind: 'child', id: k.slice(2) } : undefined;
+  if (k.startsWith('f:drain:')) return k.length > 8 ? { kind: 'drain', node: k.slice(8) } : undefined;
+  if (k === 'f:pause') return { kind: 'pause' };
+  if (k.startsWith('m:')) return k.length > 2 ? { kind: 'roster', node: k.slice(2) } : undefined;
   return undefined;
 }
 
-/** The child id of a `c:`, `run:` or `fail:` group (no object made: a full sweep reads every group). */
-export function childIdOf(group: string): string | undefined {
-  const kind = childKindOf(group);
-  return kind === undefined ? undefined : group.slice(CHILD_PREFIX[kind].length);
+/** The child id of a `c:` key (no object made: sweeps read every key). */
+export function childIdOfKey(k: string): string | undefined {
+  return k.startsWith('c:') && k.length > 2 ? k.slice(2) : undefined;
 }
 
-/** Which of a child's groups `group` is, if any. */
-function childKindOf(group: string): keyof typeof CHILD_PREFIX | undefined {
-  if (group.startsWith(CHILD_PREFIX.child)) return 'child';
-  if (group.startsWith(CHILD_PREFIX.run)) return 'run';
-  if (group.startsWith(CHILD_PREFIX.fail)) return 'fail';
+/** The prefixes of a child's pg groups: one place for `group`, `parseGroup` and `childIdOfGroup`. */
+const GROUP_PREFIX = { run: 'run:', fail: 'fail:' } as const;
+
+export const group = {
+  run: (id: string) => `${GROUP_PREFIX.run}${id}`,
+  fail: (id: string) => `${GROUP_PREFIX.fail}${id}`,
+} as const;
+
+export type ParsedGroup = { kind: 'run' | 'fail'; id: string } | undefined;
+
+export function parseGroup(g: string): ParsedGroup {
+  if (g.startsWith(GROUP_PREFIX.run)) return { kind: 'run', id: g.slice(GROUP_PREFIX.run.length) };
+  if (g.startsWith(GROUP_PREFIX.fail)) return { kind: 'fail', id: g.slice(GROUP_PREFIX.fail.length) };
   return undefined;
+}
+
+/** The child id of a `run:` or `fail:` group. */
+export function childIdOfGroup(g: string): string | undefined {
+  return parseGroup(g)?.id;
 }

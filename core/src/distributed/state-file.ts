@@ -1,33 +1,40 @@
 /**
- * Durable desired state (`--data-dir`): one member's copy of the cluster's
- * desired state — every child register it holds (specs with their revisions,
- * terminate floors, pins), the drain flags and the pause flag — kept in one
- * file, so that after the whole cluster is killed and started again every
- * child comes back. (Pogo loses everything started at run time then.)
+ * The desired state on disk (`--data-dir`): one member's replica of the
+ * cluster's desired state — every register its store holds (children with
+ * their revisions, terminate floors and pins; drain and pause flags; the
+ * roster) — kept in one file, so that after the whole cluster is killed and
+ * started again every child comes back. (Pogo loses everything started at
+ * run time then.)
  *
  * File: `<dataDir>/state.json`, one JSON document
  *
- *   { "format": "pogo-desired-state", "version": 1, "node": "n1",
+ *   { "format": "pogo-desired-state", "version": 2, "node": "n1",
  *     "savedAt": 1700000000000, "checksum": "sha256:<hex>",
- *     "data": { "children": { <id>: ChildRegister }, "drains": { <node>: Flag },
- *               "pause"?: Flag } }
+ *     "data": { "registers": { <store key>: <register> } } }
  *
  * where the checksum is the SHA-256 of the canonical JSON (keys sorted) of
- * everything but the checksum. The registers are the values the supervisor
- * keeps in its process groups (registers.ts), versions included, so restoring
- * is "join them back into this node's own entries": the join with the peers'
- * copies is the usual semilattice merge — a persisted terminate floor still
- * wins over the specs it covers, and newer pins and drains win over older.
+ * everything but the checksum. The registers are the store's own values
+ * (registers.ts), versions included, so restoring is "join them back in":
+ * the join with the peers' replicas is the usual semilattice merge — a
+ * persisted terminate floor still wins over the specs it covers, and newer
+ * pins and drains win over older.
+ *
+ * Versions: 2 since the store keeps one replica per node. Version 1 (the
+ * first release: `data: { children: {id: register}, drains: {node: flag},
+ * pause? }`, one pg copy per member) is read and converted on start; the
+ * next save writes version 2. A file of a newer version than this node
+ * reads is never overwritten: it is moved aside to `state.json.newer-<time>`
+ * and reported, and the node starts empty (its peers hold the state), as for
+ * a corrupt file — run the newer release on that data dir instead.
  *
  * Choices:
  * - Atomic replace: write `state.json.tmp`, fsync it, rename it over
  *   `state.json`, fsync the directory. A crash at any point leaves either the
  *   old file or the new one, never a mix; a leftover `.tmp` is removed at
- *   load. Writes are synchronous (a few ms for thousands of children) and the
- *   supervisor coalesces them: at most one every `SAVE_COALESCE_MS`, and one
- *   on graceful stop — so the window a kill can lose is that long.
- * - A file that does not parse, has the wrong format or version, or fails its
- *   checksum is moved aside to `state.json.corrupt-<time>` (never deleted) and
+ *   load. Writes are synchronous (a few ms for thousands of children) and
+ *   coalesced by persistence.ts — so the window a kill can lose is that long.
+ * - A file that does not parse, has the wrong format, or fails its checksum
+ *   is moved aside to `state.json.corrupt-<time>` (never deleted) and
  *   reported; the node then starts empty and gets the state back from its
  *   peers, as any member that joins does.
  * - One node per directory: `pogo.lock` holds the owner's pid, created
@@ -45,7 +52,6 @@ import type { Clock } from '../clock.js';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../protocol.js';
-import type { ChildRegister, FlagRegister } from './registers.js';
 
 /** At most one write per this many ms while the state changes. */
 export const SAVE_COALESCE_MS = 200;
@@ -53,28 +59,28 @@ export const SAVE_COALESCE_MS = 200;
 export const STATE_FILE = 'state.json';
 export const LOCK_FILE = 'pogo.lock';
 const FORMAT = 'pogo-desired-state';
-const VERSION = 1;
+/** The format version this release writes. */
+export const STATE_VERSION = 2;
 
-/** What one member holds of the desired state. */
-export interface DesiredState {
-  /** Child registers by child id. */
-  children: Record<string, ChildRegister>;
-  /** Drain flags by node name. */
-  drains: Record<string, FlagRegister<boolean>>;
-  pause?: FlagRegister<boolean>;
+/** What one member holds of the desired state: its store's registers by key, undecoded (persistence.ts decodes each). */
+export interface SavedState {
+  registers: Record<string, unknown>;
 }
 
 export type LoadResult =
   /** Nothing saved yet (a new data dir). */
   | { kind: 'empty' }
-  | { kind: 'loaded'; state: DesiredState; savedAt: number; node: string }
+  /** `convertedFrom`: the file was of an older version, converted in memory (the next save writes this version). */
+  | { kind: 'loaded'; state: SavedState; savedAt: number; node: string; convertedFrom?: number }
   /** The file was unreadable: moved aside to `movedTo`; start empty and recover from peers. */
-  | { kind: 'corrupt'; reason: string; movedTo: string | undefined };
+  | { kind: 'corrupt'; reason: string; movedTo: string | undefined }
+  /** Written by a newer release: moved aside untouched to `movedTo`; start empty and recover from peers. */
+  | { kind: 'newer'; version: number; movedTo: string | undefined };
 
 /** Data dirs locked by nodes of this process (a second node on one dir in one process is refused too). */
 const lockedHere = new Set<string>();
 
-export class DesiredStateStore {
+export class StateFile {
   readonly file: string;
   readonly lockFile: string;
   private locked = false;
@@ -94,7 +100,7 @@ export class DesiredStateStore {
    * directory) and takes its lock. Throws ConfigError naming `dataDir` and
    * what to do.
    */
-  static open(dir: string, o: { node: string; clock: Clock; log: Logger }): DesiredStateStore {
+  static open(dir: string, o: { node: string; clock: Clock; log: Logger }): StateFile {
     const problem = (what: string): ConfigError => new ConfigError([`dataDir (${dir}): ${what}`]);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -110,7 +116,7 @@ export class DesiredStateStore {
       if (err instanceof ConfigError) throw err;
       throw problem(`must be a readable and writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    const store = new DesiredStateStore(real, o.node, o.clock, o.log);
+    const store = new StateFile(real, o.node, o.clock, o.log);
     store.lock(dir);
     return store;
   }
@@ -135,12 +141,13 @@ export class DesiredStateStore {
       return this.corrupt(`cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const decoded = decodeState(text);
+    if ('newer' in decoded) return { kind: 'newer', version: decoded.newer, movedTo: this.moveAside('newer') };
     if ('reason' in decoded) return this.corrupt(decoded.reason);
     return { kind: 'loaded', ...decoded };
   }
 
   /** Replaces the file atomically with `state`. Throws on I/O errors (the caller logs and retries). */
-  save(state: DesiredState): void {
+  save(state: SavedState): void {
     const text = encodeState(state, this.node, this.clock.now());
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
@@ -210,28 +217,36 @@ export class DesiredStateStore {
   }
 
   private corrupt(reason: string): LoadResult {
+    return { kind: 'corrupt', reason, movedTo: this.moveAside('corrupt') };
+  }
+
+  /** Moves the state file aside to `state.json.<what>-<time>` (never deleted); undefined when it could not. */
+  private moveAside(what: 'corrupt' | 'newer'): string | undefined {
     const stamp = new Date(this.clock.now()).toISOString().replace(/[:.]/g, '-');
-    let target = `${this.file}.corrupt-${stamp}`;
-    for (let i = 1; existsSync(target); i++) target = `${this.file}.corrupt-${stamp}-${i}`;
+    let target = `${this.file}.${what}-${stamp}`;
+    for (let i = 1; existsSync(target); i++) target = `${this.file}.${what}-${stamp}-${i}`;
     try {
       renameSync(this.file, target);
       syncDir(this.dir);
-      return { kind: 'corrupt', reason, movedTo: target };
+      return target;
     } catch {
-      return { kind: 'corrupt', reason, movedTo: undefined };
+      return undefined;
     }
   }
 }
 
 /** The file's text for `state` (exported for tests). */
-export function encodeState(state: DesiredState, node: string, savedAt: number): string {
-  const data = { children: state.children, drains: state.drains, ...(state.pause ? { pause: state.pause } : {}) };
-  const body = { format: FORMAT, version: VERSION, node, savedAt, data };
+export function encodeState(state: SavedState, node: string, savedAt: number): string {
+  const body = { format: FORMAT, version: STATE_VERSION, node, savedAt, data: { registers: state.registers } };
   return `${JSON.stringify({ ...body, checksum: checksum(body) })}\n`;
 }
 
-/** Parses and verifies a state file's text (exported for tests). */
-export function decodeState(text: string): { state: DesiredState; savedAt: number; node: string } | { reason: string } {
+/**
+ * Parses and verifies a state file's text (exported for tests): the state,
+ * converted from an older version if need be; `newer` for a version this
+ * release does not read; a reason when it is not a valid state file.
+ */
+export function decodeState(text: string): { state: SavedState; savedAt: number; node: string; convertedFrom?: number } | { reason: string } | { newer: number } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -241,16 +256,41 @@ export function decodeState(text: string): { state: DesiredState; savedAt: numbe
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not a JSON object' };
   const { checksum: sum, ...body } = doc as Record<string, unknown>;
   if (body['format'] !== FORMAT) return { reason: `not a pogo desired-state file (format ${JSON.stringify(body['format'])})` };
-  if (body['version'] !== VERSION) return { reason: `format version ${JSON.stringify(body['version'])}; this node reads version ${VERSION}` };
+  const version = body['version'];
+  if (typeof version === 'number' && Number.isInteger(version) && version > STATE_VERSION) return { newer: version };
+  if (version !== 1 && version !== STATE_VERSION) return { reason: `format version ${JSON.stringify(version)}; this node reads versions 1 and ${STATE_VERSION}` };
   if (typeof sum !== 'string') return { reason: 'no checksum' };
   const expected = checksum(body);
   if (sum !== expected) return { reason: `checksum mismatch (file says ${sum.slice(0, 19)}…, content is ${expected.slice(0, 19)}…)` };
-  const data = body['data'] as Record<string, unknown> | null;
-  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (!isRecord(data) || !isRecord(data['children']) || !isRecord(data['drains']) || (data['pause'] !== undefined && !isRecord(data['pause']))) return { reason: 'data has the wrong shape' };
   if (typeof body['savedAt'] !== 'number' || typeof body['node'] !== 'string') return { reason: 'savedAt or node missing' };
-  // Each register is validated again by the supervisor when it is restored.
-  return { state: data as unknown as DesiredState, savedAt: body['savedAt'], node: body['node'] };
+  const data = body['data'];
+  const meta = { savedAt: body['savedAt'], node: body['node'] };
+  if (version === STATE_VERSION) {
+    if (!isRecord(data) || !isRecord(data['registers'])) return { reason: 'data has the wrong shape' };
+    // Each register is validated again by persistence.ts when it is restored.
+    return { state: { registers: data['registers'] }, ...meta };
+  }
+  const converted = convertVersion1(data);
+  if (converted === undefined) return { reason: 'data has the wrong shape (version 1)' };
+  return { state: converted, ...meta, convertedFrom: 1 };
+}
+
+/**
+ * Version 1 (one pg copy per member): `{ children: {id: register},
+ * drains: {node: flag}, pause? }` — the same register values, under
+ * separate maps instead of store keys.
+ */
+function convertVersion1(data: unknown): SavedState | undefined {
+  if (!isRecord(data) || !isRecord(data['children']) || !isRecord(data['drains']) || (data['pause'] !== undefined && !isRecord(data['pause']))) return undefined;
+  const registers: Record<string, unknown> = {};
+  for (const [id, register] of Object.entries(data['children'])) registers[`c:${id}`] = register;
+  for (const [node, flag] of Object.entries(data['drains'])) registers[`f:drain:${node}`] = flag;
+  if (data['pause'] !== undefined) registers['f:pause'] = data['pause'];
+  return { registers };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function checksum(body: Record<string, unknown>): string {

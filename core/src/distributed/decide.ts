@@ -1,0 +1,91 @@
+/**
+ * The decision core: what this node does about one child, as a pure function
+ * of the child's view and the cluster's (DESIGN §3.5). No side effects: the
+ * reconciler (reconciler.ts) executes the actions, and every rule below is
+ * unit-tested without a network (decide.test.ts).
+ *
+ * A node acts only on its own instance — it is the only writer of its own
+ * memberships — so the answer is at most one action:
+ *   - the spec is gone (terminated): stop the local instance;
+ *   - this node may not run children (majority mode without a lease): stop it;
+ *   - the local instance runs another revision than the live spec: stop it
+ *     (the new revision starts once it is gone);
+ *   - this node is the owner and runs nothing: start it — unless it may not
+ *     start yet (readiness, or majority mode waiting to see every present
+ *     member), or the spec's handoff waits for another instance to stop;
+ *   - this node runs it and is not the owner:
+ *       * the owner's instance runs too: stop ours (a duplicate: the owner's
+ *         survives; for start-first, the end of a planned overlap);
+ *       * several instances, none on the owner (a heal, or no node eligible
+ *         at all): the best-ranked runner by HRW keeps it, the others stop;
+ *       * no owner anywhere: keep running (nowhere better to go);
+ *       * otherwise a planned move: stop-first stops now (rate-limited by the
+ *         executor), start-first waits for the owner's instance.
+ */
+import { hrwScore, type Candidate } from './placement.js';
+import type { HandoffPolicy } from './policies/handoff.js';
+import { startFirst } from './policies/handoff-start-first.js';
+import { stopFirst } from './policies/handoff-stop-first.js';
+import type { SpecEntry, Ver } from './registers.js';
+import type { ChildView, Runner } from './view.js';
+
+/** This node's own instance of the child, as its local supervisor has it. */
+export interface LocalInstance {
+  readonly rev: Ver;
+  /** Anything but 'stopped' counts as running here (starting, running, stopping, failing). */
+  readonly running: boolean;
+}
+
+/** What `decide` needs to know of the cluster, as this node sees it. */
+export interface ClusterView {
+  readonly self: string;
+  readonly candidates: readonly Candidate[];
+  /** This node may run children (netsplit policy: its lease, in majority mode). */
+  readonly mayRun: boolean;
+  /** This node may start children now (ready, and in majority mode linked to every present member). */
+  readonly mayStart: boolean;
+}
+
+export type Action =
+  | { readonly do: 'start'; readonly entry: SpecEntry }
+  | { readonly do: 'stop'; readonly why: string }
+  /** Stop ours because `survivor` keeps running; `report`: a resolved duplicate (stop-first), not the end of a planned overlap. */
+  | { readonly do: 'stop-duplicate'; readonly survivor: Runner; readonly report: boolean }
+  /** A planned move: stop ours so that the owner can start (the executor applies the move rate limit). */
+  | { readonly do: 'move'; readonly to: string }
+  | { readonly do: 'nothing' };
+
+const NOTHING: Action = { do: 'nothing' };
+
+export function handoffOf(entry: SpecEntry | undefined): HandoffPolicy {
+  return entry?.spec.handoff === 'start-first' ? startFirst : stopFirst;
+}
+
+export function decide(child: ChildView, local: LocalInstance | undefined, cluster: ClusterView): Action {
+  const live = child.live;
+  if (!live) return local ? { do: 'stop', why: 'terminated' } : NOTHING;
+  if (!cluster.mayRun) return local ? { do: 'stop', why: 'no majority' } : NOTHING;
+  if (local && local.rev !== live.rev) return { do: 'stop', why: 'spec replaced' };
+  const me = cluster.self;
+  const owner = child.owner;
+  const others = child.runners.filter((r) => r.node !== me);
+  const handoff = handoffOf(live);
+  if (owner === me) {
+    if (local?.running) return NOTHING;
+    if (!cluster.mayStart) return NOTHING;
+    if (!handoff.ownerMayStart(others.length)) return NOTHING; // wait for the old instance to stop
+    return { do: 'start', entry: live };
+  }
+  if (!local?.running) return local ? { do: 'stop', why: 'not the owner' } : NOTHING;
+  const ownerRun = owner === undefined ? undefined : others.find((r) => r.node === owner);
+  if (ownerRun) return { do: 'stop-duplicate', survivor: ownerRun, report: handoff.reportsDuplicates };
+  if (others.length > 0) {
+    // Several instances and none on the owner (a heal; or no owner at all): the best-ranked runner survives.
+    const capacity = (n: string) => cluster.candidates.find((c) => c.name === n)?.capacity ?? 1;
+    const best = [...child.runners].sort((a, b) => hrwScore(child.id, b.node, capacity(b.node)) - hrwScore(child.id, a.node, capacity(a.node)) || (a.node < b.node ? -1 : 1))[0]!;
+    if (best.node !== me) return { do: 'stop-duplicate', survivor: best, report: handoff.reportsDuplicates };
+  }
+  if (owner === undefined) return NOTHING; // nowhere better to go: keep running
+  if (!handoff.stopBeforeOwnerRuns) return NOTHING; // start-first: the owner starts first; we stop once it runs
+  return { do: 'move', to: owner };
+}

@@ -1,0 +1,202 @@
+/**
+ * The desired state of the distributed supervisor: its replicated store
+ * (store/replica.ts, store/replication.ts) with the registers of
+ * registers.ts under the keys of tags.ts, read and written through typed
+ * methods. Every node holds one merged copy of every register, so a spec
+ * survives as long as one member does.
+ *
+ * Writes are joins made here and sent as deltas; each returns the replica
+ * tick a caller waits on with `heldByAll` (every listed member holds the
+ * write: store/replication.ts, acknowledgements). Reads never wait.
+ *
+ * Tombstones are collected by tombstones.ts through `collect`; the durable
+ * copy on disk (persistence.ts) is told of every change through `onChange`.
+ */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { StoreMessage } from '../protocol.js';
+import { Replica } from '../store/replica.js';
+import { Replication } from '../store/replication.js';
+import type { ChildSpec } from '../supervisor/child-spec.js';
+import { VersionClock, desiredStateKinds, highestRev, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
+import { key, parseKey } from './tags.js';
+import { EMPTY_REGISTER } from './view.js';
+import { deepFreeze } from '../groups.js';
+
+export interface DesiredStateOptions {
+  node: string;
+  scope: string;
+  observer: boolean;
+  clock: Clock;
+  log: Logger;
+  antiEntropyIntervalMs: number;
+  send(peer: string, message: StoreMessage): void;
+  /** Keys changed, locally (`from` undefined) or by what a peer sent. */
+  onChange(keys: readonly string[], from: string | undefined): void;
+  /** Something a waiter may care about: a peer acknowledged or synced, came or went. */
+  onProgress(): void;
+  settledTick(): number;
+  savedTick(): number;
+}
+
+export class DesiredState {
+  readonly replica = new Replica(desiredStateKinds);
+  readonly replication: Replication;
+  private readonly vclock: VersionClock;
+
+  constructor(private readonly o: DesiredStateOptions) {
+    this.vclock = new VersionClock(o.node, () => o.clock.now());
+    this.replication = new Replication({
+      scope: o.scope,
+      replica: this.replica,
+      clock: o.clock,
+      log: o.log.child({ layer: 'store' }),
+      observer: o.observer,
+      antiEntropyIntervalMs: o.antiEntropyIntervalMs,
+      send: o.send,
+      onChange: (keys, from) => o.onChange(keys, from),
+      settledTick: () => o.settledTick(),
+      savedTick: () => o.savedTick(),
+      onProgress: () => o.onProgress(),
+    });
+  }
+
+  start(): void {
+    this.replication.start();
+  }
+
+  stop(): void {
+    this.replication.stop();
+  }
+
+  get tick(): number {
+    return this.replica.tick;
+  }
+
+  // ---- reads ---------------------------------------------------------------------
+
+  child(id: string): ChildRegister {
+    return (this.replica.get(key.child(id)) as ChildRegister | undefined) ?? EMPTY_REGISTER;
+  }
+
+  /** The tick of the child's last change (undefined when the store holds nothing for it). */
+  childTick(id: string): number | undefined {
+    return this.replica.tickOf(key.child(id));
+  }
+
+  /** Every child id the store holds a register for (live, or a tombstone). */
+  *childIds(): IterableIterator<string> {
+    for (const k of this.replica.keys()) if (k.startsWith('c:')) yield k.slice(2);
+  }
+
+  /** Nodes whose drain flag is set. */
+  draining(): Set<string> {
+    const out = new Set<string>();
+    for (const [k, v] of this.replica.all()) {
+      const parsed = parseKey(k);
+      if (parsed?.kind === 'drain' && (v as FlagRegister).value) out.add(parsed.node);
+    }
+    return out;
+  }
+
+  get paused(): boolean {
+    return (this.replica.get(key.pause) as FlagRegister | undefined)?.value ?? false;
+  }
+
+  /** The roster (tombstones.ts): members by name, true while tombstones wait for them. */
+  roster(): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    for (const [k, v] of this.replica.all()) {
+      const parsed = parseKey(k);
+      if (parsed?.kind === 'roster') out.set(parsed.node, (v as FlagRegister).value);
+    }
+    return out;
+  }
+
+  // ---- writes (local; each returns the tick to wait on) --------------------------------
+
+  /** Requests a start of `spec`: a new revision (first start wins: the earliest revision above the floor is the live one). */
+  requestStart(spec: ChildSpec): { tick: number; rev: Ver } {
+    const id = spec.id;
+    const rev = this.vclock.next();
+    this.write(key.child(id), deepFreeze(mergeChild([this.child(id), { specs: [{ rev, spec }] }])));
+    return { tick: this.replica.tick, rev };
+  }
+
+  /** Terminates every revision the register holds (raises its floor to the highest one). */
+  terminate(id: string): { tick: number; floor: Ver } | undefined {
+    const register = this.child(id);
+    const floor = highestRev(register);
+    if (floor === undefined) return undefined;
+    this.write(key.child(id), deepFreeze(joinChild(register, { floor, floorAt: this.o.clock.now(), specs: [] })));
+    return { tick: this.replica.tick, floor };
+  }
+
+  /** Pins the live revision to `node` (null: unpins). */
+  pin(id: string, live: SpecEntry, node: string | null): number {
+    this.write(key.child(id), deepFreeze(mergeChild([this.child(id), { specs: [{ ...live, pin: { node, ver: this.vclock.next() } }] }])));
+    return this.replica.tick;
+  }
+
+  /** Sends the child's register to every peer again; the tick to wait on for every member to hold it. */
+  touch(id: string): number {
+    const tick = this.replication.touch(key.child(id));
+    return tick;
+  }
+
+  setDrain(node: string, draining: boolean): void {
+    this.write(key.drain(node), deepFreeze({ value: draining, ver: this.vclock.next() }));
+  }
+
+  setPause(paused: boolean): void {
+    this.write(key.pause, deepFreeze({ value: paused, ver: this.vclock.next() }));
+  }
+
+  /** Puts `node` on the roster (true) or forgets it (false), unless it already says so. */
+  setRoster(node: string, member: boolean): void {
+    const held = this.replica.get(key.roster(node)) as FlagRegister | undefined;
+    if (held?.value === member) return;
+    this.write(key.roster(node), deepFreeze({ value: member, ver: this.vclock.next() }));
+  }
+
+  /** Writes a register that is already decoded (a restored one, a collected tombstone). */
+  write(k: string, value: unknown): boolean {
+    const changed = this.replication.write(k, value);
+    if (changed) this.o.onChange([k], undefined);
+    return changed;
+  }
+
+  /** Drops a register here only (a collected tombstone everyone holds); not replicated. */
+  drop(k: string): void {
+    if (this.replica.delete(k)) this.o.onChange([k], undefined);
+  }
+
+  // ---- what peers hold ------------------------------------------------------------
+
+  /** Whether every one of `members` holds every write made here up to `tick`. */
+  heldByAll(tick: number, members: readonly string[]): boolean {
+    return members.every((m) => this.replication.holdsWrite(m, tick));
+  }
+
+  /** The highest tick every one of `members` holds every write up to (Infinity for none). */
+  heldTick(members: readonly string[]): number {
+    let held = Infinity;
+    for (const m of members) held = Math.min(held, this.replication.heldTick(m));
+    return held;
+  }
+
+  /** Whether `member` holds this replica's whole state as of `tick`. */
+  holdsState(member: string, tick: number): boolean {
+    return this.replication.holdsState(member, tick);
+  }
+
+  /** Whether this node has merged member `peer`'s state as of their link coming up. */
+  caughtUpWith(peer: string): boolean {
+    return this.replication.caughtUpWith(peer);
+  }
+
+  /** The live spec of `id`, if any. */
+  live(id: string): SpecEntry | undefined {
+    return liveSpec(this.child(id));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The distributed supervisor's events, derived by a pure diff of two views
+ * of one child (view.ts) instead of being emitted while reading: the
+ * reconciler keeps each child's last view, builds the new one, and emits
+ * what `diffChild` says changed.
+ *
+ *   placed              the owner (or how it was chosen) changed
+ *   started / stopped   an instance appeared / went (any node, as seen here)
+ *   moved {from, to}    an instance appeared on another node than the last
+ *                       one it ran on, with the reason the owner changed
+ *   failed              a node's failed-start count of the live revision rose
+ *   duplicate-resolved  emitted by the node that stops its duplicate (it
+ *                       alone knows which instance won), not by the diff
+ *   node-up / node-down membership, with the member's role
+ */
+import type { ChildView, MoveReason, PlacedBy } from './view.js';
+
+export type DistEvent =
+  | { type: 'placed'; id: string; node: string | undefined; by: PlacedBy; at: number }
+  | { type: 'started'; id: string; node: string; pid: string; at: number }
+  | { type: 'stopped'; id: string; node: string; pid: string; at: number }
+  | { type: 'moved'; id: string; from: string; to: string; reason: MoveReason; at: number }
+  | { type: 'failed'; id: string; node: string; failures: number; error: string; at: number }
+  | { type: 'duplicate-resolved'; id: string; survivor: { node: string; pid: string }; stopped: Array<{ node: string; pid: string }>; at: number }
+  | { type: 'node-up'; node: string; role: string; at: number }
+  | { type: 'node-down'; node: string; role: string; reason: string; at: number };
+
+/** What the cause of an owner change depends on, as this node sees the cluster. */
+export interface CauseContext {
+  draining(node: string): boolean;
+  /** The member's state: 'left' also for a member that is gone from the table; 'leaving' when it announced it no longer takes children. */
+  stateOf(node: string): 'up' | 'down' | 'left' | 'leaving';
+  maxStartFailures: number;
+}
+
+/**
+ * Why the owner of a child changed from `previous` to `next` (for the
+ * `moved` event that follows): a pin that changed, the previous owner
+ * draining, gone, down, leaving or failing to start the child, several
+ * instances after a heal, and otherwise a node that joined.
+ */
+export function causeOf(v: Pick<ChildView, 'failures' | 'runners'>, previous: string | undefined, next: string | undefined, pinBefore: string | null | undefined, pinAfter: string | null | undefined, ctx: CauseContext): MoveReason {
+  if (pinAfter !== pinBefore && (pinAfter === next || pinBefore === previous)) return 'pin';
+  if (previous !== undefined) {
+    if (ctx.draining(previous)) return 'drain';
+    const state = ctx.stateOf(previous);
+    if (state === 'left' || state === 'leaving') return 'leave';
+    if (state === 'down') return 'failure';
+    if ((v.failures.get(previous)?.failures ?? 0) >= ctx.maxStartFailures) return 'failure';
+  }
+  if (v.runners.length > 1) return 'heal';
+  return 'join';
+}
+
+/** What a child looked like last, for the next diff. */
+export interface ChildHistory {
+  readonly view: ChildView;
+  /** The node its last instance appeared on (kept while no instance runs, to report the move). */
+  readonly lastRunner: string | undefined;
+}
+
+/**
+ * The events between two views of one child, and its history after them.
+ * `before` is undefined for a child seen for the first time. `causeNow`
+ * gives the reason of a move whose new instance showed up before this
+ * node's own placement did (it saw the start before the topology change
+ * settled here): then the reason comes from where the child ran before.
+ */
+export function diffChild(before: ChildHistory | undefined, after: ChildView, at: number, causeNow: (from: string, to: string) => MoveReason): { events: DistEvent[]; history: ChildHistory } {
+  const events: DistEvent[] = [];
+  const id = after.id;
+  const old = before?.view;
+  if (old === undefined ? after.owner !== undefined || after.by !== 'none' : old.owner !== after.owner || old.by !== after.by) {
+    events.push({ type: 'placed', id, node: after.owner, by: after.by, at });
+  }
+  let lastRunner = before?.lastRunner;
+  const oldRunners = old?.runners ?? [];
+  for (const r of after.runners) {
+    if (oldRunners.some((b) => b.pid === r.pid)) continue;
+    events.push({ type: 'started', id, node: r.node, pid: r.pid, at });
+    if (lastRunner !== undefined && lastRunner !== r.node && !oldRunners.some((b) => b.node === r.node)) {
+      const reason = after.owner === r.node ? after.cause : causeNow(lastRunner, r.node);
+      events.push({ type: 'moved', id, from: lastRunner, to: r.node, reason, at });
+    }
+    lastRunner = r.node;
+  }
+  for (const b of oldRunners) if (!after.runners.some((r) => r.pid === b.pid)) events.push({ type: 'stopped', id, node: b.node, pid: b.pid, at });
+  for (const [node, f] of after.failures) {
+    const prev = old?.failures.get(node);
+    if (!prev || prev.failures !== f.failures) events.push({ type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
+  }
+  return { events, history: { view: after, lastRunner } };
+}

@@ -1,0 +1,74 @@
+/**
+ * The live state of the distributed supervisor, read from pg (as in Pogo):
+ * `run:<id>` memberships of live instances and `fail:<id>` records of failed
+ * starts (tags.ts). Each node writes only its own; this module reads
+ * everyone's, validating each value once (values are frozen and shared, so
+ * the result is cached per object) and dropping what does not validate.
+ */
+import { z } from 'zod';
+import type { PgMember, ProcessGroups } from '../groups.js';
+import type { Logger } from '../logger.js';
+import { VerSchema, type Ver } from './registers.js';
+import { childIdOfGroup, group } from './tags.js';
+import type { FailureRecord, Runner } from './view.js';
+
+/** A live instance: the spec revision it runs, and how often its node restarted it in place. */
+const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
+const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
+type RunValue = z.infer<typeof RunValueSchema>;
+type FailValue = z.infer<typeof FailValueSchema>;
+
+export class LiveState {
+  private readonly valid = new WeakMap<object, unknown>();
+
+  constructor(
+    private readonly groups: ProcessGroups,
+    private readonly scope: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Live instances of `id` on `visible` nodes (up, or this node itself). */
+  runners(id: string, visible: (node: string) => boolean): Runner[] {
+    const out: Runner[] = [];
+    for (const m of this.groups.getMembers(this.scope, group.run(id))) {
+      const v = this.read(m, RunValueSchema) as RunValue | undefined;
+      if (v && visible(m.node)) out.push({ node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 });
+    }
+    return out;
+  }
+
+  /** Failed starts of revision `rev` of `id`, by node. */
+  failures(id: string, rev: Ver | undefined): Map<string, FailureRecord> {
+    const out = new Map<string, FailureRecord>();
+    if (rev === undefined) return out;
+    for (const m of this.groups.getMembers(this.scope, group.fail(id))) {
+      const v = this.read(m, FailValueSchema) as FailValue | undefined;
+      if (v && v.rev === rev) out.set(m.node, { failures: v.failures, lastError: v.lastError });
+    }
+    return out;
+  }
+
+  /** Ids of every child some node has a `run:` or `fail:` entry for. */
+  *groupIds(): IterableIterator<string> {
+    for (const g of this.groups.groupNames(this.scope)) {
+      const id = childIdOfGroup(g);
+      if (id !== undefined) yield id;
+    }
+  }
+
+  /** Change stamps of the child's two groups (groups.ts `stamp`): equal stamps, nothing changed. */
+  stamps(id: string): [number, number] {
+    return [this.groups.stamp(this.scope, group.run(id)), this.groups.stamp(this.scope, group.fail(id))];
+  }
+
+  private read(member: PgMember, schema: z.ZodType): unknown {
+    const value = member.value;
+    if (value === null || typeof value !== 'object') return undefined;
+    if (this.valid.has(value)) return this.valid.get(value);
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) this.log.warn({ node: member.node, pid: member.pid }, 'ignoring an invalid supervisor record from a peer');
+    const result = parsed.success ? parsed.data : undefined;
+    this.valid.set(value, result);
+    return result;
+  }
+}

@@ -1,0 +1,662 @@
+/**
+ * The reconciler: the one orchestrator of the distributed supervisor. It
+ * turns the desired state (desired-state.ts) and the live state
+ * (live-state.ts) into actions on this node's own instances
+ * (local-instances.ts), through the pure `decide` (decide.ts), and derives
+ * events by diffing views (events.ts).
+ *
+ * Scheduling (event-driven; Pogo's fixed 5-second tick is what it beats):
+ * - a change of a child's register, of its pg groups or of its local
+ *   instance marks the id dirty (an instance appearing or going: urgent, so
+ *   after a node dies its orphans go first); however many changes arrive in
+ *   a turn, the id is reconciled once;
+ * - a change of membership, of what a peer has announced, of drains, of the
+ *   pause flag, of readiness or of the netsplit policy's answers (a lease
+ *   running out) bumps the *placement epoch* and starts a sweep over every
+ *   id — or, when the only change is that members were lost, over the ids
+ *   they owned (race "a member died": HRW moves only those);
+ * - every `antiEntropyIntervalMs` a full sweep is the safety net; an id whose
+ *   register tick, group stamps, placement epoch and local instance are as
+ *   its last reconcile saw them is skipped (`Signature`), so an idle node
+ *   with 10,000 children pays a few lookups per child.
+ * Work runs in slices of RECONCILE_SLICE ids with the event loop free in
+ * between, so a node with 20,000 children keeps answering heartbeats.
+ *
+ * Acting on what peers sent (`settledTick`): the store acknowledges a
+ * peer's changes only once they are reconciled here and no instance of
+ * theirs is still starting (store/replication.ts: race "terminate during a
+ * start"). The dirty sets keep ids in the order they were marked, with the
+ * replica tick of the first mark, so the oldest unsettled change is the
+ * first entry.
+ *
+ * Readiness: a node takes children only once it is *ready*: linked to every
+ * member it knows of (membership and the roster), holding their groups
+ * (pg) and their desired state (the store's sync) — or after
+ * `readyTimeoutMs`. Otherwise a joining node could start a child before it
+ * learns that another node runs it — the duplicates Pogo shows during joins.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Member } from '../membership.js';
+import { decide, type Action, type ClusterView } from './decide.js';
+import type { DesiredState } from './desired-state.js';
+import { causeOf, diffChild, type CauseContext, type ChildHistory, type DistEvent } from './events.js';
+import type { LiveState } from './live-state.js';
+import type { LocalInstances } from './local-instances.js';
+import { placeChild, type Candidate } from './placement.js';
+import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
+import { liveSpec } from './registers.js';
+import { parseKey } from './tags.js';
+import type { ChildView } from './view.js';
+
+/** Ids one reconcile slice looks at before it yields to the event loop. */
+export const RECONCILE_SLICE = 256;
+
+export interface ReconcilerOptions {
+  node: string;
+  isMember: boolean;
+  observer: boolean;
+  clock: Clock;
+  log: Logger;
+  desired: DesiredState;
+  live: LiveState;
+  instances: LocalInstances;
+  netsplit: NetsplitPolicy;
+  /** This node's view of the cluster. */
+  members(): Member[];
+  /** Whether `peer`'s pg snapshot of the supervisor's scope has arrived. */
+  announced(peer: string): boolean;
+  maxStartFailures: number;
+  antiEntropyIntervalMs: number;
+  readyTimeoutMs: number;
+  /** How often to look again while the netsplit policy waits on peers' words (the heartbeat interval). */
+  pollMs: number;
+  /** Whether the node was given seeds: then it is not ready before it has linked to someone. */
+  hasSeeds: boolean;
+  /** True when dialling this address has failed and no link exists (a dead member learned from gossip). */
+  dialFailed(address: string): boolean;
+  /** This node's own lease settings (netsplit majority). */
+  leaseMs: number;
+  startedAt: number;
+  /** Publishes this node's readiness in its member metadata. */
+  setReady(ready: boolean): void;
+  /** Whether every peer linked when this node announced its readiness has heard of it. */
+  readyConfirmed(): boolean;
+  emit(event: DistEvent): void;
+  /** A caller waits on `id`: never skip it in a sweep. */
+  hasWaiter(id: string): boolean;
+  /** `id` was reconciled: waiters may look again. */
+  reconciled(id: string): void;
+  /** The node became ready: initial children may start. */
+  becameReady(): void;
+  /** Observes the wall-clock duration of each slice (metrics). */
+  onSlice?: (seconds: number) => void;
+}
+
+/** What a reconcile of one id read (see the header): a sweep skips the id while this is unchanged. */
+interface Signature {
+  epoch: number;
+  tick: number | undefined;
+  run: number;
+  fail: number;
+  local: string | undefined;
+}
+
+interface Known {
+  history: ChildHistory;
+  /** The placement epoch the view's owner was computed under. */
+  epoch: number;
+  sig: Signature | undefined;
+}
+
+/** Each member candidate's placement inputs as one text, by name. */
+function memberKeys(candidates: readonly Candidate[]): Map<string, string> {
+  return new Map(candidates.filter((c) => c.role === 'member').map((c) => [c.name, JSON.stringify(c)]));
+}
+
+/**
+ * The members that stopped being candidates when nothing else changed (the
+ * rest exactly as before, none new), or undefined: then owners may change
+ * anywhere. Empty when nothing changed for placement.
+ */
+function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Set<string> | undefined {
+  const lost = new Set<string>();
+  for (const [name, text] of after) {
+    const was = before.get(name);
+    if (was === text) continue;
+    if (was === undefined) return undefined;
+    const previous = JSON.parse(was) as Candidate;
+    if (!previous.up || JSON.stringify({ ...previous, up: false }) !== text) return undefined;
+    lost.add(name);
+  }
+  for (const name of before.keys()) if (!after.has(name)) lost.add(name);
+  return lost;
+}
+
+export class Reconciler {
+  private readonly known = new Map<string, Known>();
+  /** Dirty ids with the replica tick of their first mark, in marking order. */
+  private readonly dirty = new Map<string, number>();
+  /** Dirty ids whose instance appeared or went: they go first. */
+  private readonly urgent = new Map<string, number>();
+  private sweep: string[] = [];
+  private sweepAt = 0;
+  private fullSweep = false;
+  private topologyDirty = true;
+  private flagsDirty = true;
+  private drains = new Set<string>();
+  private pausedFlag = false;
+  private candidatesNow: Candidate[] = [];
+  private memberByName = new Map<string, Member>();
+  /** Linked nodes (up or suspect), this one included. */
+  private linked = new Set<string>();
+  private presenceWhy = new Map<string, string>();
+  private netsplitInputs: NetsplitInputs | undefined;
+  private mayRunNow = true;
+  private mayStartNow = false;
+  private placementKey = '';
+  private epoch = 0;
+  private placementMembers = new Map<string, string>();
+  private sweptFor: { members: Map<string, string>; mayRun: boolean; mayStart: boolean; paused: boolean } | undefined;
+  private announcedPeers = '';
+  private ready = false;
+  private readyRetry: TimerHandle | undefined;
+  private readyTimeout: TimerHandle | undefined;
+  private reconcileTimer: TimerHandle | undefined;
+  private antiEntropyTimer: TimerHandle | undefined;
+  private netsplitTimer: TimerHandle | undefined;
+  private netsplitAt = Infinity;
+  private confirmTimer: TimerHandle | undefined;
+  private stopped = false;
+  /** Counters (tests and benchmarks). */
+  readonly stats = { reconciles: 0, slices: 0 };
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  start(): void {
+    for (const id of this.o.desired.childIds()) this.markDirty(id);
+    this.checkReady();
+    if (!this.ready) this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.readyTimeoutMs);
+    this.scheduleAntiEntropy();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer]) this.o.clock.clearTimeout(t);
+  }
+
+  /** The node leaves: it takes no children any more. */
+  unready(): void {
+    this.ready = false;
+    this.o.setReady(false);
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  // ---- what happened -------------------------------------------------------------
+
+  /** Registers changed in the store (locally or from a peer). */
+  storeChanged(keys: readonly string[]): void {
+    for (const k of keys) {
+      const parsed = parseKey(k);
+      if (parsed === undefined) continue;
+      if (parsed.kind === 'child') this.markDirty(parsed.id);
+      else if (parsed.kind === 'roster') this.checkReady();
+      else this.flagsDirty = true;
+    }
+    this.schedule();
+  }
+
+  /** A `run:` or `fail:` group of `id` changed. */
+  groupChanged(id: string, urgent: boolean): void {
+    this.markDirty(id, urgent);
+    this.schedule();
+  }
+
+  /** Membership changed, or a peer's announcements, or the netsplit policy's inputs. */
+  topologyChanged(): void {
+    this.topologyDirty = true;
+    this.checkReady();
+    this.schedule();
+  }
+
+  markDirty(id: string, urgent = false): void {
+    if (this.stopped) return;
+    const into = urgent ? this.urgent : this.dirty;
+    if (!into.has(id)) into.set(id, this.o.desired.tick);
+    this.schedule();
+  }
+
+  /**
+   * The replica tick up to which every change has been acted on here: the
+   * oldest mark of a dirty id, or of the register of an instance still
+   * starting, minus one.
+   */
+  settledTick(): number {
+    let oldest = Infinity;
+    for (const map of [this.urgent, this.dirty]) {
+      const first = map.values().next();
+      if (!first.done && first.value < oldest) oldest = first.value;
+    }
+    for (const id of this.o.instances.starting()) {
+      const t = this.o.desired.childTick(id);
+      if (t !== undefined && t < oldest) oldest = t;
+    }
+    return oldest === Infinity ? this.o.desired.tick : oldest - 1;
+  }
+
+  // ---- reads ---------------------------------------------------------------------
+
+  /** The view of `id` now (computed afresh when anything it reads may have changed since its last reconcile). */
+  view(id: string): ChildView {
+    this.refreshInputs();
+    const k = this.known.get(id);
+    if (k && k.epoch === this.epoch && !this.dirty.has(id) && !this.urgent.has(id)) return k.history.view;
+    return this.buildView(id, k?.history.view);
+  }
+
+  /** Every child id with anything known about it here. */
+  ids(): Set<string> {
+    const ids = new Set<string>(this.o.desired.childIds());
+    for (const id of this.known.keys()) ids.add(id);
+    return ids;
+  }
+
+  get candidates(): readonly Candidate[] {
+    this.refreshInputs();
+    return this.candidatesNow;
+  }
+
+  get paused(): boolean {
+    this.refreshInputs();
+    return this.pausedFlag;
+  }
+
+  draining(): string[] {
+    this.refreshInputs();
+    return [...this.drains].sort();
+  }
+
+  /** Whether this node may run children (netsplit policy). */
+  get mayRun(): boolean {
+    this.refreshInputs();
+    return this.mayRunNow;
+  }
+
+  get mayStart(): boolean {
+    this.refreshInputs();
+    return this.mayStartNow;
+  }
+
+  /** Up members other than observers, this node included when it is one. */
+  upMembers(): string[] {
+    this.refreshInputs();
+    return this.candidatesNow.filter((c) => c.role === 'member' && this.linked.has(c.name)).map((c) => c.name);
+  }
+
+  /** What keeps children from moving or starting, in words. */
+  waiting(): string[] {
+    this.refreshInputs();
+    const out: string[] = [];
+    if (this.o.netsplit.mode === 'majority' && this.netsplitInputs) out.push(this.o.netsplit.describeSelf(this.netsplitInputs));
+    if (!this.ready && this.o.isMember) out.push('this node is not ready yet (linking to and syncing with every member it knows of)');
+    for (const why of this.presenceWhy.values()) if (why) out.push(why);
+    return out;
+  }
+
+  // ---- reconciling ---------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.stopped || this.reconcileTimer) return;
+    this.reconcileTimer = this.o.clock.setTimeout(() => {
+      this.reconcileTimer = undefined;
+      // Real elapsed time for metrics only; decisions never read it.
+      const began = this.o.onSlice ? performance.now() : 0;
+      try {
+        this.slice();
+      } catch (err) {
+        this.o.log.error({ err }, 'reconcile failed');
+      }
+      this.o.onSlice?.((performance.now() - began) / 1000);
+      this.o.desired.replication.kick();
+    }, 0);
+  }
+
+  private scheduleAntiEntropy(): void {
+    this.antiEntropyTimer = this.o.clock.setTimeout(() => {
+      if (this.stopped) return;
+      this.antiEntropy();
+      this.scheduleAntiEntropy();
+    }, this.o.antiEntropyIntervalMs);
+  }
+
+  /** The safety net: a sweep over every id, skipping those whose inputs are as their last reconcile saw them. */
+  antiEntropy(): void {
+    this.fullSweep = true;
+    this.flagsDirty = true;
+    this.schedule();
+  }
+
+  /** Recomputes flags and topology if something changed since; plans a sweep when placement inputs did. */
+  private refreshInputs(): void {
+    if (this.stopped) return;
+    if (this.announcementsChanged()) this.topologyDirty = true;
+    if (!this.flagsDirty && !this.topologyDirty) return;
+    if (this.flagsDirty) {
+      this.drains = this.o.desired.draining();
+      this.pausedFlag = this.o.desired.paused;
+    }
+    this.refreshTopology();
+    const key = JSON.stringify([[...this.placementMembers.values()], this.mayRunNow, this.mayStartNow, this.pausedFlag, [...this.drains].sort()]);
+    if (key !== this.placementKey) {
+      this.placementKey = key;
+      this.epoch++;
+    }
+    const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
+    const previous = this.sweptFor;
+    const same = previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.mayStart === sweptFor.mayStart && previous.paused === sweptFor.paused;
+    const lost = same && !this.fullSweep && this.sweep.length === 0 ? membersLost(previous.members, sweptFor.members) : undefined;
+    this.sweptFor = sweptFor;
+    if (lost !== undefined) {
+      // Race "a member died": HRW moves only the ids it owned (its running children are already
+      // urgent). Every other owner stands; the rest have a stale signature and the next
+      // anti-entropy pass still looks at them.
+      this.sweep = [];
+      for (const [id, k] of this.known) if (k.history.view.owner !== undefined && lost.has(k.history.view.owner)) this.sweep.push(id);
+    } else {
+      // A new sweep replaces one in progress: it covers every id again, under the new topology;
+      // the anti-entropy sweep also the ids known only from pg (an instance whose spec is gone).
+      const ids = this.ids();
+      for (const id of this.o.instances.ids()) ids.add(id);
+      if (this.fullSweep) for (const id of this.o.live.groupIds()) ids.add(id);
+      this.sweep = [...ids];
+    }
+    this.sweepAt = 0;
+    this.fullSweep = false;
+    this.flagsDirty = false;
+    this.topologyDirty = false;
+  }
+
+  /**
+   * One slice: at most RECONCILE_SLICE ids, then the rest on the next timer
+   * turn. Urgent ids first, then dirty ones, then the sweep.
+   */
+  private slice(): void {
+    if (this.stopped) return;
+    this.refreshInputs();
+    this.stats.slices++;
+    let budget = RECONCILE_SLICE;
+    for (const map of [this.urgent, this.dirty]) {
+      for (const id of map.keys()) {
+        if (budget <= 0) break;
+        budget--;
+        map.delete(id);
+        this.reconcileOne(id);
+      }
+    }
+    while (budget-- > 0 && this.sweepAt < this.sweep.length) {
+      const id = this.sweep[this.sweepAt++]!;
+      const k = this.known.get(id);
+      if (k !== undefined && this.unchangedSince(k.sig, id)) continue;
+      this.reconcileOne(id);
+    }
+    if (this.sweepAt >= this.sweep.length) {
+      this.sweep = [];
+      this.sweepAt = 0;
+    }
+    if (this.urgent.size > 0 || this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
+  }
+
+  private reconcileOne(id: string): void {
+    this.stats.reconciles++;
+    const before = this.known.get(id);
+    const view = this.buildView(id, before?.history.view);
+    const { events, history } = diffChild(before?.history, view, this.o.clock.now(), (from, to) => causeOf(view, from, to, undefined, undefined, this.causeContext()));
+    for (const e of events) this.o.emit(e);
+    this.act(id, decide(view, this.o.instances.instance(id), this.clusterView()), view);
+    if (view.register.specs.length === 0 && view.register.floor === undefined && view.runners.length === 0 && !this.o.instances.has(id)) this.known.delete(id);
+    else this.known.set(id, { history, epoch: this.epoch, sig: this.signature(id) });
+    this.o.reconciled(id);
+  }
+
+  private act(id: string, action: Action, view: ChildView): void {
+    const at = this.o.clock.now();
+    switch (action.do) {
+      case 'nothing':
+        return;
+      case 'start':
+        this.o.instances.start(id, action.entry);
+        return;
+      case 'stop':
+        this.o.instances.stopInstance(id, action.why);
+        return;
+      case 'stop-duplicate': {
+        const mine = view.runners.find((r) => r.node === this.o.node);
+        this.o.instances.stopInstance(id, `duplicate: ${action.survivor.node} keeps ${action.survivor.pid}`);
+        // The stopping node reports it: it alone knows for sure which instance won.
+        if (mine && action.report) this.o.emit({ type: 'duplicate-resolved', id, survivor: { node: action.survivor.node, pid: action.survivor.pid }, stopped: [{ node: mine.node, pid: mine.pid }], at });
+        return;
+      }
+      case 'move':
+        if (!this.o.instances.takeMoveToken()) {
+          this.o.instances.deferMove(id);
+          return;
+        }
+        this.o.instances.stopInstance(id, `moving to ${action.to}`);
+        return;
+    }
+  }
+
+  /** Builds the view of `id` from the store and pg, placing it under the current inputs. */
+  private buildView(id: string, previous: ChildView | undefined): ChildView {
+    const register = this.o.desired.child(id);
+    const live = liveSpec(register);
+    const me = this.o.node;
+    const runners = this.o.live.runners(id, (node) => node === me || this.linked.has(node));
+    const failures = this.o.live.failures(id, live?.rev);
+    let owner: string | undefined;
+    let by: ChildView['by'] = 'none';
+    if (live) {
+      const counts = new Map<string, number>();
+      for (const [node, f] of failures) counts.set(node, f.failures);
+      ({ owner, by } = placeChild({ id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures }, runners, this.pausedFlag));
+    }
+    let cause = previous?.cause ?? 'join';
+    if (previous === undefined || previous.owner !== owner || previous.by !== by) {
+      cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causeContext());
+    }
+    return { id, register, live, runners, failures, owner, by, cause };
+  }
+
+  private causeContext(): CauseContext {
+    return {
+      draining: (node) => this.drains.has(node),
+      stateOf: (node) => {
+        const m = this.memberByName.get(node);
+        if (!m || m.status === 'left') return 'left';
+        if (m.status === 'down') return 'down';
+        if (m.ready === false && m.name !== this.o.node) return 'leaving'; // it announced it no longer takes children
+        return 'up';
+      },
+      maxStartFailures: this.o.maxStartFailures,
+    };
+  }
+
+  private clusterView(): ClusterView {
+    return { self: this.o.node, candidates: this.candidatesNow, mayRun: this.mayRunNow, mayStart: this.mayStartNow };
+  }
+
+  /** Everything a reconcile of `id` reads that can change without a clock; undefined (never skip) while a caller waits or the local instance is not simply running. */
+  private signature(id: string): Signature | undefined {
+    if (this.o.hasWaiter(id)) return undefined;
+    let local: string | undefined;
+    if (this.o.instances.has(id)) {
+      local = this.o.instances.runningPid(id);
+      if (local === undefined) return undefined;
+    }
+    const [run, fail] = this.o.live.stamps(id);
+    return { epoch: this.epoch, tick: this.o.desired.childTick(id), run, fail, local };
+  }
+
+  private unchangedSince(sig: Signature | undefined, id: string): boolean {
+    if (sig === undefined) return false;
+    const now = this.signature(id);
+    return now !== undefined && now.epoch === sig.epoch && now.tick === sig.tick && now.run === sig.run && now.fail === sig.fail && now.local === sig.local;
+  }
+
+  // ---- topology -------------------------------------------------------------------
+
+  /** Peers whose groups we hold: a peer counts as up for placement only once its snapshot has arrived. */
+  private announcementsChanged(): boolean {
+    let key = '';
+    for (const n of this.linked) if (n !== this.o.node && this.o.announced(n)) key += `${n},`;
+    if (key === this.announcedPeers) return false;
+    this.announcedPeers = key;
+    return true;
+  }
+
+  private refreshTopology(): void {
+    const members = this.o.members();
+    const me = this.o.node;
+    this.memberByName = new Map(members.map((m) => [m.name, m]));
+    this.linked = new Set(members.filter((m) => m.status === 'up' || m.status === 'suspect').map((m) => m.name));
+    const inputs = this.buildNetsplitInputs(members);
+    this.netsplitInputs = inputs;
+    this.mayRunNow = this.o.isMember && this.o.netsplit.mayRun(inputs);
+    const presence = new Map<string, boolean>();
+    this.presenceWhy = new Map();
+    for (const m of inputs.members) {
+      const p = this.o.netsplit.presence(inputs, m);
+      presence.set(m.name, p.present);
+      if (p.why && m.state === 'down') this.presenceWhy.set(m.name, p.why);
+    }
+    this.candidatesNow = members
+      .filter((m) => m.status !== 'left')
+      .map((m) => {
+        const self = m.name === me;
+        // Race "link up before its groups": until a peer's snapshot arrives we cannot see what it
+        // runs, so we do not hand it children or move ours to it. A member we cannot hear counts
+        // while the netsplit policy says it may still run its children (majority mode).
+        const linkedAndSeen = this.linked.has(m.name) && (self || m.role !== 'member' || this.o.announced(m.name));
+        const up = self || (m.role === 'member' ? (this.linked.has(m.name) ? linkedAndSeen : (presence.get(m.name) ?? false)) : this.linked.has(m.name));
+        return {
+          name: m.name,
+          role: m.role,
+          up,
+          ready: self ? this.ready && this.o.isMember : m.ready === true,
+          draining: this.drains.has(m.name),
+          labels: m.labels,
+          workers: m.workers,
+          commands: m.commands ?? [],
+          capacity: m.capacity ?? 1,
+        };
+      });
+    this.placementMembers = memberKeys(this.candidatesNow);
+    this.mayStartNow = this.computeMayStart(members, presence);
+    this.armNetsplitTimer(inputs);
+  }
+
+  /**
+   * The start gate: ready, allowed to run, and in majority mode linked to
+   * and synced with every member still present (race "heal reaches one
+   * peer first"). Available mode: readiness alone (a member that is not
+   * linked is absent, so nothing of it can be overlooked).
+   */
+  private computeMayStart(members: readonly Member[], presence: ReadonlyMap<string, boolean>): boolean {
+    if (!this.o.isMember || !this.ready || !this.mayRunNow) return false;
+    if (!this.o.readyConfirmed()) {
+      // Race "two nodes ready at once": wait until the peers have heard of our readiness (node.ts); look again soon.
+      this.armConfirmPoll();
+      return false;
+    }
+    if (this.o.netsplit.mode !== 'majority') return true;
+    for (const m of members) {
+      if (m.name === this.o.node || m.role !== 'member' || m.status === 'left') continue;
+      if (!(presence.get(m.name) ?? false)) continue;
+      if (!this.linked.has(m.name) || !this.o.announced(m.name) || !this.o.desired.caughtUpWith(m.name)) return false;
+    }
+    return true;
+  }
+
+  private buildNetsplitInputs(members: readonly Member[]): NetsplitInputs {
+    const now = this.o.clock.now();
+    const reach: MemberReach[] = members
+      .filter((m) => m.name !== this.o.node && m.role === 'member')
+      .map((m) => ({
+        name: m.name,
+        incarnation: m.incarnation,
+        state: m.status === 'left' ? 'left' : m.status === 'down' ? 'down' : 'linked',
+        lastHeardAt: m.lastHeardAt ?? (m.status === 'down' ? m.since : undefined),
+        confirmedAt: m.confirmedAt,
+        leaseMs: m.lease?.ms ?? this.o.leaseMs,
+        stopMs: m.lease?.stopMs ?? this.o.leaseMs,
+        unheardBy: m.unheardBy ?? [],
+      }));
+    return { now, self: { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.leaseMs }, members: reach };
+  }
+
+  private armConfirmPoll(): void {
+    if (this.confirmTimer || this.stopped) return;
+    this.confirmTimer = this.o.clock.setTimeout(() => {
+      this.confirmTimer = undefined;
+      this.topologyChanged();
+    }, Math.max(1, Math.min(this.o.pollMs, 20)));
+  }
+
+  private armNetsplitTimer(inputs: NetsplitInputs): void {
+    const next = this.o.netsplit.nextChangeAt(inputs);
+    if (next === undefined || next === this.netsplitAt) return;
+    this.o.clock.clearTimeout(this.netsplitTimer);
+    this.netsplitAt = next;
+    this.netsplitTimer = this.o.clock.setTimeout(
+      () => {
+        this.netsplitTimer = undefined;
+        this.netsplitAt = Infinity;
+        this.topologyChanged();
+      },
+      Math.max(1, next - this.o.clock.now()),
+    );
+  }
+
+  // ---- readiness -----------------------------------------------------------------
+
+  private checkReady(timedOut = false): void {
+    if (this.ready || this.stopped) return;
+    const me = this.o.node;
+    const all = this.o.members();
+    // An observer holds no children, so it cannot duplicate one: a member it has tried and failed to
+    // reach (typically a dead node its peers still list) must not hold it back; a member does wait.
+    const others = all.filter((m) => m.name !== me && m.status !== 'left' && m.role === 'member' && !(this.o.observer && m.status === 'down' && this.o.dialFailed(m.address)));
+    // A node with seeds knows nothing of the cluster until it has linked to one of them.
+    const joined = !this.o.hasSeeds || all.some((m) => m.name !== me && (m.status === 'up' || m.status === 'suspect'));
+    const allLinked = others.every((m) => m.status === 'up' || m.status === 'suspect');
+    const allSynced = others.every((m) => this.o.announced(m.name) && this.o.desired.caughtUpWith(m.name));
+    // Members of the roster (the desired state's own record, restored from disk after a whole-cluster
+    // restart) that membership does not know yet: race "two nodes restarted together, each linked only
+    // to a third": both would take children knowing only it.
+    const known = new Set(all.map((m) => m.name));
+    const unknownRoster = this.o.isMember ? [...this.o.desired.roster()].filter(([name, member]) => member && name !== me && !known.has(name)).map(([name]) => name) : [];
+    // Majority mode: ready once the lease holds too, so that a start right after readiness is not refused.
+    const leased = this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(all));
+    const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
+    if (complete || timedOut) {
+      this.ready = true;
+      this.o.clock.clearTimeout(this.readyTimeout);
+      if (!complete) this.o.log.warn({ waitedMs: this.o.readyTimeoutMs, notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name), roster: unknownRoster }, 'taking children although not every known member is linked and synced');
+      this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'ready to take children');
+      this.o.setReady(true);
+      this.topologyDirty = true;
+      this.schedule();
+      this.o.becameReady();
+    } else if (this.readyRetry === undefined) {
+      // Groups and the store's sync arrive right after links: look again shortly (one pending look, however often we are called).
+      this.readyRetry = this.o.clock.setTimeout(() => {
+        this.readyRetry = undefined;
+        this.checkReady();
+      }, 5);
+    }
+  }
+}

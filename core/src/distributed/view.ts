@@ -1,0 +1,146 @@
+/**
+ * The read model of the distributed supervisor: what one child looks like
+ * from this node (its register from the replicated store, its live
+ * instances and failed starts from pg, where placement puts it), and the
+ * public shapes built from that (`GlobalChild`, counts, `Explanation`).
+ *
+ * Everything here is pure. Views are immutable snapshots: the reconciler
+ * keeps the last one per child and derives events from the pair (events.ts),
+ * so reading a child never emits anything.
+ */
+import type { ChildStatus } from '../supervisor/local-supervisor.js';
+import type { ChildSpec } from '../supervisor/child-spec.js';
+import type { CandidateVerdict } from './placement.js';
+import type { ChildRegister, SpecEntry, Ver } from './registers.js';
+
+/** A live instance, from its `run:<id>` membership. */
+export interface Runner {
+  readonly node: string;
+  readonly pid: string;
+  readonly rev: Ver;
+  /** Restarts in place of this instance on its node. */
+  readonly restarts: number;
+}
+
+/** Failed starts of the live revision on one node, from its `fail:<id>` membership. */
+export interface FailureRecord {
+  readonly failures: number;
+  readonly lastError: string;
+}
+
+export type PlacedBy = 'pin' | 'hash' | 'none';
+
+export type MoveReason = 'join' | 'leave' | 'pin' | 'drain' | 'failure' | 'heal';
+
+/** One child as this node sees it now. */
+export interface ChildView {
+  readonly id: string;
+  readonly register: ChildRegister;
+  /** The live spec (smallest rev above the floor), if any. */
+  readonly live: SpecEntry | undefined;
+  /** Instances on nodes this node can see, of any revision. */
+  readonly runners: readonly Runner[];
+  /** Failed starts of the live revision, by node. */
+  readonly failures: ReadonlyMap<string, FailureRecord>;
+  /** Where it must run now. */
+  readonly owner: string | undefined;
+  readonly by: PlacedBy;
+  /** Why the owner is what it is (the reason a following move reports). */
+  readonly cause: MoveReason;
+}
+
+export type GlobalStatus = 'running' | 'pending' | 'moving' | 'duplicate' | 'failing' | 'unplaceable';
+
+export interface GlobalChild {
+  id: string;
+  spec: ChildSpec;
+  rev: Ver;
+  status: GlobalStatus;
+  /** Where it runs (the first instance, if several). */
+  node: string | undefined;
+  pid: string | undefined;
+  /** Every live instance (more than one only transiently). */
+  instances: Array<{ node: string; pid: string }>;
+  /** Restarts in place of the current instance, on its node. */
+  restarts: number;
+  /** Where placement says it must run. */
+  owner: string | undefined;
+  pin: string | undefined;
+  failures: Array<{ node: string; failures: number; lastError: string }>;
+  lastError: string | undefined;
+}
+
+export interface LocalChild {
+  id: string;
+  node: string;
+  pid: string | undefined;
+  status: ChildStatus;
+  restarts: number;
+  pin: string | undefined;
+  lastError: string | undefined;
+}
+
+export interface ChildCountsGlobal {
+  specs: number;
+  running: number;
+  pending: number;
+  moving: number;
+  duplicate: number;
+  failing: number;
+  unplaceable: number;
+  local: number;
+}
+
+export interface Explanation {
+  id: string;
+  spec: ChildSpec;
+  owner: string | undefined;
+  by: PlacedBy;
+  pin: string | undefined;
+  paused: boolean;
+  instances: Array<{ node: string; pid: string }>;
+  candidates: CandidateVerdict[];
+  /** What keeps the child from starting or moving now, in words (netsplit leases, readiness, quorum); empty when nothing does. */
+  waiting: string[];
+}
+
+export const EMPTY_REGISTER: ChildRegister = Object.freeze({ specs: Object.freeze([]) as unknown as SpecEntry[] });
+
+/** The status of a child from its view. */
+export function statusOf(v: ChildView): GlobalStatus {
+  if (v.runners.length > 1) return 'duplicate';
+  if (v.runners.length === 1) return v.owner !== undefined && v.runners[0]!.node !== v.owner ? 'moving' : 'running';
+  if (v.owner === undefined) return v.failures.size > 0 ? 'failing' : 'unplaceable';
+  for (const f of v.failures.values()) if (f.failures > 0) return 'failing';
+  return 'pending';
+}
+
+/** The public shape of a child with a live spec. */
+export function globalChild(v: ChildView, live: SpecEntry): GlobalChild {
+  const failures = [...v.failures].map(([node, f]) => ({ node, failures: f.failures, lastError: f.lastError }));
+  return {
+    id: v.id,
+    spec: live.spec,
+    rev: live.rev,
+    status: statusOf(v),
+    node: v.runners[0]?.node,
+    pid: v.runners[0]?.pid,
+    instances: v.runners.map((r) => ({ node: r.node, pid: r.pid })),
+    restarts: v.runners[0]?.restarts ?? 0,
+    owner: v.owner,
+    pin: live.pin?.node ?? undefined,
+    failures,
+    lastError: failures[0]?.lastError,
+  };
+}
+
+/** Adds one child to counts. */
+export function countInto(counts: ChildCountsGlobal, v: ChildView): void {
+  if (!v.live) return;
+  counts.specs++;
+  counts[statusOf(v)]++;
+}
+
+export function emptyCounts(local: number): ChildCountsGlobal {
+  return { specs: 0, running: 0, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local };
+}

@@ -1,0 +1,247 @@
+/**
+ * A replica: one node's merged copy of a replicated store's registers, with
+ * the fingerprints that let two replicas find where they differ without
+ * sending what they hold (store/replication.ts does the talking).
+ *
+ * Registers
+ * - A key names one register; its prefix names the register's *kind*
+ *   (`RegisterKind`: how an untrusted value is decoded, the join, a
+ *   canonical text). The replica holds exactly one value per key.
+ * - Every change is a join: `merge(key, incoming)` replaces the held value
+ *   with `join(held, incoming)`. Joins are commutative, associative and
+ *   idempotent (each kind proves it in its tests), so replicas that have
+ *   merged the same values hold the same registers, whatever the order,
+ *   duplication or grouping of the merges. A merge that adds nothing changes
+ *   nothing (compared by canonical text): no tick, no notification.
+ * - `ignoreWhenAbsent`: a kind may refuse a value for a key the replica does
+ *   not hold (a tombstone already collected everywhere: see
+ *   distributed/tombstones.ts). `delete` is only for such collection and for
+ *   a reset; it is not a replicated operation.
+ *
+ * Ticks: a counter bumped by every change; each key remembers the tick of
+ * its last change. Replication records the tick with every message it sends,
+ * so "the peer has acknowledged a message sent at tick T" means "the peer
+ * holds what this replica held at T" (for a digest) or "what was written
+ * here up to T" (for a delta).
+ *
+ * Fingerprints and digests (anti-entropy without sending the data)
+ * - A register's fingerprint is hash53(key NUL text): 53 bits, so a JSON
+ *   number carries it exactly.
+ * - Key space is cut into 2^12 = 4,096 leaf buckets by hash53(key). A leaf's
+ *   fingerprint is the XOR of its registers' fingerprints, kept up to date
+ *   on every change (XOR out the old, XOR in the new: O(1)), as two 32-bit
+ *   halves because JavaScript's bitwise operators are 32-bit.
+ * - A digest at level L (0..12) has 2^L buckets; bucket b is the XOR of the
+ *   leaves it covers. Two replicas with equal bucket fingerprints hold the
+ *   same registers there (up to a 2^-53 chance per differing bucket); an
+ *   empty bucket is 0. The level is chosen so a bucket holds about 8
+ *   registers (`levelFor`): a 20,000-register store has a 4,096-bucket
+ *   digest (about 60 KB of JSON), a small one a digest of a few numbers.
+ *
+ * Costs: a change is O(text of the register) for its fingerprint; reads are
+ * map lookups; a digest is O(4,096); the entries of some buckets are found
+ * through a per-leaf key index, never by scanning every key.
+ *
+ * Pure data: no timers, no I/O, no randomness.
+ */
+import { TWO_32, hash53 } from '../hash.js';
+
+/** Digests have 2^LEAF_LEVEL leaves. */
+export const LEAF_LEVEL = 12;
+const LEAVES = 2 ** LEAF_LEVEL;
+
+/** How one kind of register (one key prefix) is decoded, joined and fingerprinted. */
+export interface RegisterKind<T = unknown> {
+  /**
+   * Checks an untrusted value (from a peer or a file) and returns it frozen,
+   * or a reason. `now` lets a kind refuse versions from the far future.
+   * Never throws.
+   */
+  decode(key: string, value: unknown, now: number): { ok: true; value: T } | { ok: false; reason: string };
+  /** The least upper bound of two values: commutative, associative, idempotent. */
+  join(a: T, b: T): T;
+  /** A canonical text: two values are equal exactly when their texts are. */
+  text(value: T): string;
+  /** True when `value`, arriving for a key this replica does not hold, is not worth keeping. */
+  ignoreWhenAbsent?(value: T): boolean;
+}
+
+/** Which kind a key is (by its prefix); undefined for a key no kind claims (rejected). */
+export type KindOf = (key: string) => RegisterKind | undefined;
+
+interface Entry {
+  readonly value: unknown;
+  readonly text: string;
+  readonly hash: number;
+  readonly leaf: number;
+  readonly tick: number;
+}
+
+/** The level whose buckets hold about 8 registers each for a store of `count`. */
+export function levelFor(count: number): number {
+  if (count <= 8) return 0;
+  return Math.min(LEAF_LEVEL, Math.ceil(Math.log2(count / 8)));
+}
+
+/** The leaf bucket of a key. */
+export function leafOf(key: string): number {
+  return Math.floor(hash53(key) / 2 ** (53 - LEAF_LEVEL));
+}
+
+/** The leaves [from, to) that bucket `bucket` of a digest at `level` covers. */
+export function leafRange(level: number, bucket: number): [number, number] {
+  const width = 2 ** (LEAF_LEVEL - level);
+  return [bucket * width, (bucket + 1) * width];
+}
+
+export class Replica {
+  private readonly entries = new Map<string, Entry>();
+  /** Keys per leaf (index for `keysInBuckets`). */
+  private readonly leafKeys: Array<Set<string> | undefined> = new Array(LEAVES);
+  /** Each leaf's fingerprint as two 32-bit halves (high 21 bits, low 32 bits). */
+  private readonly leafHi = new Uint32Array(LEAVES);
+  private readonly leafLo = new Uint32Array(LEAVES);
+  private _tick = 0;
+
+  constructor(readonly kindOf: KindOf) {}
+
+  /** Changes so far: bumped by every change (see the header). */
+  get tick(): number {
+    return this._tick;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): unknown {
+    return this.entries.get(key)?.value;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /** The tick of the key's last change, or undefined when it is not held. */
+  tickOf(key: string): number | undefined {
+    return this.entries.get(key)?.tick;
+  }
+
+  /** The register's fingerprint, or undefined when it is not held. */
+  hashOf(key: string): number | undefined {
+    return this.entries.get(key)?.hash;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /** Every (key, value), in no particular order. */
+  *all(): IterableIterator<[string, unknown]> {
+    for (const [key, e] of this.entries) yield [key, e.value];
+  }
+
+  /**
+   * Joins `incoming` (already decoded by its kind) into the register at
+   * `key`. Returns true when the held value changed.
+   */
+  merge(key: string, incoming: unknown): boolean {
+    const kind = this.kindOf(key);
+    if (kind === undefined) return false;
+    const held = this.entries.get(key);
+    if (held === undefined) {
+      if (kind.ignoreWhenAbsent?.(incoming)) return false;
+      this.put(key, incoming, kind.text(incoming));
+      return true;
+    }
+    if (incoming === held.value) return false;
+    const joined = kind.join(held.value, incoming);
+    if (joined === held.value) return false;
+    const text = kind.text(joined);
+    if (text === held.text) return false;
+    this.put(key, joined, text);
+    return true;
+  }
+
+  /** Removes a register (collection of a tombstone, a reset); not replicated. Returns true when it was held. */
+  delete(key: string): boolean {
+    const held = this.entries.get(key);
+    if (held === undefined) return false;
+    this.unindex(key, held);
+    this.entries.delete(key);
+    this._tick++;
+    return true;
+  }
+
+  /** Bumps the tick without a change (marks "after this moment" for acknowledgements). */
+  bump(): number {
+    return ++this._tick;
+  }
+
+  /** Fingerprints of the 2^level buckets (0 for an empty bucket). */
+  digest(level: number): number[] {
+    const buckets = 2 ** level;
+    const width = LEAVES / buckets;
+    const out = new Array<number>(buckets);
+    for (let b = 0; b < buckets; b++) {
+      let hi = 0;
+      let lo = 0;
+      for (let leaf = b * width; leaf < (b + 1) * width; leaf++) {
+        hi ^= this.leafHi[leaf]!;
+        lo ^= this.leafLo[leaf]!;
+      }
+      out[b] = (hi >>> 0) * TWO_32 + (lo >>> 0);
+    }
+    return out;
+  }
+
+  /** The fingerprint of one bucket of a digest at `level`. */
+  bucketHash(level: number, bucket: number): number {
+    const [from, to] = leafRange(level, bucket);
+    let hi = 0;
+    let lo = 0;
+    for (let leaf = from; leaf < to; leaf++) {
+      hi ^= this.leafHi[leaf]!;
+      lo ^= this.leafLo[leaf]!;
+    }
+    return (hi >>> 0) * TWO_32 + (lo >>> 0);
+  }
+
+  /** The keys held in the given buckets of a digest at `level`. */
+  *keysInBuckets(level: number, buckets: Iterable<number>): IterableIterator<string> {
+    for (const bucket of buckets) {
+      const [from, to] = leafRange(level, bucket);
+      for (let leaf = from; leaf < to; leaf++) {
+        const keys = this.leafKeys[leaf];
+        if (keys !== undefined) yield* keys;
+      }
+    }
+  }
+
+  private put(key: string, value: unknown, text: string): void {
+    const held = this.entries.get(key);
+    if (held !== undefined) this.unindex(key, held);
+    const leaf = held?.leaf ?? leafOf(key);
+    const hash = hash53(`${key}\u0000${text}`);
+    const entry: Entry = { value, text, hash, leaf, tick: ++this._tick };
+    this.entries.set(key, entry);
+    this.xor(leaf, hash);
+    let keys = this.leafKeys[leaf];
+    if (keys === undefined) this.leafKeys[leaf] = keys = new Set();
+    keys.add(key);
+  }
+
+  private unindex(key: string, held: Entry): void {
+    this.xor(held.leaf, held.hash);
+    const keys = this.leafKeys[held.leaf];
+    keys?.delete(key);
+    if (keys?.size === 0) this.leafKeys[held.leaf] = undefined;
+  }
+
+  private xor(leaf: number, hash: number): void {
+    const lo = hash % TWO_32;
+    const hi = (hash - lo) / TWO_32;
+    this.leafHi[leaf] = (this.leafHi[leaf]! ^ hi) >>> 0;
+    this.leafLo[leaf] = (this.leafLo[leaf]! ^ lo) >>> 0;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The decision core (distributed/decide.ts) without a network: each rule of
+ * DESIGN §3.5 that a single node's decision carries, row by row, and
+ * properties over random views (at most one action, and never a start or a
+ * stop that the rules forbid).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide, type ClusterView, type LocalInstance } from '../src/distributed/decide.js';
+import { hrwScore, type Candidate } from '../src/distributed/placement.js';
+import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
+import type { ChildView, Runner } from '../src/distributed/view.js';
+import { parseChildSpec } from '../src/supervisor/child-spec.js';
+
+const REV = '0000000001.000001.n1';
+const NEW_REV = '0000000002.000001.n2';
+const candidate = (name: string): Candidate => ({ name, role: 'member', up: true, ready: true, draining: false, labels: {}, workers: ['w'], commands: [], capacity: 1 });
+const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ self: 'n1', candidates: ['n1', 'n2', 'n3'].map(candidate), mayRun: true, mayStart: true, ...over });
+const entry = (handoff: 'stop-first' | 'start-first' = 'stop-first', rev = REV): SpecEntry => ({ rev, spec: parseChildSpec({ id: 'c', start: { worker: 'w' }, handoff }) });
+const run = (node: string, rev = REV): Runner => ({ node, pid: `${node}/0123456789abcdef/c1`, rev, restarts: 0 });
+function view(over: Partial<ChildView> & { handoff?: 'stop-first' | 'start-first'; dead?: boolean } = {}): ChildView {
+  const live = over.dead ? undefined : (over.live ?? entry(over.handoff));
+  const register: ChildRegister = live ? { specs: [live] } : { floor: REV, specs: [] };
+  return { id: 'c', register, live, runners: [], failures: new Map(), owner: 'n1', by: 'hash', cause: 'join', ...over };
+}
+const running: LocalInstance = { rev: REV, running: true };
+const stoppedHere: LocalInstance = { rev: REV, running: false };
+
+describe('decide: one node, one child, one action (DESIGN §3.5)', () => {
+  it('terminate wins: a child whose spec is gone is stopped here and never started', () => {
+    expect(decide(view({ dead: true, owner: undefined }), running, cluster())).toEqual({ do: 'stop', why: 'terminated' });
+    expect(decide(view({ dead: true, owner: undefined }), undefined, cluster())).toEqual({ do: 'nothing' });
+  });
+
+  it('netsplit: without the right to run (majority mode, no lease) it stops what runs here and starts nothing', () => {
+    expect(decide(view(), running, cluster({ mayRun: false }))).toEqual({ do: 'stop', why: 'no majority' });
+    expect(decide(view(), undefined, cluster({ mayRun: false }))).toEqual({ do: 'nothing' });
+  });
+
+  it('the owner starts the live spec; not before it may start (readiness, majority gate)', () => {
+    const v = view();
+    expect(decide(v, undefined, cluster())).toEqual({ do: 'start', entry: v.live });
+    expect(decide(v, stoppedHere, cluster())).toEqual({ do: 'start', entry: v.live });
+    expect(decide(v, undefined, cluster({ mayStart: false }))).toEqual({ do: 'nothing' });
+    expect(decide(v, running, cluster())).toEqual({ do: 'nothing' });
+  });
+
+  it('one instance on planned moves: stop-first waits for the old instance; start-first starts at once', () => {
+    expect(decide(view({ runners: [run('n2')] }), undefined, cluster())).toEqual({ do: 'nothing' });
+    const sf = view({ handoff: 'start-first', runners: [run('n2')] });
+    expect(decide(sf, undefined, cluster())).toEqual({ do: 'start', entry: sf.live });
+  });
+
+  it('a node that runs a child it does not own moves it (stop-first), or waits for the owner to run it (start-first)', () => {
+    expect(decide(view({ owner: 'n2', runners: [run('n1')] }), running, cluster())).toEqual({ do: 'move', to: 'n2' });
+    expect(decide(view({ handoff: 'start-first', owner: 'n2', runners: [run('n1')] }), running, cluster())).toEqual({ do: 'nothing' });
+    // Once the owner's instance runs, ours stops: a duplicate for stop-first, the end of the overlap for start-first.
+    expect(decide(view({ owner: 'n2', runners: [run('n1'), run('n2')] }), running, cluster())).toEqual({ do: 'stop-duplicate', survivor: run('n2'), report: true });
+    expect(decide(view({ handoff: 'start-first', owner: 'n2', runners: [run('n1'), run('n2')] }), running, cluster())).toEqual({ do: 'stop-duplicate', survivor: run('n2'), report: false });
+  });
+
+  it('after a heal, several instances and none on the owner: the best-ranked runner by HRW keeps it', () => {
+    const runners = [run('n1'), run('n2')];
+    const best = hrwScore('c', 'n1', 1) > hrwScore('c', 'n2', 1) ? 'n1' : 'n2';
+    const v = view({ owner: 'n3', runners });
+    const mine = decide(v, running, cluster());
+    const theirs = decide(v, running, cluster({ self: 'n2' }));
+    if (best === 'n1') {
+      expect(mine).toEqual({ do: 'move', to: 'n3' });
+      expect(theirs).toEqual({ do: 'stop-duplicate', survivor: run('n1'), report: true });
+    } else {
+      expect(mine).toEqual({ do: 'stop-duplicate', survivor: run('n2'), report: true });
+      expect(theirs).toEqual({ do: 'move', to: 'n3' });
+    }
+  });
+
+  it('no owner anywhere (nothing eligible): what runs keeps running', () => {
+    expect(decide(view({ owner: undefined, by: 'none', runners: [run('n1')] }), running, cluster())).toEqual({ do: 'nothing' });
+  });
+
+  it('a local instance of a replaced revision stops; a stopped one that is not ours to run is cleaned up', () => {
+    const v = view({ live: entry('stop-first', NEW_REV) });
+    expect(decide(v, running, cluster())).toEqual({ do: 'stop', why: 'spec replaced' });
+    expect(decide(view({ owner: 'n2' }), stoppedHere, cluster())).toEqual({ do: 'stop', why: 'not the owner' });
+  });
+});
+
+describe('decide: properties over random views', () => {
+  const nodes = ['n1', 'n2', 'n3'];
+  const arb = fc.record({
+    dead: fc.boolean(),
+    handoff: fc.constantFrom<'stop-first' | 'start-first'>('stop-first', 'start-first'),
+    owner: fc.option(fc.constantFrom(...nodes), { nil: undefined }),
+    runners: fc.subarray(nodes),
+    local: fc.constantFrom<'none' | 'running' | 'stopped' | 'old'>('none', 'running', 'stopped', 'old'),
+    mayRun: fc.boolean(),
+    mayStart: fc.boolean(),
+  });
+
+  it('never starts unless it owns a live spec, may run and may start, runs nothing and the handoff allows; never stops what is not here', () => {
+    fc.assert(
+      fc.property(arb, (x) => {
+        const v = view({ dead: x.dead, handoff: x.handoff, owner: x.owner, runners: x.runners.map((n) => run(n)) });
+        const local: LocalInstance | undefined = x.local === 'none' ? undefined : x.local === 'old' ? { rev: '0000000000.000001.n1', running: true } : { rev: REV, running: x.local === 'running' };
+        const a = decide(v, local, cluster({ mayRun: x.mayRun, mayStart: x.mayStart }));
+        if (a.do === 'start') {
+          expect(v.live).toBeDefined();
+          expect(v.owner).toBe('n1');
+          expect(x.mayRun && x.mayStart).toBe(true);
+          expect(local?.running ?? false).toBe(false);
+          if (x.handoff === 'stop-first') expect(v.runners.filter((r) => r.node !== 'n1')).toEqual([]);
+        }
+        if (a.do === 'stop' || a.do === 'stop-duplicate' || a.do === 'move') expect(local).toBeDefined();
+        if (a.do === 'stop-duplicate') expect(a.survivor.node).not.toBe('n1');
+        if (!x.mayRun && local) expect(a).toEqual({ do: 'stop', why: x.dead ? 'terminated' : 'no majority' });
+        if (x.dead) expect(a.do === 'start' || a.do === 'move').toBe(false);
+      }),
+      { numRuns: 2000, seed: 1305 },
+    );
+  });
+
+  it('two nodes that see the same instances never both keep a duplicate: exactly one survivor', () => {
+    fc.assert(
+      fc.property(fc.subarray(nodes, { minLength: 2 }), fc.option(fc.constantFrom(...nodes), { nil: undefined }), (runnerNodes, owner) => {
+        const v = view({ owner, runners: runnerNodes.map((n) => run(n)) });
+        const keeps = runnerNodes.filter((n) => {
+          const a = decide(v, running, cluster({ self: n }));
+          return a.do === 'nothing' || (a.do === 'move' && owner !== undefined && !runnerNodes.includes(owner));
+        });
+        // The owner's instance survives when it runs one; otherwise every runner but the best-ranked stops,
+        // and the best-ranked one hands over to the owner (a planned move) or, without an owner, keeps running.
+        expect(keeps.length).toBe(1);
+      }),
+      { numRuns: 500, seed: 1306 },
+    );
+  });
+});

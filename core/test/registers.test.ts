@@ -1,0 +1,227 @@
+/**
+ * The desired state's joins (distributed/registers.ts) and the replica that
+ * holds them (store/replica.ts), as properties: the lattice laws, and that
+ * replicas fed the same writes in any order, duplicated, partly lost and then
+ * repaired, end equal — with equal digests exactly when equal.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { deepFreeze } from '../src/groups.js';
+import {
+  MAX_FUTURE_MS,
+  childKind,
+  childText,
+  decodeChild,
+  decodeFlag,
+  desiredStateKinds,
+  highestRev,
+  isCollected,
+  joinChild,
+  joinFlag,
+  liveSpec,
+  mergeChild,
+  type ChildRegister,
+  type FlagRegister,
+} from '../src/distributed/registers.js';
+import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
+import { parseChildSpec } from '../src/supervisor/child-spec.js';
+
+const NOW = 1_764_000_000_000;
+const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
+const specFor = (id: string, variant: number) => deepFreeze(parseChildSpec({ id, start: { worker: 'w', args: { variant } } }));
+
+const node = fc.constantFrom('n1', 'n2', 'n3');
+const verArb = fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 3 }), node).map(([t, s, n]) => ver(NOW + t, s, n));
+const pinArb = fc.option(fc.record({ node: fc.option(node, { nil: null }), ver: verArb }), { nil: undefined });
+const entryArb = fc.tuple(verArb, fc.integer({ min: 0, max: 2 }), pinArb).map(([rev, variant, pin]) => ({ rev, spec: specFor('k', variant), ...(pin ? { pin } : {}) }));
+/** Child registers as any node could write them (normalised, as decode leaves them). */
+const childArb: fc.Arbitrary<ChildRegister> = fc
+  .record({
+    floor: fc.option(verArb, { nil: undefined }),
+    floorAt: fc.option(fc.integer({ min: 0, max: 100 }).map((d) => NOW + d), { nil: undefined }),
+    collected: fc.option(verArb, { nil: undefined }),
+    specs: fc.array(entryArb, { maxLength: 4 }),
+  })
+  .map((r) => {
+    // Entries of one rev are one start: the same spec (pins may differ).
+    const specs = r.specs.map((s) => ({ ...s, spec: specFor('k', s.rev.charCodeAt(9) % 3) }));
+    return deepFreeze(mergeChild([{ ...(r.floor ? { floor: r.floor, ...(r.floorAt ? { floorAt: r.floorAt } : {}) } : {}), ...(r.collected ? { collected: r.collected } : {}), specs }]));
+  });
+const flagArb: fc.Arbitrary<FlagRegister<boolean>> = fc.record({ value: fc.boolean(), ver: verArb });
+const eq = (a: ChildRegister, b: ChildRegister) => childText(a) === childText(b);
+
+describe('child registers: a join-semilattice', () => {
+  it('join is commutative, associative and idempotent', () => {
+    fc.assert(
+      fc.property(childArb, childArb, childArb, (a, b, c) => {
+        expect(eq(joinChild(a, b), joinChild(b, a))).toBe(true);
+        expect(eq(joinChild(joinChild(a, b), c), joinChild(a, joinChild(b, c)))).toBe(true);
+        expect(eq(joinChild(a, a), a)).toBe(true);
+        // An upper bound: joining either operand in again changes nothing.
+        const ab = joinChild(a, b);
+        expect(eq(joinChild(ab, a), ab)).toBe(true);
+      }),
+      { numRuns: 500, seed: 1301 },
+    );
+  });
+
+  it('first start wins, terminate raises the floor over every pending start, the newest pin wins', () => {
+    const s1 = { rev: ver(NOW + 1, 1, 'n1'), spec: specFor('k', 0) };
+    const s2 = { rev: ver(NOW + 2, 1, 'n2'), spec: specFor('k', 1) };
+    const both = mergeChild([{ specs: [s2] }, { specs: [s1] }]);
+    expect(liveSpec(both)?.rev).toBe(s1.rev); // the earlier request is the live one, in any order
+    const floor = highestRev(both)!;
+    const terminated = joinChild(both, { floor, floorAt: NOW, specs: [] });
+    expect(terminated.specs).toEqual([]);
+    const later = { rev: ver(NOW + 3, 1, 'n3'), spec: specFor('k', 2) };
+    expect(liveSpec(joinChild(terminated, { specs: [later] }))?.rev).toBe(later.rev); // a start after the terminate lives
+    const pinA = { ...s1, pin: { node: 'n2', ver: ver(NOW + 5, 1, 'n1') } };
+    const pinB = { ...s1, pin: { node: null, ver: ver(NOW + 6, 1, 'n3') } };
+    expect(liveSpec(mergeChild([{ specs: [pinB] }, { specs: [pinA] }]))?.pin).toEqual(pinB.pin);
+  });
+
+  it('a collected tombstone is recognised; a start above its floor is not collected', () => {
+    const floor = ver(NOW + 1, 1, 'n1');
+    expect(isCollected({ floor, collected: floor, specs: [] })).toBe(true);
+    expect(isCollected({ floor, specs: [] })).toBe(false);
+    expect(isCollected({ floor, collected: floor, specs: [{ rev: ver(NOW + 2, 1, 'n1'), spec: specFor('k', 0) }] })).toBe(false);
+    expect(childKind.ignoreWhenAbsent!({ floor, collected: floor, specs: [] })).toBe(true);
+    expect(childKind.ignoreWhenAbsent!({ specs: [] })).toBe(true); // the bottom: the same as no register
+    expect(childKind.ignoreWhenAbsent!({ floor, specs: [] })).toBe(false);
+  });
+
+  it('flags: last writer wins, commutative, associative, idempotent', () => {
+    fc.assert(
+      fc.property(flagArb, flagArb, flagArb, (a, b, c) => {
+        expect(joinFlag(a, b)).toEqual(joinFlag(b, a).ver === joinFlag(a, b).ver ? joinFlag(a, b) : joinFlag(b, a));
+        expect(joinFlag(joinFlag(a, b), c)).toEqual(joinFlag(a, joinFlag(b, c)));
+        expect(joinFlag(a, a)).toBe(a);
+      }),
+      { numRuns: 300, seed: 1302 },
+    );
+  });
+});
+
+describe('decoding registers from peers and files', () => {
+  it('accepts what a node writes and refuses the rest with a reason', () => {
+    const good = { specs: [{ rev: ver(NOW, 1, 'n1'), spec: { id: 'k', start: { worker: 'w' } } }] };
+    const ok = decodeChild('k', good, NOW);
+    expect(ok.ok).toBe(true);
+    if (ok.ok) expect(Object.isFrozen(ok.value.specs[0]!.spec)).toBe(true);
+    const bad: Array<[unknown, RegExp]> = [
+      [{ specs: [{ rev: 'nonsense', spec: { id: 'k', start: { worker: 'w' } } }] }, /version/],
+      [{ specs: [{ rev: ver(NOW, 1, 'n1'), spec: { id: 'other', start: { worker: 'w' } } }] }, /not "k"/],
+      [{ specs: [], extra: 1 }, /Unrecognized|unrecognized/],
+      [{ specs: [{ rev: ver(NOW + MAX_FUTURE_MS + 60_000, 1, 'n1'), spec: { id: 'k', start: { worker: 'w' } } }] }, /future/],
+      [{ floor: ver(NOW + 10 * MAX_FUTURE_MS, 1, 'n1'), specs: [] }, /future/],
+      ['a string', /.+/],
+      [null, /.+/],
+    ];
+    for (const [value, reason] of bad) {
+      const out = decodeChild('k', value, NOW);
+      expect(out.ok).toBe(false);
+      if (!out.ok) expect(out.reason).toMatch(reason);
+    }
+    expect(decodeFlag({ value: true, ver: ver(NOW, 1, 'n1') }, NOW).ok).toBe(true);
+    expect(decodeFlag({ value: 'yes', ver: ver(NOW, 1, 'n1') }, NOW).ok).toBe(false);
+  });
+
+  it('a key of no kind has no register kind', () => {
+    expect(desiredStateKinds('x:1')).toBeUndefined();
+    expect(desiredStateKinds('c:')).toBeUndefined();
+    expect(desiredStateKinds('c:a')).toBeDefined();
+    expect(desiredStateKinds('f:pause')).toBeDefined();
+    expect(desiredStateKinds('m:n1')).toBeDefined();
+  });
+});
+
+/**
+ * A write as a node makes it: a key and a register for it. Not a collected
+ * tombstone: one exists only once every member holds the tombstone, so no
+ * member can send the spec it covers afterwards (tombstones.ts), which is
+ * what makes refusing it for an absent key safe; its own test is above.
+ */
+const writeArb = fc.oneof(
+  fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), childArb.filter((r) => !isCollected(r))).map(([id, r]) => [`c:${id}`, deepFreeze({ ...r, specs: r.specs.map((s) => ({ ...s, spec: specFor(id, s.rev.charCodeAt(9) % 3) })) })] as [string, unknown]),
+  fc.tuple(fc.constantFrom('f:pause', 'f:drain:n1', 'm:n2'), flagArb).map(([k, f]) => [k, deepFreeze(f)] as [string, unknown]),
+);
+
+function replicaOf(writes: ReadonlyArray<[string, unknown]>): Replica {
+  const r = new Replica(desiredStateKinds);
+  for (const [k, v] of writes) r.merge(k, v);
+  return r;
+}
+
+/** What a replica holds that means anything: a collected tombstone is the same as no register (refused where absent). */
+function contents(r: Replica): string {
+  return JSON.stringify(
+    [...r.all()]
+      .filter(([k, v]) => !(k.startsWith('c:') && isCollected(v as ChildRegister)))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => [k, desiredStateKinds(k)!.text(v)]),
+  );
+}
+
+describe('replicas converge whatever the delivery', () => {
+  it('any order, duplicates and losses repaired later: equal registers, equal digests; unequal registers, unequal digests', () => {
+    fc.assert(
+      fc.property(fc.array(writeArb, { minLength: 1, maxLength: 30 }), fc.array(fc.nat(), { minLength: 60, maxLength: 60 }), (writes, noise) => {
+        const reference = replicaOf(writes);
+        // Another replica: shuffled, some duplicated, some lost (then repaired from the reference's registers, as a pull does).
+        const shuffled = writes.map((w, i) => ({ w, key: noise[i % noise.length]! })).sort((a, b) => a.key - b.key).map((x) => x.w);
+        const other = new Replica(desiredStateKinds);
+        shuffled.forEach(([k, v], i) => {
+          const roll = noise[(i * 7) % noise.length]! % 10;
+          if (roll === 0) return; // lost
+          other.merge(k, v);
+          if (roll === 1) other.merge(k, v); // duplicated
+        });
+        for (const [k, v] of reference.all()) other.merge(k, v); // anti-entropy
+        expect(contents(other)).toBe(contents(reference));
+        const collectedHeld = [...reference.all()].some(([k, v]) => k.startsWith('c:') && isCollected(v as ChildRegister));
+        if (!collectedHeld) for (const level of [0, 3, 12]) expect(other.digest(level)).toEqual(reference.digest(level));
+        // And a replica missing one register has a different digest in exactly that register's bucket.
+        const keys = [...reference.keys()];
+        if (keys.length > 1) {
+          const missing = replicaOf(writes);
+          missing.delete(keys[0]!);
+          const level = 12;
+          const a = reference.digest(level);
+          const b = missing.digest(level);
+          const differing = a.map((h, i) => (h !== b[i] ? i : -1)).filter((i) => i >= 0);
+          expect(differing).toEqual([leafOf(keys[0]!)]);
+        }
+      }),
+      { numRuns: 300, seed: 1303 },
+    );
+  });
+
+  it('a merge that adds nothing changes nothing (no tick); delete and ignoreWhenAbsent keep the index right', () => {
+    const r = new Replica(desiredStateKinds);
+    const reg = deepFreeze({ specs: [{ rev: ver(NOW, 1, 'n1'), spec: specFor('x', 0) }] });
+    expect(r.merge('c:x', reg)).toBe(true);
+    const tick = r.tick;
+    expect(r.merge('c:x', reg)).toBe(false);
+    expect(r.merge('c:x', deepFreeze(JSON.parse(JSON.stringify(reg)) as object))).toBe(false);
+    expect(r.tick).toBe(tick);
+    const collected = deepFreeze({ floor: ver(NOW, 2, 'n1'), collected: ver(NOW, 2, 'n1'), specs: [] });
+    expect(r.merge('c:gone', collected)).toBe(false);
+    expect(r.has('c:gone')).toBe(false);
+    expect(r.merge('c:x', collected)).toBe(true); // held: the collected tombstone still wins over the spec
+    expect(r.delete('c:x')).toBe(true);
+    expect(r.size).toBe(0);
+    expect(r.digest(12).every((h) => h === 0)).toBe(true);
+    expect([...r.keysInBuckets(0, [0])]).toEqual([]);
+  });
+
+  it('levels and bucket ranges', () => {
+    expect(levelFor(0)).toBe(0);
+    expect(levelFor(8)).toBe(0);
+    expect(levelFor(9)).toBe(1);
+    expect(levelFor(20_000)).toBe(12);
+    expect(levelFor(10_000_000)).toBe(12);
+    expect(leafRange(0, 0)).toEqual([0, 4096]);
+    expect(leafRange(12, 7)).toEqual([7, 8]);
+    expect(leafRange(2, 3)).toEqual([3072, 4096]);
+  });
+});

@@ -86,6 +86,8 @@ export interface NodeStatus {
     cluster: ReturnType<DistributedSupervisor['countChildren']>;
     /** Children running on this node. */
     local: ReturnType<LocalSupervisor['countChildren']>;
+    /** The desired-state store this node holds, by kind of register. */
+    store: ReturnType<DistributedSupervisor['store']>;
   };
 }
 
@@ -357,6 +359,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         draining: this.supervisor.draining(),
         cluster: this.supervisor.countChildren(),
         local: this.local.countChildren(),
+        store: this.supervisor.store(),
       },
     };
   }

@@ -18,10 +18,26 @@ import type { StoreMessage } from '../protocol.js';
 import { Replica } from '../store/replica.js';
 import { Replication } from '../store/replication.js';
 import type { ChildSpec } from '../supervisor/child-spec.js';
-import { VersionClock, desiredStateKinds, highestRev, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
+import { VersionClock, desiredStateKinds, highestRev, isCollected, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { key, parseKey } from './tags.js';
 import { EMPTY_REGISTER } from './view.js';
 import { deepFreeze } from '../groups.js';
+
+/** Registers the store holds, by kind. */
+export interface StoreSummary {
+  registers: number;
+  /** Child registers with a live spec. */
+  children: number;
+  /** Child registers of terminated children, not yet known to every member. */
+  tombstones: number;
+  /** Tombstones every member is known to hold, about to be dropped. */
+  collected: number;
+  /** Drain and pause flags. */
+  flags: number;
+  roster: number;
+  /** Changes so far. */
+  tick: number;
+}
 
 export interface DesiredStateOptions {
   node: string;
@@ -109,6 +125,22 @@ export class DesiredState {
     for (const [k, v] of this.replica.all()) {
       const parsed = parseKey(k);
       if (parsed?.kind === 'roster') out.set(parsed.node, (v as FlagRegister).value);
+    }
+    return out;
+  }
+
+  /** What the store holds, by kind (status endpoints, the soak's metadata checks). */
+  summary(): StoreSummary {
+    const out: StoreSummary = { registers: this.replica.size, children: 0, tombstones: 0, collected: 0, flags: 0, roster: 0, tick: this.replica.tick };
+    for (const [k, v] of this.replica.all()) {
+      const parsed = parseKey(k);
+      if (parsed?.kind === 'child') {
+        const r = v as ChildRegister;
+        if (r.specs.length > 0) out.children++;
+        else if (isCollected(r)) out.collected++;
+        else out.tombstones++;
+      } else if (parsed?.kind === 'roster') out.roster++;
+      else out.flags++;
     }
     return out;
   }

@@ -33,7 +33,7 @@ import type { StoreMessage } from '../protocol.js';
 import type { Random } from '../random.js';
 import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
-import { DesiredState } from './desired-state.js';
+import { DesiredState, type StoreSummary } from './desired-state.js';
 import { DistError } from './errors.js';
 import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
@@ -49,6 +49,7 @@ import { parseGroup } from './tags.js';
 import { countInto, emptyCounts, globalChild, type ChildCountsGlobal, type Explanation, type GlobalChild, type LocalChild } from './view.js';
 
 export type { DistEvent } from './events.js';
+export type { StoreSummary } from './desired-state.js';
 export type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus, LocalChild, MoveReason } from './view.js';
 export { RECONCILE_SLICE } from './reconciler.js';
 
@@ -286,9 +287,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return this.reconciler.isReady;
   }
 
-  /** Store counters (benchmarks, tests). */
-  get storeStats(): { registers: number; tick: number } & Record<string, number> {
-    return { registers: this.desired.replica.size, tick: this.desired.tick, ...this.desired.replication.stats };
+  /** What the desired-state store holds, by kind. */
+  store(): StoreSummary {
+    return this.desired.summary();
+  }
+
+  /** The store's replication counters (benchmarks, tests). */
+  get storeStats(): Record<string, number> {
+    return { ...this.desired.replication.stats };
   }
 
   // ---- API -----------------------------------------------------------------

@@ -156,8 +156,22 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     return { osPid: undefined, stop: (shutdown) => stop(shutdown) };
   }
 
+  let stopInFlight: Promise<void> | undefined;
   async function stop(shutdown: Shutdown): Promise<void> {
     if (ended) return;
+    // A second stop while the first waits (a deadline that came closer): brutal_kill abandons it now.
+    if (stopInFlight) {
+      if (shutdown === 'brutal_kill') {
+        ctx.log.warn({}, 'worker still stopping past its deadline; abandoned (honour ctx.signal to stop promptly)');
+        finish({ kind: 'shutdown' });
+      }
+      return stopInFlight;
+    }
+    stopInFlight = stopOnce(shutdown);
+    return stopInFlight;
+  }
+
+  async function stopOnce(shutdown: Shutdown): Promise<void> {
     controller.abort(STOPPING);
     let stopping: Promise<unknown>;
     try {

@@ -774,7 +774,8 @@ function toEntry(member: PgMember): PgEntry {
 /** Freezes `value` and everything in it; returns it. */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
+    const o = value as Record<string, unknown>;
+    for (const k in o) if (Object.hasOwn(o, k)) deepFreeze(o[k]);
     Object.freeze(value);
   }
   return value;

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exclusions, hrwScore, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
+import { exclusions, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
 import { parseChildSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, role: 'member', up: true, ready: true, draining: false, labels: {}, workers: ['w'], commands: [], capacity: 1, ...over });

@@ -59,7 +59,7 @@ export const FLAGS = {
   'restart-every': { type: 'duration', default: 60_000, help: 'restart a member this often' },
   stable: { type: 'int', min: 1, default: undefined, help: 'the first N members are never restarted; their memory is measured (default: nodes - 1)' },
   sample: { type: 'duration', default: 5000, help: 'sampling interval of memory and metadata' },
-  'tombstone-ttl': { type: 'duration', default: 300_000, help: "members' tombstoneTtlMs (the node default is 1h; below the age of the oldest children, terminated children can come back: see repro-tombstone-ttl.mjs)" },
+  'tombstone-ttl': { type: 'duration', default: 300_000, help: "members' tombstoneTtlMs (the node default is 1h): how long a terminated child's tombstone is kept at least; it goes once every member holds it" },
   'anti-entropy': { type: 'duration', default: 30_000, help: "members' antiEntropyIntervalMs (reclamation runs in that pass; node default 30s)" },
   'max-inflight': { type: 'int', min: 1, default: 50, help: 'operations in flight at most (more are skipped and counted)' },
   preset: { type: 'string', choices: ['local', 'lan', 'wan'], default: 'lan', help: 'timing preset of the members' },

@@ -569,7 +569,7 @@ describe('the replicated store refuses bad input from a peer', () => {
     peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: [['c:good', good], ['c:future', future], ['c:bad', { specs: 'no' }], ['zz:key', {}]] });
     peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: Array.from({ length: 1_001 }, (_, i) => [`c:x${i}`, good]) }); // oversized
     peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: 0, entries: [['c:good', good]] }); // malformed seq
-    peer.conn.send({ t: 'rs.digest', scope: 'pogo', seq: seq++, count: 1, level: 3, buckets: [1, 2] }); // buckets do not match the level
+    peer.conn.send({ t: 'rs.digest', scope: 'pogo', seq, count: 1, level: 3, buckets: [1, 2] }); // buckets do not match the level
     peer.conn.send({ t: 'rs.digest', scope: 'not-a-scope-of-ours', seq: 1, count: 1, level: 0, buckets: [5] });
     peer.conn.send({ t: 'rs.pull', scope: 'pogo', pull: 1, level: 12, buckets: [4096], have: [] }); // bucket past the level
     sim.clock.advance(50);

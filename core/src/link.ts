@@ -162,6 +162,8 @@ export interface LinkEvents {
   /** The link's `suspect` flag changed (either way). */
   suspect(link: Link): void;
   dialFailed(address: string, failure: DialFailure): void;
+  /** The peer echoed a newer ping of ours (`Link.confirmedSeq` grew): it has processed everything sent before that ping. */
+  confirmed(link: Link): void;
 }
 
 export interface LinkTiming {
@@ -698,6 +700,7 @@ export class LinkLayer {
           if (m.echo.seq < this.pingSeq && m.echo.seq > link.confirmedSeq && m.echo.sentAt <= now) {
             link.confirmedSeq = m.echo.seq;
             link.confirmedAt = m.echo.sentAt;
+            this.emit(() => this.o.events.confirmed(link));
           }
         }
         link.pingIn = { seq: m.seq, sentAt: m.sentAt, at: now };

@@ -176,6 +176,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         },
         suspect: (link) => this.membership.onSuspect(link),
         dialFailed: (addr, failure) => this.membership.onDialFailed(addr, failure),
+        confirmed: () => this.supervisor.linkConfirmed(),
       },
     });
     this.membership = new Membership({
@@ -232,6 +233,15 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       pid: this.newPid('sup'),
       scope: SUPERVISOR_SCOPE,
       send: (peer, message) => void this.links.send(peer, message),
+      links: {
+        nextPingSeq: () => this.links.nextPingSeq,
+        probe: (peer) => this.links.probe(peer),
+        heard: (peer, incarnation, seq) => {
+          const link = this.links.get(peer);
+          if (!link) return false;
+          return link.peer.incarnation !== incarnation || link.confirmedSeq >= seq;
+        },
+      },
       leaseMs: config.heartbeatTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       startedAt: this.startedAt,

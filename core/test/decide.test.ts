@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type ClusterView, type LocalInstance } from '../src/distributed/decide.js';
+import { decide, type ClusterView, type LocalClaim, type LocalInstance } from '../src/distributed/decide.js';
 import { hrwScore, type Candidate } from '../src/distributed/placement.js';
 import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
 import type { ChildView, Runner } from '../src/distributed/view.js';
@@ -15,13 +15,13 @@ import { parseChildSpec } from '../src/supervisor/child-spec.js';
 const REV = '0000000001.000001.n1';
 const NEW_REV = '0000000002.000001.n2';
 const candidate = (name: string): Candidate => ({ name, role: 'member', up: true, ready: true, draining: false, labels: {}, workers: ['w'], commands: [], capacity: 1 });
-const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ self: 'n1', candidates: ['n1', 'n2', 'n3'].map(candidate), mayRun: true, mayStart: true, ...over });
+const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ self: 'n1', candidates: ['n1', 'n2', 'n3'].map(candidate), mayRun: true, mayStart: true, claims: false, ...over });
 const entry = (handoff: 'stop-first' | 'start-first' = 'stop-first', rev = REV): SpecEntry => ({ rev, spec: parseChildSpec({ id: 'c', start: { worker: 'w' }, handoff }) });
 const run = (node: string, rev = REV): Runner => ({ node, pid: `${node}/0123456789abcdef/c1`, rev, restarts: 0 });
 function view(over: Partial<ChildView> & { handoff?: 'stop-first' | 'start-first'; dead?: boolean } = {}): ChildView {
   const live = over.dead ? undefined : (over.live ?? entry(over.handoff));
   const register: ChildRegister = live ? { specs: [live] } : { floor: REV, specs: [] };
-  return { id: 'c', register, live, runners: [], failures: new Map(), owner: 'n1', by: 'hash', cause: 'join', ...over };
+  return { id: 'c', register, live, runners: [], claims: [], failures: new Map(), owner: 'n1', by: 'hash', cause: 'join', ...over };
 }
 const running: LocalInstance = { rev: REV, running: true };
 const stoppedHere: LocalInstance = { rev: REV, running: false };
@@ -82,6 +82,63 @@ describe('decide: one node, one child, one action (DESIGN §3.5)', () => {
     const v = view({ live: entry('stop-first', NEW_REV) });
     expect(decide(v, running, cluster())).toEqual({ do: 'stop', why: 'spec replaced' });
     expect(decide(view({ owner: 'n2' }), stoppedHere, cluster())).toEqual({ do: 'stop', why: 'not the owner' });
+  });
+});
+
+describe('decide: claims (majority mode): two owners never both start', () => {
+  const claiming = (over: Partial<ClusterView> = {}) => cluster({ claims: true, ...over });
+  const claimOf = (node: string, rev = REV) => ({ node, rev });
+
+  it('the owner claims first, waits while its claim is pending, starts once every present member has heard of it, then withdraws it', () => {
+    const v = view();
+    expect(decide(v, undefined, claiming())).toEqual({ do: 'claim', rev: REV });
+    expect(decide(view({ claims: [claimOf('n1')] }), undefined, claiming(), 'pending')).toEqual({ do: 'nothing' });
+    expect(decide(view({ claims: [claimOf('n1')] }), undefined, claiming(), 'confirmed')).toEqual({ do: 'start', entry: v.live });
+    expect(decide(view({ claims: [claimOf('n1')] }), running, claiming(), 'confirmed')).toEqual({ do: 'unclaim' });
+  });
+
+  it("another node's claim of the live revision holds this one back; one of an older revision does not", () => {
+    expect(decide(view({ claims: [claimOf('n2')] }), undefined, claiming())).toEqual({ do: 'nothing' });
+    expect(decide(view({ claims: [claimOf('n2', '0000000000.000001.n2')] }), undefined, claiming())).toEqual({ do: 'claim', rev: REV });
+  });
+
+  it('a claim is withdrawn when the child is terminated, the lease lapsed, ownership moved or the gate closed', () => {
+    const mine = [claimOf('n1')];
+    expect(decide(view({ dead: true, claims: mine }), undefined, claiming(), 'pending')).toEqual({ do: 'unclaim' });
+    expect(decide(view({ claims: mine }), undefined, claiming({ mayRun: false }), 'confirmed')).toEqual({ do: 'unclaim' });
+    expect(decide(view({ owner: 'n2', claims: mine }), undefined, claiming(), 'confirmed')).toEqual({ do: 'unclaim' });
+    expect(decide(view({ claims: mine }), undefined, claiming({ mayStart: false }), 'confirmed')).toEqual({ do: 'unclaim' });
+  });
+
+  it('two claims that crossed (each node its own owner): exactly one keeps its claim, the same on both sides', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('c', 'x', 'job-7', 'a/b'), fc.subarray(['n1', 'n2', 'n3', 'n4'], { minLength: 2, maxLength: 2 }), fc.constantFrom<LocalClaim>('pending', 'confirmed'), (id, pair, state) => {
+        const claims = pair.map((n) => claimOf(n));
+        const keeps = pair.filter((n) => {
+          // Each believes itself the owner (views of the desired state differ for a moment).
+          const a = decide({ ...view({ claims, owner: n }), id }, undefined, claiming({ self: n, candidates: ['n1', 'n2', 'n3', 'n4'].map(candidate) }), state);
+          return a.do !== 'unclaim';
+        });
+        expect(keeps).toHaveLength(1);
+      }),
+      { numRuns: 300, seed: 1307 },
+    );
+  });
+
+  it('with claims on, a start needs a confirmed claim of its own and no higher-ranked rival', () => {
+    fc.assert(
+      fc.property(fc.subarray(['n2', 'n3']), fc.constantFrom<LocalClaim>(undefined, 'pending', 'confirmed'), fc.boolean(), (rivals, state, mayStart) => {
+        const claims = [...(state ? [claimOf('n1')] : []), ...rivals.map((n) => claimOf(n))];
+        const a = decide(view({ claims }), undefined, claiming({ mayStart }), state);
+        if (a.do === 'start') {
+          expect(state).toBe('confirmed');
+          expect(mayStart).toBe(true);
+          for (const r of rivals) expect(hrwScore('c', 'n1', 1)).toBeGreaterThan(hrwScore('c', r, 1));
+        }
+        if (a.do === 'claim') expect(rivals).toEqual([]);
+      }),
+      { numRuns: 300, seed: 1308 },
+    );
   });
 });
 

@@ -21,6 +21,20 @@
  *       * no owner anywhere: keep running (nowhere better to go);
  *       * otherwise a planned move: stop-first stops now (rate-limited by the
  *         executor), start-first waits for the owner's instance.
+ *
+ * Claims (majority mode, `cluster.claims`): race "two owners". Two nodes can
+ * each believe they own a child — their views of the desired state differ
+ * for a moment (a pin or an undrain that has reached one of them), or a
+ * fresh split has cut them apart while both still hold their leases — and
+ * each would start it, seeing no instance of the other's yet. So an owner
+ * first *claims* the start (`claim:<id>`, visible to every linked node) and
+ * starts only once every present member has heard of the claim (echoed a
+ * ping sent after it: links are FIFO, so an instance or a claim of theirs
+ * made before reaches this node first). A node that sees another's claim
+ * does not claim; two claims that crossed are settled the same way on both
+ * sides — the claimant ranked higher by HRW keeps its claim, the other
+ * withdraws. A partitioned peer never hears the claim: nothing starts until
+ * the netsplit policy has fenced it, or the partition heals.
  */
 import { hrwScore, type Candidate } from './placement.js';
 import type { HandoffPolicy } from './policies/handoff.js';
@@ -36,6 +50,9 @@ export interface LocalInstance {
   readonly running: boolean;
 }
 
+/** This node's claim to start a child (majority mode): made, and heard of by every present member or not yet. */
+export type LocalClaim = 'pending' | 'confirmed' | undefined;
+
 /** What `decide` needs to know of the cluster, as this node sees it. */
 export interface ClusterView {
   readonly self: string;
@@ -44,10 +61,16 @@ export interface ClusterView {
   readonly mayRun: boolean;
   /** This node may start children now (ready, and in majority mode linked to every present member). */
   readonly mayStart: boolean;
+  /** Starts are claimed first (majority mode: see the header). */
+  readonly claims: boolean;
 }
 
 export type Action =
   | { readonly do: 'start'; readonly entry: SpecEntry }
+  /** Announce that this node is about to start revision `rev` (majority mode). */
+  | { readonly do: 'claim'; readonly rev: Ver }
+  /** Withdraw this node's claim. */
+  | { readonly do: 'unclaim' }
   | { readonly do: 'stop'; readonly why: string }
   /** Stop ours because `survivor` keeps running; `report`: a resolved duplicate (stop-first), not the end of a planned overlap. */
   | { readonly do: 'stop-duplicate'; readonly survivor: Runner; readonly report: boolean }
@@ -61,31 +84,45 @@ export function handoffOf(entry: SpecEntry | undefined): HandoffPolicy {
   return entry?.spec.handoff === 'start-first' ? startFirst : stopFirst;
 }
 
-export function decide(child: ChildView, local: LocalInstance | undefined, cluster: ClusterView): Action {
+export function decide(child: ChildView, local: LocalInstance | undefined, cluster: ClusterView, claim: LocalClaim = undefined): Action {
+  const idle: Action = claim ? { do: 'unclaim' } : NOTHING;
   const live = child.live;
-  if (!live) return local ? { do: 'stop', why: 'terminated' } : NOTHING;
-  if (!cluster.mayRun) return local ? { do: 'stop', why: 'no majority' } : NOTHING;
+  if (!live) return local ? { do: 'stop', why: 'terminated' } : idle;
+  if (!cluster.mayRun) return local ? { do: 'stop', why: 'no majority' } : idle;
   if (local && local.rev !== live.rev) return { do: 'stop', why: 'spec replaced' };
   const me = cluster.self;
   const owner = child.owner;
   const others = child.runners.filter((r) => r.node !== me);
   const handoff = handoffOf(live);
   if (owner === me) {
-    if (local?.running) return NOTHING;
-    if (!cluster.mayStart) return NOTHING;
-    if (!handoff.ownerMayStart(others.length)) return NOTHING; // wait for the old instance to stop
-    return { do: 'start', entry: live };
+    if (local?.running) return idle; // running: a claim has done its job
+    if (!cluster.mayStart) return idle;
+    if (!handoff.ownerMayStart(others.length)) return idle; // wait for the old instance to stop
+    if (!cluster.claims) return { do: 'start', entry: live };
+    const rivals = child.claims.filter((c) => c.node !== me && c.rev === live.rev);
+    if (!claim) return rivals.length > 0 ? NOTHING : { do: 'claim', rev: live.rev };
+    if (rivals.length > 0 && !ranksFirst(child.id, me, rivals.map((c) => c.node), cluster.candidates)) return { do: 'unclaim' };
+    return claim === 'confirmed' ? { do: 'start', entry: live } : NOTHING;
   }
-  if (!local?.running) return local ? { do: 'stop', why: 'not the owner' } : NOTHING;
+  if (!local?.running) return local ? { do: 'stop', why: 'not the owner' } : idle;
   const ownerRun = owner === undefined ? undefined : others.find((r) => r.node === owner);
   if (ownerRun) return { do: 'stop-duplicate', survivor: ownerRun, report: handoff.reportsDuplicates };
   if (others.length > 0) {
     // Several instances and none on the owner (a heal; or no owner at all): the best-ranked runner survives.
-    const capacity = (n: string) => cluster.candidates.find((c) => c.name === n)?.capacity ?? 1;
-    const best = [...child.runners].sort((a, b) => hrwScore(child.id, b.node, capacity(b.node)) - hrwScore(child.id, a.node, capacity(a.node)) || (a.node < b.node ? -1 : 1))[0]!;
-    if (best.node !== me) return { do: 'stop-duplicate', survivor: best, report: handoff.reportsDuplicates };
+    const best = bestRanked(child.id, child.runners.map((r) => r.node), cluster.candidates);
+    if (best !== me) return { do: 'stop-duplicate', survivor: child.runners.find((r) => r.node === best)!, report: handoff.reportsDuplicates };
   }
   if (owner === undefined) return NOTHING; // nowhere better to go: keep running
   if (!handoff.stopBeforeOwnerRuns) return NOTHING; // start-first: the owner starts first; we stop once it runs
   return { do: 'move', to: owner };
+}
+
+/** The node ranked first by HRW among `nodes` (ties by name): every node that sees the same set picks the same one. */
+function bestRanked(id: string, nodes: readonly string[], candidates: readonly Candidate[]): string {
+  const capacity = (n: string) => candidates.find((c) => c.name === n)?.capacity ?? 1;
+  return [...nodes].sort((a, b) => hrwScore(id, b, capacity(b)) - hrwScore(id, a, capacity(a)) || (a < b ? -1 : 1))[0]!;
+}
+
+function ranksFirst(id: string, me: string, rivals: readonly string[], candidates: readonly Candidate[]): boolean {
+  return bestRanked(id, [me, ...rivals], candidates) === me;
 }

@@ -37,7 +37,7 @@ import { DesiredState, type StoreSummary } from './desired-state.js';
 import { DistError } from './errors.js';
 import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
-import { LocalInstances } from './local-instances.js';
+import { LocalInstances, type ClaimLinks } from './local-instances.js';
 import { Persistence } from './persistence.js';
 import { place } from './placement.js';
 import { available } from './policies/netsplit-available.js';
@@ -66,6 +66,8 @@ export interface DistributedOptions {
   /** A pid for this node's own records in pg (`fail:` groups). */
   pid: string;
   scope: string;
+  /** What claims need of the links (majority mode: local-instances.ts). */
+  links: ClaimLinks;
   /** Sends a store message to a linked peer (the link layer). */
   send(peer: string, message: StoreMessage): void;
   netsplit: 'available' | 'majority';
@@ -168,6 +170,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       dirty: (id, urgent) => this.reconciler.markDirty(id, urgent),
       finished: (id, rev, reason) => this.finished(id, rev, reason),
       specOf: (id) => this.desired.live(id)?.spec,
+      links: o.links,
     });
     this.reconciler = new Reconciler({
       node: o.node,
@@ -332,6 +335,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   peerDown(peer: string): void {
     if (this.stopped) return;
     this.desired.replication.peerDown(peer);
+  }
+
+  /** A peer echoed a newer ping of this node's (the link layer): pending claims may be confirmed now. */
+  linkConfirmed(): void {
+    if (this.stopped) return;
+    this.instances.linkConfirmed();
   }
 
   /** A store message from `peer` (validated by its schema). */
@@ -543,7 +552,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const parsed = parseGroup(e.group);
     if (!parsed) return;
     this.reconciler.groupChanged(parsed.id, parsed.kind === 'run');
-    this.changed();
+    if (parsed.kind !== 'claim') this.changed();
   }
 
   /** A child's instance ended for good on its own: remove its spec from the cluster (OTP's dynamic supervisor does so too). */

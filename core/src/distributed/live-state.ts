@@ -1,7 +1,7 @@
 /**
  * The live state of the distributed supervisor, read from pg (as in Pogo):
- * `run:<id>` memberships of live instances and `fail:<id>` records of failed
- * starts (tags.ts). Each node writes only its own; this module reads
+ * `run:<id>` memberships of live instances, `fail:<id>` records of failed
+ * starts and, in majority mode, `claim:<id>` claims to start (tags.ts). Each node writes only its own; this module reads
  * everyone's, validating each value once (values are frozen and shared, so
  * the result is cached per object) and dropping what does not validate.
  */
@@ -10,11 +10,13 @@ import type { PgMember, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { VerSchema, type Ver } from './registers.js';
 import { childIdOfGroup, group } from './tags.js';
-import type { FailureRecord, Runner } from './view.js';
+import type { Claim, FailureRecord, Runner } from './view.js';
 
 /** A live instance: the spec revision it runs, and how often its node restarted it in place. */
 const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
 const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
+const ClaimValueSchema = z.object({ rev: VerSchema }).strict();
+const NO_CLAIMS: Claim[] = [];
 type RunValue = z.infer<typeof RunValueSchema>;
 const NONE: ReadonlyMap<string, FailureRecord> = new Map();
 type FailValue = z.infer<typeof FailValueSchema>;
@@ -34,6 +36,18 @@ export class LiveState {
     for (const m of this.groups.getMembers(this.scope, group.run(id))) {
       const v = this.read(m, RunValueSchema) as RunValue | undefined;
       if (v && visible(m.node)) out.push({ node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 });
+    }
+    return out;
+  }
+
+  /** Nodes (visible ones, or this one) that claim `id` to start it (majority mode), with the revision each claims. */
+  claims(id: string, visible: (node: string) => boolean): Claim[] {
+    const members = this.groups.getMembers(this.scope, group.claim(id));
+    if (members.length === 0) return NO_CLAIMS;
+    const out: Claim[] = [];
+    for (const m of members) {
+      const v = this.read(m, ClaimValueSchema) as { rev: Ver } | undefined;
+      if (v && visible(m.node)) out.push({ node: m.node, rev: v.rev });
     }
     return out;
   }
@@ -66,6 +80,10 @@ export class LiveState {
 
   failStamp(id: string): number {
     return this.groups.stamp(this.scope, group.fail(id));
+  }
+
+  claimStamp(id: string): number {
+    return this.groups.stamp(this.scope, group.claim(id));
   }
 
   private read(member: PgMember, schema: z.ZodType): unknown {

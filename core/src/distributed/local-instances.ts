@@ -25,6 +25,11 @@
  * - `starting()`: the children whose instance is starting here. The store's
  *   acknowledgements wait for them (store/replication.ts: race "terminate
  *   during a start").
+ * - Claims (majority mode, decide.ts): `claim` joins `claim:<id>` with this
+ *   node's supervisor pid and probes the present members; the claim is
+ *   *confirmed* once each of them (still linked, same incarnation) has echoed
+ *   a ping sent after the join (`linkConfirmed`: the links report each echo);
+ *   `unclaim` leaves the group.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { JsonValue, ProcessGroups } from '../groups.js';
@@ -33,7 +38,7 @@ import type { Random } from '../random.js';
 import type { ChildSpec } from '../supervisor/child-spec.js';
 import type { ChildEvent, ChildInfo, LocalSupervisor } from '../supervisor/local-supervisor.js';
 import { failingBackoff } from '../supervisor/restart-policy.js';
-import type { LocalInstance } from './decide.js';
+import type { LocalClaim, LocalInstance } from './decide.js';
 import type { SpecEntry, Ver } from './registers.js';
 import { group } from './tags.js';
 
@@ -56,6 +61,28 @@ export interface LocalInstancesOptions {
   finished(id: string, rev: Ver, reason: string): void;
   /** The live spec of `id` (for how long an instance must run to clear its failures). */
   specOf(id: string): ChildSpec | undefined;
+  /** The links, for claims (majority mode): the seq the next ping carries, probing a peer, and whether it echoed `seq` yet. */
+  links: ClaimLinks;
+}
+
+/** What claims need of the links (node.ts). */
+export interface ClaimLinks {
+  nextPingSeq(): number;
+  probe(peer: string): void;
+  /**
+   * Whether `peer` has processed what this node sent before the ping `seq`:
+   * this incarnation of it echoed that ping (or a later one), or a newer
+   * incarnation is linked (pg's sync on link up told it, before anything).
+   */
+  heard(peer: string, incarnation: string, seq: number): boolean;
+}
+
+interface PendingClaim {
+  readonly id: string;
+  readonly rev: Ver;
+  readonly seq: number;
+  readonly peers: ReadonlyArray<{ name: string; incarnation: string }>;
+  confirmed: boolean;
 }
 
 interface Managed {
@@ -76,6 +103,9 @@ export class LocalInstances {
   private tokens: number;
   private tokensAt: number;
   private stopped = false;
+  private readonly claims = new Map<string, PendingClaim>();
+  private readonly probePeers = new Set<string>();
+  private probeQueued = false;
 
   constructor(private readonly o: LocalInstancesOptions) {
     this.tokens = Math.max(1, o.maxMovesPerSecond);
@@ -190,6 +220,74 @@ export class LocalInstances {
     for (const c of this.o.local.whichChildren()) {
       if (c.status !== 'stopping') continue;
       this.o.local.terminateChild(c.id, { deadlineMs }).catch(() => undefined);
+    }
+  }
+
+  // ---- claims (majority mode) -------------------------------------------------------
+
+  /** This node's claim to start `id`: none, pending, or confirmed by every present member. */
+  claimOf(id: string): LocalClaim {
+    const c = this.claims.get(id);
+    if (c === undefined) return undefined;
+    if (!c.confirmed) c.confirmed = c.peers.every((p) => this.o.links.heard(p.name, p.incarnation, c.seq));
+    return c.confirmed ? 'confirmed' : 'pending';
+  }
+
+  /**
+   * Claims the start of revision `rev` of `id`; `peers`: the present members
+   * that must hear of it. The join goes out now; the probes that ask them to
+   * confirm go out once per turn, after every claim of the turn (one round
+   * trip confirms them all).
+   */
+  claim(id: string, rev: Ver, peers: ReadonlyArray<{ name: string; incarnation: string }>): void {
+    if (this.claims.has(id)) return;
+    this.o.groups.join(this.o.scope, group.claim(id), this.o.pid, { rev });
+    this.claims.set(id, { id, rev, seq: this.o.links.nextPingSeq(), peers, confirmed: peers.length === 0 });
+    for (const p of peers) this.probePeers.add(p.name);
+    if (!this.probeQueued && this.probePeers.size > 0) {
+      this.probeQueued = true;
+      queueMicrotask(() => {
+        this.probeQueued = false;
+        if (this.stopped) return;
+        for (const peer of this.probePeers) this.o.links.probe(peer);
+        this.probePeers.clear();
+      });
+    }
+  }
+
+  unclaim(id: string): void {
+    if (!this.claims.delete(id)) return;
+    const g = group.claim(id);
+    for (const x of this.o.groups.getLocalMembers(this.o.scope, g)) this.o.groups.leave(this.o.scope, g, x.pid);
+  }
+
+  /** Withdraws every claim (the lease lapsed). */
+  unclaimAll(): void {
+    for (const id of [...this.claims.keys()]) this.unclaim(id);
+  }
+
+  /**
+   * The present members changed: a member no longer present (gone, or fenced
+   * by the netsplit policy) need not hear of a pending claim any more. A
+   * member restarted since learns of the claim on link up (pg's sync), before
+   * anything it could start.
+   */
+  presentChanged(present: ReadonlyArray<{ name: string; incarnation: string }>): void {
+    if (this.claims.size === 0) return;
+    const names = new Set(present.map((p) => p.name));
+    for (const c of this.claims.values()) {
+      if (c.confirmed) continue;
+      const still = c.peers.filter((p) => names.has(p.name));
+      if (still.length !== c.peers.length) this.claims.set(c.id, { ...c, peers: still });
+    }
+    this.linkConfirmed();
+  }
+
+  /** A peer echoed a ping: each pending claim confirmed since makes its child dirty. */
+  linkConfirmed(): void {
+    if (this.claims.size === 0) return;
+    for (const [id, c] of this.claims) {
+      if (!c.confirmed && this.claimOf(id) === 'confirmed') this.o.dirty(id);
     }
   }
 

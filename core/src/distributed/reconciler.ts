@@ -51,6 +51,7 @@ import { forgettable, tombstoneStep } from './tombstones.js';
 import type { ChildView, MoveReason } from './view.js';
 
 const NO_FAILURES: Map<string, number> = new Map();
+const NO_CLAIMS: ChildView['claims'] = [];
 
 /** Ids one reconcile slice looks at before it yields to the event loop. */
 export const RECONCILE_SLICE = 256;
@@ -106,6 +107,7 @@ interface Signature {
   tick: number | undefined;
   run: number;
   fail: number;
+  claim: number;
   local: string | undefined;
 }
 
@@ -181,7 +183,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.causes.maxStartFailures = o.maxStartFailures;
-    this.cluster = { self: o.node, candidates: [], mayRun: false, mayStart: false };
+    this.cluster = { self: o.node, candidates: [], mayRun: false, mayStart: false, claims: o.netsplit.mode === 'majority' };
   }
 
   start(): void {
@@ -472,7 +474,7 @@ export class Reconciler {
     const view = this.buildView(id, before?.history.view);
     const { events, history } = diffChild(before?.history, view, this.o.clock.now(), this.causeNow);
     for (const e of events) this.o.emit(e);
-    this.act(id, decide(view, this.o.instances.instance(id), this.cluster), view);
+    this.act(id, decide(view, this.o.instances.instance(id), this.cluster, this.o.instances.claimOf(id)), view);
     if (view.register.specs.length === 0 && view.register.floor === undefined && view.runners.length === 0 && !this.o.instances.has(id)) this.known.delete(id);
     else this.known.set(id, { history, epoch: this.epoch, sig: this.signature(id) });
     this.o.reconciled(id);
@@ -485,6 +487,12 @@ export class Reconciler {
         return;
       case 'start':
         this.o.instances.start(id, action.entry);
+        return;
+      case 'claim':
+        this.o.instances.claim(id, action.rev, this.presentPeers);
+        return;
+      case 'unclaim':
+        this.o.instances.unclaim(id);
         return;
       case 'stop':
         // Without a lease (majority mode) every child here must be gone within the stop time the others wait for.
@@ -513,6 +521,7 @@ export class Reconciler {
     const live = liveSpec(register);
     const me = this.o.node;
     const runners = this.o.live.runners(id, (node) => node === me || this.linked.has(node));
+    const claims = this.cluster.claims ? this.o.live.claims(id, (node) => node === me || this.linked.has(node)) : NO_CLAIMS;
     const failures = this.o.live.failures(id, live?.rev);
     let owner: string | undefined;
     let by: ChildView['by'] = 'none';
@@ -528,7 +537,7 @@ export class Reconciler {
     if (previous === undefined || previous.owner !== owner || previous.by !== by) {
       cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causes);
     }
-    return { id, register, live, runners, failures, owner, by, cause };
+    return { id, register, live, runners, claims, failures, owner, by, cause };
   }
 
   /** What the cause of an owner change depends on (events.ts), read from the current topology. */
@@ -548,7 +557,9 @@ export class Reconciler {
   private readonly causeNow = (v: ChildView, from: string, to: string): MoveReason => causeOf(v, from, to, undefined, undefined, this.causes);
 
   /** What `decide` needs of the cluster: rebuilt when the topology is. */
-  private cluster: ClusterView = { self: '', candidates: [], mayRun: false, mayStart: false };
+  private cluster: ClusterView = { self: '', candidates: [], mayRun: false, mayStart: false, claims: false };
+  /** The members a claim must be heard by (majority mode): every present member but this node, linked (the start gate makes sure). */
+  private presentPeers: Array<{ name: string; incarnation: string }> = [];
 
   /** Everything a reconcile of `id` reads that can change without a clock; undefined (never skip) while a caller waits or the local instance is not simply running. */
   private signature(id: string): Signature | undefined {
@@ -558,13 +569,14 @@ export class Reconciler {
       local = this.o.instances.runningPid(id);
       if (local === undefined) return undefined;
     }
-    return { epoch: this.epoch, tick: this.o.desired.childTick(id), run: this.o.live.runStamp(id), fail: this.o.live.failStamp(id), local };
+    if (this.o.instances.claimOf(id) !== undefined) return undefined;
+    return { epoch: this.epoch, tick: this.o.desired.childTick(id), run: this.o.live.runStamp(id), fail: this.o.live.failStamp(id), claim: this.o.live.claimStamp(id), local };
   }
 
   private unchangedSince(sig: Signature | undefined, id: string): boolean {
     if (sig === undefined) return false;
     const now = this.signature(id);
-    return now !== undefined && now.epoch === sig.epoch && now.tick === sig.tick && now.run === sig.run && now.fail === sig.fail && now.local === sig.local;
+    return now !== undefined && now.epoch === sig.epoch && now.tick === sig.tick && now.run === sig.run && now.fail === sig.fail && now.claim === sig.claim && now.local === sig.local;
   }
 
   // ---- topology -------------------------------------------------------------------
@@ -596,6 +608,7 @@ export class Reconciler {
     if (couldRun && !this.mayRunNow && this.o.netsplit.mode === 'majority') {
       this.o.log.warn({}, 'majority lease lapsed: no majority has confirmed hearing this node; stopping every child here (killed if still running after the stop time) and starting nothing');
       this.o.instances.hurry(this.o.leaseMs);
+      this.o.instances.unclaimAll();
     }
     const presence = new Map<string, boolean>();
     this.presenceWhy = new Map();
@@ -627,7 +640,9 @@ export class Reconciler {
       });
     this.placementMembers = memberKeys(this.candidatesNow);
     this.mayStartNow = this.computeMayStart(members, presence);
-    this.cluster = { self: me, candidates: this.candidatesNow, mayRun: this.mayRunNow, mayStart: this.mayStartNow };
+    this.cluster = { self: me, candidates: this.candidatesNow, mayRun: this.mayRunNow, mayStart: this.mayStartNow, claims: this.o.netsplit.mode === 'majority' };
+    this.presentPeers = members.filter((m) => m.name !== me && m.role === 'member' && m.status !== 'left' && (presence.get(m.name) ?? false)).map((m) => ({ name: m.name, incarnation: m.incarnation }));
+    this.o.instances.presentChanged(this.presentPeers);
     this.armNetsplitTimer(inputs);
   }
 

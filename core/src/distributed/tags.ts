@@ -13,6 +13,7 @@
  * only writer of its own entries:
  *   run:<id>        the live instance: joined by the child's own pid, value { rev, restarts }
  *   fail:<id>       failed starts on one node: joined by that node, value { rev, failures, lastError, at }
+ *   claim:<id>      majority mode: a node about to start the child, joined by that node, value { rev }
  */
 export const key = {
   child: (id: string) => `c:${id}`,
@@ -38,22 +39,24 @@ export function childIdOfKey(k: string): string | undefined {
 }
 
 /** The prefixes of a child's pg groups: one place for `group`, `parseGroup` and `childIdOfGroup`. */
-const GROUP_PREFIX = { run: 'run:', fail: 'fail:' } as const;
+const GROUP_PREFIX = { run: 'run:', fail: 'fail:', claim: 'claim:' } as const;
 
 export const group = {
   run: (id: string) => `${GROUP_PREFIX.run}${id}`,
   fail: (id: string) => `${GROUP_PREFIX.fail}${id}`,
+  claim: (id: string) => `${GROUP_PREFIX.claim}${id}`,
 } as const;
 
-export type ParsedGroup = { kind: 'run' | 'fail'; id: string } | undefined;
+export type ParsedGroup = { kind: 'run' | 'fail' | 'claim'; id: string } | undefined;
 
 export function parseGroup(g: string): ParsedGroup {
   if (g.startsWith(GROUP_PREFIX.run)) return { kind: 'run', id: g.slice(GROUP_PREFIX.run.length) };
   if (g.startsWith(GROUP_PREFIX.fail)) return { kind: 'fail', id: g.slice(GROUP_PREFIX.fail.length) };
+  if (g.startsWith(GROUP_PREFIX.claim)) return { kind: 'claim', id: g.slice(GROUP_PREFIX.claim.length) };
   return undefined;
 }
 
-/** The child id of a `run:` or `fail:` group. */
+/** The child id of a `run:`, `fail:` or `claim:` group. */
 export function childIdOfGroup(g: string): string | undefined {
   return parseGroup(g)?.id;
 }

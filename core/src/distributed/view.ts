@@ -22,6 +22,12 @@ export interface Runner {
   readonly restarts: number;
 }
 
+/** A node about to start a child (majority mode), from its `claim:<id>` membership (decide.ts: claims). */
+export interface Claim {
+  readonly node: string;
+  readonly rev: Ver;
+}
+
 /** Failed starts of the live revision on one node, from its `fail:<id>` membership. */
 export interface FailureRecord {
   readonly failures: number;
@@ -40,6 +46,8 @@ export interface ChildView {
   readonly live: SpecEntry | undefined;
   /** Instances on nodes this node can see, of any revision. */
   readonly runners: readonly Runner[];
+  /** Claims to start it (majority mode), this node's included. */
+  readonly claims: readonly Claim[];
   /** Failed starts of the live revision, by node. */
   readonly failures: ReadonlyMap<string, FailureRecord>;
   /** Where it must run now. */

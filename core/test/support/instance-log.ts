@@ -74,6 +74,11 @@ export class InstanceLog {
     }
   }
 
+  /** The span of `id` open on `node`'s process now, if any. */
+  openSpan(node: PogoNode, id: string): InstanceSpan | undefined {
+    return this.open.get(`${node.name}/${node.incarnation}/${id}`);
+  }
+
   /** The spans of `id`, in order of their start. */
   of(id: string): InstanceSpan[] {
     return this.spans.filter((s) => s.id === id);
@@ -115,11 +120,11 @@ export class InstanceLog {
     return out.sort((a, b) => a.from.seq - b.from.seq);
   }
 
-  /** One line per overlap, for failure messages. */
-  static describe(o: Overlap): string {
+  /** One line per overlap, for failure messages; times are shown from `origin` (the simulation's start). */
+  static describe(o: Overlap, origin = 0): string {
     const length = o.to === undefined ? 'still running' : `${o.to.t - o.from.t} ms`;
-    const who = o.spans.map((s) => `${s.node}/${s.incarnation.slice(0, 4)} [${s.start.t}..${s.end ? `${s.end.t} ${s.endedBy}` : ''})`).join(', ');
-    return `${o.id} ran twice from t=${o.from.t} (${length}): ${who}`;
+    const who = o.spans.map((s) => `${s.node}/${s.incarnation.slice(0, 4)} [${s.start.t - origin}..${s.end ? `${s.end.t - origin} ${s.endedBy}` : ''})`).join(', ');
+    return `${o.id} ran twice from t=${o.from.t - origin} (${length}): ${who}`;
   }
 
   private moment(): Moment {

@@ -47,7 +47,9 @@ export function simWorkers(): { registry: WorkerRegistry; crash: (node: string, 
 export const SIM_SECRET = 'simulation-secret-0123456789';
 
 export class SimCluster {
-  readonly clock = new ManualClock(1_700_000_000_000);
+  /** The simulated clock's time at the start of every simulation. */
+  static readonly START = 1_700_000_000_000;
+  readonly clock = new ManualClock(SimCluster.START);
   readonly random: SeededRandom;
   readonly network: MemoryNetwork;
   readonly nodes = new Map<string, PogoNode>();

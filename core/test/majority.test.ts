@@ -255,7 +255,7 @@ describe('whole-cluster restart with data dirs: no child ever runs twice', () =>
 
 describe('majority mode: a start in the lease tail of a fresh split', () => {
   // BUG (core/src/distributed: the majority start gate; found by the chaos
-  // simulation, seed 104). Two nodes on different sides of a fresh split both
+  // simulation, seeds 104 and 1026). Two nodes on different sides of a fresh split both
   // still hold their lease (confirmed before the split, for 600 ms), and each
   // still counts the other as linked (silent, not yet timed out) and synced.
   // A change of the desired state made on one side after the split (here a
@@ -285,7 +285,7 @@ describe('majority mode: a start in the lease tail of a fresh split', () => {
 
 describe('majority mode: concurrent changes of placement inputs in a connected cluster', () => {
   // BUG (core/src/distributed: the majority start gate; found by the chaos
-  // simulation, seed 650, with no network fault at all). A node starts a
+  // simulation, seed 650 with no network fault at all; seeds 1083 and 1733 too). A node starts a
   // child as soon as its own view of the desired state makes it the owner;
   // "linked and synced with every present member" does not mean "has seen
   // what they changed a moment ago". Here, in one instant, w undrains itself

@@ -23,9 +23,14 @@ const mode = process.env['SIM_MODE'] as 'majority' | 'available' | undefined;
 const runKnown = process.env['SIM_KNOWN'] === '1';
 const chunk = 50;
 
+const LEASE_TAIL = 'a start in the lease tail of a fresh split: a cut-off node still leased starts a child by its stale view';
+const CONCURRENT = 'concurrent changes of placement inputs: two nodes, each the owner in its own view, start one child';
 const KNOWN_MAJORITY: Record<number, string> = {
-  104: 'a start in the lease tail of a fresh split: two minority nodes start one child, each by its own stale view',
-  650: 'concurrent changes of placement inputs (an undrain and a start in one instant): two owners start one child',
+  104: `${LEASE_TAIL} (a pin on one side)`,
+  650: `${CONCURRENT} (an undrain and a start in one instant)`,
+  1026: `${LEASE_TAIL} (a drain on the minority side)`,
+  1083: `${CONCURRENT} (an undrain as a one-way cut heals)`,
+  1733: `${CONCURRENT} (two pins in one instant)`,
 };
 
 describe('randomized simulation of the distributed supervisor', () => {

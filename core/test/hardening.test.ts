@@ -405,6 +405,8 @@ describe('credentials on every command path, and no secret in any log line', () 
       case 'drain':
       case 'undrain':
         return ['h2'];
+      case 'forget':
+        return ['a-member-that-never-was'];
       default:
         return [];
     }
@@ -424,13 +426,14 @@ describe('credentials on every command path, and no secret in any log line', () 
       expect(fingerprint(), `state after ${who}`).toBe(before);
     }
     // The operator may do everything (in an order where each step makes sense).
-    const order: CommandOp[] = ['whoami', 'view', 'start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit'];
+    const order: CommandOp[] = ['whoami', 'view', 'start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'forget'];
     expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).
       const to = op === 'logs' ? members[0]!.supervisor.whichChildren('global').find((c) => c.id === 'cred-1')!.node! : 'h1';
       const reply = await observer.command(to, op, argsFor(op, 'cred-1') as never, OPERATOR, 'tester-operator', 15_000);
       if (op === 'logs') expect(reply, op).toMatchObject({ ok: true, result: [] });
+      else if (op === 'forget') expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
       else expect(reply, op).toMatchObject({ ok: true });
     }
     expect((await observer.command('h1', 'whoami', [], VIEWER, 't')).result).toEqual({ role: 'viewer' });
@@ -447,7 +450,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     const audit = (await observer.command('h2', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
     expect(audit).toEqual([]); // h2 executed nothing: commands went to h1
     const h1Audit = (await observer.command('h1', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
-    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'logs', 'move', 'pause', 'resume', 'start', 'stop', 'undrain', 'unpin']);
+    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'forget', 'logs', 'move', 'pause', 'resume', 'start', 'stop', 'undrain', 'unpin']);
   });
 
   it('a member without an operator token refuses every change, whatever the credential', async () => {
@@ -552,6 +555,35 @@ function unbatched(frames: Array<Record<string, unknown>>): Array<Record<string,
 function echoesIn(frames: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   return unbatched(frames).flatMap((m) => (m['t'] === 'ping' && m['echo'] ? [m['echo'] as Record<string, unknown>] : []));
 }
+
+describe('the replicated store refuses bad input from a peer', () => {
+  it('malformed and oversized deltas and digests, a digest for an unknown scope, registers from the far future: each dropped with a logged reason; the node and its store go on', async () => {
+    sim = new SimCluster(813, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    await sim.until(() => a.supervisor.isReady, 1_000, 'ready');
+    const { peer } = linkedFakes(sim, a, { peer: { ...PROTOCOL_VERSION } });
+    const good = { specs: [{ rev: `${(sim.clock.now() + 1).toString(36).padStart(10, '0')}.000001.peer`, spec: { id: 'good', start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' } }] };
+    const future = { specs: [{ rev: `${(sim.clock.now() + 100 * 3_600_000).toString(36).padStart(10, '0')}.000001.peer`, spec: { ...good.specs[0]!.spec, id: 'future' } }] };
+    const invalidBefore = a.linkStats().invalidFrames;
+    let seq = 1;
+    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: [['c:good', good], ['c:future', future], ['c:bad', { specs: 'no' }], ['zz:key', {}]] });
+    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: Array.from({ length: 1_001 }, (_, i) => [`c:x${i}`, good]) }); // oversized
+    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: 0, entries: [['c:good', good]] }); // malformed seq
+    peer.conn.send({ t: 'rs.digest', scope: 'pogo', seq: seq++, count: 1, level: 3, buckets: [1, 2] }); // buckets do not match the level
+    peer.conn.send({ t: 'rs.digest', scope: 'not-a-scope-of-ours', seq: 1, count: 1, level: 0, buckets: [5] });
+    peer.conn.send({ t: 'rs.pull', scope: 'pogo', pull: 1, level: 12, buckets: [4096], have: [] }); // bucket past the level
+    sim.clock.advance(50);
+    const store = a.supervisor.store();
+    expect(a.supervisor.whichChildren('global').map((c) => c.id)).toEqual(['good']);
+    expect(store.children).toBe(1);
+    expect(a.linkStats().invalidFrames - invalidBefore).toBe(4);
+    const warnings = sim.log.entries.filter((e) => e.level === 'warn' && e.fields['node'] === 'a').map((e) => e.message);
+    expect(warnings.filter((m) => /dropped a register from peer/.test(m))).toHaveLength(3); // the future one, the bad one, the unknown key
+    expect(warnings.some((m) => /store message for a scope this node does not keep/.test(m))).toBe(true);
+    expect(a.member('peer')?.status).toBe('up');
+    expect(peer.closed()).toBeUndefined();
+  });
+});
 
 describe('protocol version negotiation (rolling upgrades)', () => {
   const newer = { major: PROTOCOL_VERSION.major, minor: PROTOCOL_VERSION.minor + 1 };

@@ -283,6 +283,35 @@ describe('majority mode: a start in the lease tail of a fresh split', () => {
   });
 });
 
+describe('majority mode: the cut-off node starts a child as the majority moves it', () => {
+  // BUG (core/src/distributed: the majority start gate; the chaos simulation's
+  // seed 619 after merging main at 88a5f46). n3 starts a new child it owns
+  // just as it is cut off (its pg join is held by the cut); n3 still holds its
+  // lease for up to 600 ms. On the majority side, n1 moves the child to
+  // itself: n3 is still linked in n1's view (silent, not timed out) and runs
+  // nothing that n1 can see, so n1 starts it at once. Both run until n3's
+  // lease runs out. Skipped until the start gate is fixed; remove `.skip` to
+  // reproduce.
+  it.skip('n3 cut off as it starts a child it owns; n1 pins the child to itself: only one instance may run', async () => {
+    const found: string[] = [];
+    for (const seed of SEEDS) {
+      await cluster(3, seed * 100 + 90);
+      const { hrwScore } = await import('../src/distributed/placement.js');
+      const id = Array.from({ length: 50 }, (_, i) => `new${i}`).find((k) => names(3).every((x) => x === 'n3' || hrwScore(k, 'n3', 1) > hrwScore(k, x, 1)))!;
+      const n1 = sim.mustGet('n1');
+      n1.supervisor.startChild({ id, start: { worker: 'w' } }).catch(() => undefined);
+      await sim.until(() => sim.mustGet('n3').local.child(id) !== undefined, 1_000, 'n3 starts the child', 1);
+      cutSides(['n3'], ['n1', 'n2']);
+      await sim.run(5);
+      n1.supervisor.moveChild(id, 'n1').catch(() => undefined);
+      await sim.run(2_000);
+      found.push(...overlaps());
+      sim.stopAll();
+    }
+    expect(found).toEqual([]);
+  });
+});
+
 describe('majority mode: concurrent changes of placement inputs in a connected cluster', () => {
   // BUG (core/src/distributed: the majority start gate; found by the chaos
   // simulation, seed 650 with no network fault at all; seeds 1083 and 1733 too). A node starts a

@@ -71,13 +71,23 @@ function hashHandoff(id: string): 'stop-first' | 'start-first' {
 /** How long a node without a majority behind it may still run children: its lease (600 ms) and stop, with room. */
 const LEASE_GONE_MS = 1_500;
 
+/** The seed's random stream (every choice of a run comes from it). */
+function seedRandom(seed: number): SeededRandom {
+  return new SeededRandom(seed ^ 0x5eed);
+}
+
+/** The netsplit mode a seed draws when none is forced: majority one run in two (the stream's first draw). */
+export function drawnMode(seed: number): 'available' | 'majority' {
+  return seedRandom(seed).next() < 0.5 ? 'majority' : 'available';
+}
+
 export async function runChaos(seed: number, options: ChaosOptions = {}): Promise<ChaosResult> {
-  const rng = new SeededRandom(seed ^ 0x5eed);
+  const rng = seedRandom(seed);
   const nodeCount = options.nodes ?? 5;
   const steps = options.steps ?? 24;
   const idPool = Array.from({ length: options.ids ?? 12 }, (_, i) => `c${i}`);
-  const drawn: 'available' | 'majority' = rng.next() < 0.5 ? 'majority' : 'available';
-  const mode = options.mode ?? drawn;
+  rng.next(); // the mode's draw (drawnMode)
+  const mode = options.mode ?? drawnMode(seed);
   const quorum = Math.floor(nodeCount / 2) + 1;
   const config = {
     heartbeatIntervalMs: 100,

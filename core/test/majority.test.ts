@@ -314,7 +314,7 @@ describe('majority mode: the cut-off node starts a child as the majority moves i
 
 describe('majority mode: concurrent changes of placement inputs in a connected cluster', () => {
   // BUG (core/src/distributed: the majority start gate; found by the chaos
-  // simulation, seed 650 with no network fault at all; seeds 1083 and 1733 too). A node starts a
+  // simulation: seed 650 at a596c77, with no network fault at all; 1083 and 2318 at 88a5f46). A node starts a
   // child as soon as its own view of the desired state makes it the owner;
   // "linked and synced with every present member" does not mean "has seen
   // what they changed a moment ago". Here, in one instant, w undrains itself

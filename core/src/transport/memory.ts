@@ -3,21 +3,41 @@
  *
  * Every delivery is a timer on the injected (manual) clock, so a simulated
  * cluster runs without sockets or sleeps and the same seed replays the same
- * run. Faults model what a real TCP network does to long-lived connections:
+ * run. Faults model what a real TCP network does to long-lived connections,
+ * as rudely as real networks do it:
  *
  * - latency: every frame takes `latencyMs` plus up to `jitterMs`; frames on one
  *   connection still arrive in order (a frame never overtakes an earlier one).
- * - partition(a, b) / heal(): while two sides are cut, frames between them are
- *   held (as TCP retransmits), not lost, and dials across the cut fail after
- *   `connectTimeoutMs`. If either end closes the connection meanwhile (say a
- *   heartbeat timeout), the held frames die with it. After heal() the held
- *   frames flow again — or the peer learns of the close.
+ * - cuts are per direction of a pair of addresses. While `a → b` is cut,
+ *   frames from a to b are held (as TCP retransmits), not lost, and frames
+ *   from b to a still flow. Nothing tells either end that a cut began: each
+ *   notices silence by its own heartbeat timeout, at its own moment. If either
+ *   end closes the connection meanwhile (say that timeout), the frames held
+ *   towards it die with it; what it sent before closing, and the close itself,
+ *   stay held. Once the direction heals, held frames flow again — or the peer
+ *   learns of the close.
+ *     partition(a, b)       both directions of every pair across two sides;
+ *     cut(a, b)             both directions of one pair (a partial partition
+ *                           is some pairs cut and others not);
+ *     cutOneWay(from, to)   one direction only (one-way loss: `to` stops
+ *                           hearing `from`, while `from` still hears `to`);
+ *     heal()                every cut, at once;
+ *     healPair(a, b) / healOneWay(from, to)   one pair or one direction, so a
+ *                           heal can reach one peer before another, and a cut
+ *                           and a heal can happen in the same instant.
+ *   Held frames start flowing on a timer of 0 ms, never inside the call: cuts
+ *   and heals made in one instant take effect together, whatever their order.
+ * - dials across a cut: opening a connection takes a round trip (TCP's
+ *   handshake), so a dial fails with `connect timeout` when either direction
+ *   of the pair is cut. It is decided when the dial would connect: if the pair
+ *   is cut then, the dial waits until `connectTimeoutMs` after it began (a
+ *   retransmitted SYN) and connects if the cut healed meanwhile, else fails.
  * - drop rate: a dropped frame kills its connection silently (a TCP stream
  *   cannot skip a frame): it and every later frame, both ways, are lost, and
  *   neither end is told. The link layer must notice by heartbeat.
  * - crash(address): the process is gone. Its listener disappears and each
  *   peer sees its connections close after one latency (the kernel's RST),
- *   unless a partition holds that news back.
+ *   unless a cut holds that news back.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Random } from '../random.js';
@@ -77,19 +97,53 @@ export class MemoryNetwork {
     return new MemoryTransport(this, address);
   }
 
-  /** Cuts every path between a node of `sideA` and a node of `sideB` (addresses). */
+  /** Cuts both directions between every node of `sideA` and every node of `sideB` (addresses). */
   partition(sideA: readonly string[], sideB: readonly string[]): void {
-    for (const a of sideA) for (const b of sideB) if (a !== b) this.cuts.add(cutKey(a, b));
+    for (const a of sideA) for (const b of sideB) this.cut(a, b);
+  }
+
+  /** Cuts both directions between `a` and `b`; every other pair is left as it is. */
+  cut(a: string, b: string): void {
+    this.cutOneWay(a, b);
+    this.cutOneWay(b, a);
+  }
+
+  /** Holds frames from `from` to `to`; frames from `to` to `from` still flow. */
+  cutOneWay(from: string, to: string): void {
+    if (from !== to) this.cuts.add(cutKey(from, to));
   }
 
   /** Removes every cut; held frames flow again. */
   heal(): void {
     this.cuts.clear();
-    for (const pipe of this.pipes) this.pump(pipe);
+    for (const pipe of this.pipes) this.resume(pipe);
   }
 
-  isCut(a: string, b: string): boolean {
-    return this.cuts.has(cutKey(a, b));
+  /** Heals both directions between `a` and `b`; cuts of other pairs stay. */
+  healPair(a: string, b: string): void {
+    this.healOneWay(a, b);
+    this.healOneWay(b, a);
+  }
+
+  /** Heals the direction `from → to` only. */
+  healOneWay(from: string, to: string): void {
+    if (!this.cuts.delete(cutKey(from, to))) return;
+    for (const pipe of this.pipes) if (pipe.from.owner.address === from && pipe.to.owner.address === to) this.resume(pipe);
+  }
+
+  /** Whether frames from `from` to `to` are held now. */
+  isCut(from: string, to: string): boolean {
+    return this.cuts.has(cutKey(from, to));
+  }
+
+  /** Whether a connection between `a` and `b` can open now (a handshake needs both directions). */
+  canConnect(a: string, b: string): boolean {
+    return !this.isCut(a, b) && !this.isCut(b, a);
+  }
+
+  /** Every direction cut now, as `from → to` pairs (for traces). */
+  cutsNow(): Array<[from: string, to: string]> {
+    return [...this.cuts].sort().map((k) => k.split('>') as [string, string]);
   }
 
   /** Probability in [0, 1] that a frame is lost, which kills its connection silently. */
@@ -117,14 +171,17 @@ export class MemoryNetwork {
   /** @internal */
   connect(client: MemoryConn, targetAddress: string): void {
     const from = client.owner.address;
+    const deadline = this.clock.now() + this.connectTimeoutMs;
     const attempt = (): void => {
       const server = this.listeners.get(targetAddress);
       if (!server || client.state === 'closed') {
         client.finish(server ? 'closed' : 'connection refused');
         return;
       }
-      if (this.isCut(from, targetAddress)) {
-        client.finish('connect timeout');
+      if (!this.canConnect(from, targetAddress)) {
+        // The handshake's frames are held: a retransmitted SYN may still get through before the timeout.
+        if (this.clock.now() >= deadline) client.finish('connect timeout');
+        else this.clock.setTimeout(attempt, deadline - this.clock.now());
         return;
       }
       const accepted = new MemoryConn(this, server, `m${this.nextConnId++}`, 'in', from);
@@ -138,8 +195,7 @@ export class MemoryNetwork {
       this.enqueue(toServer, 'open', undefined);
       this.enqueue(toClient, 'open', undefined);
     };
-    const delay = this.isCut(from, targetAddress) ? this.connectTimeoutMs : this.latency();
-    this.clock.setTimeout(attempt, delay);
+    this.clock.setTimeout(attempt, this.canConnect(from, targetAddress) ? this.latency() : this.connectTimeoutMs);
   }
 
   /** @internal */
@@ -157,6 +213,13 @@ export class MemoryNetwork {
     pipe.lastReadyAt = readyAt;
     pipe.queue.push({ readyAt, kind, payload });
     this.pump(pipe);
+  }
+
+  /** Lets a pipe's held frames flow again, on a timer of 0 ms (cuts and heals of one instant act together). */
+  private resume(pipe: Pipe): void {
+    if (pipe.queue.length === 0) return;
+    this.clock.clearTimeout(pipe.timer);
+    pipe.timer = this.clock.setTimeout(() => this.pump(pipe), 0);
   }
 
   private pump(pipe: Pipe): void {
@@ -192,8 +255,9 @@ export class MemoryNetwork {
   }
 }
 
-function cutKey(a: string, b: string): string {
-  return a < b ? `${a}|${b}` : `${b}|${a}`;
+/** The key of one direction: frames from `from` to `to`. */
+function cutKey(from: string, to: string): string {
+  return `${from}>${to}`;
 }
 
 export class MemoryConn implements Conn {

@@ -2,6 +2,10 @@
  * Deterministic cluster simulation: PogoNodes on the in-memory network,
  * driven by one ManualClock and one seeded Random. No sockets, no sleeps; the
  * same seed replays the same run, event for event.
+ *
+ * `runs` records when each child instance really ran on each node process
+ * (support/instance-log.ts): overlap checks read it, never the cluster's
+ * own view of itself.
  */
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { MemoryLogger } from '../../src/logger.js';
@@ -10,6 +14,7 @@ import type { NodeConfigInput } from '../../src/config.js';
 import { SeededRandom } from '../../src/random.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import { WorkerRegistry } from '../../src/supervisor/workers.js';
+import { InstanceLog } from './instance-log.js';
 
 /** Lets every pending promise continuation run (no real time passes, nothing else runs). */
 export function flushMicrotasks(): Promise<void> {
@@ -42,13 +47,17 @@ export function simWorkers(): { registry: WorkerRegistry; crash: (node: string, 
 export const SIM_SECRET = 'simulation-secret-0123456789';
 
 export class SimCluster {
-  readonly clock = new ManualClock(1_700_000_000_000);
+  /** The simulated clock's time at the start of every simulation. */
+  static readonly START = 1_700_000_000_000;
+  readonly clock = new ManualClock(SimCluster.START);
   readonly random: SeededRandom;
   readonly network: MemoryNetwork;
   readonly nodes = new Map<string, PogoNode>();
   readonly log = new MemoryLogger();
   /** Every member event of every node, in order: the run's fingerprint. */
   readonly trace: string[] = [];
+  /** When each child instance really ran, per node process (the ground truth for overlap checks). */
+  readonly runs = new InstanceLog(() => this.clock.now());
 
   readonly workers = simWorkers();
 
@@ -77,6 +86,7 @@ export class SimCluster {
     node.on('member-up', (e) => record(e.kind, e.member));
     node.on('member-down', (e) => record(e.kind, e.member));
     node.on('member-left', (e) => record(e.kind, e.member));
+    this.runs.attach(node);
     this.nodes.set(name, node);
     return node;
   }
@@ -86,6 +96,7 @@ export class SimCluster {
     const node = this.mustGet(name);
     this.network.crash(SimCluster.address(name));
     node.kill();
+    this.runs.died(node);
   }
 
   async leave(name: string): Promise<void> {
@@ -215,6 +226,9 @@ export class SimCluster {
   }
 
   stopAll(): void {
-    for (const node of this.running()) node.kill();
+    for (const node of this.running()) {
+      node.kill();
+      this.runs.died(node, 'simulation ended');
+    }
   }
 }

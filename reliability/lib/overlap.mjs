@@ -1,0 +1,204 @@
+/**
+ * Did any child ever run on two nodes at the same moment? Replayed from the
+ * nodes' own child logs (bench/fixtures/control-hook.mjs), not from what the
+ * cluster's process groups say.
+ *
+ * Every node process records the ups and downs of its local children with
+ * its own `performance.timeOrigin + performance.now()`; RealCluster converts
+ * them to the script's time base (it undoes the wall clock's drift against
+ * the monotonic clock between the script's start and the node's: see
+ * cluster.mjs). `ChildRecord` turns them into intervals, one per instance:
+ * { id, node, proc, up, down } — `proc` names the process (`n2#3`: the third
+ * process started as n2), `down` is undefined while the instance runs. A
+ * process that exits (SIGKILL included: its in-process workers die with it)
+ * closes its open intervals at the moment the script saw it exit, which is
+ * never earlier than the truth.
+ *
+ * `overlaps()` compares every pair of intervals of one id: two instances
+ * overlap from the later up to the earlier down. Pairs on one process count
+ * too (a node running a child twice is as wrong as two nodes). The caller
+ * gives a tolerance: overlaps no longer than it are reported apart, as
+ * within the error of the time-base conversion, which `clockError()`
+ * measures on fresh processes started the same way as the nodes.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { killTracked, sleep, track, within } from '../../bench/lib/harness.mjs';
+
+export const epochNow = () => performance.timeOrigin + performance.now();
+
+export class ChildRecord {
+  /** id → intervals, in the order their ups were recorded. */
+  byId = new Map();
+  /** `proc id` → the intervals of that process still open (a stack). */
+  openOf = new Map();
+  /** BenchNode → its process label. */
+  procs = new Map();
+  starts = new Map();
+  /** Downs with no matching up on their process (should stay 0; counted for the record). */
+  unmatched = 0;
+
+  /** The label of a node process: `name#k`, the k-th process started under that name. */
+  proc(node) {
+    let label = this.procs.get(node);
+    if (label === undefined) {
+      const k = (this.starts.get(node.name) ?? 0) + 1;
+      this.starts.set(node.name, k);
+      label = `${node.name}#${k}`;
+      this.procs.set(node, label);
+    }
+    return label;
+  }
+
+  /** Child-log events of one node process, [id, 'up' | 'down', t] in the script's time base. */
+  add(node, events) {
+    const proc = this.proc(node);
+    for (const [id, kind, t] of events) {
+      const key = `${proc} ${id}`;
+      if (kind === 'up') {
+        const iv = { id, node: node.name, proc, up: t, down: undefined };
+        let list = this.byId.get(id);
+        if (!list) this.byId.set(id, (list = []));
+        list.push(iv);
+        const open = this.openOf.get(key) ?? [];
+        open.push(iv);
+        this.openOf.set(key, open);
+      } else {
+        const open = this.openOf.get(key);
+        const iv = open?.shift();
+        if (!iv) {
+          this.unmatched++;
+          continue;
+        }
+        iv.down = t;
+        if (open.length === 0) this.openOf.delete(key);
+      }
+    }
+  }
+
+  /** The process exited at `at`: whatever it still ran stopped then. */
+  exited(node, at) {
+    const proc = this.proc(node);
+    for (const [key, open] of [...this.openOf]) {
+      if (!key.startsWith(`${proc} `)) continue;
+      for (const iv of open) iv.down = at;
+      this.openOf.delete(key);
+    }
+  }
+
+  ids() {
+    return [...this.byId.keys()];
+  }
+
+  /** Instances of `id` running at `t`. */
+  runningAt(id, t) {
+    return (this.byId.get(id) ?? []).filter((iv) => iv.up <= t && (iv.down === undefined || iv.down > t));
+  }
+
+  /**
+   * Every pair of instances of one id that ran at the same time, longest
+   * first: { id, a, b, from, to, ms } (a started first; an open interval
+   * counts until `now`).
+   */
+  overlaps(now = epochNow()) {
+    const out = [];
+    for (const [id, list] of this.byId) {
+      const sorted = [...list].sort((x, y) => x.up - y.up);
+      for (let i = 0; i < sorted.length; i++) {
+        const a = sorted[i];
+        const aEnd = a.down ?? now;
+        for (let j = i + 1; j < sorted.length; j++) {
+          const b = sorted[j];
+          if (b.up >= aEnd) break;
+          const to = Math.min(aEnd, b.down ?? now);
+          out.push({ id, a, b, from: b.up, to, ms: to - b.up });
+        }
+      }
+    }
+    return out.sort((x, y) => y.ms - x.ms);
+  }
+
+  /**
+   * The spans in which `id` ran nowhere, between its first up and `now`
+   * ([from, to]; the last one open-ended at `now` if it runs nowhere then).
+   */
+  gaps(id, now = epochNow()) {
+    const points = [];
+    for (const iv of this.byId.get(id) ?? []) {
+      points.push([iv.up, 1]);
+      points.push([iv.down ?? Infinity, -1]);
+    }
+    points.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    const out = [];
+    let count = 0;
+    let since;
+    for (const [t, d] of points) {
+      if (t === Infinity) break;
+      const before = count;
+      count += d;
+      if (before > 0 && count === 0) since = t;
+      if (before === 0 && count > 0 && since !== undefined) {
+        out.push([since, t]);
+        since = undefined;
+      }
+    }
+    if (count === 0 && since !== undefined) out.push([since, now]);
+    return out;
+  }
+}
+
+/** One line for an overlap, times in ms since `t0` (the script's time base). */
+export function describeOverlap(o, t0) {
+  const at = (t) => (t === undefined ? 'still running' : `${(t - t0).toFixed(1)}`);
+  return `${o.id}: ${o.ms.toFixed(1)} ms on ${o.a.proc} [${at(o.a.up)}, ${at(o.a.down)}] and ${o.b.proc} [${at(o.b.up)}, ${at(o.b.down)}] (ms since the run began)`;
+}
+
+const PROBE = "process.stdin.setEncoding('utf8').on('data', () => process.stdout.write(`${performance.timeOrigin + performance.now()}\\n`))";
+
+/**
+ * The error of converting a process's child-log time to the script's time
+ * base, measured on `count` fresh probe processes started as the nodes are
+ * (`wrap`: NetnsLayout.wrap of a member, or none): each answers its
+ * `timeOrigin + now()`, corrected with `correction()` (RealCluster.wallDrift)
+ * taken when it was spawned, against the script's own clock at mid round
+ * trip (the best of 20 round trips; the error bound is half the round trip).
+ * Resolves with { maxErrorMs, maxHalfRttMs }.
+ */
+export async function clockError({ correction, wrap, count = 3 }) {
+  let maxErrorMs = 0;
+  let maxHalfRttMs = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = correction();
+    const [cmd, prefix] = wrap ? wrap : [process.execPath, []];
+    const args = wrap ? [...prefix, process.execPath, '-e', PROBE] : ['-e', PROBE];
+    const child = track(spawn(cmd, args, { stdio: ['pipe', 'pipe', 'ignore'] }));
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const waiting = [];
+      lines.on('line', (line) => waiting.shift()?.(Number(line)));
+      const ask = () =>
+        within(
+          new Promise((resolve) => {
+            waiting.push(resolve);
+            child.stdin.write('t\n');
+          }),
+          5000,
+          'clock probe',
+        );
+      await ask();
+      await sleep(50);
+      let best;
+      for (let k = 0; k < 20; k++) {
+        const t0 = epochNow();
+        const theirs = await ask();
+        const t1 = epochNow();
+        if (!best || t1 - t0 < best.rtt) best = { rtt: t1 - t0, error: theirs - offset - (t0 + t1) / 2 };
+      }
+      maxErrorMs = Math.max(maxErrorMs, Math.abs(best.error));
+      maxHalfRttMs = Math.max(maxHalfRttMs, best.rtt / 2);
+    } finally {
+      await killTracked([child]);
+    }
+  }
+  return { maxErrorMs, maxHalfRttMs };
+}

@@ -31,10 +31,12 @@
  *   no-overlap   no child ever ran on two nodes at the same moment, replayed
  *                over the whole run from the members' own child logs
  *                (lib/overlap.mjs; times converted to the script's time
- *                base). Overlaps up to --tolerance (1 ms) are printed but do
- *                not fail the run: the conversion error, measured at the
- *                start of every run on probe processes started like the
- *                nodes, is ~0.02 ms here, so 1 ms is 50 times that;
+ *                base by an offset measured per node process over round
+ *                trips of its control pipe, error at most half the best
+ *                round trip: ≤ 0.1 ms here, also under load). Overlaps up to
+ *                --tolerance (1 ms) are printed but do not fail the run: at
+ *                least twice the worst conversion error seen, and far below
+ *                the overlaps the issue reported (1–64 ms);
  *   takeover     (liveness) the majority runs every child within
  *                --settle-timeout of a split held "until the takeover";
  *   quiescence   the cluster settles within --settle-timeout of each heal;
@@ -57,7 +59,7 @@ import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
 import { commandLine, fig, formatDuration } from './lib/options.mjs';
-import { ChildRecord, clockError, describeOverlap, epochNow } from './lib/overlap.mjs';
+import { ChildRecord, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
 export const FLAGS = {
   nodes: { type: 'int', min: 3, default: 3, help: 'members (all expected: --expected-members = --nodes)' },
@@ -146,7 +148,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   const timing = TIMING_PRESETS[opts.preset];
   const rng = new SeededRandom(opts.seed);
   process.env.POGO_LOG_LEVEL = opts.logLevel;
-  const cluster = new RealCluster({ names: members, preset: opts.preset, flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : [])], netns: layout });
+  const cluster = new RealCluster({ names: members, preset: opts.preset, flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : [])], netns: layout, calibrate: true });
   const record = new ChildRecord();
   cluster.onChildEvents((node, events) => record.add(node, events));
   const began = performance.now();
@@ -168,7 +170,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     netsplit: opts.netsplit,
     preset: opts.preset,
     toleranceMs: opts.tolerance,
-    clock: undefined,
+    clock: { maxErrorMs: 0, maxWallDriftMissMs: 0 },
     roundsPlanned: opts.rounds,
     rounds: [],
     overlaps: 0,
@@ -194,49 +196,15 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     note(`${what}: ${changes.map((c) => `${c.op} ${c.from}→${c.to}`).join(', ')}`);
   };
 
-  /** Until `pred(where)` holds on the child logs (polled); resolves with epochNow() when it first held, or undefined on timeout. */
-  const waitTruth = async (pred, what) => {
-    let at;
-    try {
-      await until(
-        async () => {
-          const where = await cluster.readTruth();
-          if (!(await pred(where))) return false;
-          at = epochNow();
-          return true;
-        },
-        opts.settleTimeout,
-        what,
-        100,
-      );
-    } catch {
-      return undefined;
-    }
-    return at;
-  };
+  const waitTruth = (pred, what) => cluster.waitTruth(pred, opts.settleTimeout, what);
+  const quiescent = (where) => cluster.quiescentTruth(ids, where);
+  const describeTruth = () => cluster.describeTruth(ids);
 
   /** Every child runs exactly once, none on `side`, nothing else runs (available mode: every child once outside `side`). */
   const takenOver = (side) => (where) =>
     opts.netsplit === 'available'
       ? ids.every((id) => (where.get(id) ?? []).filter((n) => !side.includes(n)).length === 1)
       : ids.every((id) => where.get(id)?.length === 1 && !side.includes(where.get(id)[0])) && where.size === ids.length;
-
-  /** Every member up, ready and linked to all, counting every child once; every child once on its owner (child logs). */
-  const quiescent = async (where) => {
-    if (!ids.every((id) => where.get(id)?.length === 1 && where.get(id)[0] === cluster.ownerOf(id)) || where.size !== ids.length) return false;
-    const counts = await cluster.counts(5000);
-    return members.every((n) => {
-      const c = counts.get(n);
-      return c && c.ready && members.every((m) => c.up.includes(m)) && c.cluster.specs === ids.length && c.cluster.running === ids.length && c.cluster.duplicate === 0;
-    });
-  };
-
-  const describeTruth = async () => {
-    const where = await cluster.readTruth();
-    const counts = await cluster.counts(5000);
-    const off = ids.filter((id) => where.get(id)?.length !== 1 || where.get(id)[0] !== cluster.ownerOf(id));
-    return `${off.length} children not once on their owner (${off.slice(0, 8).map((id) => `${id} on [${(where.get(id) ?? []).join(',')}] owner ${cluster.ownerOf(id)}`).join('; ')}); members: ${[...counts].map(([n, c]) => `${n} ready=${c.ready} up=${c.up.join(',')} specs=${c.cluster.specs} running=${c.cluster.running} duplicate=${c.cluster.duplicate} local=${c.local.active}`).join(' | ')}`;
-  };
 
   const hold = async (h, side, sinceMs, what) => {
     if (h.until) {
@@ -280,9 +248,6 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   try {
     log(`majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} children, ${opts.rounds} rounds, preset ${opts.preset} (heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`);
     log(`majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} --preset ${opts.preset}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`);
-    result.clock = await clockError({ correction: () => cluster.wallDrift(), wrap: layout.wrap(members[0]) });
-    log(`majority: time-base conversion error ${fig(result.clock.maxErrorMs * 1000, 0)} µs at most (3 probe processes, ± ${fig(result.clock.maxHalfRttMs * 1000, 0)} µs); overlap tolerance ${opts.tolerance} ms`);
-    if (result.clock.maxErrorMs + result.clock.maxHalfRttMs > opts.tolerance / 2) log(`majority: WARNING the conversion error is more than half the tolerance`);
     phase('start-up');
     await cluster.startAll();
     for (const node of cluster.all) void node.exited.then(() => record.exited(node, epochNow()));
@@ -299,7 +264,8 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     ids = await cluster.startSpread(members, opts.children, 'c');
     ledger.addLive(ids);
     if ((await waitTruth(quiescent, 'start-up')) === undefined) throw new Error(`no quiescence after the start-up: ${await describeTruth()}`);
-    log(`majority: t=${sec()}s ${opts.children} children running once; rounds begin`);
+    result.clock = clockFigures(cluster.all);
+    log(`majority: t=${sec()}s ${opts.children} children running once; rounds begin. Child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs); overlap tolerance ${opts.tolerance} ms`);
 
     for (let round = 1; round <= opts.rounds && result.violations.length === 0 && !signals.interrupted(); round++) {
       const plan = planRound(rng, members, timing.heartbeatTimeoutMs);
@@ -374,6 +340,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     result.overlapList = all.slice(0, 200).map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), phase: phaseOf(o.from), a: o.a, b: o.b, line: describeOverlap(o, t0) }));
     if (real.length > 0) fail('no-overlap', [...new Set(real.map((o) => o.id))], `${real.length} overlapping pairs of instances longer than ${opts.tolerance} ms: ${real.slice(0, 12).map((o) => `${describeOverlap(o, t0)} during ${phaseOf(o.from)}`).join('; ')}`);
     if (record.unmatched > 0) note(`${record.unmatched} downs without an up in the child logs`);
+    result.clock = clockFigures(cluster.all);
     result.elapsedMs = Math.round(performance.now() - began);
     result.phases = phases.map((p) => ({ label: p.label, fromMs: ms(p.from - t0), toMs: p.to === undefined ? undefined : ms(p.to - t0) }));
     const keep = opts.keep || result.violations.length > 0;
@@ -391,6 +358,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   const takeovers = result.rounds.flatMap((r) => [r.takeoverMs, r.rollingTakeoverMs]).filter((x) => x !== undefined);
   const heals = result.rounds.map((r) => r.healMs).filter((x) => x !== undefined);
   const gaps = result.rounds.flatMap((r) => [r.split?.longestGapMs, r.rolling?.longestGapMs]).filter((x) => x !== undefined);
+  log(`majority: child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`);
   log(`majority: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   if (result.violations.length > 0) {
     log('');

@@ -5,8 +5,8 @@
  *
  * Every node process records the ups and downs of its local children with
  * its own `performance.timeOrigin + performance.now()`; RealCluster converts
- * them to the script's time base (it undoes the wall clock's drift against
- * the monotonic clock between the script's start and the node's: see
+ * them to the script's time base (with `calibrate`, by an offset measured
+ * per process over round trips, its error bound kept: see calibrateClock in
  * cluster.mjs). `ChildRecord` turns them into intervals, one per instance:
  * { id, node, proc, up, down } — `proc` names the process (`n2#3`: the third
  * process started as n2), `down` is undefined while the instance runs. A
@@ -21,10 +21,6 @@
  * within the error of the time-base conversion, which `clockError()`
  * measures on fresh processes started the same way as the nodes.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { killTracked, sleep, track, within } from '../../bench/lib/harness.mjs';
-
 export const epochNow = () => performance.timeOrigin + performance.now();
 
 export class ChildRecord {
@@ -153,52 +149,19 @@ export function describeOverlap(o, t0) {
   return `${o.id}: ${o.ms.toFixed(1)} ms on ${o.a.proc} [${at(o.a.up)}, ${at(o.a.down)}] and ${o.b.proc} [${at(o.b.up)}, ${at(o.b.down)}] (ms since the run began)`;
 }
 
-const PROBE = "process.stdin.setEncoding('utf8').on('data', () => process.stdout.write(`${performance.timeOrigin + performance.now()}\\n`))";
-
 /**
- * The error of converting a process's child-log time to the script's time
- * base, measured on `count` fresh probe processes started as the nodes are
- * (`wrap`: NetnsLayout.wrap of a member, or none): each answers its
- * `timeOrigin + now()`, corrected with `correction()` (RealCluster.wallDrift)
- * taken when it was spawned, against the script's own clock at mid round
- * trip (the best of 20 round trips; the error bound is half the round trip).
- * Resolves with { maxErrorMs, maxHalfRttMs }.
+ * The time-base conversion of every node process so far: the largest error
+ * bound of the calibrated offsets, and the largest difference between those
+ * and the wall-drift estimates (what the conversion would be off by without
+ * calibration), in ms.
  */
-export async function clockError({ correction, wrap, count = 3 }) {
+export function clockFigures(nodes) {
   let maxErrorMs = 0;
-  let maxHalfRttMs = 0;
-  for (let i = 0; i < count; i++) {
-    const offset = correction();
-    const [cmd, prefix] = wrap ? wrap : [process.execPath, []];
-    const args = wrap ? [...prefix, process.execPath, '-e', PROBE] : ['-e', PROBE];
-    const child = track(spawn(cmd, args, { stdio: ['pipe', 'pipe', 'ignore'] }));
-    try {
-      const lines = createInterface({ input: child.stdout });
-      const waiting = [];
-      lines.on('line', (line) => waiting.shift()?.(Number(line)));
-      const ask = () =>
-        within(
-          new Promise((resolve) => {
-            waiting.push(resolve);
-            child.stdin.write('t\n');
-          }),
-          5000,
-          'clock probe',
-        );
-      await ask();
-      await sleep(50);
-      let best;
-      for (let k = 0; k < 20; k++) {
-        const t0 = epochNow();
-        const theirs = await ask();
-        const t1 = epochNow();
-        if (!best || t1 - t0 < best.rtt) best = { rtt: t1 - t0, error: theirs - offset - (t0 + t1) / 2 };
-      }
-      maxErrorMs = Math.max(maxErrorMs, Math.abs(best.error));
-      maxHalfRttMs = Math.max(maxHalfRttMs, best.rtt / 2);
-    } finally {
-      await killTracked([child]);
-    }
+  let maxWallDriftMissMs = 0;
+  for (const n of nodes) {
+    if (n.clockErrorMs === undefined) continue;
+    maxErrorMs = Math.max(maxErrorMs, n.clockErrorMs);
+    maxWallDriftMissMs = Math.max(maxWallDriftMissMs, Math.abs(n.clockOffset - n.wallDriftOffset));
   }
-  return { maxErrorMs, maxHalfRttMs };
+  return { maxErrorMs, maxWallDriftMissMs };
 }

@@ -24,9 +24,10 @@
  *
  * Checks (a failure stops the run; the logs are kept):
  *   no-overlap    no child ran on two nodes at the same moment, replayed from
- *                 the members' own child logs (lib/overlap.mjs; 1 ms
- *                 tolerance, see majority.mjs); a killed member's children
- *                 count as running until the script saw it exit;
+ *                 the members' own child logs (lib/overlap.mjs; tolerance:
+ *                 the calibrated clock error, see majority.mjs); a killed
+ *                 member's children count as running until the script saw
+ *                 it exit;
  *   restored      every restarted member read every child from its data dir
  *                 ("restored the saved desired state" with all children):
  *                 nothing came back only because a peer still had it;
@@ -48,7 +49,7 @@ import { STATE_FILE, decodeState } from '../core/dist/distributed/state-file.js'
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent } from './lib/invariants.mjs';
 import { commandLine, fig, formatDuration } from './lib/options.mjs';
-import { ChildRecord, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
+import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
 export const FLAGS = {
   nodes: { type: 'int', min: 2, default: 3, help: 'members' },
@@ -59,7 +60,7 @@ export const FLAGS = {
   gaps: { type: 'string', default: '0,50,200,500,1000,2000,4000,7000', help: 'gaps between groups to draw from, ms, comma-separated' },
   netsplit: { type: 'string', choices: ['available', 'majority'], default: 'available', help: 'netsplit mode of the members (majority: --expected-members = --nodes)' },
   preset: { type: 'string', choices: ['local', 'lan'], default: 'lan', help: 'timing preset of the members' },
-  tolerance: { type: 'number', default: 1, help: 'overlaps up to this many ms are reported but do not fail the run (time-base conversion error)' },
+  tolerance: { type: 'number', default: undefined, help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)' },
   'settle-timeout': { type: 'duration', default: 60_000, help: 'longest wait from the first spawn until every child is back once' },
   'log-level': { type: 'string', choices: ['info', 'debug'], default: 'info', help: 'log level of the members (their logs are kept on failure)' },
   json: { type: 'string', default: undefined, help: 'also write the result as JSON to this file' },
@@ -158,7 +159,7 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
   });
   dataDir = (n) => join(cluster.dir, `data-${n}`);
   const record = new ChildRecord();
-  cluster.onChildEvents((node, events) => record.add(node, events));
+  cluster.onChildEvents((node, _events, raw) => record.add(node, raw));
   const began = performance.now();
   const t0 = epochNow();
   const sec = () => ((performance.now() - began) / 1000).toFixed(1);
@@ -170,7 +171,7 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
     children: opts.children,
     netsplit: opts.netsplit,
     preset: opts.preset,
-    toleranceMs: opts.tolerance,
+    toleranceMs: opts.tolerance ?? 'calibrated',
     repetitionsPlanned: opts.repetitions,
     clock: { maxErrorMs: 0, maxWallDriftMissMs: 0 },
     repetitions: [],
@@ -259,28 +260,28 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       result.childrenLost += r.lost.length;
       for (const v of r.violations) fail(v.invariant, v.ids, `repetition ${rep}: ${v.detail}`);
       const found = record.overlaps().filter((o) => o.from >= spawnAt);
-      const real = found.filter((o) => o.ms > opts.tolerance);
+      const real = found.filter((o) => beyondClockError(o, opts.tolerance));
       rec.overlaps = real.length;
       rec.overlapsUnderTolerance = found.length - real.length;
-      if (real.length > 0) fail('no-overlap', [...new Set(real.map((o) => o.id))], `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): ${real.length} overlapping pairs longer than ${opts.tolerance} ms: ${real.slice(0, 12).map((o) => describeOverlap(o, t0)).join('; ')}`);
+      if (real.length > 0) fail('no-overlap', [...new Set(real.map((o) => o.id))], `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): ${real.length} overlapping pairs beyond the clock error: ${real.slice(0, 12).map((o) => describeOverlap(o, t0)).join('; ')}`);
       if (result.violations.length === 0) await everyoneSaved().catch(() => fail('harness', [], `repetition ${rep}: the members did not all save ${ids.length} children again`));
       result.repetitions.push(rec);
-      log(`restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} under ${opts.tolerance} ms)` : ''}`);
+      log(`restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`);
     }
   } catch (err) {
     fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
   } finally {
     signals.release();
     const all = record.overlaps();
-    result.overlaps = all.filter((o) => o.ms > opts.tolerance).length;
+    result.overlaps = all.filter((o) => beyondClockError(o, opts.tolerance)).length;
     result.overlapsUnderTolerance = all.length - result.overlaps;
     result.longestOverlapMs = all.length ? Number(all[0].ms.toFixed(3)) : 0;
-    result.overlapList = all.slice(0, 200).map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), a: o.a, b: o.b, line: describeOverlap(o, t0) }));
+    result.overlapList = all.slice(0, 200).map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
     result.clock = clockFigures(cluster.all);
     result.elapsedMs = Math.round(performance.now() - began);
     const keep = opts.keep || result.violations.length > 0;
     if (keep) {
-      writeFileSync(join(cluster.dir, 'child-intervals.json'), `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv, upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`);
+      writeFileSync(join(cluster.dir, 'child-intervals.json'), `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`);
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
     if (!signals.interrupted()) await cluster.close({ keep });
@@ -303,7 +304,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     log('');
   }
   const back = result.repetitions.filter((r) => r.backMs !== undefined).length;
-  log(`restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (tolerance ${result.toleranceMs} ms; ${result.overlapsUnderTolerance} under it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median} ms median (${backs.length ? backs[0] : '-'}–${backs.length ? backs.at(-1) : '-'})`);
+  log(`restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median} ms median (${backs.length ? backs[0] : '-'}–${backs.length ? backs.at(-1) : '-'})`);
 }
 
 async function main() {

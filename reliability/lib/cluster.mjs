@@ -215,25 +215,33 @@ export class RealCluster {
   /**
    * Measures the offset of `node`'s child-log clock (its timeOrigin + now())
    * from this process's, NTP-style: the node's `clock` reading against the
-   * middle of the round trip that fetched it, best of `rounds` (the error is
-   * at most half that round trip, `node.clockErrorMs`). The wall-drift
-   * estimate taken at spawn (`node.wallDriftOffset`) is kept for comparison:
-   * it trusts the node's timeOrigin, which Node.js reads from two clocks one
-   * after the other at start-up, so a preemption between the two reads (a
-   * loaded machine) shifts it by as long as the preemption lasted.
+   * middle of the round trip that fetched it. The offset of a process never
+   * changes (both clocks run on the monotonic clock), so every sample is
+   * kept only if its round trip is the shortest yet; its half is the error
+   * bound, `node.clockErrorMs`. readTruth takes one more sample per node
+   * each time, so the bound shrinks to that of the quietest moment (a node
+   * busy restoring and linking answers slowly). Times must therefore be
+   * converted when they are used, not when they are read (ChildRecord keeps
+   * the raw ones). The wall-drift estimate taken at spawn
+   * (`node.wallDriftOffset`) is kept for comparison: it trusts the node's
+   * timeOrigin, which Node.js reads from two clocks one after the other at
+   * start-up, so a preemption between the two reads (a loaded machine)
+   * shifts it by as long as the preemption lasted.
    */
   async calibrateClock(node, rounds = 25) {
     const now = () => performance.timeOrigin + performance.now();
-    let best;
+    node.wallDriftOffset ??= node.clockOffset;
     for (let i = 0; i < rounds; i++) {
       const a = now();
-      const { t } = await node.request('clock', {}, 10_000);
+      const reply = await node.request('clock', {}, 10_000).catch(() => undefined);
       const b = now();
-      if (!best || b - a < best.rtt) best = { rtt: b - a, offset: t - (a + b) / 2 };
+      if (!reply) return;
+      if (node.clockRttMs === undefined || b - a < node.clockRttMs) {
+        node.clockRttMs = b - a;
+        node.clockOffset = reply.t - (a + b) / 2;
+        node.clockErrorMs = (b - a) / 2;
+      }
     }
-    node.wallDriftOffset = node.clockOffset;
-    node.clockOffset = best.offset;
-    node.clockErrorMs = best.rtt / 2;
   }
 
   /** Starts the members: the first alone, the rest with it as their seed. */
@@ -398,7 +406,10 @@ export class RealCluster {
     return wallOffset() - this.drift0;
   }
 
-  /** Applies a node's child-log events (times converted to this process's time base) and tells the listeners. */
+  /**
+   * Applies a node's child-log events and tells the listeners (node, events
+   * with times converted to this process's time base, the raw events).
+   */
   apply(node, raw) {
     const events = node.clockOffset ? raw.map(([id, kind, t]) => [id, kind, t - node.clockOffset]) : raw;
     const running = this.truth.get(node);
@@ -408,7 +419,7 @@ export class RealCluster {
       else if (n <= 1) running.delete(id);
       else running.set(id, n - 1);
     }
-    for (const fn of this.listeners) fn(node, events);
+    for (const fn of this.listeners) fn(node, events, raw);
   }
 
   /** Collects every reachable node's child log; returns id → names of the nodes running it. */
@@ -418,6 +429,7 @@ export class RealCluster {
         const node = this.nodes.get(name);
         // Its clock is being measured: its times could not be converted yet (it runs nothing before it is calibrated and ready anyway).
         if (this.calibrate && node.clockErrorMs === undefined) return;
+        if (this.calibrate) await this.calibrateClock(node, 1);
         const reply = await node.request('childLog', { clear: true }, boundMs).catch(() => undefined);
         if (reply) this.apply(node, reply.log);
       }),

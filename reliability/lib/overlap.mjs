@@ -9,7 +9,8 @@
  * per process over round trips, its error bound kept: see calibrateClock in
  * cluster.mjs). `ChildRecord` turns them into intervals, one per instance:
  * { id, node, proc, up, down } — `proc` names the process (`n2#3`: the third
- * process started as n2), `down` is undefined while the instance runs. A
+ * process started as n2), `down` is undefined while the instance runs; the
+ * times are converted when read, so a later, better calibration counts. A
  * process that exits (SIGKILL included: its in-process workers die with it)
  * closes its open intervals at the moment the script saw it exit, which is
  * never earlier than the truth.
@@ -23,10 +24,41 @@
  */
 export const epochNow = () => performance.timeOrigin + performance.now();
 
+/**
+ * One instance of a child on one node process. Its times are kept as the
+ * node recorded them and converted when read, with the node's current
+ * offset (RealCluster refines it as it samples the node's clock).
+ */
+class Instance {
+  constructor(id, ref, proc, rawUp) {
+    this.id = id;
+    this.node = ref.name;
+    this.proc = proc;
+    this.ref = ref;
+    this.rawUp = rawUp;
+    this.rawDown = undefined;
+    /** When the script saw the process exit, in the script's time base (a process that dies ends its instances). */
+    this.exitAt = undefined;
+  }
+
+  get up() {
+    return this.rawUp - (this.ref.clockOffset ?? 0);
+  }
+
+  /** undefined while it runs. */
+  get down() {
+    return this.rawDown !== undefined ? this.rawDown - (this.ref.clockOffset ?? 0) : this.exitAt;
+  }
+
+  toJSON() {
+    return { id: this.id, node: this.node, proc: this.proc, up: this.up, down: this.down, endedBy: this.rawDown !== undefined ? 'down' : this.exitAt !== undefined ? 'exit' : undefined };
+  }
+}
+
 export class ChildRecord {
-  /** id → intervals, in the order their ups were recorded. */
+  /** id → instances, in the order their ups were recorded. */
   byId = new Map();
-  /** `proc id` → the intervals of that process still open (a stack). */
+  /** `proc id` → the instances of that process still open (oldest first). */
   openOf = new Map();
   /** BenchNode → its process label. */
   procs = new Map();
@@ -46,13 +78,13 @@ export class ChildRecord {
     return label;
   }
 
-  /** Child-log events of one node process, [id, 'up' | 'down', t] in the script's time base. */
-  add(node, events) {
+  /** Child-log events of one node process as it recorded them: [id, 'up' | 'down', t in its own clock] (RealCluster's third listener argument). */
+  add(node, raw) {
     const proc = this.proc(node);
-    for (const [id, kind, t] of events) {
+    for (const [id, kind, t] of raw) {
       const key = `${proc} ${id}`;
       if (kind === 'up') {
-        const iv = { id, node: node.name, proc, up: t, down: undefined };
+        const iv = new Instance(id, node, proc, t);
         let list = this.byId.get(id);
         if (!list) this.byId.set(id, (list = []));
         list.push(iv);
@@ -66,7 +98,7 @@ export class ChildRecord {
           this.unmatched++;
           continue;
         }
-        iv.down = t;
+        iv.rawDown = t;
         if (open.length === 0) this.openOf.delete(key);
       }
     }
@@ -77,7 +109,7 @@ export class ChildRecord {
     const proc = this.proc(node);
     for (const [key, open] of [...this.openOf]) {
       if (!key.startsWith(`${proc} `)) continue;
-      for (const iv of open) iv.down = at;
+      for (const iv of open) iv.exitAt = at;
       this.openOf.delete(key);
     }
   }
@@ -107,7 +139,7 @@ export class ChildRecord {
           const b = sorted[j];
           if (b.up >= aEnd) break;
           const to = Math.min(aEnd, b.down ?? now);
-          out.push({ id, a, b, from: b.up, to, ms: to - b.up });
+          out.push({ id, a, b, from: b.up, to, ms: to - b.up, boundMs: conversionBound(a, b) });
         }
       }
     }
@@ -143,10 +175,30 @@ export class ChildRecord {
   }
 }
 
+/**
+ * How much of an overlap between `a` and `b` the time-base conversion could
+ * have made up: the sum of the two processes' calibrated error bounds (0 on
+ * one process: one clock). A process never calibrated counts with its
+ * wall-drift estimate, good to a few ms at worst: 5 ms.
+ */
+export function conversionBound(a, b) {
+  if (a.ref === b.ref) return 0;
+  const err = (iv) => iv.ref.clockErrorMs ?? 5;
+  return err(a) + err(b);
+}
+
+/**
+ * Whether an overlap counts: longer than `fixedMs` when given, else longer
+ * than what the conversion could have made up (`boundMs`).
+ */
+export function beyondClockError(o, fixedMs) {
+  return o.ms > (fixedMs ?? o.boundMs);
+}
+
 /** One line for an overlap, times in ms since `t0` (the script's time base). */
 export function describeOverlap(o, t0) {
   const at = (t) => (t === undefined ? 'still running' : `${(t - t0).toFixed(1)}`);
-  return `${o.id}: ${o.ms.toFixed(1)} ms on ${o.a.proc} [${at(o.a.up)}, ${at(o.a.down)}] and ${o.b.proc} [${at(o.b.up)}, ${at(o.b.down)}] (ms since the run began)`;
+  return `${o.id}: ${o.ms.toFixed(3)} ms (conversion error ≤ ${o.boundMs.toFixed(3)} ms) on ${o.a.proc} [${at(o.a.up)}, ${at(o.a.down)}] and ${o.b.proc} [${at(o.b.up)}, ${at(o.b.down)}] (ms since the run began)`;
 }
 
 /**

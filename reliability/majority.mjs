@@ -9,16 +9,20 @@
  *
  *   (a) split: a minority C (1 member of 3; 1 or 2 of 5) is cut off from the
  *       others, one direction of one pair at a time: each of the 2·|C|·|M|
- *       one-way cuts lands at its own moment within a spread of 0, 15 % or
- *       50 % of the heartbeat timeout, so each side notices the split at its
- *       own time (the cut-off node still hears a peer for a while);
+ *       one-way cuts lands at its own moment within a spread of 0, 0.15,
+ *       0.5 or 1.5 heartbeat timeouts, so each side notices the split at its
+ *       own time (the cut-off node still hears a peer for a while; with the
+ *       longest spread, for longer than a heartbeat timeout: a partial
+ *       partition first);
  *       held until the majority runs every child (then 0–1 s more), or for
  *       a fixed 0.3–2.3 heartbeat timeouts (the next step may then land
  *       before, at or after the takeover);
  *   (c) rolling partition: in one `ip -batch` per namespace (a few ms in
  *       all), C is healed and another minority C' is cut off; held as above;
  *   (b) heal that reaches one peer first: the cut pairs are restored one
- *       pair at a time, in a drawn order, 200–600 ms apart;
+ *       pair at a time, in a drawn order, 200–600 ms apart (30 %: 2–6 s,
+ *       longer than the longest redial backoff, so the node links to its
+ *       first peer well before the next);
  *   then the cluster must settle: every member up, ready and linked to all,
  *       every child once on its rendezvous owner, every member counting
  *       every child once.
@@ -105,7 +109,7 @@ export function planRound(rng, members, timeoutMs) {
   const maxMinority = Math.floor((members.length - 1) / 2);
   const size = 1 + rng.int(maxMinority);
   const side = shuffle(rng, members).slice(0, size).sort();
-  const spreadMs = Math.round(timeoutMs * [0, 0.15, 0.5][rng.int(3)]);
+  const spreadMs = Math.round(timeoutMs * [0, 0.15, 0.5, 1.5][rng.int(4)]);
   const split = cutsAround(side, members).map(([from, to]) => ({ from, to, atMs: spreadMs === 0 ? 0 : rng.int(spreadMs + 1) }));
   split.sort((a, b) => a.atMs - b.atMs);
   const holdSplit = planHold(rng, timeoutMs);
@@ -119,7 +123,9 @@ export function planRound(rng, members, timeoutMs) {
     rng,
     next.flatMap((x) => members.filter((y) => !next.includes(y)).map((y) => [x, y])),
   );
-  const heal = pairs.map((pair, i) => ({ pair, afterMs: i === 0 ? 0 : 200 + rng.int(401) }));
+  // Mostly a few hundred ms apart; sometimes longer than the longest redial backoff, so that the
+  // node certainly links to its first peer well before the others.
+  const heal = pairs.map((pair, i) => ({ pair, afterMs: i === 0 ? 0 : rng.next() < 0.7 ? 200 + rng.int(401) : 2000 + rng.int(4001) }));
   return { side, spreadMs, split, holdSplit, next, cutFirst, holdRolling, heal };
 }
 

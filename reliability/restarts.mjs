@@ -14,8 +14,9 @@
  *      SIGKILLs all members at once and waits for the exits;
  *   2. starts them again in staggered groups — `n1/n2+n3`: n1 first, then
  *      n2 and n3 together — the groups `gap` ms apart (drawn from the seed
- *      among 0, 50, 200, 500, 1000, 2000, 4000 and 7000 ms; 7000 is past the
- *      5 s ready timeout, so the first group takes children alone first);
+ *      among 0, 50, 200, 500, 1000, 2000, 4000, 4500, 5000 and 7000 ms:
+ *      around and past the 5 s ready timeout, after which the first group
+ *      takes children alone);
  *      the order is the issue's `n1/n2+n3` on odd repetitions and the others
  *      in turn on even ones (`--orders` to choose);
  *   3. waits until the cluster is quiescent again (every member up, ready
@@ -57,7 +58,7 @@ export const FLAGS = {
   repetitions: { type: 'int', min: 1, default: 20, help: 'kill-all-and-restart cycles' },
   seed: { type: 'int', min: 1, default: undefined, help: 'seed of the gaps between groups (default: random, printed)' },
   orders: { type: 'string', default: undefined, help: 'start orders to cycle through, comma-separated, groups split by / and members joined by + (default: n1/n2+n3 on odd repetitions, the others in turn on even ones)' },
-  gaps: { type: 'string', default: '0,50,200,500,1000,2000,4000,7000', help: 'gaps between groups to draw from, ms, comma-separated' },
+  gaps: { type: 'string', default: '0,50,200,500,1000,2000,4000,4500,5000,7000', help: 'gaps between groups to draw from, ms, comma-separated' },
   netsplit: { type: 'string', choices: ['available', 'majority'], default: 'available', help: 'netsplit mode of the members (majority: --expected-members = --nodes)' },
   preset: { type: 'string', choices: ['local', 'lan'], default: 'lan', help: 'timing preset of the members' },
   tolerance: { type: 'number', default: undefined, help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)' },
@@ -244,6 +245,7 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
         for (const n of plan.groups[g]) starting.push(startMember(n));
       }
       await Promise.all(starting);
+      rec.listeningMs = Math.round(epochNow() - spawnAt);
 
       // 3. Quiescence and the checks.
       const backAt = await cluster.waitTruth((w) => cluster.quiescentTruth(ids, w), opts.settleTimeout, `repetition ${rep}`, 50);
@@ -266,7 +268,7 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       if (real.length > 0) fail('no-overlap', [...new Set(real.map((o) => o.id))], `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): ${real.length} overlapping pairs beyond the clock error: ${real.slice(0, 12).map((o) => describeOverlap(o, t0)).join('; ')}`);
       if (result.violations.length === 0) await everyoneSaved().catch(() => fail('harness', [], `repetition ${rep}: the members did not all save ${ids.length} children again`));
       result.repetitions.push(rec);
-      log(`restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`);
+      log(`restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn (${rec.backMs - rec.listeningMs} ms after the last member listened)`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`);
     }
   } catch (err) {
     fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
@@ -290,8 +292,11 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
 }
 
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
-  const backs = result.repetitions.map((r) => r.backMs).filter((x) => x !== undefined).sort((a, b) => a - b);
-  const median = backs.length ? backs[Math.floor(backs.length / 2)] : '-';
+  const sorted = (xs) => xs.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+  const backs = sorted(result.repetitions.map((r) => r.backMs));
+  const afterListening = sorted(result.repetitions.map((r) => r.backMs - r.listeningMs));
+  const median = (xs) => (xs.length ? xs[Math.floor(xs.length / 2)] : '-');
+  const range = (xs) => (xs.length ? `${xs[0]}–${xs.at(-1)}` : '-');
   log(`restarts: child-log clocks of ${result.nodes} × ${result.repetitions.length + 1} processes calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`);
   log(`restarts: ${result.repetitions.length} repetitions in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   if (result.violations.length > 0) {
@@ -304,7 +309,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     log('');
   }
   const back = result.repetitions.filter((r) => r.backMs !== undefined).length;
-  log(`restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median} ms median (${backs.length ? backs[0] : '-'}–${backs.length ? backs.at(-1) : '-'})`);
+  log(`restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median(backs)} ms median from the first spawn (${range(backs)}), ${median(afterListening)} ms from the last member listening (${range(afterListening)})`);
 }
 
 async function main() {

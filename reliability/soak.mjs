@@ -13,15 +13,17 @@
  *     restart, or SIGKILL and a restart 1 s later);
  *   - samples every `--sample`: each member's heap and resident memory
  *     (control channel `stats`: process.memoryUsage()), and the metadata it
- *     holds (status endpoint `GET /status`): process groups of the
- *     supervisor scope by kind (c: registers, run:, fail:, f: flags), the
- *     tombstones among the registers (terminated children: a register with
- *     a floor and no spec), members, local child records; and its audit ring
- *     (`audit` command).
+ *     holds (status endpoint `GET /status`): the registers of its
+ *     desired-state store by kind (live children, tombstones of terminated
+ *     ones — collected or not yet —, flags, roster), the process groups of
+ *     the supervisor scope (run:, fail:), members, local child records; and
+ *     its audit ring (`audit` command).
  * Then the churn stops, the cluster settles, and the script waits until
  * the metadata of terminated children is reclaimed: no tombstone left, and
- * exactly one c: and one run: group per live child (bounded: the tombstone
- * TTL plus two anti-entropy passes plus a margin).
+ * exactly one child register and one run: group per live child (bounded:
+ * the tombstone TTL plus three anti-entropy passes plus a margin: a
+ * tombstone is marked collected in one pass once every member holds it, and
+ * dropped in a later one).
  *
  * Figures: the slope of heap and RSS (MB per minute, least squares over the
  * second half of the churn, after warm-up) of the members that were never
@@ -73,34 +75,32 @@ const MIN_MINUTES = 4;
 const MB = 1024 * 1024;
 const epochNow = () => performance.timeOrigin + performance.now();
 
-/** Metadata a member holds, from its /status: groups of the supervisor scope by kind, tombstones, members, local records. */
+/**
+ * Metadata a member holds, from its /status: registers of its store by kind
+ * (`registers`: live children; `tombstones`: terminated ones, collected or
+ * not; flags; roster) and its groups of the supervisor scope (run:, fail:),
+ * members, local records.
+ */
 export function metadataOf(status) {
-  const groups = status.groups?.pogo ?? {};
-  const out = { groups: 0, registers: 0, runs: 0, fails: 0, flags: 0, other: 0, tombstones: 0, members: status.members.length, localRecords: status.supervisor.local.specs };
-  for (const [group, entries] of Object.entries(groups)) {
+  const store = status.supervisor.store;
+  const out = { groups: 0, registers: store.children, runs: 0, fails: 0, flags: store.flags, roster: store.roster, other: 0, tombstones: store.tombstones + store.collected, members: status.members.length, localRecords: status.supervisor.local.specs };
+  for (const group of Object.keys(status.groups?.pogo ?? {})) {
     out.groups++;
-    if (group.startsWith('c:')) {
-      out.registers++;
-      if (entries.every((e) => Array.isArray(e.value?.specs) && e.value.specs.length === 0)) out.tombstones++;
-    } else if (group.startsWith('run:')) out.runs++;
+    if (group.startsWith('run:')) out.runs++;
     else if (group.startsWith('fail:')) out.fails++;
-    else if (group.startsWith('f:')) out.flags++;
     else out.other++;
   }
   return out;
 }
 
-/** The observer's view of the same (it sees every member's groups). */
+/** The observer's view of the same (its replica of the store, and every member's groups). */
 function observerMetadata(observer) {
-  const out = { groups: 0, registers: 0, runs: 0, fails: 0, flags: 0, tombstones: 0 };
+  const store = observer.supervisor.store();
+  const out = { groups: 0, registers: store.children, runs: 0, fails: 0, flags: store.flags, roster: store.roster, tombstones: store.tombstones + store.collected };
   for (const group of observer.groups.whichGroups('pogo')) {
     out.groups++;
-    if (group.startsWith('c:')) {
-      out.registers++;
-      if (observer.groups.getMembers('pogo', group).every((m) => Array.isArray(m.value?.specs) && m.value.specs.length === 0)) out.tombstones++;
-    } else if (group.startsWith('run:')) out.runs++;
+    if (group.startsWith('run:')) out.runs++;
     else if (group.startsWith('fail:')) out.fails++;
-    else if (group.startsWith('f:')) out.flags++;
   }
   return out;
 }
@@ -292,7 +292,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
 
     // ---- reclamation -------------------------------------------------------------------
     const churnEnded = performance.now();
-    const reclaimBound = opts.tombstoneTtl + 2 * opts.antiEntropy + 60_000;
+    const reclaimBound = opts.tombstoneTtl + 3 * opts.antiEntropy + 60_000;
     let last;
     const reclaimed = (s) => {
       const all = [...Object.values(s.nodes), s.observer];

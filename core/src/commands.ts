@@ -42,7 +42,7 @@ import type { Logger } from './logger.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
-export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume']);
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget']);
 
 /** Arguments kept verbatim in an audit entry up to this JSON length and nesting; beyond, a shortened string. */
 export const AUDIT_ARGS_CHARS = 2048;
@@ -182,6 +182,9 @@ export class CommandExecutor {
         return undefined;
       case 'undrain':
         sup.undrain(str(0, 'node'));
+        return undefined;
+      case 'forget':
+        sup.forget(str(0, 'node'));
         return undefined;
       case 'pause':
         sup.setRebalancing(true);

@@ -243,6 +243,10 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       antiEntropyIntervalMs: config.antiEntropyIntervalMs,
       failureResetMs: config.failureResetMs,
       tombstoneTtlMs: config.tombstoneTtlMs,
+      forgetAfterMs: config.forgetAfterMs,
+      relink: (reason) => {
+        for (const link of this.links.all()) this.links.disconnect(link.peer.name, reason);
+      },
       readyTimeoutMs: config.readyTimeoutMs,
       setReady: (ready) => this.announceReady(ready),
       readyConfirmed: () => this.readyConfirmed(),

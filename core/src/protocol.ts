@@ -330,7 +330,7 @@ export const StoreAckSchema = z.object({ t: z.literal('rs.ack'), scope: ScopeNam
 export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
-export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs'] as const;
+export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget'] as const;
 export const CommandOpSchema = z.enum(COMMAND_OPS);
 export type CommandOp = z.infer<typeof CommandOpSchema>;
 export const CommandSchema = z

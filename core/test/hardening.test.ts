@@ -405,6 +405,8 @@ describe('credentials on every command path, and no secret in any log line', () 
       case 'drain':
       case 'undrain':
         return ['h2'];
+      case 'forget':
+        return ['a-member-that-never-was'];
       default:
         return [];
     }
@@ -424,13 +426,14 @@ describe('credentials on every command path, and no secret in any log line', () 
       expect(fingerprint(), `state after ${who}`).toBe(before);
     }
     // The operator may do everything (in an order where each step makes sense).
-    const order: CommandOp[] = ['whoami', 'view', 'start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit'];
+    const order: CommandOp[] = ['whoami', 'view', 'start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'forget'];
     expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).
       const to = op === 'logs' ? members[0]!.supervisor.whichChildren('global').find((c) => c.id === 'cred-1')!.node! : 'h1';
       const reply = await observer.command(to, op, argsFor(op, 'cred-1') as never, OPERATOR, 'tester-operator', 15_000);
       if (op === 'logs') expect(reply, op).toMatchObject({ ok: true, result: [] });
+      else if (op === 'forget') expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
       else expect(reply, op).toMatchObject({ ok: true });
     }
     expect((await observer.command('h1', 'whoami', [], VIEWER, 't')).result).toEqual({ role: 'viewer' });
@@ -447,7 +450,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     const audit = (await observer.command('h2', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
     expect(audit).toEqual([]); // h2 executed nothing: commands went to h1
     const h1Audit = (await observer.command('h1', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
-    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'logs', 'move', 'pause', 'resume', 'start', 'stop', 'undrain', 'unpin']);
+    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'forget', 'logs', 'move', 'pause', 'resume', 'start', 'stop', 'undrain', 'unpin']);
   });
 
   it('a member without an operator token refuses every change, whatever the credential', async () => {

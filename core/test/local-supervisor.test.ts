@@ -304,6 +304,27 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(log.entries.some((e) => /did not stop within 2000 ms; abandoned/.test(e.message))).toBe(true);
   });
 
+  it('a stop with a deadline gives the child no longer than that, also when it was already stopping (majority mode\'s lease)', async () => {
+    const { sup, registry, clock, log } = setup();
+    registry.define('stubborn', () => ({ stop: () => new Promise(() => {}) }));
+    await sup.startChild({ id: 'a', start: { worker: 'stubborn' }, shutdown: 'infinity' });
+    await sup.startChild({ id: 'b', start: { worker: 'stubborn' }, shutdown: 10_000 });
+    const a = sup.terminateChild('a', { deadlineMs: 500 });
+    // b is already stopping (a planned move, its own 10 s) when the deadline comes.
+    const b = sup.terminateChild('b');
+    await flush();
+    void sup.terminateChild('b', { deadlineMs: 300 });
+    clock.advance(300);
+    await flush();
+    expect(sup.child('b')?.status).toBe('stopped');
+    expect(sup.child('a')?.status).toBe('stopping');
+    clock.advance(200);
+    await a;
+    await b;
+    expect(sup.child('a')?.status).toBe('stopped');
+    expect(log.entries.filter((e) => /abandoned/.test(e.message)).length).toBe(2);
+  });
+
   it('terminating a child while it starts stops it as soon as it is up', async () => {
     const { sup, registry } = setup();
     let resolveStart: (h: { stop(): void }) => void = () => {};

@@ -49,7 +49,7 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
     process.stderr.write(`pogo ctl: ${message}\n`);
     return code;
   };
-  const needs: Record<string, number> = { status: 0, ls: 0, start: 1, stop: 1, move: 2, unpin: 1, drain: 1, undrain: 1, pause: 0, resume: 0, explain: 1, audit: 0 };
+  const needs: Record<string, number> = { status: 0, ls: 0, start: 1, stop: 1, move: 2, unpin: 1, drain: 1, undrain: 1, pause: 0, resume: 0, explain: 1, audit: 0, forget: 1 };
   if (!(command in needs)) return fail(EXIT.usage, `unknown command ${JSON.stringify(command)}; try pogo ctl --help`);
   if (args.length !== needs[command]) return fail(EXIT.usage, `${command} takes ${needs[command]} argument(s), got ${args.length}`);
   if (opts.seed.length === 0) return fail(EXIT.usage, 'give --seed host:port of a cluster node');
@@ -113,7 +113,8 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
       case 'explain': {
         const e = node.supervisor.explain(args[0]!);
         const rows = e.candidates.filter((c) => !c.excludedBy.includes('observer')).map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), c.node === e.owner ? 'owner' : '', c.excludedBy.join(', ')]);
-        done(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}`, e);
+        const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
+        done(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`, e);
         break;
       }
       case 'start': {
@@ -139,7 +140,8 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
       case 'drain':
       case 'undrain':
       case 'pause':
-      case 'resume': {
+      case 'resume':
+      case 'forget': {
         await send(command, args);
         done(`${command}${args.length > 0 ? ` ${args.join(' ')}` : ''}: ok\n`, null);
         break;

@@ -97,7 +97,7 @@ Example: a three-node cluster on one machine
 
   program
     .command('ctl')
-    .description('operate the cluster: status | ls | start <spec.json> | stop <id> | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | explain <id> | audit')
+    .description('operate the cluster: status | ls | start <spec.json> | stop <id> | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | explain <id> | audit | forget <node>')
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
     .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)

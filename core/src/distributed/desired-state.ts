@@ -17,7 +17,7 @@ import type { Logger } from '../logger.js';
 import type { StoreMessage } from '../protocol.js';
 import { Replica } from '../store/replica.js';
 import { Replication } from '../store/replication.js';
-import type { ChildSpec } from '../supervisor/child-spec.js';
+import { trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import { VersionClock, desiredStateKinds, highestRev, isCollected, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { key, parseKey } from './tags.js';
 import { EMPTY_REGISTER } from './view.js';
@@ -74,7 +74,27 @@ export class DesiredState {
       settledTick: () => o.settledTick(),
       savedTick: () => o.savedTick(),
       onProgress: () => o.onProgress(),
+      // A member forgotten by the cluster (tombstones.ts) is refused all but its own roster entry, and never pulled from.
+      accepts: (peer, k) => k === key.roster(peer) || !this.isForgotten(peer),
+      pullsFrom: (peer) => !this.isForgotten(peer),
+      // A member's own roster entry goes first on every link: a member that was forgotten and came back
+      // empty is taken back before its digest is looked at.
+      greeting: () => {
+        if (o.observer) return [];
+        const own = this.replica.get(key.roster(o.node));
+        return own === undefined ? [] : [[key.roster(o.node), own]];
+      },
     });
+  }
+
+  /** Whether the roster says `node` is forgotten. */
+  isForgotten(node: string): boolean {
+    return (this.replica.get(key.roster(node)) as FlagRegister | undefined)?.value === false;
+  }
+
+  /** The roster entry of `node`, if any. */
+  rosterEntry(node: string): FlagRegister | undefined {
+    return this.replica.get(key.roster(node)) as FlagRegister | undefined;
   }
 
   start(): void {
@@ -151,6 +171,8 @@ export class DesiredState {
   requestStart(spec: ChildSpec): { tick: number; rev: Ver } {
     const id = spec.id;
     const rev = this.vclock.next();
+    // Validated by the caller: frozen and trusted, so the local supervisor that starts it skips a second validation.
+    trustSpec(deepFreeze(spec));
     this.write(key.child(id), deepFreeze(mergeChild([this.child(id), { specs: [{ rev, spec }] }])));
     return { tick: this.replica.tick, rev };
   }
@@ -184,11 +206,34 @@ export class DesiredState {
     this.write(key.pause, deepFreeze({ value: paused, ver: this.vclock.next() }));
   }
 
-  /** Puts `node` on the roster (true) or forgets it (false), unless it already says so. */
-  setRoster(node: string, member: boolean): void {
+  /** Puts `node` on the roster (true) or forgets it (false), unless it already says so (`force`: write anyway, with a new version). */
+  setRoster(node: string, member: boolean, force = false): void {
     const held = this.replica.get(key.roster(node)) as FlagRegister | undefined;
-    if (held?.value === member) return;
+    if (held?.value === member && !force) return;
     this.write(key.roster(node), deepFreeze({ value: member, ver: this.vclock.next() }));
+  }
+
+  /** Marks a tombstone collected: every member holds it (tombstones.ts). */
+  markCollected(id: string): void {
+    const r = this.child(id);
+    if (r.floor === undefined || r.specs.length > 0) return;
+    this.write(key.child(id), deepFreeze(joinChild(r, { collected: r.floor, specs: [] })));
+  }
+
+  /** The tick up to which `member` is known to hold this whole replica. */
+  syncedTick(member: string): number {
+    return this.replication.syncedTick(member);
+  }
+
+  /**
+   * Discards every register (this member was forgotten while it held stale
+   * state: tombstones.ts); the caller rejoins the roster and relinks, so the
+   * state comes back from the others.
+   */
+  reset(): void {
+    const keys = [...this.replica.keys()];
+    for (const k of keys) this.replica.delete(k);
+    if (keys.length > 0) this.o.onChange(keys, undefined);
   }
 
   /** Writes a register that is already decoded (a restored one, a collected tombstone). */

@@ -43,9 +43,9 @@ import { place } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
-import type { Ver } from './registers.js';
+import { verTime, type Ver } from './registers.js';
 import type { SavedState } from './state-file.js';
-import { parseGroup } from './tags.js';
+import { key, parseGroup } from './tags.js';
 import { countInto, emptyCounts, globalChild, type ChildCountsGlobal, type Explanation, type GlobalChild, type LocalChild } from './view.js';
 
 export type { DistEvent } from './events.js';
@@ -76,6 +76,8 @@ export interface DistributedOptions {
   antiEntropyIntervalMs: number;
   failureResetMs: number;
   tombstoneTtlMs: number;
+  /** A member away this long is forgotten (tombstones.ts). */
+  forgetAfterMs: number;
   readyTimeoutMs: number;
   /** This node's lease in majority mode (its heartbeat timeout) and its heartbeat interval. */
   leaseMs: number;
@@ -93,10 +95,13 @@ export interface DistributedOptions {
   dialFailed?(address: string): boolean;
   /** Durable desired state (members with a data dir): what to restore at start, and where to save. */
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
+  /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
+  relink?(reason: string): void;
 }
 
 interface Waiter {
   readonly id: string;
+  readonly reject: (err: Error) => void;
   /** The write this request made: resolved only once every up member holds it. */
   readonly tick: number;
   check(): boolean;
@@ -115,6 +120,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private notHeld: Waiter[] = [];
   private unsubscribe: (() => void) | undefined;
   private initialChildren: unknown[] = [];
+  /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
+  private restoredState = false;
   private stopped = false;
   private changeQueued = false;
   /** Observes the wall-clock duration of each reconcile slice (metrics); unset by default. */
@@ -132,10 +139,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       log: o.log,
       antiEntropyIntervalMs: o.antiEntropyIntervalMs,
       send: o.send,
-      onChange: (keys) => {
+      onChange: (keys, from) => {
         this.reconciler.storeChanged(keys);
         this.persistence?.changed();
         this.changed();
+        if (from !== undefined && keys.includes(key.roster(o.node))) this.rosterChanged();
       },
       onProgress: () => this.checkAllWaiters(),
       settledTick: () => this.reconciler.settledTick(),
@@ -175,6 +183,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       announced: (peer) => o.groups.announced(o.scope, peer),
       maxStartFailures: o.maxStartFailures,
       antiEntropyIntervalMs: o.antiEntropyIntervalMs,
+      tombstoneTtlMs: o.tombstoneTtlMs,
+      forgetAfterMs: o.forgetAfterMs,
       readyTimeoutMs: o.readyTimeoutMs,
       pollMs: o.heartbeatIntervalMs,
       hasSeeds: o.hasSeeds,
@@ -233,8 +243,55 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    */
   prepareStop(): void {
     this.reconciler.unready();
+    // A member without a data dir can only come back empty: tombstones need not wait for it (tombstones.ts).
+    if (this.o.isMember && !this.o.observer && !this.persistence) this.desired.setRoster(this.o.node, false);
+    this.desired.replication.flushNow();
     this.persistence?.flush();
     this.stop();
+  }
+
+  /** Takes `node` off the roster: tombstones stop waiting for it; if it comes back with older state, it discards it (tombstones.ts). */
+  forget(node: string): void {
+    if (node === this.o.node) throw new DistError('ineligible-node', 'a node cannot forget itself; run forget on another member');
+    const entry = this.desired.rosterEntry(node);
+    if (entry === undefined) throw new DistError('unknown-node', `no member named ${JSON.stringify(node)} on the roster (known: ${[...this.desired.roster().keys()].sort().join(', ')})`);
+    this.desired.setRoster(node, false);
+  }
+
+  /** The roster: every member tombstones wait for (true), and those forgotten (false). */
+  roster(): Record<string, boolean> {
+    return Object.fromEntries([...this.desired.roster()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  /**
+   * A peer's write changed this member's own roster entry. Forgotten by the
+   * cluster while this member held state from before — an old data dir, or
+   * it was running on the far side of a long partition — it discards its
+   * desired state and takes it again from the others (tombstones.ts: a
+   * tombstone collected meanwhile would otherwise bring a child back).
+   * Forgotten but started empty (a member without a data dir that left and
+   * came back): it simply rejoins the roster.
+   */
+  private rosterChanged(): void {
+    if (this.stopped || !this.o.isMember || this.o.observer || !this.desired.isForgotten(this.o.node)) return;
+    const entry = this.desired.rosterEntry(this.o.node)!;
+    const stale = this.restoredState || verTime(entry.ver) > this.o.startedAt;
+    if (!stale) {
+      this.desired.setRoster(this.o.node, true);
+      return;
+    }
+    this.o.log.warn({ forgottenAt: new Date(verTime(entry.ver)).toISOString(), by: entry.ver.slice(18) }, 'this member was forgotten by the cluster while it was away; discarding its desired state and taking it again from the others (what it changed while away is lost)');
+    this.restoredState = false;
+    const discarded = new DistError('conflict', 'this node was forgotten by the cluster while it was away and discarded its desired state; the request is lost: make it again');
+    for (const set of [...this.waiters.values()]) {
+      for (const w of [...set]) {
+        this.dropWaiter(w);
+        w.reject(discarded);
+      }
+    }
+    this.desired.reset();
+    this.desired.setRoster(this.o.node, true, true);
+    this.o.relink?.('this member was forgotten while it was away: syncing its desired state afresh');
   }
 
   /** Stops timers; the node's shutdown stops the local children. */
@@ -500,6 +557,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Joins saved registers into this member's replica (before any link is up). */
   private restore(saved: SavedState): void {
     const { children, flags, roster, skipped, reasons } = this.persistence!.restore(saved);
+    this.restoredState = children + flags + roster > 0;
     if (skipped > 0) this.o.log.warn({ skipped, reasons }, 'ignoring invalid records in the saved desired state');
     this.o.log.info({ children, flags, roster }, 'restored the saved desired state');
   }
@@ -521,11 +579,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       }
       const waiter: Waiter = {
         id,
+        reject,
         tick,
         done: false,
         check: () => check(resolve, reject),
         timer: this.o.clock.setTimeout(() => {
-          this.forget(waiter);
+          this.dropWaiter(waiter);
           reject(new DistError('timeout', `${what} did not complete within ${this.o.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`));
         }, this.o.startChildTimeoutMs),
       };
@@ -535,7 +594,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     });
   }
 
-  private forget(w: Waiter): void {
+  private dropWaiter(w: Waiter): void {
     w.done = true;
     this.o.clock.clearTimeout(w.timer);
     const set = this.waiters.get(w.id);
@@ -552,7 +611,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       this.o.log.error({ err, id: w.id }, 'waiter check failed');
       done = true;
     }
-    if (done) this.forget(w);
+    if (done) this.dropWaiter(w);
   }
 
   /** `id` was reconciled: its waiters look again. */

@@ -157,8 +157,12 @@ export class LocalInstances {
     });
   }
 
-  /** Stops the instance here (it stays managed until the local supervisor has stopped it; then it is forgotten). */
-  stopInstance(id: string, why: string): void {
+  /**
+   * Stops the instance here (it stays managed until the local supervisor
+   * has stopped it; then it is forgotten). `deadlineMs`: gone within this
+   * long, whatever its shutdown (majority mode's lease).
+   */
+  stopInstance(id: string, why: string, deadlineMs?: number): void {
     const m = this.managed.get(id);
     if (!m) return;
     this.managed.delete(id);
@@ -167,7 +171,7 @@ export class LocalInstances {
     if (m.failures < this.o.maxStartFailures) this.dropFailRecord(id);
     this.o.log.debug({ child: id, why }, 'stopping local instance');
     void this.o.local
-      .terminateChild(id)
+      .terminateChild(id, deadlineMs === undefined ? {} : { deadlineMs })
       .then(() => {
         const c = this.o.local.child(id);
         if (c && c.status === 'stopped' && !this.managed.has(id)) this.o.local.deleteChild(id);
@@ -176,6 +180,17 @@ export class LocalInstances {
         if ((err as { code?: string }).code !== 'not-found') this.o.log.warn({ child: id, err: (err as Error).message }, 'could not stop local instance');
       })
       .finally(() => this.o.dirty(id));
+  }
+
+  /**
+   * Every instance of this node that is still stopping (a planned move
+   * under way when the lease ran out) must be gone within `deadlineMs`.
+   */
+  hurry(deadlineMs: number): void {
+    for (const c of this.o.local.whichChildren()) {
+      if (c.status !== 'stopping') continue;
+      this.o.local.terminateChild(c.id, { deadlineMs }).catch(() => undefined);
+    }
   }
 
   /** A token for one planned move, or false (then `deferMove`). */

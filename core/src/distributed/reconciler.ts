@@ -46,7 +46,8 @@ import type { LocalInstances } from './local-instances.js';
 import { placeChild, type Candidate } from './placement.js';
 import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
 import { liveSpec } from './registers.js';
-import { parseKey } from './tags.js';
+import { key, parseKey } from './tags.js';
+import { forgettable, tombstoneStep } from './tombstones.js';
 import type { ChildView } from './view.js';
 
 /** Ids one reconcile slice looks at before it yields to the event loop. */
@@ -68,6 +69,10 @@ export interface ReconcilerOptions {
   announced(peer: string): boolean;
   maxStartFailures: number;
   antiEntropyIntervalMs: number;
+  /** Tombstones are collected no earlier than this after their terminate (tombstones.ts). */
+  tombstoneTtlMs: number;
+  /** A roster member away this long may be forgotten (tombstones.ts). */
+  forgetAfterMs: number;
   readyTimeoutMs: number;
   /** How often to look again while the netsplit policy waits on peers' words (the heartbeat interval). */
   pollMs: number;
@@ -152,7 +157,7 @@ export class Reconciler {
   private linked = new Set<string>();
   private presenceWhy = new Map<string, string>();
   private netsplitInputs: NetsplitInputs | undefined;
-  private mayRunNow = true;
+  private mayRunNow = false;
   private mayStartNow = false;
   private placementKey = '';
   private epoch = 0;
@@ -167,6 +172,7 @@ export class Reconciler {
   private netsplitTimer: TimerHandle | undefined;
   private netsplitAt = Infinity;
   private confirmTimer: TimerHandle | undefined;
+  private readonly awaySince = new Map<string, number>();
   private stopped = false;
   /** Counters (tests and benchmarks). */
   readonly stats = { reconciles: 0, slices: 0 };
@@ -204,8 +210,10 @@ export class Reconciler {
       const parsed = parseKey(k);
       if (parsed === undefined) continue;
       if (parsed.kind === 'child') this.markDirty(parsed.id);
-      else if (parsed.kind === 'roster') this.checkReady();
-      else this.flagsDirty = true;
+      else if (parsed.kind === 'roster') {
+        this.topologyDirty = true;
+        this.checkReady();
+      } else this.flagsDirty = true;
     }
     this.schedule();
   }
@@ -333,11 +341,54 @@ export class Reconciler {
     }, this.o.antiEntropyIntervalMs);
   }
 
-  /** The safety net: a sweep over every id, skipping those whose inputs are as their last reconcile saw them. */
+  /**
+   * The safety net: a sweep over every id, skipping those whose inputs are
+   * as their last reconcile saw them; and the collection of tombstones and
+   * of members away for good (tombstones.ts).
+   */
   antiEntropy(): void {
     this.fullSweep = true;
     this.flagsDirty = true;
+    try {
+      this.collect();
+    } catch (err) {
+      this.o.log.error({ err }, 'tombstone collection failed');
+    }
     this.schedule();
+  }
+
+  /** Marks, drops and forgets what tombstones.ts says may go now. */
+  private collect(): void {
+    this.refreshInputs();
+    const now = this.o.clock.now();
+    const desired = this.o.desired;
+    const roster = desired.roster();
+    const others = [...roster].filter(([name, member]) => member && name !== this.o.node).map(([name]) => name);
+    const allLinked = others.every((n) => this.linked.has(n));
+    let held = Infinity;
+    for (const n of others) held = Math.min(held, desired.syncedTick(n));
+    const observer = !this.o.isMember;
+    let marked = 0;
+    let dropped = 0;
+    for (const id of [...desired.childIds()]) {
+      const r = desired.child(id);
+      if (r.specs.length > 0 || r.floor === undefined) continue;
+      const tick = desired.childTick(id) ?? 0;
+      const step = tombstoneStep(r, { now, ttlMs: this.o.tombstoneTtlMs, everyoneHolds: allLinked && tick <= held, observer });
+      if (step === 'mark') {
+        desired.markCollected(id);
+        marked++;
+      } else if (step === 'drop') {
+        desired.drop(key.child(id));
+        dropped++;
+      }
+    }
+    if (marked + dropped > 0) this.o.log.debug({ marked, dropped }, 'tombstones collected');
+    if (observer) return;
+    for (const name of forgettable({ self: this.o.node, roster, linked: this.linked, awaySince: this.awaySince, now, forgetAfterMs: this.o.forgetAfterMs })) {
+      this.o.log.warn({ member: name, awayMs: now - (this.awaySince.get(name) ?? now) }, `forgetting member ${name}: away for longer than forgetAfterMs; tombstones no longer wait for it, and if it comes back with older state it discards it`);
+      desired.setRoster(name, false);
+    }
   }
 
   /** Recomputes flags and topology if something changed since; plans a sweep when placement inputs did. */
@@ -431,7 +482,8 @@ export class Reconciler {
         this.o.instances.start(id, action.entry);
         return;
       case 'stop':
-        this.o.instances.stopInstance(id, action.why);
+        // Without a lease (majority mode) every child here must be gone within the stop time the others wait for.
+        this.o.instances.stopInstance(id, action.why, this.mayRunNow ? undefined : this.o.leaseMs);
         return;
       case 'stop-duplicate': {
         const mine = view.runners.find((r) => r.node === this.o.node);
@@ -523,9 +575,20 @@ export class Reconciler {
     const me = this.o.node;
     this.memberByName = new Map(members.map((m) => [m.name, m]));
     this.linked = new Set(members.filter((m) => m.status === 'up' || m.status === 'suspect').map((m) => m.name));
+    // Since when each roster member has been away, as this node has seen it (tombstones.ts: forgetting).
+    const now = this.o.clock.now();
+    for (const [name, member] of this.o.desired.roster()) {
+      if (!member || name === me || this.linked.has(name)) this.awaySince.delete(name);
+      else if (!this.awaySince.has(name)) this.awaySince.set(name, now);
+    }
     const inputs = this.buildNetsplitInputs(members);
     this.netsplitInputs = inputs;
+    const couldRun = this.mayRunNow;
     this.mayRunNow = this.o.isMember && this.o.netsplit.mayRun(inputs);
+    if (couldRun && !this.mayRunNow && this.o.netsplit.mode === 'majority') {
+      this.o.log.warn({}, 'majority lease lapsed: no majority has confirmed hearing this node; stopping every child here (killed if still running after the stop time) and starting nothing');
+      this.o.instances.hurry(this.o.leaseMs);
+    }
     const presence = new Map<string, boolean>();
     this.presenceWhy = new Map();
     for (const m of inputs.members) {

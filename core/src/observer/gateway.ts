@@ -186,7 +186,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   node.supervisor.on('event', onDistEvent);
   const memberKinds = ['member-up', 'member-down', 'member-left', 'member-suspect', 'member-updated'] as const;
   for (const kind of memberKinds) node.on(kind, markDirty);
-  const scopeMonitor = node.groups.monitor('pogo', undefined, markDirty);
+  // Any change of the supervisor's desired state (its store) or live state (its pg groups).
+  node.supervisor.on('change', markDirty);
 
   const states: Partial<Record<Access, ClusterState>> = {};
   const current = (access: Access): ClusterState => {
@@ -403,7 +404,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       node.clock.clearTimeout(viewTimer);
       node.supervisor.off('event', onDistEvent);
       for (const kind of memberKinds) node.off(kind, markDirty);
-      scopeMonitor.unsubscribe();
+      node.supervisor.off('change', markDirty);
       http.closeAllConnections();
       await new Promise<void>((r) => io.close(() => r()));
     },

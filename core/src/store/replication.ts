@@ -93,6 +93,12 @@ export interface ReplicationOptions {
   savedTick?(): number;
   /** A peer acknowledged or synced, came or went: waiters may look again. */
   onProgress?(): void;
+  /** Whether a register `key` from `peer` may be merged (default: yes). A refusal stops acknowledgements on that link. */
+  accepts?(peer: string, key: string): boolean;
+  /** Whether this node pulls from `peer` on its digests (default: members). */
+  pullsFrom?(peer: string): boolean;
+  /** Registers to send a new peer first, before the digest (a node's own roster entry). */
+  greeting?(peer: string): Array<[string, unknown]>;
 }
 
 type PeerRole = 'member' | 'observer';
@@ -137,6 +143,8 @@ interface Peer {
   readonly outbox: Map<string, unknown>;
   /** The peer's first digest since the link came up has been resolved. */
   caughtUp: boolean;
+  /** Something it sent was refused (`accepts`): nothing more is acknowledged on this link. */
+  refused: boolean;
 }
 
 interface Pull {
@@ -218,6 +226,11 @@ export class Replication {
     return p === undefined ? 0 : Math.max(p.deltaAckedTick, p.syncedTick);
   }
 
+  /** The tick of this replica's state that `peer` is known to hold all of (0 when not linked). */
+  syncedTick(peer: string): number {
+    return this.peers.get(peer)?.syncedTick ?? 0;
+  }
+
   /** Whether `peer` holds this replica's whole state as of `tick`. */
   holdsState(peer: string, tick: number): boolean {
     const p = this.peers.get(peer);
@@ -254,8 +267,14 @@ export class Replication {
       syncDone: undefined,
       outbox: new Map(),
       caughtUp: false,
+      refused: false,
     };
     this.peers.set(peer, p);
+    const greeting = this.o.greeting?.(peer) ?? [];
+    if (greeting.length > 0) {
+      const seq = this.record(p, 'delta');
+      this.o.send(peer, { t: 'rs.delta', scope: this.o.scope, seq, entries: greeting });
+    }
     if (!this.o.observer) this.sendDigest(p, levelFor(this.o.replica.size));
     this.o.onProgress?.();
   }
@@ -367,6 +386,13 @@ export class Replication {
     const now = this.o.clock.now();
     const changed: string[] = [];
     for (const [key, raw] of entries) {
+      if (this.o.accepts && !this.o.accepts(p.name, key)) {
+        // Race "a forgotten member back with stale state": nothing of it is taken (tombstones.ts), and
+        // since its message is not applied, nothing more is acknowledged on this link (acks are cumulative).
+        if (!p.refused) this.o.log.warn({ peer: p.name, key: key.slice(0, 200) }, `store: refusing registers from ${p.name} (forgotten by the cluster); it must take the state from the others first`);
+        p.refused = true;
+        continue;
+      }
       const kind = this.o.replica.kindOf(key);
       if (kind === undefined) {
         this.reject(p.name, key, 'no register kind has this key');
@@ -390,15 +416,19 @@ export class Replication {
 
   private noteReceived(p: Peer, seq: number): void {
     // Members acknowledge whoever wrote (an observer's start waits for the members too); observers never do.
-    if (this.o.observer) return;
+    if (this.o.observer || p.refused) return;
     p.toAck.push({ seq, tick: this.o.replica.tick });
     this.queueAcks();
   }
 
   private onDigest(p: Peer, m: StoreDigest): void {
     if (!this.accept(p, m.seq, m.t)) return;
+    if (p.role !== 'member' || !(this.o.pullsFrom?.(p.name) ?? true)) {
+      // Never pulled from (an observer sends no digest; a forgotten member is refused until it rejoins).
+      p.refused = p.role === 'member' || p.refused;
+      return;
+    }
     this.noteReceived(p, m.seq);
-    if (p.role !== 'member') return; // never pulled from (an observer sends none anyway)
     const wanted = levelFor(Math.max(m.count, this.o.replica.size));
     if (m.level < wanted && this.differs(m.level, m.buckets)) {
       // Too coarse to pull from cheaply: ask for a finer one, which supersedes this one.
@@ -555,6 +585,11 @@ export class Replication {
     this.flushQueued = true;
     // End of this turn: every write of the turn goes in one delta per peer.
     queueMicrotask(() => this.flush());
+  }
+
+  /** Sends what waits for the end of the turn now (a graceful stop: the last writes go before the leave). */
+  flushNow(): void {
+    this.flush();
   }
 
   private flush(): void {

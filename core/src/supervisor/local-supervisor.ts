@@ -23,7 +23,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { Random } from '../random.js';
-import { isCommandStart, parseChildSpec, sameSpec, type ChildSpec } from './child-spec.js';
+import { isCommandStart, parseChildSpec, sameSpec, type ChildSpec, type Shutdown } from './child-spec.js';
 import { LogRing, type OutputLine } from './log-ring.js';
 import { startOsChild } from './os-child.js';
 import { describeExit, failingBackoff, shouldRestart, withinIntensity, type ExitReason } from './restart-policy.js';
@@ -124,6 +124,8 @@ interface ChildRecord {
   /** An exit reported while the instance was still being registered. */
   pendingExit: ExitReason | undefined;
   stopWaiters: Array<() => void>;
+  /** A stop with a deadline was asked for (terminateChild): a start still in progress is stopped within it. */
+  stopDeadlineMs?: number;
 }
 
 export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
@@ -205,8 +207,14 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     return { id: spec.id, pid: record.pid! };
   }
 
-  /** Stops a child and keeps its spec (a temporary child is removed). Resolves once it has stopped. */
-  async terminateChild(id: string): Promise<void> {
+  /**
+   * Stops a child and keeps its spec (a temporary child is removed).
+   * Resolves once it has stopped. `deadlineMs`: it must be gone within this
+   * long, whatever its shutdown says — killed after it (majority mode's
+   * lease: distributed/policies/netsplit-majority.ts), also when it was
+   * already stopping.
+   */
+  async terminateChild(id: string, options: { deadlineMs?: number } = {}): Promise<void> {
     const record = this.mustGet(id);
     record.desired = 'stopped';
     this.cancelTimers(record);
@@ -215,10 +223,20 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       if (record.spec.restart === 'temporary') this.remove(record, 'terminated');
       return;
     }
+    const deadline = options.deadlineMs;
+    if (deadline !== undefined) record.stopDeadlineMs = Math.min(record.stopDeadlineMs ?? Infinity, deadline);
+    if (deadline !== undefined && record.instance && record.status === 'stopping') {
+      const instance = record.instance;
+      const generation = record.generation;
+      const timer = this.o.clock.setTimeout(() => {
+        if (record.generation === generation && record.status === 'stopping') void instance.stop('brutal_kill');
+      }, deadline);
+      record.stopWaiters.push(() => this.o.clock.clearTimeout(timer));
+    }
     if (record.status === 'running' && record.instance) {
       const instance = record.instance;
       this.setStatus(record, 'stopping', 'terminate requested');
-      await instance.stop(record.spec.shutdown);
+      await instance.stop(deadline === undefined ? record.spec.shutdown : withinDeadline(record.spec.shutdown, deadline));
     }
     // 'starting' or 'stopping': wait until the instance has gone.
     if ((record.status as ChildStatus) !== 'stopped') await new Promise<void>((resolve) => record.stopWaiters.push(resolve));
@@ -231,6 +249,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
     this.cancelTimers(record);
     record.desired = 'running';
+    record.stopDeadlineMs = undefined;
     record.failures = 0;
     record.restartTimes = [];
     const error = await this.launch(record, true);
@@ -363,7 +382,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     }
     if (record.desired === 'stopped') {
       this.setStatus(record, 'stopping', 'terminate requested while starting');
-      void instance.stop(record.spec.shutdown);
+      void instance.stop(record.stopDeadlineMs === undefined ? record.spec.shutdown : withinDeadline(record.spec.shutdown, record.stopDeadlineMs));
     }
     if (record.pendingExit) {
       const reason = record.pendingExit;
@@ -485,4 +504,11 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       nextRetryAt: r.nextRetryAt,
     };
   }
+}
+
+/** The shutdown of a child that must be gone within `deadlineMs`. */
+function withinDeadline(shutdown: Shutdown, deadlineMs: number): Shutdown {
+  if (shutdown === 'brutal_kill') return shutdown;
+  if (shutdown === 'infinity') return Math.max(1, deadlineMs);
+  return Math.max(1, Math.min(shutdown, deadlineMs));
 }

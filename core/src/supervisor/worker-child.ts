@@ -67,6 +67,9 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     ctx.onExit(reason);
   };
   const scope = { fault: (err: unknown) => finish({ kind: 'error', message: faultMessage(err) }) };
+  /** The stop under way, if any (a second stop with brutal_kill abandons it: `abandonStop`). */
+  let stopInFlight: Promise<void> | undefined;
+  let abandonStop: (() => void) | undefined;
   const workerCtx = {
     id: ctx.id,
     pid: ctx.pid,
@@ -158,6 +161,21 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
 
   async function stop(shutdown: Shutdown): Promise<void> {
     if (ended) return;
+    // A second stop while the first waits (a deadline that came closer): brutal_kill abandons it now.
+    if (stopInFlight) {
+      if (shutdown === 'brutal_kill') {
+        ctx.log.warn({}, 'worker still stopping past its deadline; abandoned (honour ctx.signal to stop promptly)');
+        finish({ kind: 'shutdown' });
+        abandonStop?.();
+      }
+      return stopInFlight;
+    }
+    stopInFlight = stopOnce(shutdown);
+    return stopInFlight;
+  }
+
+  async function stopOnce(shutdown: Shutdown): Promise<void> {
+    const abandoned = new Promise<'abandoned'>((resolve) => (abandonStop = () => resolve('abandoned')));
     controller.abort(STOPPING);
     let stopping: Promise<unknown>;
     try {
@@ -170,10 +188,10 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     if (shutdown === 'brutal_kill') {
       void stopping;
     } else if (shutdown === 'infinity') {
-      await stopping;
+      await Promise.race([stopping, abandoned]);
     } else {
       const timer = delay(ctx.clock, shutdown);
-      const result = await Promise.race([stopping.then(() => 'stopped' as const), timer.promise.then(() => 'timeout' as const)]);
+      const result = await Promise.race([stopping.then(() => 'stopped' as const), timer.promise.then(() => 'timeout' as const), abandoned]);
       timer.cancel();
       if (result === 'timeout') ctx.log.warn({ shutdownMs: shutdown }, `worker did not stop within ${shutdown} ms; abandoned (honour ctx.signal to stop promptly)`);
     }

@@ -54,10 +54,10 @@
  * 2 for bad flags, 3 when network namespaces are not usable here (the
  * reason is printed; `--probe` prints { ok, reason } as JSON and exits 0).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom, TIMING_PRESETS } from '../core/dist/index.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
@@ -72,6 +72,7 @@ export const FLAGS = {
   rounds: { type: 'int', min: 1, default: 5, help: 'rounds of split, rolling partition and heal' },
   seed: { type: 'int', min: 1, default: undefined, help: 'seed of the schedule (default: random, printed)' },
   netsplit: { type: 'string', choices: ['majority', 'available'], default: 'majority', help: 'netsplit mode of the members; available is the control run: each side runs what it cannot see, so the checks must find overlaps' },
+  child: { type: 'string', choices: ['idle', 'slow', 'os'], default: 'idle', help: 'the children: idle workers (stop at once); slow workers (a stop takes 4 heartbeat timeouts, shutdown 3); OS processes that ignore SIGTERM (shutdown 2 heartbeat timeouts, then SIGKILL)' },
   preset: { type: 'string', choices: ['local', 'lan'], default: 'lan', help: 'timing preset of the members (lan: heartbeat timeout 3 s; local: 1 s)' },
   tolerance: { type: 'number', default: undefined, help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)' },
   'settle-timeout': { type: 'duration', default: 60_000, help: 'longest wait for a takeover or for quiescence after a heal' },
@@ -82,6 +83,40 @@ export const FLAGS = {
 };
 
 const names = (n) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
+
+const SLOW_WORKERS = fileURLToPath(new URL('./fixtures/slow-stop-worker.mjs', import.meta.url));
+/** In the command line of every OS child of this run: the last-resort cleanup finds them by it (and kills them by pid). */
+const OS_CHILD_MARK = `pogo-majority-os-child-${process.pid}`;
+
+/** The members' extra flags and the children's spec (control-hook startMany) for `--child`. */
+function childKind(kind, timeoutMs) {
+  if (kind === 'slow') return { flags: ['--workers', SLOW_WORKERS], spec: { worker: 'slow-stop', args: { stopMs: 4 * timeoutMs }, shutdown: 3 * timeoutMs } };
+  if (kind === 'os') {
+    // A shell that ignores SIGTERM (and so do the sleeps it runs): only the SIGKILL after the shutdown time, or the lease's deadline, ends it.
+    const script = `: ${OS_CHILD_MARK}; trap '' TERM; while :; do sleep 1; done`;
+    return { flags: ['--allow-commands', '/bin/sh'], spec: { start: { command: '/bin/sh', args: ['-c', script] }, shutdown: 2 * timeoutMs } };
+  }
+  return { flags: [], spec: {} };
+}
+
+/** SIGKILLs, by pid, every process whose command line carries `mark` (this run's own OS children only). */
+function killMarked(mark) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes(mark)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
 
 function shuffle(rng, xs) {
   const out = [...xs];
@@ -155,7 +190,8 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   const timing = TIMING_PRESETS[opts.preset];
   const rng = new SeededRandom(opts.seed);
   process.env.POGO_LOG_LEVEL = opts.logLevel;
-  const cluster = new RealCluster({ names: members, preset: opts.preset, flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : [])], netns: layout, calibrate: true });
+  const child = childKind(opts.child, timing.heartbeatTimeoutMs);
+  const cluster = new RealCluster({ names: members, preset: opts.preset, flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : []), ...child.flags], netns: layout, calibrate: true });
   const record = new ChildRecord();
   cluster.onChildEvents((node, _events, raw) => record.add(node, raw));
   const began = performance.now();
@@ -175,6 +211,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     nodes: opts.nodes,
     children: opts.children,
     netsplit: opts.netsplit,
+    child: opts.child,
     preset: opts.preset,
     toleranceMs: opts.tolerance ?? 'calibrated',
     clock: { maxErrorMs: 0, maxWallDriftMissMs: 0 },
@@ -253,8 +290,8 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   };
 
   try {
-    log(`majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} children, ${opts.rounds} rounds, preset ${opts.preset} (heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`);
-    log(`majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} --preset ${opts.preset}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`);
+    log(`majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} ${opts.child === 'idle' ? '' : `${opts.child} `}children, ${opts.rounds} rounds, preset ${opts.preset} (heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`);
+    log(`majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} --preset ${opts.preset}${opts.child === 'idle' ? '' : ` --child ${opts.child}`}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`);
     phase('start-up');
     await cluster.startAll();
     for (const node of cluster.all) void node.exited.then(() => record.exited(node, epochNow()));
@@ -268,7 +305,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       'every member up and ready',
       100,
     );
-    ids = await cluster.startSpread(members, opts.children, 'c');
+    ids = await cluster.startSpread(members, opts.children, 'c', child.spec);
     ledger.addLive(ids);
     if ((await waitTruth(quiescent, 'start-up')) === undefined) throw new Error(`no quiescence after the start-up: ${await describeTruth()}`);
     result.clock = clockFigures(cluster.all);
@@ -357,7 +394,13 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       writeFileSync(join(cluster.dir, 'child-intervals.json'), `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`);
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
-    if (!signals.interrupted()) await cluster.close({ keep });
+    if (!signals.interrupted()) {
+      // OS children: a graceful stop lets each member stop (and at last kill) its own before the
+      // harness SIGKILLs what is left; killMarked catches any that a killed member left behind.
+      if (opts.child === 'os') await Promise.all(cluster.reachable().map((n) => cluster.stopGracefully(n, 4 * timing.heartbeatTimeoutMs)));
+      await cluster.close({ keep });
+      if (opts.child === 'os') killMarked(OS_CHILD_MARK);
+    }
   }
   return result;
 }
@@ -376,11 +419,11 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     log('  fault history:');
     for (const h of result.history) log(`    ${h}`);
     log(`  node logs, child intervals (child-intervals.json) and this history kept in ${result.logs}`);
-    log(`  replay: node reliability/majority.mjs --nodes ${result.nodes} --children ${result.children} --rounds ${result.roundsPlanned} --seed ${result.seed} --preset ${result.preset}${result.netsplit === 'majority' ? '' : ' --netsplit available'}`);
+    log(`  replay: node reliability/majority.mjs --nodes ${result.nodes} --children ${result.children} --rounds ${result.roundsPlanned} --seed ${result.seed} --preset ${result.preset}${result.child === 'idle' ? '' : ` --child ${result.child}`}${result.netsplit === 'majority' ? '' : ' --netsplit available'}`);
     log('');
   }
   const max = (xs) => (xs.length ? Math.round(Math.max(...xs)) : '-');
-  log(`majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'}, ${result.children} children, ${result.rounds.length} rounds (split, rolling partition, heal), overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest takeover ${max(takeovers)} ms, longest a child ran nowhere ${max(gaps)} ms, longest heal ${max(heals)} ms`);
+  log(`majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'}, ${result.children} ${result.child === 'idle' ? '' : `${result.child} `}children, ${result.rounds.length} rounds (split, rolling partition, heal), overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest takeover ${max(takeovers)} ms, longest a child ran nowhere ${max(gaps)} ms, longest heal ${max(heals)} ms`);
 }
 
 async function main() {
@@ -402,6 +445,7 @@ async function main() {
   layout.create();
   process.on('exit', () => {
     killTrackedNow();
+    if (opts.child === 'os') killMarked(OS_CHILD_MARK);
     layout.destroy();
   });
   const result = await runMajority(opts, layout);

@@ -258,13 +258,14 @@ export class RealCluster {
   /**
    * Starts `count` children `<prefix>0 … <prefix>(count-1)`, spread evenly over the members
    * `names` (each member calls startChild for its share); returns their ids. Throws if any failed.
+   * `spec`: { start, shutdown } for other children than idle workers (control-hook startMany).
    */
-  async startSpread(names, count, prefix) {
+  async startSpread(names, count, prefix, spec = {}) {
     const perNode = names.map((_, i) => Math.floor(count / names.length) + (i < count % names.length ? 1 : 0));
     let from = 0;
     const replies = await Promise.all(
       names.map((name, i) => {
-        const part = { prefix, from, count: perNode[i] };
+        const part = { prefix, from, count: perNode[i], ...spec };
         from += perNode[i];
         return this.node(name).request('startMany', part, 180_000);
       }),

@@ -79,6 +79,7 @@ export const FLAGS = {
   'log-level': { type: 'string', choices: ['info', 'debug'], default: 'debug', help: 'log level of the members (their logs are kept on failure)' },
   json: { type: 'string', default: undefined, help: 'also write the result as JSON to this file' },
   keep: { type: 'bool', default: false, help: 'keep the node logs even when the run passes' },
+  plan: { type: 'int', min: 1, default: undefined, help: 'print the first N rounds the seed plays, and exit (nothing is started)' },
   probe: { type: 'bool', default: false, help: 'print whether network namespaces are usable here ({ ok, reason } as JSON) and exit' },
 };
 
@@ -335,24 +336,28 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       const cuts = cutsAround(plan.next, members).filter(([from, to]) => !layout.isCut(from, to)).map(([from, to]) => ({ op: 'cut', from, to }));
       const rollAt = epochNow();
       apply(plan.cutFirst ? [...cuts, ...restores] : [...restores, ...cuts], 'rolling');
-      note(`rolling applied in ${fig(epochNow() - rollAt, 1)} ms`);
+      rec.rollingApplyMs = Number((epochNow() - rollAt).toFixed(1));
+      note(`rolling applied in ${rec.rollingApplyMs} ms`);
       rec.rollingTakeoverMs = await hold(plan.holdRolling, plan.next, rollAt, `round ${round} rolling`);
       if (result.violations.length > 0) break;
 
       // (b) the heal, one pair at a time
       phase(`round ${round} heal ${plan.next.join(',')}`);
       const healAt = epochNow();
+      let lastRestoreAt = healAt;
       for (const h of plan.heal) {
         await sleep(h.afterMs);
         const [x, y] = h.pair;
         apply([{ op: 'restore', from: x, to: y }, { op: 'restore', from: y, to: x }], `heal ${x}-${y}`);
+        lastRestoreAt = epochNow();
       }
       const settledAt = await waitTruth(quiescent, `round ${round} heal`);
       if (settledAt === undefined) {
         fail('quiescence', [], `round ${round}: no quiescence within ${formatDuration(opts.settleTimeout)} of the heal: ${await describeTruth()}`);
         break;
       }
-      rec.healMs = ms(settledAt - healAt);
+      rec.healMs = ms(settledAt - lastRestoreAt);
+      rec.healFromFirstMs = ms(settledAt - healAt);
       // The child logs are complete up to here (waitTruth read them).
       rec.split = partitionFigures(plan.side, splitAt, rollAt);
       rec.rolling = partitionFigures(plan.next, rollAt, healAt);
@@ -367,7 +372,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       log(
         `majority: t=${sec()}s round ${round}: ${rec.plan}\n` +
           `          split: minority stopped all after ${rec.split.minorityStoppedMs ?? '-'} ms, majority ran all after ${rec.takeoverMs === undefined ? '(not waited for)' : `${ms(rec.takeoverMs)} ms`}, longest a child ran nowhere ${rec.split.longestGapMs} ms; ` +
-          `rolling: ${plan.next.join(',')} stopped all after ${rec.rolling.minorityStoppedMs ?? '-'} ms, longest a child ran nowhere ${rec.rolling.longestGapMs} ms; heal: settled ${rec.healMs} ms after the first restore; ` +
+          `rolling: ${plan.next.join(',')} stopped all after ${rec.rolling.minorityStoppedMs ?? '-'} ms, longest a child ran nowhere ${rec.rolling.longestGapMs} ms; heal: settled ${rec.healMs} ms after the last restore (${rec.healFromFirstMs} ms after the first); ` +
           `overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`,
       );
     }
@@ -429,6 +434,14 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
 async function main() {
   const opts = commandLine('majority', FLAGS);
   if (!opts) return;
+  if (opts.plan) {
+    if (opts.seed === undefined) {
+      process.stderr.write('majority: --plan needs --seed\n');
+      process.exit(2);
+    }
+    process.stdout.write(`${schedule(opts.seed, opts.nodes, opts.plan, opts.preset).map((p, i) => `round ${i + 1}: ${p}`).join('\n')}\n`);
+    return;
+  }
   const usable = probe();
   if (opts.probe) {
     process.stdout.write(`${JSON.stringify(usable)}\n`);

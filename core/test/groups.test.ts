@@ -726,17 +726,26 @@ describe('change stamps', () => {
     expect(b.stamp('s', 'g')).toBeGreaterThan(withPeer);
   });
 
-  it('equal values from different nodes are one shared frozen object (when written alike)', () => {
+  it('values from peers are frozen; equal values compare equal in any key order (diffs do not see a change)', () => {
     const net = new Net(['a', 'b', 'c']);
     net.connectAll();
     net.node('b').join('s', 'g', pidOf('b', 'p1'), { spec: { id: 'x', args: [1, 2] }, rev: 'r1' });
     net.node('c').join('s', 'g', pidOf('c', 'p1'), { spec: { id: 'x', args: [1, 2] }, rev: 'r1' });
     net.node('c').join('s', 'g', pidOf('c', 'p2'), { rev: 'r1', spec: { args: [1, 2], id: 'x' } }); // equal, keys in another order
     const [fromB, fromC, reordered] = net.node('a').getMembers('s', 'g');
-    expect(fromB!.value).toBe(fromC!.value);
+    expect(fromB!.value).toEqual(fromC!.value);
     expect(Object.isFrozen(fromB!.value)).toBe(true);
-    expect(reordered!.value).toEqual(fromB!.value); // not shared, still equal
+    expect(Object.isFrozen((fromB!.value as { spec: object }).spec)).toBe(true);
+    expect(reordered!.value).toEqual(fromB!.value);
     expect(diffMembers([{ ...fromB!, pid: reordered!.pid }], [reordered!])).toEqual({ left: [], joined: [] });
+  });
+
+  it('a local join keeps no handle on the caller\'s object', () => {
+    const net = new Net(['a']);
+    const value = { n: 1, nested: { m: 2 } };
+    net.node('a').join('s', 'g', pidOf('a', 'p1'), value);
+    value.nested.m = 3;
+    expect(net.node('a').getMembers('s', 'g')[0]!.value).toEqual({ n: 1, nested: { m: 2 } });
   });
 });
 

@@ -556,6 +556,35 @@ function echoesIn(frames: Array<Record<string, unknown>>): Array<Record<string, 
   return unbatched(frames).flatMap((m) => (m['t'] === 'ping' && m['echo'] ? [m['echo'] as Record<string, unknown>] : []));
 }
 
+describe('the replicated store refuses bad input from a peer', () => {
+  it('malformed and oversized deltas and digests, a digest for an unknown scope, registers from the far future: each dropped with a logged reason; the node and its store go on', async () => {
+    sim = new SimCluster(813, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    await sim.until(() => a.supervisor.isReady, 1_000, 'ready');
+    const { peer } = linkedFakes(sim, a, { peer: { ...PROTOCOL_VERSION } });
+    const good = { specs: [{ rev: `${(sim.clock.now() + 1).toString(36).padStart(10, '0')}.000001.peer`, spec: { id: 'good', start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' } }] };
+    const future = { specs: [{ rev: `${(sim.clock.now() + 100 * 3_600_000).toString(36).padStart(10, '0')}.000001.peer`, spec: { ...good.specs[0]!.spec, id: 'future' } }] };
+    const invalidBefore = a.linkStats().invalidFrames;
+    let seq = 1;
+    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: [['c:good', good], ['c:future', future], ['c:bad', { specs: 'no' }], ['zz:key', {}]] });
+    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: Array.from({ length: 1_001 }, (_, i) => [`c:x${i}`, good]) }); // oversized
+    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: 0, entries: [['c:good', good]] }); // malformed seq
+    peer.conn.send({ t: 'rs.digest', scope: 'pogo', seq: seq++, count: 1, level: 3, buckets: [1, 2] }); // buckets do not match the level
+    peer.conn.send({ t: 'rs.digest', scope: 'not-a-scope-of-ours', seq: 1, count: 1, level: 0, buckets: [5] });
+    peer.conn.send({ t: 'rs.pull', scope: 'pogo', pull: 1, level: 12, buckets: [4096], have: [] }); // bucket past the level
+    sim.clock.advance(50);
+    const store = a.supervisor.store();
+    expect(a.supervisor.whichChildren('global').map((c) => c.id)).toEqual(['good']);
+    expect(store.children).toBe(1);
+    expect(a.linkStats().invalidFrames - invalidBefore).toBe(4);
+    const warnings = sim.log.entries.filter((e) => e.level === 'warn' && e.fields['node'] === 'a').map((e) => e.message);
+    expect(warnings.filter((m) => /dropped a register from peer/.test(m))).toHaveLength(3); // the future one, the bad one, the unknown key
+    expect(warnings.some((m) => /store message for a scope this node does not keep/.test(m))).toBe(true);
+    expect(a.member('peer')?.status).toBe('up');
+    expect(peer.closed()).toBeUndefined();
+  });
+});
+
 describe('protocol version negotiation (rolling upgrades)', () => {
   const newer = { major: PROTOCOL_VERSION.major, minor: PROTOCOL_VERSION.minor + 1 };
 

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, decodeMessage, isCompatibleVersion, parsePid, type PeerMessage } from '../src/protocol.js';
+import { PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, type PeerMessage } from '../src/protocol.js';
 
 const inc = 'a1b2c3d4e5f60718';
 const nonce = '0123456789abcdef0123456789abcdef';
@@ -100,5 +101,58 @@ describe('protocol', () => {
   it('parses pids', () => {
     expect(parsePid(pid)).toEqual({ node: 'n1', incarnation: inc, localId: 'p1' });
     expect(parsePid('n1/zz/p1')).toBeUndefined();
+  });
+});
+
+describe('fast paths of the frequent messages', () => {
+  const pid2 = `n2/${inc}/c7`;
+  // Valid frames of each frequent type, then often one field broken, removed or added (at the top or in an entry).
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const weird = fc.oneof(fc.constant(null), fc.integer({ min: -2, max: 2 }), fc.double(), fc.string({ maxLength: 4 }), fc.constant(''), fc.constant('x'.repeat(1200)), fc.constant([]), fc.constant({}), fc.constant(2 ** 53), fc.constant('not/a/pid!'));
+  const frames = fc.oneof(
+    fc.record({ t: fc.constant('pg.join'), scope: fc.string({ minLength: 1, maxLength: 8 }), group: fc.string({ minLength: 1, maxLength: 8 }), entries: fc.array(fc.record({ pid: fc.constantFrom(pid, pid2), value: json }, { requiredKeys: ['pid'] }), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ t: fc.constant('pg.leave'), scope: fc.string({ minLength: 1, maxLength: 8 }), group: fc.string({ minLength: 1, maxLength: 8 }), pids: fc.array(fc.constantFrom(pid, pid2), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ t: fc.constant('rs.delta'), scope: fc.string({ minLength: 1, maxLength: 8 }), seq: fc.integer({ min: 1, max: 1e9 }), entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ t: fc.constant('rs.regs'), scope: fc.string({ minLength: 1, maxLength: 8 }), seq: fc.integer({ min: 1, max: 1e9 }), pull: fc.integer({ min: 1, max: 1e9 }), entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { maxLength: 3 }), more: fc.constant(true) }, { requiredKeys: ['t', 'scope', 'seq', 'pull', 'entries'] }),
+  );
+  const broken = fc.tuple(frames, fc.nat(20), fc.nat(12), weird, fc.boolean()).map(([f, which, how, value, inner]) => {
+    if (how > 6) return f;
+    const frame: Record<string, unknown> = { ...f };
+    const list = (frame['entries'] ?? frame['pids']) as unknown[];
+    if (inner && list.length > 0) {
+      const i = which % list.length;
+      const copy = [...list];
+      const e = copy[i];
+      if (Array.isArray(e)) copy[i] = how <= 3 ? [value, e[1]] : how <= 5 ? [e[0]] : [e[0], e[1], value];
+      else if (e !== null && typeof e === 'object') copy[i] = how <= 3 ? { ...e, pid: value } : how <= 5 ? { ...e, extra: value } : {};
+      else copy[i] = value;
+      frame[frame['entries'] ? 'entries' : 'pids'] = copy;
+      return frame;
+    }
+    const keys = Object.keys(frame);
+    const key = keys[which % keys.length]!;
+    if (how <= 2) frame[key] = value;
+    else if (how <= 4) delete frame[key];
+    else frame['extra'] = value;
+    return frame;
+  });
+
+  it('accept only what the schemas accept, and return it unchanged', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(broken, (raw) => {
+        const frame = JSON.parse(JSON.stringify(raw)) as unknown;
+        const fast = decodeFrequent(frame);
+        const slow = decodeWith(PeerMessageSchema, frame);
+        if (fast !== undefined) {
+          accepted++;
+          expect(slow.ok).toBe(true);
+          if (slow.ok) expect(fast).toEqual(slow.message);
+        }
+        expect(decodeMessage(frame).ok).toBe(slow.ok);
+      }),
+      { numRuns: 4000, seed: 1310 },
+    );
+    expect(accepted).toBeGreaterThan(1000);
   });
 });

@@ -7,13 +7,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deepFreeze } from '../src/groups.js';
+import { canonicalJson } from '../src/protocol.js';
 import {
+  ChildRegisterSchema,
   MAX_FUTURE_MS,
   childKind,
   childText,
   decodeChild,
   decodeFlag,
   desiredStateKinds,
+  fastChildRegister,
   highestRev,
   isCollected,
   joinChild,
@@ -24,7 +27,7 @@ import {
   type FlagRegister,
 } from '../src/distributed/registers.js';
 import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
-import { parseChildSpec } from '../src/supervisor/child-spec.js';
+import { ChildSpecSchema, decodeNormalSpec, parseChildSpec, specText } from '../src/supervisor/child-spec.js';
 
 const NOW = 1_764_000_000_000;
 const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
@@ -223,5 +226,94 @@ describe('replicas converge whatever the delivery', () => {
     expect(leafRange(0, 0)).toEqual([0, 4096]);
     expect(leafRange(12, 7)).toEqual([7, 8]);
     expect(leafRange(2, 3)).toEqual([3072, 4096]);
+  });
+});
+
+describe('fast decoding agrees with the schemas', () => {
+  // Specs as a node writes them (every field valid), then often one field broken, one added or one left out.
+  const str = fc.oneof(fc.string({ maxLength: 6 }), fc.constant(''), fc.constant('x'.repeat(300)), fc.constant('é'));
+  const weird = fc.oneof(fc.constant(null), fc.integer({ min: -3, max: 3 }), fc.double(), fc.boolean(), str, fc.array(fc.integer(), { maxLength: 2 }), fc.constant({}), fc.constant(90_000_000), fc.constant(1.5), fc.constant(2 ** 53));
+  const labels = fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 });
+  const workerStart = fc.record({ worker: fc.string({ minLength: 1, maxLength: 8 }), args: fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }) }, { requiredKeys: ['worker'] });
+  const commandStart = fc.record({ command: fc.string({ minLength: 1, maxLength: 8 }), args: fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), env: labels, cwd: fc.option(fc.string({ minLength: 1, maxLength: 4 }), { nil: undefined }) }, { requiredKeys: ['command', 'args', 'env'] });
+  const validSpec = fc.record({
+    id: fc.string({ minLength: 1, maxLength: 10 }),
+    start: fc.oneof(workerStart, commandStart),
+    restart: fc.constantFrom('permanent', 'transient', 'temporary'),
+    shutdown: fc.oneof(fc.integer({ min: 1, max: 86_400_000 }), fc.constantFrom('brutal_kill', 'infinity')),
+    maxRestarts: fc.integer({ min: 0, max: 10_000 }),
+    maxSeconds: fc.oneof(fc.integer({ min: 1, max: 86_400 }), fc.double({ min: 0.001, max: 10, noNaN: true })),
+    labels,
+    handoff: fc.constantFrom('stop-first', 'start-first'),
+  });
+  /** One field of `o` (or of `o.start`) replaced, removed, or an unknown one added — or `o` as it is. */
+  const mutate = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>) =>
+    fc.tuple(arb, fc.nat(30), fc.nat(10), weird, fc.boolean()).map(([o, which, how, value, inStart]) => {
+      if (how > 5) return o;
+      const target: Record<string, unknown> = inStart && typeof o['start'] === 'object' && o['start'] !== null ? { ...(o['start'] as Record<string, unknown>) } : { ...o };
+      const keys = Object.keys(target);
+      const key = keys[which % Math.max(1, keys.length)] ?? 'id';
+      if (how <= 2) target[key] = value;
+      else if (how <= 4) delete target[key];
+      else target['unknown'] = value;
+      return inStart ? { ...o, start: target } : target;
+    });
+  const spec = mutate(validSpec);
+
+  it('decodeNormalSpec accepts only what ChildSpecSchema accepts, and returns what it returns', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(spec, (raw) => {
+        const value = JSON.parse(JSON.stringify(raw)) as unknown;
+        const fast = decodeNormalSpec(value);
+        const slow = ChildSpecSchema.safeParse(value);
+        if (fast !== undefined) {
+          accepted++;
+          expect(slow.success).toBe(true);
+          if (slow.success) expect(fast).toEqual(slow.data);
+        }
+        // What zod accepts and normalises, the fast path takes as it is.
+        if (slow.success) expect(decodeNormalSpec(JSON.parse(JSON.stringify(slow.data)))).toEqual(slow.data);
+      }),
+      { numRuns: 3000, seed: 1307 },
+    );
+    expect(accepted).toBeGreaterThan(1000); // both sides of the line are exercised
+  });
+
+  it('fastChildRegister accepts only what ChildRegisterSchema accepts; decodeChild gives the same register either way', () => {
+    const verish = fc.oneof({ weight: 6, arbitrary: verArb }, { weight: 1, arbitrary: str }, { weight: 1, arbitrary: fc.constant('0000000001.000001.-bad') });
+    const entry = fc.record({ rev: verish, spec, pin: fc.option(fc.record({ node: fc.oneof(fc.constant(null), fc.constantFrom('n1', 'n2'), fc.constant('bad name')), ver: verish }), { nil: undefined }) }, { requiredKeys: ['rev', 'spec'] });
+    const register = mutate(fc.record({ floor: fc.option(verish, { nil: undefined }), floorAt: fc.option(fc.oneof(fc.integer({ min: -1, max: 10 }), fc.constant(2 ** 53)), { nil: undefined }), collected: fc.option(verish, { nil: undefined }), specs: fc.array(entry, { maxLength: 3 }) }, { requiredKeys: ['specs'] }));
+    let accepted = 0;
+    fc.assert(
+      fc.property(register, (raw) => {
+        const value = JSON.parse(JSON.stringify(raw)) as unknown;
+        const fast = fastChildRegister(value);
+        const slow = ChildRegisterSchema.safeParse(value);
+        if (fast !== undefined) {
+          accepted++;
+          expect(slow.success).toBe(true);
+        }
+        if (slow.success) {
+          const a = decodeChild('k', JSON.parse(JSON.stringify(value)) as unknown, NOW);
+          const b = decodeChild('k', slow.data, NOW);
+          expect(a).toEqual(b);
+        }
+      }),
+      { numRuns: 3000, seed: 1308 },
+    );
+    expect(accepted).toBeGreaterThan(150);
+  });
+
+  it('specText is canonicalJson for every spec', () => {
+    fc.assert(
+      fc.property(validSpec, (raw) => {
+        const slow = ChildSpecSchema.safeParse(JSON.parse(JSON.stringify(raw)));
+        if (!slow.success) return;
+        expect(specText(slow.data)).toBe(canonicalJson(slow.data));
+        expect(specText(deepFreeze(slow.data))).toBe(canonicalJson(slow.data));
+      }),
+      { numRuns: 2000, seed: 1309 },
+    );
   });
 });

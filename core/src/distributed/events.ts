@@ -66,7 +66,7 @@ export interface ChildHistory {
  * node's own placement did (it saw the start before the topology change
  * settled here): then the reason comes from where the child ran before.
  */
-export function diffChild(before: ChildHistory | undefined, after: ChildView, at: number, causeNow: (from: string, to: string) => MoveReason): { events: DistEvent[]; history: ChildHistory } {
+export function diffChild(before: ChildHistory | undefined, after: ChildView, at: number, causeNow: (v: ChildView, from: string, to: string) => MoveReason): { events: DistEvent[]; history: ChildHistory } {
   const events: DistEvent[] = [];
   const id = after.id;
   const old = before?.view;
@@ -79,7 +79,7 @@ export function diffChild(before: ChildHistory | undefined, after: ChildView, at
     if (oldRunners.some((b) => b.pid === r.pid)) continue;
     events.push({ type: 'started', id, node: r.node, pid: r.pid, at });
     if (lastRunner !== undefined && lastRunner !== r.node && !oldRunners.some((b) => b.node === r.node)) {
-      const reason = after.owner === r.node ? after.cause : causeNow(lastRunner, r.node);
+      const reason = after.owner === r.node ? after.cause : causeNow(after, lastRunner, r.node);
       events.push({ type: 'moved', id, from: lastRunner, to: r.node, reason, at });
     }
     lastRunner = r.node;

@@ -16,6 +16,7 @@ import type { FailureRecord, Runner } from './view.js';
 const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
 const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
 type RunValue = z.infer<typeof RunValueSchema>;
+const NONE: ReadonlyMap<string, FailureRecord> = new Map();
 type FailValue = z.infer<typeof FailValueSchema>;
 
 export class LiveState {
@@ -37,11 +38,13 @@ export class LiveState {
     return out;
   }
 
-  /** Failed starts of revision `rev` of `id`, by node. */
-  failures(id: string, rev: Ver | undefined): Map<string, FailureRecord> {
+  /** Failed starts of revision `rev` of `id`, by node (a shared empty map when there are none: do not change it). */
+  failures(id: string, rev: Ver | undefined): ReadonlyMap<string, FailureRecord> {
+    if (rev === undefined) return NONE;
+    const members = this.groups.getMembers(this.scope, group.fail(id));
+    if (members.length === 0) return NONE;
     const out = new Map<string, FailureRecord>();
-    if (rev === undefined) return out;
-    for (const m of this.groups.getMembers(this.scope, group.fail(id))) {
+    for (const m of members) {
       const v = this.read(m, FailValueSchema) as FailValue | undefined;
       if (v && v.rev === rev) out.set(m.node, { failures: v.failures, lastError: v.lastError });
     }
@@ -56,9 +59,13 @@ export class LiveState {
     }
   }
 
-  /** Change stamps of the child's two groups (groups.ts `stamp`): equal stamps, nothing changed. */
-  stamps(id: string): [number, number] {
-    return [this.groups.stamp(this.scope, group.run(id)), this.groups.stamp(this.scope, group.fail(id))];
+  /** Change stamp of the child's `run:` group (groups.ts `stamp`): equal stamps, nothing changed. */
+  runStamp(id: string): number {
+    return this.groups.stamp(this.scope, group.run(id));
+  }
+
+  failStamp(id: string): number {
+    return this.groups.stamp(this.scope, group.fail(id));
   }
 
   private read(member: PgMember, schema: z.ZodType): unknown {

@@ -48,7 +48,9 @@ import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/net
 import { liveSpec } from './registers.js';
 import { key, parseKey } from './tags.js';
 import { forgettable, tombstoneStep } from './tombstones.js';
-import type { ChildView } from './view.js';
+import type { ChildView, MoveReason } from './view.js';
+
+const NO_FAILURES: Map<string, number> = new Map();
 
 /** Ids one reconcile slice looks at before it yields to the event loop. */
 export const RECONCILE_SLICE = 256;
@@ -177,7 +179,10 @@ export class Reconciler {
   /** Counters (tests and benchmarks). */
   readonly stats = { reconciles: 0, slices: 0 };
 
-  constructor(private readonly o: ReconcilerOptions) {}
+  constructor(private readonly o: ReconcilerOptions) {
+    this.causes.maxStartFailures = o.maxStartFailures;
+    this.cluster = { self: o.node, candidates: [], mayRun: false, mayStart: false };
+  }
 
   start(): void {
     for (const id of this.o.desired.childIds()) this.markDirty(id);
@@ -465,9 +470,9 @@ export class Reconciler {
     this.stats.reconciles++;
     const before = this.known.get(id);
     const view = this.buildView(id, before?.history.view);
-    const { events, history } = diffChild(before?.history, view, this.o.clock.now(), (from, to) => causeOf(view, from, to, undefined, undefined, this.causeContext()));
+    const { events, history } = diffChild(before?.history, view, this.o.clock.now(), this.causeNow);
     for (const e of events) this.o.emit(e);
-    this.act(id, decide(view, this.o.instances.instance(id), this.clusterView()), view);
+    this.act(id, decide(view, this.o.instances.instance(id), this.cluster), view);
     if (view.register.specs.length === 0 && view.register.floor === undefined && view.runners.length === 0 && !this.o.instances.has(id)) this.known.delete(id);
     else this.known.set(id, { history, epoch: this.epoch, sig: this.signature(id) });
     this.o.reconciled(id);
@@ -512,34 +517,38 @@ export class Reconciler {
     let owner: string | undefined;
     let by: ChildView['by'] = 'none';
     if (live) {
-      const counts = new Map<string, number>();
-      for (const [node, f] of failures) counts.set(node, f.failures);
+      let counts: Map<string, number> = NO_FAILURES;
+      if (failures.size > 0) {
+        counts = new Map();
+        for (const [node, f] of failures) counts.set(node, f.failures);
+      }
       ({ owner, by } = placeChild({ id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures }, runners, this.pausedFlag));
     }
     let cause = previous?.cause ?? 'join';
     if (previous === undefined || previous.owner !== owner || previous.by !== by) {
-      cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causeContext());
+      cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causes);
     }
     return { id, register, live, runners, failures, owner, by, cause };
   }
 
-  private causeContext(): CauseContext {
-    return {
-      draining: (node) => this.drains.has(node),
-      stateOf: (node) => {
-        const m = this.memberByName.get(node);
-        if (!m || m.status === 'left') return 'left';
-        if (m.status === 'down') return 'down';
-        if (m.ready === false && m.name !== this.o.node) return 'leaving'; // it announced it no longer takes children
-        return 'up';
-      },
-      maxStartFailures: this.o.maxStartFailures,
-    };
-  }
+  /** What the cause of an owner change depends on (events.ts), read from the current topology. */
+  private readonly causes: CauseContext = {
+    maxStartFailures: 0,
+    draining: (node) => this.drains.has(node),
+    stateOf: (node) => {
+      const m = this.memberByName.get(node);
+      if (!m || m.status === 'left') return 'left';
+      if (m.status === 'down') return 'down';
+      if (m.ready === false && m.name !== this.o.node) return 'leaving'; // it announced it no longer takes children
+      return 'up';
+    },
+  };
 
-  private clusterView(): ClusterView {
-    return { self: this.o.node, candidates: this.candidatesNow, mayRun: this.mayRunNow, mayStart: this.mayStartNow };
-  }
+  /** The reason of a move seen before this node's own placement of it (events.ts). */
+  private readonly causeNow = (v: ChildView, from: string, to: string): MoveReason => causeOf(v, from, to, undefined, undefined, this.causes);
+
+  /** What `decide` needs of the cluster: rebuilt when the topology is. */
+  private cluster: ClusterView = { self: '', candidates: [], mayRun: false, mayStart: false };
 
   /** Everything a reconcile of `id` reads that can change without a clock; undefined (never skip) while a caller waits or the local instance is not simply running. */
   private signature(id: string): Signature | undefined {
@@ -549,8 +558,7 @@ export class Reconciler {
       local = this.o.instances.runningPid(id);
       if (local === undefined) return undefined;
     }
-    const [run, fail] = this.o.live.stamps(id);
-    return { epoch: this.epoch, tick: this.o.desired.childTick(id), run, fail, local };
+    return { epoch: this.epoch, tick: this.o.desired.childTick(id), run: this.o.live.runStamp(id), fail: this.o.live.failStamp(id), local };
   }
 
   private unchangedSince(sig: Signature | undefined, id: string): boolean {
@@ -619,6 +627,7 @@ export class Reconciler {
       });
     this.placementMembers = memberKeys(this.candidatesNow);
     this.mayStartNow = this.computeMayStart(members, presence);
+    this.cluster = { self: me, candidates: this.candidatesNow, mayRun: this.mayRunNow, mayStart: this.mayStartNow };
     this.armNetsplitTimer(inputs);
   }
 

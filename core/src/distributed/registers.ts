@@ -35,8 +35,8 @@
  */
 import { z } from 'zod';
 import { deepFreeze } from '../groups.js';
-import { NODE_NAME_PATTERN, canonicalOf } from '../protocol.js';
-import { ChildSpecSchema, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
+import { NODE_NAME_PATTERN } from '../protocol.js';
+import { ChildSpecSchema, decodeNormalSpec, specText, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { KindOf, RegisterKind } from '../store/replica.js';
 import { parseKey } from './tags.js';
 
@@ -186,7 +186,7 @@ export function mergeFlag<T>(registers: ReadonlyArray<FlagRegister<T>>): FlagReg
 /** The canonical text of a child register (fingerprints, equality). Specs are frozen: their canonical form is cached. */
 export function childText(r: ChildRegister): string {
   let text = `c|${r.floor ?? ''}|${r.floorAt ?? ''}|${r.collected ?? ''}`;
-  for (const s of r.specs) text += `|${JSON.stringify([s.rev, s.pin?.node ?? null, s.pin?.ver ?? null])}${canonicalOf(s.spec)}`;
+  for (const s of r.specs) text += `|${s.pin === undefined ? s.rev : JSON.stringify([s.rev, s.pin.node, s.pin.ver])}|${specText(s.spec)}`;
   return text;
 }
 
@@ -210,9 +210,19 @@ export const FlagSchema = z.object({ value: z.boolean(), ver: VerSchema }).stric
 
 type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-function tooNew(vers: Array<Ver | undefined>, now: number): string | undefined {
-  for (const v of vers) if (v !== undefined && verTime(v) > now + MAX_FUTURE_MS) return `version ${v} is ${Math.round((verTime(v) - now) / 60_000)} min in the future (more than ${MAX_FUTURE_MS / 60_000} min: a clock far ahead?)`;
-  return undefined;
+/** Why `v` is too far in the future (past `limit`), if it is. */
+function tooNew(v: Ver | undefined, limit: number): string | undefined {
+  return v !== undefined && verTime(v) > limit ? `version ${v} is in the future` : undefined;
+}
+
+/** Already what `mergeChild([r])` would make of it: specs sorted by rev, none at or below the floor, one entry per rev. */
+function isNormal(r: ChildRegister): boolean {
+  for (let i = 0; i < r.specs.length; i++) {
+    const rev = r.specs[i]!.rev;
+    if (r.floor !== undefined && rev <= r.floor) return false;
+    if (i > 0 && rev <= r.specs[i - 1]!.rev) return false;
+  }
+  return true;
 }
 
 function issues(error: z.ZodError): string {
@@ -220,25 +230,77 @@ function issues(error: z.ZodError): string {
   return `${issue.path.join('.') || '(register)'}: ${issue.message}`;
 }
 
-/** Decodes an untrusted child register for child `id`: validated, normalised, frozen. */
+/**
+ * Decodes an untrusted child register for child `id`: validated,
+ * normalised, frozen. A register as another node writes it takes the fast
+ * path (`fastChildRegister`, checked against `ChildRegisterSchema` in
+ * registers.test.ts); anything else goes through zod, which says what is
+ * wrong.
+ */
 export function decodeChild(id: string, value: unknown, now: number): Decoded<ChildRegister> {
-  const parsed = ChildRegisterSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, reason: issues(parsed.error) };
-  const r = parsed.data as ChildRegister;
-  const wrong = r.specs.find((s) => s.spec.id !== id);
-  if (wrong) return { ok: false, reason: `holds a spec for ${JSON.stringify(wrong.spec.id)}, not ${JSON.stringify(id)}` };
-  const future = tooNew([r.floor, r.collected, ...r.specs.flatMap((s) => [s.rev, s.pin?.ver])], now);
-  if (future) return { ok: false, reason: future };
-  const normal = deepFreeze(mergeChild([r]));
+  const fast = fastChildRegister(value);
+  let r: ChildRegister;
+  if (fast !== undefined) r = fast;
+  else {
+    const parsed = ChildRegisterSchema.safeParse(value);
+    if (!parsed.success) return { ok: false, reason: issues(parsed.error) };
+    r = parsed.data as ChildRegister;
+  }
+  const limit = now + MAX_FUTURE_MS;
+  let future = tooNew(r.floor, limit) ?? tooNew(r.collected, limit);
+  for (const s of r.specs) {
+    if (s.spec.id !== id) return { ok: false, reason: `holds a spec for ${JSON.stringify(s.spec.id)}, not ${JSON.stringify(id)}` };
+    future ??= tooNew(s.rev, limit) ?? tooNew(s.pin?.ver, limit);
+  }
+  if (future) return { ok: false, reason: `${future} (more than ${MAX_FUTURE_MS / 60_000} min ahead: a clock far off?)` };
+  const normal = deepFreeze(isNormal(r) ? r : mergeChild([r]));
   for (const entry of normal.specs) trustSpec(entry.spec);
   return { ok: true, value: normal };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function onlyKeys(v: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
+  for (const k in v) if (Object.hasOwn(v, k) && (!allowed.has(k) || v[k] === undefined)) return false;
+  return true;
+}
+
+const REGISTER_KEYS: ReadonlySet<string> = new Set(['floor', 'floorAt', 'collected', 'specs']);
+const ENTRY_KEYS: ReadonlySet<string> = new Set(['rev', 'spec', 'pin']);
+const PIN_KEYS: ReadonlySet<string> = new Set(['node', 'ver']);
+const isVer = (v: unknown): v is Ver => typeof v === 'string' && VER_PATTERN.test(v);
+
+/** A child register exactly as `ChildRegisterSchema` would accept it, with normalised specs — or undefined (then zod decides). Never throws. */
+export function fastChildRegister(v: unknown): ChildRegister | undefined {
+  try {
+    if (!isPlainObject(v) || !onlyKeys(v, REGISTER_KEYS)) return undefined;
+    const { floor, floorAt, collected, specs } = v;
+    if (floor !== undefined && !isVer(floor)) return undefined;
+    if (collected !== undefined && !isVer(collected)) return undefined;
+    if (floorAt !== undefined && !(typeof floorAt === 'number' && Number.isSafeInteger(floorAt) && floorAt >= 0)) return undefined;
+    if (!Array.isArray(specs) || specs.length > 64) return undefined;
+    for (let i = 0; i < specs.length; i++) {
+      if (!(i in specs)) return undefined;
+      const e = specs[i] as unknown;
+      if (!isPlainObject(e) || !onlyKeys(e, ENTRY_KEYS) || !isVer(e['rev']) || decodeNormalSpec(e['spec']) === undefined) return undefined;
+      const pin = e['pin'];
+      if (pin !== undefined && (!isPlainObject(pin) || !onlyKeys(pin, PIN_KEYS) || !isVer(pin['ver']) || !(pin['node'] === null || (typeof pin['node'] === 'string' && NODE_NAME_PATTERN.test(pin['node']))))) return undefined;
+    }
+    return v as unknown as ChildRegister;
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeFlag(value: unknown, now: number): Decoded<FlagRegister<boolean>> {
   const parsed = FlagSchema.safeParse(value);
   if (!parsed.success) return { ok: false, reason: issues(parsed.error) };
-  const future = tooNew([parsed.data.ver], now);
-  if (future) return { ok: false, reason: future };
+  const future = tooNew(parsed.data.ver, now + MAX_FUTURE_MS);
+  if (future) return { ok: false, reason: `${future} (more than ${MAX_FUTURE_MS / 60_000} min ahead: a clock far off?)` };
   return { ok: true, value: deepFreeze(parsed.data) };
 }
 

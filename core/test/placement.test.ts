@@ -1,0 +1,155 @@
+/**
+ * Placement (distributed/placement.ts) as a pure function: rendezvous
+ * hashing spreads children evenly and in proportion to capacity, moves only
+ * about 1/N when a node joins or leaves, breaks ties by name, honours pins
+ * while the pinned node is eligible, and filters by role, readiness, drains,
+ * worker types, commands, labels and failed starts; `owner` (the hot path)
+ * always agrees with `place`; the pause rule keeps a running child where it
+ * is unless a pin or drain says otherwise.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { exclusions, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
+import { parseChildSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
+
+const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, role: 'member', up: true, ready: true, draining: false, labels: {}, workers: ['w'], commands: [], capacity: 1, ...over });
+const spec = (id: string, over: Record<string, unknown> = {}): ChildSpec => parseChildSpec({ id, start: { worker: 'w' }, ...over });
+const input = (id: string, candidates: Candidate[], over: Partial<PlacementInput> = {}): PlacementInput => ({ id, spec: spec(id), candidates, pin: undefined, failures: new Map(), maxStartFailures: 3, ...over });
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `child-${i}`);
+
+describe('placement: rendezvous hashing', () => {
+  it('spreads children evenly over equal nodes (each within 10% of its share)', () => {
+    const nodes = ['a', 'b', 'c', 'd', 'e'].map((n) => node(n));
+    const counts = new Map<string, number>();
+    for (const id of ids(20_000)) {
+      const o = owner(input(id, nodes))!;
+      counts.set(o, (counts.get(o) ?? 0) + 1);
+    }
+    for (const n of nodes) expect(Math.abs(counts.get(n.name)! - 4_000)).toBeLessThan(400);
+  });
+
+  it('in proportion to capacity (weighted HRW)', () => {
+    const nodes = [node('small', { capacity: 1 }), node('big', { capacity: 3 })];
+    let big = 0;
+    for (const id of ids(20_000)) if (owner(input(id, nodes)) === 'big') big++;
+    expect(big / 20_000).toBeGreaterThan(0.72);
+    expect(big / 20_000).toBeLessThan(0.78);
+  });
+
+  it('a node joining takes about 1/N and moves nothing between the others; a node leaving gives up only its own', () => {
+    const four = ['a', 'b', 'c', 'd'].map((n) => node(n));
+    const five = [...four, node('e')];
+    let moved = 0;
+    for (const id of ids(10_000)) {
+      const before = owner(input(id, four));
+      const after = owner(input(id, five));
+      if (before !== after) {
+        moved++;
+        expect(after).toBe('e');
+      }
+    }
+    expect(moved / 10_000).toBeGreaterThan(0.18);
+    expect(moved / 10_000).toBeLessThan(0.22);
+    for (const id of ids(2_000)) {
+      const before = owner(input(id, five));
+      const after = owner(input(id, four));
+      if (before !== 'e') expect(after).toBe(before);
+    }
+  });
+
+  it('is a pure function of its inputs: every node computes the same owner, whatever the order of candidates', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 20 }), fc.shuffledSubarray(['a', 'b', 'c', 'd', 'e', 'f'], { minLength: 1 }), (id, names) => {
+        const nodes = names.map((n) => node(n));
+        const reversed = [...nodes].reverse();
+        expect(owner(input(id, nodes))).toBe(owner(input(id, reversed)));
+        expect(place(input(id, nodes)).owner).toBe(owner(input(id, nodes)));
+      }),
+      { numRuns: 500, seed: 1401 },
+    );
+  });
+
+  it('lists eligible candidates by score, then the excluded ones by name (explain shows this order)', () => {
+    const p = place(input('x', [node('z', { up: false }), node('b'), node('y', { up: false }), node('a')]));
+    expect(p.verdicts.slice(2).map((v) => v.node)).toEqual(['y', 'z']);
+    expect(p.verdicts[0]!.score!).toBeGreaterThan(p.verdicts[1]!.score!);
+    expect(p.owner).toBe(p.verdicts[0]!.node);
+  });
+});
+
+describe('placement: filters, pins, failures', () => {
+  it('excludes observers, nodes that are down, not ready or draining, and says why', () => {
+    const candidates = [node('obs', { role: 'observer' }), node('down', { up: false }), node('new', { ready: false }), node('leaving', { draining: true }), node('ok')];
+    const p = place(input('x', candidates));
+    expect(p.owner).toBe('ok');
+    const why = Object.fromEntries(p.verdicts.map((v) => [v.node, v.excludedBy]));
+    expect(why).toEqual({ ok: [], obs: ['observer'], down: ['not up'], new: ['not ready'], leaving: ['draining'] });
+    expect(place(input('x', candidates.slice(0, 4)))).toMatchObject({ owner: undefined, by: 'none' });
+  });
+
+  it('a worker type, an allowed command and every label the spec asks for', () => {
+    const cmd = parseChildSpec({ id: 'c', start: { command: '/bin/job' }, labels: { region: 'eu', disk: 'ssd' } });
+    const candidates = [node('no-cmd', { labels: { region: 'eu', disk: 'ssd' } }), node('no-label', { commands: ['/bin/job'], labels: { region: 'eu' } }), node('fit', { commands: ['/bin/job'], labels: { region: 'eu', disk: 'ssd', extra: 'x' } })];
+    expect(place({ ...input('c', candidates), spec: cmd }).owner).toBe('fit');
+    expect(exclusions(candidates[0]!, cmd, 0, 3)).toEqual(['command /bin/job not allowed']);
+    expect(exclusions(candidates[1]!, cmd, 0, 3)).toEqual(['label disk=ssd missing']);
+    expect(exclusions(node('x', { workers: [] }), spec('s'), 0, 3)).toEqual(['no worker type w']);
+  });
+
+  it('a node where the child failed to start maxStartFailures times is skipped: the next in HRW order takes over', () => {
+    const nodes = ['a', 'b', 'c'].map((n) => node(n));
+    const first = owner(input('x', nodes))!;
+    const second = place(input('x', nodes)).verdicts[1]!.node;
+    expect(owner(input('x', nodes, { failures: new Map([[first, 2]]) }))).toBe(first);
+    expect(owner(input('x', nodes, { failures: new Map([[first, 3]]) }))).toBe(second);
+  });
+
+  it('a pin wins while the pinned node is eligible; otherwise hashing decides', () => {
+    const nodes = ['a', 'b', 'c'].map((n) => node(n));
+    const hashed = owner(input('x', nodes))!;
+    const other = nodes.find((n) => n.name !== hashed)!.name;
+    expect(place(input('x', nodes, { pin: other }))).toMatchObject({ owner: other, by: 'pin' });
+    expect(owner(input('x', nodes, { pin: other }))).toBe(other);
+    const drained = nodes.map((n) => (n.name === other ? { ...n, draining: true } : n));
+    expect(place(input('x', drained, { pin: other }))).toMatchObject({ owner: hashed, by: 'hash' });
+    expect(owner(input('x', drained, { pin: other }))).toBe(hashed);
+    expect(place(input('x', nodes, { pin: 'gone' }))).toMatchObject({ owner: hashed, by: 'hash' });
+  });
+
+  it('owner (the hot path) always agrees with place', () => {
+    const candidateArb = fc.record({
+      name: fc.constantFrom('a', 'b', 'c', 'd'),
+      role: fc.constantFrom<'member' | 'observer'>('member', 'member', 'observer'),
+      up: fc.boolean(),
+      ready: fc.boolean(),
+      draining: fc.boolean(),
+      capacity: fc.constantFrom(1, 2, 5),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 4 }), fc.option(fc.constantFrom('a', 'b', 'c', 'd'), { nil: undefined }), fc.nat(4), fc.string({ maxLength: 8 }), (cs, pin, fails, id) => {
+        const candidates = cs.map((c) => node(c.name, c));
+        const i = input(id || 'x', candidates, { pin, failures: new Map([['a', fails]]) });
+        const p = place(i);
+        expect(owner(i)).toBe(p.owner);
+        if (p.by === 'pin') expect(p.owner).toBe(pin);
+      }),
+      { numRuns: 1000, seed: 1402 },
+    );
+  });
+});
+
+describe('placement: the pause rule', () => {
+  it('paused, a child running once on a node that could run it stays there; a pin or a drain still moves it', () => {
+    const nodes = ['a', 'b', 'c'].map((n) => node(n));
+    const hashed = owner(input('x', nodes))!;
+    const elsewhere = nodes.find((n) => n.name !== hashed)!.name;
+    const runners = [{ node: elsewhere }];
+    expect(placeChild(input('x', nodes), runners, false).owner).toBe(hashed);
+    expect(placeChild(input('x', nodes), runners, true)).toEqual({ owner: elsewhere, by: 'hash' });
+    expect(placeChild(input('x', nodes, { pin: hashed }), runners, true)).toEqual({ owner: hashed, by: 'pin' });
+    const drained = nodes.map((n) => (n.name === elsewhere ? { ...n, draining: true } : n));
+    expect(placeChild(input('x', drained), runners, true).owner).toBe(hashed);
+    // Two instances (a heal): the pause keeps nothing, placement decides.
+    expect(placeChild(input('x', nodes), [{ node: elsewhere }, { node: hashed }], true).owner).toBe(hashed);
+  });
+});

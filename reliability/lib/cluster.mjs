@@ -128,9 +128,16 @@ export class RealCluster {
    * @param netns a NetnsLayout, or undefined for plain loopback
    * @param status serve the status endpoint (loopback only)
    * @param gc let `collectGarbage(name)` run a full GC in the node (--expose-gc and fixtures/gc-on-signal.mjs)
+   * @param ports name → fixed port (the same on every restart; default: 0, a free one each time)
+   * @param nodeFlags name → extra `pogo node` flags of that member (e.g. its own --data-dir)
+   * @param calibrate measure each node's child-log clock against this process's by round trips
+   *   (calibrateClock) instead of trusting the wall-drift estimate
    */
-  constructor({ names, preset = 'lan', flags = [], netns = undefined, status = false, gc = false }) {
+  constructor({ names, preset = 'lan', flags = [], netns = undefined, status = false, gc = false, ports = {}, nodeFlags = () => [], calibrate = false }) {
     this.gc = gc;
+    this.calibrate = calibrate;
+    this.ports = ports;
+    this.nodeFlags = nodeFlags;
     this.names = names;
     this.preset = preset;
     this.flags = flags;
@@ -154,12 +161,13 @@ export class RealCluster {
     const nodeArgs = [
       ...(this.gc ? ['--expose-gc', '--import', GC_HOOK] : []),
       '--import', HOOK, CLI, 'node',
-      '--name', name, '--host', this.host(name), '--port', '0',
+      '--name', name, '--host', this.host(name), '--port', String(this.ports[name] ?? 0),
       '--secret-file', this.secretFile, '--operator-token-file', this.tokenFile,
       '--workers', WORKERS, '--preset', this.preset,
       ...(this.status ? ['--status-port', '0'] : []),
       ...seeds.flatMap((s) => ['--seeds', s]),
       ...this.flags,
+      ...this.nodeFlags(name),
     ];
     const [cmd, prefix] = this.netns ? this.netns.wrap(name) : [process.execPath, []];
     const args = this.netns ? [...prefix, process.execPath, ...nodeArgs] : nodeArgs;
@@ -184,6 +192,7 @@ export class RealCluster {
       this.truth.get(node).clear();
     });
     await node.started(30_000);
+    if (this.calibrate) await this.calibrateClock(node);
     if (this.status) node.statusUrl = await this.statusUrlOf(node);
     return node;
   }
@@ -203,6 +212,38 @@ export class RealCluster {
     return url;
   }
 
+  /**
+   * Measures the offset of `node`'s child-log clock (its timeOrigin + now())
+   * from this process's, NTP-style: the node's `clock` reading against the
+   * middle of the round trip that fetched it. The offset of a process never
+   * changes (both clocks run on the monotonic clock), so every sample is
+   * kept only if its round trip is the shortest yet; its half is the error
+   * bound, `node.clockErrorMs`. readTruth takes one more sample per node
+   * each time, so the bound shrinks to that of the quietest moment (a node
+   * busy restoring and linking answers slowly). Times must therefore be
+   * converted when they are used, not when they are read (ChildRecord keeps
+   * the raw ones). The wall-drift estimate taken at spawn
+   * (`node.wallDriftOffset`) is kept for comparison: it trusts the node's
+   * timeOrigin, which Node.js reads from two clocks one after the other at
+   * start-up, so a preemption between the two reads (a loaded machine)
+   * shifts it by as long as the preemption lasted.
+   */
+  async calibrateClock(node, rounds = 25) {
+    const now = () => performance.timeOrigin + performance.now();
+    node.wallDriftOffset ??= node.clockOffset;
+    for (let i = 0; i < rounds; i++) {
+      const a = now();
+      const reply = await node.request('clock', {}, 10_000).catch(() => undefined);
+      const b = now();
+      if (!reply) return;
+      if (node.clockRttMs === undefined || b - a < node.clockRttMs) {
+        node.clockRttMs = b - a;
+        node.clockOffset = reply.t - (a + b) / 2;
+        node.clockErrorMs = (b - a) / 2;
+      }
+    }
+  }
+
   /** Starts the members: the first alone, the rest with it as their seed. */
   async startAll() {
     const first = await this.start(this.names[0], []);
@@ -217,13 +258,14 @@ export class RealCluster {
   /**
    * Starts `count` children `<prefix>0 … <prefix>(count-1)`, spread evenly over the members
    * `names` (each member calls startChild for its share); returns their ids. Throws if any failed.
+   * `spec`: { start, shutdown } for other children than idle workers (control-hook startMany).
    */
-  async startSpread(names, count, prefix) {
+  async startSpread(names, count, prefix, spec = {}) {
     const perNode = names.map((_, i) => Math.floor(count / names.length) + (i < count % names.length ? 1 : 0));
     let from = 0;
     const replies = await Promise.all(
       names.map((name, i) => {
-        const part = { prefix, from, count: perNode[i] };
+        const part = { prefix, from, count: perNode[i], ...spec };
         from += perNode[i];
         return this.node(name).request('startMany', part, 180_000);
       }),
@@ -365,7 +407,10 @@ export class RealCluster {
     return wallOffset() - this.drift0;
   }
 
-  /** Applies a node's child-log events (times converted to this process's time base) and tells the listeners. */
+  /**
+   * Applies a node's child-log events and tells the listeners (node, events
+   * with times converted to this process's time base, the raw events).
+   */
   apply(node, raw) {
     const events = node.clockOffset ? raw.map(([id, kind, t]) => [id, kind, t - node.clockOffset]) : raw;
     const running = this.truth.get(node);
@@ -375,7 +420,7 @@ export class RealCluster {
       else if (n <= 1) running.delete(id);
       else running.set(id, n - 1);
     }
-    for (const fn of this.listeners) fn(node, events);
+    for (const fn of this.listeners) fn(node, events, raw);
   }
 
   /** Collects every reachable node's child log; returns id → names of the nodes running it. */
@@ -383,6 +428,9 @@ export class RealCluster {
     await Promise.all(
       this.reachable().map(async (name) => {
         const node = this.nodes.get(name);
+        // Its clock is being measured: its times could not be converted yet (it runs nothing before it is calibrated and ready anyway).
+        if (this.calibrate && node.clockErrorMs === undefined) return;
+        if (this.calibrate) await this.calibrateClock(node, 1);
         const reply = await node.request('childLog', { clear: true }, boundMs).catch(() => undefined);
         if (reply) this.apply(node, reply.log);
       }),
@@ -397,6 +445,57 @@ export class RealCluster {
       }
     }
     return where;
+  }
+
+  /**
+   * Polls the nodes' child logs until `pred(where)` holds (where: id → names
+   * of the nodes running it; `pred` may be async); resolves with the epoch
+   * time (performance.timeOrigin + now()) when it first held, or undefined
+   * after `boundMs`. For scripts without an observer node.
+   */
+  async waitTruth(pred, boundMs, what, everyMs = 100) {
+    let at;
+    try {
+      await until(
+        async () => {
+          const where = await this.readTruth();
+          if (!(await pred(where))) return false;
+          at = performance.timeOrigin + performance.now();
+          return true;
+        },
+        boundMs,
+        what,
+        everyMs,
+      );
+    } catch {
+      return undefined;
+    }
+    return at;
+  }
+
+  /**
+   * Quiescent by the nodes' own word, without an observer: every child of
+   * `ids` runs exactly once, on its owner, and nothing else runs (child
+   * logs); every member is up, ready, linked to every other and counts
+   * exactly `ids` running once each.
+   */
+  async quiescentTruth(ids, where) {
+    if (where.size !== ids.length || !ids.every((id) => where.get(id)?.length === 1 && where.get(id)[0] === this.ownerOf(id))) return false;
+    const counts = await this.counts(5000);
+    return this.names.every((n) => {
+      const c = counts.get(n);
+      return c !== undefined && c.ready && this.names.every((m) => c.up.includes(m)) && c.cluster.specs === ids.length && c.cluster.running === ids.length && c.cluster.duplicate === 0;
+    });
+  }
+
+  /** Why quiescentTruth(ids) does not hold, for failure messages. */
+  async describeTruth(ids) {
+    const where = await this.readTruth();
+    const counts = await this.counts(5000);
+    const off = ids.filter((id) => where.get(id)?.length !== 1 || where.get(id)[0] !== this.ownerOf(id));
+    const extra = [...where.keys()].filter((id) => !ids.includes(id));
+    const members = [...counts].map(([n, c]) => `${n} ready=${c.ready} up=${c.up.join(',')} specs=${c.cluster.specs} running=${c.cluster.running} duplicate=${c.cluster.duplicate} local=${c.local.active}`);
+    return `${off.length} children not once on their owner (${off.slice(0, 8).map((id) => `${id} on [${(where.get(id) ?? []).join(',')}] owner ${this.ownerOf(id)}`).join('; ')})${extra.length ? `, ${extra.length} others running` : ''}; members: ${members.join(' | ')}`;
   }
 
   /** Each reachable member's counts (cluster view and local children). */

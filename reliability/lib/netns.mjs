@@ -1,5 +1,5 @@
 /**
- * Network partitions with Linux network namespaces, for the chaos script.
+ * Network partitions with Linux network namespaces, for the chaos and majority scripts.
  *
  * Layout (nothing is added to the host's own network namespace):
  *
@@ -15,6 +15,9 @@
  * reset, no ICMP), so established links go quiet and the nodes notice only
  * by heartbeat timeout; new connections hang until their connect timeout.
  * Healing deletes the routes. The observer in the hub is never cut off.
+ * `apply` also cuts or restores single directions, several namespaces in
+ * one go (the majority script's staggered splits, heals that reach one peer
+ * first, and rolling partitions).
  *
  * Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and iproute2; `probe()`
  * says whether this machine allows it, so the script can fall back to
@@ -134,6 +137,48 @@ export class NetnsLayout {
         }
       }
     }
+  }
+
+  /**
+   * Applies one-way cuts and restores at once: `changes` is a list of
+   * { op: 'cut' | 'restore', from, to } (a cut from x to y drops what x
+   * sends to y; y still reaches x). The changes of each member's namespace
+   * go in one `ip -batch` call, the namespaces in the given order, so a
+   * whole set lands within a few milliseconds (the rolling partition: heal
+   * one node and cut another "in the same instant"). Returns
+   * performance.now() when the last namespace was done. A cut already in
+   * place, or a restore of a cut that is not, is skipped.
+   */
+  apply(changes) {
+    const byNs = new Map();
+    for (const { op, from, to } of changes) {
+      const key = `${this.ns(from)} ${this.host(to)}`;
+      if (op === 'cut' ? this.cuts.has(key) : !this.cuts.has(key)) continue;
+      if (op === 'cut') this.cuts.add(key);
+      else this.cuts.delete(key);
+      const lines = byNs.get(this.ns(from)) ?? [];
+      lines.push(`route ${op === 'cut' ? 'add' : 'del'} blackhole ${this.host(to)}/32`);
+      byNs.set(this.ns(from), lines);
+    }
+    for (const [ns, lines] of byNs) {
+      execFileSync('ip', ['-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n`, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
+    }
+    return performance.now();
+  }
+
+  /** One direction: drops what `from` sends to `to`. */
+  cut(from, to) {
+    return this.apply([{ op: 'cut', from, to }]);
+  }
+
+  /** Undoes cut(from, to). */
+  restore(from, to) {
+    return this.apply([{ op: 'restore', from, to }]);
+  }
+
+  /** Whether what `from` sends to `to` is dropped. */
+  isCut(from, to) {
+    return this.cuts.has(`${this.ns(from)} ${this.host(to)}`);
   }
 
   heal() {

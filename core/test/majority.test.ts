@@ -254,8 +254,8 @@ describe('whole-cluster restart with data dirs: no child ever runs twice', () =>
 });
 
 describe('majority mode: a start in the lease tail of a fresh split', () => {
-  // BUG (core/src/distributed: the majority start gate; found by the chaos
-  // simulation, seeds 104 and 1026). Two nodes on different sides of a fresh split both
+  // Found by the chaos simulation (seeds 104 and 1026), fixed by start claims
+  // (distributed/decide.ts: claims). Two nodes on different sides of a fresh split both
   // still hold their lease (confirmed before the split, for 600 ms), and each
   // still counts the other as linked (silent, not yet timed out) and synced.
   // A change of the desired state made on one side after the split (here a
@@ -263,8 +263,8 @@ describe('majority mode: a start in the lease tail of a fresh split', () => {
   // (its fence time passes inside that tail), each side places the child on
   // itself and starts it, seeing nobody else run it: n1 by the pin at +1416 ms,
   // n2 by hash at +1421 ms, both until their leases run out at +1620 ms.
-  // Skipped until the start gate is fixed; remove `.skip` to reproduce.
-  it.skip('n3 dies; n1 | n2 split 1150 ms later, before its fence; n1 pins its child to itself: only one may start it', async () => {
+  // With claims, neither hears the other echo its claim: neither starts.
+  it('n3 dies; n1 | n2 split 1150 ms later, before its fence; n1 pins its child to itself: only one may start it', async () => {
     await cluster(3, 7);
     const n1 = sim.mustGet('n1');
     const { hrwScore } = await import('../src/distributed/placement.js');
@@ -284,15 +284,14 @@ describe('majority mode: a start in the lease tail of a fresh split', () => {
 });
 
 describe('majority mode: the cut-off node starts a child as the majority moves it', () => {
-  // BUG (core/src/distributed: the majority start gate; the chaos simulation's
-  // seed 619 after merging main at 88a5f46). n3 starts a new child it owns
+  // Found by the chaos simulation (seed 619 at 88a5f46), fixed by start claims. n3 starts a new child it owns
   // just as it is cut off (its pg join is held by the cut); n3 still holds its
   // lease for up to 600 ms. On the majority side, n1 moves the child to
   // itself: n3 is still linked in n1's view (silent, not timed out) and runs
-  // nothing that n1 can see, so n1 starts it at once. Both run until n3's
-  // lease runs out. Skipped until the start gate is fixed; remove `.skip` to
-  // reproduce.
-  it.skip('n3 cut off as it starts a child it owns; n1 pins the child to itself: only one instance may run', async () => {
+  // nothing that n1 can see, so n1 starts it at once. Both ran until n3's
+  // lease ran out. With claims, n1 waits for n3 to echo its claim, which it
+  // never does before n3 is fenced.
+  it('n3 cut off as it starts a child it owns; n1 pins the child to itself: only one instance may run', async () => {
     const found: string[] = [];
     for (const seed of SEEDS) {
       await cluster(3, seed * 100 + 90);
@@ -313,17 +312,17 @@ describe('majority mode: the cut-off node starts a child as the majority moves i
 });
 
 describe('majority mode: concurrent changes of placement inputs in a connected cluster', () => {
-  // BUG (core/src/distributed: the majority start gate; found by the chaos
-  // simulation: seed 650 at a596c77, with no network fault at all; 1083 and 2318 at 88a5f46). A node starts a
+  // Found by the chaos simulation (seed 650 at a596c77, with no network fault
+  // at all; 1083 and 2318 at 88a5f46), fixed by start claims. A node starts a
   // child as soon as its own view of the desired state makes it the owner;
   // "linked and synced with every present member" does not mean "has seen
   // what they changed a moment ago". Here, in one instant, w undrains itself
   // and t asks for a new child: w gets the spec, is the owner in its view and
   // starts it; f gets the spec before w's undrain (latency jitter), is the
-  // owner in its view (w still draining) and starts it too. Both run until
-  // the undrain and the pg entries cross (a few ms). Skipped until the start
-  // gate is fixed; remove `.skip` to reproduce.
-  it.skip('w undrains itself while t starts a new child: only one instance may run', async () => {
+  // owner in its view (w still draining) and started it too, until the
+  // undrain and the pg entries crossed (a few ms). With claims, the two
+  // claims cross and the one ranked lower by HRW withdraws.
+  it('w undrains itself while t starts a new child: only one instance may run', async () => {
     const found: string[] = [];
     for (let seed = 1; seed <= 10; seed++) {
       await cluster(3, seed * 100 + 70);

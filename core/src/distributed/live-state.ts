@@ -65,7 +65,7 @@ export class LiveState {
     return out;
   }
 
-  /** Ids of every child some node has a `run:` or `fail:` entry for. */
+  /** Ids of every child some node has a `run:`, `fail:` or `claim:` entry for. */
   *groupIds(): IterableIterator<string> {
     for (const g of this.groups.groupNames(this.scope)) {
       const id = childIdOfGroup(g);

@@ -249,8 +249,10 @@ export function canonicalOf(value: unknown): string {
 
 export const JsonSchema = z.custom<JsonValue>((v) => isJsonValue(v), { message: 'must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)' });
 
-export const ScopeNameSchema = z.string().min(1).max(256);
-export const GroupNameSchema = z.string().min(1).max(1024);
+export const MAX_SCOPE_NAME = 256;
+export const MAX_GROUP_NAME = 1024;
+export const ScopeNameSchema = z.string().min(1).max(MAX_SCOPE_NAME);
+export const GroupNameSchema = z.string().min(1).max(MAX_GROUP_NAME);
 export const PgEntrySchema = z.object({ pid: PidSchema, value: JsonSchema.optional() }).strict();
 export type PgEntry = z.infer<typeof PgEntrySchema>;
 

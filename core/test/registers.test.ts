@@ -27,6 +27,7 @@ import {
   type FlagRegister,
 } from '../src/distributed/registers.js';
 import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
+import { isRunValue, RunValueSchema } from '../src/distributed/live-state.js';
 import { ChildSpecSchema, decodeNormalSpec, parseChildSpec, specText } from '../src/supervisor/child-spec.js';
 
 const NOW = 1_764_000_000_000;
@@ -278,6 +279,27 @@ describe('fast decoding agrees with the schemas', () => {
       { numRuns: 3000, seed: 1307 },
     );
     expect(accepted).toBeGreaterThan(1000); // both sides of the line are exercised
+  });
+
+  it("isRunValue (a live instance's run: value, checked without zod) accepts exactly what RunValueSchema accepts", () => {
+    const verish = fc.oneof({ weight: 4, arbitrary: verArb }, { weight: 1, arbitrary: str }, { weight: 1, arbitrary: fc.integer() });
+    const restarts = fc.oneof(fc.integer({ min: -2, max: 5 }), fc.constant(1.5), fc.constant(2 ** 60), fc.constant('1'), fc.constant(null));
+    const value = fc.oneof(
+      fc.record({ rev: verish, restarts }, { requiredKeys: [] }),
+      fc.record({ rev: verish, restarts, extra: fc.constant(1) }, { requiredKeys: ['extra'] }),
+      fc.constantFrom(null, 1, 'x', [], [1]),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(value, (raw) => {
+        const v = JSON.parse(JSON.stringify(raw)) as unknown;
+        const fast = isRunValue(v);
+        if (fast) accepted++;
+        expect(fast).toBe(RunValueSchema.safeParse(v).success);
+      }),
+      { numRuns: 3000, seed: 1309 },
+    );
+    expect(accepted).toBeGreaterThan(100); // both sides of the line are exercised
   });
 
   it('fastChildRegister accepts only what ChildRegisterSchema accepts; decodeChild gives the same register either way', () => {

@@ -109,6 +109,8 @@ interface Waiter {
   check(): boolean;
   readonly timer: TimerHandle;
   done: boolean;
+  /** In `notHeld` past its head: looked at again once every up member holds its write. */
+  queued: boolean;
 }
 
 export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; change: [] }> {
@@ -120,6 +122,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Waiters whose write not every up member held when last checked, oldest (lowest tick) first. */
   private notHeld: Waiter[] = [];
+  /** Waiters before this index in `notHeld` have been looked at with their write held by all. */
+  private notHeldHead = 0;
   private unsubscribe: (() => void) | undefined;
   private initialChildren: unknown[] = [];
   /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
@@ -309,6 +313,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     for (const set of this.waiters.values()) for (const w of set) this.o.clock.clearTimeout(w.timer);
     this.waiters.clear();
     this.notHeld = [];
+    this.notHeldHead = 0;
   }
 
   /** Called by the node on membership changes. */
@@ -575,8 +580,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** Whether every up member (but this node) holds the write made at `tick`. */
   private heldByAll(tick: number): boolean {
-    const others = this.reconciler.upMembers().filter((n) => n !== this.o.node);
-    return this.desired.heldByAll(tick, others);
+    return this.desired.heldByAll(tick, this.reconciler.upPeers());
   }
 
   private wait<T>(id: string, tick: number, what: string, check: (resolve: (v: T) => void, reject: (e: Error) => void) => boolean): Promise<T> {
@@ -591,6 +595,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         reject,
         tick,
         done: false,
+        queued: true,
         check: () => check(resolve, reject),
         timer: this.o.clock.setTimeout(() => {
           this.dropWaiter(waiter);
@@ -621,6 +626,20 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       done = true;
     }
     if (done) this.dropWaiter(w);
+    else if (!w.queued && !this.heldByAll(w.tick)) this.requeue(w);
+  }
+
+  /**
+   * Race "a member came up after the write was held": the waiter was looked
+   * at, its write is no longer held by every up member (the newcomer has not
+   * synced), and nothing would look at it again once it is. Back into the
+   * queue, in tick order.
+   */
+  private requeue(w: Waiter): void {
+    w.queued = true;
+    let i = this.notHeld.length;
+    while (i > this.notHeldHead && this.notHeld[i - 1]!.tick > w.tick) i--;
+    this.notHeld.splice(i, 0, w);
   }
 
   /** `id` was reconciled: its waiters look again. */
@@ -636,15 +655,22 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    * done yet, so 10,000 pending starts cost nothing per acknowledgement).
    */
   private checkAllWaiters(): void {
-    if (this.notHeld.length === 0) return;
-    const others = this.reconciler.upMembers().filter((n) => n !== this.o.node);
-    const held = this.desired.heldTick(others);
-    let i = 0;
+    if (this.notHeldHead === this.notHeld.length) return;
+    const held = this.desired.heldTick(this.reconciler.upPeers());
+    const from = this.notHeldHead;
+    let i = from;
     while (i < this.notHeld.length && this.notHeld[i]!.tick <= held) i++;
-    if (i === 0) return;
-    const ready = this.notHeld.slice(0, i);
-    this.notHeld = this.notHeld.slice(i).filter((w) => !w.done);
-    for (const w of ready) this.settle(w);
+    if (i === from) return;
+    this.notHeldHead = i;
+    const ready = this.notHeld.slice(from, i);
+    for (const w of ready) w.queued = false;
+    // Compact now and then, not on every acknowledgement (10,000 pending starts: one copy, not one per ack).
+    if (this.notHeldHead > 1024 && this.notHeldHead * 2 > this.notHeld.length) {
+      this.notHeld = this.notHeld.slice(this.notHeldHead).filter((w) => !w.done);
+      this.notHeldHead = 0;
+    }
+    // A waiter whose child still waits for its reconcile is looked at right after it (settleWaiters).
+    for (const w of ready) if (!this.reconciler.isDirty(w.id)) this.settle(w);
   }
 
   private changed(): void {

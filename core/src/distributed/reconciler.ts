@@ -167,7 +167,9 @@ export class Reconciler {
   private epoch = 0;
   private placementMembers = new Map<string, string>();
   private sweptFor: { members: Map<string, string>; mayRun: boolean; mayStart: boolean; paused: boolean } | undefined;
-  private announcedPeers = '';
+  private announcedPeers = -1;
+  /** Up members but this node, for the waiters (rebuilt with the topology). */
+  private upPeersNow: string[] | undefined;
   private ready = false;
   private readyRetry: TimerHandle | undefined;
   private readyTimeout: TimerHandle | undefined;
@@ -310,6 +312,18 @@ export class Reconciler {
   upMembers(): string[] {
     this.refreshInputs();
     return this.candidatesNow.filter((c) => c.role === 'member' && this.linked.has(c.name)).map((c) => c.name);
+  }
+
+  /** Up members but this node (shared: do not change it). */
+  upPeers(): readonly string[] {
+    this.refreshInputs();
+    this.upPeersNow ??= this.upMembers().filter((n) => n !== this.o.node);
+    return this.upPeersNow;
+  }
+
+  /** Whether `id` waits for a reconcile (then its waiters are looked at after it). */
+  isDirty(id: string): boolean {
+    return this.dirty.has(id) || this.urgent.has(id);
   }
 
   /** What keeps children from moving or starting, in words. */
@@ -582,15 +596,17 @@ export class Reconciler {
   // ---- topology -------------------------------------------------------------------
 
   /** Peers whose groups we hold: a peer counts as up for placement only once its snapshot has arrived. */
+  /** Whether a linked peer has announced the scope since last asked (a count will do: a link going down is a topology change of its own). */
   private announcementsChanged(): boolean {
-    let key = '';
-    for (const n of this.linked) if (n !== this.o.node && this.o.announced(n)) key += `${n},`;
-    if (key === this.announcedPeers) return false;
-    this.announcedPeers = key;
+    let count = 0;
+    for (const n of this.linked) if (n !== this.o.node && this.o.announced(n)) count++;
+    if (count === this.announcedPeers) return false;
+    this.announcedPeers = count;
     return true;
   }
 
   private refreshTopology(): void {
+    this.upPeersNow = undefined;
     const members = this.o.members();
     const me = this.o.node;
     this.memberByName = new Map(members.map((m) => [m.name, m]));

@@ -272,7 +272,7 @@ function onlyKeys(v: Record<string, unknown>, allowed: ReadonlySet<string>): boo
 const REGISTER_KEYS: ReadonlySet<string> = new Set(['floor', 'floorAt', 'collected', 'specs']);
 const ENTRY_KEYS: ReadonlySet<string> = new Set(['rev', 'spec', 'pin']);
 const PIN_KEYS: ReadonlySet<string> = new Set(['node', 'ver']);
-const isVer = (v: unknown): v is Ver => typeof v === 'string' && VER_PATTERN.test(v);
+export const isVer = (v: unknown): v is Ver => typeof v === 'string' && VER_PATTERN.test(v);
 
 /** A child register exactly as `ChildRegisterSchema` would accept it, with normalised specs — or undefined (then zod decides). Never throws. */
 export function fastChildRegister(v: unknown): ChildRegister | undefined {

@@ -56,7 +56,8 @@ export interface DesiredStateOptions {
 }
 
 export class DesiredState {
-  readonly replica = new Replica(desiredStateKinds);
+  /** Flags and roster entries are indexed (a handful among many children): `draining` and `roster` do not pass over every child. */
+  readonly replica = new Replica(desiredStateKinds, (k) => !k.startsWith('c:'));
   readonly replication: Replication;
   private readonly vclock: VersionClock;
 
@@ -70,7 +71,7 @@ export class DesiredState {
       observer: o.observer,
       antiEntropyIntervalMs: o.antiEntropyIntervalMs,
       send: o.send,
-      onChange: (keys, from) => o.onChange(keys, from),
+      onChange: (keys, from) => this.changed(keys, from),
       settledTick: () => o.settledTick(),
       savedTick: () => o.savedTick(),
       onProgress: () => o.onProgress(),
@@ -85,6 +86,30 @@ export class DesiredState {
         return own === undefined ? [] : [[key.roster(o.node), own]];
       },
     });
+  }
+
+  /** Ids of the children whose register holds no live spec (tombstones, collected ones): what tombstones.ts looks at. */
+  deadIds(): ReadonlySet<string> {
+    if (this.dead === undefined) {
+      // Built on first use (after a restore, which merges straight into the replica), then kept by `changed`.
+      this.dead = new Set();
+      for (const k of this.replica.keys()) this.noteDead(k);
+    }
+    return this.dead;
+  }
+
+  private dead: Set<string> | undefined;
+
+  private noteDead(k: string): void {
+    if (this.dead === undefined || !k.startsWith('c:')) return;
+    const r = this.replica.get(k) as ChildRegister | undefined;
+    if (r !== undefined && r.specs.length === 0) this.dead.add(k.slice(2));
+    else this.dead.delete(k.slice(2));
+  }
+
+  private changed(keys: readonly string[], from: string | undefined): void {
+    if (this.dead !== undefined) for (const k of keys) this.noteDead(k);
+    this.o.onChange(keys, from);
   }
 
   /** Whether the roster says `node` is forgotten. */
@@ -128,9 +153,9 @@ export class DesiredState {
   /** Nodes whose drain flag is set. */
   draining(): Set<string> {
     const out = new Set<string>();
-    for (const [k, v] of this.replica.all()) {
+    for (const k of this.replica.selectedKeys()) {
       const parsed = parseKey(k);
-      if (parsed?.kind === 'drain' && (v as FlagRegister).value) out.add(parsed.node);
+      if (parsed?.kind === 'drain' && (this.replica.get(k) as FlagRegister).value) out.add(parsed.node);
     }
     return out;
   }
@@ -142,9 +167,9 @@ export class DesiredState {
   /** The roster (tombstones.ts): members by name, true while tombstones wait for them. */
   roster(): Map<string, boolean> {
     const out = new Map<string, boolean>();
-    for (const [k, v] of this.replica.all()) {
+    for (const k of this.replica.selectedKeys()) {
       const parsed = parseKey(k);
-      if (parsed?.kind === 'roster') out.set(parsed.node, (v as FlagRegister).value);
+      if (parsed?.kind === 'roster') out.set(parsed.node, (this.replica.get(k) as FlagRegister).value);
     }
     return out;
   }
@@ -233,19 +258,19 @@ export class DesiredState {
   reset(): void {
     const keys = [...this.replica.keys()];
     for (const k of keys) this.replica.delete(k);
-    if (keys.length > 0) this.o.onChange(keys, undefined);
+    if (keys.length > 0) this.changed(keys, undefined);
   }
 
   /** Writes a register that is already decoded (a restored one, a collected tombstone). */
   write(k: string, value: unknown): boolean {
     const changed = this.replication.write(k, value);
-    if (changed) this.o.onChange([k], undefined);
+    if (changed) this.changed([k], undefined);
     return changed;
   }
 
   /** Drops a register here only (a collected tombstone everyone holds); not replicated. */
   drop(k: string): void {
-    if (this.replica.delete(k)) this.o.onChange([k], undefined);
+    if (this.replica.delete(k)) this.changed([k], undefined);
   }
 
   // ---- what peers hold ------------------------------------------------------------

@@ -512,16 +512,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       return this.instances.children().map((c) => ({ id: c.id, node: this.o.node, pid: c.pid, status: c.status, restarts: c.restarts, pin: this.desired.live(c.id)?.pin?.node ?? undefined, lastError: c.lastError }));
     }
     const out: GlobalChild[] = [];
-    for (const id of this.reconciler.ids()) {
-      const v = this.reconciler.view(id);
-      if (v.live) out.push(globalChild(v, v.live));
-    }
+    for (const v of this.reconciler.views()) if (v.live) out.push(globalChild(v, v.live));
     return out;
   }
 
   countChildren(): ChildCountsGlobal {
     const counts = emptyCounts(this.instances.count);
-    for (const id of this.reconciler.ids()) countInto(counts, this.reconciler.view(id));
+    for (const v of this.reconciler.views()) countInto(counts, v);
     return counts;
   }
 
@@ -613,7 +610,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.o.clock.clearTimeout(w.timer);
     const set = this.waiters.get(w.id);
     set?.delete(w);
-    if (set?.size === 0) this.waiters.delete(w.id);
+    if (set?.size === 0) {
+      this.waiters.delete(w.id);
+      this.reconciler.waitersGone(w.id);
+    }
   }
 
   private settle(w: Waiter): void {

@@ -275,6 +275,15 @@ export class Reconciler {
     return this.buildView(id, k?.history.view);
   }
 
+  /** The view of every child with anything known about it here (one refresh of the inputs for all). */
+  *views(): IterableIterator<ChildView> {
+    this.refreshInputs();
+    for (const id of this.ids()) {
+      const k = this.known.get(id);
+      yield k && k.epoch === this.epoch && !this.dirty.has(id) && !this.urgent.has(id) ? k.history.view : this.buildView(id, k?.history.view);
+    }
+  }
+
   /** Every child id with anything known about it here. */
   ids(): Set<string> {
     const ids = new Set<string>(this.o.desired.childIds());
@@ -319,6 +328,19 @@ export class Reconciler {
     this.refreshInputs();
     this.upPeersNow ??= this.upMembers().filter((n) => n !== this.o.node);
     return this.upPeersNow;
+  }
+
+  /**
+   * The last caller waiting on `id` is gone. Its last reconcile stored no
+   * signature (a waited-on id is never skipped), so every sweep would
+   * reconcile it again until something else did: 10,000 children started
+   * together cost the first anti-entropy pass after them 10,000 reconciles.
+   * Unless something is pending for it, its view is current: sign it now.
+   */
+  waitersGone(id: string): void {
+    const k = this.known.get(id);
+    if (k === undefined || k.sig !== undefined || k.epoch !== this.epoch || this.isDirty(id)) return;
+    k.sig = this.signature(id);
   }
 
   /** Whether `id` waits for a reconcile (then its waiters are looked at after it). */
@@ -391,7 +413,7 @@ export class Reconciler {
     const observer = !this.o.isMember;
     let marked = 0;
     let dropped = 0;
-    for (const id of [...desired.childIds()]) {
+    for (const id of [...desired.deadIds()]) {
       const r = desired.child(id);
       if (r.specs.length > 0 || r.floor === undefined) continue;
       const tick = desired.childTick(id) ?? 0;
@@ -587,10 +609,16 @@ export class Reconciler {
     return { epoch: this.epoch, tick: this.o.desired.childTick(id), run: this.o.live.runStamp(id), fail: this.o.live.failStamp(id), claim: this.o.live.claimStamp(id), local };
   }
 
+  /** `signature(id)` equals `sig`, compared field by field without building a new signature (a sweep asks this of every id). */
   private unchangedSince(sig: Signature | undefined, id: string): boolean {
-    if (sig === undefined) return false;
-    const now = this.signature(id);
-    return now !== undefined && now.epoch === sig.epoch && now.tick === sig.tick && now.run === sig.run && now.fail === sig.fail && now.claim === sig.claim && now.local === sig.local;
+    if (sig === undefined || sig.epoch !== this.epoch || this.o.hasWaiter(id)) return false;
+    let local: string | undefined;
+    if (this.o.instances.has(id)) {
+      local = this.o.instances.runningPid(id);
+      if (local === undefined) return false;
+    }
+    if (local !== sig.local || this.o.instances.claimOf(id) !== undefined) return false;
+    return sig.tick === this.o.desired.childTick(id) && sig.run === this.o.live.runStamp(id) && sig.fail === this.o.live.failStamp(id) && sig.claim === this.o.live.claimStamp(id);
   }
 
   // ---- topology -------------------------------------------------------------------

@@ -102,8 +102,19 @@ export class Replica {
   private readonly leafHi = new Uint32Array(LEAVES);
   private readonly leafLo = new Uint32Array(LEAVES);
   private _tick = 0;
+  /** Keys that `indexed` selects (a few flags among many children): read without a pass over every key. */
+  private readonly selected = new Set<string>();
 
-  constructor(readonly kindOf: KindOf) {}
+  /** `indexed`: which keys `selectedKeys` lists (none by default). */
+  constructor(
+    readonly kindOf: KindOf,
+    private readonly indexed: (key: string) => boolean = () => false,
+  ) {}
+
+  /** The held keys `indexed` selects. */
+  selectedKeys(): ReadonlySet<string> {
+    return this.selected;
+  }
 
   /** Changes so far: bumped by every change (see the header). */
   get tick(): number {
@@ -169,6 +180,7 @@ export class Replica {
     if (held === undefined) return false;
     this.unindex(key, held);
     this.entries.delete(key);
+    this.selected.delete(key);
     this._tick++;
     return true;
   }
@@ -225,6 +237,7 @@ export class Replica {
     const hash = hash53(`${key}\u0000${text}`);
     const entry: Entry = { value, text, hash, leaf, tick: ++this._tick };
     this.entries.set(key, entry);
+    if (held === undefined && this.indexed(key)) this.selected.add(key);
     this.xor(leaf, hash);
     let keys = this.leafKeys[leaf];
     if (keys === undefined) this.leafKeys[leaf] = keys = new Set();

@@ -25,6 +25,11 @@
  * - Convergence: after a topology change (a node up or down), the gateway
  *   emits a `converged` event once every child runs exactly once again,
  *   with the time it took (measured between cluster events, not ticks).
+ *   The listing reads live state afresh, so it can show an instance before
+ *   the reconciler has emitted its `started` (and `moved`) event: the
+ *   gateway waits until each running instance's start was reported, so the
+ *   converged event follows the events that led to it and its time covers
+ *   them.
  * - Static files: with `staticDir`, serves the built renderer (no directory
  *   listing, no path outside the directory).
  */
@@ -166,9 +171,19 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   // Convergence: from a topology change until every child runs exactly once.
   let converging: { since: number; cause: string; node: string } | undefined;
   let lastChangeAt = 0;
-  const onDistEvent = (e: { type: string; at?: number; node?: unknown }): void => {
+  // The instances whose start the events reported (or that ran when the gateway started), per child id.
+  const reported = new Map<string, Set<string>>();
+  for (const c of node.supervisor.whichChildren('global')) reported.set(c.id, new Set(c.instances.map((i) => i.pid)));
+  const onDistEvent = (e: { type: string; at?: number; node?: unknown; id?: unknown; pid?: unknown }): void => {
     const at = e.at ?? node.clock.now();
     lastChangeAt = at;
+    if (typeof e.id === 'string' && typeof e.pid === 'string') {
+      if (e.type === 'started') (reported.get(e.id) ?? reported.set(e.id, new Set()).get(e.id)!).add(e.pid);
+      else if (e.type === 'stopped') {
+        const pids = reported.get(e.id);
+        if (pids?.delete(e.pid) && pids.size === 0) reported.delete(e.id);
+      }
+    }
     pushEvent({ ...(e as Record<string, unknown>), type: e.type, at });
     // Observers (a UI, `pogo ctl`) coming and going move nothing: only members start a convergence.
     if ((e.type === 'node-up' || e.type === 'node-down') && typeof e.node === 'string' && (e as { role?: unknown }).role === 'member') converging ??= { since: at, cause: e.type, node: e.node };
@@ -177,6 +192,10 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     if (!converging) return;
     const children = node.supervisor.whichChildren('global');
     if (!children.every((c) => c.status === 'running' && c.instances.length === 1)) return;
+    // Not before the events say so: else the time would stop short of the starts, and they would follow it.
+    if (!children.every((c) => reported.get(c.id)?.has(c.instances[0]!.pid) === true)) return;
+    const ids = new Set(children.map((c) => c.id));
+    for (const id of reported.keys()) if (!ids.has(id)) reported.delete(id);
     pushEvent({ type: 'converged', at: node.clock.now(), after: Math.max(0, lastChangeAt - converging.since), cause: converging.cause, node: converging.node, children: children.length });
     converging = undefined;
   };

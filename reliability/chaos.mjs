@@ -50,15 +50,14 @@
  * observer reaches every member), then deletes them at exit.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom, TIMING_PRESETS } from '../core/dist/index.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
-import { commandLine, fig, formatDuration } from './lib/options.mjs';
+import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -555,14 +554,7 @@ async function main() {
   }
   process.on('exit', killTrackedNow);
   const result = await runChaos(opts, layout);
-  report(result);
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
-  process.exit(result.violations.length > 0 ? 1 : 0);
+  finish(opts, result, report);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    process.stderr.write(`chaos: ${err.stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'chaos', main);

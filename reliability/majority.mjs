@@ -57,13 +57,13 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom, TIMING_PRESETS } from '../core/dist/index.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
-import { commandLine, fig, formatDuration } from './lib/options.mjs';
+import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
 export const FLAGS = {
@@ -462,14 +462,7 @@ async function main() {
     layout.destroy();
   });
   const result = await runMajority(opts, layout);
-  report(result);
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
-  process.exit(result.violations.length > 0 ? 1 : 0);
+  finish(opts, result, report);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    process.stderr.write(`majority: ${err.stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'majority', main);

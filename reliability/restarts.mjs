@@ -43,13 +43,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/index.js';
 import { STATE_FILE, decodeState } from '../core/dist/distributed/state-file.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent } from './lib/invariants.mjs';
-import { commandLine, fig, formatDuration } from './lib/options.mjs';
+import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
 export const FLAGS = {
@@ -320,14 +319,7 @@ async function main() {
   opts.seed ??= 1 + Math.floor(Math.random() * 2 ** 31);
   process.on('exit', killTrackedNow);
   const result = await runRestarts(opts);
-  report(result);
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
-  process.exit(result.violations.length > 0 ? 1 : 0);
+  finish(opts, result, report);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    process.stderr.write(`restarts: ${err.stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'restarts', main);

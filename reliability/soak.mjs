@@ -42,14 +42,12 @@
  * memory slopes are reported, never a failure. Every process is stopped by
  * pid on exit, including on SIGINT.
  */
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/index.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
-import { commandLine, fig, formatDuration, slope } from './lib/options.mjs';
+import { commandLine, finish, fig, formatDuration, slope, runIfMain } from './lib/options.mjs';
 
 export const FLAGS = {
   duration: { type: 'duration', default: 600_000, help: 'how long the churn goes on' },
@@ -422,14 +420,7 @@ async function main() {
   opts.seed ??= 1 + Math.floor(Math.random() * 2 ** 31);
   process.on('exit', killTrackedNow);
   const result = await runSoak(opts);
-  report(result);
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
-  process.exit(result.violations.length > 0 ? 1 : 0);
+  finish(opts, result, report);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    process.stderr.write(`soak: ${err.stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'soak', main);

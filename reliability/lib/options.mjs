@@ -4,9 +4,11 @@
  * `1500ms` or `1h` (a bare number is seconds). A bad flag stops the script
  * with exit code 2 and a message naming it.
  *
- * Also the figure helpers both scripts print with: least-squares slope and
- * a compact number format.
+ * Also the figure helpers the scripts print with (least-squares slope, a
+ * compact number format) and how each script ends (`finish`, `runIfMain`).
  */
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /** Milliseconds from `120s`, `10m`, `1500ms`, `1h` or a bare number of seconds. */
 export function parseDuration(text, flag) {
@@ -125,4 +127,20 @@ export function commandLine(name, spec, argv = process.argv.slice(2)) {
     return undefined;
   }
   return opts;
+}
+
+/** The end of a script's run: its report, the result as JSON with `--json`, and exit code 1 when an invariant was violated. */
+export function finish(opts, result, report) {
+  report(result);
+  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
+  process.exit(result.violations.length > 0 ? 1 : 0);
+}
+
+/** Runs `main` when the script at `moduleUrl` is the one node was started with (not when a test imports it); a throw is printed and exits 1. */
+export function runIfMain(moduleUrl, name, main) {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  main().catch((err) => {
+    process.stderr.write(`${name}: ${err.stack ?? err}\n`);
+    process.exit(1);
+  });
 }

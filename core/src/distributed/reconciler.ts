@@ -270,18 +270,20 @@ export class Reconciler {
   /** The view of `id` now (computed afresh when anything it reads may have changed since its last reconcile). */
   view(id: string): ChildView {
     this.refreshInputs();
-    const k = this.known.get(id);
-    if (k && k.epoch === this.epoch && !this.dirty.has(id) && !this.urgent.has(id)) return k.history.view;
-    return this.buildView(id, k?.history.view);
+    return this.currentView(id);
   }
 
   /** The view of every child with anything known about it here (one refresh of the inputs for all). */
   *views(): IterableIterator<ChildView> {
     this.refreshInputs();
-    for (const id of this.ids()) {
-      const k = this.known.get(id);
-      yield k && k.epoch === this.epoch && !this.dirty.has(id) && !this.urgent.has(id) ? k.history.view : this.buildView(id, k?.history.view);
-    }
+    for (const id of this.ids()) yield this.currentView(id);
+  }
+
+  /** The last reconcile's view while it is current (same placement epoch, nothing pending), else one built now; inputs refreshed by the caller. */
+  private currentView(id: string): ChildView {
+    const k = this.known.get(id);
+    if (k && k.epoch === this.epoch && !this.isDirty(id)) return k.history.view;
+    return this.buildView(id, k?.history.view);
   }
 
   /** Every child id with anything known about it here. */
@@ -556,8 +558,9 @@ export class Reconciler {
     const register = this.o.desired.child(id);
     const live = liveSpec(register);
     const me = this.o.node;
-    const runners = this.o.live.runners(id, (node) => node === me || this.linked.has(node));
-    const claims = this.cluster.claims ? this.o.live.claims(id, (node) => node === me || this.linked.has(node)) : NO_CLAIMS;
+    const visible = (node: string) => node === me || this.linked.has(node);
+    const runners = this.o.live.runners(id, visible);
+    const claims = this.cluster.claims ? this.o.live.claims(id, visible) : NO_CLAIMS;
     const failures = this.o.live.failures(id, live?.rev);
     let owner: string | undefined;
     let by: ChildView['by'] = 'none';
@@ -597,34 +600,40 @@ export class Reconciler {
   /** The members a claim must be heard by (majority mode): every present member but this node, linked (the start gate makes sure). */
   private presentPeers: Array<{ name: string; incarnation: string }> = [];
 
-  /** Everything a reconcile of `id` reads that can change without a clock; undefined (never skip) while a caller waits or the local instance is not simply running. */
+  /**
+   * The local part of a signature: this node's instance (its pid, or
+   * undefined without one), or `false` when the id must not be skipped — a
+   * caller waits on it, its local instance is not simply running, or this
+   * node holds a claim to start it.
+   */
+  private localMark(id: string): string | undefined | false {
+    if (this.o.hasWaiter(id) || this.o.instances.claimOf(id) !== undefined) return false;
+    if (!this.o.instances.has(id)) return undefined;
+    return this.o.instances.runningPid(id) ?? false;
+  }
+
+  /** Everything a reconcile of `id` reads that can change without a clock; undefined (never skip) when `localMark` says so. */
   private signature(id: string): Signature | undefined {
-    if (this.o.hasWaiter(id)) return undefined;
-    let local: string | undefined;
-    if (this.o.instances.has(id)) {
-      local = this.o.instances.runningPid(id);
-      if (local === undefined) return undefined;
-    }
-    if (this.o.instances.claimOf(id) !== undefined) return undefined;
+    const local = this.localMark(id);
+    if (local === false) return undefined;
     return { epoch: this.epoch, tick: this.o.desired.childTick(id), run: this.o.live.runStamp(id), fail: this.o.live.failStamp(id), claim: this.o.live.claimStamp(id), local };
   }
 
   /** `signature(id)` equals `sig`, compared field by field without building a new signature (a sweep asks this of every id). */
   private unchangedSince(sig: Signature | undefined, id: string): boolean {
-    if (sig === undefined || sig.epoch !== this.epoch || this.o.hasWaiter(id)) return false;
-    let local: string | undefined;
-    if (this.o.instances.has(id)) {
-      local = this.o.instances.runningPid(id);
-      if (local === undefined) return false;
-    }
-    if (local !== sig.local || this.o.instances.claimOf(id) !== undefined) return false;
+    if (sig === undefined || sig.epoch !== this.epoch) return false;
+    const local = this.localMark(id);
+    if (local === false || local !== sig.local) return false;
     return sig.tick === this.o.desired.childTick(id) && sig.run === this.o.live.runStamp(id) && sig.fail === this.o.live.failStamp(id) && sig.claim === this.o.live.claimStamp(id);
   }
 
   // ---- topology -------------------------------------------------------------------
 
-  /** Peers whose groups we hold: a peer counts as up for placement only once its snapshot has arrived. */
-  /** Whether a linked peer has announced the scope since last asked (a count will do: a link going down is a topology change of its own). */
+  /**
+   * Peers whose groups we hold: a peer counts as up for placement only once
+   * its snapshot has arrived. Whether one has announced the scope since last
+   * asked (a count will do: a link going down is a topology change of its own).
+   */
   private announcementsChanged(): boolean {
     let count = 0;
     for (const n of this.linked) if (n !== this.o.node && this.o.announced(n)) count++;

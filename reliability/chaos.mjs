@@ -58,6 +58,7 @@ import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
 import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
+import { shuffle } from './lib/random.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -150,15 +151,6 @@ export function schedule(seed, nodes, rounds, kinds = KINDS) {
   const members = names(nodes);
   const firstKinds = shuffle(rng, kinds);
   return Array.from({ length: rounds }, (_, i) => describePlan(planRound(rng, i + 1, members, firstKinds)));
-}
-
-function shuffle(rng, xs) {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 function describePlan(p) {

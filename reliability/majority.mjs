@@ -64,6 +64,7 @@ import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent } from './lib/invariants.mjs';
 import { NetnsLayout, probe, removeStale } from './lib/netns.mjs';
 import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
+import { shuffle } from './lib/random.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
 export const FLAGS = {
@@ -117,15 +118,6 @@ function killMarked(mark) {
       // gone meanwhile
     }
   }
-}
-
-function shuffle(rng, xs) {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Every one-way link between a member of `side` and one outside it. */

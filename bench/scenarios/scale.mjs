@@ -14,10 +14,16 @@
  * number of nodes: a cluster whose nodes are too busy to answer heartbeats
  * keeps dropping and re-forming links and does not settle.
  *
- * Every member holds a copy of every child's spec (that is what lets any
- * survivor restart any child), so memory per node grows with children ×
- * members; on a 2-core machine all nodes also share two cores, so these
- * figures show the ceiling of one machine, not of the design on real hosts.
+ * After the largest stage the victim of the failover is started again into
+ * the full cluster and timed until its share runs on it again (the target
+ * of issue 13: ≤ 5 s at 20 nodes × 20,000 children): it links to every
+ * member, compares digests and pulls each register about once.
+ *
+ * Every member holds one merged replica of every child's spec (that is what
+ * lets any survivor restart any child), so memory per node grows with the
+ * children, not with children × members; on a 2-core machine all nodes also
+ * share two cores, so these figures show the ceiling of one machine, not of
+ * the design on real hosts.
  */
 import { killTracked, rssBytes } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
@@ -63,10 +69,8 @@ export async function run(ctx) {
     });
     stage.failoverMoved = had;
     ctx.log(`  ${had} children of ${victim.name} running elsewhere ${stage.failoverMs.toFixed(0)} ms after SIGKILL`);
-    // Back to full strength for the next stage (and timed: a node rejoining a loaded cluster). After
-    // the last stage there is no next one: on this machine a restart into 20 nodes x 20,000 children
-    // can take minutes (every peer sends the newcomer its copy of every register), so it is skipped.
-    if (i < stages.length - 1) {
+    // Back to full strength for the next stage, and timed: a node restarted into a loaded cluster.
+    {
       stage.rejoinMs = await ctx.step(`stage ${i + 1}: restart ${victim.name} and settle`, 240_000, async () => {
         await killTracked([victim.child]);
         const r = performance.now();
@@ -82,6 +86,7 @@ export async function run(ctx) {
     ctx.metric(`${label}: longest stall of the observer`, 'ms', stage.observerMaxStallMs, { note: 'the runner process, where the observer lives; beyond 3,000 ms its own links drop and its view lags' });
     ctx.metric(`${label}: resident memory per node`, 'MiB', stage.rssMiB, { note: 'VmRSS (median, min, max over the nodes)' });
     ctx.metric(`${label}: failover after SIGKILL`, 'ms', stage.failoverMs, { note: `${had} children of ${victim.name} running on the ${size.nodes - 1} survivors` });
-    if (stage.rejoinMs !== undefined) ctx.metric(`${label}: ${victim.name} restarted, until all run once on their owners again`, 'ms', stage.rejoinMs, { note: 'from the spawn of the new process: it links to every member, receives every register, and its share of children moves back to it' });
+    const last = i === stages.length - 1 && total >= 20_000 && size.nodes >= 20;
+    ctx.metric(`${label}: ${victim.name} restarted, until all run once on their owners again`, 'ms', stage.rejoinMs, { ...(last ? { target: ['<=', 5000] } : {}), note: 'from the spawn of the new process: it links to every member, receives every register, and its share of children moves back to it' });
   }
 }

@@ -62,9 +62,13 @@ export async function run(ctx) {
   };
   // The bench's own event-loop probe would add 10 wake-ups a second to every node.
   await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(nodes.map((n) => n.request('probe', { on: false }, 10_000))));
+  // BENCH_PROFILE_DIR=<dir>: a CPU profile of each node over the idle window (the profiler's own cost is in the CPU figure then).
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'start', intervalUs: 1000 }, 10_000)));
   const a = await ctx.step('sample CPU and link counters', 10_000, sample);
   await ctx.step(`idle for ${size.idleSeconds} s`, size.idleSeconds * 1000 + 10_000, () => sleep(size.idleSeconds * 1000));
   const b = await ctx.step('sample again', 10_000, sample);
+  if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/idle-${n.name}.cpuprofile` }, 30_000)));
   const seconds = (b.at - a.at) / 1000;
   const cpu = nodes.map((_, i) => ((b.cpu[i] - a.cpu[i]) / seconds) * 100);
   const rss = nodes.map((n) => rssBytes(n.pid) / 2 ** 20);

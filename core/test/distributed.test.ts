@@ -89,6 +89,63 @@ describe('distributed supervisor: Pogo scenarios', () => {
     expect(events.some((e) => e.type === 'moved' && e.reason === 'leave')).toBe(true);
   });
 
+  it('every move names its exact cause: drain, undrain, pin, unpin, resume, join', async () => {
+    const [n1, n2] = await cluster(3, 111);
+    const ids = Array.from({ length: 30 }, (_, i) => `why${i}`);
+    for (const id of ids) await sim.resolve(n1!.supervisor.startChild(w(id)));
+    const events: DistEvent[] = [];
+    n1!.supervisor.on('event', (e) => events.push(e));
+    const movesSince = (mark: number) => events.slice(mark).flatMap((e) => (e.type === 'moved' ? [e] : []));
+    const settled = (what: string) => sim.until(() => ids.every((id) => sim.instances(id).length === 1 && n1!.supervisor.whichChildren('global').find((c) => c.id === id)?.status === 'running'), 5_000, what);
+    const onN2 = ids.filter((id) => sim.instances(id)[0] === 'n2');
+    expect(onN2.length).toBeGreaterThan(0);
+
+    let mark = events.length;
+    n1!.supervisor.drain('n2');
+    await sim.until(() => onN2.every((id) => sim.instances(id).length === 1 && sim.instances(id)[0] !== 'n2'), 5_000, 'drained');
+    await settled('settled after drain');
+    expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['drain']));
+
+    mark = events.length;
+    n1!.supervisor.undrain('n2');
+    await sim.until(() => onN2.every((id) => sim.instances(id)[0] === 'n2'), 5_000, 'back on n2');
+    await settled('settled after undrain');
+    expect(movesSince(mark).filter((m) => m.to === 'n2').map((m) => m.id).sort()).toEqual([...onN2].sort());
+    expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['undrain']));
+
+    const child = ids.find((id) => sim.instances(id)[0] !== 'n3')!;
+    const home = sim.instances(child)[0]!;
+    mark = events.length;
+    await sim.resolve(n2!.supervisor.moveChild(child, 'n3'));
+    await settled('settled after pin');
+    expect(movesSince(mark).map((m) => [m.id, m.to, m.reason])).toEqual([[child, 'n3', 'pin']]);
+    mark = events.length;
+    n2!.supervisor.unpin(child);
+    await sim.until(() => sim.instances(child)[0] === home, 5_000, 'back home after unpin');
+    await settled('settled after unpin');
+    expect(movesSince(mark).map((m) => [m.id, m.to, m.reason])).toEqual([[child, home, 'unpin']]);
+
+    mark = events.length;
+    n1!.supervisor.setRebalancing(true);
+    await sim.until(() => sim.running().every((n) => n.supervisor.rebalancingPaused), 5_000, 'paused everywhere');
+    await sim.start('n4', ['n1']);
+    await sim.until(() => sim.running().every((n) => n.member('n4')?.ready === true), 5_000, 'everyone sees n4 ready');
+    await sim.run(500);
+    expect(movesSince(mark)).toEqual([]);
+    n1!.supervisor.setRebalancing(false);
+    await sim.until(() => ids.some((id) => sim.instances(id)[0] === 'n4'), 5_000, 'moves to n4 after resume');
+    await settled('settled after resume');
+    const resumed = movesSince(mark);
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(new Set(resumed.map((m) => m.reason))).toEqual(new Set(['resume']));
+
+    mark = events.length;
+    await sim.start('n5', ['n1']);
+    await sim.until(() => ids.some((id) => sim.instances(id)[0] === 'n5'), 5_000, 'moves to n5');
+    await settled('settled after join');
+    expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['join']));
+  });
+
   it('restarts a child elsewhere when its owner dies', async () => {
     const [n1] = await cluster(3, 105);
     const started = await sim.resolve(n1!.supervisor.startChild(w('d1')));

@@ -25,9 +25,56 @@ export type DistEvent =
   | { type: 'node-up'; node: string; role: string; at: number }
   | { type: 'node-down'; node: string; role: string; reason: string; at: number };
 
+/** Why a node may be gaining children: the latest change of placement inputs in its favour. */
+export type GainReason = 'join' | 'undrain' | 'resume';
+
+/** What placement depended on at one moment, as far as gains are concerned. */
+export interface GainInputs {
+  /** Members that may take children: up, ready and not draining. */
+  readonly eligible: ReadonlySet<string>;
+  readonly drains: ReadonlySet<string>;
+  readonly paused: boolean;
+}
+
+/**
+ * The latest gain of each node, ordered by a counter: a node that became
+ * eligible (`join`, or `undrain` when it was draining before), and the last
+ * `resume` of rebalancing, which applies to every node.
+ */
+export interface Gains {
+  readonly byNode: ReadonlyMap<string, { readonly reason: 'join' | 'undrain'; readonly n: number }>;
+  /** The counter at the last resume, -1 if none. */
+  readonly resumed: number;
+  readonly n: number;
+}
+
+export const NO_GAINS: Gains = { byNode: new Map(), resumed: -1, n: 0 };
+
+/** The gains after placement inputs changed from `before` to `after` (pure). */
+export function nextGains(g: Gains, before: GainInputs, after: GainInputs): Gains {
+  let byNode: Map<string, { reason: 'join' | 'undrain'; n: number }> | undefined;
+  let n = g.n;
+  for (const node of after.eligible) {
+    if (before.eligible.has(node)) continue;
+    byNode ??= new Map(g.byNode);
+    byNode.set(node, { reason: before.drains.has(node) && !after.drains.has(node) ? 'undrain' : 'join', n: ++n });
+  }
+  const resumed = before.paused && !after.paused ? ++n : g.resumed;
+  return n === g.n ? g : { byNode: byNode ?? g.byNode, resumed, n };
+}
+
+/** Why `node` gains a child now: the later of its own gain and the last resume; `join` when nothing is known. */
+export function gainOf(g: Gains, node: string): GainReason {
+  const own = g.byNode.get(node);
+  if (g.resumed >= 0 && (own === undefined || g.resumed > own.n)) return 'resume';
+  return own?.reason ?? 'join';
+}
+
 /** What the cause of an owner change depends on, as this node sees the cluster. */
 export interface CauseContext {
   draining(node: string): boolean;
+  /** Why `node` may be gaining children now (`gainOf`). */
+  gain(node: string): GainReason;
   /** The member's state: 'left' also for a member that is gone from the table; 'leaving' when it announced it no longer takes children. */
   stateOf(node: string): 'up' | 'down' | 'left' | 'leaving';
   maxStartFailures: number;
@@ -35,12 +82,13 @@ export interface CauseContext {
 
 /**
  * Why the owner of a child changed from `previous` to `next` (for the
- * `moved` event that follows): a pin that changed, the previous owner
+ * `moved` event that follows): a pin set or removed, the previous owner
  * draining, gone, down, leaving or failing to start the child, several
- * instances after a heal, and otherwise a node that joined.
+ * instances after a heal, and otherwise the reason `next` gained it (it
+ * joined, was undrained, or rebalancing resumed).
  */
 export function causeOf(v: Pick<ChildView, 'failures' | 'runners'>, previous: string | undefined, next: string | undefined, pinBefore: string | null | undefined, pinAfter: string | null | undefined, ctx: CauseContext): MoveReason {
-  if (pinAfter !== pinBefore && (pinAfter === next || pinBefore === previous)) return 'pin';
+  if (pinAfter !== pinBefore && (pinAfter === next || pinBefore === previous)) return pinAfter == null ? 'unpin' : 'pin';
   if (previous !== undefined) {
     if (ctx.draining(previous)) return 'drain';
     const state = ctx.stateOf(previous);
@@ -49,7 +97,7 @@ export function causeOf(v: Pick<ChildView, 'failures' | 'runners'>, previous: st
     if ((v.failures.get(previous)?.failures ?? 0) >= ctx.maxStartFailures) return 'failure';
   }
   if (v.runners.length > 1) return 'heal';
-  return 'join';
+  return next === undefined ? 'join' : ctx.gain(next);
 }
 
 /** What a child looked like last, for the next diff. */

@@ -40,7 +40,7 @@ import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
-import { causeOf, diffChild, type CauseContext, type ChildHistory, type DistEvent } from './events.js';
+import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, type CauseContext, type ChildHistory, type DistEvent, type GainInputs, type Gains } from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { placeChild, type Candidate } from './placement.js';
@@ -441,11 +441,13 @@ export class Reconciler {
     if (this.stopped) return;
     if (this.announcementsChanged()) this.topologyDirty = true;
     if (!this.flagsDirty && !this.topologyDirty) return;
+    const gainsBefore = this.gainInputs();
     if (this.flagsDirty) {
       this.drains = this.o.desired.draining();
       this.pausedFlag = this.o.desired.paused;
     }
     this.refreshTopology();
+    this.gains = nextGains(this.gains, gainsBefore, this.gainInputs());
     const key = JSON.stringify([[...this.placementMembers.values()], this.mayRunNow, this.mayStartNow, this.pausedFlag, [...this.drains].sort()]);
     if (key !== this.placementKey) {
       this.placementKey = key;
@@ -579,10 +581,20 @@ export class Reconciler {
     return { id, register, live, runners, claims, failures, owner, by, cause };
   }
 
+  /** The latest gain of each node (events.ts), for the reason of moves towards it. */
+  private gains: Gains = NO_GAINS;
+
+  private gainInputs(): GainInputs {
+    const eligible = new Set<string>();
+    for (const c of this.candidatesNow) if (c.role === 'member' && c.up && c.ready && !c.draining) eligible.add(c.name);
+    return { eligible, drains: this.drains, paused: this.pausedFlag };
+  }
+
   /** What the cause of an owner change depends on (events.ts), read from the current topology. */
   private readonly causes: CauseContext = {
     maxStartFailures: 0,
     draining: (node) => this.drains.has(node),
+    gain: (node) => gainOf(this.gains, node),
     stateOf: (node) => {
       const m = this.memberByName.get(node);
       if (!m || m.status === 'left') return 'left';

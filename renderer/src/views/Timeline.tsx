@@ -65,7 +65,10 @@ const MOVE_REASONS: Record<string, string> = {
   join: 'node joined',
   leave: 'node left',
   pin: 'pinned',
+  unpin: 'unpinned',
   drain: 'node draining',
+  undrain: 'node undrained',
+  resume: 'rebalancing resumed',
   failure: 'node down or failing',
   heal: 'duplicate healed',
 };

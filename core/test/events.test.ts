@@ -1,0 +1,92 @@
+/**
+ * The distributed supervisor's events (distributed/events.ts) without a
+ * network: the pure diff of two views of a child, and the reason a move
+ * reports for every cause (join, leave, failure, pin, unpin, drain,
+ * undrain, resume, heal).
+ */
+import { describe, expect, it } from 'vitest';
+import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, type CauseContext, type GainInputs, type Gains } from '../src/distributed/events.js';
+import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
+import type { ChildView, Runner } from '../src/distributed/view.js';
+import { parseChildSpec } from '../src/supervisor/child-spec.js';
+
+const REV = '0000000001.000001.n1';
+const entry: SpecEntry = { rev: REV, spec: parseChildSpec({ id: 'c', start: { worker: 'w' } }) };
+const register: ChildRegister = { specs: [entry] };
+const run = (node: string, n = 0): Runner => ({ node, pid: `${node}/0123456789abcdef/c${n}`, rev: REV, restarts: 0 });
+const view = (over: Partial<ChildView> = {}): ChildView => ({ id: 'c', register, live: entry, runners: [], claims: [], failures: new Map(), owner: 'n1', by: 'hash', cause: 'join', ...over });
+
+const inputs = (eligible: string[], drains: string[] = [], paused = false): GainInputs => ({ eligible: new Set(eligible), drains: new Set(drains), paused });
+const context = (over: Partial<CauseContext> & { gains?: Gains } = {}): CauseContext => ({
+  maxStartFailures: 3,
+  draining: () => false,
+  stateOf: () => 'up',
+  gain: (node) => gainOf(over.gains ?? NO_GAINS, node),
+  ...over,
+});
+
+describe('causeOf: the reason of each owner change', () => {
+  const one = { failures: new Map(), runners: [run('n1')] };
+  it('pin and unpin', () => {
+    expect(causeOf(one, 'n1', 'n2', null, 'n2', context())).toBe('pin');
+    expect(causeOf(one, 'n2', 'n1', 'n2', null, context())).toBe('unpin');
+    expect(causeOf(one, 'n2', 'n3', 'n2', 'n3', context())).toBe('pin');
+  });
+  it('drain, leave, failure of the previous owner', () => {
+    expect(causeOf(one, 'n1', 'n2', null, null, context({ draining: (n) => n === 'n1' }))).toBe('drain');
+    expect(causeOf(one, 'n1', 'n2', null, null, context({ stateOf: () => 'left' }))).toBe('leave');
+    expect(causeOf(one, 'n1', 'n2', null, null, context({ stateOf: () => 'leaving' }))).toBe('leave');
+    expect(causeOf(one, 'n1', 'n2', null, null, context({ stateOf: () => 'down' }))).toBe('failure');
+    const failing = { failures: new Map([['n1', { failures: 3, lastError: 'boom' }]]), runners: [] };
+    expect(causeOf(failing, 'n1', 'n2', null, null, context())).toBe('failure');
+  });
+  it('heal: several instances met', () => {
+    expect(causeOf({ failures: new Map(), runners: [run('n1'), run('n2')] }, 'n1', 'n2', null, null, context())).toBe('heal');
+  });
+  it('join, undrain and resume: why the new owner gained it', () => {
+    let g = nextGains(NO_GAINS, inputs(['n1', 'n2']), inputs(['n1', 'n2', 'n3']));
+    expect(causeOf(one, 'n1', 'n3', null, null, context({ gains: g }))).toBe('join');
+    // n2 drained, then undrained: moves back to n2 are undrain, not join.
+    g = nextGains(g, inputs(['n1', 'n2', 'n3']), inputs(['n1', 'n3'], ['n2']));
+    g = nextGains(g, inputs(['n1', 'n3'], ['n2']), inputs(['n1', 'n2', 'n3']));
+    expect(causeOf(one, 'n1', 'n2', null, null, context({ gains: g }))).toBe('undrain');
+    expect(causeOf(one, 'n1', 'n3', null, null, context({ gains: g }))).toBe('join');
+    // Paused, n4 joins (nothing moves), then resume: the moves to n4 and to n2 happen because of the resume.
+    g = nextGains(g, inputs(['n1', 'n2', 'n3']), inputs(['n1', 'n2', 'n3'], [], true));
+    g = nextGains(g, inputs(['n1', 'n2', 'n3'], [], true), inputs(['n1', 'n2', 'n3', 'n4'], [], true));
+    g = nextGains(g, inputs(['n1', 'n2', 'n3', 'n4'], [], true), inputs(['n1', 'n2', 'n3', 'n4']));
+    expect(causeOf(one, 'n1', 'n4', null, null, context({ gains: g }))).toBe('resume');
+    expect(causeOf(one, 'n1', 'n2', null, null, context({ gains: g }))).toBe('resume');
+    // A node that joins after the resume: join again.
+    g = nextGains(g, inputs(['n1', 'n2', 'n3', 'n4']), inputs(['n1', 'n2', 'n3', 'n4', 'n5']));
+    expect(causeOf(one, 'n1', 'n5', null, null, context({ gains: g }))).toBe('join');
+    expect(causeOf(one, 'n1', 'n4', null, null, context({ gains: g }))).toBe('resume');
+  });
+  it('nextGains returns the same object when nothing was gained', () => {
+    const g = nextGains(NO_GAINS, inputs(['n1']), inputs(['n1', 'n2']));
+    expect(nextGains(g, inputs(['n1', 'n2']), inputs(['n1']))).toBe(g);
+    expect(nextGains(g, inputs(['n1', 'n2'], [], false), inputs(['n1', 'n2'], [], true))).toBe(g);
+  });
+});
+
+describe('diffChild: events between two views', () => {
+  const causeNow = () => 'failure' as const;
+  it('a first start is placed + started; a restart elsewhere is stopped + started + moved with the owner’s cause', () => {
+    const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
+    expect(first.events.map((e) => e.type)).toEqual(['placed', 'started']);
+    const moved = diffChild(first.history, view({ owner: 'n2', cause: 'undrain', runners: [run('n2', 1)] }), 2, causeNow);
+    expect(moved.events.map((e) => e.type)).toEqual(['placed', 'started', 'moved', 'stopped']);
+    expect(moved.events.find((e) => e.type === 'moved')).toMatchObject({ from: 'n1', to: 'n2', reason: 'undrain' });
+  });
+  it('an instance seen on a node other than the owner takes its reason from causeNow', () => {
+    const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
+    const gap = diffChild(first.history, view({ runners: [] }), 2, causeNow);
+    expect(gap.events.map((e) => e.type)).toEqual(['stopped']);
+    const back = diffChild(gap.history, view({ owner: 'n1', runners: [run('n3', 2)] }), 3, causeNow);
+    expect(back.events.find((e) => e.type === 'moved')).toMatchObject({ from: 'n1', to: 'n3', reason: 'failure' });
+  });
+  it('a same pid in both views is no event at all', () => {
+    const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
+    expect(diffChild(first.history, view({ runners: [run('n1')] }), 2, causeNow).events).toEqual([]);
+  });
+});

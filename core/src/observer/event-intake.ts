@@ -1,0 +1,249 @@
+/**
+ * Event intake: turns what the observer's own supervisor reports into what
+ * really happened in the cluster.
+ *
+ * The observer is a node like any other: it derives its events from its own
+ * links and its own copy of the live state (pg). When its link to a member
+ * drops, its pg loses that member's instances at once, so its supervisor
+ * reports the member down and every child there stopped; when the link comes
+ * back, it reports them started again. If the member never stopped (only the
+ * link between it and the observer broke: an observer with other timing
+ * settings, a loaded laptop, a firewall), none of that happened, and a UI
+ * that shows it invents outages.
+ *
+ * So a member the observer loses is first *unreachable from here*, a state
+ * of its own, and the observer asks the other members before it says
+ * "down" (`memberVerdict`, pure): each member tells its linked peers, the
+ * observer included, whom it cannot hear (membership.ts `reach`). The member
+ * is down when more than half of the other members the observer is linked
+ * to report it unheard, when it left, or when it comes back as another
+ * incarnation (it restarted). With no other member to ask it stays
+ * unreachable: the observer cannot know.
+ *
+ * While a member is unreachable, the events its loss causes here are held,
+ * not published: its `node-down`, the `stopped` of its instances, and every
+ * `placed` (owners this node recomputed without it). Then:
+ *
+ * - Verdict down: the held events are published in their order, the
+ *   node-down first, stamped with the time the observer lost the member (a
+ *   convergence measured from it covers the whole failure).
+ * - Race "a held child starts elsewhere before the verdict": a `started` or
+ *   `moved` of a child whose stop is held is real news (another node took it
+ *   over, so for the cluster it did stop there): that member's held events
+ *   are published first, so a stop never follows its own restart.
+ * - Back (linked again, same incarnation): the held events are dropped and
+ *   the node-up is swallowed. The relink then reports the member's
+ *   instances started again: `started` is published only for a pid not
+ *   already published as running, so those are swallowed too. Once the
+ *   member's live state has arrived again (`settle`), an instance held as
+ *   stopped that is not there really stopped meanwhile, and its stop is
+ *   published then.
+ * - `placed` is published only when the owner (or how it was chosen)
+ *   differs from the last one published for that child, so owners that
+ *   flicker with the observer's view are not news.
+ *
+ * Observers and `pogo ctl` sessions coming and going are not cluster events:
+ * their node-up/node-down are counted (`sessions`) and not published.
+ */
+import type { DistEvent } from '../distributed/events.js';
+
+/** What the observer knows of a member it may have lost. */
+export interface MemberFacts {
+  name: string;
+  incarnation: string;
+  role: string;
+  /** 'up' or 'suspect' while the observer is linked to it. */
+  status: string;
+  /** Other members, linked to the observer, that report they cannot hear this incarnation. */
+  unheardBy?: ReadonlyArray<{ reporter: string }>;
+}
+
+export type Verdict = 'reachable' | 'unreachable' | 'down';
+
+/**
+ * The verdict on member `m`, given the other members the observer is
+ * linked to (`reporters`: role member, status up or suspect).
+ */
+export function memberVerdict(m: MemberFacts, reporters: readonly string[]): Verdict {
+  if (m.status === 'up' || m.status === 'suspect') return 'reachable';
+  if (m.status === 'left') return 'down';
+  const others = reporters.filter((r) => r !== m.name);
+  if (others.length === 0) return 'unreachable';
+  const unheard = new Set((m.unheardBy ?? []).map((u) => u.reporter));
+  const against = others.filter((r) => unheard.has(r)).length;
+  return against * 2 > others.length ? 'down' : 'unreachable';
+}
+
+interface Lost {
+  incarnation: string;
+  /** The node-down and the events it caused here, in order. */
+  held: DistEvent[];
+  /** Ids whose `stopped` is held. */
+  stoppedIds: Set<string>;
+}
+
+export interface EventIntakeOptions {
+  publish(e: DistEvent): void;
+  /** The observer's current entry of a member (undefined once gone from its table). */
+  member(name: string): MemberFacts | undefined;
+  /** A member became unreachable from here, or is no longer: the UI shows it. */
+  changed(): void;
+}
+
+export class EventIntake {
+  private readonly lost = new Map<string, Lost>();
+  /** Stops dropped when a member came back, to check once its live state has arrived again: node → stopped events. */
+  private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
+  /** id → pids published as running (started, not yet stopped). */
+  private readonly running = new Map<string, Set<string>>();
+  /** id → the last `placed` published, as "node|by". */
+  private readonly placed = new Map<string, string>();
+  /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
+  sessions = 0;
+
+  constructor(private readonly o: EventIntakeOptions) {}
+
+  /** The instances running when the gateway starts, as if their start had been published. */
+  seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string }> }>): void {
+    for (const c of children) if (c.instances.length > 0) this.running.set(c.id, new Set(c.instances.map((i) => i.pid)));
+  }
+
+  /** Members unreachable from here and not judged down. */
+  unreachable(): ReadonlySet<string> {
+    return new Set(this.lost.keys());
+  }
+
+  /** Whether some member is unreachable from here (the observer's view has a gap). */
+  get hasGap(): boolean {
+    return this.lost.size > 0;
+  }
+
+  /** One event of the observer's own supervisor. */
+  onDistEvent(e: DistEvent): void {
+    switch (e.type) {
+      case 'node-up':
+      case 'node-down':
+        if (e.role !== 'member') {
+          if (e.type === 'node-up') this.sessions++;
+          return;
+        }
+        if (e.type === 'node-down') return this.onLost(e);
+        return this.onFound(e);
+      case 'stopped': {
+        const l = this.lost.get(e.node);
+        if (l) {
+          l.held.push(e);
+          l.stoppedIds.add(e.id);
+          return;
+        }
+        break;
+      }
+      case 'placed': {
+        const l = this.firstLost();
+        if (l) {
+          l.held.push(e);
+          return;
+        }
+        break;
+      }
+      case 'started':
+      case 'moved':
+        for (const [name, l] of [...this.lost]) if (l.stoppedIds.has(e.id)) this.release(name);
+        break;
+    }
+    this.emit(e);
+  }
+
+  /**
+   * Judges every lost member again (after a membership or reach change, or
+   * on a timer): publishes what the loss of those now down caused.
+   */
+  judge(members: readonly MemberFacts[]): void {
+    if (this.lost.size === 0) return;
+    const reporters = members.filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect')).map((m) => m.name);
+    for (const [name, l] of [...this.lost]) {
+      const m = this.o.member(name);
+      if (m === undefined || m.incarnation !== l.incarnation || memberVerdict(m, reporters) === 'down') this.release(name);
+    }
+  }
+
+  /**
+   * The live state of `node` has arrived again after it came back: each
+   * stop dropped then whose instance is not running (`isRunning`, read from
+   * pg) really happened meanwhile, and is published now.
+   */
+  settle(node: string, isRunning: (id: string, pid: string) => boolean, at: number): void {
+    const stops = this.returning.get(node);
+    if (!stops) return;
+    this.returning.delete(node);
+    for (const s of stops) if (!isRunning(s.id, s.pid)) this.emit({ ...s, at });
+  }
+
+  /** Members that came back and whose live state has not been checked yet (`settle`). */
+  returningNodes(): string[] {
+    return [...this.returning.keys()];
+  }
+
+  private onLost(e: Extract<DistEvent, { type: 'node-down' }>): void {
+    if (this.lost.has(e.node)) return;
+    this.returning.delete(e.node);
+    this.lost.set(e.node, { incarnation: this.o.member(e.node)?.incarnation ?? '', held: [e], stoppedIds: new Set() });
+    this.o.changed();
+  }
+
+  private onFound(e: Extract<DistEvent, { type: 'node-up' }>): void {
+    const l = this.lost.get(e.node);
+    if (l === undefined) return this.emit(e);
+    if (this.o.member(e.node)?.incarnation !== l.incarnation) {
+      // Another incarnation: the one we lost was really down.
+      this.release(e.node);
+      return this.emit(e);
+    }
+    // Back: nothing happened to it.
+    this.lost.delete(e.node);
+    const stops = l.held.filter((h): h is Extract<DistEvent, { type: 'stopped' }> => h.type === 'stopped');
+    if (stops.length > 0) this.returning.set(e.node, stops);
+    this.o.changed();
+  }
+
+  /** The member was really down: publish what its loss caused, the node-down first, in order. */
+  private release(name: string): void {
+    const l = this.lost.get(name);
+    if (!l) return;
+    this.lost.delete(name);
+    for (const e of l.held) this.emit(e);
+    this.o.changed();
+  }
+
+  private firstLost(): Lost | undefined {
+    for (const l of this.lost.values()) return l;
+    return undefined;
+  }
+
+  /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
+  private emit(e: DistEvent): void {
+    if (e.type === 'started') {
+      const pids = this.running.get(e.id) ?? new Set<string>();
+      if (pids.has(e.pid)) return;
+      pids.add(e.pid);
+      this.running.set(e.id, pids);
+    } else if (e.type === 'stopped') {
+      const pids = this.running.get(e.id);
+      if (pids !== undefined) {
+        if (!pids.delete(e.pid)) return;
+        if (pids.size === 0) this.running.delete(e.id);
+      }
+    } else if (e.type === 'placed') {
+      const k = `${e.node ?? ''}|${e.by}`;
+      if (this.placed.get(e.id) === k) return;
+      this.placed.set(e.id, k);
+    }
+    this.o.publish(e);
+  }
+
+  /** Forget children that no longer exist (call now and then with the ids that do). */
+  prune(ids: ReadonlySet<string>): void {
+    for (const id of this.running.keys()) if (!ids.has(id)) this.running.delete(id);
+    for (const id of this.placed.keys()) if (!ids.has(id)) this.placed.delete(id);
+  }
+}

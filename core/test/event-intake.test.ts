@@ -1,0 +1,141 @@
+/**
+ * The observer's event intake (observer/event-intake.ts): a member the
+ * observer loses is unreachable from here until the other members say it is
+ * down; what its loss caused is published then, or dropped if it comes back.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DistEvent } from '../src/distributed/events.js';
+import { EventIntake, memberVerdict, type MemberFacts } from '../src/observer/event-intake.js';
+
+const pid = (node: string, n: number) => `${node}/0123456789abcdef/c${n}`;
+
+function setup(members: MemberFacts[]) {
+  const published: DistEvent[] = [];
+  const table = new Map(members.map((m) => [m.name, m]));
+  let changes = 0;
+  const intake = new EventIntake({ publish: (e) => published.push(e), member: (n) => table.get(n), changed: () => changes++ });
+  const set = (name: string, over: Partial<MemberFacts>) => table.set(name, { ...table.get(name)!, ...over });
+  return { intake, published, set, table, changes: () => changes };
+}
+
+const member = (name: string, over: Partial<MemberFacts> = {}): MemberFacts => ({ name, incarnation: `${name}-1`, role: 'member', status: 'up', ...over });
+const down = (node: string, at = 10): DistEvent => ({ type: 'node-down', node, role: 'member', reason: 'link lost', at });
+const up = (node: string, at = 20): DistEvent => ({ type: 'node-up', node, role: 'member', at });
+const started = (id: string, node: string, n: number, at = 1): DistEvent => ({ type: 'started', id, node, pid: pid(node, n), at });
+const stopped = (id: string, node: string, n: number, at = 11): DistEvent => ({ type: 'stopped', id, node, pid: pid(node, n), at });
+const placed = (id: string, node: string, at = 11): DistEvent => ({ type: 'placed', id, node, by: 'hash', at });
+
+describe('memberVerdict', () => {
+  it('reachable while linked; down when more than half of the other linked members cannot hear it; else unreachable', () => {
+    expect(memberVerdict(member('x'), ['a', 'b'])).toBe('reachable');
+    expect(memberVerdict(member('x', { status: 'suspect' }), ['a'])).toBe('reachable');
+    expect(memberVerdict(member('x', { status: 'left' }), [])).toBe('down');
+    expect(memberVerdict(member('x', { status: 'down' }), [])).toBe('unreachable');
+    expect(memberVerdict(member('x', { status: 'down' }), ['a', 'b'])).toBe('unreachable');
+    expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'a' }] }), ['a', 'b'])).toBe('unreachable');
+    expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] }), ['a', 'b'])).toBe('down');
+    expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'a' }] }), ['a'])).toBe('down');
+    // A report from a member the observer no longer hears does not count.
+    expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'z' }] }), ['a'])).toBe('unreachable');
+  });
+});
+
+describe('EventIntake', () => {
+  it('a link the observer alone lost: nothing is published, and the member is unreachable from here meanwhile', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1) }] }]);
+    t.intake.onDistEvent(placed('c1', 'x', 1));
+    const before = t.published.length;
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    t.intake.onDistEvent(placed('c1', 'a'));
+    t.intake.judge([...t.table.values()]);
+    expect(t.intake.unreachable()).toEqual(new Set(['x']));
+    expect(t.published.length).toBe(before);
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x'));
+    t.intake.onDistEvent(started('c1', 'x', 1, 21));
+    t.intake.onDistEvent(placed('c1', 'x', 21));
+    t.intake.settle('x', () => true, 22);
+    expect(t.intake.unreachable().size).toBe(0);
+    expect(t.published.length).toBe(before);
+  });
+
+  it('a member really down: node-down first (at the time it was lost), then the stops, then the restarts elsewhere', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 10));
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => e.type)).toEqual(['started']);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([['started', 1], ['node-down', 10], ['stopped', 11]]);
+    t.intake.onDistEvent(started('c1', 'a', 2, 12));
+    expect(t.published.at(-1)).toMatchObject({ type: 'started', node: 'a' });
+  });
+
+  it('race: a held child starts elsewhere before the verdict: the loss is published first', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    t.intake.onDistEvent(started('c1', 'b', 2, 12));
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'node-down', 'stopped', 'started']);
+    expect(t.intake.unreachable().size).toBe(0);
+  });
+
+  it('back as another incarnation: it was down; the node-up follows the held loss', () => {
+    const t = setup([member('a'), member('x')]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.set('x', { status: 'up', incarnation: 'x-2' });
+    t.intake.onDistEvent(up('x'));
+    expect(t.published.map((e) => e.type)).toEqual(['node-down', 'node-up']);
+  });
+
+  it('back, but an instance stopped meanwhile: its stop is published once the live state has arrived', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1) }] }, { id: 'c2', instances: [{ pid: pid('x', 2) }] }]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    t.intake.onDistEvent(stopped('c2', 'x', 2));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x'));
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    expect(t.intake.returningNodes()).toEqual(['x']);
+    t.intake.settle('x', (id) => id === 'c1', 30);
+    expect(t.published).toEqual([{ type: 'stopped', id: 'c2', node: 'x', pid: pid('x', 2), at: 30 }]);
+    expect(t.intake.returningNodes()).toEqual([]);
+  });
+
+  it('observers and ctl sessions are counted, not published', () => {
+    const t = setup([member('a')]);
+    t.intake.onDistEvent({ type: 'node-up', node: 'ctl-1', role: 'observer', at: 1 });
+    t.intake.onDistEvent({ type: 'node-down', node: 'ctl-1', role: 'observer', reason: 'left', at: 2 });
+    expect(t.published).toEqual([]);
+    expect(t.intake.sessions).toBe(1);
+  });
+
+  it('with no other member to ask, a lost member stays unreachable', () => {
+    const t = setup([member('x')]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.judge([...t.table.values()]);
+    expect(t.published).toEqual([]);
+    expect(t.intake.unreachable()).toEqual(new Set(['x']));
+  });
+
+  it('a member gone from the table (reaped or left) is down', () => {
+    const t = setup([member('a'), member('x')]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.table.delete('x');
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => e.type)).toEqual(['node-down']);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * The gateway's history (observer/timeline.ts): notable events in a ring of
+ * their own, per-child events collapsed into bursts, rates counted from
+ * events.
+ */
+import { describe, expect, it } from 'vitest';
+import { ACTIVITY_LIMIT, MAX_BURST_IDS, NOTABLE_LIMIT, Timeline, type TimelineEvent } from '../src/observer/timeline.js';
+
+const levels = () => ({ members: 3, perNode: { n1: 1 } });
+
+describe('Timeline', () => {
+  it('a node-down that moves 5,000 children stays on the timeline, and the moves are one burst per source and reason', () => {
+    const t = new Timeline<TimelineEvent>();
+    t.add({ type: 'node-down', node: 's4', at: 1_000 });
+    for (let i = 0; i < 5_000; i++) {
+      t.add({ type: 'stopped', id: `c${i}`, node: 's4', at: 1_001 });
+      t.add({ type: 'started', id: `c${i}`, node: `n${i % 4}`, at: 1_002 + i / 10 });
+      t.add({ type: 'moved', id: `c${i}`, from: 's4', to: `n${i % 4}`, reason: 'failure', at: 1_002 + i / 10 });
+    }
+    t.add({ type: 'converged', at: 1_600 });
+    expect(t.notable.map((n) => n.event.type)).toEqual(['node-down', 'converged']);
+    expect(t.activity.map((b) => [b.type, b.count])).toEqual([['stopped', 5_000], ['started', 5_000], ['moved', 5_000]]);
+    const moved = t.activity[2]!;
+    expect(moved).toMatchObject({ from: 's4', reason: 'failure', nodes: { n0: 1_250, n1: 1_250, n2: 1_250, n3: 1_250 } });
+    expect(moved.ids.length).toBe(MAX_BURST_IDS);
+    expect(moved.rev).toBe(4_999);
+    // Sequence numbers follow creation: the burst entries come between the node-down and the converged.
+    expect(t.notable[0]!.seq).toBeLessThan(moved.seq);
+    expect(t.notable[1]!.seq).toBeGreaterThan(moved.seq);
+  });
+
+  it('a pause longer than the gap starts a new burst; another reason or source is another burst', () => {
+    const t = new Timeline<TimelineEvent>(2_000);
+    t.add({ type: 'moved', id: 'a', from: 'n1', to: 'n2', reason: 'drain', at: 0 });
+    t.add({ type: 'moved', id: 'b', from: 'n1', to: 'n3', reason: 'drain', at: 1_500 });
+    t.add({ type: 'moved', id: 'c', from: 'n1', to: 'n3', reason: 'pin', at: 1_600 });
+    t.add({ type: 'moved', id: 'd', from: 'n2', to: 'n3', reason: 'drain', at: 1_700 });
+    t.add({ type: 'moved', id: 'e', from: 'n1', to: 'n2', reason: 'drain', at: 5_000 });
+    expect(t.activity.map((b) => [b.from, b.reason, b.count, b.ids])).toEqual([
+      ['n1', 'drain', 2, ['a', 'b']],
+      ['n1', 'pin', 1, ['c']],
+      ['n2', 'drain', 1, ['d']],
+      ['n1', 'drain', 1, ['e']],
+    ]);
+    expect(t.activity[1]!.first).toMatchObject({ id: 'c', reason: 'pin' });
+  });
+
+  it('both rings are bounded', () => {
+    const t = new Timeline<TimelineEvent>(0);
+    for (let i = 0; i < NOTABLE_LIMIT + 10; i++) t.add({ type: 'node-up', node: 'n', at: i });
+    for (let i = 0; i < ACTIVITY_LIMIT + 10; i++) t.add({ type: 'started', id: `c${i}`, node: 'n', at: i * 10 });
+    expect(t.notable.length).toBe(NOTABLE_LIMIT);
+    expect(t.activity.length).toBe(ACTIVITY_LIMIT);
+    expect(t.notable[0]!.event.at).toBe(10);
+  });
+
+  it('rates are counted from events, per second: a thousand starts in half a second count as a thousand', () => {
+    const t = new Timeline<TimelineEvent>();
+    t.tick(10_000, levels);
+    for (let i = 0; i < 1_000; i++) t.add({ type: 'started', id: `c${i}`, node: 'n1', at: 10_000 + i / 2 });
+    t.add({ type: 'failed', id: 'x', node: 'n1', at: 10_600 });
+    t.tick(10_900, levels);
+    expect(t.samples).toEqual([]);
+    t.tick(11_000, levels);
+    expect(t.samples).toEqual([{ at: 10_000, starts: 1_000, stops: 0, restarts: 0, moves: 0, failures: 1, members: 3, perNode: { n1: 1 } }]);
+    // A start of the same child on the same node again is a restart in place; on another node it is not.
+    t.add({ type: 'stopped', id: 'c1', node: 'n1', at: 11_100 });
+    t.add({ type: 'started', id: 'c1', node: 'n1', at: 11_200 });
+    t.add({ type: 'started', id: 'c2', node: 'n2', at: 11_300 });
+    t.tick(12_500, levels);
+    expect(t.samples[1]).toMatchObject({ at: 11_000, starts: 2, stops: 1, restarts: 1 });
+    // Seconds without a tick are there, counting nothing.
+    t.tick(15_100, levels);
+    expect(t.samples.slice(2).map((s) => [s.at, s.starts])).toEqual([[12_000, 0], [13_000, 0], [14_000, 0]]);
+  });
+});

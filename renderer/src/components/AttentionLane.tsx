@@ -120,8 +120,8 @@ export function AttentionLane() {
         <span className="muted" data-testid="attention-summary">
           {[...counts].map(([kind, n]) => `${n} ${kind === 'slow' ? 'moving too long' : kind}`).join(' · ')}
         </span>
-        <span className="attention-help muted" title={LANE_HELP} aria-label="What needs attention means">
-          ⓘ
+        <span className="attention-help" title={LANE_HELP} aria-label="What needs attention means">
+          ?
         </span>
         {(hidden > 0 || expanded) && items.length > LANE_LIMIT && (
           <button type="button" className="link attention-more" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>

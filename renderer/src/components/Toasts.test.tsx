@@ -47,6 +47,15 @@ describe('<Toasts/>', () => {
     expect(useStore.getState().selection).toEqual({ kind: 'node', name: 'b' });
   });
 
+  it('a node back up turns its toast into "went down and is back up", drawn as resolved', () => {
+    start(clusterOf(nodes(), []));
+    change(clusterOf(nodes(['c']), []));
+    expect(toasts()).toEqual(['Node c is down']);
+    change(clusterOf(nodes(), []));
+    expect(toasts()).toEqual(['Node c went down and is back up']);
+    expect(view.container.querySelector('[data-testid="toast"]')?.classList.contains('recovered')).toBe(true);
+  });
+
   it('groups a burst of failing children into one toast that filters the board to them; a single one shows its error and opens it', () => {
     start(clusterOf(nodes(), [child('w1'), child('w2'), child('w3'), child('w4'), child('solo')]));
     change(clusterOf(nodes(), [failing('w1'), failing('w2'), child('w3'), child('w4'), child('solo')]));

@@ -1,14 +1,15 @@
 /**
  * Toasts: the notices of store/toasts.ts (a node went down, children turned
- * failing), grouped by burst, in the corner of the window. Each says what
+ * failing; and, once back, that they are), grouped by burst, in the corner
+ * of the window. Each says what
  * happened and leads to it when clicked (the node's or the child's detail;
  * several children filter the board to the failing ones); × dismisses it,
- * and it closes by itself TOAST_MS after it last grew (a timer set to the
+ * and it closes by itself (store/toasts.ts says when; a timer set to the
  * earliest such moment, not a polling tick).
  */
 import { useEffect } from 'react';
 import { useStore } from '../store/index';
-import { TOAST_MS, type Toast } from '../store/toasts';
+import { closesAt, type Toast } from '../store/toasts';
 import './toasts.css';
 
 /** Names listed in a toast before "and N more". */
@@ -19,11 +20,16 @@ function names(subjects: string[]): string {
   return subjects.length > NAMES ? `${shown} and ${subjects.length - NAMES} more` : shown;
 }
 
-/** The toast's headline. */
+/** The toast's headline, saying which of its subjects are back. */
 export function toastText(t: Toast): string {
   const n = t.subjects.length;
-  if (t.kind === 'node-down') return n === 1 ? `Node ${t.subjects[0]} is down` : `${n} nodes are down: ${names(t.subjects)}`;
-  return n === 1 ? `${t.subjects[0]} is failing` : `${n} children are failing: ${names(t.subjects)}`;
+  const back = t.recovered.length;
+  if (t.kind === 'node-down') {
+    if (n === 1) return back ? `Node ${t.subjects[0]} went down and is back up` : `Node ${t.subjects[0]} is down`;
+    return back ? `${n} nodes went down: ${names(t.subjects)} (${back === n ? 'all' : back} back up)` : `${n} nodes are down: ${names(t.subjects)}`;
+  }
+  if (n === 1) return back ? `${t.subjects[0]} was failing and runs again` : `${t.subjects[0]} is failing`;
+  return back ? `${n} children turned failing: ${names(t.subjects)} (${back === n ? 'all' : back} running again)` : `${n} children are failing: ${names(t.subjects)}`;
 }
 
 function open(t: Toast): void {
@@ -43,7 +49,7 @@ export function Toasts() {
 
   useEffect(() => {
     if (toasts.length === 0) return;
-    const closes = Math.min(...toasts.map((t) => t.grew + TOAST_MS));
+    const closes = Math.min(...toasts.map(closesAt));
     const timer = setTimeout(() => useStore.getState().expireToasts(useStore.getState().now()), Math.max(0, closes - useStore.getState().now()));
     return () => clearTimeout(timer);
   }, [toasts]);
@@ -51,10 +57,10 @@ export function Toasts() {
   return (
     <section className="toasts" aria-label="Notifications" aria-live="polite">
       {toasts.map((t) => (
-        <div key={t.id} className={`toast toast-${t.kind}`} data-testid="toast" data-kind={t.kind}>
+        <div key={t.id} className={`toast toast-${t.kind}${t.recovered.length === t.subjects.length ? ' recovered' : ''}`} data-testid="toast" data-kind={t.kind}>
           <button type="button" className="toast-body" onClick={() => open(t)} title={t.subjects.length > NAMES ? t.subjects.join(', ') : 'Show'}>
             <strong className="toast-title">{toastText(t)}</strong>
-            {t.kind === 'child-failing' && t.subjects.length === 1 && t.detail && <span className="toast-detail muted">{t.detail}</span>}
+            {t.kind === 'child-failing' && t.subjects.length === 1 && t.recovered.length === 0 && t.detail && <span className="toast-detail muted">{t.detail}</span>}
           </button>
           <button type="button" className="toast-close" aria-label="Dismiss" title="Dismiss" onClick={() => useStore.getState().dismissToast(t.id)}>
             ×

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
 import { child, clusterOf, failing, member } from '../test-cluster';
 import { resetStore, useStore } from './index';
-import { BURST_MS, mergeNotices, noticesOf, openToasts, TOAST_LIMIT, TOAST_MS } from './toasts';
+import { BURST_MS, mergeNotices, noticesOf, openToasts, RESOLVED_MS, TOAST_LIMIT, TOAST_MS } from './toasts';
 
 const nodes = (down: string[] = []) => ['a', 'b', 'c'].map((n) => member(n, { status: down.includes(n) ? 'down' : 'up' }));
 
@@ -21,6 +21,32 @@ describe('toasts: what is worth one', () => {
     const after = clusterOf([...nodes(['c']), member('ctl-1', { role: 'observer', status: 'down' }), member('d')], []);
     after.members['obs'] = { ...after.members['obs']!, status: 'down' };
     expect(noticesOf(before, diffState(before, after)!)).toEqual([]);
+  });
+});
+
+describe('toasts: the way back', () => {
+  it('a node up again or a child running again marks the toast that named it, and opens none; turning again un-marks it', () => {
+    const down = clusterOf(nodes(['b']), [failing('x')]);
+    const back = clusterOf(nodes(), [child('x')]);
+    const notices = noticesOf(down, diffState(down, back)!);
+    expect(notices).toEqual([
+      { kind: 'node-down', subject: 'b', recovered: true },
+      { kind: 'child-failing', subject: 'x', recovered: true },
+    ]);
+    let { toasts } = mergeNotices([], [{ kind: 'node-down', subject: 'b' }, { kind: 'node-down', subject: 'c' }], 0, 0);
+    ({ toasts } = mergeNotices(toasts, notices, BURST_MS * 2, 1));
+    expect(toasts.map((t) => [t.kind, t.subjects, t.recovered, t.resolved])).toEqual([['node-down', ['b', 'c'], ['b'], null]]);
+    // All back: it closes RESOLVED_MS later (before TOAST_MS).
+    const allBack = BURST_MS * 2 + 1_000;
+    const resolved = mergeNotices(toasts, [{ kind: 'node-down', subject: 'c', recovered: true }], allBack, 1).toasts;
+    expect(resolved[0]!.resolved).toBe(allBack);
+    expect(allBack + RESOLVED_MS).toBeLessThan(TOAST_MS);
+    expect(openToasts(resolved, allBack + RESOLVED_MS - 1)).toHaveLength(1);
+    expect(openToasts(resolved, allBack + RESOLVED_MS)).toHaveLength(0);
+    ({ toasts } = mergeNotices(toasts, [{ kind: 'node-down', subject: 'b' }], BURST_MS * 2, 1));
+    expect(toasts).toHaveLength(2);
+    expect(toasts[0]!.recovered).toEqual(['b']);
+    expect(toasts[1]).toMatchObject({ subjects: ['b'], recovered: [] });
   });
 });
 

@@ -8,15 +8,19 @@
  *
  * They come from the transitions in each patch (`noticesOf`: the patch's
  * members and children compared with the state before it; a snapshot after
- * a reconnect is compared with the state the window had). The first
+ * a reconnect is compared with the state the window had). The way back is
+ * noticed too, but opens no toast: a node up again or a child running
+ * again is marked `recovered` in the open toast that named it, so a toast
+ * never goes on saying "down" about a node that is back. The first
  * snapshot is the baseline: what was already down or failing when the
  * window connected is in the attention lane, not in a toast.
  *
  * Bursts are grouped (`mergeNotices`): a notice of a kind joins the newest
  * open toast of that kind if that toast last grew less than BURST_MS ago,
  * so a node failure that fails 200 children gives one toast, not 200. A
- * toast closes when dismissed or TOAST_MS after it last grew; at most
- * TOAST_LIMIT are kept (the oldest goes first).
+ * toast closes when dismissed, TOAST_MS after it last grew, or RESOLVED_MS
+ * after all it named are back; at most TOAST_LIMIT are kept (the oldest
+ * goes first).
  */
 import type { StateCreator } from 'zustand';
 import { diffState, type ClusterState, type StatePatch } from 'pogo-core/observer-state';
@@ -25,6 +29,8 @@ import type { AppStore } from './index';
 export const BURST_MS = 3_000;
 export const TOAST_MS = 20_000;
 export const TOAST_LIMIT = 4;
+/** A toast whose every subject is back closes this long after the last came back. */
+export const RESOLVED_MS = 5_000;
 
 export type NoticeKind = 'node-down' | 'child-failing';
 
@@ -34,6 +40,8 @@ export interface Notice {
   subject: string;
   /** For a failing child: its last error. */
   detail?: string;
+  /** The way back: the node is up again, the child runs again. */
+  recovered?: true;
 }
 
 export interface Toast {
@@ -41,11 +49,15 @@ export interface Toast {
   kind: NoticeKind;
   /** Nodes or children, in the order they turned; no repeats. */
   subjects: string[];
+  /** Those of `subjects` that are back since (node up, child running). */
+  recovered: string[];
   /** The last error of the first child (child-failing only). */
   detail: string | null;
   at: number;
   /** When it last took in a notice; it closes TOAST_MS after this. */
   grew: number;
+  /** When the last of its subjects came back (all are back); it closes RESOLVED_MS after this. */
+  resolved: number | null;
 }
 
 export interface ToastsSlice {
@@ -62,13 +74,15 @@ export interface ToastsSlice {
 export function noticesOf(before: ClusterState, patch: StatePatch): Notice[] {
   const out: Notice[] = [];
   for (const m of patch.members?.set ?? []) {
-    if (m.role !== 'member' || m.status !== 'down') continue;
     const was = before.members[m.name];
-    if (was && was.status !== 'down') out.push({ kind: 'node-down', subject: m.name });
+    if (m.role !== 'member' || !was) continue;
+    if (m.status === 'down' && was.status !== 'down') out.push({ kind: 'node-down', subject: m.name });
+    else if (m.status === 'up' && was.status === 'down') out.push({ kind: 'node-down', subject: m.name, recovered: true });
   }
   for (const c of patch.children?.set ?? []) {
-    if (c.status !== 'failing' || before.children[c.id]?.status === 'failing') continue;
-    out.push({ kind: 'child-failing', subject: c.id, ...(c.lastError ? { detail: c.lastError } : {}) });
+    const was = before.children[c.id]?.status;
+    if (c.status === 'failing' && was !== 'failing') out.push({ kind: 'child-failing', subject: c.id, ...(c.lastError ? { detail: c.lastError } : {}) });
+    else if (c.status === 'running' && was === 'failing') out.push({ kind: 'child-failing', subject: c.id, recovered: true });
   }
   return out;
 }
@@ -78,18 +92,31 @@ export function mergeNotices(toasts: Toast[], notices: Notice[], now: number, se
   if (notices.length === 0) return { toasts, seq };
   let next = [...toasts];
   for (const n of notices) {
+    if (n.recovered) {
+      next = next.map((t) => {
+        if (t.kind !== n.kind || !t.subjects.includes(n.subject) || t.recovered.includes(n.subject)) return t;
+        const recovered = [...t.recovered, n.subject];
+        return { ...t, recovered, resolved: recovered.length === t.subjects.length ? now : null };
+      });
+      continue;
+    }
     const open = next.findLast((t) => t.kind === n.kind);
     if (open && now - open.grew < BURST_MS) {
-      const merged = { ...open, grew: now, subjects: open.subjects.includes(n.subject) ? open.subjects : [...open.subjects, n.subject] };
+      const merged = { ...open, grew: now, subjects: open.subjects.includes(n.subject) ? open.subjects : [...open.subjects, n.subject], recovered: open.recovered.filter((r) => r !== n.subject), resolved: null };
       next = next.map((t) => (t === open ? merged : t));
-    } else next.push({ id: ++seq, kind: n.kind, subjects: [n.subject], detail: n.detail ?? null, at: now, grew: now });
+    } else next.push({ id: ++seq, kind: n.kind, subjects: [n.subject], recovered: [], detail: n.detail ?? null, at: now, grew: now, resolved: null });
   }
   return { toasts: next.slice(-TOAST_LIMIT), seq };
 }
 
+/** When a toast closes by itself. */
+export function closesAt(t: Toast): number {
+  return t.resolved === null ? t.grew + TOAST_MS : Math.min(t.grew + TOAST_MS, t.resolved + RESOLVED_MS);
+}
+
 /** The toasts still open at `now`. */
 export function openToasts(toasts: Toast[], now: number): Toast[] {
-  return toasts.filter((t) => now - t.grew < TOAST_MS);
+  return toasts.filter((t) => now < closesAt(t));
 }
 
 export const createToastsSlice: StateCreator<AppStore, [], [], ToastsSlice> = (set, get) => ({

@@ -23,7 +23,7 @@
  * goes first).
  */
 import type { StateCreator } from 'zustand';
-import { diffState, type ClusterState, type StatePatch } from 'pogo-core/observer-state';
+import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
 import type { AppStore } from './index';
 
 export const BURST_MS = 3_000;
@@ -130,8 +130,10 @@ export const createToastsSlice: StateCreator<AppStore, [], [], ToastsSlice> = (s
       return { toasts, toastSeq: seq };
     }),
   noticeSnapshot: (before, snapshot, now) => {
-    const patch = before && before.cluster === snapshot.cluster ? diffState(before, snapshot) : undefined;
-    if (patch) get().noticeChanges(before!, patch, now);
+    if (!before || before.cluster !== snapshot.cluster) return;
+    // Only statuses matter here: no need for a full diff (it would serialise every child).
+    const children = Object.values(snapshot.children).filter((c) => before.children[c.id]?.status !== c.status);
+    get().noticeChanges(before, { members: { set: Object.values(snapshot.members) }, children: { set: children } }, now);
   },
   dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
   expireToasts: (now) =>

@@ -1,5 +1,5 @@
 /**
- * A real three-process cluster for e2e specs: `pogo demo --ui` starts three
+ * A real cluster for e2e specs: `pogo demo --ui` starts three (or `nodes`)
  * `pogo node` processes, an observer and the gateway serving the built
  * renderer. `ctl` asks the cluster itself (through `pogo ctl --json`, as an
  * ops engineer would), so specs check what the cluster did, not what the UI
@@ -23,6 +23,8 @@ export interface DemoNode {
 
 export interface Demo {
   url: string;
+  /** The `pogo demo` process: it runs the observer and the gateway. */
+  pid: number;
   operatorToken: string;
   viewerToken: string;
   dir: string;
@@ -53,8 +55,8 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function startDemo(): Promise<Demo> {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'demo', '--ui', '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDemo(options: { nodes?: number } = {}): Promise<Demo> {
+  const child: ChildProcess = spawn(process.execPath, [cli, 'demo', '--ui', '--port', '0', '--nodes', String(options.nodes ?? 3)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const pids = [child.pid!];
   const nodes: DemoNode[] = [];
   const stop = async (): Promise<void> => {
@@ -67,7 +69,7 @@ export async function startDemo(): Promise<Demo> {
   };
   child.stderr!.resume();
   try {
-    const ready = await new Promise<Omit<Demo, 'ctl' | 'stop' | 'nodes'>>((resolve, reject) => {
+    const ready = await new Promise<Omit<Demo, 'ctl' | 'stop' | 'nodes' | 'pid'>>((resolve, reject) => {
       let buffer = '';
       let ready: DemoLine | undefined;
       const timer = setTimeout(() => reject(new Error('pogo demo did not start within 30 s')), 30_000);
@@ -102,7 +104,7 @@ export async function startDemo(): Promise<Demo> {
         throw err;
       }
     };
-    return { ...ready, nodes, ctl, stop };
+    return { ...ready, pid: child.pid!, nodes, ctl, stop };
   } catch (err) {
     await stop();
     throw err;

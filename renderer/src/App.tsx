@@ -1,9 +1,13 @@
 /**
- * App shell: header (product, cluster, views, access, pause, theme,
- * connection state), the open view, and the detail panel for the selected
- * child or node. The gateway URL's `?token=` (printed by `pogo observe` /
- * `pogo demo`, or set by the desktop app's main process) starts the
- * connection; without one the Connections view is shown.
+ * App shell: header (product, cluster, views, credential, access, pause,
+ * theme, connection state), the open view, the detail panel for the
+ * selected child or node, and toasts. The gateway URL's `?token=` (printed
+ * by `pogo observe` / `pogo demo`, or set by the desktop app's main
+ * process) starts the connection; without one the Connections view is
+ * shown. A credential typed into the header is tried beside the working
+ * session (gateway/client.ts): refused, it leaves that session as it was
+ * and says why, once. When the link is lost, the last state stays on
+ * screen, drawn as stale (StaleBanner).
  *
  * Keyboard: 1–5 switch views, `/` focuses search, `n` opens the start form,
  * Escape closes the detail panel; arrow keys move between cards on the board.
@@ -13,8 +17,11 @@ import { AccessTag } from './components/AccessTag';
 import { Board } from './components/Board';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { PauseControl } from './components/PauseControl';
+import { StaleBanner } from './components/StaleBanner';
 import { ThemeToggle, useTheme } from './components/ThemeToggle';
-import { connectGateway } from './gateway/client';
+import { Toasts } from './components/Toasts';
+import { connectGateway, reconnectGateway } from './gateway/client';
+import { selectStale } from './store/connection';
 import { useStore } from './store/index';
 import { VIEWS, type View } from './store/ui';
 import { Audit } from './views/Audit';
@@ -27,6 +34,7 @@ import { StartChildForm } from './views/StartChildForm';
 import { Timeline } from './views/Timeline';
 
 const VIEW_LABELS: Record<View, string> = { board: 'Board', groups: 'Groups', timeline: 'Timeline', charts: 'Charts', audit: 'Audit' };
+const ACCESS_WORDS = { operator: 'operator', viewer: 'viewer', none: 'read-only' } as const;
 
 function hostDescription(): string {
   const bridge = window.pogo;
@@ -61,6 +69,8 @@ export function App() {
   const cluster = useStore((s) => s.cluster);
   const lastError = useStore((s) => s.lastError);
   const refusal = useStore((s) => s.refusal);
+  const unlock = useStore((s) => s.unlock);
+  const stale = useStore(selectStale);
   const view = useStore((s) => s.view);
   const selection = useStore((s) => s.selection);
   const starting = useStore((s) => s.starting);
@@ -68,7 +78,7 @@ export function App() {
   useTheme();
 
   useEffect(() => {
-    if (token) connectGateway({ url: window.location.origin, token });
+    if (token) void connectGateway({ url: window.location.origin, token });
   }, [token]);
 
   useEffect(() => {
@@ -117,11 +127,15 @@ export function App() {
             className="credential"
             onSubmit={(e) => {
               e.preventDefault();
-              connectGateway({ url: window.location.origin, token, credential });
+              void connectGateway({ url: window.location.origin, token, credential }).then((outcome) => {
+                if (outcome === 'accepted') setCredential('');
+              });
             }}
           >
             <input type="password" aria-label="Credential" placeholder="operator or viewer token" value={credential} onChange={(e) => setCredential(e.target.value)} />
-            <button type="submit">Unlock</button>
+            <button type="submit" disabled={unlock.pending || credential === ''}>
+              {unlock.pending ? 'Checking…' : 'Unlock'}
+            </button>
           </form>
         )}
         {window.pogo && token && (
@@ -135,10 +149,22 @@ export function App() {
         <ConnectionBadge />
       </header>
       <main className="app-main">
-        {refusal && (
+        {refusal && !cluster && (
           <p role="alert" className="error">
-            The gateway refused this session: {refusal}
+            No session: {refusal}
           </p>
+        )}
+        {unlock.error && (
+          <p role="alert" className="error" data-testid="unlock-error" onClick={() => useStore.getState().setUnlock({ pending: false, error: null })} title="Click to dismiss">
+            Not unlocked: {unlock.error}.{cluster && ` This window keeps its ${ACCESS_WORDS[cluster.access]} session.`}
+          </p>
+        )}
+        {token && (
+          <StaleBanner
+            onReconnect={() => {
+              if (!reconnectGateway()) void connectGateway({ url: window.location.origin, token });
+            }}
+          />
         )}
         {lastError && (
           <p role="alert" className="error" onClick={() => useStore.getState().clearError()} title="Click to dismiss">
@@ -146,7 +172,7 @@ export function App() {
           </p>
         )}
         {cluster ? (
-          <div className={`workspace${selection ? ' with-detail' : ''}`}>
+          <div className={`workspace${selection ? ' with-detail' : ''}${stale ? ' stale' : ''}`}>
             <div className="view" data-view={view}>
               <ViewBody view={view} />
             </div>
@@ -157,6 +183,7 @@ export function App() {
           !token && <Connections />
         )}
         {cluster && starting && <StartChildForm />}
+        <Toasts />
       </main>
       <footer className="app-footer">
         <span className="muted">{hostDescription()}</span>

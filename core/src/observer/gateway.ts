@@ -283,7 +283,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     const via = target();
     if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
     const reply = await node.command(via, 'whoami', [], credential, 'gateway', 5_000);
-    if (!reply.ok) return { refused: `${reply.error?.code}: ${reply.error?.message}` };
+    // Only the member saying no is a refusal; a timeout or a lost link says nothing about the credential.
+    if (!reply.ok) return { refused: reply.error?.code === 'unauthorized' ? `unauthorized: ${reply.error.message}` : `unreachable: the credential could not be checked (${reply.error?.code}: ${reply.error?.message})` };
     return { access: (reply.result as { role?: string } | null)?.role === 'operator' ? 'operator' : 'viewer' };
   };
 
@@ -302,7 +303,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     if (io.engine.clientsCount > maxClients) return next(new Error(`too many clients (at most ${maxClients})`));
     const credential = typeof auth.credential === 'string' && auth.credential !== '' ? auth.credential.slice(0, 1024) : (options.credential ?? '');
     void roleOf(credential).then((role) => {
-      if ('refused' in role) return next(new Error(role.refused.startsWith('unreachable') ? role.refused : `unauthorized: the credential was refused (${role.refused})`));
+      if ('refused' in role) return next(new Error(role.refused));
       (socket.data as { access?: Access; credential?: string }).access = role.access;
       (socket.data as { access?: Access; credential?: string }).credential = credential;
       next();

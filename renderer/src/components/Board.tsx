@@ -1,6 +1,7 @@
 /**
- * Placement board: a toolbar (search, counts, start), a column per member
- * node and a card per child. Drag a card onto another node, confirm, and
+ * Placement board: the "needs attention" lane, a toolbar (search, status
+ * counts that filter the board, start), a column per member node (after a
+ * "Not running" column when some child runs nowhere) and a card per child. Drag a card onto another node, confirm, and
  * the app asks the cluster to move (pin) the child there; the card shows
  * "moving" until the cluster reports it on the new node — the board never
  * moves a card on its own say-so. Cards that changed node are animated in.
@@ -16,8 +17,11 @@ import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { runCommand } from '../gateway/client';
 import { requestMove } from '../gateway/move';
 import { childrenByNode, selectMemberNodes } from '../store/cluster';
+import { selectStale } from '../store/connection';
 import { useStore } from '../store/index';
+import { AttentionLane } from './AttentionLane';
 import { ConfirmDialog } from './ConfirmDialog';
+import { StatusCounts } from './StatusCounts';
 
 const CARD_HEIGHT = 64;
 
@@ -69,8 +73,8 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
   );
 }
 
-function NodeColumn(props: { node: MemberView | null; children: ChildView[]; total: number; readOnly: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
-  const { node, children, readOnly } = props;
+function NodeColumn(props: { node: MemberView | null; children: ChildView[]; total: number; readOnly: boolean; stale: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
+  const { node, children, readOnly, stale } = props;
   const name = node?.name ?? '';
   const listRef = useRef<HTMLDivElement>(null);
   const [over, setOver] = useState(false);
@@ -116,7 +120,12 @@ function NodeColumn(props: { node: MemberView | null; children: ChildView[]; tot
     >
       <header className="node-header">
         <div className="node-title">
-          <span className={`health health-${node?.status ?? 'none'}`} title={node?.status ?? 'not running anywhere'} aria-hidden="true" />
+          <span
+            className={`health health-${stale ? 'stale' : (node?.status ?? 'none')}`}
+            data-testid="node-health"
+            title={stale ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now` : (node?.status ?? 'not running anywhere')}
+            aria-hidden="true"
+          />
           {node ? (
             <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name })}>
               <strong>{name}</strong>
@@ -167,17 +176,14 @@ export function Board() {
   const nodes = useStore(useShallow(selectMemberNodes));
   const cluster = useStore((s) => s.cluster);
   const filter = useStore((s) => s.filter);
+  const statusFilter = useStore((s) => s.statusFilter);
+  const stale = useStore(selectStale);
   const readOnly = cluster?.readOnly ?? true;
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
-  const byNode = useMemo(() => childrenByNode(cluster, filter), [cluster?.children, filter]);
+  const byNode = useMemo(() => childrenByNode(cluster, filter, statusFilter), [cluster?.children, filter, statusFilter]);
   const total = cluster ? Object.keys(cluster.children).length : 0;
   const shown = Object.values(byNode).reduce((n, list) => n + list.length, 0);
-  const counts = useMemo(() => {
-    const out: Record<string, number> = {};
-    for (const c of Object.values(cluster?.children ?? {})) out[c.status] = (out[c.status] ?? 0) + 1;
-    return out;
-  }, [cluster?.children]);
 
   async function confirmMove(): Promise<void> {
     if (!pending) return;
@@ -188,15 +194,10 @@ export function Board() {
 
   return (
     <section className="board-view" aria-label="Placement board">
+      <AttentionLane />
       <div className="toolbar">
         <input id="board-search" type="search" aria-label="Search children" placeholder="Search children (/): id, worker, node, status, pinned" value={filter} onChange={(e) => useStore.getState().setFilter(e.target.value)} />
-        <span className="muted" data-testid="board-counts">
-          {filter ? `${shown} of ${total}` : `${total}`} children
-          {Object.entries(counts)
-            .filter(([s]) => s !== 'running')
-            .map(([s, n]) => ` · ${n} ${s}`)
-            .join('')}
-        </span>
+        <StatusCounts shown={shown} />
         <span className="header-spacer" />
         {!readOnly && (
           <button type="button" className="primary" onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
@@ -205,6 +206,7 @@ export function Board() {
         )}
       </div>
       <div className="board">
+        {(byNode[''] ?? []).length > 0 && <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />}
         {nodes.map((node) => (
           <NodeColumn
             key={node.name}
@@ -212,6 +214,7 @@ export function Board() {
             children={byNode[node.name] ?? []}
             total={total}
             readOnly={readOnly}
+            stale={stale}
             onDrain={(n, drain) => setDrainAsk({ node: n, drain })}
             onDrop={(id, to) => {
               const child = cluster?.children[id];
@@ -219,7 +222,6 @@ export function Board() {
             }}
           />
         ))}
-        {(byNode[''] ?? []).length > 0 && <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} onDrain={() => {}} onDrop={() => {}} />}
       </div>
       {pending && (
         <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>

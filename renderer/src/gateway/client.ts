@@ -3,6 +3,24 @@
  * the same code path in the desktop app and in a browser. It feeds the
  * store (snapshot, acknowledged patches, connection status) and sends
  * commands with acks.
+ *
+ * Sessions. There is one live session, `socket`: it feeds the store.
+ * Connecting while there is none, or while it has not had a snapshot yet
+ * (nothing on screen to keep), makes the new socket the live session at
+ * once; the gateway refusing it (a wrong gateway token or credential) ends
+ * it, with the reason.
+ * Connecting while a session is live — typing a credential to unlock more
+ * access — opens a second socket (`trial`) beside it; only the gateway's
+ * snapshot on the trial (it accepted the credential) makes it the live
+ * session and closes the old one. A refused or failed trial is closed and
+ * its reason kept in `unlock.error`: the live session, and the board it
+ * feeds, go on as they were. Each socket has its own connection
+ * (`forceNew`), so closing one never touches the other.
+ *
+ * Races handled: a newer connect abandons an unfinished trial (its late
+ * snapshot or error is ignored, checked by socket identity); events of a
+ * socket that is no longer the live one (closed, with frames in flight) are
+ * ignored the same way.
  */
 import { io, type Socket } from 'socket.io-client';
 import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
@@ -14,36 +32,116 @@ export interface CommandResult {
   error?: { code: string; message: string };
 }
 
-let socket: Socket | null = null;
+/** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */
+export type ConnectOutcome = 'accepted' | 'refused' | 'abandoned';
 
-export function connectGateway(options: { url: string; token: string; credential?: string }): void {
-  socket?.close();
-  const setStatus = useStore.getState().setStatus;
-  setStatus('connecting');
-  const s = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20 });
-  socket = s;
-  s.on('snapshot', (state: ClusterState) => {
-    useStore.getState().applySnapshot(state);
-    setStatus('connected');
-  });
-  s.on('patch', (patch: StatePatch, ack?: () => void) => {
-    useStore.getState().applyPatch(patch);
-    ack?.();
-  });
-  s.on('disconnect', () => setStatus('reconnecting'));
-  s.on('connect_error', (err: Error) => {
-    // A refused session (wrong token or credential) will not get better by retrying.
-    if (/unauthorized/.test(err.message)) {
+type ConnectOptions = { url: string; token: string; credential?: string };
+
+let socket: Socket | null = null;
+/** The options of the session the gateway last accepted (to reconnect with the same access). */
+let accepted: ConnectOptions | null = null;
+let trial: { socket: Socket; settle: (o: ConnectOutcome) => void } | null = null;
+
+/** True when a connect error is the gateway refusing the session: retrying will not help. */
+export function isRefusal(message: string): boolean {
+  return message.startsWith('unauthorized');
+}
+
+/** The gateway's reason without its code: "unauthorized: the credential is not valid" → "the credential is not valid". */
+export function reasonOf(message: string): string {
+  return message.replace(/^(unauthorized|unreachable): /, '');
+}
+
+function abandonTrial(): void {
+  const t = trial;
+  trial = null;
+  t?.socket.close();
+  t?.settle('abandoned');
+}
+
+export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome> {
+  abandonTrial();
+  const store = useStore.getState;
+  const s = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20, forceNew: true });
+  return new Promise<ConnectOutcome>((resolve) => {
+    let settled = false;
+    const settle = (o: ConnectOutcome): void => {
+      if (!settled) resolve(o);
+      settled = true;
+    };
+    const end = (reason: string, outcome: ConnectOutcome): void => {
+      socket = null;
       s.close();
-      setStatus('lost', err.message);
-    } else setStatus('reconnecting');
+      store().setStatus('lost', reason);
+      settle(outcome);
+    };
+    if (socket === null || store().cluster === null) {
+      // Nothing on screen to keep: this is the session.
+      const old = socket;
+      socket = s;
+      old?.close();
+      store().setStatus('connecting');
+    } else {
+      trial = { socket: s, settle };
+      store().setUnlock({ pending: true, error: null });
+    }
+
+    s.on('snapshot', (state: ClusterState) => {
+      if (trial?.socket === s) {
+        // Accepted: the trial becomes the session.
+        trial = null;
+        const old = socket;
+        socket = s;
+        old?.close();
+        store().setUnlock({ pending: false, error: null });
+      }
+      if (s !== socket) return;
+      store().applySnapshot(state);
+      store().setStatus('connected');
+      accepted = options;
+      settle('accepted');
+    });
+    s.on('patch', (patch: StatePatch, ack?: () => void) => {
+      if (s !== socket) return;
+      store().applyPatch(patch);
+      ack?.();
+    });
+    s.on('disconnect', (reason: string) => {
+      if (s !== socket) return;
+      // The gateway ended the session itself: Socket.IO does not reconnect after that.
+      if (reason === 'io server disconnect') end('the gateway ended this session', 'abandoned');
+      else store().setStatus('reconnecting');
+    });
+    s.on('connect_error', (err: Error) => {
+      if (trial?.socket === s) {
+        trial = null;
+        s.close();
+        store().setUnlock({ pending: false, error: reasonOf(err.message) });
+        settle('refused');
+      } else if (s === socket) {
+        // A refused session will not get better by retrying; anything else might.
+        if (isRefusal(err.message)) end(reasonOf(err.message), 'refused');
+        else store().setStatus('reconnecting');
+      }
+    });
+    s.io.on('reconnect_failed', () => {
+      if (s === socket) end('the gateway stopped answering', 'abandoned');
+    });
   });
-  s.io.on('reconnect_failed', () => setStatus('lost', 'the gateway stopped answering'));
+}
+
+/** Opens a new session with the options of the last accepted one (after the link was lost for good); false when there was none. */
+export function reconnectGateway(): boolean {
+  if (!accepted) return false;
+  void connectGateway(accepted);
+  return true;
 }
 
 export function disconnectGateway(): void {
-  socket?.close();
+  abandonTrial();
+  const old = socket;
   socket = null;
+  old?.close();
   useStore.getState().setStatus('disconnected');
 }
 

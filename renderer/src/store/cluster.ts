@@ -51,8 +51,11 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
   arrived: {},
   lastError: null,
   applySnapshot: (cluster) => {
+    const before = get().cluster;
     set((s) => ({ cluster, moving: settleMoves(cluster, s.moving), arrived: {} }));
     get().recordSample(cluster, get().now());
+    get().trackStatuses(cluster, null, get().now());
+    get().noticeSnapshot(before, cluster, get().now());
   },
   applyPatch: (patch) => {
     const s = get();
@@ -61,6 +64,8 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
     const cluster = applyPatch(s.cluster, patch);
     set({ cluster, moving: settleMoves(cluster, s.moving), arrived: arrivals(s.cluster, patch, s.arrived, now) });
     get().recordSample(cluster, now);
+    get().trackStatuses(cluster, patch, now);
+    get().noticeChanges(s.cluster, patch, now);
   },
   startMove: (id, to) => set((s) => ({ moving: { ...s.moving, [id]: to }, lastError: null })),
   failMove: (id, message) =>
@@ -86,10 +91,10 @@ export function matchesFilter(child: ChildView, filter: string): boolean {
   return words.every((w) => text.includes(w));
 }
 
-/** Children grouped by the node they run on ('' for not running anywhere), sorted by id, filtered. */
-export function childrenByNode(cluster: ClusterState | null, filter = ''): Record<string, ChildView[]> {
+/** Children grouped by the node they run on ('' for not running anywhere), sorted by id, filtered by the search and, if given, by status. */
+export function childrenByNode(cluster: ClusterState | null, filter = '', status: string | null = null): Record<string, ChildView[]> {
   const out: Record<string, ChildView[]> = {};
   if (!cluster) return out;
-  for (const c of Object.values(cluster.children).sort((a, b) => (a.id < b.id ? -1 : 1))) if (matchesFilter(c, filter)) (out[c.node ?? ''] ??= []).push(c);
+  for (const c of Object.values(cluster.children).sort((a, b) => (a.id < b.id ? -1 : 1))) if ((status === null || c.status === status) && matchesFilter(c, filter)) (out[c.node ?? ''] ??= []).push(c);
   return out;
 }

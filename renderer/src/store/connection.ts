@@ -8,23 +8,47 @@
  *   lost          retries exhausted or the session was refused; user action needed
  *
  * `refusal` keeps the gateway's reason when it refused the session (a wrong
- * gateway token or credential), so the UI can say why.
+ * gateway token or credential), so the UI can say why. `droppedAt` is when
+ * the state stopped being live (the status left `connected`): while it is
+ * set, the cluster state on screen is the last one received, and is drawn
+ * as such.
+ *
+ * `unlock` is a credential being tried beside the working session (the
+ * client keeps the session until the gateway accepts the new one): pending
+ * while the gateway checks it, then cleared on success or holding why it
+ * was not accepted. It never changes `status`: a refused credential leaves
+ * the session as it was.
  */
 import type { StateCreator } from 'zustand';
 import type { AppStore } from './index';
 
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'lost';
 
+export interface UnlockState {
+  pending: boolean;
+  /** Why the last credential was not accepted (the gateway's reason, without its code). */
+  error: string | null;
+}
+
 export interface ConnectionSlice {
   status: ConnectionStatus;
   refusal: string | null;
+  droppedAt: number | null;
+  unlock: UnlockState;
   setStatus: (status: ConnectionStatus, refusal?: string) => void;
+  setUnlock: (unlock: UnlockState) => void;
 }
 
 export const createConnectionSlice: StateCreator<AppStore, [], [], ConnectionSlice> = (set) => ({
   status: 'disconnected',
   refusal: null,
-  setStatus: (status, refusal) => set({ status, refusal: refusal ?? null }),
+  droppedAt: null,
+  unlock: { pending: false, error: null },
+  setStatus: (status, refusal) => set((s) => ({ status, refusal: refusal ?? null, droppedAt: status === 'connected' ? null : (s.droppedAt ?? s.now()) })),
+  setUnlock: (unlock) => set({ unlock }),
 });
 
 export const selectConnectionStatus = (s: AppStore): ConnectionStatus => s.status;
+
+/** True when the cluster on screen is no longer live: the link dropped, was refused or closed, and what is shown is the last state received. */
+export const selectStale = (s: AppStore): boolean => s.cluster !== null && s.status !== 'connected';

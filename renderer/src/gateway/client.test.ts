@@ -1,0 +1,161 @@
+/**
+ * Session handling of the gateway client, with socket.io-client replaced by
+ * fake sockets the test drives (the gateway's side of each event): the
+ * first connection is the session; a credential tried after a working
+ * session opens a second socket and replaces the session only when the
+ * gateway accepts it; refused, the working session goes on (its patches
+ * still applied) and the reason is kept once; a session that is really
+ * lost leaves its last state on screen, marked stale.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { diffState } from 'pogo-core/observer-state';
+import { resetStore, useStore } from '../store/index';
+import { selectStale } from '../store/connection';
+import { child, clusterOf, member } from '../test-cluster';
+
+type Handler = (...args: unknown[]) => void;
+
+class FakeSocket {
+  readonly handlers = new Map<string, Handler[]>();
+  readonly managerHandlers = new Map<string, Handler[]>();
+  closed = false;
+  readonly io = { on: (event: string, fn: Handler) => void this.managerHandlers.set(event, [...(this.managerHandlers.get(event) ?? []), fn]) };
+  constructor(readonly auth: Record<string, string>) {}
+  on(event: string, fn: Handler): this {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
+    return this;
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.fire('disconnect', 'io client disconnect');
+  }
+  /** The gateway sends `event`. */
+  fire(event: string, ...args: unknown[]): void {
+    for (const fn of this.handlers.get(event) ?? []) fn(...args);
+  }
+}
+
+const sockets = vi.hoisted(() => [] as unknown[]);
+vi.mock('socket.io-client', () => ({
+  io: (_url: string, options: { auth: Record<string, string>; forceNew?: boolean }) => {
+    if (!options.forceNew) throw new Error('every session needs its own connection (forceNew)');
+    const s = new FakeSocket(options.auth);
+    sockets.push(s);
+    return s;
+  },
+}));
+
+const { connectGateway, disconnectGateway } = await import('./client');
+
+const nodes = [member('a'), member('b')];
+const viewerState = clusterOf(nodes, [child('x')], { access: 'viewer', readOnly: true });
+const url = 'http://127.0.0.1:1';
+const socketAt = (i: number) => sockets[i] as FakeSocket;
+
+afterEach(() => {
+  disconnectGateway();
+  sockets.length = 0;
+  resetStore();
+});
+
+async function viewerSession(): Promise<FakeSocket> {
+  const accepted = connectGateway({ url, token: 't', credential: 'viewer-token' });
+  const s = socketAt(0);
+  expect(useStore.getState().status).toBe('connecting');
+  s.fire('snapshot', viewerState);
+  expect(await accepted).toBe('accepted');
+  expect(useStore.getState().status).toBe('connected');
+  return s;
+}
+
+describe('gateway client sessions', () => {
+  it('a wrong credential after a working viewer session: the session stays, live, and the reason is said once', async () => {
+    const viewer = await viewerSession();
+    const attempt = connectGateway({ url, token: 't', credential: 'wrong' });
+    const trial = socketAt(1);
+    expect(trial.auth).toEqual({ token: 't', credential: 'wrong' });
+    expect(useStore.getState().unlock).toEqual({ pending: true, error: null });
+    expect(viewer.closed).toBe(false);
+
+    trial.fire('connect_error', new Error('unauthorized: the credential is not valid for this cluster'));
+    expect(await attempt).toBe('refused');
+    expect(trial.closed).toBe(true);
+    expect(viewer.closed).toBe(false);
+    expect(useStore.getState()).toMatchObject({ status: 'connected', refusal: null, unlock: { pending: false, error: 'the credential is not valid for this cluster' } });
+    expect(selectStale(useStore.getState())).toBe(false);
+
+    // Still live: the viewer session's patches keep coming in.
+    const next = clusterOf(nodes, [child('x'), child('y')], { access: 'viewer', readOnly: true });
+    const ack = vi.fn();
+    viewer.fire('patch', diffState(viewerState, next), ack);
+    expect(ack).toHaveBeenCalledTimes(1);
+    expect(Object.keys(useStore.getState().cluster!.children)).toEqual(['x', 'y']);
+  });
+
+  it('an accepted credential replaces the session: the new socket feeds the store, the old one is closed', async () => {
+    const viewer = await viewerSession();
+    const attempt = connectGateway({ url, token: 't', credential: 'operator-token' });
+    const operator = socketAt(1);
+    operator.fire('snapshot', { ...viewerState, access: 'operator', readOnly: false });
+    expect(await attempt).toBe('accepted');
+    expect(viewer.closed).toBe(true);
+    expect(useStore.getState()).toMatchObject({ status: 'connected', unlock: { pending: false, error: null }, cluster: { access: 'operator' } });
+    // The old socket's late frames are ignored.
+    const ack = vi.fn();
+    viewer.fire('patch', { scalars: { access: 'viewer' } }, ack);
+    expect(ack).not.toHaveBeenCalled();
+    expect(useStore.getState().cluster?.access).toBe('operator');
+  });
+
+  it('a gateway that cannot check the credential (no member reachable) is not a refusal of the session either', async () => {
+    const viewer = await viewerSession();
+    const attempt = connectGateway({ url, token: 't', credential: 'maybe' });
+    socketAt(1).fire('connect_error', new Error('unreachable: no member is reachable to check the credential'));
+    expect(await attempt).toBe('refused');
+    expect(viewer.closed).toBe(false);
+    expect(useStore.getState()).toMatchObject({ status: 'connected', unlock: { error: 'no member is reachable to check the credential' } });
+  });
+
+  it('a newer attempt abandons an unfinished one; its late answer is ignored', async () => {
+    await viewerSession();
+    const first = connectGateway({ url, token: 't', credential: 'one' });
+    const second = connectGateway({ url, token: 't', credential: 'two' });
+    expect(await first).toBe('abandoned');
+    expect(socketAt(1).closed).toBe(true);
+    socketAt(1).fire('snapshot', { ...viewerState, access: 'operator' });
+    expect(useStore.getState().cluster?.access).toBe('viewer');
+    socketAt(2).fire('snapshot', { ...viewerState, access: 'operator' });
+    expect(await second).toBe('accepted');
+    expect(useStore.getState().cluster?.access).toBe('operator');
+  });
+
+  it('the first session refused ends with the reason, without its code', async () => {
+    const attempt = connectGateway({ url, token: 'wrong' });
+    socketAt(0).fire('connect_error', new Error('unauthorized: wrong or missing gateway token'));
+    expect(await attempt).toBe('refused');
+    expect(useStore.getState()).toMatchObject({ status: 'lost', refusal: 'wrong or missing gateway token', cluster: null });
+  });
+
+  it('a link that drops keeps the last state on screen as stale, since the drop; reconnected, it is live again', async () => {
+    let clock = 5_000;
+    useStore.setState({ now: () => clock });
+    const viewer = await viewerSession();
+    clock = 9_000;
+    viewer.fire('disconnect', 'transport close');
+    expect(useStore.getState()).toMatchObject({ status: 'reconnecting', droppedAt: 9_000 });
+    expect(selectStale(useStore.getState())).toBe(true);
+    clock = 12_000;
+    viewer.fire('connect_error', new Error('websocket error'));
+    expect(useStore.getState().droppedAt).toBe(9_000);
+    viewer.fire('snapshot', viewerState);
+    expect(useStore.getState()).toMatchObject({ status: 'connected', droppedAt: null });
+    expect(selectStale(useStore.getState())).toBe(false);
+    // Retries exhausted: lost, still drawn stale.
+    viewer.fire('disconnect', 'transport close');
+    for (const fn of viewer.managerHandlers.get('reconnect_failed') ?? []) fn();
+    expect(useStore.getState()).toMatchObject({ status: 'lost', refusal: 'the gateway stopped answering' });
+    expect(selectStale(useStore.getState())).toBe(true);
+    expect(useStore.getState().cluster?.children['x']).toBeDefined();
+  });
+});

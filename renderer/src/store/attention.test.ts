@@ -1,0 +1,85 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { diffState } from 'pogo-core/observer-state';
+import { child, clusterOf, failing, member } from '../test-cluster';
+import { attentionItems, attentionKind, nextDeadline, SLOW_MS, sinceFromPatch, sinceFromSnapshot } from './attention';
+import { resetStore, useStore } from './index';
+
+const nodes = [member('a'), member('b')];
+const moving = (id: string) => child(id, { status: 'moving', node: 'a', owner: 'b' });
+const pending = (id: string) => child(id, { status: 'pending', node: null, pid: null, instances: [], owner: 'b' });
+const duplicate = (id: string, handoff = 'stop-first') => child(id, { status: 'duplicate', handoff, instances: [{ node: 'a', pid: 'a/x/1' }, { node: 'b', pid: 'b/x/1' }] });
+const unplaceable = (id: string) => child(id, { status: 'unplaceable', node: null, pid: null, instances: [], owner: null });
+
+describe('attention: since when a child is in its status', () => {
+  it('a snapshot keeps the time of a status that did not change and starts a changed or new one now; running children are not kept', () => {
+    const first = sinceFromSnapshot({}, clusterOf(nodes, [moving('m'), failing('f'), child('r')]), 1_000);
+    expect(first).toEqual({ m: { status: 'moving', at: 1_000 }, f: { status: 'failing', at: 1_000 } });
+    const again = sinceFromSnapshot(first, clusterOf(nodes, [moving('m'), pending('f'), unplaceable('u')]), 5_000);
+    expect(again).toEqual({ m: { status: 'moving', at: 1_000 }, f: { status: 'pending', at: 5_000 }, u: { status: 'unplaceable', at: 5_000 } });
+  });
+
+  it('a patch looks only at its own children, and returns the same map when nothing changed', () => {
+    const before = clusterOf(nodes, [moving('m'), child('r'), failing('f')]);
+    const since = sinceFromSnapshot({}, before, 1_000);
+    const after = clusterOf(nodes, [child('m', { node: 'b', owner: 'b' }), moving('r')]);
+    expect(sinceFromPatch(since, diffState(before, after)!, 2_000)).toEqual({ r: { status: 'moving', at: 2_000 } });
+    const restartOnly = diffState(before, clusterOf(nodes, [moving('m'), child('r', { restarts: 1 }), failing('f')]))!;
+    expect(sinceFromPatch(since, restartOnly, 2_000)).toBe(since);
+    // The same status set again (another field changed) keeps its time.
+    const sameStatus = diffState(before, clusterOf(nodes, [{ ...moving('m'), restarts: 2 }, child('r'), failing('f')]))!;
+    expect(sinceFromPatch(since, sameStatus, 9_000).m).toEqual({ status: 'moving', at: 1_000 });
+  });
+});
+
+describe('attention: which children need it', () => {
+  it('failing and unplaceable at once; stop-first duplicates at once, start-first ones after SLOW_MS; moving and pending after SLOW_MS', () => {
+    expect(attentionKind(failing('f'), 0, 0)).toBe('failing');
+    expect(attentionKind(unplaceable('u'), 0, 0)).toBe('unplaceable');
+    expect(attentionKind(duplicate('d'), 0, 0)).toBe('duplicate');
+    expect(attentionKind(duplicate('d', 'start-first'), 0, SLOW_MS)).toBeNull();
+    expect(attentionKind(duplicate('d', 'start-first'), 0, SLOW_MS + 1)).toBe('duplicate');
+    expect(attentionKind(moving('m'), 0, SLOW_MS)).toBeNull();
+    expect(attentionKind(moving('m'), 0, SLOW_MS + 1)).toBe('slow');
+    expect(attentionKind(pending('p'), 0, SLOW_MS + 1)).toBe('slow');
+    expect(attentionKind(child('r'), 0, 10 * SLOW_MS)).toBeNull();
+  });
+
+  it('lists failing first, then duplicate, unplaceable, slow, the longest-standing first within a kind; and knows when to look again', () => {
+    const cluster = clusterOf(nodes, [unplaceable('u'), moving('m1'), moving('m2'), failing('f2'), failing('f1'), duplicate('d'), child('r')]);
+    const since = { ...sinceFromSnapshot({}, cluster, 0), m2: { status: 'moving', at: 5_000 }, f2: { status: 'failing', at: 100 } };
+    const at = (now: number) => attentionItems(cluster, since, now).map((i) => `${i.kind}:${i.child.id}`);
+    expect(at(1_000)).toEqual(['failing:f1', 'failing:f2', 'duplicate:d', 'unplaceable:u']);
+    expect(nextDeadline(cluster, since, 1_000)).toBe(SLOW_MS + 1);
+    expect(at(SLOW_MS + 1)).toEqual(['failing:f1', 'failing:f2', 'duplicate:d', 'unplaceable:u', 'slow:m1']);
+    expect(nextDeadline(cluster, since, SLOW_MS + 1)).toBe(5_000 + SLOW_MS + 1);
+    expect(at(5_000 + SLOW_MS + 1)).toContain('slow:m2');
+    expect(nextDeadline(cluster, since, 5_000 + SLOW_MS + 1)).toBeNull();
+  });
+
+  it('ignores a time kept for a status the child no longer has (the patch that changed it not yet tracked)', () => {
+    const cluster = clusterOf(nodes, [child('m')]);
+    expect(attentionItems(cluster, { m: { status: 'moving', at: 0 } }, SLOW_MS * 2)).toEqual([]);
+    expect(attentionItems(null, {}, 0)).toEqual([]);
+  });
+});
+
+describe('attention slice, fed by the cluster slice', () => {
+  let clock = 1_000;
+  beforeEach(() => {
+    resetStore();
+    clock = 1_000;
+    useStore.setState({ now: () => clock });
+  });
+
+  it('tracks statuses from the snapshot and from each patch', () => {
+    const first = clusterOf(nodes, [child('x'), child('y')]);
+    useStore.getState().applySnapshot(first);
+    expect(useStore.getState().since).toEqual({});
+    clock = 4_000;
+    const second = clusterOf(nodes, [moving('x'), child('y')]);
+    useStore.getState().applyPatch(diffState(first, second)!);
+    expect(useStore.getState().since).toEqual({ x: { status: 'moving', at: 4_000 } });
+    clock = 4_000 + SLOW_MS + 1;
+    expect(attentionItems(useStore.getState().cluster, useStore.getState().since, clock).map((i) => i.child.id)).toEqual(['x']);
+  });
+});

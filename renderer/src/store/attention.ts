@@ -1,0 +1,128 @@
+/**
+ * Attention slice: which children need a person's attention, for the
+ * board's "needs attention" lane.
+ *
+ * A child needs attention when it is
+ *
+ *   failing      it crashed more often than its restart limit allows (on
+ *                some node), and waits for a retry
+ *   unplaceable  no node can run it (labels, workers, all nodes draining)
+ *   duplicate    it runs on more than one node. A `start-first` handoff
+ *                runs two instances on purpose for a moment, so such a
+ *                child counts only after SLOW_MS; any other at once
+ *   slow         it has been `moving` (running away from its owner) or
+ *                `pending` (placed, not running anywhere) for more than
+ *                SLOW_MS. A move takes the child's shutdown time (5 s by
+ *                default) plus its start, so 30 s is well past a normal one
+ *
+ * "For how long" needs the time a child entered its status, which the
+ * gateway does not send: this slice keeps it, `since`, for every child
+ * whose status is not `running`, updated from the snapshot and from each
+ * patch (only the children in the patch are looked at, so a patch costs what
+ * it changes, not the size of the cluster). The time is when this window
+ * saw the status first: after a reconnect, a status that did not change
+ * keeps its earlier time; one seen first in a snapshot starts then.
+ *
+ * The decisions are pure functions of (cluster, since, now), tested with a
+ * hand-set clock; the lane re-renders at the next deadline (`nextDeadline`).
+ */
+import type { StateCreator } from 'zustand';
+import type { ChildView, ClusterState, StatePatch } from 'pogo-core/observer-state';
+import type { AppStore } from './index';
+
+/** How long a child may be moving, waiting to start, or (start-first) running twice before it needs attention, ms. */
+export const SLOW_MS = 30_000;
+
+export type AttentionKind = 'failing' | 'unplaceable' | 'duplicate' | 'slow';
+
+export interface AttentionItem {
+  child: ChildView;
+  kind: AttentionKind;
+  /** When this window first saw the child in its current status (ms). */
+  since: number;
+}
+
+/** child id → its status and when this window first saw it there; children that run normally are not kept. */
+export type Since = Record<string, { status: string; at: number }>;
+
+export interface AttentionSlice {
+  since: Since;
+  trackStatuses: (cluster: ClusterState, patch: StatePatch | null, now: number) => void;
+}
+
+/** `since` after a snapshot: statuses that did not change keep their time, new ones start at `now`. */
+export function sinceFromSnapshot(before: Since, cluster: ClusterState, now: number): Since {
+  const next: Since = {};
+  for (const c of Object.values(cluster.children)) {
+    if (c.status === 'running') continue;
+    const was = before[c.id];
+    next[c.id] = was && was.status === c.status ? was : { status: c.status, at: now };
+  }
+  return next;
+}
+
+/** `since` after a patch; returns `before` itself when nothing in it changed. */
+export function sinceFromPatch(before: Since, patch: StatePatch, now: number): Since {
+  let next: Since | null = null;
+  const edit = (): Since => (next ??= { ...before });
+  for (const id of patch.children?.remove ?? []) if (id in before) delete edit()[id];
+  for (const c of patch.children?.set ?? []) {
+    const was = (next ?? before)[c.id];
+    if (c.status === 'running') {
+      if (was) delete edit()[c.id];
+    } else if (!was || was.status !== c.status) edit()[c.id] = { status: c.status, at: now };
+  }
+  return next ?? before;
+}
+
+/** Why a child needs attention now, or null when it does not. */
+export function attentionKind(child: ChildView, since: number, now: number): AttentionKind | null {
+  const long = now - since > SLOW_MS;
+  switch (child.status) {
+    case 'failing':
+      return 'failing';
+    case 'unplaceable':
+      return 'unplaceable';
+    case 'duplicate':
+      return child.handoff !== 'start-first' || long ? 'duplicate' : null;
+    case 'moving':
+    case 'pending':
+      return long ? 'slow' : null;
+    default:
+      return null;
+  }
+}
+
+const ORDER: Record<AttentionKind, number> = { failing: 0, duplicate: 1, unplaceable: 2, slow: 3 };
+
+/** Every child that needs attention: failing first, then duplicate, unplaceable, slow; within a kind the longest-standing first. */
+export function attentionItems(cluster: ClusterState | null, since: Since, now: number): AttentionItem[] {
+  if (!cluster) return [];
+  const items: AttentionItem[] = [];
+  for (const [id, s] of Object.entries(since)) {
+    const child = cluster.children[id];
+    if (!child || child.status !== s.status) continue;
+    const kind = attentionKind(child, s.at, now);
+    if (kind) items.push({ child, kind, since: s.at });
+  }
+  return items.sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.since - b.since || (a.child.id < b.child.id ? -1 : 1));
+}
+
+/** The next time a child not yet counted would start to need attention (so the lane can look again then), or null. */
+export function nextDeadline(cluster: ClusterState | null, since: Since, now: number): number | null {
+  if (!cluster) return null;
+  let next: number | null = null;
+  for (const [id, s] of Object.entries(since)) {
+    const child = cluster.children[id];
+    if (!child || child.status !== s.status || attentionKind(child, s.at, now) !== null) continue;
+    if (child.status !== 'moving' && child.status !== 'pending' && child.status !== 'duplicate') continue;
+    const at = s.at + SLOW_MS + 1;
+    if (next === null || at < next) next = at;
+  }
+  return next;
+}
+
+export const createAttentionSlice: StateCreator<AppStore, [], [], AttentionSlice> = (set) => ({
+  since: {},
+  trackStatuses: (cluster, patch, now) => set((s) => ({ since: patch ? sinceFromPatch(s.since, patch, now) : sinceFromSnapshot(s.since, cluster, now) })),
+});

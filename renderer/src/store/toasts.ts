@@ -1,0 +1,144 @@
+/**
+ * Toasts slice: short notices for the two changes a person watching the
+ * cluster must not miss, and nothing else:
+ *
+ *   node-down      a member node (not an observer, not a `pogo ctl`
+ *                  session, which join as observers) turned `down`
+ *   child-failing  a child turned `failing`
+ *
+ * They come from the transitions in each patch (`noticesOf`: the patch's
+ * members and children compared with the state before it; a snapshot after
+ * a reconnect is compared with the state the window had). The way back is
+ * noticed too, but opens no toast: a node up again or a child running
+ * again is marked `recovered` in the open toast that named it, so a toast
+ * never goes on saying "down" about a node that is back. The first
+ * snapshot is the baseline: what was already down or failing when the
+ * window connected is in the attention lane, not in a toast.
+ *
+ * Bursts are grouped (`mergeNotices`): a notice of a kind joins the newest
+ * open toast of that kind if that toast last grew less than BURST_MS ago,
+ * so a node failure that fails 200 children gives one toast, not 200. A
+ * toast closes when dismissed, TOAST_MS after it last grew, or RESOLVED_MS
+ * after all it named are back; at most TOAST_LIMIT are kept (the oldest
+ * goes first).
+ */
+import type { StateCreator } from 'zustand';
+import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
+import type { AppStore } from './index';
+
+export const BURST_MS = 3_000;
+export const TOAST_MS = 20_000;
+export const TOAST_LIMIT = 4;
+/** A toast whose every subject is back closes this long after the last came back. */
+export const RESOLVED_MS = 5_000;
+
+export type NoticeKind = 'node-down' | 'child-failing';
+
+export interface Notice {
+  kind: NoticeKind;
+  /** The node's name or the child's id. */
+  subject: string;
+  /** For a failing child: its last error. */
+  detail?: string;
+  /** The way back: the node is up again, the child runs again. */
+  recovered?: true;
+}
+
+export interface Toast {
+  id: number;
+  kind: NoticeKind;
+  /** Nodes or children, in the order they turned; no repeats. */
+  subjects: string[];
+  /** Those of `subjects` that are back since (node up, child running). */
+  recovered: string[];
+  /** The last error of the first child (child-failing only). */
+  detail: string | null;
+  at: number;
+  /** When it last took in a notice; it closes TOAST_MS after this. */
+  grew: number;
+  /** When the last of its subjects came back (all are back); it closes RESOLVED_MS after this. */
+  resolved: number | null;
+}
+
+export interface ToastsSlice {
+  toasts: Toast[];
+  toastSeq: number;
+  noticeChanges: (before: ClusterState, patch: StatePatch, now: number) => void;
+  /** A snapshot replacing `before` (a reconnect): its changes, if it is the same cluster; nothing for the first one. */
+  noticeSnapshot: (before: ClusterState | null, snapshot: ClusterState, now: number) => void;
+  dismissToast: (id: number) => void;
+  expireToasts: (now: number) => void;
+}
+
+/** The notices a patch gives, applied to `before`. */
+export function noticesOf(before: ClusterState, patch: StatePatch): Notice[] {
+  const out: Notice[] = [];
+  for (const m of patch.members?.set ?? []) {
+    const was = before.members[m.name];
+    if (m.role !== 'member' || !was) continue;
+    if (m.status === 'down' && was.status !== 'down') out.push({ kind: 'node-down', subject: m.name });
+    else if (m.status === 'up' && was.status === 'down') out.push({ kind: 'node-down', subject: m.name, recovered: true });
+  }
+  for (const c of patch.children?.set ?? []) {
+    const was = before.children[c.id]?.status;
+    if (c.status === 'failing' && was !== 'failing') out.push({ kind: 'child-failing', subject: c.id, ...(c.lastError ? { detail: c.lastError } : {}) });
+    else if (c.status === 'running' && was === 'failing') out.push({ kind: 'child-failing', subject: c.id, recovered: true });
+  }
+  return out;
+}
+
+/** Toasts after taking in `notices` at `now` (bursts grouped, at most TOAST_LIMIT). */
+export function mergeNotices(toasts: Toast[], notices: Notice[], now: number, seq: number): { toasts: Toast[]; seq: number } {
+  if (notices.length === 0) return { toasts, seq };
+  let next = [...toasts];
+  for (const n of notices) {
+    if (n.recovered) {
+      next = next.map((t) => {
+        if (t.kind !== n.kind || !t.subjects.includes(n.subject) || t.recovered.includes(n.subject)) return t;
+        const recovered = [...t.recovered, n.subject];
+        return { ...t, recovered, resolved: recovered.length === t.subjects.length ? now : null };
+      });
+      continue;
+    }
+    const open = next.findLast((t) => t.kind === n.kind);
+    if (open && now - open.grew < BURST_MS) {
+      const merged = { ...open, grew: now, subjects: open.subjects.includes(n.subject) ? open.subjects : [...open.subjects, n.subject], recovered: open.recovered.filter((r) => r !== n.subject), resolved: null };
+      next = next.map((t) => (t === open ? merged : t));
+    } else next.push({ id: ++seq, kind: n.kind, subjects: [n.subject], recovered: [], detail: n.detail ?? null, at: now, grew: now, resolved: null });
+  }
+  return { toasts: next.slice(-TOAST_LIMIT), seq };
+}
+
+/** When a toast closes by itself. */
+export function closesAt(t: Toast): number {
+  return t.resolved === null ? t.grew + TOAST_MS : Math.min(t.grew + TOAST_MS, t.resolved + RESOLVED_MS);
+}
+
+/** The toasts still open at `now`. */
+export function openToasts(toasts: Toast[], now: number): Toast[] {
+  return toasts.filter((t) => now < closesAt(t));
+}
+
+export const createToastsSlice: StateCreator<AppStore, [], [], ToastsSlice> = (set, get) => ({
+  toasts: [],
+  toastSeq: 0,
+  noticeChanges: (before, patch, now) =>
+    set((s) => {
+      const notices = noticesOf(before, patch);
+      if (notices.length === 0) return {};
+      const { toasts, seq } = mergeNotices(openToasts(s.toasts, now), notices, now, s.toastSeq);
+      return { toasts, toastSeq: seq };
+    }),
+  noticeSnapshot: (before, snapshot, now) => {
+    if (!before || before.cluster !== snapshot.cluster) return;
+    // Only statuses matter here: no need for a full diff (it would serialise every child).
+    const children = Object.values(snapshot.children).filter((c) => before.children[c.id]?.status !== c.status);
+    get().noticeChanges(before, { members: { set: Object.values(snapshot.members) }, children: { set: children } }, now);
+  },
+  dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
+  expireToasts: (now) =>
+    set((s) => {
+      const toasts = openToasts(s.toasts, now);
+      return toasts.length === s.toasts.length ? {} : { toasts };
+    }),
+});

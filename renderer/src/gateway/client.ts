@@ -3,32 +3,31 @@
  * the same code path in the desktop app and in a browser. It feeds the
  * store (snapshot, acknowledged patches, connection status) and sends
  * commands with acks.
+ *
+ * Both directions are typed by the UI protocol (pogo-core/ui-protocol):
+ * `sendCommand('move', { id, node })` takes the op's named fields and
+ * resolves with that op's result or a typed error. The gateway validates
+ * every command again; its refusal names the field.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
+import type { ClientToServerEvents, CommandAck, CommandArgsInput, ServerToClientEvents, UiOp } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 
-export interface CommandResult {
-  ok: boolean;
-  result?: unknown;
-  error?: { code: string; message: string };
-}
-
-let socket: Socket | null = null;
+let socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
 
 export function connectGateway(options: { url: string; token: string; credential?: string }): void {
   socket?.close();
   const setStatus = useStore.getState().setStatus;
   setStatus('connecting');
-  const s = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20 });
+  const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20 });
   socket = s;
-  s.on('snapshot', (state: ClusterState) => {
+  s.on('snapshot', (state) => {
     useStore.getState().applySnapshot(state);
     setStatus('connected');
   });
-  s.on('patch', (patch: StatePatch, ack?: () => void) => {
+  s.on('patch', (patch, ack) => {
     useStore.getState().applyPatch(patch);
-    ack?.();
+    ack();
   });
   s.on('disconnect', () => setStatus('reconnecting'));
   s.on('connect_error', (err: Error) => {
@@ -47,18 +46,24 @@ export function disconnectGateway(): void {
   useStore.getState().setStatus('disconnected');
 }
 
-export async function sendCommand(op: string, ...args: unknown[]): Promise<CommandResult> {
+/** The arguments after `op`: its fields, which may be left out for ops that have none. */
+type ArgsOf<Op extends UiOp> = Record<string, never> extends CommandArgsInput<Op> ? [args?: CommandArgsInput<Op>] : [args: CommandArgsInput<Op>];
+
+/** Sends one command; resolves with the op's result or a typed error (never rejects). */
+export async function sendCommand<Op extends UiOp>(op: Op, ...[args]: ArgsOf<Op>): Promise<CommandAck<Op>> {
   if (!socket) return { ok: false, error: { code: 'not-connected', message: 'not connected to a gateway' } };
   try {
-    return (await socket.timeout(30_000).emitWithAck('command', { op, args })) as CommandResult;
+    const reply = await socket.timeout(30_000).emitWithAck('command', { op, args: args ?? {} } as Parameters<ClientToServerEvents['command']>[0]);
+    // The gateway answers each command with the ack of that command's op (command-router.ts).
+    return reply as CommandAck<Op>;
   } catch {
     return { ok: false, error: { code: 'timeout', message: 'the gateway did not answer in time' } };
   }
 }
 
-/** Sends a command; a refusal is shown in the app's error banner. Returns the result, or undefined when refused. */
-export async function runCommand(op: string, ...args: unknown[]): Promise<CommandResult> {
+/** Sends a command; a refusal is shown in the app's error banner. */
+export async function runCommand<Op extends UiOp>(op: Op, ...args: ArgsOf<Op>): Promise<CommandAck<Op>> {
   const reply = await sendCommand(op, ...args);
-  if (!reply.ok) useStore.getState().showError(`${reply.error?.code}: ${reply.error?.message}`);
+  if (!reply.ok) useStore.getState().showError(`${reply.error.code}: ${reply.error.message}`);
   return reply;
 }

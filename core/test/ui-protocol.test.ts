@@ -5,8 +5,9 @@
  * arguments, a member decoding the positional form of a link message); the
  * positional form round-trips; member results and handshakes are checked.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, type AnyOp } from '../src/observer/ui-protocol.js';
+import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, isPlainViewReply, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, type AnyOp } from '../src/observer/ui-protocol.js';
 import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../src/protocol.js';
 
 const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
@@ -169,6 +170,48 @@ describe('UI protocol: results and errors', () => {
   it('keeps known error codes and turns unknown ones into `failed`, keeping the code in the message', () => {
     for (const code of COMMAND_ERROR_CODES) expect(commandFailure(code, 'm')).toEqual({ code, message: 'm' });
     expect(commandFailure('disk-on-fire', 'it is hot')).toEqual({ code: 'failed', message: 'disk-on-fire: it is hot' });
+  });
+});
+
+describe('UI protocol: the fast check of a member view', () => {
+  // Values that are right for a field, and values that are wrong for some.
+  const anyValue = fc.oneof(fc.constantFrom<unknown>(undefined, null, '', 'x', 'running', 'up', 'stop-first', 'permanent', 0, 1.5, -1, true, [], {}), fc.jsonValue({ maxDepth: 2 }));
+  const maybe = <T,>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: anyValue });
+  const extra = fc.option(fc.constantFrom('colour', 'since', 'id'), { nil: undefined, freq: 6 });
+  const withExtra = (o: Record<string, unknown>, key: string | undefined): Record<string, unknown> => (key === undefined ? o : { ...o, [key]: 1 });
+  const start = maybe(fc.oneof(fc.record({ worker: fc.string() }), fc.record({ command: fc.string(), args: fc.array(fc.string()) })));
+  const spec = maybe(fc.record({ id: maybe(fc.string()), start, restart: maybe(fc.constantFrom('permanent', 'transient', 'temporary')), handoff: maybe(fc.constantFrom('stop-first', 'start-first')), labels: fc.constant({}) }));
+  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()) }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const failure = fc.record({ node: maybe(fc.string()), failures: maybe(fc.nat()), lastError: maybe(fc.string()) });
+  const child = fc
+    .tuple(
+      fc.record(
+        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()) },
+        { requiredKeys: ['id', 'spec', 'rev', 'status', 'instances', 'restarts', 'failures'] },
+      ),
+      extra,
+    )
+    .map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const view = fc.record({ node: maybe(fc.string()), members: maybe(fc.array(fc.record({ name: maybe(fc.string()), status: maybe(fc.constantFrom('up', 'suspect', 'down', 'left')) }), { maxLength: 3 })), children: maybe(fc.array(child, { maxLength: 3 })) });
+
+  it('accepts only what the schema accepts unchanged, and whatever it refuses takes the schema\'s path', () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(view, (raw) => {
+        const json = JSON.parse(JSON.stringify(raw)) as unknown;
+        const parsed = MemberViewReplySchema.safeParse(json);
+        if (isPlainViewReply(json)) {
+          fast++;
+          expect(parsed.success).toBe(true);
+          expect(parsed.data).toEqual(json);
+        }
+        // The answer is the schema's either way.
+        expect(parseMemberResult('view', json as never).ok).toBe(parsed.success);
+      }),
+      { seed: 1414, numRuns: 3_000 },
+    );
+    // Most generated views are valid somewhere and broken somewhere else; enough take the fast path to matter.
+    expect(fast).toBeGreaterThan(100);
   });
 });
 

@@ -74,10 +74,9 @@ const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v
   try {
     return parseChildSpec(input);
   } catch (err) {
-    // '(spec)': the spec as a whole is wrong (not an object at all).
-    const field = err instanceof SpecError ? err.field : '(spec)';
-    if (field === '(spec)') ctx.addIssue({ code: 'custom', message: 'must be a child spec: an object { id, start, … }' });
-    else ctx.addIssue({ code: 'custom', message: (err as SpecError).reason, path: field.split('.') });
+    // Field '(spec)': the spec as a whole is wrong (not an object at all).
+    if (err instanceof SpecError && err.field !== '(spec)') ctx.addIssue({ code: 'custom', message: err.reason, path: err.field.split('.') });
+    else ctx.addIssue({ code: 'custom', message: 'must be a child spec: an object { id, start, … }' });
     return z.NEVER;
   }
 });
@@ -119,7 +118,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 function describeArgIssues(error: z.ZodError): string {
   const parts = error.issues.slice(0, 3).map((issue) => {
     const path = issue.path.map((step) => String(step).slice(0, 40)).join('.');
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${path ? `${path}.` : ''}${k.slice(0, 40)}: unknown field`).join('; ');
+    if (issue.code === 'unrecognized_keys') return `${issue.keys.slice(0, 3).map((k) => `${path ? `${path}.` : ''}${k.slice(0, 40)}: unknown field`).join('; ')}${issue.keys.length > 3 ? ` (+${issue.keys.length - 3} more)` : ''}`;
     return `${path || 'args'}: ${issue.message}`.slice(0, 200);
   });
   return `${parts.join('; ')}${error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : ''}`;

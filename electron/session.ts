@@ -23,7 +23,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { ConfigError, startDemoCluster, startObserver, waitForMembers, type DemoCluster, type RunningObserver } from 'pogo-core';
+import { ConfigError, startObserver, waitForMembers, type RunningObserver } from 'pogo-core';
+import { startDemoCluster, type DemoCluster } from 'pogo-core/demo';
 import type { SavedConnection } from './preload-api';
 
 export type SessionTarget = SavedConnection | 'demo';

@@ -228,12 +228,12 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       const id = `x${nextId++}`;
       result.ops.start++;
       ledger.startRequested(id, target);
-      ledger.startDone(id, await cluster.command(target, 'start', [{ id, start: { worker: 'idle' } }], 20_000));
+      ledger.startDone(id, await cluster.command(target, 'start', { spec: { id, start: { worker: 'idle' } } }, 20_000));
     } else {
       const id = live[rngOps.int(live.length)];
       result.ops.stop++;
       ledger.stopRequested(id, target);
-      const reply = await cluster.command(target, 'stop', [id], 20_000);
+      const reply = await cluster.command(target, 'stop', { id }, 20_000);
       ledger.stopDone(id, reply, epochNow());
     }
   };

@@ -72,9 +72,9 @@ export async function reproduce({ children, seed }, log = (l) => process.stdout.
         const via = others[(i + 1) % 2];
         const delay = rng.int(21);
         plan.set(id, `${from}→${to}, stop via ${via} after ${delay} ms`);
-        const move = cluster.command(from, 'move', [id, to], 30_000).then((r) => r.ok && moves++);
+        const move = cluster.command(from, 'move', { id, node: to }, 30_000).then((r) => r.ok && moves++);
         await sleep(delay);
-        const stop = await cluster.command(via, 'stop', [id], 30_000);
+        const stop = await cluster.command(via, 'stop', { id }, 30_000);
         if (stop.ok) acked.set(id, epochNow());
         await move;
       }),

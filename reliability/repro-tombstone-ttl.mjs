@@ -47,7 +47,7 @@ export async function reproduce({ children, ttl, age, antiEntropy }, log = (l) =
     await cluster.waitSettled(60_000);
     await sleep(age);
     const ids = Array.from({ length: children }, (_, i) => `k${i}`);
-    const replies = await Promise.all(ids.map((id, i) => cluster.command(names[i % names.length], 'stop', [id], 30_000)));
+    const replies = await Promise.all(ids.map((id, i) => cluster.command(names[i % names.length], 'stop', { id }, 30_000)));
     const failed = replies.filter((r) => !r.ok);
     log(`repro: ${children} children ran ${formatDuration(age)} (tombstone TTL ${formatDuration(ttl)}); ${children - failed.length} terminates resolved${failed.length ? `, ${failed.length} failed (${failed[0].error?.code})` : ''}`);
     await sleep(2 * antiEntropy + 1000);

@@ -141,7 +141,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
         const node = cluster.node(name);
         try {
           await cluster.collectGarbage(name);
-          const [stats, status, audit] = await Promise.all([node.request('stats', {}, 20_000), cluster.fetchJson(name, '/status', 20_000), cluster.command(name, 'audit', [], 20_000)]);
+          const [stats, status, audit] = await Promise.all([node.request('stats', {}, 20_000), cluster.fetchJson(name, '/status', 20_000), cluster.command(name, 'audit', {}, 20_000)]);
           nodes[name] = { incarnation: node.incarnation, heapMB: stats.memory.heapUsed / MB, rssMB: stats.memory.rss / MB, maxStallMs: stats.maxStallMs, audit: audit.ok ? audit.result.length : undefined, ...metadataOf(status) };
         } catch (err) {
           nodes[name] = { incarnation: node.incarnation, error: err.message };
@@ -178,7 +178,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       const id = `s${nextId++}`;
       result.ops.start++;
       ledger.startRequested(id, target);
-      const reply = await cluster.command(target, 'start', [{ id, start: { worker: 'idle' } }], 35_000);
+      const reply = await cluster.command(target, 'start', { spec: { id, start: { worker: 'idle' } } }, 35_000);
       ledger.startDone(id, reply);
       tally(reply);
       return;
@@ -193,7 +193,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
           resurrected.add(id);
         }
         ledger.stopRequested(id, target);
-        const reply = await cluster.command(target, 'stop', [id], 35_000);
+        const reply = await cluster.command(target, 'stop', { id }, 35_000);
         const at = epochNow();
         ledger.stopDone(id, reply, at);
         // No partitions here: once a terminate has resolved, every member has the tombstone; the child must never start again.
@@ -202,7 +202,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       } else {
         result.ops.move++;
         const to = names[rng.int(names.length)];
-        tally(await cluster.command(target, 'move', [id, to], 35_000));
+        tally(await cluster.command(target, 'move', { id, node: to }, 35_000));
       }
     } finally {
       busy.delete(id);

@@ -31,14 +31,23 @@
  * are recorded as a shortened string, and `audit` returns the newest entries
  * that fit in `AUDIT_REPLY_CHARS`.
  *
- * Clients validate a command before sending it (`CommandClient.request`):
- * one the member would drop as malformed fails at once with `bad-request`.
+ * Arguments are named (`move: { id, node }`, observer/ui-protocol.ts). The
+ * link message carries them as a positional array (protocol.ts `cmd`,
+ * unchanged for mixed-version clusters): the client encodes them in each
+ * op's field order, and the member names and validates them with the op's
+ * schema after the credential check, so a refusal names the field and an
+ * unauthorised caller learns nothing about what it sent. A client checks
+ * the frame before sending it (`CommandClient.request`): one the member
+ * would drop as malformed fails at once with `bad-request`; and it checks
+ * the member's result with the op's result schema, so callers get typed
+ * results (`CommandOutcome`).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberViewReply } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
@@ -65,21 +74,11 @@ function auditArgs(args: JsonValue[]): JsonValue[] {
   return [`${text.slice(0, 200)}… (${text.length} characters, shortened for the audit log)`];
 }
 
-export interface AuditEntry {
-  at: number;
-  node: string;
-  /** The peer the command came from, and who it said it was. */
-  from: string;
-  by: string;
-  op: CommandOp;
-  args: JsonValue[];
-  ok: boolean;
-  result: string;
-}
+export type { AuditEntry, MemberViewReply };
 
 export class CommandError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: CommandErrorCode,
     message: string,
   ) {
     super(message);
@@ -100,17 +99,10 @@ function matches(expected: Buffer | undefined, given: string): boolean {
   return expected !== undefined && given.length > 0 && timingSafeEqual(expected, digest(given));
 }
 
-/** A member's view, as `view` returns it. */
-export interface MemberViewReply {
-  node: string;
-  members: Array<{ name: string; status: string }>;
-  children: ReturnType<DistributedSupervisor['whichChildren']>;
-}
-
 export interface CommandExecutorOptions {
   node: string;
   supervisor: DistributedSupervisor;
-  members(): Array<{ name: string; status: string }>;
+  members(): MemberViewReply['members'];
   clock: Clock;
   log: Logger;
   operatorToken: string | undefined;
@@ -145,12 +137,16 @@ export class CommandExecutor {
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
     } else {
-      try {
-        const result = await this.run(cmd);
-        reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result: toJson(result) } : {}) };
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        reply = this.error(cmd, typeof code === 'string' ? code : 'failed', (err as Error).message ?? String(err));
+      const command = decodeWireCommand(cmd.op, cmd.args);
+      if (!command.ok) reply = this.error(cmd, 'bad-request', command.message);
+      else {
+        try {
+          const result = await this.run(command.value, cmd.credential);
+          reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result: toJson(result) } : {}) };
+        } catch (err) {
+          const failure = commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err));
+          reply = this.error(cmd, failure.code, failure.message);
+        }
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
@@ -158,33 +154,28 @@ export class CommandExecutor {
     return reply;
   }
 
-  private async run(cmd: Command): Promise<JsonValue | undefined> {
+  /** Runs a validated command; undefined for ops that answer nothing (no `result` on the wire). */
+  private async run(command: MemberCommand, credential: string): Promise<unknown> {
     const sup = this.o.supervisor;
-    const a = cmd.args;
-    const str = (i: number, what: string): string => {
-      const v = a[i];
-      if (typeof v !== 'string' || v.length === 0) throw new CommandError('bad-request', `${cmd.op}: argument ${i + 1} (${what}) must be a non-empty string`);
-      return v;
-    };
-    switch (cmd.op) {
+    switch (command.op) {
       case 'start':
-        return (await sup.startChild(a[0])) as unknown as JsonValue;
+        return sup.startChild(command.args.spec);
       case 'stop':
-        await sup.terminateChild(str(0, 'child id'));
+        await sup.terminateChild(command.args.id);
         return undefined;
       case 'move':
-        return (await sup.moveChild(str(0, 'child id'), str(1, 'node'))) as unknown as JsonValue;
+        return sup.moveChild(command.args.id, command.args.node);
       case 'unpin':
-        sup.unpin(str(0, 'child id'));
+        sup.unpin(command.args.id);
         return undefined;
       case 'drain':
-        sup.drain(str(0, 'node'));
+        sup.drain(command.args.node);
         return undefined;
       case 'undrain':
-        sup.undrain(str(0, 'node'));
+        sup.undrain(command.args.node);
         return undefined;
       case 'forget':
-        sup.forget(str(0, 'node'));
+        sup.forget(command.args.node);
         return undefined;
       case 'pause':
         sup.setRebalancing(true);
@@ -201,15 +192,14 @@ export class CommandExecutor {
           budget -= size;
           from--;
         }
-        return this.audit.slice(from) as unknown as JsonValue;
+        return this.audit.slice(from);
       }
       case 'whoami':
-        return { role: cmd.credential && matches(this.operator, cmd.credential) ? 'operator' : 'viewer' };
+        return { role: credential && matches(this.operator, credential) ? 'operator' : 'viewer' };
       case 'logs': {
-        const id = str(0, 'child id');
-        const after = typeof a[1] === 'number' ? a[1] : 0;
+        const { id, after } = command.args;
         try {
-          return (this.o.output?.(id, after, 500) ?? []) as unknown as JsonValue;
+          return this.o.output?.(id, after, 500) ?? [];
         } catch {
           throw new CommandError('not-found', `no child ${id} runs on ${this.o.node}`);
         }
@@ -219,7 +209,7 @@ export class CommandExecutor {
     }
   }
 
-  private error(cmd: Command, code: string, message: string): CommandReply {
+  private error(cmd: Command, code: CommandErrorCode, message: string): CommandReply {
     return { t: 'cmd.reply', id: cmd.id, ok: false, error: { code, message: message.slice(0, 2000) } };
   }
 
@@ -241,11 +231,29 @@ export class CommandClient {
     private readonly clock: Clock,
   ) {}
 
-  request(peer: string, op: CommandOp, args: JsonValue[], credential: string, by: string, timeoutMs: number): Promise<CommandReply> {
+  /**
+   * Sends `op` with its named arguments to member `peer`. The member
+   * validates the arguments (the caller need not: the gateway and `pogo ctl`
+   * did at their own edge); the answer's result is checked here.
+   */
+  async request<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandOutcome<Op>> {
+    const reply = await this.exchange(peer, op, args, credential, by, timeoutMs);
+    if (!reply.ok) return { ok: false, error: commandFailure(reply.error?.code ?? 'failed', reply.error?.message ?? 'failed') };
+    const result = parseMemberResult(op, reply.result);
+    return result.ok ? { ok: true, result: result.value } : { ok: false, error: { code: 'bad-reply', message: `${peer} answered with ${result.message}`.slice(0, 2000) } };
+  }
+
+  private exchange<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandReply> {
     const id = `c${this.nextId++}`;
     // Arguments often come from a UI or a script: a command the member would refuse as malformed
     // (or one too deep to encode) fails here with a typed error instead of breaking the link.
-    const cmd: Command = { t: 'cmd', id, op, args, credential, by };
+    let wire: JsonValue[];
+    try {
+      wire = encodeWireArgs(op, args);
+    } catch {
+      return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: its arguments must be an object` } });
+    }
+    const cmd: Command = { t: 'cmd', id, op, args: wire, credential, by };
     const checked = decodeWith(CommandSchema, cmd);
     if (!checked.ok) return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: ${checked.reason}`.slice(0, 2000) } });
     return new Promise((resolve) => {

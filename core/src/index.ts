@@ -43,10 +43,12 @@ export type { Candidate, CandidateVerdict, Placement } from './distributed/place
 export { createMetrics } from './metrics.js';
 export type { NodeMetrics } from './metrics.js';
 export { CommandExecutor, CommandClient, CommandError, MUTATING_OPS } from './commands.js';
-export type { AuditEntry } from './commands.js';
 export { startGateway, buildState } from './observer/gateway.js';
 export type { Gateway, GatewayOptions } from './observer/gateway.js';
 export { diffState, applyPatch, emptyState, MAX_EVENTS } from './observer/state.js';
-export type { ClusterState, StatePatch, MemberView, ChildView, EventView } from './observer/state.js';
-export { startObserver, startDemoCluster, waitForMembers, demoChildren } from './cli/observe.js';
-export type { StartObserverOptions, ObserverTlsOptions, RunningObserver, DemoClusterOptions, DemoCluster } from './cli/observe.js';
+export type { ClusterState, StatePatch, MemberView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
+// The UI protocol's schemas and parsers are in 'pogo-core/ui-protocol'; its types are here too.
+export type { AuditEntry, MemberViewReply, CommandAck, CommandArgs, CommandArgsInput, CommandErrorCode, CommandFailure, CommandOutcome, MemberResults, UiResults, UiOp, UiCommand, UiCommandRequest, ServerToClientEvents, ClientToServerEvents } from './observer/ui-protocol.js';
+// The demo cluster (`pogo demo`) is not library API: the desktop app and tests import it from 'pogo-core/demo'.
+export { startObserver, waitForMembers } from './cli/observe.js';
+export type { StartObserverOptions, ObserverTlsOptions, RunningObserver } from './cli/observe.js';

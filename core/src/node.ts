@@ -29,12 +29,12 @@ import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
-import { PROTOCOL_VERSION, formatPid, type CommandOp, type CommandReply, type Pid, type Role, type StoreMessage } from './protocol.js';
+import { PROTOCOL_VERSION, formatPid, type CommandOp, type Pid, type Role, type StoreMessage } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
 import { CommandClient, CommandExecutor } from './commands.js';
-import type { JsonValue } from './groups.js';
+import type { CommandArgsInput, CommandOutcome } from './observer/ui-protocol.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
@@ -272,10 +272,12 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
   /**
    * Sends an operator command to member `peer`, which checks `credential`
-   * (an operator or viewer token) and executes it. Never rejects: failures
-   * come back as a reply with a typed error.
+   * (an operator or viewer token) and executes it. `args` are the op's named
+   * fields (observer/ui-protocol.ts: `move` takes `{ id, node }`). Never
+   * rejects: failures come back as an outcome with a typed error, and the
+   * result is checked against the op's result schema.
    */
-  command(peer: string, op: CommandOp, args: JsonValue[], credential: string, by = 'api', timeoutMs = 30_000): Promise<CommandReply> {
+  command<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by = 'api', timeoutMs = 30_000): Promise<CommandOutcome<Op>> {
     return this.commandClient.request(peer, op, args, credential, by, timeoutMs);
   }
 

@@ -100,6 +100,14 @@ describe('pogo ctl', () => {
     expect(unreachable.stderr).toMatch(/could not join the cluster/);
     const usage = await ctl(['move', 'only-one-arg'], '127.0.0.1:9');
     expect(usage.code).toBe(2);
+    // Arguments are checked with the op's schema before anything is sent; the refusal names the field.
+    const badNode = await ctl(['move', 'web-1', 'not a node!'], '127.0.0.1:9');
+    expect(badNode.code).toBe(2);
+    expect(badNode.stderr).toMatch(/^pogo ctl: move: node: must be a node name/);
+    const spec = writeJson(cluster.dir, 'bad-spec.json', { id: 'x', start: { worker: 'ticker' }, restart: 'sometimes' });
+    const badSpec = await ctl(['start', spec], '127.0.0.1:9', ['--json']);
+    expect(badSpec.code).toBe(2);
+    expect(JSON.parse(badSpec.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: expect.stringMatching(/^start: spec\.restart: /) } });
     const unknown = await ctl(['reboot'], '127.0.0.1:9');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "reboot"/);

@@ -474,8 +474,11 @@ describe('fuzz: gateway commands', () => {
           { weight: 1, arbitrary: fc.constantFrom('x'.repeat(100_000), '🧨'.repeat(1_000), '\uD800', '__proto__') },
           { weight: 1, arbitrary: protoValue },
         );
+        // Named arguments (the UI protocol), mostly with the fields the ops take; positional arrays (refused).
+        const namedArb = fc.dictionary(fc.oneof({ weight: 8, arbitrary: fc.constantFrom('id', 'node', 'spec', 'after') }, { weight: 1, arbitrary: keyArb }), argArb, { maxKeys: 4 });
         const payloadArb = fc.oneof(
-          { weight: 8, arbitrary: fc.record({ op: opArb, args: fc.array(argArb, { maxLength: 10 }) }) },
+          { weight: 8, arbitrary: fc.record({ op: opArb, args: namedArb }) },
+          { weight: 2, arbitrary: fc.record({ op: opArb, args: fc.array(argArb, { maxLength: 10 }) }) },
           { weight: 1, arbitrary: fc.record({ op: opArb, args: fc.jsonValue({ maxDepth: 2 }) }) },
           { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
           { weight: 1, arbitrary: protoValue },

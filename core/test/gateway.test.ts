@@ -44,7 +44,8 @@ interface UiClient {
   socket: Socket;
   state: () => ClusterState;
   patches: () => number;
-  command: (op: string, ...args: unknown[]) => Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
+  /** Sends `{ op, args }` as a UI would (no type check here: the gateway's is what is tested). */
+  command: (op: string, args?: unknown) => Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
 }
 
 function ui(url: string, auth: Record<string, string>): Promise<UiClient> {
@@ -65,7 +66,7 @@ function ui(url: string, auth: Record<string, string>): Promise<UiClient> {
         socket,
         state: () => state,
         patches: () => patches,
-        command: (op, ...args) => socket.timeout(20_000).emitWithAck('command', { op, args }),
+        command: (op, args) => socket.timeout(20_000).emitWithAck('command', args === undefined ? { op } : { op, args }),
       });
     });
   });
@@ -132,25 +133,30 @@ describe('observer gateway', () => {
     const viewer = await ui(gateway.url, { token: gateway.token, credential: VIEWER });
     const readOnly = await ui(gateway.url, { token: gateway.token });
 
-    const started = await operator.command('start', { id: 'ui-1', start: { worker: 'w' } });
+    const started = await operator.command('start', { spec: { id: 'ui-1', start: { worker: 'w' } } });
     expect(started).toMatchObject({ ok: true, result: { id: 'ui-1' } });
-    expect(await operator.command('start', { id: 'ui-1', start: { worker: 'w', args: 1 } })).toMatchObject({ ok: false, error: { code: 'conflict' } });
-    expect(await operator.command('move', 'ui-1', 'nowhere')).toMatchObject({ ok: false, error: { code: 'unknown-node' } });
-    expect(await operator.command('explain', 'ui-1')).toMatchObject({ ok: true, result: { id: 'ui-1' } });
+    expect(await operator.command('start', { spec: { id: 'ui-1', start: { worker: 'w', args: 1 } } })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await operator.command('move', { id: 'ui-1', node: 'nowhere' })).toMatchObject({ ok: false, error: { code: 'unknown-node' } });
+    expect(await operator.command('explain', { id: 'ui-1' })).toMatchObject({ ok: true, result: { id: 'ui-1' } });
     expect(await operator.command('format-disk')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    // Every command is checked at the gateway, and the refusal names the field; the cluster sees none of them.
+    expect(await operator.command('move', { id: 'ui-1' })).toEqual({ ok: false, error: { code: 'bad-request', message: 'move: node: required' } });
+    expect(await operator.command('move', ['ui-1', 'g2'])).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringContaining('args') } });
+    expect(await operator.command('start', { spec: { id: 'ui-2', start: { worker: '' } } })).toEqual({ ok: false, error: { code: 'bad-request', message: 'start: spec.start.worker: must name a worker type' } });
+    expect(await viewer.command('logs', { id: 'ui-1', after: -1 })).toEqual({ ok: false, error: { code: 'bad-request', message: 'logs: after: must be 0 or more' } });
     expect(operator.state()).toMatchObject({ readOnly: false, access: 'operator' });
     expect(viewer.state()).toMatchObject({ readOnly: true, access: 'viewer' });
-    expect(await viewer.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'read-only', message: expect.stringContaining('viewer') } });
+    expect(await viewer.command('stop', { id: 'ui-1' })).toMatchObject({ ok: false, error: { code: 'read-only', message: expect.stringContaining('viewer') } });
     expect(await readOnly.command('audit')).toMatchObject({ ok: false, error: { code: 'read-only' } });
-    expect(await readOnly.command('stop', 'ui-1')).toMatchObject({ ok: false, error: { code: 'read-only' } });
+    expect(await readOnly.command('stop', { id: 'ui-1' })).toMatchObject({ ok: false, error: { code: 'read-only' } });
     const audit = await viewer.command('audit');
-    expect(audit.ok).toBe(true);
-    const entries = audit.result as Array<{ by: string; op: string; at: number }>;
+    expect(audit).toMatchObject({ ok: true, result: { unanswered: [] } });
+    const entries = (audit.result as { entries: Array<{ by: string; op: string; at: number }> }).entries;
     expect(entries.some((e) => e.by === 'alice' && e.op === 'start')).toBe(true);
     expect(entries.map((e) => e.at)).toEqual([...entries.map((e) => e.at)].sort((a, b) => a - b));
     // A worker child has no captured output; an unknown child is a typed error.
-    expect(await viewer.command('logs', 'ui-1')).toMatchObject({ ok: true, result: { lines: [] } });
-    expect(await viewer.command('logs', 'nope')).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(await viewer.command('logs', { id: 'ui-1' })).toMatchObject({ ok: true, result: { lines: [] } });
+    expect(await viewer.command('logs', { id: 'nope' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
     // The desktop app's main process holds the operator token: sessions without one act with it.
     const desktop = await startGateway(observer, { intervalMs: 20, credential: OPERATOR });
     try {
@@ -159,7 +165,7 @@ describe('observer gateway', () => {
     } finally {
       await desktop.close();
     }
-    expect(await operator.command('stop', 'ui-1')).toMatchObject({ ok: true });
+    expect(await operator.command('stop', { id: 'ui-1' })).toEqual({ ok: true, result: null });
     await until(() => readOnly.state().children['ui-1'] === undefined, 3_000, 'stop visible to every client');
   });
 
@@ -183,9 +189,9 @@ describe('observer gateway', () => {
     expect(converged['after']).toBeLessThanOrEqual(converged.at - down.at);
     expect(Object.values(client.state().children).every((c) => c.status === 'running' && c.node !== victim.name)).toBe(true);
     // Every move off the dead node says why, as the observer saw it.
-    const moves = client.state().events.filter((e) => e.type === 'moved' && e['from'] === victim.name);
+    const moves = client.state().events.flatMap((e) => (e.type === 'moved' && e.from === victim.name ? [e] : []));
     expect(moves.length).toBe(lost);
-    expect(new Set(moves.map((e) => e['reason']))).toEqual(new Set(['failure']));
+    expect(new Set(moves.map((e) => e.reason))).toEqual(new Set(['failure']));
     expect(down).toMatchObject({ role: 'member' });
   });
 
@@ -261,6 +267,9 @@ describe('observer gateway static files', () => {
     expect((await fetch(`${gateway.url}/app.js`)).headers.get('content-type')).toMatch(/javascript/);
     expect((await fetch(`${gateway.url}/missing.js`)).status).toBe(404);
     expect([403, 404]).toContain((await fetch(`${gateway.url}/..%2f..%2fetc%2fpasswd`)).status);
+    // A path that cannot be decoded is a bad request, not an exception in the observer's process.
+    expect((await fetch(`${gateway.url}/%E0%A4%A`)).status).toBe(400);
+    expect((await fetch(`${gateway.url}/app.js`)).status).toBe(200);
   });
 });
 
@@ -289,7 +298,7 @@ describe('state diff', () => {
     };
     for (let i = 0; i < 200; i++) {
       const a = randomState();
-      const b = { ...randomState(), events: [{ seq: 1, at: 0, type: 'x' }] };
+      const b: ClusterState = { ...randomState(), events: [{ seq: 1, at: 0, type: 'node-up', node: 'n1', role: 'member' }] };
       const patch = diffState(a, b);
       expect(patch ? applyPatch(a, patch) : a).toEqual(b);
     }

@@ -392,23 +392,25 @@ describe('credentials on every command path, and no secret in any log line', () 
       paused: members[0]!.supervisor.rebalancingPaused,
     });
 
-  const argsFor = (op: CommandOp, id: string): unknown[] => {
+  /** Each op's named arguments (the same for a link and the gateway). */
+  const argsFor = (op: CommandOp | 'explain', id: string): Record<string, unknown> => {
     switch (op) {
       case 'start':
-        return [{ id, start: { worker: 'w' } }];
+        return { spec: { id, start: { worker: 'w' } } };
       case 'stop':
       case 'unpin':
       case 'logs':
-        return [id];
+      case 'explain':
+        return { id };
       case 'move':
-        return [id, 'h2'];
+        return { id, node: 'h2' };
       case 'drain':
       case 'undrain':
-        return ['h2'];
+        return { node: 'h2' };
       case 'forget':
-        return ['a-member-that-never-was'];
+        return { node: 'a-member-that-never-was' };
       default:
-        return [];
+        return {};
     }
   };
 
@@ -436,20 +438,23 @@ describe('credentials on every command path, and no secret in any log line', () 
       else if (op === 'forget') expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
       else expect(reply, op).toMatchObject({ ok: true });
     }
-    expect((await observer.command('h1', 'whoami', [], VIEWER, 't')).result).toEqual({ role: 'viewer' });
-    expect((await observer.command('h1', 'whoami', [], OPERATOR, 't')).result).toEqual({ role: 'operator' });
+    expect(await observer.command('h1', 'whoami', {}, VIEWER, 't')).toEqual({ ok: true, result: { role: 'viewer' } });
+    expect(await observer.command('h1', 'whoami', {}, OPERATOR, 't')).toEqual({ ok: true, result: { role: 'operator' } });
     // Commands sent to an observer are refused: it executes nothing.
-    expect(await members[0]!.command('hobs', 'pause', [], OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'not-a-member' } });
+    expect(await members[0]!.command('hobs', 'pause', {}, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'not-a-member' } });
     // Malformed commands fail with a typed error before they leave the node.
     let deep: unknown = 1;
     for (let i = 0; i < 5_000; i++) deep = [deep];
-    expect(await observer.command('h1', 'start', [deep] as never, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
-    expect(await observer.command('h1', 'stop', ['x'], OPERATOR, 'x'.repeat(500), 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await observer.command('h1', 'start', { spec: deep } as never, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await observer.command('h1', 'stop', { id: 'x' }, OPERATOR, 'x'.repeat(500), 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    // Arguments the member cannot name (a script sending anything): refused by the member, naming the field.
+    expect(await observer.command('h1', 'move', { id: 'cred-1' } as never, OPERATOR, 't', 5_000)).toEqual({ ok: false, error: { code: 'bad-request', message: 'move: node: required' } });
+    expect(await observer.command('h1', 'drain', { node: 'not a node name!' }, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/^drain: node: must be a node name/) } });
     expect(observer.upMembers()).toEqual(['h1', 'h2', 'hobs']);
     // The audit log has every refusal, with who asked.
-    const audit = (await observer.command('h2', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
-    expect(audit).toEqual([]); // h2 executed nothing: commands went to h1
-    const h1Audit = (await observer.command('h1', 'audit', [], VIEWER, 't')).result as Array<{ by: string; ok: boolean; op: string }>;
+    expect(await observer.command('h2', 'audit', {}, VIEWER, 't')).toEqual({ ok: true, result: [] }); // h2 executed nothing: commands went to h1
+    const h1Reply = await observer.command('h1', 'audit', {}, VIEWER, 't');
+    const h1Audit = h1Reply.ok ? h1Reply.result : [];
     expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'forget', 'logs', 'move', 'pause', 'resume', 'start', 'stop', 'undrain', 'unpin']);
   });
 
@@ -464,7 +469,7 @@ describe('credentials on every command path, and no secret in any log line', () 
         expect(reply, `${op}`).toMatchObject({ ok: false, error: { code: 'commands-disabled' } });
       }
     }
-    expect(await sim.resolve(obs.command('m', 'audit', [], VIEWER, 't', 5_000))).toMatchObject({ ok: true });
+    expect(await sim.resolve(obs.command('m', 'audit', {}, VIEWER, 't', 5_000))).toMatchObject({ ok: true });
   });
 
   const ui = (auth: Record<string, string>): Promise<IoSocket> =>
@@ -475,7 +480,7 @@ describe('credentials on every command path, and no secret in any log line', () 
       socket.on('patch', (_p: unknown, ack: () => void) => ack());
       socket.on('snapshot', () => resolve(socket));
     });
-  const send = (s: IoSocket, op: string, args: unknown[]) => s.timeout(20_000).emitWithAck('command', { op, args }) as Promise<{ ok: boolean; error?: { code: string } }>;
+  const send = (s: IoSocket, op: string, args: unknown) => s.timeout(20_000).emitWithAck('command', { op, args }) as Promise<{ ok: boolean; error?: { code: string } }>;
 
   it('the gateway: every op enforces operator versus viewer versus no credential; refusals change nothing', async () => {
     await expect(ui({ token: 'wrong-gateway-token' })).rejects.toThrow(/unauthorized/);
@@ -485,7 +490,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     for (const who of ['none', 'viewer'] as const) {
       const before = fingerprint();
       for (const op of ops) {
-        const ack = await send(sessions[who], op, argsFor(op as CommandOp, 'gw-1'));
+        const ack = await send(sessions[who], op, argsFor(op, 'gw-1'));
         if (op === 'view' || op === 'whoami') expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'bad-request' } });
         else if (op === 'explain') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
         else if ((op === 'audit' || op === 'logs') && who === 'viewer') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
@@ -507,8 +512,10 @@ describe('credentials on every command path, and no secret in any log line', () 
     const viewer = await ui({ token: gateway.token, credential: VIEWER });
     for (const op of ['logs', 'explain', 'stop']) {
       for (const arg of ['{"toString":1}', '{"valueOf":{},"toString":{}}']) {
-        const ack = await send(viewer, op, [JSON.parse(arg)]);
-        expect(typeof ack.ok, `${op} ${arg}`).toBe('boolean');
+        for (const args of [[JSON.parse(arg)], { id: JSON.parse(arg) }, JSON.parse(arg)]) {
+          const ack = await send(viewer, op, args);
+          expect(ack, `${op} ${JSON.stringify(args)}`).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+        }
       }
     }
     expect(observer.running).toBe(true);

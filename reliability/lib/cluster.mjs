@@ -510,7 +510,7 @@ export class RealCluster {
     return out;
   }
 
-  /** Sends an operator command to member `target`; resolves with the reply (never rejects). */
+  /** Sends an operator command to member `target` with the op's named arguments (`{ id, node }`); resolves with the outcome (never rejects). */
   command(target, op, args, timeoutMs = 20_000) {
     return this.observer.command(target, op, args, this.token, 'reliability', timeoutMs);
   }

@@ -6,18 +6,23 @@
  * own view, and sends changes to a member as commands carrying the operator
  * token, which the member checks and records in its audit log.
  *
+ * The words after the command are the op's fields in the order CTL_FIELDS
+ * gives (`move <id> <node>`), checked with the op's schema
+ * (observer/ui-protocol.ts) before anything is sent: a bad one is a usage
+ * error naming the field. The member to ask is the one chooseMember picks.
+ *
  * Exit codes scripts can trust:
  *   0 done   1 the command failed (typed error printed)   2 bad usage or configuration
  *   3 the cluster could not be reached   4 the token was refused
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { AuditEntry } from '../commands.js';
+import { chooseMember } from '../choose-member.js';
 import { ConfigError, loadConfig } from '../config.js';
-import type { JsonValue } from '../groups.js';
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
-import type { CommandOp, CommandReply } from '../protocol.js';
+import { parseCommandArgs, type AuditEntry, type CommandArgs, type CommandArgsInput, type MemberResults } from '../observer/ui-protocol.js';
+import type { CommandOp } from '../protocol.js';
 import { table } from './table.js';
 
 export interface CtlOptions {
@@ -41,6 +46,23 @@ class CtlExit extends Error {
   }
 }
 
+/** Each command's words, named: `spec` is read from the file given. `status`, `ls`, `explain` and `audit` read; the rest are member ops. */
+export const CTL_FIELDS = {
+  status: [],
+  ls: [],
+  explain: ['id'],
+  audit: [],
+  start: ['spec'],
+  stop: ['id'],
+  move: ['id', 'node'],
+  unpin: ['id'],
+  drain: ['node'],
+  undrain: ['node'],
+  pause: [],
+  resume: [],
+  forget: ['node'],
+} as const satisfies Record<string, readonly string[]>;
+type CtlCommand = keyof typeof CTL_FIELDS;
 
 export async function runCtl(command: string, args: string[], opts: CtlOptions): Promise<number> {
   const out = (text: string): void => void process.stdout.write(text);
@@ -49,9 +71,25 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
     process.stderr.write(`pogo ctl: ${message}\n`);
     return code;
   };
-  const needs: Record<string, number> = { status: 0, ls: 0, start: 1, stop: 1, move: 2, unpin: 1, drain: 1, undrain: 1, pause: 0, resume: 0, explain: 1, audit: 0, forget: 1 };
-  if (!(command in needs)) return fail(EXIT.usage, `unknown command ${JSON.stringify(command)}; try pogo ctl --help`);
-  if (args.length !== needs[command]) return fail(EXIT.usage, `${command} takes ${needs[command]} argument(s), got ${args.length}`);
+  if (!Object.hasOwn(CTL_FIELDS, command)) return fail(EXIT.usage, `unknown command ${JSON.stringify(command)}; try pogo ctl --help`);
+  const fields: readonly string[] = CTL_FIELDS[command as CtlCommand];
+  if (args.length !== fields.length) return fail(EXIT.usage, `${command} takes ${fields.length} argument(s)${fields.length > 0 ? ` (${fields.join(', ')})` : ''}, got ${args.length}`);
+  const named: Record<string, unknown> = Object.fromEntries(fields.map((f, i) => [f, args[i]]));
+  if (command === 'start') {
+    try {
+      named['spec'] = JSON.parse(readFileSync(args[0]!, 'utf8'));
+    } catch (err) {
+      return fail(EXIT.usage, `cannot read the spec file ${args[0]}: ${(err as Error).message}`);
+    }
+  }
+  // Checked here, at the command line, with the op's own schema: a bad argument never reaches the cluster.
+  const checkedOp = command === 'status' || command === 'ls' ? undefined : (command as Exclude<CtlCommand, 'status' | 'ls'>);
+  let parsed: unknown;
+  if (checkedOp) {
+    const checked = parseCommandArgs(checkedOp, named);
+    if (!checked.ok) return fail(EXIT.usage, checked.message);
+    parsed = checked.value;
+  }
   if (opts.seed.length === 0) return fail(EXIT.usage, 'give --seed host:port of a cluster node');
 
   const timeoutMs = Number(opts.timeout ?? 15_000);
@@ -80,22 +118,24 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
       if (performance.now() > deadline) throw new CtlExit(EXIT.unreachable, `could not join the cluster through ${opts.seed.join(', ')} within ${timeoutMs} ms (wrong address, secret or cluster name?)`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const members = node.members().filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect'));
-    const target = members.find((m) => m.ready) ?? members[0];
-    const send = async (op: CommandOp, cmdArgs: JsonValue[]): Promise<CommandReply> => {
+    const target = chooseMember(node.members());
+    const by = opts.by ?? process.env['USER'] ?? 'ctl';
+    const send = async <Op extends CommandOp>(op: Op, cmdArgs: CommandArgsInput<Op>): Promise<MemberResults[Op]> => {
       if (!target) throw new CtlExit(EXIT.unreachable, 'no member of the cluster is reachable');
-      const reply = await node.command(target.name, op, cmdArgs, token, opts.by ?? process.env['USER'] ?? 'ctl', timeoutMs);
+      const reply = await node.command(target, op, cmdArgs, token, by, timeoutMs);
       if (!reply.ok) {
-        const code = reply.error?.code ?? 'failed';
+        const code = reply.error.code;
         const exit = code === 'unauthorized' || code === 'forbidden' || code === 'commands-disabled' ? EXIT.unauthorized : code === 'unreachable' ? EXIT.unreachable : EXIT.failed;
         if (opts.json) out(`${JSON.stringify({ ok: false, error: reply.error })}\n`);
-        throw new CtlExit(exit, `${op} failed (${code}): ${reply.error?.message ?? ''}`);
+        throw new CtlExit(exit, `${op} failed (${code}): ${reply.error.message}`);
       }
-      return reply;
+      return reply.result;
     };
     const done = (human: string, data: unknown): void => void out(opts.json ? `${JSON.stringify({ ok: true, result: data ?? null })}\n` : human);
+    // `parsed` is what parseCommandArgs(command, ...) returned above, and each case asks for its own command's.
+    const argsOf = <Op extends CommandOp | 'explain'>(_op: Op): CommandArgs<Op> => parsed as CommandArgs<Op>;
 
-    switch (command) {
+    switch (command as CtlCommand) {
       case 'status': {
         const status = node.status();
         const view = { members: status.members.filter((m) => m.role === 'member'), children: status.supervisor.cluster, draining: status.supervisor.draining, paused: status.supervisor.paused };
@@ -111,27 +151,19 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
         break;
       }
       case 'explain': {
-        const e = node.supervisor.explain(args[0]!);
+        const e = node.supervisor.explain(argsOf('explain').id);
         const rows = e.candidates.filter((c) => !c.excludedBy.includes('observer')).map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), c.node === e.owner ? 'owner' : '', c.excludedBy.join(', ')]);
         const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
         done(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`, e);
         break;
       }
       case 'start': {
-        let spec: unknown;
-        try {
-          spec = JSON.parse(readFileSync(args[0]!, 'utf8'));
-        } catch (err) {
-          throw new CtlExit(EXIT.usage, `cannot read the spec file ${args[0]}: ${(err as Error).message}`);
-        }
-        const reply = await send('start', [spec as JsonValue]);
-        const r = reply.result as { id: string; node: string; pid: string };
+        const r = await send('start', argsOf('start'));
         done(`started ${r.id} on ${r.node} (${r.pid})\n`, r);
         break;
       }
       case 'move': {
-        const reply = await send('move', [args[0]!, args[1]!]);
-        const r = reply.result as { id: string; node: string; pid: string };
+        const r = await send('move', argsOf('move'));
         done(`moved ${r.id} to ${r.node} (${r.pid})\n`, r);
         break;
       }
@@ -142,16 +174,17 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions):
       case 'pause':
       case 'resume':
       case 'forget': {
-        await send(command, args);
+        const op = command as 'stop' | 'unpin' | 'drain' | 'undrain' | 'pause' | 'resume' | 'forget';
+        await send(op, argsOf(op));
         done(`${command}${args.length > 0 ? ` ${args.join(' ')}` : ''}: ok\n`, null);
         break;
       }
       case 'audit': {
         const all: AuditEntry[] = [];
-        for (const m of members) {
-          const reply = await node.command(m.name, 'audit', [], token, opts.by ?? 'ctl', timeoutMs);
-          if (!reply.ok && (reply.error?.code === 'unauthorized' || reply.error?.code === 'forbidden')) throw new CtlExit(EXIT.unauthorized, `audit refused by ${m.name}: ${reply.error.message}`);
-          if (reply.ok) all.push(...((reply.result as unknown as AuditEntry[]) ?? []));
+        for (const m of node.members().filter((x) => x.role === 'member' && (x.status === 'up' || x.status === 'suspect'))) {
+          const reply = await node.command(m.name, 'audit', {}, token, by, timeoutMs);
+          if (!reply.ok && (reply.error.code === 'unauthorized' || reply.error.code === 'forbidden')) throw new CtlExit(EXIT.unauthorized, `audit refused by ${m.name}: ${reply.error.message}`);
+          if (reply.ok) all.push(...reply.result);
         }
         all.sort((a, b) => a.at - b.at);
         const rows = all.map((e) => [new Date(e.at).toISOString(), e.node, e.by, e.from, `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80), e.result]);

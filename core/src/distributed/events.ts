@@ -13,6 +13,7 @@
  *                       alone knows which instance won), not by the diff
  *   node-up / node-down membership, with the member's role
  */
+import type { Role } from '../protocol.js';
 import type { ChildView, MoveReason, PlacedBy } from './view.js';
 
 export type DistEvent =
@@ -22,8 +23,8 @@ export type DistEvent =
   | { type: 'moved'; id: string; from: string; to: string; reason: MoveReason; at: number }
   | { type: 'failed'; id: string; node: string; failures: number; error: string; at: number }
   | { type: 'duplicate-resolved'; id: string; survivor: { node: string; pid: string }; stopped: Array<{ node: string; pid: string }>; at: number }
-  | { type: 'node-up'; node: string; role: string; at: number }
-  | { type: 'node-down'; node: string; role: string; reason: string; at: number };
+  | { type: 'node-up'; node: string; role: Role; at: number }
+  | { type: 'node-down'; node: string; role: Role; reason: string; at: number };
 
 /** Why a node may be gaining children: the latest change of placement inputs in its favour. */
 export type GainReason = 'join' | 'undrain' | 'resume';

@@ -9,12 +9,20 @@
  *
  * Invariant (tested): applyPatch(a, diffState(a, b)) deep-equals b, minus
  * events older than the bound.
+ *
+ * Everything here is typed down to the literals (member and child statuses,
+ * each event's fields), so a UI reads the state without a cast; the Socket.IO
+ * messages that carry it are in ui-protocol.ts.
  */
+import type { DistEvent } from '../distributed/events.js';
+import type { GlobalStatus } from '../distributed/view.js';
+import type { MemberStatus, Role } from '../protocol.js';
+import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
 
 export interface MemberView {
   name: string;
-  status: string;
-  role: string;
+  status: MemberStatus;
+  role: Role;
   address: string;
   incarnation: string;
   labels: Record<string, string>;
@@ -27,7 +35,7 @@ export interface MemberView {
 
 export interface ChildView {
   id: string;
-  status: string;
+  status: GlobalStatus;
   node: string | null;
   pid: string | null;
   owner: string | null;
@@ -37,26 +45,41 @@ export interface ChildView {
   restarts: number;
   worker: string | null;
   command: string | null;
-  restart: string;
-  handoff: string;
+  restart: RestartType;
+  handoff: ChildSpec['handoff'];
   lastError: string | null;
   failures: Array<{ node: string; failures: number; lastError: string }>;
 }
 
 /**
- * A cluster event as the observer saw it: the distributed supervisor's
- * events (`placed`, `started`, `stopped`, `moved` with its `reason`,
- * `failed`, `duplicate-resolved`, `node-up` and `node-down` with the
- * node's `role`) plus the
- * gateway's own `converged` ({ after: ms from the topology change to every
- * child running exactly once, cause: the event that started it, node }).
+ * The gateway's own event: after a topology change (`cause`: a member node
+ * `node` went down or came up), every child runs exactly once again.
+ * `after`: ms from the change to the last event that led there (measured
+ * between cluster events, not gateway ticks); `children`: how many run.
  */
-export interface EventView {
-  seq: number;
+export interface ConvergedEvent {
+  type: 'converged';
   at: number;
-  type: string;
-  [field: string]: unknown;
+  after: number;
+  cause: 'node-up' | 'node-down';
+  node: string;
+  children: number;
 }
+
+/** The events the gateway adds to the supervisor's. */
+export type GatewayEvent = ConvergedEvent;
+
+/**
+ * A cluster event as the observer saw it: the distributed supervisor's
+ * events (distributed/events.ts: `placed`, `started`, `stopped`, `moved`
+ * with its `reason`, `failed`, `duplicate-resolved`, `node-up` and
+ * `node-down` with the node's `role`) and the gateway's own.
+ */
+export type ClusterEvent = DistEvent | GatewayEvent;
+export type EventType = ClusterEvent['type'];
+
+/** A cluster event numbered by the gateway (`seq` from 1, in the order it saw them). */
+export type EventView = ClusterEvent & { seq: number };
 
 /** What this UI session may do: change the cluster, only read it (viewer credential), or read it without any credential. */
 export type Access = 'operator' | 'viewer' | 'none';

@@ -237,7 +237,7 @@ export function Board() {
           onConfirm={() => {
             const { node, drain } = drainAsk;
             setDrainAsk(null);
-            void runCommand(drain ? 'drain' : 'undrain', node);
+            void runCommand(drain ? 'drain' : 'undrain', { node });
           }}
         >
           {drainAsk.drain ? `Every child on ${drainAsk.node} moves to other nodes, and nothing new starts there.` : `${drainAsk.node} takes children again.`}

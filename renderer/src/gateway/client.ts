@@ -21,26 +21,27 @@
  * snapshot or error is ignored, checked by socket identity); events of a
  * socket that is no longer the live one (closed, with frames in flight) are
  * ignored the same way.
+ *
+ * Both directions are typed by the UI protocol (pogo-core/ui-protocol):
+ * `sendCommand('move', { id, node })` takes the op's named fields and
+ * resolves with that op's result or a typed error. The gateway validates
+ * every command again; its refusal names the field.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
+import type { ClientToServerEvents, CommandAck, CommandArgsInput, ServerToClientEvents, UiOp } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
-
-export interface CommandResult {
-  ok: boolean;
-  result?: unknown;
-  error?: { code: string; message: string };
-}
 
 /** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */
 export type ConnectOutcome = 'accepted' | 'refused' | 'abandoned';
 
 type ConnectOptions = { url: string; token: string; credential?: string };
 
-let socket: Socket | null = null;
+type UiSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+let socket: UiSocket | null = null;
 /** The options of the session the gateway last accepted (to reconnect with the same access). */
 let accepted: ConnectOptions | null = null;
-let trial: { socket: Socket; settle: (o: ConnectOutcome) => void } | null = null;
+let trial: { socket: UiSocket; settle: (o: ConnectOutcome) => void } | null = null;
 
 /** True when a connect error is the gateway refusing the session: retrying will not help. */
 export function isRefusal(message: string): boolean {
@@ -62,7 +63,7 @@ function abandonTrial(): void {
 export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome> {
   abandonTrial();
   const store = useStore.getState;
-  const s = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20, forceNew: true });
+  const s: UiSocket = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20, forceNew: true });
   return new Promise<ConnectOutcome>((resolve) => {
     let settled = false;
     const settle = (o: ConnectOutcome): void => {
@@ -86,7 +87,7 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       store().setUnlock({ pending: true, error: null });
     }
 
-    s.on('snapshot', (state: ClusterState) => {
+    s.on('snapshot', (state) => {
       if (trial?.socket === s) {
         // Accepted: the trial becomes the session.
         trial = null;
@@ -101,7 +102,7 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       accepted = options;
       settle('accepted');
     });
-    s.on('patch', (patch: StatePatch, ack?: () => void) => {
+    s.on('patch', (patch, ack) => {
       if (s !== socket) return;
       store().applyPatch(patch);
       ack?.();
@@ -145,18 +146,24 @@ export function disconnectGateway(): void {
   useStore.getState().setStatus('disconnected');
 }
 
-export async function sendCommand(op: string, ...args: unknown[]): Promise<CommandResult> {
+/** The arguments after `op`: its fields, which may be left out for ops that have none. */
+type ArgsOf<Op extends UiOp> = Record<string, never> extends CommandArgsInput<Op> ? [args?: CommandArgsInput<Op>] : [args: CommandArgsInput<Op>];
+
+/** Sends one command; resolves with the op's result or a typed error (never rejects). */
+export async function sendCommand<Op extends UiOp>(op: Op, ...[args]: ArgsOf<Op>): Promise<CommandAck<Op>> {
   if (!socket) return { ok: false, error: { code: 'not-connected', message: 'not connected to a gateway' } };
   try {
-    return (await socket.timeout(30_000).emitWithAck('command', { op, args })) as CommandResult;
+    const reply = await socket.timeout(30_000).emitWithAck('command', { op, args: args ?? {} } as Parameters<ClientToServerEvents['command']>[0]);
+    // The gateway answers each command with the ack of that command's op (command-router.ts).
+    return reply as CommandAck<Op>;
   } catch {
     return { ok: false, error: { code: 'timeout', message: 'the gateway did not answer in time' } };
   }
 }
 
-/** Sends a command; a refusal is shown in the app's error banner. Returns the result, or undefined when refused. */
-export async function runCommand(op: string, ...args: unknown[]): Promise<CommandResult> {
+/** Sends a command; a refusal is shown in the app's error banner. */
+export async function runCommand<Op extends UiOp>(op: Op, ...args: ArgsOf<Op>): Promise<CommandAck<Op>> {
   const reply = await sendCommand(op, ...args);
-  if (!reply.ok) useStore.getState().showError(`${reply.error?.code}: ${reply.error?.message}`);
+  if (!reply.ok) useStore.getState().showError(`${reply.error.code}: ${reply.error.message}`);
   return reply;
 }

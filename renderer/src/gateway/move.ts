@@ -9,6 +9,6 @@ import { sendCommand } from './client';
 
 export async function requestMove(id: string, to: string): Promise<void> {
   useStore.getState().startMove(id, to);
-  const reply = await sendCommand('move', id, to);
-  if (!reply.ok) useStore.getState().failMove(id, `${reply.error?.code ?? 'failed'}: ${reply.error?.message ?? 'the command failed'}`);
+  const reply = await sendCommand('move', { id, node: to });
+  if (!reply.ok) useStore.getState().failMove(id, `${reply.error.code}: ${reply.error.message}`);
 }

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { emptyState, type ChildView, type ClusterState, type EventView } from 'pogo-core/observer-state';
+import { emptyState, type ChildView, type ClusterState, type ConvergedEvent, type EventView, type MemberView } from 'pogo-core/observer-state';
 import { CONVERGENCE_LIMIT, SAMPLE_LIMIT } from './history';
 import { resetStore, useStore } from './index';
 
-const member = (name: string, status = 'up') => ({ name, status, role: 'member', address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
+const member = (name: string, status: MemberView['status'] = 'up'): MemberView => ({ name, status, role: 'member', address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
 const child = (id: string, node: string | null, restarts = 0): ChildView => ({ id, status: node ? 'running' : 'pending', node, pid: node ? `${node}/x/c1` : null, owner: node, pin: null, instances: [], restarts, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
 
 function state(children: ChildView[], events: EventView[] = [], nodes = ['a', 'b']): ClusterState {
@@ -15,7 +15,7 @@ function state(children: ChildView[], events: EventView[] = [], nodes = ['a', 'b
   return s;
 }
 
-const converged = (seq: number, after: number, node = 'b', cause = 'node-down'): EventView => ({ seq, at: 10_000 + seq, type: 'converged', after, cause, node, children: 2 });
+const converged = (seq: number, after: number, node = 'b', cause: ConvergedEvent['cause'] = 'node-down'): EventView => ({ seq, at: 10_000 + seq, type: 'converged', after, cause, node, children: 2 });
 
 let clock = 1_000;
 beforeEach(() => {
@@ -59,10 +59,10 @@ describe('history: restarts', () => {
 
 describe('history: convergence', () => {
   it('keeps each converged event once, from the snapshot and from later patches', () => {
-    const first = state([child('x', 'a')], [{ seq: 1, at: 1, type: 'node-down', node: 'b', reason: 'member-down' }, converged(2, 84)]);
+    const first = state([child('x', 'a')], [{ seq: 1, at: 1, type: 'node-down', node: 'b', role: 'member', reason: 'member-down' }, converged(2, 84)]);
     record(first, 1_000);
     clock = 1_100;
-    useStore.getState().applyPatch({ events: [converged(2, 84), { seq: 3, at: 3, type: 'node-up', node: 'b' }] }); // seq 2 sent again
+    useStore.getState().applyPatch({ events: [converged(2, 84), { seq: 3, at: 3, type: 'node-up', node: 'b', role: 'member' }] }); // seq 2 sent again
     clock = 2_500;
     useStore.getState().applyPatch({ events: [converged(4, 120, 'b', 'node-up')] });
     // A reconnect delivers a snapshot with the same events.

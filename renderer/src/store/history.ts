@@ -23,7 +23,7 @@
  * kept in `convergence`, each once, the newest CONVERGENCE_LIMIT.
  */
 import type { StateCreator } from 'zustand';
-import type { ClusterState, EventView } from 'pogo-core/observer-state';
+import type { ClusterState, ConvergedEvent, EventView } from 'pogo-core/observer-state';
 import type { AppStore } from './index';
 
 export const SAMPLE_MS = 1_000;
@@ -48,10 +48,10 @@ export interface Convergence {
   seq: number;
   at: number;
   after: number;
-  cause: string;
+  cause: ConvergedEvent['cause'];
   node: string;
   /** Children running once when it converged. */
-  children: number | null;
+  children: number;
 }
 
 export interface HistorySlice {
@@ -64,17 +64,10 @@ export interface HistorySlice {
   recordSample: (cluster: ClusterState, at: number) => void;
 }
 
-/** The convergence record of a `converged` event, or null when it is not one (or malformed). */
+/** The convergence record of a `converged` event, or null when it is not one. */
 export function convergenceOf(e: EventView): Convergence | null {
-  if (e.type !== 'converged' || typeof e['after'] !== 'number') return null;
-  return {
-    seq: e.seq,
-    at: e.at,
-    after: e['after'],
-    cause: typeof e['cause'] === 'string' ? e['cause'] : 'unknown',
-    node: typeof e['node'] === 'string' ? e['node'] : '',
-    children: typeof e['children'] === 'number' ? e['children'] : null,
-  };
+  if (e.type !== 'converged') return null;
+  return { seq: e.seq, at: e.at, after: e.after, cause: e.cause, node: e.node, children: e.children };
 }
 
 export const createHistorySlice: StateCreator<AppStore, [], [], HistorySlice> = (set) => ({

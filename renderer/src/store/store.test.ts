@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { diffState, emptyState, type ClusterState } from 'pogo-core/observer-state';
+import { diffState, emptyState, type ChildView, type ClusterState, type MemberView } from 'pogo-core/observer-state';
 import { childrenByNode, matchesFilter, selectMemberNodes } from './cluster';
 import { resetStore, useStore } from './index';
 
-const member = (name: string, role = 'member') => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
-const child = (id: string, node: string | null) => ({ id, status: node ? 'running' : 'pending', node, pid: node ? `${node}/abcdef0123456789/c1` : null, owner: node, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
+const member = (name: string, role: MemberView['role'] = 'member'): MemberView => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
+const child = (id: string, node: string | null): ChildView => ({ id, status: node ? 'running' : 'pending', node, pid: node ? `${node}/abcdef0123456789/c1` : null, owner: node, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
 
 function state(children: Array<[string, string | null]>): ClusterState {
   const s = emptyState();
@@ -24,7 +24,7 @@ beforeEach(() => {
 describe('cluster slice', () => {
   it('snapshot plus patches gives the same state as the latest snapshot', () => {
     const first = state([['x', 'a'], ['y', 'b']]);
-    const second = { ...state([['y', 'a'], ['z', null]]), paused: true, events: [{ seq: 1, at: 5, type: 'moved' }] };
+    const second: ClusterState = { ...state([['y', 'a'], ['z', null]]), paused: true, events: [{ seq: 1, at: 5, type: 'moved', id: 'y', from: 'b', to: 'a', reason: 'join' }] };
     useStore.getState().applySnapshot(first);
     useStore.getState().applyPatch(diffState(first, second)!);
     expect(useStore.getState().cluster).toEqual(second);
@@ -93,14 +93,14 @@ describe('connection slice', () => {
 describe('history slice', () => {
   it('samples children per node and counts events once, at most one sample per second', () => {
     const first = state([['x', 'a'], ['y', 'b']]);
-    first.events = [{ seq: 1, at: 1, type: 'started' }, { seq: 2, at: 1, type: 'started' }];
+    first.events = [{ seq: 1, at: 1, type: 'started', id: 'x', node: 'a', pid: 'a/x/1' }, { seq: 2, at: 1, type: 'started', id: 'y', node: 'b', pid: 'b/x/1' }];
     useStore.getState().applySnapshot(first);
     clock = 1_500;
-    const second = { ...state([['x', 'a'], ['y', 'a']]), events: [...first.events, { seq: 3, at: 2, type: 'stopped' }, { seq: 4, at: 2, type: 'started' }] };
+    const second: ClusterState = { ...state([['x', 'a'], ['y', 'a']]), events: [...first.events, { seq: 3, at: 2, type: 'stopped', id: 'y', node: 'b', pid: 'b/x/1' }, { seq: 4, at: 2, type: 'started', id: 'y', node: 'a', pid: 'a/x/2' }] };
     useStore.getState().applyPatch(diffState(first, second)!);
     expect(useStore.getState().samples).toEqual([{ at: 1_000, until: 1_500, members: 2, perNode: { a: 2, b: 0 }, starts: 3, stops: 1, failures: 0, restarts: 0 }]);
     clock = 2_200;
-    const third = { ...second, events: [...second.events, { seq: 5, at: 3, type: 'failed' }] };
+    const third: ClusterState = { ...second, events: [...second.events, { seq: 5, at: 3, type: 'failed', id: 'x', node: 'a', failures: 1, error: 'boom' }] };
     useStore.getState().applyPatch(diffState(second, third)!);
     expect(useStore.getState().samples).toHaveLength(2);
     expect(useStore.getState().samples[1]).toMatchObject({ at: 2_200, starts: 0, failures: 1 });

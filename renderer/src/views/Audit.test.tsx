@@ -19,7 +19,7 @@ describe('<Audit/>', () => {
   const view = mountPerTest();
 
   beforeEach(() => {
-    gateway.sendCommand.mockReset().mockResolvedValue({ ok: true, result: entries });
+    gateway.sendCommand.mockReset().mockResolvedValue({ ok: true, result: { entries, unanswered: [] } });
   });
 
   async function open(access: Access = 'viewer'): Promise<HTMLElement> {
@@ -52,7 +52,7 @@ describe('<Audit/>', () => {
     act(() => typeInto(filter, 'nobody-did-this'));
     expect(section.textContent).toContain('No entry matches');
 
-    gateway.sendCommand.mockResolvedValue({ ok: true, result: [...entries, { ...entries[0]!, at: entries[2]!.at + 1_000, op: 'stop', args: ['job-1'], by: 'carol' }] });
+    gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: [...entries, { ...entries[0]!, at: entries[2]!.at + 1_000, op: 'stop', args: ['job-1'], by: 'carol' }], unanswered: [] } });
     act(() => typeInto(filter, ''));
     const refresh = [...section.querySelectorAll('button')].find((b) => b.textContent === 'Refresh')!;
     await act(async () => refresh.click());

@@ -44,11 +44,11 @@ export function Audit() {
     const reply = await sendCommand('audit');
     setLoading(false);
     if (reply.ok) {
-      setEntries(Array.isArray(reply.result) ? (reply.result as AuditEntry[]) : []);
-      setPartial((reply as { partial?: string[] }).partial ?? []);
+      setEntries(reply.result.entries);
+      setPartial(reply.result.unanswered);
       setError(null);
     } else {
-      setError(reply.error ?? { code: 'failed', message: 'the gateway refused the audit log' });
+      setError(reply.error);
     }
   }, []);
 

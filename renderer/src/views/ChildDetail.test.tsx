@@ -48,8 +48,8 @@ const explanation = {
   ],
 };
 
-function reply(op: string, ...args: unknown[]) {
-  if (op === 'explain') return Promise.resolve({ ok: true, result: { ...explanation, id: args[0] } });
+function reply(op: string, args?: { id?: string }) {
+  if (op === 'explain') return Promise.resolve({ ok: true, result: { ...explanation, id: args?.id } });
   if (op === 'logs')
     return Promise.resolve({
       ok: true,
@@ -96,7 +96,7 @@ describe('<ChildDetail/>', () => {
     expect(fields['Pin']).toContain('none');
     expect(aside.querySelector('[aria-label="Failures"]')?.textContent).toContain('no such worker');
 
-    expect(gateway.sendCommand).toHaveBeenCalledWith('explain', 'ticker-1');
+    expect(gateway.sendCommand).toHaveBeenCalledWith('explain', { id: 'ticker-1' });
     const rows = [...aside.querySelectorAll('.explain-table tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
     expect(rows).toEqual([
       ['a', '3.250', 'owner: highest score'],
@@ -106,17 +106,17 @@ describe('<ChildDetail/>', () => {
 
     const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => li.getAttribute('data-type'));
     expect(history).toEqual(['failed', 'started', 'placed']);
-    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual(['on a (1×): boom', 'on a', 'on a (by hash)']);
+    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual(['ticker-1 failed on a (1 failure in a row): boom', 'ticker-1 started on a', 'placed ticker-1 on a (by placement)']);
 
     expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('no captured output');
-    expect(gateway.sendCommand).not.toHaveBeenCalledWith('logs', expect.anything(), expect.anything());
+    expect(gateway.sendCommand).not.toHaveBeenCalledWith('logs', expect.anything());
   });
 
   it('explains again on Refresh', async () => {
     const aside = await open('ticker-1');
     gateway.sendCommand.mockClear();
     await act(async () => buttonNamed(aside.querySelector('[aria-label="Placement"]')!, 'Refresh')!.click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('explain', 'ticker-1');
+    expect(gateway.sendCommand).toHaveBeenCalledWith('explain', { id: 'ticker-1' });
   });
 
   it('moves the child with the select after confirming, and shows it moving', async () => {
@@ -127,19 +127,19 @@ describe('<ChildDetail/>', () => {
     act(() => buttonNamed(aside, 'Move')!.click());
     const dialog = view.container.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain('Move ticker-1?');
-    expect(gateway.sendCommand).not.toHaveBeenCalledWith('move', expect.anything(), expect.anything());
+    expect(gateway.sendCommand).not.toHaveBeenCalledWith('move', expect.anything());
     await act(async () => buttonNamed(dialog, 'Move')!.click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('move', 'ticker-1', 'c');
+    expect(gateway.sendCommand).toHaveBeenCalledWith('move', { id: 'ticker-1', node: 'c' });
     expect(useStore.getState().moving).toEqual({ 'ticker-1': 'c' });
     expect(view.container.querySelector('[role="dialog"]')).toBeNull();
   });
 
   it('a refused move is dropped and shown in the error banner', async () => {
-    gateway.sendCommand.mockImplementation((op: string, ...args: unknown[]) => (op === 'move' ? Promise.resolve({ ok: false, error: { code: 'ineligible-node', message: 'c cannot run ticker-1' } }) : reply(op, ...args)));
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'move' ? Promise.resolve({ ok: false, error: { code: 'ineligible-node', message: 'c cannot run ticker-1' } }) : reply(op, args)));
     const aside = await open('ticker-1');
     act(() => buttonNamed(aside, 'Move')!.click());
     await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Move')!.click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('move', 'ticker-1', 'b');
+    expect(gateway.sendCommand).toHaveBeenCalledWith('move', { id: 'ticker-1', node: 'b' });
     expect(useStore.getState()).toMatchObject({ moving: {}, lastError: 'ineligible-node: c cannot run ticker-1' });
   });
 
@@ -151,12 +151,12 @@ describe('<ChildDetail/>', () => {
     expect(dialog.textContent).toContain('Stop ticker-1?');
     expect(buttonNamed(dialog, 'Stop')!.className).toContain('danger');
     await act(async () => buttonNamed(dialog, 'Stop')!.click());
-    expect(gateway.runCommand).toHaveBeenCalledWith('stop', 'ticker-1');
+    expect(gateway.runCommand).toHaveBeenCalledWith('stop', { id: 'ticker-1' });
 
     aside = await open('job-1');
     act(() => buttonNamed(aside, 'Unpin')!.click());
     await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Unpin')!.click());
-    expect(gateway.runCommand).toHaveBeenCalledWith('unpin', 'job-1');
+    expect(gateway.runCommand).toHaveBeenCalledWith('unpin', { id: 'job-1' });
   });
 
   it('read-only sessions get no actions', async () => {
@@ -169,7 +169,7 @@ describe('<ChildDetail/>', () => {
 
   it('shows the captured output of an OS-process child, or why it is refused', async () => {
     let aside = await open('job-1');
-    expect(gateway.sendCommand).toHaveBeenCalledWith('logs', 'job-1', 0);
+    expect(gateway.sendCommand).toHaveBeenCalledWith('logs', { id: 'job-1', after: 0 });
     const output = aside.querySelector('[aria-label="Output"]')!;
     expect([...output.querySelectorAll('.output-line')].map((l) => [l.textContent, l.className])).toEqual([
       ['hello from job', 'output-line stdout'],
@@ -178,7 +178,7 @@ describe('<ChildDetail/>', () => {
     expect(output.textContent).toContain('captured on b');
 
     view.remount();
-    gateway.sendCommand.mockImplementation((op: string, ...args: unknown[]) => (op === 'logs' ? Promise.resolve({ ok: false, error: { code: 'read-only', message: 'logs needs a viewer or operator credential' } }) : reply(op, ...args)));
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'logs' ? Promise.resolve({ ok: false, error: { code: 'read-only', message: 'logs needs a viewer or operator credential' } }) : reply(op, args)));
     aside = await open('job-1');
     expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('read-only: logs needs a viewer or operator credential');
   });

@@ -12,12 +12,14 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { CandidateVerdict, Explanation, OutputLine } from 'pogo-core';
-import type { ChildView, EventView } from 'pogo-core/observer-state';
+import type { ChildView } from 'pogo-core/observer-state';
+import type { CommandFailure } from 'pogo-core/ui-protocol';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { runCommand, sendCommand, type CommandResult } from '../gateway/client';
+import { runCommand, sendCommand } from '../gateway/client';
 import { requestMove } from '../gateway/move';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
+import { eventText, subjectsOf } from './event-text';
 import './detail.css';
 
 /** Newest events shown in the history. */
@@ -31,31 +33,8 @@ export function formatTime(at: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-export function errorText(reply: CommandResult): string {
-  return `${reply.error?.code ?? 'failed'}: ${reply.error?.message ?? 'the command failed'}`;
-}
-
-/** What a cluster event about a child says, after its type (shown as a tag next to it). */
-export function describeEvent(e: EventView): string {
-  const s = (key: string): string => (typeof e[key] === 'string' ? (e[key] as string) : '?');
-  switch (e.type) {
-    case 'placed':
-      return e['node'] ? `on ${s('node')} (by ${s('by')})` : 'on no node (stopped, or no node can run it)';
-    case 'started':
-    case 'stopped':
-      return `on ${s('node')}`;
-    case 'moved':
-      return `${s('from')} → ${s('to')} (${s('reason')})`;
-    case 'failed':
-      return `on ${s('node')} (${String(e['failures'] ?? '?')}×): ${s('error')}`;
-    case 'duplicate-resolved': {
-      const survivor = e['survivor'] as { node?: string } | undefined;
-      const stopped = (e['stopped'] as Array<{ node?: string }> | undefined) ?? [];
-      return `kept the instance on ${survivor?.node ?? '?'}, stopped ${stopped.map((x) => x.node).join(', ') || '—'}`;
-    }
-    default:
-      return '';
-  }
+export function errorText(error: CommandFailure): string {
+  return `${error.code}: ${error.message}`;
 }
 
 /** Why a candidate won, lost or was excluded. */
@@ -94,14 +73,14 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
 
   const load = useCallback(async () => {
     setLoading(true);
-    const reply = await sendCommand('explain', id);
+    const reply = await sendCommand('explain', { id });
     setLoading(false);
     if (reply.ok) {
-      setExplanation(reply.result as Explanation);
+      setExplanation(reply.result);
       setError(null);
     } else {
       setExplanation(null);
-      setError(errorText(reply));
+      setError(errorText(reply.error));
     }
   }, [id]);
 
@@ -190,13 +169,13 @@ function OutputSection({ id, child }: { id: string; child: ChildView }) {
     async (fresh: boolean) => {
       setLoading(true);
       const after = fresh ? 0 : (lines.at(-1)?.seq ?? 0);
-      const reply = await sendCommand('logs', id, after);
+      const reply = await sendCommand('logs', { id, after });
       setLoading(false);
       if (!reply.ok) {
-        setError(errorText(reply));
+        setError(errorText(reply.error));
         return;
       }
-      const result = reply.result as { node: string; lines: OutputLine[] };
+      const result = reply.result;
       setError(null);
       // Another node means another process (its sequence numbers start again).
       const same = !fresh && result.node === node;
@@ -249,7 +228,7 @@ function OutputSection({ id, child }: { id: string; child: ChildView }) {
 
 function HistorySection({ id }: { id: string }) {
   const events = useStore((s) => s.cluster?.events);
-  const mine = useMemo(() => (events ?? []).filter((e) => e['id'] === id).reverse().slice(0, HISTORY_LIMIT), [events, id]);
+  const mine = useMemo(() => (events ?? []).filter((e) => subjectsOf(e).child === id).reverse().slice(0, HISTORY_LIMIT), [events, id]);
   return (
     <section className="detail-section" aria-label="History">
       <h3>History</h3>
@@ -261,7 +240,7 @@ function HistorySection({ id }: { id: string }) {
             <li key={e.seq} className={`history-item event-${e.type}`} data-type={e.type}>
               <time className="muted">{formatTime(e.at)}</time>
               <span className={`tag event-tag event-${e.type}`}>{e.type}</span>
-              <span className="history-text">{describeEvent(e)}</span>
+              <span className="history-text">{eventText(e)}</span>
             </li>
           ))}
         </ol>
@@ -283,8 +262,8 @@ function Actions({ child }: { child: ChildView }) {
   async function confirm(): Promise<void> {
     if (!ask) return;
     setAsk(null);
-    if (ask.kind === 'stop') await runCommand('stop', child.id);
-    else if (ask.kind === 'unpin') await runCommand('unpin', child.id);
+    if (ask.kind === 'stop') await runCommand('stop', { id: child.id });
+    else if (ask.kind === 'unpin') await runCommand('unpin', { id: child.id });
     else await requestMove(child.id, ask.to);
   }
 

@@ -22,8 +22,8 @@ function state(readOnly = false): ClusterState {
     children: { 'ticker-2': child('ticker-2', 'a'), 'ticker-1': child('ticker-1', 'a', { pin: 'a' }), 'other-1': child('other-1', 'b'), 'waiting-1': child('waiting-1', null, { pin: 'a' }) },
     groups: {},
     events: [
-      { seq: 1, at: 1_000, type: 'node-up', node: 'a' },
-      { seq: 2, at: 2_000, type: 'node-down', node: 'b', reason: 'link closed' },
+      { seq: 1, at: 1_000, type: 'node-up', node: 'a', role: 'member' },
+      { seq: 2, at: 2_000, type: 'node-down', node: 'b', role: 'member', reason: 'link closed' },
     ],
   };
 }
@@ -66,14 +66,14 @@ describe('<NodeDetail/>', () => {
     const dialog = view.container.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain('Drain a?');
     await act(async () => buttonNamed(dialog, 'Drain')!.click());
-    expect(gateway.runCommand).toHaveBeenCalledWith('drain', 'a');
+    expect(gateway.runCommand).toHaveBeenCalledWith('drain', { node: 'a' });
 
     aside = open('b');
     expect(aside.textContent).toContain('draining');
     expect(aside.querySelector('.fields')?.textContent).toContain('no: not taking children yet');
     act(() => buttonNamed(aside, 'Undrain')!.click());
     await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Undrain')!.click());
-    expect(gateway.runCommand).toHaveBeenCalledWith('undrain', 'b');
+    expect(gateway.runCommand).toHaveBeenCalledWith('undrain', { node: 'b' });
   });
 
   it('read-only sessions get no Drain, and a node that left says so', () => {

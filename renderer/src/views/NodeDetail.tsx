@@ -11,6 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { runCommand } from '../gateway/client';
 import { useStore } from '../store/index';
 import { CloseButton, Field, formatTime } from './ChildDetail';
+import { eventText } from './event-text';
 import './detail.css';
 
 /** Children listed before "and N more". */
@@ -41,7 +42,7 @@ export function NodeDetail({ name }: { name: string }) {
   const nodeEvents = useMemo(
     () =>
       (events ?? [])
-        .filter((e) => (e.type === 'node-up' || e.type === 'node-down' || e.type === 'converged') && e['node'] === name)
+        .filter((e) => (e.type === 'node-up' || e.type === 'node-down' || e.type === 'converged') && e.node === name)
         .reverse()
         .slice(0, EVENT_LIMIT),
     [events, name],
@@ -156,11 +157,7 @@ export function NodeDetail({ name }: { name: string }) {
               <li key={e.seq} className="history-item" data-type={e.type}>
                 <time className="muted">{formatTime(e.at)}</time>
                 <span className={`tag event-tag event-${e.type}`}>{e.type}</span>
-                <span className="history-text">
-                  {e.type === 'node-up' ? 'joined the cluster' : ''}
-                  {e.type === 'node-down' ? `left or failed${typeof e['reason'] === 'string' ? `: ${e['reason']}` : ''}` : ''}
-                  {e.type === 'converged' && typeof e['after'] === 'number' ? `every child running once again after ${e['after']} ms` : ''}
-                </span>
+                <span className="history-text">{eventText(e)}</span>
               </li>
             ))}
           </ol>
@@ -175,7 +172,7 @@ export function NodeDetail({ name }: { name: string }) {
           onConfirm={() => {
             const drain = asking;
             setAsking(null);
-            void runCommand(drain ? 'drain' : 'undrain', name);
+            void runCommand(drain ? 'drain' : 'undrain', { node: name });
           }}
         >
           {asking ? `Every child on ${name} moves to other nodes, and nothing new starts there.` : `${name} takes children again.`}

@@ -8,7 +8,7 @@ import { mountPerTest } from '../test-support';
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
 
-const member = (name: string, workers: string[], role = 'member'): MemberView => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers, ready: true, draining: false, reachable: true });
+const member = (name: string, workers: string[], role: MemberView['role'] = 'member'): MemberView => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers, ready: true, draining: false, reachable: true });
 
 function state(): ClusterState {
   return { ...emptyState(), cluster: 'test', observer: 'obs', readOnly: false, access: 'operator', members: { a: member('a', ['ticker', 'counter']), b: member('b', ['ticker']), obs: member('obs', ['secret'], 'observer') } };
@@ -67,7 +67,7 @@ describe('<StartChildForm/>', () => {
     expect(dialog().querySelector('h2')?.textContent).toBe('Start billing-sync?');
     expect(JSON.parse(dialog().querySelector('pre')!.textContent!)).toEqual(spec);
     await act(async () => buttonNamed(dialog(), 'Start').click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('start', spec);
+    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec });
     expect(useStore.getState()).toMatchObject({ starting: false, selection: { kind: 'child', id: 'billing-sync' } });
   });
 
@@ -79,7 +79,7 @@ describe('<StartChildForm/>', () => {
     act(() => setValue(byLabel(dialog(), 'Environment'), 'NODE_ENV=production'));
     act(() => buttonNamed(dialog(), 'Start').click());
     await act(async () => buttonNamed(dialog(), 'Start').click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { id: 'job', start: { command: 'node', args: ['server.js', '--port', '8080'], env: { NODE_ENV: 'production' } }, restart: 'permanent', handoff: 'stop-first' });
+    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec: { id: 'job', start: { command: 'node', args: ['server.js', '--port', '8080'], env: { NODE_ENV: 'production' } }, restart: 'permanent', handoff: 'stop-first' } });
   });
 
   it('says what is missing instead of confirming', () => {
@@ -115,7 +115,7 @@ describe('<StartChildForm/>', () => {
     expect(dialog().textContent).toContain('Also sent, from the JSON tab: shutdown, maxRestarts');
     act(() => buttonNamed(dialog(), 'Start').click());
     await act(async () => buttonNamed(dialog(), 'Start').click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { shutdown: 'brutal_kill', maxRestarts: 10, id: 'from-json', start: { worker: 'ticker', args: [1, 2] }, restart: 'permanent', handoff: 'stop-first' });
+    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec: { shutdown: 'brutal_kill', maxRestarts: 10, id: 'from-json', start: { worker: 'ticker', args: [1, 2] }, restart: 'permanent', handoff: 'stop-first' } });
   });
 
   it('shows a typed refusal inside the dialog and keeps the form', async () => {

@@ -254,7 +254,7 @@ export function StartChildForm() {
     if (!confirming) return;
     const spec = confirming;
     setSending(true);
-    const reply = await sendCommand('start', spec);
+    const reply = await sendCommand('start', { spec });
     setSending(false);
     if (reply.ok) {
       close();

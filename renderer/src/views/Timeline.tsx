@@ -21,10 +21,11 @@
  * row.
  */
 import { memo, useMemo, useState, type ReactNode } from 'react';
-import type { EventView } from 'pogo-core/observer-state';
+import type { EventType, EventView } from 'pogo-core/observer-state';
 import { useStore } from '../store/index';
 import type { Selection } from '../store/ui';
 import { clockTimeMs, formatDuration } from './chart-data';
+import { describeEvent, subjectsOf, type Part } from './event-text';
 import './timeline.css';
 
 export const KINDS = ['membership', 'placement', 'lifecycle', 'moves', 'failures', 'convergence'] as const;
@@ -32,7 +33,7 @@ export type Kind = (typeof KINDS)[number];
 
 const KIND_LABELS: Record<Kind, string> = { membership: 'Membership', placement: 'Placement', lifecycle: 'Starts / stops', moves: 'Moves', failures: 'Failures', convergence: 'Convergence' };
 
-const KIND_OF: Record<string, Kind> = {
+const KIND_OF: Record<EventType, Kind> = {
   'node-up': 'membership',
   'node-down': 'membership',
   placed: 'placement',
@@ -44,12 +45,12 @@ const KIND_OF: Record<string, Kind> = {
   converged: 'convergence',
 };
 
-/** The filter kind of an event type (unknown types are shown under none and never hidden by kind). */
-export function kindOf(type: string): Kind | null {
-  return KIND_OF[type] ?? null;
+/** The filter kind of an event type. */
+export function kindOf(type: EventType): Kind {
+  return KIND_OF[type];
 }
 
-const BADGES: Record<string, string> = {
+const BADGES: Record<EventType, string> = {
   'node-up': 'node up',
   'node-down': 'node down',
   placed: 'placed',
@@ -61,104 +62,19 @@ const BADGES: Record<string, string> = {
   converged: 'converged',
 };
 
-const MOVE_REASONS: Record<string, string> = {
-  join: 'node joined',
-  leave: 'node left',
-  pin: 'pinned',
-  unpin: 'unpinned',
-  drain: 'node draining',
-  undrain: 'node undrained',
-  resume: 'rebalancing resumed',
-  failure: 'node down or failing',
-  heal: 'duplicate healed',
-};
-
-/** A piece of an event's sentence: text, or a child / node to link. */
-export type Part = string | { child: string } | { node: string };
-
-const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-function nodeOf(v: unknown): string | null {
-  return v && typeof v === 'object' ? str((v as { node?: unknown }).node) : null;
-}
-
-/** The child id and node names an event is about (the text filter and selection look here). */
-export function subjectsOf(e: EventView): { child: string | null; nodes: string[] } {
-  const nodes = [str(e['node']), str(e['from']), str(e['to']), nodeOf(e['survivor']), ...(Array.isArray(e['stopped']) ? e['stopped'].map(nodeOf) : [])].filter((n): n is string => n !== null);
-  return { child: e.type === 'converged' ? null : str(e['id']), nodes: [...new Set(nodes)] };
-}
-
-/** The event as a sentence: "ticker-1 moved demo-1 → demo-2 (node left)". */
-export function describeEvent(e: EventView): Part[] {
-  const id = str(e['id']);
-  const node = str(e['node']);
-  const child: Part = id ? { child: id } : 'a child';
-  const on = (n: string | null): Part[] => (n ? [' on ', { node: n }] : []);
-  switch (e.type) {
-    case 'node-up':
-      return [e['role'] === 'observer' ? 'observer ' : 'node ', node ? { node } : '?', ' up'];
-    case 'node-down':
-      return [e['role'] === 'observer' ? 'observer ' : 'node ', node ? { node } : '?', ' down', ...(str(e['reason']) ? [` (${str(e['reason'])})`] : [])];
-    case 'placed': {
-      const by = str(e['by']);
-      if (!node) return [child, ' has no node to run on'];
-      return ['placed ', child, ' on ', { node }, by === 'pin' ? ' (pinned there)' : by === 'hash' ? ' (by placement)' : ''];
-    }
-    case 'started':
-      return [child, ' started', ...on(node)];
-    case 'stopped':
-      return [child, ' stopped', ...on(node)];
-    case 'moved': {
-      const from = str(e['from']);
-      const to = str(e['to']);
-      const reason = str(e['reason']);
-      return [child, ' moved ', from ? { node: from } : '?', ' → ', to ? { node: to } : '?', reason ? ` (${MOVE_REASONS[reason] ?? reason})` : ''];
-    }
-    case 'failed': {
-      const failures = num(e['failures']);
-      const error = str(e['error']);
-      return [child, ' failed', ...on(node), failures !== null ? ` (${failures} ${failures === 1 ? 'failure' : 'failures'} in a row)` : '', error ? `: ${error}` : ''];
-    }
-    case 'duplicate-resolved': {
-      const survivor = nodeOf(e['survivor']);
-      const stopped = Array.isArray(e['stopped']) ? e['stopped'].map(nodeOf).filter((n): n is string => n !== null) : [];
-      const parts: Part[] = ['duplicate ', child, ' resolved: kept', ...on(survivor)];
-      if (stopped.length > 0) {
-        parts.push(', stopped on ');
-        stopped.forEach((n, i) => parts.push(...(i > 0 ? [', '] : []), { node: n }));
-      }
-      return parts;
-    }
-    case 'converged': {
-      const after = num(e['after']);
-      const cause = str(e['cause']);
-      const children = num(e['children']);
-      const what = cause === 'node-down' ? ' down' : cause === 'node-up' ? ' up' : cause ? ` ${cause}` : '';
-      return [
-        `converged${after !== null ? ` ${formatDuration(after)}` : ''}`,
-        ...(node ? [' after ', { node }, what] : cause ? [` after${what}`] : []),
-        children !== null ? `: ${children} ${children === 1 ? 'child' : 'children'} running once` : '',
-      ];
-    }
-    default: {
-      const { seq: _seq, at: _at, type, ...rest } = e;
-      return [type, ...(Object.keys(rest).length > 0 ? [` ${JSON.stringify(rest)}`] : [])];
-    }
-  }
-}
+type TopologyEvent = Extract<EventView, { type: 'node-up' | 'node-down' }>;
+type ConvergedView = Extract<EventView, { type: 'converged' }>;
 
 /** An event on its own, or a burst: a topology change and what followed it until the cluster converged. */
-export type TimelineItem = { kind: 'event'; event: EventView } | { kind: 'burst'; head: EventView; members: EventView[]; converged: EventView | null };
+export type TimelineItem = { kind: 'event'; event: EventView } | { kind: 'burst'; head: TopologyEvent; members: EventView[]; converged: ConvergedView | null };
 
-/** Groups events (oldest first) into items (oldest first). `isObserver` tells which node changes start no burst. */
-export function groupEvents(events: EventView[], isObserver: (node: string) => boolean = () => false): TimelineItem[] {
+/** Groups events (oldest first) into items (oldest first). */
+export function groupEvents(events: readonly EventView[]): TimelineItem[] {
   const items: TimelineItem[] = [];
   let open: Extract<TimelineItem, { kind: 'burst' }> | null = null;
   for (const e of events) {
     // Only members move children: observers (a UI, `pogo ctl`) coming and going start no group.
-    const role = str(e['role']);
-    const topology = (e.type === 'node-down' || e.type === 'node-up') && (role ? role === 'member' : !isObserver(str(e['node']) ?? ''));
+    const topology = (e.type === 'node-down' || e.type === 'node-up') && e.role === 'member';
     if (open) {
       open.members.push(e);
       if (e.type === 'converged') {
@@ -181,8 +97,7 @@ export interface Filters {
 
 /** True when an event passes the kind and text filters. */
 export function matchesEvent(e: EventView, filters: Filters): boolean {
-  const kind = kindOf(e.type);
-  if (kind && !filters.kinds.has(kind)) return false;
+  if (!filters.kinds.has(kindOf(e.type))) return false;
   const words = filters.text.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return true;
   const { child, nodes } = subjectsOf(e);
@@ -190,7 +105,7 @@ export function matchesEvent(e: EventView, filters: Filters): boolean {
   return words.every((w) => text.includes(w));
 }
 
-export type VisibleItem = { kind: 'event'; event: EventView } | { kind: 'burst'; head: EventView; headShown: boolean; members: EventView[]; all: EventView[]; converged: EventView | null; open: boolean };
+export type VisibleItem = { kind: 'event'; event: EventView } | { kind: 'burst'; head: TopologyEvent; headShown: boolean; members: EventView[]; all: EventView[]; converged: ConvergedView | null; open: boolean };
 
 /** What to show, newest first (a burst's events newest first under its head), after filtering. */
 export function visibleItems(items: TimelineItem[], filters: Filters): VisibleItem[] {
@@ -210,7 +125,7 @@ export function visibleItems(items: TimelineItem[], filters: Filters): VisibleIt
 
 /** "4 children moved · 4 started · 4 stopped": what happened in a burst (nothing of a kind, not mentioned). */
 export function burstSummary(all: EventView[]): string {
-  const counts: Record<string, number> = {};
+  const counts: Partial<Record<EventType, number>> = {};
   for (const e of all) counts[e.type] = (counts[e.type] ?? 0) + 1;
   const parts: string[] = [];
   const moved = counts['moved'] ?? 0;
@@ -256,7 +171,7 @@ const EventRow = memo(function EventRow({ event, selected, extra }: { event: Eve
       <time className="tl-time" dateTime={date.toISOString()} title={`${day} ${clockTimeMs(event.at)}`}>
         {clockTimeMs(event.at)}
       </time>
-      <span className={`tl-badge tl-${kindOf(event.type) ?? 'other'} tl-type-${event.type}`}>{BADGES[event.type] ?? event.type}</span>
+      <span className={`tl-badge tl-${kindOf(event.type)} tl-type-${event.type}`}>{BADGES[event.type]}</span>
       <span className="tl-text">{parts.map((p, i) => (typeof p === 'string' ? p : <Subject key={i} part={p} />))}</span>
       {extra}
     </div>
@@ -266,8 +181,7 @@ const EventRow = memo(function EventRow({ event, selected, extra }: { event: Eve
 function Burst({ item, selection, collapsed, onToggle }: { item: Extract<VisibleItem, { kind: 'burst' }>; selection: Selection; collapsed: boolean; onToggle: () => void }) {
   const { head, converged } = item;
   const down = head.type === 'node-down';
-  const node = str(head['node']);
-  const after = converged ? num(converged['after']) : null;
+  const node = head.node;
   const hidden = item.all.length - item.members.length;
   const toggle = (
     <button type="button" className="tl-toggle" aria-expanded={!collapsed} onClick={onToggle} title={collapsed ? 'Show the events of this redistribution' : 'Hide the events of this redistribution'}>
@@ -275,14 +189,14 @@ function Burst({ item, selection, collapsed, onToggle }: { item: Extract<Visible
     </button>
   );
   return (
-    <li className={`tl-burst ${down ? 'tl-burst-down' : 'tl-burst-up'}${item.open ? ' tl-burst-open' : ''}`} aria-label={`Redistribution after node ${node ?? '?'} ${down ? 'down' : 'up'}`}>
+    <li className={`tl-burst ${down ? 'tl-burst-down' : 'tl-burst-up'}${item.open ? ' tl-burst-open' : ''}`} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
       {item.headShown ? (
         <EventRow event={head} selected={selects(head, selection)} extra={toggle} />
       ) : (
         <div className="tl-context">
           <span className="tl-time">{clockTimeMs(head.at)}</span>
           <span className="muted">
-            during the redistribution after node {node ? <Subject part={{ node }} /> : '?'} {down ? 'went down' : 'came up'}
+            during the redistribution after node <Subject part={{ node }} /> {down ? 'went down' : 'came up'}
           </span>
           {toggle}
         </div>
@@ -293,7 +207,7 @@ function Burst({ item, selection, collapsed, onToggle }: { item: Extract<Visible
         </span>
         <span>{burstSummary(item.all)}</span>
         <span className={`tl-outcome${item.open ? ' pending' : converged ? ' done' : ''}`}>
-          {converged ? `converged in ${after !== null ? formatDuration(after) : '?'}` : item.open ? 'converging…' : 'no convergence recorded'}
+          {converged ? `converged in ${formatDuration(converged.after)}` : item.open ? 'converging…' : 'no convergence recorded'}
         </span>
         {hidden > 0 && !collapsed && <span className="muted">({hidden} filtered out)</span>}
       </div>
@@ -312,19 +226,18 @@ function Burst({ item, selection, collapsed, onToggle }: { item: Extract<Visible
 
 export function Timeline() {
   const events = useStore((s) => s.cluster?.events);
-  const members = useStore((s) => s.cluster?.members);
   const selection = useStore((s) => s.selection);
   const [kinds, setKinds] = useState<ReadonlySet<Kind>>(() => new Set(KINDS));
   const [text, setText] = useState('');
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(() => new Set());
 
-  const items = useMemo(() => groupEvents(events ?? [], (n) => members?.[n]?.role === 'observer'), [events, members]);
+  const items = useMemo(() => groupEvents(events ?? []), [events]);
   const visible = useMemo(() => visibleItems(items, { kinds, text }), [items, kinds, text]);
   const kindCounts = useMemo(() => {
     const out: Partial<Record<Kind, number>> = {};
     for (const e of events ?? []) {
       const k = kindOf(e.type);
-      if (k) out[k] = (out[k] ?? 0) + 1;
+      out[k] = (out[k] ?? 0) + 1;
     }
     return out;
   }, [events]);

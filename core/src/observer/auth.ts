@@ -1,0 +1,63 @@
+/**
+ * Who may open a UI session, and what it may do (the Socket.IO middleware,
+ * run before a connection is accepted):
+ *
+ * 1. The gateway token: every client presents the per-gateway `token`
+ *    (random unless given) in its handshake; a wrong one is refused.
+ * 2. The client limit: beyond `maxClients` connections, refused.
+ * 3. The credential: an operator or viewer token the client presents, or,
+ *    when it presents none, the gateway's own (`credential`: the desktop
+ *    app's main process passes the saved operator token there, so it never
+ *    reaches the renderer). The cluster decides which role it has: the
+ *    gateway asks a member (`whoami`, chosen by chooseMember) before it
+ *    accepts the session, and refuses a credential the cluster does not
+ *    know. No credential at all is a read-only session (`none`), accepted
+ *    without asking.
+ *
+ * Refusals are Socket.IO connect errors whose message starts with
+ * `unauthorized:` (the client should not retry) or `unreachable:` (no
+ * member could check the credential; retrying may help).
+ */
+import { chooseMember } from '../choose-member.js';
+import type { PogoNode } from '../node.js';
+import type { UiServer } from './server.js';
+import type { Access } from './state.js';
+import { parseHandshakeAuth } from './ui-protocol.js';
+
+const WHOAMI_TIMEOUT_MS = 5_000;
+
+/** The role a credential has, as a member says, or why it cannot have one. */
+export async function credentialRole(node: PogoNode, credential: string): Promise<{ access: Access } | { refused: string }> {
+  if (credential === '') return { access: 'none' };
+  const via = chooseMember(node.members());
+  if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
+  const reply = await node.command(via, 'whoami', {}, credential, 'gateway', WHOAMI_TIMEOUT_MS);
+  // Only the member saying no is a refusal, said once; a timeout or a lost link says nothing about the credential.
+  if (!reply.ok) return { refused: reply.error.code === 'unauthorized' ? `unauthorized: ${reply.error.message}` : `unreachable: the credential could not be checked (${reply.error.code}: ${reply.error.message})` };
+  return { access: reply.result.role };
+}
+
+export interface AuthOptions {
+  token: string;
+  maxClients: number;
+  /** Credential for sessions that present none. */
+  credential?: string;
+}
+
+/** Installs the middleware on `io`: accepted sockets carry their SessionData. */
+export function installAuth(io: UiServer, node: PogoNode, o: AuthOptions): void {
+  io.use((socket, next) => {
+    const auth = parseHandshakeAuth(socket.handshake.auth);
+    if (auth.token === '' || auth.token !== o.token) return next(new Error('unauthorized: wrong or missing gateway token'));
+    if (io.engine.clientsCount > o.maxClients) return next(new Error(`too many clients (at most ${o.maxClients})`));
+    const credential = auth.credential !== '' ? auth.credential : (o.credential ?? '');
+    credentialRole(node, credential).then(
+      (role) => {
+        if ('refused' in role) return next(new Error(role.refused));
+        socket.data = { access: role.access, credential, user: auth.user };
+        next();
+      },
+      (err: unknown) => next(new Error(`unreachable: the credential could not be checked (${err instanceof Error ? err.message : String(err)})`)),
+    );
+  });
+}

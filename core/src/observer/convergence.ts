@@ -1,0 +1,79 @@
+/**
+ * Convergence: how long the cluster took, after a topology change (a member
+ * node going down or coming up), until every child ran exactly once again.
+ * The gateway adds it to the timeline as a `converged` event.
+ *
+ * - Start: the first member `node-up` or `node-down` while no convergence is
+ *   open. Observers (a UI, `pogo ctl`) coming and going move nothing, so
+ *   they start none; a second change inside an open one belongs to it.
+ * - End: the first check (the gateway checks before each round of patches)
+ *   at which every child is `running` with exactly one instance, and each of
+ *   those instances' starts was reported by an event (`convergedNow`).
+ * - Time: from the change to the last cluster event before the end, so it
+ *   is measured between cluster events, not in gateway ticks.
+ *
+ * Race: the listing reads live state afresh, so it can show an instance
+ * before the supervisor has emitted its `started` (and `moved`) event.
+ * Ending then would put the converged event before the events that led to
+ * it and stop its time short of them; hence the wait for every running
+ * instance's start to be reported. The instances running when the gateway
+ * started count as reported.
+ */
+import type { DistEvent } from '../distributed/events.js';
+import type { GlobalStatus } from '../distributed/view.js';
+import type { ConvergedEvent } from './state.js';
+
+/** What the check needs of a child. */
+export interface ChildInstances {
+  id: string;
+  status: GlobalStatus;
+  instances: ReadonlyArray<{ pid: string }>;
+}
+
+/** True when every child runs exactly once and each running instance's start was reported (pids by child id). */
+export function convergedNow(children: readonly ChildInstances[], reported: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  if (!children.every((c) => c.status === 'running' && c.instances.length === 1)) return false;
+  return children.every((c) => reported.get(c.id)?.has(c.instances[0]!.pid) === true);
+}
+
+export class ConvergenceTracker {
+  private open: { since: number; cause: ConvergedEvent['cause']; node: string } | undefined;
+  private lastChangeAt = 0;
+  /** Instances whose start was reported (or that ran when the tracker started), per child id. */
+  private readonly reported = new Map<string, Set<string>>();
+
+  constructor(running: readonly ChildInstances[]) {
+    for (const c of running) this.reported.set(c.id, new Set(c.instances.map((i) => i.pid)));
+  }
+
+  /** Takes in one supervisor event. */
+  observe(e: DistEvent): void {
+    this.lastChangeAt = e.at;
+    if (e.type === 'started') {
+      const pids = this.reported.get(e.id) ?? new Set<string>();
+      pids.add(e.pid);
+      this.reported.set(e.id, pids);
+    } else if (e.type === 'stopped') {
+      const pids = this.reported.get(e.id);
+      if (pids?.delete(e.pid) && pids.size === 0) this.reported.delete(e.id);
+    } else if ((e.type === 'node-up' || e.type === 'node-down') && e.role === 'member') {
+      this.open ??= { since: e.at, cause: e.type, node: e.node };
+    }
+  }
+
+  /**
+   * The converged event when an open convergence has just ended (then it is
+   * closed), else undefined. `children` is called only while one is open:
+   * listing every child is the costly part, and most checks have none open.
+   */
+  check(children: () => readonly ChildInstances[], now: number): ConvergedEvent | undefined {
+    if (!this.open) return undefined;
+    const list = children();
+    if (!convergedNow(list, this.reported)) return undefined;
+    const ids = new Set(list.map((c) => c.id));
+    for (const id of this.reported.keys()) if (!ids.has(id)) this.reported.delete(id);
+    const { since, cause, node } = this.open;
+    this.open = undefined;
+    return { type: 'converged', at: now, after: Math.max(0, this.lastChangeAt - since), cause, node, children: list.length };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Patches: keeping every connected UI's state current at a bounded cost.
+ *
+ * A client gets `snapshot` (the whole state for its access level) when it
+ * connects, then `patch` messages (state.ts diffState) at most once per
+ * gateway tick, each acknowledged by the client. A client that has not
+ * acknowledged its last patch gets nothing until it does; the next patch
+ * then covers everything since the state it acknowledged (coalesced), so a
+ * slow client costs one retained state, not a queue. An acknowledgement
+ * that does not come within ACK_TIMEOUT_MS counts as lost: the client
+ * stays where it was, and the next patch is computed from there (patches
+ * apply idempotently, so one that did arrive after all does no harm).
+ */
+import type { Socket } from 'socket.io';
+import type { SessionData, UiServer } from './server.js';
+import { diffState, type Access, type ClusterState } from './state.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './ui-protocol.js';
+
+const ACK_TIMEOUT_MS = 30_000;
+
+type UiSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SessionData>;
+
+interface Feed {
+  access: Access;
+  /** The last state the client has (acknowledged, or the snapshot). */
+  sent: ClusterState;
+  /** A patch is out and not yet acknowledged. */
+  awaiting: boolean;
+}
+
+export class PatchFeed {
+  private readonly feeds = new Map<string, Feed>();
+
+  constructor(
+    private readonly io: UiServer,
+    private readonly current: (access: Access) => ClusterState,
+  ) {}
+
+  get size(): number {
+    return this.feeds.size;
+  }
+
+  /** Sends the socket its snapshot and feeds it patches until it disconnects. */
+  add(socket: UiSocket): void {
+    const feed: Feed = { access: socket.data.access, sent: this.current(socket.data.access), awaiting: false };
+    this.feeds.set(socket.id, feed);
+    socket.emit('snapshot', feed.sent);
+    socket.on('disconnect', () => this.feeds.delete(socket.id));
+  }
+
+  /** One round: a patch to every client that has acknowledged its last one and whose state changed. */
+  flush(): void {
+    for (const [id, feed] of this.feeds) {
+      if (feed.awaiting) continue; // coalesce: the next patch covers everything since the last ack
+      const next = this.current(feed.access);
+      if (next === feed.sent) continue;
+      const patch = diffState(feed.sent, next);
+      if (!patch) {
+        feed.sent = next;
+        continue;
+      }
+      const socket = this.io.sockets.sockets.get(id);
+      if (!socket) continue;
+      feed.awaiting = true;
+      socket.timeout(ACK_TIMEOUT_MS).emit('patch', patch, (err: Error | null) => {
+        feed.awaiting = false;
+        if (!err) feed.sent = next;
+      });
+    }
+  }
+}

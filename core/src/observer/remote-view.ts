@@ -1,0 +1,73 @@
+/**
+ * Members beyond the observer's own links (a firewall between the observer
+ * and some members, while the members reach each other): the observer
+ * borrows the view of a member it does reach (`view`, which needs no
+ * credential) once a second while any member is unreachable, and drops it
+ * once it reaches them all again. snapshot.ts shows the children and those
+ * members' status from it.
+ *
+ * The member asked is the one chooseMember picks among the ready ones (a
+ * member still syncing would show part of the cluster as the whole). One
+ * request at a time: a slow member delays the next borrow, never stacks
+ * them. Timers go through the node's clock, like every timer in core.
+ */
+import { chooseMember } from '../choose-member.js';
+import type { TimerHandle } from '../clock.js';
+import type { PogoNode } from '../node.js';
+import type { MemberViewReply } from './ui-protocol.js';
+
+export const BORROW_EVERY_MS = 1_000;
+const BORROW_TIMEOUT_MS = 2_000;
+
+export class RemoteView {
+  private view: MemberViewReply | undefined;
+  private asking = false;
+  private closed = false;
+  private timer: TimerHandle | undefined;
+
+  /** `onChange` is called when the borrowed view changes or is dropped. */
+  constructor(
+    private readonly node: PogoNode,
+    private readonly onChange: () => void,
+  ) {}
+
+  /** The borrowed view, while some member is beyond the observer's links. */
+  get current(): MemberViewReply | undefined {
+    return this.view;
+  }
+
+  start(): void {
+    this.timer = this.node.clock.setTimeout(() => {
+      void this.borrow();
+      if (!this.closed) this.start();
+    }, BORROW_EVERY_MS);
+  }
+
+  stop(): void {
+    this.closed = true;
+    this.node.clock.clearTimeout(this.timer);
+  }
+
+  private async borrow(): Promise<void> {
+    const members = this.node.members().filter((m) => m.role === 'member' && m.status !== 'left');
+    if (members.every((m) => m.status === 'up' || m.status === 'suspect')) {
+      if (this.view) {
+        this.view = undefined;
+        this.onChange();
+      }
+      return;
+    }
+    const via = chooseMember(members, { requireReady: true });
+    if (!via || this.asking) return;
+    this.asking = true;
+    try {
+      const reply = await this.node.command(via, 'view', {}, '', 'gateway', BORROW_TIMEOUT_MS);
+      if (reply.ok && !this.closed) {
+        this.view = reply.result;
+        this.onChange();
+      }
+    } finally {
+      this.asking = false;
+    }
+  }
+}

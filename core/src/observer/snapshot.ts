@@ -1,0 +1,103 @@
+/**
+ * The state a UI sees (state.ts ClusterState), built from the observer
+ * node: its members, the distributed supervisor's children, the process
+ * groups, the event history, and what the session may do.
+ *
+ * `remote` is the view of a member the observer can reach (remote-view.ts),
+ * used when some members are beyond the observer's own links (firewalls):
+ * then the children and those members' status are shown as that member
+ * sees them, and `reachable: false` marks the members the observer cannot
+ * reach itself.
+ *
+ * `Snapshots` builds the state at most once per change: the gateway marks
+ * it dirty on supervisor, membership and group events, and each access
+ * level's state is rebuilt on the first read after that, never per child
+ * while idle. A built state is never changed (diffState compares the last
+ * one a client acknowledged with the newest).
+ */
+import type { PogoNode } from '../node.js';
+import type { Access, ChildView, ClusterState, EventView } from './state.js';
+import type { ChildReport, MemberViewReply } from './ui-protocol.js';
+
+/** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
+function childView(c: ChildReport): ChildView {
+  const start = c.spec.start;
+  return {
+    id: c.id,
+    status: c.status,
+    node: c.node ?? null,
+    pid: c.pid ?? null,
+    owner: c.owner ?? null,
+    pin: c.pin ?? null,
+    instances: c.instances,
+    restarts: c.restarts,
+    worker: 'worker' in start && typeof start.worker === 'string' ? start.worker : null,
+    command: 'command' in start && typeof start.command === 'string' ? start.command : null,
+    restart: c.spec.restart,
+    handoff: c.spec.handoff,
+    lastError: c.lastError ?? null,
+    failures: c.failures,
+  };
+}
+
+export function buildState(node: PogoNode, events: readonly EventView[], access: Access, remote?: MemberViewReply): ClusterState {
+  const draining = new Set(node.supervisor.draining());
+  const members: ClusterState['members'] = {};
+  const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
+  for (const m of node.members()) {
+    if (m.status === 'left') continue;
+    const reachable = m.name === node.name || m.status === 'up' || m.status === 'suspect';
+    members[m.name] = {
+      name: m.name,
+      status: reachable ? m.status : (remoteStatus.get(m.name) ?? m.status),
+      role: m.role,
+      address: m.address,
+      incarnation: m.incarnation,
+      labels: m.labels,
+      workers: m.workers,
+      ready: m.name === node.name ? node.supervisor.isReady : m.ready === true,
+      draining: draining.has(m.name),
+      reachable,
+    };
+  }
+  const children: ClusterState['children'] = {};
+  for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = childView(c);
+  const groups: ClusterState['groups'] = {};
+  const snapshot = node.groups.snapshot();
+  for (const [scope, gs] of Object.entries(snapshot)) {
+    if (scope === 'pogo') continue; // the supervisor's own state is shown as children
+    groups[scope] = {};
+    for (const [group, list] of Object.entries(gs)) {
+      const perNode: Record<string, number> = {};
+      for (const m of list) perNode[m.node] = (perNode[m.node] ?? 0) + 1;
+      groups[scope][group] = perNode;
+    }
+  }
+  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events: [...events] };
+}
+
+/** The current state per access level, rebuilt on the first read after a change. */
+export class Snapshots {
+  private dirty = true;
+  private readonly built: Partial<Record<Access, ClusterState>> = {};
+
+  constructor(
+    private readonly node: PogoNode,
+    private readonly events: () => readonly EventView[],
+    private readonly remote: () => MemberViewReply | undefined,
+  ) {}
+
+  /** Something the state shows changed. */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** The same object until the next change, so an unchanged state is seen as unchanged. */
+  get(access: Access): ClusterState {
+    if (this.dirty) {
+      for (const key of Object.keys(this.built) as Access[]) delete this.built[key];
+      this.dirty = false;
+    }
+    return (this.built[access] ??= buildState(this.node, this.events(), access, this.remote()));
+  }
+}

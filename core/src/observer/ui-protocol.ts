@@ -1,0 +1,459 @@
+/**
+ * The UI protocol: everything that crosses the seam between the observer
+ * gateway and its clients (the renderer, in the desktop app or a browser),
+ * and the operator commands that the gateway and `pogo ctl` pass on to a
+ * member. One module for both directions and every end, so the gateway,
+ * `pogo ctl`, the members and the renderer cannot drift apart. The UI seam
+ * is between a gateway and a renderer of the same release; its shape may
+ * change between releases.
+ *
+ * Socket.IO events, named by direction (as socket.io's own typings do):
+ *
+ *   handshake        auth { token, credential?, user? }         parseHandshakeAuth
+ *   server → client  snapshot(ClusterState)                     once per connection
+ *                    patch(StatePatch, ack)                     state.ts; at most one unacknowledged
+ *   client → server  command({ op, args }, ack(CommandAck))     parseUiCommand
+ *
+ * Commands. Every op has one zod schema with named fields (`move: { id,
+ * node }`): COMMAND_ARG_SCHEMAS. A command is checked with it once at each
+ * process boundary it crosses, and a refusal names the field
+ * (`move: node: required`):
+ *
+ *   UI session → gateway         parseUiCommand (the ops a UI may send: UI_OPS)
+ *   command line → `pogo ctl`    parseCommandArgs
+ *   link → member                decodeWireCommand (commands.ts)
+ *
+ * The member protocol (protocol.ts `cmd`) carries the arguments as a
+ * positional array and does not change with this module: WIRE_FIELDS gives
+ * each op's field order, and `encodeWireArgs` / `decodeWireCommand` map
+ * between the named and the positional form (the decode validates with the
+ * op's schema, so a member's refusal names the field as well).
+ *
+ * Results: `MemberResults` is what a member answers per op, checked where
+ * the answer arrives (MEMBER_RESULT_SCHEMAS, in CommandClient; fields a
+ * newer member adds are dropped, not refused); `UiResults` is what the
+ * gateway acknowledges to a UI (the audit merged from every member, output
+ * lines with the node they came from, `explain` answered by the gateway).
+ * Errors carry a code from COMMAND_ERROR_CODES; a code this release does
+ * not know (from a newer member) becomes `failed`, with the code kept in
+ * the message (`commandFailure`).
+ *
+ * Pure (zod, protocol.ts, child-spec.ts and types): the renderer may import it.
+ */
+import { z } from 'zod';
+import type { DistErrorCode } from '../distributed/errors.js';
+import type { Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
+import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
+import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
+import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
+import type { OutputLine } from '../supervisor/log-ring.js';
+import type { ClusterState, StatePatch } from './state.js';
+
+/** Compile-time equality of two types (used to tie the schemas below to core's types). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+// ---------------------------------------------------------------------------
+// Command arguments
+
+/** The ops a UI session may send: the member ops that change or read the cluster, and `explain` (the gateway answers it). */
+export const UI_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain'] as const;
+export type UiOp = (typeof UI_OPS)[number];
+/** Every op with arguments: what members execute, and `explain`. */
+export type AnyOp = CommandOp | UiOp;
+
+const fieldError = (what: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : `must be ${what}`) });
+const ChildIdArg = z.string(fieldError('a string')).min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+const NodeArg = z.string(fieldError('a node name')).regex(NODE_NAME_PATTERN, 'must be a node name: 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+/**
+ * A child spec, checked by the same function every member runs on it
+ * (parseChildSpec: defaults filled, the first bad field named), so the
+ * gateway's refusal says what a member's would. A caller may give a typed
+ * spec or plain JSON (a spec a user typed, not checked yet).
+ */
+const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v !== undefined, { error: 'required' }).transform((input, ctx): ChildSpec => {
+  try {
+    return parseChildSpec(input);
+  } catch (err) {
+    // Field '(spec)': the spec as a whole is wrong (not an object at all).
+    if (err instanceof SpecError && err.field !== '(spec)') ctx.addIssue({ code: 'custom', message: err.reason, path: err.field.split('.') });
+    else ctx.addIssue({ code: 'custom', message: 'must be a child spec: an object { id, start, … }' });
+    return z.NEVER;
+  }
+});
+const NoArgs = z.object({}).strict();
+
+/** One schema per op, with named fields. Unknown fields are refused. */
+export const COMMAND_ARG_SCHEMAS = {
+  start: z.object({ spec: SpecArg }).strict(),
+  stop: z.object({ id: ChildIdArg }).strict(),
+  move: z.object({ id: ChildIdArg, node: NodeArg }).strict(),
+  unpin: z.object({ id: ChildIdArg }).strict(),
+  drain: z.object({ node: NodeArg }).strict(),
+  undrain: z.object({ node: NodeArg }).strict(),
+  forget: z.object({ node: NodeArg }).strict(),
+  pause: NoArgs,
+  resume: NoArgs,
+  audit: NoArgs,
+  view: NoArgs,
+  whoami: NoArgs,
+  /** Output lines of an OS-process child with a sequence number above `after`. */
+  logs: z.object({ id: ChildIdArg, after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
+  explain: z.object({ id: ChildIdArg }).strict(),
+} as const satisfies Record<AnyOp, z.ZodType>;
+
+/** An op's arguments after validation (defaults filled). */
+export type CommandArgs<Op extends AnyOp> = z.output<(typeof COMMAND_ARG_SCHEMAS)[Op]>;
+/** An op's arguments as a caller writes them (optional fields may be left out). */
+export type CommandArgsInput<Op extends AnyOp> = z.input<(typeof COMMAND_ARG_SCHEMAS)[Op]>;
+
+/** A validated command: the op and its arguments, correlated. */
+export type MemberCommand = { [Op in CommandOp]: { op: Op; args: CommandArgs<Op> } }[CommandOp];
+export type UiCommand = { [Op in UiOp]: { op: Op; args: CommandArgs<Op> } }[UiOp];
+/** What a UI sends: `{ op, args }` (args may be left out for ops without any). */
+export type UiCommandRequest = { [Op in UiOp]: { op: Op; args?: CommandArgsInput<Op> } }[UiOp];
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** `field: problem; field: problem` from a zod error (at most three), naming unknown fields one by one. */
+function describeArgIssues(error: z.ZodError): string {
+  const parts = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map((step) => String(step).slice(0, 40)).join('.');
+    if (issue.code === 'unrecognized_keys') return `${issue.keys.slice(0, 3).map((k) => `${path ? `${path}.` : ''}${k.slice(0, 40)}: unknown field`).join('; ')}${issue.keys.length > 3 ? ` (+${issue.keys.length - 3} more)` : ''}`;
+    return `${path || 'args'}: ${issue.message}`.slice(0, 200);
+  });
+  return `${parts.join('; ')}${error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : ''}`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Validates one op's arguments; the refusal is `op: field: problem`. Never throws. */
+export function parseCommandArgs<Op extends AnyOp>(op: Op, raw: unknown): Checked<CommandArgs<Op>> {
+  try {
+    if (raw !== undefined && (!isPlainObject(raw) || !isJsonValue(raw))) return { ok: false, message: `${op}: args: must be an object of plain JSON fields` };
+    const parsed = COMMAND_ARG_SCHEMAS[op].safeParse(raw ?? {});
+    // The schema of `op`, so its output is CommandArgs<Op> (TypeScript cannot correlate the indexed schema with Op).
+    if (parsed.success) return { ok: true, value: parsed.data as CommandArgs<Op> };
+    return { ok: false, message: `${op}: ${describeArgIssues(parsed.error)}` };
+  } catch (err) {
+    return { ok: false, message: `${op}: the arguments cannot be read (${err instanceof Error ? err.name : 'error'})` };
+  }
+}
+
+/** A UI session's `command` payload, checked at the gateway: a UI op and its arguments. Never throws. */
+export function parseUiCommand(raw: unknown): Checked<UiCommand> {
+  try {
+    if (!isPlainObject(raw)) return { ok: false, message: 'a command must be { op, args }' };
+    const extra = Object.keys(raw).filter((k) => k !== 'op' && k !== 'args');
+    if (extra.length > 0) return { ok: false, message: `a command is { op, args }: ${extra.slice(0, 3).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')} is not a field of it` };
+    const op = raw['op'];
+    if (typeof op !== 'string' || !(UI_OPS as readonly string[]).includes(op)) return { ok: false, message: `unknown command ${JSON.stringify(typeof op === 'string' ? op.slice(0, 40) : op ?? null)?.slice(0, 60)}; a UI may send ${UI_OPS.join(', ')}` };
+    const args = parseCommandArgs(op as UiOp, raw['args']);
+    return args.ok ? { ok: true, value: { op, args: args.value } as UiCommand } : args;
+  } catch {
+    return { ok: false, message: 'the command cannot be read' };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The member protocol's positional form
+
+/** The order in which each op's fields travel in `cmd.args` (protocol.ts). Append-only per op: positions are protocol. */
+export const WIRE_FIELDS = {
+  start: ['spec'],
+  stop: ['id'],
+  move: ['id', 'node'],
+  unpin: ['id'],
+  drain: ['node'],
+  undrain: ['node'],
+  forget: ['node'],
+  pause: [],
+  resume: [],
+  audit: [],
+  view: [],
+  whoami: [],
+  logs: ['id', 'after'],
+} as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
+
+/** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
+export function encodeWireArgs<Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>): JsonValue[] {
+  const fields: readonly string[] = WIRE_FIELDS[op];
+  const named: Record<string, unknown> = args;
+  const out = fields.map((f) => named[f]);
+  while (out.length > 0 && out.at(-1) === undefined) out.pop();
+  // Values the caller gave; CommandClient checks the whole frame (CommandSchema) before it is sent.
+  return out as JsonValue[];
+}
+
+/** A received `cmd`'s positional arguments, named and validated with the op's schema. Never throws. */
+export function decodeWireCommand(op: CommandOp, wire: readonly JsonValue[]): Checked<MemberCommand> {
+  const fields: readonly string[] = WIRE_FIELDS[op];
+  if (wire.length > fields.length) return { ok: false, message: `${op}: takes ${fields.length === 0 ? 'no arguments' : `${fields.length} argument(s) (${fields.join(', ')})`}, got ${wire.length}` };
+  const named: Record<string, JsonValue> = {};
+  fields.forEach((f, i) => {
+    if (i < wire.length) named[f] = wire[i]!;
+  });
+  const args = parseCommandArgs(op, named);
+  return args.ok ? { ok: true, value: { op, args: args.value } as MemberCommand } : args;
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+export const COMMAND_ERROR_CODES = [
+  // the request
+  'bad-request',
+  'read-only',
+  'unauthorized',
+  'forbidden',
+  'commands-disabled',
+  'not-a-member',
+  // reaching a member
+  'unreachable',
+  'timeout',
+  'not-connected',
+  'bad-reply',
+  // the cluster (DistErrorCode, SupervisorErrorCode)
+  'invalid-spec',
+  'conflict',
+  'unplaceable',
+  'start-failed',
+  'terminated',
+  'not-found',
+  'unknown-node',
+  'ineligible-node',
+  'no-quorum',
+  'not-running',
+  'shutting-down',
+  'already-present',
+  'running',
+  'not-allowed',
+  'unknown-worker',
+  // anything else
+  'failed',
+] as const;
+export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
+const _everyDistCode: DistErrorCode extends CommandErrorCode ? true : false = true;
+const _everySupervisorCode: SupervisorErrorCode extends CommandErrorCode ? true : false = true;
+
+export interface CommandFailure {
+  code: CommandErrorCode;
+  message: string;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(COMMAND_ERROR_CODES);
+
+/** A failure from any source; a code this release does not know becomes `failed`, the code kept in the message. */
+export function commandFailure(code: string, message: string): CommandFailure {
+  return KNOWN_CODES.has(code) ? { code: code as CommandErrorCode, message } : { code: 'failed', message: `${code.slice(0, 64)}: ${message}` };
+}
+
+// ---------------------------------------------------------------------------
+// Results
+
+const GlobalStatusSchema = z.enum(['running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable']);
+const _statuses: Same<z.output<typeof GlobalStatusSchema>, GlobalStatus> = true;
+
+const StartedChildSchema = z.object({ id: z.string(), node: z.string(), pid: z.string() });
+/** Ops that answer nothing: no `result` on the wire. */
+const NoResult = z.union([z.undefined(), z.null()]).transform(() => null);
+
+/** One entry of a member's audit log. `args` are the positional arguments as they arrived, malformed ones included. */
+export const AuditEntrySchema = z.object({
+  at: z.number(),
+  node: z.string(),
+  /** The peer the command came from, and who it said it was. */
+  from: z.string(),
+  by: z.string(),
+  /** A string, not the op enum: a newer member may audit an op this release does not know. */
+  op: z.string(),
+  args: z.array(JsonSchema),
+  ok: z.boolean(),
+  result: z.string(),
+});
+export type AuditEntry = z.output<typeof AuditEntrySchema>;
+
+export const OutputLineSchema = z.object({ seq: z.number(), at: z.number(), stream: z.enum(['stdout', 'stderr']), text: z.string() });
+const _lines: Same<z.output<typeof OutputLineSchema>, OutputLine> = true;
+
+const InstanceSchema = z.object({ node: z.string(), pid: z.string() });
+/**
+ * A child as a member reports it (`view`): GlobalChild as JSON carries it.
+ * The spec is checked only for what an observer shows of it (the member
+ * validated it in full): a member's view holds every child, and a full
+ * parse of each would cost the observer more than the rest of its work.
+ */
+export const ChildReportSchema = z.object({
+  id: z.string(),
+  spec: z.looseObject({
+    id: z.string(),
+    start: z.union([z.looseObject({ worker: z.string() }), z.looseObject({ command: z.string() })]),
+    restart: RestartSchema,
+    handoff: z.enum(['stop-first', 'start-first']),
+  }),
+  rev: z.string(),
+  status: GlobalStatusSchema,
+  node: z.string().optional(),
+  pid: z.string().optional(),
+  instances: z.array(InstanceSchema),
+  restarts: z.number(),
+  owner: z.string().optional(),
+  pin: z.string().optional(),
+  failures: z.array(z.object({ node: z.string(), failures: z.number(), lastError: z.string() })),
+  lastError: z.string().optional(),
+});
+export type ChildReport = z.output<typeof ChildReportSchema>;
+const _report: GlobalChild extends ChildReport ? true : false = true;
+
+/** A member's view of members and children (`view`): what an observer shows of members it cannot reach itself. */
+export const MemberViewReplySchema = z.object({
+  node: z.string(),
+  members: z.array(z.object({ name: z.string(), status: MemberStatusSchema })),
+  children: z.array(ChildReportSchema),
+});
+export type MemberViewReply = z.output<typeof MemberViewReplySchema>;
+
+/** What a member answers, per op. */
+export const MEMBER_RESULT_SCHEMAS = {
+  start: StartedChildSchema,
+  stop: NoResult,
+  move: StartedChildSchema,
+  unpin: NoResult,
+  drain: NoResult,
+  undrain: NoResult,
+  forget: NoResult,
+  pause: NoResult,
+  resume: NoResult,
+  audit: z.array(AuditEntrySchema),
+  view: MemberViewReplySchema,
+  whoami: z.object({ role: z.enum(['operator', 'viewer']) }),
+  logs: z.array(OutputLineSchema),
+} as const satisfies Record<CommandOp, z.ZodType>;
+export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
+
+/** A member's answer to one op, as a client sees it (CommandClient). */
+export type CommandOutcome<Op extends CommandOp = CommandOp> = { ok: true; result: MemberResults[Op] } | { ok: false; error: CommandFailure };
+
+// ---- a fast path for `view`
+//
+// A member's view holds every child: at 20,000 children the zod schema
+// took 90-200 ms per check (measured on the 2-core test machine), once a
+// second while the observer borrows a view. `isPlainViewReply` checks by
+// hand exactly what MemberViewReplySchema accepts when no object carries a
+// field the schema does not know (then zod's output equals the input); any
+// other input, valid or not, takes the schema's path, so refusals still
+// come from zod. ui-protocol.test.ts checks the two agree on random and
+// broken views.
+
+const STATUSES: ReadonlySet<unknown> = new Set(GlobalStatusSchema.options);
+const MEMBER_STATUSES: ReadonlySet<unknown> = new Set(MemberStatusSchema.options);
+const RESTARTS: ReadonlySet<unknown> = new Set(RestartSchema.options);
+const HANDOFFS: ReadonlySet<unknown> = new Set(['stop-first', 'start-first']);
+const CHILD_KEYS: ReadonlySet<string> = new Set(Object.keys(ChildReportSchema.shape));
+
+const str = (v: unknown): v is string => typeof v === 'string';
+const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
+const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+/** A plain object whose own keys are all in `keys`. */
+function onlyKeys(v: unknown, keys: ReadonlySet<string>): v is Record<string, unknown> {
+  if (!isPlainObject(v)) return false;
+  for (const k in v) if (!keys.has(k)) return false;
+  return true;
+}
+const INSTANCE_KEYS: ReadonlySet<string> = new Set(['node', 'pid']);
+const FAILURE_KEYS: ReadonlySet<string> = new Set(['node', 'failures', 'lastError']);
+const MEMBER_KEYS: ReadonlySet<string> = new Set(['name', 'status']);
+const VIEW_KEYS: ReadonlySet<string> = new Set(['node', 'members', 'children']);
+
+function isPlainChildReport(c: unknown): boolean {
+  if (!onlyKeys(c, CHILD_KEYS)) return false;
+  if (!str(c['id']) || !str(c['rev']) || !STATUSES.has(c['status']) || !num(c['restarts'])) return false;
+  if (!optStr(c['node']) || !optStr(c['pid']) || !optStr(c['owner']) || !optStr(c['pin']) || !optStr(c['lastError'])) return false;
+  const spec = c['spec'];
+  if (!isPlainObject(spec) || !str(spec['id']) || !RESTARTS.has(spec['restart']) || !HANDOFFS.has(spec['handoff'])) return false;
+  const start = spec['start'];
+  if (!isPlainObject(start) || !(str(start['worker']) || str(start['command']))) return false;
+  const instances = c['instances'];
+  if (!Array.isArray(instances) || !instances.every((i) => onlyKeys(i, INSTANCE_KEYS) && str(i['node']) && str(i['pid']))) return false;
+  const failures = c['failures'];
+  return Array.isArray(failures) && failures.every((f) => onlyKeys(f, FAILURE_KEYS) && str(f['node']) && num(f['failures']) && str(f['lastError']));
+}
+
+/** True when `raw` is a view MemberViewReplySchema accepts unchanged (see above). */
+export function isPlainViewReply(raw: unknown): raw is MemberViewReply {
+  if (!onlyKeys(raw, VIEW_KEYS) || !str(raw['node'])) return false;
+  const members = raw['members'];
+  const children = raw['children'];
+  if (!Array.isArray(members) || !members.every((m) => onlyKeys(m, MEMBER_KEYS) && str(m['name']) && MEMBER_STATUSES.has(m['status']))) return false;
+  return Array.isArray(children) && children.every(isPlainChildReport);
+}
+
+/** Checks a member's `result` for `op`. Never throws. */
+export function parseMemberResult<Op extends CommandOp>(op: Op, raw: JsonValue | undefined): Checked<MemberResults[Op]> {
+  try {
+    // `view` is MemberResults['view'] when op is 'view' (TypeScript cannot correlate them).
+    if (op === 'view' && isPlainViewReply(raw)) return { ok: true, value: raw as MemberResults[Op] };
+    const parsed = MEMBER_RESULT_SCHEMAS[op].safeParse(raw);
+    // The schema of `op` (see parseCommandArgs).
+    if (parsed.success) return { ok: true, value: parsed.data as MemberResults[Op] };
+    return { ok: false, message: `${op} result: ${describeArgIssues(parsed.error).replace(/^args: /, '')}` };
+  } catch (err) {
+    return { ok: false, message: `${op} result cannot be read (${err instanceof Error ? err.name : 'error'})` };
+  }
+}
+
+/** What the gateway acknowledges to a UI, per op. */
+export interface UiResults {
+  start: MemberResults['start'];
+  stop: null;
+  move: MemberResults['move'];
+  unpin: null;
+  drain: null;
+  undrain: null;
+  forget: null;
+  pause: null;
+  resume: null;
+  /** Every member's log merged, oldest first; `unanswered` lists the members that did not answer. */
+  audit: { entries: AuditEntry[]; unanswered: string[] };
+  /** Output lines of an OS-process child, from the node it runs on. */
+  logs: { node: string; lines: OutputLine[] };
+  explain: Explanation;
+}
+
+export type CommandAck<Op extends UiOp = UiOp> = { ok: true; result: UiResults[Op] } | { ok: false; error: CommandFailure };
+
+// ---------------------------------------------------------------------------
+// Socket.IO
+
+/** What a client presents when it connects. */
+export interface HandshakeAuth {
+  /** The gateway's per-session token. */
+  token: string;
+  /** An operator or viewer token; empty when none was given. */
+  credential: string;
+  /** Who the user is, for the audit log. */
+  user: string;
+}
+
+/** Reads a handshake's `auth`: never throws; a missing or malformed field is empty (so a bad token is refused as wrong), long ones are cut. */
+export function parseHandshakeAuth(raw: unknown): HandshakeAuth {
+  const get = (key: string): unknown => (isPlainObject(raw) ? raw[key] : undefined);
+  const text = (v: unknown, max: number): string => (typeof v === 'string' ? v.slice(0, max) : '');
+  const token = get('token');
+  return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64) || 'ui' };
+}
+
+export interface ServerToClientEvents {
+  /** The whole state, once per connection (and the access it was built for). */
+  snapshot: (state: ClusterState) => void;
+  /** Changes since the last acknowledged patch; the next comes only after `ack`. */
+  patch: (patch: StatePatch, ack: () => void) => void;
+}
+
+export interface ClientToServerEvents {
+  /** Types are not validation: the gateway checks every command with parseUiCommand. */
+  command: (request: UiCommandRequest, ack: (reply: CommandAck) => void) => void;
+}

@@ -1,0 +1,227 @@
+/**
+ * The UI protocol's schemas (observer/ui-protocol.ts): for every op, good
+ * arguments are accepted and bad ones refused with the field named, at each
+ * boundary that uses them (a UI's command at the gateway, `pogo ctl`'s
+ * arguments, a member decoding the positional form of a link message); the
+ * positional form round-trips; member results and handshakes are checked.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, isPlainViewReply, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, type AnyOp } from '../src/observer/ui-protocol.js';
+import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../src/protocol.js';
+
+const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
+const NODE_NAME = 'must be a node name: 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit';
+const NOT_AN_OBJECT = 'args: must be an object of plain JSON fields';
+
+/** Per op: arguments that must pass (with what they become), and arguments that must be refused (with the exact refusal). */
+const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unknown, string]> } } = {
+  start: {
+    good: [
+      [{ spec: SPEC }, { spec: { ...SPEC, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' } }],
+      [{ spec: { id: 'job', start: { command: '/usr/bin/env', args: ['true'] }, restart: 'temporary' } }, { spec: expect.objectContaining({ id: 'job', restart: 'temporary', start: { command: '/usr/bin/env', args: ['true'], env: {} } }) }],
+    ],
+    bad: [
+      [{}, 'start: spec: required'],
+      [{ spec: 'web-1' }, 'start: spec: must be a child spec: an object { id, start, … }'],
+      [{ spec: { ...SPEC, id: '' } }, 'start: spec.id: must not be empty'],
+      [{ spec: { ...SPEC, start: { worker: '' } } }, 'start: spec.start.worker: must name a worker type'],
+      [{ spec: { ...SPEC, shutdown: -1 } }, 'start: spec.shutdown: must be more than 0 ms'],
+      [{ spec: { ...SPEC, colour: 'red' } }, 'start: spec.colour: unknown field'],
+      [{ spec: SPEC, node: 'a' }, 'start: node: unknown field'],
+    ],
+  },
+  stop: {
+    good: [[{ id: 'web-1' }, { id: 'web-1' }]],
+    bad: [
+      [{}, 'stop: id: required'],
+      [{ id: '' }, 'stop: id: must not be empty'],
+      [{ id: 7 }, 'stop: id: must be a string'],
+      [{ id: 'x'.repeat(257) }, 'stop: id: must be at most 256 characters'],
+      [['web-1'], `stop: ${NOT_AN_OBJECT}`],
+    ],
+  },
+  move: {
+    good: [[{ id: 'web-1', node: 'n2' }, { id: 'web-1', node: 'n2' }]],
+    bad: [
+      [{ id: 'web-1' }, 'move: node: required'],
+      [{ node: 'n2' }, 'move: id: required'],
+      [{ id: 'web-1', node: 'not a node' }, `move: node: ${NODE_NAME}`],
+      [{ id: 'web-1', node: 2 }, 'move: node: must be a node name'],
+      [{ id: 'web-1', node: 'n2', to: 'n3' }, 'move: to: unknown field'],
+    ],
+  },
+  unpin: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ node: 'n1' }, 'unpin: id: required; node: unknown field']] },
+  drain: { good: [[{ node: 'n1' }, { node: 'n1' }]], bad: [[{}, 'drain: node: required'], [{ node: '-n1' }, `drain: node: ${NODE_NAME}`]] },
+  undrain: { good: [[{ node: 'n1' }, { node: 'n1' }]], bad: [[{ id: 'n1' }, 'undrain: node: required; id: unknown field']] },
+  forget: { good: [[{ node: 'gone-1' }, { node: 'gone-1' }]], bad: [[{ node: '' }, `forget: node: ${NODE_NAME}`]] },
+  pause: { good: [[undefined, {}], [{}, {}]], bad: [[{ id: 'x' }, 'pause: id: unknown field'], [[], `pause: ${NOT_AN_OBJECT}`]] },
+  resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
+  audit: { good: [[{}, {}]], bad: [[{ since: 0 }, 'audit: since: unknown field']] },
+  view: { good: [[{}, {}]], bad: [['all', `view: ${NOT_AN_OBJECT}`]] },
+  whoami: { good: [[{}, {}]], bad: [[{ role: 'operator' }, 'whoami: role: unknown field']] },
+  logs: {
+    good: [
+      [{ id: 'job' }, { id: 'job', after: 0 }],
+      [{ id: 'job', after: 42 }, { id: 'job', after: 42 }],
+    ],
+    bad: [
+      [{ after: 1 }, 'logs: id: required'],
+      [{ id: 'job', after: -1 }, 'logs: after: must be 0 or more'],
+      [{ id: 'job', after: 1.5 }, 'logs: after: must be a whole number'],
+      [{ id: 'job', after: '3' }, 'logs: after: must be a number'],
+    ],
+  },
+  explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
+};
+
+const ALL_OPS = [...new Set<AnyOp>([...COMMAND_OPS, ...UI_OPS])];
+
+describe('UI protocol: command arguments', () => {
+  it('has a schema and cases for every op', () => {
+    expect(Object.keys(COMMAND_ARG_SCHEMAS).sort()).toEqual([...ALL_OPS].sort());
+    expect(Object.keys(CASES).sort()).toEqual([...ALL_OPS].sort());
+  });
+
+  for (const op of ALL_OPS) {
+    it(`${op}: good arguments are accepted, bad ones refused naming the field`, () => {
+      for (const [args, value] of CASES[op].good) expect(parseCommandArgs(op, args), JSON.stringify(args)).toEqual({ ok: true, value });
+      for (const [args, message] of CASES[op].bad) expect(parseCommandArgs(op, args), JSON.stringify(args)).toEqual({ ok: false, message: expect.stringMatching(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)) });
+    });
+  }
+
+  it('never throws, whatever it is given', () => {
+    const hostile: unknown[] = [Object.create({ id: 'x' }), { __proto__: { id: 'x' } }, { toString: 1 }, new Date(0), () => 1, Symbol('x'), 10n, { id: { valueOf: {} } }];
+    let deep: unknown = 'x';
+    for (let i = 0; i < 5_000; i++) deep = { spec: deep };
+    hostile.push(deep);
+    for (const op of ALL_OPS) for (const args of hostile) expect(parseCommandArgs(op, args).ok, `${op}`).toBe(false);
+  });
+});
+
+describe('UI protocol: a UI session’s command (the gateway edge)', () => {
+  it('accepts every UI op with good arguments, and refuses member-only and unknown ops', () => {
+    for (const op of UI_OPS) for (const [args, value] of CASES[op].good) expect(parseUiCommand({ op, args })).toEqual({ ok: true, value: { op, args: value } });
+    expect(parseUiCommand({ op: 'pause' })).toEqual({ ok: true, value: { op: 'pause', args: {} } });
+    for (const op of ['view', 'whoami', 'format-disk', 'START', 7]) expect(parseUiCommand({ op, args: {} })).toMatchObject({ ok: false, message: expect.stringContaining('unknown command') });
+  });
+
+  it('refuses bad arguments with the same message as parseCommandArgs, and a malformed envelope', () => {
+    for (const op of UI_OPS) for (const [args, message] of CASES[op].bad) expect(parseUiCommand({ op, args })).toMatchObject({ ok: false, message: expect.stringContaining(message) });
+    expect(parseUiCommand(null)).toEqual({ ok: false, message: 'a command must be { op, args }' });
+    expect(parseUiCommand(['move', 'x', 'y'])).toEqual({ ok: false, message: 'a command must be { op, args }' });
+    expect(parseUiCommand({ op: 'stop', args: { id: 'x' }, as: 'root' })).toEqual({ ok: false, message: 'a command is { op, args }: "as" is not a field of it' });
+    // The positional form of earlier releases is refused, not guessed at.
+    expect(parseUiCommand({ op: 'move', args: ['web-1', 'n2'] })).toEqual({ ok: false, message: `move: ${NOT_AN_OBJECT}` });
+  });
+});
+
+describe('UI protocol: the positional form on links (member protocol unchanged)', () => {
+  it('every member op round-trips: encode, then the member decodes to what the client meant', () => {
+    for (const op of COMMAND_OPS) {
+      for (const [args, value] of CASES[op].good) {
+        if (args === undefined) continue;
+        const wire = encodeWireArgs(op, args as never);
+        // What the link carries still validates as a `cmd` of protocol 2.0.
+        expect(CommandSchema.safeParse({ t: 'cmd', id: 'c1', op, args: wire, credential: '', by: '' }).success, op).toBe(true);
+        expect(wire.length).toBeLessThanOrEqual(WIRE_FIELDS[op].length);
+        expect(decodeWireCommand(op, wire)).toEqual({ ok: true, value: { op, args: value } });
+      }
+    }
+  });
+
+  it('keeps the positions earlier releases send and read', () => {
+    expect(encodeWireArgs('move', { id: 'web-1', node: 'n2' })).toEqual(['web-1', 'n2']);
+    expect(encodeWireArgs('logs', { id: 'job' })).toEqual(['job']);
+    expect(encodeWireArgs('logs', { id: 'job', after: 5 })).toEqual(['job', 5]);
+    expect(encodeWireArgs('start', { spec: SPEC })).toEqual([SPEC]);
+    expect(encodeWireArgs('pause', {})).toEqual([]);
+    expect(decodeWireCommand('move', ['web-1', 'n2'])).toEqual({ ok: true, value: { op: 'move', args: { id: 'web-1', node: 'n2' } } });
+  });
+
+  it('a member names the field of a positional argument that is missing or wrong, and refuses extra ones', () => {
+    const refusals: Array<[CommandOp, JsonValue[], string]> = [
+      ['move', ['web-1'], 'move: node: required'],
+      ['move', [1, 'n2'], 'move: id: must be a string'],
+      ['logs', ['job', -5], 'logs: after: must be 0 or more'],
+      ['start', [{ id: 'x', start: {} }], 'start: spec.start'],
+      ['move', ['web-1', 'n2', 'n3'], 'move: takes 2 argument(s) (id, node), got 3'],
+      ['pause', ['now'], 'pause: takes no arguments, got 1'],
+    ];
+    for (const [op, wire, message] of refusals) expect(decodeWireCommand(op, wire)).toMatchObject({ ok: false, message: expect.stringContaining(message) });
+  });
+});
+
+describe('UI protocol: results and errors', () => {
+  it('checks what a member answers, per op', () => {
+    expect(parseMemberResult('start', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' })).toEqual({ ok: true, value: { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' } });
+    expect(parseMemberResult('start', { id: 'a' })).toMatchObject({ ok: false, message: expect.stringMatching(/^start result: node: .*; pid: /) });
+    expect(parseMemberResult('stop', undefined)).toEqual({ ok: true, value: null });
+    expect(parseMemberResult('whoami', { role: 'viewer' })).toEqual({ ok: true, value: { role: 'viewer' } });
+    expect(parseMemberResult('whoami', { role: 'root' })).toMatchObject({ ok: false, message: expect.stringContaining('role') });
+    expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }])).toEqual({ ok: true, value: [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }] });
+    expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'tty', text: 'hi' }])).toMatchObject({ ok: false, message: expect.stringContaining('0.stream') });
+    // A newer member may add fields and audit ops this release does not know: kept, not refused.
+    const entry = { at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no', extra: true };
+    expect(parseMemberResult('audit', [entry])).toEqual({ ok: true, value: [{ at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no' }] });
+    expect(parseMemberResult('view', { node: 'n1', members: [{ name: 'n2', status: 'gone' }], children: [] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.status') });
+  });
+
+  it('keeps known error codes and turns unknown ones into `failed`, keeping the code in the message', () => {
+    for (const code of COMMAND_ERROR_CODES) expect(commandFailure(code, 'm')).toEqual({ code, message: 'm' });
+    expect(commandFailure('disk-on-fire', 'it is hot')).toEqual({ code: 'failed', message: 'disk-on-fire: it is hot' });
+  });
+});
+
+describe('UI protocol: the fast check of a member view', () => {
+  // Values that are right for a field, and values that are wrong for some.
+  const anyValue = fc.oneof(fc.constantFrom<unknown>(undefined, null, '', 'x', 'running', 'up', 'stop-first', 'permanent', 0, 1.5, -1, true, [], {}), fc.jsonValue({ maxDepth: 2 }));
+  const maybe = <T,>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: anyValue });
+  const extra = fc.option(fc.constantFrom('colour', 'since', 'id'), { nil: undefined, freq: 6 });
+  const withExtra = (o: Record<string, unknown>, key: string | undefined): Record<string, unknown> => (key === undefined ? o : { ...o, [key]: 1 });
+  const start = maybe(fc.oneof(fc.record({ worker: fc.string() }), fc.record({ command: fc.string(), args: fc.array(fc.string()) })));
+  const spec = maybe(fc.record({ id: maybe(fc.string()), start, restart: maybe(fc.constantFrom('permanent', 'transient', 'temporary')), handoff: maybe(fc.constantFrom('stop-first', 'start-first')), labels: fc.constant({}) }));
+  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()) }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const failure = fc.record({ node: maybe(fc.string()), failures: maybe(fc.nat()), lastError: maybe(fc.string()) });
+  const child = fc
+    .tuple(
+      fc.record(
+        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()) },
+        { requiredKeys: ['id', 'spec', 'rev', 'status', 'instances', 'restarts', 'failures'] },
+      ),
+      extra,
+    )
+    .map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const view = fc.record({ node: maybe(fc.string()), members: maybe(fc.array(fc.record({ name: maybe(fc.string()), status: maybe(fc.constantFrom('up', 'suspect', 'down', 'left')) }), { maxLength: 3 })), children: maybe(fc.array(child, { maxLength: 3 })) });
+
+  it('accepts only what the schema accepts unchanged, and whatever it refuses takes the schema\'s path', () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(view, (raw) => {
+        const json = JSON.parse(JSON.stringify(raw)) as unknown;
+        const parsed = MemberViewReplySchema.safeParse(json);
+        if (isPlainViewReply(json)) {
+          fast++;
+          expect(parsed.success).toBe(true);
+          expect(parsed.data).toEqual(json);
+        }
+        // The answer is the schema's either way.
+        expect(parseMemberResult('view', json as never).ok).toBe(parsed.success);
+      }),
+      { seed: 1414, numRuns: 3_000 },
+    );
+    // Most generated views are valid somewhere and broken somewhere else; enough take the fast path to matter.
+    expect(fast).toBeGreaterThan(100);
+  });
+});
+
+describe('UI protocol: the handshake', () => {
+  it('reads token, credential and user without ever throwing; a malformed token is empty (refused)', () => {
+    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice' })).toEqual({ token: 't', credential: 'c', user: 'alice' });
+    expect(parseHandshakeAuth({ token: 't' })).toEqual({ token: 't', credential: '', user: 'ui' });
+    expect(parseHandshakeAuth({ token: 5, credential: {}, user: ['x'] })).toEqual({ token: '', credential: '', user: 'ui' });
+    expect(parseHandshakeAuth({ token: 'x'.repeat(2_000) }).token).toBe('');
+    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({ token: 't', credential: 'c'.repeat(1024), user: 'u'.repeat(64) });
+    for (const raw of [undefined, null, 'token', [], Object.create(null)]) expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: 'ui' });
+  });
+});

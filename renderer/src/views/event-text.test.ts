@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterEvent } from 'pogo-core/observer-state';
+import { describeEvent, eventText, subjectsOf } from './event-text';
+
+describe('the event formatter', () => {
+  it('describes each event type in words', () => {
+    const text = (e: ClusterEvent) => eventText(e);
+    expect(text({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'leave', at: 0 })).toBe('ticker-1 moved demo-1 → demo-2 (node left)');
+    expect(text({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'drain', at: 0 })).toBe('ticker-1 moved demo-1 → demo-2 (node draining)');
+    expect(text({ type: 'node-down', node: 'demo-3', role: 'member', reason: 'member-down', at: 0 })).toBe('node demo-3 down (member-down)');
+    expect(text({ type: 'converged', after: 84, cause: 'node-down', node: 'demo-3', children: 12, at: 0 })).toBe('converged 84 ms after demo-3 down: 12 children running once');
+    expect(text({ type: 'converged', after: 1_250, cause: 'node-up', node: 'demo-4', children: 1, at: 0 })).toBe('converged 1.25 s after demo-4 up: 1 child running once');
+    expect(text({ type: 'node-up', node: 'demo-4', role: 'member', at: 0 })).toBe('node demo-4 up');
+    expect(text({ type: 'node-up', node: 'ui-1', role: 'observer', at: 0 })).toBe('observer ui-1 up');
+    expect(text({ type: 'placed', id: 'a', node: 'demo-1', by: 'pin', at: 0 })).toBe('placed a on demo-1 (pinned there)');
+    expect(text({ type: 'placed', id: 'a', node: 'demo-1', by: 'hash', at: 0 })).toBe('placed a on demo-1 (by placement)');
+    expect(text({ type: 'placed', id: 'a', node: undefined, by: 'none', at: 0 })).toBe('a has no node to run on');
+    expect(text({ type: 'started', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a started on demo-1');
+    expect(text({ type: 'stopped', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a stopped on demo-1');
+    expect(text({ type: 'failed', id: 'a', node: 'demo-1', failures: 3, error: 'exit 2', at: 0 })).toBe('a failed on demo-1 (3 failures in a row): exit 2');
+    expect(text({ type: 'duplicate-resolved', id: 'a', survivor: { node: 'demo-1', pid: 'p' }, stopped: [{ node: 'demo-2', pid: 'q' }, { node: 'demo-3', pid: 'r' }], at: 0 })).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2, demo-3');
+  });
+
+  it('marks the child and nodes a sentence names, as parts a view can link', () => {
+    expect(describeEvent({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'pin', at: 0 })).toEqual([{ child: 'ticker-1' }, ' moved ', { node: 'demo-1' }, ' → ', { node: 'demo-2' }, ' (pinned)']);
+  });
+
+  it('names what an event is about, for filters and selection', () => {
+    expect(subjectsOf({ type: 'moved', id: 'x', from: 'a', to: 'b', reason: 'join', at: 0 })).toEqual({ child: 'x', nodes: ['a', 'b'] });
+    expect(subjectsOf({ type: 'duplicate-resolved', id: 'x', survivor: { node: 'a', pid: 'p' }, stopped: [{ node: 'b', pid: 'q' }, { node: 'a', pid: 'r' }], at: 0 })).toEqual({ child: 'x', nodes: ['a', 'b'] });
+    expect(subjectsOf({ type: 'converged', after: 1, cause: 'node-up', node: 'a', children: 1, at: 0 })).toEqual({ child: null, nodes: ['a'] });
+    expect(subjectsOf({ type: 'placed', id: 'x', node: undefined, by: 'none', at: 0 })).toEqual({ child: 'x', nodes: [] });
+  });
+});

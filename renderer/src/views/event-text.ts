@@ -1,0 +1,88 @@
+/**
+ * The renderer's one event formatter: what a cluster event says, for the
+ * timeline, a child's history and a node's history alike.
+ *
+ * `describeEvent` gives the sentence as parts (text, and the child and
+ * nodes it names, which views render as links); `eventText` the same as
+ * plain text; `subjectsOf` the child and nodes an event is about (for
+ * filters and selection). Events are typed down to each field (state.ts
+ * ClusterEvent), so nothing here re-reads a field or casts one; a new event
+ * type fails to compile until it is described here.
+ */
+import type { MoveReason } from 'pogo-core';
+import type { ClusterEvent } from 'pogo-core/observer-state';
+import { formatDuration } from './chart-data';
+
+/** A piece of an event's sentence: text, or a child / node to link. */
+export type Part = string | { child: string } | { node: string };
+
+/** Why a child moved, in words. */
+export const MOVE_REASONS: Record<MoveReason, string> = {
+  join: 'node joined',
+  leave: 'node left',
+  pin: 'pinned',
+  unpin: 'unpinned',
+  drain: 'node draining',
+  undrain: 'node undrained',
+  resume: 'rebalancing resumed',
+  failure: 'node down or failing',
+  heal: 'duplicate healed',
+};
+
+/** The child id and node names an event is about. */
+export function subjectsOf(e: ClusterEvent): { child: string | null; nodes: string[] } {
+  switch (e.type) {
+    case 'placed':
+      return { child: e.id, nodes: e.node !== undefined ? [e.node] : [] };
+    case 'started':
+    case 'stopped':
+    case 'failed':
+      return { child: e.id, nodes: [e.node] };
+    case 'moved':
+      return { child: e.id, nodes: [...new Set([e.from, e.to])] };
+    case 'duplicate-resolved':
+      return { child: e.id, nodes: [...new Set([e.survivor.node, ...e.stopped.map((s) => s.node)])] };
+    case 'node-up':
+    case 'node-down':
+    case 'converged':
+      return { child: null, nodes: [e.node] };
+  }
+}
+
+/** The event as a sentence: "ticker-1 moved demo-1 → demo-2 (node left)". */
+export function describeEvent(e: ClusterEvent): Part[] {
+  switch (e.type) {
+    case 'node-up':
+      return [e.role === 'observer' ? 'observer ' : 'node ', { node: e.node }, ' up'];
+    case 'node-down':
+      return [e.role === 'observer' ? 'observer ' : 'node ', { node: e.node }, ' down', e.reason ? ` (${e.reason})` : ''];
+    case 'placed':
+      if (e.node === undefined) return [{ child: e.id }, ' has no node to run on'];
+      return ['placed ', { child: e.id }, ' on ', { node: e.node }, e.by === 'pin' ? ' (pinned there)' : e.by === 'hash' ? ' (by placement)' : ''];
+    case 'started':
+      return [{ child: e.id }, ' started on ', { node: e.node }];
+    case 'stopped':
+      return [{ child: e.id }, ' stopped on ', { node: e.node }];
+    case 'moved':
+      return [{ child: e.id }, ' moved ', { node: e.from }, ' → ', { node: e.to }, ` (${MOVE_REASONS[e.reason]})`];
+    case 'failed':
+      return [{ child: e.id }, ' failed on ', { node: e.node }, ` (${e.failures} ${e.failures === 1 ? 'failure' : 'failures'} in a row)`, e.error ? `: ${e.error}` : ''];
+    case 'duplicate-resolved': {
+      const parts: Part[] = ['duplicate ', { child: e.id }, ' resolved: kept on ', { node: e.survivor.node }];
+      if (e.stopped.length > 0) {
+        parts.push(', stopped on ');
+        e.stopped.forEach((s, i) => parts.push(...(i > 0 ? [', '] : []), { node: s.node }));
+      }
+      return parts;
+    }
+    case 'converged':
+      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${e.children} ${e.children === 1 ? 'child' : 'children'} running once`];
+  }
+}
+
+/** The sentence as plain text. */
+export function eventText(e: ClusterEvent): string {
+  return describeEvent(e)
+    .map((p) => (typeof p === 'string' ? p : 'child' in p ? p.child : p.node))
+    .join('');
+}

@@ -9,7 +9,11 @@
  *   command-router.ts  validates each command (ui-protocol.ts) and sends it where it goes
  *   patches.ts         snapshot on connect, then acknowledged, coalesced patches
  *   snapshot.ts        the ClusterState per access level, rebuilt only after a change
- *   history.ts         the numbered, bounded event list
+ *   event-intake.ts    the observer's own events → what really happened (a member
+ *                      it alone lost is unreachable from here, not down)
+ *   history.ts         notable events, bursts of per-child events, per-second rates
+ *                      (timeline.ts), kept here so a reload or a second window
+ *                      sees the same past
  *   convergence.ts     the `converged` event after a topology change
  *   remote-view.ts     a member's view of the members the observer cannot reach
  *
@@ -25,10 +29,12 @@
 import { randomBytes } from 'node:crypto';
 import type { TimerHandle } from '../clock.js';
 import type { DistEvent } from '../distributed/events.js';
-import type { PogoNode } from '../node.js';
+import { group } from '../distributed/tags.js';
+import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import { installAuth } from './auth.js';
 import { CommandRouter } from './command-router.js';
 import { ConvergenceTracker } from './convergence.js';
+import { EventIntake } from './event-intake.js';
 import { EventHistory } from './history.js';
 import { PatchFeed } from './patches.js';
 import { RemoteView } from './remote-view.js';
@@ -70,24 +76,42 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   // ---- what the UIs see
   const history = new EventHistory();
   const convergence = new ConvergenceTracker(node.supervisor.whichChildren('global'));
+  const memberFacts = () => node.members();
+  const intake = new EventIntake({
+    publish: (e) => {
+      convergence.observe(e);
+      history.push(e);
+      markDirty();
+    },
+    member: (name) => node.member(name),
+    changed: () => {
+      markDirty();
+      remote.refresh();
+    },
+  });
+  intake.seed(node.supervisor.whichChildren('global'));
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.
-  const snapshots = new Snapshots(node, () => history.events, () => remote.current);
+  const snapshots = new Snapshots(
+    node,
+    () => ({ events: history.events, activity: history.activity, samples: history.samples, unreachable: intake.unreachable(), sessions: intake.sessions }),
+    () => remote.current,
+  );
   const markDirty = (): void => snapshots.markDirty();
   const remote = new RemoteView(node, markDirty);
-  const onDistEvent = (e: DistEvent): void => {
-    convergence.observe(e);
-    history.push(e);
+  const onDistEvent = (e: DistEvent): void => intake.onDistEvent(e);
+  const onMember = (): void => {
+    intake.judge(memberFacts());
     markDirty();
   };
   node.supervisor.on('event', onDistEvent);
-  for (const kind of MEMBER_KINDS) node.on(kind, markDirty);
+  for (const kind of MEMBER_KINDS) node.on(kind, onMember);
   // Any change of the supervisor's desired state (its store) or live state (its pg groups).
   node.supervisor.on('change', markDirty);
   remote.start();
   const detach = (): void => {
     remote.stop();
     node.supervisor.off('event', onDistEvent);
-    for (const kind of MEMBER_KINDS) node.off(kind, markDirty);
+    for (const kind of MEMBER_KINDS) node.off(kind, onMember);
     node.supervisor.off('change', markDirty);
   };
 
@@ -116,12 +140,29 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   let closed = false;
   let patchTimer: TimerHandle | undefined;
   const tick = (): void => {
-    const converged = convergence.check(() => node.supervisor.whichChildren('global'), node.clock.now());
+    const now = node.clock.now();
+    // Reach reports arrive without a membership event: a lost member is judged again on every tick.
+    if (intake.hasGap) intake.judge(memberFacts());
+    // A member back from "unreachable": once its live state has arrived, what stopped meanwhile is reported.
+    for (const name of intake.returningNodes()) {
+      if (!node.groups.announced(SUPERVISOR_SCOPE, name)) continue;
+      intake.settle(name, (id, pid) => node.groups.getMembers(SUPERVISOR_SCOPE, group.run(id)).some((m) => m.pid === pid), now);
+    }
+    // No convergence is judged while the observer's own view has a gap: it would be the gap's, not the cluster's.
+    const converged = intake.hasGap ? undefined : convergence.check(() => node.supervisor.whichChildren('global'), now);
     if (converged) {
       history.push(converged);
       markDirty();
     }
+    if (history.tick(now, () => levels())) markDirty();
     feed.flush();
+  };
+  const levels = () => {
+    const perNode: Record<string, number> = {};
+    let members = 0;
+    for (const m of node.members()) if (m.role === 'member' && m.status !== 'left' && m.status !== 'down') members++;
+    for (const c of Object.values(snapshots.any().children)) if (c.node !== null && c.status === 'running') perNode[c.node] = (perNode[c.node] ?? 0) + 1;
+    return { members, perNode };
   };
   const patchLoop = (): void => {
     patchTimer = node.clock.setTimeout(() => {

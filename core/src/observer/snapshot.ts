@@ -16,7 +16,7 @@
  * one a client acknowledged with the newest).
  */
 import type { PogoNode } from '../node.js';
-import type { Access, ChildView, ClusterState, EventView } from './state.js';
+import type { Access, ActivityView, ChildView, ClusterState, EventView, SampleView } from './state.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
@@ -40,7 +40,17 @@ function childView(c: ChildReport): ChildView {
   };
 }
 
-export function buildState(node: PogoNode, events: readonly EventView[], access: Access, remote?: MemberViewReply): ClusterState {
+/** What the gateway adds to the node's own state: its history, who is unreachable from here, sessions seen. */
+export interface GatewayFacts {
+  events: readonly EventView[];
+  activity?: readonly ActivityView[];
+  samples?: readonly SampleView[];
+  /** Members the observer lost its own link to and the others still hear (event-intake.ts). */
+  unreachable?: ReadonlySet<string>;
+  sessions?: number;
+}
+
+export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, remote?: MemberViewReply): ClusterState {
   const draining = new Set(node.supervisor.draining());
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
@@ -49,7 +59,7 @@ export function buildState(node: PogoNode, events: readonly EventView[], access:
     const reachable = m.name === node.name || m.status === 'up' || m.status === 'suspect';
     members[m.name] = {
       name: m.name,
-      status: reachable ? m.status : (remoteStatus.get(m.name) ?? m.status),
+      status: reachable ? m.status : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down' ? 'unreachable' : (remoteStatus.get(m.name) ?? m.status),
       role: m.role,
       address: m.address,
       incarnation: m.incarnation,
@@ -73,7 +83,7 @@ export function buildState(node: PogoNode, events: readonly EventView[], access:
       groups[scope][group] = perNode;
     }
   }
-  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events: [...events] };
+  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events: [...facts.events], activity: [...(facts.activity ?? [])], samples: [...(facts.samples ?? [])], sessions: facts.sessions ?? 0 };
 }
 
 /** The current state per access level, rebuilt on the first read after a change. */
@@ -83,7 +93,7 @@ export class Snapshots {
 
   constructor(
     private readonly node: PogoNode,
-    private readonly events: () => readonly EventView[],
+    private readonly facts: () => GatewayFacts,
     private readonly remote: () => MemberViewReply | undefined,
   ) {}
 
@@ -92,12 +102,18 @@ export class Snapshots {
     this.dirty = true;
   }
 
+  /** A state already built for some session (children and members are the same for all), or one built now. */
+  any(): ClusterState {
+    if (!this.dirty) for (const state of Object.values(this.built)) if (state) return state;
+    return this.get('none');
+  }
+
   /** The same object until the next change, so an unchanged state is seen as unchanged. */
   get(access: Access): ClusterState {
     if (this.dirty) {
       for (const key of Object.keys(this.built) as Access[]) delete this.built[key];
       this.dirty = false;
     }
-    return (this.built[access] ??= buildState(this.node, this.events(), access, this.remote()));
+    return (this.built[access] ??= buildState(this.node, this.facts(), access, this.remote()));
   }
 }

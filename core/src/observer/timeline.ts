@@ -26,13 +26,16 @@
  * thousand; plus levels read when the second closes (members, children per
  * node). The last SAMPLE_LIMIT seconds are kept.
  *
- * Pure: time comes with each call.
+ * Pure: time comes with each call. Entries are changed in place; history.ts
+ * copies what changed for the states it serves.
  */
 
-export const NOTABLE_LIMIT = 1_000;
-export const ACTIVITY_LIMIT = 1_000;
-export const MAX_BURST_IDS = 2_000;
-export const SAMPLE_LIMIT = 600;
+import { MAX_ACTIVITY, MAX_EVENTS, MAX_SAMPLES } from './state.js';
+
+export const NOTABLE_LIMIT = MAX_EVENTS;
+export const ACTIVITY_LIMIT = MAX_ACTIVITY;
+export const MAX_BURST_IDS = 500;
+export const SAMPLE_LIMIT = MAX_SAMPLES;
 export const SAMPLE_MS = 1_000;
 export const BURST_GAP_MS = 2_000;
 

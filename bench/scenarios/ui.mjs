@@ -1,5 +1,5 @@
 /**
- * Scenario 6, UI. A real cluster (20 node processes and 5,000 children in
+ * Scenario 6, UI. A real cluster (20 node processes and 20,000 children in
  * the full run) watched through the observer gateway by the built renderer
  * in Debian's Chromium, as an ops engineer would see it.
  *
@@ -13,6 +13,14 @@
  *   browser's own requestAnimationFrame intervals; 16.7 ms is 60 fps).
  * - time to first board: from navigation to every column rendered with the
  *   full child count.
+ * - a node's children move: one member is killed (SIGKILL) and its share
+ *   (about 1,000 children at 20 × 20,000) moves to the survivors while the
+ *   page records its frame times, until every child runs once again.
+ * - the gateway's CPU (the runner process, which holds the observer node
+ *   and the gateway) over a quiet window and over that failover.
+ * - false member-downs: node-down events the gateway published for members
+ *   that were never killed, over the whole scenario (the observer's own
+ *   member-down count beside it: links it lost itself). Zero is the target.
  *
  * Times across the processes are epoch milliseconds from
  * performance.timeOrigin + performance.now(), in Node and in the page alike
@@ -26,6 +34,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGateway } from '../../core/dist/index.js';
+import { sleep } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
 export const title = 'Desktop UI: patch to paint and frame times';
@@ -55,7 +64,7 @@ export async function run(ctx) {
     return;
   }
   const { chromium } = await import('playwright-core');
-  const size = ctx.sizes({ nodes: 3, children: 300, probes: 3, dragSteps: 40 }, { nodes: 20, children: 5000, probes: 10, dragSteps: 120 });
+  const size = ctx.sizes({ nodes: 3, children: 300, probes: 3, dragSteps: 40, quietSeconds: 3 }, { nodes: 20, children: 20_000, probes: 10, dragSteps: 120, quietSeconds: 10 });
   ctx.params({ ...size, viewport: '1600x900', patchIntervalMs: 100 });
   const N = size.children;
   const members = names(size.nodes);
@@ -67,10 +76,18 @@ export async function run(ctx) {
 
   await ctx.step(`start ${size.nodes} nodes`, 60_000, () => cluster.startAll(members));
   await ctx.step('start the observer', 30_000, () => cluster.observe());
-  await ctx.step(`start ${N} children`, 180_000, () => cluster.startChildren(cluster.live(), N));
-  await ctx.step(`settle: ${N} children running once`, 120_000, () => cluster.waitSettled(members));
+  await ctx.step(`start ${N} children`, 300_000, () => cluster.startChildren(cluster.live(), N, { boundMs: 290_000 }));
+  await ctx.step(`settle: ${N} children running once`, 180_000, () => cluster.waitSettled(members, 180_000));
   const gateway = await ctx.step('start the gateway', 10_000, () => startGateway(cluster.observer, { staticDir: RENDERER, credential: operator }));
   ctx.onCleanup(() => gateway.close());
+  // False member-downs: what the gateway published, and what the observer's own links saw.
+  const killed = new Set();
+  const downs = { observerLost: 0 };
+  const onDown = (m) => {
+    if (m.member?.role === 'member' && !killed.has(m.member.name)) downs.observerLost++;
+  };
+  cluster.observer.on('member-down', onDown);
+  ctx.onCleanup(() => cluster.observer.off('member-down', onDown));
 
   const browser = await ctx.step('launch Chromium', 30_000, () =>
     chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] }),
@@ -108,10 +125,13 @@ export async function run(ctx) {
         }),
       id,
     );
+    // Seen: the first moment the observer's live state (pg) holds an instance of it, which may come
+    // before the supervisor's `started` event (the state a patch carries is read from pg afresh).
     let seenAt;
-    const onEvent = (e) => {
-      if (e.type === 'started' && e.id === id) seenAt = epoch();
+    const onEvent = () => {
+      if (seenAt === undefined && cluster.observer.groups.getMembers('pogo', `run:${id}`).length > 0) seenAt = epoch();
     };
+    cluster.observer.supervisor.on('change', onEvent);
     cluster.observer.supervisor.on('event', onEvent);
     const member = cluster.live()[i % cluster.live().length];
     const t = await ctx.step(`probe ${i + 1}: start ${id} on ${member.name} until its card is painted`, 20_000, async () => {
@@ -120,12 +140,13 @@ export async function run(ctx) {
       const paintedAt = await painted;
       return { patch: paintedAt - seenAt, command: paintedAt - issued };
     });
+    cluster.observer.supervisor.off('change', onEvent);
     cluster.observer.supervisor.off('event', onEvent);
     toPaint.push(t.patch);
     fromCommand.push(t.command);
     await new Promise((r) => setTimeout(r, 250));
   }
-  ctx.metric('patch to paint', 'ms', toPaint, { note: 'from the observer seeing a new child running to the animation frame that shows its card (includes the gateway batching patches every 100 ms)' });
+  ctx.metric('patch to paint', 'ms', toPaint, { target: ['<=', 150], note: "from the observer's live state first holding a new child's instance to the animation frame that shows its card (includes the gateway batching patches every 100 ms)" });
   ctx.metric('command to paint', 'ms', fromCommand, { note: 'from startChild on a member to the frame that shows the card' });
   ctx.metric('time to first board', 'ms', [firstBoard], { note: `navigation until all ${size.nodes} columns and ${N} children are on the board` });
 
@@ -168,4 +189,71 @@ export async function run(ctx) {
   ctx.metric('frame time while dragging (p95)', 'ms', [quantile(frames, 0.95)]);
   ctx.metric('frame time while dragging (max)', 'ms', [Math.max(...frames)]);
   ctx.detail('frames', frames.map((f) => Math.round(f * 10) / 10));
+
+  // ---- the gateway's CPU while nothing happens
+  const cpuShare = async (fn) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const out = await fn();
+    const c = process.cpuUsage(c0);
+    return { out, percent: ((c.user + c.system) / 1000 / (performance.now() - t0)) * 100 };
+  };
+  const quiet = await ctx.step(`quiet window (${size.quietSeconds} s)`, size.quietSeconds * 1000 + 10_000, () => cpuShare(() => sleep(size.quietSeconds * 1000)));
+  ctx.metric('gateway CPU while the cluster is idle', '% of a core', [quiet.percent], { note: `the runner process (observer node + gateway + the bench's own control of ${size.nodes} nodes) over ${size.quietSeconds} s, a page connected` });
+
+  // ---- a node's children move: SIGKILL one member, record frames until all run once again
+  const victim = cluster.nodes.get(members[1 + Math.floor(members.length / 2)]);
+  const had = cluster.tracker.onNode(victim.name);
+  const failover = await ctx.step(`SIGKILL ${victim.name} (${had} children) and record frames until all ${N} run once`, 180_000, () =>
+    cpuShare(async () => {
+      await page.evaluate(() => {
+        const w = window;
+        w.__frames = [];
+        w.__recording = true;
+        let prev = performance.now();
+        const tick = (now) => {
+          w.__frames.push(now - prev);
+          prev = now;
+          if (w.__recording) requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      const k = performance.now();
+      killed.add(victim.name);
+      victim.signal('SIGKILL');
+      const t = cluster.tracker;
+      const done = (await t.when(() => t.onNode(victim.name) === 0 && t.running === N + size.probes && t.duplicates === 0, 170_000 * ctx.bounds, `every child running again after SIGKILL of ${victim.name}`)) - k;
+      // The board has caught up when the dead node's column is empty (its header shows 0).
+      const out = await page.evaluate(() => {
+        const w = window;
+        w.__recording = false;
+        return w.__frames.slice(1);
+      });
+      return { done, frames: out };
+    }),
+  );
+  const moveFrames = failover.out.frames;
+  ctx.metric(`frame time while ${had} children move (median)`, 'ms', [quantile(moveFrames, 0.5)], { note: `${moveFrames.length} animation frames from the SIGKILL of ${victim.name} until the observer sees every child running once (${failover.out.done.toFixed(0)} ms)` });
+  ctx.metric(`frame time while ${had} children move (p95)`, 'ms', [quantile(moveFrames, 0.95)]);
+  ctx.metric(`frame time while ${had} children move (max)`, 'ms', [Math.max(...moveFrames)]);
+  ctx.metric('gateway CPU during a failover', '% of a core', [failover.percent], { note: `the runner process from the SIGKILL until every child runs once again (${failover.out.done.toFixed(0)} ms)` });
+  ctx.detail('moveFrames', moveFrames.map((f) => Math.round(f * 10) / 10));
+
+  // ---- false member-downs, from the gateway's own published history (a fresh session's snapshot)
+  const published = await ctx.step('read the node-downs on the timeline', 10_000, async () => {
+    const { io } = await import('socket.io-client');
+    const socket = io(gateway.url, { path: '/gateway', auth: { token: gateway.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      const state = await new Promise((resolve, reject) => {
+        socket.on('snapshot', resolve);
+        socket.on('connect_error', reject);
+      });
+      return state.events.filter((e) => e.type === 'node-down' && e.role === 'member').map((e) => e.node);
+    } finally {
+      socket.close();
+    }
+  });
+  const falseDowns = published.filter((n) => !killed.has(n));
+  ctx.metric('false member-downs on the timeline', 'events', [falseDowns.length], { target: ['==', 0], note: `node-down events the gateway published for members never killed (${killed.size} killed: ${[...killed].join(', ')}; ${published.length} published in all)` });
+  ctx.metric('member links the observer lost', 'events', [downs.observerLost], { note: 'member-down seen by the observer node itself (its own links) for members never killed, published or not' });
 }

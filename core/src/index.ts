@@ -7,7 +7,7 @@
  */
 export { PogoNode, createNodeConfig } from './node.js';
 export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap } from './node.js';
-export { loadConfig, ConfigError, CONFIG_FIELDS, TIMING_PRESETS, NodeConfigSchema } from './config.js';
+export { loadConfig, ConfigError, CONFIG_FIELDS, TIMING_FIELDS, TIMING_PRESETS, NodeConfigSchema } from './config.js';
 export type { NodeConfig, NodeConfigInput, TimingConfig } from './config.js';
 export { ProcessGroups, PgError } from './groups.js';
 export type { PgMember, PgEvent, PgListener, PgSnapshot, JsonValue } from './groups.js';
@@ -49,4 +49,4 @@ export type { Gateway, GatewayOptions } from './observer/gateway.js';
 export { diffState, applyPatch, emptyState, MAX_EVENTS } from './observer/state.js';
 export type { ClusterState, StatePatch, MemberView, ChildView, EventView } from './observer/state.js';
 export { startObserver, startDemoCluster, waitForMembers, demoChildren } from './cli/observe.js';
-export type { StartObserverOptions, ObserverTlsOptions, RunningObserver, DemoClusterOptions, DemoCluster } from './cli/observe.js';
+export type { StartObserverOptions, ObserverTlsOptions, ObserverTiming, RunningObserver, DemoClusterOptions, DemoCluster } from './cli/observe.js';

@@ -10,7 +10,7 @@ import { CONNECTIONS_FILE, ConnectionDraftSchema, describeIssues, loadConnection
 import type { SavedConnection } from './preload-api';
 
 const prod: SavedConnection = { id: 'prod', name: 'Production', seeds: ['10.0.0.1:4370', 'db-2.internal:4370'], secretFile: '/etc/pogo/secret', operatorTokenFile: '/home/me/.pogo/operator' };
-const lab: SavedConnection = { id: 'lab', name: 'Lab', seeds: ['[::1]:4370'], cluster: 'lab', secretFile: '/tmp/lab-secret', viewerTokenFile: '/tmp/viewer', tls: { caFile: '/tmp/ca.pem' } };
+const lab: SavedConnection = { id: 'lab', name: 'Lab', seeds: ['[::1]:4370'], cluster: 'lab', secretFile: '/tmp/lab-secret', viewerTokenFile: '/tmp/viewer', tls: { caFile: '/tmp/ca.pem' }, preset: 'local' };
 
 let dir: string;
 beforeEach(() => {
@@ -102,14 +102,19 @@ describe('ConnectionDraftSchema', () => {
     expect(ConnectionDraftSchema.parse(draft)).toEqual(draft);
   });
 
+  it('takes a timing preset of pogo node --preset', () => {
+    for (const preset of ['local', 'lan', 'wan'] as const) expect(ConnectionDraftSchema.parse({ ...draft, preset })).toEqual({ ...draft, preset });
+  });
+
   it('names every bad field', () => {
-    const parsed = ConnectionDraftSchema.safeParse({ ...draft, seeds: [], secretFile: 'relative', cluster: '-x', tls: { certFile: '/c.pem' }, extra: 1 });
+    const parsed = ConnectionDraftSchema.safeParse({ ...draft, seeds: [], secretFile: 'relative', cluster: '-x', tls: { certFile: '/c.pem' }, preset: 'fast', extra: 1 });
     expect(parsed.success).toBe(false);
     const message = describeIssues(parsed.error!);
     expect(message).toContain('seeds: give at least one seed');
     expect(message).toContain('secretFile: must be an absolute path');
     expect(message).toContain('cluster: ');
     expect(message).toContain('tls.keyFile: a client certificate and its key go together');
+    expect(message).toContain('preset: must be local, lan or wan');
     expect(message).toContain('extra');
   });
 });

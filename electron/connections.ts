@@ -47,6 +47,7 @@ const connectionShape = {
   operatorTokenFile: PathSchema.optional(),
   viewerTokenFile: PathSchema.optional(),
   tls: TlsFilesSchema.optional(),
+  preset: z.enum(['local', 'lan', 'wan'], { error: 'must be local, lan or wan' }).optional(),
 };
 
 export const ConnectionSchema = z.object(connectionShape).strict();

@@ -47,7 +47,16 @@ export interface SavedConnection {
   /** Absolute path of the viewer token file: the app may watch the cluster. */
   viewerTokenFile?: string;
   tls?: TlsFiles;
+  /**
+   * The app's own timing preset (as `pogo observe --preset`; default lan).
+   * It need not match the cluster's: each link pings at the shorter interval
+   * of its two ends and waits for the longer timeout.
+   */
+  preset?: TimingPreset;
 }
+
+/** The timing presets of `pogo node --preset`. */
+export type TimingPreset = 'local' | 'lan' | 'wan';
 
 /** A connection to save: a new one has no id yet, an edited one keeps its id. */
 export type ConnectionDraft = Omit<SavedConnection, 'id'> & { id?: string };

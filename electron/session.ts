@@ -10,6 +10,9 @@
  * built renderer (`staticDir`) over http on 127.0.0.1: the window loads the
  * very same page a browser gets from `pogo observe --ui`.
  *
+ * The observer runs the connection's timing preset (default lan), whatever
+ * the cluster's: links derive their heartbeat from both ends (core link.ts).
+ *
  * For a saved connection it waits (bounded) until the observer sees a member
  * up, so a wrong seed, secret, cluster name or TLS setting is reported here,
  * in words, instead of as an empty board. The demo cluster (as `pogo demo`)
@@ -114,6 +117,7 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
       staticDir: options.staticDir,
       ...(connection.cluster !== undefined ? { cluster: connection.cluster } : {}),
       ...(connection.tls !== undefined ? { tls: connection.tls } : {}),
+      ...(connection.preset !== undefined ? { timing: { preset: connection.preset } } : {}),
       ...(credential !== undefined ? { credential } : {}),
     });
   } catch (err) {

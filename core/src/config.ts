@@ -132,9 +132,9 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('tlsCaFile', 'string', 'PEM CA bundle to pin: peers\' certificates must chain to it; with --tls-cert-file, dialling peers must present one too (mutual TLS)'),
   field('tlsRejectUnauthorized', 'bool', 'verify peer certificates (default: true; false is insecure, for tests only)'),
   field('preset', 'string', 'timing preset: local, lan or wan (default: lan)'),
-  field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 1000)'),
-  field('suspectAfterMs', 'int', 'silence before a peer is suspect, ms (lan: 2000)'),
-  field('heartbeatTimeoutMs', 'int', 'silence before a peer is declared down, ms (lan: 3000)'),
+  field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 1000); a link to a node with a shorter one pings at that'),
+  field('suspectAfterMs', 'int', 'silence before a peer is suspect, ms (lan: 2000); a link to a node with a longer one waits that long'),
+  field('heartbeatTimeoutMs', 'int', 'silence before a peer is declared down, ms (lan: 3000); a link to a node with a longer one waits that long'),
   field('handshakeTimeoutMs', 'int', 'longest link handshake, ms (lan: 5000)'),
   field('connectTimeoutMs', 'int', 'longest dial, ms (lan: 3000)'),
   field('gossipIntervalMs', 'int', 'anti-entropy gossip interval, ms (lan: 1000)'),
@@ -168,6 +168,13 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
   field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),
 ];
+
+/**
+ * The timing settings: the preset and every value a preset sets, in `--help`
+ * order. `pogo observe` takes these of all the settings (an observer's
+ * failure detection is its own, as any node's).
+ */
+export const TIMING_FIELDS: readonly ConfigField[] = CONFIG_FIELDS.filter((f) => f.key === 'preset' || f.key in TIMING_PRESETS.lan);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

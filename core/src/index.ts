@@ -7,7 +7,7 @@
  */
 export { PogoNode, createNodeConfig } from './node.js';
 export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap } from './node.js';
-export { loadConfig, ConfigError, CONFIG_FIELDS, TIMING_PRESETS, NodeConfigSchema } from './config.js';
+export { loadConfig, ConfigError, CONFIG_FIELDS, TIMING_FIELDS, TIMING_PRESETS, NodeConfigSchema } from './config.js';
 export type { NodeConfig, NodeConfigInput, TimingConfig } from './config.js';
 export { ProcessGroups, PgError } from './groups.js';
 export type { PgMember, PgEvent, PgListener, PgSnapshot, JsonValue } from './groups.js';
@@ -46,9 +46,9 @@ export { CommandExecutor, CommandClient, CommandError, MUTATING_OPS } from './co
 export { startGateway, buildState } from './observer/gateway.js';
 export type { Gateway, GatewayOptions } from './observer/gateway.js';
 export { diffState, applyPatch, emptyState, MAX_EVENTS } from './observer/state.js';
-export type { ClusterState, StatePatch, MemberView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
+export type { ClusterState, StatePatch, MemberView, MemberViewStatus, ActivityView, SampleView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
 // The UI protocol's schemas and parsers are in 'pogo-core/ui-protocol'; its types are here too.
 export type { AuditEntry, MemberViewReply, CommandAck, CommandArgs, CommandArgsInput, CommandErrorCode, CommandFailure, CommandOutcome, MemberResults, UiResults, UiOp, UiCommand, UiCommandRequest, ServerToClientEvents, ClientToServerEvents } from './observer/ui-protocol.js';
 // The demo cluster (`pogo demo`) is not library API: the desktop app and tests import it from 'pogo-core/demo'.
 export { startObserver, waitForMembers } from './cli/observe.js';
-export type { StartObserverOptions, ObserverTlsOptions, RunningObserver } from './cli/observe.js';
+export type { StartObserverOptions, ObserverTlsOptions, ObserverTiming, RunningObserver } from './cli/observe.js';

@@ -42,14 +42,48 @@
  *    challenge that names this very node is checked against its proof first
  *    (an echo of our hello fails as `auth-failed` and is retried later).
  *
- * Failure detection: every `heartbeatIntervalMs` each link gets a ping. Any
+ * Failure detection: each link gets a ping every `interval` (below). Any
  * frame from the peer counts as a sign of life. The round trip comes from
  * the echo in the peer's next ping, which also tells this node that the peer
  * heard it (`confirmedAt`: the send time, on this node's clock, of the newest
  * ping of ours the peer echoed; netsplit majority mode builds its lease on it).
- * Silent for `suspectAfterMs`: the link is suspect (reported, still used); silent for
- * `heartbeatTimeoutMs`: the link is closed. A closed connection (process
- * killed, socket reset) takes the link down at once.
+ * Silent for `suspectAfter`: the link is suspect (reported, still used); silent
+ * for `timeout`: the link is closed. A closed connection (process killed,
+ * socket reset) takes the link down at once.
+ *
+ * Mixed settings (`linkHeartbeat`, a pure function). Nodes of one cluster
+ * need not share their timing settings: an observer or `pogo ctl` on the
+ * default preset joins members on `local`, and a rolling change of settings
+ * passes through every mixture. Each side announces its `heartbeatIntervalMs`,
+ * `suspectAfterMs` and `heartbeatTimeoutMs` in its hello or challenge
+ * (`heartbeat`, protocol 2.1), and both ends of a link then use
+ *
+ *   interval    = min(mine, peer's)
+ *   suspectAfter = max(mine, peer's)
+ *   timeout     = max(mine, peer's)
+ *
+ * Why: a node judges a link by the pings it receives, so what matters is that
+ * the side that pings is at least as fast as the side that listens expects.
+ * With these numbers each side pings at least as often as either side's own
+ * setting asks, and waits at least as long as either side's own setting
+ * allows, so neither can time out on the other's normal rhythm: each side
+ * tolerates at least as many missed pings as its own configuration does
+ * (timeout / interval is never smaller than either side's ratio). min and max
+ * are symmetric, and both ends see the same two announcements, so both ends
+ * of one link hold the same numbers — a link never looks dead from one end
+ * only because the ends disagree. The price is paid by the faster-detecting
+ * side's peers: a `local` node's link to a `lan` node is declared down after
+ * the `lan` timeout (3 s), not 1 s, and the `lan` node pings that link every
+ * 200 ms. A node's links may thus differ: the heartbeat ticker runs at the
+ * shortest interval among its links (its own when it has none), and pings a
+ * link at the tick that comes before the link's next ping would be late — never
+ * later than its interval after the last. A peer of protocol 2.0 announces
+ * nothing: its settings are taken to equal ours (as they must be for 2.0 to
+ * work at all). The announcement is not covered by the handshake proof, like
+ * the rest of hello and challenge; a man in the middle can change it, as he
+ * could any later frame of a link without TLS. Netsplit majority mode's
+ * lease does not rest on these numbers (netsplit-majority.ts, "Mixed timing
+ * settings").
  *
  * Invalid frames: on a connection still in its handshake they end it with
  * `reject malformed`; on a link they are logged with the reason and dropped.
@@ -84,6 +118,7 @@ import {
   isCompatibleVersion,
   isNewerMinor,
   type Challenge,
+  type HeartbeatSettings,
   type Hello,
   type LinkMessage,
   type PeerMessage,
@@ -127,6 +162,12 @@ export interface Link {
   pingIn: { seq: number; sentAt: number; at: number } | undefined;
   /** The protocol version the peer announced in the handshake. */
   readonly protocol: ProtocolVersion;
+  /** The peer's own failure-detection settings as it announced them (undefined: a 2.0 peer, taken to share ours). */
+  readonly peerTiming: HeartbeatTiming | undefined;
+  /** This link's ping interval and silence thresholds, the same at both ends (`linkHeartbeat`). */
+  readonly timing: HeartbeatTiming;
+  /** @internal When this link's next ping is due (this node's clock). */
+  nextPingAt: number;
   /** @internal */
   readonly conn: Conn;
   /** @internal Frames waiting for the next flush (peers that read batches). */
@@ -166,15 +207,45 @@ export interface LinkEvents {
   confirmed(link: Link): void;
 }
 
-export interface LinkTiming {
+/** A node's failure-detection settings, or one link's (derived from both ends' by `linkHeartbeat`). */
+export interface HeartbeatTiming {
+  /** How often the link is pinged, in ms. */
+  heartbeatIntervalMs: number;
+  /** Silence after which the link is reported suspect, in ms. */
+  suspectAfterMs: number;
+  /** Silence after which the link is closed and the peer declared down, in ms. */
+  heartbeatTimeoutMs: number;
+}
+
+export interface LinkTiming extends HeartbeatTiming {
   /** Longest a connection may take to complete the handshake, in ms. */
   handshakeTimeoutMs: number;
-  /** How often each link is pinged, in ms. */
-  heartbeatIntervalMs: number;
-  /** Silence after which a link is reported suspect, in ms. */
-  suspectAfterMs: number;
-  /** Silence after which a link is closed and the peer declared down, in ms. */
-  heartbeatTimeoutMs: number;
+}
+
+/**
+ * The failure-detection numbers of one link from both ends' settings (see
+ * "Mixed settings" in the header): the shorter ping interval, the longer
+ * suspect and timeout. Symmetric (`linkHeartbeat(a, b)` equals
+ * `linkHeartbeat(b, a)`), so both ends of a link hold the same numbers. A
+ * peer that announced nothing (protocol 2.0) is taken to share ours.
+ */
+export function linkHeartbeat(mine: HeartbeatTiming, peer: HeartbeatTiming | undefined): HeartbeatTiming {
+  const p = peer ?? mine;
+  return {
+    heartbeatIntervalMs: Math.min(mine.heartbeatIntervalMs, p.heartbeatIntervalMs),
+    suspectAfterMs: Math.max(mine.suspectAfterMs, p.suspectAfterMs),
+    heartbeatTimeoutMs: Math.max(mine.heartbeatTimeoutMs, p.heartbeatTimeoutMs),
+  };
+}
+
+/** Our settings as the handshake announces them. */
+function announce(t: HeartbeatTiming): HeartbeatSettings {
+  return { intervalMs: t.heartbeatIntervalMs, suspectAfterMs: t.suspectAfterMs, timeoutMs: t.heartbeatTimeoutMs };
+}
+
+/** A peer's announced settings (undefined when it announced none). */
+function announced(h: HeartbeatSettings | undefined): HeartbeatTiming | undefined {
+  return h && { heartbeatIntervalMs: h.intervalMs, suspectAfterMs: h.suspectAfterMs, heartbeatTimeoutMs: h.timeoutMs };
 }
 
 export interface LinkLayerOptions {
@@ -201,6 +272,8 @@ interface Pending {
   peerNonce: string | undefined;
   /** Announced in the peer's hello or challenge. */
   peerProtocol: ProtocolVersion | undefined;
+  /** Announced in the peer's hello or challenge (undefined from a 2.0 peer). */
+  peerTiming: HeartbeatTiming | undefined;
   timer: TimerHandle | undefined;
   done: boolean;
 }
@@ -433,7 +506,7 @@ export class LinkLayer {
   // ---- handshake -------------------------------------------------------
 
   private track(conn: Conn, dialledAddress: string | undefined, state: HandshakeState): void {
-    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, timer: undefined, done: false };
+    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, peerTiming: undefined, timer: undefined, done: false };
     this.pending.add(p);
     p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.timing.handshakeTimeoutMs} ms`, true), this.o.timing.handshakeTimeoutMs);
     conn.setHandlers({
@@ -447,7 +520,7 @@ export class LinkLayer {
   private onPendingOpen(p: Pending): void {
     if (p.done || p.state !== 'out:connecting') return;
     const id = this.o.identity;
-    const hello: Hello = { t: 'hello', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce };
+    const hello: Hello = { t: 'hello', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce, heartbeat: announce(this.o.timing) };
     p.state = 'out:awaiting-challenge';
     this.write(p.conn, hello);
   }
@@ -536,10 +609,11 @@ export class LinkLayer {
     }
     p.peer = peer;
     p.peerNonce = m.nonce;
+    p.peerTiming = announced(m.heartbeat);
     p.state = 'in:awaiting-auth';
     const id = this.o.identity;
     const proof = handshakeProof(this.o.secret, 'acceptor', id.cluster, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce }, { name: id.name, incarnation: id.incarnation, nonce: p.nonce });
-    const challenge: Challenge = { t: 'challenge', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce, proof };
+    const challenge: Challenge = { t: 'challenge', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce, proof, heartbeat: announce(this.o.timing) };
     this.write(p.conn, challenge);
   }
 
@@ -571,6 +645,7 @@ export class LinkLayer {
       this.fail(p, 'already-linked', `already linked to ${peer.name}`, false, peer.name);
       return;
     }
+    p.peerTiming = announced(m.heartbeat);
     p.state = 'out:awaiting-welcome';
     const proof = handshakeProof(this.o.secret, 'dialer', id.cluster, { name: id.name, incarnation: id.incarnation, nonce: p.nonce }, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce });
     this.write(p.conn, { t: 'auth', proof });
@@ -586,9 +661,13 @@ export class LinkLayer {
     if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
     const now = this.o.clock.now();
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
-    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
+    const timing = linkHeartbeat(this.o.timing, p.peerTiming);
+    // nextPingAt now: the first ping goes at the next tick, so the peer hears (and confirms) us soon.
+    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
     this.links.set(peer.name, link);
-    this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}` }, 'link up');
+    this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}`, intervalMs: timing.heartbeatIntervalMs, suspectAfterMs: timing.suspectAfterMs, timeoutMs: timing.heartbeatTimeoutMs }, 'link up');
+    // A link that pings faster than the ticker runs: the ticker speeds up now, not after its current wait.
+    if (this.heartbeatTimer !== undefined && now + timing.heartbeatIntervalMs < this.beatDueAt) this.armHeartbeat(now + timing.heartbeatIntervalMs);
     if (isNewerMinor(protocol)) this.o.log.info({ peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'peer speaks a newer minor protocol version; what this node does not know of it is ignored');
     this.emit(() => this.o.events.linkUp(link));
   }
@@ -745,23 +824,51 @@ export class LinkLayer {
     if (this.links.size === 0) this.onAllLinksClosed?.();
   }
 
-  private scheduleHeartbeat(): void {
-    this.beatDueAt = this.o.clock.now() + this.o.timing.heartbeatIntervalMs;
-    this.heartbeatTimer = this.o.clock.setTimeout(() => {
-      this.safely(() => this.heartbeat());
-      if (!this.stopping) this.scheduleHeartbeat();
-      this.scheduleSilenceCheck();
-    }, this.o.timing.heartbeatIntervalMs);
+  /** The heartbeat ticker's period: the shortest ping interval among the links, our own without links. */
+  private tickMs(): number {
+    let tick = this.o.timing.heartbeatIntervalMs;
+    for (const link of this.links.values()) tick = Math.min(tick, link.timing.heartbeatIntervalMs);
+    return tick;
   }
 
-  private heartbeat(): void {
+  private scheduleHeartbeat(): void {
+    this.armHeartbeat(this.o.clock.now() + this.tickMs());
+  }
+
+  private armHeartbeat(dueAt: number): void {
+    this.o.clock.clearTimeout(this.heartbeatTimer);
+    this.beatDueAt = dueAt;
+    this.heartbeatTimer = this.o.clock.setTimeout(() => {
+      this.heartbeatTimer = undefined;
+      let next: number | undefined;
+      this.safely(() => (next = this.heartbeat()));
+      if (!this.stopping) {
+        if (next === undefined) this.scheduleHeartbeat();
+        else this.armHeartbeat(next);
+      }
+      this.scheduleSilenceCheck();
+    }, Math.max(0, dueAt - this.o.clock.now()));
+  }
+
+  /** Checks silence and pings the links that are due; returns when the next tick is due. */
+  private heartbeat(): number {
     const now = this.o.clock.now();
-    const seq = this.pingSeq++;
     this.checkSilence(now, this.beatDueAt);
-    for (const link of this.all()) this.enqueue(link, this.pingFor(link, seq, now, false));
+    // After the silence check, which may have closed links: the next tick is this far away,
+    // and no link's ping may wait past it.
+    const nextTick = now + this.tickMs();
+    let seq: number | undefined;
+    for (const link of this.all()) {
+      // Not yet: the next tick still sends this link's ping in time (see "Mixed settings").
+      if (link.nextPingAt >= nextTick) continue;
+      seq ??= this.pingSeq++;
+      link.nextPingAt = now + link.timing.heartbeatIntervalMs;
+      this.enqueue(link, this.pingFor(link, seq, now, false));
+    }
     // The pings go now, with what waited for them (gossip), not on a flush timer a moment later:
     // one wake-up per tick instead of two.
     for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
+    return nextTick;
   }
 
   private pingFor(link: Link, seq: number, now: number, reply: boolean): LinkMessage {
@@ -811,12 +918,12 @@ export class LinkLayer {
     this.creditedUntil = Math.max(this.creditedUntil, now);
     for (const link of this.all()) {
       const silence = now - link.lastHeardAt;
-      if (silence >= this.o.timing.heartbeatTimeoutMs) {
-        this.o.log.warn({ peer: link.peer.name, silenceMs: silence }, 'peer silent past the heartbeat timeout; closing link');
+      if (silence >= link.timing.heartbeatTimeoutMs) {
+        this.o.log.warn({ peer: link.peer.name, silenceMs: silence, timeoutMs: link.timing.heartbeatTimeoutMs }, 'peer silent past the heartbeat timeout; closing link');
         this.closeLink(link, `heartbeat timeout after ${silence} ms`);
         continue;
       }
-      if (silence >= this.o.timing.suspectAfterMs && !link.suspect) {
+      if (silence >= link.timing.suspectAfterMs && !link.suspect) {
         link.suspect = true;
         this.o.log.info({ peer: link.peer.name, silenceMs: silence }, 'peer suspect');
         this.emit(() => this.o.events.suspect(link));
@@ -829,9 +936,11 @@ export class LinkLayer {
     this.o.clock.clearTimeout(this.silenceTimer);
     this.silenceTimer = undefined;
     if (this.stopping) return;
-    const { suspectAfterMs, heartbeatTimeoutMs } = this.o.timing;
     let due = Infinity;
-    for (const link of this.links.values()) due = Math.min(due, link.lastHeardAt + (link.suspect ? heartbeatTimeoutMs : Math.min(suspectAfterMs, heartbeatTimeoutMs)));
+    for (const link of this.links.values()) {
+      const { suspectAfterMs, heartbeatTimeoutMs } = link.timing;
+      due = Math.min(due, link.lastHeardAt + (link.suspect ? heartbeatTimeoutMs : Math.min(suspectAfterMs, heartbeatTimeoutMs)));
+    }
     if (due >= this.beatDueAt) return;
     const dueAt = Math.max(due, this.o.clock.now());
     this.silenceTimer = this.o.clock.setTimeout(() => {

@@ -62,6 +62,8 @@ export interface LinkStatus {
   lastHeardMsAgo: number;
   suspect: boolean;
   rttMs: number | undefined;
+  /** This link's ping interval and silence thresholds, from both ends' settings (link.ts, "Mixed settings"). */
+  heartbeat: { intervalMs: number; suspectAfterMs: number; timeoutMs: number };
 }
 
 export interface NodeStatus {
@@ -365,7 +367,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       now,
       protocol: { ...PROTOCOL_VERSION },
       members: this.members(),
-      links: this.links.all().map((l) => ({ peer: l.peer.name, incarnation: l.peer.incarnation, direction: l.direction, establishedAt: l.establishedAt, lastHeardMsAgo: now - l.lastHeardAt, suspect: l.suspect, rttMs: l.rttMs })),
+      links: this.links.all().map((l) => ({ peer: l.peer.name, incarnation: l.peer.incarnation, direction: l.direction, establishedAt: l.establishedAt, lastHeardMsAgo: now - l.lastHeardAt, suspect: l.suspect, rttMs: l.rttMs, heartbeat: { intervalMs: l.timing.heartbeatIntervalMs, suspectAfterMs: l.timing.suspectAfterMs, timeoutMs: l.timing.heartbeatTimeoutMs } })),
       dialing: this.membership.dialStatus(),
       groups: this.groups.snapshot(),
       stats: (({ links: _links, ...stats }) => stats)(this.linkStats()),

@@ -50,11 +50,17 @@
  * `version-mismatch`, and batches, parts and echoes are spoken by every
  * 2.x peer.
  *
+ * Version 2.1 added `heartbeat` to hello and challenge: the sender's
+ * failure-detection settings, from which both ends derive the same ping
+ * interval and timeouts for their link (link.ts, "Failure detection"). It is
+ * optional: a 2.0 peer sends none (it is taken to share ours), and drops it
+ * from ours as a field of a newer minor version.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = { major: 2, minor: 0 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 1 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -81,6 +87,19 @@ export const ProtocolVersionSchema = z.object({ major: z.number().int().min(0), 
 const NonceSchema = z.string().regex(/^[0-9a-f]{32,128}$/, 'must be 32-128 hex digits');
 const ProofSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-digit hex HMAC-SHA256');
 
+/** A duration a node may configure for its failure detection (its config's bounds: 10 ms to a day). */
+const TimingMsSchema = z.number().int().min(10).max(86_400_000);
+
+/**
+ * Since 2.1: a node's failure-detection settings, as it announces them in
+ * the handshake (its `heartbeatIntervalMs`, `suspectAfterMs` and
+ * `heartbeatTimeoutMs`). Their order is not checked here: what a link
+ * derives from them keeps the receiver's own order whatever they are
+ * (link.ts, `linkHeartbeat`).
+ */
+export const HeartbeatSettingsSchema = z.object({ intervalMs: TimingMsSchema, suspectAfterMs: TimingMsSchema, timeoutMs: TimingMsSchema }).strict();
+export type HeartbeatSettings = z.infer<typeof HeartbeatSettingsSchema>;
+
 /** Identity a node presents in the handshake. */
 const IdentityFields = {
   cluster: ClusterNameSchema,
@@ -91,6 +110,8 @@ const IdentityFields = {
   address: AddressSchema,
   role: RoleSchema,
   nonce: NonceSchema,
+  /** Since 2.1; absent from a 2.0 peer. */
+  heartbeat: HeartbeatSettingsSchema.optional(),
 };
 
 export const HelloSchema = z.object({ t: z.literal('hello'), ...IdentityFields }).strict();

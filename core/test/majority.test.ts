@@ -12,7 +12,10 @@
  *     relinks the other members one at a time, later;
  * (c) rolling: one node healed and another cut in the same instant;
  * restart: every node crashes, then they come back with their data dirs in
- *     staggered groups (n1 first, the others together).
+ *     staggered groups (n1 first, the others together);
+ * mixed timing: (a) and (c) with members on different heartbeat settings (a
+ *     link then times out after the longer timeout of its two ends, while
+ *     each member's lease stays its own: netsplit-majority.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,14 +37,23 @@ afterEach(() => sim?.stopAll());
 const ids = Array.from({ length: CHILDREN }, (_, i) => `k${i}`);
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 
-/** A majority-mode cluster of `n` nodes running CHILDREN stop-first children, settled. */
-async function cluster(n: number, seed: number): Promise<PogoNode[]> {
+/** How long a `slow-stop` child takes to stop (simulated time), unless killed first. */
+const SLOW_STOP_MS = 1_500;
+
+/**
+ * A majority-mode cluster of `n` nodes running CHILDREN stop-first children
+ * of `worker`, settled; `timingOf` may give a node other heartbeat settings.
+ */
+async function cluster(n: number, seed: number, timingOf: (name: string) => Partial<typeof TIMING> = () => ({}), worker: 'w' | 'slow-stop' = 'w'): Promise<PogoNode[]> {
   sim = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
-  const config = { ...TIMING, netsplit: 'majority' as const, expectedMembers: n };
-  for (const name of names(n)) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
+  const clock = sim.clock;
+  // Stops SLOW_STOP_MS after it is asked to: an instance that runs on through its node's stop time.
+  sim.workers.registry.define('slow-stop', () => ({ stop: () => new Promise<void>((resolve) => clock.setTimeout(resolve, SLOW_STOP_MS)) }));
+  const config = (name: string) => ({ ...TIMING, ...timingOf(name), netsplit: 'majority' as const, expectedMembers: n });
+  for (const name of names(n)) await sim.start(name, name === 'n1' ? [] : ['n1'], config(name));
   await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
   const n1 = sim.mustGet('n1');
-  for (const id of ids) await sim.resolve(n1.supervisor.startChild({ id, start: { worker: 'w' } }));
+  for (const id of ids) await sim.resolve(n1.supervisor.startChild({ id, start: { worker } }));
   await sim.until(() => sim.exactlyOnce(ids), 5_000, 'children placed');
   return sim.running();
 }
@@ -338,5 +350,94 @@ describe('majority mode: concurrent changes of placement inputs in a connected c
       sim.stopAll();
     }
     expect(found).toEqual([]);
+  });
+});
+
+describe('majority mode with mixed timing settings: no child ever runs twice', () => {
+  // Every other node on settings three times slower: pings every 300 ms, lease (timeout) 1.8 s
+  // and as long to stop its children. Its links to the fast nodes time out after 1.8 s, theirs to
+  // each other after 600 ms, and the fast nodes' leases stay 600 ms. The children take 1.5 s to
+  // stop: a node whose lease lapsed runs them on through most of its stop time, so a takeover
+  // that used anything shorter than the cut-off node's own lease and stop time would overlap.
+  const SLOW = { heartbeatIntervalMs: 300, suspectAfterMs: 900, heartbeatTimeoutMs: 1_800 };
+  const slowEven = (name: string) => (Number(name.slice(1)) % 2 === 0 ? SLOW : {});
+  const slowOdd = (name: string) => (Number(name.slice(1)) % 2 === 1 ? SLOW : {});
+
+  for (const n of [3, 5]) {
+    const all = names(n);
+    const minority = all.slice(n - Math.floor(n / 2));
+    const majority = all.slice(0, n - minority.length);
+    const [lastOut, lastIn] = [minority[0]!, majority[0]!];
+    for (const [which, timingOf] of [['even nodes slow', slowEven], ['odd nodes slow', slowOdd]] as const) {
+      for (const lateMs of [0, 300, 1_000]) {
+        it(`${n} nodes, ${which}: ${minority.join(',')} cut off, the pair ${lastOut}–${lastIn} ${lateMs} ms later`, async () => {
+          const found: string[] = [];
+          for (const seed of SEEDS) {
+            await cluster(n, seed * 100 + n + 80, timingOf, 'slow-stop');
+            cutSides(minority, majority, [lastOut, lastIn]);
+            await sim.run(lateMs);
+            cutPair(lastOut, lastIn);
+            await sideRunsAll(majority, 'the majority runs everything');
+            await sim.until(() => minority.every((m) => sim.mustGet(m).local.countChildren().active === 0), 5_000, 'the minority runs nothing');
+            sim.network.heal();
+            await settled('healed');
+            found.push(...overlaps());
+            sim.stopAll();
+          }
+          expect(found).toEqual([]);
+        });
+      }
+
+      it(`${n} nodes, ${which}: ${minority.join(',')} cut off, but ${lastOut} is still heard by ${lastIn} (one way) for 2 s`, async () => {
+        const found: string[] = [];
+        for (const seed of SEEDS) {
+          await cluster(n, seed * 100 + n + 85, timingOf, 'slow-stop');
+          cutSides(minority, majority, [lastOut, lastIn]);
+          sim.network.cutOneWay(ADDRESS(lastIn), ADDRESS(lastOut));
+          await sim.run(2_000);
+          cutPair(lastOut, lastIn);
+          await sideRunsAll(majority, 'the majority runs everything');
+          sim.network.heal();
+          await settled('healed');
+          found.push(...overlaps());
+          sim.stopAll();
+        }
+        expect(found).toEqual([]);
+      });
+
+      it(`${n} nodes, ${which}: ${Math.floor(n / 2)} node(s) cut off at a time, rolled every 700 ms`, async () => {
+        const found: string[] = [];
+        const size = Math.floor(n / 2);
+        for (const seed of SEEDS) {
+          await cluster(n, seed * 100 + n + 88, timingOf, 'slow-stop');
+          for (let round = 0; round < n; round++) {
+            const out = Array.from({ length: size }, (_, i) => all[(round * size + i) % n]!);
+            sim.network.heal();
+            cutSides(
+              out,
+              all.filter((x) => !out.includes(x)),
+            );
+            await sim.run(700);
+          }
+          sim.network.heal();
+          await settled('healed');
+          found.push(...overlaps());
+          sim.stopAll();
+        }
+        expect(found).toEqual([]);
+      });
+    }
+  }
+
+  it('3 nodes, n3 slow and quiet for 10 s of simulated time: the fast members never lose their leases, nothing moves', async () => {
+    await cluster(3, 391, (name) => (name === 'n3' ? SLOW : {}));
+    const before = sim.runs.spans.length;
+    const downs: string[] = [];
+    for (const node of sim.running()) node.on('member-down', (e) => downs.push(`${node.name}: ${e.member.name}`));
+    await sim.run(10_000);
+    expect(downs).toEqual([]);
+    // No instance stopped or started: the same spans, all still open.
+    expect(sim.runs.spans.length).toBe(before);
+    expect(sim.runs.spans.every((span) => span.end === undefined)).toBe(true);
   });
 });

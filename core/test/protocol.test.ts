@@ -12,7 +12,7 @@ const pid = `n1/${inc}/p1`;
 /** One valid example of every message type, and ways to break it. */
 const valid: Record<PeerMessage['t'], PeerMessage> = {
   hello: { t: 'hello', ...identity },
-  challenge: { t: 'challenge', ...identity, proof },
+  challenge: { t: 'challenge', ...identity, proof, heartbeat: { intervalMs: 200, suspectAfterMs: 600, timeoutMs: 1000 } },
   auth: { t: 'auth', proof },
   welcome: { t: 'welcome' },
   reject: { t: 'reject', code: 'auth-failed', message: 'nope' },
@@ -41,6 +41,9 @@ const malformed: Array<[string, unknown]> = [
   ['hello without a nonce', { ...valid.hello, nonce: undefined }],
   ['hello with an unknown role', { ...valid.hello, role: 'admin' }],
   ['hello with a bad address', { ...valid.hello, address: 'no-port' }],
+  ['hello with a heartbeat interval below 10 ms', { ...valid.hello, heartbeat: { intervalMs: 1, suspectAfterMs: 600, timeoutMs: 1000 } }],
+  ['hello with a heartbeat timeout past a day', { ...valid.hello, heartbeat: { intervalMs: 200, suspectAfterMs: 600, timeoutMs: 86_400_001 } }],
+  ['hello with a heartbeat missing its timeout', { ...valid.hello, heartbeat: { intervalMs: 200, suspectAfterMs: 600 } }],
   ['challenge with a short proof', { ...valid.challenge, proof: 'abc' }],
   ['auth with a non-hex proof', { t: 'auth', proof: 'z'.repeat(64) }],
   ['welcome with extra fields', { t: 'welcome', admin: true }],
@@ -91,6 +94,12 @@ describe('protocol', () => {
     const result = decodeMessage({ ...valid.hello, startedAt: 'yesterday' });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(/^\[hello\] startedAt: /);
+  });
+
+  it('names the heartbeat field at fault (since 2.1)', () => {
+    const result = decodeMessage({ ...valid.hello, heartbeat: { intervalMs: 200.5, suspectAfterMs: 600, timeoutMs: 1000 } });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/^\[hello\] heartbeat\.intervalMs: /);
   });
 
   it('accepts the same major version and refuses another', () => {

@@ -11,6 +11,7 @@ import { until } from './support/wait.js';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import type { NodeConfigInput } from '../src/config.js';
+import { errorReason } from '../src/transport/socketio.js';
 
 const secret = 'socketio-test-secret-0123456789';
 const started: PogoNode[] = [];
@@ -71,5 +72,19 @@ describe('Socket.IO transport', () => {
     expect(up(untrusting)).toBe('tls-c');
     expect(up(plain)).toBe('plain');
     expect(up(a)).toBe('tls-a,tls-b');
+  });
+});
+
+describe('errorReason', () => {
+  it('a failed write, which Engine.IO describes by the error\'s whole stack, is one line: no stack in a log line', () => {
+    // What engine.io's websocket transport emits when a write fails (transport.js onError: a
+    // TransportError whose description is `err.stack`), as socket.io hands it to 'disconnect'.
+    const epipe = new Error('write EPIPE');
+    const transportError = Object.assign(new Error('write error'), { type: 'TransportError', description: epipe.stack });
+    expect(epipe.stack).toContain('\n    at ');
+    expect(errorReason(transportError)).toBe('write error: Error: write EPIPE');
+    expect(errorReason('Error: WebSocket is not open: readyState 2 (CLOSING)\n    at sendAfterClose (ws/lib/websocket.js:1153:17)')).toBe('Error: WebSocket is not open: readyState 2 (CLOSING)');
+    expect(errorReason({ message: 'xhr poll error', description: { message: 'connect ECONNREFUSED 127.0.0.1:1' } })).toBe('xhr poll error: connect ECONNREFUSED 127.0.0.1:1');
+    expect(errorReason(undefined)).toBe('unknown error');
   });
 });

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { table } from './table.js';
-import { CONFIG_FIELDS, ConfigError, loadConfig } from '../config.js';
+import { CONFIG_FIELDS, ConfigError, TIMING_FIELDS, loadConfig, type ConfigField } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startStatusServer, type StatusServer } from '../status-server.js';
@@ -25,6 +25,14 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** The command-line option of a setting (`--heartbeat-interval-ms <n>`), described as in `pogo node --help`. */
+function configOption(f: ConfigField): Option {
+  const repeatable = f.type === 'list' || f.type === 'labels';
+  const option = new Option(`${f.flag} <${f.type === 'int' ? 'n' : f.type === 'bool' ? 'bool' : 'value'}>`, `${f.description} [${f.env}]`);
+  if (repeatable) option.argParser(collect);
+  return option;
 }
 
 export function buildCli(): Command {
@@ -53,12 +61,7 @@ Example: a three-node cluster on one machine
   pogo node --name n3 --port 4003 --seeds 127.0.0.1:4001 --secret-file secret.txt
   pogo status --url http://127.0.0.1:5001`,
     );
-  for (const f of CONFIG_FIELDS) {
-    const repeatable = f.type === 'list' || f.type === 'labels';
-    const option = new Option(`${f.flag} <${f.type === 'int' ? 'n' : f.type === 'bool' ? 'bool' : 'value'}>`, `${f.description} [${f.env}]`);
-    if (repeatable) option.argParser(collect);
-    node.addOption(option);
-  }
+  for (const f of CONFIG_FIELDS) node.addOption(configOption(f));
   node.action(async (opts: Record<string, unknown>) => {
     await runNode(opts);
   });
@@ -71,7 +74,7 @@ Example: a three-node cluster on one machine
     .action(async (opts: { url: string; json?: boolean }) => {
       await runStatus(opts.url, opts.json === true);
     });
-  program
+  const observe = program
     .command('observe')
     .description('join a cluster as an observer and serve the UI gateway (and the UI with --ui) on loopback')
     .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)
@@ -80,7 +83,23 @@ Example: a three-node cluster on one machine
     .option('--name <name>', 'observer name (default: observer-<host>-<pid>)')
     .option('--host <host>', 'gateway interface (default: 127.0.0.1)')
     .option('--port <port>', 'gateway port (default: 7070; 0 picks one)')
-    .option('--ui [dir]', 'serve the built renderer (default: the repository build in out/renderer)')
+    .option('--ui [dir]', 'serve the built renderer (default: the repository build in out/renderer)');
+  for (const f of TIMING_FIELDS) observe.addOption(configOption(f));
+  observe
+    .addHelpText(
+      'after',
+      `
+Timing: the observer's own failure detection, as pogo node takes it (flags,
+or POGO_PRESET, POGO_HEARTBEAT_INTERVAL_MS, ...). It need not match the
+members' settings: each link pings at the shorter interval of its two ends and
+declares the other end down only after the longer of their two timeouts, so
+the default (lan) works against a cluster on local. Give the members' preset
+to notice a lost member as soon as they do, or wan for an observer behind a
+slow or jittery network.
+
+Example:
+  pogo observe --seed 10.0.0.1:4370 --secret-file secret.txt --ui --preset local`,
+    )
     .action(async (opts: Omit<ObserveOptions, 'seed'> & { seed?: string[] }) => {
       process.exitCode = await runObserve({ ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) });
     });

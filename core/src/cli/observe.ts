@@ -7,7 +7,11 @@
  * counts for placement) and serves the gateway, and with `staticDir` the
  * built renderer, on loopback. `credential` is the operator or viewer token
  * the gateway uses for sessions that present none, so a caller (Electron
- * main) can keep it out of the UI.
+ * main) can keep it out of the UI. `timing` is the observer node's own
+ * failure detection (a preset, or values, as `pogo node` takes them); it
+ * need not match the members': each link pings at the shorter interval of
+ * its two ends and waits for the longer timeout (link.ts), so it only sets
+ * how soon the observer itself notices a member it lost.
  *
  * `pogo demo` and its demo cluster are demo.ts (not part of the library
  * API: `pogo-core/demo`, for the desktop app and tests).
@@ -21,7 +25,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, TIMING_FIELDS, loadConfig, type TimingConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PogoNode } from '../node.js';
 import { startGateway, type Gateway } from '../observer/gateway.js';
@@ -47,6 +51,13 @@ export interface ObserverTlsOptions {
   rejectUnauthorized?: boolean;
 }
 
+/**
+ * Timing of the observer node, as `pogo node` takes it: `preset` (local,
+ * lan or wan; default lan) and any value a preset sets, as a number or as
+ * text typed after its flag (then a bad value is reported naming the flag).
+ */
+export type ObserverTiming = { preset?: string } & { [K in keyof TimingConfig]?: number | string };
+
 export interface StartObserverOptions {
   /** host:port of members to join through (at least one). */
   seeds: string[];
@@ -59,6 +70,8 @@ export interface StartObserverOptions {
   /** Observer node name (default: observer-<host>-<pid>). */
   name?: string;
   tls?: ObserverTlsOptions;
+  /** The observer node's heartbeat and gossip timing (default: POGO_* from `env`, else the lan preset). */
+  timing?: ObserverTiming;
   /** Gateway interface (default: 127.0.0.1). */
   host?: string;
   /** Gateway port; 0 picks a free one (default: 0). */
@@ -106,6 +119,7 @@ export async function startObserver(opts: StartObserverOptions): Promise<Running
       ...(tls.certFile !== undefined ? { tlsCertFile: tls.certFile } : {}),
       ...(tls.keyFile !== undefined ? { tlsKeyFile: tls.keyFile } : {}),
       ...(tls.rejectUnauthorized !== undefined ? { tlsRejectUnauthorized: tls.rejectUnauthorized } : {}),
+      ...Object.fromEntries(Object.entries(opts.timing ?? {}).filter(([, value]) => value !== undefined)),
     },
     env: opts.env ?? {},
   });
@@ -197,7 +211,7 @@ export function waitForSignal(): Promise<string> {
   });
 }
 
-export interface ObserveOptions {
+export interface ObserveOptions extends ObserverTiming {
   seed: string[];
   secretFile?: string;
   cluster?: string;
@@ -216,9 +230,11 @@ export async function runObserve(opts: ObserveOptions): Promise<number> {
   let running: RunningObserver;
   try {
     const staticDir = uiDir(opts.ui);
+    const timing: ObserverTiming = Object.fromEntries(TIMING_FIELDS.map((f) => [f.key, opts[f.key as keyof ObserverTiming]]));
     running = await startObserver({
       seeds: opts.seed,
       env: process.env,
+      timing,
       port: Number(opts.port ?? 7070),
       ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
       ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),

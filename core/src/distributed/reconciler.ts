@@ -735,18 +735,27 @@ export class Reconciler {
 
   private buildNetsplitInputs(members: readonly Member[]): NetsplitInputs {
     const now = this.o.clock.now();
-    const reach: MemberReach[] = members
-      .filter((m) => m.name !== this.o.node && m.role === 'member')
-      .map((m) => ({
-        name: m.name,
-        incarnation: m.incarnation,
-        state: m.status === 'left' ? 'left' : m.status === 'down' ? 'down' : 'linked',
-        lastHeardAt: m.lastHeardAt ?? (m.status === 'down' ? m.since : undefined),
-        confirmedAt: m.confirmedAt,
-        leaseMs: m.lease?.ms ?? this.o.leaseMs,
-        stopMs: m.lease?.stopMs ?? this.o.leaseMs,
-        unheardBy: m.unheardBy ?? [],
-      }));
+    const others = members.filter((m) => m.name !== this.o.node && m.role === 'member');
+    // Race "its metadata has not reached us yet" (its first gossip, or an entry learned before it):
+    // members need not share their timing settings, so an unknown lease is taken to be the longest
+    // any member announces, ours included — never shorter than it may be, as far as we can know.
+    let unknownMs = this.o.leaseMs;
+    let unknownStopMs = this.o.leaseMs;
+    for (const m of others) {
+      if (m.lease === undefined) continue;
+      unknownMs = Math.max(unknownMs, m.lease.ms);
+      unknownStopMs = Math.max(unknownStopMs, m.lease.stopMs);
+    }
+    const reach: MemberReach[] = others.map((m) => ({
+      name: m.name,
+      incarnation: m.incarnation,
+      state: m.status === 'left' ? 'left' : m.status === 'down' ? 'down' : 'linked',
+      lastHeardAt: m.lastHeardAt ?? (m.status === 'down' ? m.since : undefined),
+      confirmedAt: m.confirmedAt,
+      leaseMs: m.lease?.ms ?? unknownMs,
+      stopMs: m.lease?.stopMs ?? unknownStopMs,
+      unheardBy: m.unheardBy ?? [],
+    }));
     return { now, self: { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.leaseMs }, members: reach };
   }
 

@@ -77,16 +77,27 @@ export interface SocketIoTransportOptions {
   log?: Logger;
 }
 
-/** A readable reason from an error a socket library reports (it often wraps the real one). */
-function errorReason(err: unknown): string {
+/**
+ * A readable reason from an error a socket library reports (it often wraps
+ * the real one), on one line. Engine.IO describes a failed write by the
+ * error's whole stack as text (`write error`, then `Error: write EPIPE` and
+ * a dozen `at …` lines): a peer that closed its end while we wrote turned
+ * into log lines of a screen each. Only the first line of any text is kept.
+ */
+export function errorReason(err: unknown): string {
   if (err === null || err === undefined) return 'unknown error';
-  if (typeof err !== 'object') return String(err);
+  if (typeof err !== 'object') return firstLine(String(err));
   const e = err as { message?: unknown; description?: unknown; error?: unknown; code?: unknown };
   const inner = e.description ?? e.error;
   const innerText = inner !== undefined && inner !== err ? errorReason(inner) : '';
-  const own = typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : '';
+  const own = firstLine(typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : '');
   if (!own) return innerText || 'unknown error';
   return innerText && innerText !== 'unknown error' && !own.includes(innerText) ? `${own}: ${innerText}` : own;
+}
+
+function firstLine(text: string): string {
+  const nl = text.indexOf('\n');
+  return (nl < 0 ? text : text.slice(0, nl)).trim();
 }
 
 abstract class SocketConn implements Conn {

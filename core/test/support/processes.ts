@@ -123,10 +123,14 @@ export class ProcessCluster {
     return file;
   }
 
-  /** Starts `pogo node` and waits until it listens and serves its status endpoint. */
-  async start(name: string, seeds: string[] = [], extra: string[] = []): Promise<NodeProcess> {
-    const args = [CLI, 'node', '--name', name, '--port', '0', '--status-port', '0', '--secret-file', this.secretFile, ...seeds.flatMap((s) => ['--seeds', s]), ...extra];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POGO_LOG_LEVEL: 'info' } });
+  /**
+   * Starts `pogo node` and waits until it listens and serves its status
+   * endpoint. `options.nodeArgs` go to Node before the CLI (`--import` a
+   * hook), `options.env` adds to the environment.
+   */
+  async start(name: string, seeds: string[] = [], extra: string[] = [], options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<NodeProcess> {
+    const args = [...(options.nodeArgs ?? []), CLI, 'node', '--name', name, '--port', '0', '--status-port', '0', '--secret-file', this.secretFile, ...seeds.flatMap((s) => ['--seeds', s]), ...extra];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POGO_LOG_LEVEL: 'info', ...options.env } });
     const proc = new NodeProcess(name, child);
     this.procs.push(proc);
     await proc.waitFor(() => (proc.address !== '' && proc.statusUrl !== '') || proc.exited, 10_000, 'start-up');

@@ -143,6 +143,27 @@ describe('<Connections/>', () => {
     expect(view.container.querySelector('[data-connection="id-1"]')?.textContent).toContain('Staging');
   });
 
+  it('saves the timing preset chosen for the app (none when left at the default)', async () => {
+    const api = fakeBridge();
+    installBridge(api);
+    await render();
+    await click('Add a connection');
+    const [name, seeds] = [...view.container.querySelectorAll<HTMLInputElement>('form input')];
+    await act(async () => {
+      typeInto(name!, 'Local lab');
+      typeInto(seeds!, '127.0.0.1:4001');
+    });
+    await click('Choose secret file');
+    const select = view.container.querySelector<HTMLSelectElement>('form select')!;
+    expect(select.value).toBe('');
+    await act(async () => {
+      select.value = 'local';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
+    expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Local lab', seeds: ['127.0.0.1:4001'], secretFile: '/home/me/cluster.secret', preset: 'local' });
+  });
+
   it("shows main's validation error in the form and keeps what was typed", async () => {
     const api = fakeBridge();
     installBridge(api);

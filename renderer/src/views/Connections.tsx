@@ -13,7 +13,7 @@
  * In a plain browser (no preload) it explains how to get a gateway URL.
  */
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import type { ConnectionDraft, FilePurpose, PogoPreloadApi, SavedConnection } from '../../../electron/preload-api';
+import type { ConnectionDraft, FilePurpose, PogoPreloadApi, SavedConnection, TimingPreset } from '../../../electron/preload-api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import './connections.css';
 
@@ -222,6 +222,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
   const [name, setName] = useState(initial?.name ?? '');
   const [seeds, setSeeds] = useState(initial?.seeds.join(', ') ?? '');
   const [cluster, setCluster] = useState(initial?.cluster ?? '');
+  const [preset, setPreset] = useState<TimingPreset | ''>(initial?.preset ?? '');
   const [files, setFiles] = useState<FilePaths>(() => pathsOf(initial));
   const [error, setError] = useState<string | undefined>(undefined);
   const [saving, setSaving] = useState(false);
@@ -248,6 +249,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       ...(files['operator-token'] ? { operatorTokenFile: files['operator-token'] } : {}),
       ...(files['viewer-token'] ? { viewerTokenFile: files['viewer-token'] } : {}),
       ...(Object.keys(tls).length > 0 ? { tls } : {}),
+      ...(preset !== '' ? { preset } : {}),
     };
     setSaving(true);
     const result = await api.saveConnection(draft);
@@ -301,6 +303,14 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       <label className="form-row">
         <span>Cluster name</span>
         <input value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="pogo" spellCheck={false} />
+      </label>
+      <label className="form-row" title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout.">
+        <span>Timing preset</span>
+        <select value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>
+          <option value="">lan (default)</option>
+          <option value="local">local</option>
+          <option value="wan">wan</option>
+        </select>
       </label>
       {FILE_FIELDS.filter((f) => !f.tls).map(fileRow)}
       <details className="tls-files" open={usesTls}>

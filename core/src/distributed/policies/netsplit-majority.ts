@@ -35,6 +35,21 @@
  *    regains its quorum on its first link starts nothing before it has seen
  *    what every present member runs.
  *
+ * Mixed timing settings. Members need not share their heartbeat settings:
+ * a link pings at the shorter interval of its two ends and is closed after
+ * the longer timeout (link.ts, "Mixed settings"), so a link's timeout may
+ * differ from either end's own. Nothing above rests on a link's timeout. A
+ * member's lease is its own `heartbeatTimeoutMs`, fixed for its incarnation
+ * and announced in its metadata (`lease`), and 2c reads each member's own
+ * announced lease and stop time. A link's timeout only decides when the link
+ * closes, which is when a member starts to count as not heard (2a): a longer
+ * one delays a takeover (to when the link closes, if that is later than
+ * 2c), a shorter one cannot bring it before 2c. A member whose metadata has
+ * not reached this node is taken to have the longest lease any member
+ * announces (reconciler.ts). Liveness: the peers ping each member at least
+ * as often as its own interval asks, so its confirmations come as often as
+ * in a cluster of its own settings (`majority.test.ts`, mixed presets).
+ *
  * A node that is frozen (SIGSTOP, a stalled VM) past its lease cannot stop
  * anything: its OS children keep running while it is frozen, and its worker
  * children run on for a moment when it wakes, until it sees the lease gone.

@@ -164,7 +164,7 @@ export interface Link {
   readonly protocol: ProtocolVersion;
   /** The peer's own failure-detection settings as it announced them (undefined: a 2.0 peer, taken to share ours). */
   readonly peerTiming: HeartbeatTiming | undefined;
-  /** This link's ping interval and silence thresholds, the same at both ends (`linkHeartbeat`). */
+  /** This link's ping interval and silence thresholds (`linkHeartbeat`): the same at both ends, unless the peer is of protocol 2.0. */
   readonly timing: HeartbeatTiming;
   /** @internal When this link's next ping is due (this node's clock). */
   nextPingAt: number;
@@ -473,7 +473,14 @@ export class LinkLayer {
    */
   leave(reason: string, graceMs: number, done: () => void): void {
     this.stopping = true;
-    for (const p of [...this.pending]) this.abandon(p, 'shutting down');
+    for (const p of [...this.pending]) {
+      // Race "leaving while our auth is on its way": the acceptor takes the link as soon as it
+      // checks our auth, and would see it drop without a word — a member-down for a node that
+      // left (a short `pogo ctl` call that dialled a peer it learned of just before it ended).
+      // The leave goes behind the auth on the same connection, so it reaches the link it makes.
+      if (p.state === 'out:awaiting-welcome') this.write(p.conn, { t: 'leave', reason });
+      this.abandon(p, 'shutting down');
+    }
     const finish = (): void => {
       this.onAllLinksClosed = undefined;
       this.o.clock.clearTimeout(timer);

@@ -87,6 +87,31 @@ describe('silence thresholds', () => {
   });
 });
 
+describe('leaving', () => {
+  it('a node that leaves while its auth is on its way: the acceptor, which takes the link, sees it leave, not go down', async () => {
+    sim = new SimCluster(33, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    sim.settle(() => true, 10, 'start');
+    const events: string[] = [];
+    a.on('member-up', (e) => events.push(`up ${e.member.name}`));
+    a.on('member-down', (e) => events.push(`down ${e.member.name} (${e.reason})`));
+    a.on('member-left', (e) => events.push(`left ${e.member.name}`));
+    let authSent = false;
+    sim.network.tap = (from, _to, message) => {
+      if (from === SimCluster.address('b') && (message as { t?: string }).t === 'auth') authSent = true;
+    };
+    const b = await sim.start('b', ['a']);
+    // Millisecond by millisecond to the moment b's auth is out and a's welcome not yet back.
+    sim.settle(() => authSent, 1_000, 'b sends its auth');
+    expect(b.upMembers()).toEqual(['b']);
+    let stopped = false;
+    void b.stop('done').then(() => (stopped = true));
+    await sim.until(() => stopped, 2_000, 'b stopped');
+    await sim.run(100);
+    expect(events).toEqual(['up b', 'left b']);
+  });
+});
+
 describe('link handshake', () => {
   it('links two nodes and never puts the secret on the wire', async () => {
     sim = new SimCluster(21);

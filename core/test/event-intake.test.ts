@@ -139,3 +139,15 @@ describe('EventIntake', () => {
     expect(t.published.map((e) => e.type)).toEqual(['node-down']);
   });
 });
+
+describe('EventIntake: bounds', () => {
+  it('a member unreachable for long holds one placement per child, however often owners flicker', () => {
+    const t = setup([member('a'), member('x')]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    for (let i = 0; i < 1_000; i++) t.intake.onDistEvent(placed(`c${i % 10}`, i % 2 === 0 ? 'a' : 'x', 20 + i));
+    t.set('x', { unheardBy: [{ reporter: 'a' }] });
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => e.type)).toEqual(['node-down', ...Array.from({ length: 10 }, () => 'placed')]);
+  });
+});

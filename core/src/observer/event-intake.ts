@@ -22,7 +22,9 @@
  *
  * While a member is unreachable, the events its loss causes here are held,
  * not published: its `node-down`, the `stopped` of its instances, and every
- * `placed` (owners this node recomputed without it). Then:
+ * `placed` (owners this node recomputed without it; only the latest per
+ * child, so a member unreachable for days holds at most one per child).
+ * Then:
  *
  * - Verdict down: the held events are published in their order, the
  *   node-down first, stamped with the time the observer lost the member (a
@@ -76,10 +78,12 @@ export function memberVerdict(m: MemberFacts, reporters: readonly string[]): Ver
 
 interface Lost {
   incarnation: string;
-  /** The node-down and the events it caused here, in order. */
+  /** The node-down and the stops it caused here, in order. */
   held: DistEvent[];
   /** Ids whose `stopped` is held. */
   stoppedIds: Set<string>;
+  /** The latest `placed` per child while it was lost. */
+  placed: Map<string, Extract<DistEvent, { type: 'placed' }>>;
 }
 
 export interface EventIntakeOptions {
@@ -141,7 +145,7 @@ export class EventIntake {
       case 'placed': {
         const l = this.firstLost();
         if (l) {
-          l.held.push(e);
+          l.placed.set(e.id, e);
           return;
         }
         break;
@@ -187,7 +191,7 @@ export class EventIntake {
   private onLost(e: Extract<DistEvent, { type: 'node-down' }>): void {
     if (this.lost.has(e.node)) return;
     this.returning.delete(e.node);
-    this.lost.set(e.node, { incarnation: this.o.member(e.node)?.incarnation ?? '', held: [e], stoppedIds: new Set() });
+    this.lost.set(e.node, { incarnation: this.o.member(e.node)?.incarnation ?? '', held: [e], stoppedIds: new Set(), placed: new Map() });
     this.o.changed();
   }
 
@@ -212,6 +216,7 @@ export class EventIntake {
     if (!l) return;
     this.lost.delete(name);
     for (const e of l.held) this.emit(e);
+    for (const e of l.placed.values()) this.emit(e);
     this.o.changed();
   }
 

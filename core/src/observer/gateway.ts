@@ -139,6 +139,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   // ---- the patch loop
   let closed = false;
   let patchTimer: TimerHandle | undefined;
+  let seconds = 0;
   const tick = (): void => {
     const now = node.clock.now();
     // Reach reports arrive without a membership event: a lost member is judged again on every tick.
@@ -154,7 +155,15 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       history.push(converged);
       markDirty();
     }
-    if (history.tick(now, () => levels())) markDirty();
+    if (history.tick(now, () => levels())) {
+      markDirty();
+      // Once a minute, forget what the intake and the history keep per child for children that are gone.
+      if (++seconds % 60 === 0) {
+        const ids = new Set(Object.keys(snapshots.any().children));
+        intake.prune(ids);
+        history.prune(ids);
+      }
+    }
     feed.flush();
   };
   const levels = () => {

@@ -81,7 +81,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     publish: (e) => {
       convergence.observe(e);
       history.push(e);
-      markDirty();
+      snapshots.markHistoryDirty();
     },
     member: (name) => node.member(name),
     changed: () => {
@@ -153,10 +153,10 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     const converged = intake.hasGap ? undefined : convergence.check(() => node.supervisor.whichChildren('global'), now);
     if (converged) {
       history.push(converged);
-      markDirty();
+      snapshots.markHistoryDirty();
     }
     if (history.tick(now, () => levels())) {
-      markDirty();
+      snapshots.markHistoryDirty();
       // Once a minute, forget what the intake and the history keep per child for children that are gone.
       if (++seconds % 60 === 0) {
         const ids = new Set(Object.keys(snapshots.any().children));

@@ -89,6 +89,7 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
 /** The current state per access level, rebuilt on the first read after a change. */
 export class Snapshots {
   private dirty = true;
+  private historyDirty = false;
   private readonly built: Partial<Record<Access, ClusterState>> = {};
 
   constructor(
@@ -102,6 +103,16 @@ export class Snapshots {
     this.dirty = true;
   }
 
+  /**
+   * Only the gateway's history changed (an event, a burst that grew, a
+   * second's sample): the next state reuses the cluster part of the last one
+   * instead of listing every child again, which at 20,000 children is what
+   * an idle gateway would otherwise do every second.
+   */
+  markHistoryDirty(): void {
+    this.historyDirty = true;
+  }
+
   /** A state already built for some session (children and members are the same for all), or one built now. */
   any(): ClusterState {
     if (!this.dirty) for (const state of Object.values(this.built)) if (state) return state;
@@ -113,6 +124,14 @@ export class Snapshots {
     if (this.dirty) {
       for (const key of Object.keys(this.built) as Access[]) delete this.built[key];
       this.dirty = false;
+      this.historyDirty = false;
+    } else if (this.historyDirty) {
+      this.historyDirty = false;
+      const f = this.facts();
+      for (const key of Object.keys(this.built) as Access[]) {
+        const old = this.built[key];
+        if (old) this.built[key] = { ...old, events: [...f.events], activity: [...(f.activity ?? [])], samples: [...(f.samples ?? [])], sessions: f.sessions ?? 0 };
+      }
     }
     return (this.built[access] ??= buildState(this.node, this.facts(), access, this.remote()));
   }

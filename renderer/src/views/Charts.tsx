@@ -146,7 +146,7 @@ export function Charts() {
             <Legend wrapperStyle={legendStyle} iconType="plainline" itemSorter={null} />
             <Area type="stepAfter" dataKey="starts" name="starts" stroke="var(--ok)" fill="var(--ok)" fillOpacity={0.18} strokeWidth={1.5} isAnimationActive={false} />
             <Line type="stepAfter" dataKey="stops" name="stops" stroke="var(--text-muted)" dot={false} strokeWidth={1.5} strokeDasharray="5 3" isAnimationActive={false} />
-            <Line type="stepAfter" dataKey="moves" name="moves" stroke="var(--accent)" dot={false} strokeWidth={1.5} isAnimationActive={false} />
+            <Line type="stepAfter" dataKey="moves" name="moves" stroke="var(--accent)" dot={false} strokeWidth={1.5} strokeDasharray="2 3" isAnimationActive={false} />
             <Line type="stepAfter" dataKey="restarts" name="restarts" stroke="var(--warn)" dot={false} strokeWidth={2} isAnimationActive={false} />
             <Line type="stepAfter" dataKey="failures" name="failures" stroke="var(--bad)" dot={false} strokeWidth={2} isAnimationActive={false} />
           </ComposedChart>

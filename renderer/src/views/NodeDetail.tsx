@@ -2,10 +2,10 @@
  * Node detail panel: one member as the cluster sees it (status, role,
  * address, incarnation, readiness, whether the observer reaches it itself,
  * labels, worker types, draining), the children it runs or is pinned to
- * (each opens the child's detail), its history (the gateway's entries about
- * it: its membership and convergence events, and the bursts of children
- * that started, stopped, failed or moved there or away; HistoryList), and,
- * for operators, Drain / Undrain (confirmed).
+ * (each opens the child's detail), and before them its history (the
+ * gateway's entries about it: its membership and convergence events, and the
+ * bursts of children that started, stopped, failed or moved there or away;
+ * HistoryList), and, for operators, Drain / Undrain (confirmed).
  *
  * A member the observer alone lost is `unreachable`, drawn apart from
  * `down` (member-status.ts): it still runs, only this observer cannot see it.
@@ -145,6 +145,10 @@ export function NodeDetail({ name }: { name: string }) {
           </div>
         </section>
       )}
+      <section className="detail-section" aria-label="History">
+        <h3>History</h3>
+        {history.length === 0 ? <p className="muted">No events about this node in the gateway&apos;s history.</p> : <HistoryList entries={history} />}
+      </section>
       <section className="detail-section" aria-label="Children">
         <h3>
           Children <span className="muted">({here.length})</span>
@@ -156,10 +160,6 @@ export function NodeDetail({ name }: { name: string }) {
             {childList(pinned)}
           </>
         )}
-      </section>
-      <section className="detail-section" aria-label="History">
-        <h3>History</h3>
-        {history.length === 0 ? <p className="muted">No events about this node in the gateway&apos;s history.</p> : <HistoryList entries={history} />}
       </section>
       {asking !== null && (
         <ConfirmDialog

@@ -83,7 +83,7 @@ export function describeEvent(e: ClusterEvent): Part[] {
       return parts;
     }
     case 'converged':
-      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${e.children} ${e.children === 1 ? 'child' : 'children'} running once`];
+      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`];
   }
 }
 

@@ -139,7 +139,7 @@ test('the detail panels explain a child and list a node', async () => {
   await expect(detail).toHaveCount(0);
 });
 
-test('SIGKILL of a node: its children reappear on the others, and the timeline shows the redistribution', async () => {
+test('SIGKILL of a node: its children reappear on the others, and the timeline shows the redistribution and the moves', async () => {
   const before = await clusterChildren();
   // A node that holds children and no pins (a pinned child waits for its node).
   const victim = demo.nodes.find((n) => before.some((c) => c.node === n.name) && !before.some((c) => c.pin === n.name))!;
@@ -157,7 +157,11 @@ test('SIGKILL of a node: its children reappear on the others, and the timeline s
   // for a moment before (the demo runs the 1 s `local` timeout): an earlier node-down of its own.
   await expect(timeline.locator('[data-type="node-down"]').filter({ hasText: victim.name }).first()).toBeVisible();
   await expect(timeline.locator('[data-type="converged"]').first()).toBeVisible({ timeout: 15_000 });
-  for (const id of lost) await expect(timeline.locator('[data-type="started"], [data-type="moved"]').filter({ hasText: id }).first()).toBeVisible();
+  // The moves off it: one line per burst (expanded, it lists the children), or the event itself for a burst of one.
+  const moves = timeline.locator('[data-type="moved"]').filter({ hasText: victim.name });
+  await expect(moves.first()).toBeVisible();
+  for (const toggle of await moves.locator('.tl-toggle').all()) await toggle.click();
+  for (const id of lost) await expect(moves.filter({ hasText: id }).first()).toBeVisible();
   await page.screenshot({ path: `${shots}timeline.png` });
 
   await openView('Charts');

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { rendererDir, screenshotsDir } from './helpers/paths.js';
+import { docsDir, rendererDir, screenshotsDir } from './helpers/paths.js';
 import { startStaticServer, type StaticServer } from './helpers/static-server.js';
 
 let server: StaticServer;
@@ -58,6 +58,8 @@ test('a saved connection is listed and connects through main', async ({ page }) 
   await expect(list).toContainText('production');
   await expect(list).toContainText('10.0.0.1:4370');
   await page.screenshot({ path: `${screenshotsDir}connections.png` });
+  // The README's screenshot of the view.
+  await page.screenshot({ path: `${docsDir}connections.png` });
   await page.getByRole('button', { name: 'Connect to production' }).click();
   await expect.poll(() => page.evaluate(() => (globalThis as unknown as { __calls: string[] }).__calls)).toContain('connect:c1');
 });

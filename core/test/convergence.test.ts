@@ -49,4 +49,17 @@ describe('ConvergenceTracker', () => {
     tracker.observe({ type: 'node-down', node: 'n4', role: 'member', reason: 'x', at: 40 });
     expect(tracker.check(() => [running('a', 'p1')], 50)).toEqual({ type: 'converged', at: 50, after: 10, cause: 'node-up', node: 'n3', children: 1 });
   });
+
+  it('race: a start reported before its child is listed still counts after a convergence closed on the shorter listing', () => {
+    // An observer joining: a member's live state (the start of b) arrives before the desired state lists b.
+    const tracker = new ConvergenceTracker([]);
+    tracker.observe({ type: 'node-up', node: 'n1', role: 'member', at: 10 });
+    tracker.observe({ type: 'started', id: 'b', node: 'n1', pid: 'p2', at: 11 });
+    expect(tracker.check(() => [running('a', 'p1')], 20)).toBeUndefined(); // a's start is not reported
+    tracker.observe({ type: 'started', id: 'a', node: 'n1', pid: 'p1', at: 21 });
+    expect(tracker.check(() => [running('a', 'p1')], 30)).toMatchObject({ type: 'converged', node: 'n1', children: 1 });
+    // Now b is listed, running the instance whose start was reported before: the next change converges.
+    tracker.observe({ type: 'node-up', node: 'n2', role: 'member', at: 40 });
+    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p2')], 50)).toMatchObject({ type: 'converged', node: 'n2', children: 2 });
+  });
 });

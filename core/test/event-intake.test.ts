@@ -88,6 +88,34 @@ describe('EventIntake', () => {
     expect(t.intake.unreachable().size).toBe(0);
   });
 
+  it('race: the supervisor reports a held child\'s start elsewhere before the stop of its instance on the lost member: the loss is published first all the same', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.seed([{ id: 'c0', instances: [{ pid: pid('x', 0), node: 'x' }] }]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    // One change of each child, as diffChild reports it: placed, started elsewhere, moved, then the stop.
+    for (const [id, n] of [['c1', 1], ['c0', 0]] as const) {
+      t.intake.onDistEvent(placed(id, 'b', 12));
+      t.intake.onDistEvent(started(id, 'b', 10 + n, 12));
+      t.intake.onDistEvent({ type: 'moved', id, from: 'x', to: 'b', reason: 'failure', at: 12 });
+      t.intake.onDistEvent(stopped(id, 'x', n, 12));
+    }
+    expect(t.published.map((e) => `${e.type}${'id' in e ? ` ${e.id}` : ''}`)).toEqual(['started c1', 'node-down', 'placed c1', 'started c1', 'moved c1', 'stopped c1', 'placed c0', 'started c0', 'moved c0', 'stopped c0']);
+    expect(t.intake.unreachable().size).toBe(0);
+  });
+
+  it('a child that starts elsewhere while a member is lost, and never ran there, does not release the loss', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.onDistEvent(started('c1', 'a', 1));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(started('c2', 'b', 2, 12));
+    t.intake.onDistEvent(started('c1', 'b', 3, 12));
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'started', 'started']);
+    expect(t.intake.unreachable()).toEqual(new Set(['x']));
+  });
+
   it('back as another incarnation: it was down; the node-up follows the held loss', () => {
     const t = setup([member('a'), member('x')]);
     t.set('x', { status: 'down' });

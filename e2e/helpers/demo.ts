@@ -46,13 +46,30 @@ interface DemoLine {
   pids?: number[];
 }
 
-function alive(pid: number): boolean {
+/** Whether a process is still there (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/** `pogo ctl <args> --json` through the live ones of `nodes`, with the secret and operator token in `dir`. */
+export function ctlFor(dir: string, nodes: readonly DemoNode[]): Demo['ctl'] {
+  return async (...args) => {
+    const seeds = nodes.filter((n) => alive(n.pid)).flatMap((n) => ['--seed', n.address]);
+    const full = [cli, 'ctl', ...args, ...seeds, '--secret-file', join(dir, 'secret.txt'), '--token-file', join(dir, 'operator.txt'), '--json', '--by', 'e2e'];
+    try {
+      const { stdout } = await run(process.execPath, full, { cwd: repoRoot, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+      return JSON.parse(stdout) as Awaited<ReturnType<Demo['ctl']>>;
+    } catch (err) {
+      const stdout = (err as { stdout?: string }).stdout;
+      if (stdout) return JSON.parse(stdout) as Awaited<ReturnType<Demo['ctl']>>;
+      throw err;
+    }
+  };
 }
 
 export async function startDemo(options: { nodes?: number } = {}): Promise<Demo> {
@@ -92,18 +109,7 @@ export async function startDemo(options: { nodes?: number } = {}): Promise<Demo>
         }
       });
     });
-    const ctl: Demo['ctl'] = async (...args) => {
-      const seeds = nodes.filter((n) => alive(n.pid)).flatMap((n) => ['--seed', n.address]);
-      const full = [cli, 'ctl', ...args, ...seeds, '--secret-file', join(ready.dir, 'secret.txt'), '--token-file', join(ready.dir, 'operator.txt'), '--json', '--by', 'e2e'];
-      try {
-        const { stdout } = await run(process.execPath, full, { cwd: repoRoot, timeout: 30_000 });
-        return JSON.parse(stdout) as Awaited<ReturnType<Demo['ctl']>>;
-      } catch (err) {
-        const stdout = (err as { stdout?: string }).stdout;
-        if (stdout) return JSON.parse(stdout) as Awaited<ReturnType<Demo['ctl']>>;
-        throw err;
-      }
-    };
+    const ctl = ctlFor(ready.dir, nodes);
     return { ...ready, pid: child.pid!, nodes, ctl, stop };
   } catch (err) {
     await stop();

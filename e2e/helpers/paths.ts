@@ -8,3 +8,5 @@ export const repoRoot = fileURLToPath(root);
 export const rendererDir = fileURLToPath(new URL('out/renderer/', root));
 /** Screenshots specs save on purpose, kept as CI artifacts. */
 export const screenshotsDir = fileURLToPath(new URL('test-results/screenshots/', root));
+/** The README's screenshots (`docs/*.png`), taken by the e2e run. */
+export const docsDir = fileURLToPath(new URL('docs/', root));

@@ -18,6 +18,12 @@
  * it and stop its time short of them; hence the wait for every running
  * instance's start to be reported. The instances running when the gateway
  * started count as reported.
+ *
+ * Race: the reverse, a start reported before its child is listed (an
+ * observer joining receives the members' live state before their desired
+ * state). So what was reported is kept until its instance stops, whatever
+ * the listing says; forgetting it at a convergence that closed on a shorter
+ * listing left a later one waiting forever for a start already reported.
  */
 import type { DistEvent } from '../distributed/events.js';
 import type { GlobalStatus } from '../distributed/view.js';
@@ -70,8 +76,9 @@ export class ConvergenceTracker {
     if (!this.open) return undefined;
     const list = children();
     if (!convergedNow(list, this.reported)) return undefined;
-    const ids = new Set(list.map((c) => c.id));
-    for (const id of this.reported.keys()) if (!ids.has(id)) this.reported.delete(id);
+    // `reported` is not pruned to the listing: a start can be reported before
+    // its child is listed (the live state arrives before the spec), and a
+    // child's entry goes when its last instance stops.
     const { since, cause, node } = this.open;
     this.open = undefined;
     return { type: 'converged', at: now, after: Math.max(0, this.lastChangeAt - since), cause, node, children: list.length };

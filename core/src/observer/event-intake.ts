@@ -32,7 +32,12 @@
  * - Race "a held child starts elsewhere before the verdict": a `started` or
  *   `moved` of a child whose stop is held is real news (another node took it
  *   over, so for the cluster it did stop there): that member's held events
- *   are published first, so a stop never follows its own restart.
+ *   are published first, so a stop never follows its own restart. The same
+ *   when its stop is not held yet but its published instance is on the lost
+ *   member: the supervisor reports one change of a child as its start
+ *   elsewhere first and the stop of the old instance after, so without this
+ *   the moves of a SIGKILLed member's children came before its node-down on
+ *   the timeline, outside the redistribution the node-down heads.
  * - Back (linked again, same incarnation): the held events are dropped and
  *   the node-up is swallowed. The relink then reports the member's
  *   instances started again: `started` is published only for a pid not
@@ -98,8 +103,8 @@ export class EventIntake {
   private readonly lost = new Map<string, Lost>();
   /** Stops dropped when a member came back, to check once its live state has arrived again: node → stopped events. */
   private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
-  /** id → pids published as running (started, not yet stopped). */
-  private readonly running = new Map<string, Set<string>>();
+  /** id → pids published as running (started, not yet stopped), each with its node when known. */
+  private readonly running = new Map<string, Map<string, string | undefined>>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
@@ -108,8 +113,8 @@ export class EventIntake {
   constructor(private readonly o: EventIntakeOptions) {}
 
   /** The instances running when the gateway starts, as if their start had been published. */
-  seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string }> }>): void {
-    for (const c of children) if (c.instances.length > 0) this.running.set(c.id, new Set(c.instances.map((i) => i.pid)));
+  seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string; node?: string }> }>): void {
+    for (const c of children) if (c.instances.length > 0) this.running.set(c.id, new Map(c.instances.map((i) => [i.pid, i.node])));
   }
 
   /** Members unreachable from here and not judged down. */
@@ -152,7 +157,7 @@ export class EventIntake {
       }
       case 'started':
       case 'moved':
-        for (const [name, l] of [...this.lost]) if (l.stoppedIds.has(e.id)) this.release(name);
+        for (const [name, l] of [...this.lost]) if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
         break;
     }
     this.emit(e);
@@ -225,12 +230,18 @@ export class EventIntake {
     return undefined;
   }
 
+  /** Whether an instance of `id` published as running is on `node`. */
+  private runsOn(id: string, node: string): boolean {
+    for (const at of this.running.get(id)?.values() ?? []) if (at === node) return true;
+    return false;
+  }
+
   /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
   private emit(e: DistEvent): void {
     if (e.type === 'started') {
-      const pids = this.running.get(e.id) ?? new Set<string>();
+      const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       if (pids.has(e.pid)) return;
-      pids.add(e.pid);
+      pids.set(e.pid, e.node);
       this.running.set(e.id, pids);
     } else if (e.type === 'stopped') {
       const pids = this.running.get(e.id);

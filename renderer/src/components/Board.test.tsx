@@ -2,7 +2,8 @@
  * The board's status counts are its status filter (press "1 failing" to
  * see only the failing children, press it again or × to see all, the
  * filter shown while on), and a board whose link is down is drawn stale:
- * no green health dots on a frozen board.
+ * no green health dots on a frozen board. A member unreachable from this
+ * observer is drawn apart from one that is down.
  */
 import { act } from 'react';
 import { describe, expect, it, vi } from 'vitest';
@@ -74,5 +75,33 @@ describe('<Board/> when the link is down', () => {
     expect(view.container.querySelector('[data-node="a"] [data-testid="node-health"]')?.getAttribute('title')).toBe('up when the connection was lost; not known now');
     act(() => useStore.getState().setStatus('connected'));
     expect(dots()).toEqual(['health health-up', 'health health-up']);
+  });
+});
+
+describe('<Board/> member status', () => {
+  const view = mountPerTest();
+
+  it("draws a member unreachable from this observer apart from a member that is down: a dashed amber marker that says it is not down", () => {
+    act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c', { status: 'down', reachable: false })], [child('r1'), child('r2', { node: 'b', owner: 'b' })])));
+    act(() => useStore.getState().setStatus('connected'));
+    view.render(<Board />);
+    const column = (n: string) => view.container.querySelector<HTMLElement>(`[data-testid="node-column"][data-node="${n}"]`)!;
+
+    const b = column('b');
+    expect(b.className).toContain('node-unreachable');
+    expect(b.className).not.toContain('node-down');
+    expect(b.querySelector('[data-testid="node-health"]')?.className).toBe('health health-unreachable');
+    expect(b.querySelector('[data-testid="node-health"]')?.getAttribute('title')).toContain('unreachable from this observer; the other members still hear it');
+    const tag = b.querySelector('[data-testid="node-status"]')!;
+    expect([tag.textContent, tag.className]).toEqual(['unreachable', 'tag state-unreachable']);
+    expect(tag.getAttribute('title')).toContain('so it is not down');
+    // Its children are still drawn where they run.
+    expect(b.querySelector('[data-testid="child-count"]')?.textContent).toBe('1 child');
+
+    const c = column('c');
+    expect(c.className).toContain('node-down');
+    expect(c.querySelector('[data-testid="node-health"]')?.className).toBe('health health-down');
+    expect(c.querySelector('[data-testid="node-status"]')?.className).toBe('tag state-down');
+    expect(column('a').querySelector('[data-testid="node-status"]')).toBeNull();
   });
 });

@@ -6,6 +6,11 @@
  * "moving" until the cluster reports it on the new node — the board never
  * moves a card on its own say-so. Cards that changed node are animated in.
  *
+ * A member the observer alone lost (`unreachable`: the other members still
+ * hear it) is drawn apart from one that is down: an amber dashed marker and
+ * tag with that explanation, its column not dimmed as a failure
+ * (member-status.ts).
+ *
  * Columns are virtualised (only visible cards are in the DOM), so thousands
  * of children stay smooth. Keyboard: Tab reaches a column's first card,
  * arrows move between cards and columns, Enter opens the child's detail.
@@ -21,6 +26,7 @@ import { selectStale } from '../store/connection';
 import { useStore } from '../store/index';
 import { AttentionLane } from './AttentionLane';
 import { ConfirmDialog } from './ConfirmDialog';
+import { statusTagClass, statusTitle } from './member-status';
 import { StatusCounts } from './StatusCounts';
 
 const CARD_HEIGHT = 64;
@@ -102,7 +108,7 @@ function NodeColumn(props: { node: MemberView | null; children: ChildView[]; tot
 
   return (
     <div
-      className={`node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? ' node-down' : ''}`}
+      className={`node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`}
       data-testid="node-column"
       data-node={name || undefined}
       onDragOver={(e) => {
@@ -123,7 +129,7 @@ function NodeColumn(props: { node: MemberView | null; children: ChildView[]; tot
           <span
             className={`health health-${stale ? 'stale' : (node?.status ?? 'none')}`}
             data-testid="node-health"
-            title={stale ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now` : (node?.status ?? 'not running anywhere')}
+            title={stale ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now` : node ? statusTitle(node.status) : 'not running anywhere'}
             aria-hidden="true"
           />
           {node ? (
@@ -133,9 +139,17 @@ function NodeColumn(props: { node: MemberView | null; children: ChildView[]; tot
           ) : (
             <strong>Not running</strong>
           )}
-          {node && node.status !== 'up' && <span className="tag state-down">{node.status}</span>}
+          {node && node.status !== 'up' && (
+            <span className={`tag ${statusTagClass(node.status)}`} title={statusTitle(node.status)} data-testid="node-status">
+              {node.status}
+            </span>
+          )}
           {node?.draining && <span className="tag warn">draining</span>}
-          {node && !node.reachable && <span className="tag">unreachable from observer</span>}
+          {node && !node.reachable && node.status === 'up' && (
+            <span className="tag" title="The observer is not linked to it: its state comes from the other members">
+              not linked to observer
+            </span>
+          )}
           {node && !readOnly && (
             <button type="button" className="node-action" onClick={() => props.onDrain(name, !node.draining)}>
               {node.draining ? 'Undrain' : 'Drain'}

@@ -53,7 +53,6 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
   applySnapshot: (cluster) => {
     const before = get().cluster;
     set((s) => ({ cluster, moving: settleMoves(cluster, s.moving), arrived: {} }));
-    get().recordSample(cluster, get().now());
     get().trackStatuses(cluster, null, get().now());
     get().noticeSnapshot(before, cluster, get().now());
   },
@@ -63,7 +62,6 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
     const now = s.now();
     const cluster = applyPatch(s.cluster, patch);
     set({ cluster, moving: settleMoves(cluster, s.moving), arrived: arrivals(s.cluster, patch, s.arrived, now) });
-    get().recordSample(cluster, now);
     get().trackStatuses(cluster, patch, now);
     get().noticeChanges(s.cluster, patch, now);
   },

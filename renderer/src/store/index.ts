@@ -5,7 +5,6 @@
  *               user's moves in flight
  *   connection  the link to the gateway (connected, reconnecting, lost)
  *   ui          which view is open, what is selected, filter, theme
- *   history     samples over time for the charts and convergence figures
  *   attention   since when each child is in its (not running) status, for
  *               the "needs attention" lane
  *   toasts      notices of nodes going down and children turning failing
@@ -13,22 +12,24 @@
  * The gateway client (gateway/client.ts) is the only writer of cluster and
  * connection data; components read through named selectors. `now` is the
  * store's clock (injected in tests).
+ *
+ * The past (timeline, charts) is not kept here: it is the gateway's, in the
+ * cluster state (`events`, `activity`, `samples`), so a reload loses none
+ * of it.
  */
 import { create } from 'zustand';
 import { createClusterSlice, type ClusterSlice } from './cluster';
 import { createConnectionSlice, type ConnectionSlice } from './connection';
 import { createAttentionSlice, type AttentionSlice } from './attention';
-import { createHistorySlice, type HistorySlice } from './history';
 import { createToastsSlice, type ToastsSlice } from './toasts';
 import { createUiSlice, type UiSlice } from './ui';
 
-export type AppStore = ClusterSlice & ConnectionSlice & UiSlice & HistorySlice & AttentionSlice & ToastsSlice & { now: () => number };
+export type AppStore = ClusterSlice & ConnectionSlice & UiSlice & AttentionSlice & ToastsSlice & { now: () => number };
 
 export const useStore = create<AppStore>()((...a) => ({
   ...createClusterSlice(...a),
   ...createConnectionSlice(...a),
   ...createUiSlice(...a),
-  ...createHistorySlice(...a),
   ...createAttentionSlice(...a),
   ...createToastsSlice(...a),
   now: () => Date.now(),

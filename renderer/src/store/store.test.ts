@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { diffState, emptyState, type ChildView, type ClusterState, type MemberView } from 'pogo-core/observer-state';
+import { diffState, emptyState, type ActivityView, type ChildView, type ClusterState, type MemberView, type SampleView } from 'pogo-core/observer-state';
 import { childrenByNode, matchesFilter, selectMemberNodes } from './cluster';
 import { resetStore, useStore } from './index';
 
@@ -90,19 +90,33 @@ describe('connection slice', () => {
   });
 });
 
-describe('history slice', () => {
-  it('samples children per node and counts events once, at most one sample per second', () => {
-    const first = state([['x', 'a'], ['y', 'b']]);
-    first.events = [{ seq: 1, at: 1, type: 'started', id: 'x', node: 'a', pid: 'a/x/1' }, { seq: 2, at: 1, type: 'started', id: 'y', node: 'b', pid: 'b/x/1' }];
+describe('the past is the state\'s', () => {
+  const sample = (at: number, starts: number): SampleView => ({ at, starts, stops: 0, restarts: 0, moves: 0, failures: 0, members: 2, perNode: { a: 2 } });
+  const burst = (seq: number, rev: number, ids: string[]): ActivityView => ({
+    seq,
+    rev,
+    at: 1_000,
+    until: 1_000 + rev,
+    type: 'started',
+    count: ids.length,
+    nodes: { a: ids.length },
+    ids,
+    first: { seq, at: 1_000, type: 'started', id: ids[0]!, node: 'a', pid: `a/x/${ids[0]!}` },
+  });
+
+  it('keeps the gateway history from the snapshot and patches (bursts replaced as they grow), and a fresh store with the same state has the same', () => {
+    const first: ClusterState = { ...state([['x', 'a']]), events: [{ seq: 1, at: 900, type: 'node-up', node: 'a', role: 'member' }], activity: [burst(2, 0, ['x'])], samples: [sample(0, 0)], sessions: 1 };
+    const second: ClusterState = { ...state([['x', 'a'], ['y', 'a']]), events: first.events, activity: [burst(2, 1, ['x', 'y'])], samples: [sample(0, 0), sample(1_000, 2)], sessions: 3 };
     useStore.getState().applySnapshot(first);
-    clock = 1_500;
-    const second: ClusterState = { ...state([['x', 'a'], ['y', 'a']]), events: [...first.events, { seq: 3, at: 2, type: 'stopped', id: 'y', node: 'b', pid: 'b/x/1' }, { seq: 4, at: 2, type: 'started', id: 'y', node: 'a', pid: 'a/x/2' }] };
     useStore.getState().applyPatch(diffState(first, second)!);
-    expect(useStore.getState().samples).toEqual([{ at: 1_000, until: 1_500, members: 2, perNode: { a: 2, b: 0 }, starts: 3, stops: 1, failures: 0, restarts: 0 }]);
-    clock = 2_200;
-    const third: ClusterState = { ...second, events: [...second.events, { seq: 5, at: 3, type: 'failed', id: 'x', node: 'a', failures: 1, error: 'boom' }] };
-    useStore.getState().applyPatch(diffState(second, third)!);
-    expect(useStore.getState().samples).toHaveLength(2);
-    expect(useStore.getState().samples[1]).toMatchObject({ at: 2_200, starts: 0, failures: 1 });
+    const kept = useStore.getState().cluster!;
+    expect(kept).toEqual(second);
+    expect(kept.activity[0]!.count).toBe(2);
+
+    // A reload: a fresh store, and the gateway's snapshot of the same state.
+    resetStore();
+    expect(useStore.getState().cluster).toBeNull();
+    useStore.getState().applySnapshot(second);
+    expect(useStore.getState().cluster).toEqual(kept);
   });
 });

@@ -24,6 +24,25 @@ describe('toasts: what is worth one', () => {
   });
 });
 
+describe('toasts: unreachable is not down', () => {
+  it('a member unreachable from this observer gives no toast, nor does its return; if the others confirm it down, that is the toast', () => {
+    const live = clusterOf(nodes(), []);
+    const unreachable = clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c')], []);
+    expect(noticesOf(live, diffState(live, unreachable)!)).toEqual([]);
+    expect(noticesOf(unreachable, diffState(unreachable, live)!)).toEqual([]);
+    const confirmed = clusterOf(nodes(['b']), []);
+    expect(noticesOf(unreachable, diffState(unreachable, confirmed)!)).toEqual([{ kind: 'node-down', subject: 'b' }]);
+  });
+
+  it('in the store: a snapshot after a reconnect with a member unreachable opens no toast', () => {
+    resetStore();
+    useStore.getState().applySnapshot(clusterOf(nodes(), []));
+    useStore.getState().applyPatch(diffState(clusterOf(nodes(), []), clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c')], []))!);
+    useStore.getState().applySnapshot(clusterOf([member('a', { status: 'unreachable', reachable: false }), member('b'), member('c')], []));
+    expect(useStore.getState().toasts).toEqual([]);
+  });
+});
+
 describe('toasts: the way back', () => {
   it('a node up again or a child running again marks the toast that named it, and opens none; turning again un-marks it', () => {
     const down = clusterOf(nodes(['b']), [failing('x')]);

@@ -3,7 +3,11 @@
  * cluster must not miss, and nothing else:
  *
  *   node-down      a member node (not an observer, not a `pogo ctl`
- *                  session, which join as observers) turned `down`
+ *                  session, which join as observers) turned `down`. A
+ *                  member `unreachable` from this observer (it lost its own
+ *                  link while the other members still hear it) is not down
+ *                  and gives no toast; if the others then confirm it down,
+ *                  that is the toast.
  *   child-failing  a child turned `failing`
  *
  * They come from the transitions in each patch (`noticesOf`: the patch's

@@ -1,26 +1,27 @@
 /**
- * Charts view (recharts): children per node over time, starts / stops /
- * restarts / failures per second, members over time, and the convergence
- * time after each topology change. Data comes from the history slice
- * (samples, at most one a second, only when the cluster changed) through
- * the pure transforms in chart-data.ts.
+ * Charts view (recharts): children per node over time; starts, stops,
+ * restarts in place, moves and failures per second; members over time; and
+ * the convergence time after each topology change. Everything comes from
+ * the gateway's history in the cluster state (its per-second samples,
+ * counted from events, and its `converged` events) through chart-data.ts:
+ * the window keeps nothing, so a reload or a second window draws the same
+ * past.
  *
- * The time charts share one x domain (first sample to now) and are redrawn
- * every few seconds so a quiet cluster's lines reach the present. Colours:
- * theme variables for axes and status series, a fixed palette per node.
+ * The gateway adds a sample a second, so the charts are redrawn about once
+ * a second (recharts costs tens of milliseconds for the four). The time
+ * charts share one x domain, the gateway's clock. Colours: theme variables
+ * for axes and status series, a fixed palette per node.
  */
-import { useEffect, useMemo, useState, type ReactElement, type ReactNode } from 'react';
+import { useMemo, type ReactElement, type ReactNode } from 'react';
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Cell, ComposedChart, LabelList, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { EventView, SampleView } from 'pogo-core/observer-state';
 import { useStore } from '../store/index';
-import type { Convergence, Sample } from '../store/history';
-import { clockTime, convergenceBars, countTicks, formatDuration, niceCeil, membersSeries, nodeColour, perNodeSeries, rateSeries, timeDomain, timeTicks, type ConvergenceBar, type NodePoint } from './chart-data';
+import { chartData, clockTime, formatDuration, niceCeil, nodeColour, timeTicks, type Convergence, type ConvergenceBar, type NodePoint } from './chart-data';
 import './charts.css';
 
-/** Charts are redrawn at most this often while the cluster changes, ms. */
-const REDRAW_MS = 1_000;
-/** How often the time charts are extended to the present, ms. */
-const TICK_MS = 5_000;
-const EMPTY = 'Samples appear as the cluster changes; one per second at most.';
+const EMPTY = 'The gateway adds a sample every second: the first appears in a moment.';
+const NO_SAMPLES: readonly SampleView[] = [];
+const NO_EVENTS: readonly EventView[] = [];
 
 const axisTick = { fill: 'var(--text-muted)', fontSize: 11 };
 const tooltipStyle = {
@@ -78,7 +79,7 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function convergenceStat(convergence: Convergence[]): ReactNode {
+function convergenceStat(convergence: readonly Convergence[]): ReactNode {
   const last = convergence.at(-1);
   if (!last) return null;
   return (
@@ -94,59 +95,26 @@ function convergenceStat(convergence: Convergence[]): ReactNode {
   );
 }
 
-/**
- * The history to draw: taken from the store at most once per REDRAW_MS (the
- * cluster patches up to ten times a second, and redrawing four recharts
- * charts costs tens of milliseconds), and again every TICK_MS so that lines
- * reach the present while the cluster is quiet.
- */
-function useHistory(): { samples: Sample[]; convergence: Convergence[]; now: number } {
-  const read = () => {
-    const s = useStore.getState();
-    return { samples: s.samples, convergence: s.convergence, now: s.now() };
-  };
-  const [history, setHistory] = useState(read);
-  useEffect(() => {
-    let last = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const redraw = (): void => {
-      clearTimeout(timer);
-      timer = undefined;
-      last = performance.now();
-      setHistory(read());
-    };
-    const unsubscribe = useStore.subscribe((s, prev) => {
-      if ((s.samples !== prev.samples || s.convergence !== prev.convergence) && timer === undefined) timer = setTimeout(redraw, Math.max(0, last + REDRAW_MS - performance.now()));
-    });
-    const tick = setInterval(redraw, TICK_MS);
-    return () => {
-      unsubscribe();
-      clearInterval(tick);
-      clearTimeout(timer);
-    };
-  }, []);
-  return history;
-}
-
 export function Charts() {
-  const { samples, convergence, now: at } = useHistory();
-  const now = Math.max(at, samples.at(-1)?.until ?? 0);
-
-  const domain = useMemo(() => timeDomain(samples, now), [samples, now]);
-  const perNode = useMemo(() => perNodeSeries(samples, now), [samples, now]);
-  const members = useMemo(() => membersSeries(samples, now), [samples, now]);
-  const rates = useMemo(() => rateSeries(samples, now), [samples, now]);
-  const memberTicks = useMemo(() => countTicks(Math.max(0, ...samples.map((s) => s.members))), [samples]);
-  const bars = useMemo(() => convergenceBars(convergence, clockTime), [convergence]);
-  const enoughTime = domain !== null && samples.length > 0;
+  const samples = useStore((s) => s.cluster?.samples) ?? NO_SAMPLES;
+  const events = useStore((s) => s.cluster?.events) ?? NO_EVENTS;
+  const { domain, perNode, members, memberTicks, rates, peak, convergence, bars } = useMemo(() => chartData(samples, events), [samples, events]);
+  const first = samples[0];
+  const minutes = Math.round(samples.length / 60);
 
   return (
     <section className="charts-view" aria-label="Charts">
-      <p className="muted charts-intro">
-        Sampled in this window since it connected: a sample when the cluster changes, one per second at most ({samples.length} so far). Convergence times are measured by the gateway.
+      <p className="muted charts-intro" data-testid="charts-since">
+        Counted by the gateway from the cluster&apos;s events, one sample a second
+        {first ? (
+          <>
+            , since <strong>{clockTime(first.at)}</strong> ({minutes >= 1 ? `the last ${minutes} min` : `${samples.length} s`})
+          </>
+        ) : null}
+        : every window, and this one after a reload, shows the same. Convergence times are measured by the gateway.
       </p>
       <div className="charts-grid">
-        <ChartPanel title="Children per node" explain="Children running on each member node, stacked: the total stays level while a redistribution shifts the colours." height={220} empty={enoughTime && perNode.nodes.length > 0 ? null : EMPTY}>
+        <ChartPanel title="Children per node" explain="Children running on each member node, stacked: the total stays level while a redistribution shifts the colours." height={220} empty={domain && perNode.nodes.length > 0 ? null : EMPTY}>
           <AreaChart data={perNode.points} margin={{ top: 6, right: 12, bottom: 0, left: -12 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
             {domain && timeAxis(domain)}
@@ -159,7 +127,17 @@ export function Charts() {
           </AreaChart>
         </ChartPanel>
 
-        <ChartPanel title="Starts, stops and restarts per second" explain="Instances started and stopped anywhere in the cluster (a move is one of each), restarts in place, and start failures, per second." height={220} empty={rates.length > 0 && domain ? null : EMPTY}>
+        <ChartPanel
+          title="Starts, stops, moves and restarts per second"
+          explain="Instances started and stopped anywhere in the cluster, children that moved to another node, restarts in place, and start failures, each counted from the events of that second."
+          height={220}
+          stat={peak && (
+            <>
+              peak <strong>{peak.starts.toLocaleString('en-US')}</strong> starts/s at {clockTime(peak.at)}
+            </>
+          )}
+          empty={rates.length > 0 && domain ? null : EMPTY}
+        >
           <ComposedChart data={rates} margin={{ top: 6, right: 12, bottom: 0, left: -12 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
             {domain && timeAxis(domain)}
@@ -168,12 +146,13 @@ export function Charts() {
             <Legend wrapperStyle={legendStyle} iconType="plainline" itemSorter={null} />
             <Area type="stepAfter" dataKey="starts" name="starts" stroke="var(--ok)" fill="var(--ok)" fillOpacity={0.18} strokeWidth={1.5} isAnimationActive={false} />
             <Line type="stepAfter" dataKey="stops" name="stops" stroke="var(--text-muted)" dot={false} strokeWidth={1.5} strokeDasharray="5 3" isAnimationActive={false} />
+            <Line type="stepAfter" dataKey="moves" name="moves" stroke="var(--accent)" dot={false} strokeWidth={1.5} strokeDasharray="2 3" isAnimationActive={false} />
             <Line type="stepAfter" dataKey="restarts" name="restarts" stroke="var(--warn)" dot={false} strokeWidth={2} isAnimationActive={false} />
             <Line type="stepAfter" dataKey="failures" name="failures" stroke="var(--bad)" dot={false} strokeWidth={2} isAnimationActive={false} />
           </ComposedChart>
         </ChartPanel>
 
-        <ChartPanel title="Members" explain="Member nodes that are up (observers not counted)." height={160} empty={enoughTime ? null : EMPTY}>
+        <ChartPanel title="Members" explain="Member nodes that are up (observers not counted)." height={160} empty={domain ? null : EMPTY}>
           <LineChart data={members} margin={{ top: 6, right: 12, bottom: 0, left: -12 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
             {domain && timeAxis(domain)}

@@ -4,6 +4,7 @@ import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-sta
 import { useStore } from '../store/index';
 import { ChildDetail } from './ChildDetail';
 import { mountPerTest } from '../test-support';
+import { burstOf } from '../test-cluster';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
@@ -24,12 +25,19 @@ function state(): ClusterState {
       'job-1': child('job-1', { worker: null, command: 'node', node: 'b', owner: 'b', pin: 'b' }),
     },
     groups: {},
-    events: [
-      { seq: 1, at: 1_000, type: 'placed', id: 'ticker-1', node: 'a', by: 'hash' },
-      { seq: 2, at: 2_000, type: 'started', id: 'ticker-1', node: 'a', pid: 'a/x/1' },
-      { seq: 3, at: 2_500, type: 'started', id: 'job-1', node: 'b', pid: 'b/x/1' },
-      { seq: 4, at: 3_000, type: 'failed', id: 'ticker-1', node: 'a', failures: 1, error: 'boom' },
+    // Per-child events come as bursts (the gateway's activity), never among the notable events.
+    events: [{ seq: 1, at: 500, type: 'node-up', node: 'a', role: 'member' }],
+    activity: [
+      burstOf(2, [{ at: 1_000, type: 'placed', id: 'ticker-1', node: 'a', by: 'hash' }]),
+      burstOf(3, [
+        { at: 2_000, type: 'started', id: 'ticker-1', node: 'a', pid: 'a/x/1' },
+        { at: 2_500, type: 'started', id: 'job-1', node: 'b', pid: 'b/x/1' },
+      ]),
+      burstOf(4, [{ at: 3_000, type: 'failed', id: 'ticker-1', node: 'a', failures: 1, error: 'boom' }]),
+      burstOf(5, [{ at: 4_000, type: 'started', id: 'job-1', node: 'b', pid: 'b/x/2' }]),
     ],
+    samples: [],
+    sessions: 0,
   };
 }
 
@@ -104,12 +112,30 @@ describe('<ChildDetail/>', () => {
       ['c', '—', 'excluded: draining'],
     ]);
 
-    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => li.getAttribute('data-type'));
-    expect(history).toEqual(['failed', 'started', 'placed']);
-    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual(['ticker-1 failed on a (1 failure in a row): boom', 'ticker-1 started on a', 'placed ticker-1 on a (by placement)']);
+    // Its history: the bursts that hold it, newest first; a burst of one is its event, a larger one its burst line.
+    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [li.getAttribute('data-type'), li.getAttribute('data-count')]);
+    expect(history).toEqual([
+      ['failed', '1'],
+      ['started', '2'],
+      ['placed', '1'],
+    ]);
+    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual(['ticker-1 failed on a (1 failure in a row): boom', '2 started on 2 nodes', 'placed ticker-1 on a (by placement)']);
 
     expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('no captured output');
     expect(gateway.sendCommand).not.toHaveBeenCalledWith('logs', expect.anything());
+  });
+
+  it('a move with many others shows the burst line; a child past the burst\'s first 500 ids is not found in it', async () => {
+    const moves = Array.from({ length: 983 }, (_, i) => ({ at: 5_000 + i, type: 'moved' as const, id: i === 3 ? 'ticker-1' : `c-${i}`, from: 's4', to: ['a', 'b', 'c', 'd'][i % 4]!, reason: 'failure' as const }));
+    moves[700] = { ...moves[700]!, id: 'job-1' };
+    const s = state();
+    useStore.getState().applySnapshot({ ...s, activity: [...s.activity, burstOf(6, moves)] });
+    let aside = await open('ticker-1');
+    const first = aside.querySelector('[aria-label="History"] li')!;
+    expect(first.getAttribute('data-count')).toBe('983');
+    expect(first.querySelector('.history-text')?.textContent).toBe('983 moved from s4 to 4 nodes (node down or failing)');
+    aside = await open('job-1');
+    expect([...aside.querySelectorAll('[aria-label="History"] li')].map((li) => li.getAttribute('data-count'))).toEqual(['1', '2']);
   });
 
   it('explains again on Refresh', async () => {

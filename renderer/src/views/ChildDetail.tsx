@@ -9,7 +9,7 @@
  * A move is shown as "moving" until the cluster reports the child there,
  * exactly as on the board.
  */
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { CandidateVerdict, Explanation, OutputLine } from 'pogo-core';
 import type { ChildView } from 'pogo-core/observer-state';
@@ -19,10 +19,10 @@ import { runCommand, sendCommand } from '../gateway/client';
 import { requestMove } from '../gateway/move';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
-import { eventText, subjectsOf } from './event-text';
+import { HistoryList, useHistory } from './HistoryList';
 import './detail.css';
 
-/** Newest events shown in the history. */
+/** Newest entries shown in the history. */
 const HISTORY_LIMIT = 100;
 /** Output lines kept in the panel. */
 const OUTPUT_LIMIT = 500;
@@ -227,24 +227,11 @@ function OutputSection({ id, child }: { id: string; child: ChildView }) {
 }
 
 function HistorySection({ id }: { id: string }) {
-  const events = useStore((s) => s.cluster?.events);
-  const mine = useMemo(() => (events ?? []).filter((e) => subjectsOf(e).child === id).reverse().slice(0, HISTORY_LIMIT), [events, id]);
+  const mine = useHistory({ kind: 'child', id }, HISTORY_LIMIT);
   return (
     <section className="detail-section" aria-label="History">
       <h3>History</h3>
-      {mine.length === 0 ? (
-        <p className="muted">No events for this child since the app connected.</p>
-      ) : (
-        <ol className="history">
-          {mine.map((e) => (
-            <li key={e.seq} className={`history-item event-${e.type}`} data-type={e.type}>
-              <time className="muted">{formatTime(e.at)}</time>
-              <span className={`tag event-tag event-${e.type}`}>{e.type}</span>
-              <span className="history-text">{eventText(e)}</span>
-            </li>
-          ))}
-        </ol>
-      )}
+      {mine.length === 0 ? <p className="muted">No events for this child in the gateway&apos;s history.</p> : <HistoryList entries={mine} />}
     </section>
   );
 }

@@ -4,6 +4,7 @@ import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-sta
 import { useStore } from '../store/index';
 import { NodeDetail } from './NodeDetail';
 import { mountPerTest } from '../test-support';
+import { burstOf } from '../test-cluster';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
@@ -24,7 +25,18 @@ function state(readOnly = false): ClusterState {
     events: [
       { seq: 1, at: 1_000, type: 'node-up', node: 'a', role: 'member' },
       { seq: 2, at: 2_000, type: 'node-down', node: 'b', role: 'member', reason: 'link closed' },
+      { seq: 5, at: 5_000, type: 'converged', after: 84, cause: 'node-down', node: 'b', children: 4 },
     ],
+    activity: [
+      // Moves off b to a: about b (their source) and a (where they went).
+      burstOf(3, [
+        { at: 2_100, type: 'moved', id: 'other-2', from: 'b', to: 'a', reason: 'failure' },
+        { at: 2_200, type: 'moved', id: 'other-3', from: 'b', to: 'a', reason: 'failure' },
+      ]),
+      burstOf(4, [{ at: 2_300, type: 'started', id: 'other-1', node: 'b', pid: 'b/x/1' }]),
+    ],
+    samples: [],
+    sessions: 0,
   };
 }
 
@@ -57,7 +69,40 @@ describe('<NodeDetail/>', () => {
     expect(children.textContent).toContain('Pinned here, not running here (1)');
     act(() => (children.querySelector('.child-link') as HTMLButtonElement).click());
     expect(useStore.getState().selection).toEqual({ kind: 'child', id: 'ticker-1' });
-    expect(aside.querySelector('[aria-label="Membership events"]')?.textContent).toContain('node-up');
+    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [li.getAttribute('data-type'), li.querySelector('.history-text')?.textContent]);
+    expect(history).toEqual([
+      ['moved', '2 moved from b to a (node down or failing)'],
+      ['node-up', 'node a up'],
+    ]);
+  });
+
+  it("a node's history: its membership and convergence events, and the bursts from it or on it, newest first", () => {
+    const aside = open('b');
+    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [li.getAttribute('data-type'), li.getAttribute('data-count'), li.querySelector('.history-text')?.textContent]);
+    expect(history).toEqual([
+      ['converged', '1', 'converged 84 ms after b down: 4 children running once'],
+      ['started', '1', 'other-1 started on b'],
+      ['moved', '2', '2 moved from b to a (node down or failing)'],
+      ['node-down', '1', 'node b down (link closed)'],
+    ]);
+  });
+
+  it('draws a member unreachable from this observer apart from one that is down', () => {
+    const s = state();
+    let aside = open('a', { ...s, members: { ...s.members, a: member('a', { status: 'unreachable', reachable: false }) } });
+    const status = aside.querySelector('[data-testid="node-status"]')!;
+    expect(status.textContent).toBe('unreachable');
+    expect(status.className).toContain('state-unreachable');
+    expect(status.className).not.toContain('state-down');
+    expect(status.getAttribute('title')).toContain('unreachable from this observer; the other members still hear it');
+    expect(aside.querySelector('.health')?.className).toContain('health-unreachable');
+    const fields = Object.fromEntries([...aside.querySelectorAll('.fields dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]));
+    expect(fields['Status']).toBe('unreachable from this observer; the other members still hear it');
+    expect(fields['Reachable']).toContain('not down');
+
+    aside = open('a', { ...s, members: { ...s.members, a: member('a', { status: 'down', reachable: false }) } });
+    expect(aside.querySelector('[data-testid="node-status"]')?.className).toContain('state-down');
+    expect(aside.querySelector('.health')?.className).toContain('health-down');
   });
 
   it('drains after confirming, and offers Undrain on a draining node', async () => {

@@ -2,21 +2,35 @@
  * Node detail panel: one member as the cluster sees it (status, role,
  * address, incarnation, readiness, whether the observer reaches it itself,
  * labels, worker types, draining), the children it runs or is pinned to
- * (each opens the child's detail), its recent membership events, and, for
- * operators, Drain / Undrain (confirmed).
+ * (each opens the child's detail), and before them its history (the
+ * gateway's entries about it: its membership and convergence events, and the
+ * bursts of children that started, stopped, failed or moved there or away;
+ * HistoryList), and, for operators, Drain / Undrain (confirmed).
+ *
+ * A member the observer alone lost is `unreachable`, drawn apart from
+ * `down` (member-status.ts): it still runs, only this observer cannot see it.
  */
 import { useMemo, useState } from 'react';
-import type { ChildView } from 'pogo-core/observer-state';
+import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../components/member-status';
 import { runCommand } from '../gateway/client';
 import { useStore } from '../store/index';
-import { CloseButton, Field, formatTime } from './ChildDetail';
-import { eventText } from './event-text';
+import { CloseButton, Field } from './ChildDetail';
+import { HistoryList, useHistory } from './HistoryList';
 import './detail.css';
 
 /** Children listed before "and N more". */
 const CHILD_LIMIT = 300;
-const EVENT_LIMIT = 10;
+/** Newest entries shown in the history. */
+const HISTORY_LIMIT = 30;
+
+function reachableText(member: MemberView): { text: string; ok: boolean } {
+  if (member.reachable) return { text: 'yes, linked to the observer', ok: true };
+  if (member.status === 'unreachable') return { text: `no: ${UNREACHABLE_TITLE}`, ok: false };
+  if (member.status === 'down' || member.status === 'left') return { text: 'no', ok: false };
+  return { text: 'no: known through the other members only', ok: false };
+}
 
 function yesNo(value: boolean, yes: string, no: string) {
   return <span className={value ? '' : 'warn-text'}>{value ? yes : no}</span>;
@@ -26,7 +40,7 @@ export function NodeDetail({ name }: { name: string }) {
   const member = useStore((s) => s.cluster?.members[name]);
   const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
   const children = useStore((s) => s.cluster?.children);
-  const events = useStore((s) => s.cluster?.events);
+  const history = useHistory({ kind: 'node', name }, HISTORY_LIMIT);
   const [asking, setAsking] = useState<boolean | null>(null);
 
   const { here, pinned } = useMemo(() => {
@@ -38,15 +52,6 @@ export function NodeDetail({ name }: { name: string }) {
     }
     return { here, pinned };
   }, [children, name]);
-
-  const nodeEvents = useMemo(
-    () =>
-      (events ?? [])
-        .filter((e) => (e.type === 'node-up' || e.type === 'node-down' || e.type === 'converged') && e.node === name)
-        .reverse()
-        .slice(0, EVENT_LIMIT),
-    [events, name],
-  );
 
   if (!member) {
     return (
@@ -63,6 +68,7 @@ export function NodeDetail({ name }: { name: string }) {
   }
 
   const labels = Object.entries(member.labels);
+  const reach = reachableText(member);
   const childList = (list: ChildView[]) => (
     <ul className="child-list">
       {list.slice(0, CHILD_LIMIT).map((c) => (
@@ -82,14 +88,16 @@ export function NodeDetail({ name }: { name: string }) {
   return (
     <aside className="panel detail" aria-label={`Node ${name}`}>
       <header className="detail-header">
-        <span className={`health health-${member.status}`} aria-hidden="true" />
+        <span className={`health health-${member.status}`} title={statusTitle(member.status)} aria-hidden="true" />
         <h2 className="detail-title">{name}</h2>
-        <span className={`tag${member.status === 'up' ? '' : ' state-down'}`}>{member.status}</span>
+        <span className={`tag${member.status === 'up' ? '' : ` ${statusTagClass(member.status)}`}`} title={statusTitle(member.status)} data-testid="node-status">
+          {member.status}
+        </span>
         {member.draining && <span className="tag warn">draining</span>}
         <CloseButton />
       </header>
       <dl className="fields">
-        <Field label="Status">{member.status}</Field>
+        <Field label="Status">{member.status === 'unreachable' ? <span className="warn-text">unreachable from this observer; the other members still hear it</span> : member.status}</Field>
         <Field label="Role">{member.role}</Field>
         <Field label="Address">
           <code className="wrap">{member.address}</code>
@@ -100,7 +108,7 @@ export function NodeDetail({ name }: { name: string }) {
           </code>
         </Field>
         <Field label="Ready">{yesNo(member.ready, 'yes', 'no: not taking children yet')}</Field>
-        <Field label="Reachable">{yesNo(member.reachable, 'yes, linked to the observer', 'no: known through gossip only')}</Field>
+        <Field label="Reachable">{yesNo(reach.ok, reach.text, reach.text)}</Field>
         <Field label="Draining">{member.draining ? <span className="warn-text">yes: its children move away, nothing new starts here</span> : 'no'}</Field>
         <Field label="Labels">
           {labels.length === 0 ? (
@@ -137,6 +145,10 @@ export function NodeDetail({ name }: { name: string }) {
           </div>
         </section>
       )}
+      <section className="detail-section" aria-label="History">
+        <h3>History</h3>
+        {history.length === 0 ? <p className="muted">No events about this node in the gateway&apos;s history.</p> : <HistoryList entries={history} />}
+      </section>
       <section className="detail-section" aria-label="Children">
         <h3>
           Children <span className="muted">({here.length})</span>
@@ -149,20 +161,6 @@ export function NodeDetail({ name }: { name: string }) {
           </>
         )}
       </section>
-      {nodeEvents.length > 0 && (
-        <section className="detail-section" aria-label="Membership events">
-          <h3>Recent events</h3>
-          <ol className="history">
-            {nodeEvents.map((e) => (
-              <li key={e.seq} className="history-item" data-type={e.type}>
-                <time className="muted">{formatTime(e.at)}</time>
-                <span className={`tag event-tag event-${e.type}`}>{e.type}</span>
-                <span className="history-text">{eventText(e)}</span>
-              </li>
-            ))}
-          </ol>
-        </section>
-      )}
       {asking !== null && (
         <ConfirmDialog
           id="node-drain-title"

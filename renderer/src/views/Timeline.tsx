@@ -1,54 +1,47 @@
 /**
- * Timeline view: the cluster's events, newest first (the observer keeps the
- * newest 500): membership changes, placement decisions, starts and stops,
- * moves with their reasons, failures, and the gateway's convergence measure.
+ * Timeline view: what happened in the cluster, newest first, as the gateway
+ * keeps it (timeline-entries.ts): its notable events (members going down
+ * and coming up, convergence) and its bursts of per-child events, merged by
+ * `seq`. A reload or a second window shows the same past: nothing here is
+ * kept by the window.
+ *
+ * A burst of one is shown as its event. A larger one is one line ("983
+ * moved from s4 to 4 nodes (node down or failing)", "1,000 started on 3
+ * nodes", "12 failed on n2") with its time span, expandable to how many per
+ * node and the children's ids (the gateway keeps the first 500 of a burst),
+ * each opening the child's detail.
  *
  * A redistribution is grouped: a member node going down or coming up heads
- * the events that follow it (behind a shared rail) until the `converged`
- * event that closes it, so a reader sees "node down → N children moved →
- * converged in X ms" at a glance. The gateway measures one convergence from
- * the first topology change until every child runs once, so a second change
- * inside a burst belongs to it. Observers coming and going start no burst.
+ * the entries that follow it (behind a shared rail) until the `converged`
+ * event that closes it, so a reader sees "node down → 983 moved → converged
+ * in X ms" at a glance.
  *
  * Filters: by kind (toggle chips) and by text (every word must be found in
- * the event's child id, nodes or type). A burst whose head is filtered out
- * but some of whose events match is still shown, with its head as a caption
- * for context. Child ids and node names are buttons that open the detail.
+ * an entry's children, nodes or type; a burst is found by the ids and nodes
+ * it holds, and its line names the children the text matched). A
+ * redistribution whose head is filtered out but some of whose entries match
+ * is still shown, with its head as a caption for context. The selected child
+ * or node marks the entries about it. Child ids and node names are buttons
+ * that open the detail.
  *
- * Rendering 500 rows is cheap enough here (rows are memoised, so a patch
- * renders only new rows; offscreen rows skip layout with content-visibility),
- * so the list is not virtualised: browser find and the e2e checks see every
- * row.
+ * Rows are memoised (a patch renders only the entries that changed: a burst
+ * is replaced when it grows) and offscreen rows skip layout with
+ * content-visibility. The newest PAGE top-level items are drawn, more on
+ * request, so two thousand entries cost nothing until asked for.
  */
-import { memo, useMemo, useState, type ReactNode } from 'react';
-import type { EventType, EventView } from 'pogo-core/observer-state';
+import { memo, useCallback, useMemo, useState, type ReactNode } from 'react';
+import type { ActivityView, EventType, EventView } from 'pogo-core/observer-state';
 import { useStore } from '../store/index';
 import type { Selection } from '../store/ui';
 import { clockTimeMs, formatDuration } from './chart-data';
-import { describeEvent, subjectsOf, type Part } from './event-text';
+import { describeActivity, describeEvent, formatCount, type Part } from './event-text';
+import { concerns, entryCount, entryType, groupEntries, kindOf, KINDS, matchingIds, mergeEntries, redistributionSummary, visibleCount, visibleItems, type Entry, type Kind, type VisibleItem } from './timeline-entries';
 import './timeline.css';
 
-export const KINDS = ['membership', 'placement', 'lifecycle', 'moves', 'failures', 'convergence'] as const;
-export type Kind = (typeof KINDS)[number];
+/** Top-level items drawn at first, and added by "Show older". */
+export const PAGE = 300;
 
 const KIND_LABELS: Record<Kind, string> = { membership: 'Membership', placement: 'Placement', lifecycle: 'Starts / stops', moves: 'Moves', failures: 'Failures', convergence: 'Convergence' };
-
-const KIND_OF: Record<EventType, Kind> = {
-  'node-up': 'membership',
-  'node-down': 'membership',
-  placed: 'placement',
-  started: 'lifecycle',
-  stopped: 'lifecycle',
-  moved: 'moves',
-  failed: 'failures',
-  'duplicate-resolved': 'failures',
-  converged: 'convergence',
-};
-
-/** The filter kind of an event type. */
-export function kindOf(type: EventType): Kind {
-  return KIND_OF[type];
-}
 
 const BADGES: Record<EventType, string> = {
   'node-up': 'node up',
@@ -62,90 +55,9 @@ const BADGES: Record<EventType, string> = {
   converged: 'converged',
 };
 
-type TopologyEvent = Extract<EventView, { type: 'node-up' | 'node-down' }>;
-type ConvergedView = Extract<EventView, { type: 'converged' }>;
-
-/** An event on its own, or a burst: a topology change and what followed it until the cluster converged. */
-export type TimelineItem = { kind: 'event'; event: EventView } | { kind: 'burst'; head: TopologyEvent; members: EventView[]; converged: ConvergedView | null };
-
-/** Groups events (oldest first) into items (oldest first). */
-export function groupEvents(events: readonly EventView[]): TimelineItem[] {
-  const items: TimelineItem[] = [];
-  let open: Extract<TimelineItem, { kind: 'burst' }> | null = null;
-  for (const e of events) {
-    // Only members move children: observers (a UI, `pogo ctl`) coming and going start no group.
-    const topology = (e.type === 'node-down' || e.type === 'node-up') && e.role === 'member';
-    if (open) {
-      open.members.push(e);
-      if (e.type === 'converged') {
-        open.converged = e;
-        open = null;
-      }
-    } else if (topology) {
-      open = { kind: 'burst', head: e, members: [], converged: null };
-      items.push(open);
-    } else items.push({ kind: 'event', event: e });
-  }
-  return items;
-}
-
-export interface Filters {
-  /** Kinds shown. */
-  kinds: ReadonlySet<Kind>;
-  text: string;
-}
-
-/** True when an event passes the kind and text filters. */
-export function matchesEvent(e: EventView, filters: Filters): boolean {
-  if (!filters.kinds.has(kindOf(e.type))) return false;
-  const words = filters.text.toLowerCase().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return true;
-  const { child, nodes } = subjectsOf(e);
-  const text = [child ?? '', ...nodes, e.type].join(' ').toLowerCase();
-  return words.every((w) => text.includes(w));
-}
-
-export type VisibleItem = { kind: 'event'; event: EventView } | { kind: 'burst'; head: TopologyEvent; headShown: boolean; members: EventView[]; all: EventView[]; converged: ConvergedView | null; open: boolean };
-
-/** What to show, newest first (a burst's events newest first under its head), after filtering. */
-export function visibleItems(items: TimelineItem[], filters: Filters): VisibleItem[] {
-  const out: VisibleItem[] = [];
-  for (let i = items.length - 1; i >= 0; i--) {
-    const item = items[i]!;
-    if (item.kind === 'event') {
-      if (matchesEvent(item.event, filters)) out.push(item);
-      continue;
-    }
-    const members = item.members.filter((e) => matchesEvent(e, filters)).reverse();
-    const headShown = matchesEvent(item.head, filters);
-    if (headShown || members.length > 0) out.push({ kind: 'burst', head: item.head, headShown, members, all: item.members, converged: item.converged, open: item.converged === null && i === items.length - 1 });
-  }
-  return out;
-}
-
-/** "4 children moved · 4 started · 4 stopped": what happened in a burst (nothing of a kind, not mentioned). */
-export function burstSummary(all: EventView[]): string {
-  const counts: Partial<Record<EventType, number>> = {};
-  for (const e of all) counts[e.type] = (counts[e.type] ?? 0) + 1;
-  const parts: string[] = [];
-  const moved = counts['moved'] ?? 0;
-  if (moved > 0) parts.push(`${moved} ${moved === 1 ? 'child' : 'children'} moved`);
-  for (const [type, label] of [
-    ['started', 'started'],
-    ['stopped', 'stopped'],
-    ['failed', 'failed'],
-    ['duplicate-resolved', 'duplicates resolved'],
-  ] as const)
-    if (counts[type]) parts.push(`${counts[type]} ${label}`);
-  const changes = (counts['node-down'] ?? 0) + (counts['node-up'] ?? 0);
-  if (changes > 0) parts.push(`${changes} more node ${changes === 1 ? 'change' : 'changes'}`);
-  return parts.length > 0 ? parts.join(' · ') : 'no child moved';
-}
-
-function selects(e: EventView, selection: Selection): boolean {
+function isSelected(entry: Entry, selection: Selection): boolean {
   if (!selection) return false;
-  const { child, nodes } = subjectsOf(e);
-  return selection.kind === 'child' ? child === selection.id : nodes.includes(selection.name);
+  return concerns(entry, selection.kind === 'child' ? { kind: 'child', id: selection.id } : { kind: 'node', name: selection.name });
 }
 
 function Subject({ part }: { part: Exclude<Part, string> }) {
@@ -162,36 +74,128 @@ function Subject({ part }: { part: Exclude<Part, string> }) {
   );
 }
 
-const EventRow = memo(function EventRow({ event, selected, extra }: { event: EventView; selected: boolean; extra?: ReactNode }) {
-  const parts = describeEvent(event);
-  const date = new Date(event.at);
+function Parts({ parts }: { parts: Part[] }) {
+  return <>{parts.map((p, i) => (typeof p === 'string' ? p : <Subject key={i} part={p} />))}</>;
+}
+
+function Time({ at }: { at: number }) {
+  const date = new Date(at);
   const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
   return (
+    <time className="tl-time" dateTime={date.toISOString()} title={`${day} ${clockTimeMs(at)}`}>
+      {clockTimeMs(at)}
+    </time>
+  );
+}
+
+const EventRow = memo(function EventRow({ event, selected, extra }: { event: EventView; selected: boolean; extra?: ReactNode }) {
+  return (
     <div className={`tl-row${selected ? ' selected' : ''}`} data-testid="timeline-event" data-type={event.type} data-seq={event.seq}>
-      <time className="tl-time" dateTime={date.toISOString()} title={`${day} ${clockTimeMs(event.at)}`}>
-        {clockTimeMs(event.at)}
-      </time>
+      <Time at={event.at} />
       <span className={`tl-badge tl-${kindOf(event.type)} tl-type-${event.type}`}>{BADGES[event.type]}</span>
-      <span className="tl-text">{parts.map((p, i) => (typeof p === 'string' ? p : <Subject key={i} part={p} />))}</span>
+      <span className="tl-text">
+        <Parts parts={describeEvent(event)} />
+      </span>
       {extra}
     </div>
   );
 });
 
-function Burst({ item, selection, collapsed, onToggle }: { item: Extract<VisibleItem, { kind: 'burst' }>; selection: Selection; collapsed: boolean; onToggle: () => void }) {
+/** The ids in order, each once, with how many of the burst's events it had. */
+function idCounts(ids: readonly string[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts];
+}
+
+function Expansion({ activity }: { activity: ActivityView }) {
+  const perNode = Object.entries(activity.nodes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const more = activity.count - activity.ids.length;
+  return (
+    <div className="tl-expansion" id={`tl-burst-${activity.seq}`}>
+      {perNode.length > 1 && (
+        <p className="tl-per-node">
+          <span className="muted">{activity.type === 'moved' ? 'to' : 'on'}: </span>
+          {perNode.map(([node, n], i) => (
+            <span key={node}>
+              {i > 0 && <span className="muted"> · </span>}
+              <Subject part={{ node }} /> {formatCount(n)}
+            </span>
+          ))}
+        </p>
+      )}
+      <ol className="tl-ids" aria-label="Children of this burst">
+        {idCounts(activity.ids).map(([id, n]) => (
+          <li key={id}>
+            <Subject part={{ child: id }} />
+            {n > 1 && <span className="muted"> ×{n}</span>}
+          </li>
+        ))}
+      </ol>
+      {more > 0 && (
+        <p className="muted tl-more">
+          and {formatCount(more)} more (the gateway keeps the first {formatCount(activity.ids.length)} children of a burst)
+        </p>
+      )}
+    </div>
+  );
+}
+
+const ActivityRow = memo(function ActivityRow({ activity, selected, expanded, onToggle, matching }: { activity: ActivityView; selected: boolean; expanded: boolean; onToggle: (seq: number) => void; matching: readonly string[] }) {
+  if (activity.count === 1) return <EventRow event={activity.first} selected={selected} />;
+  const span = activity.until - activity.at;
+  return (
+    <div className="tl-activity" data-testid="timeline-burst" data-type={activity.type} data-seq={activity.seq} data-count={activity.count}>
+      <div className={`tl-row${selected ? ' selected' : ''}`}>
+        <Time at={activity.at} />
+        <span className={`tl-badge tl-${kindOf(activity.type)} tl-type-${activity.type}`}>{BADGES[activity.type]}</span>
+        <span className="tl-text">
+          <Parts parts={describeActivity(activity)} />
+          {span > 0 && <span className="muted tl-span"> · within {formatDuration(span)}</span>}
+          {matching.length > 0 && (
+            <span className="muted tl-matching">
+              {' '}
+              · incl. {matching.join(', ')}
+            </span>
+          )}
+        </span>
+        <button type="button" className="tl-toggle" aria-expanded={expanded} aria-controls={expanded ? `tl-burst-${activity.seq}` : undefined} onClick={() => onToggle(activity.seq)} title={expanded ? 'Hide the children' : 'Show the children, and how many per node'}>
+          {expanded ? '▾' : '▸'} {formatCount(activity.count)}
+        </button>
+      </div>
+      {expanded && <Expansion activity={activity} />}
+    </div>
+  );
+});
+
+interface RowProps {
+  entry: Entry;
+  selection: Selection;
+  expanded: ReadonlySet<number>;
+  onToggle: (seq: number) => void;
+  text: string;
+}
+
+function EntryRow({ entry, selection, expanded, onToggle, text }: RowProps) {
+  if (entry.kind === 'event') return <EventRow event={entry.event} selected={isSelected(entry, selection)} />;
+  return <ActivityRow activity={entry.activity} selected={isSelected(entry, selection)} expanded={expanded.has(entry.seq)} onToggle={onToggle} matching={matchingIds(entry, text)} />;
+}
+
+function Redistribution({ item, collapsed, onCollapse, ...row }: Omit<RowProps, 'entry'> & { item: Extract<VisibleItem, { kind: 'redistribution' }>; collapsed: boolean; onCollapse: () => void }) {
   const { head, converged } = item;
   const down = head.type === 'node-down';
   const node = head.node;
   const hidden = item.all.length - item.members.length;
+  const headEntry: Entry = { kind: 'event', seq: head.seq, at: head.at, event: head };
   const toggle = (
-    <button type="button" className="tl-toggle" aria-expanded={!collapsed} onClick={onToggle} title={collapsed ? 'Show the events of this redistribution' : 'Hide the events of this redistribution'}>
-      {collapsed ? '▸' : '▾'} {item.all.length} {item.all.length === 1 ? 'event' : 'events'}
+    <button type="button" className="tl-toggle" aria-expanded={!collapsed} onClick={onCollapse} title={collapsed ? 'Show what happened in this redistribution' : 'Hide what happened in this redistribution'}>
+      {collapsed ? '▸' : '▾'} {item.all.length} {item.all.length === 1 ? 'entry' : 'entries'}
     </button>
   );
   return (
-    <li className={`tl-burst ${down ? 'tl-burst-down' : 'tl-burst-up'}${item.open ? ' tl-burst-open' : ''}`} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
+    <li className={`tl-redist ${down ? 'tl-redist-down' : 'tl-redist-up'}${item.open ? ' tl-redist-open' : ''}`} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
       {item.headShown ? (
-        <EventRow event={head} selected={selects(head, selection)} extra={toggle} />
+        <EventRow event={head} selected={isSelected(headEntry, row.selection)} extra={toggle} />
       ) : (
         <div className="tl-context">
           <span className="tl-time">{clockTimeMs(head.at)}</span>
@@ -205,7 +209,7 @@ function Burst({ item, selection, collapsed, onToggle }: { item: Extract<Visible
         <span className="tl-arrow" aria-hidden="true">
           ↳
         </span>
-        <span>{burstSummary(item.all)}</span>
+        <span>{redistributionSummary(item.all)}</span>
         <span className={`tl-outcome${item.open ? ' pending' : converged ? ' done' : ''}`}>
           {converged ? `converged in ${formatDuration(converged.after)}` : item.open ? 'converging…' : 'no convergence recorded'}
         </span>
@@ -215,7 +219,7 @@ function Burst({ item, selection, collapsed, onToggle }: { item: Extract<Visible
         <ol className="tl-members">
           {item.members.map((e) => (
             <li key={e.seq}>
-              <EventRow event={e} selected={selects(e, selection)} />
+              <EntryRow entry={e} {...row} />
             </li>
           ))}
         </ol>
@@ -224,26 +228,38 @@ function Burst({ item, selection, collapsed, onToggle }: { item: Extract<Visible
   );
 }
 
+function toggled(set: ReadonlySet<number>, seq: number): ReadonlySet<number> {
+  const next = new Set(set);
+  if (next.has(seq)) next.delete(seq);
+  else next.add(seq);
+  return next;
+}
+
 export function Timeline() {
   const events = useStore((s) => s.cluster?.events);
+  const activity = useStore((s) => s.cluster?.activity);
   const selection = useStore((s) => s.selection);
   const [kinds, setKinds] = useState<ReadonlySet<Kind>>(() => new Set(KINDS));
   const [text, setText] = useState('');
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(() => new Set());
+  const [expanded, setExpanded] = useState<ReadonlySet<number>>(() => new Set());
+  const [limit, setLimit] = useState(PAGE);
 
-  const items = useMemo(() => groupEvents(events ?? []), [events]);
+  const entries = useMemo(() => mergeEntries(events ?? [], activity ?? []), [events, activity]);
+  const items = useMemo(() => groupEntries(entries), [entries]);
   const visible = useMemo(() => visibleItems(items, { kinds, text }), [items, kinds, text]);
   const kindCounts = useMemo(() => {
     const out: Partial<Record<Kind, number>> = {};
-    for (const e of events ?? []) {
-      const k = kindOf(e.type);
-      out[k] = (out[k] ?? 0) + 1;
+    for (const e of entries) {
+      const k = kindOf(entryType(e));
+      out[k] = (out[k] ?? 0) + entryCount(e);
     }
     return out;
-  }, [events]);
-  const total = events?.length ?? 0;
-  const shown = visible.reduce((n, v) => n + (v.kind === 'event' ? 1 : v.members.length + (v.headShown ? 1 : 0)), 0);
+  }, [entries]);
+  const total = useMemo(() => entries.reduce((n, e) => n + entryCount(e), 0), [entries]);
+  const shown = useMemo(() => visibleCount(visible), [visible]);
   const filtered = text.trim() !== '' || kinds.size < KINDS.length;
+  const onToggle = useCallback((seq: number) => setExpanded((prev) => toggled(prev, seq)), []);
 
   const toggleKind = (k: Kind): void =>
     setKinds((prev) => {
@@ -252,14 +268,8 @@ export function Timeline() {
       else next.add(k);
       return next;
     });
-  const toggleBurst = (seq: number): void =>
-    setCollapsed((prev) => {
-      const next = new Set(prev);
-      if (next.has(seq)) next.delete(seq);
-      else next.add(seq);
-      return next;
-    });
 
+  const row = { selection, expanded, onToggle, text };
   return (
     <section className="timeline-view" aria-label="Timeline">
       <div className="toolbar tl-toolbar">
@@ -269,12 +279,12 @@ export function Timeline() {
             <button key={k} type="button" className={`tl-chip tl-${k}`} aria-pressed={kinds.has(k)} onClick={() => toggleKind(k)}>
               <span className="tl-chip-dot" aria-hidden="true" />
               {KIND_LABELS[k]}
-              <span className="tl-chip-count">{kindCounts[k] ?? 0}</span>
+              <span className="tl-chip-count">{formatCount(kindCounts[k] ?? 0)}</span>
             </button>
           ))}
         </div>
         <span className="muted" data-testid="timeline-count">
-          {filtered ? `${shown} of ${total}` : total} {total === 1 ? 'event' : 'events'}
+          {filtered ? `${formatCount(shown)} of ${formatCount(total)}` : formatCount(total)} {total === 1 ? 'event' : 'events'}
         </span>
         {filtered && (
           <button
@@ -288,25 +298,32 @@ export function Timeline() {
           </button>
         )}
       </div>
-      <p className="muted tl-hint">Newest first. A node going down or coming up heads the events that follow it until the cluster has converged again (every child running once).</p>
+      <p className="muted tl-hint">Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down or coming up heads what followed it until the cluster has converged again (every child running once).</p>
       {total === 0 ? (
         <div className="panel tl-empty">
-          <p>No cluster events yet. Membership changes, placement decisions, starts, stops and moves appear here as they happen.</p>
+          <p>No cluster events yet. Membership changes, convergence, and the starts, stops, moves and failures of children appear here as they happen.</p>
         </div>
       ) : visible.length === 0 ? (
         <p className="muted tl-empty">No event matches the filters.</p>
       ) : (
-        <ol className="tl-list panel">
-          {visible.map((v) =>
-            v.kind === 'event' ? (
-              <li key={v.event.seq} className="tl-single">
-                <EventRow event={v.event} selected={selects(v.event, selection)} />
-              </li>
-            ) : (
-              <Burst key={v.head.seq} item={v} selection={selection} collapsed={collapsed.has(v.head.seq)} onToggle={() => toggleBurst(v.head.seq)} />
-            ),
+        <>
+          <ol className="tl-list panel">
+            {visible.slice(0, limit).map((v) =>
+              v.kind === 'entry' ? (
+                <li key={v.entry.seq} className="tl-single">
+                  <EntryRow entry={v.entry} {...row} />
+                </li>
+              ) : (
+                <Redistribution key={v.head.seq} item={v} collapsed={collapsed.has(v.head.seq)} onCollapse={() => setCollapsed((prev) => toggled(prev, v.head.seq))} {...row} />
+              ),
+            )}
+          </ol>
+          {visible.length > limit && (
+            <button type="button" className="tl-older" onClick={() => setLimit((n) => n + PAGE)}>
+              Show older ({formatCount(visible.length - limit)} more)
+            </button>
           )}
-        </ol>
+        </>
       )}
     </section>
   );

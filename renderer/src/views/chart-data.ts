@@ -1,13 +1,21 @@
 /**
- * Data for the Charts view, computed from the history slice's samples and
- * convergence list. Pure functions (tested without rendering any SVG).
+ * Data for the Charts view, computed from the cluster state alone: the
+ * gateway's per-second samples (state.ts SampleView: starts, stops,
+ * restarts in place, moves and failures counted from the events of that
+ * second; members and children per node when it closed) and the `converged`
+ * events among its notable events. Nothing is kept by the window, so a
+ * reload or a second window draws the same past (`chartData` is a pure
+ * function of the state). Pure functions, tested without rendering any SVG.
  *
- * Samples exist only when the cluster state changed (at most one a second),
- * so a quiet cluster leaves gaps: state series (children per node, members)
- * hold their last value until the next sample and up to `now`; rate series
- * fall back to zero one sample period after the last activity.
+ * A sample covers the second from its `at`; the gateway fills seconds in
+ * which nothing happened, so the series have no gaps. Each series ends one
+ * period after the last sample, so its last second is drawn too. Times are
+ * the gateway's clock, not this window's.
  */
-import { SAMPLE_MS, type Convergence, type Sample } from '../store/history';
+import type { ConvergedEvent, EventView, SampleView } from 'pogo-core/observer-state';
+
+/** The gateway's sample period (core observer/timeline.ts SAMPLE_MS). */
+export const SAMPLE_MS = 1_000;
 
 /** Node colours: mid-tone hues that read on both the dark and the light theme. Assigned in node-name order. */
 export const NODE_PALETTE = ['#5b8def', '#f08c3a', '#2fb37e', '#e0555c', '#a474d8', '#1fa7b8', '#c9a227', '#e07bb5', '#8d9a3b', '#8a7b6e'] as const;
@@ -16,11 +24,16 @@ export function nodeColour(index: number): string {
   return NODE_PALETTE[index % NODE_PALETTE.length]!;
 }
 
-/** The time span the charts share: first sample to now (or the last sample, if later). */
-export function timeDomain(samples: Sample[], now: number): [number, number] | null {
+/** The end of the time the samples cover: one period after the last one. */
+function endOf(samples: readonly SampleView[]): number {
+  return samples.at(-1)!.at + SAMPLE_MS;
+}
+
+/** The time span the charts share: the first sample to the end of the last. */
+export function timeDomain(samples: readonly SampleView[]): [number, number] | null {
   const first = samples[0];
   if (!first) return null;
-  return [first.at, Math.max(now, samples.at(-1)!.until, first.at + SAMPLE_MS)];
+  return [first.at, endOf(samples)];
 }
 
 const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600].map((s) => s * 1_000);
@@ -64,15 +77,15 @@ export interface NodePoint {
 /**
  * Children per node over time: every node seen in any sample (sorted), a
  * point per sample with each of them (0 where a node had no children or was
- * not a member yet / any more), and the last point repeated at `now`.
+ * not a member yet / any more), and the last point held to the end.
  */
-export function perNodeSeries(samples: Sample[], now: number): { nodes: string[]; points: NodePoint[] } {
+export function perNodeSeries(samples: readonly SampleView[]): { nodes: string[]; points: NodePoint[] } {
   const names = new Set<string>();
   for (const s of samples) for (const n of Object.keys(s.perNode)) names.add(n);
   const nodes = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const points = samples.map((s) => ({ at: s.at, values: Object.fromEntries(nodes.map((n) => [n, s.perNode[n] ?? 0])) }));
   const last = points.at(-1);
-  if (last && now > last.at) points.push({ at: now, values: last.values });
+  if (last) points.push({ at: endOf(samples), values: last.values });
   return { nodes, points };
 }
 
@@ -81,11 +94,11 @@ export interface CountPoint {
   members: number;
 }
 
-/** Member nodes (up) over time, the last value held until `now`. */
-export function membersSeries(samples: Sample[], now: number): CountPoint[] {
+/** Member nodes (up) over time, the last value held to the end. */
+export function membersSeries(samples: readonly SampleView[]): CountPoint[] {
   const points = samples.map((s) => ({ at: s.at, members: s.members }));
   const last = points.at(-1);
-  if (last && now > last.at) points.push({ at: now, members: last.members });
+  if (last) points.push({ at: endOf(samples), members: last.members });
   return points;
 }
 
@@ -94,37 +107,45 @@ export interface RatePoint {
   starts: number;
   stops: number;
   restarts: number;
+  moves: number;
   failures: number;
 }
 
-const round2 = (n: number): number => Math.round(n * 100) / 100;
+/** Starts, stops, restarts in place, moves and failures per second: each sample's counts (a sample is one second), the last held to the end. */
+export function rateSeries(samples: readonly SampleView[]): RatePoint[] {
+  const points = samples.map((s) => ({ at: s.at, starts: s.starts, stops: s.stops, restarts: s.restarts, moves: s.moves, failures: s.failures }));
+  const last = points.at(-1);
+  if (last) points.push({ ...last, at: endOf(samples) });
+  return points;
+}
 
-/**
- * Starts, stops, restarts and failures per second. Sample i's counts are what
- * arrived after sample i-1's last update and until its own last update; they
- * are divided by that span (at least one sample period, and at most the
- * period before `at` plus the sample's own, as events arrive within a patch
- * interval of happening). The first sample is skipped: it holds whatever
- * the snapshot carried, from an unknown span. A zero point is added one
- * period after a sample when the next one (or `now`) comes later than that.
- */
-export function rateSeries(samples: Sample[], now: number, periodMs = SAMPLE_MS): RatePoint[] {
-  const out: RatePoint[] = [];
-  for (let i = 1; i < samples.length; i++) {
-    const s = samples[i]!;
-    const prev = samples[i - 1]!;
-    const from = Math.max(prev.until, s.at - periodMs);
-    const seconds = Math.max(periodMs, s.until - from) / 1_000;
-    out.push({ at: s.at, starts: round2(s.starts / seconds), stops: round2(s.stops / seconds), restarts: round2(s.restarts / seconds), failures: round2(s.failures / seconds) });
-    const next = samples[i + 1]?.at ?? now;
-    const quietFrom = Math.max(s.at + periodMs, s.until);
-    if (next > quietFrom) out.push({ at: quietFrom, starts: 0, stops: 0, restarts: 0, failures: 0 });
-  }
+/** The busiest second for starts, if any child started: how many and when. */
+export function startsPeak(samples: readonly SampleView[]): { at: number; starts: number } | null {
+  let peak: { at: number; starts: number } | null = null;
+  for (const s of samples) if (s.starts > 0 && (peak === null || s.starts > peak.starts)) peak = { at: s.at, starts: s.starts };
+  return peak;
+}
+
+/** One `converged` event: `after` ms from the topology change (`cause` of `node`) to every child running once. */
+export interface Convergence {
+  seq: number;
+  at: number;
+  after: number;
+  cause: ConvergedEvent['cause'];
+  node: string;
+  /** Children running once when it converged. */
+  children: number;
+}
+
+/** The `converged` events among the notable events, oldest first. */
+export function convergenceOf(events: readonly EventView[]): Convergence[] {
+  const out: Convergence[] = [];
+  for (const e of events) if (e.type === 'converged') out.push({ seq: e.seq, at: e.at, after: e.after, cause: e.cause, node: e.node, children: e.children });
   return out;
 }
 
 export interface ConvergenceBar extends Convergence {
-  /** Unique key for the bar (seq can start over when the gateway restarts). */
+  /** Unique key for the bar. */
   key: string;
   label: string;
   /** "after demo-3 down" */
@@ -138,8 +159,34 @@ export function changeText(cause: string, node: string): string {
 }
 
 /** A bar per convergence, oldest first, labelled with its time. */
-export function convergenceBars(convergence: Convergence[], clock: (at: number) => string): ConvergenceBar[] {
-  return convergence.map((c, i) => ({ ...c, key: `${i}-${c.seq}`, label: clock(c.at), change: changeText(c.cause, c.node) }));
+export function convergenceBars(convergence: readonly Convergence[], clock: (at: number) => string): ConvergenceBar[] {
+  return convergence.map((c) => ({ ...c, key: String(c.seq), label: clock(c.at), change: changeText(c.cause, c.node) }));
+}
+
+export interface ChartData {
+  domain: [number, number] | null;
+  perNode: { nodes: string[]; points: NodePoint[] };
+  members: CountPoint[];
+  memberTicks: number[];
+  rates: RatePoint[];
+  peak: { at: number; starts: number } | null;
+  convergence: Convergence[];
+  bars: ConvergenceBar[];
+}
+
+/** Everything the Charts view draws, from the state's samples and notable events only. */
+export function chartData(samples: readonly SampleView[], events: readonly EventView[]): ChartData {
+  const convergence = convergenceOf(events);
+  return {
+    domain: timeDomain(samples),
+    perNode: perNodeSeries(samples),
+    members: membersSeries(samples),
+    memberTicks: countTicks(Math.max(0, ...samples.map((s) => s.members))),
+    rates: rateSeries(samples),
+    peak: startsPeak(samples),
+    convergence,
+    bars: convergenceBars(convergence, clockTime),
+  };
 }
 
 /** "84 ms", "1.2 s", "2 min 5 s". */

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent } from 'pogo-core/observer-state';
-import { describeEvent, eventText, subjectsOf } from './event-text';
+import { burstOf, type ChildEvent } from '../test-cluster';
+import { activitySubjects, activityText, describeActivity, describeEvent, eventText, subjectsOf } from './event-text';
+
+const times = <E extends ChildEvent>(n: number, make: (i: number) => E): E[] => Array.from({ length: n }, (_, i) => make(i));
 
 describe('the event formatter', () => {
   it('describes each event type in words', () => {
@@ -30,5 +33,22 @@ describe('the event formatter', () => {
     expect(subjectsOf({ type: 'duplicate-resolved', id: 'x', survivor: { node: 'a', pid: 'p' }, stopped: [{ node: 'b', pid: 'q' }, { node: 'a', pid: 'r' }], at: 0 })).toEqual({ child: 'x', nodes: ['a', 'b'] });
     expect(subjectsOf({ type: 'converged', after: 1, cause: 'node-up', node: 'a', children: 1, at: 0 })).toEqual({ child: null, nodes: ['a'] });
     expect(subjectsOf({ type: 'placed', id: 'x', node: undefined, by: 'none', at: 0 })).toEqual({ child: 'x', nodes: [] });
+  });
+
+  it('describes a burst: its event when it holds one, else how many, of what, where', () => {
+    const moves = times(983, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 's4', to: `n${i % 4}`, reason: 'failure' as const }));
+    expect(activityText(burstOf(1, moves))).toBe('983 moved from s4 to 4 nodes (node down or failing)');
+    expect(activityText(burstOf(1, moves.slice(0, 1)))).toBe('c0 moved s4 → n0 (node down or failing)');
+    expect(activityText(burstOf(1, times(12, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 'n1', to: 'n3', reason: 'undrain' as const }))))).toBe('12 moved from n1 to n3 (node undrained)');
+    expect(activityText(burstOf(1, times(7, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 'n1', to: `n${i % 2}`, reason: 'resume' as const }))))).toBe('7 moved from n1 to 2 nodes (rebalancing resumed)');
+    expect(activityText(burstOf(1, times(1_000, (i) => ({ at: i, type: 'started' as const, id: `c${i}`, node: `n${i % 3}`, pid: 'p' }))))).toBe('1,000 started on 3 nodes');
+    expect(activityText(burstOf(1, times(40, (i) => ({ at: i, type: 'stopped' as const, id: `c${i}`, node: 'n2', pid: 'p' }))))).toBe('40 stopped on n2');
+    expect(activityText(burstOf(1, times(12, (i) => ({ at: i, type: 'failed' as const, id: `c${i}`, node: 'n2', failures: 1, error: 'x' }))))).toBe('12 failed on n2');
+    expect(activityText(burstOf(1, times(5, (i) => ({ at: i, type: 'placed' as const, id: `c${i}`, node: i < 3 ? 'n1' : undefined, by: i < 3 ? ('hash' as const) : ('none' as const) }))))).toBe('5 placed on n1, 2 with no node to run on');
+    expect(activityText(burstOf(1, times(2, (i) => ({ at: i, type: 'placed' as const, id: `c${i}`, node: undefined, by: 'none' as const }))))).toBe('2 have no node to run on');
+    expect(activityText(burstOf(1, times(3, (i) => ({ at: i, type: 'duplicate-resolved' as const, id: `c${i}`, survivor: { node: 'n1', pid: 'p' }, stopped: [{ node: 'n2', pid: 'q' }] }))))).toBe('3 duplicates resolved');
+    // The nodes are links, as in an event's sentence.
+    expect(describeActivity(burstOf(1, moves))).toEqual(['983 moved ', 'from ', { node: 's4' }, ' ', 'to ', '4 nodes', ' (node down or failing)']);
+    expect(activitySubjects(burstOf(1, moves))).toEqual(['n0', 'n1', 'n2', 'n3', 's4']);
   });
 });

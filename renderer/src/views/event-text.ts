@@ -8,9 +8,16 @@
  * filters and selection). Events are typed down to each field (state.ts
  * ClusterEvent), so nothing here re-reads a field or casts one; a new event
  * type fails to compile until it is described here.
+ *
+ * A burst of per-child events (the gateway's `activity`, state.ts
+ * ActivityView) has its own sentence, `describeActivity`: a burst of one is
+ * its event's sentence; a larger one says how many, of what kind, where
+ * ("983 moved from s4 to 4 nodes (node down or failing)", "1,000 started
+ * on 3 nodes", "12 failed on n2"). `activitySubjects` names the nodes a
+ * burst concerns (those in `nodes`, and a move's source).
  */
 import type { MoveReason } from 'pogo-core';
-import type { ClusterEvent } from 'pogo-core/observer-state';
+import type { ActivityView, ClusterEvent } from 'pogo-core/observer-state';
 import { formatDuration } from './chart-data';
 
 /** A piece of an event's sentence: text, or a child / node to link. */
@@ -76,13 +83,61 @@ export function describeEvent(e: ClusterEvent): Part[] {
       return parts;
     }
     case 'converged':
-      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${e.children} ${e.children === 1 ? 'child' : 'children'} running once`];
+      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`];
   }
 }
 
 /** The sentence as plain text. */
 export function eventText(e: ClusterEvent): string {
-  return describeEvent(e)
-    .map((p) => (typeof p === 'string' ? p : 'child' in p ? p.child : p.node))
-    .join('');
+  return partsText(describeEvent(e));
+}
+
+function partsText(parts: Part[]): string {
+  return parts.map((p) => (typeof p === 'string' ? p : 'child' in p ? p.child : p.node)).join('');
+}
+
+/** "1,000": a count with thousands separators (the same in every locale, like the rest of the text). */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** The nodes a burst concerns: where its events happened (moves: where they went) and a move's source, sorted. */
+export function activitySubjects(a: ActivityView): string[] {
+  const nodes = new Set(Object.keys(a.nodes));
+  if (a.from !== undefined) nodes.add(a.from);
+  return [...nodes].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
+/** "n2" when one node, "3 nodes" when several (the breakdown is in the burst's expansion). */
+function where(nodes: Record<string, number>): Part[] {
+  const names = Object.keys(nodes);
+  if (names.length === 1) return [{ node: names[0]! }];
+  return [`${formatCount(names.length)} nodes`];
+}
+
+/** The burst as a sentence: its event's for a burst of one, else "983 moved from s4 to 4 nodes (node down or failing)". */
+export function describeActivity(a: ActivityView): Part[] {
+  if (a.count === 1) return describeEvent(a.first);
+  const n = formatCount(a.count);
+  switch (a.type) {
+    case 'moved':
+      return [`${n} moved `, ...(a.from !== undefined ? ['from ', { node: a.from }, ' '] : []), 'to ', ...where(a.nodes), a.reason !== undefined ? ` (${MOVE_REASONS[a.reason]})` : ''];
+    case 'started':
+    case 'stopped':
+    case 'failed':
+      return [`${n} ${a.type} on `, ...where(a.nodes)];
+    case 'placed': {
+      const placed = Object.values(a.nodes).reduce((sum, k) => sum + k, 0);
+      const nowhere = a.count - placed;
+      if (placed === 0) return [`${n} have no node to run on`];
+      return [`${n} placed on `, ...where(a.nodes), nowhere > 0 ? `, ${formatCount(nowhere)} with no node to run on` : ''];
+    }
+    case 'duplicate-resolved':
+      return [`${n} duplicates resolved`];
+  }
+}
+
+/** The burst's sentence as plain text. */
+export function activityText(a: ActivityView): string {
+  return partsText(describeActivity(a));
 }

@@ -5,7 +5,7 @@
  * undrain, resume, heal).
  */
 import { describe, expect, it } from 'vitest';
-import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, type CauseContext, type GainInputs, type Gains } from '../src/distributed/events.js';
+import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, returning, type CauseContext, type GainInputs, type Gains } from '../src/distributed/events.js';
 import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
 import type { ChildView, Runner } from '../src/distributed/view.js';
 import { parseChildSpec } from '../src/supervisor/child-spec.js';
@@ -22,6 +22,7 @@ const context = (over: Partial<CauseContext> & { gains?: Gains } = {}): CauseCon
   draining: () => false,
   stateOf: () => 'up',
   gain: (node) => gainOf(over.gains ?? NO_GAINS, node),
+  returning: (node) => returning(over.gains ?? NO_GAINS, node),
   ...over,
 });
 
@@ -40,8 +41,19 @@ describe('causeOf: the reason of each owner change', () => {
     const failing = { failures: new Map([['n1', { failures: 3, lastError: 'boom' }]]), runners: [] };
     expect(causeOf(failing, 'n1', 'n2', null, null, context())).toBe('failure');
   });
-  it('heal: several instances met', () => {
-    expect(causeOf({ failures: new Map(), runners: [run('n1'), run('n2')] }, 'n1', 'n2', null, null, context())).toBe('heal');
+  it('heal: several instances met, and the new owner is a member coming back', () => {
+    const two = { failures: new Map(), runners: [run('n1'), run('n2')] };
+    let g = nextGains(NO_GAINS, inputs([]), inputs(['n1', 'n2']));
+    // n2 is new: a second instance seen is the old one not yet reported stopped (the observer's race), not a heal.
+    expect(causeOf(two, 'n1', 'n2', null, null, context({ gains: g }))).toBe('join');
+    // n2 was cut off and comes back: two instances are the two sides of the partition.
+    g = nextGains(g, inputs(['n1', 'n2']), inputs(['n1']));
+    g = nextGains(g, inputs(['n1']), inputs(['n1', 'n2']));
+    expect(causeOf(two, 'n1', 'n2', null, null, context({ gains: g }))).toBe('heal');
+    // An undrain is an undrain, whatever the observer saw in between.
+    g = nextGains(g, inputs(['n1', 'n2']), inputs(['n1'], ['n2']));
+    g = nextGains(g, inputs(['n1'], ['n2']), inputs(['n1', 'n2']));
+    expect(causeOf(two, 'n1', 'n2', null, null, context({ gains: g }))).toBe('undrain');
   });
   it('join, undrain and resume: why the new owner gained it', () => {
     let g = nextGains(NO_GAINS, inputs(['n1', 'n2']), inputs(['n1', 'n2', 'n3']));

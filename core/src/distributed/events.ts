@@ -43,7 +43,7 @@ export interface GainInputs {
  * `resume` of rebalancing, which applies to every node.
  */
 export interface Gains {
-  readonly byNode: ReadonlyMap<string, { readonly reason: 'join' | 'undrain'; readonly n: number }>;
+  readonly byNode: ReadonlyMap<string, { readonly reason: 'join' | 'undrain'; readonly n: number; readonly returning: boolean }>;
   /** The counter at the last resume, -1 if none. */
   readonly resumed: number;
   readonly n: number;
@@ -53,15 +53,21 @@ export const NO_GAINS: Gains = { byNode: new Map(), resumed: -1, n: 0 };
 
 /** The gains after placement inputs changed from `before` to `after` (pure). */
 export function nextGains(g: Gains, before: GainInputs, after: GainInputs): Gains {
-  let byNode: Map<string, { reason: 'join' | 'undrain'; n: number }> | undefined;
+  let byNode: Map<string, { reason: 'join' | 'undrain'; n: number; returning: boolean }> | undefined;
   let n = g.n;
   for (const node of after.eligible) {
     if (before.eligible.has(node)) continue;
     byNode ??= new Map(g.byNode);
-    byNode.set(node, { reason: before.drains.has(node) && !after.drains.has(node) ? 'undrain' : 'join', n: ++n });
+    // `returning`: it was eligible before (it comes back after a partition or a restart), not new.
+    byNode.set(node, { reason: before.drains.has(node) && !after.drains.has(node) ? 'undrain' : 'join', n: ++n, returning: g.byNode.has(node) });
   }
   const resumed = before.paused && !after.paused ? ++n : g.resumed;
   return n === g.n ? g : { byNode: byNode ?? g.byNode, resumed, n };
+}
+
+/** Whether the latest gain of `node` is its return (eligible again after a partition or restart), not its first join. */
+export function returning(g: Gains, node: string): boolean {
+  return g.byNode.get(node)?.returning ?? false;
 }
 
 /** Why `node` gains a child now: the later of its own gain and the last resume; `join` when nothing is known. */
@@ -76,6 +82,8 @@ export interface CauseContext {
   draining(node: string): boolean;
   /** Why `node` may be gaining children now (`gainOf`). */
   gain(node: string): GainReason;
+  /** Whether `node` came back (eligible again) rather than joined for the first time (`returning`). */
+  returning(node: string): boolean;
   /** The member's state: 'left' also for a member that is gone from the table; 'leaving' when it announced it no longer takes children. */
   stateOf(node: string): 'up' | 'down' | 'left' | 'leaving';
   maxStartFailures: number;
@@ -84,9 +92,10 @@ export interface CauseContext {
 /**
  * Why the owner of a child changed from `previous` to `next` (for the
  * `moved` event that follows): a pin set or removed, the previous owner
- * draining, gone, down, leaving or failing to start the child, several
- * instances after a heal, and otherwise the reason `next` gained it (it
- * joined, was undrained, or rebalancing resumed).
+ * draining, gone, down, leaving or failing to start the child, and
+ * otherwise the reason `next` gained it (it joined, was undrained, or
+ * rebalancing resumed) — or a heal, when several instances run and `next`
+ * is a member coming back rather than a new one.
  */
 export function causeOf(v: Pick<ChildView, 'failures' | 'runners'>, previous: string | undefined, next: string | undefined, pinBefore: string | null | undefined, pinAfter: string | null | undefined, ctx: CauseContext): MoveReason {
   if (pinAfter !== pinBefore && (pinAfter === next || pinBefore === previous)) return pinAfter == null ? 'unpin' : 'pin';
@@ -97,8 +106,12 @@ export function causeOf(v: Pick<ChildView, 'failures' | 'runners'>, previous: st
     if (state === 'down') return 'failure';
     if ((v.failures.get(previous)?.failures ?? 0) >= ctx.maxStartFailures) return 'failure';
   }
-  if (v.runners.length > 1) return 'heal';
-  return next === undefined ? 'join' : ctx.gain(next);
+  // Several instances: a heal only when the new owner is a member coming back (the other side of a
+  // partition). Race "the new start is seen before the old stop": with stop-first on other nodes, an
+  // observer can hear the new instance before the old one's stop; the move is then the gain's.
+  const gain = next === undefined ? 'join' : ctx.gain(next);
+  if (v.runners.length > 1 && gain === 'join' && (next === undefined || ctx.returning(next))) return 'heal';
+  return gain;
 }
 
 /** What a child looked like last, for the next diff. */

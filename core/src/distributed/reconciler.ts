@@ -40,7 +40,7 @@ import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
-import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, type CauseContext, type ChildHistory, type DistEvent, type GainInputs, type Gains } from './events.js';
+import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, returning, type CauseContext, type ChildHistory, type DistEvent, type GainInputs, type Gains } from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { placeChild, type Candidate } from './placement.js';
@@ -595,6 +595,7 @@ export class Reconciler {
     maxStartFailures: 0,
     draining: (node) => this.drains.has(node),
     gain: (node) => gainOf(this.gains, node),
+    returning: (node) => returning(this.gains, node),
     stateOf: (node) => {
       const m = this.memberByName.get(node);
       if (!m || m.status === 'left') return 'left';

@@ -149,6 +149,21 @@ describe('EventIntake', () => {
     expect(t.intake.sessions).toBe(1);
   });
 
+  it('members up before the observer started are discovered, not joining; a later incarnation joins', () => {
+    const published: DistEvent[] = [];
+    const table = new Map([['a', member('a', { startedAt: 5 })], ['b', member('b', { startedAt: 50 })]]);
+    const intake = new EventIntake({ publish: (e) => published.push(e), member: (n) => table.get(n), changed: () => {}, startedAt: 10 });
+    intake.onDistEvent(up('a'));
+    intake.onDistEvent(up('b'));
+    expect(published.map((e) => e.type === 'node-up' && e.node)).toEqual(['b']);
+    // a restarts: its new incarnation is news.
+    table.set('a', member('a', { startedAt: 5, status: 'down' }));
+    intake.onDistEvent(down('a'));
+    table.set('a', member('a', { incarnation: 'a-2', startedAt: 60 }));
+    intake.onDistEvent(up('a'));
+    expect(published.map((e) => `${e.type}:${'node' in e ? e.node : ''}`)).toEqual(['node-up:b', 'node-down:a', 'node-up:a']);
+  });
+
   it('with no other member to ask, a lost member stays unreachable', () => {
     const t = setup([member('x')]);
     t.set('x', { status: 'down' });

@@ -50,7 +50,11 @@
  *   flicker with the observer's view are not news.
  *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
- * their node-up/node-down are counted (`sessions`) and not published.
+ * their node-up/node-down are counted (`sessions`) and not published. Nor
+ * is the observer meeting the members that were up before it started: a
+ * first node-up of an incarnation that started before the observer is its
+ * discovery, not a join (incarnations started within the clock skew of two
+ * hosts of the observer's own start may be taken either way).
  */
 import type { DistEvent } from '../distributed/events.js';
 
@@ -63,6 +67,8 @@ export interface MemberFacts {
   status: string;
   /** Other members, linked to the observer, that report they cannot hear this incarnation. */
   unheardBy?: ReadonlyArray<{ reporter: string }>;
+  /** When this incarnation started (its own clock). */
+  startedAt?: number;
 }
 
 export type Verdict = 'reachable' | 'unreachable' | 'down';
@@ -97,10 +103,16 @@ export interface EventIntakeOptions {
   member(name: string): MemberFacts | undefined;
   /** A member became unreachable from here, or is no longer: the UI shows it. */
   changed(): void;
+  /** When the observer started (its clock): members started before it were already up, not joining. */
+  startedAt?: number;
 }
 
 export class EventIntake {
   private readonly lost = new Map<string, Lost>();
+  /** Member incarnations this observer has seen up. */
+  private readonly met = new Set<string>();
+  /** Members judged down (their loss published), until they are up again. */
+  private readonly down = new Set<string>();
   /** Stops dropped when a member came back, to check once its live state has arrived again: node → stopped events. */
   private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
   /** id → pids published as running (started, not yet stopped), each with its node when known. */
@@ -115,6 +127,11 @@ export class EventIntake {
   /** The instances running when the gateway starts, as if their start had been published. */
   seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string; node?: string }> }>): void {
     for (const c of children) if (c.instances.length > 0) this.running.set(c.id, new Map(c.instances.map((i) => [i.pid, i.node])));
+  }
+
+  /** Members whose loss was published (judged down), until seen up again. */
+  judgedDown(): ReadonlySet<string> {
+    return this.down;
   }
 
   /** Members unreachable from here and not judged down. */
@@ -201,8 +218,17 @@ export class EventIntake {
   }
 
   private onFound(e: Extract<DistEvent, { type: 'node-up' }>): void {
+    this.down.delete(e.node);
     const l = this.lost.get(e.node);
-    if (l === undefined) return this.emit(e);
+    if (l === undefined) {
+      const m = this.o.member(e.node);
+      const key = `${e.node}/${m?.incarnation ?? ''}`;
+      const first = !this.met.has(key);
+      this.met.add(key);
+      // Discovery: it was up before this observer started.
+      if (first && m?.startedAt !== undefined && this.o.startedAt !== undefined && m.startedAt < this.o.startedAt) return;
+      return this.emit(e);
+    }
     if (this.o.member(e.node)?.incarnation !== l.incarnation) {
       // Another incarnation: the one we lost was really down.
       this.release(e.node);
@@ -220,6 +246,7 @@ export class EventIntake {
     const l = this.lost.get(name);
     if (!l) return;
     this.lost.delete(name);
+    this.down.add(name);
     for (const e of l.held) this.emit(e);
     for (const e of l.placed.values()) this.emit(e);
     this.o.changed();

@@ -84,6 +84,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       snapshots.markHistoryDirty();
     },
     member: (name) => node.member(name),
+    startedAt: node.startedAt,
     changed: () => {
       markDirty();
       remote.refresh();
@@ -97,7 +98,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     () => remote.current,
   );
   const markDirty = (): void => snapshots.markDirty();
-  const remote = new RemoteView(node, markDirty);
+  // A member judged down needs no borrowed view: the observer's own is as good as any for it (and fresher).
+  const remote = new RemoteView(node, markDirty, (name) => intake.judgedDown().has(name));
   const onDistEvent = (e: DistEvent): void => intake.onDistEvent(e);
   const onMember = (): void => {
     intake.judge(memberFacts());
@@ -169,7 +171,9 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const levels = () => {
     const perNode: Record<string, number> = {};
     let members = 0;
-    for (const m of node.members()) if (m.role === 'member' && m.status !== 'left' && m.status !== 'down') members++;
+    // A member unreachable from here only is still a member up, as the others see it.
+    const unreachable = intake.unreachable();
+    for (const m of node.members()) if (m.role === 'member' && (m.status === 'up' || m.status === 'suspect' || unreachable.has(m.name))) members++;
     for (const c of Object.values(snapshots.any().children)) if (c.node !== null && c.status === 'running') perNode[c.node] = (perNode[c.node] ?? 0) + 1;
     return { members, perNode };
   };

@@ -2,7 +2,9 @@
  * Members beyond the observer's own links (a firewall between the observer
  * and some members, while the members reach each other): the observer
  * borrows the view of a member it does reach (`view`, which needs no
- * credential) once a second while any member is unreachable, and drops it
+ * credential) once a second while any member is unreachable (a member the
+ * other members confirmed down needs none: the observer's own view is as
+ * good as any for it, and fresher), and drops it
  * once it reaches them all again. snapshot.ts shows the children and those
  * members' status from it.
  *
@@ -25,10 +27,15 @@ export class RemoteView {
   private closed = false;
   private timer: TimerHandle | undefined;
 
-  /** `onChange` is called when the borrowed view changes or is dropped. */
+  /**
+   * `onChange` is called when the borrowed view changes or is dropped.
+   * `known(name)`: a member whose state the observer knows without asking
+   * (judged down: the other members confirmed it), so it needs no view.
+   */
   constructor(
     private readonly node: PogoNode,
     private readonly onChange: () => void,
+    private readonly known: (name: string) => boolean = () => false,
   ) {}
 
   /** The borrowed view, while some member is beyond the observer's links. */
@@ -55,7 +62,7 @@ export class RemoteView {
 
   private async borrow(): Promise<void> {
     const members = this.node.members().filter((m) => m.role === 'member' && m.status !== 'left');
-    if (members.every((m) => m.status === 'up' || m.status === 'suspect')) {
+    if (members.every((m) => m.status === 'up' || m.status === 'suspect' || this.known(m.name))) {
       if (this.view) {
         this.view = undefined;
         this.onChange();

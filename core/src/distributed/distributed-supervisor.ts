@@ -46,7 +46,7 @@ import { Reconciler } from './reconciler.js';
 import { verTime, type Ver } from './registers.js';
 import type { SavedState } from './state-file.js';
 import { key, parseGroup } from './tags.js';
-import { countInto, emptyCounts, globalChild, type ChildCountsGlobal, type Explanation, type GlobalChild, type LocalChild } from './view.js';
+import { countInto, emptyCounts, globalChild, type ChildCountsGlobal, type ChildView, type Explanation, type GlobalChild, type LocalChild } from './view.js';
 
 export type { DistEvent } from './events.js';
 export type { StoreSummary } from './desired-state.js';
@@ -512,9 +512,19 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       return this.instances.children().map((c) => ({ id: c.id, node: this.o.node, pid: c.pid, status: c.status, restarts: c.restarts, pin: this.desired.live(c.id)?.pin?.node ?? undefined, lastError: c.lastError }));
     }
     const out: GlobalChild[] = [];
-    for (const v of this.reconciler.views()) if (v.live) out.push(globalChild(v, v.live));
+    for (const v of this.reconciler.views()) {
+      if (!v.live) continue;
+      // A view is reused while nothing about its child changed, and so is its listing entry: readers
+      // (the gateway's state) can tell an unchanged child by identity instead of comparing it.
+      let g = this.listed.get(v);
+      if (g === undefined) this.listed.set(v, (g = globalChild(v, v.live)));
+      out.push(g);
+    }
     return out;
   }
+
+  /** The listing entry of each current view (globalChild is a function of the view alone). */
+  private readonly listed = new WeakMap<ChildView, GlobalChild>();
 
   countChildren(): ChildCountsGlobal {
     const counts = emptyCounts(this.instances.count);

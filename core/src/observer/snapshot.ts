@@ -20,7 +20,16 @@ import type { Access, ActivityView, ChildView, ClusterState, EventView, SampleVi
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
+/** The UI view of each listing entry already converted: an unchanged child keeps its object, which diffState skips by identity. */
+const converted = new WeakMap<ChildReport, ChildView>();
+
 function childView(c: ChildReport): ChildView {
+  let v = converted.get(c);
+  if (v === undefined) converted.set(c, (v = toChildView(c)));
+  return v;
+}
+
+function toChildView(c: ChildReport): ChildView {
   const start = c.spec.start;
   return {
     id: c.id,

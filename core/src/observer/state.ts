@@ -178,9 +178,11 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?: T[]; remove?: string[] } | undefined {
+  if (prev === next) return undefined;
   const set: T[] = [];
   const remove: string[] = [];
-  for (const [key, value] of Object.entries(next)) if (!(key in prev) || !same(prev[key], value)) set.push(value);
+  // The same object is the same value (the gateway reuses the view of an unchanged child): no need to compare.
+  for (const [key, value] of Object.entries(next)) if (prev[key] !== value && (!(key in prev) || !same(prev[key], value))) set.push(value);
   for (const key of Object.keys(prev)) if (!(key in next)) remove.push(key);
   if (set.length === 0 && remove.length === 0) return undefined;
   return { ...(set.length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
@@ -197,7 +199,7 @@ export function diffState(prev: ClusterState, next: ClusterState): StatePatch | 
   if (children) patch.children = children;
   const gset: Array<{ scope: string; group: string; members: Record<string, number> }> = [];
   const gremove: Array<{ scope: string; group: string }> = [];
-  for (const [scope, groups] of Object.entries(next.groups)) for (const [group, members] of Object.entries(groups)) if (!same(prev.groups[scope]?.[group], members)) gset.push({ scope, group, members });
+  if (prev.groups !== next.groups) for (const [scope, groups] of Object.entries(next.groups)) for (const [group, members] of Object.entries(groups)) if (!same(prev.groups[scope]?.[group], members)) gset.push({ scope, group, members });
   for (const [scope, groups] of Object.entries(prev.groups)) for (const group of Object.keys(groups)) if (next.groups[scope]?.[group] === undefined) gremove.push({ scope, group });
   if (gset.length > 0 || gremove.length > 0) patch.groups = { ...(gset.length > 0 ? { set: gset } : {}), ...(gremove.length > 0 ? { remove: gremove } : {}) };
   const lastSeq = prev.events.at(-1)?.seq ?? 0;

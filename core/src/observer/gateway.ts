@@ -85,10 +85,10 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     },
     member: (name) => node.member(name),
     startedAt: node.startedAt,
-    changed: () => {
-      markDirty();
-      remote.refresh();
-    },
+    // No borrowed view at once: a member that really died is judged down within a few ms (the others'
+    // reach reports), and a borrow then would pull every child's view for nothing; the regular round
+    // (remote-view.ts, once a second) covers one that stays unreachable.
+    changed: () => markDirty(),
   });
   intake.seed(node.supervisor.whichChildren('global'));
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.

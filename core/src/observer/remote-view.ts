@@ -50,11 +50,6 @@ export class RemoteView {
     }, BORROW_EVERY_MS);
   }
 
-  /** Ask now (a member was just lost), not at the next round. */
-  refresh(): void {
-    if (!this.closed) void this.borrow();
-  }
-
   stop(): void {
     this.closed = true;
     this.node.clock.clearTimeout(this.timer);

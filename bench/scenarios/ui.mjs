@@ -51,6 +51,31 @@ export function skipReason() {
 
 const epoch = () => performance.timeOrigin + performance.now();
 
+/** Starts recording the page's animation-frame intervals (the browser's own requestAnimationFrame). */
+function recordFrames(page) {
+  return page.evaluate(() => {
+    const w = window;
+    w.__frames = [];
+    w.__recording = true;
+    let prev = performance.now();
+    const tick = (now) => {
+      w.__frames.push(now - prev);
+      prev = now;
+      if (w.__recording) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+
+/** Stops recording; the intervals since recordFrames, the first (partial) one left out. */
+function recordedFrames(page) {
+  return page.evaluate(() => {
+    const w = window;
+    w.__recording = false;
+    return w.__frames.slice(1);
+  });
+}
+
 function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -156,18 +181,7 @@ export async function run(ctx) {
     const from = await card.boundingBox();
     const columns = page.getByTestId('node-column');
     const last = await columns.nth((await columns.count()) - 1).boundingBox();
-    await page.evaluate(() => {
-      const w = window;
-      w.__frames = [];
-      w.__recording = true;
-      let prev = performance.now();
-      const tick = (now) => {
-        w.__frames.push(now - prev);
-        prev = now;
-        if (w.__recording) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    await recordFrames(page);
     await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
     await page.mouse.down();
     const y = from.y + 200;
@@ -177,11 +191,7 @@ export async function run(ctx) {
     }
     // Drop onto the last column (opens the move confirmation), then cancel it.
     await page.mouse.up();
-    const out = await page.evaluate(() => {
-      const w = window;
-      w.__recording = false;
-      return w.__frames.slice(1);
-    });
+    const out = await recordedFrames(page);
     if (await page.getByRole('dialog').count()) await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
     return out;
   });
@@ -206,29 +216,14 @@ export async function run(ctx) {
   const had = cluster.tracker.onNode(victim.name);
   const failover = await ctx.step(`SIGKILL ${victim.name} (${had} children) and record frames until all ${N} run once`, 180_000, () =>
     cpuShare(async () => {
-      await page.evaluate(() => {
-        const w = window;
-        w.__frames = [];
-        w.__recording = true;
-        let prev = performance.now();
-        const tick = (now) => {
-          w.__frames.push(now - prev);
-          prev = now;
-          if (w.__recording) requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-      });
+      await recordFrames(page);
       const k = performance.now();
       killed.add(victim.name);
       victim.signal('SIGKILL');
       const t = cluster.tracker;
       const done = (await t.when(() => t.onNode(victim.name) === 0 && t.running === N + size.probes && t.duplicates === 0, 170_000 * ctx.bounds, `every child running again after SIGKILL of ${victim.name}`)) - k;
       // The board has caught up when the dead node's column is empty (its header shows 0).
-      const out = await page.evaluate(() => {
-        const w = window;
-        w.__recording = false;
-        return w.__frames.slice(1);
-      });
+      const out = await recordedFrames(page);
       return { done, frames: out };
     }),
   );

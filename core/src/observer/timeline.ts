@@ -30,7 +30,7 @@
  * copies what changed for the states it serves.
  */
 
-import { MAX_ACTIVITY, MAX_EVENTS, MAX_SAMPLES } from './state.js';
+import { MAX_ACTIVITY, MAX_EVENTS, MAX_SAMPLES, type SampleView } from './state.js';
 
 export const NOTABLE_LIMIT = MAX_EVENTS;
 export const ACTIVITY_LIMIT = MAX_ACTIVITY;
@@ -78,18 +78,8 @@ export interface Burst<E> {
   first: E;
 }
 
-export interface Sample {
-  /** Start of the second (ms). */
-  at: number;
-  starts: number;
-  stops: number;
-  restarts: number;
-  moves: number;
-  failures: number;
-  members: number;
-  /** node → children running there when the second closed. */
-  perNode: Record<string, number>;
-}
+/** One second of the cluster: the state's SampleView (state.ts). */
+export type Sample = SampleView;
 
 export interface Levels {
   members: number;

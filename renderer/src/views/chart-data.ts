@@ -102,14 +102,8 @@ export function membersSeries(samples: readonly SampleView[]): CountPoint[] {
   return points;
 }
 
-export interface RatePoint {
-  at: number;
-  starts: number;
-  stops: number;
-  restarts: number;
-  moves: number;
-  failures: number;
-}
+/** One second's counts, as the gateway's sample has them. */
+export type RatePoint = Pick<SampleView, 'at' | 'starts' | 'stops' | 'restarts' | 'moves' | 'failures'>;
 
 /** Starts, stops, restarts in place, moves and failures per second: each sample's counts (a sample is one second), the last held to the end. */
 export function rateSeries(samples: readonly SampleView[]): RatePoint[] {

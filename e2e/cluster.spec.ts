@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { startDemo, type Demo } from './helpers/demo.js';
+import { listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -18,18 +18,7 @@ test.describe.configure({ mode: 'serial' });
 let demo: Demo;
 let page: Page;
 
-interface Child {
-  id: string;
-  node?: string;
-  pin?: string;
-  status: string;
-}
-
-async function clusterChildren(): Promise<Child[]> {
-  const reply = await demo.ctl('ls');
-  expect(reply.ok, JSON.stringify(reply.error)).toBe(true);
-  return reply.result as Child[];
-}
+const clusterChildren = (): Promise<ListedChild[]> => listChildren(demo.ctl);
 
 const column = (node: string) => page.locator(`[data-testid="node-column"][data-node="${node}"]`);
 const card = (id: string) => page.locator(`[data-child="${id}"]`);

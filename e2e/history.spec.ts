@@ -23,6 +23,7 @@
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { startCluster, type Cluster } from './helpers/cluster.js';
+import { listChildren, type ListedChild } from './helpers/demo.js';
 import { docsDir as docs } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial', timeout: 240_000 });
@@ -32,17 +33,7 @@ const CHILDREN = 2_000;
 let cluster: Cluster;
 let page: Page;
 
-interface Child {
-  id: string;
-  node?: string;
-  status: string;
-}
-
-async function clusterChildren(): Promise<Child[]> {
-  const reply = await cluster.ctl('ls');
-  expect(reply.ok, JSON.stringify(reply.error)).toBe(true);
-  return reply.result as Child[];
-}
+const clusterChildren = (): Promise<ListedChild[]> => listChildren(cluster.ctl);
 
 /** How many children run, once each, on each node, as the cluster says. */
 async function perNode(): Promise<{ running: number; byNode: Record<string, number> }> {

@@ -17,7 +17,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { startDemo, type Demo } from './helpers/demo.js';
+import { listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -26,17 +26,7 @@ const WIDTH = 1400;
 let demo: Demo;
 let page: Page;
 
-interface Child {
-  id: string;
-  node?: string;
-  status: string;
-}
-
-async function clusterChildren(): Promise<Child[]> {
-  const reply = await demo.ctl('ls');
-  expect(reply.ok, JSON.stringify(reply.error)).toBe(true);
-  return reply.result as Child[];
-}
+const clusterChildren = (): Promise<ListedChild[]> => listChildren(demo.ctl);
 
 /** Starts a child through `pogo ctl start` (the reply is not checked: a child that fails at start may be refused there and still be registered). */
 async function startChild(spec: Record<string, unknown>): Promise<void> {

@@ -10,6 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { expect } from '@playwright/test';
 import { repoRoot } from './paths.js';
 
 const cli = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
@@ -70,6 +71,21 @@ export function ctlFor(dir: string, nodes: readonly DemoNode[]): Demo['ctl'] {
       throw err;
     }
   };
+}
+
+/** A child as `pogo ctl ls --json` lists it (the fields the specs read). */
+export interface ListedChild {
+  id: string;
+  node?: string;
+  pin?: string;
+  status: string;
+}
+
+/** Every child as the cluster itself lists it (`pogo ctl ls`), the reply checked. */
+export async function listChildren(ctl: Demo['ctl']): Promise<ListedChild[]> {
+  const reply = await ctl('ls');
+  expect(reply.ok, JSON.stringify(reply.error)).toBe(true);
+  return reply.result as ListedChild[];
 }
 
 export async function startDemo(options: { nodes?: number } = {}): Promise<Demo> {

@@ -22,9 +22,11 @@
  * state.ts.
  *
  * Work: the state is rebuilt only when something changed (supervisor,
- * membership or group events), never per child while idle; patches go out
- * at most every `intervalMs`, after a convergence check. Timers go through
- * the node's clock.
+ * membership or group events), never per child while idle. A change goes
+ * out as soon as it has settled (patches.ts PatchPacer: 15 ms of quiet, at
+ * most `intervalMs` after it, at least 50 ms after the previous patch); the
+ * regular tick every `intervalMs` judges convergence, keeps the history and
+ * sends what they added. Timers go through the node's clock.
  */
 import { randomBytes } from 'node:crypto';
 import type { TimerHandle } from '../clock.js';
@@ -36,7 +38,7 @@ import { CommandRouter } from './command-router.js';
 import { ConvergenceTracker } from './convergence.js';
 import { EventIntake } from './event-intake.js';
 import { EventHistory } from './history.js';
-import { PatchFeed } from './patches.js';
+import { PatchFeed, PatchPacer } from './patches.js';
 import { RemoteView } from './remote-view.js';
 import { startServer } from './server.js';
 import { Snapshots } from './snapshot.js';
@@ -97,7 +99,13 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     () => ({ events: history.events, activity: history.activity, samples: history.samples, unreachable: intake.unreachable(), sessions: intake.sessions }),
     () => remote.current,
   );
-  const markDirty = (): void => snapshots.markDirty();
+  // Sends patches once the server is up (flushFeed is set then); changes before that are in the first snapshot.
+  let flushFeed = (): void => {};
+  const pacer = new PatchPacer(node.clock, { settleMs: 15, maxMs: intervalMs, minGapMs: Math.min(50, intervalMs) }, () => flushFeed());
+  const markDirty = (): void => {
+    snapshots.markDirty();
+    pacer.changed();
+  };
   // A member judged down needs no borrowed view: the observer's own is as good as any for it (and fresher).
   const remote = new RemoteView(node, markDirty, (name) => intake.judgedDown().has(name));
   const onDistEvent = (e: DistEvent): void => intake.onDistEvent(e);
@@ -112,6 +120,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   remote.start();
   const detach = (): void => {
     remote.stop();
+    pacer.stop();
     node.supervisor.off('event', onDistEvent);
     for (const kind of MEMBER_KINDS) node.off(kind, onMember);
     node.supervisor.off('change', markDirty);
@@ -128,7 +137,12 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const { io } = server;
   installAuth(io, node, { token, maxClients: options.maxClients ?? 32, ...(options.credential !== undefined ? { credential: options.credential } : {}) });
   const router = new CommandRouter(node);
-  const feed = new PatchFeed(io, (access) => snapshots.get(access));
+  const feed = new PatchFeed(
+    io,
+    (access) => snapshots.get(access),
+    () => pacer.changed(),
+  );
+  flushFeed = () => feed.flush();
   io.on('connection', (socket) => {
     feed.add(socket);
     socket.on('command', (raw: unknown, ack: unknown) => {
@@ -167,6 +181,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       }
     }
     feed.flush();
+    pacer.flushed();
   };
   const levels = () => {
     const perNode: Record<string, number> = {};

@@ -372,9 +372,9 @@ export class ProcessGroups {
     return [...this.scopeStates.keys()].sort();
   }
 
-  /** Plain JSON view of every known scope and its groups (keys sorted). */
-  snapshot(): PgSnapshot {
-    return Object.fromEntries(this.scopes().map((scope) => [scope, Object.fromEntries(this.scopeSnapshot(scope))]));
+  /** Plain JSON view of the given scopes (default: every known scope) and their groups (keys sorted); unknown scopes are left out. */
+  snapshot(scopes: readonly string[] = this.scopes()): PgSnapshot {
+    return Object.fromEntries(scopes.filter((scope) => this.scopeStates.has(scope)).map((scope) => [scope, Object.fromEntries(this.scopeSnapshot(scope))]));
   }
 
   /**

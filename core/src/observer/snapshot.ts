@@ -15,7 +15,7 @@
  * while idle. A built state is never changed (diffState compares the last
  * one a client acknowledged with the newest).
  */
-import type { PogoNode } from '../node.js';
+import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import type { Access, ActivityView, ChildView, ClusterState, EventView, SampleView } from './state.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 
@@ -82,9 +82,9 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
   const children: ClusterState['children'] = {};
   for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = childView(c);
   const groups: ClusterState['groups'] = {};
-  const snapshot = node.groups.snapshot();
+  // The supervisor's own scope is shown as children (and is the big one: a group per child).
+  const snapshot = node.groups.snapshot(node.groups.scopes().filter((scope) => scope !== SUPERVISOR_SCOPE));
   for (const [scope, gs] of Object.entries(snapshot)) {
-    if (scope === 'pogo') continue; // the supervisor's own state is shown as children
     groups[scope] = {};
     for (const [group, list] of Object.entries(gs)) {
       const perNode: Record<string, number> = {};

@@ -182,8 +182,16 @@ function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?:
   const set: T[] = [];
   const remove: string[] = [];
   // The same object is the same value (the gateway reuses the view of an unchanged child): no need to compare.
-  for (const [key, value] of Object.entries(next)) if (prev[key] !== value && (!(key in prev) || !same(prev[key], value))) set.push(value);
-  for (const key of Object.keys(prev)) if (!(key in next)) remove.push(key);
+  // for…in, not Object.entries: at 20,000 children this runs on every patch, and needs no pair per key.
+  let kept = 0;
+  for (const key in next) {
+    const value = next[key]!;
+    const had = Object.hasOwn(prev, key);
+    if (had) kept++;
+    if (!had || (prev[key] !== value && !same(prev[key], value))) set.push(value);
+  }
+  // Fewer of prev's keys are in next than prev has: some were removed.
+  if (kept < Object.keys(prev).length) for (const key in prev) if (!Object.hasOwn(next, key)) remove.push(key);
   if (set.length === 0 && remove.length === 0) return undefined;
   return { ...(set.length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
 }

@@ -21,7 +21,8 @@ import { useShallow } from 'zustand/react/shallow';
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { runCommand } from '../gateway/client';
 import { requestMove } from '../gateway/move';
-import { childrenByNode, selectMemberNodes } from '../store/cluster';
+import { boardIndex } from '../store/board-index';
+import { filterColumns, selectMemberNodes } from '../store/cluster';
 import { selectStale } from '../store/connection';
 import { useStore } from '../store/index';
 import { AttentionLane } from './AttentionLane';
@@ -79,7 +80,7 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
   );
 }
 
-function NodeColumn(props: { node: MemberView | null; children: ChildView[]; total: number; readOnly: boolean; stale: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
+function NodeColumn(props: { node: MemberView | null; children: readonly ChildView[]; total: number; readOnly: boolean; stale: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
   const { node, children, readOnly, stale } = props;
   const name = node?.name ?? '';
   const listRef = useRef<HTMLDivElement>(null);
@@ -195,8 +196,9 @@ export function Board() {
   const readOnly = cluster?.readOnly ?? true;
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
-  const byNode = useMemo(() => childrenByNode(cluster, filter, statusFilter), [cluster?.children, filter, statusFilter]);
-  const total = cluster ? Object.keys(cluster.children).length : 0;
+  const index = boardIndex(cluster?.children);
+  const byNode = useMemo(() => filterColumns(index.byNode, filter, statusFilter), [index.byNode, filter, statusFilter]);
+  const total = index.total;
   const shown = Object.values(byNode).reduce((n, list) => n + list.length, 0);
 
   async function confirmMove(): Promise<void> {

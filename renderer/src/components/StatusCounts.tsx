@@ -5,7 +5,7 @@
  * status with no children is not listed, unless it is the active filter
  * (so the filter stays visible and can be cleared).
  */
-import { useMemo } from 'react';
+import { boardIndex } from '../store/board-index';
 import { useStore } from '../store/index';
 
 /** Problems first. */
@@ -15,12 +15,7 @@ export function StatusCounts({ shown }: { shown: number }) {
   const children = useStore((s) => s.cluster?.children);
   const active = useStore((s) => s.statusFilter);
   const search = useStore((s) => s.filter);
-  const counts = useMemo(() => {
-    const out = new Map<string, number>();
-    for (const c of Object.values(children ?? {})) out.set(c.status, (out.get(c.status) ?? 0) + 1);
-    return out;
-  }, [children]);
-  const total = Object.keys(children ?? {}).length;
+  const { counts, total } = boardIndex(children);
   const statuses = [...STATUS_ORDER, ...[...counts.keys()].filter((s) => !(STATUS_ORDER as readonly string[]).includes(s))];
   const filtered = search !== '' || active !== null;
 

@@ -6,6 +6,7 @@
  */
 import type { StateCreator } from 'zustand';
 import { applyPatch, type ChildView, type ClusterState, type MemberView, type StatePatch } from 'pogo-core/observer-state';
+import { buildIndex } from './board-index';
 import type { AppStore } from './index';
 
 /** How long a child that changed node is shown as "arrived", ms. */
@@ -90,9 +91,17 @@ export function matchesFilter(child: ChildView, filter: string): boolean {
 }
 
 /** Children grouped by the node they run on ('' for not running anywhere), sorted by id, filtered by the search and, if given, by status. */
-export function childrenByNode(cluster: ClusterState | null, filter = '', status: string | null = null): Record<string, ChildView[]> {
+export function childrenByNode(cluster: ClusterState | null, filter = '', status: string | null = null): Readonly<Record<string, readonly ChildView[]>> {
+  return cluster ? filterColumns(buildIndex(cluster.children).byNode, filter, status) : {};
+}
+
+/** The board's columns (board-index.ts) with only the children the search and the status filter show; the same object when neither is set. */
+export function filterColumns(byNode: Readonly<Record<string, readonly ChildView[]>>, filter: string, status: string | null): Readonly<Record<string, readonly ChildView[]>> {
+  if (filter.trim() === '' && status === null) return byNode;
   const out: Record<string, ChildView[]> = {};
-  if (!cluster) return out;
-  for (const c of Object.values(cluster.children).sort((a, b) => (a.id < b.id ? -1 : 1))) if ((status === null || c.status === status) && matchesFilter(c, filter)) (out[c.node ?? ''] ??= []).push(c);
+  for (const [node, list] of Object.entries(byNode)) {
+    const shown = list.filter((c) => (status === null || c.status === status) && matchesFilter(c, filter));
+    if (shown.length > 0) out[node] = shown;
+  }
   return out;
 }

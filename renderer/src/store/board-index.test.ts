@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { ChildView } from 'pogo-core/observer-state';
+import { buildIndex, nextIndex } from './board-index';
+
+const child = (id: string, node: string | null, status: ChildView['status'] = 'running'): ChildView => ({ id, status, node, pid: node ? `<${id}>` : null, owner: node, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
+
+const plain = (i: ReturnType<typeof buildIndex>) => ({ byNode: Object.fromEntries(Object.entries(i.byNode).map(([n, l]) => [n, l.map((c) => c.id)])), counts: Object.fromEntries(i.counts), total: i.total });
+
+describe('board index', () => {
+  it('groups by node, sorted by id, and counts statuses', () => {
+    const i = buildIndex({ b: child('b', 'n1'), a: child('a', 'n1'), c: child('c', null, 'pending') });
+    expect(plain(i)).toEqual({ byNode: { n1: ['a', 'b'], '': ['c'] }, counts: { running: 2, pending: 1 }, total: 3 });
+  });
+
+  it('an update touches only the columns a change touched (others keep their arrays)', () => {
+    const children: Record<string, ChildView> = {};
+    for (let n = 1; n <= 3; n++) for (let k = 0; k < 100; k++) children[`c${n}-${k}`] = child(`c${n}-${k}`, `n${n}`);
+    const first = buildIndex(children);
+    const next = { ...children, 'c1-5': child('c1-5', 'n2'), zz: child('zz', 'n1', 'pending') };
+    const i = nextIndex(first, next);
+    expect(i.byNode['n3']).toBe(first.byNode['n3']);
+    expect(i.byNode['n1']).not.toBe(first.byNode['n1']);
+    expect(plain(i)).toEqual(plain(buildIndex(next)));
+    expect(nextIndex(i, next)).toBe(i);
+  });
+
+  it('equals a rebuild after any sequence of sets and removals', () => {
+    const op = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'constructor', 'toString'), node: fc.constantFrom(null, 'n1', 'n2', 'n3'), status: fc.constantFrom('running', 'pending', 'failing'), remove: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(fc.array(op, { maxLength: 5 }), { maxLength: 20 }), (rounds) => {
+        let children: Record<string, ChildView> = {};
+        let index = buildIndex(children);
+        for (const round of rounds) {
+          children = { ...children };
+          for (const o of round) {
+            if (o.remove) delete children[o.id];
+            else children[o.id] = child(o.id, o.node, o.status as ChildView['status']);
+          }
+          index = nextIndex(index, children);
+          expect(plain(index)).toEqual(plain(buildIndex(children)));
+        }
+      }),
+    );
+  });
+});

@@ -76,6 +76,29 @@ function recordedFrames(page) {
   });
 }
 
+/** CPU profilers of the page (CDP) and of this process (node:inspector), started together. */
+async function startProfilers(page) {
+  const { Session } = await import('node:inspector/promises');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  const own = new Session();
+  own.connect();
+  await own.post('Profiler.enable');
+  await own.post('Profiler.setSamplingInterval', { interval: 200 });
+  await own.post('Profiler.start');
+  return {
+    async stop(dir, name) {
+      const [pageProfile, ownProfile] = [await cdp.send('Profiler.stop'), await own.post('Profiler.stop')];
+      writeFileSync(join(dir, `${name}-page.cpuprofile`), JSON.stringify(pageProfile.profile));
+      writeFileSync(join(dir, `${name}-gateway.cpuprofile`), JSON.stringify(ownProfile.profile));
+      own.disconnect();
+      await cdp.detach();
+    },
+  };
+}
+
 function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -130,6 +153,10 @@ export async function run(ctx) {
   ctx.log(`  board with ${size.nodes} columns and ${N} children after ${firstBoard.toFixed(0)} ms`);
 
   // ---- patch to paint
+  // BENCH_PROFILE_DIR=<dir>: CPU profiles of the page (Chromium's profiler) and of this process (the
+  // observer node and the gateway) over the probes, to see where patch to paint goes.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const profilers = profileDir ? await startProfilers(page) : undefined;
   const toPaint = [];
   const fromCommand = [];
   for (let i = 0; i < size.probes; i++) {
@@ -138,7 +165,9 @@ export async function run(ctx) {
     const painted = page.evaluate(
       (probe) =>
         new Promise((resolve) => {
-          const seen = () => document.querySelector(`[data-child="${probe}"]`);
+          // Its card as running: with patches sent as soon as a change settles, a card may show the
+          // child pending (its spec has arrived, its instance not yet) before the observer sees it run.
+          const seen = () => document.querySelector(`[data-child="${probe}"].status-running`);
           const done = () => requestAnimationFrame(() => resolve(performance.timeOrigin + performance.now()));
           if (seen()) return done();
           const mo = new MutationObserver(() => {
@@ -146,7 +175,7 @@ export async function run(ctx) {
             mo.disconnect();
             done();
           });
-          mo.observe(document.body, { childList: true, subtree: true });
+          mo.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
         }),
       id,
     );
@@ -171,6 +200,7 @@ export async function run(ctx) {
     fromCommand.push(t.command);
     await new Promise((r) => setTimeout(r, 250));
   }
+  if (profilers) await profilers.stop(profileDir, 'ui-probes');
   ctx.metric('patch to paint', 'ms', toPaint, { target: ['<=', 150], note: "from the observer's live state first holding a new child's instance to the animation frame that shows its card (includes the gateway batching patches every 100 ms)" });
   ctx.metric('command to paint', 'ms', fromCommand, { note: 'from startChild on a member to the frame that shows the card' });
   ctx.metric('time to first board', 'ms', [firstBoard], { note: `navigation until all ${size.nodes} columns and ${N} children are on the board` });

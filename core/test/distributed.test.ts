@@ -100,6 +100,8 @@ describe('distributed supervisor: Pogo scenarios', () => {
     const onN2 = ids.filter((id) => sim.instances(id)[0] === 'n2');
     expect(onN2.length).toBeGreaterThan(0);
 
+    const n3events: DistEvent[] = [];
+    sim.running().find((n) => n.name === 'n3')!.supervisor.on('event', (e) => n3events.push(e));
     let mark = events.length;
     n1!.supervisor.drain('n2');
     await sim.until(() => onN2.every((id) => sim.instances(id).length === 1 && sim.instances(id)[0] !== 'n2'), 5_000, 'drained');
@@ -112,6 +114,13 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await settled('settled after undrain');
     expect(movesSince(mark).filter((m) => m.to === 'n2').map((m) => m.id).sort()).toEqual([...onN2].sort());
     expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['undrain']));
+    // The drain and the undrain are events themselves, on every node, naming the node that executed them.
+    const flagged = (list: DistEvent[]) => list.flatMap((e) => (e.type === 'drain' ? [[e.node, e.draining, e.by]] : []));
+    expect(flagged(events)).toEqual([
+      ['n2', true, 'n1'],
+      ['n2', false, 'n1'],
+    ]);
+    expect(flagged(n3events)).toEqual(flagged(events));
 
     const child = ids.find((id) => sim.instances(id)[0] !== 'n3')!;
     const home = sim.instances(child)[0]!;
@@ -146,6 +155,32 @@ describe('distributed supervisor: Pogo scenarios', () => {
     expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['join']));
   });
 
+
+  it('a drain and a pause are events on every node; a node that comes later learns them as they are, not as news', async () => {
+    const [n1, n2] = await cluster(3, 112);
+    const flagged = (list: DistEvent[]) => list.flatMap((e) => (e.type === 'drain' ? [[e.node, e.draining, e.by]] : e.type === 'rebalancing' ? [['pause', e.paused, e.by]] : []));
+    const seen: DistEvent[] = [];
+    n1!.supervisor.on('event', (e) => seen.push(e));
+    n2!.supervisor.drain('n3');
+    n2!.supervisor.setRebalancing(true);
+    await sim.until(() => flagged(seen).length === 2, 5_000, 'n1 saw the drain and the pause');
+    expect(flagged(seen)).toEqual([
+      ['n3', true, 'n2'],
+      ['pause', true, 'n2'],
+    ]);
+    const late: DistEvent[] = [];
+    const n4 = await sim.start('n4', ['n1']);
+    n4.supervisor.on('event', (e) => late.push(e));
+    await sim.until(() => n4.supervisor.isReady && n4.supervisor.draining().includes('n3') && n4.supervisor.rebalancingPaused, 5_000, 'n4 ready and knows the flags');
+    expect(flagged(late)).toEqual([]);
+    n1!.supervisor.undrain('n3');
+    n1!.supervisor.setRebalancing(false);
+    await sim.until(() => flagged(late).length === 2, 5_000, 'n4 sees the undrain and the resume');
+    expect(flagged(late)).toEqual([
+      ['n3', false, 'n1'],
+      ['pause', false, 'n1'],
+    ]);
+  });
   it('restarts a child elsewhere when its owner dies', async () => {
     const [n1] = await cluster(3, 105);
     const started = await sim.resolve(n1!.supervisor.startChild(w('d1')));

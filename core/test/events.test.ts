@@ -5,7 +5,7 @@
  * undrain, resume, heal).
  */
 import { describe, expect, it } from 'vitest';
-import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, returning, type CauseContext, type GainInputs, type Gains } from '../src/distributed/events.js';
+import { NO_FLAGS, NO_GAINS, causeOf, diffChild, flagEvents, gainOf, nextGains, returning, type CauseContext, type Flags, type GainInputs, type Gains } from '../src/distributed/events.js';
 import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
 import type { ChildView, Runner } from '../src/distributed/view.js';
 import { parseChildSpec } from '../src/supervisor/child-spec.js';
@@ -100,5 +100,31 @@ describe('diffChild: events between two views', () => {
   it('a same pid in both views is no event at all', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
     expect(diffChild(first.history, view({ runners: [run('n1')] }), 2, causeNow).events).toEqual([]);
+  });
+});
+
+describe('flagEvents: drains and the pause as events', () => {
+  const T1 = '0000000010.000001.n1';
+  const T2 = '0000000020.000002.n2';
+  const flags = (drains: Record<string, [boolean, string]>, pause?: [boolean, string]): Flags => ({
+    drains: new Map(Object.entries(drains).map(([node, [value, ver]]) => [node, { value, ver }])),
+    pause: pause ? { value: pause[0], ver: pause[1] } : undefined,
+  });
+
+  it('a drain set, then cleared, with when and where the command ran', () => {
+    const drained = flags({ n3: [true, T1] });
+    expect(flagEvents(NO_FLAGS, drained)).toEqual([{ type: 'drain', node: 'n3', draining: true, by: 'n1', at: parseInt('0000000010', 36) }]);
+    expect(flagEvents(drained, flags({ n3: [false, T2] }))).toEqual([{ type: 'drain', node: 'n3', draining: false, by: 'n2', at: parseInt('0000000020', 36) }]);
+  });
+
+  it('a newer version with the same value is no event; an undrain never drained is none either', () => {
+    expect(flagEvents(flags({ n3: [true, T1] }), flags({ n3: [true, T2] }))).toEqual([]);
+    expect(flagEvents(NO_FLAGS, flags({ n3: [false, T1] }))).toEqual([]);
+  });
+
+  it('pause and resume', () => {
+    expect(flagEvents(NO_FLAGS, flags({}, [true, T1]))).toEqual([{ type: 'rebalancing', paused: true, by: 'n1', at: parseInt('0000000010', 36) }]);
+    expect(flagEvents(flags({}, [true, T1]), flags({}, [false, T2]))).toEqual([{ type: 'rebalancing', paused: false, by: 'n2', at: parseInt('0000000020', 36) }]);
+    expect(flagEvents(flags({}, [false, T1]), flags({}, [false, T2]))).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ import type { StoreMessage } from '../protocol.js';
 import { Replica } from '../store/replica.js';
 import { Replication } from '../store/replication.js';
 import { trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
+import type { Flags } from './events.js';
 import { VersionClock, desiredStateKinds, highestRev, isCollected, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { key, parseKey } from './tags.js';
 import { EMPTY_REGISTER } from './view.js';
@@ -162,6 +163,16 @@ export class DesiredState {
 
   get paused(): boolean {
     return (this.replica.get(key.pause) as FlagRegister | undefined)?.value ?? false;
+  }
+
+  /** Every drain flag (set or cleared) by node, and the pause flag, with their versions. */
+  flags(): Flags {
+    const drains = new Map<string, FlagRegister>();
+    for (const k of this.replica.selectedKeys()) {
+      const parsed = parseKey(k);
+      if (parsed?.kind === 'drain') drains.set(parsed.node, this.replica.get(k) as FlagRegister);
+    }
+    return { drains, pause: this.replica.get(key.pause) as FlagRegister | undefined };
   }
 
   /** The roster (tombstones.ts): members by name, true while tombstones wait for them. */

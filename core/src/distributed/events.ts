@@ -12,8 +12,19 @@
  *   duplicate-resolved  emitted by the node that stops its duplicate (it
  *                       alone knows which instance won), not by the diff
  *   node-up / node-down membership, with the member's role
+ *   drain               a node's drain flag changed (`draining`), set by `by`
+ *   rebalancing         the cluster-wide pause flag changed (`paused`)
+ *
+ * The flag events come from `flagEvents`, a diff of the flag registers the
+ * reconciler saw before and after a change: `at` and `by` are the time and
+ * the node of the register's version (when and where the command was
+ * executed), not when this node heard of it. A version that is newer but
+ * holds the same value (drain twice) is no event. What a node learns while
+ * it is not yet ready (its first sync with the cluster) is not news: those
+ * flags were set before it came, and the reconciler takes them in silently.
  */
 import type { Role } from '../protocol.js';
+import { verNode, verTime, type FlagRegister } from './registers.js';
 import type { ChildView, MoveReason, PlacedBy } from './view.js';
 
 export type DistEvent =
@@ -24,7 +35,27 @@ export type DistEvent =
   | { type: 'failed'; id: string; node: string; failures: number; error: string; at: number }
   | { type: 'duplicate-resolved'; id: string; survivor: { node: string; pid: string }; stopped: Array<{ node: string; pid: string }>; at: number }
   | { type: 'node-up'; node: string; role: Role; at: number }
-  | { type: 'node-down'; node: string; role: Role; reason: string; at: number };
+  | { type: 'node-down'; node: string; role: Role; reason: string; at: number }
+  | { type: 'drain'; node: string; draining: boolean; by: string; at: number }
+  | { type: 'rebalancing'; paused: boolean; by: string; at: number };
+
+/** The flag registers as one node holds them (desired-state.ts `flags()`). */
+export interface Flags {
+  readonly drains: ReadonlyMap<string, FlagRegister>;
+  readonly pause: FlagRegister | undefined;
+}
+
+export const NO_FLAGS: Flags = { drains: new Map(), pause: undefined };
+
+/** The drain and rebalancing events between two readings of the flags (an absent flag is false). */
+export function flagEvents(before: Flags, after: Flags): DistEvent[] {
+  const out: DistEvent[] = [];
+  for (const [node, flag] of after.drains) {
+    if ((before.drains.get(node)?.value ?? false) !== flag.value) out.push({ type: 'drain', node, draining: flag.value, by: verNode(flag.ver), at: verTime(flag.ver) });
+  }
+  if (after.pause && (before.pause?.value ?? false) !== after.pause.value) out.push({ type: 'rebalancing', paused: after.pause.value, by: verNode(after.pause.ver), at: verTime(after.pause.ver) });
+  return out;
+}
 
 /** Why a node may be gaining children: the latest change of placement inputs in its favour. */
 export type GainReason = 'join' | 'undrain' | 'resume';

@@ -40,7 +40,7 @@ import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
-import { NO_GAINS, causeOf, diffChild, gainOf, nextGains, returning, type CauseContext, type ChildHistory, type DistEvent, type GainInputs, type Gains } from './events.js';
+import { NO_FLAGS, NO_GAINS, causeOf, flagEvents, type Flags, diffChild, gainOf, nextGains, returning, type CauseContext, type ChildHistory, type DistEvent, type GainInputs, type Gains } from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { placeChild, type Candidate } from './placement.js';
@@ -155,6 +155,7 @@ export class Reconciler {
   private flagsDirty = true;
   private drains = new Set<string>();
   private pausedFlag = false;
+  private flagsSeen: Flags = NO_FLAGS;
   private candidatesNow: Candidate[] = [];
   private memberByName = new Map<string, Member>();
   /** Linked nodes (up or suspect), this one included. */
@@ -445,6 +446,10 @@ export class Reconciler {
     if (this.flagsDirty) {
       this.drains = this.o.desired.draining();
       this.pausedFlag = this.o.desired.paused;
+      // Drain and pause changes as events; before readiness, what arrives is the cluster's past (events.ts).
+      const flags = this.o.desired.flags();
+      if (this.ready) for (const e of flagEvents(this.flagsSeen, flags)) this.o.emit(e);
+      this.flagsSeen = flags;
     }
     this.refreshTopology();
     this.gains = nextGains(this.gains, gainsBefore, this.gainInputs());

@@ -68,6 +68,11 @@ export function verTime(ver: Ver): number {
   return parseInt(ver.slice(0, 10), 36);
 }
 
+/** The node that made a version (the one that executed the write). */
+export function verNode(ver: Ver): string {
+  return ver.slice(18);
+}
+
 export interface Pin {
   node: string | null;
   ver: Ver;

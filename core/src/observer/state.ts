@@ -84,7 +84,8 @@ export type GatewayEvent = ConvergedEvent;
  * A cluster event as the observer saw it: the distributed supervisor's
  * events (distributed/events.ts: `placed`, `started`, `stopped`, `moved`
  * with its `reason`, `failed`, `duplicate-resolved`, `node-up` and
- * `node-down` with the node's `role`) and the gateway's own.
+ * `node-down` with the node's `role`, `drain` and `rebalancing` when an
+ * operator drains a node or pauses rebalancing) and the gateway's own.
  */
 export type ClusterEvent = DistEvent | GatewayEvent;
 export type EventType = ClusterEvent['type'];

@@ -41,7 +41,7 @@ import './timeline.css';
 /** Top-level items drawn at first, and added by "Show older". */
 export const PAGE = 300;
 
-const KIND_LABELS: Record<Kind, string> = { membership: 'Membership', placement: 'Placement', lifecycle: 'Starts / stops', moves: 'Moves', failures: 'Failures', convergence: 'Convergence' };
+const KIND_LABELS: Record<Kind, string> = { membership: 'Membership', placement: 'Placement', lifecycle: 'Starts / stops', moves: 'Moves', failures: 'Failures', convergence: 'Convergence', operations: 'Drains / pauses' };
 
 const BADGES: Record<EventType, string> = {
   'node-up': 'node up',
@@ -53,6 +53,8 @@ const BADGES: Record<EventType, string> = {
   failed: 'failed',
   'duplicate-resolved': 'duplicate',
   converged: 'converged',
+  drain: 'drain',
+  rebalancing: 'rebalancing',
 };
 
 function isSelected(entry: Entry, selection: Selection): boolean {

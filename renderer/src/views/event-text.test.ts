@@ -21,6 +21,10 @@ describe('the event formatter', () => {
     expect(text({ type: 'started', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a started on demo-1');
     expect(text({ type: 'stopped', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a stopped on demo-1');
     expect(text({ type: 'failed', id: 'a', node: 'demo-1', failures: 3, error: 'exit 2', at: 0 })).toBe('a failed on demo-1 (3 failures in a row): exit 2');
+    expect(text({ type: 'drain', node: 'demo-3', draining: true, by: 'demo-1', at: 0 })).toBe('node demo-3 draining: its children move away and nothing new starts there (command on demo-1)');
+    expect(text({ type: 'drain', node: 'demo-3', draining: false, by: 'demo-1', at: 0 })).toBe('node demo-3 undrained: it takes children again (command on demo-1)');
+    expect(text({ type: 'rebalancing', paused: true, by: 'demo-2', at: 0 })).toBe('rebalancing paused: children stay where they run (command on demo-2)');
+    expect(subjectsOf({ type: 'drain', node: 'demo-3', draining: true, by: 'demo-1', at: 0 })).toEqual({ child: null, nodes: ['demo-3', 'demo-1'] });
     expect(text({ type: 'duplicate-resolved', id: 'a', survivor: { node: 'demo-1', pid: 'p' }, stopped: [{ node: 'demo-2', pid: 'q' }, { node: 'demo-3', pid: 'r' }], at: 0 })).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2, demo-3');
   });
 

@@ -53,6 +53,10 @@ export function subjectsOf(e: ClusterEvent): { child: string | null; nodes: stri
     case 'node-down':
     case 'converged':
       return { child: null, nodes: [e.node] };
+    case 'drain':
+      return { child: null, nodes: [...new Set([e.node, e.by])] };
+    case 'rebalancing':
+      return { child: null, nodes: [e.by] };
   }
 }
 
@@ -82,6 +86,10 @@ export function describeEvent(e: ClusterEvent): Part[] {
       }
       return parts;
     }
+    case 'drain':
+      return ['node ', { node: e.node }, e.draining ? ' draining: its children move away and nothing new starts there' : ' undrained: it takes children again', ' (command on ', { node: e.by }, ')'];
+    case 'rebalancing':
+      return [e.paused ? 'rebalancing paused: children stay where they run' : 'rebalancing resumed: children go where placement puts them', ' (command on ', { node: e.by }, ')'];
     case 'converged':
       return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`];
   }

@@ -25,7 +25,7 @@ import { activitySubjects, subjectsOf } from './event-text';
 
 export type Entry = { kind: 'event'; seq: number; at: number; event: EventView } | { kind: 'activity'; seq: number; at: number; activity: ActivityView };
 
-export const KINDS = ['membership', 'placement', 'lifecycle', 'moves', 'failures', 'convergence'] as const;
+export const KINDS = ['membership', 'placement', 'lifecycle', 'moves', 'failures', 'convergence', 'operations'] as const;
 export type Kind = (typeof KINDS)[number];
 
 const KIND_OF: Record<EventType, Kind> = {
@@ -38,6 +38,8 @@ const KIND_OF: Record<EventType, Kind> = {
   failed: 'failures',
   'duplicate-resolved': 'failures',
   converged: 'convergence',
+  drain: 'operations',
+  rebalancing: 'operations',
 };
 
 /** The filter kind of an event type. */

@@ -86,11 +86,12 @@ describe('distributed supervisor on real processes', () => {
     expect(Object.values(before).every((c) => c > 50)).toBe(true);
     const victim = nodes.reduce((a, b) => (before[a.name]! >= before[b.name]! ? a : b));
     const survivors = nodes.filter((n) => n !== victim);
-    const t0 = performance.now();
     victim.signal('SIGKILL');
     const took = await cluster.until(() => allRunning(survivors), 15_000, 'every child runs again on the survivors', 10);
     console.log(`failover: ${before[victim.name]} children of ${victim.name} running again on the survivors within ${took.toFixed(0)} ms (poll resolution 10 ms)`);
-    expect(performance.now() - t0).toBeLessThan(15_000);
+    // By the survivors' own local supervisors, not the cluster's report: every child once, the victim's among them.
+    const after = await localCounts(survivors);
+    expect(sum(after)).toBe(COUNT);
   });
 
   it('a node killed and started again into 1,200 children gets every register and its share back', async () => {

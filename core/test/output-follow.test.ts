@@ -167,6 +167,16 @@ describe('OutputFollowers', () => {
     expect(t.sent.at(-1)?.event).toMatchObject({ kind: 'lines', change: 'watch', lines: [{ text: 'back' }] });
   });
 
+  it('ends the watch when the member refuses the credential (every later poll would be refused, and audited)', async () => {
+    const t = setup();
+    t.failWith({ code: 'unauthorized', message: 'the credential is not valid for this cluster' });
+    t.followers.watch('s1', VIEWER, { id: 'job' });
+    await t.run(5_000);
+    expect(t.reads).toHaveLength(1);
+    expect(t.sent.map((s) => s.event)).toEqual([{ id: 'job', kind: 'status', state: 'refused', message: 'a: unauthorized: the credential is not valid for this cluster' }]);
+    expect(t.followers.size).toBe(0);
+  });
+
   it('ends the watch when the child leaves the cluster', async () => {
     const t = setup();
     t.followers.watch('s1', VIEWER, { id: 'job' });

@@ -37,15 +37,19 @@
  * a child that writes faster loses lines, counted in `skipped`.
  *
  * Every session's watch polls with that session's own credential and
- * name, so a watch can read no more than the session's `logs` could.
+ * name, so a watch can read no more than the session's `logs` could. A
+ * member refusing the credential ends the watch (`refused`): it would
+ * refuse every later poll too, and audit each refusal.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { accessRefusal } from './command-router.js';
 import type { SessionData } from './server.js';
 import type { ChildView } from './state.js';
-import { parseWatchOutput, type CommandFailure, type OutputEvent, type OutputLinesEvent, type UiResults, type WatchAck } from './ui-protocol.js';
+import { parseWatchOutput, type CommandFailure, type OutputEvent, type OutputLinesEvent, type OutputStatusEvent, type UiResults, type WatchAck } from './ui-protocol.js';
 
 export const MAX_WATCHES_PER_SESSION = 4;
+/** A member's answers that end a watch: the credential will not do. */
+const REFUSALS: ReadonlySet<string> = new Set(['unauthorized', 'forbidden', 'commands-disabled']);
 const POLL_MS = 500;
 const RETRY_MS = 2_000;
 
@@ -165,7 +169,7 @@ export class OutputFollowers {
     watch.timer = this.o.clock.setTimeout(() => void this.poll(watch), ms);
   }
 
-  private status(watch: Watch, state: 'not-running' | 'unavailable' | 'gone', message: string): void {
+  private status(watch: Watch, state: OutputStatusEvent['state'], message: string): void {
     const key = `${state}:${message}`;
     if (watch.status === key) return;
     watch.status = key;
@@ -192,6 +196,11 @@ export class OutputFollowers {
       reply = { ok: false, error: { code: 'failed', message: err instanceof Error ? err.message : String(err) } };
     }
     if (watch.closed) return;
+    if (!reply.ok && REFUSALS.has(reply.error.code)) {
+      this.status(watch, 'refused', `${step.node}: ${reply.error.code}: ${reply.error.message}`);
+      this.unwatch(watch.session, { id: watch.id });
+      return;
+    }
     if (!reply.ok) {
       this.status(watch, 'unavailable', `${step.node}: ${reply.error.code}: ${reply.error.message}`);
       this.schedule(watch, this.o.retryMs ?? RETRY_MS);

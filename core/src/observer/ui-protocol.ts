@@ -474,9 +474,10 @@ export interface OutputLinesEvent {
 
 /**
  * Why no lines come: the child runs nowhere right now (`not-running`), its
- * node did not answer or refused (`unavailable`, with the reason; the
- * gateway keeps trying), it left the cluster (`gone`: the watch ends), or
- * the gateway refused the watch itself (`refused`, with the reason).
+ * node did not answer (`unavailable`, with the reason; the gateway keeps
+ * trying), it left the cluster (`gone`: the watch ends), or the watch was
+ * refused — by the gateway, or by the member, which does not accept the
+ * session's credential (`refused`, with the reason: the watch ends).
  */
 export interface OutputStatusEvent {
   id: string;

@@ -153,7 +153,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const feed = new PatchFeed(io, (access) => snapshots.get(access));
   const followers = new OutputFollowers({
     clock: node.clock,
-    child: (id) => snapshots.any().children[id],
+    child: (id) => snapshots.latest().children[id],
     read: (peer, id, after, session) => node.command(peer, 'logs', { id, after }, session.credential, session.user, OUTPUT_READ_TIMEOUT_MS),
     send: (session, event) => void io.sockets.sockets.get(session)?.emit('output', event),
   });

@@ -136,6 +136,17 @@ export class Snapshots {
     return this.get('none');
   }
 
+  /**
+   * The state built last for any session, even if something changed since
+   * (then it is at most one gateway tick old): for readers that look up one
+   * child often and need not force a rebuild of every child for it (live
+   * output, output-follow.ts). Built now when there is none.
+   */
+  latest(): ClusterState {
+    for (const state of Object.values(this.built)) if (state) return state;
+    return this.get('none');
+  }
+
   /** The same object until the next change, so an unchanged state is seen as unchanged. */
   get(access: Access): ClusterState {
     if (this.dirty) {

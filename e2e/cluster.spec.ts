@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
+import { DEMO_CHILDREN, listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -47,7 +47,7 @@ test.afterAll(async () => {
 test('the read-only board shows three nodes and their children, and offers no commands', async () => {
   await page.goto(demo.url);
   await expect(page.getByTestId('node-column')).toHaveCount(3);
-  await expect(page.getByTestId('child-card')).toHaveCount(8);
+  await expect(page.getByTestId('child-card')).toHaveCount(DEMO_CHILDREN);
   await expect(page.getByTestId('access')).toHaveText('read-only');
   await expect(page.getByRole('button', { name: 'Drain' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Start child' })).toHaveCount(0);
@@ -62,14 +62,14 @@ test('a credential the cluster does not know is refused, with the reason said on
   await expect(page.getByRole('alert')).toHaveText(['Not unlocked: the credential is not valid for this cluster. This window keeps its read-only session.']);
   await expect(page.getByTestId('connection-badge')).toHaveText('connected');
   await expect(page.getByTestId('access')).toHaveText('read-only');
-  await expect(page.getByTestId('child-card')).toHaveCount(8);
+  await expect(page.getByTestId('child-card')).toHaveCount(DEMO_CHILDREN);
 });
 
 test('a viewer credential can watch and read the audit log, and is blocked from every command', async () => {
   await page.goto(demo.url);
   await unlock(demo.viewerToken);
   await expect(page.getByTestId('access')).toHaveText('viewer · read-only');
-  await expect(page.getByTestId('child-card')).toHaveCount(8);
+  await expect(page.getByTestId('child-card')).toHaveCount(DEMO_CHILDREN);
   await expect(page.getByRole('button', { name: 'Drain' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Start child' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /Pause rebalancing/ })).toHaveCount(0);
@@ -99,7 +99,7 @@ test('starting a child from the UI makes it appear on the node the cluster put i
   const fromCluster = (await clusterChildren()).find((c) => c.id === 'ui-started');
   expect(fromCluster).toMatchObject({ status: 'running' });
   expect(await nodeOf('ui-started')).toBe(fromCluster!.node);
-  await expect(page.getByTestId('child-card')).toHaveCount(9);
+  await expect(page.getByTestId('child-card')).toHaveCount(DEMO_CHILDREN + 1);
 });
 
 test('dragging a card onto another node moves the child there, as the cluster confirms', async () => {

@@ -17,7 +17,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
+import { DEMO_CHILDREN, listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -57,7 +57,7 @@ test.afterAll(async () => {
 test('six nodes fit the window, and the lane says nothing needs attention', async () => {
   await page.goto(demo.url);
   await expect(page.getByTestId('node-column')).toHaveCount(6);
-  await expect(page.getByTestId('child-card')).toHaveCount(8);
+  await expect(page.getByTestId('child-card')).toHaveCount(DEMO_CHILDREN);
   await expect(lane()).toContainText('Nothing needs attention');
   for (const column of await page.getByTestId('node-column').all()) {
     const box = (await column.boundingBox())!;
@@ -103,7 +103,7 @@ test('the failing count filters the board to the failing children, and pressing 
   await page.screenshot({ path: `${shots}board-filtered.png` });
   await failingCount.click();
   await expect(page.getByTestId('status-filter')).toHaveCount(0);
-  await expect(page.getByTestId('child-card')).toHaveCount(12);
+  await expect(page.getByTestId('child-card')).toHaveCount(DEMO_CHILDREN + 4);
 });
 
 test('a wrong credential after a viewer session is refused once, and the viewer session keeps working', async () => {

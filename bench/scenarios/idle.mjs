@@ -12,6 +12,12 @@
  * observer then leaves, so the window measures the members alone, and the
  * bench's own event-loop probe is turned off for the window (it would wake
  * each node 10 times a second).
+ *
+ * A second window, with an observer linked again (the desktop app or
+ * `pogo observe` attached to an idle cluster), gives the same CPU and link
+ * figures: while an observer is linked, each member samples its own CPU,
+ * memory and event-loop lag and sends them to it (core resources.ts), and
+ * that cost shows here.
  */
 import { cpuSeconds, rssBytes, sleep, summarize } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
@@ -56,33 +62,51 @@ export async function run(ctx) {
     await sleep(size.quietSeconds * 1000);
   });
   const nodes = cluster.live();
+  // The bench's own event-loop probe would add 10 wake-ups a second to every node.
+  await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(nodes.map((n) => n.request('probe', { on: false }, 10_000))));
+  const alone = await idleWindow(ctx, nodes, size.idleSeconds, 'idle');
+  ctx.metric(`idle CPU per node (${N} children)`, '% of a core', alone.cpu, { ...(N >= 10_000 ? { target: ['<', 0.5] } : {}), note: `user + system time over ${alone.seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)` });
+  const rss = nodes.map((n) => rssBytes(n.pid) / 2 ** 20);
+  ctx.metric('resident memory per node', 'MiB', rss, { note: 'VmRSS after the idle window' });
+  ctx.metric('bytes sent per second per node', 'B/s', alone.out, { note: 'Socket.IO payload bytes on all links of the node' });
+  ctx.metric('bytes received per second per node', 'B/s', alone.inn);
+  ctx.metric('frames sent per second per node', 'frames/s', alone.frames, { note: 'link messages (pings, gossip, pg deltas)' });
+  if (alone.wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node', 'frames/s', alone.wire, { note: 'what went on the wire: messages that went out together (a ping and the gossip riding with it) are one batch frame' });
+  ctx.metric('longest reconcile slice in the window', 'ms', alone.reconcile, { note: 'the anti-entropy pass over every child, in slices of at most 256 ids' });
+  ctx.detail('cluster bytes per second (sum of sent)', Math.round(summarize(alone.out).median * nodes.length));
+
+  await ctx.step('an observer links again; quiet period', 40_000, async () => {
+    await cluster.observe();
+    await sleep(size.quietSeconds * 1000);
+  });
+  const watched = await idleWindow(ctx, nodes, size.idleSeconds, 'idle with an observer linked');
+  ctx.metric(`idle CPU per node with an observer linked (${N} children)`, '% of a core', watched.cpu, { note: `the same window with an observer linked (as the desktop app is): the members also sample their resources and send them to it every 2 s` });
+  ctx.metric('bytes sent per second per node with an observer linked', 'B/s', watched.out, { note: 'heartbeats and gossip to the observer too, and the resource figures riding with them' });
+  if (watched.wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node with an observer linked', 'frames/s', watched.wire);
+}
+
+/** CPU, link bytes and frames per node over `seconds` of idling, and the longest reconcile slice in it. */
+async function idleWindow(ctx, nodes, seconds, what) {
   const sample = async () => {
     const stats = await Promise.all(nodes.map((n) => n.request('stats', {}, 10_000)));
     return { at: performance.now(), cpu: nodes.map((n) => cpuSeconds(n.pid)), link: stats.map((s) => s.link), reconcile: stats.map((s) => s.maxReconcileMs) };
   };
-  // The bench's own event-loop probe would add 10 wake-ups a second to every node.
-  await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(nodes.map((n) => n.request('probe', { on: false }, 10_000))));
   // BENCH_PROFILE_DIR=<dir>: a CPU profile of each node over the idle window (the profiler's own cost is in the CPU figure then).
   const profileDir = process.env.BENCH_PROFILE_DIR;
   if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'start', intervalUs: 1000 }, 10_000)));
-  const a = await ctx.step('sample CPU and link counters', 10_000, sample);
-  await ctx.step(`idle for ${size.idleSeconds} s`, size.idleSeconds * 1000 + 10_000, () => sleep(size.idleSeconds * 1000));
-  const b = await ctx.step('sample again', 10_000, sample);
-  if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/idle-${n.name}.cpuprofile` }, 30_000)));
-  const seconds = (b.at - a.at) / 1000;
-  const cpu = nodes.map((_, i) => ((b.cpu[i] - a.cpu[i]) / seconds) * 100);
-  const rss = nodes.map((n) => rssBytes(n.pid) / 2 ** 20);
-  const out = nodes.map((_, i) => (b.link[i].bytesOut - a.link[i].bytesOut) / seconds);
-  const inn = nodes.map((_, i) => (b.link[i].bytesIn - a.link[i].bytesIn) / seconds);
-  const frames = nodes.map((_, i) => (b.link[i].framesOut - a.link[i].framesOut) / seconds);
-  // Older builds (a run against another commit) have no transport counter.
-  const wire = nodes.map((_, i) => ((b.link[i].transportFramesOut ?? NaN) - (a.link[i].transportFramesOut ?? NaN)) / seconds);
-  ctx.metric(`idle CPU per node (${N} children)`, '% of a core', cpu, { ...(N >= 10_000 ? { target: ['<', 0.5] } : {}), note: `user + system time over ${seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)` });
-  ctx.metric('resident memory per node', 'MiB', rss, { note: 'VmRSS after the idle window' });
-  ctx.metric('bytes sent per second per node', 'B/s', out, { note: 'Socket.IO payload bytes on all links of the node' });
-  ctx.metric('bytes received per second per node', 'B/s', inn);
-  ctx.metric('frames sent per second per node', 'frames/s', frames, { note: 'link messages (pings, gossip, pg deltas)' });
-  if (wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node', 'frames/s', wire, { note: 'what went on the wire: messages that went out together (a ping and the gossip riding with it) are one batch frame' });
-  ctx.metric('longest reconcile slice in the window', 'ms', b.reconcile, { note: 'the anti-entropy pass over every child, in slices of at most 256 ids' });
-  ctx.detail('cluster bytes per second (sum of sent)', Math.round(summarize(out).median * nodes.length));
+  const a = await ctx.step(`${what}: sample CPU and link counters`, 10_000, sample);
+  await ctx.step(`${what}: ${seconds} s`, seconds * 1000 + 10_000, () => sleep(seconds * 1000));
+  const b = await ctx.step(`${what}: sample again`, 10_000, sample);
+  if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/${what.replaceAll(' ', '-')}-${n.name}.cpuprofile` }, 30_000)));
+  const span = (b.at - a.at) / 1000;
+  return {
+    seconds: span,
+    cpu: nodes.map((_, i) => ((b.cpu[i] - a.cpu[i]) / span) * 100),
+    out: nodes.map((_, i) => (b.link[i].bytesOut - a.link[i].bytesOut) / span),
+    inn: nodes.map((_, i) => (b.link[i].bytesIn - a.link[i].bytesIn) / span),
+    frames: nodes.map((_, i) => (b.link[i].framesOut - a.link[i].framesOut) / span),
+    // Older builds (a run against another commit) have no transport counter.
+    wire: nodes.map((_, i) => ((b.link[i].transportFramesOut ?? NaN) - (a.link[i].transportFramesOut ?? NaN)) / span),
+    reconcile: b.reconcile,
+  };
 }

@@ -6,7 +6,9 @@
  * pg-style process groups. See the README for examples.
  */
 export { PogoNode, createNodeConfig } from './node.js';
-export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap } from './node.js';
+export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap, ResourceReport } from './node.js';
+export { ResourceSampler, cpuPercent, lagFigures, systemProbe } from './resources.js';
+export type { ResourceFigures, ProcessProbe, CpuTime, LagStats } from './resources.js';
 export { loadConfig, ConfigError, CONFIG_FIELDS, TIMING_FIELDS, TIMING_PRESETS, NodeConfigSchema } from './config.js';
 export type { NodeConfig, NodeConfigInput, TimingConfig } from './config.js';
 export { ProcessGroups, PgError } from './groups.js';

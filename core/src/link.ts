@@ -1017,6 +1017,8 @@ function batchableBytes(message: LinkMessage): number | undefined {
     case 'pong':
     case 'leave':
       return 64;
+    case 'res':
+      return 200;
     case 'pg.leave':
       return 64 + message.group.length + message.scope.length + message.pids.reduce((n, pid) => n + pid.length + 3, 0);
     case 'gossip': {

@@ -17,6 +17,10 @@
  * Routing: `pg.*` frames go to the groups, `rs.*` frames (the replicated
  * store of the supervisor's desired state) to the supervisor; on link up
  * the groups send their snapshot first, then the store its digest.
+ *
+ * Resources: a member samples its own CPU, memory and event-loop lag while
+ * observers are linked to it and sends them the figures (resources.ts); an
+ * observer emits each member's as a `resources` event.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -36,6 +40,7 @@ import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-f
 import { CommandClient, CommandExecutor } from './commands.js';
 import type { CommandArgsInput, CommandOutcome } from './observer/ui-protocol.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
+import { ResourceReporter, ResourceSampler, systemProbe, type ProcessProbe, type ResourceFigures } from './resources.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
 import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
@@ -52,6 +57,8 @@ export interface NodeDeps {
   transport?: Transport;
   /** Worker types this node can run (advertised to peers). Defaults to the `defineWorker` registry. */
   workers?: WorkerRegistry;
+  /** The process whose resources a member reports to observers (resources.ts). Defaults to this process. */
+  resourceProbe?: ProcessProbe;
 }
 
 export interface LinkStatus {
@@ -93,8 +100,18 @@ export interface NodeStatus {
   };
 }
 
+/** A member's resource figures, as an observer received them over its link. */
+export interface ResourceReport {
+  node: string;
+  incarnation: string;
+  figures: ResourceFigures;
+}
+
 export type NodeEventMap = {
   [K in MemberEvent['kind']]: [Extract<MemberEvent, { kind: K }>];
+} & {
+  /** An observer received a member's resource figures. */
+  resources: [ResourceReport];
 };
 
 export class PogoNode extends EventEmitter<NodeEventMap> {
@@ -117,6 +134,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private readonly transport: Transport;
   private readonly commands: CommandExecutor;
   private readonly commandClient: CommandClient;
+  private readonly resources: ResourceReporter;
   private nextLocalId = 1;
   private readonly store: StateFile | undefined;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
@@ -175,6 +193,9 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
               void this.commands.execute(peer, message).then((reply) => this.links.send(peer, reply));
             }
           } else if (message.t === 'cmd.reply') this.commandClient.settle(message);
+          else if (message.t === 'res') {
+            if (this.role === 'observer') this.emitResources({ node: link.peer.name, incarnation: link.peer.incarnation, figures: (({ t: _t, ...figures }) => figures)(message) });
+          }
         },
         suspect: (link) => this.membership.onSuspect(link),
         dialFailed: (addr, failure) => this.membership.onDialFailed(addr, failure),
@@ -270,6 +291,16 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.metrics = createMetrics(this);
     this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });
     this.commandClient = new CommandClient((peer, cmd) => this.links.send(peer, cmd), deps.clock);
+    const sampler = new ResourceSampler({
+      clock: deps.clock,
+      probe: deps.resourceProbe,
+      log: deps.log,
+      // Figures nothing waits on: they ride with each observer link's next frame (its heartbeat at the latest).
+      onSample: (figures) => {
+        for (const peer of this.resources.recipients()) this.links.sendWithNextFrame(peer, { t: 'res', ...figures });
+      },
+    });
+    this.resources = new ResourceReporter(sampler, this.role === 'member');
   }
 
   /**
@@ -300,7 +331,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       throw err;
     }
     const address = advertisedAddress(config, bound);
-    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers }, address, durable);
+    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers, resourceProbe: deps.resourceProbe ?? systemProbe() }, address, durable);
     accept = (conn) => node.links.accept(conn);
     node.links.start();
     node.membership.start();
@@ -395,6 +426,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     if (children > 0) this.log.info({ children }, 'stopping children');
     await this.local.stopAll();
     this.log.info({ reason }, 'node leaving the cluster');
+    this.resources.stop();
     this.membership.stop();
     await new Promise<void>((resolve) => this.links.leave(reason, graceMs, resolve));
     await this.transport.close();
@@ -411,6 +443,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.supervisor.stop();
+    this.resources.stop();
     this.store?.abandon();
     this.local.abandon();
     this.membership.stop();
@@ -421,6 +454,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.membership.onLinkUp(link);
     this.groups.peerUp(link.peer.name);
     this.supervisor.peerUp(link.peer.name, link.peer.role);
+    this.resources.peerUp(link.peer, link.protocol);
     // A first round trip now, not at the next heartbeat (majority mode's lease rests on it).
     this.links.probe(link.peer.name);
   }
@@ -464,6 +498,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
   private onLinkDown(link: Link, reason: string): void {
     this.commandClient.peerDown(link.peer.name);
+    this.resources.peerDown(link.peer.name);
     this.groups.peerDown(link.peer.name);
     this.supervisor.peerDown(link.peer.name);
     this.membership.onLinkDown(link, reason);
@@ -486,6 +521,14 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       }
       return { ...m, ...facts };
     });
+  }
+
+  private emitResources(report: ResourceReport): void {
+    try {
+      this.emit('resources', report);
+    } catch (err) {
+      this.log.error({ err, peer: report.node }, 'resources listener threw');
+    }
   }
 
   private emitMemberEvent(event: MemberEvent): void {

@@ -28,6 +28,7 @@
  *   auth → welcome, or reject. See link.ts for the exchange.
  * - link: ping/pong heartbeats, leave (graceful departure).
  * - membership: gossip (member table entries); reach (whom the sender cannot hear, since 2.0).
+ * - resources (since 2.2): res, a member's CPU, memory and event-loop lag, to observers only.
  * - groups: pg.sync (snapshot that replaces what the receiver held of the
  *   sender's scope), pg.join / pg.leave (deltas).
  * - store (since 2.0): `rs.*`, the replicated store of a scope's desired
@@ -56,11 +57,16 @@
  * optional: a 2.0 peer sends none (it is taken to share ours), and drops it
  * from ours as a field of a newer minor version.
  *
+ * Version 2.2 added `res`: a member's resource figures (CPU, memory,
+ * event-loop lag; resources.ts), sent every few seconds to the observers
+ * linked to it, and to no one else. A 2.1 observer ignores it as a type of
+ * a newer minor version; a member sends none to an observer older than 2.2.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = { major: 2, minor: 1 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 2 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -190,6 +196,34 @@ export const ReachSchema = z
     unheard: z.array(z.object({ name: NodeNameSchema, incarnation: IncarnationSchema, silentMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict()).max(10_000),
   })
   .strict();
+
+/** A duration in ms as a resource figure: finite, 0 to an hour. */
+const FigureMsSchema = z.number().min(0).max(3_600_000);
+const ByteCountSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Since 2.2: a member's resource figures over its last sampling interval
+ * (resources.ts, which says how each is measured), sent to the observers
+ * linked to it. The receiver stamps it with its own clock: the member's
+ * clock is not sent, so clock skew between machines cannot bend a chart.
+ */
+export const ResourcesSchema = z
+  .object({
+    t: z.literal('res'),
+    /** The interval the figures cover, ms. */
+    intervalMs: z.number().int().min(1).max(3_600_000),
+    /** CPU time of the process (user + system) over the interval, % of one core (above 100 with busy worker threads). */
+    cpu: z.number().min(0).max(100_000),
+    /** Resident set size, bytes. */
+    rss: ByteCountSchema,
+    /** V8 heap in use and reserved, bytes. */
+    heapUsed: ByteCountSchema,
+    heapTotal: ByteCountSchema,
+    /** Event-loop lag over the interval, ms; absent when the probe has no measurement in it. */
+    lag: z.object({ mean: FigureMsSchema, p99: FigureMsSchema, max: FigureMsSchema }).strict().optional(),
+  })
+  .strict();
+export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -399,6 +433,7 @@ export const LinkMessageSchema = z.discriminatedUnion('t', [
   StoreRegsSchema,
   StoreAckSchema,
   StoreSyncedSchema,
+  ResourcesSchema,
 ]);
 export const PeerMessageSchema = z.discriminatedUnion('t', [
   HelloSchema,
@@ -423,6 +458,7 @@ export const PeerMessageSchema = z.discriminatedUnion('t', [
   StoreRegsSchema,
   StoreAckSchema,
   StoreSyncedSchema,
+  ResourcesSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;

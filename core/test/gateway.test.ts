@@ -74,7 +74,7 @@ function ui(url: string, auth: Record<string, string>): Promise<UiClient> {
 
 const comparable = (s: ClusterState) => JSON.stringify({ ...s, events: s.events.map((e) => e.seq), activity: s.activity.map((a) => [a.seq, a.rev]), samples: s.samples.map((x) => x.at) });
 /** The gateway's own part of a client's state, to rebuild the rest fresh. */
-const factsOf = (s: ClusterState) => ({ events: s.events, activity: s.activity, samples: s.samples, sessions: s.sessions });
+const factsOf = (s: ClusterState) => ({ events: s.events, activity: s.activity, samples: s.samples, sessions: s.sessions, resources: s.resources });
 
 describe('observer gateway', () => {
   it('refuses a wrong token and serves a snapshot equal to the cluster state', async () => {

@@ -33,6 +33,7 @@ const valid: Record<PeerMessage['t'], PeerMessage> = {
   'rs.regs': { t: 'rs.regs', scope: 'pogo', seq: 3, pull: 1, entries: [], more: true },
   'rs.ack': { t: 'rs.ack', scope: 'pogo', seq: 3 },
   'rs.synced': { t: 'rs.synced', scope: 'pogo', seq: 2 },
+  res: { t: 'res', intervalMs: 2000, cpu: 1.5, rss: 80_000_000, heapUsed: 20_000_000, heapTotal: 30_000_000, lag: { mean: 0.12, p99: 1.5, max: 3.25 } },
 };
 
 const malformed: Array<[string, unknown]> = [
@@ -70,6 +71,11 @@ const malformed: Array<[string, unknown]> = [
   ['rs.digest with a fractional fingerprint', { t: 'rs.digest', scope: 'pogo', seq: 1, count: 1, level: 0, buckets: [1.5] }],
   ['rs.pull with a bucket past the digest', { t: 'rs.pull', scope: 'pogo', pull: 1, level: 12, buckets: [4096], have: [] }],
   ['rs.ack without a seq', { t: 'rs.ack', scope: 'pogo' }],
+  ['res with a negative cpu', { ...valid.res, cpu: -1 }],
+  ['res with a fractional rss', { ...valid.res, rss: 1.5 }],
+  ['res with an infinite lag', { ...valid.res, lag: { mean: Infinity, p99: 1, max: 1 } }],
+  ['res with a lag missing its max', { ...valid.res, lag: { mean: 1, p99: 1 } }],
+  ['res with a field it does not have', { ...valid.res, at: 5 }],
   ['unknown tag', { t: 'rm -rf' }],
   ['no tag', { hello: 1 }],
   ['a string', 'hello'],

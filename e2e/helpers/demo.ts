@@ -14,6 +14,12 @@ import { expect } from '@playwright/test';
 import { repoRoot } from './paths.js';
 
 const cli = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
+
+/**
+ * Children of the demo cluster (core/src/cli/demo.ts demoChildren): six
+ * tickers, two counters and one OS process, `log-writer`.
+ */
+export const DEMO_CHILDREN = 9;
 const run = promisify(execFile);
 
 export interface DemoNode {

@@ -11,24 +11,68 @@
  * this process (startObserver), and waits until the observer sees every
  * member up. stop() — and any failure while starting — stops every process
  * it started, by pid, and removes the directory.
+ *
+ * The children: example workers, and one OS process (`log-writer`: the
+ * node executable running a short script that writes a line to stdout every
+ * second and every third one to stderr too), so the UI's live output has
+ * something to show. The members allow exactly that executable
+ * (`--allow-commands`); under Electron it is Electron's own binary, which
+ * the members' environment (ELECTRON_RUN_AS_NODE) runs as Node.
+ *
+ * `pogo demo` prints how to reach the cluster from a shell: the seed
+ * address, the secret file, and a `pogo ctl … ls` line ready to paste
+ * (`ctlCommandLine`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PogoNode } from '../node.js';
 import type { Gateway } from '../observer/gateway.js';
+import { resolveExecutable } from '../supervisor/os-child.js';
 import { printLine, printUrl, startObserver, uiDir, waitForMembers, waitForSignal, type RunningObserver } from './observe.js';
 
-/** The demo cluster's children: a few example workers. */
-export function demoChildren(): unknown[] {
+/** What the demo's OS-process child runs (`node -e`): a numbered line on stdout every second, and on stderr every third second. */
+export const LOG_WRITER_SCRIPT = [
+  'let n = 0;',
+  'setInterval(() => {',
+  '  n++;',
+  '  console.log(`line ${n}: all is well`);',
+  '  if (n % 3 === 0) console.error(`line ${n}: warning: a demo line on stderr`);',
+  '}, 1000);',
+].join('\n');
+
+/** The demo cluster's children: a few example workers and one OS process run by `command` (a node executable). */
+export function demoChildren(command: string = process.execPath): unknown[] {
   return [
     ...Array.from({ length: 6 }, (_, i) => ({ id: `ticker-${i + 1}`, start: { worker: 'ticker', args: { intervalMs: 5000, message: `tick ${i + 1}` } } })),
     { id: 'counter-1', start: { worker: 'counter', args: { intervalMs: 2000 } } },
     { id: 'counter-2', start: { worker: 'counter', args: { intervalMs: 2000 } } },
+    { id: 'log-writer', start: { command, args: ['-e', LOG_WRITER_SCRIPT] }, shutdown: 2000 },
   ];
+}
+
+/** A word as the shell reads it: as it is when it is plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_/.:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * A `pogo ctl … ls` command line for this cluster, ready to paste: `pogo`
+ * when the `pogo` on PATH is this very CLI, else node and the CLI's path.
+ */
+export function ctlCommandLine(o: { seed: string; secretFile: string; tokenFile: string }, pathEnv = process.env['PATH'] ?? ''): string {
+  const cli = fileURLToPath(new URL('../../bin/pogo.js', import.meta.url));
+  const onPath = resolveExecutable('pogo', undefined, pathEnv);
+  let pogo: string[];
+  try {
+    pogo = onPath !== undefined && realpathSync(onPath) === realpathSync(cli) ? ['pogo'] : [process.execPath, cli];
+  } catch {
+    pogo = [process.execPath, cli];
+  }
+  return [...pogo, 'ctl', '--seed', o.seed, '--secret-file', o.secretFile, '--token-file', o.tokenFile, 'ls'].map(shellWord).join(' ');
 }
 
 export interface DemoClusterOptions {
@@ -62,8 +106,13 @@ export interface DemoCluster {
   readonly viewerToken: string;
   /** Pids of the member processes, in start order. */
   readonly pids: number[];
+  /** Address of the first member, the seed of the others (and of `pogo ctl --seed`). */
+  readonly seed: string;
   /** Private temporary directory with the secret, tokens and children (removed by stop()). */
   readonly dir: string;
+  /** The cluster secret's file, and the operator token's, in `dir`. */
+  readonly secretFile: string;
+  readonly operatorTokenFile: string;
   /** Stops the observer, then every member process (SIGTERM, SIGKILL after 5 s), and removes `dir`. Idempotent. */
   stop(): Promise<void>;
 }
@@ -126,6 +175,7 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
   const viewerToken = randomBytes(18).toString('base64url');
   const children: ChildProcess[] = [];
   let observer: RunningObserver | undefined;
+  let seed: string | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -141,15 +191,15 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
     writeFileSync(join(dir, 'secret.txt'), secret, { mode: 0o600 });
     writeFileSync(join(dir, 'operator.txt'), operatorToken, { mode: 0o600 });
     writeFileSync(join(dir, 'viewer.txt'), viewerToken, { mode: 0o600 });
-    writeFileSync(join(dir, 'children.json'), JSON.stringify(demoChildren(), null, 2));
+    const nodeExecutable = opts.execPath ?? process.execPath;
+    writeFileSync(join(dir, 'children.json'), JSON.stringify(demoChildren(nodeExecutable), null, 2));
     const cli = fileURLToPath(new URL('../../bin/pogo.js', import.meta.url));
     const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POGO_'))), ...opts.env };
-    let seed: string | undefined;
     for (let i = 1; i <= count; i++) {
       const name = `demo-${i}`;
-      const args = [cli, 'node', '--name', name, '--port', String(basePort ? basePort + i - 1 : 0), '--secret-file', join(dir, 'secret.txt'), '--operator-token-file', join(dir, 'operator.txt'), '--viewer-token-file', join(dir, 'viewer.txt'), '--workers', 'examples', '--children', join(dir, 'children.json'), '--preset', 'local'];
+      const args = [cli, 'node', '--name', name, '--port', String(basePort ? basePort + i - 1 : 0), '--secret-file', join(dir, 'secret.txt'), '--operator-token-file', join(dir, 'operator.txt'), '--viewer-token-file', join(dir, 'viewer.txt'), '--workers', 'examples', '--allow-commands', nodeExecutable, '--children', join(dir, 'children.json'), '--preset', 'local'];
       if (seed) args.push('--seeds', seed);
-      const child = spawn(opts.execPath ?? process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+      const child = spawn(nodeExecutable, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
       children.push(child);
       const address = await nodeStarted(child, name, timeoutMs);
       seed ??= address;
@@ -170,7 +220,7 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
     await stop();
     throw err;
   }
-  return { node: observer.node, gateway: observer.gateway, operatorToken, viewerToken, pids: children.map((c) => c.pid!), dir, stop };
+  return { node: observer.node, gateway: observer.gateway, operatorToken, viewerToken, pids: children.map((c) => c.pid!), seed: seed!, dir, secretFile: join(dir, 'secret.txt'), operatorTokenFile: join(dir, 'operator.txt'), stop };
 }
 
 // ---------------------------------------------------------------------------
@@ -203,9 +253,23 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.stderr.write(`pogo demo: ${(err as Error).message}\n`);
     return 1;
   }
-  printLine({ msg: 'demo ready', nodes: count, dir: demo.dir, operatorToken: demo.operatorToken, viewerToken: demo.viewerToken, pids: demo.pids });
+  const ctl = ctlCommandLine({ seed: demo.seed, secretFile: demo.secretFile, tokenFile: demo.operatorTokenFile });
+  printLine({ msg: 'demo ready', nodes: count, dir: demo.dir, seed: demo.seed, secretFile: demo.secretFile, operatorTokenFile: demo.operatorTokenFile, ctl, operatorToken: demo.operatorToken, viewerToken: demo.viewerToken, pids: demo.pids });
   printUrl(demo.gateway, Boolean(opts.ui));
-  process.stderr.write(`  Operator token (to change the cluster from the UI): ${demo.operatorToken}\n  Viewer token (to watch it, read-only): ${demo.viewerToken}\n  Press Ctrl-C to stop the demo.\n\n`);
+  process.stderr.write(
+    [
+      `  Operator token (to change the cluster from the UI): ${demo.operatorToken}`,
+      `  Viewer token (to watch it, read-only): ${demo.viewerToken}`,
+      '',
+      `  Seed address: ${demo.seed}`,
+      `  Secret file:  ${demo.secretFile}`,
+      `  From a shell: ${ctl}`,
+      '',
+      '  Press Ctrl-C to stop the demo.',
+      '',
+      '',
+    ].join('\n'),
+  );
   await waitForSignal();
   try {
     await demo.stop();

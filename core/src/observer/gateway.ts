@@ -16,6 +16,10 @@
  *                      sees the same past
  *   convergence.ts     the `converged` event after a topology change
  *   remote-view.ts     a member's view of the members the observer cannot reach
+ *   resource-history.ts  each node's CPU, memory and event-loop lag (the members
+ *                      send theirs; the gateway samples its own process), a
+ *                      bounded series per node
+ *   output-follow.ts   live output of the OS children sessions watch
  *
  * The UI protocol itself (events in both directions, command schemas,
  * results, error codes) is ui-protocol.ts; the state and its patches are
@@ -32,7 +36,8 @@ import { randomBytes } from 'node:crypto';
 import type { TimerHandle } from '../clock.js';
 import type { DistEvent } from '../distributed/events.js';
 import { group } from '../distributed/tags.js';
-import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
+import { SUPERVISOR_SCOPE, type PogoNode, type ResourceReport } from '../node.js';
+import { ResourceSampler, systemProbe, type ProcessProbe } from '../resources.js';
 import { installAuth } from './auth.js';
 import { CommandRouter } from './command-router.js';
 import { ConvergenceTracker } from './convergence.js';
@@ -40,9 +45,11 @@ import { EventIntake } from './event-intake.js';
 import { EventHistory } from './history.js';
 import { PatchFeed, PatchPacer } from './patches.js';
 import { RemoteView } from './remote-view.js';
+import { OutputFollowers } from './output-follow.js';
+import { ResourceHistory } from './resource-history.js';
 import { startServer } from './server.js';
 import { Snapshots } from './snapshot.js';
-import type { CommandAck } from './ui-protocol.js';
+import type { CommandAck, WatchAck } from './ui-protocol.js';
 
 export { buildState } from './snapshot.js';
 
@@ -59,6 +66,8 @@ export interface GatewayOptions {
   maxClients?: number;
   /** Credential for sessions that present none (the desktop app's saved operator token). */
   credential?: string;
+  /** The process whose resources the gateway reports as the observer's own (default: this process). */
+  resourceProbe?: ProcessProbe;
 }
 
 export interface Gateway {
@@ -70,6 +79,8 @@ export interface Gateway {
 }
 
 const MEMBER_KINDS = ['member-up', 'member-down', 'member-left', 'member-suspect', 'member-updated'] as const;
+/** How long the gateway waits for a member's `logs` answer when it follows an output. */
+const OUTPUT_READ_TIMEOUT_MS = 5_000;
 
 export async function startGateway(node: PogoNode, options: GatewayOptions = {}): Promise<Gateway> {
   const token = options.token ?? randomBytes(18).toString('base64url');
@@ -77,6 +88,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
 
   // ---- what the UIs see
   const history = new EventHistory();
+  const resources = new ResourceHistory();
   const convergence = new ConvergenceTracker(node.supervisor.whichChildren('global'));
   const memberFacts = () => node.members();
   const intake = new EventIntake({
@@ -96,7 +108,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.
   const snapshots = new Snapshots(
     node,
-    () => ({ events: history.events, activity: history.activity, samples: history.samples, unreachable: intake.unreachable(), sessions: intake.sessions }),
+    () => ({ events: history.events, activity: history.activity, samples: history.samples, unreachable: intake.unreachable(), sessions: intake.sessions, resources: resources.current }),
     () => remote.current,
   );
   // Sends patches once the server is up (flushFeed is set then); changes before that are in the first snapshot.
@@ -113,6 +125,14 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     intake.judge(memberFacts());
     markDirty();
   };
+  const addResources = (report: Pick<ResourceReport, 'node' | 'figures'>): void => {
+    resources.add(report.node, report.figures, node.clock.now());
+    snapshots.markResourcesDirty();
+  };
+  // The observer's own process, sampled as the members sample theirs.
+  const ownResources = new ResourceSampler({ clock: node.clock, probe: options.resourceProbe ?? systemProbe(), log: node.log, onSample: (figures) => addResources({ node: node.name, figures }) });
+  node.on('resources', addResources);
+  ownResources.start();
   node.supervisor.on('event', onDistEvent);
   for (const kind of MEMBER_KINDS) node.on(kind, onMember);
   // Any change of the supervisor's desired state (its store) or live state (its pg groups).
@@ -121,6 +141,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const detach = (): void => {
     remote.stop();
     pacer.stop();
+    ownResources.stop();
+    node.off('resources', addResources);
     node.supervisor.off('event', onDistEvent);
     for (const kind of MEMBER_KINDS) node.off(kind, onMember);
     node.supervisor.off('change', markDirty);
@@ -143,6 +165,12 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     () => pacer.changed(),
   );
   flushFeed = () => feed.flush();
+  const followers = new OutputFollowers({
+    clock: node.clock,
+    child: (id) => snapshots.latest().children[id],
+    read: (peer, id, after, session) => node.command(peer, 'logs', { id, after }, session.credential, session.user, OUTPUT_READ_TIMEOUT_MS),
+    send: (session, event) => void io.sockets.sockets.get(session)?.emit('output', event),
+  });
   io.on('connection', (socket) => {
     feed.add(socket);
     socket.on('command', (raw: unknown, ack: unknown) => {
@@ -150,6 +178,12 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       if (typeof ack !== 'function') return;
       void router.route(socket.data, raw).then((reply: CommandAck) => (ack as (reply: CommandAck) => void)(reply));
     });
+    socket.on('watchOutput', (raw: unknown, ack: unknown) => {
+      const reply = followers.watch(socket.id, socket.data, raw);
+      if (typeof ack === 'function') (ack as (reply: WatchAck) => void)(reply);
+    });
+    socket.on('unwatchOutput', (raw: unknown) => followers.unwatch(socket.id, raw));
+    socket.on('disconnect', () => followers.drop(socket.id));
   });
 
   // ---- the patch loop
@@ -178,6 +212,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
         const ids = new Set(Object.keys(snapshots.any().children));
         intake.prune(ids);
         history.prune(ids);
+        if (resources.retain(new Set(node.members().map((m) => m.name)))) snapshots.markResourcesDirty();
       }
     }
     feed.flush();
@@ -207,6 +242,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     close: async () => {
       closed = true;
       node.clock.clearTimeout(patchTimer);
+      followers.close();
       detach();
       await server.close();
     },

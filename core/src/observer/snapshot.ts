@@ -16,7 +16,7 @@
  * one a client acknowledged with the newest).
  */
 import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
-import type { Access, ActivityView, ChildView, ClusterState, EventView, SampleView } from './state.js';
+import type { Access, ActivityView, ChildView, ClusterState, EventView, NodeResourcesView, SampleView } from './state.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
@@ -57,6 +57,8 @@ export interface GatewayFacts {
   /** Members the observer lost its own link to and the others still hear (event-intake.ts). */
   unreachable?: ReadonlySet<string>;
   sessions?: number;
+  /** Resource figures per node (resource-history.ts): replaced, never changed, when they change. */
+  resources?: Readonly<Record<string, NodeResourcesView>>;
 }
 
 export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, remote?: MemberViewReply): ClusterState {
@@ -92,13 +94,14 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
       groups[scope][group] = perNode;
     }
   }
-  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events: [...facts.events], activity: [...(facts.activity ?? [])], samples: [...(facts.samples ?? [])], sessions: facts.sessions ?? 0 };
+  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events: [...facts.events], activity: [...(facts.activity ?? [])], samples: [...(facts.samples ?? [])], resources: { ...facts.resources }, sessions: facts.sessions ?? 0 };
 }
 
 /** The current state per access level, rebuilt on the first read after a change. */
 export class Snapshots {
   private dirty = true;
   private historyDirty = false;
+  private resourcesDirty = false;
   private readonly built: Partial<Record<Access, ClusterState>> = {};
 
   constructor(
@@ -122,9 +125,25 @@ export class Snapshots {
     this.historyDirty = true;
   }
 
+  /** Only the resource figures changed (a node reported, every few seconds): the next state takes the new ones and reuses the rest. */
+  markResourcesDirty(): void {
+    this.resourcesDirty = true;
+  }
+
   /** A state already built for some session (children and members are the same for all), or one built now. */
   any(): ClusterState {
     if (!this.dirty) for (const state of Object.values(this.built)) if (state) return state;
+    return this.get('none');
+  }
+
+  /**
+   * The state built last for any session, even if something changed since
+   * (then it is at most one gateway tick old): for readers that look up one
+   * child often and need not force a rebuild of every child for it (live
+   * output, output-follow.ts). Built now when there is none.
+   */
+  latest(): ClusterState {
+    for (const state of Object.values(this.built)) if (state) return state;
     return this.get('none');
   }
 
@@ -134,12 +153,16 @@ export class Snapshots {
       for (const key of Object.keys(this.built) as Access[]) delete this.built[key];
       this.dirty = false;
       this.historyDirty = false;
-    } else if (this.historyDirty) {
-      this.historyDirty = false;
+      this.resourcesDirty = false;
+    } else if (this.historyDirty || this.resourcesDirty) {
       const f = this.facts();
+      const history = this.historyDirty ? { events: [...f.events], activity: [...(f.activity ?? [])], samples: [...(f.samples ?? [])], sessions: f.sessions ?? 0 } : {};
+      const resources = this.resourcesDirty ? { resources: { ...f.resources } } : {};
+      this.historyDirty = false;
+      this.resourcesDirty = false;
       for (const key of Object.keys(this.built) as Access[]) {
         const old = this.built[key];
-        if (old) this.built[key] = { ...old, events: [...f.events], activity: [...(f.activity ?? [])], samples: [...(f.samples ?? [])], sessions: f.sessions ?? 0 };
+        if (old) this.built[key] = { ...old, ...history, ...resources };
       }
     }
     return (this.built[access] ??= buildState(this.node, this.facts(), access, this.remote()));

@@ -8,7 +8,9 @@
  * the whole state. Notable events are appended (bounded); per-child
  * activity comes as bursts (timeline.ts) that may grow after they were
  * sent, so a burst is sent again whenever its `rev` changed and replaces the
- * client's copy (same `seq`); rate samples are appended by time.
+ * client's copy (same `seq`); rate samples are appended by time, and so are
+ * each node's resource figures (a series per node, bounded the same way at
+ * both ends by `boundResourcePoints`).
  *
  * Invariant (tested): applyPatch(a, diffState(a, b)) deep-equals b, minus
  * entries older than the bounds.
@@ -134,6 +136,34 @@ export interface SampleView {
   perNode: Record<string, number>;
 }
 
+/**
+ * A node's resource figures over one of its sampling intervals
+ * (core resources.ts says how each is measured). `at` is the gateway's
+ * clock when they arrived, so every node's series shares the time axis of
+ * the samples above, whatever the nodes' own clocks say.
+ */
+export interface ResourcePoint {
+  at: number;
+  /** CPU time of the process over the interval, % of one core. */
+  cpu: number;
+  /** Resident set size, bytes. */
+  rss: number;
+  /** V8 heap in use and reserved, bytes. */
+  heapUsed: number;
+  heapTotal: number;
+  /** Event-loop lag over the interval, ms; null when the node's probe had no measurement in it. */
+  lagMean: number | null;
+  lagP99: number | null;
+  lagMax: number | null;
+}
+
+/** A node's resource figures: the newest last (its current ones), at most MAX_RESOURCE_POINTS, none older than RESOURCE_WINDOW_MS before the newest. */
+export interface NodeResourcesView {
+  /** The node's sampling interval, ms (as its last report said). */
+  intervalMs: number;
+  points: ResourcePoint[];
+}
+
 /** What this UI session may do: change the cluster, only read it (viewer credential), or read it without any credential. */
 export type Access = 'operator' | 'viewer' | 'none';
 
@@ -153,6 +183,8 @@ export interface ClusterState {
   activity: ActivityView[];
   /** One per second, oldest first, at most MAX_SAMPLES. */
   samples: SampleView[];
+  /** Resource figures per node that reported any (members of release 2.2 and later, and the observer itself), while the node is in the member table. */
+  resources: Record<string, NodeResourcesView>;
   /** Observer and `pogo ctl` sessions seen joining since the gateway started (not timeline events). */
   sessions: number;
 }
@@ -168,11 +200,56 @@ export interface StatePatch {
   activity?: ActivityView[];
   /** Samples newer than the client's last. */
   samples?: SampleView[];
+  /**
+   * Resource figures: per node, the points newer than the client's last
+   * (`replace`: the whole series, when the client's is not a part of it),
+   * and the nodes gone.
+   */
+  resources?: { set?: Array<{ node: string; intervalMs: number; points: ResourcePoint[]; replace?: true }>; remove?: string[] };
 }
 
 export const MAX_EVENTS = 1_000;
 export const MAX_ACTIVITY = 1_000;
 export const MAX_SAMPLES = 600;
+/** A node's resource series spans at most this long (10 minutes: 300 points at the default 2 s interval)… */
+export const RESOURCE_WINDOW_MS = 10 * 60_000;
+/** …and holds at most this many points (a node sampling faster gets a shorter span). */
+export const MAX_RESOURCE_POINTS = 360;
+
+/** A resource series cut to its bounds: the newest MAX_RESOURCE_POINTS, none older than RESOURCE_WINDOW_MS before the newest. Points are in time order. */
+export function boundResourcePoints(points: ResourcePoint[]): ResourcePoint[] {
+  const last = points.at(-1);
+  if (!last) return points;
+  let from = Math.max(0, points.length - MAX_RESOURCE_POINTS);
+  while (from < points.length - 1 && points[from]!.at < last.at - RESOURCE_WINDOW_MS) from++;
+  return from === 0 ? points : points.slice(from);
+}
+
+function samePoint(a: ResourcePoint, b: ResourcePoint): boolean {
+  return a.at === b.at && a.cpu === b.cpu && a.rss === b.rss && a.heapUsed === b.heapUsed && a.heapTotal === b.heapTotal && a.lagMean === b.lagMean && a.lagP99 === b.lagP99 && a.lagMax === b.lagMax;
+}
+
+/** What changed in the resource series: new points per node (or the whole series when the client's is not a part of it), and nodes gone. */
+function diffResources(prev: ClusterState['resources'], next: ClusterState['resources']): StatePatch['resources'] {
+  if (prev === next) return undefined;
+  const set: NonNullable<NonNullable<StatePatch['resources']>['set']> = [];
+  for (const [node, view] of Object.entries(next)) {
+    const before = prev[node];
+    if (before === view) continue;
+    const last = before?.points.at(-1);
+    // The client's newest point is in this series: it needs only what came after it.
+    const at = last === undefined ? -1 : view.points.findIndex((p) => p.at === last.at);
+    if (last !== undefined && at >= 0 && samePoint(view.points[at]!, last)) {
+      const points = view.points.slice(at + 1);
+      if (points.length > 0 || before!.intervalMs !== view.intervalMs) set.push({ node, intervalMs: view.intervalMs, points });
+    } else {
+      set.push({ node, intervalMs: view.intervalMs, points: view.points, replace: true });
+    }
+  }
+  const remove = Object.keys(prev).filter((node) => !(node in next));
+  if (set.length === 0 && remove.length === 0) return undefined;
+  return { ...(set.length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
+}
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -222,6 +299,8 @@ export function diffState(prev: ClusterState, next: ClusterState): StatePatch | 
   const lastAt = prev.samples.at(-1)?.at ?? -Infinity;
   const samples = next.samples.filter((x) => x.at > lastAt);
   if (samples.length > 0) patch.samples = samples;
+  const resources = diffResources(prev.resources, next.resources);
+  if (resources) patch.resources = resources;
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -261,9 +340,19 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
     const lastAt = state.samples.at(-1)?.at ?? -Infinity;
     next.samples = [...state.samples, ...patch.samples.filter((x) => x.at > lastAt)].slice(-MAX_SAMPLES);
   }
+  if (patch.resources) {
+    next.resources = { ...state.resources };
+    for (const node of patch.resources.remove ?? []) delete next.resources[node];
+    for (const { node, intervalMs, points, replace } of patch.resources.set ?? []) {
+      const before = replace ? undefined : next.resources[node];
+      // A patch may be sent again (its ack was lost): keep only points newer than what we hold.
+      const lastAt = before?.points.at(-1)?.at ?? -Infinity;
+      next.resources[node] = { intervalMs, points: boundResourcePoints([...(before?.points ?? []), ...points.filter((p) => p.at > lastAt)]) };
+    }
+  }
   return next;
 }
 
 export function emptyState(): ClusterState {
-  return { observer: '', cluster: '', paused: false, readOnly: true, access: 'none', members: {}, children: {}, groups: {}, events: [], activity: [], samples: [], sessions: 0 };
+  return { observer: '', cluster: '', paused: false, readOnly: true, access: 'none', members: {}, children: {}, groups: {}, events: [], activity: [], samples: [], resources: {}, sessions: 0 };
 }

@@ -13,6 +13,9 @@
  *   server → client  snapshot(ClusterState)                     once per connection
  *                    patch(StatePatch, ack)                     state.ts; at most one unacknowledged
  *   client → server  command({ op, args }, ack(CommandAck))     parseUiCommand
+ *                    watchOutput({ id }, ack(WatchAck))         parseWatchOutput; output-follow.ts
+ *                    unwatchOutput({ id })
+ *   server → client  output(OutputEvent)                        while a watch lasts
  *
  * Commands. Every op has one zod schema with named fields (`move: { id,
  * node }`): COMMAND_ARG_SCHEMAS. A command is checked with it once at each
@@ -446,14 +449,73 @@ export function parseHandshakeAuth(raw: unknown): HandshakeAuth {
   return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64) || 'ui' };
 }
 
+// ---------------------------------------------------------------------------
+// Live output (observer/output-follow.ts)
+
+/**
+ * Output lines of a watched child, as the gateway read them from the node
+ * it runs on. `change` says what happened before these lines: `watch` (the
+ * first chunk of a watch: the lines the node still holds), `moved` (the
+ * child runs on another node now: a new process, whose output starts
+ * afresh), `replaced` (a new instance on the same node), `restarted` (the
+ * same child restarted in place; its captured output goes on), `none`.
+ * `skipped`: lines lost before these (the child wrote faster than the
+ * gateway read, and the node's bounded ring dropped them).
+ */
+export interface OutputLinesEvent {
+  id: string;
+  kind: 'lines';
+  node: string;
+  pid: string;
+  change: 'watch' | 'moved' | 'replaced' | 'restarted' | 'none';
+  lines: OutputLine[];
+  skipped: number;
+}
+
+/**
+ * Why no lines come: the child runs nowhere right now (`not-running`), its
+ * node did not answer (`unavailable`, with the reason; the gateway keeps
+ * trying), it left the cluster (`gone`: the watch ends), or the watch was
+ * refused — by the gateway, or by the member, which does not accept the
+ * session's credential (`refused`, with the reason: the watch ends).
+ */
+export interface OutputStatusEvent {
+  id: string;
+  kind: 'status';
+  state: 'not-running' | 'unavailable' | 'gone' | 'refused';
+  message: string;
+}
+
+export type OutputEvent = OutputLinesEvent | OutputStatusEvent;
+
+export type WatchAck = { ok: true } | { ok: false; error: CommandFailure };
+
+const WatchOutputSchema = z.object({ id: ChildIdArg }).strict();
+
+/** A `watchOutput` or `unwatchOutput` payload: `{ id }` of a child. Never throws. */
+export function parseWatchOutput(raw: unknown): Checked<{ id: string }> {
+  try {
+    if (!isPlainObject(raw)) return { ok: false, message: 'watchOutput: must be { id }' };
+    const parsed = WatchOutputSchema.safeParse(raw);
+    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: `watchOutput: ${describeArgIssues(parsed.error)}` };
+  } catch {
+    return { ok: false, message: 'watchOutput: cannot be read' };
+  }
+}
+
 export interface ServerToClientEvents {
   /** The whole state, once per connection (and the access it was built for). */
   snapshot: (state: ClusterState) => void;
   /** Changes since the last acknowledged patch; the next comes only after `ack`. */
   patch: (patch: StatePatch, ack: () => void) => void;
+  /** A watched child's new output, or why there is none. */
+  output: (event: OutputEvent) => void;
 }
 
 export interface ClientToServerEvents {
   /** Types are not validation: the gateway checks every command with parseUiCommand. */
   command: (request: UiCommandRequest, ack: (reply: CommandAck) => void) => void;
+  /** Follow a child's output until unwatched or disconnected (needs a viewer or operator credential); again for the same id starts afresh. */
+  watchOutput: (request: { id: string }, ack: (reply: WatchAck) => void) => void;
+  unwatchOutput: (request: { id: string }) => void;
 }

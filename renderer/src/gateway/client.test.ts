@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
+import type { OutputEvent } from 'pogo-core/ui-protocol';
 import { resetStore, useStore } from '../store/index';
 import { selectStale } from '../store/connection';
 import { child, clusterOf, member } from '../test-cluster';
@@ -18,7 +19,19 @@ type Handler = (...args: unknown[]) => void;
 class FakeSocket {
   readonly handlers = new Map<string, Handler[]>();
   readonly managerHandlers = new Map<string, Handler[]>();
+  /** What the client sent: event, payload, ack. */
+  readonly sent: Array<{ event: string; payload: unknown; ack?: Handler }> = [];
   closed = false;
+  get connected(): boolean {
+    return !this.closed;
+  }
+  timeout(): this {
+    return this;
+  }
+  emit(event: string, payload: unknown, ack?: Handler): this {
+    this.sent.push({ event, payload, ...(ack ? { ack } : {}) });
+    return this;
+  }
   readonly io = { on: (event: string, fn: Handler) => void this.managerHandlers.set(event, [...(this.managerHandlers.get(event) ?? []), fn]) };
   constructor(readonly auth: Record<string, string>) {}
   on(event: string, fn: Handler): this {
@@ -46,7 +59,7 @@ vi.mock('socket.io-client', () => ({
   },
 }));
 
-const { connectGateway, disconnectGateway } = await import('./client');
+const { connectGateway, disconnectGateway, watchOutput } = await import('./client');
 
 const nodes = [member('a'), member('b')];
 const viewerState = clusterOf(nodes, [child('x')], { access: 'viewer', readOnly: true });
@@ -157,5 +170,76 @@ describe('gateway client sessions', () => {
     expect(useStore.getState()).toMatchObject({ status: 'lost', refusal: 'the gateway stopped answering' });
     expect(selectStale(useStore.getState())).toBe(true);
     expect(useStore.getState().cluster?.children['x']).toBeDefined();
+  });
+});
+
+describe('live output watches', () => {
+  // Watches belong to the panels, not to a session: each test ends its own.
+  const stops: Array<() => void> = [];
+  const watch = (id: string, onEvent: (e: OutputEvent) => void): (() => void) => {
+    const stop = watchOutput(id, onEvent);
+    stops.push(stop);
+    return stop;
+  };
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop();
+  });
+  const watchesOf = (s: FakeSocket) => s.sent.filter((x) => x.event === 'watchOutput' || x.event === 'unwatchOutput').map((x) => [x.event, x.payload]);
+  const lines = (id: string, text: string) => ({ id, kind: 'lines', node: 'a', pid: 'a/1/c1', change: 'none', lines: [{ seq: 1, at: 1, stream: 'stdout', text }], skipped: 0 });
+
+  it('a watch is sent once the session has its snapshot, and each output event reaches the panels of its child', async () => {
+    const attempt = connectGateway({ url, token: 't', credential: 'viewer-token' });
+    const got: unknown[] = [];
+    const other: unknown[] = [];
+    const stop = watch('x', (e) => got.push(e));
+    watch('y', (e) => other.push(e));
+    expect(watchesOf(socketAt(0))).toEqual([]); // not connected yet
+    socketAt(0).fire('snapshot', viewerState);
+    await attempt;
+    expect(watchesOf(socketAt(0))).toEqual([
+      ['watchOutput', { id: 'x' }],
+      ['watchOutput', { id: 'y' }],
+    ]);
+    socketAt(0).fire('output', lines('x', 'hello'));
+    expect(got).toEqual([lines('x', 'hello')]);
+    expect(other).toEqual([]);
+    stop();
+    expect(watchesOf(socketAt(0)).at(-1)).toEqual(['unwatchOutput', { id: 'x' }]);
+    socketAt(0).fire('output', lines('x', 'after'));
+    expect(got).toHaveLength(1);
+  });
+
+  it('the gateway refusing a watch reaches the panel as a refused status', async () => {
+    const s = await viewerSession();
+    const got: unknown[] = [];
+    watch('x', (e) => got.push(e));
+    s.sent.at(-1)!.ack!(null, { ok: false, error: { code: 'read-only', message: 'live output needs a viewer or operator credential' } });
+    expect(got).toEqual([{ id: 'x', kind: 'status', state: 'refused', message: 'read-only: live output needs a viewer or operator credential' }]);
+  });
+
+  it('a reconnect or a new session gets the watches again; the old socket’s output is ignored', async () => {
+    const viewer = await viewerSession();
+    const got: OutputEvent[] = [];
+    watch('x', (e) => got.push(e));
+    viewer.fire('disconnect', 'transport close');
+    viewer.fire('snapshot', viewerState); // reconnected: the gateway forgot the watch
+    expect(watchesOf(viewer)).toEqual([
+      ['watchOutput', { id: 'x' }],
+      ['watchOutput', { id: 'x' }],
+    ]);
+    const attempt = connectGateway({ url, token: 't', credential: 'operator-token' });
+    const operator = socketAt(1);
+    operator.fire('snapshot', { ...viewerState, access: 'operator', readOnly: false });
+    await attempt;
+    expect(watchesOf(operator)).toEqual([['watchOutput', { id: 'x' }]]);
+    viewer.fire('output', lines('x', 'from the old session'));
+    operator.fire('output', lines('x', 'from the new one'));
+    expect(got).toEqual([lines('x', 'from the new one')]);
+  });
+
+  it('with no gateway, the panel is told at once', () => {
+    const got: unknown[] = [];
+    watch('x', (e) => got.push(e));
+    expect(got).toEqual([{ id: 'x', kind: 'status', state: 'refused', message: 'not connected to a gateway' }]);
   });
 });

@@ -26,9 +26,16 @@
  * `sendCommand('move', { id, node })` takes the op's named fields and
  * resolves with that op's result or a typed error. The gateway validates
  * every command again; its refusal names the field.
+ *
+ * Live output: `watchOutput(id, onEvent)` follows a child's output until
+ * the returned function is called. The watches live here, not on a socket:
+ * each snapshot (the first of a connection, a reconnect, or a trial that
+ * became the session) sends them again to the socket that got it, since a
+ * gateway forgets a connection's watches when it goes; the gateway then
+ * starts each afresh (a `watch` chunk the panel takes as its new start).
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, CommandAck, CommandArgsInput, ServerToClientEvents, UiOp } from 'pogo-core/ui-protocol';
+import type { ClientToServerEvents, CommandAck, CommandArgsInput, OutputEvent, ServerToClientEvents, UiOp, WatchAck } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 
 /** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */
@@ -42,6 +49,22 @@ let socket: UiSocket | null = null;
 /** The options of the session the gateway last accepted (to reconnect with the same access). */
 let accepted: ConnectOptions | null = null;
 let trial: { socket: UiSocket; settle: (o: ConnectOutcome) => void } | null = null;
+/** The output watches the panels hold: a key each, the child id and where its events go. */
+const watches = new Map<number, { id: string; onEvent: (event: OutputEvent) => void }>();
+let nextWatch = 1;
+
+function deliver(event: OutputEvent): void {
+  for (const w of [...watches.values()]) if (w.id === event.id) w.onEvent(event);
+}
+
+/** Asks `s` to follow `id`; a refusal reaches the panels of that id as a `refused` status. */
+function sendWatch(s: UiSocket, id: string): void {
+  s.timeout(30_000).emit('watchOutput', { id }, (err: Error | null, reply?: WatchAck) => {
+    if (s !== socket) return;
+    if (err) deliver({ id, kind: 'status', state: 'refused', message: 'the gateway did not answer the request for live output' });
+    else if (reply && !reply.ok) deliver({ id, kind: 'status', state: 'refused', message: `${reply.error.code}: ${reply.error.message}` });
+  });
+}
 
 /** True when a connect error is the gateway refusing the session: retrying will not help. */
 export function isRefusal(message: string): boolean {
@@ -100,7 +123,12 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       store().applySnapshot(state);
       store().setStatus('connected');
       accepted = options;
+      // A new connection: the gateway has no watches of it yet.
+      for (const id of new Set([...watches.values()].map((w) => w.id))) sendWatch(s, id);
       settle('accepted');
+    });
+    s.on('output', (event) => {
+      if (s === socket) deliver(event);
     });
     s.on('patch', (patch, ack) => {
       if (s !== socket) return;
@@ -148,6 +176,26 @@ export function disconnectGateway(): void {
 
 /** The arguments after `op`: its fields, which may be left out for ops that have none. */
 type ArgsOf<Op extends UiOp> = Record<string, never> extends CommandArgsInput<Op> ? [args?: CommandArgsInput<Op>] : [args: CommandArgsInput<Op>];
+
+/**
+ * Follows the output of child `id`: `onEvent` gets its lines and statuses
+ * (ui-protocol.ts OutputEvent) until the returned function is called. Kept
+ * across reconnects and session changes (see the header).
+ */
+export function watchOutput(id: string, onEvent: (event: OutputEvent) => void): () => void {
+  const key = nextWatch++;
+  watches.set(key, { id, onEvent });
+  if (socket?.connected && useStore.getState().cluster !== null) {
+    // Also for a second panel on the same child: the gateway starts afresh, so it gets the lines held so far.
+    sendWatch(socket, id);
+  } else if (!socket) {
+    onEvent({ id, kind: 'status', state: 'refused', message: 'not connected to a gateway' });
+  }
+  return () => {
+    if (!watches.delete(key)) return;
+    if (![...watches.values()].some((w) => w.id === id) && socket?.connected) socket.emit('unwatchOutput', { id });
+  };
+}
 
 /** Sends one command; resolves with the op's result or a typed error (never rejects). */
 export async function sendCommand<Op extends UiOp>(op: Op, ...[args]: ArgsOf<Op>): Promise<CommandAck<Op>> {

@@ -1,12 +1,13 @@
 import { act } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-state';
+import type { OutputEvent } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 import { ChildDetail } from './ChildDetail';
 import { mountPerTest } from '../test-support';
 import { burstOf } from '../test-cluster';
 
-const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
+const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn(), watchOutput: vi.fn() }));
 vi.mock('../gateway/client', () => gateway);
 
 const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker'], ready: true, draining: false, reachable: true, ...extra });
@@ -37,6 +38,7 @@ function state(): ClusterState {
       burstOf(5, [{ at: 4_000, type: 'started', id: 'job-1', node: 'b', pid: 'b/x/2' }]),
     ],
     samples: [],
+    resources: {},
     sessions: 0,
   };
 }
@@ -58,19 +60,11 @@ const explanation = {
 
 function reply(op: string, args?: { id?: string }) {
   if (op === 'explain') return Promise.resolve({ ok: true, result: { ...explanation, id: args?.id } });
-  if (op === 'logs')
-    return Promise.resolve({
-      ok: true,
-      result: {
-        node: 'b',
-        lines: [
-          { seq: 1, at: 1, stream: 'stdout', text: 'hello from job' },
-          { seq: 2, at: 2, stream: 'stderr', text: 'a warning' },
-        ],
-      },
-    });
   return Promise.resolve({ ok: true, result: null });
 }
+
+/** The live output watches the panel holds: where each one's events go, and whether it ended. */
+const watches: Array<{ id: string; push: (e: OutputEvent) => void; ended: boolean }> = [];
 
 function buttonNamed(root: ParentNode, name: string): HTMLButtonElement | undefined {
   return [...root.querySelectorAll('button')].find((b) => b.textContent?.trim() === name || b.getAttribute('aria-label') === name);
@@ -87,6 +81,12 @@ describe('<ChildDetail/>', () => {
   beforeEach(() => {
     gateway.sendCommand.mockReset().mockImplementation(reply);
     gateway.runCommand.mockReset().mockResolvedValue({ ok: true });
+    watches.length = 0;
+    gateway.watchOutput.mockReset().mockImplementation((id: string, push: (e: OutputEvent) => void) => {
+      const w = { id, push, ended: false };
+      watches.push(w);
+      return () => (w.ended = true);
+    });
     useStore.getState().applySnapshot(state());
     useStore.getState().select({ kind: 'child', id: 'ticker-1' });
   });
@@ -193,20 +193,76 @@ describe('<ChildDetail/>', () => {
     expect(aside.querySelector('.explain-table')).not.toBeNull();
   });
 
-  it('shows the captured output of an OS-process child, or why it is refused', async () => {
-    let aside = await open('job-1');
-    expect(gateway.sendCommand).toHaveBeenCalledWith('logs', { id: 'job-1', after: 0 });
+  it('tails the output of an OS-process child live: new lines appear on their own, stderr marked in text, a move noted', async () => {
+    const aside = await open('job-1');
+    expect(watches.map((w) => w.id)).toEqual(['job-1']);
+    expect(gateway.sendCommand).not.toHaveBeenCalledWith('logs', expect.anything());
     const output = aside.querySelector('[aria-label="Output"]')!;
-    expect([...output.querySelectorAll('.output-line')].map((l) => [l.textContent, l.className])).toEqual([
+    expect(output.textContent).toContain('Connecting to the output');
+    const lines = (...l: Array<[number, 'stdout' | 'stderr', string]>) => l.map(([seq, stream, text]) => ({ seq, at: seq, stream, text }));
+    act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'b', pid: 'b/abcdef0123456789/c3', change: 'watch', lines: lines([1, 'stdout', 'hello from job'], [2, 'stderr', 'a warning']), skipped: 0 }));
+    const rows = () => [...output.querySelectorAll('[role="log"] > div')].map((l) => [l.textContent, l.className]);
+    expect(rows()).toEqual([
       ['hello from job', 'output-line stdout'],
-      ['a warning', 'output-line stderr'],
+      ['stderra warning', 'output-line stderr'],
     ]);
-    expect(output.textContent).toContain('captured on b');
+    // The marker is text, not colour alone.
+    expect(output.querySelector('.output-line.stderr .stream-mark')?.textContent).toBe('stderr');
+    expect(output.querySelector('.output-line.stdout .stream-mark')).toBeNull();
+    expect(output.textContent).toContain('From b, process c3');
+    expect(output.textContent).toContain('live');
+
+    // Nothing clicked: a later line appears, and the child moving is noted.
+    act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'b', pid: 'b/abcdef0123456789/c3', change: 'none', lines: lines([3, 'stdout', 'later']), skipped: 0 }));
+    act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'c', pid: 'c/abcdef0123456789/c8', change: 'moved', lines: lines([1, 'stdout', 'on c']), skipped: 0 }));
+    expect(rows().slice(2)).toEqual([
+      ['later', 'output-line stdout'],
+      ['now on c: a new process (c8); its output starts here', 'output-note'],
+      ['on c', 'output-line stdout'],
+    ]);
+    expect(buttonNamed(output, 'Refresh')).toBeUndefined();
+
+    // Closing the panel ends the watch.
+    view.remount();
+    expect(watches[0]!.ended).toBe(true);
+  });
+
+  it('follows the newest line while at the bottom; scrolled up, it stays and counts what came', async () => {
+    const aside = await open('job-1');
+    const push = (seq: number) => act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'b', pid: 'b/x/c3', change: seq === 1 ? 'watch' : 'none', lines: [{ seq, at: seq, stream: 'stdout', text: `line ${seq}` }], skipped: 0 }));
+    push(1);
+    const log = aside.querySelector<HTMLElement>('[role="log"]')!;
+    // happy-dom lays nothing out: the box is 100 px high and its content 1,000.
+    Object.defineProperty(log, 'clientHeight', { configurable: true, value: 100 });
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, value: 1_000 });
+    push(2);
+    expect(log.scrollTop).toBe(1_000);
+    // The user scrolls up to read.
+    act(() => {
+      log.scrollTop = 300;
+      log.dispatchEvent(new Event('scroll'));
+    });
+    push(3);
+    push(4);
+    expect(log.scrollTop).toBe(300);
+    const jump = buttonNamed(aside, '↓ 2 new lines')!;
+    expect(jump).toBeDefined();
+    act(() => jump.click());
+    expect(log.scrollTop).toBe(1_000);
+    expect(buttonNamed(aside, '↓ 2 new lines')).toBeUndefined();
+  });
+
+  it('says why there is no output: refused, not running, or not a process at all', async () => {
+    let aside = await open('job-1');
+    act(() => watches[0]!.push({ id: 'job-1', kind: 'status', state: 'refused', message: 'read-only: live output needs a viewer or operator credential' }));
+    expect(aside.querySelector('[aria-label="Output"] [role="status"]')?.textContent).toBe('No live output: read-only: live output needs a viewer or operator credential');
+    act(() => watches[0]!.push({ id: 'job-1', kind: 'status', state: 'not-running', message: 'job-1 runs on no node right now; its output follows when it runs again' }));
+    expect(aside.querySelector('[aria-label="Output"] [role="status"]')?.textContent).toBe('Not running: job-1 runs on no node right now; its output follows when it runs again');
 
     view.remount();
-    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'logs' ? Promise.resolve({ ok: false, error: { code: 'read-only', message: 'logs needs a viewer or operator credential' } }) : reply(op, args)));
-    aside = await open('job-1');
-    expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('read-only: logs needs a viewer or operator credential');
+    aside = await open('ticker-1');
+    expect(watches).toHaveLength(1); // a worker has no output to watch
+    expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('A worker runs inside its node');
   });
 
   it('says so when the child is gone, and closes with ×', async () => {

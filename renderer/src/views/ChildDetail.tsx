@@ -1,8 +1,8 @@
 /**
  * Child detail panel: what the cluster says about one child (where it runs,
  * its pin, restarts, failures per node), why it is there (`explain`: each
- * candidate node's score and verdict), its captured output when it is an OS
- * process, and its history (the cluster events for its id, newest first).
+ * candidate node's score and verdict), a live tail of its output when it is
+ * an OS process (ChildOutput.tsx), and its history (the cluster events for its id, newest first).
  *
  * Operators get the commands, each confirmed: Stop, Move to… (a select of
  * member nodes — the keyboard alternative to dragging its card) and Unpin.
@@ -11,7 +11,7 @@
  */
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { CandidateVerdict, Explanation, OutputLine } from 'pogo-core';
+import type { CandidateVerdict, Explanation } from 'pogo-core';
 import type { ChildView } from 'pogo-core/observer-state';
 import type { CommandFailure } from 'pogo-core/ui-protocol';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -19,19 +19,12 @@ import { runCommand, sendCommand } from '../gateway/client';
 import { requestMove } from '../gateway/move';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
+import { OutputSection } from './ChildOutput';
 import { HistoryList, useHistory } from './HistoryList';
 import './detail.css';
 
 /** Newest entries shown in the history. */
 const HISTORY_LIMIT = 100;
-/** Output lines kept in the panel. */
-const OUTPUT_LIMIT = 500;
-
-export function formatTime(at: number): string {
-  const d = new Date(at);
-  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
-}
 
 export function errorText(error: CommandFailure): string {
   return `${error.code}: ${error.message}`;
@@ -152,74 +145,6 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
               )}
             </tbody>
           </table>
-        </>
-      )}
-    </section>
-  );
-}
-
-function OutputSection({ id, child }: { id: string; child: ChildView }) {
-  const isProcess = child.command !== null;
-  const [lines, setLines] = useState<OutputLine[]>([]);
-  const [node, setNode] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-
-  const load = useCallback(
-    async (fresh: boolean) => {
-      setLoading(true);
-      const after = fresh ? 0 : (lines.at(-1)?.seq ?? 0);
-      const reply = await sendCommand('logs', { id, after });
-      setLoading(false);
-      if (!reply.ok) {
-        setError(errorText(reply.error));
-        return;
-      }
-      const result = reply.result;
-      setError(null);
-      // Another node means another process (its sequence numbers start again).
-      const same = !fresh && result.node === node;
-      setNode(result.node);
-      setLines((prev) => [...(same ? prev : []), ...result.lines].slice(-OUTPUT_LIMIT));
-    },
-    [id, lines, node],
-  );
-
-  useEffect(() => {
-    if (isProcess) void load(true);
-    // Only on open (and when another child is shown): a fresh load reads no state. Refresh fetches more.
-  }, [id, isProcess]);
-
-  return (
-    <section className="detail-section" aria-label="Output">
-      <div className="section-head">
-        <h3>Output</h3>
-        {isProcess && (
-          <button type="button" onClick={() => void load(false)} disabled={loading}>
-            {loading ? 'Loading…' : 'Refresh'}
-          </button>
-        )}
-      </div>
-      {!isProcess ? (
-        <p className="muted">A worker runs inside its node&apos;s process: there is no captured output. Only OS-process children (a command) have their stdout and stderr kept.</p>
-      ) : (
-        <>
-          {error && (
-            <p className="detail-error" role="status">
-              {error}
-            </p>
-          )}
-          {!error && node && <p className="muted">Last {lines.length} lines captured on {node}.</p>}
-          {lines.length > 0 && (
-            <div className="output" role="log" aria-label={`Output of ${id}`}>
-              {lines.map((l) => (
-                <div key={`${l.seq}`} className={`output-line ${l.stream}`} title={`${formatTime(l.at)} ${l.stream}`}>
-                  {l.text}
-                </div>
-              ))}
-            </div>
-          )}
-          {!error && node && lines.length === 0 && <p className="muted">No output yet.</p>}
         </>
       )}
     </section>

@@ -1,6 +1,6 @@
 import { act } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-state';
+import type { ChildView, ClusterState, MemberView, ResourcePoint } from 'pogo-core/observer-state';
 import { useStore } from '../store/index';
 import { NodeDetail } from './NodeDetail';
 import { mountPerTest } from '../test-support';
@@ -36,9 +36,15 @@ function state(readOnly = false): ClusterState {
       burstOf(4, [{ at: 2_300, type: 'started', id: 'other-1', node: 'b', pid: 'b/x/1' }]),
     ],
     samples: [],
+    resources: {},
     sessions: 0,
   };
 }
+
+const MiB = 2 ** 20;
+const point = (at: number, extra: Partial<ResourcePoint> = {}): ResourcePoint => ({ at, cpu: 3.4, rss: 84.2 * MiB, heapUsed: 21 * MiB, heapTotal: 32 * MiB, lagMean: 0.42, lagP99: 3.1, lagMax: 12.6, ...extra });
+/** The gateway's newest per-second sample at `at` (its clock, by which staleness is judged). */
+const sampleAt = (at: number) => ({ at, starts: 0, stops: 0, restarts: 0, moves: 0, failures: 0, members: 2, perNode: {} });
 
 function buttonNamed(root: ParentNode, name: string): HTMLButtonElement | undefined {
   return [...root.querySelectorAll('button')].find((b) => b.textContent?.trim() === name || b.getAttribute('aria-label') === name);
@@ -125,5 +131,40 @@ describe('<NodeDetail/>', () => {
     const aside = open('a', state(true));
     expect(buttonNamed(aside, 'Drain')).toBeUndefined();
     expect(open('gone').textContent).toContain('no longer a member');
+  });
+
+  describe('resources', () => {
+    const tiles = (aside: HTMLElement) => Object.fromEntries([...aside.querySelectorAll('.resource-tile')].map((t) => [t.querySelector('.resource-label')!.textContent, `${t.querySelector('.resource-value')!.textContent} (${t.querySelector('.resource-detail')!.textContent})`]));
+
+    it('shows the node’s CPU, memory and event-loop lag now, and charts of them', () => {
+      const aside = open('a', { ...state(), samples: [sampleAt(9_000)], resources: { a: { intervalMs: 2_000, points: [point(6_000, { cpu: 1 }), point(8_000)] } } });
+      expect(tiles(aside)).toEqual({
+        CPU: '3.4 % (of one core)',
+        Memory: '84.2 MiB (resident · heap 21.0 MiB of 32.0 MiB)',
+        'Event-loop lag': '0.42 ms (mean · p99 3.1 ms · max 13 ms)',
+      });
+      expect(aside.querySelector('[data-testid="resource-cpu"]')?.getAttribute('data-value')).toBe('3.4');
+      expect(aside.querySelector('[data-testid="resources-stale"]')).toBeNull();
+      expect([...aside.querySelectorAll('.resource-chart figcaption')].map((f) => f.textContent)).toEqual(['CPU, % of one core', 'Memory, MiB (resident, heap in use)', 'Event-loop lag, ms (mean, max)']);
+    });
+
+    it('a down node keeps its last figures, marked stale with the reason', () => {
+      const aside = open('b', { ...state(), samples: [sampleAt(9_000)], members: { ...state().members, b: member('b', { status: 'down', reachable: false }) }, resources: { b: { intervalMs: 2_000, points: [point(8_000)] } } });
+      expect(aside.querySelector('[data-testid="resources-stale"]')?.textContent).toBe('stale');
+      expect(aside.querySelector('[aria-label="Resources"]')?.classList.contains('stale')).toBe(true);
+      expect(aside.querySelector('.resource-stale-why')?.textContent).toMatch(/^Stale: b is down: these are its last figures \(from \d\d:\d\d:\d\d\)\.$/);
+      expect(tiles(aside)['CPU']).toBe('3.4 % (of one core)');
+    });
+
+    it('a node that stopped reporting is stale too, judged on the gateway’s clock', () => {
+      const aside = open('a', { ...state(), samples: [sampleAt(29_000)], resources: { a: { intervalMs: 2_000, points: [point(8_000)] } } });
+      expect(aside.querySelector('.resource-stale-why')?.textContent).toContain('no figures for 22 s');
+    });
+
+    it('says why there are none from a node that never reported', () => {
+      const aside = open('a');
+      expect(aside.querySelector('[data-testid="resources-none"]')?.textContent).toContain('No CPU, memory or event-loop figures from a yet');
+      expect(aside.querySelector('.resource-tile')).toBeNull();
+    });
   });
 });

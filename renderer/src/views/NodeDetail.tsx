@@ -1,7 +1,8 @@
 /**
  * Node detail panel: one member as the cluster sees it (status, role,
  * address, incarnation, readiness, whether the observer reaches it itself,
- * labels, worker types, draining), the children it runs or is pinned to
+ * labels, worker types, draining), its CPU, memory and event-loop lag now
+ * and over the last minutes (NodeResources.tsx), the children it runs or is pinned to
  * (each opens the child's detail), and before them its history (the
  * gateway's entries about it: its membership and convergence events, and the
  * bursts of children that started, stopped, failed or moved there or away;
@@ -18,6 +19,7 @@ import { runCommand } from '../gateway/client';
 import { useStore } from '../store/index';
 import { CloseButton, Field } from './ChildDetail';
 import { HistoryList, useHistory } from './HistoryList';
+import { NodeResources } from './NodeResources';
 import './detail.css';
 
 /** Children listed before "and N more". */
@@ -135,6 +137,7 @@ export function NodeDetail({ name }: { name: string }) {
           )}
         </Field>
       </dl>
+      <NodeResources member={member} />
       {!readOnly && member.role === 'member' && (
         <section className="detail-section detail-actions" aria-label="Actions">
           <div className="action-row">

@@ -5,11 +5,18 @@
  * it in its audit log, and answers `cmd.reply` with a result or a typed
  * error.
  *
- * Credentials: a member configured with `--operator-token-file` accepts that
- * token for every command; with `--viewer-token-file` it accepts that token
- * for read-only commands (`audit`). Without an operator token, changes are
- * refused: commands are off until an operator token is configured. Tokens
- * are compared in constant time and never logged.
+ * Credentials: a member configured with `--operator-token-file` accepts the
+ * tokens in it for every command; with `--viewer-token-file` it accepts
+ * those for read-only commands (`audit`, `logs`). A token file may hold
+ * several tokens, each with a name (credentials.ts: `name:token` lines);
+ * the name of the token a command presented is recorded in the audit log
+ * (`tokenName`), beside the user name the client declares (`by`). Without
+ * an operator token, changes are refused: commands are off until one is
+ * configured. Tokens are compared in constant time and never logged.
+ *
+ * Size: arguments larger than MAX_COMMAND_ARGS_BYTES as JSON (1 MiB: a spec
+ * is replicated to every member) are refused with `too-large`, naming the
+ * limit, and the refusal is audited like any other.
  *
  * Trust model: the cluster secret makes a process a cluster node, which can
  * write process groups directly; the operator token guards the command path
@@ -25,7 +32,11 @@
  * child running on this member (viewer or operator).
  *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
- * result); `audit` returns them, and clients merge the logs of all members.
+ * result), numbered from 1 per incarnation (`seq`, `incarnation`); `audit`
+ * returns them, and clients merge the logs of all members. A reader that
+ * polls passes where it is (`after`: per member, the incarnation and seq of
+ * the newest entry it holds) and gets only newer entries — all of them when
+ * the member's incarnation is another (it restarted: its log began again).
  * The reply must stay one deliverable frame whatever was sent: arguments
  * larger than `AUDIT_ARGS_CHARS` or nested deeper than `AUDIT_ARGS_DEPTH`
  * are recorded as a shortened string, and `audit` returns the newest entries
@@ -42,12 +53,12 @@
  * the member's result with the op's result schema, so callers get typed
  * results (`CommandOutcome`).
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
+import { parseTokens, TokenSet } from './credentials.js';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberViewReply } from './observer/ui-protocol.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, jsonBytes, MAX_COMMAND_ARGS_BYTES, parseMemberResult, tooLargeMessage, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberViewReply } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
@@ -91,21 +102,25 @@ function toJson(value: unknown): JsonValue {
   return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
-
-function matches(expected: Buffer | undefined, given: string): boolean {
-  return expected !== undefined && given.length > 0 && timingSafeEqual(expected, digest(given));
+/** The tokens of a token file's text (already validated by the config); none for undefined. */
+function tokenSet(text: string | undefined, defaultName: string): TokenSet | undefined {
+  if (text === undefined || text === '') return undefined;
+  const parsed = parseTokens(text, defaultName);
+  if (!parsed.ok) throw new Error(`invalid ${defaultName} token file: ${parsed.problems.join('; ')}`);
+  return parsed.tokens.length > 0 ? new TokenSet(parsed.tokens) : undefined;
 }
 
 export interface CommandExecutorOptions {
   node: string;
+  /** This member's incarnation: the audit log's entries are numbered within it. */
+  incarnation?: string;
   supervisor: DistributedSupervisor;
   members(): MemberViewReply['members'];
   clock: Clock;
   log: Logger;
+  /** The operator token file's text: one token, or `name:token` lines (credentials.ts). */
   operatorToken: string | undefined;
+  /** The viewer token file's text, likewise. */
   viewerToken: string | undefined;
   /** Captured output of a local OS-process child (for `logs`). */
   output?(id: string, afterSeq: number, limit: number): OutputLine[];
@@ -114,17 +129,27 @@ export interface CommandExecutorOptions {
 
 /** Member side: checks, executes, audits. */
 export class CommandExecutor {
-  private readonly operator: Buffer | undefined;
-  private readonly viewer: Buffer | undefined;
+  private readonly operator: TokenSet | undefined;
+  private readonly viewer: TokenSet | undefined;
   private readonly audit: AuditEntry[] = [];
+  private lastSeq = 0;
 
   constructor(private readonly o: CommandExecutorOptions) {
-    this.operator = o.operatorToken ? digest(o.operatorToken) : undefined;
-    this.viewer = o.viewerToken ? digest(o.viewerToken) : undefined;
+    this.operator = tokenSet(o.operatorToken, 'operator');
+    this.viewer = tokenSet(o.viewerToken, 'viewer');
+  }
+
+  /** The role and token name of a credential (an operator token wins when a token is in both files). */
+  private identify(credential: string): { role: 'operator' | 'viewer'; name: string } | undefined {
+    const operator = this.operator?.match(credential);
+    if (operator !== undefined) return { role: 'operator', name: operator };
+    const viewer = this.viewer?.match(credential);
+    return viewer !== undefined ? { role: 'viewer', name: viewer } : undefined;
   }
 
   async execute(from: string, cmd: Command): Promise<CommandReply> {
-    const role = matches(this.operator, cmd.credential) ? 'operator' : matches(this.viewer, cmd.credential) ? 'viewer' : undefined;
+    const who = this.identify(cmd.credential);
+    const role = who?.role;
     let reply: CommandReply;
     if (cmd.op === 'view') {
       const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: this.o.supervisor.whichChildren('global') };
@@ -136,12 +161,15 @@ export class CommandExecutor {
       reply = this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
+    } else if (cmd.args.length > 0 && jsonBytes(cmd.args) > MAX_COMMAND_ARGS_BYTES) {
+      // Measured on the arguments as they arrived (the spec, for a start), before any of them is read.
+      reply = this.error(cmd, 'too-large', tooLargeMessage(cmd.op, jsonBytes(cmd.args.length === 1 ? cmd.args[0] : cmd.args)));
     } else {
       const command = decodeWireCommand(cmd.op, cmd.args);
       if (!command.ok) reply = this.error(cmd, 'bad-request', command.message);
       else {
         try {
-          const result = await this.run(command.value, cmd.credential);
+          const result = await this.run(command.value, role);
           reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result: toJson(result) } : {}) };
         } catch (err) {
           const failure = commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err));
@@ -150,12 +178,12 @@ export class CommandExecutor {
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
-    this.record(from, cmd, reply);
+    this.record(from, cmd, reply, who?.name);
     return reply;
   }
 
   /** Runs a validated command; undefined for ops that answer nothing (no `result` on the wire). */
-  private async run(command: MemberCommand, credential: string): Promise<unknown> {
+  private async run(command: MemberCommand, role: 'operator' | 'viewer'): Promise<unknown> {
     const sup = this.o.supervisor;
     switch (command.op) {
       case 'start':
@@ -184,10 +212,15 @@ export class CommandExecutor {
         sup.setRebalancing(false);
         return undefined;
       case 'audit': {
+        const cursor = command.args.after?.[this.o.node];
+        // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
+        const after = cursor !== undefined && cursor.incarnation === this.o.incarnation ? cursor.seq : 0;
         let budget = AUDIT_REPLY_CHARS;
         let from = this.audit.length;
         while (from > 0) {
-          const size = JSON.stringify(this.audit[from - 1]).length + 1;
+          const entry = this.audit[from - 1]!;
+          if ((entry.seq ?? 0) <= after) break;
+          const size = JSON.stringify(entry).length + 1;
           if (size > budget) break;
           budget -= size;
           from--;
@@ -195,7 +228,7 @@ export class CommandExecutor {
         return this.audit.slice(from);
       }
       case 'whoami':
-        return { role: credential && matches(this.operator, credential) ? 'operator' : 'viewer' };
+        return { role };
       case 'logs': {
         const { id, after } = command.args;
         try {
@@ -213,11 +246,24 @@ export class CommandExecutor {
     return { t: 'cmd.reply', id: cmd.id, ok: false, error: { code, message: message.slice(0, 2000) } };
   }
 
-  private record(from: string, cmd: Command, reply: CommandReply): void {
-    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: auditArgs(cmd.args), ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
+  private record(from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
+    const entry: AuditEntry = {
+      at: this.o.clock.now(),
+      node: this.o.node,
+      from,
+      by: cmd.by,
+      ...(tokenName !== undefined ? { tokenName } : {}),
+      ...(this.o.incarnation !== undefined ? { incarnation: this.o.incarnation } : {}),
+      seq: ++this.lastSeq,
+      op: cmd.op,
+      args: auditArgs(cmd.args),
+      ok: reply.ok,
+      result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`,
+    };
     this.audit.push(entry);
     if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
-    this.o.log.info({ from, by: cmd.by, op: cmd.op, ok: reply.ok, result: entry.result }, 'command');
+    const log = reply.ok ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
+    log({ from, by: cmd.by, tokenName, op: cmd.op, ok: reply.ok, result: entry.result.slice(0, 500) }, 'command');
   }
 }
 

@@ -268,7 +268,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
     });
     this.metrics = createMetrics(this);
-    this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });
+    this.commands = new CommandExecutor({ node: this.name, incarnation: this.incarnation, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });
     this.commandClient = new CommandClient((peer, cmd) => this.links.send(peer, cmd), deps.clock);
   }
 

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, isPlainViewReply, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, type AnyOp } from '../src/observer/ui-protocol.js';
+import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, GATEWAY_MAX_FRAME_BYTES, MAX_COMMAND_ARGS_BYTES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, formatBytes, isPlainViewReply, jsonBytes, oversizedRequest, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, tooLargeMessage, type AnyOp } from '../src/observer/ui-protocol.js';
 import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../src/protocol.js';
 
 const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
@@ -57,7 +57,19 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   forget: { good: [[{ node: 'gone-1' }, { node: 'gone-1' }]], bad: [[{ node: '' }, `forget: node: ${NODE_NAME}`]] },
   pause: { good: [[undefined, {}], [{}, {}]], bad: [[{ id: 'x' }, 'pause: id: unknown field'], [[], `pause: ${NOT_AN_OBJECT}`]] },
   resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
-  audit: { good: [[{}, {}]], bad: [[{ since: 0 }, 'audit: since: unknown field']] },
+  audit: {
+    good: [
+      [{}, {}],
+      [{ after: { n1: { incarnation: 'abc123', seq: 7 } } }, { after: { n1: { incarnation: 'abc123', seq: 7 } } }],
+    ],
+    bad: [
+      [{ since: 0 }, 'audit: since: unknown field'],
+      [{ after: { n1: { incarnation: 'abc', seq: -1 } } }, 'audit: after.n1.seq: must be 0 or more'],
+      [{ after: { n1: { seq: 1 } } }, 'audit: after.n1.incarnation: required'],
+      [{ after: { 'not a node': { incarnation: 'abc', seq: 1 } } }, 'audit: after.not a node'],
+      [{ after: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`n${i}`, { incarnation: 'a', seq: 1 }])) }, 'audit: after: must name at most 1024 members'],
+    ],
+  },
   view: { good: [[{}, {}]], bad: [['all', `view: ${NOT_AN_OBJECT}`]] },
   whoami: { good: [[{}, {}]], bad: [[{ role: 'operator' }, 'whoami: role: unknown field']] },
   logs: {
@@ -73,6 +85,8 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
+  lock: { good: [[{}, {}]], bad: [[{ for: 60 }, 'lock: for: unknown field']] },
+  unlock: { good: [[undefined, {}]], bad: [[{ credential: 'x' }, 'unlock: credential: unknown field']] },
 };
 
 const ALL_OPS = [...new Set<AnyOp>([...COMMAND_OPS, ...UI_OPS])];
@@ -136,6 +150,9 @@ describe('UI protocol: the positional form on links (member protocol unchanged)'
     expect(encodeWireArgs('logs', { id: 'job', after: 5 })).toEqual(['job', 5]);
     expect(encodeWireArgs('start', { spec: SPEC })).toEqual([SPEC]);
     expect(encodeWireArgs('pause', {})).toEqual([]);
+    // An audit without cursors is what earlier releases send (and the only form they take).
+    expect(encodeWireArgs('audit', {})).toEqual([]);
+    expect(encodeWireArgs('audit', { after: { n1: { incarnation: 'a', seq: 3 } } })).toEqual([{ n1: { incarnation: 'a', seq: 3 } }]);
     expect(decodeWireCommand('move', ['web-1', 'n2'])).toEqual({ ok: true, value: { op: 'move', args: { id: 'web-1', node: 'n2' } } });
   });
 
@@ -164,6 +181,10 @@ describe('UI protocol: results and errors', () => {
     // A newer member may add fields and audit ops this release does not know: kept, not refused.
     const entry = { at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no', extra: true };
     expect(parseMemberResult('audit', [entry])).toEqual({ ok: true, value: [{ at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no' }] });
+    // This release's entries name the verified token and number themselves; an older member's, without those fields, still parse (above).
+    const named = { ...entry, tokenName: 'ops-team', incarnation: 'abc', seq: 4 };
+    expect(parseMemberResult('audit', [named])).toMatchObject({ ok: true, value: [{ by: 'alice', tokenName: 'ops-team', incarnation: 'abc', seq: 4 }] });
+    expect(parseMemberResult('audit', [{ ...named, tokenName: 7 }])).toMatchObject({ ok: false, message: expect.stringContaining('0.tokenName') });
     expect(parseMemberResult('view', { node: 'n1', members: [{ name: 'n2', status: 'gone' }], children: [] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.status') });
   });
 
@@ -216,12 +237,29 @@ describe('UI protocol: the fast check of a member view', () => {
 });
 
 describe('UI protocol: the handshake', () => {
-  it('reads token, credential and user without ever throwing; a malformed token is empty (refused)', () => {
-    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice' })).toEqual({ token: 't', credential: 'c', user: 'alice' });
-    expect(parseHandshakeAuth({ token: 't' })).toEqual({ token: 't', credential: '', user: 'ui' });
-    expect(parseHandshakeAuth({ token: 5, credential: {}, user: ['x'] })).toEqual({ token: '', credential: '', user: 'ui' });
+  it('reads token, credential, user and lock without ever throwing; a malformed token is empty (refused)', () => {
+    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice', locked: true })).toEqual({ token: 't', credential: 'c', user: 'alice', locked: true });
+    expect(parseHandshakeAuth({ token: 't' })).toEqual({ token: 't', credential: '', user: '', locked: false });
+    expect(parseHandshakeAuth({ token: 5, credential: {}, user: ['x'], locked: 'yes' })).toEqual({ token: '', credential: '', user: '', locked: false });
     expect(parseHandshakeAuth({ token: 'x'.repeat(2_000) }).token).toBe('');
-    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({ token: 't', credential: 'c'.repeat(1024), user: 'u'.repeat(64) });
-    for (const raw of [undefined, null, 'token', [], Object.create(null)]) expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: 'ui' });
+    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({ token: 't', credential: 'c'.repeat(1024), user: 'u'.repeat(64), locked: false });
+    for (const raw of [undefined, null, 'token', [], Object.create(null)]) expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: '', locked: false });
+  });
+});
+
+describe('UI protocol: size', () => {
+  it('measures UTF-8 JSON, formats sizes, and names the limit in a refusal', () => {
+    expect(jsonBytes({ a: 'é' })).toBe(10);
+    expect(formatBytes(900)).toBe('900 bytes');
+    expect(formatBytes(MAX_COMMAND_ARGS_BYTES)).toBe('1 MiB');
+    expect(formatBytes(1.25 * 1024 * 1024)).toBe('1.3 MiB');
+    expect(tooLargeMessage('start', 1_300_000)).toBe('the spec is 1.2 MiB as JSON (1,300,000 bytes); a command may carry at most 1 MiB (1,048,576 bytes)');
+  });
+
+  it('a UI sends anything the gateway can receive, and refuses locally only what it could not', () => {
+    const spec = (bytes: number) => ({ id: 'big', start: { worker: 'w', args: { blob: 'x'.repeat(bytes) } } });
+    expect(oversizedRequest({ op: 'start', args: { spec: spec(2 * MAX_COMMAND_ARGS_BYTES) } })).toBeUndefined();
+    const refusal = oversizedRequest({ op: 'start', args: { spec: spec(GATEWAY_MAX_FRAME_BYTES) } });
+    expect(refusal).toMatchObject({ code: 'too-large', message: expect.stringMatching(/^the spec is 4\.0 MiB as JSON .*at most 1 MiB .*; not sent: the gateway takes frames of at most 4 MiB$/) });
   });
 });

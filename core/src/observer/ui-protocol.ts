@@ -47,7 +47,7 @@ import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, isJsonValue, type Co
 import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
-import type { ClusterState, StatePatch } from './state.js';
+import type { Access, ClusterState, StatePatch } from './state.js';
 
 /** Compile-time equality of two types (used to tie the schemas below to core's types). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -55,8 +55,12 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 // ---------------------------------------------------------------------------
 // Command arguments
 
-/** The ops a UI session may send: the member ops that change or read the cluster, and `explain` (the gateway answers it). */
-export const UI_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain'] as const;
+/**
+ * The ops a UI session may send: the member ops that change or read the
+ * cluster, and the ones the gateway answers itself: `explain`, and `lock` /
+ * `unlock` (the session drops its operator rights, or takes them back).
+ */
+export const UI_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock'] as const;
 export type UiOp = (typeof UI_OPS)[number];
 /** Every op with arguments: what members execute, and `explain`. */
 export type AnyOp = CommandOp | UiOp;
@@ -82,6 +86,25 @@ const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v
 });
 const NoArgs = z.object({}).strict();
 
+/**
+ * Where a reader of the audit log is in each member's log: the newest entry
+ * it holds from that member (`seq` in the member's `incarnation`). With it,
+ * `audit` answers only newer entries (commands.ts); a member that restarted
+ * since (another incarnation) answers all of its own.
+ */
+const AuditCursorSchema = z
+  .object({
+    incarnation: z.string(fieldError('a string')).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+    seq: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER, 'is too large'),
+  })
+  .strict();
+/** Members a cursor map may name (a cluster larger than this reads the whole log of the rest). */
+export const MAX_AUDIT_CURSORS = 1024;
+const AuditCursorsArg = z
+  .record(NodeArg, AuditCursorSchema)
+  .refine((r) => Object.keys(r).length <= MAX_AUDIT_CURSORS, `must name at most ${MAX_AUDIT_CURSORS} members`);
+export type AuditCursors = z.output<typeof AuditCursorsArg>;
+
 /** One schema per op, with named fields. Unknown fields are refused. */
 export const COMMAND_ARG_SCHEMAS = {
   start: z.object({ spec: SpecArg }).strict(),
@@ -93,12 +116,15 @@ export const COMMAND_ARG_SCHEMAS = {
   forget: z.object({ node: NodeArg }).strict(),
   pause: NoArgs,
   resume: NoArgs,
-  audit: NoArgs,
+  /** Entries after `after[member]` only, from each member it names; the whole log from the others. */
+  audit: z.object({ after: AuditCursorsArg.optional() }).strict(),
   view: NoArgs,
   whoami: NoArgs,
   /** Output lines of an OS-process child with a sequence number above `after`. */
   logs: z.object({ id: ChildIdArg, after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
   explain: z.object({ id: ChildIdArg }).strict(),
+  lock: NoArgs,
+  unlock: NoArgs,
 } as const satisfies Record<AnyOp, z.ZodType>;
 
 /** An op's arguments after validation (defaults filled). */
@@ -172,7 +198,7 @@ export const WIRE_FIELDS = {
   forget: ['node'],
   pause: [],
   resume: [],
-  audit: [],
+  audit: ['after'],
   view: [],
   whoami: [],
   logs: ['id', 'after'],
@@ -201,6 +227,50 @@ export function decodeWireCommand(op: CommandOp, wire: readonly JsonValue[]): Ch
 }
 
 // ---------------------------------------------------------------------------
+// Size
+
+/**
+ * The largest arguments a command may carry, as UTF-8 JSON: 1 MiB. A child
+ * spec is replicated to every member and kept in each one's store, so it
+ * must stay small; the members enforce this (commands.ts: `too-large`,
+ * audited like every refusal), whichever client sent the command.
+ */
+export const MAX_COMMAND_ARGS_BYTES = 1024 * 1024;
+/**
+ * The largest Socket.IO frame the gateway takes from a UI: well above
+ * MAX_COMMAND_ARGS_BYTES, so that an oversized command still arrives and
+ * is refused with a `too-large` error a member audits, instead of the
+ * connection being dropped. A UI does not send a frame above it
+ * (`oversizedRequest`).
+ */
+export const GATEWAY_MAX_FRAME_BYTES = 4 * MAX_COMMAND_ARGS_BYTES;
+
+/** UTF-8 length of `value` as JSON. */
+export function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value) ?? '').length;
+}
+
+/** "1.3 MiB", "512 KiB", "900 bytes". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(bytes % 1024 === 0 ? 0 : 1)} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** The refusal of a command whose arguments are `bytes` long, naming the limit. */
+export function tooLargeMessage(op: string, bytes: number): string {
+  const what = op === 'start' ? 'the spec' : `the ${op.slice(0, 40)} arguments`;
+  return `${what} is ${formatBytes(bytes)} as JSON (${bytes.toLocaleString('en-US')} bytes); a command may carry at most ${formatBytes(MAX_COMMAND_ARGS_BYTES)} (${MAX_COMMAND_ARGS_BYTES.toLocaleString('en-US')} bytes)`;
+}
+
+/** A UI request the gateway could not even receive (its frame is above GATEWAY_MAX_FRAME_BYTES), as the error to show; undefined when it may be sent. */
+export function oversizedRequest(request: { op: string; args?: unknown }): CommandFailure | undefined {
+  const bytes = jsonBytes(request);
+  if (bytes <= GATEWAY_MAX_FRAME_BYTES - 1024) return undefined;
+  return { code: 'too-large', message: `${tooLargeMessage(request.op, jsonBytes(request.args ?? {}))}; not sent: the gateway takes frames of at most ${formatBytes(GATEWAY_MAX_FRAME_BYTES)}` };
+}
+
+// ---------------------------------------------------------------------------
 // Errors
 
 export const COMMAND_ERROR_CODES = [
@@ -211,6 +281,7 @@ export const COMMAND_ERROR_CODES = [
   'forbidden',
   'commands-disabled',
   'not-a-member',
+  'too-large',
   // reaching a member
   'unreachable',
   'timeout',
@@ -261,13 +332,22 @@ const StartedChildSchema = z.object({ id: z.string(), node: z.string(), pid: z.s
 /** Ops that answer nothing: no `result` on the wire. */
 const NoResult = z.union([z.undefined(), z.null()]).transform(() => null);
 
-/** One entry of a member's audit log. `args` are the positional arguments as they arrived, malformed ones included. */
+/**
+ * One entry of a member's audit log. `args` are the positional arguments as
+ * they arrived, malformed ones included (shortened when large). Fields an
+ * older member does not send are optional: its entries still parse.
+ */
 export const AuditEntrySchema = z.object({
   at: z.number(),
   node: z.string(),
-  /** The peer the command came from, and who it said it was. */
+  /** The peer the command came from, and who it said it was (a user name the client declares: not verified). */
   from: z.string(),
   by: z.string(),
+  /** The name of the operator or viewer token the credential matched (credentials.ts): verified by the member. Absent when it matched none. */
+  tokenName: z.string().optional(),
+  /** The member's incarnation when it executed the command, and the entry's number in that incarnation's log (from 1). */
+  incarnation: z.string().optional(),
+  seq: z.number().optional(),
   /** A string, not the op enum: a newer member may audit an op this release does not know. */
   op: z.string(),
   args: z.array(JsonSchema),
@@ -421,6 +501,9 @@ export interface UiResults {
   /** Output lines of an OS-process child, from the node it runs on. */
   logs: { node: string; lines: OutputLine[] };
   explain: Explanation;
+  /** What the session may do now. */
+  lock: { access: Access };
+  unlock: { access: Access };
 }
 
 export type CommandAck<Op extends UiOp = UiOp> = { ok: true; result: UiResults[Op] } | { ok: false; error: CommandFailure };
@@ -434,8 +517,10 @@ export interface HandshakeAuth {
   token: string;
   /** An operator or viewer token; empty when none was given. */
   credential: string;
-  /** Who the user is, for the audit log. */
+  /** Who the user says they are, for the audit log; empty when not said (the gateway's default applies). */
   user: string;
+  /** The session starts locked (`lock`): a client that locked its session says so again when it reconnects. */
+  locked: boolean;
 }
 
 /** Reads a handshake's `auth`: never throws; a missing or malformed field is empty (so a bad token is refused as wrong), long ones are cut. */
@@ -443,7 +528,7 @@ export function parseHandshakeAuth(raw: unknown): HandshakeAuth {
   const get = (key: string): unknown => (isPlainObject(raw) ? raw[key] : undefined);
   const text = (v: unknown, max: number): string => (typeof v === 'string' ? v.slice(0, max) : '');
   const token = get('token');
-  return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64) || 'ui' };
+  return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64).trim(), locked: get('locked') === true };
 }
 
 export interface ServerToClientEvents {

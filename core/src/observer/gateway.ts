@@ -57,6 +57,8 @@ export interface GatewayOptions {
   maxClients?: number;
   /** Credential for sessions that present none (the desktop app's saved operator token). */
   credential?: string;
+  /** Who sessions that declare no user are, in the audit log (the desktop app passes the OS user name). */
+  user?: string;
 }
 
 export interface Gateway {
@@ -126,7 +128,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     throw err;
   }
   const { io } = server;
-  installAuth(io, node, { token, maxClients: options.maxClients ?? 32, ...(options.credential !== undefined ? { credential: options.credential } : {}) });
+  installAuth(io, node, { token, maxClients: options.maxClients ?? 32, ...(options.credential !== undefined ? { credential: options.credential } : {}), ...(options.user !== undefined ? { user: options.user } : {}) });
   const router = new CommandRouter(node);
   const feed = new PatchFeed(io, (access) => snapshots.get(access));
   io.on('connection', (socket) => {
@@ -134,7 +136,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     socket.on('command', (raw: unknown, ack: unknown) => {
       // Types are not validation: a client may send anything, or no ack at all.
       if (typeof ack !== 'function') return;
-      void router.route(socket.data, raw).then((reply: CommandAck) => (ack as (reply: CommandAck) => void)(reply));
+      const session = { data: socket.data, accessChanged: () => feed.resend(socket) };
+      void router.route(session, raw).then((reply: CommandAck) => (ack as (reply: CommandAck) => void)(reply));
     });
   });
 

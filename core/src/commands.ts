@@ -22,7 +22,18 @@
  *
  * `whoami` tells a client which role its credential has (the gateway asks
  * once per session); `logs` returns the captured output of an OS-process
- * child running on this member (viewer or operator).
+ * child (viewer or operator); `restart` (operator) stops a child's instance
+ * and starts a new one on the same node.
+ *
+ * Commands about one child's instance (`restart`, `logs`) are executed by
+ * the node that runs it: a member that receives one for a child running
+ * elsewhere forwards it to that node over their link, with the caller's
+ * credential and name, marked `forwarded` (protocol 2.2), and answers with
+ * that node's reply. The node it reaches executes a forwarded command
+ * itself and never forwards it again, so two members whose views differ for
+ * a moment cannot pass it back and forth. Both audit a mutating one: the
+ * member asked (from: the caller) and the node that executed it (from: the
+ * member that forwarded it).
  *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
  * result); `audit` returns them, and clients merge the logs of all members.
@@ -51,7 +62,7 @@ import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, t
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
-export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget']);
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart']);
 
 /** Arguments kept verbatim in an audit entry up to this JSON length and nesting; beyond, a shortened string. */
 export const AUDIT_ARGS_CHARS = 2048;
@@ -107,8 +118,10 @@ export interface CommandExecutorOptions {
   log: Logger;
   operatorToken: string | undefined;
   viewerToken: string | undefined;
-  /** Captured output of a local OS-process child (for `logs`). */
+  /** Captured output of a local OS-process child (for `logs`); throws when this node has no record of the child. */
   output?(id: string, afterSeq: number, limit: number): OutputLine[];
+  /** Sends a command on to member `peer` marked `forwarded` (see the header); undefined: this node forwards nothing. */
+  forward?<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string): Promise<CommandOutcome<Op>>;
   auditSize?: number;
 }
 
@@ -141,7 +154,7 @@ export class CommandExecutor {
       if (!command.ok) reply = this.error(cmd, 'bad-request', command.message);
       else {
         try {
-          const result = await this.run(command.value, cmd.credential);
+          const result = await this.run(command.value, cmd);
           reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result: toJson(result) } : {}) };
         } catch (err) {
           const failure = commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err));
@@ -155,8 +168,9 @@ export class CommandExecutor {
   }
 
   /** Runs a validated command; undefined for ops that answer nothing (no `result` on the wire). */
-  private async run(command: MemberCommand, credential: string): Promise<unknown> {
+  private async run(command: MemberCommand, cmd: Command): Promise<unknown> {
     const sup = this.o.supervisor;
+    const credential = cmd.credential;
     switch (command.op) {
       case 'start':
         return sup.startChild(command.args.spec);
@@ -201,12 +215,39 @@ export class CommandExecutor {
         try {
           return this.o.output?.(id, after, 500) ?? [];
         } catch {
-          throw new CommandError('not-found', `no child ${id} runs on ${this.o.node}`);
+          // Not here: the node that runs it has its output.
+          if (cmd.forwarded) throw new CommandError('not-found', `no child ${id} runs on ${this.o.node}`);
+          return this.forwarded(this.runnerOf(id, false), command, cmd);
         }
+      }
+      case 'restart': {
+        const at = this.runnerOf(command.args.id, cmd.forwarded === true);
+        return at === this.o.node ? sup.restartChild(command.args.id) : this.forwarded(at, command, cmd);
       }
       case 'view':
         return undefined; // answered before the credential check
     }
+  }
+
+  /**
+   * The node to execute a command about `id`'s instance: this one when it
+   * runs an instance (or the command was forwarded here), else the node
+   * that does. Throws `not-found` / `not-running`.
+   */
+  private runnerOf(id: string, forwarded: boolean): string {
+    if (forwarded) return this.o.node;
+    const runners = this.o.supervisor.runnersOf(id);
+    if (runners === undefined) throw new CommandError('not-found', `no child with id ${JSON.stringify(id)}`);
+    if (runners.length === 0) throw new CommandError('not-running', `${id} is not running on any node now (pogo ctl ls shows its status)`);
+    return runners.some((r) => r.node === this.o.node) ? this.o.node : runners[0]!.node;
+  }
+
+  /** Forwards `command` to `peer` (see the header) and answers with its result or throws its error. */
+  private async forwarded(peer: string, command: MemberCommand, cmd: Command): Promise<unknown> {
+    if (!this.o.forward) throw new CommandError('not-running', `${command.op} must be executed by ${peer}, and ${this.o.node} forwards no commands`);
+    const reply = await this.o.forward(peer, command.op, command.args as never, cmd.credential, cmd.by);
+    if (!reply.ok) throw new CommandError(reply.error.code, reply.error.message);
+    return reply.result;
   }
 
   private error(cmd: Command, code: CommandErrorCode, message: string): CommandReply {
@@ -236,14 +277,14 @@ export class CommandClient {
    * validates the arguments (the caller need not: the gateway and `pogo ctl`
    * did at their own edge); the answer's result is checked here.
    */
-  async request<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandOutcome<Op>> {
-    const reply = await this.exchange(peer, op, args, credential, by, timeoutMs);
+  async request<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, options: { forwarded?: boolean } = {}): Promise<CommandOutcome<Op>> {
+    const reply = await this.exchange(peer, op, args, credential, by, timeoutMs, options.forwarded === true);
     if (!reply.ok) return { ok: false, error: commandFailure(reply.error?.code ?? 'failed', reply.error?.message ?? 'failed') };
     const result = parseMemberResult(op, reply.result);
     return result.ok ? { ok: true, result: result.value } : { ok: false, error: { code: 'bad-reply', message: `${peer} answered with ${result.message}`.slice(0, 2000) } };
   }
 
-  private exchange<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandReply> {
+  private exchange<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, forwarded: boolean): Promise<CommandReply> {
     const id = `c${this.nextId++}`;
     // Arguments often come from a UI or a script: a command the member would refuse as malformed
     // (or one too deep to encode) fails here with a typed error instead of breaking the link.
@@ -253,7 +294,7 @@ export class CommandClient {
     } catch {
       return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: its arguments must be an object` } });
     }
-    const cmd: Command = { t: 'cmd', id, op, args: wire, credential, by };
+    const cmd: Command = { t: 'cmd', id, op, args: wire, credential, by, ...(forwarded ? { forwarded: true as const } : {}) };
     const checked = decodeWith(CommandSchema, cmd);
     if (!checked.ok) return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: ${checked.reason}`.slice(0, 2000) } });
     return new Promise((resolve) => {

@@ -73,6 +73,7 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
+  restart: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'restart: id: required'], [{ id: 'web-1', node: 'n2' }, 'restart: node: unknown field']] },
 };
 
 const ALL_OPS = [...new Set<AnyOp>([...COMMAND_OPS, ...UI_OPS])];

@@ -476,6 +476,27 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     });
   }
 
+  /**
+   * Restarts this node's instance of `id` in place: stops it and starts a
+   * new one here (local-instances.ts, "restart in place"). Resolves with the
+   * new instance; rejects with a DistError — `not-running` when no instance
+   * runs on this node (ask the node it runs on: `runnersOf`).
+   */
+  async restartChild(id: string): Promise<{ id: string; node: string; pid: string }> {
+    if (this.stopped) throw new DistError('shutting-down', 'the node is shutting down');
+    const live = this.desired.live(id);
+    if (!live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
+    const pid = await this.instances.restart(id, live);
+    return { id, node: this.o.node, pid };
+  }
+
+  /** Where the instances of `id` run, as this node sees them; undefined when the cluster holds no spec of that id. */
+  runnersOf(id: string): Array<{ node: string; pid: string }> | undefined {
+    const v = this.reconciler.view(id);
+    if (!v.live) return undefined;
+    return v.runners.map((r) => ({ node: r.node, pid: r.pid }));
+  }
+
   /** Removes a pin; placement decides again. */
   unpin(id: string): void {
     const live = this.desired.live(id);

@@ -99,6 +99,8 @@ export const COMMAND_ARG_SCHEMAS = {
   /** Output lines of an OS-process child with a sequence number above `after`. */
   logs: z.object({ id: ChildIdArg, after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
   explain: z.object({ id: ChildIdArg }).strict(),
+  /** Stop the child's instance and start a new one on the same node (since protocol 2.2). */
+  restart: z.object({ id: ChildIdArg }).strict(),
 } as const satisfies Record<AnyOp, z.ZodType>;
 
 /** An op's arguments after validation (defaults filled). */
@@ -176,6 +178,7 @@ export const WIRE_FIELDS = {
   view: [],
   whoami: [],
   logs: ['id', 'after'],
+  restart: ['id'],
 } as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
 
 /** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
@@ -331,6 +334,8 @@ export const MEMBER_RESULT_SCHEMAS = {
   view: MemberViewReplySchema,
   whoami: z.object({ role: z.enum(['operator', 'viewer']) }),
   logs: z.array(OutputLineSchema),
+  /** The new instance: on the same node as the one it replaced. */
+  restart: StartedChildSchema,
 } as const satisfies Record<CommandOp, z.ZodType>;
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 

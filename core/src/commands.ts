@@ -16,9 +16,17 @@
  * that observers, the gateway and the UI use, so the people who operate the
  * cluster never need the cluster secret to read it.
  *
- * `view` needs no token: it returns the member's view of members and
- * children, which any linked node can read from process groups anyway; an
- * observer uses it to show what it cannot see itself (see gateway.ts).
+ * `view`, `status` and `explain` need no token (OPEN_READS): they return
+ * the member's view of members and children, which any linked node can
+ * read from process groups and the store anyway; an observer uses `view` to
+ * show what it cannot see itself (see gateway.ts), `pogo ctl` all three.
+ * A credential sent with them is not checked (a client that wants to know
+ * asks `whoami`).
+ *
+ * `submit` starts a child like `start` but answers as soon as the cluster
+ * holds the spec and a first outcome is known (running, a failed start, it
+ * ended), or after its `waitMs` with the state then: accepted, and where it
+ * stands (DistributedSupervisor.submitChild).
  *
  * `whoami` tells a client which role its credential has (the gateway asks
  * once per session); `logs` returns the captured output of an OS-process
@@ -58,11 +66,14 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberViewReply } from './observer/ui-protocol.js';
+import type { Member } from './membership.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
-export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart']);
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart', 'submit']);
+/** Reads that need no credential: what any linked node can read from pg and the store anyway. */
+export const OPEN_READS: ReadonlySet<CommandOp> = new Set(['view', 'status', 'explain']);
 
 /** Arguments kept verbatim in an audit entry up to this JSON length and nesting; beyond, a shortened string. */
 export const AUDIT_ARGS_CHARS = 2048;
@@ -113,7 +124,8 @@ function matches(expected: Buffer | undefined, given: string): boolean {
 export interface CommandExecutorOptions {
   node: string;
   supervisor: DistributedSupervisor;
-  members(): MemberViewReply['members'];
+  /** This member's member table (clients are not in it). */
+  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready'>>;
   clock: Clock;
   log: Logger;
   operatorToken: string | undefined;
@@ -139,10 +151,7 @@ export class CommandExecutor {
   async execute(from: string, cmd: Command): Promise<CommandReply> {
     const role = matches(this.operator, cmd.credential) ? 'operator' : matches(this.viewer, cmd.credential) ? 'viewer' : undefined;
     let reply: CommandReply;
-    if (cmd.op === 'view') {
-      const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: this.o.supervisor.whichChildren('global') };
-      return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(view) };
-    }
+    if (OPEN_READS.has(cmd.op)) return this.openRead(cmd);
     if (this.operator === undefined && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
     } else if (role === undefined) {
@@ -165,6 +174,34 @@ export class CommandExecutor {
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
     this.record(from, cmd, reply);
     return reply;
+  }
+
+  /** Answers a read that needs no credential (never audited). */
+  private openRead(cmd: Command): CommandReply {
+    const command = decodeWireCommand(cmd.op, cmd.args);
+    if (!command.ok) return this.error(cmd, 'bad-request', command.message);
+    const sup = this.o.supervisor;
+    try {
+      switch (command.value.op) {
+        case 'view': {
+          const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: sup.whichChildren('global') };
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(view) };
+        }
+        case 'status': {
+          const draining = new Set(sup.draining());
+          const members = this.o.members().map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
+          const status: MemberStatusReply = { node: this.o.node, members, children: sup.countChildren(), paused: sup.rebalancingPaused };
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(status) };
+        }
+        case 'explain':
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(sup.explain(command.value.args.id)) };
+        default:
+          return this.error(cmd, 'bad-request', `${cmd.op} is not an open read`);
+      }
+    } catch (err) {
+      const failure = commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err));
+      return this.error(cmd, failure.code, failure.message);
+    }
   }
 
   /** Runs a validated command; undefined for ops that answer nothing (no `result` on the wire). */
@@ -224,8 +261,12 @@ export class CommandExecutor {
         const at = this.runnerOf(command.args.id, cmd.forwarded === true);
         return at === this.o.node ? sup.restartChild(command.args.id) : this.forwarded(at, command, cmd);
       }
+      case 'submit':
+        return sup.submitChild(command.args.spec, command.args.waitMs);
       case 'view':
-        return undefined; // answered before the credential check
+      case 'status':
+      case 'explain':
+        return undefined; // open reads: answered before the credential check (openRead)
     }
   }
 

@@ -689,3 +689,47 @@ describe('distributed supervisor: restart in place (member op restart)', () => {
     expect(sim.runs.of('r3').filter((s) => s.end === undefined)).toEqual([]);
   });
 });
+
+describe('distributed supervisor: submit (accepted, then the state)', () => {
+  async function submitCluster(seed: number): Promise<PogoNode[]> {
+    sim = new SimCluster(seed);
+    const registry = new WorkerRegistry();
+    registry.define('w', () => ({ stop() {} }));
+    registry.define('failing', () => {
+      throw new Error('cannot start: missing configuration');
+    });
+    registry.define('slow-start', () => new Promise((started) => sim.clock.setTimeout(() => started({ stop() {} }), 500)));
+    registry.define('oneshot', (_args, ctx) => {
+      queueMicrotask(() => ctx.exit('normal'));
+      return { stop() {} };
+    });
+    const nodes: PogoNode[] = [];
+    for (let i = 1; i <= 3; i++) nodes.push(await sim.start(`n${i}`, i === 1 ? [] : ['n1'], {}, registry));
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    return nodes;
+  }
+
+  it('answers running with where, failing with the first error at once (the retries go on, the spec stays), finished, pending after waitMs; refuses what no node can run', async () => {
+    const [n1] = await submitCluster(131);
+    const running = await sim.resolve(n1!.supervisor.submitChild(w('s1'), 10_000));
+    expect(running).toEqual({ id: 's1', state: 'running', node: sim.instances('s1')[0], pid: expect.stringMatching(/\/c\d+$/) });
+
+    const asked = sim.clock.now();
+    const failing = await sim.resolve(n1!.supervisor.submitChild({ id: 's2', start: { worker: 'failing' } }, 10_000));
+    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), error: expect.stringContaining('missing configuration') });
+    // The first failed start, not the last of the retries: the next one waits at least a second (backoff).
+    expect(sim.clock.now() - asked).toBeLessThan(1_000);
+    expect(n1!.supervisor.whichChildren('global').find((c) => c.id === 's2')).toMatchObject({ status: 'failing' });
+
+    const finished = await sim.resolve(n1!.supervisor.submitChild({ id: 's3', start: { worker: 'oneshot' }, restart: 'temporary' }, 10_000));
+    expect(finished).toEqual({ id: 's3', state: 'finished' });
+
+    const pending = await sim.resolve(n1!.supervisor.submitChild({ id: 's4', start: { worker: 'slow-start' } }, 100));
+    expect(pending).toEqual({ id: 's4', state: 'pending' });
+    await sim.until(() => n1!.supervisor.whichChildren('global').find((c) => c.id === 's4')?.status === 'running', 2_000, 's4 runs');
+
+    await expectCode(n1!.supervisor.submitChild({ id: 's5', start: { worker: 'nowhere' } }, 10_000), 'unplaceable');
+    await expectCode(n1!.supervisor.submitChild({ id: 's1', start: { worker: 'failing' } }, 10_000), 'conflict');
+    expect(n1!.supervisor.whichChildren('global').map((c) => c.id).sort()).toEqual(['s1', 's2', 's4']);
+  });
+});

@@ -354,7 +354,9 @@ const SECRET = 'hardening-cluster-secret-0123456789';
 
 /** What each op does with each credential, on the link path (a member's CommandExecutor). */
 function expectedOnLinks(op: CommandOp, who: 'operator' | 'viewer' | 'none' | 'wrong'): 'ok' | 'unauthorized' | 'forbidden' | 'domain' {
-  if (op === 'view') return 'ok';
+  // Open reads: any linked node may read them, whatever credential it sends (explain names no child yet: a domain error).
+  if (op === 'view' || op === 'status') return 'ok';
+  if (op === 'explain') return 'domain';
   if (who === 'none' || who === 'wrong') return 'unauthorized';
   if (who === 'viewer' && !['audit', 'logs', 'whoami'].includes(op)) return 'forbidden';
   return op === 'logs' ? 'domain' : 'ok';
@@ -397,6 +399,7 @@ describe('credentials on every command path, and no secret in any log line', () 
   const argsFor = (op: CommandOp | 'explain', id: string): Record<string, unknown> => {
     switch (op) {
       case 'start':
+      case 'submit':
         return { spec: { id, start: { worker: 'w' } } };
       case 'stop':
       case 'unpin':
@@ -431,7 +434,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     }
     // The operator may do everything (in an order where each step makes sense).
     let restartedOn: string | undefined;
-    const order: CommandOp[] = ['whoami', 'view', 'start', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'forget'];
+    const order: CommandOp[] = ['whoami', 'view', 'status', 'start', 'submit', 'explain', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'forget'];
     expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).
@@ -461,7 +464,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     expect(h2Reply.ok ? h2Reply.result.map((e) => `${e.op} from ${e.from} by ${e.by}: ${e.result}`) : h2Reply).toEqual(restartedOn === 'h2' ? ['restart from h1 by tester-operator: ok'] : []);
     const h1Reply = await observer.command('h1', 'audit', {}, VIEWER, 't');
     const h1Audit = h1Reply.ok ? h1Reply.result : [];
-    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'forget', 'logs', 'move', 'pause', 'restart', 'resume', 'start', 'stop', 'undrain', 'unpin']);
+    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'forget', 'logs', 'move', 'pause', 'restart', 'resume', 'start', 'stop', 'submit', 'undrain', 'unpin']);
   });
 
   it('a member without an operator token refuses every change, whatever the credential', async () => {

@@ -85,6 +85,20 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
+  restart: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'restart: id: required'], [{ id: 'web-1', node: 'n2' }, 'restart: node: unknown field']] },
+  status: { good: [[{}, {}]], bad: [[{ verbose: true }, 'status: verbose: unknown field']] },
+  submit: {
+    good: [
+      [{ spec: SPEC }, { spec: expect.objectContaining({ id: 'web-1', restart: 'permanent' }), waitMs: 10_000 }],
+      [{ spec: SPEC, waitMs: 0 }, { spec: expect.objectContaining({ id: 'web-1' }), waitMs: 0 }],
+    ],
+    bad: [
+      [{}, 'submit: spec: required'],
+      [{ spec: SPEC, waitMs: -1 }, 'submit: waitMs: must be 0 or more'],
+      [{ spec: SPEC, waitMs: 600_001 }, 'submit: waitMs: must be at most 600000'],
+      [{ spec: { ...SPEC, restart: 'sometimes' } }, 'submit: spec.restart: '],
+    ],
+  },
   lock: { good: [[{}, {}]], bad: [[{ for: 60 }, 'lock: for: unknown field']] },
   unlock: { good: [[undefined, {}]], bad: [[{ credential: 'x' }, 'unlock: credential: unknown field']] },
 };
@@ -174,6 +188,16 @@ describe('UI protocol: results and errors', () => {
     expect(parseMemberResult('start', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' })).toEqual({ ok: true, value: { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' } });
     expect(parseMemberResult('start', { id: 'a' })).toMatchObject({ ok: false, message: expect.stringMatching(/^start result: node: .*; pid: /) });
     expect(parseMemberResult('stop', undefined)).toEqual({ ok: true, value: null });
+    expect(parseMemberResult('restart', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c2' })).toMatchObject({ ok: true });
+    expect(parseMemberResult('submit', { id: 'a', state: 'failing', node: 'n1', error: 'cannot start' })).toEqual({ ok: true, value: { id: 'a', state: 'failing', node: 'n1', error: 'cannot start' } });
+    expect(parseMemberResult('submit', { id: 'a', state: 'finished' })).toMatchObject({ ok: true });
+    expect(parseMemberResult('submit', { id: 'a', state: 'started' })).toMatchObject({ ok: false, message: expect.stringContaining('state') });
+    expect(parseMemberResult('submit', { id: 'a', state: 'running', osPid: -3 })).toMatchObject({ ok: false, message: expect.stringContaining('osPid') });
+    const status = { node: 'n1', members: [{ name: 'n1', status: 'up', role: 'member', address: '127.0.0.1:4001', ready: true, draining: false }], children: { specs: 1, running: 1, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: 1 }, paused: false };
+    expect(parseMemberResult('status', status)).toEqual({ ok: true, value: status });
+    expect(parseMemberResult('status', { ...status, members: [{ ...status.members[0], role: 'client' }] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.role') });
+    const explanation: JsonValue = { id: 'a', spec: { id: 'a', start: { worker: 'w' }, restart: 'permanent', handoff: 'stop-first' }, owner: 'n1', by: 'hash', paused: false, instances: [{ node: 'n1', pid: 'n1/abcdef0123456789/c1', osPid: 4242 }], candidates: [{ node: 'n1', excludedBy: [], score: 1.5 }, { node: 'o', excludedBy: ['observer'] }], waiting: [] };
+    expect(parseMemberResult('explain', explanation)).toMatchObject({ ok: true, value: { instances: [{ osPid: 4242 }] } });
     expect(parseMemberResult('whoami', { role: 'viewer' })).toEqual({ ok: true, value: { role: 'viewer' } });
     expect(parseMemberResult('whoami', { role: 'root' })).toMatchObject({ ok: false, message: expect.stringContaining('role') });
     expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }])).toEqual({ ok: true, value: [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }] });
@@ -202,12 +226,13 @@ describe('UI protocol: the fast check of a member view', () => {
   const withExtra = (o: Record<string, unknown>, key: string | undefined): Record<string, unknown> => (key === undefined ? o : { ...o, [key]: 1 });
   const start = maybe(fc.oneof(fc.record({ worker: fc.string() }), fc.record({ command: fc.string(), args: fc.array(fc.string()) })));
   const spec = maybe(fc.record({ id: maybe(fc.string()), start, restart: maybe(fc.constantFrom('permanent', 'transient', 'temporary')), handoff: maybe(fc.constantFrom('stop-first', 'start-first')), labels: fc.constant({}) }));
-  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()) }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const osPid = maybe(fc.oneof(fc.integer({ min: 1, max: 4_194_304 }), fc.constantFrom(0, -5, 2.5, 2 ** 60)));
+  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()), osPid }, { requiredKeys: ['node', 'pid'] }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
   const failure = fc.record({ node: maybe(fc.string()), failures: maybe(fc.nat()), lastError: maybe(fc.string()) });
   const child = fc
     .tuple(
       fc.record(
-        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()) },
+        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()), osPid, resumeTo: maybe(fc.string()) },
         { requiredKeys: ['id', 'spec', 'rev', 'status', 'instances', 'restarts', 'failures'] },
       ),
       extra,

@@ -42,7 +42,7 @@
  */
 import { z } from 'zod';
 import type { DistErrorCode } from '../distributed/errors.js';
-import type { Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
+import type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
 import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
 import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
@@ -123,6 +123,16 @@ export const COMMAND_ARG_SCHEMAS = {
   /** Output lines of an OS-process child with a sequence number above `after`. */
   logs: z.object({ id: ChildIdArg, after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
   explain: z.object({ id: ChildIdArg }).strict(),
+  /** Stop the child's instance and start a new one on the same node (since protocol 2.2). */
+  restart: z.object({ id: ChildIdArg }).strict(),
+  /** The member's view of members and child counts (since 2.2). */
+  status: NoArgs,
+  /**
+   * Start a child and say what became of it (since 2.2): answered once the
+   * cluster holds the spec and a first outcome is known (an instance runs,
+   * a start failed, it ended), or after `waitMs` with its state then.
+   */
+  submit: z.object({ spec: SpecArg, waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000) }).strict(),
   lock: NoArgs,
   unlock: NoArgs,
 } as const satisfies Record<AnyOp, z.ZodType>;
@@ -202,6 +212,10 @@ export const WIRE_FIELDS = {
   view: [],
   whoami: [],
   logs: ['id', 'after'],
+  restart: ['id'],
+  explain: ['id'],
+  status: [],
+  submit: ['spec', 'waitMs'],
 } as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
 
 /** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
@@ -257,17 +271,22 @@ export function formatBytes(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/** The refusal of a command whose arguments are `bytes` long, naming the limit. */
+/** Ops whose size is their spec's. */
+const SPEC_OPS: ReadonlySet<string> = new Set(['start', 'submit']);
+
+/** The refusal of a command whose arguments (for a start, its spec) are `bytes` long, naming the limit. */
 export function tooLargeMessage(op: string, bytes: number): string {
-  const what = op === 'start' ? 'the spec' : `the ${op.slice(0, 40)} arguments`;
-  return `${what} is ${formatBytes(bytes)} as JSON (${bytes.toLocaleString('en-US')} bytes); a command may carry at most ${formatBytes(MAX_COMMAND_ARGS_BYTES)} (${MAX_COMMAND_ARGS_BYTES.toLocaleString('en-US')} bytes)`;
+  const what = SPEC_OPS.has(op) ? 'the spec is' : `the ${op.slice(0, 40)} arguments are`;
+  return `${what} ${formatBytes(bytes)} as JSON (${bytes.toLocaleString('en-US')} bytes); a command may carry at most ${formatBytes(MAX_COMMAND_ARGS_BYTES)} (${MAX_COMMAND_ARGS_BYTES.toLocaleString('en-US')} bytes)`;
 }
 
 /** A UI request the gateway could not even receive (its frame is above GATEWAY_MAX_FRAME_BYTES), as the error to show; undefined when it may be sent. */
 export function oversizedRequest(request: { op: string; args?: unknown }): CommandFailure | undefined {
   const bytes = jsonBytes(request);
   if (bytes <= GATEWAY_MAX_FRAME_BYTES - 1024) return undefined;
-  return { code: 'too-large', message: `${tooLargeMessage(request.op, jsonBytes(request.args ?? {}))}; not sent: the gateway takes frames of at most ${formatBytes(GATEWAY_MAX_FRAME_BYTES)}` };
+  const args = request.args as { spec?: unknown } | undefined;
+  const measured = SPEC_OPS.has(request.op) && args?.spec !== undefined ? args.spec : (args ?? {});
+  return { code: 'too-large', message: `${tooLargeMessage(request.op, jsonBytes(measured))}; not sent: the gateway takes frames of at most ${formatBytes(GATEWAY_MAX_FRAME_BYTES)}` };
 }
 
 // ---------------------------------------------------------------------------
@@ -359,7 +378,14 @@ export type AuditEntry = z.output<typeof AuditEntrySchema>;
 export const OutputLineSchema = z.object({ seq: z.number(), at: z.number(), stream: z.enum(['stdout', 'stderr']), text: z.string() });
 const _lines: Same<z.output<typeof OutputLineSchema>, OutputLine> = true;
 
-const InstanceSchema = z.object({ node: z.string(), pid: z.string() });
+/** A live instance; `osPid` for an OS-process child (since 2.2). */
+const InstanceSchema = z.object({ node: z.string(), pid: z.string(), osPid: z.number().int().positive().optional() });
+const ReportedSpecSchema = z.looseObject({
+  id: z.string(),
+  start: z.union([z.looseObject({ worker: z.string() }), z.looseObject({ command: z.string() })]),
+  restart: RestartSchema,
+  handoff: z.enum(['stop-first', 'start-first']),
+});
 /**
  * A child as a member reports it (`view`): GlobalChild as JSON carries it.
  * The spec is checked only for what an observer shows of it (the member
@@ -368,22 +394,21 @@ const InstanceSchema = z.object({ node: z.string(), pid: z.string() });
  */
 export const ChildReportSchema = z.object({
   id: z.string(),
-  spec: z.looseObject({
-    id: z.string(),
-    start: z.union([z.looseObject({ worker: z.string() }), z.looseObject({ command: z.string() })]),
-    restart: RestartSchema,
-    handoff: z.enum(['stop-first', 'start-first']),
-  }),
+  spec: ReportedSpecSchema,
   rev: z.string(),
   status: GlobalStatusSchema,
   node: z.string().optional(),
   pid: z.string().optional(),
+  /** The OS process id of the instance at `node`, for an OS-process child (since 2.2). */
+  osPid: z.number().int().positive().optional(),
   instances: z.array(InstanceSchema),
   restarts: z.number(),
   owner: z.string().optional(),
   pin: z.string().optional(),
   failures: z.array(z.object({ node: z.string(), failures: z.number(), lastError: z.string() })),
   lastError: z.string().optional(),
+  /** While rebalancing is paused: where the child would run once it resumes (since 2.2). */
+  resumeTo: z.string().optional(),
 });
 export type ChildReport = z.output<typeof ChildReportSchema>;
 const _report: GlobalChild extends ChildReport ? true : false = true;
@@ -395,6 +420,47 @@ export const MemberViewReplySchema = z.object({
   children: z.array(ChildReportSchema),
 });
 export type MemberViewReply = z.output<typeof MemberViewReplySchema>;
+
+/** `status`: the member's view of the members (no clients: they are not members) and of the children. */
+export const MemberStatusReplySchema = z.object({
+  node: z.string(),
+  members: z.array(z.object({ name: z.string(), status: MemberStatusSchema, role: z.enum(['member', 'observer']), address: z.string(), ready: z.boolean(), draining: z.boolean() })),
+  children: z.object({ specs: z.number(), running: z.number(), pending: z.number(), moving: z.number(), duplicate: z.number(), failing: z.number(), unplaceable: z.number(), local: z.number() }),
+  paused: z.boolean(),
+});
+export type MemberStatusReply = z.output<typeof MemberStatusReplySchema>;
+const _counts: Same<MemberStatusReply['children'], ChildCountsGlobal> = true;
+
+/** `explain`: why a child is where it is (DistributedSupervisor.explain). */
+export const ExplanationSchema = z.object({
+  id: z.string(),
+  spec: ReportedSpecSchema,
+  owner: z.string().optional(),
+  by: z.enum(['pin', 'hash', 'none']),
+  pin: z.string().optional(),
+  paused: z.boolean(),
+  instances: z.array(InstanceSchema),
+  candidates: z.array(z.object({ node: z.string(), excludedBy: z.array(z.string()), score: z.number().optional() })),
+  waiting: z.array(z.string()),
+});
+const _explanation: Explanation extends z.input<typeof ExplanationSchema> ? true : false = true;
+
+/**
+ * `submit`: the spec was accepted (every up member holds it), and its state
+ * when the member answered: `finished` when it has already ended for good
+ * (a transient child that exited normally, a temporary one) or was stopped
+ * meanwhile; otherwise its status as `ls` shows it, with where it runs or
+ * the last error of a failed start.
+ */
+export const SubmittedSchema = z.object({
+  id: z.string(),
+  state: z.enum([...GlobalStatusSchema.options, 'finished']),
+  node: z.string().optional(),
+  pid: z.string().optional(),
+  osPid: z.number().int().positive().optional(),
+  error: z.string().optional(),
+});
+export type Submitted = z.output<typeof SubmittedSchema>;
 
 /** What a member answers, per op. */
 export const MEMBER_RESULT_SCHEMAS = {
@@ -411,6 +477,11 @@ export const MEMBER_RESULT_SCHEMAS = {
   view: MemberViewReplySchema,
   whoami: z.object({ role: z.enum(['operator', 'viewer']) }),
   logs: z.array(OutputLineSchema),
+  /** The new instance: on the same node as the one it replaced. */
+  restart: StartedChildSchema,
+  explain: ExplanationSchema,
+  status: MemberStatusReplySchema,
+  submit: SubmittedSchema,
 } as const satisfies Record<CommandOp, z.ZodType>;
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 
@@ -436,6 +507,7 @@ const CHILD_KEYS: ReadonlySet<string> = new Set(Object.keys(ChildReportSchema.sh
 
 const str = (v: unknown): v is string => typeof v === 'string';
 const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
+const optOsPid = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v > 0);
 const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 /** A plain object whose own keys are all in `keys`. */
 function onlyKeys(v: unknown, keys: ReadonlySet<string>): v is Record<string, unknown> {
@@ -443,7 +515,7 @@ function onlyKeys(v: unknown, keys: ReadonlySet<string>): v is Record<string, un
   for (const k in v) if (!keys.has(k)) return false;
   return true;
 }
-const INSTANCE_KEYS: ReadonlySet<string> = new Set(['node', 'pid']);
+const INSTANCE_KEYS: ReadonlySet<string> = new Set(Object.keys(InstanceSchema.shape));
 const FAILURE_KEYS: ReadonlySet<string> = new Set(['node', 'failures', 'lastError']);
 const MEMBER_KEYS: ReadonlySet<string> = new Set(['name', 'status']);
 const VIEW_KEYS: ReadonlySet<string> = new Set(['node', 'members', 'children']);
@@ -451,13 +523,13 @@ const VIEW_KEYS: ReadonlySet<string> = new Set(['node', 'members', 'children']);
 function isPlainChildReport(c: unknown): boolean {
   if (!onlyKeys(c, CHILD_KEYS)) return false;
   if (!str(c['id']) || !str(c['rev']) || !STATUSES.has(c['status']) || !num(c['restarts'])) return false;
-  if (!optStr(c['node']) || !optStr(c['pid']) || !optStr(c['owner']) || !optStr(c['pin']) || !optStr(c['lastError'])) return false;
+  if (!optStr(c['node']) || !optStr(c['pid']) || !optStr(c['owner']) || !optStr(c['pin']) || !optStr(c['lastError']) || !optStr(c['resumeTo']) || !optOsPid(c['osPid'])) return false;
   const spec = c['spec'];
   if (!isPlainObject(spec) || !str(spec['id']) || !RESTARTS.has(spec['restart']) || !HANDOFFS.has(spec['handoff'])) return false;
   const start = spec['start'];
   if (!isPlainObject(start) || !(str(start['worker']) || str(start['command']))) return false;
   const instances = c['instances'];
-  if (!Array.isArray(instances) || !instances.every((i) => onlyKeys(i, INSTANCE_KEYS) && str(i['node']) && str(i['pid']))) return false;
+  if (!Array.isArray(instances) || !instances.every((i) => onlyKeys(i, INSTANCE_KEYS) && str(i['node']) && str(i['pid']) && optOsPid(i['osPid']))) return false;
   const failures = c['failures'];
   return Array.isArray(failures) && failures.every((f) => onlyKeys(f, FAILURE_KEYS) && str(f['node']) && num(f['failures']) && str(f['lastError']));
 }

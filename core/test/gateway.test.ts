@@ -314,6 +314,28 @@ describe('observer gateway: operator actions', () => {
     expect(await operator.command('start', { spec: fits })).toMatchObject({ ok: true, result: { id: 'fits-1' } });
   });
 
+  it('restart in place through the gateway: the same node, a new instance, audited with who asked', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: TEAM, user: 'alice' });
+    expect(await operator.command('start', { spec: { id: 'again-1', start: { worker: 'w' } } })).toMatchObject({ ok: true });
+    await until(() => operator.state().children['again-1']?.status === 'running', 5_000, 'running');
+    const before = operator.state().children['again-1']!;
+    const reply = await operator.command('restart', { id: 'again-1' });
+    expect(reply).toMatchObject({ ok: true, result: { id: 'again-1', node: before.node } });
+    const pid = (reply.result as { pid: string }).pid;
+    expect(pid).not.toBe(before.pid);
+    // The member that runs it says so itself.
+    const runner = members.find((m) => m.name === before.node)!;
+    expect(runner.supervisor.whichChildren('local').find((c) => c.id === 'again-1')?.pid).toBe(pid);
+    await until(() => operator.state().children['again-1']?.pid === pid, 5_000, 'the new instance on the board');
+    expect(operator.state().children['again-1']?.node).toBe(before.node);
+    const audit = entriesOf(await operator.command('audit'));
+    expect(audit.filter((e) => e.op === 'restart' && e.ok).every((e) => e.by === 'alice' && e.tokenName === 'ops-team')).toBe(true);
+    expect(audit.some((e) => e.op === 'restart' && e.ok)).toBe(true);
+    expect(await operator.command('restart', { id: 'no-such-child' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+  });
+
   it('lock drops operator rights on the same connection; unlock takes them back; a reconnecting locked client stays locked', async () => {
     const { observer } = await setup();
     gateway = await startGateway(observer, { intervalMs: 20 });

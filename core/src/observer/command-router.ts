@@ -24,7 +24,8 @@
  *                takes no cursors: asked again without them
  *      logs      sent to the node the child runs on (its output is there)
  *      the rest  sent to one member (chooseMember), which checks the
- *                credential again, executes and audits (a `too-large`
+ *                credential again, executes and audits (`restart`: a member
+ *                passes it on to the node that runs the child; a `too-large`
  *                refusal is also logged here, naming who sent it)
  *
  * Every path answers with a CommandAck; an exception becomes `failed`, so
@@ -140,6 +141,8 @@ export class CommandRouter {
         return send('start', command.args);
       case 'move':
         return send('move', command.args);
+      case 'restart':
+        return send('restart', command.args);
       default: {
         const reply = await send(command.op, command.args);
         return reply.ok ? { ok: true, result: null } : reply;

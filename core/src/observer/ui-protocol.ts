@@ -60,7 +60,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
  * cluster, and the ones the gateway answers itself: `explain`, and `lock` /
  * `unlock` (the session drops its operator rights, or takes them back).
  */
-export const UI_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock'] as const;
+export const UI_OPS = ['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock'] as const;
 export type UiOp = (typeof UI_OPS)[number];
 /** Every op with arguments: what members execute, and `explain`. */
 export type AnyOp = CommandOp | UiOp;
@@ -561,6 +561,8 @@ export function parseMemberResult<Op extends CommandOp>(op: Op, raw: JsonValue |
 export interface UiResults {
   start: MemberResults['start'];
   stop: null;
+  /** The child's new instance, on the node it ran on. */
+  restart: MemberResults['restart'];
   move: MemberResults['move'];
   unpin: null;
   drain: null;

@@ -30,12 +30,12 @@ import { parseHandshakeAuth } from './ui-protocol.js';
 
 const WHOAMI_TIMEOUT_MS = 5_000;
 
-/** The role a credential has, as a member says, or why it cannot have one. */
-export async function credentialRole(node: PogoNode, credential: string): Promise<{ access: SessionData['access'] } | { refused: string }> {
+/** The role a credential has, as a member says, or why it cannot have one. `by`: who is asking (a refusal is audited under that name). */
+export async function credentialRole(node: PogoNode, credential: string, by: string): Promise<{ access: SessionData['access'] } | { refused: string }> {
   if (credential === '') return { access: 'none' };
   const via = chooseMember(node.members());
   if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
-  const reply = await node.command(via, 'whoami', {}, credential, 'gateway', WHOAMI_TIMEOUT_MS);
+  const reply = await node.command(via, 'whoami', {}, credential, by, WHOAMI_TIMEOUT_MS);
   // Only the member saying no is a refusal, said once; a timeout or a lost link says nothing about the credential.
   if (!reply.ok) return { refused: reply.error.code === 'unauthorized' ? `unauthorized: ${reply.error.message}` : `unreachable: the credential could not be checked (${reply.error.code}: ${reply.error.message})` };
   return { access: reply.result.role };
@@ -57,10 +57,11 @@ export function installAuth(io: UiServer, node: PogoNode, o: AuthOptions): void 
     if (auth.token === '' || auth.token !== o.token) return next(new Error('unauthorized: wrong or missing gateway token'));
     if (io.engine.clientsCount > o.maxClients) return next(new Error(`too many clients (at most ${o.maxClients})`));
     const credential = auth.credential !== '' ? auth.credential : (o.credential ?? '');
-    credentialRole(node, credential).then(
+    const user = auth.user || o.user || 'ui';
+    credentialRole(node, credential, user).then(
       (role) => {
         if ('refused' in role) return next(new Error(role.refused));
-        socket.data = { access: role.access, credential, user: auth.user || o.user || 'ui', locked: auth.locked && role.access === 'operator' };
+        socket.data = { access: role.access, credential, user, locked: auth.locked && role.access === 'operator' };
         next();
       },
       (err: unknown) => next(new Error(`unreachable: the credential could not be checked (${err instanceof Error ? err.message : String(err)})`)),

@@ -117,7 +117,7 @@ export class CommandRouter {
   private async unlock(routed: RoutedSession): Promise<CommandAck<'unlock'>> {
     const session = routed.data;
     if (!session.locked) return { ok: true, result: { access: sessionAccess(session) } };
-    const role = await credentialRole(this.node, session.credential);
+    const role = await credentialRole(this.node, session.credential, session.user);
     // Refused (revoked meanwhile) or not checkable: the session stays as it is, locked, and keeps working.
     if ('refused' in role) return fail(role.refused.startsWith('unauthorized') ? 'unauthorized' : 'unreachable', role.refused.replace(/^(unauthorized|unreachable): /, ''));
     // Race: two unlocks (or a lock) may be in flight; whichever answers last sets the state, and each resends it.

@@ -81,7 +81,10 @@ describe('<App/> session', () => {
     as('operator');
     expect(button('Lock')).toBeDefined();
     expect(button('Unlock')!.disabled).toBe(true);
+    // A credential left in the field would be what Unlock tries next: Lock clears it.
+    act(() => typeInto(view.container.querySelector<HTMLInputElement>('input[aria-label="Credential"]')!, 'refused-before'));
     await act(async () => button('Lock')!.click());
+    expect(view.container.querySelector<HTMLInputElement>('input[aria-label="Credential"]')!.value).toBe('');
     expect(client.lockSession).toHaveBeenCalledTimes(1);
     as('locked');
     expect(view.container.querySelector('[data-testid="access"]')?.textContent).toBe('locked · read-only');

@@ -91,7 +91,7 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
             {asking.action.kind === 'stop' ? 'are stopped and their specs removed from the cluster: they do not come back.' : `are pinned to ${asking.action.to}; each stops where it runs before it starts there unless its spec asks for start-first.`}
           </p>
           <p className="muted bulk-ids">
-            {asking.ids.slice(0, LISTED).join(', ')}
+            {[...asking.ids].sort().slice(0, LISTED).join(', ')}
             {asking.ids.length > LISTED && ` and ${asking.ids.length - LISTED} more`}
           </p>
         </ConfirmDialog>

@@ -60,7 +60,14 @@ export function SessionControls({ token }: { token: string }) {
 
   const lockButton =
     access === 'operator' ? (
-      <button type="button" onClick={() => void lockSession()} title="Drop this session's operator rights: changes are refused until you unlock it (the board keeps updating)" data-testid="lock">
+      <button
+        type="button"
+        onClick={() => {
+          // A credential left in the field (one refused before) would be what Unlock tries next: start clean.
+          setCredential('');
+          void lockSession();
+        }}
+        title="Drop this session's operator rights: changes are refused until you unlock it (the board keeps updating)" data-testid="lock">
         Lock
       </button>
     ) : null;

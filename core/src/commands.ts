@@ -78,7 +78,8 @@ import type { DistributedSupervisor } from './distributed/distributed-supervisor
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
 import type { Member } from './membership.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, jsonBytes, MAX_COMMAND_ARGS_BYTES, parseMemberResult, tooLargeMessage, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply } from './observer/ui-protocol.js';
+import { jsonBytes, MAX_COMMAND_ARGS_BYTES, tooLargeMessage } from './observer/command-size.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 

@@ -37,7 +37,8 @@ import type { CommandOp } from '../protocol.js';
 import { credentialRole } from './auth.js';
 import { sessionAccess, type SessionData } from './server.js';
 import type { Access } from './state.js';
-import { commandFailure, jsonBytes, parseUiCommand, type AuditEntry, type CommandAck, type CommandArgs, type CommandArgsInput, type CommandErrorCode, type CommandFailure, type UiCommand } from './ui-protocol.js';
+import { jsonBytes } from './command-size.js';
+import { commandFailure, parseUiCommand, type AuditEntry, type CommandAck, type CommandArgs, type CommandArgsInput, type CommandErrorCode, type CommandFailure, type UiCommand } from './ui-protocol.js';
 
 const AUDIT_TIMEOUT_MS = 5_000;
 const LOGS_TIMEOUT_MS = 5_000;

@@ -23,7 +23,8 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Server as IoServer } from 'socket.io';
 import { formatAddress } from '../transport/socketio.js';
 import type { Access } from './state.js';
-import { GATEWAY_MAX_FRAME_BYTES, type ClientToServerEvents, type ServerToClientEvents } from './ui-protocol.js';
+import { GATEWAY_MAX_FRAME_BYTES } from './command-size.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './ui-protocol.js';
 
 /** What a session may do and who it is, set by the auth middleware before the connection is accepted. */
 export interface SessionData {

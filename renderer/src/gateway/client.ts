@@ -42,7 +42,8 @@
  * every command again; its refusal names the field.
  */
 import { io, type Socket } from 'socket.io-client';
-import { oversizedRequest, type ClientToServerEvents, type CommandAck, type CommandArgsInput, type HandshakeAuth, type ServerToClientEvents, type UiOp } from 'pogo-core/ui-protocol';
+import { oversizedRequest } from 'pogo-core/command-size';
+import type { ClientToServerEvents, CommandAck, CommandArgsInput, HandshakeAuth, ServerToClientEvents, UiOp } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 
 /** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */

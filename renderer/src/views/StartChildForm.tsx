@@ -21,7 +21,7 @@
  */
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/ui-protocol';
+import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/command-size';
 import { sendCommand } from '../gateway/client';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';

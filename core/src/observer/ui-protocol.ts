@@ -9,7 +9,7 @@
  *
  * Socket.IO events, named by direction (as socket.io's own typings do):
  *
- *   handshake        auth { token, credential?, user? }         parseHandshakeAuth
+ *   handshake        auth { token, credential?, user?, locked? } parseHandshakeAuth
  *   server → client  snapshot(ClusterState)                     once per connection
  *                    patch(StatePatch, ack)                     state.ts; at most one unacknowledged
  *   client → server  command({ op, args }, ack(CommandAck))     parseUiCommand

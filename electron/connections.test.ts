@@ -106,8 +106,13 @@ describe('ConnectionDraftSchema', () => {
     for (const preset of ['local', 'lan', 'wan'] as const) expect(ConnectionDraftSchema.parse({ ...draft, preset })).toEqual({ ...draft, preset });
   });
 
+  it('takes the user name for the audit log, trimmed, up to 64 characters', () => {
+    expect(ConnectionDraftSchema.parse({ ...draft, user: ' alice ' })).toEqual({ ...draft, user: 'alice' });
+    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, user: 'x'.repeat(65) }).error!)).toBe('user: must be at most 64 characters');
+  });
+
   it('names every bad field', () => {
-    const parsed = ConnectionDraftSchema.safeParse({ ...draft, seeds: [], secretFile: 'relative', cluster: '-x', tls: { certFile: '/c.pem' }, preset: 'fast', extra: 1 });
+    const parsed = ConnectionDraftSchema.safeParse({ ...draft, seeds: [], secretFile: 'relative', cluster: '-x', tls: { certFile: '/c.pem' }, preset: 'fast', extra: 1, user: '   ' });
     expect(parsed.success).toBe(false);
     const message = describeIssues(parsed.error!);
     expect(message).toContain('seeds: give at least one seed');
@@ -116,5 +121,6 @@ describe('ConnectionDraftSchema', () => {
     expect(message).toContain('tls.keyFile: a client certificate and its key go together');
     expect(message).toContain('preset: must be local, lan or wan');
     expect(message).toContain('extra');
+    expect(message).toContain('user: must not be empty');
   });
 });

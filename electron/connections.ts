@@ -46,6 +46,7 @@ const connectionShape = {
   secretFile: PathSchema,
   operatorTokenFile: PathSchema.optional(),
   viewerTokenFile: PathSchema.optional(),
+  user: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
   tls: TlsFilesSchema.optional(),
   preset: z.enum(['local', 'lan', 'wan'], { error: 'must be local, lan or wan' }).optional(),
 };

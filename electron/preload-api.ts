@@ -46,6 +46,11 @@ export interface SavedConnection {
   operatorTokenFile?: string;
   /** Absolute path of the viewer token file: the app may watch the cluster. */
   viewerTokenFile?: string;
+  /**
+   * Who the user is in the cluster's audit log, beside the name of their
+   * token (default: the OS user name).
+   */
+  user?: string;
   tls?: TlsFiles;
   /**
    * The app's own timing preset (as `pogo observe --preset`; default lan).

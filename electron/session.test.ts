@@ -50,6 +50,25 @@ function firstSnapshot(url: string): Promise<ClusterState> {
   });
 }
 
+/** Sends one command as a UI session with no credential of its own would (bounded), then closes. */
+async function commandAs(url: string, op: string, args: unknown = {}): Promise<{ ok: boolean; result?: unknown; error?: unknown }> {
+  const { origin, searchParams } = new URL(url);
+  const socket = io(origin, { path: '/gateway', auth: { token: searchParams.get('token') }, transports: ['websocket'], reconnection: false, forceNew: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no snapshot within 10 s')), 10_000);
+      socket.once('snapshot', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('connect_error', (err) => reject(err));
+    });
+    return (await socket.timeout(15_000).emitWithAck('command', { op, args })) as { ok: boolean };
+  } finally {
+    socket.close();
+  }
+}
+
 let dir: string;
 const strays: number[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -68,6 +87,8 @@ afterEach(async () => {
   }
   rmSync(dir, { recursive: true, force: true });
 });
+
+const seedName = (demo: { node: { members(): Array<{ role: string; name: string }> } }): string => demo.node.members().find((m) => m.role === 'member')!.name;
 
 describe('openSession', () => {
   it('demo: serves the renderer at the session URL, acts as operator without the renderer holding a token, and close() stops every process', async () => {
@@ -110,6 +131,16 @@ describe('openSession', () => {
     await session.close();
     await expect(fetch(session.url)).rejects.toThrow();
 
+    // An operator token file holding one name:token line; the user name the connection gives goes to the audit log.
+    writeFileSync(join(dir, 'mine.txt'), `me:${demo.operatorToken}\n`);
+    const operator = await openSession({ ...connection, operatorTokenFile: join(dir, 'mine.txt'), user: 'carol' }, { staticDir: dir });
+    cleanups.unshift(() => operator.close());
+    expect(operator.access).toBe('operator');
+    expect(await commandAs(operator.url, 'undrain', { node: seedName(demo) })).toMatchObject({ ok: true });
+    const audit = await commandAs(operator.url, 'audit');
+    expect((audit.result as { entries: unknown[] }).entries).toContainEqual(expect.objectContaining({ op: 'undrain', by: 'carol', tokenName: 'operator', ok: true }));
+    await operator.close();
+
     await demo.stop();
     await until(() => demo.pids.every((pid) => !isAlive(pid)), 10_000, 'every demo process gone');
   });
@@ -125,6 +156,9 @@ describe('openSession', () => {
     writeFileSync(join(dir, 'secret'), 'a-long-enough-cluster-secret');
     writeFileSync(join(dir, 'operator'), '  \n');
     await expect(openSession({ ...connection, secretFile: join(dir, 'secret'), operatorTokenFile: join(dir, 'operator') }, { staticDir: dir })).rejects.toThrow(`operatorTokenFile: ${join(dir, 'operator')} is empty`);
+    // A member's file of several named tokens is not a client's: say which one to give.
+    writeFileSync(join(dir, 'team'), 'alice:alice-token-0123456789\nbob:bob-token-0123456789\n');
+    await expect(openSession({ ...connection, secretFile: join(dir, 'secret'), operatorTokenFile: join(dir, 'team') }, { staticDir: dir })).rejects.toThrow(`operatorTokenFile: ${join(dir, 'team')}: the file holds 2 tokens (alice, bob); a client presents one`);
   });
 
   it('says what to check when no member answers, and names a bad secret', async () => {

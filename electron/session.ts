@@ -13,6 +13,11 @@
  * The observer runs the connection's timing preset (default lan), whatever
  * the cluster's: links derive their heartbeat from both ends (core link.ts).
  *
+ * Who acted: the gateway records the connection's `user` (default: the OS
+ * user name) as the user of every session, beside the name of the token
+ * the member checks; a token file may hold the token alone or one
+ * `name:token` line (core credentials.ts: the token is what is sent).
+ *
  * For a saved connection it waits (bounded) until the observer sees a member
  * up, so a wrong seed, secret, cluster name or TLS setting is reported here,
  * in words, instead of as an empty board. The demo cluster (as `pogo demo`)
@@ -25,8 +30,8 @@
  * Imports pogo-core but not Electron: tested with vitest.
  */
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { ConfigError, startObserver, waitForMembers, type RunningObserver } from 'pogo-core';
+import { hostname, userInfo } from 'node:os';
+import { clientToken, ConfigError, startObserver, waitForMembers, type RunningObserver } from 'pogo-core';
 import { startDemoCluster, type DemoCluster } from 'pogo-core/demo';
 import type { SavedConnection } from './preload-api';
 
@@ -64,6 +69,17 @@ export interface SessionOptions {
   demoEnv?: Record<string, string>;
   /** Name of the observer node (default: pogo-desktop-<host>-<pid>-<n>, new for each session). */
   observerName?: string;
+  /** Who the user is in the audit log when the connection does not say (default: the OS user name). */
+  user?: string;
+}
+
+/** The OS user name, or undefined when the OS will not say. */
+export function osUserName(): string | undefined {
+  try {
+    return userInfo().username.slice(0, 64) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const DEMO_NAME = 'Local demo cluster';
@@ -96,17 +112,25 @@ async function readSecretFile(field: string, path: string): Promise<string> {
   return value;
 }
 
+/** Reads a token file: the one token in it, bare or as a `name:token` line. */
+async function readTokenFile(field: string, path: string): Promise<string> {
+  const parsed = clientToken(await readSecretFile(field, path));
+  if (!parsed.ok) throw new Error(`${field}: ${path}: ${parsed.problem}`);
+  return parsed.token;
+}
+
 async function openConnection(connection: SavedConnection, options: SessionOptions): Promise<Session> {
   const secret = await readSecretFile('secretFile', connection.secretFile);
   let credential: string | undefined;
   let access: SessionAccess = 'none';
   if (connection.operatorTokenFile !== undefined) {
-    credential = await readSecretFile('operatorTokenFile', connection.operatorTokenFile);
+    credential = await readTokenFile('operatorTokenFile', connection.operatorTokenFile);
     access = 'operator';
   } else if (connection.viewerTokenFile !== undefined) {
-    credential = await readSecretFile('viewerTokenFile', connection.viewerTokenFile);
+    credential = await readTokenFile('viewerTokenFile', connection.viewerTokenFile);
     access = 'viewer';
   }
+  const user = connection.user ?? options.user ?? osUserName();
   let observer: RunningObserver;
   try {
     observer = await startObserver({
@@ -119,6 +143,7 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
       ...(connection.tls !== undefined ? { tls: connection.tls } : {}),
       ...(connection.preset !== undefined ? { timing: { preset: connection.preset } } : {}),
       ...(credential !== undefined ? { credential } : {}),
+      ...(user !== undefined ? { user } : {}),
     });
   } catch (err) {
     // ConfigError names the setting at fault; the "(from --flag)" part it adds means nothing here.
@@ -145,6 +170,7 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
 
 async function openDemo(options: SessionOptions): Promise<Session> {
   const env = options.demoEnv ?? (process.versions['electron'] !== undefined ? { ELECTRON_RUN_AS_NODE: '1' } : undefined);
+  const user = options.user ?? osUserName();
   let demo: DemoCluster;
   try {
     demo = await startDemoCluster({
@@ -152,6 +178,7 @@ async function openDemo(options: SessionOptions): Promise<Session> {
       port: 0,
       staticDir: options.staticDir,
       credential: 'operator',
+      ...(user !== undefined ? { user } : {}),
       ...(env !== undefined ? { env } : {}),
     });
   } catch (err) {

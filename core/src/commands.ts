@@ -5,27 +5,57 @@
  * it in its audit log, and answers `cmd.reply` with a result or a typed
  * error.
  *
- * Credentials: a member configured with `--operator-token-file` accepts that
- * token for every command; with `--viewer-token-file` it accepts that token
- * for read-only commands (`audit`). Without an operator token, changes are
- * refused: commands are off until an operator token is configured. Tokens
- * are compared in constant time and never logged.
+ * Credentials: a member configured with `--operator-token-file` accepts the
+ * tokens in it for every command; with `--viewer-token-file` it accepts
+ * those for read-only commands (`audit`, `logs`). A token file may hold
+ * several tokens, each with a name (credentials.ts: `name:token` lines);
+ * the name of the token a command presented is recorded in the audit log
+ * (`tokenName`), beside the user name the client declares (`by`). Without
+ * an operator token, changes are refused: commands are off until one is
+ * configured. Tokens are compared in constant time and never logged.
+ *
+ * Size: arguments larger than MAX_COMMAND_ARGS_BYTES as JSON (1 MiB: a spec
+ * is replicated to every member) are refused with `too-large`, naming the
+ * limit, and the refusal is audited like any other.
  *
  * Trust model: the cluster secret makes a process a cluster node, which can
  * write process groups directly; the operator token guards the command path
  * that observers, the gateway and the UI use, so the people who operate the
  * cluster never need the cluster secret to read it.
  *
- * `view` needs no token: it returns the member's view of members and
- * children, which any linked node can read from process groups anyway; an
- * observer uses it to show what it cannot see itself (see gateway.ts).
+ * `view`, `status` and `explain` need no token (OPEN_READS): they return
+ * the member's view of members and children, which any linked node can
+ * read from process groups and the store anyway; an observer uses `view` to
+ * show what it cannot see itself (see gateway.ts), `pogo ctl` all three.
+ * A credential sent with them is not checked (a client that wants to know
+ * asks `whoami`).
+ *
+ * `submit` starts a child like `start` but answers as soon as the cluster
+ * holds the spec and a first outcome is known (running, a failed start, it
+ * ended), or after its `waitMs` with the state then: accepted, and where it
+ * stands (DistributedSupervisor.submitChild).
  *
  * `whoami` tells a client which role its credential has (the gateway asks
  * once per session); `logs` returns the captured output of an OS-process
- * child running on this member (viewer or operator).
+ * child (viewer or operator); `restart` (operator) stops a child's instance
+ * and starts a new one on the same node.
+ *
+ * Commands about one child's instance (`restart`, `logs`) are executed by
+ * the node that runs it: a member that receives one for a child running
+ * elsewhere forwards it to that node over their link, with the caller's
+ * credential and name, marked `forwarded` (protocol 2.2), and answers with
+ * that node's reply. The node it reaches executes a forwarded command
+ * itself and never forwards it again, so two members whose views differ for
+ * a moment cannot pass it back and forth. Both audit a mutating one: the
+ * member asked (from: the caller) and the node that executed it (from: the
+ * member that forwarded it).
  *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
- * result); `audit` returns them, and clients merge the logs of all members.
+ * result), numbered from 1 per incarnation (`seq`, `incarnation`); `audit`
+ * returns them, and clients merge the logs of all members. A reader that
+ * polls passes where it is (`after`: per member, the incarnation and seq of
+ * the newest entry it holds) and gets only newer entries — all of them when
+ * the member's incarnation is another (it restarted: its log began again).
  * The reply must stay one deliverable frame whatever was sent: arguments
  * larger than `AUDIT_ARGS_CHARS` or nested deeper than `AUDIT_ARGS_DEPTH`
  * are recorded as a shortened string, and `audit` returns the newest entries
@@ -42,16 +72,20 @@
  * the member's result with the op's result schema, so callers get typed
  * results (`CommandOutcome`).
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.js';
+import { parseTokens, TokenSet } from './credentials.js';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberViewReply } from './observer/ui-protocol.js';
+import type { Member } from './membership.js';
+import { jsonBytes, MAX_COMMAND_ARGS_BYTES, tooLargeMessage } from './observer/command-size.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
-export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget']);
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart', 'submit']);
+/** Reads that need no credential: what any linked node can read from pg and the store anyway. */
+export const OPEN_READS: ReadonlySet<CommandOp> = new Set(['view', 'status', 'explain']);
 
 /** Arguments kept verbatim in an audit entry up to this JSON length and nesting; beyond, a shortened string. */
 export const AUDIT_ARGS_CHARS = 2048;
@@ -91,57 +125,74 @@ function toJson(value: unknown): JsonValue {
   return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
-
-function matches(expected: Buffer | undefined, given: string): boolean {
-  return expected !== undefined && given.length > 0 && timingSafeEqual(expected, digest(given));
+/** The tokens of a token file's text (already validated by the config); none for undefined. */
+function tokenSet(text: string | undefined, defaultName: string): TokenSet | undefined {
+  if (text === undefined || text === '') return undefined;
+  const parsed = parseTokens(text, defaultName);
+  if (!parsed.ok) throw new Error(`invalid ${defaultName} token file: ${parsed.problems.join('; ')}`);
+  return parsed.tokens.length > 0 ? new TokenSet(parsed.tokens) : undefined;
 }
 
 export interface CommandExecutorOptions {
   node: string;
+  /** This member's incarnation: the audit log's entries are numbered within it. */
+  incarnation: string;
   supervisor: DistributedSupervisor;
-  members(): MemberViewReply['members'];
+  /** This member's member table (clients are not in it). */
+  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready'>>;
   clock: Clock;
   log: Logger;
+  /** The operator token file's text: one token, or `name:token` lines (credentials.ts). */
   operatorToken: string | undefined;
+  /** The viewer token file's text, likewise. */
   viewerToken: string | undefined;
-  /** Captured output of a local OS-process child (for `logs`). */
+  /** Captured output of a local OS-process child (for `logs`); throws when this node has no record of the child. */
   output?(id: string, afterSeq: number, limit: number): OutputLine[];
+  /** Sends a command on to member `peer` marked `forwarded` (see the header); undefined: this node forwards nothing. */
+  forward?<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string): Promise<CommandOutcome<Op>>;
   auditSize?: number;
 }
 
 /** Member side: checks, executes, audits. */
 export class CommandExecutor {
-  private readonly operator: Buffer | undefined;
-  private readonly viewer: Buffer | undefined;
+  private readonly operator: TokenSet | undefined;
+  private readonly viewer: TokenSet | undefined;
   private readonly audit: AuditEntry[] = [];
+  private lastSeq = 0;
 
   constructor(private readonly o: CommandExecutorOptions) {
-    this.operator = o.operatorToken ? digest(o.operatorToken) : undefined;
-    this.viewer = o.viewerToken ? digest(o.viewerToken) : undefined;
+    this.operator = tokenSet(o.operatorToken, 'operator');
+    this.viewer = tokenSet(o.viewerToken, 'viewer');
+  }
+
+  /** The role and token name of a credential (an operator token wins when a token is in both files). */
+  private identify(credential: string): { role: 'operator' | 'viewer'; name: string } | undefined {
+    const operator = this.operator?.match(credential);
+    if (operator !== undefined) return { role: 'operator', name: operator };
+    const viewer = this.viewer?.match(credential);
+    return viewer !== undefined ? { role: 'viewer', name: viewer } : undefined;
   }
 
   async execute(from: string, cmd: Command): Promise<CommandReply> {
-    const role = matches(this.operator, cmd.credential) ? 'operator' : matches(this.viewer, cmd.credential) ? 'viewer' : undefined;
+    if (OPEN_READS.has(cmd.op)) return this.openRead(cmd);
+    const who = this.identify(cmd.credential);
+    const role = who?.role;
     let reply: CommandReply;
-    if (cmd.op === 'view') {
-      const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: this.o.supervisor.whichChildren('global') };
-      return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(view) };
-    }
     if (this.operator === undefined && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
     } else if (role === undefined) {
       reply = this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
+    } else if (cmd.args.length > 0 && jsonBytes(cmd.args) > MAX_COMMAND_ARGS_BYTES) {
+      // Measured on the arguments as they arrived (the spec, for a start), before any of them is read.
+      reply = this.error(cmd, 'too-large', tooLargeMessage(cmd.op, jsonBytes(cmd.op === 'start' || cmd.op === 'submit' ? cmd.args[0] : cmd.args)));
     } else {
       const command = decodeWireCommand(cmd.op, cmd.args);
       if (!command.ok) reply = this.error(cmd, 'bad-request', command.message);
       else {
         try {
-          const result = await this.run(command.value, cmd.credential);
+          const result = await this.run(command.value, cmd, role);
           reply = { t: 'cmd.reply', id: cmd.id, ok: true, ...(result !== undefined ? { result: toJson(result) } : {}) };
         } catch (err) {
           const failure = commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err));
@@ -150,12 +201,40 @@ export class CommandExecutor {
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
-    this.record(from, cmd, reply);
+    this.record(from, cmd, reply, who?.name);
     return reply;
   }
 
+  /** Answers a read that needs no credential (never audited). */
+  private openRead(cmd: Command): CommandReply {
+    const command = decodeWireCommand(cmd.op, cmd.args);
+    if (!command.ok) return this.error(cmd, 'bad-request', command.message);
+    const sup = this.o.supervisor;
+    try {
+      switch (command.value.op) {
+        case 'view': {
+          const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: sup.whichChildren('global') };
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(view) };
+        }
+        case 'status': {
+          const draining = new Set(sup.draining());
+          const members = this.o.members().map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
+          const status: MemberStatusReply = { node: this.o.node, members, children: sup.countChildren(), paused: sup.rebalancingPaused };
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(status) };
+        }
+        case 'explain':
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(sup.explain(command.value.args.id)) };
+        default:
+          return this.error(cmd, 'bad-request', `${cmd.op} is not an open read`);
+      }
+    } catch (err) {
+      const failure = commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err));
+      return this.error(cmd, failure.code, failure.message);
+    }
+  }
+
   /** Runs a validated command; undefined for ops that answer nothing (no `result` on the wire). */
-  private async run(command: MemberCommand, credential: string): Promise<unknown> {
+  private async run(command: MemberCommand, cmd: Command, role: 'operator' | 'viewer'): Promise<unknown> {
     const sup = this.o.supervisor;
     switch (command.op) {
       case 'start':
@@ -184,10 +263,15 @@ export class CommandExecutor {
         sup.setRebalancing(false);
         return undefined;
       case 'audit': {
+        const cursor = command.args.after?.[this.o.node];
+        // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
+        const after = cursor !== undefined && cursor.incarnation === this.o.incarnation ? cursor.seq : 0;
         let budget = AUDIT_REPLY_CHARS;
         let from = this.audit.length;
         while (from > 0) {
-          const size = JSON.stringify(this.audit[from - 1]).length + 1;
+          const entry = this.audit[from - 1]!;
+          if ((entry.seq ?? 0) <= after) break;
+          const size = JSON.stringify(entry).length + 1;
           if (size > budget) break;
           budget -= size;
           from--;
@@ -195,29 +279,73 @@ export class CommandExecutor {
         return this.audit.slice(from);
       }
       case 'whoami':
-        return { role: credential && matches(this.operator, credential) ? 'operator' : 'viewer' };
+        return { role };
       case 'logs': {
         const { id, after } = command.args;
         try {
           return this.o.output?.(id, after, 500) ?? [];
         } catch {
-          throw new CommandError('not-found', `no child ${id} runs on ${this.o.node}`);
+          // Not here: the node that runs it has its output.
+          if (cmd.forwarded) throw new CommandError('not-found', `no child ${id} runs on ${this.o.node}`);
+          return this.forwarded(this.runnerOf(id, false), command, cmd);
         }
       }
+      case 'restart': {
+        const at = this.runnerOf(command.args.id, cmd.forwarded === true);
+        return at === this.o.node ? sup.restartChild(command.args.id) : this.forwarded(at, command, cmd);
+      }
+      case 'submit':
+        return sup.submitChild(command.args.spec, command.args.waitMs);
       case 'view':
-        return undefined; // answered before the credential check
+      case 'status':
+      case 'explain':
+        return undefined; // open reads: answered before the credential check (openRead)
     }
+  }
+
+  /**
+   * The node to execute a command about `id`'s instance: this one when it
+   * runs an instance (or the command was forwarded here), else the node
+   * that does. Throws `not-found` / `not-running`.
+   */
+  private runnerOf(id: string, forwarded: boolean): string {
+    if (forwarded) return this.o.node;
+    const runners = this.o.supervisor.runnersOf(id);
+    if (runners === undefined) throw new CommandError('not-found', `no child with id ${JSON.stringify(id)}`);
+    if (runners.length === 0) throw new CommandError('not-running', `${id} is not running on any node now (pogo ctl ls shows its status)`);
+    return runners.some((r) => r.node === this.o.node) ? this.o.node : runners[0]!.node;
+  }
+
+  /** Forwards `command` to `peer` (see the header) and answers with its result or throws its error. */
+  private async forwarded(peer: string, command: MemberCommand, cmd: Command): Promise<unknown> {
+    if (!this.o.forward) throw new CommandError('not-running', `${command.op} must be executed by ${peer}, and ${this.o.node} forwards no commands`);
+    const reply = await this.o.forward(peer, command.op, command.args as never, cmd.credential, cmd.by);
+    if (!reply.ok) throw new CommandError(reply.error.code, reply.error.message);
+    return reply.result;
   }
 
   private error(cmd: Command, code: CommandErrorCode, message: string): CommandReply {
     return { t: 'cmd.reply', id: cmd.id, ok: false, error: { code, message: message.slice(0, 2000) } };
   }
 
-  private record(from: string, cmd: Command, reply: CommandReply): void {
-    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: auditArgs(cmd.args), ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
+  private record(from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
+    const entry: AuditEntry = {
+      at: this.o.clock.now(),
+      node: this.o.node,
+      from,
+      by: cmd.by,
+      ...(tokenName !== undefined ? { tokenName } : {}),
+      incarnation: this.o.incarnation,
+      seq: ++this.lastSeq,
+      op: cmd.op,
+      args: auditArgs(cmd.args),
+      ok: reply.ok,
+      result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`,
+    };
     this.audit.push(entry);
     if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
-    this.o.log.info({ from, by: cmd.by, op: cmd.op, ok: reply.ok, result: entry.result }, 'command');
+    const log = reply.ok ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
+    log({ from, by: cmd.by, tokenName, op: cmd.op, ok: reply.ok, result: entry.result.slice(0, 500) }, 'command');
   }
 }
 
@@ -236,14 +364,14 @@ export class CommandClient {
    * validates the arguments (the caller need not: the gateway and `pogo ctl`
    * did at their own edge); the answer's result is checked here.
    */
-  async request<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandOutcome<Op>> {
-    const reply = await this.exchange(peer, op, args, credential, by, timeoutMs);
+  async request<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, options: { forwarded?: boolean } = {}): Promise<CommandOutcome<Op>> {
+    const reply = await this.exchange(peer, op, args, credential, by, timeoutMs, options.forwarded === true);
     if (!reply.ok) return { ok: false, error: commandFailure(reply.error?.code ?? 'failed', reply.error?.message ?? 'failed') };
     const result = parseMemberResult(op, reply.result);
     return result.ok ? { ok: true, result: result.value } : { ok: false, error: { code: 'bad-reply', message: `${peer} answered with ${result.message}`.slice(0, 2000) } };
   }
 
-  private exchange<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandReply> {
+  private exchange<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, forwarded: boolean): Promise<CommandReply> {
     const id = `c${this.nextId++}`;
     // Arguments often come from a UI or a script: a command the member would refuse as malformed
     // (or one too deep to encode) fails here with a typed error instead of breaking the link.
@@ -253,7 +381,7 @@ export class CommandClient {
     } catch {
       return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: its arguments must be an object` } });
     }
-    const cmd: Command = { t: 'cmd', id, op, args: wire, credential, by };
+    const cmd: Command = { t: 'cmd', id, op, args: wire, credential, by, ...(forwarded ? { forwarded: true as const } : {}) };
     const checked = decodeWith(CommandSchema, cmd);
     if (!checked.ok) return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: ${checked.reason}`.slice(0, 2000) } });
     return new Promise((resolve) => {

@@ -11,6 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { MAX_TOKEN_LENGTH, MAX_TOKENS, parseTokens } from './credentials.js';
 import { AddressSchema, ClusterNameSchema, LabelsSchema, NodeNameSchema, RoleSchema } from './protocol.js';
 
 /** Failure-detection and gossip timings, in milliseconds. */
@@ -36,6 +37,17 @@ export const TIMING_PRESETS: Record<'local' | 'lan' | 'wan', TimingConfig> = {
 };
 
 const ms = (min: number) => z.number().int().min(min).max(24 * 3600 * 1000);
+
+/** A token file's text (credentials.ts): one token, or `name:token` lines; a problem names the line. */
+const tokensSchema = (defaultName: string) =>
+  z
+    .string()
+    .max(MAX_TOKENS * (MAX_TOKEN_LENGTH + 80))
+    .superRefine((text, ctx) => {
+      const parsed = parseTokens(text, defaultName);
+      if (!parsed.ok) for (const problem of parsed.problems.slice(0, 5)) ctx.addIssue({ code: 'custom', message: problem });
+      else if (parsed.tokens.length === 0) ctx.addIssue({ code: 'custom', message: 'holds no token' });
+    });
 
 export const NodeConfigSchema = z
   .object({
@@ -81,8 +93,8 @@ export const NodeConfigSchema = z
     tombstoneTtlMs: ms(1000).default(3_600_000),
     forgetAfterMs: ms(1000).default(86_400_000),
     readyTimeoutMs: ms(1).default(5_000),
-    operatorToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
-    viewerToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+    operatorToken: tokensSchema('operator').optional(),
+    viewerToken: tokensSchema('viewer').optional(),
     statusPort: z.number().int().min(0).max(65535).optional(),
     statusHost: z.string().min(1).max(255).default('127.0.0.1'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -160,8 +172,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('tombstoneTtlMs', 'int', 'keep a terminated child\'s tombstone at least this long, and until every member holds it, ms (default: 3600000)'),
   field('forgetAfterMs', 'int', 'forget a member away this long (tombstones stop waiting for it; it discards older state if it comes back), ms (default: 86400000)'),
   field('readyTimeoutMs', 'int', 'take children after this long even if some known member is unreachable, ms (default: 5000)'),
-  field('operatorTokenFile', 'string', 'file with the operator token: commands presenting it may change the cluster (default: commands off)'),
-  field('viewerTokenFile', 'string', 'file with the read-only viewer token'),
+  field('operatorTokenFile', 'string', 'file with the operator token, or several as name:token lines (the audit log names who acted by them): commands presenting one may change the cluster (default: commands off)'),
+  field('viewerTokenFile', 'string', 'file with the read-only viewer token, or several as name:token lines'),
   field('operatorToken', 'string', 'the operator token itself (prefer --operator-token-file)'),
   field('viewerToken', 'string', 'the viewer token itself (prefer --viewer-token-file)'),
   field('statusPort', 'int', 'serve GET /status (JSON) on this port; 0 picks one (default: off)'),

@@ -45,6 +45,8 @@ export type { Candidate, CandidateVerdict, Placement } from './distributed/place
 export { createMetrics } from './metrics.js';
 export type { NodeMetrics } from './metrics.js';
 export { CommandExecutor, CommandClient, CommandError, MUTATING_OPS } from './commands.js';
+export { clientToken, parseTokens, TokenSet, TOKEN_NAME_PATTERN } from './credentials.js';
+export type { NamedToken } from './credentials.js';
 export { startGateway, buildState } from './observer/gateway.js';
 export type { Gateway, GatewayOptions } from './observer/gateway.js';
 export { diffState, applyPatch, emptyState, MAX_EVENTS } from './observer/state.js';

@@ -33,7 +33,7 @@ import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
-import { PROTOCOL_VERSION, formatPid, type CommandOp, type Pid, type Role, type StoreMessage } from './protocol.js';
+import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type Pid, type Role, type StoreMessage } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
@@ -289,7 +289,18 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
     });
     this.metrics = createMetrics(this);
-    this.commands = new CommandExecutor({ node: this.name, supervisor: this.supervisor, members: () => this.membership.members(), clock: deps.clock, log: deps.log.child({ layer: 'commands' }), operatorToken: config.operatorToken, viewerToken: config.viewerToken, output: (id, after, limit) => this.local.output(id, after, limit) });
+    this.commands = new CommandExecutor({
+      node: this.name,
+      incarnation: this.incarnation,
+      supervisor: this.supervisor,
+      members: () => this.membership.members(),
+      clock: deps.clock,
+      log: deps.log.child({ layer: 'commands' }),
+      operatorToken: config.operatorToken,
+      viewerToken: config.viewerToken,
+      output: (id, after, limit) => this.local.output(id, after, limit),
+      forward: (peer, op, args, credential, by) => this.sendCommand(peer, op, args, credential, by, config.requestTimeoutMs, true),
+    });
     this.commandClient = new CommandClient((peer, cmd) => this.links.send(peer, cmd), deps.clock);
     const sampler = new ResourceSampler({
       clock: deps.clock,
@@ -311,7 +322,16 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
    * result is checked against the op's result schema.
    */
   command<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by = 'api', timeoutMs = 30_000): Promise<CommandOutcome<Op>> {
-    return this.commandClient.request(peer, op, args, credential, by, timeoutMs);
+    return this.sendCommand(peer, op, args, credential, by, timeoutMs, false);
+  }
+
+  /** `command`, refusing at once an op the peer's protocol version does not know (it would drop the frame as invalid). */
+  private sendCommand<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, forwarded: boolean): Promise<CommandOutcome<Op>> {
+    const version = this.links.get(peer)?.protocol;
+    if (version && !peerKnowsOp(version, op)) {
+      return Promise.resolve({ ok: false, error: { code: 'failed', message: `${peer} speaks protocol ${version.major}.${version.minor}, which has no ${op} command; upgrade it` } });
+    }
+    return this.commandClient.request(peer, op, args, credential, by, timeoutMs, { forwarded });
   }
 
   /** Starts a node: listens, then dials its seeds. */

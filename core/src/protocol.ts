@@ -62,6 +62,16 @@
  * linked to it, and to no one else. A 2.1 observer ignores it as a type of
  * a newer minor version; a member sends none to an observer older than 2.2.
  *
+ * Version 2.2 also added the command ops `restart` (restart a child in place),
+ * `status` and `explain` (reads, like `view`), `submit` (start a child and
+ * report what became of it: observer/ui-protocol.ts), and
+ * `cmd.forwarded`: a member that receives a command about a child running
+ * on another node (restart, logs) forwards it to that node over their link,
+ * marked `forwarded`, and the receiver executes it itself, never forwarding
+ * it again. A command op a peer's version does not know would be dropped
+ * there as an invalid frame, so a sender checks `COMMAND_OP_SINCE` against
+ * the peer's version first and fails at once with a clear error.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -387,9 +397,16 @@ export const StoreAckSchema = z.object({ t: z.literal('rs.ack'), scope: ScopeNam
 export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
-export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget'] as const;
+export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit'] as const;
 export const CommandOpSchema = z.enum(COMMAND_OPS);
 export type CommandOp = z.infer<typeof CommandOpSchema>;
+/** The minor version (of major 2) that added each op after 2.0; a peer of an older minor would drop the frame as invalid. */
+export const COMMAND_OP_SINCE: Partial<Record<CommandOp, number>> = { restart: 2, explain: 2, status: 2, submit: 2 };
+
+/** Whether a peer speaking `version` knows `op`. */
+export function peerKnowsOp(version: { major: number; minor: number }, op: CommandOp): boolean {
+  return version.major > PROTOCOL_VERSION.major || (version.major === PROTOCOL_VERSION.major && version.minor >= (COMMAND_OP_SINCE[op] ?? 0));
+}
 export const CommandSchema = z
   .object({
     t: z.literal('cmd'),
@@ -399,6 +416,8 @@ export const CommandSchema = z
     credential: z.string().max(1024),
     /** Who is asking, for the audit log (a user name, free text). */
     by: z.string().max(128),
+    /** Since 2.2: a member forwarded this command to the node it concerns; execute it here, never forward it again. */
+    forwarded: z.literal(true).optional(),
   })
   .strict();
 export const CommandReplySchema = z

@@ -9,6 +9,7 @@ import { hrwScore } from '../src/distributed/placement.js';
 import { Reconciler } from '../src/distributed/reconciler.js';
 import type { DesiredState } from '../src/distributed/desired-state.js';
 import type { PogoNode } from '../src/node.js';
+import { WorkerRegistry } from '../src/supervisor/workers.js';
 import { SimCluster } from './support/sim.js';
 
 let sim: SimCluster;
@@ -638,5 +639,132 @@ describe('distributed supervisor: observers', () => {
     for (const [id, node] of before) expect(sim.instances(id)).toEqual([node]);
     expect(events.filter((e) => e.type === 'moved' || e.type === 'stopped')).toEqual([]);
     expect(obs.local.countChildren().specs).toBe(0);
+  });
+});
+
+describe('distributed supervisor: restart in place (member op restart)', () => {
+  const OPERATOR = 'operator-token-0123456789';
+
+  /** Members n1..n<count> that accept commands, an observer `o` to send them, and workers that take 100 ms to start and 200 ms to stop (a gap peers can see). */
+  async function restartCluster(count: number, seed: number): Promise<{ members: PogoNode[]; o: PogoNode }> {
+    sim = new SimCluster(seed);
+    const registry = new WorkerRegistry();
+    registry.define('slow', () => new Promise((started) => sim.clock.setTimeout(() => started({ stop: () => new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 200)) }), 100)));
+    const members: PogoNode[] = [];
+    for (let i = 1; i <= count; i++) members.push(await sim.start(`n${i}`, i === 1 ? [] : ['n1'], { operatorToken: OPERATOR }, registry));
+    const o = await sim.start('o', ['n1'], { role: 'observer' }, new WorkerRegistry());
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    return { members, o };
+  }
+  const slow = (id: string) => ({ id, start: { worker: 'slow' } });
+
+  it('a member that does not run the child forwards restart to the node that does: a new instance there, two spans on that node only, audited by both', async () => {
+    const { members, o } = await restartCluster(3, 121);
+    const started = await sim.resolve(members[0]!.supervisor.startChild(slow('r1')));
+    const asked = members.find((m) => m.name !== started.node)!;
+    const reply = await sim.resolve(o.command(asked.name, 'restart', { id: 'r1' }, OPERATOR, 'alice'));
+    expect(reply).toMatchObject({ ok: true, result: { id: 'r1', node: started.node } });
+    const restarted = reply.ok ? reply.result : undefined;
+    expect(restarted?.pid).not.toBe(started.pid);
+    // The instances' own records: the old one ended, then a new one started, both on the same node process.
+    const spans = sim.runs.of('r1');
+    expect(spans.map((s) => [s.node, s.pids.at(-1), s.end === undefined])).toEqual([
+      [started.node, started.pid, false],
+      [started.node, restarted!.pid, true],
+    ]);
+    expect(spans[1]!.start.seq).toBeGreaterThan(spans[0]!.end!.seq);
+    expect(spans[0]!.incarnation).toBe(spans[1]!.incarnation);
+    await sim.until(() => sim.running().every((n) => n.supervisor.whichChildren('global')[0]?.pid === restarted!.pid), 1_000, 'every node sees the new pid');
+    // Audited where it was asked (from the observer, by alice) and where it ran (from the member that forwarded it).
+    const audit = async (node: string) => {
+      const r = await sim.resolve(o.command(node, 'audit', {}, OPERATOR, 't'));
+      return r.ok ? r.result.map((e) => `${e.op} from ${e.from} by ${e.by}: ${e.result}`) : [];
+    };
+    expect(await audit(asked.name)).toEqual(['restart from o by alice: ok']);
+    expect(await audit(started.node)).toEqual([`restart from ${asked.name} by alice: ok`]);
+  });
+
+  it('race "a peer takes over during the gap": paused, off its hash owner, a restarted child stays on its node and no other node starts it', async () => {
+    const { members, o } = await restartCluster(2, 122);
+    const ids = Array.from({ length: 30 }, (_, i) => `rp${i}`);
+    for (const id of ids) await sim.resolve(members[0]!.supervisor.startChild(slow(id)));
+    members[0]!.supervisor.setRebalancing(true);
+    await sim.run(20);
+    const registry = new WorkerRegistry();
+    registry.define('slow', () => new Promise((started) => sim.clock.setTimeout(() => started({ stop: () => new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 200)) }), 100)));
+    const n3 = await sim.start('n3', ['n1'], { operatorToken: OPERATOR }, registry);
+    await sim.until(() => sim.running().every((n) => n.member('n3')?.ready === true) && n3.supervisor.isReady, 3_000, 'n3 ready');
+    await sim.run(500);
+    // A child n3 would take on resume (its hash owner), running on n1 or n2 while paused.
+    const id = ids.find((x) => ['n1', 'n2', 'n3'].sort((a, b) => hrwScore(x, b, 1) - hrwScore(x, a, 1))[0] === 'n3')!;
+    const runner = sim.instances(id)[0]!;
+    expect(runner).not.toBe('n3');
+    const reply = await sim.resolve(o.command('n3', 'restart', { id }, OPERATOR, 'alice'));
+    expect(reply).toMatchObject({ ok: true, result: { id, node: runner } });
+    await sim.run(1_000);
+    expect(sim.runs.of(id).map((s) => s.node)).toEqual([runner, runner]);
+    expect(sim.exactlyOnce()).toBe(true);
+  });
+
+  it('refuses what it cannot restart, and a terminate during the restart wins', async () => {
+    const { members, o } = await restartCluster(2, 123);
+    expect(await sim.resolve(o.command('n1', 'restart', { id: 'nope' }, OPERATOR, 't'))).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    const started = await sim.resolve(members[0]!.supervisor.startChild(slow('r3')));
+    const runner = sim.mustGet(started.node);
+    // Asked directly of a node that does not run it, the supervisor says where to go.
+    const other = members.find((m) => m !== runner)!;
+    await expectCode(other.supervisor.restartChild('r3'), 'not-running');
+    const restart = runner.supervisor.restartChild('r3');
+    restart.catch(() => undefined);
+    await sim.run(50); // the old instance is stopping
+    await sim.resolve(other.supervisor.terminateChild('r3'));
+    await expectCode(restart, 'terminated');
+    await sim.run(1_000);
+    expect(sim.instances('r3')).toEqual([]);
+    expect(sim.runs.of('r3').filter((s) => s.end === undefined)).toEqual([]);
+  });
+});
+
+describe('distributed supervisor: submit (accepted, then the state)', () => {
+  async function submitCluster(seed: number): Promise<PogoNode[]> {
+    sim = new SimCluster(seed);
+    const registry = new WorkerRegistry();
+    registry.define('w', () => ({ stop() {} }));
+    registry.define('failing', () => {
+      throw new Error('cannot start: missing configuration');
+    });
+    registry.define('slow-start', () => new Promise((started) => sim.clock.setTimeout(() => started({ stop() {} }), 500)));
+    registry.define('oneshot', (_args, ctx) => {
+      queueMicrotask(() => ctx.exit('normal'));
+      return { stop() {} };
+    });
+    const nodes: PogoNode[] = [];
+    for (let i = 1; i <= 3; i++) nodes.push(await sim.start(`n${i}`, i === 1 ? [] : ['n1'], {}, registry));
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    return nodes;
+  }
+
+  it('answers running with where, failing with the first error at once (the retries go on, the spec stays), finished, pending after waitMs; refuses what no node can run', async () => {
+    const [n1] = await submitCluster(131);
+    const running = await sim.resolve(n1!.supervisor.submitChild(w('s1'), 10_000));
+    expect(running).toEqual({ id: 's1', state: 'running', node: sim.instances('s1')[0], pid: expect.stringMatching(/\/c\d+$/) });
+
+    const asked = sim.clock.now();
+    const failing = await sim.resolve(n1!.supervisor.submitChild({ id: 's2', start: { worker: 'failing' } }, 10_000));
+    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), error: expect.stringContaining('missing configuration') });
+    // The first failed start, not the last of the retries: the next one waits at least a second (backoff).
+    expect(sim.clock.now() - asked).toBeLessThan(1_000);
+    expect(n1!.supervisor.whichChildren('global').find((c) => c.id === 's2')).toMatchObject({ status: 'failing' });
+
+    const finished = await sim.resolve(n1!.supervisor.submitChild({ id: 's3', start: { worker: 'oneshot' }, restart: 'temporary' }, 10_000));
+    expect(finished).toEqual({ id: 's3', state: 'finished' });
+
+    const pending = await sim.resolve(n1!.supervisor.submitChild({ id: 's4', start: { worker: 'slow-start' } }, 100));
+    expect(pending).toEqual({ id: 's4', state: 'pending' });
+    await sim.until(() => n1!.supervisor.whichChildren('global').find((c) => c.id === 's4')?.status === 'running', 2_000, 's4 runs');
+
+    await expectCode(n1!.supervisor.submitChild({ id: 's5', start: { worker: 'nowhere' } }, 10_000), 'unplaceable');
+    await expectCode(n1!.supervisor.submitChild({ id: 's1', start: { worker: 'failing' } }, 10_000), 'conflict');
+    expect(n1!.supervisor.whichChildren('global').map((c) => c.id).sort()).toEqual(['s1', 's2', 's4']);
   });
 });

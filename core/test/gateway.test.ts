@@ -15,6 +15,8 @@ import { until } from './support/wait.js';
 const SECRET = 'gateway-secret-0123456789';
 const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
+/** A second operator token, named in the members' token file (credentials.ts). */
+const TEAM = 'ops-team-token-0123456789';
 const nodes: PogoNode[] = [];
 const sockets: Socket[] = [];
 let gateway: Gateway | undefined;
@@ -26,18 +28,19 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop('test over', 200)));
 });
 
-async function setup(): Promise<{ members: PogoNode[]; observer: PogoNode }> {
+async function setup(): Promise<{ members: PogoNode[]; observer: PogoNode; log: MemoryLogger }> {
   const workers = new WorkerRegistry();
   workers.define('w', () => ({ stop() {} }));
   const log = new MemoryLogger();
-  const base = { secret: SECRET, port: 0, preset: 'local' as const, operatorToken: OPERATOR, viewerToken: VIEWER };
+  // A bare token (named `operator`) and a named one, as a token file holds them.
+  const base = { secret: SECRET, port: 0, preset: 'local' as const, operatorToken: `${OPERATOR}\nops-team:${TEAM}\n`, viewerToken: VIEWER };
   const m1 = await PogoNode.start(createNodeConfig({ name: 'g1', ...base }), { log, workers });
   nodes.push(m1);
   for (const name of ['g2', 'g3']) nodes.push(await PogoNode.start(createNodeConfig({ name, ...base, seeds: [m1.address] }), { log, workers }));
   const observer = await PogoNode.start(createNodeConfig({ name: 'obs', secret: SECRET, port: 0, preset: 'local', role: 'observer', seeds: [m1.address] }), { log, workers: new WorkerRegistry() });
   nodes.push(observer);
   await until(() => nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) && nodes.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)), 10_000, 'cluster ready');
-  return { members: nodes.slice(0, 3), observer };
+  return { members: nodes.slice(0, 3), observer, log };
 }
 
 interface UiClient {
@@ -48,7 +51,7 @@ interface UiClient {
   command: (op: string, args?: unknown) => Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
 }
 
-function ui(url: string, auth: Record<string, string>): Promise<UiClient> {
+function ui(url: string, auth: Record<string, string | boolean>): Promise<UiClient> {
   return new Promise((resolve, reject) => {
     const socket = connect(url, { path: '/gateway', auth, transports: ['websocket'], reconnection: false, forceNew: true });
     sockets.push(socket);
@@ -241,6 +244,127 @@ describe('observer gateway', () => {
     expect(received).toBe(1);
     held.shift()!();
     await until(() => received === 2, 2_000, 'the coalesced patch');
+  });
+});
+
+type Entry = { by: string; tokenName?: string; op: string; ok: boolean; result: string; node: string; incarnation?: string; seq?: number; args: unknown[] };
+/** Where a reader is in each member's log: the newest entry it holds from each (what the renderer sends as `after`). */
+const cursorsOf = (entries: Entry[]) => Object.fromEntries(entries.map((e) => [e.node, { incarnation: e.incarnation!, seq: e.seq! }]));
+const entriesOf = (reply: { result?: unknown }) => (reply.result as { entries: Entry[] }).entries;
+
+describe('observer gateway: operator actions', () => {
+  it('the audit names who acted: the verified token name beside the user the client declares; a reader with cursors gets only what is new', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const team = await ui(gateway.url, { token: gateway.token, credential: TEAM, user: 'alice' });
+    expect(await team.command('start', { spec: { id: 'who-1', start: { worker: 'w' } } })).toMatchObject({ ok: true });
+    // The desktop app: main holds the token and the OS user name; the renderer sends neither.
+    const desktop = await startGateway(observer, { intervalMs: 20, credential: OPERATOR, user: 'bob' });
+    try {
+      const session = await ui(desktop.url, { token: desktop.token });
+      expect(await session.command('drain', { node: 'g3' })).toMatchObject({ ok: true });
+    } finally {
+      await desktop.close();
+    }
+    const first = entriesOf(await team.command('audit'));
+    expect(first.find((e) => e.op === 'start')).toMatchObject({ by: 'alice', tokenName: 'ops-team', ok: true });
+    expect(first.find((e) => e.op === 'drain')).toMatchObject({ by: 'bob', tokenName: 'operator', ok: true });
+    // A refusal names no token: the credential matched none.
+    const stranger = await observer.command('g1', 'pause', {}, 'not-a-token-of-this-cluster', 'mallory');
+    expect(stranger).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+
+    // Polling with cursors: only the entries after them (here: mallory's refusal), then nothing until the next command.
+    const since = entriesOf(await team.command('audit', { after: cursorsOf(first) }));
+    expect(since.map((e) => [e.node, e.by, e.op, e.tokenName ?? null])).toEqual([['g1', 'mallory', 'pause', null]]);
+    const all = [...first, ...since];
+    expect(entriesOf(await team.command('audit', { after: cursorsOf(all) }))).toEqual([]);
+    expect(await team.command('undrain', { node: 'g3' })).toMatchObject({ ok: true });
+    expect(entriesOf(await team.command('audit', { after: cursorsOf(all) })).map((e) => e.op)).toEqual(['undrain']);
+    // A cursor of another incarnation (the member restarted since): that member's whole log.
+    const executor = first.find((e) => e.op === 'start')!.node;
+    const stale = { ...cursorsOf(all), [executor]: { incarnation: 'an-earlier-life', seq: 99 } };
+    const again = entriesOf(await team.command('audit', { after: stale }));
+    expect(again.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(again.map((e) => e.node))).toEqual(new Set([executor]));
+    // Every entry is numbered within its member's incarnation.
+    for (const m of members) {
+      const own = all.filter((e) => e.node === m.name);
+      expect(own.every((e) => e.incarnation === m.incarnation)).toBe(true);
+      expect(own.map((e) => e.seq)).toEqual(own.map((_, i) => i + 1));
+    }
+  });
+
+  it('a spec over the size limit is refused with too-large naming the limit, logged and audited; the session goes on', async () => {
+    const { observer, log } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    const big = { id: 'big-1', start: { worker: 'w', args: { blob: 'x'.repeat(1_200_000) } } };
+    const reply = await operator.command('start', { spec: big });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'too-large', message: expect.stringMatching(/^the spec is 1\.1 MiB as JSON \(1,200,\d{3} bytes\); a command may carry at most 1 MiB \(1,048,576 bytes\)$/) } });
+    expect(operator.socket.connected).toBe(true);
+    expect(observer.supervisor.whichChildren('global').some((c) => c.id === 'big-1')).toBe(false);
+    // Logged at the gateway, naming who sent it.
+    expect(log.entries.some((e) => e.level === 'warn' && e.fields['by'] === 'alice' && e.message.includes('refused a start from alice: the spec is 1.1 MiB'))).toBe(true);
+    // Audited by the member that refused it, with the arguments shortened.
+    const refused = entriesOf(await operator.command('audit')).find((e) => e.op === 'start' && !e.ok);
+    expect(refused).toMatchObject({ by: 'alice', tokenName: 'operator', result: expect.stringMatching(/^too-large: the spec is 1\.1 MiB/) });
+    expect(JSON.stringify(refused!.args).length).toBeLessThan(1_000);
+    // Just under the limit is fine, on the same session.
+    const fits = { id: 'fits-1', start: { worker: 'w', args: { blob: 'x'.repeat(1_000_000) } } };
+    expect(await operator.command('start', { spec: fits })).toMatchObject({ ok: true, result: { id: 'fits-1' } });
+  });
+
+  it('restart in place through the gateway: the same node, a new instance, audited with who asked', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: TEAM, user: 'alice' });
+    expect(await operator.command('start', { spec: { id: 'again-1', start: { worker: 'w' } } })).toMatchObject({ ok: true });
+    await until(() => operator.state().children['again-1']?.status === 'running', 5_000, 'running');
+    const before = operator.state().children['again-1']!;
+    const reply = await operator.command('restart', { id: 'again-1' });
+    expect(reply).toMatchObject({ ok: true, result: { id: 'again-1', node: before.node } });
+    const pid = (reply.result as { pid: string }).pid;
+    expect(pid).not.toBe(before.pid);
+    // The member that runs it says so itself.
+    const runner = members.find((m) => m.name === before.node)!;
+    expect(runner.supervisor.whichChildren('local').find((c) => c.id === 'again-1')?.pid).toBe(pid);
+    await until(() => operator.state().children['again-1']?.pid === pid, 5_000, 'the new instance on the board');
+    expect(operator.state().children['again-1']?.node).toBe(before.node);
+    const audit = entriesOf(await operator.command('audit'));
+    expect(audit.filter((e) => e.op === 'restart' && e.ok).every((e) => e.by === 'alice' && e.tokenName === 'ops-team')).toBe(true);
+    expect(audit.some((e) => e.op === 'restart' && e.ok)).toBe(true);
+    expect(await operator.command('restart', { id: 'no-such-child' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+  });
+
+  it('lock drops operator rights on the same connection; unlock takes them back; a reconnecting locked client stays locked', async () => {
+    const { observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: OPERATOR });
+    const id = operator.socket.id;
+    expect(await operator.command('lock')).toEqual({ ok: true, result: { access: 'locked' } });
+    await until(() => operator.state().access === 'locked', 3_000, 'a snapshot for the locked access');
+    expect(operator.state().readOnly).toBe(true);
+    expect(await operator.command('pause')).toEqual({ ok: false, error: { code: 'read-only', message: 'this session is locked: unlock it to change the cluster' } });
+    expect(observer.supervisor.rebalancingPaused).toBe(false);
+    // Reading goes on as a viewer's would, on the same connection.
+    expect(await operator.command('audit')).toMatchObject({ ok: true });
+    expect(operator.socket.id).toBe(id);
+    // Patches keep coming for the locked state.
+    await observer.command('g1', 'start', { spec: { id: 'while-locked', start: { worker: 'w' } } }, OPERATOR, 't');
+    await until(() => operator.state().children['while-locked'] !== undefined, 3_000, 'a patch while locked');
+    expect(await operator.command('unlock')).toEqual({ ok: true, result: { access: 'operator' } });
+    await until(() => operator.state().access === 'operator', 3_000, 'a snapshot for the operator access');
+    expect(await operator.command('pause')).toEqual({ ok: true, result: null });
+    expect(await operator.command('resume')).toEqual({ ok: true, result: null });
+    expect(operator.socket.id).toBe(id);
+    // A client that locked says so when it connects again, and is locked from the start.
+    const again = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, locked: true as never });
+    expect(again.state().access).toBe('locked');
+    // There is nothing to lock in a viewer session; it stays what it is.
+    const viewer = await ui(gateway.url, { token: gateway.token, credential: VIEWER, locked: true as never });
+    expect(viewer.state().access).toBe('viewer');
+    expect(await viewer.command('lock')).toEqual({ ok: true, result: { access: 'viewer' } });
+    expect(await viewer.command('unlock')).toEqual({ ok: true, result: { access: 'viewer' } });
   });
 });
 

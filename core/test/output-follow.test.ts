@@ -50,7 +50,7 @@ describe('followStep', () => {
   });
 });
 
-const VIEWER: SessionData = { access: 'viewer', credential: 'v-token', user: 'alice' };
+const VIEWER: SessionData = { access: 'viewer', credential: 'v-token', user: 'alice', locked: false };
 
 const child = (node: string | null, pid: string | null, restarts = 0): ChildView => ({ id: 'job', status: node ? 'running' : 'pending', node, pid, owner: node, pin: null, instances: node && pid ? [{ node, pid }] : [], restarts, worker: null, command: 'node', restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
 
@@ -225,7 +225,7 @@ describe('OutputFollowers', () => {
 
   it('refuses sessions without a credential, malformed requests, and too many watches', () => {
     const t = setup();
-    expect(t.followers.watch('s1', { access: 'none', credential: '', user: 'ui' }, { id: 'job' })).toEqual({ ok: false, error: { code: 'read-only', message: 'live output needs a viewer or operator credential' } });
+    expect(t.followers.watch('s1', { access: 'none', credential: '', user: 'ui', locked: false }, { id: 'job' })).toEqual({ ok: false, error: { code: 'read-only', message: 'live output needs a viewer or operator credential' } });
     expect(t.followers.watch('s1', VIEWER, { id: '' })).toEqual({ ok: false, error: { code: 'bad-request', message: 'watchOutput: id: must not be empty' } });
     expect(t.followers.watch('s1', VIEWER, 'job')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     for (let i = 0; i < MAX_WATCHES_PER_SESSION; i++) expect(t.followers.watch('s1', VIEWER, { id: `c${i}` })).toEqual({ ok: true });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, type PeerMessage } from '../src/protocol.js';
+import { PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, peerKnowsOp, type PeerMessage } from '../src/protocol.js';
 
 const inc = 'a1b2c3d4e5f60718';
 const nonce = '0123456789abcdef0123456789abcdef';
@@ -169,5 +169,15 @@ describe('fast paths of the frequent messages', () => {
       { numRuns: 4000, seed: 1310 },
     );
     expect(accepted).toBeGreaterThan(1000);
+  });
+});
+
+describe('command ops by protocol version', () => {
+  it('a peer of 2.1 does not know restart (it would drop the frame), one of 2.2 does; older ops are known to every 2.x', () => {
+    expect(peerKnowsOp({ major: 2, minor: 1 }, 'restart')).toBe(false);
+    expect(peerKnowsOp({ major: 2, minor: 2 }, 'restart')).toBe(true);
+    expect(peerKnowsOp({ major: 2, minor: 0 }, 'stop')).toBe(true);
+    expect(decodeMessage({ t: 'cmd', id: 'c1', op: 'restart', args: ['web-1'], credential: 'x', by: 'alice', forwarded: true })).toMatchObject({ ok: true });
+    expect(decodeMessage({ t: 'cmd', id: 'c1', op: 'restart', args: ['web-1'], credential: 'x', by: 'alice', forwarded: false })).toMatchObject({ ok: false });
   });
 });

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, isPlainViewReply, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, type AnyOp } from '../src/observer/ui-protocol.js';
+import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, GATEWAY_MAX_FRAME_BYTES, MAX_COMMAND_ARGS_BYTES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, formatBytes, isPlainViewReply, jsonBytes, oversizedRequest, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, tooLargeMessage, type AnyOp } from '../src/observer/ui-protocol.js';
 import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../src/protocol.js';
 
 const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
@@ -57,7 +57,19 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   forget: { good: [[{ node: 'gone-1' }, { node: 'gone-1' }]], bad: [[{ node: '' }, `forget: node: ${NODE_NAME}`]] },
   pause: { good: [[undefined, {}], [{}, {}]], bad: [[{ id: 'x' }, 'pause: id: unknown field'], [[], `pause: ${NOT_AN_OBJECT}`]] },
   resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
-  audit: { good: [[{}, {}]], bad: [[{ since: 0 }, 'audit: since: unknown field']] },
+  audit: {
+    good: [
+      [{}, {}],
+      [{ after: { n1: { incarnation: 'abc123', seq: 7 } } }, { after: { n1: { incarnation: 'abc123', seq: 7 } } }],
+    ],
+    bad: [
+      [{ since: 0 }, 'audit: since: unknown field'],
+      [{ after: { n1: { incarnation: 'abc', seq: -1 } } }, 'audit: after.n1.seq: must be 0 or more'],
+      [{ after: { n1: { seq: 1 } } }, 'audit: after.n1.incarnation: required'],
+      [{ after: { 'not a node': { incarnation: 'abc', seq: 1 } } }, 'audit: after.not a node'],
+      [{ after: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`n${i}`, { incarnation: 'a', seq: 1 }])) }, 'audit: after: must name at most 1024 members'],
+    ],
+  },
   view: { good: [[{}, {}]], bad: [['all', `view: ${NOT_AN_OBJECT}`]] },
   whoami: { good: [[{}, {}]], bad: [[{ role: 'operator' }, 'whoami: role: unknown field']] },
   logs: {
@@ -73,6 +85,22 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
+  restart: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'restart: id: required'], [{ id: 'web-1', node: 'n2' }, 'restart: node: unknown field']] },
+  status: { good: [[{}, {}]], bad: [[{ verbose: true }, 'status: verbose: unknown field']] },
+  submit: {
+    good: [
+      [{ spec: SPEC }, { spec: expect.objectContaining({ id: 'web-1', restart: 'permanent' }), waitMs: 10_000 }],
+      [{ spec: SPEC, waitMs: 0 }, { spec: expect.objectContaining({ id: 'web-1' }), waitMs: 0 }],
+    ],
+    bad: [
+      [{}, 'submit: spec: required'],
+      [{ spec: SPEC, waitMs: -1 }, 'submit: waitMs: must be 0 or more'],
+      [{ spec: SPEC, waitMs: 600_001 }, 'submit: waitMs: must be at most 600000'],
+      [{ spec: { ...SPEC, restart: 'sometimes' } }, 'submit: spec.restart: '],
+    ],
+  },
+  lock: { good: [[{}, {}]], bad: [[{ for: 60 }, 'lock: for: unknown field']] },
+  unlock: { good: [[undefined, {}]], bad: [[{ credential: 'x' }, 'unlock: credential: unknown field']] },
 };
 
 const ALL_OPS = [...new Set<AnyOp>([...COMMAND_OPS, ...UI_OPS])];
@@ -136,6 +164,9 @@ describe('UI protocol: the positional form on links (member protocol unchanged)'
     expect(encodeWireArgs('logs', { id: 'job', after: 5 })).toEqual(['job', 5]);
     expect(encodeWireArgs('start', { spec: SPEC })).toEqual([SPEC]);
     expect(encodeWireArgs('pause', {})).toEqual([]);
+    // An audit without cursors is what earlier releases send (and the only form they take).
+    expect(encodeWireArgs('audit', {})).toEqual([]);
+    expect(encodeWireArgs('audit', { after: { n1: { incarnation: 'a', seq: 3 } } })).toEqual([{ n1: { incarnation: 'a', seq: 3 } }]);
     expect(decodeWireCommand('move', ['web-1', 'n2'])).toEqual({ ok: true, value: { op: 'move', args: { id: 'web-1', node: 'n2' } } });
   });
 
@@ -157,6 +188,16 @@ describe('UI protocol: results and errors', () => {
     expect(parseMemberResult('start', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' })).toEqual({ ok: true, value: { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' } });
     expect(parseMemberResult('start', { id: 'a' })).toMatchObject({ ok: false, message: expect.stringMatching(/^start result: node: .*; pid: /) });
     expect(parseMemberResult('stop', undefined)).toEqual({ ok: true, value: null });
+    expect(parseMemberResult('restart', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c2' })).toMatchObject({ ok: true });
+    expect(parseMemberResult('submit', { id: 'a', state: 'failing', node: 'n1', error: 'cannot start' })).toEqual({ ok: true, value: { id: 'a', state: 'failing', node: 'n1', error: 'cannot start' } });
+    expect(parseMemberResult('submit', { id: 'a', state: 'finished' })).toMatchObject({ ok: true });
+    expect(parseMemberResult('submit', { id: 'a', state: 'started' })).toMatchObject({ ok: false, message: expect.stringContaining('state') });
+    expect(parseMemberResult('submit', { id: 'a', state: 'running', osPid: -3 })).toMatchObject({ ok: false, message: expect.stringContaining('osPid') });
+    const status = { node: 'n1', members: [{ name: 'n1', status: 'up', role: 'member', address: '127.0.0.1:4001', ready: true, draining: false }], children: { specs: 1, running: 1, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: 1 }, paused: false };
+    expect(parseMemberResult('status', status)).toEqual({ ok: true, value: status });
+    expect(parseMemberResult('status', { ...status, members: [{ ...status.members[0], role: 'client' }] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.role') });
+    const explanation: JsonValue = { id: 'a', spec: { id: 'a', start: { worker: 'w' }, restart: 'permanent', handoff: 'stop-first' }, owner: 'n1', by: 'hash', paused: false, instances: [{ node: 'n1', pid: 'n1/abcdef0123456789/c1', osPid: 4242 }], candidates: [{ node: 'n1', excludedBy: [], score: 1.5 }, { node: 'o', excludedBy: ['observer'] }], waiting: [] };
+    expect(parseMemberResult('explain', explanation)).toMatchObject({ ok: true, value: { instances: [{ osPid: 4242 }] } });
     expect(parseMemberResult('whoami', { role: 'viewer' })).toEqual({ ok: true, value: { role: 'viewer' } });
     expect(parseMemberResult('whoami', { role: 'root' })).toMatchObject({ ok: false, message: expect.stringContaining('role') });
     expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }])).toEqual({ ok: true, value: [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }] });
@@ -164,6 +205,10 @@ describe('UI protocol: results and errors', () => {
     // A newer member may add fields and audit ops this release does not know: kept, not refused.
     const entry = { at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no', extra: true };
     expect(parseMemberResult('audit', [entry])).toEqual({ ok: true, value: [{ at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no' }] });
+    // This release's entries name the verified token and number themselves; an older member's, without those fields, still parse (above).
+    const named = { ...entry, tokenName: 'ops-team', incarnation: 'abc', seq: 4 };
+    expect(parseMemberResult('audit', [named])).toMatchObject({ ok: true, value: [{ by: 'alice', tokenName: 'ops-team', incarnation: 'abc', seq: 4 }] });
+    expect(parseMemberResult('audit', [{ ...named, tokenName: 7 }])).toMatchObject({ ok: false, message: expect.stringContaining('0.tokenName') });
     expect(parseMemberResult('view', { node: 'n1', members: [{ name: 'n2', status: 'gone' }], children: [] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.status') });
   });
 
@@ -181,12 +226,13 @@ describe('UI protocol: the fast check of a member view', () => {
   const withExtra = (o: Record<string, unknown>, key: string | undefined): Record<string, unknown> => (key === undefined ? o : { ...o, [key]: 1 });
   const start = maybe(fc.oneof(fc.record({ worker: fc.string() }), fc.record({ command: fc.string(), args: fc.array(fc.string()) })));
   const spec = maybe(fc.record({ id: maybe(fc.string()), start, restart: maybe(fc.constantFrom('permanent', 'transient', 'temporary')), handoff: maybe(fc.constantFrom('stop-first', 'start-first')), labels: fc.constant({}) }));
-  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()) }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const osPid = maybe(fc.oneof(fc.integer({ min: 1, max: 4_194_304 }), fc.constantFrom(0, -5, 2.5, 2 ** 60)));
+  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()), osPid }, { requiredKeys: ['node', 'pid'] }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
   const failure = fc.record({ node: maybe(fc.string()), failures: maybe(fc.nat()), lastError: maybe(fc.string()) });
   const child = fc
     .tuple(
       fc.record(
-        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()) },
+        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()), osPid, resumeTo: maybe(fc.string()) },
         { requiredKeys: ['id', 'spec', 'rev', 'status', 'instances', 'restarts', 'failures'] },
       ),
       extra,
@@ -216,12 +262,29 @@ describe('UI protocol: the fast check of a member view', () => {
 });
 
 describe('UI protocol: the handshake', () => {
-  it('reads token, credential and user without ever throwing; a malformed token is empty (refused)', () => {
-    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice' })).toEqual({ token: 't', credential: 'c', user: 'alice' });
-    expect(parseHandshakeAuth({ token: 't' })).toEqual({ token: 't', credential: '', user: 'ui' });
-    expect(parseHandshakeAuth({ token: 5, credential: {}, user: ['x'] })).toEqual({ token: '', credential: '', user: 'ui' });
+  it('reads token, credential, user and lock without ever throwing; a malformed token is empty (refused)', () => {
+    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice', locked: true })).toEqual({ token: 't', credential: 'c', user: 'alice', locked: true });
+    expect(parseHandshakeAuth({ token: 't' })).toEqual({ token: 't', credential: '', user: '', locked: false });
+    expect(parseHandshakeAuth({ token: 5, credential: {}, user: ['x'], locked: 'yes' })).toEqual({ token: '', credential: '', user: '', locked: false });
     expect(parseHandshakeAuth({ token: 'x'.repeat(2_000) }).token).toBe('');
-    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({ token: 't', credential: 'c'.repeat(1024), user: 'u'.repeat(64) });
-    for (const raw of [undefined, null, 'token', [], Object.create(null)]) expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: 'ui' });
+    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({ token: 't', credential: 'c'.repeat(1024), user: 'u'.repeat(64), locked: false });
+    for (const raw of [undefined, null, 'token', [], Object.create(null)]) expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: '', locked: false });
+  });
+});
+
+describe('UI protocol: size', () => {
+  it('measures UTF-8 JSON, formats sizes, and names the limit in a refusal', () => {
+    expect(jsonBytes({ a: 'é' })).toBe(10);
+    expect(formatBytes(900)).toBe('900 bytes');
+    expect(formatBytes(MAX_COMMAND_ARGS_BYTES)).toBe('1 MiB');
+    expect(formatBytes(1.25 * 1024 * 1024)).toBe('1.3 MiB');
+    expect(tooLargeMessage('start', 1_300_000)).toBe('the spec is 1.2 MiB as JSON (1,300,000 bytes); a command may carry at most 1 MiB (1,048,576 bytes)');
+  });
+
+  it('a UI sends anything the gateway can receive, and refuses locally only what it could not', () => {
+    const spec = (bytes: number) => ({ id: 'big', start: { worker: 'w', args: { blob: 'x'.repeat(bytes) } } });
+    expect(oversizedRequest({ op: 'start', args: { spec: spec(2 * MAX_COMMAND_ARGS_BYTES) } })).toBeUndefined();
+    const refusal = oversizedRequest({ op: 'start', args: { spec: spec(GATEWAY_MAX_FRAME_BYTES) } });
+    expect(refusal).toMatchObject({ code: 'too-large', message: expect.stringMatching(/^the spec is 4\.0 MiB as JSON .*at most 1 MiB .*; not sent: the gateway takes frames of at most 4 MiB$/) });
   });
 });

@@ -83,6 +83,8 @@ export function ctlFor(dir: string, nodes: readonly DemoNode[]): Demo['ctl'] {
 export interface ListedChild {
   id: string;
   node?: string;
+  /** The running instance (node/incarnation/localId): a restart gives a new one. */
+  pid?: string;
   pin?: string;
   status: string;
 }

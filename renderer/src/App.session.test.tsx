@@ -2,7 +2,9 @@
  * The app shell around a session: a refused credential is said once and
  * leaves the board (and its access) in place; the Unlock button waits while
  * the gateway checks; a lost link shows the last state as stale, with a way
- * to reconnect. The gateway client is replaced by spies.
+ * to reconnect; Lock and Unlock drop and take back an operator session's
+ * rights; the user's name is kept in the browser and sent when connecting.
+ * The gateway client is replaced by spies.
  */
 import { act } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,7 +13,15 @@ import { useStore } from './store/index';
 import { child, clusterOf, member } from './test-cluster';
 import { mountPerTest, typeInto } from './test-support';
 
-const client = vi.hoisted(() => ({ connectGateway: vi.fn(async () => 'refused'), reconnectGateway: vi.fn(() => true), runCommand: vi.fn(), sendCommand: vi.fn() }));
+const client = vi.hoisted(() => ({
+  connectGateway: vi.fn(async () => 'refused'),
+  reconnectGateway: vi.fn(() => true),
+  runCommand: vi.fn(),
+  sendCommand: vi.fn(),
+  lockSession: vi.fn(async () => ({ ok: true, result: { access: 'locked' } })),
+  unlockSession: vi.fn(async () => ({ ok: true, result: { access: 'operator' } })),
+  renameSession: vi.fn(async () => 'accepted'),
+}));
 vi.mock('./gateway/client', () => client);
 
 describe('<App/> session', () => {
@@ -20,7 +30,10 @@ describe('<App/> session', () => {
     window.history.replaceState(null, '', '/?token=gw-token');
     client.connectGateway.mockClear();
   });
-  afterEach(() => window.history.replaceState(null, '', '/'));
+  afterEach(() => {
+    window.history.replaceState(null, '', '/');
+    window.localStorage.clear();
+  });
 
   const viewer = () => {
     act(() => {
@@ -54,6 +67,53 @@ describe('<App/> session', () => {
     expect(input.value).toBe('wrong');
     act(() => view.container.querySelector<HTMLElement>('[data-testid="unlock-error"]')!.click());
     expect(alerts()).toEqual([]);
+  });
+
+  const as = (access: 'operator' | 'locked') =>
+    act(() => {
+      useStore.getState().applySnapshot(clusterOf([member('a')], [child('x')], { access, readOnly: access !== 'operator' }));
+      useStore.getState().setStatus('connected');
+    });
+  const button = (text: string) => [...view.container.querySelectorAll('button')].find((b) => b.textContent === text);
+
+  it('Lock sits next to Unlock in an operator session; locked, Unlock takes the rights back without a credential', async () => {
+    view.render(<App />);
+    as('operator');
+    expect(button('Lock')).toBeDefined();
+    expect(button('Unlock')!.disabled).toBe(true);
+    // A credential left in the field would be what Unlock tries next: Lock clears it.
+    act(() => typeInto(view.container.querySelector<HTMLInputElement>('input[aria-label="Credential"]')!, 'refused-before'));
+    await act(async () => button('Lock')!.click());
+    expect(view.container.querySelector<HTMLInputElement>('input[aria-label="Credential"]')!.value).toBe('');
+    expect(client.lockSession).toHaveBeenCalledTimes(1);
+    as('locked');
+    expect(view.container.querySelector('[data-testid="access"]')?.textContent).toBe('locked · read-only');
+    expect(button('Lock')).toBeUndefined();
+    expect(button('Unlock')!.disabled).toBe(false);
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
+    expect(client.unlockSession).toHaveBeenCalledTimes(1);
+    expect(client.connectGateway).toHaveBeenCalledTimes(1); // the first connect only: unlocking opens no new session
+    // A refused unlock is said once; the locked session stays.
+    act(() => useStore.getState().setUnlock({ pending: false, error: 'the credential is not valid for this cluster' }));
+    expect(alerts()).toEqual(['Not unlocked: the credential is not valid for this cluster. This window keeps its locked session.']);
+  });
+
+  it('the name the user gives is kept in this browser, sent with the next connect, and re-opens the session under it', async () => {
+    window.localStorage.setItem('pogo.user', 'alice');
+    view.render(<App />);
+    expect(client.connectGateway).toHaveBeenCalledWith({ url: window.location.origin, token: 'gw-token', user: 'alice' });
+    as('operator');
+    act(() => useStore.getState().setUser('alice'));
+    const name = view.container.querySelector<HTMLInputElement>('input[aria-label="Your name"]')!;
+    expect(name.value).toBe('alice');
+    act(() => typeInto(name, 'bob'));
+    await act(async () => name.dispatchEvent(new FocusEvent('focusout', { bubbles: true })));
+    expect(client.renameSession).toHaveBeenCalledWith('bob');
+    expect(window.localStorage.getItem('pogo.user')).toBe('bob');
+    // A credential typed now goes with the name.
+    act(() => typeInto(view.container.querySelector<HTMLInputElement>('input[aria-label="Credential"]')!, 'viewer-token'));
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
+    expect(client.connectGateway).toHaveBeenLastCalledWith({ url: window.location.origin, token: 'gw-token', credential: 'viewer-token', user: 'bob' });
   });
 
   it('a lost link: the last state stays, marked stale since when, with Reconnect', () => {

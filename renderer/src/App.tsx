@@ -6,17 +6,20 @@
  * process) starts the connection; without one the Connections view is
  * shown. A credential typed into the header is tried beside the working
  * session (gateway/client.ts): refused, it leaves that session as it was
- * and says why, once. When the link is lost, the last state stays on
- * screen, drawn as stale (StaleBanner).
+ * and says why, once; Lock and Unlock drop and take back the operator
+ * rights of the session, and in a browser the user says their name for the
+ * audit log (SessionControls). When the link is lost, the last state stays
+ * on screen, drawn as stale (StaleBanner).
  *
  * Keyboard: 1–5 switch views, `/` focuses search, `n` opens the start form,
  * Escape closes the detail panel; arrow keys move between cards on the board.
  */
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { AccessTag } from './components/AccessTag';
 import { Board } from './components/Board';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { PauseControl } from './components/PauseControl';
+import { SessionControls, savedUserName } from './components/SessionControls';
 import { StaleBanner } from './components/StaleBanner';
 import { ThemeToggle, useTheme } from './components/ThemeToggle';
 import { Toasts } from './components/Toasts';
@@ -34,7 +37,7 @@ import { StartChildForm } from './views/StartChildForm';
 import { Timeline } from './views/Timeline';
 
 const VIEW_LABELS: Record<View, string> = { board: 'Board', groups: 'Groups', timeline: 'Timeline', charts: 'Charts', audit: 'Audit' };
-const ACCESS_WORDS = { operator: 'operator', viewer: 'viewer', none: 'read-only' } as const;
+const ACCESS_WORDS = { operator: 'operator', locked: 'locked', viewer: 'viewer', none: 'read-only' } as const;
 
 function hostDescription(): string {
   const bridge = window.pogo;
@@ -74,11 +77,13 @@ export function App() {
   const view = useStore((s) => s.view);
   const selection = useStore((s) => s.selection);
   const starting = useStore((s) => s.starting);
-  const [credential, setCredential] = useState('');
   useTheme();
 
   useEffect(() => {
-    if (token) void connectGateway({ url: window.location.origin, token });
+    if (!token) return;
+    // In a browser the user's name comes from here; in the desktop app, from main (the gateway's default).
+    const user = window.pogo === undefined ? savedUserName() : '';
+    void connectGateway({ url: window.location.origin, token, ...(user ? { user } : {}) });
   }, [token]);
 
   useEffect(() => {
@@ -122,22 +127,7 @@ export function App() {
           </nav>
         )}
         <span className="header-spacer" />
-        {token && !window.pogo && (
-          <form
-            className="credential"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void connectGateway({ url: window.location.origin, token, credential }).then((outcome) => {
-                if (outcome === 'accepted') setCredential('');
-              });
-            }}
-          >
-            <input type="password" aria-label="Credential" placeholder="operator or viewer token" value={credential} onChange={(e) => setCredential(e.target.value)} />
-            <button type="submit" disabled={unlock.pending || credential === ''}>
-              {unlock.pending ? 'Checking…' : 'Unlock'}
-            </button>
-          </form>
-        )}
+        {token && <SessionControls token={token} />}
         {window.pogo && token && (
           <button type="button" onClick={() => void window.pogo?.disconnect()} title="End this session and go back to the saved connections">
             Connections
@@ -162,7 +152,7 @@ export function App() {
         {token && (
           <StaleBanner
             onReconnect={() => {
-              if (!reconnectGateway()) void connectGateway({ url: window.location.origin, token });
+              if (!reconnectGateway()) void connectGateway({ url: window.location.origin, token, ...(window.pogo === undefined && savedUserName() ? { user: savedUserName() } : {}) });
             }}
           />
         )}

@@ -88,6 +88,8 @@ export interface DemoClusterOptions {
   port?: number;
   /** Which demo token the gateway uses for sessions that present none (default: none, read-only). */
   credential?: 'operator' | 'viewer';
+  /** Who the gateway's sessions that declare no user are, in the audit log (the desktop app passes the OS user name). */
+  user?: string;
   /** Receives one `{ msg: 'demo node started', name, pid, address }` object per member as it starts. */
   log?: (line: Record<string, unknown>) => void;
   /** Executable that runs `pogo node` (default: process.execPath). */
@@ -212,6 +214,7 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
       port: opts.port ?? 0,
       ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
       ...(opts.credential ? { credential: opts.credential === 'operator' ? operatorToken : viewerToken } : {}),
+      ...(opts.user !== undefined ? { user: opts.user } : {}),
     });
     // A UI that connects right away should find the whole cluster, and a
     // gateway that can already check its credential with a member.

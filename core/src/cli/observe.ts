@@ -82,6 +82,8 @@ export interface StartObserverOptions {
   token?: string;
   /** Operator or viewer token used by gateway sessions that present no credential. */
   credential?: string;
+  /** Who gateway sessions that declare no user are, in the audit log (the desktop app passes the OS user name). */
+  user?: string;
   /** POGO_* variables to fall back on (the CLI passes process.env; default: none). */
   env?: Record<string, string | undefined>;
   /** Logger of the observer node (default: pino on stdout at level warn). */
@@ -133,6 +135,7 @@ export async function startObserver(opts: StartObserverOptions): Promise<Running
       ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       ...(opts.credential !== undefined ? { credential: opts.credential } : {}),
+      ...(opts.user !== undefined ? { user: opts.user } : {}),
     });
   } catch (err) {
     await node.stop('gateway failed to start', 500).catch(() => undefined);

@@ -46,11 +46,11 @@ import { Reconciler } from './reconciler.js';
 import { verTime, type Ver } from './registers.js';
 import type { SavedState } from './state-file.js';
 import { key, parseGroup } from './tags.js';
-import { countInto, emptyCounts, globalChild, type ChildCountsGlobal, type ChildView, type Explanation, type GlobalChild, type LocalChild } from './view.js';
+import { countInto, emptyCounts, globalChild, submitted, type ChildCountsGlobal, type ChildView, type Explanation, type GlobalChild, type LocalChild, type Submitted } from './view.js';
 
 export type { DistEvent } from './events.js';
 export type { StoreSummary } from './desired-state.js';
-export type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus, LocalChild, MoveReason } from './view.js';
+export type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus, LocalChild, MoveReason, Submitted } from './view.js';
 export { RECONCILE_SLICE } from './reconciler.js';
 
 export interface DistributedOptions {
@@ -99,6 +99,15 @@ export interface DistributedOptions {
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
   /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
   relink?(reason: string): void;
+}
+
+/** A start recorded in the desired state (or the same spec found there): what its waiter checks. */
+interface StartRequest {
+  readonly id: string;
+  readonly spec: ChildSpec;
+  readonly rev: Ver;
+  /** The write made (or the touch of the spec held). */
+  readonly tick: number;
 }
 
 interface Waiter {
@@ -375,35 +384,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    * up member holds its spec; rejects with a DistError.
    */
   startChild(input: unknown): Promise<{ id: string; node: string; pid: string }> {
-    if (this.stopped) return Promise.reject(new DistError('shutting-down', 'the node is shutting down'));
-    let spec: ChildSpec;
+    let request: StartRequest;
     try {
-      spec = parseChildSpec(input);
+      request = this.requestStart(input);
     } catch (err) {
-      return Promise.reject(new DistError('invalid-spec', (err as Error).message));
+      return Promise.reject(err as Error);
     }
-    const id = spec.id;
-    const held = this.desired.live(id);
-    if (held && !sameSpec(held.spec, spec)) {
-      return Promise.reject(new DistError('conflict', `a child with id ${JSON.stringify(id)} already exists with a different spec; terminate it first or use another id`));
-    }
-    if (this.o.isMember && !this.o.observer && !this.reconciler.mayRun) {
-      return Promise.reject(new DistError('no-quorum', `this node has no majority of the ${this.o.expectedMembers} expected members behind it; nothing can start`));
-    }
-    let rev: Ver;
-    let tick: number;
-    if (held) {
-      rev = held.rev;
-      tick = this.desired.touch(id);
-    } else {
-      const candidates = this.reconciler.candidates;
-      const probe = place({ id, spec, candidates, pin: undefined, failures: new Map(), maxStartFailures: this.o.maxStartFailures });
-      if (!probe.owner && candidates.some((c) => c.up && c.role === 'member')) {
-        const reasons = probe.verdicts.map((v) => `${v.node}: ${v.excludedBy.join(', ')}`).join('; ');
-        return Promise.reject(new DistError('unplaceable', `no node can run ${id} (${reasons})`));
-      }
-      ({ rev, tick } = this.desired.requestStart(spec));
-    }
+    const { id, spec, tick } = request;
+    let rev = request.rev;
     return this.wait(id, tick, `start ${id}`, (resolve, reject) => {
       const v = this.reconciler.view(id);
       if (v.register.floor !== undefined && v.register.floor >= rev) {
@@ -430,6 +418,83 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       }
       return false;
     });
+  }
+
+  /**
+   * Starts a child somewhere in the cluster and says what became of it,
+   * without waiting for it to run: resolves once every up member holds the
+   * spec (it is accepted) and a first outcome is known — an instance of it
+   * runs, a start of it failed (the retries go on), or it has already ended
+   * for good — or, when none is known after `waitMs`, with its state then
+   * (`pending`). Rejects, with nothing kept, when the spec is refused
+   * (`invalid-spec`, `conflict`, `unplaceable`, `no-quorum`); `timeout` when
+   * the members do not all hold it within the request timeout (the request
+   * stays in place, as for `startChild`).
+   */
+  submitChild(input: unknown, waitMs: number): Promise<Submitted> {
+    let request: StartRequest;
+    try {
+      request = this.requestStart(input);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const { id, spec, tick } = request;
+    let rev = request.rev;
+    const deadline = this.o.clock.now() + waitMs;
+    // At the deadline its waiter looks again, to answer with the state then.
+    const timer = this.o.clock.setTimeout(() => this.settleWaiters(id), waitMs);
+    return this.wait<Submitted>(id, tick, `submit ${id}`, (resolve, reject) => {
+      const v = this.reconciler.view(id);
+      if (v.register.floor !== undefined && v.register.floor >= rev) {
+        resolve({ id, state: 'finished' });
+        return true;
+      }
+      const live = v.live;
+      if (live && live.rev !== rev) {
+        if (!sameSpec(live.spec, spec)) {
+          reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
+          return true;
+        }
+        rev = live.rev;
+      }
+      if (!this.heldByAll(tick)) return false;
+      const runner = v.runners.find((r) => r.rev === rev);
+      if (runner === undefined && v.failures.size === 0 && this.o.clock.now() < deadline) return false;
+      resolve(submitted(v));
+      return true;
+    }).finally(() => this.o.clock.clearTimeout(timer));
+  }
+
+  /**
+   * The part of a start every caller shares: checks the spec and whether the
+   * cluster can take it, and records it in the desired state (or touches the
+   * same spec already held). Throws a DistError, recording nothing.
+   */
+  private requestStart(input: unknown): StartRequest {
+    if (this.stopped) throw new DistError('shutting-down', 'the node is shutting down');
+    let spec: ChildSpec;
+    try {
+      spec = parseChildSpec(input);
+    } catch (err) {
+      throw new DistError('invalid-spec', (err as Error).message);
+    }
+    const id = spec.id;
+    const held = this.desired.live(id);
+    if (held && !sameSpec(held.spec, spec)) {
+      throw new DistError('conflict', `a child with id ${JSON.stringify(id)} already exists with a different spec; terminate it first or use another id`);
+    }
+    if (this.o.isMember && !this.o.observer && !this.reconciler.mayRun) {
+      throw new DistError('no-quorum', `this node has no majority of the ${this.o.expectedMembers} expected members behind it; nothing can start`);
+    }
+    if (held) return { id, spec, rev: held.rev, tick: this.desired.touch(id) };
+    const candidates = this.reconciler.candidates;
+    const probe = place({ id, spec, candidates, pin: undefined, failures: new Map(), maxStartFailures: this.o.maxStartFailures });
+    if (!probe.owner && candidates.some((c) => c.up && c.role === 'member')) {
+      const reasons = probe.verdicts.map((v) => `${v.node}: ${v.excludedBy.join(', ')}`).join('; ');
+      throw new DistError('unplaceable', `no node can run ${id} (${reasons})`);
+    }
+    const { rev, tick } = this.desired.requestStart(spec);
+    return { id, spec, rev, tick };
   }
 
   /** Stops a child wherever it runs and removes its spec; also cancels a pending start. */
@@ -474,6 +539,27 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       }
       return false;
     });
+  }
+
+  /**
+   * Restarts this node's instance of `id` in place: stops it and starts a
+   * new one here (local-instances.ts, "restart in place"). Resolves with the
+   * new instance; rejects with a DistError — `not-running` when no instance
+   * runs on this node (ask the node it runs on: `runnersOf`).
+   */
+  async restartChild(id: string): Promise<{ id: string; node: string; pid: string }> {
+    if (this.stopped) throw new DistError('shutting-down', 'the node is shutting down');
+    const live = this.desired.live(id);
+    if (!live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
+    const pid = await this.instances.restart(id, live);
+    return { id, node: this.o.node, pid };
+  }
+
+  /** Where the instances of `id` run, as this node sees them; undefined when the cluster holds no spec of that id. */
+  runnersOf(id: string): Array<{ node: string; pid: string }> | undefined {
+    const v = this.reconciler.view(id);
+    if (!v.live) return undefined;
+    return v.runners.map((r) => ({ node: r.node, pid: r.pid }));
   }
 
   /** Removes a pin; placement decides again. */

@@ -25,6 +25,27 @@
  * - `starting()`: the children whose instance is starting here. The store's
  *   acknowledgements wait for them (store/replication.ts: race "terminate
  *   during a start").
+ * - Restart in place (`restart`): an operator asks for a new instance of a
+ *   child on the node that runs it. Stop, then start, here; the managed
+ *   record (revision, failures) stays. Two races, handled where named:
+ *     race "the reconciler sees the instance stopped": were a reconcile to
+ *     run between the stop and the start, `decide` would start the child
+ *     itself (owner: a second launch) or drop it (not the owner, e.g. while
+ *     rebalancing is paused). Today the start follows the stop within one
+ *     turn (no timer between them), and while `restarting` holds the id
+ *     `instance()` reports it running and `start()` leaves it to the
+ *     restart, so that stays true if either step becomes asynchronous;
+ *     race "a peer takes over during the gap": the stop drops the instance's
+ *     `run:` entry, and a peer that places the child elsewhere (paused off
+ *     its hash owner, or a move waiting for a token) would start it there.
+ *     The old pid's `run:` entry is joined again in the same turn as the
+ *     stop left it — peers get the leave and the join in one batch, so no
+ *     reconcile of theirs sees the child without an instance — and left
+ *     when the new instance joins (or the restart fails).
+ *   A stop asked for meanwhile (terminate, a new revision, a move) wins: it
+ *   forgets the managed record, and the restart, seeing that, starts
+ *   nothing and says so. A start that fails counts as a failed start here
+ *   (backoff, then the next node), as any other.
  * - Claims (majority mode, decide.ts): `claim` joins `claim:<id>` with this
  *   node's supervisor pid and probes the present members; the claim is
  *   *confirmed* once each of them (still linked, same incarnation) has echoed
@@ -39,6 +60,7 @@ import type { ChildSpec } from '../supervisor/child-spec.js';
 import type { ChildEvent, ChildInfo, LocalSupervisor } from '../supervisor/local-supervisor.js';
 import { failingBackoff } from '../supervisor/restart-policy.js';
 import type { LocalClaim, LocalInstance } from './decide.js';
+import { DistError } from './errors.js';
 import type { SpecEntry, Ver } from './registers.js';
 import { group } from './tags.js';
 
@@ -85,6 +107,13 @@ interface PendingClaim {
   confirmed: boolean;
 }
 
+/** A restart in place under way: the old instance's pid and `run:` value, joined again while no instance runs (`bridged`). */
+interface Restarting {
+  readonly pid: string;
+  readonly value: JsonValue;
+  bridged: boolean;
+}
+
 interface Managed {
   readonly rev: Ver;
   /** Failed starts here (initial failures and crash loops past intensity). */
@@ -97,6 +126,7 @@ interface Managed {
 export class LocalInstances {
   private readonly managed = new Map<string, Managed>();
   private readonly startingIds = new Set<string>();
+  private readonly restarting = new Map<string, Restarting>();
   private readonly deferred = new Set<string>();
   private deferTimer: TimerHandle | undefined;
   private readonly resetTimers = new Set<TimerHandle>();
@@ -127,7 +157,8 @@ export class LocalInstances {
     const m = this.managed.get(id);
     if (!m) return undefined;
     const c = this.o.local.child(id);
-    return { rev: m.rev, running: c !== undefined && c.status !== 'stopped' };
+    // Race "the reconciler sees the instance stopped": a restart in place is running it.
+    return { rev: m.rev, running: this.restarting.has(id) || (c !== undefined && c.status !== 'stopped') };
   }
 
   has(id: string): boolean {
@@ -164,6 +195,7 @@ export class LocalInstances {
 
   /** Starts the live spec here (unless a failed start is still backing off: then later). */
   start(id: string, live: SpecEntry): void {
+    if (this.restarting.has(id)) return; // the restart in place starts it
     let m = this.managed.get(id);
     const now = this.o.clock.now();
     if (m && m.retryAt > now) {
@@ -196,6 +228,7 @@ export class LocalInstances {
     const m = this.managed.get(id);
     if (!m) return;
     this.managed.delete(id);
+    this.endRestart(id); // a stop wins over a restart in place under way
     this.o.clock.clearTimeout(m.stableTimer);
     // Keep the record of failures when handing over (others must skip this node); drop it otherwise.
     if (m.failures < this.o.maxStartFailures) this.dropFailRecord(id);
@@ -210,6 +243,52 @@ export class LocalInstances {
         if ((err as { code?: string }).code !== 'not-found') this.o.log.warn({ child: id, err: (err as Error).message }, 'could not stop local instance');
       })
       .finally(() => this.o.dirty(id));
+  }
+
+  /**
+   * Restarts this node's running instance of `id` in place (see the header):
+   * stops it, then starts a new one here. Resolves with the new instance's
+   * pid; rejects with a DistError: `not-running` when no instance of the
+   * live revision runs here, `terminated` when a stop asked for meanwhile
+   * won, `start-failed` when the new instance did not start.
+   */
+  async restart(id: string, live: SpecEntry): Promise<string> {
+    const m = this.managed.get(id);
+    const c = this.o.local.child(id);
+    if (!m || m.rev !== live.rev || c?.status !== 'running' || c.pid === undefined) {
+      throw new DistError('not-running', `${id} has no running instance on ${this.o.node}${c ? ` (${c.status})` : ''}; restart it where it runs`);
+    }
+    if (this.restarting.has(id)) throw new DistError('conflict', `${id} is restarting on ${this.o.node} already`);
+    const run = this.o.groups.getLocalMembers(this.o.scope, group.run(id)).find((x) => x.pid === c.pid);
+    this.restarting.set(id, { pid: c.pid, value: run?.value ?? { rev: m.rev, restarts: c.restarts }, bridged: false });
+    const stoppedMeanwhile = (): DistError => new DistError('terminated', `${id} was stopped on ${this.o.node} while it restarted (terminated, replaced by a new revision, or moved)`);
+    try {
+      await this.o.local.terminateChild(id);
+      if (this.stopped) throw new DistError('shutting-down', `${this.o.node} is shutting down`);
+      if (this.managed.get(id) !== m) throw stoppedMeanwhile();
+      // A temporary child is removed when it stops: start it from its spec again.
+      const started = this.o.local.child(id) ? await this.o.local.restartChild(id) : await this.o.local.startChild(live.spec);
+      if (this.managed.get(id) !== m) throw stoppedMeanwhile();
+      return started.pid;
+    } catch (err) {
+      if (err instanceof DistError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code === 'shutting-down') throw new DistError('shutting-down', `${this.o.node} is shutting down`);
+      const message = (err as Error).message;
+      if (this.managed.get(id) === m && !this.stopped) this.recordFailure(id, m, message);
+      throw new DistError('start-failed', `${id} stopped on ${this.o.node} but did not start again: ${message}`);
+    } finally {
+      this.endRestart(id);
+      this.o.dirty(id, true);
+    }
+  }
+
+  /** The restart in place of `id` is over: the old pid's `run:` entry, if joined again, goes. */
+  private endRestart(id: string): void {
+    const r = this.restarting.get(id);
+    if (!r) return;
+    this.restarting.delete(id);
+    if (r.bridged) this.o.groups.leave(this.o.scope, group.run(id), r.pid);
   }
 
   /**
@@ -314,8 +393,15 @@ export class LocalInstances {
     else this.startingIds.delete(e.id);
     const m = this.managed.get(e.id);
     if (!m) return;
+    const restart = this.restarting.get(e.id);
+    if (restart && !restart.bridged && (e.to === 'stopped' || e.to === 'removed')) {
+      // Race "a peer takes over during the gap": the stop has just left `run:`; join again in the same turn.
+      restart.bridged = true;
+      this.o.groups.join(this.o.scope, group.run(e.id), restart.pid, restart.value);
+    }
     if (e.to === 'running' && e.pid) {
       this.o.groups.join(this.o.scope, group.run(e.id), e.pid, { rev: m.rev, restarts: this.o.local.child(e.id)?.restarts ?? 0 });
+      if (restart) this.endRestart(e.id); // the new instance stands in `run:` now
       this.o.clock.clearTimeout(m.stableTimer);
       const spec = this.o.specOf(e.id);
       if (m.failures > 0 && spec) {

@@ -20,6 +20,8 @@ export interface Runner {
   readonly rev: Ver;
   /** Restarts in place of this instance on its node. */
   readonly restarts: number;
+  /** The OS process id, for an OS-process child (its `os:<id>` entry). */
+  readonly osPid?: number;
 }
 
 /** A node about to start a child (majority mode), from its `claim:<id>` membership (decide.ts: claims). */
@@ -119,6 +121,20 @@ export interface Explanation {
   waiting: string[];
 }
 
+/**
+ * What became of a start (`submitChild`): the child's status, where it runs
+ * or the last error of a failed start; `finished` when its spec is gone
+ * again (it ended for good on its own, or was stopped).
+ */
+export interface Submitted {
+  id: string;
+  state: GlobalStatus | 'finished';
+  node?: string;
+  pid?: string;
+  osPid?: number;
+  error?: string;
+}
+
 export const EMPTY_REGISTER: ChildRegister = Object.freeze({ specs: Object.freeze([]) as unknown as SpecEntry[] });
 
 /** The status of a child from its view. */
@@ -146,6 +162,19 @@ export function globalChild(v: ChildView, live: SpecEntry): GlobalChild {
     pin: live.pin?.node ?? undefined,
     failures,
     lastError: failures[0]?.lastError,
+  };
+}
+
+/** A submitted child's state from its view (the instance of the live revision first; else the last failed start). */
+export function submitted(v: ChildView): Submitted {
+  const runner = v.runners.find((r) => r.rev === v.live?.rev) ?? v.runners[0];
+  const failure = [...v.failures].at(-1);
+  return {
+    id: v.id,
+    state: statusOf(v),
+    ...(runner ? { node: runner.node, pid: runner.pid } : failure ? { node: failure[0] } : {}),
+    ...(runner?.osPid !== undefined ? { osPid: runner.osPid } : {}),
+    ...(failure && !runner ? { error: failure[1].lastError } : {}),
   };
 }
 

@@ -13,6 +13,11 @@
  *    accepts the session, and refuses a credential the cluster does not
  *    know. No credential at all is a read-only session (`none`), accepted
  *    without asking.
+ * 4. Who: the user name the client declares (`user`, free text, for the
+ *    audit log beside the name of the token the member verifies), or the
+ *    gateway's `user` (the desktop app's main process passes the OS user
+ *    name), else `ui`. A client that locked its session presents `locked`
+ *    when it reconnects, and the new session starts locked.
  *
  * Refusals are Socket.IO connect errors whose message starts with
  * `unauthorized:` (the client should not retry) or `unreachable:` (no
@@ -20,18 +25,17 @@
  */
 import { chooseMember } from '../choose-member.js';
 import type { PogoNode } from '../node.js';
-import type { UiServer } from './server.js';
-import type { Access } from './state.js';
+import type { SessionData, UiServer } from './server.js';
 import { parseHandshakeAuth } from './ui-protocol.js';
 
 const WHOAMI_TIMEOUT_MS = 5_000;
 
-/** The role a credential has, as a member says, or why it cannot have one. */
-export async function credentialRole(node: PogoNode, credential: string): Promise<{ access: Access } | { refused: string }> {
+/** The role a credential has, as a member says, or why it cannot have one. `by`: who is asking (a refusal is audited under that name). */
+export async function credentialRole(node: PogoNode, credential: string, by: string): Promise<{ access: SessionData['access'] } | { refused: string }> {
   if (credential === '') return { access: 'none' };
   const via = chooseMember(node.members());
   if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
-  const reply = await node.command(via, 'whoami', {}, credential, 'gateway', WHOAMI_TIMEOUT_MS);
+  const reply = await node.command(via, 'whoami', {}, credential, by, WHOAMI_TIMEOUT_MS);
   // Only the member saying no is a refusal, said once; a timeout or a lost link says nothing about the credential.
   if (!reply.ok) return { refused: reply.error.code === 'unauthorized' ? `unauthorized: ${reply.error.message}` : `unreachable: the credential could not be checked (${reply.error.code}: ${reply.error.message})` };
   return { access: reply.result.role };
@@ -42,6 +46,8 @@ export interface AuthOptions {
   maxClients: number;
   /** Credential for sessions that present none. */
   credential?: string;
+  /** Who sessions that declare no user are (the desktop user's name). */
+  user?: string;
 }
 
 /** Installs the middleware on `io`: accepted sockets carry their SessionData. */
@@ -51,10 +57,11 @@ export function installAuth(io: UiServer, node: PogoNode, o: AuthOptions): void 
     if (auth.token === '' || auth.token !== o.token) return next(new Error('unauthorized: wrong or missing gateway token'));
     if (io.engine.clientsCount > o.maxClients) return next(new Error(`too many clients (at most ${o.maxClients})`));
     const credential = auth.credential !== '' ? auth.credential : (o.credential ?? '');
-    credentialRole(node, credential).then(
+    const user = auth.user || o.user || 'ui';
+    credentialRole(node, credential, user).then(
       (role) => {
         if ('refused' in role) return next(new Error(role.refused));
-        socket.data = { access: role.access, credential, user: auth.user };
+        socket.data = { access: role.access, credential, user, locked: auth.locked && role.access === 'operator' };
         next();
       },
       (err: unknown) => next(new Error(`unreachable: the credential could not be checked (${err instanceof Error ? err.message : String(err)})`)),

@@ -68,6 +68,8 @@ export interface GatewayOptions {
   credential?: string;
   /** The process whose resources the gateway reports as the observer's own (default: this process). */
   resourceProbe?: ProcessProbe;
+  /** Who sessions that declare no user are, in the audit log (the desktop app passes the OS user name). */
+  user?: string;
 }
 
 export interface Gateway {
@@ -157,7 +159,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     throw err;
   }
   const { io } = server;
-  installAuth(io, node, { token, maxClients: options.maxClients ?? 32, ...(options.credential !== undefined ? { credential: options.credential } : {}) });
+  installAuth(io, node, { token, maxClients: options.maxClients ?? 32, ...(options.credential !== undefined ? { credential: options.credential } : {}), ...(options.user !== undefined ? { user: options.user } : {}) });
   const router = new CommandRouter(node);
   const feed = new PatchFeed(
     io,
@@ -176,7 +178,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     socket.on('command', (raw: unknown, ack: unknown) => {
       // Types are not validation: a client may send anything, or no ack at all.
       if (typeof ack !== 'function') return;
-      void router.route(socket.data, raw).then((reply: CommandAck) => (ack as (reply: CommandAck) => void)(reply));
+      const session = { data: socket.data, accessChanged: () => feed.resend(socket) };
+      void router.route(session, raw).then((reply: CommandAck) => (ack as (reply: CommandAck) => void)(reply));
     });
     socket.on('watchOutput', (raw: unknown, ack: unknown) => {
       const reply = followers.watch(socket.id, socket.data, raw);

@@ -22,10 +22,16 @@
  * `nextFlushAt` is the rule, pure; the pacer only keeps the times and one
  * timer, re-armed when it fires early rather than on every change, so a
  * change costs O(1).
+ *
+ * A session whose access changes (it locked or unlocked: command-router.ts)
+ * gets a new snapshot for its new access (`resend`). Race: a patch of the
+ * old access may still be unacknowledged then; its late ack must not set
+ * the feed's base back to the old access's state, so each snapshot starts a
+ * new generation and an ack of an older one is ignored.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Socket } from 'socket.io';
-import type { SessionData, UiServer } from './server.js';
+import { sessionAccess, type SessionData, type UiServer } from './server.js';
 import { diffState, type Access, type ClusterState } from './state.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './ui-protocol.js';
 
@@ -101,6 +107,8 @@ interface Feed {
   sent: ClusterState;
   /** A patch is out and not yet acknowledged. */
   awaiting: boolean;
+  /** Counts snapshots sent: an ack of a patch sent before the latest snapshot is ignored. */
+  generation: number;
 }
 
 export class PatchFeed {
@@ -119,10 +127,22 @@ export class PatchFeed {
 
   /** Sends the socket its snapshot and feeds it patches until it disconnects. */
   add(socket: UiSocket): void {
-    const feed: Feed = { access: socket.data.access, sent: this.current(socket.data.access), awaiting: false };
+    const access = sessionAccess(socket.data);
+    const feed: Feed = { access, sent: this.current(access), awaiting: false, generation: 0 };
     this.feeds.set(socket.id, feed);
     socket.emit('snapshot', feed.sent);
     socket.on('disconnect', () => this.feeds.delete(socket.id));
+  }
+
+  /** The socket's access changed: a snapshot for the new one, and patches from there. */
+  resend(socket: UiSocket): void {
+    const feed = this.feeds.get(socket.id);
+    if (!feed) return;
+    feed.access = sessionAccess(socket.data);
+    feed.sent = this.current(feed.access);
+    feed.awaiting = false;
+    feed.generation++;
+    socket.emit('snapshot', feed.sent);
   }
 
   /** One round: a patch to every client that has acknowledged its last one and whose state changed. */
@@ -139,7 +159,9 @@ export class PatchFeed {
       const socket = this.io.sockets.sockets.get(id);
       if (!socket) continue;
       feed.awaiting = true;
+      const generation = feed.generation;
       socket.timeout(ACK_TIMEOUT_MS).emit('patch', patch, (err: Error | null) => {
+        if (generation !== feed.generation) return; // a snapshot went out since (resend): that is the base now
         feed.awaiting = false;
         if (!err) feed.sent = next;
         // Race "a change while the last patch is in flight": the flush for it skipped this client; without

@@ -11,7 +11,10 @@
  *
  * Socket.IO: typed by the UI protocol's event maps (ui-protocol.ts);
  * `SessionData` is what the auth middleware (auth.ts) stores on each socket.
- * Messages are bounded (1 MiB) and cross-origin requests refused.
+ * Messages are bounded (GATEWAY_MAX_FRAME_BYTES, 4 MiB: above the 1 MiB a
+ * command's arguments may have, so an oversized one still arrives and is
+ * refused by a member with a `too-large` error it audits, instead of the
+ * connection being dropped) and cross-origin requests refused.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,15 +23,24 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Server as IoServer } from 'socket.io';
 import { formatAddress } from '../transport/socketio.js';
 import type { Access } from './state.js';
+import { GATEWAY_MAX_FRAME_BYTES } from './command-size.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './ui-protocol.js';
 
 /** What a session may do and who it is, set by the auth middleware before the connection is accepted. */
 export interface SessionData {
-  access: Access;
+  /** The role the cluster gives the session's credential. */
+  access: Exclude<Access, 'locked'>;
   /** The operator or viewer token commands are sent with ('' for none). */
   credential: string;
   /** Who the user said they are, for the audit log. */
   user: string;
+  /** An operator session that dropped its rights (`lock`) until it unlocks. */
+  locked: boolean;
+}
+
+/** What a session may do now: its credential's role, unless it is an operator session that is locked. */
+export function sessionAccess(session: SessionData): Access {
+  return session.locked && session.access === 'operator' ? 'locked' : session.access;
 }
 
 export type UiServer = IoServer<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SessionData>;
@@ -78,7 +90,7 @@ function serveStatic(root: string | undefined, req: IncomingMessage, res: Server
 export async function startServer(o: { host: string; port: number; staticDir?: string }): Promise<RunningServer> {
   const root = o.staticDir ? resolve(o.staticDir) : undefined;
   const http = createServer((req, res) => serveStatic(root, req, res));
-  const io: UiServer = new IoServer(http, { path: '/gateway', serveClient: false, maxHttpBufferSize: 1024 * 1024, cors: { origin: false } });
+  const io: UiServer = new IoServer(http, { path: '/gateway', serveClient: false, maxHttpBufferSize: GATEWAY_MAX_FRAME_BYTES, cors: { origin: false } });
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);
     http.listen(o.port, o.host, () => {

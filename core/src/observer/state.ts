@@ -164,8 +164,13 @@ export interface NodeResourcesView {
   points: ResourcePoint[];
 }
 
-/** What this UI session may do: change the cluster, only read it (viewer credential), or read it without any credential. */
-export type Access = 'operator' | 'viewer' | 'none';
+/**
+ * What this UI session may do: change the cluster (`operator`); only read
+ * it, its operator rights dropped until it unlocks (`locked`: it reads as a
+ * viewer does); only read it (`viewer` credential); or read it without any
+ * credential (`none`).
+ */
+export type Access = 'operator' | 'locked' | 'viewer' | 'none';
 
 export interface ClusterState {
   observer: string;

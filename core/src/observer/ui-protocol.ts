@@ -9,7 +9,7 @@
  *
  * Socket.IO events, named by direction (as socket.io's own typings do):
  *
- *   handshake        auth { token, credential?, user? }         parseHandshakeAuth
+ *   handshake        auth { token, credential?, user?, locked? } parseHandshakeAuth
  *   server → client  snapshot(ClusterState)                     once per connection
  *                    patch(StatePatch, ack)                     state.ts; at most one unacknowledged
  *   client → server  command({ op, args }, ack(CommandAck))     parseUiCommand
@@ -45,12 +45,12 @@
  */
 import { z } from 'zod';
 import type { DistErrorCode } from '../distributed/errors.js';
-import type { Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
+import type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
 import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
 import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
-import type { ClusterState, StatePatch } from './state.js';
+import type { Access, ClusterState, StatePatch } from './state.js';
 
 /** Compile-time equality of two types (used to tie the schemas below to core's types). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -58,8 +58,12 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 // ---------------------------------------------------------------------------
 // Command arguments
 
-/** The ops a UI session may send: the member ops that change or read the cluster, and `explain` (the gateway answers it). */
-export const UI_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain'] as const;
+/**
+ * The ops a UI session may send: the member ops that change or read the
+ * cluster, and the ones the gateway answers itself: `explain`, and `lock` /
+ * `unlock` (the session drops its operator rights, or takes them back).
+ */
+export const UI_OPS = ['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock'] as const;
 export type UiOp = (typeof UI_OPS)[number];
 /** Every op with arguments: what members execute, and `explain`. */
 export type AnyOp = CommandOp | UiOp;
@@ -85,6 +89,25 @@ const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v
 });
 const NoArgs = z.object({}).strict();
 
+/**
+ * Where a reader of the audit log is in each member's log: the newest entry
+ * it holds from that member (`seq` in the member's `incarnation`). With it,
+ * `audit` answers only newer entries (commands.ts); a member that restarted
+ * since (another incarnation) answers all of its own.
+ */
+const AuditCursorSchema = z
+  .object({
+    incarnation: z.string(fieldError('a string')).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+    seq: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER, 'is too large'),
+  })
+  .strict();
+/** Members a cursor map may name (a cluster larger than this reads the whole log of the rest). */
+export const MAX_AUDIT_CURSORS = 1024;
+const AuditCursorsArg = z
+  .record(NodeArg, AuditCursorSchema)
+  .refine((r) => Object.keys(r).length <= MAX_AUDIT_CURSORS, `must name at most ${MAX_AUDIT_CURSORS} members`);
+export type AuditCursors = z.output<typeof AuditCursorsArg>;
+
 /** One schema per op, with named fields. Unknown fields are refused. */
 export const COMMAND_ARG_SCHEMAS = {
   start: z.object({ spec: SpecArg }).strict(),
@@ -96,12 +119,25 @@ export const COMMAND_ARG_SCHEMAS = {
   forget: z.object({ node: NodeArg }).strict(),
   pause: NoArgs,
   resume: NoArgs,
-  audit: NoArgs,
+  /** Entries after `after[member]` only, from each member it names; the whole log from the others. */
+  audit: z.object({ after: AuditCursorsArg.optional() }).strict(),
   view: NoArgs,
   whoami: NoArgs,
   /** Output lines of an OS-process child with a sequence number above `after`. */
   logs: z.object({ id: ChildIdArg, after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
   explain: z.object({ id: ChildIdArg }).strict(),
+  /** Stop the child's instance and start a new one on the same node (since protocol 2.2). */
+  restart: z.object({ id: ChildIdArg }).strict(),
+  /** The member's view of members and child counts (since 2.2). */
+  status: NoArgs,
+  /**
+   * Start a child and say what became of it (since 2.2): answered once the
+   * cluster holds the spec and a first outcome is known (an instance runs,
+   * a start failed, it ended), or after `waitMs` with its state then.
+   */
+  submit: z.object({ spec: SpecArg, waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000) }).strict(),
+  lock: NoArgs,
+  unlock: NoArgs,
 } as const satisfies Record<AnyOp, z.ZodType>;
 
 /** An op's arguments after validation (defaults filled). */
@@ -175,10 +211,14 @@ export const WIRE_FIELDS = {
   forget: ['node'],
   pause: [],
   resume: [],
-  audit: [],
+  audit: ['after'],
   view: [],
   whoami: [],
   logs: ['id', 'after'],
+  restart: ['id'],
+  explain: ['id'],
+  status: [],
+  submit: ['spec', 'waitMs'],
 } as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
 
 /** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
@@ -204,6 +244,11 @@ export function decodeWireCommand(op: CommandOp, wire: readonly JsonValue[]): Ch
 }
 
 // ---------------------------------------------------------------------------
+// Size: command-size.ts (zod-free, so the renderer can load it), re-exported here.
+
+export { formatBytes, GATEWAY_MAX_FRAME_BYTES, jsonBytes, MAX_COMMAND_ARGS_BYTES, oversizedRequest, tooLargeMessage } from './command-size.js';
+
+// ---------------------------------------------------------------------------
 // Errors
 
 export const COMMAND_ERROR_CODES = [
@@ -214,6 +259,7 @@ export const COMMAND_ERROR_CODES = [
   'forbidden',
   'commands-disabled',
   'not-a-member',
+  'too-large',
   // reaching a member
   'unreachable',
   'timeout',
@@ -264,13 +310,22 @@ const StartedChildSchema = z.object({ id: z.string(), node: z.string(), pid: z.s
 /** Ops that answer nothing: no `result` on the wire. */
 const NoResult = z.union([z.undefined(), z.null()]).transform(() => null);
 
-/** One entry of a member's audit log. `args` are the positional arguments as they arrived, malformed ones included. */
+/**
+ * One entry of a member's audit log. `args` are the positional arguments as
+ * they arrived, malformed ones included (shortened when large). Fields an
+ * older member does not send are optional: its entries still parse.
+ */
 export const AuditEntrySchema = z.object({
   at: z.number(),
   node: z.string(),
-  /** The peer the command came from, and who it said it was. */
+  /** The peer the command came from, and who it said it was (a user name the client declares: not verified). */
   from: z.string(),
   by: z.string(),
+  /** The name of the operator or viewer token the credential matched (credentials.ts): verified by the member. Absent when it matched none. */
+  tokenName: z.string().optional(),
+  /** The member's incarnation when it executed the command, and the entry's number in that incarnation's log (from 1). */
+  incarnation: z.string().optional(),
+  seq: z.number().optional(),
   /** A string, not the op enum: a newer member may audit an op this release does not know. */
   op: z.string(),
   args: z.array(JsonSchema),
@@ -282,7 +337,14 @@ export type AuditEntry = z.output<typeof AuditEntrySchema>;
 export const OutputLineSchema = z.object({ seq: z.number(), at: z.number(), stream: z.enum(['stdout', 'stderr']), text: z.string() });
 const _lines: Same<z.output<typeof OutputLineSchema>, OutputLine> = true;
 
-const InstanceSchema = z.object({ node: z.string(), pid: z.string() });
+/** A live instance; `osPid` for an OS-process child (since 2.2). */
+const InstanceSchema = z.object({ node: z.string(), pid: z.string(), osPid: z.number().int().positive().optional() });
+const ReportedSpecSchema = z.looseObject({
+  id: z.string(),
+  start: z.union([z.looseObject({ worker: z.string() }), z.looseObject({ command: z.string() })]),
+  restart: RestartSchema,
+  handoff: z.enum(['stop-first', 'start-first']),
+});
 /**
  * A child as a member reports it (`view`): GlobalChild as JSON carries it.
  * The spec is checked only for what an observer shows of it (the member
@@ -291,22 +353,21 @@ const InstanceSchema = z.object({ node: z.string(), pid: z.string() });
  */
 export const ChildReportSchema = z.object({
   id: z.string(),
-  spec: z.looseObject({
-    id: z.string(),
-    start: z.union([z.looseObject({ worker: z.string() }), z.looseObject({ command: z.string() })]),
-    restart: RestartSchema,
-    handoff: z.enum(['stop-first', 'start-first']),
-  }),
+  spec: ReportedSpecSchema,
   rev: z.string(),
   status: GlobalStatusSchema,
   node: z.string().optional(),
   pid: z.string().optional(),
+  /** The OS process id of the instance at `node`, for an OS-process child (since 2.2). */
+  osPid: z.number().int().positive().optional(),
   instances: z.array(InstanceSchema),
   restarts: z.number(),
   owner: z.string().optional(),
   pin: z.string().optional(),
   failures: z.array(z.object({ node: z.string(), failures: z.number(), lastError: z.string() })),
   lastError: z.string().optional(),
+  /** While rebalancing is paused: where the child would run once it resumes (since 2.2). */
+  resumeTo: z.string().optional(),
 });
 export type ChildReport = z.output<typeof ChildReportSchema>;
 const _report: GlobalChild extends ChildReport ? true : false = true;
@@ -318,6 +379,47 @@ export const MemberViewReplySchema = z.object({
   children: z.array(ChildReportSchema),
 });
 export type MemberViewReply = z.output<typeof MemberViewReplySchema>;
+
+/** `status`: the member's view of the members (no clients: they are not members) and of the children. */
+export const MemberStatusReplySchema = z.object({
+  node: z.string(),
+  members: z.array(z.object({ name: z.string(), status: MemberStatusSchema, role: z.enum(['member', 'observer']), address: z.string(), ready: z.boolean(), draining: z.boolean() })),
+  children: z.object({ specs: z.number(), running: z.number(), pending: z.number(), moving: z.number(), duplicate: z.number(), failing: z.number(), unplaceable: z.number(), local: z.number() }),
+  paused: z.boolean(),
+});
+export type MemberStatusReply = z.output<typeof MemberStatusReplySchema>;
+const _counts: Same<MemberStatusReply['children'], ChildCountsGlobal> = true;
+
+/** `explain`: why a child is where it is (DistributedSupervisor.explain). */
+export const ExplanationSchema = z.object({
+  id: z.string(),
+  spec: ReportedSpecSchema,
+  owner: z.string().optional(),
+  by: z.enum(['pin', 'hash', 'none']),
+  pin: z.string().optional(),
+  paused: z.boolean(),
+  instances: z.array(InstanceSchema),
+  candidates: z.array(z.object({ node: z.string(), excludedBy: z.array(z.string()), score: z.number().optional() })),
+  waiting: z.array(z.string()),
+});
+const _explanation: Explanation extends z.input<typeof ExplanationSchema> ? true : false = true;
+
+/**
+ * `submit`: the spec was accepted (every up member holds it), and its state
+ * when the member answered: `finished` when it has already ended for good
+ * (a transient child that exited normally, a temporary one) or was stopped
+ * meanwhile; otherwise its status as `ls` shows it, with where it runs or
+ * the last error of a failed start.
+ */
+export const SubmittedSchema = z.object({
+  id: z.string(),
+  state: z.enum([...GlobalStatusSchema.options, 'finished']),
+  node: z.string().optional(),
+  pid: z.string().optional(),
+  osPid: z.number().int().positive().optional(),
+  error: z.string().optional(),
+});
+export type Submitted = z.output<typeof SubmittedSchema>;
 
 /** What a member answers, per op. */
 export const MEMBER_RESULT_SCHEMAS = {
@@ -334,6 +436,11 @@ export const MEMBER_RESULT_SCHEMAS = {
   view: MemberViewReplySchema,
   whoami: z.object({ role: z.enum(['operator', 'viewer']) }),
   logs: z.array(OutputLineSchema),
+  /** The new instance: on the same node as the one it replaced. */
+  restart: StartedChildSchema,
+  explain: ExplanationSchema,
+  status: MemberStatusReplySchema,
+  submit: SubmittedSchema,
 } as const satisfies Record<CommandOp, z.ZodType>;
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 
@@ -359,6 +466,7 @@ const CHILD_KEYS: ReadonlySet<string> = new Set(Object.keys(ChildReportSchema.sh
 
 const str = (v: unknown): v is string => typeof v === 'string';
 const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
+const optOsPid = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v > 0);
 const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 /** A plain object whose own keys are all in `keys`. */
 function onlyKeys(v: unknown, keys: ReadonlySet<string>): v is Record<string, unknown> {
@@ -366,7 +474,7 @@ function onlyKeys(v: unknown, keys: ReadonlySet<string>): v is Record<string, un
   for (const k in v) if (!keys.has(k)) return false;
   return true;
 }
-const INSTANCE_KEYS: ReadonlySet<string> = new Set(['node', 'pid']);
+const INSTANCE_KEYS: ReadonlySet<string> = new Set(Object.keys(InstanceSchema.shape));
 const FAILURE_KEYS: ReadonlySet<string> = new Set(['node', 'failures', 'lastError']);
 const MEMBER_KEYS: ReadonlySet<string> = new Set(['name', 'status']);
 const VIEW_KEYS: ReadonlySet<string> = new Set(['node', 'members', 'children']);
@@ -374,13 +482,13 @@ const VIEW_KEYS: ReadonlySet<string> = new Set(['node', 'members', 'children']);
 function isPlainChildReport(c: unknown): boolean {
   if (!onlyKeys(c, CHILD_KEYS)) return false;
   if (!str(c['id']) || !str(c['rev']) || !STATUSES.has(c['status']) || !num(c['restarts'])) return false;
-  if (!optStr(c['node']) || !optStr(c['pid']) || !optStr(c['owner']) || !optStr(c['pin']) || !optStr(c['lastError'])) return false;
+  if (!optStr(c['node']) || !optStr(c['pid']) || !optStr(c['owner']) || !optStr(c['pin']) || !optStr(c['lastError']) || !optStr(c['resumeTo']) || !optOsPid(c['osPid'])) return false;
   const spec = c['spec'];
   if (!isPlainObject(spec) || !str(spec['id']) || !RESTARTS.has(spec['restart']) || !HANDOFFS.has(spec['handoff'])) return false;
   const start = spec['start'];
   if (!isPlainObject(start) || !(str(start['worker']) || str(start['command']))) return false;
   const instances = c['instances'];
-  if (!Array.isArray(instances) || !instances.every((i) => onlyKeys(i, INSTANCE_KEYS) && str(i['node']) && str(i['pid']))) return false;
+  if (!Array.isArray(instances) || !instances.every((i) => onlyKeys(i, INSTANCE_KEYS) && str(i['node']) && str(i['pid']) && optOsPid(i['osPid']))) return false;
   const failures = c['failures'];
   return Array.isArray(failures) && failures.every((f) => onlyKeys(f, FAILURE_KEYS) && str(f['node']) && num(f['failures']) && str(f['lastError']));
 }
@@ -412,6 +520,8 @@ export function parseMemberResult<Op extends CommandOp>(op: Op, raw: JsonValue |
 export interface UiResults {
   start: MemberResults['start'];
   stop: null;
+  /** The child's new instance, on the node it ran on. */
+  restart: MemberResults['restart'];
   move: MemberResults['move'];
   unpin: null;
   drain: null;
@@ -424,6 +534,9 @@ export interface UiResults {
   /** Output lines of an OS-process child, from the node it runs on. */
   logs: { node: string; lines: OutputLine[] };
   explain: Explanation;
+  /** What the session may do now. */
+  lock: { access: Access };
+  unlock: { access: Access };
 }
 
 export type CommandAck<Op extends UiOp = UiOp> = { ok: true; result: UiResults[Op] } | { ok: false; error: CommandFailure };
@@ -437,8 +550,10 @@ export interface HandshakeAuth {
   token: string;
   /** An operator or viewer token; empty when none was given. */
   credential: string;
-  /** Who the user is, for the audit log. */
+  /** Who the user says they are, for the audit log; empty when not said (the gateway's default applies). */
   user: string;
+  /** The session starts locked (`lock`): a client that locked its session says so again when it reconnects. */
+  locked: boolean;
 }
 
 /** Reads a handshake's `auth`: never throws; a missing or malformed field is empty (so a bad token is refused as wrong), long ones are cut. */
@@ -446,7 +561,7 @@ export function parseHandshakeAuth(raw: unknown): HandshakeAuth {
   const get = (key: string): unknown => (isPlainObject(raw) ? raw[key] : undefined);
   const text = (v: unknown, max: number): string => (typeof v === 'string' ? v.slice(0, max) : '');
   const token = get('token');
-  return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64) || 'ui' };
+  return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64).trim(), locked: get('locked') === true };
 }
 
 // ---------------------------------------------------------------------------

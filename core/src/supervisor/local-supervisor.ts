@@ -245,6 +245,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
 
   /** Starts a stopped or failing child again (OTP's restart_child). */
   async restartChild(id: string): Promise<{ id: string; pid: string }> {
+    if (this.shuttingDown) throw new SupervisorError('shutting-down', 'the node is shutting down');
     const record = this.mustGet(id);
     if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
     this.cancelTimers(record);

@@ -9,7 +9,13 @@
  * A member the observer alone lost (`unreachable`: the other members still
  * hear it) is drawn apart from one that is down: an amber dashed marker and
  * tag with that explanation, its column not dimmed as a failure
- * (member-status.ts).
+ * (member-status.ts). Drain is offered only for a member that runs (not
+ * one down or gone; Undrain stays while it drains). The column of a member
+ * that is down or gone, with nothing on it, can be dismissed: hidden in
+ * this window (ui.ts says why it is not `forget`), back with "Show".
+ *
+ * With a search or a status filter on, operators get bulk actions on
+ * exactly the children shown (BulkActions: Stop N, Move N to…).
  *
  * Columns are virtualised (only visible cards are in the DOM), so thousands
  * of children stay smooth. Keyboard: Tab reaches a column's first card,
@@ -25,9 +31,11 @@ import { boardIndex } from '../store/board-index';
 import { filterColumns, selectMemberNodes } from '../store/cluster';
 import { selectStale } from '../store/connection';
 import { useStore } from '../store/index';
+import { isDismissed } from '../store/ui';
 import { AttentionLane } from './AttentionLane';
+import { BulkActions } from './BulkActions';
 import { ConfirmDialog } from './ConfirmDialog';
-import { statusTagClass, statusTitle } from './member-status';
+import { isGone, offersDrain, statusTagClass, statusTitle } from './member-status';
 import { StatusCounts } from './StatusCounts';
 
 const CARD_HEIGHT = 64;
@@ -151,9 +159,14 @@ function NodeColumn(props: { node: MemberView | null; children: readonly ChildVi
               not linked to observer
             </span>
           )}
-          {node && !readOnly && (
+          {node && !readOnly && (node.draining || offersDrain(node.status)) && (
             <button type="button" className="node-action" onClick={() => props.onDrain(name, !node.draining)}>
               {node.draining ? 'Undrain' : 'Drain'}
+            </button>
+          )}
+          {node && isGone(node.status) && children.length === 0 && (
+            <button type="button" className="node-action" onClick={() => useStore.getState().dismissNode(node)} title={`Hide this column in this window while ${name} stays ${node.status} (the cluster keeps it in its member table until it reaps it)`}>
+              Dismiss
             </button>
           )}
         </div>
@@ -188,7 +201,10 @@ function NodeColumn(props: { node: MemberView | null; children: readonly ChildVi
 }
 
 export function Board() {
-  const nodes = useStore(useShallow(selectMemberNodes));
+  const members = useStore(useShallow(selectMemberNodes));
+  const dismissed = useStore((s) => s.dismissed);
+  const nodes = useMemo(() => members.filter((m) => !isDismissed(m, dismissed)), [members, dismissed]);
+  const hidden = members.length - nodes.length;
   const cluster = useStore((s) => s.cluster);
   const filter = useStore((s) => s.filter);
   const statusFilter = useStore((s) => s.statusFilter);
@@ -199,7 +215,12 @@ export function Board() {
   const index = boardIndex(cluster?.children);
   const byNode = useMemo(() => filterColumns(index.byNode, filter, statusFilter), [index.byNode, filter, statusFilter]);
   const total = index.total;
-  const shown = Object.values(byNode).reduce((n, list) => n + list.length, 0);
+  const filtered = filter.trim() !== '' || statusFilter !== null;
+  // The children on screen, column by column: what a bulk action acts on (offered only with a filter on,
+  // so the unfiltered board, redrawn after every patch, does not list its 20,000 ids each time).
+  const shownIds = useMemo(() => (filtered ? ['', ...nodes.map((n) => n.name)].flatMap((name) => (byNode[name] ?? []).map((c) => c.id)) : []), [filtered, byNode, nodes]);
+  const shown = filtered ? shownIds.length : total;
+  const describeFilter = [statusFilter !== null ? `status ${statusFilter}` : '', filter.trim() !== '' ? `search “${filter.trim()}”` : ''].filter(Boolean).join(', ');
 
   async function confirmMove(): Promise<void> {
     if (!pending) return;
@@ -214,6 +235,14 @@ export function Board() {
       <div className="toolbar">
         <input id="board-search" type="search" aria-label="Search children" placeholder="Search children (/): id, worker, node, status, pinned" value={filter} onChange={(e) => useStore.getState().setFilter(e.target.value)} />
         <StatusCounts shown={shown} />
+        {hidden > 0 && (
+          <span className="filter-chip" data-testid="dismissed-nodes">
+            {hidden} gone {hidden === 1 ? 'node' : 'nodes'} dismissed
+            <button type="button" className="link" onClick={() => useStore.getState().restoreNodes()} title="Show the dismissed columns again">
+              Show
+            </button>
+          </span>
+        )}
         <span className="header-spacer" />
         {!readOnly && (
           <button type="button" className="primary" onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
@@ -221,6 +250,7 @@ export function Board() {
           </button>
         )}
       </div>
+      {!readOnly && filtered && <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />}
       <div className="board">
         {(byNode[''] ?? []).length > 0 && <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />}
         {nodes.map((node) => (

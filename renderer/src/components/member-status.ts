@@ -29,3 +29,18 @@ export function statusTitle(status: MemberViewStatus): string {
 export function statusTagClass(status: MemberViewStatus): string {
   return status === 'unreachable' || status === 'suspect' ? 'state-unreachable' : 'state-down';
 }
+
+/**
+ * Whether Drain is offered: the member runs children that could move away
+ * (up, suspect, or unreachable from this observer only). A member that is
+ * down or has left runs nothing here to drain; Undrain stays offered while
+ * it is draining, so a drain can always be taken back.
+ */
+export function offersDrain(status: MemberViewStatus): boolean {
+  return status === 'up' || status === 'suspect' || status === 'unreachable';
+}
+
+/** Whether a member is gone as far as the cluster knows (down, or left): its column may be dismissed. */
+export function isGone(status: MemberViewStatus): boolean {
+  return status === 'down' || status === 'left';
+}

@@ -5,7 +5,9 @@
  * session opens a second socket and replaces the session only when the
  * gateway accepts it; refused, the working session goes on (its patches
  * still applied) and the reason is kept once; a session that is really
- * lost leaves its last state on screen, marked stale.
+ * lost leaves its last state on screen, marked stale. A locked session
+ * stays locked across reconnects; a refused unlock leaves it working; a
+ * command the gateway could not receive is not sent.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
@@ -15,6 +17,8 @@ import { selectStale } from '../store/connection';
 import { child, clusterOf, member } from '../test-cluster';
 
 type Handler = (...args: unknown[]) => void;
+
+type Auth = Record<string, unknown>;
 
 class FakeSocket {
   readonly handlers = new Map<string, Handler[]>();
@@ -33,7 +37,21 @@ class FakeSocket {
     return this;
   }
   readonly io = { on: (event: string, fn: Handler) => void this.managerHandlers.set(event, [...(this.managerHandlers.get(event) ?? []), fn]) };
-  constructor(readonly auth: Record<string, string>) {}
+  /** What the gateway answers to `command` (the ack), and the commands sent. */
+  answer: (request: unknown) => unknown = () => ({ ok: true, result: null });
+  readonly requests: unknown[] = [];
+  constructor(private readonly authOption: Auth | ((cb: (auth: Auth) => void) => void)) {}
+  /** The handshake `auth` as Socket.IO would send it on a (re)connect now. */
+  get auth(): Auth {
+    if (typeof this.authOption !== 'function') return this.authOption;
+    let out: Auth = {};
+    this.authOption((a) => (out = a));
+    return out;
+  }
+  emitWithAck(_event: string, request: unknown): Promise<unknown> {
+    this.requests.push(request);
+    return Promise.resolve(this.answer(request));
+  }
   on(event: string, fn: Handler): this {
     this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
     return this;
@@ -51,7 +69,7 @@ class FakeSocket {
 
 const sockets = vi.hoisted(() => [] as unknown[]);
 vi.mock('socket.io-client', () => ({
-  io: (_url: string, options: { auth: Record<string, string>; forceNew?: boolean }) => {
+  io: (_url: string, options: { auth: Record<string, unknown>; forceNew?: boolean }) => {
     if (!options.forceNew) throw new Error('every session needs its own connection (forceNew)');
     const s = new FakeSocket(options.auth);
     sockets.push(s);
@@ -59,7 +77,7 @@ vi.mock('socket.io-client', () => ({
   },
 }));
 
-const { connectGateway, disconnectGateway, watchOutput } = await import('./client');
+const { connectGateway, disconnectGateway, lockSession, renameSession, sendCommand, unlockSession, watchOutput } = await import('./client');
 
 const nodes = [member('a'), member('b')];
 const viewerState = clusterOf(nodes, [child('x')], { access: 'viewer', readOnly: true });
@@ -241,5 +259,71 @@ describe('live output watches', () => {
     const got: unknown[] = [];
     watch('x', (e) => got.push(e));
     expect(got).toEqual([{ id: 'x', kind: 'status', state: 'refused', message: 'not connected to a gateway' }]);
+  });
+});
+
+describe('gateway client: who, lock and size', () => {
+  const operatorState = { ...viewerState, access: 'operator' as const, readOnly: false };
+
+  async function operatorSession(): Promise<FakeSocket> {
+    const accepted = connectGateway({ url, token: 't', credential: 'operator-token', user: 'alice' });
+    socketAt(0).fire('snapshot', operatorState);
+    expect(await accepted).toBe('accepted');
+    return socketAt(0);
+  }
+
+  it('a locked session says so again on every reconnect; a credential typed to unlock starts unlocked', async () => {
+    const s = await operatorSession();
+    expect(s.auth).toEqual({ token: 't', credential: 'operator-token', user: 'alice' });
+    expect(useStore.getState().user).toBe('alice');
+    s.answer = () => ({ ok: true, result: { access: 'locked' } });
+    expect(await lockSession()).toEqual({ ok: true, result: { access: 'locked' } });
+    expect(s.requests).toEqual([{ op: 'lock', args: {} }]);
+    // The gateway's new snapshot says locked; a reconnect of this socket now presents it.
+    s.fire('snapshot', { ...viewerState, access: 'locked' });
+    expect(s.auth).toEqual({ token: 't', credential: 'operator-token', user: 'alice', locked: true });
+    const trial = connectGateway({ url, token: 't', credential: 'another-operator-token' });
+    expect(socketAt(1).auth).toEqual({ token: 't', credential: 'another-operator-token' });
+    socketAt(1).fire('snapshot', operatorState);
+    expect(await trial).toBe('accepted');
+  });
+
+  it('a refused unlock: the session stays locked and working, the reason kept once', async () => {
+    const s = await operatorSession();
+    s.fire('snapshot', { ...viewerState, access: 'locked' });
+    s.answer = () => ({ ok: false, error: { code: 'unauthorized', message: 'the credential is not valid for this cluster' } });
+    await unlockSession();
+    expect(useStore.getState()).toMatchObject({ status: 'connected', unlock: { pending: false, error: 'the credential is not valid for this cluster' }, cluster: { access: 'locked' } });
+    expect(s.closed).toBe(false);
+    const ack = vi.fn();
+    s.fire('patch', diffState({ ...viewerState, access: 'locked' }, clusterOf(nodes, [child('x'), child('z')], { access: 'locked', readOnly: true })), ack);
+    expect(ack).toHaveBeenCalledTimes(1);
+    expect(Object.keys(useStore.getState().cluster!.children)).toEqual(['x', 'z']);
+    s.answer = () => ({ ok: true, result: { access: 'operator' } });
+    await unlockSession();
+    expect(useStore.getState().unlock).toEqual({ pending: false, error: null });
+  });
+
+  it('another name re-opens the session under it with the same credential, and stays locked if it was', async () => {
+    const s = await operatorSession();
+    s.fire('snapshot', { ...viewerState, access: 'locked' });
+    const renamed = renameSession('bob');
+    expect(socketAt(1).auth).toEqual({ token: 't', credential: 'operator-token', user: 'bob', locked: true });
+    expect(s.closed).toBe(false);
+    socketAt(1).fire('snapshot', { ...viewerState, access: 'locked' });
+    expect(await renamed).toBe('accepted');
+    expect(s.closed).toBe(true);
+    expect(useStore.getState().user).toBe('bob');
+  });
+
+  it('a command the gateway could not receive is refused here with too-large, not sent; a smaller oversized one is sent (a member refuses and audits it)', async () => {
+    const s = await operatorSession();
+    const spec = (bytes: number) => ({ id: 'big', start: { worker: 'w', args: { blob: 'x'.repeat(bytes) } } });
+    const huge = await sendCommand('start', { spec: spec(5 * 1024 * 1024) });
+    expect(huge).toMatchObject({ ok: false, error: { code: 'too-large', message: expect.stringMatching(/^the spec is 5\.0 MiB as JSON .* at most 1 MiB .*not sent/) } });
+    expect(s.requests).toEqual([]);
+    s.answer = () => ({ ok: false, error: { code: 'too-large', message: 'the spec is 2.0 MiB as JSON' } });
+    expect(await sendCommand('start', { spec: spec(2 * 1024 * 1024) })).toMatchObject({ ok: false, error: { code: 'too-large' } });
+    expect(s.requests).toHaveLength(1);
   });
 });

@@ -22,6 +22,20 @@
  * socket that is no longer the live one (closed, with frames in flight) are
  * ignored the same way.
  *
+ * Who and how locked: a session declares the user's name (`user`, for the
+ * audit log; `renameSession` opens a trial with the same credential and
+ * the new name). A session the user locked (`lockSession`: the gateway
+ * drops its operator rights on the same connection) says so again in the
+ * handshake of every reconnect (Socket.IO asks `auth` anew each time), so a
+ * dropped link never unlocks it; `unlockSession` asks the gateway, which
+ * checks the credential again. A refused unlock leaves the session locked
+ * and working, its reason in `unlock.error`, as a refused credential does.
+ *
+ * Size: a command the gateway could not receive (a frame above
+ * GATEWAY_MAX_FRAME_BYTES) is refused here with `too-large` and not sent;
+ * anything smaller is sent, and a member refuses (and audits) arguments
+ * over the 1 MiB limit.
+ *
  * Both directions are typed by the UI protocol (pogo-core/ui-protocol):
  * `sendCommand('move', { id, node })` takes the op's named fields and
  * resolves with that op's result or a typed error. The gateway validates
@@ -35,13 +49,14 @@
  * starts each afresh (a `watch` chunk the panel takes as its new start).
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, CommandAck, CommandArgsInput, OutputEvent, ServerToClientEvents, UiOp, WatchAck } from 'pogo-core/ui-protocol';
+import { oversizedRequest } from 'pogo-core/command-size';
+import type { ClientToServerEvents, CommandAck, CommandArgsInput, HandshakeAuth, OutputEvent, ServerToClientEvents, UiOp, WatchAck } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 
 /** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */
 export type ConnectOutcome = 'accepted' | 'refused' | 'abandoned';
 
-type ConnectOptions = { url: string; token: string; credential?: string };
+type ConnectOptions = { url: string; token: string; credential?: string; user?: string; locked?: boolean };
 
 type UiSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -86,7 +101,12 @@ function abandonTrial(): void {
 export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome> {
   abandonTrial();
   const store = useStore.getState;
-  const s: UiSocket = io(options.url, { path: '/gateway', auth: { token: options.token, ...(options.credential ? { credential: options.credential } : {}) }, transports: ['websocket'], reconnectionAttempts: 20, forceNew: true });
+  // A function: Socket.IO calls it on every (re)connect, so a session locked meanwhile reconnects locked.
+  const auth = (cb: (auth: Partial<HandshakeAuth>) => void): void => {
+    const locked = s === socket && store().cluster?.access === 'locked' ? true : (options.locked ?? false);
+    cb({ token: options.token, ...(options.credential ? { credential: options.credential } : {}), ...(options.user ? { user: options.user } : {}), ...(locked ? { locked } : {}) });
+  };
+  const s: UiSocket = io(options.url, { path: '/gateway', auth, transports: ['websocket'], reconnectionAttempts: 20, forceNew: true });
   return new Promise<ConnectOutcome>((resolve) => {
     let settled = false;
     const settle = (o: ConnectOutcome): void => {
@@ -122,6 +142,7 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       if (s !== socket) return;
       store().applySnapshot(state);
       store().setStatus('connected');
+      store().setUser(options.user ?? '');
       accepted = options;
       // A new connection: the gateway has no watches of it yet.
       for (const id of new Set([...watches.values()].map((w) => w.id))) sendWatch(s, id);
@@ -162,8 +183,29 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
 /** Opens a new session with the options of the last accepted one (after the link was lost for good); false when there was none. */
 export function reconnectGateway(): boolean {
   if (!accepted) return false;
-  void connectGateway(accepted);
+  void connectGateway({ ...accepted, locked: useStore.getState().cluster?.access === 'locked' });
   return true;
+}
+
+/** The same session under another user name: a trial with the same credential, which replaces the session once accepted. */
+export function renameSession(user: string): Promise<ConnectOutcome> {
+  if (!accepted) return Promise.resolve('abandoned');
+  return connectGateway({ ...accepted, user, locked: useStore.getState().cluster?.access === 'locked' });
+}
+
+/** Drops this session's operator rights (the gateway refuses its changes) until it unlocks; no reconnect. */
+export async function lockSession(): Promise<CommandAck<'lock'>> {
+  const reply = await sendCommand('lock');
+  if (!reply.ok) useStore.getState().showError(`Not locked: ${reply.error.code}: ${reply.error.message}`);
+  return reply;
+}
+
+/** Takes the operator rights back (the gateway checks the credential again); refused, the session stays locked and working. */
+export async function unlockSession(): Promise<CommandAck<'unlock'>> {
+  useStore.getState().setUnlock({ pending: true, error: null });
+  const reply = await sendCommand('unlock');
+  useStore.getState().setUnlock({ pending: false, error: reply.ok ? null : reply.error.message });
+  return reply;
 }
 
 export function disconnectGateway(): void {
@@ -200,8 +242,11 @@ export function watchOutput(id: string, onEvent: (event: OutputEvent) => void): 
 /** Sends one command; resolves with the op's result or a typed error (never rejects). */
 export async function sendCommand<Op extends UiOp>(op: Op, ...[args]: ArgsOf<Op>): Promise<CommandAck<Op>> {
   if (!socket) return { ok: false, error: { code: 'not-connected', message: 'not connected to a gateway' } };
+  const request = { op, args: args ?? {} };
+  const oversized = oversizedRequest(request);
+  if (oversized) return { ok: false, error: oversized };
   try {
-    const reply = await socket.timeout(30_000).emitWithAck('command', { op, args: args ?? {} } as Parameters<ClientToServerEvents['command']>[0]);
+    const reply = await socket.timeout(30_000).emitWithAck('command', request as Parameters<ClientToServerEvents['command']>[0]);
     // The gateway answers each command with the ack of that command's op (command-router.ts).
     return reply as CommandAck<Op>;
   } catch {

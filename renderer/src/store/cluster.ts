@@ -22,7 +22,8 @@ export interface ClusterSlice {
   applySnapshot: (state: ClusterState) => void;
   applyPatch: (patch: StatePatch) => void;
   startMove: (id: string, to: string) => void;
-  failMove: (id: string, message: string) => void;
+  /** The move was refused: the mark goes, and `message` (if any) is shown. */
+  failMove: (id: string, message?: string) => void;
   showError: (message: string) => void;
   clearError: () => void;
 }
@@ -71,7 +72,7 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
     set((s) => {
       const moving = { ...s.moving };
       delete moving[id];
-      return { moving, lastError: message };
+      return message === undefined ? { moving } : { moving, lastError: message };
     }),
   showError: (message) => set({ lastError: message }),
   clearError: () => set({ lastError: null }),

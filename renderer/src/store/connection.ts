@@ -17,7 +17,11 @@
  * client keeps the session until the gateway accepts the new one): pending
  * while the gateway checks it, then cleared on success or holding why it
  * was not accepted. It never changes `status`: a refused credential leaves
- * the session as it was.
+ * the session as it was. An unlock of a locked session (the gateway checks
+ * its credential again) reports the same way.
+ *
+ * `user` is the name the live session declared for the audit log ('' when
+ * it declared none: the gateway's applies, e.g. the desktop user's).
  */
 import type { StateCreator } from 'zustand';
 import type { AppStore } from './index';
@@ -35,8 +39,10 @@ export interface ConnectionSlice {
   refusal: string | null;
   droppedAt: number | null;
   unlock: UnlockState;
+  user: string;
   setStatus: (status: ConnectionStatus, refusal?: string) => void;
   setUnlock: (unlock: UnlockState) => void;
+  setUser: (user: string) => void;
 }
 
 export const createConnectionSlice: StateCreator<AppStore, [], [], ConnectionSlice> = (set) => ({
@@ -44,8 +50,10 @@ export const createConnectionSlice: StateCreator<AppStore, [], [], ConnectionSli
   refusal: null,
   droppedAt: null,
   unlock: { pending: false, error: null },
+  user: '',
   setStatus: (status, refusal) => set((s) => ({ status, refusal: refusal ?? null, droppedAt: status === 'connected' ? null : (s.droppedAt ?? s.now()) })),
   setUnlock: (unlock) => set({ unlock }),
+  setUser: (user) => set({ user }),
 });
 
 export const selectConnectionStatus = (s: AppStore): ConnectionStatus => s.status;

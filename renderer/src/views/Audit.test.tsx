@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyState, type Access } from 'pogo-core/observer-state';
 import { useStore } from '../store/index';
 import { Audit } from './Audit';
+import { AUDIT_POLL_MS } from './audit-log';
 import { mountPerTest, typeInto } from '../test-support';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
@@ -58,6 +59,41 @@ describe('<Audit/>', () => {
     await act(async () => refresh.click());
     expect(gateway.sendCommand).toHaveBeenCalledTimes(2);
     expect(rows()[0]?.[2]).toBe('stop');
+  });
+
+  it('new entries appear without pressing Refresh: it asks for what is newer than what it holds, and shows who acted and with which token', async () => {
+    vi.useFakeTimers();
+    try {
+      const numbered = entries.map((e, i) => ({ ...e, incarnation: 'i1', seq: i + 1 }));
+      gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: numbered, unanswered: [] } });
+      const section = await open();
+      expect(section.querySelector('[data-testid="audit-live"]')?.textContent).toBe('live');
+      const fresh = { at: entries[2]!.at + 5_000, node: 'b', from: 'obs', by: 'carol', tokenName: 'ops-team', incarnation: 'i1', seq: 9, op: 'stop', args: ['job-1'], ok: true, result: 'ok' };
+      gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: [fresh], unanswered: [] } });
+      await act(async () => vi.advanceTimersByTimeAsync(AUDIT_POLL_MS));
+      expect(gateway.sendCommand).toHaveBeenLastCalledWith('audit', { after: { a: { incarnation: 'i1', seq: 3 }, b: { incarnation: 'i1', seq: 2 } } });
+      expect(rows()[0]).toEqual(['b', 'carolops-team', 'stop', '["job-1"]', 'ok']);
+      expect(section.querySelector('[data-testid="audit-count"]')?.textContent).toBe('4 commands · 1 refused or failed');
+      // Nothing new: nothing changes, and it asks again a poll later (one request at a time).
+      gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: [], unanswered: [] } });
+      const calls = gateway.sendCommand.mock.calls.length;
+      await act(async () => vi.advanceTimersByTimeAsync(AUDIT_POLL_MS));
+      await act(async () => vi.advanceTimersByTimeAsync(AUDIT_POLL_MS));
+      expect(gateway.sendCommand.mock.calls.length).toBe(calls + 2);
+      expect(rows()).toHaveLength(4);
+      // A link down for a moment does not stop it; a refusal does, and says why.
+      gateway.sendCommand.mockResolvedValue({ ok: false, error: { code: 'timeout', message: 'the gateway did not answer in time' } });
+      await act(async () => vi.advanceTimersByTimeAsync(AUDIT_POLL_MS));
+      expect(rows()).toHaveLength(4);
+      gateway.sendCommand.mockResolvedValue({ ok: false, error: { code: 'unauthorized', message: 'the credential is not valid for this cluster' } });
+      await act(async () => vi.advanceTimersByTimeAsync(AUDIT_POLL_MS));
+      expect(section.textContent).toContain('unauthorized: the credential is not valid for this cluster');
+      const stoppedAt = gateway.sendCommand.mock.calls.length;
+      await act(async () => vi.advanceTimersByTimeAsync(5 * AUDIT_POLL_MS));
+      expect(gateway.sendCommand.mock.calls.length).toBe(stoppedAt);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('without a credential, shows the refusal and says a viewer or operator token is needed', async () => {

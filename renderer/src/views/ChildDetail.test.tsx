@@ -185,10 +185,27 @@ describe('<ChildDetail/>', () => {
     expect(gateway.runCommand).toHaveBeenCalledWith('unpin', { id: 'job-1' });
   });
 
+  it('restarts in place after confirming, and says which instance replaced which; a child running nowhere cannot be restarted', async () => {
+    gateway.runCommand.mockImplementation(async (op: string) => (op === 'restart' ? { ok: true, result: { id: 'ticker-1', node: 'a', pid: 'a/abcdef0123456789/r2' } } : { ok: true }));
+    const aside = await open('ticker-1');
+    act(() => buttonNamed(aside, 'Restart')!.click());
+    const dialog = view.container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('Restart ticker-1?');
+    expect(dialog.textContent).toContain('Its instance on a is stopped');
+    expect(gateway.runCommand).not.toHaveBeenCalled();
+    await act(async () => buttonNamed(dialog, 'Restart')!.click());
+    expect(gateway.runCommand).toHaveBeenCalledWith('restart', { id: 'ticker-1' });
+    expect(aside.querySelector('[data-testid="restarted"]')?.textContent).toBe('Restarted on a: new instance a/abcdef0123456789/r2 (was a/abcdef0123456789/ticker-1).');
+
+    useStore.getState().applySnapshot({ ...state(), children: { ...state().children, 'ticker-1': child('ticker-1', { status: 'pending', node: null, pid: null, instances: [] }) } });
+    const waiting = await open('ticker-1');
+    expect(buttonNamed(waiting, 'Restart')!.disabled).toBe(true);
+  });
+
   it('read-only sessions get no actions', async () => {
     useStore.getState().applySnapshot({ ...state(), readOnly: true, access: 'viewer' });
     const aside = await open('ticker-1');
-    for (const name of ['Stop', 'Move', 'Unpin']) expect(buttonNamed(aside, name)).toBeUndefined();
+    for (const name of ['Stop', 'Restart', 'Move', 'Unpin']) expect(buttonNamed(aside, name)).toBeUndefined();
     expect(aside.querySelector('select')).toBeNull();
     expect(aside.querySelector('.explain-table')).not.toBeNull();
   });

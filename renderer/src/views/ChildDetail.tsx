@@ -4,10 +4,12 @@
  * candidate node's score and verdict), a live tail of its output when it is
  * an OS process (ChildOutput.tsx), and its history (the cluster events for its id, newest first).
  *
- * Operators get the commands, each confirmed: Stop, Move to… (a select of
- * member nodes — the keyboard alternative to dragging its card) and Unpin.
- * A move is shown as "moving" until the cluster reports the child there,
- * exactly as on the board.
+ * Operators get the commands, each confirmed: Restart (in place: a new
+ * instance on the same node, the child does not move), Stop, Move to… (a
+ * select of member nodes — the keyboard alternative to dragging its card)
+ * and Unpin. A move is shown as "moving" until the cluster reports the
+ * child there, exactly as on the board; a restart says which instance
+ * replaced which.
  */
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
@@ -161,7 +163,7 @@ function HistorySection({ id }: { id: string }) {
   );
 }
 
-type Ask = { kind: 'stop' } | { kind: 'move'; to: string } | { kind: 'unpin' };
+type Ask = { kind: 'stop' } | { kind: 'restart' } | { kind: 'move'; to: string } | { kind: 'unpin' };
 
 function Actions({ child }: { child: ChildView }) {
   const nodes = useStore(useShallow(selectMemberNodes));
@@ -169,6 +171,8 @@ function Actions({ child }: { child: ChildView }) {
   const targets = nodes.filter((n) => n.name !== child.node);
   const [to, setTo] = useState('');
   const [ask, setAsk] = useState<Ask | null>(null);
+  const [restarting, setRestarting] = useState(false);
+  const [restarted, setRestarted] = useState<{ from: string | null; to: string; node: string } | null>(null);
   const target = targets.some((n) => n.name === to) ? to : (targets[0]?.name ?? '');
 
   async function confirm(): Promise<void> {
@@ -176,7 +180,14 @@ function Actions({ child }: { child: ChildView }) {
     setAsk(null);
     if (ask.kind === 'stop') await runCommand('stop', { id: child.id });
     else if (ask.kind === 'unpin') await runCommand('unpin', { id: child.id });
-    else await requestMove(child.id, ask.to);
+    else if (ask.kind === 'restart') {
+      const before = child.pid;
+      setRestarted(null);
+      setRestarting(true);
+      const reply = await runCommand('restart', { id: child.id });
+      setRestarting(false);
+      if (reply.ok) setRestarted({ from: before, to: reply.result.pid, node: reply.result.node });
+    } else await requestMove(child.id, ask.to);
   }
 
   return (
@@ -196,6 +207,9 @@ function Actions({ child }: { child: ChildView }) {
         </button>
       </div>
       <div className="action-row">
+        <button type="button" disabled={!child.node || restarting} onClick={() => setAsk({ kind: 'restart' })} title={child.node ? `Stop its instance on ${child.node} and start a new one there` : 'It runs on no node: nothing to restart'}>
+          {restarting ? 'Restarting…' : 'Restart'}
+        </button>
         {child.pin && (
           <button type="button" onClick={() => setAsk({ kind: 'unpin' })}>
             Unpin
@@ -207,6 +221,23 @@ function Actions({ child }: { child: ChildView }) {
         </button>
       </div>
       {moving && <p className="muted">Moving to {moving}: waiting for the cluster to report it there.</p>}
+      {restarted && (
+        <p className="muted" role="status" data-testid="restarted">
+          Restarted on {restarted.node}: new instance <code className="wrap">{restarted.to}</code>
+          {restarted.from && restarted.from !== restarted.to ? (
+            <>
+              {' '}
+              (was <code className="wrap">{restarted.from}</code>)
+            </>
+          ) : null}
+          .
+        </p>
+      )}
+      {ask?.kind === 'restart' && (
+        <ConfirmDialog id="detail-restart-title" title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          Its instance on <strong>{child.node}</strong> is stopped (gracefully, as its spec says) and a new one is started there. It does not move, and its spec and pin stay as they are.
+        </ConfirmDialog>
+      )}
       {ask?.kind === 'move' && (
         <ConfirmDialog id="detail-move-title" title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its spec asks for start-first.

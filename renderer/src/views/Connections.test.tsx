@@ -164,6 +164,23 @@ describe('<Connections/>', () => {
     expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Local lab', seeds: ['127.0.0.1:4001'], secretFile: '/home/me/cluster.secret', preset: 'local' });
   });
 
+  it('saves the name the user gives for the audit log (none when left empty: main uses the OS user name)', async () => {
+    const api = fakeBridge();
+    installBridge(api);
+    await render();
+    await click('Add a connection');
+    const [name, seeds] = [...view.container.querySelectorAll<HTMLInputElement>('form input')];
+    const user = view.container.querySelector<HTMLInputElement>('form input[placeholder="your OS user name"]')!;
+    await act(async () => {
+      typeInto(name!, 'Prod');
+      typeInto(seeds!, '10.0.0.1:4370');
+      typeInto(user, '  alice  ');
+    });
+    await click('Choose secret file');
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
+    expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Prod', seeds: ['10.0.0.1:4370'], secretFile: '/home/me/cluster.secret', user: 'alice' });
+  });
+
   it("shows main's validation error in the form and keeps what was typed", async () => {
     const api = fakeBridge();
     installBridge(api);

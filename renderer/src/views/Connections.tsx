@@ -2,8 +2,9 @@
  * Connections view: what the app shows when no gateway is open.
  *
  * In the desktop app (`window.pogo` exists) it lists the saved clusters
- * (connect, edit, delete), has a form to add one — name, seeds, and the
- * secret, token and TLS files picked with native dialogs — and offers to
+ * (connect, edit, delete), has a form to add one — name, seeds, the user's
+ * name for the audit log (default: the OS user name, which main fills in),
+ * and the secret, token and TLS files picked with native dialogs — and offers to
  * start a local demo cluster (prominently when nothing is saved yet). The
  * form keeps file *paths* only: main reads the files when it connects, so
  * no secret or token ever reaches this page. Connecting makes main open the
@@ -223,6 +224,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
   const [seeds, setSeeds] = useState(initial?.seeds.join(', ') ?? '');
   const [cluster, setCluster] = useState(initial?.cluster ?? '');
   const [preset, setPreset] = useState<TimingPreset | ''>(initial?.preset ?? '');
+  const [user, setUser] = useState(initial?.user ?? '');
   const [files, setFiles] = useState<FilePaths>(() => pathsOf(initial));
   const [error, setError] = useState<string | undefined>(undefined);
   const [saving, setSaving] = useState(false);
@@ -250,6 +252,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       ...(files['viewer-token'] ? { viewerTokenFile: files['viewer-token'] } : {}),
       ...(Object.keys(tls).length > 0 ? { tls } : {}),
       ...(preset !== '' ? { preset } : {}),
+      ...(user.trim() ? { user: user.trim() } : {}),
     };
     setSaving(true);
     const result = await api.saveConnection(draft);
@@ -303,6 +306,10 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       <label className="form-row">
         <span>Cluster name</span>
         <input value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="pogo" spellCheck={false} />
+      </label>
+      <label className="form-row" title="Recorded in the cluster's audit log with every command from this app, beside the name of the token the cluster checked">
+        <span>Your name</span>
+        <input value={user} onChange={(e) => setUser(e.target.value)} placeholder="your OS user name" maxLength={64} spellCheck={false} />
       </label>
       <label className="form-row" title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout.">
         <span>Timing preset</span>

@@ -127,6 +127,23 @@ describe('<NodeDetail/>', () => {
     expect(gateway.runCommand).toHaveBeenCalledWith('undrain', { node: 'b' });
   });
 
+  it('a down node is offered no Drain (Undrain while it drains), and Forget after a confirmation that says what it does and does not do', async () => {
+    const s = state();
+    let aside = open('a', { ...s, members: { ...s.members, a: member('a', { status: 'down', reachable: false }) } });
+    expect(buttonNamed(aside, 'Drain')).toBeUndefined();
+    act(() => buttonNamed(aside, 'Forget')!.click());
+    const dialog = view.container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('Forget a?');
+    expect(dialog.textContent).toContain('Dismiss on its column hides it from this board');
+    await act(async () => buttonNamed(dialog, 'Forget')!.click());
+    expect(gateway.runCommand).toHaveBeenCalledWith('forget', { node: 'a' });
+
+    aside = open('b', { ...s, members: { ...s.members, b: member('b', { status: 'down', reachable: false, draining: true }) } });
+    expect(buttonNamed(aside, 'Undrain')).toBeDefined();
+    // An up member is not offered Forget.
+    expect(buttonNamed(open('a'), 'Forget')).toBeUndefined();
+  });
+
   it('read-only sessions get no Drain, and a node that left says so', () => {
     const aside = open('a', state(true));
     expect(buttonNamed(aside, 'Drain')).toBeUndefined();

@@ -6,7 +6,10 @@
  * (each opens the child's detail), and before them its history (the
  * gateway's entries about it: its membership and convergence events, and the
  * bursts of children that started, stopped, failed or moved there or away;
- * HistoryList), and, for operators, Drain / Undrain (confirmed).
+ * HistoryList), and, for operators, Drain / Undrain (confirmed; Drain only
+ * for a member that runs) and, for a member that is down or gone, Forget
+ * (confirmed: the cluster's tombstones stop waiting for it; it does not take
+ * it off the board, which Dismiss on its column does, in this window).
  *
  * A member the observer alone lost is `unreachable`, drawn apart from
  * `down` (member-status.ts): it still runs, only this observer cannot see it.
@@ -14,7 +17,7 @@
 import { useMemo, useState } from 'react';
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../components/member-status';
+import { isGone, offersDrain, statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../components/member-status';
 import { runCommand } from '../gateway/client';
 import { useStore } from '../store/index';
 import { CloseButton, Field } from './ChildDetail';
@@ -44,6 +47,7 @@ export function NodeDetail({ name }: { name: string }) {
   const children = useStore((s) => s.cluster?.children);
   const history = useHistory({ kind: 'node', name }, HISTORY_LIMIT);
   const [asking, setAsking] = useState<boolean | null>(null);
+  const [forgetting, setForgetting] = useState(false);
 
   const { here, pinned } = useMemo(() => {
     const here: ChildView[] = [];
@@ -138,14 +142,24 @@ export function NodeDetail({ name }: { name: string }) {
         </Field>
       </dl>
       <NodeResources member={member} />
-      {!readOnly && member.role === 'member' && (
+      {!readOnly && member.role === 'member' && (member.draining || offersDrain(member.status) || isGone(member.status)) && (
         <section className="detail-section detail-actions" aria-label="Actions">
-          <div className="action-row">
-            <button type="button" onClick={() => setAsking(!member.draining)}>
-              {member.draining ? 'Undrain' : 'Drain'}
-            </button>
-            <span className="muted">{member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}</span>
-          </div>
+          {(member.draining || offersDrain(member.status)) && (
+            <div className="action-row">
+              <button type="button" onClick={() => setAsking(!member.draining)}>
+                {member.draining ? 'Undrain' : 'Drain'}
+              </button>
+              <span className="muted">{member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}</span>
+            </div>
+          )}
+          {isGone(member.status) && (
+            <div className="action-row">
+              <button type="button" onClick={() => setForgetting(true)}>
+                Forget
+              </button>
+              <span className="muted">It is not coming back: stop keeping state for it.</span>
+            </div>
+          )}
         </section>
       )}
       <section className="detail-section" aria-label="History">
@@ -177,6 +191,24 @@ export function NodeDetail({ name }: { name: string }) {
           }}
         >
           {asking ? `Every child on ${name} moves to other nodes, and nothing new starts there.` : `${name} takes children again.`}
+        </ConfirmDialog>
+      )}
+      {forgetting && (
+        <ConfirmDialog
+          id="node-forget-title"
+          title={`Forget ${name}?`}
+          action="Forget"
+          danger
+          onCancel={() => setForgetting(false)}
+          onConfirm={() => {
+            setForgetting(false);
+            void runCommand('forget', { node: name });
+          }}
+        >
+          <p>
+            The cluster stops waiting for {name} before it drops the records of stopped children. If {name} comes back with state from before, it discards that state and takes the cluster&apos;s.
+          </p>
+          <p className="muted">It stays listed while the members remember it (down members are dropped after 15 minutes by default); Dismiss on its column hides it from this board now.</p>
         </ConfirmDialog>
       )}
     </aside>

@@ -129,6 +129,24 @@ describe('<StartChildForm/>', () => {
     expect(useStore.getState()).toMatchObject({ starting: true, selection: null });
   });
 
+  it('a spec over the size limit: the confirmation says so and shows only its beginning; sent, the too-large refusal names the limit in the form', async () => {
+    const blob = 'x'.repeat(1_200_000);
+    act(() => buttonNamed(dialog(), 'JSON').click());
+    act(() => setValue(byLabel(dialog(), 'Spec JSON'), JSON.stringify({ id: 'big-1', start: { worker: 'ticker', args: { blob } } })));
+    act(() => buttonNamed(dialog(), 'Start').click());
+    expect(dialog().querySelector('[data-testid="spec-too-large"]')?.textContent).toBe('too large: this spec is 1.1 MiB as JSON, over the 1 MiB a command may carry. The cluster will refuse it (and record the refusal in its audit log).');
+    const preview = dialog().querySelector('pre')!.textContent!;
+    expect(preview.length).toBeLessThan(21_000);
+    expect(preview).toMatch(/… \(1\.1 MiB in all\)$/);
+    gateway.sendCommand.mockResolvedValue({ ok: false, error: { code: 'too-large', message: 'the spec is 1.1 MiB as JSON (1,200,095 bytes); a command may carry at most 1 MiB (1,048,576 bytes)' } });
+    await act(async () => buttonNamed(dialog(), 'Start').click());
+    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec: { id: 'big-1', start: { worker: 'ticker', args: { blob } } } });
+    const alert = dialog().querySelector('.start-refusal[role="alert"]')!;
+    expect(alert.getAttribute('data-code')).toBe('too-large');
+    expect(alert.textContent).toContain('a command may carry at most 1 MiB (1,048,576 bytes)');
+    expect(useStore.getState().starting).toBe(true);
+  });
+
   it('closes on Escape and on Cancel', () => {
     act(() => window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })));
     expect(useStore.getState().starting).toBe(false);

@@ -7,6 +7,13 @@
  * child is selected; a refusal (an invalid spec, a different spec under the
  * same id, a read-only session) is shown in the dialog, with the form kept.
  *
+ * Size: a spec over the limit a command may carry (MAX_COMMAND_ARGS_BYTES,
+ * 1 MiB of JSON) is said to be so in the confirmation, which shows only its
+ * beginning; sent anyway, the cluster refuses it with `too-large`, naming
+ * the limit, shown here like any refusal, and records the refusal in its
+ * audit log. One the gateway could not even receive is refused before it
+ * is sent (gateway/client.ts).
+ *
  * A child spec has no pin: to place the child on a given node, start it and
  * then move it (the detail panel's Move to…, or drag its card).
  *
@@ -14,6 +21,7 @@
  */
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/command-size';
 import { sendCommand } from '../gateway/client';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
@@ -40,6 +48,9 @@ export interface FormState {
   /** key=value, one per line: a node must carry every one. */
   labels: string;
 }
+
+/** Characters of a spec the confirmation shows. */
+const PREVIEW_CHARS = 20_000;
 
 const RESTARTS = ['permanent', 'transient', 'temporary'] as const;
 const HANDOFFS = ['stop-first', 'start-first'] as const;
@@ -195,6 +206,12 @@ export function StartChildForm() {
   const [confirming, setConfirming] = useState<Spec | null>(null);
   const [sending, setSending] = useState(false);
   const dialogRef = useRef<HTMLDivElement>(null);
+  const preview = useMemo(() => {
+    if (!confirming) return null;
+    const text = JSON.stringify(confirming, null, 2);
+    const bytes = jsonBytes(confirming);
+    return { text: text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}\n… (${formatBytes(bytes)} in all)` : text, bytes };
+  }, [confirming]);
 
   const close = (): void => useStore.getState().setStarting(false);
 
@@ -293,8 +310,13 @@ export function StartChildForm() {
             <h2 id={ids.title}>Start {String(confirming['id'])}?</h2>
             <div className="dialog-body">
               <p className="muted">The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
+              {preview && preview.bytes > MAX_COMMAND_ARGS_BYTES && (
+                <p className="start-refusal" role="alert" data-code="too-large" data-testid="spec-too-large">
+                  <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may carry. The cluster will refuse it (and record the refusal in its audit log).
+                </p>
+              )}
               <pre className="spec-preview" aria-label="Spec to start">
-                {JSON.stringify(confirming, null, 2)}
+                {preview?.text}
               </pre>
             </div>
             <div className="dialog-actions">

@@ -56,7 +56,9 @@
  * optional: a 2.0 peer sends none (it is taken to share ours), and drops it
  * from ours as a field of a newer minor version.
  *
- * Version 2.2 added the command ops `restart` (restart a child in place),
+ * Version 2.2 added client links (`hello.client`, link.ts: a `pogo ctl`
+ * session linked to one member for commands only, never a member of the
+ * cluster), the command ops `restart` (restart a child in place),
  * `status` and `explain` (reads, like `view`), `submit` (start a child and
  * report what became of it: observer/ui-protocol.ts), and
  * `cmd.forwarded`: a member that receives a command about a child running
@@ -124,7 +126,14 @@ const IdentityFields = {
   heartbeat: HeartbeatSettingsSchema.optional(),
 };
 
-export const HelloSchema = z.object({ t: z.literal('hello'), ...IdentityFields }).strict();
+export const HelloSchema = z
+  .object({
+    t: z.literal('hello'),
+    ...IdentityFields,
+    /** Since 2.2: the dialer is a client (pogo ctl) and wants a link for commands only (link.ts, "Client links"). */
+    client: z.literal(true).optional(),
+  })
+  .strict();
 export const ChallengeSchema = z.object({ t: z.literal('challenge'), ...IdentityFields, proof: ProofSchema }).strict();
 export const AuthSchema = z.object({ t: z.literal('auth'), proof: ProofSchema }).strict();
 export const WelcomeSchema = z.object({ t: z.literal('welcome') }).strict();

@@ -44,7 +44,8 @@
  * member that forwarded it).
  *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
- * result); `audit` returns them, and clients merge the logs of all members.
+ * result); `audit` returns them, and clients merge the logs of all members
+ * (or ask one member for all of them: `audit { all }`).
  * The reply must stay one deliverable frame whatever was sent: arguments
  * larger than `AUDIT_ARGS_CHARS` or nested deeper than `AUDIT_ARGS_DEPTH`
  * are recorded as a shortened string, and `audit` returns the newest entries
@@ -108,6 +109,19 @@ export class CommandError extends Error {
   }
 }
 
+/** The newest entries (oldest first) whose JSON fits in AUDIT_REPLY_CHARS: a reply stays one deliverable frame. */
+function newestFitting(entries: readonly AuditEntry[]): AuditEntry[] {
+  let budget = AUDIT_REPLY_CHARS;
+  let from = entries.length;
+  while (from > 0) {
+    const size = JSON.stringify(entries[from - 1]).length + 1;
+    if (size > budget) break;
+    budget -= size;
+    from--;
+  }
+  return entries.slice(from);
+}
+
 /** Results cross the wire as JSON: drop what JSON cannot carry (undefined fields) now, so the reply validates. */
 function toJson(value: unknown): JsonValue {
   return JSON.parse(JSON.stringify(value)) as JsonValue;
@@ -155,7 +169,8 @@ export class CommandExecutor {
     if (this.operator === undefined && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
     } else if (role === undefined) {
-      reply = this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
+      // No token at all is not a wrong one: say which (a script that forgot it should read why).
+      reply = cmd.credential === '' ? this.error(cmd, 'unauthorized', `no token given: ${cmd.op} needs ${MUTATING_OPS.has(cmd.op) ? 'an operator' : 'a viewer or operator'} token`) : this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
     } else {
@@ -234,17 +249,8 @@ export class CommandExecutor {
       case 'resume':
         sup.setRebalancing(false);
         return undefined;
-      case 'audit': {
-        let budget = AUDIT_REPLY_CHARS;
-        let from = this.audit.length;
-        while (from > 0) {
-          const size = JSON.stringify(this.audit[from - 1]).length + 1;
-          if (size > budget) break;
-          budget -= size;
-          from--;
-        }
-        return this.audit.slice(from);
-      }
+      case 'audit':
+        return command.args.all && !cmd.forwarded ? this.clusterAudit(cmd) : newestFitting(this.audit);
       case 'whoami':
         return { role: credential && matches(this.operator, credential) ? 'operator' : 'viewer' };
       case 'logs': {
@@ -268,6 +274,26 @@ export class CommandExecutor {
       case 'explain':
         return undefined; // open reads: answered before the credential check (openRead)
     }
+  }
+
+  /**
+   * Every up member's audit log merged, oldest first (`audit { all }`): this
+   * member's own and each other's, asked with the caller's credential and
+   * marked `forwarded` (so each answers with its own log only). A refusal of
+   * the credential refuses the whole request; a member that does not answer
+   * is left out, with a log line. The newest entries that fit one reply.
+   */
+  private async clusterAudit(cmd: Command): Promise<AuditEntry[]> {
+    const peers = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
+    const forward = this.o.forward;
+    const replies = forward ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) }))) : [];
+    const entries = [...this.audit];
+    for (const { member, reply } of replies) {
+      if (reply.ok) entries.push(...reply.result);
+      else if (reply.error.code === 'unauthorized' || reply.error.code === 'forbidden') throw new CommandError(reply.error.code, `${member}: ${reply.error.message}`);
+      else this.o.log.warn({ member, code: reply.error.code }, `audit: ${member} did not answer; its entries are left out`);
+    }
+    return newestFitting(entries.sort((a, b) => a.at - b.at));
   }
 
   /**

@@ -93,7 +93,8 @@ export const COMMAND_ARG_SCHEMAS = {
   forget: z.object({ node: NodeArg }).strict(),
   pause: NoArgs,
   resume: NoArgs,
-  audit: NoArgs,
+  /** `all` (since 2.2): every up member's log merged, oldest first (the member asks the others); otherwise the member's own. */
+  audit: z.object({ all: z.boolean(fieldError('true or false')).default(false) }).strict(),
   view: NoArgs,
   whoami: NoArgs,
   /** Output lines of an OS-process child with a sequence number above `after`. */
@@ -182,7 +183,7 @@ export const WIRE_FIELDS = {
   forget: ['node'],
   pause: [],
   resume: [],
-  audit: [],
+  audit: ['all'],
   view: [],
   whoami: [],
   logs: ['id', 'after'],

@@ -23,10 +23,13 @@
  * A credential sent with them is not checked (a client that wants to know
  * asks `whoami`).
  *
- * `submit` starts a child like `start` but answers as soon as the cluster
- * holds the spec and a first outcome is known (running, a failed start, it
- * ended), or after its `waitMs` with the state then: accepted, and where it
- * stands (DistributedSupervisor.submitChild).
+ * `submit` starts children like `start` but answers, for each, as soon as
+ * the cluster holds its spec and a first outcome is known (running, a
+ * failed start, it ended), or after its `waitMs` with the state then:
+ * accepted and where it stands, or refused and why
+ * (DistributedSupervisor.submitChild). Its specs travel in one frame, so
+ * the cluster takes them in one write (one delta per peer for the whole
+ * batch); each spec gets its own audit entry.
  *
  * `whoami` tells a client which role its credential has (the gateway asks
  * once per session); `logs` returns the captured output of an OS-process
@@ -68,7 +71,7 @@ import type { DistributedSupervisor } from './distributed/distributed-supervisor
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
 import type { Member } from './membership.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply } from './observer/ui-protocol.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply, type SubmitOutcome } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
@@ -187,7 +190,8 @@ export class CommandExecutor {
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
-    this.record(from, cmd, reply);
+    if (cmd.op === 'submit' && reply.ok) this.recordEach(from, cmd, reply.result as SubmitOutcome[]);
+    else this.record(from, cmd, reply);
     return reply;
   }
 
@@ -267,8 +271,17 @@ export class CommandExecutor {
         const at = this.runnerOf(command.args.id, cmd.forwarded === true);
         return at === this.o.node ? sup.restartChild(command.args.id) : this.forwarded(at, command, cmd);
       }
-      case 'submit':
-        return sup.submitChild(command.args.spec, command.args.waitMs);
+      case 'submit': {
+        const { specs, waitMs } = command.args;
+        return Promise.all(
+          specs.map((spec) =>
+            sup.submitChild(spec, waitMs).then(
+              (s): SubmitOutcome => s,
+              (err: unknown): SubmitOutcome => ({ id: spec.id, refused: commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err)) }),
+            ),
+          ),
+        );
+      }
       case 'view':
       case 'status':
       case 'explain':
@@ -321,10 +334,25 @@ export class CommandExecutor {
     return { t: 'cmd.reply', id: cmd.id, ok: false, error: { code, message: message.slice(0, 2000) } };
   }
 
-  private record(from: string, cmd: Command, reply: CommandReply): void {
-    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: auditArgs(cmd.args), ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
+  /** A submit executed: one audit entry per spec, with its own outcome. */
+  private recordEach(from: string, cmd: Command, outcomes: readonly SubmitOutcome[]): void {
+    const specs = Array.isArray(cmd.args[0]) ? cmd.args[0] : [];
+    outcomes.forEach((o, i) => {
+      const spec = specs[i] ?? o.id;
+      this.push({ at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: auditArgs([spec]), ok: !('refused' in o), result: 'refused' in o ? `${o.refused.code}: ${o.refused.message}` : 'ok' });
+    });
+    const refused = outcomes.filter((o) => 'refused' in o).length;
+    this.o.log.info({ from, by: cmd.by, op: cmd.op, specs: outcomes.length, refused }, 'command');
+  }
+
+  private push(entry: AuditEntry): void {
     this.audit.push(entry);
     if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
+  }
+
+  private record(from: string, cmd: Command, reply: CommandReply): void {
+    const entry: AuditEntry = { at: this.o.clock.now(), node: this.o.node, from, by: cmd.by, op: cmd.op, args: auditArgs(cmd.args), ok: reply.ok, result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}` };
+    this.push(entry);
     this.o.log.info({ from, by: cmd.by, op: cmd.op, ok: reply.ok, result: entry.result }, 'command');
   }
 }

@@ -729,7 +729,7 @@ describe('distributed supervisor: submit (accepted, then the state)', () => {
 
     const asked = sim.clock.now();
     const failing = await sim.resolve(n1!.supervisor.submitChild({ id: 's2', start: { worker: 'failing' } }, 10_000));
-    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), error: expect.stringContaining('missing configuration') });
+    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), lastError: expect.stringContaining('missing configuration') });
     // The first failed start, not the last of the retries: the next one waits at least a second (backoff).
     expect(sim.clock.now() - asked).toBeLessThan(1_000);
     expect(n1!.supervisor.whichChildren('global').find((c) => c.id === 's2')).toMatchObject({ status: 'failing' });

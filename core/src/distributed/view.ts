@@ -138,7 +138,7 @@ export interface Submitted {
   node?: string;
   pid?: string;
   osPid?: number;
-  error?: string;
+  lastError?: string;
 }
 
 export const EMPTY_REGISTER: ChildRegister = Object.freeze({ specs: Object.freeze([]) as unknown as SpecEntry[] });
@@ -188,7 +188,7 @@ export function submitted(v: ChildView): Submitted {
     state: statusOf(v),
     ...(runner ? { node: runner.node, pid: runner.pid } : failure ? { node: failure[0] } : {}),
     ...(runner?.osPid !== undefined ? { osPid: runner.osPid } : {}),
-    ...(failure && !runner ? { error: failure[1].lastError } : {}),
+    ...(failure && !runner ? { lastError: failure[1].lastError } : {}),
   };
 }
 

@@ -105,11 +105,17 @@ export const COMMAND_ARG_SCHEMAS = {
   /** The member's view of members and child counts (since 2.2). */
   status: NoArgs,
   /**
-   * Start a child and say what became of it (since 2.2): answered once the
-   * cluster holds the spec and a first outcome is known (an instance runs,
-   * a start failed, it ended), or after `waitMs` with its state then.
+   * Start children and say what became of each (since 2.2): answered once
+   * the cluster holds every spec and a first outcome of each is known (an
+   * instance runs, a start failed, it ended), or after `waitMs` with the
+   * state then. Up to MAX_SUBMIT_SPECS specs, each checked as `start`'s.
    */
-  submit: z.object({ spec: SpecArg, waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000) }).strict(),
+  submit: z
+    .object({
+      specs: z.array(SpecArg, fieldError('an array of child specs')).min(1, 'must hold at least one spec').max(1000, 'must hold at most 1000 specs (send more in several commands)'),
+      waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000),
+    })
+    .strict(),
 } as const satisfies Record<AnyOp, z.ZodType>;
 
 /** An op's arguments after validation (defaults filled). */
@@ -190,7 +196,7 @@ export const WIRE_FIELDS = {
   restart: ['id'],
   explain: ['id'],
   status: [],
-  submit: ['spec', 'waitMs'],
+  submit: ['specs', 'waitMs'],
 } as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
 
 /** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
@@ -362,11 +368,12 @@ export const ExplanationSchema = z.object({
 const _explanation: Explanation extends z.input<typeof ExplanationSchema> ? true : false = true;
 
 /**
- * `submit`: the spec was accepted (every up member holds it), and its state
- * when the member answered: `finished` when it has already ended for good
- * (a transient child that exited normally, a temporary one) or was stopped
- * meanwhile; otherwise its status as `ls` shows it, with where it runs or
- * the last error of a failed start.
+ * `submit`, per spec, in the order sent. Accepted (every up member holds
+ * it), with its state when the member answered: `finished` when it has
+ * already ended for good (a transient child that exited normally, a
+ * temporary one) or was stopped meanwhile; otherwise its status as `ls`
+ * shows it, with where it runs or the last error of a failed start. Or
+ * refused, with the typed error (`conflict`, `unplaceable`, ...).
  */
 export const SubmittedSchema = z.object({
   id: z.string(),
@@ -374,9 +381,11 @@ export const SubmittedSchema = z.object({
   node: z.string().optional(),
   pid: z.string().optional(),
   osPid: z.number().int().positive().optional(),
-  error: z.string().optional(),
+  lastError: z.string().optional(),
 });
 export type Submitted = z.output<typeof SubmittedSchema>;
+export const SubmitRefusedSchema = z.object({ id: z.string(), refused: z.object({ code: z.string(), message: z.string() }) });
+export type SubmitOutcome = Submitted | z.output<typeof SubmitRefusedSchema>;
 
 /** What a member answers, per op. */
 export const MEMBER_RESULT_SCHEMAS = {
@@ -397,7 +406,7 @@ export const MEMBER_RESULT_SCHEMAS = {
   restart: StartedChildSchema,
   explain: ExplanationSchema,
   status: MemberStatusReplySchema,
-  submit: SubmittedSchema,
+  submit: z.array(z.union([SubmittedSchema, SubmitRefusedSchema])),
 } as const satisfies Record<CommandOp, z.ZodType>;
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 

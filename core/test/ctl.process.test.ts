@@ -190,6 +190,8 @@ describe('pogo ctl', () => {
     expect(entries.map((e) => `${e.node} ${e.op}:${e.ok}`)).toEqual(['n1 submit:true', 'n1 move:true', 'n1 drain:false', 'n1 drain:true', 'n1 stop:true', 'n1 stop:false']);
     expect(entries.find((e) => e.op === 'drain' && !e.ok)!.result).toMatch(/^forbidden/);
     for (const node of nodes) await expectNoTrace(node);
+    // The status endpoint's start-up log names every path it serves.
+    expect(nodes[0]!.lines.find((l) => l.msg === 'status endpoint listening')?.['endpoints']).toEqual(['/status', '/children', '/metrics', '/healthz']);
   });
 
   it('--json prints the error object on every failure path, with its exit code; a wrong secret fails with the handshake reason', async () => {
@@ -317,6 +319,11 @@ describe('pogo ctl', () => {
     const plain = await ctl(['logs', 'talker'], seed, ['--token-file', viewer]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/^hello from \d+$/m);
+    // A worker child's output is its node's log: said so, not an empty success that looks like silence.
+    expect((await ctl(['start', '-'], seed, ['--token-file', op], { input: JSON.stringify({ id: 'worker-1', start: { worker: 'ticker', args: { intervalMs: 600_000 } } }) })).code).toBe(0);
+    const workerLogs = await ctl(['logs', 'worker-1'], seed, ['--token-file', viewer]);
+    expect(workerLogs).toMatchObject({ code: 0, stdout: '' });
+    expect(workerLogs.stderr).toMatch(/worker-1 runs worker ticker inside its node's process/);
 
     const follow = spawnCtl(['logs', 'talker', '--follow', '--seed', seed, '--secret-file', cluster!.secretFile, '--token-file', viewer]);
     await follow.until(/following talker on /, 'stderr', 20_000);

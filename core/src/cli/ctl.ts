@@ -339,9 +339,15 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
   if (plan.token !== '') await ask('whoami', {});
   const args = plan.args;
 
+  /** A member still syncing answers from a partial view: say so (on stderr), and which member. */
+  const warnIfNotReady = (s: MemberResults['status']): void => {
+    if (s.members.find((m) => m.name === s.node)?.ready === false) io.stderr(`pogo ctl: warning: ${s.node} is not ready yet (still linking to and syncing with the cluster): its view may be incomplete; give another --seed first\n`);
+  };
+
   switch (plan.command) {
     case 'status': {
       const s = await ask('status', {});
+      warnIfNotReady(s);
       const members = s.members.filter((m) => m.role === 'member');
       const rows = members.map((m) => [m.name, m.status, m.address, m.ready ? 'yes' : 'no', m.draining ? 'yes' : 'no']);
       const c = s.children;
@@ -352,7 +358,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       );
     }
     case 'ls': {
-      const view = await ask('view', {});
+      const [view, s] = await Promise.all([ask('view', {}), ask('status', {})]);
+      warnIfNotReady(s);
       const children = [...view.children].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return succeed(lsTable(children), children);
     }
@@ -383,6 +390,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
         lines.push(...more);
         if (more.length < LOGS_PAGE) break;
       }
+      if (lines.length === 0) noteWorker(id, (await ask('explain', { id })).spec, io);
       return succeed(lines.map(outputLine).join(''), { id, lines });
     }
     case 'move': {
@@ -502,10 +510,14 @@ async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: Comm
     let where: { node: string; pid: string; osPid?: number } | undefined;
     let after = 0;
     let waitingSaid = false;
+    let first = true;
     while (!stopped) {
       let instance: { node: string; pid: string; osPid?: number } | undefined;
       try {
-        instance = (await ask('explain', { id })).instances[0];
+        const e = await ask('explain', { id });
+        if (first) noteWorker(id, e.spec, io);
+        first = false;
+        instance = e.instances[0];
       } catch (err) {
         if (err instanceof CtlFailure && err.code === 'not-found') {
           note(`${id} is no longer in the cluster (stopped)`);
@@ -552,6 +564,11 @@ async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: Comm
   } finally {
     unsubscribe();
   }
+}
+
+/** Only command children have their output captured: say so when asked for a worker's. */
+function noteWorker(id: string, spec: { start: { worker: string } | { command: string } }, io: Io): void {
+  if ('worker' in spec.start) io.stderr(`pogo ctl: ${id} runs worker ${spec.start.worker} inside its node's process: its output goes to that node's log, not to a capture of its own (logs shows command children's)\n`);
 }
 
 /** The node process of a pid (`node/incarnation`): output line numbers are its own. */

@@ -120,7 +120,7 @@ export class ClientSession {
     try {
       await session.connect();
     } catch (err) {
-      session.links.shutdown();
+      await session.close();
       throw err;
     }
     return session;

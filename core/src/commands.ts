@@ -30,10 +30,13 @@
  * A credential sent with them is not checked (a client that wants to know
  * asks `whoami`).
  *
- * `submit` starts a child like `start` but answers as soon as the cluster
- * holds the spec and a first outcome is known (running, a failed start, it
- * ended), or after its `waitMs` with the state then: accepted, and where it
- * stands (DistributedSupervisor.submitChild).
+ * `submit` starts children like `start` but answers, for each, as soon as
+ * the cluster holds its spec and a first outcome is known (running, a
+ * failed start, it ended), or after its `waitMs` with the state then:
+ * accepted and where it stands, or refused and why
+ * (DistributedSupervisor.submitChild). Its specs travel in one frame, so
+ * the cluster takes them in one write (one delta per peer for the whole
+ * batch); each spec gets its own audit entry.
  *
  * `whoami` tells a client which role its credential has (the gateway asks
  * once per session); `logs` returns the captured output of an OS-process
@@ -56,6 +59,8 @@
  * polls passes where it is (`after`: per member, the incarnation and seq of
  * the newest entry it holds) and gets only newer entries — all of them when
  * the member's incarnation is another (it restarted: its log began again).
+ * `audit { all }` asks one member for every up member's log, merged (a
+ * `pogo ctl` session has one link).
  * The reply must stay one deliverable frame whatever was sent: arguments
  * larger than `AUDIT_ARGS_CHARS` or nested deeper than `AUDIT_ARGS_DEPTH`
  * are recorded as a shortened string, and `audit` returns the newest entries
@@ -79,7 +84,7 @@ import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
 import type { Member } from './membership.js';
 import { jsonBytes, MAX_COMMAND_ARGS_BYTES, tooLargeMessage } from './observer/command-size.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply } from './observer/ui-protocol.js';
+import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply, type SubmitOutcome } from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
@@ -118,6 +123,19 @@ export class CommandError extends Error {
     super(message);
     this.name = 'CommandError';
   }
+}
+
+/** The newest entries (oldest first) whose JSON fits in AUDIT_REPLY_CHARS: a reply stays one deliverable frame. */
+function newestFitting(entries: readonly AuditEntry[]): AuditEntry[] {
+  let budget = AUDIT_REPLY_CHARS;
+  let from = entries.length;
+  while (from > 0) {
+    const size = JSON.stringify(entries[from - 1]).length + 1;
+    if (size > budget) break;
+    budget -= size;
+    from--;
+  }
+  return entries.slice(from);
 }
 
 /** Results cross the wire as JSON: drop what JSON cannot carry (undefined fields) now, so the reply validates. */
@@ -181,7 +199,8 @@ export class CommandExecutor {
     if (this.operator === undefined && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
     } else if (role === undefined) {
-      reply = this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
+      // No token at all is not a wrong one: say which (a script that forgot it should read why).
+      reply = cmd.credential === '' ? this.error(cmd, 'unauthorized', `no token given: ${cmd.op} needs ${MUTATING_OPS.has(cmd.op) ? 'an operator' : 'a viewer or operator'} token`) : this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
     } else if (cmd.args.length > 0 && jsonBytes(cmd.args) > MAX_COMMAND_ARGS_BYTES) {
@@ -201,7 +220,8 @@ export class CommandExecutor {
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
-    this.record(from, cmd, reply, who?.name);
+    if (cmd.op === 'submit' && reply.ok) this.recordEach(from, cmd, reply.result as SubmitOutcome[], who?.name);
+    else this.record(from, cmd, reply, who?.name);
     return reply;
   }
 
@@ -263,20 +283,11 @@ export class CommandExecutor {
         sup.setRebalancing(false);
         return undefined;
       case 'audit': {
+        if (command.args.all && !cmd.forwarded) return this.clusterAudit(cmd);
         const cursor = command.args.after?.[this.o.node];
         // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
         const after = cursor !== undefined && cursor.incarnation === this.o.incarnation ? cursor.seq : 0;
-        let budget = AUDIT_REPLY_CHARS;
-        let from = this.audit.length;
-        while (from > 0) {
-          const entry = this.audit[from - 1]!;
-          if ((entry.seq ?? 0) <= after) break;
-          const size = JSON.stringify(entry).length + 1;
-          if (size > budget) break;
-          budget -= size;
-          from--;
-        }
-        return this.audit.slice(from);
+        return newestFitting(after === 0 ? this.audit : this.audit.filter((e) => (e.seq ?? 0) > after));
       }
       case 'whoami':
         return { role };
@@ -294,13 +305,42 @@ export class CommandExecutor {
         const at = this.runnerOf(command.args.id, cmd.forwarded === true);
         return at === this.o.node ? sup.restartChild(command.args.id) : this.forwarded(at, command, cmd);
       }
-      case 'submit':
-        return sup.submitChild(command.args.spec, command.args.waitMs);
+      case 'submit': {
+        const { specs, waitMs } = command.args;
+        return Promise.all(
+          specs.map((spec) =>
+            sup.submitChild(spec, waitMs).then(
+              (s): SubmitOutcome => s,
+              (err: unknown): SubmitOutcome => ({ id: spec.id, refused: commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err)) }),
+            ),
+          ),
+        );
+      }
       case 'view':
       case 'status':
       case 'explain':
         return undefined; // open reads: answered before the credential check (openRead)
     }
+  }
+
+  /**
+   * Every up member's audit log merged, oldest first (`audit { all }`): this
+   * member's own and each other's, asked with the caller's credential and
+   * marked `forwarded` (so each answers with its own log only). A refusal of
+   * the credential refuses the whole request; a member that does not answer
+   * is left out, with a log line. The newest entries that fit one reply.
+   */
+  private async clusterAudit(cmd: Command): Promise<AuditEntry[]> {
+    const peers = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
+    const forward = this.o.forward;
+    const replies = forward ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) }))) : [];
+    const entries = [...this.audit];
+    for (const { member, reply } of replies) {
+      if (reply.ok) entries.push(...reply.result);
+      else if (reply.error.code === 'unauthorized' || reply.error.code === 'forbidden') throw new CommandError(reply.error.code, `${member}: ${reply.error.message}`);
+      else this.o.log.warn({ member, code: reply.error.code }, `audit: ${member} did not answer; its entries are left out`);
+    }
+    return newestFitting(entries.sort((a, b) => a.at - b.at));
   }
 
   /**
@@ -328,7 +368,24 @@ export class CommandExecutor {
     return { t: 'cmd.reply', id: cmd.id, ok: false, error: { code, message: message.slice(0, 2000) } };
   }
 
+  /** A submit executed: one audit entry per spec, with its own outcome. */
+  private recordEach(from: string, cmd: Command, outcomes: readonly SubmitOutcome[], tokenName: string | undefined): void {
+    const specs = Array.isArray(cmd.args[0]) ? cmd.args[0] : [];
+    outcomes.forEach((o, i) => {
+      const spec = specs[i] ?? o.id;
+      this.push(from, cmd, tokenName, [spec], !('refused' in o), 'refused' in o ? `${o.refused.code}: ${o.refused.message}` : 'ok');
+    });
+    const refused = outcomes.filter((o) => 'refused' in o).length;
+    this.o.log.info({ from, by: cmd.by, tokenName, op: cmd.op, specs: outcomes.length, refused }, 'command');
+  }
+
   private record(from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
+    const entry = this.push(from, cmd, tokenName, cmd.args, reply.ok, reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`);
+    const log = reply.ok ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
+    log({ from, by: cmd.by, tokenName, op: cmd.op, ok: reply.ok, result: entry.result.slice(0, 500) }, 'command');
+  }
+
+  private push(from: string, cmd: Command, tokenName: string | undefined, args: JsonValue[], ok: boolean, result: string): AuditEntry {
     const entry: AuditEntry = {
       at: this.o.clock.now(),
       node: this.o.node,
@@ -338,14 +395,14 @@ export class CommandExecutor {
       incarnation: this.o.incarnation,
       seq: ++this.lastSeq,
       op: cmd.op,
-      args: auditArgs(cmd.args),
-      ok: reply.ok,
-      result: reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`,
+      args: auditArgs(args),
+      ok,
+      result,
     };
     this.audit.push(entry);
     if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
-    const log = reply.ok ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
-    log({ from, by: cmd.by, tokenName, op: cmd.op, ok: reply.ok, result: entry.result.slice(0, 500) }, 'command');
+    return entry;
+  }
   }
 }
 

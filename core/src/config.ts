@@ -341,3 +341,14 @@ export function defaultNodeName(): string {
   const cleaned = hostname().replace(/[^A-Za-z0-9._@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
   return (cleaned || 'node').slice(0, 128);
 }
+
+/** The TLS files a config names, read (undefined: no TLS). Throws the read error of a file that cannot be read. */
+export function readTls(config: Pick<NodeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'>): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {
+  if (!config.tlsCertFile && !config.tlsCaFile) return undefined;
+  return {
+    ...(config.tlsCertFile ? { cert: readFileSync(config.tlsCertFile, 'utf8') } : {}),
+    ...(config.tlsKeyFile ? { key: readFileSync(config.tlsKeyFile, 'utf8') } : {}),
+    ...(config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile, 'utf8') } : {}),
+    rejectUnauthorized: config.tlsRejectUnauthorized,
+  };
+}

@@ -85,6 +85,24 @@
  * lease does not rest on these numbers (netsplit-majority.ts, "Mixed timing
  * settings").
  *
+ * Client links (protocol 2.2): `pogo ctl` dials one member and announces
+ * itself as a client (`client: true` in its hello; it has no listener, and
+ * announces port 0). The handshake is the same (both proofs over the
+ * cluster secret), so a client with the wrong secret learns it from the
+ * acceptor's proof in the challenge, at once, and says so. A client link
+ * carries commands and their replies (and pings) only: the acceptor keeps it
+ * apart from its node links — no membership entry (so no gossip, no pg or
+ * store sync, no dial-back, and nothing in status, placement or the
+ * observer's events), none of the one-link-per-pair rules (a client's name
+ * is only a label for logs and the audit), and it reports it through
+ * `LinkEvents.client`; the heartbeats and silence limits apply as to any
+ * link, and a closed connection removes it at once. The client checks the
+ * challenge before it answers: an acceptor older than 2.2 (which would
+ * drop `client` as a field of a newer minor and take it for an observer
+ * node) is refused with `version-mismatch`, and an acceptor that is not a
+ * member (only members execute commands) with `not-a-member` (a local code:
+ * the connection is just closed), so no half-session is ever made.
+ *
  * Invalid frames: on a connection still in its handshake they end it with
  * `reject malformed`; on a link they are logged with the reason and dropped.
  *
@@ -135,6 +153,8 @@ export interface LocalIdentity {
   readonly startedAt: number;
   readonly address: string;
   readonly role: Role;
+  /** Dial as a client (pogo ctl, see the header): this node accepts no connections and its links carry commands only. */
+  readonly client?: boolean;
 }
 
 export interface PeerIdentity {
@@ -147,6 +167,8 @@ export interface PeerIdentity {
 
 export interface Link {
   readonly peer: PeerIdentity;
+  /** The peer is a client (see the header): this link carries its commands and their replies only. */
+  readonly client: boolean;
   readonly direction: 'in' | 'out';
   /** For an outgoing link, the address that was dialled. */
   readonly dialledAddress: string | undefined;
@@ -183,7 +205,8 @@ export interface ProtocolVersion {
   readonly minor: number;
 }
 
-export type DialFailureCode = RejectCode | 'unreachable' | 'already-linked';
+/** Why a dial failed: a code the peer sent or this side's own reason; `unreachable`, `already-linked` and `not-a-member` never go on the wire. */
+export type DialFailureCode = RejectCode | 'unreachable' | 'already-linked' | 'not-a-member';
 
 export interface DialFailure {
   code: DialFailureCode;
@@ -205,7 +228,19 @@ export interface LinkEvents {
   dialFailed(address: string, failure: DialFailure): void;
   /** The peer echoed a newer ping of ours (`Link.confirmedSeq` grew): it has processed everything sent before that ping. */
   confirmed(link: Link): void;
+  /** Client links (see the header); without these, a client's hello is refused. None of the events above fires for a client link. */
+  client?: ClientLinkEvents;
 }
+
+/** What the link layer reports of client links (same contract as LinkEvents). */
+export interface ClientLinkEvents {
+  up(link: Link): void;
+  down(link: Link, reason: string): void;
+  message(link: Link, message: LinkMessage): void;
+}
+
+/** The first minor version (of major 2) that knows client links. */
+export const CLIENT_LINKS_SINCE = { major: 2, minor: 2 } as const;
 
 /** A node's failure-detection settings, or one link's (derived from both ends' by `linkHeartbeat`). */
 export interface HeartbeatTiming {
@@ -274,6 +309,8 @@ interface Pending {
   peerProtocol: ProtocolVersion | undefined;
   /** Announced in the peer's hello or challenge (undefined from a 2.0 peer). */
   peerTiming: HeartbeatTiming | undefined;
+  /** An incoming connection from a client (its hello said so). */
+  client: boolean;
   timer: TimerHandle | undefined;
   done: boolean;
 }
@@ -311,6 +348,8 @@ function proofMatches(expected: string, actual: string): boolean {
 
 export class LinkLayer {
   private readonly links = new Map<string, Link>();
+  /** Client links, by connection (clients' names are labels, not identities: see the header). */
+  private readonly clients = new Map<Conn, Link>();
   private readonly pending = new Set<Pending>();
   private heartbeatTimer: TimerHandle | undefined;
   private pingSeq = 0;
@@ -389,8 +428,31 @@ export class LinkLayer {
     return this.links.get(name);
   }
 
+  /** Every link to a node (client links are not among them). */
   all(): Link[] {
     return [...this.links.values()];
+  }
+
+  /** Client links open now. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Node links and client links: what heartbeats and silence checks cover. */
+  private everyLink(): Link[] {
+    return this.clients.size === 0 ? [...this.links.values()] : [...this.links.values(), ...this.clients.values()];
+  }
+
+  /** Whether `link` is still open (not replaced or closed). */
+  private isCurrent(link: Link): boolean {
+    return link.client ? this.clients.get(link.conn) === link : this.links.get(link.peer.name) === link;
+  }
+
+  /** Sends a frame on this very link (a reply to a client, whose name is no address); false when it has closed. */
+  sendOn(link: Link, message: LinkMessage): boolean {
+    if (!this.isCurrent(link)) return false;
+    if (this.enqueue(link, message)) link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
+    return true;
   }
 
   /**
@@ -459,7 +521,7 @@ export class LinkLayer {
     link.outbox = [];
     link.outboxBytes = 0;
     // Race "link replaced or closed before the flush": its frames die with it, as they would in its socket.
-    if (this.links.get(link.peer.name) !== link) return;
+    if (!this.isCurrent(link)) return;
     if (frames.length > 1) this.stats.batchesOut++;
     this.stats.transportFramesOut++;
     this.safely(() => link.conn.send(frames.length === 1 ? frames[0] : { t: 'batch', frames }));
@@ -488,6 +550,11 @@ export class LinkLayer {
       done();
     };
     const timer = this.o.clock.setTimeout(finish, graceMs);
+    // Clients are told and closed now: nothing waits for them.
+    for (const link of [...this.clients.values()]) {
+      this.enqueue(link, { t: 'leave', reason });
+      this.closeLink(link, `shutting down: ${reason}`);
+    }
     for (const link of this.all()) this.send(link.peer.name, { t: 'leave', reason });
     if (this.links.size === 0) finish();
     else this.onAllLinksClosed = finish;
@@ -500,8 +567,13 @@ export class LinkLayer {
     this.heartbeatTimer = undefined;
     this.o.clock.clearTimeout(this.silenceTimer);
     this.silenceTimer = undefined;
-    for (const link of this.all()) this.closeLink(link, 'shutting down');
+    for (const link of this.everyLink()) this.closeLink(link, 'shutting down');
     for (const p of [...this.pending]) this.abandon(p, 'shutting down');
+  }
+
+  /** Closes this very link (a client's: its name is no address). */
+  closeOn(link: Link, reason: string): void {
+    if (this.isCurrent(link)) this.closeLink(link, reason);
   }
 
   /** Closes the link to `name` (for tests and operators); the peer sees it go down. */
@@ -513,7 +585,7 @@ export class LinkLayer {
   // ---- handshake -------------------------------------------------------
 
   private track(conn: Conn, dialledAddress: string | undefined, state: HandshakeState): void {
-    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, peerTiming: undefined, timer: undefined, done: false };
+    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, peerTiming: undefined, client: false, timer: undefined, done: false };
     this.pending.add(p);
     p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.timing.handshakeTimeoutMs} ms`, true), this.o.timing.handshakeTimeoutMs);
     conn.setHandlers({
@@ -527,7 +599,7 @@ export class LinkLayer {
   private onPendingOpen(p: Pending): void {
     if (p.done || p.state !== 'out:connecting') return;
     const id = this.o.identity;
-    const hello: Hello = { t: 'hello', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce, heartbeat: announce(this.o.timing) };
+    const hello: Hello = { t: 'hello', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce: p.nonce, heartbeat: announce(this.o.timing), ...(id.client ? { client: true as const } : {}) };
     p.state = 'out:awaiting-challenge';
     this.write(p.conn, hello);
   }
@@ -593,6 +665,7 @@ export class LinkLayer {
   private onHello(p: Pending, m: Hello): void {
     const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
     p.peerProtocol = { major: m.protocol.major, minor: m.protocol.minor };
+    if (m.client === true) return this.onClientHello(p, m, peer);
     const refusal = this.checkPeer({ ...peer, cluster: m.cluster, protocol: m.protocol });
     if (refusal) {
       if (refusal.code === 'self') {
@@ -624,6 +697,26 @@ export class LinkLayer {
     this.write(p.conn, challenge);
   }
 
+  /**
+   * A client's hello (see the header): the cluster and the major version
+   * must match; none of the node rules apply (names, one link per pair). The
+   * challenge proves this node holds the secret, as to any peer.
+   */
+  private onClientHello(p: Pending, m: Hello, peer: PeerIdentity): void {
+    const me = this.o.identity;
+    if (!this.o.events.client || me.client) return this.fail(p, 'malformed', `${me.name} accepts no client links`, true, peer.name);
+    if (m.cluster !== me.cluster) return this.fail(p, 'cluster-mismatch', `cluster ${JSON.stringify(m.cluster)} does not match ${JSON.stringify(me.cluster)}`, true, peer.name);
+    if (!isCompatibleVersion(m.protocol)) return this.fail(p, 'version-mismatch', `protocol ${m.protocol.major}.${m.protocol.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`, true, peer.name);
+    p.peer = peer;
+    p.peerNonce = m.nonce;
+    p.peerTiming = announced(m.heartbeat);
+    p.client = true;
+    p.state = 'in:awaiting-auth';
+    const proof = handshakeProof(this.o.secret, 'acceptor', me.cluster, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce }, { name: me.name, incarnation: me.incarnation, nonce: p.nonce });
+    const challenge: Challenge = { t: 'challenge', cluster: me.cluster, protocol: { ...PROTOCOL_VERSION }, name: me.name, incarnation: me.incarnation, startedAt: me.startedAt, address: me.address, role: me.role, nonce: p.nonce, proof, heartbeat: announce(this.o.timing) };
+    this.write(p.conn, challenge);
+  }
+
   private onChallenge(p: Pending, m: Challenge): void {
     const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
     p.peer = peer;
@@ -646,6 +739,17 @@ export class LinkLayer {
       this.fail(p, 'auth-failed', `authentication failed: ${peer.name} does not hold our cluster secret (wrong secret on one side?)`, true, peer.name);
       return;
     }
+    if (id.client) {
+      // A client checks what it dialled before it answers (see the header): no half-session.
+      if (m.protocol.major === CLIENT_LINKS_SINCE.major && m.protocol.minor < CLIENT_LINKS_SINCE.minor) {
+        this.fail(p, 'version-mismatch', `${peer.name} speaks protocol ${m.protocol.major}.${m.protocol.minor}, which has no client links (since ${CLIENT_LINKS_SINCE.major}.${CLIENT_LINKS_SINCE.minor}): upgrade it, or use the pogo of its release`, true, peer.name);
+        return;
+      }
+      if (m.role !== 'member') {
+        this.fail(p, 'not-a-member', `${peer.name} is an ${m.role}; only members execute commands: give a member's address`, false, peer.name);
+        return;
+      }
+    }
     // Rule 3: this address is an alias of a peer we are already linked to.
     const existing = this.links.get(peer.name);
     if (existing && existing.peer.incarnation === peer.incarnation) {
@@ -662,15 +766,13 @@ export class LinkLayer {
     p.done = true;
     this.pending.delete(p);
     this.o.clock.clearTimeout(p.timer);
+    if (p.client) return this.establishClient(p);
     const peer = p.peer!;
     // Rule 4: a newer handshake with the same peer replaces an older link.
     const old = this.links.get(peer.name);
     if (old) this.closeLink(old, old.peer.incarnation === peer.incarnation ? 'replaced by a newer link' : `replaced by incarnation ${peer.incarnation}`);
-    const now = this.o.clock.now();
-    const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
-    const timing = linkHeartbeat(this.o.timing, p.peerTiming);
-    // nextPingAt now: the first ping goes at the next tick, so the peer hears (and confirms) us soon.
-    const link: Link = { peer, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
+    const link = this.newLink(p, false);
+    const { protocol, timing, establishedAt: now } = link;
     this.links.set(peer.name, link);
     this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}`, intervalMs: timing.heartbeatIntervalMs, suspectAfterMs: timing.suspectAfterMs, timeoutMs: timing.heartbeatTimeoutMs }, 'link up');
     // A link that pings faster than the ticker runs: the ticker speeds up now, not after its current wait.
@@ -679,13 +781,30 @@ export class LinkLayer {
     this.emit(() => this.o.events.linkUp(link));
   }
 
+  private newLink(p: Pending, client: boolean): Link {
+    const now = this.o.clock.now();
+    const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
+    const timing = linkHeartbeat(this.o.timing, p.peerTiming);
+    // nextPingAt now: the first ping goes at the next tick, so the peer hears (and confirms) us soon.
+    return { peer: p.peer!, client, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
+  }
+
+  /** A client's link (see the header): kept apart, reported through `events.client` only. */
+  private establishClient(p: Pending): void {
+    const link = this.newLink(p, true);
+    this.clients.set(p.conn, link);
+    this.o.log.debug({ client: link.peer.name, remote: p.conn.remote, protocol: `${link.protocol.major}.${link.protocol.minor}` }, 'client linked');
+    if (this.heartbeatTimer !== undefined && link.nextPingAt + link.timing.heartbeatIntervalMs < this.beatDueAt) this.armHeartbeat(link.nextPingAt + link.timing.heartbeatIntervalMs);
+    this.emit(() => this.o.events.client!.up(link));
+  }
+
   private fail(p: Pending, code: DialFailureCode, message: string, tellPeer: boolean, peerName?: string): void {
     if (p.done) return;
     p.done = true;
     this.pending.delete(p);
     this.o.clock.clearTimeout(p.timer);
     if (code !== 'simultaneous-dial' && code !== 'already-linked') this.stats.handshakesRejected++;
-    if (tellPeer && code !== 'unreachable' && code !== 'already-linked') this.write(p.conn, { t: 'reject', code, message });
+    if (tellPeer && code !== 'unreachable' && code !== 'already-linked' && code !== 'not-a-member') this.write(p.conn, { t: 'reject', code, message });
     p.conn.close(`${code}: ${message}`);
     const level = code === 'simultaneous-dial' || code === 'already-linked' || code === 'self' ? 'debug' : 'warn';
     this.o.log[level]({ remote: p.dialledAddress ?? p.conn.remote, peer: peerName, code, direction: p.conn.direction }, `handshake failed: ${message}`);
@@ -733,6 +852,8 @@ export class LinkLayer {
   // ---- established links ------------------------------------------------
 
   private linkOf(conn: Conn): Link | undefined {
+    const client = this.clients.get(conn);
+    if (client) return client;
     for (const link of this.links.values()) if (link.conn === conn) return link;
     return undefined;
   }
@@ -744,7 +865,7 @@ export class LinkLayer {
     if (link.suspect) {
       link.suspect = false;
       this.o.log.info({ peer: link.peer.name }, 'peer no longer suspect');
-      this.emit(() => this.o.events.suspect(link));
+      if (!link.client) this.emit(() => this.o.events.suspect(link));
     }
     const batch = decodeBatch(raw);
     if (batch !== undefined) {
@@ -755,7 +876,7 @@ export class LinkLayer {
       }
       // Each inner frame is handled as if it had come alone; the link may go down half-way (a leave).
       for (const frame of batch.frames) {
-        if (this.links.get(link.peer.name) !== link) return;
+        if (!this.isCurrent(link)) return;
         this.onLinkMessage(link, frame);
       }
       return;
@@ -786,7 +907,7 @@ export class LinkLayer {
           if (m.echo.seq < this.pingSeq && m.echo.seq > link.confirmedSeq && m.echo.sentAt <= now) {
             link.confirmedSeq = m.echo.seq;
             link.confirmedAt = m.echo.sentAt;
-            this.emit(() => this.o.events.confirmed(link));
+            if (!link.client) this.emit(() => this.o.events.confirmed(link));
           }
         }
         link.pingIn = { seq: m.seq, sentAt: m.sentAt, at: now };
@@ -805,7 +926,8 @@ export class LinkLayer {
         this.o.log.warn({ peer: link.peer.name, t: m.t }, 'handshake frame on an established link dropped');
         return;
       default:
-        this.emit(() => this.o.events.message(link, m));
+        if (link.client) this.emit(() => this.o.events.client?.message(link, m));
+        else this.emit(() => this.o.events.message(link, m));
     }
   }
 
@@ -821,10 +943,16 @@ export class LinkLayer {
   }
 
   private removeLink(link: Link, reason: string): void {
-    if (this.links.get(link.peer.name) !== link) return;
+    if (!this.isCurrent(link)) return;
     this.o.clock.clearTimeout(link.flushTimer);
     link.flushTimer = undefined;
     link.outbox = [];
+    if (link.client) {
+      this.clients.delete(link.conn);
+      this.o.log.debug({ client: link.peer.name, reason }, 'client link closed');
+      this.emit(() => this.o.events.client?.down(link, reason));
+      return;
+    }
     this.links.delete(link.peer.name);
     this.o.log.debug({ peer: link.peer.name, reason }, 'link down');
     this.emit(() => this.o.events.linkDown(link, reason));
@@ -834,7 +962,7 @@ export class LinkLayer {
   /** The heartbeat ticker's period: the shortest ping interval among the links, our own without links. */
   private tickMs(): number {
     let tick = this.o.timing.heartbeatIntervalMs;
-    for (const link of this.links.values()) tick = Math.min(tick, link.timing.heartbeatIntervalMs);
+    for (const link of this.everyLink()) tick = Math.min(tick, link.timing.heartbeatIntervalMs);
     return tick;
   }
 
@@ -865,7 +993,7 @@ export class LinkLayer {
     // and no link's ping may wait past it.
     const nextTick = now + this.tickMs();
     let seq: number | undefined;
-    for (const link of this.all()) {
+    for (const link of this.everyLink()) {
       // Not yet: the next tick still sends this link's ping in time (see "Mixed settings").
       if (link.nextPingAt >= nextTick) continue;
       seq ??= this.pingSeq++;
@@ -874,7 +1002,7 @@ export class LinkLayer {
     }
     // The pings go now, with what waited for them (gossip), not on a flush timer a moment later:
     // one wake-up per tick instead of two.
-    for (const link of this.links.values()) if (link.outbox.length > 0) this.flush(link);
+    for (const link of this.everyLink()) if (link.outbox.length > 0) this.flush(link);
     return nextTick;
   }
 
@@ -920,10 +1048,10 @@ export class LinkLayer {
     const late = now - Math.max(dueAt, this.creditedUntil);
     if (late > 0) {
       this.stats.stalledMs += late;
-      for (const link of this.all()) link.lastHeardAt = Math.min(now, link.lastHeardAt + late);
+      for (const link of this.everyLink()) link.lastHeardAt = Math.min(now, link.lastHeardAt + late);
     }
     this.creditedUntil = Math.max(this.creditedUntil, now);
-    for (const link of this.all()) {
+    for (const link of this.everyLink()) {
       const silence = now - link.lastHeardAt;
       if (silence >= link.timing.heartbeatTimeoutMs) {
         this.o.log.warn({ peer: link.peer.name, silenceMs: silence, timeoutMs: link.timing.heartbeatTimeoutMs }, 'peer silent past the heartbeat timeout; closing link');
@@ -933,7 +1061,7 @@ export class LinkLayer {
       if (silence >= link.timing.suspectAfterMs && !link.suspect) {
         link.suspect = true;
         this.o.log.info({ peer: link.peer.name, silenceMs: silence }, 'peer suspect');
-        this.emit(() => this.o.events.suspect(link));
+        if (!link.client) this.emit(() => this.o.events.suspect(link));
       }
     }
   }
@@ -944,7 +1072,7 @@ export class LinkLayer {
     this.silenceTimer = undefined;
     if (this.stopping) return;
     let due = Infinity;
-    for (const link of this.links.values()) {
+    for (const link of this.everyLink()) {
       const { suspectAfterMs, heartbeatTimeoutMs } = link.timing;
       due = Math.min(due, link.lastHeardAt + (link.suspect ? heartbeatTimeoutMs : Math.min(suspectAfterMs, heartbeatTimeoutMs)));
     }

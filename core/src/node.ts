@@ -27,13 +27,13 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
 import type { NodeConfig } from './config.js';
-import { ConfigError, loadConfig, type NodeConfigInput } from './config.js';
+import { ConfigError, loadConfig, readTls, type NodeConfigInput } from './config.js';
 import { parseChildSpec, type ChildSpec } from './supervisor/child-spec.js';
 import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
-import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type Pid, type Role, type StoreMessage } from './protocol.js';
+import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type LinkMessage, type Pid, type Role, type StoreMessage } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
@@ -200,6 +200,11 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         suspect: (link) => this.membership.onSuspect(link),
         dialFailed: (addr, failure) => this.membership.onDialFailed(addr, failure),
         confirmed: () => this.supervisor.linkConfirmed(),
+        client: {
+          up: () => undefined,
+          down: () => undefined,
+          message: (link, message) => this.onClientMessage(link, message),
+        },
       },
     });
     this.membership = new Membership({
@@ -480,6 +485,28 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   }
 
   /**
+   * A frame from a client link (link.ts, "Client links"): commands, executed
+   * and answered on that link as any peer's are; a leave closes the link;
+   * anything else is not a client's business and is dropped. The client is
+   * no member: it never reaches membership, groups or the store.
+   */
+  private onClientMessage(link: Link, message: LinkMessage): void {
+    if (message.t === 'cmd') {
+      if (this.role !== 'member') {
+        this.links.sendOn(link, { t: 'cmd.reply', id: message.id, ok: false, error: { code: 'not-a-member', message: `${this.name} is an observer; send commands to a member` } });
+        return;
+      }
+      void this.commands.execute(link.peer.name, message).then((reply) => this.links.sendOn(link, reply));
+      return;
+    }
+    if (message.t === 'leave') {
+      this.links.closeOn(link, `client left: ${message.reason}`);
+      return;
+    }
+    this.log.warn({ client: link.peer.name, t: message.t }, 'a client sent a frame only nodes send; dropped');
+  }
+
+  /**
    * Publishes this node's readiness. When it becomes ready, it also notes
    * which peers must hear of it before it starts anything (`readyConfirmed`)
    * and probes them, so that takes a round trip.
@@ -629,16 +656,6 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
   if (loaded.convertedFrom !== undefined) log.info({ path: store.file, from: loaded.convertedFrom, to: STATE_VERSION }, `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`);
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
   return { store, restored: loaded.state };
-}
-
-function readTls(config: NodeConfig): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {
-  if (!config.tlsCertFile && !config.tlsCaFile) return undefined;
-  return {
-    ...(config.tlsCertFile ? { cert: readFileSync(config.tlsCertFile, 'utf8') } : {}),
-    ...(config.tlsKeyFile ? { key: readFileSync(config.tlsKeyFile, 'utf8') } : {}),
-    ...(config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile, 'utf8') } : {}),
-    rejectUnauthorized: config.tlsRejectUnauthorized,
-  };
 }
 
 function advertisedAddress(config: NodeConfig, bound: string): string {

@@ -62,7 +62,9 @@
  * linked to it, and to no one else. A 2.1 observer ignores it as a type of
  * a newer minor version; a member sends none to an observer older than 2.2.
  *
- * Version 2.2 also added the command ops `restart` (restart a child in place),
+ * Version 2.2 also added client links (`hello.client`, link.ts: a `pogo ctl`
+ * session linked to one member for commands only, never a member of the
+ * cluster), the command ops `restart` (restart a child in place),
  * `status` and `explain` (reads, like `view`), `submit` (start a child and
  * report what became of it: observer/ui-protocol.ts), and
  * `cmd.forwarded`: a member that receives a command about a child running
@@ -130,7 +132,14 @@ const IdentityFields = {
   heartbeat: HeartbeatSettingsSchema.optional(),
 };
 
-export const HelloSchema = z.object({ t: z.literal('hello'), ...IdentityFields }).strict();
+export const HelloSchema = z
+  .object({
+    t: z.literal('hello'),
+    ...IdentityFields,
+    /** Since 2.2: the dialer is a client (pogo ctl) and wants a link for commands only (link.ts, "Client links"). */
+    client: z.literal(true).optional(),
+  })
+  .strict();
 export const ChallengeSchema = z.object({ t: z.literal('challenge'), ...IdentityFields, proof: ProofSchema }).strict();
 export const AuthSchema = z.object({ t: z.literal('auth'), proof: ProofSchema }).strict();
 export const WelcomeSchema = z.object({ t: z.literal('welcome') }).strict();

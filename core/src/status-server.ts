@@ -12,6 +12,9 @@ import type { AddressInfo } from 'node:net';
 import type { PogoNode } from './node.js';
 import { formatAddress } from './transport/socketio.js';
 
+/** Every path the endpoint answers (the start-up log lists them). */
+export const STATUS_ENDPOINTS = ['/status', '/children', '/metrics', '/healthz'] as const;
+
 export interface StatusServer {
   readonly url: string;
   close(): Promise<void>;

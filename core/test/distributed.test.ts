@@ -467,8 +467,21 @@ describe('distributed supervisor: placement control', () => {
     for (let i = 30; i < 60; i++) await sim.resolve(n1!.supervisor.startChild(w(`pz${i}`)));
     expect(sim.mustGet('n3').local.countChildren().active).toBeGreaterThan(0);
     const n3Before = sim.mustGet('n3').local.countChildren().active;
+    // Every node says where each child goes on resume (pogo ctl ls: ON RESUME), and resuming moves exactly those.
+    await sim.run(100);
+    const planned = new Map(n1!.supervisor.whichChildren('global').map((c) => [c.id, c.resumeTo]));
+    for (const n of sim.running()) expect(new Map(n.supervisor.whichChildren('global').map((c) => [c.id, c.resumeTo]))).toEqual(planned);
+    const before = new Map(n1!.supervisor.whichChildren('global').map((c) => [c.id, c.node]));
+    const toMove = [...planned].filter(([id, to]) => to !== before.get(id)).map(([id]) => id).sort();
+    expect(toMove.length).toBeGreaterThan(0);
+    expect(toMove.every((id) => planned.get(id) === 'n3')).toBe(true);
     n1!.supervisor.setRebalancing(false);
     await sim.until(() => sim.mustGet('n3').local.countChildren().active > n3Before && sim.exactlyOnce() && sim.mustGet('n1').supervisor.countChildren().moving === 0, 3_000, 'rebalanced');
+    // n1 may hear a new instance on n3 before the old one's stop on n2 (another link): wait until it has heard both.
+    await sim.until(() => n1!.supervisor.whichChildren('global').every((c) => c.status === 'running'), 3_000, 'n1 sees every child running once');
+    const after = n1!.supervisor.whichChildren('global');
+    expect(after.filter((c) => c.node !== before.get(c.id)).map((c) => c.id).sort()).toEqual(toMove);
+    expect(after.every((c) => c.node === planned.get(c.id) && c.resumeTo === undefined)).toBe(true);
   });
 
   it('rate-limits moves (maxMovesPerSecond)', async () => {
@@ -751,7 +764,7 @@ describe('distributed supervisor: submit (accepted, then the state)', () => {
 
     const asked = sim.clock.now();
     const failing = await sim.resolve(n1!.supervisor.submitChild({ id: 's2', start: { worker: 'failing' } }, 10_000));
-    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), error: expect.stringContaining('missing configuration') });
+    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), lastError: expect.stringContaining('missing configuration') });
     // The first failed start, not the last of the retries: the next one waits at least a second (backoff).
     expect(sim.clock.now() - asked).toBeLessThan(1_000);
     expect(n1!.supervisor.whichChildren('global').find((c) => c.id === 's2')).toMatchObject({ status: 'failing' });

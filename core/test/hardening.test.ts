@@ -399,8 +399,9 @@ describe('credentials on every command path, and no secret in any log line', () 
   const argsFor = (op: CommandOp | 'explain', id: string): Record<string, unknown> => {
     switch (op) {
       case 'start':
-      case 'submit':
         return { spec: { id, start: { worker: 'w' } } };
+      case 'submit':
+        return { specs: [{ id, start: { worker: 'w' } }] };
       case 'stop':
       case 'unpin':
       case 'logs':

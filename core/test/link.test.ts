@@ -3,6 +3,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../src/protocol.js';
+import { ClientSession, SessionError } from '../src/client-session.js';
 import { handshakeProof } from '../src/link.js';
 import { SIM_SECRET, SimCluster } from './support/sim.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
@@ -257,5 +258,126 @@ describe('link handshake', () => {
     expect(handshakeProof('s', 'dialer', 'x', d, c)).not.toBe(handshakeProof('s', 'acceptor', 'x', d, c));
     expect(handshakeProof('s', 'dialer', 'x', d, c)).not.toBe(handshakeProof('t', 'dialer', 'x', d, c));
     expect(handshakeProof('s', 'dialer', 'x', d, c)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('client links (pogo ctl): one member, commands only, no trace', () => {
+  const OPERATOR = 'operator-token-0123456789';
+  const timing = { heartbeatIntervalMs: 1_000, suspectAfterMs: 2_000, heartbeatTimeoutMs: 3_000, handshakeTimeoutMs: 2_000 };
+
+  /** A client session on the simulated network (its own address, port 0: it never listens). */
+  function client(cluster: SimCluster, seeds: string[], over: { secret?: string; cluster?: string; name?: string } = {}): Promise<ClientSession> {
+    return ClientSession.open({ name: over.name ?? 'ctl-host-1', cluster: over.cluster ?? 'pogo', secret: over.secret ?? SIM_SECRET, seeds: seeds.map(SimCluster.address), timing, transport: cluster.network.transport('ctl-host:0'), clock: cluster.clock, random: cluster.random, log: cluster.log, timeoutMs: 5_000 });
+  }
+
+  it('links to the first member, executes its commands there, and leaves no member entry, gossip, group or link behind', async () => {
+    sim = new SimCluster(41, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a', [], { operatorToken: OPERATOR });
+    const b = await sim.start('b', ['a'], { operatorToken: OPERATOR });
+    sim.settle(() => sim!.fullMesh() && a.supervisor.isReady && b.supervisor.isReady, 3_000, 'a-b linked');
+    const events: string[] = [];
+    for (const n of [a, b]) {
+      n.on('member-up', (e) => events.push(`${n.name} up ${e.member.name}`));
+      n.on('member-down', (e) => events.push(`${n.name} down ${e.member.name}`));
+      n.on('member-left', (e) => events.push(`${n.name} left ${e.member.name}`));
+    }
+    const before = JSON.stringify([a.groups.snapshot(), b.groups.snapshot()]);
+
+    const session = await sim.resolve(client(sim, ['b', 'a']));
+    expect(session.member).toBe('b');
+    const status = await sim.resolve(session.command('status', {}, '', 'alice', 5_000));
+    expect(status).toMatchObject({ ok: true, result: { node: 'b', members: [{ name: 'a' }, { name: 'b' }] } });
+    expect(await sim.resolve(session.command('pause', {}, OPERATOR, 'alice', 5_000))).toEqual({ ok: true, result: null });
+    // Heartbeats keep it linked while it is quiet (logs --follow).
+    await sim.run(10_000);
+    expect(session.open).toBe(true);
+    for (const n of [a, b]) {
+      expect(n.members().map((m) => m.name)).toEqual(['a', 'b']);
+      expect(n.status().links.map((l) => l.peer)).toEqual([n.name === 'a' ? 'b' : 'a']);
+    }
+    expect(b.status().dialing).toEqual([]);
+    const audit = await sim.resolve(session.command('audit', {}, OPERATOR, 'alice', 5_000));
+    expect(audit.ok && audit.result.map((e) => `${e.node} ${e.op} from ${e.from} by ${e.by}`)).toEqual(['b pause from ctl-host-1 by alice']);
+
+    await sim.resolve(session.close());
+    await sim.run(100);
+    expect(events).toEqual([]);
+    expect(JSON.stringify([a.groups.snapshot(), b.groups.snapshot()])).toBe(before);
+    expect(a.supervisor.rebalancingPaused).toBe(true);
+    expect(sim.log.entries.filter((e) => e.level === 'warn' || e.level === 'error')).toEqual([]);
+  });
+
+  it('a wrong secret fails at the challenge with the handshake reason, and tries no other seed', async () => {
+    sim = new SimCluster(42, { latencyMs: 1, jitterMs: 0 });
+    await sim.start('a');
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'a-b linked');
+    let dialled = 0;
+    sim.network.tap = (from, _to, message) => {
+      if (from === 'ctl-host:0' && (message as { t?: string }).t === 'hello') dialled++;
+    };
+    const err = await sim.resolve(client(sim, ['a', 'b'], { secret: 'not-the-cluster-secret-at-all' }).then(() => undefined, (e: unknown) => e));
+    expect(err).toBeInstanceOf(SessionError);
+    expect(err).toMatchObject({ code: 'auth-failed', message: expect.stringMatching(/^cannot link to a at a:4370: authentication failed: a does not hold our cluster secret/) });
+    expect(dialled).toBe(1);
+    // The member heard the refusal (and logged it), and linked nothing.
+    expect(warnings(sim, 'a').some((e) => e.fields['code'] === 'auth-failed' && e.fields['peer'] === 'ctl-host-1')).toBe(true);
+    expect(sim.mustGet('a').members().map((m) => m.name)).toEqual(['a', 'b']);
+    // A wrong cluster name is refused by the member, as definitely.
+    const other = await sim.resolve(client(sim, ['a', 'b'], { cluster: 'staging' }).then(() => undefined, (e: unknown) => e));
+    expect(other).toMatchObject({ code: 'cluster-mismatch', message: expect.stringContaining('does not match') });
+  });
+
+  it('passes over seeds it cannot use, in order: nothing listening, an observer, a member older than client links', async () => {
+    sim = new SimCluster(43, { latencyMs: 1, jitterMs: 0 });
+    await sim.start('m', [], { operatorToken: OPERATOR });
+    await sim.start('obs', ['m'], { role: 'observer' });
+    sim.settle(() => sim!.fullMesh(), 2_000, 'linked');
+    // A member of protocol 2.1: it answers a hello (its `client` field dropped, as a field of a newer minor) with its challenge.
+    const old = sim.network.transport('old:4370');
+    const oldFrames: unknown[] = [];
+    await old.listen((conn) => {
+      conn.setHandlers({
+        onOpen: () => undefined,
+        onMessage: (raw) => {
+          oldFrames.push(raw);
+          const hello = raw as { t: string; name: string; incarnation: string; nonce: string };
+          if (hello.t !== 'hello') return;
+          const me = { name: 'old', incarnation: 'abcdef0123456789', nonce: 'f'.repeat(32) };
+          const proof = handshakeProof(SIM_SECRET, 'acceptor', 'pogo', { name: hello.name, incarnation: hello.incarnation, nonce: hello.nonce }, me);
+          conn.send({ t: 'challenge', cluster: 'pogo', protocol: { major: 2, minor: 1 }, name: 'old', incarnation: me.incarnation, startedAt: 1, address: 'old:4370', role: 'member', nonce: me.nonce, proof });
+        },
+        onClose: () => undefined,
+      });
+    });
+    const refused = await sim.resolve(client(sim, ['nobody', 'obs', 'old']).then(() => undefined, (e: unknown) => e));
+    expect(refused).toMatchObject({ code: 'unreachable' });
+    expect((refused as SessionError).attempts.map((a) => [a.address, a.code])).toEqual([
+      ['nobody:4370', 'unreachable'],
+      ['obs:4370', 'not-a-member'],
+      ['old:4370', 'version-mismatch'],
+    ]);
+    expect((refused as SessionError).message).toMatch(/old speaks protocol 2\.1, which has no client links/);
+    // The old member was told why, with a refusal it knows.
+    expect(oldFrames.at(-1)).toMatchObject({ t: 'reject', code: 'version-mismatch' });
+    const session = await sim.resolve(client(sim, ['nobody', 'obs', 'old', 'm']));
+    expect(session.member).toBe('m');
+    await sim.resolve(session.close());
+  });
+
+  it('the member closes a client that falls silent, and a closed client takes nothing else down', async () => {
+    sim = new SimCluster(44, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a', [], { heartbeatIntervalMs: 200, suspectAfterMs: 600, heartbeatTimeoutMs: 1_000 });
+    const session = await sim.resolve(client(sim, ['a']));
+    let lost = '';
+    session.onClosed((reason) => (lost = reason));
+    sim.network.partition(['ctl-host:0'], [SimCluster.address('a')]);
+    await sim.run(4_000);
+    expect(lost).not.toBe('');
+    expect(session.open).toBe(false);
+    expect(await sim.resolve(session.command('status', {}, '', 't', 1_000))).toMatchObject({ ok: false, error: { code: 'unreachable' } });
+    expect(a.running).toBe(true);
+    expect(a.members().map((m) => m.name)).toEqual(['a']);
+    await sim.resolve(session.close());
   });
 });

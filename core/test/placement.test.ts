@@ -145,11 +145,28 @@ describe('placement: the pause rule', () => {
     const elsewhere = nodes.find((n) => n.name !== hashed)!.name;
     const runners = [{ node: elsewhere }];
     expect(placeChild(input('x', nodes), runners, false).owner).toBe(hashed);
-    expect(placeChild(input('x', nodes), runners, true)).toEqual({ owner: elsewhere, by: 'hash' });
-    expect(placeChild(input('x', nodes, { pin: hashed }), runners, true)).toEqual({ owner: hashed, by: 'pin' });
+    expect(placeChild(input('x', nodes), runners, true)).toEqual({ owner: elsewhere, by: 'hash', resumeTo: hashed });
+    expect(placeChild(input('x', nodes, { pin: hashed }), runners, true)).toEqual({ owner: hashed, by: 'pin', resumeTo: hashed });
     const drained = nodes.map((n) => (n.name === elsewhere ? { ...n, draining: true } : n));
     expect(placeChild(input('x', drained), runners, true).owner).toBe(hashed);
     // Two instances (a heal): the pause keeps nothing, placement decides.
     expect(placeChild(input('x', nodes), [{ node: elsewhere }, { node: hashed }], true).owner).toBe(hashed);
+  });
+
+  it('resumeTo: while paused, where the child goes once rebalancing resumes — the unpaused placement; nothing when not paused or nowhere to go', () => {
+    const nodes = ['a', 'b', 'c'].map((n) => node(n));
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 12 }), fc.subarray(['a', 'b', 'c'], { maxLength: 2 }), fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }), (id, running, pin) => {
+        const runners = running.map((n) => ({ node: n }));
+        const paused = placeChild(input(id, nodes, { pin }), runners, true);
+        expect(paused.resumeTo).toBe(placeChild(input(id, nodes, { pin }), runners, false).owner);
+        expect(placeChild(input(id, nodes, { pin }), runners, false).resumeTo).toBeUndefined();
+        // It differs from the owner only when the pause rule kept the child where it runs.
+        if (paused.resumeTo !== paused.owner) expect(runners.map((r) => r.node)).toEqual([paused.owner]);
+      }),
+      { seed: 77, numRuns: 300 },
+    );
+    const nowhere = nodes.map((n) => ({ ...n, draining: true }));
+    expect(placeChild(input('x', nowhere), [{ node: 'a' }], true)).toEqual({ owner: undefined, by: 'none' });
   });
 });

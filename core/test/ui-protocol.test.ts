@@ -59,11 +59,13 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
   audit: {
     good: [
-      [{}, {}],
-      [{ after: { n1: { incarnation: 'abc123', seq: 7 } } }, { after: { n1: { incarnation: 'abc123', seq: 7 } } }],
+      [{}, { all: false }],
+      [{ all: true }, { all: true }],
+      [{ after: { n1: { incarnation: 'abc123', seq: 7 } } }, { after: { n1: { incarnation: 'abc123', seq: 7 } }, all: false }],
     ],
     bad: [
       [{ since: 0 }, 'audit: since: unknown field'],
+      [{ all: 'yes' }, 'audit: all: must be true or false'],
       [{ after: { n1: { incarnation: 'abc', seq: -1 } } }, 'audit: after.n1.seq: must be 0 or more'],
       [{ after: { n1: { seq: 1 } } }, 'audit: after.n1.incarnation: required'],
       [{ after: { 'not a node': { incarnation: 'abc', seq: 1 } } }, 'audit: after.not a node'],
@@ -89,14 +91,16 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   status: { good: [[{}, {}]], bad: [[{ verbose: true }, 'status: verbose: unknown field']] },
   submit: {
     good: [
-      [{ spec: SPEC }, { spec: expect.objectContaining({ id: 'web-1', restart: 'permanent' }), waitMs: 10_000 }],
-      [{ spec: SPEC, waitMs: 0 }, { spec: expect.objectContaining({ id: 'web-1' }), waitMs: 0 }],
+      [{ specs: [SPEC] }, { specs: [expect.objectContaining({ id: 'web-1', restart: 'permanent' })], waitMs: 10_000 }],
+      [{ specs: [SPEC, { ...SPEC, id: 'web-2' }], waitMs: 0 }, { specs: [expect.objectContaining({ id: 'web-1' }), expect.objectContaining({ id: 'web-2' })], waitMs: 0 }],
     ],
     bad: [
-      [{}, 'submit: spec: required'],
-      [{ spec: SPEC, waitMs: -1 }, 'submit: waitMs: must be 0 or more'],
-      [{ spec: SPEC, waitMs: 600_001 }, 'submit: waitMs: must be at most 600000'],
-      [{ spec: { ...SPEC, restart: 'sometimes' } }, 'submit: spec.restart: '],
+      [{}, 'submit: specs: required'],
+      [{ specs: [] }, 'submit: specs: must hold at least one spec'],
+      [{ specs: SPEC }, 'submit: specs: must be an array of child specs'],
+      [{ specs: [SPEC], waitMs: -1 }, 'submit: waitMs: must be 0 or more'],
+      [{ specs: [SPEC], waitMs: 600_001 }, 'submit: waitMs: must be at most 600000'],
+      [{ specs: [SPEC, { ...SPEC, restart: 'sometimes' }] }, 'submit: specs.1.restart: '],
     ],
   },
   lock: { good: [[{}, {}]], bad: [[{ for: 60 }, 'lock: for: unknown field']] },
@@ -189,10 +193,11 @@ describe('UI protocol: results and errors', () => {
     expect(parseMemberResult('start', { id: 'a' })).toMatchObject({ ok: false, message: expect.stringMatching(/^start result: node: .*; pid: /) });
     expect(parseMemberResult('stop', undefined)).toEqual({ ok: true, value: null });
     expect(parseMemberResult('restart', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c2' })).toMatchObject({ ok: true });
-    expect(parseMemberResult('submit', { id: 'a', state: 'failing', node: 'n1', error: 'cannot start' })).toEqual({ ok: true, value: { id: 'a', state: 'failing', node: 'n1', error: 'cannot start' } });
-    expect(parseMemberResult('submit', { id: 'a', state: 'finished' })).toMatchObject({ ok: true });
-    expect(parseMemberResult('submit', { id: 'a', state: 'started' })).toMatchObject({ ok: false, message: expect.stringContaining('state') });
-    expect(parseMemberResult('submit', { id: 'a', state: 'running', osPid: -3 })).toMatchObject({ ok: false, message: expect.stringContaining('osPid') });
+    const outcomes: JsonValue = [{ id: 'a', state: 'failing', node: 'n1', lastError: 'cannot start' }, { id: 'b', state: 'finished' }, { id: 'c', refused: { code: 'conflict', message: 'another spec' } }];
+    expect(parseMemberResult('submit', outcomes)).toEqual({ ok: true, value: outcomes });
+    expect(parseMemberResult('submit', [{ id: 'a', state: 'started' }])).toMatchObject({ ok: false, message: expect.stringContaining('0') });
+    expect(parseMemberResult('submit', [{ id: 'a', state: 'running', osPid: -3 }])).toMatchObject({ ok: false });
+    expect(parseMemberResult('submit', { id: 'a', state: 'running' })).toMatchObject({ ok: false });
     const status = { node: 'n1', members: [{ name: 'n1', status: 'up', role: 'member', address: '127.0.0.1:4001', ready: true, draining: false }], children: { specs: 1, running: 1, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: 1 }, paused: false };
     expect(parseMemberResult('status', status)).toEqual({ ok: true, value: status });
     expect(parseMemberResult('status', { ...status, members: [{ ...status.members[0], role: 'client' }] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.role') });

@@ -3,23 +3,26 @@
  *
  *   pogo node [options]       run a cluster member (or observer) in this process
  *   pogo status --url URL     print a node's live view (from its --status-port)
+ *   pogo ctl <command> ...    operate a cluster (ctl.ts)
+ *   pogo observe | demo       the UI gateway, a demo cluster (observe.ts, demo.ts)
  *
  * Exit codes: 0 success; 1 runtime failure (cannot listen, node unreachable);
- * 2 invalid usage or configuration.
+ * 2 invalid usage or configuration (`pogo ctl` adds 3 and 4: ctl.ts).
+ *
+ * Start-up cost: each command's code is imported when that command runs,
+ * not here, so `pogo ctl` (run once per call by scripts) loads the client
+ * and no node (`time node core/dist/cli/main.js ctl ...`: see
+ * bench/scenarios/ctl.mjs).
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, Option, type CommanderError } from 'commander';
 import { table } from './table.js';
 import { CONFIG_FIELDS, ConfigError, TIMING_FIELDS, loadConfig, type ConfigField } from '../config.js';
-import { createLogger } from '../logger.js';
-import { PogoNode } from '../node.js';
-import { startStatusServer, type StatusServer } from '../status-server.js';
-import { runCtl, type CtlOptions } from './ctl.js';
-import { runDemo, type DemoOptions } from './demo.js';
-import { runObserve, type ObserveOptions } from './observe.js';
-import { loadWorkerModules } from '../supervisor/load-workers.js';
-import { defaultWorkers, installWorkerFaultHandlers } from '../supervisor/workers.js';
-import type { NodeStatus } from '../node.js';
+import type { CtlOptions } from './ctl.js';
+import type { DemoOptions } from './demo.js';
+import type { ObserveOptions } from './observe.js';
+import type { NodeStatus, PogoNode } from '../node.js';
+import type { StatusServer } from '../status-server.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -101,6 +104,7 @@ Example:
   pogo observe --seed 10.0.0.1:4370 --secret-file secret.txt --ui --preset local`,
     )
     .action(async (opts: Omit<ObserveOptions, 'seed'> & { seed?: string[] }) => {
+      const { runObserve } = await import('./observe.js');
       process.exitCode = await runObserve({ ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) });
     });
 
@@ -112,36 +116,72 @@ Example:
     .option('--port <port>', 'gateway port (default: 7070; 0 picks one)')
     .option('--base-port <port>', 'first member port (default: any free port)')
     .action(async (opts: DemoOptions) => {
+      const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo(opts);
     });
 
   program
     .command('ctl')
-    .description('operate the cluster: status | ls | start <spec.json> | stop <id> | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | explain <id> | audit | forget <node>')
+    .description('operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node>')
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
-    .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--seed <host:port>', 'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS)', collect)
     .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
-    .option('--token-file <file>', 'operator or viewer token (or POGO_TOKEN); changes need the operator token')
+    .option('--token-file <file>', 'operator or viewer token (or POGO_TOKEN); changes need the operator token, audit and logs a viewer one')
     .option('--cluster <name>', 'cluster name (default: pogo)')
     .option('--by <name>', 'who you are, for the audit log (default: $USER)')
     .option('--timeout <ms>', 'how long to wait for the cluster, ms (default: 15000)')
-    .option('--json', 'print JSON for scripts: { ok, result } or { ok: false, error: { code, message } }')
-    .addHelpText(
-      'after',
-      `
-Exit codes: 0 done, 1 the command failed, 2 bad usage, 3 cluster unreachable, 4 token refused.
-
-Examples:
-  pogo ctl ls --seed 10.0.0.1:4370 --secret-file /etc/pogo/secret --token-file ~/.pogo/operator
-  pogo ctl move mailer-eu api-2 --seed 10.0.0.1:4370 --secret-file /etc/pogo/secret --token-file ~/.pogo/operator
-  pogo ctl drain api-3 --json ...`,
-    )
+    .option('--follow', 'logs: keep printing new lines until Ctrl-C')
+    .option('--json', 'print JSON for scripts: { ok: true, result } or { ok: false, error: { code, message } }')
+    .addHelpText('after', CTL_HELP)
     .action(async (command: string, args: string[], opts: Omit<CtlOptions, 'seed'> & { seed?: string[] }) => {
+      const { runCtl } = await import('./ctl.js');
       process.exitCode = await runCtl(command, args, { ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) });
     });
   return program;
 }
+
+const CTL_HELP = `
+pogo ctl links to one member, as a client (it joins nothing and leaves no
+trace in the cluster's status): the first --seed that answers, in the order
+given. That member executes the commands and records them in its audit log.
+
+Commands:
+  status                 members and child counts, as the member sees them
+  ls                     every child: status, node, OS pid of command
+                         children; while rebalancing is paused, ON RESUME
+                         says where each child goes when it resumes
+  explain <id>           why a child runs where it does
+  audit                  every member's audit log, merged (viewer token)
+  start <file|->         start the spec, or every spec of a JSON array, in
+                         the file (- reads stdin); each is accepted (the
+                         cluster holds it: its state is printed) or refused
+  stop <id>              stop a child and remove its spec
+  restart <id>           a new instance of the child on the node it runs on
+  logs <id> [--follow]   a command child's output (viewer token); stderr
+                         lines start with "stderr| "; --follow keeps going,
+                         across moves and restarts, until Ctrl-C
+  move <id> <node>       pin a child to a node;  unpin <id>: hand it back
+  drain <node>, undrain <node>, pause, resume, forget <node>
+
+Tokens: reads need none; a token given is checked first anyway, so a wrong
+one exits 4. Changes need the operator token.
+
+Exit codes:
+  0 done
+  1 the command failed (start: some spec was refused)
+  2 bad usage or configuration (a wrong --cluster name included)
+  3 no member could be reached, or the link was lost
+  4 a credential was refused: the token (or none was given for a change),
+    or the cluster secret (auth-failed: retrying will not help)
+With --json, stdout holds { ok: true, result } on success and
+{ ok: false, error: { code, message } } on every failure.
+
+Examples:
+  pogo ctl ls --seed 10.0.0.1:4370 --seed 10.0.0.2:4370 --secret-file /etc/pogo/secret
+  pogo ctl start specs.json --seed 10.0.0.1:4370 --secret-file /etc/pogo/secret --token-file ~/.pogo/operator
+  generate-specs | pogo ctl start - --json ...
+  pogo ctl logs mailer-eu --follow --token-file ~/.pogo/viewer ...`;
 
 async function runNode(opts: Record<string, unknown>): Promise<void> {
   const { config: file, ...flags } = opts;
@@ -157,6 +197,13 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
     }
     throw err;
   }
+  const [{ createLogger }, { PogoNode }, { startStatusServer, STATUS_ENDPOINTS }, { loadWorkerModules }, { defaultWorkers, installWorkerFaultHandlers }] = await Promise.all([
+    import('../logger.js'),
+    import('../node.js'),
+    import('../status-server.js'),
+    import('../supervisor/load-workers.js'),
+    import('../supervisor/workers.js'),
+  ]);
   const log = createLogger({ level: config.logLevel });
   // Secret, token and key files other users can read: said once, at start.
   for (const warning of warnings) log.warn({}, warning);
@@ -219,7 +266,7 @@ async function runNode(opts: Record<string, unknown>): Promise<void> {
   }
   if (config.statusPort !== undefined) {
     status = await startStatusServer(node, config.statusHost, config.statusPort);
-    log.info({ url: status.url, endpoints: ['/status', '/healthz'] }, 'status endpoint listening');
+    log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
   }
   // The listening server keeps the process alive (the node's own timers are unref'ed).
 }
@@ -266,6 +313,11 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (code !== undefined) {
+      // `pogo ctl --json` promises the error object on every failure, bad usage included (commander said why on stderr).
+      if (argv.slice(2).includes('ctl') && argv.includes('--json')) {
+        const message = (err as CommanderError).message.replace(/^error: /, '');
+        process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'usage', message } })}\n`);
+      }
       process.exitCode = 2;
       return;
     }

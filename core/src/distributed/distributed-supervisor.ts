@@ -46,7 +46,7 @@ import { Reconciler } from './reconciler.js';
 import { verTime, type Ver } from './registers.js';
 import type { SavedState } from './state-file.js';
 import { key, parseGroup } from './tags.js';
-import { countInto, emptyCounts, globalChild, submitted, type ChildCountsGlobal, type ChildView, type Explanation, type GlobalChild, type LocalChild, type Submitted } from './view.js';
+import { countInto, emptyCounts, globalChild, instanceOf, submitted, type ChildCountsGlobal, type ChildView, type Explanation, type GlobalChild, type LocalChild, type Submitted } from './view.js';
 
 export type { DistEvent } from './events.js';
 export type { StoreSummary } from './desired-state.js';
@@ -631,7 +631,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       by: v.by,
       pin: v.live.pin?.node ?? undefined,
       paused: this.reconciler.paused,
-      instances: v.runners.map((r) => ({ node: r.node, pid: r.pid })),
+      instances: v.runners.map(instanceOf),
       candidates: p.verdicts,
       waiting: this.reconciler.waiting(),
     };

@@ -1,6 +1,7 @@
 /**
  * The live state of the distributed supervisor, read from pg (as in Pogo):
- * `run:<id>` memberships of live instances, `fail:<id>` records of failed
+ * `run:<id>` memberships of live instances (with their OS process id from
+ * `os:<id>`, for OS-process children), `fail:<id>` records of failed
  * starts and, in majority mode, `claim:<id>` claims to start (tags.ts). Each node writes only its own; this module reads
  * everyone's, validating each value once (values are frozen and shared, so
  * the result is cached per object) and dropping what does not validate.
@@ -16,6 +17,7 @@ import type { Claim, FailureRecord, Runner } from './view.js';
 export const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
 const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
 const ClaimValueSchema = z.object({ rev: VerSchema }).strict();
+const OsValueSchema = z.object({ osPid: z.number().int().positive().max(2 ** 32) }).strict();
 const NO_CLAIMS: Claim[] = [];
 type RunValue = z.infer<typeof RunValueSchema>;
 const NONE: ReadonlyMap<string, FailureRecord> = new Map();
@@ -50,9 +52,14 @@ export class LiveState {
   /** Live instances of `id` on `visible` nodes (up, or this node itself). */
   runners(id: string, visible: (node: string) => boolean): Runner[] {
     const out: Runner[] = [];
+    let os: PgMember[] | undefined;
     for (const m of this.groups.getMembers(this.scope, group.run(id))) {
       const v = (isRunValue(m.value) ? m.value : this.read(m, RunValueSchema)) as RunValue | undefined;
-      if (v && visible(m.node)) out.push({ node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 });
+      if (!v || !visible(m.node)) continue;
+      os ??= this.groups.getMembers(this.scope, group.os(id));
+      const entry = os.length === 0 ? undefined : os.find((x) => x.pid === m.pid);
+      const osPid = entry && (this.read(entry, OsValueSchema) as { osPid: number } | undefined)?.osPid;
+      out.push(osPid === undefined ? { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 } : { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0, osPid });
     }
     return out;
   }

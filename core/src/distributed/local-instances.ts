@@ -6,7 +6,8 @@
  * to do, and it tells the reconciler which children need another look.
  *
  * - An instance that runs joins `run:<id>` with its own pid, value
- *   `{ rev, restarts }`; pg drops it when the instance ends or the node dies.
+ *   `{ rev, restarts }` (and an OS-process instance `os:<id>`, value
+ *   `{ osPid }`); pg drops them when the instance ends or the node dies.
  * - A start that fails (or an instance past its restart intensity) is
  *   recorded in `fail:<id>` (this node's supervisor pid, value
  *   `{ rev, failures, lastError, at }`) and retried with exponential backoff
@@ -400,7 +401,10 @@ export class LocalInstances {
       this.o.groups.join(this.o.scope, group.run(e.id), restart.pid, restart.value);
     }
     if (e.to === 'running' && e.pid) {
-      this.o.groups.join(this.o.scope, group.run(e.id), e.pid, { rev: m.rev, restarts: this.o.local.child(e.id)?.restarts ?? 0 });
+      const c = this.o.local.child(e.id);
+      this.o.groups.join(this.o.scope, group.run(e.id), e.pid, { rev: m.rev, restarts: c?.restarts ?? 0 });
+      // The OS process id, in a group of its own (tags.ts); it goes with the instance's pid when it ends.
+      if (c?.osPid !== undefined) this.o.groups.join(this.o.scope, group.os(e.id), e.pid, { osPid: c.osPid });
       if (restart) this.endRestart(e.id); // the new instance stands in `run:` now
       this.o.clock.clearTimeout(m.stableTimer);
       const spec = this.o.specOf(e.id);

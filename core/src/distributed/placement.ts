@@ -120,15 +120,18 @@ export function owner(input: PlacementInput): string | undefined {
  * Where a child must run now: `owner`, then the pause rule — while
  * rebalancing is paused, a child that runs once, on a node that could still
  * run it, stays there (a pin or a drain still moves it: they are not
- * rebalancing).
+ * rebalancing). While paused, `resumeTo` is where it would run once
+ * rebalancing resumes: the same placement without the pause rule, which is
+ * `owner` itself unless the pause rule kept the child where it runs.
  */
-export function placeChild(input: PlacementInput, runners: ReadonlyArray<{ node: string }>, paused: boolean): { owner: string | undefined; by: 'pin' | 'hash' | 'none' } {
-  let found = owner(input);
+export function placeChild(input: PlacementInput, runners: ReadonlyArray<{ node: string }>, paused: boolean): { owner: string | undefined; by: 'pin' | 'hash' | 'none'; resumeTo?: string } {
+  const unpaused = owner(input);
+  let found = unpaused;
   const by: 'pin' | 'hash' | 'none' = found === undefined ? 'none' : input.pin !== undefined && input.pin !== null && found === input.pin ? 'pin' : 'hash';
   if (paused && found !== undefined && by === 'hash' && runners.length === 1) {
     const runner = runners[0]!.node;
     const c = input.candidates.find((x) => x.name === runner);
     if (c && exclusions(c, input.spec, input.failures.get(runner) ?? 0, input.maxStartFailures).length === 0) found = runner;
   }
-  return { owner: found, by };
+  return paused && unpaused !== undefined ? { owner: found, by, resumeTo: unpaused } : { owner: found, by };
 }

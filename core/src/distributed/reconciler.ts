@@ -571,19 +571,20 @@ export class Reconciler {
     const failures = this.o.live.failures(id, live?.rev);
     let owner: string | undefined;
     let by: ChildView['by'] = 'none';
+    let resumeTo: string | undefined;
     if (live) {
       let counts: Map<string, number> = NO_FAILURES;
       if (failures.size > 0) {
         counts = new Map();
         for (const [node, f] of failures) counts.set(node, f.failures);
       }
-      ({ owner, by } = placeChild({ id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures }, runners, this.pausedFlag));
+      ({ owner, by, resumeTo } = placeChild({ id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures }, runners, this.pausedFlag));
     }
     let cause = previous?.cause ?? 'join';
     if (previous === undefined || previous.owner !== owner || previous.by !== by) {
       cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causes);
     }
-    return { id, register, live, runners, claims, failures, owner, by, cause };
+    return resumeTo === undefined ? { id, register, live, runners, claims, failures, owner, by, cause } : { id, register, live, runners, claims, failures, owner, by, cause, resumeTo };
   }
 
   /** The latest gain of each node (events.ts), for the reason of moves towards it. */

@@ -14,6 +14,9 @@
  *   run:<id>        the live instance: joined by the child's own pid, value { rev, restarts }
  *   fail:<id>       failed starts on one node: joined by that node, value { rev, failures, lastError, at }
  *   claim:<id>      majority mode: a node about to start the child, joined by that node, value { rev }
+ *   os:<id>         an OS-process instance's process id: joined by the instance's pid, value { osPid }
+ *                   (since 2.2; a group of its own because peers of 2.1 validate `run:` values strictly
+ *                   and would not see an instance whose value carried it; they ignore this group)
  */
 export const key = {
   child: (id: string) => `c:${id}`,
@@ -39,24 +42,26 @@ export function childIdOfKey(k: string): string | undefined {
 }
 
 /** The prefixes of a child's pg groups: one place for `group`, `parseGroup` and `childIdOfGroup`. */
-const GROUP_PREFIX = { run: 'run:', fail: 'fail:', claim: 'claim:' } as const;
+const GROUP_PREFIX = { run: 'run:', fail: 'fail:', claim: 'claim:', os: 'os:' } as const;
 
 export const group = {
   run: (id: string) => `${GROUP_PREFIX.run}${id}`,
   fail: (id: string) => `${GROUP_PREFIX.fail}${id}`,
   claim: (id: string) => `${GROUP_PREFIX.claim}${id}`,
+  os: (id: string) => `${GROUP_PREFIX.os}${id}`,
 } as const;
 
-export type ParsedGroup = { kind: 'run' | 'fail' | 'claim'; id: string } | undefined;
+export type ParsedGroup = { kind: 'run' | 'fail' | 'claim' | 'os'; id: string } | undefined;
 
 export function parseGroup(g: string): ParsedGroup {
   if (g.startsWith(GROUP_PREFIX.run)) return { kind: 'run', id: g.slice(GROUP_PREFIX.run.length) };
   if (g.startsWith(GROUP_PREFIX.fail)) return { kind: 'fail', id: g.slice(GROUP_PREFIX.fail.length) };
   if (g.startsWith(GROUP_PREFIX.claim)) return { kind: 'claim', id: g.slice(GROUP_PREFIX.claim.length) };
+  if (g.startsWith(GROUP_PREFIX.os)) return { kind: 'os', id: g.slice(GROUP_PREFIX.os.length) };
   return undefined;
 }
 
-/** The child id of a `run:`, `fail:` or `claim:` group. */
+/** The child id of a `run:`, `fail:`, `claim:` or `os:` group. */
 export function childIdOfGroup(g: string): string | undefined {
   return parseGroup(g)?.id;
 }

@@ -64,6 +64,8 @@ export interface ChildView {
   readonly by: PlacedBy;
   /** Why the owner is what it is (the reason a following move reports). */
   readonly cause: MoveReason;
+  /** While rebalancing is paused: where it would run once it resumes (placement.ts `placeChild`). */
+  readonly resumeTo?: string;
 }
 
 export type GlobalStatus = 'running' | 'pending' | 'moving' | 'duplicate' | 'failing' | 'unplaceable';
@@ -76,8 +78,10 @@ export interface GlobalChild {
   /** Where it runs (the first instance, if several). */
   node: string | undefined;
   pid: string | undefined;
+  /** The OS process id of that instance, for an OS-process child. */
+  osPid?: number;
   /** Every live instance (more than one only transiently). */
-  instances: Array<{ node: string; pid: string }>;
+  instances: Array<{ node: string; pid: string; osPid?: number }>;
   /** Restarts in place of the current instance, on its node. */
   restarts: number;
   /** Where placement says it must run. */
@@ -85,6 +89,8 @@ export interface GlobalChild {
   pin: string | undefined;
   failures: Array<{ node: string; failures: number; lastError: string }>;
   lastError: string | undefined;
+  /** While rebalancing is paused: where it would run once it resumes. */
+  resumeTo?: string;
 }
 
 export interface LocalChild {
@@ -115,7 +121,7 @@ export interface Explanation {
   by: PlacedBy;
   pin: string | undefined;
   paused: boolean;
-  instances: Array<{ node: string; pid: string }>;
+  instances: Array<{ node: string; pid: string; osPid?: number }>;
   candidates: CandidateVerdict[];
   /** What keeps the child from starting or moving now, in words (netsplit leases, readiness, quorum); empty when nothing does. */
   waiting: string[];
@@ -132,7 +138,7 @@ export interface Submitted {
   node?: string;
   pid?: string;
   osPid?: number;
-  error?: string;
+  lastError?: string;
 }
 
 export const EMPTY_REGISTER: ChildRegister = Object.freeze({ specs: Object.freeze([]) as unknown as SpecEntry[] });
@@ -149,20 +155,28 @@ export function statusOf(v: ChildView): GlobalStatus {
 /** The public shape of a child with a live spec. */
 export function globalChild(v: ChildView, live: SpecEntry): GlobalChild {
   const failures = [...v.failures].map(([node, f]) => ({ node, failures: f.failures, lastError: f.lastError }));
+  const first = v.runners[0];
   return {
     id: v.id,
     spec: live.spec,
     rev: live.rev,
     status: statusOf(v),
-    node: v.runners[0]?.node,
-    pid: v.runners[0]?.pid,
-    instances: v.runners.map((r) => ({ node: r.node, pid: r.pid })),
-    restarts: v.runners[0]?.restarts ?? 0,
+    node: first?.node,
+    pid: first?.pid,
+    ...(first?.osPid !== undefined ? { osPid: first.osPid } : {}),
+    instances: v.runners.map(instanceOf),
+    restarts: first?.restarts ?? 0,
     owner: v.owner,
     pin: live.pin?.node ?? undefined,
     failures,
     lastError: failures[0]?.lastError,
+    ...(v.resumeTo !== undefined ? { resumeTo: v.resumeTo } : {}),
   };
+}
+
+/** A runner as the public shapes list it. */
+export function instanceOf(r: Runner): { node: string; pid: string; osPid?: number } {
+  return r.osPid === undefined ? { node: r.node, pid: r.pid } : { node: r.node, pid: r.pid, osPid: r.osPid };
 }
 
 /** A submitted child's state from its view (the instance of the live revision first; else the last failed start). */
@@ -174,7 +188,7 @@ export function submitted(v: ChildView): Submitted {
     state: statusOf(v),
     ...(runner ? { node: runner.node, pid: runner.pid } : failure ? { node: failure[0] } : {}),
     ...(runner?.osPid !== undefined ? { osPid: runner.osPid } : {}),
-    ...(failure && !runner ? { error: failure[1].lastError } : {}),
+    ...(failure && !runner ? { lastError: failure[1].lastError } : {}),
   };
 }
 

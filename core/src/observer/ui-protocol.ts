@@ -119,8 +119,8 @@ export const COMMAND_ARG_SCHEMAS = {
   forget: z.object({ node: NodeArg }).strict(),
   pause: NoArgs,
   resume: NoArgs,
-  /** Entries after `after[member]` only, from each member it names; the whole log from the others. */
-  audit: z.object({ after: AuditCursorsArg.optional() }).strict(),
+  /** Entries after `after[member]` only, from each member it names (the whole log from the others); `all` (since 2.2): every up member's log merged, oldest first (the member asks the others), otherwise the member's own. */
+  audit: z.object({ after: AuditCursorsArg.optional(), all: z.boolean(fieldError('true or false')).default(false) }).strict(),
   view: NoArgs,
   whoami: NoArgs,
   /** Output lines of an OS-process child with a sequence number above `after`. */
@@ -131,11 +131,17 @@ export const COMMAND_ARG_SCHEMAS = {
   /** The member's view of members and child counts (since 2.2). */
   status: NoArgs,
   /**
-   * Start a child and say what became of it (since 2.2): answered once the
-   * cluster holds the spec and a first outcome is known (an instance runs,
-   * a start failed, it ended), or after `waitMs` with its state then.
+   * Start children and say what became of each (since 2.2): answered once
+   * the cluster holds every spec and a first outcome of each is known (an
+   * instance runs, a start failed, it ended), or after `waitMs` with the
+   * state then. Up to MAX_SUBMIT_SPECS specs, each checked as `start`'s.
    */
-  submit: z.object({ spec: SpecArg, waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000) }).strict(),
+  submit: z
+    .object({
+      specs: z.array(SpecArg, fieldError('an array of child specs')).min(1, 'must hold at least one spec').max(1000, 'must hold at most 1000 specs (send more in several commands)'),
+      waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000),
+    })
+    .strict(),
   lock: NoArgs,
   unlock: NoArgs,
 } as const satisfies Record<AnyOp, z.ZodType>;
@@ -200,7 +206,7 @@ export function parseUiCommand(raw: unknown): Checked<UiCommand> {
 // ---------------------------------------------------------------------------
 // The member protocol's positional form
 
-/** The order in which each op's fields travel in `cmd.args` (protocol.ts). Append-only per op: positions are protocol. */
+/** The order in which each op's fields travel in `cmd.args` (protocol.ts). Append-only per op: positions are protocol. A null is a field left out. */
 export const WIRE_FIELDS = {
   start: ['spec'],
   stop: ['id'],
@@ -211,14 +217,14 @@ export const WIRE_FIELDS = {
   forget: ['node'],
   pause: [],
   resume: [],
-  audit: ['after'],
+  audit: ['after', 'all'],
   view: [],
   whoami: [],
   logs: ['id', 'after'],
   restart: ['id'],
   explain: ['id'],
   status: [],
-  submit: ['spec', 'waitMs'],
+  submit: ['specs', 'waitMs'],
 } as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
 
 /** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
@@ -227,6 +233,8 @@ export function encodeWireArgs<Op extends CommandOp>(op: Op, args: CommandArgsIn
   const named: Record<string, unknown> = args;
   const out = fields.map((f) => named[f]);
   while (out.length > 0 && out.at(-1) === undefined) out.pop();
+  // An optional field left out before one that is given travels as null (JSON has no undefined); decodeWireCommand reads null as absent.
+  for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = null;
   // Values the caller gave; CommandClient checks the whole frame (CommandSchema) before it is sent.
   return out as JsonValue[];
 }
@@ -237,7 +245,7 @@ export function decodeWireCommand(op: CommandOp, wire: readonly JsonValue[]): Ch
   if (wire.length > fields.length) return { ok: false, message: `${op}: takes ${fields.length === 0 ? 'no arguments' : `${fields.length} argument(s) (${fields.join(', ')})`}, got ${wire.length}` };
   const named: Record<string, JsonValue> = {};
   fields.forEach((f, i) => {
-    if (i < wire.length) named[f] = wire[i]!;
+    if (i < wire.length && wire[i] !== null) named[f] = wire[i]!;
   });
   const args = parseCommandArgs(op, named);
   return args.ok ? { ok: true, value: { op, args: args.value } as MemberCommand } : args;
@@ -405,11 +413,12 @@ export const ExplanationSchema = z.object({
 const _explanation: Explanation extends z.input<typeof ExplanationSchema> ? true : false = true;
 
 /**
- * `submit`: the spec was accepted (every up member holds it), and its state
- * when the member answered: `finished` when it has already ended for good
- * (a transient child that exited normally, a temporary one) or was stopped
- * meanwhile; otherwise its status as `ls` shows it, with where it runs or
- * the last error of a failed start.
+ * `submit`, per spec, in the order sent. Accepted (every up member holds
+ * it), with its state when the member answered: `finished` when it has
+ * already ended for good (a transient child that exited normally, a
+ * temporary one) or was stopped meanwhile; otherwise its status as `ls`
+ * shows it, with where it runs or the last error of a failed start. Or
+ * refused, with the typed error (`conflict`, `unplaceable`, ...).
  */
 export const SubmittedSchema = z.object({
   id: z.string(),
@@ -417,9 +426,11 @@ export const SubmittedSchema = z.object({
   node: z.string().optional(),
   pid: z.string().optional(),
   osPid: z.number().int().positive().optional(),
-  error: z.string().optional(),
+  lastError: z.string().optional(),
 });
 export type Submitted = z.output<typeof SubmittedSchema>;
+export const SubmitRefusedSchema = z.object({ id: z.string(), refused: z.object({ code: z.string(), message: z.string() }) });
+export type SubmitOutcome = Submitted | z.output<typeof SubmitRefusedSchema>;
 
 /** What a member answers, per op. */
 export const MEMBER_RESULT_SCHEMAS = {
@@ -440,7 +451,7 @@ export const MEMBER_RESULT_SCHEMAS = {
   restart: StartedChildSchema,
   explain: ExplanationSchema,
   status: MemberStatusReplySchema,
-  submit: SubmittedSchema,
+  submit: z.array(z.union([SubmittedSchema, SubmitRefusedSchema])),
 } as const satisfies Record<CommandOp, z.ZodType>;
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 

@@ -403,7 +403,6 @@ export class CommandExecutor {
     if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
     return entry;
   }
-  }
 }
 
 /** Client side: sends commands and matches replies; a lost link fails the pending ones. */

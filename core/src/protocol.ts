@@ -59,8 +59,9 @@
  * Version 2.2 added client links (`hello.client`, link.ts: a `pogo ctl`
  * session linked to one member for commands only, never a member of the
  * cluster), the command ops `restart` (restart a child in place),
- * `status` and `explain` (reads, like `view`), `submit` (start a child and
- * report what became of it: observer/ui-protocol.ts), and
+ * `status` and `explain` (reads, like `view`), `submit` (start children and
+ * report what became of each: observer/ui-protocol.ts), `audit-all` (every
+ * member's audit log, merged by the member asked), and
  * `cmd.forwarded`: a member that receives a command about a child running
  * on another node (restart, logs) forwards it to that node over their link,
  * marked `forwarded`, and the receiver executes it itself, never forwarding
@@ -372,11 +373,11 @@ export const StoreAckSchema = z.object({ t: z.literal('rs.ack'), scope: ScopeNam
 export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
-export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit'] as const;
+export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit', 'audit-all'] as const;
 export const CommandOpSchema = z.enum(COMMAND_OPS);
 export type CommandOp = z.infer<typeof CommandOpSchema>;
 /** The minor version (of major 2) that added each op after 2.0; a peer of an older minor would drop the frame as invalid. */
-export const COMMAND_OP_SINCE: Partial<Record<CommandOp, number>> = { restart: 2, explain: 2, status: 2, submit: 2 };
+export const COMMAND_OP_SINCE: Partial<Record<CommandOp, number>> = { restart: 2, explain: 2, status: 2, submit: 2, 'audit-all': 2 };
 
 /** Whether a peer speaking `version` knows `op`. */
 export function peerKnowsOp(version: { major: number; minor: number }, op: CommandOp): boolean {

@@ -57,7 +57,8 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   forget: { good: [[{ node: 'gone-1' }, { node: 'gone-1' }]], bad: [[{ node: '' }, `forget: node: ${NODE_NAME}`]] },
   pause: { good: [[undefined, {}], [{}, {}]], bad: [[{ id: 'x' }, 'pause: id: unknown field'], [[], `pause: ${NOT_AN_OBJECT}`]] },
   resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
-  audit: { good: [[{}, { all: false }], [{ all: true }, { all: true }]], bad: [[{ since: 0 }, 'audit: since: unknown field'], [{ all: 'yes' }, 'audit: all: must be true or false']] },
+  audit: { good: [[{}, {}]], bad: [[{ since: 0 }, 'audit: since: unknown field']] },
+  'audit-all': { good: [[{}, {}]], bad: [[{ node: 'n1' }, 'audit-all: node: unknown field']] },
   view: { good: [[{}, {}]], bad: [['all', `view: ${NOT_AN_OBJECT}`]] },
   whoami: { good: [[{}, {}]], bad: [[{ role: 'operator' }, 'whoami: role: unknown field']] },
   logs: {

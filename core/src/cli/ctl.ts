@@ -62,7 +62,7 @@ import { ClientSession, SessionError } from '../client-session.js';
 import { SystemClock } from '../clock.js';
 import { ConfigError, loadConfig, readTls, type NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { commandFailure, parseCommandArgs, type AuditEntry, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
+import { commandFailure, parseCommandArgs, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
 import type { CommandOp } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
@@ -371,7 +371,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       return succeed(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`, e);
     }
     case 'audit': {
-      const entries: AuditEntry[] = await ask('audit', { all: true });
+      const { entries, unanswered } = await ask('audit-all', {});
+      if (unanswered.length > 0) io.stderr(`pogo ctl: warning: ${unanswered.join(', ')} did not answer: their entries are missing\n`);
       const rows = entries.map((e) => [new Date(e.at).toISOString(), e.node, e.by, e.from, `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80), e.result]);
       return succeed(table(['WHEN', 'NODE', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows), entries);
     }

@@ -130,8 +130,6 @@ interface ChildRecord {
 
 export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   private readonly children = new Map<string, ChildRecord>();
-  /** Output line numbers, shared by every child's ring (log-ring.ts): they only grow on this node. */
-  private readonly outputSeq = { next: 1 };
   private readonly startTimeoutMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -193,7 +191,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       retryTimer: undefined,
       stableTimer: undefined,
       nextRetryAt: undefined,
-      output: isCommandStart(spec.start) ? new LogRing(this.o.outputLines ?? 1000, 4096, this.outputSeq) : undefined,
+      output: isCommandStart(spec.start) ? new LogRing(this.o.outputLines ?? 1000) : undefined,
       pendingExit: undefined,
       stopWaiters: [],
     };

@@ -59,8 +59,7 @@
  * polls passes where it is (`after`: per member, the incarnation and seq of
  * the newest entry it holds) and gets only newer entries — all of them when
  * the member's incarnation is another (it restarted: its log began again).
- * `audit { all }` asks one member for every up member's log, merged (a
- * `pogo ctl` session has one link).
+ * With one link (a client), `audit-all` asks one member for all of them.
  * The reply must stay one deliverable frame whatever was sent: arguments
  * larger than `AUDIT_ARGS_CHARS` or nested deeper than `AUDIT_ARGS_DEPTH`
  * are recorded as a shortened string, and `audit` returns the newest entries
@@ -283,12 +282,13 @@ export class CommandExecutor {
         sup.setRebalancing(false);
         return undefined;
       case 'audit': {
-        if (command.args.all && !cmd.forwarded) return this.clusterAudit(cmd);
         const cursor = command.args.after?.[this.o.node];
         // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
         const after = cursor !== undefined && cursor.incarnation === this.o.incarnation ? cursor.seq : 0;
         return newestFitting(after === 0 ? this.audit : this.audit.filter((e) => (e.seq ?? 0) > after));
       }
+      case 'audit-all':
+        return this.clusterAudit(cmd);
       case 'whoami':
         return { role };
       case 'logs': {
@@ -324,23 +324,24 @@ export class CommandExecutor {
   }
 
   /**
-   * Every up member's audit log merged, oldest first (`audit { all }`): this
-   * member's own and each other's, asked with the caller's credential and
-   * marked `forwarded` (so each answers with its own log only). A refusal of
-   * the credential refuses the whole request; a member that does not answer
-   * is left out, with a log line. The newest entries that fit one reply.
+   * Every up member's audit log merged, oldest first (`audit-all`): this
+   * member's own and each other's `audit`, asked with the caller's
+   * credential. A refusal of the credential refuses the whole request; a
+   * member that does not answer is named in `unanswered`. The newest entries
+   * that fit one reply.
    */
-  private async clusterAudit(cmd: Command): Promise<AuditEntry[]> {
+  private async clusterAudit(cmd: Command): Promise<{ entries: AuditEntry[]; unanswered: string[] }> {
     const peers = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
     const forward = this.o.forward;
     const replies = forward ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) }))) : [];
     const entries = [...this.audit];
+    const unanswered: string[] = [];
     for (const { member, reply } of replies) {
       if (reply.ok) entries.push(...reply.result);
       else if (reply.error.code === 'unauthorized' || reply.error.code === 'forbidden') throw new CommandError(reply.error.code, `${member}: ${reply.error.message}`);
-      else this.o.log.warn({ member, code: reply.error.code }, `audit: ${member} did not answer; its entries are left out`);
+      else unanswered.push(member);
     }
-    return newestFitting(entries.sort((a, b) => a.at - b.at));
+    return { entries: newestFitting(entries.sort((a, b) => a.at - b.at)), unanswered };
   }
 
   /**

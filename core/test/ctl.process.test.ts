@@ -306,7 +306,7 @@ describe('pogo ctl', () => {
     for (const node of nodes) await expectNoTrace(node);
   });
 
-  it('logs --follow prints what the child writes after it started, stderr marked, follows the child to another node, and ends on SIGTERM with exit 0', async () => {
+  it('logs --follow prints what the child writes after it started, stderr marked, follows the child to another node and through a restart in place (nothing printed twice), and ends on SIGTERM with exit 0', async () => {
     const { nodes, op, viewer } = await threeMembers();
     const seed = nodes[0]!.address;
     const flag = join(cluster!.dir, 'go');
@@ -340,6 +340,19 @@ describe('pogo ctl', () => {
     expect(new Set(follow.stdout().split('\n').filter((l) => l.startsWith('hello from '))).size).toBe(2);
     writeFileSync(flag, '');
     await follow.until(/^late line$[\s\S]*^late line$/m, 'stdout', 20_000);
+
+    // Restarted in place: a new process, the same ring; what was printed is not printed again.
+    const restarted = await ctl(['restart', 'talker'], seed, ['--token-file', op]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    await follow.until(new RegExp(`talker has a new process on ${other} \\(os pid \\d+\\)`), 'stderr', 20_000);
+    await follow.until(/^hello from \d+$[\s\S]*^hello from \d+$[\s\S]*^hello from \d+$/m, 'stdout', 20_000);
+    writeFileSync(flag, '');
+    await follow.until(/^late line$[\s\S]*^late line$[\s\S]*^late line$/m, 'stdout', 20_000);
+    const printed = follow.stdout().split('\n').filter((l) => l !== '');
+    expect(printed.filter((l) => l.startsWith('hello from ')).length).toBe(3);
+    expect(new Set(printed.filter((l) => l.startsWith('hello from '))).size).toBe(3);
+    expect(printed.filter((l) => l === 'late line')).toHaveLength(3);
+    expect(printed.filter((l) => l === 'stderr| late error')).toHaveLength(3);
 
     follow.child.kill('SIGTERM');
     const ended = await follow.exited;

@@ -688,6 +688,8 @@ describe('distributed supervisor: restart in place (member op restart)', () => {
     expect(spans[1]!.start.seq).toBeGreaterThan(spans[0]!.end!.seq);
     expect(spans[0]!.incarnation).toBe(spans[1]!.incarnation);
     await sim.until(() => sim.running().every((n) => n.supervisor.whichChildren('global')[0]?.pid === restarted!.pid), 1_000, 'every node sees the new pid');
+    // A restart in place, as every node counts it (a reader of its output keeps its cursor: the ring is the same).
+    expect(sim.running().map((n) => n.supervisor.whichChildren('global')[0]!.restarts)).toEqual(sim.running().map(() => 1));
     // Audited where it was asked (from the observer, by alice) and where it ran (from the member that forwarded it).
     const audit = async (node: string) => {
       const r = await sim.resolve(o.command(node, 'audit', {}, OPERATOR, 't'));

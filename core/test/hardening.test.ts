@@ -358,7 +358,7 @@ function expectedOnLinks(op: CommandOp, who: 'operator' | 'viewer' | 'none' | 'w
   if (op === 'view' || op === 'status') return 'ok';
   if (op === 'explain') return 'domain';
   if (who === 'none' || who === 'wrong') return 'unauthorized';
-  if (who === 'viewer' && !['audit', 'logs', 'whoami'].includes(op)) return 'forbidden';
+  if (who === 'viewer' && !['audit', 'audit-all', 'logs', 'whoami'].includes(op)) return 'forbidden';
   return op === 'logs' ? 'domain' : 'ok';
 }
 
@@ -435,7 +435,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     }
     // The operator may do everything (in an order where each step makes sense).
     let restartedOn: string | undefined;
-    const order: CommandOp[] = ['whoami', 'view', 'status', 'start', 'submit', 'explain', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'forget'];
+    const order: CommandOp[] = ['whoami', 'view', 'status', 'start', 'submit', 'explain', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'audit-all', 'forget'];
     expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).

@@ -296,8 +296,9 @@ describe('client links (pogo ctl): one member, commands only, no trace', () => {
       expect(n.status().links.map((l) => l.peer)).toEqual([n.name === 'a' ? 'b' : 'a']);
     }
     expect(b.status().dialing).toEqual([]);
-    const audit = await sim.resolve(session.command('audit', {}, OPERATOR, 'alice', 5_000));
-    expect(audit.ok && audit.result.map((e) => `${e.node} ${e.op} from ${e.from} by ${e.by}`)).toEqual(['b pause from ctl-host-1 by alice']);
+    const audit = await sim.resolve(session.command('audit-all', {}, OPERATOR, 'alice', 5_000));
+    expect(audit.ok && audit.result.unanswered).toEqual([]);
+    expect(audit.ok && audit.result.entries.map((e) => `${e.node} ${e.op} from ${e.from} by ${e.by}`)).toEqual(['b pause from ctl-host-1 by alice']);
 
     await sim.resolve(session.close());
     await sim.run(100);

@@ -58,18 +58,6 @@ describe('OS-process children', () => {
     expect(sup.output('talk', lines[0]!.seq)).toHaveLength(2);
   });
 
-  it('line numbers grow across every ring of the node: a reader keeps its cursor when a child gets a new ring', async () => {
-    const sup = supervisor();
-    await sup.startChild(js('again', "console.log('first'); setInterval(() => {}, 1000)"));
-    await until(() => sup.output('again').length === 1, 5_000, 'first line');
-    const cursor = sup.output('again').at(-1)!.seq;
-    await sup.terminateChild('again');
-    sup.deleteChild('again');
-    await sup.startChild(js('again', "console.log('second'); setInterval(() => {}, 1000)"));
-    await until(() => sup.output('again', cursor).length === 1, 5_000, 'the new ring read from the old cursor');
-    expect(sup.output('again', cursor).map((l) => l.text)).toEqual(['second']);
-  });
-
   it.each([
     ['permanent', 'normal', 'process.exit(0)', true],
     ['permanent', 'error', 'process.exit(3)', true],

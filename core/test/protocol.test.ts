@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, peerKnowsOp, type PeerMessage } from '../src/protocol.js';
+import { MAX_NESTING, PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, peerKnowsOp, type PeerMessage } from '../src/protocol.js';
 
 const inc = 'a1b2c3d4e5f60718';
 const nonce = '0123456789abcdef0123456789abcdef';
@@ -129,12 +129,13 @@ describe('fast paths of the frequent messages', () => {
     fc.record({ t: fc.constant('pg.leave'), scope: fc.string({ minLength: 1, maxLength: 8 }), group: fc.string({ minLength: 1, maxLength: 8 }), pids: fc.array(fc.constantFrom(pid, pid2), { minLength: 1, maxLength: 3 }) }),
     fc.record({ t: fc.constant('rs.delta'), scope: fc.string({ minLength: 1, maxLength: 8 }), seq: fc.integer({ min: 1, max: 1e9 }), entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { minLength: 1, maxLength: 3 }) }),
     fc.record({ t: fc.constant('rs.regs'), scope: fc.string({ minLength: 1, maxLength: 8 }), seq: fc.integer({ min: 1, max: 1e9 }), pull: fc.integer({ min: 1, max: 1e9 }), entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { maxLength: 3 }), more: fc.constant(true) }, { requiredKeys: ['t', 'scope', 'seq', 'pull', 'entries'] }),
+    fc.record({ t: fc.constant('cmd.reply'), id: fc.string({ minLength: 1, maxLength: 70 }), ok: fc.boolean(), result: json, error: fc.record({ code: fc.string({ maxLength: 70 }), message: fc.string({ maxLength: 20 }) }) }, { requiredKeys: ['t', 'id', 'ok'] }),
   );
   const broken = fc.tuple(frames, fc.nat(20), fc.nat(12), weird, fc.boolean()).map(([f, which, how, value, inner]) => {
     if (how > 6) return f;
     const frame: Record<string, unknown> = { ...f };
     const list = (frame['entries'] ?? frame['pids']) as unknown[];
-    if (inner && list.length > 0) {
+    if (inner && list !== undefined && list.length > 0) {
       const i = which % list.length;
       const copy = [...list];
       const e = copy[i];
@@ -169,6 +170,19 @@ describe('fast paths of the frequent messages', () => {
       { numRuns: 4000, seed: 1310 },
     );
     expect(accepted).toBeGreaterThan(1000);
+  });
+
+  it('cmd.reply: a result as deep as the frame allows is accepted by both, one level deeper by neither', () => {
+    const nested = (levels: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < levels; i++) v = [v];
+      return v;
+    };
+    for (const [levels, ok] of [[MAX_NESTING - 1, true], [MAX_NESTING, false]] as const) {
+      const frame = { t: 'cmd.reply', id: 'c1', ok: true, result: nested(levels) };
+      expect(decodeWith(PeerMessageSchema, frame).ok, `${levels} levels`).toBe(ok);
+      expect(decodeFrequent(frame) !== undefined, `${levels} levels`).toBe(ok);
+    }
   });
 });
 

@@ -59,19 +59,18 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
   audit: {
     good: [
-      [{}, { all: false }],
-      [{ all: true }, { all: true }],
-      [{ after: { n1: { incarnation: 'abc123', seq: 7 } } }, { after: { n1: { incarnation: 'abc123', seq: 7 } }, all: false }],
+      [{}, {}],
+      [{ after: { n1: { incarnation: 'abc123', seq: 7 } } }, { after: { n1: { incarnation: 'abc123', seq: 7 } } }],
     ],
     bad: [
       [{ since: 0 }, 'audit: since: unknown field'],
-      [{ all: 'yes' }, 'audit: all: must be true or false'],
       [{ after: { n1: { incarnation: 'abc', seq: -1 } } }, 'audit: after.n1.seq: must be 0 or more'],
       [{ after: { n1: { seq: 1 } } }, 'audit: after.n1.incarnation: required'],
       [{ after: { 'not a node': { incarnation: 'abc', seq: 1 } } }, 'audit: after.not a node'],
       [{ after: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`n${i}`, { incarnation: 'a', seq: 1 }])) }, 'audit: after: must name at most 1024 members'],
     ],
   },
+  'audit-all': { good: [[{}, {}]], bad: [[{ node: 'n1' }, 'audit-all: node: unknown field']] },
   view: { good: [[{}, {}]], bad: [['all', `view: ${NOT_AN_OBJECT}`]] },
   whoami: { good: [[{}, {}]], bad: [[{ role: 'operator' }, 'whoami: role: unknown field']] },
   logs: {

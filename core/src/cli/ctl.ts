@@ -39,12 +39,13 @@
  * audited on its own. Exit 0 when every spec was accepted, 1 when any was
  * refused.
  *
- * `logs <id>` prints a command child's captured output; lines from its
- * stderr start with `stderr| `, so one stream keeps their order. With
- * `--follow` it keeps asking for new lines (every FOLLOW_POLL_MS, from a
- * cursor: sequence numbers grow on each node process), says so on stderr
- * when the child moves to another node or gets a new process, and ends on
- * Ctrl-C or SIGTERM with exit 0 (or when the child is stopped for good).
+ * `logs <id>` prints a command child's captured output (the newest 500
+ * lines its node holds: a member answers at most 500 a call); lines from its stderr start with
+ * `stderr| `, so one stream keeps their order. With `--follow` it keeps
+ * asking for new lines (every FOLLOW_POLL_MS, after the last one printed:
+ * `follow`), says so on stderr when the child moves to another node or gets
+ * a new process, and ends on Ctrl-C or SIGTERM with exit 0 (or when the
+ * child is stopped for good).
  *
  * Exit codes scripts can trust (`--json` prints `{ ok: false, error: {
  * code, message } }` on stdout for every one but 0):
@@ -62,7 +63,7 @@ import { ClientSession, SessionError } from '../client-session.js';
 import { SystemClock } from '../clock.js';
 import { ConfigError, loadConfig, readTls, type NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { commandFailure, parseCommandArgs, type AuditEntry, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
+import { commandFailure, parseCommandArgs, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
 import type { CommandOp } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
@@ -114,8 +115,6 @@ const SUBMIT_BATCH_BYTES = 512 * 1024;
 export const SUBMIT_BATCHES_IN_FLIGHT = 4;
 /** How often `logs --follow` asks for new lines, ms. */
 export const FOLLOW_POLL_MS = 500;
-/** Lines a member returns per `logs` call (commands.ts): a full page means more may wait. */
-const LOGS_PAGE = 500;
 
 type Spec = CommandArgs<'start'>['spec'];
 
@@ -371,7 +370,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       return succeed(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`, e);
     }
     case 'audit': {
-      const entries: AuditEntry[] = await ask('audit', { all: true });
+      const { entries, unanswered } = await ask('audit-all', {});
+      if (unanswered.length > 0) io.stderr(`pogo ctl: warning: ${unanswered.join(', ')} did not answer: their entries are missing\n`);
       const rows = entries.map((e) => [new Date(e.at).toISOString(), e.node, e.by, e.from, `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80), e.result]);
       return succeed(table(['WHEN', 'NODE', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows), entries);
     }
@@ -384,12 +384,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     case 'logs': {
       const id = (args as CommandArgs<'logs'>).id;
       if (plan.follow) return follow(id, ask, io, json);
-      const lines: OutputLine[] = [];
-      for (let page = 0; page < 100; page++) {
-        const more = await ask('logs', { id, after: lines.at(-1)?.seq ?? 0 });
-        lines.push(...more);
-        if (more.length < LOGS_PAGE) break;
-      }
+      // The newest 500 lines the node holds (a member answers the newest after a cursor: no paging forward).
+      const lines = await ask('logs', { id, after: 0 });
       if (lines.length === 0) noteWorker(id, (await ask('explain', { id })).spec, io);
       return succeed(lines.map(outputLine).join(''), { id, lines });
     }
@@ -492,11 +488,20 @@ function describeOutcome(o: SpecOutcome): string {
 }
 
 /**
- * `logs --follow` (see the header): asks where the child runs, then for
- * the lines after the cursor, until stopped. A new node process (another
- * node, or the same node restarted) has its own line numbers: the cursor
- * starts again; a new process of the child on the same node process keeps
- * it (the numbers grow across its rings).
+ * `logs --follow` (see the header): each round asks where the child runs
+ * (`explain`), then for the lines after the last one printed. A member
+ * numbers each child's lines in that child's ring, from 1, and answers the
+ * newest 500 after a cursor; so:
+ *   - another node, or the same node restarted (a new incarnation): a new
+ *     ring, read from its start;
+ *   - a new process on the same node: the ring is kept when its record is
+ *     (a restart in place, a crash restarted there) and new when it is not
+ *     (a temporary child started afresh, a child that left and came back).
+ *     Which, the ring says: it is the same ring if it still holds, at its
+ *     number, the last line printed. Otherwise everything it holds is new.
+ *   - the same process: the same ring; if the last line printed is gone
+ *     from it, lines were dropped before they could be read (more than a
+ *     page between two rounds, or more than the ring holds): said so.
  */
 async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>, timeoutMs?: number) => Promise<MemberResults[Op]>, io: Io, json: boolean): Promise<number> {
   let stopped = false;
@@ -508,7 +513,8 @@ async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: Comm
   const note = (text: string): void => io.stderr(`pogo ctl: ${text}\n`);
   try {
     let where: { node: string; pid: string; osPid?: number } | undefined;
-    let after = 0;
+    /** The last line printed from the current ring. */
+    let last: OutputLine | undefined;
     let waitingSaid = false;
     let first = true;
     while (!stopped) {
@@ -531,25 +537,25 @@ async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: Comm
       } else {
         waitingSaid = false;
         const proc = instance.osPid !== undefined ? `os pid ${instance.osPid}` : instance.pid;
+        let newProcess = false;
         if (where === undefined) note(`following ${id} on ${instance.node} (${proc})`);
         else if (nodeProcess(where.pid) !== nodeProcess(instance.pid)) {
           note(`${id} now runs on ${instance.node} (${proc}); following it there`);
-          after = 0;
-        } else if (where.pid !== instance.pid) note(`${id} has a new process on ${instance.node} (${proc})`);
-        where = instance;
-        for (let page = 0; page < 100 && !stopped; page++) {
-          let lines: OutputLine[];
-          try {
-            lines = await ask('logs', { id, after });
-          } catch (err) {
-            // Moved between the two questions: the next round finds it.
-            if (err instanceof CtlFailure && (err.code === 'not-found' || err.code === 'not-running')) break;
-            throw err;
-          }
-          for (const l of lines) io.stdout(json ? `${JSON.stringify({ node: instance.node, ...l })}\n` : outputLine(l));
-          if (lines.length > 0) after = lines.at(-1)!.seq;
-          if (lines.length < LOGS_PAGE) break;
+          last = undefined;
+        } else if (where.pid !== instance.pid) {
+          note(`${id} has a new process on ${instance.node} (${proc})`);
+          newProcess = true;
         }
+        where = instance;
+        let lines: OutputLine[] | undefined;
+        try {
+          lines = await readAfter(last, newProcess);
+        } catch (err) {
+          // Moved between the two questions: the next round finds it.
+          if (!(err instanceof CtlFailure && (err.code === 'not-found' || err.code === 'not-running'))) throw err;
+        }
+        for (const l of lines ?? []) io.stdout(json ? `${JSON.stringify({ node: instance.node, ...l })}\n` : outputLine(l));
+        if (lines && lines.length > 0) last = lines.at(-1);
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {
@@ -563,6 +569,18 @@ async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: Comm
     return EXIT.ok;
   } finally {
     unsubscribe();
+  }
+
+  /** The lines to print after `last` (see above); `newProcess`: the ring may be another one. */
+  async function readAfter(last: OutputLine | undefined, newProcess: boolean): Promise<OutputLine[]> {
+    if (last === undefined) return ask('logs', { id, after: 0 });
+    const probe = await ask('logs', { id, after: last.seq - 1 });
+    const held = probe[0];
+    if (held && held.seq === last.seq && held.stream === last.stream && held.at === last.at && held.text === last.text) return probe.slice(1);
+    if (newProcess) return ask('logs', { id, after: 0 }); // a new ring: all of it is new
+    const dropped = held === undefined ? 0 : held.seq - last.seq - 1;
+    if (dropped > 0) io.stderr(`pogo ctl: ${dropped} line(s) of ${id} were dropped before they could be read\n`);
+    return probe;
   }
 }
 

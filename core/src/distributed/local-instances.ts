@@ -267,8 +267,8 @@ export class LocalInstances {
       await this.o.local.terminateChild(id);
       if (this.stopped) throw new DistError('shutting-down', `${this.o.node} is shutting down`);
       if (this.managed.get(id) !== m) throw stoppedMeanwhile();
-      // A temporary child is removed when it stops: start it from its spec again.
-      const started = this.o.local.child(id) ? await this.o.local.restartChild(id) : await this.o.local.startChild(live.spec);
+      // It counts as a restart in place (`restarts`); a temporary child, removed when it stopped, starts afresh from its spec.
+      const started = this.o.local.child(id) ? await this.o.local.restartChild(id, { countRestart: true }) : await this.o.local.startChild(live.spec);
       if (this.managed.get(id) !== m) throw stoppedMeanwhile();
       return started.pid;
     } catch (err) {

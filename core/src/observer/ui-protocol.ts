@@ -119,8 +119,10 @@ export const COMMAND_ARG_SCHEMAS = {
   forget: z.object({ node: NodeArg }).strict(),
   pause: NoArgs,
   resume: NoArgs,
-  /** Entries after `after[member]` only, from each member it names (the whole log from the others); `all` (since 2.2): every up member's log merged, oldest first (the member asks the others), otherwise the member's own. */
-  audit: z.object({ after: AuditCursorsArg.optional(), all: z.boolean(fieldError('true or false')).default(false) }).strict(),
+  /** Entries after `after[member]` only, from each member it names; the whole log from the others. */
+  audit: z.object({ after: AuditCursorsArg.optional() }).strict(),
+  /** Every up member's audit log merged, oldest first: the member asks the others (since 2.2; for a client, which has one link). */
+  'audit-all': NoArgs,
   view: NoArgs,
   whoami: NoArgs,
   /** Output lines of an OS-process child with a sequence number above `after`. */
@@ -217,7 +219,8 @@ export const WIRE_FIELDS = {
   forget: ['node'],
   pause: [],
   resume: [],
-  audit: ['after', 'all'],
+  audit: ['after'],
+  'audit-all': [],
   view: [],
   whoami: [],
   logs: ['id', 'after'],
@@ -444,6 +447,8 @@ export const MEMBER_RESULT_SCHEMAS = {
   pause: NoResult,
   resume: NoResult,
   audit: z.array(AuditEntrySchema),
+  /** `unanswered`: the members that did not answer (their entries are missing). */
+  'audit-all': z.object({ entries: z.array(AuditEntrySchema), unanswered: z.array(z.string()) }),
   view: MemberViewReplySchema,
   whoami: z.object({ role: z.enum(['operator', 'viewer']) }),
   logs: z.array(OutputLineSchema),

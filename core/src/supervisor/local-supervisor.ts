@@ -130,8 +130,6 @@ interface ChildRecord {
 
 export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   private readonly children = new Map<string, ChildRecord>();
-  /** Output line numbers, shared by every child's ring (log-ring.ts): they only grow on this node. */
-  private readonly outputSeq = { next: 1 };
   private readonly startTimeoutMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -193,7 +191,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       retryTimer: undefined,
       stableTimer: undefined,
       nextRetryAt: undefined,
-      output: isCommandStart(spec.start) ? new LogRing(this.o.outputLines ?? 1000, 4096, this.outputSeq) : undefined,
+      output: isCommandStart(spec.start) ? new LogRing(this.o.outputLines ?? 1000) : undefined,
       pendingExit: undefined,
       stopWaiters: [],
     };
@@ -245,8 +243,13 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     if (record.spec.restart === 'temporary' && this.children.get(id) === record) this.remove(record, 'terminated');
   }
 
-  /** Starts a stopped or failing child again (OTP's restart_child). */
-  async restartChild(id: string): Promise<{ id: string; pid: string }> {
+  /**
+   * Starts a stopped or failing child again (OTP's restart_child).
+   * `countRestart`: it counts in `restarts`, as a restart in place does (the
+   * distributed supervisor's `restart`: an operator's stop and start, which
+   * readers tell from a new child record by that count).
+   */
+  async restartChild(id: string, options: { countRestart?: boolean } = {}): Promise<{ id: string; pid: string }> {
     if (this.shuttingDown) throw new SupervisorError('shutting-down', 'the node is shutting down');
     const record = this.mustGet(id);
     if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
@@ -255,6 +258,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     record.stopDeadlineMs = undefined;
     record.failures = 0;
     record.restartTimes = [];
+    if (options.countRestart) record.restarts++;
     const error = await this.launch(record, true);
     if (error) {
       this.setStatus(record, 'stopped', error);

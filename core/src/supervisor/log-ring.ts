@@ -1,13 +1,6 @@
 /**
  * A bounded ring of output lines for one child: the newest `capacity` lines
  * are kept, each cut to `maxLineBytes`, so a chatty child costs bounded memory.
- *
- * Sequence numbers come from `sequence`, which a local supervisor shares
- * between all its rings: they grow across every ring of one node process,
- * so a reader's cursor (`read(afterSeq)`) stays right when a child's ring
- * is replaced there (a temporary child restarted in place, a child that
- * left and came back) — it never has to guess whether it is reading an old
- * ring or a new one.
  */
 export interface OutputLine {
   /** Monotonic sequence number across both streams (lets readers page). */
@@ -19,14 +12,13 @@ export interface OutputLine {
 
 export class LogRing {
   private readonly lines: OutputLine[] = [];
+  private nextSeq = 1;
   private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
   dropped = 0;
 
   constructor(
     readonly capacity = 1000,
     readonly maxLineBytes = 4096,
-    /** Where sequence numbers come from (shared by the rings of one node process). */
-    private readonly sequence: { next: number } = { next: 1 },
   ) {}
 
   /** Feeds a chunk of a stream; complete lines go into the ring. */
@@ -61,7 +53,7 @@ export class LogRing {
 
   private push(stream: 'stdout' | 'stderr', text: string, at: number): void {
     const cut = text.length > this.maxLineBytes ? `${text.slice(0, this.maxLineBytes)}…` : text;
-    this.lines.push({ seq: this.sequence.next++, at, stream, text: cut });
+    this.lines.push({ seq: this.nextSeq++, at, stream, text: cut });
     if (this.lines.length > this.capacity) {
       this.lines.shift();
       this.dropped++;

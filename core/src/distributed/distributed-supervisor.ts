@@ -122,6 +122,17 @@ interface Waiter {
   queued: boolean;
 }
 
+/**
+ * The revision a start request waits for: its own, or that of an identical
+ * start of the same id that won (first start wins); undefined when the start
+ * that won has another spec (a conflict).
+ */
+function awaitedRev(v: ChildView, rev: Ver, spec: ChildSpec): Ver | undefined {
+  const live = v.live;
+  if (!live || live.rev === rev) return rev;
+  return sameSpec(live.spec, spec) ? live.rev : undefined;
+}
+
 export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; change: [] }> {
   private readonly desired: DesiredState;
   private readonly live: LiveState;
@@ -398,14 +409,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         reject(new DistError('terminated', `child ${id} was terminated before it started`));
         return true;
       }
-      const live = v.live;
-      if (live && live.rev !== rev) {
-        if (!sameSpec(live.spec, spec)) {
-          reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
-          return true;
-        }
-        rev = live.rev;
+      const awaited = awaitedRev(v, rev, spec);
+      if (awaited === undefined) {
+        reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
+        return true;
       }
+      rev = awaited;
       const runner = v.runners.find((r) => r.rev === rev);
       if (runner && this.heldByAll(tick)) {
         resolve({ id, node: runner.node, pid: runner.pid });
@@ -449,14 +458,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         resolve({ id, state: 'finished' });
         return true;
       }
-      const live = v.live;
-      if (live && live.rev !== rev) {
-        if (!sameSpec(live.spec, spec)) {
-          reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
-          return true;
-        }
-        rev = live.rev;
+      const awaited = awaitedRev(v, rev, spec);
+      if (awaited === undefined) {
+        reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
+        return true;
       }
+      rev = awaited;
       if (!this.heldByAll(tick)) return false;
       const runner = v.runners.find((r) => r.rev === rev);
       if (runner === undefined && v.failures.size === 0 && this.o.clock.now() < deadline) return false;

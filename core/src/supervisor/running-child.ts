@@ -6,12 +6,15 @@
 import type { Clock } from '../clock.js';
 import type { ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
+import type { ChildChannel } from './child-channel.js';
 import type { Shutdown } from './child-spec.js';
 import type { ExitReason } from './restart-policy.js';
 
 export interface RunningChild {
   /** The OS process id, for OS-process children. */
   readonly osPid: number | undefined;
+  /** Where calls and casts to this instance go (child-channel.ts); undefined when its kind takes none. */
+  readonly channel?: ChildChannel;
   /** Stops the child per `shutdown`; resolves once it has exited (after `onExit`). */
   stop(shutdown: Shutdown): Promise<void>;
 }

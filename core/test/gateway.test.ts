@@ -237,13 +237,21 @@ describe('observer gateway', () => {
       held.push(ack);
     });
     await new Promise((r) => socket.on('snapshot', r));
+    const patches: StatePatch[] = [];
+    socket.on('patch', (p: StatePatch) => patches.push(p));
     for (let i = 0; i < 10; i++) await members[0]!.supervisor.startChild({ id: `slow${i}`, start: { worker: 'w' } });
     await until(() => received >= 1, 2_000, 'the first patch');
-    // Ten gateway intervals with the first patch still unacknowledged: nothing more.
-    await new Promise((r) => setTimeout(r, 200));
+    // All ten are in the observer's state, and the gateway then held this client's patch back on ten more
+    // rounds (counted by the gateway, not guessed from a sleep): it still has only the first.
+    await until(() => observer.supervisor.whichChildren('global').filter((c) => c.status === 'running').length === 10, 5_000, 'the observer sees all ten running');
+    const heldBefore = gateway.patchesHeld();
+    await until(() => gateway!.patchesHeld() >= heldBefore + 10, 5_000, 'ten more rounds held back');
     expect(received).toBe(1);
     held.shift()!();
     await until(() => received === 2, 2_000, 'the coalesced patch');
+    // Between them, the two patches bring all ten running (the coalesced one everything the first lacked).
+    const seen = new Set(patches.flatMap((p) => (p.children?.set ?? []).filter((c) => c.status === 'running').map((c) => c.id)));
+    for (let i = 0; i < 10; i++) expect(seen.has(`slow${i}`)).toBe(true);
   });
 });
 

@@ -77,6 +77,8 @@ export interface Gateway {
   readonly token: string;
   /** Number of connected clients. */
   clients(): number;
+  /** Patches held back so far because a client had not acknowledged its last one (PatchFeed.held). */
+  patchesHeld(): number;
   close(): Promise<void>;
 }
 
@@ -242,6 +244,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     url: server.url,
     token,
     clients: () => feed.size,
+    patchesHeld: () => feed.held,
     close: async () => {
       closed = true;
       node.clock.clearTimeout(patchTimer);

@@ -113,6 +113,8 @@ interface Feed {
 
 export class PatchFeed {
   private readonly feeds = new Map<string, Feed>();
+  /** Rounds in which a client got nothing because its last patch was unacknowledged (for tests and diagnosis). */
+  held = 0;
 
   constructor(
     private readonly io: UiServer,
@@ -148,7 +150,10 @@ export class PatchFeed {
   /** One round: a patch to every client that has acknowledged its last one and whose state changed. */
   flush(): void {
     for (const [id, feed] of this.feeds) {
-      if (feed.awaiting) continue; // coalesce: the next patch covers everything since the last ack
+      if (feed.awaiting) {
+        this.held++;
+        continue; // coalesce: the next patch covers everything since the last ack
+      }
       const next = this.current(feed.access);
       if (next === feed.sent) continue;
       const patch = diffState(feed.sent, next);

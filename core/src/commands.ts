@@ -38,6 +38,13 @@
  * the cluster takes them in one write (one delta per peer for the whole
  * batch); each spec gets its own audit entry.
  *
+ * `call` (operator, audited; since 2.3) sends a message to a child wherever
+ * it runs and answers with its reply and the instance that gave it
+ * (DistributedSupervisor.callDetailed, distributed/calls.ts); its typed
+ * errors (`not-found`, `not-running`, `no-handler`, `handler-error`,
+ * `timeout`, `too-large`) come back as the command's error. `whereis` (an
+ * open read, like `view`) answers where the child's instance runs, or null.
+ *
  * `whoami` tells a client which role its credential has (the gateway asks
  * once per session); `logs` returns the captured output of an OS-process
  * child (viewer or operator); `restart` (operator) stops a child's instance
@@ -87,9 +94,9 @@ import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, t
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
-export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart', 'submit']);
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart', 'submit', 'call']);
 /** Reads that need no credential: what any linked node can read from pg and the store anyway. */
-export const OPEN_READS: ReadonlySet<CommandOp> = new Set(['view', 'status', 'explain']);
+export const OPEN_READS: ReadonlySet<CommandOp> = new Set(['view', 'status', 'explain', 'whereis']);
 
 /** Arguments kept verbatim in an audit entry up to this JSON length and nesting; beyond, a shortened string. */
 export const AUDIT_ARGS_CHARS = 2048;
@@ -243,6 +250,8 @@ export class CommandExecutor {
         }
         case 'explain':
           return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(sup.explain(command.value.args.id)) };
+        case 'whereis':
+          return { t: 'cmd.reply', id: cmd.id, ok: true, result: sup.whereis(command.value.args.id) ?? null };
         default:
           return this.error(cmd, 'bad-request', `${cmd.op} is not an open read`);
       }
@@ -316,9 +325,14 @@ export class CommandExecutor {
           ),
         );
       }
+      case 'call': {
+        const { id, message, timeoutMs } = command.args;
+        return sup.callDetailed(id, message, timeoutMs === undefined ? {} : { timeoutMs });
+      }
       case 'view':
       case 'status':
       case 'explain':
+      case 'whereis':
         return undefined; // open reads: answered before the credential check (openRead)
     }
   }

@@ -75,11 +75,16 @@
  * there as an invalid frame, so a sender checks `COMMAND_OP_SINCE` against
  * the peer's version first and fails at once with a clear error.
  *
+ * Version 2.3 added messages to children (issue 16, distributed/calls.ts):
+ * the command ops `call` (an operator's message to a child, audited) and
+ * `whereis` (an open read, like `view`). A 2.2 peer does not know them:
+ * senders check `COMMAND_OP_SINCE` first, as for 2.2's ops.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = { major: 2, minor: 2 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 3 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -407,11 +412,11 @@ export const StoreAckSchema = z.object({ t: z.literal('rs.ack'), scope: ScopeNam
 export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
-export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit', 'audit-all'] as const;
+export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit', 'audit-all', 'call', 'whereis'] as const;
 export const CommandOpSchema = z.enum(COMMAND_OPS);
 export type CommandOp = z.infer<typeof CommandOpSchema>;
 /** The minor version (of major 2) that added each op after 2.0; a peer of an older minor would drop the frame as invalid. */
-export const COMMAND_OP_SINCE: Partial<Record<CommandOp, number>> = { restart: 2, explain: 2, status: 2, submit: 2, 'audit-all': 2 };
+export const COMMAND_OP_SINCE: Partial<Record<CommandOp, number>> = { restart: 2, explain: 2, status: 2, submit: 2, 'audit-all': 2, call: 3, whereis: 3 };
 
 /** Whether a peer speaking `version` knows `op`. */
 export function peerKnowsOp(version: { major: number; minor: number }, op: CommandOp): boolean {

@@ -23,7 +23,8 @@ function makeContext(id = 'child-1', localId = '1'): FakeContext {
   const log = new MemoryLogger();
   const groups = new ProcessGroups({ node: NODE, incarnation: INCARNATION, channel: { send() {} }, log });
   const controller = new AbortController();
-  return { id, pid: `${NODE}/${INCARNATION}/${localId}`, node: NODE, signal: controller.signal, log, groups, exit: vi.fn<(reason?: WorkerExit) => void>(), controller };
+  const noMessaging = () => Promise.reject(new Error('no messaging in this test'));
+  return { id, pid: `${NODE}/${INCARNATION}/${localId}`, node: NODE, signal: controller.signal, log, groups, handover: undefined, exit: vi.fn<(reason?: WorkerExit) => void>(), onMessage: vi.fn(), onHandover: vi.fn(), call: noMessaging, cast: noMessaging, controller };
 }
 
 /** Starts a worker; the examples return their handle synchronously. */

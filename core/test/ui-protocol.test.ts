@@ -86,6 +86,19 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
+  call: {
+    good: [
+      [{ id: 'kv', message: { op: 'get', key: 'a' } }, { id: 'kv', message: { op: 'get', key: 'a' } }],
+      [{ id: 'kv', message: null, timeoutMs: 250 }, { id: 'kv', message: null, timeoutMs: 250 }],
+    ],
+    bad: [
+      [{ id: 'kv' }, 'call: message: required'],
+      [{ id: 'kv', message: 1, timeoutMs: 0 }, 'call: timeoutMs: must be 1 or more'],
+      [{ id: 'kv', message: 1, timeoutMs: 600_001 }, 'call: timeoutMs: must be at most 600000 (10 minutes)'],
+      [{ message: 1 }, 'call: id: required'],
+    ],
+  },
+  whereis: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'whereis: id: required']] },
   restart: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'restart: id: required'], [{ id: 'web-1', node: 'n2' }, 'restart: node: unknown field']] },
   status: { good: [[{}, {}]], bad: [[{ verbose: true }, 'status: verbose: unknown field']] },
   submit: {

@@ -33,6 +33,9 @@ import type { StoreMessage } from '../protocol.js';
 import type { Random } from '../random.js';
 import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
+import type { JsonValue } from '../groups.js';
+import { MessageError } from '../supervisor/child-channel.js';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../observer/ui-protocol.js';
 import { DesiredState, type StoreSummary } from './desired-state.js';
 import { DistError } from './errors.js';
 import type { DistEvent } from './events.js';
@@ -99,6 +102,18 @@ export interface DistributedOptions {
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
   /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
   relink?(reason: string): void;
+}
+
+/** How long a call may take in all (waiting for a new instance included); default DEFAULT_CALL_TIMEOUT_MS. */
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
+/** A call's reply and the instance that gave it. */
+export interface CallAnswer {
+  reply: JsonValue;
+  node: string;
+  pid: string;
 }
 
 /** A start recorded in the desired state (or the same spec found there): what its waiter checks. */
@@ -567,6 +582,55 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const v = this.reconciler.view(id);
     if (!v.live) return undefined;
     return v.runners.map((r) => ({ node: r.node, pid: r.pid }));
+  }
+
+  /**
+   * Where `id`'s instance runs now, as this node sees it (its `run:<id>`
+   * group: no scan, no message); undefined when none runs. With several
+   * (a start-first overlap, a duplicate about to be resolved), the one on
+   * the child's owner, else the first.
+   */
+  whereis(id: string): { node: string; pid: string } | undefined {
+    const v = this.reconciler.view(id);
+    if (!v.live || v.runners.length === 0) return undefined;
+    const r = v.runners.find((x) => x.node === v.owner) ?? v.runners[0]!;
+    return { node: r.node, pid: r.pid };
+  }
+
+  /**
+   * Sends `message` to child `id` wherever it runs and resolves with its
+   * reply (distributed/calls.ts); rejects with a MessageError.
+   */
+  async call(id: string, message: JsonValue, options: CallOptions = {}): Promise<JsonValue> {
+    return (await this.callDetailed(id, message, options)).reply;
+  }
+
+  /** `call`, answering also which instance replied (its node and pid). */
+  async callDetailed(id: string, message: JsonValue, options: CallOptions = {}): Promise<CallAnswer> {
+    const at = this.whereis(id);
+    if (!at) throw this.absence(id);
+    if (at.node !== this.o.node) throw new MessageError('not-running', `calls to other nodes are not routed yet (${id} runs on ${at.node})`);
+    const found = this.o.local.instanceChannel(id, at.pid);
+    if (!('channel' in found) || !found.channel) throw new MessageError('no-handler', `${id} takes no messages`);
+    const reply = await found.channel.call(message, options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    return { reply, node: at.node, pid: at.pid };
+  }
+
+  /** Delivers `message` to child `id` without a reply; resolves once its instance took it. */
+  async cast(id: string, message: JsonValue): Promise<void> {
+    const at = this.whereis(id);
+    if (!at) throw this.absence(id);
+    const found = this.o.local.instanceChannel(id, at.pid);
+    if (!('channel' in found) || !found.channel) throw new MessageError('no-handler', `${id} takes no messages`);
+    found.channel.cast(message);
+  }
+
+  /** Why no instance of `id` can take a message: never known, or terminated, or between instances. */
+  private absence(id: string): MessageError {
+    const v = this.reconciler.view(id);
+    if (v.live) return new MessageError('timeout', `${id} has no running instance now`);
+    if (v.register.floor !== undefined) return new MessageError('not-running', `${id} was terminated`);
+    return new MessageError('not-found', `no child with id ${JSON.stringify(id)}`);
   }
 
   /** Removes a pin; placement decides again. */

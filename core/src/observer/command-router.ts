@@ -3,8 +3,8 @@
  *
  * 1. Validate: parseUiCommand (ui-protocol.ts), once, here at the edge; a
  *    refusal is `bad-request` naming the field.
- * 2. Check access: `explain`, `lock` and `unlock` are open to every
- *    session (explain reads what the observer shows anyway); `audit` and
+ * 2. Check access: `explain`, `whereis`, `lock` and `unlock` are open to every
+ *    session (explain and whereis read what the observer shows anyway); `audit` and
  *    `logs` need a viewer or operator credential (a locked operator session
  *    reads as a viewer does); every other op needs an operator session that
  *    is not locked. A refusal is `read-only`, saying what would do.
@@ -26,7 +26,8 @@
  *      the rest  sent to one member (chooseMember), which checks the
  *                credential again, executes and audits (`restart`: a member
  *                passes it on to the node that runs the child; a `too-large`
- *                refusal is also logged here, naming who sent it)
+ *                refusal is also logged here, naming who sent it; `call`
+ *                waits as long as the call's own timeout, and a moment more)
  *
  * Every path answers with a CommandAck; an exception becomes `failed`, so
  * whatever a client sends, it gets a typed answer and the gateway serves on.
@@ -38,7 +39,7 @@ import { credentialRole } from './auth.js';
 import { sessionAccess, type SessionData } from './server.js';
 import type { Access } from './state.js';
 import { jsonBytes } from './command-size.js';
-import { commandFailure, parseUiCommand, type AuditEntry, type CommandAck, type CommandArgs, type CommandArgsInput, type CommandErrorCode, type CommandFailure, type UiCommand } from './ui-protocol.js';
+import { commandFailure, DEFAULT_CALL_TIMEOUT_MS, parseUiCommand, type AuditEntry, type CommandAck, type CommandArgs, type CommandArgsInput, type CommandErrorCode, type CommandFailure, type UiCommand } from './ui-protocol.js';
 
 const AUDIT_TIMEOUT_MS = 5_000;
 const LOGS_TIMEOUT_MS = 5_000;
@@ -48,7 +49,7 @@ const fail = (code: CommandErrorCode, message: string): { ok: false; error: Comm
 
 /** Why a session may not send `op`, or undefined when it may. */
 export function accessRefusal(op: UiCommand['op'], access: Access): string | undefined {
-  if (op === 'explain' || op === 'lock' || op === 'unlock') return undefined;
+  if (op === 'explain' || op === 'lock' || op === 'unlock' || op === 'whereis') return undefined;
   if (op === 'audit' || op === 'logs') return access === 'none' ? `${op} needs a viewer or operator credential` : undefined;
   switch (access) {
     case 'operator':
@@ -144,6 +145,13 @@ export class CommandRouter {
         return send('move', command.args);
       case 'restart':
         return send('restart', command.args);
+      case 'whereis':
+        return send('whereis', command.args);
+      case 'call': {
+        // The member waits up to the call's own timeout (DEFAULT_CALL_TIMEOUT_MS when none is given); its answer needs a moment more.
+        const reply = await this.node.command(to, 'call', command.args, session.credential, session.user, (command.args.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + COMMAND_TIMEOUT_MS);
+        return reply;
+      }
       default: {
         const reply = await send(command.op, command.args);
         return reply.ok ? { ok: true, result: null } : reply;

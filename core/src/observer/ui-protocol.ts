@@ -48,6 +48,7 @@ import type { DistErrorCode } from '../distributed/errors.js';
 import type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
 import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
 import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
+import type { MessageErrorCode } from '../supervisor/child-channel.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import type { Access, ClusterState, StatePatch } from './state.js';
@@ -63,7 +64,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
  * cluster, and the ones the gateway answers itself: `explain`, and `lock` /
  * `unlock` (the session drops its operator rights, or takes them back).
  */
-export const UI_OPS = ['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock'] as const;
+export const UI_OPS = ['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock', 'call', 'whereis'] as const;
 export type UiOp = (typeof UI_OPS)[number];
 /** Every op with arguments: what members execute, and `explain`. */
 export type AnyOp = CommandOp | UiOp;
@@ -88,6 +89,12 @@ const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v
   }
 });
 const NoArgs = z.object({}).strict();
+/** A message to a child: any JSON value (null included: see WIRE_NULLABLE). Its size is checked where it is routed (distributed/calls.ts). */
+const MessageArg = z.custom<JsonValue>((v) => v !== undefined && isJsonValue(v), { error: (issue) => (issue.input === undefined ? 'required' : 'must be plain JSON') });
+/** How long a call waits for its reply when it names no timeout. */
+export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+/** Longest a call may wait for its reply (10 minutes). */
+export const MAX_CALL_TIMEOUT_MS = 600_000;
 
 /**
  * Where a reader of the audit log is in each member's log: the newest entry
@@ -146,6 +153,20 @@ export const COMMAND_ARG_SCHEMAS = {
     .strict(),
   lock: NoArgs,
   unlock: NoArgs,
+  /**
+   * Send `message` to child `id` wherever it runs and wait for its reply
+   * (since protocol 2.3; distributed/calls.ts): `timeoutMs` bounds the
+   * whole call, waiting for a new instance included (default 5 s).
+   */
+  call: z
+    .object({
+      id: ChildIdArg,
+      message: MessageArg,
+      timeoutMs: z.number(fieldError('a number')).int('must be a whole number').min(1, 'must be 1 or more').max(MAX_CALL_TIMEOUT_MS, `must be at most ${MAX_CALL_TIMEOUT_MS} (10 minutes)`).optional(),
+    })
+    .strict(),
+  /** Where child `id`'s instance runs now (since protocol 2.3). */
+  whereis: z.object({ id: ChildIdArg }).strict(),
 } as const satisfies Record<AnyOp, z.ZodType>;
 
 /** An op's arguments after validation (defaults filled). */
@@ -228,7 +249,12 @@ export const WIRE_FIELDS = {
   explain: ['id'],
   status: [],
   submit: ['specs', 'waitMs'],
+  call: ['id', 'message', 'timeoutMs'],
+  whereis: ['id'],
 } as const satisfies { [Op in CommandOp]: ReadonlyArray<keyof CommandArgs<Op>> };
+
+/** Fields whose value may be JSON null: on the wire a null there is the value, not a field left out. */
+const WIRE_NULLABLE: Partial<Record<CommandOp, ReadonlySet<string>>> = { call: new Set(['message']) };
 
 /** Named arguments as the positional array `cmd.args` carries (trailing fields left out are not sent). */
 export function encodeWireArgs<Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>): JsonValue[] {
@@ -247,8 +273,9 @@ export function decodeWireCommand(op: CommandOp, wire: readonly JsonValue[]): Ch
   const fields: readonly string[] = WIRE_FIELDS[op];
   if (wire.length > fields.length) return { ok: false, message: `${op}: takes ${fields.length === 0 ? 'no arguments' : `${fields.length} argument(s) (${fields.join(', ')})`}, got ${wire.length}` };
   const named: Record<string, JsonValue> = {};
+  const nullable = WIRE_NULLABLE[op];
   fields.forEach((f, i) => {
-    if (i < wire.length && wire[i] !== null) named[f] = wire[i]!;
+    if (i < wire.length && (wire[i] !== null || nullable?.has(f) === true)) named[f] = wire[i]!;
   });
   const args = parseCommandArgs(op, named);
   return args.ok ? { ok: true, value: { op, args: args.value } as MemberCommand } : args;
@@ -292,12 +319,16 @@ export const COMMAND_ERROR_CODES = [
   'running',
   'not-allowed',
   'unknown-worker',
+  // a message to a child (supervisor/child-channel.ts; not-found, not-running, timeout and too-large above)
+  'no-handler',
+  'handler-error',
   // anything else
   'failed',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
 const _everyDistCode: DistErrorCode extends CommandErrorCode ? true : false = true;
 const _everySupervisorCode: SupervisorErrorCode extends CommandErrorCode ? true : false = true;
+const _everyMessageCode: MessageErrorCode extends CommandErrorCode ? true : false = true;
 
 export interface CommandFailure {
   code: CommandErrorCode;
@@ -435,6 +466,10 @@ export type Submitted = z.output<typeof SubmittedSchema>;
 export const SubmitRefusedSchema = z.object({ id: z.string(), refused: z.object({ code: z.string(), message: z.string() }) });
 export type SubmitOutcome = Submitted | z.output<typeof SubmitRefusedSchema>;
 
+/** `call`: the child's reply, and the instance that gave it (the node it runs on, its pid). */
+export const CallResultSchema = z.object({ reply: JsonSchema, node: z.string(), pid: z.string() });
+export type CallResult = z.output<typeof CallResultSchema>;
+
 /** What a member answers, per op. */
 export const MEMBER_RESULT_SCHEMAS = {
   start: StartedChildSchema,
@@ -457,6 +492,9 @@ export const MEMBER_RESULT_SCHEMAS = {
   explain: ExplanationSchema,
   status: MemberStatusReplySchema,
   submit: z.array(z.union([SubmittedSchema, SubmitRefusedSchema])),
+  call: CallResultSchema,
+  /** null: no instance runs now. */
+  whereis: z.union([z.object({ node: z.string(), pid: z.string() }), z.null()]),
 } as const satisfies Record<CommandOp, z.ZodType>;
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 
@@ -553,6 +591,9 @@ export interface UiResults {
   /** What the session may do now. */
   lock: { access: Access };
   unlock: { access: Access };
+  /** The child's reply, and the node and pid of the instance that answered. */
+  call: MemberResults['call'];
+  whereis: MemberResults['whereis'];
 }
 
 export type CommandAck<Op extends UiOp = UiOp> = { ok: true; result: UiResults[Op] } | { ok: false; error: CommandFailure };

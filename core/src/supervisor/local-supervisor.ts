@@ -17,6 +17,17 @@
  *
  * Each instance gets a fresh pid; its process-group memberships are dropped
  * when it ends (as Erlang's pg does when a process dies).
+ *
+ * Messages (issue 16): `instanceChannel(id, pid)` is the channel of the
+ * instance `pid` while it is `running` and not handing over its state;
+ * otherwise it says why there is none (`moved`: another instance will take
+ * messages — stopping, restarting, handing over, or an older pid; `gone`:
+ * no record of the child). `takeHandover` closes the instance to messages
+ * first, then asks it for its state, so no message reaches it after its
+ * state was taken (race "a call during the handover": it is answered
+ * `moved` and waits for the new instance). A start may carry the state a
+ * previous instance handed over: the first instance gets it, a restart
+ * after a crash does not.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -27,9 +38,10 @@ import { isCommandStart, parseChildSpec, sameSpec, type ChildSpec, type Shutdown
 import { LogRing, type OutputLine } from './log-ring.js';
 import { startOsChild } from './os-child.js';
 import { describeExit, failingBackoff, shouldRestart, withinIntensity, type ExitReason } from './restart-policy.js';
+import type { ChildChannel } from './child-channel.js';
 import { StartError, type RunningChild } from './running-child.js';
 import { startWorkerChild } from './worker-child.js';
-import type { WorkerRegistry } from './workers.js';
+import type { ChildMessaging, WorkerRegistry } from './workers.js';
 
 export type ChildStatus = 'starting' | 'running' | 'stopping' | 'stopped' | 'failing';
 
@@ -89,7 +101,12 @@ export interface LocalSupervisorOptions {
   failingBackoffMaxMs?: number;
   /** Lines of output kept per OS-process child. */
   outputLines?: number;
+  /** Calls and casts the children make (workers' `ctx.call`): the distributed layer, once it exists. */
+  messaging?(): ChildMessaging | undefined;
 }
+
+/** Why an instance takes no message now (`instanceChannel`). */
+export type NoChannel = 'moved' | 'gone';
 
 export type SupervisorErrorCode = 'invalid-spec' | 'already-present' | 'not-found' | 'running' | 'not-allowed' | 'unknown-worker' | 'start-failed' | 'shutting-down';
 
@@ -126,6 +143,10 @@ interface ChildRecord {
   stopWaiters: Array<() => void>;
   /** A stop with a deadline was asked for (terminateChild): a start still in progress is stopped within it. */
   stopDeadlineMs?: number;
+  /** The state handed over by a previous instance, for the next launch only. */
+  handover?: JsonValue;
+  /** The pid whose state was taken (takeHandover): it takes no more messages. */
+  handedOver?: string;
 }
 
 export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
@@ -165,7 +186,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
    * a SupervisorError (and keeps nothing) when the spec is invalid, the id is
    * taken, or the first start fails.
    */
-  async startChild(input: unknown): Promise<{ id: string; pid: string }> {
+  async startChild(input: unknown, options: { handover?: JsonValue } = {}): Promise<{ id: string; pid: string }> {
     if (this.shuttingDown) throw new SupervisorError('shutting-down', 'the node is shutting down');
     const spec = this.check(input);
     const existing = this.children.get(spec.id);
@@ -194,6 +215,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       output: isCommandStart(spec.start) ? new LogRing(this.o.outputLines ?? 1000) : undefined,
       pendingExit: undefined,
       stopWaiters: [],
+      ...(options.handover !== undefined ? { handover: options.handover } : {}),
     };
     this.children.set(spec.id, record);
     this.emitChange(record, undefined, 'starting', 'start requested');
@@ -291,6 +313,32 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     return r ? this.info(r) : undefined;
   }
 
+  /** The channel of instance `pid` of `id` while it takes messages, or why it does not (see the header). */
+  instanceChannel(id: string, pid: string): { channel: ChildChannel | undefined } | { none: NoChannel } {
+    const r = this.children.get(id);
+    if (!r) return { none: 'gone' };
+    if (r.status !== 'running' || r.pid !== pid || r.handedOver === pid || !r.instance) return { none: 'moved' };
+    return { channel: r.instance.channel };
+  }
+
+  /** The pid of `id`'s instance that takes messages now, if any. */
+  messagePid(id: string): string | undefined {
+    const r = this.children.get(id);
+    return r?.status === 'running' && r.instance && r.handedOver !== r.pid ? r.pid : undefined;
+  }
+
+  /**
+   * Closes `id`'s running instance to messages and asks it for its state
+   * (see the header). Undefined when it registered no handover, or nothing
+   * runs; rejects with the reason when the instance failed to give it.
+   */
+  async takeHandover(id: string, timeoutMs: number): Promise<JsonValue | undefined> {
+    const r = this.children.get(id);
+    if (!r || r.status !== 'running' || !r.instance || r.pid === undefined) return undefined;
+    r.handedOver = r.pid;
+    return r.instance.takeHandover?.(timeoutMs);
+  }
+
   countChildren(): ChildCounts {
     const counts: ChildCounts = { specs: 0, active: 0, failing: 0, stopped: 0, workers: 0, commands: 0 };
     for (const r of this.children.values()) {
@@ -343,7 +391,12 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     if (record.status !== 'starting') this.setStatus(record, 'starting', record.restarts > 0 ? 'restarting' : 'starting');
     const parentLog = this.o.log;
     let log: Logger | undefined;
+    const handover = record.handover;
+    record.handover = undefined;
+    const messaging = this.o.messaging?.();
     const ctx = {
+      ...(handover !== undefined ? { handover } : {}),
+      ...(messaging !== undefined ? { messaging } : {}),
       id,
       pid,
       node: this.o.node,

@@ -4,17 +4,25 @@
  * may ask it to stop according to the spec's shutdown policy.
  */
 import type { Clock } from '../clock.js';
-import type { ProcessGroups } from '../groups.js';
+import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { ChildChannel } from './child-channel.js';
 import type { Shutdown } from './child-spec.js';
 import type { ExitReason } from './restart-policy.js';
+import type { ChildMessaging } from './workers.js';
 
 export interface RunningChild {
   /** The OS process id, for OS-process children. */
   readonly osPid: number | undefined;
   /** Where calls and casts to this instance go (child-channel.ts); undefined when its kind takes none. */
   readonly channel?: ChildChannel;
+  /**
+   * The instance's state for its successor on a planned move (workers'
+   * `ctx.onHandover`): undefined when it registered none; rejects with the
+   * reason when the handover failed (threw, not JSON, took longer than
+   * `timeoutMs`). Called at most once, just before `stop`.
+   */
+  takeHandover?(timeoutMs: number): Promise<JsonValue | undefined>;
   /** Stops the child per `shutdown`; resolves once it has exited (after `onExit`). */
   stop(shutdown: Shutdown): Promise<void>;
 }
@@ -26,6 +34,10 @@ export interface InstanceContext {
   readonly clock: Clock;
   readonly log: Logger;
   readonly groups: ProcessGroups;
+  /** The state the previous instance handed over on a planned move (workers' `ctx.handover`). */
+  readonly handover?: JsonValue;
+  /** Calls and casts to other children (workers' `ctx.call` / `ctx.cast`); absent: none can be made from here. */
+  readonly messaging?: ChildMessaging;
   /** Called exactly once, when the instance has ended (after start succeeded). */
   onExit(reason: ExitReason): void;
 }

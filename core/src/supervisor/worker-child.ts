@@ -11,12 +11,30 @@
  * the shutdown policy. In-process code cannot be killed: a worker that does
  * not stop in time is abandoned with a warning (its timers may still run),
  * which is why workers should honour `ctx.signal`.
+ *
+ * Messages (child-channel.ts): the instance's channel hands each call to the
+ * handler the worker registered with `ctx.onMessage`, inside the worker's
+ * scope; a throw or rejection is `handler-error` (the worker keeps running),
+ * a reply that is not JSON is `handler-error` too, and no answer within the
+ * call's `timeoutMs` is `timeout` — the late answer is dropped. A stopped
+ * instance takes none (`no-handler`; the router never delivers to one).
+ *
+ * Handover: `takeHandover` calls the worker's `ctx.onHandover` function,
+ * inside its scope, and checks the result is JSON within `timeoutMs`.
  */
 import type { JsonValue } from '../groups.js';
+import { isJsonValue } from '../protocol.js';
+import { MessageError, type ChildChannel } from './child-channel.js';
 import type { Shutdown } from './child-spec.js';
 import type { ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
-import { workerScope, type WorkerExit, type WorkerFactory, type WorkerHandle } from './workers.js';
+import { workerScope, type ChildMessaging, type MessageHandler, type WorkerExit, type WorkerFactory, type WorkerHandle } from './workers.js';
+
+/** Messaging for an instance whose node routes none (a bare local supervisor). */
+const NO_MESSAGING: ChildMessaging = {
+  call: () => Promise.reject(new MessageError('not-found', 'this node routes no calls')),
+  cast: () => Promise.reject(new MessageError('not-found', 'this node routes no casts')),
+};
 
 /**
  * The abort reason every stopping child's signal carries: an `AbortError`,
@@ -70,6 +88,9 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
   /** The stop under way, if any (a second stop with brutal_kill abandons it: `abandonStop`). */
   let stopInFlight: Promise<void> | undefined;
   let abandonStop: (() => void) | undefined;
+  let handler: MessageHandler | undefined;
+  let takeState: (() => JsonValue | Promise<JsonValue>) | undefined;
+  const messaging = ctx.messaging ?? NO_MESSAGING;
   const workerCtx = {
     id: ctx.id,
     pid: ctx.pid,
@@ -79,7 +100,71 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       return ctx.log;
     },
     groups: ctx.groups,
+    handover: ctx.handover,
     exit: (reason?: WorkerExit) => finish(toExitReason(reason)),
+    onMessage: (h: MessageHandler) => {
+      if (typeof h !== 'function') throw new TypeError('ctx.onMessage: the handler must be a function');
+      handler = h;
+    },
+    onHandover: (take: () => JsonValue | Promise<JsonValue>) => {
+      if (typeof take !== 'function') throw new TypeError('ctx.onHandover: the argument must be a function');
+      takeState = take;
+    },
+    call: (id: string, message: JsonValue, options?: { timeoutMs?: number }) => messaging.call(id, message, options),
+    cast: (id: string, message: JsonValue) => messaging.cast(id, message),
+  };
+
+  /** Runs the handler in the worker's scope; a synchronous throw becomes a rejection. */
+  const runHandler = (h: MessageHandler, body: JsonValue): Promise<JsonValue | void> => {
+    try {
+      return Promise.resolve(workerScope.run(scope, () => h(body)));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+  const channel: ChildChannel = {
+    call: (body, timeoutMs) => {
+      const h = handler;
+      if (ended || h === undefined) return Promise.reject(new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`));
+      const timer = delay(ctx.clock, timeoutMs);
+      const answered = runHandler(h, body).then(
+        (reply): JsonValue => {
+          const value = reply === undefined ? null : reply;
+          if (!isJsonValue(value)) throw new MessageError('handler-error', `${ctx.id}'s handler answered with something that is not plain JSON`);
+          return value;
+        },
+        (err: unknown) => {
+          throw new MessageError('handler-error', faultMessage(err).slice(0, 1000));
+        },
+      );
+      return Promise.race([answered, timer.promise.then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`)))]).finally(() => timer.cancel());
+    },
+    cast: (body) => {
+      const h = handler;
+      if (ended || h === undefined) throw new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`);
+      runHandler(h, body).catch((err: unknown) => ctx.log.warn({ err: faultMessage(err) }, 'message handler threw on a cast (the worker keeps running)'));
+    },
+  };
+  const takeHandover = async (timeoutMs: number): Promise<JsonValue | undefined> => {
+    const take = takeState;
+    if (take === undefined) return undefined;
+    const timer = delay(ctx.clock, timeoutMs);
+    let taking: Promise<JsonValue>;
+    try {
+      taking = Promise.resolve(workerScope.run(scope, take));
+    } catch (err) {
+      taking = Promise.reject(err as Error);
+    }
+    try {
+      const state = await Promise.race([taking, timer.promise.then(() => Promise.reject(new Error(`onHandover did not answer within ${timeoutMs} ms`)))]);
+      if (state === undefined) return undefined;
+      if (!isJsonValue(state)) throw new Error('onHandover returned something that is not plain JSON');
+      return state;
+    } catch (err) {
+      throw new Error(err instanceof Error && err.message.startsWith('onHandover') ? err.message : `onHandover failed: ${faultMessage(err)}`, { cause: err });
+    } finally {
+      timer.cancel();
+    }
   };
 
   let produced: WorkerHandle | Promise<WorkerHandle>;
@@ -156,7 +241,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       const reason = earlyExit;
       queueMicrotask(() => finish(reason));
     }
-    return { osPid: undefined, stop: (shutdown) => stop(shutdown) };
+    return { osPid: undefined, channel, takeHandover, stop: (shutdown) => stop(shutdown) };
   }
 
   async function stop(shutdown: Shutdown): Promise<void> {

@@ -15,6 +15,32 @@
  * - `log`: a logger bound to the child; `pid`: the child's pid;
  * - `groups`: the node's process groups (join with `ctx.pid`; the
  *   memberships are dropped when the child exits).
+ * - `onMessage(handler)`: calls and casts to this child (from any node:
+ *   `supervisor.call(id, message)`, `pogo ctl call`, another child's
+ *   `ctx.call`) go to `handler(message)`. For a call, its return value (or
+ *   resolved promise) is the reply — undefined is sent as null — and a throw
+ *   or rejection is a `handler-error` for the caller, with the error's
+ *   message; the worker keeps running. For a cast the return value is
+ *   dropped and a throw is logged. Messages and replies are plain JSON, at
+ *   most the node's `callMaxBytes` each (1 MiB by default). A handler that
+ *   answers nothing within the caller's timeout leaves the caller with
+ *   `timeout`; its late reply is dropped. One handler per instance (a second
+ *   call replaces it); without one, callers get `no-handler`.
+ * - `call(id, message, { timeoutMs })` / `cast(id, message)`: this child
+ *   calls or casts to another child, as `supervisor.call` / `cast` do.
+ * - `onHandover(() => state)`: on a planned move (pin, drain, rebalance on
+ *   join, graceful leave, undrain, resume) the node calls it just before it
+ *   stops this instance, and the JSON state it returns (or resolves to) is
+ *   given to the new instance on the other node as `ctx.handover`, before
+ *   it takes any message. Not called when the instance crashed, its node
+ *   died, or it stops for good; a handover that fails (throws, is not JSON,
+ *   is too large, takes longer than the node's `handoverTimeoutMs`, or the
+ *   new instance starts elsewhere than planned) is logged and the new
+ *   instance starts with `ctx.handover` undefined. Calls that arrive while
+ *   the state is handed over wait for the new instance. Children with
+ *   `handoff: 'start-first'` get no handover: their new instance runs before
+ *   the old one stops.
+ * - `handover`: the state the previous instance handed over, or undefined.
  *
  * Faults: a factory that throws or rejects fails the start; a throw or
  * rejection later inside the worker's own callbacks is attributed to the
@@ -28,14 +54,31 @@ import type { JsonValue } from '../groups.js';
 
 export type WorkerExit = 'normal' | 'shutdown' | Error | string;
 
-export interface WorkerContext {
+/** A call's or cast's message to a worker; for a call, the reply (undefined: null). */
+export type MessageHandler = (message: JsonValue) => JsonValue | void | Promise<JsonValue | void>;
+
+/** Calls and casts to children anywhere in the cluster (distributed/calls.ts). */
+export interface ChildMessaging {
+  /** Resolves with the child's reply; rejects with a MessageError (supervisor/child-channel.ts). */
+  call(id: string, message: JsonValue, options?: { timeoutMs?: number }): Promise<JsonValue>;
+  /** Delivers without a reply, at most once; resolves once sent, rejects with a MessageError when it cannot be (not-found, not-running, no-handler, too-large). */
+  cast(id: string, message: JsonValue): Promise<void>;
+}
+
+export interface WorkerContext extends ChildMessaging {
   readonly id: string;
   readonly pid: string;
   readonly node: string;
   readonly signal: AbortSignal;
   readonly log: Logger;
   readonly groups: ProcessGroups;
+  /** The state the previous instance handed over on a planned move, or undefined. */
+  readonly handover: JsonValue | undefined;
   exit(reason?: WorkerExit): void;
+  /** Receives calls and casts to this child (see the header). */
+  onMessage(handler: MessageHandler): void;
+  /** Gives this instance's state to the next one on a planned move (see the header). */
+  onHandover(take: () => JsonValue | Promise<JsonValue>): void;
 }
 
 export interface WorkerHandle {

@@ -56,8 +56,9 @@ export function mountPerTest(options: { after?: () => void } = {}): Mounted {
   };
 }
 
-/** Type into a controlled <input>: set the value as the DOM would and fire `input`. */
-export function typeInto(input: HTMLInputElement, value: string): void {
-  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
+/** Type into a controlled <input> or <textarea>: set the value as the DOM would and fire `input`. */
+export function typeInto(input: HTMLInputElement | HTMLTextAreaElement, value: string): void {
+  const proto = input instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+  Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(input, value);
   input.dispatchEvent(new Event('input', { bubbles: true }));
 }

@@ -4,7 +4,7 @@ import type { ChildView, ClusterState, MemberView } from 'pogo-core/observer-sta
 import type { OutputEvent } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 import { ChildDetail } from './ChildDetail';
-import { mountPerTest } from '../test-support';
+import { mountPerTest, typeInto } from '../test-support';
 import { burstOf } from '../test-cluster';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn(), watchOutput: vi.fn() }));
@@ -205,9 +205,40 @@ describe('<ChildDetail/>', () => {
   it('read-only sessions get no actions', async () => {
     useStore.getState().applySnapshot({ ...state(), readOnly: true, access: 'viewer' });
     const aside = await open('ticker-1');
-    for (const name of ['Stop', 'Restart', 'Move', 'Unpin']) expect(buttonNamed(aside, name)).toBeUndefined();
+    for (const name of ['Stop', 'Restart', 'Move', 'Unpin', 'Send']) expect(buttonNamed(aside, name)).toBeUndefined();
     expect(aside.querySelector('select')).toBeNull();
+    expect(aside.querySelector('[aria-label="Send message"]')).toBeNull();
     expect(aside.querySelector('.explain-table')).not.toBeNull();
+  });
+
+  it('sends the child a message and shows its reply, who gave it, or the typed failure in words', async () => {
+    const aside = await open('ticker-1');
+    const section = aside.querySelector<HTMLElement>('[aria-label="Send message"]')!;
+    const message = section.querySelector('textarea')!;
+    const timeout = section.querySelector<HTMLInputElement>('input.timeout')!;
+    const send = async () => act(async () => buttonNamed(section, 'Send')!.click());
+
+    // Checked before anything is sent.
+    act(() => typeInto(message, '{op: get}'));
+    await send();
+    expect(section.querySelector('[role="alert"]')?.textContent).toMatch(/^Message: not valid JSON/);
+    expect(gateway.sendCommand).not.toHaveBeenCalledWith('call', expect.anything());
+
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'call' ? Promise.resolve({ ok: true, result: { reply: { key: 'a', count: 3 }, node: 'b', pid: 'b/x/7' } }) : reply(op, args)));
+    act(() => typeInto(message, '{"op":"get","key":"a"}'));
+    act(() => typeInto(timeout, '750'));
+    await send();
+    expect(gateway.sendCommand).toHaveBeenCalledWith('call', { id: 'ticker-1', message: { op: 'get', key: 'a' }, timeoutMs: 750 });
+    const shown = section.querySelector('[data-testid="call-reply"]')!;
+    expect(shown.textContent).toMatch(/^Reply from b \(instance b\/x\/7\) in [\d.]+ ms:/);
+    expect(JSON.parse(shown.querySelector('pre')!.textContent!)).toEqual({ key: 'a', count: 3 });
+
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'call' ? Promise.resolve({ ok: false, error: { code: 'handler-error', message: 'kv: no such op' } }) : reply(op, args)));
+    act(() => typeInto(timeout, ''));
+    await send();
+    expect(gateway.sendCommand).toHaveBeenLastCalledWith('call', { id: 'ticker-1', message: { op: 'get', key: 'a' } });
+    expect(section.querySelector('[data-testid="call-reply"]')).toBeNull();
+    expect(section.querySelector('[data-testid="call-error"]')?.textContent).toBe('handler-error: the child’s handler threw. kv: no such op');
   });
 
   it('tails the output of an OS-process child live: new lines appear on their own, stderr marked in text, a move noted', async () => {

@@ -9,7 +9,8 @@
  * select of member nodes — the keyboard alternative to dragging its card)
  * and Unpin. A move is shown as "moving" until the cluster reports the
  * child there, exactly as on the board; a restart says which instance
- * replaced which.
+ * replaced which. They may also send the child a message and see its reply
+ * (SendMessage.tsx).
  */
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
@@ -22,6 +23,7 @@ import { requestMove } from '../gateway/move';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
 import { OutputSection } from './ChildOutput';
+import { SendMessage } from './SendMessage';
 import { HistoryList, useHistory } from './HistoryList';
 import './detail.css';
 
@@ -348,6 +350,7 @@ export function ChildDetail({ id }: { id: string }) {
         </section>
       )}
       {!readOnly && <Actions child={child} />}
+      {!readOnly && <SendMessage id={id} />}
       <ExplainSection id={id} child={child} />
       <OutputSection id={id} child={child} />
       <HistorySection id={id} />

@@ -16,7 +16,7 @@
  */
 import { useEffect } from 'react';
 import { AccessTag } from './components/AccessTag';
-import { Board } from './components/Board';
+import { Board } from './views/Board';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { PauseControl } from './components/PauseControl';
 import { SessionControls, savedUserName } from './components/SessionControls';
@@ -69,7 +69,10 @@ function ViewBody({ view }: { view: View }) {
 
 export function App() {
   const token = gatewayToken();
-  const cluster = useStore((s) => s.cluster);
+  // What the shell shows of the cluster, not the cluster object: a patch must not redraw the whole app.
+  const clusterName = useStore((s) => s.cluster?.cluster);
+  const access = useStore((s) => s.cluster?.access);
+  const connected = clusterName !== undefined;
   const lastError = useStore((s) => s.lastError);
   const refusal = useStore((s) => s.refusal);
   const unlock = useStore((s) => s.unlock);
@@ -115,9 +118,9 @@ export function App() {
         <h1 className="app-title">
           <span className="app-logo" aria-hidden="true" />
           Pogo
-          {cluster && <span className="muted cluster-name">{cluster.cluster}</span>}
+          {connected && <span className="muted cluster-name">{clusterName}</span>}
         </h1>
-        {cluster && (
+        {connected && (
           <nav className="views" aria-label="Views">
             {VIEWS.map((v, i) => (
               <button key={v} type="button" className={v === view ? 'current' : ''} aria-current={v === view ? 'page' : undefined} title={`${VIEW_LABELS[v]} (${i + 1})`} onClick={() => useStore.getState().setView(v)}>
@@ -133,20 +136,20 @@ export function App() {
             Connections
           </button>
         )}
-        {cluster && <PauseControl />}
-        {cluster && <AccessTag access={cluster.access} />}
+        {connected && <PauseControl />}
+        {access && <AccessTag access={access} />}
         <ThemeToggle />
         <ConnectionBadge />
       </header>
       <main className="app-main">
-        {refusal && !cluster && (
+        {refusal && !connected && (
           <p role="alert" className="error">
             No session: {refusal}
           </p>
         )}
         {unlock.error && (
           <p role="alert" className="error" data-testid="unlock-error" onClick={() => useStore.getState().setUnlock({ pending: false, error: null })} title="Click to dismiss">
-            Not unlocked: {unlock.error}.{cluster && ` This window keeps its ${ACCESS_WORDS[cluster.access]} session.`}
+            Not unlocked: {unlock.error}.{access && ` This window keeps its ${ACCESS_WORDS[access]} session.`}
           </p>
         )}
         {token && (
@@ -161,7 +164,7 @@ export function App() {
             {lastError}
           </p>
         )}
-        {cluster ? (
+        {connected ? (
           <div className={`workspace${selection ? ' with-detail' : ''}${stale ? ' stale' : ''}`}>
             <div className="view" data-view={view}>
               <ViewBody view={view} />
@@ -172,7 +175,7 @@ export function App() {
         ) : (
           !token && <Connections />
         )}
-        {cluster && starting && <StartChildForm />}
+        {connected && starting && <StartChildForm />}
         <Toasts />
       </main>
       <footer className="app-footer">

@@ -12,7 +12,7 @@ import { useStore } from '../store/index';
 import { child, clusterOf, failing, member } from '../test-cluster';
 import { mountPerTest } from '../test-support';
 import { AttentionLane, LANE_LIMIT } from './AttentionLane';
-import { Board } from './Board';
+import { Board } from '../views/Board';
 
 vi.mock('../gateway/client', () => ({ runCommand: vi.fn(), sendCommand: vi.fn() }));
 

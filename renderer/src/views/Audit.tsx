@@ -117,7 +117,7 @@ export function Audit() {
           </span>
         )}
         {entries && !error && (
-          <span className="tag live-tag" data-testid="audit-live" title={`New entries appear as the members record them (asked every ${AUDIT_POLL_MS / 1000} s while this view is open)`}>
+          <span className="tag audit-live" data-testid="audit-live" title={`New entries appear as the members record them (asked every ${AUDIT_POLL_MS / 1000} s while this view is open)`}>
             live
           </span>
         )}

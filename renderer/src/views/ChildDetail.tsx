@@ -12,12 +12,13 @@
  * replaced which. They may also send the child a message and see its reply
  * (SendMessage.tsx).
  */
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { CandidateVerdict, Explanation } from 'pogo-core';
 import type { ChildView } from 'pogo-core/observer-state';
 import type { CommandFailure } from 'pogo-core/ui-protocol';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { CloseButton, Field } from '../components/DetailParts';
 import { runCommand, sendCommand } from '../gateway/client';
 import { requestMove } from '../gateway/move';
 import { selectMemberNodes } from '../store/cluster';
@@ -30,7 +31,7 @@ import './detail.css';
 /** Newest entries shown in the history. */
 const HISTORY_LIMIT = 100;
 
-export function errorText(error: CommandFailure): string {
+function errorText(error: CommandFailure): string {
   return `${error.code}: ${error.message}`;
 }
 
@@ -44,23 +45,6 @@ function verdictOf(v: CandidateVerdict, x: Explanation): { text: string; kind: '
 function formatScore(score: number | undefined): string {
   if (score === undefined) return '—';
   return Math.abs(score) >= 1000 ? score.toExponential(3) : score.toPrecision(4);
-}
-
-export function Field({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <>
-      <dt>{label}</dt>
-      <dd>{children}</dd>
-    </>
-  );
-}
-
-export function CloseButton() {
-  return (
-    <button type="button" className="detail-close" aria-label="Close" title="Close (Escape)" onClick={() => useStore.getState().select(null)}>
-      ×
-    </button>
-  );
 }
 
 function ExplainSection({ id, child }: { id: string; child: ChildView }) {

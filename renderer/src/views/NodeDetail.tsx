@@ -20,7 +20,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { isGone, offersDrain, statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../components/member-status';
 import { runCommand } from '../gateway/client';
 import { useStore } from '../store/index';
-import { CloseButton, Field } from './ChildDetail';
+import { CloseButton, Field } from '../components/DetailParts';
 import { HistoryList, useHistory } from './HistoryList';
 import { NodeResources } from './NodeResources';
 import './detail.css';

@@ -32,11 +32,11 @@ import { filterColumns, selectMemberNodes } from '../store/cluster';
 import { selectStale } from '../store/connection';
 import { useStore } from '../store/index';
 import { isDismissed } from '../store/ui';
-import { AttentionLane } from './AttentionLane';
-import { BulkActions } from './BulkActions';
-import { ConfirmDialog } from './ConfirmDialog';
-import { isGone, offersDrain, statusTagClass, statusTitle } from './member-status';
-import { StatusCounts } from './StatusCounts';
+import { AttentionLane } from '../components/AttentionLane';
+import { BulkActions } from '../components/BulkActions';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { isGone, offersDrain, statusTagClass, statusTitle } from '../components/member-status';
+import { StatusCounts } from '../components/StatusCounts';
 
 const CARD_HEIGHT = 64;
 
@@ -205,14 +205,15 @@ export function Board() {
   const dismissed = useStore((s) => s.dismissed);
   const nodes = useMemo(() => members.filter((m) => !isDismissed(m, dismissed)), [members, dismissed]);
   const hidden = members.length - nodes.length;
-  const cluster = useStore((s) => s.cluster);
+  // Not the whole cluster object: a patch of events or resources alone must not redraw the board.
+  const children = useStore((s) => s.cluster?.children);
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
   const filter = useStore((s) => s.filter);
   const statusFilter = useStore((s) => s.statusFilter);
   const stale = useStore(selectStale);
-  const readOnly = cluster?.readOnly ?? true;
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
-  const index = boardIndex(cluster?.children);
+  const index = boardIndex(children);
   const byNode = useMemo(() => filterColumns(index.byNode, filter, statusFilter), [index.byNode, filter, statusFilter]);
   const total = index.total;
   const filtered = filter.trim() !== '' || statusFilter !== null;
@@ -263,7 +264,7 @@ export function Board() {
             stale={stale}
             onDrain={(n, drain) => setDrainAsk({ node: n, drain })}
             onDrop={(id, to) => {
-              const child = cluster?.children[id];
+              const child = useStore.getState().cluster?.children[id];
               if (!readOnly && child && child.node !== to) setPending({ id, from: child.node ?? 'no node', to });
             }}
           />

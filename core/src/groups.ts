@@ -54,10 +54,10 @@
  * offending part with a warn log naming the peer and the reason.
  */
 import type { Logger } from './logger.js';
-import { GroupNameSchema, MAX_GROUP_NAME, MAX_NESTING, MAX_SCOPE_NAME, ScopeNameSchema, canonicalOf, describeIssues, isJsonValue, parsePid, type PgEntry, type PgJoin, type PgLeave, type PgSync } from './protocol.js';
+import { GroupNameSchema, MAX_GROUP_NAME, MAX_NESTING, MAX_SCOPE_NAME, ScopeNameSchema, canonicalOf, describeIssues, isJsonValue, parsePid, type JsonValue, type PgEntry, type PgJoin, type PgLeave, type PgSync } from './protocol.js';
 
-/** Any JSON value (what `PgEntrySchema` accepts as `value`). */
-export type JsonValue = Exclude<PgEntry['value'], undefined>;
+/** Any JSON value: protocol.ts's, re-exported here for the modules that import it with the groups. */
+export type { JsonValue } from './protocol.js';
 
 export interface PgMember {
   readonly pid: string;

@@ -20,7 +20,23 @@
  *   pogo_link_bytes_total{direction}      bytes on links (Socket.IO transport)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PogoNode } from './node.js';
+import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
+import type { LinkLayer } from './link.js';
+import type { Member } from './membership.js';
+import type { LocalSupervisor } from './supervisor/local-supervisor.js';
+
+/**
+ * What the metrics read of a node (PogoNode is one): only this, so the
+ * metrics module does not depend on the node that creates it.
+ */
+export interface MetricsSource {
+  readonly name: string;
+  readonly cluster: string;
+  members(): readonly Pick<Member, 'status'>[];
+  linkStats(): LinkLayer['stats'] & { links: number; bytesIn?: number; bytesOut?: number };
+  readonly supervisor: Pick<DistributedSupervisor, 'countChildren' | 'on' | 'onReconcile'>;
+  readonly local: Pick<LocalSupervisor, 'countChildren' | 'on'>;
+}
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -30,7 +46,7 @@ export interface NodeMetrics {
   readonly contentType: string;
 }
 
-export function createMetrics(node: PogoNode): NodeMetrics {
+export function createMetrics(node: MetricsSource): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.name, cluster: node.cluster });
   let withProcess = false;

@@ -22,13 +22,13 @@
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/command-size';
+import type { JsonValue as Json } from 'pogo-core/protocol';
 import { sendCommand } from '../gateway/client';
 import { selectMemberNodes } from '../store/cluster';
 import { useStore } from '../store/index';
 import './start-child.css';
 
 type Kind = 'worker' | 'command';
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Spec = { [key: string]: Json };
 
 export interface FormState {

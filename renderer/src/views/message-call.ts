@@ -9,8 +9,9 @@
  * are the cluster's to check: its refusal is shown as it comes.
  */
 import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/command-size';
+import type { JsonValue as Json } from 'pogo-core/protocol';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type { Json };
 
 export type CallInput = { ok: true; message: Json; timeoutMs: number | undefined } | { ok: false; error: string };
 

@@ -10,6 +10,9 @@
  * write queue) and the reply-then-exit race are checked on the child that
  * can produce them. Every process is checked gone by its pid.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../src/clock.js';
@@ -26,6 +29,7 @@ import { isAlive, killStrays, until } from './support/wait.js';
 
 const INC = 'abcdef0123456789';
 const FIXTURES = fileURLToPath(new URL('./fixtures/ipc/', import.meta.url));
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const NODE = process.execPath;
 const BASH = resolveExecutable('bash', undefined);
 const PYTHON = resolveExecutable('python3', undefined);
@@ -266,4 +270,42 @@ describe('channels, limits and opting in', () => {
     expect([reply.code, reply.message]).toEqual(['too-large', `the child's reply is 100019 bytes; at most ${MAX_MESSAGE} are taken`]);
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
   });
+});
+
+describe("the README's examples (section: Children in any language)", () => {
+  /** The section's fenced code blocks in `lang`. */
+  function examples(lang: string): string[] {
+    const text = readFileSync(README, 'utf8');
+    const start = text.indexOf('### Children in any language');
+    const section = text.slice(start, text.indexOf('\n### ', start + 1));
+    return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+  }
+
+  const cases: Array<[string, string | undefined, string, string, IpcMode[]]> = [
+    ['python', PYTHON, 'python', 'example.py', ['json-lines']],
+    ['bash', BASH, 'bash', 'example.sh', ['json-lines']],
+    ['js', NODE, 'node', 'example.mjs', ['json-lines', 'node']],
+  ];
+  for (const [lang, command, name, file, modes] of cases) {
+    for (const ipc of modes) {
+      const run = command ? it : it.skip;
+      run(`the ${name} example answers a call and takes a cast over ${ipc}${command ? '' : ` (skipped: ${name} is not installed)`}`, async () => {
+        const [code] = examples(lang);
+        expect(code).toBeDefined();
+        const dir = mkdtempSync(join(tmpdir(), 'pogo-readme-'));
+        try {
+          writeFileSync(join(dir, file), code!);
+          const { sup } = supervisor([command!]);
+          await sup.startChild({ id: 'example', start: { command: command!, args: [join(dir, file)], ipc } });
+          strays.push(sup.child('example')!.osPid!);
+          const channel = sup.channelOf('example')!;
+          await expect(channel.call({ a: [1, 'é'] }, ANSWER_MS)).resolves.toEqual({ echo: { a: [1, 'é'] } });
+          channel.cast('hello');
+          await until(() => sup.output('example').some((l) => l.text.includes('cast') && l.text.includes('hello')), ANSWER_MS, 'the cast printed');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  }
 });

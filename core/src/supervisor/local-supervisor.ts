@@ -89,12 +89,12 @@ export interface LocalSupervisorOptions {
   /** First retry delay of a failing child, doubling up to `failingBackoffMaxMs`. */
   failingBackoffBaseMs?: number;
   failingBackoffMaxMs?: number;
-  /** Lines of output kept per OS-process child. */
-  outputLines?: number;
   /** Longest message to or from an OS child with `ipc`, bytes of JSON (default 1 MiB); the router passes its own message limit. */
   ipcMaxMessageBytes?: number;
   /** Most bytes written to such a child and not yet read by it before calls to it are refused (default 4 MiB, at least 2 messages). */
   ipcMaxQueuedBytes?: number;
+  /** Lines of output kept per OS-process child. */
+  outputLines?: number;
 }
 
 export type SupervisorErrorCode = 'invalid-spec' | 'already-present' | 'not-found' | 'running' | 'not-allowed' | 'unknown-worker' | 'start-failed' | 'shutting-down';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/protocol.js';
-import { SpecError, isCommandStart, parseChildSpec, sameSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
+import { SpecError, decodeNormalSpec, isCommandStart, parseChildSpec, sameSpec, specText, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const worker = { worker: 'ticker' };
 const command = { command: 'sleep', args: ['60'] };
@@ -107,6 +107,9 @@ describe('parseChildSpec: invalid specs', () => {
     ['start.args not strings', { id: 'a', start: { command: 'sleep', args: ['1', 2] } }, 'start.args.1', /expected string, received number/],
     ['start.env value not a string', { id: 'a', start: { command: 'sleep', env: { A: 'ok', B: 1 } } }, 'start.env.B', /expected string, received number/],
     ['start.cwd empty', { id: 'a', start: { command: 'sleep', cwd: '' } }, 'start.cwd', /1 character/],
+    ['start.ipc unknown', { id: 'a', start: { command: 'sleep', ipc: 'stdio' } }, 'start.ipc', /must be 'json-lines' \(a line protocol on a file descriptor\) or 'node' \(Node.js's IPC channel\)/],
+    ['start.ipc not a string', { id: 'a', start: { command: 'sleep', ipc: true } }, 'start.ipc', /must be 'json-lines'.* or 'node'/],
+    ['start.ipc on a worker', { id: 'a', start: { worker: 'ticker', ipc: 'node' } }, 'start.ipc', /^unknown field$/],
     // restart
     ['restart unknown', { ...base, restart: 'sometimes' }, 'restart', /permanent.*transient.*temporary/],
     // shutdown (1.5: the schema's own 'must be a whole number of milliseconds' is what a user needs to read)
@@ -140,6 +143,32 @@ describe('parseChildSpec: invalid specs', () => {
     expect(err.reason).toMatch(reason);
     expect(err.message.startsWith(`invalid child spec: ${field}: `)).toBe(true);
     expect(err.message).toBe(`invalid child spec: ${field}: ${err.reason}`);
+  });
+});
+
+describe('ipc on a command start', () => {
+  it('accepts json-lines and node, and leaves it absent when not given', () => {
+    expect(parseChildSpec({ id: 'a', start: { command: 'sleep', ipc: 'json-lines' } }).start).toEqual({ command: 'sleep', args: [], env: {}, ipc: 'json-lines' });
+    expect(parseChildSpec({ id: 'a', start: { command: 'node', ipc: 'node' } }).start).toEqual({ command: 'node', args: [], env: {}, ipc: 'node' });
+    expect('ipc' in parseChildSpec({ id: 'a', start: { command: 'sleep' } }).start).toBe(false);
+  });
+
+  it('keeps the canonical text of a spec without ipc exactly as it was (registers and data dirs written before ipc)', () => {
+    const spec = parseChildSpec({ id: 'c', start: { command: 'node', args: ['s.js'], env: { B: '2', A: '1' }, cwd: '/srv' } });
+    const before = '{"handoff":"stop-first","id":"c","labels":{},"maxRestarts":3,"maxSeconds":5,"restart":"permanent","shutdown":5000,"start":{"args":["s.js"],"command":"node","cwd":"/srv","env":{"A":"1","B":"2"}}}';
+    expect(specText(spec)).toBe(before);
+    expect(canonicalJson(spec)).toBe(before);
+    expect(specText(decodeNormalSpec(JSON.parse(before))!)).toBe(before);
+  });
+
+  it('makes a spec with ipc a different spec, whose canonical text ends its start with ipc', () => {
+    const plain = parseChildSpec({ id: 'c', start: { command: 'node', args: ['s.js'] } });
+    const withIpc = parseChildSpec({ id: 'c', start: { command: 'node', args: ['s.js'], ipc: 'node' } });
+    expect(sameSpec(plain, withIpc)).toBe(false);
+    expect(specText(withIpc)).toBe(canonicalJson(withIpc));
+    expect(specText(withIpc).endsWith(',"env":{},"ipc":"node"}}')).toBe(true);
+    expect(decodeNormalSpec(JSON.parse(JSON.stringify(withIpc)))).toEqual(withIpc);
+    expect(decodeNormalSpec({ ...withIpc, start: { ...withIpc.start, ipc: 'stdio' } })).toBeUndefined();
   });
 });
 

@@ -236,7 +236,10 @@ describe('fast decoding agrees with the schemas', () => {
   const weird = fc.oneof(fc.constant(null), fc.integer({ min: -3, max: 3 }), fc.double(), fc.boolean(), str, fc.array(fc.integer(), { maxLength: 2 }), fc.constant({}), fc.constant(90_000_000), fc.constant(1.5), fc.constant(2 ** 53));
   const labels = fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 });
   const workerStart = fc.record({ worker: fc.string({ minLength: 1, maxLength: 8 }), args: fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }) }, { requiredKeys: ['worker'] });
-  const commandStart = fc.record({ command: fc.string({ minLength: 1, maxLength: 8 }), args: fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), env: labels, cwd: fc.option(fc.string({ minLength: 1, maxLength: 4 }), { nil: undefined }) }, { requiredKeys: ['command', 'args', 'env'] });
+  const commandStart = fc.record(
+    { command: fc.string({ minLength: 1, maxLength: 8 }), args: fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), env: labels, cwd: fc.option(fc.string({ minLength: 1, maxLength: 4 }), { nil: undefined }), ipc: fc.option(fc.constantFrom('json-lines', 'node'), { nil: undefined }) },
+    { requiredKeys: ['command', 'args', 'env'] },
+  );
   const validSpec = fc.record({
     id: fc.string({ minLength: 1, maxLength: 10 }),
     start: fc.oneof(workerStart, commandStart),

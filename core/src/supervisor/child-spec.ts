@@ -6,7 +6,8 @@
  *
  *   id           non-empty, at most 256 characters; unique per supervisor
  *   start        { worker, args } — a worker type registered with defineWorker
- *                { command, args, env, cwd } — an OS process (only if the node allows the command)
+ *                { command, args, env, cwd, ipc } — an OS process (only if the node allows the command);
+ *                ipc 'json-lines' or 'node' lets it take calls and casts (ipc-channel.ts); absent: none
  *   restart      permanent (always) | transient (only after an abnormal exit) | temporary (never)
  *   shutdown     ms to wait after asking the child to stop before killing it,
  *                'brutal_kill' (kill at once) or 'infinity' (wait as long as it takes)
@@ -17,6 +18,14 @@
  */
 import { z } from 'zod';
 import { JsonSchema, canonicalOf, isJsonValue } from '../protocol.js';
+
+/**
+ * How an OS child takes calls and casts (ipc-channel.ts): 'json-lines', one
+ * JSON message per line on the file descriptor named by POGO_IPC_FD; 'node',
+ * Node.js's own IPC channel (`process.on('message')` / `process.send`).
+ */
+export const IPC_MODES = ['json-lines', 'node'] as const;
+export type IpcMode = (typeof IPC_MODES)[number];
 
 export const WorkerStartSchema = z
   .object({
@@ -31,6 +40,7 @@ export const CommandStartSchema = z
     args: z.array(z.string().max(65_536)).max(1024).default([]),
     env: z.record(z.string().min(1).max(1024), z.string().max(65_536)).default({}),
     cwd: z.string().min(1).max(4096).optional(),
+    ipc: z.enum(IPC_MODES, { error: "must be 'json-lines' (a line protocol on a file descriptor) or 'node' (Node.js's IPC channel)" }).optional(),
   })
   .strict();
 
@@ -149,7 +159,8 @@ export function specText(spec: ChildSpec): string {
   const start = spec.start;
   let startText: string;
   if (isCommandStart(start)) {
-    startText = `{"args":${JSON.stringify(start.args)},"command":${JSON.stringify(start.command)}${start.cwd === undefined ? '' : `,"cwd":${JSON.stringify(start.cwd)}`},"env":${sortedRecord(start.env)}}`;
+    // `ipc` sorts last and is left out when absent: a spec without it keeps the text (and hash) it had before ipc existed.
+    startText = `{"args":${JSON.stringify(start.args)},"command":${JSON.stringify(start.command)}${start.cwd === undefined ? '' : `,"cwd":${JSON.stringify(start.cwd)}`},"env":${sortedRecord(start.env)}${start.ipc === undefined ? '' : `,"ipc":${JSON.stringify(start.ipc)}`}}`;
   } else {
     startText = `{${start.args === undefined ? '' : `"args":${canonicalOf(start.args)},`}"worker":${JSON.stringify(start.worker)}}`;
   }
@@ -168,6 +179,7 @@ function sortedRecord(record: Record<string, string>): string {
 const SPEC_KEYS = ['id', 'start', 'restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'];
 const RESTARTS: ReadonlySet<unknown> = new Set(['permanent', 'transient', 'temporary']);
 const HANDOFFS: ReadonlySet<unknown> = new Set(['stop-first', 'start-first']);
+const IPCS: ReadonlySet<unknown> = new Set(IPC_MODES);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -223,12 +235,13 @@ export function decodeNormalSpec(v: unknown): ChildSpec | undefined {
       if (typeof worker !== 'string' || worker.length < 1 || worker.length > 128) return undefined;
       if (Object.hasOwn(start, 'args') && (start['args'] === undefined || !isJsonValue(start['args']))) return undefined;
     } else {
-      if (!hasKeys(start, ['command', 'args', 'env'], ['cwd'])) return undefined;
-      const { command, args, env, cwd } = start;
+      if (!hasKeys(start, ['command', 'args', 'env'], ['cwd', 'ipc'])) return undefined;
+      const { command, args, env, cwd, ipc } = start;
       if (typeof command !== 'string' || command.length < 1 || command.length > 4096) return undefined;
       if (!Array.isArray(args) || args.length > 1024 || !args.every((a, i) => i in args && typeof a === 'string' && a.length <= 65_536)) return undefined;
       if (!isStringRecord(env, 1024, 65_536, Number.MAX_SAFE_INTEGER)) return undefined;
       if (Object.hasOwn(start, 'cwd') && (typeof cwd !== 'string' || cwd.length < 1 || cwd.length > 4096)) return undefined;
+      if (Object.hasOwn(start, 'ipc') && !IPCS.has(ipc)) return undefined;
     }
     return v as unknown as ChildSpec;
   } catch {

@@ -35,6 +35,7 @@ import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { Random } from '../random.js';
 import { isCommandStart, parseChildSpec, sameSpec, type ChildSpec, type Shutdown } from './child-spec.js';
+import { DEFAULT_IPC_MAX_MESSAGE_BYTES, DEFAULT_IPC_MAX_QUEUED_BYTES, type IpcLimits } from './ipc-channel.js';
 import { LogRing, type OutputLine } from './log-ring.js';
 import { startOsChild } from './os-child.js';
 import { describeExit, failingBackoff, shouldRestart, withinIntensity, type ExitReason } from './restart-policy.js';
@@ -99,6 +100,10 @@ export interface LocalSupervisorOptions {
   /** First retry delay of a failing child, doubling up to `failingBackoffMaxMs`. */
   failingBackoffBaseMs?: number;
   failingBackoffMaxMs?: number;
+  /** Longest message to or from an OS child with `ipc`, bytes of JSON (default 1 MiB); the router passes its own message limit. */
+  ipcMaxMessageBytes?: number;
+  /** Most bytes written to such a child and not yet read by it before calls to it are refused (default 4 MiB, at least 2 messages). */
+  ipcMaxQueuedBytes?: number;
   /** Lines of output kept per OS-process child. */
   outputLines?: number;
   /** Calls and casts the children make (workers' `ctx.call`): the distributed layer, once it exists. */
@@ -154,6 +159,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   private readonly startTimeoutMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
+  private readonly ipcLimits: IpcLimits;
   private shuttingDown = false;
 
   constructor(private readonly o: LocalSupervisorOptions) {
@@ -161,6 +167,8 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     this.startTimeoutMs = o.startTimeoutMs ?? 10_000;
     this.backoffBaseMs = o.failingBackoffBaseMs ?? 1_000;
     this.backoffMaxMs = o.failingBackoffMaxMs ?? 60_000;
+    const maxMessageBytes = o.ipcMaxMessageBytes ?? DEFAULT_IPC_MAX_MESSAGE_BYTES;
+    this.ipcLimits = { maxMessageBytes, maxQueuedBytes: Math.max(o.ipcMaxQueuedBytes ?? DEFAULT_IPC_MAX_QUEUED_BYTES, 2 * maxMessageBytes) };
   }
 
   /** Checks a spec and whether this node can run it, without starting anything. Throws SupervisorError. */
@@ -308,6 +316,18 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     return r?.status === 'running' ? r.pid : undefined;
   }
 
+  /**
+   * Where calls and casts to `id` go (child-channel.ts): the channel of its
+   * instance while it is running; undefined while it starts, stops or is
+   * between instances, when there is no such child, and when its kind takes
+   * no messages (an OS child without `ipc`). Calls already made on an
+   * instance's channel settle on their own when it ends (`not-running`).
+   */
+  channelOf(id: string): ChildChannel | undefined {
+    const r = this.children.get(id);
+    return r?.status === 'running' ? r.instance?.channel : undefined;
+  }
+
   child(id: string): ChildInfo | undefined {
     const r = this.children.get(id);
     return r ? this.info(r) : undefined;
@@ -412,7 +432,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     try {
       const start = record.spec.start;
       if (isCommandStart(start)) {
-        instance = await startOsChild(start, ctx, record.output!);
+        instance = await startOsChild(start, ctx, record.output!, this.ipcLimits);
       } else {
         const factory = this.o.workers.get(start.worker);
         if (!factory) throw new StartError(`unknown worker type ${start.worker}`);

@@ -15,13 +15,18 @@
  * - Exit: code 0 → normal; another code → error; a signal → killed.
  * - Stop: SIGTERM to the group, SIGKILL after the shutdown time
  *   (`brutal_kill`: SIGKILL at once; `infinity`: wait).
+ * - Messages: a spec with `ipc` gets a channel (fd 3 with json-lines, or
+ *   Node's IPC), exposed as `channel` (ipc-channel.ts, ipc-ports.ts); without
+ *   `ipc` the child has none and its stdio is exactly what it was.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { CommandStart, Shutdown } from './child-spec.js';
+import { DEFAULT_IPC_MAX_MESSAGE_BYTES, DEFAULT_IPC_MAX_QUEUED_BYTES, IpcChannel, type IpcLimits } from './ipc-channel.js';
+import { connectIpc, ipcEnv, ipcStdio } from './ipc-ports.js';
 import type { LogRing } from './log-ring.js';
-import type { ExitReason } from './restart-policy.js';
+import { describeExit, type ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => process.platform === 'linux' && existsSync(p));
@@ -60,17 +65,22 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startOsChild(start: CommandStart, ctx: InstanceContext, ring: LogRing): Promise<RunningChild> {
+const DEFAULT_LIMITS: IpcLimits = { maxMessageBytes: DEFAULT_IPC_MAX_MESSAGE_BYTES, maxQueuedBytes: DEFAULT_IPC_MAX_QUEUED_BYTES };
+
+export async function startOsChild(start: CommandStart, ctx: InstanceContext, ring: LogRing, limits: IpcLimits = DEFAULT_LIMITS): Promise<RunningChild> {
   if (start.cwd !== undefined && !existsSync(start.cwd)) throw new StartError(`working directory ${start.cwd} does not exist`);
   const executable = resolveExecutable(start.command, start.cwd, start.env['PATH'] ?? process.env['PATH']);
   if (!executable) throw new StartError(`command not found or not executable: ${start.command}`);
   const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', executable, ...start.args]] : [executable, start.args];
   const child = spawn(file, argv, {
     cwd: start.cwd,
-    env: childEnv(start.env),
+    env: { ...childEnv(start.env), ...ipcEnv(start.ipc) },
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ipcStdio(start.ipc),
   });
+  // Connected before the first tick, so nothing the child writes is missed.
+  const channel = start.ipc ? new IpcChannel(ctx.clock, ctx.log, limits) : undefined;
+  if (channel && start.ipc) connectIpc(start.ipc, child, channel, limits.maxMessageBytes, ctx.log);
   await new Promise<void>((resolveSpawn, reject) => {
     child.once('spawn', () => resolveSpawn());
     child.once('error', (err) => reject(new StartError(`cannot start ${start.command}: ${err.message}`)));
@@ -87,6 +97,7 @@ export async function startOsChild(start: CommandStart, ctx: InstanceContext, ri
     ring.end(ctx.clock.now());
     killGroup(pid, 'SIGKILL');
     const reason: ExitReason = signal ? { kind: 'killed', signal } : code === 0 ? { kind: 'normal' } : { kind: 'error', message: `exit code ${code}` };
+    channel?.exited(describeExit(reason));
     ctx.onExit(reason);
     for (const w of exitWaiters.splice(0)) w();
   });
@@ -94,6 +105,7 @@ export async function startOsChild(start: CommandStart, ctx: InstanceContext, ri
 
   return {
     osPid: pid,
+    ...(channel ? { channel } : {}),
     async stop(shutdown: Shutdown): Promise<void> {
       if (exited) return;
       if (shutdown === 'brutal_kill') {

@@ -428,7 +428,7 @@ describe('fuzz: handshakes on the in-memory network', () => {
     counts.crashes += errorsIn(log.entries).length;
     for (const n of [a, b, d, late]) n.kill();
     assertNoPollution();
-  });
+  }, 240_000); // bounded by its 2,000 handshakes on the manual clock; it took 76 s on a loaded machine
 });
 
 // ---------------------------------------------------------------------------

@@ -180,6 +180,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
           if (message.t === 'gossip' || message.t === 'reach') this.membership.onMessage(link, message);
           else if (message.t === 'leave') {
             this.membership.onMessage(link, message);
+            // It answered every message it delivered before leaving: what is outstanding there was not delivered.
+            this.supervisor.peerLeaving(link.peer.name);
             // Closing the link acknowledges the leave: the leaving node waits for it.
             this.links.disconnect(link.peer.name, `peer left: ${message.reason}`);
           }
@@ -471,6 +473,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     const children = this.local.countChildren().active;
     if (children > 0) this.log.info({ children }, 'stopping children');
     await this.local.stopAll();
+    // Every message delivered to a child here is answered before the leave goes out (calls.ts: a leave is not a lost link).
+    await this.supervisor.callsDelivered(graceMs);
     this.log.info({ reason }, 'node leaving the cluster');
     this.resources.stop();
     this.membership.stop();

@@ -36,6 +36,12 @@
  *   once with `timeout`, its message saying the outcome is unknown. A caller
  *   that must know makes its messages idempotent (an id per request the
  *   child remembers) and calls again.
+ * - a graceful leave is not a lost link: the leaving node stops its
+ *   children, waits (within its leave grace) until every message delivered
+ *   to them has been answered (`delivered`), and only then sends `leave`.
+ *   Links are FIFO, so when a peer's `leave` arrives, every call still
+ *   outstanding to it was not delivered to a running instance: it is routed
+ *   again (`peerLeaving`), not failed;
  * - race "a late reply": the deadline settled the call; the reply finds no
  *   entry and is dropped (never given to a later call: the table's ids are
  *   never reused, and random per incarnation).
@@ -136,6 +142,9 @@ export class CallRouter {
   private readonly waiting = new Map<string, Set<string>>();
   private readonly received = new Map<string, { rev: string; state: JsonValue; from: string; timer: ReturnType<Clock['setTimeout']> }>();
   private stopped = false;
+  /** Messages handed to instances here and not answered yet; `idle` waits for none. */
+  private inDelivery = 0;
+  private idle: Array<() => void> = [];
   /** Counters for tests and metrics. */
   readonly stats = { calls: 0, casts: 0, delivered: 0, moved: 0, lateReplies: 0, linkLost: 0 };
 
@@ -191,6 +200,30 @@ export class CallRouter {
       this.stats.linkLost++;
       this.fail(cid, new MessageError('timeout', `lost the link to ${peer} before ${p.id} answered; the message may or may not have been handled (delivery is at most once: it is not sent again)`));
     }
+  }
+
+  /** `peer` announced its leave (see the header): calls outstanding to it were not delivered; they go to the next instance. */
+  peerLeaving(peer: string): void {
+    for (const [cid, p] of this.table.entries()) {
+      if (p.at?.node !== peer) continue;
+      p.skip.add(p.at.pid);
+      p.at = undefined;
+      this.route(cid, p);
+    }
+  }
+
+  /** Resolves once every message delivered to an instance here has been answered (or after `withinMs`). */
+  async delivered(withinMs: number): Promise<void> {
+    if (this.inDelivery === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.o.clock.clearTimeout(timer);
+        this.idle = this.idle.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = this.o.clock.setTimeout(done, withinMs);
+      this.idle.push(done);
+    });
   }
 
   /** Fails every outstanding call and drops held handovers (the node stops). */
@@ -327,6 +360,7 @@ export class CallRouter {
     const channel = found.channel;
     if (channel === undefined) return { ok: false, code: 'no-handler', message: `${id} is a kind of child that takes no messages` };
     this.stats.delivered++;
+    this.inDelivery++;
     try {
       if (cast) {
         channel.cast(body);
@@ -336,6 +370,9 @@ export class CallRouter {
     } catch (err) {
       if (err instanceof MessageError) return { ok: false, code: err.code, message: err.message };
       return { ok: false, code: 'handler-error', message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      // The answer is sent in this same turn (onCall's continuation runs before any timer), before a leave can be.
+      if (--this.inDelivery === 0) for (const w of this.idle.splice(0)) w();
     }
   }
 

@@ -43,7 +43,7 @@ import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
 import { LocalInstances, type ClaimLinks } from './local-instances.js';
 import { Persistence } from './persistence.js';
-import { place } from './placement.js';
+import { owner, place } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
@@ -303,11 +303,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    */
   prepareStop(): void {
     this.reconciler.unready();
-    // Where each instance here goes next, placed without this node (handOverForLeave).
-    this.reconciler.topologyChanged();
+    // Where each instance here goes next: placed as the others will place it, without this node (handOverForLeave).
+    const others = this.reconciler.candidates.filter((c) => c.name !== this.o.node);
     for (const id of this.instances.ids()) {
       const v = this.reconciler.view(id);
-      if (v.live && v.owner !== undefined && v.owner !== this.o.node) this.leaveTargets.set(id, { rev: v.live.rev, to: v.owner });
+      if (!v.live) continue;
+      const failures = new Map([...v.failures].map(([n, f]) => [n, f.failures]));
+      const to = owner({ id, spec: v.live.spec, candidates: others, pin: v.live.pin?.node, failures, maxStartFailures: this.o.maxStartFailures });
+      if (to !== undefined) this.leaveTargets.set(id, { rev: v.live.rev, to });
     }
     // A member without a data dir can only come back empty: tombstones need not wait for it (tombstones.ts).
     if (this.o.isMember && !this.o.observer && !this.persistence) this.desired.setRoster(this.o.node, false);
@@ -646,6 +649,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    */
   async cast(id: string, message: JsonValue, options: CallOptions = {}): Promise<void> {
     await this.calls.call(id, message, options, true);
+  }
+
+  /** `peer` announced its graceful leave: calls outstanding to it go to the child's next instance (calls.ts). */
+  peerLeaving(peer: string): void {
+    this.calls.peerLeaving(peer);
+  }
+
+  /** Resolves once every message delivered to a child here has been answered, or after `withinMs` (a graceful leave waits for it). */
+  callsDelivered(withinMs: number): Promise<void> {
+    return this.calls.delivered(withinMs);
   }
 
   /** A `call`, `call.reply` or `handover` frame from `peer` (validated by its schema). */

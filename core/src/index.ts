@@ -31,13 +31,15 @@ export type { ChildSpec, ChildSpecInput, RestartType, Shutdown } from './supervi
 export { shouldRestart } from './supervisor/restart-policy.js';
 export type { ExitReason } from './supervisor/restart-policy.js';
 export { defineWorker, defaultWorkers, WorkerRegistry, installWorkerFaultHandlers } from './supervisor/workers.js';
-export type { WorkerContext, WorkerFactory, WorkerHandle, WorkerExit } from './supervisor/workers.js';
+export type { WorkerContext, WorkerFactory, WorkerHandle, WorkerExit, MessageHandler, ChildMessaging } from './supervisor/workers.js';
+export { MessageError, MESSAGE_ERROR_CODES, DEFAULT_CALL_TIMEOUT_MS } from './supervisor/child-channel.js';
+export type { ChildChannel, MessageErrorCode } from './supervisor/child-channel.js';
 export { loadWorkerModules } from './supervisor/load-workers.js';
 export type { OutputLine } from './supervisor/log-ring.js';
 export type { StatusServer } from './status-server.js';
 export * from './protocol.js';
 export { DistributedSupervisor } from './distributed/distributed-supervisor.js';
-export type { DistEvent, GlobalChild, LocalChild, GlobalStatus, ChildCountsGlobal, Explanation, MoveReason } from './distributed/distributed-supervisor.js';
+export type { DistEvent, GlobalChild, LocalChild, GlobalStatus, ChildCountsGlobal, Explanation, MoveReason, CallAnswer, CallOptions } from './distributed/distributed-supervisor.js';
 export { DistError } from './distributed/errors.js';
 export type { DistErrorCode } from './distributed/errors.js';
 export { place, hrwScore } from './distributed/placement.js';

@@ -15,7 +15,9 @@
  * the file to the distributed supervisor (distributed/state-file.ts).
  *
  * Routing: `pg.*` frames go to the groups, `rs.*` frames (the replicated
- * store of the supervisor's desired state) to the supervisor; on link up
+ * store of the supervisor's desired state) and `call`, `call.reply`,
+ * `handover` (messages to children: distributed/calls.ts) to the
+ * supervisor; on link up
  * the groups send their snapshot first, then the store its digest.
  *
  * Resources: a member samples its own CPU, memory and event-loop lag while
@@ -42,7 +44,7 @@ import type { CommandArgsInput, CommandOutcome } from './observer/ui-protocol.js
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { ResourceReporter, ResourceSampler, systemProbe, type ProcessProbe, type ResourceFigures } from './resources.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
-import { WorkerRegistry, defaultWorkers } from './supervisor/workers.js';
+import { WorkerRegistry, defaultWorkers, type ChildMessaging } from './supervisor/workers.js';
 import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
 import type { Transport } from './transport/transport.js';
 
@@ -136,6 +138,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private readonly commandClient: CommandClient;
   private readonly resources: ResourceReporter;
   private nextLocalId = 1;
+  /** What the children of this node call other children with (workers' ctx.call / ctx.cast). */
+  private childMessaging: ChildMessaging | undefined;
   private readonly store: StateFile | undefined;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   /** This node's readiness announcement: the first ping seq sent after it, and the peers linked then. */
@@ -176,6 +180,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
           if (message.t === 'gossip' || message.t === 'reach') this.membership.onMessage(link, message);
           else if (message.t === 'leave') {
             this.membership.onMessage(link, message);
+            // It answered every message it delivered before leaving: what is outstanding there was not delivered.
+            this.supervisor.peerLeaving(link.peer.name);
             // Closing the link acknowledges the leave: the leaving node waits for it.
             this.links.disconnect(link.peer.name, `peer left: ${message.reason}`);
           }
@@ -193,6 +199,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
               void this.commands.execute(peer, message).then((reply) => this.links.send(peer, reply));
             }
           } else if (message.t === 'cmd.reply') this.commandClient.settle(message);
+          else if (message.t === 'call' || message.t === 'call.reply' || message.t === 'handover') this.supervisor.handleCall(link.peer.name, message);
           else if (message.t === 'res') {
             if (this.role === 'observer') this.emitResources({ node: link.peer.name, incarnation: link.peer.incarnation, figures: (({ t: _t, ...figures }) => figures)(message) });
           }
@@ -248,6 +255,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       allowCommands: config.allowCommands,
       startTimeoutMs: config.childStartTimeoutMs,
       newPid: () => this.newPid('c'),
+      // Workers' ctx.call / ctx.cast: the distributed supervisor, made just below.
+      messaging: () => this.childMessaging,
     });
     this.supervisor = new DistributedSupervisor({
       node: this.name,
@@ -291,8 +300,20 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       hasSeeds: config.seeds.some((seed) => seed !== address),
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
+      sendCall: (peer, frame) => this.links.send(peer, frame),
+      takesCalls: (peer) => {
+        const version = this.links.get(peer)?.protocol;
+        return version === undefined || version.major > 2 || (version.major === 2 && version.minor >= 3);
+      },
+      callMaxBytes: config.callMaxBytes,
+      handoverTimeoutMs: config.handoverTimeoutMs,
       ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
     });
+    const supervisor = this.supervisor;
+    this.childMessaging = {
+      call: (id, message, options) => supervisor.call(id, message, options),
+      cast: (id, message) => supervisor.cast(id, message),
+    };
     this.metrics = createMetrics(this);
     this.commands = new CommandExecutor({
       node: this.name,
@@ -447,9 +468,13 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.supervisor.prepareStop();
+    // Planned moves: each instance's state goes to its next node before the instance stops (calls.ts).
+    await this.supervisor.handOverForLeave();
     const children = this.local.countChildren().active;
     if (children > 0) this.log.info({ children }, 'stopping children');
     await this.local.stopAll();
+    // Every message delivered to a child here is answered before the leave goes out (calls.ts: a leave is not a lost link).
+    await this.supervisor.callsDelivered(graceMs);
     this.log.info({ reason }, 'node leaving the cluster');
     this.resources.stop();
     this.membership.stop();

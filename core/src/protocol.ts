@@ -76,9 +76,13 @@
  * the peer's version first and fails at once with a clear error.
  *
  * Version 2.3 added messages to children (issue 16, distributed/calls.ts):
- * the command ops `call` (an operator's message to a child, audited) and
- * `whereis` (an open read, like `view`). A 2.2 peer does not know them:
- * senders check `COMMAND_OP_SINCE` first, as for 2.2's ops.
+ * the frames `call`, `call.reply` and `handover` (see CallSchema), and the
+ * command ops `call` (an operator's message to a child, audited) and
+ * `whereis` (an open read, like `view`). A 2.2 peer would ignore the new
+ * frames as types of a newer minor, so a node sends none to it: a call to a
+ * child on a 2.2 node fails at once with `no-handler` naming the version,
+ * and a handover to one is skipped (logged; the child starts fresh). For
+ * the command ops, senders check `COMMAND_OP_SINCE` first, as for 2.2's.
  *
  * This module is pure (zod only), so the renderer may import it.
  */
@@ -447,6 +451,47 @@ export const CommandReplySchema = z
 export type Command = z.infer<typeof CommandSchema>;
 export type CommandReply = z.infer<typeof CommandReplySchema>;
 
+/**
+ * Since 2.3: messages to children (distributed/calls.ts). `call` carries a
+ * message to instance `pid` of child `id` on the receiving node (`cast`: no
+ * reply from the handler is wanted, only whether the instance took it);
+ * `timeoutMs` is what is left of the caller's deadline. `call.reply`
+ * answers it on the same link: `ok` with the handler's reply (`body`), or
+ * an error — one of the typed codes (supervisor/child-channel.ts), or
+ * `moved`: the instance does not take messages any more (stopping,
+ * handing over, gone), nothing was delivered, and the caller may send it
+ * to the child's next instance. `handover` gives the state of an instance
+ * stopped for a planned move to the node that will start the next one
+ * (revision `rev`). Bodies are bounded by the receiver's `callMaxBytes`,
+ * checked where they arrive.
+ */
+const CallIdSchema = z.string().min(1).max(64);
+const ChildIdSchema = z.string().min(1).max(256);
+export const CallSchema = z
+  .object({
+    t: z.literal('call'),
+    cid: CallIdSchema,
+    id: ChildIdSchema,
+    pid: PidSchema,
+    body: JsonSchema,
+    timeoutMs: z.number().int().min(1).max(86_400_000),
+    cast: z.literal(true).optional(),
+  })
+  .strict();
+export const CallReplySchema = z
+  .object({
+    t: z.literal('call.reply'),
+    cid: CallIdSchema,
+    ok: z.boolean(),
+    body: JsonSchema.optional(),
+    error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
+  })
+  .strict();
+export const HandoverSchema = z.object({ t: z.literal('handover'), id: ChildIdSchema, rev: z.string().min(1).max(64), state: JsonSchema }).strict();
+export type CallFrame = z.infer<typeof CallSchema>;
+export type CallReplyFrame = z.infer<typeof CallReplySchema>;
+export type HandoverFrame = z.infer<typeof HandoverSchema>;
+
 export const HandshakeMessageSchema = z.discriminatedUnion('t', [HelloSchema, ChallengeSchema, AuthSchema, WelcomeSchema, RejectSchema]);
 export const StoreMessageSchema = z.discriminatedUnion('t', [StoreDeltaSchema, StoreDigestSchema, StoreDigestRequestSchema, StorePullSchema, StoreRegsSchema, StoreAckSchema, StoreSyncedSchema]);
 export const LinkMessageSchema = z.discriminatedUnion('t', [
@@ -468,6 +513,9 @@ export const LinkMessageSchema = z.discriminatedUnion('t', [
   StoreAckSchema,
   StoreSyncedSchema,
   ResourcesSchema,
+  CallSchema,
+  CallReplySchema,
+  HandoverSchema,
 ]);
 export const PeerMessageSchema = z.discriminatedUnion('t', [
   HelloSchema,
@@ -493,6 +541,9 @@ export const PeerMessageSchema = z.discriminatedUnion('t', [
   StoreAckSchema,
   StoreSyncedSchema,
   ResourcesSchema,
+  CallSchema,
+  CallReplySchema,
+  HandoverSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;

@@ -197,14 +197,14 @@ describe('counter', () => {
 });
 
 describe('registerExampleWorkers (the default export)', () => {
-  it('registers exactly ticker, crasher and counter', () => {
+  it('registers exactly ticker, crasher, counter and kv-counter', () => {
     const defined = new Map<string, WorkerFactory>();
     const defineWorker = vi.fn((name: string, factory: WorkerFactory) => {
       defined.set(name, factory);
     });
     registerExampleWorkers({ defineWorker });
-    expect(defineWorker).toHaveBeenCalledTimes(3);
-    expect([...defined.keys()].sort()).toEqual(['counter', 'crasher', 'ticker']);
+    expect(defineWorker).toHaveBeenCalledTimes(4);
+    expect([...defined.keys()].sort()).toEqual(['counter', 'crasher', 'kv-counter', 'ticker']);
     expect(defined.get('ticker')).toBe(ticker);
     expect(defined.get('crasher')).toBe(crasher);
     expect(defined.get('counter')).toBe(counter);

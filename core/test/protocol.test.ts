@@ -33,6 +33,9 @@ const valid: Record<PeerMessage['t'], PeerMessage> = {
   'rs.regs': { t: 'rs.regs', scope: 'pogo', seq: 3, pull: 1, entries: [], more: true },
   'rs.ack': { t: 'rs.ack', scope: 'pogo', seq: 3 },
   'rs.synced': { t: 'rs.synced', scope: 'pogo', seq: 2 },
+  call: { t: 'call', cid: 'ab12.1', id: 'kv', pid: 'n2/0123abcd/c1', body: { op: 'get', key: 'a' }, timeoutMs: 5000 },
+  'call.reply': { t: 'call.reply', cid: 'ab12.1', ok: false, error: { code: 'moved', message: 'n2/0123abcd/c1 takes no messages now' } },
+  handover: { t: 'handover', id: 'kv', rev: '1.1.n1', state: { counts: { a: 3 } } },
   res: { t: 'res', intervalMs: 2000, cpu: 1.5, rss: 80_000_000, heapUsed: 20_000_000, heapTotal: 30_000_000, lag: { mean: 0.12, p99: 1.5, max: 3.25 } },
 };
 

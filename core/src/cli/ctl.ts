@@ -47,6 +47,13 @@
  * a new process, and ends on Ctrl-C or SIGTERM with exit 0 (or when the
  * child is stopped for good).
  *
+ * `call <id> <json>` sends the JSON message to the child wherever it runs
+ * (operator token, audited) and prints its reply; the call may take
+ * `--timeout` in all. Its typed errors (not-found, not-running, no-handler,
+ * handler-error, timeout, too-large) exit 1 — a call's `timeout` is the
+ * child's, not the cluster's being unreachable. `whereis <id>` prints the
+ * node and pid of the child's instance, or says none runs (exit 1).
+ *
  * Exit codes scripts can trust (`--json` prints `{ ok: false, error: {
  * code, message } }` on stdout for every one but 0):
  *   0 done
@@ -63,7 +70,7 @@ import { ClientSession, SessionError } from '../client-session.js';
 import { SystemClock } from '../clock.js';
 import { ConfigError, loadConfig, readTls, type NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { commandFailure, parseCommandArgs, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
+import { commandFailure, MAX_CALL_COMMAND_TIMEOUT_MS, parseCommandArgs, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
 import type { CommandOp } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
@@ -100,13 +107,15 @@ export const CTL_FIELDS = {
   pause: [],
   resume: [],
   forget: ['node'],
+  call: ['id', 'message'],
+  whereis: ['id'],
 } as const satisfies Record<string, readonly string[]>;
 type CtlCommand = keyof typeof CTL_FIELDS;
 
 /** Commands that change the cluster: they need the operator token. */
-const CHANGES: ReadonlySet<CtlCommand> = new Set(['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget']);
+const CHANGES: ReadonlySet<CtlCommand> = new Set(['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'call']);
 /** Commands whose op is the command itself, with the words as its fields. */
-type DirectOp = Exclude<CtlCommand, 'status' | 'ls' | 'start' | 'audit' | 'logs' | 'explain'>;
+type DirectOp = Exclude<CtlCommand, 'status' | 'ls' | 'start' | 'audit' | 'logs' | 'explain' | 'call' | 'whereis'>;
 
 /** Specs per `submit` command, and their JSON at most (a batch is one frame). */
 export const SUBMIT_BATCH_SPECS = 250;
@@ -223,7 +232,16 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
   if (cmd === 'start') specs = checkSpecs(await readSpecs(words[0]!, io), maxFrameBytes());
   else if (cmd !== 'status' && cmd !== 'ls' && cmd !== 'audit') {
     const op = cmd === 'logs' ? 'logs' : cmd;
-    const checked = parseCommandArgs(op, Object.fromEntries(fields.map((f, i) => [f, words[i]])));
+    const named: Record<string, unknown> = Object.fromEntries(fields.map((f, i) => [f, words[i]]));
+    if (cmd === 'call') {
+      try {
+        named['message'] = JSON.parse(words[1]!) as unknown;
+      } catch (err) {
+        throw usage(`call: message: must be JSON (${(err as Error).message})`);
+      }
+      named['timeoutMs'] = Math.min(timeoutMs, MAX_CALL_COMMAND_TIMEOUT_MS);
+    }
+    const checked = parseCommandArgs(op, named);
     if (!checked.ok) throw usage(checked.message);
     args = checked.value as Record<string, unknown>;
   }
@@ -388,6 +406,21 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const lines = await ask('logs', { id, after: 0 });
       if (lines.length === 0) noteWorker(id, (await ask('explain', { id })).spec, io);
       return succeed(lines.map(outputLine).join(''), { id, lines });
+    }
+    case 'call': {
+      const call = args as CommandArgs<'call'>;
+      const reply = await session.command('call', call, plan.token, plan.by, plan.timeoutMs + 5_000);
+      if (!reply.ok) {
+        const f = failed('call', reply.error, session.member);
+        // The child's own typed errors (its timeout included) are the call's failure, not an unreachable cluster.
+        throw f.exit === EXIT.unreachable && reply.error.code === 'timeout' ? new CtlFailure(EXIT.failed, f.code, f.message) : f;
+      }
+      return succeed(`${JSON.stringify(reply.result.reply)}\n`, reply.result);
+    }
+    case 'whereis': {
+      const at = await ask('whereis', args as CommandArgs<'whereis'>);
+      if (at === null) throw new CtlFailure(EXIT.failed, 'not-running', `${(args as CommandArgs<'whereis'>).id} has no running instance now (pogo ctl explain says why)`);
+      return succeed(`${at.node} ${at.pid}\n`, at);
     }
     case 'move': {
       const r = await ask('move', args as CommandArgs<'move'>);

@@ -122,7 +122,7 @@ Example:
 
   program
     .command('ctl')
-    .description('operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node>')
+    .description('operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>')
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
     .option('--seed <host:port>', 'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS)', collect)
@@ -163,6 +163,9 @@ Commands:
                          across moves and restarts, until Ctrl-C
   move <id> <node>       pin a child to a node;  unpin <id>: hand it back
   drain <node>, undrain <node>, pause, resume, forget <node>
+  call <id> <json>       send a JSON message to the child and print its
+                         reply (operator token; --timeout bounds the call)
+  whereis <id>           the node and pid of the child's running instance
 
 Tokens: reads need none; a token given is checked first anyway, so a wrong
 one exits 4. Changes need the operator token.

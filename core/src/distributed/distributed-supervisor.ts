@@ -34,15 +34,16 @@ import type { Random } from '../random.js';
 import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
 import type { JsonValue } from '../groups.js';
-import { MessageError } from '../supervisor/child-channel.js';
-import { DEFAULT_CALL_TIMEOUT_MS } from '../observer/ui-protocol.js';
+import type { CallWire } from './calls.js';
+import { CallRouter, DEFAULT_CALL_MAX_BYTES, type CallAnswer, type CallOptions } from './calls.js';
+import type { RouteInput } from './call-route.js';
 import { DesiredState, type StoreSummary } from './desired-state.js';
 import { DistError } from './errors.js';
 import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
 import { LocalInstances, type ClaimLinks } from './local-instances.js';
 import { Persistence } from './persistence.js';
-import { place } from './placement.js';
+import { owner, place } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
@@ -102,19 +103,20 @@ export interface DistributedOptions {
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
   /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
   relink?(reason: string): void;
+  /** Sends a call, call reply or handover frame to a linked peer; false without a link (distributed/calls.ts). */
+  sendCall?(peer: string, frame: CallWire): boolean;
+  /** Whether `peer` speaks protocol 2.3 or later (takes calls and handovers). */
+  takesCalls?(peer: string): boolean;
+  /** Largest message, reply or handover state, bytes of JSON (default 1 MiB). */
+  callMaxBytes?: number;
+  /** Longest an instance's `onHandover` may take (default 5 s). */
+  handoverTimeoutMs?: number;
 }
 
-/** How long a call may take in all (waiting for a new instance included); default DEFAULT_CALL_TIMEOUT_MS. */
-export interface CallOptions {
-  timeoutMs?: number;
-}
+export type { CallAnswer, CallOptions } from './calls.js';
 
-/** A call's reply and the instance that gave it. */
-export interface CallAnswer {
-  reply: JsonValue;
-  node: string;
-  pid: string;
-}
+/** How long a moving instance's `onHandover` may take. */
+export const DEFAULT_HANDOVER_TIMEOUT_MS = 5_000;
 
 /** A start recorded in the desired state (or the same spec found there): what its waiter checks. */
 interface StartRequest {
@@ -154,6 +156,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private readonly instances: LocalInstances;
   private readonly reconciler: Reconciler;
   private readonly persistence: Persistence | undefined;
+  private readonly calls: CallRouter;
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Waiters whose write not every up member held when last checked, oldest (lowest tick) first. */
   private notHeld: Waiter[] = [];
@@ -210,6 +213,21 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       finished: (id, rev, reason) => this.finished(id, rev, reason),
       specOf: (id) => this.desired.live(id)?.spec,
       links: o.links,
+      handOver: (id, rev, to) => this.handOver(id, rev, to),
+      receivedHandover: (id, rev) => this.calls.takeReceived(id, rev),
+    });
+    this.calls = new CallRouter({
+      node: o.node,
+      clock: o.clock,
+      random: o.random,
+      log: o.log,
+      local: o.local,
+      locate: (id) => this.locate(id),
+      send: (peer, frame) => o.sendCall?.(peer, frame) ?? false,
+      takesCalls: (peer) => o.takesCalls?.(peer) ?? true,
+      maxBytes: o.callMaxBytes ?? DEFAULT_CALL_MAX_BYTES,
+      // Long enough for the next node to see the old instance stop and start the new one.
+      handoverTtlMs: Math.max(30_000, o.startChildTimeoutMs),
     });
     this.reconciler = new Reconciler({
       node: o.node,
@@ -285,6 +303,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    */
   prepareStop(): void {
     this.reconciler.unready();
+    // Where each instance here goes next: placed as the others will place it, without this node (handOverForLeave).
+    const others = this.reconciler.candidates.filter((c) => c.name !== this.o.node);
+    for (const id of this.instances.ids()) {
+      const v = this.reconciler.view(id);
+      if (!v.live) continue;
+      const failures = new Map([...v.failures].map(([n, f]) => [n, f.failures]));
+      const to = owner({ id, spec: v.live.spec, candidates: others, pin: v.live.pin?.node, failures, maxStartFailures: this.o.maxStartFailures });
+      if (to !== undefined) this.leaveTargets.set(id, { rev: v.live.rev, to });
+    }
     // A member without a data dir can only come back empty: tombstones need not wait for it (tombstones.ts).
     if (this.o.isMember && !this.o.observer && !this.persistence) this.desired.setRoster(this.o.node, false);
     this.desired.replication.flushNow();
@@ -344,6 +371,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.reconciler.stop();
     this.instances.stop();
     this.desired.stop();
+    this.calls.stop();
     this.persistence?.abandon();
     for (const set of this.waiters.values()) for (const w of set) this.o.clock.clearTimeout(w.timer);
     this.waiters.clear();
@@ -373,6 +401,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   }
 
   peerDown(peer: string): void {
+    this.calls.peerDown(peer);
     if (this.stopped) return;
     this.desired.replication.peerDown(peer);
   }
@@ -598,40 +627,84 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   }
 
   /**
-   * Sends `message` to child `id` wherever it runs and resolves with its
-   * reply (distributed/calls.ts); rejects with a MessageError.
+   * Sends `message` (plain JSON) to child `id` wherever it runs and
+   * resolves with its reply (distributed/calls.ts: one hop, at most once,
+   * waits for a new instance within `timeoutMs` while the child is between
+   * instances); rejects with a MessageError: `not-found`, `not-running`,
+   * `no-handler`, `handler-error`, `timeout`, `too-large`.
    */
   async call(id: string, message: JsonValue, options: CallOptions = {}): Promise<JsonValue> {
-    return (await this.callDetailed(id, message, options)).reply;
+    return (await this.calls.call(id, message, options)).reply;
   }
 
   /** `call`, answering also which instance replied (its node and pid). */
-  async callDetailed(id: string, message: JsonValue, options: CallOptions = {}): Promise<CallAnswer> {
-    const at = this.whereis(id);
-    if (!at) throw this.absence(id);
-    if (at.node !== this.o.node) throw new MessageError('not-running', `calls to other nodes are not routed yet (${id} runs on ${at.node})`);
-    const found = this.o.local.instanceChannel(id, at.pid);
-    if (!('channel' in found) || !found.channel) throw new MessageError('no-handler', `${id} takes no messages`);
-    const reply = await found.channel.call(message, options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    return { reply, node: at.node, pid: at.pid };
+  callDetailed(id: string, message: JsonValue, options: CallOptions = {}): Promise<CallAnswer> {
+    return this.calls.call(id, message, options);
   }
 
-  /** Delivers `message` to child `id` without a reply; resolves once its instance took it. */
-  async cast(id: string, message: JsonValue): Promise<void> {
-    const at = this.whereis(id);
-    if (!at) throw this.absence(id);
-    const found = this.o.local.instanceChannel(id, at.pid);
-    if (!('channel' in found) || !found.channel) throw new MessageError('no-handler', `${id} takes no messages`);
-    found.channel.cast(message);
+  /**
+   * Delivers `message` to child `id` without waiting for its handler:
+   * resolves once the instance took it (at most once), rejects as `call`
+   * does (a handler's error is logged where the child runs, not reported).
+   */
+  async cast(id: string, message: JsonValue, options: CallOptions = {}): Promise<void> {
+    await this.calls.call(id, message, options, true);
   }
 
-  /** Why no instance of `id` can take a message: never known, or terminated, or between instances. */
-  private absence(id: string): MessageError {
+  /** `peer` announced its graceful leave: calls outstanding to it go to the child's next instance (calls.ts). */
+  peerLeaving(peer: string): void {
+    this.calls.peerLeaving(peer);
+  }
+
+  /** Resolves once every message delivered to a child here has been answered, or after `withinMs` (a graceful leave waits for it). */
+  callsDelivered(withinMs: number): Promise<void> {
+    return this.calls.delivered(withinMs);
+  }
+
+  /** A `call`, `call.reply` or `handover` frame from `peer` (validated by its schema). */
+  handleCall(peer: string, frame: CallWire): void {
+    this.calls.handle(peer, frame);
+  }
+
+  /** The route's inputs for `id`: its live spec or tombstone, its instances, its owner. */
+  private locate(id: string): Omit<RouteInput, 'skip'> {
     const v = this.reconciler.view(id);
-    if (v.live) return new MessageError('timeout', `${id} has no running instance now`);
-    if (v.register.floor !== undefined) return new MessageError('not-running', `${id} was terminated`);
-    return new MessageError('not-found', `no child with id ${JSON.stringify(id)}`);
+    return { live: v.live !== undefined, terminated: v.register.floor !== undefined, runners: v.runners, owner: v.owner };
   }
+
+  /**
+   * Planned move of this node's instance of `id` (revision `rev`) to `to`:
+   * closes it to messages, takes its state (workers' `ctx.onHandover`) and
+   * sends it to `to` before the instance stops (calls.ts: FIFO links). A
+   * start-first child hands over nothing (its next instance already runs).
+   * Failures are logged; the stop goes on.
+   */
+  private async handOver(id: string, rev: Ver, to: string): Promise<void> {
+    if (this.desired.live(id)?.spec.handoff === 'start-first') return;
+    let state: JsonValue | undefined;
+    try {
+      state = await this.o.local.takeHandover(id, this.o.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS);
+    } catch (err) {
+      this.o.log.warn({ child: id, to, err: (err as Error).message }, 'handover failed; the next instance starts fresh');
+      return;
+    }
+    if (state === undefined) return;
+    if (this.calls.sendHandover(id, rev, to, state)) this.o.log.info({ child: id, to }, 'handed the child\'s state over to its next node');
+  }
+
+  /**
+   * A graceful leave (node.stop): hands over the state of every instance
+   * here to the node that takes it next, as seen when the leave began
+   * (prepareStop), before the children are stopped.
+   */
+  async handOverForLeave(): Promise<void> {
+    const targets = this.leaveTargets;
+    this.leaveTargets = new Map();
+    await Promise.all([...targets].map(([id, t]) => this.handOver(id, t.rev, t.to)));
+  }
+
+  /** Where each instance here goes when this node leaves (prepareStop). */
+  private leaveTargets = new Map<string, { rev: Ver; to: string }>();
 
   /** Removes a pin; placement decides again. */
   unpin(id: string): void {
@@ -721,6 +794,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const parsed = parseGroup(e.group);
     if (!parsed) return;
     this.reconciler.groupChanged(parsed.id, parsed.kind === 'run');
+    if (parsed.kind === 'run') this.calls.childChanged(parsed.id);
     if (parsed.kind !== 'claim') this.changed();
   }
 
@@ -811,6 +885,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** `id` was reconciled: its waiters look again. */
   private settleWaiters(id: string): void {
+    this.calls.childChanged(id);
     const set = this.waiters.get(id);
     if (!set) return;
     for (const w of [...set]) this.settle(w);

@@ -47,6 +47,16 @@
  *   forgets the managed record, and the restart, seeing that, starts
  *   nothing and says so. A start that fails counts as a failed start here
  *   (backoff, then the next node), as any other.
+ * - Handover (issue 16, distributed/calls.ts): a planned move's stop
+ *   (`stopInstance` with `moveTo`) first hands the instance's state over to
+ *   the node it moves to (`handOver`: the instance stops taking messages, its
+ *   state goes out on the link), then stops it — so the state is on its way
+ *   before the `run:` leave that lets the new owner start it. A start takes
+ *   a state handed over to this node for that revision (`receivedHandover`)
+ *   and gives it to the new instance. Race "the move is called off during
+ *   the handover" (the pin is undone, the spec replaced): the stop goes on
+ *   regardless, as a stop of a move always did, and the state sent is
+ *   dropped unused where it arrived.
  * - Claims (majority mode, decide.ts): `claim` joins `claim:<id>` with this
  *   node's supervisor pid and probes the present members; the claim is
  *   *confirmed* once each of them (still linked, same incarnation) has echoed
@@ -86,6 +96,10 @@ export interface LocalInstancesOptions {
   specOf(id: string): ChildSpec | undefined;
   /** The links, for claims (majority mode): the seq the next ping carries, probing a peer, and whether it echoed `seq` yet. */
   links: ClaimLinks;
+  /** Hands the state of this node's instance of `id` over to `to` before a planned move stops it (never rejects). */
+  handOver?(id: string, rev: Ver, to: string): Promise<void>;
+  /** The state handed over to this node for revision `rev` of `id`, taken once. */
+  receivedHandover?(id: string, rev: Ver): JsonValue | undefined;
 }
 
 /** What claims need of the links (node.ts). */
@@ -210,7 +224,9 @@ export class LocalInstances {
       this.managed.set(id, m);
     }
     const managed = m;
-    const attempt = existing ? this.o.local.restartChild(id) : this.o.local.startChild(live.spec);
+    const handover = this.o.receivedHandover?.(id, live.rev);
+    const withHandover = handover === undefined ? {} : { handover };
+    const attempt = existing ? this.o.local.restartChild(id, withHandover) : this.o.local.startChild(live.spec, withHandover);
     attempt.catch((err: unknown) => {
       if (this.managed.get(id) !== managed) return;
       if ((err as { code?: string }).code === 'already-present') return;
@@ -223,9 +239,10 @@ export class LocalInstances {
   /**
    * Stops the instance here (it stays managed until the local supervisor
    * has stopped it; then it is forgotten). `deadlineMs`: gone within this
-   * long, whatever its shutdown (majority mode's lease).
+   * long, whatever its shutdown (majority mode's lease). `moveTo`: a
+   * planned move to that node; the instance's state is handed over first.
    */
-  stopInstance(id: string, why: string, deadlineMs?: number): void {
+  stopInstance(id: string, why: string, deadlineMs?: number, moveTo?: string): void {
     const m = this.managed.get(id);
     if (!m) return;
     this.managed.delete(id);
@@ -234,8 +251,9 @@ export class LocalInstances {
     // Keep the record of failures when handing over (others must skip this node); drop it otherwise.
     if (m.failures < this.o.maxStartFailures) this.dropFailRecord(id);
     this.o.log.debug({ child: id, why }, 'stopping local instance');
-    void this.o.local
-      .terminateChild(id, deadlineMs === undefined ? {} : { deadlineMs })
+    const handingOver = moveTo !== undefined && this.o.handOver ? this.o.handOver(id, m.rev, moveTo) : Promise.resolve();
+    void handingOver
+      .then(() => this.o.local.terminateChild(id, deadlineMs === undefined ? {} : { deadlineMs }))
       .then(() => {
         const c = this.o.local.child(id);
         if (c && c.status === 'stopped' && !this.managed.has(id)) this.o.local.deleteChild(id);

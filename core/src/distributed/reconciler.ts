@@ -555,7 +555,7 @@ export class Reconciler {
           this.o.instances.deferMove(id);
           return;
         }
-        this.o.instances.stopInstance(id, `moving to ${action.to}`);
+        this.o.instances.stopInstance(id, `moving to ${action.to}`, undefined, action.to);
         return;
     }
   }

@@ -91,10 +91,9 @@ const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v
 const NoArgs = z.object({}).strict();
 /** A message to a child: any JSON value (null included: see WIRE_NULLABLE). Its size is checked where it is routed (distributed/calls.ts). */
 const MessageArg = z.custom<JsonValue>((v) => v !== undefined && isJsonValue(v), { error: (issue) => (issue.input === undefined ? 'required' : 'must be plain JSON') });
-/** How long a call waits for its reply when it names no timeout. */
-export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
-/** Longest a call may wait for its reply (10 minutes). */
-export const MAX_CALL_TIMEOUT_MS = 600_000;
+export { DEFAULT_CALL_TIMEOUT_MS } from '../supervisor/child-channel.js';
+/** Longest an operator's call may wait for its reply (10 minutes). */
+export const MAX_CALL_COMMAND_TIMEOUT_MS = 600_000;
 
 /**
  * Where a reader of the audit log is in each member's log: the newest entry
@@ -162,7 +161,7 @@ export const COMMAND_ARG_SCHEMAS = {
     .object({
       id: ChildIdArg,
       message: MessageArg,
-      timeoutMs: z.number(fieldError('a number')).int('must be a whole number').min(1, 'must be 1 or more').max(MAX_CALL_TIMEOUT_MS, `must be at most ${MAX_CALL_TIMEOUT_MS} (10 minutes)`).optional(),
+      timeoutMs: z.number(fieldError('a number')).int('must be a whole number').min(1, 'must be 1 or more').max(MAX_CALL_COMMAND_TIMEOUT_MS, `must be at most ${MAX_CALL_COMMAND_TIMEOUT_MS} (10 minutes)`).optional(),
     })
     .strict(),
   /** Where child `id`'s instance runs now (since protocol 2.3). */

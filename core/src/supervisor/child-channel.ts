@@ -20,6 +20,9 @@
  */
 import type { JsonValue } from '../groups.js';
 
+/** How long a call waits for its reply when it names no timeout (ms). */
+export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+
 export const MESSAGE_ERROR_CODES = ['not-found', 'not-running', 'no-handler', 'handler-error', 'timeout', 'too-large'] as const;
 export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number];
 

@@ -279,7 +279,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
    * distributed supervisor's `restart`: an operator's stop and start, which
    * readers tell from a new child record by that count).
    */
-  async restartChild(id: string, options: { countRestart?: boolean } = {}): Promise<{ id: string; pid: string }> {
+  async restartChild(id: string, options: { countRestart?: boolean; handover?: JsonValue } = {}): Promise<{ id: string; pid: string }> {
     if (this.shuttingDown) throw new SupervisorError('shutting-down', 'the node is shutting down');
     const record = this.mustGet(id);
     if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
@@ -289,6 +289,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     record.failures = 0;
     record.restartTimes = [];
     if (options.countRestart) record.restarts++;
+    if (options.handover !== undefined) record.handover = options.handover;
     const error = await this.launch(record, true);
     if (error) {
       this.setStatus(record, 'stopped', error);

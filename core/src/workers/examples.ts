@@ -9,6 +9,13 @@
  *   counter  holds a small state: a counter that increases every `intervalMs`
  *            and is published as the value of its membership in
  *            group `counter` of scope `examples`                args { intervalMs?: 1000, start?: 0 }
+ *   kv-counter a keyed counter that answers calls (issue 16):   args none
+ *              {op:'add', key, by?: 1} → {key, value}; {op:'get', key} → {key, value} (0 when unknown);
+ *              {op:'keys'} → {counts}. Each reply names the instance ({pid, node}). Its counts
+ *              survive planned moves (pin, drain, graceful leave) through `ctx.onHandover`, and
+ *              start from zero after a crash. For trying the error paths: {op:'hang'} never
+ *              answers (the caller's `timeout`), {op:'blob', bytes} answers a string that long
+ *              (`too-large` past callMaxBytes); anything else is a `handler-error`.
  */
 import type { JsonValue } from '../groups.js';
 import type { WorkerFactory } from '../supervisor/workers.js';
@@ -64,9 +71,58 @@ export const counter: WorkerFactory = (args, ctx) => {
   };
 };
 
+/** The counts a previous instance handed over, if they are a map of key → finite number. */
+function handedCounts(handover: JsonValue | undefined): Map<string, number> {
+  const counts = new Map<string, number>();
+  const raw = obj(handover)['counts'];
+  for (const [key, value] of Object.entries(obj(raw))) if (typeof value === 'number' && Number.isFinite(value)) counts.set(key, value);
+  return counts;
+}
+
+export const kvCounter: WorkerFactory = (_args, ctx) => {
+  const counts = handedCounts(ctx.handover);
+  if (ctx.handover !== undefined) ctx.log.info({ keys: counts.size }, 'kv-counter took over the counts of its previous instance');
+  const hang: Array<() => void> = [];
+  ctx.onHandover(() => ({ counts: Object.fromEntries(counts) }));
+  ctx.onMessage((message) => {
+    const m = obj(message);
+    const key = m['key'];
+    const who = { pid: ctx.pid, node: ctx.node };
+    switch (m['op']) {
+      case 'add': {
+        if (typeof key !== 'string') throw new Error('kv-counter: add needs a string key');
+        const by = m['by'] === undefined ? 1 : m['by'];
+        if (typeof by !== 'number' || !Number.isFinite(by)) throw new Error('kv-counter: by must be a finite number');
+        const value = (counts.get(key) ?? 0) + by;
+        counts.set(key, value);
+        return { key, value, ...who };
+      }
+      case 'get':
+        if (typeof key !== 'string') throw new Error('kv-counter: get needs a string key');
+        return { key, value: counts.get(key) ?? 0, ...who };
+      case 'keys':
+        return { counts: Object.fromEntries(counts), ...who };
+      case 'hang':
+        // Never answers: settled by nothing but the caller's timeout (and dropped when the instance stops).
+        return new Promise<JsonValue>((resolve) => hang.push(() => resolve(null)));
+      case 'blob':
+        return 'x'.repeat(Math.min(num(m['bytes'] as JsonValue | undefined, 0), 64 * 1024 * 1024));
+      default:
+        throw new Error(`kv-counter: unknown op ${JSON.stringify(m['op'] ?? null)}; send {op: 'get' | 'add' | 'keys', key}`);
+    }
+  });
+  return {
+    stop: () => {
+      hang.length = 0;
+      ctx.log.info({ keys: counts.size }, 'kv-counter stopped');
+    },
+  };
+};
+
 /** Registers the example workers (the `--workers examples` module). */
 export default function registerExampleWorkers({ defineWorker }: { defineWorker: Define }): void {
   defineWorker('ticker', ticker);
   defineWorker('crasher', crasher);
   defineWorker('counter', counter);
+  defineWorker('kv-counter', kvCounter);
 }

@@ -1,0 +1,427 @@
+/**
+ * Calls and casts to children anywhere in the cluster (issue 16), and the
+ * handover of a moving child's state.
+ *
+ * Routing: one hop. The caller's node looks the child up in its own view
+ * (`run:<id>` in pg, which every node holds: no scan, no message) and
+ * sends a `call` frame (protocol.ts, since 2.3) straight to the node that
+ * runs the instance, naming the instance's pid; that node hands it to the
+ * instance's channel (supervisor/child-channel.ts) and answers `call.reply`
+ * on the same link. A call to an instance on this node skips the link. A
+ * cast is a call whose handler's result is not waited for: its reply says
+ * only that the instance took it (or why not).
+ *
+ * Correlation: call-table.ts. Every call has a deadline (`timeoutMs`, for
+ * the whole call: waiting for an instance included). A reply for a call id
+ * that is unknown — settled, expired, or never ours — is dropped and logged
+ * at debug; a reply from another node than the one the call went to, too.
+ *
+ * Between instances: when no instance is visible (a stop-first move, a
+ * restart, a failover, a handover under way), the call waits — not by
+ * polling: the distributed supervisor reports every change of the child's
+ * `run:` group and every reconcile of it (`childChanged`), and the call is
+ * routed again then. A node whose instance does not take messages any more
+ * (stopping, handing over, gone, or an older pid) answers `moved`: nothing
+ * was delivered, so the call is sent to the next instance (it never tries
+ * that pid again) — a call never reaches a stopped instance
+ * (LocalSupervisor.instanceChannel).
+ *
+ * At most once, exactly:
+ * - a frame that could not be sent (no link to the node: `send` false) was
+ *   not delivered: the call waits for another instance;
+ * - `moved` says the frame was not delivered: likewise;
+ * - race "the link drops with the call outstanding": the frame went out and
+ *   no reply came back, so the instance may or may not have handled it.
+ *   The call is NOT sent again (that could deliver it twice): it fails at
+ *   once with `timeout`, its message saying the outcome is unknown. A caller
+ *   that must know makes its messages idempotent (an id per request the
+ *   child remembers) and calls again.
+ * - a graceful leave is not a lost link: the leaving node stops its
+ *   children, waits (within its leave grace) until every message delivered
+ *   to them has been answered (`delivered`), and only then sends `leave`.
+ *   Links are FIFO, so when a peer's `leave` arrives, every call still
+ *   outstanding to it was not delivered to a running instance: it is routed
+ *   again (`peerLeaving`), not failed;
+ * - race "a late reply": the deadline settled the call; the reply finds no
+ *   entry and is dropped (never given to a later call: the table's ids are
+ *   never reused, and random per incarnation).
+ *
+ * Limits: a message and a reply are plain JSON of at most `maxBytes` (the
+ * node's `callMaxBytes`, 1 MiB by default) as UTF-8 JSON text, checked at
+ * both ends (`too-large`): the caller before sending, the receiver before
+ * delivering; the child's node checks the reply before sending it, and the
+ * caller when it arrives. A peer of protocol 2.2 takes no calls: `no-handler`
+ * at once, naming its version.
+ *
+ * Handover (`sendHandover`, `takeReceived`): the state of an instance
+ * stopped for a planned move goes to the node expected to start the next
+ * one, in a `handover` frame sent before the stop — links are FIFO, so it
+ * arrives before the `run:` leave that lets that node start the child
+ * (stop-first). It keeps it for `handoverTtlMs`, for the start of that
+ * revision; unused by then (the child started elsewhere, or not at all), it
+ * is dropped with a warning.
+ */
+import type { Clock } from '../clock.js';
+import type { JsonValue } from '../groups.js';
+import type { Logger } from '../logger.js';
+import { jsonBytes } from '../observer/command-size.js';
+import { isJsonValue, type CallFrame, type CallReplyFrame, type HandoverFrame } from '../protocol.js';
+import type { Random } from '../random.js';
+import { DEFAULT_CALL_TIMEOUT_MS, MESSAGE_ERROR_CODES, MessageError, type MessageErrorCode } from '../supervisor/child-channel.js';
+import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
+import { routeCall, type RouteInput } from './call-route.js';
+import { CallTable } from './call-table.js';
+
+/** Longest timeout a call may ask for (a day). */
+export const MAX_CALL_TIMEOUT_MS = 86_400_000;
+/** Default largest message, reply or handover state (UTF-8 JSON text). */
+export const DEFAULT_CALL_MAX_BYTES = 1024 * 1024;
+
+/** A call's reply and the instance that gave it. */
+export interface CallAnswer {
+  reply: JsonValue;
+  node: string;
+  pid: string;
+}
+
+export interface CallOptions {
+  /** How long the whole call may take, waiting for an instance included (default DEFAULT_CALL_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+export type CallWire = CallFrame | CallReplyFrame | HandoverFrame;
+
+export interface CallRouterOptions {
+  node: string;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  local: Pick<LocalSupervisor, 'instanceChannel'>;
+  /** What this node sees of child `id` now (the route's inputs but `skip`). */
+  locate(id: string): Omit<RouteInput, 'skip'>;
+  /** Sends a frame to a linked peer; false when there is no link. */
+  send(peer: string, frame: CallWire): boolean;
+  /** Whether `peer` speaks protocol 2.3 or later (takes calls and handovers). */
+  takesCalls(peer: string): boolean;
+  maxBytes: number;
+  handoverTtlMs: number;
+}
+
+/** What delivering a message to an instance came to. */
+type Outcome = { ok: true; body: JsonValue } | { ok: false; code: MessageErrorCode | 'moved'; message: string };
+
+interface Pending {
+  readonly id: string;
+  readonly body: JsonValue;
+  readonly cast: boolean;
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  /** Instances that answered `moved` or could not be reached: not tried again. */
+  readonly skip: Set<string>;
+  /** Where the frame went and no answer came yet. */
+  at: { node: string; pid: string } | undefined;
+  waiting: boolean;
+  readonly resolve: (answer: CallAnswer) => void;
+  readonly reject: (err: MessageError) => void;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set([...MESSAGE_ERROR_CODES, 'moved']);
+
+/** A peer's error code as this node reads it: an unknown one (a newer peer's) is a handler error. */
+function readCode(code: string): MessageErrorCode | 'moved' {
+  return KNOWN_CODES.has(code) ? (code as MessageErrorCode | 'moved') : 'handler-error';
+}
+
+function tooLarge(what: string, bytes: number, max: number): string {
+  return `${what} is ${bytes} bytes of JSON, more than the limit of ${max} (callMaxBytes)`;
+}
+
+export class CallRouter {
+  private readonly table: CallTable<Pending>;
+  /** Calls waiting for an instance of each child. */
+  private readonly waiting = new Map<string, Set<string>>();
+  private readonly received = new Map<string, { rev: string; state: JsonValue; from: string; timer: ReturnType<Clock['setTimeout']> }>();
+  private stopped = false;
+  /** Messages handed to instances here and not answered yet; `idle` waits for none. */
+  private inDelivery = 0;
+  private idle: Array<() => void> = [];
+  /** Counters for tests and metrics. */
+  readonly stats = { calls: 0, casts: 0, delivered: 0, moved: 0, lateReplies: 0, linkLost: 0 };
+
+  constructor(private readonly o: CallRouterOptions) {
+    this.table = new CallTable<Pending>(o.clock, o.random.hex(4), (cid, p) => this.expired(cid, p));
+  }
+
+  /** Sends `body` to child `id` and resolves with its reply (see the header). */
+  call(id: string, body: JsonValue, options: CallOptions = {}, cast = false): Promise<CallAnswer> {
+    if (this.stopped) return Promise.reject(new MessageError('not-running', `${this.o.node} is shutting down; it routes no more calls`));
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_CALL_TIMEOUT_MS) {
+      return Promise.reject(new TypeError(`timeoutMs must be a whole number of ms from 1 to ${MAX_CALL_TIMEOUT_MS}`));
+    }
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) return Promise.reject(new MessageError('not-found', `no child with id ${JSON.stringify(id)?.slice(0, 80)}`));
+    if (body === undefined || !isJsonValue(body)) return Promise.reject(new TypeError('a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)'));
+    const bytes = jsonBytes(body);
+    if (bytes > this.o.maxBytes) return Promise.reject(new MessageError('too-large', tooLarge('the message', bytes, this.o.maxBytes)));
+    if (cast) this.stats.casts++;
+    else this.stats.calls++;
+    return new Promise<CallAnswer>((resolve, reject) => {
+      const deadline = this.o.clock.now() + timeoutMs;
+      const p: Pending = { id, body, cast, deadline, timeoutMs, skip: new Set(), at: undefined, waiting: false, resolve, reject };
+      const cid = this.table.open(p, deadline);
+      this.route(cid, p);
+    });
+  }
+
+  /** The child's `run:` group or its register changed: calls waiting for it are routed again. */
+  childChanged(id: string): void {
+    const cids = this.waiting.get(id);
+    if (cids === undefined) return;
+    this.waiting.delete(id);
+    for (const cid of cids) {
+      const p = this.table.get(cid);
+      if (p === undefined) continue;
+      p.waiting = false;
+      this.route(cid, p);
+    }
+  }
+
+  /** A frame from `peer` (validated by its schema). */
+  handle(peer: string, frame: CallWire): void {
+    if (frame.t === 'call') this.onCall(peer, frame);
+    else if (frame.t === 'call.reply') this.onReply(peer, frame);
+    else this.onHandover(peer, frame);
+  }
+
+  /** The link to `peer` dropped: calls sent there have an unknown outcome (see the header: not sent again). */
+  peerDown(peer: string): void {
+    for (const [cid, p] of this.table.entries()) {
+      if (p.at?.node !== peer) continue;
+      this.stats.linkLost++;
+      this.fail(cid, new MessageError('timeout', `lost the link to ${peer} before ${p.id} answered; the message may or may not have been handled (delivery is at most once: it is not sent again)`));
+    }
+  }
+
+  /** `peer` announced its leave (see the header): calls outstanding to it were not delivered; they go to the next instance. */
+  peerLeaving(peer: string): void {
+    for (const [cid, p] of this.table.entries()) {
+      if (p.at?.node !== peer) continue;
+      p.skip.add(p.at.pid);
+      p.at = undefined;
+      this.route(cid, p);
+    }
+  }
+
+  /** Resolves once every message delivered to an instance here has been answered (or after `withinMs`). */
+  async delivered(withinMs: number): Promise<void> {
+    if (this.inDelivery === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.o.clock.clearTimeout(timer);
+        this.idle = this.idle.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = this.o.clock.setTimeout(done, withinMs);
+      this.idle.push(done);
+    });
+  }
+
+  /** Fails every outstanding call and drops held handovers (the node stops). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const [cid] of this.table.entries()) this.fail(cid, new MessageError('not-running', `${this.o.node} is shutting down`));
+    for (const h of this.received.values()) this.o.clock.clearTimeout(h.timer);
+    this.received.clear();
+  }
+
+  get outstanding(): number {
+    return this.table.size;
+  }
+
+  // ---- the caller's side -------------------------------------------------------
+
+  private route(cid: string, p: Pending): void {
+    // Bounded: each pass either ends the call, parks it, sends it, or adds a pid to `skip`.
+    for (;;) {
+      const route = routeCall({ ...this.o.locate(p.id), skip: p.skip });
+      if (route.to === 'fail') {
+        this.fail(cid, route.code === 'not-running' ? new MessageError('not-running', `${p.id} was terminated; it runs nowhere`) : new MessageError('not-found', `no child with id ${JSON.stringify(p.id)}`));
+        return;
+      }
+      if (route.to === 'wait') {
+        p.waiting = true;
+        let set = this.waiting.get(p.id);
+        if (set === undefined) this.waiting.set(p.id, (set = new Set()));
+        set.add(cid);
+        return;
+      }
+      const { node, pid } = route;
+      const left = Math.max(1, p.deadline - this.o.clock.now());
+      if (node === this.o.node) {
+        p.at = { node, pid };
+        void this.deliver(p.id, pid, p.body, p.cast, left).then((outcome) => this.outcome(cid, node, pid, outcome));
+        return;
+      }
+      if (!this.o.takesCalls(node)) {
+        this.fail(cid, new MessageError('no-handler', `${p.id} runs on ${node}, whose protocol version is older than 2.3 and takes no calls; upgrade it`));
+        return;
+      }
+      const frame: CallFrame = p.cast ? { t: 'call', cid, id: p.id, pid, body: p.body, timeoutMs: left, cast: true } : { t: 'call', cid, id: p.id, pid, body: p.body, timeoutMs: left };
+      p.at = { node, pid };
+      if (this.o.send(node, frame)) return;
+      // Not sent at all (no link): certainly not delivered. Another instance, or wait for one.
+      p.at = undefined;
+      p.skip.add(pid);
+    }
+  }
+
+  private onReply(peer: string, frame: CallReplyFrame): void {
+    const p = this.table.get(frame.cid);
+    if (p === undefined || p.at?.node !== peer) {
+      this.stats.lateReplies++;
+      this.o.log.debug({ peer, cid: frame.cid }, 'a call reply for no outstanding call (settled, expired, or not ours); dropped');
+      return;
+    }
+    const outcome: Outcome = frame.ok ? { ok: true, body: frame.body ?? null } : { ok: false, code: readCode(frame.error?.code ?? 'handler-error'), message: frame.error?.message ?? 'failed' };
+    this.outcome(frame.cid, peer, p.at.pid, outcome);
+  }
+
+  private outcome(cid: string, node: string, pid: string, outcome: Outcome): void {
+    const p = this.table.get(cid);
+    if (p === undefined || p.at?.node !== node || p.at.pid !== pid) return; // settled meanwhile (its deadline)
+    if (!outcome.ok) {
+      if (outcome.code !== 'moved') {
+        this.fail(cid, new MessageError(outcome.code, outcome.message));
+        return;
+      }
+      this.stats.moved++;
+      p.at = undefined;
+      p.skip.add(pid);
+      this.route(cid, p);
+      return;
+    }
+    if (!p.cast) {
+      const bytes = jsonBytes(outcome.body);
+      if (bytes > this.o.maxBytes) {
+        this.fail(cid, new MessageError('too-large', tooLarge(`${p.id}'s reply`, bytes, this.o.maxBytes)));
+        return;
+      }
+    }
+    this.table.settle(cid);
+    p.resolve({ reply: p.cast ? null : outcome.body, node, pid });
+  }
+
+  private expired(cid: string, p: Pending): void {
+    this.unpark(cid, p);
+    const why = p.at !== undefined ? `${p.id} (${p.at.pid} on ${p.at.node}) did not answer within ${p.timeoutMs} ms` : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
+    p.reject(new MessageError('timeout', why));
+  }
+
+  private fail(cid: string, err: MessageError): void {
+    const p = this.table.settle(cid);
+    if (p === undefined) return;
+    this.unpark(cid, p);
+    p.reject(err);
+  }
+
+  private unpark(cid: string, p: Pending): void {
+    if (!p.waiting) return;
+    const set = this.waiting.get(p.id);
+    set?.delete(cid);
+    if (set?.size === 0) this.waiting.delete(p.id);
+  }
+
+  // ---- the child's side -------------------------------------------------------
+
+  private onCall(peer: string, frame: CallFrame): void {
+    const bytes = jsonBytes(frame.body);
+    const answer = (outcome: Outcome): void => {
+      const reply: CallReplyFrame = outcome.ok ? { t: 'call.reply', cid: frame.cid, ok: true, body: outcome.body } : { t: 'call.reply', cid: frame.cid, ok: false, error: { code: outcome.code, message: outcome.message.slice(0, 2000) } };
+      if (!this.o.send(peer, reply)) this.o.log.debug({ peer, child: frame.id }, 'the link to the caller dropped before its reply; the reply is lost');
+    };
+    if (bytes > this.o.maxBytes) {
+      answer({ ok: false, code: 'too-large', message: tooLarge('the message', bytes, this.o.maxBytes) });
+      return;
+    }
+    void this.deliver(frame.id, frame.pid, frame.body, frame.cast === true, frame.timeoutMs).then((outcome) => {
+      if (outcome.ok && frame.cast !== true) {
+        const size = jsonBytes(outcome.body);
+        if (size > this.o.maxBytes) outcome = { ok: false, code: 'too-large', message: tooLarge(`${frame.id}'s reply`, size, this.o.maxBytes) };
+      }
+      answer(outcome);
+    });
+  }
+
+  /** Hands a message to instance `pid` of `id` on this node. Never rejects. */
+  private async deliver(id: string, pid: string, body: JsonValue, cast: boolean, timeoutMs: number): Promise<Outcome> {
+    const found = this.o.local.instanceChannel(id, pid);
+    if ('none' in found) return { ok: false, code: 'moved', message: `${pid} takes no messages now` };
+    const channel = found.channel;
+    if (channel === undefined) return { ok: false, code: 'no-handler', message: `${id} is a kind of child that takes no messages` };
+    this.stats.delivered++;
+    this.inDelivery++;
+    try {
+      if (cast) {
+        channel.cast(body);
+        return { ok: true, body: null };
+      }
+      return { ok: true, body: await channel.call(body, timeoutMs) };
+    } catch (err) {
+      if (err instanceof MessageError) return { ok: false, code: err.code, message: err.message };
+      return { ok: false, code: 'handler-error', message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      // The answer is sent in this same turn (onCall's continuation runs before any timer), before a leave can be.
+      if (--this.inDelivery === 0) for (const w of this.idle.splice(0)) w();
+    }
+  }
+
+  // ---- handover ---------------------------------------------------------------
+
+  /** Sends a moving instance's state to the node expected to start the next one; false (logged) when it cannot. */
+  sendHandover(id: string, rev: string, to: string, state: JsonValue): boolean {
+    const bytes = jsonBytes(state);
+    if (bytes > this.o.maxBytes) {
+      this.o.log.warn({ child: id, to, bytes }, `handover not sent: ${tooLarge('the state', bytes, this.o.maxBytes)}; the next instance starts fresh`);
+      return false;
+    }
+    if (!this.o.takesCalls(to)) {
+      this.o.log.warn({ child: id, to }, 'handover not sent: the next node speaks a protocol older than 2.3; the next instance starts fresh');
+      return false;
+    }
+    if (!this.o.send(to, { t: 'handover', id, rev, state })) {
+      this.o.log.warn({ child: id, to }, 'handover not sent: no link to the next node; the next instance starts fresh');
+      return false;
+    }
+    return true;
+  }
+
+  /** The state handed over for revision `rev` of `id`, once (a start takes it). */
+  takeReceived(id: string, rev: string): JsonValue | undefined {
+    const h = this.received.get(id);
+    if (h === undefined) return undefined;
+    this.received.delete(id);
+    this.o.clock.clearTimeout(h.timer);
+    if (h.rev !== rev) {
+      this.o.log.warn({ child: id, handedFor: h.rev, starting: rev }, 'handover dropped: it was for another revision of the child; the instance starts fresh');
+      return undefined;
+    }
+    return h.state;
+  }
+
+  private onHandover(peer: string, frame: HandoverFrame): void {
+    const bytes = jsonBytes(frame.state);
+    if (bytes > this.o.maxBytes) {
+      this.o.log.warn({ child: frame.id, from: peer, bytes }, `handover refused: ${tooLarge('the state', bytes, this.o.maxBytes)}; the next instance starts fresh`);
+      return;
+    }
+    const old = this.received.get(frame.id);
+    if (old) this.o.clock.clearTimeout(old.timer);
+    const timer = this.o.clock.setTimeout(() => {
+      if (this.received.get(frame.id)?.timer !== timer) return;
+      this.received.delete(frame.id);
+      this.o.log.warn({ child: frame.id, from: peer }, `handover unused after ${this.o.handoverTtlMs} ms (the child started elsewhere, or not at all); dropped`);
+    }, this.o.handoverTtlMs);
+    this.received.set(frame.id, { rev: frame.rev, state: frame.state, from: peer, timer });
+  }
+}

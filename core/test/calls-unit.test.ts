@@ -1,0 +1,65 @@
+/**
+ * The pure parts of calls (distributed/call-route.ts) and the correlation
+ * table (distributed/call-table.ts) on a ManualClock.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { routeCall } from '../src/distributed/call-route.js';
+import { CallTable } from '../src/distributed/call-table.js';
+
+const A = { node: 'n1', pid: 'n1/0123abcd/c1' };
+const B = { node: 'n2', pid: 'n2/0123abcd/c7' };
+
+describe('routeCall', () => {
+  it('a child never known is not-found; a terminated one not-running', () => {
+    expect(routeCall({ live: false, terminated: false, runners: [], owner: undefined, skip: new Set() })).toEqual({ to: 'fail', code: 'not-found' });
+    expect(routeCall({ live: false, terminated: true, runners: [A], owner: 'n1', skip: new Set() })).toEqual({ to: 'fail', code: 'not-running' });
+  });
+
+  it('sends to the owner’s instance when several run, else the first; waits when none is left to try', () => {
+    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n2', skip: new Set() })).toEqual({ to: 'send', ...B });
+    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n3', skip: new Set() })).toEqual({ to: 'send', ...A });
+    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n1', skip: new Set([A.pid]) })).toEqual({ to: 'send', ...B });
+    expect(routeCall({ live: true, terminated: false, runners: [A], owner: 'n1', skip: new Set([A.pid]) })).toEqual({ to: 'wait' });
+    expect(routeCall({ live: true, terminated: false, runners: [], owner: 'n1', skip: new Set() })).toEqual({ to: 'wait' });
+  });
+});
+
+describe('CallTable', () => {
+  it('settles each call once: its entry comes back the first time only, and its deadline then does nothing', () => {
+    const clock = new ManualClock(1000);
+    const expired: string[] = [];
+    const table = new CallTable<string>(clock, 'ab', (cid) => expired.push(cid));
+    const c1 = table.open('first', 1100);
+    const c2 = table.open('second', 1200);
+    expect(c1).not.toBe(c2);
+    expect(table.settle(c1)).toBe('first');
+    expect(table.settle(c1)).toBeUndefined();
+    clock.advance(500);
+    expect(expired).toEqual([c2]);
+    expect(table.settle(c2)).toBeUndefined();
+    expect(table.size).toBe(0);
+  });
+
+  it('expires at the deadline, not before; a reply after it finds nothing', () => {
+    const clock = new ManualClock(0);
+    const expired: string[] = [];
+    const table = new CallTable<number>(clock, 'cd', (cid) => expired.push(cid));
+    const cid = table.open(7, 250);
+    clock.advance(249);
+    expect(expired).toEqual([]);
+    expect(table.get(cid)).toBe(7);
+    clock.advance(1);
+    expect(expired).toEqual([cid]);
+    expect(table.get(cid)).toBeUndefined();
+  });
+
+  it('ids of two tables (two incarnations of a node) never collide', () => {
+    const clock = new ManualClock(0);
+    const a = new CallTable<number>(clock, 'aaaa', () => undefined);
+    const b = new CallTable<number>(clock, 'bbbb', () => undefined);
+    const cid = a.open(1, 10);
+    expect(b.get(cid)).toBeUndefined();
+    expect(b.open(1, 10)).not.toBe(cid);
+  });
+});

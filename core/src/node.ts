@@ -255,6 +255,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       allowCommands: config.allowCommands,
       startTimeoutMs: config.childStartTimeoutMs,
       newPid: () => this.newPid('c'),
+      // An OS child's line may carry a whole call message or reply (callMaxBytes) plus its envelope.
+      ipcMaxMessageBytes: config.callMaxBytes + 1024,
       // Workers' ctx.call / ctx.cast: the distributed supervisor, made just below.
       messaging: () => this.childMessaging,
     });

@@ -7,6 +7,9 @@
  *   (changes refused, the board still live) and Unlock takes them back;
  * - restart in place: the child keeps its node and gets a new instance, as
  *   the cluster itself lists it (`pogo ctl ls`);
+ * - Send message: the demo's keyed counter answers in the child detail,
+ *   naming its node; `pogo ctl call` reads the same count; each call is
+ *   audited, and a message it does not understand shows its handler's error;
  * - bulk stop of a filtered set: one confirmation naming the count, exactly
  *   those children stopped, the others untouched;
  * - an oversized spec gets the size error, naming the limit, and the
@@ -122,6 +125,36 @@ test('restart in place: the same node, a new instance, as the cluster itself lis
   expect(after!.pid!.startsWith(`${before.node}/`)).toBe(true);
   await expect(detail('counter-1').getByTestId('restarted')).toContainText(after!.pid!);
   await page.screenshot({ path: `${shots}restart-done.png` });
+  await page.keyboard.press('Escape');
+});
+
+test('Send message: the child answers in the detail panel, naming the node it runs on; the count is the child’s own, as pogo ctl call reads it', async () => {
+  const kv = (await clusterChildren()).find((c) => c.id === 'kv-1')!;
+  expect(kv).toMatchObject({ status: 'running' });
+  await card('kv-1').click();
+  const panel = detail('kv-1').getByRole('region', { name: 'Send message' });
+  await panel.getByLabel('Message (JSON)').fill('{"op":"add","key":"apples","by":2}');
+  await panel.getByRole('button', { name: 'Send' }).click();
+  const reply = panel.getByTestId('call-reply');
+  await expect(reply).toContainText(`Reply from ${kv.node} (instance ${kv.pid})`);
+  const first = JSON.parse((await reply.locator('pre').textContent())!) as { key: string; value: number };
+  expect(first).toMatchObject({ key: 'apples', value: 2 });
+  await panel.getByLabel('Message (JSON)').fill('{"op":"add","key":"apples","by":3}');
+  await panel.getByRole('button', { name: 'Send' }).click();
+  await expect(reply.locator('pre')).toContainText('"value": 5');
+  await page.screenshot({ path: `${docs}send-message.png` });
+  // The child's own state, read by another client: the same count.
+  const read = await demo.ctl('call', 'kv-1', '{"op":"get","key":"apples"}');
+  expect(read.ok, JSON.stringify(read.error)).toBe(true);
+  expect(read.result).toMatchObject({ reply: { key: 'apples', value: 5 }, node: kv.node });
+  // A message the child does not understand: its handler's error, in words.
+  await panel.getByLabel('Message (JSON)').fill('{"op":"juggle"}');
+  await panel.getByRole('button', { name: 'Send' }).click();
+  await expect(panel.getByTestId('call-error')).toContainText('handler-error: the child’s handler threw.');
+  await expect(panel.getByTestId('call-error')).toContainText('unknown op');
+  // Each call is audited under this browser's name.
+  const audit = await demo.ctl('audit');
+  expect((audit.result as Array<{ op: string; by: string }>).filter((e) => e.op === 'call' && e.by === 'alice').length).toBeGreaterThanOrEqual(3);
   await page.keyboard.press('Escape');
 });
 

@@ -11,15 +11,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from '@playwright/test';
+import { demoChildren } from 'pogo-core/demo';
 import { repoRoot } from './paths.js';
 
 const cli = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
 
 /**
  * Children of the demo cluster (core/src/cli/demo.ts demoChildren): six
- * tickers, two counters and one OS process, `log-writer`.
+ * tickers, two counters, a keyed counter that answers calls (`kv-1`) and one
+ * OS process, `log-writer`.
  */
-export const DEMO_CHILDREN = 9;
+export const DEMO_CHILDREN = demoChildren().length;
 const run = promisify(execFile);
 
 export interface DemoNode {

@@ -50,6 +50,8 @@ export function demoChildren(command: string = process.execPath): unknown[] {
     ...Array.from({ length: 6 }, (_, i) => ({ id: `ticker-${i + 1}`, start: { worker: 'ticker', args: { intervalMs: 5000, message: `tick ${i + 1}` } } })),
     { id: 'counter-1', start: { worker: 'counter', args: { intervalMs: 2000 } } },
     { id: 'counter-2', start: { worker: 'counter', args: { intervalMs: 2000 } } },
+    // Answers calls ({op:'add',key,by} / {op:'get',key}) and keeps its counts across planned moves: try Send message.
+    { id: 'kv-1', start: { worker: 'kv-counter' } },
     { id: 'log-writer', start: { command, args: ['-e', LOG_WRITER_SCRIPT] }, shutdown: 2000 },
   ];
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { addressOf, classifyDnsError, combineQueries, diffAddresses, jitteredDelay, nextAddresses, outcomeKey } from '../src/discovery/dns-answer.js';
-import { lookupSeed, type DnsQueries, type SrvRecord } from '../src/discovery/dns-lookup.js';
+import { expandSeeds, lookupSeed, type DnsQueries, type SrvRecord } from '../src/discovery/dns-lookup.js';
 import { SeedDiscovery } from '../src/discovery/seed-discovery.js';
 import { formatSeed, parseDnsServer, parseSeed, splitSeeds, type DnsSeedSpec } from '../src/discovery/seed-spec.js';
 import { MemoryLogger } from '../src/logger.js';
@@ -218,6 +218,18 @@ describe('one lookup against a fake DNS', () => {
     dns.zone['ok'] = { a: ['127.0.0.2'] };
     dns.zone['broken'] = { a: 'ESERVFAIL', aaaa: 'ESERVFAIL' };
     expect(await lookupSeed(dns, dnsSeed('dns-srv:_pogo._tcp.pogo'))).toMatchObject({ kind: 'failure', addresses: ['127.0.0.2:4001'], error: expect.stringMatching(/ESERVFAIL/) });
+  });
+});
+
+describe('seeds looked up once (pogo ctl)', () => {
+  it('keeps the order, replaces each DNS seed by its addresses, and says why one gave none', async () => {
+    const dns = new FakeDns();
+    dns.zone['pogo'] = { a: ['127.0.0.3', '127.0.0.2'] };
+    dns.zone['down'] = { a: 'ETIMEOUT', aaaa: 'ETIMEOUT' };
+    expect(await expandSeeds(['10.0.0.1:4370', 'dns:pogo:4370', 'dns:nobody:4370', 'dns:down:4370', '127.0.0.2:4370'], dns)).toEqual({
+      addresses: ['10.0.0.1:4370', '127.0.0.2:4370', '127.0.0.3:4370'],
+      problems: ['dns:nobody:4370: no address (ENOTFOUND)', expect.stringMatching(/^dns:down:4370: ETIMEOUT/)],
+    });
   });
 });
 

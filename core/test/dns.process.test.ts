@@ -8,14 +8,25 @@
  * What a node found is judged by each node's own status: the seeker's
  * members and the found nodes' own links to it.
  */
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessCluster, type NodeProcess } from './support/processes.js';
+import { CLI, ProcessCluster, type NodeProcess } from './support/processes.js';
 import { TestDnsServer } from './support/dns-server.js';
 
 let cluster: ProcessCluster | undefined;
 let dns: TestDnsServer | undefined;
+/** `pogo ctl` processes still running, stopped by pid at the end. */
+const ctlPids = new Set<number>();
 afterEach(async () => {
+  for (const pid of ctlPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  ctlPids.clear();
   await cluster?.stopAll();
   await dns?.close();
   cluster = undefined;
@@ -24,6 +35,23 @@ afterEach(async () => {
 
 const FAST = ['--preset', 'local'];
 const portOf = (p: NodeProcess): number => Number(p.address.slice(p.address.lastIndexOf(':') + 1));
+/** Runs `pogo ctl` to its end (killed after `ms`): exit code and output. */
+function runCtl(args: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'ctl', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ctlPids.add(child.pid!);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      ctlPids.delete(child.pid!);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
 /** A port free on `host` now (the kernel's pick for a listener that is closed at once). */
 const freePort = (host: string): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -72,11 +100,12 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     expect(seeker.exited).toBe(false);
   });
 
-  it('dns-srv:<name> dials each SRV target at its own port', async () => {
+  it('dns-srv:<name> dials each SRV target at its own port; pogo ctl --seed takes it too', async () => {
     cluster = new ProcessCluster();
     dns = await TestDnsServer.start();
-    const n1 = await cluster.start('n1', [], FAST);
-    const n2 = await cluster.start('n2', [], FAST);
+    const viewer = cluster.writeSecret('viewer.txt', 'viewer-token-0123456789abcdef');
+    const n1 = await cluster.start('n1', [], [...FAST, '--viewer-token-file', viewer]);
+    const n2 = await cluster.start('n2', [], [...FAST, '--viewer-token-file', viewer]);
     expect(portOf(n1)).not.toBe(portOf(n2));
     dns.zone['_pogo._tcp.pogo.test'] = { srv: [{ target: 'n1.pogo.test', port: portOf(n1) }, { target: 'n2.pogo.test', port: portOf(n2) }] };
     dns.zone['n1.pogo.test'] = { a: ['127.0.0.1'] };
@@ -86,6 +115,14 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     await cluster.until(async () => (await upAt(seeker)).join() === 'n1,n2,seeker', 15_000, 'seeker sees n1 and n2 up');
     await cluster.until(async () => (await linkedTo(n1, 'seeker')) && (await linkedTo(n2, 'seeker')), 15_000, 'n1 and n2 linked to seeker');
     expect((await seeker.status()).discovery[0]!.addresses).toEqual([n1.address, n2.address].sort());
+
+    // pogo ctl looks the seed up once and dials the addresses in turn.
+    const ctl = await runCtl(['status', '--seed', 'dns-srv:_pogo._tcp.pogo.test', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--token-file', viewer, '--json', '--timeout', '20000'], 30_000);
+    expect(ctl.code, ctl.stderr).toBe(0);
+    expect(['n1', 'n2']).toContain((JSON.parse(ctl.stdout) as { result: { node: string } }).result.node);
+    const nowhere = await runCtl(['status', '--seed', 'dns:nobody.pogo.test:4370', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--token-file', viewer, '--json'], 30_000);
+    expect(nowhere.code).toBe(3);
+    expect(JSON.parse(nowhere.stdout)).toEqual({ ok: false, error: { code: 'unreachable', message: 'no member could be reached: dns:nobody.pogo.test:4370: no address (ENOTFOUND)' } });
   });
 
   it('bad input: a name that does not resolve, and a DNS server that does not answer, are logged once and the node keeps running and asking', async () => {

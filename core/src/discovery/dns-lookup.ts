@@ -11,13 +11,16 @@
  * Each query's outcome is classified and folded by dns-answer.ts. A lookup
  * never rejects: errors are outcomes.
  *
+ * `expandSeeds` looks every seed up once, for a client (`pogo ctl`) that
+ * dials seeds in order rather than staying in the cluster.
+ *
  * `DnsQueries` is the seam: `createDnsQueries` wraps a real resolver (its
  * servers from `--dns-server`, else the system's); tests pass a fake.
  */
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { MAX_ADDRESSES_PER_SEED, addressOf, classifyDnsError, combineQueries, type LookupOutcome, type QueryResult } from './dns-answer.js';
-import type { DnsSeedSpec } from './seed-spec.js';
+import { formatSeed, parseSeed, type DnsSeedSpec } from './seed-spec.js';
 
 export interface SrvRecord {
   name: string;
@@ -76,4 +79,25 @@ export async function lookupSeed(queries: DnsQueries, seed: DnsSeedSpec): Promis
   const targets = [...new Map(records.map((r) => [`${r.name}|${r.port}`, r])).values()].slice(0, MAX_ADDRESSES_PER_SEED);
   if (targets.length === 0) return { kind: 'answer', addresses: [], empty: 'ENODATA' };
   return combineQueries(await Promise.all(targets.flatMap((r) => hostQueries(queries, r.name.replace(/\.$/, ''), r.port))));
+}
+
+/**
+ * Every seed looked up once, in the order given: a `host:port` stays as it
+ * is, a DNS seed becomes the addresses it gives now (deduplicated). For a
+ * client that dials seeds one by one (`pogo ctl`); `problems` says why a
+ * DNS seed gave no address.
+ */
+export async function expandSeeds(seeds: readonly string[], queries: DnsQueries): Promise<{ addresses: string[]; problems: string[] }> {
+  const parsed = seeds.map(parseSeed);
+  const outcomes = await Promise.all(parsed.map((p) => (p.ok && p.value.kind !== 'address' ? lookupSeed(queries, p.value) : undefined)));
+  const addresses = new Set<string>();
+  const problems: string[] = [];
+  parsed.forEach((p, i) => {
+    const outcome = outcomes[i];
+    if (!p.ok) problems.push(p.error);
+    else if (p.value.kind === 'address') addresses.add(p.value.address);
+    else if (outcome && outcome.addresses.length > 0) for (const a of outcome.addresses) addresses.add(a);
+    else problems.push(`${formatSeed(p.value)}: ${outcome?.kind === 'failure' ? outcome.error : `no address (${outcome?.empty ?? 'empty answer'})`}`);
+  });
+  return { addresses: [...addresses], problems };
 }

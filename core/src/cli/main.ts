@@ -62,7 +62,11 @@ Example: a three-node cluster on one machine
   pogo node --name n1 --port 4001 --secret-file secret.txt --status-port 5001
   pogo node --name n2 --port 4002 --seeds 127.0.0.1:4001 --secret-file secret.txt
   pogo node --name n3 --port 4003 --seeds 127.0.0.1:4001 --secret-file secret.txt
-  pogo status --url http://127.0.0.1:5001`,
+  pogo status --url http://127.0.0.1:5001
+
+Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
+  pogo node --host 0.0.0.0 --advertise "$POD_IP:4370" --secret-file secret.txt \\
+    --seeds dns:pogo.default.svc.cluster.local:4370`,
     );
   for (const f of CONFIG_FIELDS) node.addOption(configOption(f));
   node.action(async (opts: Record<string, unknown>) => {

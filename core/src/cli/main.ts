@@ -300,6 +300,8 @@ async function runStatus(url: string, json: boolean): Promise<void> {
     `\nchildren: ${c.specs} in the cluster (${c.running} running, ${c.pending} pending, ${c.moving} moving, ${c.duplicate} duplicate, ${c.failing} failing, ${c.unplaceable} unplaceable); ${sup.local.active} on this node` +
       `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
   );
+  // DNS seeds (absent from an older node's status).
+  for (const d of body.discovery ?? []) process.stdout.write(`seed ${d.seed}: ${d.addresses.length > 0 ? d.addresses.join(', ') : `no address${d.problem ? ` (${d.problem})` : ''}`}\n`);
   // The supervisor's own scope ('pogo') is summarised above; list the application's groups.
   const groups = Object.entries(body.groups).filter(([scope]) => scope !== 'pogo').flatMap(([scope, gs]) => Object.entries(gs).map(([g, members]) => [scope, g, String(members.length)]));
   if (groups.length > 0) process.stdout.write(`\n${table(['SCOPE', 'GROUP', 'MEMBERS'], groups)}`);

@@ -41,9 +41,9 @@
  * discovery (`setDiscoveredSeeds`, replaced on every change of the answer):
  * a discovered address that leaves the answer is no longer dialled as a
  * seed, but a link to it stays, and a member known at it is dialled as any
- * member is (until it is forgotten). Members down for `downReapAfterMs` and tombstones older
- * than `leftReapAfterMs` are forgotten (and kept from coming back through
- * stale gossip for as long again).
+ * member is (until it is forgotten). Members down for `downReapAfterMs` and
+ * tombstones older than `leftReapAfterMs` are forgotten (and kept from
+ * coming back through stale gossip for as long again).
  */
 import type { Clock, TimerHandle } from './clock.js';
 import type { DialFailure, Link, LinkLayer } from './link.js';

@@ -384,7 +384,7 @@ describe('the discovery loop (ManualClock, fake DNS)', () => {
 });
 
 describe('a simulated cluster found through DNS', () => {
-  it('links to every address of the answer, picks up a node added later, and stops dialling an address that left', async () => {
+  it('links to every address of the answer, picks up a node added later, stops dialling an address that left, and leaves a dead member to membership', async () => {
     const clock = new ManualClock(1_700_000_000_000);
     const random = new SeededRandom(7);
     const network = new MemoryNetwork({ clock, random, latencyMs: 1, jitterMs: 2, connectTimeoutMs: 500 });
@@ -425,6 +425,16 @@ describe('a simulated cluster found through DNS', () => {
     // Each node's own links: a full mesh, d included (b and c learned of it through seeker's gossip).
     await until(() => nodes.every((n) => up(n).join() === 'b,c,d,seeker'), 10_000, 'full mesh of four');
     expect(seeker.status().discovery).toEqual([{ seed: 'dns:pogo.test:4370', addresses: ['127.0.0.2:4370', '127.0.0.3:4370', '127.0.0.4:4370'], lookedUpAt: expect.any(Number) }]);
+
+    // b dies and leaves the answer: not dropped by discovery; membership keeps dialling the member it knows there.
+    network.crash('127.0.0.2:4370');
+    nodes[0]!.kill();
+    dns.zone['pogo.test'] = { a: ['127.0.0.3', '127.0.0.4'] };
+    await until(() => seeker.member('b')?.status === 'down' && seeker.status().discovery[0]!.addresses.length === 2, 10_000, 'b down and out of the answer');
+    await run(3000);
+    expect(seeker.status().dialing.map((d) => d.address)).toEqual(['127.0.0.2:4370']);
+    const b2 = await start('b', '127.0.0.2:4370');
+    await until(() => up(seeker).join() === 'b,c,d,seeker' && up(b2).join() === 'b,c,d,seeker', 10_000, 'b back, redialled as a member');
     for (const n of nodes) n.kill();
   });
 });

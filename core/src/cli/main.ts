@@ -84,7 +84,7 @@ Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
   const observe = program
     .command('observe')
     .description('join a cluster as an observer and serve the UI gateway (and the UI with --ui) on loopback')
-    .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--seed <host:port>', 'a node of the cluster (repeat for more); dns:<name>:<port> or dns-srv:<name> too, looked up periodically (POGO_DNS_SERVER picks the DNS server)', collect)
     .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
     .option('--cluster <name>', 'cluster name (default: pogo)')
     .option('--name <name>', 'observer name (default: observer-<host>-<pid>)')

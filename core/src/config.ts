@@ -12,6 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_TOKEN_LENGTH, MAX_TOKENS, parseTokens } from './credentials.js';
+import { DnsServerSchema, SeedTextSchema } from './discovery/seed-spec.js';
 import { AddressSchema, ClusterNameSchema, LabelsSchema, NodeNameSchema, RoleSchema } from './protocol.js';
 
 /** Failure-detection and gossip timings, in milliseconds. */
@@ -57,7 +58,9 @@ export const NodeConfigSchema = z
     host: z.string().min(1).max(255).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(4370),
     advertise: AddressSchema.optional(),
-    seeds: z.array(AddressSchema).max(1000).default([]),
+    seeds: z.array(SeedTextSchema).max(1000).default([]),
+    dnsServer: z.array(DnsServerSchema).max(16).default([]),
+    dnsIntervalMs: ms(100).default(5000),
     secret: z.string().min(16, 'must be at least 16 characters (use a long random string)').max(4096),
     labels: LabelsSchema.default({}),
     tlsCertFile: z.string().min(1).optional(),
@@ -139,7 +142,9 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('host', 'string', 'interface to listen on (default: 127.0.0.1; 0.0.0.0 for all)'),
   field('port', 'int', 'port to listen on; 0 picks a free one (default: 4370)'),
   field('advertise', 'string', 'host:port that peers use to reach this node (default: host:port)'),
-  field('seeds', 'list', 'host:port of nodes to join through, comma-separated or repeated'),
+  field('seeds', 'list', 'nodes to join through, comma-separated or repeated: host:port, dns:<name>:<port> (every A/AAAA record of the name, at that port) or dns-srv:<name> (every SRV record: target and port); DNS seeds are looked up again every --dns-interval-ms'),
+  field('dnsServer', 'list', 'DNS server(s) for dns: and dns-srv: seeds, as IP or IP:port, comma-separated or repeated (default: the system\'s, from /etc/resolv.conf)'),
+  field('dnsIntervalMs', 'int', 'look DNS seeds up again this often (±20%), ms; also the longest one lookup may take (default: 5000)'),
   field('secretFile', 'string', 'file holding the shared cluster secret (at least 16 characters)'),
   field('secret', 'string', 'the cluster secret itself (prefer --secret-file or POGO_SECRET)'),
   field('labels', 'labels', 'labels as key=value, comma-separated or repeated (e.g. region=eu)'),

@@ -37,9 +37,13 @@
  * Dialling: seeds and every known member that is neither up nor left are
  * dialled with exponential backoff and jitter (`reconnectBaseMs` doubling up
  * to `reconnectMaxMs`). A seed whose name turns out to be a linked member is
- * not dialled again. Members down for `downReapAfterMs` and tombstones older
- * than `leftReapAfterMs` are forgotten (and kept from coming back through
- * stale gossip for as long again).
+ * not dialled again. Seeds come from the configuration (fixed) and from DNS
+ * discovery (`setDiscoveredSeeds`, replaced on every change of the answer):
+ * a discovered address that leaves the answer is no longer dialled as a
+ * seed, but a link to it stays, and a member known at it is dialled as any
+ * member is (until it is forgotten). Members down for `downReapAfterMs` and
+ * tombstones older than `leftReapAfterMs` are forgotten (and kept from
+ * coming back through stale gossip for as long again).
  */
 import type { Clock, TimerHandle } from './clock.js';
 import type { DialFailure, Link, LinkLayer } from './link.js';
@@ -128,6 +132,8 @@ export class Membership {
   private readonly table = new Map<string, Member>();
   private self: Member;
   private readonly seeds: Set<string>;
+  /** Seeds found by DNS discovery (discovery/seed-discovery.ts), the latest answer. */
+  private discovered = new Set<string>();
   /** Addresses known to reach a given node name (seeds, aliases). */
   private readonly aliases = new Map<string, string>();
   /** Addresses that turned out to be this node itself. */
@@ -172,6 +178,21 @@ export class Membership {
   updateSelf(patch: { labels?: Record<string, string>; workers?: string[]; commands?: string[]; capacity?: number; ready?: boolean }): void {
     this.self = { ...this.self, ...patch, version: this.self.version + 1 };
     this.broadcast([this.info(this.self)]);
+  }
+
+  /**
+   * The addresses DNS discovery found, replacing the previous ones: new ones
+   * are dialled at once; one that left is no longer dialled as a seed (a
+   * pending redial stops unless a known member lives there; links stay).
+   */
+  setDiscoveredSeeds(addresses: readonly string[]): void {
+    const next = new Set(addresses.filter((a) => a !== this.self.address));
+    const memberAddresses = new Set([...this.table.values()].filter((m) => m.status !== 'left').map((m) => m.address));
+    for (const address of this.discovered) {
+      if (!next.has(address) && !this.seeds.has(address) && !memberAddresses.has(address)) this.stopDialing(address);
+    }
+    this.discovered = next;
+    for (const address of next) this.ensureDialing(address);
   }
 
   /** Dial state for operators: address → attempts and last error. */
@@ -328,6 +349,7 @@ export class Membership {
   onDialFailed(address: string, failure: DialFailure): void {
     const target = this.dialing.get(address);
     if (failure.code === 'self') {
+      if (!this.selfAddresses.has(address)) this.o.log.info({ address }, `${address} reaches this node itself; not dialled again`);
       this.selfAddresses.add(address);
       this.stopDialing(address);
       return;
@@ -423,6 +445,7 @@ export class Membership {
     }
     for (const [name, tomb] of this.reaped) if (tomb.until <= now) this.reaped.delete(name);
     for (const seed of this.seeds) this.ensureDialing(seed);
+    for (const seed of this.discovered) this.ensureDialing(seed);
     const links = this.o.links.all();
     if (links.length > 0) {
       const target = links[this.o.random.int(links.length)]!;

@@ -20,6 +20,11 @@
  * supervisor; on link up
  * the groups send their snapshot first, then the store its digest.
  *
+ * Seeds: `host:port` seeds go to membership as they are; DNS seeds
+ * (`dns:<name>:<port>`, `dns-srv:<name>`) to the seed discovery
+ * (discovery/seed-discovery.ts), which looks them up periodically and hands
+ * membership the addresses found.
+ *
  * Resources: a member samples its own CPU, memory and event-loop lag while
  * observers are linked to it and sends them the figures (resources.ts); an
  * observer emits each member's as a `resources` event.
@@ -37,6 +42,9 @@ import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type LinkMessage, type Pid, type Role, type StoreMessage } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
+import { createDnsQueries, type DnsQueries } from './discovery/dns-lookup.js';
+import { SeedDiscovery, type DiscoveryStatus } from './discovery/seed-discovery.js';
+import { splitSeeds } from './discovery/seed-spec.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
 import { CommandClient, CommandExecutor } from './commands.js';
@@ -61,6 +69,8 @@ export interface NodeDeps {
   workers?: WorkerRegistry;
   /** The process whose resources a member reports to observers (resources.ts). Defaults to this process. */
   resourceProbe?: ProcessProbe;
+  /** DNS queries for `dns:` and `dns-srv:` seeds. Defaults to a resolver asking `config.dnsServer` (or the system's servers). */
+  dnsQueries?: DnsQueries;
 }
 
 export interface LinkStatus {
@@ -87,6 +97,8 @@ export interface NodeStatus {
   members: Member[];
   links: LinkStatus[];
   dialing: Array<{ address: string; attempts: number; lastError: string | undefined }>;
+  /** Each DNS seed: the addresses it gives now, and why none when it gives none. */
+  discovery: DiscoveryStatus[];
   groups: ReturnType<ProcessGroups['snapshot']>;
   stats: LinkLayer['stats'] & { bytesIn?: number; bytesOut?: number };
   supervisor: {
@@ -133,6 +145,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   readonly log: Logger;
   private readonly links: LinkLayer;
   private readonly membership: Membership;
+  private readonly discovery: SeedDiscovery | undefined;
   private readonly transport: Transport;
   private readonly commands: CommandExecutor;
   private readonly commandClient: CommandClient;
@@ -148,7 +161,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
   private constructor(
     readonly config: NodeConfig,
-    deps: Required<NodeDeps>,
+    deps: Required<Omit<NodeDeps, 'dnsQueries'>> & Pick<NodeDeps, 'dnsQueries'>,
     address: string,
     durable?: { store: StateFile; restored: SavedState | undefined },
   ) {
@@ -163,6 +176,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.incarnation = deps.random.hex(8);
     this.startedAt = deps.clock.now();
     this._address = address;
+    const seeds = splitSeeds(config.seeds);
     const identity = { cluster: this.cluster, name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role };
     this.links = new LinkLayer({
       identity,
@@ -230,7 +244,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         version: 1,
         status: 'up',
       },
-      seeds: config.seeds,
+      seeds: seeds.addresses,
       links: this.links,
       clock: deps.clock,
       random: deps.random,
@@ -239,6 +253,20 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       onEvent: (event) => this.emitMemberEvent(event),
       onReach: () => this.supervisor?.reachChanged(),
     });
+    this.discovery =
+      seeds.dns.length === 0
+        ? undefined
+        : new SeedDiscovery({
+            seeds: seeds.dns,
+            // Two tries per query within one interval, the longest a lookup may take.
+            queries: deps.dnsQueries ?? createDnsQueries(config.dnsServer, Math.min(2000, config.dnsIntervalMs / 3)),
+            self: address,
+            intervalMs: config.dnsIntervalMs,
+            clock: deps.clock,
+            random: deps.random,
+            log: deps.log.child({ layer: 'discovery' }),
+            onAddresses: (addresses) => this.membership.setDiscoveredSeeds(addresses),
+          });
     this.groups = new ProcessGroups({
       node: this.name,
       incarnation: this.incarnation,
@@ -299,7 +327,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       readyTimeoutMs: config.readyTimeoutMs,
       setReady: (ready) => this.announceReady(ready),
       readyConfirmed: () => this.readyConfirmed(),
-      hasSeeds: config.seeds.some((seed) => seed !== address),
+      hasSeeds: seeds.dns.length > 0 || seeds.addresses.some((seed) => seed !== address),
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
       sendCall: (peer, frame) => this.links.send(peer, frame),
@@ -379,10 +407,11 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       throw err;
     }
     const address = advertisedAddress(config, bound);
-    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers, resourceProbe: deps.resourceProbe ?? systemProbe() }, address, durable);
+    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers, resourceProbe: deps.resourceProbe ?? systemProbe(), dnsQueries: deps.dnsQueries }, address, durable);
     accept = (conn) => node.links.accept(conn);
     node.links.start();
     node.membership.start();
+    node.discovery?.start();
     node.supervisor.start();
     if (initialChildren) node.supervisor.setInitialChildren(initialChildren);
     node.log.info({ address, listen: bound, cluster: config.cluster, role: config.role, incarnation: node.incarnation, seeds: config.seeds, protocol: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'node started');
@@ -448,6 +477,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       members: this.members(),
       links: this.links.all().map((l) => ({ peer: l.peer.name, incarnation: l.peer.incarnation, direction: l.direction, establishedAt: l.establishedAt, lastHeardMsAgo: now - l.lastHeardAt, suspect: l.suspect, rttMs: l.rttMs, heartbeat: { intervalMs: l.timing.heartbeatIntervalMs, suspectAfterMs: l.timing.suspectAfterMs, timeoutMs: l.timing.heartbeatTimeoutMs } })),
       dialing: this.membership.dialStatus(),
+      discovery: this.discovery?.status() ?? [],
       groups: this.groups.snapshot(),
       stats: (({ links: _links, ...stats }) => stats)(this.linkStats()),
       supervisor: {
@@ -479,6 +509,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     await this.supervisor.callsDelivered(graceMs);
     this.log.info({ reason }, 'node leaving the cluster');
     this.resources.stop();
+    this.discovery?.stop();
     this.membership.stop();
     await new Promise<void>((resolve) => this.links.leave(reason, graceMs, resolve));
     await this.transport.close();
@@ -498,6 +529,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.resources.stop();
     this.store?.abandon();
     this.local.abandon();
+    this.discovery?.stop();
     this.membership.stop();
     this.links.shutdown();
   }

@@ -60,7 +60,7 @@ describe('config', () => {
     const text = found.join('\n');
     expect(text).toMatch(/port \(from --port\): "eighty" is not a number/);
     expect(text).toMatch(/name \(from --name\)/);
-    expect(text).toMatch(/seeds\.0 \(from --seeds\): must be host:port/);
+    expect(text).toMatch(/seeds\.0 \(from --seeds\): "nope" is not host:port, dns:<name>:<port> or dns-srv:<name>/);
     expect(text).toMatch(/role \(from POGO_ROLE\)/);
     expect(text).toMatch(/secret \(required\): required: give --secret-file/);
   });

@@ -69,6 +69,7 @@ import { hostname } from 'node:os';
 import { ClientSession, SessionError } from '../client-session.js';
 import { SystemClock } from '../clock.js';
 import { ConfigError, loadConfig, readTls, type NodeConfig } from '../config.js';
+import { splitSeeds } from '../discovery/seed-spec.js';
 import type { Logger } from '../logger.js';
 import { commandFailure, MAX_CALL_COMMAND_TIMEOUT_MS, parseCommandArgs, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
 import type { CommandOp } from '../protocol.js';
@@ -79,6 +80,8 @@ import { table } from './table.js';
 
 export interface CtlOptions {
   seed: string[];
+  /** DNS servers for dns: and dns-srv: seeds (IP or IP:port). */
+  dnsServer?: string[];
   secretFile?: string;
   tokenFile?: string;
   cluster?: string;
@@ -260,7 +263,7 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
   let config: NodeConfig;
   try {
     const name = `ctl-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')}-${process.pid}`.slice(0, 128);
-    config = loadConfig({ flags: { name, role: 'observer', port: '0', seeds: opts.seed, logLevel: 'silent', ...(opts.secretFile ? { secretFile: opts.secretFile } : {}), ...(opts.cluster ? { cluster: opts.cluster } : {}) }, env: process.env });
+    config = loadConfig({ flags: { name, role: 'observer', port: '0', seeds: opts.seed, logLevel: 'silent', ...(opts.dnsServer ? { dnsServer: opts.dnsServer } : {}), ...(opts.secretFile ? { secretFile: opts.secretFile } : {}), ...(opts.cluster ? { cluster: opts.cluster } : {}) }, env: process.env });
   } catch (err) {
     throw usage(err instanceof ConfigError ? err.message : (err as Error).message);
   }
@@ -315,6 +318,15 @@ function checkSpecs(raw: unknown, frameBytes: number): NonNullable<Plan['specs']
   return { list, single };
 }
 
+/** The seeds as addresses to dial: DNS seeds looked up once (discovery/dns-lookup.ts, loaded only when there are some). */
+async function seedAddresses(c: NodeConfig, timeoutMs: number): Promise<string[]> {
+  if (splitSeeds(c.seeds).dns.length === 0) return c.seeds;
+  const { createDnsQueries, expandSeeds } = await import('../discovery/dns-lookup.js');
+  const { addresses, problems } = await expandSeeds(c.seeds, createDnsQueries(c.dnsServer, Math.max(1, Math.min(2000, timeoutMs / 3))));
+  if (addresses.length === 0) throw new CtlFailure(EXIT.unreachable, 'unreachable', `no member could be reached: ${problems.join('; ')}`);
+  return addresses;
+}
+
 /** Opens the session: the first seed that answers (client-session.ts). */
 async function connect(plan: Plan): Promise<ClientSession> {
   const c = plan.config;
@@ -326,12 +338,13 @@ async function connect(plan: Plan): Promise<ClientSession> {
   }
   const within = (ms: number): number => Math.max(1, Math.min(ms, plan.timeoutMs));
   const clock = new SystemClock();
+  const seeds = await seedAddresses(c, plan.timeoutMs);
   try {
     return await ClientSession.open({
       name: c.name,
       cluster: c.cluster,
       secret: c.secret,
-      seeds: c.seeds,
+      seeds,
       timing: { heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs, handshakeTimeoutMs: within(c.handshakeTimeoutMs) },
       transport: new SocketIoTransport({ host: c.host, port: 0, maxMessageBytes: c.maxMessageBytes, connectTimeoutMs: within(c.connectTimeoutMs), ...(tls ? { tls } : {}) }),
       clock,

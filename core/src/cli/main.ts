@@ -62,7 +62,11 @@ Example: a three-node cluster on one machine
   pogo node --name n1 --port 4001 --secret-file secret.txt --status-port 5001
   pogo node --name n2 --port 4002 --seeds 127.0.0.1:4001 --secret-file secret.txt
   pogo node --name n3 --port 4003 --seeds 127.0.0.1:4001 --secret-file secret.txt
-  pogo status --url http://127.0.0.1:5001`,
+  pogo status --url http://127.0.0.1:5001
+
+Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
+  pogo node --host 0.0.0.0 --advertise "$POD_IP:4370" --secret-file secret.txt \\
+    --seeds dns:pogo.default.svc.cluster.local:4370`,
     );
   for (const f of CONFIG_FIELDS) node.addOption(configOption(f));
   node.action(async (opts: Record<string, unknown>) => {
@@ -80,7 +84,7 @@ Example: a three-node cluster on one machine
   const observe = program
     .command('observe')
     .description('join a cluster as an observer and serve the UI gateway (and the UI with --ui) on loopback')
-    .option('--seed <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--seed <host:port>', 'a node of the cluster (repeat for more); dns:<name>:<port> or dns-srv:<name> too, looked up periodically (POGO_DNS_SERVER picks the DNS server)', collect)
     .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
     .option('--cluster <name>', 'cluster name (default: pogo)')
     .option('--name <name>', 'observer name (default: observer-<host>-<pid>)')
@@ -125,7 +129,8 @@ Example:
     .description('operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>')
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
-    .option('--seed <host:port>', 'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS)', collect)
+    .option('--seed <host:port>', 'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS); dns:<name>:<port> or dns-srv:<name> stands for the addresses the name resolves to now', collect)
+    .option('--dns-server <ip[:port]>', 'DNS server for dns: and dns-srv: seeds (repeat for more; or POGO_DNS_SERVER; default: the system\'s)', collect)
     .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
     .option('--token-file <file>', 'operator or viewer token (or POGO_TOKEN); changes need the operator token, audit and logs a viewer one')
     .option('--cluster <name>', 'cluster name (default: pogo)')
@@ -298,6 +303,8 @@ async function runStatus(url: string, json: boolean): Promise<void> {
     `\nchildren: ${c.specs} in the cluster (${c.running} running, ${c.pending} pending, ${c.moving} moving, ${c.duplicate} duplicate, ${c.failing} failing, ${c.unplaceable} unplaceable); ${sup.local.active} on this node` +
       `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
   );
+  // DNS seeds (absent from an older node's status).
+  for (const d of body.discovery ?? []) process.stdout.write(`seed ${d.seed}: ${d.addresses.length > 0 ? d.addresses.join(', ') : `no address${d.problem ? ` (${d.problem})` : ''}`}\n`);
   // The supervisor's own scope ('pogo') is summarised above; list the application's groups.
   const groups = Object.entries(body.groups).filter(([scope]) => scope !== 'pogo').flatMap(([scope, gs]) => Object.entries(gs).map(([g, members]) => [scope, g, String(members.length)]));
   if (groups.length > 0) process.stdout.write(`\n${table(['SCOPE', 'GROUP', 'MEMBERS'], groups)}`);

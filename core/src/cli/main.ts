@@ -17,12 +17,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option, type CommanderError } from 'commander';
 import { table } from './table.js';
-import { CONFIG_FIELDS, ConfigError, TIMING_FIELDS, loadConfig, type ConfigField } from '../config.js';
+import { CONFIG_FIELDS, TIMING_FIELDS, type ConfigField } from '../config.js';
 import type { CtlOptions } from './ctl.js';
 import type { DemoOptions } from './demo.js';
 import type { ObserveOptions } from './observe.js';
-import type { NodeStatus, PogoNode } from '../node.js';
-import type { StatusServer } from '../status-server.js';
+import type { NodeStatus } from '../node.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -66,6 +65,7 @@ Example: a three-node cluster on one machine
     );
   for (const f of CONFIG_FIELDS) node.addOption(configOption(f));
   node.action(async (opts: Record<string, unknown>) => {
+    const { runNode } = await import('./run-node.js');
     await runNode(opts);
   });
 
@@ -182,94 +182,6 @@ Examples:
   pogo ctl start specs.json --seed 10.0.0.1:4370 --secret-file /etc/pogo/secret --token-file ~/.pogo/operator
   generate-specs | pogo ctl start - --json ...
   pogo ctl logs mailer-eu --follow --token-file ~/.pogo/viewer ...`;
-
-async function runNode(opts: Record<string, unknown>): Promise<void> {
-  const { config: file, ...flags } = opts;
-  const warnings: string[] = [];
-  let config;
-  try {
-    config = loadConfig({ flags, env: process.env, warnings, ...(typeof file === 'string' ? { file } : {}) });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`pogo node: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
-  }
-  const [{ createLogger }, { PogoNode }, { startStatusServer, STATUS_ENDPOINTS }, { loadWorkerModules }, { defaultWorkers, installWorkerFaultHandlers }] = await Promise.all([
-    import('../logger.js'),
-    import('../node.js'),
-    import('../status-server.js'),
-    import('../supervisor/load-workers.js'),
-    import('../supervisor/workers.js'),
-  ]);
-  const log = createLogger({ level: config.logLevel });
-  // Secret, token and key files other users can read: said once, at start.
-  for (const warning of warnings) log.warn({}, warning);
-  installWorkerFaultHandlers(log, (err) => {
-    log.error({ err }, 'uncaught exception outside any worker; exiting so the service manager restarts the node');
-    process.exit(1);
-  });
-  try {
-    await loadWorkerModules(config.workers, defaultWorkers);
-  } catch (err) {
-    process.stderr.write(`pogo node: ${(err as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (config.workers.length > 0) log.info({ workers: defaultWorkers.names() }, 'worker types loaded');
-
-  // Signal handlers go in before the node starts: a SIGTERM that lands while
-  // it starts (a service manager's stop right after its start) must still
-  // end in a graceful leave, not in the default action, which kills the
-  // process outright.
-  let node: PogoNode | undefined;
-  let status: StatusServer | undefined;
-  let stopSignal: string | undefined;
-  const stopNode = (running: PogoNode, signal: string): void => {
-    log.info({ signal }, 'shutting down');
-    void (async () => {
-      try {
-        await running.stop(`received ${signal}`);
-        await status?.close();
-      } catch (err) {
-        log.error({ err }, 'error during shutdown');
-      } finally {
-        process.exit(0);
-      }
-    })();
-  };
-  const shutdown = (signal: string): void => {
-    if (stopSignal !== undefined) return;
-    stopSignal = signal;
-    if (node !== undefined) stopNode(node, signal); // else: once the start has finished
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-
-  try {
-    node = await PogoNode.start(config, { log });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`pogo node: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
-    process.exitCode = 1;
-    return;
-  }
-  if (stopSignal !== undefined) {
-    stopNode(node, stopSignal);
-    return;
-  }
-  if (config.statusPort !== undefined) {
-    status = await startStatusServer(node, config.statusHost, config.statusPort);
-    log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
-  }
-  // The listening server keeps the process alive (the node's own timers are unref'ed).
-}
 
 async function runStatus(url: string, json: boolean): Promise<void> {
   let body: NodeStatus;

@@ -1,8 +1,9 @@
 /**
  * Scenario 7, pogo ctl: what a script pays per call (issue 15).
  *
- * Each call is the real CLI, `node core/dist/cli/main.js ctl ...`, spawned
- * by the runner and timed from spawn to exit (wall time: what a script
+ * Each call is the real CLI as installed, `node core/bin/pogo.js ctl ...`
+ * (the `pogo` bin: the CLI's bundle, core/rolldown.config.mjs), spawned by
+ * the runner and timed from spawn to exit (wall time: what a script
  * waits). Against 3 `pogo node` processes (lan preset, an operator token):
  *
  * - `ctl start` of N specs from one file (a JSON array), with the operator
@@ -26,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { track } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
-const MAIN = fileURLToPath(new URL('../../core/dist/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
 const TIME = '/usr/bin/time';
 const TOKEN = 'bench-operator-token-0123456789';
 
@@ -62,7 +63,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 3, children: 200, repeats: 1, calls: 5 }, { nodes: 3, children: 1_000, repeats: 3, calls: 10 });
-  ctx.params({ ...size, preset: 'lan', cli: 'node core/dist/cli/main.js ctl' });
+  ctx.params({ ...size, preset: 'lan', cli: 'node core/bin/pogo.js ctl' });
   const members = names(size.nodes);
   const N = size.children;
   const starts = [];

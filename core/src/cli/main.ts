@@ -11,8 +11,10 @@
  *
  * Start-up cost: each command's code is imported when that command runs,
  * not here, so `pogo ctl` (run once per call by scripts) loads the client
- * and no node (`time node core/dist/cli/main.js ctl ...`: see
- * bench/scenarios/ctl.mjs).
+ * and no node. The `pogo` bin runs this module bundled with the client and
+ * its libraries into one file (core/rolldown.config.mjs, which says what
+ * stays out: the node, observe and demo commands); `node dist/cli/main.js`
+ * runs the same CLI unbundled. Measured: bench/scenarios/ctl.mjs.
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option, type CommanderError } from 'commander';

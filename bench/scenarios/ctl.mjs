@@ -19,7 +19,7 @@
  *   machine has it): the issue measured 0.8 s for the observer-node ctl.
  * - When NODE_EXTRA_CA_CERTS is set (this development machine's sandbox
  *   sets it to the system's whole CA bundle, which every Node.js process
- *   then reads and parses at start: about 90 ms here), `node -e ""` and
+ *   then reads and parses at start: 70-100 ms of CPU here), `node -e ""` and
  *   `ctl ls` once more without it, so that what Node.js pays for the
  *   environment is told apart from what pogo pays.
  *

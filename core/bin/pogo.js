@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 // Thin launcher so the `pogo` bin link exists before dist/ is built (npm links
-// bins before the root postinstall compiles core).
-import '../dist/cli/main.js';
+// bins before the root postinstall compiles core). It runs the CLI's bundle
+// (one file: see core/rolldown.config.mjs for what it holds and why).
+import '../dist/cli/main.bundle.js';

@@ -168,6 +168,16 @@ describe('real pogo node processes', () => {
     expect((await statusOf(n2, 'n1'))?.workers).toEqual(['counter', 'crasher', 'mailer', 'ticker']);
   });
 
+  it("runs --workers modules that register through 'pogo-core' against the node's own registry (the CLI's bundle holds no copy of it)", async () => {
+    cluster = new ProcessCluster();
+    const { fileURLToPath } = await import('node:url');
+    const module = fileURLToPath(new URL('./fixtures/top-level-workers.mjs', import.meta.url));
+    const n1 = await cluster.start('n1', [], ['--workers', module]);
+    const loaded = await n1.waitForLog((l) => l.msg === 'worker types loaded', 5_000, 'workers loaded');
+    expect(loaded['workers']).toEqual(['top-level']);
+    expect((await statusOf(n1, 'n1'))?.workers).toEqual(['top-level']);
+  });
+
   it('refuses a worker module that cannot be loaded, with exit code 2', async () => {
     cluster = new ProcessCluster();
     const { spawnSync } = await import('node:child_process');

@@ -348,6 +348,8 @@ describe('pogo ctl', () => {
     await follow.until(/^hello from \d+$[\s\S]*^hello from \d+$[\s\S]*^hello from \d+$/m, 'stdout', 20_000);
     writeFileSync(flag, '');
     await follow.until(/^late line$[\s\S]*^late line$[\s\S]*^late line$/m, 'stdout', 20_000);
+    // The child's two streams are captured apart: its stderr line may come a poll after its stdout line.
+    await follow.until(/^stderr\| late error$[\s\S]*^stderr\| late error$[\s\S]*^stderr\| late error$/m, 'stdout', 20_000);
     const printed = follow.stdout().split('\n').filter((l) => l !== '');
     expect(printed.filter((l) => l.startsWith('hello from ')).length).toBe(3);
     expect(new Set(printed.filter((l) => l.startsWith('hello from '))).size).toBe(3);

@@ -1,6 +1,7 @@
 /**
  * The server install path: `npm pack` of core installs into an empty
- * directory, and `pogo node` from there joins a cluster.
+ * directory, `pogo node` from there joins a cluster, and `pogo ctl` from
+ * there reads it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -35,5 +36,10 @@ describe('server install', () => {
     cluster.procs.push(packed);
     await cluster.until(async () => (await n1.status()).members.some((m) => m.name === 'packed' && m.status === 'up'), 15_000, 'the installed node joined');
     expect((await n1.status()).members.find((m) => m.name === 'packed')?.role).toBe('member');
+
+    // The installed `pogo ctl`: the CLI's bundle (core/rolldown.config.mjs) is in the package and runs from there.
+    const status = JSON.parse(execFileSync(join(server, 'node_modules', '.bin', 'pogo'), ['ctl', 'status', '--seed', n1.address, '--secret-file', cluster.secretFile, '--json'], { cwd: server, encoding: 'utf8', timeout: 30_000 })) as { ok: boolean; result: { members: Array<{ name: string }> } };
+    expect(status.ok).toBe(true);
+    expect(status.result.members.map((m) => m.name).sort()).toEqual(['n1', 'packed']);
   }, 300_000);
 });

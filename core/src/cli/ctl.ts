@@ -391,7 +391,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const [view, s] = await Promise.all([ask('view', {}), ask('status', {})]);
       warnIfNotReady(s);
       const children = [...view.children].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return succeed(lsTable(children), children);
+      return succeed(json ? '' : lsTable(children), children);
     }
     case 'explain': {
       const e = await ask('explain', args as CommandArgs<'explain'>);

@@ -11,18 +11,19 @@
  *
  * Start-up cost: each command's code is imported when that command runs,
  * not here, so `pogo ctl` (run once per call by scripts) loads the client
- * and no node (`time node core/dist/cli/main.js ctl ...`: see
- * bench/scenarios/ctl.mjs).
+ * and no node. The `pogo` bin runs this module bundled with the client and
+ * its libraries into one file (core/rolldown.config.mjs, which says what
+ * stays out: the node, observe and demo commands); `node dist/cli/main.js`
+ * runs the same CLI unbundled. Measured: bench/scenarios/ctl.mjs.
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option, type CommanderError } from 'commander';
 import { table } from './table.js';
-import { CONFIG_FIELDS, ConfigError, TIMING_FIELDS, loadConfig, type ConfigField } from '../config.js';
+import { CONFIG_FIELDS, TIMING_FIELDS, type ConfigField } from '../config.js';
 import type { CtlOptions } from './ctl.js';
 import type { DemoOptions } from './demo.js';
 import type { ObserveOptions } from './observe.js';
-import type { NodeStatus, PogoNode } from '../node.js';
-import type { StatusServer } from '../status-server.js';
+import type { NodeStatus } from '../node.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -70,6 +71,7 @@ Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
     );
   for (const f of CONFIG_FIELDS) node.addOption(configOption(f));
   node.action(async (opts: Record<string, unknown>) => {
+    const { runNode } = await import('./run-node.js');
     await runNode(opts);
   });
 
@@ -141,7 +143,7 @@ Example:
     .addHelpText('after', CTL_HELP)
     .action(async (command: string, args: string[], opts: Omit<CtlOptions, 'seed'> & { seed?: string[] }) => {
       const { runCtl } = await import('./ctl.js');
-      process.exitCode = await runCtl(command, args, { ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) });
+      await exitOnceWritten(await runCtl(command, args, { ...opts, seed: opts.seed ?? (process.env['POGO_SEEDS'] ?? '').split(',').filter(Boolean) }));
     });
   return program;
 }
@@ -191,92 +193,17 @@ Examples:
   generate-specs | pogo ctl start - --json ...
   pogo ctl logs mailer-eu --follow --token-file ~/.pogo/viewer ...`;
 
-async function runNode(opts: Record<string, unknown>): Promise<void> {
-  const { config: file, ...flags } = opts;
-  const warnings: string[] = [];
-  let config;
-  try {
-    config = loadConfig({ flags, env: process.env, warnings, ...(typeof file === 'string' ? { file } : {}) });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`pogo node: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
-  }
-  const [{ createLogger }, { PogoNode }, { startStatusServer, STATUS_ENDPOINTS }, { loadWorkerModules }, { defaultWorkers, installWorkerFaultHandlers }] = await Promise.all([
-    import('../logger.js'),
-    import('../node.js'),
-    import('../status-server.js'),
-    import('../supervisor/load-workers.js'),
-    import('../supervisor/workers.js'),
-  ]);
-  const log = createLogger({ level: config.logLevel });
-  // Secret, token and key files other users can read: said once, at start.
-  for (const warning of warnings) log.warn({}, warning);
-  installWorkerFaultHandlers(log, (err) => {
-    log.error({ err }, 'uncaught exception outside any worker; exiting so the service manager restarts the node');
-    process.exit(1);
-  });
-  try {
-    await loadWorkerModules(config.workers, defaultWorkers);
-  } catch (err) {
-    process.stderr.write(`pogo node: ${(err as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (config.workers.length > 0) log.info({ workers: defaultWorkers.names() }, 'worker types loaded');
-
-  // Signal handlers go in before the node starts: a SIGTERM that lands while
-  // it starts (a service manager's stop right after its start) must still
-  // end in a graceful leave, not in the default action, which kills the
-  // process outright.
-  let node: PogoNode | undefined;
-  let status: StatusServer | undefined;
-  let stopSignal: string | undefined;
-  const stopNode = (running: PogoNode, signal: string): void => {
-    log.info({ signal }, 'shutting down');
-    void (async () => {
-      try {
-        await running.stop(`received ${signal}`);
-        await status?.close();
-      } catch (err) {
-        log.error({ err }, 'error during shutdown');
-      } finally {
-        process.exit(0);
-      }
-    })();
-  };
-  const shutdown = (signal: string): void => {
-    if (stopSignal !== undefined) return;
-    stopSignal = signal;
-    if (node !== undefined) stopNode(node, signal); // else: once the start has finished
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-
-  try {
-    node = await PogoNode.start(config, { log });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`pogo node: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
-    process.exitCode = 1;
-    return;
-  }
-  if (stopSignal !== undefined) {
-    stopNode(node, stopSignal);
-    return;
-  }
-  if (config.statusPort !== undefined) {
-    status = await startStatusServer(node, config.statusHost, config.statusPort);
-    log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
-  }
-  // The listening server keeps the process alive (the node's own timers are unref'ed).
+/**
+ * Ends a `pogo ctl` call as soon as its output is written (every earlier
+ * write to stdout and stderr has completed once an empty one has). Letting
+ * the event loop run dry instead would also wait out the link's close
+ * handshake with the member — the WebSocket close frame there and back,
+ * then TCP's — which held a finished call for 25 to 135 ms on the loaded
+ * test machine; the member treats the link's end the same either way.
+ */
+async function exitOnceWritten(code: number): Promise<void> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
 }
 
 async function runStatus(url: string, json: boolean): Promise<void> {

@@ -1,0 +1,90 @@
+/**
+ * The `pogo` command line as one file: dist/cli/main.bundle.js, the bin's
+ * entry (bin/pogo.js), built from tsc's dist/cli/main.js after tsc has run
+ * (`npm run build -w pogo-core`).
+ *
+ * Why: `pogo ctl` is run once per call by scripts, and most of a call was
+ * Node.js finding, reading and compiling a few hundred small ES modules
+ * (zod alone is about a hundred, socket.io-client with engine.io-client and
+ * ws some fifty more, commander, the protocol's modules): in one file there
+ * is one read, no module resolution and no per-module linking, and what no
+ * command reaches is left out. Measured in README.md (Performance, ctl).
+ *
+ * What the bundle holds: main.js and what it imports statically (commander,
+ * the settings table of config.js, zod, the protocol's schemas) and ctl.js
+ * with its client (the link layer, socket.io-client). What it leaves to the
+ * library's compiled files (dist/), as imports resolved at run time:
+ *   - `pogo node`, `pogo observe` and `pogo demo` (./run-node.js,
+ *     ./observe.js, ./demo.js): a node holds module state that worker
+ *     modules share through 'pogo-core' (the worker registry, the worker
+ *     context's AsyncLocalStorage, classes such as ConfigError): a second
+ *     copy inside the bundle would split it. STATEFUL lists the modules
+ *     that must never be bundled; the build fails if one is.
+ *   - socket.io (the server library: only a listening transport loads it),
+ *     and ws's optional native helpers.
+ *
+ * socket.io-client: the library's socketio.js requires it as CommonJS,
+ * since for an ES module importer on Node its package resolves to its debug
+ * build (see socketio.ts). The bundle takes its plain ES build instead (no
+ * `debug` package): the transform below turns that one require into an
+ * import, and the resolver is given no `node` condition (the `node`
+ * condition is what selects the debug builds of socket.io-client,
+ * engine.io-client and socket.io-parser). The build fails if the require
+ * is not found, so the two cannot drift apart silently.
+ */
+import { builtinModules } from 'node:module';
+
+const ENTRY = 'dist/cli/main.js';
+const OUTPUT = 'dist/cli/main.bundle.js';
+
+/** Commands whose code stays in dist/ (imported by main.js at run time). */
+const RUN_TIME = new Set(['./run-node.js', './observe.js', './demo.js']);
+/** Packages loaded at run time when at all: the server library, ws's optional native helpers. */
+const PACKAGES_AT_RUN_TIME = new Set(['socket.io', 'bufferutil', 'utf-8-validate']);
+/** Modules (under dist/) with state the library shares with worker modules: never in the bundle. */
+const STATEFUL = ['node.js', 'supervisor/workers.js', 'supervisor/worker-child.js', 'cli/run-node.js'];
+
+const CLIENT_REQUIRE = "const { io: ioClient } = createRequire(import.meta.url)('socket.io-client');";
+const CLIENT_IMPORT = "import { io as ioClient } from 'socket.io-client';";
+
+/** @type {import('rolldown').Plugin} */
+const clientAsImport = {
+  name: 'pogo-socket.io-client-as-import',
+  transform(code, id) {
+    if (!id.endsWith('/dist/transport/socketio.js')) return null;
+    if (!code.includes(CLIENT_REQUIRE)) this.error(`rolldown.config.mjs: ${id} no longer holds ${CLIENT_REQUIRE}; update the bundle's transform`);
+    return { code: code.replace(CLIENT_REQUIRE, CLIENT_IMPORT), map: null };
+  },
+};
+
+/** @type {import('rolldown').Plugin} */
+const noStatefulModules = {
+  name: 'pogo-no-stateful-modules',
+  generateBundle(_options, bundle) {
+    const dist = new URL('dist/', import.meta.url).pathname;
+    for (const chunk of Object.values(bundle)) {
+      if (chunk.type !== 'chunk') continue;
+      const held = chunk.moduleIds.filter((id) => id.startsWith(dist)).map((id) => id.slice(dist.length));
+      const wrong = held.filter((id) => STATEFUL.includes(id));
+      if (wrong.length > 0) this.error(`rolldown.config.mjs: the CLI bundle must not hold ${wrong.join(', ')} (module state shared with worker modules); import it at run time instead`);
+    }
+  },
+};
+
+const BUILTINS = new Set(builtinModules);
+
+export default {
+  input: ENTRY,
+  platform: 'neutral',
+  resolve: { conditionNames: ['import', 'default'], mainFields: ['module', 'main'] },
+  external: (id) => id.startsWith('node:') || BUILTINS.has(id) || RUN_TIME.has(id) || PACKAGES_AT_RUN_TIME.has(id),
+  plugins: [clientAsImport, noStatefulModules],
+  output: {
+    file: OUTPUT,
+    format: 'esm',
+    codeSplitting: false,
+    sourcemap: true,
+    // The CommonJS packages inside (commander, ws) require Node's builtins: give them `require`.
+    banner: "import { createRequire as __pogoCreateRequire } from 'node:module';\nconst require = __pogoCreateRequire(import.meta.url);",
+  },
+};

@@ -1,0 +1,108 @@
+/**
+ * `pogo node`: run a cluster member (or observer) in this process.
+ *
+ * Its own module, imported by main.ts only when `pogo node` runs, for two
+ * reasons. Start-up: the other commands (`pogo ctl` above all) never load
+ * the node. And one copy of module state: the `pogo` bin is a bundle
+ * (core/rolldown.config.mjs) that leaves this module, and everything it
+ * imports, to the library's own compiled files, so a worker module loaded
+ * with `--workers` that imports 'pogo-core' shares this process's worker
+ * registry, its AsyncLocalStorage scope and its classes (the `ConfigError`
+ * PogoNode.start throws is the one caught here) instead of meeting a second
+ * copy inside the bundle.
+ *
+ * Exit codes: 1 the node cannot start (cannot listen); 2 invalid
+ * configuration or a worker module that cannot be loaded.
+ */
+import { ConfigError, loadConfig } from '../config.js';
+import type { PogoNode } from '../node.js';
+import type { StatusServer } from '../status-server.js';
+
+/** Runs the node with the options commander parsed (flags; `config`: the --config file). */
+export async function runNode(opts: Record<string, unknown>): Promise<void> {
+  const { config: file, ...flags } = opts;
+  const warnings: string[] = [];
+  let config;
+  try {
+    config = loadConfig({ flags, env: process.env, warnings, ...(typeof file === 'string' ? { file } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pogo node: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const [{ createLogger }, { PogoNode }, { startStatusServer, STATUS_ENDPOINTS }, { loadWorkerModules }, { defaultWorkers, installWorkerFaultHandlers }] = await Promise.all([
+    import('../logger.js'),
+    import('../node.js'),
+    import('../status-server.js'),
+    import('../supervisor/load-workers.js'),
+    import('../supervisor/workers.js'),
+  ]);
+  const log = createLogger({ level: config.logLevel });
+  // Secret, token and key files other users can read: said once, at start.
+  for (const warning of warnings) log.warn({}, warning);
+  installWorkerFaultHandlers(log, (err) => {
+    log.error({ err }, 'uncaught exception outside any worker; exiting so the service manager restarts the node');
+    process.exit(1);
+  });
+  try {
+    await loadWorkerModules(config.workers, defaultWorkers);
+  } catch (err) {
+    process.stderr.write(`pogo node: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.workers.length > 0) log.info({ workers: defaultWorkers.names() }, 'worker types loaded');
+
+  // Signal handlers go in before the node starts: a SIGTERM that lands while
+  // it starts (a service manager's stop right after its start) must still
+  // end in a graceful leave, not in the default action, which kills the
+  // process outright.
+  let node: PogoNode | undefined;
+  let status: StatusServer | undefined;
+  let stopSignal: string | undefined;
+  const stopNode = (running: PogoNode, signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    void (async () => {
+      try {
+        await running.stop(`received ${signal}`);
+        await status?.close();
+      } catch (err) {
+        log.error({ err }, 'error during shutdown');
+      } finally {
+        process.exit(0);
+      }
+    })();
+  };
+  const shutdown = (signal: string): void => {
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    if (node !== undefined) stopNode(node, signal); // else: once the start has finished
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  try {
+    node = await PogoNode.start(config, { log });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pogo node: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  if (stopSignal !== undefined) {
+    stopNode(node, stopSignal);
+    return;
+  }
+  if (config.statusPort !== undefined) {
+    status = await startStatusServer(node, config.statusHost, config.statusPort);
+    log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
+  }
+  // The listening server keeps the process alive (the node's own timers are unref'ed).
+}

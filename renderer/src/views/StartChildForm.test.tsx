@@ -165,4 +165,18 @@ describe('spec <-> form', () => {
     expect(formFromSpec({ id: 'j', start: { command: 'node', args: ['two\nlines'] } }, 'ticker')).toHaveProperty('error');
     expect(formFromSpec({ id: 'j', restart: 'sometimes' }, 'ticker')).toHaveProperty('error');
   });
+
+  it('carries a command child’s ipc (how it takes calls) both ways; an unknown one is refused', () => {
+    for (const ipc of ['json-lines', 'node'] as const) {
+      const spec = { id: 'py', start: { command: 'python3', args: ['kv.py'], ipc }, restart: 'permanent', handoff: 'stop-first' } as const;
+      const parsed = formFromSpec(spec, 'ticker');
+      if ('error' in parsed) throw new Error(parsed.error);
+      expect(parsed.form.ipc).toBe(ipc);
+      expect(specFromForm(parsed.form, parsed.extra)).toEqual({ spec });
+    }
+    expect(formFromSpec({ id: 'py', start: { command: 'python3', args: [], ipc: 'pigeons' } }, 'ticker')).toEqual({ error: '"start.ipc" must be json-lines or node' });
+    const none = formFromSpec({ id: 'py', start: { command: 'python3', args: [] } }, 'ticker');
+    if ('error' in none) throw new Error(none.error);
+    expect(specFromForm(none.form, none.extra)).toEqual({ spec: { id: 'py', start: { command: 'python3', args: [] }, restart: 'permanent', handoff: 'stop-first' } });
+  });
 });

@@ -1,5 +1,6 @@
 /**
- * Start a child: a modal with a form (id, worker type or OS command, restart
+ * Start a child: a modal with a form (id, worker type or OS command and how
+ * it takes calls, restart
  * type, handoff, required node labels) and the same spec as JSON, for the
  * fields the form does not cover (shutdown, maxRestarts, maxSeconds…).
  * Switching tabs carries the spec across. Submitting shows the spec to
@@ -43,6 +44,8 @@ export interface FormState {
   cwd: string;
   /** KEY=value, one per line. */
   env: string;
+  /** How the command takes messages (calls): not at all, JSON lines on fd 3, or Node.js's IPC channel. */
+  ipc: '' | 'json-lines' | 'node';
   restart: 'permanent' | 'transient' | 'temporary';
   handoff: 'stop-first' | 'start-first';
   /** key=value, one per line: a node must carry every one. */
@@ -54,6 +57,7 @@ const PREVIEW_CHARS = 20_000;
 
 const RESTARTS = ['permanent', 'transient', 'temporary'] as const;
 const HANDOFFS = ['stop-first', 'start-first'] as const;
+const IPCS = ['json-lines', 'node'] as const;
 /** Spec fields the form edits; any other field (from the JSON tab) is kept as it is. */
 const FORM_FIELDS = new Set(['id', 'start', 'restart', 'handoff', 'labels']);
 
@@ -68,7 +72,7 @@ const HANDOFF_HELP: Record<FormState['handoff'], string> = {
 };
 
 function emptyForm(worker: string): FormState {
-  return { id: '', kind: 'worker', worker, workerArgs: '', command: '', args: '', cwd: '', env: '', restart: 'permanent', handoff: 'stop-first', labels: '' };
+  return { id: '', kind: 'worker', worker, workerArgs: '', command: '', args: '', cwd: '', env: '', ipc: '', restart: 'permanent', handoff: 'stop-first', labels: '' };
 }
 
 function lines(text: string): string[] {
@@ -110,6 +114,7 @@ export function specFromForm(form: FormState, extra: Spec = {}): { spec: Spec } 
     if (!form.command.trim()) return { error: 'Command: name the program to run' };
     start = { command: form.command.trim(), args: lines(form.args) };
     if (form.cwd.trim()) start['cwd'] = form.cwd.trim();
+    if (form.ipc) start['ipc'] = form.ipc;
     const env = pairs(form.env, 'Environment');
     if (typeof env === 'string') return { error: env };
     if (Object.keys(env).length > 0) start['env'] = env;
@@ -140,15 +145,19 @@ export function formFromSpec(spec: Record<string, unknown>, fallbackWorker: stri
       form.worker = start['worker'];
       form.workerArgs = start['args'] === undefined ? '' : JSON.stringify(start['args'], null, 2);
     } else if ('command' in start) {
-      const unknown = Object.keys(start).filter((k) => !['command', 'args', 'cwd', 'env'].includes(k));
+      const unknown = Object.keys(start).filter((k) => !['command', 'args', 'cwd', 'env', 'ipc'].includes(k));
       const args = start['args'] ?? [];
       const env = start['env'] ?? {};
-      if (typeof start['command'] !== 'string' || unknown.length > 0 || !Array.isArray(args) || !args.every((a) => typeof a === 'string' && a.trim() !== '' && !a.includes('\n'))) return { error: '"start" must be { command, args: [non-empty strings], cwd, env } to edit it in the form' };
+      if (typeof start['command'] !== 'string' || unknown.length > 0 || !Array.isArray(args) || !args.every((a) => typeof a === 'string' && a.trim() !== '' && !a.includes('\n'))) return { error: '"start" must be { command, args: [non-empty strings], cwd, env, ipc } to edit it in the form' };
       if (!isObject(env) || !Object.values(env).every((v) => typeof v === 'string' && !v.includes('\n'))) return { error: '"start.env" must map names to one-line strings to edit it in the form' };
       form.kind = 'command';
       form.command = start['command'];
       form.args = (args as string[]).join('\n');
       form.cwd = typeof start['cwd'] === 'string' ? start['cwd'] : '';
+      if (start['ipc'] !== undefined) {
+        if (!(IPCS as readonly unknown[]).includes(start['ipc'])) return { error: `"start.ipc" must be ${IPCS.join(' or ')}` };
+        form.ipc = start['ipc'] as FormState['ipc'];
+      }
       form.env = Object.entries(env as Record<string, string>)
         .map(([k, v]) => `${k}=${v}`)
         .join('\n');
@@ -195,7 +204,7 @@ export function StartChildForm() {
     return [...offered.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   }, [nodes]);
   const uid = useId();
-  const ids = { title: `${uid}-title`, id: `${uid}-id`, kind: `${uid}-kind`, worker: `${uid}-worker`, wargs: `${uid}-wargs`, command: `${uid}-command`, args: `${uid}-args`, cwd: `${uid}-cwd`, env: `${uid}-env`, restart: `${uid}-restart`, handoff: `${uid}-handoff`, labels: `${uid}-labels`, json: `${uid}-json` };
+  const ids = { title: `${uid}-title`, id: `${uid}-id`, kind: `${uid}-kind`, worker: `${uid}-worker`, wargs: `${uid}-wargs`, command: `${uid}-command`, args: `${uid}-args`, cwd: `${uid}-cwd`, env: `${uid}-env`, ipc: `${uid}-ipc`, restart: `${uid}-restart`, handoff: `${uid}-handoff`, labels: `${uid}-labels`, json: `${uid}-json` };
 
   const [tab, setTab] = useState<'form' | 'json'>('form');
   const [form, setForm] = useState<FormState>(() => emptyForm(workers[0]?.[0] ?? ''));
@@ -395,6 +404,12 @@ export function StartChildForm() {
                       <input id={ids.cwd} value={form.cwd} onChange={(e) => update('cwd', e.target.value)} placeholder="working directory (optional)" spellCheck={false} />
                       <label htmlFor={ids.env}>Environment</label>
                       <textarea id={ids.env} rows={2} value={form.env} onChange={(e) => update('env', e.target.value)} placeholder="NAME=value, one per line (optional)" spellCheck={false} />
+                      <label htmlFor={ids.ipc}>Messages</label>
+                      <select id={ids.ipc} value={form.ipc} onChange={(e) => update('ipc', e.target.value as FormState['ipc'])} title="How the process answers calls (README: Children in any language)">
+                        <option value="">none (takes no calls)</option>
+                        <option value="json-lines">JSON lines on fd 3 (any language)</option>
+                        <option value="node">Node.js IPC (process.send)</option>
+                      </select>
                     </>
                   )}
 

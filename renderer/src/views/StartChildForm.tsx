@@ -1,8 +1,8 @@
 /**
  * Start a child: a modal with a form (id, worker type or OS command and how
  * it takes calls, restart type, handoff, required node labels) and the same
- * spec as JSON, for the
- * fields the form does not cover (shutdown, maxRestarts, maxSeconds…).
+ * spec as JSON, for the fields the form does not cover (shutdown,
+ * maxRestarts, maxSeconds…).
  * Switching tabs carries the spec across. Submitting shows the spec to
  * confirm; then `start` is sent. On success the dialog closes and the new
  * child is selected; a refusal (an invalid spec, a different spec under the

@@ -4,10 +4,12 @@
  * Base: @eslint/js recommended + typescript-eslint recommended (syntactic,
  * no type information, so it stays fast).
  *
+ * core/ has its own config (core/eslint.config.js: core stands alone);
+ * ESLint applies the config nearest to each file, so this one covers the
+ * desktop app, e2e, bench and the scripts.
+ *
  * Import boundaries (DESIGN §3, STYLE house rule 1), enforced with
  * @typescript-eslint/no-restricted-imports so that `allowTypeImports` works:
- *   core/**      imports nothing from the desktop app: not `electron`, not
- *                anything under electron/ or renderer/.
  *   renderer/**  runs sandboxed and in plain browsers: no Node builtins, no
  *                `electron`; from pogo-core only type imports, except the
  *                pure subpaths `pogo-core/protocol`, `pogo-core/observer-state`,
@@ -22,8 +24,8 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { sharedRules } from './core/eslint.config.js';
 
-const CORE_BOUNDARY = 'core must not import from the desktop app (DESIGN §3)';
 const RENDERER_NO_NODE =
   'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
 const RENDERER_NO_ELECTRON =
@@ -45,7 +47,8 @@ export default defineConfig(
     'playwright-report/**',
     'reports/**',
     'release/**',
-    'core/bin/**',
+    // core/ has its own config (core/eslint.config.js), which ESLint uses for core's files.
+    'core/**',
   ]),
 
   js.configs.recommended,
@@ -61,33 +64,9 @@ export default defineConfig(
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
   },
-  {
-    rules: {
-      // `_`-prefixed names are deliberately unused (placeholders, ignored tuple slots).
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
-      ],
-    },
-  },
-
-  {
-    files: ['core/**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          // '**/electron' also matches the bare package name 'electron'.
-          patterns: [
-            {
-              group: ['electron', 'electron/*', '**/electron', '**/electron/**', '**/renderer', '**/renderer/**'],
-              message: CORE_BOUNDARY,
-            },
-          ],
-        },
-      ],
-    },
-  },
+  { rules: sharedRules },
+  // Two configs in one repository: say which directory this one's TypeScript settings are relative to.
+  { languageOptions: { parserOptions: { tsconfigRootDir: import.meta.dirname } } },
 
   {
     files: ['renderer/**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],

@@ -1,8 +1,8 @@
 /**
  * Vitest workspace: one project per layer, run together by `npm test`.
  *
- *   core      Node environment; unit, simulation and integration tests. Long
- *             timeouts because integration tests start real OS processes.
+ *   core      core/vitest.config.ts (core's own: `npm test -w pogo-core`);
+ *             Node environment; unit, simulation and integration tests.
  *   renderer  happy-dom environment with the React plugin; store and
  *             component tests. No Node APIs in the code under test.
  *   electron  Node environment; the desktop app's main-process modules that
@@ -18,17 +18,8 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   test: {
     projects: [
-      {
-        test: {
-          name: 'core',
-          root: '.',
-          environment: 'node',
-          include: ['core/test/**/*.test.ts'],
-          globalSetup: ['core/test/support/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
+      // core/vitest.config.ts: core's own suite, also run alone by `npm test -w pogo-core`.
+      'core/vitest.config.ts',
       {
         plugins: [react()],
         test: {

@@ -5,12 +5,17 @@
  * which the `pogo` bin runs.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const coreDir = fileURLToPath(new URL('../..', import.meta.url));
-  const tsc = fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url));
-  const rolldown = fileURLToPath(new URL('../../../node_modules/rolldown/bin/cli.mjs', import.meta.url));
+  // Resolved as core's own dev dependencies, wherever npm put them (core alone, or hoisted in the repository).
+  const require = createRequire(new URL('../../package.json', import.meta.url));
+  const tsc = require.resolve('typescript/bin/tsc');
+  const rolldownPackage = require.resolve('rolldown/package.json');
+  const rolldown = join(dirname(rolldownPackage), (require(rolldownPackage) as { bin: { rolldown: string } }).bin.rolldown);
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: coreDir, stdio: 'inherit' });
   execFileSync(process.execPath, [rolldown, '-c', 'rolldown.config.mjs', '--logLevel', 'warn'], { cwd: coreDir, stdio: 'inherit' });
 }

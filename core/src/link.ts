@@ -198,6 +198,8 @@ export interface Link {
   outboxBytes: number;
   /** @internal The pending flush. */
   flushTimer: TimerHandle | undefined;
+  /** @internal A flush is queued for the end of this turn's microtasks (a call frame waits). */
+  flushQueued: boolean;
 }
 
 export interface ProtocolVersion {
@@ -451,7 +453,7 @@ export class LinkLayer {
   /** Sends a frame on this very link (a reply to a client, whose name is no address); false when it has closed. */
   sendOn(link: Link, message: LinkMessage): boolean {
     if (!this.isCurrent(link)) return false;
-    if (this.enqueue(link, message)) link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
+    if (this.enqueue(link, message)) this.scheduleFlush(link, message);
     return true;
   }
 
@@ -462,12 +464,35 @@ export class LinkLayer {
    * a reconcile pass that changes 1,000 groups costs each peer one transport
    * frame, not 1,000. Other frames (syncs, large gossip, commands) flush what
    * waits and go alone, so per-link order never changes.
+   *
+   * Calls and their replies (`call`, `call.reply`) are batched too, but
+   * flushed once this turn's microtasks have run, not on the next timer
+   * turn: a timer of 0 ms fires after at least 1 ms in Node.js, which would
+   * add a millisecond to each direction of a call. The calls (and replies)
+   * made in one turn — the replies that came in one socket read, and the
+   * calls their continuations make — go as one transport frame instead of
+   * one write each (the writes were the largest cost of a call under load).
    */
   send(name: string, message: LinkMessage): boolean {
     const link = this.links.get(name);
     if (!link) return false;
-    if (this.enqueue(link, message)) link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
+    if (this.enqueue(link, message)) this.scheduleFlush(link, message);
     return true;
+  }
+
+  /** Arranges the flush of a frame just put in the outbox: at the end of this turn for calls, on the next timer turn for the rest. */
+  private scheduleFlush(link: Link, message: LinkMessage): void {
+    if (message.t === 'call' || message.t === 'call.reply') {
+      if (link.flushQueued) return;
+      link.flushQueued = true;
+      queueMicrotask(() => {
+        link.flushQueued = false;
+        // Race "link replaced or closed meanwhile": flush drops the frames of a link that is not current.
+        this.flush(link);
+      });
+      return;
+    }
+    link.flushTimer ??= this.o.clock.setTimeout(() => this.flush(link), 0);
   }
 
   /**
@@ -786,7 +811,7 @@ export class LinkLayer {
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
     const timing = linkHeartbeat(this.o.timing, p.peerTiming);
     // nextPingAt now: the first ping goes at the next tick, so the peer hears (and confirms) us soon.
-    return { peer: p.peer!, client, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined };
+    return { peer: p.peer!, client, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined, flushQueued: false };
   }
 
   /** A client's link (see the header): kept apart, reported through `events.client` only. */
@@ -1157,6 +1182,8 @@ function batchableBytes(message: LinkMessage): number | undefined {
     case 'rs.synced':
     case 'rs.digest-req':
       return 64;
+    case 'call':
+    case 'call.reply':
     case 'rs.delta':
     case 'rs.regs':
     case 'rs.pull':

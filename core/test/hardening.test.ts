@@ -722,6 +722,27 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(a.linkStats().batchesOut).toBeGreaterThan(0);
   });
 
+  it('call replies made in one turn go as one batch, flushed at the end of that turn (no timer turn)', async () => {
+    sim = new SimCluster(814, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a');
+    const { same } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
+    const pid = a.newPid(); // no such instance: a answers each call at once (`moved`)
+    same.conn.send({ t: 'batch', frames: [1, 2, 3].map((i) => ({ t: 'call', cid: `c${i}`, id: 'kv', pid, body: { i }, timeoutMs: 1000 })) });
+    sim.clock.advance(1); // the batch arrives; a answers the three calls in that turn
+    const sentBefore = a.linkStats().transportFramesOut;
+    await new Promise((resolve) => setImmediate(resolve)); // the turn's microtasks ran (answers, then the flush); the manual clock did not move
+    expect(a.linkStats().transportFramesOut).toBe(sentBefore + 1);
+    same.received.length = 0;
+    sim.clock.advance(1); // the batch reaches the fake
+    const replies = same.received.filter((m) => m['t'] === 'batch').flatMap((b) => (b['frames'] as Array<Record<string, unknown>>).filter((f) => f['t'] === 'call.reply'));
+    expect(replies.map((r) => [r['cid'], (r['error'] as { code: string } | undefined)?.code])).toEqual([
+      ['c1', 'moved'],
+      ['c2', 'moved'],
+      ['c3', 'moved'],
+    ]);
+    expect(same.received.filter((m) => m['t'] === 'call.reply')).toEqual([]); // none alone
+  });
+
   it('periodic gossip rides with the next heartbeat (one frame, not two)', async () => {
     sim = new SimCluster(812, { latencyMs: 1, jitterMs: 0 });
     // Gossip rounds between heartbeats (500 ms), never at the same instant as one.

@@ -96,7 +96,8 @@ export const NodeConfigSchema = z
     tombstoneTtlMs: ms(1000).default(3_600_000),
     forgetAfterMs: ms(1000).default(86_400_000),
     readyTimeoutMs: ms(1).default(5_000),
-    callMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    // Default (the transform below): 1 MiB, or less when maxMessageBytes leaves no room for it (callEnvelopeRoom).
+    callMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
     handoverTimeoutMs: ms(1).default(5_000),
     operatorToken: tokensSchema('operator').optional(),
     viewerToken: tokensSchema('viewer').optional(),
@@ -111,9 +112,21 @@ export const NodeConfigSchema = z
     if (c.reconnectMaxMs < c.reconnectBaseMs) ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: `must be at least reconnectBaseMs (${c.reconnectBaseMs})` });
     if (c.netsplit === 'majority' && c.expectedMembers === undefined) ctx.addIssue({ code: 'custom', path: ['expectedMembers'], message: 'required when netsplit is majority (the number of members the cluster should have)' });
     // A call frame carries the message plus an envelope (ids, pid): it must fit in one frame a peer accepts.
-    if (c.callMaxBytes + 64 * 1024 > c.maxMessageBytes) ctx.addIssue({ code: 'custom', path: ['callMaxBytes'], message: `must be at least 64 KiB below maxMessageBytes (${c.maxMessageBytes})` });
+    const room = callEnvelopeRoom(c.maxMessageBytes);
+    if (c.callMaxBytes !== undefined && c.callMaxBytes + room > c.maxMessageBytes) ctx.addIssue({ code: 'custom', path: ['callMaxBytes'], message: `must be at most ${c.maxMessageBytes - room}: ${room} bytes below maxMessageBytes (${c.maxMessageBytes}), room for a call frame's envelope` });
     if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) ctx.addIssue({ code: 'custom', path: [c.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'], message: 'tlsCertFile and tlsKeyFile go together' });
-  });
+  })
+  .transform((c) => ({ ...c, callMaxBytes: c.callMaxBytes ?? defaultCallMaxBytes(c.maxMessageBytes) }));
+
+/** Bytes a frame keeps for a call's envelope beyond its message: 64 KiB, or half of a smaller frame limit. */
+export function callEnvelopeRoom(maxMessageBytes: number): number {
+  return Math.min(64 * 1024, Math.floor(maxMessageBytes / 2));
+}
+
+/** callMaxBytes when none is given: 1 MiB, or what a smaller frame limit leaves for a message. */
+export function defaultCallMaxBytes(maxMessageBytes: number): number {
+  return Math.max(1024, Math.min(1024 * 1024, maxMessageBytes - callEnvelopeRoom(maxMessageBytes)));
+}
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
@@ -181,7 +194,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('tombstoneTtlMs', 'int', 'keep a terminated child\'s tombstone at least this long, and until every member holds it, ms (default: 3600000)'),
   field('forgetAfterMs', 'int', 'forget a member away this long (tombstones stop waiting for it; it discards older state if it comes back), ms (default: 86400000)'),
   field('readyTimeoutMs', 'int', 'take children after this long even if some known member is unreachable, ms (default: 5000)'),
-  field('callMaxBytes', 'int', 'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB; keep it below maxMessageBytes)'),
+  field('callMaxBytes', 'int', 'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB, less if maxMessageBytes leaves no room; at most maxMessageBytes minus 64 KiB, or minus half of a limit under 128 KiB)'),
   field('handoverTimeoutMs', 'int', 'longest a moving worker\'s onHandover may take before it starts fresh elsewhere, ms (default: 5000)'),
   field('operatorTokenFile', 'string', 'file with the operator token, or several as name:token lines (the audit log names who acted by them): commands presenting one may change the cluster (default: commands off)'),
   field('viewerTokenFile', 'string', 'file with the read-only viewer token, or several as name:token lines'),

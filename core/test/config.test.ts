@@ -70,6 +70,15 @@ describe('config', () => {
     expect(found.join('\n')).toMatch(/suspectAfterMs \(from --suspect-after-ms\): must be greater than heartbeatIntervalMs/);
   });
 
+  it('a call message fits in a frame: callMaxBytes defaults to 1 MiB or what a smaller maxMessageBytes leaves; one set too close is refused, naming the most it may be', () => {
+    expect(loadConfig({ flags: { name: 'n1', secret }, env: {} }).callMaxBytes).toBe(1024 * 1024);
+    expect(loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: '16384' }, env: {} }).callMaxBytes).toBe(8192);
+    expect(loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: String(512 * 1024) }, env: {} }).callMaxBytes).toBe(448 * 1024);
+    expect(loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: '16384', callMaxBytes: '4096' }, env: {} }).callMaxBytes).toBe(4096);
+    const found = problems(() => loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: String(1024 * 1024), callMaxBytes: String(1024 * 1024) }, env: {} }));
+    expect(found.join('\n')).toMatch(/callMaxBytes \(from --call-max-bytes\): must be at most 983040: 65536 bytes below maxMessageBytes \(1048576\)/);
+  });
+
   it('rejects unknown keys in a config file and an unreadable secret file', () => {
     const file = join(dir, 'typo.json');
     writeFileSync(file, JSON.stringify({ name: 'n1', secret, heartbeatTimeout: 5 }));

@@ -355,7 +355,7 @@ const SECRET = 'hardening-cluster-secret-0123456789';
 /** What each op does with each credential, on the link path (a member's CommandExecutor). */
 function expectedOnLinks(op: CommandOp, who: 'operator' | 'viewer' | 'none' | 'wrong'): 'ok' | 'unauthorized' | 'forbidden' | 'domain' {
   // Open reads: any linked node may read them, whatever credential it sends (explain names no child yet: a domain error).
-  if (op === 'view' || op === 'status') return 'ok';
+  if (op === 'view' || op === 'status' || op === 'whereis') return 'ok';
   if (op === 'explain') return 'domain';
   if (who === 'none' || who === 'wrong') return 'unauthorized';
   if (who === 'viewer' && !['audit', 'audit-all', 'logs', 'whoami'].includes(op)) return 'forbidden';
@@ -407,7 +407,10 @@ describe('credentials on every command path, and no secret in any log line', () 
       case 'logs':
       case 'explain':
       case 'restart':
+      case 'whereis':
         return { id };
+      case 'call':
+        return { id, message: { op: 'ping' } };
       case 'move':
         return { id, node: 'h2' };
       case 'drain':
@@ -435,7 +438,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     }
     // The operator may do everything (in an order where each step makes sense).
     let restartedOn: string | undefined;
-    const order: CommandOp[] = ['whoami', 'view', 'status', 'start', 'submit', 'explain', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'audit-all', 'forget'];
+    const order: CommandOp[] = ['whoami', 'view', 'status', 'start', 'submit', 'explain', 'whereis', 'call', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'audit-all', 'forget'];
     expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).
@@ -444,6 +447,8 @@ describe('credentials on every command path, and no secret in any log line', () 
       if (op === 'restart' && reply.ok) restartedOn = (reply.result as { node: string }).node;
       if (op === 'logs') expect(reply, op).toMatchObject({ ok: true, result: [] });
       else if (op === 'forget') expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
+      else if (op === 'call') expect(reply, op).toMatchObject({ ok: false, error: { code: 'no-handler' } }); // allowed, delivered: worker w takes no messages
+      else if (op === 'whereis') expect(reply, op).toMatchObject({ ok: true, result: { node: expect.any(String), pid: expect.any(String) } });
       else expect(reply, op).toMatchObject({ ok: true });
     }
     expect(await observer.command('h1', 'whoami', {}, VIEWER, 't')).toEqual({ ok: true, result: { role: 'viewer' } });
@@ -465,7 +470,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     expect(h2Reply.ok ? h2Reply.result.map((e) => `${e.op} from ${e.from} by ${e.by}: ${e.result}`) : h2Reply).toEqual(restartedOn === 'h2' ? ['restart from h1 by tester-operator: ok'] : []);
     const h1Reply = await observer.command('h1', 'audit', {}, VIEWER, 't');
     const h1Audit = h1Reply.ok ? h1Reply.result : [];
-    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['drain', 'forget', 'logs', 'move', 'pause', 'restart', 'resume', 'start', 'stop', 'submit', 'undrain', 'unpin']);
+    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['call', 'drain', 'forget', 'logs', 'move', 'pause', 'restart', 'resume', 'start', 'stop', 'submit', 'undrain', 'unpin']);
   });
 
   it('a member without an operator token refuses every change, whatever the credential', async () => {
@@ -503,15 +508,17 @@ describe('credentials on every command path, and no secret in any log line', () 
         const ack = await send(sessions[who], op, argsFor(op, 'gw-1'));
         // Member ops a UI may not send (view, whoami, and those the UI does not offer yet) are unknown at the gateway.
         if (!(UI_OPS as readonly string[]).includes(op)) expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'bad-request' } });
-        else if (op === 'explain') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
+        else if (op === 'explain' || op === 'whereis') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
         else if ((op === 'audit' || op === 'logs') && who === 'viewer') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
         else expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'read-only' } });
       }
       expect(fingerprint(), `state after ${who}`).toBe(before);
     }
-    for (const op of ['start', 'logs', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'stop'] as const) {
+    for (const op of ['start', 'logs', 'whereis', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'stop'] as const) {
       const ack = await send(sessions.operator, op, argsFor(op, 'gw-1'));
       expect(ack, op).toMatchObject({ ok: true });
+      // An operator's call is delivered (worker w registered no handler): the child's answer, not a refusal.
+      if (op === 'start') expect(await send(sessions.operator, 'call', argsFor('call', 'gw-1')), 'call').toMatchObject({ ok: false, error: { code: 'no-handler' } });
     }
   });
 

@@ -164,8 +164,8 @@ describe('real pogo node processes', () => {
     const n1 = await cluster.start('n1', [], ['--workers', 'examples', '--workers', module]);
     const n2 = await cluster.start('n2', [n1.address]);
     await n1.waitForLog((l) => l.msg === 'worker types loaded', 5_000, 'workers loaded');
-    await cluster.until(async () => (await statusOf(n2, 'n1'))?.workers.length === 4, 5_000, 'n2 learns the worker types of n1');
-    expect((await statusOf(n2, 'n1'))?.workers).toEqual(['counter', 'crasher', 'mailer', 'ticker']);
+    await cluster.until(async () => (await statusOf(n2, 'n1'))?.workers.length === 5, 5_000, 'n2 learns the worker types of n1');
+    expect((await statusOf(n2, 'n1'))?.workers).toEqual(['counter', 'crasher', 'kv-counter', 'mailer', 'ticker']);
   });
 
   it("runs --workers modules that register through 'pogo-core' against the node's own registry (the CLI's bundle holds no copy of it)", async () => {

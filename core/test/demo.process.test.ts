@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { io as connect } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { demoChildren } from '../src/cli/demo.js';
 import { applyPatch, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import type { OutputEvent } from '../src/observer/ui-protocol.js';
 import { CLI } from './support/processes.js';
@@ -68,7 +69,8 @@ describe('pogo demo', () => {
     });
     socket.on('output', (e: OutputEvent) => output.push(e));
     try {
-      await until(() => state !== undefined && Object.values(state.children).filter((c) => c.status === 'running').length === 9, 15_000, 'the UI sees 9 running children');
+      const expected = demoChildren().length;
+      await until(() => state !== undefined && Object.values(state.children).filter((c) => c.status === 'running').length === expected, 15_000, `the UI sees all ${expected} demo children running`);
       expect(Object.values(state!.members).filter((m) => m.role === 'member').map((m) => m.name).sort()).toEqual(['demo-1', 'demo-2', 'demo-3']);
       expect(state!.children['log-writer']).toMatchObject({ status: 'running', command: process.execPath });
 

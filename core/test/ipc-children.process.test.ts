@@ -29,7 +29,7 @@ import { isAlive, killStrays, until } from './support/wait.js';
 
 const INC = 'abcdef0123456789';
 const FIXTURES = fileURLToPath(new URL('./fixtures/ipc/', import.meta.url));
-const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const CHILDREN_DOC = fileURLToPath(new URL('../../docs/children.md', import.meta.url));
 const NODE = process.execPath;
 const BASH = resolveExecutable('bash', undefined);
 const PYTHON = resolveExecutable('python3', undefined);
@@ -272,10 +272,10 @@ describe('channels, limits and opting in', () => {
   });
 });
 
-describe("the README's examples (section: Children in any language)", () => {
+describe('the documented examples (docs/children.md, section: Children in any language)', () => {
   /** The section's fenced code blocks in `lang`. */
   function examples(lang: string): string[] {
-    const text = readFileSync(README, 'utf8');
+    const text = readFileSync(CHILDREN_DOC, 'utf8');
     const start = text.indexOf('### Children in any language');
     const section = text.slice(start, text.indexOf('\n### ', start + 1));
     return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);

@@ -8,7 +8,7 @@
  * `<out>/SUMMARY.md` (median, min and max over repeats, the targets, and the
  * machine: cores, model, memory, Node.js version, date, git commit). A
  * complete full run (no --quick, --only or --set) also writes
- * bench/LAST-RUN.md, the copy the README links to.
+ * bench/LAST-RUN.md, the copy docs/performance.md links to.
  *
  * A scenario module exports `title`, `description`, `run(ctx)` and, if it
  * needs something that may be missing, `skipReason()` (a string: skip the

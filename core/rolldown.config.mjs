@@ -8,7 +8,7 @@
  * (zod alone is about a hundred, socket.io-client with engine.io-client and
  * ws some fifty more, commander, the protocol's modules): in one file there
  * is one read, no module resolution and no per-module linking, and what no
- * command reaches is left out. Measured in README.md (Performance, ctl).
+ * command reaches is left out. Measured in docs/performance.md (the ctl rows).
  *
  * What the bundle holds: main.js and what it imports statically (commander,
  * the settings table of config.js, zod, the protocol's schemas) and ctl.js

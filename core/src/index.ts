@@ -3,7 +3,7 @@
  *
  * A node joins a cluster through seeds, links to every member (Socket.IO,
  * authenticated by a shared secret), gossips membership and keeps Erlang
- * pg-style process groups. See the README for examples.
+ * pg-style process groups. See docs/internals.md ("Using it from code") for examples.
  */
 export { PogoNode, createNodeConfig } from './node.js';
 export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap, ResourceReport } from './node.js';

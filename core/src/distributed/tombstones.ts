@@ -37,7 +37,7 @@
  *    nor pull anything from it but its own roster entry. What it changed
  *    while it was away is lost: that is the cost of collecting at all.
  *
- * Costs (the README says them too): a tombstone costs its register (a
+ * Costs (docs/children.md says them too): a tombstone costs its register (a
  * hundred bytes or so) on every node until every member has held it for
  * the TTL; while a member is away and not yet forgotten, tombstones
  * accumulate (churn × time away); marking and dropping each cost one round

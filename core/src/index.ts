@@ -34,6 +34,14 @@ export type { ResourceFigures, LagStats } from './resources.js';
 export { loadConfig, ConfigError, TIMING_PRESETS } from './config.js';
 /** The node's configuration, as given (input) and as filled in. */
 export type { NodeConfig, NodeConfigInput, TimingConfig } from './config.js';
+/** Where loadConfig read each setting from. */
+export type { ConfigSources } from './config.js';
+/** What seed discovery (static seeds, DNS) last found, in a node's status. */
+export type { DiscoveryStatus } from './discovery/seed-discovery.js';
+/** Sampling a process's CPU and memory (injectable in NodeDeps). */
+export type { ProcessProbe } from './resources.js';
+/** The wire-level member, role, status and resource types a node's status carries (schemas in 'pogo-core/protocol'). */
+export type { Pid, Role, MemberInfo, MemberStatus, Resources } from './protocol.js';
 
 // --- Distributed supervisor ---------------------------------------------------
 /** The cluster-wide supervisor a node runs (`node.supervisor`). */
@@ -44,6 +52,12 @@ export type { DistEvent, GlobalChild, LocalChild, GlobalStatus, ChildCountsGloba
 export { DistError } from './distributed/errors.js';
 /** The codes a DistError carries. */
 export type { DistErrorCode } from './distributed/errors.js';
+/** The distributed supervisor's options (built from the node's config). */
+export type { DistributedOptions } from './distributed/distributed-supervisor.js';
+/** How a child's node was chosen (pin, hash), as shown in its status. */
+export type { PlacedBy } from './distributed/view.js';
+/** A summary of the replicated desired-state store, in the status. */
+export type { StoreSummary } from './distributed/desired-state.js';
 /** How placement judged each candidate node (part of an Explanation). */
 export type { Candidate, CandidateVerdict, Placement } from './distributed/placement.js';
 
@@ -52,6 +66,8 @@ export type { Candidate, CandidateVerdict, Placement } from './distributed/place
 export { LocalSupervisor, SupervisorError } from './supervisor/local-supervisor.js';
 /** A local child's info, events, status and counts; the supervisor's options. */
 export type { ChildInfo, ChildEvent, ChildStatus, ChildCounts, LocalSupervisorOptions, SupervisorErrorCode } from './supervisor/local-supervisor.js';
+/** Why a child has no message channel (it moved, or is gone). */
+export type { NoChannel } from './supervisor/local-supervisor.js';
 /** Validating a child spec (the schema and its error). */
 export { parseChildSpec, SpecError, ChildSpecSchema } from './supervisor/child-spec.js';
 /** A child spec, as given and as validated, and its restart/shutdown settings. */
@@ -78,6 +94,8 @@ export { loadWorkerModules } from './supervisor/load-workers.js';
 export { ProcessGroups, PgError } from './groups.js';
 /** Group members, events, listeners, snapshots and the JSON values members carry. */
 export type { PgMember, PgEvent, PgListener, PgSnapshot, JsonValue } from './groups.js';
+/** A ProcessGroups' options and a group monitor. */
+export type { ProcessGroupsOptions, PgMonitor } from './groups.js';
 /** A cluster member as membership sees it, and membership events. */
 export type { Member, MemberEvent } from './membership.js';
 
@@ -98,6 +116,8 @@ export type { Random } from './random.js';
 export { SocketIoTransport } from './transport/socketio.js';
 /** The transport seam (tests use MemoryNetwork from 'pogo-core/testing'). */
 export type { Transport, Conn, ConnHandlers } from './transport/transport.js';
+/** The Socket.IO transport's options (TLS, limits). */
+export type { SocketIoTransportOptions } from './transport/socketio.js';
 
 // --- Status, metrics, credentials ---------------------------------------------------------
 /** The HTTP status server (/status, /children, /metrics, /healthz). */
@@ -119,6 +139,6 @@ export { startGateway } from './observer/gateway.js';
 /** A running gateway and its options. */
 export type { Gateway, GatewayOptions } from './observer/gateway.js';
 /** The cluster state a gateway serves (schemas and diffing are in 'pogo-core/observer-state'). */
-export type { ClusterState, StatePatch, MemberView, MemberViewStatus, ActivityView, SampleView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
+export type { ClusterState, StatePatch, ChildEventType, NodeResourcesView, ResourcePoint, MemberView, MemberViewStatus, ActivityView, SampleView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
 /** The UI protocol's types (its schemas and parsers are in 'pogo-core/ui-protocol'). */
-export type { AuditEntry, MemberViewReply, CommandAck, CommandArgs, CommandArgsInput, CommandErrorCode, CommandFailure, CommandOutcome, MemberResults, UiResults, UiOp, UiCommand, UiCommandRequest, ServerToClientEvents, ClientToServerEvents } from './observer/ui-protocol.js';
+export type { AuditEntry, MemberViewReply, CommandAck, CommandArgs, CommandArgsInput, CommandErrorCode, CommandFailure, CommandOutcome, MemberResults, UiResults, UiOp, UiCommand, UiCommandRequest, ServerToClientEvents, ClientToServerEvents, OutputEvent, WatchAck } from './observer/ui-protocol.js';

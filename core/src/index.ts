@@ -18,9 +18,11 @@
  *     executor, state diffing, resource sampling).
  *
  * The API report core/api/pogo-core.api.md is generated from this entry
- * point (`npm run docs`); `npm run api:check -w pogo-core` (part of lint)
+ * point (`npm run docs`); `npm run api:check -w pogo-core` (part of the root typecheck)
  * fails when the two differ. The reference documentation shows the TSDoc
  * comment on each declaration.
+ *
+ * @packageDocumentation
  */
 
 // --- The node and its configuration -----------------------------------------

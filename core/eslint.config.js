@@ -24,7 +24,7 @@ export const sharedRules = {
 };
 
 export default defineConfig(
-  globalIgnores(['dist/**', 'bin/**', 'node_modules/**']),
+  globalIgnores(['dist/**', 'bin/**', 'node_modules/**', 'temp/**', 'docs-api/**']),
   js.configs.recommended,
   tseslint.configs.recommended,
   // Two configs in one repository: say which directory this one's TypeScript settings are relative to.

@@ -30,7 +30,7 @@
  * Exit code 1 when reproduced, 0 otherwise.
  */
 import { sleep } from '../bench/lib/harness.mjs';
-import { SeededRandom } from '../core/dist/index.js';
+import { SeededRandom } from '../core/dist/testing.js';
 import { RealCluster, reproMain } from './lib/cluster.mjs';
 
 const FLAGS = {

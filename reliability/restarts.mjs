@@ -44,7 +44,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
-import { SeededRandom } from '../core/dist/index.js';
+import { SeededRandom } from '../core/dist/testing.js';
 import { STATE_FILE, decodeState } from '../core/dist/distributed/state-file.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent } from './lib/invariants.mjs';

@@ -44,7 +44,7 @@
  */
 import os from 'node:os';
 import { killTrackedNow, sleep, until } from '../bench/lib/harness.mjs';
-import { SeededRandom } from '../core/dist/index.js';
+import { SeededRandom } from '../core/dist/testing.js';
 import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { commandLine, finish, fig, formatDuration, slope, runIfMain } from './lib/options.mjs';

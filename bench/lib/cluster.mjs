@@ -29,7 +29,10 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PogoNode, createNodeConfig, hrwScore, silentLogger } from '../../core/dist/index.js';
+import { PogoNode, createNodeConfig } from '../../core/dist/index.js';
+import { silentLogger } from '../../core/dist/testing.js';
+// Placement's score is not library API; the harness predicts placement with it.
+import { hrwScore } from '../../core/dist/distributed/placement.js';
 import { killTracked, sleep, track, until, within } from './harness.mjs';
 
 const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));

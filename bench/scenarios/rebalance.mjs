@@ -18,7 +18,8 @@
  * ran (timestamps comparable across the processes of one machine) — the
  * real overlap, which is what the target judges.
  */
-import { hrwScore } from '../../core/dist/index.js';
+// Placement's score is not library API; the scenario predicts placement with it.
+import { hrwScore } from '../../core/dist/distributed/placement.js';
 import { replayOverlap } from '../lib/cluster.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 

@@ -21,7 +21,8 @@
  * child started" shows that factor; the default full size is chosen so the
  * run fits the time budget, and the JSON extrapolates to larger sizes.
  */
-import { ManualClock, MemoryNetwork, PogoNode, SeededRandom, WorkerRegistry, createNodeConfig, silentLogger } from '../../core/dist/index.js';
+import { PogoNode, WorkerRegistry, createNodeConfig } from '../../core/dist/index.js';
+import { ManualClock, MemoryNetwork, SeededRandom, silentLogger } from '../../core/dist/testing.js';
 
 export const title = 'Scale in simulation (in-memory transport, manual clock)';
 export const description = 'Messages and reconcile time per topology change with many nodes and children.';

@@ -13,7 +13,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CryptoRandom, LocalSupervisor, ProcessGroups, SystemClock, WorkerRegistry, silentLogger } from '../../core/dist/index.js';
+import { CryptoRandom, LocalSupervisor, ProcessGroups, SystemClock, WorkerRegistry } from '../../core/dist/index.js';
+import { silentLogger } from '../../core/dist/testing.js';
 import { resolveExecutable } from '../../core/dist/supervisor/os-child.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000' }, burst: { type: 'string', default: '20000' }, inflight: { type: 'string', default: '100' } } });

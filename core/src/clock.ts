@@ -15,6 +15,7 @@ export interface TimerHandle {
   readonly id: number;
 }
 
+/** Time and timers, injected into every layer (SystemClock in production, ManualClock in tests). */
 export interface Clock {
   /** Milliseconds since the Unix epoch (SystemClock) or since the start of the simulation. */
   now(): number;

@@ -128,7 +128,9 @@ export function defaultCallMaxBytes(maxMessageBytes: number): number {
   return Math.max(1024, Math.min(1024 * 1024, maxMessageBytes - callEnvelopeRoom(maxMessageBytes)));
 }
 
+/** A node's full configuration, every setting filled in (see createNodeConfig). */
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
+/** A node's configuration as given: only name, secret and what differs from the defaults. */
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
 
 type FieldType = 'string' | 'int' | 'bool' | 'list' | 'labels';
@@ -212,6 +214,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
  */
 export const TIMING_FIELDS: readonly ConfigField[] = CONFIG_FIELDS.filter((f) => f.key === 'preset' || f.key in TIMING_PRESETS.lan);
 
+/** A config that cannot be used: the message names each bad setting and where it came from. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -257,6 +260,7 @@ function convert(f: ConfigField, value: unknown, source: string, problems: strin
   }
 }
 
+/** Where loadConfig reads settings from: command-line flags, the environment, a JSON file. */
 export interface ConfigSources {
   /** Values from command-line flags, keyed by config key (strings as typed, or already typed). */
   flags?: Raw;

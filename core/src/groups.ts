@@ -59,6 +59,7 @@ import { GroupNameSchema, MAX_GROUP_NAME, MAX_NESTING, MAX_SCOPE_NAME, ScopeName
 /** Any JSON value: protocol.ts's, re-exported here for the modules that import it with the groups. */
 export type { JsonValue } from './protocol.js';
 
+/** A member of a process group: its pid, node and value. */
 export interface PgMember {
   readonly pid: string;
   /** The node the pid lives on (the only node that may change its memberships). */
@@ -67,6 +68,7 @@ export interface PgMember {
   readonly value?: JsonValue;
 }
 
+/** A process group change: members joined or left a group. */
 export interface PgEvent {
   readonly kind: 'join' | 'leave';
   readonly scope: string;
@@ -75,8 +77,10 @@ export interface PgEvent {
   readonly members: readonly PgMember[];
 }
 
+/** A callback for process group events. */
 export type PgListener = (event: PgEvent) => void;
 
+/** A monitor on a group or on all groups: the snapshot now, and a stop function. */
 export interface PgMonitor<Snapshot> {
   /** The state at subscription time; events start after it. */
   readonly snapshot: Snapshot;
@@ -91,6 +95,7 @@ export interface PeerChannel {
   send(peer: string, message: PgMessage): void;
 }
 
+/** Options of ProcessGroups: this node's name and incarnation, the peer channel, the logger. */
 export interface ProcessGroupsOptions {
   /** This node's name. */
   node: string;
@@ -131,6 +136,7 @@ interface QueuedEvent {
   readonly subscriptions: readonly Subscription[];
 }
 
+/** Erlang pg-style process groups, replicated to every node. */
 export class ProcessGroups {
   private readonly node: string;
   private readonly incarnation: string;

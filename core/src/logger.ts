@@ -13,8 +13,10 @@
  */
 import { pino, type Level } from 'pino';
 
+/** Structured fields attached to a log line. */
 export type LogFields = Record<string, unknown>;
 
+/** The logger interface every layer takes. */
 export interface Logger {
   debug(fields: LogFields, message: string): void;
   info(fields: LogFields, message: string): void;
@@ -23,6 +25,7 @@ export interface Logger {
   child(bindings: LogFields): Logger;
 }
 
+/** A log level, or silent. */
 export type LogLevel = Level | 'silent';
 
 /** Field names that hold secrets or credentials: censored by the pino logger wherever they appear (top level or one level down). */
@@ -35,6 +38,7 @@ export function createLogger(options: { level?: LogLevel; bindings?: LogFields; 
   return pino({ level: options.level ?? 'info', base: options.bindings ?? {}, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 
+/** One log entry a MemoryLogger kept: level, message, fields. */
 export interface CapturedLog {
   level: 'debug' | 'info' | 'warn' | 'error';
   message: string;
@@ -71,6 +75,7 @@ export class MemoryLogger implements Logger {
   }
 }
 
+/** A logger that drops everything. */
 export const silentLogger: Logger = {
   debug() {},
   info() {},

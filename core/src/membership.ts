@@ -51,6 +51,7 @@ import type { Logger } from './logger.js';
 import type { LinkMessage, MemberInfo, MemberStatus } from './protocol.js';
 import type { Random } from './random.js';
 
+/** A cluster member as membership sees it: identity, address, role, status. */
 export interface Member extends MemberInfo {
   /** When `status` last changed (this node's clock). */
   since: number;
@@ -64,6 +65,7 @@ export interface Member extends MemberInfo {
   unheardBy?: ReadonlyArray<{ reporter: string; since: number }>;
 }
 
+/** A membership change: a member joined, changed status or left. */
 export type MemberEvent =
   | { kind: 'member-up'; member: Member }
   | { kind: 'member-down'; member: Member; reason: string }

@@ -38,6 +38,7 @@ export interface MetricsSource {
   readonly local: Pick<LocalSupervisor, 'countChildren' | 'on'>;
 }
 
+/** A node's Prometheus metrics (node.metrics): its registry and text exposition. */
 export interface NodeMetrics {
   readonly registry: Registry;
   /** Adds the process metrics (CPU, memory, event loop) once; the status server does for a node it serves. */

@@ -59,6 +59,7 @@ import type { Transport } from './transport/transport.js';
 /** The pg scope and store scope of the distributed supervisor. */
 export const SUPERVISOR_SCOPE = 'pogo';
 
+/** What a node takes injected: clock, random, transport, logger, probes (defaults for production). */
 export interface NodeDeps {
   clock?: Clock;
   random?: Random;
@@ -73,6 +74,7 @@ export interface NodeDeps {
   dnsQueries?: DnsQueries;
 }
 
+/** The state of the link to one peer node, in a node's status. */
 export interface LinkStatus {
   peer: string;
   incarnation: string;
@@ -85,6 +87,7 @@ export interface LinkStatus {
   heartbeat: { intervalMs: number; suspectAfterMs: number; timeoutMs: number };
 }
 
+/** Everything a node reports about itself: members, links, children, groups, resources. */
 export interface NodeStatus {
   name: string;
   cluster: string;
@@ -121,6 +124,7 @@ export interface ResourceReport {
   figures: ResourceFigures;
 }
 
+/** The events a PogoNode emits, with their arguments. */
 export type NodeEventMap = {
   [K in MemberEvent['kind']]: [Extract<MemberEvent, { kind: K }>];
 } & {
@@ -128,6 +132,7 @@ export type NodeEventMap = {
   resources: [ResourceReport];
 };
 
+/** A cluster member: joins through seeds, links to every member, keeps process groups and runs the distributed supervisor. */
 export class PogoNode extends EventEmitter<NodeEventMap> {
   readonly name: string;
   readonly cluster: string;

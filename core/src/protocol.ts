@@ -102,12 +102,14 @@ export const IncarnationSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'must be 8
 /** `host:port`, host may be a bracketed IPv6 literal. */
 export const AddressSchema = z.string().max(300).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port');
 export const RoleSchema = z.enum(['member', 'observer']);
+/** A member's role: member (runs children) or observer. */
 export type Role = z.infer<typeof RoleSchema>;
 
 /** A pid: `node/incarnation/localId`. It lives on one node and dies with that node's incarnation. */
 const PID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}\/[0-9a-f]{8,64}\/[A-Za-z0-9._-]{1,64}$/;
 const PID_MAX_LENGTH = 300;
 export const PidSchema = z.string().max(PID_MAX_LENGTH).regex(PID_PATTERN, 'must be node/incarnation/localId');
+/** A process id, `node/incarnation/localId`: it lives on one node and dies with that node's incarnation. */
 export type Pid = string;
 
 export const LabelsSchema = z.record(z.string().min(1).max(128), z.string().max(256)).refine((l) => Object.keys(l).length <= 64, 'at most 64 labels');
@@ -185,6 +187,7 @@ export const PongSchema = z.object({ t: z.literal('pong'), seq: z.number().int()
 export const LeaveSchema = z.object({ t: z.literal('leave'), reason: z.string().max(200) }).strict();
 
 export const MemberStatusSchema = z.enum(['up', 'suspect', 'down', 'left']);
+/** A member's status: up, suspect, down or left. */
 export type MemberStatus = z.infer<typeof MemberStatusSchema>;
 
 /** One member table entry as gossiped. `version` is bumped by the member itself when its own metadata changes. */
@@ -209,6 +212,7 @@ export const MemberInfoSchema = z
     lease: z.object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) }).strict().optional(),
   })
   .strict();
+/** A member's identity as gossiped: name, address, role, incarnation. */
 export type MemberInfo = z.infer<typeof MemberInfoSchema>;
 
 export const GossipSchema = z.object({ t: z.literal('gossip'), members: z.array(MemberInfoSchema).max(10_000) }).strict();
@@ -252,6 +256,7 @@ export const ResourcesSchema = z
     lag: z.object({ mean: FigureMsSchema, p99: FigureMsSchema, max: FigureMsSchema }).strict().optional(),
   })
   .strict();
+/** A node's resource figures as gossiped (CPU, memory, event-loop lag). */
 export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** Any JSON value. */

@@ -8,6 +8,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 
+/** A source of randomness, injected into every layer (CryptoRandom in production, SeededRandom in tests). */
 export interface Random {
   /** Uniform float in [0, 1). */
   next(): number;
@@ -17,6 +18,7 @@ export interface Random {
   hex(bytes: number): string;
 }
 
+/** Randomness from node:crypto, the production Random. */
 export class CryptoRandom implements Random {
   next(): number {
     return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
@@ -32,6 +34,7 @@ export class CryptoRandom implements Random {
   }
 }
 
+/** A seeded pseudo-random source: the same seed gives the same sequence. */
 export class SeededRandom implements Random {
   private s0: number;
   private s1: number;

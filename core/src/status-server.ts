@@ -15,11 +15,13 @@ import { formatAddress } from './transport/socketio.js';
 /** Every path the endpoint answers (the start-up log lists them). */
 export const STATUS_ENDPOINTS = ['/status', '/children', '/metrics', '/healthz'] as const;
 
+/** A running status server: its URL, and close(). */
 export interface StatusServer {
   readonly url: string;
   close(): Promise<void>;
 }
 
+/** Start the HTTP status server of a node (/status, /children, /metrics, /healthz). */
 export async function startStatusServer(node: PogoNode, host: string, port: number): Promise<StatusServer> {
   const metrics = node.metrics;
   metrics.includeProcessMetrics();

@@ -30,7 +30,10 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchNode, RunTracker } from '../../bench/lib/cluster.mjs';
 import { killTracked, killTrackedNow, sleep, track, until, within } from '../../bench/lib/harness.mjs';
-import { PogoNode, createNodeConfig, hrwScore, silentLogger } from '../../core/dist/index.js';
+import { PogoNode, createNodeConfig } from '../../core/dist/index.js';
+import { silentLogger } from '../../core/dist/testing.js';
+// Placement's score is not library API; the harness predicts placement with it.
+import { hrwScore } from '../../core/dist/distributed/placement.js';
 import { commandLine } from './options.mjs';
 
 const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));

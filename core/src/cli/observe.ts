@@ -58,6 +58,7 @@ export interface ObserverTlsOptions {
  */
 export type ObserverTiming = { preset?: string } & { [K in keyof TimingConfig]?: number | string };
 
+/** Options of startObserver: seeds, the secret, the cluster name, the gateway's address, TLS, timing. */
 export interface StartObserverOptions {
   /** host:port of members to join through (at least one). */
   seeds: string[];
@@ -90,6 +91,7 @@ export interface StartObserverOptions {
   log?: Logger;
 }
 
+/** A running observer: its node, its gateway, and stop(). */
 export interface RunningObserver {
   readonly node: PogoNode;
   readonly gateway: Gateway;

@@ -84,6 +84,7 @@ export interface CallAnswer {
   pid: string;
 }
 
+/** Options of a call to a child: how long the whole call may take. */
 export interface CallOptions {
   /** How long the whole call may take, waiting for an instance included (default DEFAULT_CALL_TIMEOUT_MS). */
   timeoutMs?: number;

@@ -57,6 +57,7 @@ export type { StoreSummary } from './desired-state.js';
 export type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus, LocalChild, MoveReason, Submitted } from './view.js';
 export { RECONCILE_SLICE } from './reconciler.js';
 
+/** The distributed supervisor's options (the node builds them from its config). */
 export interface DistributedOptions {
   node: string;
   isMember: boolean;
@@ -150,6 +151,7 @@ function awaitedRev(v: ChildView, rev: Ver, spec: ChildSpec): Ver | undefined {
   return sameSpec(live.spec, spec) ? live.rev : undefined;
 }
 
+/** The cluster-wide supervisor: starts each child on one node, moves it when that node goes, routes calls to it. */
 export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; change: [] }> {
   private readonly desired: DesiredState;
   private readonly live: LiveState;

@@ -16,6 +16,7 @@ export type DistErrorCode =
   | 'not-running'
   | 'shutting-down';
 
+/** An error of the distributed supervisor, with a machine-readable code. */
 export class DistError extends Error {
   constructor(
     readonly code: DistErrorCode,

@@ -27,6 +27,7 @@ import type { Role } from '../protocol.js';
 import { verNode, verTime, type FlagRegister } from './registers.js';
 import type { ChildView, MoveReason, PlacedBy } from './view.js';
 
+/** An event of the distributed supervisor (child placed, moved, failed, duplicate resolved...). */
 export type DistEvent =
   | { type: 'placed'; id: string; node: string | undefined; by: PlacedBy; at: number }
   | { type: 'started'; id: string; node: string; pid: string; at: number }

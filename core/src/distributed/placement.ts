@@ -18,6 +18,7 @@ import { isCommandStart, type ChildSpec } from '../supervisor/child-spec.js';
 
 export { hash53 };
 
+/** A node placement may put a child on, with what it offers. */
 export interface Candidate {
   name: string;
   role: 'member' | 'observer';
@@ -40,6 +41,7 @@ export interface PlacementInput {
   maxStartFailures: number;
 }
 
+/** How placement judged one candidate node for a child (eligible or why not, and its score). */
 export interface CandidateVerdict {
   node: string;
   /** Why the node cannot run the child; empty when eligible. */
@@ -47,6 +49,7 @@ export interface CandidateVerdict {
   score: number | undefined;
 }
 
+/** The outcome of placing one child: the chosen node (if any) and every candidate's verdict. */
 export interface Placement {
   owner: string | undefined;
   /** 'pin' when the pin decided, 'hash' when HRW did, 'none' when no node is eligible. */

@@ -36,6 +36,7 @@ export interface FailureRecord {
   readonly lastError: string;
 }
 
+/** How a child's node was chosen: pinned, by hash, or not placed. */
 export type PlacedBy = 'pin' | 'hash' | 'none';
 
 /**
@@ -68,8 +69,10 @@ export interface ChildView {
   readonly resumeTo?: string;
 }
 
+/** The cluster-wide status of a child. */
 export type GlobalStatus = 'running' | 'pending' | 'moving' | 'duplicate' | 'failing' | 'unplaceable';
 
+/** A cluster-wide child: its spec, where it runs and its global status. */
 export interface GlobalChild {
   id: string;
   spec: ChildSpec;
@@ -93,6 +96,7 @@ export interface GlobalChild {
   resumeTo?: string;
 }
 
+/** A child this node runs, as the distributed supervisor reports it. */
 export interface LocalChild {
   id: string;
   node: string;
@@ -103,6 +107,7 @@ export interface LocalChild {
   lastError: string | undefined;
 }
 
+/** How many cluster-wide children are in each global status. */
 export interface ChildCountsGlobal {
   specs: number;
   running: number;
@@ -114,6 +119,7 @@ export interface ChildCountsGlobal {
   local: number;
 }
 
+/** Why a child runs where it does: the placement verdict for every candidate node. */
 export interface Explanation {
   id: string;
   spec: ChildSpec;

@@ -53,6 +53,7 @@ import type { CommandAck, WatchAck } from './ui-protocol.js';
 
 export { buildState } from './snapshot.js';
 
+/** Options of the UI gateway: host, port, session token, the renderer to serve, patch pacing. */
 export interface GatewayOptions {
   host?: string;
   port?: number;
@@ -72,6 +73,7 @@ export interface GatewayOptions {
   user?: string;
 }
 
+/** A running UI gateway: its URL and session token, its clients, and close(). */
 export interface Gateway {
   readonly url: string;
   readonly token: string;
@@ -86,6 +88,7 @@ const MEMBER_KINDS = ['member-up', 'member-down', 'member-left', 'member-suspect
 /** How long the gateway waits for a member's `logs` answer when it follows an output. */
 const OUTPUT_READ_TIMEOUT_MS = 5_000;
 
+/** Start the Socket.IO gateway that serves a node's view of the cluster and commands to UIs. */
 export async function startGateway(node: PogoNode, options: GatewayOptions = {}): Promise<Gateway> {
   const token = options.token ?? randomBytes(18).toString('base64url');
   const intervalMs = options.intervalMs ?? 100;

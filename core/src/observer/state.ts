@@ -32,6 +32,7 @@ import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
  */
 export type MemberViewStatus = MemberStatus | 'unreachable';
 
+/** A member as the gateway shows it to UIs. */
 export interface MemberView {
   name: string;
   status: MemberViewStatus;
@@ -46,6 +47,7 @@ export interface MemberView {
   reachable: boolean;
 }
 
+/** A child as the gateway shows it to UIs. */
 export interface ChildView {
   id: string;
   status: GlobalStatus;
@@ -90,6 +92,7 @@ export type GatewayEvent = ConvergedEvent;
  * operator drains a node or pauses rebalancing) and the gateway's own.
  */
 export type ClusterEvent = DistEvent | GatewayEvent;
+/** The type of an event in the gateway's cluster event log. */
 export type EventType = ClusterEvent['type'];
 
 /** A cluster event numbered by the gateway (`seq` from 1, in the order it saw them). */
@@ -172,6 +175,7 @@ export interface NodeResourcesView {
  */
 export type Access = 'operator' | 'locked' | 'viewer' | 'none';
 
+/** The whole cluster as the gateway serves it to UIs: members, children, groups, events. */
 export interface ClusterState {
   observer: string;
   cluster: string;
@@ -194,6 +198,7 @@ export interface ClusterState {
   sessions: number;
 }
 
+/** A change to ClusterState, as the gateway pushes it to UIs. */
 export interface StatePatch {
   scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly' | 'access' | 'sessions'>>;
   members?: { set?: MemberView[]; remove?: string[] };

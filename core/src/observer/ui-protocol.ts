@@ -65,6 +65,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
  * `unlock` (the session drops its operator rights, or takes them back).
  */
 export const UI_OPS = ['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock', 'call', 'whereis'] as const;
+/** The name of a UI command. */
 export type UiOp = (typeof UI_OPS)[number];
 /** Every op with arguments: what members execute, and `explain`. */
 export type AnyOp = CommandOp | UiOp;
@@ -175,6 +176,7 @@ export type CommandArgsInput<Op extends AnyOp> = z.input<(typeof COMMAND_ARG_SCH
 
 /** A validated command: the op and its arguments, correlated. */
 export type MemberCommand = { [Op in CommandOp]: { op: Op; args: CommandArgs<Op> } }[CommandOp];
+/** A command a UI sends to the gateway (operator commands are audited). */
 export type UiCommand = { [Op in UiOp]: { op: Op; args: CommandArgs<Op> } }[UiOp];
 /** What a UI sends: `{ op, args }` (args may be left out for ops without any). */
 export type UiCommandRequest = { [Op in UiOp]: { op: Op; args?: CommandArgsInput<Op> } }[UiOp];
@@ -324,11 +326,13 @@ export const COMMAND_ERROR_CODES = [
   // anything else
   'failed',
 ] as const;
+/** Why the gateway refused or failed a command. */
 export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
 const _everyDistCode: DistErrorCode extends CommandErrorCode ? true : false = true;
 const _everySupervisorCode: SupervisorErrorCode extends CommandErrorCode ? true : false = true;
 const _everyMessageCode: MessageErrorCode extends CommandErrorCode ? true : false = true;
 
+/** A failed command: its error code and message. */
 export interface CommandFailure {
   code: CommandErrorCode;
   message: string;
@@ -373,6 +377,7 @@ export const AuditEntrySchema = z.object({
   ok: z.boolean(),
   result: z.string(),
 });
+/** One entry of the gateway's audit log: who ran which command, when, with what result. */
 export type AuditEntry = z.output<typeof AuditEntrySchema>;
 
 export const OutputLineSchema = z.object({ seq: z.number(), at: z.number(), stream: z.enum(['stdout', 'stderr']), text: z.string() });
@@ -419,6 +424,7 @@ export const MemberViewReplySchema = z.object({
   members: z.array(z.object({ name: z.string(), status: MemberStatusSchema })),
   children: z.array(ChildReportSchema),
 });
+/** A member's detail view as the gateway returns it. */
 export type MemberViewReply = z.output<typeof MemberViewReplySchema>;
 
 /** `status`: the member's view of the members (no clients: they are not members) and of the children. */
@@ -495,6 +501,7 @@ export const MEMBER_RESULT_SCHEMAS = {
   /** null: no instance runs now. */
   whereis: z.union([z.object({ node: z.string(), pid: z.string() }), z.null()]),
 } as const satisfies Record<CommandOp, z.ZodType>;
+/** Per-member results of a command sent to several members. */
 export type MemberResults = { [Op in CommandOp]: z.output<(typeof MEMBER_RESULT_SCHEMAS)[Op]> };
 
 /** A member's answer to one op, as a client sees it (CommandClient). */
@@ -595,6 +602,7 @@ export interface UiResults {
   whereis: MemberResults['whereis'];
 }
 
+/** The gateway's answer to a UI command: its outcome or a failure. */
 export type CommandAck<Op extends UiOp = UiOp> = { ok: true; result: UiResults[Op] } | { ok: false; error: CommandFailure };
 
 // ---------------------------------------------------------------------------
@@ -657,8 +665,10 @@ export interface OutputStatusEvent {
   message: string;
 }
 
+/** A child output event pushed to a UI watching that child. */
 export type OutputEvent = OutputLinesEvent | OutputStatusEvent;
 
+/** The gateway's answer to a watch request: ok, or an error. */
 export type WatchAck = { ok: true } | { ok: false; error: CommandFailure };
 
 const WatchOutputSchema = z.object({ id: ChildIdArg }).strict();
@@ -674,6 +684,7 @@ export function parseWatchOutput(raw: unknown): Checked<{ id: string }> {
   }
 }
 
+/** The Socket.IO events the gateway sends to a UI, with their payloads. */
 export interface ServerToClientEvents {
   /** The whole state, once per connection (and the access it was built for). */
   snapshot: (state: ClusterState) => void;
@@ -683,6 +694,7 @@ export interface ServerToClientEvents {
   output: (event: OutputEvent) => void;
 }
 
+/** The Socket.IO events a UI sends to the gateway, with their payloads. */
 export interface ClientToServerEvents {
   /** Types are not validation: the gateway checks every command with parseUiCommand. */
   command: (request: UiCommandRequest, ack: (reply: CommandAck) => void) => void;

@@ -23,7 +23,9 @@ import type { JsonValue } from '../groups.js';
 /** How long a call waits for its reply when it names no timeout (ms). */
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
+/** The codes a MessageError can carry. */
 export const MESSAGE_ERROR_CODES = ['not-found', 'not-running', 'no-handler', 'handler-error', 'timeout', 'too-large'] as const;
+/** Why a message or call to a child failed. */
 export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number];
 
 /** A call or cast that failed; `code` says how (see MESSAGE_ERROR_CODES). */
@@ -37,6 +39,7 @@ export class MessageError extends Error {
   }
 }
 
+/** The message channel to one local child: send a message or make a call. */
 export interface ChildChannel {
   /**
    * Delivers `body` to the instance and resolves with its reply, or rejects

@@ -55,6 +55,7 @@ export const ShutdownSchema = z
     else if (value > 24 * 3600 * 1000) ctx.addIssue({ code: 'custom', message: 'must be at most 24 hours' });
   });
 
+/** The zod schema of a child spec (parseChildSpec wraps it with a clear error). */
 export const ChildSpecSchema = z
   .object({
     id: z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') }).min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
@@ -68,13 +69,18 @@ export const ChildSpecSchema = z
   })
   .strict();
 
+/** A validated child spec: id, worker, args, restart type, shutdown, restart intensity. */
 export type ChildSpec = z.output<typeof ChildSpecSchema>;
+/** A child spec as given, before parseChildSpec fills its defaults. */
 export type ChildSpecInput = z.input<typeof ChildSpecSchema>;
 export type WorkerStart = z.output<typeof WorkerStartSchema>;
 export type CommandStart = z.output<typeof CommandStartSchema>;
+/** When a child is restarted: permanent (always), transient (after an abnormal exit), temporary (never). */
 export type RestartType = z.output<typeof RestartSchema>;
+/** How a child is stopped: milliseconds of grace before it is killed, brutal_kill, or infinity. */
 export type Shutdown = z.output<typeof ShutdownSchema>;
 
+/** A child spec that does not validate: the message names each bad field. */
 export class SpecError extends Error {
   constructor(
     readonly field: string,

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { WorkerFactory, WorkerRegistry } from './workers.js';
 
+/** Import worker modules (file paths, or `examples` for the built-in examples) so their workers register into the registry. */
 export async function loadWorkerModules(specs: readonly string[], registry: WorkerRegistry): Promise<void> {
   for (const spec of specs) {
     const url = spec === 'examples' ? new URL('../workers/examples.js', import.meta.url).href : pathToFileURL(resolve(spec)).href;

@@ -44,8 +44,10 @@ import { StartError, type RunningChild } from './running-child.js';
 import { startWorkerChild } from './worker-child.js';
 import type { ChildMessaging, WorkerRegistry } from './workers.js';
 
+/** The status of a local child. */
 export type ChildStatus = 'starting' | 'running' | 'stopping' | 'stopped' | 'failing';
 
+/** What the local supervisor reports about one child: spec, status, pid, restarts, last exit. */
 export interface ChildInfo {
   id: string;
   spec: ChildSpec;
@@ -65,6 +67,7 @@ export interface ChildInfo {
   nextRetryAt: number | undefined;
 }
 
+/** An event of the local supervisor about one child (started, exited, restarted...). */
 export interface ChildEvent {
   id: string;
   from: ChildStatus | undefined;
@@ -76,6 +79,7 @@ export interface ChildEvent {
   exit?: ExitReason;
 }
 
+/** How many local children are in each status. */
 export interface ChildCounts {
   specs: number;
   active: number;
@@ -85,6 +89,7 @@ export interface ChildCounts {
   commands: number;
 }
 
+/** The local supervisor's options: node, clock, random, logger, groups, worker registry, allowed commands. */
 export interface LocalSupervisorOptions {
   node: string;
   clock: Clock;
@@ -113,8 +118,10 @@ export interface LocalSupervisorOptions {
 /** Why an instance takes no message now (`instanceChannel`). */
 export type NoChannel = 'moved' | 'gone';
 
+/** The codes a SupervisorError carries. */
 export type SupervisorErrorCode = 'invalid-spec' | 'already-present' | 'not-found' | 'running' | 'not-allowed' | 'unknown-worker' | 'start-failed' | 'shutting-down';
 
+/** An error of the local supervisor, with a machine-readable code. */
 export class SupervisorError extends Error {
   constructor(
     readonly code: SupervisorErrorCode,
@@ -154,6 +161,7 @@ interface ChildRecord {
   handedOver?: string;
 }
 
+/** The per-node supervisor (Erlang one_for_one): starts, restarts and stops this node's children. */
 export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   private readonly children = new Map<string, ChildRecord>();
   private readonly startTimeoutMs: number;

@@ -20,6 +20,7 @@
  */
 import type { RestartType } from './child-spec.js';
 
+/** Why a child exited: normally, on shutdown, with an error, or killed by a signal. */
 export type ExitReason =
   | { kind: 'normal' }
   | { kind: 'shutdown' }

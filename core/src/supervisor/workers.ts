@@ -52,6 +52,7 @@ import type { ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { JsonValue } from '../groups.js';
 
+/** How a worker's run ended. */
 export type WorkerExit = 'normal' | 'shutdown' | Error | string;
 
 /** A call's or cast's message to a worker; for a call, the reply (undefined: null). */
@@ -65,6 +66,7 @@ export interface ChildMessaging {
   cast(id: string, message: JsonValue): Promise<void>;
 }
 
+/** What a worker gets beside its args: its id, pid, node, logger, groups, abort signal and messaging. */
 export interface WorkerContext extends ChildMessaging {
   readonly id: string;
   readonly pid: string;
@@ -81,12 +83,15 @@ export interface WorkerContext extends ChildMessaging {
   onHandover(take: () => JsonValue | Promise<JsonValue>): void;
 }
 
+/** A started worker: how to stop it. */
 export interface WorkerHandle {
   stop(reason: string): void | Promise<void>;
 }
 
+/** A function that starts a worker from its args and context. */
 export type WorkerFactory = (args: JsonValue | undefined, ctx: WorkerContext) => WorkerHandle | Promise<WorkerHandle>;
 
+/** The worker names a node can start, each with its factory. */
 export class WorkerRegistry {
   private readonly factories = new Map<string, WorkerFactory>();
 

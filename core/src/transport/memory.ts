@@ -43,6 +43,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { Random } from '../random.js';
 import type { Conn, ConnHandlers, Transport } from './transport.js';
 
+/** Options of a MemoryNetwork: its clock and random source, latency, jitter, dial timeout. */
 export interface MemoryNetworkOptions {
   clock: Clock;
   random: Random;
@@ -68,6 +69,7 @@ class Pipe {
   ) {}
 }
 
+/** An in-process network of MemoryTransports, driven by an injected clock, with injectable faults (partitions, latency, jitter). */
 export class MemoryNetwork {
   readonly clock: Clock;
   readonly random: Random;
@@ -260,6 +262,7 @@ function cutKey(from: string, to: string): string {
   return `${from}>${to}`;
 }
 
+/** One end of an in-process connection on a MemoryNetwork. */
 export class MemoryConn implements Conn {
   state: 'connecting' | 'open' | 'closed' = 'connecting';
   pipeOut: Pipe | undefined;
@@ -327,6 +330,7 @@ export class MemoryConn implements Conn {
   }
 }
 
+/** A node's transport on a MemoryNetwork. */
 export class MemoryTransport implements Transport {
   private onConnection: ((conn: Conn) => void) | undefined;
   private readonly conns = new Set<MemoryConn>();

@@ -74,6 +74,7 @@ export interface TlsOptions {
 /** Default for `maxPendingConnections`: TCP connections not yet handed to the link layer. */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 256;
 
+/** Options of the Socket.IO transport: host, port, TLS, frame size limit, dial timeout. */
 export interface SocketIoTransportOptions {
   host: string;
   port: number;
@@ -242,6 +243,7 @@ function socketKey(socket: NetSocket): string {
   return `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
 }
 
+/** The Socket.IO transport a node links through by default (TLS optional). */
 export class SocketIoTransport implements Transport {
   readonly bytes = { in: 0, out: 0 };
   /** Connections refused by the transport itself, by reason (for tests and status). */

@@ -23,6 +23,7 @@
  */
 import type { Logger } from '../logger.js';
 
+/** The callbacks a transport calls for a connection (message, close). */
 export interface ConnHandlers {
   onOpen(): void;
   onMessage(message: unknown): void;
@@ -31,6 +32,7 @@ export interface ConnHandlers {
   onInvalid?(reason: string): void;
 }
 
+/** One connection of a transport: send frames, close, learn the peer's address. */
 export interface Conn {
   /** Unique per transport instance, for logs. */
   readonly id: string;
@@ -53,6 +55,7 @@ export interface Conn {
   close(reason: string): void;
 }
 
+/** The seam between a node and its network: listen, connect, close. */
 export interface Transport {
   /** Starts accepting connections. Resolves with the bound address (`host:port`). */
   listen(onConnection: (conn: Conn) => void): Promise<string>;

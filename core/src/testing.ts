@@ -1,0 +1,23 @@
+/**
+ * pogo-core/testing: the test doubles, for tests of code that embeds a node.
+ *
+ * Everything in pogo-core takes its time, randomness, network and logger
+ * injected; these are the deterministic stand-ins the library's own tests
+ * use. A ManualClock moves only when told to, a SeededRandom repeats its
+ * sequence for a seed, a MemoryNetwork links in-process MemoryTransports
+ * with injectable faults (partitions, delay, loss), a MemoryLogger keeps
+ * what was logged and silentLogger drops it. None of them belongs in a
+ * production node, which is why they are not on the package root.
+ */
+/** A clock that moves only when `advance` / `set` is called; timers fire in time order. */
+export { ManualClock } from './clock.js';
+/** A seeded pseudo-random source: the same seed gives the same sequence. */
+export { SeededRandom } from './random.js';
+/** A logger that keeps every entry in memory (for assertions), and one that drops everything. */
+export { MemoryLogger, silentLogger } from './logger.js';
+/** The captured log entry a MemoryLogger keeps. */
+export type { CapturedLog } from './logger.js';
+/** An in-process network of MemoryTransports with fault injection, and its transport. */
+export { MemoryNetwork, MemoryTransport, MemoryConn } from './transport/memory.js';
+/** Options of a MemoryNetwork (delays, loss, the clock and random source it uses). */
+export type { MemoryNetworkOptions } from './transport/memory.js';

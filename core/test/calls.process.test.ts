@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killStrays } from './support/wait.js';
 import { CLI, ProcessCluster, type LogLine, type NodeProcess } from './support/processes.js';
 
 const CALLERS = fileURLToPath(new URL('./fixtures/call-workers.mjs', import.meta.url));
@@ -22,14 +23,7 @@ let cluster: ProcessCluster | undefined;
 const ctlPids = new Set<number>();
 
 afterEach(async () => {
-  for (const pid of ctlPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  ctlPids.clear();
+  killStrays(ctlPids);
   await cluster?.stopAll();
   cluster = undefined;
 });

@@ -12,20 +12,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killStrays } from './support/wait.js';
 import { CLI, ProcessCluster, writeJson, type NodeProcess } from './support/processes.js';
 
 let cluster: ProcessCluster | undefined;
 /** Every ctl process a test started, stopped by pid at the end. */
 const ctlPids = new Set<number>();
 afterEach(async () => {
-  for (const pid of ctlPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  ctlPids.clear();
+  killStrays(ctlPids);
   await cluster?.stopAll();
   cluster = undefined;
 });

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killStrays } from './support/wait.js';
 import { CLI, ProcessCluster, type NodeProcess } from './support/processes.js';
 import { TestDnsServer } from './support/dns-server.js';
 
@@ -19,14 +20,7 @@ let dns: TestDnsServer | undefined;
 /** `pogo ctl` processes still running, stopped by pid at the end. */
 const ctlPids = new Set<number>();
 afterEach(async () => {
-  for (const pid of ctlPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  ctlPids.clear();
+  killStrays(ctlPids);
   await cluster?.stopAll();
   await dns?.close();
   cluster = undefined;

@@ -18,8 +18,10 @@ export function isAlive(pid: number): boolean {
 }
 
 /** SIGKILLs every pid in the list (and empties it); pids already gone are fine. */
-export function killStrays(pids: number[]): void {
-  for (const pid of pids.splice(0)) {
+export function killStrays(pids: number[] | Set<number>): void {
+  const all = Array.isArray(pids) ? pids.splice(0) : [...pids];
+  if (!Array.isArray(pids)) pids.clear();
+  for (const pid of all) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

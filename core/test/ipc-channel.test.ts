@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { JsonValue } from '../src/groups.js';
 import { MemoryLogger } from '../src/logger.js';
-import { MessageError } from '../src/supervisor/child-channel.js';
 import { DROP_LOG_EVERY, DROP_LOG_FIRST, IpcChannel, shouldLogDrop, type IpcPort } from '../src/supervisor/ipc-channel.js';
 import { decodeChildLine, decodeChildMessage, encodeCall, encodeCast, replyIdOfHead, type NodeToChildMessage } from '../src/supervisor/ipc-protocol.js';
 import { HEAD_BYTES } from '../src/supervisor/line-codec.js';
+import { messageFailure } from './support/messages.js';
 
 describe('ipc-protocol', () => {
   it('writes calls and casts with the documented key order and no spaces', () => {
@@ -82,16 +82,6 @@ function setup(limits = { maxMessageBytes: 1000, maxQueuedBytes: 3000 }) {
   return { clock, log, channel, port, line, drops };
 }
 
-/** The MessageError a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<MessageError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MessageError);
-  return err as MessageError;
-}
-
 describe('IpcChannel', () => {
   it('writes a call, resolves it with the reply to its id, and leaves no timer behind', async () => {
     const { channel, port, line, clock } = setup();
@@ -110,7 +100,7 @@ describe('IpcChannel', () => {
     const { channel, line } = setup();
     const p = channel.call('x', 1000);
     line('{"id":1,"error":"no such tenant"}');
-    const err = await failure(p);
+    const err = await messageFailure(p);
     expect([err.code, err.message]).toEqual(['handler-error', 'no such tenant']);
   });
 
@@ -120,7 +110,7 @@ describe('IpcChannel', () => {
     clock.advance(499);
     expect(channel.pendingCalls).toBe(1);
     clock.advance(1);
-    const err = await failure(p);
+    const err = await messageFailure(p);
     expect([err.code, err.message]).toEqual(['timeout', 'no reply from the child within 500 ms']);
     const next = channel.call('fast', 500);
     expect(port.lastId()).toBe(2);
@@ -146,20 +136,20 @@ describe('IpcChannel', () => {
     const a = channel.call('big', 1000);
     const head = `{"id":1,"reply":"${'x'.repeat(100)}`.slice(0, HEAD_BYTES);
     channel.onLine({ kind: 'too-large', bytes: 5000, head });
-    const err = await failure(a);
+    const err = await messageFailure(a);
     expect(err.code).toBe('too-large');
     expect(err.message).toBe("the child's reply is 5000 bytes; at most 1000 are taken");
     const b = channel.call('big, id last', 1000);
     channel.onLine({ kind: 'too-large', bytes: 5000, head: '{"reply":"xxxxxxxx' });
     expect(channel.pendingCalls).toBe(1);
     clock.advance(1000);
-    expect((await failure(b)).code).toBe('timeout');
+    expect((await messageFailure(b)).code).toBe('timeout');
     expect(drops()).toEqual(['a message of 5000 bytes (at most 1000): call 1 failed with too-large', 'a message of 5000 bytes (at most 1000)']);
   });
 
   it('refuses a message over the limit before writing anything, as a call and as a cast', async () => {
     const { channel, port } = setup({ maxMessageBytes: 100, maxQueuedBytes: 1000 });
-    const err = await failure(channel.call('x'.repeat(100), 1000));
+    const err = await messageFailure(channel.call('x'.repeat(100), 1000));
     expect(err.code).toBe('too-large');
     expect(err.message).toMatch(/^the message is 132 bytes of JSON; a child takes at most 100$/);
     expect(() => channel.cast('é'.repeat(40))).toThrow(expect.objectContaining({ code: 'too-large', message: expect.stringMatching(/^the message is 1\d\d bytes/) as unknown }));
@@ -172,7 +162,7 @@ describe('IpcChannel', () => {
     port.autoDone = false;
     const calls: Array<Promise<JsonValue>> = [];
     for (let i = 0; i < 3; i++) calls.push(channel.call('x'.repeat(900), 60_000));
-    const refused = await failure(channel.call('x'.repeat(900), 60_000));
+    const refused = await messageFailure(channel.call('x'.repeat(900), 60_000));
     expect(refused.code).toBe('timeout');
     expect(refused.message).toMatch(/^the child is not reading its messages: 27\d\d bytes wait to be written to it over fake \(at most 3000\)$/);
     expect(() => channel.cast('x'.repeat(900))).toThrow(expect.objectContaining({ code: 'timeout' }));
@@ -197,14 +187,14 @@ describe('IpcChannel', () => {
     const unanswered = channel.call('b', 60_000);
     channel.exited('failed: exit code 3');
     // New calls are refused at once: the instance is gone.
-    const after = await failure(channel.call('c', 60_000));
+    const after = await messageFailure(channel.call('c', 60_000));
     expect([after.code, after.message]).toEqual(['not-running', 'the instance has exited (failed: exit code 3)']);
     expect(() => channel.cast('d')).toThrow(expect.objectContaining({ code: 'not-running' }));
     line('{"id":1,"reply":"just in time"}');
     expect(channel.pendingCalls).toBe(1);
     channel.inputEnded('the child closed fd 3');
     await expect(answered).resolves.toBe('just in time');
-    const err = await failure(unanswered);
+    const err = await messageFailure(unanswered);
     expect(err.code).toBe('not-running');
     expect(err.message).toBe('the instance exited (failed: exit code 3) before it replied; the message was delivered and may have been handled');
   });
@@ -213,11 +203,11 @@ describe('IpcChannel', () => {
     const { channel, clock } = setup();
     const p = channel.call('a', 60_000);
     channel.inputEnded('the child closed fd 3');
-    const refused = await failure(channel.call('b', 60_000));
+    const refused = await messageFailure(channel.call('b', 60_000));
     expect([refused.code, refused.message]).toEqual(['no-handler', 'the child does not take messages: the child closed fd 3']);
     expect(channel.pendingCalls).toBe(1);
     channel.exited('exited normally');
-    expect((await failure(p)).code).toBe('not-running');
+    expect((await messageFailure(p)).code).toBe('not-running');
     expect(clock.pending()).toBe(0);
   });
 
@@ -226,24 +216,24 @@ describe('IpcChannel', () => {
     port.autoDone = false;
     const p = channel.call('a', 1000);
     port.sent[0]!.done(new Error('EPIPE'));
-    const err = await failure(channel.call('b', 1000));
+    const err = await messageFailure(channel.call('b', 1000));
     expect([err.code, err.message]).toEqual(['no-handler', 'the child does not take messages: writing to fake failed: EPIPE']);
     channel.exited('killed by SIGKILL');
-    expect((await failure(p)).code).toBe('not-running');
+    expect((await messageFailure(p)).code).toBe('not-running');
   });
 
   it('a channel with no port attached refuses with no-handler', async () => {
     const channel = new IpcChannel(new ManualClock(), new MemoryLogger(), { maxMessageBytes: 10, maxQueuedBytes: 20 });
-    expect((await failure(channel.call(1, 10))).code).toBe('no-handler');
+    expect((await messageFailure(channel.call(1, 10))).code).toBe('no-handler');
   });
 
   it('refuses a timeout that is not a positive number, and a body with no JSON form', async () => {
     const { channel, port } = setup();
-    for (const t of [0, -1, Number.NaN, Infinity]) expect((await failure(channel.call(1, t))).code).toBe('timeout');
-    expect((await failure(channel.call(undefined as unknown as JsonValue, 100))).message).toMatch(/not JSON/);
+    for (const t of [0, -1, Number.NaN, Infinity]) expect((await messageFailure(channel.call(1, t))).code).toBe('timeout');
+    expect((await messageFailure(channel.call(undefined as unknown as JsonValue, 100))).message).toMatch(/not JSON/);
     const cycle: Record<string, unknown> = {};
     cycle['self'] = cycle;
-    expect((await failure(channel.call(cycle as JsonValue, 100))).message).toMatch(/^the message body is not JSON: /);
+    expect((await messageFailure(channel.call(cycle as JsonValue, 100))).message).toMatch(/^the message body is not JSON: /);
     expect(port.sent).toEqual([]);
   });
 
@@ -255,7 +245,7 @@ describe('IpcChannel', () => {
     channel.onMessage({ id: 2, reply: 'x'.repeat(200) });
     channel.onMessage('just a string');
     await expect(ok).resolves.toEqual(['fine']);
-    expect((await failure(big)).code).toBe('too-large');
+    expect((await messageFailure(big)).code).toBe('too-large');
     expect(drops()).toEqual(['a message of 219 bytes (at most 100): call 2 failed with too-large', expect.stringMatching(/^not an object/)]);
   });
 

@@ -15,19 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock } from '../src/clock.js';
 import type { JsonValue } from '../src/groups.js';
-import { ProcessGroups } from '../src/groups.js';
-import { MemoryLogger } from '../src/logger.js';
-import { CryptoRandom } from '../src/random.js';
 import { MessageError, type ChildChannel } from '../src/supervisor/child-channel.js';
 import type { IpcMode } from '../src/supervisor/child-spec.js';
-import { LocalSupervisor } from '../src/supervisor/local-supervisor.js';
 import { resolveExecutable } from '../src/supervisor/os-child.js';
-import { WorkerRegistry } from '../src/supervisor/workers.js';
+import { messageFailure } from './support/messages.js';
+import { osSupervisor, stopSupervisors } from './support/os-supervisor.js';
 import { isAlive, killStrays, until } from './support/wait.js';
 
-const INC = 'abcdef0123456789';
 const FIXTURES = fileURLToPath(new URL('./fixtures/ipc/', import.meta.url));
 const CHILDREN_DOC = fileURLToPath(new URL('../../docs/children.md', import.meta.url));
 const NODE = process.execPath;
@@ -38,42 +33,15 @@ const ANSWER_MS = 20_000;
 /** Limits small enough that "too large" is cheap to provoke. */
 const MAX_MESSAGE = 64 * 1024;
 
-const supervisors: LocalSupervisor[] = [];
 const strays: number[] = [];
 
 afterEach(async () => {
-  await Promise.all(supervisors.splice(0).map((s) => s.stopAll()));
+  await stopSupervisors();
   killStrays(strays);
 });
 
 function supervisor(allow: string[], limits: { ipcMaxQueuedBytes?: number } = {}) {
-  const log = new MemoryLogger();
-  let n = 1;
-  const sup = new LocalSupervisor({
-    node: 'n1',
-    clock: new SystemClock(),
-    random: new CryptoRandom(),
-    log,
-    groups: new ProcessGroups({ node: 'n1', incarnation: INC, channel: { send() {} }, log }),
-    workers: new WorkerRegistry(),
-    allowCommands: allow,
-    newPid: () => `n1/${INC}/c${n++}`,
-    failingBackoffBaseMs: 60_000,
-    ipcMaxMessageBytes: MAX_MESSAGE,
-    ...limits,
-  });
-  supervisors.push(sup);
-  return { sup, log };
-}
-
-/** The MessageError a call rejects with. */
-async function failure(p: Promise<unknown>): Promise<MessageError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MessageError);
-  return err as MessageError;
+  return osSupervisor(allow, { ipcMaxMessageBytes: MAX_MESSAGE, ...limits });
 }
 
 interface Kind {
@@ -115,7 +83,7 @@ describe.each(KINDS)('$name', (kind) => {
 
   run(`gives handler-error with the child's message${why}`, async () => {
     const { channel } = await startAnswering(kind);
-    const err = await failure(channel.call('fail', ANSWER_MS));
+    const err = await messageFailure(channel.call('fail', ANSWER_MS));
     expect([err.code, err.message]).toEqual(['handler-error', 'asked to fail']);
     // The child goes on answering.
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
@@ -129,7 +97,7 @@ describe.each(KINDS)('$name', (kind) => {
 
   run(`times out a call the child never answers, and answers the next${why}`, async () => {
     const { channel } = await startAnswering(kind);
-    const err = await failure(channel.call('silent', 300));
+    const err = await messageFailure(channel.call('silent', 300));
     expect([err.code, err.message]).toEqual(['timeout', 'no reply from the child within 300 ms']);
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
   });
@@ -139,12 +107,12 @@ describe.each(KINDS)('$name', (kind) => {
     const silent = channel.call('silent', ANSWER_MS);
     const exit = channel.call('exit', ANSWER_MS);
     for (const p of [silent, exit]) {
-      const err = await failure(p);
+      const err = await messageFailure(p);
       expect(err.code).toBe('not-running');
       expect(err.message).toBe('the instance exited (failed: exit code 3) before it replied; the message was delivered and may have been handled');
     }
     await until(() => !isAlive(osPid), ANSWER_MS, 'the first instance gone');
-    expect((await failure(channel.call('ping', ANSWER_MS))).code).toBe('not-running');
+    expect((await messageFailure(channel.call('ping', ANSWER_MS))).code).toBe('not-running');
     await until(() => sup.child('answer')?.status === 'running' && sup.child('answer')?.osPid !== osPid, ANSWER_MS, 'restarted');
     strays.push(sup.child('answer')!.osPid!);
     const next = sup.channelOf('answer')!;
@@ -157,7 +125,7 @@ describe.each(KINDS)('$name', (kind) => {
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
     const pending = channel.call('silent', ANSWER_MS);
     await sup.terminateChild('answer');
-    expect((await failure(pending)).code).toBe('not-running');
+    expect((await messageFailure(pending)).code).toBe('not-running');
     expect(sup.child('answer')?.status).toBe('stopped');
     expect(sup.channelOf('answer')).toBeUndefined();
     expect(isAlive(osPid)).toBe(false);
@@ -183,10 +151,10 @@ describe('bad input from a child (Python on json-lines)', () => {
 
   run(`a reply over the limit fails its call with too-large at once when it starts with the id, and times out when it does not${why}`, async () => {
     const { channel, log } = await startAnswering(python);
-    const err = await failure(channel.call({ huge: 200_000 }, ANSWER_MS));
+    const err = await messageFailure(channel.call({ huge: 200_000 }, ANSWER_MS));
     expect(err.code).toBe('too-large');
     expect(err.message).toBe(`the child's reply is 200019 bytes; at most ${MAX_MESSAGE} are taken`);
-    const idLast = await failure(channel.call({ 'huge-id-last': 200_000 }, 1_000));
+    const idLast = await messageFailure(channel.call({ 'huge-id-last': 200_000 }, 1_000));
     expect(idLast.code).toBe('timeout');
     // Both dropped and logged; the child goes on answering.
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
@@ -195,7 +163,7 @@ describe('bad input from a child (Python on json-lines)', () => {
 
   run(`a late reply is dropped, never given to a later call${why}`, async () => {
     const { sup, channel, log } = await startAnswering(python);
-    expect((await failure(channel.call({ late: 200 }, 50))).code).toBe('timeout');
+    expect((await messageFailure(channel.call({ late: 200 }, 50))).code).toBe('timeout');
     await until(() => sup.output('answer').some((l) => l.text === 'late sent'), ANSWER_MS, 'the late reply sent');
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
     await until(() => log.entries.some((e) => e.message.includes('a reply for id 1, which has no pending call')), ANSWER_MS, 'the late reply dropped');
@@ -263,10 +231,10 @@ describe('channels, limits and opting in', () => {
     await sup.startChild({ id: 'n', start: { command: NODE, args: [`${FIXTURES}answer.mjs`], ipc: 'node' } });
     strays.push(sup.child('n')!.osPid!);
     const channel = sup.channelOf('n')!;
-    const err = await failure(channel.call('x'.repeat(MAX_MESSAGE), ANSWER_MS));
+    const err = await messageFailure(channel.call('x'.repeat(MAX_MESSAGE), ANSWER_MS));
     expect(err.code).toBe('too-large');
     // And a reply over it, on Node's IPC, fails its call with too-large too.
-    const reply = await failure(channel.call({ huge: 100_000 }, ANSWER_MS));
+    const reply = await messageFailure(channel.call({ huge: 100_000 }, ANSWER_MS));
     expect([reply.code, reply.message]).toEqual(['too-large', `the child's reply is 100019 bytes; at most ${MAX_MESSAGE} are taken`]);
     await expect(channel.call('ping', ANSWER_MS)).resolves.toBe('pong');
   });

@@ -6,41 +6,19 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive as alive, collectJsonLines, killStrays, until } from './support/wait.js';
-import { SystemClock } from '../src/clock.js';
-import { ProcessGroups } from '../src/groups.js';
-import { MemoryLogger } from '../src/logger.js';
-import { CryptoRandom } from '../src/random.js';
-import { LocalSupervisor, SupervisorError } from '../src/supervisor/local-supervisor.js';
-import { WorkerRegistry } from '../src/supervisor/workers.js';
+import { SupervisorError, type LocalSupervisor } from '../src/supervisor/local-supervisor.js';
+import { osSupervisor, stopSupervisors } from './support/os-supervisor.js';
 
-const INC = 'abcdef0123456789';
 const NODE = process.execPath;
-const supervisors: LocalSupervisor[] = [];
 const strays: number[] = [];
 
 afterEach(async () => {
-  await Promise.all(supervisors.splice(0).map((s) => s.stopAll()));
+  await stopSupervisors();
   killStrays(strays);
 });
 
-
-
 function supervisor(allow: string[] = [NODE]): LocalSupervisor {
-  const log = new MemoryLogger();
-  let n = 1;
-  const sup = new LocalSupervisor({
-    node: 'n1',
-    clock: new SystemClock(),
-    random: new CryptoRandom(),
-    log,
-    groups: new ProcessGroups({ node: 'n1', incarnation: INC, channel: { send() {} }, log }),
-    workers: new WorkerRegistry(),
-    allowCommands: allow,
-    newPid: () => `n1/${INC}/c${n++}`,
-    failingBackoffBaseMs: 60_000,
-  });
-  supervisors.push(sup);
-  return sup;
+  return osSupervisor(allow).sup;
 }
 
 const js = (id: string, code: string, extra: Record<string, unknown> = {}) => ({ id, start: { command: NODE, args: ['-e', code] }, ...extra });

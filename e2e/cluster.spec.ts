@@ -8,9 +8,8 @@
  * whole file; the tests run in order and build on each other.
  * A screenshot of every view lands in test-results/screenshots/.
  */
-import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { DEMO_CHILDREN, listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
+import { closeDemo, DEMO_CHILDREN, listChildren, openDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -34,15 +33,10 @@ async function openView(name: string): Promise<void> {
 }
 
 test.beforeAll(async ({ browser }) => {
-  mkdirSync(shots, { recursive: true });
-  demo = await startDemo();
-  page = await browser.newPage({ viewport: { width: 1400, height: 860 }, colorScheme: 'dark' });
+  ({ demo, page } = await openDemo(browser));
 });
 
-test.afterAll(async () => {
-  await page?.close();
-  await demo?.stop();
-});
+test.afterAll(() => closeDemo(page, demo));
 
 test('the read-only board shows three nodes and their children, and offers no commands', async () => {
   await page.goto(demo.url);

@@ -14,10 +14,10 @@
  * Screenshots land in test-results/screenshots/ (and the node detail's in
  * docs/, for the README).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { listChildren, startDemo, type Demo } from './helpers/demo.js';
+import { closeDemo, listChildren, openDemo, type Demo } from './helpers/demo.js';
 import { docsDir, screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -43,15 +43,10 @@ async function openNode(name: string): Promise<Locator> {
 }
 
 test.beforeAll(async ({ browser }) => {
-  mkdirSync(shots, { recursive: true });
-  demo = await startDemo();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
+  ({ demo, page } = await openDemo(browser, { viewport: { width: 1400, height: 900 } }));
 });
 
-test.afterAll(async () => {
-  await page?.close();
-  await demo?.stop();
-});
+test.afterAll(() => closeDemo(page, demo));
 
 test('node detail shows CPU, memory and event-loop lag of the node process, with charts', async () => {
   await page.goto(demo.url);

@@ -23,10 +23,10 @@
  * The tests run in order and build on each other. Screenshots land in
  * test-results/screenshots/; the README's in docs/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
+import { closeDemo, listChildren, openDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { docsDir as docs, screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -58,15 +58,10 @@ async function ctlStart(spec: Record<string, unknown>): Promise<void> {
 }
 
 test.beforeAll(async ({ browser }) => {
-  mkdirSync(shots, { recursive: true });
-  demo = await startDemo();
-  page = await browser.newPage({ viewport: { width: 1400, height: 860 }, colorScheme: 'dark' });
+  ({ demo, page } = await openDemo(browser));
 });
 
-test.afterAll(async () => {
-  await page?.close();
-  await demo?.stop();
-});
+test.afterAll(() => closeDemo(page, demo));
 
 test('a name for the audit log and an operator token unlock the session; a wrong credential then is refused once, and the operator session goes on', async () => {
   await page.goto(demo.url);

@@ -14,10 +14,10 @@
  * What the cluster did is checked with `pogo ctl ls --json`, not only on
  * screen. Screenshots land in test-results/screenshots/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { DEMO_CHILDREN, listChildren, startDemo, type Demo, type ListedChild } from './helpers/demo.js';
+import { closeDemo, DEMO_CHILDREN, listChildren, openDemo, type Demo, type ListedChild } from './helpers/demo.js';
 import { screenshotsDir as shots } from './helpers/paths.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -44,15 +44,10 @@ const lane = () => page.getByRole('region', { name: 'Needs attention' });
 const card = (id: string) => page.locator(`[data-testid="child-card"][data-child="${id}"]`);
 
 test.beforeAll(async ({ browser }) => {
-  mkdirSync(shots, { recursive: true });
-  demo = await startDemo({ nodes: 6 });
-  page = await browser.newPage({ viewport: { width: WIDTH, height: 860 }, colorScheme: 'dark' });
+  ({ demo, page } = await openDemo(browser, { nodes: 6, viewport: { width: WIDTH, height: 860 } }));
 });
 
-test.afterAll(async () => {
-  await page?.close();
-  await demo?.stop();
-});
+test.afterAll(() => closeDemo(page, demo));
 
 test('six nodes fit the window, and the lane says nothing needs attention', async () => {
   await page.goto(demo.url);

@@ -10,9 +10,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { expect, type Browser, type Page } from '@playwright/test';
 import { demoChildren } from 'pogo-core/demo';
-import { repoRoot } from './paths.js';
+import { repoRoot, screenshotsDir } from './paths.js';
 
 const cli = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
 
@@ -141,4 +142,21 @@ export async function startDemo(options: { nodes?: number } = {}): Promise<Demo>
     await stop();
     throw err;
   }
+}
+
+/**
+ * A spec's usual start: a demo cluster and one page for it (dark, 1400 × 860
+ * unless `viewport` says otherwise), with the screenshot directory made.
+ * `closeDemo` undoes it; either may be missing if the start failed.
+ */
+export async function openDemo(browser: Browser, options: { nodes?: number; viewport?: { width: number; height: number } } = {}): Promise<{ demo: Demo; page: Page }> {
+  mkdirSync(screenshotsDir, { recursive: true });
+  const demo = await startDemo({ ...(options.nodes === undefined ? {} : { nodes: options.nodes }) });
+  const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 860 }, colorScheme: 'dark' });
+  return { demo, page };
+}
+
+export async function closeDemo(page: Page | undefined, demo: Demo | undefined): Promise<void> {
+  await page?.close();
+  await demo?.stop();
 }

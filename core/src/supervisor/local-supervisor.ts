@@ -328,13 +328,15 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   /**
    * Where calls and casts to `id` go (child-channel.ts): the channel of its
    * instance while it is running; undefined while it starts, stops or is
-   * between instances, when there is no such child, and when its kind takes
-   * no messages (an OS child without `ipc`). Calls already made on an
-   * instance's channel settle on their own when it ends (`not-running`).
+   * between instances or has handed over its state, when there is no such
+   * child, and when its kind takes no messages (an OS child without `ipc`).
+   * Calls already made on an instance's channel settle on their own when it
+   * ends (`not-running`). The running instance's `instanceChannel`.
    */
   channelOf(id: string): ChildChannel | undefined {
-    const r = this.children.get(id);
-    return r?.status === 'running' ? r.instance?.channel : undefined;
+    const pid = this.runningPid(id);
+    const found = pid === undefined ? undefined : this.instanceChannel(id, pid);
+    return found !== undefined && 'channel' in found ? found.channel : undefined;
   }
 
   child(id: string): ChildInfo | undefined {

@@ -73,7 +73,13 @@ export async function run(ctx) {
 
   // Where each child runs, as the caller sees it (the view its calls are routed by).
   const byNode = await ctx.step('read where the children run (n1\'s view)', 10_000, async () => {
-    const { where } = await caller.request('whereis', { ids }, 10_000);
+    // The observer may see a start before n1 does (each hears it on its own link): ask until n1 sees every instance.
+    let where = {};
+    for (const until = Date.now() + 9_000; ; ) {
+      ({ where } = await caller.request('whereis', { ids }, 9_000));
+      if (ids.every((id) => where[id]) || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const groups = Object.fromEntries(members.map((m) => [m, []]));
     for (const id of ids) {
       if (!where[id]) throw new Error(`n1 sees no instance of ${id}`);

@@ -118,6 +118,18 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     const nowhere = await runCtl(['status', '--seed', 'dns:nobody.pogo.test:4370', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--token-file', viewer, '--json'], 30_000);
     expect(nowhere.code).toBe(3);
     expect(JSON.parse(nowhere.stdout)).toEqual({ ok: false, error: { code: 'unreachable', message: 'no member could be reached: dns:nobody.pogo.test:4370: no address (ENOTFOUND)' } });
+
+    // pogo observe takes the same seed and --dns-server (the desktop app's way in through DNS).
+    const observer = spawn(process.execPath, [CLI, 'observe', '--seed', 'dns-srv:_pogo._tcp.pogo.test', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--port', '0', '--name', 'obs', ...FAST], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ctlPids.add(observer.pid!);
+    let observerErr = '';
+    observer.stderr!.setEncoding('utf8').on('data', (c: string) => (observerErr += c));
+    await cluster.until(async () => (await linkedTo(n1, 'obs')) && (await linkedTo(n2, 'obs')), 15_000, 'the observer, seeded by dns-srv, linked to n1 and n2');
+    expect(observerErr).toContain('Gateway: http://127.0.0.1:'); // and nothing saying it failed
+    const exited = new Promise<number | null>((resolve) => observer.once('exit', (code) => resolve(code)));
+    observer.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    ctlPids.delete(observer.pid!);
   });
 
   it('bad input: a name that does not resolve, and a DNS server that does not answer, are logged once and the node keeps running and asking', async () => {

@@ -68,6 +68,8 @@ export interface StartObserverOptions {
   secretFile?: string;
   /** Cluster name (default: pogo). */
   cluster?: string;
+  /** DNS servers (IP or IP:port) for dns: and dns-srv: seeds (default: POGO_DNS_SERVER from `env`, else the system's). */
+  dnsServer?: string[];
   /** Observer node name (default: observer-<host>-<pid>). */
   name?: string;
   tls?: ObserverTlsOptions;
@@ -119,6 +121,7 @@ export async function startObserver(opts: StartObserverOptions): Promise<Running
       ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
       ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
       ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      ...(opts.dnsServer !== undefined && opts.dnsServer.length > 0 ? { dnsServer: opts.dnsServer } : {}),
       ...(tls.caFile !== undefined ? { tlsCaFile: tls.caFile } : {}),
       ...(tls.certFile !== undefined ? { tlsCertFile: tls.certFile } : {}),
       ...(tls.keyFile !== undefined ? { tlsKeyFile: tls.keyFile } : {}),
@@ -220,6 +223,7 @@ export interface ObserveOptions extends ObserverTiming {
   seed: string[];
   secretFile?: string;
   cluster?: string;
+  dnsServer?: string[];
   name?: string;
   host?: string;
   port?: string;
@@ -243,6 +247,7 @@ export async function runObserve(opts: ObserveOptions): Promise<number> {
       port: Number(opts.port ?? 7070),
       ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
       ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      ...(opts.dnsServer !== undefined ? { dnsServer: opts.dnsServer } : {}),
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.token !== undefined ? { token: opts.token } : {}),

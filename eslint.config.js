@@ -13,7 +13,7 @@
  *   renderer/**  runs sandboxed and in plain browsers: no Node builtins, no
  *                `electron`; from pogo-core only type imports, except the
  *                pure subpaths `pogo-core/protocol`, `pogo-core/observer-state`,
- *                `pogo-core/ui-protocol` and `pogo-core/command-size`; never core's sources by
+ *                `pogo-core/ui-protocol`, `pogo-core/command-size` and `pogo-core/child-spec`; never core's sources by
  *                relative path (go through the package).
  * These rules see static `import`/`export ... from`; dynamic import() and
  * require() are not covered (the renderer's tsconfig has no Node types, and
@@ -31,7 +31,7 @@ const RENDERER_NO_NODE =
 const RENDERER_NO_ELECTRON =
   'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
 const RENDERER_CORE_TYPES_ONLY =
-  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol and pogo-core/command-size (DESIGN §3).';
+  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol, pogo-core/command-size and pogo-core/child-spec (DESIGN §3).';
 const RENDERER_NO_CORE_SOURCES =
   'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
 
@@ -82,7 +82,7 @@ export default defineConfig(
           patterns: [
             { group: ['node:*'], message: RENDERER_NO_NODE },
             { group: ['electron/*'], message: RENDERER_NO_ELECTRON },
-            { group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
+            { group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size', '!pogo-core/child-spec'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
             { group: ['**/core/src', '**/core/src/**', '**/core/dist', '**/core/dist/**'], message: RENDERER_NO_CORE_SOURCES },
           ],
         },

@@ -2,7 +2,7 @@ import { act } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyState, type ClusterState, type MemberView } from 'pogo-core/observer-state';
 import { useStore } from '../../store/index';
-import { formFromSpec, specFromForm, StartChildForm } from './StartChildForm';
+import { StartChildForm } from './StartChildForm';
 import { mountPerTest } from '../../test-support';
 
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
@@ -147,36 +147,28 @@ describe('<StartChildForm/>', () => {
     expect(useStore.getState().starting).toBe(true);
   });
 
+  it('checks the spec with core\'s schema before confirming, and marks the field it is about', () => {
+    act(() => setValue(byLabel(dialog(), 'Child id'), 'x'.repeat(300)));
+    act(() => buttonNamed(dialog(), 'Start').click());
+    expect(dialog().querySelector('[role="alert"]')?.textContent).toBe('Child id: must be at most 256 characters');
+    expect(byLabel(dialog(), 'Child id').getAttribute('aria-invalid')).toBe('true');
+    expect(byLabel(dialog(), 'Worker').getAttribute('aria-invalid')).toBeNull();
+    expect(dialog().querySelector('pre')).toBeNull();
+    act(() => setValue(byLabel(dialog(), 'Child id'), 'ok'));
+    expect(byLabel(dialog(), 'Child id').getAttribute('aria-invalid')).toBeNull();
+
+    act(() => buttonNamed(dialog(), 'JSON').click());
+    act(() => setValue(byLabel(dialog(), 'Spec JSON'), JSON.stringify({ id: 'j', start: { worker: 'ticker' }, shutdown: -5 })));
+    act(() => buttonNamed(dialog(), 'Start').click());
+    expect(dialog().querySelector('[role="alert"]')?.textContent).toBe('Spec JSON: "shutdown": must be more than 0 ms');
+    expect(gateway.sendCommand).not.toHaveBeenCalled();
+  });
+
   it('closes on Escape and on Cancel', () => {
     act(() => window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })));
     expect(useStore.getState().starting).toBe(false);
     act(() => useStore.getState().setStarting(true));
     act(() => buttonNamed(dialog(), 'Cancel').click());
     expect(useStore.getState().starting).toBe(false);
-  });
-});
-
-describe('spec <-> form', () => {
-  it('round-trips a command spec and refuses one the form cannot show', () => {
-    const spec = { id: 'j', start: { command: 'node', args: ['a.js'], cwd: '/srv', env: { A: '1' } }, restart: 'temporary', handoff: 'stop-first', labels: { region: 'eu' } } as const;
-    const parsed = formFromSpec(spec, 'ticker');
-    if ('error' in parsed) throw new Error(parsed.error);
-    expect(specFromForm(parsed.form, parsed.extra)).toEqual({ spec });
-    expect(formFromSpec({ id: 'j', start: { command: 'node', args: ['two\nlines'] } }, 'ticker')).toHaveProperty('error');
-    expect(formFromSpec({ id: 'j', restart: 'sometimes' }, 'ticker')).toHaveProperty('error');
-  });
-
-  it('carries a command child’s ipc (how it takes calls) both ways; an unknown one is refused', () => {
-    for (const ipc of ['json-lines', 'node'] as const) {
-      const spec = { id: 'py', start: { command: 'python3', args: ['kv.py'], ipc }, restart: 'permanent', handoff: 'stop-first' } as const;
-      const parsed = formFromSpec(spec, 'ticker');
-      if ('error' in parsed) throw new Error(parsed.error);
-      expect(parsed.form.ipc).toBe(ipc);
-      expect(specFromForm(parsed.form, parsed.extra)).toEqual({ spec });
-    }
-    expect(formFromSpec({ id: 'py', start: { command: 'python3', args: [], ipc: 'pigeons' } }, 'ticker')).toEqual({ error: '"start.ipc" must be json-lines or node' });
-    const none = formFromSpec({ id: 'py', start: { command: 'python3', args: [] } }, 'ticker');
-    if ('error' in none) throw new Error(none.error);
-    expect(specFromForm(none.form, none.extra)).toEqual({ spec: { id: 'py', start: { command: 'python3', args: [] }, restart: 'permanent', handoff: 'stop-first' } });
   });
 });

@@ -35,6 +35,9 @@ const RENDERER_CORE_TYPES_ONLY =
 const RENDERER_NO_CORE_SOURCES =
   'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
 
+const RENDERER_NARROW_SELECTORS =
+  'select what the component shows (useStore((s) => s.cluster?.children), or an object with useShallow), not the whole store or cluster: every patch would redraw it.';
+
 /** Bare names of Node builtins, without `node:` (fs, fs/promises, child_process, ...). */
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.startsWith('node:'));
 
@@ -91,6 +94,19 @@ export default defineConfig(
       // verbatimModuleSyntax, still leaves `import 'pogo-core'` in the output,
       // which would bundle Node code into the renderer. Require `import type`.
       '@typescript-eslint/no-import-type-side-effects': 'error',
+    },
+  },
+  {
+    // Components read the store through narrow selectors (DESIGN §4): the whole store, or the whole
+    // cluster object, would redraw them on every patch of the gateway's state.
+    files: ['renderer/**/*.tsx'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.name='useStore'][arguments.length=0]", message: RENDERER_NARROW_SELECTORS },
+        { selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression[body.type='Identifier']", message: RENDERER_NARROW_SELECTORS },
+        { selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression > MemberExpression.body[property.name='cluster']", message: RENDERER_NARROW_SELECTORS },
+      ],
     },
   },
 );

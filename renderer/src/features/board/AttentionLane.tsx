@@ -80,15 +80,16 @@ function Entry({ item }: { item: AttentionItem }) {
 }
 
 export function AttentionLane() {
-  const cluster = useStore((s) => s.cluster);
+  // The children, not the cluster object: a patch of events or resources alone must not redo the lane.
+  const children = useStore((s) => s.cluster?.children);
   const since = useStore((s) => s.since);
   const [tick, setTick] = useState(0);
   const [expanded, setExpanded] = useState(false);
   const { items, deadline } = useMemo(() => {
     const now = useStore.getState().now();
-    return { items: attentionItems(cluster, since, now), deadline: nextDeadline(cluster, since, now) };
+    return { items: attentionItems(children, since, now), deadline: nextDeadline(children, since, now) };
     // `tick` is a dependency on purpose: the items depend on the time too, and it changes at the deadline.
-  }, [cluster, since, tick]);
+  }, [children, since, tick]);
 
   useEffect(() => {
     if (deadline === null) return;

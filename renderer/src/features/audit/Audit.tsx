@@ -15,7 +15,10 @@ import type { AuditEntry } from 'pogo-core';
 import { sendCommand } from '../../gateway/client';
 import { useStore } from '../../store/index';
 import { AUDIT_POLL_MS, auditCursors, mergeAudit } from './audit-log';
-import './audit.css';
+import { scoped } from '../../shared/scoped';
+import styles from './audit.module.css';
+
+const cx = scoped(styles);
 
 /** Errors that say this session may not read the log (anything else may pass). */
 const REFUSALS: ReadonlySet<string> = new Set(['read-only', 'unauthorized', 'forbidden', 'bad-request']);
@@ -107,37 +110,37 @@ export function Audit() {
   const needsCredential = error !== null && (access === 'none' || ['read-only', 'unauthorized', 'forbidden'].includes(error.code));
 
   return (
-    <section className="audit-view" aria-label="Audit log">
-      <div className="toolbar">
+    <section className={cx('audit-view')} aria-label="Audit log">
+      <div className={cx('toolbar')}>
         <input type="search" aria-label="Filter audit log" placeholder="Filter: op, user, node, args, result" value={filter} onChange={(e) => setFilter(e.target.value)} />
         {entries && (
-          <span className="muted" data-testid="audit-count">
+          <span className={cx('muted')} data-testid="audit-count">
             {filter ? `${rows.length} of ${entries.length}` : entries.length} {entries.length === 1 ? 'command' : 'commands'}
             {failed > 0 && ` · ${failed} refused or failed`}
           </span>
         )}
         {entries && !error && (
-          <span className="tag audit-live" data-testid="audit-live" title={`New entries appear as the members record them (asked every ${AUDIT_POLL_MS / 1000} s while this view is open)`}>
+          <span className={cx('tag audit-live')} data-testid="audit-live" title={`New entries appear as the members record them (asked every ${AUDIT_POLL_MS / 1000} s while this view is open)`}>
             live
           </span>
         )}
-        <span className="header-spacer" />
+        <span className={cx('header-spacer')} />
         <button type="button" onClick={() => void load()} disabled={loading}>
           {loading ? 'Loading…' : 'Refresh'}
         </button>
       </div>
       {error && (
-        <div className="panel audit-refused" role="status">
-          <p className="audit-error">
+        <div className={cx('panel audit-refused')} role="status">
+          <p className={cx('audit-error')}>
             {error.code}: {error.message}
           </p>
-          {needsCredential && <p className="muted">The audit log needs a viewer or operator token: enter one in the Credential field in the header and press Unlock.</p>}
+          {needsCredential && <p className={cx('muted')}>The audit log needs a viewer or operator token: enter one in the Credential field in the header and press Unlock.</p>}
         </div>
       )}
-      {partial.length > 0 && <p className="muted audit-partial">No answer from {partial.join(', ')}: their entries are missing.</p>}
+      {partial.length > 0 && <p className={cx('muted audit-partial')}>No answer from {partial.join(', ')}: their entries are missing.</p>}
       {entries && !error && (
-        <div className="panel audit-table-wrap">
-          <table className="audit-table">
+        <div className={cx('panel audit-table-wrap')}>
+          <table className={cx('audit-table')}>
             <thead>
               <tr>
                 <th scope="col">Time</th>
@@ -150,15 +153,15 @@ export function Audit() {
             </thead>
             <tbody>
               {rows.slice(0, ROW_LIMIT).map((e, i) => (
-                <tr key={`${e.at}-${e.node}-${i}`} className={e.ok ? '' : 'failed'} data-ok={e.ok}>
-                  <td className="nowrap">
+                <tr key={`${e.at}-${e.node}-${i}`} className={cx(e.ok ? '' : 'failed')} data-ok={e.ok}>
+                  <td className={cx('nowrap')}>
                     <time dateTime={new Date(e.at).toISOString()}>{formatAt(e.at)}</time>
                   </td>
                   <td title={`received from ${e.from}`}>{e.node}</td>
-                  <td className="audit-by">
+                  <td className={cx('audit-by')} data-testid="audit-by">
                     {e.by}
                     {e.tokenName !== undefined && (
-                      <span className="tag token-tag" title={`The credential was the token named ${e.tokenName}, as the member checked it; the name before it is what the client said`}>
+                      <span className={cx('tag token-tag')} data-testid="token-tag" title={`The credential was the token named ${e.tokenName}, as the member checked it; the name before it is what the client said`}>
                         {e.tokenName}
                       </span>
                     )}
@@ -166,22 +169,22 @@ export function Audit() {
                   <td>
                     <code>{e.op}</code>
                   </td>
-                  <td className="audit-args">
+                  <td className={cx('audit-args')}>
                     <code>{compactArgs(e.args)}</code>
                   </td>
-                  <td className="audit-result">{e.ok ? <span className="tag ok-tag">ok</span> : <span className="audit-error">{e.result}</span>}</td>
+                  <td className={cx('audit-result')}>{e.ok ? <span className={cx('tag ok-tag')}>ok</span> : <span className={cx('audit-error')}>{e.result}</span>}</td>
                 </tr>
               ))}
               {rows.length === 0 && (
                 <tr>
-                  <td colSpan={6} className="muted">
+                  <td colSpan={6} className={cx('muted')}>
                     {entries.length === 0 ? 'No commands yet: starts, stops, moves, drains and pauses are recorded here, with refusals.' : `No entry matches “${filter}”.`}
                   </td>
                 </tr>
               )}
             </tbody>
           </table>
-          {rows.length > ROW_LIMIT && <p className="muted">Showing the newest {ROW_LIMIT} of {rows.length}: filter to narrow.</p>}
+          {rows.length > ROW_LIMIT && <p className={cx('muted')}>Showing the newest {ROW_LIMIT} of {rows.length}: filter to narrow.</p>}
         </div>
       )}
     </section>

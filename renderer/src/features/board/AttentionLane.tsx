@@ -13,7 +13,10 @@
 import { useEffect, useMemo, useState } from 'react';
 import { attentionItems, nextDeadline, SLOW_MS, type AttentionItem, type AttentionKind } from '../../store/attention';
 import { useStore } from '../../store/index';
-import './attention.css';
+import { scoped } from '../../shared/scoped';
+import styles from './attention.module.css';
+
+const cx = scoped(styles);
 
 export const LANE_LIMIT = 8;
 export const EXPANDED_LIMIT = 200;
@@ -62,18 +65,18 @@ function Entry({ item }: { item: AttentionItem }) {
     <li>
       <button
         type="button"
-        className={`attention-item kind-${item.kind}${selected ? ' selected' : ''}`}
+        className={cx(`attention-item kind-${item.kind}${selected ? ' selected' : ''}`)}
         data-testid="attention-item"
         data-child={item.child.id}
         data-kind={item.kind}
         title={`${item.child.id}: ${text}\n${KIND_HELP[item.kind]}`}
         onClick={() => useStore.getState().select({ kind: 'child', id: item.child.id })}
       >
-        <span className="attention-line">
-          <span className="card-id">{item.child.id}</span>
-          <span className={`tag state-${item.kind === 'slow' ? 'moving' : item.kind}`}>{tag}</span>
+        <span className={cx('attention-line')}>
+          <span className={cx('card-id')}>{item.child.id}</span>
+          <span className={cx(`tag state-${item.kind === 'slow' ? 'moving' : item.kind}`)}>{tag}</span>
         </span>
-        <span className="attention-text muted">{text}</span>
+        <span className={cx('attention-text muted')}>{text}</span>
       </button>
     </li>
   );
@@ -99,8 +102,8 @@ export function AttentionLane() {
 
   if (items.length === 0) {
     return (
-      <section className="attention attention-clear" aria-label="Needs attention" data-testid="attention-lane" title={LANE_HELP}>
-        <span className="attention-ok" aria-hidden="true">
+      <section className={cx('attention attention-clear')} aria-label="Needs attention" data-testid="attention-lane" title={LANE_HELP}>
+        <span className={cx('attention-ok')} aria-hidden="true">
           ✓
         </span>
         Nothing needs attention
@@ -113,29 +116,29 @@ export function AttentionLane() {
   const limit = expanded ? EXPANDED_LIMIT : LANE_LIMIT;
   const hidden = items.length - Math.min(limit, items.length);
   return (
-    <section className={`attention${expanded ? ' expanded' : ''}`} aria-label="Needs attention" data-testid="attention-lane">
-      <header className="attention-header">
+    <section className={cx(`attention${expanded ? ' expanded' : ''}`)} aria-label="Needs attention" data-testid="attention-lane">
+      <header className={cx('attention-header')}>
         <h2 title={LANE_HELP}>
-          Needs attention <span className="attention-count">{items.length}</span>
+          Needs attention <span className={cx('attention-count')}>{items.length}</span>
         </h2>
-        <span className="muted" data-testid="attention-summary">
+        <span className={cx('muted')} data-testid="attention-summary">
           {[...counts].map(([kind, n]) => `${n} ${kind === 'slow' ? 'moving too long' : kind}`).join(' · ')}
         </span>
-        <span className="attention-help" title={LANE_HELP} aria-label="What needs attention means">
+        <span className={cx('attention-help')} title={LANE_HELP} aria-label="What needs attention means">
           ?
         </span>
         {(hidden > 0 || expanded) && items.length > LANE_LIMIT && (
-          <button type="button" className="link attention-more" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
+          <button type="button" className={cx('link attention-more')} aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
             {expanded ? 'Show fewer' : `Show ${Math.min(hidden, EXPANDED_LIMIT - LANE_LIMIT)} more`}
           </button>
         )}
       </header>
-      <ul className="attention-items">
+      <ul className={cx('attention-items')}>
         {items.slice(0, limit).map((item) => (
           <Entry key={item.child.id} item={item} />
         ))}
       </ul>
-      {expanded && hidden > 0 && <p className="muted attention-beyond">and {hidden} more: use the status counts above to filter the board.</p>}
+      {expanded && hidden > 0 && <p className={cx('muted attention-beyond')}>and {hidden} more: use the status counts above to filter the board.</p>}
     </section>
   );
 }

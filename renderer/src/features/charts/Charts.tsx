@@ -18,7 +18,10 @@ import type { EventView, SampleView } from 'pogo-core/observer-state';
 import { useStore } from '../../store/index';
 import { clockTime, formatDuration } from '../../shared/format';
 import { chartData, niceCeil, nodeColour, timeTicks, type Convergence, type ConvergenceBar, type NodePoint } from './chart-data';
-import './charts.css';
+import { scoped } from '../../shared/scoped';
+import styles from './charts.module.css';
+
+const cx = scoped(styles);
 
 const EMPTY = 'The gateway adds a sample every second: the first appears in a moment.';
 const NO_SAMPLES: readonly SampleView[] = [];
@@ -35,18 +38,18 @@ const legendStyle = { fontSize: 12, color: 'var(--text-muted)' };
 
 function ChartPanel(props: { title: string; explain: ReactNode; height: number; empty: string | null; children: ReactElement; stat?: ReactNode }) {
   return (
-    <section className="panel chart-panel" data-testid="chart" aria-label={props.title}>
-      <header className="chart-header">
+    <section className={cx('panel chart-panel')} data-testid="chart" aria-label={props.title}>
+      <header className={cx('chart-header')}>
         <h2>{props.title}</h2>
-        {props.stat && <span className="chart-stat">{props.stat}</span>}
+        {props.stat && <span className={cx('chart-stat')} data-testid="chart-stat">{props.stat}</span>}
       </header>
-      <p className="muted chart-explain">{props.explain}</p>
+      <p className={cx('muted chart-explain')}>{props.explain}</p>
       {props.empty ? (
-        <p className="chart-empty muted" style={{ height: props.height }}>
+        <p className={cx('chart-empty muted')} style={{ height: props.height }}>
           {props.empty}
         </p>
       ) : (
-        <div className="chart-body" style={{ height: props.height }}>
+        <div className={cx('chart-body')} style={{ height: props.height }}>
           <ResponsiveContainer width="100%" height={props.height}>
             {props.children}
           </ResponsiveContainer>
@@ -64,12 +67,12 @@ function ConvergenceTooltip({ active, payload }: { active?: boolean; payload?: R
   const bar = payload?.[0]?.payload;
   if (!active || !bar) return null;
   return (
-    <div className="chart-tooltip">
-      <div className="muted">{bar.label}</div>
+    <div className={cx('chart-tooltip')}>
+      <div className={cx('muted')}>{bar.label}</div>
       <div>
         converged <strong>{formatDuration(bar.after)}</strong> after {bar.change}
       </div>
-      {bar.children !== null && <div className="muted">{bar.children} children running once</div>}
+      {bar.children !== null && <div className={cx('muted')}>{bar.children} children running once</div>}
     </div>
   );
 }
@@ -104,8 +107,8 @@ export function Charts() {
   const minutes = Math.round(samples.length / 60);
 
   return (
-    <section className="charts-view" aria-label="Charts">
-      <p className="muted charts-intro" data-testid="charts-since">
+    <section className={cx('charts-view')} aria-label="Charts">
+      <p className={cx('muted charts-intro')} data-testid="charts-since">
         Counted by the gateway from the cluster&apos;s events, one sample a second
         {first ? (
           <>
@@ -114,7 +117,7 @@ export function Charts() {
         ) : null}
         : every window, and this one after a reload, shows the same. Convergence times are measured by the gateway.
       </p>
-      <div className="charts-grid">
+      <div className={cx('charts-grid')}>
         <ChartPanel title="Children per node" explain="Children running on each member node, stacked: the total stays level while a redistribution shifts the colours." height={220} empty={domain && perNode.nodes.length > 0 ? null : EMPTY}>
           <AreaChart data={perNode.points} margin={{ top: 6, right: 12, bottom: 0, left: -12 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
@@ -167,7 +170,7 @@ export function Charts() {
           title="Convergence after topology changes"
           explain={
             <>
-              Time from a node going down (<span className="swatch swatch-warn" aria-hidden="true" />) or coming up (<span className="swatch swatch-ok" aria-hidden="true" />) until every child runs exactly once again, a bar per change.
+              Time from a node going down (<span className={cx('swatch swatch-warn')} aria-hidden="true" />) or coming up (<span className={cx('swatch swatch-ok')} aria-hidden="true" />) until every child runs exactly once again, a bar per change.
             </>
           }
           height={160}

@@ -16,7 +16,10 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import type { ConnectionDraft, FilePurpose, PogoPreloadApi, SavedConnection, TimingPreset } from '../../../../electron/preload-api';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
-import './connections.css';
+import { scoped } from '../../shared/scoped';
+import styles from './connections.module.css';
+
+const cx = scoped(styles);
 
 export function Connections() {
   const bridge = window.pogo;
@@ -25,12 +28,12 @@ export function Connections() {
 
 function BrowserHint() {
   return (
-    <section className="empty-state" aria-labelledby="empty-title">
+    <section className={cx('empty-state')} aria-labelledby="empty-title">
       <h2 id="empty-title">No cluster connected</h2>
       <p>
         Run <code>npx pogo demo --ui</code> (or <code>pogo observe --ui</code> against your cluster) and open the URL it prints.
       </p>
-      <p className="muted">
+      <p className={cx('muted')}>
         Each server runs one node; <code>npx pogo node --help</code> lists its options.
       </p>
     </section>
@@ -98,14 +101,14 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
 
   const empty = connections !== undefined && connections.length === 0;
   const demoButton = (
-    <button type="button" className={empty ? 'primary connections-demo' : 'connections-demo'} disabled={busy !== undefined} onClick={() => void startDemo()}>
+    <button type="button" className={cx(empty ? 'primary connections-demo' : 'connections-demo')} disabled={busy !== undefined} onClick={() => void startDemo()}>
       Start a local demo cluster
     </button>
   );
 
   return (
-    <section className="connections" aria-labelledby="connections-title" aria-busy={busy !== undefined}>
-      <div className="connections-head">
+    <section className={cx('connections')} aria-labelledby="connections-title" aria-busy={busy !== undefined}>
+      <div className={cx('connections-head')}>
         <h2 id="connections-title">Connections</h2>
         {!empty && demoButton}
         {editing === undefined && (
@@ -116,49 +119,49 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
       </div>
 
       {warning && (
-        <p role="alert" className="error" onClick={() => setWarning(undefined)} title="Click to dismiss">
+        <p role="alert" className={cx('error')} onClick={() => setWarning(undefined)} title="Click to dismiss">
           {warning}
         </p>
       )}
       {error && (
-        <p role="alert" className="error" onClick={() => setError(undefined)} title="Click to dismiss">
+        <p role="alert" className={cx('error')} onClick={() => setError(undefined)} title="Click to dismiss">
           {error}
         </p>
       )}
       {busy && (
-        <p role="status" className="connections-busy">
+        <p role="status" className={cx('connections-busy')}>
           {busy.kind === 'demo' ? 'Starting a local demo cluster…' : `Connecting to ${busy.name}…`}
         </p>
       )}
 
-      {connections === undefined && <p className="muted">Loading saved connections…</p>}
+      {connections === undefined && <p className={cx('muted')}>Loading saved connections…</p>}
 
       {empty && editing === undefined && (
-        <div className="empty-state connections-empty">
+        <div className={cx('empty-state connections-empty')}>
           <h3>No saved connections</h3>
           <p>Try Pogo on this machine first: the demo starts three nodes with a few example children.</p>
           {demoButton}
-          <p className="muted">Or add your cluster: its seeds, and the secret file its nodes use.</p>
+          <p className={cx('muted')}>Or add your cluster: its seeds, and the secret file its nodes use.</p>
         </div>
       )}
 
       {connections !== undefined && connections.length > 0 && (
-        <ul className="connections-list" aria-label="Saved connections">
+        <ul className={cx('connections-list')} aria-label="Saved connections">
           {connections.map((c) => {
             const access = accessOf(c);
             return (
-              <li key={c.id} className="panel connection-item" data-connection={c.id}>
-                <div className="connection-main">
-                  <span className="connection-name">{c.name}</span>
-                  <span className={access.className}>{access.label}</span>
-                  {c.tls && <span className="tag">TLS</span>}
+              <li key={c.id} className={cx('panel connection-item')} data-connection={c.id}>
+                <div className={cx('connection-main')}>
+                  <span className={cx('connection-name')}>{c.name}</span>
+                  <span className={cx(access.className)}>{access.label}</span>
+                  {c.tls && <span className={cx('tag')}>TLS</span>}
                 </div>
-                <div className="connection-meta muted">
+                <div className={cx('connection-meta muted')}>
                   {c.cluster && <span>cluster {c.cluster} · </span>}
                   <span>{c.seeds.join(', ')}</span>
                 </div>
-                <div className="connection-actions">
-                  <button type="button" className="primary" disabled={busy !== undefined} onClick={() => void connect(c)} aria-label={`Connect to ${c.name}`}>
+                <div className={cx('connection-actions')}>
+                  <button type="button" className={cx('primary')} disabled={busy !== undefined} onClick={() => void connect(c)} aria-label={`Connect to ${c.name}`}>
                     Connect
                   </button>
                   <button type="button" disabled={busy !== undefined} onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
@@ -264,15 +267,15 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
   const fileRow = (field: (typeof FILE_FIELDS)[number]) => {
     const path = files[field.purpose];
     return (
-      <div key={field.purpose} className="file-field">
-        <span className="file-label" id={`${id}-${field.purpose}`}>
+      <div key={field.purpose} className={cx('file-field')}>
+        <span className={cx('file-label')} id={`${id}-${field.purpose}`}>
           {field.label}
-          {field.required && <span className="muted"> (required)</span>}
+          {field.required && <span className={cx('muted')}> (required)</span>}
         </span>
-        <span className="file-path" aria-labelledby={`${id}-${field.purpose}`} data-file={field.purpose}>
-          {path ? <code title={path}>{path}</code> : <span className="muted">{field.hint}</span>}
+        <span className={cx('file-path')} aria-labelledby={`${id}-${field.purpose}`} data-file={field.purpose}>
+          {path ? <code title={path}>{path}</code> : <span className={cx('muted')}>{field.hint}</span>}
         </span>
-        <span className="file-actions">
+        <span className={cx('file-actions')}>
           <button type="button" onClick={() => void choose(field.purpose)} aria-label={`Choose ${field.label.toLowerCase()}`}>
             Choose…
           </button>
@@ -288,30 +291,30 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
 
   const usesTls = Boolean(files.ca || files.cert || files.key);
   return (
-    <form className="panel connection-form" aria-labelledby={`${id}-title`} onSubmit={(e) => void submit(e)}>
+    <form className={cx('panel connection-form')} aria-labelledby={`${id}-title`} onSubmit={(e) => void submit(e)}>
       <h3 id={`${id}-title`}>{initial ? `Edit ${initial.name}` : 'Add a connection'}</h3>
       {error && (
-        <p role="alert" className="error" onClick={() => setError(undefined)} title="Click to dismiss">
+        <p role="alert" className={cx('error')} onClick={() => setError(undefined)} title="Click to dismiss">
           {error}
         </p>
       )}
-      <label className="form-row">
+      <label className={cx('form-row')}>
         <span>Name</span>
         <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Production EU" required maxLength={100} />
       </label>
-      <label className="form-row">
+      <label className={cx('form-row')}>
         <span>Seeds</span>
         <input value={seeds} onChange={(e) => setSeeds(e.target.value)} placeholder="10.0.0.1:4370, 10.0.0.2:4370" required spellCheck={false} />
       </label>
-      <label className="form-row">
+      <label className={cx('form-row')}>
         <span>Cluster name</span>
         <input value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="pogo" spellCheck={false} />
       </label>
-      <label className="form-row" title="Recorded in the cluster's audit log with every command from this app, beside the name of the token the cluster checked">
+      <label className={cx('form-row')} title="Recorded in the cluster's audit log with every command from this app, beside the name of the token the cluster checked">
         <span>Your name</span>
         <input value={user} onChange={(e) => setUser(e.target.value)} placeholder="your OS user name" maxLength={64} spellCheck={false} />
       </label>
-      <label className="form-row" title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout.">
+      <label className={cx('form-row')} title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout.">
         <span>Timing preset</span>
         <select value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>
           <option value="">lan (default)</option>
@@ -320,16 +323,16 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
         </select>
       </label>
       {FILE_FIELDS.filter((f) => !f.tls).map(fileRow)}
-      <details className="tls-files" open={usesTls}>
+      <details className={cx('tls-files')} open={usesTls}>
         <summary>TLS</summary>
         {FILE_FIELDS.filter((f) => f.tls).map(fileRow)}
       </details>
-      <p className="muted connection-form-note">The app stores where these files are, never what they contain.</p>
-      <div className="dialog-actions">
+      <p className={cx('muted connection-form-note')}>The app stores where these files are, never what they contain.</p>
+      <div className={cx('dialog-actions')}>
         <button type="button" onClick={props.onCancel}>
           Cancel
         </button>
-        <button type="submit" className="primary" disabled={saving}>
+        <button type="submit" className={cx('primary')} disabled={saving}>
           {initial ? 'Save changes' : 'Save connection'}
         </button>
       </div>

@@ -9,7 +9,10 @@
  */
 import { useMemo, useState } from 'react';
 import { useStore } from '../../store/index';
-import './groups.css';
+import { scoped } from '../../shared/scoped';
+import styles from './groups.module.css';
+
+const cx = scoped(styles);
 
 interface ScopeRow {
   scope: string;
@@ -45,45 +48,45 @@ export function Groups() {
   const shown = scopes.reduce((n, s) => n + s.groups.length, 0);
 
   return (
-    <section className="groups-view" aria-label="Groups">
-      <div className="toolbar">
+    <section className={cx('groups-view')} aria-label="Groups">
+      <div className={cx('toolbar')}>
         <input type="search" aria-label="Filter groups" placeholder="Filter by scope or group" value={filter} onChange={(e) => setFilter(e.target.value)} />
-        <span className="muted" data-testid="groups-count">
+        <span className={cx('muted')} data-testid="groups-count">
           {filter ? `${shown} of ${groupCount}` : groupCount} {groupCount === 1 ? 'group' : 'groups'} in {Object.keys(groups ?? {}).length} {Object.keys(groups ?? {}).length === 1 ? 'scope' : 'scopes'}
         </span>
       </div>
       {groupCount === 0 ? (
-        <div className="panel groups-empty">
+        <div className={cx('panel groups-empty')}>
           <h2>No process groups</h2>
           <p>
             Process groups are what applications join on their nodes, as with Erlang&apos;s <code>pg</code>: <code>join(scope, group, pid)</code> and <code>leave</code>, seen cluster-wide. None of the cluster&apos;s
             applications has joined one yet.
           </p>
-          <p className="muted">The supervisor&apos;s own scope (its specs, pins and live children) is not listed here: it is shown as the children on the board.</p>
+          <p className={cx('muted')}>The supervisor&apos;s own scope (its specs, pins and live children) is not listed here: it is shown as the children on the board.</p>
         </div>
       ) : scopes.length === 0 ? (
-        <p className="muted groups-none">No group matches “{filter}”.</p>
+        <p className={cx('muted groups-none')}>No group matches “{filter}”.</p>
       ) : (
-        <div className="scopes">
+        <div className={cx('scopes')}>
           {scopes.map((s) => (
-            <section key={s.scope} className="panel scope" aria-label={`Scope ${s.scope}`}>
-              <header className="scope-header">
+            <section key={s.scope} className={cx('panel scope')} aria-label={`Scope ${s.scope}`}>
+              <header className={cx('scope-header')}>
                 <h2>
-                  <span className="muted">scope</span> {s.scope}
+                  <span className={cx('muted')}>scope</span> {s.scope}
                 </h2>
-                <span className="muted">
+                <span className={cx('muted')}>
                   {s.groups.length === s.all ? s.all : `${s.groups.length} of ${s.all}`} {s.all === 1 ? 'group' : 'groups'} · {s.total} {s.total === 1 ? 'member' : 'members'}
                 </span>
               </header>
-              <table className="groups-table">
+              <table className={cx('groups-table')}>
                 <thead>
                   <tr>
                     <th scope="col">Group</th>
-                    <th scope="col" className="num">
+                    <th scope="col" className={cx('num')}>
                       Members
                     </th>
                     <th scope="col">Per node</th>
-                    <th scope="col" aria-hidden="true" className="bar-col" />
+                    <th scope="col" aria-hidden="true" className={cx('bar-col')} />
                   </tr>
                 </thead>
                 <tbody>
@@ -94,16 +97,16 @@ export function Groups() {
                         <td>
                           <code>{g.group}</code>
                         </td>
-                        <td className="num">{g.count}</td>
-                        <td className="per-node">
+                        <td className={cx('num')}>{g.count}</td>
+                        <td className={cx('per-node')}>
                           {g.perNode.map(([node, n]) => (
-                            <button key={node} type="button" className="tag node-chip" title={`${n} ${n === 1 ? 'member' : 'members'} on ${node}`} onClick={() => useStore.getState().select({ kind: 'node', name: node })}>
+                            <button key={node} type="button" className={cx('tag node-chip')} title={`${n} ${n === 1 ? 'member' : 'members'} on ${node}`} onClick={() => useStore.getState().select({ kind: 'node', name: node })}>
                               {node} ×{n}
                             </button>
                           ))}
                         </td>
-                        <td className="bar-col" aria-hidden="true">
-                          <span className="group-bar">
+                        <td className={cx('bar-col')} aria-hidden="true">
+                          <span className={cx('group-bar')}>
                             <span style={{ width: `${Math.round((g.count / max) * 100)}%` }} />
                           </span>
                         </td>
@@ -114,7 +117,7 @@ export function Groups() {
               </table>
             </section>
           ))}
-          <p className="muted groups-note">Counts are pids in each group across the cluster (a pid that joined twice counts twice); “per node” says where they run.</p>
+          <p className={cx('muted groups-note')}>Counts are pids in each group across the cluster (a pid that joined twice counts twice); “per node” says where they run.</p>
         </div>
       )}
     </section>

@@ -20,7 +20,10 @@ import { useStore } from '../../store/index';
 import { clockTime } from '../../shared/format';
 import { timeTicks } from '../charts/chart-data';
 import { currentFigures, formatBytes, formatCpu, formatLag, gatewayNow, resourceChart, type ResourceChartPoint } from './resources-data';
-import './resources.css';
+import { scoped } from '../../shared/scoped';
+import styles from './resources.module.css';
+
+const cx = scoped(styles);
 
 const axisTick = { fill: 'var(--text-muted)', fontSize: 10 };
 const tooltipStyle = {
@@ -32,10 +35,10 @@ const CHART_HEIGHT = 84;
 
 function Tile(props: { label: string; value: string; detail: string; testid: string; raw: number | null }) {
   return (
-    <div className="resource-tile" data-testid={props.testid} data-value={props.raw ?? ''}>
-      <div className="resource-label">{props.label}</div>
-      <div className="resource-value">{props.value}</div>
-      <div className="resource-detail muted">{props.detail}</div>
+    <div className={cx('resource-tile')} data-testid={props.testid} data-value={props.raw ?? ''}>
+      <div className={cx('resource-label')}>{props.label}</div>
+      <div className={cx('resource-value')} data-testid="resource-value">{props.value}</div>
+      <div className={cx('resource-detail muted')} data-testid="resource-detail">{props.detail}</div>
     </div>
   );
 }
@@ -43,8 +46,8 @@ function Tile(props: { label: string; value: string; detail: string; testid: str
 function MiniChart(props: { title: string; domain: [number, number]; points: ResourceChartPoint[]; unit: string; children: ReactElement[] | ReactElement; kind: 'line' | 'area'; testid: string }) {
   const Chart = props.kind === 'area' ? AreaChart : LineChart;
   return (
-    <figure className="resource-chart" data-testid={props.testid} aria-label={`${props.title} over time`}>
-      <figcaption className="muted">{props.title}</figcaption>
+    <figure className={cx('resource-chart')} data-testid={props.testid} aria-label={`${props.title} over time`}>
+      <figcaption className={cx('muted')}>{props.title}</figcaption>
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <Chart data={props.points} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
           <XAxis dataKey="at" type="number" domain={props.domain} ticks={timeTicks(props.domain, 3)} tickFormatter={clockTime} tick={axisTick} stroke="var(--border)" allowDataOverflow />
@@ -65,9 +68,9 @@ export function NodeResources({ member }: { member: MemberView }) {
 
   if (!figures) {
     return (
-      <section className="detail-section" aria-label="Resources">
+      <section className={cx('detail-section')} aria-label="Resources">
         <h3>Resources</h3>
-        <p className="muted" data-testid="resources-none">
+        <p className={cx('muted')} data-testid="resources-none">
           No CPU, memory or event-loop figures from {member.name} yet. A member sends them every 2 s while an observer is linked to it; one of a release before protocol 2.2, or one this observer has no link to, sends none.
         </p>
       </section>
@@ -75,29 +78,29 @@ export function NodeResources({ member }: { member: MemberView }) {
   }
   const p = figures.point;
   return (
-    <section className={`detail-section resources${figures.stale ? ' stale' : ''}`} aria-label="Resources">
-      <div className="section-head">
+    <section className={cx(`detail-section resources${figures.stale ? ' stale' : ''}`)} aria-label="Resources">
+      <div className={cx('section-head')}>
         <h3>Resources</h3>
         {figures.stale ? (
-          <span className="tag warn" data-testid="resources-stale" title={figures.stale}>
+          <span className={cx('tag warn')} data-testid="resources-stale" title={figures.stale}>
             stale
           </span>
         ) : (
-          <span className="muted resource-when">at {clockTime(p.at)}</span>
+          <span className={cx('muted resource-when')}>at {clockTime(p.at)}</span>
         )}
       </div>
       {figures.stale && (
-        <p className="warn-text resource-stale-why" role="status">
+        <p className={cx('warn-text resource-stale-why')} role="status">
           Stale: {figures.stale} (from {clockTime(p.at)}).
         </p>
       )}
-      <div className="resource-tiles">
+      <div className={cx('resource-tiles')}>
         <Tile testid="resource-cpu" label="CPU" value={formatCpu(p.cpu)} raw={p.cpu} detail="of one core" />
         <Tile testid="resource-memory" label="Memory" value={formatBytes(p.rss)} raw={p.rss} detail={`resident · heap ${formatBytes(p.heapUsed)} of ${formatBytes(p.heapTotal)}`} />
         <Tile testid="resource-lag" label="Event-loop lag" value={formatLag(p.lagMean)} raw={p.lagMean} detail={`mean · p99 ${formatLag(p.lagP99)} · max ${formatLag(p.lagMax)}`} />
       </div>
       {chart.domain ? (
-        <div className="resource-charts">
+        <div className={cx('resource-charts')}>
           <MiniChart title="CPU, % of one core" testid="resource-chart-cpu" domain={chart.domain} points={chart.points} unit="%" kind="line">
             <Line type="linear" dataKey="cpu" name="CPU" stroke="var(--accent)" dot={false} strokeWidth={1.5} isAnimationActive={false} />
           </MiniChart>
@@ -111,7 +114,7 @@ export function NodeResources({ member }: { member: MemberView }) {
           </MiniChart>
         </div>
       ) : (
-        <p className="muted">The charts start with the next figures (every {Math.round((view?.intervalMs ?? 2_000) / 1_000)} s).</p>
+        <p className={cx('muted')}>The charts start with the next figures (every {Math.round((view?.intervalMs ?? 2_000) / 1_000)} s).</p>
       )}
     </section>
   );

@@ -10,7 +10,10 @@
 import { useEffect } from 'react';
 import { useStore } from '../../store/index';
 import { closesAt, type Toast } from '../../store/toasts';
-import './toasts.css';
+import { scoped } from '../../shared/scoped';
+import styles from './toasts.module.css';
+
+const cx = scoped(styles);
 
 /** Names listed in a toast before "and N more". */
 const NAMES = 3;
@@ -55,14 +58,14 @@ export function Toasts() {
   }, [toasts]);
 
   return (
-    <section className="toasts" aria-label="Notifications" aria-live="polite">
+    <section className={cx('toasts')} aria-label="Notifications" aria-live="polite">
       {toasts.map((t) => (
-        <div key={t.id} className={`toast toast-${t.kind}${t.recovered.length === t.subjects.length ? ' recovered' : ''}`} data-testid="toast" data-kind={t.kind}>
-          <button type="button" className="toast-body" onClick={() => open(t)} title={t.subjects.length > NAMES ? t.subjects.join(', ') : 'Show'}>
-            <strong className="toast-title">{toastText(t)}</strong>
-            {t.kind === 'child-failing' && t.subjects.length === 1 && t.recovered.length === 0 && t.detail && <span className="toast-detail muted">{t.detail}</span>}
+        <div key={t.id} className={cx(`toast toast-${t.kind}${t.recovered.length === t.subjects.length ? ' recovered' : ''}`)} data-testid="toast" data-kind={t.kind}>
+          <button type="button" className={cx('toast-body')} onClick={() => open(t)} title={t.subjects.length > NAMES ? t.subjects.join(', ') : 'Show'}>
+            <strong className={cx('toast-title')}>{toastText(t)}</strong>
+            {t.kind === 'child-failing' && t.subjects.length === 1 && t.recovered.length === 0 && t.detail && <span className={cx('toast-detail muted')}>{t.detail}</span>}
           </button>
-          <button type="button" className="toast-close" aria-label="Dismiss" title="Dismiss" onClick={() => useStore.getState().dismissToast(t.id)}>
+          <button type="button" className={cx('toast-close')} aria-label="Dismiss" title="Dismiss" onClick={() => useStore.getState().dismissToast(t.id)}>
             ×
           </button>
         </div>

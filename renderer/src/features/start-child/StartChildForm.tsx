@@ -29,7 +29,10 @@ import { sendCommand } from '../../gateway/client';
 import { selectMemberNodes } from '../../store/cluster';
 import { useStore } from '../../store/index';
 import { emptyForm, formFromSpec, formSpec, HANDOFFS, jsonObject, RESTARTS, specFromForm, specFromJson, type FormField, type FormState, type Kind, type Problem, type Spec } from './spec-form';
-import './start-child.css';
+import { scoped } from '../../shared/scoped';
+import styles from './start-child.module.css';
+
+const cx = scoped(styles);
 
 /** Characters of a spec the confirmation shows. */
 const PREVIEW_CHARS = 20_000;
@@ -154,31 +157,31 @@ export function StartChildForm() {
 
   return (
     <div
-      className="dialog-backdrop"
+      className={cx('dialog-backdrop')}
       onMouseDown={(e) => {
         if (e.target === e.currentTarget && !sending) close();
       }}
     >
-      <div role="dialog" aria-modal="true" aria-labelledby={ids.title} className="dialog start-child" ref={dialogRef} onKeyDown={trapTab}>
+      <div role="dialog" aria-modal="true" aria-labelledby={ids.title} className={cx('dialog start-child')} ref={dialogRef} onKeyDown={trapTab}>
         {confirming ? (
           <>
             <h2 id={ids.title}>Start {String(confirming['id'])}?</h2>
-            <div className="dialog-body">
-              <p className="muted">The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
+            <div className={cx('dialog-body')}>
+              <p className={cx('muted')}>The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
               {preview && preview.bytes > MAX_COMMAND_ARGS_BYTES && (
-                <p className="start-refusal" role="alert" data-code="too-large" data-testid="spec-too-large">
+                <p className={cx('start-refusal')} role="alert" data-code="too-large" data-testid="spec-too-large">
                   <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may carry. The cluster will refuse it (and record the refusal in its audit log).
                 </p>
               )}
-              <pre className="spec-preview" aria-label="Spec to start">
+              <pre className={cx('spec-preview')} aria-label="Spec to start">
                 {preview?.text}
               </pre>
             </div>
-            <div className="dialog-actions">
+            <div className={cx('dialog-actions')}>
               <button type="button" onClick={() => setConfirming(null)} disabled={sending}>
                 Back
               </button>
-              <button type="button" className="primary" onClick={() => void start()} disabled={sending} autoFocus>
+              <button type="button" className={cx('primary')} onClick={() => void start()} disabled={sending} autoFocus>
                 {sending ? 'Starting…' : 'Start'}
               </button>
             </div>
@@ -192,21 +195,21 @@ export function StartChildForm() {
             }}
           >
             <h2 id={ids.title}>Start a child</h2>
-            <div className="tabs" role="tablist" aria-label="Spec as">
+            <div className={cx('tabs')} role="tablist" aria-label="Spec as">
               {(['form', 'json'] as const).map((t) => (
-                <button key={t} type="button" role="tab" id={`${uid}-tab-${t}`} aria-selected={tab === t} aria-controls={`${uid}-panel`} className={tab === t ? 'current' : ''} onClick={() => switchTab(t)}>
+                <button key={t} type="button" role="tab" id={`${uid}-tab-${t}`} aria-selected={tab === t} aria-controls={`${uid}-panel`} className={cx(tab === t ? 'current' : '')} onClick={() => switchTab(t)}>
                   {t === 'form' ? 'Form' : 'JSON'}
                 </button>
               ))}
             </div>
             {refusal && (
-              <p className="start-refusal" role="alert" data-code={refusal.code}>
+              <p className={cx('start-refusal')} role="alert" data-code={refusal.code} data-testid="start-refusal">
                 <strong>{refusal.code}</strong>: {refusal.message}
               </p>
             )}
-            <div className="dialog-body" role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`}>
+            <div className={cx('dialog-body')} role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`}>
               {tab === 'form' ? (
-                <div className="start-grid">
+                <div className={cx('start-grid')}>
                   <label htmlFor={ids.id}>Child id</label>
                   <input id={ids.id} {...invalid('id')} value={form.id} onChange={(e) => update('id', e.target.value)} placeholder="e.g. billing-sync" autoFocus autoComplete="off" spellCheck={false} maxLength={256} />
 
@@ -233,7 +236,7 @@ export function StartChildForm() {
                       )}
                       <label htmlFor={ids.wargs}>Arguments</label>
                       <textarea id={ids.wargs} {...invalid('workerArgs')} rows={3} value={form.workerArgs} onChange={(e) => update('workerArgs', e.target.value)} placeholder='optional JSON, e.g. { "intervalMs": 1000 }' spellCheck={false} aria-describedby={`${ids.wargs}-help`} />
-                      <span className="hint" id={`${ids.wargs}-help`}>
+                      <span className={cx('hint')} id={`${ids.wargs}-help`}>
                         JSON passed to the worker (optional).
                       </span>
                     </>
@@ -241,7 +244,7 @@ export function StartChildForm() {
                     <>
                       <label htmlFor={ids.command}>Command</label>
                       <input id={ids.command} {...invalid('command')} value={form.command} onChange={(e) => update('command', e.target.value)} placeholder="e.g. node" spellCheck={false} aria-describedby={`${ids.command}-help`} />
-                      <span className="hint" id={`${ids.command}-help`}>
+                      <span className={cx('hint')} id={`${ids.command}-help`}>
                         Only nodes whose config allows this command can run it.
                       </span>
                       <label htmlFor={ids.args}>Arguments</label>
@@ -267,7 +270,7 @@ export function StartChildForm() {
                       </option>
                     ))}
                   </select>
-                  <span className="hint" id={`${ids.restart}-help`}>
+                  <span className={cx('hint')} id={`${ids.restart}-help`}>
                     {RESTART_HELP[form.restart]}
                   </span>
 
@@ -279,23 +282,23 @@ export function StartChildForm() {
                       </option>
                     ))}
                   </select>
-                  <span className="hint" id={`${ids.handoff}-help`}>
+                  <span className={cx('hint')} id={`${ids.handoff}-help`}>
                     {HANDOFF_HELP[form.handoff]}
                   </span>
 
                   <label htmlFor={ids.labels}>Node labels</label>
                   <textarea id={ids.labels} {...invalid('labels')} rows={2} value={form.labels} onChange={(e) => update('labels', e.target.value)} placeholder="region=eu, one per line (optional)" spellCheck={false} aria-describedby={`${ids.labels}-help`} />
-                  <span className="hint" id={`${ids.labels}-help`}>
+                  <span className={cx('hint')} id={`${ids.labels}-help`}>
                     Only nodes carrying every label can run it. To put it on one node, start it, then move it there.
                   </span>
                   {Object.keys(extra).length > 0 && (
-                    <span className="hint extra-fields">
+                    <span className={cx('hint extra-fields')}>
                       Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.
                     </span>
                   )}
                 </div>
               ) : (
-                <div className="start-json">
+                <div className={cx('start-json')}>
                   <label htmlFor={ids.json}>Spec JSON</label>
                   <textarea
                     id={ids.json}
@@ -309,22 +312,22 @@ export function StartChildForm() {
                     spellCheck={false}
                     autoFocus
                   />
-                  <span className="hint">
+                  <span className={cx('hint')}>
                     Fields: id, start ({'{ worker, args }'} or {'{ command, args, env, cwd }'}), restart, shutdown, maxRestarts, maxSeconds, labels, handoff.
                   </span>
                 </div>
               )}
               {problem && (
-                <p className="start-problem" role="alert" id={`${uid}-problem`}>
+                <p className={cx('start-problem')} role="alert" id={`${uid}-problem`}>
                   {problem.error}
                 </p>
               )}
             </div>
-            <div className="dialog-actions">
+            <div className={cx('dialog-actions')}>
               <button type="button" onClick={close}>
                 Cancel
               </button>
-              <button type="submit" className="primary">
+              <button type="submit" className={cx('primary')}>
                 Start
               </button>
             </div>

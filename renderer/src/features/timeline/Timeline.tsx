@@ -36,7 +36,10 @@ import type { Selection } from '../../store/ui';
 import { clockTimeMs, formatCount, formatDuration } from '../../shared/format';
 import { describeActivity, describeEvent, type Part } from './event-text';
 import { concerns, entryCount, entryType, groupEntries, kindOf, KINDS, matchingIds, mergeEntries, redistributionSummary, visibleCount, visibleItems, type Entry, type Kind, type VisibleItem } from './timeline-entries';
-import './timeline.css';
+import { scoped } from '../../shared/scoped';
+import styles from './timeline.module.css';
+
+const cx = scoped(styles);
 
 /** Top-level items drawn at first, and added by "Show older". */
 export const PAGE = 300;
@@ -65,12 +68,12 @@ function isSelected(entry: Entry, selection: Selection): boolean {
 function Subject({ part }: { part: Exclude<Part, string> }) {
   if ('child' in part)
     return (
-      <button type="button" className="link tl-child" title={`Show child ${part.child}`} onClick={() => useStore.getState().select({ kind: 'child', id: part.child })}>
+      <button type="button" className={cx('link tl-child')} title={`Show child ${part.child}`} onClick={() => useStore.getState().select({ kind: 'child', id: part.child })}>
         {part.child}
       </button>
     );
   return (
-    <button type="button" className="link tl-node" title={`Show node ${part.node}`} onClick={() => useStore.getState().select({ kind: 'node', name: part.node })}>
+    <button type="button" className={cx('link tl-node')} title={`Show node ${part.node}`} onClick={() => useStore.getState().select({ kind: 'node', name: part.node })}>
       {part.node}
     </button>
   );
@@ -84,7 +87,7 @@ function Time({ at }: { at: number }) {
   const date = new Date(at);
   const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
   return (
-    <time className="tl-time" dateTime={date.toISOString()} title={`${day} ${clockTimeMs(at)}`}>
+    <time className={cx('tl-time')} dateTime={date.toISOString()} title={`${day} ${clockTimeMs(at)}`}>
       {clockTimeMs(at)}
     </time>
   );
@@ -92,10 +95,10 @@ function Time({ at }: { at: number }) {
 
 const EventRow = memo(function EventRow({ event, selected, extra }: { event: EventView; selected: boolean; extra?: ReactNode }) {
   return (
-    <div className={`tl-row${selected ? ' selected' : ''}`} data-testid="timeline-event" data-type={event.type} data-seq={event.seq}>
+    <div className={cx(`tl-row${selected ? ' selected' : ''}`)} data-testid="timeline-event" data-type={event.type} data-seq={event.seq}>
       <Time at={event.at} />
-      <span className={`tl-badge tl-${kindOf(event.type)} tl-type-${event.type}`}>{BADGES[event.type]}</span>
-      <span className="tl-text">
+      <span className={cx(`tl-badge tl-${kindOf(event.type)} tl-type-${event.type}`)}>{BADGES[event.type]}</span>
+      <span className={cx('tl-text')} data-testid="tl-text">
         <Parts parts={describeEvent(event)} />
       </span>
       {extra}
@@ -114,28 +117,28 @@ function Expansion({ activity }: { activity: ActivityView }) {
   const perNode = Object.entries(activity.nodes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const more = activity.count - activity.ids.length;
   return (
-    <div className="tl-expansion" id={`tl-burst-${activity.seq}`}>
+    <div className={cx('tl-expansion')} id={`tl-burst-${activity.seq}`}>
       {perNode.length > 1 && (
-        <p className="tl-per-node">
-          <span className="muted">{activity.type === 'moved' ? 'to' : 'on'}: </span>
+        <p className={cx('tl-per-node')} data-testid="tl-per-node">
+          <span className={cx('muted')}>{activity.type === 'moved' ? 'to' : 'on'}: </span>
           {perNode.map(([node, n], i) => (
             <span key={node}>
-              {i > 0 && <span className="muted"> · </span>}
+              {i > 0 && <span className={cx('muted')}> · </span>}
               <Subject part={{ node }} /> {formatCount(n)}
             </span>
           ))}
         </p>
       )}
-      <ol className="tl-ids" aria-label="Children of this burst">
+      <ol className={cx('tl-ids')} aria-label="Children of this burst">
         {idCounts(activity.ids).map(([id, n]) => (
           <li key={id}>
             <Subject part={{ child: id }} />
-            {n > 1 && <span className="muted"> ×{n}</span>}
+            {n > 1 && <span className={cx('muted')}> ×{n}</span>}
           </li>
         ))}
       </ol>
       {more > 0 && (
-        <p className="muted tl-more">
+        <p className={cx('muted tl-more')}>
           and {formatCount(more)} more (the gateway keeps the first {formatCount(activity.ids.length)} children of a burst)
         </p>
       )}
@@ -147,21 +150,21 @@ const ActivityRow = memo(function ActivityRow({ activity, selected, expanded, on
   if (activity.count === 1) return <EventRow event={activity.first} selected={selected} />;
   const span = activity.until - activity.at;
   return (
-    <div className="tl-activity" data-testid="timeline-burst" data-type={activity.type} data-seq={activity.seq} data-count={activity.count}>
-      <div className={`tl-row${selected ? ' selected' : ''}`}>
+    <div className={cx('tl-activity')} data-testid="timeline-burst" data-type={activity.type} data-seq={activity.seq} data-count={activity.count}>
+      <div className={cx(`tl-row${selected ? ' selected' : ''}`)}>
         <Time at={activity.at} />
-        <span className={`tl-badge tl-${kindOf(activity.type)} tl-type-${activity.type}`}>{BADGES[activity.type]}</span>
-        <span className="tl-text">
+        <span className={cx(`tl-badge tl-${kindOf(activity.type)} tl-type-${activity.type}`)}>{BADGES[activity.type]}</span>
+        <span className={cx('tl-text')} data-testid="tl-text">
           <Parts parts={describeActivity(activity)} />
-          {span > 0 && <span className="muted tl-span"> · within {formatDuration(span)}</span>}
+          {span > 0 && <span className={cx('muted tl-span')}> · within {formatDuration(span)}</span>}
           {matching.length > 0 && (
-            <span className="muted tl-matching">
+            <span className={cx('muted tl-matching')}>
               {' '}
               · incl. {matching.join(', ')}
             </span>
           )}
         </span>
-        <button type="button" className="tl-toggle" aria-expanded={expanded} aria-controls={expanded ? `tl-burst-${activity.seq}` : undefined} onClick={() => onToggle(activity.seq)} title={expanded ? 'Hide the children' : 'Show the children, and how many per node'}>
+        <button type="button" className={cx('tl-toggle')} data-testid="tl-toggle" aria-expanded={expanded} aria-controls={expanded ? `tl-burst-${activity.seq}` : undefined} onClick={() => onToggle(activity.seq)} title={expanded ? 'Hide the children' : 'Show the children, and how many per node'}>
           {expanded ? '▾' : '▸'} {formatCount(activity.count)}
         </button>
       </div>
@@ -190,35 +193,35 @@ function Redistribution({ item, collapsed, onCollapse, ...row }: Omit<RowProps, 
   const hidden = item.all.length - item.members.length;
   const headEntry: Entry = { kind: 'event', seq: head.seq, at: head.at, event: head };
   const toggle = (
-    <button type="button" className="tl-toggle" aria-expanded={!collapsed} onClick={onCollapse} title={collapsed ? 'Show what happened in this redistribution' : 'Hide what happened in this redistribution'}>
+    <button type="button" className={cx('tl-toggle')} data-testid="tl-toggle" aria-expanded={!collapsed} onClick={onCollapse} title={collapsed ? 'Show what happened in this redistribution' : 'Hide what happened in this redistribution'}>
       {collapsed ? '▸' : '▾'} {item.all.length} {item.all.length === 1 ? 'entry' : 'entries'}
     </button>
   );
   return (
-    <li className={`tl-redist ${down ? 'tl-redist-down' : 'tl-redist-up'}${item.open ? ' tl-redist-open' : ''}`} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
+    <li className={cx(`tl-redist ${down ? 'tl-redist-down' : 'tl-redist-up'}${item.open ? ' tl-redist-open' : ''}`)} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
       {item.headShown ? (
         <EventRow event={head} selected={isSelected(headEntry, row.selection)} extra={toggle} />
       ) : (
-        <div className="tl-context">
-          <span className="tl-time">{clockTimeMs(head.at)}</span>
-          <span className="muted">
+        <div className={cx('tl-context')}>
+          <span className={cx('tl-time')}>{clockTimeMs(head.at)}</span>
+          <span className={cx('muted')}>
             during the redistribution after node <Subject part={{ node }} /> {down ? 'went down' : 'came up'}
           </span>
           {toggle}
         </div>
       )}
-      <div className="tl-summary">
-        <span className="tl-arrow" aria-hidden="true">
+      <div className={cx('tl-summary')}>
+        <span className={cx('tl-arrow')} aria-hidden="true">
           ↳
         </span>
         <span>{redistributionSummary(item.all)}</span>
-        <span className={`tl-outcome${item.open ? ' pending' : converged ? ' done' : ''}`}>
+        <span className={cx(`tl-outcome${item.open ? ' pending' : converged ? ' done' : ''}`)}>
           {converged ? `converged in ${formatDuration(converged.after)}` : item.open ? 'converging…' : 'no convergence recorded'}
         </span>
-        {hidden > 0 && !collapsed && <span className="muted">({hidden} filtered out)</span>}
+        {hidden > 0 && !collapsed && <span className={cx('muted')}>({hidden} filtered out)</span>}
       </div>
       {!collapsed && item.members.length > 0 && (
-        <ol className="tl-members">
+        <ol className={cx('tl-members')}>
           {item.members.map((e) => (
             <li key={e.seq}>
               <EntryRow entry={e} {...row} />
@@ -273,19 +276,19 @@ export function Timeline() {
 
   const row = { selection, expanded, onToggle, text };
   return (
-    <section className="timeline-view" aria-label="Timeline">
-      <div className="toolbar tl-toolbar">
+    <section className={cx('timeline-view')} aria-label="Timeline">
+      <div className={cx('toolbar tl-toolbar')}>
         <input type="search" aria-label="Filter events" placeholder="Filter by child id or node" value={text} onChange={(e) => setText(e.target.value)} />
-        <div className="tl-kinds" role="group" aria-label="Event kinds">
+        <div className={cx('tl-kinds')} role="group" aria-label="Event kinds">
           {KINDS.map((k) => (
-            <button key={k} type="button" className={`tl-chip tl-${k}`} aria-pressed={kinds.has(k)} onClick={() => toggleKind(k)}>
-              <span className="tl-chip-dot" aria-hidden="true" />
+            <button key={k} type="button" className={cx(`tl-chip tl-${k}`)} aria-pressed={kinds.has(k)} onClick={() => toggleKind(k)}>
+              <span className={cx('tl-chip-dot')} aria-hidden="true" />
               {KIND_LABELS[k]}
-              <span className="tl-chip-count">{formatCount(kindCounts[k] ?? 0)}</span>
+              <span className={cx('tl-chip-count')}>{formatCount(kindCounts[k] ?? 0)}</span>
             </button>
           ))}
         </div>
-        <span className="muted" data-testid="timeline-count">
+        <span className={cx('muted')} data-testid="timeline-count">
           {filtered ? `${formatCount(shown)} of ${formatCount(total)}` : formatCount(total)} {total === 1 ? 'event' : 'events'}
         </span>
         {filtered && (
@@ -300,19 +303,19 @@ export function Timeline() {
           </button>
         )}
       </div>
-      <p className="muted tl-hint">Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down or coming up heads what followed it until the cluster has converged again (every child running once).</p>
+      <p className={cx('muted tl-hint')}>Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down or coming up heads what followed it until the cluster has converged again (every child running once).</p>
       {total === 0 ? (
-        <div className="panel tl-empty">
+        <div className={cx('panel tl-empty')}>
           <p>No cluster events yet. Membership changes, convergence, and the starts, stops, moves and failures of children appear here as they happen.</p>
         </div>
       ) : visible.length === 0 ? (
-        <p className="muted tl-empty">No event matches the filters.</p>
+        <p className={cx('muted tl-empty')}>No event matches the filters.</p>
       ) : (
         <>
-          <ol className="tl-list panel">
+          <ol className={cx('tl-list panel')}>
             {visible.slice(0, limit).map((v) =>
               v.kind === 'entry' ? (
-                <li key={v.entry.seq} className="tl-single">
+                <li key={v.entry.seq} className={cx('tl-single')}>
                   <EntryRow entry={v.entry} {...row} />
                 </li>
               ) : (
@@ -321,7 +324,7 @@ export function Timeline() {
             )}
           </ol>
           {visible.length > limit && (
-            <button type="button" className="tl-older" onClick={() => setLimit((n) => n + PAGE)}>
+            <button type="button" className={cx('tl-older')} onClick={() => setLimit((n) => n + PAGE)}>
               Show older ({formatCount(visible.length - limit)} more)
             </button>
           )}

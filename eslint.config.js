@@ -13,7 +13,7 @@
  *   renderer/**  runs sandboxed and in plain browsers: no Node builtins, no
  *                `electron`; from pogo-core only type imports, except the
  *                pure subpaths `pogo-core/protocol`, `pogo-core/observer-state`,
- *                `pogo-core/ui-protocol` and `pogo-core/command-size`; never core's sources by
+ *                `pogo-core/ui-protocol`, `pogo-core/command-size` and `pogo-core/child-spec`; never core's sources by
  *                relative path (go through the package).
  * These rules see static `import`/`export ... from`; dynamic import() and
  * require() are not covered (the renderer's tsconfig has no Node types, and
@@ -31,9 +31,12 @@ const RENDERER_NO_NODE =
 const RENDERER_NO_ELECTRON =
   'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
 const RENDERER_CORE_TYPES_ONLY =
-  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol and pogo-core/command-size (DESIGN §3).';
+  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol, pogo-core/command-size and pogo-core/child-spec (DESIGN §3).';
 const RENDERER_NO_CORE_SOURCES =
   'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
+
+const RENDERER_NARROW_SELECTORS =
+  'select what the component shows (useStore((s) => s.cluster?.children), or an object with useShallow), not the whole store or cluster: every patch would redraw it.';
 
 /** Bare names of Node builtins, without `node:` (fs, fs/promises, child_process, ...). */
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.startsWith('node:'));
@@ -82,7 +85,7 @@ export default defineConfig(
           patterns: [
             { group: ['node:*'], message: RENDERER_NO_NODE },
             { group: ['electron/*'], message: RENDERER_NO_ELECTRON },
-            { group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
+            { group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size', '!pogo-core/child-spec'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
             { group: ['**/core/src', '**/core/src/**', '**/core/dist', '**/core/dist/**'], message: RENDERER_NO_CORE_SOURCES },
           ],
         },
@@ -91,6 +94,19 @@ export default defineConfig(
       // verbatimModuleSyntax, still leaves `import 'pogo-core'` in the output,
       // which would bundle Node code into the renderer. Require `import type`.
       '@typescript-eslint/no-import-type-side-effects': 'error',
+    },
+  },
+  {
+    // Components read the store through narrow selectors (DESIGN §4): the whole store, or the whole
+    // cluster object, would redraw them on every patch of the gateway's state.
+    files: ['renderer/**/*.tsx'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.name='useStore'][arguments.length=0]", message: RENDERER_NARROW_SELECTORS },
+        { selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression[body.type='Identifier']", message: RENDERER_NARROW_SELECTORS },
+        { selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression > MemberExpression.body[property.name='cluster']", message: RENDERER_NARROW_SELECTORS },
+      ],
     },
   },
 );

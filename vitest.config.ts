@@ -27,6 +27,9 @@ export default defineConfig({
           root: '.',
           environment: 'happy-dom',
           include: ['renderer/src/**/*.test.{ts,tsx}'],
+          // Feature CSS modules keep their class names as written in tests (the build scopes them), so a
+          // test can still find `.tl-text`; e2e, which runs the build, uses test ids and roles instead.
+          css: { modules: { classNameStrategy: 'non-scoped' } },
         },
       },
       {

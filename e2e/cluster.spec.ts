@@ -143,7 +143,7 @@ test('SIGKILL of a node: its children reappear on the others, and the timeline s
   // The moves off it: one line per burst (expanded, it lists the children), or the event itself for a burst of one.
   const moves = timeline.locator('[data-type="moved"]').filter({ hasText: victim.name });
   await expect(moves.first()).toBeVisible();
-  for (const toggle of await moves.locator('.tl-toggle').all()) await toggle.click();
+  for (const toggle of await moves.getByTestId('tl-toggle').all()) await toggle.click();
   for (const id of lost) await expect(moves.filter({ hasText: id }).first()).toBeVisible();
   await page.screenshot({ path: `${shots}timeline.png` });
 

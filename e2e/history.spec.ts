@@ -83,15 +83,15 @@ async function pastOnScreen(victim: string): Promise<{ entries: string[]; since:
   await openView('Timeline');
   const redistribution = timeline().getByRole('listitem', { name: `Redistribution after node ${victim} down` });
   await expect(redistribution.locator('[data-type="converged"]')).toBeVisible();
-  const entries = await redistribution.locator('[data-seq]').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-seq')} ${el.getAttribute('data-type')} ${el.getAttribute('data-count') ?? '1'} ${el.querySelector('.tl-text')?.textContent ?? ''}`));
+  const entries = await redistribution.locator('[data-seq]').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-seq')} ${el.getAttribute('data-type')} ${el.getAttribute('data-count') ?? '1'} ${el.querySelector('[data-testid="tl-text"]')?.textContent ?? ''}`));
   await openView('Charts');
-  await expect(chart('Starts, stops, moves and restarts per second').locator('.chart-stat')).toContainText('peak');
-  await expect(chart('Convergence after topology changes').locator('.chart-stat')).toContainText('last');
+  await expect(chart('Starts, stops, moves and restarts per second').getByTestId('chart-stat')).toContainText('peak');
+  await expect(chart('Convergence after topology changes').getByTestId('chart-stat')).toContainText('last');
   return {
     entries,
     since: (await page.getByTestId('charts-since').locator('strong').textContent()) ?? '',
-    peak: (await chart('Starts, stops, moves and restarts per second').locator('.chart-stat').textContent()) ?? '',
-    convergence: (await chart('Convergence after topology changes').locator('.chart-stat').textContent()) ?? '',
+    peak: (await chart('Starts, stops, moves and restarts per second').getByTestId('chart-stat').textContent()) ?? '',
+    convergence: (await chart('Convergence after topology changes').getByTestId('chart-stat').textContent()) ?? '',
   };
 }
 
@@ -143,19 +143,19 @@ test('a SIGKILLed node: the timeline keeps its node-down, the converged entry an
 
   // Expanded: how many went where, and the children, each opening its detail.
   const burst = moves.first();
-  await burst.locator('.tl-toggle').click();
-  const first = (await burst.locator('.tl-ids .tl-child').first().textContent())!;
+  await burst.getByTestId('tl-toggle').click();
+  const first = (await burst.getByRole('list', { name: 'Children of this burst' }).getByRole('button').first().textContent())!;
   expect(lost).toContain(first);
-  await expect(burst.locator('.tl-per-node')).toContainText('to:');
+  await expect(burst.getByTestId('tl-per-node')).toContainText('to:');
   await page.screenshot({ path: `${docs}timeline.png` });
 
-  await burst.locator('.tl-ids .tl-child').first().click();
+  await burst.getByRole('list', { name: 'Children of this burst' }).getByRole('button').first().click();
   const detail = page.getByRole('complementary', { name: `Child ${first}` });
   await expect(detail.getByRole('region', { name: 'History' })).toContainText(`moved from ${victim}`);
   await detail.getByRole('region', { name: 'History' }).scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${docs}child-detail.png` });
   await page.keyboard.press('Escape');
-  await burst.locator('.tl-toggle').click();
+  await burst.getByTestId('tl-toggle').click();
 });
 
 test('a page reload shows the same past: the same timeline entries and the same charts', async () => {
@@ -217,7 +217,7 @@ test('drain, undrain, pause and resume: the moves carry those reasons, none "nod
     (els, after) =>
       els
         .filter((el) => Number(el.getAttribute('data-seq')) > after)
-        .map((el) => /\(([^)]*)\)/.exec(el.querySelector('.tl-text')?.textContent ?? '')?.[1] ?? '?'),
+        .map((el) => /\(([^)]*)\)/.exec(el.querySelector('[data-testid="tl-text"]')?.textContent ?? '')?.[1] ?? '?'),
     newest,
   );
   expect(reasons.length).toBeGreaterThanOrEqual(3);

@@ -62,18 +62,18 @@ test('node detail shows CPU, memory and event-loop lag of the node process, with
   const kernel = vmRss(node.pid);
   expect(rss).toBeGreaterThan(kernel * 0.5);
   expect(rss).toBeLessThan(kernel * 2);
-  await expect(resources.getByTestId('resource-memory').locator('.resource-value')).toHaveText(/^\d+(\.\d)? MiB$/);
+  await expect(resources.getByTestId('resource-memory').getByTestId('resource-value')).toHaveText(/^\d+(\.\d)? MiB$/);
   // CPU: a share of the machine's cores; an idle demo node uses little.
   const cpu = await value('cpu');
   expect(cpu).toBeGreaterThanOrEqual(0);
   expect(cpu).toBeLessThanOrEqual(100 * cpus().length);
-  await expect(resources.getByTestId('resource-cpu').locator('.resource-value')).toHaveText(/^\d+(\.\d)? %$/);
+  await expect(resources.getByTestId('resource-cpu').getByTestId('resource-value')).toHaveText(/^\d+(\.\d)? %$/);
   // Lag: measured (not "—"), from 0 to a few seconds on a loaded machine.
   const lag = await value('lag');
   expect(lag).toBeGreaterThanOrEqual(0);
   expect(lag).toBeLessThan(5_000);
-  await expect(resources.getByTestId('resource-lag').locator('.resource-value')).toHaveText(/^\d+(\.\d+)? (ms|s)$/);
-  await expect(resources.getByTestId('resource-lag').locator('.resource-detail')).toHaveText(/^mean · p99 \d.* · max \d.*$/);
+  await expect(resources.getByTestId('resource-lag').getByTestId('resource-value')).toHaveText(/^\d+(\.\d+)? (ms|s)$/);
+  await expect(resources.getByTestId('resource-lag').getByTestId('resource-detail')).toHaveText(/^mean · p99 \d.* · max \d.*$/);
 
   await page.getByRole('complementary', { name: `Node ${node.name}` }).screenshot({ path: `${shots}node-resources.png` });
   await page.keyboard.press('Escape');

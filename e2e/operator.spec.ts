@@ -188,7 +188,7 @@ test('an oversized spec gets the size error naming the limit, from the form, and
   await form.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(form.getByTestId('spec-too-large')).toContainText('this spec is 1.2 MiB as JSON, over the 1 MiB a command may carry');
   await form.getByRole('button', { name: 'Start', exact: true }).click();
-  const refusal = form.locator('.start-refusal[data-code="too-large"]');
+  const refusal = form.locator('[data-testid="start-refusal"][data-code="too-large"]');
   await expect(refusal).toContainText(/^too-large: the spec is 1\.2 MiB as JSON \(1,300,\d{3} bytes\); a command may carry at most 1 MiB \(1,048,576 bytes\)$/);
   await page.screenshot({ path: `${shots}start-too-large.png` });
   await page.keyboard.press('Escape');
@@ -205,9 +205,9 @@ test('the audit names who acted, and a command made elsewhere appears in the ope
   await expect(log.getByTestId('audit-live')).toHaveText('live');
   const row = (op: string) => log.locator('tbody tr').filter({ has: page.locator('td:nth-child(4)', { hasText: new RegExp(`^${op}$`) }) });
   for (const op of ['restart', 'stop']) {
-    const by = row(op).first().locator('td.audit-by');
+    const by = row(op).first().getByTestId('audit-by');
     await expect(by).toContainText('alice');
-    await expect(by.locator('.token-tag')).toHaveText('operator');
+    await expect(by.getByTestId('token-tag')).toHaveText('operator');
   }
   await expect(row('start').filter({ hasText: 'too-large' }).first()).toContainText('alice');
   await page.screenshot({ path: `${shots}audit-who.png` });
@@ -217,7 +217,7 @@ test('the audit names who acted, and a command made elsewhere appears in the ope
   const rows = await log.locator('tbody tr').count();
   const paused = await demo.ctl('pause');
   expect(paused.ok).toBe(true);
-  await expect(row('pause').first().locator('td.audit-by')).toContainText('e2e');
+  await expect(row('pause').first().getByTestId('audit-by')).toContainText('e2e');
   await expect(log.locator('tbody tr')).toHaveCount(rows + 1);
   expect((await demo.ctl('resume')).ok).toBe(true);
   await expect(row('resume').first()).toBeVisible();

@@ -15,26 +15,26 @@
  * Escape closes the detail panel; arrow keys move between cards on the board.
  */
 import { useEffect } from 'react';
-import { AccessTag } from './components/AccessTag';
-import { Board } from './views/Board';
-import { ConnectionBadge } from './components/ConnectionBadge';
-import { PauseControl } from './components/PauseControl';
-import { SessionControls, savedUserName } from './components/SessionControls';
-import { StaleBanner } from './components/StaleBanner';
-import { ThemeToggle, useTheme } from './components/ThemeToggle';
-import { Toasts } from './components/Toasts';
+import { AccessTag } from './features/shell/AccessTag';
+import { Board } from './features/board/Board';
+import { ConnectionBadge } from './features/shell/ConnectionBadge';
+import { PauseControl } from './features/shell/PauseControl';
+import { SessionControls, savedUserName } from './features/shell/SessionControls';
+import { StaleBanner } from './features/shell/StaleBanner';
+import { ThemeToggle, useTheme } from './features/shell/ThemeToggle';
+import { Toasts } from './features/shell/Toasts';
 import { connectGateway, reconnectGateway } from './gateway/client';
 import { selectStale } from './store/connection';
 import { useStore } from './store/index';
 import { VIEWS, type View } from './store/ui';
-import { Audit } from './views/Audit';
-import { Charts } from './views/Charts';
-import { ChildDetail } from './views/ChildDetail';
-import { Connections } from './views/Connections';
-import { Groups } from './views/Groups';
-import { NodeDetail } from './views/NodeDetail';
-import { StartChildForm } from './views/StartChildForm';
-import { Timeline } from './views/Timeline';
+import { Audit } from './features/audit/Audit';
+import { Charts } from './features/charts/Charts';
+import { ChildDetail } from './features/child/ChildDetail';
+import { Connections } from './features/connections/Connections';
+import { Groups } from './features/groups/Groups';
+import { NodeDetail } from './features/node/NodeDetail';
+import { StartChildForm } from './features/start-child/StartChildForm';
+import { Timeline } from './features/timeline/Timeline';
 
 const VIEW_LABELS: Record<View, string> = { board: 'Board', groups: 'Groups', timeline: 'Timeline', charts: 'Charts', audit: 'Audit' };
 const ACCESS_WORDS = { operator: 'operator', locked: 'locked', viewer: 'viewer', none: 'read-only' } as const;

@@ -1,4 +1,5 @@
 /** Renderer entry: mounts <App/> into #root. */
+import './zod-config';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';

@@ -15,6 +15,9 @@
  *   maxSeconds
  *   labels       placement constraints: a node must carry every label
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
+ *
+ * Pure (zod and protocol.ts, no Node builtins): the renderer imports it as
+ * `pogo-core/child-spec` to check a spec before it sends one.
  */
 import { z } from 'zod';
 import { JsonSchema, canonicalOf, isJsonValue } from '../protocol.js';
@@ -45,6 +48,8 @@ export const CommandStartSchema = z
   .strict();
 
 export const RestartSchema = z.enum(['permanent', 'transient', 'temporary']);
+/** How a moved child hands over: 'stop-first' (no overlap) or 'start-first'. */
+export const HandoffSchema = z.enum(['stop-first', 'start-first']);
 export const ShutdownSchema = z
   .union([z.number(), z.literal('brutal_kill'), z.literal('infinity')], { error: "must be a number of milliseconds > 0, 'brutal_kill' or 'infinity'" })
   .superRefine((value, ctx) => {
@@ -65,7 +70,7 @@ export const ChildSpecSchema = z
     maxRestarts: z.number().int().min(0).max(10_000).default(3),
     maxSeconds: z.number().positive().max(24 * 3600).default(5),
     labels: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
-    handoff: z.enum(['stop-first', 'start-first']).default('stop-first'),
+    handoff: HandoffSchema.default('stop-first'),
   })
   .strict();
 

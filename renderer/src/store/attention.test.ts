@@ -47,18 +47,18 @@ describe('attention: which children need it', () => {
   it('lists failing first, then duplicate, unplaceable, slow, the longest-standing first within a kind; and knows when to look again', () => {
     const cluster = clusterOf(nodes, [unplaceable('u'), moving('m1'), moving('m2'), failing('f2'), failing('f1'), duplicate('d'), child('r')]);
     const since = { ...sinceFromSnapshot({}, cluster, 0), m2: { status: 'moving', at: 5_000 }, f2: { status: 'failing', at: 100 } };
-    const at = (now: number) => attentionItems(cluster, since, now).map((i) => `${i.kind}:${i.child.id}`);
+    const at = (now: number) => attentionItems(cluster.children, since, now).map((i) => `${i.kind}:${i.child.id}`);
     expect(at(1_000)).toEqual(['failing:f1', 'failing:f2', 'duplicate:d', 'unplaceable:u']);
-    expect(nextDeadline(cluster, since, 1_000)).toBe(SLOW_MS + 1);
+    expect(nextDeadline(cluster.children, since, 1_000)).toBe(SLOW_MS + 1);
     expect(at(SLOW_MS + 1)).toEqual(['failing:f1', 'failing:f2', 'duplicate:d', 'unplaceable:u', 'slow:m1']);
-    expect(nextDeadline(cluster, since, SLOW_MS + 1)).toBe(5_000 + SLOW_MS + 1);
+    expect(nextDeadline(cluster.children, since, SLOW_MS + 1)).toBe(5_000 + SLOW_MS + 1);
     expect(at(5_000 + SLOW_MS + 1)).toContain('slow:m2');
-    expect(nextDeadline(cluster, since, 5_000 + SLOW_MS + 1)).toBeNull();
+    expect(nextDeadline(cluster.children, since, 5_000 + SLOW_MS + 1)).toBeNull();
   });
 
   it('ignores a time kept for a status the child no longer has (the patch that changed it not yet tracked)', () => {
     const cluster = clusterOf(nodes, [child('m')]);
-    expect(attentionItems(cluster, { m: { status: 'moving', at: 0 } }, SLOW_MS * 2)).toEqual([]);
+    expect(attentionItems(cluster.children, { m: { status: 'moving', at: 0 } }, SLOW_MS * 2)).toEqual([]);
     expect(attentionItems(null, {}, 0)).toEqual([]);
   });
 });
@@ -80,6 +80,6 @@ describe('attention slice, fed by the cluster slice', () => {
     useStore.getState().applyPatch(diffState(first, second)!);
     expect(useStore.getState().since).toEqual({ x: { status: 'moving', at: 4_000 } });
     clock = 4_000 + SLOW_MS + 1;
-    expect(attentionItems(useStore.getState().cluster, useStore.getState().since, clock).map((i) => i.child.id)).toEqual(['x']);
+    expect(attentionItems(useStore.getState().cluster?.children, useStore.getState().since, clock).map((i) => i.child.id)).toEqual(['x']);
   });
 });

@@ -96,11 +96,12 @@ export function attentionKind(child: ChildView, since: number, now: number): Att
 const ORDER: Record<AttentionKind, number> = { failing: 0, duplicate: 1, unplaceable: 2, slow: 3 };
 
 /** Every child that needs attention: failing first, then duplicate, unplaceable, slow; within a kind the longest-standing first. */
-export function attentionItems(cluster: ClusterState | null, since: Since, now: number): AttentionItem[] {
-  if (!cluster) return [];
+/** What needs attention among `children` (the cluster's: only they are read, so a view subscribes to them alone). */
+export function attentionItems(children: Readonly<Record<string, ChildView>> | null | undefined, since: Since, now: number): AttentionItem[] {
+  if (!children) return [];
   const items: AttentionItem[] = [];
   for (const [id, s] of Object.entries(since)) {
-    const child = cluster.children[id];
+    const child = children[id];
     if (!child || child.status !== s.status) continue;
     const kind = attentionKind(child, s.at, now);
     if (kind) items.push({ child, kind, since: s.at });
@@ -109,11 +110,11 @@ export function attentionItems(cluster: ClusterState | null, since: Since, now: 
 }
 
 /** The next time a child not yet counted would start to need attention (so the lane can look again then), or null. */
-export function nextDeadline(cluster: ClusterState | null, since: Since, now: number): number | null {
-  if (!cluster) return null;
+export function nextDeadline(children: Readonly<Record<string, ChildView>> | null | undefined, since: Since, now: number): number | null {
+  if (!children) return null;
   let next: number | null = null;
   for (const [id, s] of Object.entries(since)) {
-    const child = cluster.children[id];
+    const child = children[id];
     if (!child || child.status !== s.status || attentionKind(child, s.at, now) !== null) continue;
     if (child.status !== 'moving' && child.status !== 'pending' && child.status !== 'duplicate') continue;
     const at = s.at + SLOW_MS + 1;

@@ -1,0 +1,144 @@
+/**
+ * The "needs attention" lane at the top of the board: every child that is
+ * failing, unplaceable, running twice, or moving (or waiting to start) for
+ * too long (store/attention.ts says exactly when), each a button that opens
+ * the child's detail. Failing first; the first LANE_LIMIT are shown, the
+ * rest behind "N more" (at most EXPANDED_LIMIT; beyond that the status
+ * counts filter the board). When nothing needs attention it says so in one
+ * quiet line, so the board does not jump when something does.
+ *
+ * A child turns "slow" with no new patch (time passes), so the lane renders
+ * again at the next such deadline (`nextDeadline`), not on a fixed tick.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { attentionItems, nextDeadline, SLOW_MS, type AttentionItem, type AttentionKind } from '../../store/attention';
+import { useStore } from '../../store/index';
+import { scoped } from '../../shared/scoped';
+import styles from './attention.module.css';
+
+const cx = scoped(styles);
+
+export const LANE_LIMIT = 8;
+export const EXPANDED_LIMIT = 200;
+
+const seconds = Math.round(SLOW_MS / 1000);
+
+/** What each kind means, for the lane's tooltip. */
+export const KIND_HELP: Record<AttentionKind, string> = {
+  failing: 'failing: it crashed more often than its restart limit allows and waits to be retried',
+  unplaceable: 'unplaceable: no node can run it (labels, worker types, or every node draining)',
+  duplicate: `duplicate: it runs on more than one node (a start-first handoff counts only after ${seconds} s)`,
+  slow: `moving too long: moving to another node, or waiting to start, for more than ${seconds} s (a move normally takes the child's shutdown time, 5 s by default, plus its start)`,
+};
+
+const LANE_HELP = `Children that need a person:\n${Object.values(KIND_HELP)
+  .map((h) => `• ${h}`)
+  .join('\n')}`;
+
+function clock(at: number): string {
+  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/** The tag and one line of explanation for an item. */
+export function describeItem(item: AttentionItem): { tag: string; text: string } {
+  const c = item.child;
+  switch (item.kind) {
+    case 'failing': {
+      const where = c.failures.map((f) => f.node).join(', ');
+      return { tag: 'failing', text: `${c.lastError ?? 'crashed too often'}${where ? ` (on ${where})` : ''}` };
+    }
+    case 'unplaceable':
+      return { tag: 'unplaceable', text: c.pin ? `pinned to ${c.pin}, which cannot run it` : 'no node can run it' };
+    case 'duplicate':
+      return { tag: 'duplicate', text: `running on ${c.instances.map((i) => i.node).join(', ')}` };
+    case 'slow':
+      return c.status === 'moving'
+        ? { tag: 'moving too long', text: `moving from ${c.node ?? '?'} to ${c.owner ?? '?'} since ${clock(item.since)}` }
+        : { tag: 'waiting too long', text: `${c.owner ? `placed on ${c.owner}, ` : ''}not started since ${clock(item.since)}` };
+  }
+}
+
+function Entry({ item }: { item: AttentionItem }) {
+  const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === item.child.id);
+  const { tag, text } = describeItem(item);
+  return (
+    <li>
+      <button
+        type="button"
+        className={cx(`attention-item kind-${item.kind}${selected ? ' selected' : ''}`)}
+        data-testid="attention-item"
+        data-child={item.child.id}
+        data-kind={item.kind}
+        title={`${item.child.id}: ${text}\n${KIND_HELP[item.kind]}`}
+        onClick={() => useStore.getState().select({ kind: 'child', id: item.child.id })}
+      >
+        <span className={cx('attention-line')}>
+          <span className={cx('card-id')}>{item.child.id}</span>
+          <span className={cx(`tag state-${item.kind === 'slow' ? 'moving' : item.kind}`)}>{tag}</span>
+        </span>
+        <span className={cx('attention-text muted')}>{text}</span>
+      </button>
+    </li>
+  );
+}
+
+export function AttentionLane() {
+  // The children, not the cluster object: a patch of events or resources alone must not redo the lane.
+  const children = useStore((s) => s.cluster?.children);
+  const since = useStore((s) => s.since);
+  const [tick, setTick] = useState(0);
+  const [expanded, setExpanded] = useState(false);
+  const { items, deadline } = useMemo(() => {
+    const now = useStore.getState().now();
+    return { items: attentionItems(children, since, now), deadline: nextDeadline(children, since, now) };
+    // `tick` is a dependency on purpose: the items depend on the time too, and it changes at the deadline.
+  }, [children, since, tick]);
+
+  useEffect(() => {
+    if (deadline === null) return;
+    const timer = setTimeout(() => setTick((t) => t + 1), Math.max(0, deadline - useStore.getState().now()));
+    return () => clearTimeout(timer);
+  }, [deadline]);
+
+  if (items.length === 0) {
+    return (
+      <section className={cx('attention attention-clear')} aria-label="Needs attention" data-testid="attention-lane" title={LANE_HELP}>
+        <span className={cx('attention-ok')} aria-hidden="true">
+          ✓
+        </span>
+        Nothing needs attention
+      </section>
+    );
+  }
+
+  const counts = new Map<AttentionKind, number>();
+  for (const i of items) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
+  const limit = expanded ? EXPANDED_LIMIT : LANE_LIMIT;
+  const hidden = items.length - Math.min(limit, items.length);
+  return (
+    <section className={cx(`attention${expanded ? ' expanded' : ''}`)} aria-label="Needs attention" data-testid="attention-lane">
+      <header className={cx('attention-header')}>
+        <h2 title={LANE_HELP}>
+          Needs attention <span className={cx('attention-count')}>{items.length}</span>
+        </h2>
+        <span className={cx('muted')} data-testid="attention-summary">
+          {[...counts].map(([kind, n]) => `${n} ${kind === 'slow' ? 'moving too long' : kind}`).join(' · ')}
+        </span>
+        <span className={cx('attention-help')} title={LANE_HELP} aria-label="What needs attention means">
+          ?
+        </span>
+        {(hidden > 0 || expanded) && items.length > LANE_LIMIT && (
+          <button type="button" className={cx('link attention-more')} aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
+            {expanded ? 'Show fewer' : `Show ${Math.min(hidden, EXPANDED_LIMIT - LANE_LIMIT)} more`}
+          </button>
+        )}
+      </header>
+      <ul className={cx('attention-items')}>
+        {items.slice(0, limit).map((item) => (
+          <Entry key={item.child.id} item={item} />
+        ))}
+      </ul>
+      {expanded && hidden > 0 && <p className={cx('muted attention-beyond')}>and {hidden} more: use the status counts above to filter the board.</p>}
+    </section>
+  );
+}

@@ -1,0 +1,211 @@
+/**
+ * The board's status counts are its status filter (press "1 failing" to
+ * see only the failing children, press it again or × to see all, the
+ * filter shown while on), and a board whose link is down is drawn stale:
+ * no green health dots on a frozen board. A member unreachable from this
+ * observer is drawn apart from one that is down, is offered no Drain, and
+ * once gone its empty column can be dismissed. With a filter on, an
+ * operator stops or moves exactly the children shown, after one
+ * confirmation that names the count, and sees what came of each.
+ */
+import { act } from 'react';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { useStore } from '../../store/index';
+import { child, clusterOf, failing, member } from '../../test-cluster';
+import { mountPerTest } from '../../test-support';
+import { Board } from './Board';
+
+const gateway = vi.hoisted(() => ({ runCommand: vi.fn(), sendCommand: vi.fn() }));
+vi.mock('../../gateway/client', () => gateway);
+
+const nodes = ['a', 'b'].map((n) => member(n));
+const state = () => clusterOf(nodes, [child('r1'), child('r2', { node: 'b', owner: 'b' }), child('m1', { status: 'moving', node: 'a', owner: 'b' }), failing('f1')]);
+
+describe('<Board/> status filter', () => {
+  const view = mountPerTest();
+
+  const count = (status: string) => view.container.querySelector<HTMLButtonElement>(`.status-count[data-status="${status}"]`);
+  const shown = () =>
+    [...view.container.querySelectorAll('[data-testid="node-column"]')]
+      .map((col) => `${col.getAttribute('data-node') ?? '-'}:${col.querySelector('[data-testid="child-count"]')?.textContent}`)
+      .join(' ');
+
+  it('lists a count per status, problems first; each is a toggle that filters the board and shows the filter', () => {
+    act(() => useStore.getState().applySnapshot(state()));
+    view.render(<Board />);
+    const counts = view.container.querySelector('[data-testid="board-counts"]')!;
+    expect([...counts.querySelectorAll('button')].map((b) => b.textContent)).toEqual(['1 failing', '1 moving', '2 running']);
+    expect(counts.textContent).toMatch(/^4 children/);
+    expect(shown()).toBe('-:1 child a:2 children b:1 child');
+
+    act(() => count('failing')!.click());
+    expect(useStore.getState().statusFilter).toBe('failing');
+    expect(count('failing')!.getAttribute('aria-pressed')).toBe('true');
+    expect(shown()).toBe('-:1 child a:0 children b:0 children');
+    expect(counts.textContent).toMatch(/^1 of 4 children/);
+    expect(view.container.querySelector('[data-testid="status-filter"]')?.textContent).toContain('showing failing only');
+
+    // Another status replaces the filter; the same one again clears it.
+    act(() => count('running')!.click());
+    expect(shown()).toBe('a:1 child b:1 child');
+    act(() => count('running')!.click());
+    expect(useStore.getState().statusFilter).toBeNull();
+    expect(view.container.querySelector('[data-testid="status-filter"]')).toBeNull();
+    expect(shown()).toBe('-:1 child a:2 children b:1 child');
+  });
+
+  it('× clears the filter; a filter whose status has no children left stays visible, so it can be cleared', () => {
+    act(() => useStore.getState().applySnapshot(state()));
+    act(() => useStore.getState().toggleStatusFilter('duplicate'));
+    view.render(<Board />);
+    expect(count('duplicate')?.textContent).toBe('0 duplicate');
+    act(() => view.container.querySelector<HTMLButtonElement>('[aria-label="Clear the status filter"]')!.click());
+    expect(useStore.getState().statusFilter).toBeNull();
+    expect(count('duplicate')).toBeNull();
+  });
+});
+
+describe('<Board/> when the link is down', () => {
+  const view = mountPerTest();
+  const dots = () => [...view.container.querySelectorAll('[data-node] [data-testid="node-health"]')].map((d) => d.className);
+
+  it('draws the node health as unknown, not as the last colour seen, and back when live again', () => {
+    act(() => useStore.getState().applySnapshot(state()));
+    act(() => useStore.getState().setStatus('connected'));
+    view.render(<Board />);
+    expect(dots()).toEqual(['health health-up', 'health health-up']);
+    act(() => useStore.getState().setStatus('reconnecting'));
+    expect(dots()).toEqual(['health health-stale', 'health health-stale']);
+    expect(view.container.querySelector('[data-node="a"] [data-testid="node-health"]')?.getAttribute('title')).toBe('up when the connection was lost; not known now');
+    act(() => useStore.getState().setStatus('connected'));
+    expect(dots()).toEqual(['health health-up', 'health health-up']);
+  });
+});
+
+describe('<Board/> member status', () => {
+  const view = mountPerTest();
+
+  it("draws a member unreachable from this observer apart from a member that is down: a dashed amber marker that says it is not down", () => {
+    act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c', { status: 'down', reachable: false })], [child('r1'), child('r2', { node: 'b', owner: 'b' })])));
+    act(() => useStore.getState().setStatus('connected'));
+    view.render(<Board />);
+    const column = (n: string) => view.container.querySelector<HTMLElement>(`[data-testid="node-column"][data-node="${n}"]`)!;
+
+    const b = column('b');
+    expect(b.className).toContain('node-unreachable');
+    expect(b.className).not.toContain('node-down');
+    expect(b.querySelector('[data-testid="node-health"]')?.className).toBe('health health-unreachable');
+    expect(b.querySelector('[data-testid="node-health"]')?.getAttribute('title')).toContain('unreachable from this observer; the other members still hear it');
+    const tag = b.querySelector('[data-testid="node-status"]')!;
+    expect([tag.textContent, tag.className]).toEqual(['unreachable', 'tag state-unreachable']);
+    expect(tag.getAttribute('title')).toContain('so it is not down');
+    // Its children are still drawn where they run.
+    expect(b.querySelector('[data-testid="child-count"]')?.textContent).toBe('1 child');
+
+    const c = column('c');
+    expect(c.className).toContain('node-down');
+    expect(c.querySelector('[data-testid="node-health"]')?.className).toBe('health health-down');
+    expect(c.querySelector('[data-testid="node-status"]')?.className).toBe('tag state-down');
+    expect(column('a').querySelector('[data-testid="node-status"]')).toBeNull();
+  });
+});
+
+describe('<Board/> gone and down members', () => {
+  const view = mountPerTest();
+  const column = (n: string) => view.container.querySelector<HTMLElement>(`[data-testid="node-column"][data-node="${n}"]`);
+  const buttons = (n: string) => [...column(n)!.querySelectorAll('.node-header button.node-action')].map((b) => b.textContent);
+
+  it('offers Drain only on a member that runs; Undrain stays while a down member drains; an empty column of a gone member can be dismissed, and comes back', () => {
+    const members = [member('a'), member('b', { status: 'down', reachable: false }), member('c', { status: 'down', reachable: false, draining: true }), member('d', { status: 'unreachable', reachable: false })];
+    const operator = { access: 'operator' as const, readOnly: false };
+    act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], operator)));
+    view.render(<Board />);
+    expect(buttons('a')).toEqual(['Drain']);
+    expect(buttons('b')).toEqual(['Dismiss']);
+    expect(buttons('c')).toEqual(['Undrain', 'Dismiss']);
+    expect(buttons('d')).toEqual(['Drain']);
+
+    act(() => [...column('b')!.querySelectorAll('button')].find((b) => b.textContent === 'Dismiss')!.click());
+    expect(column('b')).toBeNull();
+    expect(view.container.querySelector('[data-testid="dismissed-nodes"]')?.textContent).toContain('1 gone node dismissed');
+    act(() => view.container.querySelector<HTMLButtonElement>('[data-testid="dismissed-nodes"] button')!.click());
+    expect(column('b')).not.toBeNull();
+
+    // Dismissed, then back up: its column shows again by itself; a new incarnation too.
+    act(() => [...column('b')!.querySelectorAll('button')].find((b) => b.textContent === 'Dismiss')!.click());
+    act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'up' })], [child('r1')], operator)));
+    expect(column('b')).not.toBeNull();
+    act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'down', incarnation: 'fedcba9876543210' })], [child('r1')], operator)));
+    expect(column('b')).not.toBeNull();
+    // Read-only sessions may dismiss too (it changes this window only), but get no Drain.
+    act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], { access: 'viewer', readOnly: true })));
+    expect(buttons('a')).toEqual([]);
+    expect(buttons('c')).toEqual(['Dismiss']);
+    // b is this incarnation again, still down: the dismissal holds.
+    expect(column('b')).toBeNull();
+  });
+});
+
+describe('<Board/> bulk actions on the filtered set', () => {
+  const view = mountPerTest();
+  beforeEach(() => {
+    gateway.sendCommand.mockReset();
+  });
+  const state = () => clusterOf([member('a'), member('b')], [failing('f1'), failing('f2'), failing('f3', 'b'), child('r1'), child('r2', { node: 'b', owner: 'b' })], { access: 'operator', readOnly: false });
+  const bulk = () => view.container.querySelector<HTMLElement>('[data-testid="bulk-actions"]');
+  const button = (root: ParentNode, text: string) => [...root.querySelectorAll('button')].find((b) => b.textContent === text);
+
+  it('appear only with a filter on, for operators', () => {
+    act(() => useStore.getState().applySnapshot(state()));
+    view.render(<Board />);
+    expect(bulk()).toBeNull();
+    act(() => useStore.getState().setFilter('r'));
+    expect(bulk()).not.toBeNull();
+    act(() => useStore.getState().applySnapshot({ ...state(), access: 'viewer', readOnly: true }));
+    expect(bulk()).toBeNull();
+  });
+
+  it('Stop N stops exactly the children shown, after one confirmation naming the count, and sums up what came of each', async () => {
+    gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string }) => (args.id === 'f2' ? { ok: false, error: { code: 'not-found', message: 'no child f2' } } : { ok: true, result: null }));
+    act(() => useStore.getState().applySnapshot(state()));
+    act(() => useStore.getState().toggleStatusFilter('failing'));
+    view.render(<Board />);
+    expect(bulk()!.textContent).toContain('The 3 children shown (status failing):');
+    act(() => button(bulk()!, 'Stop 3')!.click());
+    const dialog = view.container.querySelector<HTMLElement>('[role="dialog"]')!;
+    expect(dialog.querySelector('h2')?.textContent).toBe('Stop 3 children?');
+    expect(dialog.textContent).toContain('f1, f2, f3');
+    expect(gateway.sendCommand).not.toHaveBeenCalled();
+    await act(async () => button(dialog, 'Stop 3')!.click());
+    expect(view.container.querySelectorAll('[role="dialog"]')).toHaveLength(0);
+    expect(gateway.sendCommand.mock.calls.map((c) => [c[0], (c[1] as { id: string }).id]).sort()).toEqual([
+      ['stop', 'f1'],
+      ['stop', 'f2'],
+      ['stop', 'f3'],
+    ]);
+    const result = view.container.querySelector<HTMLElement>('[data-testid="bulk-result"]')!;
+    expect(result.querySelector('strong')?.textContent).toBe('Stopped 2 of 3');
+    expect(result.textContent).toContain('1 failed (1 not-found)');
+    expect([...result.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['f2: not-found: no child f2']);
+  });
+
+  it('Move N to… pins each child shown to the chosen node, marks it moving, and a search narrows the set', async () => {
+    gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string; node: string }) => ({ ok: true, result: { id: args.id, node: args.node, pid: `${args.node}/x/1` } }));
+    act(() => useStore.getState().applySnapshot(state()));
+    act(() => useStore.getState().setFilter('r1'));
+    view.render(<Board />);
+    const select = bulk()!.querySelector<HTMLSelectElement>('select')!;
+    expect([...select.options].map((o) => o.value)).toEqual(['a', 'b']);
+    act(() => {
+      select.value = 'b';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    act(() => button(bulk()!, 'Move 1 to')!.click());
+    const dialog = view.container.querySelector<HTMLElement>('[role="dialog"]')!;
+    expect(dialog.querySelector('h2')?.textContent).toBe('Move 1 child to b?');
+    await act(async () => button(dialog, 'Move 1')!.click());
+    expect(gateway.sendCommand.mock.calls).toEqual([['move', { id: 'r1', node: 'b' }]]);
+    expect(useStore.getState().moving).toEqual({ r1: 'b' });
+    expect(view.container.querySelector('[data-testid="bulk-result"] strong')?.textContent).toBe('Moved to b: 1 of 1');
+  });
+});

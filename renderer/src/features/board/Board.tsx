@@ -1,0 +1,295 @@
+/**
+ * Placement board: the "needs attention" lane, a toolbar (search, status
+ * counts that filter the board, start), a column per member node (after a
+ * "Not running" column when some child runs nowhere) and a card per child. Drag a card onto another node, confirm, and
+ * the app asks the cluster to move (pin) the child there; the card shows
+ * "moving" until the cluster reports it on the new node — the board never
+ * moves a card on its own say-so. Cards that changed node are animated in.
+ *
+ * A member the observer alone lost (`unreachable`: the other members still
+ * hear it) is drawn apart from one that is down: an amber dashed marker and
+ * tag with that explanation, its column not dimmed as a failure
+ * (member-status.ts). Drain is offered only for a member that runs (not
+ * one down or gone; Undrain stays while it drains). The column of a member
+ * that is down or gone, with nothing on it, can be dismissed: hidden in
+ * this window (ui.ts says why it is not `forget`), back with "Show".
+ *
+ * With a search or a status filter on, operators get bulk actions on
+ * exactly the children shown (BulkActions: Stop N, Move N to…).
+ *
+ * Columns are virtualised (only visible cards are in the DOM), so thousands
+ * of children stay smooth. Keyboard: Tab reaches a column's first card,
+ * arrows move between cards and columns, Enter opens the child's detail.
+ */
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useShallow } from 'zustand/react/shallow';
+import type { ChildView, MemberView } from 'pogo-core/observer-state';
+import { runCommand } from '../../gateway/client';
+import { requestMove } from '../../gateway/move';
+import { boardIndex } from '../../store/board-index';
+import { filterColumns, selectMemberNodes } from '../../store/cluster';
+import { selectStale } from '../../store/connection';
+import { useStore } from '../../store/index';
+import { isDismissed } from '../../store/ui';
+import { AttentionLane } from './AttentionLane';
+import { BulkActions } from './BulkActions';
+import { ConfirmDialog } from '../../shared/ConfirmDialog';
+import { isGone, offersDrain, statusTagClass, statusTitle } from '../../shared/member-status';
+import { StatusCounts } from './StatusCounts';
+
+const CARD_HEIGHT = 64;
+
+function focusCard(column: Element | null | undefined, index: number): void {
+  column?.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus();
+}
+
+function ChildCard({ child, index, readOnly }: { child: ChildView; index: number; readOnly: boolean }) {
+  const moving = useStore((s) => s.moving[child.id]);
+  const arrived = useStore((s) => s.arrived[child.id]);
+  const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === child.id);
+  const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
+  return (
+    <div
+      className={`card status-${child.status}${moving ? ' moving' : ''}${arrived ? ' arrived' : ''}${selected ? ' selected' : ''}`}
+      data-testid="child-card"
+      data-child={child.id}
+      data-index={index}
+      role="button"
+      tabIndex={index === 0 ? 0 : -1}
+      aria-label={`${child.id}, ${child.status}${child.pin ? `, pinned to ${child.pin}` : ''}`}
+      draggable={!readOnly}
+      onDragStart={(e) => {
+        e.dataTransfer.setData('text/plain', child.id);
+        e.dataTransfer.effectAllowed = 'move';
+      }}
+      onClick={() => useStore.getState().select({ kind: 'child', id: child.id })}
+    >
+      <div className="card-line">
+        <span className="card-id">{child.id}</span>
+        {child.restarts > 0 && (
+          <span className="tag" title="restarts in place">
+            ↻ {child.restarts}
+          </span>
+        )}
+      </div>
+      <div className="card-line">
+        <span className="muted card-what">{child.worker ?? child.command}</span>
+        {child.pin && <span className="tag pin">pinned</span>}
+        {states.map((s) => (
+          <span key={s} className={`tag state-${s}`}>
+            {s}
+          </span>
+        ))}
+        {moving && <span className="tag moving-tag">moving → {moving}</span>}
+        {arrived && <span className="tag arrived-tag">from {arrived.from}</span>}
+      </div>
+    </div>
+  );
+}
+
+function NodeColumn(props: { node: MemberView | null; children: readonly ChildView[]; total: number; readOnly: boolean; stale: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
+  const { node, children, readOnly, stale } = props;
+  const name = node?.name ?? '';
+  const listRef = useRef<HTMLDivElement>(null);
+  const [over, setOver] = useState(false);
+  const virtual = useVirtualizer({ count: children.length, getScrollElement: () => listRef.current, estimateSize: () => CARD_HEIGHT, overscan: 8 });
+  const load = props.total > 0 ? Math.round((children.length / props.total) * 100) : 0;
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
+    const index = Number((e.target as HTMLElement).dataset['index']);
+    if (!Number.isInteger(index)) return;
+    const move = (to: number): void => {
+      if (to < 0 || to >= children.length) return;
+      virtual.scrollToIndex(to);
+      requestAnimationFrame(() => focusCard(listRef.current, to));
+    };
+    if (e.key === 'ArrowDown') move(index + 1);
+    else if (e.key === 'ArrowUp') move(index - 1);
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const columns = [...document.querySelectorAll('[data-testid="node-column"]')];
+      const at = columns.indexOf(e.currentTarget.closest('[data-testid="node-column"]')!);
+      focusCard(columns[at + (e.key === 'ArrowLeft' ? -1 : 1)], 0);
+    } else if (e.key === 'Enter' || e.key === ' ') useStore.getState().select({ kind: 'child', id: children[index]!.id });
+    else return;
+    e.preventDefault();
+  };
+
+  return (
+    <div
+      className={`node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`}
+      data-testid="node-column"
+      data-node={name || undefined}
+      onDragOver={(e) => {
+        if (readOnly || !node) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'move';
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        if (node) props.onDrop(e.dataTransfer.getData('text/plain'), node.name);
+      }}
+    >
+      <header className="node-header">
+        <div className="node-title">
+          <span
+            className={`health health-${stale ? 'stale' : (node?.status ?? 'none')}`}
+            data-testid="node-health"
+            title={stale ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now` : node ? statusTitle(node.status) : 'not running anywhere'}
+            aria-hidden="true"
+          />
+          {node ? (
+            <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name })}>
+              <strong>{name}</strong>
+            </button>
+          ) : (
+            <strong>Not running</strong>
+          )}
+          {node && node.status !== 'up' && (
+            <span className={`tag ${statusTagClass(node.status)}`} title={statusTitle(node.status)} data-testid="node-status">
+              {node.status}
+            </span>
+          )}
+          {node?.draining && <span className="tag warn">draining</span>}
+          {node && !node.reachable && node.status === 'up' && (
+            <span className="tag" title="The observer is not linked to it: its state comes from the other members">
+              not linked to observer
+            </span>
+          )}
+          {node && !readOnly && (node.draining || offersDrain(node.status)) && (
+            <button type="button" className="node-action" onClick={() => props.onDrain(name, !node.draining)}>
+              {node.draining ? 'Undrain' : 'Drain'}
+            </button>
+          )}
+          {node && isGone(node.status) && children.length === 0 && (
+            <button type="button" className="node-action" onClick={() => useStore.getState().dismissNode(node)} title={`Hide this column in this window while ${name} stays ${node.status} (the cluster keeps it in its member table until it reaps it)`}>
+              Dismiss
+            </button>
+          )}
+        </div>
+        <div className="node-meta">
+          <span className="muted" data-testid="child-count">
+            {children.length} {children.length === 1 ? 'child' : 'children'}
+          </span>
+          {node && (
+            <span className="load" title={`${load}% of the cluster's children`}>
+              <span className="load-bar" style={{ width: `${Math.min(100, load)}%` }} />
+            </span>
+          )}
+          {node &&
+            Object.entries(node.labels).map(([k, v]) => (
+              <span key={k} className="tag label">
+                {k}={v}
+              </span>
+            ))}
+        </div>
+      </header>
+      <div className="cards" ref={listRef} onKeyDown={onKeyDown}>
+        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+          {virtual.getVirtualItems().map((item) => (
+            <div key={children[item.index]!.id} className="card-slot" style={{ transform: `translateY(${item.start}px)`, height: CARD_HEIGHT }}>
+              <ChildCard child={children[item.index]!} index={item.index} readOnly={readOnly} />
+            </div>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export function Board() {
+  const members = useStore(useShallow(selectMemberNodes));
+  const dismissed = useStore((s) => s.dismissed);
+  const nodes = useMemo(() => members.filter((m) => !isDismissed(m, dismissed)), [members, dismissed]);
+  const hidden = members.length - nodes.length;
+  // Not the whole cluster object: a patch of events or resources alone must not redraw the board.
+  const children = useStore((s) => s.cluster?.children);
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
+  const filter = useStore((s) => s.filter);
+  const statusFilter = useStore((s) => s.statusFilter);
+  const stale = useStore(selectStale);
+  const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
+  const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
+  const index = boardIndex(children);
+  const byNode = useMemo(() => filterColumns(index.byNode, filter, statusFilter), [index.byNode, filter, statusFilter]);
+  const total = index.total;
+  const filtered = filter.trim() !== '' || statusFilter !== null;
+  // The children on screen, column by column: what a bulk action acts on (offered only with a filter on,
+  // so the unfiltered board, redrawn after every patch, does not list its 20,000 ids each time).
+  const shownIds = useMemo(() => (filtered ? ['', ...nodes.map((n) => n.name)].flatMap((name) => (byNode[name] ?? []).map((c) => c.id)) : []), [filtered, byNode, nodes]);
+  const shown = filtered ? shownIds.length : total;
+  const describeFilter = [statusFilter !== null ? `status ${statusFilter}` : '', filter.trim() !== '' ? `search “${filter.trim()}”` : ''].filter(Boolean).join(', ');
+
+  async function confirmMove(): Promise<void> {
+    if (!pending) return;
+    const { id, to } = pending;
+    setPending(null);
+    await requestMove(id, to);
+  }
+
+  return (
+    <section className="board-view" aria-label="Placement board">
+      <AttentionLane />
+      <div className="toolbar">
+        <input id="board-search" type="search" aria-label="Search children" placeholder="Search children (/): id, worker, node, status, pinned" value={filter} onChange={(e) => useStore.getState().setFilter(e.target.value)} />
+        <StatusCounts shown={shown} />
+        {hidden > 0 && (
+          <span className="filter-chip" data-testid="dismissed-nodes">
+            {hidden} gone {hidden === 1 ? 'node' : 'nodes'} dismissed
+            <button type="button" className="link" onClick={() => useStore.getState().restoreNodes()} title="Show the dismissed columns again">
+              Show
+            </button>
+          </span>
+        )}
+        <span className="header-spacer" />
+        {!readOnly && (
+          <button type="button" className="primary" onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
+            Start child
+          </button>
+        )}
+      </div>
+      {!readOnly && filtered && <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />}
+      <div className="board">
+        {(byNode[''] ?? []).length > 0 && <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />}
+        {nodes.map((node) => (
+          <NodeColumn
+            key={node.name}
+            node={node}
+            children={byNode[node.name] ?? []}
+            total={total}
+            readOnly={readOnly}
+            stale={stale}
+            onDrain={(n, drain) => setDrainAsk({ node: n, drain })}
+            onDrop={(id, to) => {
+              const child = useStore.getState().cluster?.children[id];
+              if (!readOnly && child && child.node !== to) setPending({ id, from: child.node ?? 'no node', to });
+            }}
+          />
+        ))}
+      </div>
+      {pending && (
+        <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
+          Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec asks for start-first.
+        </ConfirmDialog>
+      )}
+      {drainAsk && (
+        <ConfirmDialog
+          id="drain-title"
+          title={`${drainAsk.drain ? 'Drain' : 'Undrain'} ${drainAsk.node}?`}
+          action={drainAsk.drain ? 'Drain' : 'Undrain'}
+          onCancel={() => setDrainAsk(null)}
+          onConfirm={() => {
+            const { node, drain } = drainAsk;
+            setDrainAsk(null);
+            void runCommand(drain ? 'drain' : 'undrain', { node });
+          }}
+        >
+          {drainAsk.drain ? `Every child on ${drainAsk.node} moves to other nodes, and nothing new starts there.` : `${drainAsk.node} takes children again.`}
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * The board's status counts, which are also its status filter: each count
+ * ("1 failing") is a toggle button that shows only the children with that
+ * status; pressing it again, or the "×" of the filter chip, shows all. A
+ * status with no children is not listed, unless it is the active filter
+ * (so the filter stays visible and can be cleared).
+ */
+import { boardIndex } from '../../store/board-index';
+import { useStore } from '../../store/index';
+
+/** Problems first. */
+export const STATUS_ORDER = ['failing', 'duplicate', 'unplaceable', 'moving', 'pending', 'running'] as const;
+
+export function StatusCounts({ shown }: { shown: number }) {
+  const children = useStore((s) => s.cluster?.children);
+  const active = useStore((s) => s.statusFilter);
+  const search = useStore((s) => s.filter);
+  const { counts, total } = boardIndex(children);
+  const statuses = [...STATUS_ORDER, ...[...counts.keys()].filter((s) => !(STATUS_ORDER as readonly string[]).includes(s))];
+  const filtered = search !== '' || active !== null;
+
+  return (
+    <div className="status-counts" role="group" aria-label="Filter by status" data-testid="board-counts">
+      <span className="muted">
+        {filtered ? `${shown} of ${total}` : total} {total === 1 ? 'child' : 'children'}
+      </span>
+      {statuses
+        .filter((s) => (counts.get(s) ?? 0) > 0 || s === active)
+        .map((s) => (
+          <button
+            key={s}
+            type="button"
+            className={`status-count state-${s}${s === active ? ' active' : ''}`}
+            aria-pressed={s === active}
+            data-status={s}
+            title={s === active ? 'Show every child again' : `Show only ${s} children`}
+            onClick={() => useStore.getState().toggleStatusFilter(s)}
+          >
+            {counts.get(s) ?? 0} {s}
+          </button>
+        ))}
+      {active !== null && (
+        <span className="filter-chip" data-testid="status-filter">
+          showing {active} only
+          <button type="button" aria-label="Clear the status filter" title="Show every child again" onClick={() => useStore.getState().toggleStatusFilter(null)}>
+            ×
+          </button>
+        </span>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,343 @@
+/**
+ * Child detail panel: what the cluster says about one child (where it runs,
+ * its pin, restarts, failures per node), why it is there (`explain`: each
+ * candidate node's score and verdict), a live tail of its output when it is
+ * an OS process (ChildOutput.tsx), and its history (the cluster events for its id, newest first).
+ *
+ * Operators get the commands, each confirmed: Restart (in place: a new
+ * instance on the same node, the child does not move), Stop, Move to… (a
+ * select of member nodes — the keyboard alternative to dragging its card)
+ * and Unpin. A move is shown as "moving" until the cluster reports the
+ * child there, exactly as on the board; a restart says which instance
+ * replaced which. They may also send the child a message and see its reply
+ * (SendMessage.tsx).
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { CandidateVerdict, Explanation } from 'pogo-core';
+import type { ChildView } from 'pogo-core/observer-state';
+import type { CommandFailure } from 'pogo-core/ui-protocol';
+import { ConfirmDialog } from '../../shared/ConfirmDialog';
+import { CloseButton, Field } from '../../shared/DetailParts';
+import { runCommand, sendCommand } from '../../gateway/client';
+import { requestMove } from '../../gateway/move';
+import { selectMemberNodes } from '../../store/cluster';
+import { useStore } from '../../store/index';
+import { OutputSection } from './ChildOutput';
+import { SendMessage } from './SendMessage';
+import { HistoryList, useHistory } from '../timeline/HistoryList';
+import '../../shared/detail.css';
+
+/** Newest entries shown in the history. */
+const HISTORY_LIMIT = 100;
+
+function errorText(error: CommandFailure): string {
+  return `${error.code}: ${error.message}`;
+}
+
+/** Why a candidate won, lost or was excluded. */
+function verdictOf(v: CandidateVerdict, x: Explanation): { text: string; kind: 'owner' | 'eligible' | 'excluded' } {
+  if (v.node === x.owner) return { text: x.by === 'pin' ? 'owner: pinned here' : 'owner: highest score', kind: 'owner' };
+  if (v.score !== undefined) return { text: x.by === 'pin' ? 'eligible, but the pin wins' : 'eligible, lower score', kind: 'eligible' };
+  return { text: `excluded: ${v.excludedBy.join(', ')}`, kind: 'excluded' };
+}
+
+function formatScore(score: number | undefined): string {
+  if (score === undefined) return '—';
+  return Math.abs(score) >= 1000 ? score.toExponential(3) : score.toPrecision(4);
+}
+
+function ExplainSection({ id, child }: { id: string; child: ChildView }) {
+  const [explanation, setExplanation] = useState<Explanation | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    const reply = await sendCommand('explain', { id });
+    setLoading(false);
+    if (reply.ok) {
+      setExplanation(reply.result);
+      setError(null);
+    } else {
+      setExplanation(null);
+      setError(errorText(reply.error));
+    }
+  }, [id]);
+
+  // On open, and again when the cluster moves or re-pins the child.
+  useEffect(() => {
+    void load();
+  }, [load, child.node, child.pin, child.status]);
+
+  const x = explanation;
+  return (
+    <section className="detail-section" aria-label="Placement">
+      <div className="section-head">
+        <h3>Why it is here</h3>
+        <button type="button" onClick={() => void load()} disabled={loading}>
+          {loading ? 'Loading…' : 'Refresh'}
+        </button>
+      </div>
+      {error && (
+        <p className="detail-error" role="status">
+          {error}
+        </p>
+      )}
+      {x && (
+        <>
+          <p className="muted explain-summary">
+            {x.owner ? (
+              <>
+                Placement picks <strong>{x.owner}</strong>
+                {x.by === 'pin' ? ' because the child is pinned there.' : ' by rendezvous hashing: the highest score among eligible nodes.'}
+              </>
+            ) : (
+              'No node can run it: every candidate is excluded.'
+            )}
+            {x.pin && x.by !== 'pin' && ` Its pin to ${x.pin} does not apply: that node is not eligible.`}
+            {x.paused && ' Rebalancing is paused, so it may stay where it runs.'}
+            {x.instances.length > 1 && ` ${x.instances.length} instances run right now (${x.instances.map((i) => i.node).join(', ')}).`}
+          </p>
+          <table className="detail-table explain-table">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col" className="num">
+                  Score
+                </th>
+                <th scope="col">Verdict</th>
+              </tr>
+            </thead>
+            <tbody>
+              {x.candidates.filter((v) => !v.excludedBy.includes('observer')).map((v) => {
+                const verdict = verdictOf(v, x);
+                return (
+                  <tr key={v.node} className={`verdict-${verdict.kind}`} data-node={v.node}>
+                    <td>
+                      <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
+                        {v.node}
+                      </button>
+                    </td>
+                    <td className="num">{formatScore(v.score)}</td>
+                    <td>{verdict.text}</td>
+                  </tr>
+                );
+              })}
+              {x.candidates.length === 0 && (
+                <tr>
+                  <td colSpan={3} className="muted">
+                    No candidate nodes.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function HistorySection({ id }: { id: string }) {
+  const mine = useHistory({ kind: 'child', id }, HISTORY_LIMIT);
+  return (
+    <section className="detail-section" aria-label="History">
+      <h3>History</h3>
+      {mine.length === 0 ? <p className="muted">No events for this child in the gateway&apos;s history.</p> : <HistoryList entries={mine} />}
+    </section>
+  );
+}
+
+type Ask = { kind: 'stop' } | { kind: 'restart' } | { kind: 'move'; to: string } | { kind: 'unpin' };
+
+function Actions({ child }: { child: ChildView }) {
+  const nodes = useStore(useShallow(selectMemberNodes));
+  const moving = useStore((s) => s.moving[child.id]);
+  const targets = nodes.filter((n) => n.name !== child.node);
+  const [to, setTo] = useState('');
+  const [ask, setAsk] = useState<Ask | null>(null);
+  const [restarting, setRestarting] = useState(false);
+  const [restarted, setRestarted] = useState<{ from: string | null; to: string; node: string } | null>(null);
+  const target = targets.some((n) => n.name === to) ? to : (targets[0]?.name ?? '');
+
+  async function confirm(): Promise<void> {
+    if (!ask) return;
+    setAsk(null);
+    if (ask.kind === 'stop') await runCommand('stop', { id: child.id });
+    else if (ask.kind === 'unpin') await runCommand('unpin', { id: child.id });
+    else if (ask.kind === 'restart') {
+      const before = child.pid;
+      setRestarted(null);
+      setRestarting(true);
+      const reply = await runCommand('restart', { id: child.id });
+      setRestarting(false);
+      if (reply.ok) setRestarted({ from: before, to: reply.result.pid, node: reply.result.node });
+    } else await requestMove(child.id, ask.to);
+  }
+
+  return (
+    <section className="detail-section detail-actions" aria-label="Actions">
+      <div className="action-row">
+        <label htmlFor={`move-to-${child.id}`}>Move to</label>
+        <select id={`move-to-${child.id}`} value={target} onChange={(e) => setTo(e.target.value)} disabled={targets.length === 0}>
+          {targets.map((n) => (
+            <option key={n.name} value={n.name}>
+              {n.name}
+              {n.status !== 'up' ? ` (${n.status})` : n.draining ? ' (draining)' : ''}
+            </option>
+          ))}
+        </select>
+        <button type="button" disabled={!target || moving !== undefined} onClick={() => setAsk({ kind: 'move', to: target })} title="Pin the child to this node (the same as dragging its card)">
+          Move
+        </button>
+      </div>
+      <div className="action-row">
+        <button type="button" disabled={!child.node || restarting} onClick={() => setAsk({ kind: 'restart' })} title={child.node ? `Stop its instance on ${child.node} and start a new one there` : 'It runs on no node: nothing to restart'}>
+          {restarting ? 'Restarting…' : 'Restart'}
+        </button>
+        {child.pin && (
+          <button type="button" onClick={() => setAsk({ kind: 'unpin' })}>
+            Unpin
+          </button>
+        )}
+        <span className="header-spacer" />
+        <button type="button" className="danger" onClick={() => setAsk({ kind: 'stop' })}>
+          Stop
+        </button>
+      </div>
+      {moving && <p className="muted">Moving to {moving}: waiting for the cluster to report it there.</p>}
+      {restarted && (
+        <p className="muted" role="status" data-testid="restarted">
+          Restarted on {restarted.node}: new instance <code className="wrap">{restarted.to}</code>
+          {restarted.from && restarted.from !== restarted.to ? (
+            <>
+              {' '}
+              (was <code className="wrap">{restarted.from}</code>)
+            </>
+          ) : null}
+          .
+        </p>
+      )}
+      {ask?.kind === 'restart' && (
+        <ConfirmDialog id="detail-restart-title" title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          Its instance on <strong>{child.node}</strong> is stopped (gracefully, as its spec says) and a new one is started there. It does not move, and its spec and pin stay as they are.
+        </ConfirmDialog>
+      )}
+      {ask?.kind === 'move' && (
+        <ConfirmDialog id="detail-move-title" title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its spec asks for start-first.
+        </ConfirmDialog>
+      )}
+      {ask?.kind === 'unpin' && (
+        <ConfirmDialog id="detail-unpin-title" title={`Unpin ${child.id}?`} action="Unpin" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          Placement decides again where <code>{child.id}</code> runs (pinned to {child.pin} now): it may move to the node rendezvous hashing picks.
+        </ConfirmDialog>
+      )}
+      {ask?.kind === 'stop' && (
+        <ConfirmDialog id="detail-stop-title" title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+          <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to undo.
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}
+
+export function ChildDetail({ id }: { id: string }) {
+  const child = useStore((s) => s.cluster?.children[id]);
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
+  const moving = useStore((s) => s.moving[id]);
+
+  if (!child) {
+    return (
+      <aside className="panel detail" aria-label={`Child ${id}`}>
+        <header className="detail-header">
+          <h2 className="detail-title">{id}</h2>
+          <CloseButton />
+        </header>
+        <p className="detail-gone" role="status">
+          {id} is no longer in the cluster: it was stopped (or, if temporary, it exited and was removed).
+        </p>
+        <HistorySection id={id} />
+      </aside>
+    );
+  }
+
+  return (
+    <aside className="panel detail" aria-label={`Child ${id}`}>
+      <header className="detail-header">
+        <h2 className="detail-title">{id}</h2>
+        <span className={`tag state-${child.status}`} data-testid="child-status">
+          {child.status}
+        </span>
+        {child.pin && <span className="tag pin">pinned</span>}
+        {moving && <span className="tag state-moving">moving → {moving}</span>}
+        <CloseButton />
+      </header>
+      <dl className="fields">
+        <Field label="Status">{child.status}</Field>
+        <Field label="Node">
+          {child.node ? (
+            <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: child.node! })}>
+              {child.node}
+            </button>
+          ) : (
+            <span className="muted">not running</span>
+          )}
+        </Field>
+        <Field label="Pid">{child.pid ? <code className="wrap">{child.pid}</code> : <span className="muted">—</span>}</Field>
+        <Field label="Pin">{child.pin ?? <span className="muted">none (placed by hashing)</span>}</Field>
+        <Field label="Restarts">{child.restarts}</Field>
+        <Field label="Instances">
+          {child.instances.length === 0 ? <span className="muted">none</span> : child.instances.length === 1 ? '1' : <span className="warn-text">{`${child.instances.length}: ${child.instances.map((i) => i.node).join(', ')}`}</span>}
+        </Field>
+        {child.worker !== null ? (
+          <Field label="Worker">
+            <code>{child.worker}</code>
+          </Field>
+        ) : (
+          <Field label="Command">
+            <code className="wrap">{child.command}</code>
+          </Field>
+        )}
+        <Field label="Restart">{child.restart}</Field>
+        <Field label="Handoff">{child.handoff}</Field>
+        {child.lastError && (
+          <Field label="Last error">
+            <span className="bad-text">{child.lastError}</span>
+          </Field>
+        )}
+      </dl>
+      {child.failures.length > 0 && (
+        <section className="detail-section" aria-label="Failures">
+          <h3>Start failures per node</h3>
+          <table className="detail-table">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col" className="num">
+                  Failures
+                </th>
+                <th scope="col">Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {child.failures.map((f) => (
+                <tr key={f.node}>
+                  <td>{f.node}</td>
+                  <td className="num">{f.failures}</td>
+                  <td className="bad-text">{f.lastError}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {!readOnly && <Actions child={child} />}
+      {!readOnly && <SendMessage id={id} />}
+      <ExplainSection id={id} child={child} />
+      <OutputSection id={id} child={child} />
+      <HistorySection id={id} />
+    </aside>
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * Connection-state badge for the header: always visible (DESIGN §4,
+ * "connection state always visible"). Its tooltip also counts the observer
+ * and `pogo ctl` sessions the gateway has seen join (the state's
+ * `sessions`): they are not cluster events, so they stay off the timeline
+ * and are only counted here, quietly.
+ */
+import { selectConnectionStatus, type ConnectionStatus } from '../../store/connection';
+import { useStore } from '../../store/index';
+
+const LABELS: Record<ConnectionStatus, string> = {
+  disconnected: 'not connected',
+  connecting: 'connecting…',
+  connected: 'connected',
+  reconnecting: 'reconnecting…',
+  lost: 'connection lost',
+};
+
+/** "3 observer or pogo ctl sessions have joined since the gateway started". */
+export function sessionsText(sessions: number): string {
+  return `${sessions} observer or pogo ctl ${sessions === 1 ? 'session has' : 'sessions have'} joined since the gateway started`;
+}
+
+export function ConnectionBadge() {
+  const status = useStore(selectConnectionStatus);
+  const sessions = useStore((s) => s.cluster?.sessions);
+  return (
+    <span className="badge" data-status={status} data-testid="connection-badge" role="status" aria-live="polite" title={sessions === undefined ? undefined : `${LABELS[status]} · ${sessionsText(sessions)}`}>
+      <span className="badge-dot" aria-hidden="true" />
+      {LABELS[status]}
+    </span>
+  );
+}

@@ -1,0 +1,37 @@
+/** Cluster-wide rebalancing pause: shows the state; an operator can pause or resume (confirmed). */
+import { useState } from 'react';
+import { runCommand } from '../../gateway/client';
+import { useStore } from '../../store/index';
+import { ConfirmDialog } from '../../shared/ConfirmDialog';
+
+export function PauseControl() {
+  const paused = useStore((s) => s.cluster?.paused ?? false);
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
+  const [asking, setAsking] = useState(false);
+  return (
+    <>
+      {paused && <span className="tag warn">rebalancing paused</span>}
+      {!readOnly && (
+        <button type="button" onClick={() => setAsking(true)}>
+          {paused ? 'Resume rebalancing' : 'Pause rebalancing'}
+        </button>
+      )}
+      {asking && (
+        <ConfirmDialog
+          id="pause-title"
+          title={paused ? 'Resume rebalancing?' : 'Pause rebalancing?'}
+          action={paused ? 'Resume' : 'Pause'}
+          onCancel={() => setAsking(false)}
+          onConfirm={() => {
+            setAsking(false);
+            void runCommand(paused ? 'resume' : 'pause');
+          }}
+        >
+          {paused
+            ? 'Children move again to where placement puts them; moves are rate-limited.'
+            : 'Children stay where they run when nodes join; children of a node that dies still restart elsewhere, and pins and drains still act.'}
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

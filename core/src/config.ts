@@ -263,7 +263,7 @@ function convert(f: ConfigField, value: unknown, source: string, problems: strin
 /** Where loadConfig reads settings from: command-line flags, the environment, a JSON file. */
 export interface ConfigSources {
   /** Values from command-line flags, keyed by config key (strings as typed, or already typed). */
-  flags?: Raw;
+  flags?: Record<string, unknown>;
   /** Usually `process.env`. */
   env?: Record<string, string | undefined>;
   /** Path of a JSON config file. */

@@ -37,7 +37,7 @@ import type { NodeConfig } from './config.js';
 import { ConfigError, loadConfig, readTls, type NodeConfigInput } from './config.js';
 import { parseChildSpec, type ChildSpec } from './supervisor/child-spec.js';
 import { ProcessGroups } from './groups.js';
-import { LinkLayer, type Link } from './link.js';
+import { LinkLayer, type Link, type LinkStats } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type LinkMessage, type Pid, type Role, type StoreMessage } from './protocol.js';
@@ -103,7 +103,7 @@ export interface NodeStatus {
   /** Each DNS seed: the addresses it gives now, and why none when it gives none. */
   discovery: DiscoveryStatus[];
   groups: ReturnType<ProcessGroups['snapshot']>;
-  stats: LinkLayer['stats'] & { bytesIn?: number; bytesOut?: number };
+  stats: LinkStats & { bytesIn?: number; bytesOut?: number };
   supervisor: {
     ready: boolean;
     paused: boolean;

@@ -52,14 +52,15 @@ export interface MemoryNetworkOptions {
   connectTimeoutMs?: number;
 }
 
-interface Frame {
+/** A frame in flight on a Pipe: what it carries and when (clock ms) it may be delivered. */
+export interface Frame {
   readonly readyAt: number;
   readonly kind: 'open' | 'message' | 'close';
   readonly payload: unknown;
 }
 
 /** One direction of a connection: frames travelling from `from` to `to`. */
-class Pipe {
+export class Pipe {
   readonly queue: Frame[] = [];
   timer: TimerHandle | undefined;
   lastReadyAt = 0;

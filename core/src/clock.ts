@@ -11,7 +11,9 @@
  * `clearTimeout` on a fired or cleared handle is a no-op.
  */
 
+/** A timer returned by Clock.setTimeout, to pass to Clock.clearTimeout. */
 export interface TimerHandle {
+  /** Identifies the timer within the clock that created it (unique per clock, increasing). */
   readonly id: number;
 }
 
@@ -19,7 +21,9 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the Unix epoch (SystemClock) or since the start of the simulation. */
   now(): number;
+  /** Runs `fn` once, at least `ms` milliseconds from now (a negative `ms` counts as 0); never synchronously within this call. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer; a no-op for `undefined` or a timer that already fired or was cleared. */
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
@@ -31,10 +35,12 @@ interface SystemTimer extends TimerHandle {
 export class SystemClock implements Clock {
   private nextId = 1;
 
+  /** Milliseconds since the Unix epoch (`Date.now()`). */
   now(): number {
     return Date.now();
   }
 
+  /** Runs `fn` once after `ms` milliseconds (at least 0) on a Node timer that is unref'ed, so it never keeps the process alive. */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = setTimeout(fn, Math.max(0, ms));
     timer.unref();
@@ -42,6 +48,7 @@ export class SystemClock implements Clock {
     return handle;
   }
 
+  /** Cancels a timer made by this clock; a no-op for `undefined`, a fired timer or another clock's handle. */
   clearTimeout(handle: TimerHandle | undefined): void {
     if (handle && 'timer' in handle) clearTimeout((handle as SystemTimer).timer);
   }
@@ -65,16 +72,19 @@ export class ManualClock implements Clock {
     this.current = start;
   }
 
+  /** The simulated time in milliseconds: the start given to the constructor plus every advance since. */
   now(): number {
     return this.current;
   }
 
+  /** Schedules `fn` at now + `ms` (a negative `ms` counts as 0); it runs only when the test moves time to or past that point. */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const handle: ManualTimer = { id: this.nextId++, due: this.current + Math.max(0, ms), fn };
     this.timers.set(handle.id, handle);
     return handle;
   }
 
+  /** Cancels a timer so it never runs; a no-op for `undefined` or a fired or cleared timer. */
   clearTimeout(handle: TimerHandle | undefined): void {
     if (handle) this.timers.delete(handle.id);
   }

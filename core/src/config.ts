@@ -17,13 +17,21 @@ import { AddressSchema, ClusterNameSchema, LabelsSchema, NodeNameSchema, RoleSch
 
 /** Failure-detection and gossip timings, in milliseconds. */
 export interface TimingConfig {
+  /** How often each link is pinged, in ms. */
   heartbeatIntervalMs: number;
+  /** Silence on a link after which its peer is reported suspect, in ms. */
   suspectAfterMs: number;
+  /** Silence on a link after which it is closed and the peer declared down, in ms; must be greater than suspectAfterMs. */
   heartbeatTimeoutMs: number;
+  /** Longest a connection may take to complete the link handshake, in ms. */
   handshakeTimeoutMs: number;
+  /** Longest a dial may take to connect before it counts as failed, in ms. */
   connectTimeoutMs: number;
+  /** How often the whole membership table is gossiped to every linked peer, in ms (changes go out at once as deltas). */
   gossipIntervalMs: number;
+  /** First delay before redialling a lost seed or member, in ms; it doubles (with jitter) on each failure. */
   reconnectBaseMs: number;
+  /** Longest delay between redials, in ms (the cap of the exponential backoff). */
   reconnectMaxMs: number;
 }
 
@@ -50,6 +58,7 @@ const tokensSchema = (defaultName: string) =>
       else if (parsed.tokens.length === 0) ctx.addIssue({ code: 'custom', message: 'holds no token' });
     });
 
+/** The schema of a node's configuration (what loadConfig and createNodeConfig validate against); it fills the defaults and checks each setting's range. */
 export const NodeConfigSchema = z
   .object({
     name: NodeNameSchema,
@@ -216,7 +225,10 @@ export const TIMING_FIELDS: readonly ConfigField[] = CONFIG_FIELDS.filter((f) =>
 
 /** A config that cannot be used: the message names each bad setting and where it came from. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  constructor(
+    /** Each bad setting, one line each, naming the setting and where it came from (flag, environment variable or file). */
+    readonly problems: string[],
+  ) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
@@ -263,7 +275,7 @@ function convert(f: ConfigField, value: unknown, source: string, problems: strin
 /** Where loadConfig reads settings from: command-line flags, the environment, a JSON file. */
 export interface ConfigSources {
   /** Values from command-line flags, keyed by config key (strings as typed, or already typed). */
-  flags?: Raw;
+  flags?: Record<string, unknown>;
   /** Usually `process.env`. */
   env?: Record<string, string | undefined>;
   /** Path of a JSON config file. */

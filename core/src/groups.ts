@@ -61,6 +61,7 @@ export type { JsonValue } from './protocol.js';
 
 /** A member of a process group: its pid, node and value. */
 export interface PgMember {
+  /** The member's pid (`<node>/<incarnation>/<local id>`). */
   readonly pid: string;
   /** The node the pid lives on (the only node that may change its memberships). */
   readonly node: string;
@@ -70,8 +71,11 @@ export interface PgMember {
 
 /** A process group change: members joined or left a group. */
 export interface PgEvent {
+  /** Whether the members joined or left. */
   readonly kind: 'join' | 'leave';
+  /** The scope of the group. */
   readonly scope: string;
+  /** The group's name. */
   readonly group: string;
   /** The members that joined or left (one per join), never empty. */
   readonly members: readonly PgMember[];
@@ -88,10 +92,12 @@ export interface PgMonitor<Snapshot> {
   unsubscribe(): void;
 }
 
+/** A process-group message between nodes: the sender's local memberships of one scope (`pg.sync`, on link up), or one join or leave. */
 export type PgMessage = PgSync | PgJoin | PgLeave;
 
 /** How the groups module reaches peers; per-pair FIFO, typically the link layer. */
 export interface PeerChannel {
+  /** Sends `message` to `peer`; messages to one peer must arrive in the order they were sent. */
   send(peer: string, message: PgMessage): void;
 }
 
@@ -101,7 +107,9 @@ export interface ProcessGroupsOptions {
   node: string;
   /** This node's incarnation; pids of earlier incarnations may not join. */
   incarnation: string;
+  /** How messages reach peers. */
   channel: PeerChannel;
+  /** Where ProcessGroups logs dropped or invalid peer messages. */
   log: Logger;
 }
 
@@ -110,6 +118,7 @@ export type PgSnapshot = Record<string, Record<string, PgMember[]>>;
 
 /** A caller error (invalid pid, name or value); the message says what to fix. */
 export class PgError extends Error {
+  /** Always `PgError`. */
   override readonly name = 'PgError';
 }
 
@@ -389,6 +398,7 @@ export class ProcessGroups {
    * group). The scope need not exist yet. Events follow the snapshot.
    */
   monitor(scope: string, group: string, listener: PgListener): PgMonitor<PgMember[]>;
+  /** Subscribes to every group of `scope`; the snapshot maps each group name to its members, sorted by group. */
   monitor(scope: string, group: undefined, listener: PgListener): PgMonitor<Map<string, PgMember[]>>;
   monitor(scope: string, group: string | undefined, listener: PgListener): PgMonitor<PgMember[] | Map<string, PgMember[]>> {
     const subscription: Subscription = { listener, active: true };

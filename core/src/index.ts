@@ -144,3 +144,36 @@ export type { Gateway, GatewayOptions } from './observer/gateway.js';
 export type { ClusterState, StatePatch, ChildEventType, NodeResourcesView, ResourcePoint, MemberView, MemberViewStatus, ActivityView, SampleView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
 /** The UI protocol's types (its schemas and parsers are in 'pogo-core/ui-protocol'). */
 export type { AuditEntry, MemberViewReply, CommandAck, CommandArgs, CommandArgsInput, CommandErrorCode, CommandFailure, CommandOutcome, MemberResults, UiResults, UiOp, UiCommand, UiCommandRequest, ServerToClientEvents, ClientToServerEvents, OutputEvent, WatchAck } from './observer/ui-protocol.js';
+
+// --- Types the signatures above refer to ---------------------------------------------------
+// Exported type-only so the API report and reference can name them (API Extractor fails on a
+// public signature that names an unexported type); the schemas' values are in
+// 'pogo-core/protocol' and 'pogo-core/ui-protocol'.
+/** The wire schemas MemberInfo, MemberStatus, Resources and Role are inferred from. */
+export type { MemberInfoSchema, MemberStatusSchema, ResourcesSchema, RoleSchema } from './protocol.js';
+/** The operator command names (start, stop, ...) and their schema. */
+export type { CommandOp, CommandOpSchema } from './protocol.js';
+/** The peer messages the distributed supervisor and process groups exchange over links, and their schemas. */
+export type { StoreMessage, StoreMessageSchema, CallFrame, CallSchema, CallReplyFrame, CallReplySchema, HandoverFrame, HandoverSchema, PgSync, PgSyncSchema, PgJoin, PgJoinSchema, PgLeave, PgLeaveSchema } from './protocol.js';
+/** The schema NodeConfig is inferred from. */
+export type { NodeConfigSchema } from './config.js';
+/** The schemas a child spec's restart type and shutdown setting are inferred from. */
+export type { RestartSchema, ShutdownSchema } from './supervisor/child-spec.js';
+/** The UI protocol's op names, argument/result schemas and output events its types above are built from. */
+export type { AuditEntrySchema, AnyOp, COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, MemberViewReplySchema, MEMBER_RESULT_SCHEMAS, UI_OPS, OutputLinesEvent, OutputStatusEvent } from './observer/ui-protocol.js';
+/** A node's link counters (in its status). */
+export type { LinkStats } from './link.js';
+/** The distributed supervisor's collaborators: the links a claim is made through, a call frame, a register version, a submitted child, the saved state. */
+export type { ClaimLinks } from './distributed/local-instances.js';
+export type { CallWire } from './distributed/calls.js';
+export type { Ver } from './distributed/registers.js';
+export type { Submitted } from './distributed/view.js';
+export type { SavedState } from './distributed/state-file.js';
+/** The DNS queries seed discovery makes (injectable in NodeDeps) and the SRV record they return. */
+export type { DnsQueries, SrvRecord } from './discovery/dns-lookup.js';
+/** Process groups' peer messages and the channel they are sent through. */
+export type { PgMessage, PeerChannel } from './groups.js';
+/** A process's CPU time, as a ProcessProbe reports it. */
+export type { CpuTime } from './resources.js';
+/** The Socket.IO transport's TLS options. */
+export type { TlsOptions } from './transport/socketio.js';

@@ -348,6 +348,24 @@ function proofMatches(expected: string, actual: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Counters of a LinkLayer since it was created (`node.status().stats`): frames and batches, bad input, own stalls. */
+export interface LinkStats {
+  /** Frames received from peers and clients (handshake and link frames, each frame of a batch counted), including invalid ones. */
+  framesIn: number;
+  /** Link messages sent (each message counted, whether it went alone or in a batch). */
+  framesOut: number;
+  /** Batches sent: transport frames that carried more than one link message. */
+  batchesOut: number;
+  /** Frames handed to the transport (a batch counts once). */
+  transportFramesOut: number;
+  /** Frames received that failed to decode or validate (dropped and logged, never fatal). */
+  invalidFrames: number;
+  /** Handshakes refused or failed (bad secret, wrong cluster, malformed, ...), except simultaneous dials and duplicate links. */
+  handshakesRejected: number;
+  /** Milliseconds this node's own timers ran late (event-loop stalls), credited to its links so they are not suspected for them. */
+  stalledMs: number;
+}
+
 export class LinkLayer {
   private readonly links = new Map<string, Link>();
   /** Client links, by connection (clients' names are labels, not identities: see the header). */
@@ -367,7 +385,7 @@ export class LinkLayer {
   /** Nonces of our own hellos that our acceptor refused as `self` (we dialled our own address). */
   private readonly selfNonces = new Set<string>();
   /** framesOut counts link messages; transportFramesOut what went on the wire (a batch is one). */
-  readonly stats = { framesIn: 0, framesOut: 0, batchesOut: 0, transportFramesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
+  readonly stats: LinkStats = { framesIn: 0, framesOut: 0, batchesOut: 0, transportFramesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
 
   constructor(private readonly o: LinkLayerOptions) {
     // Refusals the transport makes itself (TLS, HTTP, its own limits) go to the node's log too.

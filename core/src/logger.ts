@@ -18,10 +18,15 @@ export type LogFields = Record<string, unknown>;
 
 /** The logger interface every layer takes. */
 export interface Logger {
+  /** Logs `message` with `fields` at debug level. */
   debug(fields: LogFields, message: string): void;
+  /** Logs `message` with `fields` at info level. */
   info(fields: LogFields, message: string): void;
+  /** Logs `message` with `fields` at warn level. */
   warn(fields: LogFields, message: string): void;
+  /** Logs `message` with `fields` at error level. */
   error(fields: LogFields, message: string): void;
+  /** A logger that adds `bindings` to every line it logs (on top of this logger's own). */
   child(bindings: LogFields): Logger;
 }
 
@@ -40,14 +45,18 @@ export function createLogger(options: { level?: LogLevel; bindings?: LogFields; 
 
 /** One log entry a MemoryLogger kept: level, message, fields. */
 export interface CapturedLog {
+  /** The level it was logged at. */
   level: 'debug' | 'info' | 'warn' | 'error';
+  /** The log message. */
   message: string;
+  /** Its fields, with the logger's bindings merged in (the call's fields win). */
   fields: LogFields;
 }
 
 /** Keeps log records in memory (for tests); `entries` is shared by children. */
 export class MemoryLogger implements Logger {
   constructor(
+    /** Every entry kept, oldest first, shared with child loggers; the oldest is dropped past the limit (10,000 by default). */
     readonly entries: CapturedLog[] = [],
     private readonly bindings: LogFields = {},
     private readonly limit = 10_000,
@@ -58,18 +67,23 @@ export class MemoryLogger implements Logger {
     this.entries.push({ level, message, fields: { ...this.bindings, ...fields } });
   }
 
+  /** Keeps a debug entry. */
   debug(fields: LogFields, message: string): void {
     this.push('debug', fields, message);
   }
+  /** Keeps an info entry. */
   info(fields: LogFields, message: string): void {
     this.push('info', fields, message);
   }
+  /** Keeps a warn entry. */
   warn(fields: LogFields, message: string): void {
     this.push('warn', fields, message);
   }
+  /** Keeps an error entry. */
   error(fields: LogFields, message: string): void {
     this.push('error', fields, message);
   }
+  /** A MemoryLogger that adds `bindings` to its entries and keeps them in the same `entries` array. */
   child(bindings: LogFields): Logger {
     return new MemoryLogger(this.entries, { ...this.bindings, ...bindings }, this.limit);
   }

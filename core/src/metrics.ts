@@ -40,10 +40,13 @@ export interface MetricsSource {
 
 /** A node's Prometheus metrics (node.metrics): its registry and text exposition. */
 export interface NodeMetrics {
+  /** The prom-client registry holding this node's metrics (labelled with its node and cluster). */
   readonly registry: Registry;
   /** Adds the process metrics (CPU, memory, event loop) once; the status server does for a node it serves. */
   includeProcessMetrics(): void;
+  /** The metrics in Prometheus text exposition format. */
   text(): Promise<string>;
+  /** The Content-Type to serve `text()` with. */
   readonly contentType: string;
 }
 

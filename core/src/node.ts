@@ -37,7 +37,7 @@ import type { NodeConfig } from './config.js';
 import { ConfigError, loadConfig, readTls, type NodeConfigInput } from './config.js';
 import { parseChildSpec, type ChildSpec } from './supervisor/child-spec.js';
 import { ProcessGroups } from './groups.js';
-import { LinkLayer, type Link } from './link.js';
+import { LinkLayer, type Link, type LinkStats } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type LinkMessage, type Pid, type Role, type StoreMessage } from './protocol.js';
@@ -61,8 +61,11 @@ export const SUPERVISOR_SCOPE = 'pogo';
 
 /** What a node takes injected: clock, random, transport, logger, probes (defaults for production). */
 export interface NodeDeps {
+  /** Time and timers (default SystemClock). */
   clock?: Clock;
+  /** Randomness for incarnations, pids and jitter (default CryptoRandom). */
   random?: Random;
+  /** Where the node logs (default: pino on stdout at the config's log level). */
   log?: Logger;
   /** Defaults to a Socket.IO transport on `config.host:config.port`. */
   transport?: Transport;
@@ -76,12 +79,19 @@ export interface NodeDeps {
 
 /** The state of the link to one peer node, in a node's status. */
 export interface LinkStatus {
+  /** The peer node's name. */
   peer: string;
+  /** The peer's incarnation (random per process start). */
   incarnation: string;
+  /** Who dialled: `out` when this node did, `in` when the peer did. */
   direction: 'in' | 'out';
+  /** When the handshake completed (ms, this node's clock). */
   establishedAt: number;
+  /** Milliseconds since anything was last heard from the peer. */
   lastHeardMsAgo: number;
+  /** Whether the peer has been silent past the link's suspect threshold. */
   suspect: boolean;
+  /** The last measured round-trip time in ms; `undefined` before the first ping echo. */
   rttMs: number | undefined;
   /** This link's ping interval and silence thresholds, from both ends' settings (link.ts, "Mixed settings"). */
   heartbeat: { intervalMs: number; suspectAfterMs: number; timeoutMs: number };
@@ -89,24 +99,41 @@ export interface LinkStatus {
 
 /** Everything a node reports about itself: members, links, children, groups, resources. */
 export interface NodeStatus {
+  /** This node's name. */
   name: string;
+  /** The cluster's name. */
   cluster: string;
+  /** This node's incarnation (random hex, new at each start). */
   incarnation: string;
+  /** Whether this node is a member or an observer. */
   role: Role;
+  /** The address (`host:port`) peers reach this node at. */
   address: string;
+  /** When this node started (ms since the epoch, its clock). */
   startedAt: number;
+  /** When this status was taken (ms since the epoch, its clock). */
   now: number;
+  /** The link protocol version this node speaks. */
   protocol: { major: number; minor: number };
+  /** Every known member, this node included, sorted by name. */
   members: Member[];
+  /** The links to peer nodes that are up. */
   links: LinkStatus[];
+  /** Addresses being dialled (seeds or members not linked): attempts so far and the last error; `undefined` before the first failure. */
   dialing: Array<{ address: string; attempts: number; lastError: string | undefined }>;
   /** Each DNS seed: the addresses it gives now, and why none when it gives none. */
   discovery: DiscoveryStatus[];
+  /** Every process group of every scope, with its members. */
   groups: ReturnType<ProcessGroups['snapshot']>;
-  stats: LinkLayer['stats'] & { bytesIn?: number; bytesOut?: number };
+  /** Link counters since the node started; bytes when the transport counts them (Socket.IO does). */
+  stats: LinkStats & { bytesIn?: number; bytesOut?: number };
+  /** The distributed supervisor's state as this node sees it. */
   supervisor: {
+    /** Whether this node is ready to take children. */
     ready: boolean;
+    /** Whether rebalancing is paused cluster-wide. */
     paused: boolean;
+    /** Members being drained, sorted. */
     draining: string[];
     /** Children of the whole cluster, as this node sees them. */
     cluster: ReturnType<DistributedSupervisor['countChildren']>;
@@ -119,8 +146,11 @@ export interface NodeStatus {
 
 /** A member's resource figures, as an observer received them over its link. */
 export interface ResourceReport {
+  /** The member that reported. */
   node: string;
+  /** Its incarnation when it reported. */
   incarnation: string;
+  /** Its CPU, memory and event-loop figures. */
   figures: ResourceFigures;
 }
 
@@ -134,11 +164,17 @@ export type NodeEventMap = {
 
 /** A cluster member: joins through seeds, links to every member, keeps process groups and runs the distributed supervisor. */
 export class PogoNode extends EventEmitter<NodeEventMap> {
+  /** This node's name (unique in the cluster). */
   readonly name: string;
+  /** The cluster this node belongs to. */
   readonly cluster: string;
+  /** Whether this node is a member or an observer. */
   readonly role: Role;
+  /** This node's incarnation: random hex, new at each start, so a restarted node is told apart from its earlier life. */
   readonly incarnation: string;
+  /** When this node started (ms since the epoch, its clock). */
   readonly startedAt: number;
+  /** This node's Erlang pg-style process groups. */
   readonly groups: ProcessGroups;
   /** The distributed supervisor: start a child anywhere, it runs exactly once in the cluster. */
   readonly supervisor: DistributedSupervisor;
@@ -146,7 +182,9 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   readonly local: LocalSupervisor;
   /** Prometheus metrics of this node (served by the status server at /metrics). */
   readonly metrics: NodeMetrics;
+  /** The clock this node runs on. */
   readonly clock: Clock;
+  /** This node's logger. */
   readonly log: Logger;
   private readonly links: LinkLayer;
   private readonly membership: Membership;
@@ -165,6 +203,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private _address: string;
 
   private constructor(
+    /** The node's configuration, with defaults filled in. */
     readonly config: NodeConfig,
     deps: Required<Omit<NodeDeps, 'dnsQueries'>> & Pick<NodeDeps, 'dnsQueries'>,
     address: string,
@@ -428,6 +467,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     return this._address;
   }
 
+  /** True until stop() begins. */
   get running(): boolean {
     return this.state === 'running';
   }
@@ -444,6 +484,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       .map((m) => m.name);
   }
 
+  /** The member named `name` as this node knows it; `undefined` when unknown. */
   member(name: string): Member | undefined {
     return this.membership.get(name);
   }
@@ -468,6 +509,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     return { ...this.links.stats, links: this.links.all().length, ...(this.transport.bytes ? { bytesIn: this.transport.bytes.in, bytesOut: this.transport.bytes.out } : {}) };
   }
 
+  /** A snapshot of everything this node reports about itself (what GET /status serves). */
   status(): NodeStatus {
     const now = this.clock.now();
     return {

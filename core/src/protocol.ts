@@ -101,6 +101,7 @@ export const ClusterNameSchema = z.string().regex(CLUSTER_NAME_PATTERN, 'must be
 export const IncarnationSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'must be 8-64 lowercase hex digits');
 /** `host:port`, host may be a bracketed IPv6 literal. */
 export const AddressSchema = z.string().max(300).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port');
+/** The schema of a node's role: `member` (runs children) or `observer`. */
 export const RoleSchema = z.enum(['member', 'observer']);
 /** A member's role: member (runs children) or observer. */
 export type Role = z.infer<typeof RoleSchema>;
@@ -186,6 +187,7 @@ export const PingSchema = z
 export const PongSchema = z.object({ t: z.literal('pong'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
 export const LeaveSchema = z.object({ t: z.literal('leave'), reason: z.string().max(200) }).strict();
 
+/** The schema of a member's status in the member table: `up`, `suspect`, `down` or `left`. */
 export const MemberStatusSchema = z.enum(['up', 'suspect', 'down', 'left']);
 /** A member's status: up, suspect, down or left. */
 export type MemberStatus = z.infer<typeof MemberStatusSchema>;
@@ -345,6 +347,7 @@ export const GroupNameSchema = z.string().min(1).max(MAX_GROUP_NAME);
 export const PgEntrySchema = z.object({ pid: PidSchema, value: JsonSchema.optional() }).strict();
 export type PgEntry = z.infer<typeof PgEntrySchema>;
 
+/** The schema of `pg.sync`: the sender's memberships of one scope, sent on link up (a large one in parts). */
 export const PgSyncSchema = z
   .object({
     t: z.literal('pg.sync'),
@@ -354,7 +357,9 @@ export const PgSyncSchema = z
     more: z.literal(true).optional(),
   })
   .strict();
+/** The schema of `pg.join`: pids of the sender's node joined a group (with their values). */
 export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict();
+/** The schema of `pg.leave`: pids of the sender's node left a group. */
 export const PgLeaveSchema = z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict();
 
 /**
@@ -422,7 +427,9 @@ export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: Sc
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
 export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit', 'audit-all', 'call', 'whereis'] as const;
+/** The schema of an operator command's op. */
 export const CommandOpSchema = z.enum(COMMAND_OPS);
+/** An operator command's op (start, stop, move, ...), as sent from an observer or `pogo ctl` to a member. */
 export type CommandOp = z.infer<typeof CommandOpSchema>;
 /** The minor version (of major 2) that added each op after 2.0; a peer of an older minor would drop the frame as invalid. */
 export const COMMAND_OP_SINCE: Partial<Record<CommandOp, number>> = { restart: 2, explain: 2, status: 2, submit: 2, 'audit-all': 2, call: 3, whereis: 3 };
@@ -472,6 +479,7 @@ export type CommandReply = z.infer<typeof CommandReplySchema>;
  */
 const CallIdSchema = z.string().min(1).max(64);
 const ChildIdSchema = z.string().min(1).max(256);
+/** The schema of `call`: a message or call (`cast`: no reply wanted) to the instance `pid` of child `id`, timing out after `timeoutMs`. */
 export const CallSchema = z
   .object({
     t: z.literal('call'),
@@ -483,6 +491,7 @@ export const CallSchema = z
     cast: z.literal(true).optional(),
   })
   .strict();
+/** The schema of `call.reply`: the reply to call `cid`, its body or an error code and message. */
 export const CallReplySchema = z
   .object({
     t: z.literal('call.reply'),
@@ -492,12 +501,17 @@ export const CallReplySchema = z
     error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
   })
   .strict();
+/** The schema of `handover`: the state a moving child's instance hands to the node that runs its revision `rev` next. */
 export const HandoverSchema = z.object({ t: z.literal('handover'), id: ChildIdSchema, rev: z.string().min(1).max(64), state: JsonSchema }).strict();
+/** A `call` frame (see CallSchema). */
 export type CallFrame = z.infer<typeof CallSchema>;
+/** A `call.reply` frame (see CallReplySchema). */
 export type CallReplyFrame = z.infer<typeof CallReplySchema>;
+/** A `handover` frame (see HandoverSchema). */
 export type HandoverFrame = z.infer<typeof HandoverSchema>;
 
 export const HandshakeMessageSchema = z.discriminatedUnion('t', [HelloSchema, ChallengeSchema, AuthSchema, WelcomeSchema, RejectSchema]);
+/** The schema of the replicated store's messages (`rs.*`: deltas, digests, pulls, register sets, acknowledgements). */
 export const StoreMessageSchema = z.discriminatedUnion('t', [StoreDeltaSchema, StoreDigestSchema, StoreDigestRequestSchema, StorePullSchema, StoreRegsSchema, StoreAckSchema, StoreSyncedSchema]);
 export const LinkMessageSchema = z.discriminatedUnion('t', [
   PingSchema,
@@ -558,9 +572,13 @@ export type Reject = z.infer<typeof RejectSchema>;
 export type HandshakeMessage = z.infer<typeof HandshakeMessageSchema>;
 export type LinkMessage = z.infer<typeof LinkMessageSchema>;
 export type PeerMessage = z.infer<typeof PeerMessageSchema>;
+/** A `pg.sync` message (see PgSyncSchema). */
 export type PgSync = z.infer<typeof PgSyncSchema>;
+/** A `pg.join` message (see PgJoinSchema). */
 export type PgJoin = z.infer<typeof PgJoinSchema>;
+/** A `pg.leave` message (see PgLeaveSchema). */
 export type PgLeave = z.infer<typeof PgLeaveSchema>;
+/** A message of the replicated desired-state store, between nodes (see StoreMessageSchema). */
 export type StoreMessage = z.infer<typeof StoreMessageSchema>;
 export type StoreDelta = z.infer<typeof StoreDeltaSchema>;
 export type StoreDigest = z.infer<typeof StoreDigestSchema>;

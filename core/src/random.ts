@@ -20,15 +20,18 @@ export interface Random {
 
 /** Randomness from node:crypto, the production Random. */
 export class CryptoRandom implements Random {
+  /** A uniform number in [0, 1), from 48 random bits. */
   next(): number {
     return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
   }
 
+  /** A uniform integer in [0, n); 0 when n ≤ 1. */
   int(n: number): number {
     if (n <= 1) return 0;
     return randomInt(0, n);
   }
 
+  /** `bytes` random bytes from node:crypto, as lowercase hex. */
   hex(bytes: number): string {
     return randomBytes(bytes).toString('hex');
   }
@@ -68,15 +71,18 @@ export class SeededRandom implements Random {
     return result;
   }
 
+  /** The next number of the sequence, uniform in [0, 1) (32 bits). */
   next(): number {
     return this.nextUint32() / 2 ** 32;
   }
 
+  /** The next integer of the sequence, uniform in [0, n); 0 when n ≤ 1. */
   int(n: number): number {
     if (n <= 1) return 0;
     return Math.floor(this.next() * n);
   }
 
+  /** The next `bytes` bytes of the sequence, as lowercase hex. */
   hex(bytes: number): string {
     let out = '';
     for (let i = 0; i < bytes; i++) out += (this.nextUint32() & 0xff).toString(16).padStart(2, '0');

@@ -52,21 +52,29 @@ export const DEFAULT_LAG_RESOLUTION_MS = 100;
 
 /** CPU time as process.cpuUsage() gives it, µs. */
 export interface CpuTime {
+  /** CPU time spent in user code, µs. */
   user: number;
+  /** CPU time spent in the kernel on the process's behalf, µs. */
   system: number;
 }
 
 /** What the lag probe recorded since it was last taken: the histogram's round count and its mean, p99 and max, ns (rounds include the resolution). */
 export interface LagStats {
+  /** Rounds the histogram recorded. */
   count: number;
+  /** Mean lag, ns. */
   mean: number;
+  /** 99th percentile lag, ns. */
   p99: number;
+  /** Largest lag, ns. */
   max: number;
 }
 
 /** The process the sampler reads. `systemProbe` reads this process; tests script one. */
 export interface ProcessProbe {
+  /** The process's CPU time so far (as process.cpuUsage() gives it), µs. */
   cpuUsage(): CpuTime;
+  /** The process's resident set size and V8 heap in use and reserved, bytes. */
   memory(): { rss: number; heapUsed: number; heapTotal: number };
   /** Starts the lag probe (idempotent). */
   enableLag(): void;

@@ -17,7 +17,9 @@ export const STATUS_ENDPOINTS = ['/status', '/children', '/metrics', '/healthz']
 
 /** A running status server: its URL, and close(). */
 export interface StatusServer {
+  /** The server's base URL (`http://host:port`). */
   readonly url: string;
+  /** Stops listening and closes the server. */
   close(): Promise<void>;
 }
 

@@ -21,3 +21,10 @@ export type { CapturedLog } from './logger.js';
 export { MemoryNetwork, MemoryTransport, MemoryConn } from './transport/memory.js';
 /** Options of a MemoryNetwork (delays, loss, the clock and random source it uses). */
 export type { MemoryNetworkOptions } from './transport/memory.js';
+/** The interfaces the doubles above implement or take: clock, random source, logger, transport. */
+export type { Clock, TimerHandle } from './clock.js';
+export type { Random } from './random.js';
+export type { Logger, LogFields } from './logger.js';
+export type { Transport, Conn, ConnHandlers } from './transport/transport.js';
+/** The MemoryNetwork's internals that MemoryConn exposes: one direction of a connection and a frame on it. */
+export type { Pipe, Frame } from './transport/memory.js';

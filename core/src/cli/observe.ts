@@ -72,6 +72,7 @@ export interface StartObserverOptions {
   dnsServer?: string[];
   /** Observer node name (default: observer-<host>-<pid>). */
   name?: string;
+  /** TLS for the observer's links to the cluster (needed when the members serve TLS); absent means plain connections. */
   tls?: ObserverTlsOptions;
   /** The observer node's heartbeat and gossip timing (default: POGO_* from `env`, else the lan preset). */
   timing?: ObserverTiming;
@@ -95,7 +96,9 @@ export interface StartObserverOptions {
 
 /** A running observer: its node, its gateway, and stop(). */
 export interface RunningObserver {
+  /** The observer node, joined to the cluster with role observer. */
   readonly node: PogoNode;
+  /** The UI gateway serving this observer's view of the cluster. */
   readonly gateway: Gateway;
   /** Closes the gateway, then stops the observer node. Idempotent. */
   stop(): Promise<void>;

@@ -22,17 +22,25 @@ import { isIP } from 'node:net';
 import { MAX_ADDRESSES_PER_SEED, addressOf, classifyDnsError, combineQueries, type LookupOutcome, type QueryResult } from './dns-answer.js';
 import { formatSeed, parseSeed, type DnsSeedSpec } from './seed-spec.js';
 
+/** One SRV record of a `dns-srv:` seed: a target host and the port it serves on. */
 export interface SrvRecord {
+  /** The target host name (or IP address) the record points at. */
   name: string;
+  /** The TCP port on the target. */
   port: number;
+  /** The record's priority (lower is preferred), as DNS returned it. */
   priority: number;
+  /** The record's weight among records of equal priority, as DNS returned it. */
   weight: number;
 }
 
 /** The queries discovery makes. Each rejects with a Node `dns` error (its `code`) when there is no answer. */
 export interface DnsQueries {
+  /** The IPv4 addresses (A records) of `name`. */
   resolve4(name: string): Promise<string[]>;
+  /** The IPv6 addresses (AAAA records) of `name`. */
   resolve6(name: string): Promise<string[]>;
+  /** The SRV records of `name`. */
   resolveSrv(name: string): Promise<SrvRecord[]>;
   /** Abandons every query in flight: they reject with `ECANCELLED`. */
   cancel(): void;

@@ -52,6 +52,7 @@ export interface SeedDiscoveryOptions {
 
 /** One DNS seed as an operator sees it (`pogo status --json`, GET /status). */
 export interface DiscoveryStatus {
+  /** The seed as written in the config (e.g. `dns:pogo.svc:7400` or `dns-srv:_pogo._tcp.example`). */
   seed: string;
   /** The addresses this seed contributes now (this node's own left out). */
   addresses: string[];

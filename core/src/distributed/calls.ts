@@ -79,8 +79,11 @@ export const DEFAULT_CALL_MAX_BYTES = 1024 * 1024;
 
 /** A call's reply and the instance that gave it. */
 export interface CallAnswer {
+  /** What the child's message handler returned (JSON). */
   reply: JsonValue;
+  /** Name of the node whose instance answered. */
   node: string;
+  /** Pid of the instance that answered. */
   pid: string;
 }
 
@@ -90,6 +93,7 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** A call-routing frame sent between nodes: a call to an instance, its reply, or a state handover. */
 export type CallWire = CallFrame | CallReplyFrame | HandoverFrame;
 
 export interface CallRouterOptions {

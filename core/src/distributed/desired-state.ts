@@ -26,6 +26,7 @@ import { deepFreeze } from '../groups.js';
 
 /** Registers the store holds, by kind. */
 export interface StoreSummary {
+  /** Registers in the store, of every kind. */
   registers: number;
   /** Child registers with a live spec. */
   children: number;
@@ -35,6 +36,7 @@ export interface StoreSummary {
   collected: number;
   /** Drain and pause flags. */
   flags: number;
+  /** Roster entries: one membership flag per node the store has heard of (false once the node is forgotten). */
   roster: number;
   /** Changes so far. */
   tick: number;

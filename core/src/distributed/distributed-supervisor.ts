@@ -59,36 +59,55 @@ export { RECONCILE_SLICE } from './reconciler.js';
 
 /** The distributed supervisor's options (the node builds them from its config). */
 export interface DistributedOptions {
+  /** This node's name. */
   node: string;
+  /** Whether this node is a member (may run children and holds the desired state) rather than an observer or client. */
   isMember: boolean;
+  /** The clock every timer and timestamp of the supervisor uses. */
   clock: Clock;
+  /** The random source for jitter. */
   random: Random;
+  /** Where the supervisor logs. */
   log: Logger;
+  /** The node's process groups, through which instances are announced (`run:`, `claim:`, `fail:` groups) and found. */
   groups: ProcessGroups;
+  /** The node's local supervisor, which runs this node's instances. */
   local: LocalSupervisor;
   /** This node's view of the cluster. */
   members(): Member[];
   /** A pid for this node's own records in pg (`fail:` groups). */
   pid: string;
+  /** The process-group scope the supervisor's groups live in. */
   scope: string;
   /** What claims need of the links (majority mode: local-instances.ts). */
   links: ClaimLinks;
   /** Sends a store message to a linked peer (the link layer). */
   send(peer: string, message: StoreMessage): void;
+  /** What a side of a network split may run: `available` runs what it cannot see; `majority` runs only with more than half of `expectedMembers` behind it. */
   netsplit: 'available' | 'majority';
+  /** How many members the cluster should have; required for `majority`, `undefined` otherwise. */
   expectedMembers: number | undefined;
+  /** Most rebalancing moves this node starts per second. */
   maxMovesPerSecond: number;
+  /** Failed starts of a child on one node after which placement skips that node. */
   maxStartFailures: number;
+  /** How long startChild and the other requests wait for the cluster, in ms, before they reject with DistError `timeout` (the request stays in place). */
   startChildTimeoutMs: number;
+  /** Interval of the full reconcile pass and store digest exchange that repair anything missed, in ms. */
   antiEntropyIntervalMs: number;
+  /** After this long, in ms, a child's failed starts on a node are forgotten. */
   failureResetMs: number;
+  /** Least time a terminated child's tombstone is kept, in ms (and until every member holds it). */
   tombstoneTtlMs: number;
   /** A member away this long is forgotten (tombstones.ts). */
   forgetAfterMs: number;
+  /** How long, in ms, the node waits for every known member to be linked and synced before it takes children anyway. */
   readyTimeoutMs: number;
   /** This node's lease in majority mode (its heartbeat timeout) and its heartbeat interval. */
   leaseMs: number;
+  /** The node's heartbeat interval, in ms (majority mode times its lease checks by it). */
   heartbeatIntervalMs: number;
+  /** When this node started (ms, its clock); desired state written after it is not stale when the node finds itself forgotten. */
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
@@ -263,6 +282,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     });
   }
 
+  /** Starts supervising: creates the scope, restores saved desired state, joins the roster (a member) and begins reconciling. Call once. */
   start(): void {
     this.o.groups.createScope(this.o.scope);
     if (this.o.persistence?.restored) this.restore(this.o.persistence.restored);
@@ -402,6 +422,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.desired.replication.peerUp(peer, role);
   }
 
+  /** The link to `peer` went down: calls routed to its instances fail with MessageError `timeout`, and store replication stops sending to it. */
   peerDown(peer: string): void {
     this.calls.peerDown(peer);
     if (this.stopped) return;
@@ -420,6 +441,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.desired.replication.handle(peer, message);
   }
 
+  /** Whether this node has become ready to take children (every known member linked and synced, or readyTimeoutMs passed); stays true once true. */
   get isReady(): boolean {
     return this.reconciler.isReady;
   }
@@ -720,6 +742,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.setDrain(node, true);
   }
 
+  /** Lets `node` take children again after drain. Throws DistError `unknown-node` or `ineligible-node` (an observer). */
   undrain(node: string): void {
     this.setDrain(node, false);
   }
@@ -729,15 +752,19 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.desired.setPause(paused);
   }
 
+  /** Whether rebalancing is paused cluster-wide (setRebalancing), as this node's view of the desired state says. */
   get rebalancingPaused(): boolean {
     return this.reconciler.paused;
   }
 
+  /** The members being drained, sorted by name. */
   draining(): string[] {
     return this.reconciler.draining();
   }
 
+  /** The instances this node runs (one entry per local instance). */
   whichChildren(scope: 'local'): LocalChild[];
+  /** Every child with a live spec cluster-wide, as this node sees it; an unchanged child keeps the same object between calls. */
   whichChildren(scope: 'global'): GlobalChild[];
   whichChildren(scope: 'local' | 'global'): LocalChild[] | GlobalChild[] {
     if (scope === 'local') {
@@ -758,6 +785,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** The listing entry of each current view (globalChild is a function of the view alone). */
   private readonly listed = new WeakMap<ChildView, GlobalChild>();
 
+  /** How many cluster-wide children are in each global status, and how many instances this node runs. */
   countChildren(): ChildCountsGlobal {
     const counts = emptyCounts(this.instances.count);
     for (const v of this.reconciler.views()) countInto(counts, v);

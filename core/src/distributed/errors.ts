@@ -19,6 +19,7 @@ export type DistErrorCode =
 /** An error of the distributed supervisor, with a machine-readable code. */
 export class DistError extends Error {
   constructor(
+    /** What went wrong, for programs to test (the message is for people). */
     readonly code: DistErrorCode,
     message: string,
   ) {

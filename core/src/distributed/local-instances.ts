@@ -104,7 +104,9 @@ export interface LocalInstancesOptions {
 
 /** What claims need of the links (node.ts). */
 export interface ClaimLinks {
+  /** The seq the next ping will carry: a peer that echoed a ping with at least this seq has processed everything sent before. */
   nextPingSeq(): number;
+  /** Pings `peer` now (it answers at once), to learn sooner that it has confirmed a claim; a no-op when not linked to it. */
   probe(peer: string): void;
   /**
    * Whether `peer` has processed what this node sent before the ping `seq`:

@@ -20,14 +20,23 @@ export { hash53 };
 
 /** A node placement may put a child on, with what it offers. */
 export interface Candidate {
+  /** The node's name. */
   name: string;
+  /** Its role; only members run children. */
   role: 'member' | 'observer';
+  /** Whether it is up: linked (and its groups seen), or believed running by the netsplit policy. */
   up: boolean;
+  /** Whether it has become ready to take children. */
   ready: boolean;
+  /** Whether it is being drained (takes no children). */
   draining: boolean;
+  /** Its labels (config `labels`); a spec's labels must all match. */
   labels: Record<string, string>;
+  /** The worker types it has registered. */
   workers: readonly string[];
+  /** The OS commands it allows children to run (config `allowCommands`, matched exactly). */
   commands: readonly string[];
+  /** Its placement weight relative to other nodes (config `capacity`, default 1). */
   capacity: number;
 }
 
@@ -43,14 +52,17 @@ export interface PlacementInput {
 
 /** How placement judged one candidate node for a child (eligible or why not, and its score). */
 export interface CandidateVerdict {
+  /** The candidate's name. */
   node: string;
   /** Why the node cannot run the child; empty when eligible. */
   excludedBy: string[];
+  /** The candidate's rendezvous-hash score (higher wins); `undefined` when it is excluded. */
   score: number | undefined;
 }
 
 /** The outcome of placing one child: the chosen node (if any) and every candidate's verdict. */
 export interface Placement {
+  /** The node that must run the child; `undefined` when no node is eligible. */
   owner: string | undefined;
   /** 'pin' when the pin decided, 'hash' when HRW did, 'none' when no node is eligible. */
   by: 'pin' | 'hash' | 'none';

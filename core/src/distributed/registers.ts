@@ -40,6 +40,7 @@ import { ChildSpecSchema, decodeNormalSpec, specText, trustSpec, type ChildSpec 
 import type { KindOf, RegisterKind } from '../store/replica.js';
 import { parseKey } from './tags.js';
 
+/** A version of a register write: a fixed-width `time.seq.node` string that orders writes by plain string comparison. */
 export type Ver = string;
 
 /** Versions more than this far in a peer's future are refused: they would win every later write until real time caught up. */

@@ -64,6 +64,7 @@ export const STATE_VERSION = 2;
 
 /** What one member holds of the desired state: its store's registers by key, undecoded (persistence.ts decodes each). */
 export interface SavedState {
+  /** The store's registers by key, as saved (each decoded and validated when loaded). */
   registers: Record<string, unknown>;
 }
 

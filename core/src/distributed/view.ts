@@ -74,12 +74,17 @@ export type GlobalStatus = 'running' | 'pending' | 'moving' | 'duplicate' | 'fai
 
 /** A cluster-wide child: its spec, where it runs and its global status. */
 export interface GlobalChild {
+  /** The child's id (unique in the cluster). */
   id: string;
+  /** The live spec of the child. */
   spec: ChildSpec;
+  /** The revision of the live spec: the version of the start request that wrote it. */
   rev: Ver;
+  /** The child's cluster-wide status. */
   status: GlobalStatus;
   /** Where it runs (the first instance, if several). */
   node: string | undefined;
+  /** Pid of that instance; `undefined` when none runs. */
   pid: string | undefined;
   /** The OS process id of that instance, for an OS-process child. */
   osPid?: number;
@@ -89,8 +94,11 @@ export interface GlobalChild {
   restarts: number;
   /** Where placement says it must run. */
   owner: string | undefined;
+  /** The node the child is pinned to; `undefined` when unpinned. */
   pin: string | undefined;
+  /** Failed starts of the live revision, by node, with each node's last error. */
   failures: Array<{ node: string; failures: number; lastError: string }>;
+  /** The last error of the first node in `failures`; `undefined` when no start failed. */
   lastError: string | undefined;
   /** While rebalancing is paused: where it would run once it resumes. */
   resumeTo?: string;
@@ -98,36 +106,59 @@ export interface GlobalChild {
 
 /** A child this node runs, as the distributed supervisor reports it. */
 export interface LocalChild {
+  /** The child's id. */
   id: string;
+  /** This node's name. */
   node: string;
+  /** The instance's pid in this node's local supervisor; `undefined` while none runs. */
   pid: string | undefined;
+  /** The instance's status in the local supervisor. */
   status: ChildStatus;
+  /** Restarts of the instance on this node. */
   restarts: number;
+  /** The node the child is pinned to; `undefined` when unpinned. */
   pin: string | undefined;
+  /** Why the instance last failed; `undefined` when it has not. */
   lastError: string | undefined;
 }
 
 /** How many cluster-wide children are in each global status. */
 export interface ChildCountsGlobal {
+  /** Children with a live spec (the sum of the status counts below). */
   specs: number;
+  /** Children with one instance, on the node placement chose. */
   running: number;
+  /** Children with no instance yet, and no failed start. */
   pending: number;
+  /** Children whose one instance runs on a node other than the one placement chose (a move in progress). */
   moving: number;
+  /** Children with more than one instance (transiently, e.g. after a partition heals). */
   duplicate: number;
+  /** Children with no instance whose starts have failed. */
   failing: number;
+  /** Children no node is eligible to run (and none failed). */
   unplaceable: number;
+  /** Instances this node runs. */
   local: number;
 }
 
 /** Why a child runs where it does: the placement verdict for every candidate node. */
 export interface Explanation {
+  /** The child's id. */
   id: string;
+  /** Its live spec. */
   spec: ChildSpec;
+  /** The node placement chose; `undefined` when none is eligible. */
   owner: string | undefined;
+  /** Whether the pin or the hash chose the owner, or `none`. */
   by: PlacedBy;
+  /** The node it is pinned to; `undefined` when unpinned. */
   pin: string | undefined;
+  /** Whether rebalancing is paused cluster-wide. */
   paused: boolean;
+  /** Its live instances: node, pid, and OS pid for an OS-process child. */
   instances: Array<{ node: string; pid: string; osPid?: number }>;
+  /** Every candidate node's verdict, eligible ones first in rendezvous-hash order. */
   candidates: CandidateVerdict[];
   /** What keeps the child from starting or moving now, in words (netsplit leases, readiness, quorum); empty when nothing does. */
   waiting: string[];
@@ -139,11 +170,17 @@ export interface Explanation {
  * again (it ended for good on its own, or was stopped).
  */
 export interface Submitted {
+  /** The child's id. */
   id: string;
+  /** Its cluster-wide status, or `finished` when its spec is gone. */
   state: GlobalStatus | 'finished';
+  /** Node of the instance of the live revision (else of any instance), or of the last failed start; absent when neither exists. */
   node?: string;
+  /** Pid of that instance; absent when none runs. */
   pid?: string;
+  /** OS process id of that instance, for an OS-process child. */
   osPid?: number;
+  /** The last failed start's error, when no instance runs. */
   lastError?: string;
 }
 

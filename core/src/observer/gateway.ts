@@ -55,7 +55,9 @@ export { buildState } from './snapshot.js';
 
 /** Options of the UI gateway: host, port, session token, the renderer to serve, patch pacing. */
 export interface GatewayOptions {
+  /** Interface to listen on (default 127.0.0.1). */
   host?: string;
+  /** Port to listen on; 0 picks a free one (default 0). */
   port?: number;
   /** Per-session token; random when not given. */
   token?: string;
@@ -75,12 +77,15 @@ export interface GatewayOptions {
 
 /** A running UI gateway: its URL and session token, its clients, and close(). */
 export interface Gateway {
+  /** The gateway's base URL (`http://host:port`). */
   readonly url: string;
+  /** The session token clients must present. */
   readonly token: string;
   /** Number of connected clients. */
   clients(): number;
   /** Patches held back so far because a client had not acknowledged its last one (PatchFeed.held). */
   patchesHeld(): number;
+  /** Stops the patch feed and output followers, detaches from the node and closes the HTTP server (the node keeps running). */
   close(): Promise<void>;
 }
 

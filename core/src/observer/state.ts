@@ -34,14 +34,23 @@ export type MemberViewStatus = MemberStatus | 'unreachable';
 
 /** A member as the gateway shows it to UIs. */
 export interface MemberView {
+  /** The member's node name. */
   name: string;
+  /** Its status as this observer shows it. */
   status: MemberViewStatus;
+  /** Whether it is a member or an observer. */
   role: Role;
+  /** The address (`host:port`) it is reached at. */
   address: string;
+  /** Its incarnation (random hex, new at each start). */
   incarnation: string;
+  /** Its labels. */
   labels: Record<string, string>;
+  /** The worker types it has registered. */
   workers: string[];
+  /** Whether it has become ready to take children. */
   ready: boolean;
+  /** Whether it is being drained. */
   draining: boolean;
   /** False when the observer itself is not linked to this member (it knows of it through gossip). */
   reachable: boolean;
@@ -49,20 +58,33 @@ export interface MemberView {
 
 /** A child as the gateway shows it to UIs. */
 export interface ChildView {
+  /** The child's id. */
   id: string;
+  /** Its cluster-wide status. */
   status: GlobalStatus;
+  /** Node of its (first) instance; null when none runs. */
   node: string | null;
+  /** Pid of that instance; null when none runs. */
   pid: string | null;
+  /** The node placement chose; null when no node is eligible. */
   owner: string | null;
+  /** The node it is pinned to; null when unpinned. */
   pin: string | null;
+  /** Every live instance (more than one only transiently). */
   instances: Array<{ node: string; pid: string }>;
   /** Restarts in place of the current instance. */
   restarts: number;
+  /** The worker type it runs; null for an OS-process child. */
   worker: string | null;
+  /** The OS command it runs; null for a worker child. */
   command: string | null;
+  /** Its restart type (permanent, transient, temporary). */
   restart: RestartType;
+  /** How it moves: `stop-first` (no overlap) or `start-first`. */
   handoff: ChildSpec['handoff'];
+  /** The last error of a failed start; null when none failed. */
   lastError: string | null;
+  /** Failed starts of the live revision, by node, with each node's last error. */
   failures: Array<{ node: string; failures: number; lastError: string }>;
 }
 
@@ -73,11 +95,17 @@ export interface ChildView {
  * between cluster events, not gateway ticks); `children`: how many run.
  */
 export interface ConvergedEvent {
+  /** The event's type. */
   type: 'converged';
+  /** When the cluster converged (ms since the epoch, the observer's clock). */
   at: number;
+  /** Ms from the topology change to the last event that led to convergence. */
   after: number;
+  /** Whether a member node came up or went down. */
   cause: 'node-up' | 'node-down';
+  /** The node that came up or went down. */
   node: string;
+  /** How many children run, once each. */
   children: number;
 }
 
@@ -110,16 +138,27 @@ export type ChildEventType = Extract<DistEvent, { id: string }>['type'];
  * the burst; `seq` is shared with the notable events, so both sort together.
  */
 export interface ActivityView {
+  /** The burst's place in the event order (shared with `events`); stays the same as the burst grows. */
   seq: number;
+  /** Grows each time the burst grows; a client replaces its copy when it changes. */
   rev: number;
+  /** Time of the burst's first event (ms since the epoch). */
   at: number;
+  /** Time of its last event so far (ms since the epoch). */
   until: number;
+  /** The kind of event the burst collects. */
   type: ChildEventType;
+  /** For moves: the node the children left. */
   from?: string;
+  /** For moves: why they moved. */
   reason?: MoveReason;
+  /** How many events the burst holds. */
   count: number;
+  /** Per node, how many children started, stopped, failed or were placed there (moves: went there). */
   nodes: Record<string, number>;
+  /** The first children the burst's events were about, in order (bounded). */
   ids: string[];
+  /** The burst's first event, what a burst of one shows. */
   first: EventView;
 }
 
@@ -129,13 +168,21 @@ export interface ActivityView {
  * and children per node when it closed.
  */
 export interface SampleView {
+  /** Start of the second (ms since the epoch, the observer's clock). */
   at: number;
+  /** Children started in that second. */
   starts: number;
+  /** Children stopped in that second. */
   stops: number;
+  /** Children restarted in place in that second. */
   restarts: number;
+  /** Children moved in that second. */
   moves: number;
+  /** Failed starts in that second. */
   failures: number;
+  /** Members (not observers) up when the second closed. */
   members: number;
+  /** Children running on each node when the second closed, by node name. */
   perNode: Record<string, number>;
 }
 
@@ -146,6 +193,7 @@ export interface SampleView {
  * the samples above, whatever the nodes' own clocks say.
  */
 export interface ResourcePoint {
+  /** When the figures arrived (ms since the epoch, the gateway's clock). */
   at: number;
   /** CPU time of the process over the interval, % of one core. */
   cpu: number;
@@ -153,10 +201,13 @@ export interface ResourcePoint {
   rss: number;
   /** V8 heap in use and reserved, bytes. */
   heapUsed: number;
+  /** V8 heap reserved, bytes. */
   heapTotal: number;
   /** Event-loop lag over the interval, ms; null when the node's probe had no measurement in it. */
   lagMean: number | null;
+  /** 99th percentile of the event-loop lag over the interval, ms; null when there was no measurement. */
   lagP99: number | null;
+  /** Largest event-loop lag over the interval, ms; null when there was no measurement. */
   lagMax: number | null;
 }
 
@@ -164,6 +215,7 @@ export interface ResourcePoint {
 export interface NodeResourcesView {
   /** The node's sampling interval, ms (as its last report said). */
   intervalMs: number;
+  /** The figures, oldest first. */
   points: ResourcePoint[];
 }
 
@@ -177,12 +229,19 @@ export type Access = 'operator' | 'locked' | 'viewer' | 'none';
 
 /** The whole cluster as the gateway serves it to UIs: members, children, groups, events. */
 export interface ClusterState {
+  /** The observer node's name. */
   observer: string;
+  /** The cluster's name. */
   cluster: string;
+  /** Whether rebalancing is paused cluster-wide. */
   paused: boolean;
+  /** True unless this session has operator access (then commands that change the cluster are refused). */
   readOnly: boolean;
+  /** What this session may do. */
   access: Access;
+  /** Every known member, by name. */
   members: Record<string, MemberView>;
+  /** Every child with a live spec, by id. */
   children: Record<string, ChildView>;
   /** scope → group → node → how many of that node's pids are members (pg: a pid may join twice). */
   groups: Record<string, Record<string, Record<string, number>>>;
@@ -200,9 +259,13 @@ export interface ClusterState {
 
 /** A change to ClusterState, as the gateway pushes it to UIs. */
 export interface StatePatch {
+  /** Changed top-level fields, with their new values. */
   scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly' | 'access' | 'sessions'>>;
+  /** Members added or changed (whole), and names of members removed. */
   members?: { set?: MemberView[]; remove?: string[] };
+  /** Children added or changed (whole), and ids of children removed. */
   children?: { set?: ChildView[]; remove?: string[] };
+  /** Groups added or changed (per node, how many of its pids are members), and groups removed. */
   groups?: { set?: Array<{ scope: string; group: string; members: Record<string, number> }>; remove?: Array<{ scope: string; group: string }> };
   /** Events with seq greater than the last one the client has. */
   events?: EventView[];

@@ -290,6 +290,7 @@ export { formatBytes, GATEWAY_MAX_FRAME_BYTES, jsonBytes, MAX_COMMAND_ARGS_BYTES
 // ---------------------------------------------------------------------------
 // Errors
 
+/** Every code a failed command can carry: request errors (bad request, access), the member's and the supervisors' errors (DistError, SupervisorError, MessageError codes). */
 export const COMMAND_ERROR_CODES = [
   // the request
   'bad-request',
@@ -334,7 +335,9 @@ const _everyMessageCode: MessageErrorCode extends CommandErrorCode ? true : fals
 
 /** A failed command: its error code and message. */
 export interface CommandFailure {
+  /** What went wrong, for programs to test. */
   code: CommandErrorCode;
+  /** What went wrong, for people. */
   message: string;
 }
 
@@ -578,27 +581,39 @@ export function parseMemberResult<Op extends CommandOp>(op: Op, raw: JsonValue |
 
 /** What the gateway acknowledges to a UI, per op. */
 export interface UiResults {
+  /** The started child: its id, and the node and pid of its instance. */
   start: MemberResults['start'];
+  /** Nothing: the child was stopped. */
   stop: null;
   /** The child's new instance, on the node it ran on. */
   restart: MemberResults['restart'];
+  /** The moved child: its id, and the node and pid of its new instance. */
   move: MemberResults['move'];
+  /** Nothing: the pin was removed. */
   unpin: null;
+  /** Nothing: the node is being drained. */
   drain: null;
+  /** Nothing: the drain was lifted. */
   undrain: null;
+  /** Nothing: the member was forgotten. */
   forget: null;
+  /** Nothing: rebalancing is paused. */
   pause: null;
+  /** Nothing: rebalancing resumed. */
   resume: null;
   /** Every member's log merged, oldest first; `unanswered` lists the members that did not answer. */
   audit: { entries: AuditEntry[]; unanswered: string[] };
   /** Output lines of an OS-process child, from the node it runs on. */
   logs: { node: string; lines: OutputLine[] };
+  /** Why the child runs where it does. */
   explain: Explanation;
   /** What the session may do now. */
   lock: { access: Access };
+  /** What the session may do now. */
   unlock: { access: Access };
   /** The child's reply, and the node and pid of the instance that answered. */
   call: MemberResults['call'];
+  /** The node and pid of the child's instance; null when none runs now. */
   whereis: MemberResults['whereis'];
 }
 
@@ -642,12 +657,19 @@ export function parseHandshakeAuth(raw: unknown): HandshakeAuth {
  * gateway read, and the node's bounded ring dropped them).
  */
 export interface OutputLinesEvent {
+  /** The watched child's id. */
   id: string;
+  /** Lines of output. */
   kind: 'lines';
+  /** The node the child runs on. */
   node: string;
+  /** The pid of the instance that wrote the lines. */
   pid: string;
+  /** What happened before these lines (see above). */
   change: 'watch' | 'moved' | 'replaced' | 'restarted' | 'none';
+  /** The lines, oldest first. */
   lines: OutputLine[];
+  /** Lines lost before these. */
   skipped: number;
 }
 
@@ -659,9 +681,13 @@ export interface OutputLinesEvent {
  * session's credential (`refused`, with the reason: the watch ends).
  */
 export interface OutputStatusEvent {
+  /** The watched child's id. */
   id: string;
+  /** Why no lines come. */
   kind: 'status';
+  /** Which of the reasons above. */
   state: 'not-running' | 'unavailable' | 'gone' | 'refused';
+  /** The reason, for people. */
   message: string;
 }
 
@@ -700,5 +726,6 @@ export interface ClientToServerEvents {
   command: (request: UiCommandRequest, ack: (reply: CommandAck) => void) => void;
   /** Follow a child's output until unwatched or disconnected (needs a viewer or operator credential); again for the same id starts afresh. */
   watchOutput: (request: { id: string }, ack: (reply: WatchAck) => void) => void;
+  /** Stops following a child's output; no reply (unknown ids are ignored). */
   unwatchOutput: (request: { id: string }) => void;
 }

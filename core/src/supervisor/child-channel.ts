@@ -31,6 +31,7 @@ export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number];
 /** A call or cast that failed; `code` says how (see MESSAGE_ERROR_CODES). */
 export class MessageError extends Error {
   constructor(
+    /** How the call or cast failed, for programs to test. */
     readonly code: MessageErrorCode,
     message: string,
   ) {

@@ -47,9 +47,11 @@ export const CommandStartSchema = z
   })
   .strict();
 
+/** The schema of a child's restart type: `permanent` (always restarted), `transient` (restarted after an abnormal exit) or `temporary` (never restarted). */
 export const RestartSchema = z.enum(['permanent', 'transient', 'temporary']);
 /** How a moved child hands over: 'stop-first' (no overlap) or 'start-first'. */
 export const HandoffSchema = z.enum(['stop-first', 'start-first']);
+/** The schema of a child's shutdown setting: milliseconds to wait after asking it to stop before killing it, `brutal_kill` (kill at once) or `infinity` (wait for it). */
 export const ShutdownSchema = z
   .union([z.number(), z.literal('brutal_kill'), z.literal('infinity')], { error: "must be a number of milliseconds > 0, 'brutal_kill' or 'infinity'" })
   .superRefine((value, ctx) => {
@@ -88,7 +90,9 @@ export type Shutdown = z.output<typeof ShutdownSchema>;
 /** A child spec that does not validate: the message names each bad field. */
 export class SpecError extends Error {
   constructor(
+    /** The path of the bad field in the spec (e.g. `start.worker`). */
     readonly field: string,
+    /** What is wrong with it. */
     readonly reason: string,
   ) {
     super(`invalid child spec: ${field}: ${reason}`);

@@ -49,11 +49,15 @@ export type ChildStatus = 'starting' | 'running' | 'stopping' | 'stopped' | 'fai
 
 /** What the local supervisor reports about one child: spec, status, pid, restarts, last exit. */
 export interface ChildInfo {
+  /** The child's id. */
   id: string;
+  /** Its validated spec. */
   spec: ChildSpec;
+  /** Its status on this node. */
   status: ChildStatus;
   /** Pid of the current instance (starting, running or stopping). */
   pid: string | undefined;
+  /** The OS process id of the current instance, for an OS-process child; `undefined` for a worker or when none runs. */
   osPid: number | undefined;
   /** Restarts since the child was added. */
   restarts: number;
@@ -61,7 +65,9 @@ export interface ChildInfo {
   since: number;
   /** When the current instance started running. */
   startedAt: number | undefined;
+  /** How the last instance ended (e.g. `exited normally`, `failed: ...`); `undefined` before the first exit. */
   lastExit: string | undefined;
+  /** The last failed start's or abnormal exit's message; `undefined` when there was none. */
   lastError: string | undefined;
   /** For a failing child: when the next retry is due. */
   nextRetryAt: number | undefined;
@@ -69,11 +75,17 @@ export interface ChildInfo {
 
 /** An event of the local supervisor about one child (started, exited, restarted...). */
 export interface ChildEvent {
+  /** The child's id. */
   id: string;
+  /** Its status before the transition; `undefined` when it was just added. */
   from: ChildStatus | undefined;
+  /** Its status after; `removed` when it was deleted from the supervisor. */
   to: ChildStatus | 'removed';
+  /** When the transition happened (ms, the supervisor's clock). */
   at: number;
+  /** Pid of the instance concerned; `undefined` when there is none. */
   pid: string | undefined;
+  /** Why, in words (e.g. `started`, `start failed`, `deleted`). */
   reason: string;
   /** Set when the transition follows the instance ending on its own (not a stop the supervisor was asked for). */
   exit?: ExitReason;
@@ -81,29 +93,43 @@ export interface ChildEvent {
 
 /** How many local children are in each status. */
 export interface ChildCounts {
+  /** Children the supervisor holds, in any status. */
   specs: number;
+  /** Children starting, running or stopping. */
   active: number;
+  /** Children failing (waiting to retry a start). */
   failing: number;
+  /** Children stopped. */
   stopped: number;
+  /** Children that are workers (in this process). */
   workers: number;
+  /** Children that are OS processes. */
   commands: number;
 }
 
 /** The local supervisor's options: node, clock, random, logger, groups, worker registry, allowed commands. */
 export interface LocalSupervisorOptions {
+  /** This node's name. */
   node: string;
+  /** The clock timers and timestamps use. */
   clock: Clock;
+  /** The random source for backoff jitter. */
   random: Random;
+  /** Where the supervisor and its children log. */
   log: Logger;
+  /** The node's process groups; a child's memberships are dropped when it exits. */
   groups: ProcessGroups;
+  /** The worker types children may run. */
   workers: WorkerRegistry;
   /** Commands OS-process children may run, matched exactly against `start.command`. None by default. */
   allowCommands: readonly string[];
+  /** A new pid for a child's next instance. */
   newPid(): string;
   /** Longest a start may take, in ms. */
   startTimeoutMs?: number;
   /** First retry delay of a failing child, doubling up to `failingBackoffMaxMs`. */
   failingBackoffBaseMs?: number;
+  /** Longest retry delay of a failing child, in ms (default 60,000). */
   failingBackoffMaxMs?: number;
   /** Longest message to or from an OS child with `ipc`, bytes of JSON (default 1 MiB); the router passes its own message limit. */
   ipcMaxMessageBytes?: number;
@@ -124,6 +150,7 @@ export type SupervisorErrorCode = 'invalid-spec' | 'already-present' | 'not-foun
 /** An error of the local supervisor, with a machine-readable code. */
 export class SupervisorError extends Error {
   constructor(
+    /** What went wrong, for programs to test. */
     readonly code: SupervisorErrorCode,
     message: string,
   ) {
@@ -315,6 +342,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     this.remove(record, 'deleted');
   }
 
+  /** Every child the supervisor holds, in the order they were added. */
   whichChildren(): ChildInfo[] {
     return [...this.children.values()].map((r) => this.info(r));
   }
@@ -339,6 +367,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     return found !== undefined && 'channel' in found ? found.channel : undefined;
   }
 
+  /** The child `id`; `undefined` when there is none. */
   child(id: string): ChildInfo | undefined {
     const r = this.children.get(id);
     return r ? this.info(r) : undefined;
@@ -370,6 +399,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     return r.instance.takeHandover?.(timeoutMs);
   }
 
+  /** How many children are in each status and of each kind. */
   countChildren(): ChildCounts {
     const counts: ChildCounts = { specs: 0, active: 0, failing: 0, stopped: 0, workers: 0, commands: 0 };
     for (const r of this.children.values()) {

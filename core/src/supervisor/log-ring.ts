@@ -5,8 +5,11 @@
 export interface OutputLine {
   /** Monotonic sequence number across both streams (lets readers page). */
   seq: number;
+  /** When the line was written (ms, the supervisor's clock). */
   at: number;
+  /** The stream it was written to. */
   stream: 'stdout' | 'stderr';
+  /** The line, without its line break, cut to the ring's longest line. */
   text: string;
 }
 

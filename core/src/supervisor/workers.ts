@@ -68,14 +68,21 @@ export interface ChildMessaging {
 
 /** What a worker gets beside its args: its id, pid, node, logger, groups, abort signal and messaging. */
 export interface WorkerContext extends ChildMessaging {
+  /** The child's id. */
   readonly id: string;
+  /** This instance's pid (join groups with it). */
   readonly pid: string;
+  /** The name of the node it runs on. */
   readonly node: string;
+  /** Aborted when the supervisor stops the child (or its start timed out). */
   readonly signal: AbortSignal;
+  /** A logger bound to the child. */
   readonly log: Logger;
+  /** The node's process groups; the child's memberships are dropped when it exits. */
   readonly groups: ProcessGroups;
   /** The state the previous instance handed over on a planned move, or undefined. */
   readonly handover: JsonValue | undefined;
+  /** Ends the worker from inside: `normal` (the default) or `shutdown`, or an Error or message for an abnormal exit; the restart type decides what follows. */
   exit(reason?: WorkerExit): void;
   /** Receives calls and casts to this child (see the header). */
   onMessage(handler: MessageHandler): void;
@@ -85,6 +92,7 @@ export interface WorkerContext extends ChildMessaging {
 
 /** A started worker: how to stop it. */
 export interface WorkerHandle {
+  /** Stops the worker; may return a promise that settles when it has stopped. */
   stop(reason: string): void | Promise<void>;
 }
 
@@ -95,6 +103,7 @@ export type WorkerFactory = (args: JsonValue | undefined, ctx: WorkerContext) =>
 export class WorkerRegistry {
   private readonly factories = new Map<string, WorkerFactory>();
 
+  /** Registers `factory` under `name`. Throws an Error for an invalid name (letters, digits and `._:-`, at most 128), a factory that is not a function, or a name already defined with another factory. */
   define(name: string, factory: WorkerFactory): void {
     if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(name)) throw new Error(`defineWorker: invalid worker name ${JSON.stringify(name)}`);
     if (typeof factory !== 'function') throw new Error(`defineWorker(${name}): the factory must be a function`);
@@ -102,10 +111,12 @@ export class WorkerRegistry {
     this.factories.set(name, factory);
   }
 
+  /** The factory registered under `name`; `undefined` when there is none. */
   get(name: string): WorkerFactory | undefined {
     return this.factories.get(name);
   }
 
+  /** Every registered worker name, sorted. */
   names(): string[] {
     return [...this.factories.keys()].sort();
   }

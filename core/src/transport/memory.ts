@@ -45,36 +45,53 @@ import type { Conn, ConnHandlers, Transport } from './transport.js';
 
 /** Options of a MemoryNetwork: its clock and random source, latency, jitter, dial timeout. */
 export interface MemoryNetworkOptions {
+  /** The clock that times every frame's delivery. */
   clock: Clock;
+  /** The random source for jitter and loss. */
   random: Random;
+  /** Delay of every frame, in ms of the clock (default 1). */
   latencyMs?: number;
+  /** Extra delay, uniform in [0, jitterMs] ms, added to each frame's (default 0); frames stay in order. */
   jitterMs?: number;
+  /** How long a dial to a cut-off address waits before it fails with `connect timeout`, in ms (default 1000). */
   connectTimeoutMs?: number;
 }
 
-interface Frame {
+/** A frame in flight on a Pipe: what it carries and when (clock ms) it may be delivered. */
+export interface Frame {
+  /** When the frame may be delivered (ms, the network's clock); never before an earlier frame on its pipe. */
   readonly readyAt: number;
+  /** An open, a message, or a close. */
   readonly kind: 'open' | 'message' | 'close';
+  /** The message (JSON-copied), or the close reason. */
   readonly payload: unknown;
 }
 
 /** One direction of a connection: frames travelling from `from` to `to`. */
-class Pipe {
+export class Pipe {
+  /** Frames not yet delivered, oldest first. */
   readonly queue: Frame[] = [];
+  /** The timer that delivers the head frame when it is due; `undefined` when none is armed. */
   timer: TimerHandle | undefined;
+  /** The readyAt of the last frame queued, so a later frame is never delivered before it. */
   lastReadyAt = 0;
   constructor(
+    /** The connection end that sends. */
     readonly from: MemoryConn,
+    /** The connection end that receives. */
     readonly to: MemoryConn,
   ) {}
 }
 
 /** An in-process network of MemoryTransports, driven by an injected clock, with injectable faults (partitions, latency, jitter). */
 export class MemoryNetwork {
+  /** The clock the network runs on. */
   readonly clock: Clock;
+  /** The random source for jitter and loss. */
   readonly random: Random;
   private readonly latencyMs: number;
   private readonly jitterMs: number;
+  /** How long a dial waits for a cut-off address before it fails, in ms. */
   readonly connectTimeoutMs: number;
   private readonly listeners = new Map<string, MemoryTransport>();
   private readonly cuts = new Set<string>();
@@ -159,18 +176,18 @@ export class MemoryNetwork {
     if (transport) transport.crash();
   }
 
-  /** @internal */
+  /** @internal Makes `transport` the listener at `address`; throws when another listens there. */
   register(address: string, transport: MemoryTransport): void {
     if (this.listeners.has(address)) throw new Error(`memory network: address ${address} is already in use`);
     this.listeners.set(address, transport);
   }
 
-  /** @internal */
+  /** @internal Removes `transport` as the listener at `address` (if it still is). */
   unregister(address: string, transport: MemoryTransport): void {
     if (this.listeners.get(address) === transport) this.listeners.delete(address);
   }
 
-  /** @internal */
+  /** @internal Connects `client` to the listener at `targetAddress` after a latency, waiting up to connectTimeoutMs while a cut holds it back. */
   connect(client: MemoryConn, targetAddress: string): void {
     const from = client.owner.address;
     const deadline = this.clock.now() + this.connectTimeoutMs;
@@ -200,7 +217,7 @@ export class MemoryNetwork {
     this.clock.setTimeout(attempt, this.canConnect(from, targetAddress) ? this.latency() : this.connectTimeoutMs);
   }
 
-  /** @internal */
+  /** @internal Queues a frame on `pipe` (dropping it, and breaking the connection, at the drop rate); delivered in order after the latency. */
   enqueue(pipe: Pipe, kind: Frame['kind'], payload: unknown): void {
     if (kind === 'message') this.tap?.(pipe.from.owner.address, pipe.to.owner.address, payload);
     if (kind === 'message' && this.dropRate > 0 && this.random.next() < this.dropRate) {
@@ -264,23 +281,32 @@ function cutKey(from: string, to: string): string {
 
 /** One end of an in-process connection on a MemoryNetwork. */
 export class MemoryConn implements Conn {
+  /** `connecting` until the open frame arrives, then `open`, then `closed`. */
   state: 'connecting' | 'open' | 'closed' = 'connecting';
+  /** The pipe this end sends on; `undefined` until connected. */
   pipeOut: Pipe | undefined;
+  /** Set when the network dropped a frame of this connection: from then on its messages are lost (the connection looks up but is broken). */
   silentlyBroken = false;
   private handlers: ConnHandlers | undefined;
 
   constructor(
     private readonly network: MemoryNetwork,
+    /** The transport this end belongs to. */
     readonly owner: MemoryTransport,
+    /** Unique within its transport (`address#n` for dials, `mN` for accepted ones). */
     readonly id: string,
+    /** `out` when this end dialled. */
     readonly direction: 'in' | 'out',
+    /** The address dialled (out), or the dialler's address (in). */
     readonly remote: string,
   ) {}
 
+  /** Sets the handlers the connection reports to. */
   setHandlers(handlers: ConnHandlers): void {
     this.handlers = handlers;
   }
 
+  /** Sends a JSON copy of `message` to the other end after the network's latency; a no-op unless open. */
   send(message: unknown): void {
     if (this.state !== 'open' || !this.pipeOut) return;
     // Frames are serialised as Socket.IO does (JSON): no shared objects between
@@ -288,6 +314,7 @@ export class MemoryConn implements Conn {
     this.network.enqueue(this.pipeOut, 'message', JSON.parse(JSON.stringify(message)) as unknown);
   }
 
+  /** Closes this end now (its onClose fires on a 0 ms timer) and sends a close frame to the peer; a no-op when closed. */
   close(reason: string): void {
     if (this.state === 'closed') return;
     if (this.pipeOut) this.network.enqueue(this.pipeOut, 'close', reason);
@@ -301,14 +328,14 @@ export class MemoryConn implements Conn {
     this.owner.forget(this);
   }
 
-  /** @internal */
+  /** @internal The open frame arrived: the connection opens and reports onOpen. */
   opened(): void {
     if (this.state !== 'connecting') return;
     this.state = 'open';
     this.handlers?.onOpen();
   }
 
-  /** @internal */
+  /** @internal A message frame arrived: reports it to onMessage while open. */
   received(message: unknown): void {
     if (this.state === 'open') this.handlers?.onMessage(message);
   }
@@ -339,9 +366,11 @@ export class MemoryTransport implements Transport {
 
   constructor(
     private readonly network: MemoryNetwork,
+    /** The address this transport listens on. */
     readonly address: string,
   ) {}
 
+  /** Registers the address on the network (throws when it is taken) and resolves with it. */
   listen(onConnection: (conn: Conn) => void): Promise<string> {
     this.onConnection = onConnection;
     this.network.register(this.address, this);
@@ -349,6 +378,7 @@ export class MemoryTransport implements Transport {
     return Promise.resolve(this.address);
   }
 
+  /** Dials `address` on the network; a dial to no listener closes with `connection refused`. */
   dial(address: string): Conn {
     const conn = new MemoryConn(this.network, this, `${this.address}#${this.nextId++}`, 'out', address);
     this.conns.add(conn);
@@ -356,6 +386,7 @@ export class MemoryTransport implements Transport {
     return conn;
   }
 
+  /** Unregisters the address and closes every connection of this transport. */
   close(): Promise<void> {
     if (this.listening) this.network.unregister(this.address, this);
     this.listening = false;
@@ -363,13 +394,13 @@ export class MemoryTransport implements Transport {
     return Promise.resolve();
   }
 
-  /** @internal */
+  /** @internal An incoming connection was accepted: hands it to the listen callback. */
   accept(conn: MemoryConn): void {
     this.conns.add(conn);
     this.onConnection?.(conn);
   }
 
-  /** @internal */
+  /** @internal Drops a closed connection from this transport. */
   forget(conn: MemoryConn): void {
     this.conns.delete(conn);
   }

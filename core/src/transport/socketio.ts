@@ -58,6 +58,7 @@ const { io: ioClient } = createRequire(import.meta.url)('socket.io-client') as t
 export const SOCKET_PATH = '/pogo';
 export const FRAME_EVENT = 'm';
 
+/** TLS settings of the Socket.IO transport, as PEM text: serving needs `cert` and `key`; dialling verifies peers against `ca` (or the system's CAs). */
 export interface TlsOptions {
   /** PEM certificate chain served by this node. */
   cert?: string;
@@ -76,8 +77,11 @@ export const DEFAULT_MAX_PENDING_CONNECTIONS = 256;
 
 /** Options of the Socket.IO transport: host, port, TLS, frame size limit, dial timeout. */
 export interface SocketIoTransportOptions {
+  /** Interface to listen on. */
   host: string;
+  /** Port to listen on; 0 picks a free one. */
   port: number;
+  /** TLS settings; absent means plain HTTP and WebSocket. */
   tls?: TlsOptions;
   /** Largest frame accepted, in bytes. */
   maxMessageBytes: number;
@@ -245,6 +249,7 @@ function socketKey(socket: NetSocket): string {
 
 /** The Socket.IO transport a node links through by default (TLS optional). */
 export class SocketIoTransport implements Transport {
+  /** Bytes received and sent by every connection so far (Socket.IO packet data). */
   readonly bytes = { in: 0, out: 0 };
   /** Connections refused by the transport itself, by reason (for tests and status). */
   readonly refusals: Record<string, number> = {};
@@ -261,10 +266,12 @@ export class SocketIoTransport implements Transport {
     this.log = options.log;
   }
 
+  /** Whether the transport serves TLS (`cert` and `key` given). */
   get secure(): boolean {
     return Boolean(this.options.tls?.cert && this.options.tls.key);
   }
 
+  /** Where refusals made by the transport itself are logged; ignored when a logger was already set. */
   useLog(log: Logger): void {
     this.log ??= log;
   }
@@ -298,6 +305,7 @@ export class SocketIoTransport implements Transport {
     this.log.warn({ remote, code: kind, reason, ...(suppressed > 0 ? { suppressed } : {}) }, `connection refused: ${reason}`);
   }
 
+  /** Starts the HTTP(S) server with Socket.IO at path `/pogo`; resolves with the bound `host:port`. */
   async listen(onConnection: (conn: Conn) => void): Promise<string> {
     const tls = this.options.tls;
     const slowMs = Math.max(2_000, 2 * this.options.connectTimeoutMs);
@@ -411,6 +419,7 @@ export class SocketIoTransport implements Transport {
     return formatAddress(this.options.host, bound.port);
   }
 
+  /** Dials `address` over WebSocket (HTTPS when TLS is configured), without Socket.IO's reconnection: the link layer redials. */
   dial(address: string): Conn {
     const scheme = this.options.tls?.ca || this.secure ? 'https' : 'http';
     const tls = this.options.tls;
@@ -434,6 +443,7 @@ export class SocketIoTransport implements Transport {
     return conn;
   }
 
+  /** Closes every connection, then the Socket.IO and HTTP servers. */
   async close(): Promise<void> {
     for (const conn of [...this.conns]) conn.close('transport closed');
     this.conns.clear();

@@ -25,8 +25,11 @@ import type { Logger } from '../logger.js';
 
 /** The callbacks a transport calls for a connection (message, close). */
 export interface ConnHandlers {
+  /** The connection is open; fires at most once, before any message. */
   onOpen(): void;
+  /** A message arrived (untrusted: validate it). */
   onMessage(message: unknown): void;
+  /** The connection closed, with why; fires exactly once, and nothing fires after it. */
   onClose(reason: string): void;
   /** A frame arrived that the transport could not accept (e.g. an unknown event); it was dropped. */
   onInvalid?(reason: string): void;

@@ -1,7 +1,8 @@
 /**
- * The `pogo` command line as one file: dist/cli/main.bundle.js, the bin's
- * entry (bin/pogo.js), built from tsc's dist/cli/main.js after tsc has run
- * (`npm run build -w pogo-core`).
+ * The `pogo` command line as one file: dist/cli/main.bundle.cjs, which the
+ * bin (bin/pogo.js) runs through bin/bundle.js with V8's code cache, built
+ * from tsc's dist/cli/main.js after tsc has run (`npm run build -w
+ * pogo-core`, which then writes the cache: bin/bundle.js --write-cache).
  *
  * Why: `pogo ctl` is run once per call by scripts, and most of a call was
  * Node.js finding, reading and compiling a few hundred small ES modules
@@ -35,7 +36,7 @@
 import { builtinModules } from 'node:module';
 
 const ENTRY = 'dist/cli/main.js';
-const OUTPUT = 'dist/cli/main.bundle.js';
+const OUTPUT = 'dist/cli/main.bundle.cjs';
 
 /** Commands whose code stays in dist/ (imported by main.js at run time). */
 const RUN_TIME = new Set(['./run-node.js', './observe.js', './demo.js']);
@@ -54,6 +55,36 @@ const clientAsImport = {
     if (!id.endsWith('/dist/transport/socketio.js')) return null;
     if (!code.includes(CLIENT_REQUIRE)) this.error(`rolldown.config.mjs: ${id} no longer holds ${CLIENT_REQUIRE}; update the bundle's transform`);
     return { code: code.replace(CLIENT_REQUIRE, CLIENT_IMPORT), map: null };
+  },
+};
+
+/**
+ * The bundle is CommonJS run by bin/bundle.js (for V8's code cache; see
+ * there): what an ES module has and such a script has not is given to it
+ * by name. import.meta.url (main.js reads package.json beside it) becomes
+ * `__pogoBundleUrl`; the top-level await of main.js a plain call (its
+ * rejection still ends the process with the error); dynamic import() of
+ * what stays out of the bundle `__pogoImport` (bin/bundle.js resolves it
+ * against the bundle's own URL). The build fails if one is not found.
+ */
+const TOP_LEVEL_AWAIT = 'await main(process.argv);';
+/** @type {import('rolldown').Plugin} */
+const asScript = {
+  name: 'pogo-bundle-as-script',
+  transform(code, id) {
+    if (!id.includes('/dist/')) return null;
+    let out = code.replaceAll('import.meta.url', '__pogoBundleUrl');
+    if (id.endsWith('/dist/cli/main.js')) {
+      if (!out.includes(TOP_LEVEL_AWAIT)) this.error(`rolldown.config.mjs: ${id} no longer ends with ${TOP_LEVEL_AWAIT}; update the bundle's transform`);
+      out = out.replace(TOP_LEVEL_AWAIT, 'void main(process.argv);');
+    }
+    return out === code ? null : { code: out, map: null };
+  },
+  renderChunk(code) {
+    const external = [...RUN_TIME, ...PACKAGES_AT_RUN_TIME].map((id) => `import(${JSON.stringify(id)})`);
+    const out = code.replace(/\bimport\(("[^"]+")\)/g, (call, id) => (external.includes(`import(${id})`) ? `__pogoImport(${id})` : call));
+    for (const id of RUN_TIME) if (!out.includes(`__pogoImport(${JSON.stringify(id)})`)) this.error(`rolldown.config.mjs: no import(${JSON.stringify(id)}) left to hand to __pogoImport`);
+    return { code: out, map: null };
   },
 };
 
@@ -78,13 +109,11 @@ export default {
   platform: 'neutral',
   resolve: { conditionNames: ['import', 'default'], mainFields: ['module', 'main'] },
   external: (id) => id.startsWith('node:') || BUILTINS.has(id) || RUN_TIME.has(id) || PACKAGES_AT_RUN_TIME.has(id),
-  plugins: [clientAsImport, noStatefulModules],
+  plugins: [clientAsImport, asScript, noStatefulModules],
   output: {
     file: OUTPUT,
-    format: 'esm',
+    format: 'cjs',
     codeSplitting: false,
     sourcemap: true,
-    // The CommonJS packages inside (commander, ws) require Node's builtins: give them `require`.
-    banner: "import { createRequire as __pogoCreateRequire } from 'node:module';\nconst require = __pogoCreateRequire(import.meta.url);",
   },
 };

@@ -76,7 +76,7 @@
  * the peer's version first and fails at once with a clear error.
  *
  * Version 2.3 added messages to children (issue 16, distributed/calls.ts):
- * the frames `call`, `call.reply` and `handover` (see CallSchema), and the
+ * the frames `call`, `call.reply` and `handover` (see CallSchema()), and the
  * command ops `call` (an operator's message to a child, audited) and
  * `whereis` (an open read, like `view`). A 2.2 peer would ignore the new
  * frames as types of a newer minor, so a node sends none to it: a call to a
@@ -87,6 +87,19 @@
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
+
+/**
+ * A schema built the first time it is asked for, then kept. The message
+ * schemas are built this way: a `pogo ctl` call, which starts a process per
+ * call, meets a handful of message types and should not pay for building
+ * the other twenty (zod builds a schema in microseconds, but a protocol's
+ * worth of them was about a fifth of a `ctl ls`'s start-up). A node meets
+ * them all within its first seconds; each is built once, on its first frame.
+ */
+function once<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
 
 export const PROTOCOL_VERSION = { major: 2, minor: 3 } as const;
 /** Most frames one `batch` may carry. */
@@ -145,17 +158,19 @@ const IdentityFields = {
   heartbeat: HeartbeatSettingsSchema.optional(),
 };
 
-export const HelloSchema = z
-  .object({
-    t: z.literal('hello'),
-    ...IdentityFields,
-    /** Since 2.2: the dialer is a client (pogo ctl) and wants a link for commands only (link.ts, "Client links"). */
-    client: z.literal(true).optional(),
-  })
-  .strict();
-export const ChallengeSchema = z.object({ t: z.literal('challenge'), ...IdentityFields, proof: ProofSchema }).strict();
-export const AuthSchema = z.object({ t: z.literal('auth'), proof: ProofSchema }).strict();
-export const WelcomeSchema = z.object({ t: z.literal('welcome') }).strict();
+export const HelloSchema = once(() =>
+  z
+    .object({
+      t: z.literal('hello'),
+      ...IdentityFields,
+      /** Since 2.2: the dialer is a client (pogo ctl) and wants a link for commands only (link.ts, "Client links"). */
+      client: z.literal(true).optional(),
+    })
+    .strict(),
+);
+export const ChallengeSchema = once(() => z.object({ t: z.literal('challenge'), ...IdentityFields, proof: ProofSchema }).strict());
+export const AuthSchema = once(() => z.object({ t: z.literal('auth'), proof: ProofSchema }).strict());
+export const WelcomeSchema = once(() => z.object({ t: z.literal('welcome') }).strict());
 
 export const REJECT_CODES = [
   'malformed',
@@ -171,21 +186,23 @@ export const REJECT_CODES = [
 ] as const;
 export const RejectCodeSchema = z.enum(REJECT_CODES);
 export type RejectCode = z.infer<typeof RejectCodeSchema>;
-export const RejectSchema = z.object({ t: z.literal('reject'), code: RejectCodeSchema, message: z.string().max(1000) }).strict();
+export const RejectSchema = once(() => z.object({ t: z.literal('reject'), code: RejectCodeSchema, message: z.string().max(1000) }).strict());
 
-export const PingSchema = z
-  .object({
-    t: z.literal('ping'),
-    seq: z.number().int().nonnegative(),
-    sentAt: z.number(),
-    /** The peer's last ping to us (its `seq` and `sentAt`) and how long we held it before this ping. */
-    echo: z.object({ seq: z.number().int().nonnegative(), sentAt: z.number(), heldMs: z.number().nonnegative() }).strict().optional(),
-    /** A probe: answer with a ping of your own at once (it echoes this one), not at your next heartbeat. */
-    reply: z.literal(true).optional(),
-  })
-  .strict();
-export const PongSchema = z.object({ t: z.literal('pong'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict();
-export const LeaveSchema = z.object({ t: z.literal('leave'), reason: z.string().max(200) }).strict();
+export const PingSchema = once(() =>
+  z
+    .object({
+      t: z.literal('ping'),
+      seq: z.number().int().nonnegative(),
+      sentAt: z.number(),
+      /** The peer's last ping to us (its `seq` and `sentAt`) and how long we held it before this ping. */
+      echo: z.object({ seq: z.number().int().nonnegative(), sentAt: z.number(), heldMs: z.number().nonnegative() }).strict().optional(),
+      /** A probe: answer with a ping of your own at once (it echoes this one), not at your next heartbeat. */
+      reply: z.literal(true).optional(),
+    })
+    .strict(),
+);
+export const PongSchema = once(() => z.object({ t: z.literal('pong'), seq: z.number().int().nonnegative(), sentAt: z.number() }).strict());
+export const LeaveSchema = once(() => z.object({ t: z.literal('leave'), reason: z.string().max(200) }).strict());
 
 /** The schema of a member's status in the member table: `up`, `suspect`, `down` or `left`. */
 export const MemberStatusSchema = z.enum(['up', 'suspect', 'down', 'left']);
@@ -193,31 +210,33 @@ export const MemberStatusSchema = z.enum(['up', 'suspect', 'down', 'left']);
 export type MemberStatus = z.infer<typeof MemberStatusSchema>;
 
 /** One member table entry as gossiped. `version` is bumped by the member itself when its own metadata changes. */
-export const MemberInfoSchema = z
-  .object({
-    name: NodeNameSchema,
-    incarnation: IncarnationSchema,
-    startedAt: z.number().int().nonnegative(),
-    address: AddressSchema,
-    role: RoleSchema,
-    labels: LabelsSchema,
-    workers: z.array(z.string().min(1).max(128)).max(256),
-    version: z.number().int().nonnegative(),
-    status: MemberStatusSchema,
-    /** Placement weight (HRW), default 1. Added in 1.0; optional for older peers. */
-    capacity: z.number().positive().max(1_000_000).optional(),
-    /** Commands OS-process children may run on this node. */
-    commands: z.array(z.string().min(1).max(4096)).max(1000).optional(),
-    /** True once the node has linked to the cluster it knows and synced its groups: only ready members take children. */
-    ready: z.boolean().optional(),
-    /** Netsplit majority mode: how long it runs children after its last confirmation by a majority, and then gives them to stop (ms). */
-    lease: z.object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) }).strict().optional(),
-  })
-  .strict();
+export const MemberInfoSchema = once(() =>
+  z
+    .object({
+      name: NodeNameSchema,
+      incarnation: IncarnationSchema,
+      startedAt: z.number().int().nonnegative(),
+      address: AddressSchema,
+      role: RoleSchema,
+      labels: LabelsSchema,
+      workers: z.array(z.string().min(1).max(128)).max(256),
+      version: z.number().int().nonnegative(),
+      status: MemberStatusSchema,
+      /** Placement weight (HRW), default 1. Added in 1.0; optional for older peers. */
+      capacity: z.number().positive().max(1_000_000).optional(),
+      /** Commands OS-process children may run on this node. */
+      commands: z.array(z.string().min(1).max(4096)).max(1000).optional(),
+      /** True once the node has linked to the cluster it knows and synced its groups: only ready members take children. */
+      ready: z.boolean().optional(),
+      /** Netsplit majority mode: how long it runs children after its last confirmation by a majority, and then gives them to stop (ms). */
+      lease: z.object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) }).strict().optional(),
+    })
+    .strict(),
+);
 /** A member's identity as gossiped: name, address, role, incarnation. */
-export type MemberInfo = z.infer<typeof MemberInfoSchema>;
+export type MemberInfo = z.infer<ReturnType<typeof MemberInfoSchema>>;
 
-export const GossipSchema = z.object({ t: z.literal('gossip'), members: z.array(MemberInfoSchema).max(10_000) }).strict();
+export const GossipSchema = once(() => z.object({ t: z.literal('gossip'), members: z.array(MemberInfoSchema()).max(10_000) }).strict());
 
 /**
  * Since 2.0: the members the sender cannot hear now (its whole list, sent on
@@ -225,12 +244,14 @@ export const GossipSchema = z.object({ t: z.literal('gossip'), members: z.array(
  * incarnation. Netsplit majority mode counts these reports before it takes
  * over a member's children (distributed/policies/netsplit-majority.ts).
  */
-export const ReachSchema = z
-  .object({
-    t: z.literal('reach'),
-    unheard: z.array(z.object({ name: NodeNameSchema, incarnation: IncarnationSchema, silentMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict()).max(10_000),
-  })
-  .strict();
+export const ReachSchema = once(() =>
+  z
+    .object({
+      t: z.literal('reach'),
+      unheard: z.array(z.object({ name: NodeNameSchema, incarnation: IncarnationSchema, silentMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict()).max(10_000),
+    })
+    .strict(),
+);
 
 /** A duration in ms as a resource figure: finite, 0 to an hour. */
 const FigureMsSchema = z.number().min(0).max(3_600_000);
@@ -242,24 +263,26 @@ const ByteCountSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
  * linked to it. The receiver stamps it with its own clock: the member's
  * clock is not sent, so clock skew between machines cannot bend a chart.
  */
-export const ResourcesSchema = z
-  .object({
-    t: z.literal('res'),
-    /** The interval the figures cover, ms. */
-    intervalMs: z.number().int().min(1).max(3_600_000),
-    /** CPU time of the process (user + system) over the interval, % of one core (above 100 with busy worker threads). */
-    cpu: z.number().min(0).max(100_000),
-    /** Resident set size, bytes. */
-    rss: ByteCountSchema,
-    /** V8 heap in use and reserved, bytes. */
-    heapUsed: ByteCountSchema,
-    heapTotal: ByteCountSchema,
-    /** Event-loop lag over the interval, ms; absent when the probe has no measurement in it. */
-    lag: z.object({ mean: FigureMsSchema, p99: FigureMsSchema, max: FigureMsSchema }).strict().optional(),
-  })
-  .strict();
+export const ResourcesSchema = once(() =>
+  z
+    .object({
+      t: z.literal('res'),
+      /** The interval the figures cover, ms. */
+      intervalMs: z.number().int().min(1).max(3_600_000),
+      /** CPU time of the process (user + system) over the interval, % of one core (above 100 with busy worker threads). */
+      cpu: z.number().min(0).max(100_000),
+      /** Resident set size, bytes. */
+      rss: ByteCountSchema,
+      /** V8 heap in use and reserved, bytes. */
+      heapUsed: ByteCountSchema,
+      heapTotal: ByteCountSchema,
+      /** Event-loop lag over the interval, ms; absent when the probe has no measurement in it. */
+      lag: z.object({ mean: FigureMsSchema, p99: FigureMsSchema, max: FigureMsSchema }).strict().optional(),
+    })
+    .strict(),
+);
 /** A node's resource figures as gossiped (CPU, memory, event-loop lag). */
-export type Resources = z.infer<typeof ResourcesSchema>;
+export type Resources = z.infer<ReturnType<typeof ResourcesSchema>>;
 
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -348,19 +371,21 @@ export const PgEntrySchema = z.object({ pid: PidSchema, value: JsonSchema.option
 export type PgEntry = z.infer<typeof PgEntrySchema>;
 
 /** The schema of `pg.sync`: the sender's memberships of one scope, sent on link up (a large one in parts). */
-export const PgSyncSchema = z
-  .object({
-    t: z.literal('pg.sync'),
-    scope: ScopeNameSchema,
-    groups: z.array(z.object({ group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict()),
-    /** More parts of this sync follow (a large sync is sent in parts; see groups.ts). */
-    more: z.literal(true).optional(),
-  })
-  .strict();
+export const PgSyncSchema = once(() =>
+  z
+    .object({
+      t: z.literal('pg.sync'),
+      scope: ScopeNameSchema,
+      groups: z.array(z.object({ group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict()),
+      /** More parts of this sync follow (a large sync is sent in parts; see groups.ts). */
+      more: z.literal(true).optional(),
+    })
+    .strict(),
+);
 /** The schema of `pg.join`: pids of the sender's node joined a group (with their values). */
-export const PgJoinSchema = z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict();
+export const PgJoinSchema = once(() => z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict());
 /** The schema of `pg.leave`: pids of the sender's node left a group. */
-export const PgLeaveSchema = z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict();
+export const PgLeaveSchema = once(() => z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict());
 
 /**
  * The replicated store (store/replication.ts), since 2.0: the desired state of
@@ -382,48 +407,54 @@ export const MAX_DIGEST_LEVEL = 12;
 /** Most (key, fingerprint) pairs one `rs.pull` may list. */
 export const MAX_PULL_HAVE = 20_000;
 const StoreEntrySchema = z.tuple([StoreKeySchema, z.unknown()]);
-export const StoreDeltaSchema = z.object({ t: z.literal('rs.delta'), scope: ScopeNameSchema, seq: StoreSeqSchema, entries: z.array(StoreEntrySchema).min(1).max(MAX_STORE_ENTRIES) }).strict();
-export const StoreDigestSchema = z
-  .object({
-    t: z.literal('rs.digest'),
-    scope: ScopeNameSchema,
-    seq: StoreSeqSchema,
-    /** Registers the sender holds. */
-    count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    /** 2^level buckets of key space; each bucket's fingerprint is the XOR of its registers' fingerprints (0: empty). */
-    level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
-    buckets: z.array(StoreHashSchema).min(1).max(2 ** MAX_DIGEST_LEVEL),
-  })
-  .strict()
-  .refine((m) => m.buckets.length === 2 ** m.level, { message: 'buckets: must hold exactly 2^level fingerprints', path: ['buckets'] });
-export const StoreDigestRequestSchema = z.object({ t: z.literal('rs.digest-req'), scope: ScopeNameSchema, level: z.number().int().min(0).max(MAX_DIGEST_LEVEL) }).strict();
-export const StorePullSchema = z
-  .object({
-    t: z.literal('rs.pull'),
-    scope: ScopeNameSchema,
-    /** Names the answer (`rs.regs` carries it back). */
-    pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
-    buckets: z.array(z.number().int().min(0).max(2 ** MAX_DIGEST_LEVEL - 1)).min(1).max(2 ** MAX_DIGEST_LEVEL),
-    /** What the puller holds in those buckets: the answer leaves out the registers it already has. */
-    have: z.array(z.tuple([StoreKeySchema, StoreHashSchema])).max(MAX_PULL_HAVE),
-  })
-  .strict();
-export const StoreRegsSchema = z
-  .object({
-    t: z.literal('rs.regs'),
-    scope: ScopeNameSchema,
-    seq: StoreSeqSchema,
-    pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    entries: z.array(StoreEntrySchema).max(MAX_STORE_ENTRIES),
-    /** More parts of this answer follow. */
-    more: z.literal(true).optional(),
-  })
-  .strict();
+export const StoreDeltaSchema = once(() => z.object({ t: z.literal('rs.delta'), scope: ScopeNameSchema, seq: StoreSeqSchema, entries: z.array(StoreEntrySchema).min(1).max(MAX_STORE_ENTRIES) }).strict());
+export const StoreDigestSchema = once(() =>
+  z
+    .object({
+      t: z.literal('rs.digest'),
+      scope: ScopeNameSchema,
+      seq: StoreSeqSchema,
+      /** Registers the sender holds. */
+      count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      /** 2^level buckets of key space; each bucket's fingerprint is the XOR of its registers' fingerprints (0: empty). */
+      level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
+      buckets: z.array(StoreHashSchema).min(1).max(2 ** MAX_DIGEST_LEVEL),
+    })
+    .strict()
+    .refine((m) => m.buckets.length === 2 ** m.level, { message: 'buckets: must hold exactly 2^level fingerprints', path: ['buckets'] }),
+);
+export const StoreDigestRequestSchema = once(() => z.object({ t: z.literal('rs.digest-req'), scope: ScopeNameSchema, level: z.number().int().min(0).max(MAX_DIGEST_LEVEL) }).strict());
+export const StorePullSchema = once(() =>
+  z
+    .object({
+      t: z.literal('rs.pull'),
+      scope: ScopeNameSchema,
+      /** Names the answer (`rs.regs` carries it back). */
+      pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
+      buckets: z.array(z.number().int().min(0).max(2 ** MAX_DIGEST_LEVEL - 1)).min(1).max(2 ** MAX_DIGEST_LEVEL),
+      /** What the puller holds in those buckets: the answer leaves out the registers it already has. */
+      have: z.array(z.tuple([StoreKeySchema, StoreHashSchema])).max(MAX_PULL_HAVE),
+    })
+    .strict(),
+);
+export const StoreRegsSchema = once(() =>
+  z
+    .object({
+      t: z.literal('rs.regs'),
+      scope: ScopeNameSchema,
+      seq: StoreSeqSchema,
+      pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      entries: z.array(StoreEntrySchema).max(MAX_STORE_ENTRIES),
+      /** More parts of this answer follow. */
+      more: z.literal(true).optional(),
+    })
+    .strict(),
+);
 /** Everything up to `seq` from the receiver has been applied, and acted on (store/replication.ts: acknowledgements). */
-export const StoreAckSchema = z.object({ t: z.literal('rs.ack'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
+export const StoreAckSchema = once(() => z.object({ t: z.literal('rs.ack'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict());
 /** The sender now holds at least the receiver's state as of the receiver's digest `seq` (and has it on disk, if it keeps one). */
-export const StoreSyncedSchema = z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict();
+export const StoreSyncedSchema = once(() => z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict());
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
 export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit', 'audit-all', 'call', 'whereis'] as const;
@@ -451,17 +482,19 @@ export const CommandSchema = z
     forwarded: z.literal(true).optional(),
   })
   .strict();
-export const CommandReplySchema = z
-  .object({
-    t: z.literal('cmd.reply'),
-    id: z.string().min(1).max(64),
-    ok: z.boolean(),
-    result: JsonSchema.optional(),
-    error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
-  })
-  .strict();
+export const CommandReplySchema = once(() =>
+  z
+    .object({
+      t: z.literal('cmd.reply'),
+      id: z.string().min(1).max(64),
+      ok: z.boolean(),
+      result: JsonSchema.optional(),
+      error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
+    })
+    .strict(),
+);
 export type Command = z.infer<typeof CommandSchema>;
-export type CommandReply = z.infer<typeof CommandReplySchema>;
+export type CommandReply = z.infer<ReturnType<typeof CommandReplySchema>>;
 
 /**
  * Since 2.3: messages to children (distributed/calls.ts). `call` carries a
@@ -480,113 +513,121 @@ export type CommandReply = z.infer<typeof CommandReplySchema>;
 const CallIdSchema = z.string().min(1).max(64);
 const ChildIdSchema = z.string().min(1).max(256);
 /** The schema of `call`: a message or call (`cast`: no reply wanted) to the instance `pid` of child `id`, timing out after `timeoutMs`. */
-export const CallSchema = z
-  .object({
-    t: z.literal('call'),
-    cid: CallIdSchema,
-    id: ChildIdSchema,
-    pid: PidSchema,
-    body: JsonSchema,
-    timeoutMs: z.number().int().min(1).max(86_400_000),
-    cast: z.literal(true).optional(),
-  })
-  .strict();
+export const CallSchema = once(() =>
+  z
+    .object({
+      t: z.literal('call'),
+      cid: CallIdSchema,
+      id: ChildIdSchema,
+      pid: PidSchema,
+      body: JsonSchema,
+      timeoutMs: z.number().int().min(1).max(86_400_000),
+      cast: z.literal(true).optional(),
+    })
+    .strict(),
+);
 /** The schema of `call.reply`: the reply to call `cid`, its body or an error code and message. */
-export const CallReplySchema = z
-  .object({
-    t: z.literal('call.reply'),
-    cid: CallIdSchema,
-    ok: z.boolean(),
-    body: JsonSchema.optional(),
-    error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
-  })
-  .strict();
+export const CallReplySchema = once(() =>
+  z
+    .object({
+      t: z.literal('call.reply'),
+      cid: CallIdSchema,
+      ok: z.boolean(),
+      body: JsonSchema.optional(),
+      error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
+    })
+    .strict(),
+);
 /** The schema of `handover`: the state a moving child's instance hands to the node that runs its revision `rev` next. */
-export const HandoverSchema = z.object({ t: z.literal('handover'), id: ChildIdSchema, rev: z.string().min(1).max(64), state: JsonSchema }).strict();
+export const HandoverSchema = once(() => z.object({ t: z.literal('handover'), id: ChildIdSchema, rev: z.string().min(1).max(64), state: JsonSchema }).strict());
 /** A `call` frame (see CallSchema). */
-export type CallFrame = z.infer<typeof CallSchema>;
+export type CallFrame = z.infer<ReturnType<typeof CallSchema>>;
 /** A `call.reply` frame (see CallReplySchema). */
-export type CallReplyFrame = z.infer<typeof CallReplySchema>;
+export type CallReplyFrame = z.infer<ReturnType<typeof CallReplySchema>>;
 /** A `handover` frame (see HandoverSchema). */
-export type HandoverFrame = z.infer<typeof HandoverSchema>;
+export type HandoverFrame = z.infer<ReturnType<typeof HandoverSchema>>;
 
-export const HandshakeMessageSchema = z.discriminatedUnion('t', [HelloSchema, ChallengeSchema, AuthSchema, WelcomeSchema, RejectSchema]);
+export const HandshakeMessageSchema = once(() => z.discriminatedUnion('t', [HelloSchema(), ChallengeSchema(), AuthSchema(), WelcomeSchema(), RejectSchema()]));
 /** The schema of the replicated store's messages (`rs.*`: deltas, digests, pulls, register sets, acknowledgements). */
-export const StoreMessageSchema = z.discriminatedUnion('t', [StoreDeltaSchema, StoreDigestSchema, StoreDigestRequestSchema, StorePullSchema, StoreRegsSchema, StoreAckSchema, StoreSyncedSchema]);
-export const LinkMessageSchema = z.discriminatedUnion('t', [
-  PingSchema,
-  PongSchema,
-  LeaveSchema,
-  GossipSchema,
-  ReachSchema,
-  PgSyncSchema,
-  PgJoinSchema,
-  PgLeaveSchema,
-  CommandSchema,
-  CommandReplySchema,
-  StoreDeltaSchema,
-  StoreDigestSchema,
-  StoreDigestRequestSchema,
-  StorePullSchema,
-  StoreRegsSchema,
-  StoreAckSchema,
-  StoreSyncedSchema,
-  ResourcesSchema,
-  CallSchema,
-  CallReplySchema,
-  HandoverSchema,
-]);
-export const PeerMessageSchema = z.discriminatedUnion('t', [
-  HelloSchema,
-  ChallengeSchema,
-  AuthSchema,
-  WelcomeSchema,
-  RejectSchema,
-  PingSchema,
-  PongSchema,
-  LeaveSchema,
-  GossipSchema,
-  ReachSchema,
-  PgSyncSchema,
-  PgJoinSchema,
-  PgLeaveSchema,
-  CommandSchema,
-  CommandReplySchema,
-  StoreDeltaSchema,
-  StoreDigestSchema,
-  StoreDigestRequestSchema,
-  StorePullSchema,
-  StoreRegsSchema,
-  StoreAckSchema,
-  StoreSyncedSchema,
-  ResourcesSchema,
-  CallSchema,
-  CallReplySchema,
-  HandoverSchema,
-]);
+export const StoreMessageSchema = once(() => z.discriminatedUnion('t', [StoreDeltaSchema(), StoreDigestSchema(), StoreDigestRequestSchema(), StorePullSchema(), StoreRegsSchema(), StoreAckSchema(), StoreSyncedSchema()]));
+export const LinkMessageSchema = once(() =>
+  z.discriminatedUnion('t', [
+    PingSchema(),
+    PongSchema(),
+    LeaveSchema(),
+    GossipSchema(),
+    ReachSchema(),
+    PgSyncSchema(),
+    PgJoinSchema(),
+    PgLeaveSchema(),
+    CommandSchema,
+    CommandReplySchema(),
+    StoreDeltaSchema(),
+    StoreDigestSchema(),
+    StoreDigestRequestSchema(),
+    StorePullSchema(),
+    StoreRegsSchema(),
+    StoreAckSchema(),
+    StoreSyncedSchema(),
+    ResourcesSchema(),
+    CallSchema(),
+    CallReplySchema(),
+    HandoverSchema(),
+  ]),
+);
+export const PeerMessageSchema = once(() =>
+  z.discriminatedUnion('t', [
+    HelloSchema(),
+    ChallengeSchema(),
+    AuthSchema(),
+    WelcomeSchema(),
+    RejectSchema(),
+    PingSchema(),
+    PongSchema(),
+    LeaveSchema(),
+    GossipSchema(),
+    ReachSchema(),
+    PgSyncSchema(),
+    PgJoinSchema(),
+    PgLeaveSchema(),
+    CommandSchema,
+    CommandReplySchema(),
+    StoreDeltaSchema(),
+    StoreDigestSchema(),
+    StoreDigestRequestSchema(),
+    StorePullSchema(),
+    StoreRegsSchema(),
+    StoreAckSchema(),
+    StoreSyncedSchema(),
+    ResourcesSchema(),
+    CallSchema(),
+    CallReplySchema(),
+    HandoverSchema(),
+  ]),
+);
 
-export type Hello = z.infer<typeof HelloSchema>;
-export type Challenge = z.infer<typeof ChallengeSchema>;
-export type Auth = z.infer<typeof AuthSchema>;
-export type Reject = z.infer<typeof RejectSchema>;
-export type HandshakeMessage = z.infer<typeof HandshakeMessageSchema>;
-export type LinkMessage = z.infer<typeof LinkMessageSchema>;
-export type PeerMessage = z.infer<typeof PeerMessageSchema>;
+export type Hello = z.infer<ReturnType<typeof HelloSchema>>;
+export type Challenge = z.infer<ReturnType<typeof ChallengeSchema>>;
+export type Auth = z.infer<ReturnType<typeof AuthSchema>>;
+export type Reject = z.infer<ReturnType<typeof RejectSchema>>;
+export type HandshakeMessage = z.infer<ReturnType<typeof HandshakeMessageSchema>>;
+export type LinkMessage = z.infer<ReturnType<typeof LinkMessageSchema>>;
+export type PeerMessage = z.infer<ReturnType<typeof PeerMessageSchema>>;
 /** A `pg.sync` message (see PgSyncSchema). */
-export type PgSync = z.infer<typeof PgSyncSchema>;
+export type PgSync = z.infer<ReturnType<typeof PgSyncSchema>>;
 /** A `pg.join` message (see PgJoinSchema). */
-export type PgJoin = z.infer<typeof PgJoinSchema>;
+export type PgJoin = z.infer<ReturnType<typeof PgJoinSchema>>;
 /** A `pg.leave` message (see PgLeaveSchema). */
-export type PgLeave = z.infer<typeof PgLeaveSchema>;
+export type PgLeave = z.infer<ReturnType<typeof PgLeaveSchema>>;
 /** A message of the replicated desired-state store, between nodes (see StoreMessageSchema). */
-export type StoreMessage = z.infer<typeof StoreMessageSchema>;
-export type StoreDelta = z.infer<typeof StoreDeltaSchema>;
-export type StoreDigest = z.infer<typeof StoreDigestSchema>;
-export type StoreDigestRequest = z.infer<typeof StoreDigestRequestSchema>;
-export type StorePull = z.infer<typeof StorePullSchema>;
-export type StoreRegs = z.infer<typeof StoreRegsSchema>;
-export type StoreAck = z.infer<typeof StoreAckSchema>;
-export type StoreSynced = z.infer<typeof StoreSyncedSchema>;
+export type StoreMessage = z.infer<ReturnType<typeof StoreMessageSchema>>;
+export type StoreDelta = z.infer<ReturnType<typeof StoreDeltaSchema>>;
+export type StoreDigest = z.infer<ReturnType<typeof StoreDigestSchema>>;
+export type StoreDigestRequest = z.infer<ReturnType<typeof StoreDigestRequestSchema>>;
+export type StorePull = z.infer<ReturnType<typeof StorePullSchema>>;
+export type StoreRegs = z.infer<ReturnType<typeof StoreRegsSchema>>;
+export type StoreAck = z.infer<ReturnType<typeof StoreAckSchema>>;
+export type StoreSynced = z.infer<ReturnType<typeof StoreSyncedSchema>>;
 
 /**
  * `unknownType` is set when the frame is an object whose tag `t` names no
@@ -597,7 +638,44 @@ export type DecodeResult<T> = { ok: true; message: T } | { ok: false; reason: st
 /** Deepest nesting of arrays and objects a frame may have (the message envelope takes about 8 of them; the validator is safe far deeper). */
 export const MAX_NESTING = 128;
 
-const MESSAGE_TAGS: ReadonlySet<string> = new Set(PeerMessageSchema.options.map((o) => o.shape.t.value));
+/**
+ * Each message type's schema by its tag: `decodeMessage` validates a frame
+ * against its own type's schema (built on the first such frame), which is
+ * what the discriminated union does with it too — the same checks, issues
+ * and reasons. A frame without a known tag goes to the whole union, whose
+ * reason says what is wrong with it. protocol.test.ts checks that this
+ * table and the union hold the same schemas.
+ */
+export const MESSAGE_SCHEMAS: { readonly [T in PeerMessage['t']]: () => z.ZodType<Extract<PeerMessage, { t: T }>> } = {
+  hello: HelloSchema,
+  challenge: ChallengeSchema,
+  auth: AuthSchema,
+  welcome: WelcomeSchema,
+  reject: RejectSchema,
+  ping: PingSchema,
+  pong: PongSchema,
+  leave: LeaveSchema,
+  gossip: GossipSchema,
+  reach: ReachSchema,
+  'pg.sync': PgSyncSchema,
+  'pg.join': PgJoinSchema,
+  'pg.leave': PgLeaveSchema,
+  cmd: () => CommandSchema,
+  'cmd.reply': CommandReplySchema,
+  'rs.delta': StoreDeltaSchema,
+  'rs.digest': StoreDigestSchema,
+  'rs.digest-req': StoreDigestRequestSchema,
+  'rs.pull': StorePullSchema,
+  'rs.regs': StoreRegsSchema,
+  'rs.ack': StoreAckSchema,
+  'rs.synced': StoreSyncedSchema,
+  res: ResourcesSchema,
+  call: CallSchema,
+  'call.reply': CallReplySchema,
+  handover: HandoverSchema,
+};
+
+const MESSAGE_TAGS: ReadonlySet<string> = new Set(Object.keys(MESSAGE_SCHEMAS));
 
 export interface DecodeOptions {
   /** Drop fields this version does not know instead of rejecting the frame (for peers with a newer minor version). */
@@ -630,10 +708,11 @@ export function decodeMessage(raw: unknown, options: DecodeOptions = {}): Decode
     const fast = decodeFrequent(raw);
     if (fast !== undefined) return { ok: true, message: fast };
   }
-  const result = decodeWith(PeerMessageSchema, raw, options);
-  if (result.ok) return result;
   const tag = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? safeGet(raw, 't') : undefined;
-  if (typeof tag === 'string' && !MESSAGE_TAGS.has(tag)) return { ...result, unknownType: tag.slice(0, 64) };
+  const known = typeof tag === 'string' && MESSAGE_TAGS.has(tag);
+  const result = decodeWith<PeerMessage>(known ? MESSAGE_SCHEMAS[tag as PeerMessage['t']]() : PeerMessageSchema(), raw, options);
+  if (result.ok) return result;
+  if (typeof tag === 'string' && !known) return { ...result, unknownType: tag.slice(0, 64) };
   return result;
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_NESTING, PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, peerKnowsOp, type PeerMessage } from '../src/protocol.js';
+import { MAX_NESTING, MESSAGE_SCHEMAS, PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, peerKnowsOp, type PeerMessage } from '../src/protocol.js';
 
 const inc = 'a1b2c3d4e5f60718';
 const nonce = '0123456789abcdef0123456789abcdef';
@@ -122,6 +122,32 @@ describe('protocol', () => {
   });
 });
 
+describe('message schemas built per type on first use', () => {
+  it('the table by tag holds exactly the union\'s schemas', () => {
+    const union = PeerMessageSchema().options;
+    expect(Object.keys(MESSAGE_SCHEMAS).sort()).toEqual(union.map((o) => o.shape.t.value).sort());
+    for (const option of union) expect(MESSAGE_SCHEMAS[option.shape.t.value](), option.shape.t.value).toBe(option);
+    expect(Object.keys(valid).sort()).toEqual(Object.keys(MESSAGE_SCHEMAS).sort());
+  });
+
+  it('decodeMessage decides as the whole union does, with the same reason, on valid, broken and random frames', () => {
+    const frames: unknown[] = [...Object.values(valid), ...malformed.map(([, raw]) => raw)];
+    for (const [t, message] of Object.entries(valid)) {
+      for (const key of Object.keys(message)) if (key !== 't') frames.push({ ...message, [key]: t === 'reject' ? 7 : 'x'.repeat(3000) }, { ...message, [key]: undefined }, { ...message, extra: 1 });
+    }
+    const tags = fc.constantFrom(...Object.keys(MESSAGE_SCHEMAS), 'batch', 'nope', '');
+    frames.push(...fc.sample(fc.oneof(fc.record({ t: tags }, { requiredKeys: [] }), fc.dictionary(fc.constantFrom('t', 'seq', 'sentAt', 'id', 'ok', 'proof', 'reason'), fc.jsonValue())), { numRuns: 300, seed: 15 }));
+    for (const frame of frames) {
+      const raw = JSON.parse(JSON.stringify(frame ?? null)) as unknown;
+      const whole = decodeWith(PeerMessageSchema(), raw);
+      const byType = decodeMessage(raw);
+      expect(byType.ok, JSON.stringify(raw)).toBe(whole.ok);
+      if (!byType.ok && !whole.ok) expect(byType.reason, JSON.stringify(raw)).toBe(whole.reason);
+      if (byType.ok && whole.ok) expect(byType.message).toEqual(whole.message);
+    }
+  });
+});
+
 describe('fast paths of the frequent messages', () => {
   const pid2 = `n2/${inc}/c7`;
   // Valid frames of each frequent type, then often one field broken, removed or added (at the top or in an entry).
@@ -162,7 +188,7 @@ describe('fast paths of the frequent messages', () => {
       fc.property(broken, (raw) => {
         const frame = JSON.parse(JSON.stringify(raw)) as unknown;
         const fast = decodeFrequent(frame);
-        const slow = decodeWith(PeerMessageSchema, frame);
+        const slow = decodeWith(PeerMessageSchema(), frame);
         if (fast !== undefined) {
           accepted++;
           expect(slow.ok).toBe(true);
@@ -183,7 +209,7 @@ describe('fast paths of the frequent messages', () => {
     };
     for (const [levels, ok] of [[MAX_NESTING - 1, true], [MAX_NESTING, false]] as const) {
       const frame = { t: 'cmd.reply', id: 'c1', ok: true, result: nested(levels) };
-      expect(decodeWith(PeerMessageSchema, frame).ok, `${levels} levels`).toBe(ok);
+      expect(decodeWith(PeerMessageSchema(), frame).ok, `${levels} levels`).toBe(ok);
       expect(decodeFrequent(frame) !== undefined, `${levels} levels`).toBe(ok);
     }
   });

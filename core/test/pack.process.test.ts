@@ -22,7 +22,13 @@ describe('server install', () => {
     const coreDir = fileURLToPath(new URL('..', import.meta.url));
     const packDir = mkdtempSync(join(tmpdir(), 'pogo-pack-'));
     const npm = (args: string[], cwd: string): string => execFileSync('npm', args, { cwd, encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
-    npm(['pack', '--pack-destination', packDir], coreDir);
+    // --ignore-scripts: prepack would clean and rebuild core/dist, pulling it from under the
+    // test files running beside this one; the suite's global setup has just built it.
+    const listing = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], coreDir)) as Array<{ files: Array<{ path: string }> }>;
+    const paths = listing[0]!.files.map((f) => f.path);
+    // Only what a server needs: the build, the bin launcher, the readme and licence; no sources, tests or temp files.
+    expect(paths.filter((p) => !/^(dist\/|bin\/|README\.md$|LICENSE$|package\.json$)/.test(p))).toEqual([]);
+    expect(paths).toContain('dist/cli/main.bundle.cjs');
     const tarball = readdirSync(packDir).find((f) => f.endsWith('.tgz'))!;
     const server = mkdtempSync(join(tmpdir(), 'pogo-server-'));
     writeFileSync(join(server, 'package.json'), JSON.stringify({ name: 'ops-server', private: true }));

@@ -445,7 +445,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     try {
       request = this.requestStart(input);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const { id, spec, tick } = request;
     let rev = request.rev;
@@ -491,7 +491,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     try {
       request = this.requestStart(input);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const { id, spec, tick } = request;
     let rev = request.rev;

@@ -88,6 +88,7 @@ export function AttentionLane() {
     const now = useStore.getState().now();
     return { items: attentionItems(cluster, since, now), deadline: nextDeadline(cluster, since, now) };
     // `tick` is a dependency on purpose: the items depend on the time too, and it changes at the deadline.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- see above: the memo reads the time, which no dependency can carry
   }, [cluster, since, tick]);
 
   useEffect(() => {

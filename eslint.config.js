@@ -39,14 +39,11 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { sharedRules, typeAwareRules } from './core/eslint.config.js';
 
-const RENDERER_NO_NODE =
-  'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
-const RENDERER_NO_ELECTRON =
-  'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
+const RENDERER_NO_NODE = 'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
+const RENDERER_NO_ELECTRON = 'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
 const RENDERER_CORE_TYPES_ONLY =
   'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol and pogo-core/command-size (DESIGN §3).';
-const RENDERER_NO_CORE_SOURCES =
-  'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
+const RENDERER_NO_CORE_SOURCES = 'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
 
 /** Bare names of Node builtins, without `node:` (fs, fs/promises, child_process, ...). */
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.startsWith('node:'));
@@ -116,7 +113,11 @@ export default defineConfig(
           patterns: [
             { group: ['node:*'], message: RENDERER_NO_NODE },
             { group: ['electron/*'], message: RENDERER_NO_ELECTRON },
-            { group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
+            {
+              group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size'],
+              message: RENDERER_CORE_TYPES_ONLY,
+              allowTypeImports: true,
+            },
             { group: ['**/core/src', '**/core/src/**', '**/core/dist', '**/core/dist/**'], message: RENDERER_NO_CORE_SOURCES },
           ],
         },

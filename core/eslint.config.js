@@ -53,7 +53,10 @@ export const typeAwareRules = {
   // Exhaustive over unions; a `default:` branch is an explicit choice and stays allowed.
   '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
   // Numbers, booleans, null/undefined and RegExps print readably in a template; objects, arrays and `any` do not.
-  '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true, allowRegExp: true, allowAny: false, allowArray: false, allowNever: false }],
+  '@typescript-eslint/restrict-template-expressions': [
+    'error',
+    { allowNumber: true, allowBoolean: true, allowNullish: true, allowRegExp: true, allowAny: false, allowArray: false, allowNever: false },
+  ],
   '@typescript-eslint/only-throw-error': 'error',
   // Passing on a caught error as it is (`unknown`) is fine; inventing a non-Error reason is not.
   '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],

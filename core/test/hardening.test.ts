@@ -561,9 +561,9 @@ describe('credentials on every command path, and no secret in any log line', () 
 
 /** Fake dialers (see fakeDialer) to node `a`, one per name with its protocol, pumped until every one is linked. */
 function linkedFakes<N extends string>(s: SimCluster, a: PogoNode, protocols: Record<N, { major: number; minor: number }>): Record<N, ReturnType<typeof fakeDialer>> {
-  const fakes = Object.fromEntries<ReturnType<typeof fakeDialer>>(Object.entries(protocols).map(([name, protocol]) => [name, fakeDialer(s, name, SimCluster.address('a'), protocol as { major: number; minor: number })])) as Record<N, ReturnType<typeof fakeDialer>>;
+  const fakes = Object.fromEntries(Object.entries(protocols).map(([name, protocol]) => [name, fakeDialer(s, name, SimCluster.address('a'), protocol as { major: number; minor: number })])) as Record<N, ReturnType<typeof fakeDialer>>;
   s.clock.runUntil(() => {
-    for (const f of Object.values(fakes) as Array<ReturnType<typeof fakeDialer>>) f.pump();
+    for (const f of Object.values<ReturnType<typeof fakeDialer>>(fakes)) f.pump();
     return Object.keys(fakes).every((name) => a.member(name)?.status === 'up');
   }, 1_000, 5);
   return fakes;

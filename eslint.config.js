@@ -1,8 +1,18 @@
 /**
  * ESLint flat config for the whole repository.
  *
- * Base: @eslint/js recommended + typescript-eslint recommended (syntactic,
- * no type information, so it stays fast).
+ * Base: @eslint/js recommended + typescript-eslint recommended (syntactic).
+ * On the TypeScript of the desktop app (renderer/src, electron/), e2e/ and
+ * the root tool configs: core's `typeAwareRules` (no floating or misused
+ * promises, ...; see core/eslint.config.js), through typescript-eslint's
+ * project service, which finds each file's project from the tsconfig.json
+ * nearest to it (the root one is a solution config whose references say
+ * which of tsconfig.node.json / tsconfig.web.json owns the file).
+ * bench/, reliability/ and scripts/ are plain .mjs in no project: syntactic
+ * rules only.
+ *
+ * renderer/: React hooks rules (rules-of-hooks, exhaustive-deps) and
+ * `import-x/no-cycle` (no import cycles, CONTRIBUTING).
  *
  * core/ has its own config (core/eslint.config.js: core stands alone);
  * ESLint applies the config nearest to each file, so this one covers the
@@ -24,12 +34,13 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
-import { sharedRules } from './core/eslint.config.js';
+import reactHooks from 'eslint-plugin-react-hooks';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { sharedRules, typeAwareRules } from './core/eslint.config.js';
 
-const RENDERER_NO_NODE =
-  'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
-const RENDERER_NO_ELECTRON =
-  'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
+const RENDERER_NO_NODE = 'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
+const RENDERER_NO_ELECTRON = 'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
 const RENDERER_CORE_TYPES_ONLY =
   'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol, pogo-core/command-size and pogo-core/child-spec (DESIGN §3).';
 const RENDERER_NO_CORE_SOURCES =
@@ -70,6 +81,27 @@ export default defineConfig(
   { rules: sharedRules },
   // Two configs in one repository: say which directory this one's TypeScript settings are relative to.
   { languageOptions: { parserOptions: { tsconfigRootDir: import.meta.dirname } } },
+  {
+    files: ['renderer/src/**/*.{ts,tsx}', 'electron/**/*.ts', 'e2e/**/*.ts', 'electron.vite.config.ts', 'vitest.config.ts'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: typeAwareRules,
+  },
+  {
+    files: ['renderer/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks, 'import-x': importX },
+    settings: {
+      // Parse imported .ts/.tsx files too (the default reads only .js), and resolve the way tsc does.
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: `${import.meta.dirname}/tsconfig.web.json` })],
+    },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+      // A cycle of value imports (the rule does not follow `import type`, which is erased at run time).
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
 
   {
     files: ['renderer/**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],

@@ -3,8 +3,22 @@
  * `npx eslint .` in core/) checks, and what the repository's `npm run lint`
  * applies to core's files (ESLint uses the config nearest to each file).
  *
- * Base: @eslint/js recommended + typescript-eslint recommended (syntactic,
- * no type information, so it stays fast). Everything runs in Node.
+ * Base: @eslint/js recommended + typescript-eslint recommended (syntactic).
+ * Everything runs in Node.
+ *
+ * Type-aware rules (`typeAwareRules`, shared with the root config) run on
+ * the TypeScript sources and tests through typescript-eslint's project
+ * service, which uses the tsconfig.json nearest to each file (here
+ * core/tsconfig.json: src and test in one program). They are a chosen
+ * subset of `recommendedTypeChecked`: the rules that catch real bugs in this
+ * code (a promise nobody awaits or catches, a promise where a callback must
+ * return void, an `await` of a non-promise, a switch that misses a case of a
+ * union, an object printed as "[object Object]"), not the `no-unsafe-*`
+ * family, which mostly flags validated `unknown` from zod and JSON.
+ *
+ * Import cycles: `import-x/no-cycle` over src/ (CONTRIBUTING: no import
+ * cycles). Imports are resolved the way tsc resolves them (NodeNext, `.js`
+ * specifiers naming `.ts` files) by eslint-import-resolver-typescript.
  *
  * Boundary (DESIGN §3): core imports nothing from the desktop app — not
  * `electron`, not anything under electron/ or renderer/ — enforced with
@@ -14,6 +28,8 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const CORE_BOUNDARY = 'core must not import from the desktop app (DESIGN §3)';
 
@@ -21,6 +37,30 @@ const CORE_BOUNDARY = 'core must not import from the desktop app (DESIGN §3)';
 export const sharedRules = {
   // `_`-prefixed names are deliberately unused (placeholders, ignored tuple slots).
   '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+};
+
+/**
+ * Type-aware rules every TypeScript part of the repository shares (the root
+ * config imports these). They need `parserOptions.projectService`.
+ */
+export const typeAwareRules = {
+  // A promise must be awaited, returned, or handed to `void` after its rejection is handled.
+  '@typescript-eslint/no-floating-promises': 'error',
+  // No promise where a void callback (event handler, forEach, setTimeout) or a condition is expected.
+  '@typescript-eslint/no-misused-promises': 'error',
+  '@typescript-eslint/await-thenable': 'error',
+  '@typescript-eslint/no-unnecessary-type-assertion': 'error',
+  // Exhaustive over unions; a `default:` branch is an explicit choice and stays allowed.
+  '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+  // Numbers, booleans, null/undefined and RegExps print readably in a template; objects, arrays and `any` do not.
+  '@typescript-eslint/restrict-template-expressions': [
+    'error',
+    { allowNumber: true, allowBoolean: true, allowNullish: true, allowRegExp: true, allowAny: false, allowArray: false, allowNever: false },
+  ],
+  '@typescript-eslint/only-throw-error': 'error',
+  // Passing on a caught error as it is (`unknown`) is fine; inventing a non-Error reason is not.
+  '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+  '@typescript-eslint/return-await': ['error', 'in-try-catch'],
 };
 
 export default defineConfig(
@@ -42,5 +82,22 @@ export default defineConfig(
         },
       ],
     },
+  },
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: typeAwareRules,
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Parse imported .ts files too (the default reads only .js), and resolve the way tsc does.
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: `${import.meta.dirname}/tsconfig.json` })],
+    },
+    // A cycle of value imports (the rule does not follow `import type`, which is erased at run time).
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 );

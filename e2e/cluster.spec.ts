@@ -21,7 +21,7 @@ const clusterChildren = (): Promise<ListedChild[]> => listChildren(demo.ctl);
 
 const column = (node: string) => page.locator(`[data-testid="node-column"][data-node="${node}"]`);
 const card = (id: string) => page.locator(`[data-child="${id}"]`);
-const nodeOf = (id: string) => card(id).evaluate((el) => el.closest('[data-node]')?.getAttribute('data-node') ?? null);
+const nodeOf = (id: string) => card(id).evaluate((el): string | null => el.closest('[data-node]')?.getAttribute('data-node') ?? null);
 
 async function unlock(token: string): Promise<void> {
   await page.getByLabel('Credential').fill(token);

@@ -83,7 +83,7 @@ async function pastOnScreen(victim: string): Promise<{ entries: string[]; since:
   await openView('Timeline');
   const redistribution = timeline().getByRole('listitem', { name: `Redistribution after node ${victim} down` });
   await expect(redistribution.locator('[data-type="converged"]')).toBeVisible();
-  const entries = await redistribution.locator('[data-seq]').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-seq')} ${el.getAttribute('data-type')} ${el.getAttribute('data-count') ?? '1'} ${el.querySelector('[data-testid="tl-text"]')?.textContent ?? ''}`));
+  const entries = await redistribution.locator('[data-seq]').evaluateAll((els) => els.map((el) => [el.getAttribute('data-seq'), el.getAttribute('data-type'), el.getAttribute('data-count') ?? '1', el.querySelector('[data-testid="tl-text"]')?.textContent ?? ''].map(String).join(' ')));
   await openView('Charts');
   await expect(chart('Starts, stops, moves and restarts per second').getByTestId('chart-stat')).toContainText('peak');
   await expect(chart('Convergence after topology changes').getByTestId('chart-stat')).toContainText('last');

@@ -374,7 +374,7 @@ export class CommandExecutor {
   /** Forwards `command` to `peer` (see the header) and answers with its result or throws its error. */
   private async forwarded(peer: string, command: MemberCommand, cmd: Command): Promise<unknown> {
     if (!this.o.forward) throw new CommandError('not-running', `${command.op} must be executed by ${peer}, and ${this.o.node} forwards no commands`);
-    const reply = await this.o.forward(peer, command.op, command.args as never, cmd.credential, cmd.by);
+    const reply = await this.o.forward(peer, command.op, command.args, cmd.credential, cmd.by);
     if (!reply.ok) throw new CommandError(reply.error.code, reply.error.message);
     return reply.result;
   }

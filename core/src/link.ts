@@ -324,7 +324,7 @@ export const REFUSAL_LOG_BURST = 10;
 function claimedProtocol(raw: unknown): ProtocolVersion | undefined {
   try {
     if (raw === null || typeof raw !== 'object' || !('protocol' in raw)) return undefined;
-    const parsed = ProtocolVersionSchema.safeParse((raw as { protocol: unknown }).protocol);
+    const parsed = ProtocolVersionSchema.safeParse(raw.protocol);
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -220,12 +220,12 @@ export class Membership {
       startedAt: peer.startedAt,
       address: peer.address,
       role: peer.role,
-      labels: sameIncarnation ? old!.labels : {},
-      workers: sameIncarnation ? old!.workers : [],
-      ...(sameIncarnation ? { capacity: old!.capacity, commands: old!.commands, ready: old!.ready, lease: old!.lease } : {}),
+      labels: sameIncarnation ? old.labels : {},
+      workers: sameIncarnation ? old.workers : [],
+      ...(sameIncarnation ? { capacity: old.capacity, commands: old.commands, ready: old.ready, lease: old.lease } : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
       // the peer's own gossip, sent on link up, fills it in.
-      version: sameIncarnation ? old!.version : 0,
+      version: sameIncarnation ? old.version : 0,
       status: 'up',
       since: now,
       reason: 'linked',

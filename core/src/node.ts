@@ -686,7 +686,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
   private emitMemberEvent(event: MemberEvent): void {
     // The supervisor exists once the constructor has run; membership events come later.
-    this.supervisor?.onMembership(event as { kind: string; member: Member; reason?: string });
+    this.supervisor?.onMembership(event);
     try {
       (this.emit as (name: string, event: MemberEvent) => boolean)(event.kind, event);
     } catch (err) {
@@ -697,7 +697,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
 /** Validated node config from a partial input: defaults and the timing preset fill in the rest. */
 export function createNodeConfig(input: Partial<NodeConfigInput> & { name: string; secret: string }): NodeConfig {
-  return loadConfig({ flags: input as Record<string, unknown>, env: {} });
+  return loadConfig({ flags: input, env: {} });
 }
 
 /** Reads and validates a children file: a JSON array of child specs. Throws ConfigError naming the problem. */

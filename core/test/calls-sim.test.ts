@@ -13,7 +13,6 @@
  * - every call settles by its deadline (a few ms of slack for the timer).
  */
 import { describe, expect, it } from 'vitest';
-import type { JsonValue } from '../src/groups.js';
 import { MessageError } from '../src/supervisor/child-channel.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
 import { SimCluster, flushMicrotasks } from './support/sim.js';
@@ -72,7 +71,7 @@ async function runSeed(seed: number): Promise<{ violations: string[]; ok: number
     const token = `t${next++}`;
     const timeoutMs = 200 + Math.floor(rnd.next() * 3000);
     const sentAt = sim.clock.now();
-    const p = caller.supervisor.callDetailed(id, { token } as JsonValue, { timeoutMs }).then(
+    const p = caller.supervisor.callDetailed(id, { token }, { timeoutMs }).then(
       (answer) => {
         if (settledTimes.has(token)) records.violations.push(`${token} settled twice`);
         settledTimes.set(token, sim.clock.now());

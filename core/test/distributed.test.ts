@@ -328,7 +328,7 @@ describe('distributed supervisor: anti-entropy', () => {
     const ids = Array.from({ length: 60 }, (_, i) => `d${i}`);
     await sim.until(() => sim.exactlyOnce(ids) && failedOn('n3'), 5_000, 'children running; the failing child tried on n3');
     const onN3 = ids.filter((id) => sim.instances(id)[0] === 'n3').length;
-    const { ids: reconciled, restore } = recordReconciles(n1!);
+    const { ids: reconciled, restore } = recordReconciles(n1);
     try {
       sim.crash('n3');
       // Well before the next anti-entropy pass (60 s): the survivors act on the news itself.

@@ -35,8 +35,8 @@ function runCtl(args: string[], ms: number): Promise<{ code: number | null; stdo
   ctlPids.add(child.pid!);
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
   return new Promise((resolve) =>
     child.on('exit', (code) => {

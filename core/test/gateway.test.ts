@@ -366,10 +366,10 @@ describe('observer gateway: operator actions', () => {
     expect(await operator.command('resume')).toEqual({ ok: true, result: null });
     expect(operator.socket.id).toBe(id);
     // A client that locked says so when it connects again, and is locked from the start.
-    const again = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, locked: true as never });
+    const again = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, locked: true });
     expect(again.state().access).toBe('locked');
     // There is nothing to lock in a viewer session; it stays what it is.
-    const viewer = await ui(gateway.url, { token: gateway.token, credential: VIEWER, locked: true as never });
+    const viewer = await ui(gateway.url, { token: gateway.token, credential: VIEWER, locked: true });
     expect(viewer.state().access).toBe('viewer');
     expect(await viewer.command('lock')).toEqual({ ok: true, result: { access: 'viewer' } });
     expect(await viewer.command('unlock')).toEqual({ ok: true, result: { access: 'viewer' } });

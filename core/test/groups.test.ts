@@ -226,7 +226,7 @@ describe('local memberships', () => {
     const [m] = groups.getMembers('s', 'g');
     expect(m).toEqual(member('a', 'p1', { spec: { id: 'x', args: [1, 2] } }));
     expect(Object.isFrozen(m)).toBe(true);
-    expect(() => ((m!.value as { spec: { args: number[] } }).spec.args as number[]).push(4)).toThrow(TypeError);
+    expect(() => ((m!.value as { spec: { args: number[] } }).spec.args).push(4)).toThrow(TypeError);
   });
 
   it('leaveAll removes every membership of a pid in every scope', () => {

@@ -6,7 +6,6 @@
  * and the next instance starts fresh.
  */
 import { describe, expect, it } from 'vitest';
-import type { JsonValue } from '../src/groups.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
 import { kvCounter } from '../src/workers/examples.js';
 import { SimCluster } from './support/sim.js';
@@ -63,7 +62,7 @@ describe('handover of a moving child’s state', () => {
       ctx.onHandover(() => {
         throw new Error('cannot serialise');
       });
-      ctx.onMessage(() => ({ handover: ctx.handover ?? null }) as JsonValue);
+      ctx.onMessage(() => ({ handover: ctx.handover ?? null }));
       return { stop() {} };
     });
     const sim = await cluster(4, registry);

@@ -428,7 +428,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     for (const who of ['wrong', 'none', 'viewer'] as const) {
       const before = fingerprint();
       for (const op of COMMAND_OPS) {
-        const reply = await observer.command('h1', op, argsFor(op, 'cred-1') as never, credentials[who], `tester-${who}`, 10_000);
+        const reply = await observer.command('h1', op, argsFor(op, 'cred-1'), credentials[who], `tester-${who}`, 10_000);
         const expected = expectedOnLinks(op, who);
         if (expected === 'ok') expect(reply, `${op} as ${who}`).toMatchObject({ ok: true });
         else if (expected === 'domain') expect(reply, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'not-found' } });
@@ -443,7 +443,7 @@ describe('credentials on every command path, and no secret in any log line', () 
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).
       const to = op === 'logs' ? members[0]!.supervisor.whichChildren('global').find((c) => c.id === 'cred-1')!.node! : 'h1';
-      const reply = await observer.command(to, op, argsFor(op, 'cred-1') as never, OPERATOR, 'tester-operator', 15_000);
+      const reply = await observer.command(to, op, argsFor(op, 'cred-1'), OPERATOR, 'tester-operator', 15_000);
       if (op === 'restart' && reply.ok) restartedOn = (reply.result as { node: string }).node;
       if (op === 'logs') expect(reply, op).toMatchObject({ ok: true, result: [] });
       else if (op === 'forget') expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
@@ -563,7 +563,7 @@ describe('credentials on every command path, and no secret in any log line', () 
 function linkedFakes<N extends string>(s: SimCluster, a: PogoNode, protocols: Record<N, { major: number; minor: number }>): Record<N, ReturnType<typeof fakeDialer>> {
   const fakes = Object.fromEntries(Object.entries(protocols).map(([name, protocol]) => [name, fakeDialer(s, name, SimCluster.address('a'), protocol as { major: number; minor: number })])) as Record<N, ReturnType<typeof fakeDialer>>;
   s.clock.runUntil(() => {
-    for (const f of Object.values(fakes) as Array<ReturnType<typeof fakeDialer>>) f.pump();
+    for (const f of Object.values<ReturnType<typeof fakeDialer>>(fakes)) f.pump();
     return Object.keys(fakes).every((name) => a.member(name)?.status === 'up');
   }, 1_000, 5);
   return fakes;

@@ -189,7 +189,7 @@ describe('link handshake', () => {
     // Same name, different address: an operator mistake.
     const impostor = await (async () => {
       const { PogoNode, createNodeConfig } = await import('../src/node.js');
-      return PogoNode.start(createNodeConfig({ name: 'a', secret: SIM_SECRET, seeds: ['b:4370'] }), { clock: sim!.clock, random: sim!.random, log: sim!.log, transport: sim!.network.transport('a2:4370') });
+      return PogoNode.start(createNodeConfig({ name: 'a', secret: SIM_SECRET, seeds: ['b:4370'] }), { clock: sim.clock, random: sim.random, log: sim.log, transport: sim.network.transport('a2:4370') });
     })();
     sim.clock.advance(3_000);
     expect(sim.mustGet('b').member('a')?.incarnation).toBe(incarnation);

@@ -100,9 +100,9 @@ export async function startCluster(options: { nodes: number; children: number; c
   const launch = (args: string[]): ChildProcess => {
     const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     processes.push(child);
-    child.stderr!.resume();
+    child.stderr.resume();
     // Drained for the process's lifetime (waitForLine reads it while starting).
-    child.stdout!.resume();
+    child.stdout.resume();
     return child;
   };
   let stopping: Promise<void> | undefined;

@@ -117,8 +117,6 @@ type CtlCommand = keyof typeof CTL_FIELDS;
 
 /** Commands that change the cluster: they need the operator token. */
 const CHANGES: ReadonlySet<CtlCommand> = new Set(['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'call']);
-/** Commands whose op is the command itself, with the words as its fields. */
-type DirectOp = Exclude<CtlCommand, 'status' | 'ls' | 'start' | 'audit' | 'logs' | 'explain' | 'call' | 'whereis'>;
 
 /** Specs per `submit` command, and their JSON at most (a batch is one frame). */
 export const SUBMIT_BATCH_SPECS = 250;
@@ -246,7 +244,7 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
     }
     const checked = parseCommandArgs(op, named);
     if (!checked.ok) throw usage(checked.message);
-    args = checked.value as Record<string, unknown>;
+    args = checked.value;
   }
 
   let token = process.env['POGO_TOKEN'] ?? '';
@@ -440,7 +438,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       return succeed(`moved ${r.id} to ${r.node} (${r.pid})\n`, r);
     }
     default: {
-      const op = plan.command as Exclude<DirectOp, 'restart' | 'move'>;
+      const op = plan.command;
       await ask(op, args as CommandArgsInput<typeof op>);
       const words = Object.values(args).map(String).join(' ');
       return succeed(`${op}${words ? ` ${words}` : ''}: ok (executed by ${session.member})\n`, null);

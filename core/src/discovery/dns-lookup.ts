@@ -97,7 +97,7 @@ export async function lookupSeed(queries: DnsQueries, seed: DnsSeedSpec): Promis
  */
 export async function expandSeeds(seeds: readonly string[], queries: DnsQueries): Promise<{ addresses: string[]; problems: string[] }> {
   const parsed = seeds.map(parseSeed);
-  const outcomes = await Promise.all(parsed.map((p) => (p.ok && p.value.kind !== 'address' ? lookupSeed(queries, p.value) : undefined)));
+  const outcomes = await Promise.all(parsed.map((p) => (p.ok && p.value.kind !== 'address' ? lookupSeed(queries, p.value) : Promise.resolve(undefined))));
   const addresses = new Set<string>();
   const problems: string[] = [];
   parsed.forEach((p, i) => {

@@ -467,7 +467,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     try {
       request = this.requestStart(input);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const { id, spec, tick } = request;
     let rev = request.rev;
@@ -513,7 +513,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     try {
       request = this.requestStart(input);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const { id, spec, tick } = request;
     let rev = request.rev;

@@ -250,7 +250,7 @@ export function decodeChild(id: string, value: unknown, now: number): Decoded<Ch
   else {
     const parsed = ChildRegisterSchema.safeParse(value);
     if (!parsed.success) return { ok: false, reason: issues(parsed.error) };
-    r = parsed.data as ChildRegister;
+    r = parsed.data;
   }
   const limit = now + MAX_FUTURE_MS;
   let future = tooNew(r.floor, limit) ?? tooNew(r.collected, limit);
@@ -331,6 +331,6 @@ const flagKind: RegisterKind<FlagRegister<boolean>> = {
 export const desiredStateKinds: KindOf = (key) => {
   const parsed = parseKey(key);
   if (parsed === undefined) return undefined;
-  return parsed.kind === 'child' ? (childKind as RegisterKind) : (flagKind as RegisterKind);
+  return parsed.kind === 'child' ? childKind : flagKind;
 };
 

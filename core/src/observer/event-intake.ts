@@ -176,6 +176,9 @@ export class EventIntake {
       case 'moved':
         for (const [name, l] of [...this.lost]) if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
         break;
+      default:
+        // Every other event passes through as it is.
+        break;
     }
     this.emit(e);
   }

@@ -43,7 +43,7 @@ export class EventHistory {
   get events(): readonly EventView[] {
     if (this.notableDirty) {
       this.notableDirty = false;
-      this.notableList = this.timeline.notable.map((n) => ({ ...n.event, seq: n.seq }) as EventView);
+      this.notableList = this.timeline.notable.map((n) => ({ ...n.event, seq: n.seq }));
     }
     return this.notableList;
   }
@@ -92,6 +92,6 @@ function copyBurst(b: Burst<ClusterEvent>): ActivityView {
     count: b.count,
     nodes: { ...b.nodes },
     ids: b.ids.slice(),
-    first: { ...b.first, seq: b.seq } as EventView,
+    first: { ...b.first, seq: b.seq },
   };
 }

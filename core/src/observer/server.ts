@@ -104,7 +104,10 @@ export async function startServer(o: { host: string; port: number; staticDir?: s
     url: `http://${formatAddress(o.host, port)}`,
     close: async () => {
       http.closeAllConnections();
-      await new Promise<void>((r) => io.close(() => r()));
+      // io.close() settles before the HTTP server has closed; its callback waits for that.
+      await new Promise<void>((resolve, reject) => {
+        io.close(() => resolve()).catch(reject);
+      });
     },
   };
 }

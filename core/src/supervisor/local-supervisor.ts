@@ -477,7 +477,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       } else {
         const factory = this.o.workers.get(start.worker);
         if (!factory) throw new StartError(`unknown worker type ${start.worker}`);
-        instance = await startWorkerChild(start.worker, factory, start.args as JsonValue | undefined, ctx, this.startTimeoutMs);
+        instance = await startWorkerChild(start.worker, factory, start.args, ctx, this.startTimeoutMs);
       }
     } catch (err) {
       const message = err instanceof StartError ? err.message : `start failed: ${(err as Error)?.message ?? String(err)}`;

@@ -119,7 +119,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     try {
       return Promise.resolve(workerScope.run(scope, () => h(body)));
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
   };
   const channel: ChildChannel = {
@@ -153,7 +153,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     try {
       taking = Promise.resolve(workerScope.run(scope, take));
     } catch (err) {
-      taking = Promise.reject(err as Error);
+      taking = Promise.reject(err);
     }
     try {
       const state = await Promise.race([taking, timer.promise.then(() => Promise.reject(new Error(`onHandover did not answer within ${timeoutMs} ms`)))]);

@@ -451,7 +451,12 @@ export class SocketIoTransport implements Transport {
     const http = this.http;
     this.io = undefined;
     this.http = undefined;
-    if (io) await new Promise<void>((resolve) => io.close(() => resolve()));
+    // io.close() settles before the HTTP server has closed; its callback waits for that.
+    if (io) {
+      await new Promise<void>((resolve, reject) => {
+        io.close(() => resolve()).catch(reject);
+      });
+    }
     for (const socket of this.unlinked.values()) socket.destroy();
     this.unlinked.clear();
     if (http) {

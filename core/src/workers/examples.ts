@@ -23,7 +23,7 @@ import type { WorkerFactory } from '../supervisor/workers.js';
 type Define = (name: string, factory: WorkerFactory) => void;
 
 function obj(args: JsonValue | undefined): Record<string, JsonValue> {
-  return args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, JsonValue>) : {};
+  return args !== null && typeof args === 'object' && !Array.isArray(args) ? args : {};
 }
 function num(value: JsonValue | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
@@ -106,7 +106,7 @@ export const kvCounter: WorkerFactory = (_args, ctx) => {
         // Never answers: settled by nothing but the caller's timeout (and dropped when the instance stops).
         return new Promise<JsonValue>((resolve) => hang.push(() => resolve(null)));
       case 'blob':
-        return 'x'.repeat(Math.min(num(m['bytes'] as JsonValue | undefined, 0), 64 * 1024 * 1024));
+        return 'x'.repeat(Math.min(num(m['bytes'], 0), 64 * 1024 * 1024));
       default:
         throw new Error(`kv-counter: unknown op ${JSON.stringify(m['op'] ?? null)}; send {op: 'get' | 'add' | 'keys', key}`);
     }

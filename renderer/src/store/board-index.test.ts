@@ -35,7 +35,7 @@ describe('board index', () => {
           children = { ...children };
           for (const o of round) {
             if (o.remove) delete children[o.id];
-            else children[o.id] = child(o.id, o.node, o.status as ChildView['status']);
+            else children[o.id] = child(o.id, o.node, o.status);
           }
           index = nextIndex(index, children);
           expect(plain(index)).toEqual(plain(buildIndex(children)));

@@ -92,6 +92,7 @@ export function AttentionLane() {
     const now = useStore.getState().now();
     return { items: attentionItems(children, since, now), deadline: nextDeadline(children, since, now) };
     // `tick` is a dependency on purpose: the items depend on the time too, and it changes at the deadline.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- see above: the memo reads the time, which no dependency can carry
   }, [children, since, tick]);
 
   useEffect(() => {

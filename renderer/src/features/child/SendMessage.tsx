@@ -34,7 +34,7 @@ export function SendMessage({ id }: { id: string }) {
     const ack = await sendCommand('call', { id, message: input.message, ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }) });
     const ms = performance.now() - began;
     setSending(false);
-    setOutcome(ack.ok ? { ok: true, reply: ack.result.reply as Json, node: ack.result.node, pid: ack.result.pid, ms } : { ok: false, text: failureText(ack.error.code, ack.error.message) });
+    setOutcome(ack.ok ? { ok: true, reply: ack.result.reply, node: ack.result.node, pid: ack.result.pid, ms } : { ok: false, text: failureText(ack.error.code, ack.error.message) });
   }
 
   return (

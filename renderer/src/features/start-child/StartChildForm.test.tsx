@@ -65,7 +65,7 @@ describe('<StartChildForm/>', () => {
     const spec = { id: 'billing-sync', start: { worker: 'ticker', args: { intervalMs: 250 } }, restart: 'transient', handoff: 'start-first', labels: { region: 'eu' } };
     expect(gateway.sendCommand).not.toHaveBeenCalled();
     expect(dialog().querySelector('h2')?.textContent).toBe('Start billing-sync?');
-    expect(JSON.parse(dialog().querySelector('pre')!.textContent!)).toEqual(spec);
+    expect(JSON.parse(dialog().querySelector('pre')!.textContent)).toEqual(spec);
     await act(async () => buttonNamed(dialog(), 'Start').click());
     expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec });
     expect(useStore.getState()).toMatchObject({ starting: false, selection: { kind: 'child', id: 'billing-sync' } });
@@ -135,7 +135,7 @@ describe('<StartChildForm/>', () => {
     act(() => setValue(byLabel(dialog(), 'Spec JSON'), JSON.stringify({ id: 'big-1', start: { worker: 'ticker', args: { blob } } })));
     act(() => buttonNamed(dialog(), 'Start').click());
     expect(dialog().querySelector('[data-testid="spec-too-large"]')?.textContent).toBe('too large: this spec is 1.1 MiB as JSON, over the 1 MiB a command may carry. The cluster will refuse it (and record the refusal in its audit log).');
-    const preview = dialog().querySelector('pre')!.textContent!;
+    const preview = dialog().querySelector('pre')!.textContent;
     expect(preview.length).toBeLessThan(21_000);
     expect(preview).toMatch(/… \(1\.1 MiB in all\)$/);
     gateway.sendCommand.mockResolvedValue({ ok: false, error: { code: 'too-large', message: 'the spec is 1.1 MiB as JSON (1,200,095 bytes); a command may carry at most 1 MiB (1,048,576 bytes)' } });
@@ -165,7 +165,9 @@ describe('<StartChildForm/>', () => {
   });
 
   it('closes on Escape and on Cancel', () => {
-    act(() => window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })));
+    act(() => {
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    });
     expect(useStore.getState().starting).toBe(false);
     act(() => useStore.getState().setStarting(true));
     act(() => buttonNamed(dialog(), 'Cancel').click());

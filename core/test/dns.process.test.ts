@@ -123,7 +123,7 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     const observer = spawn(process.execPath, [CLI, 'observe', '--seed', 'dns-srv:_pogo._tcp.pogo.test', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--port', '0', '--name', 'obs', ...FAST], { stdio: ['ignore', 'pipe', 'pipe'] });
     ctlPids.add(observer.pid!);
     let observerErr = '';
-    observer.stderr!.setEncoding('utf8').on('data', (c: string) => (observerErr += c));
+    observer.stderr.setEncoding('utf8').on('data', (c: string) => (observerErr += c));
     await cluster.until(async () => (await linkedTo(n1, 'obs')) && (await linkedTo(n2, 'obs')), 15_000, 'the observer, seeded by dns-srv, linked to n1 and n2');
     expect(observerErr).toContain('Gateway: http://127.0.0.1:'); // and nothing saying it failed
     const exited = new Promise<number | null>((resolve) => observer.once('exit', (code) => resolve(code)));

@@ -32,7 +32,7 @@ export { ProcessCluster } from './harness/process-cluster.js';
 /** Options of a ProcessCluster and of one start. */
 export type { ProcessClusterOptions, StartOptions } from './harness/process-cluster.js';
 /** One `pogo` process, spawning one, `until`, and the last-resort kill of every live one. */
-export { PogoProcess, spawnPogo, until, killAllNow, liveProcessCount } from './harness/pogo-process.js';
+export { PogoProcess, spawnPogo, until, killAll, killAllNow, liveProcessCount } from './harness/pogo-process.js';
 /** How a process ended, and what `started()` waits for. */
 export type { ProcessExit, StartedOptions } from './harness/pogo-process.js';
 /** The pure parts: command lines, environment, log lines. */

@@ -52,7 +52,8 @@ describe('readLogLine and startInfo', () => {
 
   it('reads the status URL and the gateway URL', () => {
     expect(startInfo(readLogLine('{"level":30,"msg":"status endpoint listening","url":"http://127.0.0.1:5001"}'))).toEqual({ statusUrl: 'http://127.0.0.1:5001' });
-    expect(startInfo(readLogLine('{"msg":"gateway listening","level":30,"url":"http://127.0.0.1:7070/?token=t","ui":true}'))).toEqual({ gatewayUrl: 'http://127.0.0.1:7070/?token=t' });
+    expect(startInfo(readLogLine('{"msg":"gateway listening","url":"http://127.0.0.1:7070/?token=t","ui":true}'))).toEqual({ gatewayUrl: 'http://127.0.0.1:7070/?token=t' });
+    expect(readLogLine('{"msg":"demo ready"}')).toEqual({ level: 0, msg: 'demo ready' });
   });
 
   it('keeps text that is not a log line as text, never throwing', () => {

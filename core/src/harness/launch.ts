@@ -65,6 +65,8 @@ export interface LaunchOptions {
   control?: boolean;
   /** Working directory (default: this process's). */
   cwd?: string;
+  /** It serves a status endpoint: read its URL too before it counts as started. */
+  expectStatus?: boolean;
 }
 
 /** The executable and arguments that run `pogo <cliArgs>` as `launch` asks. */
@@ -87,8 +89,8 @@ export function childEnvironment(base: Readonly<Record<string, string | undefine
   return out;
 }
 
-/** A JSON log line of a `pogo` process (pino's: a level, a message, any fields). */
-export const LogLineSchema = z.looseObject({ level: z.number(), msg: z.string() });
+/** A JSON line of a `pogo` process: pino's (a level, a message, any fields), or a CLI's own output line (`pogo demo`: no level, read as 0). */
+export const LogLineSchema = z.looseObject({ level: z.number().default(0), msg: z.string() });
 
 /** One log line as the harness keeps it. */
 export type LogLine = z.infer<typeof LogLineSchema>;

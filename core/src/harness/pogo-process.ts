@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { NodeStatus } from '../node.js';
 import { childEnvironment, readLogLine, spawnCommand, startInfo, type LaunchOptions, type LogLine, type StartInfo } from './launch.js';
 
 const registry = new Set<PogoProcess>();
@@ -15,6 +16,11 @@ const registry = new Set<PogoProcess>();
 /** SIGKILLs every live process any harness started (synchronously: for `process.on('exit')`). */
 export function killAllNow(): void {
   for (const p of registry) p.signal('SIGKILL');
+}
+
+/** Kills every live process any harness started (SIGCONT, SIGKILL, by pid) and waits (bounded) for the exits. */
+export async function killAll(boundMs = 5000): Promise<void> {
+  await Promise.all([...registry].map((p) => p.kill(boundMs)));
 }
 
 /** How many processes started by any harness in this process have not exited yet. */
@@ -30,7 +36,7 @@ export interface ProcessExit {
 
 /** Options of `PogoProcess.started`. */
 export interface StartedOptions {
-  /** Wait for the status endpoint's URL too. */
+  /** Wait for the status endpoint's URL too (default: whether it was launched with `expectStatus`). */
   status?: boolean;
   /** Wait for a gateway URL instead of a cluster address. */
   gateway?: boolean;
@@ -60,7 +66,7 @@ export class PogoProcess {
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
-    readonly options: { logFile?: string; keepLines?: number; scanEveryMs?: number } = {},
+    readonly options: { logFile?: string; keepLines?: number; scanEveryMs?: number; expectStatus?: boolean } = {},
   ) {
     this.keepLines = options.keepLines ?? Infinity;
     registry.add(this);
@@ -159,7 +165,7 @@ export class PogoProcess {
     } finally {
       closeSync(fd);
     }
-    if (this.address !== '' && this.statusUrl !== '') this.stopScan();
+    if (this.address !== '' && (this.statusUrl !== '' || !this.options.expectStatus)) this.stopScan();
   }
 
   private stopScan(): void {
@@ -204,11 +210,20 @@ export class PogoProcess {
    * naming the exit if it exits first, or after `timeoutMs`.
    */
   async started(timeoutMs: number, options: StartedOptions = {}): Promise<this> {
-    const ready = (): boolean => (options.gateway ? this.gatewayUrl !== '' : this.address !== '') && (!options.status || this.statusUrl !== '');
+    const status = options.status ?? this.options.expectStatus === true;
+    const ready = (): boolean => (options.gateway ? this.gatewayUrl !== '' : this.address !== '') && (!status || this.statusUrl !== '');
     await this.waitFor(() => ready() || this.exited, timeoutMs, 'start-up');
     if (this.spawnError) throw new Error(`${this.name} could not be started: ${this.spawnError.message}`);
     if (!ready()) throw new Error(`${this.name} exited during start-up (${this.exitSignal ?? `code ${this.exitCode}`})\n${this.describe()}`);
     return this;
+  }
+
+  /** Its status endpoint's `/status` (as the node serves it: the node's own type, not re-checked), within `timeoutMs`. */
+  async status(timeoutMs = 2000): Promise<NodeStatus> {
+    if (this.statusUrl === '') throw new Error(`${this.name} serves no status endpoint (start it with a status port)`);
+    const res = await fetch(`${this.statusUrl}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`${this.name}: GET /status answered ${res.status}`);
+    return (await res.json()) as NodeStatus;
   }
 
   /** Sends `sig` by pid, unless it has already exited. */
@@ -293,7 +308,11 @@ export function spawnPogo(name: string, cliArgs: readonly string[], launch: Laun
   }
   // A control pipe that breaks because the process died must not crash this one.
   child.stdin?.on('error', () => undefined);
-  return new PogoProcess(name, child, { ...(launch.logFile !== undefined ? { logFile: launch.logFile } : {}), ...(launch.keepLines !== undefined ? { keepLines: launch.keepLines } : {}) });
+  return new PogoProcess(name, child, {
+    ...(launch.logFile !== undefined ? { logFile: launch.logFile } : {}),
+    ...(launch.keepLines !== undefined ? { keepLines: launch.keepLines } : {}),
+    ...(launch.expectStatus !== undefined ? { expectStatus: launch.expectStatus } : {}),
+  });
 }
 
 /** Polls `predicate` (sync or async; a throw counts as false) every `everyMs` until it holds; rejects naming `what` after `timeoutMs`. Resolves with the time it took. */

@@ -75,6 +75,8 @@ export interface ProcessClusterOptions extends Omit<LaunchOptions, 'logFile'> {
 export interface StartOptions extends Omit<LaunchOptions, 'logFile'> {
   /** A fixed port (kept across restarts). */
   port?: number;
+  /** A fixed status endpoint port (with the cluster's `status`; default: a free one). */
+  statusPort?: number;
   /** Longest wait for it to listen, ms. */
   timeoutMs?: number;
   /** Return at once, without waiting for it to listen. */
@@ -132,7 +134,7 @@ export class ProcessCluster {
       secretFile: this.secretFile,
       ...(host !== undefined ? { host } : {}),
       port: options.port ?? 0,
-      ...(o.status ? { statusPort: 0 } : {}),
+      ...(o.status ? { statusPort: options.statusPort ?? 0 } : {}),
       seeds,
       flags: [...(o.flags ?? []), ...flags],
     };
@@ -142,11 +144,12 @@ export class ProcessCluster {
       nodeOptions: [...(o.nodeOptions ?? []), ...(options.nodeOptions ?? [])],
       env: { ...o.env, ...options.env },
       ...(o.logFiles ? { logFile: join(this.dir, `${name}-${this.procs.length}.log`) } : {}),
+      expectStatus: o.status === true,
     };
     const proc = spawnPogo(name, nodeCommandLine(spec), launch);
     this.procs.push(proc);
     this.nodes.set(name, proc);
-    if (!options.noWait) await proc.started(options.timeoutMs ?? o.startTimeoutMs ?? 10_000, { status: o.status === true });
+    if (!options.noWait) await proc.started(options.timeoutMs ?? o.startTimeoutMs ?? 10_000);
     return proc;
   }
 

@@ -14,6 +14,7 @@ export const POGO_CLI: string = fileURLToPath(new URL('../../bin/pogo.js', impor
 
 /** How one `pogo node` is started: its `pogo node` flags. */
 export interface NodeSpec {
+  /** The node's name (`--name`). */
   name: string;
   /** The cluster secret's file. */
   secretFile: string;

@@ -30,7 +30,9 @@ export function liveProcessCount(): number {
 
 /** How a process ended: its exit code, or the signal that ended it. */
 export interface ProcessExit {
+  /** Its exit code, or null if a signal ended it. */
   code: number | null;
+  /** The signal that ended it, or null. */
   signal: NodeJS.Signals | null;
 }
 
@@ -48,11 +50,17 @@ export class PogoProcess {
   readonly lines: LogLine[] = [];
   /** The tail of its stderr, when piped (at most 64 KiB). */
   stderr = '';
+  /** Its cluster address (host:port), once known. */
   address = '';
+  /** Its incarnation, once known. */
   incarnation = '';
+  /** Its status endpoint's base URL, once known. */
   statusUrl = '';
+  /** Its gateway's URL with the token (`pogo observe`, `pogo demo`), once known. */
   gatewayUrl = '';
+  /** Its exit code, once it exited by itself. */
   exitCode: number | null = null;
+  /** The signal that ended it, if one did. */
   exitSignal: NodeJS.Signals | null = null;
   /** Why it could not be started (spawn's 'error'), if so. */
   spawnError: Error | undefined;
@@ -64,8 +72,11 @@ export class PogoProcess {
   private scanTimer: NodeJS.Timeout | undefined;
 
   constructor(
+    /** What messages call it. */
     readonly name: string,
+    /** The spawned process (see spawnPogo). */
     readonly child: ChildProcess,
+    /** Its log file (instead of pipes), how many lines to keep, how often to scan the file, whether it serves a status endpoint. */
     readonly options: { logFile?: string; keepLines?: number; scanEveryMs?: number; expectStatus?: boolean } = {},
   ) {
     this.keepLines = options.keepLines ?? Infinity;
@@ -108,6 +119,7 @@ export class PogoProcess {
     }
   }
 
+  /** Its pid (-1 if it could not be spawned). */
   get pid(): number {
     return this.child.pid ?? -1;
   }
@@ -117,6 +129,7 @@ export class PogoProcess {
     return this.exitCode !== null || this.exitSignal !== null || this.spawnError !== undefined;
   }
 
+  /** It has neither exited nor failed to start. */
   get alive(): boolean {
     return !this.exited;
   }

@@ -91,8 +91,11 @@ interface Started {
 
 /** A set of `pogo node` processes sharing a secret and a temporary directory. */
 export class ProcessCluster {
+  /** Its private temporary directory (secret, tokens, log files). */
   readonly dir: string;
+  /** The cluster secret. */
   readonly secret: string;
+  /** The file holding it, in `dir`. */
   readonly secretFile: string;
   /** Every process it started, in order (a restart adds one). */
   readonly procs: PogoProcess[] = [];
@@ -100,7 +103,10 @@ export class ProcessCluster {
   readonly nodes = new Map<string, PogoProcess>();
   private readonly how = new Map<string, Started>();
 
-  constructor(readonly options: ProcessClusterOptions = {}) {
+  constructor(
+    /** The defaults of every member it starts. */
+    readonly options: ProcessClusterOptions = {},
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'pogo-cluster-'));
     this.secret = options.secret ?? `cluster-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
     this.secretFile = this.writeSecret('secret.txt', this.secret);

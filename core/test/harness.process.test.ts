@@ -67,7 +67,7 @@ describe('cluster harness', () => {
     expect(cluster.procs[0]!.exited).toBe(true);
   });
 
-  it('SIGSTOP and SIGCONT by pid; kill() ends a frozen process too; nothing stays registered', { timeout: 60_000 }, async () => {
+  it('SIGSTOP by pid; kill() ends a frozen process too; nothing stays registered', { timeout: 60_000 }, async () => {
     cluster = new ProcessCluster({ prefix: 'pogo-harness-', startTimeoutMs: 30_000 });
     const n1 = await cluster.start('n1');
     n1.signal('SIGSTOP');

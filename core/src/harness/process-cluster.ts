@@ -3,6 +3,8 @@
  * demo (`pogo demo`, the desktop app's "Start a demo"), `npm run cluster`,
  * the integration tests, the benchmarks, the reliability scripts and the e2e
  * helpers. Exported from `pogo-core/testing`; the demo imports it directly.
+ * Three files: launch.ts (the pure decisions), pogo-process.ts (one
+ * process), this one (a cluster of them).
  *
  * What it does:
  *   - spawn: `<execPath> [nodeOptions…] core/bin/pogo.js node --name …`, or
@@ -40,12 +42,16 @@
  *   - `exitCode` is known at 'exit', but a pipe (fd 3, stdout) may still
  *     hold data: `closed` resolves at 'close', when every pipe is read out;
  *   - a signal sent to a pid that has just exited (ESRCH) is ignored, and
- *     nothing is signalled once the exit was seen (the pid may be reused).
+ *     nothing is signalled once the exit was seen (the pid may be reused);
+ *   - a log file read while the node writes it may end in half a line: it
+ *     is read up to its last newline, the rest read again next time.
  *
  * The decisions are pure functions (`nodeCommandLine`, `spawnCommand`,
  * `childEnvironment`, `readLogLine`, `startInfo`), unit-tested in
- * core/test/harness-launch.test.ts; the processes are tested by every
- * `*.process.test.ts`.
+ * core/test/harness-launch.test.ts; the harness itself on real processes
+ * (log-file ports, restart with the same data dir, start-up failures,
+ * SIGSTOP and kill) in core/test/harness.process.test.ts, and in use by
+ * every other `*.process.test.ts`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -150,7 +150,7 @@ async function main() {
   const failed = results.filter((r) => r.status === 'failed');
   process.stdout.write(`\nbench: ${results.length - failed.length} of ${results.length} scenarios ok in ${(totalMs / 1000).toFixed(0)} s; results in ${relative(process.cwd(), opts.out) || '.'}/ (SUMMARY.md)\n`);
   if (failed.length > 0) {
-    process.stdout.write(`bench: failed: ${failed.map((r) => `${r.scenario} (at '${r.failedStep}')`).join(', ')}\n`);
+    process.stdout.write(`bench: failed: ${failed.map((r) => `${r.scenario} (at '${/** @type {any} */ (r).failedStep}')`).join(', ')}\n`);
     process.exitCode = 1;
   }
   // Everything is stopped by now; do not wait for a stray handle (an observer's socket, a timer).

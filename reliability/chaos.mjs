@@ -408,7 +408,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       if (plan.kind === 'rolling') {
         // Planned moves only: no child may run twice at once. Window from here to quiescence.
         const where = await cluster.readTruth();
-        overlapWindow = { since: epochNow(), initial: new Map([...where].map(([id, on]) => [id, on.length])), events: [] };
+        overlapWindow = { since: epochNow(), initial: new Map([...where].map(([id, on]) => [id, on.length])), events: [], collect: undefined };
         const collect = (node, events) => overlapWindow?.events.push(...events.filter((e) => e[2] >= overlapWindow.since));
         cluster.onChildEvents(collect);
         overlapWindow.collect = collect;

@@ -115,7 +115,7 @@ async function freePorts(count) {
 /** How many live child specs `dir`'s saved state holds (0 when there is none yet). */
 function savedLive(dir) {
   try {
-    const saved = decodeState(readFileSync(join(dir, STATE_FILE), 'utf8'));
+    const saved = /** @type {any} */ (decodeState(readFileSync(join(dir, STATE_FILE), 'utf8')));
     if (!('state' in saved)) return 0;
     return Object.entries(saved.state.registers).filter(([k, r]) => k.startsWith('c:') && (r?.specs?.length ?? 0) > 0).length;
   } catch {

@@ -18,7 +18,11 @@ const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.m
   .split('\n')
   .filter((f) => f && !f.includes('node_modules'));
 
-/** Lines outside fenced code blocks, with their numbers. */
+/**
+ * Lines outside fenced code blocks, with their numbers.
+ * @param {string} path
+ * @returns {Generator<[number, string]>}
+ */
 function* prose(path) {
   let fence = false;
   const lines = readFileSync(path, 'utf8').split('\n');

@@ -4,9 +4,11 @@
  * the runner's own process that measures what the cluster does.
  *
  * Nodes: `node --import control-hook.mjs core/bin/pogo.js node --port 0 ...`
- * with the bench worker types (fixtures/workers.mjs); stdout and stderr go
- * to a log file in the cluster's temporary directory (its tail is quoted
- * when a step fails), stdin and fd 3 carry the control channel.
+ * with the bench worker types (fixtures/workers.mjs), started, found and
+ * stopped by the cluster harness (pogo-core/testing's ProcessCluster);
+ * stdout and stderr go to a log file in the cluster's temporary directory
+ * (its tail is quoted when a step fails), stdin and fd 3 carry the control
+ * channel, which BenchNode layers on the harness's process.
  *
  * Observer: a PogoNode with role 'observer' linked to every member. A
  * RunTracker follows the supervisor scope's `run:<id>` groups through a pg
@@ -22,49 +24,51 @@
  * benchmarks), and the cluster is settled when exactly the expected members
  * are up and ready and every child runs once, on its expected owner.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { PogoNode, createNodeConfig } from '../../core/dist/index.js';
-import { silentLogger } from '../../core/dist/testing.js';
+import { ProcessCluster, silentLogger } from '../../core/dist/testing.js';
 // Placement's score is not library API; the harness predicts placement with it.
 import { hrwScore } from '../../core/dist/distributed/placement.js';
-import { killTracked, sleep, track, until, within } from './harness.mjs';
+import { sleep, until, within } from './harness.mjs';
 
-const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
 const HOOK = new URL('../fixtures/control-hook.mjs', import.meta.url).href;
 const WORKERS = fileURLToPath(new URL('../fixtures/workers.mjs', import.meta.url));
 const SCOPE = 'pogo';
 
 export class BenchNode {
-  address = '';
-  incarnation = '';
   /** The child log the node handed over when it exited (see control-hook.mjs). */
   finalLog = [];
+  /** For the reliability scripts: this node's child-log clock minus the runner's, and how it was measured (reliability/lib/cluster.mjs). */
+  clockOffset = 0;
+  /** @type {number | undefined} */
+  wallDriftOffset = undefined;
+  /** @type {number | undefined} */
+  clockRttMs = undefined;
+  /** @type {number | undefined} */
+  clockErrorMs = undefined;
+  /** Its status endpoint, when the cluster serves them. */
+  statusUrl = '';
+  /** How it exited ({ code, signal }), once it has. */
   exit = undefined;
   nextId = 1;
   pending = new Map();
-  startedWaiters = [];
 
-  constructor(name, child, logFile) {
-    this.name = name;
-    this.child = child;
-    this.logFile = logFile;
+  /** @param {import('../../core/dist/testing.js').PogoProcess} proc a harness process started with `control: true` */
+  constructor(proc) {
+    this.proc = proc;
+    this.name = proc.name;
+    this.child = proc.child;
+    this.logFile = proc.options.logFile;
     // 'close', not 'exit': by then fd 3 has been read to its end, so the exit line (finalLog) is in.
-    this.exited = new Promise((resolve) => {
-      child.once('close', (code, signal) => {
-        this.exit = { code, signal };
-        for (const p of this.pending.values()) p.reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before answering ${p.op}`));
-        this.pending.clear();
-        for (const w of this.startedWaiters) w();
-        resolve(this.exit);
-      });
+    this.exited = proc.closed.then((exit) => {
+      this.exit = exit;
+      for (const p of this.pending.values()) p.reject(new Error(`${this.name} exited (${exit.signal ?? `code ${exit.code}`}) before answering ${p.op}`));
+      this.pending.clear();
+      return exit;
     });
-    createInterface({ input: child.stdio[3] }).on('line', (line) => {
+    createInterface({ input: /** @type {import('node:stream').Readable} */ (this.child.stdio[3]) }).on('line', (line) => {
       let msg;
       try {
         msg = JSON.parse(line);
@@ -72,9 +76,7 @@ export class BenchNode {
         return;
       }
       if (msg.event === 'started') {
-        this.address = msg.address;
-        this.incarnation = msg.incarnation;
-        for (const w of this.startedWaiters) w();
+        proc.noteStarted({ address: msg.address, incarnation: msg.incarnation });
         return;
       }
       if (msg.event === 'exit') {
@@ -87,22 +89,29 @@ export class BenchNode {
       if (msg.ok) p.resolve(msg);
       else p.reject(new Error(`${this.name} ${p.op}: ${msg.error}`));
     });
-    // A control pipe that breaks because the node died must not crash the runner.
-    child.stdin.on('error', () => {});
+  }
+
+  get address() {
+    return this.proc.address;
+  }
+
+  get incarnation() {
+    return this.proc.incarnation;
   }
 
   get pid() {
-    return this.child.pid;
+    return this.proc.pid;
   }
 
   get alive() {
     return this.exit === undefined;
   }
 
-  /** Waits until the node has started (listens and runs its supervisor). */
+  /** Waits until the node has started (listens and runs its supervisor: the hook's "started" event, or its log line). */
   async started(boundMs) {
-    if (!this.address && this.alive) await within(new Promise((resolve) => this.startedWaiters.push(resolve)), boundMs, `${this.name} start-up`);
-    if (!this.alive) throw new Error(`${this.name} exited during start-up (${this.exit.signal ?? `code ${this.exit.code}`})\n${this.logTail()}`);
+    await this.proc.started(boundMs).catch((err) => {
+      throw new Error(`${err.message}\n${this.logTail()}`);
+    });
   }
 
   /** Sends a control command and resolves with its reply. */
@@ -115,20 +124,16 @@ export class BenchNode {
   }
 
   signal(sig) {
-    if (!this.alive) return;
-    try {
-      process.kill(this.pid, sig);
-    } catch {
-      // gone meanwhile
-    }
+    if (this.alive) this.proc.signal(sig);
+  }
+
+  /** SIGCONT, SIGKILL by pid; waits (bounded) until it has exited. */
+  kill(boundMs = 5000) {
+    return this.proc.kill(boundMs);
   }
 
   logTail(lines = 8) {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    ${this.name}| ${l}`).join('\n');
-    } catch {
-      return '';
-    }
+    return this.proc.logTail(lines);
   }
 }
 
@@ -289,9 +294,6 @@ export function replayOverlap(events, initial) {
 }
 
 export class BenchCluster {
-  dir = mkdtempSync(join(tmpdir(), 'pogo-bench-'));
-  secret = `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
-  secretFile = join(this.dir, 'secret.txt');
   /** The current process of each node name (a restarted name replaces the entry). */
   nodes = new Map();
   all = [];
@@ -306,9 +308,14 @@ export class BenchCluster {
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   /**
-   * @param options.preset timing preset of every node (and the observer)
-   * @param options.flags extra `pogo node` flags for every node
-   * @param options.nodeArgs extra Node.js flags for every node process
+   * The nodes are a harness ProcessCluster (pogo-core/testing): output into
+   * log files in its directory, the control hook preloaded, stdin and fd 3
+   * its channel.
+   * @param {object} [options]
+   * @param {'local' | 'lan' | 'wan'} [options.preset] timing preset of every node (and the observer)
+   * @param {string[]} [options.flags] extra `pogo node` flags for every node
+   * @param {number} [options.bounds] factor on every wait's bound
+   * @param {string[]} [options.nodeArgs] extra Node.js flags for every node process
    *   (default: BENCH_NODE_ARGS split on spaces, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
    */
   constructor({ preset = 'lan', flags = [], bounds = 1, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = {}) {
@@ -316,28 +323,23 @@ export class BenchCluster {
     this.flags = flags;
     this.nodeArgs = nodeArgs;
     this.bounds = bounds;
-    writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
+    this.processes = new ProcessCluster({
+      prefix: 'pogo-bench-',
+      secret: `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
+      nodeOptions: [...nodeArgs, '--import', HOOK],
+      flags: ['--workers', WORKERS, '--preset', preset, ...flags],
+      env: { POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' },
+      logFiles: true,
+      control: true,
+    });
+    this.dir = this.processes.dir;
+    this.secret = this.processes.secret;
+    this.secretFile = this.processes.secretFile;
   }
 
   /** Spawns `pogo node` (with the control hook) and waits until it has started. */
   async start(name, seeds = [], extra = []) {
-    const logFile = join(this.dir, `${name}-${this.all.length}.log`);
-    const out = openSync(logFile, 'a');
-    const args = [
-      ...this.nodeArgs,
-      '--import', HOOK, CLI, 'node',
-      '--name', name, '--port', '0', '--secret-file', this.secretFile,
-      '--workers', WORKERS, '--preset', this.preset,
-      ...seeds.flatMap((s) => ['--seeds', s]),
-      ...this.flags, ...extra,
-    ];
-    let child;
-    try {
-      child = track(spawn(process.execPath, args, { stdio: ['pipe', out, out, 'pipe'], env: { ...process.env, POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' } }));
-    } finally {
-      closeSync(out);
-    }
-    const node = new BenchNode(name, child, logFile);
+    const node = new BenchNode(await this.processes.start(name, seeds, extra, { noWait: true }));
     this.nodes.set(name, node);
     this.all.push(node);
     await node.started(20_000 * this.bounds);
@@ -507,9 +509,7 @@ export class BenchCluster {
       for (const n of this.live()) n.signal('SIGTERM');
       await Promise.race([Promise.all(this.live().map((n) => n.exited)), sleep(15_000)]);
     }
-    await killTracked(this.all.map((n) => n.child));
-    await sleep(0);
-    if (!keep && !process.env.BENCH_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
-    else if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`node logs kept in ${this.dir}\n`);
+    await this.processes.close({ keep: keep || Boolean(process.env.BENCH_KEEP_LOGS) });
+    if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`node logs kept in ${this.dir}\n`);
   }
 }

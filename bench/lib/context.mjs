@@ -60,9 +60,16 @@ export class ScenarioContext {
     this.details[key] = value;
   }
 
+  /**
+   * @param {string} name
+   * @param {string} unit
+   * @param {number | number[]} values
+   * @param {{ target?: [string, number], note?: string }} [options]
+   */
   metric(name, unit, values, { target, note } = {}) {
     const list = Array.isArray(values) ? values : [values];
     const stats = summarize(list);
+    /** @type {Record<string, any>} */
     const entry = { name, unit, values: list.map(round), ...mapValues(stats, round) };
     if (note) entry.note = note;
     if (target) {

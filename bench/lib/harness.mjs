@@ -8,15 +8,19 @@
  * StepFailure naming the step ("scenario failover failed at step 'kill n2':
  * ..."); the runner then stops everything the scenario started.
  *
- * Processes: `track(child)` records a spawned child; `killTracked()` sends
- * each one SIGCONT (so a frozen node is not left stopped if the SIGKILL
- * fails) and SIGKILL, by pid, and waits (bounded) for the exits. A `process.on('exit')` net (installed once by the runner) SIGKILLs
- * whatever is still tracked if the runner itself ends abruptly; the node
- * processes also exit by themselves when their stdin (the runner's control
- * pipe) closes.
+ * Processes: the `pogo node` processes are the cluster harness's
+ * (pogo-core/testing's ProcessCluster, see cluster.mjs), which registers
+ * every live one; `track(child)` records any other child a scenario spawns
+ * (a `pogo ctl` run). `killTracked()` sends each of both SIGCONT (so a
+ * frozen node is not left stopped if the SIGKILL fails) and SIGKILL, by
+ * pid, and waits (bounded) for the exits. A `process.on('exit')` net
+ * (installed once by the runner) SIGKILLs whatever is still live if the
+ * runner itself ends abruptly; the node processes also exit by themselves
+ * when their stdin (the runner's control pipe) closes.
  */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { killAll, killAllNow, liveProcessCount } from '../../core/dist/testing.js';
 
 export class StepFailure extends Error {
   constructor(step, reason) {
@@ -35,8 +39,15 @@ export function track(child) {
   return child;
 }
 
-/** SIGKILLs every tracked process (after SIGCONT, in case one is frozen) and waits (bounded) for the exits. */
-export async function killTracked(children = [...tracked], boundMs = 5000) {
+/**
+ * SIGKILLs `children` (default: every tracked process and every live harness
+ * process), after SIGCONT in case one is frozen, and waits (bounded) for the exits.
+ */
+export async function killTracked(children = undefined, boundMs = 5000) {
+  if (children === undefined) {
+    await Promise.all([killTracked([...tracked], boundMs), killAll(boundMs)]);
+    return;
+  }
   const exits = children.map((child) => {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -52,8 +63,9 @@ export async function killTracked(children = [...tracked], boundMs = 5000) {
   await Promise.race([Promise.all(exits), sleep(boundMs)]);
 }
 
-/** Synchronous last resort for process.on('exit'): SIGKILL every tracked pid. */
+/** Synchronous last resort for process.on('exit'): SIGKILL every tracked and every live harness pid. */
 export function killTrackedNow() {
+  killAllNow();
   for (const child of tracked) {
     try {
       process.kill(child.pid, 'SIGKILL');
@@ -64,7 +76,7 @@ export function killTrackedNow() {
 }
 
 export function trackedCount() {
-  return [...tracked].filter((c) => c.exitCode === null && c.signalCode === null).length;
+  return [...tracked].filter((c) => c.exitCode === null && c.signalCode === null).length + liveProcessCount();
 }
 
 export function sleep(ms) {

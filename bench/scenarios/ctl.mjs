@@ -84,6 +84,7 @@ export async function run(ctx) {
   let ls = [];
   let lsCpu = [];
   let phases;
+  /** @type {{ node: number[], ls: number[] } | undefined} */
   let plain;
   for (let r = 0; r < size.repeats; r++) {
     const label = size.repeats > 1 ? ` (repeat ${r + 1})` : '';

@@ -10,7 +10,6 @@
  * incarnation) and the cluster settles, so each repeat starts from a
  * balanced cluster; the victim rotates over the members.
  */
-import { killTracked } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
 export const title = 'Failover after SIGKILL and SIGSTOP';
@@ -55,7 +54,7 @@ export async function run(ctx) {
     const atNodes = ups.length > 0 ? Math.max(...ups.map((e) => e[2])) - killedAt : undefined;
     ctx.log(`  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}${atNodes === undefined ? '' : ` (the last one started ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`}`);
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
-      await killTracked([node.child]);
+      await node.kill();
       const seed = cluster.live().find((n) => n.name !== victim);
       await cluster.start(victim, [seed.address]);
       await cluster.waitSettled(members);

@@ -25,7 +25,7 @@
  * share two cores, so these figures show the ceiling of one machine, not of
  * the design on real hosts.
  */
-import { killTracked, rssBytes } from '../lib/harness.mjs';
+import { rssBytes } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
 export const title = 'Scale: many node processes and children on one machine';
@@ -72,7 +72,7 @@ export async function run(ctx) {
     // Back to full strength for the next stage, and timed: a node restarted into a loaded cluster.
     {
       stage.rejoinMs = await ctx.step(`stage ${i + 1}: restart ${victim.name} and settle`, 240_000, async () => {
-        await killTracked([victim.child]);
+        await victim.kill();
         const r = performance.now();
         await cluster.start(victim.name, [cluster.nodes.get(members[0]).address]);
         await cluster.waitSettled(members, 240_000);

@@ -42,10 +42,14 @@ class Sim {
   frames = 0;
   /** Reconcile passes since the last reset: count, total and longest (real seconds). */
   passes = { count: 0, total: 0, max: 0 };
+  /** @type {(() => number) | undefined} */
+  failedStarts = undefined;
+  /** @type {Promise<void> | undefined} */
+  leaving = undefined;
 
   constructor() {
     this.workers.define('idle', () => ({ stop() {} }));
-    this.network.tap = (_from, _to, frame) => {
+    this.network.tap = (_from, _to, /** @type {any} */ frame) => {
       this.frames++;
       this.messages += frame?.t === 'batch' ? frame.frames.length : 1;
     };

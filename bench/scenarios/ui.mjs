@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Scenario 6, UI. A real cluster (20 node processes and 20,000 children in
  * the full run) watched through the observer gateway by the built renderer
@@ -54,7 +55,7 @@ const epoch = () => performance.timeOrigin + performance.now();
 /** Starts recording the page's animation-frame intervals (the browser's own requestAnimationFrame). */
 function recordFrames(page) {
   return page.evaluate(() => {
-    const w = window;
+    const w = /** @type {Window & { __frames: number[], __recording: boolean }} */ (/** @type {unknown} */ (window));
     w.__frames = [];
     w.__recording = true;
     let prev = performance.now();
@@ -70,7 +71,7 @@ function recordFrames(page) {
 /** Stops recording; the intervals since recordFrames, the first (partial) one left out. */
 function recordedFrames(page) {
   return page.evaluate(() => {
-    const w = window;
+    const w = /** @type {Window & { __frames: number[], __recording: boolean }} */ (/** @type {unknown} */ (window));
     w.__recording = false;
     return w.__frames.slice(1);
   });

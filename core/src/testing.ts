@@ -8,6 +8,9 @@
  * with injectable faults (partitions, delay, loss), a MemoryLogger keeps
  * what was logged and silentLogger drops it. None of them belongs in a
  * production node, which is why they are not on the package root.
+ *
+ * And the cluster harness (harness/process-cluster.ts): real `pogo node`
+ * processes for integration tests, benchmarks and scripts.
  */
 /** A clock that moves only when `advance` / `set` is called; timers fire in time order. */
 export { ManualClock } from './clock.js';
@@ -28,3 +31,18 @@ export type { Logger, LogFields } from './logger.js';
 export type { Transport, Conn, ConnHandlers } from './transport/transport.js';
 /** The MemoryNetwork's internals that MemoryConn exposes: one direction of a connection and a frame on it. */
 export type { Pipe, Frame } from './transport/memory.js';
+/**
+ * The cluster harness: real `pogo` OS processes on one machine, their ports
+ * read from their log lines, driven and stopped by pid (harness/process-cluster.ts).
+ */
+export { ProcessCluster } from './harness/process-cluster.js';
+/** Options of a ProcessCluster and of one start. */
+export type { ProcessClusterOptions, StartOptions } from './harness/process-cluster.js';
+/** One `pogo` process, spawning one, `until`, and the last-resort kill of every live one. */
+export { PogoProcess, spawnPogo, until, killAll, killAllNow, liveProcessCount } from './harness/pogo-process.js';
+/** How a process ended, and what `started()` waits for. */
+export type { ProcessExit, StartedOptions } from './harness/pogo-process.js';
+/** The pure parts: command lines, environment, log lines. */
+export { POGO_CLI, nodeCommandLine, spawnCommand, childEnvironment, readLogLine, startInfo, LogLineSchema } from './harness/launch.js';
+/** A node's flags, launch options, a log line and the start information in it. */
+export type { NodeSpec, LaunchOptions, LogLine, StartInfo } from './harness/launch.js';

@@ -48,7 +48,12 @@ describe('pogo demo', () => {
     collectJsonLines(demo.stdout, lines);
     const exited = new Promise<number | null>((r) => demo.on('exit', (code) => r(code)));
     let writer: number[] = [];
-    await until(() => lines.some((l) => l['msg'] === 'gateway listening'), 20_000, 'demo ready');
+    try {
+      await until(() => lines.some((l) => l['msg'] === 'gateway listening'), 20_000, 'demo ready');
+    } finally {
+      // A demo killed while it starts cannot stop its members: stop each one it said it started, by pid.
+      strays.push(...lines.filter((l) => l['msg'] === 'demo node started').map((l) => Number(l['pid'])));
+    }
     const ready = lines.find((l) => l['msg'] === 'demo ready') as { pids: number[]; dir: string; seed: string; secretFile: string; ctl: string; operatorToken: string };
     strays.push(...ready.pids);
     expect(ready.pids).toHaveLength(3);

@@ -115,7 +115,7 @@ it('2 local members + 1 lan member, a lan observer and pogo ctl, 60 s under CPU 
     INITIAL.map((id, i) => ({ id, start: { worker: i % 2 === 0 ? 'counter' : 'ticker', args: { intervalMs: 5_000 } } })),
   );
   const member = (name: string, preset: 'local' | 'lan', seeds: string[], extra: string[] = []) =>
-    cluster.start(name, seeds, ['--preset', preset, '--workers', 'examples', '--operator-token-file', operatorToken, ...extra], { nodeArgs: ['--import', HOOK], env: { POGO_TEST_RECORD: recordFile(name) } });
+    cluster.start(name, seeds, ['--preset', preset, '--workers', 'examples', '--operator-token-file', operatorToken, ...extra], { nodeOptions: ['--import', HOOK], env: { POGO_TEST_RECORD: recordFile(name) } });
   const m1 = await member('m1', 'local', [], ['--children', children]);
   await member('m2', 'local', [m1.address]);
   await member('m3', 'lan', [m1.address]);

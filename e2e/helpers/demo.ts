@@ -3,16 +3,18 @@
  * `pogo node` processes, an observer and the gateway serving the built
  * renderer. `ctl` asks the cluster itself (through `pogo ctl --json`, as an
  * ops engineer would), so specs check what the cluster did, not what the UI
- * shows. `stop` ends the demo with SIGINT and then SIGKILLs every pid it
- * started, whatever state they are in.
+ * shows. The `pogo demo` process is the cluster harness's (pogo-core/testing
+ * spawnPogo): its JSON lines read as they come. `stop` ends the demo with
+ * SIGINT and then SIGKILLs every pid it started, whatever state they are in.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { expect, type Browser, type Page } from '@playwright/test';
 import { demoChildren } from 'pogo-core/demo';
+import { spawnPogo } from 'pogo-core/testing';
 import { repoRoot, screenshotsDir } from './paths.js';
 
 const cli = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
@@ -100,44 +102,21 @@ export async function listChildren(ctl: Demo['ctl']): Promise<ListedChild[]> {
 }
 
 export async function startDemo(options: { nodes?: number } = {}): Promise<Demo> {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'demo', '--ui', '--port', '0', '--nodes', String(options.nodes ?? 3)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const pids = [child.pid!];
-  const nodes: DemoNode[] = [];
+  const proc = spawnPogo('pogo demo', ['demo', '--ui', '--port', '0', '--nodes', String(options.nodes ?? 3)], { cwd: repoRoot });
+  const memberPids = (): number[] => (proc.lines.find((l) => l.msg === 'demo ready')?.['pids'] as number[] | undefined) ?? [];
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    proc.signal('SIGINT');
+    await proc.waitFor(() => proc.exited, 10_000, 'exit after SIGINT').catch(() => undefined);
+    await proc.kill();
+    for (const pid of memberPids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
   };
-  child.stderr!.resume();
   try {
-    const ready = await new Promise<Omit<Demo, 'ctl' | 'stop' | 'nodes' | 'pid'>>((resolve, reject) => {
-      let buffer = '';
-      let ready: DemoLine | undefined;
-      const timer = setTimeout(() => reject(new Error('pogo demo did not start within 30 s')), 30_000);
-      child.once('exit', (code) => reject(new Error(`pogo demo exited with code ${code}`)));
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buffer.slice(0, nl)) as DemoLine;
-          buffer = buffer.slice(nl + 1);
-          if (line.msg === 'demo node started') nodes.push({ name: line.name!, pid: line.pid!, address: line.address! });
-          if (line.msg === 'demo ready') {
-            ready = line;
-            pids.push(...line.pids!);
-          }
-          if (line.msg === 'gateway listening' && ready) {
-            clearTimeout(timer);
-            resolve({ url: line.url!, operatorToken: ready.operatorToken!, viewerToken: ready.viewerToken!, dir: ready.dir! });
-          }
-        }
-      });
-    });
-    const ctl = ctlFor(ready.dir, nodes);
-    return { ...ready, pid: child.pid!, nodes, ctl, stop };
+    // "gateway listening" comes after "demo ready" (core/src/cli/demo.ts runDemo).
+    await proc.started(30_000, { gateway: true });
+    const lines = proc.lines as unknown as DemoLine[];
+    const ready = lines.find((l) => l.msg === 'demo ready')!;
+    const nodes: DemoNode[] = lines.filter((l) => l.msg === 'demo node started').map((l) => ({ name: l.name!, pid: l.pid!, address: l.address! }));
+    return { url: proc.gatewayUrl, operatorToken: ready.operatorToken!, viewerToken: ready.viewerToken!, dir: ready.dir!, pid: proc.pid, nodes, ctl: ctlFor(ready.dir!, nodes), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -19,24 +19,21 @@
  * commands, as `pogo ctl` sends them: the member executes them with its own
  * distributed supervisor.
  *
- * Every process is registered with the benchmark harness's `track`, so
- * `close()` (and a `process.on('exit')` net in the scripts) stops each one
- * by pid: SIGCONT first, in case it is frozen, then SIGKILL.
+ * The processes are started, found and stopped by the cluster harness
+ * (pogo-core/testing's ProcessCluster), which registers every live one, so
+ * `close()` (and a `process.on('exit')` net in the scripts, killTrackedNow)
+ * stops each one by pid: SIGCONT first, in case it is frozen, then SIGKILL.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchNode, RunTracker } from '../../bench/lib/cluster.mjs';
-import { killTracked, killTrackedNow, sleep, track, until, within } from '../../bench/lib/harness.mjs';
+import { killTrackedNow, sleep, until, within } from '../../bench/lib/harness.mjs';
 import { PogoNode, createNodeConfig } from '../../core/dist/index.js';
-import { silentLogger } from '../../core/dist/testing.js';
+import { ProcessCluster, silentLogger } from '../../core/dist/testing.js';
 // Placement's score is not library API; the harness predicts placement with it.
 import { hrwScore } from '../../core/dist/distributed/placement.js';
 import { commandLine } from './options.mjs';
 
-const CLI = fileURLToPath(new URL('../../core/bin/pogo.js', import.meta.url));
 const HOOK = new URL('../../bench/fixtures/control-hook.mjs', import.meta.url).href;
 const WORKERS = fileURLToPath(new URL('../../bench/fixtures/workers.mjs', import.meta.url));
 const GC_HOOK = new URL('../fixtures/gc-on-signal.mjs', import.meta.url).href;
@@ -104,9 +101,6 @@ export function wallOffset() {
 }
 
 export class RealCluster {
-  dir = mkdtempSync(join(tmpdir(), 'pogo-reliability-'));
-  secretFile = join(this.dir, 'secret.txt');
-  tokenFile = join(this.dir, 'operator.txt');
   /** The current process of each member name. */
   nodes = new Map();
   /** Every process ever started, in order. */
@@ -125,15 +119,19 @@ export class RealCluster {
   owners = new Map();
 
   /**
-   * @param names member names
-   * @param preset timing preset of every node and the observer
-   * @param flags extra `pogo node` flags for every member
-   * @param netns a NetnsLayout, or undefined for plain loopback
-   * @param status serve the status endpoint (loopback only)
-   * @param gc let `collectGarbage(name)` run a full GC in the node (--expose-gc and fixtures/gc-on-signal.mjs)
-   * @param ports name → fixed port (the same on every restart; default: 0, a free one each time)
-   * @param nodeFlags name → extra `pogo node` flags of that member (e.g. its own --data-dir)
-   * @param calibrate measure each node's child-log clock against this process's by round trips
+   * The members are a harness ProcessCluster (pogo-core/testing): log files
+   * in its directory, the control hook preloaded, and with `netns` each one
+   * behind its namespace's `ip netns exec` prefix, listening on its address.
+   * @param {object} options
+   * @param {string[]} options.names member names
+   * @param {'local' | 'lan' | 'wan'} [options.preset] timing preset of every node and the observer
+   * @param {string[]} [options.flags] extra `pogo node` flags for every member
+   * @param {import('./netns.mjs').NetnsLayout} [options.netns] a NetnsLayout, or undefined for plain loopback
+   * @param {boolean} [options.status] serve the status endpoint (loopback only)
+   * @param {boolean} [options.gc] let `collectGarbage(name)` run a full GC in the node (--expose-gc and fixtures/gc-on-signal.mjs)
+   * @param {Record<string, number>} [options.ports] name → fixed port (the same on every restart; default: 0, a free one each time)
+   * @param {(name: string) => string[]} [options.nodeFlags] name → extra `pogo node` flags of that member (e.g. its own --data-dir)
+   * @param {boolean} [options.calibrate] measure each node's child-log clock against this process's by round trips
    *   (calibrateClock) instead of trusting the wall-drift estimate
    */
   constructor({ names, preset = 'lan', flags = [], netns = undefined, status = false, gc = false, ports = {}, nodeFlags = () => [], calibrate = false }) {
@@ -147,10 +145,22 @@ export class RealCluster {
     this.netns = netns;
     this.status = status;
     const rand = () => Math.random().toString(36).slice(2);
-    this.secret = `reliability-${rand()}-${rand()}`;
+    this.processes = new ProcessCluster({
+      prefix: 'pogo-reliability-',
+      secret: `reliability-${rand()}-${rand()}`,
+      nodeOptions: [...(gc ? ['--expose-gc', '--import', GC_HOOK] : []), '--import', HOOK],
+      host: (name) => this.host(name),
+      env: { POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' },
+      logFiles: true,
+      control: true,
+      status,
+    });
+    this.dir = this.processes.dir;
+    this.secret = this.processes.secret;
+    this.secretFile = this.processes.secretFile;
     this.token = `operator-${rand()}-${rand()}`;
-    writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
-    writeFileSync(this.tokenFile, this.token, { mode: 0o600 });
+    this.tokenFile = this.processes.writeSecret('operator.txt', this.token);
+    this.memberFlags = ['--operator-token-file', this.tokenFile, '--workers', WORKERS, '--preset', preset, ...flags];
   }
 
   host(name) {
@@ -159,28 +169,12 @@ export class RealCluster {
 
   /** Spawns member `name` (seeds: every other live member) and waits until it listens. */
   async start(name, seeds = this.seeds(name)) {
-    const logFile = join(this.dir, `${name}-${this.all.length}.log`);
-    const out = openSync(logFile, 'a');
-    const nodeArgs = [
-      ...(this.gc ? ['--expose-gc', '--import', GC_HOOK] : []),
-      '--import', HOOK, CLI, 'node',
-      '--name', name, '--host', this.host(name), '--port', String(this.ports[name] ?? 0),
-      '--secret-file', this.secretFile, '--operator-token-file', this.tokenFile,
-      '--workers', WORKERS, '--preset', this.preset,
-      ...(this.status ? ['--status-port', '0'] : []),
-      ...seeds.flatMap((s) => ['--seeds', s]),
-      ...this.flags,
-      ...this.nodeFlags(name),
-    ];
-    const [cmd, prefix] = this.netns ? this.netns.wrap(name) : [process.execPath, []];
-    const args = this.netns ? [...prefix, process.execPath, ...nodeArgs] : nodeArgs;
-    let child;
-    try {
-      child = track(spawn(cmd, args, { stdio: ['pipe', out, out, 'pipe'], env: { ...process.env, POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' } }));
-    } finally {
-      closeSync(out);
-    }
-    const node = new BenchNode(name, child, logFile);
+    const proc = await this.processes.start(name, seeds, [...this.memberFlags, ...this.nodeFlags(name)], {
+      port: this.ports[name] ?? 0,
+      ...(this.netns ? { wrap: this.netns.execPrefix(name) } : {}),
+      noWait: true,
+    });
+    const node = new BenchNode(proc);
     // Child-log times are each process's performance.timeOrigin + now(); timeOrigin is read from the
     // wall clock at process start, so a process started later carries the wall clock's drift against
     // the monotonic clock since this script started (≈ 15 ms after 15 min here). Undo it.
@@ -196,23 +190,8 @@ export class RealCluster {
     });
     await node.started(30_000);
     if (this.calibrate) await this.calibrateClock(node);
-    if (this.status) node.statusUrl = await this.statusUrlOf(node);
+    if (this.status) node.statusUrl = proc.statusUrl;
     return node;
-  }
-
-  async statusUrlOf(node) {
-    let url;
-    await until(
-      () => {
-        const line = readFileSync(node.logFile, 'utf8').split('\n').find((l) => l.includes('"status endpoint listening"'));
-        url = line ? JSON.parse(line).url : undefined;
-        return url !== undefined;
-      },
-      10_000,
-      `${node.name} status endpoint`,
-      50,
-    );
-    return url;
   }
 
   /**
@@ -455,6 +434,7 @@ export class RealCluster {
    * of the nodes running it; `pred` may be async); resolves with the epoch
    * time (performance.timeOrigin + now()) when it first held, or undefined
    * after `boundMs`. For scripts without an observer node.
+   * @returns {Promise<number | undefined>}
    */
   async waitTruth(pred, boundMs, what, everyMs = 100) {
     let at;
@@ -554,8 +534,6 @@ export class RealCluster {
   async close({ keep = false } = {}) {
     this.tracker?.close();
     if (this.observer) await within(this.observer.stop('reliability run done', 200), 3000, 'observer stop').catch(() => this.observer.kill());
-    await killTracked(this.all.map((n) => n.child));
-    await sleep(0);
-    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+    await this.processes.close({ keep });
   }
 }

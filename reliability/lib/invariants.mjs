@@ -127,7 +127,7 @@ export class Ledger {
  * @param where id → names of the nodes whose processes run it (ground truth)
  * @param observerRuns id → instances in the observer's `run:` groups
  * @param counts member name → its `counts` reply
- * @returns { violations: [{ invariant, ids, detail }], lost: [ids], duplicates: [ids] }
+ * @returns {{ violations: Array<{ invariant: string, ids: string[], detail: string }>, lost: string[], duplicates: string[] }}
  */
 export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts }) {
   const violations = [];

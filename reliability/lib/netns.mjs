@@ -195,8 +195,8 @@ export class NetnsLayout {
     spawnSync('ip', ['netns', 'del', this.hub]);
   }
 
-  /** argv prefix that runs a command inside a member's namespace (exec: the pid stays the command's). */
-  wrap(name) {
-    return ['ip', ['netns', 'exec', this.ns(name)]];
+  /** Command prefix that runs a command inside a member's namespace (exec: the pid stays the command's); the harness's `wrap`. */
+  execPrefix(name) {
+    return ['ip', 'netns', 'exec', this.ns(name)];
   }
 }

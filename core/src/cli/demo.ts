@@ -6,8 +6,9 @@
  *
  * startDemoCluster writes a fresh secret, operator and viewer tokens and the
  * demo children into a private temporary directory, starts N `pogo node`
- * member processes on loopback with the example workers (one at a time: the
- * first is the seed of the others), then an observer with the gateway in
+ * member processes on loopback with the example workers through the cluster
+ * harness (harness/process-cluster.ts; one at a time: the first is the seed
+ * of the others, its address read from its "node started" line), then an observer with the gateway in
  * this process (startObserver), and waits until the observer sees every
  * member up. stop() — and any failure while starting — stops every process
  * it started, by pid, and removes the directory.
@@ -23,13 +24,12 @@
  * address, the secret file, and a `pogo ctl … ls` line ready to paste
  * (`ctlCommandLine`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PogoNode } from '../node.js';
+import { ProcessCluster } from '../harness/process-cluster.js';
 import type { Gateway } from '../observer/gateway.js';
 import { resolveExecutable } from '../supervisor/os-child.js';
 import { printLine, printUrl, startObserver, uiDir, waitForMembers, waitForSignal, type RunningObserver } from './observe.js';
@@ -121,51 +121,6 @@ export interface DemoCluster {
   stop(): Promise<void>;
 }
 
-/** Stops each process (SIGTERM, then SIGKILL after 5 s) and waits until every one has exited. */
-function stopProcesses(children: readonly ChildProcess[]): Promise<void> {
-  return Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-        }),
-    ),
-  ).then(() => undefined);
-}
-
-/** Waits for a `pogo node` process's "node started" log line; resolves with its address. */
-function nodeStarted(child: ChildProcess, name: string, timeoutMs: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    let found = false;
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
-    // Kept for the process's lifetime: an 'error' event without a listener would crash this process.
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} could not be started: ${err.message}`));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${signal === null ? `code ${code}` : signal}`));
-    });
-    // Keep draining the node's log after start-up, or its pipe would fill and block it.
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      if (found) return;
-      buffer += chunk;
-      const match = /"address":"([^"]+)"[^\n]*"msg":"node started"/.exec(buffer);
-      if (match) {
-        found = true;
-        buffer = '';
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-  });
-}
-
 /** Starts a local demo cluster and an observer with its gateway. See the header. */
 export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<DemoCluster> {
   const count = opts.nodes ?? 3;
@@ -173,11 +128,21 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
   const basePort = opts.basePort ?? 0;
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + count - 1 > 65535) throw new RangeError('basePort must be 0 (any free port) or a port with room for every node');
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
-  const dir = mkdtempSync(join(tmpdir(), 'pogo-demo-'));
-  const secret = randomBytes(24).toString('base64url');
+  const nodeExecutable = opts.execPath ?? process.execPath;
+  const cluster = new ProcessCluster({
+    prefix: 'pogo-demo-',
+    secret: randomBytes(24).toString('base64url'),
+    execPath: nodeExecutable,
+    // A user's POGO_* settings are not the demo's; the node logs are read for the address, then only the last few kept.
+    dropPogoEnv: true,
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    keepLines: 50,
+    inheritStderr: true,
+    startTimeoutMs: timeoutMs,
+  });
+  const dir = cluster.dir;
   const operatorToken = randomBytes(18).toString('base64url');
   const viewerToken = randomBytes(18).toString('base64url');
-  const children: ChildProcess[] = [];
   let observer: RunningObserver | undefined;
   let seed: string | undefined;
   let stopping: Promise<void> | undefined;
@@ -186,32 +151,25 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
       try {
         await observer?.stop();
       } finally {
-        await stopProcesses(children);
-        rmSync(dir, { recursive: true, force: true });
+        await cluster.close({ graceMs: 5000 });
       }
     })());
 
   try {
-    writeFileSync(join(dir, 'secret.txt'), secret, { mode: 0o600 });
-    writeFileSync(join(dir, 'operator.txt'), operatorToken, { mode: 0o600 });
-    writeFileSync(join(dir, 'viewer.txt'), viewerToken, { mode: 0o600 });
-    const nodeExecutable = opts.execPath ?? process.execPath;
-    writeFileSync(join(dir, 'children.json'), JSON.stringify(demoChildren(nodeExecutable), null, 2));
-    const cli = fileURLToPath(new URL('../../bin/pogo.js', import.meta.url));
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POGO_'))), ...opts.env };
+    const operatorTokenFile = cluster.writeSecret('operator.txt', operatorToken);
+    const viewerTokenFile = cluster.writeSecret('viewer.txt', viewerToken);
+    const childrenFile = join(dir, 'children.json');
+    writeFileSync(childrenFile, JSON.stringify(demoChildren(nodeExecutable), null, 2));
+    const flags = ['--operator-token-file', operatorTokenFile, '--viewer-token-file', viewerTokenFile, '--workers', 'examples', '--allow-commands', nodeExecutable, '--children', childrenFile, '--preset', 'local'];
     for (let i = 1; i <= count; i++) {
       const name = `demo-${i}`;
-      const args = [cli, 'node', '--name', name, '--port', String(basePort ? basePort + i - 1 : 0), '--secret-file', join(dir, 'secret.txt'), '--operator-token-file', join(dir, 'operator.txt'), '--viewer-token-file', join(dir, 'viewer.txt'), '--workers', 'examples', '--allow-commands', nodeExecutable, '--children', join(dir, 'children.json'), '--preset', 'local'];
-      if (seed) args.push('--seeds', seed);
-      const child = spawn(nodeExecutable, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
-      children.push(child);
-      const address = await nodeStarted(child, name, timeoutMs);
-      seed ??= address;
-      opts.log?.({ msg: 'demo node started', name, pid: child.pid, address });
+      const node = await cluster.start(name, seed === undefined ? [] : [seed], flags, { port: basePort ? basePort + i - 1 : 0 });
+      seed ??= node.address;
+      opts.log?.({ msg: 'demo node started', name, pid: node.pid, address: node.address });
     }
     observer = await startObserver({
       seeds: [seed!],
-      secret,
+      secret: cluster.secret,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
       ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
@@ -225,7 +183,7 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
     await stop();
     throw err;
   }
-  return { node: observer.node, gateway: observer.gateway, operatorToken, viewerToken, pids: children.map((c) => c.pid!), seed: seed!, dir, secretFile: join(dir, 'secret.txt'), operatorTokenFile: join(dir, 'operator.txt'), stop };
+  return { node: observer.node, gateway: observer.gateway, operatorToken, viewerToken, pids: cluster.procs.map((p) => p.pid), seed: seed!, dir, secretFile: cluster.secretFile, operatorTokenFile: join(dir, 'operator.txt'), stop };
 }
 
 // ---------------------------------------------------------------------------

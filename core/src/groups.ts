@@ -371,6 +371,11 @@ export class ProcessGroups {
     return this.scopeStates.get(scope)?.stamps.get(group) ?? 0;
   }
 
+  /** Changes to any group of any scope so far: equal counts, no membership changed in between (a digest of them all). */
+  get changeCount(): number {
+    return this.changes;
+  }
+
   /** Non-empty groups of a scope (any node), unsorted: for a sweep that reads them all. */
   groupNames(scope: string): Iterable<string> {
     return this.scopeStates.get(scope)?.groups.keys() ?? [];
@@ -600,10 +605,13 @@ export class ProcessGroups {
     return removed;
   }
 
-  /** Records a change of `group`: a new stamp, or none once the group is gone. */
+  /** Records a change of `group`: a new stamp, or none once the group is gone (counted all the same: `changeCount`). */
   private touch(scope: ScopeState, group: string): void {
     if (scope.groups.has(group)) scope.stamps.set(group, ++this.changes);
-    else scope.stamps.delete(group);
+    else {
+      scope.stamps.delete(group);
+      this.changes++;
+    }
   }
 
   private indexPid(pid: string, scope: string, group: string): void {

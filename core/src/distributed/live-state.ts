@@ -97,6 +97,11 @@ export class LiveState {
     }
   }
 
+  /** Changes to any group so far (groups.ts `changeCount`): equal counts, no `run:`, `fail:` or `claim:` stamp moved. */
+  get changes(): number {
+    return this.groups.changeCount;
+  }
+
   /** Change stamp of the child's `run:` group (groups.ts `stamp`): equal stamps, nothing changed. */
   runStamp(id: string): number {
     return this.groups.stamp(this.scope, group.run(id));

@@ -443,7 +443,11 @@ export class LocalInstances {
       if (this.o.local.child(e.id)?.status === 'stopped') this.o.local.deleteChild(e.id);
       this.o.finished(e.id, m.rev, e.reason);
     }
-    this.o.dirty(e.id, e.to === 'running' || e.to === 'stopped' || e.to === 'removed');
+    // Not for 'starting': every start is either this module's own (`start`, `restart`, called from a
+    // reconcile of this very id, which sees the instance) or the local supervisor's restart after an
+    // exit (whose `run:` leave marked the id already). A mark here reconciled every orphan a failover
+    // starts a second time for nothing (a fifth of a survivor's reconciles).
+    if (e.to !== 'starting') this.o.dirty(e.id, e.to === 'running' || e.to === 'stopped' || e.to === 'removed');
   };
 
   // ---- failures -------------------------------------------------------------------

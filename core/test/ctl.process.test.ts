@@ -258,6 +258,18 @@ describe('pogo ctl', () => {
     expect(failing.stdout).toMatch(/^fails-at-start: accepted, failing on n\d: .*crasher: asked to fail at start\n$/);
     const listed = json(await ctl(['ls'], seeds, ['--json'])).result as Array<{ id: string; status: string }>;
     expect(listed.find((c) => c.id === 'fails-at-start')?.status).toBe('failing');
+
+    // A reader that stops early (`pogo ctl ls | head -1`): the ~2,000-row listing is far more than
+    // a pipe holds, so ctl's writes meet the closed pipe; it ends with its own exit code, no EPIPE trace.
+    const early = spawn(process.execPath, [CLI, 'ctl', 'ls', ...seeds.flatMap((s) => ['--seed', s]), '--secret-file', cluster!.secretFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ctlPids.add(early.pid!);
+    let earlyErr = '';
+    early.stderr.setEncoding('utf8').on('data', (c: string) => (earlyErr += c));
+    early.stdout.once('data', () => early.stdout.destroy());
+    const earlyCode = await new Promise<number | null>((resolve) => early.once('exit', (code) => resolve(code)));
+    ctlPids.delete(early.pid!);
+    expect(earlyErr).not.toMatch(/EPIPE|Unhandled/);
+    expect(earlyCode).toBe(0);
   });
 
   it('--seed decides which member executes (its audit says so); restart gives a new process on the same node, by the child\'s own record; ls shows its OS pid; no trace in /status', async () => {

@@ -226,8 +226,8 @@ const SPEC_KEY_SET: ReadonlySet<string> = new Set(SPEC_KEYS);
 /**
  * `parseChildSpec`'s fast path for what API callers pass most — a worker
  * start without args or with a scalar one, fields left out for their
- * defaults — measured as the largest single cost of a caller's
- * `startChild` burst (zod ~10–20 µs a spec). A new object with the schema's
+ * defaults — which zod parsed at ~10–20 µs a spec, part of the ~5 % of the
+ * caller's CPU that `requestStart` took in a start burst. A new object with the schema's
  * defaults filled in, checked by `decodeNormalSpec`; undefined for anything
  * else (then zod decides, and says what is wrong). Never keeps or freezes
  * the caller's objects. registers.test.ts checks it against the schema.

@@ -22,17 +22,6 @@
  * Work runs in slices of RECONCILE_SLICE ids with the event loop free in
  * between, so a node with 20,000 children keeps answering heartbeats.
  *
- * An observer acts on nothing and acknowledges nothing: it reconciles only
- * to derive events and its read model. A change of a child there (its
- * register, its groups) is reconciled OBSERVER_DEFER_MS after the first
- * one (`deferred`, in marking order, so due first = marked first), so that
- * the spec (from the writer) and the start (the owner's `run:` join, from
- * another node, which may come first) are seen in one reconcile: one per
- * started child instead of two. Events come up to that much later there;
- * reads stay exact: a deferred id counts as dirty, so `view` builds it
- * afresh. Not deferred: an id a caller waits on (an observer's own
- * `startChild`), and anything on a member (which acts and acknowledges).
- *
  * Acting on what peers sent (`settledTick`): the store acknowledges a
  * peer's changes only once they are reconciled here and no instance of
  * theirs is still starting (store/replication.ts: race "terminate during a
@@ -66,9 +55,6 @@ const NO_CLAIMS: ChildView['claims'] = [];
 
 /** Ids one reconcile slice looks at before it yields to the event loop. */
 export const RECONCILE_SLICE = 256;
-
-/** How long an observer waits before it reconciles a child whose register changed (see the header). */
-export const OBSERVER_DEFER_MS = 250;
 
 export interface ReconcilerOptions {
   node: string;
@@ -162,9 +148,6 @@ export class Reconciler {
   private readonly dirty = new Map<string, number>();
   /** Dirty ids whose instance appeared or went: they go first. */
   private readonly urgent = new Map<string, number>();
-  /** Observer only: ids whose register changed, by when they are due (marking order is due order). */
-  private readonly deferred = new Map<string, number>();
-  private deferTimer: TimerHandle | undefined;
   private sweep: string[] = [];
   private sweepAt = 0;
   private fullSweep = false;
@@ -216,7 +199,7 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer, this.deferTimer]) this.o.clock.clearTimeout(t);
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer]) this.o.clock.clearTimeout(t);
   }
 
   /** The node leaves: it takes no children any more. */
@@ -236,10 +219,8 @@ export class Reconciler {
     for (const k of keys) {
       const parsed = parseKey(k);
       if (parsed === undefined) continue;
-      if (parsed.kind === 'child') {
-        if (this.o.observer && !this.o.hasWaiter(parsed.id)) this.defer(parsed.id);
-        else this.markDirty(parsed.id);
-      } else if (parsed.kind === 'roster') {
+      if (parsed.kind === 'child') this.markDirty(parsed.id);
+      else if (parsed.kind === 'roster') {
         this.topologyDirty = true;
         this.checkReady();
       } else this.flagsDirty = true;
@@ -249,8 +230,7 @@ export class Reconciler {
 
   /** A `run:` or `fail:` group of `id` changed. */
   groupChanged(id: string, urgent: boolean): void {
-    if (this.o.observer && !this.o.hasWaiter(id)) this.defer(id);
-    else this.markDirty(id, urgent);
+    this.markDirty(id, urgent);
     this.schedule();
   }
 
@@ -266,32 +246,6 @@ export class Reconciler {
     const into = urgent ? this.urgent : this.dirty;
     if (!into.has(id)) into.set(id, this.o.desired.tick);
     this.schedule();
-  }
-
-  /** Observer: reconciles `id` OBSERVER_DEFER_MS after its first change, unless something has it reconciled first. */
-  private defer(id: string): void {
-    if (this.stopped || this.isDirty(id)) return;
-    this.deferred.set(id, this.o.clock.now() + OBSERVER_DEFER_MS);
-    this.armDefer();
-  }
-
-  private armDefer(): void {
-    if (this.deferTimer !== undefined || this.stopped) return;
-    const first = this.deferred.values().next();
-    if (first.done) return;
-    this.deferTimer = this.o.clock.setTimeout(
-      () => {
-        this.deferTimer = undefined;
-        const now = this.o.clock.now();
-        for (const [id, due] of this.deferred) {
-          if (due > now) break;
-          this.deferred.delete(id);
-          this.markDirty(id);
-        }
-        this.armDefer();
-      },
-      Math.max(1, first.value - this.o.clock.now()),
-    );
   }
 
   /**
@@ -394,7 +348,7 @@ export class Reconciler {
 
   /** Whether `id` waits for a reconcile (then its waiters are looked at after it). */
   isDirty(id: string): boolean {
-    return this.dirty.has(id) || this.urgent.has(id) || this.deferred.has(id);
+    return this.dirty.has(id) || this.urgent.has(id);
   }
 
   /** What keeps children from moving or starting, in words. */
@@ -561,7 +515,6 @@ export class Reconciler {
 
   private reconcileOne(id: string): void {
     this.stats.reconciles++;
-    this.deferred.delete(id);
     const before = this.known.get(id);
     const view = this.buildView(id, before?.history.view);
     const { events, history } = diffChild(before?.history, view, this.o.clock.now(), this.causeNow);

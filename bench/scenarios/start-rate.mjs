@@ -5,8 +5,18 @@
  * the last one resolved. Then the same number of calls spread evenly over
  * all nodes at once (timed from the runner: first request sent to last
  * reply). Each run uses a fresh cluster, so both start from empty.
+ *
+ * CPU per child, per process: user + system time from the first call until
+ * the observer sees every child running once, divided by the number of
+ * children; nodes from /proc/<pid>/stat, the observer from process.cpuUsage()
+ * of this runner (where it lives, so the runner's own control work is in it).
+ * The machine is shared, so these are steadier than the rate.
+ * BENCH_PROFILE_DIR also profiles the runner (start-<mode>-observer.cpuprofile).
  */
 import { NODE_FLAGS, names } from './common.mjs';
+import { cpuSeconds } from '../lib/harness.mjs';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
 export const title = 'Start rate';
 export const description = 'startChild calls acknowledged per second: all from one node, then spread over all nodes.';
@@ -31,6 +41,9 @@ export async function run(ctx) {
       // BENCH_PROFILE_DIR=<dir>: a CPU profile of each node while the calls run.
       const profileDir = process.env.BENCH_PROFILE_DIR;
       if (profileDir) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'start', intervalUs: 500 }, 10_000)));
+      const own = profileDir ? await startOwnProfile() : undefined;
+      const load = loadavg().map((x) => Number(x.toFixed(2)));
+      const cpu0 = { nodes: cluster.live().map((n) => [n.name, cpuSeconds(n.pid)]), observer: process.cpuUsage() };
       const t0 = performance.now();
       const replies = await ctx.step(`${label}: ${N} startChild calls`, 180_000, async () => {
         const replies = await cluster.startChildren(mode === 'one' ? cluster.nodes.get('n1') : cluster.live(), N, { boundMs: 170_000 });
@@ -38,11 +51,16 @@ export async function run(ctx) {
       });
       if (profileDir) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/start-${mode}-${n.name}.cpuprofile` }, 30_000)));
       const settledMs = (await ctx.step(`${label}: observer sees ${N} running once`, 120_000, () => cluster.waitSettled(members, 120_000))) - t0;
+      const observerCpu = process.cpuUsage(cpu0.observer);
+      const cpuPerChildUs = Object.fromEntries(cpu0.nodes.map(([name, s0]) => [name, ((cpuSeconds(cluster.nodes.get(name).pid) - s0) * 1e6) / N]));
+      cpuPerChildUs.observer = (observerCpu.user + observerCpu.system) / N;
+      if (own) await own.stop(`${profileDir}/start-${mode}-observer.cpuprofile`);
+      ctx.log(`  ${label}: CPU µs per child ${Object.entries(cpuPerChildUs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; load average ${load.join(' / ')}`);
       const stalls = await ctx.step(`${label}: read event-loop stalls`, 30_000, () => cluster.stalls());
       const linkDrops = (await cluster.memberLinkDrops()) - drops0;
       // From one node, the node's own clock times the calls; spread, the runner's (it includes the control round trip, < 1 ms).
       const ms = mode === 'one' ? replies.replies[0].elapsedMs : replies.wallMs;
-      results[mode].push({ ms, rate: (N / ms) * 1000, settledMs, maxStallMs: Math.max(...stalls), observerMaxStallMs: cluster.observerStall(), linkDrops, perNode: replies.replies.map((x) => Math.round(x.elapsedMs)) });
+      results[mode].push({ ms, rate: (N / ms) * 1000, settledMs, maxStallMs: Math.max(...stalls), observerMaxStallMs: cluster.observerStall(), linkDrops, perNode: replies.replies.map((x) => Math.round(x.elapsedMs)), cpuPerChildUs, loadAverage: load });
       await cluster.close();
     }
   }
@@ -57,5 +75,28 @@ export async function run(ctx) {
     ctx.metric(`member links dropped, ${which}`, 'events', results[mode].map((x) => x.linkDrops), { note: 'member-down events the nodes saw (a drop is usually seen from both ends)' });
     ctx.metric(`longest stall of the observer, ${which}`, 'ms', results[mode].map((x) => x.observerMaxStallMs), { note: 'the runner process, where the observer lives' });
   }
+  for (const mode of ['one', 'spread']) {
+    const which = mode === 'one' ? 'from one node' : 'spread';
+    for (const who of [...members, 'observer']) {
+      ctx.metric(`CPU per child, ${who}, ${which}`, 'µs', results[mode].map((x) => x.cpuPerChildUs[who]), { note: 'user + system from the first call until the observer sees all running once, / children' });
+    }
+  }
   ctx.detail('runs', results);
+}
+
+/** A CPU profile of this process (where the observer lives), through node:inspector. */
+async function startOwnProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }

@@ -28,7 +28,7 @@ import {
 } from '../src/distributed/registers.js';
 import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
 import { isRunValue, RunValueSchema } from '../src/distributed/live-state.js';
-import { ChildSpecSchema, decodeNormalSpec, parseChildSpec, specText } from '../src/supervisor/child-spec.js';
+import { ChildSpecSchema, decodeNormalSpec, parseChildSpec, parseWorkerSpecFast, specText } from '../src/supervisor/child-spec.js';
 
 const NOW = 1_764_000_000_000;
 const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
@@ -282,6 +282,40 @@ describe('fast decoding agrees with the schemas', () => {
       { numRuns: 3000, seed: 1307 },
     );
     expect(accepted).toBeGreaterThan(1000); // both sides of the line are exercised
+  });
+
+  it("parseChildSpec's fast path (what API callers pass: fields left out) accepts only what ChildSpecSchema accepts, and returns what it returns", () => {
+    const scalarArgs = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant(null), fc.double(), fc.jsonValue({ maxDepth: 2 }));
+    const input = fc
+      .tuple(spec, fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }), scalarArgs, fc.boolean())
+      .map(([raw, drop, args, setArgs]) => {
+        const o: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+        ['restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'].forEach((k, i) => {
+          if (drop[i]) delete o[k];
+        });
+        if (setArgs && typeof o['start'] === 'object' && o['start'] !== null && 'worker' in o['start']) o['start'] = { ...(o['start'] as object), args };
+        if (drop[6] && typeof o['start'] === 'object' && o['start'] !== null) o['start'] = { worker: (o['start'] as { worker?: unknown }).worker ?? 'w' };
+        return o;
+      });
+    let accepted = 0;
+    fc.assert(
+      fc.property(input, (raw) => {
+        const before = JSON.stringify(raw);
+        const fast = parseWorkerSpecFast(raw);
+        const slow = ChildSpecSchema.safeParse(raw);
+        if (fast !== undefined) {
+          accepted++;
+          expect(slow.success).toBe(true);
+          if (slow.success) expect(fast).toEqual(slow.data);
+          expect(fast).not.toBe(raw);
+          expect(Object.isFrozen(raw)).toBe(false);
+        }
+        expect(JSON.stringify(raw)).toBe(before);
+        if (slow.success) expect(parseChildSpec(raw)).toEqual(slow.data);
+      }),
+      { numRuns: 3000, seed: 1311 },
+    );
+    expect(accepted).toBeGreaterThan(500); // both sides of the line are exercised
   });
 
   it("isRunValue (a live instance's run: value, checked without zod) accepts exactly what RunValueSchema accepts", () => {

@@ -149,11 +149,14 @@ interface StartRequest {
 
 interface Waiter {
   readonly id: string;
+  readonly resolve: (value: never) => void;
   readonly reject: (err: Error) => void;
   /** The write this request made: resolved only once every up member holds it. */
   readonly tick: number;
-  check(): boolean;
-  readonly timer: TimerHandle;
+  readonly check: (resolve: (value: never) => void, reject: (e: Error) => void) => boolean;
+  /** When it times out (clock time), and what it was, for the error. */
+  readonly deadline: number;
+  readonly what: string;
   done: boolean;
   /** In `notHeld` past its head: looked at again once every up member holds its write. */
   queued: boolean;
@@ -181,6 +184,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Waiters whose write not every up member held when last checked, oldest (lowest tick) first. */
   private notHeld: Waiter[] = [];
+  /**
+   * Every waiter in the order it was made, which is deadline order (all wait
+   * `startChildTimeoutMs`): one timer for the oldest instead of one per
+   * request (a burst of 10,000 starts made 10,000 timers and closures).
+   * Waiters done before their deadline stay until the queue is compacted.
+   */
+  private byDeadline: Waiter[] = [];
+  private byDeadlineHead = 0;
+  private doneInDeadlines = 0;
+  private deadlineTimer: TimerHandle | undefined;
   /** Waiters before this index in `notHeld` have been looked at with their write held by all. */
   private notHeldHead = 0;
   private unsubscribe: (() => void) | undefined;
@@ -395,7 +408,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.desired.stop();
     this.calls.stop();
     this.persistence?.abandon();
-    for (const set of this.waiters.values()) for (const w of set) this.o.clock.clearTimeout(w.timer);
+    this.o.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.byDeadline = [];
+    this.byDeadlineHead = 0;
     this.waiters.clear();
     this.notHeld = [];
     this.notHeldHead = 0;
@@ -860,25 +876,68 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       }
       const waiter: Waiter = {
         id,
+        resolve: resolve as (value: never) => void,
         reject,
         tick,
         done: false,
         queued: true,
-        check: () => check(resolve, reject),
-        timer: this.o.clock.setTimeout(() => {
-          this.dropWaiter(waiter);
-          reject(new DistError('timeout', `${what} did not complete within ${this.o.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`));
-        }, this.o.startChildTimeoutMs),
+        check: check as Waiter['check'],
+        deadline: this.o.clock.now() + this.o.startChildTimeoutMs,
+        what,
       };
       set.add(waiter);
       this.notHeld.push(waiter);
+      this.byDeadline.push(waiter);
+      this.armDeadline();
       this.reconciler.markDirty(id);
     });
   }
 
-  private dropWaiter(w: Waiter): void {
+  /** One timer, for the oldest waiter not done (see `byDeadline`). */
+  private armDeadline(): void {
+    if (this.deadlineTimer !== undefined || this.stopped) return;
+    while (this.byDeadlineHead < this.byDeadline.length && this.byDeadline[this.byDeadlineHead]!.done) {
+      this.byDeadlineHead++;
+      this.doneInDeadlines--;
+    }
+    const first = this.byDeadline[this.byDeadlineHead];
+    if (first === undefined) {
+      this.byDeadline = [];
+      this.byDeadlineHead = 0;
+      return;
+    }
+    this.deadlineTimer = this.o.clock.setTimeout(() => this.timeOut(), Math.max(1, first.deadline - this.o.clock.now()));
+  }
+
+  /** The deadline timer: every waiter whose deadline has come rejects with `timeout`. */
+  private timeOut(): void {
+    this.deadlineTimer = undefined;
+    const now = this.o.clock.now();
+    while (this.byDeadlineHead < this.byDeadline.length) {
+      const w = this.byDeadline[this.byDeadlineHead]!;
+      if (!w.done && w.deadline > now) break;
+      this.byDeadlineHead++;
+      if (w.done) {
+        this.doneInDeadlines--;
+        continue;
+      }
+      this.dropWaiter(w, false);
+      w.reject(new DistError('timeout', `${w.what} did not complete within ${this.o.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`));
+    }
+    this.armDeadline();
+  }
+
+  /** `queued`: still in `byDeadline` past its head (not when its own deadline took it out). */
+  private dropWaiter(w: Waiter, queued = true): void {
     w.done = true;
-    this.o.clock.clearTimeout(w.timer);
+    if (queued) this.doneInDeadlines++;
+    // Compact now and then: waiters done long before their deadline must not be kept for the whole timeout.
+    const waiting = this.byDeadline.length - this.byDeadlineHead;
+    if (waiting > 1024 && this.doneInDeadlines * 2 > waiting) {
+      this.byDeadline = this.byDeadline.slice(this.byDeadlineHead).filter((x) => !x.done);
+      this.byDeadlineHead = 0;
+      this.doneInDeadlines = 0;
+    }
     const set = this.waiters.get(w.id);
     set?.delete(w);
     if (set?.size === 0) {
@@ -891,7 +950,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     if (w.done) return;
     let done: boolean;
     try {
-      done = w.check();
+      done = w.check(w.resolve, w.reject);
     } catch (err) {
       this.o.log.error({ err, id: w.id }, 'waiter check failed');
       done = true;

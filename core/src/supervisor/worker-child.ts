@@ -66,7 +66,23 @@ function faultMessage(err: unknown): string {
 }
 
 export async function startWorkerChild(worker: string, factory: WorkerFactory, args: JsonValue | undefined, ctx: InstanceContext, startTimeoutMs: number): Promise<RunningChild> {
-  const controller = new AbortController();
+  // The signal is made when the worker first reads `ctx.signal` (an AbortController is a few µs and an
+  // allocation-heavy EventTarget: most workers never read it, and a burst starts thousands); one read
+  // after the stop began gets it already aborted.
+  let controller: AbortController | undefined;
+  let aborted = false;
+  const abort = (): void => {
+    if (aborted) return;
+    aborted = true;
+    controller?.abort(STOPPING);
+  };
+  const signal = (): AbortSignal => {
+    if (controller === undefined) {
+      controller = new AbortController();
+      if (aborted) controller.abort(STOPPING);
+    }
+    return controller.signal;
+  };
   let started = false;
   let ended = false;
   let earlyExit: ExitReason | undefined;
@@ -81,7 +97,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       return;
     }
     ended = true;
-    controller.abort(STOPPING);
+    abort();
     ctx.onExit(reason);
   };
   const scope = { fault: (err: unknown) => finish({ kind: 'error', message: faultMessage(err) }) };
@@ -95,7 +111,9 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
     id: ctx.id,
     pid: ctx.pid,
     node: ctx.node,
-    signal: controller.signal,
+    get signal() {
+      return signal();
+    },
     get log() {
       return ctx.log;
     },
@@ -171,7 +189,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
   try {
     produced = workerScope.run(scope, () => factory(args, workerCtx));
   } catch (err) {
-    controller.abort(STOPPING);
+    abort();
     throw new StartError(`worker ${worker} threw while starting: ${faultMessage(err)}`);
   }
 
@@ -181,7 +199,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       .catch(() => undefined);
   };
   const exitedWhileStarting = (exit: ExitReason): StartError => {
-    controller.abort(STOPPING);
+    abort();
     ended = true;
     stopLate();
     return new StartError(`worker ${worker} exited while starting: ${exit.kind === 'error' ? exit.message : exit.kind}`);
@@ -208,7 +226,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
   timeout.cancel();
 
   if (outcome === 'timeout') {
-    controller.abort(STOPPING);
+    abort();
     ended = true;
     stopLate();
     throw new StartError(`worker ${worker} did not finish starting within ${startTimeoutMs} ms`);
@@ -226,12 +244,12 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
 
   function finishStart(result: { ok: true; h: WorkerHandle } | { ok: false; err: unknown }): RunningChild {
     if (!result.ok) {
-      controller.abort(STOPPING);
+      abort();
       ended = true;
       throw new StartError(`worker ${worker} failed to start: ${faultMessage(result.err)}`);
     }
     if (!result.h || typeof result.h.stop !== 'function') {
-      controller.abort(STOPPING);
+      abort();
       ended = true;
       throw new StartError(`worker ${worker}: the factory must return (or resolve to) an object with stop(reason)`);
     }
@@ -261,7 +279,7 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
 
   async function stopOnce(shutdown: Shutdown): Promise<void> {
     const abandoned = new Promise<'abandoned'>((resolve) => (abandonStop = () => resolve('abandoned')));
-    controller.abort(STOPPING);
+    abort();
     let stopping: Promise<unknown>;
     try {
       stopping = Promise.resolve(workerScope.run(scope, () => handle!.stop('shutdown')));

@@ -74,7 +74,7 @@ describe('loadConnections / saveConnections', () => {
     writeFileSync(file(), JSON.stringify({ version: 1, connections: [prod, bad, relative, prod] }));
     const loaded = await loadConnections(dir);
     expect(loaded.connections).toEqual([prod]);
-    expect(loaded.error).toContain('connections[1].seeds[0]: must be host:port');
+    expect(loaded.error).toContain('connections[1].seeds[0]: "no-port" is not host:port, dns:<name>:<port> or dns-srv:<name>');
     expect(loaded.error).toContain('connections[2].secretFile: must be an absolute path');
     expect(loaded.error).toContain('connections[3].id: prod is used twice');
   });
@@ -100,6 +100,13 @@ describe('ConnectionDraftSchema', () => {
 
   it('accepts a new connection without an id', () => {
     expect(ConnectionDraftSchema.parse(draft)).toEqual(draft);
+  });
+
+  it('takes DNS seeds and DNS servers, as pogo observe does, and names a bad one', () => {
+    const dns = { ...draft, seeds: ['dns-srv:_pogo._tcp.pogo.svc.cluster.local', 'dns:pogo:4370', '10.0.0.1:4370'], dnsServer: ['10.96.0.10', '[::1]:53'] };
+    expect(ConnectionDraftSchema.parse(dns)).toEqual(dns);
+    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, seeds: ['dns-srv:_pogo._tcp:4370'] }).error!)).toContain('seeds[0]: "dns-srv:_pogo._tcp:4370": dns-srv:<name> takes no port');
+    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, dnsServer: ['dns.example'] }).error!)).toContain('dnsServer[0]: "dns.example" is not an IP address');
   });
 
   it('takes a timing preset of pogo node --preset', () => {

@@ -10,7 +10,7 @@
  * Reading never throws: a missing file is an empty list; a file that is not
  * JSON or not the expected shape gives an empty list and a message; entries
  * that fail validation are skipped, each named with the field at fault
- * (`connections[2].seeds[0]: must be host:port`). Writing is atomic (a
+ * (`connections[2].seeds[0]: "x" is not host:port, dns:<name>:<port> or dns-srv:<name>`). Writing is atomic (a
  * temporary file in the same directory, flushed, then renamed over the old
  * one), and a file that could not be read entirely is first kept aside as
  * `connections.json.bad`, so a save never silently destroys what the user had.
@@ -20,7 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { AddressSchema, ClusterNameSchema } from 'pogo-core/protocol';
+import { DnsServerSchema, SeedTextSchema } from 'pogo-core';
+import { ClusterNameSchema } from 'pogo-core/protocol';
 import { z } from 'zod';
 import type { ConnectionDraft, SavedConnection } from './preload-api';
 
@@ -41,7 +42,8 @@ export const TlsFilesSchema = z
 const connectionShape = {
   id: ConnectionIdSchema,
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
-  seeds: z.array(AddressSchema).min(1, 'give at least one seed (host:port of a member)').max(100, 'at most 100 seeds'),
+  seeds: z.array(SeedTextSchema).min(1, 'give at least one seed (host:port of a member, or dns:<name>:<port> / dns-srv:<name>)').max(100, 'at most 100 seeds'),
+  dnsServer: z.array(DnsServerSchema).min(1, 'leave it out for the system\'s DNS servers').max(10, 'at most 10 DNS servers').optional(),
   cluster: ClusterNameSchema.optional(),
   secretFile: PathSchema,
   operatorTokenFile: PathSchema.optional(),
@@ -69,7 +71,7 @@ function fieldName(path: readonly PropertyKey[], prefix = ''): string {
   return out === '' ? '(connection)' : out;
 }
 
-/** Every problem in a zod error, each naming its field: `seeds[0]: must be host:port; name: must not be empty`. */
+/** Every problem in a zod error, each naming its field: `seeds[0]: "x" is not host:port, …; name: must not be empty`. */
 export function describeIssues(error: z.ZodError, prefix = ''): string {
   return error.issues.map((issue) => `${fieldName(issue.path, prefix)}: ${issue.message}`).join('; ');
 }

@@ -76,7 +76,7 @@ describe('saved connections through IPC', () => {
   });
 
   it('answers a bad argument with an error naming the field, and reports it', async () => {
-    expect(await handlers.saveConnection([{ ...draft, seeds: ['nope'] }])).toEqual({ ok: false, error: 'saveConnection: seeds[0]: must be host:port' });
+    expect(await handlers.saveConnection([{ ...draft, seeds: ['nope'] }])).toEqual({ ok: false, error: 'saveConnection: seeds[0]: "nope" is not host:port, dns:<name>:<port> or dns-srv:<name>' });
     expect(await handlers.connect([{ id: 'x' }])).toMatchObject({ ok: false });
     expect(await handlers.chooseFile(['password'])).toMatchObject({ ok: false });
     expect(errors).toHaveLength(3);

@@ -38,7 +38,7 @@ describe('parseArguments', () => {
 
   it('names the bad field of a connection', () => {
     const result = parseArguments('saveConnection', [{ ...draft, seeds: ['127.0.0.1'] }]);
-    expect(result).toEqual({ ok: false, error: 'saveConnection: seeds[0]: must be host:port' });
+    expect(result).toEqual({ ok: false, error: 'saveConnection: seeds[0]: "127.0.0.1" is not host:port, dns:<name>:<port> or dns-srv:<name>' });
   });
 
   it('refuses values of the wrong type or outside the allowed set, without throwing', () => {

@@ -44,7 +44,7 @@ export function methodOf(channel: string): IpcMethod | undefined {
 
 /**
  * Parses the arguments of one call. Problems name the argument and field:
- * `saveConnection: seeds[0]: must be host:port`.
+ * `saveConnection: seeds[0]: "127.0.0.1" is not host:port, dns:<name>:<port> or dns-srv:<name>`.
  */
 export function parseArguments<M extends IpcMethod>(method: M, args: readonly unknown[]): { ok: true; args: IpcArguments<M> } | { ok: false; error: string } {
   const schema: z.ZodType = IPC_ARGUMENTS[method];

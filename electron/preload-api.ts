@@ -36,8 +36,10 @@ export interface SavedConnection {
   id: string;
   /** What the user calls it. */
   name: string;
-  /** host:port of one or more members to join through. */
+  /** One or more members to join through: `host:port`, or `dns:<name>:<port>` / `dns-srv:<name>` (looked up again periodically). */
   seeds: string[];
+  /** DNS servers (`ip[:port]`) for DNS seeds, when not the system's. */
+  dnsServer?: string[];
   /** Cluster name, when not the default `pogo`. */
   cluster?: string;
   /** Absolute path of the file holding the cluster secret. */

@@ -140,6 +140,7 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
       port: 0,
       staticDir: options.staticDir,
       ...(connection.cluster !== undefined ? { cluster: connection.cluster } : {}),
+      ...(connection.dnsServer !== undefined ? { dnsServer: connection.dnsServer } : {}),
       ...(connection.tls !== undefined ? { tls: connection.tls } : {}),
       ...(connection.preset !== undefined ? { timing: { preset: connection.preset } } : {}),
       ...(credential !== undefined ? { credential } : {}),

@@ -40,6 +40,8 @@ export type { NodeConfig, NodeConfigInput, TimingConfig } from './config.js';
 export type { ConfigSources } from './config.js';
 /** What seed discovery (static seeds, DNS) last found, in a node's status. */
 export type { DiscoveryStatus } from './discovery/seed-discovery.js';
+/** Schemas of a seed as written (`host:port`, `dns:<name>:<port>`, `dns-srv:<name>`) and of a DNS server (`ip[:port]`), for tools that take them from users. */
+export { SeedTextSchema, DnsServerSchema } from './discovery/seed-spec.js';
 /** Sampling a process's CPU and memory (injectable in NodeDeps). */
 export type { ProcessProbe } from './resources.js';
 /** The wire-level member, role, status and resource types a node's status carries (schemas in 'pogo-core/protocol'). */

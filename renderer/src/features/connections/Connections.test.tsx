@@ -21,7 +21,7 @@ function fakeBridge(initial: SavedConnection[] = []) {
     platform: 'linux',
     listConnections: vi.fn(async (): Promise<Result<{ connections: SavedConnection[]; warning?: string }>> => ({ ok: true, connections: saved })),
     saveConnection: vi.fn(async (draft: ConnectionDraft): Promise<Result<{ connection: SavedConnection }>> => {
-      if (draft.seeds.some((s) => !/:\d+$/.test(s))) return { ok: false, error: 'saveConnection: seeds[0]: must be host:port' };
+      if (draft.seeds.some((s) => !/:\d+$/.test(s) && !s.startsWith('dns-srv:'))) return { ok: false, error: 'saveConnection: seeds[0]: must be host:port' };
       const connection = { ...draft, id: draft.id ?? `id-${saved.length + 1}` };
       saved = [...saved.filter((c) => c.id !== connection.id), connection];
       return { ok: true, connection };
@@ -179,6 +179,23 @@ describe('<Connections/>', () => {
     await click('Choose secret file');
     await act(async () => view.container.querySelector('form')!.requestSubmit());
     expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Prod', seeds: ['10.0.0.1:4370'], secretFile: '/home/me/cluster.secret', user: 'alice' });
+  });
+
+  it('saves DNS seeds with the DNS server given (none when left empty: the system\'s)', async () => {
+    const api = fakeBridge();
+    installBridge(api);
+    await render();
+    await click('Add a connection');
+    const [name, seeds] = [...view.container.querySelectorAll<HTMLInputElement>('form input')];
+    const dns = view.container.querySelector<HTMLInputElement>('form input[placeholder="the system\'s"]')!;
+    await act(async () => {
+      typeInto(name!, 'Kube');
+      typeInto(seeds!, 'dns-srv:_pogo._tcp.pogo.svc');
+      typeInto(dns, ' 10.96.0.10 ');
+    });
+    await click('Choose secret file');
+    await act(async () => view.container.querySelector('form')!.requestSubmit());
+    expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Kube', seeds: ['dns-srv:_pogo._tcp.pogo.svc'], dnsServer: ['10.96.0.10'], secretFile: '/home/me/cluster.secret' });
   });
 
   it("shows main's validation error in the form and keeps what was typed", async () => {

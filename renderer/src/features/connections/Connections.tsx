@@ -225,6 +225,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
   const id = useId();
   const [name, setName] = useState(initial?.name ?? '');
   const [seeds, setSeeds] = useState(initial?.seeds.join(', ') ?? '');
+  const [dnsServer, setDnsServer] = useState(initial?.dnsServer?.join(', ') ?? '');
   const [cluster, setCluster] = useState(initial?.cluster ?? '');
   const [preset, setPreset] = useState<TimingPreset | ''>(initial?.preset ?? '');
   const [user, setUser] = useState(initial?.user ?? '');
@@ -249,6 +250,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       ...(initial ? { id: initial.id } : {}),
       name: name.trim(),
       seeds: parseSeeds(seeds),
+      ...(parseSeeds(dnsServer).length > 0 ? { dnsServer: parseSeeds(dnsServer) } : {}),
       ...(cluster.trim() ? { cluster: cluster.trim() } : {}),
       secretFile: files.secret,
       ...(files['operator-token'] ? { operatorTokenFile: files['operator-token'] } : {}),
@@ -304,7 +306,11 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       </label>
       <label className={cx('form-row')}>
         <span>Seeds</span>
-        <input value={seeds} onChange={(e) => setSeeds(e.target.value)} placeholder="10.0.0.1:4370, 10.0.0.2:4370" required spellCheck={false} />
+        <input value={seeds} onChange={(e) => setSeeds(e.target.value)} placeholder="10.0.0.1:4370, 10.0.0.2:4370 or dns-srv:_pogo._tcp.pogo.svc" required spellCheck={false} />
+      </label>
+      <label className={cx('form-row')} title="Only for dns: and dns-srv: seeds, when the system's DNS servers cannot resolve them (ip or ip:port)">
+        <span>DNS server</span>
+        <input value={dnsServer} onChange={(e) => setDnsServer(e.target.value)} placeholder="the system's" spellCheck={false} />
       </label>
       <label className={cx('form-row')}>
         <span>Cluster name</span>

@@ -1,0 +1,62 @@
+/**
+ * Process groups' public types: members, events, monitors, the peer channel
+ * and the caller error. The model they describe (scopes, pids, joins that
+ * stack, groups that vanish with their last member) is in
+ * process-groups.ts's header.
+ */
+import type { Logger } from '../logger.js';
+import type { JsonValue, PgJoin, PgLeave, PgSync } from '../protocol.js';
+
+/** A member of a process group: its pid, node and value. */
+export interface PgMember {
+  readonly pid: string;
+  /** The node the pid lives on (the only node that may change its memberships). */
+  readonly node: string;
+  /** The small JSON value given at join, if any. */
+  readonly value?: JsonValue;
+}
+
+/** A process group change: members joined or left a group. */
+export interface PgEvent {
+  readonly kind: 'join' | 'leave';
+  readonly scope: string;
+  readonly group: string;
+  /** The members that joined or left (one per join), never empty. */
+  readonly members: readonly PgMember[];
+}
+
+/** A callback for process group events. */
+export type PgListener = (event: PgEvent) => void;
+
+/** A monitor on a group or on all groups: the snapshot now, and a stop function. */
+export interface PgMonitor<Snapshot> {
+  /** The state at subscription time; events start after it. */
+  readonly snapshot: Snapshot;
+  /** Stops events; idempotent. */
+  unsubscribe(): void;
+}
+
+export type PgMessage = PgSync | PgJoin | PgLeave;
+
+/** How the groups module reaches peers; per-pair FIFO, typically the link layer. */
+export interface PeerChannel {
+  send(peer: string, message: PgMessage): void;
+}
+
+/** Options of ProcessGroups: this node's name and incarnation, the peer channel, the logger. */
+export interface ProcessGroupsOptions {
+  /** This node's name. */
+  node: string;
+  /** This node's incarnation; pids of earlier incarnations may not join. */
+  incarnation: string;
+  channel: PeerChannel;
+  log: Logger;
+}
+
+/** JSON view of every scope for status endpoints: `{ [scope]: { [group]: members } }`. */
+export type PgSnapshot = Record<string, Record<string, PgMember[]>>;
+
+/** A caller error (invalid pid, name or value); the message says what to fix. */
+export class PgError extends Error {
+  override readonly name = 'PgError';
+}

@@ -6,7 +6,7 @@
 export { ProcessGroups } from './groups/process-groups.js';
 export { PgError } from './groups/types.js';
 export type { PeerChannel, PgEvent, PgListener, PgMember, PgMessage, PgMonitor, PgSnapshot, ProcessGroupsOptions } from './groups/types.js';
-export { deepFreeze, diffMembers } from './groups/members.js';
+export { diffMembers } from './groups/members.js';
 
 /** Any JSON value: protocol.ts's, re-exported here for the modules that import it with the groups. */
 export type { JsonValue } from './protocol.js';

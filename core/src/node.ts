@@ -53,7 +53,8 @@ import { createMetrics, type NodeMetrics } from './metrics.js';
 import { ResourceReporter, ResourceSampler, systemProbe, type ProcessProbe, type ResourceFigures } from './resources.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers, type ChildMessaging } from './supervisor/workers.js';
-import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
+import { SocketIoTransport } from './transport/socketio.js';
+import { formatAddress, parseAddress } from './util/address.js';
 import type { Transport } from './transport/transport.js';
 
 /** The pg scope and store scope of the distributed supervisor. */

@@ -9,6 +9,7 @@
  * changed (pure).
  */
 import { canonicalOf, type JsonValue, type PgEntry } from '../protocol.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import type { PgMember } from './types.js';
 
 /**
@@ -67,14 +68,4 @@ export function makeMember(pid: string, node: string, value: JsonValue | undefin
 
 export function toEntry(member: PgMember): PgEntry {
   return member.value === undefined ? { pid: member.pid } : { pid: member.pid, value: member.value };
-}
-
-/** Freezes `value` and everything in it; returns it. */
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    for (const k in o) if (Object.hasOwn(o, k)) deepFreeze(o[k]);
-    Object.freeze(value);
-  }
-  return value;
 }

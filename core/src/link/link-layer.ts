@@ -128,7 +128,7 @@ export class LinkLayer {
     this.detector = new FailureDetector({
       clock: o.clock,
       log: o.log,
-      timing: o.timing,
+      timing: o.config.timing,
       stats: this.stats,
       host: {
         everyLink: () => this.everyLink(),
@@ -169,11 +169,11 @@ export class LinkLayer {
       this.refuseRaw(conn, 'auth-failed', conn.authError);
       return;
     }
-    if (this.pending.size >= this.o.maxPendingHandshakes) {
+    if (this.pending.size >= this.o.config.maxPendingHandshakes) {
       this.stats.handshakesRejected++;
       const throttle = this.refusalThrottle();
-      if (throttle.log) this.o.log.warn({ remote: conn.remote, limit: this.o.maxPendingHandshakes, code: 'too-many-handshakes', ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}) }, `too many connections in handshake (limit ${this.o.maxPendingHandshakes}, --max-pending-handshakes); refused one`);
-      this.refuseRaw(conn, 'too-many-handshakes', `too many connections in handshake (limit ${this.o.maxPendingHandshakes})`);
+      if (throttle.log) this.o.log.warn({ remote: conn.remote, limit: this.o.config.maxPendingHandshakes, code: 'too-many-handshakes', ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}) }, `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes}, --max-pending-handshakes); refused one`);
+      this.refuseRaw(conn, 'too-many-handshakes', `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes})`);
       return;
     }
     this.track(conn, undefined, 'in:awaiting-hello');
@@ -322,7 +322,7 @@ export class LinkLayer {
   private track(conn: Conn, dialledAddress: string | undefined, state: HandshakeState): void {
     const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, peerTiming: undefined, client: false, timer: undefined, done: false };
     this.pending.add(p);
-    p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.timing.handshakeTimeoutMs} ms`, true), this.o.timing.handshakeTimeoutMs);
+    p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.config.timing.handshakeTimeoutMs} ms`, true), this.o.config.timing.handshakeTimeoutMs);
     conn.setHandlers({
       onOpen: () => this.safely(() => this.onPendingOpen(p)),
       onMessage: (raw) => this.safely(() => (p.done ? this.onLinkFrame(conn, raw) : this.onHandshakeFrame(p, raw))),
@@ -333,7 +333,7 @@ export class LinkLayer {
 
   private onPendingOpen(p: Pending): void {
     if (p.done || p.state !== 'out:connecting') return;
-    const hello = buildHello(this.o.identity, p.nonce, this.o.timing);
+    const hello = buildHello(this.o.identity, p.nonce, this.o.config.timing);
     p.state = 'out:awaiting-challenge';
     this.write(p.conn, hello);
   }
@@ -364,7 +364,7 @@ export class LinkLayer {
     if (p.state === 'out:awaiting-challenge' && m.t === 'challenge') return this.onChallenge(p, m);
     if (p.state === 'in:awaiting-auth' && m.t === 'auth') {
       const peer = p.peer!;
-      const refusal = checkAuth(this.o.secret, this.o.identity, p.nonce, peer, p.peerNonce!, m.proof);
+      const refusal = checkAuth(this.o.config.secret, this.o.identity, p.nonce, peer, p.peerNonce!, m.proof);
       if (refusal) {
         this.fail(p, refusal.code, refusal.message, true, peer.name);
         return;
@@ -409,7 +409,7 @@ export class LinkLayer {
     p.peerNonce = m.nonce;
     p.peerTiming = announced(m.heartbeat);
     p.state = 'in:awaiting-auth';
-    this.write(p.conn, buildChallenge(this.o.secret, this.o.identity, p.nonce, peer, m, this.o.timing));
+    this.write(p.conn, buildChallenge(this.o.config.secret, this.o.identity, p.nonce, peer, m, this.o.config.timing));
   }
 
   /**
@@ -425,21 +425,21 @@ export class LinkLayer {
     p.peerTiming = announced(m.heartbeat);
     p.client = true;
     p.state = 'in:awaiting-auth';
-    this.write(p.conn, buildChallenge(this.o.secret, this.o.identity, p.nonce, peer, m, this.o.timing));
+    this.write(p.conn, buildChallenge(this.o.config.secret, this.o.identity, p.nonce, peer, m, this.o.config.timing));
   }
 
   private onChallenge(p: Pending, m: Challenge): void {
     const peer: PeerIdentity = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role };
     p.peer = peer;
     p.peerProtocol = { major: m.protocol.major, minor: m.protocol.minor };
-    const refusal = checkChallenge(this.o.secret, this.o.identity, p.nonce, m, this.table.links.get(peer.name));
+    const refusal = checkChallenge(this.o.config.secret, this.o.identity, p.nonce, m, this.table.links.get(peer.name));
     if (refusal) {
       this.fail(p, refusal.code, refusal.message, refusal.tellPeer, peer.name);
       return;
     }
     p.peerTiming = announced(m.heartbeat);
     p.state = 'out:awaiting-welcome';
-    this.write(p.conn, { t: 'auth', proof: dialerProof(this.o.secret, this.o.identity, p.nonce, peer, m.nonce) });
+    this.write(p.conn, { t: 'auth', proof: dialerProof(this.o.config.secret, this.o.identity, p.nonce, peer, m.nonce) });
   }
 
   private establish(p: Pending): void {
@@ -464,7 +464,7 @@ export class LinkLayer {
   private newLink(p: Pending, client: boolean): Link {
     const now = this.o.clock.now();
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
-    const timing = linkHeartbeat(this.o.timing, p.peerTiming);
+    const timing = linkHeartbeat(this.o.config.timing, p.peerTiming);
     // nextPingAt now: the first ping goes at the next tick, so the peer hears (and confirms) us soon.
     return { peer: p.peer!, client, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined, flushQueued: false };
   }

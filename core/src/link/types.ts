@@ -120,15 +120,23 @@ export interface LinkTiming extends HeartbeatTiming {
   handshakeTimeoutMs: number;
 }
 
+/** The link layer's section of the node's config (config-sections.ts maps the flat config onto it). */
+export interface LinkConfig {
+  /** The cluster secret both ends prove they hold (handshake.ts). */
+  secret: string;
+  /** Failure detection and the handshake's time limit. */
+  timing: LinkTiming;
+  /** Connections allowed in their handshake at once; more are refused. */
+  maxPendingHandshakes: number;
+}
+
 export interface LinkLayerOptions {
   identity: LocalIdentity;
-  secret: string;
+  /** The settings, the node config's `link` section whole. */
+  config: LinkConfig;
   transport: Transport;
   clock: Clock;
   random: Random;
   log: Logger;
-  timing: LinkTiming;
-  /** Connections allowed in their handshake at once; more are refused. */
-  maxPendingHandshakes: number;
   events: LinkEvents;
 }

@@ -81,13 +81,11 @@ export class ClientSession {
   private constructor(private readonly o: ClientSessionOptions) {
     this.links = new LinkLayer({
       identity: { cluster: o.cluster, name: o.name, incarnation: o.random.hex(8), startedAt: o.clock.now(), address: clientAddress(), role: 'observer', client: true },
-      secret: o.secret,
+      config: { secret: o.secret, timing: o.timing, maxPendingHandshakes: 1 },
       transport: o.transport,
       clock: o.clock,
       random: o.random,
       log: o.log,
-      timing: o.timing,
-      maxPendingHandshakes: 1,
       events: {
         linkUp: (link) => {
           if (this.dialing) this.dialing.settle({ link });

@@ -57,7 +57,7 @@ export { DistError } from './distributed/errors.js';
 /** The codes a DistError carries. */
 export type { DistErrorCode } from './distributed/errors.js';
 /** The distributed supervisor's options (built from the node's config). */
-export type { DistributedOptions } from './distributed/distributed-supervisor.js';
+export type { DistributedConfig, DistributedOptions } from './distributed/distributed-supervisor.js';
 /** How a child's node was chosen (pin, hash), as shown in its status. */
 export type { PlacedBy } from './distributed/view.js';
 /** A summary of the replicated desired-state store, in the status. */

@@ -35,6 +35,7 @@ import { hostname } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
 import type { NodeConfig } from './config.js';
 import { ConfigError, loadConfig, readTls, type NodeConfigInput } from './config.js';
+import { configSections } from './config-sections.js';
 import { parseChildSpec, type ChildSpec } from './supervisor/child-spec.js';
 import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link, type LinkStats } from './link.js';
@@ -53,7 +54,8 @@ import { createMetrics, type NodeMetrics } from './metrics.js';
 import { ResourceReporter, ResourceSampler, systemProbe, type ProcessProbe, type ResourceFigures } from './resources.js';
 import { LocalSupervisor } from './supervisor/local-supervisor.js';
 import { WorkerRegistry, defaultWorkers, type ChildMessaging } from './supervisor/workers.js';
-import { SocketIoTransport, formatAddress, parseAddress } from './transport/socketio.js';
+import { SocketIoTransport } from './transport/socketio.js';
+import { formatAddress, parseAddress } from './util/address.js';
 import type { Transport } from './transport/transport.js';
 
 /** The pg scope and store scope of the distributed supervisor. */
@@ -220,17 +222,16 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.incarnation = deps.random.hex(8);
     this.startedAt = deps.clock.now();
     this._address = address;
-    const seeds = splitSeeds(config.seeds);
+    const sections = configSections(config);
+    const seeds = splitSeeds(sections.discovery.seeds);
     const identity = { cluster: this.cluster, name: this.name, incarnation: this.incarnation, startedAt: this.startedAt, address, role: this.role };
     this.links = new LinkLayer({
       identity,
-      secret: config.secret,
+      config: sections.link,
       transport: deps.transport,
       clock: deps.clock,
       random: deps.random,
       log: deps.log,
-      timing: config,
-      maxPendingHandshakes: config.maxPendingHandshakes,
       events: {
         linkUp: (link) => this.onLinkUp(link),
         linkDown: (link, reason) => this.onLinkDown(link, reason),
@@ -293,7 +294,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       clock: deps.clock,
       random: deps.random,
       log: deps.log,
-      timing: config,
+      timing: sections.membership,
       onEvent: (event) => this.emitMemberEvent(event),
       onReach: () => this.supervisor?.reachChanged(),
     });
@@ -303,9 +304,9 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         : new SeedDiscovery({
             seeds: seeds.dns,
             // Two tries per query within one interval, the longest a lookup may take.
-            queries: deps.dnsQueries ?? createDnsQueries(config.dnsServer, Math.min(2000, config.dnsIntervalMs / 3)),
+            queries: deps.dnsQueries ?? createDnsQueries(sections.discovery.dnsServer, Math.min(2000, sections.discovery.dnsIntervalMs / 3)),
             self: address,
-            intervalMs: config.dnsIntervalMs,
+            intervalMs: sections.discovery.dnsIntervalMs,
             clock: deps.clock,
             random: deps.random,
             log: deps.log.child({ layer: 'discovery' }),
@@ -324,11 +325,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       log: deps.log.child({ layer: 'supervisor' }),
       groups: this.groups,
       workers: deps.workers,
-      allowCommands: config.allowCommands,
-      startTimeoutMs: config.childStartTimeoutMs,
+      ...sections.supervisor,
       newPid: () => this.newPid('c'),
-      // An OS child's line may carry a whole call message or reply (callMaxBytes) plus its envelope.
-      ipcMaxMessageBytes: config.callMaxBytes + 1024,
       // Workers' ctx.call / ctx.cast: the distributed supervisor, made just below.
       messaging: () => this.childMessaging,
     });
@@ -353,22 +351,11 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
           return link.peer.incarnation !== incarnation || link.confirmedSeq >= seq;
         },
       },
-      leaseMs: config.heartbeatTimeoutMs,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      config: sections.distributed,
       startedAt: this.startedAt,
-      netsplit: config.netsplit,
-      expectedMembers: config.expectedMembers,
-      maxMovesPerSecond: config.maxMovesPerSecond,
-      maxStartFailures: config.maxStartFailures,
-      startChildTimeoutMs: config.requestTimeoutMs,
-      antiEntropyIntervalMs: config.antiEntropyIntervalMs,
-      failureResetMs: config.failureResetMs,
-      tombstoneTtlMs: config.tombstoneTtlMs,
-      forgetAfterMs: config.forgetAfterMs,
       relink: (reason) => {
         for (const link of this.links.all()) this.links.disconnect(link.peer.name, reason);
       },
-      readyTimeoutMs: config.readyTimeoutMs,
       setReady: (ready) => this.announceReady(ready),
       readyConfirmed: () => this.readyConfirmed(),
       hasSeeds: seeds.dns.length > 0 || seeds.addresses.some((seed) => seed !== address),
@@ -379,8 +366,6 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         const version = this.links.get(peer)?.protocol;
         return version === undefined || version.major > 2 || (version.major === 2 && version.minor >= 3);
       },
-      callMaxBytes: config.callMaxBytes,
-      handoverTimeoutMs: config.handoverTimeoutMs,
       ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
     });
     const supervisor = this.supervisor;
@@ -396,8 +381,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       members: () => this.membership.members(),
       clock: deps.clock,
       log: deps.log.child({ layer: 'commands' }),
-      operatorToken: config.operatorToken,
-      viewerToken: config.viewerToken,
+      ...sections.commands,
       output: (id, after, limit) => this.local.output(id, after, limit),
       forward: (peer, op, args, credential, by) => this.sendCommand(peer, op, args, credential, by, config.requestTimeoutMs, true),
     });

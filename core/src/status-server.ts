@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PogoNode } from './node.js';
-import { formatAddress } from './transport/socketio.js';
+import { formatAddress } from './util/address.js';
 
 /** Every path the endpoint answers (the start-up log lists them). */
 export const STATUS_ENDPOINTS = ['/status', '/children', '/metrics', '/healthz'] as const;

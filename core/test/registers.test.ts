@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deepFreeze } from '../src/groups.js';
+import { deepFreeze } from '../src/util/deep-freeze.js';
 import { canonicalJson } from '../src/protocol.js';
 import {
   ChildRegisterSchema,

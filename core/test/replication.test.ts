@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { deepFreeze } from '../src/groups.js';
+import { deepFreeze } from '../src/util/deep-freeze.js';
 import { MemoryLogger } from '../src/logger.js';
 import { desiredStateKinds, isCollected, type ChildRegister } from '../src/distributed/registers.js';
 import type { StoreMessage } from '../src/protocol.js';

@@ -22,7 +22,7 @@ import type { Flags } from './events.js';
 import { VersionClock, desiredStateKinds, highestRev, isCollected, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
 import { key, parseKey } from './tags.js';
 import { EMPTY_REGISTER } from './view.js';
-import { deepFreeze } from '../groups.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /** Registers the store holds, by kind. */
 export interface StoreSummary {

@@ -83,30 +83,8 @@ export interface DistributedOptions {
   links: ClaimLinks;
   /** Sends a store message to a linked peer (the link layer). */
   send(peer: string, message: StoreMessage): void;
-  /** What a side of a network split may run: `available` runs what it cannot see; `majority` runs only with more than half of `expectedMembers` behind it. */
-  netsplit: 'available' | 'majority';
-  /** How many members the cluster should have; required for `majority`, `undefined` otherwise. */
-  expectedMembers: number | undefined;
-  /** Most rebalancing moves this node starts per second. */
-  maxMovesPerSecond: number;
-  /** Failed starts of a child on one node after which placement skips that node. */
-  maxStartFailures: number;
-  /** How long startChild and the other requests wait for the cluster, in ms, before they reject with DistError `timeout` (the request stays in place). */
-  startChildTimeoutMs: number;
-  /** Interval of the full reconcile pass and store digest exchange that repair anything missed, in ms. */
-  antiEntropyIntervalMs: number;
-  /** After this long, in ms, a child's failed starts on a node are forgotten. */
-  failureResetMs: number;
-  /** Least time a terminated child's tombstone is kept, in ms (and until every member holds it). */
-  tombstoneTtlMs: number;
-  /** A member away this long is forgotten (tombstones.ts). */
-  forgetAfterMs: number;
-  /** How long, in ms, the node waits for every known member to be linked and synced before it takes children anyway. */
-  readyTimeoutMs: number;
-  /** This node's lease in majority mode (its heartbeat timeout) and its heartbeat interval. */
-  leaseMs: number;
-  /** The node's heartbeat interval, in ms (majority mode times its lease checks by it). */
-  heartbeatIntervalMs: number;
+  /** The settings, the node config's `distributed` section whole (config-sections.ts). */
+  config: DistributedConfig;
   /** When this node started (ms, its clock); desired state written after it is not stale when the node finds itself forgotten. */
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
@@ -127,6 +105,34 @@ export interface DistributedOptions {
   sendCall?(peer: string, frame: CallWire): boolean;
   /** Whether `peer` speaks protocol 2.3 or later (takes calls and handovers). */
   takesCalls?(peer: string): boolean;
+}
+
+/** The distributed supervisor's section of the node's config (config-sections.ts maps the flat config onto it). */
+export interface DistributedConfig {
+  /** What a side of a network split may run: `available` runs what it cannot see; `majority` runs only with more than half of `expectedMembers` behind it. */
+  netsplit: 'available' | 'majority';
+  /** How many members the cluster should have; required for `majority`, `undefined` otherwise. */
+  expectedMembers: number | undefined;
+  /** Most rebalancing moves this node starts per second. */
+  maxMovesPerSecond: number;
+  /** Failed starts of a child on one node after which placement skips that node. */
+  maxStartFailures: number;
+  /** How long startChild and the other requests wait for the cluster, in ms, before they reject with DistError `timeout` (the request stays in place). */
+  startChildTimeoutMs: number;
+  /** Interval of the full reconcile pass and store digest exchange that repair anything missed, in ms. */
+  antiEntropyIntervalMs: number;
+  /** After this long, in ms, a child's failed starts on a node are forgotten. */
+  failureResetMs: number;
+  /** Least time a terminated child's tombstone is kept, in ms (and until every member holds it). */
+  tombstoneTtlMs: number;
+  /** A member away this long is forgotten (tombstones.ts). */
+  forgetAfterMs: number;
+  /** How long, in ms, the node waits for every known member to be linked and synced before it takes children anyway. */
+  readyTimeoutMs: number;
+  /** This node's lease in majority mode (its heartbeat timeout), in ms. */
+  leaseMs: number;
+  /** The node's heartbeat interval, in ms (majority mode times its lease checks by it). */
+  heartbeatIntervalMs: number;
   /** Largest message, reply or handover state, bytes of JSON (default 1 MiB). */
   callMaxBytes?: number;
   /** Longest an instance's `onHandover` may take (default 5 s). */
@@ -215,7 +221,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       observer,
       clock: o.clock,
       log: o.log,
-      antiEntropyIntervalMs: o.antiEntropyIntervalMs,
+      antiEntropyIntervalMs: o.config.antiEntropyIntervalMs,
       send: o.send,
       onChange: (keys, from) => {
         this.reconciler.storeChanged(keys);
@@ -240,9 +246,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       log: o.log,
       groups: o.groups,
       local: o.local,
-      maxStartFailures: o.maxStartFailures,
-      failureResetMs: o.failureResetMs,
-      maxMovesPerSecond: o.maxMovesPerSecond,
+      maxStartFailures: o.config.maxStartFailures,
+      failureResetMs: o.config.failureResetMs,
+      maxMovesPerSecond: o.config.maxMovesPerSecond,
       dirty: (id, urgent) => this.reconciler.markDirty(id, urgent),
       finished: (id, rev, reason) => this.finished(id, rev, reason),
       specOf: (id) => this.desired.live(id)?.spec,
@@ -259,9 +265,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       locate: (id) => this.locate(id),
       send: (peer, frame) => o.sendCall?.(peer, frame) ?? false,
       takesCalls: (peer) => o.takesCalls?.(peer) ?? true,
-      maxBytes: o.callMaxBytes ?? DEFAULT_CALL_MAX_BYTES,
+      maxBytes: o.config.callMaxBytes ?? DEFAULT_CALL_MAX_BYTES,
       // Long enough for the next node to see the old instance stop and start the new one.
-      handoverTtlMs: Math.max(30_000, o.startChildTimeoutMs),
+      handoverTtlMs: Math.max(30_000, o.config.startChildTimeoutMs),
     });
     this.reconciler = new Reconciler({
       node: o.node,
@@ -272,18 +278,18 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       desired: this.desired,
       live: this.live,
       instances: this.instances,
-      netsplit: o.netsplit === 'majority' ? majority(o.expectedMembers ?? 1, o.heartbeatIntervalMs) : available,
+      netsplit: o.config.netsplit === 'majority' ? majority(o.config.expectedMembers ?? 1, o.config.heartbeatIntervalMs) : available,
       members: o.members,
       announced: (peer) => o.groups.announced(o.scope, peer),
-      maxStartFailures: o.maxStartFailures,
-      antiEntropyIntervalMs: o.antiEntropyIntervalMs,
-      tombstoneTtlMs: o.tombstoneTtlMs,
-      forgetAfterMs: o.forgetAfterMs,
-      readyTimeoutMs: o.readyTimeoutMs,
-      pollMs: o.heartbeatIntervalMs,
+      maxStartFailures: o.config.maxStartFailures,
+      antiEntropyIntervalMs: o.config.antiEntropyIntervalMs,
+      tombstoneTtlMs: o.config.tombstoneTtlMs,
+      forgetAfterMs: o.config.forgetAfterMs,
+      readyTimeoutMs: o.config.readyTimeoutMs,
+      pollMs: o.config.heartbeatIntervalMs,
       hasSeeds: o.hasSeeds,
       dialFailed: (address) => o.dialFailed?.(address) ?? false,
-      leaseMs: o.leaseMs,
+      leaseMs: o.config.leaseMs,
       startedAt: o.startedAt,
       setReady: o.setReady,
       readyConfirmed: o.readyConfirmed,
@@ -344,7 +350,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       const v = this.reconciler.view(id);
       if (!v.live) continue;
       const failures = new Map([...v.failures].map(([n, f]) => [n, f.failures]));
-      const to = owner({ id, spec: v.live.spec, candidates: others, pin: v.live.pin?.node, failures, maxStartFailures: this.o.maxStartFailures });
+      const to = owner({ id, spec: v.live.spec, candidates: others, pin: v.live.pin?.node, failures, maxStartFailures: this.o.config.maxStartFailures });
       if (to !== undefined) this.leaveTargets.set(id, { rev: v.live.rev, to });
     }
     // A member without a data dir can only come back empty: tombstones need not wait for it (tombstones.ts).
@@ -428,7 +434,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** A peer's report of whom it cannot hear changed: the netsplit policy's inputs did. */
   reachChanged(): void {
-    if (this.stopped || this.o.netsplit !== 'majority') return;
+    if (this.stopped || this.o.config.netsplit !== 'majority') return;
     this.reconciler.topologyChanged();
   }
 
@@ -575,11 +581,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       throw new DistError('conflict', `a child with id ${JSON.stringify(id)} already exists with a different spec; terminate it first or use another id`);
     }
     if (this.o.isMember && !this.o.observer && !this.reconciler.mayRun) {
-      throw new DistError('no-quorum', `this node has no majority of the ${this.o.expectedMembers} expected members behind it; nothing can start`);
+      throw new DistError('no-quorum', `this node has no majority of the ${this.o.config.expectedMembers} expected members behind it; nothing can start`);
     }
     if (held) return { id, spec, rev: held.rev, tick: this.desired.touch(id) };
     const candidates = this.reconciler.candidates;
-    const probe = place({ id, spec, candidates, pin: undefined, failures: new Map(), maxStartFailures: this.o.maxStartFailures });
+    const probe = place({ id, spec, candidates, pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures });
     if (!probe.owner && candidates.some((c) => c.up && c.role === 'member')) {
       const reasons = probe.verdicts.map((v) => `${v.node}: ${v.excludedBy.join(', ')}`).join('; ');
       throw new DistError('unplaceable', `no node can run ${id} (${reasons})`);
@@ -613,7 +619,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
     if (!target) return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (known: ${candidates.map((c) => c.name).join(', ')})`));
-    const verdict = place({ id, spec: live.spec, candidates: [target], pin: undefined, failures: new Map(), maxStartFailures: this.o.maxStartFailures }).verdicts[0]!;
+    const verdict = place({ id, spec: live.spec, candidates: [target], pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures }).verdicts[0]!;
     if (verdict.excludedBy.length > 0) return Promise.reject(new DistError('ineligible-node', `${node} cannot run ${id}: ${verdict.excludedBy.join(', ')}`));
     const rev = live.rev;
     const tick = this.desired.pin(id, live, node);
@@ -723,7 +729,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     if (this.desired.live(id)?.spec.handoff === 'start-first') return;
     let state: JsonValue | undefined;
     try {
-      state = await this.o.local.takeHandover(id, this.o.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS);
+      state = await this.o.local.takeHandover(id, this.o.config.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS);
     } catch (err) {
       this.o.log.warn({ child: id, to, err: (err as Error).message }, 'handover failed; the next instance starts fresh');
       return;
@@ -813,7 +819,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const v = this.reconciler.view(id);
     if (!v.live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
     const failures = new Map([...v.failures].map(([n, f]) => [n, f.failures]));
-    const p = place({ id, spec: v.live.spec, candidates: this.reconciler.candidates, pin: v.live.pin?.node, failures, maxStartFailures: this.o.maxStartFailures });
+    const p = place({ id, spec: v.live.spec, candidates: this.reconciler.candidates, pin: v.live.pin?.node, failures, maxStartFailures: this.o.config.maxStartFailures });
     return {
       id,
       spec: v.live.spec,
@@ -882,7 +888,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         done: false,
         queued: true,
         check: check as Waiter['check'],
-        deadline: this.o.clock.now() + this.o.startChildTimeoutMs,
+        deadline: this.o.clock.now() + this.o.config.startChildTimeoutMs,
         what,
       };
       set.add(waiter);
@@ -922,7 +928,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         continue;
       }
       this.dropWaiter(w, false);
-      w.reject(new DistError('timeout', `${w.what} did not complete within ${this.o.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`));
+      w.reject(new DistError('timeout', `${w.what} did not complete within ${this.o.config.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`));
     }
     this.armDeadline();
   }

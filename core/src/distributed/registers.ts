@@ -34,7 +34,7 @@
  * canonical text: equal registers, equal text.
  */
 import { z } from 'zod';
-import { deepFreeze } from '../groups.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { NODE_NAME_PATTERN } from '../protocol.js';
 import { ChildSpecSchema, decodeNormalSpec, specText, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { KindOf, RegisterKind } from '../store/replica.js';

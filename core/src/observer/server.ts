@@ -21,7 +21,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Server as IoServer } from 'socket.io';
-import { formatAddress } from '../transport/socketio.js';
+import { formatAddress } from '../util/address.js';
 import type { Access } from './state.js';
 import { GATEWAY_MAX_FRAME_BYTES } from './command-size.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './ui-protocol.js';

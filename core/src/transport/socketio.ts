@@ -43,6 +43,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Server as IoServer, Socket as ServerSocket } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { Logger } from '../logger.js';
+import { formatAddress } from '../util/address.js';
 import type { Conn, ConnHandlers, Transport } from './transport.js';
 
 /**
@@ -464,17 +465,4 @@ export class SocketIoTransport implements Transport {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }
   }
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Splits `host:port` (IPv6 hosts in brackets). */
-export function parseAddress(address: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(address);
-  if (!match) throw new Error(`invalid address ${JSON.stringify(address)}: expected host:port`);
-  const port = Number(match[2]);
-  if (port > 65535) throw new Error(`invalid address ${JSON.stringify(address)}: port out of range`);
-  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }

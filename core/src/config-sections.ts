@@ -1,0 +1,97 @@
+/**
+ * The node's configuration by layer: the flat, validated `NodeConfig`
+ * (config.ts: one list of settings, as the flags, the environment and the
+ * config file give them) mapped onto one section per layer, each handed
+ * whole to the layer that reads it.
+ *
+ * Why two shapes: the flat list is the user-facing format — a flag, an
+ * environment variable and a config-file key per setting, unchanged — and
+ * public API (`NodeConfig`, `createNodeConfig`); the sections are what each
+ * layer's constructor takes, so node.ts wires layers without copying
+ * settings field by field, and a layer's settings are declared by the layer
+ * (`LinkConfig` in link/types.ts, `MembershipTiming` in membership.ts,
+ * `DistributedConfig` in distributed/distributed-supervisor.ts).
+ *
+ * `configSections` is pure: the same config always maps to the same
+ * sections. Derived values are computed here, once: a member's lease is its
+ * heartbeat timeout, and an OS child's IPC line carries a whole call
+ * message plus its envelope.
+ */
+import type { NodeConfig } from './config.js';
+import type { DistributedConfig } from './distributed/distributed-supervisor.js';
+import type { LinkConfig } from './link/types.js';
+import type { MembershipTiming } from './membership.js';
+
+/** How the node listens and dials (the Socket.IO transport, TLS files still to read). */
+export type TransportConfig = Pick<NodeConfig, 'host' | 'port' | 'advertise' | 'maxMessageBytes' | 'connectTimeoutMs' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'>;
+
+/** Seeds and their DNS lookups (discovery/). */
+export type DiscoveryConfig = Pick<NodeConfig, 'seeds' | 'dnsServer' | 'dnsIntervalMs'>;
+
+/** The local supervisor's settings (its options of the same names). */
+export interface SupervisorConfig {
+  /** Commands OS-process children may run. */
+  allowCommands: readonly string[];
+  /** Longest a child may take to start, ms. */
+  startTimeoutMs: number;
+  /** Longest line an OS child may send: a whole call message or reply (callMaxBytes) plus its envelope. */
+  ipcMaxMessageBytes: number;
+}
+
+/** Who may command the cluster (commands.ts): the tokens, undefined when not given. */
+export interface CommandsConfig {
+  operatorToken: string | undefined;
+  viewerToken: string | undefined;
+}
+
+/** The status endpoint (status-server.ts; off without a port). */
+export type StatusConfig = Pick<NodeConfig, 'statusPort' | 'statusHost'>;
+
+/** The node's configuration, one section per layer. */
+export interface NodeSections {
+  transport: TransportConfig;
+  link: LinkConfig;
+  membership: MembershipTiming;
+  discovery: DiscoveryConfig;
+  supervisor: SupervisorConfig;
+  distributed: DistributedConfig;
+  commands: CommandsConfig;
+  status: StatusConfig;
+}
+
+/** Bytes an OS child's IPC line keeps for a call's envelope beyond its message. */
+export const IPC_ENVELOPE_BYTES = 1024;
+
+/** Maps the flat config onto its sections (pure). */
+export function configSections(c: NodeConfig): NodeSections {
+  return {
+    transport: { host: c.host, port: c.port, advertise: c.advertise, maxMessageBytes: c.maxMessageBytes, connectTimeoutMs: c.connectTimeoutMs, tlsCertFile: c.tlsCertFile, tlsKeyFile: c.tlsKeyFile, tlsCaFile: c.tlsCaFile, tlsRejectUnauthorized: c.tlsRejectUnauthorized },
+    link: {
+      secret: c.secret,
+      timing: { heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs, handshakeTimeoutMs: c.handshakeTimeoutMs },
+      maxPendingHandshakes: c.maxPendingHandshakes,
+    },
+    membership: { gossipIntervalMs: c.gossipIntervalMs, reconnectBaseMs: c.reconnectBaseMs, reconnectMaxMs: c.reconnectMaxMs, downReapAfterMs: c.downReapAfterMs, leftReapAfterMs: c.leftReapAfterMs },
+    discovery: { seeds: c.seeds, dnsServer: c.dnsServer, dnsIntervalMs: c.dnsIntervalMs },
+    supervisor: { allowCommands: c.allowCommands, startTimeoutMs: c.childStartTimeoutMs, ipcMaxMessageBytes: c.callMaxBytes + IPC_ENVELOPE_BYTES },
+    distributed: {
+      netsplit: c.netsplit,
+      expectedMembers: c.expectedMembers,
+      maxMovesPerSecond: c.maxMovesPerSecond,
+      maxStartFailures: c.maxStartFailures,
+      startChildTimeoutMs: c.requestTimeoutMs,
+      antiEntropyIntervalMs: c.antiEntropyIntervalMs,
+      failureResetMs: c.failureResetMs,
+      tombstoneTtlMs: c.tombstoneTtlMs,
+      forgetAfterMs: c.forgetAfterMs,
+      readyTimeoutMs: c.readyTimeoutMs,
+      // A member's lease in majority mode is its heartbeat timeout.
+      leaseMs: c.heartbeatTimeoutMs,
+      heartbeatIntervalMs: c.heartbeatIntervalMs,
+      callMaxBytes: c.callMaxBytes,
+      handoverTimeoutMs: c.handoverTimeoutMs,
+    },
+    commands: { operatorToken: c.operatorToken, viewerToken: c.viewerToken },
+    status: { statusPort: c.statusPort, statusHost: c.statusHost },
+  };
+}

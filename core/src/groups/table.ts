@@ -1,0 +1,175 @@
+/**
+ * The group table: every known scope's groups, node by node.
+ *
+ * Data layout (chosen so ~10,000 groups of one member stay cheap: every
+ * operation costs O(size of the touched group), never O(all groups))
+ * - per scope: group → node → members in join order, plus node → groups (an
+ *   index for building a sync and for `peerDown`);
+ * - per group: a stamp, the change count when it last changed.
+ * Invariant: no empty member array and no empty inner map; `replaceEntries`
+ * is the only place that creates or deletes entries, so empty groups cannot
+ * survive. The table knows nothing of peers, messages or monitors: callers
+ * (process-groups.ts, sync.ts) decide, the table stores.
+ */
+import type { PgMember } from './types.js';
+
+export interface ScopeState {
+  readonly name: string;
+  /** group → node → members in join order. Invariant: no empty array, no empty inner map. */
+  readonly groups: Map<string, Map<string, PgMember[]>>;
+  /** node → groups where it has at least one member (index for syncs and `peerDown`). */
+  readonly groupsByNode: Map<string, Set<string>>;
+  /** Up peers that announced this scope (by a sync or a join) since their link came up. */
+  readonly announcedBy: Set<string>;
+  /** group → the change count when it last changed (see `stamp`); gone with the group. */
+  readonly stamps: Map<string, number>;
+}
+
+/** Every known scope of one node (`node`: this node, listed first by `getMembers`). */
+export class GroupTable {
+  /** Every known scope: local ones, and those announced by an up peer. */
+  readonly scopeStates = new Map<string, ScopeState>();
+  /** Changes to any group so far: the source of stamps. */
+  private changes = 0;
+
+  constructor(private readonly node: string) {}
+
+  ensureScope(name: string): ScopeState {
+    let state = this.scopeStates.get(name);
+    if (state === undefined) {
+      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set(), stamps: new Map() };
+      this.scopeStates.set(name, state);
+    }
+    return state;
+  }
+
+  // ---------------------------------------------------------------- reads (never wait)
+
+  /** All members of a group on every node: local first, then peers by name, join order within a node. */
+  getMembers(scope: string, group: string): PgMember[] {
+    const byNode = this.scopeStates.get(scope)?.groups.get(group);
+    if (byNode === undefined) return [];
+    // Hot (a reconcile reads three groups per child): no sort for the common one or two nodes.
+    const local = byNode.get(this.node);
+    const result = local === undefined ? [] : local.slice();
+    const othersCount = byNode.size - (local === undefined ? 0 : 1);
+    if (othersCount === 0) return result;
+    if (othersCount === 1) {
+      for (const [node, members] of byNode) if (node !== this.node) for (const m of members) result.push(m);
+      return result;
+    }
+    const others: string[] = [];
+    for (const node of byNode.keys()) if (node !== this.node) others.push(node);
+    others.sort();
+    for (const node of others) for (const m of byNode.get(node)!) result.push(m);
+    return result;
+  }
+
+  /** The group's stamp: changes whenever its members change, 0 for a group that does not exist. */
+  stamp(scope: string, group: string): number {
+    return this.scopeStates.get(scope)?.stamps.get(group) ?? 0;
+  }
+
+  /** Non-empty groups of a scope (any node), unsorted. */
+  groupNames(scope: string): Iterable<string> {
+    return this.scopeStates.get(scope)?.groups.keys() ?? [];
+  }
+
+  /** Non-empty groups of a scope (any node), sorted. */
+  whichGroups(scope: string): string[] {
+    const state = this.scopeStates.get(scope);
+    return state === undefined ? [] : [...state.groups.keys()].sort();
+  }
+
+  /** Known scopes, sorted. */
+  scopes(): string[] {
+    return [...this.scopeStates.keys()].sort();
+  }
+
+  scopeSnapshot(scope: string): Map<string, PgMember[]> {
+    return new Map(this.whichGroups(scope).map((group) => [group, this.getMembers(scope, group)]));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  entriesOf(scope: ScopeState, group: string, node: string): readonly PgMember[] {
+    return scope.groups.get(group)?.get(node) ?? [];
+  }
+
+  appendEntries(scope: ScopeState, group: string, node: string, members: readonly PgMember[]): void {
+    const current = scope.groups.get(group)?.get(node);
+    if (current === undefined) this.replaceEntries(scope, group, node, [...members]);
+    else {
+      current.push(...members);
+      this.touch(scope, group);
+    }
+  }
+
+  /** Removes the oldest member of `node` in `group` with this pid; undefined when there is none. */
+  removeFirst(scope: ScopeState, group: string, node: string, pid: string): PgMember | undefined {
+    const current = scope.groups.get(group)?.get(node);
+    const index = current?.findIndex((m) => m.pid === pid) ?? -1;
+    if (current === undefined || index < 0) return undefined;
+    const [removed] = current.splice(index, 1);
+    if (current.length === 0) this.replaceEntries(scope, group, node, []);
+    else this.touch(scope, group);
+    return removed;
+  }
+
+  /**
+   * Sets `node`'s members of `group` (taking ownership of the array) and
+   * returns the previous ones. The only place that creates or deletes map
+   * entries, so empty groups cannot survive.
+   */
+  replaceEntries(scope: ScopeState, group: string, node: string, members: PgMember[]): PgMember[] {
+    let byNode = scope.groups.get(group);
+    const previous = byNode?.get(node) ?? [];
+    if (members.length > 0) {
+      if (byNode === undefined) scope.groups.set(group, (byNode = new Map()));
+      byNode.set(node, members);
+      addTo(scope.groupsByNode, node, group);
+      this.touch(scope, group);
+    } else if (byNode !== undefined) {
+      this.detach(scope, group, node);
+      removeFrom(scope.groupsByNode, node, group);
+    }
+    return previous;
+  }
+
+  /** Drops `node`'s members of `group` (and the group once it is empty), leaving the node → groups index to the caller; returns them. */
+  detach(scope: ScopeState, group: string, node: string): PgMember[] {
+    const byNode = scope.groups.get(group);
+    const removed = byNode?.get(node) ?? [];
+    byNode?.delete(node);
+    if (byNode?.size === 0) scope.groups.delete(group);
+    this.touch(scope, group);
+    return removed;
+  }
+
+  /** Changes to any group of any scope so far: equal counts, no membership changed in between. */
+  get changeCount(): number {
+    return this.changes;
+  }
+
+  /** Records a change of `group`: a new stamp, or none once the group is gone (counted all the same: `changeCount`). */
+  private touch(scope: ScopeState, group: string): void {
+    if (scope.groups.has(group)) scope.stamps.set(group, ++this.changes);
+    else {
+      scope.stamps.delete(group);
+      this.changes++;
+    }
+  }
+}
+
+export function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+export function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}

@@ -327,7 +327,7 @@ export class BenchCluster {
       prefix: 'pogo-bench-',
       secret: `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
       nodeOptions: [...nodeArgs, '--import', HOOK],
-      flags: ['--workers', WORKERS, '--preset', preset, ...flags],
+      flags: ['--workers', WORKERS, '--preset', preset],
       env: { POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' },
       logFiles: true,
       control: true,
@@ -339,7 +339,8 @@ export class BenchCluster {
 
   /** Spawns `pogo node` (with the control hook) and waits until it has started. */
   async start(name, seeds = [], extra = []) {
-    const node = new BenchNode(await this.processes.start(name, seeds, extra, { noWait: true }));
+    // this.flags is read at each start: a scenario may add to it (an operator token) before it starts its nodes.
+    const node = new BenchNode(await this.processes.start(name, seeds, [...this.flags, ...extra], { noWait: true }));
     this.nodes.set(name, node);
     this.all.push(node);
     await node.started(20_000 * this.bounds);

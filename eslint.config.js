@@ -43,8 +43,7 @@ const RENDERER_NO_NODE = 'the renderer runs sandboxed and in plain browsers: no 
 const RENDERER_NO_ELECTRON = 'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
 const RENDERER_CORE_TYPES_ONLY =
   'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol, pogo-core/command-size and pogo-core/child-spec (DESIGN §3).';
-const RENDERER_NO_CORE_SOURCES =
-  'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
+const RENDERER_NO_CORE_SOURCES = 'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
 
 const RENDERER_NARROW_SELECTORS =
   'select what the component shows (useStore((s) => s.cluster?.children), or an object with useShallow), not the whole store or cluster: every patch would redraw it.';
@@ -117,7 +116,18 @@ export default defineConfig(
           patterns: [
             { group: ['node:*'], message: RENDERER_NO_NODE },
             { group: ['electron/*'], message: RENDERER_NO_ELECTRON },
-            { group: ['pogo-core/*', '!pogo-core/protocol', '!pogo-core/observer-state', '!pogo-core/ui-protocol', '!pogo-core/command-size', '!pogo-core/child-spec'], message: RENDERER_CORE_TYPES_ONLY, allowTypeImports: true },
+            {
+              group: [
+                'pogo-core/*',
+                '!pogo-core/protocol',
+                '!pogo-core/observer-state',
+                '!pogo-core/ui-protocol',
+                '!pogo-core/command-size',
+                '!pogo-core/child-spec',
+              ],
+              message: RENDERER_CORE_TYPES_ONLY,
+              allowTypeImports: true,
+            },
             { group: ['**/core/src', '**/core/src/**', '**/core/dist', '**/core/dist/**'], message: RENDERER_NO_CORE_SOURCES },
           ],
         },
@@ -137,7 +147,10 @@ export default defineConfig(
         'error',
         { selector: "CallExpression[callee.name='useStore'][arguments.length=0]", message: RENDERER_NARROW_SELECTORS },
         { selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression[body.type='Identifier']", message: RENDERER_NARROW_SELECTORS },
-        { selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression > MemberExpression.body[property.name='cluster']", message: RENDERER_NARROW_SELECTORS },
+        {
+          selector: "CallExpression[callee.name='useStore'] > ArrowFunctionExpression > MemberExpression.body[property.name='cluster']",
+          message: RENDERER_NARROW_SELECTORS,
+        },
       ],
     },
   },

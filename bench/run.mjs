@@ -59,7 +59,10 @@ function parseArgs(argv) {
     const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${arg} needs a value`));
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--only') {
-      opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+      opts.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = opts.only.filter((s) => !SCENARIOS.includes(s));
       if (unknown.length > 0) usage(`unknown scenario ${unknown.join(', ')}`);
     } else if (arg === '--out') opts.out = resolve(value());
@@ -115,7 +118,9 @@ async function main() {
   const facts = machine();
   const began = performance.now();
   const overrides = Object.keys(opts.set).length > 0 ? `, sizes overridden: ${JSON.stringify(opts.set)}` : '';
-  process.stdout.write(`pogo bench (${opts.quick ? 'quick' : 'full'}${overrides}): ${facts.cores} cores (${facts.model}), ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${facts.node}, commit ${facts.commit}\n`);
+  process.stdout.write(
+    `pogo bench (${opts.quick ? 'quick' : 'full'}${overrides}): ${facts.cores} cores (${facts.model}), ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${facts.node}, commit ${facts.commit}\n`,
+  );
   const results = [];
   for (const name of opts.only) {
     const file = join(HERE, 'scenarios', `${name}.mjs`);
@@ -136,19 +141,30 @@ async function main() {
     process.stdout.write(`\n== ${name}: ${mod.title ?? name}\n`);
     const result = await ctx.execute();
     results.push(result);
-    writeFileSync(join(opts.out, `${name}.json`), `${JSON.stringify({ ...result, mode: opts.quick ? 'quick' : 'full', overrides: opts.set, machine: facts }, null, 2)}\n`);
+    writeFileSync(
+      join(opts.out, `${name}.json`),
+      `${JSON.stringify({ ...result, mode: opts.quick ? 'quick' : 'full', overrides: opts.set, machine: facts }, null, 2)}\n`,
+    );
     if (result.status === 'failed') process.stdout.write(`scenario ${name} failed at step '${result.failedStep}': ${result.error}\n`);
     else process.stdout.write(`== ${name}: ok in ${(result.durationMs / 1000).toFixed(1)} s\n`);
     if (trackedCount() > 0) process.stdout.write(`bench: warning: ${trackedCount()} process(es) still running after ${name}\n`);
   }
   const totalMs = performance.now() - began;
-  const summary = renderSummary({ results, machine: facts, quick: opts.quick, totalMs, command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}` });
+  const summary = renderSummary({
+    results,
+    machine: facts,
+    quick: opts.quick,
+    totalMs,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  });
   writeFileSync(join(opts.out, 'SUMMARY.md'), summary);
   // A complete full run (every scenario, no size overrides) also refreshes the committed copy.
   const complete = !opts.quick && opts.only.length === SCENARIOS.length && Object.keys(opts.set).length === 0;
   if (complete) writeFileSync(join(HERE, 'LAST-RUN.md'), summary);
   const failed = results.filter((r) => r.status === 'failed');
-  process.stdout.write(`\nbench: ${results.length - failed.length} of ${results.length} scenarios ok in ${(totalMs / 1000).toFixed(0)} s; results in ${relative(process.cwd(), opts.out) || '.'}/ (SUMMARY.md)\n`);
+  process.stdout.write(
+    `\nbench: ${results.length - failed.length} of ${results.length} scenarios ok in ${(totalMs / 1000).toFixed(0)} s; results in ${relative(process.cwd(), opts.out) || '.'}/ (SUMMARY.md)\n`,
+  );
   if (failed.length > 0) {
     process.stdout.write(`bench: failed: ${failed.map((r) => `${r.scenario} (at '${/** @type {any} */ (r).failedStep}')`).join(', ')}\n`);
     process.exitCode = 1;

@@ -83,7 +83,9 @@ const asScript = {
   renderChunk(code) {
     const external = [...RUN_TIME, ...PACKAGES_AT_RUN_TIME].map((id) => `import(${JSON.stringify(id)})`);
     const out = code.replace(/\bimport\(("[^"]+")\)/g, (call, id) => (external.includes(`import(${id})`) ? `__pogoImport(${id})` : call));
-    for (const id of RUN_TIME) if (!out.includes(`__pogoImport(${JSON.stringify(id)})`)) this.error(`rolldown.config.mjs: no import(${JSON.stringify(id)}) left to hand to __pogoImport`);
+    for (const id of RUN_TIME)
+      if (!out.includes(`__pogoImport(${JSON.stringify(id)})`))
+        this.error(`rolldown.config.mjs: no import(${JSON.stringify(id)}) left to hand to __pogoImport`);
     return { code: out, map: null };
   },
 };
@@ -97,7 +99,10 @@ const noStatefulModules = {
       if (chunk.type !== 'chunk') continue;
       const held = chunk.moduleIds.filter((id) => id.startsWith(dist)).map((id) => id.slice(dist.length));
       const wrong = held.filter((id) => STATEFUL.includes(id));
-      if (wrong.length > 0) this.error(`rolldown.config.mjs: the CLI bundle must not hold ${wrong.join(', ')} (module state shared with worker modules); import it at run time instead`);
+      if (wrong.length > 0)
+        this.error(
+          `rolldown.config.mjs: the CLI bundle must not hold ${wrong.join(', ')} (module state shared with worker modules); import it at run time instead`,
+        );
     }
   },
 };

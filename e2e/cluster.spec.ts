@@ -131,7 +131,9 @@ test('SIGKILL of a node: its children reappear on the others, and the timeline s
   process.kill(victim.pid, 'SIGKILL');
   await expect(column(victim.name).getByTestId('child-card')).toHaveCount(0, { timeout: 15_000 });
   for (const id of lost) await expect(card(id)).toBeVisible();
-  await expect.poll(async () => (await clusterChildren()).filter((c) => c.status === 'running' && c.node !== victim.name).length, { timeout: 15_000 }).toBe(before.length);
+  await expect
+    .poll(async () => (await clusterChildren()).filter((c) => c.status === 'running' && c.node !== victim.name).length, { timeout: 15_000 })
+    .toBe(before.length);
   await page.screenshot({ path: `${shots}board-after-kill.png` });
 
   await openView('Timeline');

@@ -52,7 +52,9 @@ test('with no saved connection, the desktop app offers a local demo cluster', as
 });
 
 test('a saved connection is listed and connects through main', async ({ page }) => {
-  await page.addInitScript(fakeBridge([{ id: 'c1', name: 'production', seeds: ['10.0.0.1:4370'], secretFile: '/etc/pogo/secret', operatorTokenFile: '/etc/pogo/operator' }]));
+  await page.addInitScript(
+    fakeBridge([{ id: 'c1', name: 'production', seeds: ['10.0.0.1:4370'], secretFile: '/etc/pogo/secret', operatorTokenFile: '/etc/pogo/operator' }]),
+  );
   await page.goto(server.url);
   const list = page.getByRole('list', { name: 'Saved connections' });
   await expect(list).toContainText('production');

@@ -65,7 +65,11 @@ test('desktop app opens its window with the preload bridge and no Node in the pa
       return {
         version: pogo?.['version'] ?? null,
         platform: pogo?.['platform'] ?? null,
-        methods: pogo ? Object.keys(pogo).filter((k) => typeof pogo[k] === 'function').sort() : [],
+        methods: pogo
+          ? Object.keys(pogo)
+              .filter((k) => typeof pogo[k] === 'function')
+              .sort()
+          : [],
         hasRequire: 'require' in globalThis,
         hasProcess: 'process' in globalThis,
       };

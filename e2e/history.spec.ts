@@ -83,7 +83,20 @@ async function pastOnScreen(victim: string): Promise<{ entries: string[]; since:
   await openView('Timeline');
   const redistribution = timeline().getByRole('listitem', { name: `Redistribution after node ${victim} down` });
   await expect(redistribution.locator('[data-type="converged"]')).toBeVisible();
-  const entries = await redistribution.locator('[data-seq]').evaluateAll((els) => els.map((el) => [el.getAttribute('data-seq'), el.getAttribute('data-type'), el.getAttribute('data-count') ?? '1', el.querySelector('[data-testid="tl-text"]')?.textContent ?? ''].map(String).join(' ')));
+  const entries = await redistribution
+    .locator('[data-seq]')
+    .evaluateAll((els) =>
+      els.map((el) =>
+        [
+          el.getAttribute('data-seq'),
+          el.getAttribute('data-type'),
+          el.getAttribute('data-count') ?? '1',
+          el.querySelector('[data-testid="tl-text"]')?.textContent ?? '',
+        ]
+          .map(String)
+          .join(' '),
+      ),
+    );
   await openView('Charts');
   await expect(chart('Starts, stops, moves and restarts per second').getByTestId('chart-stat')).toContainText('peak');
   await expect(chart('Convergence after topology changes').getByTestId('chart-stat')).toContainText('last');
@@ -133,10 +146,17 @@ test('a SIGKILLed node: the timeline keeps its node-down, the converged entry an
   await openView('Timeline');
   const redistribution = timeline().getByRole('listitem', { name: `Redistribution after node ${victim} down` });
   await expect(redistribution.locator('[data-type="node-down"]')).toContainText(`node ${victim} down`);
-  await expect(redistribution.locator('[data-type="converged"]')).toContainText(`after ${victim} down: ${CHILDREN.toLocaleString('en-US')} children running once`, { timeout: 30_000 });
+  await expect(redistribution.locator('[data-type="converged"]')).toContainText(
+    `after ${victim} down: ${CHILDREN.toLocaleString('en-US')} children running once`,
+    { timeout: 30_000 },
+  );
   // The moves off the dead node: bursts (one per reason), counting exactly the children it ran.
   const moves = redistribution.locator('[data-testid="timeline-burst"][data-type="moved"]').filter({ hasText: `moved from ${victim}` });
-  await expect.poll(async () => (await moves.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-count'))))).reduce((a, b) => a + b, 0), { timeout: 30_000 }).toBe(lost.length);
+  await expect
+    .poll(async () => (await moves.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-count'))))).reduce((a, b) => a + b, 0), {
+      timeout: 30_000,
+    })
+    .toBe(lost.length);
   await expect(moves.first()).toContainText('(node down or failing)');
   // Still there however many per-child events followed: the node-down heads the list's redistribution.
   await expect(timeline().locator('[data-type="node-down"]')).toHaveCount(1);
@@ -172,7 +192,11 @@ test('a page reload shows the same past: the same timeline entries and the same 
 test('drain, undrain, pause and resume: the moves carry those reasons, none "node joined"', async () => {
   await unlock();
   await openView('Timeline');
-  const newest = Math.max(...(await timeline().locator('[data-seq]').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-seq'))))));
+  const newest = Math.max(
+    ...(await timeline()
+      .locator('[data-seq]')
+      .evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-seq'))))),
+  );
   const live = cluster.nodes.filter((n) => n.name !== victim).map((n) => n.name);
   const node = live[0]!;
   const others = live.filter((n) => n !== node);

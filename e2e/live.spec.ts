@@ -53,7 +53,10 @@ test('node detail shows CPU, memory and event-loop lag of the node process, with
   const node = demo.nodes[0]!;
   const resources = await openNode(node.name);
   // Figures every 2 s: the charts need two of them.
-  for (const chart of ['cpu', 'memory', 'lag']) await expect(resources.getByTestId(`resource-chart-${chart}`).locator('path.recharts-curve').first()).toHaveAttribute('d', /^M[\d.]+,[\d.]+/, { timeout: 20_000 });
+  for (const chart of ['cpu', 'memory', 'lag'])
+    await expect(resources.getByTestId(`resource-chart-${chart}`).locator('path.recharts-curve').first()).toHaveAttribute('d', /^M[\d.]+,[\d.]+/, {
+      timeout: 20_000,
+    });
   await expect(resources.getByTestId('resources-stale')).toHaveCount(0);
 
   const value = async (what: string): Promise<number> => Number(await resources.getByTestId(`resource-${what}`).getAttribute('data-value'));
@@ -93,7 +96,8 @@ test('live output of a command child: new lines appear without a click, stderr l
   await expect(output).toContainText(`From ${where}, process`);
   await expect(output.getByText('live', { exact: true })).toBeVisible();
 
-  const numbers = async (stream: 'stdout' | 'stderr'): Promise<number[]> => (await log.locator(`.output-line.${stream} .output-text`).allTextContents()).map((t) => Number(/^line (\d+):/.exec(t)?.[1]));
+  const numbers = async (stream: 'stdout' | 'stderr'): Promise<number[]> =>
+    (await log.locator(`.output-line.${stream} .output-text`).allTextContents()).map((t) => Number(/^line (\d+):/.exec(t)?.[1]));
   const first = Math.max(...(await numbers('stdout')));
   // Nothing clicked from here on: lines the child prints now appear on their own.
   await expect.poll(async () => Math.max(...(await numbers('stdout'))), { timeout: 15_000 }).toBeGreaterThan(first + 2);

@@ -72,7 +72,9 @@ test('a name for the audit log and an operator token unlock the session; a wrong
   await expect(page.getByLabel('Your name')).toHaveValue('alice');
 
   await unlock('not-a-token-of-this-cluster');
-  await expect(page.getByTestId('unlock-error')).toHaveText('Not unlocked: the credential is not valid for this cluster. This window keeps its operator session.');
+  await expect(page.getByTestId('unlock-error')).toHaveText(
+    'Not unlocked: the credential is not valid for this cluster. This window keeps its operator session.',
+  );
   await expect(page.getByRole('alert')).toHaveCount(1);
   await expect(page.getByTestId('access')).toHaveText('operator');
   await expect(page.getByTestId('connection-badge')).toHaveText('connected');
@@ -196,7 +198,9 @@ test('an oversized spec gets the size error naming the limit, from the form, and
   // The member that refused it recorded it (pogo ctl reads the audit log too).
   const audit = await demo.ctl('audit');
   expect(audit.ok).toBe(true);
-  expect(audit.result as Array<{ op: string; ok: boolean; by: string; tokenName?: string; result: string }>).toContainEqual(expect.objectContaining({ op: 'start', ok: false, by: 'alice', tokenName: 'operator', result: expect.stringMatching(/^too-large: the spec is 1\.2 MiB/) }));
+  expect(audit.result as Array<{ op: string; ok: boolean; by: string; tokenName?: string; result: string }>).toContainEqual(
+    expect.objectContaining({ op: 'start', ok: false, by: 'alice', tokenName: 'operator', result: expect.stringMatching(/^too-large: the spec is 1\.2 MiB/) }),
+  );
 });
 
 test('the audit names who acted, and a command made elsewhere appears in the open view without Refresh', async () => {
@@ -232,7 +236,11 @@ test('a node killed with SIGKILL is offered no Drain, and its empty column can b
   await expect(column(victim.name).getByTestId('node-status')).toHaveText('down', { timeout: 20_000 });
   // Its children run elsewhere now, as the cluster lists them.
   const moved = children.filter((c) => c.node === victim.name).map((c) => c.id);
-  await expect.poll(async () => (await clusterChildren()).filter((c) => moved.includes(c.id) && c.status === 'running' && c.node !== victim.name).length, { timeout: 30_000 }).toBe(moved.length);
+  await expect
+    .poll(async () => (await clusterChildren()).filter((c) => moved.includes(c.id) && c.status === 'running' && c.node !== victim.name).length, {
+      timeout: 30_000,
+    })
+    .toBe(moved.length);
   await expect(column(victim.name).getByTestId('child-count')).toHaveText('0 children');
   await expect(header.getByRole('button', { name: 'Drain' })).toHaveCount(0);
   await expect(column(demo.nodes[0]!.name).locator('.node-header').getByRole('button', { name: 'Drain' })).toBeVisible();

@@ -81,7 +81,9 @@ test('a failing child appears in the attention lane, above the board, with a toa
 });
 
 test('several failing children: the lane lists them all at the top, the board below still in view', async () => {
-  await Promise.all(['crash-2', 'crash-3', 'crash-4'].map((id) => startChild({ id, start: { worker: 'crasher', args: { crashAfterMs: 50, mode: 'exit' } }, maxRestarts: 0 })));
+  await Promise.all(
+    ['crash-2', 'crash-3', 'crash-4'].map((id) => startChild({ id, start: { worker: 'crasher', args: { crashAfterMs: 50, mode: 'exit' } }, maxRestarts: 0 })),
+  );
   await expect(lane().getByTestId('attention-item')).toHaveCount(4, { timeout: 30_000 });
   await expect(lane().getByTestId('attention-summary')).toHaveText('4 failing');
   await expect(page.getByTestId('node-column').first()).toBeInViewport();

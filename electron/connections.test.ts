@@ -9,8 +9,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONNECTIONS_FILE, ConnectionDraftSchema, describeIssues, loadConnections, saveConnections } from './connections';
 import type { SavedConnection } from './preload-api';
 
-const prod: SavedConnection = { id: 'prod', name: 'Production', seeds: ['10.0.0.1:4370', 'db-2.internal:4370'], secretFile: '/etc/pogo/secret', operatorTokenFile: '/home/me/.pogo/operator' };
-const lab: SavedConnection = { id: 'lab', name: 'Lab', seeds: ['[::1]:4370'], cluster: 'lab', secretFile: '/tmp/lab-secret', viewerTokenFile: '/tmp/viewer', tls: { caFile: '/tmp/ca.pem' }, preset: 'local' };
+const prod: SavedConnection = {
+  id: 'prod',
+  name: 'Production',
+  seeds: ['10.0.0.1:4370', 'db-2.internal:4370'],
+  secretFile: '/etc/pogo/secret',
+  operatorTokenFile: '/home/me/.pogo/operator',
+};
+const lab: SavedConnection = {
+  id: 'lab',
+  name: 'Lab',
+  seeds: ['[::1]:4370'],
+  cluster: 'lab',
+  secretFile: '/tmp/lab-secret',
+  viewerTokenFile: '/tmp/viewer',
+  tls: { caFile: '/tmp/ca.pem' },
+  preset: 'local',
+};
 
 let dir: string;
 beforeEach(() => {
@@ -105,8 +120,12 @@ describe('ConnectionDraftSchema', () => {
   it('takes DNS seeds and DNS servers, as pogo observe does, and names a bad one', () => {
     const dns = { ...draft, seeds: ['dns-srv:_pogo._tcp.pogo.svc.cluster.local', 'dns:pogo:4370', '10.0.0.1:4370'], dnsServer: ['10.96.0.10', '[::1]:53'] };
     expect(ConnectionDraftSchema.parse(dns)).toEqual(dns);
-    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, seeds: ['dns-srv:_pogo._tcp:4370'] }).error!)).toContain('seeds[0]: "dns-srv:_pogo._tcp:4370": dns-srv:<name> takes no port');
-    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, dnsServer: ['dns.example'] }).error!)).toContain('dnsServer[0]: "dns.example" is not an IP address');
+    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, seeds: ['dns-srv:_pogo._tcp:4370'] }).error!)).toContain(
+      'seeds[0]: "dns-srv:_pogo._tcp:4370": dns-srv:<name> takes no port',
+    );
+    expect(describeIssues(ConnectionDraftSchema.safeParse({ ...draft, dnsServer: ['dns.example'] }).error!)).toContain(
+      'dnsServer[0]: "dns.example" is not an IP address',
+    );
   });
 
   it('takes a timing preset of pogo node --preset', () => {
@@ -119,7 +138,16 @@ describe('ConnectionDraftSchema', () => {
   });
 
   it('names every bad field', () => {
-    const parsed = ConnectionDraftSchema.safeParse({ ...draft, seeds: [], secretFile: 'relative', cluster: '-x', tls: { certFile: '/c.pem' }, preset: 'fast', extra: 1, user: '   ' });
+    const parsed = ConnectionDraftSchema.safeParse({
+      ...draft,
+      seeds: [],
+      secretFile: 'relative',
+      cluster: '-x',
+      tls: { certFile: '/c.pem' },
+      preset: 'fast',
+      extra: 1,
+      user: '   ',
+    });
     expect(parsed.success).toBe(false);
     const message = describeIssues(parsed.error!);
     expect(message).toContain('seeds: give at least one seed');

@@ -28,7 +28,11 @@ import type { ConnectionDraft, SavedConnection } from './preload-api';
 export const CONNECTIONS_FILE = 'connections.json';
 const FORMAT_VERSION = 1;
 
-const PathSchema = z.string().min(1, 'must not be empty').max(4096, 'is too long').refine(isAbsolute, 'must be an absolute path (choose the file with the dialog)');
+const PathSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(4096, 'is too long')
+  .refine(isAbsolute, 'must be an absolute path (choose the file with the dialog)');
 
 export const ConnectionIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
@@ -36,14 +40,15 @@ export const TlsFilesSchema = z
   .object({ caFile: PathSchema.optional(), certFile: PathSchema.optional(), keyFile: PathSchema.optional() })
   .strict()
   .superRefine((t, ctx) => {
-    if ((t.certFile === undefined) !== (t.keyFile === undefined)) ctx.addIssue({ code: 'custom', path: [t.certFile === undefined ? 'certFile' : 'keyFile'], message: 'a client certificate and its key go together' });
+    if ((t.certFile === undefined) !== (t.keyFile === undefined))
+      ctx.addIssue({ code: 'custom', path: [t.certFile === undefined ? 'certFile' : 'keyFile'], message: 'a client certificate and its key go together' });
   });
 
 const connectionShape = {
   id: ConnectionIdSchema,
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   seeds: z.array(SeedTextSchema).min(1, 'give at least one seed (host:port of a member, or dns:<name>:<port> / dns-srv:<name>)').max(100, 'at most 100 seeds'),
-  dnsServer: z.array(DnsServerSchema).min(1, 'leave it out for the system\'s DNS servers').max(10, 'at most 10 DNS servers').optional(),
+  dnsServer: z.array(DnsServerSchema).min(1, "leave it out for the system's DNS servers").max(10, 'at most 10 DNS servers').optional(),
   cluster: ClusterNameSchema.optional(),
   secretFile: PathSchema,
   operatorTokenFile: PathSchema.optional(),
@@ -123,7 +128,11 @@ async function inspect(dir: string): Promise<Inspected> {
     }
   });
   if (problems.length === 0) return { connections, intact: true };
-  return { connections, intact: false, error: `Some saved connections in ${path} were skipped: ${problems.join('; ')}. The file is kept as ${CONNECTIONS_FILE}.bad when you next save.` };
+  return {
+    connections,
+    intact: false,
+    error: `Some saved connections in ${path} were skipped: ${problems.join('; ')}. The file is kept as ${CONNECTIONS_FILE}.bad when you next save.`,
+  };
 }
 
 /** The saved connections. Never throws: problems come back as `error`, with whatever could be read. */

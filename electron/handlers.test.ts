@@ -17,7 +17,15 @@ const draft: ConnectionDraft = { name: 'Staging', seeds: ['127.0.0.1:4370'], sec
 function fakeSession(target: SessionTarget, log: string[]): Session {
   const name = target === 'demo' ? 'demo' : target.name;
   log.push(`open ${name}`);
-  return { kind: target === 'demo' ? 'demo' : 'connection', name, url: `http://127.0.0.1:1234/?token=${name}`, origin: 'http://127.0.0.1:1234', access: 'operator', pids: [], close: async () => void log.push(`close ${name}`) };
+  return {
+    kind: target === 'demo' ? 'demo' : 'connection',
+    name,
+    url: `http://127.0.0.1:1234/?token=${name}`,
+    origin: 'http://127.0.0.1:1234',
+    access: 'operator',
+    pids: [],
+    close: async () => void log.push(`close ${name}`),
+  };
 }
 
 let dir: string;
@@ -76,7 +84,10 @@ describe('saved connections through IPC', () => {
   });
 
   it('answers a bad argument with an error naming the field, and reports it', async () => {
-    expect(await handlers.saveConnection([{ ...draft, seeds: ['nope'] }])).toEqual({ ok: false, error: 'saveConnection: seeds[0]: "nope" is not host:port, dns:<name>:<port> or dns-srv:<name>' });
+    expect(await handlers.saveConnection([{ ...draft, seeds: ['nope'] }])).toEqual({
+      ok: false,
+      error: 'saveConnection: seeds[0]: "nope" is not host:port, dns:<name>:<port> or dns-srv:<name>',
+    });
     expect(await handlers.connect([{ id: 'x' }])).toMatchObject({ ok: false });
     expect(await handlers.chooseFile(['password'])).toMatchObject({ ok: false });
     expect(errors).toHaveLength(3);
@@ -104,7 +115,15 @@ describe('sessions through IPC', () => {
     expect(await handlers.connect(['id-1'])).toEqual({ ok: true });
     expect(await handlers.startDemo([])).toEqual({ ok: true });
     expect(await handlers.disconnect([])).toEqual({ ok: true });
-    expect(log).toEqual(['open Staging', 'show http://127.0.0.1:1234/?token=Staging', 'close Staging', 'open demo', 'show http://127.0.0.1:1234/?token=demo', 'close demo', 'show connections']);
+    expect(log).toEqual([
+      'open Staging',
+      'show http://127.0.0.1:1234/?token=Staging',
+      'close Staging',
+      'open demo',
+      'show http://127.0.0.1:1234/?token=demo',
+      'close demo',
+      'show connections',
+    ]);
   });
 
   it('reports a connection that is not saved, or a session that does not open, without showing anything', async () => {

@@ -97,12 +97,18 @@ function createMainWindow(): BrowserWindow {
 /** IPC is answered only for the main frame of our window showing one of the app's pages. */
 function isTrustedSender(event: IpcMainInvokeEvent): boolean {
   const frame = event.senderFrame;
-  return mainWindow !== undefined && event.sender === mainWindow.webContents && frame !== null && frame === event.sender.mainFrame && isAppUrl(frame.url, appUrls());
+  return (
+    mainWindow !== undefined && event.sender === mainWindow.webContents && frame !== null && frame === event.sender.mainFrame && isAppUrl(frame.url, appUrls())
+  );
 }
 
 async function chooseFile(purpose: FilePurpose): Promise<string | null> {
   const { title, filters } = FILE_DIALOGS[purpose];
-  const options = { title, filters, properties: ['openFile', 'showHiddenFiles', 'dontAddToRecent'] as Array<'openFile' | 'showHiddenFiles' | 'dontAddToRecent'> };
+  const options = {
+    title,
+    filters,
+    properties: ['openFile', 'showHiddenFiles', 'dontAddToRecent'] as Array<'openFile' | 'showHiddenFiles' | 'dontAddToRecent'>,
+  };
   const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
   return result.canceled ? null : (result.filePaths[0] ?? null);
 }

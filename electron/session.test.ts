@@ -119,7 +119,13 @@ describe('openSession', () => {
     strays.push(...demo.pids);
     cleanups.push(() => demo.stop());
     const seed = demo.node.members().find((m) => m.role === 'member')!.address;
-    const connection: SavedConnection = { id: 'c1', name: 'Local', seeds: [seed], secretFile: join(demo.dir, 'secret.txt'), viewerTokenFile: join(demo.dir, 'viewer.txt') };
+    const connection: SavedConnection = {
+      id: 'c1',
+      name: 'Local',
+      seeds: [seed],
+      secretFile: join(demo.dir, 'secret.txt'),
+      viewerTokenFile: join(demo.dir, 'viewer.txt'),
+    };
 
     const session = await openSession(connection, { staticDir: dir });
     cleanups.unshift(() => session.close());
@@ -138,7 +144,9 @@ describe('openSession', () => {
     expect(operator.access).toBe('operator');
     expect(await commandAs(operator.url, 'undrain', { node: seedName(demo) })).toMatchObject({ ok: true });
     const audit = await commandAs(operator.url, 'audit');
-    expect((audit.result as { entries: unknown[] }).entries).toContainEqual(expect.objectContaining({ op: 'undrain', by: 'carol', tokenName: 'operator', ok: true }));
+    expect((audit.result as { entries: unknown[] }).entries).toContainEqual(
+      expect.objectContaining({ op: 'undrain', by: 'carol', tokenName: 'operator', ok: true }),
+    );
     await operator.close();
 
     await demo.stop();
@@ -146,7 +154,9 @@ describe('openSession', () => {
   });
 
   it('demo: a cluster that cannot start is reported, with nothing left running', async () => {
-    await expect(startDemoCluster({ nodes: 2, execPath: join(dir, 'no-such-node') })).rejects.toThrow(`demo-1 could not be started: spawn ${join(dir, 'no-such-node')} ENOENT`);
+    await expect(startDemoCluster({ nodes: 2, execPath: join(dir, 'no-such-node') })).rejects.toThrow(
+      `demo-1 could not be started: spawn ${join(dir, 'no-such-node')} ENOENT`,
+    );
     await expect(startDemoCluster({ nodes: 0 })).rejects.toThrow('nodes must be a whole number from 1 to 20');
   });
 
@@ -155,18 +165,26 @@ describe('openSession', () => {
     await expect(openSession(connection, { staticDir: dir })).rejects.toThrow(`secretFile: cannot read ${join(dir, 'missing-secret')} (ENOENT)`);
     writeFileSync(join(dir, 'secret'), 'a-long-enough-cluster-secret');
     writeFileSync(join(dir, 'operator'), '  \n');
-    await expect(openSession({ ...connection, secretFile: join(dir, 'secret'), operatorTokenFile: join(dir, 'operator') }, { staticDir: dir })).rejects.toThrow(`operatorTokenFile: ${join(dir, 'operator')} is empty`);
+    await expect(openSession({ ...connection, secretFile: join(dir, 'secret'), operatorTokenFile: join(dir, 'operator') }, { staticDir: dir })).rejects.toThrow(
+      `operatorTokenFile: ${join(dir, 'operator')} is empty`,
+    );
     // A member's file of several named tokens is not a client's: say which one to give.
     writeFileSync(join(dir, 'team'), 'alice:alice-token-0123456789\nbob:bob-token-0123456789\n');
-    await expect(openSession({ ...connection, secretFile: join(dir, 'secret'), operatorTokenFile: join(dir, 'team') }, { staticDir: dir })).rejects.toThrow(`operatorTokenFile: ${join(dir, 'team')}: the file holds 2 tokens (alice, bob); a client presents one`);
+    await expect(openSession({ ...connection, secretFile: join(dir, 'secret'), operatorTokenFile: join(dir, 'team') }, { staticDir: dir })).rejects.toThrow(
+      `operatorTokenFile: ${join(dir, 'team')}: the file holds 2 tokens (alice, bob); a client presents one`,
+    );
   });
 
   it('says what to check when no member answers, and names a bad secret', async () => {
     writeFileSync(join(dir, 'secret'), 'a-long-enough-cluster-secret');
     const connection: SavedConnection = { id: 'c1', name: 'Nowhere', seeds: ['127.0.0.1:1'], secretFile: join(dir, 'secret') };
-    await expect(openSession(connection, { staticDir: dir, connectTimeoutMs: 300 })).rejects.toThrow('no member of Nowhere answered within 0.3 s through 127.0.0.1:1: check the seeds, the secret file');
+    await expect(openSession(connection, { staticDir: dir, connectTimeoutMs: 300 })).rejects.toThrow(
+      'no member of Nowhere answered within 0.3 s through 127.0.0.1:1: check the seeds, the secret file',
+    );
     writeFileSync(join(dir, 'short'), 'short');
-    await expect(openSession({ ...connection, secretFile: join(dir, 'short') }, { staticDir: dir })).rejects.toThrow('cannot start the observer: secret: must be at least 16 characters');
+    await expect(openSession({ ...connection, secretFile: join(dir, 'short') }, { staticDir: dir })).rejects.toThrow(
+      'cannot start the observer: secret: must be at least 16 characters',
+    );
   });
 });
 
@@ -176,7 +194,15 @@ describe('SessionManager', () => {
       const name = target === 'demo' ? 'demo' : target.name;
       log.push(`open ${name}`);
       if (name === 'broken') throw new Error('broken does not answer');
-      return { kind: 'demo', name, url: 'http://127.0.0.1:1/?token=t', origin: 'http://127.0.0.1:1', access: 'none', pids, close: async () => void log.push(`close ${name}`) };
+      return {
+        kind: 'demo',
+        name,
+        url: 'http://127.0.0.1:1/?token=t',
+        origin: 'http://127.0.0.1:1',
+        access: 'none',
+        pids,
+        close: async () => void log.push(`close ${name}`),
+      };
     };
   }
   const target = (name: string): SavedConnection => ({ id: name, name, seeds: ['127.0.0.1:1'], secretFile: '/s' });

@@ -148,7 +148,8 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
     });
   } catch (err) {
     // ConfigError names the setting at fault; the "(from --flag)" part it adds means nothing here.
-    if (err instanceof ConfigError) throw new Error(`cannot start the observer: ${err.problems.map((p) => p.replace(/ \(from [^)]*\)/, '')).join('; ')}`, { cause: err });
+    if (err instanceof ConfigError)
+      throw new Error(`cannot start the observer: ${err.problems.map((p) => p.replace(/ \(from [^)]*\)/, '')).join('; ')}`, { cause: err });
     throw err;
   }
   const timeoutMs = options.connectTimeoutMs ?? 15_000;
@@ -156,7 +157,9 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
     await waitForMembers(observer.node, 1, timeoutMs);
   } catch {
     await observer.stop();
-    throw new Error(`no member of ${connection.name} answered within ${timeoutMs / 1000} s through ${connection.seeds.join(', ')}: check the seeds, the secret file, the cluster name (${connection.cluster ?? 'pogo'}) and the TLS files`);
+    throw new Error(
+      `no member of ${connection.name} answered within ${timeoutMs / 1000} s through ${connection.seeds.join(', ')}: check the seeds, the secret file, the cluster name (${connection.cluster ?? 'pogo'}) and the TLS files`,
+    );
   }
   return {
     kind: 'connection',

@@ -69,10 +69,24 @@ export const FLAGS = {
   duration: { type: 'duration', default: 120_000, help: 'how long rounds of faults go on (a round that has begun finishes)' },
   seed: { type: 'int', min: 1, default: undefined, help: 'seed of the fault schedule (default: random, printed)' },
   'min-rounds': { type: 'int', min: 0, default: 0, help: 'play at least this many rounds even past the duration (4 = one of each fault)' },
-  faults: { type: 'string', default: 'kill,freeze,partition,rolling', help: 'the kinds of fault to draw from (comma-separated), e.g. rolling to stress planned moves' },
+  faults: {
+    type: 'string',
+    default: 'kill,freeze,partition,rolling',
+    help: 'the kinds of fault to draw from (comma-separated), e.g. rolling to stress planned moves',
+  },
   quiet: { type: 'duration', default: 3000, help: 'quiet period after each recovery, before the checks' },
-  netsplit: { type: 'string', choices: ['available', 'majority'], default: 'available', help: 'netsplit mode of the members (majority: --expected-members = --nodes)' },
-  partition: { type: 'string', choices: ['auto', 'netns', 'freeze'], default: 'auto', help: 'how partitions are made: netns (network namespaces), freeze (SIGSTOP one side), auto' },
+  netsplit: {
+    type: 'string',
+    choices: ['available', 'majority'],
+    default: 'available',
+    help: 'netsplit mode of the members (majority: --expected-members = --nodes)',
+  },
+  partition: {
+    type: 'string',
+    choices: ['auto', 'netns', 'freeze'],
+    default: 'auto',
+    help: 'how partitions are made: netns (network namespaces), freeze (SIGSTOP one side), auto',
+  },
   preset: { type: 'string', choices: ['local', 'lan', 'wan'], default: 'lan', help: 'timing preset of the members' },
   'settle-timeout': { type: 'duration', default: 90_000, help: 'longest wait for quiescence after a heal; longer fails the run' },
   json: { type: 'string', default: undefined, help: 'also write the result as JSON to this file' },
@@ -132,7 +146,12 @@ function planRound(rng, round, members, firstKinds) {
     plan.victim = pick(members);
     plan.holdMs = kind === 'kill' ? 500 + rng.int(2500) : 1000 + rng.int(4000);
     if (rng.next() < 0.3 && members.length > 2) {
-      plan.overlap = { kind: rng.next() < 0.5 ? 'kill' : 'freeze', victim: pick(members.filter((m) => m !== plan.victim)), delayMs: rng.int(1000), holdMs: 1000 + rng.int(3000) };
+      plan.overlap = {
+        kind: rng.next() < 0.5 ? 'kill' : 'freeze',
+        victim: pick(members.filter((m) => m !== plan.victim)),
+        delayMs: rng.int(1000),
+        holdMs: 1000 + rng.int(3000),
+      };
     }
   } else if (kind === 'partition') {
     const shuffled = shuffle(rng, members);
@@ -363,7 +382,9 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     await sleep(Math.max(0, hold - (performance.now() - t0)));
     // What each reachable side saw just before the heal (did the split show at all?).
     const views = await cluster.counts(5000);
-    note(`before the heal: ${[...views].map(([n, c]) => `${n} sees ${c.up.filter((u) => members.includes(u)).join(',')} up, runs ${c.local.active}`).join('; ')}`);
+    note(
+      `before the heal: ${[...views].map(([n, c]) => `${n} sees ${c.up.filter((u) => members.includes(u)).join(',')} up, runs ${c.local.active}`).join('; ')}`,
+    );
     note('heal');
     if (layout) layout.heal();
     else for (const n of plan.sides[plan.frozenSide]) cluster.thaw(n);
@@ -378,15 +399,23 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       if (took === undefined) note(`${name} did not exit within 30 s of SIGTERM; killed`);
       await restart(name);
       stopping.delete(name);
-      await until(() => cluster.membersReady(), opts.settleTimeout, `${name} up and ready again`, 20).catch(() => note(`${name} not seen up and ready within ${formatDuration(opts.settleTimeout)}`));
+      await until(() => cluster.membersReady(), opts.settleTimeout, `${name} up and ready again`, 20).catch(() =>
+        note(`${name} not seen up and ready within ${formatDuration(opts.settleTimeout)}`),
+      );
     }
   };
 
   // ---- the run -----------------------------------------------------------------------
   try {
-    log(`chaos: seed ${opts.seed}, ${opts.nodes} nodes, ${opts.children} children, ${formatDuration(opts.duration)}, netsplit ${opts.netsplit}, preset ${opts.preset}`);
-    log(`chaos: partitions by ${layout ? `network namespaces (${layout.prefix}-*, blackhole routes between the sides)` : `freezing one side (SIGSTOP)${opts.partitionNote ? `: ${opts.partitionNote}` : ''}`}`);
-    log(`chaos: replay with: node reliability/chaos.mjs --nodes ${opts.nodes} --children ${opts.children} --duration ${formatDuration(opts.duration)}${opts.minRounds ? ` --min-rounds ${opts.minRounds}` : ''} --seed ${opts.seed} --quiet ${formatDuration(opts.quiet)} --netsplit ${opts.netsplit}${opts.kinds.length < KINDS.length ? ` --faults ${opts.kinds.join(',')}` : ''}${opts.partition === 'freeze' ? ' --partition freeze' : ''}`);
+    log(
+      `chaos: seed ${opts.seed}, ${opts.nodes} nodes, ${opts.children} children, ${formatDuration(opts.duration)}, netsplit ${opts.netsplit}, preset ${opts.preset}`,
+    );
+    log(
+      `chaos: partitions by ${layout ? `network namespaces (${layout.prefix}-*, blackhole routes between the sides)` : `freezing one side (SIGSTOP)${opts.partitionNote ? `: ${opts.partitionNote}` : ''}`}`,
+    );
+    log(
+      `chaos: replay with: node reliability/chaos.mjs --nodes ${opts.nodes} --children ${opts.children} --duration ${formatDuration(opts.duration)}${opts.minRounds ? ` --min-rounds ${opts.minRounds}` : ''} --seed ${opts.seed} --quiet ${formatDuration(opts.quiet)} --netsplit ${opts.netsplit}${opts.kinds.length < KINDS.length ? ` --faults ${opts.kinds.join(',')}` : ''}${opts.partition === 'freeze' ? ' --partition freeze' : ''}`,
+    );
     await cluster.startAll();
     await cluster.observe();
     ledger.addLive(await cluster.startSpread(members, opts.children, 'c'));
@@ -415,7 +444,9 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       }
       if (plan.kind === 'kill' || plan.kind === 'freeze') {
         const main = single(plan.kind, plan.victim, plan.holdMs);
-        const second = plan.overlap ? sleep(plan.overlap.delayMs).then(() => single(plan.overlap.kind, plan.overlap.victim, plan.overlap.holdMs)) : Promise.resolve();
+        const second = plan.overlap
+          ? sleep(plan.overlap.delayMs).then(() => single(plan.overlap.kind, plan.overlap.victim, plan.overlap.holdMs))
+          : Promise.resolve();
         await Promise.all([main, second]);
       } else if (plan.kind === 'partition') await partition(plan);
       else await rolling(plan);
@@ -425,7 +456,10 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       await churn.drain();
       if (recovery !== undefined) {
         // Operations that were still in flight at the heal may have started children since.
-        if (!cluster.settled()) await cluster.waitSettled(opts.settleTimeout, 'quiescence after the last operations').catch(() => fail('quiescence', [], `not quiescent after the last operations of round ${round}: ${cluster.describe()}`));
+        if (!cluster.settled())
+          await cluster
+            .waitSettled(opts.settleTimeout, 'quiescence after the last operations')
+            .catch(() => fail('quiescence', [], `not quiescent after the last operations of round ${round}: ${cluster.describe()}`));
         rec.recoveryMs = Math.round(recovery);
         result.longestRecoveryMs = Math.max(result.longestRecoveryMs, rec.recoveryMs);
       }
@@ -435,19 +469,33 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
         const found = overlaps(overlapWindow.events, overlapWindow.initial);
         const real = found.filter((o) => o.ms > OVERLAP_TOLERANCE_MS);
         rec.overlapsDuringRolling = found.length;
-        if (found.length > real.length) note(`round ${round}: ${found.length - real.length} overlaps under ${OVERLAP_TOLERANCE_MS} ms (clock error between processes), ignored`);
+        if (found.length > real.length)
+          note(`round ${round}: ${found.length - real.length} overlaps under ${OVERLAP_TOLERANCE_MS} ms (clock error between processes), ignored`);
         // A node that declared a live peer down (a heartbeat timeout under load) makes the moves unplanned: overlap is allowed then.
         const unplanned = cluster.logLinesSince(Math.floor(overlapWindow.since) - 1000, 'peer silent past the heartbeat timeout; closing link');
-        const what = real.slice(0, 10).map((o) => `${o.id} ${Number.isFinite(o.ms) ? `${o.ms.toFixed(1)} ms` : 'still'}`).join(', ');
-        if (real.length > 0 && unplanned.length === 0) fail('no-overlap', real.map((o) => o.id), `round ${round}: children ran twice at once during a rolling restart (planned moves only): ${what}`);
-        else if (real.length > 0) note(`round ${round}: overlapping instances during the rolling restart (${what}), after heartbeat timeouts (${unplanned.map((d) => `${d.node} lost ${d.peer}`).join('; ')})`);
+        const what = real
+          .slice(0, 10)
+          .map((o) => `${o.id} ${Number.isFinite(o.ms) ? `${o.ms.toFixed(1)} ms` : 'still'}`)
+          .join(', ');
+        if (real.length > 0 && unplanned.length === 0)
+          fail(
+            'no-overlap',
+            real.map((o) => o.id),
+            `round ${round}: children ran twice at once during a rolling restart (planned moves only): ${what}`,
+          );
+        else if (real.length > 0)
+          note(
+            `round ${round}: overlapping instances during the rolling restart (${what}), after heartbeat timeouts (${unplanned.map((d) => `${d.node} lost ${d.peer}`).join('; ')})`,
+          );
         overlapWindow = undefined;
       }
       const c = await check(`after round ${round} (${rec.plan})`);
       rec.live = c.live;
       result.rounds.push(rec);
       result.faults.total = result.faults.kills + result.faults.freezes + result.faults.rolling + result.faults.partitions;
-      log(`chaos: t=${sec()}s round ${round}: ${rec.plan}; recovered in ${rec.recoveryMs ?? '-'} ms; ${c.live} live children; ${c.violations === 0 ? 'checks ok' : `${c.violations} VIOLATIONS`}`);
+      log(
+        `chaos: t=${sec()}s round ${round}: ${rec.plan}; recovered in ${rec.recoveryMs ?? '-'} ms; ${c.live} live children; ${c.violations === 0 ? 'checks ok' : `${c.violations} VIOLATIONS`}`,
+      );
     }
   } catch (err) {
     fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
@@ -455,9 +503,16 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     clearInterval(orphaned);
     signals.release();
     result.faults.total = result.faults.kills + result.faults.freezes + result.faults.rolling + result.faults.partitions;
-    result.ledger = { live: ledger.count('live'), terminated: ledger.count('terminated'), ambiguous: ledger.count('ambiguous'), refused: ledger.count('never') };
+    result.ledger = {
+      live: ledger.count('live'),
+      terminated: ledger.count('terminated'),
+      ambiguous: ledger.count('ambiguous'),
+      refused: ledger.count('never'),
+    };
     result.elapsedMs = Math.round(performance.now() - began);
-    result.idHistory = Object.fromEntries([...new Set(result.violations.flatMap((v) => v.ids))].slice(0, 20).map((id) => [id, ledger.ids.get(id)?.history ?? ['(started by the setup)']]));
+    result.idHistory = Object.fromEntries(
+      [...new Set(result.violations.flatMap((v) => v.ids))].slice(0, 20).map((id) => [id, ledger.ids.get(id)?.history ?? ['(started by the setup)']]),
+    );
     if (!signals.interrupted()) await cluster.close({ keep: opts.keep || result.violations.length > 0 });
   }
   return result;
@@ -466,13 +521,24 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
 /** The figure line and, for a failed run, the evidence. */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const f = result.faults;
-  const recoveries = result.rounds.map((r) => r.recoveryMs).filter((x) => x !== undefined).sort((a, b) => a - b);
+  const recoveries = result.rounds
+    .map((r) => r.recoveryMs)
+    .filter((x) => x !== undefined)
+    .sort((a, b) => a - b);
   const median = recoveries.length ? recoveries[Math.floor(recoveries.length / 2)] : undefined;
-  log(`chaos: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s, ${result.faults.nodeRestarts} node restarts, ${result.ops.start} starts and ${result.ops.stop} stops during faults (${result.ledger.ambiguous} without a reply), median recovery ${median ?? '-'} ms; partitions by ${result.partitionMethod === 'netns' ? 'network namespaces' : 'freezing one side'}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  log(
+    `chaos: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s, ${result.faults.nodeRestarts} node restarts, ${result.ops.start} starts and ${result.ops.stop} stops during faults (${result.ledger.ambiguous} without a reply), median recovery ${median ?? '-'} ms; partitions by ${result.partitionMethod === 'netns' ? 'network namespaces' : 'freezing one side'}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   if (result.violations.length > 0) {
     log('');
     log(`chaos: FAILED — ${result.violations.length} violation(s):`);
-    for (const v of result.violations) log(`  [${v.invariant}] ${v.at} ${v.detail}${v.ids.length ? `\n    ids (${v.ids.length}): ${v.ids.slice(0, 20).join(', ')}${v.ids.length > 20 ? ', …' : ''}` : ''}`);
+    for (const v of result.violations)
+      log(
+        `  [${v.invariant}] ${v.at} ${v.detail}${v.ids.length ? `\n    ids (${v.ids.length}): ${v.ids.slice(0, 20).join(', ')}${v.ids.length > 20 ? ', …' : ''}` : ''}`,
+      );
     const ids = Object.entries(result.idHistory);
     if (ids.length > 0) {
       log('  requests made for those ids:');
@@ -481,10 +547,14 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     log('  fault history:');
     for (const h of result.history) log(`    ${h}`);
     log(`  node logs kept in ${result.logs}`);
-    log(`  replay: node reliability/chaos.mjs --nodes ${result.nodes} --children ${result.children} --duration ${formatDuration(result.durationMs)}${result.minRounds ? ` --min-rounds ${result.minRounds}` : ''} --seed ${result.seed} --netsplit ${result.netsplit}${result.kinds.length < KINDS.length ? ` --faults ${result.kinds.join(',')}` : ''}${result.partitionMethod === 'freeze' ? ' --partition freeze' : ''}`);
+    log(
+      `  replay: node reliability/chaos.mjs --nodes ${result.nodes} --children ${result.children} --duration ${formatDuration(result.durationMs)}${result.minRounds ? ` --min-rounds ${result.minRounds}` : ''} --seed ${result.seed} --netsplit ${result.netsplit}${result.kinds.length < KINDS.length ? ` --faults ${result.kinds.join(',')}` : ''}${result.partitionMethod === 'freeze' ? ' --partition freeze' : ''}`,
+    );
     log('');
   }
-  log(`chaos: seed ${result.seed}, ${f.total} faults (${f.kills} kills, ${f.freezes} freezes, ${f.rolling} rolling restarts, ${f.partitions} partitions), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest recovery ${result.longestRecoveryMs} ms`);
+  log(
+    `chaos: seed ${result.seed}, ${f.total} faults (${f.kills} kills, ${f.freezes} freezes, ${f.rolling} rolling restarts, ${f.partitions} partitions), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest recovery ${result.longestRecoveryMs} ms`,
+  );
 }
 
 /** Runs the script inside network namespaces: creates them, re-executes itself in the hub, deletes them at exit. */
@@ -523,14 +593,21 @@ async function main() {
   const opts = commandLine('chaos', FLAGS);
   if (!opts) return;
   opts.seed ??= 1 + Math.floor(Math.random() * 2 ** 31);
-  opts.kinds = opts.faults.split(',').map((k) => k.trim()).filter(Boolean);
+  opts.kinds = opts.faults
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   const unknown = opts.kinds.filter((k) => !KINDS.includes(k));
   if (opts.kinds.length === 0 || unknown.length > 0) {
     process.stderr.write(`chaos: --faults: unknown kind ${unknown.join(', ') || '(none given)'}; use ${KINDS.join(', ')}\n`);
     process.exit(2);
   }
   if (opts.plan) {
-    process.stdout.write(`${schedule(opts.seed, opts.nodes, opts.plan, opts.kinds).map((p, i) => `round ${i + 1}: ${p}`).join('\n')}\n`);
+    process.stdout.write(
+      `${schedule(opts.seed, opts.nodes, opts.plan, opts.kinds)
+        .map((p, i) => `round ${i + 1}: ${p}`)
+        .join('\n')}\n`,
+    );
     return;
   }
   const inside = process.env.POGO_CHAOS_NETNS;

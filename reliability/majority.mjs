@@ -73,10 +73,24 @@ export const FLAGS = {
   children: { type: 'int', min: 1, default: 30, help: 'children, started once before the first round' },
   rounds: { type: 'int', min: 1, default: 5, help: 'rounds of split, rolling partition and heal' },
   seed: { type: 'int', min: 1, default: undefined, help: 'seed of the schedule (default: random, printed)' },
-  netsplit: { type: 'string', choices: ['majority', 'available'], default: 'majority', help: 'netsplit mode of the members; available is the control run: each side runs what it cannot see, so the checks must find overlaps' },
-  child: { type: 'string', choices: ['idle', 'slow', 'os'], default: 'idle', help: 'the children: idle workers (stop at once); slow workers (a stop takes 4 heartbeat timeouts, shutdown 3); OS processes that ignore SIGTERM (shutdown 2 heartbeat timeouts, then SIGKILL)' },
+  netsplit: {
+    type: 'string',
+    choices: ['majority', 'available'],
+    default: 'majority',
+    help: 'netsplit mode of the members; available is the control run: each side runs what it cannot see, so the checks must find overlaps',
+  },
+  child: {
+    type: 'string',
+    choices: ['idle', 'slow', 'os'],
+    default: 'idle',
+    help: 'the children: idle workers (stop at once); slow workers (a stop takes 4 heartbeat timeouts, shutdown 3); OS processes that ignore SIGTERM (shutdown 2 heartbeat timeouts, then SIGKILL)',
+  },
   preset: { type: 'string', choices: ['local', 'lan'], default: 'lan', help: 'timing preset of the members (lan: heartbeat timeout 3 s; local: 1 s)' },
-  tolerance: { type: 'number', default: undefined, help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)' },
+  tolerance: {
+    type: 'number',
+    default: undefined,
+    help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)',
+  },
   'settle-timeout': { type: 'duration', default: 60_000, help: 'longest wait for a takeover or for quiescence after a heal' },
   'log-level': { type: 'string', choices: ['info', 'debug'], default: 'debug', help: 'log level of the members (their logs are kept on failure)' },
   json: { type: 'string', default: undefined, help: 'also write the result as JSON to this file' },
@@ -143,7 +157,10 @@ export function planRound(rng, members, timeoutMs) {
   split.sort((a, b) => a.atMs - b.atMs);
   const holdSplit = planHold(rng, timeoutMs);
   let next;
-  do next = shuffle(rng, members).slice(0, 1 + rng.int(maxMinority)).sort();
+  do
+    next = shuffle(rng, members)
+      .slice(0, 1 + rng.int(maxMinority))
+      .sort();
   while (next.join() === side.join());
   const cutFirst = rng.next() < 0.5;
   const holdRolling = planHold(rng, timeoutMs);
@@ -185,7 +202,13 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   const rng = new SeededRandom(opts.seed);
   process.env.POGO_LOG_LEVEL = opts.logLevel;
   const child = childKind(opts.child, timing.heartbeatTimeoutMs);
-  const cluster = new RealCluster({ names: members, preset: opts.preset, flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : []), ...child.flags], netns: layout, calibrate: true });
+  const cluster = new RealCluster({
+    names: members,
+    preset: opts.preset,
+    flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : []), ...child.flags],
+    netns: layout,
+    calibrate: true,
+  });
   const record = new ChildRecord();
   cluster.onChildEvents((node, _events, raw) => record.add(node, raw));
   const began = performance.now();
@@ -264,7 +287,8 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     let minorityStopped;
     for (const id of record.ids()) {
       for (const iv of record.byId.get(id)) {
-        if (side.includes(iv.node) && iv.down !== undefined && iv.down >= from && iv.down <= to) minorityStopped = Math.max(minorityStopped ?? 0, iv.down - from);
+        if (side.includes(iv.node) && iv.down !== undefined && iv.down >= from && iv.down <= to)
+          minorityStopped = Math.max(minorityStopped ?? 0, iv.down - from);
       }
     }
     let longestGap = 0;
@@ -284,8 +308,12 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   };
 
   try {
-    log(`majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} ${opts.child === 'idle' ? '' : `${opts.child} `}children, ${opts.rounds} rounds, preset ${opts.preset} (heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`);
-    log(`majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} --preset ${opts.preset}${opts.child === 'idle' ? '' : ` --child ${opts.child}`}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`);
+    log(
+      `majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} ${opts.child === 'idle' ? '' : `${opts.child} `}children, ${opts.rounds} rounds, preset ${opts.preset} (heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`,
+    );
+    log(
+      `majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} --preset ${opts.preset}${opts.child === 'idle' ? '' : ` --child ${opts.child}`}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`,
+    );
     phase('start-up');
     await cluster.startAll();
     for (const node of cluster.all) void node.exited.then(() => record.exited(node, epochNow()));
@@ -303,7 +331,9 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     ledger.addLive(ids);
     if ((await waitTruth(quiescent, 'start-up')) === undefined) throw new Error(`no quiescence after the start-up: ${await describeTruth()}`);
     result.clock = clockFigures(cluster.all);
-    log(`majority: t=${sec()}s ${opts.children} children running once; rounds begin. Child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`);
+    log(
+      `majority: t=${sec()}s ${opts.children} children running once; rounds begin. Child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
+    );
 
     for (let round = 1; round <= opts.rounds && result.violations.length === 0 && !signals.interrupted(); round++) {
       const plan = planRound(rng, members, timing.heartbeatTimeoutMs);
@@ -325,8 +355,12 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       phase(`round ${round} rolling ${plan.side.join(',')} → ${plan.next.join(',')}`);
       // The net change: what stays cut (a pair between C and C') is not touched.
       const target = new Set(cutsAround(plan.next, members).map(([from, to]) => `${from} ${to}`));
-      const restores = members.flatMap((x) => members.filter((y) => layout.isCut(x, y) && !target.has(`${x} ${y}`)).map((y) => ({ op: 'restore', from: x, to: y })));
-      const cuts = cutsAround(plan.next, members).filter(([from, to]) => !layout.isCut(from, to)).map(([from, to]) => ({ op: 'cut', from, to }));
+      const restores = members.flatMap((x) =>
+        members.filter((y) => layout.isCut(x, y) && !target.has(`${x} ${y}`)).map((y) => ({ op: 'restore', from: x, to: y })),
+      );
+      const cuts = cutsAround(plan.next, members)
+        .filter(([from, to]) => !layout.isCut(from, to))
+        .map(([from, to]) => ({ op: 'cut', from, to }));
       const rollAt = epochNow();
       apply(plan.cutFirst ? [...cuts, ...restores] : [...restores, ...cuts], 'rolling');
       rec.rollingApplyMs = Number((epochNow() - rollAt).toFixed(1));
@@ -341,7 +375,13 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       for (const h of plan.heal) {
         await sleep(h.afterMs);
         const [x, y] = h.pair;
-        apply([{ op: 'restore', from: x, to: y }, { op: 'restore', from: y, to: x }], `heal ${x}-${y}`);
+        apply(
+          [
+            { op: 'restore', from: x, to: y },
+            { op: 'restore', from: y, to: x },
+          ],
+          `heal ${x}-${y}`,
+        );
         lastRestoreAt = epochNow();
       }
       const settledAt = await waitTruth(quiescent, `round ${round} heal`);
@@ -381,15 +421,28 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     result.overlaps = real.length;
     result.overlapsUnderTolerance = all.length - real.length;
     result.longestOverlapMs = all.length ? Number(all[0].ms.toFixed(3)) : 0;
-    result.overlapList = all.slice(0, 200).map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), phase: phaseOf(o.from), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
-    if (real.length > 0) fail('no-overlap', [...new Set(real.map((o) => o.id))], `${real.length} overlapping pairs of instances beyond the clock error: ${real.slice(0, 12).map((o) => `${describeOverlap(o, t0)} during ${phaseOf(o.from)}`).join('; ')}`);
+    result.overlapList = all
+      .slice(0, 200)
+      .map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), phase: phaseOf(o.from), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
+    if (real.length > 0)
+      fail(
+        'no-overlap',
+        [...new Set(real.map((o) => o.id))],
+        `${real.length} overlapping pairs of instances beyond the clock error: ${real
+          .slice(0, 12)
+          .map((o) => `${describeOverlap(o, t0)} during ${phaseOf(o.from)}`)
+          .join('; ')}`,
+      );
     if (record.unmatched > 0) note(`${record.unmatched} downs without an up in the child logs`);
     result.clock = clockFigures(cluster.all);
     result.elapsedMs = Math.round(performance.now() - began);
     result.phases = phases.map((p) => ({ label: p.label, fromMs: ms(p.from - t0), toMs: p.to === undefined ? undefined : ms(p.to - t0) }));
     const keep = opts.keep || result.violations.length > 0;
     if (keep) {
-      writeFileSync(join(cluster.dir, 'child-intervals.json'), `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`);
+      writeFileSync(
+        join(cluster.dir, 'child-intervals.json'),
+        `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`,
+      );
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
     if (!signals.interrupted()) {
@@ -408,8 +461,15 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   const takeovers = result.rounds.flatMap((r) => [r.takeoverMs, r.rollingTakeoverMs]).filter((x) => x !== undefined);
   const heals = result.rounds.map((r) => r.healMs).filter((x) => x !== undefined);
   const gaps = result.rounds.flatMap((r) => [r.split?.longestGapMs, r.rolling?.longestGapMs]).filter((x) => x !== undefined);
-  log(`majority: child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`);
-  log(`majority: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  log(
+    `majority: child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
+  );
+  log(
+    `majority: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   if (result.violations.length > 0) {
     log('');
     log(`majority: FAILED — ${result.violations.length} violation(s):`);
@@ -417,11 +477,15 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     log('  fault history:');
     for (const h of result.history) log(`    ${h}`);
     log(`  node logs, child intervals (child-intervals.json) and this history kept in ${result.logs}`);
-    log(`  replay: node reliability/majority.mjs --nodes ${result.nodes} --children ${result.children} --rounds ${result.roundsPlanned} --seed ${result.seed} --preset ${result.preset}${result.child === 'idle' ? '' : ` --child ${result.child}`}${result.netsplit === 'majority' ? '' : ' --netsplit available'}`);
+    log(
+      `  replay: node reliability/majority.mjs --nodes ${result.nodes} --children ${result.children} --rounds ${result.roundsPlanned} --seed ${result.seed} --preset ${result.preset}${result.child === 'idle' ? '' : ` --child ${result.child}`}${result.netsplit === 'majority' ? '' : ' --netsplit available'}`,
+    );
     log('');
   }
   const max = (xs) => (xs.length ? Math.round(Math.max(...xs)) : '-');
-  log(`majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'}, ${result.children} ${result.child === 'idle' ? '' : `${result.child} `}children, ${result.rounds.length} rounds (split, rolling partition, heal), overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest takeover ${max(takeovers)} ms, longest a child ran nowhere ${max(gaps)} ms, longest heal ${max(heals)} ms`);
+  log(
+    `majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'}, ${result.children} ${result.child === 'idle' ? '' : `${result.child} `}children, ${result.rounds.length} rounds (split, rolling partition, heal), overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest takeover ${max(takeovers)} ms, longest a child ran nowhere ${max(gaps)} ms, longest heal ${max(heals)} ms`,
+  );
 }
 
 async function main() {
@@ -432,7 +496,11 @@ async function main() {
       process.stderr.write('majority: --plan needs --seed\n');
       process.exit(2);
     }
-    process.stdout.write(`${schedule(opts.seed, opts.nodes, opts.plan, opts.preset).map((p, i) => `round ${i + 1}: ${p}`).join('\n')}\n`);
+    process.stdout.write(
+      `${schedule(opts.seed, opts.nodes, opts.plan, opts.preset)
+        .map((p, i) => `round ${i + 1}: ${p}`)
+        .join('\n')}\n`,
+    );
     return;
   }
   const usable = probe();

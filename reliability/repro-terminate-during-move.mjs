@@ -98,7 +98,9 @@ export async function reproduce({ children, seed }, log = (l) => process.stdout.
       }
     }
     log(`repro: ${children} children moved (${moves} moves resolved) and terminated 0–20 ms later; ${acked.size} terminates resolved`);
-    log(`repro: ${startedAfter.length} started again after their terminate had resolved${startedAfter.length ? `: ${startedAfter.slice(0, 8).join('; ')}` : ''}`);
+    log(
+      `repro: ${startedAfter.length} started again after their terminate had resolved${startedAfter.length ? `: ${startedAfter.slice(0, 8).join('; ')}` : ''}`,
+    );
     log(`repro: ${runningAt.length} were still running when their terminate resolved${runningAt.length ? `: ${runningAt.slice(0, 8).join('; ')}` : ''}`);
     return startedAfter.length + runningAt.length;
   } finally {

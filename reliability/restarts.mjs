@@ -56,11 +56,24 @@ export const FLAGS = {
   children: { type: 'int', min: 1, default: 50, help: 'children, started once before the first kill' },
   repetitions: { type: 'int', min: 1, default: 20, help: 'kill-all-and-restart cycles' },
   seed: { type: 'int', min: 1, default: undefined, help: 'seed of the gaps between groups (default: random, printed)' },
-  orders: { type: 'string', default: undefined, help: 'start orders to cycle through, comma-separated, groups split by / and members joined by + (default: n1/n2+n3 on odd repetitions, the others in turn on even ones)' },
+  orders: {
+    type: 'string',
+    default: undefined,
+    help: 'start orders to cycle through, comma-separated, groups split by / and members joined by + (default: n1/n2+n3 on odd repetitions, the others in turn on even ones)',
+  },
   gaps: { type: 'string', default: '0,50,200,500,1000,2000,4000,4500,5000,7000', help: 'gaps between groups to draw from, ms, comma-separated' },
-  netsplit: { type: 'string', choices: ['available', 'majority'], default: 'available', help: 'netsplit mode of the members (majority: --expected-members = --nodes)' },
+  netsplit: {
+    type: 'string',
+    choices: ['available', 'majority'],
+    default: 'available',
+    help: 'netsplit mode of the members (majority: --expected-members = --nodes)',
+  },
   preset: { type: 'string', choices: ['local', 'lan'], default: 'lan', help: 'timing preset of the members' },
-  tolerance: { type: 'number', default: undefined, help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)' },
+  tolerance: {
+    type: 'number',
+    default: undefined,
+    help: 'overlaps up to this many ms are reported but do not fail the run (default: per pair of processes, the sum of their calibrated clock errors)',
+  },
   'settle-timeout': { type: 'duration', default: 60_000, help: 'longest wait from the first spawn until every child is back once' },
   'log-level': { type: 'string', choices: ['info', 'debug'], default: 'info', help: 'log level of the members (their logs are kept on failure)' },
   json: { type: 'string', default: undefined, help: 'also write the result as JSON to this file' },
@@ -76,7 +89,13 @@ export function defaultOrders(members) {
     const half = Math.ceil(members.length / 2);
     return {
       main: `${first}/${rest.join('+')}`,
-      others: [`${rest.join('+')}/${first}`, members.join('/'), [...members].reverse().join('/'), `${members.slice(0, half).join('+')}/${members.slice(half).join('+')}`, members.join('+')],
+      others: [
+        `${rest.join('+')}/${first}`,
+        members.join('/'),
+        [...members].reverse().join('/'),
+        `${members.slice(0, half).join('+')}/${members.slice(half).join('+')}`,
+        members.join('+'),
+      ],
     };
   }
   return { main: 'n1/n2+n3', others: ['n2/n1+n3', 'n3/n1+n2', 'n1+n2/n3', 'n1/n2/n3', 'n3/n2/n1', 'n1+n2+n3'] };
@@ -84,10 +103,16 @@ export function defaultOrders(members) {
 
 /** `n1/n2+n3` → [['n1'], ['n2', 'n3']]; throws on a name that is not a member or a member missing. */
 export function parseOrder(text, members) {
-  const groups = text.split('/').map((g) => g.split('+').map((n) => n.trim()).filter(Boolean));
+  const groups = text.split('/').map((g) =>
+    g
+      .split('+')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  );
   const all = groups.flat();
   const unknown = all.filter((n) => !members.includes(n));
-  if (unknown.length > 0 || all.length !== members.length || new Set(all).size !== all.length) throw new Error(`order ${JSON.stringify(text)}: every member (${members.join(', ')}) exactly once, groups split by / and members joined by +`);
+  if (unknown.length > 0 || all.length !== members.length || new Set(all).size !== all.length)
+    throw new Error(`order ${JSON.stringify(text)}: every member (${members.join(', ')}) exactly once, groups split by / and members joined by +`);
   return groups;
 }
 
@@ -101,11 +126,15 @@ export function planRepetition(rng, rep, orders, gaps, members) {
 /** Free TCP ports on 127.0.0.1, one per member (bound and released at once). */
 async function freePorts(count) {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -199,8 +228,12 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
   const everyoneSaved = () => until(() => members.every((n) => savedLive(dataDir(n)) === ids.length), 10_000, `every member saved ${ids.length} children`, 50);
 
   try {
-    log(`restarts: seed ${opts.seed}, ${opts.nodes} nodes with --data-dir (netsplit ${opts.netsplit}), ${opts.children} children, ${opts.repetitions} repetitions, preset ${opts.preset}; orders ${orders.cycle ? orders.cycle.join(', ') : `${orders.main} (odd repetitions), then ${orders.others.join(', ')}`}; gaps drawn from ${gaps.join(', ')} ms`);
-    log(`restarts: replay with: node reliability/restarts.mjs --nodes ${opts.nodes} --children ${opts.children} --repetitions ${opts.repetitions} --seed ${opts.seed} --netsplit ${opts.netsplit} --preset ${opts.preset}${opts.orders ? ` --orders ${opts.orders}` : ''} --gaps ${gaps.join(',')}`);
+    log(
+      `restarts: seed ${opts.seed}, ${opts.nodes} nodes with --data-dir (netsplit ${opts.netsplit}), ${opts.children} children, ${opts.repetitions} repetitions, preset ${opts.preset}; orders ${orders.cycle ? orders.cycle.join(', ') : `${orders.main} (odd repetitions), then ${orders.others.join(', ')}`}; gaps drawn from ${gaps.join(', ')} ms`,
+    );
+    log(
+      `restarts: replay with: node reliability/restarts.mjs --nodes ${opts.nodes} --children ${opts.children} --repetitions ${opts.repetitions} --seed ${opts.seed} --netsplit ${opts.netsplit} --preset ${opts.preset}${opts.orders ? ` --orders ${opts.orders}` : ''} --gaps ${gaps.join(',')}`,
+    );
     await Promise.all(members.map(startMember));
     await until(
       async () => {
@@ -213,7 +246,8 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
     );
     ids = await cluster.startSpread(members, opts.children, 'c');
     ledger.addLive(ids);
-    if ((await cluster.waitTruth((w) => cluster.quiescentTruth(ids, w), opts.settleTimeout, 'start-up')) === undefined) throw new Error(`no quiescence after the start-up: ${await cluster.describeTruth(ids)}`);
+    if ((await cluster.waitTruth((w) => cluster.quiescentTruth(ids, w), opts.settleTimeout, 'start-up')) === undefined)
+      throw new Error(`no quiescence after the start-up: ${await cluster.describeTruth(ids)}`);
     await everyoneSaved();
     log(`restarts: t=${sec()}s ${opts.children} children running once and saved by every member; repetitions begin`);
 
@@ -227,7 +261,8 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       const counts = await cluster.counts(5000);
       for (const n of members) {
         const open = [...record.openOf.keys()].filter((k) => k.startsWith(`${record.proc(cluster.node(n))} `)).length;
-        if (counts.get(n)?.local.active !== open) fail('harness', [], `repetition ${rep}: ${n} runs ${counts.get(n)?.local.active} children but its child log shows ${open}: something ran unrecorded`);
+        if (counts.get(n)?.local.active !== open)
+          fail('harness', [], `repetition ${rep}: ${n} runs ${counts.get(n)?.local.active} children but its child log shows ${open}: something ran unrecorded`);
       }
       if (result.violations.length > 0) break;
       const victims = members.map((n) => cluster.node(n));
@@ -249,11 +284,16 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       // 3. Quiescence and the checks.
       const backAt = await cluster.waitTruth((w) => cluster.quiescentTruth(ids, w), opts.settleTimeout, `repetition ${rep}`, 50);
       if (backAt === undefined) {
-        fail('back-once', [], `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): not every child back once within ${formatDuration(opts.settleTimeout)}: ${await cluster.describeTruth(ids)}`);
+        fail(
+          'back-once',
+          [],
+          `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): not every child back once within ${formatDuration(opts.settleTimeout)}: ${await cluster.describeTruth(ids)}`,
+        );
       } else rec.backMs = Math.round(backAt - spawnAt);
       for (const n of members) {
         const restored = restoredCount(cluster.node(n));
-        if (restored === undefined || restored < ids.length) fail('restored', [], `repetition ${rep}: ${n} restored ${restored ?? 'nothing'} of ${ids.length} children from its data dir`);
+        if (restored === undefined || restored < ids.length)
+          fail('restored', [], `repetition ${rep}: ${n} restored ${restored ?? 'nothing'} of ${ids.length} children from its data dir`);
       }
       const where = await cluster.readTruth();
       const after = await cluster.counts(5000);
@@ -266,10 +306,21 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       const real = found.filter((o) => beyondClockError(o, opts.tolerance));
       rec.overlaps = real.length;
       rec.overlapsUnderTolerance = found.length - real.length;
-      if (real.length > 0) fail('no-overlap', [...new Set(real.map((o) => o.id))], `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): ${real.length} overlapping pairs beyond the clock error: ${real.slice(0, 12).map((o) => describeOverlap(o, t0)).join('; ')}`);
-      if (result.violations.length === 0) await everyoneSaved().catch(() => fail('harness', [], `repetition ${rep}: the members did not all save ${ids.length} children again`));
+      if (real.length > 0)
+        fail(
+          'no-overlap',
+          [...new Set(real.map((o) => o.id))],
+          `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): ${real.length} overlapping pairs beyond the clock error: ${real
+            .slice(0, 12)
+            .map((o) => describeOverlap(o, t0))
+            .join('; ')}`,
+        );
+      if (result.violations.length === 0)
+        await everyoneSaved().catch(() => fail('harness', [], `repetition ${rep}: the members did not all save ${ids.length} children again`));
       result.repetitions.push(rec);
-      log(`restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn (${rec.backMs - rec.listeningMs} ms after the last member listened)`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`);
+      log(
+        `restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn (${rec.backMs - rec.listeningMs} ms after the last member listened)`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`,
+      );
     }
   } catch (err) {
     fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
@@ -279,12 +330,17 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
     result.overlaps = all.filter((o) => beyondClockError(o, opts.tolerance)).length;
     result.overlapsUnderTolerance = all.length - result.overlaps;
     result.longestOverlapMs = all.length ? Number(all[0].ms.toFixed(3)) : 0;
-    result.overlapList = all.slice(0, 200).map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
+    result.overlapList = all
+      .slice(0, 200)
+      .map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
     result.clock = clockFigures(cluster.all);
     result.elapsedMs = Math.round(performance.now() - began);
     const keep = opts.keep || result.violations.length > 0;
     if (keep) {
-      writeFileSync(join(cluster.dir, 'child-intervals.json'), `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`);
+      writeFileSync(
+        join(cluster.dir, 'child-intervals.json'),
+        `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`,
+      );
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
     if (!signals.interrupted()) await cluster.close({ keep });
@@ -298,8 +354,15 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   const afterListening = sorted(result.repetitions.map((r) => r.backMs - r.listeningMs));
   const median = (xs) => (xs.length ? xs[Math.floor(xs.length / 2)] : '-');
   const range = (xs) => (xs.length ? `${xs[0]}–${xs.at(-1)}` : '-');
-  log(`restarts: child-log clocks of ${result.nodes} × ${result.repetitions.length + 1} processes calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`);
-  log(`restarts: ${result.repetitions.length} repetitions in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  log(
+    `restarts: child-log clocks of ${result.nodes} × ${result.repetitions.length + 1} processes calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
+  );
+  log(
+    `restarts: ${result.repetitions.length} repetitions in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   if (result.violations.length > 0) {
     log('');
     log(`restarts: FAILED — ${result.violations.length} violation(s):`);
@@ -310,7 +373,9 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     log('');
   }
   const back = result.repetitions.filter((r) => r.backMs !== undefined).length;
-  log(`restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median(backs)} ms median from the first spawn (${range(backs)}), ${median(afterListening)} ms from the last member listening (${range(afterListening)})`);
+  log(
+    `restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median(backs)} ms median from the first spawn (${range(backs)}), ${median(afterListening)} ms from the last member listening (${range(afterListening)})`,
+  );
 }
 
 async function main() {

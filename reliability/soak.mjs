@@ -57,7 +57,11 @@ export const FLAGS = {
   'restart-every': { type: 'duration', default: 60_000, help: 'restart a member this often' },
   stable: { type: 'int', min: 1, default: undefined, help: 'the first N members are never restarted; their memory is measured (default: nodes - 1)' },
   sample: { type: 'duration', default: 5000, help: 'sampling interval of memory and metadata' },
-  'tombstone-ttl': { type: 'duration', default: 300_000, help: "members' tombstoneTtlMs (the node default is 1h): how long a terminated child's tombstone is kept at least; it goes once every member holds it" },
+  'tombstone-ttl': {
+    type: 'duration',
+    default: 300_000,
+    help: "members' tombstoneTtlMs (the node default is 1h): how long a terminated child's tombstone is kept at least; it goes once every member holds it",
+  },
   'anti-entropy': { type: 'duration', default: 30_000, help: "members' antiEntropyIntervalMs (reclamation runs in that pass; node default 30s)" },
   'max-inflight': { type: 'int', min: 1, default: 50, help: 'operations in flight at most (more are skipped and counted)' },
   preset: { type: 'string', choices: ['local', 'lan', 'wan'], default: 'lan', help: 'timing preset of the members' },
@@ -81,7 +85,18 @@ const epochNow = () => performance.timeOrigin + performance.now();
  */
 export function metadataOf(status) {
   const store = status.supervisor.store;
-  const out = { groups: 0, registers: store.children, runs: 0, fails: 0, flags: store.flags, roster: store.roster, other: 0, tombstones: store.tombstones + store.collected, members: status.members.length, localRecords: status.supervisor.local.specs };
+  const out = {
+    groups: 0,
+    registers: store.children,
+    runs: 0,
+    fails: 0,
+    flags: store.flags,
+    roster: store.roster,
+    other: 0,
+    tombstones: store.tombstones + store.collected,
+    members: status.members.length,
+    localRecords: status.supervisor.local.specs,
+  };
   for (const group of Object.keys(status.groups?.pogo ?? {})) {
     out.groups++;
     if (group.startsWith('run:')) out.runs++;
@@ -94,7 +109,15 @@ export function metadataOf(status) {
 /** The observer's view of the same (its replica of the store, and every member's groups). */
 function observerMetadata(observer) {
   const store = observer.supervisor.store();
-  const out = { groups: 0, registers: store.children, runs: 0, fails: 0, flags: store.flags, roster: store.roster, tombstones: store.tombstones + store.collected };
+  const out = {
+    groups: 0,
+    registers: store.children,
+    runs: 0,
+    fails: 0,
+    flags: store.flags,
+    roster: store.roster,
+    tombstones: store.tombstones + store.collected,
+  };
   for (const group of observer.groups.whichGroups('pogo')) {
     out.groups++;
     if (group.startsWith('run:')) out.runs++;
@@ -141,8 +164,19 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
         const node = cluster.node(name);
         try {
           await cluster.collectGarbage(name);
-          const [stats, status, audit] = await Promise.all([node.request('stats', {}, 20_000), cluster.fetchJson(name, '/status', 20_000), cluster.command(name, 'audit', {}, 20_000)]);
-          nodes[name] = { incarnation: node.incarnation, heapMB: stats.memory.heapUsed / MB, rssMB: stats.memory.rss / MB, maxStallMs: stats.maxStallMs, audit: audit.ok ? audit.result.length : undefined, ...metadataOf(status) };
+          const [stats, status, audit] = await Promise.all([
+            node.request('stats', {}, 20_000),
+            cluster.fetchJson(name, '/status', 20_000),
+            cluster.command(name, 'audit', {}, 20_000),
+          ]);
+          nodes[name] = {
+            incarnation: node.incarnation,
+            heapMB: stats.memory.heapUsed / MB,
+            rssMB: stats.memory.rss / MB,
+            maxStallMs: stats.maxStallMs,
+            audit: audit.ok ? audit.result.length : undefined,
+            ...metadataOf(status),
+          };
         } catch (err) {
           nodes[name] = { incarnation: node.incarnation, error: err.message };
         }
@@ -171,7 +205,10 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     if (targets.length === 0) return;
     const target = targets[rng.int(targets.length)];
     // Steer by what the cluster runs (its live specs), so a child that comes back is stopped again.
-    const live = cluster.observer.supervisor.whichChildren('global').map((c) => c.id).filter((id) => !busy.has(id));
+    const live = cluster.observer.supervisor
+      .whichChildren('global')
+      .map((c) => c.id)
+      .filter((id) => !busy.has(id));
     const r = rng.next();
     const kind = live.length < opts.children * 0.9 ? 'start' : live.length > opts.children * 1.1 ? 'stop' : r < 0.4 ? 'start' : r < 0.8 ? 'stop' : 'move';
     if (kind === 'start' || live.length === 0) {
@@ -210,14 +247,20 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
   };
 
   try {
-    log(`soak: seed ${opts.seed}, ${opts.nodes} nodes (never restarted: ${stable.join(', ')}), ${opts.children} children, ${opts.rate} ops/s for ${formatDuration(opts.duration)}, a restart every ${formatDuration(opts.restartEvery)}, tombstone TTL ${formatDuration(opts.tombstoneTtl)}, anti-entropy every ${formatDuration(opts.antiEntropy)}`);
+    log(
+      `soak: seed ${opts.seed}, ${opts.nodes} nodes (never restarted: ${stable.join(', ')}), ${opts.children} children, ${opts.rate} ops/s for ${formatDuration(opts.duration)}, a restart every ${formatDuration(opts.restartEvery)}, tombstone TTL ${formatDuration(opts.tombstoneTtl)}, anti-entropy every ${formatDuration(opts.antiEntropy)}`,
+    );
     await cluster.startAll();
     await cluster.observe();
     ledger.addLive(await cluster.startSpread(names, opts.children, 'b'));
     await cluster.waitSettled(120_000, `${opts.children} children running once`);
     churnStart = performance.now();
     const baseline = await sampleOnce('baseline');
-    log(`soak: baseline: ${Object.entries(baseline.nodes).map(([n, s]) => `${n} heap ${fig(s.heapMB, 1)} MB rss ${fig(s.rssMB, 1)} MB groups ${s.groups}`).join('; ')}`);
+    log(
+      `soak: baseline: ${Object.entries(baseline.nodes)
+        .map(([n, s]) => `${n} heap ${fig(s.heapMB, 1)} MB rss ${fig(s.rssMB, 1)} MB groups ${s.groups}`)
+        .join('; ')}`,
+    );
 
     const end = churnStart + opts.duration;
     const interval = 1000 / opts.rate;
@@ -259,7 +302,13 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
           }
           const node = await cluster.start(victim);
           restarting.delete(victim);
-          result.restarts.push({ t: Number(minutes().toFixed(2)), node: victim, how: graceful ? 'SIGTERM' : 'SIGKILL', incarnation: node.incarnation, tookMs: Math.round(performance.now() - t0) });
+          result.restarts.push({
+            t: Number(minutes().toFixed(2)),
+            node: victim,
+            how: graceful ? 'SIGTERM' : 'SIGKILL',
+            incarnation: node.incarnation,
+            tookMs: Math.round(performance.now() - t0),
+          });
         })()
           .catch((err) => log(`soak: restart of ${victim} failed: ${err.message}`))
           .finally(() => {
@@ -277,14 +326,20 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       if (now >= nextLog) {
         nextLog += 60_000;
         const s = result.samples.at(-1);
-        log(`soak: ${fig(minutes(), 1)} min, ${result.ops.start + result.ops.stop + result.ops.move} ops, ${s.live} live; ${Object.entries(s.nodes).map(([n, x]) => `${n} heap ${fig(x.heapMB, 1)} rss ${fig(x.rssMB, 1)} groups ${x.groups} tombstones ${x.tombstones} audit ${x.audit}`).join('; ')}`);
+        log(
+          `soak: ${fig(minutes(), 1)} min, ${result.ops.start + result.ops.stop + result.ops.move} ops, ${s.live} live; ${Object.entries(s.nodes)
+            .map(([n, x]) => `${n} heap ${fig(x.heapMB, 1)} rss ${fig(x.rssMB, 1)} groups ${x.groups} tombstones ${x.tombstones} audit ${x.audit}`)
+            .join('; ')}`,
+        );
       }
       await sleep(Math.max(1, Math.min(nextOp, nextSample) - performance.now()));
     }
     const churnMinutes = minutes();
     await until(() => inflight === 0 && !restartJob && !sampleJob, 60_000, 'operations in flight to finish', 50);
     const cameBack = [...ledger.cameBack];
-    log(`soak: churn over after ${fig(churnMinutes, 1)} min: ${result.ops.start} starts, ${result.ops.stop} stops, ${result.ops.move} moves (${result.ops.failed} failed: ${JSON.stringify(result.ops.errors)}; ${result.ops.skipped} skipped), ${result.restarts.length} restarts`);
+    log(
+      `soak: churn over after ${fig(churnMinutes, 1)} min: ${result.ops.start} starts, ${result.ops.stop} stops, ${result.ops.move} moves (${result.ops.failed} failed: ${JSON.stringify(result.ops.errors)}; ${result.ops.skipped} skipped), ${result.restarts.length} restarts`,
+    );
     const peak = await sampleOnce('end of churn');
     await cluster.waitSettled(120_000, 'quiescence after the churn');
 
@@ -308,7 +363,11 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       );
       result.reclaimedAfterMs = Math.round(performance.now() - churnEnded);
     } catch {
-      result.violations.push({ invariant: 'reclaimed', ids: [], detail: `metadata of terminated children not reclaimed within ${formatDuration(reclaimBound)} after the churn: ${JSON.stringify(last)}` });
+      result.violations.push({
+        invariant: 'reclaimed',
+        ids: [],
+        detail: `metadata of terminated children not reclaimed within ${formatDuration(reclaimBound)} after the churn: ${JSON.stringify(last)}`,
+      });
     }
 
     // ---- invariants at the end -----------------------------------------------------------
@@ -347,7 +406,10 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
           rssEnd: peak.nodes[name]?.rssMB,
         };
         // Too short a run has no steady second half to judge (warm-up dominates): no verdict.
-        m.growing = churnMinutes < MIN_MINUTES ? undefined : (m.heapSlope > HEAP_LIMIT && m.heapSlopeLastQuarter > HEAP_LIMIT) || (m.rssSlope > RSS_LIMIT && m.rssSlopeLastQuarter > RSS_LIMIT);
+        m.growing =
+          churnMinutes < MIN_MINUTES
+            ? undefined
+            : (m.heapSlope > HEAP_LIMIT && m.heapSlopeLastQuarter > HEAP_LIMIT) || (m.rssSlope > RSS_LIMIT && m.rssSlopeLastQuarter > RSS_LIMIT);
         return [name, m];
       }),
     );
@@ -373,7 +435,9 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       liveEnd: final.live,
     };
     // Heap per tombstone: what each member's heap lost (after a full GC) when the tombstones it held at the end of the churn were reclaimed.
-    const perTombstone = stable.map((n) => (peak.nodes[n]?.tombstones > 0 ? ((peak.nodes[n].heapMB - final.nodes[n]?.heapMB) * 1024) / peak.nodes[n].tombstones : undefined)).filter((x) => x !== undefined);
+    const perTombstone = stable
+      .map((n) => (peak.nodes[n]?.tombstones > 0 ? ((peak.nodes[n].heapMB - final.nodes[n]?.heapMB) * 1024) / peak.nodes[n].tombstones : undefined))
+      .filter((x) => x !== undefined);
     result.kbPerTombstone = perTombstone.length ? perTombstone.reduce((a, b) => a + b, 0) / perTombstone.length : undefined;
     const stops = result.ops.stop;
     result.terminationsPerSecond = stops / (churnMinutes * 60);
@@ -392,26 +456,48 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   const md = result.metadata;
   if (result.memory) {
     for (const [name, m] of Object.entries(result.memory)) {
-      log(`soak: ${name} (never restarted): heap ${fig(m.heapStart, 1)} → ${fig(m.heapEnd, 1)} MB, slope ${fig(m.heapSlope, 3)} MB/min (last quarter ${fig(m.heapSlopeLastQuarter, 3)}); RSS ${fig(m.rssStart, 1)} → ${fig(m.rssEnd, 1)} MB, slope ${fig(m.rssSlope, 3)} MB/min (last quarter ${fig(m.rssSlopeLastQuarter, 3)})${m.growing ? '  GROWING: does not flatten' : m.growing === undefined ? '  (run too short for a verdict)' : ''}`);
+      log(
+        `soak: ${name} (never restarted): heap ${fig(m.heapStart, 1)} → ${fig(m.heapEnd, 1)} MB, slope ${fig(m.heapSlope, 3)} MB/min (last quarter ${fig(m.heapSlopeLastQuarter, 3)}); RSS ${fig(m.rssStart, 1)} → ${fig(m.rssEnd, 1)} MB, slope ${fig(m.rssSlope, 3)} MB/min (last quarter ${fig(m.rssSlopeLastQuarter, 3)})${m.growing ? '  GROWING: does not flatten' : m.growing === undefined ? '  (run too short for a verdict)' : ''}`,
+      );
     }
   }
   if (md) {
-    log(`soak: metadata per member: groups ${md.groupsStart} → peak ${md.groupsPeak} → ${md.groupsEnd}, tombstones ${md.tombstonesStart} → peak ${md.tombstonesPeak} → ${md.tombstonesEnd} (reclaimed ${result.reclaimedAfterMs !== undefined ? `${fig(result.reclaimedAfterMs / 1000, 0)} s after the churn` : 'NOT within the bound'}), audit ring ${md.auditStart} → ${md.auditEnd} entries (capped at 1000), members ${md.membersStart} → ${md.membersEnd}, live children ${md.liveStart} → ${md.liveEnd}`);
+    log(
+      `soak: metadata per member: groups ${md.groupsStart} → peak ${md.groupsPeak} → ${md.groupsEnd}, tombstones ${md.tombstonesStart} → peak ${md.tombstonesPeak} → ${md.tombstonesEnd} (reclaimed ${result.reclaimedAfterMs !== undefined ? `${fig(result.reclaimedAfterMs / 1000, 0)} s after the churn` : 'NOT within the bound'}), audit ring ${md.auditStart} → ${md.auditEnd} entries (capped at 1000), members ${md.membersStart} → ${md.membersEnd}, live children ${md.liveStart} → ${md.liveEnd}`,
+    );
     const perTtl = result.terminationsPerSecond * (3600 + 30);
-    const heap = result.kbPerTombstone > 0 ? `, ≈ ${fig((perTtl * result.kbPerTombstone) / 1024, 0)} MB of heap at the ${fig(result.kbPerTombstone, 1)} KB per tombstone measured here` : '';
-    log(`soak: the default tombstoneTtlMs (1 h) would hold about ${Math.round(perTtl).toLocaleString('en-US')} tombstones per member at this churn (${fig(result.terminationsPerSecond, 1)} terminations/s × (1 h + one 30 s anti-entropy pass))${heap} before the first is reclaimed; this run used ${formatDuration(result.tombstoneTtlMs)}`);
+    const heap =
+      result.kbPerTombstone > 0
+        ? `, ≈ ${fig((perTtl * result.kbPerTombstone) / 1024, 0)} MB of heap at the ${fig(result.kbPerTombstone, 1)} KB per tombstone measured here`
+        : '';
+    log(
+      `soak: the default tombstoneTtlMs (1 h) would hold about ${Math.round(perTtl).toLocaleString('en-US')} tombstones per member at this churn (${fig(result.terminationsPerSecond, 1)} terminations/s × (1 h + one 30 s anti-entropy pass))${heap} before the first is reclaimed; this run used ${formatDuration(result.tombstoneTtlMs)}`,
+    );
   }
   const again = result.terminatedRanAgain;
-  if (again?.resurrected > 0) log(`soak: ${again.resurrected} terminated children came back as live specs (${result.ops.stopsOfTerminated} stops were for children already terminated once): their tombstones expired too early, see reliability/repro-tombstone-ttl.mjs`);
-  if (again?.transient > 0) log(`soak: ${again.transient} terminated children ran again for a moment after terminateChild had resolved (up to ${fig(again.transientMaxAfterMs, 1)} ms after): an instance starting elsewhere as the terminate resolved, see reliability/repro-terminate-during-move.mjs`);
-  log(`soak: load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  if (again?.resurrected > 0)
+    log(
+      `soak: ${again.resurrected} terminated children came back as live specs (${result.ops.stopsOfTerminated} stops were for children already terminated once): their tombstones expired too early, see reliability/repro-tombstone-ttl.mjs`,
+    );
+  if (again?.transient > 0)
+    log(
+      `soak: ${again.transient} terminated children ran again for a moment after terminateChild had resolved (up to ${fig(again.transientMaxAfterMs, 1)} ms after): an instance starting elsewhere as the terminate resolved, see reliability/repro-terminate-during-move.mjs`,
+    );
+  log(
+    `soak: load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   if (result.violations.length > 0) {
     log('soak: FAILED:');
     for (const v of result.violations) log(`  [${v.invariant}] ${v.detail}${v.ids.length ? ` ids: ${v.ids.slice(0, 20).join(', ')}` : ''}`);
     log(`  node logs kept in ${result.logs}`);
   }
   const ops = result.ops.start + result.ops.stop + result.ops.move;
-  log(`soak: ${fig((result.minutes ?? 0), 1)} min, ${ops} ops, heap slope ${fig(result.heapSlope, 3)} MB/min, RSS slope ${fig(result.rssSlope, 3)} MB/min${result.flat === false ? ' (GROWING)' : result.flat ? ' (flat)' : ''}, supervisor groups start→end ${md?.groupsStart ?? '-'}→${md?.groupsEnd ?? '-'}, tombstones ${md?.tombstonesStart ?? '-'}→${md?.tombstonesEnd ?? '-'}`);
+  log(
+    `soak: ${fig(result.minutes ?? 0, 1)} min, ${ops} ops, heap slope ${fig(result.heapSlope, 3)} MB/min, RSS slope ${fig(result.rssSlope, 3)} MB/min${result.flat === false ? ' (GROWING)' : result.flat ? ' (flat)' : ''}, supervisor groups start→end ${md?.groupsStart ?? '-'}→${md?.groupsEnd ?? '-'}, tombstones ${md?.tombstonesStart ?? '-'}→${md?.tombstonesEnd ?? '-'}`,
+  );
 }
 
 async function main() {

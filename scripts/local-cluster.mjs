@@ -17,7 +17,13 @@ import { ProcessCluster, until } from '../core/dist/testing.js';
 const args = process.argv.slice(2);
 const count = Number(args[args.indexOf('--nodes') + 1] ?? 3) || 3;
 const basePort = Number(args[args.indexOf('--port') + 1] ?? 4001) || 4001;
-const cluster = new ProcessCluster({ prefix: 'pogo-cluster-', secret: randomBytes(32).toString('base64'), status: true, logFiles: true, startTimeoutMs: 15_000 });
+const cluster = new ProcessCluster({
+  prefix: 'pogo-cluster-',
+  secret: randomBytes(32).toString('base64'),
+  status: true,
+  logFiles: true,
+  startTimeoutMs: 15_000,
+});
 
 let stopping = false;
 async function stop(code = 0) {
@@ -34,13 +40,20 @@ const names = Array.from({ length: count }, (_, i) => `n${i + 1}`);
 console.log(`starting ${count} nodes; logs and secret in ${cluster.dir}`);
 const seed = `127.0.0.1:${basePort}`;
 try {
-  const nodes = await Promise.all(names.map((name, i) => cluster.start(name, i === 0 ? [] : [seed], [], { port: basePort + i, statusPort: basePort + i + 1000 })));
+  const nodes = await Promise.all(
+    names.map((name, i) => cluster.start(name, i === 0 ? [] : [seed], [], { port: basePort + i, statusPort: basePort + i + 1000 })),
+  );
   for (const node of nodes) {
     void node.closed.then(({ code, signal }) => {
       if (!stopping) console.log(`${node.name} exited (code ${code}, signal ${signal}); see ${cluster.dir}`);
     });
   }
-  await until(async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.members.filter((m) => m.status === 'up').length === count), 15_000, 'a full mesh', 200);
+  await until(
+    async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.members.filter((m) => m.status === 'up').length === count),
+    15_000,
+    'a full mesh',
+    200,
+  );
   console.log(`full mesh formed. Status endpoints:`);
   for (const { name, statusUrl } of nodes) console.log(`  ${name}: ${statusUrl}/status   (npx pogo status --url ${statusUrl})`);
   console.log('\nPress Ctrl-C to stop every node.');

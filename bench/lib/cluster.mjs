@@ -362,7 +362,10 @@ export class BenchCluster {
   /** Starts the observer, linked to every live node, and its RunTracker; waits until it sees them all. */
   async observe(boundMs = 20_000) {
     const seeds = this.live().map((n) => n.address);
-    this.observer = await PogoNode.start(createNodeConfig({ name: `bench-observer-${process.pid}`, role: 'observer', secret: this.secret, port: 0, seeds, preset: this.preset }), { log: silentLogger });
+    this.observer = await PogoNode.start(
+      createNodeConfig({ name: `bench-observer-${process.pid}`, role: 'observer', secret: this.secret, port: 0, seeds, preset: this.preset }),
+      { log: silentLogger },
+    );
     this.tracker = new RunTracker(this.observer);
     this.loopDelay.enable();
     this.observer.on('member-down', (e) => this.downs.push({ name: e.member.name, reason: e.reason, at: performance.now() }));
@@ -433,11 +436,19 @@ export class BenchCluster {
       }, 2000);
     }
     try {
-      const at = await this.tracker.when(() => flapping || this.settled(names), boundMs * this.bounds, what).catch((err) => {
-        const up = this.observer.members().filter((m) => m.role === 'member' && m.status === 'up' && m.ready).map((m) => m.name);
-        throw new Error(`${err.message}; members up and ready as the observer sees them: ${up.join(', ')}`);
-      });
-      if (flapping) throw new Error(`gave up: the nodes saw ${drops} member links drop while waiting for ${what} (nodes too busy to answer heartbeats in time); ${this.tracker.describe()}`);
+      const at = await this.tracker
+        .when(() => flapping || this.settled(names), boundMs * this.bounds, what)
+        .catch((err) => {
+          const up = this.observer
+            .members()
+            .filter((m) => m.role === 'member' && m.status === 'up' && m.ready)
+            .map((m) => m.name);
+          throw new Error(`${err.message}; members up and ready as the observer sees them: ${up.join(', ')}`);
+        });
+      if (flapping)
+        throw new Error(
+          `gave up: the nodes saw ${drops} member links drop while waiting for ${what} (nodes too busy to answer heartbeats in time); ${this.tracker.describe()}`,
+        );
       return at;
     } finally {
       clearInterval(poll);
@@ -469,7 +480,16 @@ export class BenchCluster {
 
   /** Every node's child ups and downs since `since` (see markChildLogs), including nodes that exited meanwhile. */
   async childLogs(since) {
-    const logs = await Promise.all(this.all.map((n) => (n.alive ? n.request('childLog', { clear: true }, 30_000).then((r) => r.log, () => []) : Promise.resolve(n.finalLog))));
+    const logs = await Promise.all(
+      this.all.map((n) =>
+        n.alive
+          ? n.request('childLog', { clear: true }, 30_000).then(
+              (r) => r.log,
+              () => [],
+            )
+          : Promise.resolve(n.finalLog),
+      ),
+    );
     return logs.flat().filter((e) => e[2] >= since);
   }
 
@@ -492,13 +512,23 @@ export class BenchCluster {
    * links that dropped). Unlike `downs`, unaffected by the observer's own stalls.
    */
   async memberLinkDrops() {
-    const replies = await Promise.all(this.live().map((n) => n.request('stats', {}, 15_000).then((r) => r.memberDowns, () => 0)));
+    const replies = await Promise.all(
+      this.live().map((n) =>
+        n.request('stats', {}, 15_000).then(
+          (r) => r.memberDowns,
+          () => 0,
+        ),
+      ),
+    );
     return replies.reduce((a, b) => a + b, 0);
   }
 
   /** Why a step failed: the tails of the nodes' logs. */
   logTails(lines = 4) {
-    return this.all.map((n) => n.logTail(lines)).filter(Boolean).join('\n');
+    return this.all
+      .map((n) => n.logTail(lines))
+      .filter(Boolean)
+      .join('\n');
   }
 
   /** Stops the observer and kills every process of this cluster by pid; removes the directory unless `keep`. */

@@ -102,7 +102,10 @@ export class ScenarioContext {
       return await within(Promise.resolve().then(fn), boundMs * this.bounds, 'bound exceeded');
     } catch (err) {
       if (err instanceof StepFailure) throw err;
-      const tails = this.clusters.map((c) => c.logTails()).filter(Boolean).join('\n');
+      const tails = this.clusters
+        .map((c) => c.logTails())
+        .filter(Boolean)
+        .join('\n');
       this.details.failureLogTails = tails;
       throw new StepFailure(name, err);
     } finally {
@@ -125,7 +128,10 @@ export class ScenarioContext {
       error = err instanceof StepFailure ? err.reason : String(err?.stack ?? err);
     } finally {
       for (const cluster of this.clusters) await cluster.close({ keep: status === 'failed' }).catch(() => undefined);
-      for (const fn of this.cleanups) await Promise.resolve().then(fn).catch(() => undefined);
+      for (const fn of this.cleanups)
+        await Promise.resolve()
+          .then(fn)
+          .catch(() => undefined);
       await killTracked();
     }
     if (status === 'failed' && this.clusters.length > 0) this.details.logs = this.clusters.map((c) => c.dir);

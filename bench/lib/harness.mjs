@@ -102,7 +102,8 @@ export async function until(predicate, timeoutMs, what, everyMs = 10) {
     } catch (err) {
       lastError = err;
     }
-    if (performance.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${Math.round(timeoutMs)} ms${lastError ? ` (last error: ${lastError.message})` : ''}`);
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`${what} did not hold within ${Math.round(timeoutMs)} ms${lastError ? ` (last error: ${lastError.message})` : ''}`);
     await sleep(everyMs);
   }
 }

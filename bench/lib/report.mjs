@@ -10,9 +10,13 @@ export function renderSummary({ results, machine, quick, totalMs, command }) {
   out.push('');
   out.push(`\`${command}\` — ${machine.date}, commit ${machine.commit}, ${(totalMs / 1000).toFixed(0)} s in all.`);
   out.push('');
-  out.push(`Machine: ${machine.cores} cores (${machine.model}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, ${machine.os}, Node.js ${machine.node}; load average at start ${machine.loadAverage.join(' / ')}.`);
+  out.push(
+    `Machine: ${machine.cores} cores (${machine.model}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, ${machine.os}, Node.js ${machine.node}; load average at start ${machine.loadAverage.join(' / ')}.`,
+  );
   out.push('');
-  out.push('Every node is a real `pogo node` process on loopback unless the scenario says otherwise; times are measured by an observer node in the benchmark process. See bench/README.md for what each figure means.');
+  out.push(
+    'Every node is a real `pogo node` process on loopback unless the scenario says otherwise; times are measured by an observer node in the benchmark process. See bench/README.md for what each figure means.',
+  );
   out.push('');
   const targets = results.flatMap((r) => (r.metrics ?? []).filter((m) => m.target).map((m) => ({ scenario: r.scenario, ...m })));
   if (targets.length > 0) {
@@ -45,7 +49,10 @@ export function renderSummary({ results, machine, quick, totalMs, command }) {
     if ((r.metrics ?? []).length > 0) {
       out.push('| figure | median | min | max | unit | n | target |');
       out.push('|---|---|---|---|---|---|---|');
-      for (const m of r.metrics) out.push(`| ${m.name} | ${fmt(m.median)} | ${fmt(m.min)} | ${fmt(m.max)} | ${m.unit} | ${m.n} | ${m.target ? `${m.target} (${m.met ? 'met' : '**missed**'})` : ''} |`);
+      for (const m of r.metrics)
+        out.push(
+          `| ${m.name} | ${fmt(m.median)} | ${fmt(m.min)} | ${fmt(m.max)} | ${m.unit} | ${m.n} | ${m.target ? `${m.target} (${m.met ? 'met' : '**missed**'})` : ''} |`,
+        );
       out.push('');
       const notes = r.metrics.filter((m) => m.note);
       for (const m of notes) out.push(`- ${m.name}: ${m.note}`);

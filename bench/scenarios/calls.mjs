@@ -72,10 +72,10 @@ export async function run(ctx) {
   await ctx.step('observer sees every child running once on its owner', 60_000, () => cluster.waitSettled(members, 60_000));
 
   // Where each child runs, as the caller sees it (the view its calls are routed by).
-  const byNode = await ctx.step('read where the children run (n1\'s view)', 10_000, async () => {
+  const byNode = await ctx.step("read where the children run (n1's view)", 10_000, async () => {
     // The observer may see a start before n1 does (each hears it on its own link): ask until n1 sees every instance.
     let where = {};
-    for (const until = Date.now() + 9_000; ; ) {
+    for (const until = Date.now() + 9_000; ;) {
       ({ where } = await caller.request('whereis', { ids }, 9_000));
       if (ids.every((id) => where[id]) || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 50));
@@ -86,7 +86,10 @@ export async function run(ctx) {
       groups[where[id]].push(id);
     }
     const empty = members.filter((m) => groups[m].length === 0);
-    if (empty.length > 0) throw new Error(`no child runs on ${empty.join(', ')} (placement of ${size.children} children: ${members.map((m) => `${m} ${groups[m].length}`).join(', ')}); start more children (--set children=...)`);
+    if (empty.length > 0)
+      throw new Error(
+        `no child runs on ${empty.join(', ')} (placement of ${size.children} children: ${members.map((m) => `${m} ${groups[m].length}`).join(', ')}); start more children (--set children=...)`,
+      );
     return groups;
   });
   ctx.detail('childrenPerNode', Object.fromEntries(members.map((m) => [m, byNode[m].length])));
@@ -110,17 +113,23 @@ export async function run(ctx) {
   const stats = () => Promise.all(cluster.live().map((n) => n.request('stats', {}, 15_000)));
   const drops0 = await cluster.memberLinkDrops();
 
-  await ctx.step(`warm up: ${size.warmup} calls, 16 in flight, spread`, 60_000, () => calls({ ids: placements.spread, mode: 'inflight', count: size.warmup, inflight: 16 }, 55_000));
+  await ctx.step(`warm up: ${size.warmup} calls, 16 in flight, spread`, 60_000, () =>
+    calls({ ids: placements.spread, mode: 'inflight', count: size.warmup, inflight: 16 }, 55_000),
+  );
 
   // (a) latency at a steady rate, to one child on another node.
   const paced = [];
   for (let r = 0; r < size.pacedRepeats; r++) {
     const loadBefore = at(`paced ${r + 1}`);
-    const res = await ctx.step(`${size.rate} calls/s for ${size.seconds} s to ${target} on ${remoteNodes[0]}${size.pacedRepeats > 1 ? ` (window ${r + 1})` : ''}`, size.seconds * 1000 + 60_000, () =>
-      calls({ ids: [target], mode: 'paced', rate: size.rate, durationMs: size.seconds * 1000 }, size.seconds * 1000 + 55_000),
+    const res = await ctx.step(
+      `${size.rate} calls/s for ${size.seconds} s to ${target} on ${remoteNodes[0]}${size.pacedRepeats > 1 ? ` (window ${r + 1})` : ''}`,
+      size.seconds * 1000 + 60_000,
+      () => calls({ ids: [target], mode: 'paced', rate: size.rate, durationMs: size.seconds * 1000 }, size.seconds * 1000 + 55_000),
     );
     paced.push({ ...res, loadAverage: loadBefore, achievedRate: (res.count / res.elapsedMs) * 1000 });
-    ctx.log(`  p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, max ${res.latencyMs.max?.toFixed(1)} ms, ${res.failed} failed; load average ${loadBefore.join(' / ')}`);
+    ctx.log(
+      `  p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, max ${res.latencyMs.max?.toFixed(1)} ms, ${res.failed} failed; load average ${loadBefore.join(' / ')}`,
+    );
   }
 
   // (b) throughput with K calls in flight, spread over the three nodes and to the other two only.
@@ -132,22 +141,37 @@ export async function run(ctx) {
       const profiling = profileDir && placement === 'spread' && inflight === size.profileInflight;
       if (profiling) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'start', intervalUs: 200 }, 10_000)));
       const before = await stats();
-      const res = await ctx.step(`${size.calls} calls, ${inflight} in flight, ${placement === 'spread' ? 'spread over n1, n2, n3' : 'to n2 and n3'}`, 180_000, () =>
-        calls({ ids: placements[placement], mode: 'inflight', count: size.calls, inflight }, 175_000),
+      const res = await ctx.step(
+        `${size.calls} calls, ${inflight} in flight, ${placement === 'spread' ? 'spread over n1, n2, n3' : 'to n2 and n3'}`,
+        180_000,
+        () => calls({ ids: placements[placement], mode: 'inflight', count: size.calls, inflight }, 175_000),
       );
       const after = await stats();
-      if (profiling) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/calls-${placement}-k${inflight}-${n.name}.cpuprofile` }, 30_000)));
+      if (profiling)
+        await Promise.all(
+          cluster
+            .live()
+            .map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/calls-${placement}-k${inflight}-${n.name}.cpuprofile` }, 30_000)),
+        );
       // CPU µs per call of each node: (user + system) over the run / calls made.
-      const cpuPerCallUs = Object.fromEntries(cluster.live().map((n, i) => [n.name, (after[i].cpu.user + after[i].cpu.system - before[i].cpu.user - before[i].cpu.system) / res.count]));
+      const cpuPerCallUs = Object.fromEntries(
+        cluster.live().map((n, i) => [n.name, (after[i].cpu.user + after[i].cpu.system - before[i].cpu.user - before[i].cpu.system) / res.count]),
+      );
       const rate = (res.ok / res.elapsedMs) * 1000;
       runs.push({ placement, inflight, rate, ...res, cpuPerCallUs, loadAverage: loadBefore, profiled: Boolean(profiling) });
-      ctx.log(`  ${Math.round(rate)} calls/s, p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, ${res.failed} failed; CPU µs/call ${Object.entries(cpuPerCallUs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; answered by ${JSON.stringify(res.perNode)}; load average ${loadBefore.join(' / ')}`);
+      ctx.log(
+        `  ${Math.round(rate)} calls/s, p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, ${res.failed} failed; CPU µs/call ${Object.entries(
+          cpuPerCallUs,
+        )
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')}; answered by ${JSON.stringify(res.perNode)}; load average ${loadBefore.join(' / ')}`,
+      );
     }
   }
   const linkDrops = (await cluster.memberLinkDrops()) - drops0;
 
   // Every counter holds exactly the adds that succeeded: none lost, none delivered twice.
-  const mismatches = await ctx.step('read every child\'s counter back', 30_000, async () => {
+  const mismatches = await ctx.step("read every child's counter back", 30_000, async () => {
     const out = [];
     for (const id of ids) {
       const r = await caller.request('call', { child: id, message: { op: 'get', key } }, 20_000);
@@ -159,14 +183,44 @@ export async function run(ctx) {
 
   const m = (name, unit, values, opts) => ctx.metric(name, unit, values, opts);
   const where = `to a child on another node, ${size.rate} calls/s`;
-  m(`call latency p50, ${where}`, 'ms', paced.map((x) => x.latencyMs.p50), { target: ['<', 1], note: `${size.rate * size.seconds} calls per window, open loop, timed inside n1 from send to reply` });
-  m(`call latency p90, ${where}`, 'ms', paced.map((x) => x.latencyMs.p90));
-  m(`call latency p99, ${where}`, 'ms', paced.map((x) => x.latencyMs.p99), { target: ['<', 5] });
-  m(`call latency max, ${where}`, 'ms', paced.map((x) => x.latencyMs.max));
-  m(`call latency p99 from when due, ${where}`, 'ms', paced.map((x) => x.fromDueMs.p99), { note: 'timed from when the call was due: adds the caller\'s own timer lag' });
-  m(`calls/s achieved, paced at ${size.rate}`, 'calls/s', paced.map((x) => x.achievedRate));
+  m(
+    `call latency p50, ${where}`,
+    'ms',
+    paced.map((x) => x.latencyMs.p50),
+    { target: ['<', 1], note: `${size.rate * size.seconds} calls per window, open loop, timed inside n1 from send to reply` },
+  );
+  m(
+    `call latency p90, ${where}`,
+    'ms',
+    paced.map((x) => x.latencyMs.p90),
+  );
+  m(
+    `call latency p99, ${where}`,
+    'ms',
+    paced.map((x) => x.latencyMs.p99),
+    { target: ['<', 5] },
+  );
+  m(
+    `call latency max, ${where}`,
+    'ms',
+    paced.map((x) => x.latencyMs.max),
+  );
+  m(
+    `call latency p99 from when due, ${where}`,
+    'ms',
+    paced.map((x) => x.fromDueMs.p99),
+    { note: "timed from when the call was due: adds the caller's own timer lag" },
+  );
+  m(
+    `calls/s achieved, paced at ${size.rate}`,
+    'calls/s',
+    paced.map((x) => x.achievedRate),
+  );
   const best = runs.filter((x) => x.placement === 'spread').reduce((a, b) => (b.rate > a.rate ? b : a));
-  m('most calls/s from one node, spread over 3 nodes', 'calls/s', [best.rate], { target: ['>=', 20_000], note: `best over K in ${inflights.join(', ')} calls in flight (K = ${best.inflight}); a third of the calls are to children on the caller's own node` });
+  m('most calls/s from one node, spread over 3 nodes', 'calls/s', [best.rate], {
+    target: ['>=', 20_000],
+    note: `best over K in ${inflights.join(', ')} calls in flight (K = ${best.inflight}); a third of the calls are to children on the caller's own node`,
+  });
   for (const x of runs) {
     const label = `${x.placement === 'spread' ? 'spread over 3 nodes' : 'to the 2 other nodes'}, ${x.inflight} in flight`;
     m(`calls/s, ${label}`, 'calls/s', [x.rate]);
@@ -175,7 +229,10 @@ export async function run(ctx) {
     m(`caller CPU per call, ${label}`, 'µs', [x.cpuPerCallUs.n1]);
   }
   m('calls failed', 'calls', [paced.reduce((a, x) => a + x.failed, 0) + runs.reduce((a, x) => a + x.failed, 0)], { target: ['==', 0] });
-  m('counters not matching the calls answered', 'children', [mismatches.length], { target: ['==', 0], note: 'each child\'s count for the run\'s key, read back, against the adds it answered' });
+  m('counters not matching the calls answered', 'children', [mismatches.length], {
+    target: ['==', 0],
+    note: "each child's count for the run's key, read back, against the adds it answered",
+  });
   m('member links dropped', 'events', [linkDrops]);
   ctx.detail('paced', paced);
   ctx.detail('throughput', runs);

@@ -37,7 +37,7 @@ const TIME = '/usr/bin/time';
 const TOKEN = 'bench-operator-token-0123456789';
 
 export const title = 'pogo ctl';
-export const description = 'Wall time of pogo ctl calls: ls with 1,000 children, start of 1,000 specs from one file, and where a call\'s time goes.';
+export const description = "Wall time of pogo ctl calls: ls with 1,000 children, start of 1,000 specs from one file, and where a call's time goes.";
 
 /**
  * Runs one process to its end (bounded: SIGKILL by pid after `boundMs`);
@@ -141,7 +141,8 @@ export async function run(ctx) {
           const times = [];
           for (let i = 0; i < size.calls; i++) {
             const call = await timed(args);
-            if (call.code !== expectCode) throw new Error(`${args.slice(1).join(' ')}: exit ${call.code}, expected ${expectCode}: ${call.stderr.slice(0, 300)}`);
+            if (call.code !== expectCode)
+              throw new Error(`${args.slice(1).join(' ')}: exit ${call.code}, expected ${expectCode}: ${call.stderr.slice(0, 300)}`);
             times.push(call.ms);
           }
           return times;
@@ -169,19 +170,38 @@ export async function run(ctx) {
     }
     await cluster.close();
   }
-  ctx.metric(`ctl ls with ${N} children`, 'ms', ls, { target: ['<=', 300], note: `wall time of one call (spawn to exit), ${size.calls} calls in a row; the issue measured 1.8 s or more for the observer-node ctl` });
-  ctx.metric(`ctl start of ${N} specs from one file`, 'ms', starts, { target: ['<=', 2_000], note: 'every spec accepted (the cluster holds it) and its state reported; one fresh cluster per repeat' });
-  ctx.metric(`until all ${N} run once, from the start call`, 'ms', untilRunning, { note: 'the observer in the runner sees each child running once on its owner' });
-  if (lsCpu.length > 0) ctx.metric('CPU of one ctl ls (user + system)', 'ms', lsCpu, { note: 'from /usr/bin/time; the issue measured about 800 ms for the observer-node ctl' });
+  ctx.metric(`ctl ls with ${N} children`, 'ms', ls, {
+    target: ['<=', 300],
+    note: `wall time of one call (spawn to exit), ${size.calls} calls in a row; the issue measured 1.8 s or more for the observer-node ctl`,
+  });
+  ctx.metric(`ctl start of ${N} specs from one file`, 'ms', starts, {
+    target: ['<=', 2_000],
+    note: 'every spec accepted (the cluster holds it) and its state reported; one fresh cluster per repeat',
+  });
+  ctx.metric(`until all ${N} run once, from the start call`, 'ms', untilRunning, {
+    note: 'the observer in the runner sees each child running once on its owner',
+  });
+  if (lsCpu.length > 0)
+    ctx.metric('CPU of one ctl ls (user + system)', 'ms', lsCpu, { note: 'from /usr/bin/time; the issue measured about 800 ms for the observer-node ctl' });
   if (phases) {
     ctx.metric('Node.js start-up alone (node -e "")', 'ms', phases.node);
     ctx.metric('CLI parser loaded (pogo --version)', 'ms', phases.parser);
     ctx.metric('ctl code loaded, arguments checked (usage error, no link)', 'ms', phases.loaded);
     ctx.metric('whole ctl status (link, handshake, one read)', 'ms', phases.status);
     if (plain) {
-      ctx.metric('Node.js start-up alone, without NODE_EXTRA_CA_CERTS', 'ms', plain.node, { note: `this machine sets NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}; every Node.js process reads it at start` });
-      ctx.metric(`ctl ls with ${N} children, without NODE_EXTRA_CA_CERTS`, 'ms', plain.ls, { note: 'the same call without the extra CA bundle, as on most operators\' machines (the target, 300 ms, is judged on the figure above)' });
+      ctx.metric('Node.js start-up alone, without NODE_EXTRA_CA_CERTS', 'ms', plain.node, {
+        note: `this machine sets NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}; every Node.js process reads it at start`,
+      });
+      ctx.metric(`ctl ls with ${N} children, without NODE_EXTRA_CA_CERTS`, 'ms', plain.ls, {
+        note: "the same call without the extra CA bundle, as on most operators' machines (the target, 300 ms, is judged on the figure above)",
+      });
     }
-    ctx.detail('phase medians', { node: median(phases.node), parser: median(phases.parser), loaded: median(phases.loaded), status: median(phases.status), ls: median(ls) });
+    ctx.detail('phase medians', {
+      node: median(phases.node),
+      parser: median(phases.parser),
+      loaded: median(phases.loaded),
+      status: median(phases.status),
+      ls: median(ls),
+    });
   }
 }

@@ -53,12 +53,22 @@ export async function run(ctx) {
       cpu = survivors.map((n, i) => (cpuSeconds(n.pid) - cpu0[i]) * 1000);
       return t1 - t0;
     });
-    if (profileDir && sig === 'SIGKILL') await Promise.all(survivors.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/failover-${repeat + 1}-${n.name}.cpuprofile` }, 30_000)));
+    if (profileDir && sig === 'SIGKILL')
+      await Promise.all(
+        survivors.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/failover-${repeat + 1}-${n.name}.cpuprofile` }, 30_000)),
+      );
     // The survivors' own records: when the last of the dead node's children went up on one of them.
     // (After SIGKILL only: a frozen node cannot answer for its log.)
-    const ups = sig !== 'SIGKILL' ? [] : (await ctx.step(`${kind} ${repeat + 1}: collect the survivors' child logs`, 30_000, () => cluster.childLogs(since))).filter((e) => e[1] === 'up' && e[2] >= killedAt);
+    const ups =
+      sig !== 'SIGKILL'
+        ? []
+        : (await ctx.step(`${kind} ${repeat + 1}: collect the survivors' child logs`, 30_000, () => cluster.childLogs(since))).filter(
+            (e) => e[1] === 'up' && e[2] >= killedAt,
+          );
     const atNodes = ups.length > 0 ? Math.max(...ups.map((e) => e[2])) - killedAt : undefined;
-    ctx.log(`  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}${atNodes === undefined ? '' : ` (the last one started ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`}; survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms`);
+    ctx.log(
+      `  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}${atNodes === undefined ? '' : ` (the last one started ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`}; survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms`,
+    );
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
       await node.kill();
       const seed = cluster.live().find((n) => n.name !== victim);
@@ -70,12 +80,40 @@ export async function run(ctx) {
 
   const killed = [];
   for (let r = 0; r < size.repeats; r++) killed.push(await measure('kill', 'SIGKILL', r));
-  ctx.metric('failover after SIGKILL', 'ms', killed.map((k) => k.took), { target: ['<', 100], note: 'from the kill until the observer sees every child of the dead node running on a survivor (each child exactly once)' });
-  ctx.metric('last child started on a survivor, after SIGKILL', 'ms', killed.map((k) => k.atNodes).filter((v) => v !== undefined), { note: 'from the kill until the last of its children went up on a survivor, by the survivors\' own records (same machine clock); the rest of the failover figure is the news reaching the observer' });
-  ctx.metric('children moved per SIGKILL', 'children', killed.map((k) => k.moved));
-  ctx.metric("survivor's CPU time in the failover, after SIGKILL", 'ms', killed.flatMap((k) => k.cpuMs), { note: 'user + system time of each survivor (/proc/<pid>/stat, 10 ms ticks) from the kill until the observer sees every child running again: the work, whatever the load' });
+  ctx.metric(
+    'failover after SIGKILL',
+    'ms',
+    killed.map((k) => k.took),
+    { target: ['<', 100], note: 'from the kill until the observer sees every child of the dead node running on a survivor (each child exactly once)' },
+  );
+  ctx.metric(
+    'last child started on a survivor, after SIGKILL',
+    'ms',
+    killed.map((k) => k.atNodes).filter((v) => v !== undefined),
+    {
+      note: "from the kill until the last of its children went up on a survivor, by the survivors' own records (same machine clock); the rest of the failover figure is the news reaching the observer",
+    },
+  );
+  ctx.metric(
+    'children moved per SIGKILL',
+    'children',
+    killed.map((k) => k.moved),
+  );
+  ctx.metric(
+    "survivor's CPU time in the failover, after SIGKILL",
+    'ms',
+    killed.flatMap((k) => k.cpuMs),
+    {
+      note: 'user + system time of each survivor (/proc/<pid>/stat, 10 ms ticks) from the kill until the observer sees every child running again: the work, whatever the load',
+    },
+  );
   const frozen = [];
   for (let r = 0; r < size.frozenRepeats; r++) frozen.push(await measure('freeze', 'SIGSTOP', r));
-  ctx.metric('failover after SIGSTOP', 'ms', frozen.map((k) => k.took), { note: 'a frozen node is only noticed by heartbeat timeout (3,000 ms with the default lan preset), so this is that timeout plus the restart' });
+  ctx.metric(
+    'failover after SIGSTOP',
+    'ms',
+    frozen.map((k) => k.took),
+    { note: 'a frozen node is only noticed by heartbeat timeout (3,000 ms with the default lan preset), so this is that timeout plus the restart' },
+  );
   ctx.detail('repeats', { sigkill: killed, sigstop: frozen });
 }

@@ -53,7 +53,10 @@ export async function run(ctx) {
     }
     return { list, json };
   });
-  ctx.metric(`global listing of ${N} children`, 'ms', listing.list, { ...(N >= 10_000 ? { target: ['<', 20] } : {}), note: "the observer's whichChildren('global'); 7 calls" });
+  ctx.metric(`global listing of ${N} children`, 'ms', listing.list, {
+    ...(N >= 10_000 ? { target: ['<', 20] } : {}),
+    note: "the observer's whichChildren('global'); 7 calls",
+  });
   ctx.metric(`global listing of ${N} children as JSON`, 'ms', listing.json, { note: 'the same plus JSON.stringify (what `pogo ctl ls --json` prints)' });
 
   await ctx.step('the observer leaves; quiet period', 30_000, async () => {
@@ -65,13 +68,19 @@ export async function run(ctx) {
   // The bench's own event-loop probe would add 10 wake-ups a second to every node.
   await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(nodes.map((n) => n.request('probe', { on: false }, 10_000))));
   const alone = await idleWindow(ctx, nodes, size.idleSeconds, 'idle');
-  ctx.metric(`idle CPU per node (${N} children)`, '% of a core', alone.cpu, { ...(N >= 10_000 ? { target: ['<', 0.5] } : {}), note: `user + system time over ${alone.seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)` });
+  ctx.metric(`idle CPU per node (${N} children)`, '% of a core', alone.cpu, {
+    ...(N >= 10_000 ? { target: ['<', 0.5] } : {}),
+    note: `user + system time over ${alone.seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)`,
+  });
   const rss = nodes.map((n) => rssBytes(n.pid) / 2 ** 20);
   ctx.metric('resident memory per node', 'MiB', rss, { note: 'VmRSS after the idle window' });
   ctx.metric('bytes sent per second per node', 'B/s', alone.out, { note: 'Socket.IO payload bytes on all links of the node' });
   ctx.metric('bytes received per second per node', 'B/s', alone.inn);
   ctx.metric('frames sent per second per node', 'frames/s', alone.frames, { note: 'link messages (pings, gossip, pg deltas)' });
-  if (alone.wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node', 'frames/s', alone.wire, { note: 'what went on the wire: messages that went out together (a ping and the gossip riding with it) are one batch frame' });
+  if (alone.wire.every(Number.isFinite))
+    ctx.metric('transport frames sent per second per node', 'frames/s', alone.wire, {
+      note: 'what went on the wire: messages that went out together (a ping and the gossip riding with it) are one batch frame',
+    });
   ctx.metric('longest reconcile slice in the window', 'ms', alone.reconcile, { note: 'the anti-entropy pass over every child, in slices of at most 256 ids' });
   ctx.detail('cluster bytes per second (sum of sent)', Math.round(summarize(alone.out).median * nodes.length));
 
@@ -80,8 +89,12 @@ export async function run(ctx) {
     await sleep(size.quietSeconds * 1000);
   });
   const watched = await idleWindow(ctx, nodes, size.idleSeconds, 'idle with an observer linked');
-  ctx.metric(`idle CPU per node with an observer linked (${N} children)`, '% of a core', watched.cpu, { note: `the same window with an observer linked (as the desktop app is): the members also sample their resources and send them to it every 2 s` });
-  ctx.metric('bytes sent per second per node with an observer linked', 'B/s', watched.out, { note: 'heartbeats and gossip to the observer too, and the resource figures riding with them' });
+  ctx.metric(`idle CPU per node with an observer linked (${N} children)`, '% of a core', watched.cpu, {
+    note: `the same window with an observer linked (as the desktop app is): the members also sample their resources and send them to it every 2 s`,
+  });
+  ctx.metric('bytes sent per second per node with an observer linked', 'B/s', watched.out, {
+    note: 'heartbeats and gossip to the observer too, and the resource figures riding with them',
+  });
   if (watched.wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node with an observer linked', 'frames/s', watched.wire);
 }
 
@@ -97,7 +110,10 @@ async function idleWindow(ctx, nodes, seconds, what) {
   const a = await ctx.step(`${what}: sample CPU and link counters`, 10_000, sample);
   await ctx.step(`${what}: ${seconds} s`, seconds * 1000 + 10_000, () => sleep(seconds * 1000));
   const b = await ctx.step(`${what}: sample again`, 10_000, sample);
-  if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/${what.replaceAll(' ', '-')}-${n.name}.cpuprofile` }, 30_000)));
+  if (profileDir)
+    await Promise.all(
+      nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/${what.replaceAll(' ', '-')}-${n.name}.cpuprofile` }, 30_000)),
+    );
   const span = (b.at - a.at) / 1000;
   return {
     seconds: span,

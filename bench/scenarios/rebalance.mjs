@@ -82,7 +82,9 @@ export async function run(ctx) {
       lost: N - tracker.running,
       linkDrops: cluster.downs.length - downs,
     };
-    ctx.log(`  ${label}: ${moved} moved (${(r.fraction * 100).toFixed(1)}%), settled in ${settledMs.toFixed(0)} ms; at most ${real.maxDuplicates} duplicates (observer saw ${w.maxDuplicates}), at least ${real.minRunning} running (observer saw ${w.minRunning})`);
+    ctx.log(
+      `  ${label}: ${moved} moved (${(r.fraction * 100).toFixed(1)}%), settled in ${settledMs.toFixed(0)} ms; at most ${real.maxDuplicates} duplicates (observer saw ${w.maxDuplicates}), at least ${real.minRunning} running (observer saw ${w.minRunning})`,
+    );
     return r;
   };
 
@@ -91,28 +93,95 @@ export async function run(ctx) {
   for (let r = 0; r < size.repeats; r++) {
     const tag = `repeat ${r + 1}`;
     joins.push(
-      await move(`${tag}: ${joiner} joins`, () => ctx.step(`${tag}: start ${joiner}`, 20_000, () => cluster.start(joiner, [cluster.nodes.get('n1').address])), all),
+      await move(
+        `${tag}: ${joiner} joins`,
+        () => ctx.step(`${tag}: start ${joiner}`, 20_000, () => cluster.start(joiner, [cluster.nodes.get('n1').address])),
+        all,
+      ),
     );
     const leaving = cluster.nodes.get(joiner);
-    leaves.push(
-      await move(`${tag}: ${joiner} leaves (SIGTERM)`, () => leaving.signal('SIGTERM'), base, leaving),
-    );
+    leaves.push(await move(`${tag}: ${joiner} leaves (SIGTERM)`, () => leaving.signal('SIGTERM'), base, leaving));
   }
   const note = `ideal for this id set: ${ideal} of ${N} (${((ideal / N) * 100).toFixed(1)}%, the ids whose rendezvous owner is ${joiner}); 1/4 = 25%`;
-  ctx.metric('join: fraction of children moved', 'fraction', joins.map((j) => j.fraction), { target: ['<=', 1.1 / all.length], note });
-  ctx.metric('join: time until settled', 'ms', joins.map((j) => j.settledMs), { note: `from spawning ${joiner} (includes its ~0.3 s process start) until every child runs once on its owner` });
-  ctx.metric('join: most duplicates at once', 'children', joins.map((j) => j.maxDuplicates), { target: ['==', 0], note: 'real overlaps, replayed from the nodes\' own records' });
-  ctx.metric('join: most duplicates the observer saw at once', 'children', joins.map((j) => j.observerMaxDuplicates), { note: 'includes apparent duplicates: a start heard before the stop it followed' });
-  ctx.metric('join: fewest children running at once', 'children', joins.map((j) => j.minRunning), { note: `of ${N}, by the nodes' records; stop-first moves leave a child briefly stopped` });
-  ctx.metric('join: fewest children running the observer saw', 'children', joins.map((j) => j.observerMinRunning));
-  ctx.metric('join: children lost', 'children', joins.map((j) => j.lost), { target: ['==', 0] });
-  ctx.metric('leave: fraction of children moved', 'fraction', leaves.map((j) => j.fraction));
-  ctx.metric('leave: time until settled', 'ms', leaves.map((j) => j.settledMs), { note: `from SIGTERM to ${joiner} until every child runs once on the remaining nodes` });
-  ctx.metric('leave: most duplicates at once', 'children', leaves.map((j) => j.maxDuplicates), { target: ['==', 0] });
-  ctx.metric('leave: most duplicates the observer saw at once', 'children', leaves.map((j) => j.observerMaxDuplicates));
-  ctx.metric('leave: fewest children running at once', 'children', leaves.map((j) => j.minRunning));
-  ctx.metric('leave: fewest children running the observer saw', 'children', leaves.map((j) => j.observerMinRunning));
-  ctx.metric('leave: children lost', 'children', leaves.map((j) => j.lost), { target: ['==', 0] });
+  ctx.metric(
+    'join: fraction of children moved',
+    'fraction',
+    joins.map((j) => j.fraction),
+    { target: ['<=', 1.1 / all.length], note },
+  );
+  ctx.metric(
+    'join: time until settled',
+    'ms',
+    joins.map((j) => j.settledMs),
+    { note: `from spawning ${joiner} (includes its ~0.3 s process start) until every child runs once on its owner` },
+  );
+  ctx.metric(
+    'join: most duplicates at once',
+    'children',
+    joins.map((j) => j.maxDuplicates),
+    { target: ['==', 0], note: "real overlaps, replayed from the nodes' own records" },
+  );
+  ctx.metric(
+    'join: most duplicates the observer saw at once',
+    'children',
+    joins.map((j) => j.observerMaxDuplicates),
+    { note: 'includes apparent duplicates: a start heard before the stop it followed' },
+  );
+  ctx.metric(
+    'join: fewest children running at once',
+    'children',
+    joins.map((j) => j.minRunning),
+    { note: `of ${N}, by the nodes' records; stop-first moves leave a child briefly stopped` },
+  );
+  ctx.metric(
+    'join: fewest children running the observer saw',
+    'children',
+    joins.map((j) => j.observerMinRunning),
+  );
+  ctx.metric(
+    'join: children lost',
+    'children',
+    joins.map((j) => j.lost),
+    { target: ['==', 0] },
+  );
+  ctx.metric(
+    'leave: fraction of children moved',
+    'fraction',
+    leaves.map((j) => j.fraction),
+  );
+  ctx.metric(
+    'leave: time until settled',
+    'ms',
+    leaves.map((j) => j.settledMs),
+    { note: `from SIGTERM to ${joiner} until every child runs once on the remaining nodes` },
+  );
+  ctx.metric(
+    'leave: most duplicates at once',
+    'children',
+    leaves.map((j) => j.maxDuplicates),
+    { target: ['==', 0] },
+  );
+  ctx.metric(
+    'leave: most duplicates the observer saw at once',
+    'children',
+    leaves.map((j) => j.observerMaxDuplicates),
+  );
+  ctx.metric(
+    'leave: fewest children running at once',
+    'children',
+    leaves.map((j) => j.minRunning),
+  );
+  ctx.metric(
+    'leave: fewest children running the observer saw',
+    'children',
+    leaves.map((j) => j.observerMinRunning),
+  );
+  ctx.metric(
+    'leave: children lost',
+    'children',
+    leaves.map((j) => j.lost),
+    { target: ['==', 0] },
+  );
   ctx.detail('idealMoved', ideal);
   ctx.detail('joins', joins);
   ctx.detail('leaves', leaves);

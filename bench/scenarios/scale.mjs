@@ -41,8 +41,14 @@ export async function run(ctx) {
   await ctx.step(`start ${size.nodes} nodes`, 120_000, () => cluster.startAll(members));
   await ctx.step('start the observer; every node up and ready', 120_000, () => cluster.observe(120_000));
   const formedMs = performance.now() - t0;
-  ctx.metric(`time until ${size.nodes} nodes are up`, 'ms', formedMs, { note: 'from the first spawn until the observer sees every node up and ready (process start-up included)' });
-  ctx.metric('resident memory per node, no children', 'MiB', cluster.live().map((n) => rssBytes(n.pid) / 2 ** 20));
+  ctx.metric(`time until ${size.nodes} nodes are up`, 'ms', formedMs, {
+    note: 'from the first spawn until the observer sees every node up and ready (process start-up included)',
+  });
+  ctx.metric(
+    'resident memory per node, no children',
+    'MiB',
+    cluster.live().map((n) => rssBytes(n.pid) / 2 ** 20),
+  );
 
   const tracker = cluster.tracker;
   const results = [];
@@ -52,10 +58,22 @@ export async function run(ctx) {
     const t1 = performance.now();
     const drops0 = await cluster.memberLinkDrops();
     cluster.observerStall();
-    const replies = await ctx.step(`stage ${i + 1}: start ${add} more children over ${size.nodes} nodes (${total} in all)`, 300_000, () => cluster.startChildren(cluster.live(), add, { boundMs: 300_000 }));
+    const replies = await ctx.step(`stage ${i + 1}: start ${add} more children over ${size.nodes} nodes (${total} in all)`, 300_000, () =>
+      cluster.startChildren(cluster.live(), add, { boundMs: 300_000 }),
+    );
     const ackedMs = performance.now() - t1;
-    const settled = await ctx.step(`stage ${i + 1}: settle: ${total} children running once on ${size.nodes} nodes`, 160_000, () => cluster.waitSettled(members, 150_000, { maxLinkDrops: 8 * size.nodes }));
-    const stage = { children: total, added: add, ackedMs, settledMs: settled - t1, slowestNodeMs: Math.max(...replies.map((r) => r.elapsedMs)), linkDrops: (await cluster.memberLinkDrops()) - drops0, observerMaxStallMs: cluster.observerStall() };
+    const settled = await ctx.step(`stage ${i + 1}: settle: ${total} children running once on ${size.nodes} nodes`, 160_000, () =>
+      cluster.waitSettled(members, 150_000, { maxLinkDrops: 8 * size.nodes }),
+    );
+    const stage = {
+      children: total,
+      added: add,
+      ackedMs,
+      settledMs: settled - t1,
+      slowestNodeMs: Math.max(...replies.map((r) => r.elapsedMs)),
+      linkDrops: (await cluster.memberLinkDrops()) - drops0,
+      observerMaxStallMs: cluster.observerStall(),
+    };
     stage.rssMiB = cluster.live().map((n) => Math.round((rssBytes(n.pid) / 2 ** 20) * 10) / 10);
     results.push(stage);
     ctx.log(`  ${total} children: calls resolved in ${ackedMs.toFixed(0)} ms, settled in ${stage.settledMs.toFixed(0)} ms, ${stage.linkDrops} link drops`);
@@ -65,7 +83,13 @@ export async function run(ctx) {
     stage.failoverMs = await ctx.step(`stage ${i + 1}: SIGKILL ${victim.name} (${had} children), until all ${total} run again`, 120_000, async () => {
       const k = performance.now();
       victim.signal('SIGKILL');
-      return (await tracker.when(() => tracker.onNode(victim.name) === 0 && tracker.running === total && tracker.duplicates === 0, 120_000 * ctx.bounds, `every child running again after SIGKILL of ${victim.name}`)) - k;
+      return (
+        (await tracker.when(
+          () => tracker.onNode(victim.name) === 0 && tracker.running === total && tracker.duplicates === 0,
+          120_000 * ctx.bounds,
+          `every child running again after SIGKILL of ${victim.name}`,
+        )) - k
+      );
     });
     stage.failoverMoved = had;
     ctx.log(`  ${had} children of ${victim.name} running elsewhere ${stage.failoverMs.toFixed(0)} ms after SIGKILL`);
@@ -82,11 +106,20 @@ export async function run(ctx) {
     const label = `${total} children`;
     ctx.metric(`${label}: time until all startChild calls resolved`, 'ms', ackedMs, { note: `${Math.round(add / size.nodes)} concurrent calls on each node` });
     ctx.metric(`${label}: time until all run once on their owners`, 'ms', stage.settledMs);
-    ctx.metric(`${label}: member link drops while starting`, 'events', stage.linkDrops, { note: 'member-down events the nodes saw (a drop is usually seen from both ends): links dropped by heartbeat timeout while nodes were busy' });
-    ctx.metric(`${label}: longest stall of the observer`, 'ms', stage.observerMaxStallMs, { note: 'the runner process, where the observer lives; beyond 3,000 ms its own links drop and its view lags' });
+    ctx.metric(`${label}: member link drops while starting`, 'events', stage.linkDrops, {
+      note: 'member-down events the nodes saw (a drop is usually seen from both ends): links dropped by heartbeat timeout while nodes were busy',
+    });
+    ctx.metric(`${label}: longest stall of the observer`, 'ms', stage.observerMaxStallMs, {
+      note: 'the runner process, where the observer lives; beyond 3,000 ms its own links drop and its view lags',
+    });
     ctx.metric(`${label}: resident memory per node`, 'MiB', stage.rssMiB, { note: 'VmRSS (median, min, max over the nodes)' });
-    ctx.metric(`${label}: failover after SIGKILL`, 'ms', stage.failoverMs, { note: `${had} children of ${victim.name} running on the ${size.nodes - 1} survivors` });
+    ctx.metric(`${label}: failover after SIGKILL`, 'ms', stage.failoverMs, {
+      note: `${had} children of ${victim.name} running on the ${size.nodes - 1} survivors`,
+    });
     const last = i === stages.length - 1 && total >= 20_000 && size.nodes >= 20;
-    ctx.metric(`${label}: ${victim.name} restarted, until all run once on their owners again`, 'ms', stage.rejoinMs, { ...(last ? { target: ['<=', 5000] } : {}), note: 'from the spawn of the new process: it links to every member, receives every register, and its share of children moves back to it' });
+    ctx.metric(`${label}: ${victim.name} restarted, until all run once on their owners again`, 'ms', stage.rejoinMs, {
+      ...(last ? { target: ['<=', 5000] } : {}),
+      note: 'from the spawn of the new process: it links to every member, receives every register, and its share of children moves back to it',
+    });
   }
 }

@@ -56,13 +56,16 @@ class Sim {
   }
 
   async start(name, seeds) {
-    const node = await PogoNode.start(createNodeConfig({ name, secret: SECRET, seeds: seeds.map(address), maxMovesPerSecond: 1_000_000, requestTimeoutMs: 3_600_000 }), {
-      clock: this.clock,
-      random: this.random,
-      log: silentLogger,
-      transport: this.network.transport(address(name)),
-      workers: this.workers,
-    });
+    const node = await PogoNode.start(
+      createNodeConfig({ name, secret: SECRET, seeds: seeds.map(address), maxMovesPerSecond: 1_000_000, requestTimeoutMs: 3_600_000 }),
+      {
+        clock: this.clock,
+        random: this.random,
+        log: silentLogger,
+        transport: this.network.transport(address(name)),
+        workers: this.workers,
+      },
+    );
     const metrics = node.supervisor.onReconcile;
     node.supervisor.onReconcile = (seconds) => {
       metrics?.(seconds);
@@ -92,7 +95,8 @@ class Sim {
     await flush();
     while (!predicate()) {
       if (this.clock.now() - start >= maxMs) throw new Error(`${what} did not hold within ${maxMs} ms of simulated time`);
-      if (performance.now() - wall >= wallMs) throw new Error(`${what} did not hold within ${Math.round(wallMs / 1000)} s of real time (${this.clock.now() - start} ms simulated)`);
+      if (performance.now() - wall >= wallMs)
+        throw new Error(`${what} did not hold within ${Math.round(wallMs / 1000)} s of real time (${this.clock.now() - start} ms simulated)`);
       // 1 ms resolution for the first 100 ms, then `stepMs` (each check reads every node's view).
       await this.run(this.clock.now() - start < 100 ? 1 : stepMs);
     }
@@ -110,7 +114,10 @@ class Sim {
    */
   settled(count) {
     const nodes = this.running();
-    const names = nodes.map((n) => n.name).sort().join(',');
+    const names = nodes
+      .map((n) => n.name)
+      .sort()
+      .join(',');
     return nodes.every((n) => {
       if (!n.supervisor.isReady || n.upMembers().sort().join(',') !== names) return false;
       if (!n.members().every((m) => m.role !== 'member' || m.status !== 'up' || m.ready)) return false;
@@ -129,7 +136,15 @@ class Sim {
     // Let the change take effect before checking (a stopping node is still running).
     await this.run(1);
     const simMs = await this.until(() => this.settled(count), what);
-    return { messages: this.messages, frames: this.frames, simMs, wallMs: performance.now() - wall, reconcilePasses: this.passes.count, reconcileTotalMs: this.passes.total * 1000, longestReconcileMs: this.passes.max * 1000 };
+    return {
+      messages: this.messages,
+      frames: this.frames,
+      simMs,
+      wallMs: performance.now() - wall,
+      reconcilePasses: this.passes.count,
+      reconcileTotalMs: this.passes.total * 1000,
+      longestReconcileMs: this.passes.max * 1000,
+    };
   }
 
   stopAll() {
@@ -174,41 +189,67 @@ export async function run(ctx) {
       `${C} children running once`,
     ),
   );
-  ctx.log(`  start: ${started.messages} messages (${(started.messages / C).toFixed(0)} per child), ${started.simMs} ms simulated, ${(started.wallMs / 1000).toFixed(1)} s real`);
+  ctx.log(
+    `  start: ${started.messages} messages (${(started.messages / C).toFixed(0)} per child), ${started.simMs} ms simulated, ${(started.wallMs / 1000).toFixed(1)} s real`,
+  );
 
   const loss = await ctx.step('node loss: crash s2', 300_000, () =>
-    sim.measure(C, () => {
-      sim.network.crash(address('s2'));
-      sim.nodes.get('s2').kill();
-    }, `every child running again after the crash of s2`),
+    sim.measure(
+      C,
+      () => {
+        sim.network.crash(address('s2'));
+        sim.nodes.get('s2').kill();
+      },
+      `every child running again after the crash of s2`,
+    ),
   );
-  const join = await ctx.step(`node join: s${N + 1} joins`, 300_000, () => sim.measure(C, () => sim.start(`s${N + 1}`, ['s1']), `s${N + 1} joined and children rebalanced`));
+  const join = await ctx.step(`node join: s${N + 1} joins`, 300_000, () =>
+    sim.measure(C, () => sim.start(`s${N + 1}`, ['s1']), `s${N + 1} joined and children rebalanced`),
+  );
   const leave = await ctx.step('graceful leave: s3 leaves', 300_000, () =>
-    sim.measure(C, () => {
-      sim.leaving = sim.nodes.get('s3').stop('leaving', 2000);
-    }, 'children of s3 running elsewhere'),
+    sim.measure(
+      C,
+      () => {
+        sim.leaving = sim.nodes.get('s3').stop('leaving', 2000);
+      },
+      'children of s3 running elsewhere',
+    ),
   );
   await ctx.step('s3 has stopped', 60_000, () => sim.until(() => !sim.nodes.get('s3').running, 's3 stopped'));
 
   const perChild = started.messages / C;
-  ctx.metric(`messages per child started (${N} nodes)`, 'messages', perChild, { note: `${started.messages} messages for ${C} children; about children × members² (${N}² = ${N * N})` });
-  ctx.metric(`transport frames per child started (${N} nodes)`, 'frames', started.frames / C, { note: 'the same messages as frames on the wire: links batch what one turn sends to a peer' });
+  ctx.metric(`messages per child started (${N} nodes)`, 'messages', perChild, {
+    note: `${started.messages} messages for ${C} children; about children × members² (${N}² = ${N * N})`,
+  });
+  ctx.metric(`transport frames per child started (${N} nodes)`, 'frames', started.frames / C, {
+    note: 'the same messages as frames on the wire: links batch what one turn sends to a peer',
+  });
   ctx.metric(`time to start ${C} children, simulated`, 'ms', started.simMs, { note: 'simulated time counts network latency only, not processing' });
   ctx.metric(`time to start ${C} children, real`, 'ms', started.wallMs, { note: 'the wall time this process needed to simulate it' });
-  for (const [label, r] of [['node loss (crash)', loss], ['node join', join], ['graceful leave', leave]]) {
+  for (const [label, r] of [
+    ['node loss (crash)', loss],
+    ['node join', join],
+    ['graceful leave', leave],
+  ]) {
     ctx.metric(`${label}: messages sent`, 'messages', r.messages, { note: `${r.frames} transport frames` });
-    ctx.metric(`${label}: reconcile time, simulated`, 'ms', r.simMs, { note: 'from the change until every node sees every child running once on its owner; latency only (1–2 ms per hop), processing is free in simulated time' });
-    ctx.metric(`${label}: longest reconcile pass of a node`, 'ms', r.longestReconcileMs, { note: `real CPU time of one pass; ${r.reconcilePasses} passes, ${r.reconcileTotalMs.toFixed(0)} ms in all` });
+    ctx.metric(`${label}: reconcile time, simulated`, 'ms', r.simMs, {
+      note: 'from the change until every node sees every child running once on its owner; latency only (1–2 ms per hop), processing is free in simulated time',
+    });
+    ctx.metric(`${label}: longest reconcile pass of a node`, 'ms', r.longestReconcileMs, {
+      note: `real CPU time of one pass; ${r.reconcilePasses} passes, ${r.reconcileTotalMs.toFixed(0)} ms in all`,
+    });
     ctx.metric(`${label}: real time to simulate`, 'ms', r.wallMs);
   }
   const extrapolated = Math.round(perChild * (50 / N) ** 2 * 50_000);
   ctx.detail('extrapolation', {
     requested: { nodes: 50, children: 50_000 },
     messagesToStart: extrapolated,
-    realSecondsToStart: Math.round((started.wallMs / started.messages) * extrapolated / 1000),
-    note: `messages per child scale with members²; at ${(started.wallMs / started.messages * 1000).toFixed(1)} µs of real time per simulated message, starting 50,000 children on 50 nodes would take this long to simulate`,
+    realSecondsToStart: Math.round(((started.wallMs / started.messages) * extrapolated) / 1000),
+    note: `messages per child scale with members²; at ${((started.wallMs / started.messages) * 1000).toFixed(1)} µs of real time per simulated message, starting 50,000 children on 50 nodes would take this long to simulate`,
   });
   ctx.detail('formation', formed);
   ctx.detail('changes', { start: started, loss, join, leave });
-  ctx.log(`  50 nodes × 50,000 children would need ≈ ${extrapolated.toLocaleString('en-US')} messages to start (≈ ${Math.round((started.wallMs / started.messages) * extrapolated / 1000)} s to simulate here)`);
+  ctx.log(
+    `  50 nodes × 50,000 children would need ≈ ${extrapolated.toLocaleString('en-US')} messages to start (≈ ${Math.round(((started.wallMs / started.messages) * extrapolated) / 1000)} s to simulate here)`,
+  );
 }

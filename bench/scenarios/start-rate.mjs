@@ -49,36 +49,95 @@ export async function run(ctx) {
         const replies = await cluster.startChildren(mode === 'one' ? cluster.nodes.get('n1') : cluster.live(), N, { boundMs: 170_000 });
         return { wallMs: performance.now() - t0, replies };
       });
-      if (profileDir) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/start-${mode}-${n.name}.cpuprofile` }, 30_000)));
+      if (profileDir)
+        await Promise.all(
+          cluster.live().map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/start-${mode}-${n.name}.cpuprofile` }, 30_000)),
+        );
       const settledMs = (await ctx.step(`${label}: observer sees ${N} running once`, 120_000, () => cluster.waitSettled(members, 120_000))) - t0;
       const observerCpu = process.cpuUsage(cpu0.observer);
       const cpuPerChildUs = Object.fromEntries(cpu0.nodes.map(([name, s0]) => [name, ((cpuSeconds(cluster.nodes.get(name).pid) - s0) * 1e6) / N]));
       cpuPerChildUs.observer = (observerCpu.user + observerCpu.system) / N;
       if (own) await own.stop(`${profileDir}/start-${mode}-observer.cpuprofile`);
-      ctx.log(`  ${label}: CPU µs per child ${Object.entries(cpuPerChildUs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; load average ${load.join(' / ')}`);
+      ctx.log(
+        `  ${label}: CPU µs per child ${Object.entries(cpuPerChildUs)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')}; load average ${load.join(' / ')}`,
+      );
       const stalls = await ctx.step(`${label}: read event-loop stalls`, 30_000, () => cluster.stalls());
       const linkDrops = (await cluster.memberLinkDrops()) - drops0;
       // From one node, the node's own clock times the calls; spread, the runner's (it includes the control round trip, < 1 ms).
       const ms = mode === 'one' ? replies.replies[0].elapsedMs : replies.wallMs;
-      results[mode].push({ ms, rate: (N / ms) * 1000, settledMs, maxStallMs: Math.max(...stalls), observerMaxStallMs: cluster.observerStall(), linkDrops, perNode: replies.replies.map((x) => Math.round(x.elapsedMs)), cpuPerChildUs, loadAverage: load });
+      results[mode].push({
+        ms,
+        rate: (N / ms) * 1000,
+        settledMs,
+        maxStallMs: Math.max(...stalls),
+        observerMaxStallMs: cluster.observerStall(),
+        linkDrops,
+        perNode: replies.replies.map((x) => Math.round(x.elapsedMs)),
+        cpuPerChildUs,
+        loadAverage: load,
+      });
       await cluster.close();
     }
   }
-  ctx.metric('start rate, calls from one node', 'children/s', results.one.map((x) => x.rate), { target: ['>=', 10_000], note: `${N} concurrent startChild calls on n1; time until the last one resolved` });
-  ctx.metric('time for all calls from one node', 'ms', results.one.map((x) => x.ms));
-  ctx.metric(`start rate, calls spread over ${size.nodes} nodes`, 'children/s', results.spread.map((x) => x.rate), { note: `${Math.round(N / size.nodes)} concurrent calls on each node` });
-  ctx.metric('time for all calls spread over the nodes', 'ms', results.spread.map((x) => x.ms));
+  ctx.metric(
+    'start rate, calls from one node',
+    'children/s',
+    results.one.map((x) => x.rate),
+    { target: ['>=', 10_000], note: `${N} concurrent startChild calls on n1; time until the last one resolved` },
+  );
+  ctx.metric(
+    'time for all calls from one node',
+    'ms',
+    results.one.map((x) => x.ms),
+  );
+  ctx.metric(
+    `start rate, calls spread over ${size.nodes} nodes`,
+    'children/s',
+    results.spread.map((x) => x.rate),
+    { note: `${Math.round(N / size.nodes)} concurrent calls on each node` },
+  );
+  ctx.metric(
+    'time for all calls spread over the nodes',
+    'ms',
+    results.spread.map((x) => x.ms),
+  );
   for (const mode of ['one', 'spread']) {
     const which = mode === 'one' ? 'from one node' : 'spread';
-    ctx.metric(`until the observer sees all running once, ${which}`, 'ms', results[mode].map((x) => x.settledMs));
-    ctx.metric(`longest event-loop stall of a node, ${which}`, 'ms', results[mode].map((x) => x.maxStallMs), { note: 'a stall longer than the heartbeat timeout (3,000 ms) makes peers drop the node\'s links' });
-    ctx.metric(`member links dropped, ${which}`, 'events', results[mode].map((x) => x.linkDrops), { note: 'member-down events the nodes saw (a drop is usually seen from both ends)' });
-    ctx.metric(`longest stall of the observer, ${which}`, 'ms', results[mode].map((x) => x.observerMaxStallMs), { note: 'the runner process, where the observer lives' });
+    ctx.metric(
+      `until the observer sees all running once, ${which}`,
+      'ms',
+      results[mode].map((x) => x.settledMs),
+    );
+    ctx.metric(
+      `longest event-loop stall of a node, ${which}`,
+      'ms',
+      results[mode].map((x) => x.maxStallMs),
+      { note: "a stall longer than the heartbeat timeout (3,000 ms) makes peers drop the node's links" },
+    );
+    ctx.metric(
+      `member links dropped, ${which}`,
+      'events',
+      results[mode].map((x) => x.linkDrops),
+      { note: 'member-down events the nodes saw (a drop is usually seen from both ends)' },
+    );
+    ctx.metric(
+      `longest stall of the observer, ${which}`,
+      'ms',
+      results[mode].map((x) => x.observerMaxStallMs),
+      { note: 'the runner process, where the observer lives' },
+    );
   }
   for (const mode of ['one', 'spread']) {
     const which = mode === 'one' ? 'from one node' : 'spread';
     for (const who of [...members, 'observer']) {
-      ctx.metric(`CPU per child, ${who}, ${which}`, 'µs', results[mode].map((x) => x.cpuPerChildUs[who]), { note: 'user + system from the first call until the observer sees all running once, / children' });
+      ctx.metric(
+        `CPU per child, ${who}, ${which}`,
+        'µs',
+        results[mode].map((x) => x.cpuPerChildUs[who]),
+        { note: 'user + system from the first call until the observer sees all running once, / children' },
+      );
     }
   }
   ctx.detail('runs', results);

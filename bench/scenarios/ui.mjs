@@ -39,7 +39,8 @@ import { sleep } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
 export const title = 'Desktop UI: patch to paint and frame times';
-export const description = 'The board in Chromium against a real cluster: time from a change the observer sees to its paint, and frame times while dragging a card.';
+export const description =
+  'The board in Chromium against a real cluster: time from a change the observer sees to its paint, and frame times while dragging a card.';
 
 const RENDERER = fileURLToPath(new URL('../../out/renderer/', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -113,7 +114,10 @@ export async function run(ctx) {
     return;
   }
   const { chromium } = await import('playwright-core');
-  const size = ctx.sizes({ nodes: 3, children: 300, probes: 3, dragSteps: 40, quietSeconds: 3 }, { nodes: 20, children: 20_000, probes: 10, dragSteps: 120, quietSeconds: 10 });
+  const size = ctx.sizes(
+    { nodes: 3, children: 300, probes: 3, dragSteps: 40, quietSeconds: 3 },
+    { nodes: 20, children: 20_000, probes: 10, dragSteps: 120, quietSeconds: 10 },
+  );
   ctx.params({ ...size, viewport: '1600x900', patchIntervalMs: 100 });
   const N = size.children;
   const members = names(size.nodes);
@@ -139,7 +143,20 @@ export async function run(ctx) {
   ctx.onCleanup(() => cluster.observer.off('member-down', onDown));
 
   const browser = await ctx.step('launch Chromium', 30_000, () =>
-    chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] }),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
+    }),
   );
   ctx.onCleanup(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
@@ -147,8 +164,14 @@ export async function run(ctx) {
   const firstBoard = await ctx.step('open the board', 60_000, async () => {
     const t0 = performance.now();
     await page.goto(`${gateway.url}/?token=${gateway.token}`);
-    await page.getByTestId('board-counts').filter({ hasText: `${N} children` }).waitFor({ timeout: 60_000 });
-    await page.getByTestId('node-column').nth(size.nodes - 1).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('board-counts')
+      .filter({ hasText: `${N} children` })
+      .waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('node-column')
+      .nth(size.nodes - 1)
+      .waitFor({ timeout: 60_000 });
     return performance.now() - t0;
   });
   ctx.log(`  board with ${size.nodes} columns and ${N} children after ${firstBoard.toFixed(0)} ms`);
@@ -202,7 +225,10 @@ export async function run(ctx) {
     await new Promise((r) => setTimeout(r, 250));
   }
   if (profilers) await profilers.stop(profileDir, 'ui-probes');
-  ctx.metric('patch to paint', 'ms', toPaint, { target: ['<=', 150], note: "from the observer's live state first holding a new child's instance to the animation frame that shows its card (includes the gateway batching patches every 100 ms)" });
+  ctx.metric('patch to paint', 'ms', toPaint, {
+    target: ['<=', 150],
+    note: "from the observer's live state first holding a new child's instance to the animation frame that shows its card (includes the gateway batching patches every 100 ms)",
+  });
   ctx.metric('command to paint', 'ms', fromCommand, { note: 'from startChild on a member to the frame that shows the card' });
   ctx.metric('time to first board', 'ms', [firstBoard], { note: `navigation until all ${size.nodes} columns and ${N} children are on the board` });
 
@@ -226,10 +252,15 @@ export async function run(ctx) {
     if (await page.getByRole('dialog').count()) await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
     return out;
   });
-  ctx.metric('frame time while dragging (median)', 'ms', [quantile(frames, 0.5)], { note: `${frames.length} animation frames during a drag across ${size.nodes} columns` });
+  ctx.metric('frame time while dragging (median)', 'ms', [quantile(frames, 0.5)], {
+    note: `${frames.length} animation frames during a drag across ${size.nodes} columns`,
+  });
   ctx.metric('frame time while dragging (p95)', 'ms', [quantile(frames, 0.95)]);
   ctx.metric('frame time while dragging (max)', 'ms', [Math.max(...frames)]);
-  ctx.detail('frames', frames.map((f) => Math.round(f * 10) / 10));
+  ctx.detail(
+    'frames',
+    frames.map((f) => Math.round(f * 10) / 10),
+  );
 
   // ---- the gateway's CPU while nothing happens
   const cpuShare = async (fn) => {
@@ -239,8 +270,12 @@ export async function run(ctx) {
     const c = process.cpuUsage(c0);
     return { out, percent: ((c.user + c.system) / 1000 / (performance.now() - t0)) * 100 };
   };
-  const quiet = await ctx.step(`quiet window (${size.quietSeconds} s)`, size.quietSeconds * 1000 + 10_000, () => cpuShare(() => sleep(size.quietSeconds * 1000)));
-  ctx.metric('gateway CPU while the cluster is idle', '% of a core', [quiet.percent], { note: `the runner process (observer node + gateway + the bench's own control of ${size.nodes} nodes) over ${size.quietSeconds} s, a page connected` });
+  const quiet = await ctx.step(`quiet window (${size.quietSeconds} s)`, size.quietSeconds * 1000 + 10_000, () =>
+    cpuShare(() => sleep(size.quietSeconds * 1000)),
+  );
+  ctx.metric('gateway CPU while the cluster is idle', '% of a core', [quiet.percent], {
+    note: `the runner process (observer node + gateway + the bench's own control of ${size.nodes} nodes) over ${size.quietSeconds} s, a page connected`,
+  });
 
   // ---- a node's children move: SIGKILL one member, record frames until all run once again
   const victim = cluster.nodes.get(members[1 + Math.floor(members.length / 2)]);
@@ -252,18 +287,30 @@ export async function run(ctx) {
       killed.add(victim.name);
       victim.signal('SIGKILL');
       const t = cluster.tracker;
-      const done = (await t.when(() => t.onNode(victim.name) === 0 && t.running === N + size.probes && t.duplicates === 0, 170_000 * ctx.bounds, `every child running again after SIGKILL of ${victim.name}`)) - k;
+      const done =
+        (await t.when(
+          () => t.onNode(victim.name) === 0 && t.running === N + size.probes && t.duplicates === 0,
+          170_000 * ctx.bounds,
+          `every child running again after SIGKILL of ${victim.name}`,
+        )) - k;
       // The board has caught up when the dead node's column is empty (its header shows 0).
       const out = await recordedFrames(page);
       return { done, frames: out };
     }),
   );
   const moveFrames = failover.out.frames;
-  ctx.metric(`frame time while ${had} children move (median)`, 'ms', [quantile(moveFrames, 0.5)], { note: `${moveFrames.length} animation frames from the SIGKILL of ${victim.name} until the observer sees every child running once (${failover.out.done.toFixed(0)} ms)` });
+  ctx.metric(`frame time while ${had} children move (median)`, 'ms', [quantile(moveFrames, 0.5)], {
+    note: `${moveFrames.length} animation frames from the SIGKILL of ${victim.name} until the observer sees every child running once (${failover.out.done.toFixed(0)} ms)`,
+  });
   ctx.metric(`frame time while ${had} children move (p95)`, 'ms', [quantile(moveFrames, 0.95)]);
   ctx.metric(`frame time while ${had} children move (max)`, 'ms', [Math.max(...moveFrames)]);
-  ctx.metric('gateway CPU during a failover', '% of a core', [failover.percent], { note: `the runner process from the SIGKILL until every child runs once again (${failover.out.done.toFixed(0)} ms)` });
-  ctx.detail('moveFrames', moveFrames.map((f) => Math.round(f * 10) / 10));
+  ctx.metric('gateway CPU during a failover', '% of a core', [failover.percent], {
+    note: `the runner process from the SIGKILL until every child runs once again (${failover.out.done.toFixed(0)} ms)`,
+  });
+  ctx.detail(
+    'moveFrames',
+    moveFrames.map((f) => Math.round(f * 10) / 10),
+  );
 
   // ---- false member-downs, from the gateway's own published history (a fresh session's snapshot)
   const published = await ctx.step('read the node-downs on the timeline', 10_000, async () => {
@@ -280,6 +327,11 @@ export async function run(ctx) {
     }
   });
   const falseDowns = published.filter((n) => !killed.has(n));
-  ctx.metric('false member-downs on the timeline', 'events', [falseDowns.length], { target: ['==', 0], note: `node-down events the gateway published for members never killed (${killed.size} killed: ${[...killed].join(', ')}; ${published.length} published in all)` });
-  ctx.metric('member links the observer lost', 'events', [downs.observerLost], { note: 'member-down seen by the observer node itself (its own links) for members never killed, published or not' });
+  ctx.metric('false member-downs on the timeline', 'events', [falseDowns.length], {
+    target: ['==', 0],
+    note: `node-down events the gateway published for members never killed (${killed.size} killed: ${[...killed].join(', ')}; ${published.length} published in all)`,
+  });
+  ctx.metric('member links the observer lost', 'events', [downs.observerLost], {
+    note: 'member-down seen by the observer node itself (its own links) for members never killed, published or not',
+  });
 }

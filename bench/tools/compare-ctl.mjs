@@ -35,7 +35,9 @@ for (let i = 0; i < argv.length; i++) {
 if (!opts.before || !opts.after || opts.seed.length === 0 || !opts.secretFile || !(opts.calls >= 1)) usage('give --before, --after, --seed and --secret-file');
 
 function usage(message) {
-  process.stderr.write(`compare-ctl: ${message}\nusage: node bench/tools/compare-ctl.mjs --before <bin> --after <bin> --seed host:port --secret-file file [--calls n] [--without-extra-ca] [-- ctl ls]\n`);
+  process.stderr.write(
+    `compare-ctl: ${message}\nusage: node bench/tools/compare-ctl.mjs --before <bin> --after <bin> --seed host:port --secret-file file [--calls n] [--without-extra-ca] [-- ctl ls]\n`,
+  );
   process.exit(2);
 }
 
@@ -81,6 +83,12 @@ for (let i = 0; i < opts.calls; i++) {
 for (const which of ['before', 'after']) {
   const rs = runs[which];
   const cpu = rs.map((r) => r.cpuMs).filter((x) => x !== undefined);
-  process.stdout.write(`${which.padEnd(6)} ${opts.command.join(' ')}: wall median ${median(rs.map((r) => r.ms)).toFixed(0)} ms (min ${Math.min(...rs.map((r) => r.ms)).toFixed(0)})` + (cpu.length > 0 ? `, CPU median ${median(cpu).toFixed(0)} ms (min ${Math.min(...cpu).toFixed(0)})` : '') + `, ${rs.length} calls\n`);
+  process.stdout.write(
+    `${which.padEnd(6)} ${opts.command.join(' ')}: wall median ${median(rs.map((r) => r.ms)).toFixed(0)} ms (min ${Math.min(...rs.map((r) => r.ms)).toFixed(0)})` +
+      (cpu.length > 0 ? `, CPU median ${median(cpu).toFixed(0)} ms (min ${Math.min(...cpu).toFixed(0)})` : '') +
+      `, ${rs.length} calls\n`,
+  );
 }
-process.stdout.write(`load average (1 min) during the run: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}${opts.noCa ? '; without NODE_EXTRA_CA_CERTS' : ''}\n`);
+process.stdout.write(
+  `load average (1 min) during the run: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}${opts.noCa ? '; without NODE_EXTRA_CA_CERTS' : ''}\n`,
+);

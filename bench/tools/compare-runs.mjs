@@ -45,7 +45,10 @@ function figures(path) {
       if (line.trim() !== '') inTable = false;
       continue;
     }
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length < 5 || /^-+$/.test(cells[0])) continue;
     const [figure, median, , , unit] = cells;
     out.get(scenario).set(figure, { median, value: Number(median.replace(/,/g, '')), unit });

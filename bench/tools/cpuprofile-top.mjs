@@ -61,8 +61,11 @@ for (const [id, us] of selfUs) {
 }
 const show = (title, map) => {
   process.stdout.write(`${title}\n`);
-  for (const [l, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count)) process.stdout.write(`  ${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${l}\n`);
+  for (const [l, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count))
+    process.stdout.write(`  ${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${l}\n`);
 };
-process.stdout.write(`${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled${lastSeconds === undefined ? '' : ` in ${lastSeconds} s ending ${skipSeconds} s before the end`}\n`);
+process.stdout.write(
+  `${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled${lastSeconds === undefined ? '' : ` in ${lastSeconds} s ending ${skipSeconds} s before the end`}\n`,
+);
 show('by self time:', self);
 show('by inclusive time:', inclusive);

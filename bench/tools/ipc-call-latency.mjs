@@ -17,7 +17,9 @@ import { CryptoRandom, LocalSupervisor, ProcessGroups, SystemClock, WorkerRegist
 import { silentLogger } from '../../core/dist/testing.js';
 import { resolveExecutable } from '../../core/dist/supervisor/os-child.js';
 
-const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000' }, burst: { type: 'string', default: '20000' }, inflight: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: { calls: { type: 'string', default: '2000' }, burst: { type: 'string', default: '20000' }, inflight: { type: 'string', default: '100' } },
+});
 const CALLS = Number(values.calls);
 const BURST = Number(values.burst);
 const INFLIGHT = Number(values.inflight);

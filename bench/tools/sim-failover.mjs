@@ -37,7 +37,10 @@ const nodes = new Map();
 
 /** @param {string} name @param {string[]} seeds @param {'member' | 'observer'} [role] */
 async function start(name, seeds, role = 'member') {
-  const node = await PogoNode.start(createNodeConfig({ name, secret: SECRET, seeds: seeds.map(address), role, maxMovesPerSecond: 1_000_000, requestTimeoutMs: 3_600_000 }), { clock, random, log: silentLogger, transport: network.transport(address(name)), workers });
+  const node = await PogoNode.start(
+    createNodeConfig({ name, secret: SECRET, seeds: seeds.map(address), role, maxMovesPerSecond: 1_000_000, requestTimeoutMs: 3_600_000 }),
+    { clock, random, log: silentLogger, transport: network.transport(address(name)), workers },
+  );
   nodes.set(name, node);
   return node;
 }
@@ -58,8 +61,19 @@ async function until(predicate, what, maxMs = 60_000) {
 const members = ['s1', 's2', 's3'];
 const live = () => members.filter((n) => nodes.get(n)?.running);
 const localRunning = () => live().reduce((s, n) => s + nodes.get(n).local.countChildren().active, 0);
-const meshed = () => live().every((n) => nodes.get(n).upMembers().filter((m) => members.includes(m)).length === live().length && nodes.get(n).supervisor.isReady);
-const seesAll = () => [...live(), 'obs'].every((n) => { const c = nodes.get(n).supervisor.countChildren(); return c.running === C && c.specs === C; });
+const meshed = () =>
+  live().every(
+    (n) =>
+      nodes
+        .get(n)
+        .upMembers()
+        .filter((m) => members.includes(m)).length === live().length && nodes.get(n).supervisor.isReady,
+  );
+const seesAll = () =>
+  [...live(), 'obs'].every((n) => {
+    const c = nodes.get(n).supervisor.countChildren();
+    return c.running === C && c.specs === C;
+  });
 // Cheap (the check runs every simulated millisecond and counts in the CPU figure): every node holds a
 // `run:` entry of a live node for every child, and none of a dead one.
 const seesAllRuns = () => {
@@ -88,7 +102,10 @@ for (let i = 0; i < C; i++) s1.supervisor.startChild({ id: `c${i}`, start: { wor
 await until(() => localRunning() === C && seesAll(), 'all running');
 await run(2000);
 
-const reconciles = (n) => { const st = nodes.get(n).supervisor['reconciler'].stats; return [st.reconciles, st.urgent ?? 0, st.dirty ?? 0, st.swept ?? 0]; };
+const reconciles = (n) => {
+  const st = nodes.get(n).supervisor['reconciler'].stats;
+  return [st.reconciles, st.urgent ?? 0, st.dirty ?? 0, st.swept ?? 0];
+};
 const results = [];
 const profileFile = process.env.SIM_PROFILE;
 const session = profileFile ? new Session() : undefined;
@@ -112,12 +129,31 @@ for (let r = 0; r < repeats; r++) {
   const simMs = await until(() => localRunning() === C, 'orphans started');
   const cpuStarted = process.cpuUsage(cpu0);
   // ...and every node has reconciled what it heard (no dirty id, no sweep left): the whole failover's work.
-  const idle = () => [...live(), 'obs'].every((n) => { const r = nodes.get(n).supervisor['reconciler']; return r.dirty.size === 0 && r.urgent.size === 0 && r.sweep.length === 0; });
+  const idle = () =>
+    [...live(), 'obs'].every((n) => {
+      const r = nodes.get(n).supervisor['reconciler'];
+      return r.dirty.size === 0 && r.urgent.size === 0 && r.sweep.length === 0;
+    });
   await until(() => seesAllRuns() && idle(), 'everyone sees all');
   const cpu = process.cpuUsage(cpu0);
   if (session) samples.push((await session.post('Profiler.stop')).profile);
   const ms = (u) => (u.user + u.system) / 1000;
-  const line = { victim, had, simMs, cpuUntilStartedMs: ms(cpuStarted), cpuUntilSeenMs: ms(cpu), reconciles: Object.fromEntries(survivors.map((n) => [n, reconciles(n).map((v, i) => v - rec0.get(n)[i]).join('/')])), frames: Object.fromEntries(frames) };
+  const line = {
+    victim,
+    had,
+    simMs,
+    cpuUntilStartedMs: ms(cpuStarted),
+    cpuUntilSeenMs: ms(cpu),
+    reconciles: Object.fromEntries(
+      survivors.map((n) => [
+        n,
+        reconciles(n)
+          .map((v, i) => v - rec0.get(n)[i])
+          .join('/'),
+      ]),
+    ),
+    frames: Object.fromEntries(frames),
+  };
   results.push(line);
   console.log(JSON.stringify(line));
   nodes.delete(victim);
@@ -131,6 +167,8 @@ if (session) {
   for (const [i, p] of samples.entries()) writeFileSync(profileFile.replace(/\.cpuprofile$/, `-${i + 1}.cpuprofile`), JSON.stringify(p));
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`median CPU until the orphans run ${med(results.map((x) => x.cpuUntilStartedMs)).toFixed(0)} ms, until every node sees it ${med(results.map((x) => x.cpuUntilSeenMs)).toFixed(0)} ms (${C} children, ${repeats} crashes)`);
+console.log(
+  `median CPU until the orphans run ${med(results.map((x) => x.cpuUntilStartedMs)).toFixed(0)} ms, until every node sees it ${med(results.map((x) => x.cpuUntilSeenMs)).toFixed(0)} ms (${C} children, ${repeats} crashes)`,
+);
 for (const n of nodes.values()) if (n.running) n.kill();
 process.exit(0);

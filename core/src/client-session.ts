@@ -66,7 +66,10 @@ export interface ClientSessionOptions {
 
 /** The host part a client announces (it takes no connections: port 0). */
 function clientAddress(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 200);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 200);
   return `${host || 'client'}:0`;
 }
 
@@ -80,7 +83,15 @@ export class ClientSession {
 
   private constructor(private readonly o: ClientSessionOptions) {
     this.links = new LinkLayer({
-      identity: { cluster: o.cluster, name: o.name, incarnation: o.random.hex(8), startedAt: o.clock.now(), address: clientAddress(), role: 'observer', client: true },
+      identity: {
+        cluster: o.cluster,
+        name: o.name,
+        incarnation: o.random.hex(8),
+        startedAt: o.clock.now(),
+        address: clientAddress(),
+        role: 'observer',
+        client: true,
+      },
       config: { secret: o.secret, timing: o.timing, maxPendingHandshakes: 1 },
       transport: o.transport,
       clock: o.clock,
@@ -138,11 +149,16 @@ export class ClientSession {
       const { code, message } = outcome.failure;
       attempts.push({ address, code, message });
       const peer = outcome.failure.peerName;
-      if (DEFINITE.has(code)) throw new SessionError(code as SessionErrorCode, `cannot link to ${peer ? `${peer} at ${address}` : address}: ${message}`, attempts);
+      if (DEFINITE.has(code))
+        throw new SessionError(code as SessionErrorCode, `cannot link to ${peer ? `${peer} at ${address}` : address}: ${message}`, attempts);
     }
     const tried = attempts.map((a) => `${a.address}: ${a.message}`).join('; ');
     const untried = this.o.seeds.length - attempts.length;
-    throw new SessionError('unreachable', `no member could be reached${tried ? ` (${tried})` : ''}${untried > 0 ? `; ${untried} seed(s) not tried within ${this.o.timeoutMs} ms` : ''}`, attempts);
+    throw new SessionError(
+      'unreachable',
+      `no member could be reached${tried ? ` (${tried})` : ''}${untried > 0 ? `; ${untried} seed(s) not tried within ${this.o.timeoutMs} ms` : ''}`,
+      attempts,
+    );
   }
 
   /**
@@ -192,7 +208,14 @@ export class ClientSession {
   command<Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandOutcome<Op>> {
     const link = this.link;
     if (!link) return Promise.resolve({ ok: false, error: { code: 'unreachable', message: 'the link to the member is closed' } });
-    if (!peerKnowsOp(link.protocol, op)) return Promise.resolve({ ok: false, error: { code: 'failed', message: `${link.peer.name} speaks protocol ${link.protocol.major}.${link.protocol.minor}, which has no ${op} command; upgrade it` } });
+    if (!peerKnowsOp(link.protocol, op))
+      return Promise.resolve({
+        ok: false,
+        error: {
+          code: 'failed',
+          message: `${link.peer.name} speaks protocol ${link.protocol.major}.${link.protocol.minor}, which has no ${op} command; upgrade it`,
+        },
+      });
     return this.commands.request(link.peer.name, op, args, credential, by, timeoutMs);
   }
 

@@ -90,11 +90,37 @@ import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
 import type { Member } from './membership.js';
 import { jsonBytes, MAX_COMMAND_ARGS_BYTES, tooLargeMessage } from './observer/command-size.js';
-import { commandFailure, decodeWireCommand, encodeWireArgs, parseMemberResult, type AuditEntry, type CommandArgsInput, type CommandErrorCode, type CommandOutcome, type MemberCommand, type MemberStatusReply, type MemberViewReply, type SubmitOutcome } from './observer/ui-protocol.js';
+import {
+  commandFailure,
+  decodeWireCommand,
+  encodeWireArgs,
+  parseMemberResult,
+  type AuditEntry,
+  type CommandArgsInput,
+  type CommandErrorCode,
+  type CommandOutcome,
+  type MemberCommand,
+  type MemberStatusReply,
+  type MemberViewReply,
+  type SubmitOutcome,
+} from './observer/ui-protocol.js';
 import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
-export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set(['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'restart', 'submit', 'call']);
+export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set([
+  'start',
+  'stop',
+  'move',
+  'unpin',
+  'drain',
+  'undrain',
+  'pause',
+  'resume',
+  'forget',
+  'restart',
+  'submit',
+  'call',
+]);
 /** Reads that need no credential: what any linked node can read from pg and the store anyway. */
 export const OPEN_READS: ReadonlySet<CommandOp> = new Set(['view', 'status', 'explain', 'whereis']);
 
@@ -206,7 +232,10 @@ export class CommandExecutor {
       reply = this.error(cmd, 'commands-disabled', `node ${this.o.node} accepts no commands: start it with --operator-token-file`);
     } else if (role === undefined) {
       // No token at all is not a wrong one: say which (a script that forgot it should read why).
-      reply = cmd.credential === '' ? this.error(cmd, 'unauthorized', `no token given: ${cmd.op} needs ${MUTATING_OPS.has(cmd.op) ? 'an operator' : 'a viewer or operator'} token`) : this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
+      reply =
+        cmd.credential === ''
+          ? this.error(cmd, 'unauthorized', `no token given: ${cmd.op} needs ${MUTATING_OPS.has(cmd.op) ? 'an operator' : 'a viewer or operator'} token`)
+          : this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
     } else if (cmd.args.length > 0 && jsonBytes(cmd.args) > MAX_COMMAND_ARGS_BYTES) {
@@ -239,12 +268,18 @@ export class CommandExecutor {
     try {
       switch (command.value.op) {
         case 'view': {
-          const view: MemberViewReply = { node: this.o.node, members: this.o.members().map((m) => ({ name: m.name, status: m.status })), children: sup.whichChildren('global') };
+          const view: MemberViewReply = {
+            node: this.o.node,
+            members: this.o.members().map((m) => ({ name: m.name, status: m.status })),
+            children: sup.whichChildren('global'),
+          };
           return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(view) };
         }
         case 'status': {
           const draining = new Set(sup.draining());
-          const members = this.o.members().map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
+          const members = this.o
+            .members()
+            .map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
           const status: MemberStatusReply = { node: this.o.node, members, children: sup.countChildren(), paused: sup.rebalancingPaused };
           return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(status) };
         }
@@ -320,7 +355,10 @@ export class CommandExecutor {
           specs.map((spec) =>
             sup.submitChild(spec, waitMs).then(
               (s): SubmitOutcome => s,
-              (err: unknown): SubmitOutcome => ({ id: spec.id, refused: commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err)) }),
+              (err: unknown): SubmitOutcome => ({
+                id: spec.id,
+                refused: commandFailure(String((err as { code?: unknown }).code ?? 'failed'), (err as Error).message ?? String(err)),
+              }),
             ),
           ),
         );
@@ -347,12 +385,15 @@ export class CommandExecutor {
   private async clusterAudit(cmd: Command): Promise<{ entries: AuditEntry[]; unanswered: string[] }> {
     const peers = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
     const forward = this.o.forward;
-    const replies = forward ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) }))) : [];
+    const replies = forward
+      ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) })))
+      : [];
     const entries = [...this.audit];
     const unanswered: string[] = [];
     for (const { member, reply } of replies) {
       if (reply.ok) entries.push(...reply.result);
-      else if (reply.error.code === 'unauthorized' || reply.error.code === 'forbidden') throw new CommandError(reply.error.code, `${member}: ${reply.error.message}`);
+      else if (reply.error.code === 'unauthorized' || reply.error.code === 'forbidden')
+        throw new CommandError(reply.error.code, `${member}: ${reply.error.message}`);
       else unanswered.push(member);
     }
     return { entries: newestFitting(entries.sort((a, b) => a.at - b.at)), unanswered };
@@ -435,14 +476,32 @@ export class CommandClient {
    * validates the arguments (the caller need not: the gateway and `pogo ctl`
    * did at their own edge); the answer's result is checked here.
    */
-  async request<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, options: { forwarded?: boolean } = {}): Promise<CommandOutcome<Op>> {
+  async request<Op extends CommandOp>(
+    peer: string,
+    op: Op,
+    args: CommandArgsInput<Op>,
+    credential: string,
+    by: string,
+    timeoutMs: number,
+    options: { forwarded?: boolean } = {},
+  ): Promise<CommandOutcome<Op>> {
     const reply = await this.exchange(peer, op, args, credential, by, timeoutMs, options.forwarded === true);
     if (!reply.ok) return { ok: false, error: commandFailure(reply.error?.code ?? 'failed', reply.error?.message ?? 'failed') };
     const result = parseMemberResult(op, reply.result);
-    return result.ok ? { ok: true, result: result.value } : { ok: false, error: { code: 'bad-reply', message: `${peer} answered with ${result.message}`.slice(0, 2000) } };
+    return result.ok
+      ? { ok: true, result: result.value }
+      : { ok: false, error: { code: 'bad-reply', message: `${peer} answered with ${result.message}`.slice(0, 2000) } };
   }
 
-  private exchange<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, forwarded: boolean): Promise<CommandReply> {
+  private exchange<Op extends CommandOp>(
+    peer: string,
+    op: Op,
+    args: CommandArgsInput<Op>,
+    credential: string,
+    by: string,
+    timeoutMs: number,
+    forwarded: boolean,
+  ): Promise<CommandReply> {
     const id = `c${this.nextId++}`;
     // Arguments often come from a UI or a script: a command the member would refuse as malformed
     // (or one too deep to encode) fails here with a typed error instead of breaking the link.
@@ -450,11 +509,22 @@ export class CommandClient {
     try {
       wire = encodeWireArgs(op, args);
     } catch {
-      return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: its arguments must be an object` } });
+      return Promise.resolve({
+        t: 'cmd.reply',
+        id,
+        ok: false,
+        error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: its arguments must be an object` },
+      });
     }
     const cmd: Command = { t: 'cmd', id, op, args: wire, credential, by, ...(forwarded ? { forwarded: true as const } : {}) };
     const checked = decodeWith(CommandSchema, cmd);
-    if (!checked.ok) return Promise.resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: ${checked.reason}`.slice(0, 2000) } });
+    if (!checked.ok)
+      return Promise.resolve({
+        t: 'cmd.reply',
+        id,
+        ok: false,
+        error: { code: 'bad-request', message: `invalid ${String(op).slice(0, 40)} command: ${checked.reason}`.slice(0, 2000) },
+      });
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => {
         this.pending.delete(id);
@@ -474,6 +544,7 @@ export class CommandClient {
   }
 
   peerDown(peer: string): void {
-    for (const [id, p] of this.pending) if (p.peer === peer) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `lost the link to ${peer}` } });
+    for (const [id, p] of this.pending)
+      if (p.peer === peer) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `lost the link to ${peer}` } });
   }
 }

@@ -23,7 +23,10 @@ import type { LinkConfig } from './link/types.js';
 import type { MembershipTiming } from './membership.js';
 
 /** How the node listens and dials (the Socket.IO transport, TLS files still to read). */
-export type TransportConfig = Pick<NodeConfig, 'host' | 'port' | 'advertise' | 'maxMessageBytes' | 'connectTimeoutMs' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'>;
+export type TransportConfig = Pick<
+  NodeConfig,
+  'host' | 'port' | 'advertise' | 'maxMessageBytes' | 'connectTimeoutMs' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'
+>;
 
 /** Seeds and their DNS lookups (discovery/). */
 export type DiscoveryConfig = Pick<NodeConfig, 'seeds' | 'dnsServer' | 'dnsIntervalMs'>;
@@ -65,13 +68,34 @@ export const IPC_ENVELOPE_BYTES = 1024;
 /** Maps the flat config onto its sections (pure). */
 export function configSections(c: NodeConfig): NodeSections {
   return {
-    transport: { host: c.host, port: c.port, advertise: c.advertise, maxMessageBytes: c.maxMessageBytes, connectTimeoutMs: c.connectTimeoutMs, tlsCertFile: c.tlsCertFile, tlsKeyFile: c.tlsKeyFile, tlsCaFile: c.tlsCaFile, tlsRejectUnauthorized: c.tlsRejectUnauthorized },
+    transport: {
+      host: c.host,
+      port: c.port,
+      advertise: c.advertise,
+      maxMessageBytes: c.maxMessageBytes,
+      connectTimeoutMs: c.connectTimeoutMs,
+      tlsCertFile: c.tlsCertFile,
+      tlsKeyFile: c.tlsKeyFile,
+      tlsCaFile: c.tlsCaFile,
+      tlsRejectUnauthorized: c.tlsRejectUnauthorized,
+    },
     link: {
       secret: c.secret,
-      timing: { heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs, handshakeTimeoutMs: c.handshakeTimeoutMs },
+      timing: {
+        heartbeatIntervalMs: c.heartbeatIntervalMs,
+        suspectAfterMs: c.suspectAfterMs,
+        heartbeatTimeoutMs: c.heartbeatTimeoutMs,
+        handshakeTimeoutMs: c.handshakeTimeoutMs,
+      },
       maxPendingHandshakes: c.maxPendingHandshakes,
     },
-    membership: { gossipIntervalMs: c.gossipIntervalMs, reconnectBaseMs: c.reconnectBaseMs, reconnectMaxMs: c.reconnectMaxMs, downReapAfterMs: c.downReapAfterMs, leftReapAfterMs: c.leftReapAfterMs },
+    membership: {
+      gossipIntervalMs: c.gossipIntervalMs,
+      reconnectBaseMs: c.reconnectBaseMs,
+      reconnectMaxMs: c.reconnectMaxMs,
+      downReapAfterMs: c.downReapAfterMs,
+      leftReapAfterMs: c.leftReapAfterMs,
+    },
     discovery: { seeds: c.seeds, dnsServer: c.dnsServer, dnsIntervalMs: c.dnsIntervalMs },
     supervisor: { allowCommands: c.allowCommands, startTimeoutMs: c.childStartTimeoutMs, ipcMaxMessageBytes: c.callMaxBytes + IPC_ENVELOPE_BYTES },
     distributed: {

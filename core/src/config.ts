@@ -40,12 +40,44 @@ export interface TimingConfig {
  * detection), `wan` for links with long, jittery round trips.
  */
 export const TIMING_PRESETS: Record<'local' | 'lan' | 'wan', TimingConfig> = {
-  lan: { heartbeatIntervalMs: 1000, suspectAfterMs: 2000, heartbeatTimeoutMs: 3000, handshakeTimeoutMs: 5000, connectTimeoutMs: 3000, gossipIntervalMs: 1000, reconnectBaseMs: 100, reconnectMaxMs: 5000 },
-  local: { heartbeatIntervalMs: 200, suspectAfterMs: 600, heartbeatTimeoutMs: 1000, handshakeTimeoutMs: 2000, connectTimeoutMs: 1000, gossipIntervalMs: 500, reconnectBaseMs: 50, reconnectMaxMs: 2000 },
-  wan: { heartbeatIntervalMs: 1000, suspectAfterMs: 5000, heartbeatTimeoutMs: 15000, handshakeTimeoutMs: 15000, connectTimeoutMs: 10000, gossipIntervalMs: 2000, reconnectBaseMs: 500, reconnectMaxMs: 30000 },
+  lan: {
+    heartbeatIntervalMs: 1000,
+    suspectAfterMs: 2000,
+    heartbeatTimeoutMs: 3000,
+    handshakeTimeoutMs: 5000,
+    connectTimeoutMs: 3000,
+    gossipIntervalMs: 1000,
+    reconnectBaseMs: 100,
+    reconnectMaxMs: 5000,
+  },
+  local: {
+    heartbeatIntervalMs: 200,
+    suspectAfterMs: 600,
+    heartbeatTimeoutMs: 1000,
+    handshakeTimeoutMs: 2000,
+    connectTimeoutMs: 1000,
+    gossipIntervalMs: 500,
+    reconnectBaseMs: 50,
+    reconnectMaxMs: 2000,
+  },
+  wan: {
+    heartbeatIntervalMs: 1000,
+    suspectAfterMs: 5000,
+    heartbeatTimeoutMs: 15000,
+    handshakeTimeoutMs: 15000,
+    connectTimeoutMs: 10000,
+    gossipIntervalMs: 2000,
+    reconnectBaseMs: 500,
+    reconnectMaxMs: 30000,
+  },
 };
 
-const ms = (min: number) => z.number().int().min(min).max(24 * 3600 * 1000);
+const ms = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(24 * 3600 * 1000);
 
 /** A token file's text (credentials.ts): one token, or `name:token` lines; a problem names the line. */
 const tokensSchema = (defaultName: string) =>
@@ -87,7 +119,12 @@ export const NodeConfigSchema = z
     reconnectMaxMs: ms(1),
     downReapAfterMs: ms(1000).default(15 * 60 * 1000),
     leftReapAfterMs: ms(1000).default(5 * 60 * 1000),
-    maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     maxPendingHandshakes: z.number().int().min(1).max(100_000).default(64),
     workers: z.array(z.string().min(1).max(4096)).max(100).default([]),
     allowCommands: z.array(z.string().min(1).max(4096)).max(1000).default([]),
@@ -106,7 +143,12 @@ export const NodeConfigSchema = z
     forgetAfterMs: ms(1000).default(86_400_000),
     readyTimeoutMs: ms(1).default(5_000),
     // Default (the transform below): 1 MiB, or less when maxMessageBytes leaves no room for it (callEnvelopeRoom).
-    callMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+    callMaxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .optional(),
     handoverTimeoutMs: ms(1).default(5_000),
     operatorToken: tokensSchema('operator').optional(),
     viewerToken: tokensSchema('viewer').optional(),
@@ -116,14 +158,28 @@ export const NodeConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.suspectAfterMs <= c.heartbeatIntervalMs) ctx.addIssue({ code: 'custom', path: ['suspectAfterMs'], message: `must be greater than heartbeatIntervalMs (${c.heartbeatIntervalMs})` });
-    if (c.heartbeatTimeoutMs <= c.suspectAfterMs) ctx.addIssue({ code: 'custom', path: ['heartbeatTimeoutMs'], message: `must be greater than suspectAfterMs (${c.suspectAfterMs})` });
-    if (c.reconnectMaxMs < c.reconnectBaseMs) ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: `must be at least reconnectBaseMs (${c.reconnectBaseMs})` });
-    if (c.netsplit === 'majority' && c.expectedMembers === undefined) ctx.addIssue({ code: 'custom', path: ['expectedMembers'], message: 'required when netsplit is majority (the number of members the cluster should have)' });
+    if (c.suspectAfterMs <= c.heartbeatIntervalMs)
+      ctx.addIssue({ code: 'custom', path: ['suspectAfterMs'], message: `must be greater than heartbeatIntervalMs (${c.heartbeatIntervalMs})` });
+    if (c.heartbeatTimeoutMs <= c.suspectAfterMs)
+      ctx.addIssue({ code: 'custom', path: ['heartbeatTimeoutMs'], message: `must be greater than suspectAfterMs (${c.suspectAfterMs})` });
+    if (c.reconnectMaxMs < c.reconnectBaseMs)
+      ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: `must be at least reconnectBaseMs (${c.reconnectBaseMs})` });
+    if (c.netsplit === 'majority' && c.expectedMembers === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expectedMembers'],
+        message: 'required when netsplit is majority (the number of members the cluster should have)',
+      });
     // A call frame carries the message plus an envelope (ids, pid): it must fit in one frame a peer accepts.
     const room = callEnvelopeRoom(c.maxMessageBytes);
-    if (c.callMaxBytes !== undefined && c.callMaxBytes + room > c.maxMessageBytes) ctx.addIssue({ code: 'custom', path: ['callMaxBytes'], message: `must be at most ${c.maxMessageBytes - room}: ${room} bytes below maxMessageBytes (${c.maxMessageBytes}), room for a call frame's envelope` });
-    if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) ctx.addIssue({ code: 'custom', path: [c.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'], message: 'tlsCertFile and tlsKeyFile go together' });
+    if (c.callMaxBytes !== undefined && c.callMaxBytes + room > c.maxMessageBytes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['callMaxBytes'],
+        message: `must be at most ${c.maxMessageBytes - room}: ${room} bytes below maxMessageBytes (${c.maxMessageBytes}), room for a call frame's envelope`,
+      });
+    if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined))
+      ctx.addIssue({ code: 'custom', path: [c.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'], message: 'tlsCertFile and tlsKeyFile go together' });
   })
   .transform((c) => ({ ...c, callMaxBytes: c.callMaxBytes ?? defaultCallMaxBytes(c.maxMessageBytes) }));
 
@@ -166,15 +222,27 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('host', 'string', 'interface to listen on (default: 127.0.0.1; 0.0.0.0 for all)'),
   field('port', 'int', 'port to listen on; 0 picks a free one (default: 4370)'),
   field('advertise', 'string', 'host:port that peers use to reach this node (default: host:port)'),
-  field('seeds', 'list', 'nodes to join through, comma-separated or repeated: host:port, dns:<name>:<port> (every A/AAAA record of the name, at that port) or dns-srv:<name> (every SRV record: target and port); DNS seeds are looked up again every --dns-interval-ms'),
-  field('dnsServer', 'list', 'DNS server(s) for dns: and dns-srv: seeds, as IP or IP:port, comma-separated or repeated (default: the system\'s, from /etc/resolv.conf)'),
+  field(
+    'seeds',
+    'list',
+    'nodes to join through, comma-separated or repeated: host:port, dns:<name>:<port> (every A/AAAA record of the name, at that port) or dns-srv:<name> (every SRV record: target and port); DNS seeds are looked up again every --dns-interval-ms',
+  ),
+  field(
+    'dnsServer',
+    'list',
+    "DNS server(s) for dns: and dns-srv: seeds, as IP or IP:port, comma-separated or repeated (default: the system's, from /etc/resolv.conf)",
+  ),
   field('dnsIntervalMs', 'int', 'look DNS seeds up again this often (±20%), ms; also the longest one lookup may take (default: 5000)'),
   field('secretFile', 'string', 'file holding the shared cluster secret (at least 16 characters)'),
   field('secret', 'string', 'the cluster secret itself (prefer --secret-file or POGO_SECRET)'),
   field('labels', 'labels', 'labels as key=value, comma-separated or repeated (e.g. region=eu)'),
   field('tlsCertFile', 'string', 'PEM certificate: serve https/wss and dial peers over TLS'),
   field('tlsKeyFile', 'string', 'PEM private key for --tls-cert-file'),
-  field('tlsCaFile', 'string', 'PEM CA bundle to pin: peers\' certificates must chain to it; with --tls-cert-file, dialling peers must present one too (mutual TLS)'),
+  field(
+    'tlsCaFile',
+    'string',
+    "PEM CA bundle to pin: peers' certificates must chain to it; with --tls-cert-file, dialling peers must present one too (mutual TLS)",
+  ),
   field('tlsRejectUnauthorized', 'bool', 'verify peer certificates (default: true; false is insecure, for tests only)'),
   field('preset', 'string', 'timing preset: local, lan or wan (default: lan)'),
   field('heartbeatIntervalMs', 'int', 'ping interval per link, ms (lan: 1000); a link to a node with a shorter one pings at that'),
@@ -193,7 +261,11 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('allowCommands', 'list', 'commands OS-process children may run, matched exactly (default: none)'),
   field('childStartTimeoutMs', 'int', 'longest a child may take to start, ms (default: 10000)'),
   field('children', 'string', 'JSON file with an array of child specs to run in the cluster (started again whenever the node starts)'),
-  field('dataDir', 'string', 'directory (one per node, created with mode 0700) where a member keeps the desired state — specs, pins, drains — across restarts of the whole cluster (default: memory only)'),
+  field(
+    'dataDir',
+    'string',
+    'directory (one per node, created with mode 0700) where a member keeps the desired state — specs, pins, drains — across restarts of the whole cluster (default: memory only)',
+  ),
   field('capacity', 'int', 'placement weight of this node relative to others (default: 1)'),
   field('netsplit', 'string', 'available (each side of a split runs what it cannot see) or majority (default: available)'),
   field('expectedMembers', 'int', 'members the cluster should have (majority mode needs more than half of them up)'),
@@ -202,12 +274,24 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('requestTimeoutMs', 'int', 'how long startChild and friends wait for the cluster, ms (default: 30000)'),
   field('antiEntropyIntervalMs', 'int', 'full reconcile pass as a safety net, ms (default: 30000)'),
   field('failureResetMs', 'int', 'forget failed starts after this long, ms (default: 60000)'),
-  field('tombstoneTtlMs', 'int', 'keep a terminated child\'s tombstone at least this long, and until every member holds it, ms (default: 3600000)'),
-  field('forgetAfterMs', 'int', 'forget a member away this long (tombstones stop waiting for it; it discards older state if it comes back), ms (default: 86400000)'),
+  field('tombstoneTtlMs', 'int', "keep a terminated child's tombstone at least this long, and until every member holds it, ms (default: 3600000)"),
+  field(
+    'forgetAfterMs',
+    'int',
+    'forget a member away this long (tombstones stop waiting for it; it discards older state if it comes back), ms (default: 86400000)',
+  ),
   field('readyTimeoutMs', 'int', 'take children after this long even if some known member is unreachable, ms (default: 5000)'),
-  field('callMaxBytes', 'int', 'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB, less if maxMessageBytes leaves no room; at most maxMessageBytes minus 64 KiB, or minus half of a limit under 128 KiB)'),
-  field('handoverTimeoutMs', 'int', 'longest a moving worker\'s onHandover may take before it starts fresh elsewhere, ms (default: 5000)'),
-  field('operatorTokenFile', 'string', 'file with the operator token, or several as name:token lines (the audit log names who acted by them): commands presenting one may change the cluster (default: commands off)'),
+  field(
+    'callMaxBytes',
+    'int',
+    'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB, less if maxMessageBytes leaves no room; at most maxMessageBytes minus 64 KiB, or minus half of a limit under 128 KiB)',
+  ),
+  field('handoverTimeoutMs', 'int', "longest a moving worker's onHandover may take before it starts fresh elsewhere, ms (default: 5000)"),
+  field(
+    'operatorTokenFile',
+    'string',
+    'file with the operator token, or several as name:token lines (the audit log names who acted by them): commands presenting one may change the cluster (default: commands off)',
+  ),
   field('viewerTokenFile', 'string', 'file with the read-only viewer token, or several as name:token lines'),
   field('operatorToken', 'string', 'the operator token itself (prefer --operator-token-file)'),
   field('viewerToken', 'string', 'the viewer token itself (prefer --viewer-token-file)'),
@@ -256,10 +340,16 @@ function convert(f: ConfigField, value: unknown, source: string, problems: strin
       return last;
     }
     case 'list':
-      return text.flatMap((t) => t.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+      return text
+        .flatMap((t) => t.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
     case 'labels': {
       const labels: Record<string, string> = {};
-      for (const pair of text.flatMap((t) => t.split(',')).map((s) => s.trim()).filter(Boolean)) {
+      for (const pair of text
+        .flatMap((t) => t.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const eq = pair.indexOf('=');
         if (eq <= 0) {
           problems.push(`${f.key} (from ${source}): ${JSON.stringify(pair)} is not key=value`);
@@ -321,7 +411,8 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   const secretFile = merged['secretFile'] as string | undefined;
   delete merged['secretFile'];
   if (secretFile !== undefined) {
-    if (merged['secret'] !== undefined) problems.push(`secret: give either a secret or a secret file, not both (${origin['secret']} and ${origin['secretFile']})`);
+    if (merged['secret'] !== undefined)
+      problems.push(`secret: give either a secret or a secret file, not both (${origin['secret']} and ${origin['secretFile']})`);
     try {
       merged['secret'] = readFileSync(secretFile, 'utf8').trim();
       origin['secret'] = `${origin['secretFile']} ${secretFile}`;
@@ -331,7 +422,10 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   }
   const operatorTokenFile = merged['operatorTokenFile'];
   const viewerTokenFile = merged['viewerTokenFile'];
-  for (const [fileKey, key] of [['operatorTokenFile', 'operatorToken'], ['viewerTokenFile', 'viewerToken']] as const) {
+  for (const [fileKey, key] of [
+    ['operatorTokenFile', 'operatorToken'],
+    ['viewerTokenFile', 'viewerToken'],
+  ] as const) {
     const file = merged[fileKey] as string | undefined;
     delete merged[fileKey];
     if (file === undefined) continue;
@@ -343,7 +437,12 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     }
   }
   if (sources.warnings) {
-    const files: Array<[string, unknown]> = [['secret file', secretFile], ['operator token file', operatorTokenFile], ['viewer token file', viewerTokenFile], ['TLS key file', merged['tlsKeyFile']]];
+    const files: Array<[string, unknown]> = [
+      ['secret file', secretFile],
+      ['operator token file', operatorTokenFile],
+      ['viewer token file', viewerTokenFile],
+      ['TLS key file', merged['tlsKeyFile']],
+    ];
     for (const [what, file] of files) {
       const warning = typeof file === 'string' ? secretFileWarning(file, what) : undefined;
       if (warning) sources.warnings.push(warning);
@@ -378,12 +477,16 @@ export function secretFileWarning(path: string, what = 'secret file'): string | 
 }
 
 export function defaultNodeName(): string {
-  const cleaned = hostname().replace(/[^A-Za-z0-9._@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const cleaned = hostname()
+    .replace(/[^A-Za-z0-9._@-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return (cleaned || 'node').slice(0, 128);
 }
 
 /** The TLS files a config names, read (undefined: no TLS). Throws the read error of a file that cannot be read. */
-export function readTls(config: Pick<NodeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'>): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {
+export function readTls(
+  config: Pick<NodeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'>,
+): { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } | undefined {
   if (!config.tlsCertFile && !config.tlsCaFile) return undefined;
   return {
     ...(config.tlsCertFile ? { cert: readFileSync(config.tlsCertFile, 'utf8') } : {}),

@@ -56,7 +56,10 @@ export function parseTokens(text: string, defaultName: string): TokenParse {
     const colon = line.indexOf(':');
     const name = colon < 0 ? defaultName : line.slice(0, colon).trim();
     const token = colon < 0 ? line : line.slice(colon + 1).trim();
-    if (!TOKEN_NAME_PATTERN.test(name)) return void problems.push(`${at}: ${JSON.stringify(name.slice(0, 64))} is not a token name (1-64 letters, digits, ".", "_", "@", "-", starting with a letter or digit); write name:token`);
+    if (!TOKEN_NAME_PATTERN.test(name))
+      return void problems.push(
+        `${at}: ${JSON.stringify(name.slice(0, 64))} is not a token name (1-64 letters, digits, ".", "_", "@", "-", starting with a letter or digit); write name:token`,
+      );
     if (token.length < MIN_TOKEN_LENGTH) return void problems.push(`${at}: the token of ${name} must be at least ${MIN_TOKEN_LENGTH} characters`);
     if (token.length > MAX_TOKEN_LENGTH) return void problems.push(`${at}: the token of ${name} must be at most ${MAX_TOKEN_LENGTH} characters`);
     if (/[\s:]/.test(token)) return void problems.push(`${at}: the token of ${name} must not contain white space or ":"`);
@@ -75,7 +78,11 @@ export function clientToken(text: string): { ok: true; token: string; name: stri
   const parsed = parseTokens(text, 'token');
   if (!parsed.ok) return { ok: false, problem: parsed.problems.join('; ') };
   if (parsed.tokens.length === 0) return { ok: false, problem: 'the file holds no token' };
-  if (parsed.tokens.length > 1) return { ok: false, problem: `the file holds ${parsed.tokens.length} tokens (${parsed.tokens.map((t) => t.name).join(', ')}); a client presents one: give it a file with only yours` };
+  if (parsed.tokens.length > 1)
+    return {
+      ok: false,
+      problem: `the file holds ${parsed.tokens.length} tokens (${parsed.tokens.map((t) => t.name).join(', ')}); a client presents one: give it a file with only yours`,
+    };
   const { token, name } = parsed.tokens[0]!;
   return { ok: true, token, name };
 }

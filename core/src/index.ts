@@ -51,7 +51,17 @@ export type { Pid, Role, MemberInfo, MemberStatus, Resources } from './protocol.
 /** The cluster-wide supervisor a node runs (`node.supervisor`). */
 export { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 /** Its children, events, status, placement explanations and call options/answers. */
-export type { DistEvent, GlobalChild, LocalChild, GlobalStatus, ChildCountsGlobal, Explanation, MoveReason, CallAnswer, CallOptions } from './distributed/distributed-supervisor.js';
+export type {
+  DistEvent,
+  GlobalChild,
+  LocalChild,
+  GlobalStatus,
+  ChildCountsGlobal,
+  Explanation,
+  MoveReason,
+  CallAnswer,
+  CallOptions,
+} from './distributed/distributed-supervisor.js';
 /** The error the distributed supervisor throws, with a machine-readable code. */
 export { DistError } from './distributed/errors.js';
 /** The codes a DistError carries. */
@@ -143,9 +153,44 @@ export { startGateway } from './observer/gateway.js';
 /** A running gateway and its options. */
 export type { Gateway, GatewayOptions } from './observer/gateway.js';
 /** The cluster state a gateway serves (schemas and diffing are in 'pogo-core/observer-state'). */
-export type { ClusterState, StatePatch, ChildEventType, NodeResourcesView, ResourcePoint, MemberView, MemberViewStatus, ActivityView, SampleView, ChildView, EventView, ClusterEvent, ConvergedEvent, GatewayEvent, EventType, Access } from './observer/state.js';
+export type {
+  ClusterState,
+  StatePatch,
+  ChildEventType,
+  NodeResourcesView,
+  ResourcePoint,
+  MemberView,
+  MemberViewStatus,
+  ActivityView,
+  SampleView,
+  ChildView,
+  EventView,
+  ClusterEvent,
+  ConvergedEvent,
+  GatewayEvent,
+  EventType,
+  Access,
+} from './observer/state.js';
 /** The UI protocol's types (its schemas and parsers are in 'pogo-core/ui-protocol'). */
-export type { AuditEntry, MemberViewReply, CommandAck, CommandArgs, CommandArgsInput, CommandErrorCode, CommandFailure, CommandOutcome, MemberResults, UiResults, UiOp, UiCommand, UiCommandRequest, ServerToClientEvents, ClientToServerEvents, OutputEvent, WatchAck } from './observer/ui-protocol.js';
+export type {
+  AuditEntry,
+  MemberViewReply,
+  CommandAck,
+  CommandArgs,
+  CommandArgsInput,
+  CommandErrorCode,
+  CommandFailure,
+  CommandOutcome,
+  MemberResults,
+  UiResults,
+  UiOp,
+  UiCommand,
+  UiCommandRequest,
+  ServerToClientEvents,
+  ClientToServerEvents,
+  OutputEvent,
+  WatchAck,
+} from './observer/ui-protocol.js';
 
 // --- Types the signatures above refer to ---------------------------------------------------
 // Exported type-only so the API report and reference can name them (API Extractor fails on a
@@ -156,13 +201,38 @@ export type { MemberInfoSchema, MemberStatusSchema, ResourcesSchema, RoleSchema 
 /** The operator command names (start, stop, ...) and their schema. */
 export type { CommandOp, CommandOpSchema } from './protocol.js';
 /** The peer messages the distributed supervisor and process groups exchange over links, and their schemas. */
-export type { StoreMessage, StoreMessageSchema, CallFrame, CallSchema, CallReplyFrame, CallReplySchema, HandoverFrame, HandoverSchema, PgSync, PgSyncSchema, PgJoin, PgJoinSchema, PgLeave, PgLeaveSchema } from './protocol.js';
+export type {
+  StoreMessage,
+  StoreMessageSchema,
+  CallFrame,
+  CallSchema,
+  CallReplyFrame,
+  CallReplySchema,
+  HandoverFrame,
+  HandoverSchema,
+  PgSync,
+  PgSyncSchema,
+  PgJoin,
+  PgJoinSchema,
+  PgLeave,
+  PgLeaveSchema,
+} from './protocol.js';
 /** The schema NodeConfig is inferred from. */
 export type { NodeConfigSchema } from './config.js';
 /** The schemas a child spec's restart type and shutdown setting are inferred from. */
 export type { RestartSchema, ShutdownSchema } from './supervisor/child-spec.js';
 /** The UI protocol's op names, argument/result schemas and output events its types above are built from. */
-export type { AuditEntrySchema, AnyOp, COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, MemberViewReplySchema, MEMBER_RESULT_SCHEMAS, UI_OPS, OutputLinesEvent, OutputStatusEvent } from './observer/ui-protocol.js';
+export type {
+  AuditEntrySchema,
+  AnyOp,
+  COMMAND_ARG_SCHEMAS,
+  COMMAND_ERROR_CODES,
+  MemberViewReplySchema,
+  MEMBER_RESULT_SCHEMAS,
+  UI_OPS,
+  OutputLinesEvent,
+  OutputStatusEvent,
+} from './observer/ui-protocol.js';
 /** A node's link counters (in its status). */
 export type { LinkStats } from './link.js';
 /** The distributed supervisor's collaborators: the links a claim is made through, a call frame, a register version, a submitted child, the saved state. */

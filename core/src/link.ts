@@ -7,4 +7,18 @@
 export { LinkLayer, REFUSAL_LOG_BURST } from './link/link-layer.js';
 export { CLIENT_LINKS_SINCE, handshakeProof } from './link/handshake.js';
 export { linkHeartbeat } from './link/failure-detector.js';
-export type { ClientLinkEvents, DialFailure, DialFailureCode, HeartbeatTiming, Link, LinkConfig, LinkEvents, LinkStats, LinkLayerOptions, LinkTiming, LocalIdentity, PeerIdentity, ProtocolVersion } from './link/types.js';
+export type {
+  ClientLinkEvents,
+  DialFailure,
+  DialFailureCode,
+  HeartbeatTiming,
+  Link,
+  LinkConfig,
+  LinkEvents,
+  LinkStats,
+  LinkLayerOptions,
+  LinkTiming,
+  LocalIdentity,
+  PeerIdentity,
+  ProtocolVersion,
+} from './link/types.js';

@@ -34,13 +34,32 @@ export interface Logger {
 export type LogLevel = Level | 'silent';
 
 /** Field names that hold secrets or credentials: censored by the pino logger wherever they appear (top level or one level down). */
-export const REDACTED_FIELDS = ['secret', 'credential', 'token', 'operatorToken', 'viewerToken', 'password', 'authorization', 'cookie', 'key', 'proof'] as const;
+export const REDACTED_FIELDS = [
+  'secret',
+  'credential',
+  'token',
+  'operatorToken',
+  'viewerToken',
+  'password',
+  'authorization',
+  'cookie',
+  'key',
+  'proof',
+] as const;
 const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
 
 /** A pino logger writing JSON lines to stdout (or the given file descriptor). */
 export function createLogger(options: { level?: LogLevel; bindings?: LogFields; fd?: number } = {}): Logger {
   const destination = pino.destination({ dest: options.fd ?? 1, sync: true });
-  return pino({ level: options.level ?? 'info', base: options.bindings ?? {}, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: options.bindings ?? {},
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
 }
 
 /** One log entry a MemoryLogger kept: level, message, fields. */

@@ -102,7 +102,11 @@ export interface MembershipOptions {
 export type MergeOutcome = { action: 'ignore' } | { action: 'add' | 'update' | 'replace'; member: Member };
 
 /** Rules 1-4 of the header. `linkedIncarnation` is the incarnation we hold a link to, if any. */
-export function mergeMember(local: Member | undefined, incoming: MemberInfo, ctx: { selfName: string; linkedIncarnation: string | undefined; now: number }): MergeOutcome {
+export function mergeMember(
+  local: Member | undefined,
+  incoming: MemberInfo,
+  ctx: { selfName: string; linkedIncarnation: string | undefined; now: number },
+): MergeOutcome {
   if (incoming.name === ctx.selfName) return { action: 'ignore' };
   if (!local) {
     const status: MemberStatus = incoming.status === 'left' ? 'left' : 'down';
@@ -111,7 +115,18 @@ export function mergeMember(local: Member | undefined, incoming: MemberInfo, ctx
   if (incoming.incarnation === local.incarnation) {
     let next: Member = local;
     if (incoming.version > local.version) {
-      next = { ...next, address: incoming.address, role: incoming.role, labels: incoming.labels, workers: incoming.workers, capacity: incoming.capacity, commands: incoming.commands, ready: incoming.ready, lease: incoming.lease, version: incoming.version };
+      next = {
+        ...next,
+        address: incoming.address,
+        role: incoming.role,
+        labels: incoming.labels,
+        workers: incoming.workers,
+        capacity: incoming.capacity,
+        commands: incoming.commands,
+        ready: incoming.ready,
+        lease: incoming.lease,
+        version: incoming.version,
+      };
     }
     if (incoming.status === 'left' && local.status !== 'left' && ctx.linkedIncarnation !== local.incarnation) {
       next = { ...next, status: 'left', since: ctx.now, reason: 'left (learned from gossip)' };
@@ -247,7 +262,14 @@ export class Membership {
     const member = this.table.get(link.peer.name);
     if (!member || member.incarnation !== link.peer.incarnation) return;
     if (member.status === 'left') return;
-    const down: Member = { ...member, status: 'down', since: this.o.clock.now(), reason, lastHeardAt: link.lastHeardAt, ...(link.confirmedAt !== undefined ? { confirmedAt: link.confirmedAt } : {}) };
+    const down: Member = {
+      ...member,
+      status: 'down',
+      since: this.o.clock.now(),
+      reason,
+      lastHeardAt: link.lastHeardAt,
+      ...(link.confirmedAt !== undefined ? { confirmedAt: link.confirmedAt } : {}),
+    };
     this.table.set(member.name, down);
     if (this.reports.delete(member.name)) this.o.onReach?.();
     this.o.log.warn({ peer: member.name, incarnation: member.incarnation, reason }, 'member down');
@@ -367,7 +389,10 @@ export class Membership {
     // Log the first failure and then each time the count doubles, so a dead seed doesn't flood the log.
     // A lost simultaneous dial is normal: the other side's dial makes the link.
     if (failure.code !== 'simultaneous-dial' && (target.attempts & (target.attempts - 1)) === 0) {
-      this.o.log.warn({ address, attempts: target.attempts, code: failure.code, peer: failure.peerName }, `cannot link to ${address}: ${failure.message}; retrying with backoff`);
+      this.o.log.warn(
+        { address, attempts: target.attempts, code: failure.code, peer: failure.peerName },
+        `cannot link to ${address}: ${failure.message}; retrying with backoff`,
+      );
     }
     this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial'));
   }
@@ -467,7 +492,17 @@ export class Membership {
   }
 
   private info(m: Member): MemberInfo {
-    const info: MemberInfo = { name: m.name, incarnation: m.incarnation, startedAt: m.startedAt, address: m.address, role: m.role, labels: m.labels, workers: m.workers, version: m.version, status: m.status };
+    const info: MemberInfo = {
+      name: m.name,
+      incarnation: m.incarnation,
+      startedAt: m.startedAt,
+      address: m.address,
+      role: m.role,
+      labels: m.labels,
+      workers: m.workers,
+      version: m.version,
+      status: m.status,
+    };
     if (m.capacity !== undefined) info.capacity = m.capacity;
     if (m.commands !== undefined) info.commands = m.commands;
     if (m.ready !== undefined) info.ready = m.ready;

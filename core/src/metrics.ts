@@ -87,7 +87,8 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
     collect() {
       this.reset();
       const cluster = node.supervisor.countChildren();
-      for (const state of ['running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable'] as const) this.set({ scope: 'cluster', state }, cluster[state]);
+      for (const state of ['running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable'] as const)
+        this.set({ scope: 'cluster', state }, cluster[state]);
       const local = node.local.countChildren();
       this.set({ scope: 'local', state: 'active' }, local.active);
       this.set({ scope: 'local', state: 'failing' }, local.failing);
@@ -128,7 +129,12 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
   const stops = new Counter({ name: 'pogo_child_stops_total', help: 'Instances stopped on this node', registers: [registry] });
   const restarts = new Counter({ name: 'pogo_child_restarts_total', help: 'Restarts by the local supervisor', registers: [registry] });
   const moves = new Counter({ name: 'pogo_child_moves_total', help: 'Moves of children seen by this node', labelNames: ['reason'], registers: [registry] });
-  const reconcile = new Histogram({ name: 'pogo_reconcile_seconds', help: 'Duration of reconcile slices (at most 256 ids each)', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+  const reconcile = new Histogram({
+    name: 'pogo_reconcile_seconds',
+    help: 'Duration of reconcile slices (at most 256 ids each)',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
 
   node.local.on('child', (e) => {
     if (e.to === 'running') {

@@ -243,24 +243,32 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
             this.supervisor.peerLeaving(link.peer.name);
             // Closing the link acknowledges the leave: the leaving node waits for it.
             this.links.disconnect(link.peer.name, `peer left: ${message.reason}`);
-          }
-          else if (message.t === 'pg.sync' || message.t === 'pg.join' || message.t === 'pg.leave') this.groups.handleMessage(link.peer.name, message);
+          } else if (message.t === 'pg.sync' || message.t === 'pg.join' || message.t === 'pg.leave') this.groups.handleMessage(link.peer.name, message);
           else if (message.t.startsWith('rs.')) {
             const store = message as StoreMessage;
             if (store.scope === SUPERVISOR_SCOPE) this.supervisor.handleStore(link.peer.name, store);
-            else this.log.warn({ peer: link.peer.name, t: store.t, scope: store.scope.slice(0, 100) }, 'store message for a scope this node does not keep; ignored');
-          }
-          else if (message.t === 'cmd') {
+            else
+              this.log.warn(
+                { peer: link.peer.name, t: store.t, scope: store.scope.slice(0, 100) },
+                'store message for a scope this node does not keep; ignored',
+              );
+          } else if (message.t === 'cmd') {
             const peer = link.peer.name;
             if (this.role !== 'member') {
-              this.links.send(peer, { t: 'cmd.reply', id: message.id, ok: false, error: { code: 'not-a-member', message: `${this.name} is an observer; send commands to a member` } });
+              this.links.send(peer, {
+                t: 'cmd.reply',
+                id: message.id,
+                ok: false,
+                error: { code: 'not-a-member', message: `${this.name} is an observer; send commands to a member` },
+              });
             } else {
               void this.commands.execute(peer, message).then((reply) => this.links.send(peer, reply));
             }
           } else if (message.t === 'cmd.reply') this.commandClient.settle(message);
           else if (message.t === 'call' || message.t === 'call.reply' || message.t === 'handover') this.supervisor.handleCall(link.peer.name, message);
           else if (message.t === 'res') {
-            if (this.role === 'observer') this.emitResources({ node: link.peer.name, incarnation: link.peer.incarnation, figures: (({ t: _t, ...figures }) => figures)(message) });
+            if (this.role === 'observer')
+              this.emitResources({ node: link.peer.name, incarnation: link.peer.incarnation, figures: (({ t: _t, ...figures }) => figures)(message) });
           }
         },
         suspect: (link) => this.membership.onSuspect(link),
@@ -405,15 +413,33 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
    * rejects: failures come back as an outcome with a typed error, and the
    * result is checked against the op's result schema.
    */
-  command<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by = 'api', timeoutMs = 30_000): Promise<CommandOutcome<Op>> {
+  command<Op extends CommandOp>(
+    peer: string,
+    op: Op,
+    args: CommandArgsInput<Op>,
+    credential: string,
+    by = 'api',
+    timeoutMs = 30_000,
+  ): Promise<CommandOutcome<Op>> {
     return this.sendCommand(peer, op, args, credential, by, timeoutMs, false);
   }
 
   /** `command`, refusing at once an op the peer's protocol version does not know (it would drop the frame as invalid). */
-  private sendCommand<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number, forwarded: boolean): Promise<CommandOutcome<Op>> {
+  private sendCommand<Op extends CommandOp>(
+    peer: string,
+    op: Op,
+    args: CommandArgsInput<Op>,
+    credential: string,
+    by: string,
+    timeoutMs: number,
+    forwarded: boolean,
+  ): Promise<CommandOutcome<Op>> {
     const version = this.links.get(peer)?.protocol;
     if (version && !peerKnowsOp(version, op)) {
-      return Promise.resolve({ ok: false, error: { code: 'failed', message: `${peer} speaks protocol ${version.major}.${version.minor}, which has no ${op} command; upgrade it` } });
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'failed', message: `${peer} speaks protocol ${version.major}.${version.minor}, which has no ${op} command; upgrade it` },
+      });
     }
     return this.commandClient.request(peer, op, args, credential, by, timeoutMs, { forwarded });
   }
@@ -425,7 +451,15 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     const random = deps.random ?? new CryptoRandom();
     const baseLog = deps.log ?? silentLogger;
     const durable = openDataDir(config, clock, baseLog.child({ node: config.name }));
-    const transport = deps.transport ?? new SocketIoTransport({ host: config.host, port: config.port, maxMessageBytes: config.maxMessageBytes, connectTimeoutMs: config.connectTimeoutMs, tls: readTls(config) });
+    const transport =
+      deps.transport ??
+      new SocketIoTransport({
+        host: config.host,
+        port: config.port,
+        maxMessageBytes: config.maxMessageBytes,
+        connectTimeoutMs: config.connectTimeoutMs,
+        tls: readTls(config),
+      });
     let accept: (conn: Parameters<LinkLayer['accept']>[0]) => void = (conn) => conn.close('node starting');
     let bound: string;
     try {
@@ -435,14 +469,38 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       throw err;
     }
     const address = advertisedAddress(config, bound);
-    const node = new PogoNode(config, { clock, random, log: baseLog.child({ node: config.name }), transport, workers: deps.workers ?? defaultWorkers, resourceProbe: deps.resourceProbe ?? systemProbe(), dnsQueries: deps.dnsQueries }, address, durable);
+    const node = new PogoNode(
+      config,
+      {
+        clock,
+        random,
+        log: baseLog.child({ node: config.name }),
+        transport,
+        workers: deps.workers ?? defaultWorkers,
+        resourceProbe: deps.resourceProbe ?? systemProbe(),
+        dnsQueries: deps.dnsQueries,
+      },
+      address,
+      durable,
+    );
     accept = (conn) => node.links.accept(conn);
     node.links.start();
     node.membership.start();
     node.discovery?.start();
     node.supervisor.start();
     if (initialChildren) node.supervisor.setInitialChildren(initialChildren);
-    node.log.info({ address, listen: bound, cluster: config.cluster, role: config.role, incarnation: node.incarnation, seeds: config.seeds, protocol: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'node started');
+    node.log.info(
+      {
+        address,
+        listen: bound,
+        cluster: config.cluster,
+        role: config.role,
+        incarnation: node.incarnation,
+        seeds: config.seeds,
+        protocol: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`,
+      },
+      'node started',
+    );
     return node;
   }
 
@@ -490,7 +548,11 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
 
   /** Link counters without building the whole status (cheap: for metrics). */
   linkStats(): NodeStatus['stats'] & { links: number } {
-    return { ...this.links.stats, links: this.links.all().length, ...(this.transport.bytes ? { bytesIn: this.transport.bytes.in, bytesOut: this.transport.bytes.out } : {}) };
+    return {
+      ...this.links.stats,
+      links: this.links.all().length,
+      ...(this.transport.bytes ? { bytesIn: this.transport.bytes.in, bytesOut: this.transport.bytes.out } : {}),
+    };
   }
 
   /** A snapshot of everything this node reports about itself (what GET /status serves). */
@@ -506,7 +568,16 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       now,
       protocol: { ...PROTOCOL_VERSION },
       members: this.members(),
-      links: this.links.all().map((l) => ({ peer: l.peer.name, incarnation: l.peer.incarnation, direction: l.direction, establishedAt: l.establishedAt, lastHeardMsAgo: now - l.lastHeardAt, suspect: l.suspect, rttMs: l.rttMs, heartbeat: { intervalMs: l.timing.heartbeatIntervalMs, suspectAfterMs: l.timing.suspectAfterMs, timeoutMs: l.timing.heartbeatTimeoutMs } })),
+      links: this.links.all().map((l) => ({
+        peer: l.peer.name,
+        incarnation: l.peer.incarnation,
+        direction: l.direction,
+        establishedAt: l.establishedAt,
+        lastHeardMsAgo: now - l.lastHeardAt,
+        suspect: l.suspect,
+        rttMs: l.rttMs,
+        heartbeat: { intervalMs: l.timing.heartbeatIntervalMs, suspectAfterMs: l.timing.suspectAfterMs, timeoutMs: l.timing.heartbeatTimeoutMs },
+      })),
       dialing: this.membership.dialStatus(),
       discovery: this.discovery?.status() ?? [],
       groups: this.groups.snapshot(),
@@ -583,7 +654,12 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private onClientMessage(link: Link, message: LinkMessage): void {
     if (message.t === 'cmd') {
       if (this.role !== 'member') {
-        this.links.sendOn(link, { t: 'cmd.reply', id: message.id, ok: false, error: { code: 'not-a-member', message: `${this.name} is an observer; send commands to a member` } });
+        this.links.sendOn(link, {
+          t: 'cmd.reply',
+          id: message.id,
+          ok: false,
+          error: { code: 'not-a-member', message: `${this.name} is an observer; send commands to a member` },
+        });
         return;
       }
       void this.commands.execute(link.peer.name, message).then((reply) => this.links.sendOn(link, reply));
@@ -742,8 +818,20 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
     return { store, restored: undefined };
   }
   const ageMs = clock.now() - loaded.savedAt;
-  log.info({ path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs, ...(loaded.convertedFrom !== undefined ? { convertedFrom: loaded.convertedFrom } : {}) }, 'read the saved desired state');
-  if (loaded.convertedFrom !== undefined) log.info({ path: store.file, from: loaded.convertedFrom, to: STATE_VERSION }, `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`);
+  log.info(
+    {
+      path: store.file,
+      savedAt: new Date(loaded.savedAt).toISOString(),
+      ageMs,
+      ...(loaded.convertedFrom !== undefined ? { convertedFrom: loaded.convertedFrom } : {}),
+    },
+    'read the saved desired state',
+  );
+  if (loaded.convertedFrom !== undefined)
+    log.info(
+      { path: store.file, from: loaded.convertedFrom, to: STATE_VERSION },
+      `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`,
+    );
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
   return { store, restored: loaded.state };
 }

@@ -109,11 +109,18 @@ export const MAX_BATCH_FRAMES = 1024;
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export const NodeNameSchema = z.string().regex(NODE_NAME_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit');
-export const ClusterNameSchema = z.string().regex(CLUSTER_NAME_PATTERN, 'must be 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit');
+export const NodeNameSchema = z
+  .string()
+  .regex(NODE_NAME_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+export const ClusterNameSchema = z
+  .string()
+  .regex(CLUSTER_NAME_PATTERN, 'must be 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit');
 export const IncarnationSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'must be 8-64 lowercase hex digits');
 /** `host:port`, host may be a bracketed IPv6 literal. */
-export const AddressSchema = z.string().max(300).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port');
+export const AddressSchema = z
+  .string()
+  .max(300)
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port');
 /** The schema of a node's role: `member` (runs children) or `observer`. */
 export const RoleSchema = z.enum(['member', 'observer']);
 /** A member's role: member (runs children) or observer. */
@@ -229,7 +236,10 @@ export const MemberInfoSchema = once(() =>
       /** True once the node has linked to the cluster it knows and synced its groups: only ready members take children. */
       ready: z.boolean().optional(),
       /** Netsplit majority mode: how long it runs children after its last confirmation by a majority, and then gives them to stop (ms). */
-      lease: z.object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) }).strict().optional(),
+      lease: z
+        .object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) })
+        .strict()
+        .optional(),
     })
     .strict(),
 );
@@ -248,7 +258,9 @@ export const ReachSchema = once(() =>
   z
     .object({
       t: z.literal('reach'),
-      unheard: z.array(z.object({ name: NodeNameSchema, incarnation: IncarnationSchema, silentMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict()).max(10_000),
+      unheard: z
+        .array(z.object({ name: NodeNameSchema, incarnation: IncarnationSchema, silentMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict())
+        .max(10_000),
     })
     .strict(),
 );
@@ -361,7 +373,9 @@ export function canonicalOf(value: unknown): string {
   return text;
 }
 
-export const JsonSchema = z.custom<JsonValue>((v) => isJsonValue(v), { message: 'must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)' });
+export const JsonSchema = z.custom<JsonValue>((v) => isJsonValue(v), {
+  message: 'must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)',
+});
 
 export const MAX_SCOPE_NAME = 256;
 export const MAX_GROUP_NAME = 1024;
@@ -383,9 +397,13 @@ export const PgSyncSchema = once(() =>
     .strict(),
 );
 /** The schema of `pg.join`: pids of the sender's node joined a group (with their values). */
-export const PgJoinSchema = once(() => z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict());
+export const PgJoinSchema = once(() =>
+  z.object({ t: z.literal('pg.join'), scope: ScopeNameSchema, group: GroupNameSchema, entries: z.array(PgEntrySchema).min(1) }).strict(),
+);
 /** The schema of `pg.leave`: pids of the sender's node left a group. */
-export const PgLeaveSchema = once(() => z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict());
+export const PgLeaveSchema = once(() =>
+  z.object({ t: z.literal('pg.leave'), scope: ScopeNameSchema, group: GroupNameSchema, pids: z.array(PidSchema).min(1) }).strict(),
+);
 
 /**
  * The replicated store (store/replication.ts), since 2.0: the desired state of
@@ -407,7 +425,11 @@ export const MAX_DIGEST_LEVEL = 12;
 /** Most (key, fingerprint) pairs one `rs.pull` may list. */
 export const MAX_PULL_HAVE = 20_000;
 const StoreEntrySchema = z.tuple([StoreKeySchema, z.unknown()]);
-export const StoreDeltaSchema = once(() => z.object({ t: z.literal('rs.delta'), scope: ScopeNameSchema, seq: StoreSeqSchema, entries: z.array(StoreEntrySchema).min(1).max(MAX_STORE_ENTRIES) }).strict());
+export const StoreDeltaSchema = once(() =>
+  z
+    .object({ t: z.literal('rs.delta'), scope: ScopeNameSchema, seq: StoreSeqSchema, entries: z.array(StoreEntrySchema).min(1).max(MAX_STORE_ENTRIES) })
+    .strict(),
+);
 export const StoreDigestSchema = once(() =>
   z
     .object({
@@ -418,12 +440,17 @@ export const StoreDigestSchema = once(() =>
       count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
       /** 2^level buckets of key space; each bucket's fingerprint is the XOR of its registers' fingerprints (0: empty). */
       level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
-      buckets: z.array(StoreHashSchema).min(1).max(2 ** MAX_DIGEST_LEVEL),
+      buckets: z
+        .array(StoreHashSchema)
+        .min(1)
+        .max(2 ** MAX_DIGEST_LEVEL),
     })
     .strict()
     .refine((m) => m.buckets.length === 2 ** m.level, { message: 'buckets: must hold exactly 2^level fingerprints', path: ['buckets'] }),
 );
-export const StoreDigestRequestSchema = once(() => z.object({ t: z.literal('rs.digest-req'), scope: ScopeNameSchema, level: z.number().int().min(0).max(MAX_DIGEST_LEVEL) }).strict());
+export const StoreDigestRequestSchema = once(() =>
+  z.object({ t: z.literal('rs.digest-req'), scope: ScopeNameSchema, level: z.number().int().min(0).max(MAX_DIGEST_LEVEL) }).strict(),
+);
 export const StorePullSchema = once(() =>
   z
     .object({
@@ -432,7 +459,16 @@ export const StorePullSchema = once(() =>
       /** Names the answer (`rs.regs` carries it back). */
       pull: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
       level: z.number().int().min(0).max(MAX_DIGEST_LEVEL),
-      buckets: z.array(z.number().int().min(0).max(2 ** MAX_DIGEST_LEVEL - 1)).min(1).max(2 ** MAX_DIGEST_LEVEL),
+      buckets: z
+        .array(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(2 ** MAX_DIGEST_LEVEL - 1),
+        )
+        .min(1)
+        .max(2 ** MAX_DIGEST_LEVEL),
       /** What the puller holds in those buckets: the answer leaves out the registers it already has. */
       have: z.array(z.tuple([StoreKeySchema, StoreHashSchema])).max(MAX_PULL_HAVE),
     })
@@ -457,7 +493,28 @@ export const StoreAckSchema = once(() => z.object({ t: z.literal('rs.ack'), scop
 export const StoreSyncedSchema = once(() => z.object({ t: z.literal('rs.synced'), scope: ScopeNameSchema, seq: StoreSeqSchema }).strict());
 
 /** Operator commands, sent by an observer (or `pogo ctl`) to a member, which checks the credential. */
-export const COMMAND_OPS = ['start', 'stop', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'audit', 'view', 'whoami', 'logs', 'forget', 'restart', 'explain', 'status', 'submit', 'audit-all', 'call', 'whereis'] as const;
+export const COMMAND_OPS = [
+  'start',
+  'stop',
+  'move',
+  'unpin',
+  'drain',
+  'undrain',
+  'pause',
+  'resume',
+  'audit',
+  'view',
+  'whoami',
+  'logs',
+  'forget',
+  'restart',
+  'explain',
+  'status',
+  'submit',
+  'audit-all',
+  'call',
+  'whereis',
+] as const;
 /** The schema of an operator command's op. */
 export const CommandOpSchema = z.enum(COMMAND_OPS);
 /** An operator command's op (start, stop, move, ...), as sent from an observer or `pogo ctl` to a member. */
@@ -489,7 +546,10 @@ export const CommandReplySchema = once(() =>
       id: z.string().min(1).max(64),
       ok: z.boolean(),
       result: JsonSchema.optional(),
-      error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
+      error: z
+        .object({ code: z.string().max(64), message: z.string().max(2000) })
+        .strict()
+        .optional(),
     })
     .strict(),
 );
@@ -534,7 +594,10 @@ export const CallReplySchema = once(() =>
       cid: CallIdSchema,
       ok: z.boolean(),
       body: JsonSchema.optional(),
-      error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),
+      error: z
+        .object({ code: z.string().max(64), message: z.string().max(2000) })
+        .strict()
+        .optional(),
     })
     .strict(),
 );
@@ -549,7 +612,17 @@ export type HandoverFrame = z.infer<ReturnType<typeof HandoverSchema>>;
 
 export const HandshakeMessageSchema = once(() => z.discriminatedUnion('t', [HelloSchema(), ChallengeSchema(), AuthSchema(), WelcomeSchema(), RejectSchema()]));
 /** The schema of the replicated store's messages (`rs.*`: deltas, digests, pulls, register sets, acknowledgements). */
-export const StoreMessageSchema = once(() => z.discriminatedUnion('t', [StoreDeltaSchema(), StoreDigestSchema(), StoreDigestRequestSchema(), StorePullSchema(), StoreRegsSchema(), StoreAckSchema(), StoreSyncedSchema()]));
+export const StoreMessageSchema = once(() =>
+  z.discriminatedUnion('t', [
+    StoreDeltaSchema(),
+    StoreDigestSchema(),
+    StoreDigestRequestSchema(),
+    StorePullSchema(),
+    StoreRegsSchema(),
+    StoreAckSchema(),
+    StoreSyncedSchema(),
+  ]),
+);
 export const LinkMessageSchema = once(() =>
   z.discriminatedUnion('t', [
     PingSchema(),
@@ -778,12 +851,14 @@ export function decodeFrequent(raw: unknown): PeerMessage | undefined {
     if (!plain(raw)) return undefined;
     switch (raw['t']) {
       case 'pg.join': {
-        if (!keysAre(raw, ['t', 'scope', 'group', 'entries']) || !boundedString(raw['scope'], 1, 256) || !boundedString(raw['group'], 1, 1024)) return undefined;
+        if (!keysAre(raw, ['t', 'scope', 'group', 'entries']) || !boundedString(raw['scope'], 1, 256) || !boundedString(raw['group'], 1, 1024))
+          return undefined;
         const entries = raw['entries'];
         if (!Array.isArray(entries) || entries.length < 1) return undefined;
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i] as unknown;
-          if (!(i in entries) || !plain(e) || !keysAre(e, ['pid'], ['value']) || !pidOk(e['pid']) || (Object.hasOwn(e, 'value') && !isJsonValue(e['value']))) return undefined;
+          if (!(i in entries) || !plain(e) || !keysAre(e, ['pid'], ['value']) || !pidOk(e['pid']) || (Object.hasOwn(e, 'value') && !isJsonValue(e['value'])))
+            return undefined;
         }
         return raw as unknown as PeerMessage;
       }
@@ -795,10 +870,18 @@ export function decodeFrequent(raw: unknown): PeerMessage | undefined {
         return raw as unknown as PeerMessage;
       }
       case 'rs.delta':
-        if (!keysAre(raw, ['t', 'scope', 'seq', 'entries']) || !boundedString(raw['scope'], 1, 256) || !seqOk(raw['seq']) || !storeEntriesOk(raw['entries'], 1)) return undefined;
+        if (!keysAre(raw, ['t', 'scope', 'seq', 'entries']) || !boundedString(raw['scope'], 1, 256) || !seqOk(raw['seq']) || !storeEntriesOk(raw['entries'], 1))
+          return undefined;
         return raw as unknown as PeerMessage;
       case 'rs.regs':
-        if (!keysAre(raw, ['t', 'scope', 'seq', 'pull', 'entries'], ['more']) || !boundedString(raw['scope'], 1, 256) || !seqOk(raw['seq']) || !seqOk(raw['pull']) || !storeEntriesOk(raw['entries'], 0)) return undefined;
+        if (
+          !keysAre(raw, ['t', 'scope', 'seq', 'pull', 'entries'], ['more']) ||
+          !boundedString(raw['scope'], 1, 256) ||
+          !seqOk(raw['seq']) ||
+          !seqOk(raw['pull']) ||
+          !storeEntriesOk(raw['entries'], 0)
+        )
+          return undefined;
         if (Object.hasOwn(raw, 'more') && raw['more'] !== true) return undefined;
         return raw as unknown as PeerMessage;
       case 'cmd.reply': {

@@ -197,7 +197,14 @@ export class ResourceSampler {
     const wall = Math.max(1, now - this.since);
     const memory = this.o.probe.memory();
     const lag = lagFigures(this.o.probe.takeLag(), this.resolutionMs);
-    const figures: ResourceFigures = { intervalMs: Math.min(3_600_000, Math.round(wall)), cpu: Math.min(100_000, cpuPercent(this.cpu!, cpu, wall)), rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, ...(lag ? { lag } : {}) };
+    const figures: ResourceFigures = {
+      intervalMs: Math.min(3_600_000, Math.round(wall)),
+      cpu: Math.min(100_000, cpuPercent(this.cpu!, cpu, wall)),
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      ...(lag ? { lag } : {}),
+    };
     this.cpu = cpu;
     this.since = now;
     try {

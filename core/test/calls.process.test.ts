@@ -36,7 +36,11 @@ interface CtlJson {
 
 /** `pogo ctl <args> --json` through member `seed`, to the end. */
 function ctl(seed: NodeProcess, args: string[], tokenFile: string, timeoutMs = 20_000): Promise<{ code: number | null; out: CtlJson }> {
-  const child = spawn(process.execPath, [CLI, 'ctl', ...args, '--seed', seed.address, '--secret-file', cluster!.secretFile, '--token-file', tokenFile, '--timeout', String(timeoutMs), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'ctl', ...args, '--seed', seed.address, '--secret-file', cluster!.secretFile, '--token-file', tokenFile, '--timeout', String(timeoutMs), '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   ctlPids.add(child.pid!);
   let stdout = '';
   let stderr = '';
@@ -69,7 +73,11 @@ async function threeMembers(extra: string[] = []): Promise<{ nodes: NodeProcess[
   const flags = ['--workers', `examples,${CALLERS}`, '--operator-token-file', token, ...extra];
   const n1 = await cluster.start('n1', [], flags);
   const nodes = [n1, await cluster.start('n2', [n1.address], flags), await cluster.start('n3', [n1.address], flags)];
-  await cluster.until(async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.supervisor.ready && s.members.filter((m) => m.status === 'up').length === 3), 20_000, 'cluster ready');
+  await cluster.until(
+    async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.supervisor.ready && s.members.filter((m) => m.status === 'up').length === 3),
+    20_000,
+    'cluster ready',
+  );
   return { nodes, token };
 }
 
@@ -85,7 +93,11 @@ describe('calls between real nodes', () => {
     (await import('node:fs')).writeFileSync(file, JSON.stringify(spec));
     await ok(n1, ['start', file], token);
     // A call from every node, to the child on another node (pinned away from the caller for each).
-    for (const [caller, host] of [[n1, 'n2'], [n2, 'n3'], [n3, 'n1']] as const) {
+    for (const [caller, host] of [
+      [n1, 'n2'],
+      [n2, 'n3'],
+      [n3, 'n1'],
+    ] as const) {
       await ok(caller, ['move', 'kv', host], token);
       const r = (await ok(caller, ['call', 'kv', '{"op":"add","key":"a"}'], token)) as { reply: { value: number; node: string }; node: string; pid: string };
       expect(r.node).toBe(host);
@@ -96,9 +108,16 @@ describe('calls between real nodes', () => {
 
     // A cast arrives: a caster on n2 adds 100 to key c of kv (on n1).
     const caster = `${cluster!.dir}/caster.json`;
-    (await import('node:fs')).writeFileSync(caster, JSON.stringify({ id: 'caster', start: { worker: 'caster', args: { target: 'kv', key: 'c' } }, restart: 'temporary' }));
+    (await import('node:fs')).writeFileSync(
+      caster,
+      JSON.stringify({ id: 'caster', start: { worker: 'caster', args: { target: 'kv', key: 'c' } }, restart: 'temporary' }),
+    );
     await ok(n1, ['start', caster], token);
-    await cluster!.until(async () => ((await ok(n3, ['call', 'kv', '{"op":"get","key":"c"}'], token)) as { reply: { value: number } }).reply.value === 100, 15_000, 'the cast arrived');
+    await cluster!.until(
+      async () => ((await ok(n3, ['call', 'kv', '{"op":"get","key":"c"}'], token)) as { reply: { value: number } }).reply.value === 100,
+      15_000,
+      'the cast arrived',
+    );
 
     // Each typed error.
     const code = async (args: string[]): Promise<string | undefined> => (await ctl(n2, args, token, 3_000)).out.error?.code;
@@ -128,7 +147,10 @@ describe('calls between real nodes', () => {
     await ok(n1, ['start', kv], token);
     await ok(n1, ['move', 'kv', 'n2'], token);
     const callerSpec = `${cluster!.dir}/caller.json`;
-    fs.writeFileSync(callerSpec, JSON.stringify({ id: 'caller', start: { worker: 'caller', args: { target: 'kv', key: 'k', timeoutMs: 10_000, intervalMs: 20 } } }));
+    fs.writeFileSync(
+      callerSpec,
+      JSON.stringify({ id: 'caller', start: { worker: 'caller', args: { target: 'kv', key: 'k', timeoutMs: 10_000, intervalMs: 20 } } }),
+    );
     await ok(n1, ['start', callerSpec], token);
     await ok(n1, ['move', 'caller', 'n1'], token);
     const caller = n1;
@@ -160,9 +182,18 @@ describe('calls between real nodes', () => {
     // (The caller's first instance may have run elsewhere before its pin to n1: n1's log counts from its first success.)
     const before = results(caller);
     const oks = before.filter((r) => r.ok);
-    const handoverLines = nodes.flatMap((n) => n.lines.filter((l) => /handover|handed/.test(l.msg)).map((l) => `${n.name}: ${l.msg} ${JSON.stringify(l)}`.slice(0, 300)));
-    oks.forEach((r, i) => expect(r.value, `success ${i + 1} (seq ${r.seq}) at ${r.at}, before: ${JSON.stringify(oks[i - 1])}\n${handoverLines.join('\n')}`).toBe(oks[0]!.value! + i));
-    expect(before.filter((r) => !r.ok), 'no call failed through pin, drain and leave').toEqual([]);
+    const handoverLines = nodes.flatMap((n) =>
+      n.lines.filter((l) => /handover|handed/.test(l.msg)).map((l) => `${n.name}: ${l.msg} ${JSON.stringify(l)}`.slice(0, 300)),
+    );
+    oks.forEach((r, i) =>
+      expect(r.value, `success ${i + 1} (seq ${r.seq}) at ${r.at}, before: ${JSON.stringify(oks[i - 1])}\n${handoverLines.join('\n')}`).toBe(
+        oks[0]!.value! + i,
+      ),
+    );
+    expect(
+      before.filter((r) => !r.ok),
+      'no call failed through pin, drain and leave',
+    ).toEqual([]);
     // It ran on n2 and n3 at least (pinned there); where the drain and the leave sent it is placement's choice.
     expect(new Set(oks.map((r) => r.at))).toEqual(expect.objectContaining(new Set(['n2', 'n3'])));
     expect(new Set(oks.map((r) => r.at)).size).toBeGreaterThanOrEqual(2);
@@ -171,7 +202,9 @@ describe('calls between real nodes', () => {
     await ok(n1, ['move', 'kv', 'n3'], token);
     await moreCalls(5, 'calls before the SIGKILL');
     const beforeKill = results(caller).length;
-    const lastValue = results(caller).filter((r) => r.ok).at(-1)!.value!;
+    const lastValue = results(caller)
+      .filter((r) => r.ok)
+      .at(-1)!.value!;
     byName.get('n3')!.signal('SIGKILL');
     await moreCalls(10, 'calls after the SIGKILL');
     const after = results(caller).slice(beforeKill);

@@ -16,7 +16,6 @@ import { scriptHarness } from './support/scripts.js';
 const CHAOS = fileURLToPath(new URL('../../reliability/chaos.mjs', import.meta.url));
 const SEED = 20261123;
 
-
 const { dir, run: runScript } = scriptHarness('pogo-chaos-test-');
 
 interface ChaosResult {
@@ -35,7 +34,10 @@ it('5 nodes, 300 children, every kind of fault: no child lost, no duplicate afte
   const run = runScript(args);
   const { code, output } = await run.done;
   const result = JSON.parse(readFileSync(json, 'utf8')) as ChaosResult;
-  const figure = output.split('\n').filter((l) => l.startsWith(`chaos: seed ${SEED},`)).at(-1);
+  const figure = output
+    .split('\n')
+    .filter((l) => l.startsWith(`chaos: seed ${SEED},`))
+    .at(-1);
   console.log(figure);
   expect(result.violations, output.slice(-6000)).toEqual([]);
   expect(code, output.slice(-3000)).toBe(0);

@@ -107,7 +107,12 @@ describe('parseChildSpec: invalid specs', () => {
     ['start.args not strings', { id: 'a', start: { command: 'sleep', args: ['1', 2] } }, 'start.args.1', /expected string, received number/],
     ['start.env value not a string', { id: 'a', start: { command: 'sleep', env: { A: 'ok', B: 1 } } }, 'start.env.B', /expected string, received number/],
     ['start.cwd empty', { id: 'a', start: { command: 'sleep', cwd: '' } }, 'start.cwd', /1 character/],
-    ['start.ipc unknown', { id: 'a', start: { command: 'sleep', ipc: 'stdio' } }, 'start.ipc', /must be 'json-lines' \(a line protocol on a file descriptor\) or 'node' \(Node.js's IPC channel\)/],
+    [
+      'start.ipc unknown',
+      { id: 'a', start: { command: 'sleep', ipc: 'stdio' } },
+      'start.ipc',
+      /must be 'json-lines' \(a line protocol on a file descriptor\) or 'node' \(Node.js's IPC channel\)/,
+    ],
     ['start.ipc not a string', { id: 'a', start: { command: 'sleep', ipc: true } }, 'start.ipc', /must be 'json-lines'.* or 'node'/],
     ['start.ipc on a worker', { id: 'a', start: { worker: 'ticker', ipc: 'node' } }, 'start.ipc', /^unknown field$/],
     // restart
@@ -148,14 +153,20 @@ describe('parseChildSpec: invalid specs', () => {
 
 describe('ipc on a command start', () => {
   it('accepts json-lines and node, and leaves it absent when not given', () => {
-    expect(parseChildSpec({ id: 'a', start: { command: 'sleep', ipc: 'json-lines' } }).start).toEqual({ command: 'sleep', args: [], env: {}, ipc: 'json-lines' });
+    expect(parseChildSpec({ id: 'a', start: { command: 'sleep', ipc: 'json-lines' } }).start).toEqual({
+      command: 'sleep',
+      args: [],
+      env: {},
+      ipc: 'json-lines',
+    });
     expect(parseChildSpec({ id: 'a', start: { command: 'node', ipc: 'node' } }).start).toEqual({ command: 'node', args: [], env: {}, ipc: 'node' });
     expect('ipc' in parseChildSpec({ id: 'a', start: { command: 'sleep' } }).start).toBe(false);
   });
 
   it('keeps the canonical text of a spec without ipc exactly as it was (registers and data dirs written before ipc)', () => {
     const spec = parseChildSpec({ id: 'c', start: { command: 'node', args: ['s.js'], env: { B: '2', A: '1' }, cwd: '/srv' } });
-    const before = '{"handoff":"stop-first","id":"c","labels":{},"maxRestarts":3,"maxSeconds":5,"restart":"permanent","shutdown":5000,"start":{"args":["s.js"],"command":"node","cwd":"/srv","env":{"A":"1","B":"2"}}}';
+    const before =
+      '{"handoff":"stop-first","id":"c","labels":{},"maxRestarts":3,"maxSeconds":5,"restart":"permanent","shutdown":5000,"start":{"args":["s.js"],"command":"node","cwd":"/srv","env":{"A":"1","B":"2"}}}';
     expect(specText(spec)).toBe(before);
     expect(canonicalJson(spec)).toBe(before);
     expect(specText(decodeNormalSpec(JSON.parse(before))!)).toBe(before);
@@ -208,7 +219,9 @@ describe('sameSpec and canonicalJson', () => {
   });
 
   it('compares explicit defaults equal to omitted ones', () => {
-    expect(sameSpec(parseChildSpec({ id: 'w', start: worker }), parseChildSpec({ id: 'w', start: worker, restart: 'permanent', shutdown: 5000, labels: {} }))).toBe(true);
+    expect(
+      sameSpec(parseChildSpec({ id: 'w', start: worker }), parseChildSpec({ id: 'w', start: worker, restart: 'permanent', shutdown: 5000, labels: {} })),
+    ).toBe(true);
     expect(sameSpec(parseChildSpec({ id: 'w', start: worker }), parseChildSpec({ id: 'w', start: worker, shutdown: 5001 }))).toBe(false);
   });
 

@@ -20,10 +20,14 @@ async function threeNodes(extra: string[] = []): Promise<[NodeProcess, NodeProce
   const n1 = await cluster.start('n1', [], extra);
   const n2 = await cluster.start('n2', [n1.address], extra);
   const n3 = await cluster.start('n3', [n1.address], extra);
-  await cluster.until(async () => {
-    for (const p of [n1, n2, n3]) if ((await p.status()).members.filter((m) => m.status === 'up').length !== 3) return false;
-    return true;
-  }, 10_000, 'three-node full mesh');
+  await cluster.until(
+    async () => {
+      for (const p of [n1, n2, n3]) if ((await p.status()).members.filter((m) => m.status === 'up').length !== 3) return false;
+      return true;
+    },
+    10_000,
+    'three-node full mesh',
+  );
   return [n1, n2, n3];
 }
 
@@ -34,7 +38,12 @@ describe('real pogo node processes', () => {
 
     const killedAt = performance.now();
     n3.signal('SIGKILL');
-    await cluster.until(async () => (await statusOf(n1, 'n3'))?.status === 'down' && (await statusOf(n2, 'n3'))?.status === 'down', 5_000, 'n3 down on n1 and n2', 10);
+    await cluster.until(
+      async () => (await statusOf(n1, 'n3'))?.status === 'down' && (await statusOf(n2, 'n3'))?.status === 'down',
+      5_000,
+      'n3 down on n1 and n2',
+      10,
+    );
     const detectedMs = performance.now() - killedAt;
     // At once: from the closed socket, not from the heartbeat timeout.
     for (const survivor of [n1, n2]) {
@@ -47,7 +56,14 @@ describe('real pogo node processes', () => {
     const again = await cluster.start('n3', [n1.address]);
     const newIncarnation = (await again.status()).incarnation;
     expect(newIncarnation).not.toBe(oldIncarnation);
-    await cluster.until(async () => (await statusOf(n1, 'n3'))?.incarnation === newIncarnation && (await statusOf(n1, 'n3'))?.status === 'up' && (await statusOf(n2, 'n3'))?.status === 'up', 10_000, 'n3 rejoined');
+    await cluster.until(
+      async () =>
+        (await statusOf(n1, 'n3'))?.incarnation === newIncarnation &&
+        (await statusOf(n1, 'n3'))?.status === 'up' &&
+        (await statusOf(n2, 'n3'))?.status === 'up',
+      10_000,
+      'n3 rejoined',
+    );
     expect((await again.status()).members.filter((m) => m.status === 'up').map((m) => m.name)).toEqual(['n1', 'n2', 'n3']);
   });
 
@@ -56,7 +72,11 @@ describe('real pogo node processes', () => {
     const [n1, n2, n3] = await threeNodes(timing);
     const stoppedAt = performance.now();
     n2.signal('SIGSTOP');
-    await cluster.until(async () => (await statusOf(n1, 'n2'))?.status === 'down' && (await statusOf(n3, 'n2'))?.status === 'down', 10_000, 'n2 down after freeze');
+    await cluster.until(
+      async () => (await statusOf(n1, 'n2'))?.status === 'down' && (await statusOf(n3, 'n2'))?.status === 'down',
+      10_000,
+      'n2 down after freeze',
+    );
     const detectedMs = performance.now() - stoppedAt;
     // By the timeout (a frozen process cannot close its sockets), counted from the last frame heard
     // from n2, which came up to one heartbeat interval before the SIGSTOP: never before the timeout.
@@ -67,10 +87,14 @@ describe('real pogo node processes', () => {
     console.log(`SIGSTOP detected in ${detectedMs.toFixed(0)} ms (timeout 1000 ms)`);
     expect(n1.lines.some((l) => l.msg === 'peer suspect' && l['peer'] === 'n2')).toBe(true);
     n2.signal('SIGCONT');
-    await cluster.until(async () => {
-      for (const p of [n1, n2, n3]) if ((await p.status()).members.filter((m) => m.status === 'up').length !== 3) return false;
-      return true;
-    }, 15_000, 'mesh re-formed after SIGCONT');
+    await cluster.until(
+      async () => {
+        for (const p of [n1, n2, n3]) if ((await p.status()).members.filter((m) => m.status === 'up').length !== 3) return false;
+        return true;
+      },
+      15_000,
+      'mesh re-formed after SIGCONT',
+    );
   });
 
   it('SIGTERM announces a graceful leave and exits cleanly', async () => {
@@ -142,7 +166,12 @@ describe('real pogo node processes', () => {
     expect(n1.exited).toBe(false);
     // New peers can still join.
     const n4 = await cluster.start('n4', [n3.address], ['--max-message-bytes', '65536']);
-    await cluster.until(async () => (await n1.status()).members.filter((m) => m.status === 'up').length === 4 && (await n4.status()).members.filter((m) => m.status === 'up').length === 4, 10_000, 'n4 joined');
+    await cluster.until(
+      async () =>
+        (await n1.status()).members.filter((m) => m.status === 'up').length === 4 && (await n4.status()).members.filter((m) => m.status === 'up').length === 4,
+      10_000,
+      'n4 joined',
+    );
   });
 
   it('a second process claiming a live name is refused and the original keeps its place', async () => {
@@ -182,7 +211,11 @@ describe('real pogo node processes', () => {
     cluster = new ProcessCluster();
     const { spawnSync } = await import('node:child_process');
     const { CLI } = await import('./support/processes.js');
-    const r = spawnSync(process.execPath, [CLI, 'node', '--name', 'n1', '--port', '0', '--workers', './no-such-module.js', '--secret-file', cluster.secretFile], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'node', '--name', 'n1', '--port', '0', '--workers', './no-such-module.js', '--secret-file', cluster.secretFile],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cannot load worker module \.\/no-such-module\.js/);
   });
@@ -191,7 +224,10 @@ describe('real pogo node processes', () => {
     cluster = new ProcessCluster();
     const { spawnSync } = await import('node:child_process');
     const { CLI } = await import('./support/processes.js');
-    const r = spawnSync(process.execPath, [CLI, 'node', '--name', 'n1', '--port', 'eighty', '--secret-file', cluster.secretFile], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(process.execPath, [CLI, 'node', '--name', 'n1', '--port', 'eighty', '--secret-file', cluster.secretFile], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/port \(from --port\): "eighty" is not a number/);
   });

@@ -17,23 +17,60 @@ describe('configSections', () => {
     expect(s.link).toEqual({
       secret: base.secret,
       maxPendingHandshakes: 64,
-      timing: { heartbeatIntervalMs: local.heartbeatIntervalMs, suspectAfterMs: local.suspectAfterMs, heartbeatTimeoutMs: local.heartbeatTimeoutMs, handshakeTimeoutMs: local.handshakeTimeoutMs },
+      timing: {
+        heartbeatIntervalMs: local.heartbeatIntervalMs,
+        suspectAfterMs: local.suspectAfterMs,
+        heartbeatTimeoutMs: local.heartbeatTimeoutMs,
+        handshakeTimeoutMs: local.handshakeTimeoutMs,
+      },
     });
-    expect(s.membership).toEqual({ gossipIntervalMs: local.gossipIntervalMs, reconnectBaseMs: local.reconnectBaseMs, reconnectMaxMs: local.reconnectMaxMs, downReapAfterMs: config.downReapAfterMs, leftReapAfterMs: config.leftReapAfterMs });
+    expect(s.membership).toEqual({
+      gossipIntervalMs: local.gossipIntervalMs,
+      reconnectBaseMs: local.reconnectBaseMs,
+      reconnectMaxMs: local.reconnectMaxMs,
+      downReapAfterMs: config.downReapAfterMs,
+      leftReapAfterMs: config.leftReapAfterMs,
+    });
   });
 
   it('flags given as text land in their layer: distributed, supervisor, commands, discovery, status, transport', () => {
     const config = loadConfig({
-      flags: { ...base, netsplit: 'majority', expectedMembers: '3', requestTimeoutMs: '1234', callMaxBytes: '4096', childStartTimeoutMs: '777', allowCommands: 'node,sleep', seeds: 'a:1,b:2', dnsIntervalMs: '900', statusPort: '0', port: '0', operatorToken: 'an-operator-token-of-length' },
+      flags: {
+        ...base,
+        netsplit: 'majority',
+        expectedMembers: '3',
+        requestTimeoutMs: '1234',
+        callMaxBytes: '4096',
+        childStartTimeoutMs: '777',
+        allowCommands: 'node,sleep',
+        seeds: 'a:1,b:2',
+        dnsIntervalMs: '900',
+        statusPort: '0',
+        port: '0',
+        operatorToken: 'an-operator-token-of-length',
+      },
       env: {},
     });
     const s = configSections(config);
-    expect(s.distributed).toMatchObject({ netsplit: 'majority', expectedMembers: 3, startChildTimeoutMs: 1234, callMaxBytes: 4096, leaseMs: config.heartbeatTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs });
+    expect(s.distributed).toMatchObject({
+      netsplit: 'majority',
+      expectedMembers: 3,
+      startChildTimeoutMs: 1234,
+      callMaxBytes: 4096,
+      leaseMs: config.heartbeatTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+    });
     expect(s.supervisor).toEqual({ allowCommands: ['node', 'sleep'], startTimeoutMs: 777, ipcMaxMessageBytes: 4096 + IPC_ENVELOPE_BYTES });
     expect(s.commands).toEqual({ operatorToken: 'an-operator-token-of-length', viewerToken: undefined });
     expect(s.discovery).toEqual({ seeds: ['a:1', 'b:2'], dnsServer: [], dnsIntervalMs: 900 });
     expect(s.status).toEqual({ statusPort: 0, statusHost: '127.0.0.1' });
-    expect(s.transport).toMatchObject({ host: '127.0.0.1', port: 0, maxMessageBytes: config.maxMessageBytes, connectTimeoutMs: config.connectTimeoutMs, tlsRejectUnauthorized: true });
+    expect(s.transport).toMatchObject({
+      host: '127.0.0.1',
+      port: 0,
+      maxMessageBytes: config.maxMessageBytes,
+      connectTimeoutMs: config.connectTimeoutMs,
+      tlsRejectUnauthorized: true,
+    });
   });
 
   it('is pure: the same config maps to equal sections, and the config is left as it was', () => {

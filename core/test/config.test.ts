@@ -75,7 +75,9 @@ describe('config', () => {
     expect(loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: '16384' }, env: {} }).callMaxBytes).toBe(8192);
     expect(loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: String(512 * 1024) }, env: {} }).callMaxBytes).toBe(448 * 1024);
     expect(loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: '16384', callMaxBytes: '4096' }, env: {} }).callMaxBytes).toBe(4096);
-    const found = problems(() => loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: String(1024 * 1024), callMaxBytes: String(1024 * 1024) }, env: {} }));
+    const found = problems(() =>
+      loadConfig({ flags: { name: 'n1', secret, maxMessageBytes: String(1024 * 1024), callMaxBytes: String(1024 * 1024) }, env: {} }),
+    );
     expect(found.join('\n')).toMatch(/callMaxBytes \(from --call-max-bytes\): must be at most 983040: 65536 bytes below maxMessageBytes \(1048576\)/);
   });
 
@@ -83,11 +85,15 @@ describe('config', () => {
     const file = join(dir, 'typo.json');
     writeFileSync(file, JSON.stringify({ name: 'n1', secret, heartbeatTimeout: 5 }));
     expect(problems(() => loadConfig({ file, env: {} })).join('\n')).toMatch(/heartbeatTimeout \(from .*typo\.json\): unknown setting/);
-    expect(problems(() => loadConfig({ flags: { name: 'n1', secretFile: join(dir, 'missing') }, env: {} })).join('\n')).toMatch(/secretFile \(from --secret-file\): cannot read .*ENOENT/);
+    expect(problems(() => loadConfig({ flags: { name: 'n1', secretFile: join(dir, 'missing') }, env: {} })).join('\n')).toMatch(
+      /secretFile \(from --secret-file\): cannot read .*ENOENT/,
+    );
   });
 
   it('rejects a short secret and a secret given twice', () => {
-    expect(problems(() => loadConfig({ flags: { name: 'n1', secret: 'short' }, env: {} })).join('\n')).toMatch(/secret \(from --secret\): must be at least 16 characters/);
+    expect(problems(() => loadConfig({ flags: { name: 'n1', secret: 'short' }, env: {} })).join('\n')).toMatch(
+      /secret \(from --secret\): must be at least 16 characters/,
+    );
     const file = join(dir, 'secret2.txt');
     writeFileSync(file, secret);
     expect(problems(() => loadConfig({ flags: { name: 'n1', secret, secretFile: file }, env: {} })).join('\n')).toMatch(/either a secret or a secret file/);

@@ -11,7 +11,10 @@ const running = (id: string, pid: string): ChildInstances => ({ id, status: 'run
 
 describe('convergedNow', () => {
   it('needs every child running exactly once, each instance reported', () => {
-    const reported = new Map([['a', new Set(['p1'])], ['b', new Set(['p2'])]]);
+    const reported = new Map([
+      ['a', new Set(['p1'])],
+      ['b', new Set(['p2'])],
+    ]);
     expect(convergedNow([running('a', 'p1'), running('b', 'p2')], reported)).toBe(true);
     expect(convergedNow([running('a', 'p1'), { id: 'b', status: 'moving', instances: [{ pid: 'p2' }] }], reported)).toBe(false);
     expect(convergedNow([running('a', 'p1'), { id: 'b', status: 'running', instances: [{ pid: 'p2' }, { pid: 'p3' }] }], reported)).toBe(false);
@@ -36,7 +39,14 @@ describe('ConvergenceTracker', () => {
     expect(tracker.check(list([running('a', 'p1'), running('b', 'p3')]), 1_100)).toBeUndefined();
     tracker.observe({ type: 'started', id: 'b', node: 'n1', pid: 'p3', at: 1_120 });
     tracker.observe({ type: 'moved', id: 'b', from: 'n2', to: 'n1', reason: 'failure', at: 1_120 });
-    expect(tracker.check(list([running('a', 'p1'), running('b', 'p3')]), 1_300)).toEqual({ type: 'converged', at: 1_300, after: 120, cause: 'node-down', node: 'n2', children: 2 });
+    expect(tracker.check(list([running('a', 'p1'), running('b', 'p3')]), 1_300)).toEqual({
+      type: 'converged',
+      at: 1_300,
+      after: 120,
+      cause: 'node-down',
+      node: 'n2',
+      children: 2,
+    });
     // Closed: the next check reports nothing.
     expect(tracker.check(list([running('a', 'p1'), running('b', 'p3')]), 1_400)).toBeUndefined();
   });

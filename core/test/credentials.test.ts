@@ -15,7 +15,13 @@ const B = 'ops-team-token-0123456789';
 
 describe('token files', () => {
   it('reads name:token lines and a bare token (named by the default); comments and blank lines are skipped', () => {
-    expect(parseTokens(`# the team\nalice:${A}\n\n  ops-team : ${B}  \n`, 'operator')).toEqual({ ok: true, tokens: [{ name: 'alice', token: A }, { name: 'ops-team', token: B }] });
+    expect(parseTokens(`# the team\nalice:${A}\n\n  ops-team : ${B}  \n`, 'operator')).toEqual({
+      ok: true,
+      tokens: [
+        { name: 'alice', token: A },
+        { name: 'ops-team', token: B },
+      ],
+    });
     // A one-token file of earlier releases keeps working.
     expect(parseTokens(`${A}\n`, 'operator')).toEqual({ ok: true, tokens: [{ name: 'operator', token: A }] });
     expect(parseTokens(A, 'viewer')).toEqual({ ok: true, tokens: [{ name: 'viewer', token: A }] });
@@ -33,7 +39,10 @@ describe('token files', () => {
     expect(problems(`bad name:${A}`)).toEqual([expect.stringMatching(/^line 1: "bad name" is not a token name/)]);
     expect(problems(`:${A}`)).toEqual([expect.stringMatching(/^line 1: "" is not a token name/)]);
     expect(problems(`alice:${A} ${B}`)).toEqual(['line 1: the token of alice must not contain white space or ":"']);
-    expect(problems(`x\nalice:${A}\nshort`)).toEqual(['line 1: the token of operator must be at least 16 characters', 'line 3: the token of operator must be at least 16 characters']);
+    expect(problems(`x\nalice:${A}\nshort`)).toEqual([
+      'line 1: the token of operator must be at least 16 characters',
+      'line 3: the token of operator must be at least 16 characters',
+    ]);
   });
 
   it('a presented credential has the name of the token it is, and none when it matches no token', () => {
@@ -53,7 +62,10 @@ describe('token files', () => {
     expect(clientToken(`${A}\n`)).toEqual({ ok: true, token: A, name: 'token' });
     expect(clientToken(`alice:${A}`)).toEqual({ ok: true, token: A, name: 'alice' });
     expect(clientToken('# none\n')).toEqual({ ok: false, problem: 'the file holds no token' });
-    expect(clientToken(`alice:${A}\nops-team:${B}`)).toEqual({ ok: false, problem: expect.stringMatching(/^the file holds 2 tokens \(alice, ops-team\); a client presents one/) });
+    expect(clientToken(`alice:${A}\nops-team:${B}`)).toEqual({
+      ok: false,
+      problem: expect.stringMatching(/^the file holds 2 tokens \(alice, ops-team\); a client presents one/),
+    });
   });
 });
 
@@ -79,6 +91,8 @@ describe('token files in the node config', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([`viewerToken (from --viewer-token-file ${bad}): line 2: the token of bob must be at least 16 characters`]);
-    expect(() => loadConfig({ flags: { ...base, operatorTokenFile: file('empty.txt', '# nobody yet\n') }, env: {} })).toThrow(/operatorToken .*: holds no token/);
+    expect(() => loadConfig({ flags: { ...base, operatorTokenFile: file('empty.txt', '# nobody yet\n') }, env: {} })).toThrow(
+      /operatorToken .*: holds no token/,
+    );
   });
 });

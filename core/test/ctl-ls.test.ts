@@ -23,12 +23,24 @@ const child = (id: string, over: Partial<ChildReport> = {}): ChildReport => ({
 
 describe('pogo ctl ls', () => {
   it('shows the OS pid of command children, and no ON RESUME column while rebalancing runs', () => {
-    const text = lsTable([child('job', { osPid: 4242, spec: { id: 'job', start: { command: '/bin/sh' }, restart: 'permanent', handoff: 'stop-first' } }), child('web')]);
-    expect(text.split('\n')).toEqual(['ID   STATUS   NODE  OWNER  PIN  OS PID  LAST ERROR', 'job  running  n1    n1     -    4242', 'web  running  n1    n1     -    -', '']);
+    const text = lsTable([
+      child('job', { osPid: 4242, spec: { id: 'job', start: { command: '/bin/sh' }, restart: 'permanent', handoff: 'stop-first' } }),
+      child('web'),
+    ]);
+    expect(text.split('\n')).toEqual([
+      'ID   STATUS   NODE  OWNER  PIN  OS PID  LAST ERROR',
+      'job  running  n1    n1     -    4242',
+      'web  running  n1    n1     -    -',
+      '',
+    ]);
   });
 
   it('while paused: ON RESUME names where each child goes, "(stays)" when it stays, and says what the column means', () => {
-    const text = lsTable([child('a', { resumeTo: 'n3' }), child('b', { resumeTo: 'n1' }), child('c', { status: 'pending', node: undefined, owner: 'n2', resumeTo: 'n2' })]);
+    const text = lsTable([
+      child('a', { resumeTo: 'n3' }),
+      child('b', { resumeTo: 'n1' }),
+      child('c', { status: 'pending', node: undefined, owner: 'n2', resumeTo: 'n2' }),
+    ]);
     expect(text.split('\n')).toEqual([
       'ID  STATUS   NODE  OWNER  PIN  OS PID  ON RESUME   LAST ERROR',
       'a   running  n1    n1     -    -       n3',

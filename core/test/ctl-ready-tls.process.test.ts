@@ -42,7 +42,10 @@ interface Run {
 
 /** Runs `pogo ctl <args>` to its end (SIGKILL by pid after 60 s). */
 function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [CLI, 'ctl', ...args, '--secret-file', cluster!.secretFile, '--timeout', '20000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [CLI, 'ctl', ...args, '--secret-file', cluster!.secretFile, '--timeout', '20000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   ctlPids.add(child.pid!);
   let stdout = '';
   let stderr = '';
@@ -58,7 +61,8 @@ function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-const NOT_READY = /^pogo ctl: warning: n1 is not ready yet \(still linking to and syncing with the cluster\): its view may be incomplete; give another --seed first$/m;
+const NOT_READY =
+  /^pogo ctl: warning: n1 is not ready yet \(still linking to and syncing with the cluster\): its view may be incomplete; give another --seed first$/m;
 
 describe('pogo ctl and a member that is not ready', () => {
   it('ls and status answer and warn on stderr, naming the member; a ready member gets no warning', async () => {
@@ -109,7 +113,13 @@ describe('pogo ctl over TLS', () => {
           { name: 'basicConstraints', cA: false },
           { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
           { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-          { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 7, ip: '127.0.0.1' },
+              { type: 2, value: 'localhost' },
+            ],
+          },
         ],
       });
       const cert = join(dir, `${name}.pem`);
@@ -131,7 +141,10 @@ describe('pogo ctl over TLS', () => {
 
     const noCert = await ctl(['ls', '--seed', n1.address, '--json'], { POGO_TLS_CA_FILE: caFile });
     expect(noCert.code, noCert.stdout + noCert.stderr).toBe(4);
-    expect(JSON.parse(noCert.stdout)).toMatchObject({ ok: false, error: { code: 'auth-failed', message: expect.stringMatching(/TLS client certificate required/) as unknown } });
+    expect(JSON.parse(noCert.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'auth-failed', message: expect.stringMatching(/TLS client certificate required/) as unknown },
+    });
 
     const plain = await ctl(['ls', '--seed', n1.address, '--json', '--timeout', '3000']);
     expect(plain.code, plain.stdout + plain.stderr).toBe(3);

@@ -41,7 +41,10 @@ interface Live {
 }
 
 function spawnCtl(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Live {
-  const child = spawn(process.execPath, [CLI, 'ctl', ...args], { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, [CLI, 'ctl', ...args], {
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   ctlPids.add(child.pid!);
   let stdout = '';
   let stderr = '';
@@ -121,7 +124,11 @@ async function threeMembers(): Promise<{ nodes: NodeProcess[]; op: string; viewe
   const flags = ['--workers', 'examples', '--allow-commands', '/bin/sh', '--operator-token-file', op, '--viewer-token-file', viewer];
   const n1 = await cluster.start('n1', [], flags);
   const nodes = [n1, await cluster.start('n2', [n1.address], flags), await cluster.start('n3', [n1.address], flags)];
-  await cluster.until(async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.supervisor.ready && s.members.filter((m) => m.status === 'up').length === 3), 15_000, 'cluster ready');
+  await cluster.until(
+    async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.supervisor.ready && s.members.filter((m) => m.status === 'up').length === 3),
+    15_000,
+    'cluster ready',
+  );
   return { nodes, op, viewer };
 }
 
@@ -181,7 +188,14 @@ describe('pogo ctl', () => {
     const audit = await ctl(['audit'], seed, ['--token-file', viewer, '--json']);
     expect(audit.code).toBe(0);
     const entries = json(audit).result as Array<{ op: string; ok: boolean; result: string; node: string; by: string }>;
-    expect(entries.map((e) => `${e.node} ${e.op}:${e.ok}`)).toEqual(['n1 submit:true', 'n1 move:true', 'n1 drain:false', 'n1 drain:true', 'n1 stop:true', 'n1 stop:false']);
+    expect(entries.map((e) => `${e.node} ${e.op}:${e.ok}`)).toEqual([
+      'n1 submit:true',
+      'n1 move:true',
+      'n1 drain:false',
+      'n1 drain:true',
+      'n1 stop:true',
+      'n1 stop:false',
+    ]);
     expect(entries.find((e) => e.op === 'drain' && !e.ok)!.result).toMatch(/^forbidden/);
     for (const node of nodes) await expectNoTrace(node);
     // The status endpoint's start-up log names every path it serves.
@@ -202,15 +216,29 @@ describe('pogo ctl', () => {
     await failure(ctl(['reboot'], seed, ['--json']), 2, 'usage', /unknown command "reboot"/);
     await failure(ctl(['move', 'only-one-arg'], seed, ['--json']), 2, 'usage', /move takes 2 argument/);
     await failure(ctl(['move', 'web-1', 'not a node!'], seed, ['--token-file', op, '--json']), 2, 'usage', /^move: node: must be a node name/);
-    const badSpec = writeJson(cluster!.dir, 'bad-spec.json', [{ id: 'ok-1', start: { worker: 'ticker' } }, { id: 'x', start: { worker: 'ticker' }, restart: 'sometimes' }, { id: 'ok-1', start: { worker: 'ticker' } }]);
-    await failure(ctl(['start', badSpec], seed, ['--token-file', op, '--json']), 2, 'usage', /^start: \[1\] spec\.restart: .*; \[2\] duplicate id "ok-1" \(also \[0\]\); nothing was sent$/);
+    const badSpec = writeJson(cluster!.dir, 'bad-spec.json', [
+      { id: 'ok-1', start: { worker: 'ticker' } },
+      { id: 'x', start: { worker: 'ticker' }, restart: 'sometimes' },
+      { id: 'ok-1', start: { worker: 'ticker' } },
+    ]);
+    await failure(
+      ctl(['start', badSpec], seed, ['--token-file', op, '--json']),
+      2,
+      'usage',
+      /^start: \[1\] spec\.restart: .*; \[2\] duplicate id "ok-1" \(also \[0\]\); nothing was sent$/,
+    );
     await failure(ctl(['ls'], [], ['--json']), 2, 'usage', /give --seed/);
     await failure(ctl(['ls'], seed, ['--json', '--cluster', 'staging']), 2, 'cluster-mismatch', /does not match/);
     // 3: nothing answers.
     await failure(ctl(['ls'], '127.0.0.1:9', ['--json']), 3, 'unreachable', /no member could be reached \(127\.0\.0\.1:9: /);
     // 4: a credential refused — the cluster secret, a wrong token on a read, none for a change, a viewer's for a change.
     const wrongSecret = cluster!.writeSecret('wrong-secret.txt', 'not-the-secret-of-this-cluster');
-    await failure(ctl(['ls'], [seed, nodes[1]!.address], ['--json'], { secretFile: wrongSecret }), 4, 'auth-failed', /^cannot link to n1 at .*: authentication failed: n1 does not hold our cluster secret/);
+    await failure(
+      ctl(['ls'], [seed, nodes[1]!.address], ['--json'], { secretFile: wrongSecret }),
+      4,
+      'auth-failed',
+      /^cannot link to n1 at .*: authentication failed: n1 does not hold our cluster secret/,
+    );
     const wrongToken = cluster!.writeSecret('wrong-token.txt', 'a-token-nobody-issued-0123');
     await failure(ctl(['ls'], seed, ['--token-file', wrongToken, '--json']), 4, 'unauthorized', /the token was refused by n1/);
     await failure(ctl(['pause'], seed, ['--json']), 4, 'unauthorized', /^no token given: pass --token-file or POGO_TOKEN/);
@@ -226,7 +254,8 @@ describe('pogo ctl', () => {
   it('starts 1,000 specs from a file and 1,000 from stdin, each accepted with its state; a refused spec exits 1 and says which', async () => {
     const { nodes, op } = await threeMembers();
     const seeds = nodes.map((n) => n.address);
-    const specs = (prefix: string) => Array.from({ length: 1_000 }, (_, i) => ({ id: `${prefix}-${i}`, start: { worker: 'ticker', args: { intervalMs: 600_000 } } }));
+    const specs = (prefix: string) =>
+      Array.from({ length: 1_000 }, (_, i) => ({ id: `${prefix}-${i}`, start: { worker: 'ticker', args: { intervalMs: 600_000 } } }));
     const fromFile = await ctl(['start', writeJson(cluster!.dir, 'many.json', specs('file'))], seeds, ['--token-file', op, '--json']);
     expect(fromFile.code, fromFile.stderr).toBe(0);
     const fileResult = json(fromFile).result as Array<{ id: string; state: string; node?: string }>;
@@ -239,7 +268,11 @@ describe('pogo ctl', () => {
     expect(fromStdin.stdout.split('\n').filter((l) => /^stdin-\d+: accepted, (running|pending)/.test(l))).toHaveLength(1_000);
 
     // Every one is in the cluster, once: the members' own local counts add up.
-    await cluster!.until(async () => (await Promise.all(nodes.map((n) => n.status()))).reduce((sum, s) => sum + s.supervisor.local.active, 0) === 2_000, 30_000, 'all 2,000 running');
+    await cluster!.until(
+      async () => (await Promise.all(nodes.map((n) => n.status()))).reduce((sum, s) => sum + s.supervisor.local.active, 0) === 2_000,
+      30_000,
+      'all 2,000 running',
+    );
     // Accepted is exit 0 also for a child that fails to start (its state says so); a spec the cluster refuses exits 1, named.
     const mixed = writeJson(cluster!.dir, 'mixed.json', [
       { id: 'file-0', start: { worker: 'ticker', args: { intervalMs: 1 } } },
@@ -253,7 +286,9 @@ describe('pogo ctl', () => {
     expect(refused.stdout).toMatch(/^no-such-worker: refused \(unplaceable\): /m);
     expect(refused.stderr).toMatch(/2 of 3 specs refused: file-0 \(conflict\), no-such-worker \(unplaceable\)/);
     // A child whose start fails: accepted (the cluster keeps it and retries), reported failing with its first error, once.
-    const failing = await ctl(['start', '-'], seeds, ['--token-file', op], { input: JSON.stringify({ id: 'fails-at-start', start: { worker: 'crasher', args: { failStart: true } } }) });
+    const failing = await ctl(['start', '-'], seeds, ['--token-file', op], {
+      input: JSON.stringify({ id: 'fails-at-start', start: { worker: 'crasher', args: { failStart: true } } }),
+    });
     expect(failing.code, failing.stderr).toBe(0);
     expect(failing.stdout).toMatch(/^fails-at-start: accepted, failing on n\d: .*crasher: asked to fail at start\n$/);
     const listed = json(await ctl(['ls'], seeds, ['--json'])).result as Array<{ id: string; status: string }>;
@@ -261,7 +296,9 @@ describe('pogo ctl', () => {
 
     // A reader that stops early (`pogo ctl ls | head -1`): the ~2,000-row listing is far more than
     // a pipe holds, so ctl's writes meet the closed pipe; it ends with its own exit code, no EPIPE trace.
-    const early = spawn(process.execPath, [CLI, 'ctl', 'ls', ...seeds.flatMap((s) => ['--seed', s]), '--secret-file', cluster!.secretFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const early = spawn(process.execPath, [CLI, 'ctl', 'ls', ...seeds.flatMap((s) => ['--seed', s]), '--secret-file', cluster!.secretFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     ctlPids.add(early.pid!);
     let earlyErr = '';
     early.stderr.setEncoding('utf8').on('data', (c: string) => (earlyErr += c));
@@ -272,13 +309,18 @@ describe('pogo ctl', () => {
     expect(earlyCode).toBe(0);
   });
 
-  it('--seed decides which member executes (its audit says so); restart gives a new process on the same node, by the child\'s own record; ls shows its OS pid; no trace in /status', async () => {
+  it("--seed decides which member executes (its audit says so); restart gives a new process on the same node, by the child's own record; ls shows its OS pid; no trace in /status", async () => {
     const { nodes, op, viewer } = await threeMembers();
     const [n1, n2, n3] = nodes as [NodeProcess, NodeProcess, NodeProcess];
     // The first seed that answers executes; a dead first seed is passed over.
     expect((await ctl(['pause'], [n2.address, n1.address], ['--token-file', op, '--by', 'alice'])).code).toBe(0);
     expect((await ctl(['resume'], ['127.0.0.1:9', n3.address, n1.address], ['--token-file', op, '--by', 'bob'])).code).toBe(0);
-    const audit = json(await ctl(['audit'], n1.address, ['--token-file', viewer, '--json'])).result as Array<{ node: string; op: string; by: string; from: string }>;
+    const audit = json(await ctl(['audit'], n1.address, ['--token-file', viewer, '--json'])).result as Array<{
+      node: string;
+      op: string;
+      by: string;
+      from: string;
+    }>;
     expect(audit.map((e) => `${e.node} ${e.op} ${e.by}`)).toEqual(['n2 pause alice', 'n3 resume bob']);
     expect(audit.every((e) => e.from.startsWith('ctl-'))).toBe(true);
 
@@ -318,7 +360,9 @@ describe('pogo ctl', () => {
     const flag = join(cluster!.dir, 'go');
     // Prints a line on each stream whenever the test creates the flag file; says hello at each start.
     const script = `echo "hello from $$"; while :; do if [ -f ${flag} ]; then rm -f ${flag}; echo "late line"; echo "late error" >&2; fi; sleep 0.05; done`;
-    const started = await ctl(['start', '-'], seed, ['--token-file', op, '--json'], { input: JSON.stringify({ id: 'talker', start: { command: '/bin/sh', args: ['-c', script] } }) });
+    const started = await ctl(['start', '-'], seed, ['--token-file', op, '--json'], {
+      input: JSON.stringify({ id: 'talker', start: { command: '/bin/sh', args: ['-c', script] } }),
+    });
     expect(started.code, started.stderr).toBe(0);
     const first = (json(started).result as { node: string }).node;
 
@@ -326,7 +370,13 @@ describe('pogo ctl', () => {
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/^hello from \d+$/m);
     // A worker child's output is its node's log: said so, not an empty success that looks like silence.
-    expect((await ctl(['start', '-'], seed, ['--token-file', op], { input: JSON.stringify({ id: 'worker-1', start: { worker: 'ticker', args: { intervalMs: 600_000 } } }) })).code).toBe(0);
+    expect(
+      (
+        await ctl(['start', '-'], seed, ['--token-file', op], {
+          input: JSON.stringify({ id: 'worker-1', start: { worker: 'ticker', args: { intervalMs: 600_000 } } }),
+        })
+      ).code,
+    ).toBe(0);
     const workerLogs = await ctl(['logs', 'worker-1'], seed, ['--token-file', viewer]);
     expect(workerLogs).toMatchObject({ code: 0, stdout: '' });
     expect(workerLogs.stderr).toMatch(/worker-1 runs worker ticker inside its node's process/);
@@ -343,7 +393,14 @@ describe('pogo ctl', () => {
     expect(moved.code, moved.stderr).toBe(0);
     await follow.until(new RegExp(`talker now runs on ${other} \\(os pid \\d+\\)`), 'stderr', 20_000);
     await follow.until(/^hello from \d+$[\s\S]*^hello from \d+$/m, 'stdout', 20_000);
-    expect(new Set(follow.stdout().split('\n').filter((l) => l.startsWith('hello from '))).size).toBe(2);
+    expect(
+      new Set(
+        follow
+          .stdout()
+          .split('\n')
+          .filter((l) => l.startsWith('hello from ')),
+      ).size,
+    ).toBe(2);
     writeFileSync(flag, '');
     await follow.until(/^late line$[\s\S]*^late line$/m, 'stdout', 20_000);
 
@@ -356,7 +413,10 @@ describe('pogo ctl', () => {
     await follow.until(/^late line$[\s\S]*^late line$[\s\S]*^late line$/m, 'stdout', 20_000);
     // The child's two streams are captured apart: its stderr line may come a poll after its stdout line.
     await follow.until(/^stderr\| late error$[\s\S]*^stderr\| late error$[\s\S]*^stderr\| late error$/m, 'stdout', 20_000);
-    const printed = follow.stdout().split('\n').filter((l) => l !== '');
+    const printed = follow
+      .stdout()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(printed.filter((l) => l.startsWith('hello from ')).length).toBe(3);
     expect(new Set(printed.filter((l) => l.startsWith('hello from '))).size).toBe(3);
     expect(printed.filter((l) => l === 'late line')).toHaveLength(3);

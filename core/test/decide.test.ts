@@ -14,9 +14,29 @@ import { parseChildSpec } from '../src/supervisor/child-spec.js';
 
 const REV = '0000000001.000001.n1';
 const NEW_REV = '0000000002.000001.n2';
-const candidate = (name: string): Candidate => ({ name, role: 'member', up: true, ready: true, draining: false, labels: {}, workers: ['w'], commands: [], capacity: 1 });
-const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ self: 'n1', candidates: ['n1', 'n2', 'n3'].map(candidate), mayRun: true, mayStart: true, claims: false, ...over });
-const entry = (handoff: 'stop-first' | 'start-first' = 'stop-first', rev = REV): SpecEntry => ({ rev, spec: parseChildSpec({ id: 'c', start: { worker: 'w' }, handoff }) });
+const candidate = (name: string): Candidate => ({
+  name,
+  role: 'member',
+  up: true,
+  ready: true,
+  draining: false,
+  labels: {},
+  workers: ['w'],
+  commands: [],
+  capacity: 1,
+});
+const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({
+  self: 'n1',
+  candidates: ['n1', 'n2', 'n3'].map(candidate),
+  mayRun: true,
+  mayStart: true,
+  claims: false,
+  ...over,
+});
+const entry = (handoff: 'stop-first' | 'start-first' = 'stop-first', rev = REV): SpecEntry => ({
+  rev,
+  spec: parseChildSpec({ id: 'c', start: { worker: 'w' }, handoff }),
+});
 const run = (node: string, rev = REV): Runner => ({ node, pid: `${node}/0123456789abcdef/c1`, rev, restarts: 0 });
 function view(over: Partial<ChildView> & { handoff?: 'stop-first' | 'start-first'; dead?: boolean } = {}): ChildView {
   const live = over.dead ? undefined : (over.live ?? entry(over.handoff));
@@ -55,8 +75,16 @@ describe('decide: one node, one child, one action (DESIGN §3.5)', () => {
     expect(decide(view({ owner: 'n2', runners: [run('n1')] }), running, cluster())).toEqual({ do: 'move', to: 'n2' });
     expect(decide(view({ handoff: 'start-first', owner: 'n2', runners: [run('n1')] }), running, cluster())).toEqual({ do: 'nothing' });
     // Once the owner's instance runs, ours stops: a duplicate for stop-first, the end of the overlap for start-first.
-    expect(decide(view({ owner: 'n2', runners: [run('n1'), run('n2')] }), running, cluster())).toEqual({ do: 'stop-duplicate', survivor: run('n2'), report: true });
-    expect(decide(view({ handoff: 'start-first', owner: 'n2', runners: [run('n1'), run('n2')] }), running, cluster())).toEqual({ do: 'stop-duplicate', survivor: run('n2'), report: false });
+    expect(decide(view({ owner: 'n2', runners: [run('n1'), run('n2')] }), running, cluster())).toEqual({
+      do: 'stop-duplicate',
+      survivor: run('n2'),
+      report: true,
+    });
+    expect(decide(view({ handoff: 'start-first', owner: 'n2', runners: [run('n1'), run('n2')] }), running, cluster())).toEqual({
+      do: 'stop-duplicate',
+      survivor: run('n2'),
+      report: false,
+    });
   });
 
   it('after a heal, several instances and none on the owner: the best-ranked runner by HRW keeps it', () => {
@@ -112,15 +140,25 @@ describe('decide: claims (majority mode): two owners never both start', () => {
 
   it('two claims that crossed (each node its own owner): exactly one keeps its claim, the same on both sides', () => {
     fc.assert(
-      fc.property(fc.constantFrom('c', 'x', 'job-7', 'a/b'), fc.subarray(['n1', 'n2', 'n3', 'n4'], { minLength: 2, maxLength: 2 }), fc.constantFrom<LocalClaim>('pending', 'confirmed'), (id, pair, state) => {
-        const claims = pair.map((n) => claimOf(n));
-        const keeps = pair.filter((n) => {
-          // Each believes itself the owner (views of the desired state differ for a moment).
-          const a = decide({ ...view({ claims, owner: n }), id }, undefined, claiming({ self: n, candidates: ['n1', 'n2', 'n3', 'n4'].map(candidate) }), state);
-          return a.do !== 'unclaim';
-        });
-        expect(keeps).toHaveLength(1);
-      }),
+      fc.property(
+        fc.constantFrom('c', 'x', 'job-7', 'a/b'),
+        fc.subarray(['n1', 'n2', 'n3', 'n4'], { minLength: 2, maxLength: 2 }),
+        fc.constantFrom<LocalClaim>('pending', 'confirmed'),
+        (id, pair, state) => {
+          const claims = pair.map((n) => claimOf(n));
+          const keeps = pair.filter((n) => {
+            // Each believes itself the owner (views of the desired state differ for a moment).
+            const a = decide(
+              { ...view({ claims, owner: n }), id },
+              undefined,
+              claiming({ self: n, candidates: ['n1', 'n2', 'n3', 'n4'].map(candidate) }),
+              state,
+            );
+            return a.do !== 'unclaim';
+          });
+          expect(keeps).toHaveLength(1);
+        },
+      ),
       { numRuns: 300, seed: 1307 },
     );
   });
@@ -158,7 +196,8 @@ describe('decide: properties over random views', () => {
     fc.assert(
       fc.property(arb, (x) => {
         const v = view({ dead: x.dead, handoff: x.handoff, owner: x.owner, runners: x.runners.map((n) => run(n)) });
-        const local: LocalInstance | undefined = x.local === 'none' ? undefined : x.local === 'old' ? { rev: '0000000000.000001.n1', running: true } : { rev: REV, running: x.local === 'running' };
+        const local: LocalInstance | undefined =
+          x.local === 'none' ? undefined : x.local === 'old' ? { rev: '0000000000.000001.n1', running: true } : { rev: REV, running: x.local === 'running' };
         const a = decide(v, local, cluster({ mayRun: x.mayRun, mayStart: x.mayStart }));
         if (a.do === 'start') {
           expect(v.live).toBeDefined();

@@ -21,7 +21,6 @@ afterEach(() => {
   killStrays(strays);
 });
 
-
 const run = promisify(execFile);
 
 /** Pids of the processes whose parent is one of `parents` and whose command line contains `text` (from /proc). */
@@ -54,7 +53,14 @@ describe('pogo demo', () => {
       // A demo killed while it starts cannot stop its members: stop each one it said it started, by pid.
       strays.push(...lines.filter((l) => l['msg'] === 'demo node started').map((l) => Number(l['pid'])));
     }
-    const ready = lines.find((l) => l['msg'] === 'demo ready') as { pids: number[]; dir: string; seed: string; secretFile: string; ctl: string; operatorToken: string };
+    const ready = lines.find((l) => l['msg'] === 'demo ready') as {
+      pids: number[];
+      dir: string;
+      seed: string;
+      secretFile: string;
+      ctl: string;
+      operatorToken: string;
+    };
     strays.push(...ready.pids);
     expect(ready.pids).toHaveLength(3);
     expect(ready.pids.every(alive)).toBe(true);
@@ -64,7 +70,13 @@ describe('pogo demo', () => {
     expect(existsSync(ready.secretFile)).toBe(true);
 
     const url = new URL(String(lines.find((l) => l['msg'] === 'gateway listening')!['url']));
-    const socket = connect(url.origin, { path: '/gateway', auth: { token: url.searchParams.get('token'), credential: ready.operatorToken }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const socket = connect(url.origin, {
+      path: '/gateway',
+      auth: { token: url.searchParams.get('token'), credential: ready.operatorToken },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
     let state: ClusterState | undefined;
     const output: OutputEvent[] = [];
     socket.on('snapshot', (s: ClusterState) => (state = s));
@@ -75,8 +87,17 @@ describe('pogo demo', () => {
     socket.on('output', (e: OutputEvent) => output.push(e));
     try {
       const expected = demoChildren().length;
-      await until(() => state !== undefined && Object.values(state.children).filter((c) => c.status === 'running').length === expected, 15_000, `the UI sees all ${expected} demo children running`);
-      expect(Object.values(state!.members).filter((m) => m.role === 'member').map((m) => m.name).sort()).toEqual(['demo-1', 'demo-2', 'demo-3']);
+      await until(
+        () => state !== undefined && Object.values(state.children).filter((c) => c.status === 'running').length === expected,
+        15_000,
+        `the UI sees all ${expected} demo children running`,
+      );
+      expect(
+        Object.values(state!.members)
+          .filter((m) => m.role === 'member')
+          .map((m) => m.name)
+          .sort(),
+      ).toEqual(['demo-1', 'demo-2', 'demo-3']);
       expect(state!.children['log-writer']).toMatchObject({ status: 'running', command: process.execPath });
 
       // The OS-process child writes a numbered line a second, every third one on stderr too.

@@ -77,9 +77,15 @@ describe('seeds as written', () => {
   it('parses host:port, dns:<name>:<port> and dns-srv:<name>, and formats them back', () => {
     expect(parseSeed('10.0.0.1:4370')).toEqual({ ok: true, value: { kind: 'address', address: '10.0.0.1:4370' } });
     expect(parseSeed('[::1]:4370')).toEqual({ ok: true, value: { kind: 'address', address: '[::1]:4370' } });
-    expect(parseSeed('dns:pogo.default.svc.cluster.local:4370')).toEqual({ ok: true, value: { kind: 'dns', name: 'pogo.default.svc.cluster.local', port: 4370 } });
+    expect(parseSeed('dns:pogo.default.svc.cluster.local:4370')).toEqual({
+      ok: true,
+      value: { kind: 'dns', name: 'pogo.default.svc.cluster.local', port: 4370 },
+    });
     expect(parseSeed('dns:pogo.:4370')).toEqual({ ok: true, value: { kind: 'dns', name: 'pogo.', port: 4370 } });
-    expect(parseSeed('dns-srv:_pogo._tcp.pogo.default.svc.cluster.local')).toEqual({ ok: true, value: { kind: 'dns-srv', name: '_pogo._tcp.pogo.default.svc.cluster.local' } });
+    expect(parseSeed('dns-srv:_pogo._tcp.pogo.default.svc.cluster.local')).toEqual({
+      ok: true,
+      value: { kind: 'dns-srv', name: '_pogo._tcp.pogo.default.svc.cluster.local' },
+    });
     for (const text of ['10.0.0.1:4370', 'dns:pogo:4370', 'dns-srv:_pogo._tcp.pogo']) {
       const parsed = parseSeed(text);
       expect(parsed.ok && formatSeed(parsed.value)).toBe(text);
@@ -111,7 +117,10 @@ describe('seeds as written', () => {
   it('splits static seeds from DNS seeds', () => {
     expect(splitSeeds(['10.0.0.1:4370', 'dns:pogo:4370', 'dns-srv:_p._tcp.pogo', 'bad'])).toEqual({
       addresses: ['10.0.0.1:4370'],
-      dns: [{ kind: 'dns', name: 'pogo', port: 4370 }, { kind: 'dns-srv', name: '_p._tcp.pogo' }],
+      dns: [
+        { kind: 'dns', name: 'pogo', port: 4370 },
+        { kind: 'dns-srv', name: '_p._tcp.pogo' },
+      ],
       invalid: [expect.stringMatching(/"bad" is not host:port/)],
     });
   });
@@ -157,9 +166,24 @@ describe('answers to addresses (pure)', () => {
   });
 
   it('combines the queries of one lookup: union of records; any unanswered query makes it a failure', () => {
-    expect(combineQueries([{ kind: 'records', addresses: ['b:1', 'a:1'] }, { kind: 'empty', code: 'ENODATA' }])).toEqual({ kind: 'answer', addresses: ['a:1', 'b:1'] });
-    expect(combineQueries([{ kind: 'empty', code: 'ENOTFOUND' }, { kind: 'empty', code: 'ENOTFOUND' }])).toEqual({ kind: 'answer', addresses: [], empty: 'ENOTFOUND' });
-    expect(combineQueries([{ kind: 'records', addresses: ['a:1'] }, { kind: 'failed', code: 'ETIMEOUT', message: 'slow' }])).toEqual({ kind: 'failure', addresses: ['a:1'], error: 'ETIMEOUT: slow' });
+    expect(
+      combineQueries([
+        { kind: 'records', addresses: ['b:1', 'a:1'] },
+        { kind: 'empty', code: 'ENODATA' },
+      ]),
+    ).toEqual({ kind: 'answer', addresses: ['a:1', 'b:1'] });
+    expect(
+      combineQueries([
+        { kind: 'empty', code: 'ENOTFOUND' },
+        { kind: 'empty', code: 'ENOTFOUND' },
+      ]),
+    ).toEqual({ kind: 'answer', addresses: [], empty: 'ENOTFOUND' });
+    expect(
+      combineQueries([
+        { kind: 'records', addresses: ['a:1'] },
+        { kind: 'failed', code: 'ETIMEOUT', message: 'slow' },
+      ]),
+    ).toEqual({ kind: 'failure', addresses: ['a:1'], error: 'ETIMEOUT: slow' });
   });
 
   it('an answer replaces the address set; a failure only adds to it', () => {
@@ -204,7 +228,10 @@ describe('one lookup against a fake DNS', () => {
     dns.zone['_pogo._tcp.pogo'] = { srv: [srv('pogo-0.pogo.', 4001), srv('pogo-1.pogo', 4002), srv('127.0.0.9', 4003), srv('pogo-1.pogo', 4002)] };
     dns.zone['pogo-0.pogo'] = { a: ['127.0.0.1'] };
     dns.zone['pogo-1.pogo'] = { a: ['127.0.0.1'], aaaa: ['::1'] };
-    expect(await lookupSeed(dns, dnsSeed('dns-srv:_pogo._tcp.pogo'))).toEqual({ kind: 'answer', addresses: ['127.0.0.1:4001', '127.0.0.1:4002', '127.0.0.9:4003', '[::1]:4002'] });
+    expect(await lookupSeed(dns, dnsSeed('dns-srv:_pogo._tcp.pogo'))).toEqual({
+      kind: 'answer',
+      addresses: ['127.0.0.1:4001', '127.0.0.1:4002', '127.0.0.9:4003', '[::1]:4002'],
+    });
     // The duplicate record is asked once.
     expect(dns.asked.filter((q) => q === 'a pogo-1.pogo')).toHaveLength(1);
   });
@@ -217,7 +244,11 @@ describe('one lookup against a fake DNS', () => {
     dns.zone['_pogo._tcp.pogo'] = { srv: [srv('ok', 4001), srv('broken', 4002)] };
     dns.zone['ok'] = { a: ['127.0.0.2'] };
     dns.zone['broken'] = { a: 'ESERVFAIL', aaaa: 'ESERVFAIL' };
-    expect(await lookupSeed(dns, dnsSeed('dns-srv:_pogo._tcp.pogo'))).toMatchObject({ kind: 'failure', addresses: ['127.0.0.2:4001'], error: expect.stringMatching(/ESERVFAIL/) });
+    expect(await lookupSeed(dns, dnsSeed('dns-srv:_pogo._tcp.pogo'))).toMatchObject({
+      kind: 'failure',
+      addresses: ['127.0.0.2:4001'],
+      error: expect.stringMatching(/ESERVFAIL/),
+    });
   });
 });
 
@@ -281,7 +312,7 @@ describe('the discovery loop (ManualClock, fake DNS)', () => {
     expect(rig.log.entries.filter((e) => e.message.startsWith('dns:pogo:4370 resolved to'))).toHaveLength(3);
   });
 
-  it('never hands on this node\'s own address, and says so once', async () => {
+  it("never hands on this node's own address, and says so once", async () => {
     const rig = discoveryRig(['dns:pogo:4370'], '127.0.0.2:4370');
     rig.dns.zone['pogo'] = { a: ['127.0.0.2', '127.0.0.3'] };
     rig.discovery.start();
@@ -317,7 +348,9 @@ describe('the discovery loop (ManualClock, fake DNS)', () => {
     expect(rig.handed).toEqual([['127.0.0.2:4370'], []]);
     const warned = rig.log.entries.filter((e) => e.level === 'warn');
     expect(warned).toHaveLength(1);
-    expect(warned[0]!.message).toMatch(/dns:pogo:4370 resolves to no other node: the name does not exist \(NXDOMAIN\); links already made stay, looking again every 1000 ms/);
+    expect(warned[0]!.message).toMatch(
+      /dns:pogo:4370 resolves to no other node: the name does not exist \(NXDOMAIN\); links already made stay, looking again every 1000 ms/,
+    );
     expect(rig.discovery.status()[0]).toMatchObject({ addresses: [], problem: 'no address (ENOTFOUND)' });
     rig.dns.zone['pogo'] = { a: ['127.0.0.2'] };
     await rig.nextRound();
@@ -392,7 +425,13 @@ describe('a simulated cluster found through DNS', () => {
     const dns = new FakeDns();
     const nodes: PogoNode[] = [];
     const start = async (name: string, address: string, seeds: string[] = []): Promise<PogoNode> => {
-      const node = await PogoNode.start(createNodeConfig({ name, secret: 'simulation-secret-0123456789', seeds, dnsIntervalMs: 1000, preset: 'local' }), { clock, random, log, transport: network.transport(address), dnsQueries: dns });
+      const node = await PogoNode.start(createNodeConfig({ name, secret: 'simulation-secret-0123456789', seeds, dnsIntervalMs: 1000, preset: 'local' }), {
+        clock,
+        random,
+        log,
+        transport: network.transport(address),
+        dnsQueries: dns,
+      });
       nodes.push(node);
       return node;
     };
@@ -424,7 +463,9 @@ describe('a simulated cluster found through DNS', () => {
     await until(() => seeker.status().dialing.length === 0, 10_000, '127.0.0.9 no longer dialled');
     // Each node's own links: a full mesh, d included (b and c learned of it through seeker's gossip).
     await until(() => nodes.every((n) => up(n).join() === 'b,c,d,seeker'), 10_000, 'full mesh of four');
-    expect(seeker.status().discovery).toEqual([{ seed: 'dns:pogo.test:4370', addresses: ['127.0.0.2:4370', '127.0.0.3:4370', '127.0.0.4:4370'], lookedUpAt: expect.any(Number) }]);
+    expect(seeker.status().discovery).toEqual([
+      { seed: 'dns:pogo.test:4370', addresses: ['127.0.0.2:4370', '127.0.0.3:4370', '127.0.0.4:4370'], lookedUpAt: expect.any(Number) },
+    ]);
 
     // b dies and leaves the answer: not dropped by discovery; membership keeps dialling the member it knows there.
     network.crash('127.0.0.2:4370');

@@ -88,7 +88,9 @@ describe('distributed supervisor on real processes', () => {
     const survivors = nodes.filter((n) => n !== victim);
     victim.signal('SIGKILL');
     const took = await cluster.until(() => allRunning(survivors), 15_000, 'every child runs again on the survivors', 10);
-    console.log(`failover: ${before[victim.name]} children of ${victim.name} running again on the survivors within ${took.toFixed(0)} ms (poll resolution 10 ms)`);
+    console.log(
+      `failover: ${before[victim.name]} children of ${victim.name} running again on the survivors within ${took.toFixed(0)} ms (poll resolution 10 ms)`,
+    );
     // By the survivors' own local supervisors, not the cluster's report: every child once, the victim's among them.
     const after = await localCounts(survivors);
     expect(sum(after)).toBe(COUNT);
@@ -101,7 +103,12 @@ describe('distributed supervisor on real processes', () => {
     await cluster.until(() => allRunning([n1, n3], COUNT_BIG), 20_000, 'the survivors run every child', 50);
     // The new n2 gets each peer's 2,400-odd groups as a sync in parts of 500, and mirrors every register back.
     const again = await cluster.start('n2', [n1.address], flags);
-    await cluster.until(async () => (await allRunning([n1, again, n3], COUNT_BIG)) && (await localCounts([again]))['n2']! > COUNT_BIG / 6, 30_000, 'n2 back with its share of children', 50);
+    await cluster.until(
+      async () => (await allRunning([n1, again, n3], COUNT_BIG)) && (await localCounts([again]))['n2']! > COUNT_BIG / 6,
+      30_000,
+      'n2 back with its share of children',
+      50,
+    );
     expect((await again.status()).supervisor.cluster.specs).toBe(COUNT_BIG);
   });
 

@@ -60,7 +60,15 @@ describe('distributed supervisor: Pogo scenarios', () => {
     const [n1] = await cluster(3, 103);
     const started = await sim.resolve(n1!.supervisor.startChild({ id: 'c1', start: { worker: 'crashy' } }));
     expect(sim.workers.crash(started.node, 'c1')).toBe(true);
-    await sim.until(() => sim.running().every((n) => { const g = n.supervisor.whichChildren('global')[0]; return g?.status === 'running' && g.pid !== started.pid; }), 1_000, 'new pid everywhere');
+    await sim.until(
+      () =>
+        sim.running().every((n) => {
+          const g = n.supervisor.whichChildren('global')[0];
+          return g?.status === 'running' && g.pid !== started.pid;
+        }),
+      1_000,
+      'new pid everywhere',
+    );
     const views = sim.running().map((n) => n.supervisor.whichChildren('global')[0]!);
     expect(new Set(views.map((v) => v.pid)).size).toBe(1);
     expect(views[0]!.node).toBe(started.node);
@@ -78,7 +86,11 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.start('n3', ['n1']);
     await sim.until(() => sim.running().every((n) => n.member('n3')?.ready === true), 5_000, 'everyone sees n3 ready');
     await sim.run(1); // let the reconcile that follows run
-    await sim.until(() => ids.every((id) => sim.instances(id).length === 1 && n1!.supervisor.whichChildren('global').find((c) => c.id === id)?.status === 'running'), 5_000, 'settled after join');
+    await sim.until(
+      () => ids.every((id) => sim.instances(id).length === 1 && n1!.supervisor.whichChildren('global').find((c) => c.id === id)?.status === 'running'),
+      5_000,
+      'settled after join',
+    );
     const movedToN3 = ids.filter((id) => sim.instances(id)[0] === 'n3');
     expect(movedToN3.length).toBeGreaterThan(0);
     // Only children now owned by n3 moved; the rest stayed where they were.
@@ -97,12 +109,20 @@ describe('distributed supervisor: Pogo scenarios', () => {
     const events: DistEvent[] = [];
     n1!.supervisor.on('event', (e) => events.push(e));
     const movesSince = (mark: number) => events.slice(mark).flatMap((e) => (e.type === 'moved' ? [e] : []));
-    const settled = (what: string) => sim.until(() => ids.every((id) => sim.instances(id).length === 1 && n1!.supervisor.whichChildren('global').find((c) => c.id === id)?.status === 'running'), 5_000, what);
+    const settled = (what: string) =>
+      sim.until(
+        () => ids.every((id) => sim.instances(id).length === 1 && n1!.supervisor.whichChildren('global').find((c) => c.id === id)?.status === 'running'),
+        5_000,
+        what,
+      );
     const onN2 = ids.filter((id) => sim.instances(id)[0] === 'n2');
     expect(onN2.length).toBeGreaterThan(0);
 
     const n3events: DistEvent[] = [];
-    sim.running().find((n) => n.name === 'n3')!.supervisor.on('event', (e) => n3events.push(e));
+    sim
+      .running()
+      .find((n) => n.name === 'n3')!
+      .supervisor.on('event', (e) => n3events.push(e));
     let mark = events.length;
     n1!.supervisor.drain('n2');
     await sim.until(() => onN2.every((id) => sim.instances(id).length === 1 && sim.instances(id)[0] !== 'n2'), 5_000, 'drained');
@@ -113,7 +133,12 @@ describe('distributed supervisor: Pogo scenarios', () => {
     n1!.supervisor.undrain('n2');
     await sim.until(() => onN2.every((id) => sim.instances(id)[0] === 'n2'), 5_000, 'back on n2');
     await settled('settled after undrain');
-    expect(movesSince(mark).filter((m) => m.to === 'n2').map((m) => m.id).sort()).toEqual([...onN2].sort());
+    expect(
+      movesSince(mark)
+        .filter((m) => m.to === 'n2')
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual([...onN2].sort());
     expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['undrain']));
     // The drain and the undrain are events themselves, on every node, naming the node that executed them.
     const flagged = (list: DistEvent[]) => list.flatMap((e) => (e.type === 'drain' ? [[e.node, e.draining, e.by]] : []));
@@ -156,10 +181,10 @@ describe('distributed supervisor: Pogo scenarios', () => {
     expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['join']));
   });
 
-
   it('a drain and a pause are events on every node; a node that comes later learns them as they are, not as news', async () => {
     const [n1, n2] = await cluster(3, 112);
-    const flagged = (list: DistEvent[]) => list.flatMap((e) => (e.type === 'drain' ? [[e.node, e.draining, e.by]] : e.type === 'rebalancing' ? [['pause', e.paused, e.by]] : []));
+    const flagged = (list: DistEvent[]) =>
+      list.flatMap((e) => (e.type === 'drain' ? [[e.node, e.draining, e.by]] : e.type === 'rebalancing' ? [['pause', e.paused, e.by]] : []));
     const seen: DistEvent[] = [];
     n1!.supervisor.on('event', (e) => seen.push(e));
     n2!.supervisor.drain('n3');
@@ -172,7 +197,11 @@ describe('distributed supervisor: Pogo scenarios', () => {
     const late: DistEvent[] = [];
     const n4 = await sim.start('n4', ['n1']);
     n4.supervisor.on('event', (e) => late.push(e));
-    await sim.until(() => n4.supervisor.isReady && n4.supervisor.draining().includes('n3') && n4.supervisor.rebalancingPaused, 5_000, 'n4 ready and knows the flags');
+    await sim.until(
+      () => n4.supervisor.isReady && n4.supervisor.draining().includes('n3') && n4.supervisor.rebalancingPaused,
+      5_000,
+      'n4 ready and knows the flags',
+    );
     expect(flagged(late)).toEqual([]);
     n1!.supervisor.undrain('n3');
     n1!.supervisor.setRebalancing(false);
@@ -275,7 +304,10 @@ describe('distributed supervisor: terminate during a move', () => {
     ids.forEach((id, i) => {
       const from = sim.instances(id)[0]!;
       const [to, third] = ['n1', 'n2', 'n3'].filter((n) => n !== from) as [string, string];
-      sim.mustGet(from).supervisor.moveChild(id, to).catch(() => undefined);
+      sim
+        .mustGet(from)
+        .supervisor.moveChild(id, to)
+        .catch(() => undefined);
       // 0–14 ms later, through the third node: often inside the gap between the old instance's
       // stop and the new one's start.
       sim.clock.setTimeout(() => {
@@ -332,7 +364,11 @@ describe('distributed supervisor: anti-entropy', () => {
     try {
       sim.crash('n3');
       // Well before the next anti-entropy pass (60 s): the survivors act on the news itself.
-      await sim.until(() => sim.exactlyOnce(ids) && (failedOn('n1') || failedOn('n2')), 10_000, "n3's children run elsewhere; the failing child is tried on its new owner");
+      await sim.until(
+        () => sim.exactlyOnce(ids) && (failedOn('n1') || failedOn('n2')),
+        10_000,
+        "n3's children run elsewhere; the failing child is tried on its new owner",
+      );
       // Its running children and the failing one, each once or twice (the run group, the sweep):
       // not a sweep over all 61.
       expect(new Set(reconciled).size).toBeLessThanOrEqual(onN3 + 1);
@@ -403,7 +439,13 @@ describe('distributed supervisor: Pogo chaos scenario', () => {
       // Every live spec is held by every member, and no request or marker is left behind.
       for (const group of n.groups.whichGroups('pogo')) {
         const members = n.groups.getMembers('pogo', group);
-        if (group.startsWith('c:')) expect(members.map((m) => m.node).sort()).toEqual(sim.running().map((x) => x.name).sort());
+        if (group.startsWith('c:'))
+          expect(members.map((m) => m.node).sort()).toEqual(
+            sim
+              .running()
+              .map((x) => x.name)
+              .sort(),
+          );
         expect(group.startsWith('fail:') || group.startsWith('f:')).toBe(false);
       }
     }
@@ -478,15 +520,27 @@ describe('distributed supervisor: placement control', () => {
     const planned = new Map(n1!.supervisor.whichChildren('global').map((c) => [c.id, c.resumeTo]));
     for (const n of sim.running()) expect(new Map(n.supervisor.whichChildren('global').map((c) => [c.id, c.resumeTo]))).toEqual(planned);
     const before = new Map(n1!.supervisor.whichChildren('global').map((c) => [c.id, c.node]));
-    const toMove = [...planned].filter(([id, to]) => to !== before.get(id)).map(([id]) => id).sort();
+    const toMove = [...planned]
+      .filter(([id, to]) => to !== before.get(id))
+      .map(([id]) => id)
+      .sort();
     expect(toMove.length).toBeGreaterThan(0);
     expect(toMove.every((id) => planned.get(id) === 'n3')).toBe(true);
     n1!.supervisor.setRebalancing(false);
-    await sim.until(() => sim.mustGet('n3').local.countChildren().active > n3Before && sim.exactlyOnce() && sim.mustGet('n1').supervisor.countChildren().moving === 0, 3_000, 'rebalanced');
+    await sim.until(
+      () => sim.mustGet('n3').local.countChildren().active > n3Before && sim.exactlyOnce() && sim.mustGet('n1').supervisor.countChildren().moving === 0,
+      3_000,
+      'rebalanced',
+    );
     // n1 may hear a new instance on n3 before the old one's stop on n2 (another link): wait until it has heard both.
     await sim.until(() => n1!.supervisor.whichChildren('global').every((c) => c.status === 'running'), 3_000, 'n1 sees every child running once');
     const after = n1!.supervisor.whichChildren('global');
-    expect(after.filter((c) => c.node !== before.get(c.id)).map((c) => c.id).sort()).toEqual(toMove);
+    expect(
+      after
+        .filter((c) => c.node !== before.get(c.id))
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(toMove);
     expect(after.every((c) => c.node === planned.get(c.id) && c.resumeTo === undefined)).toBe(true);
   });
 
@@ -518,7 +572,11 @@ describe('distributed supervisor: netsplits', () => {
     const left = [sim.mustGet('n1'), sim.mustGet('n2')];
     const right = [sim.mustGet('n3'), sim.mustGet('n4')];
     const runsOn = (side: PogoNode[], id: string) => side.filter((n) => n.local.child(id)?.status === 'running').length;
-    await sim.until(() => Array.from({ length: 20 }, (_, i) => `ns${i}`).every((id) => runsOn(left, id) === 1 && runsOn(right, id) === 1), 5_000, 'each side runs everything');
+    await sim.until(
+      () => Array.from({ length: 20 }, (_, i) => `ns${i}`).every((id) => runsOn(left, id) === 1 && runsOn(right, id) === 1),
+      5_000,
+      'each side runs everything',
+    );
     sim.network.heal();
     await sim.until(() => sim.fullMesh() && sim.exactlyOnce(), 10_000, 'one instance each after heal');
     const resolved = events.filter((e) => e.type === 'duplicate-resolved');
@@ -538,7 +596,13 @@ describe('distributed supervisor: netsplits', () => {
     sim.network.partition(['n1:4370', 'n2:4370'], ['n3:4370', 'n4:4370', 'n5:4370']);
     const minority = [sim.mustGet('n1'), sim.mustGet('n2')];
     const majority = [sim.mustGet('n3'), sim.mustGet('n4'), sim.mustGet('n5')];
-    await sim.until(() => minority.every((n) => n.local.countChildren().active === 0) && Array.from({ length: 20 }, (_, i) => `mj${i}`).every((id) => majority.filter((n) => n.local.child(id)?.status === 'running').length === 1), 5_000, 'majority side runs everything, minority nothing');
+    await sim.until(
+      () =>
+        minority.every((n) => n.local.countChildren().active === 0) &&
+        Array.from({ length: 20 }, (_, i) => `mj${i}`).every((id) => majority.filter((n) => n.local.child(id)?.status === 'running').length === 1),
+      5_000,
+      'majority side runs everything, minority nothing',
+    );
     await expectCode(sim.resolve(sim.mustGet('n1').supervisor.startChild(w('new-on-minority'))), 'no-quorum');
     sim.network.heal();
     await sim.until(() => sim.fullMesh() && sim.exactlyOnce(), 10_000, 'healed');
@@ -628,9 +692,11 @@ describe('distributed supervisor: observers', () => {
       checked++;
       // The new instance is in the view at once (the old one may still show: its stop can reach us after the start it allowed).
       const joined = e.members[0]!;
-      if (!view?.instances.some((x) => x.node === joined.node && x.pid === joined.pid) || (view.status !== 'running' && view.status !== 'duplicate')) stale.push(`${id}: ${view?.status} on ${view?.node}, groups say ${joined.node}`);
+      if (!view?.instances.some((x) => x.node === joined.node && x.pid === joined.pid) || (view.status !== 'running' && view.status !== 'duplicate'))
+        stale.push(`${id}: ${view?.status} on ${view?.node}, groups say ${joined.node}`);
       const counts = obs.supervisor.countChildren();
-      if (counts.running + counts.pending + counts.moving + counts.duplicate + counts.failing + counts.unplaceable !== counts.specs) stale.push(`counts ${JSON.stringify(counts)}`);
+      if (counts.running + counts.pending + counts.moving + counts.duplicate + counts.failing + counts.unplaceable !== counts.specs)
+        stale.push(`counts ${JSON.stringify(counts)}`);
     });
     // Every child moves (pinned to the next node): each new instance must show where it runs the moment it is heard of.
     const order = ['n1', 'n2', 'n3'];
@@ -668,7 +734,11 @@ describe('distributed supervisor: restart in place (member op restart)', () => {
   async function restartCluster(count: number, seed: number): Promise<{ members: PogoNode[]; o: PogoNode }> {
     sim = new SimCluster(seed);
     const registry = new WorkerRegistry();
-    registry.define('slow', () => new Promise((started) => sim.clock.setTimeout(() => started({ stop: () => new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 200)) }), 100)));
+    registry.define(
+      'slow',
+      () =>
+        new Promise((started) => sim.clock.setTimeout(() => started({ stop: () => new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 200)) }), 100)),
+    );
     const members: PogoNode[] = [];
     for (let i = 1; i <= count; i++) members.push(await sim.start(`n${i}`, i === 1 ? [] : ['n1'], { operatorToken: OPERATOR }, registry));
     const o = await sim.start('o', ['n1'], { role: 'observer' }, new WorkerRegistry());
@@ -712,7 +782,11 @@ describe('distributed supervisor: restart in place (member op restart)', () => {
     members[0]!.supervisor.setRebalancing(true);
     await sim.run(20);
     const registry = new WorkerRegistry();
-    registry.define('slow', () => new Promise((started) => sim.clock.setTimeout(() => started({ stop: () => new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 200)) }), 100)));
+    registry.define(
+      'slow',
+      () =>
+        new Promise((started) => sim.clock.setTimeout(() => started({ stop: () => new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 200)) }), 100)),
+    );
     const n3 = await sim.start('n3', ['n1'], { operatorToken: OPERATOR }, registry);
     await sim.until(() => sim.running().every((n) => n.member('n3')?.ready === true) && n3.supervisor.isReady, 3_000, 'n3 ready');
     await sim.run(500);
@@ -772,7 +846,12 @@ describe('distributed supervisor: submit (accepted, then the state)', () => {
 
     const asked = sim.clock.now();
     const failing = await sim.resolve(n1!.supervisor.submitChild({ id: 's2', start: { worker: 'failing' } }, 10_000));
-    expect(failing).toMatchObject({ id: 's2', state: 'failing', node: expect.stringMatching(/^n\d$/), lastError: expect.stringContaining('missing configuration') });
+    expect(failing).toMatchObject({
+      id: 's2',
+      state: 'failing',
+      node: expect.stringMatching(/^n\d$/),
+      lastError: expect.stringContaining('missing configuration'),
+    });
     // The first failed start, not the last of the retries: the next one waits at least a second (backoff).
     expect(sim.clock.now() - asked).toBeLessThan(1_000);
     expect(n1!.supervisor.whichChildren('global').find((c) => c.id === 's2')).toMatchObject({ status: 'failing' });
@@ -786,6 +865,11 @@ describe('distributed supervisor: submit (accepted, then the state)', () => {
 
     await expectCode(n1!.supervisor.submitChild({ id: 's5', start: { worker: 'nowhere' } }, 10_000), 'unplaceable');
     await expectCode(n1!.supervisor.submitChild({ id: 's1', start: { worker: 'failing' } }, 10_000), 'conflict');
-    expect(n1!.supervisor.whichChildren('global').map((c) => c.id).sort()).toEqual(['s1', 's2', 's4']);
+    expect(
+      n1!.supervisor
+        .whichChildren('global')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['s1', 's2', 's4']);
   });
 });

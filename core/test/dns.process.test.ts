@@ -57,7 +57,11 @@ const freePort = (host: string): Promise<number> =>
     });
   });
 /** Names of the members `p` itself sees up. */
-const upAt = async (p: NodeProcess): Promise<string[]> => (await p.status()).members.filter((m) => m.status === 'up').map((m) => m.name).sort();
+const upAt = async (p: NodeProcess): Promise<string[]> =>
+  (await p.status()).members
+    .filter((m) => m.status === 'up')
+    .map((m) => m.name)
+    .sort();
 /** Whether `p` holds a link of its own to `peer`. */
 const linkedTo = async (p: NodeProcess, peer: string): Promise<boolean> => (await p.status()).links.some((l) => l.peer === peer);
 
@@ -87,11 +91,17 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     expect(dns.timesAsked('pogo.test')).toBeGreaterThan(asked); // found by asking again, not by chance
     const dLinks = (await d.status()).links;
     expect(dLinks.find((l) => l.peer === 'seeker')?.direction).toBe('in');
-    await cluster.until(async () => {
-      for (const p of [b, c, d, seeker]) if ((await upAt(p)).join() !== 'b,c,d,seeker') return false;
-      return true;
-    }, 15_000, 'full mesh of four, each by its own links');
-    expect((await seeker.status()).discovery).toEqual([{ seed: `dns:pogo.test:${port}`, addresses: [`127.0.0.2:${port}`, `127.0.0.3:${port}`, `127.0.0.4:${port}`], lookedUpAt: expect.any(Number) }]);
+    await cluster.until(
+      async () => {
+        for (const p of [b, c, d, seeker]) if ((await upAt(p)).join() !== 'b,c,d,seeker') return false;
+        return true;
+      },
+      15_000,
+      'full mesh of four, each by its own links',
+    );
+    expect((await seeker.status()).discovery).toEqual([
+      { seed: `dns:pogo.test:${port}`, addresses: [`127.0.0.2:${port}`, `127.0.0.3:${port}`, `127.0.0.4:${port}`], lookedUpAt: expect.any(Number) },
+    ]);
     expect(seeker.exited).toBe(false);
   });
 
@@ -102,7 +112,12 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     const n1 = await cluster.start('n1', [], [...FAST, '--viewer-token-file', viewer]);
     const n2 = await cluster.start('n2', [], [...FAST, '--viewer-token-file', viewer]);
     expect(portOf(n1)).not.toBe(portOf(n2));
-    dns.zone['_pogo._tcp.pogo.test'] = { srv: [{ target: 'n1.pogo.test', port: portOf(n1) }, { target: 'n2.pogo.test', port: portOf(n2) }] };
+    dns.zone['_pogo._tcp.pogo.test'] = {
+      srv: [
+        { target: 'n1.pogo.test', port: portOf(n1) },
+        { target: 'n2.pogo.test', port: portOf(n2) },
+      ],
+    };
     dns.zone['n1.pogo.test'] = { a: ['127.0.0.1'] };
     dns.zone['n2.pogo.test'] = { a: ['127.0.0.1'] };
 
@@ -112,15 +127,55 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     expect((await seeker.status()).discovery[0]!.addresses).toEqual([n1.address, n2.address].sort());
 
     // pogo ctl looks the seed up once and dials the addresses in turn.
-    const ctl = await runCtl(['status', '--seed', 'dns-srv:_pogo._tcp.pogo.test', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--token-file', viewer, '--json', '--timeout', '20000'], 30_000);
+    const ctl = await runCtl(
+      [
+        'status',
+        '--seed',
+        'dns-srv:_pogo._tcp.pogo.test',
+        '--dns-server',
+        dns.address,
+        '--secret-file',
+        cluster.secretFile,
+        '--token-file',
+        viewer,
+        '--json',
+        '--timeout',
+        '20000',
+      ],
+      30_000,
+    );
     expect(ctl.code, ctl.stderr).toBe(0);
     expect(['n1', 'n2']).toContain((JSON.parse(ctl.stdout) as { result: { node: string } }).result.node);
-    const nowhere = await runCtl(['status', '--seed', 'dns:nobody.pogo.test:4370', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--token-file', viewer, '--json'], 30_000);
+    const nowhere = await runCtl(
+      ['status', '--seed', 'dns:nobody.pogo.test:4370', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--token-file', viewer, '--json'],
+      30_000,
+    );
     expect(nowhere.code).toBe(3);
-    expect(JSON.parse(nowhere.stdout)).toEqual({ ok: false, error: { code: 'unreachable', message: 'no member could be reached: dns:nobody.pogo.test:4370: no address (ENOTFOUND)' } });
+    expect(JSON.parse(nowhere.stdout)).toEqual({
+      ok: false,
+      error: { code: 'unreachable', message: 'no member could be reached: dns:nobody.pogo.test:4370: no address (ENOTFOUND)' },
+    });
 
     // pogo observe takes the same seed and --dns-server (the desktop app's way in through DNS).
-    const observer = spawn(process.execPath, [CLI, 'observe', '--seed', 'dns-srv:_pogo._tcp.pogo.test', '--dns-server', dns.address, '--secret-file', cluster.secretFile, '--port', '0', '--name', 'obs', ...FAST], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const observer = spawn(
+      process.execPath,
+      [
+        CLI,
+        'observe',
+        '--seed',
+        'dns-srv:_pogo._tcp.pogo.test',
+        '--dns-server',
+        dns.address,
+        '--secret-file',
+        cluster.secretFile,
+        '--port',
+        '0',
+        '--name',
+        'obs',
+        ...FAST,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     ctlPids.add(observer.pid!);
     let observerErr = '';
     observer.stderr.setEncoding('utf8').on('data', (c: string) => (observerErr += c));
@@ -140,7 +195,9 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     const warned = lonely.lines.filter((l) => String(l.msg).startsWith('dns:nobody.pogo.test:4370 resolves to no other node'));
     expect(warned).toHaveLength(1);
     expect(String(warned[0]!.msg)).toMatch(/the name does not exist \(NXDOMAIN\)/);
-    expect((await lonely.status()).discovery).toEqual([{ seed: 'dns:nobody.pogo.test:4370', addresses: [], problem: 'no address (ENOTFOUND)', lookedUpAt: expect.any(Number) }]);
+    expect((await lonely.status()).discovery).toEqual([
+      { seed: 'dns:nobody.pogo.test:4370', addresses: [], problem: 'no address (ENOTFOUND)', lookedUpAt: expect.any(Number) },
+    ]);
 
     // No DNS server at all at that port (nothing listens there: refused).
     const closed = await TestDnsServer.start();
@@ -160,13 +217,21 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     // By address: the answer holds the node's own advertised address.
     const port = await freePort('127.0.0.5');
     dns.zone['self.pogo.test'] = { a: ['127.0.0.5'] };
-    const mirror = await cluster.start('mirror', [`dns:self.pogo.test:${port}`], ['--host', '127.0.0.5', '--port', String(port), '--dns-server', dns.address, '--dns-interval-ms', '200', ...FAST]);
+    const mirror = await cluster.start(
+      'mirror',
+      [`dns:self.pogo.test:${port}`],
+      ['--host', '127.0.0.5', '--port', String(port), '--dns-server', dns.address, '--dns-interval-ms', '200', ...FAST],
+    );
     await mirror.waitForLog((l) => String(l.msg).includes(`it names only this node itself (127.0.0.5:${port})`), 15_000, 'the self answer logged');
     expect((await mirror.status()).dialing).toEqual([]);
 
     // By identity: the node advertises a name, the answer gives the IP it listens on; its first dial reaches itself.
     dns.zone['alias.pogo.test'] = { a: ['127.0.0.6'] };
-    const alias = await cluster.start('alias', [`dns:alias.pogo.test:${port}`], ['--host', '127.0.0.6', '--port', String(port), '--advertise', `alias-node:${port}`, '--dns-server', dns.address, '--dns-interval-ms', '200', ...FAST]);
+    const alias = await cluster.start(
+      'alias',
+      [`dns:alias.pogo.test:${port}`],
+      ['--host', '127.0.0.6', '--port', String(port), '--advertise', `alias-node:${port}`, '--dns-server', dns.address, '--dns-interval-ms', '200', ...FAST],
+    );
     await alias.waitForLog((l) => l.msg === `127.0.0.6:${port} reaches this node itself; not dialled again`, 15_000, 'the self dial logged');
     const asked = dns.timesAsked('alias.pogo.test');
     await cluster.until(async () => dns!.timesAsked('alias.pogo.test') >= asked + 4, 15_000, 'two more lookups');

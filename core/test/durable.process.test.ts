@@ -98,7 +98,9 @@ describe('durable desired state on real processes', () => {
     const first = [n1, n2, n3];
 
     // A second node on a data dir in use is refused (it would corrupt the file).
-    await expect(c.start('n1-twin', [n1.address], [...FLAGS, '--data-dir', dirs.n1])).rejects.toThrow(new RegExp(`exited during start-up \\(code 2\\).*dataDir \\(${dirs.n1}\\): in use by process ${n1.pid}`, 's'));
+    await expect(c.start('n1-twin', [n1.address], [...FLAGS, '--data-dir', dirs.n1])).rejects.toThrow(
+      new RegExp(`exited during start-up \\(code 2\\).*dataDir \\(${dirs.n1}\\): in use by process ${n1.pid}`, 's'),
+    );
 
     const ctl = startControl(n1.address, c.secretFile);
     const started = await Promise.all(ids.map((id) => ctl.send('startChild', { id, start: { worker: 'ticker', args: { intervalMs: 60_000 } } })));
@@ -125,7 +127,9 @@ describe('durable desired state on real processes', () => {
     const listening = performance.now() - t0;
     await c.until(() => backExactlyOnce(again), 30_000, `${COUNT} children back exactly once`, 20);
     const took = performance.now() - t0;
-    console.log(`durable restart: ${COUNT}/${COUNT} children back exactly once in ${took.toFixed(0)} ms from spawning the 3 SIGKILLed members again (${listening.toFixed(0)} ms of it until all three listened; poll resolution 20 ms)`);
+    console.log(
+      `durable restart: ${COUNT}/${COUNT} children back exactly once in ${took.toFixed(0)} ms from spawning the 3 SIGKILLed members again (${listening.toFixed(0)} ms of it until all three listened; poll resolution 20 ms)`,
+    );
     expect(took).toBeLessThan(30_000);
 
     for (const n of again) {

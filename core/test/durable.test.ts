@@ -23,7 +23,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirCount = 0;
 const freshDir = (): string => join(root, `d${++dirCount}`);
 
-const spec = (id: string) => ({ id, start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' }) as const;
+const spec = (id: string) =>
+  ({ id, start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' }) as const;
 const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
 
 function sampleState(): SavedState {
@@ -106,7 +107,9 @@ describe('desired-state file', () => {
     const result = store.load();
     expect(result).toMatchObject({ kind: 'corrupt', reason: expect.stringMatching(/^checksum mismatch/) });
     expect(readdirSync(dir).filter((f) => f.startsWith(`${STATE_FILE}.corrupt-`))).toHaveLength(1);
-    expect(decodeState(text.replace(`"version":${STATE_VERSION}`, '"version":0'))).toEqual({ reason: `format version 0; this node reads versions 1 and ${STATE_VERSION}` });
+    expect(decodeState(text.replace(`"version":${STATE_VERSION}`, '"version":0'))).toEqual({
+      reason: `format version 0; this node reads versions 1 and ${STATE_VERSION}`,
+    });
     expect(decodeState('{"hello":"world"}')).toMatchObject({ reason: expect.stringMatching(/not a pogo desired-state file/) });
     expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 bytes/) });
   });
@@ -196,7 +199,14 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     let maxInstances = 0;
     const took = await sim.until(
       () => {
-        const ids = new Set(sim.running().flatMap((n) => n.local.whichChildren().filter((c) => c.status !== 'stopped').map((c) => c.id)));
+        const ids = new Set(
+          sim.running().flatMap((n) =>
+            n.local
+              .whichChildren()
+              .filter((c) => c.status !== 'stopped')
+              .map((c) => c.id),
+          ),
+        );
         for (const id of ids) maxInstances = Math.max(maxInstances, sim.instances(id).length);
         return predicate();
       },
@@ -219,7 +229,9 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await sim.resolve(n2!.supervisor.terminateChild('k2'));
     n1!.supervisor.drain('n3');
     await sim.until(() => sim.mustGet('n3').local.countChildren().active === 0 && sim.exactlyOnce(), 5_000, 'n3 drained');
-    const expected = Array.from({ length: 30 }, (_, i) => `k${i}`).filter((id) => id !== 'k2').sort();
+    const expected = Array.from({ length: 30 }, (_, i) => `k${i}`)
+      .filter((id) => id !== 'k2')
+      .sort();
     expect(sim.liveIds()).toEqual(expected);
     await sim.run(500); // the coalesced saves land
     return { dirs, expected };
@@ -231,8 +243,14 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await sim.run(100);
     const t0 = sim.clock.now();
     await start(dirs);
-    const { took, maxInstances } = await untilNoDuplicates(() => sim.fullMesh() && sim.liveIds().length === expected.length && sim.exactlyOnce(expected), 10_000, 'every child back');
-    console.log(`durable restart (simulation): ${expected.length}/${expected.length} children back exactly once in ${took} ms of simulated time (at most ${maxInstances} instance of any child at any step)`);
+    const { took, maxInstances } = await untilNoDuplicates(
+      () => sim.fullMesh() && sim.liveIds().length === expected.length && sim.exactlyOnce(expected),
+      10_000,
+      'every child back',
+    );
+    console.log(
+      `durable restart (simulation): ${expected.length}/${expected.length} children back exactly once in ${took} ms of simulated time (at most ${maxInstances} instance of any child at any step)`,
+    );
     expect(sim.clock.now() - t0).toBe(took);
     expect(maxInstances).toBe(1);
     for (const n of sim.running()) {
@@ -240,7 +258,12 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
       expect(n.supervisor.draining()).toEqual(['n3']);
     }
     await sim.until(() => sim.instances('k0')[0] === 'n2' && sim.instances('k1')[0] === 'n1', 5_000, 'pinned children on their nodes');
-    expect(sim.mustGet('n1').supervisor.whichChildren('global').find((c) => c.id === 'k0')?.pin).toBe('n2');
+    expect(
+      sim
+        .mustGet('n1')
+        .supervisor.whichChildren('global')
+        .find((c) => c.id === 'k0')?.pin,
+    ).toBe('n2');
     expect(sim.mustGet('n3').local.countChildren().active).toBe(0);
     expect(sim.instances('k2')).toEqual([]);
     await sim.run(2_000);
@@ -255,10 +278,16 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     writeFileSync(file, text.slice(0, text.length - 40)); // a torn write on a disk without atomic rename
     await start(dirs);
     const report = sim.log.entries.find((e) => e.level === 'error' && e.fields['node'] === 'n2');
-    expect(report?.message).toMatch(/^corrupt desired state file .*state\.json: not valid JSON .*; moved it aside to .*state\.json\.corrupt-.*; starting empty and recovering the state from the peers$/);
+    expect(report?.message).toMatch(
+      /^corrupt desired state file .*state\.json: not valid JSON .*; moved it aside to .*state\.json\.corrupt-.*; starting empty and recovering the state from the peers$/,
+    );
     expect(report?.fields).toMatchObject({ path: file, movedTo: expect.stringContaining('.corrupt-') });
     expect(readFileSync(report!.fields['movedTo'] as string, 'utf8')).toBe(text.slice(0, text.length - 40));
-    await untilNoDuplicates(() => sim.fullMesh() && sim.exactlyOnce(expected) && sim.liveIds(sim.mustGet('n2')).length === expected.length, 10_000, 'every child back');
+    await untilNoDuplicates(
+      () => sim.fullMesh() && sim.exactlyOnce(expected) && sim.liveIds(sim.mustGet('n2')).length === expected.length,
+      10_000,
+      'every child back',
+    );
     expect(sim.mustGet('n2').supervisor.draining()).toEqual(['n3']);
     // n2 holds the state again, and saves it.
     await sim.run(500);

@@ -72,7 +72,11 @@ describe('EventIntake', () => {
     expect(t.published.map((e) => e.type)).toEqual(['started']);
     t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
     t.intake.judge([...t.table.values()]);
-    expect(t.published.map((e) => [e.type, e.at])).toEqual([['started', 1], ['node-down', 10], ['stopped', 11]]);
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['started', 1],
+      ['node-down', 10],
+      ['stopped', 11],
+    ]);
     t.intake.onDistEvent(started('c1', 'a', 2, 12));
     expect(t.published.at(-1)).toMatchObject({ type: 'started', node: 'a' });
   });
@@ -88,20 +92,34 @@ describe('EventIntake', () => {
     expect(t.intake.unreachable().size).toBe(0);
   });
 
-  it('race: the supervisor reports a held child\'s start elsewhere before the stop of its instance on the lost member: the loss is published first all the same', () => {
+  it("race: the supervisor reports a held child's start elsewhere before the stop of its instance on the lost member: the loss is published first all the same", () => {
     const t = setup([member('a'), member('b'), member('x')]);
     t.intake.seed([{ id: 'c0', instances: [{ pid: pid('x', 0), node: 'x' }] }]);
     t.intake.onDistEvent(started('c1', 'x', 1));
     t.set('x', { status: 'down' });
     t.intake.onDistEvent(down('x'));
     // One change of each child, as diffChild reports it: placed, started elsewhere, moved, then the stop.
-    for (const [id, n] of [['c1', 1], ['c0', 0]] as const) {
+    for (const [id, n] of [
+      ['c1', 1],
+      ['c0', 0],
+    ] as const) {
       t.intake.onDistEvent(placed(id, 'b', 12));
       t.intake.onDistEvent(started(id, 'b', 10 + n, 12));
       t.intake.onDistEvent({ type: 'moved', id, from: 'x', to: 'b', reason: 'failure', at: 12 });
       t.intake.onDistEvent(stopped(id, 'x', n, 12));
     }
-    expect(t.published.map((e) => `${e.type}${'id' in e ? ` ${e.id}` : ''}`)).toEqual(['started c1', 'node-down', 'placed c1', 'started c1', 'moved c1', 'stopped c1', 'placed c0', 'started c0', 'moved c0', 'stopped c0']);
+    expect(t.published.map((e) => `${e.type}${'id' in e ? ` ${e.id}` : ''}`)).toEqual([
+      'started c1',
+      'node-down',
+      'placed c1',
+      'started c1',
+      'moved c1',
+      'stopped c1',
+      'placed c0',
+      'started c0',
+      'moved c0',
+      'stopped c0',
+    ]);
     expect(t.intake.unreachable().size).toBe(0);
   });
 
@@ -127,7 +145,10 @@ describe('EventIntake', () => {
 
   it('back, but an instance stopped meanwhile: its stop is published once the live state has arrived', () => {
     const t = setup([member('a'), member('x')]);
-    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1) }] }, { id: 'c2', instances: [{ pid: pid('x', 2) }] }]);
+    t.intake.seed([
+      { id: 'c1', instances: [{ pid: pid('x', 1) }] },
+      { id: 'c2', instances: [{ pid: pid('x', 2) }] },
+    ]);
     t.set('x', { status: 'down' });
     t.intake.onDistEvent(down('x'));
     t.intake.onDistEvent(stopped('c1', 'x', 1));
@@ -151,7 +172,10 @@ describe('EventIntake', () => {
 
   it('members up before the observer started are discovered, not joining; a later incarnation joins', () => {
     const published: DistEvent[] = [];
-    const table = new Map([['a', member('a', { startedAt: 5 })], ['b', member('b', { startedAt: 50 })]]);
+    const table = new Map([
+      ['a', member('a', { startedAt: 5 })],
+      ['b', member('b', { startedAt: 50 })],
+    ]);
     const intake = new EventIntake({ publish: (e) => published.push(e), member: (n) => table.get(n), changed: () => {}, startedAt: 10 });
     intake.onDistEvent(up('a'));
     intake.onDistEvent(up('b'));

@@ -5,7 +5,20 @@
  * undrain, resume, heal).
  */
 import { describe, expect, it } from 'vitest';
-import { NO_FLAGS, NO_GAINS, causeOf, diffChild, flagEvents, gainOf, nextGains, returning, type CauseContext, type Flags, type GainInputs, type Gains } from '../src/distributed/events.js';
+import {
+  NO_FLAGS,
+  NO_GAINS,
+  causeOf,
+  diffChild,
+  flagEvents,
+  gainOf,
+  nextGains,
+  returning,
+  type CauseContext,
+  type Flags,
+  type GainInputs,
+  type Gains,
+} from '../src/distributed/events.js';
 import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
 import type { ChildView, Runner } from '../src/distributed/view.js';
 import { parseChildSpec } from '../src/supervisor/child-spec.js';
@@ -14,7 +27,18 @@ const REV = '0000000001.000001.n1';
 const entry: SpecEntry = { rev: REV, spec: parseChildSpec({ id: 'c', start: { worker: 'w' } }) };
 const register: ChildRegister = { specs: [entry] };
 const run = (node: string, n = 0): Runner => ({ node, pid: `${node}/0123456789abcdef/c${n}`, rev: REV, restarts: 0 });
-const view = (over: Partial<ChildView> = {}): ChildView => ({ id: 'c', register, live: entry, runners: [], claims: [], failures: new Map(), owner: 'n1', by: 'hash', cause: 'join', ...over });
+const view = (over: Partial<ChildView> = {}): ChildView => ({
+  id: 'c',
+  register,
+  live: entry,
+  runners: [],
+  claims: [],
+  failures: new Map(),
+  owner: 'n1',
+  by: 'hash',
+  cause: 'join',
+  ...over,
+});
 
 const inputs = (eligible: string[], drains: string[] = [], paused = false): GainInputs => ({ eligible: new Set(eligible), drains: new Set(drains), paused });
 const context = (over: Partial<CauseContext> & { gains?: Gains } = {}): CauseContext => ({
@@ -124,7 +148,9 @@ describe('flagEvents: drains and the pause as events', () => {
 
   it('pause and resume', () => {
     expect(flagEvents(NO_FLAGS, flags({}, [true, T1]))).toEqual([{ type: 'rebalancing', paused: true, by: 'n1', at: parseInt('0000000010', 36) }]);
-    expect(flagEvents(flags({}, [true, T1]), flags({}, [false, T2]))).toEqual([{ type: 'rebalancing', paused: false, by: 'n2', at: parseInt('0000000020', 36) }]);
+    expect(flagEvents(flags({}, [true, T1]), flags({}, [false, T2]))).toEqual([
+      { type: 'rebalancing', paused: false, by: 'n2', at: parseInt('0000000020', 36) },
+    ]);
     expect(flagEvents(flags({}, [false, T1]), flags({}, [false, T2]))).toEqual([]);
   });
 });

@@ -24,7 +24,21 @@ function makeContext(id = 'child-1', localId = '1'): FakeContext {
   const groups = new ProcessGroups({ node: NODE, incarnation: INCARNATION, channel: { send() {} }, log });
   const controller = new AbortController();
   const noMessaging = () => Promise.reject(new Error('no messaging in this test'));
-  return { id, pid: `${NODE}/${INCARNATION}/${localId}`, node: NODE, signal: controller.signal, log, groups, handover: undefined, exit: vi.fn<(reason?: WorkerExit) => void>(), onMessage: vi.fn(), onHandover: vi.fn(), call: noMessaging, cast: noMessaging, controller };
+  return {
+    id,
+    pid: `${NODE}/${INCARNATION}/${localId}`,
+    node: NODE,
+    signal: controller.signal,
+    log,
+    groups,
+    handover: undefined,
+    exit: vi.fn<(reason?: WorkerExit) => void>(),
+    onMessage: vi.fn(),
+    onHandover: vi.fn(),
+    call: noMessaging,
+    cast: noMessaging,
+    controller,
+  };
 }
 
 /** Starts a worker; the examples return their handle synchronously. */
@@ -115,7 +129,7 @@ describe('crasher', () => {
     expect(ctx.exit).not.toHaveBeenCalled();
   });
 
-  it("throws by default, after 1000 ms", () => {
+  it('throws by default, after 1000 ms', () => {
     const ctx = makeContext();
     start(crasher, {}, ctx);
     expect(() => vi.advanceTimersByTime(999)).not.toThrow();

@@ -41,7 +41,9 @@ const SEED = 20_240_808;
 const counts = { frames: 0, handshakes: 0, gateway: 0, raw: 0, crashes: 0 };
 afterAll(() => {
   // The issue's figure: thousands of cases, no crash.
-  console.log(`fuzz: ${counts.frames} protocol frames, ${counts.handshakes} handshakes, ${counts.gateway} gateway commands, ${counts.raw} raw garbage connections; ${counts.crashes} crashes`);
+  console.log(
+    `fuzz: ${counts.frames} protocol frames, ${counts.handshakes} handshakes, ${counts.gateway} gateway commands, ${counts.raw} raw garbage connections; ${counts.crashes} crashes`,
+  );
 });
 
 const SECRET = 'fuzz-cluster-secret-0123456789';
@@ -53,10 +55,44 @@ const INC = 'a1b2c3d4e5f60718';
 const NONCE = '0123456789abcdef0123456789abcdef';
 const PROOF = 'f'.repeat(64);
 const PID = `n1/${INC}/p1`;
-const TAGS = ['hello', 'challenge', 'auth', 'welcome', 'reject', 'ping', 'pong', 'leave', 'gossip', 'pg.sync', 'pg.join', 'pg.leave', 'cmd', 'cmd.reply'] as const;
+const TAGS = [
+  'hello',
+  'challenge',
+  'auth',
+  'welcome',
+  'reject',
+  'ping',
+  'pong',
+  'leave',
+  'gossip',
+  'pg.sync',
+  'pg.join',
+  'pg.leave',
+  'cmd',
+  'cmd.reply',
+] as const;
 
-const identity = { cluster: 'pogo', protocol: { ...PROTOCOL_VERSION }, name: 'n1', incarnation: INC, startedAt: 1700000000000, address: '127.0.0.1:4001', role: 'member' as const, nonce: NONCE };
-const memberInfo = { name: 'n2', incarnation: INC, startedAt: 1, address: 'db-1.example.com:4370', role: 'member' as const, labels: { region: 'eu' }, workers: ['w'], version: 3, status: 'up' as const };
+const identity = {
+  cluster: 'pogo',
+  protocol: { ...PROTOCOL_VERSION },
+  name: 'n1',
+  incarnation: INC,
+  startedAt: 1700000000000,
+  address: '127.0.0.1:4001',
+  role: 'member' as const,
+  nonce: NONCE,
+};
+const memberInfo = {
+  name: 'n2',
+  incarnation: INC,
+  startedAt: 1,
+  address: 'db-1.example.com:4370',
+  role: 'member' as const,
+  labels: { region: 'eu' },
+  workers: ['w'],
+  version: 3,
+  status: 'up' as const,
+};
 /** One valid example of every message type: the seeds the mutations start from. */
 const VALID: PeerMessage[] = [
   { t: 'hello', ...identity },
@@ -83,17 +119,62 @@ const nested = (depth: number, leaf: unknown = 1, asObject = false): unknown => 
   return v;
 };
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__'];
-const keyArb = fc.oneof(fc.constantFrom(...PROTO_KEYS, 't', 'name', 'proof', 'extra', ''), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 8 }));
-const hugeNumber = fc.constantFrom(Number.MAX_SAFE_INTEGER + 2, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, -0, 1e21, 2 ** 64, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+const keyArb = fc.oneof(
+  fc.constantFrom(...PROTO_KEYS, 't', 'name', 'proof', 'extra', ''),
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+);
+const hugeNumber = fc.constantFrom(
+  Number.MAX_SAFE_INTEGER + 2,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  -0,
+  1e21,
+  2 ** 64,
+  -1,
+  0.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+);
 const nastyString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.constantFrom('', '\u0000', '\uD800', '\uFFFF', '🧨'.repeat(300), 'a'.repeat(5_000), 'x'.repeat(70_000), '../../etc/passwd', '%s%n', 'n1/zz/p1', '0'.repeat(64), 'f'.repeat(65)),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    '\uD800',
+    '\uFFFF',
+    '🧨'.repeat(300),
+    'a'.repeat(5_000),
+    'x'.repeat(70_000),
+    '../../etc/passwd',
+    '%s%n',
+    'n1/zz/p1',
+    '0'.repeat(64),
+    'f'.repeat(65),
+  ),
 );
 const deepValue = fc.tuple(fc.integer({ min: MAX_NESTING - 2, max: 4_000 }), fc.boolean()).map(([d, obj]) => nested(d, 1, obj));
 const protoValue = fc.constantFrom(...PROTO_KEYS).map((k) => JSON.parse(`{"${k}": {"polluted": true, "t": "cmd"}}`) as unknown);
 const anyValue = fc.oneof(
-  { weight: 4, arbitrary: fc.anything({ maxDepth: 3, maxKeys: 5, withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withObjectString: true, withSparseArray: true, withTypedArray: true }) },
+  {
+    weight: 4,
+    arbitrary: fc.anything({
+      maxDepth: 3,
+      maxKeys: 5,
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withObjectString: true,
+      withSparseArray: true,
+      withTypedArray: true,
+    }),
+  },
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 2, arbitrary: hugeNumber },
   { weight: 2, arbitrary: nastyString },
@@ -103,7 +184,12 @@ const anyValue = fc.oneof(
 );
 
 type Mutation = { kind: 'set' | 'delete' | 'add' | 'retag' | 'wrap' | 'stretch'; at: number; key: string; value: unknown };
-const mutationArb: fc.Arbitrary<Mutation> = fc.record({ kind: fc.constantFrom('set', 'delete', 'add', 'retag', 'wrap', 'stretch'), at: fc.nat(), key: keyArb, value: anyValue });
+const mutationArb: fc.Arbitrary<Mutation> = fc.record({
+  kind: fc.constantFrom('set', 'delete', 'add', 'retag', 'wrap', 'stretch'),
+  at: fc.nat(),
+  key: keyArb,
+  value: anyValue,
+});
 
 /** Every [parent, key] in a value down to 12 levels and 2,000 slots, root first (parent undefined for the root). Iterative. */
 function slots(root: unknown): Array<[Record<string, unknown> | unknown[] | undefined, string | number]> {
@@ -152,7 +238,8 @@ function mutate(message: unknown, mutations: Mutation[]): unknown {
       case 'add': {
         const target = get();
         try {
-          if (target !== null && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+          if (target !== null && typeof target === 'object' && !Array.isArray(target))
+            Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
           else if (Array.isArray(target)) target.push(m.value);
         } catch {
           // not extensible: leave it
@@ -160,7 +247,8 @@ function mutate(message: unknown, mutations: Mutation[]): unknown {
         break;
       }
       case 'retag':
-        if (root !== null && typeof root === 'object' && !Array.isArray(root)) Reflect.set(root, 't', typeof m.value === 'string' && m.at % 2 === 0 ? m.value : TAGS[m.at % TAGS.length]);
+        if (root !== null && typeof root === 'object' && !Array.isArray(root))
+          Reflect.set(root, 't', typeof m.value === 'string' && m.at % 2 === 0 ? m.value : TAGS[m.at % TAGS.length]);
         break;
       case 'wrap':
         set(m.at % 2 === 0 ? [get()] : { v: get() });
@@ -269,7 +357,11 @@ describe('fuzz: protocol decoder', () => {
         expect(value['polluted']).toBeUndefined();
       }
       expect(decodeMessage(JSON.parse(`{"t":"welcome","${key}":{"polluted":true}}`)).ok).toBe(false);
-      const labels = decodeMessage(JSON.parse(`{"t":"gossip","members":[{"name":"n2","incarnation":"${INC}","startedAt":1,"address":"a:1","role":"member","labels":{"${key}":"x"},"workers":[],"version":1,"status":"up"}]}`));
+      const labels = decodeMessage(
+        JSON.parse(
+          `{"t":"gossip","members":[{"name":"n2","incarnation":"${INC}","startedAt":1,"address":"a:1","role":"member","labels":{"${key}":"x"},"workers":[],"version":1,"status":"up"}]}`,
+        ),
+      );
       if (labels.ok && labels.message.t === 'gossip') expect(Object.getPrototypeOf(labels.message.members[0]!.labels)).toBe(Object.prototype);
     }
     assertNoPollution();
@@ -285,7 +377,12 @@ describe('fuzz: handshakes on the in-memory network', () => {
     const network = new MemoryNetwork({ clock, random, latencyMs: 1, jitterMs: 0, connectTimeoutMs: 50 });
     const log = new MemoryLogger([], {}, 2_000_000);
     const start = (name: string, extra: Record<string, unknown> = {}) =>
-      PogoNode.start(createNodeConfig({ name, secret: SECRET, preset: 'local', handshakeTimeoutMs: 100, ...extra }), { clock, random, log, transport: network.transport(`${name}:4370`) });
+      PogoNode.start(createNodeConfig({ name, secret: SECRET, preset: 'local', handshakeTimeoutMs: 100, ...extra }), {
+        clock,
+        random,
+        log,
+        transport: network.transport(`${name}:4370`),
+      });
     const a = await start('a');
     const b = await start('b', { seeds: ['a:4370'] });
     expect(clock.runUntil(() => a.upMembers().length === 2 && b.upMembers().length === 2, 2_000, 5)).toBe(true);
@@ -294,8 +391,27 @@ describe('fuzz: handshakes on the in-memory network', () => {
     const aBefore = snapshot(a);
 
     // --- a as the acceptor: a fuzzing dialler per case.
-    const twists = ['garbage', 'mutated-hello', 'bad-auth', 'mutated-auth', 'unexpected', 'silence', 'chatter', 'other-cluster', 'next-major', 'self', 'steal-b', 'as-b', 'newer-minor'] as const;
-    const caseArb = fc.record({ twist: fc.constantFrom(...twists), frames: fc.array(frameArb, { minLength: 1, maxLength: 3 }), mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }), extra: fc.dictionary(keyArb, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) });
+    const twists = [
+      'garbage',
+      'mutated-hello',
+      'bad-auth',
+      'mutated-auth',
+      'unexpected',
+      'silence',
+      'chatter',
+      'other-cluster',
+      'next-major',
+      'self',
+      'steal-b',
+      'as-b',
+      'newer-minor',
+    ] as const;
+    const caseArb = fc.record({
+      twist: fc.constantFrom(...twists),
+      frames: fc.array(frameArb, { minLength: 1, maxLength: 3 }),
+      mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+      extra: fc.dictionary(keyArb, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+    });
     let i = 0;
     fc.assert(
       fc.property(caseArb, (c) => {
@@ -310,7 +426,14 @@ describe('fuzz: handshakes on the in-memory network', () => {
           conn.send(w === undefined ? null : w);
         };
         const hello = (over: Record<string, unknown> = {}) => ({ t: 'hello', ...identity, name: `fz${i}`, address, ...over });
-        const wrongProof = (challenge: Record<string, unknown>) => handshakeProof('not-the-cluster-secret', 'dialer', 'pogo', { name: `fz${i}`, incarnation: INC, nonce: NONCE }, { name: String(challenge['name']), incarnation: String(challenge['incarnation']), nonce: String(challenge['nonce']) });
+        const wrongProof = (challenge: Record<string, unknown>) =>
+          handshakeProof(
+            'not-the-cluster-secret',
+            'dialer',
+            'pogo',
+            { name: `fz${i}`, incarnation: INC, nonce: NONCE },
+            { name: String(challenge['name']), incarnation: String(challenge['incarnation']), nonce: String(challenge['nonce']) },
+          );
         conn.setHandlers({
           onOpen: () => {
             switch (c.twist) {
@@ -352,7 +475,9 @@ describe('fuzz: handshakes on the in-memory network', () => {
         clock.runUntil(() => closed !== undefined, 500, 2);
         // Refused (the node closed it), with a logged reason; nothing changed.
         expect(closed, `${c.twist}: connection closed by the node`).toBeDefined();
-        const lines = log.entries.slice(logFrom).filter((e) => e.fields['node'] === 'a' && e.fields['remote'] === address && /^handshake failed: .+/.test(e.message));
+        const lines = log.entries
+          .slice(logFrom)
+          .filter((e) => e.fields['node'] === 'a' && e.fields['remote'] === address && /^handshake failed: .+/.test(e.message));
         expect(lines.length, `${c.twist}: refusal logged with a reason`).toBeGreaterThanOrEqual(1);
         expect(a.linkStats().handshakesRejected).toBeGreaterThanOrEqual(rejectedBefore);
         expect(errorsIn(log.entries, logFrom)).toEqual([]);
@@ -386,7 +511,19 @@ describe('fuzz: handshakes on the in-memory network', () => {
         onMessage: (m) => {
           const hello = m as Record<string, unknown>;
           if (hello['t'] !== 'hello') return;
-          const challenge = { t: 'challenge', ...identity, name: 'evil', address: 'evil:4370', proof: handshakeProof('not-the-cluster-secret', 'acceptor', 'pogo', { name: String(hello['name']), incarnation: String(hello['incarnation']), nonce: String(hello['nonce']) }, { name: 'evil', incarnation: INC, nonce: NONCE }) };
+          const challenge = {
+            t: 'challenge',
+            ...identity,
+            name: 'evil',
+            address: 'evil:4370',
+            proof: handshakeProof(
+              'not-the-cluster-secret',
+              'acceptor',
+              'pogo',
+              { name: String(hello['name']), incarnation: String(hello['incarnation']), nonce: String(hello['nonce']) },
+              { name: 'evil', incarnation: INC, nonce: NONCE },
+            ),
+          };
           switch (c.twist) {
             case 'mutated-challenge':
               return send(mutate(challenge, c.mutations));
@@ -412,7 +549,9 @@ describe('fuzz: handshakes on the in-memory network', () => {
     const d = await start('d', { seeds: ['evil:4370'], reconnectBaseMs: 1, reconnectMaxMs: 10 });
     expect(clock.runUntil(() => closedByDialer >= cases.length, 600_000, 5)).toBe(true);
     counts.handshakes += closedByDialer;
-    const dFailures = log.entries.slice(logFrom).filter((e) => e.fields['node'] === 'd' && e.fields['remote'] === 'evil:4370' && /^handshake failed: .+/.test(e.message));
+    const dFailures = log.entries
+      .slice(logFrom)
+      .filter((e) => e.fields['node'] === 'd' && e.fields['remote'] === 'evil:4370' && /^handshake failed: .+/.test(e.message));
     expect(dFailures.length).toBeGreaterThanOrEqual(closedByDialer);
     expect(d.upMembers()).toEqual(['d']);
     expect(d.members().map((m) => m.name)).toEqual(['d']);
@@ -444,9 +583,18 @@ describe('fuzz: gateway commands', () => {
     try {
       nodes.push(await PogoNode.start(createNodeConfig({ name: 'g1', ...base }), { log, workers }));
       nodes.push(await PogoNode.start(createNodeConfig({ name: 'g2', ...base, seeds: [nodes[0]!.address] }), { log, workers }));
-      const observer = await PogoNode.start(createNodeConfig({ name: 'gobs', secret: SECRET, port: 0, ...PATIENT, role: 'observer', seeds: [nodes[0]!.address] }), { log, workers: new WorkerRegistry() });
+      const observer = await PogoNode.start(
+        createNodeConfig({ name: 'gobs', secret: SECRET, port: 0, ...PATIENT, role: 'observer', seeds: [nodes[0]!.address] }),
+        { log, workers: new WorkerRegistry() },
+      );
       nodes.push(observer);
-      await until(() => nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 3) && nodes.slice(0, 2).every((m) => m.members().every((x) => x.role === 'observer' || x.ready)), 15_000, 'cluster ready');
+      await until(
+        () =>
+          nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 3) &&
+          nodes.slice(0, 2).every((m) => m.members().every((x) => x.role === 'observer' || x.ready)),
+        15_000,
+        'cluster ready',
+      );
       await nodes[0]!.supervisor.startChild({ id: 'keep', start: { worker: 'w' } });
       const gateway = await startGateway(observer, { intervalMs: 50 });
       try {
@@ -460,22 +608,46 @@ describe('fuzz: gateway commands', () => {
           });
 
         // Handshake payloads: a wrong token or an unknown credential is refused, never crashes.
-        const authArb = fc.record({ token: fc.oneof(fc.constant(gateway.token), fc.string({ maxLength: 40 }), fc.constant(`${gateway.token}x`)), credential: fc.oneof(fc.string({ maxLength: 2_000 }), fc.constant(`${OPERATOR}!`)), user: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.jsonValue({ maxDepth: 2 })) });
+        const authArb = fc.record({
+          token: fc.oneof(fc.constant(gateway.token), fc.string({ maxLength: 40 }), fc.constant(`${gateway.token}x`)),
+          credential: fc.oneof(fc.string({ maxLength: 2_000 }), fc.constant(`${OPERATOR}!`)),
+          user: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.jsonValue({ maxDepth: 2 })),
+        });
         for (const auth of fc.sample(authArb, { seed: SEED + 3, numRuns: 30 })) {
           if (auth.credential === '' && auth.token === gateway.token) continue; // a read-only session: accepted
           await expect(connect(auth)).rejects.toThrow(/unauthorized/);
         }
 
-        const opArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<string>(...COMMAND_OPS, 'explain') }, { weight: 1, arbitrary: fc.oneof(keyArb, fc.constantFrom('exec', 'shutdown', 'START')) });
+        const opArb = fc.oneof(
+          { weight: 6, arbitrary: fc.constantFrom<string>(...COMMAND_OPS, 'explain') },
+          { weight: 1, arbitrary: fc.oneof(keyArb, fc.constantFrom('exec', 'shutdown', 'START')) },
+        );
         const argArb = fc.oneof(
           { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
-          { weight: 2, arbitrary: fc.constantFrom<unknown>('keep', 'g1', 'g2', 'gobs', 'nope', '', { id: 'fz', start: { worker: 'missing' } }, { id: 'keep', start: { worker: 'w', args: 1 } }, { id: '', start: {} }) },
+          {
+            weight: 2,
+            arbitrary: fc.constantFrom<unknown>(
+              'keep',
+              'g1',
+              'g2',
+              'gobs',
+              'nope',
+              '',
+              { id: 'fz', start: { worker: 'missing' } },
+              { id: 'keep', start: { worker: 'w', args: 1 } },
+              { id: '', start: {} },
+            ),
+          },
           { weight: 1, arbitrary: fc.integer({ min: MAX_NESTING - 5, max: 1_500 }).map((d) => nested(d)) },
           { weight: 1, arbitrary: fc.constantFrom('x'.repeat(100_000), '🧨'.repeat(1_000), '\uD800', '__proto__') },
           { weight: 1, arbitrary: protoValue },
         );
         // Named arguments (the UI protocol), mostly with the fields the ops take; positional arrays (refused).
-        const namedArb = fc.dictionary(fc.oneof({ weight: 8, arbitrary: fc.constantFrom('id', 'node', 'spec', 'after') }, { weight: 1, arbitrary: keyArb }), argArb, { maxKeys: 4 });
+        const namedArb = fc.dictionary(
+          fc.oneof({ weight: 8, arbitrary: fc.constantFrom('id', 'node', 'spec', 'after') }, { weight: 1, arbitrary: keyArb }),
+          argArb,
+          { maxKeys: 4 },
+        );
         const payloadArb = fc.oneof(
           { weight: 8, arbitrary: fc.record({ op: opArb, args: namedArb }) },
           { weight: 2, arbitrary: fc.record({ op: opArb, args: fc.array(argArb, { maxLength: 10 }) }) },
@@ -484,7 +656,11 @@ describe('fuzz: gateway commands', () => {
           { weight: 1, arbitrary: protoValue },
         );
         const fingerprint = (): string =>
-          JSON.stringify({ children: nodes[0]!.supervisor.whichChildren('global').map((c) => [c.id, c.pin ?? null]), draining: nodes[0]!.supervisor.draining(), paused: nodes[0]!.supervisor.rebalancingPaused });
+          JSON.stringify({
+            children: nodes[0]!.supervisor.whichChildren('global').map((c) => [c.id, c.pin ?? null]),
+            draining: nodes[0]!.supervisor.draining(),
+            paused: nodes[0]!.supervisor.rebalancingPaused,
+          });
 
         type Ack = { ok?: unknown; error?: { code?: unknown; message?: unknown }; result?: unknown };
         const typed = (ack: Ack): void => {
@@ -495,7 +671,11 @@ describe('fuzz: gateway commands', () => {
           }
         };
         const session = async (who: 'viewer' | 'none' | 'operator', numRuns: number, seed: number): Promise<void> => {
-          const socket = await connect({ token: gateway.token, ...(who === 'none' ? {} : { credential: who === 'operator' ? OPERATOR : VIEWER }), user: `fuzz-${who}` });
+          const socket = await connect({
+            token: gateway.token,
+            ...(who === 'none' ? {} : { credential: who === 'operator' ? OPERATOR : VIEWER }),
+            user: `fuzz-${who}`,
+          });
           const logFrom = log.entries.length;
           const before = fingerprint();
           await fc.assert(
@@ -566,32 +746,91 @@ function wsFrame(payload: Buffer, o: { opcode?: number; fin?: boolean; mask?: bo
   return Buffer.concat([Buffer.from(head), ext, key, body]);
 }
 
-const UPGRADE = (host: string, extra = '') => `GET /pogo/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n${extra}\r\n`;
+const UPGRADE = (host: string, extra = '') =>
+  `GET /pogo/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n${extra}\r\n`;
 
 describe('fuzz: raw garbage on a node port', () => {
   it('random bytes, partial HTTP, bogus WebSocket frames and wrong Engine.IO/Socket.IO packets leave the node serving', async () => {
     // Generated before any node runs: generating is synchronous and would stall the nodes' heartbeats.
     const host = 'localhost';
     const sioPacket = fc.oneof(
-      fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '9', '2probe', '40', '40/nope,', '41', '42', '42[', '42["m"]', '42["m",1,2]', '42["exec",{}]', '43', '44{}', '45-["m",{"_placeholder":true,"num":0}]', '451-["m",{"_placeholder":true,"num":9}]', '42[' + '['.repeat(5_000), '4' + 'x'.repeat(70_000)),
+      fc.constantFrom(
+        '0',
+        '1',
+        '2',
+        '3',
+        '4',
+        '5',
+        '6',
+        '9',
+        '2probe',
+        '40',
+        '40/nope,',
+        '41',
+        '42',
+        '42[',
+        '42["m"]',
+        '42["m",1,2]',
+        '42["exec",{}]',
+        '43',
+        '44{}',
+        '45-["m",{"_placeholder":true,"num":0}]',
+        '451-["m",{"_placeholder":true,"num":9}]',
+        '42[' + '['.repeat(5_000),
+        '4' + 'x'.repeat(70_000),
+      ),
       fc.string({ maxLength: 60 }).map((s) => `4${s}`),
       fc.jsonValue({ maxDepth: 3 }).map((v) => `42${JSON.stringify(['m', v])}`),
       frameArb.map((v) => `42${JSON.stringify(['m', wire(v) ?? null])}`),
     );
     const wsGarbage = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 512 }).map((b) => Buffer.from(b)),
-      fc.record({ opcode: fc.integer({ min: 0, max: 15 }), fin: fc.boolean(), mask: fc.boolean(), payload: fc.uint8Array({ maxLength: 200 }) }).map((f) => wsFrame(Buffer.from(f.payload), f)),
+      fc
+        .record({ opcode: fc.integer({ min: 0, max: 15 }), fin: fc.boolean(), mask: fc.boolean(), payload: fc.uint8Array({ maxLength: 200 }) })
+        .map((f) => wsFrame(Buffer.from(f.payload), f)),
       fc.constantFrom(2n ** 63n - 1n, 2n ** 40n, 70_000n).map((claim) => wsFrame(Buffer.from('4'), { claimLength: claim })),
     );
     const caseArb = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 4_096 }).map((b) => ({ kind: 'bytes', first: Buffer.from(b), then: [] as Buffer[] })),
-      fc.tuple(fc.nat(), fc.constantFrom(UPGRADE(host), `GET /pogo/?EIO=4&transport=polling HTTP/1.1\r\nHost: ${host}\r\n\r\n`, `POST /pogo/?EIO=3 HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nxx`, `BREW / HTCPCP/1.0\r\n\r\n`, `GET /${'a'.repeat(20_000)} HTTP/1.1\r\n\r\n`, `GET / HTTP/1.1\r\nX: ${'b'.repeat(20_000)}\r\n\r\n`, `GET /pogo/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nzzz`, `\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03`)).map(([cut, text]) => ({ kind: 'http', first: Buffer.from(text.slice(0, 1 + (cut % text.length)), 'latin1'), then: [] as Buffer[] })),
+      fc
+        .tuple(
+          fc.nat(),
+          fc.constantFrom(
+            UPGRADE(host),
+            `GET /pogo/?EIO=4&transport=polling HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+            `POST /pogo/?EIO=3 HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nxx`,
+            `BREW / HTCPCP/1.0\r\n\r\n`,
+            `GET /${'a'.repeat(20_000)} HTTP/1.1\r\n\r\n`,
+            `GET / HTTP/1.1\r\nX: ${'b'.repeat(20_000)}\r\n\r\n`,
+            `GET /pogo/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nzzz`,
+            `\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03`,
+          ),
+        )
+        .map(([cut, text]) => ({ kind: 'http', first: Buffer.from(text.slice(0, 1 + (cut % text.length)), 'latin1'), then: [] as Buffer[] })),
       fc.array(wsGarbage, { minLength: 1, maxLength: 4 }).map((frames) => ({ kind: 'ws-garbage', first: Buffer.from(UPGRADE(host)), then: frames })),
-      fc.array(sioPacket, { minLength: 1, maxLength: 4 }).map((packets) => ({ kind: 'engine-io', first: Buffer.from(UPGRADE(host)), then: packets.map((p) => wsFrame(Buffer.from(p))) })),
+      fc
+        .array(sioPacket, { minLength: 1, maxLength: 4 })
+        .map((packets) => ({ kind: 'engine-io', first: Buffer.from(UPGRADE(host)), then: packets.map((p) => wsFrame(Buffer.from(p))) })),
     );
     // A proper Socket.IO connection, then frames for the link layer: mutated handshake messages, or wrong packets.
-    const linkCaseArb = fc.array(fc.oneof(frameArb.map((v) => `42${JSON.stringify(['m', wire(v) ?? null])}`), sioPacket), { minLength: 1, maxLength: 4 }).map((packets) => ({ kind: 'socket-io', first: Buffer.from(UPGRADE(host)), then: [wsFrame(Buffer.from('40'))], after: packets.map((p) => wsFrame(Buffer.from(p))) }));
-    const cases: Array<{ kind: string; first: Buffer; then: Buffer[]; after?: Buffer[] }> = [...fc.sample(caseArb, { seed: SEED + 7, numRuns: 200 }), ...fc.sample(linkCaseArb, { seed: SEED + 8, numRuns: 100 })];
+    const linkCaseArb = fc
+      .array(
+        fc.oneof(
+          frameArb.map((v) => `42${JSON.stringify(['m', wire(v) ?? null])}`),
+          sioPacket,
+        ),
+        { minLength: 1, maxLength: 4 },
+      )
+      .map((packets) => ({
+        kind: 'socket-io',
+        first: Buffer.from(UPGRADE(host)),
+        then: [wsFrame(Buffer.from('40'))],
+        after: packets.map((p) => wsFrame(Buffer.from(p))),
+      }));
+    const cases: Array<{ kind: string; first: Buffer; then: Buffer[]; after?: Buffer[] }> = [
+      ...fc.sample(caseArb, { seed: SEED + 7, numRuns: 200 }),
+      ...fc.sample(linkCaseArb, { seed: SEED + 8, numRuns: 100 }),
+    ];
     const log = new MemoryLogger([], {}, 1_000_000);
     const nodes: PogoNode[] = [];
     try {
@@ -637,7 +876,12 @@ describe('fuzz: raw garbage on a node port', () => {
       expect(n1.running && n2.running).toBe(true);
       expect(r2Down).toBe(0);
       expect(n1.member('r2')).toMatchObject({ incarnation: r2Incarnation, status: 'up' });
-      const refusals = log.entries.filter((e) => e.fields['node'] === 'r1' && e.level === 'warn' && (/^connection refused: .+/.test(e.message) || /^handshake failed: .+/.test(e.message) || e.message === 'invalid handshake frame'));
+      const refusals = log.entries.filter(
+        (e) =>
+          e.fields['node'] === 'r1' &&
+          e.level === 'warn' &&
+          (/^connection refused: .+/.test(e.message) || /^handshake failed: .+/.test(e.message) || e.message === 'invalid handshake frame'),
+      );
       expect(refusals.length).toBeGreaterThan(20);
       expect(refusals.filter((e) => /^handshake failed: .+/.test(e.message)).length).toBeGreaterThan(20);
       const n3 = await PogoNode.start(createNodeConfig({ name: 'r3', secret: SECRET, port: 0, ...PATIENT, seeds: [n1.address] }), { log });

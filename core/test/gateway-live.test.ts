@@ -60,13 +60,20 @@ async function cluster(probes: ProcessProbe[] = []): Promise<{ members: PogoNode
   const base = { secret: SECRET, port: 0, preset: 'local' as const, operatorToken: OPERATOR, viewerToken: VIEWER, allowCommands: [NODE] };
   const m1 = await PogoNode.start(createNodeConfig({ name: 'm1', ...base }), { log, workers, ...(probes[0] ? { resourceProbe: probes[0] } : {}) });
   nodes.push(m1);
-  const m2 = await PogoNode.start(createNodeConfig({ name: 'm2', ...base, seeds: [m1.address] }), { log, workers, ...(probes[1] ? { resourceProbe: probes[1] } : {}) });
+  const m2 = await PogoNode.start(createNodeConfig({ name: 'm2', ...base, seeds: [m1.address] }), {
+    log,
+    workers,
+    ...(probes[1] ? { resourceProbe: probes[1] } : {}),
+  });
   nodes.push(m2);
   await until(() => [m1, m2].every((n) => n.supervisor.isReady && n.upMembers().length === 2), 10_000, 'members ready');
   return {
     members: [m1, m2],
     observer: async () => {
-      const observer = await PogoNode.start(createNodeConfig({ name: 'obs', secret: SECRET, port: 0, preset: 'local', role: 'observer', seeds: [m1.address] }), { log, workers: new WorkerRegistry() });
+      const observer = await PogoNode.start(
+        createNodeConfig({ name: 'obs', secret: SECRET, port: 0, preset: 'local', role: 'observer', seeds: [m1.address] }),
+        { log, workers: new WorkerRegistry() },
+      );
       nodes.push(observer);
       await until(() => observer.upMembers().length === 3, 10_000, 'the observer linked to both members');
       return observer;
@@ -144,14 +151,21 @@ describe('live output', () => {
     const { members, observer: join } = await cluster();
     const observer = await join();
     await members[0]!.supervisor.startChild({ id: 'chatty', start: { command: NODE, args: ['-e', SCRIPT] }, shutdown: 1_000 });
-    await until(() => observer.supervisor.whichChildren('global').some((c) => c.id === 'chatty' && c.status === 'running'), 10_000, 'the observer sees the child running');
+    await until(
+      () => observer.supervisor.whichChildren('global').some((c) => c.id === 'chatty' && c.status === 'running'),
+      10_000,
+      'the observer sees the child running',
+    );
     const first = observer.supervisor.whichChildren('global').find((c) => c.id === 'chatty')!.node!;
     const host = members.find((m) => m.name === first)!;
     osPids.push(host.local.child('chatty')!.osPid!);
     gateway = await startGateway(observer, { intervalMs: 20 });
 
     const none = await ui(gateway.url, { token: gateway.token });
-    expect(await none.socket.timeout(5_000).emitWithAck('watchOutput', { id: 'chatty' })).toEqual({ ok: false, error: { code: 'read-only', message: 'live output needs a viewer or operator credential' } });
+    expect(await none.socket.timeout(5_000).emitWithAck('watchOutput', { id: 'chatty' })).toEqual({
+      ok: false,
+      error: { code: 'read-only', message: 'live output needs a viewer or operator credential' },
+    });
 
     const client = await ui(gateway.url, { token: gateway.token, credential: VIEWER });
     const ack: WatchAck = await client.socket.timeout(5_000).emitWithAck('watchOutput', { id: 'chatty' });
@@ -163,7 +177,9 @@ describe('live output', () => {
     const firstMax = Math.max(0, ...numbers());
     // Lines written after the first chunk arrive on their own, nothing asked.
     await until(() => numbers().some((n) => n > firstMax + 2), 10_000, 'newer lines pushed');
-    const stderr = chunks().flatMap((c) => c.lines).filter((l) => l.stream === 'stderr');
+    const stderr = chunks()
+      .flatMap((c) => c.lines)
+      .filter((l) => l.stream === 'stderr');
     expect(stderr.length).toBeGreaterThan(0);
     expect(stderr.every((l) => /^err \d+$/.test(l.text))).toBe(true);
     // In order, none twice.

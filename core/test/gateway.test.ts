@@ -37,9 +37,17 @@ async function setup(): Promise<{ members: PogoNode[]; observer: PogoNode; log: 
   const m1 = await PogoNode.start(createNodeConfig({ name: 'g1', ...base }), { log, workers });
   nodes.push(m1);
   for (const name of ['g2', 'g3']) nodes.push(await PogoNode.start(createNodeConfig({ name, ...base, seeds: [m1.address] }), { log, workers }));
-  const observer = await PogoNode.start(createNodeConfig({ name: 'obs', secret: SECRET, port: 0, preset: 'local', role: 'observer', seeds: [m1.address] }), { log, workers: new WorkerRegistry() });
+  const observer = await PogoNode.start(createNodeConfig({ name: 'obs', secret: SECRET, port: 0, preset: 'local', role: 'observer', seeds: [m1.address] }), {
+    log,
+    workers: new WorkerRegistry(),
+  });
   nodes.push(observer);
-  await until(() => nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) && nodes.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)), 10_000, 'cluster ready');
+  await until(
+    () =>
+      nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) && nodes.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)),
+    10_000,
+    'cluster ready',
+  );
   return { members: nodes.slice(0, 3), observer, log };
 }
 
@@ -75,7 +83,8 @@ function ui(url: string, auth: Record<string, string | boolean>): Promise<UiClie
   });
 }
 
-const comparable = (s: ClusterState) => JSON.stringify({ ...s, events: s.events.map((e) => e.seq), activity: s.activity.map((a) => [a.seq, a.rev]), samples: s.samples.map((x) => x.at) });
+const comparable = (s: ClusterState) =>
+  JSON.stringify({ ...s, events: s.events.map((e) => e.seq), activity: s.activity.map((a) => [a.seq, a.rev]), samples: s.samples.map((x) => x.at) });
 /** The gateway's own part of a client's state, to rebuild the rest fresh. */
 const factsOf = (s: ClusterState) => ({ events: s.events, activity: s.activity, samples: s.samples, sessions: s.sessions, resources: s.resources });
 
@@ -89,7 +98,9 @@ describe('observer gateway', () => {
     expect(Object.keys(client.state().members).sort()).toEqual(['g1', 'g2', 'g3', 'obs']);
     expect(client.state()).toMatchObject({ readOnly: true, access: 'none' });
     // A credential the cluster does not know is refused at connect, with the member's reason, said once.
-    await expect(ui(gateway.url, { token: gateway.token, credential: 'not-a-token' })).rejects.toThrow(/^unauthorized: the credential is not valid for this cluster$/);
+    await expect(ui(gateway.url, { token: gateway.token, credential: 'not-a-token' })).rejects.toThrow(
+      /^unauthorized: the credential is not valid for this cluster$/,
+    );
   });
 
   it('after a long random sequence of changes, snapshot plus patches equals a fresh snapshot', async () => {
@@ -119,7 +130,18 @@ describe('observer gateway', () => {
     members[0]!.groups.join('app', 'web', members[0]!.newPid(), { port: 80 });
     // The observer learns of the changes over its own links first; only then is "a fresh snapshot" final.
     const liveIds = JSON.stringify([...live].sort());
-    await until(() => observer.groups.getMembers('app', 'web').length === 1 && JSON.stringify(observer.supervisor.whichChildren('global').map((c) => c.id).sort()) === liveIds, 5_000, 'the observer sees every change');
+    await until(
+      () =>
+        observer.groups.getMembers('app', 'web').length === 1 &&
+        JSON.stringify(
+          observer.supervisor
+            .whichChildren('global')
+            .map((c) => c.id)
+            .sort(),
+        ) === liveIds,
+      5_000,
+      'the observer sees every change',
+    );
     const fresh = () => comparable(buildState(observer, factsOf(client.state()), 'operator'));
     await until(() => comparable(client.state()) === fresh(), 5_000, 'client state equals a fresh snapshot');
     expect(Object.keys(client.state().children).sort()).toEqual([...live].sort());
@@ -140,15 +162,27 @@ describe('observer gateway', () => {
 
     const started = await operator.command('start', { spec: { id: 'ui-1', start: { worker: 'w' } } });
     expect(started).toMatchObject({ ok: true, result: { id: 'ui-1' } });
-    expect(await operator.command('start', { spec: { id: 'ui-1', start: { worker: 'w', args: 1 } } })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await operator.command('start', { spec: { id: 'ui-1', start: { worker: 'w', args: 1 } } })).toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    });
     expect(await operator.command('move', { id: 'ui-1', node: 'nowhere' })).toMatchObject({ ok: false, error: { code: 'unknown-node' } });
     expect(await operator.command('explain', { id: 'ui-1' })).toMatchObject({ ok: true, result: { id: 'ui-1' } });
     expect(await operator.command('format-disk')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     // Every command is checked at the gateway, and the refusal names the field; the cluster sees none of them.
     expect(await operator.command('move', { id: 'ui-1' })).toEqual({ ok: false, error: { code: 'bad-request', message: 'move: node: required' } });
-    expect(await operator.command('move', ['ui-1', 'g2'])).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringContaining('args') } });
-    expect(await operator.command('start', { spec: { id: 'ui-2', start: { worker: '' } } })).toEqual({ ok: false, error: { code: 'bad-request', message: 'start: spec.start.worker: must name a worker type' } });
-    expect(await viewer.command('logs', { id: 'ui-1', after: -1 })).toEqual({ ok: false, error: { code: 'bad-request', message: 'logs: after: must be 0 or more' } });
+    expect(await operator.command('move', ['ui-1', 'g2'])).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request', message: expect.stringContaining('args') },
+    });
+    expect(await operator.command('start', { spec: { id: 'ui-2', start: { worker: '' } } })).toEqual({
+      ok: false,
+      error: { code: 'bad-request', message: 'start: spec.start.worker: must name a worker type' },
+    });
+    expect(await viewer.command('logs', { id: 'ui-1', after: -1 })).toEqual({
+      ok: false,
+      error: { code: 'bad-request', message: 'logs: after: must be 0 or more' },
+    });
     expect(operator.state()).toMatchObject({ readOnly: false, access: 'operator' });
     expect(viewer.state()).toMatchObject({ readOnly: true, access: 'viewer' });
     expect(await viewer.command('stop', { id: 'ui-1' })).toMatchObject({ ok: false, error: { code: 'read-only', message: expect.stringContaining('viewer') } });
@@ -190,7 +224,12 @@ describe('observer gateway', () => {
     const down = client.state().events.find((e) => e.type === 'node-down' && e['node'] === victim.name)!;
     // Per-child events come as bursts (timeline.ts), never among the notable events.
     expect(client.state().events.every((e) => !('id' in e))).toBe(true);
-    const lastStart = Math.max(...client.state().activity.filter((a) => a.type === 'started' && a.until <= converged.at).map((a) => a.until));
+    const lastStart = Math.max(
+      ...client
+        .state()
+        .activity.filter((a) => a.type === 'started' && a.until <= converged.at)
+        .map((a) => a.until),
+    );
     // Measured between cluster events (node-down to the last start it caused), not in gateway ticks.
     expect(converged['after']).toBeGreaterThanOrEqual(lastStart - down.at);
     expect(converged['after']).toBeLessThanOrEqual(converged.at - down.at);
@@ -214,11 +253,24 @@ describe('observer gateway', () => {
     const seen = new Set<string>();
     const watch = setInterval(() => seen.add(client.state().members[target.name]?.status ?? 'gone'), 5);
     // The observer's own link to the member breaks (as with other timing settings, or a loaded laptop); the member lives on.
-    (observer as unknown as { links: { disconnect(name: string, reason: string): void } }).links.disconnect(target.name, 'test: the observer alone loses this link');
+    (observer as unknown as { links: { disconnect(name: string, reason: string): void } }).links.disconnect(
+      target.name,
+      'test: the observer alone loses this link',
+    );
     await until(() => observer.member(target.name)?.status !== 'up', 2_000, 'the observer lost the link');
     await until(() => observer.member(target.name)?.status === 'up', 10_000, 'the observer linked again');
-    await until(() => observer.supervisor.whichChildren('global').filter((c) => c.status === 'running').length === 12, 5_000, 'children running again in the observer view');
-    await until(() => client.state().members[target.name]?.status === 'up' && Object.values(client.state().children).filter((c) => c.node === target.name && c.status === 'running').length === on, 5_000, 'the client shows the member up, its children running there');
+    await until(
+      () => observer.supervisor.whichChildren('global').filter((c) => c.status === 'running').length === 12,
+      5_000,
+      'children running again in the observer view',
+    );
+    await until(
+      () =>
+        client.state().members[target.name]?.status === 'up' &&
+        Object.values(client.state().children).filter((c) => c.node === target.name && c.status === 'running').length === on,
+      5_000,
+      'the client shows the member up, its children running there',
+    );
     clearInterval(watch);
     expect(client.state().events.filter((e) => e.type === 'node-down' || e.type === 'node-up')).toEqual([]);
     expect(client.state().activity.filter((a) => a.type === 'stopped' || a.type === 'started' || a.type === 'moved')).toEqual([]);
@@ -243,7 +295,11 @@ describe('observer gateway', () => {
     await until(() => received >= 1, 2_000, 'the first patch');
     // All ten are in the observer's state, and the gateway then held this client's patch back on ten more
     // rounds (counted by the gateway, not guessed from a sleep): it still has only the first.
-    await until(() => observer.supervisor.whichChildren('global').filter((c) => c.status === 'running').length === 10, 5_000, 'the observer sees all ten running');
+    await until(
+      () => observer.supervisor.whichChildren('global').filter((c) => c.status === 'running').length === 10,
+      5_000,
+      'the observer sees all ten running',
+    );
     const heldBefore = gateway.patchesHeld();
     await until(() => gateway!.patchesHeld() >= heldBefore + 10, 5_000, 'ten more rounds held back');
     expect(received).toBe(1);
@@ -308,11 +364,19 @@ describe('observer gateway: operator actions', () => {
     const operator = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
     const big = { id: 'big-1', start: { worker: 'w', args: { blob: 'x'.repeat(1_200_000) } } };
     const reply = await operator.command('start', { spec: big });
-    expect(reply).toMatchObject({ ok: false, error: { code: 'too-large', message: expect.stringMatching(/^the spec is 1\.1 MiB as JSON \(1,200,\d{3} bytes\); a command may carry at most 1 MiB \(1,048,576 bytes\)$/) } });
+    expect(reply).toMatchObject({
+      ok: false,
+      error: {
+        code: 'too-large',
+        message: expect.stringMatching(/^the spec is 1\.1 MiB as JSON \(1,200,\d{3} bytes\); a command may carry at most 1 MiB \(1,048,576 bytes\)$/),
+      },
+    });
     expect(operator.socket.connected).toBe(true);
     expect(observer.supervisor.whichChildren('global').some((c) => c.id === 'big-1')).toBe(false);
     // Logged at the gateway, naming who sent it.
-    expect(log.entries.some((e) => e.level === 'warn' && e.fields['by'] === 'alice' && e.message.includes('refused a start from alice: the spec is 1.1 MiB'))).toBe(true);
+    expect(
+      log.entries.some((e) => e.level === 'warn' && e.fields['by'] === 'alice' && e.message.includes('refused a start from alice: the spec is 1.1 MiB')),
+    ).toBe(true);
     // Audited by the member that refused it, with the arguments shortened.
     const refused = entriesOf(await operator.command('audit')).find((e) => e.op === 'start' && !e.ok);
     expect(refused).toMatchObject({ by: 'alice', tokenName: 'operator', result: expect.stringMatching(/^too-large: the spec is 1\.1 MiB/) });
@@ -352,7 +416,10 @@ describe('observer gateway: operator actions', () => {
     expect(await operator.command('lock')).toEqual({ ok: true, result: { access: 'locked' } });
     await until(() => operator.state().access === 'locked', 3_000, 'a snapshot for the locked access');
     expect(operator.state().readOnly).toBe(true);
-    expect(await operator.command('pause')).toEqual({ ok: false, error: { code: 'read-only', message: 'this session is locked: unlock it to change the cluster' } });
+    expect(await operator.command('pause')).toEqual({
+      ok: false,
+      error: { code: 'read-only', message: 'this session is locked: unlock it to change the cluster' },
+    });
     expect(observer.supervisor.rebalancingPaused).toBe(false);
     // Reading goes on as a viewer's would, on the same connection.
     expect(await operator.command('audit')).toMatchObject({ ok: true });
@@ -386,7 +453,11 @@ describe('observer behind a firewall', () => {
     workers.define('w', () => ({ stop() {} }));
     const log = new MemoryLogger();
     const start = async (name: string, extra: Record<string, unknown> = {}) => {
-      const n = await PogoNode.start(createNodeConfig({ name, secret: SECRET, preset: 'local', seeds: name === 'f1' ? [] : ['f1:1'], ...extra }), { log, workers, transport: net.transport(`${name}:1`) });
+      const n = await PogoNode.start(createNodeConfig({ name, secret: SECRET, preset: 'local', seeds: name === 'f1' ? [] : ['f1:1'], ...extra }), {
+        log,
+        workers,
+        transport: net.transport(`${name}:1`),
+      });
       nodes.push(n);
       return n;
     };
@@ -396,14 +467,26 @@ describe('observer behind a firewall', () => {
     await until(() => [f1, f3].every((n) => n.supervisor.isReady && n.members().every((m) => m.role === 'observer' || m.ready)), 5_000, 'members ready');
     // Children that f3 runs: the observer cannot see their instances itself.
     for (let i = 0; i < 12; i++) await f1.supervisor.startChild({ id: `fw${i}`, start: { worker: 'w' } });
-    const onF3 = f1.supervisor.whichChildren('global').filter((c) => c.node === 'f3').map((c) => c.id);
+    const onF3 = f1.supervisor
+      .whichChildren('global')
+      .filter((c) => c.node === 'f3')
+      .map((c) => c.id);
     expect(onF3.length).toBeGreaterThan(0);
     await until(() => observer.supervisor.isReady, 5_000, 'observer ready');
-    expect(observer.supervisor.whichChildren('global').filter((c) => onF3.includes(c.id)).every((c) => c.node === undefined)).toBe(true);
+    expect(
+      observer.supervisor
+        .whichChildren('global')
+        .filter((c) => onF3.includes(c.id))
+        .every((c) => c.node === undefined),
+    ).toBe(true);
 
     gateway = await startGateway(observer, { intervalMs: 20 });
     const client = await ui(gateway.url, { token: gateway.token });
-    await until(() => onF3.every((id) => client.state().children[id]?.node === 'f3' && client.state().children[id]?.status === 'running'), 5_000, 'children on f3 shown running');
+    await until(
+      () => onF3.every((id) => client.state().children[id]?.node === 'f3' && client.state().children[id]?.status === 'running'),
+      5_000,
+      'children on f3 shown running',
+    );
     expect(client.state().members['f3']).toMatchObject({ status: 'up', reachable: false });
     expect(client.state().members['f1']).toMatchObject({ status: 'up', reachable: true });
   });
@@ -449,8 +532,38 @@ describe('state diff', () => {
     const rng = new SeededRandom(3);
     const randomState = (): ClusterState => {
       const s = emptyState();
-      for (let i = 0; i < 8; i++) if (rng.next() < 0.6) s.members[`n${i}`] = { name: `n${i}`, status: rng.next() < 0.5 ? 'up' : 'down', role: 'member', address: `h:${i}`, incarnation: 'abcdef0123456789', labels: {}, workers: [], ready: rng.next() < 0.5, draining: false, reachable: true };
-      for (let i = 0; i < 20; i++) if (rng.next() < 0.5) s.children[`c${i}`] = { id: `c${i}`, status: 'running', node: `n${rng.int(8)}`, pid: null, owner: null, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] };
+      for (let i = 0; i < 8; i++)
+        if (rng.next() < 0.6)
+          s.members[`n${i}`] = {
+            name: `n${i}`,
+            status: rng.next() < 0.5 ? 'up' : 'down',
+            role: 'member',
+            address: `h:${i}`,
+            incarnation: 'abcdef0123456789',
+            labels: {},
+            workers: [],
+            ready: rng.next() < 0.5,
+            draining: false,
+            reachable: true,
+          };
+      for (let i = 0; i < 20; i++)
+        if (rng.next() < 0.5)
+          s.children[`c${i}`] = {
+            id: `c${i}`,
+            status: 'running',
+            node: `n${rng.int(8)}`,
+            pid: null,
+            owner: null,
+            pin: null,
+            instances: [],
+            restarts: 0,
+            worker: 'w',
+            command: null,
+            restart: 'permanent',
+            handoff: 'stop-first',
+            lastError: null,
+            failures: [],
+          };
       for (let i = 0; i < 5; i++) if (rng.next() < 0.5) (s.groups[`s${i % 2}`] ??= {})[`g${i}`] = { [`n${rng.int(3)}`]: rng.int(4) + 1 };
       s.paused = rng.next() < 0.5;
       return s;

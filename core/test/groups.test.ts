@@ -18,7 +18,8 @@ import { PgError, ProcessGroups, diffMembers, type JsonValue, type PgEvent, type
 
 const INC = '0123abcd';
 const pidOf = (node: string, id: string, incarnation = INC): string => `${node}/${incarnation}/${id}`;
-const member = (node: string, id: string, value?: JsonValue): PgMember => (value === undefined ? { pid: pidOf(node, id), node } : { pid: pidOf(node, id), node, value });
+const member = (node: string, id: string, value?: JsonValue): PgMember =>
+  value === undefined ? { pid: pidOf(node, id), node } : { pid: pidOf(node, id), node, value };
 
 interface Envelope {
   from: string;
@@ -94,7 +95,8 @@ class Net {
 
   connectAll(): void {
     const names = this.names();
-    for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) if (!this.isLinked(names[i]!, names[j]!)) this.connect(names[i]!, names[j]!);
+    for (let i = 0; i < names.length; i++)
+      for (let j = i + 1; j < names.length; j++) if (!this.isLinked(names[i]!, names[j]!)) this.connect(names[i]!, names[j]!);
   }
 
   pending(): number {
@@ -226,7 +228,7 @@ describe('local memberships', () => {
     const [m] = groups.getMembers('s', 'g');
     expect(m).toEqual(member('a', 'p1', { spec: { id: 'x', args: [1, 2] } }));
     expect(Object.isFrozen(m)).toBe(true);
-    expect(() => ((m!.value as { spec: { args: number[] } }).spec.args).push(4)).toThrow(TypeError);
+    expect(() => (m!.value as { spec: { args: number[] } }).spec.args.push(4)).toThrow(TypeError);
   });
 
   it('leaveAll removes every membership of a pid in every scope', () => {
@@ -316,8 +318,18 @@ describe('two or more linked nodes', () => {
     net.node('a').join('s', 'g', pidOf('a', 'p2'));
     net.node('a').join('s', 'g', pidOf('a', 'p1'));
     net.node('b').join('s', 'g', pidOf('b', 'p1'));
-    expect(net.node('b').getMembers('s', 'g').map((m) => m.pid)).toEqual([pidOf('b', 'p1'), pidOf('a', 'p2'), pidOf('a', 'p1'), pidOf('c', 'p1')]);
-    expect(net.node('c').getMembers('s', 'g').map((m) => m.pid)).toEqual([pidOf('c', 'p1'), pidOf('a', 'p2'), pidOf('a', 'p1'), pidOf('b', 'p1')]);
+    expect(
+      net
+        .node('b')
+        .getMembers('s', 'g')
+        .map((m) => m.pid),
+    ).toEqual([pidOf('b', 'p1'), pidOf('a', 'p2'), pidOf('a', 'p1'), pidOf('c', 'p1')]);
+    expect(
+      net
+        .node('c')
+        .getMembers('s', 'g')
+        .map((m) => m.pid),
+    ).toEqual([pidOf('c', 'p1'), pidOf('a', 'p2'), pidOf('a', 'p1'), pidOf('b', 'p1')]);
   });
 
   it('monitor gives a snapshot then local and remote join/leave events', () => {
@@ -487,7 +499,14 @@ describe('bad input from peers', () => {
     groups.peerUp('a');
     groups.handleMessage('a', { t: 'pg.join', scope: 's', group: 'g', entries: [{ pid: pidOf('c', 'p1') }, { pid: pidOf('a', 'p1') }] });
     expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1')]);
-    groups.handleMessage('a', { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: pidOf('b', 'p9') }] }, { group: 'h', entries: [{ pid: pidOf('a', 'p2') }] }] });
+    groups.handleMessage('a', {
+      t: 'pg.sync',
+      scope: 's',
+      groups: [
+        { group: 'g', entries: [{ pid: pidOf('b', 'p9') }] },
+        { group: 'h', entries: [{ pid: pidOf('a', 'p2') }] },
+      ],
+    });
     expect(groups.whichGroups('s')).toEqual(['h']);
     groups.handleMessage('a', { t: 'pg.leave', scope: 's', group: 'h', pids: [pidOf('c', 'p1')] });
     expect(groups.getMembers('s', 'h')).toEqual([member('a', 'p2')]);
@@ -514,7 +533,12 @@ describe('bad input from peers', () => {
   it('never throws out of handleMessage, whatever arrives', () => {
     const { groups, log } = single('b');
     groups.peerUp('a');
-    const junk = [null, { t: 'pg.nope', scope: 's' }, { t: 'pg.join', scope: 's', group: 'g', entries: null }, { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: 42 }] }] }];
+    const junk = [
+      null,
+      { t: 'pg.nope', scope: 's' },
+      { t: 'pg.join', scope: 's', group: 'g', entries: null },
+      { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: 42 }] }] },
+    ];
     for (const message of junk) expect(() => groups.handleMessage('a', message as unknown as PgMessage)).not.toThrow();
     expect(log.entries.some((e) => e.level === 'error' || e.level === 'warn')).toBe(true);
   });
@@ -522,7 +546,14 @@ describe('bad input from peers', () => {
   it('merges a group listed twice in one sync', () => {
     const { groups } = single('b');
     groups.peerUp('a');
-    groups.handleMessage('a', { t: 'pg.sync', scope: 's', groups: [{ group: 'g', entries: [{ pid: pidOf('a', 'p1') }] }, { group: 'g', entries: [{ pid: pidOf('a', 'p2') }] }] });
+    groups.handleMessage('a', {
+      t: 'pg.sync',
+      scope: 's',
+      groups: [
+        { group: 'g', entries: [{ pid: pidOf('a', 'p1') }] },
+        { group: 'g', entries: [{ pid: pidOf('a', 'p2') }] },
+      ],
+    });
     expect(groups.getMembers('s', 'g')).toEqual([member('a', 'p1'), member('a', 'p2')]);
   });
 });
@@ -695,7 +726,6 @@ describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
   }
 });
 
-
 describe('change stamps', () => {
   it('a group stamp changes with every change of its members, local or replicated, and is never reused', () => {
     const net = new Net(['a', 'b']);
@@ -740,7 +770,7 @@ describe('change stamps', () => {
     expect(diffMembers([{ ...fromB!, pid: reordered!.pid }], [reordered!])).toEqual({ left: [], joined: [] });
   });
 
-  it('a local join keeps no handle on the caller\'s object', () => {
+  it("a local join keeps no handle on the caller's object", () => {
     const net = new Net(['a']);
     const value = { n: 1, nested: { m: 2 } };
     net.node('a').join('s', 'g', pidOf('a', 'p1'), value);
@@ -757,7 +787,14 @@ describe('a sync in parts', () => {
     a.monitor('s', undefined, (e) => events.push(`${e.kind} ${e.group}`));
     a.peerUp('b');
     const entry = (id: string) => ({ pid: pidOf('b', id) });
-    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'old1', entries: [entry('p1')] }, { group: 'kept', entries: [entry('p2')] }] });
+    a.handleMessage('b', {
+      t: 'pg.sync',
+      scope: 's',
+      groups: [
+        { group: 'old1', entries: [entry('p1')] },
+        { group: 'kept', entries: [entry('p2')] },
+      ],
+    });
     expect(a.announced('s', 'b')).toBe(true);
     // The peer's link went down and up again: its new snapshot comes in two parts.
     a.peerDown('b');
@@ -765,7 +802,15 @@ describe('a sync in parts', () => {
     a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'old1', entries: [entry('p1')] }], more: true });
     expect(a.announced('s', 'b')).toBe(false);
     expect(a.whichGroups('s')).toEqual(['old1']);
-    a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'new', entries: [entry('p3')] }, { group: 'old1', entries: [entry('p4')] }], more: true });
+    a.handleMessage('b', {
+      t: 'pg.sync',
+      scope: 's',
+      groups: [
+        { group: 'new', entries: [entry('p3')] },
+        { group: 'old1', entries: [entry('p4')] },
+      ],
+      more: true,
+    });
     expect(a.getMembers('s', 'old1').map((m) => m.pid)).toEqual([pidOf('b', 'p1'), pidOf('b', 'p4')]); // listed again: appended
     a.handleMessage('b', { t: 'pg.sync', scope: 's', groups: [{ group: 'last', entries: [entry('p5')] }] });
     expect(a.announced('s', 'b')).toBe(true);

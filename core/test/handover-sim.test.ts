@@ -19,7 +19,8 @@ async function cluster(seed: number, registry: WorkerRegistry): Promise<SimClust
   return sim;
 }
 
-const value = async (sim: SimCluster, op: 'add' | 'get'): Promise<{ value: number; node: string }> => (await sim.resolve(sim.mustGet('n1').supervisor.call('kv', { op, key: 'k' }, { timeoutMs: 20_000 }))) as { value: number; node: string };
+const value = async (sim: SimCluster, op: 'add' | 'get'): Promise<{ value: number; node: string }> =>
+  (await sim.resolve(sim.mustGet('n1').supervisor.call('kv', { op, key: 'k' }, { timeoutMs: 20_000 }))) as { value: number; node: string };
 
 describe('handover of a moving child’s state', () => {
   it('the counter keeps its count across a pin, a drain and a graceful leave, and starts from zero after a crash', async () => {
@@ -73,7 +74,9 @@ describe('handover of a moving child’s state', () => {
     await sim.resolve(n1.supervisor.moveChild('b', 'n3'));
     expect(await sim.resolve(during)).toEqual({ handover: null });
     expect(await sim.resolve(n1.supervisor.callDetailed('b', null))).toMatchObject({ reply: { handover: null }, node: 'n3' });
-    expect(sim.log.entries.some((e) => e.message === 'handover failed; the next instance starts fresh' && /cannot serialise/.test(String(e.fields['err'])))).toBe(true);
+    expect(
+      sim.log.entries.some((e) => e.message === 'handover failed; the next instance starts fresh' && /cannot serialise/.test(String(e.fields['err']))),
+    ).toBe(true);
     sim.stopAll();
   }, 120_000);
 });

@@ -44,7 +44,12 @@ afterEach(async () => {
 });
 
 /** A raw in-memory connection that records what it receives. */
-function rawConn(s: SimCluster, from: string, to: string, onOpen: (conn: Conn) => void = () => {}): { conn: Conn; received: Array<Record<string, unknown>>; closed: () => string | undefined } {
+function rawConn(
+  s: SimCluster,
+  from: string,
+  to: string,
+  onOpen: (conn: Conn) => void = () => {},
+): { conn: Conn; received: Array<Record<string, unknown>>; closed: () => string | undefined } {
   const conn = s.network.transport(from).dial(to);
   const received: Array<Record<string, unknown>> = [];
   let closed: string | undefined;
@@ -52,7 +57,12 @@ function rawConn(s: SimCluster, from: string, to: string, onOpen: (conn: Conn) =
   return { conn, received, closed: () => closed };
 }
 
-function hello(name: string, address: string, protocol: { major: number; minor: number } = { ...PROTOCOL_VERSION }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function hello(
+  name: string,
+  address: string,
+  protocol: { major: number; minor: number } = { ...PROTOCOL_VERSION },
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { t: 'hello', cluster: 'pogo', protocol, name, incarnation: INC, startedAt: 1, address, role: 'member', nonce: NONCE, ...extra };
 }
 
@@ -72,7 +82,13 @@ function fakeDialer(s: SimCluster, name: string, to: string, protocol: { major: 
     for (const m of received) {
       if (m['t'] !== 'challenge' || answered.has(m)) continue;
       answered.add(m);
-      const proof = handshakeProof(SIM_SECRET, 'dialer', 'pogo', { name, incarnation: INC, nonce: NONCE }, { name: String(m['name']), incarnation: String(m['incarnation']), nonce: String(m['nonce']) });
+      const proof = handshakeProof(
+        SIM_SECRET,
+        'dialer',
+        'pogo',
+        { name, incarnation: INC, nonce: NONCE },
+        { name: String(m['name']), incarnation: String(m['incarnation']), nonce: String(m['nonce']) },
+      );
       original.send({ t: 'auth', proof, ...extra });
     }
   };
@@ -114,7 +130,19 @@ describe('limits on unauthenticated connections', () => {
           if (m['t'] !== 'hello') return;
           // Alternately: a bare `reject self`, and an echo of the dialler's own identity as the challenge.
           if (n % 2 === 0) c.send({ t: 'reject', code: 'self', message: 'you dialled yourself' });
-          else c.send({ t: 'challenge', cluster: 'pogo', protocol: { ...PROTOCOL_VERSION }, name: m['name'], incarnation: m['incarnation'], startedAt: 1, address: 'squat:4370', role: 'member', nonce: 'ab'.repeat(16), proof: '0'.repeat(64) });
+          else
+            c.send({
+              t: 'challenge',
+              cluster: 'pogo',
+              protocol: { ...PROTOCOL_VERSION },
+              name: m['name'],
+              incarnation: m['incarnation'],
+              startedAt: 1,
+              address: 'squat:4370',
+              role: 'member',
+              nonce: 'ab'.repeat(16),
+              proof: '0'.repeat(64),
+            });
         },
       });
     });
@@ -199,7 +227,11 @@ describe('limits on unauthenticated connections', () => {
     await new Promise<void>((r) => socket.once('connect', () => r()));
     socket.emit('m', { t: 'hello', pad: 'x'.repeat(64 * 1024) });
     await until(() => socket.disconnected, 5_000, 'oversized frame closes the connection');
-    await until(() => log.entries.some((e) => e.level === 'warn' && /handshake failed/.test(e.message) && /payload|too large|1009/i.test(e.message)), 5_000, 'size refusal logged with its reason');
+    await until(
+      () => log.entries.some((e) => e.level === 'warn' && /handshake failed/.test(e.message) && /payload|too large|1009/i.test(e.message)),
+      5_000,
+      'size refusal logged with its reason',
+    );
     const peer = await PogoNode.start(createNodeConfig({ name: 'peer', secret: SIM_SECRET, port: 0, preset: 'local', seeds: [node.address] }), { log });
     started.push(peer);
     await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked');
@@ -215,7 +247,13 @@ function parseHostPort(address: string): { host: string; port: number } {
 
 describe('secret files', () => {
   it('warns, naming the file and the fix, when a secret, token or key file is readable by others', () => {
-    const files = { secretFile: 'secret.txt', operatorTokenFile: 'operator.txt', viewerTokenFile: 'viewer.txt', tlsKeyFile: 'key.pem', tlsCertFile: 'cert.pem' };
+    const files = {
+      secretFile: 'secret.txt',
+      operatorTokenFile: 'operator.txt',
+      viewerTokenFile: 'viewer.txt',
+      tlsKeyFile: 'key.pem',
+      tlsCertFile: 'cert.pem',
+    };
     const paths = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])) as Record<keyof typeof files, string>;
     for (const path of Object.values(paths)) writeFileSync(path, 'a-long-enough-secret-or-token-0123456789\n');
     for (const key of ['secretFile', 'operatorTokenFile', 'viewerTokenFile', 'tlsKeyFile'] as const) chmodSync(paths[key], 0o644);
@@ -223,7 +261,12 @@ describe('secret files', () => {
     const warnings: string[] = [];
     loadConfig({ flags: { name: 'n1', ...paths }, env: {}, warnings });
     expect(warnings).toHaveLength(4);
-    for (const [what, key] of [['secret file', 'secretFile'], ['operator token file', 'operatorTokenFile'], ['viewer token file', 'viewerTokenFile'], ['TLS key file', 'tlsKeyFile']] as const) {
+    for (const [what, key] of [
+      ['secret file', 'secretFile'],
+      ['operator token file', 'operatorTokenFile'],
+      ['viewer token file', 'viewerTokenFile'],
+      ['TLS key file', 'tlsKeyFile'],
+    ] as const) {
       expect(warnings).toContainEqual(`${what} ${paths[key]} is readable by other users (mode 644); run chmod 600 ${paths[key]}`);
     }
     chmodSync(paths.secretFile, 0o640); // group-readable is readable by others too
@@ -246,7 +289,15 @@ describe('logs carry no secret', () => {
     const fd = openSync(file, 'w');
     try {
       const log = createLogger({ level: 'debug', fd });
-      log.info({ secret: 'S3CRET-top', credential: 'CRED-top', auth: { token: 'TOKEN-nested', user: 'alice' }, config: { operatorToken: 'OPTOKEN', viewerToken: 'VTOKEN' } }, 'with secrets');
+      log.info(
+        {
+          secret: 'S3CRET-top',
+          credential: 'CRED-top',
+          auth: { token: 'TOKEN-nested', user: 'alice' },
+          config: { operatorToken: 'OPTOKEN', viewerToken: 'VTOKEN' },
+        },
+        'with secrets',
+      );
       log.child({ layer: 'x' }).warn({ cmd: { credential: 'CRED-child' } }, 'child');
     } finally {
       closeSync(fd);
@@ -279,14 +330,25 @@ describe('TLS', () => {
             { name: 'basicConstraints' as const, cA: false },
             { name: 'keyUsage' as const, digitalSignature: true, keyEncipherment: true },
             { name: 'extKeyUsage' as const, serverAuth: true, clientAuth: true },
-            { name: 'subjectAltName' as const, altNames: [{ type: 7 as const, ip: '127.0.0.1' }, { type: 2 as const, value: 'localhost' }] },
+            {
+              name: 'subjectAltName' as const,
+              altNames: [
+                { type: 7 as const, ip: '127.0.0.1' },
+                { type: 2 as const, value: 'localhost' },
+              ],
+            },
           ];
     for (const caName of ['ca1', 'ca2']) {
       const ca = await generate([{ name: 'commonName', value: `pogo test ${caName}` }], { keyType: 'ec', algorithm: 'sha256', extensions: ext(true) });
       const caFile = join(dir, `${caName}.pem`);
       writeFileSync(caFile, ca.cert);
       for (const nodeName of ['x', 'y']) {
-        const leaf = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert }, extensions: ext(false) });
+        const leaf = await generate([{ name: 'commonName', value: 'localhost' }], {
+          keyType: 'ec',
+          algorithm: 'sha256',
+          ca: { key: ca.private, cert: ca.cert },
+          extensions: ext(false),
+        });
         const certFile = join(dir, `${caName}-${nodeName}.pem`);
         const keyFile = join(dir, `${caName}-${nodeName}.key`);
         writeFileSync(certFile, leaf.cert);
@@ -302,8 +364,10 @@ describe('TLS', () => {
     return n;
   };
   const files = (p: Pki, ca = p.caFile): Partial<NodeConfigInput> => ({ tlsCertFile: p.certFile, tlsKeyFile: p.keyFile, tlsCaFile: ca });
-  const dialFailure = (log: MemoryLogger, node: string, code = 'unreachable') => log.entries.find((e) => e.fields['node'] === node && e.fields['code'] === code && /handshake failed/.test(e.message));
-  const certRefusal = (log: MemoryLogger, node: string) => log.entries.find((e) => e.fields['node'] === node && e.fields['code'] === 'auth-failed' && /^connection refused: TLS client certificate/.test(e.message));
+  const dialFailure = (log: MemoryLogger, node: string, code = 'unreachable') =>
+    log.entries.find((e) => e.fields['node'] === node && e.fields['code'] === code && /handshake failed/.test(e.message));
+  const certRefusal = (log: MemoryLogger, node: string) =>
+    log.entries.find((e) => e.fields['node'] === node && e.fields['code'] === 'auth-failed' && /^connection refused: TLS client certificate/.test(e.message));
 
   it('nodes with certificates from the pinned CA link over mutual TLS', async () => {
     const log = new MemoryLogger();
@@ -318,7 +382,11 @@ describe('TLS', () => {
     const a = await tlsNode('tls-a', log, files(pki['ca1-x']!));
     // Trusts ca1 (so it accepts a's certificate) but holds a ca2 certificate.
     const c = await tlsNode('tls-c', log, files(pki['ca2-x']!, pki['ca1-x']!.caFile), [a.address]);
-    await until(() => certRefusal(log, 'tls-a') !== undefined && dialFailure(log, 'tls-c', 'auth-failed') !== undefined, 10_000, 'refusal logged on both sides');
+    await until(
+      () => certRefusal(log, 'tls-a') !== undefined && dialFailure(log, 'tls-c', 'auth-failed') !== undefined,
+      10_000,
+      'refusal logged on both sides',
+    );
     expect(certRefusal(log, 'tls-a')!.message).toMatch(/TLS client certificate refused: [A-Z_]+ \(it must chain to the CA in --tls-ca-file\)/);
     expect(dialFailure(log, 'tls-c', 'auth-failed')!.message).toMatch(/refused by peer: TLS client certificate refused/);
     expect(a.upMembers()).toEqual(['tls-a']);
@@ -339,7 +407,11 @@ describe('TLS', () => {
     const log = new MemoryLogger();
     const a = await tlsNode('tls-a', log, files(pki['ca1-x']!));
     const e = await tlsNode('tls-e', log, { tlsCaFile: pki['ca1-x']!.caFile }, [a.address]);
-    await until(() => certRefusal(log, 'tls-a') !== undefined && dialFailure(log, 'tls-e', 'auth-failed') !== undefined, 10_000, 'refusal logged on both sides');
+    await until(
+      () => certRefusal(log, 'tls-a') !== undefined && dialFailure(log, 'tls-e', 'auth-failed') !== undefined,
+      10_000,
+      'refusal logged on both sides',
+    );
     expect(certRefusal(log, 'tls-a')!.message).toMatch(/TLS client certificate required/);
     expect(dialFailure(log, 'tls-e', 'auth-failed')!.message).toMatch(/refused by peer: TLS client certificate required/);
     expect(e.upMembers()).toEqual(['tls-e']);
@@ -373,12 +445,39 @@ describe('credentials on every command path, and no secret in any log line', () 
 
   beforeAll(async () => {
     // Heartbeats a loaded test machine cannot miss: a stall is not what is tested here.
-    const base = { secret: SECRET, port: 0, preset: 'local' as const, suspectAfterMs: 10_000, heartbeatTimeoutMs: 20_000, operatorToken: OPERATOR, viewerToken: VIEWER, logLevel: 'debug' as const };
+    const base = {
+      secret: SECRET,
+      port: 0,
+      preset: 'local' as const,
+      suspectAfterMs: 10_000,
+      heartbeatTimeoutMs: 20_000,
+      operatorToken: OPERATOR,
+      viewerToken: VIEWER,
+      logLevel: 'debug' as const,
+    };
     members.push(await PogoNode.start(createNodeConfig({ name: 'h1', ...base }), { log, workers }));
     members.push(await PogoNode.start(createNodeConfig({ name: 'h2', ...base, seeds: [members[0]!.address] }), { log, workers }));
-    observer = await PogoNode.start(createNodeConfig({ name: 'hobs', secret: SECRET, port: 0, preset: 'local', suspectAfterMs: 10_000, heartbeatTimeoutMs: 20_000, role: 'observer', seeds: [members[0]!.address] }), { log, workers: new WorkerRegistry() });
+    observer = await PogoNode.start(
+      createNodeConfig({
+        name: 'hobs',
+        secret: SECRET,
+        port: 0,
+        preset: 'local',
+        suspectAfterMs: 10_000,
+        heartbeatTimeoutMs: 20_000,
+        role: 'observer',
+        seeds: [members[0]!.address],
+      }),
+      { log, workers: new WorkerRegistry() },
+    );
     const all = [...members, observer];
-    await until(() => all.every((n) => n.supervisor.isReady && n.upMembers().length === 3) && members.every((m) => m.members().every((x) => x.role === 'observer' || x.ready)), 15_000, 'cluster ready');
+    await until(
+      () =>
+        all.every((n) => n.supervisor.isReady && n.upMembers().length === 3) &&
+        members.every((m) => m.members().every((x) => x.role === 'observer' || x.ready)),
+      15_000,
+      'cluster ready',
+    );
     gateway = await startGateway(observer, { intervalMs: 20 });
   });
 
@@ -438,7 +537,28 @@ describe('credentials on every command path, and no secret in any log line', () 
     }
     // The operator may do everything (in an order where each step makes sense).
     let restartedOn: string | undefined;
-    const order: CommandOp[] = ['whoami', 'view', 'status', 'start', 'submit', 'explain', 'whereis', 'call', 'logs', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'stop', 'audit', 'audit-all', 'forget'];
+    const order: CommandOp[] = [
+      'whoami',
+      'view',
+      'status',
+      'start',
+      'submit',
+      'explain',
+      'whereis',
+      'call',
+      'logs',
+      'restart',
+      'move',
+      'unpin',
+      'drain',
+      'undrain',
+      'pause',
+      'resume',
+      'stop',
+      'audit',
+      'audit-all',
+      'forget',
+    ];
     expect([...order].sort()).toEqual([...COMMAND_OPS].sort());
     for (const op of order) {
       // `logs` goes to the node running the child (as the gateway does).
@@ -446,8 +566,10 @@ describe('credentials on every command path, and no secret in any log line', () 
       const reply = await observer.command(to, op, argsFor(op, 'cred-1'), OPERATOR, 'tester-operator', 15_000);
       if (op === 'restart' && reply.ok) restartedOn = (reply.result as { node: string }).node;
       if (op === 'logs') expect(reply, op).toMatchObject({ ok: true, result: [] });
-      else if (op === 'forget') expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
-      else if (op === 'call') expect(reply, op).toMatchObject({ ok: false, error: { code: 'no-handler' } }); // allowed, delivered: worker w takes no messages
+      else if (op === 'forget')
+        expect(reply, op).toMatchObject({ ok: false, error: { code: 'unknown-node' } }); // allowed, and checked: no such member
+      else if (op === 'call')
+        expect(reply, op).toMatchObject({ ok: false, error: { code: 'no-handler' } }); // allowed, delivered: worker w takes no messages
       else if (op === 'whereis') expect(reply, op).toMatchObject({ ok: true, result: { node: expect.any(String), pid: expect.any(String) } });
       else expect(reply, op).toMatchObject({ ok: true });
     }
@@ -461,16 +583,29 @@ describe('credentials on every command path, and no secret in any log line', () 
     expect(await observer.command('h1', 'start', { spec: deep } as never, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     expect(await observer.command('h1', 'stop', { id: 'x' }, OPERATOR, 'x'.repeat(500), 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     // Arguments the member cannot name (a script sending anything): refused by the member, naming the field.
-    expect(await observer.command('h1', 'move', { id: 'cred-1' } as never, OPERATOR, 't', 5_000)).toEqual({ ok: false, error: { code: 'bad-request', message: 'move: node: required' } });
-    expect(await observer.command('h1', 'drain', { node: 'not a node name!' }, OPERATOR, 't', 5_000)).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/^drain: node: must be a node name/) } });
+    expect(await observer.command('h1', 'move', { id: 'cred-1' } as never, OPERATOR, 't', 5_000)).toEqual({
+      ok: false,
+      error: { code: 'bad-request', message: 'move: node: required' },
+    });
+    expect(await observer.command('h1', 'drain', { node: 'not a node name!' }, OPERATOR, 't', 5_000)).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request', message: expect.stringMatching(/^drain: node: must be a node name/) },
+    });
     expect(observer.upMembers()).toEqual(['h1', 'h2', 'hobs']);
     // The audit log has every refusal, with who asked.
     // Commands went to h1; h2 executed only the restart h1 forwarded to it (it runs the child), and audited it.
     const h2Reply = await observer.command('h2', 'audit', {}, VIEWER, 't');
-    expect(h2Reply.ok ? h2Reply.result.map((e) => `${e.op} from ${e.from} by ${e.by}: ${e.result}`) : h2Reply).toEqual(restartedOn === 'h2' ? ['restart from h1 by tester-operator: ok'] : []);
+    expect(h2Reply.ok ? h2Reply.result.map((e) => `${e.op} from ${e.from} by ${e.by}: ${e.result}`) : h2Reply).toEqual(
+      restartedOn === 'h2' ? ['restart from h1 by tester-operator: ok'] : [],
+    );
     const h1Reply = await observer.command('h1', 'audit', {}, VIEWER, 't');
     const h1Audit = h1Reply.ok ? h1Reply.result : [];
-    expect(h1Audit.filter((e) => e.by === 'tester-viewer' && !e.ok).map((e) => e.op).sort()).toEqual(['call', 'drain', 'forget', 'logs', 'move', 'pause', 'restart', 'resume', 'start', 'stop', 'submit', 'undrain', 'unpin']);
+    expect(
+      h1Audit
+        .filter((e) => e.by === 'tester-viewer' && !e.ok)
+        .map((e) => e.op)
+        .sort(),
+    ).toEqual(['call', 'drain', 'forget', 'logs', 'move', 'pause', 'restart', 'resume', 'start', 'stop', 'submit', 'undrain', 'unpin']);
   });
 
   it('a member without an operator token refuses every change, whatever the credential', async () => {
@@ -495,12 +630,17 @@ describe('credentials on every command path, and no secret in any log line', () 
       socket.on('patch', (_p: unknown, ack: () => void) => ack());
       socket.on('snapshot', () => resolve(socket));
     });
-  const send = (s: IoSocket, op: string, args: unknown) => s.timeout(20_000).emitWithAck('command', { op, args }) as Promise<{ ok: boolean; error?: { code: string } }>;
+  const send = (s: IoSocket, op: string, args: unknown) =>
+    s.timeout(20_000).emitWithAck('command', { op, args }) as Promise<{ ok: boolean; error?: { code: string } }>;
 
   it('the gateway: every op enforces operator versus viewer versus no credential; refusals change nothing', async () => {
     await expect(ui({ token: 'wrong-gateway-token' })).rejects.toThrow(/unauthorized/);
     await expect(ui({ token: gateway.token, credential: 'a-credential-the-cluster-does-not-know' })).rejects.toThrow(/unauthorized/);
-    const sessions = { operator: await ui({ token: gateway.token, credential: OPERATOR, user: 'alice' }), viewer: await ui({ token: gateway.token, credential: VIEWER, user: 'vera' }), none: await ui({ token: gateway.token, user: 'nobody' }) };
+    const sessions = {
+      operator: await ui({ token: gateway.token, credential: OPERATOR, user: 'alice' }),
+      viewer: await ui({ token: gateway.token, credential: VIEWER, user: 'vera' }),
+      none: await ui({ token: gateway.token, user: 'nobody' }),
+    };
     const ops = [...COMMAND_OPS, 'explain'] as const;
     for (const who of ['none', 'viewer'] as const) {
       const before = fingerprint();
@@ -509,7 +649,8 @@ describe('credentials on every command path, and no secret in any log line', () 
         // Member ops a UI may not send (view, whoami, and those the UI does not offer yet) are unknown at the gateway.
         if (!(UI_OPS as readonly string[]).includes(op)) expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'bad-request' } });
         else if (op === 'explain' || op === 'whereis') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
-        else if ((op === 'audit' || op === 'logs') && who === 'viewer') expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
+        else if ((op === 'audit' || op === 'logs') && who === 'viewer')
+          expect(ack.error?.code ?? 'ok', `${op} as ${who}`).not.toMatch(/read-only|unauthorized|forbidden/);
         else expect(ack, `${op} as ${who}`).toMatchObject({ ok: false, error: { code: 'read-only' } });
       }
       expect(fingerprint(), `state after ${who}`).toBe(before);
@@ -518,7 +659,8 @@ describe('credentials on every command path, and no secret in any log line', () 
       const ack = await send(sessions.operator, op, argsFor(op, 'gw-1'));
       expect(ack, op).toMatchObject({ ok: true });
       // An operator's call is delivered (worker w registered no handler): the child's answer, not a refusal.
-      if (op === 'start') expect(await send(sessions.operator, 'call', argsFor('call', 'gw-1')), 'call').toMatchObject({ ok: false, error: { code: 'no-handler' } });
+      if (op === 'start')
+        expect(await send(sessions.operator, 'call', argsFor('call', 'gw-1')), 'call').toMatchObject({ ok: false, error: { code: 'no-handler' } });
     }
   });
 
@@ -541,18 +683,29 @@ describe('credentials on every command path, and no secret in any log line', () 
 
   it('no log line of the whole run holds the secret, a token or the gateway token', async () => {
     // More refusals worth logging: a node with the wrong secret, and a wrong credential at the gateway.
-    const intruder = await PogoNode.start(createNodeConfig({ name: 'intruder', secret: 'the-wrong-secret-0123456789', port: 0, preset: 'local', seeds: [members[0]!.address] }), { log });
+    const intruder = await PogoNode.start(
+      createNodeConfig({ name: 'intruder', secret: 'the-wrong-secret-0123456789', port: 0, preset: 'local', seeds: [members[0]!.address] }),
+      { log },
+    );
     started.push(intruder);
     await until(() => log.entries.some((e) => e.fields['code'] === 'auth-failed'), 10_000, 'intruder refused');
     await expect(ui({ token: gateway.token, credential: `${OPERATOR}-almost` })).rejects.toThrow(/unauthorized/);
     await expect(ui({ token: `${gateway.token}x` })).rejects.toThrow(/unauthorized/);
     const serialise = (e: CapturedLog): string =>
-      JSON.stringify({ level: e.level, message: e.message, fields: e.fields }, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : typeof v === 'bigint' ? String(v) : v));
+      JSON.stringify({ level: e.level, message: e.message, fields: e.fields }, (_k, v: unknown) =>
+        v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : typeof v === 'bigint' ? String(v) : v,
+      );
     const lines = log.entries.map(serialise);
     expect(lines.length).toBeGreaterThan(15);
     // The intruder's refusal is logged on both sides, with the reason.
     expect(log.entries.some((e) => e.fields['node'] === 'h1' && e.fields['peer'] === 'intruder' && e.fields['code'] === 'auth-failed')).toBe(true);
-    for (const [what, value] of [['cluster secret', SECRET], ['operator token', OPERATOR], ['viewer token', VIEWER], ['gateway token', gateway.token], ['wrong secret', 'the-wrong-secret-0123456789']] as const) {
+    for (const [what, value] of [
+      ['cluster secret', SECRET],
+      ['operator token', OPERATOR],
+      ['viewer token', VIEWER],
+      ['gateway token', gateway.token],
+      ['wrong secret', 'the-wrong-secret-0123456789'],
+    ] as const) {
       const leaks = lines.filter((l) => l.includes(value));
       expect(leaks, `${what} in the log`).toEqual([]);
     }
@@ -560,12 +713,22 @@ describe('credentials on every command path, and no secret in any log line', () 
 });
 
 /** Fake dialers (see fakeDialer) to node `a`, one per name with its protocol, pumped until every one is linked. */
-function linkedFakes<N extends string>(s: SimCluster, a: PogoNode, protocols: Record<N, { major: number; minor: number }>): Record<N, ReturnType<typeof fakeDialer>> {
-  const fakes = Object.fromEntries(Object.entries(protocols).map(([name, protocol]) => [name, fakeDialer(s, name, SimCluster.address('a'), protocol as { major: number; minor: number })])) as Record<N, ReturnType<typeof fakeDialer>>;
-  s.clock.runUntil(() => {
-    for (const f of Object.values<ReturnType<typeof fakeDialer>>(fakes)) f.pump();
-    return Object.keys(fakes).every((name) => a.member(name)?.status === 'up');
-  }, 1_000, 5);
+function linkedFakes<N extends string>(
+  s: SimCluster,
+  a: PogoNode,
+  protocols: Record<N, { major: number; minor: number }>,
+): Record<N, ReturnType<typeof fakeDialer>> {
+  const fakes = Object.fromEntries(
+    Object.entries(protocols).map(([name, protocol]) => [name, fakeDialer(s, name, SimCluster.address('a'), protocol as { major: number; minor: number })]),
+  ) as Record<N, ReturnType<typeof fakeDialer>>;
+  s.clock.runUntil(
+    () => {
+      for (const f of Object.values<ReturnType<typeof fakeDialer>>(fakes)) f.pump();
+      return Object.keys(fakes).every((name) => a.member(name)?.status === 'up');
+    },
+    1_000,
+    5,
+  );
   return fakes;
 }
 
@@ -587,11 +750,30 @@ describe('the replicated store refuses bad input from a peer', () => {
     const a = await sim.start('a');
     await sim.until(() => a.supervisor.isReady, 1_000, 'ready');
     const { peer } = linkedFakes(sim, a, { peer: { ...PROTOCOL_VERSION } });
-    const good = { specs: [{ rev: `${(sim.clock.now() + 1).toString(36).padStart(10, '0')}.000001.peer`, spec: { id: 'good', start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' } }] };
-    const future = { specs: [{ rev: `${(sim.clock.now() + 100 * 3_600_000).toString(36).padStart(10, '0')}.000001.peer`, spec: { ...good.specs[0]!.spec, id: 'future' } }] };
+    const good = {
+      specs: [
+        {
+          rev: `${(sim.clock.now() + 1).toString(36).padStart(10, '0')}.000001.peer`,
+          spec: { id: 'good', start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' },
+        },
+      ],
+    };
+    const future = {
+      specs: [{ rev: `${(sim.clock.now() + 100 * 3_600_000).toString(36).padStart(10, '0')}.000001.peer`, spec: { ...good.specs[0]!.spec, id: 'future' } }],
+    };
     const invalidBefore = a.linkStats().invalidFrames;
     let seq = 1;
-    peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: [['c:good', good], ['c:future', future], ['c:bad', { specs: 'no' }], ['zz:key', {}]] });
+    peer.conn.send({
+      t: 'rs.delta',
+      scope: 'pogo',
+      seq: seq++,
+      entries: [
+        ['c:good', good],
+        ['c:future', future],
+        ['c:bad', { specs: 'no' }],
+        ['zz:key', {}],
+      ],
+    });
     peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: seq++, entries: Array.from({ length: 1_001 }, (_, i) => [`c:x${i}`, good]) }); // oversized
     peer.conn.send({ t: 'rs.delta', scope: 'pogo', seq: 0, entries: [['c:good', good]] }); // malformed seq
     peer.conn.send({ t: 'rs.digest', scope: 'pogo', seq, count: 1, level: 3, buckets: [1, 2] }); // buckets do not match the level
@@ -617,16 +799,37 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     sim = new SimCluster(804, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
     const fake = fakeDialer(sim, 'future', SimCluster.address('a'), newer, { features: ['compression'] });
-    sim.clock.runUntil(() => {
-      fake.pump();
-      return fake.received.some((m) => m['t'] === 'welcome') || fake.closed() !== undefined;
-    }, 1_000, 5);
+    sim.clock.runUntil(
+      () => {
+        fake.pump();
+        return fake.received.some((m) => m['t'] === 'welcome') || fake.closed() !== undefined;
+      },
+      1_000,
+      5,
+    );
     expect(fake.closed()).toBeUndefined();
     expect(a.member('future')?.status).toBe('up');
     expect(sim.log.entries.some((e) => e.fields['peer'] === 'future' && /newer minor protocol version/.test(e.message))).toBe(true);
     const invalidBefore = a.linkStats().invalidFrames;
     // Gossip with a field this version does not know, in the entry and in the message.
-    fake.conn.send({ t: 'gossip', members: [{ name: 'future', incarnation: INC, startedAt: 1, address: 'future:4370', role: 'member', labels: { zone: 'z9' }, workers: [], version: 2, status: 'up', gpu: 'h100' }], digest: 'abc' });
+    fake.conn.send({
+      t: 'gossip',
+      members: [
+        {
+          name: 'future',
+          incarnation: INC,
+          startedAt: 1,
+          address: 'future:4370',
+          role: 'member',
+          labels: { zone: 'z9' },
+          workers: [],
+          version: 2,
+          status: 'up',
+          gpu: 'h100',
+        },
+      ],
+      digest: 'abc',
+    });
     fake.conn.send({ t: 'shard.hint', shards: [1, 2, 3] });
     fake.conn.send({ t: 'ping', seq: 7, sentAt: 1, priority: 'high' });
     sim.clock.advance(50);
@@ -655,8 +858,26 @@ describe('protocol version negotiation (rolling upgrades)', () => {
         onMessage: (raw) => {
           const m = raw as Record<string, unknown>;
           if (m['t'] === 'hello') {
-            const proof = handshakeProof(SIM_SECRET, 'acceptor', 'pogo', { name: String(m['name']), incarnation: String(m['incarnation']), nonce: String(m['nonce']) }, { name: 'future', incarnation: INC, nonce });
-            c.send({ t: 'challenge', cluster: 'pogo', protocol: newer, name: 'future', incarnation: INC, startedAt: 1, address: 'future:4370', role: 'member', nonce, proof, features: ['compression'] });
+            const proof = handshakeProof(
+              SIM_SECRET,
+              'acceptor',
+              'pogo',
+              { name: String(m['name']), incarnation: String(m['incarnation']), nonce: String(m['nonce']) },
+              { name: 'future', incarnation: INC, nonce },
+            );
+            c.send({
+              t: 'challenge',
+              cluster: 'pogo',
+              protocol: newer,
+              name: 'future',
+              incarnation: INC,
+              startedAt: 1,
+              address: 'future:4370',
+              role: 'member',
+              nonce,
+              proof,
+              features: ['compression'],
+            });
           } else if (m['t'] === 'auth') {
             welcomed = true;
             c.send({ t: 'welcome', session: 'xyz' });
@@ -670,7 +891,7 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     conn?.close('test over');
   });
 
-  it('heartbeats: no pongs; our next ping echoes the peer\'s (seq, sentAt, held) and gives the round trip; a probe is answered at once', async () => {
+  it("heartbeats: no pongs; our next ping echoes the peer's (seq, sentAt, held) and gives the round trip; a probe is answered at once", async () => {
     sim = new SimCluster(811, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a');
     const { same } = linkedFakes(sim, a, { same: { ...PROTOCOL_VERSION } });
@@ -687,7 +908,12 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     // The peer echoes our ping 40 ms after it arrived: the round trip is the time on the wire only.
     const ours = unbatched(same.received).find((m) => m['t'] === 'ping')!;
     sim.clock.advance(40);
-    same.conn.send({ t: 'ping', seq: 4, sentAt: sim.clock.now(), echo: { seq: ours['seq'], sentAt: ours['sentAt'], heldMs: sim.clock.now() - (ours['sentAt'] as number) - 1 } });
+    same.conn.send({
+      t: 'ping',
+      seq: 4,
+      sentAt: sim.clock.now(),
+      echo: { seq: ours['seq'], sentAt: ours['sentAt'], heldMs: sim.clock.now() - (ours['sentAt'] as number) - 1 },
+    });
     sim.clock.advance(5);
     expect(a.status().links.find((l) => l.peer === 'same')?.rttMs).toBe(2);
     // A probe (reply: true) is answered at once, not at the next heartbeat, and the answer is no probe itself.
@@ -741,7 +967,9 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     expect(a.linkStats().transportFramesOut).toBe(sentBefore + 1);
     same.received.length = 0;
     sim.clock.advance(1); // the batch reaches the fake
-    const replies = same.received.filter((m) => m['t'] === 'batch').flatMap((b) => (b['frames'] as Array<Record<string, unknown>>).filter((f) => f['t'] === 'call.reply'));
+    const replies = same.received
+      .filter((m) => m['t'] === 'batch')
+      .flatMap((b) => (b['frames'] as Array<Record<string, unknown>>).filter((f) => f['t'] === 'call.reply'));
     expect(replies.map((r) => [r['cid'], (r['error'] as { code: string } | undefined)?.code])).toEqual([
       ['c1', 'moved'],
       ['c2', 'moved'],
@@ -826,7 +1054,13 @@ describe('protocol version negotiation (rolling upgrades)', () => {
     ] as const) {
       const peer = fakeDialer(sim, name, SimCluster.address('a'), version);
       sim.clock.advance(50);
-      expect(peer.received).toEqual([{ t: 'reject', code: 'version-mismatch', message: `protocol ${version.major}.${version.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }]);
+      expect(peer.received).toEqual([
+        {
+          t: 'reject',
+          code: 'version-mismatch',
+          message: `protocol ${version.major}.${version.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`,
+        },
+      ]);
       expect(peer.closed()).toBeDefined();
       expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['code'] === 'version-mismatch' && e.fields['peer'] === name)).toBe(true);
     }

@@ -12,19 +12,53 @@ describe('nodeCommandLine', () => {
   });
 
   it('adds host, status port, one --seeds per seed, then the flags in order', () => {
-    expect(nodeCommandLine({ name: 'n2', secretFile: '/s', host: '10.0.0.2', port: 4002, statusPort: 0, seeds: ['a:1', 'b:2'], flags: ['--preset', 'local', '--data-dir', '/d'] })).toEqual([
-      'node', '--name', 'n2', '--host', '10.0.0.2', '--port', '4002', '--status-port', '0', '--secret-file', '/s', '--seeds', 'a:1', '--seeds', 'b:2', '--preset', 'local', '--data-dir', '/d',
+    expect(
+      nodeCommandLine({
+        name: 'n2',
+        secretFile: '/s',
+        host: '10.0.0.2',
+        port: 4002,
+        statusPort: 0,
+        seeds: ['a:1', 'b:2'],
+        flags: ['--preset', 'local', '--data-dir', '/d'],
+      }),
+    ).toEqual([
+      'node',
+      '--name',
+      'n2',
+      '--host',
+      '10.0.0.2',
+      '--port',
+      '4002',
+      '--status-port',
+      '0',
+      '--secret-file',
+      '/s',
+      '--seeds',
+      'a:1',
+      '--seeds',
+      'b:2',
+      '--preset',
+      'local',
+      '--data-dir',
+      '/d',
     ]);
   });
 });
 
 describe('spawnCommand', () => {
   it('runs the CLI with the executable, Node.js flags first', () => {
-    expect(spawnCommand({ execPath: '/bin/node', nodeOptions: ['--import', 'hook.mjs'] }, ['node', '--name', 'x'], '/cli.js')).toEqual({ command: '/bin/node', args: ['--import', 'hook.mjs', '/cli.js', 'node', '--name', 'x'] });
+    expect(spawnCommand({ execPath: '/bin/node', nodeOptions: ['--import', 'hook.mjs'] }, ['node', '--name', 'x'], '/cli.js')).toEqual({
+      command: '/bin/node',
+      args: ['--import', 'hook.mjs', '/cli.js', 'node', '--name', 'x'],
+    });
   });
 
   it('puts a prefix in front: the prefix is the command, the executable its argument', () => {
-    expect(spawnCommand({ execPath: '/bin/node', wrap: ['ip', 'netns', 'exec', 'ns1'] }, ['demo'], '/cli.js')).toEqual({ command: 'ip', args: ['netns', 'exec', 'ns1', '/bin/node', '/cli.js', 'demo'] });
+    expect(spawnCommand({ execPath: '/bin/node', wrap: ['ip', 'netns', 'exec', 'ns1'] }, ['demo'], '/cli.js')).toEqual({
+      command: 'ip',
+      args: ['netns', 'exec', 'ns1', '/bin/node', '/cli.js', 'demo'],
+    });
   });
 
   it('defaults to this process executable', () => {
@@ -51,8 +85,12 @@ describe('readLogLine and startInfo', () => {
   });
 
   it('reads the status URL and the gateway URL', () => {
-    expect(startInfo(readLogLine('{"level":30,"msg":"status endpoint listening","url":"http://127.0.0.1:5001"}'))).toEqual({ statusUrl: 'http://127.0.0.1:5001' });
-    expect(startInfo(readLogLine('{"msg":"gateway listening","url":"http://127.0.0.1:7070/?token=t","ui":true}'))).toEqual({ gatewayUrl: 'http://127.0.0.1:7070/?token=t' });
+    expect(startInfo(readLogLine('{"level":30,"msg":"status endpoint listening","url":"http://127.0.0.1:5001"}'))).toEqual({
+      statusUrl: 'http://127.0.0.1:5001',
+    });
+    expect(startInfo(readLogLine('{"msg":"gateway listening","url":"http://127.0.0.1:7070/?token=t","ui":true}'))).toEqual({
+      gatewayUrl: 'http://127.0.0.1:7070/?token=t',
+    });
     expect(readLogLine('{"msg":"demo ready"}')).toEqual({ level: 0, msg: 'demo ready' });
   });
 

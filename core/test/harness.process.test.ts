@@ -22,7 +22,14 @@ afterEach(async () => {
 
 describe('cluster harness', () => {
   it('finds ports through a log file, restarts a node with its data dir as a new incarnation, and close() leaves nothing', { timeout: 90_000 }, async () => {
-    cluster = new ProcessCluster({ prefix: 'pogo-harness-', status: true, logFiles: true, flags: ['--preset', 'local'], env: { POGO_LOG_LEVEL: 'info' }, startTimeoutMs: 30_000 });
+    cluster = new ProcessCluster({
+      prefix: 'pogo-harness-',
+      status: true,
+      logFiles: true,
+      flags: ['--preset', 'local'],
+      env: { POGO_LOG_LEVEL: 'info' },
+      startTimeoutMs: 30_000,
+    });
     const dataDir = join(cluster.dir, 'n2-data');
     const n1 = await cluster.start('n1');
     const n2 = await cluster.start('n2', [n1.address], ['--data-dir', dataDir]);
@@ -45,7 +52,11 @@ describe('cluster harness', () => {
     expect(String(again.child.spawnargs.join(' '))).toContain(`--data-dir ${dataDir}`);
     const after = await again.status();
     expect(after.incarnation).not.toBe(before.incarnation);
-    await cluster.until(async () => (await n1.status()).members.some((m) => m.name === 'n2' && m.status === 'up' && m.incarnation === after.incarnation), 30_000, 'n1 sees the new n2 up');
+    await cluster.until(
+      async () => (await n1.status()).members.some((m) => m.name === 'n2' && m.status === 'up' && m.incarnation === after.incarnation),
+      30_000,
+      'n1 sees the new n2 up',
+    );
 
     const pids = cluster.procs.map((p) => p.pid);
     const dir = cluster.dir;
@@ -63,7 +74,9 @@ describe('cluster harness', () => {
 
     cluster = new ProcessCluster({ prefix: 'pogo-harness-' });
     // Reported on its exit ("exited during start-up"), not when the bound runs out ("not seen within").
-    await expect(cluster.start('bad', [], ['--preset', 'nonsense'], { timeoutMs: 30_000 })).rejects.toThrow(/bad exited during start-up \(code 2\)[\s\S]*preset/);
+    await expect(cluster.start('bad', [], ['--preset', 'nonsense'], { timeoutMs: 30_000 })).rejects.toThrow(
+      /bad exited during start-up \(code 2\)[\s\S]*preset/,
+    );
     expect(cluster.procs[0]!.exited).toBe(true);
   });
 

@@ -65,7 +65,15 @@ describe('instance log', () => {
     now = 30;
     log.died(a.node);
     b.emit('z', 'starting');
-    const found = log.overlaps().map((o) => [o.id, o.from.t, o.to?.t, o.spans.map((s) => s.node).sort().join('')]);
+    const found = log.overlaps().map((o) => [
+      o.id,
+      o.from.t,
+      o.to?.t,
+      o.spans
+        .map((s) => s.node)
+        .sort()
+        .join(''),
+    ]);
     expect(found).toEqual([
       ['x', 5, 8, 'ab'],
       ['x', 12, 12, 'bc'],

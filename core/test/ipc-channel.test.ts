@@ -45,7 +45,8 @@ describe('ipc-protocol', () => {
   });
 
   it('decodeChildMessage never throws, whatever it is given', () => {
-    for (const v of [undefined, null, 1, 'x', [], {}, { id: 1 }, Object.create(null) as object, { id: 1, reply: () => 1 }]) expect(decodeChildMessage(v).ok).toBe(false);
+    for (const v of [undefined, null, 1, 'x', [], {}, { id: 1 }, Object.create(null) as object, { id: 1, reply: () => 1 }])
+      expect(decodeChildMessage(v).ok).toBe(false);
   });
 
   it('reads a call id from the head of an over-size line only when the line starts with it', () => {
@@ -78,7 +79,8 @@ function setup(limits = { maxMessageBytes: 1000, maxQueuedBytes: 3000 }) {
   const port = new FakePort();
   channel.attach(port);
   const line = (text: string) => channel.onLine({ kind: 'line', text });
-  const drops = () => log.entries.filter((e) => e.message.startsWith('dropped input from the child: ')).map((e) => e.message.slice('dropped input from the child: '.length));
+  const drops = () =>
+    log.entries.filter((e) => e.message.startsWith('dropped input from the child: ')).map((e) => e.message.slice('dropped input from the child: '.length));
   return { clock, log, channel, port, line, drops };
 }
 
@@ -152,7 +154,9 @@ describe('IpcChannel', () => {
     const err = await messageFailure(channel.call('x'.repeat(100), 1000));
     expect(err.code).toBe('too-large');
     expect(err.message).toMatch(/^the message is 132 bytes of JSON; a child takes at most 100$/);
-    expect(() => channel.cast('é'.repeat(40))).toThrow(expect.objectContaining({ code: 'too-large', message: expect.stringMatching(/^the message is 1\d\d bytes/) as unknown }));
+    expect(() => channel.cast('é'.repeat(40))).toThrow(
+      expect.objectContaining({ code: 'too-large', message: expect.stringMatching(/^the message is 1\d\d bytes/) as unknown }),
+    );
     expect(port.sent).toEqual([]);
     expect(channel.pendingCalls).toBe(0);
   });
@@ -237,7 +241,7 @@ describe('IpcChannel', () => {
     expect(port.sent).toEqual([]);
   });
 
-  it("Node IPC messages: the same shapes, measured for the limit (a too-large reply fails its call at once)", async () => {
+  it('Node IPC messages: the same shapes, measured for the limit (a too-large reply fails its call at once)', async () => {
     const { channel, drops } = setup({ maxMessageBytes: 100, maxQueuedBytes: 1000 });
     const ok = channel.call('a', 1000);
     const big = channel.call('b', 1000);

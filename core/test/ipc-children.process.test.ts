@@ -54,8 +54,20 @@ interface Kind {
 }
 
 const KINDS: Kind[] = [
-  { name: 'a bash script on json-lines', command: BASH, args: [`${FIXTURES}answer.sh`], ipc: 'json-lines', ...(BASH ? {} : { missing: 'bash is not installed' }) },
-  { name: 'a Python script on json-lines', command: PYTHON, args: [`${FIXTURES}answer.py`], ipc: 'json-lines', ...(PYTHON ? {} : { missing: 'python3 is not installed' }) },
+  {
+    name: 'a bash script on json-lines',
+    command: BASH,
+    args: [`${FIXTURES}answer.sh`],
+    ipc: 'json-lines',
+    ...(BASH ? {} : { missing: 'bash is not installed' }),
+  },
+  {
+    name: 'a Python script on json-lines',
+    command: PYTHON,
+    args: [`${FIXTURES}answer.py`],
+    ipc: 'json-lines',
+    ...(PYTHON ? {} : { missing: 'python3 is not installed' }),
+  },
   { name: "a Node.js script on Node's IPC", command: NODE, args: [`${FIXTURES}answer.mjs`], ipc: 'node' },
   { name: 'a Node.js script on json-lines (same helper)', command: NODE, args: [`${FIXTURES}answer.mjs`], ipc: 'json-lines' },
 ];
@@ -181,7 +193,13 @@ describe('channels, limits and opting in', () => {
     if (!BASH) return expect(BASH).toBeUndefined();
     const { sup } = supervisor([BASH]);
     // bash -c opens no descriptor of its own, so fd 3 exists only if the node passed one.
-    await sup.startChild({ id: 'plain', start: { command: BASH, args: ['-c', 'if [ -e /dev/fd/3 ]; then echo "fd3 open"; else echo "no fd3"; fi; echo "POGO_IPC=${POGO_IPC-unset}"; exec sleep 600'] } });
+    await sup.startChild({
+      id: 'plain',
+      start: {
+        command: BASH,
+        args: ['-c', 'if [ -e /dev/fd/3 ]; then echo "fd3 open"; else echo "no fd3"; fi; echo "POGO_IPC=${POGO_IPC-unset}"; exec sleep 600'],
+      },
+    });
     strays.push(sup.child('plain')!.osPid!);
     expect(sup.child('plain')?.status).toBe('running');
     expect(sup.channelOf('plain')).toBeUndefined();
@@ -193,7 +211,10 @@ describe('channels, limits and opting in', () => {
   it('the channel variables cannot be overridden by the spec env (POGO_IPC_FD stays the real descriptor)', async () => {
     if (!BASH) return expect(BASH).toBeUndefined();
     const { sup } = supervisor([BASH]);
-    await sup.startChild({ id: 'env', start: { command: BASH, args: [`${FIXTURES}answer.sh`], ipc: 'json-lines', env: { POGO_IPC_FD: '9', POGO_IPC: 'node' } } });
+    await sup.startChild({
+      id: 'env',
+      start: { command: BASH, args: [`${FIXTURES}answer.sh`], ipc: 'json-lines', env: { POGO_IPC_FD: '9', POGO_IPC: 'node' } },
+    });
     strays.push(sup.child('env')!.osPid!);
     await expect(sup.channelOf('env')!.call('ping', ANSWER_MS)).resolves.toBe('pong');
   });

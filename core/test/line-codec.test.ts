@@ -61,7 +61,11 @@ describe('LineDecoder', () => {
     const d = new LineDecoder(100);
     const big = `{"id":42,"reply":"${'x'.repeat(1000)}"}`;
     const events = feed(d, bytes(`ok1\n${big}\nok2\n`), [10, 50, 300, 700]);
-    expect(events).toEqual([{ kind: 'line', text: 'ok1' }, { kind: 'too-large', bytes: big.length, head: big.slice(0, HEAD_BYTES) }, { kind: 'line', text: 'ok2' }]);
+    expect(events).toEqual([
+      { kind: 'line', text: 'ok1' },
+      { kind: 'too-large', bytes: big.length, head: big.slice(0, HEAD_BYTES) },
+      { kind: 'line', text: 'ok2' },
+    ]);
   });
 
   it('takes a line of exactly the limit, also with a \\r, and refuses one byte more', () => {
@@ -74,7 +78,11 @@ describe('LineDecoder', () => {
 
   it('reports a line that is not UTF-8, and the lines around it stay intact', () => {
     const data = Buffer.concat([bytes('a\n'), Buffer.from([0xff, 0xfe, 0x41, 0x0a]), bytes('b\n')]);
-    expect(feed(new LineDecoder(64), data)).toEqual([{ kind: 'line', text: 'a' }, { kind: 'not-utf8', bytes: 3 }, { kind: 'line', text: 'b' }]);
+    expect(feed(new LineDecoder(64), data)).toEqual([
+      { kind: 'line', text: 'a' },
+      { kind: 'not-utf8', bytes: 3 },
+      { kind: 'line', text: 'b' },
+    ]);
   });
 
   it('at the end, reports bytes after the last \\n as unterminated (never as a message)', () => {

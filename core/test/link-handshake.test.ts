@@ -27,7 +27,13 @@ const SECRET = 'test-secret';
 const timing: HeartbeatTiming = { heartbeatIntervalMs: 100, suspectAfterMs: 500, heartbeatTimeoutMs: 1_000 };
 const dialer: LocalIdentity = { cluster: 'c1', name: 'a', incarnation: 'ia', startedAt: 1, address: '127.0.0.1:1', role: 'member' };
 const acceptor: LocalIdentity = { cluster: 'c1', name: 'b', incarnation: 'ib', startedAt: 2, address: '127.0.0.1:2', role: 'member' };
-const peerOf = (id: LocalIdentity): PeerIdentity => ({ name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role });
+const peerOf = (id: LocalIdentity): PeerIdentity => ({
+  name: id.name,
+  incarnation: id.incarnation,
+  startedAt: id.startedAt,
+  address: id.address,
+  role: id.role,
+});
 const NONCE_D = 'd'.repeat(32);
 const NONCE_A = 'a'.repeat(32);
 
@@ -39,7 +45,14 @@ function linkTo(peer: PeerIdentity, suspect = false): Link {
 describe('handshake: a full exchange', () => {
   it('hello, challenge and auth computed by each side check out on the other', () => {
     const hello = buildHello(dialer, NONCE_D, timing);
-    expect(hello).toMatchObject({ t: 'hello', cluster: 'c1', name: 'a', nonce: NONCE_D, protocol: PROTOCOL_VERSION, heartbeat: { intervalMs: 100, suspectAfterMs: 500, timeoutMs: 1_000 } });
+    expect(hello).toMatchObject({
+      t: 'hello',
+      cluster: 'c1',
+      name: 'a',
+      nonce: NONCE_D,
+      protocol: PROTOCOL_VERSION,
+      heartbeat: { intervalMs: 100, suspectAfterMs: 500, timeoutMs: 1_000 },
+    });
     expect(hello.client).toBeUndefined();
     expect(checkPeer(acceptor, { ...peerOf(dialer), cluster: hello.cluster, protocol: hello.protocol }, undefined)).toBeUndefined();
 
@@ -98,7 +111,11 @@ describe('handshake: refusals', () => {
 
   it('checkChallenge: an alias of a linked peer is already-linked, told to nobody', () => {
     const challenge = buildChallenge(SECRET, acceptor, NONCE_A, peerOf(dialer), buildHello(dialer, NONCE_D, timing), timing);
-    expect(checkChallenge(SECRET, dialer, NONCE_D, challenge, linkTo(peerOf(acceptor)))).toEqual({ code: 'already-linked', message: 'already linked to b', tellPeer: false });
+    expect(checkChallenge(SECRET, dialer, NONCE_D, challenge, linkTo(peerOf(acceptor)))).toEqual({
+      code: 'already-linked',
+      message: 'already linked to b',
+      tellPeer: false,
+    });
   });
 
   it('checkChallenge for a client: a member of protocol 2.2 or later only', () => {
@@ -107,7 +124,10 @@ describe('handshake: refusals', () => {
     expect(hello.client).toBe(true);
     const challenge = buildChallenge(SECRET, acceptor, NONCE_A, peerOf(client), hello, timing);
     expect(checkChallenge(SECRET, client, NONCE_D, challenge, undefined)).toBeUndefined();
-    expect(checkChallenge(SECRET, client, NONCE_D, { ...challenge, protocol: { major: 2, minor: 1 } }, undefined)).toMatchObject({ code: 'version-mismatch', tellPeer: true });
+    expect(checkChallenge(SECRET, client, NONCE_D, { ...challenge, protocol: { major: 2, minor: 1 } }, undefined)).toMatchObject({
+      code: 'version-mismatch',
+      tellPeer: true,
+    });
     expect(checkChallenge(SECRET, client, NONCE_D, { ...challenge, role: 'observer' }, undefined)).toMatchObject({ code: 'not-a-member', tellPeer: false });
   });
 
@@ -131,7 +151,11 @@ describe('handshake: refusals', () => {
 });
 
 describe('failure detector: decisions', () => {
-  const link = (lastHeardAt: number, suspect: boolean, t: HeartbeatTiming = timing): Pick<Link, 'lastHeardAt' | 'suspect' | 'timing'> => ({ lastHeardAt, suspect, timing: t });
+  const link = (lastHeardAt: number, suspect: boolean, t: HeartbeatTiming = timing): Pick<Link, 'lastHeardAt' | 'suspect' | 'timing'> => ({
+    lastHeardAt,
+    suspect,
+    timing: t,
+  });
 
   it('silenceVerdict: suspect once past suspectAfter (once), closed past the timeout', () => {
     expect(silenceVerdict(link(0, false), 499)).toBeUndefined();

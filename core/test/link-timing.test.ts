@@ -13,7 +13,11 @@ import { SeededRandom } from '../src/random.js';
 import { SIM_SECRET, SimCluster } from './support/sim.js';
 
 const { local, lan, wan } = TIMING_PRESETS;
-const heartbeatOf = (t: HeartbeatTiming): HeartbeatTiming => ({ heartbeatIntervalMs: t.heartbeatIntervalMs, suspectAfterMs: t.suspectAfterMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs });
+const heartbeatOf = (t: HeartbeatTiming): HeartbeatTiming => ({
+  heartbeatIntervalMs: t.heartbeatIntervalMs,
+  suspectAfterMs: t.suspectAfterMs,
+  heartbeatTimeoutMs: t.heartbeatTimeoutMs,
+});
 
 let sim: SimCluster | undefined;
 afterEach(() => sim?.stopAll());
@@ -93,7 +97,10 @@ describe('mixed presets on the simulated network', () => {
     expect(linkTiming(a, 'b')).toEqual({ intervalMs: 200, suspectAfterMs: 2_000, timeoutMs: 3_000 });
     expect(linkTiming(b, 'a')).toEqual({ intervalMs: 200, suspectAfterMs: 2_000, timeoutMs: 3_000 });
     // 600 s at one ping per 200 ms: 3,000 each way (a tick may come early, never late).
-    for (const [from, to] of [['a', 'b'], ['b', 'a']] as const) {
+    for (const [from, to] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
       expect(pings(from, to)).toBeGreaterThanOrEqual(3_000);
       expect(pings(from, to)).toBeLessThanOrEqual(3_002);
     }
@@ -114,7 +121,7 @@ describe('mixed presets on the simulated network', () => {
     expect(linkTiming(members[0]!, 'obs')).toEqual({ intervalMs: 200, suspectAfterMs: 2_000, timeoutMs: 3_000 });
   });
 
-  it('a lan node pings each link at that link\'s interval: 200 ms to a local peer, 1 s to a lan peer', async () => {
+  it("a lan node pings each link at that link's interval: 200 ms to a local peer, 1 s to a lan peer", async () => {
     sim = new SimCluster(1403, { latencyMs: 1, jitterMs: 3 });
     await sim.start('a', [], { preset: 'local' });
     const b = await sim.start('b', ['a'], { preset: 'lan' });
@@ -165,12 +172,32 @@ describe('mixed presets on the simulated network', () => {
     const conn = sim.network.transport('old:4370').dial(SimCluster.address('a'));
     const received: Array<Record<string, unknown>> = [];
     conn.setHandlers({
-      onOpen: () => conn.send({ t: 'hello', cluster: 'pogo', protocol: { major: 2, minor: 0 }, name: 'old', incarnation, startedAt: 1, address: 'old:4370', role: 'member', nonce }),
+      onOpen: () =>
+        conn.send({
+          t: 'hello',
+          cluster: 'pogo',
+          protocol: { major: 2, minor: 0 },
+          name: 'old',
+          incarnation,
+          startedAt: 1,
+          address: 'old:4370',
+          role: 'member',
+          nonce,
+        }),
       onMessage: (m) => {
         const frame = m as Record<string, unknown>;
         received.push(frame);
         if (frame['t'] === 'challenge') {
-          conn.send({ t: 'auth', proof: handshakeProof(SIM_SECRET, 'dialer', 'pogo', { name: 'old', incarnation, nonce }, { name: String(frame['name']), incarnation: String(frame['incarnation']), nonce: String(frame['nonce']) }) });
+          conn.send({
+            t: 'auth',
+            proof: handshakeProof(
+              SIM_SECRET,
+              'dialer',
+              'pogo',
+              { name: 'old', incarnation, nonce },
+              { name: String(frame['name']), incarnation: String(frame['incarnation']), nonce: String(frame['nonce']) },
+            ),
+          });
         }
       },
       onClose: () => {},

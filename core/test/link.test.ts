@@ -38,7 +38,8 @@ class StallableClock implements Clock {
 let sim: SimCluster | undefined;
 afterEach(() => sim?.stopAll());
 
-const warnings = (cluster: SimCluster, node: string) => cluster.log.entries.filter((e) => e.fields['node'] === node && (e.level === 'warn' || e.level === 'error'));
+const warnings = (cluster: SimCluster, node: string) =>
+  cluster.log.entries.filter((e) => e.fields['node'] === node && (e.level === 'warn' || e.level === 'error'));
 
 describe('heartbeats', () => {
   it('a node that stalled longer than the heartbeat timeout does not blame its peers for the silence', async () => {
@@ -156,7 +157,18 @@ describe('link handshake', () => {
     const received: unknown[] = [];
     let closed = '';
     raw.setHandlers({
-      onOpen: () => raw.send({ t: 'hello', cluster: 'pogo', protocol: { major: PROTOCOL_VERSION.major + 1, minor: 0 }, name: 'future', incarnation: 'abcdef0123456789', startedAt: 1, address: 'raw:1', role: 'member', nonce: '0'.repeat(32) }),
+      onOpen: () =>
+        raw.send({
+          t: 'hello',
+          cluster: 'pogo',
+          protocol: { major: PROTOCOL_VERSION.major + 1, minor: 0 },
+          name: 'future',
+          incarnation: 'abcdef0123456789',
+          startedAt: 1,
+          address: 'raw:1',
+          role: 'member',
+          nonce: '0'.repeat(32),
+        }),
       onMessage: (m) => received.push(m),
       onClose: (r) => (closed = r),
     });
@@ -189,7 +201,12 @@ describe('link handshake', () => {
     // Same name, different address: an operator mistake.
     const impostor = await (async () => {
       const { PogoNode, createNodeConfig } = await import('../src/node.js');
-      return PogoNode.start(createNodeConfig({ name: 'a', secret: SIM_SECRET, seeds: ['b:4370'] }), { clock: sim.clock, random: sim.random, log: sim.log, transport: sim.network.transport('a2:4370') });
+      return PogoNode.start(createNodeConfig({ name: 'a', secret: SIM_SECRET, seeds: ['b:4370'] }), {
+        clock: sim.clock,
+        random: sim.random,
+        log: sim.log,
+        transport: sim.network.transport('a2:4370'),
+      });
     })();
     sim.clock.advance(3_000);
     expect(sim.mustGet('b').member('a')?.incarnation).toBe(incarnation);
@@ -267,7 +284,18 @@ describe('client links (pogo ctl): one member, commands only, no trace', () => {
 
   /** A client session on the simulated network (its own address, port 0: it never listens). */
   function client(cluster: SimCluster, seeds: string[], over: { secret?: string; cluster?: string; name?: string } = {}): Promise<ClientSession> {
-    return ClientSession.open({ name: over.name ?? 'ctl-host-1', cluster: over.cluster ?? 'pogo', secret: over.secret ?? SIM_SECRET, seeds: seeds.map(SimCluster.address), timing, transport: cluster.network.transport('ctl-host:0'), clock: cluster.clock, random: cluster.random, log: cluster.log, timeoutMs: 5_000 });
+    return ClientSession.open({
+      name: over.name ?? 'ctl-host-1',
+      cluster: over.cluster ?? 'pogo',
+      secret: over.secret ?? SIM_SECRET,
+      seeds: seeds.map(SimCluster.address),
+      timing,
+      transport: cluster.network.transport('ctl-host:0'),
+      clock: cluster.clock,
+      random: cluster.random,
+      log: cluster.log,
+      timeoutMs: 5_000,
+    });
   }
 
   it('links to the first member, executes its commands there, and leaves no member entry, gossip, group or link behind', async () => {
@@ -317,15 +345,33 @@ describe('client links (pogo ctl): one member, commands only, no trace', () => {
     sim.network.tap = (from, _to, message) => {
       if (from === 'ctl-host:0' && (message as { t?: string }).t === 'hello') dialled++;
     };
-    const err = await sim.resolve(client(sim, ['a', 'b'], { secret: 'not-the-cluster-secret-at-all' }).then(() => undefined, (e: unknown) => e));
+    const err = await sim.resolve(
+      client(sim, ['a', 'b'], { secret: 'not-the-cluster-secret-at-all' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect(err).toBeInstanceOf(SessionError);
-    expect(err).toMatchObject({ code: 'auth-failed', message: expect.stringMatching(/^cannot link to a at a:4370: authentication failed: a does not hold our cluster secret/) });
+    expect(err).toMatchObject({
+      code: 'auth-failed',
+      message: expect.stringMatching(/^cannot link to a at a:4370: authentication failed: a does not hold our cluster secret/),
+    });
     expect(dialled).toBe(1);
     // The member heard the refusal (and logged it), and linked nothing.
     expect(warnings(sim, 'a').some((e) => e.fields['code'] === 'auth-failed' && e.fields['peer'] === 'ctl-host-1')).toBe(true);
-    expect(sim.mustGet('a').members().map((m) => m.name)).toEqual(['a', 'b']);
+    expect(
+      sim
+        .mustGet('a')
+        .members()
+        .map((m) => m.name),
+    ).toEqual(['a', 'b']);
     // A wrong cluster name is refused by the member, as definitely.
-    const other = await sim.resolve(client(sim, ['a', 'b'], { cluster: 'staging' }).then(() => undefined, (e: unknown) => e));
+    const other = await sim.resolve(
+      client(sim, ['a', 'b'], { cluster: 'staging' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect(other).toMatchObject({ code: 'cluster-mismatch', message: expect.stringContaining('does not match') });
   });
 
@@ -346,12 +392,28 @@ describe('client links (pogo ctl): one member, commands only, no trace', () => {
           if (hello.t !== 'hello') return;
           const me = { name: 'old', incarnation: 'abcdef0123456789', nonce: 'f'.repeat(32) };
           const proof = handshakeProof(SIM_SECRET, 'acceptor', 'pogo', { name: hello.name, incarnation: hello.incarnation, nonce: hello.nonce }, me);
-          conn.send({ t: 'challenge', cluster: 'pogo', protocol: { major: 2, minor: 1 }, name: 'old', incarnation: me.incarnation, startedAt: 1, address: 'old:4370', role: 'member', nonce: me.nonce, proof });
+          conn.send({
+            t: 'challenge',
+            cluster: 'pogo',
+            protocol: { major: 2, minor: 1 },
+            name: 'old',
+            incarnation: me.incarnation,
+            startedAt: 1,
+            address: 'old:4370',
+            role: 'member',
+            nonce: me.nonce,
+            proof,
+          });
         },
         onClose: () => undefined,
       });
     });
-    const refused = await sim.resolve(client(sim, ['nobody', 'obs', 'old']).then(() => undefined, (e: unknown) => e));
+    const refused = await sim.resolve(
+      client(sim, ['nobody', 'obs', 'old']).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect(refused).toMatchObject({ code: 'unreachable' });
     expect((refused as SessionError).attempts.map((a) => [a.address, a.code])).toEqual([
       ['nobody:4370', 'unreachable'],

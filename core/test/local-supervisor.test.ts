@@ -252,7 +252,10 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
       return { stop() {} };
     });
     registry.define('hangs', () => new Promise(() => {}));
-    registry.define('late', (_a, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => setImmediate(() => resolve({ stop: () => void (lateStopped = true) })))));
+    registry.define(
+      'late',
+      (_a, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => setImmediate(() => resolve({ stop: () => void (lateStopped = true) })))),
+    );
 
     const cases: Array<[string, RegExp]> = [
       ['throws', /threw while starting: TypeError: bad config/],
@@ -304,7 +307,7 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(log.entries.some((e) => /did not stop within 2000 ms; abandoned/.test(e.message))).toBe(true);
   });
 
-  it('a stop with a deadline gives the child no longer than that, also when it was already stopping (majority mode\'s lease)', async () => {
+  it("a stop with a deadline gives the child no longer than that, also when it was already stopping (majority mode's lease)", async () => {
     const { sup, registry, clock, log } = setup();
     registry.define('stubborn', () => ({ stop: () => new Promise(() => {}) }));
     await sup.startChild({ id: 'a', start: { worker: 'stubborn' }, shutdown: 'infinity' });

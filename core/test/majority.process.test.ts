@@ -54,9 +54,15 @@ const title = `3 members in network namespaces, majority mode, 30 children, ${RO
 
 it.skipIf(!netns.ok)(title, { timeout: 300_000 }, async () => {
   const json = join(dir, 'majority.json');
-  const { code, output } = await runScript([MAJORITY, '--nodes', '3', '--children', '30', '--rounds', String(ROUNDS), '--seed', String(SEED), '--json', json]).done;
+  const { code, output } = await runScript([MAJORITY, '--nodes', '3', '--children', '30', '--rounds', String(ROUNDS), '--seed', String(SEED), '--json', json])
+    .done;
   const result = JSON.parse(readFileSync(json, 'utf8')) as MajorityResult;
-  console.log(output.split('\n').filter((l) => l.startsWith(`majority: seed ${SEED},`)).at(-1));
+  console.log(
+    output
+      .split('\n')
+      .filter((l) => l.startsWith(`majority: seed ${SEED},`))
+      .at(-1),
+  );
   expect(result.violations, output.slice(-6000)).toEqual([]);
   expect(code, output.slice(-3000)).toBe(0);
   expect(result.rounds.map((r) => r.round)).toEqual(Array.from({ length: ROUNDS }, (_, i) => i + 1));

@@ -27,7 +27,15 @@ import { SimCluster } from './support/sim.js';
 
 const ADDRESS = SimCluster.address;
 /** Timing of the chaos simulation: lease 600 ms (the heartbeat timeout), pings every 100 ms. */
-const TIMING = { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 600, reconnectBaseMs: 50, reconnectMaxMs: 400, readyTimeoutMs: 1_500, requestTimeoutMs: 5_000 };
+const TIMING = {
+  heartbeatIntervalMs: 100,
+  suspectAfterMs: 300,
+  heartbeatTimeoutMs: 600,
+  reconnectBaseMs: 50,
+  reconnectMaxMs: 400,
+  readyTimeoutMs: 1_500,
+  requestTimeoutMs: 5_000,
+};
 const CHILDREN = 24;
 const SEEDS = [1, 2, 3];
 
@@ -44,7 +52,12 @@ const SLOW_STOP_MS = 1_500;
  * A majority-mode cluster of `n` nodes running CHILDREN stop-first children
  * of `worker`, settled; `timingOf` may give a node other heartbeat settings.
  */
-async function cluster(n: number, seed: number, timingOf: (name: string) => Partial<typeof TIMING> = () => ({}), worker: 'w' | 'slow-stop' = 'w'): Promise<PogoNode[]> {
+async function cluster(
+  n: number,
+  seed: number,
+  timingOf: (name: string) => Partial<typeof TIMING> = () => ({}),
+  worker: 'w' | 'slow-stop' = 'w',
+): Promise<PogoNode[]> {
   sim = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
   const clock = sim.clock;
   // Stops SLOW_STOP_MS after it is asked to: an instance that runs on through its node's stop time.
@@ -226,14 +239,25 @@ describe('whole-cluster restart with data dirs: no child ever runs twice', () =>
     await sim.run(500); // the coalesced saves land
     if (inflight) {
       n1.supervisor.drain('n2');
-      sim.mustGet('n3').supervisor.moveChild(ids[3]!, 'n2').catch(() => undefined);
+      sim
+        .mustGet('n3')
+        .supervisor.moveChild(ids[3]!, 'n2')
+        .catch(() => undefined);
       await sim.run(150);
     }
     for (const name of names(3)) sim.crash(name);
     await sim.run(100);
     for (const [i, group] of groups.entries()) {
       if (i > 0) await sim.run(gapMs);
-      await Promise.all(group.map((name) => sim.start(name, names(3).filter((x) => x !== name), config(name))));
+      await Promise.all(
+        group.map((name) =>
+          sim.start(
+            name,
+            names(3).filter((x) => x !== name),
+            config(name),
+          ),
+        ),
+      );
     }
     await settled('every child back');
     await sim.run(2_000);
@@ -344,7 +368,10 @@ describe('majority mode: concurrent changes of placement inputs in a connected c
       sim.mustGet(t!).supervisor.drain(w!);
       await sim.run(500);
       sim.mustGet(w!).supervisor.undrain(w!);
-      sim.mustGet(t!).supervisor.startChild({ id, start: { worker: 'w' } }).catch(() => undefined);
+      sim
+        .mustGet(t!)
+        .supervisor.startChild({ id, start: { worker: 'w' } })
+        .catch(() => undefined);
       await sim.run(1_000);
       found.push(...overlaps());
       sim.stopAll();
@@ -368,7 +395,10 @@ describe('majority mode with mixed timing settings: no child ever runs twice', (
     const minority = all.slice(n - Math.floor(n / 2));
     const majority = all.slice(0, n - minority.length);
     const [lastOut, lastIn] = [minority[0]!, majority[0]!];
-    for (const [which, timingOf] of [['even nodes slow', slowEven], ['odd nodes slow', slowOdd]] as const) {
+    for (const [which, timingOf] of [
+      ['even nodes slow', slowEven],
+      ['odd nodes slow', slowOdd],
+    ] as const) {
       for (const lateMs of [0, 300, 1_000]) {
         it(`${n} nodes, ${which}: ${minority.join(',')} cut off, the pair ${lastOut}–${lastIn} ${lateMs} ms later`, async () => {
           const found: string[] = [];

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { mergeMember, type Member } from '../src/membership.js';
 import type { MemberInfo } from '../src/protocol.js';
 
-const base: MemberInfo = { name: 'n2', incarnation: 'aaaaaaaaaaaaaaaa', startedAt: 1000, address: '10.0.0.2:4370', role: 'member', labels: {}, workers: [], version: 1, status: 'up' };
+const base: MemberInfo = {
+  name: 'n2',
+  incarnation: 'aaaaaaaaaaaaaaaa',
+  startedAt: 1000,
+  address: '10.0.0.2:4370',
+  role: 'member',
+  labels: {},
+  workers: [],
+  version: 1,
+  status: 'up',
+};
 const local = (over: Partial<Member> = {}): Member => ({ ...base, since: 0, reason: 'test', ...over });
 const ctx = { selfName: 'n1', linkedIncarnation: undefined, now: 50 };
 
@@ -55,7 +65,11 @@ describe('mergeMember (member table merge rules)', () => {
   });
 
   it('keeps a linked incarnation even when gossip names a newer one', () => {
-    const out = mergeMember(local({ status: 'up' }), { ...base, incarnation: 'bbbbbbbbbbbbbbbb', startedAt: 9000 }, { ...ctx, linkedIncarnation: base.incarnation });
+    const out = mergeMember(
+      local({ status: 'up' }),
+      { ...base, incarnation: 'bbbbbbbbbbbbbbbb', startedAt: 9000 },
+      { ...ctx, linkedIncarnation: base.incarnation },
+    );
     expect(out).toEqual({ action: 'ignore' });
   });
 });

@@ -18,7 +18,13 @@ interface End {
 
 function setup(seed = 1, options: { latencyMs?: number; jitterMs?: number } = {}) {
   const clock = new ManualClock(0);
-  const network = new MemoryNetwork({ clock, random: new SeededRandom(seed), latencyMs: options.latencyMs ?? 1, jitterMs: options.jitterMs ?? 0, connectTimeoutMs: 500 });
+  const network = new MemoryNetwork({
+    clock,
+    random: new SeededRandom(seed),
+    latencyMs: options.latencyMs ?? 1,
+    jitterMs: options.jitterMs ?? 0,
+    connectTimeoutMs: 500,
+  });
   const accepted = new Map<string, End[]>();
   const watch = (conn: Conn, into: string[]): End => {
     conn.setHandlers({

@@ -31,7 +31,10 @@ describe('metrics', () => {
     const log = new MemoryLogger();
     const a = await PogoNode.start(createNodeConfig({ name: 'm1', secret: 'metrics-secret-0123456789', port: 0, preset: 'local' }), { log, workers });
     nodes.push(a);
-    const b = await PogoNode.start(createNodeConfig({ name: 'm2', secret: 'metrics-secret-0123456789', port: 0, preset: 'local', seeds: [a.address] }), { log, workers });
+    const b = await PogoNode.start(createNodeConfig({ name: 'm2', secret: 'metrics-secret-0123456789', port: 0, preset: 'local', seeds: [a.address] }), {
+      log,
+      workers,
+    });
     nodes.push(b);
     await until(() => a.upMembers().length === 2 && a.supervisor.isReady && b.supervisor.isReady && a.member('m2')?.ready === true, 5_000, 'two ready nodes');
     for (let i = 0; i < 6; i++) await a.supervisor.startChild({ id: `m${i}`, start: { worker: 'w' } });

@@ -17,9 +17,20 @@ afterEach(async () => {
 
 describe('observer timing', () => {
   it('startObserver runs the observer node on the preset and values given (text as typed after a flag too)', async () => {
-    running = await startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, log: createLogger({ level: 'silent' }), timing: { preset: 'local', heartbeatTimeoutMs: '1500' } });
+    running = await startObserver({
+      seeds: ['127.0.0.1:1'],
+      secret,
+      port: 0,
+      log: createLogger({ level: 'silent' }),
+      timing: { preset: 'local', heartbeatTimeoutMs: '1500' },
+    });
     const { heartbeatIntervalMs, suspectAfterMs, heartbeatTimeoutMs, gossipIntervalMs } = running.node.config;
-    expect({ heartbeatIntervalMs, suspectAfterMs, heartbeatTimeoutMs, gossipIntervalMs }).toEqual({ heartbeatIntervalMs: 200, suspectAfterMs: 600, heartbeatTimeoutMs: 1_500, gossipIntervalMs: 500 });
+    expect({ heartbeatIntervalMs, suspectAfterMs, heartbeatTimeoutMs, gossipIntervalMs }).toEqual({
+      heartbeatIntervalMs: 200,
+      suspectAfterMs: 600,
+      heartbeatTimeoutMs: 1_500,
+      gossipIntervalMs: 500,
+    });
   });
 
   it('without timing it runs the default preset (lan)', async () => {
@@ -31,7 +42,9 @@ describe('observer timing', () => {
   it('refuses a bad preset or value, naming the setting, and leaves nothing running', async () => {
     await expect(startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, timing: { preset: 'fast' } })).rejects.toThrow(ConfigError);
     await expect(startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, timing: { preset: 'fast' } })).rejects.toThrow(/preset/);
-    await expect(startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, timing: { suspectAfterMs: 50, heartbeatIntervalMs: 100 } })).rejects.toThrow(/suspectAfterMs.*must be greater than heartbeatIntervalMs/);
+    await expect(startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, timing: { suspectAfterMs: 50, heartbeatIntervalMs: 100 } })).rejects.toThrow(
+      /suspectAfterMs.*must be greater than heartbeatIntervalMs/,
+    );
   });
 
   it('pogo observe has a flag for each timing setting, described as pogo node describes it', () => {

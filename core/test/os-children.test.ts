@@ -82,7 +82,12 @@ describe('OS-process children', () => {
     await sup.startChild(js('stubborn', code, { shutdown: 400 }));
     await until(() => sup.output('stubborn').some((l) => l.text.startsWith('grandchild ')), 5_000, 'grandchild started');
     const childPid = sup.child('stubborn')!.osPid!;
-    const grandchild = Number(sup.output('stubborn').find((l) => l.text.startsWith('grandchild '))!.text.split(' ')[1]);
+    const grandchild = Number(
+      sup
+        .output('stubborn')
+        .find((l) => l.text.startsWith('grandchild '))!
+        .text.split(' ')[1],
+    );
     strays.push(childPid, grandchild);
     expect(alive(childPid) && alive(grandchild)).toBe(true);
     const t0 = performance.now();
@@ -95,7 +100,9 @@ describe('OS-process children', () => {
 
   it('brutal_kill kills at once', async () => {
     const sup = supervisor();
-    await sup.startChild(js('brutal', "process.on('SIGTERM', () => console.log('got SIGTERM')); console.log('up'); setInterval(() => {}, 1000)", { shutdown: 'brutal_kill' }));
+    await sup.startChild(
+      js('brutal', "process.on('SIGTERM', () => console.log('got SIGTERM')); console.log('up'); setInterval(() => {}, 1000)", { shutdown: 'brutal_kill' }),
+    );
     await until(() => sup.output('brutal').length > 0, 5_000, 'brutal child up');
     const pid = sup.child('brutal')!.osPid!;
     await sup.terminateChild('brutal');
@@ -107,7 +114,9 @@ describe('OS-process children', () => {
   it('refuses a command outside allowCommands, and a missing command, with clear errors', async () => {
     const sup = supervisor(['/usr/bin/env', '/no/such/binary']);
     await expect(sup.startChild(js('n', '1'))).rejects.toThrow(SupervisorError);
-    await expect(sup.startChild(js('n', '1'))).rejects.toThrow(/is not allowed on node n1; allow it with --allow-commands \(allowed: \/usr\/bin\/env, \/no\/such\/binary\)/);
+    await expect(sup.startChild(js('n', '1'))).rejects.toThrow(
+      /is not allowed on node n1; allow it with --allow-commands \(allowed: \/usr\/bin\/env, \/no\/such\/binary\)/,
+    );
     await expect(sup.startChild({ id: 'm', start: { command: '/no/such/binary' } })).rejects.toThrow(/command not found or not executable: \/no\/such\/binary/);
     expect(sup.whichChildren()).toEqual([]);
   });
@@ -116,7 +125,19 @@ describe('OS-process children', () => {
     process.env['POGO_SECRET'] = 'must-not-leak-0123456789';
     try {
       const sup = supervisor();
-      await sup.startChild(js('env', "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA)", { restart: 'temporary', start: { command: NODE, args: ['-e', "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA); setInterval(()=>{},1000)"], env: { EXTRA: 'given' } } }));
+      await sup.startChild(
+        js('env', "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA)", {
+          restart: 'temporary',
+          start: {
+            command: NODE,
+            args: [
+              '-e',
+              "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA); setInterval(()=>{},1000)",
+            ],
+            env: { EXTRA: 'given' },
+          },
+        }),
+      );
       await until(() => sup.output('env').length === 2, 5_000, 'env printed');
       expect(sup.output('env').map((l) => l.text)).toEqual(['[]', 'given']);
     } finally {
@@ -165,7 +186,12 @@ describe('OS children and the node process', () => {
     const stopEvents = f.lines.filter((l) => l['event'] === 'child' && (l['to'] === 'stopping' || l['to'] === 'stopped'));
     const lastAsked = stopEvents.map((l) => l['to']).lastIndexOf('stopping');
     const firstStopped = stopEvents.map((l) => l['to']).indexOf('stopped');
-    expect(stopEvents.filter((l) => l['to'] === 'stopping').map((l) => l['id']).sort()).toEqual(['deaf', 'plain', 'slowstop', 'tick']);
+    expect(
+      stopEvents
+        .filter((l) => l['to'] === 'stopping')
+        .map((l) => l['id'])
+        .sort(),
+    ).toEqual(['deaf', 'plain', 'slowstop', 'tick']);
     expect(lastAsked).toBeLessThan(firstStopped);
     const stopped = f.lines.find((l) => l['event'] === 'stopped') as { children: Array<{ status: string }> };
     expect(stopped.children.every((c) => c.status === 'stopped')).toBe(true);

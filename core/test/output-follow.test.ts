@@ -52,7 +52,22 @@ describe('followStep', () => {
 
 const VIEWER: SessionData = { access: 'viewer', credential: 'v-token', user: 'alice', locked: false };
 
-const child = (node: string | null, pid: string | null, restarts = 0): ChildView => ({ id: 'job', status: node ? 'running' : 'pending', node, pid, owner: node, pin: null, instances: node && pid ? [{ node, pid }] : [], restarts, worker: null, command: 'node', restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
+const child = (node: string | null, pid: string | null, restarts = 0): ChildView => ({
+  id: 'job',
+  status: node ? 'running' : 'pending',
+  node,
+  pid,
+  owner: node,
+  pin: null,
+  instances: node && pid ? [{ node, pid }] : [],
+  restarts,
+  worker: null,
+  command: 'node',
+  restart: 'permanent',
+  handoff: 'stop-first',
+  lastError: null,
+  failures: [],
+});
 
 /** A cluster of rings: node → lines; the child's view; every read recorded, answered at once or held. */
 function setup() {
@@ -117,7 +132,9 @@ describe('OutputFollowers', () => {
     t.write('a', 'stderr', 'two');
     expect(t.followers.watch('s1', VIEWER, { id: 'job' })).toEqual({ ok: true });
     await t.run(100);
-    expect(t.sent).toEqual([{ session: 's1', event: { id: 'job', kind: 'lines', node: 'a', pid: 'a/1/c1', change: 'watch', lines: t.rings.get('a'), skipped: 0 } }]);
+    expect(t.sent).toEqual([
+      { session: 's1', event: { id: 'job', kind: 'lines', node: 'a', pid: 'a/1/c1', change: 'watch', lines: t.rings.get('a'), skipped: 0 } },
+    ]);
     t.write('a', 'stdout', 'three');
     await t.run(500);
     expect(t.sent.at(-1)?.event).toMatchObject({ kind: 'lines', change: 'none', lines: [{ seq: 3, text: 'three', stream: 'stdout' }] });
@@ -153,7 +170,9 @@ describe('OutputFollowers', () => {
     t.setView(child(null, null));
     t.followers.watch('s1', VIEWER, { id: 'job' });
     await t.run(2_000);
-    expect(t.sent.map((s) => s.event)).toEqual([{ id: 'job', kind: 'status', state: 'not-running', message: 'job runs on no node right now; its output follows when it runs again' }]);
+    expect(t.sent.map((s) => s.event)).toEqual([
+      { id: 'job', kind: 'status', state: 'not-running', message: 'job runs on no node right now; its output follows when it runs again' },
+    ]);
     expect(t.reads).toEqual([]);
     t.setView(child('a', 'a/1/c1'));
     t.failWith({ code: 'unreachable', message: 'not linked to a' });
@@ -173,7 +192,9 @@ describe('OutputFollowers', () => {
     t.followers.watch('s1', VIEWER, { id: 'job' });
     await t.run(5_000);
     expect(t.reads).toHaveLength(1);
-    expect(t.sent.map((s) => s.event)).toEqual([{ id: 'job', kind: 'status', state: 'refused', message: 'a: unauthorized: the credential is not valid for this cluster' }]);
+    expect(t.sent.map((s) => s.event)).toEqual([
+      { id: 'job', kind: 'status', state: 'refused', message: 'a: unauthorized: the credential is not valid for this cluster' },
+    ]);
     expect(t.followers.size).toBe(0);
   });
 
@@ -225,7 +246,10 @@ describe('OutputFollowers', () => {
 
   it('refuses sessions without a credential, malformed requests, and too many watches', () => {
     const t = setup();
-    expect(t.followers.watch('s1', { access: 'none', credential: '', user: 'ui', locked: false }, { id: 'job' })).toEqual({ ok: false, error: { code: 'read-only', message: 'live output needs a viewer or operator credential' } });
+    expect(t.followers.watch('s1', { access: 'none', credential: '', user: 'ui', locked: false }, { id: 'job' })).toEqual({
+      ok: false,
+      error: { code: 'read-only', message: 'live output needs a viewer or operator credential' },
+    });
     expect(t.followers.watch('s1', VIEWER, { id: '' })).toEqual({ ok: false, error: { code: 'bad-request', message: 'watchOutput: id: must not be empty' } });
     expect(t.followers.watch('s1', VIEWER, 'job')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     for (let i = 0; i < MAX_WATCHES_PER_SESSION; i++) expect(t.followers.watch('s1', VIEWER, { id: `c${i}` })).toEqual({ ok: true });

@@ -12,9 +12,28 @@ import { describe, expect, it } from 'vitest';
 import { exclusions, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
 import { parseChildSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
 
-const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, role: 'member', up: true, ready: true, draining: false, labels: {}, workers: ['w'], commands: [], capacity: 1, ...over });
+const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({
+  name,
+  role: 'member',
+  up: true,
+  ready: true,
+  draining: false,
+  labels: {},
+  workers: ['w'],
+  commands: [],
+  capacity: 1,
+  ...over,
+});
 const spec = (id: string, over: Record<string, unknown> = {}): ChildSpec => parseChildSpec({ id, start: { worker: 'w' }, ...over });
-const input = (id: string, candidates: Candidate[], over: Partial<PlacementInput> = {}): PlacementInput => ({ id, spec: spec(id), candidates, pin: undefined, failures: new Map(), maxStartFailures: 3, ...over });
+const input = (id: string, candidates: Candidate[], over: Partial<PlacementInput> = {}): PlacementInput => ({
+  id,
+  spec: spec(id),
+  candidates,
+  pin: undefined,
+  failures: new Map(),
+  maxStartFailures: 3,
+  ...over,
+});
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `child-${i}`);
 
 describe('placement: rendezvous hashing', () => {
@@ -79,7 +98,13 @@ describe('placement: rendezvous hashing', () => {
 
 describe('placement: filters, pins, failures', () => {
   it('excludes observers, nodes that are down, not ready or draining, and says why', () => {
-    const candidates = [node('obs', { role: 'observer' }), node('down', { up: false }), node('new', { ready: false }), node('leaving', { draining: true }), node('ok')];
+    const candidates = [
+      node('obs', { role: 'observer' }),
+      node('down', { up: false }),
+      node('new', { ready: false }),
+      node('leaving', { draining: true }),
+      node('ok'),
+    ];
     const p = place(input('x', candidates));
     expect(p.owner).toBe('ok');
     const why = Object.fromEntries(p.verdicts.map((v) => [v.node, v.excludedBy]));
@@ -89,7 +114,11 @@ describe('placement: filters, pins, failures', () => {
 
   it('a worker type, an allowed command and every label the spec asks for', () => {
     const cmd = parseChildSpec({ id: 'c', start: { command: '/bin/job' }, labels: { region: 'eu', disk: 'ssd' } });
-    const candidates = [node('no-cmd', { labels: { region: 'eu', disk: 'ssd' } }), node('no-label', { commands: ['/bin/job'], labels: { region: 'eu' } }), node('fit', { commands: ['/bin/job'], labels: { region: 'eu', disk: 'ssd', extra: 'x' } })];
+    const candidates = [
+      node('no-cmd', { labels: { region: 'eu', disk: 'ssd' } }),
+      node('no-label', { commands: ['/bin/job'], labels: { region: 'eu' } }),
+      node('fit', { commands: ['/bin/job'], labels: { region: 'eu', disk: 'ssd', extra: 'x' } }),
+    ];
     expect(place({ ...input('c', candidates), spec: cmd }).owner).toBe('fit');
     expect(exclusions(candidates[0]!, cmd, 0, 3)).toEqual(['command /bin/job not allowed']);
     expect(exclusions(candidates[1]!, cmd, 0, 3)).toEqual(['label disk=ssd missing']);
@@ -126,13 +155,19 @@ describe('placement: filters, pins, failures', () => {
       capacity: fc.constantFrom(1, 2, 5),
     });
     fc.assert(
-      fc.property(fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 4 }), fc.option(fc.constantFrom('a', 'b', 'c', 'd'), { nil: undefined }), fc.nat(4), fc.string({ maxLength: 8 }), (cs, pin, fails, id) => {
-        const candidates = cs.map((c) => node(c.name, c));
-        const i = input(id || 'x', candidates, { pin, failures: new Map([['a', fails]]) });
-        const p = place(i);
-        expect(owner(i)).toBe(p.owner);
-        if (p.by === 'pin') expect(p.owner).toBe(pin);
-      }),
+      fc.property(
+        fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 4 }),
+        fc.option(fc.constantFrom('a', 'b', 'c', 'd'), { nil: undefined }),
+        fc.nat(4),
+        fc.string({ maxLength: 8 }),
+        (cs, pin, fails, id) => {
+          const candidates = cs.map((c) => node(c.name, c));
+          const i = input(id || 'x', candidates, { pin, failures: new Map([['a', fails]]) });
+          const p = place(i);
+          expect(owner(i)).toBe(p.owner);
+          if (p.by === 'pin') expect(p.owner).toBe(pin);
+        },
+      ),
       { numRuns: 1000, seed: 1402 },
     );
   });
@@ -156,14 +191,19 @@ describe('placement: the pause rule', () => {
   it('resumeTo: while paused, where the child goes once rebalancing resumes — the unpaused placement; nothing when not paused or nowhere to go', () => {
     const nodes = ['a', 'b', 'c'].map((n) => node(n));
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 12 }), fc.subarray(['a', 'b', 'c'], { maxLength: 2 }), fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }), (id, running, pin) => {
-        const runners = running.map((n) => ({ node: n }));
-        const paused = placeChild(input(id, nodes, { pin }), runners, true);
-        expect(paused.resumeTo).toBe(placeChild(input(id, nodes, { pin }), runners, false).owner);
-        expect(placeChild(input(id, nodes, { pin }), runners, false).resumeTo).toBeUndefined();
-        // It differs from the owner only when the pause rule kept the child where it runs.
-        if (paused.resumeTo !== paused.owner) expect(runners.map((r) => r.node)).toEqual([paused.owner]);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 12 }),
+        fc.subarray(['a', 'b', 'c'], { maxLength: 2 }),
+        fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }),
+        (id, running, pin) => {
+          const runners = running.map((n) => ({ node: n }));
+          const paused = placeChild(input(id, nodes, { pin }), runners, true);
+          expect(paused.resumeTo).toBe(placeChild(input(id, nodes, { pin }), runners, false).owner);
+          expect(placeChild(input(id, nodes, { pin }), runners, false).resumeTo).toBeUndefined();
+          // It differs from the owner only when the pause rule kept the child where it runs.
+          if (paused.resumeTo !== paused.owner) expect(runners.map((r) => r.node)).toEqual([paused.owner]);
+        },
+      ),
       { seed: 77, numRuns: 300 },
     );
     const nowhere = nodes.map((n) => ({ ...n, draining: true }));

@@ -1,12 +1,43 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_NESTING, MESSAGE_SCHEMAS, PROTOCOL_VERSION, PeerMessageSchema, decodeFrequent, decodeMessage, decodeWith, isCompatibleVersion, parsePid, peerKnowsOp, type PeerMessage } from '../src/protocol.js';
+import {
+  MAX_NESTING,
+  MESSAGE_SCHEMAS,
+  PROTOCOL_VERSION,
+  PeerMessageSchema,
+  decodeFrequent,
+  decodeMessage,
+  decodeWith,
+  isCompatibleVersion,
+  parsePid,
+  peerKnowsOp,
+  type PeerMessage,
+} from '../src/protocol.js';
 
 const inc = 'a1b2c3d4e5f60718';
 const nonce = '0123456789abcdef0123456789abcdef';
 const proof = 'f'.repeat(64);
-const identity = { cluster: 'prod', protocol: { ...PROTOCOL_VERSION }, name: 'n1', incarnation: inc, startedAt: 1700000000000, address: '127.0.0.1:4001', role: 'member' as const, nonce };
-const member = { name: 'n2', incarnation: inc, startedAt: 1, address: 'db-1.example.com:4370', role: 'observer' as const, labels: { region: 'eu' }, workers: ['ticker'], version: 3, status: 'up' as const };
+const identity = {
+  cluster: 'prod',
+  protocol: { ...PROTOCOL_VERSION },
+  name: 'n1',
+  incarnation: inc,
+  startedAt: 1700000000000,
+  address: '127.0.0.1:4001',
+  role: 'member' as const,
+  nonce,
+};
+const member = {
+  name: 'n2',
+  incarnation: inc,
+  startedAt: 1,
+  address: 'db-1.example.com:4370',
+  role: 'observer' as const,
+  labels: { region: 'eu' },
+  workers: ['ticker'],
+  version: 3,
+  status: 'up' as const,
+};
 const pid = `n1/${inc}/p1`;
 
 /** One valid example of every message type, and ways to break it. */
@@ -123,7 +154,7 @@ describe('protocol', () => {
 });
 
 describe('message schemas built per type on first use', () => {
-  it('the table by tag holds exactly the union\'s schemas', () => {
+  it("the table by tag holds exactly the union's schemas", () => {
     const union = PeerMessageSchema().options;
     expect(Object.keys(MESSAGE_SCHEMAS).sort()).toEqual(union.map((o) => o.shape.t.value).sort());
     for (const option of union) expect(MESSAGE_SCHEMAS[option.shape.t.value](), option.shape.t.value).toBe(option);
@@ -133,10 +164,19 @@ describe('message schemas built per type on first use', () => {
   it('decodeMessage decides as the whole union does, with the same reason, on valid, broken and random frames', () => {
     const frames: unknown[] = [...Object.values(valid), ...malformed.map(([, raw]) => raw)];
     for (const [t, message] of Object.entries(valid)) {
-      for (const key of Object.keys(message)) if (key !== 't') frames.push({ ...message, [key]: t === 'reject' ? 7 : 'x'.repeat(3000) }, { ...message, [key]: undefined }, { ...message, extra: 1 });
+      for (const key of Object.keys(message))
+        if (key !== 't') frames.push({ ...message, [key]: t === 'reject' ? 7 : 'x'.repeat(3000) }, { ...message, [key]: undefined }, { ...message, extra: 1 });
     }
     const tags = fc.constantFrom(...Object.keys(MESSAGE_SCHEMAS), 'batch', 'nope', '');
-    frames.push(...fc.sample(fc.oneof(fc.record({ t: tags }, { requiredKeys: [] }), fc.dictionary(fc.constantFrom('t', 'seq', 'sentAt', 'id', 'ok', 'proof', 'reason'), fc.jsonValue())), { numRuns: 300, seed: 15 }));
+    frames.push(
+      ...fc.sample(
+        fc.oneof(
+          fc.record({ t: tags }, { requiredKeys: [] }),
+          fc.dictionary(fc.constantFrom('t', 'seq', 'sentAt', 'id', 'ok', 'proof', 'reason'), fc.jsonValue()),
+        ),
+        { numRuns: 300, seed: 15 },
+      ),
+    );
     for (const frame of frames) {
       const raw = JSON.parse(JSON.stringify(frame ?? null)) as unknown;
       const whole = decodeWith(PeerMessageSchema(), raw);
@@ -152,13 +192,58 @@ describe('fast paths of the frequent messages', () => {
   const pid2 = `n2/${inc}/c7`;
   // Valid frames of each frequent type, then often one field broken, removed or added (at the top or in an entry).
   const json = fc.jsonValue({ maxDepth: 3 });
-  const weird = fc.oneof(fc.constant(null), fc.integer({ min: -2, max: 2 }), fc.double(), fc.string({ maxLength: 4 }), fc.constant(''), fc.constant('x'.repeat(1200)), fc.constant([]), fc.constant({}), fc.constant(2 ** 53), fc.constant('not/a/pid!'));
+  const weird = fc.oneof(
+    fc.constant(null),
+    fc.integer({ min: -2, max: 2 }),
+    fc.double(),
+    fc.string({ maxLength: 4 }),
+    fc.constant(''),
+    fc.constant('x'.repeat(1200)),
+    fc.constant([]),
+    fc.constant({}),
+    fc.constant(2 ** 53),
+    fc.constant('not/a/pid!'),
+  );
   const frames = fc.oneof(
-    fc.record({ t: fc.constant('pg.join'), scope: fc.string({ minLength: 1, maxLength: 8 }), group: fc.string({ minLength: 1, maxLength: 8 }), entries: fc.array(fc.record({ pid: fc.constantFrom(pid, pid2), value: json }, { requiredKeys: ['pid'] }), { minLength: 1, maxLength: 3 }) }),
-    fc.record({ t: fc.constant('pg.leave'), scope: fc.string({ minLength: 1, maxLength: 8 }), group: fc.string({ minLength: 1, maxLength: 8 }), pids: fc.array(fc.constantFrom(pid, pid2), { minLength: 1, maxLength: 3 }) }),
-    fc.record({ t: fc.constant('rs.delta'), scope: fc.string({ minLength: 1, maxLength: 8 }), seq: fc.integer({ min: 1, max: 1e9 }), entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { minLength: 1, maxLength: 3 }) }),
-    fc.record({ t: fc.constant('rs.regs'), scope: fc.string({ minLength: 1, maxLength: 8 }), seq: fc.integer({ min: 1, max: 1e9 }), pull: fc.integer({ min: 1, max: 1e9 }), entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { maxLength: 3 }), more: fc.constant(true) }, { requiredKeys: ['t', 'scope', 'seq', 'pull', 'entries'] }),
-    fc.record({ t: fc.constant('cmd.reply'), id: fc.string({ minLength: 1, maxLength: 70 }), ok: fc.boolean(), result: json, error: fc.record({ code: fc.string({ maxLength: 70 }), message: fc.string({ maxLength: 20 }) }) }, { requiredKeys: ['t', 'id', 'ok'] }),
+    fc.record({
+      t: fc.constant('pg.join'),
+      scope: fc.string({ minLength: 1, maxLength: 8 }),
+      group: fc.string({ minLength: 1, maxLength: 8 }),
+      entries: fc.array(fc.record({ pid: fc.constantFrom(pid, pid2), value: json }, { requiredKeys: ['pid'] }), { minLength: 1, maxLength: 3 }),
+    }),
+    fc.record({
+      t: fc.constant('pg.leave'),
+      scope: fc.string({ minLength: 1, maxLength: 8 }),
+      group: fc.string({ minLength: 1, maxLength: 8 }),
+      pids: fc.array(fc.constantFrom(pid, pid2), { minLength: 1, maxLength: 3 }),
+    }),
+    fc.record({
+      t: fc.constant('rs.delta'),
+      scope: fc.string({ minLength: 1, maxLength: 8 }),
+      seq: fc.integer({ min: 1, max: 1e9 }),
+      entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { minLength: 1, maxLength: 3 }),
+    }),
+    fc.record(
+      {
+        t: fc.constant('rs.regs'),
+        scope: fc.string({ minLength: 1, maxLength: 8 }),
+        seq: fc.integer({ min: 1, max: 1e9 }),
+        pull: fc.integer({ min: 1, max: 1e9 }),
+        entries: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), json), { maxLength: 3 }),
+        more: fc.constant(true),
+      },
+      { requiredKeys: ['t', 'scope', 'seq', 'pull', 'entries'] },
+    ),
+    fc.record(
+      {
+        t: fc.constant('cmd.reply'),
+        id: fc.string({ minLength: 1, maxLength: 70 }),
+        ok: fc.boolean(),
+        result: json,
+        error: fc.record({ code: fc.string({ maxLength: 70 }), message: fc.string({ maxLength: 20 }) }),
+      },
+      { requiredKeys: ['t', 'id', 'ok'] },
+    ),
   );
   const broken = fc.tuple(frames, fc.nat(20), fc.nat(12), weird, fc.boolean()).map(([f, which, how, value, inner]) => {
     if (how > 6) return f;
@@ -207,7 +292,10 @@ describe('fast paths of the frequent messages', () => {
       for (let i = 0; i < levels; i++) v = [v];
       return v;
     };
-    for (const [levels, ok] of [[MAX_NESTING - 1, true], [MAX_NESTING, false]] as const) {
+    for (const [levels, ok] of [
+      [MAX_NESTING - 1, true],
+      [MAX_NESTING, false],
+    ] as const) {
       const frame = { t: 'cmd.reply', id: 'c1', ok: true, result: nested(levels) };
       expect(decodeWith(PeerMessageSchema(), frame).ok, `${levels} levels`).toBe(ok);
       expect(decodeFrequent(frame) !== undefined, `${levels} levels`).toBe(ok);

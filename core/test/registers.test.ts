@@ -37,19 +37,28 @@ const specFor = (id: string, variant: number) => deepFreeze(parseChildSpec({ id,
 const node = fc.constantFrom('n1', 'n2', 'n3');
 const verArb = fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 3 }), node).map(([t, s, n]) => ver(NOW + t, s, n));
 const pinArb = fc.option(fc.record({ node: fc.option(node, { nil: null }), ver: verArb }), { nil: undefined });
-const entryArb = fc.tuple(verArb, fc.integer({ min: 0, max: 2 }), pinArb).map(([rev, variant, pin]) => ({ rev, spec: specFor('k', variant), ...(pin ? { pin } : {}) }));
+const entryArb = fc
+  .tuple(verArb, fc.integer({ min: 0, max: 2 }), pinArb)
+  .map(([rev, variant, pin]) => ({ rev, spec: specFor('k', variant), ...(pin ? { pin } : {}) }));
 /** Child registers as any node could write them (normalised, as decode leaves them). */
 const childArb: fc.Arbitrary<ChildRegister> = fc
   .record({
     floor: fc.option(verArb, { nil: undefined }),
-    floorAt: fc.option(fc.integer({ min: 0, max: 100 }).map((d) => NOW + d), { nil: undefined }),
+    floorAt: fc.option(
+      fc.integer({ min: 0, max: 100 }).map((d) => NOW + d),
+      { nil: undefined },
+    ),
     collected: fc.option(verArb, { nil: undefined }),
     specs: fc.array(entryArb, { maxLength: 4 }),
   })
   .map((r) => {
     // Entries of one rev are one start: the same spec (pins may differ).
     const specs = r.specs.map((s) => ({ ...s, spec: specFor('k', s.rev.charCodeAt(9) % 3) }));
-    return deepFreeze(mergeChild([{ ...(r.floor ? { floor: r.floor, ...(r.floorAt ? { floorAt: r.floorAt } : {}) } : {}), ...(r.collected ? { collected: r.collected } : {}), specs }]));
+    return deepFreeze(
+      mergeChild([
+        { ...(r.floor ? { floor: r.floor, ...(r.floorAt ? { floorAt: r.floorAt } : {}) } : {}), ...(r.collected ? { collected: r.collected } : {}), specs },
+      ]),
+    );
   });
 const flagArb: fc.Arbitrary<FlagRegister<boolean>> = fc.record({ value: fc.boolean(), ver: verArb });
 const eq = (a: ChildRegister, b: ChildRegister) => childText(a) === childText(b);
@@ -146,7 +155,14 @@ describe('decoding registers from peers and files', () => {
  * what makes refusing it for an absent key safe; its own test is above.
  */
 const writeArb = fc.oneof(
-  fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), childArb.filter((r) => !isCollected(r))).map(([id, r]) => [`c:${id}`, deepFreeze({ ...r, specs: r.specs.map((s) => ({ ...s, spec: specFor(id, s.rev.charCodeAt(9) % 3) })) })] as [string, unknown]),
+  fc
+    .tuple(
+      fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
+      childArb.filter((r) => !isCollected(r)),
+    )
+    .map(
+      ([id, r]) => [`c:${id}`, deepFreeze({ ...r, specs: r.specs.map((s) => ({ ...s, spec: specFor(id, s.rev.charCodeAt(9) % 3) })) })] as [string, unknown],
+    ),
   fc.tuple(fc.constantFrom('f:pause', 'f:drain:n1', 'm:n2'), flagArb).map(([k, f]) => [k, deepFreeze(f)] as [string, unknown]),
 );
 
@@ -172,7 +188,10 @@ describe('replicas converge whatever the delivery', () => {
       fc.property(fc.array(writeArb, { minLength: 1, maxLength: 30 }), fc.array(fc.nat(), { minLength: 60, maxLength: 60 }), (writes, noise) => {
         const reference = replicaOf(writes);
         // Another replica: shuffled, some duplicated, some lost (then repaired from the reference's registers, as a pull does).
-        const shuffled = writes.map((w, i) => ({ w, key: noise[i % noise.length]! })).sort((a, b) => a.key - b.key).map((x) => x.w);
+        const shuffled = writes
+          .map((w, i) => ({ w, key: noise[i % noise.length]! }))
+          .sort((a, b) => a.key - b.key)
+          .map((x) => x.w);
         const other = new Replica(desiredStateKinds);
         shuffled.forEach(([k, v], i) => {
           const roll = noise[(i * 7) % noise.length]! % 10;
@@ -233,11 +252,31 @@ describe('replicas converge whatever the delivery', () => {
 describe('fast decoding agrees with the schemas', () => {
   // Specs as a node writes them (every field valid), then often one field broken, one added or one left out.
   const str = fc.oneof(fc.string({ maxLength: 6 }), fc.constant(''), fc.constant('x'.repeat(300)), fc.constant('é'));
-  const weird = fc.oneof(fc.constant(null), fc.integer({ min: -3, max: 3 }), fc.double(), fc.boolean(), str, fc.array(fc.integer(), { maxLength: 2 }), fc.constant({}), fc.constant(90_000_000), fc.constant(1.5), fc.constant(2 ** 53));
+  const weird = fc.oneof(
+    fc.constant(null),
+    fc.integer({ min: -3, max: 3 }),
+    fc.double(),
+    fc.boolean(),
+    str,
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.constant({}),
+    fc.constant(90_000_000),
+    fc.constant(1.5),
+    fc.constant(2 ** 53),
+  );
   const labels = fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 });
-  const workerStart = fc.record({ worker: fc.string({ minLength: 1, maxLength: 8 }), args: fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }) }, { requiredKeys: ['worker'] });
+  const workerStart = fc.record(
+    { worker: fc.string({ minLength: 1, maxLength: 8 }), args: fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }) },
+    { requiredKeys: ['worker'] },
+  );
   const commandStart = fc.record(
-    { command: fc.string({ minLength: 1, maxLength: 8 }), args: fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), env: labels, cwd: fc.option(fc.string({ minLength: 1, maxLength: 4 }), { nil: undefined }), ipc: fc.option(fc.constantFrom('json-lines', 'node'), { nil: undefined }) },
+    {
+      command: fc.string({ minLength: 1, maxLength: 8 }),
+      args: fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
+      env: labels,
+      cwd: fc.option(fc.string({ minLength: 1, maxLength: 4 }), { nil: undefined }),
+      ipc: fc.option(fc.constantFrom('json-lines', 'node'), { nil: undefined }),
+    },
     { requiredKeys: ['command', 'args', 'env'] },
   );
   const validSpec = fc.record({
@@ -254,7 +293,8 @@ describe('fast decoding agrees with the schemas', () => {
   const mutate = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>) =>
     fc.tuple(arb, fc.nat(30), fc.nat(10), weird, fc.boolean()).map(([o, which, how, value, inStart]) => {
       if (how > 5) return o;
-      const target: Record<string, unknown> = inStart && typeof o['start'] === 'object' && o['start'] !== null ? { ...(o['start'] as Record<string, unknown>) } : { ...o };
+      const target: Record<string, unknown> =
+        inStart && typeof o['start'] === 'object' && o['start'] !== null ? { ...(o['start'] as Record<string, unknown>) } : { ...o };
       const keys = Object.keys(target);
       const key = keys[which % Math.max(1, keys.length)] ?? 'id';
       if (how <= 2) target[key] = value;
@@ -285,18 +325,24 @@ describe('fast decoding agrees with the schemas', () => {
   });
 
   it("parseChildSpec's fast path (what API callers pass: fields left out) accepts only what ChildSpecSchema accepts, and returns what it returns", () => {
-    const scalarArgs = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant(null), fc.double(), fc.jsonValue({ maxDepth: 2 }));
-    const input = fc
-      .tuple(spec, fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }), scalarArgs, fc.boolean())
-      .map(([raw, drop, args, setArgs]) => {
-        const o: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
-        ['restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'].forEach((k, i) => {
-          if (drop[i]) delete o[k];
-        });
-        if (setArgs && typeof o['start'] === 'object' && o['start'] !== null && 'worker' in o['start']) o['start'] = { ...(o['start'] as object), args };
-        if (drop[6] && typeof o['start'] === 'object' && o['start'] !== null) o['start'] = { worker: (o['start'] as { worker?: unknown }).worker ?? 'w' };
-        return o;
+    const scalarArgs = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 4 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.double(),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    const input = fc.tuple(spec, fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }), scalarArgs, fc.boolean()).map(([raw, drop, args, setArgs]) => {
+      const o: Record<string, unknown> = { ...raw };
+      ['restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'].forEach((k, i) => {
+        if (drop[i]) delete o[k];
       });
+      if (setArgs && typeof o['start'] === 'object' && o['start'] !== null && 'worker' in o['start']) o['start'] = { ...(o['start'] as object), args };
+      if (drop[6] && typeof o['start'] === 'object' && o['start'] !== null) o['start'] = { worker: (o['start'] as { worker?: unknown }).worker ?? 'w' };
+      return o;
+    });
     let accepted = 0;
     fc.assert(
       fc.property(input, (raw) => {
@@ -341,8 +387,25 @@ describe('fast decoding agrees with the schemas', () => {
 
   it('fastChildRegister accepts only what ChildRegisterSchema accepts; decodeChild gives the same register either way', () => {
     const verish = fc.oneof({ weight: 6, arbitrary: verArb }, { weight: 1, arbitrary: str }, { weight: 1, arbitrary: fc.constant('0000000001.000001.-bad') });
-    const entry = fc.record({ rev: verish, spec, pin: fc.option(fc.record({ node: fc.oneof(fc.constant(null), fc.constantFrom('n1', 'n2'), fc.constant('bad name')), ver: verish }), { nil: undefined }) }, { requiredKeys: ['rev', 'spec'] });
-    const register = mutate(fc.record({ floor: fc.option(verish, { nil: undefined }), floorAt: fc.option(fc.oneof(fc.integer({ min: -1, max: 10 }), fc.constant(2 ** 53)), { nil: undefined }), collected: fc.option(verish, { nil: undefined }), specs: fc.array(entry, { maxLength: 3 }) }, { requiredKeys: ['specs'] }));
+    const entry = fc.record(
+      {
+        rev: verish,
+        spec,
+        pin: fc.option(fc.record({ node: fc.oneof(fc.constant(null), fc.constantFrom('n1', 'n2'), fc.constant('bad name')), ver: verish }), { nil: undefined }),
+      },
+      { requiredKeys: ['rev', 'spec'] },
+    );
+    const register = mutate(
+      fc.record(
+        {
+          floor: fc.option(verish, { nil: undefined }),
+          floorAt: fc.option(fc.oneof(fc.integer({ min: -1, max: 10 }), fc.constant(2 ** 53)), { nil: undefined }),
+          collected: fc.option(verish, { nil: undefined }),
+          specs: fc.array(entry, { maxLength: 3 }),
+        },
+        { requiredKeys: ['specs'] },
+      ),
+    );
     let accepted = 0;
     fc.assert(
       fc.property(register, (raw) => {

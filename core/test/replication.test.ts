@@ -77,7 +77,7 @@ class Net {
   link(a: string, b: string): void {
     this.wires.set(`${a}>${b}`, { from: a, to: b, queue: [] });
     this.wires.set(`${b}>${a}`, { from: b, to: a, queue: [] });
-    const role = (n: string) => (this.get(n).rep as unknown as { o: { observer: boolean } }).o.observer ? 'observer' : 'member';
+    const role = (n: string) => ((this.get(n).rep as unknown as { o: { observer: boolean } }).o.observer ? 'observer' : 'member');
     this.get(a).rep.peerUp(b, role(b));
     this.get(b).rep.peerUp(a, role(a));
   }
@@ -142,7 +142,12 @@ describe('replicated store: deltas', () => {
     expect(net.contents('b')).toBe(net.contents('a'));
     expect(net.contents('c')).toBe(net.contents('a'));
     // Acknowledged: one ack per receiving peer.
-    expect(net.sent.filter((s) => s.m.t === 'rs.ack').map((s) => `${s.from}>${s.to}`).sort()).toEqual(['b>a', 'c>a']);
+    expect(
+      net.sent
+        .filter((s) => s.m.t === 'rs.ack')
+        .map((s) => `${s.from}>${s.to}`)
+        .sort(),
+    ).toEqual(['b>a', 'c>a']);
     expect(a.holdsWrite('b', a.tick) && a.holdsWrite('c', a.tick)).toBe(true);
   });
 
@@ -317,7 +322,17 @@ describe('replicated store: bad input', () => {
     await net.quiesce();
     const b = net.get('b');
     const good = child('g');
-    b.rep.handle('a', { t: 'rs.delta', scope: 'pogo', seq: 99, entries: [['c:g', good], ['c:h', { specs: 'no' }], ['zz:1', {}], ['c:i', { specs: [{ rev: ver(NOW + 10 * 3600_000, 1, 'a'), spec: { id: 'i', start: { worker: 'w' } } }] }]] });
+    b.rep.handle('a', {
+      t: 'rs.delta',
+      scope: 'pogo',
+      seq: 99,
+      entries: [
+        ['c:g', good],
+        ['c:h', { specs: 'no' }],
+        ['zz:1', {}],
+        ['c:i', { specs: [{ rev: ver(NOW + 10 * 3600_000, 1, 'a'), spec: { id: 'i', start: { worker: 'w' } } }] }],
+      ],
+    });
     expect(b.replica.has('c:g')).toBe(true);
     expect(b.replica.has('c:h') || b.replica.has('zz:1') || b.replica.has('c:i')).toBe(false);
     expect(net.log.entries.filter((e) => /dropped a register/.test(e.message))).toHaveLength(3);

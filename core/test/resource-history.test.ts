@@ -5,11 +5,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ResourceHistory, toPoint } from '../src/observer/resource-history.js';
-import { MAX_RESOURCE_POINTS, RESOURCE_WINDOW_MS, applyPatch, boundResourcePoints, diffState, emptyState, type ClusterState, type ResourcePoint } from '../src/observer/state.js';
+import {
+  MAX_RESOURCE_POINTS,
+  RESOURCE_WINDOW_MS,
+  applyPatch,
+  boundResourcePoints,
+  diffState,
+  emptyState,
+  type ClusterState,
+  type ResourcePoint,
+} from '../src/observer/state.js';
 import { SeededRandom } from '../src/random.js';
 import type { ResourceFigures } from '../src/resources.js';
 
-const figures = (cpu: number, lag = true): ResourceFigures => ({ intervalMs: 2_000, cpu, rss: 70_000_000 + cpu, heapUsed: 9_000_000, heapTotal: 12_000_000, ...(lag ? { lag: { mean: 0.5, p99: 2, max: cpu } } : {}) });
+const figures = (cpu: number, lag = true): ResourceFigures => ({
+  intervalMs: 2_000,
+  cpu,
+  rss: 70_000_000 + cpu,
+  heapUsed: 9_000_000,
+  heapTotal: 12_000_000,
+  ...(lag ? { lag: { mean: 0.5, p99: 2, max: cpu } } : {}),
+});
 const point = (at: number): ResourcePoint => toPoint(figures(at % 97), at);
 
 describe('boundResourcePoints', () => {
@@ -43,7 +59,10 @@ describe('ResourceHistory', () => {
       [1_000, 3, 3],
       [3_000, 5, 5],
     ]);
-    expect(h.current['b']).toEqual({ intervalMs: 2_000, points: [{ at: 1_500, cpu: 4, rss: 70_000_004, heapUsed: 9_000_000, heapTotal: 12_000_000, lagMean: null, lagP99: null, lagMax: null }] });
+    expect(h.current['b']).toEqual({
+      intervalMs: 2_000,
+      points: [{ at: 1_500, cpu: 4, rss: 70_000_004, heapUsed: 9_000_000, heapTotal: 12_000_000, lagMean: null, lagP99: null, lagMax: null }],
+    });
   });
 
   it('keeps arrival order when the clock steps back', () => {

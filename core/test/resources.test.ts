@@ -6,7 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { MemoryLogger } from '../src/logger.js';
-import { ResourceReporter, ResourceSampler, cpuPercent, lagFigures, readsResources, type LagStats, type ProcessProbe, type ResourceFigures } from '../src/resources.js';
+import {
+  ResourceReporter,
+  ResourceSampler,
+  cpuPercent,
+  lagFigures,
+  readsResources,
+  type LagStats,
+  type ProcessProbe,
+  type ResourceFigures,
+} from '../src/resources.js';
 
 const MS = 1e6; // ns per ms
 
@@ -175,6 +184,10 @@ describe('ResourceReporter', () => {
   });
 
   it('reads the figures from protocol 2.2 on', () => {
-    expect([readsResources({ major: 2, minor: 1 }), readsResources({ major: 2, minor: 2 }), readsResources({ major: 3, minor: 0 })]).toEqual([false, true, true]);
+    expect([readsResources({ major: 2, minor: 1 }), readsResources({ major: 2, minor: 2 }), readsResources({ major: 3, minor: 0 })]).toEqual([
+      false,
+      true,
+      true,
+    ]);
   });
 });

@@ -29,18 +29,45 @@ interface RestartsResult {
 }
 
 for (const netsplit of ['available', 'majority'] as const) {
-  it(`netsplit ${netsplit}: 3 members with data dirs, 50 children, SIGKILL all and restart in staggered groups 4 times: every child back exactly once, never on two nodes at once`, { timeout: 240_000 }, async () => {
-    mkdirSync(dir, { recursive: true }); // the harness removes it after each test
-    const json = join(dir, `restarts-${netsplit}.json`);
-    const args = [RESTARTS, '--nodes', '3', '--children', '50', '--repetitions', '4', '--seed', String(SEED), '--orders', ORDERS, '--gaps', '0,200,1000,2500', '--netsplit', netsplit, '--json', json];
-    const { code, output } = await runScript(args).done;
-    const result = JSON.parse(readFileSync(json, 'utf8')) as RestartsResult;
-    console.log(output.split('\n').filter((l) => l.startsWith(`restarts: seed ${SEED},`)).at(-1));
-    expect(result.violations, output.slice(-6000)).toEqual([]);
-    expect(code, output.slice(-3000)).toBe(0);
-    expect(result.repetitions.map((r) => r.order)).toEqual(ORDERS.split(','));
-    expect(result.repetitions.every((r) => r.backMs !== undefined && r.overlaps === 0)).toBe(true);
-    expect(result.overlaps).toBe(0);
-    expect(result.childrenLost).toBe(0);
-  });
+  it(
+    `netsplit ${netsplit}: 3 members with data dirs, 50 children, SIGKILL all and restart in staggered groups 4 times: every child back exactly once, never on two nodes at once`,
+    { timeout: 240_000 },
+    async () => {
+      mkdirSync(dir, { recursive: true }); // the harness removes it after each test
+      const json = join(dir, `restarts-${netsplit}.json`);
+      const args = [
+        RESTARTS,
+        '--nodes',
+        '3',
+        '--children',
+        '50',
+        '--repetitions',
+        '4',
+        '--seed',
+        String(SEED),
+        '--orders',
+        ORDERS,
+        '--gaps',
+        '0,200,1000,2500',
+        '--netsplit',
+        netsplit,
+        '--json',
+        json,
+      ];
+      const { code, output } = await runScript(args).done;
+      const result = JSON.parse(readFileSync(json, 'utf8')) as RestartsResult;
+      console.log(
+        output
+          .split('\n')
+          .filter((l) => l.startsWith(`restarts: seed ${SEED},`))
+          .at(-1),
+      );
+      expect(result.violations, output.slice(-6000)).toEqual([]);
+      expect(code, output.slice(-3000)).toBe(0);
+      expect(result.repetitions.map((r) => r.order)).toEqual(ORDERS.split(','));
+      expect(result.repetitions.every((r) => r.backMs !== undefined && r.overlaps === 0)).toBe(true);
+      expect(result.overlaps).toBe(0);
+      expect(result.childrenLost).toBe(0);
+    },
+  );
 }

@@ -151,8 +151,14 @@ describe('simulation: process groups', () => {
     for (const node of sim.running()) {
       for (const scope of ['default', 'other']) {
         for (const group of node.groups.whichGroups(scope)) {
-          const all = node.groups.getMembers(scope, group).map((m) => m.pid).sort();
-          const union = sim.running().flatMap((n) => n.groups.getLocalMembers(scope, group).map((m) => m.pid)).sort();
+          const all = node.groups
+            .getMembers(scope, group)
+            .map((m) => m.pid)
+            .sort();
+          const union = sim
+            .running()
+            .flatMap((n) => n.groups.getLocalMembers(scope, group).map((m) => m.pid))
+            .sort();
           expect(all).toEqual(union);
           (expected[scope] ??= {})[group] = all;
         }
@@ -212,4 +218,3 @@ describe('simulation: process groups', () => {
     expect(c).not.toEqual(a);
   });
 });
-

@@ -17,7 +17,6 @@ import { scriptHarness } from './support/scripts.js';
 
 const SOAK = fileURLToPath(new URL('../../reliability/soak.mjs', import.meta.url));
 
-
 interface Counts {
   groups: number;
   registers: number;
@@ -46,10 +45,37 @@ const { dir, run: runScript } = scriptHarness('pogo-soak-test-');
 
 it('metadata of terminated children is reclaimed after the tombstone TTL', { timeout: 360_000 }, async () => {
   const json = join(dir, 'soak.json');
-  const args = [SOAK, '--duration', '30s', '--nodes', '3', '--children', '40', '--rate', '10', '--restart-every', '12s', '--tombstone-ttl', '45s', '--anti-entropy', '2s', '--sample', '3s', '--seed', '7', '--json', json];
+  const args = [
+    SOAK,
+    '--duration',
+    '30s',
+    '--nodes',
+    '3',
+    '--children',
+    '40',
+    '--rate',
+    '10',
+    '--restart-every',
+    '12s',
+    '--tombstone-ttl',
+    '45s',
+    '--anti-entropy',
+    '2s',
+    '--sample',
+    '3s',
+    '--seed',
+    '7',
+    '--json',
+    json,
+  ];
   const run = runScript(args);
   const { code, output } = await run.done;
-  console.log(output.split('\n').filter((l) => l.startsWith('soak: ') && /metadata|slope|MB\/min/.test(l)).join('\n'));
+  console.log(
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('soak: ') && /metadata|slope|MB\/min/.test(l))
+      .join('\n'),
+  );
   const result = JSON.parse(readFileSync(json, 'utf8')) as SoakResult;
   expect(result.violations, output.slice(-5000)).toEqual([]);
   expect(code, output.slice(-3000)).toBe(0);

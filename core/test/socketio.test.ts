@@ -27,7 +27,6 @@ async function node(name: string, config: Partial<NodeConfigInput> = {}): Promis
   return n;
 }
 
-
 const up = (n: PogoNode) => n.upMembers().join(',');
 
 describe('Socket.IO transport', () => {
@@ -50,7 +49,13 @@ describe('Socket.IO transport', () => {
       algorithm: 'sha256',
       extensions: [
         { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
       ],
     });
     const dir = mkdtempSync(join(tmpdir(), 'pogo-tls-'));
@@ -76,15 +81,19 @@ describe('Socket.IO transport', () => {
 });
 
 describe('errorReason', () => {
-  it('a failed write, which Engine.IO describes by the error\'s whole stack, is one line: no stack in a log line', () => {
+  it("a failed write, which Engine.IO describes by the error's whole stack, is one line: no stack in a log line", () => {
     // What engine.io's websocket transport emits when a write fails (transport.js onError: a
     // TransportError whose description is `err.stack`), as socket.io hands it to 'disconnect'.
     const epipe = new Error('write EPIPE');
     const transportError = Object.assign(new Error('write error'), { type: 'TransportError', description: epipe.stack });
     expect(epipe.stack).toContain('\n    at ');
     expect(errorReason(transportError)).toBe('write error: Error: write EPIPE');
-    expect(errorReason('Error: WebSocket is not open: readyState 2 (CLOSING)\n    at sendAfterClose (ws/lib/websocket.js:1153:17)')).toBe('Error: WebSocket is not open: readyState 2 (CLOSING)');
-    expect(errorReason({ message: 'xhr poll error', description: { message: 'connect ECONNREFUSED 127.0.0.1:1' } })).toBe('xhr poll error: connect ECONNREFUSED 127.0.0.1:1');
+    expect(errorReason('Error: WebSocket is not open: readyState 2 (CLOSING)\n    at sendAfterClose (ws/lib/websocket.js:1153:17)')).toBe(
+      'Error: WebSocket is not open: readyState 2 (CLOSING)',
+    );
+    expect(errorReason({ message: 'xhr poll error', description: { message: 'connect ECONNREFUSED 127.0.0.1:1' } })).toBe(
+      'xhr poll error: connect ECONNREFUSED 127.0.0.1:1',
+    );
     expect(errorReason(undefined)).toBe('unknown error');
   });
 });

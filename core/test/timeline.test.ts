@@ -19,7 +19,11 @@ describe('Timeline', () => {
     }
     t.add({ type: 'converged', at: 1_600 });
     expect(t.notable.map((n) => n.event.type)).toEqual(['node-down', 'converged']);
-    expect(t.activity.map((b) => [b.type, b.count])).toEqual([['stopped', 5_000], ['started', 5_000], ['moved', 5_000]]);
+    expect(t.activity.map((b) => [b.type, b.count])).toEqual([
+      ['stopped', 5_000],
+      ['started', 5_000],
+      ['moved', 5_000],
+    ]);
     const moved = t.activity[2]!;
     expect(moved).toMatchObject({ from: 's4', reason: 'failure', nodes: { n0: 1_250, n1: 1_250, n2: 1_250, n3: 1_250 } });
     expect(moved.ids.length).toBe(MAX_BURST_IDS);
@@ -71,6 +75,10 @@ describe('Timeline', () => {
     expect(t.samples[1]).toMatchObject({ at: 11_000, starts: 2, stops: 1, restarts: 1 });
     // Seconds without a tick are there, counting nothing.
     t.tick(15_100, levels);
-    expect(t.samples.slice(2).map((s) => [s.at, s.starts])).toEqual([[12_000, 0], [13_000, 0], [14_000, 0]]);
+    expect(t.samples.slice(2).map((s) => [s.at, s.starts])).toEqual([
+      [12_000, 0],
+      [13_000, 0],
+      [14_000, 0],
+    ]);
   });
 });

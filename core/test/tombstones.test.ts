@@ -31,7 +31,20 @@ describe('tombstone decisions', () => {
     expect(tombstoneStep(collected, base)).toBe('drop');
     expect(tombstoneStep(collected, { ...base, everyoneHolds: false })).toBe('keep');
     // A live spec above an older floor is no tombstone.
-    expect(tombstoneStep({ floor, specs: [{ rev: ver(NOW + 1, 1, 'n2'), spec: { id: 'x', start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' } }] }, base)).toBe('keep');
+    expect(
+      tombstoneStep(
+        {
+          floor,
+          specs: [
+            {
+              rev: ver(NOW + 1, 1, 'n2'),
+              spec: { id: 'x', start: { worker: 'w' }, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' },
+            },
+          ],
+        },
+        base,
+      ),
+    ).toBe('keep');
   });
 
   it('an observer never marks, and drops a collected tombstone at once', () => {
@@ -76,7 +89,8 @@ describe('tombstones in a cluster (simulation)', () => {
     const base = join(root, `c${++dirs}`);
     const dataDirs: Record<string, string> = { n1: join(base, 'n1'), n2: join(base, 'n2'), n3: join(base, 'n3') };
     const nodes: PogoNode[] = [];
-    for (const name of ['n1', 'n2', 'n3']) nodes.push(await sim.start(name, name === 'n1' ? [] : ['n1'], { ...TIMING, ...config, ...(durable ? { dataDir: dataDirs[name] } : {}) }));
+    for (const name of ['n1', 'n2', 'n3'])
+      nodes.push(await sim.start(name, name === 'n1' ? [] : ['n1'], { ...TIMING, ...config, ...(durable ? { dataDir: dataDirs[name] } : {}) }));
     await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 5_000, 'mesh and ready');
     for (const id of ids(10)) await sim.resolve(nodes[0]!.supervisor.startChild(w(id)));
     return { nodes, dirs: dataDirs };
@@ -118,7 +132,11 @@ describe('tombstones in a cluster (simulation)', () => {
     await sim.run(4 * TIMING.tombstoneTtlMs);
     expect(tombstones(nodes[0]!)).toBe(5);
     await sim.start('n3', ['n1'], { ...TIMING, dataDir: dataDirs['n3']! }); // its file holds t0..t4 live
-    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady) && sim.exactlyOnce(ids(10).slice(5)), 10_000, 'n3 back, nothing resurrected');
+    await sim.until(
+      () => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady) && sim.exactlyOnce(ids(10).slice(5)),
+      10_000,
+      'n3 back, nothing resurrected',
+    );
     await sim.until(() => sim.running().every((n) => tombstones(n) === 0), 15_000, 'tombstones collected once n3 holds them');
     expect(sim.liveIds()).toEqual(ids(10).slice(5).sort());
   });
@@ -137,7 +155,9 @@ describe('tombstones in a cluster (simulation)', () => {
     expect(sim.liveIds()).toEqual(ids(10).slice(5).sort());
     for (const id of ids(5)) expect(sim.instances(id)).toEqual([]);
     for (const n of sim.running()) expect(n.supervisor.roster()).toEqual({ n1: true, n2: true, n3: true });
-    expect(sim.log.entries.slice(log).some((e) => e.fields['node'] === 'n3' && /forgotten by the cluster while it was away; discarding/.test(e.message))).toBe(true);
+    expect(sim.log.entries.slice(log).some((e) => e.fields['node'] === 'n3' && /forgotten by the cluster while it was away; discarding/.test(e.message))).toBe(
+      true,
+    );
   });
 
   it('a member on the far side of a partition longer than forgetAfterMs discards what it holds at the heal; the minority forgets nobody', async () => {

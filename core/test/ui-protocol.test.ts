@@ -7,7 +7,28 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_ARG_SCHEMAS, COMMAND_ERROR_CODES, GATEWAY_MAX_FRAME_BYTES, MAX_COMMAND_ARGS_BYTES, MemberViewReplySchema, UI_OPS, WIRE_FIELDS, commandFailure, decodeWireCommand, encodeWireArgs, formatBytes, isPlainViewReply, jsonBytes, oversizedRequest, parseCommandArgs, parseHandshakeAuth, parseMemberResult, parseUiCommand, tooLargeMessage, type AnyOp } from '../src/observer/ui-protocol.js';
+import {
+  COMMAND_ARG_SCHEMAS,
+  COMMAND_ERROR_CODES,
+  GATEWAY_MAX_FRAME_BYTES,
+  MAX_COMMAND_ARGS_BYTES,
+  MemberViewReplySchema,
+  UI_OPS,
+  WIRE_FIELDS,
+  commandFailure,
+  decodeWireCommand,
+  encodeWireArgs,
+  formatBytes,
+  isPlainViewReply,
+  jsonBytes,
+  oversizedRequest,
+  parseCommandArgs,
+  parseHandshakeAuth,
+  parseMemberResult,
+  parseUiCommand,
+  tooLargeMessage,
+  type AnyOp,
+} from '../src/observer/ui-protocol.js';
 import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../src/protocol.js';
 
 const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
@@ -19,7 +40,10 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   start: {
     good: [
       [{ spec: SPEC }, { spec: { ...SPEC, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels: {}, handoff: 'stop-first' } }],
-      [{ spec: { id: 'job', start: { command: '/usr/bin/env', args: ['true'] }, restart: 'temporary' } }, { spec: expect.objectContaining({ id: 'job', restart: 'temporary', start: { command: '/usr/bin/env', args: ['true'], env: {} } }) }],
+      [
+        { spec: { id: 'job', start: { command: '/usr/bin/env', args: ['true'] }, restart: 'temporary' } },
+        { spec: expect.objectContaining({ id: 'job', restart: 'temporary', start: { command: '/usr/bin/env', args: ['true'], env: {} } }) },
+      ],
     ],
     bad: [
       [{}, 'start: spec: required'],
@@ -42,7 +66,12 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   move: {
-    good: [[{ id: 'web-1', node: 'n2' }, { id: 'web-1', node: 'n2' }]],
+    good: [
+      [
+        { id: 'web-1', node: 'n2' },
+        { id: 'web-1', node: 'n2' },
+      ],
+    ],
     bad: [
       [{ id: 'web-1' }, 'move: node: required'],
       [{ node: 'n2' }, 'move: id: required'],
@@ -52,10 +81,25 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   unpin: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ node: 'n1' }, 'unpin: id: required; node: unknown field']] },
-  drain: { good: [[{ node: 'n1' }, { node: 'n1' }]], bad: [[{}, 'drain: node: required'], [{ node: '-n1' }, `drain: node: ${NODE_NAME}`]] },
+  drain: {
+    good: [[{ node: 'n1' }, { node: 'n1' }]],
+    bad: [
+      [{}, 'drain: node: required'],
+      [{ node: '-n1' }, `drain: node: ${NODE_NAME}`],
+    ],
+  },
   undrain: { good: [[{ node: 'n1' }, { node: 'n1' }]], bad: [[{ id: 'n1' }, 'undrain: node: required; id: unknown field']] },
   forget: { good: [[{ node: 'gone-1' }, { node: 'gone-1' }]], bad: [[{ node: '' }, `forget: node: ${NODE_NAME}`]] },
-  pause: { good: [[undefined, {}], [{}, {}]], bad: [[{ id: 'x' }, 'pause: id: unknown field'], [[], `pause: ${NOT_AN_OBJECT}`]] },
+  pause: {
+    good: [
+      [undefined, {}],
+      [{}, {}],
+    ],
+    bad: [
+      [{ id: 'x' }, 'pause: id: unknown field'],
+      [[], `pause: ${NOT_AN_OBJECT}`],
+    ],
+  },
   resume: { good: [[{}, {}]], bad: [[null, `resume: ${NOT_AN_OBJECT}`]] },
   audit: {
     good: [
@@ -67,7 +111,10 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
       [{ after: { n1: { incarnation: 'abc', seq: -1 } } }, 'audit: after.n1.seq: must be 0 or more'],
       [{ after: { n1: { seq: 1 } } }, 'audit: after.n1.incarnation: required'],
       [{ after: { 'not a node': { incarnation: 'abc', seq: 1 } } }, 'audit: after.not a node'],
-      [{ after: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`n${i}`, { incarnation: 'a', seq: 1 }])) }, 'audit: after: must name at most 1024 members'],
+      [
+        { after: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`n${i}`, { incarnation: 'a', seq: 1 }])) },
+        'audit: after: must name at most 1024 members',
+      ],
     ],
   },
   'audit-all': { good: [[{}, {}]], bad: [[{ node: 'n1' }, 'audit-all: node: unknown field']] },
@@ -76,7 +123,10 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   logs: {
     good: [
       [{ id: 'job' }, { id: 'job', after: 0 }],
-      [{ id: 'job', after: 42 }, { id: 'job', after: 42 }],
+      [
+        { id: 'job', after: 42 },
+        { id: 'job', after: 42 },
+      ],
     ],
     bad: [
       [{ after: 1 }, 'logs: id: required'],
@@ -88,8 +138,14 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
   explain: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{ id: null }, 'explain: id: must be a string']] },
   call: {
     good: [
-      [{ id: 'kv', message: { op: 'get', key: 'a' } }, { id: 'kv', message: { op: 'get', key: 'a' } }],
-      [{ id: 'kv', message: null, timeoutMs: 250 }, { id: 'kv', message: null, timeoutMs: 250 }],
+      [
+        { id: 'kv', message: { op: 'get', key: 'a' } },
+        { id: 'kv', message: { op: 'get', key: 'a' } },
+      ],
+      [
+        { id: 'kv', message: null, timeoutMs: 250 },
+        { id: 'kv', message: null, timeoutMs: 250 },
+      ],
     ],
     bad: [
       [{ id: 'kv' }, 'call: message: required'],
@@ -99,12 +155,21 @@ const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unk
     ],
   },
   whereis: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'whereis: id: required']] },
-  restart: { good: [[{ id: 'web-1' }, { id: 'web-1' }]], bad: [[{}, 'restart: id: required'], [{ id: 'web-1', node: 'n2' }, 'restart: node: unknown field']] },
+  restart: {
+    good: [[{ id: 'web-1' }, { id: 'web-1' }]],
+    bad: [
+      [{}, 'restart: id: required'],
+      [{ id: 'web-1', node: 'n2' }, 'restart: node: unknown field'],
+    ],
+  },
   status: { good: [[{}, {}]], bad: [[{ verbose: true }, 'status: verbose: unknown field']] },
   submit: {
     good: [
       [{ specs: [SPEC] }, { specs: [expect.objectContaining({ id: 'web-1', restart: 'permanent' })], waitMs: 10_000 }],
-      [{ specs: [SPEC, { ...SPEC, id: 'web-2' }], waitMs: 0 }, { specs: [expect.objectContaining({ id: 'web-1' }), expect.objectContaining({ id: 'web-2' })], waitMs: 0 }],
+      [
+        { specs: [SPEC, { ...SPEC, id: 'web-2' }], waitMs: 0 },
+        { specs: [expect.objectContaining({ id: 'web-1' }), expect.objectContaining({ id: 'web-2' })], waitMs: 0 },
+      ],
     ],
     bad: [
       [{}, 'submit: specs: required'],
@@ -130,12 +195,25 @@ describe('UI protocol: command arguments', () => {
   for (const op of ALL_OPS) {
     it(`${op}: good arguments are accepted, bad ones refused naming the field`, () => {
       for (const [args, value] of CASES[op].good) expect(parseCommandArgs(op, args), JSON.stringify(args)).toEqual({ ok: true, value });
-      for (const [args, message] of CASES[op].bad) expect(parseCommandArgs(op, args), JSON.stringify(args)).toEqual({ ok: false, message: expect.stringMatching(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)) });
+      for (const [args, message] of CASES[op].bad)
+        expect(parseCommandArgs(op, args), JSON.stringify(args)).toEqual({
+          ok: false,
+          message: expect.stringMatching(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)),
+        });
     });
   }
 
   it('never throws, whatever it is given', () => {
-    const hostile: unknown[] = [Object.create({ id: 'x' }), { __proto__: { id: 'x' } }, { toString: 1 }, new Date(0), () => 1, Symbol('x'), 10n, { id: { valueOf: {} } }];
+    const hostile: unknown[] = [
+      Object.create({ id: 'x' }),
+      { __proto__: { id: 'x' } },
+      { toString: 1 },
+      new Date(0),
+      () => 1,
+      Symbol('x'),
+      10n,
+      { id: { valueOf: {} } },
+    ];
     let deep: unknown = 'x';
     for (let i = 0; i < 5_000; i++) deep = { spec: deep };
     hostile.push(deep);
@@ -147,14 +225,19 @@ describe('UI protocol: a UI session’s command (the gateway edge)', () => {
   it('accepts every UI op with good arguments, and refuses member-only and unknown ops', () => {
     for (const op of UI_OPS) for (const [args, value] of CASES[op].good) expect(parseUiCommand({ op, args })).toEqual({ ok: true, value: { op, args: value } });
     expect(parseUiCommand({ op: 'pause' })).toEqual({ ok: true, value: { op: 'pause', args: {} } });
-    for (const op of ['view', 'whoami', 'format-disk', 'START', 7]) expect(parseUiCommand({ op, args: {} })).toMatchObject({ ok: false, message: expect.stringContaining('unknown command') });
+    for (const op of ['view', 'whoami', 'format-disk', 'START', 7])
+      expect(parseUiCommand({ op, args: {} })).toMatchObject({ ok: false, message: expect.stringContaining('unknown command') });
   });
 
   it('refuses bad arguments with the same message as parseCommandArgs, and a malformed envelope', () => {
-    for (const op of UI_OPS) for (const [args, message] of CASES[op].bad) expect(parseUiCommand({ op, args })).toMatchObject({ ok: false, message: expect.stringContaining(message) });
+    for (const op of UI_OPS)
+      for (const [args, message] of CASES[op].bad) expect(parseUiCommand({ op, args })).toMatchObject({ ok: false, message: expect.stringContaining(message) });
     expect(parseUiCommand(null)).toEqual({ ok: false, message: 'a command must be { op, args }' });
     expect(parseUiCommand(['move', 'x', 'y'])).toEqual({ ok: false, message: 'a command must be { op, args }' });
-    expect(parseUiCommand({ op: 'stop', args: { id: 'x' }, as: 'root' })).toEqual({ ok: false, message: 'a command is { op, args }: "as" is not a field of it' });
+    expect(parseUiCommand({ op: 'stop', args: { id: 'x' }, as: 'root' })).toEqual({
+      ok: false,
+      message: 'a command is { op, args }: "as" is not a field of it',
+    });
     // The positional form of earlier releases is refused, not guessed at.
     expect(parseUiCommand({ op: 'move', args: ['web-1', 'n2'] })).toEqual({ ok: false, message: `move: ${NOT_AN_OBJECT}` });
   });
@@ -201,32 +284,71 @@ describe('UI protocol: the positional form on links (member protocol unchanged)'
 
 describe('UI protocol: results and errors', () => {
   it('checks what a member answers, per op', () => {
-    expect(parseMemberResult('start', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' })).toEqual({ ok: true, value: { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' } });
+    expect(parseMemberResult('start', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' })).toEqual({
+      ok: true,
+      value: { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c1' },
+    });
     expect(parseMemberResult('start', { id: 'a' })).toMatchObject({ ok: false, message: expect.stringMatching(/^start result: node: .*; pid: /) });
     expect(parseMemberResult('stop', undefined)).toEqual({ ok: true, value: null });
     expect(parseMemberResult('restart', { id: 'a', node: 'n1', pid: 'n1/abcdef0123456789/c2' })).toMatchObject({ ok: true });
-    const outcomes: JsonValue = [{ id: 'a', state: 'failing', node: 'n1', lastError: 'cannot start' }, { id: 'b', state: 'finished' }, { id: 'c', refused: { code: 'conflict', message: 'another spec' } }];
+    const outcomes: JsonValue = [
+      { id: 'a', state: 'failing', node: 'n1', lastError: 'cannot start' },
+      { id: 'b', state: 'finished' },
+      { id: 'c', refused: { code: 'conflict', message: 'another spec' } },
+    ];
     expect(parseMemberResult('submit', outcomes)).toEqual({ ok: true, value: outcomes });
     expect(parseMemberResult('submit', [{ id: 'a', state: 'started' }])).toMatchObject({ ok: false, message: expect.stringContaining('0') });
     expect(parseMemberResult('submit', [{ id: 'a', state: 'running', osPid: -3 }])).toMatchObject({ ok: false });
     expect(parseMemberResult('submit', { id: 'a', state: 'running' })).toMatchObject({ ok: false });
-    const status = { node: 'n1', members: [{ name: 'n1', status: 'up', role: 'member', address: '127.0.0.1:4001', ready: true, draining: false }], children: { specs: 1, running: 1, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: 1 }, paused: false };
+    const status = {
+      node: 'n1',
+      members: [{ name: 'n1', status: 'up', role: 'member', address: '127.0.0.1:4001', ready: true, draining: false }],
+      children: { specs: 1, running: 1, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: 1 },
+      paused: false,
+    };
     expect(parseMemberResult('status', status)).toEqual({ ok: true, value: status });
-    expect(parseMemberResult('status', { ...status, members: [{ ...status.members[0], role: 'client' }] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.role') });
-    const explanation: JsonValue = { id: 'a', spec: { id: 'a', start: { worker: 'w' }, restart: 'permanent', handoff: 'stop-first' }, owner: 'n1', by: 'hash', paused: false, instances: [{ node: 'n1', pid: 'n1/abcdef0123456789/c1', osPid: 4242 }], candidates: [{ node: 'n1', excludedBy: [], score: 1.5 }, { node: 'o', excludedBy: ['observer'] }], waiting: [] };
+    expect(parseMemberResult('status', { ...status, members: [{ ...status.members[0], role: 'client' }] })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('members.0.role'),
+    });
+    const explanation: JsonValue = {
+      id: 'a',
+      spec: { id: 'a', start: { worker: 'w' }, restart: 'permanent', handoff: 'stop-first' },
+      owner: 'n1',
+      by: 'hash',
+      paused: false,
+      instances: [{ node: 'n1', pid: 'n1/abcdef0123456789/c1', osPid: 4242 }],
+      candidates: [
+        { node: 'n1', excludedBy: [], score: 1.5 },
+        { node: 'o', excludedBy: ['observer'] },
+      ],
+      waiting: [],
+    };
     expect(parseMemberResult('explain', explanation)).toMatchObject({ ok: true, value: { instances: [{ osPid: 4242 }] } });
     expect(parseMemberResult('whoami', { role: 'viewer' })).toEqual({ ok: true, value: { role: 'viewer' } });
     expect(parseMemberResult('whoami', { role: 'root' })).toMatchObject({ ok: false, message: expect.stringContaining('role') });
-    expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }])).toEqual({ ok: true, value: [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }] });
-    expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'tty', text: 'hi' }])).toMatchObject({ ok: false, message: expect.stringContaining('0.stream') });
+    expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }])).toEqual({
+      ok: true,
+      value: [{ seq: 1, at: 2, stream: 'stdout', text: 'hi' }],
+    });
+    expect(parseMemberResult('logs', [{ seq: 1, at: 2, stream: 'tty', text: 'hi' }])).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('0.stream'),
+    });
     // A newer member may add fields and audit ops this release does not know: kept, not refused.
     const entry = { at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no', extra: true };
-    expect(parseMemberResult('audit', [entry])).toEqual({ ok: true, value: [{ at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no' }] });
+    expect(parseMemberResult('audit', [entry])).toEqual({
+      ok: true,
+      value: [{ at: 1, node: 'n1', from: 'obs', by: 'alice', op: 'reboot', args: ['x'], ok: false, result: 'bad-request: no' }],
+    });
     // This release's entries name the verified token and number themselves; an older member's, without those fields, still parse (above).
     const named = { ...entry, tokenName: 'ops-team', incarnation: 'abc', seq: 4 };
     expect(parseMemberResult('audit', [named])).toMatchObject({ ok: true, value: [{ by: 'alice', tokenName: 'ops-team', incarnation: 'abc', seq: 4 }] });
     expect(parseMemberResult('audit', [{ ...named, tokenName: 7 }])).toMatchObject({ ok: false, message: expect.stringContaining('0.tokenName') });
-    expect(parseMemberResult('view', { node: 'n1', members: [{ name: 'n2', status: 'gone' }], children: [] })).toMatchObject({ ok: false, message: expect.stringContaining('members.0.status') });
+    expect(parseMemberResult('view', { node: 'n1', members: [{ name: 'n2', status: 'gone' }], children: [] })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('members.0.status'),
+    });
   });
 
   it('keeps known error codes and turns unknown ones into `failed`, keeping the code in the message', () => {
@@ -237,27 +359,59 @@ describe('UI protocol: results and errors', () => {
 
 describe('UI protocol: the fast check of a member view', () => {
   // Values that are right for a field, and values that are wrong for some.
-  const anyValue = fc.oneof(fc.constantFrom<unknown>(undefined, null, '', 'x', 'running', 'up', 'stop-first', 'permanent', 0, 1.5, -1, true, [], {}), fc.jsonValue({ maxDepth: 2 }));
-  const maybe = <T,>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: anyValue });
+  const anyValue = fc.oneof(
+    fc.constantFrom<unknown>(undefined, null, '', 'x', 'running', 'up', 'stop-first', 'permanent', 0, 1.5, -1, true, [], {}),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  const maybe = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: anyValue });
   const extra = fc.option(fc.constantFrom('colour', 'since', 'id'), { nil: undefined, freq: 6 });
   const withExtra = (o: Record<string, unknown>, key: string | undefined): Record<string, unknown> => (key === undefined ? o : { ...o, [key]: 1 });
   const start = maybe(fc.oneof(fc.record({ worker: fc.string() }), fc.record({ command: fc.string(), args: fc.array(fc.string()) })));
-  const spec = maybe(fc.record({ id: maybe(fc.string()), start, restart: maybe(fc.constantFrom('permanent', 'transient', 'temporary')), handoff: maybe(fc.constantFrom('stop-first', 'start-first')), labels: fc.constant({}) }));
+  const spec = maybe(
+    fc.record({
+      id: maybe(fc.string()),
+      start,
+      restart: maybe(fc.constantFrom('permanent', 'transient', 'temporary')),
+      handoff: maybe(fc.constantFrom('stop-first', 'start-first')),
+      labels: fc.constant({}),
+    }),
+  );
   const osPid = maybe(fc.oneof(fc.integer({ min: 1, max: 4_194_304 }), fc.constantFrom(0, -5, 2.5, 2 ** 60)));
-  const instance = fc.tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()), osPid }, { requiredKeys: ['node', 'pid'] }), extra).map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
+  const instance = fc
+    .tuple(fc.record({ node: maybe(fc.string()), pid: maybe(fc.string()), osPid }, { requiredKeys: ['node', 'pid'] }), extra)
+    .map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
   const failure = fc.record({ node: maybe(fc.string()), failures: maybe(fc.nat()), lastError: maybe(fc.string()) });
   const child = fc
     .tuple(
       fc.record(
-        { id: maybe(fc.string()), spec, rev: maybe(fc.string()), status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')), node: maybe(fc.string()), pid: maybe(fc.string()), instances: maybe(fc.array(instance, { maxLength: 2 })), restarts: maybe(fc.nat()), owner: maybe(fc.string()), pin: maybe(fc.string()), failures: maybe(fc.array(failure, { maxLength: 2 })), lastError: maybe(fc.string()), osPid, resumeTo: maybe(fc.string()) },
+        {
+          id: maybe(fc.string()),
+          spec,
+          rev: maybe(fc.string()),
+          status: maybe(fc.constantFrom('running', 'pending', 'moving', 'duplicate', 'failing', 'unplaceable')),
+          node: maybe(fc.string()),
+          pid: maybe(fc.string()),
+          instances: maybe(fc.array(instance, { maxLength: 2 })),
+          restarts: maybe(fc.nat()),
+          owner: maybe(fc.string()),
+          pin: maybe(fc.string()),
+          failures: maybe(fc.array(failure, { maxLength: 2 })),
+          lastError: maybe(fc.string()),
+          osPid,
+          resumeTo: maybe(fc.string()),
+        },
         { requiredKeys: ['id', 'spec', 'rev', 'status', 'instances', 'restarts', 'failures'] },
       ),
       extra,
     )
     .map(([o, k]) => withExtra(o, k === 'id' ? undefined : k));
-  const view = fc.record({ node: maybe(fc.string()), members: maybe(fc.array(fc.record({ name: maybe(fc.string()), status: maybe(fc.constantFrom('up', 'suspect', 'down', 'left')) }), { maxLength: 3 })), children: maybe(fc.array(child, { maxLength: 3 })) });
+  const view = fc.record({
+    node: maybe(fc.string()),
+    members: maybe(fc.array(fc.record({ name: maybe(fc.string()), status: maybe(fc.constantFrom('up', 'suspect', 'down', 'left')) }), { maxLength: 3 })),
+    children: maybe(fc.array(child, { maxLength: 3 })),
+  });
 
-  it('accepts only what the schema accepts unchanged, and whatever it refuses takes the schema\'s path', () => {
+  it("accepts only what the schema accepts unchanged, and whatever it refuses takes the schema's path", () => {
     let fast = 0;
     fc.assert(
       fc.property(view, (raw) => {
@@ -280,12 +434,23 @@ describe('UI protocol: the fast check of a member view', () => {
 
 describe('UI protocol: the handshake', () => {
   it('reads token, credential, user and lock without ever throwing; a malformed token is empty (refused)', () => {
-    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice', locked: true })).toEqual({ token: 't', credential: 'c', user: 'alice', locked: true });
+    expect(parseHandshakeAuth({ token: 't', credential: 'c', user: 'alice', locked: true })).toEqual({
+      token: 't',
+      credential: 'c',
+      user: 'alice',
+      locked: true,
+    });
     expect(parseHandshakeAuth({ token: 't' })).toEqual({ token: 't', credential: '', user: '', locked: false });
     expect(parseHandshakeAuth({ token: 5, credential: {}, user: ['x'], locked: 'yes' })).toEqual({ token: '', credential: '', user: '', locked: false });
     expect(parseHandshakeAuth({ token: 'x'.repeat(2_000) }).token).toBe('');
-    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({ token: 't', credential: 'c'.repeat(1024), user: 'u'.repeat(64), locked: false });
-    for (const raw of [undefined, null, 'token', [], Object.create(null)]) expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: '', locked: false });
+    expect(parseHandshakeAuth({ token: 't', credential: 'c'.repeat(2_000), user: 'u'.repeat(200) })).toEqual({
+      token: 't',
+      credential: 'c'.repeat(1024),
+      user: 'u'.repeat(64),
+      locked: false,
+    });
+    for (const raw of [undefined, null, 'token', [], Object.create(null)])
+      expect(parseHandshakeAuth(raw)).toEqual({ token: '', credential: '', user: '', locked: false });
   });
 });
 
@@ -302,6 +467,9 @@ describe('UI protocol: size', () => {
     const spec = (bytes: number) => ({ id: 'big', start: { worker: 'w', args: { blob: 'x'.repeat(bytes) } } });
     expect(oversizedRequest({ op: 'start', args: { spec: spec(2 * MAX_COMMAND_ARGS_BYTES) } })).toBeUndefined();
     const refusal = oversizedRequest({ op: 'start', args: { spec: spec(GATEWAY_MAX_FRAME_BYTES) } });
-    expect(refusal).toMatchObject({ code: 'too-large', message: expect.stringMatching(/^the spec is 4\.0 MiB as JSON .*at most 1 MiB .*; not sent: the gateway takes frames of at most 4 MiB$/) });
+    expect(refusal).toMatchObject({
+      code: 'too-large',
+      message: expect.stringMatching(/^the spec is 4\.0 MiB as JSON .*at most 1 MiB .*; not sent: the gateway takes frames of at most 4 MiB$/),
+    });
   });
 });

@@ -38,7 +38,14 @@ export interface Cluster {
 /** `children` in all: `counters` of them (`counter-1`…) the example counter, which joins the process group `counter` of scope `examples`; the rest (`w-0001`…) tickers. */
 export async function startCluster(options: { nodes: number; children: number; counters?: number; startTimeoutMs?: number }): Promise<Cluster> {
   const timeoutMs = options.startTimeoutMs ?? 30_000;
-  const cluster = new ProcessCluster({ prefix: 'pogo-e2e-', secret: randomBytes(24).toString('base64url'), dropPogoEnv: true, keepLines: 50, cwd: repoRoot, startTimeoutMs: timeoutMs });
+  const cluster = new ProcessCluster({
+    prefix: 'pogo-e2e-',
+    secret: randomBytes(24).toString('base64url'),
+    dropPogoEnv: true,
+    keepLines: 50,
+    cwd: repoRoot,
+    startTimeoutMs: timeoutMs,
+  });
   const dir = cluster.dir;
   const operatorToken = randomBytes(18).toString('base64url');
   const viewerToken = randomBytes(18).toString('base64url');
@@ -47,7 +54,10 @@ export async function startCluster(options: { nodes: number; children: number; c
   const width = String(options.children).length;
   const counters = options.counters ?? 0;
   const specs = [
-    ...Array.from({ length: options.children - counters }, (_, i) => ({ id: `w-${String(i + 1).padStart(width, '0')}`, start: { worker: 'ticker', args: { intervalMs: 3_600_000, message: 'tick' } } })),
+    ...Array.from({ length: options.children - counters }, (_, i) => ({
+      id: `w-${String(i + 1).padStart(width, '0')}`,
+      start: { worker: 'ticker', args: { intervalMs: 3_600_000, message: 'tick' } },
+    })),
     ...Array.from({ length: counters }, (_, i) => ({ id: `counter-${i + 1}`, start: { worker: 'counter', args: { intervalMs: 5_000 } } })),
   ];
   const childrenFile = cluster.writeJson('children.json', specs);
@@ -64,11 +74,24 @@ export async function startCluster(options: { nodes: number; children: number; c
     let seed: string | undefined;
     for (let i = 1; i <= options.nodes; i++) {
       const name = `node-${i}`;
-      const node = await cluster.start(name, seed === undefined ? [] : [seed], ['--operator-token-file', operatorFile, '--viewer-token-file', viewerFile, '--workers', 'examples', '--children', childrenFile]);
+      const node = await cluster.start(name, seed === undefined ? [] : [seed], [
+        '--operator-token-file',
+        operatorFile,
+        '--viewer-token-file',
+        viewerFile,
+        '--workers',
+        'examples',
+        '--children',
+        childrenFile,
+      ]);
       seed ??= node.address;
       nodes.push({ name, pid: node.pid, address: node.address });
     }
-    observer = spawnPogo('pogo observe', ['observe', '--ui', '--port', '0', '--name', 'e2e-observer', '--secret-file', cluster.secretFile, ...nodes.flatMap((n) => ['--seed', n.address])], { dropPogoEnv: true, keepLines: 50, cwd: repoRoot });
+    observer = spawnPogo(
+      'pogo observe',
+      ['observe', '--ui', '--port', '0', '--name', 'e2e-observer', '--secret-file', cluster.secretFile, ...nodes.flatMap((n) => ['--seed', n.address])],
+      { dropPogoEnv: true, keepLines: 50, cwd: repoRoot },
+    );
     await observer.started(timeoutMs, { gateway: true });
     return { url: observer.gatewayUrl, operatorToken, viewerToken, dir, nodes, observerPid: observer.pid, ctl: ctlFor(dir, nodes), stop };
   } catch (err) {

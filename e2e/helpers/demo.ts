@@ -116,7 +116,16 @@ export async function startDemo(options: { nodes?: number } = {}): Promise<Demo>
     const lines = proc.lines as unknown as DemoLine[];
     const ready = lines.find((l) => l.msg === 'demo ready')!;
     const nodes: DemoNode[] = lines.filter((l) => l.msg === 'demo node started').map((l) => ({ name: l.name!, pid: l.pid!, address: l.address! }));
-    return { url: proc.gatewayUrl, operatorToken: ready.operatorToken!, viewerToken: ready.viewerToken!, dir: ready.dir!, pid: proc.pid, nodes, ctl: ctlFor(ready.dir!, nodes), stop };
+    return {
+      url: proc.gatewayUrl,
+      operatorToken: ready.operatorToken!,
+      viewerToken: ready.viewerToken!,
+      dir: ready.dir!,
+      pid: proc.pid,
+      nodes,
+      ctl: ctlFor(ready.dir!, nodes),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -128,7 +137,10 @@ export async function startDemo(options: { nodes?: number } = {}): Promise<Demo>
  * unless `viewport` says otherwise), with the screenshot directory made.
  * `closeDemo` undoes it; either may be missing if the start failed.
  */
-export async function openDemo(browser: Browser, options: { nodes?: number; viewport?: { width: number; height: number } } = {}): Promise<{ demo: Demo; page: Page }> {
+export async function openDemo(
+  browser: Browser,
+  options: { nodes?: number; viewport?: { width: number; height: number } } = {},
+): Promise<{ demo: Demo; page: Page }> {
   mkdirSync(screenshotsDir, { recursive: true });
   const demo = await startDemo({ ...(options.nodes === undefined ? {} : { nodes: options.nodes }) });
   const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 860 }, colorScheme: 'dark' });

@@ -316,7 +316,10 @@ export class RealCluster {
   async observe(boundMs = 30_000) {
     const host = this.netns ? this.netns.observerHost : '127.0.0.1';
     const seeds = this.seeds(undefined);
-    this.observer = await PogoNode.start(createNodeConfig({ name: `observer-${process.pid}`, role: 'observer', host, secret: this.secret, port: 0, seeds, preset: this.preset }), { log: silentLogger });
+    this.observer = await PogoNode.start(
+      createNodeConfig({ name: `observer-${process.pid}`, role: 'observer', host, secret: this.secret, port: 0, seeds, preset: this.preset }),
+      { log: silentLogger },
+    );
     this.tracker = new RunTracker(this.observer);
     this.observer.on('member-down', (e) => this.downs.push({ name: e.member.name, reason: e.reason, at: performance.now() }));
     await until(() => this.membersReady(), boundMs, `observer sees ${this.names.join(', ')} up and ready`, 20);
@@ -373,10 +376,18 @@ export class RealCluster {
 
   /** Why the cluster is not settled, for failure messages. */
   describe() {
-    const members = this.observer.members().filter((m) => m.role === 'member').map((m) => `${m.name}:${m.status}${m.ready ? '' : '(not ready)'}${this.nodes.get(m.name)?.incarnation === m.incarnation ? '' : '(old incarnation)'}`);
+    const members = this.observer
+      .members()
+      .filter((m) => m.role === 'member')
+      .map((m) => `${m.name}:${m.status}${m.ready ? '' : '(not ready)'}${this.nodes.get(m.name)?.incarnation === m.incarnation ? '' : '(old incarnation)'}`);
     const children = this.observer.supervisor.whichChildren('global');
     const off = children.filter((c) => c.instances.length !== 1 || c.node !== this.ownerOf(c.id, c.pin));
-    const sample = off.slice(0, 10).map((c) => `${c.id} ${c.status} on [${c.instances.map((i) => i.node).join(',')}] owner ${this.ownerOf(c.id, c.pin)} (observer's placement: ${c.owner ?? '-'})`);
+    const sample = off
+      .slice(0, 10)
+      .map(
+        (c) =>
+          `${c.id} ${c.status} on [${c.instances.map((i) => i.node).join(',')}] owner ${this.ownerOf(c.id, c.pin)} (observer's placement: ${c.owner ?? '-'})`,
+      );
     return `members ${members.join(' ')}; ${children.length} live specs, ${off.length} not running once on their owner${sample.length ? `: ${sample.join('; ')}` : ''}; ${this.tracker.describe()}`;
   }
 
@@ -467,7 +478,14 @@ export class RealCluster {
     const counts = await this.counts(5000);
     return this.names.every((n) => {
       const c = counts.get(n);
-      return c !== undefined && c.ready && this.names.every((m) => c.up.includes(m)) && c.cluster.specs === ids.length && c.cluster.running === ids.length && c.cluster.duplicate === 0;
+      return (
+        c !== undefined &&
+        c.ready &&
+        this.names.every((m) => c.up.includes(m)) &&
+        c.cluster.specs === ids.length &&
+        c.cluster.running === ids.length &&
+        c.cluster.duplicate === 0
+      );
     });
   }
 
@@ -477,8 +495,14 @@ export class RealCluster {
     const counts = await this.counts(5000);
     const off = ids.filter((id) => where.get(id)?.length !== 1 || where.get(id)[0] !== this.ownerOf(id));
     const extra = [...where.keys()].filter((id) => !ids.includes(id));
-    const members = [...counts].map(([n, c]) => `${n} ready=${c.ready} up=${c.up.join(',')} specs=${c.cluster.specs} running=${c.cluster.running} duplicate=${c.cluster.duplicate} local=${c.local.active}`);
-    return `${off.length} children not once on their owner (${off.slice(0, 8).map((id) => `${id} on [${(where.get(id) ?? []).join(',')}] owner ${this.ownerOf(id)}`).join('; ')})${extra.length ? `, ${extra.length} others running` : ''}; members: ${members.join(' | ')}`;
+    const members = [...counts].map(
+      ([n, c]) =>
+        `${n} ready=${c.ready} up=${c.up.join(',')} specs=${c.cluster.specs} running=${c.cluster.running} duplicate=${c.cluster.duplicate} local=${c.local.active}`,
+    );
+    return `${off.length} children not once on their owner (${off
+      .slice(0, 8)
+      .map((id) => `${id} on [${(where.get(id) ?? []).join(',')}] owner ${this.ownerOf(id)}`)
+      .join('; ')})${extra.length ? `, ${extra.length} others running` : ''}; members: ${members.join(' | ')}`;
   }
 
   /** Each reachable member's counts (cluster view and local children). */
@@ -486,7 +510,10 @@ export class RealCluster {
     const out = new Map();
     await Promise.all(
       this.reachable().map(async (name) => {
-        const reply = await this.nodes.get(name).request('counts', {}, boundMs).catch(() => undefined);
+        const reply = await this.nodes
+          .get(name)
+          .request('counts', {}, boundMs)
+          .catch(() => undefined);
         if (reply) out.set(name, reply);
       }),
     );
@@ -527,7 +554,10 @@ export class RealCluster {
   }
 
   logTails(lines = 6) {
-    return this.all.map((n) => n.logTail(lines)).filter(Boolean).join('\n');
+    return this.all
+      .map((n) => n.logTail(lines))
+      .filter(Boolean)
+      .join('\n');
   }
 
   /** Stops the observer and every process by pid; removes the directory unless `keep`. */

@@ -32,7 +32,18 @@
  */
 
 /** Replies that prove nothing was written: the start did not happen. */
-const REFUSED = new Set(['no-quorum', 'unplaceable', 'invalid-spec', 'conflict', 'shutting-down', 'commands-disabled', 'unauthorized', 'forbidden', 'bad-request', 'not-a-member']);
+const REFUSED = new Set([
+  'no-quorum',
+  'unplaceable',
+  'invalid-spec',
+  'conflict',
+  'shutting-down',
+  'commands-disabled',
+  'unauthorized',
+  'forbidden',
+  'bad-request',
+  'not-a-member',
+]);
 
 export class Ledger {
   /** @param sealedBy what makes a termination final, for messages */
@@ -83,7 +94,11 @@ export class Ledger {
     if (reply.ok) {
       e.state = 'terminated';
       e.terminatedAt = at;
-    } else if (reply.error?.code === 'not-found' || REFUSED.has(reply.error?.code) || (reply.error?.code === 'unreachable' && /^not linked/.test(reply.error.message))) {
+    } else if (
+      reply.error?.code === 'not-found' ||
+      REFUSED.has(reply.error?.code) ||
+      (reply.error?.code === 'unreachable' && /^not linked/.test(reply.error.message))
+    ) {
       // The member did not know the child (the other side of a partition) or refused: nothing written.
       e.state = 'live';
     } else e.state = 'ambiguous';
@@ -142,7 +157,14 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
     if (n > 1) duplicates.push(id);
     if (n === 0) missing.push(id);
   }
-  add('one-instance', duplicates, `live specs running more than once after quiescence: ${duplicates.slice(0, 20).map((id) => `${id} on ${where.get(id).join('+')}`).join(', ')}`);
+  add(
+    'one-instance',
+    duplicates,
+    `live specs running more than once after quiescence: ${duplicates
+      .slice(0, 20)
+      .map((id) => `${id} on ${where.get(id).join('+')}`)
+      .join(', ')}`,
+  );
   add('one-instance', missing, 'live specs running nowhere after quiescence');
 
   const lost = [];
@@ -162,19 +184,44 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
   add('terminate-wins', termLive, 'terminated (or refused) children whose spec is live again');
   add('terminate-wins', termRunning, 'terminated (or refused) children still running');
   const back = ledger.cameBack.splice(0);
-  add('terminate-final', [...new Set(back.map((b) => b.id))], `terminated children started again after ${ledger.sealedBy}: ${back.slice(0, 10).map((b) => `${b.id} on ${b.node} ${b.afterMs.toFixed(1)} ms later`).join(', ')}`);
+  add(
+    'terminate-final',
+    [...new Set(back.map((b) => b.id))],
+    `terminated children started again after ${ledger.sealedBy}: ${back
+      .slice(0, 10)
+      .map((b) => `${b.id} on ${b.node} ${b.afterMs.toFixed(1)} ms later`)
+      .join(', ')}`,
+  );
 
   const orphans = [...where.keys()].filter((id) => !live.has(id));
-  add('nothing-else', orphans, `children running that are no live spec: ${orphans.slice(0, 20).map((id) => `${id} on ${where.get(id).join('+')}`).join(', ')}`);
+  add(
+    'nothing-else',
+    orphans,
+    `children running that are no live spec: ${orphans
+      .slice(0, 20)
+      .map((id) => `${id} on ${where.get(id).join('+')}`)
+      .join(', ')}`,
+  );
 
   const disagree = [];
   for (const id of new Set([...where.keys(), ...observerRuns.keys()])) {
     if ((where.get(id)?.length ?? 0) !== (observerRuns.get(id) ?? 0)) disagree.push(id);
   }
-  add('views-agree', disagree, `the observer's run groups differ from what the nodes run: ${disagree.slice(0, 10).map((id) => `${id} groups ${observerRuns.get(id) ?? 0} vs nodes ${where.get(id)?.length ?? 0}`).join(', ')}`);
+  add(
+    'views-agree',
+    disagree,
+    `the observer's run groups differ from what the nodes run: ${disagree
+      .slice(0, 10)
+      .map((id) => `${id} groups ${observerRuns.get(id) ?? 0} vs nodes ${where.get(id)?.length ?? 0}`)
+      .join(', ')}`,
+  );
   for (const [name, c] of counts) {
     if (c.cluster.specs !== live.size || c.cluster.running !== live.size || c.cluster.duplicate !== 0) {
-      violations.push({ invariant: 'views-agree', ids: [], detail: `${name} counts ${c.cluster.specs} specs, ${c.cluster.running} running, ${c.cluster.duplicate} duplicate; the observer sees ${live.size} live specs` });
+      violations.push({
+        invariant: 'views-agree',
+        ids: [],
+        detail: `${name} counts ${c.cluster.specs} specs, ${c.cluster.running} running, ${c.cluster.duplicate} duplicate; the observer sees ${live.size} live specs`,
+      });
     }
   }
   return { violations, lost, duplicates };

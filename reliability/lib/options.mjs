@@ -76,7 +76,10 @@ function camel(flag) {
 /** One help line per flag, from the spec. */
 export function helpText(spec) {
   return Object.entries(spec)
-    .map(([flag, s]) => `  --${flag.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${s.type === 'duration' ? formatDuration(s.default) : s.default})` : ''}`)
+    .map(
+      ([flag, s]) =>
+        `  --${flag.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${s.type === 'duration' ? formatDuration(s.default) : s.default})` : ''}`,
+    )
     .join('\n');
 }
 

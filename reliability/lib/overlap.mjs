@@ -51,7 +51,14 @@ class Instance {
   }
 
   toJSON() {
-    return { id: this.id, node: this.node, proc: this.proc, up: this.up, down: this.down, endedBy: this.rawDown !== undefined ? 'down' : this.exitAt !== undefined ? 'exit' : undefined };
+    return {
+      id: this.id,
+      node: this.node,
+      proc: this.proc,
+      up: this.up,
+      down: this.down,
+      endedBy: this.rawDown !== undefined ? 'down' : this.exitAt !== undefined ? 'exit' : undefined,
+    };
   }
 }
 

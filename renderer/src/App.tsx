@@ -123,7 +123,14 @@ export function App() {
         {connected && (
           <nav className="views" aria-label="Views">
             {VIEWS.map((v, i) => (
-              <button key={v} type="button" className={v === view ? 'current' : ''} aria-current={v === view ? 'page' : undefined} title={`${VIEW_LABELS[v]} (${i + 1})`} onClick={() => useStore.getState().setView(v)}>
+              <button
+                key={v}
+                type="button"
+                className={v === view ? 'current' : ''}
+                aria-current={v === view ? 'page' : undefined}
+                title={`${VIEW_LABELS[v]} (${i + 1})`}
+                onClick={() => useStore.getState().setView(v)}
+              >
                 {VIEW_LABELS[v]}
               </button>
             ))}
@@ -148,14 +155,21 @@ export function App() {
           </p>
         )}
         {unlock.error && (
-          <p role="alert" className="error" data-testid="unlock-error" onClick={() => useStore.getState().setUnlock({ pending: false, error: null })} title="Click to dismiss">
+          <p
+            role="alert"
+            className="error"
+            data-testid="unlock-error"
+            onClick={() => useStore.getState().setUnlock({ pending: false, error: null })}
+            title="Click to dismiss"
+          >
             Not unlocked: {unlock.error}.{access && ` This window keeps its ${ACCESS_WORDS[access]} session.`}
           </p>
         )}
         {token && (
           <StaleBanner
             onReconnect={() => {
-              if (!reconnectGateway()) void connectGateway({ url: window.location.origin, token, ...(window.pogo === undefined && savedUserName() ? { user: savedUserName() } : {}) });
+              if (!reconnectGateway())
+                void connectGateway({ url: window.location.origin, token, ...(window.pogo === undefined && savedUserName() ? { user: savedUserName() } : {}) });
             }}
           />
         )}

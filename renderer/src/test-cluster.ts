@@ -6,11 +6,39 @@
  */
 import { emptyState, type ActivityView, type ChildView, type ClusterEvent, type ClusterState, type MemberView } from 'pogo-core/observer-state';
 
-export const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:${4370 + name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true, ...extra });
+export const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
+  name,
+  status: 'up',
+  role: 'member',
+  address: `127.0.0.1:${4370 + name.length}`,
+  incarnation: 'abcdef0123456789',
+  labels: {},
+  workers: ['w'],
+  ready: true,
+  draining: false,
+  reachable: true,
+  ...extra,
+});
 
 export const child = (id: string, extra: Partial<ChildView> = {}): ChildView => {
   const node = extra.node === undefined ? 'a' : extra.node;
-  return { id, status: 'running', node, pid: node ? `${node}/abcdef0123456789/${id}` : null, owner: node, pin: null, instances: node ? [{ node, pid: `${node}/abcdef0123456789/${id}` }] : [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra };
+  return {
+    id,
+    status: 'running',
+    node,
+    pid: node ? `${node}/abcdef0123456789/${id}` : null,
+    owner: node,
+    pin: null,
+    instances: node ? [{ node, pid: `${node}/abcdef0123456789/${id}` }] : [],
+    restarts: 0,
+    worker: 'w',
+    command: null,
+    restart: 'permanent',
+    handoff: 'stop-first',
+    lastError: null,
+    failures: [],
+    ...extra,
+  };
 };
 
 /** A cluster named `test` with these members (and an observer `obs`) and children. */
@@ -24,7 +52,8 @@ export function clusterOf(members: MemberView[], children: ChildView[], extra: P
 }
 
 /** A failing child: it crashed too often on `node` and runs nowhere. */
-export const failing = (id: string, node = 'a', lastError = 'boom'): ChildView => child(id, { status: 'failing', node: null, pid: null, instances: [], owner: node, lastError, failures: [{ node, failures: 4, lastError }] });
+export const failing = (id: string, node = 'a', lastError = 'boom'): ChildView =>
+  child(id, { status: 'failing', node: null, pid: null, instances: [], owner: node, lastError, failures: [{ node, failures: 4, lastError }] });
 
 /** A per-child event (the kinds the gateway collapses into bursts). */
 export type ChildEvent = Extract<ClusterEvent, { id: string }>;

@@ -71,7 +71,17 @@ import { SystemClock } from '../clock.js';
 import { ConfigError, loadConfig, readTls, type NodeConfig } from '../config.js';
 import { splitSeeds } from '../discovery/seed-spec.js';
 import type { Logger } from '../logger.js';
-import { commandFailure, MAX_CALL_COMMAND_TIMEOUT_MS, parseCommandArgs, type ChildReport, type CommandArgs, type CommandArgsInput, type CommandFailure, type MemberResults, type Submitted } from '../observer/ui-protocol.js';
+import {
+  commandFailure,
+  MAX_CALL_COMMAND_TIMEOUT_MS,
+  parseCommandArgs,
+  type ChildReport,
+  type CommandArgs,
+  type CommandArgsInput,
+  type CommandFailure,
+  type MemberResults,
+  type Submitted,
+} from '../observer/ui-protocol.js';
 import type { CommandOp } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
@@ -207,7 +217,10 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions, 
     return await execute(plan, session, io, json, succeed);
   } catch (err) {
     const failure = err instanceof CtlFailure ? err : new CtlFailure(EXIT.failed, 'failed', (err as Error).message ?? String(err));
-    if (json) io.stdout(`${JSON.stringify({ ok: false, error: { code: failure.code, message: failure.message }, ...(failure.result !== undefined ? { result: failure.result } : {}) })}\n`);
+    if (json)
+      io.stdout(
+        `${JSON.stringify({ ok: false, error: { code: failure.code, message: failure.message }, ...(failure.result !== undefined ? { result: failure.result } : {}) })}\n`,
+      );
     io.stderr(`pogo ctl: ${failure.message}\n`);
     return failure.exit;
   } finally {
@@ -221,10 +234,12 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
   if (!Object.hasOwn(CTL_FIELDS, command)) throw usage(`unknown command ${JSON.stringify(command)}; try pogo ctl --help`);
   const cmd = command as CtlCommand;
   const fields: readonly string[] = CTL_FIELDS[cmd];
-  if (words.length !== fields.length) throw usage(`${cmd} takes ${fields.length} argument(s)${fields.length > 0 ? ` (${fields.join(', ')})` : ''}, got ${words.length}`);
+  if (words.length !== fields.length)
+    throw usage(`${cmd} takes ${fields.length} argument(s)${fields.length > 0 ? ` (${fields.join(', ')})` : ''}, got ${words.length}`);
   if (opts.follow && cmd !== 'logs') throw usage('--follow goes with logs only');
   const timeoutMs = opts.timeout === undefined ? 15_000 : Number(opts.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000) throw usage(`--timeout must be a whole number of ms from 1 to 3600000, got ${JSON.stringify(opts.timeout)}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)
+    throw usage(`--timeout must be a whole number of ms from 1 to 3600000, got ${JSON.stringify(opts.timeout)}`);
   if (opts.seed.length === 0) throw usage('give --seed host:port of a cluster member (repeat it for more; the first that answers executes)');
 
   // Checked here, at the command line, with the op's own schema: a bad argument never reaches the cluster.
@@ -255,17 +270,42 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
       throw usage(`cannot read --token-file ${opts.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  if (CHANGES.has(cmd) && token === '') throw new CtlFailure(EXIT.unauthorized, 'unauthorized', 'no token given: pass --token-file or POGO_TOKEN (changes need the operator token)');
-  if ((cmd === 'audit' || cmd === 'logs') && token === '') throw new CtlFailure(EXIT.unauthorized, 'unauthorized', `no token given: pass --token-file or POGO_TOKEN (${cmd} needs a viewer or operator token)`);
+  if (CHANGES.has(cmd) && token === '')
+    throw new CtlFailure(EXIT.unauthorized, 'unauthorized', 'no token given: pass --token-file or POGO_TOKEN (changes need the operator token)');
+  if ((cmd === 'audit' || cmd === 'logs') && token === '')
+    throw new CtlFailure(EXIT.unauthorized, 'unauthorized', `no token given: pass --token-file or POGO_TOKEN (${cmd} needs a viewer or operator token)`);
 
   let config: NodeConfig;
   try {
-    const name = `ctl-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')}-${process.pid}`.slice(0, 128);
-    config = loadConfig({ flags: { name, role: 'observer', port: '0', seeds: opts.seed, logLevel: 'silent', ...(opts.dnsServer ? { dnsServer: opts.dnsServer } : {}), ...(opts.secretFile ? { secretFile: opts.secretFile } : {}), ...(opts.cluster ? { cluster: opts.cluster } : {}) }, env: process.env });
+    const name = `ctl-${hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')}-${process.pid}`.slice(0, 128);
+    config = loadConfig({
+      flags: {
+        name,
+        role: 'observer',
+        port: '0',
+        seeds: opts.seed,
+        logLevel: 'silent',
+        ...(opts.dnsServer ? { dnsServer: opts.dnsServer } : {}),
+        ...(opts.secretFile ? { secretFile: opts.secretFile } : {}),
+        ...(opts.cluster ? { cluster: opts.cluster } : {}),
+      },
+      env: process.env,
+    });
   } catch (err) {
     throw usage(err instanceof ConfigError ? err.message : (err as Error).message);
   }
-  return { command: cmd, args, token, by: opts.by ?? process.env['USER'] ?? 'ctl', timeoutMs, follow: opts.follow === true, config, ...(specs ? { specs } : {}) };
+  return {
+    command: cmd,
+    args,
+    token,
+    by: opts.by ?? process.env['USER'] ?? 'ctl',
+    timeoutMs,
+    follow: opts.follow === true,
+    config,
+    ...(specs ? { specs } : {}),
+  };
 }
 
 /** The JSON in `start`'s file (or stdin for `-`). */
@@ -274,7 +314,11 @@ async function readSpecs(file: string, io: Io): Promise<unknown> {
   try {
     text = file === '-' ? await io.stdin() : readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CtlFailure(EXIT.usage, 'usage', `cannot read ${file === '-' ? 'stdin' : `the spec file ${file}`}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CtlFailure(
+      EXIT.usage,
+      'usage',
+      `cannot read ${file === '-' ? 'stdin' : `the spec file ${file}`}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -306,13 +350,19 @@ function checkSpecs(raw: unknown, frameBytes: number): NonNullable<Plan['specs']
     }
     const spec = checked.value.spec;
     const bytes = Buffer.byteLength(JSON.stringify(spec));
-    if (bytes > frameBytes - 64 * 1024) problems.push(`${at}spec ${JSON.stringify(spec.id)} is ${bytes} bytes; a frame holds at most ${frameBytes} (--max-message-bytes of the members)`);
+    if (bytes > frameBytes - 64 * 1024)
+      problems.push(`${at}spec ${JSON.stringify(spec.id)} is ${bytes} bytes; a frame holds at most ${frameBytes} (--max-message-bytes of the members)`);
     const first = seen.get(spec.id);
     if (first !== undefined) problems.push(`${at}duplicate id ${JSON.stringify(spec.id)} (also [${first}])`);
     else seen.set(spec.id, i);
     list.push(spec);
   });
-  if (problems.length > 0) throw new CtlFailure(EXIT.usage, 'usage', `start: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}; nothing was sent`);
+  if (problems.length > 0)
+    throw new CtlFailure(
+      EXIT.usage,
+      'usage',
+      `start: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}; nothing was sent`,
+    );
   return { list, single };
 }
 
@@ -343,8 +393,19 @@ async function connect(plan: Plan): Promise<ClientSession> {
       cluster: c.cluster,
       secret: c.secret,
       seeds,
-      timing: { heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs, handshakeTimeoutMs: within(c.handshakeTimeoutMs) },
-      transport: new SocketIoTransport({ host: c.host, port: 0, maxMessageBytes: c.maxMessageBytes, connectTimeoutMs: within(c.connectTimeoutMs), ...(tls ? { tls } : {}) }),
+      timing: {
+        heartbeatIntervalMs: c.heartbeatIntervalMs,
+        suspectAfterMs: c.suspectAfterMs,
+        heartbeatTimeoutMs: c.heartbeatTimeoutMs,
+        handshakeTimeoutMs: within(c.handshakeTimeoutMs),
+      },
+      transport: new SocketIoTransport({
+        host: c.host,
+        port: 0,
+        maxMessageBytes: c.maxMessageBytes,
+        connectTimeoutMs: within(c.connectTimeoutMs),
+        ...(tls ? { tls } : {}),
+      }),
       clock,
       random: new CryptoRandom(),
       log: quiet,
@@ -352,7 +413,14 @@ async function connect(plan: Plan): Promise<ClientSession> {
     });
   } catch (err) {
     if (!(err instanceof SessionError)) throw err;
-    const exit = err.code === 'auth-failed' ? EXIT.unauthorized : err.code === 'cluster-mismatch' ? EXIT.usage : err.code === 'unreachable' ? EXIT.unreachable : EXIT.failed;
+    const exit =
+      err.code === 'auth-failed'
+        ? EXIT.unauthorized
+        : err.code === 'cluster-mismatch'
+          ? EXIT.usage
+          : err.code === 'unreachable'
+            ? EXIT.unreachable
+            : EXIT.failed;
     throw new CtlFailure(exit, err.code, err.message);
   }
 }
@@ -369,7 +437,10 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
 
   /** A member still syncing answers from a partial view: say so (on stderr), and which member. */
   const warnIfNotReady = (s: MemberResults['status']): void => {
-    if (s.members.find((m) => m.name === s.node)?.ready === false) io.stderr(`pogo ctl: warning: ${s.node} is not ready yet (still linking to and syncing with the cluster): its view may be incomplete; give another --seed first\n`);
+    if (s.members.find((m) => m.name === s.node)?.ready === false)
+      io.stderr(
+        `pogo ctl: warning: ${s.node} is not ready yet (still linking to and syncing with the cluster): its view may be incomplete; give another --seed first\n`,
+      );
   };
 
   switch (plan.command) {
@@ -393,15 +464,27 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     }
     case 'explain': {
       const e = await ask('explain', args as CommandArgs<'explain'>);
-      const rows = e.candidates.filter((c) => !c.excludedBy.includes('observer')).map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), c.node === e.owner ? 'owner' : '', c.excludedBy.join(', ')]);
+      const rows = e.candidates
+        .filter((c) => !c.excludedBy.includes('observer'))
+        .map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), c.node === e.owner ? 'owner' : '', c.excludedBy.join(', ')]);
       const instances = e.instances.map((i) => `runs on ${i.node} (${i.pid}${i.osPid !== undefined ? `, os pid ${i.osPid}` : ''})\n`).join('');
       const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
-      return succeed(`${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`, e);
+      return succeed(
+        `${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`,
+        e,
+      );
     }
     case 'audit': {
       const { entries, unanswered } = await ask('audit-all', {});
       if (unanswered.length > 0) io.stderr(`pogo ctl: warning: ${unanswered.join(', ')} did not answer: their entries are missing\n`);
-      const rows = entries.map((e) => [new Date(e.at).toISOString(), e.node, e.by, e.from, `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80), e.result]);
+      const rows = entries.map((e) => [
+        new Date(e.at).toISOString(),
+        e.node,
+        e.by,
+        e.from,
+        `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80),
+        e.result,
+      ]);
       return succeed(table(['WHEN', 'NODE', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows), entries);
     }
     case 'start':
@@ -430,7 +513,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     }
     case 'whereis': {
       const at = await ask('whereis', args as CommandArgs<'whereis'>);
-      if (at === null) throw new CtlFailure(EXIT.failed, 'not-running', `${(args as CommandArgs<'whereis'>).id} has no running instance now (pogo ctl explain says why)`);
+      if (at === null)
+        throw new CtlFailure(EXIT.failed, 'not-running', `${(args as CommandArgs<'whereis'>).id} has no running instance now (pogo ctl explain says why)`);
       return succeed(`${at.node} ${at.pid}\n`, at);
     }
     case 'move': {
@@ -448,7 +532,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
 
 /** A member's refusal, as ctl reports it. */
 function failed(op: string, error: CommandFailure, member: string): CtlFailure {
-  if (op === 'whoami') return new CtlFailure(exitOf(error.code), error.code, `the token was refused by ${member || 'the member'} (${error.code}): ${error.message}`);
+  if (op === 'whoami')
+    return new CtlFailure(exitOf(error.code), error.code, `the token was refused by ${member || 'the member'} (${error.code}): ${error.message}`);
   return new CtlFailure(exitOf(error.code), error.code, `${op} failed (${error.code}) at ${member || 'the member'}: ${error.message}`);
 }
 
@@ -456,7 +541,16 @@ function failed(op: string, error: CommandFailure, member: string): CtlFailure {
 export function lsTable(children: readonly ChildReport[]): string {
   const paused = children.some((c) => c.resumeTo !== undefined);
   const header = ['ID', 'STATUS', 'NODE', 'OWNER', 'PIN', 'OS PID', ...(paused ? ['ON RESUME'] : []), 'LAST ERROR'];
-  const rows = children.map((c) => [c.id, c.status, c.node ?? '-', c.owner ?? '-', c.pin ?? '-', c.osPid === undefined ? '-' : String(c.osPid), ...(paused ? [c.resumeTo === undefined ? '-' : c.resumeTo === c.node ? `${c.resumeTo} (stays)` : c.resumeTo] : []), c.lastError ?? '']);
+  const rows = children.map((c) => [
+    c.id,
+    c.status,
+    c.node ?? '-',
+    c.owner ?? '-',
+    c.pin ?? '-',
+    c.osPid === undefined ? '-' : String(c.osPid),
+    ...(paused ? [c.resumeTo === undefined ? '-' : c.resumeTo === c.node ? `${c.resumeTo} (stays)` : c.resumeTo] : []),
+    c.lastError ?? '',
+  ]);
   return `${table(header, rows)}${paused ? 'rebalancing is paused: ON RESUME is where each child runs once it resumes\n' : ''}`;
 }
 
@@ -504,30 +598,54 @@ async function start(plan: Plan, session: ClientSession, io: Io, json: boolean, 
         if (exitOf(reply.error.code) !== EXIT.failed) stop ??= failed('start', reply.error, session.member);
         continue;
       }
-      reply.result.forEach((o, k) => (outcomes[batch.from + k] = 'refused' in o ? { accepted: false, id: o.id, error: commandFailure(o.refused.code, o.refused.message) } : { accepted: true, ...o }));
+      reply.result.forEach(
+        (o, k) =>
+          (outcomes[batch.from + k] =
+            'refused' in o ? { accepted: false, id: o.id, error: commandFailure(o.refused.code, o.refused.message) } : { accepted: true, ...o }),
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(SUBMIT_BATCHES_IN_FLIGHT, queue.length) }, worker));
-  for (let i = 0; i < list.length; i++) outcomes[i] ??= { accepted: false, id: list[i]!.id, error: { code: 'not-sent', message: 'not sent: an earlier batch met a refusal that every spec would meet' } };
+  for (let i = 0; i < list.length; i++)
+    outcomes[i] ??= {
+      accepted: false,
+      id: list[i]!.id,
+      error: { code: 'not-sent', message: 'not sent: an earlier batch met a refusal that every spec would meet' },
+    };
   const result = single ? outcomes[0] : outcomes;
   if (stop) throw new CtlFailure(stop.exit, stop.code, stop.message, result);
   const refused = outcomes.filter((o) => !o.accepted);
   const lines = outcomes.map(describeOutcome).join('');
   if (refused.length > 0) {
-    if (single) throw new CtlFailure(EXIT.failed, refused[0]!.error.code, `start refused ${refused[0]!.id} (${refused[0]!.error.code}) at ${session.member}: ${refused[0]!.error.message}`);
+    if (single)
+      throw new CtlFailure(
+        EXIT.failed,
+        refused[0]!.error.code,
+        `start refused ${refused[0]!.id} (${refused[0]!.error.code}) at ${session.member}: ${refused[0]!.error.message}`,
+      );
     if (!json) io.stdout(lines);
-    const named = refused.slice(0, 5).map((o) => `${o.id} (${o.error.code})`).join(', ');
+    const named = refused
+      .slice(0, 5)
+      .map((o) => `${o.id} (${o.error.code})`)
+      .join(', ');
     throw new CtlFailure(EXIT.failed, 'refused', `${refused.length} of ${list.length} specs refused: ${named}${refused.length > 5 ? ', …' : ''}`, result);
   }
   const counts = new Map<string, number>();
   for (const o of outcomes) if (o.accepted) counts.set(o.state, (counts.get(o.state) ?? 0) + 1);
-  const summary = single ? '' : `${list.length} spec${list.length === 1 ? '' : 's'} accepted by ${session.member} (${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')})\n`;
+  const summary = single
+    ? ''
+    : `${list.length} spec${list.length === 1 ? '' : 's'} accepted by ${session.member} (${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')})\n`;
   return succeed(`${lines}${summary}`, result);
 }
 
 function describeOutcome(o: SpecOutcome): string {
   if (!o.accepted) return `${o.id}: refused (${o.error.code}): ${o.error.message}\n`;
-  const where = o.node === undefined ? '' : o.state === 'failing' ? ` on ${o.node}` : ` on ${o.node} (${o.pid ?? '-'}${o.osPid !== undefined ? `, os pid ${o.osPid}` : ''})`;
+  const where =
+    o.node === undefined
+      ? ''
+      : o.state === 'failing'
+        ? ` on ${o.node}`
+        : ` on ${o.node} (${o.pid ?? '-'}${o.osPid !== undefined ? `, os pid ${o.osPid}` : ''})`;
   return `${o.id}: accepted, ${o.state}${where}${o.lastError ? `: ${o.lastError}` : ''}\n`;
 }
 
@@ -547,7 +665,12 @@ function describeOutcome(o: SpecOutcome): string {
  *     from it, lines were dropped before they could be read (more than a
  *     page between two rounds, or more than the ring holds): said so.
  */
-async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>, timeoutMs?: number) => Promise<MemberResults[Op]>, io: Io, json: boolean): Promise<number> {
+async function follow(
+  id: string,
+  ask: <Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>, timeoutMs?: number) => Promise<MemberResults[Op]>,
+  io: Io,
+  json: boolean,
+): Promise<number> {
   let stopped = false;
   let wake: (() => void) | undefined;
   const unsubscribe = io.onStop(() => {
@@ -630,7 +753,10 @@ async function follow(id: string, ask: <Op extends CommandOp>(op: Op, args: Comm
 
 /** Only command children have their output captured: say so when asked for a worker's. */
 function noteWorker(id: string, spec: { start: { worker: string } | { command: string } }, io: Io): void {
-  if ('worker' in spec.start) io.stderr(`pogo ctl: ${id} runs worker ${spec.start.worker} inside its node's process: its output goes to that node's log, not to a capture of its own (logs shows command children's)\n`);
+  if ('worker' in spec.start)
+    io.stderr(
+      `pogo ctl: ${id} runs worker ${spec.start.worker} inside its node's process: its output goes to that node's log, not to a capture of its own (logs shows command children's)\n`,
+    );
 }
 
 /** The node process of a pid (`node/incarnation`): output line numbers are its own. */

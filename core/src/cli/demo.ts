@@ -126,7 +126,8 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
   const count = opts.nodes ?? 3;
   if (!Number.isInteger(count) || count < 1 || count > 20) throw new RangeError('nodes must be a whole number from 1 to 20');
   const basePort = opts.basePort ?? 0;
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort + count - 1 > 65535) throw new RangeError('basePort must be 0 (any free port) or a port with room for every node');
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort + count - 1 > 65535)
+    throw new RangeError('basePort must be 0 (any free port) or a port with room for every node');
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
   const nodeExecutable = opts.execPath ?? process.execPath;
   const cluster = new ProcessCluster({
@@ -160,7 +161,20 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
     const viewerTokenFile = cluster.writeSecret('viewer.txt', viewerToken);
     const childrenFile = join(dir, 'children.json');
     writeFileSync(childrenFile, JSON.stringify(demoChildren(nodeExecutable), null, 2));
-    const flags = ['--operator-token-file', operatorTokenFile, '--viewer-token-file', viewerTokenFile, '--workers', 'examples', '--allow-commands', nodeExecutable, '--children', childrenFile, '--preset', 'local'];
+    const flags = [
+      '--operator-token-file',
+      operatorTokenFile,
+      '--viewer-token-file',
+      viewerTokenFile,
+      '--workers',
+      'examples',
+      '--allow-commands',
+      nodeExecutable,
+      '--children',
+      childrenFile,
+      '--preset',
+      'local',
+    ];
     for (let i = 1; i <= count; i++) {
       const name = `demo-${i}`;
       const node = await cluster.start(name, seed === undefined ? [] : [seed], flags, { port: basePort ? basePort + i - 1 : 0 });
@@ -183,7 +197,18 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
     await stop();
     throw err;
   }
-  return { node: observer.node, gateway: observer.gateway, operatorToken, viewerToken, pids: cluster.procs.map((p) => p.pid), seed: seed!, dir, secretFile: cluster.secretFile, operatorTokenFile: join(dir, 'operator.txt'), stop };
+  return {
+    node: observer.node,
+    gateway: observer.gateway,
+    operatorToken,
+    viewerToken,
+    pids: cluster.procs.map((p) => p.pid),
+    seed: seed!,
+    dir,
+    secretFile: cluster.secretFile,
+    operatorTokenFile: join(dir, 'operator.txt'),
+    stop,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -217,7 +242,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return 1;
   }
   const ctl = ctlCommandLine({ seed: demo.seed, secretFile: demo.secretFile, tokenFile: demo.operatorTokenFile });
-  printLine({ msg: 'demo ready', nodes: count, dir: demo.dir, seed: demo.seed, secretFile: demo.secretFile, operatorTokenFile: demo.operatorTokenFile, ctl, operatorToken: demo.operatorToken, viewerToken: demo.viewerToken, pids: demo.pids });
+  printLine({
+    msg: 'demo ready',
+    nodes: count,
+    dir: demo.dir,
+    seed: demo.seed,
+    secretFile: demo.secretFile,
+    operatorTokenFile: demo.operatorTokenFile,
+    ctl,
+    operatorToken: demo.operatorToken,
+    viewerToken: demo.viewerToken,
+    pids: demo.pids,
+  });
   printUrl(demo.gateway, Boolean(opts.ui));
   process.stderr.write(
     [

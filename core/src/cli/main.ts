@@ -87,7 +87,7 @@ Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
     .command('observe')
     .description('join a cluster as an observer and serve the UI gateway (and the UI with --ui) on loopback')
     .option('--seed <host:port>', 'a node of the cluster (repeat for more); dns:<name>:<port> or dns-srv:<name> too, looked up periodically', collect)
-    .option('--dns-server <ip[:port]>', 'DNS server for dns: and dns-srv: seeds (repeat for more; or POGO_DNS_SERVER; default: the system\'s)', collect)
+    .option('--dns-server <ip[:port]>', "DNS server for dns: and dns-srv: seeds (repeat for more; or POGO_DNS_SERVER; default: the system's)", collect)
     .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
     .option('--cluster <name>', 'cluster name (default: pogo)')
     .option('--name <name>', 'observer name (default: observer-<host>-<pid>)')
@@ -129,11 +129,17 @@ Example:
 
   program
     .command('ctl')
-    .description('operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>')
+    .description(
+      'operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>',
+    )
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
-    .option('--seed <host:port>', 'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS); dns:<name>:<port> or dns-srv:<name> stands for the addresses the name resolves to now', collect)
-    .option('--dns-server <ip[:port]>', 'DNS server for dns: and dns-srv: seeds (repeat for more; or POGO_DNS_SERVER; default: the system\'s)', collect)
+    .option(
+      '--seed <host:port>',
+      'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS); dns:<name>:<port> or dns-srv:<name> stands for the addresses the name resolves to now',
+      collect,
+    )
+    .option('--dns-server <ip[:port]>', "DNS server for dns: and dns-srv: seeds (repeat for more; or POGO_DNS_SERVER; default: the system's)", collect)
     .option('--secret-file <file>', 'the cluster secret (or POGO_SECRET_FILE / POGO_SECRET)')
     .option('--token-file <file>', 'operator or viewer token (or POGO_TOKEN); changes need the operator token, audit and logs a viewer one')
     .option('--cluster <name>', 'cluster name (default: pogo)')
@@ -222,7 +228,16 @@ async function runStatus(url: string, json: boolean): Promise<void> {
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
   }
-  const rows = body.members.map((m) => [m.name, m.status, m.role, m.address, m.incarnation, Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-']);
+  const rows = body.members.map((m) => [
+    m.name,
+    m.status,
+    m.role,
+    m.address,
+    m.incarnation,
+    Object.entries(m.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '-',
+  ]);
   process.stdout.write(`node ${body.name} (cluster ${body.cluster}, incarnation ${body.incarnation})\n\n`);
   process.stdout.write(table(['NAME', 'STATUS', 'ROLE', 'ADDRESS', 'INCARNATION', 'LABELS'], rows));
   const sup = body.supervisor;
@@ -232,12 +247,14 @@ async function runStatus(url: string, json: boolean): Promise<void> {
       `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
   );
   // DNS seeds (absent from an older node's status).
-  for (const d of body.discovery ?? []) process.stdout.write(`seed ${d.seed}: ${d.addresses.length > 0 ? d.addresses.join(', ') : `no address${d.problem ? ` (${d.problem})` : ''}`}\n`);
+  for (const d of body.discovery ?? [])
+    process.stdout.write(`seed ${d.seed}: ${d.addresses.length > 0 ? d.addresses.join(', ') : `no address${d.problem ? ` (${d.problem})` : ''}`}\n`);
   // The supervisor's own scope ('pogo') is summarised above; list the application's groups.
-  const groups = Object.entries(body.groups).filter(([scope]) => scope !== 'pogo').flatMap(([scope, gs]) => Object.entries(gs).map(([g, members]) => [scope, g, String(members.length)]));
+  const groups = Object.entries(body.groups)
+    .filter(([scope]) => scope !== 'pogo')
+    .flatMap(([scope, gs]) => Object.entries(gs).map(([g, members]) => [scope, g, String(members.length)]));
   if (groups.length > 0) process.stdout.write(`\n${table(['SCOPE', 'GROUP', 'MEMBERS'], groups)}`);
 }
-
 
 /**
  * A reader that stops early (`pogo ctl ls | head`) closes the pipe, and the

@@ -33,13 +33,14 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
     }
     throw err;
   }
-  const [{ createLogger }, { PogoNode }, { startStatusServer, STATUS_ENDPOINTS }, { loadWorkerModules }, { defaultWorkers, installWorkerFaultHandlers }] = await Promise.all([
-    import('../logger.js'),
-    import('../node.js'),
-    import('../status-server.js'),
-    import('../supervisor/load-workers.js'),
-    import('../supervisor/workers.js'),
-  ]);
+  const [{ createLogger }, { PogoNode }, { startStatusServer, STATUS_ENDPOINTS }, { loadWorkerModules }, { defaultWorkers, installWorkerFaultHandlers }] =
+    await Promise.all([
+      import('../logger.js'),
+      import('../node.js'),
+      import('../status-server.js'),
+      import('../supervisor/load-workers.js'),
+      import('../supervisor/workers.js'),
+    ]);
   const log = createLogger({ level: config.logLevel });
   // Secret, token and key files other users can read: said once, at start.
   for (const warning of warnings) log.warn({}, warning);

@@ -30,10 +30,7 @@
 import { isIP } from 'node:net';
 
 /** What one DNS query gave. `addresses` are `host:port` strings ready to dial. */
-export type QueryResult =
-  | { kind: 'records'; addresses: string[] }
-  | { kind: 'empty'; code: string }
-  | { kind: 'failed'; code: string; message: string };
+export type QueryResult = { kind: 'records'; addresses: string[] } | { kind: 'empty'; code: string } | { kind: 'failed'; code: string; message: string };
 
 /** What one lookup of a seed gave. */
 export type LookupOutcome =

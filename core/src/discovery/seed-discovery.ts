@@ -134,16 +134,35 @@ export class SeedDiscovery {
     const { added, removed } = diffAddresses(s.addresses, next);
     s.addresses = next;
     s.lookedUpAt = this.o.clock.now();
-    s.problem = outcome.kind === 'failure' ? outcome.error : next.size === 0 ? (outcome.empty !== undefined ? `no address (${outcome.empty})` : includesSelf ? 'only this node itself' : 'no address') : undefined;
+    s.problem =
+      outcome.kind === 'failure'
+        ? outcome.error
+        : next.size === 0
+          ? outcome.empty !== undefined
+            ? `no address (${outcome.empty})`
+            : includesSelf
+              ? 'only this node itself'
+              : 'no address'
+          : undefined;
     const key = `${outcomeKey(outcome)}|${includesSelf}`;
     if (key === s.lastKey) return;
     s.lastKey = key;
     const fields = { seed: s.text, addresses: [...next].sort(), added, removed, ...(includesSelf ? { self: this.o.self } : {}) };
     const every = `looking again every ${this.o.intervalMs} ms`;
     if (outcome.kind === 'failure') {
-      this.o.log.warn({ ...fields, error: outcome.error }, `cannot resolve ${s.text}: ${outcome.error}; keeping the ${next.size} address(es) found before, ${every}`);
+      this.o.log.warn(
+        { ...fields, error: outcome.error },
+        `cannot resolve ${s.text}: ${outcome.error}; keeping the ${next.size} address(es) found before, ${every}`,
+      );
     } else if (next.size === 0) {
-      const why = outcome.empty === 'ENOTFOUND' ? 'the name does not exist (NXDOMAIN)' : outcome.empty !== undefined ? `the name has no address record (${outcome.empty})` : includesSelf ? `it names only this node itself (${this.o.self})` : 'the answer holds no address';
+      const why =
+        outcome.empty === 'ENOTFOUND'
+          ? 'the name does not exist (NXDOMAIN)'
+          : outcome.empty !== undefined
+            ? `the name has no address record (${outcome.empty})`
+            : includesSelf
+              ? `it names only this node itself (${this.o.self})`
+              : 'the answer holds no address';
       this.o.log.warn(fields, `${s.text} resolves to no other node: ${why}; links already made stay, ${every}`);
     } else {
       this.o.log.info(fields, `${s.text} resolved to ${next.size} address(es)${includesSelf ? ` besides this node's own (${this.o.self}, skipped)` : ''}`);

@@ -68,7 +68,9 @@ export function parseSeed(text: string): Parsed<SeedSpec> {
     const name = rest.slice(0, colon);
     const port = checkPort(rest.slice(colon + 1));
     const problem = typeof port === 'string' ? port : checkName(name);
-    return problem === undefined ? { ok: true, value: { kind: 'dns', name, port: port as number } } : { ok: false, error: `${JSON.stringify(seed)}: ${problem}` };
+    return problem === undefined
+      ? { ok: true, value: { kind: 'dns', name, port: port as number } }
+      : { ok: false, error: `${JSON.stringify(seed)}: ${problem}` };
   }
   return { ok: false, error: `${JSON.stringify(seed)} is not host:port, dns:<name>:<port> or dns-srv:<name>` };
 }
@@ -104,7 +106,8 @@ export function parseDnsServer(text: string): Parsed<string> {
   const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(server);
   const plain = /^([^:]+):(\d{1,5})$/.exec(server);
   const match = bracketed ?? plain;
-  if (!match || isIP(match[1]!) === 0) return { ok: false, error: `${JSON.stringify(server)} is not an IP address with an optional port (e.g. 127.0.0.1:5353, 10.96.0.10, [::1]:53)` };
+  if (!match || isIP(match[1]!) === 0)
+    return { ok: false, error: `${JSON.stringify(server)} is not an IP address with an optional port (e.g. 127.0.0.1:5353, 10.96.0.10, [::1]:53)` };
   const port = checkPort(match[2]!);
   return typeof port === 'string' ? { ok: false, error: `${JSON.stringify(server)}: ${port}` } : { ok: true, value: server };
 }

@@ -27,7 +27,10 @@ export interface RouteInput {
   readonly skip: ReadonlySet<string>;
 }
 
-export type Route = { readonly to: 'send'; readonly node: string; readonly pid: string } | { readonly to: 'wait' } | { readonly to: 'fail'; readonly code: 'not-found' | 'not-running' };
+export type Route =
+  | { readonly to: 'send'; readonly node: string; readonly pid: string }
+  | { readonly to: 'wait' }
+  | { readonly to: 'fail'; readonly code: 'not-found' | 'not-running' };
 
 const WAIT: Route = { to: 'wait' };
 

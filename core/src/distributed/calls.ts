@@ -164,8 +164,10 @@ export class CallRouter {
     if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_CALL_TIMEOUT_MS) {
       return Promise.reject(new TypeError(`timeoutMs must be a whole number of ms from 1 to ${MAX_CALL_TIMEOUT_MS}`));
     }
-    if (typeof id !== 'string' || id.length === 0 || id.length > 256) return Promise.reject(new MessageError('not-found', `no child with id ${JSON.stringify(id)?.slice(0, 80)}`));
-    if (body === undefined || !isJsonValue(body)) return Promise.reject(new TypeError('a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)'));
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+      return Promise.reject(new MessageError('not-found', `no child with id ${JSON.stringify(id)?.slice(0, 80)}`));
+    if (body === undefined || !isJsonValue(body))
+      return Promise.reject(new TypeError('a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)'));
     const bytes = jsonBytes(body);
     if (bytes > this.o.maxBytes) return Promise.reject(new MessageError('too-large', tooLarge('the message', bytes, this.o.maxBytes)));
     if (cast) this.stats.casts++;
@@ -203,7 +205,13 @@ export class CallRouter {
     for (const [cid, p] of this.table.entries()) {
       if (p.at?.node !== peer) continue;
       this.stats.linkLost++;
-      this.fail(cid, new MessageError('timeout', `lost the link to ${peer} before ${p.id} answered; the message may or may not have been handled (delivery is at most once: it is not sent again)`));
+      this.fail(
+        cid,
+        new MessageError(
+          'timeout',
+          `lost the link to ${peer} before ${p.id} answered; the message may or may not have been handled (delivery is at most once: it is not sent again)`,
+        ),
+      );
     }
   }
 
@@ -251,7 +259,12 @@ export class CallRouter {
     for (;;) {
       const route = routeCall({ ...this.o.locate(p.id), skip: p.skip });
       if (route.to === 'fail') {
-        this.fail(cid, route.code === 'not-running' ? new MessageError('not-running', `${p.id} was terminated; it runs nowhere`) : new MessageError('not-found', `no child with id ${JSON.stringify(p.id)}`));
+        this.fail(
+          cid,
+          route.code === 'not-running'
+            ? new MessageError('not-running', `${p.id} was terminated; it runs nowhere`)
+            : new MessageError('not-found', `no child with id ${JSON.stringify(p.id)}`),
+        );
         return;
       }
       if (route.to === 'wait') {
@@ -272,7 +285,9 @@ export class CallRouter {
         this.fail(cid, new MessageError('no-handler', `${p.id} runs on ${node}, whose protocol version is older than 2.3 and takes no calls; upgrade it`));
         return;
       }
-      const frame: CallFrame = p.cast ? { t: 'call', cid, id: p.id, pid, body: p.body, timeoutMs: left, cast: true } : { t: 'call', cid, id: p.id, pid, body: p.body, timeoutMs: left };
+      const frame: CallFrame = p.cast
+        ? { t: 'call', cid, id: p.id, pid, body: p.body, timeoutMs: left, cast: true }
+        : { t: 'call', cid, id: p.id, pid, body: p.body, timeoutMs: left };
       p.at = { node, pid };
       if (this.o.send(node, frame)) return;
       // Not sent at all (no link): certainly not delivered. Another instance, or wait for one.
@@ -288,7 +303,9 @@ export class CallRouter {
       this.o.log.debug({ peer, cid: frame.cid }, 'a call reply for no outstanding call (settled, expired, or not ours); dropped');
       return;
     }
-    const outcome: Outcome = frame.ok ? { ok: true, body: frame.body ?? null } : { ok: false, code: readCode(frame.error?.code ?? 'handler-error'), message: frame.error?.message ?? 'failed' };
+    const outcome: Outcome = frame.ok
+      ? { ok: true, body: frame.body ?? null }
+      : { ok: false, code: readCode(frame.error?.code ?? 'handler-error'), message: frame.error?.message ?? 'failed' };
     this.outcome(frame.cid, peer, p.at.pid, outcome);
   }
 
@@ -319,7 +336,10 @@ export class CallRouter {
 
   private expired(cid: string, p: Pending): void {
     this.unpark(cid, p);
-    const why = p.at !== undefined ? `${p.id} (${p.at.pid} on ${p.at.node}) did not answer within ${p.timeoutMs} ms` : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
+    const why =
+      p.at !== undefined
+        ? `${p.id} (${p.at.pid} on ${p.at.node}) did not answer within ${p.timeoutMs} ms`
+        : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
     p.reject(new MessageError('timeout', why));
   }
 
@@ -342,7 +362,9 @@ export class CallRouter {
   private onCall(peer: string, frame: CallFrame): void {
     const bytes = jsonBytes(frame.body);
     const answer = (outcome: Outcome): void => {
-      const reply: CallReplyFrame = outcome.ok ? { t: 'call.reply', cid: frame.cid, ok: true, body: outcome.body } : { t: 'call.reply', cid: frame.cid, ok: false, error: { code: outcome.code, message: outcome.message.slice(0, 2000) } };
+      const reply: CallReplyFrame = outcome.ok
+        ? { t: 'call.reply', cid: frame.cid, ok: true, body: outcome.body }
+        : { t: 'call.reply', cid: frame.cid, ok: false, error: { code: outcome.code, message: outcome.message.slice(0, 2000) } };
       if (!this.o.send(peer, reply)) this.o.log.debug({ peer, child: frame.id }, 'the link to the caller dropped before its reply; the reply is lost');
     };
     if (bytes > this.o.maxBytes) {
@@ -417,7 +439,10 @@ export class CallRouter {
   private onHandover(peer: string, frame: HandoverFrame): void {
     const bytes = jsonBytes(frame.state);
     if (bytes > this.o.maxBytes) {
-      this.o.log.warn({ child: frame.id, from: peer, bytes }, `handover refused: ${tooLarge('the state', bytes, this.o.maxBytes)}; the next instance starts fresh`);
+      this.o.log.warn(
+        { child: frame.id, from: peer, bytes },
+        `handover refused: ${tooLarge('the state', bytes, this.o.maxBytes)}; the next instance starts fresh`,
+      );
       return;
     }
     const old = this.received.get(frame.id);
@@ -425,7 +450,10 @@ export class CallRouter {
     const timer = this.o.clock.setTimeout(() => {
       if (this.received.get(frame.id)?.timer !== timer) return;
       this.received.delete(frame.id);
-      this.o.log.warn({ child: frame.id, from: peer }, `handover unused after ${this.o.handoverTtlMs} ms (the child started elsewhere, or not at all); dropped`);
+      this.o.log.warn(
+        { child: frame.id, from: peer },
+        `handover unused after ${this.o.handoverTtlMs} ms (the child started elsewhere, or not at all); dropped`,
+      );
     }, this.o.handoverTtlMs);
     this.received.set(frame.id, { rev: frame.rev, state: frame.state, from: peer, timer });
   }

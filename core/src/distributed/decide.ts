@@ -101,7 +101,16 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
     if (!cluster.claims) return { do: 'start', entry: live };
     const rivals = child.claims.filter((c) => c.node !== me && c.rev === live.rev);
     if (!claim) return rivals.length > 0 ? NOTHING : { do: 'claim', rev: live.rev };
-    if (rivals.length > 0 && !ranksFirst(child.id, me, rivals.map((c) => c.node), cluster.candidates)) return { do: 'unclaim' };
+    if (
+      rivals.length > 0 &&
+      !ranksFirst(
+        child.id,
+        me,
+        rivals.map((c) => c.node),
+        cluster.candidates,
+      )
+    )
+      return { do: 'unclaim' };
     return claim === 'confirmed' ? { do: 'start', entry: live } : NOTHING;
   }
   if (!local?.running) return local ? { do: 'stop', why: 'not the owner' } : idle;
@@ -109,7 +118,11 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
   if (ownerRun) return { do: 'stop-duplicate', survivor: ownerRun, report: handoff.reportsDuplicates };
   if (others.length > 0) {
     // Several instances and none on the owner (a heal; or no owner at all): the best-ranked runner survives.
-    const best = bestRanked(child.id, child.runners.map((r) => r.node), cluster.candidates);
+    const best = bestRanked(
+      child.id,
+      child.runners.map((r) => r.node),
+      cluster.candidates,
+    );
     if (best !== me) return { do: 'stop-duplicate', survivor: child.runners.find((r) => r.node === best)!, report: handoff.reportsDuplicates };
   }
   if (owner === undefined) return NOTHING; // nowhere better to go: keep running

@@ -19,7 +19,19 @@ import { Replica } from '../store/replica.js';
 import { Replication } from '../store/replication.js';
 import { trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { Flags } from './events.js';
-import { VersionClock, desiredStateKinds, highestRev, isCollected, joinChild, liveSpec, mergeChild, type ChildRegister, type FlagRegister, type SpecEntry, type Ver } from './registers.js';
+import {
+  VersionClock,
+  desiredStateKinds,
+  highestRev,
+  isCollected,
+  joinChild,
+  liveSpec,
+  mergeChild,
+  type ChildRegister,
+  type FlagRegister,
+  type SpecEntry,
+  type Ver,
+} from './registers.js';
 import { key, parseKey } from './tags.js';
 import { EMPTY_REGISTER } from './view.js';
 import { deepFreeze } from '../util/deep-freeze.js';

@@ -50,7 +50,19 @@ import { Reconciler } from './reconciler.js';
 import { verTime, type Ver } from './registers.js';
 import type { SavedState } from './state-file.js';
 import { key, parseGroup } from './tags.js';
-import { countInto, emptyCounts, globalChild, instanceOf, submitted, type ChildCountsGlobal, type ChildView, type Explanation, type GlobalChild, type LocalChild, type Submitted } from './view.js';
+import {
+  countInto,
+  emptyCounts,
+  globalChild,
+  instanceOf,
+  submitted,
+  type ChildCountsGlobal,
+  type ChildView,
+  type Explanation,
+  type GlobalChild,
+  type LocalChild,
+  type Submitted,
+} from './view.js';
 
 export type { DistEvent } from './events.js';
 export type { StoreSummary } from './desired-state.js';
@@ -364,7 +376,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   forget(node: string): void {
     if (node === this.o.node) throw new DistError('ineligible-node', 'a node cannot forget itself; run forget on another member');
     const entry = this.desired.rosterEntry(node);
-    if (entry === undefined) throw new DistError('unknown-node', `no member named ${JSON.stringify(node)} on the roster (known: ${[...this.desired.roster().keys()].sort().join(', ')})`);
+    if (entry === undefined)
+      throw new DistError(
+        'unknown-node',
+        `no member named ${JSON.stringify(node)} on the roster (known: ${[...this.desired.roster().keys()].sort().join(', ')})`,
+      );
     this.desired.setRoster(node, false);
   }
 
@@ -390,9 +406,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       this.desired.setRoster(this.o.node, true);
       return;
     }
-    this.o.log.warn({ forgottenAt: new Date(verTime(entry.ver)).toISOString(), by: entry.ver.slice(18) }, 'this member was forgotten by the cluster while it was away; discarding its desired state and taking it again from the others (what it changed while away is lost)');
+    this.o.log.warn(
+      { forgottenAt: new Date(verTime(entry.ver)).toISOString(), by: entry.ver.slice(18) },
+      'this member was forgotten by the cluster while it was away; discarding its desired state and taking it again from the others (what it changed while away is lost)',
+    );
     this.restoredState = false;
-    const discarded = new DistError('conflict', 'this node was forgotten by the cluster while it was away and discarded its desired state; the request is lost: make it again');
+    const discarded = new DistError(
+      'conflict',
+      'this node was forgotten by the cluster while it was away and discarded its desired state; the request is lost: make it again',
+    );
     for (const set of [...this.waiters.values()]) {
       for (const w of [...set]) {
         this.dropWaiter(w);
@@ -428,7 +450,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const at = this.o.clock.now();
     const role = event.member.role;
     if (event.kind === 'member-up') this.emitEvent({ type: 'node-up', node: event.member.name, role, at });
-    if (event.kind === 'member-down' || event.kind === 'member-left') this.emitEvent({ type: 'node-down', node: event.member.name, role, reason: event.reason ?? event.kind, at });
+    if (event.kind === 'member-down' || event.kind === 'member-left')
+      this.emitEvent({ type: 'node-down', node: event.member.name, role, reason: event.reason ?? event.kind, at });
     this.reconciler.topologyChanged();
   }
 
@@ -618,8 +641,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     if (!live) return Promise.reject(new DistError('not-found', `no child with id ${JSON.stringify(id)}`));
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
-    if (!target) return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (known: ${candidates.map((c) => c.name).join(', ')})`));
-    const verdict = place({ id, spec: live.spec, candidates: [target], pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures }).verdicts[0]!;
+    if (!target)
+      return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (known: ${candidates.map((c) => c.name).join(', ')})`));
+    const verdict = place({ id, spec: live.spec, candidates: [target], pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures })
+      .verdicts[0]!;
     if (verdict.excludedBy.length > 0) return Promise.reject(new DistError('ineligible-node', `${node} cannot run ${id}: ${verdict.excludedBy.join(', ')}`));
     const rev = live.rev;
     const tick = this.desired.pin(id, live, node);
@@ -735,7 +760,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       return;
     }
     if (state === undefined) return;
-    if (this.calls.sendHandover(id, rev, to, state)) this.o.log.info({ child: id, to }, 'handed the child\'s state over to its next node');
+    if (this.calls.sendHandover(id, rev, to, state)) this.o.log.info({ child: id, to }, "handed the child's state over to its next node");
   }
 
   /**
@@ -790,7 +815,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   whichChildren(scope: 'global'): GlobalChild[];
   whichChildren(scope: 'local' | 'global'): LocalChild[] | GlobalChild[] {
     if (scope === 'local') {
-      return this.instances.children().map((c) => ({ id: c.id, node: this.o.node, pid: c.pid, status: c.status, restarts: c.restarts, pin: this.desired.live(c.id)?.pin?.node ?? undefined, lastError: c.lastError }));
+      return this.instances.children().map((c) => ({
+        id: c.id,
+        node: this.o.node,
+        pid: c.pid,
+        status: c.status,
+        restarts: c.restarts,
+        pin: this.desired.live(c.id)?.pin?.node ?? undefined,
+        lastError: c.lastError,
+      }));
     }
     const out: GlobalChild[] = [];
     for (const v of this.reconciler.views()) {
@@ -819,7 +852,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const v = this.reconciler.view(id);
     if (!v.live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
     const failures = new Map([...v.failures].map(([n, f]) => [n, f.failures]));
-    const p = place({ id, spec: v.live.spec, candidates: this.reconciler.candidates, pin: v.live.pin?.node, failures, maxStartFailures: this.o.config.maxStartFailures });
+    const p = place({
+      id,
+      spec: v.live.spec,
+      candidates: this.reconciler.candidates,
+      pin: v.live.pin?.node,
+      failures,
+      maxStartFailures: this.o.config.maxStartFailures,
+    });
     return {
       id,
       spec: v.live.spec,
@@ -882,7 +922,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       }
       const waiter: Waiter = {
         id,
-        resolve: resolve as (value: never) => void,
+        resolve: resolve,
         reject,
         tick,
         done: false,
@@ -928,7 +968,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         continue;
       }
       this.dropWaiter(w, false);
-      w.reject(new DistError('timeout', `${w.what} did not complete within ${this.o.config.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`));
+      w.reject(
+        new DistError(
+          'timeout',
+          `${w.what} did not complete within ${this.o.config.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`,
+        ),
+      );
     }
     this.armDeadline();
   }

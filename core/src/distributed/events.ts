@@ -52,9 +52,11 @@ export const NO_FLAGS: Flags = { drains: new Map(), pause: undefined };
 export function flagEvents(before: Flags, after: Flags): DistEvent[] {
   const out: DistEvent[] = [];
   for (const [node, flag] of after.drains) {
-    if ((before.drains.get(node)?.value ?? false) !== flag.value) out.push({ type: 'drain', node, draining: flag.value, by: verNode(flag.ver), at: verTime(flag.ver) });
+    if ((before.drains.get(node)?.value ?? false) !== flag.value)
+      out.push({ type: 'drain', node, draining: flag.value, by: verNode(flag.ver), at: verTime(flag.ver) });
   }
-  if (after.pause && (before.pause?.value ?? false) !== after.pause.value) out.push({ type: 'rebalancing', paused: after.pause.value, by: verNode(after.pause.ver), at: verTime(after.pause.ver) });
+  if (after.pause && (before.pause?.value ?? false) !== after.pause.value)
+    out.push({ type: 'rebalancing', paused: after.pause.value, by: verNode(after.pause.ver), at: verTime(after.pause.ver) });
   return out;
 }
 
@@ -129,7 +131,14 @@ export interface CauseContext {
  * rebalancing resumed) — or a heal, when several instances run and `next`
  * is a member coming back rather than a new one.
  */
-export function causeOf(v: Pick<ChildView, 'failures' | 'runners'>, previous: string | undefined, next: string | undefined, pinBefore: string | null | undefined, pinAfter: string | null | undefined, ctx: CauseContext): MoveReason {
+export function causeOf(
+  v: Pick<ChildView, 'failures' | 'runners'>,
+  previous: string | undefined,
+  next: string | undefined,
+  pinBefore: string | null | undefined,
+  pinAfter: string | null | undefined,
+  ctx: CauseContext,
+): MoveReason {
   if (pinAfter !== pinBefore && (pinAfter === next || pinBefore === previous)) return pinAfter == null ? 'unpin' : 'pin';
   if (previous !== undefined) {
     if (ctx.draining(previous)) return 'drain';
@@ -160,7 +169,12 @@ export interface ChildHistory {
  * node's own placement did (it saw the start before the topology change
  * settled here): then the reason comes from where the child ran before.
  */
-export function diffChild(before: ChildHistory | undefined, after: ChildView, at: number, causeNow: (v: ChildView, from: string, to: string) => MoveReason): { events: DistEvent[]; history: ChildHistory } {
+export function diffChild(
+  before: ChildHistory | undefined,
+  after: ChildView,
+  at: number,
+  causeNow: (v: ChildView, from: string, to: string) => MoveReason,
+): { events: DistEvent[]; history: ChildHistory } {
   const events: DistEvent[] = [];
   const id = after.id;
   const old = before?.view;

@@ -17,7 +17,15 @@ import type { Claim, FailureRecord, Runner } from './view.js';
 export const RunValueSchema = z.object({ rev: VerSchema, restarts: z.number().int().min(0).optional() }).strict();
 const FailValueSchema = z.object({ rev: VerSchema, failures: z.number().int().min(0), lastError: z.string().max(2000), at: z.number() }).strict();
 const ClaimValueSchema = z.object({ rev: VerSchema }).strict();
-const OsValueSchema = z.object({ osPid: z.number().int().positive().max(2 ** 32) }).strict();
+const OsValueSchema = z
+  .object({
+    osPid: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 32),
+  })
+  .strict();
 const NO_CLAIMS: Claim[] = [];
 type RunValue = z.infer<typeof RunValueSchema>;
 const NONE: ReadonlyMap<string, FailureRecord> = new Map();
@@ -59,7 +67,11 @@ export class LiveState {
       os ??= this.groups.getMembers(this.scope, group.os(id));
       const entry = os.length === 0 ? undefined : os.find((x) => x.pid === m.pid);
       const osPid = entry && (this.read(entry, OsValueSchema) as { osPid: number } | undefined)?.osPid;
-      out.push(osPid === undefined ? { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 } : { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0, osPid });
+      out.push(
+        osPid === undefined
+          ? { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 }
+          : { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0, osPid },
+      );
     }
     return out;
   }

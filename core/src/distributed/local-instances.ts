@@ -282,7 +282,8 @@ export class LocalInstances {
     if (this.restarting.has(id)) throw new DistError('conflict', `${id} is restarting on ${this.o.node} already`);
     const run = this.o.groups.getLocalMembers(this.o.scope, group.run(id)).find((x) => x.pid === c.pid);
     this.restarting.set(id, { pid: c.pid, value: run?.value ?? { rev: m.rev, restarts: c.restarts }, bridged: false });
-    const stoppedMeanwhile = (): DistError => new DistError('terminated', `${id} was stopped on ${this.o.node} while it restarted (terminated, replaced by a new revision, or moved)`);
+    const stoppedMeanwhile = (): DistError =>
+      new DistError('terminated', `${id} was stopped on ${this.o.node} while it restarted (terminated, replaced by a new revision, or moved)`);
     try {
       await this.o.local.terminateChild(id);
       if (this.stopped) throw new DistError('shutting-down', `${this.o.node} is shutting down`);
@@ -460,7 +461,8 @@ export class LocalInstances {
     this.o.log.warn({ child: id, failures: m.failures, error, retryInMs: wait }, 'child failed to start here');
     const fail = group.fail(id);
     this.setFailRecord(fail, { rev: m.rev, failures: m.failures, lastError: error.slice(0, 2000), at: this.o.clock.now() });
-    if (m.failures >= this.o.maxStartFailures && this.o.local.child(id)) this.stopInstance(id, `failed ${m.failures} times here; handing over to the next node`);
+    if (m.failures >= this.o.maxStartFailures && this.o.local.child(id))
+      this.stopInstance(id, `failed ${m.failures} times here; handing over to the next node`);
     // Forget the failures after a while, so a child failing everywhere is retried — slowly.
     const timer = this.o.clock.setTimeout(() => {
       this.resetTimers.delete(timer);

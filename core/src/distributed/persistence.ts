@@ -108,7 +108,11 @@ export class Persistence {
       this.o.onSaved();
     } catch (err) {
       // Never fatal: the state still lives in the cluster. Retry slowly, and say so once.
-      if (!this.failing) this.o.log.error({ err: (err as Error).message }, 'cannot save the desired state to the data dir; retrying (the cluster still holds it, but a full restart would lose changes)');
+      if (!this.failing)
+        this.o.log.error(
+          { err: (err as Error).message },
+          'cannot save the desired state to the data dir; retrying (the cluster still holds it, but a full restart would lose changes)',
+        );
       this.failing = true;
       this.changed(5 * SAVE_COALESCE_MS);
     }

@@ -139,7 +139,11 @@ export function owner(input: PlacementInput): string | undefined {
  * rebalancing resumes: the same placement without the pause rule, which is
  * `owner` itself unless the pause rule kept the child where it runs.
  */
-export function placeChild(input: PlacementInput, runners: ReadonlyArray<{ node: string }>, paused: boolean): { owner: string | undefined; by: 'pin' | 'hash' | 'none'; resumeTo?: string } {
+export function placeChild(
+  input: PlacementInput,
+  runners: ReadonlyArray<{ node: string }>,
+  paused: boolean,
+): { owner: string | undefined; by: 'pin' | 'hash' | 'none'; resumeTo?: string } {
   const unpaused = owner(input);
   let found = unpaused;
   const by: 'pin' | 'hash' | 'none' = found === undefined ? 'none' : input.pin !== undefined && input.pin !== null && found === input.pin ? 'pin' : 'hash';

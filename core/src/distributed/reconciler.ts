@@ -45,7 +45,22 @@ import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
-import { NO_FLAGS, NO_GAINS, causeOf, flagEvents, type Flags, diffChild, gainOf, nextGains, returning, type CauseContext, type ChildHistory, type DistEvent, type GainInputs, type Gains } from './events.js';
+import {
+  NO_FLAGS,
+  NO_GAINS,
+  causeOf,
+  flagEvents,
+  type Flags,
+  diffChild,
+  gainOf,
+  nextGains,
+  returning,
+  type CauseContext,
+  type ChildHistory,
+  type DistEvent,
+  type GainInputs,
+  type Gains,
+} from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { placeChild, type Candidate } from './placement.js';
@@ -220,7 +235,8 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer]) this.o.clock.clearTimeout(t);
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer])
+      this.o.clock.clearTimeout(t);
   }
 
   /** The node leaves: it takes no children any more. */
@@ -467,7 +483,10 @@ export class Reconciler {
     if (marked + dropped > 0) this.o.log.debug({ marked, dropped }, 'tombstones collected');
     if (observer) return;
     for (const name of forgettable({ self: this.o.node, roster, linked: this.linked, awaySince: this.awaySince, now, forgetAfterMs: this.o.forgetAfterMs })) {
-      this.o.log.warn({ member: name, awayMs: now - (this.awaySince.get(name) ?? now) }, `forgetting member ${name}: away for longer than forgetAfterMs; tombstones no longer wait for it, and if it comes back with older state it discards it`);
+      this.o.log.warn(
+        { member: name, awayMs: now - (this.awaySince.get(name) ?? now) },
+        `forgetting member ${name}: away for longer than forgetAfterMs; tombstones no longer wait for it, and if it comes back with older state it discards it`,
+      );
       desired.setRoster(name, false);
     }
   }
@@ -495,7 +514,8 @@ export class Reconciler {
     }
     const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
     const previous = this.sweptFor;
-    const same = previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.mayStart === sweptFor.mayStart && previous.paused === sweptFor.paused;
+    const same =
+      previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.mayStart === sweptFor.mayStart && previous.paused === sweptFor.paused;
     const lost = same && !this.fullSweep && this.sweep.length === 0 ? membersLost(previous.members, sweptFor.members) : undefined;
     this.sweptFor = sweptFor;
     if (lost !== undefined) {
@@ -601,7 +621,14 @@ export class Reconciler {
         const mine = view.runners.find((r) => r.node === this.o.node);
         this.o.instances.stopInstance(id, `duplicate: ${action.survivor.node} keeps ${action.survivor.pid}`);
         // The stopping node reports it: it alone knows for sure which instance won.
-        if (mine && action.report) this.o.emit({ type: 'duplicate-resolved', id, survivor: { node: action.survivor.node, pid: action.survivor.pid }, stopped: [{ node: mine.node, pid: mine.pid }], at });
+        if (mine && action.report)
+          this.o.emit({
+            type: 'duplicate-resolved',
+            id,
+            survivor: { node: action.survivor.node, pid: action.survivor.pid },
+            stopped: [{ node: mine.node, pid: mine.pid }],
+            at,
+          });
         return;
       }
       case 'move':
@@ -632,13 +659,19 @@ export class Reconciler {
         counts = new Map();
         for (const [node, f] of failures) counts.set(node, f.failures);
       }
-      ({ owner, by, resumeTo } = placeChild({ id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures }, runners, this.pausedFlag));
+      ({ owner, by, resumeTo } = placeChild(
+        { id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures },
+        runners,
+        this.pausedFlag,
+      ));
     }
     let cause = previous?.cause ?? 'join';
     if (previous === undefined || previous.owner !== owner || previous.by !== by) {
       cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causes);
     }
-    return resumeTo === undefined ? { id, register, live, runners, claims, failures, owner, by, cause } : { id, register, live, runners, claims, failures, owner, by, cause, resumeTo };
+    return resumeTo === undefined
+      ? { id, register, live, runners, claims, failures, owner, by, cause }
+      : { id, register, live, runners, claims, failures, owner, by, cause, resumeTo };
   }
 
   /** The latest gain of each node (events.ts), for the reason of moves towards it. */
@@ -689,7 +722,14 @@ export class Reconciler {
   private signature(id: string): Signature | undefined {
     const local = this.localMark(id);
     if (local === false) return undefined;
-    return { epoch: this.epoch, tick: this.o.desired.childTick(id), run: this.o.live.runStamp(id), fail: this.o.live.failStamp(id), claim: this.o.live.claimStamp(id), local };
+    return {
+      epoch: this.epoch,
+      tick: this.o.desired.childTick(id),
+      run: this.o.live.runStamp(id),
+      fail: this.o.live.failStamp(id),
+      claim: this.o.live.claimStamp(id),
+      local,
+    };
   }
 
   /** `signature(id)` equals `sig`, compared field by field without building a new signature (a sweep asks this of every id). */
@@ -697,7 +737,12 @@ export class Reconciler {
     if (sig === undefined || sig.epoch !== this.epoch) return false;
     const local = this.localMark(id);
     if (local === false || local !== sig.local) return false;
-    return sig.tick === this.o.desired.childTick(id) && sig.run === this.o.live.runStamp(id) && sig.fail === this.o.live.failStamp(id) && sig.claim === this.o.live.claimStamp(id);
+    return (
+      sig.tick === this.o.desired.childTick(id) &&
+      sig.run === this.o.live.runStamp(id) &&
+      sig.fail === this.o.live.failStamp(id) &&
+      sig.claim === this.o.live.claimStamp(id)
+    );
   }
 
   // ---- topology -------------------------------------------------------------------
@@ -732,7 +777,10 @@ export class Reconciler {
     const couldRun = this.mayRunNow;
     this.mayRunNow = this.o.isMember && this.o.netsplit.mayRun(inputs);
     if (couldRun && !this.mayRunNow && this.o.netsplit.mode === 'majority') {
-      this.o.log.warn({}, 'majority lease lapsed: no majority has confirmed hearing this node; stopping every child here (killed if still running after the stop time) and starting nothing');
+      this.o.log.warn(
+        {},
+        'majority lease lapsed: no majority has confirmed hearing this node; stopping every child here (killed if still running after the stop time) and starting nothing',
+      );
       this.o.instances.hurry(this.o.leaseMs);
       this.o.instances.unclaimAll();
     }
@@ -766,8 +814,16 @@ export class Reconciler {
       });
     this.placementMembers = memberKeys(this.candidatesNow);
     this.mayStartNow = this.computeMayStart(members, presence);
-    this.cluster = { self: me, candidates: this.candidatesNow, mayRun: this.mayRunNow, mayStart: this.mayStartNow, claims: this.o.netsplit.mode === 'majority' };
-    this.presentPeers = members.filter((m) => m.name !== me && m.role === 'member' && m.status !== 'left' && (presence.get(m.name) ?? false)).map((m) => ({ name: m.name, incarnation: m.incarnation }));
+    this.cluster = {
+      self: me,
+      candidates: this.candidatesNow,
+      mayRun: this.mayRunNow,
+      mayStart: this.mayStartNow,
+      claims: this.o.netsplit.mode === 'majority',
+    };
+    this.presentPeers = members
+      .filter((m) => m.name !== me && m.role === 'member' && m.status !== 'left' && (presence.get(m.name) ?? false))
+      .map((m) => ({ name: m.name, incarnation: m.incarnation }));
     this.o.instances.presentChanged(this.presentPeers);
     this.armNetsplitTimer(inputs);
   }
@@ -822,10 +878,13 @@ export class Reconciler {
 
   private armConfirmPoll(): void {
     if (this.confirmTimer || this.stopped) return;
-    this.confirmTimer = this.o.clock.setTimeout(() => {
-      this.confirmTimer = undefined;
-      this.topologyChanged();
-    }, Math.max(1, Math.min(this.o.pollMs, 20)));
+    this.confirmTimer = this.o.clock.setTimeout(
+      () => {
+        this.confirmTimer = undefined;
+        this.topologyChanged();
+      },
+      Math.max(1, Math.min(this.o.pollMs, 20)),
+    );
   }
 
   private armNetsplitTimer(inputs: NetsplitInputs): void {
@@ -851,7 +910,9 @@ export class Reconciler {
     const all = this.o.members();
     // An observer holds no children, so it cannot duplicate one: a member it has tried and failed to
     // reach (typically a dead node its peers still list) must not hold it back; a member does wait.
-    const others = all.filter((m) => m.name !== me && m.status !== 'left' && m.role === 'member' && !(this.o.observer && m.status === 'down' && this.o.dialFailed(m.address)));
+    const others = all.filter(
+      (m) => m.name !== me && m.status !== 'left' && m.role === 'member' && !(this.o.observer && m.status === 'down' && this.o.dialFailed(m.address)),
+    );
     // A node with seeds knows nothing of the cluster until it has linked to one of them.
     const joined = !this.o.hasSeeds || all.some((m) => m.name !== me && (m.status === 'up' || m.status === 'suspect'));
     const allLinked = others.every((m) => m.status === 'up' || m.status === 'suspect');
@@ -860,14 +921,24 @@ export class Reconciler {
     // restart) that membership does not know yet: race "two nodes restarted together, each linked only
     // to a third": both would take children knowing only it.
     const known = new Set(all.map((m) => m.name));
-    const unknownRoster = this.o.isMember ? [...this.o.desired.roster()].filter(([name, member]) => member && name !== me && !known.has(name)).map(([name]) => name) : [];
+    const unknownRoster = this.o.isMember
+      ? [...this.o.desired.roster()].filter(([name, member]) => member && name !== me && !known.has(name)).map(([name]) => name)
+      : [];
     // Majority mode: ready once the lease holds too, so that a start right after readiness is not refused.
     const leased = this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(all));
     const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
     if (complete || timedOut) {
       this.ready = true;
       this.o.clock.clearTimeout(this.readyTimeout);
-      if (!complete) this.o.log.warn({ waitedMs: this.o.readyTimeoutMs, notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name), roster: unknownRoster }, 'taking children although not every known member is linked and synced');
+      if (!complete)
+        this.o.log.warn(
+          {
+            waitedMs: this.o.readyTimeoutMs,
+            notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name),
+            roster: unknownRoster,
+          },
+          'taking children although not every known member is linked and synced',
+        );
       this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'ready to take children');
       this.o.setReady(true);
       this.topologyDirty = true;

@@ -209,7 +209,20 @@ export const ChildRegisterSchema = z
     floor: VerSchema.optional(),
     floorAt: z.number().int().min(0).optional(),
     collected: VerSchema.optional(),
-    specs: z.array(z.object({ rev: VerSchema, spec: ChildSpecSchema, pin: z.object({ node: z.string().regex(NODE_NAME_PATTERN).nullable(), ver: VerSchema }).strict().optional() }).strict()).max(64),
+    specs: z
+      .array(
+        z
+          .object({
+            rev: VerSchema,
+            spec: ChildSpecSchema,
+            pin: z
+              .object({ node: z.string().regex(NODE_NAME_PATTERN).nullable(), ver: VerSchema })
+              .strict()
+              .optional(),
+          })
+          .strict(),
+      )
+      .max(64),
   })
   .strict();
 export const FlagSchema = z.object({ value: z.boolean(), ver: VerSchema }).strict();
@@ -294,7 +307,14 @@ export function fastChildRegister(v: unknown): ChildRegister | undefined {
       const e = specs[i] as unknown;
       if (!isPlainObject(e) || !onlyKeys(e, ENTRY_KEYS) || !isVer(e['rev']) || decodeNormalSpec(e['spec']) === undefined) return undefined;
       const pin = e['pin'];
-      if (pin !== undefined && (!isPlainObject(pin) || !onlyKeys(pin, PIN_KEYS) || !isVer(pin['ver']) || !(pin['node'] === null || (typeof pin['node'] === 'string' && NODE_NAME_PATTERN.test(pin['node']))))) return undefined;
+      if (
+        pin !== undefined &&
+        (!isPlainObject(pin) ||
+          !onlyKeys(pin, PIN_KEYS) ||
+          !isVer(pin['ver']) ||
+          !(pin['node'] === null || (typeof pin['node'] === 'string' && NODE_NAME_PATTERN.test(pin['node']))))
+      )
+        return undefined;
     }
     return v as unknown as ChildRegister;
   } catch {
@@ -333,4 +353,3 @@ export const desiredStateKinds: KindOf = (key) => {
   if (parsed === undefined) return undefined;
   return parsed.kind === 'child' ? childKind : flagKind;
 };
-

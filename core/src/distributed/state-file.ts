@@ -46,7 +46,21 @@
  * they describe processes, which do not survive a restart anyway.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../config.js';
@@ -186,7 +200,9 @@ export class StateFile {
 
   private lock(given: string): void {
     const refuse = (holder: string): ConfigError =>
-      new ConfigError([`dataDir (${given}): in use by ${holder} (lock file ${this.lockFile}); two nodes must not share a data dir — give each node its own, or stop the other node (remove the lock file only if no pogo node runs there)`]);
+      new ConfigError([
+        `dataDir (${given}): in use by ${holder} (lock file ${this.lockFile}); two nodes must not share a data dir — give each node its own, or stop the other node (remove the lock file only if no pogo node runs there)`,
+      ]);
     if (lockedHere.has(this.dir)) throw refuse(`another node of this process (pid ${process.pid})`);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -203,7 +219,10 @@ export class StateFile {
         lockedHere.add(this.dir);
         return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError([`dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new ConfigError([
+            `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          ]);
       }
       const holder = readLockPid(this.lockFile);
       if (holder !== undefined && holder !== process.pid && processAlive(holder)) throw refuse(`process ${holder}`);
@@ -247,7 +266,9 @@ export function encodeState(state: SavedState, node: string, savedAt: number): s
  * converted from an older version if need be; `newer` for a version this
  * release does not read; a reason when it is not a valid state file.
  */
-export function decodeState(text: string): { state: SavedState; savedAt: number; node: string; convertedFrom?: number } | { reason: string } | { newer: number } {
+export function decodeState(
+  text: string,
+): { state: SavedState; savedAt: number; node: string; convertedFrom?: number } | { reason: string } | { newer: number } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -259,7 +280,8 @@ export function decodeState(text: string): { state: SavedState; savedAt: number;
   if (body['format'] !== FORMAT) return { reason: `not a pogo desired-state file (format ${JSON.stringify(body['format'])})` };
   const version = body['version'];
   if (typeof version === 'number' && Number.isInteger(version) && version > STATE_VERSION) return { newer: version };
-  if (version !== 1 && version !== STATE_VERSION) return { reason: `format version ${JSON.stringify(version)}; this node reads versions 1 and ${STATE_VERSION}` };
+  if (version !== 1 && version !== STATE_VERSION)
+    return { reason: `format version ${JSON.stringify(version)}; this node reads versions 1 and ${STATE_VERSION}` };
   if (typeof sum !== 'string') return { reason: 'no checksum' };
   const expected = checksum(body);
   if (sum !== expected) return { reason: `checksum mismatch (file says ${sum.slice(0, 19)}…, content is ${expected.slice(0, 19)}…)` };
@@ -282,7 +304,8 @@ export function decodeState(text: string): { state: SavedState; savedAt: number;
  * separate maps instead of store keys.
  */
 function convertVersion1(data: unknown): SavedState | undefined {
-  if (!isRecord(data) || !isRecord(data['children']) || !isRecord(data['drains']) || (data['pause'] !== undefined && !isRecord(data['pause']))) return undefined;
+  if (!isRecord(data) || !isRecord(data['children']) || !isRecord(data['drains']) || (data['pause'] !== undefined && !isRecord(data['pause'])))
+    return undefined;
   const registers: Record<string, unknown> = {};
   for (const [id, register] of Object.entries(data['children'])) registers[`c:${id}`] = register;
   for (const [node, flag] of Object.entries(data['drains'])) registers[`f:drain:${node}`] = flag;
@@ -329,4 +352,3 @@ function processAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-

@@ -66,7 +66,14 @@ export function tombstoneStep(r: ChildRegister, ctx: { now: number; ttlMs: numbe
  * `forgetAfterMs` (as this node has seen it: `awaySince`), while this node
  * is linked to a strict majority of the roster (itself included).
  */
-export function forgettable(ctx: { self: string; roster: ReadonlyMap<string, boolean>; linked: ReadonlySet<string>; awaySince: ReadonlyMap<string, number>; now: number; forgetAfterMs: number }): string[] {
+export function forgettable(ctx: {
+  self: string;
+  roster: ReadonlyMap<string, boolean>;
+  linked: ReadonlySet<string>;
+  awaySince: ReadonlyMap<string, number>;
+  now: number;
+  forgetAfterMs: number;
+}): string[] {
   const members = [...ctx.roster].filter(([, member]) => member).map(([name]) => name);
   const present = members.filter((n) => n === ctx.self || ctx.linked.has(n)).length;
   if (present * 2 <= members.length) return [];

@@ -43,12 +43,34 @@
  * offending part with a warn log naming the peer and the reason.
  */
 import type { Logger } from '../logger.js';
-import { GroupNameSchema, MAX_GROUP_NAME, MAX_NESTING, MAX_SCOPE_NAME, ScopeNameSchema, describeIssues, isJsonValue, parsePid, type JsonValue, type PgEntry, type PgJoin, type PgLeave } from '../protocol.js';
+import {
+  GroupNameSchema,
+  MAX_GROUP_NAME,
+  MAX_NESTING,
+  MAX_SCOPE_NAME,
+  ScopeNameSchema,
+  describeIssues,
+  isJsonValue,
+  parsePid,
+  type JsonValue,
+  type PgEntry,
+  type PgJoin,
+  type PgLeave,
+} from '../protocol.js';
 import { makeMember, toEntry } from './members.js';
 import { GroupMonitors } from './monitors.js';
 import { SyncReassembly, buildSync } from './sync.js';
 import { GroupTable, addTo, removeFrom, type ScopeState } from './table.js';
-import { PgError, type PeerChannel, type PgListener, type PgMember, type PgMessage, type PgMonitor, type PgSnapshot, type ProcessGroupsOptions } from './types.js';
+import {
+  PgError,
+  type PeerChannel,
+  type PgListener,
+  type PgMember,
+  type PgMessage,
+  type PgMonitor,
+  type PgSnapshot,
+  type ProcessGroupsOptions,
+} from './types.js';
 
 /** Erlang pg-style process groups, replicated to every node. */
 export class ProcessGroups {
@@ -174,7 +196,10 @@ export class ProcessGroups {
     this.checkName(GroupNameSchema, group, 'group');
     this.checkLocalPid(pid, scope, group);
     // The wire schema's own test (`JsonSchema` is `isJsonValue`), without zod's per-call cost: a value the peers would reject never leaves this node.
-    if (value !== undefined && !isJsonValue(value)) throw new PgError(`cannot join ${pid} to pg group ${JSON.stringify(group)}: the value must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects, at most ${MAX_NESTING} levels deep)`);
+    if (value !== undefined && !isJsonValue(value))
+      throw new PgError(
+        `cannot join ${pid} to pg group ${JSON.stringify(group)}: the value must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects, at most ${MAX_NESTING} levels deep)`,
+      );
     const member = makeMember(pid, this.node, value);
     const state = this.ensureLocalScope(scope);
     this.table.appendEntries(state, group, this.node, [member]);
@@ -270,7 +295,9 @@ export class ProcessGroups {
 
   /** Plain JSON view of the given scopes (default: every known scope) and their groups (keys sorted); unknown scopes are left out. */
   snapshot(scopes: readonly string[] = this.scopes()): PgSnapshot {
-    return Object.fromEntries(scopes.filter((scope) => this.table.scopeStates.has(scope)).map((scope) => [scope, Object.fromEntries(this.table.scopeSnapshot(scope))]));
+    return Object.fromEntries(
+      scopes.filter((scope) => this.table.scopeStates.has(scope)).map((scope) => [scope, Object.fromEntries(this.table.scopeSnapshot(scope))]),
+    );
   }
 
   /**
@@ -374,7 +401,10 @@ export class ProcessGroups {
 
   private checkLocalPid(pid: string, scope: string, group: string): void {
     const parts = parsePid(pid);
-    if (parts === undefined) throw new PgError(`cannot join ${JSON.stringify(String(pid).slice(0, 80))} to pg group ${JSON.stringify(group)} in scope ${JSON.stringify(scope)}: not a pid (expected node/incarnation/localId)`);
+    if (parts === undefined)
+      throw new PgError(
+        `cannot join ${JSON.stringify(String(pid).slice(0, 80))} to pg group ${JSON.stringify(group)} in scope ${JSON.stringify(scope)}: not a pid (expected node/incarnation/localId)`,
+      );
     if (parts.node !== this.node || parts.incarnation !== this.incarnation) {
       throw new PgError(
         `cannot join ${pid} to pg group ${JSON.stringify(group)} in scope ${JSON.stringify(scope)}: only processes of this node (${this.node}/${this.incarnation}) may join; join on the node that owns the pid`,

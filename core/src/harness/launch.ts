@@ -34,11 +34,14 @@ export interface NodeSpec {
 export function nodeCommandLine(spec: NodeSpec): string[] {
   return [
     'node',
-    '--name', spec.name,
+    '--name',
+    spec.name,
     ...(spec.host !== undefined ? ['--host', spec.host] : []),
-    '--port', String(spec.port ?? 0),
+    '--port',
+    String(spec.port ?? 0),
     ...(spec.statusPort !== undefined ? ['--status-port', String(spec.statusPort)] : []),
-    '--secret-file', spec.secretFile,
+    '--secret-file',
+    spec.secretFile,
     ...(spec.seeds ?? []).flatMap((s) => ['--seeds', s]),
     ...(spec.flags ?? []),
   ];
@@ -71,7 +74,11 @@ export interface LaunchOptions {
 }
 
 /** The executable and arguments that run `pogo <cliArgs>` as `launch` asks. */
-export function spawnCommand(launch: Pick<LaunchOptions, 'execPath' | 'nodeOptions' | 'wrap'>, cliArgs: readonly string[], cli: string = POGO_CLI): { command: string; args: string[] } {
+export function spawnCommand(
+  launch: Pick<LaunchOptions, 'execPath' | 'nodeOptions' | 'wrap'>,
+  cliArgs: readonly string[],
+  cli: string = POGO_CLI,
+): { command: string; args: string[] } {
   const execPath = launch.execPath ?? process.execPath;
   const nodeArgs = [...(launch.nodeOptions ?? []), cli, ...cliArgs];
   const wrap = launch.wrap ?? [];
@@ -80,7 +87,10 @@ export function spawnCommand(launch: Pick<LaunchOptions, 'execPath' | 'nodeOptio
 }
 
 /** The child's environment: `base` (less POGO_* with `dropPogoEnv`) with `env` laid over it. */
-export function childEnvironment(base: Readonly<Record<string, string | undefined>>, launch: Pick<LaunchOptions, 'env' | 'dropPogoEnv'>): Record<string, string> {
+export function childEnvironment(
+  base: Readonly<Record<string, string | undefined>>,
+  launch: Pick<LaunchOptions, 'env' | 'dropPogoEnv'>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !(launch.dropPogoEnv && k.startsWith('POGO_'))) out[k] = v;
   for (const [k, v] of Object.entries(launch.env ?? {})) {
@@ -122,7 +132,7 @@ export interface StartInfo {
 
 /** The start information in `line`, if any. */
 export function startInfo(line: LogLine): StartInfo {
-  const str = (key: string): string | undefined => (typeof line[key] === 'string' ? (line[key] as string) : undefined);
+  const str = (key: string): string | undefined => (typeof line[key] === 'string' ? line[key] : undefined);
   if (line.msg === 'node started') {
     const address = str('address');
     const incarnation = str('incarnation');
@@ -138,4 +148,3 @@ export function startInfo(line: LogLine): StartInfo {
   }
   return {};
 }
-

@@ -290,7 +290,10 @@ export class PogoProcess {
     } else {
       lines = [...this.lines.map((l) => JSON.stringify(l)), ...this.stderr.trimEnd().split('\n').filter(Boolean)];
     }
-    return lines.slice(-count).map((l) => `    ${this.name}| ${l}`).join('\n');
+    return lines
+      .slice(-count)
+      .map((l) => `    ${this.name}| ${l}`)
+      .join('\n');
   }
 
   /** Its state and last output, for failure messages. */
@@ -338,7 +341,8 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
     } catch (err) {
       lastError = err;
     }
-    if (performance.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${Math.round(timeoutMs)} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`${what} did not hold within ${Math.round(timeoutMs)} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

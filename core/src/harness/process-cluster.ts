@@ -175,7 +175,9 @@ export class ProcessCluster {
 
   /** Addresses of every live member but `except`. */
   seeds(except?: string): string[] {
-    return this.live().filter((p) => p.name !== except && p.address !== '').map((p) => p.address);
+    return this.live()
+      .filter((p) => p.name !== except && p.address !== '')
+      .map((p) => p.address);
   }
 
   /** The current processes that are alive. */
@@ -200,7 +202,10 @@ export class ProcessCluster {
 
   /** The last lines of every process's output, for failure messages. */
   logTails(lines = 4): string {
-    return this.procs.map((p) => p.logTail(lines)).filter(Boolean).join('\n');
+    return this.procs
+      .map((p) => p.logTail(lines))
+      .filter(Boolean)
+      .join('\n');
   }
 
   /** Kills every process (after a graceful stop of `graceMs`, if given) and removes the directory unless `keep`. */
@@ -222,4 +227,3 @@ function pickLaunch(o: LaunchOptions): LaunchOptions {
   if (o.cwd !== undefined) out.cwd = o.cwd;
   return out;
 }
-

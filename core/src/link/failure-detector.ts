@@ -227,16 +227,19 @@ export class FailureDetector {
   private armHeartbeat(dueAt: number): void {
     this.o.clock.clearTimeout(this.heartbeatTimer);
     this.beatDueAt = dueAt;
-    this.heartbeatTimer = this.o.clock.setTimeout(() => {
-      this.heartbeatTimer = undefined;
-      let next: number | undefined;
-      this.o.host.safely(() => (next = this.heartbeat()));
-      if (!this.o.host.stopping()) {
-        if (next === undefined) this.scheduleHeartbeat();
-        else this.armHeartbeat(next);
-      }
-      this.scheduleSilenceCheck();
-    }, Math.max(0, dueAt - this.o.clock.now()));
+    this.heartbeatTimer = this.o.clock.setTimeout(
+      () => {
+        this.heartbeatTimer = undefined;
+        let next: number | undefined;
+        this.o.host.safely(() => (next = this.heartbeat()));
+        if (!this.o.host.stopping()) {
+          if (next === undefined) this.scheduleHeartbeat();
+          else this.armHeartbeat(next);
+        }
+        this.scheduleSilenceCheck();
+      },
+      Math.max(0, dueAt - this.o.clock.now()),
+    );
   }
 
   /** Checks silence and pings the links that are due; returns when the next tick is due. */
@@ -288,7 +291,10 @@ export class FailureDetector {
       const silence = now - link.lastHeardAt;
       const verdict = silenceVerdict(link, now);
       if (verdict === 'timeout') {
-        this.o.log.warn({ peer: link.peer.name, silenceMs: silence, timeoutMs: link.timing.heartbeatTimeoutMs }, 'peer silent past the heartbeat timeout; closing link');
+        this.o.log.warn(
+          { peer: link.peer.name, silenceMs: silence, timeoutMs: link.timing.heartbeatTimeoutMs },
+          'peer silent past the heartbeat timeout; closing link',
+        );
         this.o.host.close(link, `heartbeat timeout after ${silence} ms`);
         continue;
       }

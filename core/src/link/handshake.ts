@@ -37,7 +37,15 @@
  * - `checkAuth` (acceptor): the dialer's proof.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { PROTOCOL_VERSION, ProtocolVersionSchema, isCompatibleVersion, type Challenge, type HeartbeatSettings, type Hello, type RejectCode } from '../protocol.js';
+import {
+  PROTOCOL_VERSION,
+  ProtocolVersionSchema,
+  isCompatibleVersion,
+  type Challenge,
+  type HeartbeatSettings,
+  type Hello,
+  type RejectCode,
+} from '../protocol.js';
 import type { DialFailureCode, HeartbeatTiming, Link, LocalIdentity, PeerIdentity, ProtocolVersion } from './types.js';
 
 /** The first minor version (of major 2) that knows client links. */
@@ -103,18 +111,54 @@ export function announced(h: HeartbeatSettings | undefined): HeartbeatTiming | u
 
 /** The dialer's hello. */
 export function buildHello(id: LocalIdentity, nonce: string, timing: HeartbeatTiming): Hello {
-  return { t: 'hello', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce, heartbeat: announce(timing), ...(id.client ? { client: true as const } : {}) };
+  return {
+    t: 'hello',
+    cluster: id.cluster,
+    protocol: { ...PROTOCOL_VERSION },
+    name: id.name,
+    incarnation: id.incarnation,
+    startedAt: id.startedAt,
+    address: id.address,
+    role: id.role,
+    nonce,
+    heartbeat: announce(timing),
+    ...(id.client ? { client: true as const } : {}),
+  };
 }
 
 /** The acceptor's challenge to a hello (`nonce`: the acceptor's), with its proof. */
 export function buildChallenge(secret: string, id: LocalIdentity, nonce: string, peer: PeerIdentity, hello: Hello, timing: HeartbeatTiming): Challenge {
-  const proof = handshakeProof(secret, 'acceptor', id.cluster, { name: peer.name, incarnation: peer.incarnation, nonce: hello.nonce }, { name: id.name, incarnation: id.incarnation, nonce });
-  return { t: 'challenge', cluster: id.cluster, protocol: { ...PROTOCOL_VERSION }, name: id.name, incarnation: id.incarnation, startedAt: id.startedAt, address: id.address, role: id.role, nonce, proof, heartbeat: announce(timing) };
+  const proof = handshakeProof(
+    secret,
+    'acceptor',
+    id.cluster,
+    { name: peer.name, incarnation: peer.incarnation, nonce: hello.nonce },
+    { name: id.name, incarnation: id.incarnation, nonce },
+  );
+  return {
+    t: 'challenge',
+    cluster: id.cluster,
+    protocol: { ...PROTOCOL_VERSION },
+    name: id.name,
+    incarnation: id.incarnation,
+    startedAt: id.startedAt,
+    address: id.address,
+    role: id.role,
+    nonce,
+    proof,
+    heartbeat: announce(timing),
+  };
 }
 
 /** The dialer's auth proof over the challenge (`nonce`: the dialer's). */
 export function dialerProof(secret: string, id: LocalIdentity, nonce: string, peer: PeerIdentity, peerNonce: string): string {
-  return handshakeProof(secret, 'dialer', id.cluster, { name: id.name, incarnation: id.incarnation, nonce }, { name: peer.name, incarnation: peer.incarnation, nonce: peerNonce });
+  return handshakeProof(
+    secret,
+    'dialer',
+    id.cluster,
+    { name: id.name, incarnation: id.incarnation, nonce },
+    { name: peer.name, incarnation: peer.incarnation, nonce: peerNonce },
+  );
 }
 
 /**
@@ -122,9 +166,18 @@ export function dialerProof(secret: string, id: LocalIdentity, nonce: string, pe
  * header). `existing`: our current link to a node of the peer's name, if any.
  * Returns a refusal or undefined.
  */
-export function checkPeer(me: LocalIdentity, peer: PeerIdentity & { cluster: string; protocol: { major: number; minor: number } }, existing: Link | undefined): { code: RejectCode; message: string } | undefined {
-  if (peer.cluster !== me.cluster) return { code: 'cluster-mismatch', message: `cluster ${JSON.stringify(peer.cluster)} does not match ${JSON.stringify(me.cluster)}` };
-  if (!isCompatibleVersion(peer.protocol)) return { code: 'version-mismatch', message: `protocol ${peer.protocol.major}.${peer.protocol.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` };
+export function checkPeer(
+  me: LocalIdentity,
+  peer: PeerIdentity & { cluster: string; protocol: { major: number; minor: number } },
+  existing: Link | undefined,
+): { code: RejectCode; message: string } | undefined {
+  if (peer.cluster !== me.cluster)
+    return { code: 'cluster-mismatch', message: `cluster ${JSON.stringify(peer.cluster)} does not match ${JSON.stringify(me.cluster)}` };
+  if (!isCompatibleVersion(peer.protocol))
+    return {
+      code: 'version-mismatch',
+      message: `protocol ${peer.protocol.major}.${peer.protocol.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`,
+    };
   if (peer.name === me.name) {
     if (peer.incarnation === me.incarnation) return { code: 'self', message: 'connected to itself' };
     return { code: 'duplicate-name', message: `name ${peer.name} is already used by the node at ${me.address}` };
@@ -138,8 +191,13 @@ export function checkPeer(me: LocalIdentity, peer: PeerIdentity & { cluster: str
 /** A client's hello (acceptor side): `acceptsClients` is false when this node takes no client links. Returns a refusal (always told to the peer) or undefined. */
 export function checkClientHello(me: LocalIdentity, acceptsClients: boolean, m: Hello): { code: RejectCode; message: string } | undefined {
   if (!acceptsClients || me.client) return { code: 'malformed', message: `${me.name} accepts no client links` };
-  if (m.cluster !== me.cluster) return { code: 'cluster-mismatch', message: `cluster ${JSON.stringify(m.cluster)} does not match ${JSON.stringify(me.cluster)}` };
-  if (!isCompatibleVersion(m.protocol)) return { code: 'version-mismatch', message: `protocol ${m.protocol.major}.${m.protocol.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` };
+  if (m.cluster !== me.cluster)
+    return { code: 'cluster-mismatch', message: `cluster ${JSON.stringify(m.cluster)} does not match ${JSON.stringify(me.cluster)}` };
+  if (!isCompatibleVersion(m.protocol))
+    return {
+      code: 'version-mismatch',
+      message: `protocol ${m.protocol.major}.${m.protocol.minor} is incompatible with ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`,
+    };
   return undefined;
 }
 
@@ -155,7 +213,13 @@ export function checkChallenge(secret: string, me: LocalIdentity, nonce: string,
   // ends at the hello): check its proof first, so an echo is `auth-failed`, retried later,
   // rather than `self`, which stops dialling the address for good.
   if (refusal && refusal.code !== 'self') return { ...refusal, tellPeer: true };
-  const expected = handshakeProof(secret, 'acceptor', me.cluster, { name: me.name, incarnation: me.incarnation, nonce }, { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce });
+  const expected = handshakeProof(
+    secret,
+    'acceptor',
+    me.cluster,
+    { name: me.name, incarnation: me.incarnation, nonce },
+    { name: peer.name, incarnation: peer.incarnation, nonce: m.nonce },
+  );
   if (refusal && proofMatches(expected, m.proof)) return { ...refusal, tellPeer: true };
   if (!proofMatches(expected, m.proof)) {
     return { code: 'auth-failed', message: `authentication failed: ${peer.name} does not hold our cluster secret (wrong secret on one side?)`, tellPeer: true };
@@ -163,7 +227,11 @@ export function checkChallenge(secret: string, me: LocalIdentity, nonce: string,
   if (me.client) {
     // A client checks what it dialled before it answers (see the header): no half-session.
     if (m.protocol.major === CLIENT_LINKS_SINCE.major && m.protocol.minor < CLIENT_LINKS_SINCE.minor) {
-      return { code: 'version-mismatch', message: `${peer.name} speaks protocol ${m.protocol.major}.${m.protocol.minor}, which has no client links (since ${CLIENT_LINKS_SINCE.major}.${CLIENT_LINKS_SINCE.minor}): upgrade it, or use the pogo of its release`, tellPeer: true };
+      return {
+        code: 'version-mismatch',
+        message: `${peer.name} speaks protocol ${m.protocol.major}.${m.protocol.minor}, which has no client links (since ${CLIENT_LINKS_SINCE.major}.${CLIENT_LINKS_SINCE.minor}): upgrade it, or use the pogo of its release`,
+        tellPeer: true,
+      };
     }
     if (m.role !== 'member') {
       return { code: 'not-a-member', message: `${peer.name} is an ${m.role}; only members execute commands: give a member's address`, tellPeer: false };
@@ -177,8 +245,21 @@ export function checkChallenge(secret: string, me: LocalIdentity, nonce: string,
 }
 
 /** The acceptor's check of the dialer's auth proof (`nonce`: the acceptor's, `peerNonce`: the dialer's). Returns a refusal or undefined. */
-export function checkAuth(secret: string, me: LocalIdentity, nonce: string, peer: PeerIdentity, peerNonce: string, proof: string): { code: 'auth-failed'; message: string } | undefined {
-  const expected = handshakeProof(secret, 'dialer', me.cluster, { name: peer.name, incarnation: peer.incarnation, nonce: peerNonce }, { name: me.name, incarnation: me.incarnation, nonce });
+export function checkAuth(
+  secret: string,
+  me: LocalIdentity,
+  nonce: string,
+  peer: PeerIdentity,
+  peerNonce: string,
+  proof: string,
+): { code: 'auth-failed'; message: string } | undefined {
+  const expected = handshakeProof(
+    secret,
+    'dialer',
+    me.cluster,
+    { name: peer.name, incarnation: peer.incarnation, nonce: peerNonce },
+    { name: me.name, incarnation: me.incarnation, nonce },
+  );
   if (proofMatches(expected, proof)) return undefined;
   return { code: 'auth-failed', message: `authentication failed: ${peer.name} does not hold our cluster secret (wrong secret on one side?)` };
 }

@@ -75,9 +75,30 @@
  * lines per second, then one line with the count of the rest).
  */
 import type { Conn } from '../transport/transport.js';
-import { PROTOCOL_VERSION, decodeBatch, decodeMessage, isNewerMinor, type Challenge, type Hello, type LinkMessage, type PeerMessage, type RejectCode } from '../protocol.js';
+import {
+  PROTOCOL_VERSION,
+  decodeBatch,
+  decodeMessage,
+  isNewerMinor,
+  type Challenge,
+  type Hello,
+  type LinkMessage,
+  type PeerMessage,
+  type RejectCode,
+} from '../protocol.js';
 import { FailureDetector, linkHeartbeat } from './failure-detector.js';
-import { announced, buildChallenge, buildHello, checkAuth, checkChallenge, checkClientHello, checkPeer, claimedProtocol, dialerProof, peerDialWins } from './handshake.js';
+import {
+  announced,
+  buildChallenge,
+  buildHello,
+  checkAuth,
+  checkChallenge,
+  checkClientHello,
+  checkPeer,
+  claimedProtocol,
+  dialerProof,
+  peerDialWins,
+} from './handshake.js';
 import { Outbox } from './outbox.js';
 import { LinkTable } from './table.js';
 import type { DialFailureCode, HeartbeatTiming, Link, LinkLayerOptions, LinkStats, LocalIdentity, PeerIdentity, ProtocolVersion } from './types.js';
@@ -104,7 +125,6 @@ interface Pending {
 
 /** Refusal lines logged per second at most before they are only counted (a flood must not flood the log). */
 export const REFUSAL_LOG_BURST = 10;
-
 
 export class LinkLayer {
   /** Node links by name, client links by connection (clients' names are labels, not identities: see the header). */
@@ -172,7 +192,16 @@ export class LinkLayer {
     if (this.pending.size >= this.o.config.maxPendingHandshakes) {
       this.stats.handshakesRejected++;
       const throttle = this.refusalThrottle();
-      if (throttle.log) this.o.log.warn({ remote: conn.remote, limit: this.o.config.maxPendingHandshakes, code: 'too-many-handshakes', ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}) }, `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes}, --max-pending-handshakes); refused one`);
+      if (throttle.log)
+        this.o.log.warn(
+          {
+            remote: conn.remote,
+            limit: this.o.config.maxPendingHandshakes,
+            code: 'too-many-handshakes',
+            ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}),
+          },
+          `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes}, --max-pending-handshakes); refused one`,
+        );
       this.refuseRaw(conn, 'too-many-handshakes', `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes})`);
       return;
     }
@@ -320,9 +349,24 @@ export class LinkLayer {
   // ---- handshake -------------------------------------------------------
 
   private track(conn: Conn, dialledAddress: string | undefined, state: HandshakeState): void {
-    const p: Pending = { conn, dialledAddress, state, nonce: this.o.random.hex(16), peer: undefined, peerNonce: undefined, peerProtocol: undefined, peerTiming: undefined, client: false, timer: undefined, done: false };
+    const p: Pending = {
+      conn,
+      dialledAddress,
+      state,
+      nonce: this.o.random.hex(16),
+      peer: undefined,
+      peerNonce: undefined,
+      peerProtocol: undefined,
+      peerTiming: undefined,
+      client: false,
+      timer: undefined,
+      done: false,
+    };
     this.pending.add(p);
-    p.timer = this.o.clock.setTimeout(() => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.config.timing.handshakeTimeoutMs} ms`, true), this.o.config.timing.handshakeTimeoutMs);
+    p.timer = this.o.clock.setTimeout(
+      () => this.fail(p, 'handshake-timeout', `no handshake within ${this.o.config.timing.handshakeTimeoutMs} ms`, true),
+      this.o.config.timing.handshakeTimeoutMs,
+    );
     conn.setHandlers({
       onOpen: () => this.safely(() => this.onPendingOpen(p)),
       onMessage: (raw) => this.safely(() => (p.done ? this.onLinkFrame(conn, raw) : this.onHandshakeFrame(p, raw))),
@@ -454,10 +498,25 @@ export class LinkLayer {
     const link = this.newLink(p, false);
     const { protocol, timing } = link;
     this.table.links.set(peer.name, link);
-    this.o.log.debug({ peer: peer.name, incarnation: peer.incarnation, direction: link.direction, protocol: `${protocol.major}.${protocol.minor}`, intervalMs: timing.heartbeatIntervalMs, suspectAfterMs: timing.suspectAfterMs, timeoutMs: timing.heartbeatTimeoutMs }, 'link up');
+    this.o.log.debug(
+      {
+        peer: peer.name,
+        incarnation: peer.incarnation,
+        direction: link.direction,
+        protocol: `${protocol.major}.${protocol.minor}`,
+        intervalMs: timing.heartbeatIntervalMs,
+        suspectAfterMs: timing.suspectAfterMs,
+        timeoutMs: timing.heartbeatTimeoutMs,
+      },
+      'link up',
+    );
     // A link that pings faster than the ticker runs: the ticker speeds up now, not after its current wait.
     this.detector.linkAdded(link);
-    if (isNewerMinor(protocol)) this.o.log.info({ peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` }, 'peer speaks a newer minor protocol version; what this node does not know of it is ignored');
+    if (isNewerMinor(protocol))
+      this.o.log.info(
+        { peer: peer.name, protocol: `${protocol.major}.${protocol.minor}`, ours: `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}` },
+        'peer speaks a newer minor protocol version; what this node does not know of it is ignored',
+      );
     this.emit(() => this.o.events.linkUp(link));
   }
 
@@ -466,7 +525,28 @@ export class LinkLayer {
     const protocol = p.peerProtocol ?? { ...PROTOCOL_VERSION };
     const timing = linkHeartbeat(this.o.config.timing, p.peerTiming);
     // nextPingAt now: the first ping goes at the next tick, so the peer hears (and confirms) us soon.
-    return { peer: p.peer!, client, direction: p.conn.direction, dialledAddress: p.dialledAddress, establishedAt: now, lastHeardAt: now, suspect: false, rttMs: undefined, confirmedAt: undefined, confirmedSeq: -1, pingIn: undefined, protocol, peerTiming: p.peerTiming, timing, nextPingAt: now, conn: p.conn, outbox: [], outboxBytes: 0, flushTimer: undefined, flushQueued: false };
+    return {
+      peer: p.peer!,
+      client,
+      direction: p.conn.direction,
+      dialledAddress: p.dialledAddress,
+      establishedAt: now,
+      lastHeardAt: now,
+      suspect: false,
+      rttMs: undefined,
+      confirmedAt: undefined,
+      confirmedSeq: -1,
+      pingIn: undefined,
+      protocol,
+      peerTiming: p.peerTiming,
+      timing,
+      nextPingAt: now,
+      conn: p.conn,
+      outbox: [],
+      outboxBytes: 0,
+      flushTimer: undefined,
+      flushQueued: false,
+    };
   }
 
   /** A client's link (see the header): kept apart, reported through `events.client` only. */
@@ -562,7 +642,10 @@ export class LinkLayer {
     const decoded = decodeMessage(raw, { tolerant: newer });
     if (!decoded.ok) {
       if (newer && decoded.unknownType !== undefined) {
-        this.o.log.debug({ peer: link.peer.name, t: decoded.unknownType, protocol: `${link.protocol.major}.${link.protocol.minor}` }, 'message type from a newer protocol version ignored');
+        this.o.log.debug(
+          { peer: link.peer.name, t: decoded.unknownType, protocol: `${link.protocol.major}.${link.protocol.minor}` },
+          'message type from a newer protocol version ignored',
+        );
         return;
       }
       this.stats.invalidFrames++;

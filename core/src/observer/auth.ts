@@ -37,7 +37,13 @@ export async function credentialRole(node: PogoNode, credential: string, by: str
   if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
   const reply = await node.command(via, 'whoami', {}, credential, by, WHOAMI_TIMEOUT_MS);
   // Only the member saying no is a refusal, said once; a timeout or a lost link says nothing about the credential.
-  if (!reply.ok) return { refused: reply.error.code === 'unauthorized' ? `unauthorized: ${reply.error.message}` : `unreachable: the credential could not be checked (${reply.error.code}: ${reply.error.message})` };
+  if (!reply.ok)
+    return {
+      refused:
+        reply.error.code === 'unauthorized'
+          ? `unauthorized: ${reply.error.message}`
+          : `unreachable: the credential could not be checked (${reply.error.code}: ${reply.error.message})`,
+    };
   return { access: reply.result.role };
 }
 

@@ -39,7 +39,18 @@ import { credentialRole } from './auth.js';
 import { sessionAccess, type SessionData } from './server.js';
 import type { Access } from './state.js';
 import { jsonBytes } from './command-size.js';
-import { commandFailure, DEFAULT_CALL_TIMEOUT_MS, parseUiCommand, type AuditEntry, type CommandAck, type CommandArgs, type CommandArgsInput, type CommandErrorCode, type CommandFailure, type UiCommand } from './ui-protocol.js';
+import {
+  commandFailure,
+  DEFAULT_CALL_TIMEOUT_MS,
+  parseUiCommand,
+  type AuditEntry,
+  type CommandAck,
+  type CommandArgs,
+  type CommandArgsInput,
+  type CommandErrorCode,
+  type CommandFailure,
+  type UiCommand,
+} from './ui-protocol.js';
 
 const AUDIT_TIMEOUT_MS = 5_000;
 const LOGS_TIMEOUT_MS = 5_000;
@@ -121,7 +132,8 @@ export class CommandRouter {
     if (!session.locked) return { ok: true, result: { access: sessionAccess(session) } };
     const role = await credentialRole(this.node, session.credential, session.user);
     // Refused (revoked meanwhile) or not checkable: the session stays as it is, locked, and keeps working.
-    if ('refused' in role) return fail(role.refused.startsWith('unauthorized') ? 'unauthorized' : 'unreachable', role.refused.replace(/^(unauthorized|unreachable): /, ''));
+    if ('refused' in role)
+      return fail(role.refused.startsWith('unauthorized') ? 'unauthorized' : 'unreachable', role.refused.replace(/^(unauthorized|unreachable): /, ''));
     // Race: two unlocks (or a lock) may be in flight; whichever answers last sets the state, and each resends it.
     session.access = role.access;
     session.locked = false;
@@ -130,12 +142,16 @@ export class CommandRouter {
   }
 
   /** The ops one member executes: to the member chooseMember picks. */
-  private async forward(session: SessionData, command: Extract<UiCommand, { op: Exclude<CommandOp, 'audit' | 'logs' | 'view' | 'whoami'> }>): Promise<CommandAck> {
+  private async forward(
+    session: SessionData,
+    command: Extract<UiCommand, { op: Exclude<CommandOp, 'audit' | 'logs' | 'view' | 'whoami'> }>,
+  ): Promise<CommandAck> {
     const to = chooseMember(this.node.members());
     if (!to) return fail('unreachable', 'no member is reachable');
     const send = async <Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>) => {
       const reply = await this.node.command(to, op, args, session.credential, session.user, COMMAND_TIMEOUT_MS);
-      if (!reply.ok && reply.error.code === 'too-large') this.node.log.warn({ by: session.user, op, member: to, bytes: jsonBytes(args) }, `refused a ${op} from ${session.user}: ${reply.error.message}`);
+      if (!reply.ok && reply.error.code === 'too-large')
+        this.node.log.warn({ by: session.user, op, member: to, bytes: jsonBytes(args) }, `refused a ${op} from ${session.user}: ${reply.error.message}`);
       return reply;
     };
     switch (command.op) {
@@ -149,7 +165,14 @@ export class CommandRouter {
         return send('whereis', command.args);
       case 'call': {
         // The member waits up to the call's own timeout (DEFAULT_CALL_TIMEOUT_MS when none is given); its answer needs a moment more.
-        const reply = await this.node.command(to, 'call', command.args, session.credential, session.user, (command.args.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + COMMAND_TIMEOUT_MS);
+        const reply = await this.node.command(
+          to,
+          'call',
+          command.args,
+          session.credential,
+          session.user,
+          (command.args.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + COMMAND_TIMEOUT_MS,
+        );
         return reply;
       }
       default: {
@@ -165,7 +188,8 @@ export class CommandRouter {
     const ask = async (member: string) => {
       const reply = await this.node.command(member, 'audit', args, session.credential, session.user, AUDIT_TIMEOUT_MS);
       // A member of an older release takes no arguments: its whole log, then.
-      if (!reply.ok && reply.error.code === 'bad-request' && args.after !== undefined) return this.node.command(member, 'audit', {}, session.credential, session.user, AUDIT_TIMEOUT_MS);
+      if (!reply.ok && reply.error.code === 'bad-request' && args.after !== undefined)
+        return this.node.command(member, 'audit', {}, session.credential, session.user, AUDIT_TIMEOUT_MS);
       return reply;
     };
     const replies = await Promise.all(members.map(async (m) => ({ member: m.name, reply: await ask(m.name) })));

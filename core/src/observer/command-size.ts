@@ -52,5 +52,8 @@ export function oversizedRequest(request: { op: string; args?: unknown }): { cod
   if (bytes <= GATEWAY_MAX_FRAME_BYTES - 1024) return undefined;
   const args = request.args as { spec?: unknown } | undefined;
   const measured = SPEC_OPS.has(request.op) && args?.spec !== undefined ? args.spec : (args ?? {});
-  return { code: 'too-large', message: `${tooLargeMessage(request.op, jsonBytes(measured))}; not sent: the gateway takes frames of at most ${formatBytes(GATEWAY_MAX_FRAME_BYTES)}` };
+  return {
+    code: 'too-large',
+    message: `${tooLargeMessage(request.op, jsonBytes(measured))}; not sent: the gateway takes frames of at most ${formatBytes(GATEWAY_MAX_FRAME_BYTES)}`,
+  };
 }

@@ -174,7 +174,8 @@ export class EventIntake {
       }
       case 'started':
       case 'moved':
-        for (const [name, l] of [...this.lost]) if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
+        for (const [name, l] of [...this.lost])
+          if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
         break;
       default:
         // Every other event passes through as it is.

@@ -120,7 +120,14 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.
   const snapshots = new Snapshots(
     node,
-    () => ({ events: history.events, activity: history.activity, samples: history.samples, unreachable: intake.unreachable(), sessions: intake.sessions, resources: resources.current }),
+    () => ({
+      events: history.events,
+      activity: history.activity,
+      samples: history.samples,
+      unreachable: intake.unreachable(),
+      sessions: intake.sessions,
+      resources: resources.current,
+    }),
     () => remote.current,
   );
   // Sends patches once the server is up (flushFeed is set then); changes before that are in the first snapshot.
@@ -142,7 +149,12 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     snapshots.markResourcesDirty();
   };
   // The observer's own process, sampled as the members sample theirs.
-  const ownResources = new ResourceSampler({ clock: node.clock, probe: options.resourceProbe ?? systemProbe(), log: node.log, onSample: (figures) => addResources({ node: node.name, figures }) });
+  const ownResources = new ResourceSampler({
+    clock: node.clock,
+    probe: options.resourceProbe ?? systemProbe(),
+    log: node.log,
+    onSample: (figures) => addResources({ node: node.name, figures }),
+  });
   node.on('resources', addResources);
   ownResources.start();
   node.supervisor.on('event', onDistEvent);
@@ -163,13 +175,22 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   // ---- the server, its sessions and their commands
   let server;
   try {
-    server = await startServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, ...(options.staticDir !== undefined ? { staticDir: options.staticDir } : {}) });
+    server = await startServer({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      ...(options.staticDir !== undefined ? { staticDir: options.staticDir } : {}),
+    });
   } catch (err) {
     detach();
     throw err;
   }
   const { io } = server;
-  installAuth(io, node, { token, maxClients: options.maxClients ?? 32, ...(options.credential !== undefined ? { credential: options.credential } : {}), ...(options.user !== undefined ? { user: options.user } : {}) });
+  installAuth(io, node, {
+    token,
+    maxClients: options.maxClients ?? 32,
+    ...(options.credential !== undefined ? { credential: options.credential } : {}),
+    ...(options.user !== undefined ? { user: options.user } : {}),
+  });
   const router = new CommandRouter(node);
   const feed = new PatchFeed(
     io,

@@ -45,7 +45,15 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { accessRefusal } from './command-router.js';
 import type { SessionData } from './server.js';
 import type { ChildView } from './state.js';
-import { parseWatchOutput, type CommandFailure, type OutputEvent, type OutputLinesEvent, type OutputStatusEvent, type UiResults, type WatchAck } from './ui-protocol.js';
+import {
+  parseWatchOutput,
+  type CommandFailure,
+  type OutputEvent,
+  type OutputLinesEvent,
+  type OutputStatusEvent,
+  type UiResults,
+  type WatchAck,
+} from './ui-protocol.js';
 
 export const MAX_WATCHES_PER_SESSION = 4;
 /** A member's answers that end a watch: the credential will not do. */
@@ -62,9 +70,7 @@ export interface FollowCursor {
 }
 
 export type FollowStep =
-  | { kind: 'gone' }
-  | { kind: 'not-running' }
-  | { kind: 'read'; node: string; pid: string; restarts: number; after: number; change: OutputLinesEvent['change'] };
+  { kind: 'gone' } | { kind: 'not-running' } | { kind: 'read'; node: string; pid: string; restarts: number; after: number; change: OutputLinesEvent['change'] };
 
 /** What the next poll does, from the cursor (none before the first read) and the child as the observer sees it now. See the header. */
 export function followStep(cursor: FollowCursor | undefined, child: Pick<ChildView, 'node' | 'pid' | 'restarts'> | undefined): FollowStep {
@@ -88,7 +94,12 @@ export interface OutputFollowersOptions {
   /** The child as the observer sees it now. */
   child(id: string): ChildView | undefined;
   /** Asks `node` for the output of `id` after `after`, with the session's credential. */
-  read(node: string, id: string, after: number, session: SessionData): Promise<{ ok: true; result: UiResults['logs']['lines'] } | { ok: false; error: CommandFailure }>;
+  read(
+    node: string,
+    id: string,
+    after: number,
+    session: SessionData,
+  ): Promise<{ ok: true; result: UiResults['logs']['lines'] } | { ok: false; error: CommandFailure }>;
   /** Sends an event to one session. */
   send(session: string, event: OutputEvent): void;
   pollMs?: number;
@@ -130,7 +141,8 @@ export class OutputFollowers {
     // Again for the same id: start afresh (a client that reconnected and asks again).
     this.end(mine.get(id));
     mine.delete(id);
-    if (mine.size >= MAX_WATCHES_PER_SESSION) return { ok: false, error: { code: 'bad-request', message: `a session may watch the output of at most ${MAX_WATCHES_PER_SESSION} children at once` } };
+    if (mine.size >= MAX_WATCHES_PER_SESSION)
+      return { ok: false, error: { code: 'bad-request', message: `a session may watch the output of at most ${MAX_WATCHES_PER_SESSION} children at once` } };
     const watch: Watch = { session, data, id, cursor: undefined, status: undefined, timer: undefined, closed: false };
     mine.set(id, watch);
     this.watches.set(session, mine);
@@ -211,7 +223,15 @@ export class OutputFollowers {
     watch.cursor = { node: step.node, pid: step.pid, restarts: step.restarts, after: Math.max(step.after, last) };
     if (lines.length > 0 || step.change !== 'none' || watch.status !== undefined) {
       watch.status = undefined;
-      this.o.send(watch.session, { id: watch.id, kind: 'lines', node: step.node, pid: step.pid, change: step.change, lines, skipped: skippedLines(step.after, lines[0]?.seq) });
+      this.o.send(watch.session, {
+        id: watch.id,
+        kind: 'lines',
+        node: step.node,
+        pid: step.pid,
+        change: step.change,
+        lines,
+        skipped: skippedLines(step.after, lines[0]?.seq),
+      });
     }
     this.schedule(watch, this.o.pollMs ?? POLL_MS);
   }

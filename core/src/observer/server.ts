@@ -81,7 +81,14 @@ function serveStatic(root: string | undefined, req: IncomingMessage, res: Server
     return;
   }
   readFile(file).then(
-    (body) => res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).end(body),
+    (body) =>
+      res
+        .writeHead(200, {
+          'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        })
+        .end(body),
     () => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'),
   );
 }

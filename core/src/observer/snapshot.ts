@@ -70,7 +70,11 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
     const reachable = m.name === node.name || m.status === 'up' || m.status === 'suspect';
     members[m.name] = {
       name: m.name,
-      status: reachable ? m.status : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down' ? 'unreachable' : (remoteStatus.get(m.name) ?? m.status),
+      status: reachable
+        ? m.status
+        : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down'
+          ? 'unreachable'
+          : (remoteStatus.get(m.name) ?? m.status),
       role: m.role,
       address: m.address,
       incarnation: m.incarnation,
@@ -94,7 +98,21 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
       groups[scope][group] = perNode;
     }
   }
-  return { observer: node.name, cluster: node.cluster, paused: node.supervisor.rebalancingPaused, readOnly: access !== 'operator', access, members, children, groups, events: [...facts.events], activity: [...(facts.activity ?? [])], samples: [...(facts.samples ?? [])], resources: { ...facts.resources }, sessions: facts.sessions ?? 0 };
+  return {
+    observer: node.name,
+    cluster: node.cluster,
+    paused: node.supervisor.rebalancingPaused,
+    readOnly: access !== 'operator',
+    access,
+    members,
+    children,
+    groups,
+    events: [...facts.events],
+    activity: [...(facts.activity ?? [])],
+    samples: [...(facts.samples ?? [])],
+    resources: { ...facts.resources },
+    sessions: facts.sessions ?? 0,
+  };
 }
 
 /** The current state per access level, rebuilt on the first read after a change. */
@@ -156,7 +174,9 @@ export class Snapshots {
       this.resourcesDirty = false;
     } else if (this.historyDirty || this.resourcesDirty) {
       const f = this.facts();
-      const history = this.historyDirty ? { events: [...f.events], activity: [...(f.activity ?? [])], samples: [...(f.samples ?? [])], sessions: f.sessions ?? 0 } : {};
+      const history = this.historyDirty
+        ? { events: [...f.events], activity: [...(f.activity ?? [])], samples: [...(f.samples ?? [])], sessions: f.sessions ?? 0 }
+        : {};
       const resources = this.resourcesDirty ? { resources: { ...f.resources } } : {};
       this.historyDirty = false;
       this.resourcesDirty = false;

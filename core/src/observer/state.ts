@@ -299,7 +299,16 @@ export function boundResourcePoints(points: ResourcePoint[]): ResourcePoint[] {
 }
 
 function samePoint(a: ResourcePoint, b: ResourcePoint): boolean {
-  return a.at === b.at && a.cpu === b.cpu && a.rss === b.rss && a.heapUsed === b.heapUsed && a.heapTotal === b.heapTotal && a.lagMean === b.lagMean && a.lagP99 === b.lagP99 && a.lagMax === b.lagMax;
+  return (
+    a.at === b.at &&
+    a.cpu === b.cpu &&
+    a.rss === b.rss &&
+    a.heapUsed === b.heapUsed &&
+    a.heapTotal === b.heapTotal &&
+    a.lagMean === b.lagMean &&
+    a.lagP99 === b.lagP99 &&
+    a.lagMax === b.lagMax
+  );
 }
 
 /** What changed in the resource series: new points per node (or the whole series when the client's is not a part of it), and nodes gone. */
@@ -350,7 +359,8 @@ function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?:
 export function diffState(prev: ClusterState, next: ClusterState): StatePatch | undefined {
   const patch: StatePatch = {};
   const scalars: StatePatch['scalars'] = {};
-  for (const key of ['observer', 'cluster', 'paused', 'readOnly', 'access', 'sessions'] as const) if (prev[key] !== next[key]) (scalars as Record<string, unknown>)[key] = next[key];
+  for (const key of ['observer', 'cluster', 'paused', 'readOnly', 'access', 'sessions'] as const)
+    if (prev[key] !== next[key]) (scalars as Record<string, unknown>)[key] = next[key];
   if (Object.keys(scalars).length > 0) patch.scalars = scalars;
   const members = diffKeyed(prev.members, next.members);
   if (members) patch.members = members;
@@ -358,8 +368,11 @@ export function diffState(prev: ClusterState, next: ClusterState): StatePatch | 
   if (children) patch.children = children;
   const gset: Array<{ scope: string; group: string; members: Record<string, number> }> = [];
   const gremove: Array<{ scope: string; group: string }> = [];
-  if (prev.groups !== next.groups) for (const [scope, groups] of Object.entries(next.groups)) for (const [group, members] of Object.entries(groups)) if (!same(prev.groups[scope]?.[group], members)) gset.push({ scope, group, members });
-  for (const [scope, groups] of Object.entries(prev.groups)) for (const group of Object.keys(groups)) if (next.groups[scope]?.[group] === undefined) gremove.push({ scope, group });
+  if (prev.groups !== next.groups)
+    for (const [scope, groups] of Object.entries(next.groups))
+      for (const [group, members] of Object.entries(groups)) if (!same(prev.groups[scope]?.[group], members)) gset.push({ scope, group, members });
+  for (const [scope, groups] of Object.entries(prev.groups))
+    for (const group of Object.keys(groups)) if (next.groups[scope]?.[group] === undefined) gremove.push({ scope, group });
   if (gset.length > 0 || gremove.length > 0) patch.groups = { ...(gset.length > 0 ? { set: gset } : {}), ...(gremove.length > 0 ? { remove: gremove } : {}) };
   const lastSeq = prev.events.at(-1)?.seq ?? 0;
   const events = next.events.filter((e) => e.seq > lastSeq);
@@ -427,5 +440,19 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
 }
 
 export function emptyState(): ClusterState {
-  return { observer: '', cluster: '', paused: false, readOnly: true, access: 'none', members: {}, children: {}, groups: {}, events: [], activity: [], samples: [], resources: {}, sessions: 0 };
+  return {
+    observer: '',
+    cluster: '',
+    paused: false,
+    readOnly: true,
+    access: 'none',
+    members: {},
+    children: {},
+    groups: {},
+    events: [],
+    activity: [],
+    samples: [],
+    resources: {},
+    sessions: 0,
+  };
 }

@@ -123,7 +123,18 @@ export class Timeline<E extends TimelineEvent> {
     let b = this.open.get(key);
     if (b !== undefined && e.at - b.until > this.gapMs) b = undefined;
     if (b === undefined) {
-      b = { seq: ++this.seq, rev: 0, at: e.at, until: e.at, type: e.type, ...(e.type === 'moved' ? { from: e.from, reason: e.reason } : {}), count: 0, nodes: {}, ids: [], first: e };
+      b = {
+        seq: ++this.seq,
+        rev: 0,
+        at: e.at,
+        until: e.at,
+        type: e.type,
+        ...(e.type === 'moved' ? { from: e.from, reason: e.reason } : {}),
+        count: 0,
+        nodes: {},
+        ids: [],
+        first: e,
+      };
       this.open.set(key, b);
       this.activity.push(b);
       if (this.activity.length > ACTIVITY_LIMIT) this.activity.splice(0, this.activity.length - ACTIVITY_LIMIT);

@@ -64,7 +64,25 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
  * cluster, and the ones the gateway answers itself: `explain`, and `lock` /
  * `unlock` (the session drops its operator rights, or takes them back).
  */
-export const UI_OPS = ['start', 'stop', 'restart', 'move', 'unpin', 'drain', 'undrain', 'pause', 'resume', 'forget', 'audit', 'logs', 'explain', 'lock', 'unlock', 'call', 'whereis'] as const;
+export const UI_OPS = [
+  'start',
+  'stop',
+  'restart',
+  'move',
+  'unpin',
+  'drain',
+  'undrain',
+  'pause',
+  'resume',
+  'forget',
+  'audit',
+  'logs',
+  'explain',
+  'lock',
+  'unlock',
+  'call',
+  'whereis',
+] as const;
 /** The name of a UI command. */
 export type UiOp = (typeof UI_OPS)[number];
 /** Every op with arguments: what members execute, and `explain`. */
@@ -72,26 +90,32 @@ export type AnyOp = CommandOp | UiOp;
 
 const fieldError = (what: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : `must be ${what}`) });
 const ChildIdArg = z.string(fieldError('a string')).min(1, 'must not be empty').max(256, 'must be at most 256 characters');
-const NodeArg = z.string(fieldError('a node name')).regex(NODE_NAME_PATTERN, 'must be a node name: 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+const NodeArg = z
+  .string(fieldError('a node name'))
+  .regex(NODE_NAME_PATTERN, 'must be a node name: 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit');
 /**
  * A child spec, checked by the same function every member runs on it
  * (parseChildSpec: defaults filled, the first bad field named), so the
  * gateway's refusal says what a member's would. A caller may give a typed
  * spec or plain JSON (a spec a user typed, not checked yet).
  */
-const SpecArg = z.custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v !== undefined, { error: 'required' }).transform((input, ctx): ChildSpec => {
-  try {
-    return parseChildSpec(input);
-  } catch (err) {
-    // Field '(spec)': the spec as a whole is wrong (not an object at all).
-    if (err instanceof SpecError && err.field !== '(spec)') ctx.addIssue({ code: 'custom', message: err.reason, path: err.field.split('.') });
-    else ctx.addIssue({ code: 'custom', message: 'must be a child spec: an object { id, start, … }' });
-    return z.NEVER;
-  }
-});
+const SpecArg = z
+  .custom<ChildSpecInput | { [key: string]: JsonValue }>((v) => v !== undefined, { error: 'required' })
+  .transform((input, ctx): ChildSpec => {
+    try {
+      return parseChildSpec(input);
+    } catch (err) {
+      // Field '(spec)': the spec as a whole is wrong (not an object at all).
+      if (err instanceof SpecError && err.field !== '(spec)') ctx.addIssue({ code: 'custom', message: err.reason, path: err.field.split('.') });
+      else ctx.addIssue({ code: 'custom', message: 'must be a child spec: an object { id, start, … }' });
+      return z.NEVER;
+    }
+  });
 const NoArgs = z.object({}).strict();
 /** A message to a child: any JSON value (null included: see WIRE_NULLABLE). Its size is checked where it is routed (distributed/calls.ts). */
-const MessageArg = z.custom<JsonValue>((v) => v !== undefined && isJsonValue(v), { error: (issue) => (issue.input === undefined ? 'required' : 'must be plain JSON') });
+const MessageArg = z.custom<JsonValue>((v) => v !== undefined && isJsonValue(v), {
+  error: (issue) => (issue.input === undefined ? 'required' : 'must be plain JSON'),
+});
 export { DEFAULT_CALL_TIMEOUT_MS } from '../supervisor/child-channel.js';
 /** Longest an operator's call may wait for its reply (10 minutes). */
 export const MAX_CALL_COMMAND_TIMEOUT_MS = 600_000;
@@ -133,7 +157,12 @@ export const COMMAND_ARG_SCHEMAS = {
   view: NoArgs,
   whoami: NoArgs,
   /** Output lines of an OS-process child with a sequence number above `after`. */
-  logs: z.object({ id: ChildIdArg, after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
+  logs: z
+    .object({
+      id: ChildIdArg,
+      after: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER).default(0),
+    })
+    .strict(),
   explain: z.object({ id: ChildIdArg }).strict(),
   /** Stop the child's instance and start a new one on the same node (since protocol 2.2). */
   restart: z.object({ id: ChildIdArg }).strict(),
@@ -147,8 +176,16 @@ export const COMMAND_ARG_SCHEMAS = {
    */
   submit: z
     .object({
-      specs: z.array(SpecArg, fieldError('an array of child specs')).min(1, 'must hold at least one spec').max(1000, 'must hold at most 1000 specs (send more in several commands)'),
-      waitMs: z.number(fieldError('a number')).int('must be a whole number').min(0, 'must be 0 or more').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000),
+      specs: z
+        .array(SpecArg, fieldError('an array of child specs'))
+        .min(1, 'must hold at least one spec')
+        .max(1000, 'must hold at most 1000 specs (send more in several commands)'),
+      waitMs: z
+        .number(fieldError('a number'))
+        .int('must be a whole number')
+        .min(0, 'must be 0 or more')
+        .max(600_000, 'must be at most 600000 (10 minutes)')
+        .default(10_000),
     })
     .strict(),
   lock: NoArgs,
@@ -162,7 +199,12 @@ export const COMMAND_ARG_SCHEMAS = {
     .object({
       id: ChildIdArg,
       message: MessageArg,
-      timeoutMs: z.number(fieldError('a number')).int('must be a whole number').min(1, 'must be 1 or more').max(MAX_CALL_COMMAND_TIMEOUT_MS, `must be at most ${MAX_CALL_COMMAND_TIMEOUT_MS} (10 minutes)`).optional(),
+      timeoutMs: z
+        .number(fieldError('a number'))
+        .int('must be a whole number')
+        .min(1, 'must be 1 or more')
+        .max(MAX_CALL_COMMAND_TIMEOUT_MS, `must be at most ${MAX_CALL_COMMAND_TIMEOUT_MS} (10 minutes)`)
+        .optional(),
     })
     .strict(),
   /** Where child `id`'s instance runs now (since protocol 2.3). */
@@ -187,7 +229,11 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 function describeArgIssues(error: z.ZodError): string {
   const parts = error.issues.slice(0, 3).map((issue) => {
     const path = issue.path.map((step) => String(step).slice(0, 40)).join('.');
-    if (issue.code === 'unrecognized_keys') return `${issue.keys.slice(0, 3).map((k) => `${path ? `${path}.` : ''}${k.slice(0, 40)}: unknown field`).join('; ')}${issue.keys.length > 3 ? ` (+${issue.keys.length - 3} more)` : ''}`;
+    if (issue.code === 'unrecognized_keys')
+      return `${issue.keys
+        .slice(0, 3)
+        .map((k) => `${path ? `${path}.` : ''}${k.slice(0, 40)}: unknown field`)
+        .join('; ')}${issue.keys.length > 3 ? ` (+${issue.keys.length - 3} more)` : ''}`;
     return `${path || 'args'}: ${issue.message}`.slice(0, 200);
   });
   return `${parts.join('; ')}${error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : ''}`;
@@ -217,9 +263,20 @@ export function parseUiCommand(raw: unknown): Checked<UiCommand> {
   try {
     if (!isPlainObject(raw)) return { ok: false, message: 'a command must be { op, args }' };
     const extra = Object.keys(raw).filter((k) => k !== 'op' && k !== 'args');
-    if (extra.length > 0) return { ok: false, message: `a command is { op, args }: ${extra.slice(0, 3).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')} is not a field of it` };
+    if (extra.length > 0)
+      return {
+        ok: false,
+        message: `a command is { op, args }: ${extra
+          .slice(0, 3)
+          .map((k) => JSON.stringify(k.slice(0, 40)))
+          .join(', ')} is not a field of it`,
+      };
     const op = raw['op'];
-    if (typeof op !== 'string' || !(UI_OPS as readonly string[]).includes(op)) return { ok: false, message: `unknown command ${JSON.stringify(typeof op === 'string' ? op.slice(0, 40) : op ?? null)?.slice(0, 60)}; a UI may send ${UI_OPS.join(', ')}` };
+    if (typeof op !== 'string' || !(UI_OPS as readonly string[]).includes(op))
+      return {
+        ok: false,
+        message: `unknown command ${JSON.stringify(typeof op === 'string' ? op.slice(0, 40) : (op ?? null))?.slice(0, 60)}; a UI may send ${UI_OPS.join(', ')}`,
+      };
     const args = parseCommandArgs(op as UiOp, raw['args']);
     return args.ok ? { ok: true, value: { op, args: args.value } as UiCommand } : args;
   } catch {
@@ -272,7 +329,11 @@ export function encodeWireArgs<Op extends CommandOp>(op: Op, args: CommandArgsIn
 /** A received `cmd`'s positional arguments, named and validated with the op's schema. Never throws. */
 export function decodeWireCommand(op: CommandOp, wire: readonly JsonValue[]): Checked<MemberCommand> {
   const fields: readonly string[] = WIRE_FIELDS[op];
-  if (wire.length > fields.length) return { ok: false, message: `${op}: takes ${fields.length === 0 ? 'no arguments' : `${fields.length} argument(s) (${fields.join(', ')})`}, got ${wire.length}` };
+  if (wire.length > fields.length)
+    return {
+      ok: false,
+      message: `${op}: takes ${fields.length === 0 ? 'no arguments' : `${fields.length} argument(s) (${fields.join(', ')})`}, got ${wire.length}`,
+    };
   const named: Record<string, JsonValue> = {};
   const nullable = WIRE_NULLABLE[op];
   fields.forEach((f, i) => {
@@ -433,8 +494,26 @@ export type MemberViewReply = z.output<typeof MemberViewReplySchema>;
 /** `status`: the member's view of the members (no clients: they are not members) and of the children. */
 export const MemberStatusReplySchema = z.object({
   node: z.string(),
-  members: z.array(z.object({ name: z.string(), status: MemberStatusSchema, role: z.enum(['member', 'observer']), address: z.string(), ready: z.boolean(), draining: z.boolean() })),
-  children: z.object({ specs: z.number(), running: z.number(), pending: z.number(), moving: z.number(), duplicate: z.number(), failing: z.number(), unplaceable: z.number(), local: z.number() }),
+  members: z.array(
+    z.object({
+      name: z.string(),
+      status: MemberStatusSchema,
+      role: z.enum(['member', 'observer']),
+      address: z.string(),
+      ready: z.boolean(),
+      draining: z.boolean(),
+    }),
+  ),
+  children: z.object({
+    specs: z.number(),
+    running: z.number(),
+    pending: z.number(),
+    moving: z.number(),
+    duplicate: z.number(),
+    failing: z.number(),
+    unplaceable: z.number(),
+    local: z.number(),
+  }),
   paused: z.boolean(),
 });
 export type MemberStatusReply = z.output<typeof MemberStatusReplySchema>;
@@ -545,7 +624,16 @@ const VIEW_KEYS: ReadonlySet<string> = new Set(['node', 'members', 'children']);
 function isPlainChildReport(c: unknown): boolean {
   if (!onlyKeys(c, CHILD_KEYS)) return false;
   if (!str(c['id']) || !str(c['rev']) || !STATUSES.has(c['status']) || !num(c['restarts'])) return false;
-  if (!optStr(c['node']) || !optStr(c['pid']) || !optStr(c['owner']) || !optStr(c['pin']) || !optStr(c['lastError']) || !optStr(c['resumeTo']) || !optOsPid(c['osPid'])) return false;
+  if (
+    !optStr(c['node']) ||
+    !optStr(c['pid']) ||
+    !optStr(c['owner']) ||
+    !optStr(c['pin']) ||
+    !optStr(c['lastError']) ||
+    !optStr(c['resumeTo']) ||
+    !optOsPid(c['osPid'])
+  )
+    return false;
   const spec = c['spec'];
   if (!isPlainObject(spec) || !str(spec['id']) || !RESTARTS.has(spec['restart']) || !HANDOFFS.has(spec['handoff'])) return false;
   const start = spec['start'];
@@ -640,7 +728,12 @@ export function parseHandshakeAuth(raw: unknown): HandshakeAuth {
   const get = (key: string): unknown => (isPlainObject(raw) ? raw[key] : undefined);
   const text = (v: unknown, max: number): string => (typeof v === 'string' ? v.slice(0, max) : '');
   const token = get('token');
-  return { token: typeof token === 'string' && token.length <= 1024 ? token : '', credential: text(get('credential'), 1024), user: text(get('user'), 64).trim(), locked: get('locked') === true };
+  return {
+    token: typeof token === 'string' && token.length <= 1024 ? token : '',
+    credential: text(get('credential'), 1024),
+    user: text(get('user'), 64).trim(),
+    locked: get('locked') === true,
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -389,7 +389,11 @@ export class Replication {
       if (this.o.accepts && !this.o.accepts(p.name, key)) {
         // Race "a forgotten member back with stale state": nothing of it is taken (tombstones.ts), and
         // since its message is not applied, nothing more is acknowledged on this link (acks are cumulative).
-        if (!p.refused) this.o.log.warn({ peer: p.name, key: key.slice(0, 200) }, `store: refusing registers from ${p.name} (forgotten by the cluster); it must take the state from the others first`);
+        if (!p.refused)
+          this.o.log.warn(
+            { peer: p.name, key: key.slice(0, 200) },
+            `store: refusing registers from ${p.name} (forgotten by the cluster); it must take the state from the others first`,
+          );
         p.refused = true;
         continue;
       }
@@ -470,7 +474,12 @@ export class Replication {
       const last = at + MAX_STORE_ENTRIES >= entries.length;
       const seq = this.record(p, 'regs');
       this.stats.regsOut++;
-      this.o.send(p.name, last ? { t: 'rs.regs', scope: this.o.scope, seq, pull: m.pull, entries: part } : { t: 'rs.regs', scope: this.o.scope, seq, pull: m.pull, entries: part, more: true });
+      this.o.send(
+        p.name,
+        last
+          ? { t: 'rs.regs', scope: this.o.scope, seq, pull: m.pull, entries: part }
+          : { t: 'rs.regs', scope: this.o.scope, seq, pull: m.pull, entries: part, more: true },
+      );
     }
   }
 

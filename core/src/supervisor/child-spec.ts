@@ -65,12 +65,22 @@ export const ShutdownSchema = z
 /** The zod schema of a child spec (parseChildSpec wraps it with a clear error). */
 export const ChildSpecSchema = z
   .object({
-    id: z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') }).min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
-    start: z.union([WorkerStartSchema, CommandStartSchema], { error: (issue) => (issue.input === undefined ? 'required: { worker, args } or { command, args, env, cwd }' : 'must be { worker, args } or { command, args, env, cwd }') }),
+    id: z
+      .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
+      .min(1, 'must not be empty')
+      .max(256, 'must be at most 256 characters'),
+    start: z.union([WorkerStartSchema, CommandStartSchema], {
+      error: (issue) =>
+        issue.input === undefined ? 'required: { worker, args } or { command, args, env, cwd }' : 'must be { worker, args } or { command, args, env, cwd }',
+    }),
     restart: RestartSchema.default('permanent'),
     shutdown: ShutdownSchema.default(5000),
     maxRestarts: z.number().int().min(0).max(10_000).default(3),
-    maxSeconds: z.number().positive().max(24 * 3600).default(5),
+    maxSeconds: z
+      .number()
+      .positive()
+      .max(24 * 3600)
+      .default(5),
     labels: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
     handoff: HandoffSchema.default('stop-first'),
   })
@@ -279,7 +289,12 @@ export function decodeNormalSpec(v: unknown): ChildSpec | undefined {
     const { id, start, restart, shutdown, maxRestarts, maxSeconds, labels, handoff } = v;
     if (typeof id !== 'string' || id.length < 1 || id.length > 256) return undefined;
     if (!RESTARTS.has(restart) || !HANDOFFS.has(handoff)) return undefined;
-    if (shutdown !== 'brutal_kill' && shutdown !== 'infinity' && !(typeof shutdown === 'number' && Number.isInteger(shutdown) && shutdown > 0 && shutdown <= 24 * 3600 * 1000)) return undefined;
+    if (
+      shutdown !== 'brutal_kill' &&
+      shutdown !== 'infinity' &&
+      !(typeof shutdown === 'number' && Number.isInteger(shutdown) && shutdown > 0 && shutdown <= 24 * 3600 * 1000)
+    )
+      return undefined;
     if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 10_000) return undefined;
     if (typeof maxSeconds !== 'number' || !Number.isFinite(maxSeconds) || maxSeconds <= 0 || maxSeconds > 24 * 3600) return undefined;
     if (!isStringRecord(labels, 128, 256, Number.MAX_SAFE_INTEGER)) return undefined;

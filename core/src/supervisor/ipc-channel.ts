@@ -132,7 +132,8 @@ export class IpcChannel implements ChildChannel {
   call(body: JsonValue, timeoutMs: number): Promise<JsonValue> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) return Promise.reject(new MessageError('timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`));
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
+      return Promise.reject(new MessageError('timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`));
     const id = this.nextId++;
     const text = encode(() => encodeCall(id, body));
     if (text instanceof MessageError) return Promise.reject(text);
@@ -207,16 +208,21 @@ export class IpcChannel implements ChildChannel {
 
   private refusal(): MessageError | undefined {
     if (this.exitedAs !== undefined) return new MessageError('not-running', `the instance has exited (${this.exitedAs})`);
-    if (this.inputClosed !== undefined || !this.port) return new MessageError('no-handler', `the child does not take messages: ${this.inputClosed ?? 'no channel'}`);
+    if (this.inputClosed !== undefined || !this.port)
+      return new MessageError('no-handler', `the child does not take messages: ${this.inputClosed ?? 'no channel'}`);
     return undefined;
   }
 
   private overLimits(text: string): MessageError | undefined {
     // Cheap first: a string of n UTF-16 units is at most 3n bytes of UTF-8.
     const bytes = text.length * 3 <= this.limits.maxMessageBytes ? text.length : Buffer.byteLength(text);
-    if (bytes > this.limits.maxMessageBytes) return new MessageError('too-large', `the message is ${bytes} bytes of JSON; a child takes at most ${this.limits.maxMessageBytes}`);
+    if (bytes > this.limits.maxMessageBytes)
+      return new MessageError('too-large', `the message is ${bytes} bytes of JSON; a child takes at most ${this.limits.maxMessageBytes}`);
     if (this.queuedBytes + bytes > this.limits.maxQueuedBytes) {
-      return new MessageError('timeout', `the child is not reading its messages: ${this.queuedBytes} bytes wait to be written to it over ${this.port!.via} (at most ${this.limits.maxQueuedBytes})`);
+      return new MessageError(
+        'timeout',
+        `the child is not reading its messages: ${this.queuedBytes} bytes wait to be written to it over ${this.port!.via} (at most ${this.limits.maxQueuedBytes})`,
+      );
     }
     return undefined;
   }
@@ -249,7 +255,10 @@ export class IpcChannel implements ChildChannel {
       this.clock.clearTimeout(call.timer);
       call.reject(new MessageError('too-large', `the child's reply is ${bytes} bytes; at most ${this.limits.maxMessageBytes} are taken`));
     }
-    this.drop(`a message of ${bytes} bytes (at most ${this.limits.maxMessageBytes})${call ? `: call ${id} failed with too-large` : ''}`, head === undefined ? {} : { head });
+    this.drop(
+      `a message of ${bytes} bytes (at most ${this.limits.maxMessageBytes})${call ? `: call ${id} failed with too-large` : ''}`,
+      head === undefined ? {} : { head },
+    );
   }
 
   private drop(reason: string, fields: Record<string, unknown> = {}): void {
@@ -263,7 +272,9 @@ export class IpcChannel implements ChildChannel {
     for (const [id, call] of this.pending) {
       this.pending.delete(id);
       this.clock.clearTimeout(call.timer);
-      call.reject(new MessageError('not-running', `the instance exited (${this.exitedAs}) before it replied; the message was delivered and may have been handled`));
+      call.reject(
+        new MessageError('not-running', `the instance exited (${this.exitedAs}) before it replied; the message was delivered and may have been handled`),
+      );
     }
   }
 }

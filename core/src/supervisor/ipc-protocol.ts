@@ -54,7 +54,9 @@ const IdSchema = z.number({ error: 'must be a number' }).int('must be a whole nu
 export const CallMessageSchema = z.object({ id: IdSchema, type: z.literal('call'), body: JsonSchema }).strict();
 export const CastMessageSchema = z.object({ type: z.literal('cast'), body: JsonSchema }).strict();
 export const ReplyMessageSchema = z.object({ id: IdSchema, reply: JsonSchema }).strict();
-export const ErrorMessageSchema = z.object({ id: IdSchema, error: z.string({ error: 'must be a string' }).max(MAX_ERROR_MESSAGE, `must be at most ${MAX_ERROR_MESSAGE} characters`) }).strict();
+export const ErrorMessageSchema = z
+  .object({ id: IdSchema, error: z.string({ error: 'must be a string' }).max(MAX_ERROR_MESSAGE, `must be at most ${MAX_ERROR_MESSAGE} characters`) })
+  .strict();
 
 export type CallMessage = z.infer<typeof CallMessageSchema>;
 export type CastMessage = z.infer<typeof CastMessageSchema>;

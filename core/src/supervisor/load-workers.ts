@@ -27,7 +27,9 @@ export async function loadWorkerModules(specs: readonly string[], registry: Work
     const register = typeof mod['default'] === 'function' ? mod['default'] : typeof mod['register'] === 'function' ? mod['register'] : undefined;
     if (register) {
       try {
-        await (register as (api: { defineWorker: (name: string, factory: WorkerFactory) => void }) => unknown)({ defineWorker: (name, factory) => registry.define(name, factory) });
+        await (register as (api: { defineWorker: (name: string, factory: WorkerFactory) => void }) => unknown)({
+          defineWorker: (name, factory) => registry.define(name, factory),
+        });
       } catch (err) {
         throw new Error(`worker module ${spec} failed to register its workers: ${(err as Error).message}`, { cause: err });
       }

@@ -145,7 +145,8 @@ export interface LocalSupervisorOptions {
 export type NoChannel = 'moved' | 'gone';
 
 /** The codes a SupervisorError carries. */
-export type SupervisorErrorCode = 'invalid-spec' | 'already-present' | 'not-found' | 'running' | 'not-allowed' | 'unknown-worker' | 'start-failed' | 'shutting-down';
+export type SupervisorErrorCode =
+  'invalid-spec' | 'already-present' | 'not-found' | 'running' | 'not-allowed' | 'unknown-worker' | 'start-failed' | 'shutting-down';
 
 /** An error of the local supervisor, with a machine-readable code. */
 export class SupervisorError extends Error {
@@ -216,10 +217,16 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     }
     if (isCommandStart(spec.start)) {
       if (!this.o.allowCommands.includes(spec.start.command)) {
-        throw new SupervisorError('not-allowed', `command ${JSON.stringify(spec.start.command)} is not allowed on node ${this.o.node}; allow it with --allow-commands (allowed: ${this.o.allowCommands.length > 0 ? this.o.allowCommands.join(', ') : 'none'})`);
+        throw new SupervisorError(
+          'not-allowed',
+          `command ${JSON.stringify(spec.start.command)} is not allowed on node ${this.o.node}; allow it with --allow-commands (allowed: ${this.o.allowCommands.length > 0 ? this.o.allowCommands.join(', ') : 'none'})`,
+        );
       }
     } else if (!this.o.workers.get(spec.start.worker)) {
-      throw new SupervisorError('unknown-worker', `unknown worker type ${JSON.stringify(spec.start.worker)} on node ${this.o.node} (known: ${this.o.workers.names().join(', ') || 'none'}); load it with --workers`);
+      throw new SupervisorError(
+        'unknown-worker',
+        `unknown worker type ${JSON.stringify(spec.start.worker)} on node ${this.o.node} (known: ${this.o.workers.names().join(', ') || 'none'}); load it with --workers`,
+      );
     }
     return spec;
   }
@@ -235,7 +242,10 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     const existing = this.children.get(spec.id);
     if (existing) {
       const same = sameSpec(existing.spec, spec);
-      throw new SupervisorError('already-present', `a child with id ${JSON.stringify(spec.id)} already exists${same ? '' : ' with a different spec'} (status ${existing.status})`);
+      throw new SupervisorError(
+        'already-present',
+        `a child with id ${JSON.stringify(spec.id)} already exists${same ? '' : ' with a different spec'} (status ${existing.status})`,
+      );
     }
     const now = this.o.clock.now();
     const record: ChildRecord = {
@@ -317,7 +327,8 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   async restartChild(id: string, options: { countRestart?: boolean; handover?: JsonValue } = {}): Promise<{ id: string; pid: string }> {
     if (this.shuttingDown) throw new SupervisorError('shutting-down', 'the node is shutting down');
     const record = this.mustGet(id);
-    if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping') throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
+    if (record.status === 'running' || record.status === 'starting' || record.status === 'stopping')
+      throw new SupervisorError('running', `child ${id} is ${record.status}; terminate it first`);
     this.cancelTimers(record);
     record.desired = 'running';
     record.stopDeadlineMs = undefined;
@@ -421,7 +432,9 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   /** Stops every child in parallel, each within its shutdown time; refuses new starts. */
   async stopAll(): Promise<void> {
     this.shuttingDown = true;
-    await Promise.all([...this.children.keys()].map((id) => this.terminateChild(id).catch((err: unknown) => this.o.log.error({ id, err }, 'error while stopping child'))));
+    await Promise.all(
+      [...this.children.keys()].map((id) => this.terminateChild(id).catch((err: unknown) => this.o.log.error({ id, err }, 'error while stopping child'))),
+    );
   }
 
   /**
@@ -562,7 +575,11 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     record.failures++;
     const wait = failingBackoff(record.failures, this.backoffBaseMs, this.backoffMaxMs, this.o.random.next());
     record.nextRetryAt = now + wait;
-    this.setStatus(record, 'failing', `${why}; ${record.failures === 1 ? `more than ${spec.maxRestarts} restarts within ${spec.maxSeconds} s` : `retry ${record.failures - 1} failed`}; next retry in ${wait} ms`);
+    this.setStatus(
+      record,
+      'failing',
+      `${why}; ${record.failures === 1 ? `more than ${spec.maxRestarts} restarts within ${spec.maxSeconds} s` : `retry ${record.failures - 1} failed`}; next retry in ${wait} ms`,
+    );
     this.o.log.warn({ child: spec.id, lastError: record.lastError, failures: record.failures, retryInMs: wait }, 'child failing; retrying with backoff');
     record.retryTimer = this.o.clock.setTimeout(() => {
       record.retryTimer = undefined;

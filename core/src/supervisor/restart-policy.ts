@@ -21,11 +21,7 @@
 import type { RestartType } from './child-spec.js';
 
 /** Why a child exited: normally, on shutdown, with an error, or killed by a signal. */
-export type ExitReason =
-  | { kind: 'normal' }
-  | { kind: 'shutdown' }
-  | { kind: 'error'; message: string }
-  | { kind: 'killed'; signal: string };
+export type ExitReason = { kind: 'normal' } | { kind: 'shutdown' } | { kind: 'error'; message: string } | { kind: 'killed'; signal: string };
 
 export function shouldRestart(restart: RestartType, exit: ExitReason): boolean {
   switch (restart) {

@@ -65,7 +65,13 @@ function faultMessage(err: unknown): string {
   return `non-error thrown: ${String(err)}`;
 }
 
-export async function startWorkerChild(worker: string, factory: WorkerFactory, args: JsonValue | undefined, ctx: InstanceContext, startTimeoutMs: number): Promise<RunningChild> {
+export async function startWorkerChild(
+  worker: string,
+  factory: WorkerFactory,
+  args: JsonValue | undefined,
+  ctx: InstanceContext,
+  startTimeoutMs: number,
+): Promise<RunningChild> {
   // The signal is made when the worker first reads `ctx.signal` (an AbortController is a few µs and an
   // allocation-heavy EventTarget: most workers never read it, and a burst starts thousands); one read
   // after the stop began gets it already aborted.
@@ -143,7 +149,10 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
   const channel: ChildChannel = {
     call: (body, timeoutMs) => {
       const h = handler;
-      if (ended || h === undefined) return Promise.reject(new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`));
+      if (ended || h === undefined)
+        return Promise.reject(
+          new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`),
+        );
       const timer = delay(ctx.clock, timeoutMs);
       const answered = runHandler(h, body).then(
         (reply): JsonValue => {
@@ -155,11 +164,15 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
           throw new MessageError('handler-error', faultMessage(err).slice(0, 1000));
         },
       );
-      return Promise.race([answered, timer.promise.then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`)))]).finally(() => timer.cancel());
+      return Promise.race([
+        answered,
+        timer.promise.then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
+      ]).finally(() => timer.cancel());
     },
     cast: (body) => {
       const h = handler;
-      if (ended || h === undefined) throw new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`);
+      if (ended || h === undefined)
+        throw new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`);
       runHandler(h, body).catch((err: unknown) => ctx.log.warn({ err: faultMessage(err) }, 'message handler threw on a cast (the worker keeps running)'));
     },
   };
@@ -296,7 +309,8 @@ export async function startWorkerChild(worker: string, factory: WorkerFactory, a
       const timer = delay(ctx.clock, shutdown);
       const result = await Promise.race([stopping.then(() => 'stopped' as const), timer.promise.then(() => 'timeout' as const), abandoned]);
       timer.cancel();
-      if (result === 'timeout') ctx.log.warn({ shutdownMs: shutdown }, `worker did not stop within ${shutdown} ms; abandoned (honour ctx.signal to stop promptly)`);
+      if (result === 'timeout')
+        ctx.log.warn({ shutdownMs: shutdown }, `worker did not stop within ${shutdown} ms; abandoned (honour ctx.signal to stop promptly)`);
     }
     finish({ kind: 'shutdown' });
   }

@@ -105,7 +105,8 @@ export class WorkerRegistry {
 
   /** Registers `factory` under `name`. Throws an Error for an invalid name (letters, digits and `._:-`, at most 128), a factory that is not a function, or a name already defined with another factory. */
   define(name: string, factory: WorkerFactory): void {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(name)) throw new Error(`defineWorker: invalid worker name ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(name))
+      throw new Error(`defineWorker: invalid worker name ${JSON.stringify(name)}`);
     if (typeof factory !== 'function') throw new Error(`defineWorker(${name}): the factory must be a function`);
     if (this.factories.has(name) && this.factories.get(name) !== factory) throw new Error(`defineWorker: a worker named ${name} is already defined`);
     this.factories.set(name, factory);

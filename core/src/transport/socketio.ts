@@ -180,7 +180,9 @@ class ServerConn extends SocketConn {
     socket.on('error', (err: unknown) => {
       if (!this.closed) this.handlers?.onInvalid?.(`bad Socket.IO packet: ${errorReason(err)}`);
     });
-    socket.on('disconnect', (reason: string, description: unknown) => this.finish(`peer disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`));
+    socket.on('disconnect', (reason: string, description: unknown) =>
+      this.finish(`peer disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`),
+    );
   }
 
   open(): void {
@@ -381,12 +383,17 @@ export class SocketIoTransport implements Transport {
     io.engine.on('connection', (eio: { request?: { socket?: NetSocket }; on(event: 'close', fn: (reason: string, description?: unknown) => void): void }) => {
       eio.on('close', (reason, description) => {
         if (linked.has(eio) || reason === 'transport close') return;
-        this.refused('no-socket-io', eio.request?.socket?.remoteAddress, `closed before a Socket.IO connection: ${reason}${description ? ` (${errorReason(description)})` : ''}`);
+        this.refused(
+          'no-socket-io',
+          eio.request?.socket?.remoteAddress,
+          `closed before a Socket.IO connection: ${reason}${description ? ` (${errorReason(description)})` : ''}`,
+        );
       });
     });
     io.on('connection', (socket) => {
       linked.add(socket.conn);
-      const underlying = socket.request.socket as (NetSocket & Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerCertificate'>>) | undefined;
+      const underlying = socket.request.socket as
+        (NetSocket & Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerCertificate'>>) | undefined;
       if (underlying) {
         const key = socketKey(underlying);
         this.unlinked.get(key)?.setTimeout(0);
@@ -431,7 +438,13 @@ export class SocketIoTransport implements Transport {
       forceNew: true,
       timeout: this.options.connectTimeoutMs,
       // Our certificate doubles as the client certificate for peers that require one (mutual TLS).
-      ...(scheme === 'https' ? { ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}), rejectUnauthorized: tls?.rejectUnauthorized ?? true } : {}),
+      ...(scheme === 'https'
+        ? {
+            ...(tls?.ca ? { ca: tls.ca } : {}),
+            ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+            rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+          }
+        : {}),
     });
     socket.io.on('open', () => {
       socket.io.engine.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));

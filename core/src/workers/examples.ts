@@ -55,14 +55,17 @@ export const counter: WorkerFactory = (args, ctx) => {
   const a = obj(args);
   let count = num(a['start'], 0);
   ctx.groups.join('examples', 'counter', ctx.pid, { id: ctx.id, count });
-  const timer = setInterval(() => {
-    count++;
-    // A membership's value is fixed at join: publish the new state by joining
-    // with it and then leaving the oldest entry (leave removes the oldest), so
-    // the group never empties; observers briefly see both values.
-    ctx.groups.join('examples', 'counter', ctx.pid, { id: ctx.id, count });
-    ctx.groups.leave('examples', 'counter', ctx.pid);
-  }, Math.max(10, num(a['intervalMs'], 1000)));
+  const timer = setInterval(
+    () => {
+      count++;
+      // A membership's value is fixed at join: publish the new state by joining
+      // with it and then leaving the oldest entry (leave removes the oldest), so
+      // the group never empties; observers briefly see both values.
+      ctx.groups.join('examples', 'counter', ctx.pid, { id: ctx.id, count });
+      ctx.groups.leave('examples', 'counter', ctx.pid);
+    },
+    Math.max(10, num(a['intervalMs'], 1000)),
+  );
   return {
     stop: () => {
       clearInterval(timer);

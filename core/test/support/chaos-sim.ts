@@ -235,7 +235,14 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
       n.local.on('child', (e) => {
         if (e.to !== 'starting') return;
         const span = sim.runs.openSpan(n, e.id);
-        if (span && !sawRunning.has(span)) sawRunning.set(span, n.groups.getMembers(SUPERVISOR_SCOPE, group.run(e.id)).map((m) => m.node).filter((x) => x !== n.name));
+        if (span && !sawRunning.has(span))
+          sawRunning.set(
+            span,
+            n.groups
+              .getMembers(SUPERVISOR_SCOPE, group.run(e.id))
+              .map((m) => m.node)
+              .filter((x) => x !== n.name),
+          );
       });
       if (!options.trace) return;
       n.supervisor.on('event', (e) => {
@@ -265,7 +272,10 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
           for (const n of alive()) {
             if (hearsBack(n.name) + 1 >= quorum) continue;
             const running = n.local.whichChildren().filter((c) => c.status !== 'stopped');
-            if (running.length > 0) violations.push(`t=${sim.clock.now() - SimCluster.START} majority mode: ${n.name} has heard back from only ${hearsBack(n.name)} peer(s) for ${sim.clock.now() - lastReachChange} ms and still runs ${running.map((c) => `${c.id} (${c.status})`).join(', ')}`);
+            if (running.length > 0)
+              violations.push(
+                `t=${sim.clock.now() - SimCluster.START} majority mode: ${n.name} has heard back from only ${hearsBack(n.name)} peer(s) for ${sim.clock.now() - lastReachChange} ms and still runs ${running.map((c) => `${c.id} (${c.status})`).join(', ')}`,
+              );
           }
         }
         if (!calm()) continue;
@@ -273,7 +283,8 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
         for (const child of node.supervisor.whichChildren('global')) {
           if (child.spec.handoff !== 'stop-first') continue;
           const running = sim.instances(child.id);
-          if (running.length > 1) violations.push(`t=${sim.clock.now() - SimCluster.START} overlap: ${child.id} runs on ${running.join(', ')} in a calm, connected cluster`);
+          if (running.length > 1)
+            violations.push(`t=${sim.clock.now() - SimCluster.START} overlap: ${child.id} runs on ${running.join(', ')} in a calm, connected cluster`);
         }
       }
     };
@@ -284,13 +295,10 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
       const done = (): void => {
         if (entry && (cutEpoch !== epoch || netDisturbed())) entry.split = true;
       };
-      promise.then(
-        () => {
-          done();
-          onOk?.();
-        },
-        done,
-      );
+      promise.then(() => {
+        done();
+        onOk?.();
+      }, done);
     };
     const log = <T>(map: Map<string, T[]>, id: string, entry: T): T => {
       const list = map.get(id) ?? [];
@@ -393,7 +401,8 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
 
     const live = sim.liveIds();
     const views = alive().map((n) => `${n.name}: ${sim.liveIds(n).join(',')}`);
-    if (!views.every((v) => v.slice(v.indexOf(':')) === views[0]!.slice(views[0]!.indexOf(':')))) violations.push(`views of live specs differ:\n${views.join('\n')}`);
+    if (!views.every((v) => v.slice(v.indexOf(':')) === views[0]!.slice(views[0]!.indexOf(':'))))
+      violations.push(`views of live specs differ:\n${views.join('\n')}`);
     for (const id of live) {
       const on = sim.instances(id);
       if (on.length !== 1) violations.push(`${id} runs ${on.length} times (${on.join(', ') || 'nowhere'}) after quiescence`);
@@ -405,7 +414,8 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
       // up member holds the spec, n1 among them, and n1 never crashes), with
       // no terminate requested on this id at all. A start that resolved on a
       // split side is held by that side only, which may then die whole.
-      if (t.length === 0 && s.some((x) => x.resolved && !x.split) && !live.includes(id)) violations.push(`${id}: startChild resolved, never terminated, but the spec is lost`);
+      if (t.length === 0 && s.some((x) => x.resolved && !x.split) && !live.includes(id))
+        violations.push(`${id}: startChild resolved, never terminated, but the spec is lost`);
       // Terminate wins: a terminate that completed after every start request, none of them made during a split, stays final.
       const lastOk = t.filter((x) => x.ok).at(-1);
       if (lastOk && s.every((x) => x.step < lastOk.step && !x.split) && !lastOk.split) {
@@ -433,6 +443,10 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
       if (!plannedHandoff(o)) violations.push(`majority mode: ${InstanceLog.describe(o, SimCluster.START)}`);
     }
   }
-  if (options.trace && options.traceId) for (const s of sim.runs.of(options.traceId)) options.trace(`span ${s.node}/${s.incarnation.slice(0, 4)} [${s.start.t - SimCluster.START}..${s.end ? s.end.t - SimCluster.START : ''}) ${s.endedBy ?? ''}`);
+  if (options.trace && options.traceId)
+    for (const s of sim.runs.of(options.traceId))
+      options.trace(
+        `span ${s.node}/${s.incarnation.slice(0, 4)} [${s.start.t - SimCluster.START}..${s.end ? s.end.t - SimCluster.START : ''}) ${s.endedBy ?? ''}`,
+      );
   return { seed, mode, operations, violations, overlaps };
 }

@@ -72,7 +72,9 @@ export class TestDnsServer {
       }
       if (question.type === 'A') for (const ip of entry.a ?? []) answers.push({ type: 'A', name: question.name, ttl: 0, data: ip });
       if (question.type === 'AAAA') for (const ip of entry.aaaa ?? []) answers.push({ type: 'AAAA', name: question.name, ttl: 0, data: ip });
-      if (question.type === 'SRV') for (const r of entry.srv ?? []) answers.push({ type: 'SRV', name: question.name, ttl: 0, data: { target: r.target, port: r.port, priority: 0, weight: 0 } });
+      if (question.type === 'SRV')
+        for (const r of entry.srv ?? [])
+          answers.push({ type: 'SRV', name: question.name, ttl: 0, data: { target: r.target, port: r.port, priority: 0, weight: 0 } });
     }
     const response = dnsPacket.encode({
       type: 'response',

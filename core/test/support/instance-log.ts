@@ -123,7 +123,9 @@ export class InstanceLog {
   /** One line per overlap, for failure messages; times are shown from `origin` (the simulation's start). */
   static describe(o: Overlap, origin = 0): string {
     const length = o.to === undefined ? 'still running' : `${o.to.t - o.from.t} ms`;
-    const who = o.spans.map((s) => `${s.node}/${s.incarnation.slice(0, 4)} [${s.start.t - origin}..${s.end ? `${s.end.t - origin} ${s.endedBy}` : ''})`).join(', ');
+    const who = o.spans
+      .map((s) => `${s.node}/${s.incarnation.slice(0, 4)} [${s.start.t - origin}..${s.end ? `${s.end.t - origin} ${s.endedBy}` : ''})`)
+      .join(', ');
     return `${o.id} ran twice from t=${o.from.t - origin} (${length}): ${who}`;
   }
 
@@ -139,7 +141,15 @@ export class InstanceLog {
         if (e.pid && !span.pids.includes(e.pid)) span.pids.push(e.pid);
         return;
       }
-      const opened: InstanceSpan = { id: e.id, node: node.name, incarnation: node.incarnation, pids: e.pid ? [e.pid] : [], start: this.moment(), end: undefined, endedBy: undefined };
+      const opened: InstanceSpan = {
+        id: e.id,
+        node: node.name,
+        incarnation: node.incarnation,
+        pids: e.pid ? [e.pid] : [],
+        start: this.moment(),
+        end: undefined,
+        endedBy: undefined,
+      };
       this.spans.push(opened);
       this.open.set(key, opened);
       return;

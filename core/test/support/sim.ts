@@ -61,9 +61,18 @@ export class SimCluster {
 
   readonly workers = simWorkers();
 
-  constructor(readonly seed: number, options: { latencyMs?: number; jitterMs?: number } = {}) {
+  constructor(
+    readonly seed: number,
+    options: { latencyMs?: number; jitterMs?: number } = {},
+  ) {
     this.random = new SeededRandom(seed);
-    this.network = new MemoryNetwork({ clock: this.clock, random: this.random, latencyMs: options.latencyMs ?? 1, jitterMs: options.jitterMs ?? 3, connectTimeoutMs: 500 });
+    this.network = new MemoryNetwork({
+      clock: this.clock,
+      random: this.random,
+      latencyMs: options.latencyMs ?? 1,
+      jitterMs: options.jitterMs ?? 3,
+      connectTimeoutMs: 500,
+    });
   }
 
   static address(name: string): string {
@@ -71,7 +80,13 @@ export class SimCluster {
   }
 
   /** Starts a node on the simulated network; `clock` lets a test see time through a wrapper of the shared one (say, a stalling node). */
-  async start(name: string, seeds: string[] = [], config: Partial<NodeConfigInput> = {}, workers: WorkerRegistry = this.workers.registry, clock: Clock = this.clock): Promise<PogoNode> {
+  async start(
+    name: string,
+    seeds: string[] = [],
+    config: Partial<NodeConfigInput> = {},
+    workers: WorkerRegistry = this.workers.registry,
+    clock: Clock = this.clock,
+  ): Promise<PogoNode> {
     if (this.nodes.get(name)?.running) throw new Error(`${name} is already running`);
     const node = await PogoNode.start(createNodeConfig({ name, secret: SIM_SECRET, seeds: seeds.map(SimCluster.address), ...config }), {
       clock,
@@ -187,7 +202,8 @@ export class SimCluster {
     const start = this.clock.now();
     await flushMicrotasks();
     while (!settled) {
-      if (this.clock.now() - start >= maxMs) throw new Error(`seed ${this.seed}: a request did not settle within ${maxMs} ms of simulated time\n${this.describe()}`);
+      if (this.clock.now() - start >= maxMs)
+        throw new Error(`seed ${this.seed}: a request did not settle within ${maxMs} ms of simulated time\n${this.describe()}`);
       await this.run(5);
     }
     return tracked;
@@ -197,7 +213,10 @@ export class SimCluster {
   describe(): string {
     return this.running()
       .map((n) => {
-        const local = n.local.whichChildren().map((c) => `${c.id}:${c.status}`).join(' ');
+        const local = n.local
+          .whichChildren()
+          .map((c) => `${c.id}:${c.status}`)
+          .join(' ');
         return `${n.name}: up=[${n.upMembers().join(',')}] ready=${n.supervisor.isReady} local=[${local}]`;
       })
       .join('\n');
@@ -212,7 +231,10 @@ export class SimCluster {
 
   /** Ids of live specs as the given node sees them. */
   liveIds(node: PogoNode = this.running()[0]!): string[] {
-    return node.supervisor.whichChildren('global').map((c) => c.id).sort();
+    return node.supervisor
+      .whichChildren('global')
+      .map((c) => c.id)
+      .sort();
   }
 
   /** Every live spec runs exactly once and nothing else runs (as every running node sees it). */
@@ -220,7 +242,14 @@ export class SimCluster {
     const live = ids ?? this.liveIds();
     const views = this.running().map((n) => JSON.stringify(this.liveIds(n)));
     if (!views.every((v) => v === views[0])) return false;
-    const running = new Set(this.running().flatMap((n) => n.local.whichChildren().filter((c) => c.status !== 'stopped').map((c) => c.id)));
+    const running = new Set(
+      this.running().flatMap((n) =>
+        n.local
+          .whichChildren()
+          .filter((c) => c.status !== 'stopped')
+          .map((c) => c.id),
+      ),
+    );
     for (const id of running) if (!live.includes(id)) return false;
     return live.every((id) => this.instances(id).length === 1);
   }

@@ -22,7 +22,11 @@ export interface BulkOutcome {
 
 type Reply = { ok: true } | { ok: false; error: CommandFailure };
 
-export async function runBulk(ids: readonly string[], act: (id: string) => Promise<Reply>, options: { limit?: number; onProgress?: (finished: number) => void } = {}): Promise<BulkOutcome> {
+export async function runBulk(
+  ids: readonly string[],
+  act: (id: string) => Promise<Reply>,
+  options: { limit?: number; onProgress?: (finished: number) => void } = {},
+): Promise<BulkOutcome> {
   const limit = Math.max(1, options.limit ?? BULK_CONCURRENCY);
   const results: Array<{ id: string; reply: Reply }> = new Array(ids.length);
   let next = 0;

@@ -113,7 +113,11 @@ describe('gateway client sessions', () => {
     expect(await attempt).toBe('refused');
     expect(trial.closed).toBe(true);
     expect(viewer.closed).toBe(false);
-    expect(useStore.getState()).toMatchObject({ status: 'connected', refusal: null, unlock: { pending: false, error: 'the credential is not valid for this cluster' } });
+    expect(useStore.getState()).toMatchObject({
+      status: 'connected',
+      refusal: null,
+      unlock: { pending: false, error: 'the credential is not valid for this cluster' },
+    });
     expect(selectStale(useStore.getState())).toBe(false);
 
     // Still live: the viewer session's patches keep coming in.
@@ -203,7 +207,15 @@ describe('live output watches', () => {
     for (const stop of stops.splice(0)) stop();
   });
   const watchesOf = (s: FakeSocket) => s.sent.filter((x) => x.event === 'watchOutput' || x.event === 'unwatchOutput').map((x) => [x.event, x.payload]);
-  const lines = (id: string, text: string) => ({ id, kind: 'lines', node: 'a', pid: 'a/1/c1', change: 'none', lines: [{ seq: 1, at: 1, stream: 'stdout', text }], skipped: 0 });
+  const lines = (id: string, text: string) => ({
+    id,
+    kind: 'lines',
+    node: 'a',
+    pid: 'a/1/c1',
+    change: 'none',
+    lines: [{ seq: 1, at: 1, stream: 'stdout', text }],
+    skipped: 0,
+  });
 
   it('a watch is sent once the session has its snapshot, and each output event reaches the panels of its child', async () => {
     const attempt = connectGateway({ url, token: 't', credential: 'viewer-token' });
@@ -293,7 +305,11 @@ describe('gateway client: who, lock and size', () => {
     s.fire('snapshot', { ...viewerState, access: 'locked' });
     s.answer = () => ({ ok: false, error: { code: 'unauthorized', message: 'the credential is not valid for this cluster' } });
     await unlockSession();
-    expect(useStore.getState()).toMatchObject({ status: 'connected', unlock: { pending: false, error: 'the credential is not valid for this cluster' }, cluster: { access: 'locked' } });
+    expect(useStore.getState()).toMatchObject({
+      status: 'connected',
+      unlock: { pending: false, error: 'the credential is not valid for this cluster' },
+      cluster: { access: 'locked' },
+    });
     expect(s.closed).toBe(false);
     const ack = vi.fn();
     s.fire('patch', diffState({ ...viewerState, access: 'locked' }, clusterOf(nodes, [child('x'), child('z')], { access: 'locked', readOnly: true })), ack);
@@ -320,7 +336,10 @@ describe('gateway client: who, lock and size', () => {
     const s = await operatorSession();
     const spec = (bytes: number) => ({ id: 'big', start: { worker: 'w', args: { blob: 'x'.repeat(bytes) } } });
     const huge = await sendCommand('start', { spec: spec(5 * 1024 * 1024) });
-    expect(huge).toMatchObject({ ok: false, error: { code: 'too-large', message: expect.stringMatching(/^the spec is 5\.0 MiB as JSON .* at most 1 MiB .*not sent/) } });
+    expect(huge).toMatchObject({
+      ok: false,
+      error: { code: 'too-large', message: expect.stringMatching(/^the spec is 5\.0 MiB as JSON .* at most 1 MiB .*not sent/) },
+    });
     expect(s.requests).toEqual([]);
     s.answer = () => ({ ok: false, error: { code: 'too-large', message: 'the spec is 2.0 MiB as JSON' } });
     expect(await sendCommand('start', { spec: spec(2 * 1024 * 1024) })).toMatchObject({ ok: false, error: { code: 'too-large' } });

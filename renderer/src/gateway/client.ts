@@ -50,7 +50,16 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { oversizedRequest } from 'pogo-core/command-size';
-import type { ClientToServerEvents, CommandAck, CommandArgsInput, HandshakeAuth, OutputEvent, ServerToClientEvents, UiOp, WatchAck } from 'pogo-core/ui-protocol';
+import type {
+  ClientToServerEvents,
+  CommandAck,
+  CommandArgsInput,
+  HandshakeAuth,
+  OutputEvent,
+  ServerToClientEvents,
+  UiOp,
+  WatchAck,
+} from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
 
 /** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */
@@ -104,7 +113,12 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
   // A function: Socket.IO calls it on every (re)connect, so a session locked meanwhile reconnects locked.
   const auth = (cb: (auth: Partial<HandshakeAuth>) => void): void => {
     const locked = s === socket && store().cluster?.access === 'locked' ? true : (options.locked ?? false);
-    cb({ token: options.token, ...(options.credential ? { credential: options.credential } : {}), ...(options.user ? { user: options.user } : {}), ...(locked ? { locked } : {}) });
+    cb({
+      token: options.token,
+      ...(options.credential ? { credential: options.credential } : {}),
+      ...(options.user ? { user: options.user } : {}),
+      ...(locked ? { locked } : {}),
+    });
   };
   const s: UiSocket = io(options.url, { path: '/gateway', auth, transports: ['websocket'], reconnectionAttempts: 20, forceNew: true });
   return new Promise<ConnectOutcome>((resolve) => {

@@ -1,7 +1,15 @@
 /** A modal confirmation for a command: title, explanation, Cancel and the action. Escape cancels. */
 import type { ReactNode } from 'react';
 
-export function ConfirmDialog(props: { id: string; title: ReactNode; action: string; onCancel: () => void; onConfirm: () => void; children: ReactNode; danger?: boolean }) {
+export function ConfirmDialog(props: {
+  id: string;
+  title: ReactNode;
+  action: string;
+  onCancel: () => void;
+  onConfirm: () => void;
+  children: ReactNode;
+  danger?: boolean;
+}) {
   return (
     <div
       className="dialog-backdrop"

@@ -7,7 +7,15 @@ import { resetStore, useStore } from './index';
 const nodes = [member('a'), member('b')];
 const moving = (id: string) => child(id, { status: 'moving', node: 'a', owner: 'b' });
 const pending = (id: string) => child(id, { status: 'pending', node: null, pid: null, instances: [], owner: 'b' });
-const duplicate = (id: string, handoff: 'stop-first' | 'start-first' = 'stop-first') => child(id, { status: 'duplicate', handoff, instances: [{ node: 'a', pid: 'a/x/1' }, { node: 'b', pid: 'b/x/1' }] });
+const duplicate = (id: string, handoff: 'stop-first' | 'start-first' = 'stop-first') =>
+  child(id, {
+    status: 'duplicate',
+    handoff,
+    instances: [
+      { node: 'a', pid: 'a/x/1' },
+      { node: 'b', pid: 'b/x/1' },
+    ],
+  });
 const unplaceable = (id: string) => child(id, { status: 'unplaceable', node: null, pid: null, instances: [], owner: null });
 
 describe('attention: since when a child is in its status', () => {

@@ -3,9 +3,28 @@ import fc from 'fast-check';
 import type { ChildView } from 'pogo-core/observer-state';
 import { buildIndex, nextIndex } from './board-index';
 
-const child = (id: string, node: string | null, status: ChildView['status'] = 'running'): ChildView => ({ id, status, node, pid: node ? `<${id}>` : null, owner: node, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
+const child = (id: string, node: string | null, status: ChildView['status'] = 'running'): ChildView => ({
+  id,
+  status,
+  node,
+  pid: node ? `<${id}>` : null,
+  owner: node,
+  pin: null,
+  instances: [],
+  restarts: 0,
+  worker: 'w',
+  command: null,
+  restart: 'permanent',
+  handoff: 'stop-first',
+  lastError: null,
+  failures: [],
+});
 
-const plain = (i: ReturnType<typeof buildIndex>) => ({ byNode: Object.fromEntries(Object.entries(i.byNode).map(([n, l]) => [n, l.map((c) => c.id)])), counts: Object.fromEntries(i.counts), total: i.total });
+const plain = (i: ReturnType<typeof buildIndex>) => ({
+  byNode: Object.fromEntries(Object.entries(i.byNode).map(([n, l]) => [n, l.map((c) => c.id)])),
+  counts: Object.fromEntries(i.counts),
+  total: i.total,
+});
 
 describe('board index', () => {
   it('groups by node, sorted by id, and counts statuses', () => {
@@ -26,7 +45,12 @@ describe('board index', () => {
   });
 
   it('equals a rebuild after any sequence of sets and removals', () => {
-    const op = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'constructor', 'toString'), node: fc.constantFrom(null, 'n1', 'n2', 'n3'), status: fc.constantFrom('running', 'pending', 'failing'), remove: fc.boolean() });
+    const op = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'constructor', 'toString'),
+      node: fc.constantFrom(null, 'n1', 'n2', 'n3'),
+      status: fc.constantFrom('running', 'pending', 'failing'),
+      remove: fc.boolean(),
+    });
     fc.assert(
       fc.property(fc.array(fc.array(op, { maxLength: 5 }), { maxLength: 20 }), (rounds) => {
         let children: Record<string, ChildView> = {};

@@ -80,14 +80,20 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
 
 /** Member nodes (not observers), sorted by name. */
 export function selectMemberNodes(s: AppStore): MemberView[] {
-  return s.cluster ? Object.values(s.cluster.members).filter((m) => m.role === 'member').sort((a, b) => (a.name < b.name ? -1 : 1)) : [];
+  return s.cluster
+    ? Object.values(s.cluster.members)
+        .filter((m) => m.role === 'member')
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+    : [];
 }
 
 /** True when a child matches the board's search: every word is found in its id, worker or command, node, status or pin. */
 export function matchesFilter(child: ChildView, filter: string): boolean {
   const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return true;
-  const text = [child.id, child.worker ?? '', child.command ?? '', child.node ?? 'unplaced', child.status, child.pin ? `pinned ${child.pin}` : ''].join(' ').toLowerCase();
+  const text = [child.id, child.worker ?? '', child.command ?? '', child.node ?? 'unplaced', child.status, child.pin ? `pinned ${child.pin}` : '']
+    .join(' ')
+    .toLowerCase();
   return words.every((w) => text.includes(w));
 }
 
@@ -97,7 +103,11 @@ export function childrenByNode(cluster: ClusterState | null, filter = '', status
 }
 
 /** The board's columns (board-index.ts) with only the children the search and the status filter show; the same object when neither is set. */
-export function filterColumns(byNode: Readonly<Record<string, readonly ChildView[]>>, filter: string, status: string | null): Readonly<Record<string, readonly ChildView[]>> {
+export function filterColumns(
+  byNode: Readonly<Record<string, readonly ChildView[]>>,
+  filter: string,
+  status: string | null,
+): Readonly<Record<string, readonly ChildView[]>> {
   if (filter.trim() === '' && status === null) return byNode;
   const out: Record<string, ChildView[]> = {};
   for (const [node, list] of Object.entries(byNode)) {

@@ -3,8 +3,34 @@ import { diffState, emptyState, type ActivityView, type ChildView, type ClusterS
 import { childrenByNode, matchesFilter, selectMemberNodes } from './cluster';
 import { resetStore, useStore } from './index';
 
-const member = (name: string, role: MemberView['role'] = 'member'): MemberView => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers: ['w'], ready: true, draining: false, reachable: true });
-const child = (id: string, node: string | null): ChildView => ({ id, status: node ? 'running' : 'pending', node, pid: node ? `${node}/abcdef0123456789/c1` : null, owner: node, pin: null, instances: [], restarts: 0, worker: 'w', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [] });
+const member = (name: string, role: MemberView['role'] = 'member'): MemberView => ({
+  name,
+  status: 'up',
+  role,
+  address: `${name}:1`,
+  incarnation: 'abcdef0123456789',
+  labels: {},
+  workers: ['w'],
+  ready: true,
+  draining: false,
+  reachable: true,
+});
+const child = (id: string, node: string | null): ChildView => ({
+  id,
+  status: node ? 'running' : 'pending',
+  node,
+  pid: node ? `${node}/abcdef0123456789/c1` : null,
+  owner: node,
+  pin: null,
+  instances: [],
+  restarts: 0,
+  worker: 'w',
+  command: null,
+  restart: 'permanent',
+  handoff: 'stop-first',
+  lastError: null,
+  failures: [],
+});
 
 function state(children: Array<[string, string | null]>): ClusterState {
   const s = emptyState();
@@ -23,15 +49,32 @@ beforeEach(() => {
 
 describe('cluster slice', () => {
   it('snapshot plus patches gives the same state as the latest snapshot', () => {
-    const first = state([['x', 'a'], ['y', 'b']]);
-    const second: ClusterState = { ...state([['y', 'a'], ['z', null]]), paused: true, events: [{ seq: 1, at: 5, type: 'moved', id: 'y', from: 'b', to: 'a', reason: 'join' }] };
+    const first = state([
+      ['x', 'a'],
+      ['y', 'b'],
+    ]);
+    const second: ClusterState = {
+      ...state([
+        ['y', 'a'],
+        ['z', null],
+      ]),
+      paused: true,
+      events: [{ seq: 1, at: 5, type: 'moved', id: 'y', from: 'b', to: 'a', reason: 'join' }],
+    };
     useStore.getState().applySnapshot(first);
     useStore.getState().applyPatch(diffState(first, second)!);
     expect(useStore.getState().cluster).toEqual(second);
   });
 
   it('selects member nodes (not observers), sorted, and groups children by node', () => {
-    useStore.getState().applySnapshot(state([['x', 'a'], ['y', 'b'], ['w', 'a'], ['p', null]]));
+    useStore.getState().applySnapshot(
+      state([
+        ['x', 'a'],
+        ['y', 'b'],
+        ['w', 'a'],
+        ['p', null],
+      ]),
+    );
     expect(selectMemberNodes(useStore.getState()).map((m) => m.name)).toEqual(['a', 'b']);
     const byNode = childrenByNode(useStore.getState().cluster);
     expect(byNode['a']!.map((c) => c.id)).toEqual(['w', 'x']);
@@ -44,8 +87,18 @@ describe('cluster slice', () => {
     expect(matchesFilter(c, 'TICK')).toBe(true);
     expect(matchesFilter(c, 'ticker pinned')).toBe(true);
     expect(matchesFilter(c, 'ticker b')).toBe(false);
-    useStore.getState().applySnapshot(state([['x1', 'a'], ['y1', 'b'], ['x2', 'b']]));
-    expect(Object.values(childrenByNode(useStore.getState().cluster, 'x')).flat().map((c) => c.id)).toEqual(['x1', 'x2']);
+    useStore.getState().applySnapshot(
+      state([
+        ['x1', 'a'],
+        ['y1', 'b'],
+        ['x2', 'b'],
+      ]),
+    );
+    expect(
+      Object.values(childrenByNode(useStore.getState().cluster, 'x'))
+        .flat()
+        .map((c) => c.id),
+    ).toEqual(['x1', 'x2']);
   });
 
   it('keeps a move in flight until the cluster reports the child on the target node, and marks its arrival', () => {
@@ -90,7 +143,7 @@ describe('connection slice', () => {
   });
 });
 
-describe('the past is the state\'s', () => {
+describe("the past is the state's", () => {
   const sample = (at: number, starts: number): SampleView => ({ at, starts, stops: 0, restarts: 0, moves: 0, failures: 0, members: 2, perNode: { a: 2 } });
   const burst = (seq: number, rev: number, ids: string[]): ActivityView => ({
     seq,
@@ -105,8 +158,23 @@ describe('the past is the state\'s', () => {
   });
 
   it('keeps the gateway history from the snapshot and patches (bursts replaced as they grow), and a fresh store with the same state has the same', () => {
-    const first: ClusterState = { ...state([['x', 'a']]), events: [{ seq: 1, at: 900, type: 'node-up', node: 'a', role: 'member' }], activity: [burst(2, 0, ['x'])], samples: [sample(0, 0)], sessions: 1 };
-    const second: ClusterState = { ...state([['x', 'a'], ['y', 'a']]), events: first.events, activity: [burst(2, 1, ['x', 'y'])], samples: [sample(0, 0), sample(1_000, 2)], sessions: 3 };
+    const first: ClusterState = {
+      ...state([['x', 'a']]),
+      events: [{ seq: 1, at: 900, type: 'node-up', node: 'a', role: 'member' }],
+      activity: [burst(2, 0, ['x'])],
+      samples: [sample(0, 0)],
+      sessions: 1,
+    };
+    const second: ClusterState = {
+      ...state([
+        ['x', 'a'],
+        ['y', 'a'],
+      ]),
+      events: first.events,
+      activity: [burst(2, 1, ['x', 'y'])],
+      samples: [sample(0, 0), sample(1_000, 2)],
+      sessions: 3,
+    };
     useStore.getState().applySnapshot(first);
     useStore.getState().applyPatch(diffState(first, second)!);
     const kept = useStore.getState().cluster!;

@@ -37,7 +37,9 @@ describe('toasts: unreachable is not down', () => {
   it('in the store: a snapshot after a reconnect with a member unreachable opens no toast', () => {
     resetStore();
     useStore.getState().applySnapshot(clusterOf(nodes(), []));
-    useStore.getState().applyPatch(diffState(clusterOf(nodes(), []), clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c')], []))!);
+    useStore
+      .getState()
+      .applyPatch(diffState(clusterOf(nodes(), []), clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c')], []))!);
     useStore.getState().applySnapshot(clusterOf([member('a', { status: 'unreachable', reachable: false }), member('b'), member('c')], []));
     expect(useStore.getState().toasts).toEqual([]);
   });
@@ -52,7 +54,15 @@ describe('toasts: the way back', () => {
       { kind: 'node-down', subject: 'b', recovered: true },
       { kind: 'child-failing', subject: 'x', recovered: true },
     ]);
-    let { toasts } = mergeNotices([], [{ kind: 'node-down', subject: 'b' }, { kind: 'node-down', subject: 'c' }], 0, 0);
+    let { toasts } = mergeNotices(
+      [],
+      [
+        { kind: 'node-down', subject: 'b' },
+        { kind: 'node-down', subject: 'c' },
+      ],
+      0,
+      0,
+    );
     ({ toasts } = mergeNotices(toasts, notices, BURST_MS * 2, 1));
     expect(toasts.map((t) => [t.kind, t.subjects, t.recovered, t.resolved])).toEqual([['node-down', ['b', 'c'], ['b'], null]]);
     // All back: it closes RESOLVED_MS later (before TOAST_MS).
@@ -72,7 +82,16 @@ describe('toasts: the way back', () => {
 describe('toasts: bursts', () => {
   it('a notice joins the open toast of its kind that grew less than BURST_MS ago, once per subject; else it opens a new one', () => {
     let { toasts, seq } = mergeNotices([], [{ kind: 'child-failing', subject: 'x', detail: 'boom' }], 1_000, 0);
-    ({ toasts, seq } = mergeNotices(toasts, [{ kind: 'child-failing', subject: 'y' }, { kind: 'child-failing', subject: 'x' }, { kind: 'node-down', subject: 'b' }], 1_000 + BURST_MS - 1, seq));
+    ({ toasts, seq } = mergeNotices(
+      toasts,
+      [
+        { kind: 'child-failing', subject: 'y' },
+        { kind: 'child-failing', subject: 'x' },
+        { kind: 'node-down', subject: 'b' },
+      ],
+      1_000 + BURST_MS - 1,
+      seq,
+    ));
     expect(toasts.map((t) => [t.kind, t.subjects])).toEqual([
       ['child-failing', ['x', 'y']],
       ['node-down', ['b']],

@@ -106,7 +106,13 @@ export function mergeNotices(toasts: Toast[], notices: Notice[], now: number, se
     }
     const open = next.findLast((t) => t.kind === n.kind);
     if (open && now - open.grew < BURST_MS) {
-      const merged = { ...open, grew: now, subjects: open.subjects.includes(n.subject) ? open.subjects : [...open.subjects, n.subject], recovered: open.recovered.filter((r) => r !== n.subject), resolved: null };
+      const merged = {
+        ...open,
+        grew: now,
+        subjects: open.subjects.includes(n.subject) ? open.subjects : [...open.subjects, n.subject],
+        recovered: open.recovered.filter((r) => r !== n.subject),
+        resolved: null,
+      };
       next = next.map((t) => (t === open ? merged : t));
     } else next.push({ id: ++seq, kind: n.kind, subjects: [n.subject], recovered: [], detail: n.detail ?? null, at: now, grew: now, resolved: null });
   }

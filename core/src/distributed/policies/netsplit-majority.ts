@@ -119,11 +119,22 @@ export function majority(expected: number, pollMs: number): MajorityPolicy {
       const u = unheard(inputs, m);
       if (u === undefined) {
         const count = 1 + m.unheardBy.length;
-        return { present: true, why: `${m.name} cannot be heard here, but only ${count} of the ${needUnheard} members needed say so: it may still hold a majority, so its children stay where they are (majority mode)` };
+        return {
+          present: true,
+          why: `${m.name} cannot be heard here, but only ${count} of the ${needUnheard} members needed say so: it may still hold a majority, so its children stay where they are (majority mode)`,
+        };
       }
       const until = u.h + m.leaseMs + m.stopMs + leaseMargin(m.leaseMs, m.stopMs);
-      if (!fresh(inputs, u.reporters, u.h + m.leaseMs)) return { present: true, why: `${m.name} is not heard by ${[inputs.self.name, ...u.reporters].join(', ')}; waiting for their latest word before taking its children over (majority mode)` };
-      if (inputs.now < until) return { present: true, why: `${m.name} last heard at ${at(u.h)}; its lease runs out and its children must have stopped by ${at(until)}, then they are placed elsewhere (majority mode)` };
+      if (!fresh(inputs, u.reporters, u.h + m.leaseMs))
+        return {
+          present: true,
+          why: `${m.name} is not heard by ${[inputs.self.name, ...u.reporters].join(', ')}; waiting for their latest word before taking its children over (majority mode)`,
+        };
+      if (inputs.now < until)
+        return {
+          present: true,
+          why: `${m.name} last heard at ${at(u.h)}; its lease runs out and its children must have stopped by ${at(until)}, then they are placed elsewhere (majority mode)`,
+        };
       return { present: false, why: `${m.name} not heard since ${at(u.h)}: its lease ran out and it stopped its children by ${at(until)} (majority mode)` };
     },
     nextChangeAt(inputs) {
@@ -144,7 +155,8 @@ export function majority(expected: number, pollMs: number): MajorityPolicy {
     describeSelf(inputs) {
       const until = leaseUntil(inputs);
       if (until === Infinity) return 'netsplit mode majority: one expected member, always holds the lease';
-      if (inputs.now < until) return `netsplit mode majority: holds its lease until ${at(until)} (renewed while ${quorum - 1} other member(s) confirm hearing it)`;
+      if (inputs.now < until)
+        return `netsplit mode majority: holds its lease until ${at(until)} (renewed while ${quorum - 1} other member(s) confirm hearing it)`;
       return `netsplit mode majority: no majority of the ${expected} expected members has confirmed hearing this node recently; it runs and starts nothing`;
     },
   };

@@ -11,8 +11,26 @@ vi.mock('../../gateway/client', () => gateway);
 
 // Oldest first, as the gateway merges them.
 const entries = [
-  { at: Date.UTC(2025, 0, 1, 10, 0, 0), node: 'a', from: 'obs', by: 'alice', op: 'start', args: [{ id: 'job-1', start: { worker: 'ticker' } }], ok: true, result: 'ok' },
-  { at: Date.UTC(2025, 0, 1, 10, 5, 0), node: 'b', from: 'obs', by: 'bob', op: 'move', args: ['job-1', 'c'], ok: false, result: 'ineligible-node: c cannot run job-1' },
+  {
+    at: Date.UTC(2025, 0, 1, 10, 0, 0),
+    node: 'a',
+    from: 'obs',
+    by: 'alice',
+    op: 'start',
+    args: [{ id: 'job-1', start: { worker: 'ticker' } }],
+    ok: true,
+    result: 'ok',
+  },
+  {
+    at: Date.UTC(2025, 0, 1, 10, 5, 0),
+    node: 'b',
+    from: 'obs',
+    by: 'bob',
+    op: 'move',
+    args: ['job-1', 'c'],
+    ok: false,
+    result: 'ineligible-node: c cannot run job-1',
+  },
   { at: Date.UTC(2025, 0, 1, 10, 9, 0), node: 'a', from: 'obs', by: 'alice', op: 'drain', args: ['b'], ok: true, result: 'ok' },
 ];
 
@@ -53,7 +71,10 @@ describe('<Audit/>', () => {
     act(() => typeInto(filter, 'nobody-did-this'));
     expect(section.textContent).toContain('No entry matches');
 
-    gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: [...entries, { ...entries[0]!, at: entries[2]!.at + 1_000, op: 'stop', args: ['job-1'], by: 'carol' }], unanswered: [] } });
+    gateway.sendCommand.mockResolvedValue({
+      ok: true,
+      result: { entries: [...entries, { ...entries[0]!, at: entries[2]!.at + 1_000, op: 'stop', args: ['job-1'], by: 'carol' }], unanswered: [] },
+    });
     act(() => typeInto(filter, ''));
     const refresh = [...section.querySelectorAll('button')].find((b) => b.textContent === 'Refresh')!;
     await act(async () => refresh.click());
@@ -68,7 +89,19 @@ describe('<Audit/>', () => {
       gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: numbered, unanswered: [] } });
       const section = await open();
       expect(section.querySelector('[data-testid="audit-live"]')?.textContent).toBe('live');
-      const fresh = { at: entries[2]!.at + 5_000, node: 'b', from: 'obs', by: 'carol', tokenName: 'ops-team', incarnation: 'i1', seq: 9, op: 'stop', args: ['job-1'], ok: true, result: 'ok' };
+      const fresh = {
+        at: entries[2]!.at + 5_000,
+        node: 'b',
+        from: 'obs',
+        by: 'carol',
+        tokenName: 'ops-team',
+        incarnation: 'i1',
+        seq: 9,
+        op: 'stop',
+        args: ['job-1'],
+        ok: true,
+        result: 'ok',
+      };
       gateway.sendCommand.mockResolvedValue({ ok: true, result: { entries: [fresh], unanswered: [] } });
       await act(async () => vi.advanceTimersByTimeAsync(AUDIT_POLL_MS));
       expect(gateway.sendCommand).toHaveBeenLastCalledWith('audit', { after: { a: { incarnation: 'i1', seq: 3 }, b: { incarnation: 'i1', seq: 2 } } });

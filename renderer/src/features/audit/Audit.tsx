@@ -104,7 +104,10 @@ export function Audit() {
 
   const rows = useMemo(() => {
     const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
-    return [...(entries ?? [])].reverse().sort((a, b) => b.at - a.at).filter((e) => matches(e, words));
+    return [...(entries ?? [])]
+      .reverse()
+      .sort((a, b) => b.at - a.at)
+      .filter((e) => matches(e, words));
   }, [entries, filter]);
   const failed = rows.filter((e) => !e.ok).length;
   const needsCredential = error !== null && (access === 'none' || ['read-only', 'unauthorized', 'forbidden'].includes(error.code));
@@ -112,7 +115,13 @@ export function Audit() {
   return (
     <section className={cx('audit-view')} aria-label="Audit log">
       <div className={cx('toolbar')}>
-        <input type="search" aria-label="Filter audit log" placeholder="Filter: op, user, node, args, result" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        <input
+          type="search"
+          aria-label="Filter audit log"
+          placeholder="Filter: op, user, node, args, result"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
         {entries && (
           <span className={cx('muted')} data-testid="audit-count">
             {filter ? `${rows.length} of ${entries.length}` : entries.length} {entries.length === 1 ? 'command' : 'commands'}
@@ -120,7 +129,11 @@ export function Audit() {
           </span>
         )}
         {entries && !error && (
-          <span className={cx('tag audit-live')} data-testid="audit-live" title={`New entries appear as the members record them (asked every ${AUDIT_POLL_MS / 1000} s while this view is open)`}>
+          <span
+            className={cx('tag audit-live')}
+            data-testid="audit-live"
+            title={`New entries appear as the members record them (asked every ${AUDIT_POLL_MS / 1000} s while this view is open)`}
+          >
             live
           </span>
         )}
@@ -134,7 +147,9 @@ export function Audit() {
           <p className={cx('audit-error')}>
             {error.code}: {error.message}
           </p>
-          {needsCredential && <p className={cx('muted')}>The audit log needs a viewer or operator token: enter one in the Credential field in the header and press Unlock.</p>}
+          {needsCredential && (
+            <p className={cx('muted')}>The audit log needs a viewer or operator token: enter one in the Credential field in the header and press Unlock.</p>
+          )}
         </div>
       )}
       {partial.length > 0 && <p className={cx('muted audit-partial')}>No answer from {partial.join(', ')}: their entries are missing.</p>}
@@ -161,7 +176,11 @@ export function Audit() {
                   <td className={cx('audit-by')} data-testid="audit-by">
                     {e.by}
                     {e.tokenName !== undefined && (
-                      <span className={cx('tag token-tag')} data-testid="token-tag" title={`The credential was the token named ${e.tokenName}, as the member checked it; the name before it is what the client said`}>
+                      <span
+                        className={cx('tag token-tag')}
+                        data-testid="token-tag"
+                        title={`The credential was the token named ${e.tokenName}, as the member checked it; the name before it is what the client said`}
+                      >
                         {e.tokenName}
                       </span>
                     )}
@@ -172,19 +191,27 @@ export function Audit() {
                   <td className={cx('audit-args')}>
                     <code>{compactArgs(e.args)}</code>
                   </td>
-                  <td className={cx('audit-result')}>{e.ok ? <span className={cx('tag ok-tag')}>ok</span> : <span className={cx('audit-error')}>{e.result}</span>}</td>
+                  <td className={cx('audit-result')}>
+                    {e.ok ? <span className={cx('tag ok-tag')}>ok</span> : <span className={cx('audit-error')}>{e.result}</span>}
+                  </td>
                 </tr>
               ))}
               {rows.length === 0 && (
                 <tr>
                   <td colSpan={6} className={cx('muted')}>
-                    {entries.length === 0 ? 'No commands yet: starts, stops, moves, drains and pauses are recorded here, with refusals.' : `No entry matches “${filter}”.`}
+                    {entries.length === 0
+                      ? 'No commands yet: starts, stops, moves, drains and pauses are recorded here, with refusals.'
+                      : `No entry matches “${filter}”.`}
                   </td>
                 </tr>
               )}
             </tbody>
           </table>
-          {rows.length > ROW_LIMIT && <p className={cx('muted')}>Showing the newest {ROW_LIMIT} of {rows.length}: filter to narrow.</p>}
+          {rows.length > ROW_LIMIT && (
+            <p className={cx('muted')}>
+              Showing the newest {ROW_LIMIT} of {rows.length}: filter to narrow.
+            </p>
+          )}
         </div>
       )}
     </section>

@@ -28,7 +28,8 @@ describe('<AttentionLane/>', () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  const items = () => [...view.container.querySelectorAll('[data-testid="attention-item"]')].map((e) => `${e.getAttribute('data-kind')}:${e.getAttribute('data-child')}`);
+  const items = () =>
+    [...view.container.querySelectorAll('[data-testid="attention-item"]')].map((e) => `${e.getAttribute('data-kind')}:${e.getAttribute('data-child')}`);
 
   it('sits at the top of the board, before the toolbar and the node columns, even at six nodes', () => {
     act(() => useStore.getState().applySnapshot(clusterOf(nodes, [child('ok'), failing('bad')])));
@@ -41,7 +42,13 @@ describe('<AttentionLane/>', () => {
   });
 
   it('lists failing, duplicate and unplaceable children with why, failing first; an entry opens the child', () => {
-    const dup = child('twice', { status: 'duplicate', instances: [{ node: 'a', pid: 'a/x/1' }, { node: 'b', pid: 'b/x/2' }] });
+    const dup = child('twice', {
+      status: 'duplicate',
+      instances: [
+        { node: 'a', pid: 'a/x/1' },
+        { node: 'b', pid: 'b/x/2' },
+      ],
+    });
     const nowhere = child('nowhere', { status: 'unplaceable', node: null, pid: null, instances: [], owner: null, pin: 'f' });
     act(() => useStore.getState().applySnapshot(clusterOf(nodes, [nowhere, dup, failing('web-1', 'c', 'Error: listen EADDRINUSE'), child('fine')])));
     view.render(<AttentionLane />);
@@ -72,7 +79,9 @@ describe('<AttentionLane/>', () => {
     const entry = view.container.querySelector('[data-child="m"]')!;
     expect(entry.textContent).toContain('moving from a to b since');
     expect(entry.getAttribute('title')).toContain(`for more than ${SLOW_MS / 1000} s`);
-    expect(view.container.querySelector('h2')?.getAttribute('title')).toContain(`moving to another node, or waiting to start, for more than ${SLOW_MS / 1000} s`);
+    expect(view.container.querySelector('h2')?.getAttribute('title')).toContain(
+      `moving to another node, or waiting to start, for more than ${SLOW_MS / 1000} s`,
+    );
   });
 
   it(`shows ${LANE_LIMIT} entries, and the rest behind "Show N more"`, () => {

@@ -19,7 +19,8 @@ const gateway = vi.hoisted(() => ({ runCommand: vi.fn(), sendCommand: vi.fn() })
 vi.mock('../../gateway/client', () => gateway);
 
 const nodes = ['a', 'b'].map((n) => member(n));
-const state = () => clusterOf(nodes, [child('r1'), child('r2', { node: 'b', owner: 'b' }), child('m1', { status: 'moving', node: 'a', owner: 'b' }), failing('f1')]);
+const state = () =>
+  clusterOf(nodes, [child('r1'), child('r2', { node: 'b', owner: 'b' }), child('m1', { status: 'moving', node: 'a', owner: 'b' }), failing('f1')]);
 
 describe('<Board/> status filter', () => {
   const view = mountPerTest();
@@ -76,7 +77,9 @@ describe('<Board/> when the link is down', () => {
     expect(dots()).toEqual(['health health-up', 'health health-up']);
     act(() => useStore.getState().setStatus('reconnecting'));
     expect(dots()).toEqual(['health health-stale', 'health health-stale']);
-    expect(view.container.querySelector('[data-node="a"] [data-testid="node-health"]')?.getAttribute('title')).toBe('up when the connection was lost; not known now');
+    expect(view.container.querySelector('[data-node="a"] [data-testid="node-health"]')?.getAttribute('title')).toBe(
+      'up when the connection was lost; not known now',
+    );
     act(() => useStore.getState().setStatus('connected'));
     expect(dots()).toEqual(['health health-up', 'health health-up']);
   });
@@ -85,8 +88,17 @@ describe('<Board/> when the link is down', () => {
 describe('<Board/> member status', () => {
   const view = mountPerTest();
 
-  it("draws a member unreachable from this observer apart from a member that is down: a dashed amber marker that says it is not down", () => {
-    act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'unreachable', reachable: false }), member('c', { status: 'down', reachable: false })], [child('r1'), child('r2', { node: 'b', owner: 'b' })])));
+  it('draws a member unreachable from this observer apart from a member that is down: a dashed amber marker that says it is not down', () => {
+    act(() =>
+      useStore
+        .getState()
+        .applySnapshot(
+          clusterOf(
+            [member('a'), member('b', { status: 'unreachable', reachable: false }), member('c', { status: 'down', reachable: false })],
+            [child('r1'), child('r2', { node: 'b', owner: 'b' })],
+          ),
+        ),
+    );
     act(() => useStore.getState().setStatus('connected'));
     view.render(<Board />);
     const column = (n: string) => view.container.querySelector<HTMLElement>(`[data-testid="node-column"][data-node="${n}"]`)!;
@@ -116,7 +128,12 @@ describe('<Board/> gone and down members', () => {
   const buttons = (n: string) => [...column(n)!.querySelectorAll('.node-header button.node-action')].map((b) => b.textContent);
 
   it('offers Drain only on a member that runs; Undrain stays while a down member drains; an empty column of a gone member can be dismissed, and comes back', () => {
-    const members = [member('a'), member('b', { status: 'down', reachable: false }), member('c', { status: 'down', reachable: false, draining: true }), member('d', { status: 'unreachable', reachable: false })];
+    const members = [
+      member('a'),
+      member('b', { status: 'down', reachable: false }),
+      member('c', { status: 'down', reachable: false, draining: true }),
+      member('d', { status: 'unreachable', reachable: false }),
+    ];
     const operator = { access: 'operator' as const, readOnly: false };
     act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], operator)));
     view.render(<Board />);
@@ -135,7 +152,9 @@ describe('<Board/> gone and down members', () => {
     act(() => [...column('b')!.querySelectorAll('button')].find((b) => b.textContent === 'Dismiss')!.click());
     act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'up' })], [child('r1')], operator)));
     expect(column('b')).not.toBeNull();
-    act(() => useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'down', incarnation: 'fedcba9876543210' })], [child('r1')], operator)));
+    act(() =>
+      useStore.getState().applySnapshot(clusterOf([member('a'), member('b', { status: 'down', incarnation: 'fedcba9876543210' })], [child('r1')], operator)),
+    );
     expect(column('b')).not.toBeNull();
     // Read-only sessions may dismiss too (it changes this window only), but get no Drain.
     act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], { access: 'viewer', readOnly: true })));
@@ -151,7 +170,11 @@ describe('<Board/> bulk actions on the filtered set', () => {
   beforeEach(() => {
     gateway.sendCommand.mockReset();
   });
-  const state = () => clusterOf([member('a'), member('b')], [failing('f1'), failing('f2'), failing('f3', 'b'), child('r1'), child('r2', { node: 'b', owner: 'b' })], { access: 'operator', readOnly: false });
+  const state = () =>
+    clusterOf([member('a'), member('b')], [failing('f1'), failing('f2'), failing('f3', 'b'), child('r1'), child('r2', { node: 'b', owner: 'b' })], {
+      access: 'operator',
+      readOnly: false,
+    });
   const bulk = () => view.container.querySelector<HTMLElement>('[data-testid="bulk-actions"]');
   const button = (root: ParentNode, text: string) => [...root.querySelectorAll('button')].find((b) => b.textContent === text);
 
@@ -166,7 +189,9 @@ describe('<Board/> bulk actions on the filtered set', () => {
   });
 
   it('Stop N stops exactly the children shown, after one confirmation naming the count, and sums up what came of each', async () => {
-    gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string }) => (args.id === 'f2' ? { ok: false, error: { code: 'not-found', message: 'no child f2' } } : { ok: true, result: null }));
+    gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string }) =>
+      args.id === 'f2' ? { ok: false, error: { code: 'not-found', message: 'no child f2' } } : { ok: true, result: null },
+    );
     act(() => useStore.getState().applySnapshot(state()));
     act(() => useStore.getState().toggleStatusFilter('failing'));
     view.render(<Board />);
@@ -190,7 +215,10 @@ describe('<Board/> bulk actions on the filtered set', () => {
   });
 
   it('Move N to… pins each child shown to the chosen node, marks it moving, and a search narrows the set', async () => {
-    gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string; node: string }) => ({ ok: true, result: { id: args.id, node: args.node, pid: `${args.node}/x/1` } }));
+    gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string; node: string }) => ({
+      ok: true,
+      result: { id: args.id, node: args.node, pid: `${args.node}/x/1` },
+    }));
     act(() => useStore.getState().applySnapshot(state()));
     act(() => useStore.getState().setFilter('r1'));
     view.render(<Board />);

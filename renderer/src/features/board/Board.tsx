@@ -88,7 +88,15 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
   );
 }
 
-function NodeColumn(props: { node: MemberView | null; children: readonly ChildView[]; total: number; readOnly: boolean; stale: boolean; onDrop: (id: string, to: string) => void; onDrain: (node: string, drain: boolean) => void }) {
+function NodeColumn(props: {
+  node: MemberView | null;
+  children: readonly ChildView[];
+  total: number;
+  readOnly: boolean;
+  stale: boolean;
+  onDrop: (id: string, to: string) => void;
+  onDrain: (node: string, drain: boolean) => void;
+}) {
   const { node, children, readOnly, stale } = props;
   const name = node?.name ?? '';
   const listRef = useRef<HTMLDivElement>(null);
@@ -138,7 +146,13 @@ function NodeColumn(props: { node: MemberView | null; children: readonly ChildVi
           <span
             className={`health health-${stale ? 'stale' : (node?.status ?? 'none')}`}
             data-testid="node-health"
-            title={stale ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now` : node ? statusTitle(node.status) : 'not running anywhere'}
+            title={
+              stale
+                ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now`
+                : node
+                  ? statusTitle(node.status)
+                  : 'not running anywhere'
+            }
             aria-hidden="true"
           />
           {node ? (
@@ -165,7 +179,12 @@ function NodeColumn(props: { node: MemberView | null; children: readonly ChildVi
             </button>
           )}
           {node && isGone(node.status) && children.length === 0 && (
-            <button type="button" className="node-action" onClick={() => useStore.getState().dismissNode(node)} title={`Hide this column in this window while ${name} stays ${node.status} (the cluster keeps it in its member table until it reaps it)`}>
+            <button
+              type="button"
+              className="node-action"
+              onClick={() => useStore.getState().dismissNode(node)}
+              title={`Hide this column in this window while ${name} stays ${node.status} (the cluster keeps it in its member table until it reaps it)`}
+            >
               Dismiss
             </button>
           )}
@@ -219,9 +238,14 @@ export function Board() {
   const filtered = filter.trim() !== '' || statusFilter !== null;
   // The children on screen, column by column: what a bulk action acts on (offered only with a filter on,
   // so the unfiltered board, redrawn after every patch, does not list its 20,000 ids each time).
-  const shownIds = useMemo(() => (filtered ? ['', ...nodes.map((n) => n.name)].flatMap((name) => (byNode[name] ?? []).map((c) => c.id)) : []), [filtered, byNode, nodes]);
+  const shownIds = useMemo(
+    () => (filtered ? ['', ...nodes.map((n) => n.name)].flatMap((name) => (byNode[name] ?? []).map((c) => c.id)) : []),
+    [filtered, byNode, nodes],
+  );
   const shown = filtered ? shownIds.length : total;
-  const describeFilter = [statusFilter !== null ? `status ${statusFilter}` : '', filter.trim() !== '' ? `search “${filter.trim()}”` : ''].filter(Boolean).join(', ');
+  const describeFilter = [statusFilter !== null ? `status ${statusFilter}` : '', filter.trim() !== '' ? `search “${filter.trim()}”` : '']
+    .filter(Boolean)
+    .join(', ');
 
   async function confirmMove(): Promise<void> {
     if (!pending) return;
@@ -234,7 +258,14 @@ export function Board() {
     <section className="board-view" aria-label="Placement board">
       <AttentionLane />
       <div className="toolbar">
-        <input id="board-search" type="search" aria-label="Search children" placeholder="Search children (/): id, worker, node, status, pinned" value={filter} onChange={(e) => useStore.getState().setFilter(e.target.value)} />
+        <input
+          id="board-search"
+          type="search"
+          aria-label="Search children"
+          placeholder="Search children (/): id, worker, node, status, pinned"
+          value={filter}
+          onChange={(e) => useStore.getState().setFilter(e.target.value)}
+        />
         <StatusCounts shown={shown} />
         {hidden > 0 && (
           <span className="filter-chip" data-testid="dismissed-nodes">
@@ -253,7 +284,9 @@ export function Board() {
       </div>
       {!readOnly && filtered && <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />}
       <div className="board">
-        {(byNode[''] ?? []).length > 0 && <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />}
+        {(byNode[''] ?? []).length > 0 && (
+          <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />
+        )}
         {nodes.map((node) => (
           <NodeColumn
             key={node.name}
@@ -272,7 +305,8 @@ export function Board() {
       </div>
       {pending && (
         <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
-          Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec asks for start-first.
+          Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec
+          asks for start-first.
         </ConfirmDialog>
       )}
       {drainAsk && (

@@ -57,13 +57,30 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
         <span className="muted">
           The {plural(n, 'child', 'children')} shown ({describeFilter}):
         </span>
-        <button type="button" className="danger" disabled={n === 0 || running !== null} onClick={() => setAsking({ action: { kind: 'stop' }, ids: [...ids] })} title={`Stop the ${plural(n, 'child', 'children')} the board shows now`}>
+        <button
+          type="button"
+          className="danger"
+          disabled={n === 0 || running !== null}
+          onClick={() => setAsking({ action: { kind: 'stop' }, ids: [...ids] })}
+          title={`Stop the ${plural(n, 'child', 'children')} the board shows now`}
+        >
           Stop {n}
         </button>
-        <button type="button" disabled={n === 0 || !target || running !== null} onClick={() => setAsking({ action: { kind: 'move', to: target }, ids: [...ids] })} title={`Pin the ${plural(n, 'child', 'children')} the board shows now to this node`}>
+        <button
+          type="button"
+          disabled={n === 0 || !target || running !== null}
+          onClick={() => setAsking({ action: { kind: 'move', to: target }, ids: [...ids] })}
+          title={`Pin the ${plural(n, 'child', 'children')} the board shows now to this node`}
+        >
           Move {n} to
         </button>
-        <select aria-label="Move the filtered children to" id={`${uid}-to`} value={target} onChange={(e) => setTo(e.target.value)} disabled={targets.length === 0 || running !== null}>
+        <select
+          aria-label="Move the filtered children to"
+          id={`${uid}-to`}
+          value={target}
+          onChange={(e) => setTo(e.target.value)}
+          disabled={targets.length === 0 || running !== null}
+        >
           {targets.map((m) => (
             <option key={m.name} value={m.name}>
               {m.name}
@@ -80,7 +97,11 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
       {asking && (
         <ConfirmDialog
           id={`${uid}-title`}
-          title={asking.action.kind === 'stop' ? `Stop ${plural(asking.ids.length, 'child', 'children')}?` : `Move ${plural(asking.ids.length, 'child', 'children')} to ${asking.action.to}?`}
+          title={
+            asking.action.kind === 'stop'
+              ? `Stop ${plural(asking.ids.length, 'child', 'children')}?`
+              : `Move ${plural(asking.ids.length, 'child', 'children')} to ${asking.action.to}?`
+          }
           action={asking.action.kind === 'stop' ? `Stop ${asking.ids.length}` : `Move ${asking.ids.length}`}
           danger={asking.action.kind === 'stop'}
           onCancel={() => setAsking(null)}
@@ -88,7 +109,9 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
         >
           <p>
             The {plural(asking.ids.length, 'child', 'children')} the board shows now ({describeFilter}){' '}
-            {asking.action.kind === 'stop' ? 'are stopped and their specs removed from the cluster: they do not come back.' : `are pinned to ${asking.action.to}; each stops where it runs before it starts there unless its spec asks for start-first.`}
+            {asking.action.kind === 'stop'
+              ? 'are stopped and their specs removed from the cluster: they do not come back.'
+              : `are pinned to ${asking.action.to}; each stops where it runs before it starts there unless its spec asks for start-first.`}
           </p>
           <p className="muted bulk-ids">
             {[...asking.ids].sort().slice(0, LISTED).join(', ')}
@@ -109,7 +132,12 @@ function BulkResult({ action, outcome, onClose }: { action: Action; outcome: Bul
         <strong>
           {verbOf(action, true)} {outcome.done.length} of {total}
         </strong>
-        {outcome.failed.length > 0 && <span className="bad-text"> · {outcome.failed.length} failed ({counts.map((c) => `${c.count} ${c.code}`).join(', ')})</span>}
+        {outcome.failed.length > 0 && (
+          <span className="bad-text">
+            {' '}
+            · {outcome.failed.length} failed ({counts.map((c) => `${c.count} ${c.code}`).join(', ')})
+          </span>
+        )}
         <span className="header-spacer" />
         <button type="button" className="detail-close" aria-label="Dismiss the result" onClick={onClose}>
           ×

@@ -42,7 +42,12 @@ export function StatusCounts({ shown }: { shown: number }) {
       {active !== null && (
         <span className="filter-chip" data-testid="status-filter">
           showing {active} only
-          <button type="button" aria-label="Clear the status filter" title="Show every child again" onClick={() => useStore.getState().toggleStatusFilter(null)}>
+          <button
+            type="button"
+            aria-label="Clear the status filter"
+            title="Show every child again"
+            onClick={() => useStore.getState().toggleStatusFilter(null)}
+          >
             ×
           </button>
         </span>

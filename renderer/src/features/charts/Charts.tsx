@@ -13,7 +13,23 @@
  * for axes and status series, a fixed palette per node.
  */
 import { useMemo, type ReactElement, type ReactNode } from 'react';
-import { Area, AreaChart, Bar, BarChart, CartesianGrid, Cell, ComposedChart, LabelList, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Area,
+  AreaChart,
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  ComposedChart,
+  LabelList,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import type { EventView, SampleView } from 'pogo-core/observer-state';
 import { useStore } from '../../store/index';
 import { clockTime, formatDuration } from '../../shared/format';
@@ -41,7 +57,11 @@ function ChartPanel(props: { title: string; explain: ReactNode; height: number; 
     <section className={cx('panel chart-panel')} data-testid="chart" aria-label={props.title}>
       <header className={cx('chart-header')}>
         <h2>{props.title}</h2>
-        {props.stat && <span className={cx('chart-stat')} data-testid="chart-stat">{props.stat}</span>}
+        {props.stat && (
+          <span className={cx('chart-stat')} data-testid="chart-stat">
+            {props.stat}
+          </span>
+        )}
       </header>
       <p className={cx('muted chart-explain')}>{props.explain}</p>
       {props.empty ? (
@@ -60,7 +80,19 @@ function ChartPanel(props: { title: string; explain: ReactNode; height: number; 
 }
 
 function timeAxis(domain: [number, number]) {
-  return <XAxis dataKey="at" type="number" domain={domain} ticks={timeTicks(domain)} tickFormatter={clockTime} tick={axisTick} stroke="var(--border)" minTickGap={24} allowDataOverflow />;
+  return (
+    <XAxis
+      dataKey="at"
+      type="number"
+      domain={domain}
+      ticks={timeTicks(domain)}
+      tickFormatter={clockTime}
+      tick={axisTick}
+      stroke="var(--border)"
+      minTickGap={24}
+      allowDataOverflow
+    />
+  );
 }
 
 function ConvergenceTooltip({ active, payload }: { active?: boolean; payload?: ReadonlyArray<{ payload?: ConvergenceBar }> }) {
@@ -118,7 +150,12 @@ export function Charts() {
         : every window, and this one after a reload, shows the same. Convergence times are measured by the gateway.
       </p>
       <div className={cx('charts-grid')}>
-        <ChartPanel title="Children per node" explain="Children running on each member node, stacked: the total stays level while a redistribution shifts the colours." height={220} empty={domain && perNode.nodes.length > 0 ? null : EMPTY}>
+        <ChartPanel
+          title="Children per node"
+          explain="Children running on each member node, stacked: the total stays level while a redistribution shifts the colours."
+          height={220}
+          empty={domain && perNode.nodes.length > 0 ? null : EMPTY}
+        >
           <AreaChart data={perNode.points} margin={{ top: 6, right: 12, bottom: 0, left: -12 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
             {domain && timeAxis(domain)}
@@ -126,7 +163,18 @@ export function Charts() {
             <Tooltip {...tooltipStyle} labelFormatter={(at) => clockTime(Number(at))} />
             <Legend wrapperStyle={legendStyle} iconType="square" iconSize={10} itemSorter={null} />
             {perNode.nodes.map((node, i) => (
-              <Area key={node} type="stepAfter" name={node} dataKey={(p: NodePoint) => p.values[node] ?? 0} stackId="nodes" stroke={nodeColour(i)} fill={nodeColour(i)} fillOpacity={0.35} strokeWidth={1.5} isAnimationActive={false} />
+              <Area
+                key={node}
+                type="stepAfter"
+                name={node}
+                dataKey={(p: NodePoint) => p.values[node] ?? 0}
+                stackId="nodes"
+                stroke={nodeColour(i)}
+                fill={nodeColour(i)}
+                fillOpacity={0.35}
+                strokeWidth={1.5}
+                isAnimationActive={false}
+              />
             ))}
           </AreaChart>
         </ChartPanel>
@@ -135,11 +183,13 @@ export function Charts() {
           title="Starts, stops, moves and restarts per second"
           explain="Instances started and stopped anywhere in the cluster, children that moved to another node, restarts in place, and start failures, each counted from the events of that second."
           height={220}
-          stat={peak && (
-            <>
-              peak <strong>{peak.starts.toLocaleString('en-US')}</strong> starts/s at {clockTime(peak.at)}
-            </>
-          )}
+          stat={
+            peak && (
+              <>
+                peak <strong>{peak.starts.toLocaleString('en-US')}</strong> starts/s at {clockTime(peak.at)}
+              </>
+            )
+          }
           empty={rates.length > 0 && domain ? null : EMPTY}
         >
           <ComposedChart data={rates} margin={{ top: 6, right: 12, bottom: 0, left: -12 }}>
@@ -148,9 +198,36 @@ export function Charts() {
             <YAxis domain={[0, niceCeil]} tick={axisTick} stroke="var(--border)" />
             <Tooltip {...tooltipStyle} labelFormatter={(at) => clockTime(Number(at))} formatter={(v) => `${String(v)}/s`} />
             <Legend wrapperStyle={legendStyle} iconType="plainline" itemSorter={null} />
-            <Area type="stepAfter" dataKey="starts" name="starts" stroke="var(--ok)" fill="var(--ok)" fillOpacity={0.18} strokeWidth={1.5} isAnimationActive={false} />
-            <Line type="stepAfter" dataKey="stops" name="stops" stroke="var(--text-muted)" dot={false} strokeWidth={1.5} strokeDasharray="5 3" isAnimationActive={false} />
-            <Line type="stepAfter" dataKey="moves" name="moves" stroke="var(--accent)" dot={false} strokeWidth={1.5} strokeDasharray="2 3" isAnimationActive={false} />
+            <Area
+              type="stepAfter"
+              dataKey="starts"
+              name="starts"
+              stroke="var(--ok)"
+              fill="var(--ok)"
+              fillOpacity={0.18}
+              strokeWidth={1.5}
+              isAnimationActive={false}
+            />
+            <Line
+              type="stepAfter"
+              dataKey="stops"
+              name="stops"
+              stroke="var(--text-muted)"
+              dot={false}
+              strokeWidth={1.5}
+              strokeDasharray="5 3"
+              isAnimationActive={false}
+            />
+            <Line
+              type="stepAfter"
+              dataKey="moves"
+              name="moves"
+              stroke="var(--accent)"
+              dot={false}
+              strokeWidth={1.5}
+              strokeDasharray="2 3"
+              isAnimationActive={false}
+            />
             <Line type="stepAfter" dataKey="restarts" name="restarts" stroke="var(--warn)" dot={false} strokeWidth={2} isAnimationActive={false} />
             <Line type="stepAfter" dataKey="failures" name="failures" stroke="var(--bad)" dot={false} strokeWidth={2} isAnimationActive={false} />
           </ComposedChart>
@@ -170,7 +247,8 @@ export function Charts() {
           title="Convergence after topology changes"
           explain={
             <>
-              Time from a node going down (<span className={cx('swatch swatch-warn')} aria-hidden="true" />) or coming up (<span className={cx('swatch swatch-ok')} aria-hidden="true" />) until every child runs exactly once again, a bar per change.
+              Time from a node going down (<span className={cx('swatch swatch-warn')} aria-hidden="true" />) or coming up (
+              <span className={cx('swatch swatch-ok')} aria-hidden="true" />) until every child runs exactly once again, a bar per change.
             </>
           }
           height={160}
@@ -179,14 +257,27 @@ export function Charts() {
         >
           <BarChart data={bars} margin={{ top: 18, right: 12, bottom: 0, left: -4 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="key" tickFormatter={(key: string) => bars.find((b) => b.key === key)?.label ?? ''} tick={axisTick} stroke="var(--border)" minTickGap={20} />
+            <XAxis
+              dataKey="key"
+              tickFormatter={(key: string) => bars.find((b) => b.key === key)?.label ?? ''}
+              tick={axisTick}
+              stroke="var(--border)"
+              minTickGap={20}
+            />
             <YAxis tickFormatter={(ms: number) => formatDuration(ms)} tick={axisTick} stroke="var(--border)" width={64} />
             <Tooltip content={<ConvergenceTooltip />} cursor={tooltipStyle.cursor} />
             <Bar dataKey="after" name="convergence" maxBarSize={36} minPointSize={2} isAnimationActive={false}>
               {bars.map((b) => (
                 <Cell key={b.key} fill={b.cause === 'node-down' ? 'var(--warn)' : b.cause === 'node-up' ? 'var(--ok)' : 'var(--accent)'} />
               ))}
-              {bars.length <= 24 && <LabelList dataKey="after" position="top" formatter={(ms: unknown) => formatDuration(Number(ms)).replace(' ', '\u00a0')} style={{ fill: 'var(--text-muted)', fontSize: 11 }} />}
+              {bars.length <= 24 && (
+                <LabelList
+                  dataKey="after"
+                  position="top"
+                  formatter={(ms: unknown) => formatDuration(Number(ms)).replace(' ', '\u00a0')}
+                  style={{ fill: 'var(--text-muted)', fontSize: 11 }}
+                />
+              )}
             </Bar>
           </BarChart>
         </ChartPanel>

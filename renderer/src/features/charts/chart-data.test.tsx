@@ -5,13 +5,46 @@ import { resetStore, useStore } from '../../store/index';
 import { Charts } from './Charts';
 import { mountPerTest } from '../../test-support';
 import { clusterOf, member } from '../../test-cluster';
-import { changeText, chartData, convergenceBars, convergenceOf, countTicks, membersSeries, niceCeil, nodeColour, NODE_PALETTE, perNodeSeries, rateSeries, startsPeak, timeDomain, timeTicks } from './chart-data';
+import {
+  changeText,
+  chartData,
+  convergenceBars,
+  convergenceOf,
+  countTicks,
+  membersSeries,
+  niceCeil,
+  nodeColour,
+  NODE_PALETTE,
+  perNodeSeries,
+  rateSeries,
+  startsPeak,
+  timeDomain,
+  timeTicks,
+} from './chart-data';
 
-const sample = (at: number, fields: Partial<SampleView> = {}): SampleView => ({ at, starts: 0, stops: 0, restarts: 0, moves: 0, failures: 0, members: 3, perNode: {}, ...fields });
-const converged = (seq: number, at: number, after: number, node = 'demo-3', cause: 'node-down' | 'node-up' = 'node-down'): EventView => ({ seq, at, type: 'converged', after, cause, node, children: 12 });
+const sample = (at: number, fields: Partial<SampleView> = {}): SampleView => ({
+  at,
+  starts: 0,
+  stops: 0,
+  restarts: 0,
+  moves: 0,
+  failures: 0,
+  members: 3,
+  perNode: {},
+  ...fields,
+});
+const converged = (seq: number, at: number, after: number, node = 'demo-3', cause: 'node-down' | 'node-up' = 'node-down'): EventView => ({
+  seq,
+  at,
+  type: 'converged',
+  after,
+  cause,
+  node,
+  children: 12,
+});
 
-describe('series from the gateway\'s samples', () => {
-  it('rates are each second\'s counts as the gateway counted them from events, the last second held to its end', () => {
+describe("series from the gateway's samples", () => {
+  it("rates are each second's counts as the gateway counted them from events, the last second held to its end", () => {
     // 983 children restarted within half a second: one sample says 983, whatever the window saw.
     const samples = [sample(0), sample(1_000, { starts: 983, stops: 983, moves: 983 }), sample(2_000, { starts: 2, restarts: 2, failures: 1 })];
     expect(rateSeries(samples)).toEqual([
@@ -26,7 +59,11 @@ describe('series from the gateway\'s samples', () => {
   });
 
   it('children per node: a value for every node ever seen at every point (0 before it joined and after it left), held to the end', () => {
-    const samples = [sample(0, { perNode: { 'demo-2': 2, 'demo-1': 2 } }), sample(1_000, { perNode: { 'demo-1': 2, 'demo-2': 1, 'demo-3': 1 } }), sample(2_000, { perNode: { 'demo-1': 2, 'demo-3': 2 } })];
+    const samples = [
+      sample(0, { perNode: { 'demo-2': 2, 'demo-1': 2 } }),
+      sample(1_000, { perNode: { 'demo-1': 2, 'demo-2': 1, 'demo-3': 1 } }),
+      sample(2_000, { perNode: { 'demo-1': 2, 'demo-3': 2 } }),
+    ];
     const { nodes, points } = perNodeSeries(samples);
     expect(nodes).toEqual(['demo-1', 'demo-2', 'demo-3']);
     expect(points).toEqual([
@@ -38,7 +75,7 @@ describe('series from the gateway\'s samples', () => {
     expect(perNodeSeries([])).toEqual({ nodes: [], points: [] });
   });
 
-  it('members are held to the end; the shared domain runs from the first sample to the end of the last (the gateway\'s clock)', () => {
+  it("members are held to the end; the shared domain runs from the first sample to the end of the last (the gateway's clock)", () => {
     const samples = [sample(1_000, { members: 3 }), sample(2_000, { members: 2 })];
     expect(membersSeries(samples)).toEqual([
       { at: 1_000, members: 3 },
@@ -51,7 +88,12 @@ describe('series from the gateway\'s samples', () => {
   });
 
   it('convergence comes from the notable `converged` events, a bar each', () => {
-    const events: EventView[] = [{ seq: 1, at: 50, type: 'node-down', node: 'demo-3', role: 'member', reason: 'member-down' }, converged(2, 100, 84), { seq: 3, at: 150, type: 'node-up', node: 'demo-4', role: 'member' }, converged(4, 200, 1_300, 'demo-4', 'node-up')];
+    const events: EventView[] = [
+      { seq: 1, at: 50, type: 'node-down', node: 'demo-3', role: 'member', reason: 'member-down' },
+      converged(2, 100, 84),
+      { seq: 3, at: 150, type: 'node-up', node: 'demo-4', role: 'member' },
+      converged(4, 200, 1_300, 'demo-4', 'node-up'),
+    ];
     const convergence = convergenceOf(events);
     expect(convergence).toEqual([
       { seq: 2, at: 100, after: 84, cause: 'node-down', node: 'demo-3', children: 12 },
@@ -100,24 +142,40 @@ describe('<Charts/>', () => {
         ...(i === 21 ? { starts: 983, stops: 983, moves: 983 } : {}),
       }),
     );
-    return clusterOf([member('demo-1'), member('demo-2'), member('demo-3')], [], { samples, events: [{ seq: 1, at: T + 20_000, type: 'node-down', node: 'demo-4', role: 'member', reason: 'member-down' }, converged(2, T + 21_500, 1_480, 'demo-4')] });
+    return clusterOf([member('demo-1'), member('demo-2'), member('demo-3')], [], {
+      samples,
+      events: [{ seq: 1, at: T + 20_000, type: 'node-down', node: 'demo-4', role: 'member', reason: 'member-down' }, converged(2, T + 21_500, 1_480, 'demo-4')],
+    });
   }
 
   const panels = () => [...view.container.querySelectorAll<HTMLElement>('[data-testid="chart"]')];
-  const page = () => ({ since: view.container.querySelector('[data-testid="charts-since"]')?.textContent, stats: panels().map((p) => p.querySelector('.chart-stat')?.textContent ?? null), empty: panels().map((p) => p.querySelector('.chart-empty') !== null) });
+  const page = () => ({
+    since: view.container.querySelector('[data-testid="charts-since"]')?.textContent,
+    stats: panels().map((p) => p.querySelector('.chart-stat')?.textContent ?? null),
+    empty: panels().map((p) => p.querySelector('.chart-empty') !== null),
+  });
 
   it('shows the four charts, each with an explanation, and empty states until the gateway has samples', () => {
     act(() => useStore.getState().applySnapshot(clusterOf([member('a')], [])));
     view.render(<Charts />);
     expect(view.container.querySelector('[aria-label="Charts"]')).not.toBeNull();
-    expect(panels().map((c) => c.querySelector('h2')?.textContent)).toEqual(['Children per node', 'Starts, stops, moves and restarts per second', 'Members', 'Convergence after topology changes']);
+    expect(panels().map((c) => c.querySelector('h2')?.textContent)).toEqual([
+      'Children per node',
+      'Starts, stops, moves and restarts per second',
+      'Members',
+      'Convergence after topology changes',
+    ]);
     expect(panels().every((c) => c.querySelector('.chart-explain')?.textContent)).toBe(true);
     expect(panels()[0]!.textContent).toContain('The gateway adds a sample every second');
     expect(panels()[3]!.textContent).toContain('No topology change yet');
 
     // Drawn from the state as it arrives: the window samples nothing itself.
     act(() => useStore.getState().applyPatch({ samples: history().samples, events: history().events }));
-    expect(page()).toEqual({ since: expect.stringContaining('since 10:00:00 (the last 1 min)'), stats: [null, 'peak 983 starts/s at 10:00:21', null, 'last 1.48 s'], empty: [false, false, false, false] });
+    expect(page()).toEqual({
+      since: expect.stringContaining('since 10:00:00 (the last 1 min)'),
+      stats: [null, 'peak 983 starts/s at 10:00:21', null, 'last 1.48 s'],
+      empty: [false, false, false, false],
+    });
   });
 
   it('a reload (a fresh store, the same state from the gateway) draws the same past', () => {

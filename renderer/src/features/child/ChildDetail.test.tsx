@@ -10,8 +10,36 @@ import { burstOf } from '../../test-cluster';
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn(), watchOutput: vi.fn() }));
 vi.mock('../../gateway/client', () => gateway);
 
-const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker'], ready: true, draining: false, reachable: true, ...extra });
-const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({ id, status: 'running', node: 'a', pid: `a/abcdef0123456789/${id}`, owner: 'a', pin: null, instances: [{ node: 'a', pid: `a/abcdef0123456789/${id}` }], restarts: 0, worker: 'ticker', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra });
+const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
+  name,
+  status: 'up',
+  role: 'member',
+  address: `127.0.0.1:${name.length}`,
+  incarnation: 'abcdef0123456789',
+  labels: {},
+  workers: ['ticker'],
+  ready: true,
+  draining: false,
+  reachable: true,
+  ...extra,
+});
+const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({
+  id,
+  status: 'running',
+  node: 'a',
+  pid: `a/abcdef0123456789/${id}`,
+  owner: 'a',
+  pin: null,
+  instances: [{ node: 'a', pid: `a/abcdef0123456789/${id}` }],
+  restarts: 0,
+  worker: 'ticker',
+  command: null,
+  restart: 'permanent',
+  handoff: 'stop-first',
+  lastError: null,
+  failures: [],
+  ...extra,
+});
 
 function state(): ClusterState {
   return {
@@ -100,7 +128,17 @@ describe('<ChildDetail/>', () => {
     const aside = await open('ticker-1');
     expect(aside).not.toBeNull();
     const fields = Object.fromEntries([...aside.querySelectorAll('.fields dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]));
-    expect(fields).toMatchObject({ Status: 'running', Node: 'a', Pid: 'a/abcdef0123456789/ticker-1', Restarts: '2', Instances: '1', Worker: 'ticker', Restart: 'permanent', Handoff: 'stop-first', 'Last error': 'boom' });
+    expect(fields).toMatchObject({
+      Status: 'running',
+      Node: 'a',
+      Pid: 'a/abcdef0123456789/ticker-1',
+      Restarts: '2',
+      Instances: '1',
+      Worker: 'ticker',
+      Restart: 'permanent',
+      Handoff: 'stop-first',
+      'Last error': 'boom',
+    });
     expect(fields['Pin']).toContain('none');
     expect(aside.querySelector('[aria-label="Failures"]')?.textContent).toContain('no such worker');
 
@@ -119,14 +157,25 @@ describe('<ChildDetail/>', () => {
       ['started', '2'],
       ['placed', '1'],
     ]);
-    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual(['ticker-1 failed on a (1 failure in a row): boom', '2 started on 2 nodes', 'placed ticker-1 on a (by placement)']);
+    expect([...aside.querySelectorAll('[aria-label="History"] .history-text')].map((t) => t.textContent)).toEqual([
+      'ticker-1 failed on a (1 failure in a row): boom',
+      '2 started on 2 nodes',
+      'placed ticker-1 on a (by placement)',
+    ]);
 
     expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('no captured output');
     expect(gateway.sendCommand).not.toHaveBeenCalledWith('logs', expect.anything());
   });
 
-  it('a move with many others shows the burst line; a child past the burst\'s first 500 ids is not found in it', async () => {
-    const moves = Array.from({ length: 983 }, (_, i) => ({ at: 5_000 + i, type: 'moved' as const, id: i === 3 ? 'ticker-1' : `c-${i}`, from: 's4', to: ['a', 'b', 'c', 'd'][i % 4]!, reason: 'failure' as const }));
+  it("a move with many others shows the burst line; a child past the burst's first 500 ids is not found in it", async () => {
+    const moves = Array.from({ length: 983 }, (_, i) => ({
+      at: 5_000 + i,
+      type: 'moved' as const,
+      id: i === 3 ? 'ticker-1' : `c-${i}`,
+      from: 's4',
+      to: ['a', 'b', 'c', 'd'][i % 4]!,
+      reason: 'failure' as const,
+    }));
     moves[700] = { ...moves[700]!, id: 'job-1' };
     const s = state();
     useStore.getState().applySnapshot({ ...s, activity: [...s.activity, burstOf(6, moves)] });
@@ -161,7 +210,9 @@ describe('<ChildDetail/>', () => {
   });
 
   it('a refused move is dropped and shown in the error banner', async () => {
-    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'move' ? Promise.resolve({ ok: false, error: { code: 'ineligible-node', message: 'c cannot run ticker-1' } }) : reply(op, args)));
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) =>
+      op === 'move' ? Promise.resolve({ ok: false, error: { code: 'ineligible-node', message: 'c cannot run ticker-1' } }) : reply(op, args),
+    );
     const aside = await open('ticker-1');
     act(() => buttonNamed(aside, 'Move')!.click());
     await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Move')!.click());
@@ -186,7 +237,9 @@ describe('<ChildDetail/>', () => {
   });
 
   it('restarts in place after confirming, and says which instance replaced which; a child running nowhere cannot be restarted', async () => {
-    gateway.runCommand.mockImplementation(async (op: string) => (op === 'restart' ? { ok: true, result: { id: 'ticker-1', node: 'a', pid: 'a/abcdef0123456789/r2' } } : { ok: true }));
+    gateway.runCommand.mockImplementation(async (op: string) =>
+      op === 'restart' ? { ok: true, result: { id: 'ticker-1', node: 'a', pid: 'a/abcdef0123456789/r2' } } : { ok: true },
+    );
     const aside = await open('ticker-1');
     act(() => buttonNamed(aside, 'Restart')!.click());
     const dialog = view.container.querySelector('[role="dialog"]')!;
@@ -195,9 +248,14 @@ describe('<ChildDetail/>', () => {
     expect(gateway.runCommand).not.toHaveBeenCalled();
     await act(async () => buttonNamed(dialog, 'Restart')!.click());
     expect(gateway.runCommand).toHaveBeenCalledWith('restart', { id: 'ticker-1' });
-    expect(aside.querySelector('[data-testid="restarted"]')?.textContent).toBe('Restarted on a: new instance a/abcdef0123456789/r2 (was a/abcdef0123456789/ticker-1).');
+    expect(aside.querySelector('[data-testid="restarted"]')?.textContent).toBe(
+      'Restarted on a: new instance a/abcdef0123456789/r2 (was a/abcdef0123456789/ticker-1).',
+    );
 
-    useStore.getState().applySnapshot({ ...state(), children: { ...state().children, 'ticker-1': child('ticker-1', { status: 'pending', node: null, pid: null, instances: [] }) } });
+    useStore.getState().applySnapshot({
+      ...state(),
+      children: { ...state().children, 'ticker-1': child('ticker-1', { status: 'pending', node: null, pid: null, instances: [] }) },
+    });
     const waiting = await open('ticker-1');
     expect(buttonNamed(waiting, 'Restart')!.disabled).toBe(true);
   });
@@ -224,7 +282,9 @@ describe('<ChildDetail/>', () => {
     expect(section.querySelector('[role="alert"]')?.textContent).toMatch(/^Message: not valid JSON/);
     expect(gateway.sendCommand).not.toHaveBeenCalledWith('call', expect.anything());
 
-    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'call' ? Promise.resolve({ ok: true, result: { reply: { key: 'a', count: 3 }, node: 'b', pid: 'b/x/7' } }) : reply(op, args)));
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) =>
+      op === 'call' ? Promise.resolve({ ok: true, result: { reply: { key: 'a', count: 3 }, node: 'b', pid: 'b/x/7' } }) : reply(op, args),
+    );
     act(() => typeInto(message, '{"op":"get","key":"a"}'));
     act(() => typeInto(timeout, '750'));
     await send();
@@ -233,7 +293,9 @@ describe('<ChildDetail/>', () => {
     expect(shown.textContent).toMatch(/^Reply from b \(instance b\/x\/7\) in [\d.]+ ms:/);
     expect(JSON.parse(shown.querySelector('pre')!.textContent)).toEqual({ key: 'a', count: 3 });
 
-    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) => (op === 'call' ? Promise.resolve({ ok: false, error: { code: 'handler-error', message: 'kv: no such op' } }) : reply(op, args)));
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) =>
+      op === 'call' ? Promise.resolve({ ok: false, error: { code: 'handler-error', message: 'kv: no such op' } }) : reply(op, args),
+    );
     act(() => typeInto(timeout, ''));
     await send();
     expect(gateway.sendCommand).toHaveBeenLastCalledWith('call', { id: 'ticker-1', message: { op: 'get', key: 'a' } });
@@ -248,7 +310,17 @@ describe('<ChildDetail/>', () => {
     const output = aside.querySelector('[aria-label="Output"]')!;
     expect(output.textContent).toContain('Connecting to the output');
     const lines = (...l: Array<[number, 'stdout' | 'stderr', string]>) => l.map(([seq, stream, text]) => ({ seq, at: seq, stream, text }));
-    act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'b', pid: 'b/abcdef0123456789/c3', change: 'watch', lines: lines([1, 'stdout', 'hello from job'], [2, 'stderr', 'a warning']), skipped: 0 }));
+    act(() =>
+      watches[0]!.push({
+        id: 'job-1',
+        kind: 'lines',
+        node: 'b',
+        pid: 'b/abcdef0123456789/c3',
+        change: 'watch',
+        lines: lines([1, 'stdout', 'hello from job'], [2, 'stderr', 'a warning']),
+        skipped: 0,
+      }),
+    );
     const rows = () => [...output.querySelectorAll('[role="log"] > div')].map((l) => [l.textContent, l.className]);
     expect(rows()).toEqual([
       ['hello from job', 'output-line stdout'],
@@ -261,8 +333,28 @@ describe('<ChildDetail/>', () => {
     expect(output.textContent).toContain('live');
 
     // Nothing clicked: a later line appears, and the child moving is noted.
-    act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'b', pid: 'b/abcdef0123456789/c3', change: 'none', lines: lines([3, 'stdout', 'later']), skipped: 0 }));
-    act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'c', pid: 'c/abcdef0123456789/c8', change: 'moved', lines: lines([1, 'stdout', 'on c']), skipped: 0 }));
+    act(() =>
+      watches[0]!.push({
+        id: 'job-1',
+        kind: 'lines',
+        node: 'b',
+        pid: 'b/abcdef0123456789/c3',
+        change: 'none',
+        lines: lines([3, 'stdout', 'later']),
+        skipped: 0,
+      }),
+    );
+    act(() =>
+      watches[0]!.push({
+        id: 'job-1',
+        kind: 'lines',
+        node: 'c',
+        pid: 'c/abcdef0123456789/c8',
+        change: 'moved',
+        lines: lines([1, 'stdout', 'on c']),
+        skipped: 0,
+      }),
+    );
     expect(rows().slice(2)).toEqual([
       ['later', 'output-line stdout'],
       ['now on c: a new process (c8); its output starts here', 'output-note'],
@@ -277,7 +369,18 @@ describe('<ChildDetail/>', () => {
 
   it('follows the newest line while at the bottom; scrolled up, it stays and counts what came', async () => {
     const aside = await open('job-1');
-    const push = (seq: number) => act(() => watches[0]!.push({ id: 'job-1', kind: 'lines', node: 'b', pid: 'b/x/c3', change: seq === 1 ? 'watch' : 'none', lines: [{ seq, at: seq, stream: 'stdout', text: `line ${seq}` }], skipped: 0 }));
+    const push = (seq: number) =>
+      act(() =>
+        watches[0]!.push({
+          id: 'job-1',
+          kind: 'lines',
+          node: 'b',
+          pid: 'b/x/c3',
+          change: seq === 1 ? 'watch' : 'none',
+          lines: [{ seq, at: seq, stream: 'stdout', text: `line ${seq}` }],
+          skipped: 0,
+        }),
+      );
     push(1);
     const log = aside.querySelector<HTMLElement>('[role="log"]')!;
     // happy-dom lays nothing out: the box is 100 px high and its content 1,000.
@@ -303,9 +406,20 @@ describe('<ChildDetail/>', () => {
   it('says why there is no output: refused, not running, or not a process at all', async () => {
     let aside = await open('job-1');
     act(() => watches[0]!.push({ id: 'job-1', kind: 'status', state: 'refused', message: 'read-only: live output needs a viewer or operator credential' }));
-    expect(aside.querySelector('[aria-label="Output"] [role="status"]')?.textContent).toBe('No live output: read-only: live output needs a viewer or operator credential');
-    act(() => watches[0]!.push({ id: 'job-1', kind: 'status', state: 'not-running', message: 'job-1 runs on no node right now; its output follows when it runs again' }));
-    expect(aside.querySelector('[aria-label="Output"] [role="status"]')?.textContent).toBe('Not running: job-1 runs on no node right now; its output follows when it runs again');
+    expect(aside.querySelector('[aria-label="Output"] [role="status"]')?.textContent).toBe(
+      'No live output: read-only: live output needs a viewer or operator credential',
+    );
+    act(() =>
+      watches[0]!.push({
+        id: 'job-1',
+        kind: 'status',
+        state: 'not-running',
+        message: 'job-1 runs on no node right now; its output follows when it runs again',
+      }),
+    );
+    expect(aside.querySelector('[aria-label="Output"] [role="status"]')?.textContent).toBe(
+      'Not running: job-1 runs on no node right now; its output follows when it runs again',
+    );
 
     view.remount();
     aside = await open('ticker-1');

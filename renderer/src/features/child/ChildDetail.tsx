@@ -110,20 +110,22 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
               </tr>
             </thead>
             <tbody>
-              {x.candidates.filter((v) => !v.excludedBy.includes('observer')).map((v) => {
-                const verdict = verdictOf(v, x);
-                return (
-                  <tr key={v.node} className={`verdict-${verdict.kind}`} data-node={v.node}>
-                    <td>
-                      <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
-                        {v.node}
-                      </button>
-                    </td>
-                    <td className="num">{formatScore(v.score)}</td>
-                    <td>{verdict.text}</td>
-                  </tr>
-                );
-              })}
+              {x.candidates
+                .filter((v) => !v.excludedBy.includes('observer'))
+                .map((v) => {
+                  const verdict = verdictOf(v, x);
+                  return (
+                    <tr key={v.node} className={`verdict-${verdict.kind}`} data-node={v.node}>
+                      <td>
+                        <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
+                          {v.node}
+                        </button>
+                      </td>
+                      <td className="num">{formatScore(v.score)}</td>
+                      <td>{verdict.text}</td>
+                    </tr>
+                  );
+                })}
               {x.candidates.length === 0 && (
                 <tr>
                   <td colSpan={3} className="muted">
@@ -188,12 +190,22 @@ function Actions({ child }: { child: ChildView }) {
             </option>
           ))}
         </select>
-        <button type="button" disabled={!target || moving !== undefined} onClick={() => setAsk({ kind: 'move', to: target })} title="Pin the child to this node (the same as dragging its card)">
+        <button
+          type="button"
+          disabled={!target || moving !== undefined}
+          onClick={() => setAsk({ kind: 'move', to: target })}
+          title="Pin the child to this node (the same as dragging its card)"
+        >
           Move
         </button>
       </div>
       <div className="action-row">
-        <button type="button" disabled={!child.node || restarting} onClick={() => setAsk({ kind: 'restart' })} title={child.node ? `Stop its instance on ${child.node} and start a new one there` : 'It runs on no node: nothing to restart'}>
+        <button
+          type="button"
+          disabled={!child.node || restarting}
+          onClick={() => setAsk({ kind: 'restart' })}
+          title={child.node ? `Stop its instance on ${child.node} and start a new one there` : 'It runs on no node: nothing to restart'}
+        >
           {restarting ? 'Restarting…' : 'Restart'}
         </button>
         {child.pin && (
@@ -221,12 +233,14 @@ function Actions({ child }: { child: ChildView }) {
       )}
       {ask?.kind === 'restart' && (
         <ConfirmDialog id="detail-restart-title" title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
-          Its instance on <strong>{child.node}</strong> is stopped (gracefully, as its spec says) and a new one is started there. It does not move, and its spec and pin stay as they are.
+          Its instance on <strong>{child.node}</strong> is stopped (gracefully, as its spec says) and a new one is started there. It does not move, and its spec
+          and pin stay as they are.
         </ConfirmDialog>
       )}
       {ask?.kind === 'move' && (
         <ConfirmDialog id="detail-move-title" title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
-          Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its spec asks for start-first.
+          Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its
+          spec asks for start-first.
         </ConfirmDialog>
       )}
       {ask?.kind === 'unpin' && (
@@ -236,7 +250,8 @@ function Actions({ child }: { child: ChildView }) {
       )}
       {ask?.kind === 'stop' && (
         <ConfirmDialog id="detail-stop-title" title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
-          <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to undo.
+          <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to
+          undo.
         </ConfirmDialog>
       )}
     </section>
@@ -289,7 +304,13 @@ export function ChildDetail({ id }: { id: string }) {
         <Field label="Pin">{child.pin ?? <span className="muted">none (placed by hashing)</span>}</Field>
         <Field label="Restarts">{child.restarts}</Field>
         <Field label="Instances">
-          {child.instances.length === 0 ? <span className="muted">none</span> : child.instances.length === 1 ? '1' : <span className="warn-text">{`${child.instances.length}: ${child.instances.map((i) => i.node).join(', ')}`}</span>}
+          {child.instances.length === 0 ? (
+            <span className="muted">none</span>
+          ) : child.instances.length === 1 ? (
+            '1'
+          ) : (
+            <span className="warn-text">{`${child.instances.length}: ${child.instances.map((i) => i.node).join(', ')}`}</span>
+          )}
         </Field>
         {child.worker !== null ? (
           <Field label="Worker">

@@ -110,12 +110,15 @@ export function OutputSection({ id, child }: { id: string; child: ChildView }) {
         )}
       </div>
       {!isProcess ? (
-        <p className="muted">A worker runs inside its node&apos;s process: there is no captured output. Only OS-process children (a command) have their stdout and stderr kept.</p>
+        <p className="muted">
+          A worker runs inside its node&apos;s process: there is no captured output. Only OS-process children (a command) have their stdout and stderr kept.
+        </p>
       ) : (
         <>
           {panel.node !== null && (
             <p className="muted output-source">
-              From {panel.node}, process {shortPid(panel.pid!)} · last {lineCount(panel)} lines · <span className="stream-mark">stderr</span> marks the error stream
+              From {panel.node}, process {shortPid(panel.pid!)} · last {lineCount(panel)} lines · <span className="stream-mark">stderr</span> marks the error
+              stream
             </p>
           )}
           {panel.entries.length > 0 && <OutputLog id={id} panel={panel} />}

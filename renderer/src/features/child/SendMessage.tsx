@@ -34,7 +34,11 @@ export function SendMessage({ id }: { id: string }) {
     const ack = await sendCommand('call', { id, message: input.message, ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }) });
     const ms = performance.now() - began;
     setSending(false);
-    setOutcome(ack.ok ? { ok: true, reply: ack.result.reply, node: ack.result.node, pid: ack.result.pid, ms } : { ok: false, text: failureText(ack.error.code, ack.error.message) });
+    setOutcome(
+      ack.ok
+        ? { ok: true, reply: ack.result.reply, node: ack.result.node, pid: ack.result.pid, ms }
+        : { ok: false, text: failureText(ack.error.code, ack.error.message) },
+    );
   }
 
   return (
@@ -57,12 +61,25 @@ export function SendMessage({ id }: { id: string }) {
       />
       <div className="action-row">
         <label htmlFor={`${uid}-timeout`}>Timeout</label>
-        <input id={`${uid}-timeout`} className="timeout" inputMode="numeric" placeholder="5000" value={timeout} onChange={(e) => setTimeoutText(e.target.value)} aria-describedby={`${uid}-timeout-unit`} />
+        <input
+          id={`${uid}-timeout`}
+          className="timeout"
+          inputMode="numeric"
+          placeholder="5000"
+          value={timeout}
+          onChange={(e) => setTimeoutText(e.target.value)}
+          aria-describedby={`${uid}-timeout-unit`}
+        />
         <span id={`${uid}-timeout-unit`} className="muted">
           ms
         </span>
         <span className="header-spacer" />
-        <button type="button" disabled={sending} onClick={() => void send()} title="Send the message to the child wherever it runs and wait for its reply (Ctrl+Enter)">
+        <button
+          type="button"
+          disabled={sending}
+          onClick={() => void send()}
+          title="Send the message to the child wherever it runs and wait for its reply (Ctrl+Enter)"
+        >
           {sending ? 'Waiting for the reply…' : 'Send'}
         </button>
       </div>
@@ -74,7 +91,8 @@ export function SendMessage({ id }: { id: string }) {
       {outcome?.ok === true && (
         <div role="status" data-testid="call-reply">
           <p className="muted">
-            Reply from <strong>{outcome.node}</strong> (instance <code className="wrap">{outcome.pid}</code>) in {outcome.ms < 10 ? outcome.ms.toFixed(1) : Math.round(outcome.ms)} ms:
+            Reply from <strong>{outcome.node}</strong> (instance <code className="wrap">{outcome.pid}</code>) in{' '}
+            {outcome.ms < 10 ? outcome.ms.toFixed(1) : Math.round(outcome.ms)} ms:
           </p>
           <pre className="reply">{replyText(outcome.reply)}</pre>
         </div>

@@ -20,7 +20,9 @@ describe('message-call', () => {
 
   it('puts each typed failure in words, keeping the cluster’s own message; an unknown code as it comes', () => {
     expect(failureText('handler-error', 'worker kv: boom')).toBe('handler-error: the child’s handler threw. worker kv: boom');
-    expect(failureText('timeout', 'no reply in 250 ms')).toMatch(/^timeout: no reply within the timeout \(it may still have been delivered: calls are at most once\)\. no reply in 250 ms$/);
+    expect(failureText('timeout', 'no reply in 250 ms')).toMatch(
+      /^timeout: no reply within the timeout \(it may still have been delivered: calls are at most once\)\. no reply in 250 ms$/,
+    );
     for (const code of ['not-found', 'not-running', 'no-handler', 'too-large']) expect(failureText(code, 'm')).toMatch(new RegExp(`^${code}: .+\\. m$`));
     expect(failureText('unauthorized', 'needs an operator')).toBe('unauthorized: needs an operator');
   });

@@ -25,7 +25,8 @@ export function callInput(messageText: string, timeoutText: string): CallInput {
     return { ok: false, error: `Message: not valid JSON (${(err as Error).message})` };
   }
   const bytes = jsonBytes(message);
-  if (bytes > MAX_COMMAND_ARGS_BYTES) return { ok: false, error: `Message: ${formatBytes(bytes)} is over the ${formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may carry` };
+  if (bytes > MAX_COMMAND_ARGS_BYTES)
+    return { ok: false, error: `Message: ${formatBytes(bytes)} is over the ${formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may carry` };
   const t = timeoutText.trim();
   if (t === '') return { ok: true, message, timeoutMs: undefined };
   if (!/^\d+$/.test(t) || Number(t) < 1) return { ok: false, error: 'Timeout: a whole number of milliseconds, 1 or more (or empty for the default)' };

@@ -19,7 +19,8 @@
  */
 import type { OutputEvent, OutputLinesEvent, OutputStatusEvent } from 'pogo-core/ui-protocol';
 
-export type OutputEntry = { kind: 'line'; key: number; seq: number; at: number; stream: 'stdout' | 'stderr'; text: string } | { kind: 'note'; key: number; text: string };
+export type OutputEntry =
+  { kind: 'line'; key: number; seq: number; at: number; stream: 'stdout' | 'stderr'; text: string } | { kind: 'note'; key: number; text: string };
 
 export interface OutputPanel {
   entries: OutputEntry[];
@@ -79,7 +80,12 @@ export function applyOutputEvent(panel: OutputPanel, e: OutputEvent, limit = OUT
   const added: OutputEntry[] = [];
   const note = noteFor(change, e);
   if (note !== undefined) added.push({ kind: 'note', key: key++, text: note });
-  if (e.skipped > 0) added.push({ kind: 'note', key: key++, text: `${e.skipped.toLocaleString('en-US')} line${e.skipped === 1 ? '' : 's'} not shown: the child wrote faster than they were read` });
+  if (e.skipped > 0)
+    added.push({
+      kind: 'note',
+      key: key++,
+      text: `${e.skipped.toLocaleString('en-US')} line${e.skipped === 1 ? '' : 's'} not shown: the child wrote faster than they were read`,
+    });
   const lines = continues ? e.lines.filter((l) => l.seq > panel.lastSeq) : e.lines;
   for (const l of lines) added.push({ kind: 'line', key: key++, seq: l.seq, at: l.at, stream: l.stream, text: l.text });
   const entries = fresh ? added : added.length > 0 ? [...panel.entries, ...added] : panel.entries;

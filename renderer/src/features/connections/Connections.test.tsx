@@ -9,7 +9,13 @@ import type { ConnectionDraft, FilePurpose, PogoPreloadApi, Result, SavedConnect
 import { Connections, parseSeeds } from './Connections';
 import { mountPerTest, typeInto } from '../../test-support';
 
-const prod: SavedConnection = { id: 'prod', name: 'Production', seeds: ['10.0.0.1:4370'], secretFile: '/etc/pogo/secret', operatorTokenFile: '/home/me/operator' };
+const prod: SavedConnection = {
+  id: 'prod',
+  name: 'Production',
+  seeds: ['10.0.0.1:4370'],
+  secretFile: '/etc/pogo/secret',
+  operatorTokenFile: '/home/me/operator',
+};
 const lab: SavedConnection = { id: 'lab', name: 'Lab', seeds: ['10.1.0.1:4370', '10.1.0.2:4370'], cluster: 'lab', secretFile: '/srv/lab/secret' };
 
 /** A fake preload bridge keeping connections in memory, recording calls. */
@@ -138,7 +144,12 @@ describe('<Connections/>', () => {
     expect(view.container.querySelector('[data-file="secret"]')?.textContent).toBe('/home/me/cluster.secret');
 
     await act(async () => view.container.querySelector('form')!.requestSubmit());
-    expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Staging', seeds: ['10.2.0.1:4370', '10.2.0.2:4370', '10.2.0.3:4370'], secretFile: '/home/me/cluster.secret', operatorTokenFile: '/home/me/operator.token' });
+    expect(api.saveConnection).toHaveBeenCalledWith({
+      name: 'Staging',
+      seeds: ['10.2.0.1:4370', '10.2.0.2:4370', '10.2.0.3:4370'],
+      secretFile: '/home/me/cluster.secret',
+      operatorTokenFile: '/home/me/operator.token',
+    });
     expect(view.container.querySelector('form')).toBeNull();
     expect(view.container.querySelector('[data-connection="id-1"]')?.textContent).toContain('Staging');
   });
@@ -181,7 +192,7 @@ describe('<Connections/>', () => {
     expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Prod', seeds: ['10.0.0.1:4370'], secretFile: '/home/me/cluster.secret', user: 'alice' });
   });
 
-  it('saves DNS seeds with the DNS server given (none when left empty: the system\'s)', async () => {
+  it("saves DNS seeds with the DNS server given (none when left empty: the system's)", async () => {
     const api = fakeBridge();
     installBridge(api);
     await render();
@@ -195,7 +206,12 @@ describe('<Connections/>', () => {
     });
     await click('Choose secret file');
     await act(async () => view.container.querySelector('form')!.requestSubmit());
-    expect(api.saveConnection).toHaveBeenCalledWith({ name: 'Kube', seeds: ['dns-srv:_pogo._tcp.pogo.svc'], dnsServer: ['10.96.0.10'], secretFile: '/home/me/cluster.secret' });
+    expect(api.saveConnection).toHaveBeenCalledWith({
+      name: 'Kube',
+      seeds: ['dns-srv:_pogo._tcp.pogo.svc'],
+      dnsServer: ['10.96.0.10'],
+      secretFile: '/home/me/cluster.secret',
+    });
   });
 
   it("shows main's validation error in the form and keeps what was typed", async () => {
@@ -216,7 +232,11 @@ describe('<Connections/>', () => {
 
   it('shows a warning about a damaged saved file along with what could be read', async () => {
     const api = fakeBridge([prod]);
-    api.listConnections.mockResolvedValueOnce({ ok: true, connections: [prod], warning: 'Some saved connections were skipped: connections[1].seeds[0]: must be host:port.' });
+    api.listConnections.mockResolvedValueOnce({
+      ok: true,
+      connections: [prod],
+      warning: 'Some saved connections were skipped: connections[1].seeds[0]: must be host:port.',
+    });
     installBridge(api);
     await render();
     expect(view.container.querySelector('[role="alert"]')?.textContent).toContain('connections[1].seeds[0]');

@@ -101,7 +101,12 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
 
   const empty = connections !== undefined && connections.length === 0;
   const demoButton = (
-    <button type="button" className={cx(empty ? 'primary connections-demo' : 'connections-demo')} disabled={busy !== undefined} onClick={() => void startDemo()}>
+    <button
+      type="button"
+      className={cx(empty ? 'primary connections-demo' : 'connections-demo')}
+      disabled={busy !== undefined}
+      onClick={() => void startDemo()}
+    >
       Start a local demo cluster
     </button>
   );
@@ -161,7 +166,13 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
                   <span>{c.seeds.join(', ')}</span>
                 </div>
                 <div className={cx('connection-actions')}>
-                  <button type="button" className={cx('primary')} disabled={busy !== undefined} onClick={() => void connect(c)} aria-label={`Connect to ${c.name}`}>
+                  <button
+                    type="button"
+                    className={cx('primary')}
+                    disabled={busy !== undefined}
+                    onClick={() => void connect(c)}
+                    aria-label={`Connect to ${c.name}`}
+                  >
                     Connect
                   </button>
                   <button type="button" disabled={busy !== undefined} onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
@@ -190,7 +201,14 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
       )}
 
       {deleting && (
-        <ConfirmDialog id="delete-connection-title" title={`Delete ${deleting.name}?`} action="Delete" danger onCancel={() => setDeleting(undefined)} onConfirm={() => void remove(deleting)}>
+        <ConfirmDialog
+          id="delete-connection-title"
+          title={`Delete ${deleting.name}?`}
+          action="Delete"
+          danger
+          onCancel={() => setDeleting(undefined)}
+          onConfirm={() => void remove(deleting)}
+        >
           <p>The app forgets this connection. The secret and token files it points to are left where they are.</p>
         </ConfirmDialog>
       )}
@@ -212,7 +230,14 @@ type FilePaths = Partial<Record<FilePurpose, string>>;
 
 function pathsOf(c: SavedConnection | undefined): FilePaths {
   if (!c) return {};
-  return { secret: c.secretFile, 'operator-token': c.operatorTokenFile, 'viewer-token': c.viewerTokenFile, ca: c.tls?.caFile, cert: c.tls?.certFile, key: c.tls?.keyFile };
+  return {
+    secret: c.secretFile,
+    'operator-token': c.operatorTokenFile,
+    'viewer-token': c.viewerTokenFile,
+    ca: c.tls?.caFile,
+    cert: c.tls?.certFile,
+    key: c.tls?.keyFile,
+  };
 }
 
 /** Seeds as typed: separated by commas or spaces. */
@@ -306,7 +331,13 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       </label>
       <label className={cx('form-row')}>
         <span>Seeds</span>
-        <input value={seeds} onChange={(e) => setSeeds(e.target.value)} placeholder="10.0.0.1:4370, 10.0.0.2:4370 or dns-srv:_pogo._tcp.pogo.svc" required spellCheck={false} />
+        <input
+          value={seeds}
+          onChange={(e) => setSeeds(e.target.value)}
+          placeholder="10.0.0.1:4370, 10.0.0.2:4370 or dns-srv:_pogo._tcp.pogo.svc"
+          required
+          spellCheck={false}
+        />
       </label>
       <label className={cx('form-row')} title="Only for dns: and dns-srv: seeds, when the system's DNS servers cannot resolve them (ip or ip:port)">
         <span>DNS server</span>
@@ -316,11 +347,17 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
         <span>Cluster name</span>
         <input value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="pogo" spellCheck={false} />
       </label>
-      <label className={cx('form-row')} title="Recorded in the cluster's audit log with every command from this app, beside the name of the token the cluster checked">
+      <label
+        className={cx('form-row')}
+        title="Recorded in the cluster's audit log with every command from this app, beside the name of the token the cluster checked"
+      >
         <span>Your name</span>
         <input value={user} onChange={(e) => setUser(e.target.value)} placeholder="your OS user name" maxLength={64} spellCheck={false} />
       </label>
-      <label className={cx('form-row')} title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout.">
+      <label
+        className={cx('form-row')}
+        title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout."
+      >
         <span>Timing preset</span>
         <select value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>
           <option value="">lan (default)</option>

@@ -12,7 +12,11 @@ function state(groups: ClusterState['groups']): ClusterState {
 describe('<Groups/>', () => {
   const view = mountPerTest();
 
-  const rows = () => [...view.container.querySelectorAll('section[aria-label^="Scope "]')].map((s) => [s.getAttribute('aria-label'), [...s.querySelectorAll('tbody tr')].map((tr) => `${tr.querySelector('code')?.textContent}=${tr.querySelector('.num')?.textContent}`)]);
+  const rows = () =>
+    [...view.container.querySelectorAll('section[aria-label^="Scope "]')].map((s) => [
+      s.getAttribute('aria-label'),
+      [...s.querySelectorAll('tbody tr')].map((tr) => `${tr.querySelector('code')?.textContent}=${tr.querySelector('.num')?.textContent}`),
+    ]);
 
   it('lists every scope and its groups with member counts, and filters them', () => {
     act(() => useStore.getState().applySnapshot(state({ chat: { 'room:lobby': { n1: 2, n2: 1 }, 'room:ops': { n2: 1 } }, app: { workers: { n1: 5 } } })));

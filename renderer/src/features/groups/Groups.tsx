@@ -35,7 +35,13 @@ function scopesOf(groups: Record<string, Record<string, Record<string, number>>>
       .map(([group, perNode]) => ({ group, count: total(perNode), perNode: Object.entries(perNode).sort(([a], [b]) => (a < b ? -1 : 1)) }));
     const shown = entries.filter((g) => words.every((w) => `${scope} ${g.group} ${g.perNode.map(([n]) => n).join(' ')}`.toLowerCase().includes(w)));
     if (shown.length === 0) continue;
-    rows.push({ scope, groups: shown, total: shown.reduce((n, g) => n + g.count, 0), max: shown.reduce((m, g) => Math.max(m, g.count), 1), all: entries.length });
+    rows.push({
+      scope,
+      groups: shown,
+      total: shown.reduce((n, g) => n + g.count, 0),
+      max: shown.reduce((m, g) => Math.max(m, g.count), 1),
+      all: entries.length,
+    });
   }
   return rows;
 }
@@ -52,17 +58,20 @@ export function Groups() {
       <div className={cx('toolbar')}>
         <input type="search" aria-label="Filter groups" placeholder="Filter by scope or group" value={filter} onChange={(e) => setFilter(e.target.value)} />
         <span className={cx('muted')} data-testid="groups-count">
-          {filter ? `${shown} of ${groupCount}` : groupCount} {groupCount === 1 ? 'group' : 'groups'} in {Object.keys(groups ?? {}).length} {Object.keys(groups ?? {}).length === 1 ? 'scope' : 'scopes'}
+          {filter ? `${shown} of ${groupCount}` : groupCount} {groupCount === 1 ? 'group' : 'groups'} in {Object.keys(groups ?? {}).length}{' '}
+          {Object.keys(groups ?? {}).length === 1 ? 'scope' : 'scopes'}
         </span>
       </div>
       {groupCount === 0 ? (
         <div className={cx('panel groups-empty')}>
           <h2>No process groups</h2>
           <p>
-            Process groups are what applications join on their nodes, as with Erlang&apos;s <code>pg</code>: <code>join(scope, group, pid)</code> and <code>leave</code>, seen cluster-wide. None of the cluster&apos;s
-            applications has joined one yet.
+            Process groups are what applications join on their nodes, as with Erlang&apos;s <code>pg</code>: <code>join(scope, group, pid)</code> and{' '}
+            <code>leave</code>, seen cluster-wide. None of the cluster&apos;s applications has joined one yet.
           </p>
-          <p className={cx('muted')}>The supervisor&apos;s own scope (its specs, pins and live children) is not listed here: it is shown as the children on the board.</p>
+          <p className={cx('muted')}>
+            The supervisor&apos;s own scope (its specs, pins and live children) is not listed here: it is shown as the children on the board.
+          </p>
         </div>
       ) : scopes.length === 0 ? (
         <p className={cx('muted groups-none')}>No group matches “{filter}”.</p>
@@ -75,7 +84,8 @@ export function Groups() {
                   <span className={cx('muted')}>scope</span> {s.scope}
                 </h2>
                 <span className={cx('muted')}>
-                  {s.groups.length === s.all ? s.all : `${s.groups.length} of ${s.all}`} {s.all === 1 ? 'group' : 'groups'} · {s.total} {s.total === 1 ? 'member' : 'members'}
+                  {s.groups.length === s.all ? s.all : `${s.groups.length} of ${s.all}`} {s.all === 1 ? 'group' : 'groups'} · {s.total}{' '}
+                  {s.total === 1 ? 'member' : 'members'}
                 </span>
               </header>
               <table className={cx('groups-table')}>
@@ -100,7 +110,13 @@ export function Groups() {
                         <td className={cx('num')}>{g.count}</td>
                         <td className={cx('per-node')}>
                           {g.perNode.map(([node, n]) => (
-                            <button key={node} type="button" className={cx('tag node-chip')} title={`${n} ${n === 1 ? 'member' : 'members'} on ${node}`} onClick={() => useStore.getState().select({ kind: 'node', name: node })}>
+                            <button
+                              key={node}
+                              type="button"
+                              className={cx('tag node-chip')}
+                              title={`${n} ${n === 1 ? 'member' : 'members'} on ${node}`}
+                              onClick={() => useStore.getState().select({ kind: 'node', name: node })}
+                            >
                               {node} ×{n}
                             </button>
                           ))}
@@ -117,7 +133,9 @@ export function Groups() {
               </table>
             </section>
           ))}
-          <p className={cx('muted groups-note')}>Counts are pids in each group across the cluster (a pid that joined twice counts twice); “per node” says where they run.</p>
+          <p className={cx('muted groups-note')}>
+            Counts are pids in each group across the cluster (a pid that joined twice counts twice); “per node” says where they run.
+          </p>
         </div>
       )}
     </section>

@@ -9,8 +9,36 @@ import { burstOf } from '../../test-cluster';
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../../gateway/client', () => gateway);
 
-const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ name, status: 'up', role: 'member', address: `127.0.0.1:700${name.length}`, incarnation: 'abcdef0123456789', labels: {}, workers: ['ticker', 'counter'], ready: true, draining: false, reachable: true, ...extra });
-const child = (id: string, node: string | null, extra: Partial<ChildView> = {}): ChildView => ({ id, status: node ? 'running' : 'pending', node, pid: null, owner: node, pin: null, instances: node ? [{ node, pid: `${node}/x/${id}` }] : [], restarts: 0, worker: 'ticker', command: null, restart: 'permanent', handoff: 'stop-first', lastError: null, failures: [], ...extra });
+const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
+  name,
+  status: 'up',
+  role: 'member',
+  address: `127.0.0.1:700${name.length}`,
+  incarnation: 'abcdef0123456789',
+  labels: {},
+  workers: ['ticker', 'counter'],
+  ready: true,
+  draining: false,
+  reachable: true,
+  ...extra,
+});
+const child = (id: string, node: string | null, extra: Partial<ChildView> = {}): ChildView => ({
+  id,
+  status: node ? 'running' : 'pending',
+  node,
+  pid: null,
+  owner: node,
+  pin: null,
+  instances: node ? [{ node, pid: `${node}/x/${id}` }] : [],
+  restarts: 0,
+  worker: 'ticker',
+  command: null,
+  restart: 'permanent',
+  handoff: 'stop-first',
+  lastError: null,
+  failures: [],
+  ...extra,
+});
 
 function state(readOnly = false): ClusterState {
   return {
@@ -20,7 +48,12 @@ function state(readOnly = false): ClusterState {
     readOnly,
     access: readOnly ? 'none' : 'operator',
     members: { a: member('a', { labels: { region: 'eu' } }), b: member('b', { draining: true, ready: false }) },
-    children: { 'ticker-2': child('ticker-2', 'a'), 'ticker-1': child('ticker-1', 'a', { pin: 'a' }), 'other-1': child('other-1', 'b'), 'waiting-1': child('waiting-1', null, { pin: 'a' }) },
+    children: {
+      'ticker-2': child('ticker-2', 'a'),
+      'ticker-1': child('ticker-1', 'a', { pin: 'a' }),
+      'other-1': child('other-1', 'b'),
+      'waiting-1': child('waiting-1', null, { pin: 'a' }),
+    },
     groups: {},
     events: [
       { seq: 1, at: 1_000, type: 'node-up', node: 'a', role: 'member' },
@@ -42,7 +75,17 @@ function state(readOnly = false): ClusterState {
 }
 
 const MiB = 2 ** 20;
-const point = (at: number, extra: Partial<ResourcePoint> = {}): ResourcePoint => ({ at, cpu: 3.4, rss: 84.2 * MiB, heapUsed: 21 * MiB, heapTotal: 32 * MiB, lagMean: 0.42, lagP99: 3.1, lagMax: 12.6, ...extra });
+const point = (at: number, extra: Partial<ResourcePoint> = {}): ResourcePoint => ({
+  at,
+  cpu: 3.4,
+  rss: 84.2 * MiB,
+  heapUsed: 21 * MiB,
+  heapTotal: 32 * MiB,
+  lagMean: 0.42,
+  lagP99: 3.1,
+  lagMax: 12.6,
+  ...extra,
+});
 /** The gateway's newest per-second sample at `at` (its clock, by which staleness is judged). */
 const sampleAt = (at: number) => ({ at, starts: 0, stops: 0, restarts: 0, moves: 0, failures: 0, members: 2, perNode: {} });
 
@@ -66,7 +109,15 @@ describe('<NodeDetail/>', () => {
   it('shows the member and lists its children, each opening the child', () => {
     const aside = open('a');
     const fields = Object.fromEntries([...aside.querySelectorAll('.fields dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]));
-    expect(fields).toMatchObject({ Status: 'up', Role: 'member', Address: '127.0.0.1:7001', Incarnation: 'abcdef0123456789', Labels: 'region=eu', 'Worker types': 'tickercounter', Draining: 'no' });
+    expect(fields).toMatchObject({
+      Status: 'up',
+      Role: 'member',
+      Address: '127.0.0.1:7001',
+      Incarnation: 'abcdef0123456789',
+      Labels: 'region=eu',
+      'Worker types': 'tickercounter',
+      Draining: 'no',
+    });
     expect(fields['Ready']).toMatch(/^yes/);
     expect(fields['Reachable']).toMatch(/^yes/);
     const children = aside.querySelector('[aria-label="Children"]')!;
@@ -75,7 +126,10 @@ describe('<NodeDetail/>', () => {
     expect(children.textContent).toContain('Pinned here, not running here (1)');
     act(() => (children.querySelector('.child-link') as HTMLButtonElement).click());
     expect(useStore.getState().selection).toEqual({ kind: 'child', id: 'ticker-1' });
-    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [li.getAttribute('data-type'), li.querySelector('.history-text')?.textContent]);
+    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [
+      li.getAttribute('data-type'),
+      li.querySelector('.history-text')?.textContent,
+    ]);
     expect(history).toEqual([
       ['moved', '2 moved from b to a (node down or failing)'],
       ['node-up', 'node a up'],
@@ -84,7 +138,11 @@ describe('<NodeDetail/>', () => {
 
   it("a node's history: its membership and convergence events, and the bursts from it or on it, newest first", () => {
     const aside = open('b');
-    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [li.getAttribute('data-type'), li.getAttribute('data-count'), li.querySelector('.history-text')?.textContent]);
+    const history = [...aside.querySelectorAll('[aria-label="History"] li')].map((li) => [
+      li.getAttribute('data-type'),
+      li.getAttribute('data-count'),
+      li.querySelector('.history-text')?.textContent,
+    ]);
     expect(history).toEqual([
       ['converged', '1', 'converged 84 ms after b down: 4 children running once'],
       ['started', '1', 'other-1 started on b'],
@@ -151,10 +209,20 @@ describe('<NodeDetail/>', () => {
   });
 
   describe('resources', () => {
-    const tiles = (aside: HTMLElement) => Object.fromEntries([...aside.querySelectorAll('.resource-tile')].map((t) => [t.querySelector('.resource-label')!.textContent, `${t.querySelector('.resource-value')!.textContent} (${t.querySelector('.resource-detail')!.textContent})`]));
+    const tiles = (aside: HTMLElement) =>
+      Object.fromEntries(
+        [...aside.querySelectorAll('.resource-tile')].map((t) => [
+          t.querySelector('.resource-label')!.textContent,
+          `${t.querySelector('.resource-value')!.textContent} (${t.querySelector('.resource-detail')!.textContent})`,
+        ]),
+      );
 
     it('shows the node’s CPU, memory and event-loop lag now, and charts of them', () => {
-      const aside = open('a', { ...state(), samples: [sampleAt(9_000)], resources: { a: { intervalMs: 2_000, points: [point(6_000, { cpu: 1 }), point(8_000)] } } });
+      const aside = open('a', {
+        ...state(),
+        samples: [sampleAt(9_000)],
+        resources: { a: { intervalMs: 2_000, points: [point(6_000, { cpu: 1 }), point(8_000)] } },
+      });
       expect(tiles(aside)).toEqual({
         CPU: '3.4 % (of one core)',
         Memory: '84.2 MiB (resident · heap 21.0 MiB of 32.0 MiB)',
@@ -162,11 +230,20 @@ describe('<NodeDetail/>', () => {
       });
       expect(aside.querySelector('[data-testid="resource-cpu"]')?.getAttribute('data-value')).toBe('3.4');
       expect(aside.querySelector('[data-testid="resources-stale"]')).toBeNull();
-      expect([...aside.querySelectorAll('.resource-chart figcaption')].map((f) => f.textContent)).toEqual(['CPU, % of one core', 'Memory, MiB (resident, heap in use)', 'Event-loop lag, ms (mean, max)']);
+      expect([...aside.querySelectorAll('.resource-chart figcaption')].map((f) => f.textContent)).toEqual([
+        'CPU, % of one core',
+        'Memory, MiB (resident, heap in use)',
+        'Event-loop lag, ms (mean, max)',
+      ]);
     });
 
     it('a down node keeps its last figures, marked stale with the reason', () => {
-      const aside = open('b', { ...state(), samples: [sampleAt(9_000)], members: { ...state().members, b: member('b', { status: 'down', reachable: false }) }, resources: { b: { intervalMs: 2_000, points: [point(8_000)] } } });
+      const aside = open('b', {
+        ...state(),
+        samples: [sampleAt(9_000)],
+        members: { ...state().members, b: member('b', { status: 'down', reachable: false }) },
+        resources: { b: { intervalMs: 2_000, points: [point(8_000)] } },
+      });
       expect(aside.querySelector('[data-testid="resources-stale"]')?.textContent).toBe('stale');
       expect(aside.querySelector('[aria-label="Resources"]')?.classList.contains('stale')).toBe(true);
       expect(aside.querySelector('.resource-stale-why')?.textContent).toMatch(/^Stale: b is down: these are its last figures \(from \d\d:\d\d:\d\d\)\.$/);

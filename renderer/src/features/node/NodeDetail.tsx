@@ -87,7 +87,11 @@ export function NodeDetail({ name }: { name: string }) {
           </button>
         </li>
       ))}
-      {list.length > CHILD_LIMIT && <li className="muted">and {list.length - CHILD_LIMIT} more: search the board for {name}.</li>}
+      {list.length > CHILD_LIMIT && (
+        <li className="muted">
+          and {list.length - CHILD_LIMIT} more: search the board for {name}.
+        </li>
+      )}
     </ul>
   );
 
@@ -96,14 +100,20 @@ export function NodeDetail({ name }: { name: string }) {
       <header className="detail-header">
         <span className={`health health-${member.status}`} title={statusTitle(member.status)} aria-hidden="true" />
         <h2 className="detail-title">{name}</h2>
-        <span className={`tag${member.status === 'up' ? '' : ` ${statusTagClass(member.status)}`}`} title={statusTitle(member.status)} data-testid="node-status">
+        <span
+          className={`tag${member.status === 'up' ? '' : ` ${statusTagClass(member.status)}`}`}
+          title={statusTitle(member.status)}
+          data-testid="node-status"
+        >
           {member.status}
         </span>
         {member.draining && <span className="tag warn">draining</span>}
         <CloseButton />
       </header>
       <dl className="fields">
-        <Field label="Status">{member.status === 'unreachable' ? <span className="warn-text">unreachable from this observer; the other members still hear it</span> : member.status}</Field>
+        <Field label="Status">
+          {member.status === 'unreachable' ? <span className="warn-text">unreachable from this observer; the other members still hear it</span> : member.status}
+        </Field>
         <Field label="Role">{member.role}</Field>
         <Field label="Address">
           <code className="wrap">{member.address}</code>
@@ -206,9 +216,13 @@ export function NodeDetail({ name }: { name: string }) {
           }}
         >
           <p>
-            The cluster stops waiting for {name} before it drops the records of stopped children. If {name} comes back with state from before, it discards that state and takes the cluster&apos;s.
+            The cluster stops waiting for {name} before it drops the records of stopped children. If {name} comes back with state from before, it discards that
+            state and takes the cluster&apos;s.
           </p>
-          <p className="muted">It stays listed while the members remember it (down members are dropped after 15 minutes by default); Dismiss on its column hides it from this board now.</p>
+          <p className="muted">
+            It stays listed while the members remember it (down members are dropped after 15 minutes by default); Dismiss on its column hides it from this board
+            now.
+          </p>
         </ConfirmDialog>
       )}
     </aside>

@@ -37,22 +37,47 @@ function Tile(props: { label: string; value: string; detail: string; testid: str
   return (
     <div className={cx('resource-tile')} data-testid={props.testid} data-value={props.raw ?? ''}>
       <div className={cx('resource-label')}>{props.label}</div>
-      <div className={cx('resource-value')} data-testid="resource-value">{props.value}</div>
-      <div className={cx('resource-detail muted')} data-testid="resource-detail">{props.detail}</div>
+      <div className={cx('resource-value')} data-testid="resource-value">
+        {props.value}
+      </div>
+      <div className={cx('resource-detail muted')} data-testid="resource-detail">
+        {props.detail}
+      </div>
     </div>
   );
 }
 
-function MiniChart(props: { title: string; domain: [number, number]; points: ResourceChartPoint[]; unit: string; children: ReactElement[] | ReactElement; kind: 'line' | 'area'; testid: string }) {
+function MiniChart(props: {
+  title: string;
+  domain: [number, number];
+  points: ResourceChartPoint[];
+  unit: string;
+  children: ReactElement[] | ReactElement;
+  kind: 'line' | 'area';
+  testid: string;
+}) {
   const Chart = props.kind === 'area' ? AreaChart : LineChart;
   return (
     <figure className={cx('resource-chart')} data-testid={props.testid} aria-label={`${props.title} over time`}>
       <figcaption className={cx('muted')}>{props.title}</figcaption>
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <Chart data={props.points} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <XAxis dataKey="at" type="number" domain={props.domain} ticks={timeTicks(props.domain, 3)} tickFormatter={clockTime} tick={axisTick} stroke="var(--border)" allowDataOverflow />
+          <XAxis
+            dataKey="at"
+            type="number"
+            domain={props.domain}
+            ticks={timeTicks(props.domain, 3)}
+            tickFormatter={clockTime}
+            tick={axisTick}
+            stroke="var(--border)"
+            allowDataOverflow
+          />
           <YAxis tick={axisTick} stroke="var(--border)" width={40} domain={[0, 'auto']} tickFormatter={(v: number) => `${Number(v.toPrecision(3))}`} />
-          <Tooltip {...tooltipStyle} labelFormatter={(at) => clockTime(Number(at))} formatter={(v) => (v === null || v === undefined ? '—' : `${Number(Number(v).toPrecision(3))} ${props.unit}`)} />
+          <Tooltip
+            {...tooltipStyle}
+            labelFormatter={(at) => clockTime(Number(at))}
+            formatter={(v) => (v === null || v === undefined ? '—' : `${Number(Number(v).toPrecision(3))} ${props.unit}`)}
+          />
           {props.children}
         </Chart>
       </ResponsiveContainer>
@@ -71,7 +96,8 @@ export function NodeResources({ member }: { member: MemberView }) {
       <section className={cx('detail-section')} aria-label="Resources">
         <h3>Resources</h3>
         <p className={cx('muted')} data-testid="resources-none">
-          No CPU, memory or event-loop figures from {member.name} yet. A member sends them every 2 s while an observer is linked to it; one of a release before protocol 2.2, or one this observer has no link to, sends none.
+          No CPU, memory or event-loop figures from {member.name} yet. A member sends them every 2 s while an observer is linked to it; one of a release before
+          protocol 2.2, or one this observer has no link to, sends none.
         </p>
       </section>
     );
@@ -96,21 +122,68 @@ export function NodeResources({ member }: { member: MemberView }) {
       )}
       <div className={cx('resource-tiles')}>
         <Tile testid="resource-cpu" label="CPU" value={formatCpu(p.cpu)} raw={p.cpu} detail="of one core" />
-        <Tile testid="resource-memory" label="Memory" value={formatBytes(p.rss)} raw={p.rss} detail={`resident · heap ${formatBytes(p.heapUsed)} of ${formatBytes(p.heapTotal)}`} />
-        <Tile testid="resource-lag" label="Event-loop lag" value={formatLag(p.lagMean)} raw={p.lagMean} detail={`mean · p99 ${formatLag(p.lagP99)} · max ${formatLag(p.lagMax)}`} />
+        <Tile
+          testid="resource-memory"
+          label="Memory"
+          value={formatBytes(p.rss)}
+          raw={p.rss}
+          detail={`resident · heap ${formatBytes(p.heapUsed)} of ${formatBytes(p.heapTotal)}`}
+        />
+        <Tile
+          testid="resource-lag"
+          label="Event-loop lag"
+          value={formatLag(p.lagMean)}
+          raw={p.lagMean}
+          detail={`mean · p99 ${formatLag(p.lagP99)} · max ${formatLag(p.lagMax)}`}
+        />
       </div>
       {chart.domain ? (
         <div className={cx('resource-charts')}>
           <MiniChart title="CPU, % of one core" testid="resource-chart-cpu" domain={chart.domain} points={chart.points} unit="%" kind="line">
             <Line type="linear" dataKey="cpu" name="CPU" stroke="var(--accent)" dot={false} strokeWidth={1.5} isAnimationActive={false} />
           </MiniChart>
-          <MiniChart title="Memory, MiB (resident, heap in use)" testid="resource-chart-memory" domain={chart.domain} points={chart.points} unit="MiB" kind="area">
-            <Area type="linear" dataKey="rss" name="resident" stroke="var(--ok)" fill="var(--ok)" fillOpacity={0.15} strokeWidth={1.5} isAnimationActive={false} />
-            <Area type="linear" dataKey="heapUsed" name="heap" stroke="var(--text-muted)" fill="none" strokeDasharray="4 3" strokeWidth={1.2} isAnimationActive={false} />
+          <MiniChart
+            title="Memory, MiB (resident, heap in use)"
+            testid="resource-chart-memory"
+            domain={chart.domain}
+            points={chart.points}
+            unit="MiB"
+            kind="area"
+          >
+            <Area
+              type="linear"
+              dataKey="rss"
+              name="resident"
+              stroke="var(--ok)"
+              fill="var(--ok)"
+              fillOpacity={0.15}
+              strokeWidth={1.5}
+              isAnimationActive={false}
+            />
+            <Area
+              type="linear"
+              dataKey="heapUsed"
+              name="heap"
+              stroke="var(--text-muted)"
+              fill="none"
+              strokeDasharray="4 3"
+              strokeWidth={1.2}
+              isAnimationActive={false}
+            />
           </MiniChart>
           <MiniChart title="Event-loop lag, ms (mean, max)" testid="resource-chart-lag" domain={chart.domain} points={chart.points} unit="ms" kind="line">
             <Line type="linear" dataKey="lagMean" name="mean" stroke="var(--warn)" dot={false} strokeWidth={1.5} connectNulls isAnimationActive={false} />
-            <Line type="linear" dataKey="lagMax" name="max" stroke="var(--bad)" dot={false} strokeWidth={1} strokeDasharray="3 3" connectNulls isAnimationActive={false} />
+            <Line
+              type="linear"
+              dataKey="lagMax"
+              name="max"
+              stroke="var(--bad)"
+              dot={false}
+              strokeWidth={1}
+              strokeDasharray="3 3"
+              connectNulls
+              isAnimationActive={false}
+            />
           </MiniChart>
         </div>
       ) : (

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { NodeResourcesView, ResourcePoint } from 'pogo-core/observer-state';
 import { currentFigures, formatBytes, formatCpu, formatLag, gatewayNow, resourceChart } from './resources-data';
 
-const point = (at: number, extra: Partial<ResourcePoint> = {}): ResourcePoint => ({ at, cpu: 2.5, rss: 80 * 2 ** 20, heapUsed: 20 * 2 ** 20, heapTotal: 30 * 2 ** 20, lagMean: 0.4, lagP99: 3, lagMax: 7, ...extra });
+const point = (at: number, extra: Partial<ResourcePoint> = {}): ResourcePoint => ({
+  at,
+  cpu: 2.5,
+  rss: 80 * 2 ** 20,
+  heapUsed: 20 * 2 ** 20,
+  heapTotal: 30 * 2 ** 20,
+  lagMean: 0.4,
+  lagP99: 3,
+  lagMax: 7,
+  ...extra,
+});
 const view = (...points: ResourcePoint[]): NodeResourcesView => ({ intervalMs: 2_000, points });
 const up = { name: 'a', status: 'up' as const, reachable: true };
 
@@ -17,7 +27,9 @@ describe('currentFigures', () => {
     expect(currentFigures(view(point(3_000)), up, 15_000)?.stale).toBe('no figures for 12 s');
     expect(currentFigures(view(point(3_000)), up, 603_000)?.stale).toBe('no figures for 10 min');
     expect(currentFigures(view(point(3_000)), { ...up, status: 'down' }, 4_000)?.stale).toBe('a is down: these are its last figures');
-    expect(currentFigures(view(point(3_000)), { ...up, status: 'unreachable', reachable: false }, 4_000)?.stale).toBe('this observer has no link to it: these are the last figures it got');
+    expect(currentFigures(view(point(3_000)), { ...up, status: 'unreachable', reachable: false }, 4_000)?.stale).toBe(
+      'this observer has no link to it: these are the last figures it got',
+    );
   });
 
   it('is null for a node that never reported', () => {

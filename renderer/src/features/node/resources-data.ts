@@ -29,7 +29,11 @@ export function gatewayNow(samples: readonly SampleView[]): number | undefined {
 }
 
 /** A node's newest figures and whether they are stale (see the header); null when it never reported. */
-export function currentFigures(view: NodeResourcesView | undefined, member: Pick<MemberView, 'name' | 'status' | 'reachable'>, now: number | undefined): CurrentFigures | null {
+export function currentFigures(
+  view: NodeResourcesView | undefined,
+  member: Pick<MemberView, 'name' | 'status' | 'reachable'>,
+  now: number | undefined,
+): CurrentFigures | null {
   const point = view?.points.at(-1);
   if (!view || !point) return null;
   if (member.status === 'down' || member.status === 'left') return { point, stale: `${member.name} is ${member.status}: these are its last figures` };
@@ -78,7 +82,14 @@ export interface ResourceChartPoint {
 
 /** The node's series for its charts, oldest first, and the time span they cover (null for fewer than two points: nothing to draw yet). */
 export function resourceChart(view: NodeResourcesView | undefined): { points: ResourceChartPoint[]; domain: [number, number] | null } {
-  const points = (view?.points ?? []).map((p) => ({ at: p.at, cpu: p.cpu, rss: p.rss / MIB, heapUsed: p.heapUsed / MIB, lagMean: p.lagMean, lagMax: p.lagMax }));
+  const points = (view?.points ?? []).map((p) => ({
+    at: p.at,
+    cpu: p.cpu,
+    rss: p.rss / MIB,
+    heapUsed: p.heapUsed / MIB,
+    lagMean: p.lagMean,
+    lagMax: p.lagMax,
+  }));
   const domain: [number, number] | null = points.length >= 2 ? [points[0]!.at, points.at(-1)!.at] : null;
   return { points, domain };
 }

@@ -3,7 +3,10 @@ import type { Access } from 'pogo-core/observer-state';
 
 const LABELS: Record<Access, { text: string; title: string }> = {
   operator: { text: 'operator', title: 'This session can change the cluster; every command asks for confirmation and is audited.' },
-  locked: { text: 'locked · read-only', title: 'An operator session, locked: it watches the cluster and reads the audit log; changes are refused until you unlock it.' },
+  locked: {
+    text: 'locked · read-only',
+    title: 'An operator session, locked: it watches the cluster and reads the audit log; changes are refused until you unlock it.',
+  },
   viewer: { text: 'viewer · read-only', title: 'A viewer credential: you can watch the cluster and read the audit log, not change it.' },
   none: { text: 'read-only', title: 'No credential: enter an operator token to change the cluster, or a viewer token to read the audit log.' },
 };

@@ -25,7 +25,14 @@ export function ConnectionBadge() {
   const status = useStore(selectConnectionStatus);
   const sessions = useStore((s) => s.cluster?.sessions);
   return (
-    <span className="badge" data-status={status} data-testid="connection-badge" role="status" aria-live="polite" title={sessions === undefined ? undefined : `${LABELS[status]} · ${sessionsText(sessions)}`}>
+    <span
+      className="badge"
+      data-status={status}
+      data-testid="connection-badge"
+      role="status"
+      aria-live="polite"
+      title={sessions === undefined ? undefined : `${LABELS[status]} · ${sessionsText(sessions)}`}
+    >
       <span className="badge-dot" aria-hidden="true" />
       {LABELS[status]}
     </span>

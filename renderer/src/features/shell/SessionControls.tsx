@@ -67,7 +67,9 @@ export function SessionControls({ token }: { token: string }) {
           setCredential('');
           void lockSession();
         }}
-        title="Drop this session's operator rights: changes are refused until you unlock it (the board keeps updating)" data-testid="lock">
+        title="Drop this session's operator rights: changes are refused until you unlock it (the board keeps updating)"
+        data-testid="lock"
+      >
         Lock
       </button>
     ) : null;
@@ -76,7 +78,13 @@ export function SessionControls({ token }: { token: string }) {
     return (
       <>
         {access === 'locked' && (
-          <button type="button" className="primary" disabled={unlock.pending} onClick={() => void unlockSession()} title="Take this session's operator rights back">
+          <button
+            type="button"
+            className="primary"
+            disabled={unlock.pending}
+            onClick={() => void unlockSession()}
+            title="Take this session's operator rights back"
+          >
             {unlock.pending ? 'Checking…' : 'Unlock'}
           </button>
         )}
@@ -120,8 +128,18 @@ export function SessionControls({ token }: { token: string }) {
           applyName();
         }}
       />
-      <input type="password" aria-label="Credential" placeholder="operator or viewer token" value={credential} onChange={(e) => setCredential(e.target.value)} />
-      <button type="submit" disabled={unlock.pending || action === null} title={action === 'unlock' ? "Take this session's operator rights back" : 'Use this operator or viewer token'}>
+      <input
+        type="password"
+        aria-label="Credential"
+        placeholder="operator or viewer token"
+        value={credential}
+        onChange={(e) => setCredential(e.target.value)}
+      />
+      <button
+        type="submit"
+        disabled={unlock.pending || action === null}
+        title={action === 'unlock' ? "Take this session's operator rights back" : 'Use this operator or viewer token'}
+      >
         {unlock.pending ? 'Checking…' : 'Unlock'}
       </button>
       {lockButton}

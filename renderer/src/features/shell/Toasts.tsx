@@ -32,7 +32,9 @@ export function toastText(t: Toast): string {
     return back ? `${n} nodes went down: ${names(t.subjects)} (${back === n ? 'all' : back} back up)` : `${n} nodes are down: ${names(t.subjects)}`;
   }
   if (n === 1) return back ? `${t.subjects[0]} was failing and runs again` : `${t.subjects[0]} is failing`;
-  return back ? `${n} children turned failing: ${names(t.subjects)} (${back === n ? 'all' : back} running again)` : `${n} children are failing: ${names(t.subjects)}`;
+  return back
+    ? `${n} children turned failing: ${names(t.subjects)} (${back === n ? 'all' : back} running again)`
+    : `${n} children are failing: ${names(t.subjects)}`;
 }
 
 function open(t: Toast): void {
@@ -60,10 +62,17 @@ export function Toasts() {
   return (
     <section className={cx('toasts')} aria-label="Notifications" aria-live="polite">
       {toasts.map((t) => (
-        <div key={t.id} className={cx(`toast toast-${t.kind}${t.recovered.length === t.subjects.length ? ' recovered' : ''}`)} data-testid="toast" data-kind={t.kind}>
+        <div
+          key={t.id}
+          className={cx(`toast toast-${t.kind}${t.recovered.length === t.subjects.length ? ' recovered' : ''}`)}
+          data-testid="toast"
+          data-kind={t.kind}
+        >
           <button type="button" className={cx('toast-body')} onClick={() => open(t)} title={t.subjects.length > NAMES ? t.subjects.join(', ') : 'Show'}>
             <strong className={cx('toast-title')}>{toastText(t)}</strong>
-            {t.kind === 'child-failing' && t.subjects.length === 1 && t.recovered.length === 0 && t.detail && <span className={cx('toast-detail muted')}>{t.detail}</span>}
+            {t.kind === 'child-failing' && t.subjects.length === 1 && t.recovered.length === 0 && t.detail && (
+              <span className={cx('toast-detail muted')}>{t.detail}</span>
+            )}
           </button>
           <button type="button" className={cx('toast-close')} aria-label="Dismiss" title="Dismiss" onClick={() => useStore.getState().dismissToast(t.id)}>
             ×

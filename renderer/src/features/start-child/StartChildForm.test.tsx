@@ -8,10 +8,28 @@ import { mountPerTest } from '../../test-support';
 const gateway = vi.hoisted(() => ({ sendCommand: vi.fn(), runCommand: vi.fn() }));
 vi.mock('../../gateway/client', () => gateway);
 
-const member = (name: string, workers: string[], role: MemberView['role'] = 'member'): MemberView => ({ name, status: 'up', role, address: `${name}:1`, incarnation: 'abcdef0123456789', labels: {}, workers, ready: true, draining: false, reachable: true });
+const member = (name: string, workers: string[], role: MemberView['role'] = 'member'): MemberView => ({
+  name,
+  status: 'up',
+  role,
+  address: `${name}:1`,
+  incarnation: 'abcdef0123456789',
+  labels: {},
+  workers,
+  ready: true,
+  draining: false,
+  reachable: true,
+});
 
 function state(): ClusterState {
-  return { ...emptyState(), cluster: 'test', observer: 'obs', readOnly: false, access: 'operator', members: { a: member('a', ['ticker', 'counter']), b: member('b', ['ticker']), obs: member('obs', ['secret'], 'observer') } };
+  return {
+    ...emptyState(),
+    cluster: 'test',
+    observer: 'obs',
+    readOnly: false,
+    access: 'operator',
+    members: { a: member('a', ['ticker', 'counter']), b: member('b', ['ticker']), obs: member('obs', ['secret'], 'observer') },
+  };
 }
 
 /** The control a <label> with exactly this text names (like getByLabel). */
@@ -22,7 +40,12 @@ function byLabel(root: ParentNode, text: string): HTMLInputElement & HTMLSelectE
 }
 
 function setValue(el: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, value: string): void {
-  const proto = el instanceof HTMLSelectElement ? HTMLSelectElement.prototype : el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+  const proto =
+    el instanceof HTMLSelectElement
+      ? HTMLSelectElement.prototype
+      : el instanceof HTMLTextAreaElement
+        ? HTMLTextAreaElement.prototype
+        : HTMLInputElement.prototype;
   Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(el, value);
   el.dispatchEvent(new Event('input', { bubbles: true }));
   el.dispatchEvent(new Event('change', { bubbles: true }));
@@ -62,7 +85,13 @@ describe('<StartChildForm/>', () => {
     act(() => setValue(byLabel(dialog(), 'Handoff'), 'start-first'));
     act(() => setValue(byLabel(dialog(), 'Node labels'), 'region=eu'));
     act(() => buttonNamed(dialog(), 'Start').click());
-    const spec = { id: 'billing-sync', start: { worker: 'ticker', args: { intervalMs: 250 } }, restart: 'transient', handoff: 'start-first', labels: { region: 'eu' } };
+    const spec = {
+      id: 'billing-sync',
+      start: { worker: 'ticker', args: { intervalMs: 250 } },
+      restart: 'transient',
+      handoff: 'start-first',
+      labels: { region: 'eu' },
+    };
     expect(gateway.sendCommand).not.toHaveBeenCalled();
     expect(dialog().querySelector('h2')?.textContent).toBe('Start billing-sync?');
     expect(JSON.parse(dialog().querySelector('pre')!.textContent)).toEqual(spec);
@@ -79,7 +108,14 @@ describe('<StartChildForm/>', () => {
     act(() => setValue(byLabel(dialog(), 'Environment'), 'NODE_ENV=production'));
     act(() => buttonNamed(dialog(), 'Start').click());
     await act(async () => buttonNamed(dialog(), 'Start').click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec: { id: 'job', start: { command: 'node', args: ['server.js', '--port', '8080'], env: { NODE_ENV: 'production' } }, restart: 'permanent', handoff: 'stop-first' } });
+    expect(gateway.sendCommand).toHaveBeenCalledWith('start', {
+      spec: {
+        id: 'job',
+        start: { command: 'node', args: ['server.js', '--port', '8080'], env: { NODE_ENV: 'production' } },
+        restart: 'permanent',
+        handoff: 'stop-first',
+      },
+    });
   });
 
   it('says what is missing instead of confirming', () => {
@@ -115,7 +151,16 @@ describe('<StartChildForm/>', () => {
     expect(dialog().textContent).toContain('Also sent, from the JSON tab: shutdown, maxRestarts');
     act(() => buttonNamed(dialog(), 'Start').click());
     await act(async () => buttonNamed(dialog(), 'Start').click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec: { shutdown: 'brutal_kill', maxRestarts: 10, id: 'from-json', start: { worker: 'ticker', args: [1, 2] }, restart: 'permanent', handoff: 'stop-first' } });
+    expect(gateway.sendCommand).toHaveBeenCalledWith('start', {
+      spec: {
+        shutdown: 'brutal_kill',
+        maxRestarts: 10,
+        id: 'from-json',
+        start: { worker: 'ticker', args: [1, 2] },
+        restart: 'permanent',
+        handoff: 'stop-first',
+      },
+    });
   });
 
   it('shows a typed refusal inside the dialog and keeps the form', async () => {
@@ -134,11 +179,16 @@ describe('<StartChildForm/>', () => {
     act(() => buttonNamed(dialog(), 'JSON').click());
     act(() => setValue(byLabel(dialog(), 'Spec JSON'), JSON.stringify({ id: 'big-1', start: { worker: 'ticker', args: { blob } } })));
     act(() => buttonNamed(dialog(), 'Start').click());
-    expect(dialog().querySelector('[data-testid="spec-too-large"]')?.textContent).toBe('too large: this spec is 1.1 MiB as JSON, over the 1 MiB a command may carry. The cluster will refuse it (and record the refusal in its audit log).');
+    expect(dialog().querySelector('[data-testid="spec-too-large"]')?.textContent).toBe(
+      'too large: this spec is 1.1 MiB as JSON, over the 1 MiB a command may carry. The cluster will refuse it (and record the refusal in its audit log).',
+    );
     const preview = dialog().querySelector('pre')!.textContent;
     expect(preview.length).toBeLessThan(21_000);
     expect(preview).toMatch(/… \(1\.1 MiB in all\)$/);
-    gateway.sendCommand.mockResolvedValue({ ok: false, error: { code: 'too-large', message: 'the spec is 1.1 MiB as JSON (1,200,095 bytes); a command may carry at most 1 MiB (1,048,576 bytes)' } });
+    gateway.sendCommand.mockResolvedValue({
+      ok: false,
+      error: { code: 'too-large', message: 'the spec is 1.1 MiB as JSON (1,200,095 bytes); a command may carry at most 1 MiB (1,048,576 bytes)' },
+    });
     await act(async () => buttonNamed(dialog(), 'Start').click());
     expect(gateway.sendCommand).toHaveBeenCalledWith('start', { spec: { id: 'big-1', start: { worker: 'ticker', args: { blob } } } });
     const alert = dialog().querySelector('.start-refusal[role="alert"]')!;
@@ -147,7 +197,7 @@ describe('<StartChildForm/>', () => {
     expect(useStore.getState().starting).toBe(true);
   });
 
-  it('checks the spec with core\'s schema before confirming, and marks the field it is about', () => {
+  it("checks the spec with core's schema before confirming, and marks the field it is about", () => {
     act(() => setValue(byLabel(dialog(), 'Child id'), 'x'.repeat(300)));
     act(() => buttonNamed(dialog(), 'Start').click());
     expect(dialog().querySelector('[role="alert"]')?.textContent).toBe('Child id: must be at most 256 characters');

@@ -28,7 +28,21 @@ import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/comman
 import { sendCommand } from '../../gateway/client';
 import { selectMemberNodes } from '../../store/cluster';
 import { useStore } from '../../store/index';
-import { emptyForm, formFromSpec, formSpec, HANDOFFS, jsonObject, RESTARTS, specFromForm, specFromJson, type FormField, type FormState, type Kind, type Problem, type Spec } from './spec-form';
+import {
+  emptyForm,
+  formFromSpec,
+  formSpec,
+  HANDOFFS,
+  jsonObject,
+  RESTARTS,
+  specFromForm,
+  specFromJson,
+  type FormField,
+  type FormState,
+  type Kind,
+  type Problem,
+  type Spec,
+} from './spec-form';
 import { scoped } from '../../shared/scoped';
 import styles from './start-child.module.css';
 
@@ -57,7 +71,22 @@ export function StartChildForm() {
     return [...offered.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   }, [nodes]);
   const uid = useId();
-  const ids = { title: `${uid}-title`, id: `${uid}-id`, kind: `${uid}-kind`, worker: `${uid}-worker`, wargs: `${uid}-wargs`, command: `${uid}-command`, args: `${uid}-args`, cwd: `${uid}-cwd`, env: `${uid}-env`, ipc: `${uid}-ipc`, restart: `${uid}-restart`, handoff: `${uid}-handoff`, labels: `${uid}-labels`, json: `${uid}-json` };
+  const ids = {
+    title: `${uid}-title`,
+    id: `${uid}-id`,
+    kind: `${uid}-kind`,
+    worker: `${uid}-worker`,
+    wargs: `${uid}-wargs`,
+    command: `${uid}-command`,
+    args: `${uid}-args`,
+    cwd: `${uid}-cwd`,
+    env: `${uid}-env`,
+    ipc: `${uid}-ipc`,
+    restart: `${uid}-restart`,
+    handoff: `${uid}-handoff`,
+    labels: `${uid}-labels`,
+    json: `${uid}-json`,
+  };
 
   const [tab, setTab] = useState<'form' | 'json'>('form');
   const [form, setForm] = useState<FormState>(() => emptyForm(workers[0]?.[0] ?? ''));
@@ -77,7 +106,8 @@ export function StartChildForm() {
 
   const close = (): void => useStore.getState().setStarting(false);
   // The field a problem is about is marked invalid, pointing at the message.
-  const invalid = (field: FormField): { 'aria-invalid'?: true; 'aria-errormessage'?: string } => (problem?.field === field ? { 'aria-invalid': true, 'aria-errormessage': `${uid}-problem` } : {});
+  const invalid = (field: FormField): { 'aria-invalid'?: true; 'aria-errormessage'?: string } =>
+    problem?.field === field ? { 'aria-invalid': true, 'aria-errormessage': `${uid}-problem` } : {};
 
   useEffect(() => {
     const onKey = (e: globalThis.KeyboardEvent): void => {
@@ -170,7 +200,8 @@ export function StartChildForm() {
               <p className={cx('muted')}>The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
               {preview && preview.bytes > MAX_COMMAND_ARGS_BYTES && (
                 <p className={cx('start-refusal')} role="alert" data-code="too-large" data-testid="spec-too-large">
-                  <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may carry. The cluster will refuse it (and record the refusal in its audit log).
+                  <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may
+                  carry. The cluster will refuse it (and record the refusal in its audit log).
                 </p>
               )}
               <pre className={cx('spec-preview')} aria-label="Spec to start">
@@ -197,7 +228,16 @@ export function StartChildForm() {
             <h2 id={ids.title}>Start a child</h2>
             <div className={cx('tabs')} role="tablist" aria-label="Spec as">
               {(['form', 'json'] as const).map((t) => (
-                <button key={t} type="button" role="tab" id={`${uid}-tab-${t}`} aria-selected={tab === t} aria-controls={`${uid}-panel`} className={cx(tab === t ? 'current' : '')} onClick={() => switchTab(t)}>
+                <button
+                  key={t}
+                  type="button"
+                  role="tab"
+                  id={`${uid}-tab-${t}`}
+                  aria-selected={tab === t}
+                  aria-controls={`${uid}-panel`}
+                  className={cx(tab === t ? 'current' : '')}
+                  onClick={() => switchTab(t)}
+                >
                   {t === 'form' ? 'Form' : 'JSON'}
                 </button>
               ))}
@@ -211,7 +251,17 @@ export function StartChildForm() {
               {tab === 'form' ? (
                 <div className={cx('start-grid')}>
                   <label htmlFor={ids.id}>Child id</label>
-                  <input id={ids.id} {...invalid('id')} value={form.id} onChange={(e) => update('id', e.target.value)} placeholder="e.g. billing-sync" autoFocus autoComplete="off" spellCheck={false} maxLength={256} />
+                  <input
+                    id={ids.id}
+                    {...invalid('id')}
+                    value={form.id}
+                    onChange={(e) => update('id', e.target.value)}
+                    placeholder="e.g. billing-sync"
+                    autoFocus
+                    autoComplete="off"
+                    spellCheck={false}
+                    maxLength={256}
+                  />
 
                   <label htmlFor={ids.kind}>Kind</label>
                   <select id={ids.kind} value={form.kind} onChange={(e) => update('kind', e.target.value as Kind)}>
@@ -232,10 +282,26 @@ export function StartChildForm() {
                           ))}
                         </select>
                       ) : (
-                        <input id={ids.worker} {...invalid('worker')} value={form.worker} onChange={(e) => update('worker', e.target.value)} placeholder="no member offers a worker type" spellCheck={false} />
+                        <input
+                          id={ids.worker}
+                          {...invalid('worker')}
+                          value={form.worker}
+                          onChange={(e) => update('worker', e.target.value)}
+                          placeholder="no member offers a worker type"
+                          spellCheck={false}
+                        />
                       )}
                       <label htmlFor={ids.wargs}>Arguments</label>
-                      <textarea id={ids.wargs} {...invalid('workerArgs')} rows={3} value={form.workerArgs} onChange={(e) => update('workerArgs', e.target.value)} placeholder='optional JSON, e.g. { "intervalMs": 1000 }' spellCheck={false} aria-describedby={`${ids.wargs}-help`} />
+                      <textarea
+                        id={ids.wargs}
+                        {...invalid('workerArgs')}
+                        rows={3}
+                        value={form.workerArgs}
+                        onChange={(e) => update('workerArgs', e.target.value)}
+                        placeholder='optional JSON, e.g. { "intervalMs": 1000 }'
+                        spellCheck={false}
+                        aria-describedby={`${ids.wargs}-help`}
+                      />
                       <span className={cx('hint')} id={`${ids.wargs}-help`}>
                         JSON passed to the worker (optional).
                       </span>
@@ -243,18 +309,55 @@ export function StartChildForm() {
                   ) : (
                     <>
                       <label htmlFor={ids.command}>Command</label>
-                      <input id={ids.command} {...invalid('command')} value={form.command} onChange={(e) => update('command', e.target.value)} placeholder="e.g. node" spellCheck={false} aria-describedby={`${ids.command}-help`} />
+                      <input
+                        id={ids.command}
+                        {...invalid('command')}
+                        value={form.command}
+                        onChange={(e) => update('command', e.target.value)}
+                        placeholder="e.g. node"
+                        spellCheck={false}
+                        aria-describedby={`${ids.command}-help`}
+                      />
                       <span className={cx('hint')} id={`${ids.command}-help`}>
                         Only nodes whose config allows this command can run it.
                       </span>
                       <label htmlFor={ids.args}>Arguments</label>
-                      <textarea id={ids.args} {...invalid('args')} rows={3} value={form.args} onChange={(e) => update('args', e.target.value)} placeholder="one per line" spellCheck={false} />
+                      <textarea
+                        id={ids.args}
+                        {...invalid('args')}
+                        rows={3}
+                        value={form.args}
+                        onChange={(e) => update('args', e.target.value)}
+                        placeholder="one per line"
+                        spellCheck={false}
+                      />
                       <label htmlFor={ids.cwd}>Directory</label>
-                      <input id={ids.cwd} {...invalid('cwd')} value={form.cwd} onChange={(e) => update('cwd', e.target.value)} placeholder="working directory (optional)" spellCheck={false} />
+                      <input
+                        id={ids.cwd}
+                        {...invalid('cwd')}
+                        value={form.cwd}
+                        onChange={(e) => update('cwd', e.target.value)}
+                        placeholder="working directory (optional)"
+                        spellCheck={false}
+                      />
                       <label htmlFor={ids.env}>Environment</label>
-                      <textarea id={ids.env} {...invalid('env')} rows={2} value={form.env} onChange={(e) => update('env', e.target.value)} placeholder="NAME=value, one per line (optional)" spellCheck={false} />
+                      <textarea
+                        id={ids.env}
+                        {...invalid('env')}
+                        rows={2}
+                        value={form.env}
+                        onChange={(e) => update('env', e.target.value)}
+                        placeholder="NAME=value, one per line (optional)"
+                        spellCheck={false}
+                      />
                       <label htmlFor={ids.ipc}>Messages</label>
-                      <select id={ids.ipc} {...invalid('ipc')} value={form.ipc} onChange={(e) => update('ipc', e.target.value as FormState['ipc'])} title="How the process answers calls (README: Children in any language)">
+                      <select
+                        id={ids.ipc}
+                        {...invalid('ipc')}
+                        value={form.ipc}
+                        onChange={(e) => update('ipc', e.target.value as FormState['ipc'])}
+                        title="How the process answers calls (README: Children in any language)"
+                      >
                         <option value="">none (takes no calls)</option>
                         <option value="json-lines">JSON lines on fd 3 (any language)</option>
                         <option value="node">Node.js IPC (process.send)</option>
@@ -263,7 +366,13 @@ export function StartChildForm() {
                   )}
 
                   <label htmlFor={ids.restart}>Restart</label>
-                  <select id={ids.restart} {...invalid('restart')} value={form.restart} onChange={(e) => update('restart', e.target.value as FormState['restart'])} aria-describedby={`${ids.restart}-help`}>
+                  <select
+                    id={ids.restart}
+                    {...invalid('restart')}
+                    value={form.restart}
+                    onChange={(e) => update('restart', e.target.value as FormState['restart'])}
+                    aria-describedby={`${ids.restart}-help`}
+                  >
                     {RESTARTS.map((r) => (
                       <option key={r} value={r}>
                         {r}
@@ -275,7 +384,13 @@ export function StartChildForm() {
                   </span>
 
                   <label htmlFor={ids.handoff}>Handoff</label>
-                  <select id={ids.handoff} {...invalid('handoff')} value={form.handoff} onChange={(e) => update('handoff', e.target.value as FormState['handoff'])} aria-describedby={`${ids.handoff}-help`}>
+                  <select
+                    id={ids.handoff}
+                    {...invalid('handoff')}
+                    value={form.handoff}
+                    onChange={(e) => update('handoff', e.target.value as FormState['handoff'])}
+                    aria-describedby={`${ids.handoff}-help`}
+                  >
                     {HANDOFFS.map((h) => (
                       <option key={h} value={h}>
                         {h}
@@ -287,14 +402,21 @@ export function StartChildForm() {
                   </span>
 
                   <label htmlFor={ids.labels}>Node labels</label>
-                  <textarea id={ids.labels} {...invalid('labels')} rows={2} value={form.labels} onChange={(e) => update('labels', e.target.value)} placeholder="region=eu, one per line (optional)" spellCheck={false} aria-describedby={`${ids.labels}-help`} />
+                  <textarea
+                    id={ids.labels}
+                    {...invalid('labels')}
+                    rows={2}
+                    value={form.labels}
+                    onChange={(e) => update('labels', e.target.value)}
+                    placeholder="region=eu, one per line (optional)"
+                    spellCheck={false}
+                    aria-describedby={`${ids.labels}-help`}
+                  />
                   <span className={cx('hint')} id={`${ids.labels}-help`}>
                     Only nodes carrying every label can run it. To put it on one node, start it, then move it there.
                   </span>
                   {Object.keys(extra).length > 0 && (
-                    <span className={cx('hint extra-fields')}>
-                      Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.
-                    </span>
+                    <span className={cx('hint extra-fields')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>
                   )}
                 </div>
               ) : (

@@ -74,7 +74,20 @@ export const FIELD_LABELS: Record<FormField, string> = {
 };
 
 export function emptyForm(worker: string): FormState {
-  return { id: '', kind: 'worker', worker, workerArgs: '', command: '', args: '', cwd: '', env: '', ipc: '', restart: 'permanent', handoff: 'stop-first', labels: '' };
+  return {
+    id: '',
+    kind: 'worker',
+    worker,
+    workerArgs: '',
+    command: '',
+    args: '',
+    cwd: '',
+    env: '',
+    ipc: '',
+    restart: 'permanent',
+    handoff: 'stop-first',
+    labels: '',
+  };
 }
 
 function lines(text: string): string[] {

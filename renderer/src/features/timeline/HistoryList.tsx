@@ -24,7 +24,10 @@ export function useHistory(about: About, limit: number): Entry[] {
   // `about` is a new object each render: depend on what it says.
   const kind = about.kind;
   const subject = about.kind === 'child' ? about.id : about.name;
-  return useMemo(() => entriesAbout(events ?? [], activity ?? [], kind === 'child' ? { kind, id: subject } : { kind, name: subject }, limit), [events, activity, kind, subject, limit]);
+  return useMemo(
+    () => entriesAbout(events ?? [], activity ?? [], kind === 'child' ? { kind, id: subject } : { kind, name: subject }, limit),
+    [events, activity, kind, subject, limit],
+  );
 }
 
 export function HistoryList({ entries }: { entries: readonly Entry[] }) {

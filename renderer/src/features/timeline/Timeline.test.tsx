@@ -13,7 +13,15 @@ function cluster(events: EventView[], activity: ActivityView[] = []): ClusterSta
 }
 
 const nodeDown = (seq: number, node = 'demo-3'): EventView => ({ seq, at: T0 + seq * 10, type: 'node-down', node, role: 'member', reason: 'member-down' });
-const converged = (seq: number, after = 84): EventView => ({ seq, at: T0 + seq * 10, type: 'converged', after, cause: 'node-down', node: 'demo-3', children: 3 });
+const converged = (seq: number, after = 84): EventView => ({
+  seq,
+  at: T0 + seq * 10,
+  type: 'converged',
+  after,
+  cause: 'node-down',
+  node: 'demo-3',
+  children: 3,
+});
 /** `n` events of one kind from `at`, 1 ms apart. */
 function many(n: number, at: number, make: (i: number, at: number) => ChildEvent): ChildEvent[] {
   return Array.from({ length: n }, (_, i) => make(i, at + i));
@@ -46,9 +54,30 @@ function redistribution(): ClusterState {
 
 /** 983 children moved off s4 to four nodes within 1.2 s, after s4 went down. */
 function bigMove(): ClusterState {
-  const moves = many(983, T0 + 1_000, (i, at) => ({ at: i === 982 ? T0 + 2_200 : at, type: 'moved', id: `c-${i}`, from: 's4', to: `n${(i % 4) + 1}`, reason: 'failure' }));
+  const moves = many(983, T0 + 1_000, (i, at) => ({
+    at: i === 982 ? T0 + 2_200 : at,
+    type: 'moved',
+    id: `c-${i}`,
+    from: 's4',
+    to: `n${(i % 4) + 1}`,
+    reason: 'failure',
+  }));
   const starts = many(1_000, T0 + 1_000, (i, at) => ({ at, type: 'started', id: `c-${i}`, node: `n${(i % 3) + 1}`, pid: `p${i}` }));
-  return clusterOf(['n1', 'n2', 'n3', 'n4'].map((n) => member(n)), [], { events: [nodeDown(1, 's4'), { seq: 5, at: T0 + 3_000, type: 'converged', after: 2_000, cause: 'node-down', node: 's4', children: 1_000 }], activity: [burstOf(2, moves), burstOf(3, starts), burstOf(4, many(12, T0 + 1_500, (i, at) => ({ at, type: 'failed', id: `f-${i}`, node: 'n2', failures: 1, error: 'boom' })))] });
+  return clusterOf(
+    ['n1', 'n2', 'n3', 'n4'].map((n) => member(n)),
+    [],
+    {
+      events: [nodeDown(1, 's4'), { seq: 5, at: T0 + 3_000, type: 'converged', after: 2_000, cause: 'node-down', node: 's4', children: 1_000 }],
+      activity: [
+        burstOf(2, moves),
+        burstOf(3, starts),
+        burstOf(
+          4,
+          many(12, T0 + 1_500, (i, at) => ({ at, type: 'failed', id: `f-${i}`, node: 'n2', failures: 1, error: 'boom' })),
+        ),
+      ],
+    },
+  );
 }
 
 describe('<Timeline/>', () => {
@@ -66,7 +95,16 @@ describe('<Timeline/>', () => {
   const search = () => view.container.querySelector<HTMLInputElement>('input[type="search"]')!;
 
   it('lists notable events and bursts by seq, newest first; a burst of one is its event, with local time, a badge and a sentence', () => {
-    show(cluster([], [burstOf(1, [{ at: T0 + 10, type: 'placed', id: 'ticker-1', node: 'demo-1', by: 'hash' }]), burstOf(2, [{ at: T0 + 20, type: 'started', id: 'ticker-1', node: 'demo-1', pid: 'p' }]), burstOf(3, [{ at: T0 + 30, type: 'stopped', id: 'ticker-1', node: 'demo-1', pid: 'p' }])]));
+    show(
+      cluster(
+        [],
+        [
+          burstOf(1, [{ at: T0 + 10, type: 'placed', id: 'ticker-1', node: 'demo-1', by: 'hash' }]),
+          burstOf(2, [{ at: T0 + 20, type: 'started', id: 'ticker-1', node: 'demo-1', pid: 'p' }]),
+          burstOf(3, [{ at: T0 + 30, type: 'stopped', id: 'ticker-1', node: 'demo-1', pid: 'p' }]),
+        ],
+      ),
+    );
     expect(view.container.querySelector('[aria-label="Timeline"]')).not.toBeNull();
     expect(rows().map((r) => r.dataset['type'])).toEqual(['stopped', 'started', 'placed']);
     expect(view.container.querySelectorAll('[data-testid="timeline-burst"]')).toHaveLength(0);
@@ -129,7 +167,7 @@ describe('<Timeline/>', () => {
     expect(line.querySelector('.tl-expansion')).toBeNull();
   });
 
-  it('filters bursts by kind, by the nodes they concern (where they happened, or a move\'s source) and by the ids they hold', () => {
+  it("filters bursts by kind, by the nodes they concern (where they happened, or a move's source) and by the ids they hold", () => {
     show(bigMove());
     expect(count()).toBe('1,997 events');
     expect(chip('Moves').textContent).toContain('983');
@@ -167,7 +205,8 @@ describe('<Timeline/>', () => {
   it('a selected node marks the bursts that concern it', () => {
     show(bigMove());
     act(() => useStore.getState().select({ kind: 'node', name: 's4' }));
-    const selected = () => [...view.container.querySelectorAll<HTMLElement>('.tl-row.selected')].map((r) => Number(r.closest<HTMLElement>('[data-seq]')!.dataset['seq']));
+    const selected = () =>
+      [...view.container.querySelectorAll<HTMLElement>('.tl-row.selected')].map((r) => Number(r.closest<HTMLElement>('[data-seq]')!.dataset['seq']));
     expect(selected()).toEqual([1, 5, 2]);
     act(() => useStore.getState().select({ kind: 'node', name: 'n3' }));
     expect(selected()).toEqual([3, 2]);
@@ -206,7 +245,12 @@ describe('<Timeline/>', () => {
     const activity: ActivityView[] = [];
     for (let i = 0; i < 1_000; i++) {
       events.push({ seq: 2 * i + 1, at: T0 + i, type: 'node-up', node: `obs-like-${i}`, role: 'observer' });
-      activity.push(burstOf(2 * i + 2, many(3, T0 + i, (k, at) => ({ at, type: 'started', id: `c-${i}-${k}`, node: 'demo-1', pid: 'p' }))));
+      activity.push(
+        burstOf(
+          2 * i + 2,
+          many(3, T0 + i, (k, at) => ({ at, type: 'started', id: `c-${i}-${k}`, node: 'demo-1', pid: 'p' })),
+        ),
+      );
     }
     show(cluster(events, activity));
     expect(rows()).toHaveLength(PAGE);

@@ -35,7 +35,22 @@ import { useStore } from '../../store/index';
 import type { Selection } from '../../store/ui';
 import { clockTimeMs, formatCount, formatDuration } from '../../shared/format';
 import { describeActivity, describeEvent, type Part } from './event-text';
-import { concerns, entryCount, entryType, groupEntries, kindOf, KINDS, matchingIds, mergeEntries, redistributionSummary, visibleCount, visibleItems, type Entry, type Kind, type VisibleItem } from './timeline-entries';
+import {
+  concerns,
+  entryCount,
+  entryType,
+  groupEntries,
+  kindOf,
+  KINDS,
+  matchingIds,
+  mergeEntries,
+  redistributionSummary,
+  visibleCount,
+  visibleItems,
+  type Entry,
+  type Kind,
+  type VisibleItem,
+} from './timeline-entries';
 import { scoped } from '../../shared/scoped';
 import styles from './timeline.module.css';
 
@@ -44,7 +59,15 @@ const cx = scoped(styles);
 /** Top-level items drawn at first, and added by "Show older". */
 export const PAGE = 300;
 
-const KIND_LABELS: Record<Kind, string> = { membership: 'Membership', placement: 'Placement', lifecycle: 'Starts / stops', moves: 'Moves', failures: 'Failures', convergence: 'Convergence', operations: 'Drains / pauses' };
+const KIND_LABELS: Record<Kind, string> = {
+  membership: 'Membership',
+  placement: 'Placement',
+  lifecycle: 'Starts / stops',
+  moves: 'Moves',
+  failures: 'Failures',
+  convergence: 'Convergence',
+  operations: 'Drains / pauses',
+};
 
 const BADGES: Record<EventType, string> = {
   'node-up': 'node up',
@@ -68,12 +91,22 @@ function isSelected(entry: Entry, selection: Selection): boolean {
 function Subject({ part }: { part: Exclude<Part, string> }) {
   if ('child' in part)
     return (
-      <button type="button" className={cx('link tl-child')} title={`Show child ${part.child}`} onClick={() => useStore.getState().select({ kind: 'child', id: part.child })}>
+      <button
+        type="button"
+        className={cx('link tl-child')}
+        title={`Show child ${part.child}`}
+        onClick={() => useStore.getState().select({ kind: 'child', id: part.child })}
+      >
         {part.child}
       </button>
     );
   return (
-    <button type="button" className={cx('link tl-node')} title={`Show node ${part.node}`} onClick={() => useStore.getState().select({ kind: 'node', name: part.node })}>
+    <button
+      type="button"
+      className={cx('link tl-node')}
+      title={`Show node ${part.node}`}
+      onClick={() => useStore.getState().select({ kind: 'node', name: part.node })}
+    >
       {part.node}
     </button>
   );
@@ -146,7 +179,19 @@ function Expansion({ activity }: { activity: ActivityView }) {
   );
 }
 
-const ActivityRow = memo(function ActivityRow({ activity, selected, expanded, onToggle, matching }: { activity: ActivityView; selected: boolean; expanded: boolean; onToggle: (seq: number) => void; matching: readonly string[] }) {
+const ActivityRow = memo(function ActivityRow({
+  activity,
+  selected,
+  expanded,
+  onToggle,
+  matching,
+}: {
+  activity: ActivityView;
+  selected: boolean;
+  expanded: boolean;
+  onToggle: (seq: number) => void;
+  matching: readonly string[];
+}) {
   if (activity.count === 1) return <EventRow event={activity.first} selected={selected} />;
   const span = activity.until - activity.at;
   return (
@@ -157,14 +202,17 @@ const ActivityRow = memo(function ActivityRow({ activity, selected, expanded, on
         <span className={cx('tl-text')} data-testid="tl-text">
           <Parts parts={describeActivity(activity)} />
           {span > 0 && <span className={cx('muted tl-span')}> · within {formatDuration(span)}</span>}
-          {matching.length > 0 && (
-            <span className={cx('muted tl-matching')}>
-              {' '}
-              · incl. {matching.join(', ')}
-            </span>
-          )}
+          {matching.length > 0 && <span className={cx('muted tl-matching')}> · incl. {matching.join(', ')}</span>}
         </span>
-        <button type="button" className={cx('tl-toggle')} data-testid="tl-toggle" aria-expanded={expanded} aria-controls={expanded ? `tl-burst-${activity.seq}` : undefined} onClick={() => onToggle(activity.seq)} title={expanded ? 'Hide the children' : 'Show the children, and how many per node'}>
+        <button
+          type="button"
+          className={cx('tl-toggle')}
+          data-testid="tl-toggle"
+          aria-expanded={expanded}
+          aria-controls={expanded ? `tl-burst-${activity.seq}` : undefined}
+          onClick={() => onToggle(activity.seq)}
+          title={expanded ? 'Hide the children' : 'Show the children, and how many per node'}
+        >
           {expanded ? '▾' : '▸'} {formatCount(activity.count)}
         </button>
       </div>
@@ -183,22 +231,45 @@ interface RowProps {
 
 function EntryRow({ entry, selection, expanded, onToggle, text }: RowProps) {
   if (entry.kind === 'event') return <EventRow event={entry.event} selected={isSelected(entry, selection)} />;
-  return <ActivityRow activity={entry.activity} selected={isSelected(entry, selection)} expanded={expanded.has(entry.seq)} onToggle={onToggle} matching={matchingIds(entry, text)} />;
+  return (
+    <ActivityRow
+      activity={entry.activity}
+      selected={isSelected(entry, selection)}
+      expanded={expanded.has(entry.seq)}
+      onToggle={onToggle}
+      matching={matchingIds(entry, text)}
+    />
+  );
 }
 
-function Redistribution({ item, collapsed, onCollapse, ...row }: Omit<RowProps, 'entry'> & { item: Extract<VisibleItem, { kind: 'redistribution' }>; collapsed: boolean; onCollapse: () => void }) {
+function Redistribution({
+  item,
+  collapsed,
+  onCollapse,
+  ...row
+}: Omit<RowProps, 'entry'> & { item: Extract<VisibleItem, { kind: 'redistribution' }>; collapsed: boolean; onCollapse: () => void }) {
   const { head, converged } = item;
   const down = head.type === 'node-down';
   const node = head.node;
   const hidden = item.all.length - item.members.length;
   const headEntry: Entry = { kind: 'event', seq: head.seq, at: head.at, event: head };
   const toggle = (
-    <button type="button" className={cx('tl-toggle')} data-testid="tl-toggle" aria-expanded={!collapsed} onClick={onCollapse} title={collapsed ? 'Show what happened in this redistribution' : 'Hide what happened in this redistribution'}>
+    <button
+      type="button"
+      className={cx('tl-toggle')}
+      data-testid="tl-toggle"
+      aria-expanded={!collapsed}
+      onClick={onCollapse}
+      title={collapsed ? 'Show what happened in this redistribution' : 'Hide what happened in this redistribution'}
+    >
       {collapsed ? '▸' : '▾'} {item.all.length} {item.all.length === 1 ? 'entry' : 'entries'}
     </button>
   );
   return (
-    <li className={cx(`tl-redist ${down ? 'tl-redist-down' : 'tl-redist-up'}${item.open ? ' tl-redist-open' : ''}`)} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
+    <li
+      className={cx(`tl-redist ${down ? 'tl-redist-down' : 'tl-redist-up'}${item.open ? ' tl-redist-open' : ''}`)}
+      aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}
+    >
       {item.headShown ? (
         <EventRow event={head} selected={isSelected(headEntry, row.selection)} extra={toggle} />
       ) : (
@@ -303,7 +374,10 @@ export function Timeline() {
           </button>
         )}
       </div>
-      <p className={cx('muted tl-hint')}>Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down or coming up heads what followed it until the cluster has converged again (every child running once).</p>
+      <p className={cx('muted tl-hint')}>
+        Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down or coming
+        up heads what followed it until the cluster has converged again (every child running once).
+      </p>
       {total === 0 ? (
         <div className={cx('panel tl-empty')}>
           <p>No cluster events yet. Membership changes, convergence, and the starts, stops, moves and failures of children appear here as they happen.</p>
@@ -319,7 +393,13 @@ export function Timeline() {
                   <EntryRow entry={v.entry} {...row} />
                 </li>
               ) : (
-                <Redistribution key={v.head.seq} item={v} collapsed={collapsed.has(v.head.seq)} onCollapse={() => setCollapsed((prev) => toggled(prev, v.head.seq))} {...row} />
+                <Redistribution
+                  key={v.head.seq}
+                  item={v}
+                  collapsed={collapsed.has(v.head.seq)}
+                  onCollapse={() => setCollapsed((prev) => toggled(prev, v.head.seq))}
+                  {...row}
+                />
               ),
             )}
           </ol>

@@ -9,10 +9,16 @@ describe('the event formatter', () => {
   it('describes each event type in words', () => {
     const text = (e: ClusterEvent) => eventText(e);
     expect(text({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'leave', at: 0 })).toBe('ticker-1 moved demo-1 → demo-2 (node left)');
-    expect(text({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'drain', at: 0 })).toBe('ticker-1 moved demo-1 → demo-2 (node draining)');
+    expect(text({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'drain', at: 0 })).toBe(
+      'ticker-1 moved demo-1 → demo-2 (node draining)',
+    );
     expect(text({ type: 'node-down', node: 'demo-3', role: 'member', reason: 'member-down', at: 0 })).toBe('node demo-3 down (member-down)');
-    expect(text({ type: 'converged', after: 84, cause: 'node-down', node: 'demo-3', children: 12, at: 0 })).toBe('converged 84 ms after demo-3 down: 12 children running once');
-    expect(text({ type: 'converged', after: 1_250, cause: 'node-up', node: 'demo-4', children: 1, at: 0 })).toBe('converged 1.25 s after demo-4 up: 1 child running once');
+    expect(text({ type: 'converged', after: 84, cause: 'node-down', node: 'demo-3', children: 12, at: 0 })).toBe(
+      'converged 84 ms after demo-3 down: 12 children running once',
+    );
+    expect(text({ type: 'converged', after: 1_250, cause: 'node-up', node: 'demo-4', children: 1, at: 0 })).toBe(
+      'converged 1.25 s after demo-4 up: 1 child running once',
+    );
     expect(text({ type: 'node-up', node: 'demo-4', role: 'member', at: 0 })).toBe('node demo-4 up');
     expect(text({ type: 'node-up', node: 'ui-1', role: 'observer', at: 0 })).toBe('observer ui-1 up');
     expect(text({ type: 'placed', id: 'a', node: 'demo-1', by: 'pin', at: 0 })).toBe('placed a on demo-1 (pinned there)');
@@ -21,20 +27,53 @@ describe('the event formatter', () => {
     expect(text({ type: 'started', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a started on demo-1');
     expect(text({ type: 'stopped', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a stopped on demo-1');
     expect(text({ type: 'failed', id: 'a', node: 'demo-1', failures: 3, error: 'exit 2', at: 0 })).toBe('a failed on demo-1 (3 failures in a row): exit 2');
-    expect(text({ type: 'drain', node: 'demo-3', draining: true, by: 'demo-1', at: 0 })).toBe('node demo-3 draining: its children move away and nothing new starts there (command on demo-1)');
-    expect(text({ type: 'drain', node: 'demo-3', draining: false, by: 'demo-1', at: 0 })).toBe('node demo-3 undrained: it takes children again (command on demo-1)');
+    expect(text({ type: 'drain', node: 'demo-3', draining: true, by: 'demo-1', at: 0 })).toBe(
+      'node demo-3 draining: its children move away and nothing new starts there (command on demo-1)',
+    );
+    expect(text({ type: 'drain', node: 'demo-3', draining: false, by: 'demo-1', at: 0 })).toBe(
+      'node demo-3 undrained: it takes children again (command on demo-1)',
+    );
     expect(text({ type: 'rebalancing', paused: true, by: 'demo-2', at: 0 })).toBe('rebalancing paused: children stay where they run (command on demo-2)');
     expect(subjectsOf({ type: 'drain', node: 'demo-3', draining: true, by: 'demo-1', at: 0 })).toEqual({ child: null, nodes: ['demo-3', 'demo-1'] });
-    expect(text({ type: 'duplicate-resolved', id: 'a', survivor: { node: 'demo-1', pid: 'p' }, stopped: [{ node: 'demo-2', pid: 'q' }, { node: 'demo-3', pid: 'r' }], at: 0 })).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2, demo-3');
+    expect(
+      text({
+        type: 'duplicate-resolved',
+        id: 'a',
+        survivor: { node: 'demo-1', pid: 'p' },
+        stopped: [
+          { node: 'demo-2', pid: 'q' },
+          { node: 'demo-3', pid: 'r' },
+        ],
+        at: 0,
+      }),
+    ).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2, demo-3');
   });
 
   it('marks the child and nodes a sentence names, as parts a view can link', () => {
-    expect(describeEvent({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'pin', at: 0 })).toEqual([{ child: 'ticker-1' }, ' moved ', { node: 'demo-1' }, ' → ', { node: 'demo-2' }, ' (pinned)']);
+    expect(describeEvent({ type: 'moved', id: 'ticker-1', from: 'demo-1', to: 'demo-2', reason: 'pin', at: 0 })).toEqual([
+      { child: 'ticker-1' },
+      ' moved ',
+      { node: 'demo-1' },
+      ' → ',
+      { node: 'demo-2' },
+      ' (pinned)',
+    ]);
   });
 
   it('names what an event is about, for filters and selection', () => {
     expect(subjectsOf({ type: 'moved', id: 'x', from: 'a', to: 'b', reason: 'join', at: 0 })).toEqual({ child: 'x', nodes: ['a', 'b'] });
-    expect(subjectsOf({ type: 'duplicate-resolved', id: 'x', survivor: { node: 'a', pid: 'p' }, stopped: [{ node: 'b', pid: 'q' }, { node: 'a', pid: 'r' }], at: 0 })).toEqual({ child: 'x', nodes: ['a', 'b'] });
+    expect(
+      subjectsOf({
+        type: 'duplicate-resolved',
+        id: 'x',
+        survivor: { node: 'a', pid: 'p' },
+        stopped: [
+          { node: 'b', pid: 'q' },
+          { node: 'a', pid: 'r' },
+        ],
+        at: 0,
+      }),
+    ).toEqual({ child: 'x', nodes: ['a', 'b'] });
     expect(subjectsOf({ type: 'converged', after: 1, cause: 'node-up', node: 'a', children: 1, at: 0 })).toEqual({ child: null, nodes: ['a'] });
     expect(subjectsOf({ type: 'placed', id: 'x', node: undefined, by: 'none', at: 0 })).toEqual({ child: 'x', nodes: [] });
   });
@@ -43,14 +82,76 @@ describe('the event formatter', () => {
     const moves = times(983, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 's4', to: `n${i % 4}`, reason: 'failure' as const }));
     expect(activityText(burstOf(1, moves))).toBe('983 moved from s4 to 4 nodes (node down or failing)');
     expect(activityText(burstOf(1, moves.slice(0, 1)))).toBe('c0 moved s4 → n0 (node down or failing)');
-    expect(activityText(burstOf(1, times(12, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 'n1', to: 'n3', reason: 'undrain' as const }))))).toBe('12 moved from n1 to n3 (node undrained)');
-    expect(activityText(burstOf(1, times(7, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 'n1', to: `n${i % 2}`, reason: 'resume' as const }))))).toBe('7 moved from n1 to 2 nodes (rebalancing resumed)');
-    expect(activityText(burstOf(1, times(1_000, (i) => ({ at: i, type: 'started' as const, id: `c${i}`, node: `n${i % 3}`, pid: 'p' }))))).toBe('1,000 started on 3 nodes');
-    expect(activityText(burstOf(1, times(40, (i) => ({ at: i, type: 'stopped' as const, id: `c${i}`, node: 'n2', pid: 'p' }))))).toBe('40 stopped on n2');
-    expect(activityText(burstOf(1, times(12, (i) => ({ at: i, type: 'failed' as const, id: `c${i}`, node: 'n2', failures: 1, error: 'x' }))))).toBe('12 failed on n2');
-    expect(activityText(burstOf(1, times(5, (i) => ({ at: i, type: 'placed' as const, id: `c${i}`, node: i < 3 ? 'n1' : undefined, by: i < 3 ? ('hash' as const) : ('none' as const) }))))).toBe('5 placed on n1, 2 with no node to run on');
-    expect(activityText(burstOf(1, times(2, (i) => ({ at: i, type: 'placed' as const, id: `c${i}`, node: undefined, by: 'none' as const }))))).toBe('2 have no node to run on');
-    expect(activityText(burstOf(1, times(3, (i) => ({ at: i, type: 'duplicate-resolved' as const, id: `c${i}`, survivor: { node: 'n1', pid: 'p' }, stopped: [{ node: 'n2', pid: 'q' }] }))))).toBe('3 duplicates resolved');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(12, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 'n1', to: 'n3', reason: 'undrain' as const })),
+        ),
+      ),
+    ).toBe('12 moved from n1 to n3 (node undrained)');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(7, (i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 'n1', to: `n${i % 2}`, reason: 'resume' as const })),
+        ),
+      ),
+    ).toBe('7 moved from n1 to 2 nodes (rebalancing resumed)');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(1_000, (i) => ({ at: i, type: 'started' as const, id: `c${i}`, node: `n${i % 3}`, pid: 'p' })),
+        ),
+      ),
+    ).toBe('1,000 started on 3 nodes');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(40, (i) => ({ at: i, type: 'stopped' as const, id: `c${i}`, node: 'n2', pid: 'p' })),
+        ),
+      ),
+    ).toBe('40 stopped on n2');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(12, (i) => ({ at: i, type: 'failed' as const, id: `c${i}`, node: 'n2', failures: 1, error: 'x' })),
+        ),
+      ),
+    ).toBe('12 failed on n2');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(5, (i) => ({ at: i, type: 'placed' as const, id: `c${i}`, node: i < 3 ? 'n1' : undefined, by: i < 3 ? ('hash' as const) : ('none' as const) })),
+        ),
+      ),
+    ).toBe('5 placed on n1, 2 with no node to run on');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(2, (i) => ({ at: i, type: 'placed' as const, id: `c${i}`, node: undefined, by: 'none' as const })),
+        ),
+      ),
+    ).toBe('2 have no node to run on');
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(3, (i) => ({
+            at: i,
+            type: 'duplicate-resolved' as const,
+            id: `c${i}`,
+            survivor: { node: 'n1', pid: 'p' },
+            stopped: [{ node: 'n2', pid: 'q' }],
+          })),
+        ),
+      ),
+    ).toBe('3 duplicates resolved');
     // The nodes are links, as in an event's sentence.
     expect(describeActivity(burstOf(1, moves))).toEqual(['983 moved ', 'from ', { node: 's4' }, ' ', 'to ', '4 nodes', ' (node down or failing)']);
     expect(activitySubjects(burstOf(1, moves))).toEqual(['n0', 'n1', 'n2', 'n3', 's4']);

@@ -77,7 +77,13 @@ export function describeEvent(e: ClusterEvent): Part[] {
     case 'moved':
       return [{ child: e.id }, ' moved ', { node: e.from }, ' → ', { node: e.to }, ` (${MOVE_REASONS[e.reason]})`];
     case 'failed':
-      return [{ child: e.id }, ' failed on ', { node: e.node }, ` (${e.failures} ${e.failures === 1 ? 'failure' : 'failures'} in a row)`, e.error ? `: ${e.error}` : ''];
+      return [
+        { child: e.id },
+        ' failed on ',
+        { node: e.node },
+        ` (${e.failures} ${e.failures === 1 ? 'failure' : 'failures'} in a row)`,
+        e.error ? `: ${e.error}` : '',
+      ];
     case 'duplicate-resolved': {
       const parts: Part[] = ['duplicate ', { child: e.id }, ' resolved: kept on ', { node: e.survivor.node }];
       if (e.stopped.length > 0) {
@@ -87,11 +93,28 @@ export function describeEvent(e: ClusterEvent): Part[] {
       return parts;
     }
     case 'drain':
-      return ['node ', { node: e.node }, e.draining ? ' draining: its children move away and nothing new starts there' : ' undrained: it takes children again', ' (command on ', { node: e.by }, ')'];
+      return [
+        'node ',
+        { node: e.node },
+        e.draining ? ' draining: its children move away and nothing new starts there' : ' undrained: it takes children again',
+        ' (command on ',
+        { node: e.by },
+        ')',
+      ];
     case 'rebalancing':
-      return [e.paused ? 'rebalancing paused: children stay where they run' : 'rebalancing resumed: children go where placement puts them', ' (command on ', { node: e.by }, ')'];
+      return [
+        e.paused ? 'rebalancing paused: children stay where they run' : 'rebalancing resumed: children go where placement puts them',
+        ' (command on ',
+        { node: e.by },
+        ')',
+      ];
     case 'converged':
-      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, e.cause === 'node-down' ? ' down' : ' up', `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`];
+      return [
+        `converged ${formatDuration(e.after)} after `,
+        { node: e.node },
+        e.cause === 'node-down' ? ' down' : ' up',
+        `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`,
+      ];
   }
 }
 
@@ -124,7 +147,13 @@ export function describeActivity(a: ActivityView): Part[] {
   const n = formatCount(a.count);
   switch (a.type) {
     case 'moved':
-      return [`${n} moved `, ...(a.from !== undefined ? ['from ', { node: a.from }, ' '] : []), 'to ', ...where(a.nodes), a.reason !== undefined ? ` (${MOVE_REASONS[a.reason]})` : ''];
+      return [
+        `${n} moved `,
+        ...(a.from !== undefined ? ['from ', { node: a.from }, ' '] : []),
+        'to ',
+        ...where(a.nodes),
+        a.reason !== undefined ? ` (${MOVE_REASONS[a.reason]})` : '',
+      ];
     case 'started':
     case 'stopped':
     case 'failed':

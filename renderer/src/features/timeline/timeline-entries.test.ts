@@ -6,7 +6,11 @@ import { concerns, entriesAbout, groupEntries, KINDS, matchesEntry, mergeEntries
 const up = (seq: number, node: string, role: 'member' | 'observer' = 'member'): EventView => ({ seq, at: seq, type: 'node-up', node, role });
 const down = (seq: number, node: string): EventView => ({ seq, at: seq, type: 'node-down', node, role: 'member', reason: 'member-down' });
 const converged = (seq: number): EventView => ({ seq, at: seq, type: 'converged', after: 5, cause: 'node-down', node: 'demo-2', children: 3 });
-const started = (seq: number, ids: string[], node = 'demo-1') => burstOf(seq, ids.map((id) => ({ at: seq, type: 'started' as const, id, node, pid: `p-${id}` })));
+const started = (seq: number, ids: string[], node = 'demo-1') =>
+  burstOf(
+    seq,
+    ids.map((id) => ({ at: seq, type: 'started' as const, id, node, pid: `p-${id}` })),
+  );
 const all = { kinds: new Set(KINDS), text: '' };
 
 describe('timeline entries', () => {
@@ -24,9 +28,27 @@ describe('timeline entries', () => {
   });
 
   it("a burst concerns the children it holds, the nodes where its events happened and a move's source", () => {
-    const moved: Entry = { kind: 'activity', seq: 1, at: 0, activity: burstOf(1, [{ at: 0, type: 'moved', id: 'x', from: 's4', to: 'n1', reason: 'drain' }, { at: 1, type: 'moved', id: 'y', from: 's4', to: 'n2', reason: 'drain' }]) };
-    for (const about of [{ kind: 'child', id: 'x' }, { kind: 'child', id: 'y' }, { kind: 'node', name: 's4' }, { kind: 'node', name: 'n2' }] as const) expect(concerns(moved, about)).toBe(true);
-    for (const about of [{ kind: 'child', id: 'z' }, { kind: 'node', name: 'n3' }] as const) expect(concerns(moved, about)).toBe(false);
+    const moved: Entry = {
+      kind: 'activity',
+      seq: 1,
+      at: 0,
+      activity: burstOf(1, [
+        { at: 0, type: 'moved', id: 'x', from: 's4', to: 'n1', reason: 'drain' },
+        { at: 1, type: 'moved', id: 'y', from: 's4', to: 'n2', reason: 'drain' },
+      ]),
+    };
+    for (const about of [
+      { kind: 'child', id: 'x' },
+      { kind: 'child', id: 'y' },
+      { kind: 'node', name: 's4' },
+      { kind: 'node', name: 'n2' },
+    ] as const)
+      expect(concerns(moved, about)).toBe(true);
+    for (const about of [
+      { kind: 'child', id: 'z' },
+      { kind: 'node', name: 'n3' },
+    ] as const)
+      expect(concerns(moved, about)).toBe(false);
     // A text filter reads the same: ids (as substrings), nodes, the type.
     expect(matchesEntry(moved, { ...all, text: 's4 moved' })).toBe(true);
     expect(matchesEntry(moved, { ...all, text: 'y' })).toBe(true);
@@ -55,8 +77,21 @@ describe('timeline entries', () => {
   });
 
   it('sums up a redistribution by how many events of each kind, bursts counted whole', () => {
-    const moved = burstOf(2, Array.from({ length: 983 }, (_, i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 's4', to: 'n1', reason: 'failure' as const })));
-    const entries = mergeEntries([up(5, 'demo-4'), converged(6)], [moved, started(3, Array.from({ length: 1_000 }, (_, i) => `c${i}`)), burstOf(4, [{ at: 4, type: 'failed', id: 'c', node: 'n1', failures: 1, error: 'x' }])]);
+    const moved = burstOf(
+      2,
+      Array.from({ length: 983 }, (_, i) => ({ at: i, type: 'moved' as const, id: `c${i}`, from: 's4', to: 'n1', reason: 'failure' as const })),
+    );
+    const entries = mergeEntries(
+      [up(5, 'demo-4'), converged(6)],
+      [
+        moved,
+        started(
+          3,
+          Array.from({ length: 1_000 }, (_, i) => `c${i}`),
+        ),
+        burstOf(4, [{ at: 4, type: 'failed', id: 'c', node: 'n1', failures: 1, error: 'x' }]),
+      ],
+    );
     expect(redistributionSummary(entries)).toBe('983 children moved · 1,000 started · 1 failed · 1 more node change');
     expect(redistributionSummary(mergeEntries([converged(1)], []))).toBe('no child moved');
   });

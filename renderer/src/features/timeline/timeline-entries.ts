@@ -164,7 +164,9 @@ export function groupEntries(entries: readonly Entry[]): TimelineItem[] {
   return items;
 }
 
-export type VisibleItem = { kind: 'entry'; entry: Entry } | { kind: 'redistribution'; head: Topology; headShown: boolean; members: Entry[]; all: Entry[]; converged: Converged | null; open: boolean };
+export type VisibleItem =
+  | { kind: 'entry'; entry: Entry }
+  | { kind: 'redistribution'; head: Topology; headShown: boolean; members: Entry[]; all: Entry[]; converged: Converged | null; open: boolean };
 
 /** What to show, newest first (a redistribution's entries newest first under its head), after filtering. */
 export function visibleItems(items: readonly TimelineItem[], filters: Filters): VisibleItem[] {
@@ -177,7 +179,16 @@ export function visibleItems(items: readonly TimelineItem[], filters: Filters): 
     }
     const members = item.members.filter((e) => matchesEntry(e, filters)).reverse();
     const headShown = matchesEntry({ kind: 'event', seq: item.head.seq, at: item.head.at, event: item.head }, filters);
-    if (headShown || members.length > 0) out.push({ kind: 'redistribution', head: item.head, headShown, members, all: item.members, converged: item.converged, open: item.converged === null && i === items.length - 1 });
+    if (headShown || members.length > 0)
+      out.push({
+        kind: 'redistribution',
+        head: item.head,
+        headShown,
+        members,
+        all: item.members,
+        converged: item.converged,
+        open: item.converged === null && i === items.length - 1,
+      });
   }
   return out;
 }

@@ -331,7 +331,7 @@ describe('fuzz: protocol decoder', () => {
       { seed: SEED, numRuns: 5_000 },
     );
     assertNoPollution();
-  });
+  }, 240_000); // bounded by its 5,000 frames; it took 72 s on a machine loaded to 25, over the default 60 s
 
   it('rejects nesting beyond MAX_NESTING without overflowing the stack, whatever the shape', () => {
     for (const depth of [MAX_NESTING + 1, 1_000, 10_000, 100_000]) {

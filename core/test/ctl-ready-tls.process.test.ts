@@ -9,7 +9,7 @@
  *   is a TCP server here that closes every connection at once, and its
  *   ready timeout is longer than the test.
  * - A cluster whose members speak TLS with mutual authentication: ctl,
- *   given the CA, its certificate and key (POGO_TLS_* as for a node),
+ *   given the CA, its certificate and key (--tls-* flags, or POGO_TLS_* as for a node),
  *   links and lists; without a client certificate the member refuses it
  *   (exit 4, the handshake's reason); without TLS settings it cannot
  *   link (exit 3).
@@ -135,7 +135,14 @@ describe('pogo ctl over TLS', () => {
     const n1 = await cluster.start('n1', [], ['--workers', 'examples', '--tls-cert-file', server.cert, '--tls-key-file', server.key, '--tls-ca-file', caFile]);
     await cluster.until(async () => (await n1.status()).supervisor.ready, 15_000, 'n1 ready');
 
-    const ok = await ctl(['ls', '--seed', n1.address, '--json'], { POGO_TLS_CA_FILE: caFile, POGO_TLS_CERT_FILE: client.cert, POGO_TLS_KEY_FILE: client.key });
+    const ok = await ctl(['ls', '--seed', n1.address, '--json', '--tls-ca-file', caFile, '--tls-cert-file', client.cert, '--tls-key-file', client.key]);
+    // The same through POGO_TLS_*, as for a node.
+    const okEnv = await ctl(['ls', '--seed', n1.address, '--json'], {
+      POGO_TLS_CA_FILE: caFile,
+      POGO_TLS_CERT_FILE: client.cert,
+      POGO_TLS_KEY_FILE: client.key,
+    });
+    expect(okEnv.code, okEnv.stderr).toBe(0);
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toEqual({ ok: true, result: [] });
 

@@ -95,6 +95,10 @@ export interface CtlOptions {
   secretFile?: string;
   tokenFile?: string;
   cluster?: string;
+  /** TLS files, as pogo node's --tls-* (or POGO_TLS_*). */
+  tlsCaFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   json?: boolean;
   timeout?: string;
   by?: string;
@@ -290,6 +294,9 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
         ...(opts.dnsServer ? { dnsServer: opts.dnsServer } : {}),
         ...(opts.secretFile ? { secretFile: opts.secretFile } : {}),
         ...(opts.cluster ? { cluster: opts.cluster } : {}),
+        ...(opts.tlsCaFile ? { tlsCaFile: opts.tlsCaFile } : {}),
+        ...(opts.tlsCertFile ? { tlsCertFile: opts.tlsCertFile } : {}),
+        ...(opts.tlsKeyFile ? { tlsKeyFile: opts.tlsKeyFile } : {}),
       },
       env: process.env,
     });

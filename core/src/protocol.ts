@@ -635,49 +635,15 @@ export const LinkMessageSchema = once(() =>
     PgLeaveSchema(),
     CommandSchema,
     CommandReplySchema(),
-    StoreDeltaSchema(),
-    StoreDigestSchema(),
-    StoreDigestRequestSchema(),
-    StorePullSchema(),
-    StoreRegsSchema(),
-    StoreAckSchema(),
-    StoreSyncedSchema(),
+    ...StoreMessageSchema().options,
     ResourcesSchema(),
     CallSchema(),
     CallReplySchema(),
     HandoverSchema(),
   ]),
 );
-export const PeerMessageSchema = once(() =>
-  z.discriminatedUnion('t', [
-    HelloSchema(),
-    ChallengeSchema(),
-    AuthSchema(),
-    WelcomeSchema(),
-    RejectSchema(),
-    PingSchema(),
-    PongSchema(),
-    LeaveSchema(),
-    GossipSchema(),
-    ReachSchema(),
-    PgSyncSchema(),
-    PgJoinSchema(),
-    PgLeaveSchema(),
-    CommandSchema,
-    CommandReplySchema(),
-    StoreDeltaSchema(),
-    StoreDigestSchema(),
-    StoreDigestRequestSchema(),
-    StorePullSchema(),
-    StoreRegsSchema(),
-    StoreAckSchema(),
-    StoreSyncedSchema(),
-    ResourcesSchema(),
-    CallSchema(),
-    CallReplySchema(),
-    HandoverSchema(),
-  ]),
-);
+/** Every message a peer may send: the handshake's, then the link's (one list each, above). */
+export const PeerMessageSchema = once(() => z.discriminatedUnion('t', [...HandshakeMessageSchema().options, ...LinkMessageSchema().options]));
 
 export type Hello = z.infer<ReturnType<typeof HelloSchema>>;
 export type Challenge = z.infer<ReturnType<typeof ChallengeSchema>>;

@@ -109,10 +109,9 @@ export function announced(h: HeartbeatSettings | undefined): HeartbeatTiming | u
   return h && { heartbeatIntervalMs: h.intervalMs, suspectAfterMs: h.suspectAfterMs, heartbeatTimeoutMs: h.timeoutMs };
 }
 
-/** The dialer's hello. */
-export function buildHello(id: LocalIdentity, nonce: string, timing: HeartbeatTiming): Hello {
+/** What both ends announce of themselves, the hello and the challenge alike. */
+function selfAnnouncement(id: LocalIdentity, nonce: string, timing: HeartbeatTiming) {
   return {
-    t: 'hello',
     cluster: id.cluster,
     protocol: { ...PROTOCOL_VERSION },
     name: id.name,
@@ -122,8 +121,12 @@ export function buildHello(id: LocalIdentity, nonce: string, timing: HeartbeatTi
     role: id.role,
     nonce,
     heartbeat: announce(timing),
-    ...(id.client ? { client: true as const } : {}),
   };
+}
+
+/** The dialer's hello. */
+export function buildHello(id: LocalIdentity, nonce: string, timing: HeartbeatTiming): Hello {
+  return { t: 'hello', ...selfAnnouncement(id, nonce, timing), ...(id.client ? { client: true as const } : {}) };
 }
 
 /** The acceptor's challenge to a hello (`nonce`: the acceptor's), with its proof. */
@@ -135,19 +138,7 @@ export function buildChallenge(secret: string, id: LocalIdentity, nonce: string,
     { name: peer.name, incarnation: peer.incarnation, nonce: hello.nonce },
     { name: id.name, incarnation: id.incarnation, nonce },
   );
-  return {
-    t: 'challenge',
-    cluster: id.cluster,
-    protocol: { ...PROTOCOL_VERSION },
-    name: id.name,
-    incarnation: id.incarnation,
-    startedAt: id.startedAt,
-    address: id.address,
-    role: id.role,
-    nonce,
-    proof,
-    heartbeat: announce(timing),
-  };
+  return { t: 'challenge', ...selfAnnouncement(id, nonce, timing), proof };
 }
 
 /** The dialer's auth proof over the challenge (`nonce`: the dialer's). */

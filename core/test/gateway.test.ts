@@ -525,6 +525,17 @@ describe('observer gateway limits', () => {
     expect(gateway.clients()).toBe(2);
     expect(Object.keys(a.state().members)).toContain('g1');
   });
+
+  it('closing twice, at once or later, closes once and both calls resolve; the node keeps running', async () => {
+    const { observer } = await setup();
+    const g = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(g.url, { token: g.token });
+    const disconnected = new Promise<void>((resolve) => client.socket.on('disconnect', () => resolve()));
+    await Promise.all([g.close(), g.close()]);
+    await g.close();
+    await disconnected;
+    expect(observer.upMembers().length).toBe(4);
+  });
 });
 
 describe('state diff', () => {

@@ -115,21 +115,22 @@ function defaultObserverName(): string {
  */
 export async function startObserver(opts: StartObserverOptions): Promise<RunningObserver> {
   const tls = opts.tls ?? {};
+  // loadConfig passes over a flag whose value is undefined, so an option left out falls through to its default.
   const config = loadConfig({
     flags: {
       name: opts.name ?? defaultObserverName(),
       role: 'observer',
       port: '0',
       seeds: opts.seeds,
-      ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
-      ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
-      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
-      ...(opts.dnsServer !== undefined && opts.dnsServer.length > 0 ? { dnsServer: opts.dnsServer } : {}),
-      ...(tls.caFile !== undefined ? { tlsCaFile: tls.caFile } : {}),
-      ...(tls.certFile !== undefined ? { tlsCertFile: tls.certFile } : {}),
-      ...(tls.keyFile !== undefined ? { tlsKeyFile: tls.keyFile } : {}),
-      ...(tls.rejectUnauthorized !== undefined ? { tlsRejectUnauthorized: tls.rejectUnauthorized } : {}),
-      ...Object.fromEntries(Object.entries(opts.timing ?? {}).filter(([, value]) => value !== undefined)),
+      secretFile: opts.secretFile,
+      secret: opts.secret,
+      cluster: opts.cluster,
+      dnsServer: opts.dnsServer?.length ? opts.dnsServer : undefined,
+      tlsCaFile: tls.caFile,
+      tlsCertFile: tls.certFile,
+      tlsKeyFile: tls.keyFile,
+      tlsRejectUnauthorized: tls.rejectUnauthorized,
+      ...opts.timing,
     },
     env: opts.env ?? {},
   });

@@ -413,6 +413,37 @@ describe('distributed supervisor: anti-entropy', () => {
       restore();
     }
   });
+  it('a topology refresh that moves nothing, mid-sweep, leaves the full sweep running: the next pass skips the walk', async () => {
+    // 600 ids take three slices; the refresh lands between the first and the second.
+    const [n1] = await cluster(3, 134, { antiEntropyIntervalMs: 600_000 });
+    const ids = Array.from({ length: 600 }, (_, i) => `ms${i}`);
+    await sim.resolve(Promise.all(ids.map((id) => n1!.supervisor.startChild(w(id)))));
+    await sim.until(() => sim.exactlyOnce(ids), 10_000, 'children running');
+    const r = internals(n1!).reconciler as unknown as { slice(): void; stats: Reconciler['stats']; antiEntropy(): void; topologyChanged(): void };
+    const slice = r.slice.bind(r);
+    let slices = 0;
+    r.slice = () => {
+      slice();
+      if (++slices === 1) r.topologyChanged(); // nothing moved: the same members, flags and netsplit inputs
+    };
+    try {
+      r.antiEntropy(); // the first full sweep since start
+      await sim.run(100);
+      expect(slices).toBeGreaterThanOrEqual(3);
+      const skipped = r.stats.antiEntropySkipped;
+      const { ids: reconciled, restore } = recordReconciles(n1);
+      try {
+        r.antiEntropy();
+        await sim.run(100);
+        expect(r.stats.antiEntropySkipped).toBe(skipped + 1); // the sweep counted as done, so nothing to walk
+        expect(reconciled).toEqual([]);
+      } finally {
+        restore();
+      }
+    } finally {
+      delete (r as { slice?: unknown }).slice;
+    }
+  });
 });
 
 describe('distributed supervisor: Pogo chaos scenario', () => {

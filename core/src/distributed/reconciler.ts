@@ -508,9 +508,20 @@ export class Reconciler {
     this.refreshTopology();
     this.gains = nextGains(this.gains, gainsBefore, this.gainInputs());
     const key = JSON.stringify([[...this.placementMembers.values()], this.mayRunNow, this.mayStartNow, this.pausedFlag, [...this.drains].sort()]);
-    if (key !== this.placementKey) {
+    const moved = key !== this.placementKey;
+    if (moved) {
       this.placementKey = key;
       this.epoch++;
+    }
+    if (!moved && !this.fullSweep && this.sweep.length > 0) {
+      // Race "a refresh that moves nothing, mid-sweep": a link coming up, an observer joining or
+      // leaving, a flag that places nothing differently. No placement input changed (same epoch),
+      // so the sweep under way is still the right one: replacing it would only walk every id again,
+      // and a full sweep replaced never counts as done, so the next anti-entropy pass would walk
+      // them all once more (the idle cost at 10,000 children).
+      this.flagsDirty = false;
+      this.topologyDirty = false;
+      return;
     }
     const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
     const previous = this.sweptFor;

@@ -36,7 +36,8 @@
  *
  * Dialling: seeds and every known member that is neither up nor left are
  * dialled with exponential backoff and jitter (`reconnectBaseMs` doubling up
- * to `reconnectMaxMs`). A seed whose name turns out to be a linked member is
+ * to `reconnectMaxMs`); a member whose link just went down first after one
+ * gossip interval (see `onLinkDown`). A seed whose name turns out to be a linked member is
  * not dialled again. Seeds come from the configuration (fixed) and from DNS
  * discovery (`setDiscoveredSeeds`, replaced on every change of the answer):
  * a discovered address that leaves the answer is no longer dialled as a
@@ -274,7 +275,11 @@ export class Membership {
     if (this.reports.delete(member.name)) this.o.onReach?.();
     this.o.log.warn({ peer: member.name, incarnation: member.incarnation, reason }, 'member down');
     this.o.onEvent({ kind: 'member-down', member: down, reason });
-    if (!this.stopped) this.ensureDialing(member.address);
+    // Race "redialling the dead while taking over from it": a member whose process died refuses
+    // at once, and a survivor would spend its takeover window making a socket, being refused and
+    // logging it. The first redial waits one gossip interval; a peer that only lost its link
+    // dials us too, and gossip or a seed brings it back sooner if it restarts.
+    if (!this.stopped) this.ensureDialing(member.address, this.o.timing.gossipIntervalMs);
     this.spreadReach();
   }
 
@@ -410,11 +415,11 @@ export class Membership {
     return true;
   }
 
-  private ensureDialing(address: string): void {
+  private ensureDialing(address: string, firstDelayMs = 0): void {
     if (this.dialing.has(address) || !this.wantsDial(address)) return;
     const target: DialTarget = { attempts: 0, timer: undefined, lastError: undefined };
     this.dialing.set(address, target);
-    this.schedule(address, target, 0);
+    this.schedule(address, target, firstDelayMs);
   }
 
   private schedule(address: string, target: DialTarget, delayMs: number): void {

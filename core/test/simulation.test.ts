@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../src/random.js';
+import { MemoryTransport } from '../src/transport/memory.js';
 import { SimCluster } from './support/sim.js';
 
 let sim: SimCluster | undefined;
@@ -130,6 +131,31 @@ describe('simulation: membership', () => {
     sim.clock.advance(3_000);
     sim.network.setDropRate(0);
     sim.settle(() => sim!.fullMesh(), 10_000, 'mesh after lossy period');
+  });
+
+  it('a member that dies is redialled one gossip interval later, not at once: its survivors are busy taking over its children', async () => {
+    sim = new SimCluster(7);
+    for (const name of names(3)) await sim.start(name, ['n01'], { gossipIntervalMs: 1_000, reconnectBaseMs: 100 });
+    sim.settle(() => sim!.fullMesh(), 5_000, 'full mesh');
+    const dead = SimCluster.address('n03');
+    const dials: Array<{ from: string; at: number }> = [];
+    const proto = MemoryTransport.prototype;
+    const dial = proto.dial;
+    proto.dial = function (this: MemoryTransport, address: string) {
+      if (address === dead) dials.push({ from: this.address, at: sim!.clock.now() });
+      return dial.call(this, address);
+    };
+    try {
+      const crashedAt = sim.clock.now();
+      sim.crash('n03'); // connections reset: both survivors see their link go down at once
+      sim.clock.advance(990);
+      expect(dials).toEqual([]);
+      sim.clock.advance(1_100);
+      expect(new Set(dials.map((d) => d.from))).toEqual(new Set([SimCluster.address('n01'), SimCluster.address('n02')]));
+      for (const d of dials) expect(d.at - crashedAt).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      proto.dial = dial;
+    }
   });
 });
 

@@ -304,14 +304,13 @@ export function Board() {
         ))}
       </div>
       {pending && (
-        <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
+        <ConfirmDialog title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
           Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec
           asks for start-first.
         </ConfirmDialog>
       )}
       {drainAsk && (
         <ConfirmDialog
-          id="drain-title"
           title={`${drainAsk.drain ? 'Drain' : 'Undrain'} ${drainAsk.node}?`}
           action={drainAsk.drain ? 'Drain' : 'Undrain'}
           onCancel={() => setDrainAsk(null)}

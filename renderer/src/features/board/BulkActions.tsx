@@ -96,7 +96,6 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
       {result && <BulkResult action={result.action} outcome={result.outcome} onClose={() => setResult(null)} />}
       {asking && (
         <ConfirmDialog
-          id={`${uid}-title`}
           title={
             asking.action.kind === 'stop'
               ? `Stop ${plural(asking.ids.length, 'child', 'children')}?`

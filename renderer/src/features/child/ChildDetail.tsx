@@ -232,24 +232,24 @@ function Actions({ child }: { child: ChildView }) {
         </p>
       )}
       {ask?.kind === 'restart' && (
-        <ConfirmDialog id="detail-restart-title" title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Its instance on <strong>{child.node}</strong> is stopped (gracefully, as its spec says) and a new one is started there. It does not move, and its spec
           and pin stay as they are.
         </ConfirmDialog>
       )}
       {ask?.kind === 'move' && (
-        <ConfirmDialog id="detail-move-title" title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its
           spec asks for start-first.
         </ConfirmDialog>
       )}
       {ask?.kind === 'unpin' && (
-        <ConfirmDialog id="detail-unpin-title" title={`Unpin ${child.id}?`} action="Unpin" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Unpin ${child.id}?`} action="Unpin" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Placement decides again where <code>{child.id}</code> runs (pinned to {child.pin} now): it may move to the node rendezvous hashing picks.
         </ConfirmDialog>
       )}
       {ask?.kind === 'stop' && (
-        <ConfirmDialog id="detail-stop-title" title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to
           undo.
         </ConfirmDialog>

@@ -202,7 +202,6 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
 
       {deleting && (
         <ConfirmDialog
-          id="delete-connection-title"
           title={`Delete ${deleting.name}?`}
           action="Delete"
           danger

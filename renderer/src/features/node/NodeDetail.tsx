@@ -190,7 +190,6 @@ export function NodeDetail({ name }: { name: string }) {
       </section>
       {asking !== null && (
         <ConfirmDialog
-          id="node-drain-title"
           title={`${asking ? 'Drain' : 'Undrain'} ${name}?`}
           action={asking ? 'Drain' : 'Undrain'}
           onCancel={() => setAsking(null)}
@@ -205,7 +204,6 @@ export function NodeDetail({ name }: { name: string }) {
       )}
       {forgetting && (
         <ConfirmDialog
-          id="node-forget-title"
           title={`Forget ${name}?`}
           action="Forget"
           danger

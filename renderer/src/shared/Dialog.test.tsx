@@ -37,7 +37,8 @@ describe('<Dialog/>', () => {
   const view = mountPerTest();
   const dialog = () => view.container.querySelector<HTMLElement>('[role="dialog"]');
   const button = (name: string) => [...view.container.querySelectorAll('button')].find((b) => b.textContent === name)!;
-  const key = (init: KeyboardEventInit) => act(() => void document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { bubbles: true, cancelable: true, ...init })));
+  const key = (init: KeyboardEventInit) =>
+    act(() => void document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { bubbles: true, cancelable: true, ...init })));
   const open = (props: Parameters<typeof Opener>[0] = {}) => {
     view.render(<Opener {...props} />);
     button('Open').focus();

@@ -18,7 +18,11 @@ describe('<Field/>', () => {
   const describedBy = () => (input().getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent);
 
   it('labels the control and describes it by its hint', () => {
-    view.render(<Field label="Seeds" hint="host:port, comma-separated">{(c) => <input {...c} />}</Field>);
+    view.render(
+      <Field label="Seeds" hint="host:port, comma-separated">
+        {(c) => <input {...c} />}
+      </Field>,
+    );
     expect(view.container.querySelector(`label[for="${input().id}"]`)?.textContent).toBe('Seeds');
     expect(describedBy()).toEqual(['host:port, comma-separated']);
     expect(input().getAttribute('aria-invalid')).toBeNull();

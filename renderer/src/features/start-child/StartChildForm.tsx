@@ -155,9 +155,14 @@ export function StartChildForm() {
     setConfirming(null);
   };
 
-
   return (
-    <Dialog title={confirming ? `Start ${String(confirming['id'])}?` : 'Start a child'} onClose={close} busy={sending} size="wide" className={cx('start-child')}>
+    <Dialog
+      title={confirming ? `Start ${String(confirming['id'])}?` : 'Start a child'}
+      onClose={close}
+      busy={sending}
+      size="wide"
+      className={cx('start-child')}
+    >
       {confirming ? (
         <>
           <div className="dialog-body">
@@ -276,12 +281,27 @@ export function StartChildForm() {
                   </>
                 ) : (
                   <>
-                    <Field label="Command" id={ids.command} hint="Only nodes whose config allows this command can run it." hintClassName={hint} {...invalid('command')}>
-                      {(c) => <input {...c} value={form.command} onChange={(e) => update('command', e.target.value)} placeholder="e.g. node" spellCheck={false} />}
+                    <Field
+                      label="Command"
+                      id={ids.command}
+                      hint="Only nodes whose config allows this command can run it."
+                      hintClassName={hint}
+                      {...invalid('command')}
+                    >
+                      {(c) => (
+                        <input {...c} value={form.command} onChange={(e) => update('command', e.target.value)} placeholder="e.g. node" spellCheck={false} />
+                      )}
                     </Field>
                     <Field label="Arguments" id={ids.args} {...invalid('args')}>
                       {(c) => (
-                        <textarea {...c} rows={3} value={form.args} onChange={(e) => update('args', e.target.value)} placeholder="one per line" spellCheck={false} />
+                        <textarea
+                          {...c}
+                          rows={3}
+                          value={form.args}
+                          onChange={(e) => update('args', e.target.value)}
+                          placeholder="one per line"
+                          spellCheck={false}
+                        />
                       )}
                     </Field>
                     <Field label="Directory" id={ids.cwd} {...invalid('cwd')}>
@@ -366,7 +386,9 @@ export function StartChildForm() {
                     />
                   )}
                 </Field>
-                {Object.keys(extra).length > 0 && <span className={cx('hint extra-fields')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>}
+                {Object.keys(extra).length > 0 && (
+                  <span className={cx('hint extra-fields')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>
+                )}
               </div>
             ) : (
               <div className={cx('start-json')}>

@@ -45,7 +45,7 @@ test('with no saved connection, the desktop app offers a local demo cluster', as
   await page.addInitScript(fakeBridge([]));
   await page.goto(server.url);
   await expect(page.getByRole('heading', { name: 'Connections', exact: true })).toBeVisible();
-  await expect(page.locator('.app-footer')).toContainText('desktop app 0.1.0');
+  await expect(page.getByRole('contentinfo')).toContainText('desktop app 0.1.0');
   await page.screenshot({ path: `${screenshotsDir}connections-empty.png` });
   await page.getByRole('button', { name: 'Start a local demo cluster' }).click();
   await expect.poll(() => page.evaluate(() => (globalThis as unknown as { __calls: string[] }).__calls)).toContain('startDemo');

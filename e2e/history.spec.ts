@@ -216,7 +216,7 @@ test('drain, undrain, pause and resume: the moves carry those reasons, none "nod
   const pause = async (paused: boolean): Promise<void> => {
     await page.getByRole('button', { name: paused ? 'Pause rebalancing' : 'Resume rebalancing' }).click();
     await confirm(paused ? 'Pause' : 'Resume');
-    await expect(page.locator('.app-header .tag.warn', { hasText: 'rebalancing paused' })).toHaveCount(paused ? 1 : 0);
+    await expect(page.getByRole('banner').getByText('rebalancing paused', { exact: true })).toHaveCount(paused ? 1 : 0);
   };
 
   await drain();

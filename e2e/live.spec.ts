@@ -90,14 +90,14 @@ test('live output of a command child: new lines appear without a click, stderr l
   const detail = page.getByRole('complementary', { name: 'Child log-writer' });
   const output = detail.getByRole('region', { name: 'Output' });
   const log = output.getByRole('log', { name: 'Output of log-writer' });
-  await expect(log.locator('.output-line.stdout').first()).toBeVisible();
+  await expect(log.locator('[data-stream="stdout"]').first()).toBeVisible();
   // It reads from the node the cluster runs the child on.
   const where = (await listChildren(demo.ctl)).find((c) => c.id === 'log-writer')!.node!;
   await expect(output).toContainText(`From ${where}, process`);
   await expect(output.getByText('live', { exact: true })).toBeVisible();
 
   const numbers = async (stream: 'stdout' | 'stderr'): Promise<number[]> =>
-    (await log.locator(`.output-line.${stream} .output-text`).allTextContents()).map((t) => Number(/^line (\d+):/.exec(t)?.[1]));
+    (await log.locator(`[data-stream="${stream}"]`).getByTestId('output-text').allTextContents()).map((t) => Number(/^line (\d+):/.exec(t)?.[1]));
   const first = Math.max(...(await numbers('stdout')));
   // Nothing clicked from here on: lines the child prints now appear on their own.
   await expect.poll(async () => Math.max(...(await numbers('stdout'))), { timeout: 15_000 }).toBeGreaterThan(first + 2);
@@ -112,12 +112,12 @@ test('live output of a command child: new lines appear without a click, stderr l
   // (Its two pipes are read apart: a stderr line may come a poll before the stdout line of its second.)
   expect(err.filter((n) => n > out[0]! && n < out.at(-1)! && !out.includes(n))).toEqual([]);
   // stderr is marked with text, not colour alone, and coloured apart.
-  const errLine = log.locator('.output-line.stderr').last();
-  await expect(errLine.locator('.stream-mark')).toHaveText('stderr');
+  const errLine = log.locator('[data-stream="stderr"]').last();
+  await expect(errLine.getByTestId('stream-mark')).toHaveText('stderr');
   await expect(errLine).toContainText('warning: a demo line on stderr');
-  await expect(log.locator('.output-line.stdout .stream-mark')).toHaveCount(0);
+  await expect(log.locator('[data-stream="stdout"]').getByTestId('stream-mark')).toHaveCount(0);
   const colour = (l: Locator) => l.evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color);
-  expect(await colour(errLine)).not.toBe(await colour(log.locator('.output-line.stdout').last()));
+  expect(await colour(errLine)).not.toBe(await colour(log.locator('[data-stream="stdout"]').last()));
 
   await detail.screenshot({ path: `${shots}live-output.png` });
   await output.scrollIntoViewIfNeeded();

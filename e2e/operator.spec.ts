@@ -232,7 +232,7 @@ test('a node killed with SIGKILL is offered no Drain, and its empty column can b
   const children = await clusterChildren();
   const victim = demo.nodes[demo.nodes.length - 1]!;
   process.kill(victim.pid, 'SIGKILL');
-  const header = column(victim.name).locator('.node-header');
+  const header = column(victim.name).getByTestId('node-header');
   await expect(column(victim.name).getByTestId('node-status')).toHaveText('down', { timeout: 20_000 });
   // Its children run elsewhere now, as the cluster lists them.
   const moved = children.filter((c) => c.node === victim.name).map((c) => c.id);
@@ -243,7 +243,7 @@ test('a node killed with SIGKILL is offered no Drain, and its empty column can b
     .toBe(moved.length);
   await expect(column(victim.name).getByTestId('child-count')).toHaveText('0 children');
   await expect(header.getByRole('button', { name: 'Drain' })).toHaveCount(0);
-  await expect(column(demo.nodes[0]!.name).locator('.node-header').getByRole('button', { name: 'Drain' })).toBeVisible();
+  await expect(column(demo.nodes[0]!.name).getByTestId('node-header').getByRole('button', { name: 'Drain' })).toBeVisible();
   await page.screenshot({ path: `${shots}node-down-no-drain.png` });
   await header.getByRole('button', { name: 'Dismiss' }).click();
   await expect(column(victim.name)).toHaveCount(0);

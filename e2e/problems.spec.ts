@@ -140,7 +140,7 @@ test('when the gateway dies, the last state is drawn stale: a banner, no green h
   process.kill(demo.pid, 'SIGKILL');
   await expect(page.getByTestId('stale-banner')).toContainText('Connection lost at');
   await expect(page.getByTestId('connection-badge')).not.toHaveText('connected');
-  await expect(page.locator('.health-up')).toHaveCount(0);
-  await expect(page.getByTestId('node-health').first()).toHaveClass(/health-stale/);
+  await expect(page.locator('[data-health="up"]')).toHaveCount(0);
+  await expect(page.getByTestId('node-health').first()).toHaveAttribute('data-health', 'stale');
   await page.screenshot({ path: `${shots}board-stale.png` });
 });

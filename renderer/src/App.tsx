@@ -13,6 +13,9 @@
  *
  * Keyboard: 1–5 switch views, `/` focuses search, `n` opens the start form,
  * Escape closes the detail panel; arrow keys move between cards on the board.
+ *
+ * Styles: the shell's rules are features/shell/shell.module.css; the page's
+ * base is styles.css and the shared classes shared/ui.css (main.tsx).
  */
 import { useEffect } from 'react';
 import { AccessTag } from './features/shell/AccessTag';
@@ -35,6 +38,10 @@ import { Groups } from './features/groups/Groups';
 import { NodeDetail } from './features/node/NodeDetail';
 import { StartChildForm } from './features/start-child/StartChildForm';
 import { Timeline } from './features/timeline/Timeline';
+import { scoped } from './shared/scoped';
+import shell from './features/shell/shell.module.css';
+
+const cx = scoped(shell);
 
 const VIEW_LABELS: Record<View, string> = { board: 'Board', groups: 'Groups', timeline: 'Timeline', charts: 'Charts', audit: 'Audit' };
 const ACCESS_WORDS = { operator: 'operator', locked: 'locked', viewer: 'viewer', none: 'read-only' } as const;
@@ -113,20 +120,20 @@ export function App() {
   }, []);
 
   return (
-    <div className="app">
-      <header className="app-header">
-        <h1 className="app-title">
-          <span className="app-logo" aria-hidden="true" />
+    <div className={cx('app')}>
+      <header className={cx('app-header')}>
+        <h1 className={cx('app-title')}>
+          <span className={cx('app-logo')} aria-hidden="true" />
           Pogo
-          {connected && <span className="muted cluster-name">{clusterName}</span>}
+          {connected && <span className={cx('muted cluster-name')}>{clusterName}</span>}
         </h1>
         {connected && (
-          <nav className="views" aria-label="Views">
+          <nav className={cx('views')} aria-label="Views">
             {VIEWS.map((v, i) => (
               <button
                 key={v}
                 type="button"
-                className={v === view ? 'current' : ''}
+                className={cx(v === view ? 'current' : '')}
                 aria-current={v === view ? 'page' : undefined}
                 title={`${VIEW_LABELS[v]} (${i + 1})`}
                 onClick={() => useStore.getState().setView(v)}
@@ -136,7 +143,7 @@ export function App() {
             ))}
           </nav>
         )}
-        <span className="header-spacer" />
+        <span className={cx('header-spacer')} />
         {token && <SessionControls token={token} />}
         {window.pogo && token && (
           <button type="button" onClick={() => void window.pogo?.disconnect()} title="End this session and go back to the saved connections">
@@ -148,16 +155,16 @@ export function App() {
         <ThemeToggle />
         <ConnectionBadge />
       </header>
-      <main className="app-main">
+      <main className={cx('app-main')}>
         {refusal && !connected && (
-          <p role="alert" className="error">
+          <p role="alert" className={cx('error')}>
             No session: {refusal}
           </p>
         )}
         {unlock.error && (
           <p
             role="alert"
-            className="error"
+            className={cx('error')}
             data-testid="unlock-error"
             onClick={() => useStore.getState().setUnlock({ pending: false, error: null })}
             title="Click to dismiss"
@@ -174,13 +181,13 @@ export function App() {
           />
         )}
         {lastError && (
-          <p role="alert" className="error" onClick={() => useStore.getState().clearError()} title="Click to dismiss">
+          <p role="alert" className={cx('error')} onClick={() => useStore.getState().clearError()} title="Click to dismiss">
             {lastError}
           </p>
         )}
         {connected ? (
-          <div className={`workspace${selection ? ' with-detail' : ''}${stale ? ' stale' : ''}`}>
-            <div className="view" data-view={view}>
+          <div className={cx(`workspace${selection ? ' with-detail' : ''}${stale ? ' stale' : ''}`)}>
+            <div className={cx('view')} data-view={view}>
               <ViewBody view={view} />
             </div>
             {selection?.kind === 'child' && <ChildDetail id={selection.id} />}
@@ -192,8 +199,8 @@ export function App() {
         {connected && starting && <StartChildForm />}
         <Toasts />
       </main>
-      <footer className="app-footer">
-        <span className="muted">{hostDescription()}</span>
+      <footer className={cx('app-footer')}>
+        <span className={cx('muted')}>{hostDescription()}</span>
       </footer>
     </div>
   );

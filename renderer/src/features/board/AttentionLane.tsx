@@ -14,9 +14,11 @@ import { useEffect, useMemo, useState } from 'react';
 import { attentionItems, nextDeadline, SLOW_MS, type AttentionItem, type AttentionKind } from '../../store/attention';
 import { useStore } from '../../store/index';
 import { scoped } from '../../shared/scoped';
+import board from './board.module.css';
 import styles from './attention.module.css';
 
-const cx = scoped(styles);
+// A lane of the board: its cards' `card-id` is the board's, the rest its own.
+const cx = scoped({ ...board, ...styles });
 
 export const LANE_LIMIT = 8;
 export const EXPANDED_LIMIT = 200;

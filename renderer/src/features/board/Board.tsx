@@ -37,6 +37,10 @@ import { BulkActions } from './BulkActions';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
 import { isGone, offersDrain, statusTagClass, statusTitle } from '../../shared/member-status';
 import { StatusCounts } from './StatusCounts';
+import { scoped } from '../../shared/scoped';
+import styles from './board.module.css';
+
+const cx = scoped(styles);
 
 const CARD_HEIGHT = 64;
 
@@ -51,7 +55,7 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
   const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
   return (
     <div
-      className={`card status-${child.status}${moving ? ' moving' : ''}${arrived ? ' arrived' : ''}${selected ? ' selected' : ''}`}
+      className={cx(`card status-${child.status}${moving ? ' moving' : ''}${arrived ? ' arrived' : ''}${selected ? ' selected' : ''}`)}
       data-testid="child-card"
       data-child={child.id}
       data-index={index}
@@ -65,24 +69,24 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
       }}
       onClick={() => useStore.getState().select({ kind: 'child', id: child.id })}
     >
-      <div className="card-line">
-        <span className="card-id">{child.id}</span>
+      <div className={cx('card-line')}>
+        <span className={cx('card-id')}>{child.id}</span>
         {child.restarts > 0 && (
-          <span className="tag" title="restarts in place">
+          <span className={cx('tag')} title="restarts in place">
             ↻ {child.restarts}
           </span>
         )}
       </div>
-      <div className="card-line">
-        <span className="muted card-what">{child.worker ?? child.command}</span>
-        {child.pin && <span className="tag pin">pinned</span>}
+      <div className={cx('card-line')}>
+        <span className={cx('muted card-what')}>{child.worker ?? child.command}</span>
+        {child.pin && <span className={cx('tag pin')}>pinned</span>}
         {states.map((s) => (
-          <span key={s} className={`tag state-${s}`}>
+          <span key={s} className={cx(`tag state-${s}`)}>
             {s}
           </span>
         ))}
-        {moving && <span className="tag moving-tag">moving → {moving}</span>}
-        {arrived && <span className="tag arrived-tag">from {arrived.from}</span>}
+        {moving && <span className={cx('tag moving-tag')}>moving → {moving}</span>}
+        {arrived && <span className={cx('tag arrived-tag')}>from {arrived.from}</span>}
       </div>
     </div>
   );
@@ -125,7 +129,9 @@ function NodeColumn(props: {
 
   return (
     <div
-      className={`node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`}
+      className={cx(
+        `node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`,
+      )}
       data-testid="node-column"
       data-node={name || undefined}
       onDragOver={(e) => {
@@ -141,11 +147,12 @@ function NodeColumn(props: {
         if (node) props.onDrop(e.dataTransfer.getData('text/plain'), node.name);
       }}
     >
-      <header className="node-header">
-        <div className="node-title">
+      <header className={cx('node-header')} data-testid="node-header">
+        <div className={cx('node-title')}>
           <span
-            className={`health health-${stale ? 'stale' : (node?.status ?? 'none')}`}
+            className={cx(`health health-${stale ? 'stale' : (node?.status ?? 'none')}`)}
             data-testid="node-health"
+            data-health={stale ? 'stale' : (node?.status ?? 'none')}
             title={
               stale
                 ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now`
@@ -156,32 +163,32 @@ function NodeColumn(props: {
             aria-hidden="true"
           />
           {node ? (
-            <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name })}>
+            <button type="button" className={cx('link')} onClick={() => useStore.getState().select({ kind: 'node', name })}>
               <strong>{name}</strong>
             </button>
           ) : (
             <strong>Not running</strong>
           )}
           {node && node.status !== 'up' && (
-            <span className={`tag ${statusTagClass(node.status)}`} title={statusTitle(node.status)} data-testid="node-status">
+            <span className={cx(`tag ${statusTagClass(node.status)}`)} title={statusTitle(node.status)} data-testid="node-status">
               {node.status}
             </span>
           )}
-          {node?.draining && <span className="tag warn">draining</span>}
+          {node?.draining && <span className={cx('tag warn')}>draining</span>}
           {node && !node.reachable && node.status === 'up' && (
-            <span className="tag" title="The observer is not linked to it: its state comes from the other members">
+            <span className={cx('tag')} title="The observer is not linked to it: its state comes from the other members">
               not linked to observer
             </span>
           )}
           {node && !readOnly && (node.draining || offersDrain(node.status)) && (
-            <button type="button" className="node-action" onClick={() => props.onDrain(name, !node.draining)}>
+            <button type="button" className={cx('node-action')} onClick={() => props.onDrain(name, !node.draining)}>
               {node.draining ? 'Undrain' : 'Drain'}
             </button>
           )}
           {node && isGone(node.status) && children.length === 0 && (
             <button
               type="button"
-              className="node-action"
+              className={cx('node-action')}
               onClick={() => useStore.getState().dismissNode(node)}
               title={`Hide this column in this window while ${name} stays ${node.status} (the cluster keeps it in its member table until it reaps it)`}
             >
@@ -189,27 +196,27 @@ function NodeColumn(props: {
             </button>
           )}
         </div>
-        <div className="node-meta">
-          <span className="muted" data-testid="child-count">
+        <div className={cx('node-meta')}>
+          <span className={cx('muted')} data-testid="child-count">
             {children.length} {children.length === 1 ? 'child' : 'children'}
           </span>
           {node && (
-            <span className="load" title={`${load}% of the cluster's children`}>
-              <span className="load-bar" style={{ width: `${Math.min(100, load)}%` }} />
+            <span className={cx('load')} title={`${load}% of the cluster's children`}>
+              <span className={cx('load-bar')} style={{ width: `${Math.min(100, load)}%` }} />
             </span>
           )}
           {node &&
             Object.entries(node.labels).map(([k, v]) => (
-              <span key={k} className="tag label">
+              <span key={k} className={cx('tag label')}>
                 {k}={v}
               </span>
             ))}
         </div>
       </header>
-      <div className="cards" ref={listRef} onKeyDown={onKeyDown}>
+      <div className={cx('cards')} ref={listRef} onKeyDown={onKeyDown}>
         <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
           {virtual.getVirtualItems().map((item) => (
-            <div key={children[item.index]!.id} className="card-slot" style={{ transform: `translateY(${item.start}px)`, height: CARD_HEIGHT }}>
+            <div key={children[item.index]!.id} className={cx('card-slot')} style={{ transform: `translateY(${item.start}px)`, height: CARD_HEIGHT }}>
               <ChildCard child={children[item.index]!} index={item.index} readOnly={readOnly} />
             </div>
           ))}
@@ -255,9 +262,9 @@ export function Board() {
   }
 
   return (
-    <section className="board-view" aria-label="Placement board">
+    <section className={cx('board-view')} aria-label="Placement board">
       <AttentionLane />
-      <div className="toolbar">
+      <div className={cx('toolbar')}>
         <input
           id="board-search"
           type="search"
@@ -268,22 +275,22 @@ export function Board() {
         />
         <StatusCounts shown={shown} />
         {hidden > 0 && (
-          <span className="filter-chip" data-testid="dismissed-nodes">
+          <span className={cx('filter-chip')} data-testid="dismissed-nodes">
             {hidden} gone {hidden === 1 ? 'node' : 'nodes'} dismissed
-            <button type="button" className="link" onClick={() => useStore.getState().restoreNodes()} title="Show the dismissed columns again">
+            <button type="button" className={cx('link')} onClick={() => useStore.getState().restoreNodes()} title="Show the dismissed columns again">
               Show
             </button>
           </span>
         )}
-        <span className="header-spacer" />
+        <span className={cx('header-spacer')} />
         {!readOnly && (
-          <button type="button" className="primary" onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
+          <button type="button" className={cx('primary')} onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
             Start child
           </button>
         )}
       </div>
       {!readOnly && filtered && <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />}
-      <div className="board">
+      <div className={cx('board')}>
         {(byNode[''] ?? []).length > 0 && (
           <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />
         )}
@@ -304,14 +311,13 @@ export function Board() {
         ))}
       </div>
       {pending && (
-        <ConfirmDialog id="move-title" title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
+        <ConfirmDialog title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
           Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec
           asks for start-first.
         </ConfirmDialog>
       )}
       {drainAsk && (
         <ConfirmDialog
-          id="drain-title"
           title={`${drainAsk.drain ? 'Drain' : 'Undrain'} ${drainAsk.node}?`}
           action={drainAsk.drain ? 'Drain' : 'Undrain'}
           onCancel={() => setDrainAsk(null)}

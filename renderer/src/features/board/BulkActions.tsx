@@ -16,6 +16,12 @@ import { sendCommand } from '../../gateway/client';
 import { failureCounts, runBulk, type BulkOutcome } from '../../gateway/bulk';
 import { requestMove } from '../../gateway/move';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
+import { scoped } from '../../shared/scoped';
+import detail from '../../shared/detail.module.css';
+import styles from './board.module.css';
+
+// The result line borrows the detail panels' close button and error text.
+const cx = scoped({ ...detail, ...styles });
 
 /** Ids the confirmation lists before "and N more". */
 const LISTED = 8;
@@ -52,14 +58,14 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
 
   const n = ids.length;
   return (
-    <div className="bulk">
-      <div className="bulk-actions" role="group" aria-label="Act on the filtered children" data-testid="bulk-actions">
-        <span className="muted">
+    <div className={cx('bulk')}>
+      <div className={cx('bulk-actions')} role="group" aria-label="Act on the filtered children" data-testid="bulk-actions">
+        <span className={cx('muted')}>
           The {plural(n, 'child', 'children')} shown ({describeFilter}):
         </span>
         <button
           type="button"
-          className="danger"
+          className={cx('danger')}
           disabled={n === 0 || running !== null}
           onClick={() => setAsking({ action: { kind: 'stop' }, ids: [...ids] })}
           title={`Stop the ${plural(n, 'child', 'children')} the board shows now`}
@@ -89,14 +95,13 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
         </select>
       </div>
       {running && (
-        <p className="bulk-progress muted" role="status" data-testid="bulk-progress">
+        <p className={cx('bulk-progress muted')} role="status" data-testid="bulk-progress">
           {verbOf(running.action, false)} {running.finished} of {running.total}…
         </p>
       )}
       {result && <BulkResult action={result.action} outcome={result.outcome} onClose={() => setResult(null)} />}
       {asking && (
         <ConfirmDialog
-          id={`${uid}-title`}
           title={
             asking.action.kind === 'stop'
               ? `Stop ${plural(asking.ids.length, 'child', 'children')}?`
@@ -113,7 +118,7 @@ export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly stri
               ? 'are stopped and their specs removed from the cluster: they do not come back.'
               : `are pinned to ${asking.action.to}; each stops where it runs before it starts there unless its spec asks for start-first.`}
           </p>
-          <p className="muted bulk-ids">
+          <p className={cx('muted bulk-ids')}>
             {[...asking.ids].sort().slice(0, LISTED).join(', ')}
             {asking.ids.length > LISTED && ` and ${asking.ids.length - LISTED} more`}
           </p>
@@ -127,30 +132,30 @@ function BulkResult({ action, outcome, onClose }: { action: Action; outcome: Bul
   const total = outcome.done.length + outcome.failed.length;
   const counts = failureCounts(outcome);
   return (
-    <div className={`bulk-result panel${outcome.failed.length > 0 ? ' with-failures' : ''}`} role="status" data-testid="bulk-result">
-      <div className="bulk-result-head">
+    <div className={cx(`bulk-result panel${outcome.failed.length > 0 ? ' with-failures' : ''}`)} role="status" data-testid="bulk-result">
+      <div className={cx('bulk-result-head')}>
         <strong>
           {verbOf(action, true)} {outcome.done.length} of {total}
         </strong>
         {outcome.failed.length > 0 && (
-          <span className="bad-text">
+          <span className={cx('bad-text')}>
             {' '}
             · {outcome.failed.length} failed ({counts.map((c) => `${c.count} ${c.code}`).join(', ')})
           </span>
         )}
-        <span className="header-spacer" />
-        <button type="button" className="detail-close" aria-label="Dismiss the result" onClick={onClose}>
+        <span className={cx('header-spacer')} />
+        <button type="button" className={cx('detail-close')} aria-label="Dismiss the result" onClick={onClose}>
           ×
         </button>
       </div>
       {outcome.failed.length > 0 && (
-        <ul className="bulk-failures">
+        <ul className={cx('bulk-failures')}>
           {outcome.failed.slice(0, FAILURES_LISTED).map((f) => (
             <li key={f.id}>
               <code>{f.id}</code>: {f.error.code}: {f.error.message}
             </li>
           ))}
-          {outcome.failed.length > FAILURES_LISTED && <li className="muted">and {outcome.failed.length - FAILURES_LISTED} more</li>}
+          {outcome.failed.length > FAILURES_LISTED && <li className={cx('muted')}>and {outcome.failed.length - FAILURES_LISTED} more</li>}
         </ul>
       )}
     </div>

@@ -7,6 +7,10 @@
  */
 import { boardIndex } from '../../store/board-index';
 import { useStore } from '../../store/index';
+import { scoped } from '../../shared/scoped';
+import styles from './board.module.css';
+
+const cx = scoped(styles);
 
 /** Problems first. */
 export const STATUS_ORDER = ['failing', 'duplicate', 'unplaceable', 'moving', 'pending', 'running'] as const;
@@ -20,8 +24,8 @@ export function StatusCounts({ shown }: { shown: number }) {
   const filtered = search !== '' || active !== null;
 
   return (
-    <div className="status-counts" role="group" aria-label="Filter by status" data-testid="board-counts">
-      <span className="muted">
+    <div className={cx('status-counts')} role="group" aria-label="Filter by status" data-testid="board-counts">
+      <span className={cx('muted')}>
         {filtered ? `${shown} of ${total}` : total} {total === 1 ? 'child' : 'children'}
       </span>
       {statuses
@@ -30,7 +34,7 @@ export function StatusCounts({ shown }: { shown: number }) {
           <button
             key={s}
             type="button"
-            className={`status-count state-${s}${s === active ? ' active' : ''}`}
+            className={cx(`status-count state-${s}${s === active ? ' active' : ''}`)}
             aria-pressed={s === active}
             data-status={s}
             title={s === active ? 'Show every child again' : `Show only ${s} children`}
@@ -40,7 +44,7 @@ export function StatusCounts({ shown }: { shown: number }) {
           </button>
         ))}
       {active !== null && (
-        <span className="filter-chip" data-testid="status-filter">
+        <span className={cx('filter-chip')} data-testid="status-filter">
           showing {active} only
           <button
             type="button"

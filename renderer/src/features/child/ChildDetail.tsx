@@ -18,7 +18,7 @@ import type { CandidateVerdict, Explanation } from 'pogo-core';
 import type { ChildView } from 'pogo-core/observer-state';
 import type { CommandFailure } from 'pogo-core/ui-protocol';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
-import { CloseButton, Field } from '../../shared/DetailParts';
+import { CloseButton, DetailField } from '../../shared/DetailParts';
 import { runCommand, sendCommand } from '../../gateway/client';
 import { requestMove } from '../../gateway/move';
 import { selectMemberNodes } from '../../store/cluster';
@@ -26,7 +26,10 @@ import { useStore } from '../../store/index';
 import { OutputSection } from './ChildOutput';
 import { SendMessage } from './SendMessage';
 import { HistoryList, useHistory } from '../timeline/HistoryList';
-import '../../shared/detail.css';
+import { scoped } from '../../shared/scoped';
+import styles from '../../shared/detail.module.css';
+
+const cx = scoped(styles);
 
 /** Newest entries shown in the history. */
 const HISTORY_LIMIT = 100;
@@ -72,21 +75,21 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
 
   const x = explanation;
   return (
-    <section className="detail-section" aria-label="Placement">
-      <div className="section-head">
+    <section className={cx('detail-section')} aria-label="Placement">
+      <div className={cx('section-head')}>
         <h3>Why it is here</h3>
         <button type="button" onClick={() => void load()} disabled={loading}>
           {loading ? 'Loading…' : 'Refresh'}
         </button>
       </div>
       {error && (
-        <p className="detail-error" role="status">
+        <p className={cx('detail-error')} role="status">
           {error}
         </p>
       )}
       {x && (
         <>
-          <p className="muted explain-summary">
+          <p className={cx('muted explain-summary')}>
             {x.owner ? (
               <>
                 Placement picks <strong>{x.owner}</strong>
@@ -99,11 +102,11 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
             {x.paused && ' Rebalancing is paused, so it may stay where it runs.'}
             {x.instances.length > 1 && ` ${x.instances.length} instances run right now (${x.instances.map((i) => i.node).join(', ')}).`}
           </p>
-          <table className="detail-table explain-table">
+          <table className={cx('detail-table explain-table')}>
             <thead>
               <tr>
                 <th scope="col">Node</th>
-                <th scope="col" className="num">
+                <th scope="col" className={cx('num')}>
                   Score
                 </th>
                 <th scope="col">Verdict</th>
@@ -115,20 +118,20 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
                 .map((v) => {
                   const verdict = verdictOf(v, x);
                   return (
-                    <tr key={v.node} className={`verdict-${verdict.kind}`} data-node={v.node}>
+                    <tr key={v.node} className={cx(`verdict-${verdict.kind}`)} data-node={v.node}>
                       <td>
-                        <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
+                        <button type="button" className={cx('link')} onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
                           {v.node}
                         </button>
                       </td>
-                      <td className="num">{formatScore(v.score)}</td>
+                      <td className={cx('num')}>{formatScore(v.score)}</td>
                       <td>{verdict.text}</td>
                     </tr>
                   );
                 })}
               {x.candidates.length === 0 && (
                 <tr>
-                  <td colSpan={3} className="muted">
+                  <td colSpan={3} className={cx('muted')}>
                     No candidate nodes.
                   </td>
                 </tr>
@@ -144,9 +147,9 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
 function HistorySection({ id }: { id: string }) {
   const mine = useHistory({ kind: 'child', id }, HISTORY_LIMIT);
   return (
-    <section className="detail-section" aria-label="History">
+    <section className={cx('detail-section')} aria-label="History">
       <h3>History</h3>
-      {mine.length === 0 ? <p className="muted">No events for this child in the gateway&apos;s history.</p> : <HistoryList entries={mine} />}
+      {mine.length === 0 ? <p className={cx('muted')}>No events for this child in the gateway&apos;s history.</p> : <HistoryList entries={mine} />}
     </section>
   );
 }
@@ -179,8 +182,8 @@ function Actions({ child }: { child: ChildView }) {
   }
 
   return (
-    <section className="detail-section detail-actions" aria-label="Actions">
-      <div className="action-row">
+    <section className={cx('detail-section detail-actions')} aria-label="Actions">
+      <div className={cx('action-row')}>
         <label htmlFor={`move-to-${child.id}`}>Move to</label>
         <select id={`move-to-${child.id}`} value={target} onChange={(e) => setTo(e.target.value)} disabled={targets.length === 0}>
           {targets.map((n) => (
@@ -199,7 +202,7 @@ function Actions({ child }: { child: ChildView }) {
           Move
         </button>
       </div>
-      <div className="action-row">
+      <div className={cx('action-row')}>
         <button
           type="button"
           disabled={!child.node || restarting}
@@ -213,43 +216,43 @@ function Actions({ child }: { child: ChildView }) {
             Unpin
           </button>
         )}
-        <span className="header-spacer" />
-        <button type="button" className="danger" onClick={() => setAsk({ kind: 'stop' })}>
+        <span className={cx('header-spacer')} />
+        <button type="button" className={cx('danger')} onClick={() => setAsk({ kind: 'stop' })}>
           Stop
         </button>
       </div>
-      {moving && <p className="muted">Moving to {moving}: waiting for the cluster to report it there.</p>}
+      {moving && <p className={cx('muted')}>Moving to {moving}: waiting for the cluster to report it there.</p>}
       {restarted && (
-        <p className="muted" role="status" data-testid="restarted">
-          Restarted on {restarted.node}: new instance <code className="wrap">{restarted.to}</code>
+        <p className={cx('muted')} role="status" data-testid="restarted">
+          Restarted on {restarted.node}: new instance <code className={cx('wrap')}>{restarted.to}</code>
           {restarted.from && restarted.from !== restarted.to ? (
             <>
               {' '}
-              (was <code className="wrap">{restarted.from}</code>)
+              (was <code className={cx('wrap')}>{restarted.from}</code>)
             </>
           ) : null}
           .
         </p>
       )}
       {ask?.kind === 'restart' && (
-        <ConfirmDialog id="detail-restart-title" title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Restart ${child.id}?`} action="Restart" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Its instance on <strong>{child.node}</strong> is stopped (gracefully, as its spec says) and a new one is started there. It does not move, and its spec
           and pin stay as they are.
         </ConfirmDialog>
       )}
       {ask?.kind === 'move' && (
-        <ConfirmDialog id="detail-move-title" title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Move ${child.id}?`} action="Move" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Pin <code>{child.id}</code> to <strong>{ask.to}</strong> (it runs on {child.node ?? 'no node'} now). It stops there before it starts here unless its
           spec asks for start-first.
         </ConfirmDialog>
       )}
       {ask?.kind === 'unpin' && (
-        <ConfirmDialog id="detail-unpin-title" title={`Unpin ${child.id}?`} action="Unpin" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Unpin ${child.id}?`} action="Unpin" onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           Placement decides again where <code>{child.id}</code> runs (pinned to {child.pin} now): it may move to the node rendezvous hashing picks.
         </ConfirmDialog>
       )}
       {ask?.kind === 'stop' && (
-        <ConfirmDialog id="detail-stop-title" title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
+        <ConfirmDialog title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
           <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to
           undo.
         </ConfirmDialog>
@@ -265,12 +268,12 @@ export function ChildDetail({ id }: { id: string }) {
 
   if (!child) {
     return (
-      <aside className="panel detail" aria-label={`Child ${id}`}>
-        <header className="detail-header">
-          <h2 className="detail-title">{id}</h2>
+      <aside className={cx('panel detail')} aria-label={`Child ${id}`}>
+        <header className={cx('detail-header')}>
+          <h2 className={cx('detail-title')}>{id}</h2>
           <CloseButton />
         </header>
-        <p className="detail-gone" role="status">
+        <p className={cx('detail-gone')} role="status">
           {id} is no longer in the cluster: it was stopped (or, if temporary, it exited and was removed).
         </p>
         <HistorySection id={id} />
@@ -279,64 +282,64 @@ export function ChildDetail({ id }: { id: string }) {
   }
 
   return (
-    <aside className="panel detail" aria-label={`Child ${id}`}>
-      <header className="detail-header">
-        <h2 className="detail-title">{id}</h2>
-        <span className={`tag state-${child.status}`} data-testid="child-status">
+    <aside className={cx('panel detail')} aria-label={`Child ${id}`}>
+      <header className={cx('detail-header')}>
+        <h2 className={cx('detail-title')}>{id}</h2>
+        <span className={cx(`tag state-${child.status}`)} data-testid="child-status">
           {child.status}
         </span>
-        {child.pin && <span className="tag pin">pinned</span>}
-        {moving && <span className="tag state-moving">moving → {moving}</span>}
+        {child.pin && <span className={cx('tag pin')}>pinned</span>}
+        {moving && <span className={cx('tag state-moving')}>moving → {moving}</span>}
         <CloseButton />
       </header>
-      <dl className="fields">
-        <Field label="Status">{child.status}</Field>
-        <Field label="Node">
+      <dl className={cx('fields')}>
+        <DetailField label="Status">{child.status}</DetailField>
+        <DetailField label="Node">
           {child.node ? (
-            <button type="button" className="link" onClick={() => useStore.getState().select({ kind: 'node', name: child.node! })}>
+            <button type="button" className={cx('link')} onClick={() => useStore.getState().select({ kind: 'node', name: child.node! })}>
               {child.node}
             </button>
           ) : (
-            <span className="muted">not running</span>
+            <span className={cx('muted')}>not running</span>
           )}
-        </Field>
-        <Field label="Pid">{child.pid ? <code className="wrap">{child.pid}</code> : <span className="muted">—</span>}</Field>
-        <Field label="Pin">{child.pin ?? <span className="muted">none (placed by hashing)</span>}</Field>
-        <Field label="Restarts">{child.restarts}</Field>
-        <Field label="Instances">
+        </DetailField>
+        <DetailField label="Pid">{child.pid ? <code className={cx('wrap')}>{child.pid}</code> : <span className={cx('muted')}>—</span>}</DetailField>
+        <DetailField label="Pin">{child.pin ?? <span className={cx('muted')}>none (placed by hashing)</span>}</DetailField>
+        <DetailField label="Restarts">{child.restarts}</DetailField>
+        <DetailField label="Instances">
           {child.instances.length === 0 ? (
-            <span className="muted">none</span>
+            <span className={cx('muted')}>none</span>
           ) : child.instances.length === 1 ? (
             '1'
           ) : (
-            <span className="warn-text">{`${child.instances.length}: ${child.instances.map((i) => i.node).join(', ')}`}</span>
+            <span className={cx('warn-text')}>{`${child.instances.length}: ${child.instances.map((i) => i.node).join(', ')}`}</span>
           )}
-        </Field>
+        </DetailField>
         {child.worker !== null ? (
-          <Field label="Worker">
+          <DetailField label="Worker">
             <code>{child.worker}</code>
-          </Field>
+          </DetailField>
         ) : (
-          <Field label="Command">
-            <code className="wrap">{child.command}</code>
-          </Field>
+          <DetailField label="Command">
+            <code className={cx('wrap')}>{child.command}</code>
+          </DetailField>
         )}
-        <Field label="Restart">{child.restart}</Field>
-        <Field label="Handoff">{child.handoff}</Field>
+        <DetailField label="Restart">{child.restart}</DetailField>
+        <DetailField label="Handoff">{child.handoff}</DetailField>
         {child.lastError && (
-          <Field label="Last error">
-            <span className="bad-text">{child.lastError}</span>
-          </Field>
+          <DetailField label="Last error">
+            <span className={cx('bad-text')}>{child.lastError}</span>
+          </DetailField>
         )}
       </dl>
       {child.failures.length > 0 && (
-        <section className="detail-section" aria-label="Failures">
+        <section className={cx('detail-section')} aria-label="Failures">
           <h3>Start failures per node</h3>
-          <table className="detail-table">
+          <table className={cx('detail-table')}>
             <thead>
               <tr>
                 <th scope="col">Node</th>
-                <th scope="col" className="num">
+                <th scope="col" className={cx('num')}>
                   Failures
                 </th>
                 <th scope="col">Last error</th>
@@ -346,8 +349,8 @@ export function ChildDetail({ id }: { id: string }) {
               {child.failures.map((f) => (
                 <tr key={f.node}>
                   <td>{f.node}</td>
-                  <td className="num">{f.failures}</td>
-                  <td className="bad-text">{f.lastError}</td>
+                  <td className={cx('num')}>{f.failures}</td>
+                  <td className={cx('bad-text')}>{f.lastError}</td>
                 </tr>
               ))}
             </tbody>

@@ -21,6 +21,10 @@ import type { ChildView } from 'pogo-core/observer-state';
 import { watchOutput } from '../../gateway/client';
 import { clockTimeMs } from '../../shared/format';
 import { applyOutputEvent, emptyPanel, isNearBottom, lineCount, shortPid, type OutputPanel } from './output-lines';
+import { scoped } from '../../shared/scoped';
+import styles from '../../shared/detail.module.css';
+
+const cx = scoped(styles);
 
 const STATUS_TEXT: Record<NonNullable<OutputPanel['status']>['state'], string> = {
   'not-running': 'Not running',
@@ -54,17 +58,25 @@ function OutputLog({ id, panel }: { id: string; panel: OutputPanel }) {
 
   const unseen = stick ? 0 : panel.entries.filter((e) => e.kind === 'line' && e.key > seenKey).length;
   return (
-    <div className="output-wrap">
-      <div className="output" role="log" aria-label={`Output of ${id}`} ref={box} onScroll={onScroll} data-testid="output-log">
+    <div className={cx('output-wrap')}>
+      <div className={cx('output')} role="log" aria-label={`Output of ${id}`} ref={box} onScroll={onScroll} data-testid="output-log">
         {panel.entries.map((e) =>
           e.kind === 'note' ? (
-            <div key={e.key} className="output-note">
+            <div key={e.key} className={cx('output-note')}>
               {e.text}
             </div>
           ) : (
-            <div key={e.key} className={`output-line ${e.stream}`} title={`${clockTimeMs(e.at)} ${e.stream}`} data-stream={e.stream}>
-              {e.stream === 'stderr' ? <span className="stream-mark">stderr</span> : <span className="stream-mark-none" aria-hidden="true" />}
-              <span className="output-text">{e.text}</span>
+            <div key={e.key} className={cx(`output-line ${e.stream}`)} title={`${clockTimeMs(e.at)} ${e.stream}`} data-stream={e.stream}>
+              {e.stream === 'stderr' ? (
+                <span className={cx('stream-mark')} data-testid="stream-mark">
+                  stderr
+                </span>
+              ) : (
+                <span className={cx('stream-mark-none')} aria-hidden="true" />
+              )}
+              <span className={cx('output-text')} data-testid="output-text">
+                {e.text}
+              </span>
             </div>
           ),
         )}
@@ -72,7 +84,7 @@ function OutputLog({ id, panel }: { id: string; panel: OutputPanel }) {
       {!stick && (
         <button
           type="button"
-          className="output-jump"
+          className={cx('output-jump')}
           onClick={() => {
             setStick(true);
             const el = box.current;
@@ -99,36 +111,38 @@ export function OutputSection({ id, child }: { id: string; child: ChildView }) {
   const status = panel.status;
   const live = isProcess && status === null && panel.node !== null;
   return (
-    <section className="detail-section" aria-label="Output">
-      <div className="section-head">
+    <section className={cx('detail-section')} aria-label="Output">
+      <div className={cx('section-head')}>
         <h3>Output</h3>
         {live && (
-          <span className="live-tag" title="New lines appear as the child writes them">
-            <span className="live-dot" aria-hidden="true" />
+          <span className={cx('live-tag')} title="New lines appear as the child writes them">
+            <span className={cx('live-dot')} aria-hidden="true" />
             live
           </span>
         )}
       </div>
       {!isProcess ? (
-        <p className="muted">
+        <p className={cx('muted')}>
           A worker runs inside its node&apos;s process: there is no captured output. Only OS-process children (a command) have their stdout and stderr kept.
         </p>
       ) : (
         <>
           {panel.node !== null && (
-            <p className="muted output-source">
-              From {panel.node}, process {shortPid(panel.pid!)} · last {lineCount(panel)} lines · <span className="stream-mark">stderr</span> marks the error
-              stream
+            <p className={cx('muted output-source')}>
+              From {panel.node}, process {shortPid(panel.pid!)} · last {lineCount(panel)} lines · <span className={cx('stream-mark')}>stderr</span> marks the
+              error stream
             </p>
           )}
           {panel.entries.length > 0 && <OutputLog id={id} panel={panel} />}
           {status && (
-            <p className={status.state === 'refused' || status.state === 'unavailable' ? 'detail-error' : 'muted'} role="status">
+            <p className={cx(status.state === 'refused' || status.state === 'unavailable' ? 'detail-error' : 'muted')} role="status">
               {STATUS_TEXT[status.state]}: {status.message}
             </p>
           )}
-          {!status && panel.node === null && <p className="muted">Connecting to the output…</p>}
-          {!status && panel.node !== null && panel.entries.length === 0 && <p className="muted">No output yet: lines appear here as the child writes them.</p>}
+          {!status && panel.node === null && <p className={cx('muted')}>Connecting to the output…</p>}
+          {!status && panel.node !== null && panel.entries.length === 0 && (
+            <p className={cx('muted')}>No output yet: lines appear here as the child writes them.</p>
+          )}
         </>
       )}
     </section>

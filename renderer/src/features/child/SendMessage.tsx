@@ -10,6 +10,10 @@
 import { useId, useState } from 'react';
 import { sendCommand } from '../../gateway/client';
 import { callInput, failureText, replyText, type Json } from './message-call';
+import { scoped } from '../../shared/scoped';
+import styles from '../../shared/detail.module.css';
+
+const cx = scoped(styles);
 
 type Outcome = { ok: true; reply: Json; node: string; pid: string; ms: number } | { ok: false; text: string };
 
@@ -42,7 +46,7 @@ export function SendMessage({ id }: { id: string }) {
   }
 
   return (
-    <section className="detail-section send-message" aria-label="Send message">
+    <section className={cx('detail-section send-message')} aria-label="Send message">
       <h3>Send message</h3>
       <label htmlFor={`${uid}-message`}>Message (JSON)</label>
       <textarea
@@ -59,21 +63,21 @@ export function SendMessage({ id }: { id: string }) {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send();
         }}
       />
-      <div className="action-row">
+      <div className={cx('action-row')}>
         <label htmlFor={`${uid}-timeout`}>Timeout</label>
         <input
           id={`${uid}-timeout`}
-          className="timeout"
+          className={cx('timeout')}
           inputMode="numeric"
           placeholder="5000"
           value={timeout}
           onChange={(e) => setTimeoutText(e.target.value)}
           aria-describedby={`${uid}-timeout-unit`}
         />
-        <span id={`${uid}-timeout-unit`} className="muted">
+        <span id={`${uid}-timeout-unit`} className={cx('muted')}>
           ms
         </span>
-        <span className="header-spacer" />
+        <span className={cx('header-spacer')} />
         <button
           type="button"
           disabled={sending}
@@ -84,21 +88,21 @@ export function SendMessage({ id }: { id: string }) {
         </button>
       </div>
       {problem && (
-        <p className="bad-text" role="alert">
+        <p className={cx('bad-text')} role="alert">
           {problem}
         </p>
       )}
       {outcome?.ok === true && (
         <div role="status" data-testid="call-reply">
-          <p className="muted">
-            Reply from <strong>{outcome.node}</strong> (instance <code className="wrap">{outcome.pid}</code>) in{' '}
+          <p className={cx('muted')}>
+            Reply from <strong>{outcome.node}</strong> (instance <code className={cx('wrap')}>{outcome.pid}</code>) in{' '}
             {outcome.ms < 10 ? outcome.ms.toFixed(1) : Math.round(outcome.ms)} ms:
           </p>
-          <pre className="reply">{replyText(outcome.reply)}</pre>
+          <pre className={cx('reply')}>{replyText(outcome.reply)}</pre>
         </div>
       )}
       {outcome?.ok === false && (
-        <p className="bad-text" role="alert" data-testid="call-error">
+        <p className={cx('bad-text')} role="alert" data-testid="call-error">
           {outcome.text}
         </p>
       )}

@@ -122,6 +122,21 @@ describe('<Connections/>', () => {
     expect([...view.container.querySelectorAll('[data-connection]')].map((i) => i.getAttribute('data-connection'))).toEqual(['prod']);
   });
 
+  it('labels each field of the form (label for its control)', async () => {
+    installBridge(fakeBridge());
+    await render();
+    await click('Add a connection');
+    const labelled = [...view.container.querySelectorAll<HTMLLabelElement>('form label')].map((l) => [l.textContent, l.control?.tagName]);
+    expect(labelled).toEqual([
+      ['Name', 'INPUT'],
+      ['Seeds', 'INPUT'],
+      ['DNS server', 'INPUT'],
+      ['Cluster name', 'INPUT'],
+      ['Your name', 'INPUT'],
+      ['Timing preset', 'SELECT'],
+    ]);
+  });
+
   it('adds a connection with files picked in native dialogs, storing their paths only', async () => {
     const api = fakeBridge();
     installBridge(api);

@@ -16,6 +16,7 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import type { ConnectionDraft, FilePurpose, PogoPreloadApi, SavedConnection, TimingPreset } from '../../../../electron/preload-api';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
+import { Field } from '../../shared/Field';
 import { scoped } from '../../shared/scoped';
 import styles from './connections.module.css';
 
@@ -202,7 +203,6 @@ function DesktopConnections({ api }: { api: PogoPreloadApi }) {
 
       {deleting && (
         <ConfirmDialog
-          id="delete-connection-title"
           title={`Delete ${deleting.name}?`}
           action="Delete"
           danger
@@ -325,46 +325,51 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
           {error}
         </p>
       )}
-      <label className={cx('form-row')}>
-        <span>Name</span>
-        <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Production EU" required maxLength={100} />
-      </label>
-      <label className={cx('form-row')}>
-        <span>Seeds</span>
-        <input
-          value={seeds}
-          onChange={(e) => setSeeds(e.target.value)}
-          placeholder="10.0.0.1:4370, 10.0.0.2:4370 or dns-srv:_pogo._tcp.pogo.svc"
-          required
-          spellCheck={false}
-        />
-      </label>
-      <label className={cx('form-row')} title="Only for dns: and dns-srv: seeds, when the system's DNS servers cannot resolve them (ip or ip:port)">
-        <span>DNS server</span>
-        <input value={dnsServer} onChange={(e) => setDnsServer(e.target.value)} placeholder="the system's" spellCheck={false} />
-      </label>
-      <label className={cx('form-row')}>
-        <span>Cluster name</span>
-        <input value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="pogo" spellCheck={false} />
-      </label>
-      <label
+      <Field className={cx('form-row')} label="Name">
+        {(c) => <input {...c} value={name} onChange={(e) => setName(e.target.value)} placeholder="Production EU" required maxLength={100} />}
+      </Field>
+      <Field className={cx('form-row')} label="Seeds">
+        {(c) => (
+          <input
+            {...c}
+            value={seeds}
+            onChange={(e) => setSeeds(e.target.value)}
+            placeholder="10.0.0.1:4370, 10.0.0.2:4370 or dns-srv:_pogo._tcp.pogo.svc"
+            required
+            spellCheck={false}
+          />
+        )}
+      </Field>
+      <Field
         className={cx('form-row')}
+        label="DNS server"
+        title="Only for dns: and dns-srv: seeds, when the system's DNS servers cannot resolve them (ip or ip:port)"
+      >
+        {(c) => <input {...c} value={dnsServer} onChange={(e) => setDnsServer(e.target.value)} placeholder="the system's" spellCheck={false} />}
+      </Field>
+      <Field className={cx('form-row')} label="Cluster name">
+        {(c) => <input {...c} value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="pogo" spellCheck={false} />}
+      </Field>
+      <Field
+        className={cx('form-row')}
+        label="Your name"
         title="Recorded in the cluster's audit log with every command from this app, beside the name of the token the cluster checked"
       >
-        <span>Your name</span>
-        <input value={user} onChange={(e) => setUser(e.target.value)} placeholder="your OS user name" maxLength={64} spellCheck={false} />
-      </label>
-      <label
+        {(c) => <input {...c} value={user} onChange={(e) => setUser(e.target.value)} placeholder="your OS user name" maxLength={64} spellCheck={false} />}
+      </Field>
+      <Field
         className={cx('form-row')}
+        label="Timing preset"
         title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout."
       >
-        <span>Timing preset</span>
-        <select value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>
-          <option value="">lan (default)</option>
-          <option value="local">local</option>
-          <option value="wan">wan</option>
-        </select>
-      </label>
+        {(c) => (
+          <select {...c} value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>
+            <option value="">lan (default)</option>
+            <option value="local">local</option>
+            <option value="wan">wan</option>
+          </select>
+        )}
+      </Field>
       {FILE_FIELDS.filter((f) => !f.tls).map(fileRow)}
       <details className={cx('tls-files')} open={usesTls}>
         <summary>TLS</summary>

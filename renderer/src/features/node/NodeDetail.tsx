@@ -20,10 +20,13 @@ import { ConfirmDialog } from '../../shared/ConfirmDialog';
 import { isGone, offersDrain, statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../../shared/member-status';
 import { runCommand } from '../../gateway/client';
 import { useStore } from '../../store/index';
-import { CloseButton, Field } from '../../shared/DetailParts';
+import { CloseButton, DetailField } from '../../shared/DetailParts';
 import { HistoryList, useHistory } from '../timeline/HistoryList';
 import { NodeResources } from './NodeResources';
-import '../../shared/detail.css';
+import { scoped } from '../../shared/scoped';
+import styles from '../../shared/detail.module.css';
+
+const cx = scoped(styles);
 
 /** Children listed before "and N more". */
 const CHILD_LIMIT = 300;
@@ -38,7 +41,7 @@ function reachableText(member: MemberView): { text: string; ok: boolean } {
 }
 
 function yesNo(value: boolean, yes: string, no: string) {
-  return <span className={value ? '' : 'warn-text'}>{value ? yes : no}</span>;
+  return <span className={cx(value ? '' : 'warn-text')}>{value ? yes : no}</span>;
 }
 
 export function NodeDetail({ name }: { name: string }) {
@@ -61,12 +64,12 @@ export function NodeDetail({ name }: { name: string }) {
 
   if (!member) {
     return (
-      <aside className="panel detail" aria-label={`Node ${name}`}>
-        <header className="detail-header">
-          <h2 className="detail-title">{name}</h2>
+      <aside className={cx('panel detail')} aria-label={`Node ${name}`}>
+        <header className={cx('detail-header')}>
+          <h2 className={cx('detail-title')}>{name}</h2>
           <CloseButton />
         </header>
-        <p className="detail-gone" role="status">
+        <p className={cx('detail-gone')} role="status">
           {name} is no longer a member of the cluster (it left).
         </p>
       </aside>
@@ -76,19 +79,19 @@ export function NodeDetail({ name }: { name: string }) {
   const labels = Object.entries(member.labels);
   const reach = reachableText(member);
   const childList = (list: ChildView[]) => (
-    <ul className="child-list">
+    <ul className={cx('child-list')}>
       {list.slice(0, CHILD_LIMIT).map((c) => (
         <li key={c.id}>
-          <button type="button" className="child-link" onClick={() => useStore.getState().select({ kind: 'child', id: c.id })}>
-            <span className="child-link-id">{c.id}</span>
-            <span className="muted child-link-what">{c.worker ?? c.command}</span>
-            {c.pin === name && <span className="tag pin">pinned</span>}
-            {c.status !== 'running' && <span className={`tag state-${c.status}`}>{c.status}</span>}
+          <button type="button" className={cx('child-link')} onClick={() => useStore.getState().select({ kind: 'child', id: c.id })}>
+            <span className={cx('child-link-id')}>{c.id}</span>
+            <span className={cx('muted child-link-what')}>{c.worker ?? c.command}</span>
+            {c.pin === name && <span className={cx('tag pin')}>pinned</span>}
+            {c.status !== 'running' && <span className={cx(`tag state-${c.status}`)}>{c.status}</span>}
           </button>
         </li>
       ))}
       {list.length > CHILD_LIMIT && (
-        <li className="muted">
+        <li className={cx('muted')}>
           and {list.length - CHILD_LIMIT} more: search the board for {name}.
         </li>
       )}
@@ -96,91 +99,97 @@ export function NodeDetail({ name }: { name: string }) {
   );
 
   return (
-    <aside className="panel detail" aria-label={`Node ${name}`}>
-      <header className="detail-header">
-        <span className={`health health-${member.status}`} title={statusTitle(member.status)} aria-hidden="true" />
-        <h2 className="detail-title">{name}</h2>
+    <aside className={cx('panel detail')} aria-label={`Node ${name}`}>
+      <header className={cx('detail-header')}>
+        <span className={cx(`health health-${member.status}`)} title={statusTitle(member.status)} aria-hidden="true" />
+        <h2 className={cx('detail-title')}>{name}</h2>
         <span
-          className={`tag${member.status === 'up' ? '' : ` ${statusTagClass(member.status)}`}`}
+          className={cx(`tag${member.status === 'up' ? '' : ` ${statusTagClass(member.status)}`}`)}
           title={statusTitle(member.status)}
           data-testid="node-status"
         >
           {member.status}
         </span>
-        {member.draining && <span className="tag warn">draining</span>}
+        {member.draining && <span className={cx('tag warn')}>draining</span>}
         <CloseButton />
       </header>
-      <dl className="fields">
-        <Field label="Status">
-          {member.status === 'unreachable' ? <span className="warn-text">unreachable from this observer; the other members still hear it</span> : member.status}
-        </Field>
-        <Field label="Role">{member.role}</Field>
-        <Field label="Address">
-          <code className="wrap">{member.address}</code>
-        </Field>
-        <Field label="Incarnation">
-          <code className="wrap" title="random per boot: a restarted node has a new one">
+      <dl className={cx('fields')}>
+        <DetailField label="Status">
+          {member.status === 'unreachable' ? (
+            <span className={cx('warn-text')}>unreachable from this observer; the other members still hear it</span>
+          ) : (
+            member.status
+          )}
+        </DetailField>
+        <DetailField label="Role">{member.role}</DetailField>
+        <DetailField label="Address">
+          <code className={cx('wrap')}>{member.address}</code>
+        </DetailField>
+        <DetailField label="Incarnation">
+          <code className={cx('wrap')} title="random per boot: a restarted node has a new one">
             {member.incarnation}
           </code>
-        </Field>
-        <Field label="Ready">{yesNo(member.ready, 'yes', 'no: not taking children yet')}</Field>
-        <Field label="Reachable">{yesNo(reach.ok, reach.text, reach.text)}</Field>
-        <Field label="Draining">{member.draining ? <span className="warn-text">yes: its children move away, nothing new starts here</span> : 'no'}</Field>
-        <Field label="Labels">
+        </DetailField>
+        <DetailField label="Ready">{yesNo(member.ready, 'yes', 'no: not taking children yet')}</DetailField>
+        <DetailField label="Reachable">{yesNo(reach.ok, reach.text, reach.text)}</DetailField>
+        <DetailField label="Draining">
+          {member.draining ? <span className={cx('warn-text')}>yes: its children move away, nothing new starts here</span> : 'no'}
+        </DetailField>
+        <DetailField label="Labels">
           {labels.length === 0 ? (
-            <span className="muted">none</span>
+            <span className={cx('muted')}>none</span>
           ) : (
-            <span className="tag-list">
+            <span className={cx('tag-list')}>
               {labels.map(([k, v]) => (
-                <span key={k} className="tag label">
+                <span key={k} className={cx('tag label')}>
                   {k}={v}
                 </span>
               ))}
             </span>
           )}
-        </Field>
-        <Field label="Worker types">
+        </DetailField>
+        <DetailField label="Worker types">
           {member.workers.length === 0 ? (
-            <span className="muted">none</span>
+            <span className={cx('muted')}>none</span>
           ) : (
-            <span className="tag-list">
+            <span className={cx('tag-list')}>
               {member.workers.map((w) => (
                 <code key={w}>{w}</code>
               ))}
             </span>
           )}
-        </Field>
+        </DetailField>
       </dl>
       <NodeResources member={member} />
       {!readOnly && member.role === 'member' && (member.draining || offersDrain(member.status) || isGone(member.status)) && (
-        <section className="detail-section detail-actions" aria-label="Actions">
+        <section className={cx('detail-section detail-actions')} aria-label="Actions">
           {(member.draining || offersDrain(member.status)) && (
-            <div className="action-row">
+            <div className={cx('action-row')}>
               <button type="button" onClick={() => setAsking(!member.draining)}>
                 {member.draining ? 'Undrain' : 'Drain'}
               </button>
-              <span className="muted">{member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}</span>
+              <span className={cx('muted')}>{member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}</span>
             </div>
           )}
           {isGone(member.status) && (
-            <div className="action-row">
+            <div className={cx('action-row')}>
               <button type="button" onClick={() => setForgetting(true)}>
                 Forget
               </button>
-              <span className="muted">It is not coming back: stop keeping state for it.</span>
+              <span className={cx('muted')}>It is not coming back: stop keeping state for it.</span>
             </div>
           )}
         </section>
       )}
-      <section className="detail-section" aria-label="History">
+      <section className={cx('detail-section')} aria-label="History">
         <h3>History</h3>
-        {history.length === 0 ? <p className="muted">No events about this node in the gateway&apos;s history.</p> : <HistoryList entries={history} />}
+        {history.length === 0 ? <p className={cx('muted')}>No events about this node in the gateway&apos;s history.</p> : <HistoryList entries={history} />}
       </section>
-      <section className="detail-section" aria-label="Children">
+      <section className={cx('detail-section')} aria-label="Children">
         <h3>
-          Children <span className="muted">({here.length})</span>
+          Children <span className={cx('muted')}>({here.length})</span>
         </h3>
-        {here.length === 0 ? <p className="muted">No children run here.</p> : childList(here)}
+        {here.length === 0 ? <p className={cx('muted')}>No children run here.</p> : childList(here)}
         {pinned.length > 0 && (
           <>
             <h4>Pinned here, not running here ({pinned.length})</h4>
@@ -190,7 +199,6 @@ export function NodeDetail({ name }: { name: string }) {
       </section>
       {asking !== null && (
         <ConfirmDialog
-          id="node-drain-title"
           title={`${asking ? 'Drain' : 'Undrain'} ${name}?`}
           action={asking ? 'Drain' : 'Undrain'}
           onCancel={() => setAsking(null)}
@@ -205,7 +213,6 @@ export function NodeDetail({ name }: { name: string }) {
       )}
       {forgetting && (
         <ConfirmDialog
-          id="node-forget-title"
           title={`Forget ${name}?`}
           action="Forget"
           danger
@@ -219,7 +226,7 @@ export function NodeDetail({ name }: { name: string }) {
             The cluster stops waiting for {name} before it drops the records of stopped children. If {name} comes back with state from before, it discards that
             state and takes the cluster&apos;s.
           </p>
-          <p className="muted">
+          <p className={cx('muted')}>
             It stays listed while the members remember it (down members are dropped after 15 minutes by default); Dismiss on its column hides it from this board
             now.
           </p>

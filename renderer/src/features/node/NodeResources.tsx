@@ -21,9 +21,11 @@ import { clockTime } from '../../shared/format';
 import { timeTicks } from '../charts/chart-data';
 import { currentFigures, formatBytes, formatCpu, formatLag, gatewayNow, resourceChart, type ResourceChartPoint } from './resources-data';
 import { scoped } from '../../shared/scoped';
+import detail from '../../shared/detail.module.css';
 import styles from './resources.module.css';
 
-const cx = scoped(styles);
+// A section of the node panel: the detail panels' section classes, then its own.
+const cx = scoped({ ...detail, ...styles });
 
 const axisTick = { fill: 'var(--text-muted)', fontSize: 10 };
 const tooltipStyle = {

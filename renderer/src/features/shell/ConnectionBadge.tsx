@@ -7,6 +7,10 @@
  */
 import { selectConnectionStatus, type ConnectionStatus } from '../../store/connection';
 import { useStore } from '../../store/index';
+import { scoped } from '../../shared/scoped';
+import styles from './shell.module.css';
+
+const cx = scoped(styles);
 
 const LABELS: Record<ConnectionStatus, string> = {
   disconnected: 'not connected',
@@ -26,14 +30,14 @@ export function ConnectionBadge() {
   const sessions = useStore((s) => s.cluster?.sessions);
   return (
     <span
-      className="badge"
+      className={cx('badge')}
       data-status={status}
       data-testid="connection-badge"
       role="status"
       aria-live="polite"
       title={sessions === undefined ? undefined : `${LABELS[status]} · ${sessionsText(sessions)}`}
     >
-      <span className="badge-dot" aria-hidden="true" />
+      <span className={cx('badge-dot')} aria-hidden="true" />
       {LABELS[status]}
     </span>
   );

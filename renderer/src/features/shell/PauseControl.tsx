@@ -18,7 +18,6 @@ export function PauseControl() {
       )}
       {asking && (
         <ConfirmDialog
-          id="pause-title"
           title={paused ? 'Resume rebalancing?' : 'Pause rebalancing?'}
           action={paused ? 'Resume' : 'Pause'}
           onCancel={() => setAsking(false)}

@@ -22,6 +22,10 @@
 import { useState, type FormEvent } from 'react';
 import { connectGateway, lockSession, renameSession, unlockSession } from '../../gateway/client';
 import { useStore } from '../../store/index';
+import { scoped } from '../../shared/scoped';
+import styles from './shell.module.css';
+
+const cx = scoped(styles);
 
 const USER_KEY = 'pogo.user';
 
@@ -80,7 +84,7 @@ export function SessionControls({ token }: { token: string }) {
         {access === 'locked' && (
           <button
             type="button"
-            className="primary"
+            className={cx('primary')}
             disabled={unlock.pending}
             onClick={() => void unlockSession()}
             title="Take this session's operator rights back"
@@ -111,10 +115,10 @@ export function SessionControls({ token }: { token: string }) {
   };
 
   return (
-    <form className="credential" onSubmit={submit}>
+    <form className={cx('credential')} onSubmit={submit}>
       <input
         type="text"
-        className="user-name"
+        className={cx('user-name')}
         aria-label="Your name"
         placeholder="your name (audit log)"
         title="Recorded in the audit log with every command of this session, beside the name of the token the cluster checked"

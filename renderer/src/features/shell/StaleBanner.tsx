@@ -7,6 +7,10 @@
  */
 import { selectStale } from '../../store/connection';
 import { useStore } from '../../store/index';
+import { scoped } from '../../shared/scoped';
+import styles from './shell.module.css';
+
+const cx = scoped(styles);
 
 export function StaleBanner({ onReconnect }: { onReconnect?: () => void }) {
   const stale = useStore(selectStale);
@@ -18,7 +22,7 @@ export function StaleBanner({ onReconnect }: { onReconnect?: () => void }) {
   const retrying = status === 'reconnecting' || status === 'connecting';
   const what = retrying ? `Connection lost${when}; reconnecting…` : `Connection lost${when}${refusal ? `: ${refusal}` : ''}.`;
   return (
-    <p className="stale-banner" data-testid="stale-banner" role="status">
+    <p className={cx('stale-banner')} data-testid="stale-banner" role="status">
       <strong>{what}</strong> <span>What you see is the cluster as it was then, not now.</span>
       {!retrying && onReconnect && (
         <button type="button" onClick={onReconnect}>

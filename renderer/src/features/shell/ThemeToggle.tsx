@@ -2,6 +2,10 @@
 import { useEffect } from 'react';
 import { useStore } from '../../store/index';
 import type { Theme } from '../../store/ui';
+import { scoped } from '../../shared/scoped';
+import styles from './shell.module.css';
+
+const cx = scoped(styles);
 
 const KEY = 'pogo.theme';
 
@@ -30,7 +34,7 @@ export function ThemeToggle() {
   return (
     <button
       type="button"
-      className="theme-toggle"
+      className={cx('theme-toggle')}
       aria-label={`Switch to ${next} theme`}
       title={`Switch to ${next} theme`}
       onClick={() => {

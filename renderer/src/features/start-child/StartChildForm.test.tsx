@@ -214,9 +214,10 @@ describe('<StartChildForm/>', () => {
     expect(gateway.sendCommand).not.toHaveBeenCalled();
   });
 
-  it('closes on Escape and on Cancel', () => {
+  it('opens with focus on the child id, closes on Escape (pressed where focus is) and on Cancel', () => {
+    expect(document.activeElement).toBe(byLabel(dialog(), 'Child id'));
     act(() => {
-      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+      document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
     });
     expect(useStore.getState().starting).toBe(false);
     act(() => useStore.getState().setStarting(true));

@@ -20,9 +20,11 @@
  * A child spec has no pin: to place the child on a given node, start it and
  * then move it (the detail panel's Move to…, or drag its card).
  *
- * Escape closes the dialog; Tab stays inside it.
+ * The modal is the shared Dialog (Escape or the backdrop closes it, Tab
+ * stays inside, focus goes back to the opener) and each control a shared
+ * Field (label, hint, and the problem it is marked invalid by).
  */
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes, jsonBytes, MAX_COMMAND_ARGS_BYTES } from 'pogo-core/command-size';
 import { sendCommand } from '../../gateway/client';
@@ -43,6 +45,8 @@ import {
   type Problem,
   type Spec,
 } from './spec-form';
+import { Dialog } from '../../shared/Dialog';
+import { Field } from '../../shared/Field';
 import { scoped } from '../../shared/scoped';
 import styles from './start-child.module.css';
 
@@ -61,8 +65,6 @@ const HANDOFF_HELP: Record<FormState['handoff'], string> = {
   'start-first': 'when moved, the new instance starts before the old one stops',
 };
 
-const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
-
 export function StartChildForm() {
   const nodes = useStore(useShallow(selectMemberNodes));
   const workers = useMemo(() => {
@@ -72,7 +74,6 @@ export function StartChildForm() {
   }, [nodes]);
   const uid = useId();
   const ids = {
-    title: `${uid}-title`,
     id: `${uid}-id`,
     kind: `${uid}-kind`,
     worker: `${uid}-worker`,
@@ -96,7 +97,6 @@ export function StartChildForm() {
   const [refusal, setRefusal] = useState<{ code: string; message: string } | null>(null);
   const [confirming, setConfirming] = useState<Spec | null>(null);
   const [sending, setSending] = useState(false);
-  const dialogRef = useRef<HTMLDivElement>(null);
   const preview = useMemo(() => {
     if (!confirming) return null;
     const text = JSON.stringify(confirming, null, 2);
@@ -105,25 +105,10 @@ export function StartChildForm() {
   }, [confirming]);
 
   const close = (): void => useStore.getState().setStarting(false);
-  // The field a problem is about is marked invalid, pointing at the message.
-  const invalid = (field: FormField): { 'aria-invalid'?: true; 'aria-errormessage'?: string } =>
-    problem?.field === field ? { 'aria-invalid': true, 'aria-errormessage': `${uid}-problem` } : {};
-
-  useEffect(() => {
-    const onKey = (e: globalThis.KeyboardEvent): void => {
-      if (e.key !== 'Escape') return;
-      e.preventDefault();
-      useStore.getState().setStarting(false);
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
-
-  // Back to where the user was when the dialog closes.
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    return () => before?.focus?.();
-  }, []);
+  // The field a problem is about is marked invalid, described by the form's one message.
+  const problemId = `${uid}-problem`;
+  const invalid = (field: FormField): { invalid: boolean; errorId: string } => ({ invalid: problem?.field === field, errorId: problemId });
+  const hint = cx('hint');
 
   const update = <K extends keyof FormState>(key: K, value: FormState[K]): void => {
     setForm((f) => ({ ...f, [key]: value }));
@@ -170,292 +155,288 @@ export function StartChildForm() {
     setConfirming(null);
   };
 
-  const trapTab = (e: KeyboardEvent<HTMLDivElement>): void => {
-    if (e.key !== 'Tab' || !dialogRef.current) return;
-    const items = [...dialogRef.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
-    if (items.length === 0) return;
-    const first = items[0]!;
-    const last = items.at(-1)!;
-    if (e.shiftKey && document.activeElement === first) {
-      last.focus();
-      e.preventDefault();
-    } else if (!e.shiftKey && document.activeElement === last) {
-      first.focus();
-      e.preventDefault();
-    }
-  };
-
   return (
-    <div
-      className={cx('dialog-backdrop')}
-      onMouseDown={(e) => {
-        if (e.target === e.currentTarget && !sending) close();
-      }}
+    <Dialog
+      title={confirming ? `Start ${String(confirming['id'])}?` : 'Start a child'}
+      onClose={close}
+      busy={sending}
+      size="wide"
+      className={cx('start-child')}
     >
-      <div role="dialog" aria-modal="true" aria-labelledby={ids.title} className={cx('dialog start-child')} ref={dialogRef} onKeyDown={trapTab}>
-        {confirming ? (
-          <>
-            <h2 id={ids.title}>Start {String(confirming['id'])}?</h2>
-            <div className={cx('dialog-body')}>
-              <p className={cx('muted')}>The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
-              {preview && preview.bytes > MAX_COMMAND_ARGS_BYTES && (
-                <p className={cx('start-refusal')} role="alert" data-code="too-large" data-testid="spec-too-large">
-                  <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may
-                  carry. The cluster will refuse it (and record the refusal in its audit log).
-                </p>
-              )}
-              <pre className={cx('spec-preview')} aria-label="Spec to start">
-                {preview?.text}
-              </pre>
-            </div>
-            <div className={cx('dialog-actions')}>
-              <button type="button" onClick={() => setConfirming(null)} disabled={sending}>
-                Back
-              </button>
-              <button type="button" className={cx('primary')} onClick={() => void start()} disabled={sending} autoFocus>
-                {sending ? 'Starting…' : 'Start'}
-              </button>
-            </div>
-          </>
-        ) : (
-          <form
-            noValidate
-            onSubmit={(e) => {
-              e.preventDefault();
-              submit();
-            }}
-          >
-            <h2 id={ids.title}>Start a child</h2>
-            <div className={cx('tabs')} role="tablist" aria-label="Spec as">
-              {(['form', 'json'] as const).map((t) => (
-                <button
-                  key={t}
-                  type="button"
-                  role="tab"
-                  id={`${uid}-tab-${t}`}
-                  aria-selected={tab === t}
-                  aria-controls={`${uid}-panel`}
-                  className={cx(tab === t ? 'current' : '')}
-                  onClick={() => switchTab(t)}
-                >
-                  {t === 'form' ? 'Form' : 'JSON'}
-                </button>
-              ))}
-            </div>
-            {refusal && (
-              <p className={cx('start-refusal')} role="alert" data-code={refusal.code} data-testid="start-refusal">
-                <strong>{refusal.code}</strong>: {refusal.message}
+      {confirming ? (
+        <>
+          <div className="dialog-body">
+            <p className="muted">The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
+            {preview && preview.bytes > MAX_COMMAND_ARGS_BYTES && (
+              <p className={cx('start-refusal')} role="alert" data-code="too-large" data-testid="spec-too-large">
+                <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may
+                carry. The cluster will refuse it (and record the refusal in its audit log).
               </p>
             )}
-            <div className={cx('dialog-body')} role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`}>
-              {tab === 'form' ? (
-                <div className={cx('start-grid')}>
-                  <label htmlFor={ids.id}>Child id</label>
-                  <input
-                    id={ids.id}
-                    {...invalid('id')}
-                    value={form.id}
-                    onChange={(e) => update('id', e.target.value)}
-                    placeholder="e.g. billing-sync"
-                    autoFocus
-                    autoComplete="off"
-                    spellCheck={false}
-                    maxLength={256}
-                  />
+            <pre className={cx('spec-preview')} aria-label="Spec to start">
+              {preview?.text}
+            </pre>
+          </div>
+          <div className="dialog-actions">
+            <button type="button" onClick={() => setConfirming(null)} disabled={sending}>
+              Back
+            </button>
+            <button type="button" className="primary" onClick={() => void start()} disabled={sending} autoFocus>
+              {sending ? 'Starting…' : 'Start'}
+            </button>
+          </div>
+        </>
+      ) : (
+        <form
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            submit();
+          }}
+        >
+          <div className={cx('tabs')} role="tablist" aria-label="Spec as">
+            {(['form', 'json'] as const).map((t) => (
+              <button
+                key={t}
+                type="button"
+                role="tab"
+                id={`${uid}-tab-${t}`}
+                aria-selected={tab === t}
+                aria-controls={`${uid}-panel`}
+                className={cx(tab === t ? 'current' : '')}
+                onClick={() => switchTab(t)}
+              >
+                {t === 'form' ? 'Form' : 'JSON'}
+              </button>
+            ))}
+          </div>
+          {refusal && (
+            <p className={cx('start-refusal')} role="alert" data-code={refusal.code} data-testid="start-refusal">
+              <strong>{refusal.code}</strong>: {refusal.message}
+            </p>
+          )}
+          <div className="dialog-body" role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`}>
+            {tab === 'form' ? (
+              <div className={cx('start-grid')}>
+                <Field label="Child id" id={ids.id} {...invalid('id')}>
+                  {(c) => (
+                    <input
+                      {...c}
+                      value={form.id}
+                      onChange={(e) => update('id', e.target.value)}
+                      placeholder="e.g. billing-sync"
+                      autoFocus
+                      autoComplete="off"
+                      spellCheck={false}
+                      maxLength={256}
+                    />
+                  )}
+                </Field>
 
-                  <label htmlFor={ids.kind}>Kind</label>
-                  <select id={ids.kind} value={form.kind} onChange={(e) => update('kind', e.target.value as Kind)}>
-                    <option value="worker">worker type (in the node&apos;s process)</option>
-                    <option value="command">OS process (a command the node allows)</option>
-                  </select>
+                <Field label="Kind" id={ids.kind}>
+                  {(c) => (
+                    <select {...c} value={form.kind} onChange={(e) => update('kind', e.target.value as Kind)}>
+                      <option value="worker">worker type (in the node&apos;s process)</option>
+                      <option value="command">OS process (a command the node allows)</option>
+                    </select>
+                  )}
+                </Field>
 
-                  {form.kind === 'worker' ? (
-                    <>
-                      <label htmlFor={ids.worker}>Worker</label>
-                      {workers.length > 0 ? (
-                        <select id={ids.worker} {...invalid('worker')} value={form.worker} onChange={(e) => update('worker', e.target.value)}>
-                          {!workers.some(([w]) => w === form.worker) && <option value={form.worker}>{form.worker || 'choose…'}</option>}
-                          {workers.map(([w, n]) => (
-                            <option key={w} value={w}>
-                              {w} ({n} {n === 1 ? 'node' : 'nodes'})
-                            </option>
-                          ))}
-                        </select>
-                      ) : (
-                        <input
-                          id={ids.worker}
-                          {...invalid('worker')}
-                          value={form.worker}
-                          onChange={(e) => update('worker', e.target.value)}
-                          placeholder="no member offers a worker type"
+                {form.kind === 'worker' ? (
+                  <>
+                    <Field label="Worker" id={ids.worker} {...invalid('worker')}>
+                      {(c) =>
+                        workers.length > 0 ? (
+                          <select {...c} value={form.worker} onChange={(e) => update('worker', e.target.value)}>
+                            {!workers.some(([w]) => w === form.worker) && <option value={form.worker}>{form.worker || 'choose…'}</option>}
+                            {workers.map(([w, n]) => (
+                              <option key={w} value={w}>
+                                {w} ({n} {n === 1 ? 'node' : 'nodes'})
+                              </option>
+                            ))}
+                          </select>
+                        ) : (
+                          <input
+                            {...c}
+                            value={form.worker}
+                            onChange={(e) => update('worker', e.target.value)}
+                            placeholder="no member offers a worker type"
+                            spellCheck={false}
+                          />
+                        )
+                      }
+                    </Field>
+                    <Field label="Arguments" id={ids.wargs} hint="JSON passed to the worker (optional)." hintClassName={hint} {...invalid('workerArgs')}>
+                      {(c) => (
+                        <textarea
+                          {...c}
+                          rows={3}
+                          value={form.workerArgs}
+                          onChange={(e) => update('workerArgs', e.target.value)}
+                          placeholder='optional JSON, e.g. { "intervalMs": 1000 }'
                           spellCheck={false}
                         />
                       )}
-                      <label htmlFor={ids.wargs}>Arguments</label>
-                      <textarea
-                        id={ids.wargs}
-                        {...invalid('workerArgs')}
-                        rows={3}
-                        value={form.workerArgs}
-                        onChange={(e) => update('workerArgs', e.target.value)}
-                        placeholder='optional JSON, e.g. { "intervalMs": 1000 }'
-                        spellCheck={false}
-                        aria-describedby={`${ids.wargs}-help`}
-                      />
-                      <span className={cx('hint')} id={`${ids.wargs}-help`}>
-                        JSON passed to the worker (optional).
-                      </span>
-                    </>
-                  ) : (
+                    </Field>
+                  </>
+                ) : (
+                  <>
+                    <Field
+                      label="Command"
+                      id={ids.command}
+                      hint="Only nodes whose config allows this command can run it."
+                      hintClassName={hint}
+                      {...invalid('command')}
+                    >
+                      {(c) => (
+                        <input {...c} value={form.command} onChange={(e) => update('command', e.target.value)} placeholder="e.g. node" spellCheck={false} />
+                      )}
+                    </Field>
+                    <Field label="Arguments" id={ids.args} {...invalid('args')}>
+                      {(c) => (
+                        <textarea
+                          {...c}
+                          rows={3}
+                          value={form.args}
+                          onChange={(e) => update('args', e.target.value)}
+                          placeholder="one per line"
+                          spellCheck={false}
+                        />
+                      )}
+                    </Field>
+                    <Field label="Directory" id={ids.cwd} {...invalid('cwd')}>
+                      {(c) => (
+                        <input
+                          {...c}
+                          value={form.cwd}
+                          onChange={(e) => update('cwd', e.target.value)}
+                          placeholder="working directory (optional)"
+                          spellCheck={false}
+                        />
+                      )}
+                    </Field>
+                    <Field label="Environment" id={ids.env} {...invalid('env')}>
+                      {(c) => (
+                        <textarea
+                          {...c}
+                          rows={2}
+                          value={form.env}
+                          onChange={(e) => update('env', e.target.value)}
+                          placeholder="NAME=value, one per line (optional)"
+                          spellCheck={false}
+                        />
+                      )}
+                    </Field>
+                    <Field label="Messages" id={ids.ipc} {...invalid('ipc')}>
+                      {(c) => (
+                        <select
+                          {...c}
+                          value={form.ipc}
+                          onChange={(e) => update('ipc', e.target.value as FormState['ipc'])}
+                          title="How the process answers calls (README: Children in any language)"
+                        >
+                          <option value="">none (takes no calls)</option>
+                          <option value="json-lines">JSON lines on fd 3 (any language)</option>
+                          <option value="node">Node.js IPC (process.send)</option>
+                        </select>
+                      )}
+                    </Field>
+                  </>
+                )}
+
+                <Field label="Restart" id={ids.restart} hint={RESTART_HELP[form.restart]} hintClassName={hint} {...invalid('restart')}>
+                  {(c) => (
+                    <select {...c} value={form.restart} onChange={(e) => update('restart', e.target.value as FormState['restart'])}>
+                      {RESTARTS.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+
+                <Field label="Handoff" id={ids.handoff} hint={HANDOFF_HELP[form.handoff]} hintClassName={hint} {...invalid('handoff')}>
+                  {(c) => (
+                    <select {...c} value={form.handoff} onChange={(e) => update('handoff', e.target.value as FormState['handoff'])}>
+                      {HANDOFFS.map((h) => (
+                        <option key={h} value={h}>
+                          {h}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+
+                <Field
+                  label="Node labels"
+                  id={ids.labels}
+                  hint="Only nodes carrying every label can run it. To put it on one node, start it, then move it there."
+                  hintClassName={hint}
+                  {...invalid('labels')}
+                >
+                  {(c) => (
+                    <textarea
+                      {...c}
+                      rows={2}
+                      value={form.labels}
+                      onChange={(e) => update('labels', e.target.value)}
+                      placeholder="region=eu, one per line (optional)"
+                      spellCheck={false}
+                    />
+                  )}
+                </Field>
+                {Object.keys(extra).length > 0 && (
+                  <span className={cx('hint extra-fields')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>
+                )}
+              </div>
+            ) : (
+              <div className={cx('start-json')}>
+                <Field
+                  label="Spec JSON"
+                  id={ids.json}
+                  hint={
                     <>
-                      <label htmlFor={ids.command}>Command</label>
-                      <input
-                        id={ids.command}
-                        {...invalid('command')}
-                        value={form.command}
-                        onChange={(e) => update('command', e.target.value)}
-                        placeholder="e.g. node"
-                        spellCheck={false}
-                        aria-describedby={`${ids.command}-help`}
-                      />
-                      <span className={cx('hint')} id={`${ids.command}-help`}>
-                        Only nodes whose config allows this command can run it.
-                      </span>
-                      <label htmlFor={ids.args}>Arguments</label>
-                      <textarea
-                        id={ids.args}
-                        {...invalid('args')}
-                        rows={3}
-                        value={form.args}
-                        onChange={(e) => update('args', e.target.value)}
-                        placeholder="one per line"
-                        spellCheck={false}
-                      />
-                      <label htmlFor={ids.cwd}>Directory</label>
-                      <input
-                        id={ids.cwd}
-                        {...invalid('cwd')}
-                        value={form.cwd}
-                        onChange={(e) => update('cwd', e.target.value)}
-                        placeholder="working directory (optional)"
-                        spellCheck={false}
-                      />
-                      <label htmlFor={ids.env}>Environment</label>
-                      <textarea
-                        id={ids.env}
-                        {...invalid('env')}
-                        rows={2}
-                        value={form.env}
-                        onChange={(e) => update('env', e.target.value)}
-                        placeholder="NAME=value, one per line (optional)"
-                        spellCheck={false}
-                      />
-                      <label htmlFor={ids.ipc}>Messages</label>
-                      <select
-                        id={ids.ipc}
-                        {...invalid('ipc')}
-                        value={form.ipc}
-                        onChange={(e) => update('ipc', e.target.value as FormState['ipc'])}
-                        title="How the process answers calls (README: Children in any language)"
-                      >
-                        <option value="">none (takes no calls)</option>
-                        <option value="json-lines">JSON lines on fd 3 (any language)</option>
-                        <option value="node">Node.js IPC (process.send)</option>
-                      </select>
+                      Fields: id, start ({'{ worker, args }'} or {'{ command, args, env, cwd }'}), restart, shutdown, maxRestarts, maxSeconds, labels, handoff.
                     </>
+                  }
+                  hintClassName={hint}
+                  invalid={problem !== null}
+                  errorId={problemId}
+                >
+                  {(c) => (
+                    <textarea
+                      {...c}
+                      rows={14}
+                      value={json}
+                      onChange={(e) => {
+                        setJson(e.target.value);
+                        setProblem(null);
+                      }}
+                      placeholder={'{\n  "id": "billing-sync",\n  "start": { "worker": "ticker", "args": {} },\n  "restart": "permanent"\n}'}
+                      spellCheck={false}
+                      autoFocus
+                    />
                   )}
-
-                  <label htmlFor={ids.restart}>Restart</label>
-                  <select
-                    id={ids.restart}
-                    {...invalid('restart')}
-                    value={form.restart}
-                    onChange={(e) => update('restart', e.target.value as FormState['restart'])}
-                    aria-describedby={`${ids.restart}-help`}
-                  >
-                    {RESTARTS.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
-                  </select>
-                  <span className={cx('hint')} id={`${ids.restart}-help`}>
-                    {RESTART_HELP[form.restart]}
-                  </span>
-
-                  <label htmlFor={ids.handoff}>Handoff</label>
-                  <select
-                    id={ids.handoff}
-                    {...invalid('handoff')}
-                    value={form.handoff}
-                    onChange={(e) => update('handoff', e.target.value as FormState['handoff'])}
-                    aria-describedby={`${ids.handoff}-help`}
-                  >
-                    {HANDOFFS.map((h) => (
-                      <option key={h} value={h}>
-                        {h}
-                      </option>
-                    ))}
-                  </select>
-                  <span className={cx('hint')} id={`${ids.handoff}-help`}>
-                    {HANDOFF_HELP[form.handoff]}
-                  </span>
-
-                  <label htmlFor={ids.labels}>Node labels</label>
-                  <textarea
-                    id={ids.labels}
-                    {...invalid('labels')}
-                    rows={2}
-                    value={form.labels}
-                    onChange={(e) => update('labels', e.target.value)}
-                    placeholder="region=eu, one per line (optional)"
-                    spellCheck={false}
-                    aria-describedby={`${ids.labels}-help`}
-                  />
-                  <span className={cx('hint')} id={`${ids.labels}-help`}>
-                    Only nodes carrying every label can run it. To put it on one node, start it, then move it there.
-                  </span>
-                  {Object.keys(extra).length > 0 && (
-                    <span className={cx('hint extra-fields')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>
-                  )}
-                </div>
-              ) : (
-                <div className={cx('start-json')}>
-                  <label htmlFor={ids.json}>Spec JSON</label>
-                  <textarea
-                    id={ids.json}
-                    rows={14}
-                    value={json}
-                    onChange={(e) => {
-                      setJson(e.target.value);
-                      setProblem(null);
-                    }}
-                    placeholder={'{\n  "id": "billing-sync",\n  "start": { "worker": "ticker", "args": {} },\n  "restart": "permanent"\n}'}
-                    spellCheck={false}
-                    autoFocus
-                  />
-                  <span className={cx('hint')}>
-                    Fields: id, start ({'{ worker, args }'} or {'{ command, args, env, cwd }'}), restart, shutdown, maxRestarts, maxSeconds, labels, handoff.
-                  </span>
-                </div>
-              )}
-              {problem && (
-                <p className={cx('start-problem')} role="alert" id={`${uid}-problem`}>
-                  {problem.error}
-                </p>
-              )}
-            </div>
-            <div className={cx('dialog-actions')}>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-              <button type="submit" className={cx('primary')}>
-                Start
-              </button>
-            </div>
-          </form>
-        )}
-      </div>
-    </div>
+                </Field>
+              </div>
+            )}
+            {problem && (
+              <p className={cx('start-problem')} role="alert" id={problemId}>
+                {problem.error}
+              </p>
+            )}
+          </div>
+          <div className="dialog-actions">
+            <button type="button" onClick={close}>
+              Cancel
+            </button>
+            <button type="submit" className="primary">
+              Start
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
   );
 }

@@ -12,6 +12,10 @@ import { useStore } from '../../store/index';
 import { clockTimeMs } from '../../shared/format';
 import { activityText, eventText } from './event-text';
 import { entriesAbout, entryType, type About, type Entry } from './timeline-entries';
+import { scoped } from '../../shared/scoped';
+import styles from '../../shared/detail.module.css';
+
+const cx = scoped(styles);
 
 function textOf(entry: Entry): string {
   return entry.kind === 'event' ? eventText(entry.event) : activityText(entry.activity);
@@ -32,15 +36,15 @@ export function useHistory(about: About, limit: number): Entry[] {
 
 export function HistoryList({ entries }: { entries: readonly Entry[] }) {
   return (
-    <ol className="history">
+    <ol className={cx('history')}>
       {entries.map((e) => {
         const type = entryType(e);
         const count = e.kind === 'activity' ? e.activity.count : 1;
         return (
-          <li key={e.seq} className={`history-item event-${type}`} data-type={type} data-count={count}>
-            <time className="muted">{clockTimeMs(e.at)}</time>
-            <span className={`tag event-tag event-${type}`}>{type}</span>
-            <span className="history-text">{textOf(e)}</span>
+          <li key={e.seq} className={cx(`history-item event-${type}`)} data-type={type} data-count={count}>
+            <time className={cx('muted')}>{clockTimeMs(e.at)}</time>
+            <span className={cx(`tag event-tag event-${type}`)}>{type}</span>
+            <span className={cx('history-text')}>{textOf(e)}</span>
           </li>
         );
       })}

@@ -444,6 +444,43 @@ describe('distributed supervisor: anti-entropy', () => {
       delete (r as { slice?: unknown }).slice;
     }
   });
+  it('a node restarted into a loaded cluster reconciles each child about twice, and each other member about once', async () => {
+    // Before its first readiness the restarted node sweeps nothing: each register it receives is
+    // reconciled once (the store's acknowledgements wait for it) and one full sweep at readiness
+    // reads every group; the start gate opening then looks only at its own ids. The others see a
+    // member that is not ready yet as placing nothing, and sweep once, when it is; their moves
+    // back to it wake as tokens come due.
+    const nodes = await cluster(8, 135);
+    const ids = Array.from({ length: 1_600 }, (_, i) => `rs${i}`);
+    await sim.resolve(Promise.all(ids.map((id) => nodes[0]!.supervisor.startChild(w(id)))));
+    await sim.until(() => sim.exactlyOnce(ids), 30_000, 'children running');
+    sim.crash('n4');
+    await sim.until(() => sim.exactlyOnce(ids), 30_000, 'taken over');
+    const counts = new Map<unknown, number>();
+    const proto = Reconciler.prototype as unknown as { reconcileOne(id: string): void };
+    const original = proto.reconcileOne;
+    proto.reconcileOne = function (this: unknown, id: string) {
+      counts.set(this, (counts.get(this) ?? 0) + 1);
+      original.call(this, id);
+    };
+    try {
+      const n4 = await sim.start('n4', ['n1']);
+      const own = () => ids.filter((id) => sim.instances(id)[0] === 'n4').length;
+      await sim.until(() => n4.supervisor.isReady && sim.exactlyOnce(ids) && own() > 100, 30_000, 'n4 runs its share again');
+      await sim.run(2_000);
+      const mine = counts.get(internals(n4).reconciler) ?? 0;
+      expect(mine).toBeGreaterThanOrEqual(ids.length * 2);
+      // Each register as it arrives, the sweep at readiness, then its own share once more when the
+      // start gate opens, and a few times each as it claims, starts and runs them (before: about 10 a child).
+      expect(mine).toBeLessThanOrEqual(ids.length * 2 + own() * 6);
+      for (const n of sim.running()) {
+        if (n === n4) continue;
+        expect(counts.get(internals(n).reconciler) ?? 0).toBeLessThanOrEqual(ids.length * 2.5); // before: 4.5 to 57 a child
+      }
+    } finally {
+      proto.reconcileOne = original;
+    }
+  });
 });
 
 describe('distributed supervisor: Pogo chaos scenario', () => {
@@ -583,12 +620,38 @@ describe('distributed supervisor: placement control', () => {
     await sim.start('n3', ['n1'], { maxMovesPerSecond: 5 });
     await sim.until(() => sim.mustGet('n3').local.countChildren().active > 0, 3_000, 'first moves');
     const t0 = sim.clock.now();
-    await sim.until(() => sim.mustGet('n1').supervisor.countChildren().moving === 0 && sim.exactlyOnce(), 30_000, 'all moved');
+    const { ids: reconciled, restore } = recordReconciles(n1);
+    try {
+      await sim.until(() => sim.mustGet('n1').supervisor.countChildren().moving === 0 && sim.exactlyOnce(), 30_000, 'all moved');
+    } finally {
+      restore();
+    }
     const took = sim.clock.now() - t0;
     const moved = sim.mustGet('n3').local.countChildren().active;
     expect(moved).toBeGreaterThan(10);
     // Two nodes move at most 5/s each (plus their initial burst of 5).
     expect(took).toBeGreaterThanOrEqual(((moved - 10) / 10) * 1000 - 200);
+    // A waiting move is looked at again when a token is there for it, not at every token: a few
+    // reconciles per child that moves (the move, its stop, the new instance), not one per token.
+    expect(reconciled.length).toBeLessThanOrEqual(moved * 6);
+  });
+
+  it('a move waiting for a token is looked at again once a token is there for it, not at every token', async () => {
+    const [n1] = await cluster(2, 136, { maxMovesPerSecond: 20 });
+    const ids = Array.from({ length: 300 }, (_, i) => `mq${i}`);
+    await sim.resolve(Promise.all(ids.map((id) => n1!.supervisor.startChild(w(id)))));
+    await sim.until(() => sim.exactlyOnce(ids), 10_000, 'children running');
+    const { ids: reconciled, restore } = recordReconciles();
+    try {
+      await sim.start('n3', ['n1'], { maxMovesPerSecond: 20 });
+      await sim.until(() => sim.exactlyOnce(ids) && sim.running().every((n) => n.supervisor.countChildren().moving === 0), 30_000, 'all moved');
+    } finally {
+      restore();
+    }
+    const moved = sim.mustGet('n3').local.countChildren().active;
+    expect(moved).toBeGreaterThan(60); // three seconds of moves at 20/s from each of two nodes
+    // The sweeps at n3's readiness and a few reconciles per move; before, every waiting move at every token.
+    expect(reconciled.length).toBeLessThanOrEqual(4_000); // about 3,000 on the three nodes; 19,000 before
   });
 });
 

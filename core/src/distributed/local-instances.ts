@@ -21,8 +21,12 @@
  *   spec to be removed, as OTP's dynamic supervisor removes a child it will
  *   not restart.
  * - Planned moves take a token from a bucket refilled at
- *   `maxMovesPerSecond`; a move without a token is looked at again when the
- *   next token is due (one timer for everything deferred).
+ *   `maxMovesPerSecond`; a move without a token waits in a queue, and as
+ *   tokens come due the queue's head is looked at again, as many ids as
+ *   there are tokens (race "every waiting move woken by each token": a
+ *   drain of 1,000 children at 100 moves/s reconciled every waiting id at
+ *   every token, half a million reconciles for 1,000 moves). Start retries
+ *   after a failure wait on one timer, due at the earliest retry.
  * - `starting()`: the children whose instance is starting here. The store's
  *   acknowledgements wait for them (store/replication.ts: race "terminate
  *   during a start").
@@ -146,6 +150,10 @@ export class LocalInstances {
   private readonly restarting = new Map<string, Restarting>();
   private readonly deferred = new Set<string>();
   private deferTimer: TimerHandle | undefined;
+  private deferDue = Infinity;
+  /** Moves waiting for a token, in the order they were deferred. */
+  private readonly moveQueue = new Set<string>();
+  private moveTimer: TimerHandle | undefined;
   private readonly resetTimers = new Set<TimerHandle>();
   private tokens: number;
   private tokensAt: number;
@@ -165,6 +173,7 @@ export class LocalInstances {
     this.stopped = true;
     this.o.local.off('child', this.onLocalChild);
     this.o.clock.clearTimeout(this.deferTimer);
+    this.o.clock.clearTimeout(this.moveTimer);
     for (const t of this.resetTimers) this.o.clock.clearTimeout(t);
     for (const m of this.managed.values()) this.o.clock.clearTimeout(m.stableTimer);
   }
@@ -394,18 +403,45 @@ export class LocalInstances {
 
   /** A token for one planned move, or false (then `deferMove`). */
   takeMoveToken(): boolean {
-    const now = this.o.clock.now();
-    const rate = this.o.maxMovesPerSecond;
-    this.tokens = Math.min(Math.max(1, rate), this.tokens + ((now - this.tokensAt) / 1000) * rate);
-    this.tokensAt = now;
+    this.refill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
   }
 
-  /** A move that must wait for a token: look at this id again when the next token is due. */
+  private refill(): void {
+    const now = this.o.clock.now();
+    const rate = this.o.maxMovesPerSecond;
+    this.tokens = Math.min(Math.max(1, rate), this.tokens + ((now - this.tokensAt) / 1000) * rate);
+    this.tokensAt = now;
+  }
+
+  /** A move that must wait for a token: it joins the queue (see the header). */
   deferMove(id: string): void {
-    this.deferUntil(this.o.clock.now() + Math.ceil(1000 / Math.max(0.001, this.o.maxMovesPerSecond)), id);
+    this.moveQueue.add(id);
+    this.armMoveTimer();
+  }
+
+  private armMoveTimer(): void {
+    if (this.moveTimer || this.stopped || this.moveQueue.size === 0) return;
+    this.refill();
+    const wait = this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / Math.max(0.001, this.o.maxMovesPerSecond));
+    this.moveTimer = this.o.clock.setTimeout(
+      () => {
+        this.moveTimer = undefined;
+        this.refill();
+        // As many as there are tokens now; an id woken that finds none (taken by a move decided
+        // meanwhile) joins the queue again at its end.
+        let wake = Math.max(1, Math.floor(this.tokens));
+        for (const id of this.moveQueue) {
+          if (wake-- <= 0) break;
+          this.moveQueue.delete(id);
+          this.o.dirty(id);
+        }
+        this.armMoveTimer();
+      },
+      Math.max(1, wait),
+    );
   }
 
   // ---- the local supervisor's events ---------------------------------------------
@@ -496,13 +532,16 @@ export class LocalInstances {
 
   // ---- deferral -------------------------------------------------------------------
 
-  /** One timer for everything deferred (rate-limited moves, start retries); it looks at those ids only. */
+  /** One timer for the start retries, due at the earliest; it looks at those ids only (one not due yet defers itself again). */
   private deferUntil(at: number, id: string): void {
     this.deferred.add(id);
-    if (this.deferTimer || this.stopped) return;
+    if (this.stopped || (this.deferTimer && this.deferDue <= at)) return;
+    this.o.clock.clearTimeout(this.deferTimer);
+    this.deferDue = at;
     this.deferTimer = this.o.clock.setTimeout(
       () => {
         this.deferTimer = undefined;
+        this.deferDue = Infinity;
         const ids = [...this.deferred];
         this.deferred.clear();
         for (const d of ids) this.o.dirty(d);

@@ -10,11 +10,20 @@
  *   instance marks the id dirty (an instance appearing or going: urgent, so
  *   after a node dies its orphans go first); however many changes arrive in
  *   a turn, the id is reconciled once;
- * - a change of membership, of what a peer has announced, of drains, of the
- *   pause flag, of readiness or of the netsplit policy's answers (a lease
+ * - a change of what placement reads (the placeable members and their
+ *   inputs, drains, the pause flag, the netsplit policy's answers: a lease
  *   running out) bumps the *placement epoch* and starts a sweep over every
- *   id — or, when the only change is that members were lost, over the ids
- *   they owned (race "a member died": HRW moves only those);
+ *   id — or, when the only change is that members stopped being placeable,
+ *   over the ids they owned (race "a member died": HRW moves only those),
+ *   and when this node's start gate opened or closed, over its own. After
+ *   such a targeted sweep every other view and signature stays current
+ *   (`validSince`). A member that is not up, not ready or draining places
+ *   nothing, so its coming and going is no change at all (`memberKeys`);
+ * - before its first readiness a node sweeps nothing and leaves group
+ *   changes for later: it only reconciles the registers it receives, and
+ *   makes one full sweep when it becomes ready (race "sweeping before it can
+ *   act": a node restarted into 20 members used to sweep every id once per
+ *   peer it linked to, while it needed the time for their handshakes);
  * - every `antiEntropyIntervalMs` a full sweep is the safety net; an id whose
  *   register tick, group stamps, placement epoch and local instance are as
  *   its last reconcile saw them is skipped (`Signature`). When the digest of
@@ -147,26 +156,30 @@ interface Known {
   gen: number;
 }
 
-/** Each member candidate's placement inputs as one text, by name. */
+/**
+ * The placement inputs of each member a child can be placed on, as one text
+ * by name. A candidate that is not up, not ready or draining is left out:
+ * `exclusions` rules it out whatever the spec, so it places nothing whatever
+ * its other fields, and of it `decide` reads only its capacity (ranking
+ * duplicate runners; a setting, so it changes only with a new incarnation,
+ * whose runners are new groups). So a member that appears, links and
+ * announces itself before it is ready moves no owner and plans no sweep of
+ * every id (race "a node restarted into a loaded cluster": each of those
+ * steps used to cost every other member a reconcile of every child).
+ */
 function memberKeys(candidates: readonly Candidate[]): Map<string, string> {
-  return new Map(candidates.filter((c) => c.role === 'member').map((c) => [c.name, JSON.stringify(c)]));
+  return new Map(candidates.filter((c) => c.role === 'member' && c.up && c.ready && !c.draining).map((c) => [c.name, JSON.stringify(c)]));
 }
 
 /**
- * The members that stopped being candidates when nothing else changed (the
+ * The members that stopped being placeable when nothing else changed (the
  * rest exactly as before, none new), or undefined: then owners may change
- * anywhere. Empty when nothing changed for placement.
+ * anywhere. Under HRW only the ids such a member owned (by hash, pin or the
+ * pause rule) can move. Empty when nothing changed for placement.
  */
-function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Set<string> | undefined {
+export function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Set<string> | undefined {
+  for (const [name, text] of after) if (before.get(name) !== text) return undefined;
   const lost = new Set<string>();
-  for (const [name, text] of after) {
-    const was = before.get(name);
-    if (was === text) continue;
-    if (was === undefined) return undefined;
-    const previous = JSON.parse(was) as Candidate;
-    if (!previous.up || JSON.stringify({ ...previous, up: false }) !== text) return undefined;
-    lost.add(name);
-  }
   for (const name of before.keys()) if (!after.has(name)) lost.add(name);
   return lost;
 }
@@ -186,6 +199,14 @@ export class Reconciler {
   private fullSweepDone: Digest | undefined;
   /** Counts planned sweeps: an id reconciled since the current one was planned saw its inputs (race "urgent before the sweep"). */
   private sweepGen = 0;
+  /**
+   * The oldest placement epoch whose views and signatures are still current:
+   * a change that can move any owner makes it the new epoch; a member lost
+   * (or the start gate moving) leaves it, and the ids that change can touch
+   * wait in `targeted` until reconciled.
+   */
+  private validSince = 0;
+  private targeted = new Set<string>();
   private fullSweep = false;
   private topologyDirty = true;
   private flagsDirty = true;
@@ -208,6 +229,10 @@ export class Reconciler {
   /** Up members but this node, for the waiters (rebuilt with the topology). */
   private upPeersNow: string[] | undefined;
   private ready = false;
+  /** Whether this node has been ready since it started (`unready` on leaving does not clear it). */
+  private wasReady = false;
+  /** Sweeps planned before the first readiness, made as one full sweep at it. */
+  private sweepDeferred = false;
   private readyRetry: TimerHandle | undefined;
   private readyTimeout: TimerHandle | undefined;
   private reconcileTimer: TimerHandle | undefined;
@@ -267,6 +292,12 @@ export class Reconciler {
 
   /** A `run:` or `fail:` group of `id` changed. */
   groupChanged(id: string, urgent: boolean): void {
+    if (!this.wasReady && !this.o.hasWaiter(id)) {
+      // Before the first readiness, peers' snapshots arrive as thousands of group changes: the one
+      // full sweep at readiness reads them all (see `refreshInputs`), so none is reconciled twice.
+      this.sweepDeferred = true;
+      return;
+    }
     this.markDirty(id, urgent);
     this.schedule();
   }
@@ -320,7 +351,7 @@ export class Reconciler {
   /** The last reconcile's view while it is current (same placement epoch, nothing pending), else one built now; inputs refreshed by the caller. */
   private currentView(id: string): ChildView {
     const k = this.known.get(id);
-    if (k && k.epoch === this.epoch && !this.isDirty(id)) return k.history.view;
+    if (k && this.current(id, k.epoch) && !this.isDirty(id)) return k.history.view;
     return this.buildView(id, k?.history.view);
   }
 
@@ -379,7 +410,7 @@ export class Reconciler {
    */
   waitersGone(id: string): void {
     const k = this.known.get(id);
-    if (k === undefined || k.sig !== undefined || k.epoch !== this.epoch || this.isDirty(id)) return;
+    if (k === undefined || k.sig !== undefined || !this.current(id, k.epoch) || this.isDirty(id)) return;
     k.sig = this.signature(id);
     if (k.sig !== undefined) this.unsigned.delete(id);
   }
@@ -513,6 +544,23 @@ export class Reconciler {
       this.placementKey = key;
       this.epoch++;
     }
+    if (!this.wasReady) {
+      // Race "sweeping before it can act": until its first readiness a node holds no instance and
+      // starts nothing, and what its peers send arrives as dirty ids, reconciled one by one (the
+      // store's acknowledgements wait for those). Every peer that links changes placement here, and
+      // a sweep of every id for each (19 at 20 members) cost a restarted node seconds it needed to
+      // answer handshakes. One full sweep when it becomes ready covers them all.
+      if (moved) this.validSince = this.epoch;
+      if (moved || this.fullSweep) this.sweepDeferred = true;
+      this.fullSweep = false;
+      this.flagsDirty = false;
+      this.topologyDirty = false;
+      return;
+    }
+    if (this.sweepDeferred) {
+      this.sweepDeferred = false;
+      this.fullSweep = true;
+    }
     if (!moved && !this.fullSweep && this.sweep.length > 0) {
       // Race "a refresh that moves nothing, mid-sweep": a link coming up, an observer joining or
       // leaving, a flag that places nothing differently. No placement input changed (same epoch),
@@ -525,17 +573,27 @@ export class Reconciler {
     }
     const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
     const previous = this.sweptFor;
-    const same =
-      previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.mayStart === sweptFor.mayStart && previous.paused === sweptFor.paused;
+    const same = previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.paused === sweptFor.paused;
     const lost = same && !this.fullSweep && this.sweep.length === 0 ? membersLost(previous.members, sweptFor.members) : undefined;
     this.sweptFor = sweptFor;
-    if (lost !== undefined) {
+    if (lost !== undefined && previous !== undefined) {
       // Race "a member died": HRW moves only the ids it owned (its running children are already
-      // urgent). Every other owner stands; the rest have a stale signature and the next
-      // anti-entropy pass still looks at them.
+      // urgent). Every other owner stands, and so do their views and signatures (`validSince`
+      // stays; the ids it owned are `targeted` until reconciled). The start gate opening or closing (readiness
+      // confirmed, majority mode's sync) changes what `decide` does only for the ids this node
+      // owns, and those it holds an instance of.
+      const gate = previous.mayStart !== sweptFor.mayStart;
+      const me = this.o.node;
+      if (gate) lost.add(me);
       this.sweep = [];
       for (const [id, k] of this.known) if (k.history.view.owner !== undefined && lost.has(k.history.view.owner)) this.sweep.push(id);
+      if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.history.view.owner !== me) this.sweep.push(id);
+      this.targeted = new Set(this.sweep);
     } else {
+      if (moved) {
+        this.validSince = this.epoch;
+        this.targeted.clear();
+      }
       // A new sweep replaces one in progress: it covers every id again, under the new topology;
       // the anti-entropy sweep also the ids known only from pg (an instance whose spec is gone).
       const ids = this.ids();
@@ -585,6 +643,7 @@ export class Reconciler {
     if (this.sweepAt >= this.sweep.length) {
       this.sweep = [];
       this.sweepAt = 0;
+      this.targeted.clear(); // each was reconciled, here or since the sweep was planned
       if (this.fullSweepFrom !== undefined) this.fullSweepDone = this.fullSweepFrom;
       this.fullSweepFrom = undefined;
     }
@@ -593,6 +652,7 @@ export class Reconciler {
 
   private reconcileOne(id: string): void {
     this.stats.reconciles++;
+    this.targeted.delete(id);
     const before = this.known.get(id);
     const view = this.buildView(id, before?.history.view);
     const { events, history } = diffChild(before?.history, view, this.o.clock.now(), this.causeNow);
@@ -743,9 +803,14 @@ export class Reconciler {
     };
   }
 
+  /** Whether what was computed for `id` under `epoch` still holds for placement (`validSince`). */
+  private current(id: string, epoch: number): boolean {
+    return epoch >= this.validSince && !this.targeted.has(id);
+  }
+
   /** `signature(id)` equals `sig`, compared field by field without building a new signature (a sweep asks this of every id). */
   private unchangedSince(sig: Signature | undefined, id: string): boolean {
-    if (sig === undefined || sig.epoch !== this.epoch) return false;
+    if (sig === undefined || !this.current(id, sig.epoch)) return false;
     const local = this.localMark(id);
     if (local === false || local !== sig.local) return false;
     return (
@@ -940,6 +1005,7 @@ export class Reconciler {
     const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
     if (complete || timedOut) {
       this.ready = true;
+      this.wasReady = true;
       this.o.clock.clearTimeout(this.readyTimeout);
       if (!complete)
         this.o.log.warn(

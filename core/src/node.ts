@@ -293,7 +293,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         commands: config.allowCommands,
         capacity: config.capacity,
         ready: false,
-        ...(this.role === 'member' ? { lease: { ms: config.heartbeatTimeoutMs, stopMs: config.heartbeatTimeoutMs } } : {}),
+        ...(this.role === 'member' ? { lease: { ms: sections.distributed.leaseMs, stopMs: sections.distributed.leaseMs } } : {}),
         version: 1,
         status: 'up',
       },
@@ -451,15 +451,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     const random = deps.random ?? new CryptoRandom();
     const baseLog = deps.log ?? silentLogger;
     const durable = openDataDir(config, clock, baseLog.child({ node: config.name }));
-    const transport =
-      deps.transport ??
-      new SocketIoTransport({
-        host: config.host,
-        port: config.port,
-        maxMessageBytes: config.maxMessageBytes,
-        connectTimeoutMs: config.connectTimeoutMs,
-        tls: readTls(config),
-      });
+    const sections = configSections(config);
+    const transport = deps.transport ?? new SocketIoTransport({ ...sections.transport, tls: readTls(sections.tls) });
     let accept: (conn: Parameters<LinkLayer['accept']>[0]) => void = (conn) => conn.close('node starting');
     let bound: string;
     try {

@@ -107,6 +107,13 @@ export interface ChildCounts {
   commands: number;
 }
 
+/**
+ * The local supervisor's section of the node's config (config-sections.ts),
+ * spread whole into its options: the commands OS children may run, the
+ * start timeout, and the longest IPC line (derived from callMaxBytes).
+ */
+export type SupervisorConfig = Required<Pick<LocalSupervisorOptions, 'allowCommands' | 'startTimeoutMs' | 'ipcMaxMessageBytes'>>;
+
 /** The local supervisor's options: node, clock, random, logger, groups, worker registry, allowed commands. */
 export interface LocalSupervisorOptions {
   /** This node's name. */

@@ -799,14 +799,17 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
   if (loaded.kind === 'corrupt') {
     log.error(
       { path: store.file, reason: loaded.reason, movedTo: loaded.movedTo ?? null },
-      `corrupt desired state file ${store.file}: ${loaded.reason}; ${loaded.movedTo ? `moved it aside to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers`,
+      `corrupt desired state file ${store.file}: ${loaded.reason}; ` +
+        `${loaded.movedTo ? `moved it aside to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers`,
     );
     return { store, restored: undefined };
   }
   if (loaded.kind === 'newer') {
     log.error(
       { path: store.file, version: loaded.version, reads: STATE_VERSION, movedTo: loaded.movedTo ?? null },
-      `the desired state file ${store.file} was written by a newer release (format ${loaded.version}; this node reads up to ${STATE_VERSION}); ${loaded.movedTo ? `moved it aside, untouched, to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers (run the newer release to use that file)`,
+      `the desired state file ${store.file} was written by a newer release (format ${loaded.version}; this node reads up to ${STATE_VERSION}); ` +
+        `${loaded.movedTo ? `moved it aside, untouched, to ${loaded.movedTo}` : 'could not move it aside'}; ` +
+        `starting empty and recovering the state from the peers (run the newer release to use that file)`,
     );
     return { store, restored: undefined };
   }

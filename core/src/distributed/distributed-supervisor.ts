@@ -372,7 +372,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     }
     this.o.log.warn(
       { forgottenAt: new Date(verTime(entry.ver)).toISOString(), by: entry.ver.slice(18) },
-      'this member was forgotten by the cluster while it was away; discarding its desired state and taking it again from the others (what it changed while away is lost)',
+      'this member was forgotten by the cluster while it was away; discarding its desired ' +
+        'state and taking it again from the others (what it changed while away is lost)',
     );
     this.restoredState = false;
     const discarded = new DistError(

@@ -790,7 +790,8 @@ export class Reconciler {
     if (couldRun && !this.mayRunNow && this.o.netsplit.mode === 'majority') {
       this.o.log.warn(
         {},
-        'majority lease lapsed: no majority has confirmed hearing this node; stopping every child here (killed if still running after the stop time) and starting nothing',
+        'majority lease lapsed: no majority has confirmed hearing this node; stopping ' +
+          'every child here (killed if still running after the stop time) and starting nothing',
       );
       this.o.instances.hurry(this.o.config.leaseMs);
       this.o.instances.unclaimAll();

@@ -125,7 +125,10 @@ function NodeColumn(props: {
 
   return (
     <div
-      className={`node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`}
+      className={
+        `node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}` +
+        `${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`
+      }
       data-testid="node-column"
       data-node={name || undefined}
       onDragOver={(e) => {

@@ -356,7 +356,10 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       </label>
       <label
         className={cx('form-row')}
-        title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout."
+        title={
+          "How soon the app notices a member it lost. It need not match the cluster's preset: " +
+          'each link pings at the faster of its two ends and waits for the slower timeout.'
+        }
       >
         <span>Timing preset</span>
         <select value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>

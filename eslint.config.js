@@ -42,11 +42,13 @@ import { sharedRules, typeAwareRules } from './core/eslint.config.js';
 const RENDERER_NO_NODE = 'the renderer runs sandboxed and in plain browsers: no Node APIs (DESIGN §3). Ask main for it through the preload API.';
 const RENDERER_NO_ELECTRON = 'the renderer must not import electron: use the typed preload API on window.pogo (electron/preload-api.ts).';
 const RENDERER_CORE_TYPES_ONLY =
-  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol, pogo-core/observer-state, pogo-core/ui-protocol, pogo-core/command-size and pogo-core/child-spec (DESIGN §3).';
+  'the renderer may import only types from pogo-core (use `import type`), or pure helpers from pogo-core/protocol,' +
+  ' pogo-core/observer-state, pogo-core/ui-protocol, pogo-core/command-size and pogo-core/child-spec (DESIGN §3).';
 const RENDERER_NO_CORE_SOURCES = 'import from the pogo-core package (types only, or pogo-core/protocol), never from core sources by path (DESIGN §3).';
 
 const RENDERER_NARROW_SELECTORS =
-  'select what the component shows (useStore((s) => s.cluster?.children), or an object with useShallow), not the whole store or cluster: every patch would redraw it.';
+  'select what the component shows (useStore((s) => s.cluster?.children), or an object ' +
+  'with useShallow), not the whole store or cluster: every patch would redraw it.';
 
 /** Bare names of Node builtins, without `node:` (fs, fs/promises, child_process, ...). */
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.startsWith('node:'));

@@ -119,7 +119,8 @@ async function main() {
   const began = performance.now();
   const overrides = Object.keys(opts.set).length > 0 ? `, sizes overridden: ${JSON.stringify(opts.set)}` : '';
   process.stdout.write(
-    `pogo bench (${opts.quick ? 'quick' : 'full'}${overrides}): ${facts.cores} cores (${facts.model}), ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${facts.node}, commit ${facts.commit}\n`,
+    `pogo bench (${opts.quick ? 'quick' : 'full'}${overrides}): ${facts.cores} cores (${facts.model}),` +
+      ` ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${facts.node}, commit ${facts.commit}\n`,
   );
   const results = [];
   for (const name of opts.only) {
@@ -163,7 +164,8 @@ async function main() {
   if (complete) writeFileSync(join(HERE, 'LAST-RUN.md'), summary);
   const failed = results.filter((r) => r.status === 'failed');
   process.stdout.write(
-    `\nbench: ${results.length - failed.length} of ${results.length} scenarios ok in ${(totalMs / 1000).toFixed(0)} s; results in ${relative(process.cwd(), opts.out) || '.'}/ (SUMMARY.md)\n`,
+    `\nbench: ${results.length - failed.length} of ${results.length} scenarios ok in ` +
+      `${(totalMs / 1000).toFixed(0)} s; results in ${relative(process.cwd(), opts.out) || '.'}/ (SUMMARY.md)\n`,
   );
   if (failed.length > 0) {
     process.stdout.write(`bench: failed: ${failed.map((r) => `${r.scenario} (at '${/** @type {any} */ (r).failedStep}')`).join(', ')}\n`);

@@ -20,6 +20,10 @@
  * cycles). Imports are resolved the way tsc resolves them (NodeNext, `.js`
  * specifiers naming `.ts` files) by eslint-import-resolver-typescript.
  *
+ * Line length: `max-len` at 160, Prettier's print width, for the lines
+ * Prettier leaves long (strings, comments); URLs, regular expressions and
+ * test titles may run over, and test fixtures are kept as written.
+ *
  * Boundary (DESIGN §3): core imports nothing from the desktop app — not
  * `electron`, not anything under electron/ or renderer/ — enforced with
  * @typescript-eslint/no-restricted-imports so that type imports count too.
@@ -37,6 +41,10 @@ const CORE_BOUNDARY = 'core must not import from the desktop app (DESIGN §3)';
 export const sharedRules = {
   // `_`-prefixed names are deliberately unused (placeholders, ignored tuple slots).
   '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+  // Prettier's print width (prettier.config.js) for what Prettier does not break: strings (split them with `+`), comments.
+  // ESLint's own max-len (deprecated for @stylistic/max-len, which is not installed; kept until ESLint 11).
+  // A test's title stays on its `it(`/`test(`/`describe(` line: splitting it would re-indent the whole test.
+  'max-len': ['error', { code: 160, ignoreUrls: true, ignoreRegExpLiterals: true, ignorePattern: String.raw`^\s*(it|test|describe)\b[\w.]*(\(.*\))?\(` }],
 };
 
 /**
@@ -88,6 +96,8 @@ export default defineConfig(
     languageOptions: { parserOptions: { projectService: true } },
     rules: typeAwareRules,
   },
+  // Test fixtures are kept byte for byte as an older version of pogo wrote them (.prettierignore).
+  { files: ['test/fixtures/**'], rules: { 'max-len': 'off' } },
   {
     files: ['src/**/*.ts'],
     plugins: { 'import-x': importX },
@@ -97,7 +107,8 @@ export default defineConfig(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: `${import.meta.dirname}/tsconfig.json` })],
     },
-    // A cycle of value imports (the rule does not follow `import type`, which is erased at run time).
+    // A cycle of value imports (the rule does not follow `import type`, which is erased at run time;
+    // test/import-cycles.test.ts finds type-only cycles too).
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 );

@@ -158,7 +158,8 @@ async function openConnection(connection: SavedConnection, options: SessionOptio
   } catch {
     await observer.stop();
     throw new Error(
-      `no member of ${connection.name} answered within ${timeoutMs / 1000} s through ${connection.seeds.join(', ')}: check the seeds, the secret file, the cluster name (${connection.cluster ?? 'pogo'}) and the TLS files`,
+      `no member of ${connection.name} answered within ${timeoutMs / 1000} s through ${connection.seeds.join(', ')}: ` +
+        `check the seeds, the secret file, the cluster name (${connection.cluster ?? 'pogo'}) and the TLS files`,
     );
   }
   return {

@@ -408,13 +408,20 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   // ---- the run -----------------------------------------------------------------------
   try {
     log(
-      `chaos: seed ${opts.seed}, ${opts.nodes} nodes, ${opts.children} children, ${formatDuration(opts.duration)}, netsplit ${opts.netsplit}, preset ${opts.preset}`,
+      `chaos: seed ${opts.seed}, ${opts.nodes} nodes, ${opts.children} children, ` +
+        `${formatDuration(opts.duration)}, netsplit ${opts.netsplit}, preset ${opts.preset}`,
     );
     log(
-      `chaos: partitions by ${layout ? `network namespaces (${layout.prefix}-*, blackhole routes between the sides)` : `freezing one side (SIGSTOP)${opts.partitionNote ? `: ${opts.partitionNote}` : ''}`}`,
+      `chaos: partitions by ` +
+        (layout
+          ? `network namespaces (${layout.prefix}-*, blackhole routes between the sides)`
+          : `freezing one side (SIGSTOP)${opts.partitionNote ? `: ${opts.partitionNote}` : ''}`),
     );
     log(
-      `chaos: replay with: node reliability/chaos.mjs --nodes ${opts.nodes} --children ${opts.children} --duration ${formatDuration(opts.duration)}${opts.minRounds ? ` --min-rounds ${opts.minRounds}` : ''} --seed ${opts.seed} --quiet ${formatDuration(opts.quiet)} --netsplit ${opts.netsplit}${opts.kinds.length < KINDS.length ? ` --faults ${opts.kinds.join(',')}` : ''}${opts.partition === 'freeze' ? ' --partition freeze' : ''}`,
+      `chaos: replay with: node reliability/chaos.mjs --nodes ${opts.nodes} --children ${opts.children} --duration ` +
+        `${formatDuration(opts.duration)}${opts.minRounds ? ` --min-rounds ${opts.minRounds}` : ''} --seed ` +
+        `${opts.seed} --quiet ${formatDuration(opts.quiet)} --netsplit ${opts.netsplit}` +
+        `${opts.kinds.length < KINDS.length ? ` --faults ${opts.kinds.join(',')}` : ''}${opts.partition === 'freeze' ? ' --partition freeze' : ''}`,
     );
     await cluster.startAll();
     await cluster.observe();
@@ -485,7 +492,8 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
           );
         else if (real.length > 0)
           note(
-            `round ${round}: overlapping instances during the rolling restart (${what}), after heartbeat timeouts (${unplanned.map((d) => `${d.node} lost ${d.peer}`).join('; ')})`,
+            `round ${round}: overlapping instances during the rolling restart (${what}), after ` +
+              `heartbeat timeouts (${unplanned.map((d) => `${d.node} lost ${d.peer}`).join('; ')})`,
           );
         overlapWindow = undefined;
       }
@@ -494,7 +502,8 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       result.rounds.push(rec);
       result.faults.total = result.faults.kills + result.faults.freezes + result.faults.rolling + result.faults.partitions;
       log(
-        `chaos: t=${sec()}s round ${round}: ${rec.plan}; recovered in ${rec.recoveryMs ?? '-'} ms; ${c.live} live children; ${c.violations === 0 ? 'checks ok' : `${c.violations} VIOLATIONS`}`,
+        `chaos: t=${sec()}s round ${round}: ${rec.plan}; recovered in ${rec.recoveryMs ?? '-'} ms; ` +
+          `${c.live} live children; ${c.violations === 0 ? 'checks ok' : `${c.violations} VIOLATIONS`}`,
       );
     }
   } catch (err) {
@@ -527,17 +536,21 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     .sort((a, b) => a - b);
   const median = recoveries.length ? recoveries[Math.floor(recoveries.length / 2)] : undefined;
   log(
-    `chaos: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s, ${result.faults.nodeRestarts} node restarts, ${result.ops.start} starts and ${result.ops.stop} stops during faults (${result.ledger.ambiguous} without a reply), median recovery ${median ?? '-'} ms; partitions by ${result.partitionMethod === 'netns' ? 'network namespaces' : 'freezing one side'}; load average ${os
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')} on ${os.cpus().length} cores`,
+    `chaos: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s, ${result.faults.nodeRestarts} node restarts, ` +
+      `${result.ops.start} starts and ${result.ops.stop} stops during faults (${result.ledger.ambiguous} without a reply), ` +
+      `median recovery ${median ?? '-'} ms; partitions by ${result.partitionMethod === 'netns' ? 'network namespaces' : 'freezing one side'}; ` +
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${os.cpus().length} cores`,
   );
   if (result.violations.length > 0) {
     log('');
     log(`chaos: FAILED — ${result.violations.length} violation(s):`);
     for (const v of result.violations)
       log(
-        `  [${v.invariant}] ${v.at} ${v.detail}${v.ids.length ? `\n    ids (${v.ids.length}): ${v.ids.slice(0, 20).join(', ')}${v.ids.length > 20 ? ', …' : ''}` : ''}`,
+        `  [${v.invariant}] ${v.at} ${v.detail}` +
+          `${v.ids.length ? `\n    ids (${v.ids.length}): ${v.ids.slice(0, 20).join(', ')}${v.ids.length > 20 ? ', …' : ''}` : ''}`,
       );
     const ids = Object.entries(result.idHistory);
     if (ids.length > 0) {
@@ -548,12 +561,16 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     for (const h of result.history) log(`    ${h}`);
     log(`  node logs kept in ${result.logs}`);
     log(
-      `  replay: node reliability/chaos.mjs --nodes ${result.nodes} --children ${result.children} --duration ${formatDuration(result.durationMs)}${result.minRounds ? ` --min-rounds ${result.minRounds}` : ''} --seed ${result.seed} --netsplit ${result.netsplit}${result.kinds.length < KINDS.length ? ` --faults ${result.kinds.join(',')}` : ''}${result.partitionMethod === 'freeze' ? ' --partition freeze' : ''}`,
+      `  replay: node reliability/chaos.mjs --nodes ${result.nodes} --children ${result.children} --duration ` +
+        `${formatDuration(result.durationMs)}${result.minRounds ? ` --min-rounds ${result.minRounds}` : ''} ` +
+        `--seed ${result.seed} --netsplit ${result.netsplit}${result.kinds.length < KINDS.length ? ` --faults ${result.kinds.join(',')}` : ''}` +
+        `${result.partitionMethod === 'freeze' ? ' --partition freeze' : ''}`,
     );
     log('');
   }
   log(
-    `chaos: seed ${result.seed}, ${f.total} faults (${f.kills} kills, ${f.freezes} freezes, ${f.rolling} rolling restarts, ${f.partitions} partitions), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest recovery ${result.longestRecoveryMs} ms`,
+    `chaos: seed ${result.seed}, ${f.total} faults (${f.kills} kills, ${f.freezes} freezes, ${f.rolling} rolling restarts, ${f.partitions} partitions), ` +
+      `children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest recovery ${result.longestRecoveryMs} ms`,
   );
 }
 

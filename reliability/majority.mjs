@@ -83,7 +83,9 @@ export const FLAGS = {
     type: 'string',
     choices: ['idle', 'slow', 'os'],
     default: 'idle',
-    help: 'the children: idle workers (stop at once); slow workers (a stop takes 4 heartbeat timeouts, shutdown 3); OS processes that ignore SIGTERM (shutdown 2 heartbeat timeouts, then SIGKILL)',
+    help:
+      'the children: idle workers (stop at once); slow workers (a stop takes 4 heartbeat timeouts,' +
+      ' shutdown 3); OS processes that ignore SIGTERM (shutdown 2 heartbeat timeouts, then SIGKILL)',
   },
   preset: { type: 'string', choices: ['local', 'lan'], default: 'lan', help: 'timing preset of the members (lan: heartbeat timeout 3 s; local: 1 s)' },
   tolerance: {
@@ -181,7 +183,9 @@ function describeHold(h) {
 
 export function describeRound(p) {
   const split = `split ${p.side.join(',')} | rest, ${p.split.length} one-way cuts within ${p.spreadMs} ms, held ${describeHold(p.holdSplit)}`;
-  const rolling = `rolling: heal ${p.side.join(',')} and cut ${p.next.join(',')} at once (${p.cutFirst ? 'cuts' : 'restores'} first), held ${describeHold(p.holdRolling)}`;
+  const rolling =
+    `rolling: heal ${p.side.join(',')} and cut ${p.next.join(',')} at once (` +
+    `${p.cutFirst ? 'cuts' : 'restores'} first), held ${describeHold(p.holdRolling)}`;
   const heal = `heal ${p.heal.map((h) => `${h.pair.join('-')}${h.afterMs ? ` +${h.afterMs} ms` : ''}`).join(', ')}`;
   return `${split}; ${rolling}; ${heal}`;
 }
@@ -309,10 +313,14 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
 
   try {
     log(
-      `majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} ${opts.child === 'idle' ? '' : `${opts.child} `}children, ${opts.rounds} rounds, preset ${opts.preset} (heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`,
+      `majority: seed ${opts.seed}, ${opts.nodes} nodes (--netsplit ${opts.netsplit}` +
+        `${opts.netsplit === 'majority' ? ` --expected-members ${opts.nodes}` : ': the control run, overlaps expected'}), ${opts.children} ` +
+        `${opts.child === 'idle' ? '' : `${opts.child} `}children, ${opts.rounds} rounds, preset ${opts.preset} ` +
+        `(heartbeat timeout ${timing.heartbeatTimeoutMs} ms), network namespaces ${layout.prefix}-*`,
     );
     log(
-      `majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} --preset ${opts.preset}${opts.child === 'idle' ? '' : ` --child ${opts.child}`}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`,
+      `majority: replay with: node reliability/majority.mjs --nodes ${opts.nodes} --children ${opts.children} --rounds ${opts.rounds} --seed ${opts.seed} ` +
+        `--preset ${opts.preset}${opts.child === 'idle' ? '' : ` --child ${opts.child}`}${opts.netsplit === 'majority' ? '' : ' --netsplit available'}`,
     );
     phase('start-up');
     await cluster.startAll();
@@ -332,7 +340,8 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     if ((await waitTruth(quiescent, 'start-up')) === undefined) throw new Error(`no quiescence after the start-up: ${await describeTruth()}`);
     result.clock = clockFigures(cluster.all);
     log(
-      `majority: t=${sec()}s ${opts.children} children running once; rounds begin. Child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
+      `majority: t=${sec()}s ${opts.children} children running once; rounds begin. Child-log clocks calibrated to ±` +
+        `${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
     );
 
     for (let round = 1; round <= opts.rounds && result.violations.length === 0 && !signals.interrupted(); round++) {
@@ -404,8 +413,10 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       result.rounds.push(rec);
       log(
         `majority: t=${sec()}s round ${round}: ${rec.plan}\n` +
-          `          split: minority stopped all after ${rec.split.minorityStoppedMs ?? '-'} ms, majority ran all after ${rec.takeoverMs === undefined ? '(not waited for)' : `${ms(rec.takeoverMs)} ms`}, longest a child ran nowhere ${rec.split.longestGapMs} ms; ` +
-          `rolling: ${plan.next.join(',')} stopped all after ${rec.rolling.minorityStoppedMs ?? '-'} ms, longest a child ran nowhere ${rec.rolling.longestGapMs} ms; heal: settled ${rec.healMs} ms after the last restore (${rec.healFromFirstMs} ms after the first); ` +
+          `          split: minority stopped all after ${rec.split.minorityStoppedMs ?? '-'} ms, majority ran all after ` +
+          `${rec.takeoverMs === undefined ? '(not waited for)' : `${ms(rec.takeoverMs)} ms`}, longest a child ran nowhere ${rec.split.longestGapMs} ms; ` +
+          `rolling: ${plan.next.join(',')} stopped all after ${rec.rolling.minorityStoppedMs ?? '-'} ms, longest a child ran nowhere ` +
+          `${rec.rolling.longestGapMs} ms; heal: settled ${rec.healMs} ms after the last restore (${rec.healFromFirstMs} ms after the first); ` +
           `overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`,
       );
     }
@@ -441,7 +452,16 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     if (keep) {
       writeFileSync(
         join(cluster.dir, 'child-intervals.json'),
-        `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`,
+        `${JSON.stringify(
+          {
+            t0,
+            intervals: [...record.byId.values()]
+              .flat()
+              .map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })),
+          },
+          null,
+          1,
+        )}\n`,
       );
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
@@ -462,7 +482,8 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   const heals = result.rounds.map((r) => r.healMs).filter((x) => x !== undefined);
   const gaps = result.rounds.flatMap((r) => [r.split?.longestGapMs, r.rolling?.longestGapMs]).filter((x) => x !== undefined);
   log(
-    `majority: child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
+    `majority: child-log clocks calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the ` +
+      `wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
   );
   log(
     `majority: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os
@@ -478,13 +499,23 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     for (const h of result.history) log(`    ${h}`);
     log(`  node logs, child intervals (child-intervals.json) and this history kept in ${result.logs}`);
     log(
-      `  replay: node reliability/majority.mjs --nodes ${result.nodes} --children ${result.children} --rounds ${result.roundsPlanned} --seed ${result.seed} --preset ${result.preset}${result.child === 'idle' ? '' : ` --child ${result.child}`}${result.netsplit === 'majority' ? '' : ' --netsplit available'}`,
+      `  replay: node reliability/majority.mjs --nodes ${result.nodes} --children ${result.children} --rounds ${result.roundsPlanned} --seed ${result.seed} ` +
+        `--preset ${result.preset}${result.child === 'idle' ? '' : ` --child ${result.child}`}${result.netsplit === 'majority' ? '' : ' --netsplit available'}`,
     );
     log('');
   }
   const max = (xs) => (xs.length ? Math.round(Math.max(...xs)) : '-');
   log(
-    `majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'}, ${result.children} ${result.child === 'idle' ? '' : `${result.child} `}children, ${result.rounds.length} rounds (split, rolling partition, heal), overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, duplicates after quiescence ${result.duplicatesAfterQuiescence}, longest takeover ${max(takeovers)} ms, longest a child ran nowhere ${max(gaps)} ms, longest heal ${max(heals)} ms`,
+    `majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'},` +
+      ` ${result.children} ${result.child === 'idle' ? '' : `${result.child} `}children, ${result.rounds.length} ` +
+      `rounds (split, rolling partition, heal), overlaps ${result.overlaps} (` +
+      (result.toleranceMs === 'calibrated'
+        ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms`
+        : `tolerance ${result.toleranceMs} ms`) +
+      '; ' +
+      `${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ` +
+      `ms), children lost ${result.childrenLost}, duplicates after quiescence ` +
+      `${result.duplicatesAfterQuiescence}, longest takeover ${max(takeovers)} ms, longest a child ran nowhere ${max(gaps)} ms, longest heal ${max(heals)} ms`,
   );
 }
 

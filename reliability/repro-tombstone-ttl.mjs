@@ -50,7 +50,8 @@ export async function reproduce({ children, ttl, age, antiEntropy }, log = (l) =
     const replies = await Promise.all(ids.map((id, i) => cluster.command(names[i % names.length], 'stop', { id }, 30_000)));
     const failed = replies.filter((r) => !r.ok);
     log(
-      `repro: ${children} children ran ${formatDuration(age)} (tombstone TTL ${formatDuration(ttl)}); ${children - failed.length} terminates resolved${failed.length ? `, ${failed.length} failed (${failed[0].error?.code})` : ''}`,
+      `repro: ${children} children ran ${formatDuration(age)} (tombstone TTL ${formatDuration(ttl)}); ${children - failed.length} ` +
+        `terminates resolved${failed.length ? `, ${failed.length} failed (${failed[0].error?.code})` : ''}`,
     );
     await sleep(2 * antiEntropy + 1000);
     await until(() => cluster.settled(), 30_000, 'quiescence', 50).catch(() => undefined);
@@ -58,7 +59,8 @@ export async function reproduce({ children, ttl, age, antiEntropy }, log = (l) =
     const live = new Set(cluster.observer.supervisor.whichChildren('global').map((c) => c.id));
     const back = ids.filter((id, i) => replies[i].ok && (live.has(id) || where.has(id)));
     log(
-      `repro: ${back.length} of ${children} terminated children are live again (${back.filter((id) => where.has(id)).length} running)${back.length ? `: ${back.slice(0, 12).join(', ')}` : ''}`,
+      `repro: ${back.length} of ${children} terminated children are live again (` +
+        `${back.filter((id) => where.has(id)).length} running)${back.length ? `: ${back.slice(0, 12).join(', ')}` : ''}`,
     );
     return back.length;
   } finally {

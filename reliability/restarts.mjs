@@ -59,7 +59,9 @@ export const FLAGS = {
   orders: {
     type: 'string',
     default: undefined,
-    help: 'start orders to cycle through, comma-separated, groups split by / and members joined by + (default: n1/n2+n3 on odd repetitions, the others in turn on even ones)',
+    help:
+      'start orders to cycle through, comma-separated, groups split by / and members ' +
+      'joined by + (default: n1/n2+n3 on odd repetitions, the others in turn on even ones)',
   },
   gaps: { type: 'string', default: '0,50,200,500,1000,2000,4000,4500,5000,7000', help: 'gaps between groups to draw from, ms, comma-separated' },
   netsplit: {
@@ -229,10 +231,14 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
 
   try {
     log(
-      `restarts: seed ${opts.seed}, ${opts.nodes} nodes with --data-dir (netsplit ${opts.netsplit}), ${opts.children} children, ${opts.repetitions} repetitions, preset ${opts.preset}; orders ${orders.cycle ? orders.cycle.join(', ') : `${orders.main} (odd repetitions), then ${orders.others.join(', ')}`}; gaps drawn from ${gaps.join(', ')} ms`,
+      `restarts: seed ${opts.seed}, ${opts.nodes} nodes with --data-dir (netsplit ` +
+        `${opts.netsplit}), ${opts.children} children, ${opts.repetitions} repetitions, preset ` +
+        `${opts.preset}; orders ${orders.cycle ? orders.cycle.join(', ') : `${orders.main} (odd repetitions), then ${orders.others.join(', ')}`}; ` +
+        `gaps drawn from ${gaps.join(', ')} ms`,
     );
     log(
-      `restarts: replay with: node reliability/restarts.mjs --nodes ${opts.nodes} --children ${opts.children} --repetitions ${opts.repetitions} --seed ${opts.seed} --netsplit ${opts.netsplit} --preset ${opts.preset}${opts.orders ? ` --orders ${opts.orders}` : ''} --gaps ${gaps.join(',')}`,
+      `restarts: replay with: node reliability/restarts.mjs --nodes ${opts.nodes} --children ${opts.children} --repetitions ${opts.repetitions} ` +
+        `--seed ${opts.seed} --netsplit ${opts.netsplit} --preset ${opts.preset}${opts.orders ? ` --orders ${opts.orders}` : ''} --gaps ${gaps.join(',')}`,
     );
     await Promise.all(members.map(startMember));
     await until(
@@ -287,7 +293,8 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
         fail(
           'back-once',
           [],
-          `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): not every child back once within ${formatDuration(opts.settleTimeout)}: ${await cluster.describeTruth(ids)}`,
+          `repetition ${rep} (${plan.order}, gaps ${plan.gapsMs.join(', ')} ms): not every child ` +
+            `back once within ${formatDuration(opts.settleTimeout)}: ${await cluster.describeTruth(ids)}`,
         );
       } else rec.backMs = Math.round(backAt - spawnAt);
       for (const n of members) {
@@ -319,7 +326,12 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
         await everyoneSaved().catch(() => fail('harness', [], `repetition ${rep}: the members did not all save ${ids.length} children again`));
       result.repetitions.push(rec);
       log(
-        `restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ${rec.backMs === undefined ? 'NOT back' : `every child back once ${rec.backMs} ms after the first spawn (${rec.backMs - rec.listeningMs} ms after the last member listened)`}; overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`,
+        `restarts: t=${sec()}s repetition ${rep}: ${plan.order}${plan.gapsMs.length ? `, ${plan.gapsMs.join(' + ')} ms apart` : ''}: ` +
+          (rec.backMs === undefined
+            ? 'NOT back'
+            : `every child back once ${rec.backMs} ms after the first spawn (${rec.backMs - rec.listeningMs} ms after the last member listened)`) +
+          '; ' +
+          `overlaps ${rec.overlaps}${rec.overlapsUnderTolerance ? ` (+${rec.overlapsUnderTolerance} within the clock error)` : ''}`,
       );
     }
   } catch (err) {
@@ -339,7 +351,16 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
     if (keep) {
       writeFileSync(
         join(cluster.dir, 'child-intervals.json'),
-        `${JSON.stringify({ t0, intervals: [...record.byId.values()].flat().map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })) }, null, 1)}\n`,
+        `${JSON.stringify(
+          {
+            t0,
+            intervals: [...record.byId.values()]
+              .flat()
+              .map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })),
+          },
+          null,
+          1,
+        )}\n`,
       );
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
@@ -355,7 +376,8 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   const median = (xs) => (xs.length ? xs[Math.floor(xs.length / 2)] : '-');
   const range = (xs) => (xs.length ? `${xs[0]}–${xs.at(-1)}` : '-');
   log(
-    `restarts: child-log clocks of ${result.nodes} × ${result.repetitions.length + 1} processes calibrated to ±${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
+    `restarts: child-log clocks of ${result.nodes} × ${result.repetitions.length + 1} processes calibrated to ±` +
+      `${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
   );
   log(
     `restarts: ${result.repetitions.length} repetitions in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os
@@ -374,7 +396,16 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   }
   const back = result.repetitions.filter((r) => r.backMs !== undefined).length;
   log(
-    `restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back}, overlaps ${result.overlaps} (${result.toleranceMs === 'calibrated' ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms` : `tolerance ${result.toleranceMs} ms`}; ${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ${median(backs)} ms median from the first spawn (${range(backs)}), ${median(afterListening)} ms from the last member listening (${range(afterListening)})`,
+    `restarts: seed ${result.seed}, ${result.nodes} nodes, ${result.children} children, netsplit ` +
+      `${result.netsplit}, ${result.repetitions.length} repetitions, every child back exactly once in ${back},` +
+      ` overlaps ${result.overlaps} (` +
+      (result.toleranceMs === 'calibrated'
+        ? `beyond the calibrated clock error, ≤ ${fig(result.clock.maxErrorMs * 2, 3)} ms`
+        : `tolerance ${result.toleranceMs} ms`) +
+      '; ' +
+      `${result.overlapsUnderTolerance} within it, longest ${fig(result.longestOverlapMs, 3)} ms), children lost ${result.childrenLost}, back after ` +
+      `${median(backs)} ms median from the first spawn (${range(backs)}), ` +
+      `${median(afterListening)} ms from the last member listening (${range(afterListening)})`,
   );
 }
 

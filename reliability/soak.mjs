@@ -248,7 +248,10 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
 
   try {
     log(
-      `soak: seed ${opts.seed}, ${opts.nodes} nodes (never restarted: ${stable.join(', ')}), ${opts.children} children, ${opts.rate} ops/s for ${formatDuration(opts.duration)}, a restart every ${formatDuration(opts.restartEvery)}, tombstone TTL ${formatDuration(opts.tombstoneTtl)}, anti-entropy every ${formatDuration(opts.antiEntropy)}`,
+      `soak: seed ${opts.seed}, ${opts.nodes} nodes (never restarted: ${stable.join(', ')}),` +
+        ` ${opts.children} children, ${opts.rate} ops/s for ${formatDuration(opts.duration)},` +
+        ` a restart every ${formatDuration(opts.restartEvery)}, tombstone TTL ` +
+        `${formatDuration(opts.tombstoneTtl)}, anti-entropy every ${formatDuration(opts.antiEntropy)}`,
     );
     await cluster.startAll();
     await cluster.observe();
@@ -338,7 +341,8 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     await until(() => inflight === 0 && !restartJob && !sampleJob, 60_000, 'operations in flight to finish', 50);
     const cameBack = [...ledger.cameBack];
     log(
-      `soak: churn over after ${fig(churnMinutes, 1)} min: ${result.ops.start} starts, ${result.ops.stop} stops, ${result.ops.move} moves (${result.ops.failed} failed: ${JSON.stringify(result.ops.errors)}; ${result.ops.skipped} skipped), ${result.restarts.length} restarts`,
+      `soak: churn over after ${fig(churnMinutes, 1)} min: ${result.ops.start} starts, ${result.ops.stop} stops, ${result.ops.move} moves (` +
+        `${result.ops.failed} failed: ${JSON.stringify(result.ops.errors)}; ${result.ops.skipped} skipped), ${result.restarts.length} restarts`,
     );
     const peak = await sampleOnce('end of churn');
     await cluster.waitSettled(120_000, 'quiescence after the churn');
@@ -457,13 +461,20 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   if (result.memory) {
     for (const [name, m] of Object.entries(result.memory)) {
       log(
-        `soak: ${name} (never restarted): heap ${fig(m.heapStart, 1)} → ${fig(m.heapEnd, 1)} MB, slope ${fig(m.heapSlope, 3)} MB/min (last quarter ${fig(m.heapSlopeLastQuarter, 3)}); RSS ${fig(m.rssStart, 1)} → ${fig(m.rssEnd, 1)} MB, slope ${fig(m.rssSlope, 3)} MB/min (last quarter ${fig(m.rssSlopeLastQuarter, 3)})${m.growing ? '  GROWING: does not flatten' : m.growing === undefined ? '  (run too short for a verdict)' : ''}`,
+        `soak: ${name} (never restarted): heap ${fig(m.heapStart, 1)} → ${fig(m.heapEnd, 1)} MB, slope ` +
+          `${fig(m.heapSlope, 3)} MB/min (last quarter ${fig(m.heapSlopeLastQuarter, 3)}); RSS ${fig(m.rssStart, 1)} → ` +
+          `${fig(m.rssEnd, 1)} MB, slope ${fig(m.rssSlope, 3)} MB/min (last quarter ${fig(m.rssSlopeLastQuarter, 3)})` +
+          `${m.growing ? '  GROWING: does not flatten' : m.growing === undefined ? '  (run too short for a verdict)' : ''}`,
       );
     }
   }
   if (md) {
     log(
-      `soak: metadata per member: groups ${md.groupsStart} → peak ${md.groupsPeak} → ${md.groupsEnd}, tombstones ${md.tombstonesStart} → peak ${md.tombstonesPeak} → ${md.tombstonesEnd} (reclaimed ${result.reclaimedAfterMs !== undefined ? `${fig(result.reclaimedAfterMs / 1000, 0)} s after the churn` : 'NOT within the bound'}), audit ring ${md.auditStart} → ${md.auditEnd} entries (capped at 1000), members ${md.membersStart} → ${md.membersEnd}, live children ${md.liveStart} → ${md.liveEnd}`,
+      `soak: metadata per member: groups ${md.groupsStart} → peak ${md.groupsPeak} → ${md.groupsEnd},` +
+        ` tombstones ${md.tombstonesStart} → peak ${md.tombstonesPeak} → ${md.tombstonesEnd} (reclaimed ` +
+        `${result.reclaimedAfterMs !== undefined ? `${fig(result.reclaimedAfterMs / 1000, 0)} s after the churn` : 'NOT within the bound'}), audit ring ` +
+        `${md.auditStart} → ${md.auditEnd} entries (capped at 1000), members ` +
+        `${md.membersStart} → ${md.membersEnd}, live children ${md.liveStart} → ${md.liveEnd}`,
     );
     const perTtl = result.terminationsPerSecond * (3600 + 30);
     const heap =
@@ -471,17 +482,21 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
         ? `, ≈ ${fig((perTtl * result.kbPerTombstone) / 1024, 0)} MB of heap at the ${fig(result.kbPerTombstone, 1)} KB per tombstone measured here`
         : '';
     log(
-      `soak: the default tombstoneTtlMs (1 h) would hold about ${Math.round(perTtl).toLocaleString('en-US')} tombstones per member at this churn (${fig(result.terminationsPerSecond, 1)} terminations/s × (1 h + one 30 s anti-entropy pass))${heap} before the first is reclaimed; this run used ${formatDuration(result.tombstoneTtlMs)}`,
+      `soak: the default tombstoneTtlMs (1 h) would hold about ${Math.round(perTtl).toLocaleString('en-US')} ` +
+        `tombstones per member at this churn (${fig(result.terminationsPerSecond, 1)} ` +
+        `terminations/s × (1 h + one 30 s anti-entropy pass))${heap} before the first is reclaimed; this run used ${formatDuration(result.tombstoneTtlMs)}`,
     );
   }
   const again = result.terminatedRanAgain;
   if (again?.resurrected > 0)
     log(
-      `soak: ${again.resurrected} terminated children came back as live specs (${result.ops.stopsOfTerminated} stops were for children already terminated once): their tombstones expired too early, see reliability/repro-tombstone-ttl.mjs`,
+      `soak: ${again.resurrected} terminated children came back as live specs (${result.ops.stopsOfTerminated} stops were ` +
+        `for children already terminated once): their tombstones expired too early, see reliability/repro-tombstone-ttl.mjs`,
     );
   if (again?.transient > 0)
     log(
-      `soak: ${again.transient} terminated children ran again for a moment after terminateChild had resolved (up to ${fig(again.transientMaxAfterMs, 1)} ms after): an instance starting elsewhere as the terminate resolved, see reliability/repro-terminate-during-move.mjs`,
+      `soak: ${again.transient} terminated children ran again for a moment after terminateChild had resolved (up to ${fig(again.transientMaxAfterMs, 1)} ` +
+        `ms after): an instance starting elsewhere as the terminate resolved, see reliability/repro-terminate-during-move.mjs`,
     );
   log(
     `soak: load average ${os
@@ -496,7 +511,9 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   }
   const ops = result.ops.start + result.ops.stop + result.ops.move;
   log(
-    `soak: ${fig(result.minutes ?? 0, 1)} min, ${ops} ops, heap slope ${fig(result.heapSlope, 3)} MB/min, RSS slope ${fig(result.rssSlope, 3)} MB/min${result.flat === false ? ' (GROWING)' : result.flat ? ' (flat)' : ''}, supervisor groups start→end ${md?.groupsStart ?? '-'}→${md?.groupsEnd ?? '-'}, tombstones ${md?.tombstonesStart ?? '-'}→${md?.tombstonesEnd ?? '-'}`,
+    `soak: ${fig(result.minutes ?? 0, 1)} min, ${ops} ops, heap slope ${fig(result.heapSlope, 3)} MB/min, RSS ` +
+      `slope ${fig(result.rssSlope, 3)} MB/min${result.flat === false ? ' (GROWING)' : result.flat ? ' (flat)' : ''},` +
+      ` supervisor groups start→end ${md?.groupsStart ?? '-'}→${md?.groupsEnd ?? '-'}, tombstones ${md?.tombstonesStart ?? '-'}→${md?.tombstonesEnd ?? '-'}`,
   );
 }
 

@@ -227,7 +227,10 @@ export class RunTracker {
   }
 
   describe() {
-    return `observer sees ${this.running} children running (${this.placed} of them once on their expected owner), ${this.duplicates} duplicates; per node ${JSON.stringify(Object.fromEntries([...this.perNode].filter(([, n]) => n > 0)))}`;
+    return (
+      `observer sees ${this.running} children running (${this.placed} of them once on their expected owner), ` +
+      `${this.duplicates} duplicates; per node ${JSON.stringify(Object.fromEntries([...this.perNode].filter(([, n]) => n > 0)))}`
+    );
   }
 
   /**
@@ -447,7 +450,8 @@ export class BenchCluster {
         });
       if (flapping)
         throw new Error(
-          `gave up: the nodes saw ${drops} member links drop while waiting for ${what} (nodes too busy to answer heartbeats in time); ${this.tracker.describe()}`,
+          `gave up: the nodes saw ${drops} member links drop while waiting for ${what} ` +
+            `(nodes too busy to answer heartbeats in time); ${this.tracker.describe()}`,
         );
       return at;
     } finally {

@@ -11,11 +11,13 @@ export function renderSummary({ results, machine, quick, totalMs, command }) {
   out.push(`\`${command}\` — ${machine.date}, commit ${machine.commit}, ${(totalMs / 1000).toFixed(0)} s in all.`);
   out.push('');
   out.push(
-    `Machine: ${machine.cores} cores (${machine.model}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, ${machine.os}, Node.js ${machine.node}; load average at start ${machine.loadAverage.join(' / ')}.`,
+    `Machine: ${machine.cores} cores (${machine.model}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB ` +
+      `memory, ${machine.os}, Node.js ${machine.node}; load average at start ${machine.loadAverage.join(' / ')}.`,
   );
   out.push('');
   out.push(
-    'Every node is a real `pogo node` process on loopback unless the scenario says otherwise; times are measured by an observer node in the benchmark process. See bench/README.md for what each figure means.',
+    'Every node is a real `pogo node` process on loopback unless the scenario says otherwise; times are ' +
+      'measured by an observer node in the benchmark process. See bench/README.md for what each figure means.',
   );
   out.push('');
   const targets = results.flatMap((r) => (r.metrics ?? []).filter((m) => m.target).map((m) => ({ scenario: r.scenario, ...m })));
@@ -51,7 +53,8 @@ export function renderSummary({ results, machine, quick, totalMs, command }) {
       out.push('|---|---|---|---|---|---|---|');
       for (const m of r.metrics)
         out.push(
-          `| ${m.name} | ${fmt(m.median)} | ${fmt(m.min)} | ${fmt(m.max)} | ${m.unit} | ${m.n} | ${m.target ? `${m.target} (${m.met ? 'met' : '**missed**'})` : ''} |`,
+          `| ${m.name} | ${fmt(m.median)} | ${fmt(m.min)} | ${fmt(m.max)} | ${m.unit} | ` +
+            `${m.n} | ${m.target ? `${m.target} (${m.met ? 'met' : '**missed**'})` : ''} |`,
         );
       out.push('');
       const notes = r.metrics.filter((m) => m.note);

@@ -88,7 +88,8 @@ export async function run(ctx) {
     const empty = members.filter((m) => groups[m].length === 0);
     if (empty.length > 0)
       throw new Error(
-        `no child runs on ${empty.join(', ')} (placement of ${size.children} children: ${members.map((m) => `${m} ${groups[m].length}`).join(', ')}); start more children (--set children=...)`,
+        `no child runs on ${empty.join(', ')} (placement of ${size.children} children: ` +
+          `${members.map((m) => `${m} ${groups[m].length}`).join(', ')}); start more children (--set children=...)`,
       );
     return groups;
   });
@@ -128,7 +129,8 @@ export async function run(ctx) {
     );
     paced.push({ ...res, loadAverage: loadBefore, achievedRate: (res.count / res.elapsedMs) * 1000 });
     ctx.log(
-      `  p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, max ${res.latencyMs.max?.toFixed(1)} ms, ${res.failed} failed; load average ${loadBefore.join(' / ')}`,
+      `  p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, max ` +
+        `${res.latencyMs.max?.toFixed(1)} ms, ${res.failed} failed; load average ${loadBefore.join(' / ')}`,
     );
   }
 
@@ -159,12 +161,12 @@ export async function run(ctx) {
       );
       const rate = (res.ok / res.elapsedMs) * 1000;
       runs.push({ placement, inflight, rate, ...res, cpuPerCallUs, loadAverage: loadBefore, profiled: Boolean(profiling) });
+      const cpuText = Object.entries(cpuPerCallUs)
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(', ');
       ctx.log(
-        `  ${Math.round(rate)} calls/s, p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, ${res.failed} failed; CPU µs/call ${Object.entries(
-          cpuPerCallUs,
-        )
-          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-          .join(', ')}; answered by ${JSON.stringify(res.perNode)}; load average ${loadBefore.join(' / ')}`,
+        `  ${Math.round(rate)} calls/s, p50 ${res.latencyMs.p50?.toFixed(3)} ms, p99 ${res.latencyMs.p99?.toFixed(3)} ms, ${res.failed} failed; ` +
+          `CPU µs/call ${cpuText}; answered by ${JSON.stringify(res.perNode)}; load average ${loadBefore.join(' / ')}`,
       );
     }
   }

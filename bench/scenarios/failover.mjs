@@ -67,7 +67,9 @@ export async function run(ctx) {
           );
     const atNodes = ups.length > 0 ? Math.max(...ups.map((e) => e[2])) - killedAt : undefined;
     ctx.log(
-      `  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}${atNodes === undefined ? '' : ` (the last one started ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`}; survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms`,
+      `  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}` +
+        `${atNodes === undefined ? '' : ` (the last one started ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`}; ` +
+        `survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms`,
     );
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
       await node.kill();
@@ -91,7 +93,9 @@ export async function run(ctx) {
     'ms',
     killed.map((k) => k.atNodes).filter((v) => v !== undefined),
     {
-      note: "from the kill until the last of its children went up on a survivor, by the survivors' own records (same machine clock); the rest of the failover figure is the news reaching the observer",
+      note:
+        "from the kill until the last of its children went up on a survivor, by the survivors' own " +
+        'records (same machine clock); the rest of the failover figure is the news reaching the observer',
     },
   );
   ctx.metric(
@@ -104,7 +108,9 @@ export async function run(ctx) {
     'ms',
     killed.flatMap((k) => k.cpuMs),
     {
-      note: 'user + system time of each survivor (/proc/<pid>/stat, 10 ms ticks) from the kill until the observer sees every child running again: the work, whatever the load',
+      note:
+        'user + system time of each survivor (/proc/<pid>/stat, 10 ms ticks) from the kill ' +
+        'until the observer sees every child running again: the work, whatever the load',
     },
   );
   const frozen = [];

@@ -83,7 +83,8 @@ export async function run(ctx) {
       linkDrops: cluster.downs.length - downs,
     };
     ctx.log(
-      `  ${label}: ${moved} moved (${(r.fraction * 100).toFixed(1)}%), settled in ${settledMs.toFixed(0)} ms; at most ${real.maxDuplicates} duplicates (observer saw ${w.maxDuplicates}), at least ${real.minRunning} running (observer saw ${w.minRunning})`,
+      `  ${label}: ${moved} moved (${(r.fraction * 100).toFixed(1)}%), settled in ${settledMs.toFixed(0)} ms; at most ${real.maxDuplicates} ` +
+        `duplicates (observer saw ${w.maxDuplicates}), at least ${real.minRunning} running (observer saw ${w.minRunning})`,
     );
     return r;
   };

@@ -190,7 +190,8 @@ export async function run(ctx) {
     ),
   );
   ctx.log(
-    `  start: ${started.messages} messages (${(started.messages / C).toFixed(0)} per child), ${started.simMs} ms simulated, ${(started.wallMs / 1000).toFixed(1)} s real`,
+    `  start: ${started.messages} messages (${(started.messages / C).toFixed(0)} per ` +
+      `child), ${started.simMs} ms simulated, ${(started.wallMs / 1000).toFixed(1)} s real`,
   );
 
   const loss = await ctx.step('node loss: crash s2', 300_000, () =>
@@ -245,11 +246,14 @@ export async function run(ctx) {
     requested: { nodes: 50, children: 50_000 },
     messagesToStart: extrapolated,
     realSecondsToStart: Math.round(((started.wallMs / started.messages) * extrapolated) / 1000),
-    note: `messages per child scale with members²; at ${((started.wallMs / started.messages) * 1000).toFixed(1)} µs of real time per simulated message, starting 50,000 children on 50 nodes would take this long to simulate`,
+    note:
+      `messages per child scale with members²; at ${((started.wallMs / started.messages) * 1000).toFixed(1)} µs ` +
+      `of real time per simulated message, starting 50,000 children on 50 nodes would take this long to simulate`,
   });
   ctx.detail('formation', formed);
   ctx.detail('changes', { start: started, loss, join, leave });
   ctx.log(
-    `  50 nodes × 50,000 children would need ≈ ${extrapolated.toLocaleString('en-US')} messages to start (≈ ${Math.round(((started.wallMs / started.messages) * extrapolated) / 1000)} s to simulate here)`,
+    `  50 nodes × 50,000 children would need ≈ ${extrapolated.toLocaleString('en-US')} messages to start ` +
+      `(≈ ${Math.round(((started.wallMs / started.messages) * extrapolated) / 1000)} s to simulate here)`,
   );
 }

@@ -227,7 +227,9 @@ export async function run(ctx) {
   if (profilers) await profilers.stop(profileDir, 'ui-probes');
   ctx.metric('patch to paint', 'ms', toPaint, {
     target: ['<=', 150],
-    note: "from the observer's live state first holding a new child's instance to the animation frame that shows its card (includes the gateway batching patches every 100 ms)",
+    note:
+      "from the observer's live state first holding a new child's instance to the animation " +
+      'frame that shows its card (includes the gateway batching patches every 100 ms)',
   });
   ctx.metric('command to paint', 'ms', fromCommand, { note: 'from startChild on a member to the frame that shows the card' });
   ctx.metric('time to first board', 'ms', [firstBoard], { note: `navigation until all ${size.nodes} columns and ${N} children are on the board` });
@@ -300,7 +302,9 @@ export async function run(ctx) {
   );
   const moveFrames = failover.out.frames;
   ctx.metric(`frame time while ${had} children move (median)`, 'ms', [quantile(moveFrames, 0.5)], {
-    note: `${moveFrames.length} animation frames from the SIGKILL of ${victim.name} until the observer sees every child running once (${failover.out.done.toFixed(0)} ms)`,
+    note:
+      `${moveFrames.length} animation frames from the SIGKILL of ${victim.name} until ` +
+      `the observer sees every child running once (${failover.out.done.toFixed(0)} ms)`,
   });
   ctx.metric(`frame time while ${had} children move (p95)`, 'ms', [quantile(moveFrames, 0.95)]);
   ctx.metric(`frame time while ${had} children move (max)`, 'ms', [Math.max(...moveFrames)]);
@@ -329,7 +333,9 @@ export async function run(ctx) {
   const falseDowns = published.filter((n) => !killed.has(n));
   ctx.metric('false member-downs on the timeline', 'events', [falseDowns.length], {
     target: ['==', 0],
-    note: `node-down events the gateway published for members never killed (${killed.size} killed: ${[...killed].join(', ')}; ${published.length} published in all)`,
+    note:
+      `node-down events the gateway published for members never killed (${killed.size} ` +
+      `killed: ${[...killed].join(', ')}; ${published.length} published in all)`,
   });
   ctx.metric('member links the observer lost', 'events', [downs.observerLost], {
     note: 'member-down seen by the observer node itself (its own links) for members never killed, published or not',

@@ -36,7 +36,8 @@ if (!opts.before || !opts.after || opts.seed.length === 0 || !opts.secretFile ||
 
 function usage(message) {
   process.stderr.write(
-    `compare-ctl: ${message}\nusage: node bench/tools/compare-ctl.mjs --before <bin> --after <bin> --seed host:port --secret-file file [--calls n] [--without-extra-ca] [-- ctl ls]\n`,
+    `compare-ctl: ${message}\nusage: node bench/tools/compare-ctl.mjs --before <bin> --after ` +
+      `<bin> --seed host:port --secret-file file [--calls n] [--without-extra-ca] [-- ctl ls]\n`,
   );
   process.exit(2);
 }
@@ -84,7 +85,8 @@ for (const which of ['before', 'after']) {
   const rs = runs[which];
   const cpu = rs.map((r) => r.cpuMs).filter((x) => x !== undefined);
   process.stdout.write(
-    `${which.padEnd(6)} ${opts.command.join(' ')}: wall median ${median(rs.map((r) => r.ms)).toFixed(0)} ms (min ${Math.min(...rs.map((r) => r.ms)).toFixed(0)})` +
+    `${which.padEnd(6)} ${opts.command.join(' ')}: wall median ` +
+      `${median(rs.map((r) => r.ms)).toFixed(0)} ms (min ${Math.min(...rs.map((r) => r.ms)).toFixed(0)})` +
       (cpu.length > 0 ? `, CPU median ${median(cpu).toFixed(0)} ms (min ${Math.min(...cpu).toFixed(0)})` : '') +
       `, ${rs.length} calls\n`,
   );

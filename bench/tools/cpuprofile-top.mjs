@@ -65,7 +65,8 @@ const show = (title, map) => {
     process.stdout.write(`  ${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${l}\n`);
 };
 process.stdout.write(
-  `${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled${lastSeconds === undefined ? '' : ` in ${lastSeconds} s ending ${skipSeconds} s before the end`}\n`,
+  `${basename(file)}: ${(total / 1000).toFixed(0)} ms sampled` +
+    `${lastSeconds === undefined ? '' : ` in ${lastSeconds} s ending ${skipSeconds} s before the end`}\n`,
 );
 show('by self time:', self);
 show('by inclusive time:', inclusive);

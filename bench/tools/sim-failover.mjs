@@ -168,7 +168,8 @@ if (session) {
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
-  `median CPU until the orphans run ${med(results.map((x) => x.cpuUntilStartedMs)).toFixed(0)} ms, until every node sees it ${med(results.map((x) => x.cpuUntilSeenMs)).toFixed(0)} ms (${C} children, ${repeats} crashes)`,
+  `median CPU until the orphans run ${med(results.map((x) => x.cpuUntilStartedMs)).toFixed(0)} ms, until every ` +
+    `node sees it ${med(results.map((x) => x.cpuUntilSeenMs)).toFixed(0)} ms (${C} children, ${repeats} crashes)`,
 );
 for (const n of nodes.values()) if (n.running) n.kill();
 process.exit(0);

@@ -183,6 +183,9 @@ function tokenSet(text: string | undefined, defaultName: string): TokenSet | und
   return parsed.tokens.length > 0 ? new TokenSet(parsed.tokens) : undefined;
 }
 
+/** The executor's section of the node's config (config-sections.ts), spread whole into its options: who may command the cluster. */
+export type CommandsConfig = Pick<CommandExecutorOptions, 'operatorToken' | 'viewerToken'>;
+
 export interface CommandExecutorOptions {
   node: string;
   /** This member's incarnation: the audit log's entries are numbered within it. */

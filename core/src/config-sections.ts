@@ -10,7 +10,11 @@
  * layer's constructor takes, so node.ts wires layers without copying
  * settings field by field, and a layer's settings are declared by the layer
  * (`LinkConfig` in link/types.ts, `MembershipTiming` in membership.ts,
- * `DistributedConfig` in distributed/distributed-supervisor.ts).
+ * `DistributedConfig` in distributed/distributed-config.ts, `SocketIoConfig`
+ * in transport/socketio.ts, `SupervisorConfig` in
+ * supervisor/local-supervisor.ts, `CommandsConfig` in commands.ts;
+ * `StatusServerConfig` is declared here, as status-server.ts imports the
+ * node, which imports this file).
  *
  * `configSections` is pure: the same config always maps to the same
  * sections. Derived values are computed here, once: a member's lease is its
@@ -18,48 +22,39 @@
  * message plus its envelope.
  */
 import type { NodeConfig } from './config.js';
-import type { DistributedConfig } from './distributed/distributed-supervisor.js';
+import type { CommandsConfig } from './commands.js';
+import type { DistributedConfig } from './distributed/distributed-config.js';
 import type { LinkConfig } from './link/types.js';
 import type { MembershipTiming } from './membership.js';
+import type { SupervisorConfig } from './supervisor/local-supervisor.js';
+import type { SocketIoConfig } from './transport/socketio.js';
 
-/** How the node listens and dials (the Socket.IO transport, TLS files still to read). */
-export type TransportConfig = Pick<
-  NodeConfig,
-  'host' | 'port' | 'advertise' | 'maxMessageBytes' | 'connectTimeoutMs' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'
->;
+/** The TLS files the node reads when it starts (config.ts `readTls`), for its transport. */
+export type TlsFilesConfig = Pick<NodeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsRejectUnauthorized'>;
+
+/** Where the status endpoint (status-server.ts) listens: the node config's `status` section, there when a status port is set. */
+export interface StatusServerConfig {
+  /** Interface to listen on (the config's `statusHost`, loopback by default). */
+  host: string;
+  /** Port to listen on (the config's `statusPort`); 0 picks a free one. */
+  port: number;
+}
 
 /** Seeds and their DNS lookups (discovery/). */
 export type DiscoveryConfig = Pick<NodeConfig, 'seeds' | 'dnsServer' | 'dnsIntervalMs'>;
 
-/** The local supervisor's settings (its options of the same names). */
-export interface SupervisorConfig {
-  /** Commands OS-process children may run. */
-  allowCommands: readonly string[];
-  /** Longest a child may take to start, ms. */
-  startTimeoutMs: number;
-  /** Longest line an OS child may send: a whole call message or reply (callMaxBytes) plus its envelope. */
-  ipcMaxMessageBytes: number;
-}
-
-/** Who may command the cluster (commands.ts): the tokens, undefined when not given. */
-export interface CommandsConfig {
-  operatorToken: string | undefined;
-  viewerToken: string | undefined;
-}
-
-/** The status endpoint (status-server.ts; off without a port). */
-export type StatusConfig = Pick<NodeConfig, 'statusPort' | 'statusHost'>;
-
 /** The node's configuration, one section per layer. */
 export interface NodeSections {
-  transport: TransportConfig;
+  transport: SocketIoConfig;
+  tls: TlsFilesConfig;
   link: LinkConfig;
   membership: MembershipTiming;
   discovery: DiscoveryConfig;
   supervisor: SupervisorConfig;
   distributed: DistributedConfig;
   commands: CommandsConfig;
-  status: StatusConfig;
+  /** Off (undefined) without a status port. */
+  status: StatusServerConfig | undefined;
 }
 
 /** Bytes an OS child's IPC line keeps for a call's envelope beyond its message. */
@@ -68,17 +63,8 @@ export const IPC_ENVELOPE_BYTES = 1024;
 /** Maps the flat config onto its sections (pure). */
 export function configSections(c: NodeConfig): NodeSections {
   return {
-    transport: {
-      host: c.host,
-      port: c.port,
-      advertise: c.advertise,
-      maxMessageBytes: c.maxMessageBytes,
-      connectTimeoutMs: c.connectTimeoutMs,
-      tlsCertFile: c.tlsCertFile,
-      tlsKeyFile: c.tlsKeyFile,
-      tlsCaFile: c.tlsCaFile,
-      tlsRejectUnauthorized: c.tlsRejectUnauthorized,
-    },
+    transport: { host: c.host, port: c.port, maxMessageBytes: c.maxMessageBytes, connectTimeoutMs: c.connectTimeoutMs },
+    tls: { tlsCertFile: c.tlsCertFile, tlsKeyFile: c.tlsKeyFile, tlsCaFile: c.tlsCaFile, tlsRejectUnauthorized: c.tlsRejectUnauthorized },
     link: {
       secret: c.secret,
       timing: {
@@ -116,6 +102,6 @@ export function configSections(c: NodeConfig): NodeSections {
       handoverTimeoutMs: c.handoverTimeoutMs,
     },
     commands: { operatorToken: c.operatorToken, viewerToken: c.viewerToken },
-    status: { statusPort: c.statusPort, statusHost: c.statusHost },
+    status: c.statusPort === undefined ? undefined : { host: c.statusHost, port: c.statusPort },
   };
 }

@@ -225,7 +225,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field(
     'seeds',
     'list',
-    'nodes to join through, comma-separated or repeated: host:port, dns:<name>:<port> (every A/AAAA record of the name, at that port) or dns-srv:<name> (every SRV record: target and port); DNS seeds are looked up again every --dns-interval-ms',
+    'nodes to join through, comma-separated or repeated: host:port, dns:<name>:<port> (every A/AAAA record of the name, at ' +
+      'that port) or dns-srv:<name> (every SRV record: target and port); DNS seeds are looked up again every --dns-interval-ms',
   ),
   field(
     'dnsServer',
@@ -264,7 +265,8 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field(
     'dataDir',
     'string',
-    'directory (one per node, created with mode 0700) where a member keeps the desired state — specs, pins, drains — across restarts of the whole cluster (default: memory only)',
+    'directory (one per node, created with mode 0700) where a member keeps the desired state ' +
+      '— specs, pins, drains — across restarts of the whole cluster (default: memory only)',
   ),
   field('capacity', 'int', 'placement weight of this node relative to others (default: 1)'),
   field('netsplit', 'string', 'available (each side of a split runs what it cannot see) or majority (default: available)'),
@@ -284,13 +286,15 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field(
     'callMaxBytes',
     'int',
-    'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB, less if maxMessageBytes leaves no room; at most maxMessageBytes minus 64 KiB, or minus half of a limit under 128 KiB)',
+    'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB, less if ' +
+      'maxMessageBytes leaves no room; at most maxMessageBytes minus 64 KiB, or minus half of a limit under 128 KiB)',
   ),
   field('handoverTimeoutMs', 'int', "longest a moving worker's onHandover may take before it starts fresh elsewhere, ms (default: 5000)"),
   field(
     'operatorTokenFile',
     'string',
-    'file with the operator token, or several as name:token lines (the audit log names who acted by them): commands presenting one may change the cluster (default: commands off)',
+    'file with the operator token, or several as name:token lines (the audit log names who ' +
+      'acted by them): commands presenting one may change the cluster (default: commands off)',
   ),
   field('viewerTokenFile', 'string', 'file with the read-only viewer token, or several as name:token lines'),
   field('operatorToken', 'string', 'the operator token itself (prefer --operator-token-file)'),

@@ -58,7 +58,8 @@ export function parseTokens(text: string, defaultName: string): TokenParse {
     const token = colon < 0 ? line : line.slice(colon + 1).trim();
     if (!TOKEN_NAME_PATTERN.test(name))
       return void problems.push(
-        `${at}: ${JSON.stringify(name.slice(0, 64))} is not a token name (1-64 letters, digits, ".", "_", "@", "-", starting with a letter or digit); write name:token`,
+        `${at}: ${JSON.stringify(name.slice(0, 64))} is not a token name (1-64 letters,` +
+          ` digits, ".", "_", "@", "-", starting with a letter or digit); write name:token`,
       );
     if (token.length < MIN_TOKEN_LENGTH) return void problems.push(`${at}: the token of ${name} must be at least ${MIN_TOKEN_LENGTH} characters`);
     if (token.length > MAX_TOKEN_LENGTH) return void problems.push(`${at}: the token of ${name} must be at most ${MAX_TOKEN_LENGTH} characters`);
@@ -81,7 +82,9 @@ export function clientToken(text: string): { ok: true; token: string; name: stri
   if (parsed.tokens.length > 1)
     return {
       ok: false,
-      problem: `the file holds ${parsed.tokens.length} tokens (${parsed.tokens.map((t) => t.name).join(', ')}); a client presents one: give it a file with only yours`,
+      problem:
+        `the file holds ${parsed.tokens.length} tokens (${parsed.tokens.map((t) => t.name).join(', ')}); ` +
+        `a client presents one: give it a file with only yours`,
     };
   const { token, name } = parsed.tokens[0]!;
   return { ok: true, token, name };

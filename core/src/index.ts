@@ -138,6 +138,8 @@ export type { SocketIoTransportOptions } from './transport/socketio.js';
 export { startStatusServer } from './status-server.js';
 /** A running status server. */
 export type { StatusServer } from './status-server.js';
+/** Where a status server listens (host and port). */
+export type { StatusServerConfig } from './status-server.js';
 /** A node's Prometheus metrics (`node.metrics`). */
 export type { NodeMetrics } from './metrics.js';
 /** Reading a client's token from a token file's text. */

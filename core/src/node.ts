@@ -293,7 +293,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         commands: config.allowCommands,
         capacity: config.capacity,
         ready: false,
-        ...(this.role === 'member' ? { lease: { ms: config.heartbeatTimeoutMs, stopMs: config.heartbeatTimeoutMs } } : {}),
+        ...(this.role === 'member' ? { lease: { ms: sections.distributed.leaseMs, stopMs: sections.distributed.leaseMs } } : {}),
         version: 1,
         status: 'up',
       },
@@ -451,15 +451,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     const random = deps.random ?? new CryptoRandom();
     const baseLog = deps.log ?? silentLogger;
     const durable = openDataDir(config, clock, baseLog.child({ node: config.name }));
-    const transport =
-      deps.transport ??
-      new SocketIoTransport({
-        host: config.host,
-        port: config.port,
-        maxMessageBytes: config.maxMessageBytes,
-        connectTimeoutMs: config.connectTimeoutMs,
-        tls: readTls(config),
-      });
+    const sections = configSections(config);
+    const transport = deps.transport ?? new SocketIoTransport({ ...sections.transport, tls: readTls(sections.tls) });
     let accept: (conn: Parameters<LinkLayer['accept']>[0]) => void = (conn) => conn.close('node starting');
     let bound: string;
     try {
@@ -806,14 +799,17 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
   if (loaded.kind === 'corrupt') {
     log.error(
       { path: store.file, reason: loaded.reason, movedTo: loaded.movedTo ?? null },
-      `corrupt desired state file ${store.file}: ${loaded.reason}; ${loaded.movedTo ? `moved it aside to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers`,
+      `corrupt desired state file ${store.file}: ${loaded.reason}; ` +
+        `${loaded.movedTo ? `moved it aside to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers`,
     );
     return { store, restored: undefined };
   }
   if (loaded.kind === 'newer') {
     log.error(
       { path: store.file, version: loaded.version, reads: STATE_VERSION, movedTo: loaded.movedTo ?? null },
-      `the desired state file ${store.file} was written by a newer release (format ${loaded.version}; this node reads up to ${STATE_VERSION}); ${loaded.movedTo ? `moved it aside, untouched, to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers (run the newer release to use that file)`,
+      `the desired state file ${store.file} was written by a newer release (format ${loaded.version}; this node reads up to ${STATE_VERSION}); ` +
+        `${loaded.movedTo ? `moved it aside, untouched, to ${loaded.movedTo}` : 'could not move it aside'}; ` +
+        `starting empty and recovering the state from the peers (run the newer release to use that file)`,
     );
     return { store, restored: undefined };
   }

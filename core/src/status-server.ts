@@ -9,8 +9,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { StatusServerConfig } from './config-sections.js';
 import type { PogoNode } from './node.js';
 import { formatAddress } from './util/address.js';
+
+export type { StatusServerConfig } from './config-sections.js';
 
 /** Every path the endpoint answers (the start-up log lists them). */
 export const STATUS_ENDPOINTS = ['/status', '/children', '/metrics', '/healthz'] as const;
@@ -23,8 +26,9 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-/** Start the HTTP status server of a node (/status, /children, /metrics, /healthz). */
-export async function startStatusServer(node: PogoNode, host: string, port: number): Promise<StatusServer> {
+/** Start the HTTP status server of a node (/status, /children, /metrics, /healthz) on `config.host:config.port`. */
+export async function startStatusServer(node: PogoNode, config: StatusServerConfig): Promise<StatusServer> {
+  const { host, port } = config;
   const metrics = node.metrics;
   metrics.includeProcessMetrics();
   const server: Server = createServer((req, res) => {

@@ -166,7 +166,8 @@ describe('ipc on a command start', () => {
   it('keeps the canonical text of a spec without ipc exactly as it was (registers and data dirs written before ipc)', () => {
     const spec = parseChildSpec({ id: 'c', start: { command: 'node', args: ['s.js'], env: { B: '2', A: '1' }, cwd: '/srv' } });
     const before =
-      '{"handoff":"stop-first","id":"c","labels":{},"maxRestarts":3,"maxSeconds":5,"restart":"permanent","shutdown":5000,"start":{"args":["s.js"],"command":"node","cwd":"/srv","env":{"A":"1","B":"2"}}}';
+      '{"handoff":"stop-first","id":"c","labels":{},"maxRestarts":3,"maxSeconds":5,"restart":"permanent",' +
+      '"shutdown":5000,"start":{"args":["s.js"],"command":"node","cwd":"/srv","env":{"A":"1","B":"2"}}}';
     expect(specText(spec)).toBe(before);
     expect(canonicalJson(spec)).toBe(before);
     expect(specText(decodeNormalSpec(JSON.parse(before))!)).toBe(before);

@@ -63,14 +63,14 @@ describe('configSections', () => {
     expect(s.supervisor).toEqual({ allowCommands: ['node', 'sleep'], startTimeoutMs: 777, ipcMaxMessageBytes: 4096 + IPC_ENVELOPE_BYTES });
     expect(s.commands).toEqual({ operatorToken: 'an-operator-token-of-length', viewerToken: undefined });
     expect(s.discovery).toEqual({ seeds: ['a:1', 'b:2'], dnsServer: [], dnsIntervalMs: 900 });
-    expect(s.status).toEqual({ statusPort: 0, statusHost: '127.0.0.1' });
-    expect(s.transport).toMatchObject({
-      host: '127.0.0.1',
-      port: 0,
-      maxMessageBytes: config.maxMessageBytes,
-      connectTimeoutMs: config.connectTimeoutMs,
-      tlsRejectUnauthorized: true,
-    });
+    expect(s.status).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(s.transport).toEqual({ host: '127.0.0.1', port: 0, maxMessageBytes: config.maxMessageBytes, connectTimeoutMs: config.connectTimeoutMs });
+    expect(s.tls).toEqual({ tlsCertFile: undefined, tlsKeyFile: undefined, tlsCaFile: undefined, tlsRejectUnauthorized: true });
+  });
+
+  it('leaves the status endpoint off without a status port', () => {
+    const s = configSections(loadConfig({ flags: { ...base, statusHost: '0.0.0.0' }, env: {} }));
+    expect(s.status).toBeUndefined();
   });
 
   it('is pure: the same config maps to equal sections, and the config is left as it was', () => {

@@ -824,7 +824,10 @@ describe('distributed supervisor: observers', () => {
 describe('distributed supervisor: restart in place (member op restart)', () => {
   const OPERATOR = 'operator-token-0123456789';
 
-  /** Members n1..n<count> that accept commands, an observer `o` to send them, and workers that take 100 ms to start and 200 ms to stop (a gap peers can see). */
+  /**
+   * Members n1..n<count> that accept commands, an observer `o` to send them, and workers that take 100 ms to
+   * start and 200 ms to stop (a gap peers can see).
+   */
   async function restartCluster(count: number, seed: number): Promise<{ members: PogoNode[]; o: PogoNode }> {
     sim = new SimCluster(seed);
     const registry = new WorkerRegistry();

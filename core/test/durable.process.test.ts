@@ -128,7 +128,8 @@ describe('durable desired state on real processes', () => {
     await c.until(() => backExactlyOnce(again), 30_000, `${COUNT} children back exactly once`, 20);
     const took = performance.now() - t0;
     console.log(
-      `durable restart: ${COUNT}/${COUNT} children back exactly once in ${took.toFixed(0)} ms from spawning the 3 SIGKILLed members again (${listening.toFixed(0)} ms of it until all three listened; poll resolution 20 ms)`,
+      `durable restart: ${COUNT}/${COUNT} children back exactly once in ${took.toFixed(0)} ms from spawning the 3 ` +
+        `SIGKILLed members again (${listening.toFixed(0)} ms of it until all three listened; poll resolution 20 ms)`,
     );
     expect(took).toBeLessThan(30_000);
 

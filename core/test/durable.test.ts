@@ -249,7 +249,8 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
       'every child back',
     );
     console.log(
-      `durable restart (simulation): ${expected.length}/${expected.length} children back exactly once in ${took} ms of simulated time (at most ${maxInstances} instance of any child at any step)`,
+      `durable restart (simulation): ${expected.length}/${expected.length} children back exactly once ` +
+        `in ${took} ms of simulated time (at most ${maxInstances} instance of any child at any step)`,
     );
     expect(sim.clock.now() - t0).toBe(took);
     expect(maxInstances).toBe(1);

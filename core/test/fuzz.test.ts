@@ -42,7 +42,8 @@ const counts = { frames: 0, handshakes: 0, gateway: 0, raw: 0, crashes: 0 };
 afterAll(() => {
   // The issue's figure: thousands of cases, no crash.
   console.log(
-    `fuzz: ${counts.frames} protocol frames, ${counts.handshakes} handshakes, ${counts.gateway} gateway commands, ${counts.raw} raw garbage connections; ${counts.crashes} crashes`,
+    `fuzz: ${counts.frames} protocol frames, ${counts.handshakes} handshakes, ${counts.gateway} ` +
+      `gateway commands, ${counts.raw} raw garbage connections; ${counts.crashes} crashes`,
   );
 });
 
@@ -359,7 +360,8 @@ describe('fuzz: protocol decoder', () => {
       expect(decodeMessage(JSON.parse(`{"t":"welcome","${key}":{"polluted":true}}`)).ok).toBe(false);
       const labels = decodeMessage(
         JSON.parse(
-          `{"t":"gossip","members":[{"name":"n2","incarnation":"${INC}","startedAt":1,"address":"a:1","role":"member","labels":{"${key}":"x"},"workers":[],"version":1,"status":"up"}]}`,
+          `{"t":"gossip","members":[{"name":"n2","incarnation":"${INC}","startedAt":1,"address":"a:1",` +
+            `"role":"member","labels":{"${key}":"x"},"workers":[],"version":1,"status":"up"}]}`,
         ),
       );
       if (labels.ok && labels.message.t === 'gossip') expect(Object.getPrototypeOf(labels.message.members[0]!.labels)).toBe(Object.prototype);
@@ -747,7 +749,8 @@ function wsFrame(payload: Buffer, o: { opcode?: number; fin?: boolean; mask?: bo
 }
 
 const UPGRADE = (host: string, extra = '') =>
-  `GET /pogo/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n${extra}\r\n`;
+  `GET /pogo/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: ` +
+  `websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n${extra}\r\n`;
 
 describe('fuzz: raw garbage on a node port', () => {
   it('random bytes, partial HTTP, bogus WebSocket frames and wrong Engine.IO/Socket.IO packets leave the node serving', async () => {

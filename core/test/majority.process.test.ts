@@ -50,7 +50,9 @@ interface MajorityResult {
   violations: Array<{ invariant: string; detail: string }>;
 }
 
-const title = `3 members in network namespaces, majority mode, 30 children, ${ROUNDS} rounds of split, rolling partition and heal: no child ever runs on two nodes at once${netns.ok ? '' : ` (skipped: ${netns.reason})`}`;
+const title =
+  `3 members in network namespaces, majority mode, 30 children, ${ROUNDS} rounds of split, rolling partition ` +
+  `and heal: no child ever runs on two nodes at once${netns.ok ? '' : ` (skipped: ${netns.reason})`}`;
 
 it.skipIf(!netns.ok)(title, { timeout: 300_000 }, async () => {
   const json = join(dir, 'majority.json');

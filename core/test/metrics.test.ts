@@ -38,7 +38,7 @@ describe('metrics', () => {
     nodes.push(b);
     await until(() => a.upMembers().length === 2 && a.supervisor.isReady && b.supervisor.isReady && a.member('m2')?.ready === true, 5_000, 'two ready nodes');
     for (let i = 0; i < 6; i++) await a.supervisor.startChild({ id: `m${i}`, start: { worker: 'w' } });
-    const server = await startStatusServer(a, '127.0.0.1', 0);
+    const server = await startStatusServer(a, { host: '127.0.0.1', port: 0 });
     servers.push(server);
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);

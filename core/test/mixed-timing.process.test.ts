@@ -243,7 +243,8 @@ it(
     await until(settled, 30_000, 'members run what was asked, and the observer says so').catch((err: Error) => {
       const now = runningNow();
       throw new Error(
-        `${err.message}\nexpected: ${[...expected].sort().join(' ')}\nmembers run: ${now.members.join(', ')}\nobserver says: ${now.observer.join(', ')}\nctl starts ${started.join(' ')}; stops ${stopped.join(' ')}; failed ${failedCalls.join(' | ')}`,
+        `${err.message}\nexpected: ${[...expected].sort().join(' ')}\nmembers run: ${now.members.join(', ')}\nobserver says: ` +
+          `${now.observer.join(', ')}\nctl starts ${started.join(' ')}; stops ${stopped.join(' ')}; failed ${failedCalls.join(' | ')}`,
       );
     });
 

@@ -132,7 +132,8 @@ describe('OS-process children', () => {
             command: NODE,
             args: [
               '-e',
-              "console.log(JSON.stringify(Object.keys(process.env).filter(k => k.startsWith('POGO_')))); console.log(process.env.EXTRA); setInterval(()=>{},1000)",
+              'console.log(JSON.stringify(Object.keys(process.env).filter(k => ' +
+                "k.startsWith('POGO_')))); console.log(process.env.EXTRA); setInterval(()=>{},1000)",
             ],
             env: { EXTRA: 'given' },
           },

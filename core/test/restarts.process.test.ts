@@ -30,7 +30,8 @@ interface RestartsResult {
 
 for (const netsplit of ['available', 'majority'] as const) {
   it(
-    `netsplit ${netsplit}: 3 members with data dirs, 50 children, SIGKILL all and restart in staggered groups 4 times: every child back exactly once, never on two nodes at once`,
+    `netsplit ${netsplit}: 3 members with data dirs, 50 children, SIGKILL all and restart in staggered groups 4 times: ` +
+      'every child back exactly once, never on two nodes at once',
     { timeout: 240_000 },
     async () => {
       mkdirSync(dir, { recursive: true }); // the harness removes it after each test

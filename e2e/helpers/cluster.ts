@@ -35,7 +35,10 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** `children` in all: `counters` of them (`counter-1`…) the example counter, which joins the process group `counter` of scope `examples`; the rest (`w-0001`…) tickers. */
+/**
+ * `children` in all: `counters` of them (`counter-1`…) the example counter, which joins the process group
+ * `counter` of scope `examples`; the rest (`w-0001`…) tickers.
+ */
 export async function startCluster(options: { nodes: number; children: number; counters?: number; startTimeoutMs?: number }): Promise<Cluster> {
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const cluster = new ProcessCluster({

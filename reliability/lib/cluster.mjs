@@ -388,7 +388,10 @@ export class RealCluster {
         (c) =>
           `${c.id} ${c.status} on [${c.instances.map((i) => i.node).join(',')}] owner ${this.ownerOf(c.id, c.pin)} (observer's placement: ${c.owner ?? '-'})`,
       );
-    return `members ${members.join(' ')}; ${children.length} live specs, ${off.length} not running once on their owner${sample.length ? `: ${sample.join('; ')}` : ''}; ${this.tracker.describe()}`;
+    return (
+      `members ${members.join(' ')}; ${children.length} live specs, ${off.length} not running once ` +
+      `on their owner${sample.length ? `: ${sample.join('; ')}` : ''}; ${this.tracker.describe()}`
+    );
   }
 
   onChildEvents(fn) {
@@ -497,7 +500,8 @@ export class RealCluster {
     const extra = [...where.keys()].filter((id) => !ids.includes(id));
     const members = [...counts].map(
       ([n, c]) =>
-        `${n} ready=${c.ready} up=${c.up.join(',')} specs=${c.cluster.specs} running=${c.cluster.running} duplicate=${c.cluster.duplicate} local=${c.local.active}`,
+        `${n} ready=${c.ready} up=${c.up.join(',')} specs=${c.cluster.specs} running=` +
+        `${c.cluster.running} duplicate=${c.cluster.duplicate} local=${c.local.active}`,
     );
     return `${off.length} children not once on their owner (${off
       .slice(0, 8)

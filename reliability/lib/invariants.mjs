@@ -220,7 +220,9 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
       violations.push({
         invariant: 'views-agree',
         ids: [],
-        detail: `${name} counts ${c.cluster.specs} specs, ${c.cluster.running} running, ${c.cluster.duplicate} duplicate; the observer sees ${live.size} live specs`,
+        detail:
+          `${name} counts ${c.cluster.specs} specs, ${c.cluster.running} running, ` +
+          `${c.cluster.duplicate} duplicate; the observer sees ${live.size} live specs`,
       });
     }
   }

@@ -205,7 +205,10 @@ export function beyondClockError(o, fixedMs) {
 /** One line for an overlap, times in ms since `t0` (the script's time base). */
 export function describeOverlap(o, t0) {
   const at = (t) => (t === undefined ? 'still running' : `${(t - t0).toFixed(1)}`);
-  return `${o.id}: ${o.ms.toFixed(3)} ms (conversion error ≤ ${o.boundMs.toFixed(3)} ms) on ${o.a.proc} [${at(o.a.up)}, ${at(o.a.down)}] and ${o.b.proc} [${at(o.b.up)}, ${at(o.b.down)}] (ms since the run began)`;
+  return (
+    `${o.id}: ${o.ms.toFixed(3)} ms (conversion error ≤ ${o.boundMs.toFixed(3)} ms) on ${o.a.proc} [` +
+    `${at(o.a.up)}, ${at(o.a.down)}] and ${o.b.proc} [${at(o.b.up)}, ${at(o.b.down)}] (ms since the run began)`
+  );
 }
 
 /**

@@ -221,10 +221,10 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions, 
     return await execute(plan, session, io, json, succeed);
   } catch (err) {
     const failure = err instanceof CtlFailure ? err : new CtlFailure(EXIT.failed, 'failed', (err as Error).message ?? String(err));
-    if (json)
-      io.stdout(
-        `${JSON.stringify({ ok: false, error: { code: failure.code, message: failure.message }, ...(failure.result !== undefined ? { result: failure.result } : {}) })}\n`,
-      );
+    if (json) {
+      const error = { code: failure.code, message: failure.message };
+      io.stdout(`${JSON.stringify({ ok: false, error, ...(failure.result !== undefined ? { result: failure.result } : {}) })}\n`);
+    }
     io.stderr(`pogo ctl: ${failure.message}\n`);
     return failure.exit;
   } finally {
@@ -446,7 +446,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
   const warnIfNotReady = (s: MemberResults['status']): void => {
     if (s.members.find((m) => m.name === s.node)?.ready === false)
       io.stderr(
-        `pogo ctl: warning: ${s.node} is not ready yet (still linking to and syncing with the cluster): its view may be incomplete; give another --seed first\n`,
+        `pogo ctl: warning: ${s.node} is not ready yet (still linking to and syncing ` +
+          `with the cluster): its view may be incomplete; give another --seed first\n`,
       );
   };
 
@@ -459,7 +460,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const c = s.children;
       const draining = members.filter((m) => m.draining).map((m) => m.name);
       return succeed(
-        `${table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending, ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\nasked ${s.node}\n`,
+        `${table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
+          ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\nasked ${s.node}\n`,
         { node: s.node, members, children: c, paused: s.paused, draining },
       );
     }
@@ -477,7 +479,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const instances = e.instances.map((i) => `runs on ${i.node} (${i.pid}${i.osPid !== undefined ? `, os pid ${i.osPid}` : ''})\n`).join('');
       const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
       return succeed(
-        `${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`,
+        `${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n` +
+          `${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`,
         e,
       );
     }
@@ -762,7 +765,8 @@ async function follow(
 function noteWorker(id: string, spec: { start: { worker: string } | { command: string } }, io: Io): void {
   if ('worker' in spec.start)
     io.stderr(
-      `pogo ctl: ${id} runs worker ${spec.start.worker} inside its node's process: its output goes to that node's log, not to a capture of its own (logs shows command children's)\n`,
+      `pogo ctl: ${id} runs worker ${spec.start.worker} inside its node's process: its output ` +
+        `goes to that node's log, not to a capture of its own (logs shows command children's)\n`,
     );
 }
 

@@ -130,13 +130,15 @@ Example:
   program
     .command('ctl')
     .description(
-      'operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>',
+      'operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> ' +
+        '[--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>',
     )
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
     .option(
       '--seed <host:port>',
-      'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS); dns:<name>:<port> or dns-srv:<name> stands for the addresses the name resolves to now',
+      'a member of the cluster (repeat for more: the first that answers executes; or POGO_SEEDS); ' +
+        'dns:<name>:<port> or dns-srv:<name> stands for the addresses the name resolves to now',
       collect,
     )
     .option('--dns-server <ip[:port]>', "DNS server for dns: and dns-srv: seeds (repeat for more; or POGO_DNS_SERVER; default: the system's)", collect)
@@ -246,8 +248,10 @@ async function runStatus(url: string, json: boolean): Promise<void> {
   const sup = body.supervisor;
   const c = sup.cluster;
   process.stdout.write(
-    `\nchildren: ${c.specs} in the cluster (${c.running} running, ${c.pending} pending, ${c.moving} moving, ${c.duplicate} duplicate, ${c.failing} failing, ${c.unplaceable} unplaceable); ${sup.local.active} on this node` +
-      `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
+    `\nchildren: ${c.specs} in the cluster (${c.running} running, ${c.pending} pending, ${c.moving} moving, ` +
+      `${c.duplicate} duplicate, ${c.failing} failing, ${c.unplaceable} unplaceable); ${sup.local.active} on this node` +
+      `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}` +
+      `${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
   );
   // DNS seeds (absent from an older node's status).
   for (const d of body.discovery ?? [])

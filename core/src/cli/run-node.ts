@@ -15,6 +15,7 @@
  * configuration or a worker module that cannot be loaded.
  */
 import { ConfigError, loadConfig } from '../config.js';
+import { configSections } from '../config-sections.js';
 import type { PogoNode } from '../node.js';
 import type { StatusServer } from '../status-server.js';
 
@@ -101,8 +102,9 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
     stopNode(node, stopSignal);
     return;
   }
-  if (config.statusPort !== undefined) {
-    status = await startStatusServer(node, config.statusHost, config.statusPort);
+  const statusConfig = configSections(config).status;
+  if (statusConfig !== undefined) {
+    status = await startStatusServer(node, statusConfig);
     log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
   }
   // The listening server keeps the process alive (the node's own timers are unref'ed).

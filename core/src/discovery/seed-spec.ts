@@ -87,7 +87,10 @@ export function formatSeed(seed: SeedSpec): string {
   }
 }
 
-/** Splits written seeds into the ones dialled as given and the ones resolved through DNS. Throws nothing: `seeds` were validated by `SeedTextSchema`; a stray bad one is reported in `invalid`. */
+/**
+ * Splits written seeds into the ones dialled as given and the ones resolved through DNS. Throws nothing:
+ * `seeds` were validated by `SeedTextSchema`; a stray bad one is reported in `invalid`.
+ */
 export function splitSeeds(seeds: readonly string[]): { addresses: string[]; dns: DnsSeedSpec[]; invalid: string[] } {
   const out = { addresses: [] as string[], dns: [] as DnsSeedSpec[], invalid: [] as string[] };
   for (const text of seeds) {

@@ -17,6 +17,8 @@
  *   placement.ts       HRW with filters, pins, the pause rule
  *   tombstones.ts      when a terminated child's register may go
  *   persistence.ts     the desired state on disk (`--data-dir`)
+ *   distributed-config.ts  the settings: the node config's distributed
+ *                      section, of which each part reads a `Pick`
  *
  * The API only records intent in the desired state and waits; the
  * reconcilers of all nodes do the rest. A request resolves when the cluster
@@ -38,6 +40,7 @@ import type { CallWire } from './calls.js';
 import { CallRouter, DEFAULT_CALL_MAX_BYTES, type CallAnswer, type CallOptions } from './calls.js';
 import type { RouteInput } from './call-route.js';
 import { DesiredState, type StoreSummary } from './desired-state.js';
+import type { DistributedConfig } from './distributed-config.js';
 import { DistError } from './errors.js';
 import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
@@ -64,6 +67,7 @@ import {
   type Submitted,
 } from './view.js';
 
+export type { DistributedConfig } from './distributed-config.js';
 export type { DistEvent } from './events.js';
 export type { StoreSummary } from './desired-state.js';
 export type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus, LocalChild, MoveReason, Submitted } from './view.js';
@@ -117,38 +121,6 @@ export interface DistributedOptions {
   sendCall?(peer: string, frame: CallWire): boolean;
   /** Whether `peer` speaks protocol 2.3 or later (takes calls and handovers). */
   takesCalls?(peer: string): boolean;
-}
-
-/** The distributed supervisor's section of the node's config (config-sections.ts maps the flat config onto it). */
-export interface DistributedConfig {
-  /** What a side of a network split may run: `available` runs what it cannot see; `majority` runs only with more than half of `expectedMembers` behind it. */
-  netsplit: 'available' | 'majority';
-  /** How many members the cluster should have; required for `majority`, `undefined` otherwise. */
-  expectedMembers: number | undefined;
-  /** Most rebalancing moves this node starts per second. */
-  maxMovesPerSecond: number;
-  /** Failed starts of a child on one node after which placement skips that node. */
-  maxStartFailures: number;
-  /** How long startChild and the other requests wait for the cluster, in ms, before they reject with DistError `timeout` (the request stays in place). */
-  startChildTimeoutMs: number;
-  /** Interval of the full reconcile pass and store digest exchange that repair anything missed, in ms. */
-  antiEntropyIntervalMs: number;
-  /** After this long, in ms, a child's failed starts on a node are forgotten. */
-  failureResetMs: number;
-  /** Least time a terminated child's tombstone is kept, in ms (and until every member holds it). */
-  tombstoneTtlMs: number;
-  /** A member away this long is forgotten (tombstones.ts). */
-  forgetAfterMs: number;
-  /** How long, in ms, the node waits for every known member to be linked and synced before it takes children anyway. */
-  readyTimeoutMs: number;
-  /** This node's lease in majority mode (its heartbeat timeout), in ms. */
-  leaseMs: number;
-  /** The node's heartbeat interval, in ms (majority mode times its lease checks by it). */
-  heartbeatIntervalMs: number;
-  /** Largest message, reply or handover state, bytes of JSON (default 1 MiB). */
-  callMaxBytes?: number;
-  /** Longest an instance's `onHandover` may take (default 5 s). */
-  handoverTimeoutMs?: number;
 }
 
 export type { CallAnswer, CallOptions } from './calls.js';
@@ -258,9 +230,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       log: o.log,
       groups: o.groups,
       local: o.local,
-      maxStartFailures: o.config.maxStartFailures,
-      failureResetMs: o.config.failureResetMs,
-      maxMovesPerSecond: o.config.maxMovesPerSecond,
+      config: o.config,
       dirty: (id, urgent) => this.reconciler.markDirty(id, urgent),
       finished: (id, rev, reason) => this.finished(id, rev, reason),
       specOf: (id) => this.desired.live(id)?.spec,
@@ -293,15 +263,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       netsplit: o.config.netsplit === 'majority' ? majority(o.config.expectedMembers ?? 1, o.config.heartbeatIntervalMs) : available,
       members: o.members,
       announced: (peer) => o.groups.announced(o.scope, peer),
-      maxStartFailures: o.config.maxStartFailures,
-      antiEntropyIntervalMs: o.config.antiEntropyIntervalMs,
-      tombstoneTtlMs: o.config.tombstoneTtlMs,
-      forgetAfterMs: o.config.forgetAfterMs,
-      readyTimeoutMs: o.config.readyTimeoutMs,
-      pollMs: o.config.heartbeatIntervalMs,
+      config: o.config,
       hasSeeds: o.hasSeeds,
       dialFailed: (address) => o.dialFailed?.(address) ?? false,
-      leaseMs: o.config.leaseMs,
       startedAt: o.startedAt,
       setReady: o.setReady,
       readyConfirmed: o.readyConfirmed,
@@ -408,7 +372,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     }
     this.o.log.warn(
       { forgottenAt: new Date(verTime(entry.ver)).toISOString(), by: entry.ver.slice(18) },
-      'this member was forgotten by the cluster while it was away; discarding its desired state and taking it again from the others (what it changed while away is lost)',
+      'this member was forgotten by the cluster while it was away; discarding its desired ' +
+        'state and taking it again from the others (what it changed while away is lost)',
     );
     this.restoredState = false;
     const discarded = new DistError(

@@ -75,9 +75,13 @@ import type { ChildSpec } from '../supervisor/child-spec.js';
 import type { ChildEvent, ChildInfo, LocalSupervisor } from '../supervisor/local-supervisor.js';
 import { failingBackoff } from '../supervisor/restart-policy.js';
 import type { LocalClaim, LocalInstance } from './decide.js';
+import type { DistributedConfig } from './distributed-config.js';
 import { DistError } from './errors.js';
 import type { SpecEntry, Ver } from './registers.js';
 import { group } from './tags.js';
+
+/** The local instances' part of the distributed supervisor's settings: start failures and their reset, the move rate. */
+export type LocalInstancesConfig = Pick<DistributedConfig, 'maxStartFailures' | 'failureResetMs' | 'maxMovesPerSecond'>;
 
 export interface LocalInstancesOptions {
   node: string;
@@ -89,9 +93,8 @@ export interface LocalInstancesOptions {
   log: Logger;
   groups: ProcessGroups;
   local: LocalSupervisor;
-  maxStartFailures: number;
-  failureResetMs: number;
-  maxMovesPerSecond: number;
+  /** The settings it reads, from the distributed section of the node's config. */
+  config: LocalInstancesConfig;
   /** `id` needs another look by the reconciler (`urgent`: its instance appeared or went). */
   dirty(id: string, urgent?: boolean): void;
   /** The instance of `rev` ended for good on its own: its spec should be removed from the cluster. */
@@ -163,7 +166,7 @@ export class LocalInstances {
   private probeQueued = false;
 
   constructor(private readonly o: LocalInstancesOptions) {
-    this.tokens = Math.max(1, o.maxMovesPerSecond);
+    this.tokens = Math.max(1, o.config.maxMovesPerSecond);
     this.tokensAt = o.clock.now();
     o.local.on('child', this.onLocalChild);
   }
@@ -242,7 +245,7 @@ export class LocalInstances {
       if (this.managed.get(id) !== managed) return;
       if ((err as { code?: string }).code === 'already-present') return;
       this.recordFailure(id, managed, (err as Error).message);
-      if (!existing && this.o.local.child(id) === undefined && managed.failures >= this.o.maxStartFailures) this.managed.delete(id);
+      if (!existing && this.o.local.child(id) === undefined && managed.failures >= this.o.config.maxStartFailures) this.managed.delete(id);
       this.o.dirty(id);
     });
   }
@@ -260,7 +263,7 @@ export class LocalInstances {
     this.endRestart(id); // a stop wins over a restart in place under way
     this.o.clock.clearTimeout(m.stableTimer);
     // Keep the record of failures when handing over (others must skip this node); drop it otherwise.
-    if (m.failures < this.o.maxStartFailures) this.dropFailRecord(id);
+    if (m.failures < this.o.config.maxStartFailures) this.dropFailRecord(id);
     this.o.log.debug({ child: id, why }, 'stopping local instance');
     const handingOver = moveTo !== undefined && this.o.handOver ? this.o.handOver(id, m.rev, moveTo) : Promise.resolve();
     void handingOver
@@ -411,7 +414,7 @@ export class LocalInstances {
 
   private refill(): void {
     const now = this.o.clock.now();
-    const rate = this.o.maxMovesPerSecond;
+    const rate = this.o.config.maxMovesPerSecond;
     this.tokens = Math.min(Math.max(1, rate), this.tokens + ((now - this.tokensAt) / 1000) * rate);
     this.tokensAt = now;
   }
@@ -425,7 +428,7 @@ export class LocalInstances {
   private armMoveTimer(): void {
     if (this.moveTimer || this.stopped || this.moveQueue.size === 0) return;
     this.refill();
-    const wait = this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / Math.max(0.001, this.o.maxMovesPerSecond));
+    const wait = this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / Math.max(0.001, this.o.config.maxMovesPerSecond));
     this.moveTimer = this.o.clock.setTimeout(
       () => {
         this.moveTimer = undefined;
@@ -497,18 +500,18 @@ export class LocalInstances {
     this.o.log.warn({ child: id, failures: m.failures, error, retryInMs: wait }, 'child failed to start here');
     const fail = group.fail(id);
     this.setFailRecord(fail, { rev: m.rev, failures: m.failures, lastError: error.slice(0, 2000), at: this.o.clock.now() });
-    if (m.failures >= this.o.maxStartFailures && this.o.local.child(id))
+    if (m.failures >= this.o.config.maxStartFailures && this.o.local.child(id))
       this.stopInstance(id, `failed ${m.failures} times here; handing over to the next node`);
     // Forget the failures after a while, so a child failing everywhere is retried — slowly.
     const timer = this.o.clock.setTimeout(() => {
       this.resetTimers.delete(timer);
       if (this.managed.get(id) !== m && this.managed.has(id)) return;
       const latest = this.o.groups.getLocalMembers(this.o.scope, fail)[0]?.value as { at?: number } | undefined;
-      if (latest && typeof latest.at === 'number' && this.o.clock.now() - latest.at >= this.o.failureResetMs) {
+      if (latest && typeof latest.at === 'number' && this.o.clock.now() - latest.at >= this.o.config.failureResetMs) {
         this.dropFailRecord(id);
         if (this.managed.get(id) === m) m.failures = 0;
       }
-    }, this.o.failureResetMs);
+    }, this.o.config.failureResetMs);
     this.resetTimers.add(timer);
   }
 

@@ -54,6 +54,7 @@ import type { Logger } from '../logger.js';
 import type { Member } from '../membership.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
+import type { DistributedConfig } from './distributed-config.js';
 import {
   NO_FLAGS,
   NO_GAINS,
@@ -85,6 +86,18 @@ const NO_CLAIMS: ChildView['claims'] = [];
 /** Ids one reconcile slice looks at before it yields to the event loop. */
 export const RECONCILE_SLICE = 256;
 
+/**
+ * The reconciler's part of the distributed supervisor's settings: start
+ * failures that rule a node out, the anti-entropy interval, tombstone and
+ * forget times (tombstones.ts), the ready timeout, this node's lease
+ * (netsplit majority), and the heartbeat interval, which is also how often
+ * it looks again while the netsplit policy waits on peers' words.
+ */
+export type ReconcilerConfig = Pick<
+  DistributedConfig,
+  'maxStartFailures' | 'antiEntropyIntervalMs' | 'tombstoneTtlMs' | 'forgetAfterMs' | 'readyTimeoutMs' | 'leaseMs' | 'heartbeatIntervalMs'
+>;
+
 export interface ReconcilerOptions {
   node: string;
   isMember: boolean;
@@ -99,21 +112,12 @@ export interface ReconcilerOptions {
   members(): Member[];
   /** Whether `peer`'s pg snapshot of the supervisor's scope has arrived. */
   announced(peer: string): boolean;
-  maxStartFailures: number;
-  antiEntropyIntervalMs: number;
-  /** Tombstones are collected no earlier than this after their terminate (tombstones.ts). */
-  tombstoneTtlMs: number;
-  /** A roster member away this long may be forgotten (tombstones.ts). */
-  forgetAfterMs: number;
-  readyTimeoutMs: number;
-  /** How often to look again while the netsplit policy waits on peers' words (the heartbeat interval). */
-  pollMs: number;
+  /** The settings it reads, from the distributed section of the node's config. */
+  config: ReconcilerConfig;
   /** Whether the node was given seeds: then it is not ready before it has linked to someone. */
   hasSeeds: boolean;
   /** True when dialling this address has failed and no link exists (a dead member learned from gossip). */
   dialFailed(address: string): boolean;
-  /** This node's own lease settings (netsplit majority). */
-  leaseMs: number;
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
@@ -246,14 +250,14 @@ export class Reconciler {
   readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, swept: 0, antiEntropySkipped: 0 };
 
   constructor(private readonly o: ReconcilerOptions) {
-    this.causes.maxStartFailures = o.maxStartFailures;
+    this.causes.maxStartFailures = o.config.maxStartFailures;
     this.cluster = { self: o.node, candidates: [], mayRun: false, mayStart: false, claims: o.netsplit.mode === 'majority' };
   }
 
   start(): void {
     for (const id of this.o.desired.childIds()) this.markDirty(id);
     this.checkReady();
-    if (!this.ready) this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.readyTimeoutMs);
+    if (!this.ready) this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
     this.scheduleAntiEntropy();
     this.schedule();
   }
@@ -453,7 +457,7 @@ export class Reconciler {
       if (this.stopped) return;
       this.antiEntropy();
       this.scheduleAntiEntropy();
-    }, this.o.antiEntropyIntervalMs);
+    }, this.o.config.antiEntropyIntervalMs);
   }
 
   /**
@@ -502,7 +506,7 @@ export class Reconciler {
       const r = desired.child(id);
       if (r.specs.length > 0 || r.floor === undefined) continue;
       const tick = desired.childTick(id) ?? 0;
-      const step = tombstoneStep(r, { now, ttlMs: this.o.tombstoneTtlMs, everyoneHolds: allLinked && tick <= held, observer });
+      const step = tombstoneStep(r, { now, ttlMs: this.o.config.tombstoneTtlMs, everyoneHolds: allLinked && tick <= held, observer });
       if (step === 'mark') {
         desired.markCollected(id);
         marked++;
@@ -513,7 +517,14 @@ export class Reconciler {
     }
     if (marked + dropped > 0) this.o.log.debug({ marked, dropped }, 'tombstones collected');
     if (observer) return;
-    for (const name of forgettable({ self: this.o.node, roster, linked: this.linked, awaySince: this.awaySince, now, forgetAfterMs: this.o.forgetAfterMs })) {
+    for (const name of forgettable({
+      self: this.o.node,
+      roster,
+      linked: this.linked,
+      awaySince: this.awaySince,
+      now,
+      forgetAfterMs: this.o.config.forgetAfterMs,
+    })) {
       this.o.log.warn(
         { member: name, awayMs: now - (this.awaySince.get(name) ?? now) },
         `forgetting member ${name}: away for longer than forgetAfterMs; tombstones no longer wait for it, and if it comes back with older state it discards it`,
@@ -686,7 +697,7 @@ export class Reconciler {
         return;
       case 'stop':
         // Without a lease (majority mode) every child here must be gone within the stop time the others wait for.
-        this.o.instances.stopInstance(id, action.why, this.mayRunNow ? undefined : this.o.leaseMs);
+        this.o.instances.stopInstance(id, action.why, this.mayRunNow ? undefined : this.o.config.leaseMs);
         return;
       case 'stop-duplicate': {
         const mine = view.runners.find((r) => r.node === this.o.node);
@@ -731,7 +742,7 @@ export class Reconciler {
         for (const [node, f] of failures) counts.set(node, f.failures);
       }
       ({ owner, by, resumeTo } = placeChild(
-        { id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.maxStartFailures },
+        { id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.config.maxStartFailures },
         runners,
         this.pausedFlag,
       ));
@@ -855,9 +866,10 @@ export class Reconciler {
     if (couldRun && !this.mayRunNow && this.o.netsplit.mode === 'majority') {
       this.o.log.warn(
         {},
-        'majority lease lapsed: no majority has confirmed hearing this node; stopping every child here (killed if still running after the stop time) and starting nothing',
+        'majority lease lapsed: no majority has confirmed hearing this node; stopping ' +
+          'every child here (killed if still running after the stop time) and starting nothing',
       );
-      this.o.instances.hurry(this.o.leaseMs);
+      this.o.instances.hurry(this.o.config.leaseMs);
       this.o.instances.unclaimAll();
     }
     const presence = new Map<string, boolean>();
@@ -932,8 +944,8 @@ export class Reconciler {
     // Race "its metadata has not reached us yet" (its first gossip, or an entry learned before it):
     // members need not share their timing settings, so an unknown lease is taken to be the longest
     // any member announces, ours included — never shorter than it may be, as far as we can know.
-    let unknownMs = this.o.leaseMs;
-    let unknownStopMs = this.o.leaseMs;
+    let unknownMs = this.o.config.leaseMs;
+    let unknownStopMs = this.o.config.leaseMs;
     for (const m of others) {
       if (m.lease === undefined) continue;
       unknownMs = Math.max(unknownMs, m.lease.ms);
@@ -949,7 +961,7 @@ export class Reconciler {
       stopMs: m.lease?.stopMs ?? unknownStopMs,
       unheardBy: m.unheardBy ?? [],
     }));
-    return { now, self: { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.leaseMs }, members: reach };
+    return { now, self: { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.config.leaseMs }, members: reach };
   }
 
   private armConfirmPoll(): void {
@@ -959,7 +971,7 @@ export class Reconciler {
         this.confirmTimer = undefined;
         this.topologyChanged();
       },
-      Math.max(1, Math.min(this.o.pollMs, 20)),
+      Math.max(1, Math.min(this.o.config.heartbeatIntervalMs, 20)),
     );
   }
 
@@ -1010,7 +1022,7 @@ export class Reconciler {
       if (!complete)
         this.o.log.warn(
           {
-            waitedMs: this.o.readyTimeoutMs,
+            waitedMs: this.o.config.readyTimeoutMs,
             notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name),
             roster: unknownRoster,
           },

@@ -201,7 +201,8 @@ export class StateFile {
   private lock(given: string): void {
     const refuse = (holder: string): ConfigError =>
       new ConfigError([
-        `dataDir (${given}): in use by ${holder} (lock file ${this.lockFile}); two nodes must not share a data dir — give each node its own, or stop the other node (remove the lock file only if no pogo node runs there)`,
+        `dataDir (${given}): in use by ${holder} (lock file ${this.lockFile}); two nodes must not share a data dir ` +
+          `— give each node its own, or stop the other node (remove the lock file only if no pogo node runs there)`,
       ]);
     if (lockedHere.has(this.dir)) throw refuse(`another node of this process (pid ${process.pid})`);
     for (let attempt = 0; attempt < 3; attempt++) {

@@ -198,7 +198,8 @@ export class ProcessGroups {
     // The wire schema's own test (`JsonSchema` is `isJsonValue`), without zod's per-call cost: a value the peers would reject never leaves this node.
     if (value !== undefined && !isJsonValue(value))
       throw new PgError(
-        `cannot join ${pid} to pg group ${JSON.stringify(group)}: the value must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects, at most ${MAX_NESTING} levels deep)`,
+        `cannot join ${pid} to pg group ${JSON.stringify(group)}: the value must be plain JSON (strings,` +
+          ` finite numbers, booleans, null, arrays, plain objects, at most ${MAX_NESTING} levels deep)`,
       );
     const member = makeMember(pid, this.node, value);
     const state = this.ensureLocalScope(scope);
@@ -403,11 +404,13 @@ export class ProcessGroups {
     const parts = parsePid(pid);
     if (parts === undefined)
       throw new PgError(
-        `cannot join ${JSON.stringify(String(pid).slice(0, 80))} to pg group ${JSON.stringify(group)} in scope ${JSON.stringify(scope)}: not a pid (expected node/incarnation/localId)`,
+        `cannot join ${JSON.stringify(String(pid).slice(0, 80))} to pg group ${JSON.stringify(group)} ` +
+          `in scope ${JSON.stringify(scope)}: not a pid (expected node/incarnation/localId)`,
       );
     if (parts.node !== this.node || parts.incarnation !== this.incarnation) {
       throw new PgError(
-        `cannot join ${pid} to pg group ${JSON.stringify(group)} in scope ${JSON.stringify(scope)}: only processes of this node (${this.node}/${this.incarnation}) may join; join on the node that owns the pid`,
+        `cannot join ${pid} to pg group ${JSON.stringify(group)} in scope ${JSON.stringify(scope)}: only ` +
+          `processes of this node (${this.node}/${this.incarnation}) may join; join on the node that owns the pid`,
       );
     }
   }

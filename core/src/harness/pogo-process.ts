@@ -331,7 +331,10 @@ export function spawnPogo(name: string, cliArgs: readonly string[], launch: Laun
   });
 }
 
-/** Polls `predicate` (sync or async; a throw counts as false) every `everyMs` until it holds; rejects naming `what` after `timeoutMs`. Resolves with the time it took. */
+/**
+ * Polls `predicate` (sync or async; a throw counts as false) every `everyMs` until it holds; rejects naming
+ * `what` after `timeoutMs`. Resolves with the time it took.
+ */
 export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<number> {
   const start = performance.now();
   let lastError: unknown;

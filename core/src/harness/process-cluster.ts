@@ -165,7 +165,10 @@ export class ProcessCluster {
     return proc;
   }
 
-  /** Starts `name` again as it was last started (same flags, so the same data dir; `seeds` default to the live members'), after killing its old process if it still runs. */
+  /**
+   * Starts `name` again as it was last started (same flags, so the same data dir; `seeds` default to the live
+   * members'), after killing its old process if it still runs.
+   */
   async restart(name: string, seeds?: readonly string[]): Promise<PogoProcess> {
     const how = this.how.get(name);
     if (!how) throw new Error(`${name} was never started`);

@@ -179,7 +179,10 @@ export function checkPeer(
   return undefined;
 }
 
-/** A client's hello (acceptor side): `acceptsClients` is false when this node takes no client links. Returns a refusal (always told to the peer) or undefined. */
+/**
+ * A client's hello (acceptor side): `acceptsClients` is false when this node takes no client links. Returns a
+ * refusal (always told to the peer) or undefined.
+ */
 export function checkClientHello(me: LocalIdentity, acceptsClients: boolean, m: Hello): { code: RejectCode; message: string } | undefined {
   if (!acceptsClients || me.client) return { code: 'malformed', message: `${me.name} accepts no client links` };
   if (m.cluster !== me.cluster)
@@ -220,7 +223,9 @@ export function checkChallenge(secret: string, me: LocalIdentity, nonce: string,
     if (m.protocol.major === CLIENT_LINKS_SINCE.major && m.protocol.minor < CLIENT_LINKS_SINCE.minor) {
       return {
         code: 'version-mismatch',
-        message: `${peer.name} speaks protocol ${m.protocol.major}.${m.protocol.minor}, which has no client links (since ${CLIENT_LINKS_SINCE.major}.${CLIENT_LINKS_SINCE.minor}): upgrade it, or use the pogo of its release`,
+        message:
+          `${peer.name} speaks protocol ${m.protocol.major}.${m.protocol.minor}, which has no client links (since ` +
+          `${CLIENT_LINKS_SINCE.major}.${CLIENT_LINKS_SINCE.minor}): upgrade it, or use the pogo of its release`,
         tellPeer: true,
       };
     }

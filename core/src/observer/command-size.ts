@@ -43,7 +43,10 @@ const SPEC_OPS: ReadonlySet<string> = new Set(['start', 'submit']);
 /** The refusal of a command whose arguments (for a start, its spec) are `bytes` long, naming the limit. */
 export function tooLargeMessage(op: string, bytes: number): string {
   const what = SPEC_OPS.has(op) ? 'the spec is' : `the ${op.slice(0, 40)} arguments are`;
-  return `${what} ${formatBytes(bytes)} as JSON (${bytes.toLocaleString('en-US')} bytes); a command may carry at most ${formatBytes(MAX_COMMAND_ARGS_BYTES)} (${MAX_COMMAND_ARGS_BYTES.toLocaleString('en-US')} bytes)`;
+  return (
+    `${what} ${formatBytes(bytes)} as JSON (${bytes.toLocaleString('en-US')} bytes); a command may carry at ` +
+    `most ${formatBytes(MAX_COMMAND_ARGS_BYTES)} (${MAX_COMMAND_ARGS_BYTES.toLocaleString('en-US')} bytes)`
+  );
 }
 
 /** A UI request the gateway could not even receive (its frame is above GATEWAY_MAX_FRAME_BYTES), as the error to show; undefined when it may be sent. */

@@ -351,7 +351,10 @@ export { formatBytes, GATEWAY_MAX_FRAME_BYTES, jsonBytes, MAX_COMMAND_ARGS_BYTES
 // ---------------------------------------------------------------------------
 // Errors
 
-/** Every code a failed command can carry: request errors (bad request, access), the member's and the supervisors' errors (DistError, SupervisorError, MessageError codes). */
+/**
+ * Every code a failed command can carry: request errors (bad request, access), the member's and the
+ * supervisors' errors (DistError, SupervisorError, MessageError codes).
+ */
 export const COMMAND_ERROR_CODES = [
   // the request
   'bad-request',

@@ -51,7 +51,10 @@ export const CommandStartSchema = z
 export const RestartSchema = z.enum(['permanent', 'transient', 'temporary']);
 /** How a moved child hands over: 'stop-first' (no overlap) or 'start-first'. */
 export const HandoffSchema = z.enum(['stop-first', 'start-first']);
-/** The schema of a child's shutdown setting: milliseconds to wait after asking it to stop before killing it, `brutal_kill` (kill at once) or `infinity` (wait for it). */
+/**
+ * The schema of a child's shutdown setting: milliseconds to wait after asking it to stop before killing it,
+ * `brutal_kill` (kill at once) or `infinity` (wait for it).
+ */
 export const ShutdownSchema = z
   .union([z.number(), z.literal('brutal_kill'), z.literal('infinity')], { error: "must be a number of milliseconds > 0, 'brutal_kill' or 'infinity'" })
   .superRefine((value, ctx) => {
@@ -187,11 +190,16 @@ export function specText(spec: ChildSpec): string {
   let startText: string;
   if (isCommandStart(start)) {
     // `ipc` sorts last and is left out when absent: a spec without it keeps the text (and hash) it had before ipc existed.
-    startText = `{"args":${JSON.stringify(start.args)},"command":${JSON.stringify(start.command)}${start.cwd === undefined ? '' : `,"cwd":${JSON.stringify(start.cwd)}`},"env":${sortedRecord(start.env)}${start.ipc === undefined ? '' : `,"ipc":${JSON.stringify(start.ipc)}`}}`;
+    startText =
+      `{"args":${JSON.stringify(start.args)},"command":${JSON.stringify(start.command)}` +
+      `${start.cwd === undefined ? '' : `,"cwd":${JSON.stringify(start.cwd)}`},` +
+      `"env":${sortedRecord(start.env)}${start.ipc === undefined ? '' : `,"ipc":${JSON.stringify(start.ipc)}`}}`;
   } else {
     startText = `{${start.args === undefined ? '' : `"args":${canonicalOf(start.args)},`}"worker":${JSON.stringify(start.worker)}}`;
   }
-  const text = `{"handoff":${JSON.stringify(spec.handoff)},"id":${JSON.stringify(spec.id)},"labels":${sortedRecord(spec.labels)},"maxRestarts":${spec.maxRestarts},"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`;
+  const text =
+    `{"handoff":${JSON.stringify(spec.handoff)},"id":${JSON.stringify(spec.id)},"labels":${sortedRecord(spec.labels)},"maxRestarts":${spec.maxRestarts},` +
+    `"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`;
   if (frozen) texts.set(spec, text);
   return text;
 }

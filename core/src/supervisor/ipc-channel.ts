@@ -221,7 +221,8 @@ export class IpcChannel implements ChildChannel {
     if (this.queuedBytes + bytes > this.limits.maxQueuedBytes) {
       return new MessageError(
         'timeout',
-        `the child is not reading its messages: ${this.queuedBytes} bytes wait to be written to it over ${this.port!.via} (at most ${this.limits.maxQueuedBytes})`,
+        `the child is not reading its messages: ${this.queuedBytes} bytes wait to be ` +
+          `written to it over ${this.port!.via} (at most ${this.limits.maxQueuedBytes})`,
       );
     }
     return undefined;

@@ -107,6 +107,13 @@ export interface ChildCounts {
   commands: number;
 }
 
+/**
+ * The local supervisor's section of the node's config (config-sections.ts),
+ * spread whole into its options: the commands OS children may run, the
+ * start timeout, and the longest IPC line (derived from callMaxBytes).
+ */
+export type SupervisorConfig = Required<Pick<LocalSupervisorOptions, 'allowCommands' | 'startTimeoutMs' | 'ipcMaxMessageBytes'>>;
+
 /** The local supervisor's options: node, clock, random, logger, groups, worker registry, allowed commands. */
 export interface LocalSupervisorOptions {
   /** This node's name. */
@@ -219,13 +226,15 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
       if (!this.o.allowCommands.includes(spec.start.command)) {
         throw new SupervisorError(
           'not-allowed',
-          `command ${JSON.stringify(spec.start.command)} is not allowed on node ${this.o.node}; allow it with --allow-commands (allowed: ${this.o.allowCommands.length > 0 ? this.o.allowCommands.join(', ') : 'none'})`,
+          `command ${JSON.stringify(spec.start.command)} is not allowed on node ${this.o.node}; allow it with ` +
+            `--allow-commands (allowed: ${this.o.allowCommands.length > 0 ? this.o.allowCommands.join(', ') : 'none'})`,
         );
       }
     } else if (!this.o.workers.get(spec.start.worker)) {
       throw new SupervisorError(
         'unknown-worker',
-        `unknown worker type ${JSON.stringify(spec.start.worker)} on node ${this.o.node} (known: ${this.o.workers.names().join(', ') || 'none'}); load it with --workers`,
+        `unknown worker type ${JSON.stringify(spec.start.worker)} on node ${this.o.node} ` +
+          `(known: ${this.o.workers.names().join(', ') || 'none'}); load it with --workers`,
       );
     }
     return spec;
@@ -578,7 +587,8 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     this.setStatus(
       record,
       'failing',
-      `${why}; ${record.failures === 1 ? `more than ${spec.maxRestarts} restarts within ${spec.maxSeconds} s` : `retry ${record.failures - 1} failed`}; next retry in ${wait} ms`,
+      `${why}; ${record.failures === 1 ? `more than ${spec.maxRestarts} restarts within ${spec.maxSeconds} s` : `retry ${record.failures - 1} failed`}; ` +
+        `next retry in ${wait} ms`,
     );
     this.o.log.warn({ child: spec.id, lastError: record.lastError, failures: record.failures, retryInMs: wait }, 'child failing; retrying with backoff');
     record.retryTimer = this.o.clock.setTimeout(() => {

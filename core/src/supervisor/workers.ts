@@ -62,7 +62,10 @@ export type MessageHandler = (message: JsonValue) => JsonValue | void | Promise<
 export interface ChildMessaging {
   /** Resolves with the child's reply; rejects with a MessageError (supervisor/child-channel.ts). */
   call(id: string, message: JsonValue, options?: { timeoutMs?: number }): Promise<JsonValue>;
-  /** Delivers without a reply, at most once; resolves once sent, rejects with a MessageError when it cannot be (not-found, not-running, no-handler, too-large). */
+  /**
+   * Delivers without a reply, at most once; resolves once sent, rejects with a MessageError when it cannot be
+   * (not-found, not-running, no-handler, too-large).
+   */
   cast(id: string, message: JsonValue): Promise<void>;
 }
 
@@ -103,7 +106,10 @@ export type WorkerFactory = (args: JsonValue | undefined, ctx: WorkerContext) =>
 export class WorkerRegistry {
   private readonly factories = new Map<string, WorkerFactory>();
 
-  /** Registers `factory` under `name`. Throws an Error for an invalid name (letters, digits and `._:-`, at most 128), a factory that is not a function, or a name already defined with another factory. */
+  /**
+   * Registers `factory` under `name`. Throws an Error for an invalid name (letters, digits and `._:-`, at
+   * most 128), a factory that is not a function, or a name already defined with another factory.
+   */
   define(name: string, factory: WorkerFactory): void {
     if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(name))
       throw new Error(`defineWorker: invalid worker name ${JSON.stringify(name)}`);

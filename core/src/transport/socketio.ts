@@ -95,6 +95,13 @@ export interface SocketIoTransportOptions {
 }
 
 /**
+ * The transport's section of the node's config (config-sections.ts): where
+ * it listens, the largest frame and the dial timeout. The node hands it
+ * whole, with the TLS files it read (`tls`).
+ */
+export type SocketIoConfig = Pick<SocketIoTransportOptions, 'host' | 'port' | 'maxMessageBytes' | 'connectTimeoutMs'>;
+
+/**
  * A readable reason from an error a socket library reports (it often wraps
  * the real one), on one line. Engine.IO describes a failed write by the
  * error's whole stack as text (`write error`, then `Error: write EPIPE` and

@@ -274,7 +274,8 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
             const running = n.local.whichChildren().filter((c) => c.status !== 'stopped');
             if (running.length > 0)
               violations.push(
-                `t=${sim.clock.now() - SimCluster.START} majority mode: ${n.name} has heard back from only ${hearsBack(n.name)} peer(s) for ${sim.clock.now() - lastReachChange} ms and still runs ${running.map((c) => `${c.id} (${c.status})`).join(', ')}`,
+                `t=${sim.clock.now() - SimCluster.START} majority mode: ${n.name} has heard back from only ${hearsBack(n.name)} peer(s) ` +
+                  `for ${sim.clock.now() - lastReachChange} ms and still runs ${running.map((c) => `${c.id} (${c.status})`).join(', ')}`,
               );
           }
         }

@@ -121,19 +121,25 @@ export function majority(expected: number, pollMs: number): MajorityPolicy {
         const count = 1 + m.unheardBy.length;
         return {
           present: true,
-          why: `${m.name} cannot be heard here, but only ${count} of the ${needUnheard} members needed say so: it may still hold a majority, so its children stay where they are (majority mode)`,
+          why:
+            `${m.name} cannot be heard here, but only ${count} of the ${needUnheard} members needed ` +
+            `say so: it may still hold a majority, so its children stay where they are (majority mode)`,
         };
       }
       const until = u.h + m.leaseMs + m.stopMs + leaseMargin(m.leaseMs, m.stopMs);
       if (!fresh(inputs, u.reporters, u.h + m.leaseMs))
         return {
           present: true,
-          why: `${m.name} is not heard by ${[inputs.self.name, ...u.reporters].join(', ')}; waiting for their latest word before taking its children over (majority mode)`,
+          why:
+            `${m.name} is not heard by ${[inputs.self.name, ...u.reporters].join(', ')}; ` +
+            `waiting for their latest word before taking its children over (majority mode)`,
         };
       if (inputs.now < until)
         return {
           present: true,
-          why: `${m.name} last heard at ${at(u.h)}; its lease runs out and its children must have stopped by ${at(until)}, then they are placed elsewhere (majority mode)`,
+          why:
+            `${m.name} last heard at ${at(u.h)}; its lease runs out and its children must ` +
+            `have stopped by ${at(until)}, then they are placed elsewhere (majority mode)`,
         };
       return { present: false, why: `${m.name} not heard since ${at(u.h)}: its lease ran out and it stopped its children by ${at(until)} (majority mode)` };
     },

@@ -30,7 +30,9 @@ export const KIND_HELP: Record<AttentionKind, string> = {
   failing: 'failing: it crashed more often than its restart limit allows and waits to be retried',
   unplaceable: 'unplaceable: no node can run it (labels, worker types, or every node draining)',
   duplicate: `duplicate: it runs on more than one node (a start-first handoff counts only after ${seconds} s)`,
-  slow: `moving too long: moving to another node, or waiting to start, for more than ${seconds} s (a move normally takes the child's shutdown time, 5 s by default, plus its start)`,
+  slow:
+    `moving too long: moving to another node, or waiting to start, for more than ${seconds} ` +
+    `s (a move normally takes the child's shutdown time, 5 s by default, plus its start)`,
 };
 
 const LANE_HELP = `Children that need a person:\n${Object.values(KIND_HELP)

@@ -130,7 +130,8 @@ function NodeColumn(props: {
   return (
     <div
       className={cx(
-        `node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`,
+        `node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}` +
+          `${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`,
       )}
       data-testid="node-column"
       data-node={name || undefined}

@@ -181,7 +181,10 @@ export function Charts() {
 
         <ChartPanel
           title="Starts, stops, moves and restarts per second"
-          explain="Instances started and stopped anywhere in the cluster, children that moved to another node, restarts in place, and start failures, each counted from the events of that second."
+          explain={
+            'Instances started and stopped anywhere in the cluster, children that moved to another node, ' +
+            'restarts in place, and start failures, each counted from the events of that second.'
+          }
           height={220}
           stat={
             peak && (

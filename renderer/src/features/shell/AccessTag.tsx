@@ -1,4 +1,7 @@
-/** What this session may do, always visible: operator, locked (an operator session that dropped its rights), viewer (read-only), or read-only without a credential. */
+/**
+ * What this session may do, always visible: operator, locked (an operator session that dropped its rights),
+ * viewer (read-only), or read-only without a credential.
+ */
 import type { Access } from 'pogo-core/observer-state';
 
 const LABELS: Record<Access, { text: string; title: string }> = {

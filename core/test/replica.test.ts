@@ -21,7 +21,7 @@ const maxKind: RegisterKind<Max> = {
   join: (a, b) => (a.n > b.n ? a : b.n > a.n ? b : { n: a.n, note: `${a.note}+${b.note}` }),
   text: (v) => `max|${v.n}`,
 };
-const kinds = (): RegisterKind => maxKind as RegisterKind;
+const kinds = (): RegisterKind => maxKind;
 
 describe('replica: changes and fingerprints', () => {
   it('a join that builds a new value with the same text changes nothing: no tick, same fingerprint, same value', () => {

@@ -115,6 +115,29 @@ describe('LocalSupervisor: workers', () => {
     }
   });
 
+  it('a worker may take its ctx apart: id, pid, node, handover, groups, signal, log, exit and the messaging functions work unbound', async () => {
+    const { sup, registry, groups } = setup();
+    let seen: Record<string, unknown> = {};
+    let signal: AbortSignal | undefined;
+    let exit: WorkerContext['exit'] | undefined;
+    registry.define('apart', (_args, ctx) => {
+      const { id, pid, node, handover, groups: g, signal: s, log, exit: e, call, cast, onMessage, onHandover } = ctx;
+      seen = { id, pid, node, handover, sameGroups: g === groups, logs: typeof log.info, call: typeof call, cast: typeof cast };
+      onMessage(() => null);
+      onHandover(() => null);
+      signal = s;
+      exit = e;
+      return { stop() {} };
+    });
+    const { pid } = await sup.startChild({ id: 'apart', start: { worker: 'apart' }, restart: 'temporary' });
+    expect(seen).toEqual({ id: 'apart', pid, node: 'n1', handover: undefined, sameGroups: true, logs: 'function', call: 'function', cast: 'function' });
+    expect(signal?.aborted).toBe(false);
+    exit!('normal');
+    await flush();
+    expect(signal?.aborted).toBe(true);
+    expect(sup.child('apart')).toBeUndefined();
+  });
+
   it('marks a crash-looping child failing past its intensity, backs off, and leaves siblings alone', async () => {
     const { sup, probe, clock, log } = setup();
     const sibling = await sup.startChild(spec('sibling'));

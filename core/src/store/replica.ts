@@ -38,6 +38,14 @@
  *   registers (`levelFor`): a 20,000-register store has a 4,096-bucket
  *   digest (about 60 KB of JSON), a small one a digest of a few numbers.
  *
+ * Memory: an entry keeps the value, its fingerprint, leaf and tick, not the
+ * canonical text (a child register's is a few hundred bytes: several MiB
+ * of every node's heap at 20,000 registers). A merge that
+ * may have changed a register compares fingerprints first: different
+ * fingerprints, different registers; equal ones are confirmed by comparing
+ * the texts, the held one computed again (kinds cache what is costly in it,
+ * e.g. a spec's text), so equality never rests on a hash.
+ *
  * Costs: a change is O(text of the register) for its fingerprint; reads are
  * map lookups; a digest is O(4,096); the entries of some buckets are found
  * through a per-leaf key index, never by scanning every key.
@@ -71,10 +79,15 @@ export type KindOf = (key: string) => RegisterKind | undefined;
 
 interface Entry {
   readonly value: unknown;
-  readonly text: string;
+  /** hash53(key NUL text): the register's fingerprint (see the header; the text itself is not kept). */
   readonly hash: number;
   readonly leaf: number;
   readonly tick: number;
+}
+
+/** A register's fingerprint: hash53(key NUL text). */
+function fingerprint(key: string, text: string): number {
+  return hash53(`${key}\u0000${text}`);
 }
 
 /** The level whose buckets hold about 8 registers each for a store of `count`. */
@@ -162,15 +175,17 @@ export class Replica {
     const held = this.entries.get(key);
     if (held === undefined) {
       if (kind.ignoreWhenAbsent?.(incoming)) return false;
-      this.put(key, incoming, kind.text(incoming));
+      this.put(key, incoming, fingerprint(key, kind.text(incoming)));
       return true;
     }
     if (incoming === held.value) return false;
     const joined = kind.join(held.value, incoming);
     if (joined === held.value) return false;
     const text = kind.text(joined);
-    if (text === held.text) return false;
-    this.put(key, joined, text);
+    const hash = fingerprint(key, text);
+    // Equal fingerprints almost always mean equal registers; the held text, computed again, makes sure.
+    if (hash === held.hash && text === kind.text(held.value)) return false;
+    this.put(key, joined, hash);
     return true;
   }
 
@@ -230,12 +245,11 @@ export class Replica {
     }
   }
 
-  private put(key: string, value: unknown, text: string): void {
+  private put(key: string, value: unknown, hash: number): void {
     const held = this.entries.get(key);
     if (held !== undefined) this.unindex(key, held);
     const leaf = held?.leaf ?? leafOf(key);
-    const hash = hash53(`${key}\u0000${text}`);
-    const entry: Entry = { value, text, hash, leaf, tick: ++this._tick };
+    const entry: Entry = { value, hash, leaf, tick: ++this._tick };
     this.entries.set(key, entry);
     if (held === undefined && this.indexed(key)) this.selected.add(key);
     this.xor(leaf, hash);

@@ -16,11 +16,12 @@
  *   labels       placement constraints: a node must carry every label
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  *
- * Pure (zod and protocol.ts, no Node builtins): the renderer imports it as
+ * Pure (zod, protocol.ts and util/flat-string.ts, no Node builtins): the renderer imports it as
  * `pogo-core/child-spec` to check a spec before it sends one.
  */
 import { z } from 'zod';
 import { JsonSchema, canonicalOf, isJsonValue } from '../protocol.js';
+import { flatString } from '../util/flat-string.js';
 
 /**
  * How an OS child takes calls and casts (ipc-channel.ts): 'json-lines', one
@@ -197,10 +198,13 @@ export function specText(spec: ChildSpec): string {
   } else {
     startText = `{${start.args === undefined ? '' : `"args":${canonicalOf(start.args)},`}"worker":${JSON.stringify(start.worker)}}`;
   }
-  const text =
+  const built =
     `{"handoff":${JSON.stringify(spec.handoff)},"id":${JSON.stringify(spec.id)},"labels":${sortedRecord(spec.labels)},"maxRestarts":${spec.maxRestarts},` +
     `"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`;
-  if (frozen) texts.set(spec, text);
+  if (!frozen) return built;
+  // Cached for the spec's life (every register holding it): flat, not the ~20-node tree the concatenation built.
+  const text = flatString(built);
+  texts.set(spec, text);
   return text;
 }
 

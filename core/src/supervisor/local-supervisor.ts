@@ -40,7 +40,7 @@ import { LogRing, type OutputLine } from './log-ring.js';
 import { startOsChild } from './os-child.js';
 import { describeExit, failingBackoff, shouldRestart, withinIntensity, type ExitReason } from './restart-policy.js';
 import type { ChildChannel } from './child-channel.js';
-import { StartError, type RunningChild } from './running-child.js';
+import { LaunchContext, StartError, type RunningChild } from './running-child.js';
 import { startWorkerChild } from './worker-child.js';
 import type { ChildMessaging, WorkerRegistry } from './workers.js';
 
@@ -472,25 +472,11 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     record.pid = pid;
     record.pendingExit = undefined;
     if (record.status !== 'starting') this.setStatus(record, 'starting', record.restarts > 0 ? 'restarting' : 'starting');
-    const parentLog = this.o.log;
-    let log: Logger | undefined;
     const handover = record.handover;
     record.handover = undefined;
-    const messaging = this.o.messaging?.();
-    const ctx = {
-      ...(handover !== undefined ? { handover } : {}),
-      ...(messaging !== undefined ? { messaging } : {}),
-      id,
-      pid,
-      node: this.o.node,
-      clock: this.o.clock,
-      // Made on first use: a pino child per start was a tenth of a failover's CPU, and most children never log.
-      get log(): Logger {
-        return (log ??= parentLog.child({ child: id, pid }));
-      },
-      groups: this.o.groups,
-      onExit: (reason: ExitReason) => this.onExit(record, generation, reason),
-    };
+    const ctx = new LaunchContext(id, pid, this.o.node, this.o.clock, this.o.log, this.o.groups, handover, this.o.messaging?.(), (reason: ExitReason) =>
+      this.onExit(record, generation, reason),
+    );
     let instance: RunningChild;
     try {
       const start = record.spec.start;

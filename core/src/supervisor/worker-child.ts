@@ -22,13 +22,22 @@
  * Handover: `takeHandover` calls the worker's `ctx.onHandover` function,
  * inside its scope, and checks the result is JSON within `timeoutMs`.
  */
-import type { JsonValue } from '../groups.js';
+import type { JsonValue, ProcessGroups } from '../groups.js';
+import type { Logger } from '../logger.js';
 import { isJsonValue } from '../protocol.js';
 import { MessageError, type ChildChannel } from './child-channel.js';
 import type { Shutdown } from './child-spec.js';
 import type { ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
-import { workerScope, type ChildMessaging, type MessageHandler, type WorkerExit, type WorkerFactory, type WorkerHandle } from './workers.js';
+import {
+  workerScope,
+  type ChildMessaging,
+  type MessageHandler,
+  type WorkerContext,
+  type WorkerExit,
+  type WorkerFactory,
+  type WorkerHandle,
+} from './workers.js';
 
 /** Messaging for an instance whose node routes none (a bare local supervisor). */
 const NO_MESSAGING: ChildMessaging = {
@@ -63,6 +72,55 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function faultMessage(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return `non-error thrown: ${String(err)}`;
+}
+
+/**
+ * The `ctx` a worker's factory gets: a class with fixed fields, not an
+ * object literal. The literal (thirteen properties, two of them getters)
+ * lived in dictionary mode, a hash table of its properties beside it: about
+ * 830 bytes per running worker (heap probe, bench/README.md), kept while the
+ * instance runs. Its functions stay own properties bound to this instance,
+ * so a worker may still take them apart (`const { exit, call } = ctx`);
+ * `signal` and `log` are getters on the prototype (read through the
+ * instance, or taken apart, as before).
+ */
+class InstanceWorkerContext implements WorkerContext {
+  readonly id: string;
+  readonly pid: string;
+  readonly node: string;
+  readonly groups: ProcessGroups;
+  readonly handover: JsonValue | undefined;
+  readonly exit: WorkerContext['exit'];
+  readonly onMessage: WorkerContext['onMessage'];
+  readonly onHandover: WorkerContext['onHandover'];
+  readonly call: WorkerContext['call'];
+  readonly cast: WorkerContext['cast'];
+
+  constructor(
+    private readonly instance: InstanceContext,
+    private readonly signalOf: () => AbortSignal,
+    own: Pick<WorkerContext, 'exit' | 'onMessage' | 'onHandover'>,
+  ) {
+    this.id = instance.id;
+    this.pid = instance.pid;
+    this.node = instance.node;
+    this.groups = instance.groups;
+    this.handover = instance.handover;
+    this.exit = own.exit;
+    this.onMessage = own.onMessage;
+    this.onHandover = own.onHandover;
+    const messaging = instance.messaging ?? NO_MESSAGING;
+    this.call = (id, message, options) => messaging.call(id, message, options);
+    this.cast = (id, message) => messaging.cast(id, message);
+  }
+
+  get signal(): AbortSignal {
+    return this.signalOf();
+  }
+
+  get log(): Logger {
+    return this.instance.log;
+  }
 }
 
 export async function startWorkerChild(
@@ -112,19 +170,7 @@ export async function startWorkerChild(
   let abandonStop: (() => void) | undefined;
   let handler: MessageHandler | undefined;
   let takeState: (() => JsonValue | Promise<JsonValue>) | undefined;
-  const messaging = ctx.messaging ?? NO_MESSAGING;
-  const workerCtx = {
-    id: ctx.id,
-    pid: ctx.pid,
-    node: ctx.node,
-    get signal() {
-      return signal();
-    },
-    get log() {
-      return ctx.log;
-    },
-    groups: ctx.groups,
-    handover: ctx.handover,
+  const workerCtx = new InstanceWorkerContext(ctx, signal, {
     exit: (reason?: WorkerExit) => finish(toExitReason(reason)),
     onMessage: (h: MessageHandler) => {
       if (typeof h !== 'function') throw new TypeError('ctx.onMessage: the handler must be a function');
@@ -134,9 +180,7 @@ export async function startWorkerChild(
       if (typeof take !== 'function') throw new TypeError('ctx.onHandover: the argument must be a function');
       takeState = take;
     },
-    call: (id: string, message: JsonValue, options?: { timeoutMs?: number }) => messaging.call(id, message, options),
-    cast: (id: string, message: JsonValue) => messaging.cast(id, message),
-  };
+  });
 
   /** Runs the handler in the worker's scope; a synchronous throw becomes a rejection. */
   const runHandler = (h: MessageHandler, body: JsonValue): Promise<JsonValue | void> => {

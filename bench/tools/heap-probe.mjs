@@ -124,7 +124,8 @@ try {
   const { memory } = await probed.request('heap', { file }, 600_000);
   const mib = (b) => (b / 2 ** 20).toFixed(1);
   process.stdout.write(
-    `${probed.name} after a full GC: rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} heapUsed ${mib(memory.heapUsed)} external ${mib(memory.external)} MiB (${((memory.heapUsed - 0) / children).toFixed(0)} B heap per child, fixed part included)\n`,
+    `${probed.name} after a full GC: rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} heapUsed ${mib(memory.heapUsed)} ` +
+      `external ${mib(memory.external)} MiB (${(memory.heapUsed / children).toFixed(0)} B heap per child, fixed part included)\n`,
   );
   const snapshot = JSON.parse(readFileSync(file, 'utf8'));
   const { groups, total } = summarize(snapshot);
@@ -132,7 +133,8 @@ try {
   process.stdout.write(`${'bytes'.padStart(11)} ${'count'.padStart(9)} ${'B/child'.padStart(8)} ${'n/child'.padStart(7)}  what\n`);
   for (const [key, g] of [...groups].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top)) {
     process.stdout.write(
-      `${String(g.bytes).padStart(11)} ${String(g.count).padStart(9)} ${(g.bytes / children).toFixed(0).padStart(8)} ${(g.count / children).toFixed(1).padStart(7)}  ${key}\n`,
+      `${String(g.bytes).padStart(11)} ${String(g.count).padStart(9)} ` +
+        `${(g.bytes / children).toFixed(0).padStart(8)} ${(g.count / children).toFixed(1).padStart(7)}  ${key}\n`,
     );
   }
   process.stdout.write(`\nplain objects by property names: ${'bytes'.padStart(9)} ${'dict'.padStart(9)} ${'count'.padStart(8)}\n`);

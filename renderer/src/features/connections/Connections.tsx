@@ -360,7 +360,10 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
       <Field
         className={cx('form-row')}
         label="Timing preset"
-        title="How soon the app notices a member it lost. It need not match the cluster's preset: each link pings at the faster of its two ends and waits for the slower timeout."
+        title={
+          "How soon the app notices a member it lost. It need not match the cluster's preset: " +
+          'each link pings at the faster of its two ends and waits for the slower timeout.'
+        }
       >
         {(c) => (
           <select {...c} value={preset} onChange={(e) => setPreset(e.target.value as TimingPreset | '')}>

@@ -450,19 +450,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     result.phases = phases.map((p) => ({ label: p.label, fromMs: ms(p.from - t0), toMs: p.to === undefined ? undefined : ms(p.to - t0) }));
     const keep = opts.keep || result.violations.length > 0;
     if (keep) {
-      writeFileSync(
-        join(cluster.dir, 'child-intervals.json'),
-        `${JSON.stringify(
-          {
-            t0,
-            intervals: [...record.byId.values()]
-              .flat()
-              .map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 })),
-          },
-          null,
-          1,
-        )}\n`,
-      );
+      writeFileSync(join(cluster.dir, 'child-intervals.json'), record.intervalsJson(t0));
       writeFileSync(join(cluster.dir, 'history.txt'), `${history.join('\n')}\n`);
     }
     if (!signals.interrupted()) {

@@ -180,6 +180,14 @@ export class ChildRecord {
     if (count === 0 && since !== undefined) out.push([since, now]);
     return out;
   }
+
+  /** Every instance as JSON, with its up and down as ms since `t0` (the run's child-intervals.json, kept for a failed run). */
+  intervalsJson(t0) {
+    const intervals = [...this.byId.values()]
+      .flat()
+      .map((iv) => ({ ...iv.toJSON(), upMs: iv.up - t0, downMs: iv.down === undefined ? undefined : iv.down - t0 }));
+    return `${JSON.stringify({ t0, intervals }, null, 1)}\n`;
+  }
 }
 
 /**

@@ -181,7 +181,7 @@ function memberKeys(candidates: readonly Candidate[]): Map<string, string> {
  * anywhere. Under HRW only the ids such a member owned (by hash, pin or the
  * pause rule) can move. Empty when nothing changed for placement.
  */
-export function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Set<string> | undefined {
+function membersLost(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Set<string> | undefined {
   for (const [name, text] of after) if (before.get(name) !== text) return undefined;
   const lost = new Set<string>();
   for (const name of before.keys()) if (!after.has(name)) lost.add(name);
@@ -548,6 +548,8 @@ export class Reconciler {
       this.flagsSeen = flags;
     }
     this.refreshTopology();
+    this.flagsDirty = false;
+    this.topologyDirty = false;
     this.gains = nextGains(this.gains, gainsBefore, this.gainInputs());
     const key = JSON.stringify([[...this.placementMembers.values()], this.mayRunNow, this.mayStartNow, this.pausedFlag, [...this.drains].sort()]);
     const moved = key !== this.placementKey;
@@ -564,8 +566,6 @@ export class Reconciler {
       if (moved) this.validSince = this.epoch;
       if (moved || this.fullSweep) this.sweepDeferred = true;
       this.fullSweep = false;
-      this.flagsDirty = false;
-      this.topologyDirty = false;
       return;
     }
     if (this.sweepDeferred) {
@@ -578,8 +578,6 @@ export class Reconciler {
       // so the sweep under way is still the right one: replacing it would only walk every id again,
       // and a full sweep replaced never counts as done, so the next anti-entropy pass would walk
       // them all once more (the idle cost at 10,000 children).
-      this.flagsDirty = false;
-      this.topologyDirty = false;
       return;
     }
     const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
@@ -590,9 +588,9 @@ export class Reconciler {
     if (lost !== undefined && previous !== undefined) {
       // Race "a member died": HRW moves only the ids it owned (its running children are already
       // urgent). Every other owner stands, and so do their views and signatures (`validSince`
-      // stays; the ids it owned are `targeted` until reconciled). The start gate opening or closing (readiness
-      // confirmed, majority mode's sync) changes what `decide` does only for the ids this node
-      // owns, and those it holds an instance of.
+      // stays; the ids it owned are `targeted` until reconciled). The start gate opening or
+      // closing (readiness confirmed, majority mode's sync) changes what `decide` does only for
+      // the ids this node owns, and those it holds an instance of.
       const gate = previous.mayStart !== sweptFor.mayStart;
       const me = this.o.node;
       if (gate) lost.add(me);
@@ -617,8 +615,6 @@ export class Reconciler {
     // Race "a sweep replaced half-way": only a full sweep that runs to its end counts as done.
     this.fullSweepFrom = this.fullSweep ? this.digest() : undefined;
     this.fullSweep = false;
-    this.flagsDirty = false;
-    this.topologyDirty = false;
   }
 
   /**

@@ -13,7 +13,11 @@
  * bench's own event-loop probe is turned off for the window (it would wake
  * each node 10 times a second).
  *
- * A second window, with an observer linked again (the desktop app or
+ * A first window, before any child is started, gives the floor: the same
+ * nodes with nothing to supervise (their pings, gossip and timers, V8's own
+ * housekeeping). On this machine it is most of the figure with children.
+ *
+ * A last window, with an observer linked again (the desktop app or
  * `pogo observe` attached to an idle cluster), gives the same CPU and link
  * figures: while an observer is linked, each member samples its own CPU,
  * memory and event-loop lag and sends them to it (core resources.ts), and
@@ -31,8 +35,18 @@ export async function run(ctx) {
   const N = size.children;
   const members = names(size.nodes);
   const cluster = ctx.cluster({ flags: NODE_FLAGS });
-  await ctx.step(`start ${size.nodes} nodes and the observer`, 40_000, async () => {
-    await cluster.startAll(members);
+  await ctx.step(`start ${size.nodes} nodes`, 40_000, () => cluster.startAll(members));
+  // The floor: the same nodes with no child at all (pings, gossip, timers, V8's own housekeeping).
+  // What the figure with children adds to it is what the children cost.
+  await ctx.step('no children yet: quiet period', 30_000, () => sleep(size.quietSeconds * 1000));
+  const empty = cluster.live();
+  await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(empty.map((n) => n.request('probe', { on: false }, 10_000))));
+  const floor = await idleWindow(ctx, empty, size.idleSeconds, 'idle with no children');
+  ctx.metric('idle CPU per node with no children', '% of a core', floor.cpu, {
+    note: `the floor: the same ${empty.length} nodes before any child is started, over ${floor.seconds.toFixed(1)} s`,
+  });
+  await ctx.step('turn the loop-delay probes on; the observer links', 40_000, async () => {
+    await Promise.all(empty.map((n) => n.request('probe', { on: true }, 10_000)));
     await cluster.observe();
   });
   await ctx.step(`start ${N} children`, 180_000, () => cluster.startChildren(cluster.live(), N, { boundMs: 170_000 }));

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exclusions, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
+import { exclusions, gainMayMove, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
 import { parseChildSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({
@@ -208,5 +208,69 @@ describe('placement: the pause rule', () => {
     );
     const nowhere = nodes.map((n) => ({ ...n, draining: true }));
     expect(placeChild(input('x', nowhere), [{ node: 'a' }], true)).toEqual({ owner: undefined, by: 'none' });
+  });
+});
+
+describe('placement: what a newcomer can take (gainMayMove)', () => {
+  const before = ['a', 'b', 'c'].map((n) => node(n));
+  it('a newcomer takes about 1/N of the ids, and gainMayMove names each of them and few others', () => {
+    const d = node('d');
+    let moved = 0;
+    let named = 0;
+    for (const id of ids(4000)) {
+      const was = owner(input(id, before))!;
+      const now = owner(input(id, [...before, d]));
+      const may = gainMayMove({ id, spec: spec(id), pin: undefined, current: before.find((c) => c.name === was) }, [d]);
+      if (now !== was) {
+        moved++;
+        expect(may).toBe(true);
+      }
+      if (may) named++;
+    }
+    expect(moved / 4000).toBeGreaterThan(0.2);
+    expect(moved / 4000).toBeLessThan(0.3);
+    expect(named).toBe(moved); // without start failures or pins, exact
+  });
+
+  it('a pin to the newcomer, no owner before, a newcomer that cannot run it, a pin that holds', () => {
+    const d = node('d');
+    const was = before.find((c) => c.name === owner(input('x', before)))!;
+    expect(gainMayMove({ id: 'x', spec: spec('x'), pin: 'd', current: was }, [d])).toBe(true);
+    expect(gainMayMove({ id: 'x', spec: spec('x'), pin: undefined, current: undefined }, [d])).toBe(true);
+    expect(gainMayMove({ id: 'x', spec: spec('x'), pin: 'd', current: was }, [node('d', { workers: [] })])).toBe(false);
+    const labelled = spec('x', { labels: { zone: 'east' } });
+    expect(gainMayMove({ id: 'x', spec: labelled, pin: undefined, current: undefined }, [d])).toBe(false);
+    for (const id of ids(200)) expect(gainMayMove({ id, spec: spec(id), pin: 'a', current: before[0] }, [d])).toBe(false);
+  });
+
+  it('when it says no, placement with the newcomers gives the same owner (property)', () => {
+    const candidateArb = fc.record({
+      name: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      draining: fc.boolean(),
+      capacity: fc.constantFrom(1, 2, 5),
+      zone: fc.constantFrom('east', 'west'),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 5 }),
+        fc.nat(5),
+        fc.option(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { nil: undefined }),
+        fc.option(fc.constantFrom('east', 'west'), { nil: undefined }),
+        fc.record({ node: fc.constantFrom('a', 'b', 'c', 'd', 'e'), count: fc.nat(4) }),
+        fc.string({ minLength: 1, maxLength: 10 }),
+        (cs, split, pin, zone, fail, id) => {
+          const all = cs.map((c) => node(c.name, { draining: c.draining, capacity: c.capacity, labels: { zone: c.zone } }));
+          const old = all.slice(0, split);
+          const gained = all.slice(split).filter((c) => !c.draining);
+          const s = spec(id, zone ? { labels: { zone } } : {});
+          const failures = new Map([[fail.node, fail.count]]);
+          const was = owner({ ...input(id, old, { pin, failures }), spec: s });
+          const now = owner({ ...input(id, [...old, ...gained], { pin, failures }), spec: s });
+          const may = gainMayMove({ id, spec: s, pin, current: old.find((c) => c.name === was) }, gained);
+          if (!may) expect(now).toBe(was);
+        },
+      ),
+      { numRuns: 3000, seed: 1403 },
+    );
   });
 });

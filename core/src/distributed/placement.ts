@@ -132,6 +132,34 @@ export function owner(input: PlacementInput): string | undefined {
 }
 
 /**
+ * Whether candidates joining (`gained`, every other input as before) can
+ * change the owner `owner` chose for `id` (`current`: that owner's
+ * candidate, or undefined when none was eligible). Under HRW a newcomer
+ * takes an id only if it outscores the owner (or it is the pin); everyone
+ * else's scores stay. Start failures are not read: a newcomer they would
+ * exclude counts as eligible, so the answer may be a needless true, never a
+ * wrong false. Pure; the pause rule is not covered (the caller sweeps every
+ * id while paused).
+ */
+export function gainMayMove(
+  input: { id: string; spec: ChildSpec; pin: string | null | undefined; current: Candidate | undefined },
+  gained: readonly Candidate[],
+): boolean {
+  const { id, spec, pin, current } = input;
+  const pinHolds = current !== undefined && pin !== null && pin !== undefined && pin === current.name;
+  let currentScore: number | undefined;
+  for (const g of gained) {
+    if (exclusions(g, spec, 0, Infinity).length > 0) continue;
+    if (current === undefined || g.name === pin) return true;
+    if (pinHolds) continue;
+    currentScore ??= hrwScore(id, current.name, current.capacity);
+    const score = hrwScore(id, g.name, g.capacity);
+    if (score > currentScore || (score === currentScore && g.name < current.name)) return true;
+  }
+  return false;
+}
+
+/**
  * Where a child must run now: `owner`, then the pause rule — while
  * rebalancing is paused, a child that runs once, on a node that could still
  * run it, stays there (a pin or a drain still moves it: they are not

@@ -92,7 +92,7 @@ export class ScenarioContext {
   /**
    * @param {string} name
    * @param {string} unit
-   * @param {number | number[]} values
+   * @param {number | null | undefined | Array<number | null | undefined>} values (what is not a finite number is left out of the figures)
    * @param {{ target?: [string, number], note?: string }} [options]
    * @returns {import('./harness.mjs').Summary}
    */

@@ -97,7 +97,11 @@ export interface ControlOps {
 
 export type ControlOp = keyof ControlOps;
 export type ControlArgs<K extends ControlOp> = ControlOps[K]['args'];
-export type ControlReply<K extends ControlOp> = ControlOps[K]['reply'] & { id: number; ok: true };
+/**
+ * A reply as BenchNode.request resolves it: the op's reply spread over `{ id, ok: true }`, so a reply's
+ * own `ok` (the `calls` op's count of calls answered) replaces the flag.
+ */
+export type ControlReply<K extends ControlOp> = ControlOps[K]['reply'] & Omit<{ id: number; ok: true }, keyof ControlOps[K]['reply']>;
 
 /** A line the control hook writes to fd 3. */
 export type ControlMessage =
@@ -110,7 +114,7 @@ export type ControlMessage =
 export interface Metric {
   name: string;
   unit: string;
-  values: number[];
+  values: Array<number | null | undefined>;
   n: number;
   median: number | undefined;
   min: number | undefined;

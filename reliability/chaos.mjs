@@ -63,6 +63,7 @@ import { shuffle } from './lib/random.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   nodes: { type: 'int', min: 2, default: 5, help: 'members' },
   children: { type: 'int', min: 1, default: 300, help: 'children started before the first fault (churn keeps about this many)' },
@@ -185,6 +186,9 @@ function describePlan(p) {
  * One chaos run. `layout` is a NetnsLayout (partitions by routes) or
  * undefined (partitions by freezing one side). Resolves with the result;
  * never throws for a failed invariant (see result.violations).
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {NetnsLayout | undefined} layout network namespaces, or undefined for loopback
+ * @param {(line: string) => void} [log]
  */
 export async function runChaos(opts, layout, log = (line) => process.stdout.write(`${line}\n`)) {
   const members = names(opts.nodes);
@@ -527,7 +531,11 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   return result;
 }
 
-/** The figure line and, for a failed run, the evidence. */
+/**
+ * The figure line and, for a failed run, the evidence.
+ * @param {Awaited<ReturnType<typeof runChaos>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const f = result.faults;
   const recoveries = result.rounds

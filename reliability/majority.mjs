@@ -68,6 +68,7 @@ import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/optio
 import { shuffle } from './lib/random.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   nodes: { type: 'int', min: 3, default: 3, help: 'members (all expected: --expected-members = --nodes)' },
   children: { type: 'int', min: 1, default: 30, help: 'children, started once before the first round' },
@@ -199,6 +200,9 @@ export function schedule(seed, nodes, rounds, preset = 'lan') {
 /**
  * One run in `layout` (a NetnsLayout, created by the caller). Resolves with
  * the result; never throws for a failed check (see result.violations).
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {NetnsLayout | undefined} layout network namespaces, or undefined for loopback
+ * @param {(line: string) => void} [log]
  */
 export async function runMajority(opts, layout, log = (line) => process.stdout.write(`${line}\n`)) {
   const members = names(opts.nodes);
@@ -464,7 +468,11 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   return result;
 }
 
-/** The figure line and, for a failed run, the evidence. */
+/**
+ * The figure line and, for a failed run, the evidence.
+ * @param {Awaited<ReturnType<typeof runMajority>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const takeovers = result.rounds.flatMap((r) => [r.takeoverMs, r.rollingTakeoverMs]).filter((x) => x !== undefined);
   const heals = result.rounds.map((r) => r.healMs).filter((x) => x !== undefined);

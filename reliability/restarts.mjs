@@ -51,6 +51,7 @@ import { Ledger, checkQuiescent } from './lib/invariants.mjs';
 import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   nodes: { type: 'int', min: 2, default: 3, help: 'members' },
   children: { type: 'int', min: 1, default: 50, help: 'children, started once before the first kill' },
@@ -167,6 +168,10 @@ function restoredCount(node) {
   return undefined;
 }
 
+/**
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {(line: string) => void} [log]
+ */
 export async function runRestarts(opts, log = (line) => process.stdout.write(`${line}\n`)) {
   const members = names(opts.nodes);
   const rng = new SeededRandom(opts.seed);
@@ -357,6 +362,10 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
   return result;
 }
 
+/**
+ * @param {Awaited<ReturnType<typeof runRestarts>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const sorted = (xs) => xs.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
   const backs = sorted(result.repetitions.map((r) => r.backMs));

@@ -82,7 +82,7 @@ export function reproMain(moduleUrl, name, flags, reproduce) {
  */
 export function closeOnSignal(name, cluster, log) {
   let interrupted = false;
-  /** @param {NodeJS.Signals} sig */
+  /** @param {string} sig a signal's name, or why the run stops */
   const onSignal = (sig) => {
     if (interrupted) return;
     interrupted = true;

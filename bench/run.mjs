@@ -46,16 +46,26 @@ import { renderSummary } from './lib/report.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const SCENARIOS = ['failover', 'start-rate', 'rebalance', 'idle', 'scale', 'sim', 'ctl', 'calls', 'ui'];
 
+/**
+ * @param {string} [message]
+ * @returns {never}
+ */
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
   process.stderr.write(`usage: node bench/run.mjs [--quick] [--only ${SCENARIOS.join(',')}] [--out dir] [--bounds factor]\n`);
   process.exit(2);
 }
 
+/**
+ * @param {string[]} argv
+ * @returns {{ quick: boolean, only: string[], out: string, bounds: number, set: Record<string, number> }}
+ */
 function parseArgs(argv) {
+  /** @type {ReturnType<typeof parseArgs>} */
   const opts = { quick: false, only: SCENARIOS, out: join(HERE, 'results'), bounds: 1, set: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    /** @returns {string} */
     const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${arg} needs a value`));
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--only') {
@@ -81,6 +91,7 @@ function parseArgs(argv) {
   return opts;
 }
 
+/** @returns {import('./lib/report.mjs').Machine} */
 function machine() {
   const cpus = os.cpus();
   let commit = 'unknown';
@@ -122,6 +133,7 @@ async function main() {
     `pogo bench (${opts.quick ? 'quick' : 'full'}${overrides}): ${facts.cores} cores (${facts.model}),` +
       ` ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${facts.node}, commit ${facts.commit}\n`,
   );
+  /** @type {import('./lib/types.js').ScenarioResult[]} */
   const results = [];
   for (const name of opts.only) {
     const file = join(HERE, 'scenarios', `${name}.mjs`);
@@ -131,6 +143,7 @@ async function main() {
       results.push({ scenario: name, status: 'skipped', reason });
       continue;
     }
+    /** @type {import('./lib/types.js').ScenarioModule} */
     const mod = await import(pathToFileURL(file).href);
     const skip = typeof mod.skipReason === 'function' ? await mod.skipReason(opts) : undefined;
     if (skip) {

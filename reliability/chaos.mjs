@@ -63,6 +63,7 @@ import { shuffle } from './lib/random.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   nodes: { type: 'int', min: 2, default: 5, help: 'members' },
   children: { type: 'int', min: 1, default: 300, help: 'children started before the first fault (churn keeps about this many)' },
@@ -102,10 +103,15 @@ const OVERLAP_TOLERANCE_MS = 2;
  * Every interval in which a child ran on more than one node: replays the
  * ups and downs (in time order, a down first at equal times) from the
  * instance counts at the start of the window. Returns [{ id, ms }].
+ * @param {readonly ChildLogEntry[]} events
+ * @param {Map<string, number>} initial
+ * @returns {Array<{ id: string, ms: number, from?: number }>}
  */
 export function overlaps(events, initial) {
   const count = new Map(initial);
+  /** @type {Map<string, number>} */
   const since = new Map();
+  /** @type {Array<{ id: string, ms: number, from?: number }>} */
   const out = [];
   const sorted = [...events].sort((a, b) => a[2] - b[2] || (a[1] === b[1] ? 0 : a[1] === 'down' ? -1 : 1));
   for (const [id, kind, t] of sorted) {
@@ -114,7 +120,7 @@ export function overlaps(events, initial) {
     count.set(id, after);
     if (before <= 1 && after > 1) since.set(id, t);
     if (before > 1 && after <= 1) {
-      out.push({ id, ms: t - since.get(id) });
+      out.push({ id, ms: t - /** @type {number} */ (since.get(id)) });
       since.delete(id);
     }
   }
@@ -122,6 +128,53 @@ export function overlaps(events, initial) {
   return out;
 }
 
+/** @typedef {import('../bench/lib/types.js').ChildLogEntry} ChildLogEntry */
+/** @typedef {'kill' | 'freeze'} SingleKind */
+/**
+ * A kill or freeze: its victim, how long it is held, and maybe a second fault overlapping it.
+ * @typedef {{ victim: string, holdMs: number, overlap?: { kind: SingleKind, victim: string, delayMs: number, holdMs: number } }} SingleFault
+ */
+/**
+ * One round's fault, as planRound draws it.
+ * @typedef {({ kind: 'kill' } & SingleFault) | ({ kind: 'freeze' } & SingleFault)
+ *   | { kind: 'partition', sides: string[][], holdMs: number, frozenSide: number }
+ *   | { kind: 'rolling', order: string[] }} Plan
+ */
+/**
+ * One round as reported: the plan in words, when it began, and how it went.
+ * @typedef {{ round: number, plan: string, startedAt: string, recoveryMs?: number, overlapsDuringRolling?: number, live?: number }} Round
+ */
+/**
+ * A chaos run's result (written with --json).
+ * @typedef {object} ChaosResult
+ * @property {number} seed
+ * @property {number} nodes
+ * @property {number} children
+ * @property {number} durationMs
+ * @property {number} minRounds
+ * @property {string[]} kinds
+ * @property {string} netsplit
+ * @property {string} preset
+ * @property {'netns' | 'freeze'} partitionMethod
+ * @property {{ total: number, kills: number, freezes: number, rolling: number, partitions: number, nodeRestarts: number }} faults
+ * @property {Round[]} rounds
+ * @property {{ start: number, stop: number }} ops
+ * @property {number} childrenLost
+ * @property {number} duplicatesAfterQuiescence
+ * @property {number} longestRecoveryMs
+ * @property {Array<import('./lib/invariants.mjs').Violation & { at: string }>} violations
+ * @property {string[]} history
+ * @property {string} logs
+ * @property {{ live: number, terminated: number, ambiguous: number, refused: number }} [ledger]
+ * @property {number} [elapsedMs]
+ * @property {Record<string, string[]>} [idHistory]
+ */
+/**
+ * The options of a run: the flags, with the seed drawn and the fault kinds parsed (main).
+ * @typedef {import('./lib/types.js').Flags<typeof FLAGS> & { seed: number, kinds: string[], partitionNote?: string }} ChaosOptions
+ */
+
+/** @param {number} n */
 const names = (n) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 const epochNow = () => performance.timeOrigin + performance.now();
 
@@ -129,10 +182,20 @@ const epochNow = () => performance.timeOrigin + performance.now();
  * The seeded plan of one round: every random choice of the fault is drawn
  * here, synchronously, so the schedule depends on the seed alone.
  */
+/** @type {Record<string, number>} */
 const WEIGHTS = { kill: 0.35, freeze: 0.3, partition: 0.25, rolling: 0.1 };
 
+/**
+ * @param {SeededRandom} rng
+ * @param {number} round
+ * @param {string[]} members
+ * @param {string[]} firstKinds
+ * @returns {Plan}
+ */
 function planRound(rng, round, members, firstKinds) {
+  /** @param {string[]} xs */
   const pick = (xs) => xs[rng.int(xs.length)];
+  /** @type {string | undefined} */
   let kind;
   if (round <= firstKinds.length) kind = firstKinds[round - 1];
   else {
@@ -141,6 +204,7 @@ function planRound(rng, round, members, firstKinds) {
     let r = rng.next() * total;
     kind = pool.find((k) => (r -= WEIGHTS[k]) < 0) ?? pool.at(-1);
   }
+  /** @type {{ kind: string | undefined } & Record<string, unknown>} */
   const plan = { kind };
   if (kind === 'kill' || kind === 'freeze') {
     plan.victim = pick(members);
@@ -162,10 +226,17 @@ function planRound(rng, round, members, firstKinds) {
   } else {
     plan.order = shuffle(rng, members);
   }
-  return plan;
+  return /** @type {Plan} */ (/** @type {unknown} */ (plan));
 }
 
-/** The first `rounds` rounds a seed plays (for reading a schedule without running it). */
+/**
+ * The first `rounds` rounds a seed plays (for reading a schedule without running it).
+ * @param {number} seed
+ * @param {number} nodes
+ * @param {number} rounds
+ * @param {string[]} [kinds]
+ * @returns {string[]}
+ */
 export function schedule(seed, nodes, rounds, kinds = KINDS) {
   const rng = new SeededRandom(seed);
   const members = names(nodes);
@@ -173,11 +244,15 @@ export function schedule(seed, nodes, rounds, kinds = KINDS) {
   return Array.from({ length: rounds }, (_, i) => describePlan(planRound(rng, i + 1, members, firstKinds)));
 }
 
+/**
+ * @param {Plan} p
+ * @returns {string}
+ */
 function describePlan(p) {
-  const extra = p.overlap ? ` + ${p.overlap.kind} ${p.overlap.victim} after ${p.overlap.delayMs} ms` : '';
+  const extra = 'overlap' in p && p.overlap ? ` + ${p.overlap.kind} ${p.overlap.victim} after ${p.overlap.delayMs} ms` : '';
   if (p.kind === 'kill') return `kill ${p.victim}, restart after ${p.holdMs} ms${extra}`;
   if (p.kind === 'freeze') return `freeze ${p.victim} for ${p.holdMs} ms${extra}`;
-  if (p.kind === 'partition') return `partition ${p.sides[0].join(',')} | ${p.sides[1].join(',')} for ${p.holdMs} ms`;
+  if (p.kind === 'partition') return `partition ${p.sides[0]?.join(',')} | ${p.sides[1]?.join(',')} for ${p.holdMs} ms`;
   return `rolling restart ${p.order.join(', ')}`;
 }
 
@@ -185,10 +260,14 @@ function describePlan(p) {
  * One chaos run. `layout` is a NetnsLayout (partitions by routes) or
  * undefined (partitions by freezing one side). Resolves with the result;
  * never throws for a failed invariant (see result.violations).
+ * @param {ChaosOptions} opts
+ * @param {NetnsLayout | undefined} layout network namespaces, or undefined for loopback
+ * @param {(line: string) => void} [log]
+ * @returns {Promise<ChaosResult>}
  */
 export async function runChaos(opts, layout, log = (line) => process.stdout.write(`${line}\n`)) {
   const members = names(opts.nodes);
-  const preset = TIMING_PRESETS[opts.preset];
+  const preset = TIMING_PRESETS[/** @type {'local' | 'lan' | 'wan'} */ (opts.preset)];
   const majority = opts.netsplit === 'majority';
   const quorum = Math.floor(opts.nodes / 2) + 1;
   const rngFaults = new SeededRandom(opts.seed);
@@ -196,12 +275,15 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   const firstKinds = shuffle(rngFaults, opts.kinds);
   const began = performance.now();
   const sec = () => ((performance.now() - began) / 1000).toFixed(1);
+  /** @type {string[]} */
   const history = [];
+  /** @param {string} text */
   const note = (text) => history.push(`t=${sec()}s ${text}`);
   const flags = ['--netsplit', opts.netsplit, ...(majority ? ['--expected-members', String(opts.nodes)] : [])];
-  const cluster = new RealCluster({ names: members, preset: opts.preset, flags, netns: layout });
+  const cluster = new RealCluster({ names: members, preset: /** @type {'local' | 'lan' | 'wan'} */ (opts.preset), flags, netns: layout });
   const ledger = new Ledger();
   cluster.onChildEvents((node, events) => ledger.noteUps(node.name, events));
+  /** @type {ChaosResult} */
   const result = {
     seed: opts.seed,
     nodes: opts.nodes,
@@ -222,7 +304,13 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     history,
     logs: cluster.dir,
   };
+  /** @type {Set<string>} */
   const lostIds = new Set();
+  /**
+   * @param {string} invariant
+   * @param {string[]} ids
+   * @param {string} detail
+   */
   const fail = (invariant, ids, detail) => {
     result.violations.push({ invariant, ids, detail, at: `t=${sec()}s` });
     note(`VIOLATION ${invariant}: ${detail}${ids.length ? ` [${ids.slice(0, 20).join(', ')}]` : ''}`);
@@ -234,6 +322,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   orphaned?.unref();
 
   // ---- operations during faults ----------------------------------------------------
+  /** @type {Set<string>} */
   const stopping = new Set();
   let nextId = 0;
   const oneOp = async () => {
@@ -242,7 +331,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     const draw = rngOps.next();
     const which = rngOps.next();
     if (targets.length === 0) return;
-    const target = targets[Math.floor(which * targets.length)];
+    const target = /** @type {string} */ (targets[Math.floor(which * targets.length)]);
     const wantStart = live.length === 0 || (live.length < opts.children ? draw < 0.65 : draw < 0.35);
     if (wantStart) {
       const id = `x${nextId++}`;
@@ -250,7 +339,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       ledger.startRequested(id, target);
       ledger.startDone(id, await cluster.command(target, 'start', { spec: { id, start: { worker: 'idle' } } }, 20_000));
     } else {
-      const id = live[rngOps.int(live.length)];
+      const id = /** @type {string} */ (live[rngOps.int(live.length)]);
       result.ops.stop++;
       ledger.stopRequested(id, target);
       const reply = await cluster.command(target, 'stop', { id }, 20_000);
@@ -259,12 +348,13 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   };
   const startChurn = () => {
     let active = true;
+    /** @type {Set<Promise<unknown>>} */
     const inflight = new Set();
     const loop = (async () => {
       while (active) {
         await sleep(200 + rngOps.int(800));
         if (!active) break;
-        const p = oneOp().catch((err) => note(`operation failed: ${err.message}`));
+        const p = oneOp().catch((/** @type {Error} */ err) => note(`operation failed: ${err.message}`));
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
       }
@@ -282,6 +372,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   };
 
   // ---- checks ----------------------------------------------------------------------
+  /** @param {string} label */
   const check = async (label) => {
     const at = epochNow();
     const where = await cluster.readTruth();
@@ -296,7 +387,13 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     return { live: liveSpecs.length, violations: r.violations.length };
   };
 
+  /**
+   * @param {number} healAt
+   * @param {string} what
+   * @returns {Promise<number | undefined>}
+   */
   const waitQuiet = async (healAt, what) => {
+    /** @type {number} */
     let settledAt;
     try {
       settledAt = await cluster.waitSettled(opts.settleTimeout, `quiescence after ${what}`);
@@ -319,11 +416,17 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   };
 
   // ---- faults ------------------------------------------------------------------------
+  /** @param {string} name */
   const restart = async (name) => {
     await cluster.start(name);
     result.faults.nodeRestarts++;
   };
 
+  /**
+   * @param {SingleKind} kind
+   * @param {string} victim
+   * @param {number} holdMs
+   */
   const single = async (kind, victim, holdMs) => {
     if (kind === 'kill') {
       result.faults.kills++;
@@ -342,14 +445,19 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     }
   };
 
+  /**
+   * @param {string[]} side
+   * @param {string} what
+   */
   const minorityRunsNothing = async (side, what) => {
     const bound = preset.heartbeatTimeoutMs + 8000;
+    /** @type {string | undefined} */
     let last;
     try {
       await until(
         async () => {
           const counts = await Promise.all(side.map((n) => cluster.node(n).request('counts', {}, 5000)));
-          last = side.map((n, i) => `${n}: ${counts[i].local.active} active`).join(', ');
+          last = side.map((n, i) => `${n}: ${counts[i]?.local.active} active`).join(', ');
           return counts.every((c) => c.local.active === 0);
         },
         bound,
@@ -362,21 +470,22 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     }
   };
 
+  /** @param {Extract<Plan, { kind: 'partition' }>} plan */
   const partition = async (plan) => {
     result.faults.partitions++;
-    const [a, b] = plan.sides;
+    const [a, b] = /** @type {[string[], string[]]} */ (plan.sides);
     const hold = majority ? Math.max(plan.holdMs, preset.heartbeatTimeoutMs + 3000) : plan.holdMs;
     const t0 = performance.now();
     if (layout) {
       note(`partition ${a.join(',')} | ${b.join(',')} (network namespaces)`);
       layout.partition(a, b);
     } else {
-      const frozen = plan.sides[plan.frozenSide];
+      const frozen = /** @type {string[]} */ (plan.sides[plan.frozenSide]);
       note(`partition ${a.join(',')} | ${b.join(',')} (emulated: freezing ${frozen.join(',')})`);
       for (const n of frozen) cluster.freeze(n);
     }
     if (majority) {
-      const sides = layout ? plan.sides : [plan.sides[1 - plan.frozenSide]];
+      const sides = layout ? plan.sides : [/** @type {string[]} */ (plan.sides[1 - plan.frozenSide])];
       for (const side of sides) if (side.length < quorum) await minorityRunsNothing(side, `partition ${a.join(',')} | ${b.join(',')}`);
     }
     await sleep(Math.max(0, hold - (performance.now() - t0)));
@@ -387,9 +496,10 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     );
     note('heal');
     if (layout) layout.heal();
-    else for (const n of plan.sides[plan.frozenSide]) cluster.thaw(n);
+    else for (const n of /** @type {string[]} */ (plan.sides[plan.frozenSide])) cluster.thaw(n);
   };
 
+  /** @param {Extract<Plan, { kind: 'rolling' }>} plan */
   const rolling = async (plan) => {
     result.faults.rolling++;
     for (const name of plan.order) {
@@ -437,23 +547,29 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
     while ((performance.now() - faultsBegan < opts.duration || round < opts.minRounds) && result.violations.length === 0 && !signals.interrupted()) {
       round++;
       const plan = planRound(rngFaults, round, members, firstKinds);
+      /** @type {Round} */
       const rec = { round, plan: describePlan(plan), startedAt: sec() };
       note(`round ${round}: ${rec.plan}`);
       const churn = startChurn();
+      /**
+       * The ups and downs of a rolling restart's window, for the overlap check.
+       * @type {{ since: number, initial: Map<string, number>, events: ChildLogEntry[], collect: import('./lib/cluster.mjs').ChildEventListener } | undefined}
+       */
       let overlapWindow;
       if (plan.kind === 'rolling') {
         // Planned moves only: no child may run twice at once. Window from here to quiescence.
         const where = await cluster.readTruth();
-        overlapWindow = { since: epochNow(), initial: new Map([...where].map(([id, on]) => [id, on.length])), events: [], collect: undefined };
-        const collect = (node, events) => overlapWindow?.events.push(...events.filter((e) => e[2] >= overlapWindow.since));
+        /** @type {import('./lib/cluster.mjs').ChildEventListener} */
+        const collect = (node, events) => {
+          overlapWindow?.events.push(...events.filter((e) => e[2] >= /** @type {{ since: number }} */ (overlapWindow).since));
+        };
+        overlapWindow = { since: epochNow(), initial: new Map([...where].map(([id, on]) => [id, on.length])), events: [], collect };
         cluster.onChildEvents(collect);
-        overlapWindow.collect = collect;
       }
       if (plan.kind === 'kill' || plan.kind === 'freeze') {
         const main = single(plan.kind, plan.victim, plan.holdMs);
-        const second = plan.overlap
-          ? sleep(plan.overlap.delayMs).then(() => single(plan.overlap.kind, plan.overlap.victim, plan.overlap.holdMs))
-          : Promise.resolve();
+        const overlap = plan.overlap;
+        const second = overlap ? sleep(overlap.delayMs).then(() => single(overlap.kind, overlap.victim, overlap.holdMs)) : Promise.resolve();
         await Promise.all([main, second]);
       } else if (plan.kind === 'partition') await partition(plan);
       else await rolling(plan);
@@ -507,7 +623,8 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
       );
     }
   } catch (err) {
-    fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
+    const e = /** @type {Error} */ (err);
+    fail('harness', [], `the run could not go on: ${e.stack ?? e.message}\n${cluster.logTails()}`);
   } finally {
     clearInterval(orphaned);
     signals.release();
@@ -527,17 +644,22 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   return result;
 }
 
-/** The figure line and, for a failed run, the evidence. */
+/**
+ * The figure line and, for a failed run, the evidence.
+ * @param {Awaited<ReturnType<typeof runChaos>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const f = result.faults;
   const recoveries = result.rounds
     .map((r) => r.recoveryMs)
-    .filter((x) => x !== undefined)
+    .filter(/** @returns {x is number} */ (x) => x !== undefined)
     .sort((a, b) => a - b);
   const median = recoveries.length ? recoveries[Math.floor(recoveries.length / 2)] : undefined;
+  const ledger = /** @type {NonNullable<ChaosResult['ledger']>} */ (result.ledger);
   log(
-    `chaos: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s, ${result.faults.nodeRestarts} node restarts, ` +
-      `${result.ops.start} starts and ${result.ops.stop} stops during faults (${result.ledger.ambiguous} without a reply), ` +
+    `chaos: ${result.rounds.length} rounds in ${fig(Number(result.elapsedMs) / 1000, 0)} s, ${result.faults.nodeRestarts} node restarts, ` +
+      `${result.ops.start} starts and ${result.ops.stop} stops during faults (${ledger.ambiguous} without a reply), ` +
       `median recovery ${median ?? '-'} ms; partitions by ${result.partitionMethod === 'netns' ? 'network namespaces' : 'freezing one side'}; ` +
       `load average ${os
         .loadavg()
@@ -552,7 +674,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
         `  [${v.invariant}] ${v.at} ${v.detail}` +
           `${v.ids.length ? `\n    ids (${v.ids.length}): ${v.ids.slice(0, 20).join(', ')}${v.ids.length > 20 ? ', …' : ''}` : ''}`,
       );
-    const ids = Object.entries(result.idHistory);
+    const ids = Object.entries(/** @type {Record<string, string[]>} */ (result.idHistory));
     if (ids.length > 0) {
       log('  requests made for those ids:');
       for (const [id, h] of ids) log(`    ${id}: ${h.join(' → ')}`);
@@ -574,7 +696,10 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
   );
 }
 
-/** Runs the script inside network namespaces: creates them, re-executes itself in the hub, deletes them at exit. */
+/**
+ * Runs the script inside network namespaces: creates them, re-executes itself in the hub, deletes them at exit.
+ * @param {ChaosOptions} opts
+ */
 function runInNamespaces(opts) {
   const stale = removeStale();
   if (stale.length > 0) process.stdout.write(`chaos: removed namespaces of earlier runs that died: ${stale.join(', ')}\n`);
@@ -592,14 +717,15 @@ function runInNamespaces(opts) {
     stdio: 'inherit',
     env: { ...process.env, POGO_CHAOS_NETNS: prefix, POGO_CHAOS_PARENT: String(process.pid) },
   });
+  /** @param {NodeJS.Signals} sig */
   const forward = (sig) => {
     try {
-      process.kill(child.pid, sig);
+      process.kill(/** @type {number} */ (child.pid), sig);
     } catch {
       // already gone
     }
   };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => forward(sig));
+  for (const sig of /** @type {NodeJS.Signals[]} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(sig, () => forward(sig));
   child.on('exit', (code, signal) => {
     destroy();
     process.exit(code ?? (signal ? 1 : 0));
@@ -607,7 +733,8 @@ function runInNamespaces(opts) {
 }
 
 async function main() {
-  const opts = commandLine('chaos', FLAGS);
+  // seed and kinds are filled in below, before anything reads them.
+  const opts = /** @type {ChaosOptions | undefined} */ (commandLine('chaos', FLAGS));
   if (!opts) return;
   opts.seed ??= 1 + Math.floor(Math.random() * 2 ** 31);
   opts.kinds = opts.faults

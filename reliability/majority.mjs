@@ -68,6 +68,7 @@ import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/optio
 import { shuffle } from './lib/random.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   nodes: { type: 'int', min: 3, default: 3, help: 'members (all expected: --expected-members = --nodes)' },
   children: { type: 'int', min: 1, default: 30, help: 'children, started once before the first round' },
@@ -101,13 +102,55 @@ export const FLAGS = {
   probe: { type: 'bool', default: false, help: 'print whether network namespaces are usable here ({ ok, reason } as JSON) and exit' },
 };
 
+/** @typedef {'local' | 'lan' | 'wan'} Preset */
+/** @typedef {{ op: 'cut' | 'restore', from: string, to: string }} Change */
+/** @typedef {{ until: 'takeover', extraMs: number, ms?: undefined } | { ms: number, until?: undefined, extraMs?: undefined }} Hold */
+/** @typedef {ReturnType<typeof planRound>} Plan */
+/** @typedef {{ minorityStoppedMs: number | undefined, longestGapMs: number }} PartitionFigures */
+/**
+ * One round as reported: the plan in words and its figures (ms), filled in as the round goes.
+ * @typedef {{ round: number, plan: string, takeoverMs?: number, rollingApplyMs?: number, rollingTakeoverMs?: number, healMs?: number,
+ *   healFromFirstMs?: number, split?: PartitionFigures, rolling?: PartitionFigures, overlaps?: number, overlapsUnderTolerance?: number }} Round
+ */
+/**
+ * A majority run's result (written with --json).
+ * @typedef {object} MajorityResult
+ * @property {number | undefined} seed
+ * @property {number} nodes
+ * @property {number} children
+ * @property {string} netsplit
+ * @property {string} child
+ * @property {string} preset
+ * @property {number | 'calibrated'} toleranceMs
+ * @property {{ maxErrorMs: number, maxWallDriftMissMs: number }} clock
+ * @property {number} roundsPlanned
+ * @property {Round[]} rounds
+ * @property {number} overlaps
+ * @property {number} overlapsUnderTolerance
+ * @property {number} longestOverlapMs
+ * @property {number} childrenLost
+ * @property {number} duplicatesAfterQuiescence
+ * @property {Array<import('./lib/invariants.mjs').Violation & { at: string }>} violations
+ * @property {string[]} history
+ * @property {string} logs
+ * @property {object[]} [overlapList]
+ * @property {number} [elapsedMs]
+ * @property {Array<{ label: string, fromMs: number, toMs: number | undefined }>} [phases]
+ */
+
+/** @param {number} n */
 const names = (n) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 
 const SLOW_WORKERS = fileURLToPath(new URL('./fixtures/slow-stop-worker.mjs', import.meta.url));
 /** In the command line of every OS child of this run: the last-resort cleanup finds them by it (and kills them by pid). */
 const OS_CHILD_MARK = `pogo-majority-os-child-${process.pid}`;
 
-/** The members' extra flags and the children's spec (control-hook startMany) for `--child`. */
+/**
+ * The members' extra flags and the children's spec (control-hook startMany) for `--child`.
+ * @param {string} kind
+ * @param {number} timeoutMs
+ * @returns {{ flags: string[], spec: Pick<import('../bench/lib/types.js').StartManyArgs, 'worker' | 'args' | 'start' | 'shutdown'> }}
+ */
 function childKind(kind, timeoutMs) {
   if (kind === 'slow') return { flags: ['--workers', SLOW_WORKERS], spec: { worker: 'slow-stop', args: { stopMs: 4 * timeoutMs }, shutdown: 3 * timeoutMs } };
   if (kind === 'os') {
@@ -118,7 +161,10 @@ function childKind(kind, timeoutMs) {
   return { flags: [], spec: {} };
 }
 
-/** SIGKILLs, by pid, every process whose command line carries `mark` (this run's own OS children only). */
+/**
+ * SIGKILLs, by pid, every process whose command line carries `mark` (this run's own OS children only).
+ * @param {string} mark
+ */
 function killMarked(mark) {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -137,27 +183,44 @@ function killMarked(mark) {
   }
 }
 
-/** Every one-way link between a member of `side` and one outside it. */
+/**
+ * Every one-way link between a member of `side` and one outside it.
+ * @param {readonly string[]} side
+ * @param {readonly string[]} members
+ * @returns {Array<[string, string]>}
+ */
 function cutsAround(side, members) {
+  /** @type {Array<[string, string]>} */
   const out = [];
   for (const x of side) for (const y of members) if (!side.includes(y)) out.push([x, y], [y, x]);
   return out;
 }
 
-/** A hold: until the takeover (plus 0–1 s), or a fixed time in heartbeat timeouts. */
+/**
+ * A hold: until the takeover (plus 0–1 s), or a fixed time in heartbeat timeouts.
+ * @param {SeededRandom} rng
+ * @param {number} timeoutMs
+ * @returns {Hold}
+ */
 function planHold(rng, timeoutMs) {
   return rng.next() < 0.6 ? { until: 'takeover', extraMs: rng.int(1000) } : { ms: Math.round(timeoutMs * (0.3 + 2 * rng.next())) };
 }
 
-/** One round, every random choice drawn here, synchronously, from the seed alone. */
+/**
+ * One round, every random choice drawn here, synchronously, from the seed alone.
+ * @param {SeededRandom} rng
+ * @param {string[]} members
+ * @param {number} timeoutMs
+ */
 export function planRound(rng, members, timeoutMs) {
   const maxMinority = Math.floor((members.length - 1) / 2);
   const size = 1 + rng.int(maxMinority);
   const side = shuffle(rng, members).slice(0, size).sort();
-  const spreadMs = Math.round(timeoutMs * [0, 0.15, 0.5, 1.5][rng.int(4)]);
+  const spreadMs = Math.round(timeoutMs * /** @type {number} */ ([0, 0.15, 0.5, 1.5][rng.int(4)]));
   const split = cutsAround(side, members).map(([from, to]) => ({ from, to, atMs: spreadMs === 0 ? 0 : rng.int(spreadMs + 1) }));
   split.sort((a, b) => a.atMs - b.atMs);
   const holdSplit = planHold(rng, timeoutMs);
+  /** @type {string[]} */
   let next;
   do
     next = shuffle(rng, members)
@@ -169,7 +232,7 @@ export function planRound(rng, members, timeoutMs) {
   // The heal: pairs across the last cut, one at a time.
   const pairs = shuffle(
     rng,
-    next.flatMap((x) => members.filter((y) => !next.includes(y)).map((y) => [x, y])),
+    next.flatMap((x) => members.filter((y) => !next.includes(y)).map((y) => /** @type {[string, string]} */ ([x, y]))),
   );
   // Mostly a few hundred ms apart; sometimes longer than the longest redial backoff, so that the
   // node certainly links to its first peer well before the others.
@@ -177,10 +240,15 @@ export function planRound(rng, members, timeoutMs) {
   return { side, spreadMs, split, holdSplit, next, cutFirst, holdRolling, heal };
 }
 
+/** @param {Hold} h */
 function describeHold(h) {
   return h.until ? `until the takeover + ${h.extraMs} ms` : `${h.ms} ms`;
 }
 
+/**
+ * @param {Plan} p
+ * @returns {string}
+ */
 export function describeRound(p) {
   const split = `split ${p.side.join(',')} | rest, ${p.split.length} one-way cuts within ${p.spreadMs} ms, held ${describeHold(p.holdSplit)}`;
   const rolling =
@@ -190,25 +258,36 @@ export function describeRound(p) {
   return `${split}; ${rolling}; ${heal}`;
 }
 
-/** The first `rounds` rounds a seed plays. */
+/**
+ * The first `rounds` rounds a seed plays.
+ * @param {number} seed
+ * @param {number} nodes
+ * @param {number} rounds
+ * @param {string} [preset]
+ * @returns {string[]}
+ */
 export function schedule(seed, nodes, rounds, preset = 'lan') {
   const rng = new SeededRandom(seed);
-  return Array.from({ length: rounds }, () => describeRound(planRound(rng, names(nodes), TIMING_PRESETS[preset].heartbeatTimeoutMs)));
+  return Array.from({ length: rounds }, () => describeRound(planRound(rng, names(nodes), TIMING_PRESETS[/** @type {Preset} */ (preset)].heartbeatTimeoutMs)));
 }
 
 /**
  * One run in `layout` (a NetnsLayout, created by the caller). Resolves with
  * the result; never throws for a failed check (see result.violations).
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts (the seed drawn by main)
+ * @param {NetnsLayout} layout the members' network namespaces
+ * @param {(line: string) => void} [log]
+ * @returns {Promise<MajorityResult>}
  */
 export async function runMajority(opts, layout, log = (line) => process.stdout.write(`${line}\n`)) {
   const members = names(opts.nodes);
-  const timing = TIMING_PRESETS[opts.preset];
-  const rng = new SeededRandom(opts.seed);
+  const timing = TIMING_PRESETS[/** @type {Preset} */ (opts.preset)];
+  const rng = new SeededRandom(/** @type {number} */ (opts.seed));
   process.env.POGO_LOG_LEVEL = opts.logLevel;
   const child = childKind(opts.child, timing.heartbeatTimeoutMs);
   const cluster = new RealCluster({
     names: members,
-    preset: opts.preset,
+    preset: /** @type {Preset} */ (opts.preset),
     flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : []), ...child.flags],
     netns: layout,
     calibrate: true,
@@ -218,15 +297,22 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   const began = performance.now();
   const t0 = epochNow();
   const sec = () => ((performance.now() - began) / 1000).toFixed(1);
+  /** @type {string[]} */
   const history = [];
+  /** @param {string} text */
   const note = (text) => history.push(`t=${sec()}s ${text}`);
+  /** @type {Array<{ label: string, from: number, to: number | undefined }>} */
   const phases = [];
+  /** @param {string} label */
   const phase = (label) => {
+    /** @type {{ label: string, from: number, to: number | undefined }} */
     const p = { label, from: epochNow(), to: undefined };
-    if (phases.length > 0) phases.at(-1).to ??= p.from;
+    const last = phases.at(-1);
+    if (last) last.to ??= p.from;
     phases.push(p);
     note(label);
   };
+  /** @type {MajorityResult} */
   const result = {
     seed: opts.seed,
     nodes: opts.nodes,
@@ -247,30 +333,56 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     history,
     logs: cluster.dir,
   };
+  /**
+   * @param {string} invariant
+   * @param {string[]} ids
+   * @param {string} detail
+   */
   const fail = (invariant, ids, detail) => {
     result.violations.push({ invariant, ids, detail, at: `t=${sec()}s` });
     note(`VIOLATION ${invariant}: ${detail}`);
   };
   const signals = closeOnSignal('majority', cluster, log);
   const ledger = new Ledger();
+  /** @type {string[]} */
   let ids = [];
 
+  /** @param {number} t */
   const ms = (t) => Math.round(t);
+  /**
+   * @param {Change[]} changes
+   * @param {string} what
+   */
   const apply = (changes, what) => {
     layout.apply(changes);
     note(`${what}: ${changes.map((c) => `${c.op} ${c.from}→${c.to}`).join(', ')}`);
   };
 
+  /**
+   * @param {(where: Map<string, string[]>) => boolean | Promise<boolean>} pred
+   * @param {string} what
+   */
   const waitTruth = (pred, what) => cluster.waitTruth(pred, opts.settleTimeout, what);
+  /** @param {Map<string, string[]>} where */
   const quiescent = (where) => cluster.quiescentTruth(ids, where);
   const describeTruth = () => cluster.describeTruth(ids);
 
-  /** Every child runs exactly once, none on `side`, nothing else runs (available mode: every child once outside `side`). */
-  const takenOver = (side) => (where) =>
+  /**
+   * Every child runs exactly once, none on `side`, nothing else runs (available mode: every child once outside `side`).
+   * @param {string[]} side
+   */
+  const takenOver = (side) => (/** @type {Map<string, string[]>} */ where) =>
     opts.netsplit === 'available'
       ? ids.every((id) => (where.get(id) ?? []).filter((n) => !side.includes(n)).length === 1)
-      : ids.every((id) => where.get(id)?.length === 1 && !side.includes(where.get(id)[0])) && where.size === ids.length;
+      : ids.every((id) => where.get(id)?.length === 1 && !side.includes(/** @type {string[]} */ (where.get(id))[0])) && where.size === ids.length;
 
+  /**
+   * @param {Hold} h
+   * @param {string[]} side
+   * @param {number} sinceMs
+   * @param {string} what
+   * @returns {Promise<number | undefined>}
+   */
   const hold = async (h, side, sinceMs, what) => {
     if (h.until) {
       const at = await waitTruth(takenOver(side), `${what}: the majority runs every child`);
@@ -282,15 +394,22 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       await sleep(h.extraMs);
       return at - sinceMs;
     }
-    await sleep(Math.max(0, h.ms - (epochNow() - sinceMs)));
+    await sleep(Math.max(0, /** @type {number} */ (h.ms) - (epochNow() - sinceMs)));
     return undefined;
   };
 
   /** Figures of a partition from the child logs: when `side` had stopped everything, and the longest a child ran nowhere from a stop in [from, to). */
+  /**
+   * @param {string[]} side
+   * @param {number} from
+   * @param {number} to
+   * @returns {PartitionFigures}
+   */
   const partitionFigures = (side, from, to) => {
+    /** @type {number | undefined} */
     let minorityStopped;
     for (const id of record.ids()) {
-      for (const iv of record.byId.get(id)) {
+      for (const iv of record.byId.get(id) ?? []) {
         if (side.includes(iv.node) && iv.down !== undefined && iv.down >= from && iv.down <= to)
           minorityStopped = Math.max(minorityStopped ?? 0, iv.down - from);
       }
@@ -300,6 +419,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     return { minorityStoppedMs: minorityStopped === undefined ? undefined : ms(minorityStopped), longestGapMs: ms(longestGap) };
   };
 
+  /** @param {string} label */
   const checkRound = async (label) => {
     const where = await cluster.readTruth();
     const counts = await cluster.counts(5000);
@@ -329,7 +449,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
     await until(
       async () => {
         const counts = await cluster.counts(5000);
-        return members.every((n) => counts.get(n)?.ready && members.every((m) => counts.get(n).up.includes(m)));
+        return members.every((n) => counts.get(n)?.ready && members.every((m) => counts.get(n)?.up.includes(m)));
       },
       opts.settleTimeout,
       'every member up and ready',
@@ -346,6 +466,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
 
     for (let round = 1; round <= opts.rounds && result.violations.length === 0 && !signals.interrupted(); round++) {
       const plan = planRound(rng, members, timing.heartbeatTimeoutMs);
+      /** @type {Round} */
       const rec = { round, plan: describeRound(plan) };
       note(`round ${round}: ${rec.plan}`);
       const firstPhase = phases.length;
@@ -365,11 +486,11 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       // The net change: what stays cut (a pair between C and C') is not touched.
       const target = new Set(cutsAround(plan.next, members).map(([from, to]) => `${from} ${to}`));
       const restores = members.flatMap((x) =>
-        members.filter((y) => layout.isCut(x, y) && !target.has(`${x} ${y}`)).map((y) => ({ op: 'restore', from: x, to: y })),
+        members.filter((y) => layout.isCut(x, y) && !target.has(`${x} ${y}`)).map((y) => /** @type {Change} */ ({ op: 'restore', from: x, to: y })),
       );
       const cuts = cutsAround(plan.next, members)
         .filter(([from, to]) => !layout.isCut(from, to))
-        .map(([from, to]) => ({ op: 'cut', from, to }));
+        .map(([from, to]) => /** @type {Change} */ ({ op: 'cut', from, to }));
       const rollAt = epochNow();
       apply(plan.cutFirst ? [...cuts, ...restores] : [...restores, ...cuts], 'rolling');
       rec.rollingApplyMs = Number((epochNow() - rollAt).toFixed(1));
@@ -407,7 +528,7 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
 
       // The members are idle now: their clocks answer fastest (a tighter error bound for the overlap check).
       await Promise.all(members.map((n) => cluster.calibrateClock(cluster.node(n))));
-      const inRound = record.overlaps().filter((o) => o.from >= phases[firstPhase].from);
+      const inRound = record.overlaps().filter((o) => o.from >= /** @type {{ from: number }} */ (phases[firstPhase]).from);
       rec.overlaps = inRound.filter((o) => beyondClockError(o, opts.tolerance)).length;
       rec.overlapsUnderTolerance = inRound.length - rec.overlaps;
       result.rounds.push(rec);
@@ -421,17 +542,20 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
       );
     }
   } catch (err) {
-    fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
+    const e = /** @type {Error} */ (err);
+    fail('harness', [], `the run could not go on: ${e.stack ?? e.message}\n${cluster.logTails()}`);
   } finally {
     signals.release();
-    if (phases.length > 0) phases.at(-1).to ??= epochNow();
+    const lastPhase = phases.at(-1);
+    if (lastPhase) lastPhase.to ??= epochNow();
     await cluster.readTruth().catch(() => undefined);
     const all = record.overlaps();
     const real = all.filter((o) => beyondClockError(o, opts.tolerance));
+    /** @param {number} t */
     const phaseOf = (t) => phases.findLast((p) => p.from <= t)?.label ?? 'before the start-up';
     result.overlaps = real.length;
     result.overlapsUnderTolerance = all.length - real.length;
-    result.longestOverlapMs = all.length ? Number(all[0].ms.toFixed(3)) : 0;
+    result.longestOverlapMs = all[0] ? Number(all[0].ms.toFixed(3)) : 0;
     result.overlapList = all
       .slice(0, 200)
       .map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), phase: phaseOf(o.from), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
@@ -464,7 +588,11 @@ export async function runMajority(opts, layout, log = (line) => process.stdout.w
   return result;
 }
 
-/** The figure line and, for a failed run, the evidence. */
+/**
+ * The figure line and, for a failed run, the evidence.
+ * @param {Awaited<ReturnType<typeof runMajority>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const takeovers = result.rounds.flatMap((r) => [r.takeoverMs, r.rollingTakeoverMs]).filter((x) => x !== undefined);
   const heals = result.rounds.map((r) => r.healMs).filter((x) => x !== undefined);
@@ -474,7 +602,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
       `wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
   );
   log(
-    `majority: ${result.rounds.length} rounds in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os
+    `majority: ${result.rounds.length} rounds in ${fig(Number(result.elapsedMs) / 1000, 0)} s; load average ${os
       .loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')} on ${os.cpus().length} cores`,
@@ -492,6 +620,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     );
     log('');
   }
+  /** @param {number[]} xs */
   const max = (xs) => (xs.length ? Math.round(Math.max(...xs)) : '-');
   log(
     `majority: seed ${result.seed}, ${result.nodes} nodes${result.netsplit === 'majority' ? '' : ' (netsplit available: control run)'},` +

@@ -33,6 +33,7 @@ import { sleep } from '../bench/lib/harness.mjs';
 import { SeededRandom } from '../core/dist/testing.js';
 import { RealCluster, reproMain } from './lib/cluster.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 const FLAGS = {
   children: { type: 'int', min: 1, default: 100, help: 'children to move and terminate at once' },
   seed: { type: 'int', min: 1, default: 1, help: 'seed of the delays' },
@@ -40,10 +41,16 @@ const FLAGS = {
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
+/**
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {(line: string) => void} [log]
+ * @returns {Promise<number>} how many children broke the rule
+ */
 export async function reproduce({ children, seed }, log = (l) => process.stdout.write(`${l}\n`)) {
   const names = ['n1', 'n2', 'n3'];
   const rng = new SeededRandom(seed);
   const cluster = new RealCluster({ names, preset: 'lan' });
+  /** @type {Map<string, Array<{ node: string, kind: 'up' | 'down', t: number }>>} */
   const events = new Map();
   cluster.onChildEvents((node, evs) => {
     for (const [id, kind, t] of evs) {
@@ -59,14 +66,16 @@ export async function reproduce({ children, seed }, log = (l) => process.stdout.
     if (reply.failed > 0) throw new Error(`start failed: ${reply.firstError}`);
     await cluster.waitSettled(60_000);
     await cluster.readTruth();
+    /** @type {Map<string, number>} */
     const acked = new Map();
+    /** @type {Map<string, string>} */
     const plan = new Map();
     const where = new Map(cluster.observer.supervisor.whichChildren('global').map((c) => [c.id, c.node]));
     let moves = 0;
     await Promise.all(
       Array.from({ length: children }, async (_, i) => {
         const id = `m${i}`;
-        const from = where.get(id);
+        const from = /** @type {string} */ (where.get(id));
         const others = names.filter((n) => n !== from);
         const to = others[i % 2];
         const via = others[(i + 1) % 2];
@@ -81,7 +90,9 @@ export async function reproduce({ children, seed }, log = (l) => process.stdout.
     );
     await sleep(2000);
     await cluster.readTruth();
+    /** @type {string[]} */
     const startedAfter = [];
+    /** @type {string[]} */
     const runningAt = [];
     for (const [id, at] of acked) {
       const evs = (events.get(id) ?? []).sort((a, b) => a.t - b.t);

@@ -29,6 +29,7 @@ import { sleep, until } from '../bench/lib/harness.mjs';
 import { RealCluster, reproMain } from './lib/cluster.mjs';
 import { formatDuration } from './lib/options.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 const FLAGS = {
   children: { type: 'int', min: 1, default: 50, help: 'children to start and terminate' },
   ttl: { type: 'duration', default: 2000, help: "members' tombstoneTtlMs" },
@@ -36,6 +37,11 @@ const FLAGS = {
   'anti-entropy': { type: 'duration', default: 1000, help: "members' antiEntropyIntervalMs" },
 };
 
+/**
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {(line: string) => void} [log]
+ * @returns {Promise<number>} how many children broke the rule
+ */
 export async function reproduce({ children, ttl, age, antiEntropy }, log = (l) => process.stdout.write(`${l}\n`)) {
   const names = ['n1', 'n2', 'n3'];
   const cluster = new RealCluster({ names, preset: 'lan', flags: ['--tombstone-ttl-ms', String(ttl), '--anti-entropy-interval-ms', String(antiEntropy)] });

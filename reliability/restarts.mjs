@@ -51,6 +51,7 @@ import { Ledger, checkQuiescent } from './lib/invariants.mjs';
 import { commandLine, finish, fig, formatDuration, runIfMain } from './lib/options.mjs';
 import { ChildRecord, beyondClockError, clockFigures, describeOverlap, epochNow } from './lib/overlap.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   nodes: { type: 'int', min: 2, default: 3, help: 'members' },
   children: { type: 'int', min: 1, default: 50, help: 'children, started once before the first kill' },
@@ -82,9 +83,19 @@ export const FLAGS = {
   keep: { type: 'bool', default: false, help: 'keep the node logs even when the run passes' },
 };
 
+/**
+ * The start orders: `main` for odd repetitions and `others` in turn for even ones, or one `cycle` (--orders).
+ * @typedef {{ main: string, others: string[], cycle?: undefined } | { cycle: string[], main?: undefined, others?: undefined }} Orders
+ */
+
+/** @param {number} n */
 const names = (n) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 
-/** The default start orders for `members`: the issue's (first alone, then the rest together) and the others. */
+/**
+ * The default start orders for `members`: the issue's (first alone, then the rest together) and the others.
+ * @param {string[]} members
+ * @returns {Orders}
+ */
 export function defaultOrders(members) {
   if (members.length !== 3) {
     const [first, ...rest] = members;
@@ -103,7 +114,12 @@ export function defaultOrders(members) {
   return { main: 'n1/n2+n3', others: ['n2/n1+n3', 'n3/n1+n2', 'n1+n2/n3', 'n1/n2/n3', 'n3/n2/n1', 'n1+n2+n3'] };
 }
 
-/** `n1/n2+n3` → [['n1'], ['n2', 'n3']]; throws on a name that is not a member or a member missing. */
+/**
+ * `n1/n2+n3` → [['n1'], ['n2', 'n3']]; throws on a name that is not a member or a member missing.
+ * @param {string} text
+ * @param {readonly string[]} members
+ * @returns {string[][]}
+ */
 export function parseOrder(text, members) {
   const groups = text.split('/').map((g) =>
     g
@@ -118,46 +134,70 @@ export function parseOrder(text, members) {
   return groups;
 }
 
-/** One repetition's plan, drawn from the seed: the order and the gap before each group after the first. */
+/**
+ * One repetition's plan, drawn from the seed: the order and the gap before each group after the first.
+ * @param {{ int(n: number): number }} rng
+ * @param {number} rep
+ * @param {Orders} orders
+ * @param {readonly number[]} gaps
+ * @param {readonly string[]} members
+ * @returns {{ order: string, groups: string[][], gapsMs: number[] }}
+ */
 export function planRepetition(rng, rep, orders, gaps, members) {
-  const text = orders.cycle ? orders.cycle[(rep - 1) % orders.cycle.length] : rep % 2 === 1 ? orders.main : orders.others[(rep / 2 - 1) % orders.others.length];
+  const text = /** @type {string} */ (
+    orders.cycle ? orders.cycle[(rep - 1) % orders.cycle.length] : rep % 2 === 1 ? orders.main : orders.others[(rep / 2 - 1) % orders.others.length]
+  );
   const groups = parseOrder(text, members);
-  return { order: text, groups, gapsMs: groups.slice(1).map(() => gaps[rng.int(gaps.length)]) };
+  return { order: text, groups, gapsMs: groups.slice(1).map(() => /** @type {number} */ (gaps[rng.int(gaps.length)])) };
 }
 
-/** Free TCP ports on 127.0.0.1, one per member (bound and released at once). */
+/**
+ * Free TCP ports on 127.0.0.1, one per member (bound and released at once).
+ * @param {number} count
+ * @returns {Promise<number[]>}
+ */
 async function freePorts(count) {
   const servers = await Promise.all(
     Array.from(
       { length: count },
       () =>
-        new Promise((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
+        /** @type {Promise<import('node:net').Server>} */ (
+          new Promise((resolve, reject) => {
+            const s = createServer();
+            s.once('error', reject);
+            s.listen(0, '127.0.0.1', () => resolve(s));
+          })
+        ),
     ),
   );
-  const ports = servers.map((s) => s.address().port);
+  const ports = servers.map((s) => /** @type {import('node:net').AddressInfo} */ (s.address()).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
 }
 
-/** How many live child specs `dir`'s saved state holds (0 when there is none yet). */
+/**
+ * How many live child specs `dir`'s saved state holds (0 when there is none yet).
+ * @param {string} dir
+ * @returns {number}
+ */
 function savedLive(dir) {
   try {
     const saved = /** @type {any} */ (decodeState(readFileSync(join(dir, STATE_FILE), 'utf8')));
     if (!('state' in saved)) return 0;
-    return Object.entries(saved.state.registers).filter(([k, r]) => k.startsWith('c:') && (r?.specs?.length ?? 0) > 0).length;
+    return Object.entries(saved.state.registers).filter((/** @type {[string, any]} */ [k, r]) => k.startsWith('c:') && (r?.specs?.length ?? 0) > 0).length;
   } catch {
     return 0;
   }
 }
 
-/** The `children` of the node process's "restored the saved desired state" log line, or undefined. */
+/**
+ * The `children` of the node process's "restored the saved desired state" log line, or undefined.
+ * @param {import('../bench/lib/cluster.mjs').BenchNode} node
+ * @returns {number | undefined}
+ */
 function restoredCount(node) {
   try {
-    for (const line of readFileSync(node.logFile, 'utf8').split('\n')) {
+    for (const line of readFileSync(/** @type {string} */ (node.logFile), 'utf8').split('\n')) {
       if (!line.includes('"msg":"restored the saved desired state"')) continue;
       return JSON.parse(line).children;
     }
@@ -167,10 +207,44 @@ function restoredCount(node) {
   return undefined;
 }
 
+/**
+ * One repetition: its plan, and when (ms after the first spawn) the members listened and every child was back once.
+ * @typedef {{ rep: number, order: string, gapsMs: number[], listeningMs?: number, backMs?: number,
+ *   overlaps?: number, overlapsUnderTolerance?: number }} Repetition
+ */
+/**
+ * A restarts run's result (written with --json).
+ * @typedef {object} RestartsResult
+ * @property {number | undefined} seed
+ * @property {number} nodes
+ * @property {number} children
+ * @property {string} netsplit
+ * @property {string} preset
+ * @property {number | 'calibrated'} toleranceMs
+ * @property {number} repetitionsPlanned
+ * @property {{ maxErrorMs: number, maxWallDriftMissMs: number }} clock
+ * @property {Repetition[]} repetitions
+ * @property {number} overlaps
+ * @property {number} overlapsUnderTolerance
+ * @property {number} longestOverlapMs
+ * @property {number} childrenLost
+ * @property {Array<import('./lib/invariants.mjs').Violation & { at: string }>} violations
+ * @property {string[]} history
+ * @property {string} logs
+ * @property {object[]} [overlapList]
+ * @property {number} [elapsedMs]
+ */
+
+/**
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {(line: string) => void} [log]
+ * @returns {Promise<RestartsResult>}
+ */
 export async function runRestarts(opts, log = (line) => process.stdout.write(`${line}\n`)) {
   const members = names(opts.nodes);
-  const rng = new SeededRandom(opts.seed);
+  const rng = new SeededRandom(/** @type {number} */ (opts.seed));
   const defaults = defaultOrders(members);
+  /** @type {Orders} */
   const orders = opts.orders ? { cycle: opts.orders.split(',').map((o) => o.trim()) } : defaults;
   for (const o of orders.cycle ?? [orders.main, ...orders.others]) parseOrder(o, members);
   const gaps = opts.gaps.split(',').map((g) => Number(g.trim()));
@@ -178,11 +252,13 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
   process.env.POGO_LOG_LEVEL = opts.logLevel;
   const portList = await freePorts(opts.nodes);
   const ports = Object.fromEntries(members.map((n, i) => [n, portList[i]]));
+  /** @param {string} n */
   const address = (n) => `127.0.0.1:${ports[n]}`;
+  /** @type {(n: string) => string} */
   let dataDir;
   const cluster = new RealCluster({
     names: members,
-    preset: opts.preset,
+    preset: /** @type {'local' | 'lan' | 'wan'} */ (opts.preset),
     flags: ['--netsplit', opts.netsplit, ...(opts.netsplit === 'majority' ? ['--expected-members', String(opts.nodes)] : [])],
     ports,
     nodeFlags: (n) => ['--data-dir', dataDir(n)],
@@ -194,8 +270,11 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
   const began = performance.now();
   const t0 = epochNow();
   const sec = () => ((performance.now() - began) / 1000).toFixed(1);
+  /** @type {string[]} */
   const history = [];
+  /** @param {string} text */
   const note = (text) => history.push(`t=${sec()}s ${text}`);
+  /** @type {RestartsResult} */
   const result = {
     seed: opts.seed,
     nodes: opts.nodes,
@@ -214,14 +293,21 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
     history,
     logs: cluster.dir,
   };
+  /**
+   * @param {string} invariant
+   * @param {string[]} ids
+   * @param {string} detail
+   */
   const fail = (invariant, ids, detail) => {
     result.violations.push({ invariant, ids, detail, at: `t=${sec()}s` });
     note(`VIOLATION ${invariant}: ${detail}`);
   };
   const signals = closeOnSignal('restarts', cluster, log);
   const ledger = new Ledger();
+  /** @type {string[]} */
   let ids = [];
 
+  /** @param {string} name */
   const startMember = async (name) => {
     const node = await cluster.start(name, members.filter((m) => m !== name).map(address));
     void node.exited.then(() => record.exited(node, epochNow()));
@@ -244,7 +330,7 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
     await until(
       async () => {
         const counts = await cluster.counts(5000);
-        return members.every((n) => counts.get(n)?.ready && members.every((m) => counts.get(n).up.includes(m)));
+        return members.every((n) => counts.get(n)?.ready && members.every((m) => counts.get(n)?.up.includes(m)));
       },
       opts.settleTimeout,
       'every member up and ready',
@@ -259,6 +345,7 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
 
     for (let rep = 1; rep <= opts.repetitions && result.violations.length === 0 && !signals.interrupted(); rep++) {
       const plan = planRepetition(rng, rep, orders, gaps, members);
+      /** @type {Repetition} */
       const rec = { rep, order: plan.order, gapsMs: plan.gapsMs };
       note(`repetition ${rep}: ${plan.order}, gaps ${plan.gapsMs.join(', ')} ms`);
 
@@ -281,8 +368,9 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       const starting = [];
       for (let g = 0; g < plan.groups.length; g++) {
         if (g > 0) await sleep(Math.max(0, spawnAt + plan.gapsMs.slice(0, g).reduce((a, b) => a + b, 0) - epochNow()));
-        note(`start ${plan.groups[g].join(' + ')}`);
-        for (const n of plan.groups[g]) starting.push(startMember(n));
+        const group = /** @type {string[]} */ (plan.groups[g]);
+        note(`start ${group.join(' + ')}`);
+        for (const n of group) starting.push(startMember(n));
       }
       await Promise.all(starting);
       rec.listeningMs = Math.round(epochNow() - spawnAt);
@@ -335,13 +423,14 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
       );
     }
   } catch (err) {
-    fail('harness', [], `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}`);
+    const e = /** @type {Error} */ (err);
+    fail('harness', [], `the run could not go on: ${e.stack ?? e.message}\n${cluster.logTails()}`);
   } finally {
     signals.release();
     const all = record.overlaps();
     result.overlaps = all.filter((o) => beyondClockError(o, opts.tolerance)).length;
     result.overlapsUnderTolerance = all.length - result.overlaps;
-    result.longestOverlapMs = all.length ? Number(all[0].ms.toFixed(3)) : 0;
+    result.longestOverlapMs = all[0] ? Number(all[0].ms.toFixed(3)) : 0;
     result.overlapList = all
       .slice(0, 200)
       .map((o) => ({ id: o.id, ms: Number(o.ms.toFixed(3)), a: o.a.toJSON(), b: o.b.toJSON(), line: describeOverlap(o, t0) }));
@@ -357,18 +446,28 @@ export async function runRestarts(opts, log = (line) => process.stdout.write(`${
   return result;
 }
 
+/**
+ * @param {Awaited<ReturnType<typeof runRestarts>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
-  const sorted = (xs) => xs.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+  /**
+   * @param {Array<number | undefined>} xs
+   * @returns {number[]}
+   */
+  const sorted = (xs) => xs.filter(/** @returns {x is number} */ (x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
   const backs = sorted(result.repetitions.map((r) => r.backMs));
-  const afterListening = sorted(result.repetitions.map((r) => r.backMs - r.listeningMs));
+  const afterListening = sorted(result.repetitions.map((r) => Number(r.backMs) - Number(r.listeningMs)));
+  /** @param {number[]} xs */
   const median = (xs) => (xs.length ? xs[Math.floor(xs.length / 2)] : '-');
+  /** @param {number[]} xs */
   const range = (xs) => (xs.length ? `${xs[0]}–${xs.at(-1)}` : '-');
   log(
     `restarts: child-log clocks of ${result.nodes} × ${result.repetitions.length + 1} processes calibrated to ±` +
       `${fig(result.clock.maxErrorMs * 1000, 0)} µs (the wall-drift estimate was off by up to ${fig(result.clock.maxWallDriftMissMs * 1000, 0)} µs)`,
   );
   log(
-    `restarts: ${result.repetitions.length} repetitions in ${fig(result.elapsedMs / 1000, 0)} s; load average ${os
+    `restarts: ${result.repetitions.length} repetitions in ${fig(Number(result.elapsedMs) / 1000, 0)} s; load average ${os
       .loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')} on ${os.cpus().length} cores`,

@@ -49,6 +49,7 @@ import { RealCluster, closeOnSignal } from './lib/cluster.mjs';
 import { Ledger, checkQuiescent, observerRuns } from './lib/invariants.mjs';
 import { commandLine, finish, fig, formatDuration, slope, runIfMain } from './lib/options.mjs';
 
+/** @satisfies {import('./lib/types.js').FlagSpec} */
 export const FLAGS = {
   duration: { type: 'duration', default: 600_000, help: 'how long the churn goes on' },
   nodes: { type: 'int', min: 2, default: 3, help: 'members' },
@@ -83,6 +84,9 @@ const epochNow = () => performance.timeOrigin + performance.now();
  * not; flags; roster) and its groups of the supervisor scope (run:, fail:),
  * members, local records.
  */
+/**
+ * @param {import('../core/dist/index.js').NodeStatus} status
+ */
 export function metadataOf(status) {
   const store = status.supervisor.store;
   const out = {
@@ -106,7 +110,10 @@ export function metadataOf(status) {
   return out;
 }
 
-/** The observer's view of the same (its replica of the store, and every member's groups). */
+/**
+ * The observer's view of the same (its replica of the store, and every member's groups).
+ * @param {import('../core/dist/index.js').PogoNode} observer
+ */
 function observerMetadata(observer) {
   const store = observer.supervisor.store();
   const out = {
@@ -126,15 +133,64 @@ function observerMetadata(observer) {
   return out;
 }
 
+/**
+ * What a member reported at one sample (an `error` instead of the figures when it could not be read).
+ * @typedef {{ incarnation: string, error?: string } & Partial<ReturnType<typeof metadataOf> & {
+ *   heapMB: number, rssMB: number, maxStallMs: number, audit: number | undefined }>} NodeSample
+ */
+/**
+ * @typedef {{ t: number, phase: string, live: number, observer: ReturnType<typeof observerMetadata>, nodes: Record<string, NodeSample> }} Sample
+ */
+/**
+ * Heap and RSS of one member over the churn (MB, slopes in MB/min); `growing` undefined for a run too short to judge.
+ * @typedef {{ heapSlope: number | undefined, rssSlope: number | undefined, heapSlopeLastQuarter: number | undefined,
+ *   rssSlopeLastQuarter: number | undefined, heapStart: number | undefined, heapEnd: number | undefined,
+ *   rssStart: number | undefined, rssEnd: number | undefined, growing?: boolean | undefined }} MemoryFigures
+ */
+/**
+ * A soak run's result (written with --json); the figures after `logs` are filled in as the run gets to them.
+ * @typedef {object} SoakResult
+ * @property {number | undefined} seed
+ * @property {number} nodes
+ * @property {string[]} stable
+ * @property {number} children
+ * @property {number} durationMs
+ * @property {number} rate
+ * @property {number} tombstoneTtlMs
+ * @property {number} antiEntropyIntervalMs
+ * @property {{ start: number, stop: number, move: number, failed: number, skipped: number, stopsOfTerminated: number, errors: Record<string, number> }} ops
+ * @property {Array<{ t: number, node: string, how: string, incarnation: string, tookMs: number }>} restarts
+ * @property {Sample[]} samples
+ * @property {import('./lib/invariants.mjs').Violation[]} violations
+ * @property {string} logs
+ * @property {number} [reclaimedAfterMs]
+ * @property {{ resurrected: number, transient: number, transientMaxAfterMs: number | undefined, ids: string[] }} [terminatedRanAgain]
+ * @property {Record<string, MemoryFigures>} [memory]
+ * @property {number} [heapSlope]
+ * @property {number} [rssSlope]
+ * @property {boolean | undefined} [flat]
+ * @property {Record<string, number | undefined>} [metadata]
+ * @property {number | undefined} [kbPerTombstone]
+ * @property {number} [terminationsPerSecond]
+ * @property {number} [minutes]
+ * @property {number} [elapsedMs]
+ */
+
+/**
+ * @param {import('./lib/types.js').Flags<typeof FLAGS>} opts
+ * @param {(line: string) => void} [log]
+ * @returns {Promise<SoakResult>}
+ */
 export async function runSoak(opts, log = (line) => process.stdout.write(`${line}\n`)) {
   const names = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
   const stable = names.slice(0, Math.min(opts.stable ?? opts.nodes - 1, opts.nodes));
   const restartable = names.filter((n) => !stable.includes(n));
-  const rng = new SeededRandom(opts.seed);
+  const rng = new SeededRandom(/** @type {number} */ (opts.seed));
   const flags = ['--tombstone-ttl-ms', String(opts.tombstoneTtl), '--anti-entropy-interval-ms', String(opts.antiEntropy)];
-  const cluster = new RealCluster({ names, preset: opts.preset, flags, status: true, gc: true });
+  const cluster = new RealCluster({ names, preset: /** @type {'local' | 'lan' | 'wan'} */ (opts.preset), flags, status: true, gc: true });
   const ledger = new Ledger("its terminate's reply");
   cluster.onChildEvents((node, events) => ledger.noteUps(node.name, events));
+  /** @type {SoakResult} */
   const result = {
     seed: opts.seed,
     nodes: opts.nodes,
@@ -155,9 +211,14 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
   const minutes = () => (performance.now() - churnStart) / 60_000;
   const signals = closeOnSignal('soak', cluster, log);
 
+  /**
+   * @param {string} phase
+   * @returns {Promise<Sample>}
+   */
   const sampleOnce = async (phase) => {
     const at = minutes();
     await cluster.readTruth(); // also empties the nodes' child logs, so the control hook holds nothing
+    /** @type {Record<string, NodeSample>} */
     const nodes = {};
     await Promise.all(
       cluster.reachable().map(async (name) => {
@@ -175,10 +236,10 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
             rssMB: stats.memory.rss / MB,
             maxStallMs: stats.maxStallMs,
             audit: audit.ok ? audit.result.length : undefined,
-            ...metadataOf(status),
+            ...metadataOf(/** @type {import('../core/dist/index.js').NodeStatus} */ (status)),
           };
         } catch (err) {
-          nodes[name] = { incarnation: node.incarnation, error: err.message };
+          nodes[name] = { incarnation: node.incarnation, error: /** @type {Error} */ (err).message };
         }
       }),
     );
@@ -188,12 +249,18 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
   };
 
   // ---- churn ---------------------------------------------------------------------------
+  /** @type {Set<string>} */
   const busy = new Set();
-  /** Terminated children that were live specs again (stopped a second time). */
+  /**
+   * Terminated children that were live specs again (stopped a second time).
+   * @type {Set<string>}
+   */
   const resurrected = new Set();
+  /** @type {Set<string>} */
   const restarting = new Set();
   let inflight = 0;
   let nextId = 0;
+  /** @param {import('../core/dist/index.js').CommandOutcome} reply */
   const tally = (reply) => {
     if (reply.ok) return;
     result.ops.failed++;
@@ -272,7 +339,9 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     let nextRestart = performance.now() + opts.restartEvery;
     let nextLog = performance.now() + 60_000;
     let restartCount = 0;
+    /** @type {Promise<void> | undefined} */
     let restartJob;
+    /** @type {Promise<unknown> | undefined} */
     let sampleJob;
     while (performance.now() < end && !signals.interrupted()) {
       const now = performance.now();
@@ -292,7 +361,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       }
       if (now >= nextRestart && !restartJob && restartable.length > 0) {
         nextRestart += opts.restartEvery;
-        const victim = restartable[restartCount % restartable.length];
+        const victim = /** @type {string} */ (restartable[restartCount % restartable.length]);
         const graceful = restartCount % 2 === 0;
         restartCount++;
         restarting.add(victim);
@@ -328,7 +397,7 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
       }
       if (now >= nextLog) {
         nextLog += 60_000;
-        const s = result.samples.at(-1);
+        const s = /** @type {Sample} */ (result.samples.at(-1));
         log(
           `soak: ${fig(minutes(), 1)} min, ${result.ops.start + result.ops.stop + result.ops.move} ops, ${s.live} live; ${Object.entries(s.nodes)
             .map(([n, x]) => `${n} heap ${fig(x.heapMB, 1)} rss ${fig(x.rssMB, 1)} groups ${x.groups} tombstones ${x.tombstones} audit ${x.audit}`)
@@ -350,10 +419,12 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     // ---- reclamation -------------------------------------------------------------------
     const churnEnded = performance.now();
     const reclaimBound = opts.tombstoneTtl + 3 * opts.antiEntropy + 60_000;
+    /** @type {Sample | undefined} */
     let last;
+    /** @param {Sample} s */
     const reclaimed = (s) => {
       const all = [...Object.values(s.nodes), s.observer];
-      return all.every((x) => !x.error && x.tombstones === 0 && x.registers === s.live && x.runs === s.live && x.fails === 0);
+      return all.every((x) => !('error' in x && x.error) && x.tombstones === 0 && x.registers === s.live && x.runs === s.live && x.fails === 0);
     };
     try {
       await until(
@@ -396,9 +467,17 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     const churnSamples = result.samples.filter((s) => s.phase === 'churn' || s.phase === 'baseline');
     const half = churnMinutes / 2;
     const quarter = (churnMinutes * 3) / 4;
-    const series = (name, key, fromT) => churnSamples.filter((s) => s.t >= fromT && s.nodes[name]?.[key] !== undefined).map((s) => [s.t, s.nodes[name][key]]);
+    /**
+     * @param {string} name
+     * @param {'heapMB' | 'rssMB'} key
+     * @param {number} fromT
+     * @returns {Array<[number, number]>}
+     */
+    const series = (name, key, fromT) =>
+      churnSamples.filter((s) => s.t >= fromT && s.nodes[name]?.[key] !== undefined).map((s) => [s.t, /** @type {number} */ (s.nodes[name]?.[key])]);
     result.memory = Object.fromEntries(
       stable.map((name) => {
+        /** @type {MemoryFigures} */
         const m = {
           heapSlope: slope(series(name, 'heapMB', half)),
           rssSlope: slope(series(name, 'rssMB', half)),
@@ -413,16 +492,25 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
         m.growing =
           churnMinutes < MIN_MINUTES
             ? undefined
-            : (m.heapSlope > HEAP_LIMIT && m.heapSlopeLastQuarter > HEAP_LIMIT) || (m.rssSlope > RSS_LIMIT && m.rssSlopeLastQuarter > RSS_LIMIT);
+            : (Number(m.heapSlope) > HEAP_LIMIT && Number(m.heapSlopeLastQuarter) > HEAP_LIMIT) ||
+              (Number(m.rssSlope) > RSS_LIMIT && Number(m.rssSlopeLastQuarter) > RSS_LIMIT);
         return [name, m];
       }),
     );
-    const worst = (key) => Math.max(...Object.values(result.memory).map((m) => m[key] ?? -Infinity));
+    const memory = result.memory;
+    /** @param {'heapSlope' | 'rssSlope'} key */
+    const worst = (key) => Math.max(...Object.values(memory).map((m) => m[key] ?? -Infinity));
     result.heapSlope = worst('heapSlope');
     result.rssSlope = worst('rssSlope');
-    result.flat = churnMinutes < MIN_MINUTES ? undefined : !Object.values(result.memory).some((m) => m.growing);
+    result.flat = churnMinutes < MIN_MINUTES ? undefined : !Object.values(memory).some((m) => m.growing);
+    /** @typedef {'groups' | 'tombstones' | 'audit' | 'members'} Counted */
+    /** @param {Counted} key */
     const peakOf = (key) => Math.max(...result.samples.map((s) => Math.max(...Object.values(s.nodes).map((x) => x[key] ?? 0))));
-    const final = result.samples.at(-1);
+    const final = /** @type {Sample} */ (result.samples.at(-1));
+    /**
+     * @param {Sample} s
+     * @param {Counted} key
+     */
     const ofNodes = (s, key) => Math.max(...Object.values(s.nodes).map((x) => x[key] ?? 0));
     result.metadata = {
       groupsStart: ofNodes(baseline, 'groups'),
@@ -440,14 +528,18 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
     };
     // Heap per tombstone: what each member's heap lost (after a full GC) when the tombstones it held at the end of the churn were reclaimed.
     const perTombstone = stable
-      .map((n) => (peak.nodes[n]?.tombstones > 0 ? ((peak.nodes[n].heapMB - final.nodes[n]?.heapMB) * 1024) / peak.nodes[n].tombstones : undefined))
+      .map((n) => {
+        const p = peak.nodes[n];
+        return p && Number(p.tombstones) > 0 ? ((Number(p.heapMB) - Number(final.nodes[n]?.heapMB)) * 1024) / Number(p.tombstones) : undefined;
+      })
       .filter((x) => x !== undefined);
     result.kbPerTombstone = perTombstone.length ? perTombstone.reduce((a, b) => a + b, 0) / perTombstone.length : undefined;
     const stops = result.ops.stop;
     result.terminationsPerSecond = stops / (churnMinutes * 60);
     result.minutes = churnMinutes;
   } catch (err) {
-    result.violations.push({ invariant: 'harness', ids: [], detail: `the run could not go on: ${err.stack ?? err.message}\n${cluster.logTails()}` });
+    const e = /** @type {Error} */ (err);
+    result.violations.push({ invariant: 'harness', ids: [], detail: `the run could not go on: ${e.stack ?? e.message}\n${cluster.logTails()}` });
   } finally {
     signals.release();
     result.elapsedMs = Math.round(performance.now() - began);
@@ -456,6 +548,10 @@ export async function runSoak(opts, log = (line) => process.stdout.write(`${line
   return result;
 }
 
+/**
+ * @param {Awaited<ReturnType<typeof runSoak>>} result
+ * @param {(line: string) => void} [log]
+ */
 export function report(result, log = (line) => process.stdout.write(`${line}\n`)) {
   const md = result.metadata;
   if (result.memory) {
@@ -476,9 +572,9 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
         `${md.auditStart} → ${md.auditEnd} entries (capped at 1000), members ` +
         `${md.membersStart} → ${md.membersEnd}, live children ${md.liveStart} → ${md.liveEnd}`,
     );
-    const perTtl = result.terminationsPerSecond * (3600 + 30);
+    const perTtl = Number(result.terminationsPerSecond) * (3600 + 30);
     const heap =
-      result.kbPerTombstone > 0
+      result.kbPerTombstone !== undefined && result.kbPerTombstone > 0
         ? `, ≈ ${fig((perTtl * result.kbPerTombstone) / 1024, 0)} MB of heap at the ${fig(result.kbPerTombstone, 1)} KB per tombstone measured here`
         : '';
     log(
@@ -488,12 +584,12 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
     );
   }
   const again = result.terminatedRanAgain;
-  if (again?.resurrected > 0)
+  if (again && again.resurrected > 0)
     log(
       `soak: ${again.resurrected} terminated children came back as live specs (${result.ops.stopsOfTerminated} stops were ` +
         `for children already terminated once): their tombstones expired too early, see reliability/repro-tombstone-ttl.mjs`,
     );
-  if (again?.transient > 0)
+  if (again && again.transient > 0)
     log(
       `soak: ${again.transient} terminated children ran again for a moment after terminateChild had resolved (up to ${fig(again.transientMaxAfterMs, 1)} ` +
         `ms after): an instance starting elsewhere as the terminate resolved, see reliability/repro-terminate-during-move.mjs`,

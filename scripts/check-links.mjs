@@ -35,6 +35,7 @@ function* prose(path) {
   }
 }
 
+/** @param {string} heading */
 const slug = (heading) =>
   heading
     .trim()
@@ -42,22 +43,30 @@ const slug = (heading) =>
     .replace(/[^\p{L}\p{N}_\- ]/gu, '')
     .replaceAll(' ', '-');
 
+/** @type {Map<string, Set<string>>} */
 const anchorCache = new Map();
+/**
+ * The anchors of a Markdown file's headings (GitHub's slugs; a repeated one gets -1, -2, ...).
+ * @param {string} path
+ * @returns {Set<string>}
+ */
 function anchors(path) {
   if (!anchorCache.has(path)) {
+    /** @type {Set<string>} */
     const out = new Set();
+    /** @type {Map<string, number>} */
     const seen = new Map();
     for (const [, line] of prose(path)) {
       const m = /^#{1,6} (.*)$/.exec(line);
       if (!m) continue;
-      const s = slug(m[1]);
+      const s = slug(/** @type {string} */ (m[1]));
       const k = seen.get(s) ?? 0;
       out.add(k === 0 ? s : `${s}-${k}`);
       seen.set(s, k + 1);
     }
     anchorCache.set(path, out);
   }
-  return anchorCache.get(path);
+  return /** @type {Set<string>} */ (anchorCache.get(path));
 }
 
 let checked = 0;

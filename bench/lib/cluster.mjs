@@ -37,8 +37,18 @@ const HOOK = new URL('../fixtures/control-hook.mjs', import.meta.url).href;
 const WORKERS = fileURLToPath(new URL('../fixtures/workers.mjs', import.meta.url));
 const SCOPE = 'pogo';
 
+/** @typedef {import('../../core/dist/index.js').PgEvent} PgEvent */
+/** @typedef {import('../../core/dist/index.js').PgMember} PgMember */
+/** @typedef {import('../../core/dist/testing.js').ProcessExit} ProcessExit */
+/** @typedef {import('./types.js').ChildLogEntry} ChildLogEntry */
+/** @typedef {import('./types.js').ControlOp} ControlOp */
+/** @typedef {{ resolve: (reply: any) => void, reject: (err: Error) => void, op: string }} Pending */
+
 export class BenchNode {
-  /** The child log the node handed over when it exited (see control-hook.mjs). */
+  /**
+   * The child log the node handed over when it exited (see control-hook.mjs).
+   * @type {ChildLogEntry[]}
+   */
   finalLog = [];
   /** For the reliability scripts: this node's child-log clock minus the runner's, and how it was measured (reliability/lib/cluster.mjs). */
   clockOffset = 0;
@@ -50,9 +60,13 @@ export class BenchNode {
   clockErrorMs = undefined;
   /** Its status endpoint, when the cluster serves them. */
   statusUrl = '';
-  /** How it exited ({ code, signal }), once it has. */
+  /**
+   * How it exited ({ code, signal }), once it has.
+   * @type {ProcessExit | undefined}
+   */
   exit = undefined;
   nextId = 1;
+  /** @type {Map<number, Pending>} */
   pending = new Map();
 
   /** @param {import('../../core/dist/testing.js').PogoProcess} proc a harness process started with `control: true` */
@@ -69,6 +83,7 @@ export class BenchNode {
       return exit;
     });
     createInterface({ input: /** @type {import('node:stream').Readable} */ (this.child.stdio[3]) }).on('line', (line) => {
+      /** @type {import('./types.js').ControlMessage} */
       let msg;
       try {
         msg = JSON.parse(line);
@@ -83,6 +98,7 @@ export class BenchNode {
         this.finalLog = msg.childLog ?? [];
         return;
       }
+      if (msg.id === undefined) return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -108,30 +124,42 @@ export class BenchNode {
   }
 
   /** Waits until the node has started (listens and runs its supervisor: the hook's "started" event, or its log line). */
+  /** @param {number} boundMs */
   async started(boundMs) {
     await this.proc.started(boundMs).catch((err) => {
       throw new Error(`${err.message}\n${this.logTail()}`);
     });
   }
 
-  /** Sends a control command and resolves with its reply. */
-  request(op, args = {}, boundMs = 60_000) {
+  /**
+   * Sends a control command and resolves with its reply.
+   * @template {ControlOp} K
+   * @param {K} op
+   * @param {import('./types.js').ControlArgs<K>} [args]
+   * @param {number} [boundMs]
+   * @returns {Promise<import('./types.js').ControlReply<K>>}
+   */
+  request(op, args = /** @type {import('./types.js').ControlArgs<K>} */ ({}), boundMs = 60_000) {
     if (!this.alive) return Promise.reject(new Error(`${this.name} is not running`));
     const id = this.nextId++;
+    /** @type {Promise<import('./types.js').ControlReply<K>>} */
     const reply = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, op }));
-    this.child.stdin.write(`${JSON.stringify({ id, op, ...args })}\n`);
+    /** @type {import('node:stream').Writable} */ (this.child.stdin).write(`${JSON.stringify({ id, op, ...args })}\n`);
     return within(reply, boundMs, `${this.name} ${op}`).finally(() => this.pending.delete(id));
   }
 
+  /** @param {NodeJS.Signals} sig */
   signal(sig) {
     if (this.alive) this.proc.signal(sig);
   }
 
   /** SIGCONT, SIGKILL by pid; waits (bounded) until it has exited. */
+  /** @param {number} [boundMs] */
   kill(boundMs = 5000) {
     return this.proc.kill(boundMs);
   }
 
+  /** @param {number} [lines] */
   logTail(lines = 8) {
     return this.proc.logTail(lines);
   }
@@ -139,18 +167,25 @@ export class BenchNode {
 
 /** Live instances per child id, as the observer receives them, with O(1) counters and window extremes. */
 export class RunTracker {
-  /** id -> Map(pid -> node) */
+  /**
+   * id -> Map(pid -> node)
+   * @type {Map<string, Map<string, string>>}
+   */
   instances = new Map();
+  /** @type {Map<string, number>} */
   perNode = new Map();
   running = 0;
   duplicates = 0;
   /** Children running exactly once, on their expected owner. */
   placed = 0;
+  /** @type {Map<string, string | undefined>} */
   expected = new Map();
   changes = 0;
+  /** @type {Set<{ predicate: () => boolean, done: (at: number) => void }>} */
   waiters = new Set();
   window = { maxDuplicates: 0, minRunning: 0, maxRunning: 0 };
 
+  /** @param {import('../../core/dist/index.js').PogoNode} observer */
   constructor(observer) {
     const monitor = observer.groups.monitor(SCOPE, undefined, (e) => this.onEvent(e));
     this.unsubscribe = monitor.unsubscribe;
@@ -158,6 +193,7 @@ export class RunTracker {
     this.markWindow();
   }
 
+  /** @param {PgEvent} e */
   onEvent(e) {
     if (!e.group.startsWith('run:')) return;
     this.apply(e.kind, e.group, e.members);
@@ -174,17 +210,29 @@ export class RunTracker {
     for (const w of [...this.waiters]) if (w.predicate()) w.done(now);
   }
 
+  /**
+   * @param {string} id
+   * @param {Map<string, string> | undefined} inst
+   */
   isPlaced(id, inst) {
     return inst !== undefined && inst.size === 1 && inst.values().next().value === this.expected.get(id);
   }
 
-  /** Sets the expected owner of each child (id -> node) and recounts `placed`. */
+  /**
+   * Sets the expected owner of each child (id -> node) and recounts `placed`.
+   * @param {Map<string, string | undefined>} expected
+   */
   setExpected(expected) {
     this.expected = expected;
     this.placed = 0;
     for (const [id, inst] of this.instances) if (this.isPlaced(id, inst)) this.placed++;
   }
 
+  /**
+   * @param {PgEvent['kind']} kind
+   * @param {string} group
+   * @param {readonly PgMember[]} members
+   */
   apply(kind, group, members) {
     if (!group.startsWith('run:')) return;
     const id = group.slice(4);
@@ -200,7 +248,7 @@ export class RunTracker {
           this.perNode.set(node, (this.perNode.get(node) ?? 0) + 1);
         }
       } else if (inst?.delete(m.pid)) {
-        this.perNode.set(node, this.perNode.get(node) - 1);
+        this.perNode.set(node, /** @type {number} */ (this.perNode.get(node)) - 1);
       }
     }
     const after = inst?.size ?? 0;
@@ -215,14 +263,19 @@ export class RunTracker {
     this.window = { maxDuplicates: this.duplicates, minRunning: this.running, maxRunning: this.running };
   }
 
+  /** @param {string} node */
   onNode(node) {
     return this.perNode.get(node) ?? 0;
   }
 
-  /** id -> node for every child with exactly one live instance. */
+  /**
+   * id -> node for every child with exactly one live instance.
+   * @returns {Map<string, string>}
+   */
   placement() {
+    /** @type {Map<string, string>} */
     const out = new Map();
-    for (const [id, inst] of this.instances) if (inst.size === 1) out.set(id, inst.values().next().value);
+    for (const [id, inst] of this.instances) if (inst.size === 1) out.set(id, /** @type {string} */ (inst.values().next().value));
     return out;
   }
 
@@ -237,12 +290,18 @@ export class RunTracker {
    * Resolves with performance.now() when `predicate` first holds: checked
    * after every run-group change and every `everyMs` (for conditions that
    * also depend on membership); rejects after `boundMs`.
+   * @param {() => boolean} predicate
+   * @param {number} boundMs
+   * @param {string} what
+   * @param {number} [everyMs]
+   * @returns {Promise<number>}
    */
   when(predicate, boundMs, what, everyMs = 20) {
     if (predicate()) return Promise.resolve(performance.now());
     return new Promise((resolve, reject) => {
       const w = {
         predicate,
+        /** @param {number} at */
         done: (at) => {
           clearTimeout(timer);
           clearInterval(poll);
@@ -273,6 +332,11 @@ export class RunTracker {
  * once and the fewest children running at once. At equal times a down is
  * taken before an up.
  */
+/**
+ * @param {readonly ChildLogEntry[]} events
+ * @param {Iterable<readonly [string, number]>} initial
+ * @returns {{ maxDuplicates: number, minRunning: number }}
+ */
 export function replayOverlap(events, initial) {
   const count = new Map(initial);
   let running = 0;
@@ -298,14 +362,27 @@ export function replayOverlap(events, initial) {
 
 export class BenchCluster {
   /** The current process of each node name (a restarted name replaces the entry). */
+  /** @type {Map<string, BenchNode>} */
   nodes = new Map();
+  /** @type {BenchNode[]} */
   all = [];
-  observer = undefined;
-  tracker = undefined;
-  /** Ids of every child started through startChildren. */
+  /**
+   * The observer node and its tracker: set by observe(), read only after it.
+   * @type {import('../../core/dist/index.js').PogoNode}
+   */
+  observer = /** @type {any} */ (undefined);
+  /** @type {RunTracker} */
+  tracker = /** @type {any} */ (undefined);
+  /**
+   * Ids of every child started through startChildren.
+   * @type {string[]}
+   */
   ids = [];
   expectedFor = '';
-  /** member-down events the observer saw: { name, reason, at } (its own link to a member dropped). */
+  /**
+   * member-down events the observer saw (its own link to a member dropped).
+   * @type {Array<{ name: string, reason: string, at: number }>}
+   */
   downs = [];
   /** The runner's (and so the observer's) event-loop delay: if it stalls, the observer's view lags. */
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -340,7 +417,13 @@ export class BenchCluster {
     this.secretFile = this.processes.secretFile;
   }
 
-  /** Spawns `pogo node` (with the control hook) and waits until it has started. */
+  /**
+   * Spawns `pogo node` (with the control hook) and waits until it has started.
+   * @param {string} name
+   * @param {string[]} [seeds]
+   * @param {string[]} [extra]
+   * @returns {Promise<BenchNode>}
+   */
   async start(name, seeds = [], extra = []) {
     // this.flags is read at each start: a scenario may add to it (an operator token) before it starts its nodes.
     const node = new BenchNode(await this.processes.start(name, seeds, [...this.flags, ...extra], { noWait: true }));
@@ -350,9 +433,14 @@ export class BenchCluster {
     return node;
   }
 
-  /** Starts `names` (the first one alone, the rest at once with it as their seed). */
+  /**
+   * Starts `names` (the first one alone, the rest at once with it as their seed).
+   * @param {string[]} names
+   * @param {string[]} [extra]
+   * @returns {Promise<BenchNode[]>}
+   */
   async startAll(names, extra = []) {
-    const first = await this.start(names[0], [], extra);
+    const first = await this.start(/** @type {string} */ (names[0]), [], extra);
     const rest = await Promise.all(names.slice(1).map((n) => this.start(n, [first.address], extra)));
     return [first, ...rest];
   }
@@ -377,24 +465,32 @@ export class BenchCluster {
     return this.observer;
   }
 
-  /** The observer sees exactly `names` as members, all up and ready. */
+  /**
+   * The observer sees exactly `names` as members, all up and ready.
+   * @param {readonly string[]} names
+   */
   membersReady(names) {
     const members = this.observer.members().filter((m) => m.role === 'member' && m.status === 'up');
     if (members.length !== names.length) return false;
     return members.every((m) => names.includes(m.name) && m.ready === true);
   }
 
-  /** Sets the tracker's expected owners: each started child's rendezvous owner among `names`. */
+  /**
+   * Sets the tracker's expected owners: each started child's rendezvous owner among `names`.
+   * @param {readonly string[]} names
+   */
   expect(names) {
     const key = names.join(',');
     if (this.expectedFor === key && this.tracker.expected.size === this.ids.length) return;
+    /** @type {Map<string, string | undefined>} */
     const expected = new Map();
     for (const id of this.ids) {
+      /** @type {string | undefined} */
       let best;
       let bestScore = -Infinity;
       for (const n of names) {
         const score = hrwScore(id, n, 1);
-        if (score > bestScore || (score === bestScore && n < best)) [best, bestScore] = [n, score];
+        if (score > bestScore || (score === bestScore && n < /** @type {string} */ (best))) [best, bestScore] = [n, score];
       }
       expected.set(id, best);
     }
@@ -406,6 +502,7 @@ export class BenchCluster {
    * Settled, as the observer sees it: exactly `names` are up and ready and
    * every child started runs exactly once, on its rendezvous owner among
    * `names` (and nothing else runs).
+   * @param {readonly string[]} names
    */
   settled(names) {
     this.expect(names);
@@ -418,12 +515,17 @@ export class BenchCluster {
    * moment. With `maxLinkDrops`, gives up early once the observer has seen
    * more member-down events than that during the wait: a cluster whose links
    * keep dropping (nodes too busy to answer heartbeats) is not settling.
+   * @param {readonly string[]} names
+   * @param {number} [boundMs]
+   * @param {{ maxLinkDrops?: number }} [options]
+   * @returns {Promise<number>}
    */
   async waitSettled(names, boundMs = 60_000, { maxLinkDrops = Infinity } = {}) {
     this.expect(names);
     const what = `${this.ids.length} children running once, each on its owner among ${names.join(', ')}`;
     let flapping = false;
     let drops = 0;
+    /** @type {NodeJS.Timeout | undefined} */
     let poll;
     if (Number.isFinite(maxLinkDrops)) {
       // The nodes count the member links they saw drop; ask every 2 s.
@@ -459,7 +561,12 @@ export class BenchCluster {
     }
   }
 
-  /** Starts `count` children, the calls made by `from` (a node or several, spread evenly); resolves with each node's reply. */
+  /**
+   * Starts `count` children, the calls made by `from` (a node or several, spread evenly); resolves with each node's reply.
+   * @param {BenchNode | BenchNode[]} from
+   * @param {number} count
+   * @param {{ prefix?: string, offset?: number, boundMs?: number }} [options]
+   */
   async startChildren(from, count, { prefix = 'c', offset = this.ids.length, boundMs = 120_000 } = {}) {
     const list = Array.isArray(from) ? from : [from];
     let next = offset;
@@ -482,14 +589,18 @@ export class BenchCluster {
     return performance.timeOrigin + performance.now();
   }
 
-  /** Every node's child ups and downs since `since` (see markChildLogs), including nodes that exited meanwhile. */
+  /**
+   * Every node's child ups and downs since `since` (see markChildLogs), including nodes that exited meanwhile.
+   * @param {number} since
+   * @returns {Promise<ChildLogEntry[]>}
+   */
   async childLogs(since) {
     const logs = await Promise.all(
       this.all.map((n) =>
         n.alive
           ? n.request('childLog', { clear: true }, 30_000).then(
               (r) => r.log,
-              () => [],
+              () => /** @type {ChildLogEntry[]} */ ([]),
             )
           : Promise.resolve(n.finalLog),
       ),
@@ -527,7 +638,10 @@ export class BenchCluster {
     return replies.reduce((a, b) => a + b, 0);
   }
 
-  /** Why a step failed: the tails of the nodes' logs. */
+  /**
+   * Why a step failed: the tails of the nodes' logs.
+   * @param {number} [lines]
+   */
   logTails(lines = 4) {
     return this.all
       .map((n) => n.logTail(lines))
@@ -536,6 +650,7 @@ export class BenchCluster {
   }
 
   /** Stops the observer and kills every process of this cluster by pid; removes the directory unless `keep`. */
+  /** @param {{ keep?: boolean }} [options] */
   async close({ keep = false } = {}) {
     this.tracker?.close();
     if (this.observer) await within(this.observer.stop('benchmark done', 200), 3000, 'observer stop').catch(() => this.observer.kill());

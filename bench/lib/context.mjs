@@ -17,6 +17,12 @@
 import { BenchCluster } from './cluster.mjs';
 import { StepFailure, killTracked, summarize, within } from './harness.mjs';
 
+/** @typedef {import('./types.js').Metric} Metric */
+/** @typedef {import('./types.js').ScenarioModule} ScenarioModule */
+/** @typedef {import('./types.js').RunResult} RunResult */
+/** @typedef {{ quick: boolean, bounds: number, set?: Record<string, number> }} RunOptions */
+
+/** @type {Record<string, (a: number, b: number) => boolean>} */
 const OPS = {
   '<': (a, b) => a < b,
   '<=': (a, b) => a <= b,
@@ -26,13 +32,23 @@ const OPS = {
 };
 
 export class ScenarioContext {
+  /** @type {Metric[]} */
   metrics = [];
+  /** @type {Record<string, unknown>} */
   details = {};
+  /** @type {Record<string, unknown>} */
   parameters = {};
+  /** @type {BenchCluster[]} */
   clusters = [];
+  /** @type {Array<() => unknown>} */
   cleanups = [];
   currentStep = 'set-up';
 
+  /**
+   * @param {string} name
+   * @param {ScenarioModule} mod
+   * @param {RunOptions} opts
+   */
   constructor(name, mod, opts) {
     this.name = name;
     this.mod = mod;
@@ -41,21 +57,34 @@ export class ScenarioContext {
     this.overrides = opts.set ?? {};
   }
 
+  /**
+   * @template {Record<string, number>} T
+   * @param {T} quick
+   * @param {T} full
+   * @returns {T}
+   */
   sizes(quick, full) {
     const base = this.quick ? quick : full;
+    /** @type {Record<string, number>} */
     const out = { ...base };
     for (const [k, v] of Object.entries(this.overrides)) if (k in base) out[k] = v;
-    return out;
+    return /** @type {T} */ (out);
   }
 
+  /** @param {string} text */
   log(text) {
     process.stdout.write(`   ${text}\n`);
   }
 
+  /** @param {Record<string, unknown>} values */
   params(values) {
     Object.assign(this.parameters, values);
   }
 
+  /**
+   * @param {string} key
+   * @param {unknown} value
+   */
   detail(key, value) {
     this.details[key] = value;
   }
@@ -63,14 +92,15 @@ export class ScenarioContext {
   /**
    * @param {string} name
    * @param {string} unit
-   * @param {number | number[]} values
+   * @param {number | null | undefined | Array<number | null | undefined>} values (what is not a finite number is left out of the figures)
    * @param {{ target?: [string, number], note?: string }} [options]
+   * @returns {import('./harness.mjs').Summary}
    */
   metric(name, unit, values, { target, note } = {}) {
     const list = Array.isArray(values) ? values : [values];
     const stats = summarize(list);
-    /** @type {Record<string, any>} */
-    const entry = { name, unit, values: list.map(round), ...mapValues(stats, round) };
+    /** @type {Metric} */
+    const entry = { name, unit, values: list.map(round), ...stats, ...roundStats(stats) };
     if (note) entry.note = note;
     if (target) {
       const [op, limit] = target;
@@ -83,17 +113,31 @@ export class ScenarioContext {
     return stats;
   }
 
+  /**
+   * @param {ConstructorParameters<typeof BenchCluster>[0]} [options]
+   * @returns {BenchCluster}
+   */
   cluster(options = {}) {
     const cluster = new BenchCluster({ bounds: this.bounds, ...options });
     this.clusters.push(cluster);
     return cluster;
   }
 
-  /** Registers a function the runner calls when the scenario ends (after the clusters close). */
+  /**
+   * Registers a function the runner calls when the scenario ends (after the clusters close).
+   * @param {() => unknown} fn
+   */
   onCleanup(fn) {
     this.cleanups.push(fn);
   }
 
+  /**
+   * @template T
+   * @param {string} name
+   * @param {number} boundMs
+   * @param {() => T | Promise<T>} fn
+   * @returns {Promise<T>}
+   */
   async step(name, boundMs, fn) {
     this.currentStep = name;
     this.log(`· ${name}`);
@@ -114,18 +158,24 @@ export class ScenarioContext {
     }
   }
 
-  /** Runs the scenario module; always tears everything down. */
+  /**
+   * Runs the scenario module; always tears everything down.
+   * @returns {Promise<RunResult>}
+   */
   async execute() {
     const began = performance.now();
+    /** @type {'ok' | 'failed'} */
     let status = 'ok';
+    /** @type {string | undefined} */
     let failedStep;
+    /** @type {string | undefined} */
     let error;
     try {
       await this.mod.run(this);
     } catch (err) {
       status = 'failed';
       failedStep = err instanceof StepFailure ? err.step : this.currentStep;
-      error = err instanceof StepFailure ? err.reason : String(err?.stack ?? err);
+      error = err instanceof StepFailure ? err.reason : String(/** @type {any} */ (err)?.stack ?? err);
     } finally {
       for (const cluster of this.clusters) await cluster.close({ keep: status === 'failed' }).catch(() => undefined);
       for (const fn of this.cleanups)
@@ -149,16 +199,29 @@ export class ScenarioContext {
   }
 }
 
+/**
+ * @template T
+ * @param {T} x
+ * @returns {T}
+ */
 function round(x) {
   if (typeof x !== 'number' || !Number.isFinite(x)) return x;
-  if (Math.abs(x) >= 100) return Math.round(x * 10) / 10;
-  return Math.round(x * 1000) / 1000;
+  if (Math.abs(x) >= 100) return /** @type {T} */ (Math.round(x * 10) / 10);
+  return /** @type {T} */ (Math.round(x * 1000) / 1000);
 }
 
-function mapValues(obj, fn) {
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, k === 'n' ? v : fn(v)]));
+/**
+ * A summary's median, min and max rounded (n as it is).
+ * @param {import('./harness.mjs').Summary} stats
+ */
+function roundStats(stats) {
+  return { median: round(stats.median), min: round(stats.min), max: round(stats.max) };
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmt(x) {
   if (x === undefined || x === null || Number.isNaN(x)) return '-';
   if (typeof x !== 'number') return String(x);

@@ -23,6 +23,10 @@ import { execFileSync } from 'node:child_process';
 import { killAll, killAllNow, liveProcessCount } from '../../core/dist/testing.js';
 
 export class StepFailure extends Error {
+  /**
+   * @param {string} step
+   * @param {unknown} reason
+   */
   constructor(step, reason) {
     super(`step '${step}': ${reason instanceof Error ? reason.message : String(reason)}`);
     this.step = step;
@@ -30,9 +34,19 @@ export class StepFailure extends Error {
   }
 }
 
-/** Every child process started by any scenario and not yet reaped. */
+/** @typedef {import('node:child_process').ChildProcess} ChildProcess */
+
+/**
+ * Every child process started by any scenario and not yet reaped.
+ * @type {Set<ChildProcess>}
+ */
 const tracked = new Set();
 
+/**
+ * @template {ChildProcess} C
+ * @param {C} child
+ * @returns {C}
+ */
 export function track(child) {
   tracked.add(child);
   child.once('exit', () => tracked.delete(child));
@@ -43,6 +57,11 @@ export function track(child) {
  * SIGKILLs `children` (default: every tracked process and every live harness
  * process), after SIGCONT in case one is frozen, and waits (bounded) for the exits.
  */
+/**
+ * @param {ChildProcess[]} [children]
+ * @param {number} [boundMs]
+ * @returns {Promise<void>}
+ */
 export async function killTracked(children = undefined, boundMs = 5000) {
   if (children === undefined) {
     await Promise.all([killTracked([...tracked], boundMs), killAll(boundMs)]);
@@ -50,10 +69,11 @@ export async function killTracked(children = undefined, boundMs = 5000) {
   }
   const exits = children.map((child) => {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    /** @type {Promise<void>} */
+    const exited = new Promise((resolve) => child.once('exit', () => resolve()));
     for (const sig of ['SIGCONT', 'SIGKILL']) {
       try {
-        process.kill(child.pid, sig);
+        process.kill(/** @type {number} */ (child.pid), sig);
       } catch {
         // already gone
       }
@@ -68,33 +88,55 @@ export function killTrackedNow() {
   killAllNow();
   for (const child of tracked) {
     try {
-      process.kill(child.pid, 'SIGKILL');
+      process.kill(/** @type {number} */ (child.pid), 'SIGKILL');
     } catch {
       // already gone
     }
   }
 }
 
+/** @returns {number} */
 export function trackedCount() {
   return [...tracked].filter((c) => c.exitCode === null && c.signalCode === null).length + liveProcessCount();
 }
 
+/**
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Rejects after `ms` with a message naming `what`; resolves with `promise` otherwise. */
+/**
+ * Rejects after `ms` with a message naming `what`; resolves with `promise` otherwise.
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
 export function within(promise, ms, what) {
+  /** @type {NodeJS.Timeout | undefined} */
   let timer;
+  /** @type {Promise<never>} */
   const bound = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: not done within ${Math.round(ms)} ms`)), ms);
   });
   return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
 
-/** Polls `predicate` (sync or async) every `everyMs` until it holds; throws naming `what` after `timeoutMs`. Returns the time it took. */
+/**
+ * Polls `predicate` (sync or async) every `everyMs` until it holds; throws naming `what` after `timeoutMs`. Returns the time it took.
+ * @param {() => unknown} predicate
+ * @param {number} timeoutMs
+ * @param {string} what
+ * @param {number} [everyMs]
+ * @returns {Promise<number>}
+ */
 export async function until(predicate, timeoutMs, what, everyMs = 10) {
   const start = performance.now();
+  /** @type {any} */
   let lastError;
   for (;;) {
     try {
@@ -108,17 +150,27 @@ export async function until(predicate, timeoutMs, what, everyMs = 10) {
   }
 }
 
-/** Median, min and max of a list of numbers (undefined for an empty list). */
+/**
+ * @typedef {{ n: number, median: number | undefined, min: number | undefined, max: number | undefined }} Summary
+ */
+
+/**
+ * Median, min and max of a list of numbers (undefined for an empty list).
+ * @param {readonly unknown[]} values
+ * @returns {Summary}
+ */
 export function summarize(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  const v = values.filter(/** @returns {x is number} */ (x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return { n: 0, median: undefined, min: undefined, max: undefined };
   const mid = Math.floor(v.length / 2);
   const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
   return { n: v.length, median, min: v[0], max: v[v.length - 1] };
 }
 
+/** @type {number | undefined} */
 let clockTicks;
 /** Clock ticks per second of /proc/<pid>/stat times (getconf CLK_TCK; normally 100). */
+/** @returns {number} */
 export function clkTck() {
   if (clockTicks === undefined) {
     try {
@@ -131,6 +183,10 @@ export function clkTck() {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+/**
+ * @param {number} pid
+ * @returns {number}
+ */
 export function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start at ") ".
@@ -140,6 +196,10 @@ export function cpuSeconds(pid) {
 }
 
 /** Resident memory of a process in bytes, from /proc/<pid>/status (VmRSS). */
+/**
+ * @param {number} pid
+ * @returns {number | undefined}
+ */
 export function rssBytes(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);

@@ -4,6 +4,27 @@
  */
 import { fmt } from './context.mjs';
 
+/**
+ * @typedef {object} Machine
+ * @property {number} cores
+ * @property {string} model
+ * @property {number} memoryBytes
+ * @property {string} os
+ * @property {string} node
+ * @property {string} date
+ * @property {string} commit
+ * @property {number[]} loadAverage
+ */
+
+/**
+ * @param {object} run
+ * @param {import('./types.js').ScenarioResult[]} run.results
+ * @param {Machine} run.machine
+ * @param {boolean} run.quick
+ * @param {number} run.totalMs
+ * @param {string} run.command
+ * @returns {string}
+ */
 export function renderSummary({ results, machine, quick, totalMs, command }) {
   const out = [];
   out.push(`# Pogo benchmark results (${quick ? 'quick run: small sizes, one repeat' : 'full run'})`);
@@ -42,7 +63,7 @@ export function renderSummary({ results, machine, quick, totalMs, command }) {
       continue;
     }
     if (r.status === 'failed') {
-      out.push(`**Failed at step '${r.failedStep}':** ${r.error.split('\n')[0]}`);
+      out.push(`**Failed at step '${r.failedStep}':** ${(r.error ?? '').split('\n')[0]}`);
       out.push('');
     }
     const params = Object.entries(r.params ?? {}).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`);

@@ -41,6 +41,9 @@ export const description = 'Call latency to a child on another node at 1,000 cal
 
 const load = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
+/** @typedef {import('../lib/context.mjs').ScenarioContext} ScenarioContext */
+
+/** @param {ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes(
     { nodes: 3, children: 30, rate: 1000, seconds: 2, pacedRepeats: 1, calls: 2000, warmup: 1000, profileInflight: 64 },
@@ -50,7 +53,9 @@ export async function run(ctx) {
   ctx.params({ ...size, inflights, preset: 'lan', caller: 'n1', worker: 'kv-counter' });
   const members = names(size.nodes);
   const cluster = ctx.cluster({ flags: [...NODE_FLAGS, '--workers', 'examples'] });
+  /** @type {Array<{ phase: string, loadAverage: number[] }>} */
   const loads = [];
+  /** @param {string} phase */
   const at = (phase) => {
     const l = load();
     loads.push({ phase, loadAverage: l });
@@ -62,7 +67,7 @@ export async function run(ctx) {
     await cluster.startAll(members);
     await cluster.observe();
   });
-  const caller = cluster.nodes.get('n1');
+  const caller = /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get('n1'));
   const ids = Array.from({ length: size.children }, (_, i) => `kv${i}`);
   await ctx.step(`start ${size.children} kv-counter children from n1`, 60_000, async () => {
     cluster.ids.push(...ids);
@@ -74,41 +79,52 @@ export async function run(ctx) {
   // Where each child runs, as the caller sees it (the view its calls are routed by).
   const byNode = await ctx.step("read where the children run (n1's view)", 10_000, async () => {
     // The observer may see a start before n1 does (each hears it on its own link): ask until n1 sees every instance.
+    /** @type {Record<string, string | null>} */
     let where = {};
     for (const until = Date.now() + 9_000; ;) {
       ({ where } = await caller.request('whereis', { ids }, 9_000));
       if (ids.every((id) => where[id]) || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    /** @type {Record<string, string[]>} */
     const groups = Object.fromEntries(members.map((m) => [m, []]));
     for (const id of ids) {
-      if (!where[id]) throw new Error(`n1 sees no instance of ${id}`);
-      groups[where[id]].push(id);
+      const node = where[id];
+      if (!node) throw new Error(`n1 sees no instance of ${id}`);
+      /** @type {string[]} */ (groups[node]).push(id);
     }
-    const empty = members.filter((m) => groups[m].length === 0);
+    const empty = members.filter((m) => groups[m]?.length === 0);
     if (empty.length > 0)
       throw new Error(
         `no child runs on ${empty.join(', ')} (placement of ${size.children} children: ` +
-          `${members.map((m) => `${m} ${groups[m].length}`).join(', ')}); start more children (--set children=...)`,
+          `${members.map((m) => `${m} ${groups[m]?.length}`).join(', ')}); start more children (--set children=...)`,
       );
     return groups;
   });
-  ctx.detail('childrenPerNode', Object.fromEntries(members.map((m) => [m, byNode[m].length])));
+  /** @param {string} m */
+  const on = (m) => /** @type {string[]} */ (byNode[m]);
+  ctx.detail('childrenPerNode', Object.fromEntries(members.map((m) => [m, on(m).length])));
+  /** @param {string[][]} lists */
   const interleave = (lists) => {
     const n = Math.min(...lists.map((l) => l.length));
-    return Array.from({ length: n * lists.length }, (_, i) => lists[i % lists.length][Math.floor(i / lists.length)]);
+    return Array.from({ length: n * lists.length }, (_, i) => /** @type {string} */ (lists[i % lists.length]?.[Math.floor(i / lists.length)]));
   };
   const remoteNodes = members.filter((m) => m !== 'n1');
-  const placements = { spread: interleave(members.map((m) => byNode[m])), remote: interleave(remoteNodes.map((m) => byNode[m])) };
-  const target = byNode[remoteNodes[0]][0];
+  /** @type {Record<string, string[]>} */
+  const placements = { spread: interleave(members.map(on)), remote: interleave(remoteNodes.map(on)) };
+  const target = /** @type {string} */ (on(/** @type {string} */ (remoteNodes[0]))[0]);
 
   // Every `add` goes to this key; `sent` counts the successful adds per child, to check the counters at the end.
   const key = `bench-${process.pid}-${Date.now()}`;
   const message = { op: 'add', key };
   const sent = new Map(ids.map((id) => [id, 0]));
+  /**
+   * @param {Omit<import('../lib/types.js').CallsArgs, 'message'>} args
+   * @param {number} boundMs
+   */
   const calls = async (args, boundMs) => {
     const r = await caller.request('calls', { message, ...args }, boundMs * ctx.bounds);
-    for (const [id, n] of Object.entries(r.perChild)) sent.set(id, sent.get(id) + n);
+    for (const [id, n] of Object.entries(r.perChild)) sent.set(id, /** @type {number} */ (sent.get(id)) + n);
     return r;
   };
   const stats = () => Promise.all(cluster.live().map((n) => n.request('stats', {}, 15_000)));
@@ -119,6 +135,7 @@ export async function run(ctx) {
   );
 
   // (a) latency at a steady rate, to one child on another node.
+  /** @type {Array<import('../lib/types.js').CallsReply & { loadAverage: number[], achievedRate: number }>} */
   const paced = [];
   for (let r = 0; r < size.pacedRepeats; r++) {
     const loadBefore = at(`paced ${r + 1}`);
@@ -135,6 +152,11 @@ export async function run(ctx) {
   }
 
   // (b) throughput with K calls in flight, spread over the three nodes and to the other two only.
+  /**
+   * @type {Array<import('../lib/types.js').CallsReply & {
+   *   placement: string, inflight: number, rate: number, cpuPerCallUs: Record<string, number>, loadAverage: number[], profiled: boolean
+   * }>}
+   */
   const runs = [];
   const profileDir = process.env.BENCH_PROFILE_DIR;
   for (const placement of ['spread', 'remote']) {
@@ -157,7 +179,11 @@ export async function run(ctx) {
         );
       // CPU µs per call of each node: (user + system) over the run / calls made.
       const cpuPerCallUs = Object.fromEntries(
-        cluster.live().map((n, i) => [n.name, (after[i].cpu.user + after[i].cpu.system - before[i].cpu.user - before[i].cpu.system) / res.count]),
+        cluster.live().map((n, i) => {
+          const a = /** @type {import('../lib/types.js').StatsReply} */ (after[i]);
+          const b = /** @type {import('../lib/types.js').StatsReply} */ (before[i]);
+          return [n.name, (a.cpu.user + a.cpu.system - b.cpu.user - b.cpu.system) / res.count];
+        }),
       );
       const rate = (res.ok / res.elapsedMs) * 1000;
       runs.push({ placement, inflight, rate, ...res, cpuPerCallUs, loadAverage: loadBefore, profiled: Boolean(profiling) });
@@ -174,15 +200,18 @@ export async function run(ctx) {
 
   // Every counter holds exactly the adds that succeeded: none lost, none delivered twice.
   const mismatches = await ctx.step("read every child's counter back", 30_000, async () => {
+    /** @type {Array<{ id: string, counted: unknown, sent: number | undefined }>} */
     const out = [];
     for (const id of ids) {
       const r = await caller.request('call', { child: id, message: { op: 'get', key } }, 20_000);
-      if (r.reply.value !== sent.get(id)) out.push({ id, counted: r.reply.value, sent: sent.get(id) });
+      const counted = /** @type {{ value?: unknown }} */ (r.reply).value;
+      if (counted !== sent.get(id)) out.push({ id, counted, sent: sent.get(id) });
     }
     return out;
   });
   at('end');
 
+  /** @type {ScenarioContext['metric']} */
   const m = (name, unit, values, opts) => ctx.metric(name, unit, values, opts);
   const where = `to a child on another node, ${size.rate} calls/s`;
   m(

@@ -9,6 +9,11 @@
  */
 export const NODE_FLAGS = ['--max-moves-per-second', '1000000', '--request-timeout-ms', '600000'];
 
+/**
+ * @param {number} count
+ * @param {string} [prefix]
+ * @returns {string[]}
+ */
 export function names(count, prefix = 'n') {
   return Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
 }

@@ -43,8 +43,12 @@ export const description = "Wall time of pogo ctl calls: ls with 1,000 children,
  * Runs one process to its end (bounded: SIGKILL by pid after `boundMs`);
  * resolves with its wall time, exit code and output; with `cpu`, through
  * /usr/bin/time, also its user + system CPU in ms.
+ * @param {string[]} args
+ * @param {{ boundMs?: number, cpu?: boolean, env?: NodeJS.ProcessEnv }} [options]
+ * @returns {Promise<{ ms: number, code: number | null, stdout: string, stderr: string, cpuMs: number | undefined }>}
  */
 function timed(args, { boundMs = 60_000, cpu = false, env = process.env } = {}) {
+  /** @type {[string, string[]]} */
   const [file, argv] = cpu ? [TIME, ['-f', 'pogo-cpu %U %S', process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -72,8 +76,10 @@ function withoutExtraCaCerts() {
   return env;
 }
 
+/** @param {readonly number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 3, children: 200, repeats: 1, calls: 5 }, { nodes: 3, children: 1_000, repeats: 3, calls: 10 });
   ctx.params({ ...size, preset: 'lan', cli: 'node core/bin/pogo.js ctl' });
@@ -81,7 +87,9 @@ export async function run(ctx) {
   const N = size.children;
   const starts = [];
   const untilRunning = [];
+  /** @type {number[]} */
   let ls = [];
+  /** @type {number[]} */
   let lsCpu = [];
   let phases;
   /** @type {{ node: number[], ls: number[] } | undefined} */
@@ -110,7 +118,13 @@ export async function run(ctx) {
       const result = JSON.parse(call.stdout).result;
       const accepted = result.length;
       if (accepted !== N) throw new Error(`${accepted} of ${N} specs in the reply`);
-      return { ms: call.ms, states: result.reduce((acc, x) => ({ ...acc, [x.state]: (acc[x.state] ?? 0) + 1 }), {}) };
+      return {
+        ms: call.ms,
+        states: result.reduce(
+          (/** @type {Record<string, number>} */ acc, /** @type {{ state: string }} */ x) => ({ ...acc, [x.state]: (acc[x.state] ?? 0) + 1 }),
+          {},
+        ),
+      };
     });
     starts.push(started.ms);
     ctx.log(`  accepted: ${JSON.stringify(started.states)}`);
@@ -137,6 +151,10 @@ export async function run(ctx) {
         });
       }
       phases = await ctx.step(`where a call's time goes, ${size.calls} calls each`, 240_000, async () => {
+        /**
+         * @param {string[]} args
+         * @param {number} expectCode
+         */
         const each = async (args, expectCode) => {
           const times = [];
           for (let i = 0; i < size.calls; i++) {
@@ -149,6 +167,7 @@ export async function run(ctx) {
         };
         const env = withoutExtraCaCerts();
         if (env) {
+          /** @param {string[]} args */
           const eachPlain = async (args) => {
             const times = [];
             for (let i = 0; i < size.calls; i++) {

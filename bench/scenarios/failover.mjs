@@ -16,6 +16,7 @@ import { NODE_FLAGS, names } from './common.mjs';
 export const title = 'Failover after SIGKILL and SIGSTOP';
 export const description = 'Time from killing (or freezing) one member until every child runs again exactly once, seen from an observer.';
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 3, children: 300, repeats: 1, frozenRepeats: 1 }, { nodes: 3, children: 3000, repeats: 5, frozenRepeats: 3 });
   const preset = 'lan';
@@ -29,9 +30,14 @@ export async function run(ctx) {
   await ctx.step(`settle: ${N} children running once`, 60_000, () => cluster.waitSettled(members));
   const tracker = cluster.tracker;
 
+  /**
+   * @param {string} kind
+   * @param {'SIGKILL' | 'SIGSTOP'} sig
+   * @param {number} repeat
+   */
   const measure = async (kind, sig, repeat) => {
-    const victim = members[repeat % members.length];
-    const node = cluster.nodes.get(victim);
+    const victim = /** @type {string} */ (members[repeat % members.length]);
+    const node = /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(victim));
     const had = tracker.onNode(victim);
     const allBack = () => tracker.onNode(victim) === 0 && tracker.running === N && tracker.duplicates === 0;
     const bound = 30_000;
@@ -43,6 +49,7 @@ export async function run(ctx) {
     if (profileDir && sig === 'SIGKILL') await Promise.all(survivors.map((n) => n.request('profile', { action: 'start', intervalUs: 200 }, 10_000)));
     // The survivors' CPU time over the same window (user + system, /proc): on a shared, loaded machine
     // the wall time follows the load; this follows the work.
+    /** @type {number[]} */
     let cpu = [];
     const took = await ctx.step(`${kind} ${repeat + 1}: ${sig} ${victim} (${had} children), until all ${N} run again`, bound, async () => {
       const cpu0 = survivors.map((n) => cpuSeconds(n.pid));
@@ -50,7 +57,7 @@ export async function run(ctx) {
       killedAt = performance.timeOrigin + t0;
       node.signal(sig);
       const t1 = await tracker.when(allBack, bound * ctx.bounds, `every child running again after ${sig} of ${victim}`);
-      cpu = survivors.map((n, i) => (cpuSeconds(n.pid) - cpu0[i]) * 1000);
+      cpu = survivors.map((n, i) => (cpuSeconds(n.pid) - /** @type {number} */ (cpu0[i])) * 1000);
       return t1 - t0;
     });
     if (profileDir && sig === 'SIGKILL')
@@ -74,7 +81,7 @@ export async function run(ctx) {
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
       await node.kill();
       const seed = cluster.live().find((n) => n.name !== victim);
-      await cluster.start(victim, [seed.address]);
+      await cluster.start(victim, [/** @type {import('../lib/cluster.mjs').BenchNode} */ (seed).address]);
       await cluster.waitSettled(members);
     });
     return { took, atNodes, moved: had, cpuMs: cpu };

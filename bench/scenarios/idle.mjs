@@ -29,6 +29,7 @@ import { NODE_FLAGS, names } from './common.mjs';
 export const title = 'Idle cost';
 export const description = 'CPU, memory and link bytes per node while nothing happens; global listing time.';
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 3, children: 1000, idleSeconds: 5, quietSeconds: 2 }, { nodes: 3, children: 10_000, idleSeconds: 30, quietSeconds: 5 });
   ctx.params({ ...size, preset: 'lan', antiEntropyIntervalMs: 30_000 });
@@ -75,7 +76,7 @@ export async function run(ctx) {
 
   await ctx.step('the observer leaves; quiet period', 30_000, async () => {
     await cluster.observer.stop('idle window', 2000);
-    cluster.observer = undefined;
+    cluster.observer = /** @type {any} */ (undefined); // gone until observe() below
     await sleep(size.quietSeconds * 1000);
   });
   const nodes = cluster.live();
@@ -86,7 +87,7 @@ export async function run(ctx) {
     ...(N >= 10_000 ? { target: ['<', 0.5] } : {}),
     note: `user + system time over ${alone.seconds.toFixed(1)} s; /proc/<pid>/stat at ${nodes.length} nodes (median, min, max over nodes)`,
   });
-  const rss = nodes.map((n) => rssBytes(n.pid) / 2 ** 20);
+  const rss = nodes.map((n) => (rssBytes(n.pid) ?? NaN) / 2 ** 20);
   ctx.metric('resident memory per node', 'MiB', rss, { note: 'VmRSS after the idle window' });
   ctx.metric('bytes sent per second per node', 'B/s', alone.out, { note: 'Socket.IO payload bytes on all links of the node' });
   ctx.metric('bytes received per second per node', 'B/s', alone.inn);
@@ -96,7 +97,7 @@ export async function run(ctx) {
       note: 'what went on the wire: messages that went out together (a ping and the gossip riding with it) are one batch frame',
     });
   ctx.metric('longest reconcile slice in the window', 'ms', alone.reconcile, { note: 'the anti-entropy pass over every child, in slices of at most 256 ids' });
-  ctx.detail('cluster bytes per second (sum of sent)', Math.round(summarize(alone.out).median * nodes.length));
+  ctx.detail('cluster bytes per second (sum of sent)', Math.round((summarize(alone.out).median ?? NaN) * nodes.length));
 
   await ctx.step('an observer links again; quiet period', 40_000, async () => {
     await cluster.observe();
@@ -112,7 +113,13 @@ export async function run(ctx) {
   if (watched.wire.every(Number.isFinite)) ctx.metric('transport frames sent per second per node with an observer linked', 'frames/s', watched.wire);
 }
 
-/** CPU, link bytes and frames per node over `seconds` of idling, and the longest reconcile slice in it. */
+/**
+ * CPU, link bytes and frames per node over `seconds` of idling, and the longest reconcile slice in it.
+ * @param {import('../lib/context.mjs').ScenarioContext} ctx
+ * @param {import('../lib/cluster.mjs').BenchNode[]} nodes
+ * @param {number} seconds
+ * @param {string} what
+ */
 async function idleWindow(ctx, nodes, seconds, what) {
   const sample = async () => {
     const stats = await Promise.all(nodes.map((n) => n.request('stats', {}, 10_000)));
@@ -129,14 +136,19 @@ async function idleWindow(ctx, nodes, seconds, what) {
       nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/${what.replaceAll(' ', '-')}-${n.name}.cpuprofile` }, 30_000)),
     );
   const span = (b.at - a.at) / 1000;
+  /**
+   * A link counter's rate per node (NaN where a build does not have it).
+   * @param {'bytesOut' | 'bytesIn' | 'framesOut' | 'transportFramesOut'} key
+   */
+  const rate = (key) => nodes.map((_, i) => ((b.link[i][key] ?? NaN) - (a.link[i][key] ?? NaN)) / span);
   return {
     seconds: span,
     cpu: nodes.map((_, i) => ((b.cpu[i] - a.cpu[i]) / span) * 100),
-    out: nodes.map((_, i) => (b.link[i].bytesOut - a.link[i].bytesOut) / span),
-    inn: nodes.map((_, i) => (b.link[i].bytesIn - a.link[i].bytesIn) / span),
-    frames: nodes.map((_, i) => (b.link[i].framesOut - a.link[i].framesOut) / span),
+    out: rate('bytesOut'),
+    inn: rate('bytesIn'),
+    frames: rate('framesOut'),
     // Older builds (a run against another commit) have no transport counter.
-    wire: nodes.map((_, i) => ((b.link[i].transportFramesOut ?? NaN) - (a.link[i].transportFramesOut ?? NaN)) / span),
+    wire: rate('transportFramesOut'),
     reconcile: b.reconcile,
   };
 }

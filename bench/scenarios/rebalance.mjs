@@ -26,17 +26,24 @@ import { NODE_FLAGS, names } from './common.mjs';
 export const title = 'Rebalance on join and graceful leave';
 export const description = 'A 4th node joins 3 nodes with N children, then leaves: children moved, time to settle, duplicates, fewest running.';
 
-/** The rendezvous owner of `id` among `nodes` (all capacity 1, all eligible). */
+/**
+ * The rendezvous owner of `id` among `nodes` (all capacity 1, all eligible).
+ * @param {string} id
+ * @param {readonly string[]} nodes
+ * @returns {string | undefined}
+ */
 function owner(id, nodes) {
+  /** @type {string | undefined} */
   let best;
   let bestScore = -Infinity;
   for (const n of nodes) {
     const s = hrwScore(id, n, 1);
-    if (s > bestScore || (s === bestScore && n < best)) [best, bestScore] = [n, s];
+    if (s > bestScore || (s === bestScore && n < /** @type {string} */ (best))) [best, bestScore] = [n, s];
   }
   return best;
 }
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 3, children: 300, repeats: 1 }, { nodes: 3, children: 3000, repeats: 3 });
   ctx.params({ ...size, preset: 'lan', handoff: 'stop-first (default)', maxMovesPerSecond: 'unthrottled' });
@@ -55,6 +62,12 @@ export async function run(ctx) {
   const ids = Array.from({ length: N }, (_, i) => `c${i}`);
   const ideal = ids.filter((id) => owner(id, all) === joiner).length;
 
+  /**
+   * @param {string} label
+   * @param {() => unknown} act
+   * @param {string[]} members
+   * @param {import('../lib/cluster.mjs').BenchNode} [leaving]
+   */
   const move = async (label, act, members, leaving) => {
     const before = tracker.placement();
     const initial = new Map([...tracker.instances].map(([id, inst]) => [id, inst.size]));
@@ -96,11 +109,14 @@ export async function run(ctx) {
     joins.push(
       await move(
         `${tag}: ${joiner} joins`,
-        () => ctx.step(`${tag}: start ${joiner}`, 20_000, () => cluster.start(joiner, [cluster.nodes.get('n1').address])),
+        () =>
+          ctx.step(`${tag}: start ${joiner}`, 20_000, () =>
+            cluster.start(joiner, [/** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get('n1')).address]),
+          ),
         all,
       ),
     );
-    const leaving = cluster.nodes.get(joiner);
+    const leaving = /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(joiner));
     leaves.push(await move(`${tag}: ${joiner} leaves (SIGTERM)`, () => leaving.signal('SIGTERM'), base, leaving));
   }
   const note = `ideal for this id set: ${ideal} of ${N} (${((ideal / N) * 100).toFixed(1)}%, the ids whose rendezvous owner is ${joiner}); 1/4 = 25%`;

@@ -31,6 +31,7 @@ import { NODE_FLAGS, names } from './common.mjs';
 export const title = 'Scale: many node processes and children on one machine';
 export const description = 'Time for N nodes to form, for C children to start (in stages), failover time and memory per node.';
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 5, children: 1000, firstStage: 300, secondStage: 0 }, { nodes: 20, children: 20_000, firstStage: 200, secondStage: 1000 });
   const stages = [size.firstStage, size.secondStage, size.children].filter((c, i, all) => c > 0 && c <= size.children && (i === 0 || c > all[i - 1]));
@@ -47,10 +48,16 @@ export async function run(ctx) {
   ctx.metric(
     'resident memory per node, no children',
     'MiB',
-    cluster.live().map((n) => rssBytes(n.pid) / 2 ** 20),
+    cluster.live().map((n) => (rssBytes(n.pid) ?? NaN) / 2 ** 20),
   );
 
   const tracker = cluster.tracker;
+  /**
+   * One stage's figures (the memory, failover and rejoin ones are added as they are measured).
+   * @typedef {{ children: number, added: number, ackedMs: number, settledMs: number, slowestNodeMs: number, linkDrops: number,
+   *   observerMaxStallMs: number, rssMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number }} Stage
+   */
+  /** @type {Stage[]} */
   const results = [];
   ctx.detail('stages', results);
   for (const [i, total] of stages.entries()) {
@@ -65,7 +72,7 @@ export async function run(ctx) {
     const settled = await ctx.step(`stage ${i + 1}: settle: ${total} children running once on ${size.nodes} nodes`, 160_000, () =>
       cluster.waitSettled(members, 150_000, { maxLinkDrops: 8 * size.nodes }),
     );
-    const stage = {
+    const stage = /** @type {Stage} */ ({
       children: total,
       added: add,
       ackedMs,
@@ -73,12 +80,12 @@ export async function run(ctx) {
       slowestNodeMs: Math.max(...replies.map((r) => r.elapsedMs)),
       linkDrops: (await cluster.memberLinkDrops()) - drops0,
       observerMaxStallMs: cluster.observerStall(),
-    };
-    stage.rssMiB = cluster.live().map((n) => Math.round((rssBytes(n.pid) / 2 ** 20) * 10) / 10);
+    });
+    stage.rssMiB = cluster.live().map((n) => Math.round(((rssBytes(n.pid) ?? NaN) / 2 ** 20) * 10) / 10);
     results.push(stage);
     ctx.log(`  ${total} children: calls resolved in ${ackedMs.toFixed(0)} ms, settled in ${stage.settledMs.toFixed(0)} ms, ${stage.linkDrops} link drops`);
 
-    const victim = cluster.nodes.get(members[1 + (i % (members.length - 1))]);
+    const victim = /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(/** @type {string} */ (members[1 + (i % (members.length - 1))])));
     const had = tracker.onNode(victim.name);
     stage.failoverMs = await ctx.step(`stage ${i + 1}: SIGKILL ${victim.name} (${had} children), until all ${total} run again`, 120_000, async () => {
       const k = performance.now();
@@ -98,7 +105,9 @@ export async function run(ctx) {
       stage.rejoinMs = await ctx.step(`stage ${i + 1}: restart ${victim.name} and settle`, 240_000, async () => {
         await victim.kill();
         const r = performance.now();
-        await cluster.start(victim.name, [cluster.nodes.get(members[0]).address]);
+        await cluster.start(victim.name, [
+          /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(/** @type {string} */ (members[0]))).address,
+        ]);
         await cluster.waitSettled(members, 240_000);
         return performance.now() - r;
       });

@@ -28,7 +28,9 @@ export const title = 'Scale in simulation (in-memory transport, manual clock)';
 export const description = 'Messages and reconcile time per topology change with many nodes and children.';
 
 const SECRET = 'simulation-secret-0123456789';
+/** @param {string} name */
 const address = (name) => `${name}:4370`;
+/** @returns {Promise<void>} */
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 class Sim {
@@ -36,6 +38,7 @@ class Sim {
   random = new SeededRandom(7);
   network = new MemoryNetwork({ clock: this.clock, random: this.random, latencyMs: 1, jitterMs: 1, connectTimeoutMs: 500 });
   workers = new WorkerRegistry();
+  /** @type {Map<string, PogoNode>} */
   nodes = new Map();
   /** Link messages sent (the frames inside a batch count one each), and transport frames (a batch is one). */
   messages = 0;
@@ -55,6 +58,10 @@ class Sim {
     };
   }
 
+  /**
+   * @param {string} name
+   * @param {string[]} seeds
+   */
   async start(name, seeds) {
     const node = await PogoNode.start(
       createNodeConfig({ name, secret: SECRET, seeds: seeds.map(address), maxMovesPerSecond: 1_000_000, requestTimeoutMs: 3_600_000 }),
@@ -77,18 +84,33 @@ class Sim {
     return node;
   }
 
+  /**
+   * The node started as `name`.
+   * @param {string} name
+   */
+  node(name) {
+    return /** @type {PogoNode} */ (this.nodes.get(name));
+  }
+
   running() {
     return [...this.nodes.values()].filter((n) => n.running);
   }
 
-  /** Runs `ms` of simulated time, letting promise continuations run after every timer. */
+  /**
+   * Runs `ms` of simulated time, letting promise continuations run after every timer.
+   * @param {number} ms
+   */
   async run(ms) {
     const target = this.clock.now() + ms;
     await flush();
     while (this.clock.step(target)) await flush();
   }
 
-  /** Runs simulated time until `predicate` holds (checked every `stepMs`); throws after `maxMs` of simulated time or `wallMs` of real time. */
+  /** Runs simulated time until `predicate` holds (checked every `stepMs`); throws after `maxMs` of simulated time or `wallMs` of real time.
+   * @param {() => boolean} predicate
+   * @param {string} what
+   * @param {{ maxMs?: number, stepMs?: number, wallMs?: number }} [options]
+   */
   async until(predicate, what, { maxMs = 600_000, stepMs = 10, wallMs = 300_000 } = {}) {
     const start = this.clock.now();
     const wall = performance.now();
@@ -111,6 +133,7 @@ class Sim {
   /**
    * Every running node sees exactly the running nodes as up members (all
    * ready), and `count` specs, each running once on its owner.
+   * @param {number} count
    */
   settled(count) {
     const nodes = this.running();
@@ -126,7 +149,12 @@ class Sim {
     });
   }
 
-  /** Measures one change: messages, simulated and real time until settled, reconcile passes. */
+  /**
+   * Measures one change: messages, simulated and real time until settled, reconcile passes.
+   * @param {number} count
+   * @param {() => unknown} act
+   * @param {string} what
+   */
   async measure(count, act, what) {
     this.messages = 0;
     this.frames = 0;
@@ -152,6 +180,7 @@ class Sim {
   }
 }
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 10, children: 200 }, { nodes: 50, children: 500 });
   ctx.params({ ...size, latencyMs: 1, jitterMs: 1, seed: 7, requested: '50 nodes and 50,000 children (see extrapolation)' });
@@ -199,7 +228,7 @@ export async function run(ctx) {
       C,
       () => {
         sim.network.crash(address('s2'));
-        sim.nodes.get('s2').kill();
+        sim.node('s2').kill();
       },
       `every child running again after the crash of s2`,
     ),
@@ -211,12 +240,12 @@ export async function run(ctx) {
     sim.measure(
       C,
       () => {
-        sim.leaving = sim.nodes.get('s3').stop('leaving', 2000);
+        sim.leaving = sim.node('s3').stop('leaving', 2000);
       },
       'children of s3 running elsewhere',
     ),
   );
-  await ctx.step('s3 has stopped', 60_000, () => sim.until(() => !sim.nodes.get('s3').running, 's3 stopped'));
+  await ctx.step('s3 has stopped', 60_000, () => sim.until(() => !sim.node('s3').running, 's3 stopped'));
 
   const perChild = started.messages / C;
   ctx.metric(`messages per child started (${N} nodes)`, 'messages', perChild, {
@@ -227,11 +256,11 @@ export async function run(ctx) {
   });
   ctx.metric(`time to start ${C} children, simulated`, 'ms', started.simMs, { note: 'simulated time counts network latency only, not processing' });
   ctx.metric(`time to start ${C} children, real`, 'ms', started.wallMs, { note: 'the wall time this process needed to simulate it' });
-  for (const [label, r] of [
+  for (const [label, r] of /** @type {Array<[string, typeof loss]>} */ ([
     ['node loss (crash)', loss],
     ['node join', join],
     ['graceful leave', leave],
-  ]) {
+  ])) {
     ctx.metric(`${label}: messages sent`, 'messages', r.messages, { note: `${r.frames} transport frames` });
     ctx.metric(`${label}: reconcile time, simulated`, 'ms', r.simMs, {
       note: 'from the change until every node sees every child running once on its owner; latency only (1–2 ms per hop), processing is free in simulated time',

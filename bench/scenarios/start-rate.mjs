@@ -21,14 +21,22 @@ import { loadavg } from 'node:os';
 export const title = 'Start rate';
 export const description = 'startChild calls acknowledged per second: all from one node, then spread over all nodes.';
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const size = ctx.sizes({ nodes: 3, children: 1000, repeats: 1 }, { nodes: 3, children: 10_000, repeats: 1 });
   ctx.params({ ...size, preset: 'lan' });
   const N = size.children;
   const members = names(size.nodes);
+  /**
+   * @typedef {{ ms: number, rate: number, settledMs: number, maxStallMs: number, observerMaxStallMs: number, linkDrops: number,
+   *   perNode: number[], cpuPerChildUs: Record<string, number>, loadAverage: number[] }} Run
+   */
+  /** @type {{ one: Run[], spread: Run[] }} */
   const results = { one: [], spread: [] };
+  /** @type {Array<'one' | 'spread'>} */
+  const modes = ['one', 'spread'];
   for (let r = 0; r < size.repeats; r++) {
-    for (const mode of ['one', 'spread']) {
+    for (const mode of modes) {
       const cluster = ctx.cluster({ flags: NODE_FLAGS });
       const label = `${mode === 'one' ? 'from n1' : `spread over ${size.nodes} nodes`}${size.repeats > 1 ? ` (repeat ${r + 1})` : ''}`;
       const drops0 = await ctx.step(`${label}: start ${size.nodes} nodes and the observer`, 40_000, async () => {
@@ -43,10 +51,14 @@ export async function run(ctx) {
       if (profileDir) await Promise.all(cluster.live().map((n) => n.request('profile', { action: 'start', intervalUs: 500 }, 10_000)));
       const own = profileDir ? await startOwnProfile() : undefined;
       const load = loadavg().map((x) => Number(x.toFixed(2)));
-      const cpu0 = { nodes: cluster.live().map((n) => [n.name, cpuSeconds(n.pid)]), observer: process.cpuUsage() };
+      const cpu0 = { nodes: cluster.live().map((n) => /** @type {[string, number]} */ ([n.name, cpuSeconds(n.pid)])), observer: process.cpuUsage() };
       const t0 = performance.now();
       const replies = await ctx.step(`${label}: ${N} startChild calls`, 180_000, async () => {
-        const replies = await cluster.startChildren(mode === 'one' ? cluster.nodes.get('n1') : cluster.live(), N, { boundMs: 170_000 });
+        const replies = await cluster.startChildren(
+          mode === 'one' ? /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get('n1')) : cluster.live(),
+          N,
+          { boundMs: 170_000 },
+        );
         return { wallMs: performance.now() - t0, replies };
       });
       if (profileDir)
@@ -55,7 +67,13 @@ export async function run(ctx) {
         );
       const settledMs = (await ctx.step(`${label}: observer sees ${N} running once`, 120_000, () => cluster.waitSettled(members, 120_000))) - t0;
       const observerCpu = process.cpuUsage(cpu0.observer);
-      const cpuPerChildUs = Object.fromEntries(cpu0.nodes.map(([name, s0]) => [name, ((cpuSeconds(cluster.nodes.get(name).pid) - s0) * 1e6) / N]));
+      /** @type {Record<string, number>} */
+      const cpuPerChildUs = Object.fromEntries(
+        cpu0.nodes.map(([name, s0]) => [
+          name,
+          ((cpuSeconds(/** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(name)).pid) - s0) * 1e6) / N,
+        ]),
+      );
       cpuPerChildUs.observer = (observerCpu.user + observerCpu.system) / N;
       if (own) await own.stop(`${profileDir}/start-${mode}-observer.cpuprofile`);
       ctx.log(
@@ -66,7 +84,7 @@ export async function run(ctx) {
       const stalls = await ctx.step(`${label}: read event-loop stalls`, 30_000, () => cluster.stalls());
       const linkDrops = (await cluster.memberLinkDrops()) - drops0;
       // From one node, the node's own clock times the calls; spread, the runner's (it includes the control round trip, < 1 ms).
-      const ms = mode === 'one' ? replies.replies[0].elapsedMs : replies.wallMs;
+      const ms = mode === 'one' ? /** @type {import('../lib/types.js').StartManyReply} */ (replies.replies[0]).elapsedMs : replies.wallMs;
       results[mode].push({
         ms,
         rate: (N / ms) * 1000,
@@ -103,7 +121,7 @@ export async function run(ctx) {
     'ms',
     results.spread.map((x) => x.ms),
   );
-  for (const mode of ['one', 'spread']) {
+  for (const mode of modes) {
     const which = mode === 'one' ? 'from one node' : 'spread';
     ctx.metric(
       `until the observer sees all running once, ${which}`,
@@ -129,7 +147,7 @@ export async function run(ctx) {
       { note: 'the runner process, where the observer lives' },
     );
   }
-  for (const mode of ['one', 'spread']) {
+  for (const mode of modes) {
     const which = mode === 'one' ? 'from one node' : 'spread';
     for (const who of [...members, 'observer']) {
       ctx.metric(
@@ -152,6 +170,7 @@ async function startOwnProfile() {
   await session.post('Profiler.setSamplingInterval', { interval: 500 });
   await session.post('Profiler.start');
   return {
+    /** @param {string} file */
     async stop(file) {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(file, JSON.stringify(profile));

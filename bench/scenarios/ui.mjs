@@ -51,15 +51,22 @@ export function skipReason() {
   return undefined;
 }
 
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {{ x: number, y: number, width: number, height: number }} Box */
+
 const epoch = () => performance.timeOrigin + performance.now();
 
-/** Starts recording the page's animation-frame intervals (the browser's own requestAnimationFrame). */
+/**
+ * Starts recording the page's animation-frame intervals (the browser's own requestAnimationFrame).
+ * @param {Page} page
+ */
 function recordFrames(page) {
   return page.evaluate(() => {
     const w = /** @type {Window & { __frames: number[], __recording: boolean }} */ (/** @type {unknown} */ (window));
     w.__frames = [];
     w.__recording = true;
     let prev = performance.now();
+    /** @param {number} now */
     const tick = (now) => {
       w.__frames.push(now - prev);
       prev = now;
@@ -69,7 +76,10 @@ function recordFrames(page) {
   });
 }
 
-/** Stops recording; the intervals since recordFrames, the first (partial) one left out. */
+/**
+ * Stops recording; the intervals since recordFrames, the first (partial) one left out.
+ * @param {Page} page
+ */
 function recordedFrames(page) {
   return page.evaluate(() => {
     const w = /** @type {Window & { __frames: number[], __recording: boolean }} */ (/** @type {unknown} */ (window));
@@ -78,7 +88,10 @@ function recordedFrames(page) {
   });
 }
 
-/** CPU profilers of the page (CDP) and of this process (node:inspector), started together. */
+/**
+ * CPU profilers of the page (CDP) and of this process (node:inspector), started together.
+ * @param {Page} page
+ */
 async function startProfilers(page) {
   const { Session } = await import('node:inspector/promises');
   const cdp = await page.context().newCDPSession(page);
@@ -91,6 +104,10 @@ async function startProfilers(page) {
   await own.post('Profiler.setSamplingInterval', { interval: 200 });
   await own.post('Profiler.start');
   return {
+    /**
+     * @param {string} dir
+     * @param {string} name
+     */
     async stop(dir, name) {
       const [pageProfile, ownProfile] = [await cdp.send('Profiler.stop'), await own.post('Profiler.stop')];
       writeFileSync(join(dir, `${name}-page.cpuprofile`), JSON.stringify(pageProfile.profile));
@@ -101,11 +118,16 @@ async function startProfilers(page) {
   };
 }
 
+/**
+ * @param {readonly number[]} values
+ * @param {number} q
+ */
 function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
   const reason = skipReason();
   if (reason) {
@@ -136,6 +158,7 @@ export async function run(ctx) {
   // False member-downs: what the gateway published, and what the observer's own links saw.
   const killed = new Set();
   const downs = { observerLost: 0 };
+  /** @param {import('../../core/dist/index.js').NodeEventMap['member-down'][0]} m */
   const onDown = (m) => {
     if (m.member?.role === 'member' && !killed.has(m.member.name)) downs.observerLost++;
   };
@@ -205,6 +228,7 @@ export async function run(ctx) {
     );
     // Seen: the first moment the observer's live state (pg) holds an instance of it, which may come
     // before the supervisor's `started` event (the state a patch carries is read from pg afresh).
+    /** @type {number | undefined} */
     let seenAt;
     const onEvent = () => {
       if (seenAt === undefined && cluster.observer.groups.getMembers('pogo', `run:${id}`).length > 0) seenAt = epoch();
@@ -216,7 +240,7 @@ export async function run(ctx) {
       const issued = epoch();
       await member.request('startMany', { prefix: '0probe-', from: i, count: 1 }, 20_000);
       const paintedAt = await painted;
-      return { patch: paintedAt - seenAt, command: paintedAt - issued };
+      return { patch: paintedAt - /** @type {number} */ (seenAt), command: paintedAt - issued };
     });
     cluster.observer.supervisor.off('change', onEvent);
     cluster.observer.supervisor.off('event', onEvent);
@@ -224,7 +248,7 @@ export async function run(ctx) {
     fromCommand.push(t.command);
     await new Promise((r) => setTimeout(r, 250));
   }
-  if (profilers) await profilers.stop(profileDir, 'ui-probes');
+  if (profilers) await profilers.stop(/** @type {string} */ (profileDir), 'ui-probes');
   ctx.metric('patch to paint', 'ms', toPaint, {
     target: ['<=', 150],
     note:
@@ -237,9 +261,9 @@ export async function run(ctx) {
   // ---- frame times while dragging a card across the columns
   const frames = await ctx.step('drag a card across every column and record frame times', 60_000, async () => {
     const card = page.getByTestId('child-card').nth(1);
-    const from = await card.boundingBox();
+    const from = /** @type {Box} */ (await card.boundingBox());
     const columns = page.getByTestId('node-column');
-    const last = await columns.nth((await columns.count()) - 1).boundingBox();
+    const last = /** @type {Box} */ (await columns.nth((await columns.count()) - 1).boundingBox());
     await recordFrames(page);
     await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
     await page.mouse.down();
@@ -265,6 +289,10 @@ export async function run(ctx) {
   );
 
   // ---- the gateway's CPU while nothing happens
+  /**
+   * @template T
+   * @param {() => Promise<T>} fn
+   */
   const cpuShare = async (fn) => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -280,7 +308,7 @@ export async function run(ctx) {
   });
 
   // ---- a node's children move: SIGKILL one member, record frames until all run once again
-  const victim = cluster.nodes.get(members[1 + Math.floor(members.length / 2)]);
+  const victim = /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(members[1 + Math.floor(members.length / 2)]));
   const had = cluster.tracker.onNode(victim.name);
   const failover = await ctx.step(`SIGKILL ${victim.name} (${had} children) and record frames until all ${N} run once`, 180_000, () =>
     cpuShare(async () => {
@@ -321,11 +349,17 @@ export async function run(ctx) {
     const { io } = await import('socket.io-client');
     const socket = io(gateway.url, { path: '/gateway', auth: { token: gateway.token }, transports: ['websocket'], reconnection: false, forceNew: true });
     try {
+      /** @type {import('../../core/dist/index.js').ClusterState} */
       const state = await new Promise((resolve, reject) => {
         socket.on('snapshot', resolve);
         socket.on('connect_error', reject);
       });
-      return state.events.filter((e) => e.type === 'node-down' && e.role === 'member').map((e) => e.node);
+      return state.events
+        .filter(
+          /** @returns {e is Extract<import('../../core/dist/index.js').EventView, { type: 'node-down' }>} */
+          (e) => e.type === 'node-down' && e.role === 'member',
+        )
+        .map((e) => e.node);
     } finally {
       socket.close();
     }

@@ -17,9 +17,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
+/** @type {{ calls: number, seed: string[], noCa: boolean, command: string[], before?: string, after?: string, secretFile?: string }} */
 const opts = { calls: 20, seed: [], noCa: false, command: ['ctl', 'ls'] };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
+  /** @returns {string} */
   const value = () => argv[++i] ?? usage(`${a} needs a value`);
   if (a === '--before') opts.before = value();
   else if (a === '--after') opts.after = value();
@@ -34,6 +36,10 @@ for (let i = 0; i < argv.length; i++) {
 }
 if (!opts.before || !opts.after || opts.seed.length === 0 || !opts.secretFile || !(opts.calls >= 1)) usage('give --before, --after, --seed and --secret-file');
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function usage(message) {
   process.stderr.write(
     `compare-ctl: ${message}\nusage: node bench/tools/compare-ctl.mjs --before <bin> --after ` +
@@ -45,11 +51,20 @@ function usage(message) {
 const TIME = '/usr/bin/time';
 const env = { ...process.env };
 if (opts.noCa) delete env.NODE_EXTRA_CA_CERTS;
-const args = [...opts.command, ...opts.seed.flatMap((s) => ['--seed', s]), '--secret-file', opts.secretFile, '--json'];
+const args = [...opts.command, ...opts.seed.flatMap((s) => ['--seed', s]), '--secret-file', /** @type {string} */ (opts.secretFile), '--json'];
 
-/** One call: wall ms, CPU ms (when /usr/bin/time exists), exit code. */
+/**
+ * @typedef {{ ms: number, cpuMs: number | undefined, code: number | null, stderr: string }} Call
+ */
+
+/**
+ * One call: wall ms, CPU ms (when /usr/bin/time exists), exit code.
+ * @param {string} bin
+ * @returns {Promise<Call>}
+ */
 function call(bin) {
   const cpu = existsSync(TIME);
+  /** @type {[string, string[]]} */
   const [file, list] = cpu ? [TIME, ['-f', 'pogo-cpu %U %S', process.execPath, bin, ...args]] : [process.execPath, [bin, ...args]];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -66,13 +81,18 @@ function call(bin) {
   });
 }
 
+/** @param {readonly number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const load = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+/** @type {{ before: Call[], after: Call[] }} */
 const runs = { before: [], after: [] };
+/** @type {number[]} */
 const loads = [];
+/** @type {Array<'before' | 'after'>} */
+const sides = ['before', 'after'];
 for (let i = 0; i < opts.calls; i++) {
-  for (const which of ['before', 'after']) {
-    const r = await call(opts[which]);
+  for (const which of sides) {
+    const r = await call(/** @type {string} */ (opts[which]));
     if (r.code !== 0) {
       process.stderr.write(`compare-ctl: ${which} exited ${r.code}: ${r.stderr.slice(0, 500)}\n`);
       process.exit(1);
@@ -81,7 +101,7 @@ for (let i = 0; i < opts.calls; i++) {
   }
   loads.push(load());
 }
-for (const which of ['before', 'after']) {
+for (const which of sides) {
   const rs = runs[which];
   const cpu = rs.map((r) => r.cpuMs).filter((x) => x !== undefined);
   process.stdout.write(

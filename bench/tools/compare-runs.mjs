@@ -22,9 +22,17 @@ if (!olderPath || !newerPath) {
   process.exit(2);
 }
 
-/** scenario → figure → { median, unit } (medians as printed, numbers parsed). */
+/** @typedef {{ median: string, value: number, unit: string }} Figure */
+
+/**
+ * scenario → figure → { median, unit } (medians as printed, numbers parsed).
+ * @param {string} path
+ * @returns {Map<string, Map<string, Figure>>}
+ */
 function figures(path) {
+  /** @type {Map<string, Map<string, Figure>>} */
   const out = new Map();
+  /** @type {string | undefined} */
   let scenario;
   let inTable = false;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
@@ -50,8 +58,12 @@ function figures(path) {
       .slice(1, -1)
       .map((c) => c.trim());
     if (cells.length < 5 || /^-+$/.test(cells[0])) continue;
-    const [figure, median, , , unit] = cells;
-    out.get(scenario).set(figure, { median, value: Number(median.replace(/,/g, '')), unit });
+    const [figure, median, , , unit] = /** @type {string[]} */ (cells);
+    /** @type {Map<string, Figure>} */ (out.get(scenario)).set(/** @type {string} */ (figure), {
+      median: /** @type {string} */ (median),
+      value: Number(/** @type {string} */ (median).replace(/,/g, '')),
+      unit: /** @type {string} */ (unit),
+    });
   }
   return out;
 }
@@ -59,6 +71,10 @@ function figures(path) {
 const older = figures(olderPath);
 const newer = figures(newerPath);
 
+/**
+ * @param {Figure} a
+ * @param {Figure} b
+ */
 function change(a, b) {
   if (!Number.isFinite(a.value) || !Number.isFinite(b.value)) return '';
   if (a.value === b.value) return '=';

@@ -24,12 +24,16 @@ if (!file) {
   process.exit(2);
 }
 const count = Number(countArg ?? 25);
+/** @typedef {import('node:inspector').Profiler.ProfileNode} ProfileNode */
+/** @type {import('node:inspector').Profiler.Profile & { samples: number[], timeDeltas: number[] }} */
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+/** @type {Map<number, number>} */
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 // Sample counts per node; time per sample from the deltas.
+/** @type {Map<number, number>} */
 const selfUs = new Map();
 const to = profile.endTime - skipSeconds * 1e6;
 const from = lastSeconds === undefined ? -Infinity : to - lastSeconds * 1e6;
@@ -40,25 +44,32 @@ profile.samples.forEach((id, i) => {
 });
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
+/** @param {ProfileNode} n */
 const label = (n) => {
   const f = n.callFrame;
   const where = f.url ? `${basename(f.url)}:${f.lineNumber + 1}` : '';
   return `${f.functionName || '(anonymous)'} ${where}`.trim();
 };
+/** @type {Map<string, number>} */
 const self = new Map();
+/** @type {Map<string, number>} */
 const inclusive = new Map();
 for (const [id, us] of selfUs) {
-  const n = byId.get(id);
+  const n = /** @type {ProfileNode} */ (byId.get(id));
   self.set(label(n), (self.get(label(n)) ?? 0) + us);
   // Inclusive: count each distinct label once per sample stack.
   const seen = new Set();
-  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-    const l = label(byId.get(cur));
+  for (let cur = /** @type {number | undefined} */ (id); cur !== undefined; cur = parent.get(cur)) {
+    const l = label(/** @type {ProfileNode} */ (byId.get(cur)));
     if (seen.has(l)) continue;
     seen.add(l);
     inclusive.set(l, (inclusive.get(l) ?? 0) + us);
   }
 }
+/**
+ * @param {string} title
+ * @param {Map<string, number>} map
+ */
 const show = (title, map) => {
   process.stdout.write(`${title}\n`);
   for (const [l, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count))

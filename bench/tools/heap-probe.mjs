@@ -31,10 +31,24 @@ import { BenchCluster } from '../lib/cluster.mjs';
 import { rssBytes, sleep } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from '../scenarios/common.mjs';
 
+/**
+ * A .heapsnapshot file (V8's JSON): flat arrays of node and edge fields, described by `meta`.
+ * @typedef {object} HeapSnapshot
+ * @property {{ meta: { node_fields: string[], node_types: [string[], ...unknown[]], edge_fields: string[], edge_types: [string[], ...unknown[]] } }} snapshot
+ * @property {number[]} nodes
+ * @property {number[]} edges
+ * @property {string[]} strings
+ */
+
 const argv = process.argv.slice(2);
+/**
+ * @param {string} name
+ * @param {string | number} fallback
+ * @returns {string}
+ */
 const opt = (name, fallback) => {
   const at = argv.indexOf(`--${name}`);
-  return at >= 0 ? argv[at + 1] : fallback;
+  return /** @type {string} */ (at >= 0 ? argv[at + 1] : fallback);
 };
 const nodes = Number(opt('nodes', 5));
 const children = Number(opt('children', 5000));
@@ -42,7 +56,10 @@ const top = Number(opt('top', 30));
 const out = opt('out', '/tmp/heap-probe');
 const nodeArgs = opt('node-args', '').split(' ').filter(Boolean);
 
-/** Sums a .heapsnapshot's nodes by type and name: Map key → { count, bytes }. */
+/**
+ * Sums a .heapsnapshot's nodes by type and name: Map key → { count, bytes }.
+ * @param {HeapSnapshot} snapshot
+ */
 export function summarize(snapshot) {
   const meta = snapshot.snapshot.meta;
   const fields = meta.node_fields;
@@ -52,6 +69,7 @@ export function summarize(snapshot) {
   const sizeAt = fields.indexOf('self_size');
   const types = meta.node_types[0];
   const { nodes: flat, strings } = snapshot;
+  /** @type {Map<string, { count: number, bytes: number }>} */
   const groups = new Map();
   let total = 0;
   for (let i = 0; i < flat.length; i += width) {
@@ -72,6 +90,7 @@ export function summarize(snapshot) {
  * names, which tell which module made them; `dictionary` is the size of the
  * property dictionaries they point at (an object in dictionary mode keeps
  * its properties in a hash table beside it).
+ * @param {HeapSnapshot} snapshot
  */
 export function plainObjects(snapshot) {
   const meta = snapshot.snapshot.meta;
@@ -81,10 +100,12 @@ export function plainObjects(snapshot) {
   const edgeTypes = meta.edge_types[0];
   const { nodes: flat, edges, strings } = snapshot;
   const edgeCountAt = meta.node_fields.indexOf('edge_count');
+  /** @type {Map<string, { count: number, bytes: number, dictionary: number }>} */
   const groups = new Map();
   for (let i = 0, e = 0; i < flat.length; i += width) {
     const end = e + flat[i + edgeCountAt] * edgeWidth;
     if (types[flat[i]] === 'object' && strings[flat[i + 1]] === 'Object') {
+      /** @type {string[]} */
       const props = [];
       let dictionary = 0;
       for (let f = e; f < end; f += edgeWidth) {
@@ -109,24 +130,27 @@ try {
   const members = names(nodes);
   await cluster.startAll(members);
   await cluster.observe(120_000);
-  const empty = cluster.live().map((n) => rssBytes(n.pid) / 2 ** 20);
+  const empty = cluster.live().map((n) => (rssBytes(n.pid) ?? NaN) / 2 ** 20);
   const t0 = performance.now();
   await cluster.startChildren(cluster.live(), children, { boundMs: 600_000 });
   await cluster.waitSettled(members, 600_000);
   process.stdout.write(`${nodes} nodes, ${children} children settled in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
-  const rss = cluster.live().map((n) => rssBytes(n.pid) / 2 ** 20);
+  const rss = cluster.live().map((n) => (rssBytes(n.pid) ?? NaN) / 2 ** 20);
+  /** @param {number[]} xs */
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   process.stdout.write(`RSS MiB per node, no children: median ${med(empty).toFixed(1)}\n`);
   process.stdout.write(`RSS MiB per node, ${children} children: median ${med(rss).toFixed(1)}  [${rss.map((r) => r.toFixed(1)).join(' ')}]\n`);
-  const probed = cluster.live()[1] ?? cluster.live()[0];
+  const probed = /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.live()[1] ?? cluster.live()[0]);
   const file = join(out, `${probed.name}-${children}.heapsnapshot`);
   const { memory } = await probed.request('heap', { file }, 600_000);
+  /** @param {number} b */
   const mib = (b) => (b / 2 ** 20).toFixed(1);
   process.stdout.write(
     `${probed.name} after a full GC: rss ${mib(memory.rss)} heapTotal ${mib(memory.heapTotal)} heapUsed ${mib(memory.heapUsed)} ` +
       `external ${mib(memory.external)} MiB (${(memory.heapUsed / children).toFixed(0)} B heap per child, fixed part included)\n`,
   );
+  /** @type {HeapSnapshot} */
   const snapshot = JSON.parse(readFileSync(file, 'utf8'));
   const { groups, total } = summarize(snapshot);
   process.stdout.write(`snapshot: ${mib(total)} MiB in all\n`);

@@ -46,7 +46,12 @@ const sup = new LocalSupervisor({
   newPid: () => `bench/0123456789abcdef/c${++n}`,
 });
 
+/**
+ * @param {number[]} sorted
+ * @param {number} p
+ */
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+/** @param {number} x */
 const ms = (x) => x.toFixed(3);
 console.log(`| child | sequential calls | p50 ms | p99 ms | max ms | burst calls (${INFLIGHT} in flight) | calls/s |`);
 console.log('|---|---|---|---|---|---|---|');
@@ -54,8 +59,9 @@ try {
   for (const kind of kinds) {
     const id = kind.name.replace(/\W+/g, '-');
     await sup.startChild({ id, start: { command: kind.command, args: kind.args, ipc: kind.ipc }, shutdown: 2000 });
-    const channel = sup.channelOf(id);
+    const channel = /** @type {import('../../core/dist/index.js').ChildChannel} */ (sup.channelOf(id));
     await channel.call('ping', 30_000); // warm up: the child is up and reading
+    /** @type {number[]} */
     const times = [];
     for (let i = 0; i < CALLS; i++) {
       const t0 = performance.now();
@@ -74,7 +80,8 @@ try {
       }),
     );
     const rate = BURST / ((performance.now() - t0) / 1000);
-    console.log(`| ${kind.name} | ${CALLS} | ${ms(pct(times, 50))} | ${ms(pct(times, 99))} | ${ms(times.at(-1))} | ${BURST} | ${Math.round(rate)} |`);
+    const max = /** @type {number} */ (times.at(-1));
+    console.log(`| ${kind.name} | ${CALLS} | ${ms(pct(times, 50))} | ${ms(pct(times, 99))} | ${ms(max)} | ${BURST} | ${Math.round(rate)} |`);
     await sup.terminateChild(id);
   }
 } finally {

@@ -24,31 +24,47 @@ import { ManualClock, MemoryNetwork, SeededRandom, silentLogger } from '../../co
 const C = Number(process.argv[2] ?? 3000);
 const repeats = Number(process.argv[3] ?? 5);
 const SECRET = 'simulation-secret-0123456789';
+/** @param {string} name */
 const address = (name) => `${name}:4370`;
+/** @returns {Promise<void>} */
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const clock = new ManualClock(1_700_000_000_000);
 const random = new SeededRandom(7);
 const network = new MemoryNetwork({ clock, random, latencyMs: 1, jitterMs: 0, connectTimeoutMs: 500 });
 const workers = new WorkerRegistry();
 workers.define('idle', () => ({ stop() {} }));
+/** @type {Map<string, number>} */
 const frames = new Map();
-network.tap = (from, _to, frame) => frames.set(from, (frames.get(from) ?? 0) + (frame?.t === 'batch' ? frame.frames.length : 1));
+network.tap = (/** @type {string} */ from, /** @type {string} */ _to, /** @type {any} */ frame) =>
+  frames.set(from, (frames.get(from) ?? 0) + (frame?.t === 'batch' ? frame.frames.length : 1));
+/** @type {Map<string, PogoNode>} */
 const nodes = new Map();
+/**
+ * The node started as `name`.
+ * @param {string} name
+ */
+const node = (name) => /** @type {PogoNode} */ (nodes.get(name));
 
 /** @param {string} name @param {string[]} seeds @param {'member' | 'observer'} [role] */
 async function start(name, seeds, role = 'member') {
-  const node = await PogoNode.start(
+  const started = await PogoNode.start(
     createNodeConfig({ name, secret: SECRET, seeds: seeds.map(address), role, maxMovesPerSecond: 1_000_000, requestTimeoutMs: 3_600_000 }),
     { clock, random, log: silentLogger, transport: network.transport(address(name)), workers },
   );
-  nodes.set(name, node);
-  return node;
+  nodes.set(name, started);
+  return started;
 }
+/** @param {number} ms */
 async function run(ms) {
   const target = clock.now() + ms;
   await flush();
   while (clock.step(target)) await flush();
 }
+/**
+ * @param {() => boolean} predicate
+ * @param {string} what
+ * @param {number} [maxMs]
+ */
 async function until(predicate, what, maxMs = 60_000) {
   const t0 = clock.now();
   await flush();
@@ -60,18 +76,17 @@ async function until(predicate, what, maxMs = 60_000) {
 }
 const members = ['s1', 's2', 's3'];
 const live = () => members.filter((n) => nodes.get(n)?.running);
-const localRunning = () => live().reduce((s, n) => s + nodes.get(n).local.countChildren().active, 0);
+const localRunning = () => live().reduce((s, n) => s + node(n).local.countChildren().active, 0);
 const meshed = () =>
   live().every(
     (n) =>
-      nodes
-        .get(n)
+      node(n)
         .upMembers()
-        .filter((m) => members.includes(m)).length === live().length && nodes.get(n).supervisor.isReady,
+        .filter((m) => members.includes(m)).length === live().length && node(n).supervisor.isReady,
   );
 const seesAll = () =>
   [...live(), 'obs'].every((n) => {
-    const c = nodes.get(n).supervisor.countChildren();
+    const c = node(n).supervisor.countChildren();
     return c.running === C && c.specs === C;
   });
 // Cheap (the check runs every simulated millisecond and counts in the CPU figure): every node holds a
@@ -79,7 +94,7 @@ const seesAll = () =>
 const seesAllRuns = () => {
   const alive = new Set(live());
   return [...live(), 'obs'].every((n) => {
-    const g = nodes.get(n).groups;
+    const g = node(n).groups;
     let runs = 0;
     for (const name of g.groupNames('pogo')) {
       if (!name.startsWith('run:')) continue;
@@ -96,16 +111,19 @@ for (const [i, n] of members.entries()) {
   await until(meshed, `${n} meshed`);
 }
 await start('obs', ['s1'], 'observer');
-await until(() => nodes.get('obs').upMembers().length === 4, 'observer linked');
-const s1 = nodes.get('s1');
-for (let i = 0; i < C; i++) s1.supervisor.startChild({ id: `c${i}`, start: { worker: 'idle' } }).catch((err) => console.error(`c${i}: ${err.message}`));
+await until(() => node('obs').upMembers().length === 4, 'observer linked');
+const s1 = node('s1');
+for (let i = 0; i < C; i++)
+  s1.supervisor.startChild({ id: `c${i}`, start: { worker: 'idle' } }).catch((/** @type {Error} */ err) => console.error(`c${i}: ${err.message}`));
 await until(() => localRunning() === C && seesAll(), 'all running');
 await run(2000);
 
+/** @param {string} n */
 const reconciles = (n) => {
-  const st = nodes.get(n).supervisor['reconciler'].stats;
+  const st = node(n).supervisor['reconciler'].stats;
   return [st.reconciles, st.urgent ?? 0, st.dirty ?? 0, st.swept ?? 0];
 };
+/** @type {Array<{ cpuUntilStartedMs: number, cpuUntilSeenMs: number }>} */
 const results = [];
 const profileFile = process.env.SIM_PROFILE;
 const session = profileFile ? new Session() : undefined;
@@ -114,29 +132,31 @@ if (session) {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
 }
+/** @type {import('node:inspector').Profiler.Profile[]} */
 const samples = [];
 for (let r = 0; r < repeats; r++) {
-  const victim = members[(r + 1) % 3];
+  const victim = /** @type {string} */ (members[(r + 1) % 3]);
   const survivors = live().filter((n) => n !== victim);
-  const had = nodes.get(victim).local.countChildren().active;
+  const had = node(victim).local.countChildren().active;
   const rec0 = new Map(survivors.map((n) => [n, reconciles(n)]));
   frames.clear();
   if (global.gc) global.gc();
   if (session) await session.post('Profiler.start');
   const cpu0 = process.cpuUsage();
   network.crash(address(victim));
-  nodes.get(victim).kill();
+  node(victim).kill();
   const simMs = await until(() => localRunning() === C, 'orphans started');
   const cpuStarted = process.cpuUsage(cpu0);
   // ...and every node has reconciled what it heard (no dirty id, no sweep left): the whole failover's work.
   const idle = () =>
     [...live(), 'obs'].every((n) => {
-      const r = nodes.get(n).supervisor['reconciler'];
+      const r = node(n).supervisor['reconciler'];
       return r.dirty.size === 0 && r.urgent.size === 0 && r.sweep.length === 0;
     });
   await until(() => seesAllRuns() && idle(), 'everyone sees all');
   const cpu = process.cpuUsage(cpu0);
   if (session) samples.push((await session.post('Profiler.stop')).profile);
+  /** @param {NodeJS.CpuUsage} u */
   const ms = (u) => (u.user + u.system) / 1000;
   const line = {
     victim,
@@ -148,7 +168,7 @@ for (let r = 0; r < repeats; r++) {
       survivors.map((n) => [
         n,
         reconciles(n)
-          .map((v, i) => v - rec0.get(n)[i])
+          .map((v, i) => v - /** @type {number[]} */ (rec0.get(n))[i])
           .join('/'),
       ]),
     ),
@@ -163,9 +183,11 @@ for (let r = 0; r < repeats; r++) {
 }
 if (session) {
   // The windows' profiles as one: samples of the later ones appended to the first (same node ids only when the tree matches, so keep each apart).
-  writeFileSync(profileFile, JSON.stringify(samples.at(-1)));
-  for (const [i, p] of samples.entries()) writeFileSync(profileFile.replace(/\.cpuprofile$/, `-${i + 1}.cpuprofile`), JSON.stringify(p));
+  const file = /** @type {string} */ (profileFile);
+  writeFileSync(file, JSON.stringify(samples.at(-1)));
+  for (const [i, p] of samples.entries()) writeFileSync(file.replace(/\.cpuprofile$/, `-${i + 1}.cpuprofile`), JSON.stringify(p));
 }
+/** @param {number[]} xs */
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
   `median CPU until the orphans run ${med(results.map((x) => x.cpuUntilStartedMs)).toFixed(0)} ms, until every ` +

@@ -38,11 +38,24 @@ const HOOK = new URL('../../bench/fixtures/control-hook.mjs', import.meta.url).h
 const WORKERS = fileURLToPath(new URL('../../bench/fixtures/workers.mjs', import.meta.url));
 const GC_HOOK = new URL('../fixtures/gc-on-signal.mjs', import.meta.url).href;
 
+/** @typedef {import('../../bench/lib/types.js').ChildLogEntry} ChildLogEntry */
+/** @typedef {import('../../bench/lib/types.js').CountsReply} CountsReply */
+/** @typedef {import('../../core/dist/index.js').CommandOp} CommandOp */
+/**
+ * A listener of child-log events: the node, its events in this process's time base, and as it recorded them.
+ * @typedef {(node: BenchNode, events: ChildLogEntry[], raw: ChildLogEntry[]) => void} ChildEventListener
+ */
+
 /**
  * The `main` of a repro script, run only when `moduleUrl` is the file Node
  * was started with: reads its command line, kills every tracked process at
  * exit, and exits 1 when `reproduce(opts)` found anything (a count above 0),
  * else 0; a crash prints its stack and exits 1.
+ * @template {import('./types.js').FlagSpec} S
+ * @param {string} moduleUrl
+ * @param {string} name
+ * @param {S} flags
+ * @param {(opts: import('./types.js').Flags<S>) => Promise<number>} reproduce
  */
 export function reproMain(moduleUrl, name, flags, reproduce) {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
@@ -53,7 +66,7 @@ export function reproMain(moduleUrl, name, flags, reproduce) {
     const found = await reproduce(opts);
     process.exit(found > 0 ? 1 : 0);
   };
-  main().catch((err) => {
+  main().catch((/** @type {any} */ err) => {
     process.stderr.write(`repro: ${err.stack ?? err}\n`);
     process.exit(1);
   });
@@ -63,9 +76,13 @@ export function reproMain(moduleUrl, name, flags, reproduce) {
  * On SIGINT or SIGTERM: says so, stops every process of `cluster` (keeping
  * its logs) and exits 130. `interrupted()` tells the run loop to stop;
  * `release()` takes the handlers off again.
+ * @param {string} name
+ * @param {{ close(options: { keep: boolean }): Promise<unknown> }} cluster
+ * @param {(line: string) => void} log
  */
 export function closeOnSignal(name, cluster, log) {
   let interrupted = false;
+  /** @param {string} sig a signal's name, or why the run stops */
   const onSignal = (sig) => {
     if (interrupted) return;
     interrupted = true;
@@ -89,6 +106,7 @@ export function closeOnSignal(name, cluster, log) {
  * Date.now() only counts whole milliseconds, so sample it for 3 ms of busy
  * waiting (three ticks, in case a pause hides one) and keep the largest
  * difference, the one taken right at a tick.
+ * @returns {number}
  */
 export function wallOffset() {
   let best = -Infinity;
@@ -101,21 +119,43 @@ export function wallOffset() {
 }
 
 export class RealCluster {
-  /** The current process of each member name. */
+  /**
+   * The current process of each member name.
+   * @type {Map<string, BenchNode>}
+   */
   nodes = new Map();
-  /** Every process ever started, in order. */
+  /**
+   * Every process ever started, in order.
+   * @type {BenchNode[]}
+   */
   all = [];
-  /** BenchNode → Map(id → number of instances it runs). */
+  /**
+   * BenchNode → Map(id → number of instances it runs).
+   * @type {Map<BenchNode, Map<string, number>>}
+   */
   truth = new Map();
+  /** @type {Set<string>} */
   frozen = new Set();
+  /** @type {ChildEventListener[]} */
   listeners = [];
-  /** member-down events the observer saw: { name, reason, at }. */
+  /**
+   * member-down events the observer saw.
+   * @type {Array<{ name: string, reason: string, at: number }>}
+   */
   downs = [];
-  observer = undefined;
-  tracker = undefined;
+  /**
+   * The observer node and its tracker: set by observe(), read only after it.
+   * @type {PogoNode}
+   */
+  observer = /** @type {any} */ (undefined);
+  /** @type {RunTracker} */
+  tracker = /** @type {any} */ (undefined);
   /** Wall clock minus this process's performance clock at start (see wallDrift). */
   drift0 = wallOffset();
-  /** id → rendezvous owner among all members (cache). */
+  /**
+   * id → rendezvous owner among all members (cache).
+   * @type {Map<string, string>}
+   */
   owners = new Map();
 
   /**
@@ -163,11 +203,17 @@ export class RealCluster {
     this.memberFlags = ['--operator-token-file', this.tokenFile, '--workers', WORKERS, '--preset', preset, ...flags];
   }
 
+  /** @param {string} name */
   host(name) {
     return this.netns ? this.netns.host(name) : '127.0.0.1';
   }
 
-  /** Spawns member `name` (seeds: every other live member) and waits until it listens. */
+  /**
+   * Spawns member `name` (seeds: every other live member) and waits until it listens.
+   * @param {string} name
+   * @param {string[]} [seeds]
+   * @returns {Promise<BenchNode>}
+   */
   async start(name, seeds = this.seeds(name)) {
     const proc = await this.processes.start(name, seeds, [...this.memberFlags, ...this.nodeFlags(name)], {
       port: this.ports[name] ?? 0,
@@ -186,7 +232,7 @@ export class RealCluster {
     void node.exited.then(() => {
       // Its last child log (a graceful exit hands it over) still counts for "did it come back".
       if (node.finalLog.length > 0) this.apply(node, node.finalLog);
-      this.truth.get(node).clear();
+      this.truth.get(node)?.clear();
     });
     await node.started(30_000);
     if (this.calibrate) await this.calibrateClock(node);
@@ -209,6 +255,8 @@ export class RealCluster {
    * timeOrigin, which Node.js reads from two clocks one after the other at
    * start-up, so a preemption between the two reads (a loaded machine)
    * shifts it by as long as the preemption lasted.
+   * @param {BenchNode} node
+   * @param {number} [rounds]
    */
   async calibrateClock(node, rounds = 25) {
     const now = () => performance.timeOrigin + performance.now();
@@ -228,11 +276,15 @@ export class RealCluster {
 
   /** Starts the members: the first alone, the rest with it as their seed. */
   async startAll() {
-    const first = await this.start(this.names[0], []);
+    const first = await this.start(/** @type {string} */ (this.names[0]), []);
     await Promise.all(this.names.slice(1).map((n) => this.start(n, [first.address])));
   }
 
-  /** Addresses of every live member but `except`. */
+  /**
+   * Addresses of every live member but `except`.
+   * @param {string | undefined} except
+   * @returns {string[]}
+   */
   seeds(except) {
     return [...this.nodes.values()].filter((n) => n.alive && n.name !== except).map((n) => n.address);
   }
@@ -241,14 +293,21 @@ export class RealCluster {
    * Starts `count` children `<prefix>0 … <prefix>(count-1)`, spread evenly over the members
    * `names` (each member calls startChild for its share); returns their ids. Throws if any failed.
    * `spec`: { start, shutdown } for other children than idle workers (control-hook startMany).
+   * @param {readonly string[]} names
+   * @param {number} count
+   * @param {string} prefix
+   * @param {Pick<import('../../bench/lib/types.js').StartManyArgs, 'start' | 'shutdown'>} [spec]
+   * @returns {Promise<string[]>}
    */
   async startSpread(names, count, prefix, spec = {}) {
+    /** @type {number[]} */
     const perNode = names.map((_, i) => Math.floor(count / names.length) + (i < count % names.length ? 1 : 0));
     let from = 0;
     const replies = await Promise.all(
       names.map((name, i) => {
-        const part = { prefix, from, count: perNode[i], ...spec };
-        from += perNode[i];
+        const n = /** @type {number} */ (perNode[i]);
+        const part = { prefix, from, count: n, ...spec };
+        from += n;
         return this.node(name).request('startMany', part, 180_000);
       }),
     );
@@ -257,8 +316,13 @@ export class RealCluster {
     return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
   }
 
+  /**
+   * The current process of member `name` (one that was started).
+   * @param {string} name
+   * @returns {BenchNode}
+   */
   node(name) {
-    return this.nodes.get(name);
+    return /** @type {BenchNode} */ (this.nodes.get(name));
   }
 
   /** Members alive and not frozen: they answer control requests and commands. */
@@ -270,37 +334,45 @@ export class RealCluster {
   commandable() {
     return this.reachable().filter((n) => {
       const m = this.observer?.member(n);
-      return m !== undefined && m.status === 'up' && m.incarnation === this.nodes.get(n).incarnation;
+      return m !== undefined && m.status === 'up' && m.incarnation === this.node(n).incarnation;
     });
   }
 
+  /** @param {string} name */
   async kill(name) {
-    const node = this.nodes.get(name);
+    const node = this.node(name);
     node.signal('SIGKILL');
     this.frozen.delete(name);
     await within(node.exited, 10_000, `${name} exit after SIGKILL`);
   }
 
   /** Asks the node for a full garbage collection (SIGUSR2, see fixtures/gc-on-signal.mjs); resolves after a short pause. */
+  /** @param {string} name */
   async collectGarbage(name) {
     if (!this.gc) return;
     this.nodes.get(name)?.signal('SIGUSR2');
     await sleep(150);
   }
 
+  /** @param {string} name */
   freeze(name) {
-    this.nodes.get(name).signal('SIGSTOP');
+    this.node(name).signal('SIGSTOP');
     this.frozen.add(name);
   }
 
+  /** @param {string} name */
   thaw(name) {
-    this.nodes.get(name).signal('SIGCONT');
+    this.node(name).signal('SIGCONT');
     this.frozen.delete(name);
   }
 
-  /** SIGTERM, then wait for the exit (SIGKILL after `boundMs`). Resolves with how long the graceful stop took, or undefined if it had to be killed. */
+  /** SIGTERM, then wait for the exit (SIGKILL after `boundMs`). Resolves with how long the graceful stop took, or undefined if it had to be killed.
+   * @param {string} name
+   * @param {number} [boundMs]
+   * @returns {Promise<number | undefined>}
+   */
   async stopGracefully(name, boundMs = 30_000) {
-    const node = this.nodes.get(name);
+    const node = this.node(name);
     const t0 = performance.now();
     node.signal('SIGTERM');
     try {
@@ -313,6 +385,7 @@ export class RealCluster {
   }
 
   /** Starts the observer, linked to every live member, and waits until it sees them all up and ready. */
+  /** @param {number} [boundMs] */
   async observe(boundMs = 30_000) {
     const host = this.netns ? this.netns.observerHost : '127.0.0.1';
     const seeds = this.seeds(undefined);
@@ -326,6 +399,7 @@ export class RealCluster {
   }
 
   /** The observer sees every member up and ready, in its current incarnation, and no other member up. */
+  /** @param {readonly string[]} [names] */
   membersReady(names = this.names) {
     const members = this.observer.members().filter((m) => m.role === 'member');
     for (const name of names) {
@@ -353,7 +427,12 @@ export class RealCluster {
     return children.every((c) => c.instances.length === 1 && c.node === this.ownerOf(c.id, c.pin));
   }
 
-  /** Where a child must run once every member is up and ready (no drains in these scripts). */
+  /**
+   * Where a child must run once every member is up and ready (no drains in these scripts).
+   * @param {string} id
+   * @param {string} [pin]
+   * @returns {string}
+   */
   ownerOf(id, pin) {
     if (pin !== undefined && this.names.includes(pin)) return pin;
     let owner = this.owners.get(id);
@@ -361,15 +440,19 @@ export class RealCluster {
       let best = -Infinity;
       for (const n of this.names) {
         const score = hrwScore(id, n, 1);
-        if (score > best || (score === best && n < owner)) [owner, best] = [n, score];
+        if (score > best || (score === best && n < /** @type {string} */ (owner))) [owner, best] = [n, score];
       }
       if (this.owners.size > 100_000) this.owners.clear();
-      this.owners.set(id, owner);
+      this.owners.set(id, /** @type {string} */ (owner));
     }
-    return owner;
+    return /** @type {string} */ (owner);
   }
 
-  /** Waits until settled(); resolves with performance.now() at that moment. */
+  /**
+   * Waits until settled(); resolves with performance.now() at that moment.
+   * @param {number} boundMs
+   * @param {string} [what]
+   */
   waitSettled(boundMs, what = 'quiescence') {
     return this.tracker.when(() => this.settled(), boundMs, what, 25);
   }
@@ -394,6 +477,7 @@ export class RealCluster {
     );
   }
 
+  /** @param {ChildEventListener} fn */
   onChildEvents(fn) {
     this.listeners.push(fn);
   }
@@ -406,10 +490,12 @@ export class RealCluster {
   /**
    * Applies a node's child-log events and tells the listeners (node, events
    * with times converted to this process's time base, the raw events).
+   * @param {BenchNode} node
+   * @param {ChildLogEntry[]} raw
    */
   apply(node, raw) {
-    const events = node.clockOffset ? raw.map(([id, kind, t]) => [id, kind, t - node.clockOffset]) : raw;
-    const running = this.truth.get(node);
+    const events = node.clockOffset ? raw.map(([id, kind, t]) => /** @type {ChildLogEntry} */ ([id, kind, t - node.clockOffset])) : raw;
+    const running = /** @type {Map<string, number>} */ (this.truth.get(node));
     for (const [id, kind] of events) {
       const n = running.get(id) ?? 0;
       if (kind === 'up') running.set(id, n + 1);
@@ -419,11 +505,15 @@ export class RealCluster {
     for (const fn of this.listeners) fn(node, events, raw);
   }
 
-  /** Collects every reachable node's child log; returns id → names of the nodes running it. */
+  /**
+   * Collects every reachable node's child log; returns id → names of the nodes running it.
+   * @param {number} [boundMs]
+   * @returns {Promise<Map<string, string[]>>}
+   */
   async readTruth(boundMs = 20_000) {
     await Promise.all(
       this.reachable().map(async (name) => {
-        const node = this.nodes.get(name);
+        const node = this.node(name);
         // Its clock is being measured: its times could not be converted yet (it runs nothing before it is calibrated and ready anyway).
         if (this.calibrate && node.clockErrorMs === undefined) return;
         if (this.calibrate) await this.calibrateClock(node, 1);
@@ -431,10 +521,11 @@ export class RealCluster {
         if (reply) this.apply(node, reply.log);
       }),
     );
+    /** @type {Map<string, string[]>} */
     const where = new Map();
     for (const node of this.all) {
       if (!node.alive) continue;
-      for (const [id, n] of this.truth.get(node)) {
+      for (const [id, n] of /** @type {Map<string, number>} */ (this.truth.get(node))) {
         const list = where.get(id) ?? [];
         for (let i = 0; i < n; i++) list.push(node.name);
         where.set(id, list);
@@ -448,9 +539,14 @@ export class RealCluster {
    * of the nodes running it; `pred` may be async); resolves with the epoch
    * time (performance.timeOrigin + now()) when it first held, or undefined
    * after `boundMs`. For scripts without an observer node.
+   * @param {(where: Map<string, string[]>) => boolean | Promise<boolean>} pred
+   * @param {number} boundMs
+   * @param {string} what
+   * @param {number} [everyMs]
    * @returns {Promise<number | undefined>}
    */
   async waitTruth(pred, boundMs, what, everyMs = 100) {
+    /** @type {number | undefined} */
     let at;
     try {
       await until(
@@ -475,9 +571,12 @@ export class RealCluster {
    * `ids` runs exactly once, on its owner, and nothing else runs (child
    * logs); every member is up, ready, linked to every other and counts
    * exactly `ids` running once each.
+   * @param {readonly string[]} ids
+   * @param {Map<string, string[]>} where
+   * @returns {Promise<boolean>}
    */
   async quiescentTruth(ids, where) {
-    if (where.size !== ids.length || !ids.every((id) => where.get(id)?.length === 1 && where.get(id)[0] === this.ownerOf(id))) return false;
+    if (where.size !== ids.length || !ids.every((id) => where.get(id)?.length === 1 && where.get(id)?.[0] === this.ownerOf(id))) return false;
     const counts = await this.counts(5000);
     return this.names.every((n) => {
       const c = counts.get(n);
@@ -492,11 +591,15 @@ export class RealCluster {
     });
   }
 
-  /** Why quiescentTruth(ids) does not hold, for failure messages. */
+  /**
+   * Why quiescentTruth(ids) does not hold, for failure messages.
+   * @param {readonly string[]} ids
+   * @returns {Promise<string>}
+   */
   async describeTruth(ids) {
     const where = await this.readTruth();
     const counts = await this.counts(5000);
-    const off = ids.filter((id) => where.get(id)?.length !== 1 || where.get(id)[0] !== this.ownerOf(id));
+    const off = ids.filter((id) => where.get(id)?.length !== 1 || where.get(id)?.[0] !== this.ownerOf(id));
     const extra = [...where.keys()].filter((id) => !ids.includes(id));
     const members = [...counts].map(
       ([n, c]) =>
@@ -509,13 +612,17 @@ export class RealCluster {
       .join('; ')})${extra.length ? `, ${extra.length} others running` : ''}; members: ${members.join(' | ')}`;
   }
 
-  /** Each reachable member's counts (cluster view and local children). */
+  /**
+   * Each reachable member's counts (cluster view and local children).
+   * @param {number} [boundMs]
+   * @returns {Promise<Map<string, CountsReply>>}
+   */
   async counts(boundMs = 20_000) {
+    /** @type {Map<string, CountsReply>} */
     const out = new Map();
     await Promise.all(
       this.reachable().map(async (name) => {
-        const reply = await this.nodes
-          .get(name)
+        const reply = await this.node(name)
           .request('counts', {}, boundMs)
           .catch(() => undefined);
         if (reply) out.set(name, reply);
@@ -524,23 +631,43 @@ export class RealCluster {
     return out;
   }
 
-  /** Sends an operator command to member `target` with the op's named arguments (`{ id, node }`); resolves with the outcome (never rejects). */
+  /** Sends an operator command to member `target` with the op's named arguments (`{ id, node }`); resolves with the outcome (never rejects).
+   * @template {CommandOp} Op
+   * @param {string} target
+   * @param {Op} op
+   * @param {import('../../core/dist/index.js').CommandArgsInput<Op>} args
+   * @param {number} [timeoutMs]
+   */
   command(target, op, args, timeoutMs = 20_000) {
     return this.observer.command(target, op, args, this.token, 'reliability', timeoutMs);
   }
 
+  /**
+   * A JSON document from member `name`'s status endpoint.
+   * @param {string} name
+   * @param {string} path
+   * @param {number} [boundMs]
+   * @returns {Promise<unknown>}
+   */
   async fetchJson(name, path, boundMs = 10_000) {
-    const res = await fetch(`${this.nodes.get(name).statusUrl}${path}`, { signal: AbortSignal.timeout(boundMs) });
+    const res = await fetch(`${this.node(name).statusUrl}${path}`, { signal: AbortSignal.timeout(boundMs) });
     return res.json();
   }
 
-  /** Log lines of every node process with this `msg` logged at or after `sinceEpochMs`. */
+  /**
+   * Log lines of every node process with this `msg` logged at or after `sinceEpochMs`.
+   * @param {number} sinceEpochMs
+   * @param {string} msg
+   * @returns {Array<{ time: string, msg: string } & Record<string, unknown>>}
+   */
   logLinesSince(sinceEpochMs, msg) {
+    /** @type {Array<{ time: string, msg: string } & Record<string, unknown>>} */
     const out = [];
     for (const node of this.all) {
+      /** @type {string} */
       let text;
       try {
-        text = readFileSync(node.logFile, 'utf8');
+        text = readFileSync(/** @type {string} */ (node.logFile), 'utf8');
       } catch {
         continue;
       }
@@ -557,6 +684,7 @@ export class RealCluster {
     return out;
   }
 
+  /** @param {number} [lines] */
   logTails(lines = 6) {
     return this.all
       .map((n) => n.logTail(lines))
@@ -565,6 +693,7 @@ export class RealCluster {
   }
 
   /** Stops the observer and every process by pid; removes the directory unless `keep`. */
+  /** @param {{ keep?: boolean }} [options] */
   async close({ keep = false } = {}) {
     this.tracker?.close();
     if (this.observer) await within(this.observer.stop('reliability run done', 200), 3000, 'observer stop').catch(() => this.observer.kill());

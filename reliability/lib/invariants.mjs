@@ -31,7 +31,17 @@
  * (core/test/support/chaos-sim.ts), on real processes.
  */
 
-/** Replies that prove nothing was written: the start did not happen. */
+/** @typedef {import('../../core/dist/index.js').CommandOutcome} CommandOutcome */
+/** @typedef {import('../../bench/lib/types.js').ChildLogEntry} ChildLogEntry */
+/** @typedef {import('../../bench/lib/types.js').CountsReply} CountsReply */
+/** @typedef {'none' | 'live' | 'terminated' | 'never' | 'ambiguous' | 'starting' | 'stopping'} LedgerState */
+/** @typedef {{ state: LedgerState, history: string[], terminatedAt?: number }} LedgerEntry */
+/** @typedef {{ invariant: string, ids: string[], detail: string }} Violation */
+
+/**
+ * Replies that prove nothing was written: the start did not happen.
+ * @type {Set<string | undefined>}
+ */
 const REFUSED = new Set([
   'no-quorum',
   'unplaceable',
@@ -46,86 +56,130 @@ const REFUSED = new Set([
 ]);
 
 export class Ledger {
-  /** @param sealedBy what makes a termination final, for messages */
+  /** @param {string} [sealedBy] what makes a termination final, for messages */
   constructor(sealedBy = 'a quiescent point after its terminate') {
     this.sealedBy = sealedBy;
   }
 
-  /** id → { state, history: [text] } */
+  /**
+   * id → { state, history: [text] }
+   * @type {Map<string, LedgerEntry>}
+   */
   ids = new Map();
-  /** id → epoch ms after which it must never start again. */
+  /**
+   * id → epoch ms after which it must never start again.
+   * @type {Map<string, number>}
+   */
   sealed = new Map();
-  /** Violations found between checks (children coming back). */
+  /**
+   * Violations found between checks (children coming back).
+   * @type {Array<{ id: string, node: string, at: number, afterMs: number }>}
+   */
   cameBack = [];
 
+  /**
+   * @param {string} id
+   * @returns {LedgerEntry}
+   */
   entry(id) {
     let e = this.ids.get(id);
     if (!e) this.ids.set(id, (e = { state: 'none', history: [] }));
     return e;
   }
 
-  /** Children the setup started (all resolved). */
+  /**
+   * Children the setup started (all resolved).
+   * @param {Iterable<string>} ids
+   */
   addLive(ids) {
     for (const id of ids) this.entry(id).state = 'live';
   }
 
+  /**
+   * @param {string} id
+   * @param {string} target
+   */
   startRequested(id, target) {
     const e = this.entry(id);
     e.state = 'starting';
     e.history.push(`start via ${target}`);
   }
 
+  /**
+   * @param {string} id
+   * @param {CommandOutcome} reply
+   */
   startDone(id, reply) {
     const e = this.entry(id);
+    const error = reply.ok ? undefined : reply.error;
     if (reply.ok) e.state = 'live';
-    else if (REFUSED.has(reply.error?.code) || (reply.error?.code === 'unreachable' && /^not linked/.test(reply.error.message))) e.state = 'never';
+    else if (REFUSED.has(error?.code) || (error?.code === 'unreachable' && /^not linked/.test(error.message))) e.state = 'never';
     else e.state = 'ambiguous';
-    e.history.push(reply.ok ? 'start ok' : `start ${reply.error?.code}`);
+    e.history.push(reply.ok ? 'start ok' : `start ${error?.code}`);
   }
 
+  /**
+   * @param {string} id
+   * @param {string} target
+   */
   stopRequested(id, target) {
     const e = this.entry(id);
     e.state = 'stopping';
     e.history.push(`stop via ${target}`);
   }
 
+  /**
+   * @param {string} id
+   * @param {CommandOutcome} reply
+   * @param {number} at
+   */
   stopDone(id, reply, at) {
     const e = this.entry(id);
+    const error = reply.ok ? undefined : reply.error;
     if (reply.ok) {
       e.state = 'terminated';
       e.terminatedAt = at;
-    } else if (
-      reply.error?.code === 'not-found' ||
-      REFUSED.has(reply.error?.code) ||
-      (reply.error?.code === 'unreachable' && /^not linked/.test(reply.error.message))
-    ) {
+    } else if (error?.code === 'not-found' || REFUSED.has(error?.code) || (error?.code === 'unreachable' && /^not linked/.test(error.message))) {
       // The member did not know the child (the other side of a partition) or refused: nothing written.
       e.state = 'live';
     } else e.state = 'ambiguous';
-    e.history.push(reply.ok ? 'stop ok' : `stop ${reply.error?.code}`);
+    e.history.push(reply.ok ? 'stop ok' : `stop ${error?.code}`);
   }
 
   live() {
     return [...this.ids].filter(([, e]) => e.state === 'live').map(([id]) => id);
   }
 
+  /** @param {LedgerState} state */
   count(state) {
     let n = 0;
     for (const e of this.ids.values()) if (e.state === state) n++;
     return n;
   }
 
-  /** After a quiescent point at `at`: every child terminated before it must never start again. */
+  /**
+   * After a quiescent point at `at`: every child terminated before it must never start again.
+   * @param {number} at
+   */
   seal(at) {
-    for (const [id, e] of this.ids) if (e.state === 'terminated' && e.terminatedAt <= at && !this.sealed.has(id)) this.sealed.set(id, at);
+    for (const [id, e] of this.ids)
+      if (e.state === 'terminated' && /** @type {number} */ (e.terminatedAt) <= at && !this.sealed.has(id)) this.sealed.set(id, at);
   }
 
-  /** Seals one child at `at` (when no split can hide the tombstone from anyone, e.g. right after its terminate resolved). */
+  /**
+   * Seals one child at `at` (when no split can hide the tombstone from anyone, e.g. right after its terminate resolved).
+   * @param {string} id
+   * @param {number} at
+   */
   sealOne(id, at) {
     if (!this.sealed.has(id)) this.sealed.set(id, at);
   }
 
-  /** Child-log events of one node: a sealed child starting again is a violation. */
+  /**
+   * Child-log events of one node: a sealed child starting again is a violation.
+   * @param {string} nodeName
+   * @param {Iterable<ChildLogEntry>} events
+   */
   noteUps(nodeName, events) {
     for (const [id, kind, t] of events) {
       if (kind !== 'up') continue;
@@ -137,20 +191,29 @@ export class Ledger {
 
 /**
  * The checks after a quiet period.
- * @param ledger the Ledger
- * @param liveSpecs ids of the live specs, as the observer sees them
- * @param where id → names of the nodes whose processes run it (ground truth)
- * @param observerRuns id → instances in the observer's `run:` groups
- * @param counts member name → its `counts` reply
- * @returns {{ violations: Array<{ invariant: string, ids: string[], detail: string }>, lost: string[], duplicates: string[] }}
+ * @param {object} state
+ * @param {Ledger} state.ledger the Ledger
+ * @param {Iterable<string>} state.liveSpecs ids of the live specs, as the observer sees them
+ * @param {Map<string, string[]>} state.where id → names of the nodes whose processes run it (ground truth)
+ * @param {Map<string, number>} state.observerRuns id → instances in the observer's `run:` groups
+ * @param {Map<string, CountsReply>} state.counts member name → its `counts` reply
+ * @returns {{ violations: Violation[], lost: string[], duplicates: string[] }}
  */
 export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts }) {
+  /** @type {Violation[]} */
   const violations = [];
+  /**
+   * @param {string} invariant
+   * @param {string[]} ids
+   * @param {string} detail
+   */
   const add = (invariant, ids, detail) => {
     if (ids.length > 0) violations.push({ invariant, ids, detail });
   };
   const live = new Set(liveSpecs);
+  /** @type {string[]} */
   const duplicates = [];
+  /** @type {string[]} */
   const missing = [];
   for (const id of live) {
     const n = where.get(id)?.length ?? 0;
@@ -162,11 +225,12 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
     duplicates,
     `live specs running more than once after quiescence: ${duplicates
       .slice(0, 20)
-      .map((id) => `${id} on ${where.get(id).join('+')}`)
+      .map((id) => `${id} on ${/** @type {string[]} */ (where.get(id)).join('+')}`)
       .join(', ')}`,
   );
   add('one-instance', missing, 'live specs running nowhere after quiescence');
 
+  /** @type {string[]} */
   const lost = [];
   for (const [id, e] of ledger.ids) {
     if (e.state !== 'live') continue;
@@ -174,7 +238,9 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
   }
   add('no-lost-spec', lost, 'startChild resolved and the child was never stopped, but it is not running');
 
+  /** @type {string[]} */
   const termLive = [];
+  /** @type {string[]} */
   const termRunning = [];
   for (const [id, e] of ledger.ids) {
     if (e.state !== 'terminated' && e.state !== 'never') continue;
@@ -199,10 +265,11 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
     orphans,
     `children running that are no live spec: ${orphans
       .slice(0, 20)
-      .map((id) => `${id} on ${where.get(id).join('+')}`)
+      .map((id) => `${id} on ${/** @type {string[]} */ (where.get(id)).join('+')}`)
       .join(', ')}`,
   );
 
+  /** @type {string[]} */
   const disagree = [];
   for (const id of new Set([...where.keys(), ...observerRuns.keys()])) {
     if ((where.get(id)?.length ?? 0) !== (observerRuns.get(id) ?? 0)) disagree.push(id);
@@ -229,8 +296,13 @@ export function checkQuiescent({ ledger, liveSpecs, where, observerRuns, counts 
   return { violations, lost, duplicates };
 }
 
-/** id → instance count in the observer's `run:` groups (a RunTracker). */
+/**
+ * id → instance count in the observer's `run:` groups (a RunTracker).
+ * @param {import('../../bench/lib/cluster.mjs').RunTracker} tracker
+ * @returns {Map<string, number>}
+ */
 export function observerRuns(tracker) {
+  /** @type {Map<string, number>} */
   const out = new Map();
   for (const [id, inst] of tracker.instances) out.set(id, inst.size);
   return out;

@@ -27,11 +27,25 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 const BASE = '10.211.0';
 
+/** @param {string[]} args */
 function ip(args) {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
 }
 
-/** Whether network namespaces can be created and wired here; `reason` says why not. */
+/**
+ * What a failed execFileSync says: its stderr, else its message.
+ * @param {unknown} err
+ * @returns {string}
+ */
+function failure(err) {
+  const e = /** @type {{ stderr?: unknown, message?: string }} */ (err);
+  return String(e.stderr ?? e.message).trim();
+}
+
+/**
+ * Whether network namespaces can be created and wired here; `reason` says why not.
+ * @returns {{ ok: boolean, reason: string }}
+ */
 export function probe() {
   if (process.platform !== 'linux') return { ok: false, reason: 'not Linux' };
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'not root (network namespaces need CAP_NET_ADMIN)' };
@@ -39,7 +53,7 @@ export function probe() {
   try {
     ip(['netns', 'add', name]);
   } catch (err) {
-    return { ok: false, reason: `ip netns add failed: ${String(err.stderr ?? err.message).trim()}` };
+    return { ok: false, reason: `ip netns add failed: ${failure(err)}` };
   }
   try {
     ip(['-n', name, 'link', 'add', 'br0', 'type', 'bridge']);
@@ -48,19 +62,23 @@ export function probe() {
     execFileSync('ip', ['netns', 'exec', name, process.execPath, '-e', ''], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
     return { ok: true, reason: 'network namespaces, a bridge, blackhole routes and ip netns exec are available' };
   } catch (err) {
-    return { ok: false, reason: `namespace wiring failed: ${String(err.stderr ?? err.message).trim()}` };
+    return { ok: false, reason: `namespace wiring failed: ${failure(err)}` };
   } finally {
     spawnSync('ip', ['netns', 'del', name]);
   }
 }
 
-/** Deletes namespaces left by chaos runs whose process is gone (a run killed with SIGKILL). */
+/**
+ * Deletes namespaces left by chaos runs whose process is gone (a run killed with SIGKILL).
+ * @returns {string[]}
+ */
 export function removeStale() {
   const out = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  /** @type {string[]} */
   const removed = [];
   for (const line of out.split('\n')) {
     const m = /^(pgc(\d+)-\S+)/.exec(line.trim());
-    if (!m) continue;
+    if (!m?.[1]) continue;
     const pid = Number(m[2]);
     let alive = true;
     try {
@@ -77,19 +95,27 @@ export function removeStale() {
 }
 
 export class NetnsLayout {
-  /** @param prefix unique per run (`pgc<pid>`); @param names the member names, in order */
+  /**
+   * @param {string} prefix unique per run (`pgc<pid>`)
+   * @param {readonly string[]} names the member names, in order
+   */
   constructor(prefix, names) {
     this.prefix = prefix;
     this.names = names;
     this.hub = `${prefix}-hub`;
-    /** Active blackhole routes: `ns address` keys. */
+    /**
+     * Active blackhole routes: `ns address` keys.
+     * @type {Set<string>}
+     */
     this.cuts = new Set();
   }
 
+  /** @param {string} name */
   ns(name) {
     return `${this.prefix}-${name}`;
   }
 
+  /** @param {string} name */
   host(name) {
     return `${BASE}.${10 + this.names.indexOf(name) + 1}`;
   }
@@ -118,11 +144,15 @@ export class NetnsLayout {
       });
     } catch (err) {
       this.destroy();
-      throw new Error(`could not set up network namespaces: ${String(err.stderr ?? err.message).trim()}`, { cause: err });
+      throw new Error(`could not set up network namespaces: ${failure(err)}`, { cause: err });
     }
   }
 
-  /** Cuts every link between a member of `a` and a member of `b` (both directions). */
+  /**
+   * Cuts every link between a member of `a` and a member of `b` (both directions).
+   * @param {readonly string[]} a
+   * @param {readonly string[]} b
+   */
   partition(a, b) {
     for (const [from, to] of [
       [a, b],
@@ -148,8 +178,11 @@ export class NetnsLayout {
    * one node and cut another "in the same instant"). Returns
    * performance.now() when the last namespace was done. A cut already in
    * place, or a restore of a cut that is not, is skipped.
+   * @param {ReadonlyArray<{ op: 'cut' | 'restore', from: string, to: string }>} changes
+   * @returns {number}
    */
   apply(changes) {
+    /** @type {Map<string, string[]>} */
     const byNs = new Map();
     for (const { op, from, to } of changes) {
       const key = `${this.ns(from)} ${this.host(to)}`;
@@ -166,17 +199,29 @@ export class NetnsLayout {
     return performance.now();
   }
 
-  /** One direction: drops what `from` sends to `to`. */
+  /**
+   * One direction: drops what `from` sends to `to`.
+   * @param {string} from
+   * @param {string} to
+   */
   cut(from, to) {
     return this.apply([{ op: 'cut', from, to }]);
   }
 
-  /** Undoes cut(from, to). */
+  /**
+   * Undoes cut(from, to).
+   * @param {string} from
+   * @param {string} to
+   */
   restore(from, to) {
     return this.apply([{ op: 'restore', from, to }]);
   }
 
-  /** Whether what `from` sends to `to` is dropped. */
+  /**
+   * Whether what `from` sends to `to` is dropped.
+   * @param {string} from
+   * @param {string} to
+   */
   isCut(from, to) {
     return this.cuts.has(`${this.ns(from)} ${this.host(to)}`);
   }
@@ -184,7 +229,7 @@ export class NetnsLayout {
   heal() {
     for (const key of [...this.cuts]) {
       const [ns, addr] = key.split(' ');
-      spawnSync('ip', ['-n', ns, 'route', 'del', 'blackhole', `${addr}/32`]);
+      spawnSync('ip', ['-n', /** @type {string} */ (ns), 'route', 'del', 'blackhole', `${addr}/32`]);
       this.cuts.delete(key);
     }
   }
@@ -196,6 +241,7 @@ export class NetnsLayout {
   }
 
   /** Command prefix that runs a command inside a member's namespace (exec: the pid stays the command's); the harness's `wrap`. */
+  /** @param {string} name */
   execPrefix(name) {
     return ['ip', 'netns', 'exec', this.ns(name)];
   }

@@ -10,11 +10,19 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-/** Milliseconds from `120s`, `10m`, `1500ms`, `1h` or a bare number of seconds. */
+/** @typedef {import('./types.js').FlagSpec} FlagSpec */
+/** @typedef {import('./types.js').FlagSpecEntry} FlagSpecEntry */
+
+/**
+ * Milliseconds from `120s`, `10m`, `1500ms`, `1h` or a bare number of seconds.
+ * @param {unknown} text
+ * @param {string} flag
+ * @returns {number}
+ */
 export function parseDuration(text, flag) {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(text).trim());
   if (!m) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a duration (e.g. 500ms, 30s, 10m, 1h)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[/** @type {'ms' | 's' | 'm' | 'h'} */ (m[2] ?? 's')];
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -23,12 +31,17 @@ export class UsageError extends Error {}
 /**
  * Parses `argv` against `spec`: { flag: { type: 'int' | 'number' | 'duration' | 'string' | 'bool', default, choices? } }.
  * Returns { flagName (camelCase): value }.
+ * @template {FlagSpec} S
+ * @param {readonly string[]} argv
+ * @param {S} spec
+ * @returns {import('./types.js').Flags<S> & { help?: boolean }}
  */
 export function parseFlags(argv, spec) {
+  /** @type {Record<string, unknown>} */
   const out = {};
   for (const [flag, s] of Object.entries(spec)) out[camel(flag)] = s.default;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = /** @type {string} */ (argv[i]);
     if (arg === '--help' || arg === '-h') {
       out.help = true;
       continue;
@@ -36,16 +49,23 @@ export function parseFlags(argv, spec) {
     const [name, inline] = arg.startsWith('--') ? arg.slice(2).split(/=(.*)/s, 2) : [undefined];
     const s = name === undefined ? undefined : spec[name];
     if (!s) throw new UsageError(`unknown argument ${arg}`);
+    /** @type {string} */
     let raw;
     if (s.type === 'bool') raw = inline ?? 'true';
     else if (inline !== undefined) raw = inline;
-    else if (i + 1 < argv.length) raw = argv[++i];
+    else if (i + 1 < argv.length) raw = /** @type {string} */ (argv[++i]);
     else throw new UsageError(`--${name} needs a value`);
-    out[camel(name)] = convert(raw, s, `--${name}`);
+    out[camel(/** @type {string} */ (name))] = convert(raw, s, `--${name}`);
   }
-  return out;
+  return /** @type {import('./types.js').Flags<S> & { help?: boolean }} */ (out);
 }
 
+/**
+ * @param {string} raw
+ * @param {FlagSpecEntry} s
+ * @param {string} flag
+ * @returns {number | boolean | string}
+ */
 function convert(raw, s, flag) {
   switch (s.type) {
     case 'int': {
@@ -69,20 +89,29 @@ function convert(raw, s, flag) {
   }
 }
 
+/** @param {string} flag */
 function camel(flag) {
   return flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 }
 
-/** One help line per flag, from the spec. */
+/**
+ * One help line per flag, from the spec.
+ * @param {FlagSpec} spec
+ * @returns {string}
+ */
 export function helpText(spec) {
   return Object.entries(spec)
-    .map(
-      ([flag, s]) =>
-        `  --${flag.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${s.type === 'duration' ? formatDuration(s.default) : s.default})` : ''}`,
-    )
+    .map(([flag, s]) => {
+      const shown = s.type === 'duration' ? formatDuration(/** @type {number} */ (s.default)) : s.default;
+      return `  --${flag.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${shown})` : ''}`;
+    })
     .join('\n');
 }
 
+/**
+ * @param {number} ms
+ * @returns {string}
+ */
 export function formatDuration(ms) {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
@@ -90,7 +119,11 @@ export function formatDuration(ms) {
   return `${ms}ms`;
 }
 
-/** Least-squares slope of y over x (undefined for fewer than 2 distinct x). */
+/**
+ * Least-squares slope of y over x (undefined for fewer than 2 distinct x).
+ * @param {ReadonlyArray<readonly [number, number]>} points
+ * @returns {number | undefined}
+ */
 export function slope(points) {
   const n = points.length;
   if (n < 2) return undefined;
@@ -105,7 +138,12 @@ export function slope(points) {
   return sxx === 0 ? undefined : sxy / sxx;
 }
 
-/** A number for a figure line: 3 significant digits at most, no exponent. */
+/**
+ * A number for a figure line: 3 significant digits at most, no exponent.
+ * @param {number | null | undefined} x
+ * @param {number} [digits]
+ * @returns {string}
+ */
 export function fig(x, digits = 2) {
   if (x === undefined || x === null || Number.isNaN(x)) return '-';
   return Number(x.toFixed(digits)).toString();
@@ -114,9 +152,15 @@ export function fig(x, digits = 2) {
 /**
  * The command line of a script: its flags, or, on a usage error, the error and the help on
  * stderr and exit code 2; with --help, the help on stdout and undefined.
+ * @template {FlagSpec} S
+ * @param {string} name
+ * @param {S} spec
+ * @param {readonly string[]} [argv]
+ * @returns {(import('./types.js').Flags<S> & { help?: boolean }) | undefined}
  */
 export function commandLine(name, spec, argv = process.argv.slice(2)) {
   const usage = `usage: node reliability/${name}.mjs [flags]\n${helpText(spec)}\n`;
+  /** @type {import('./types.js').Flags<S> & { help?: boolean }} */
   let opts;
   try {
     opts = parseFlags(argv, spec);
@@ -132,17 +176,29 @@ export function commandLine(name, spec, argv = process.argv.slice(2)) {
   return opts;
 }
 
-/** The end of a script's run: its report, the result as JSON with `--json`, and exit code 1 when an invariant was violated. */
+/**
+ * The end of a script's run: its report, the result as JSON with `--json`, and exit code 1 when an invariant was violated.
+ * @template {{ violations: readonly unknown[] }} R
+ * @param {{ json?: string | undefined }} opts
+ * @param {R} result
+ * @param {(result: R) => void} report
+ * @returns {never}
+ */
 export function finish(opts, result, report) {
   report(result);
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
   process.exit(result.violations.length > 0 ? 1 : 0);
 }
 
-/** Runs `main` when the script at `moduleUrl` is the one node was started with (not when a test imports it); a throw is printed and exits 1. */
+/**
+ * Runs `main` when the script at `moduleUrl` is the one node was started with (not when a test imports it); a throw is printed and exits 1.
+ * @param {string} moduleUrl
+ * @param {string} name
+ * @param {() => Promise<unknown>} main
+ */
 export function runIfMain(moduleUrl, name, main) {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
-  main().catch((err) => {
+  main().catch((/** @type {any} */ err) => {
     process.stderr.write(`${name}: ${err.stack ?? err}\n`);
     process.exit(1);
   });

@@ -51,7 +51,8 @@ export interface CallsArgs {
 
 export interface CallsReply {
   count: number;
-  ok: number;
+  /** Calls answered (named so that it does not replace the reply's `ok` flag). */
+  answered: number;
   failed: number;
   errors: Record<string, number>;
   firstError: string | undefined;
@@ -97,11 +98,8 @@ export interface ControlOps {
 
 export type ControlOp = keyof ControlOps;
 export type ControlArgs<K extends ControlOp> = ControlOps[K]['args'];
-/**
- * A reply as BenchNode.request resolves it: the op's reply spread over `{ id, ok: true }`, so a reply's
- * own `ok` (the `calls` op's count of calls answered) replaces the flag.
- */
-export type ControlReply<K extends ControlOp> = ControlOps[K]['reply'] & Omit<{ id: number; ok: true }, keyof ControlOps[K]['reply']>;
+/** A reply as BenchNode.request resolves it: the op's reply spread over `{ id, ok: true }` (no op's reply has its own `id` or `ok`). */
+export type ControlReply<K extends ControlOp> = ControlOps[K]['reply'] & { id: number; ok: true };
 
 /** A line the control hook writes to fd 3. */
 export type ControlMessage =

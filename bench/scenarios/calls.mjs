@@ -185,7 +185,7 @@ export async function run(ctx) {
           return [n.name, (a.cpu.user + a.cpu.system - b.cpu.user - b.cpu.system) / res.count];
         }),
       );
-      const rate = (res.ok / res.elapsedMs) * 1000;
+      const rate = (res.answered / res.elapsedMs) * 1000;
       runs.push({ placement, inflight, rate, ...res, cpuPerCallUs, loadAverage: loadBefore, profiled: Boolean(profiling) });
       const cpuText = Object.entries(cpuPerCallUs)
         .map(([k, v]) => `${k} ${v.toFixed(0)}`)

@@ -447,6 +447,45 @@ describe('distributed supervisor: anti-entropy', () => {
       delete (r as { slice?: unknown }).slice;
     }
   });
+  it('a member becoming placeable mid-sweep joins the sweep under way instead of restarting it from the first id', async () => {
+    // 900 ids take four slices; n3 is drained, and its undrain (a member gained) lands after the first.
+    const [n1] = await cluster(3, 136, { antiEntropyIntervalMs: 600_000 });
+    const ids = Array.from({ length: 900 }, (_, i) => `mg${i}`);
+    await sim.resolve(Promise.all(ids.map((id) => n1!.supervisor.startChild(w(id)))));
+    await sim.until(() => sim.exactlyOnce(ids), 10_000, 'children running');
+    n1!.supervisor.drain('n3');
+    await sim.until(() => ids.every((id) => sim.instances(id).length === 1 && sim.instances(id)[0] !== 'n3'), 10_000, 'n3 drained');
+    await sim.run(500);
+    const r = internals(n1!).reconciler as unknown as { slice(): void; stats: Reconciler['stats']; antiEntropy(): void };
+    const slice = r.slice.bind(r);
+    let slices = 0;
+    r.slice = () => {
+      slice();
+      if (++slices === 1) n1!.supervisor.undrain('n3');
+    };
+    try {
+      const before = { ...r.stats };
+      const { ids: reconciled, restore } = recordReconciles(n1);
+      try {
+        r.antiEntropy(); // a full sweep of every id, on n1
+        await sim.until(() => ids.filter((id) => sim.instances(id)[0] === 'n3').length > 200 && sim.exactlyOnce(ids), 10_000, 'back on n3');
+        await sim.run(1_000);
+        // One full sweep (the pass); the undrain added the ids n3 may take to it (before: a second full sweep).
+        expect(r.stats.fullSweeps - before.fullSweeps).toBe(1);
+        expect(r.stats.targetedSweeps - before.targetedSweeps).toBeGreaterThanOrEqual(1);
+        // Each id reconciled at most about once by the sweeps, plus the moves' own changes.
+        const back = ids.filter((id) => sim.instances(id)[0] === 'n3').length;
+        expect(reconciled.length).toBeLessThanOrEqual(ids.length + back * 4);
+      } finally {
+        restore();
+      }
+      // Every child runs once, on the owner every member agrees on.
+      expect(sim.exactlyOnce(ids)).toBe(true);
+      for (const id of ids) expect(n1!.supervisor.explain(id).owner).toBe(sim.instances(id)[0]);
+    } finally {
+      delete (r as { slice?: unknown }).slice;
+    }
+  });
   it('a node restarted into a loaded cluster reconciles each child about twice, and each other member only what moves', async () => {
     // Before its first readiness the restarted node sweeps nothing: each register it receives is
     // reconciled once (the store's acknowledgements wait for it) and one full sweep at readiness

@@ -256,7 +256,7 @@ export class Reconciler {
   private readonly awaySince = new Map<string, number>();
   private stopped = false;
   /** Counters (tests and benchmarks). */
-  readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, swept: 0, antiEntropySkipped: 0 };
+  readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, swept: 0, antiEntropySkipped: 0, fullSweeps: 0, targetedSweeps: 0 };
 
   constructor(private readonly o: ReconcilerOptions) {
     this.causes.maxStartFailures = o.config.maxStartFailures;
@@ -592,7 +592,7 @@ export class Reconciler {
     const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
     const previous = this.sweptFor;
     const same = previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.paused === sweptFor.paused;
-    let change = same && !this.fullSweep && this.sweep.length === 0 ? membersChanged(previous.members, sweptFor.members) : undefined;
+    let change = same && !this.fullSweep ? membersChanged(previous.members, sweptFor.members) : undefined;
     // While paused, a member joining changes where children would resume (`resumeTo`) as well: every id is looked at.
     if (change !== undefined && change.gained.size > 0 && sweptFor.paused) change = undefined;
     this.sweptFor = sweptFor;
@@ -605,27 +605,43 @@ export class Reconciler {
       // `targeted` until reconciled). The start gate opening or closing (readiness confirmed,
       // majority mode's sync) changes what `decide` does only for the ids this node owns, and
       // those it holds an instance of.
+      // Race "a member change mid-sweep": a sweep under way still looks at every id it has not
+      // reached, under the new inputs; the ids it has passed that this change can move join it (a
+      // node just ready, sweeping 20,000 ids while its peers' links come up one by one, used to
+      // restart its sweep from the first id at each, dozens of times).
       const { lost } = change;
       const gate = previous.mayStart !== sweptFor.mayStart;
       const me = this.o.node;
       if (gate) lost.add(me);
       const gained = this.candidatesNow.filter((c) => change.gained.has(c.name));
       const byName = new Map(this.candidatesNow.map((c) => [c.name, c]));
-      this.sweep = [];
+      const ids: string[] = [];
       for (const [id, k] of this.known) {
         const { owner, live } = k.history.view;
-        if (owner !== undefined && lost.has(owner)) this.sweep.push(id);
+        if (owner !== undefined && lost.has(owner)) ids.push(id);
         else if (
           gained.length > 0 &&
           live !== undefined &&
           gainMayMove({ id, spec: live.spec, pin: live.pin?.node, current: owner === undefined ? undefined : byName.get(owner) }, gained)
         )
-          this.sweep.push(id);
+          ids.push(id);
       }
-      if (gained.length > 0) for (const id of this.o.desired.childIds()) if (!this.known.has(id)) this.sweep.push(id);
-      if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.history.view.owner !== me) this.sweep.push(id);
-      this.targeted = new Set(this.sweep);
+      if (gained.length > 0) for (const id of this.o.desired.childIds()) if (!this.known.has(id)) ids.push(id);
+      if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.history.view.owner !== me) ids.push(id);
+      this.stats.targetedSweeps++;
+      // Ids passed earlier in this sweep must not count as already seen by it (`gen`).
+      this.sweepGen++;
+      if (this.sweep.length > 0) {
+        for (const id of ids) {
+          this.sweep.push(id);
+          this.targeted.add(id);
+        }
+        return;
+      }
+      this.sweep = ids;
+      this.targeted = new Set(ids);
     } else {
+      this.stats.fullSweeps++;
       if (moved) {
         this.validSince = this.epoch;
         this.targeted.clear();
@@ -638,7 +654,7 @@ export class Reconciler {
       this.sweep = [...ids];
     }
     this.sweepAt = 0;
-    this.sweepGen++;
+    if (change === undefined) this.sweepGen++;
     // Race "a sweep replaced half-way": only a full sweep that runs to its end counts as done.
     this.fullSweepFrom = this.fullSweep ? this.digest() : undefined;
     this.fullSweep = false;

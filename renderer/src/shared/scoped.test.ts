@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { Access, ChildView, MemberViewStatus } from 'pogo-core/observer-state';
 import { scoped, scopedWith } from './scoped';
 import ui from './ui.module.css';
 
@@ -45,5 +46,28 @@ describe('scoped class names', () => {
       );
     expect(Object.keys(modules).length).toBeGreaterThan(10);
     expect(clashes).toEqual([]);
+  });
+
+  // Views write `tag state-${child.status}`, `health-${member.status}`, `tag access-${access}`: each value
+  // must be a shared class, or a new status would throw in tests and log in development. A Record over
+  // each union fails to compile when core adds a value.
+  it('the shared module has a class for every status, health and access a view can write', () => {
+    const states: Record<ChildView['status'], true> = { running: true, pending: true, moving: true, duplicate: true, failing: true, unplaceable: true };
+    const health: Record<MemberViewStatus | 'stale' | 'none', true> = {
+      up: true,
+      suspect: true,
+      down: true,
+      left: true,
+      unreachable: true,
+      stale: true,
+      none: true,
+    };
+    const access: Record<Access, true> = { operator: true, locked: true, viewer: true, none: true };
+    const names = [
+      ...Object.keys(states).map((s) => `state-${s}`),
+      ...Object.keys(health).map((h) => `health-${h}`),
+      ...Object.keys(access).map((a) => `access-${a}`),
+    ];
+    expect(names.filter((n) => !(n in ui))).toEqual([]);
   });
 });

@@ -27,9 +27,10 @@ export default defineConfig({
           root: '.',
           environment: 'happy-dom',
           include: ['renderer/src/**/*.test.{ts,tsx}'],
-          // Feature CSS modules keep their class names as written in tests (the build scopes them), so a
-          // test can still find `.tl-text`; e2e, which runs the build, uses test ids and roles instead.
-          css: { modules: { classNameStrategy: 'non-scoped' } },
+          // CSS modules are compiled, so a module's classes are the names it really defines (scoped()
+          // rejects any other, shared/scoped.ts), and keep their names as written (the build scopes
+          // them), so a test can still find `.tl-text`; e2e, which runs the build, uses test ids and roles.
+          css: { include: [/\.module\.css$/], modules: { classNameStrategy: 'non-scoped' } },
         },
       },
       {

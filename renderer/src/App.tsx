@@ -15,7 +15,7 @@
  * Escape closes the detail panel; arrow keys move between cards on the board.
  *
  * Styles: the shell's rules are features/shell/shell.module.css; the page's
- * base is styles.css and the shared classes shared/ui.css (main.tsx).
+ * base is styles.css and the shared classes shared/ui.module.css (main.tsx).
  */
 import { useEffect } from 'react';
 import { AccessTag } from './features/shell/AccessTag';

@@ -1,11 +1,12 @@
 /** Renderer entry: mounts <App/> into #root. */
 import './zod-config';
+// The shared classes first, so that a feature's module, loaded with its view, refines them (shared/ui.module.css).
+import './shared/ui.module.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-// The base and the shared classes come after the features' modules, as the cascade always had them.
+// The base comes after the features' modules, as the cascade always had it.
 import './styles.css';
-import './shared/ui.css';
 
 const container = document.getElementById('root');
 if (container === null) throw new Error('renderer/index.html must contain <div id="root">');

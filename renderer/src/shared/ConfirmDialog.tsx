@@ -5,16 +5,19 @@
  */
 import type { ReactNode } from 'react';
 import { Dialog } from './Dialog';
+import { scoped } from './scoped';
+
+const cx = scoped();
 
 export function ConfirmDialog(props: { title: ReactNode; action: string; onCancel: () => void; onConfirm: () => void; children: ReactNode; danger?: boolean }) {
   return (
     <Dialog title={props.title} onClose={props.onCancel}>
-      <div className="dialog-body">{props.children}</div>
-      <div className="dialog-actions">
+      <div className={cx('dialog-body')}>{props.children}</div>
+      <div className={cx('dialog-actions')}>
         <button type="button" onClick={props.onCancel}>
           Cancel
         </button>
-        <button type="button" className={props.danger ? 'primary danger' : 'primary'} onClick={props.onConfirm} autoFocus>
+        <button type="button" className={cx('primary', props.danger && 'danger')} onClick={props.onConfirm} autoFocus>
           {props.action}
         </button>
       </div>

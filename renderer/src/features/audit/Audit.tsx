@@ -114,7 +114,7 @@ export function Audit() {
 
   return (
     <section className={cx('audit-view')} aria-label="Audit log">
-      <div className={cx('toolbar')}>
+      <div className={cx('toolbar audit-toolbar')}>
         <input
           type="search"
           aria-label="Filter audit log"
@@ -191,9 +191,7 @@ export function Audit() {
                   <td className={cx('audit-args')}>
                     <code>{compactArgs(e.args)}</code>
                   </td>
-                  <td className={cx('audit-result')}>
-                    {e.ok ? <span className={cx('tag ok-tag')}>ok</span> : <span className={cx('audit-error')}>{e.result}</span>}
-                  </td>
+                  <td>{e.ok ? <span className={cx('tag ok-tag')}>ok</span> : <span className={cx('audit-error')}>{e.result}</span>}</td>
                 </tr>
               ))}
               {rows.length === 0 && (

@@ -69,7 +69,7 @@ function Entry({ item }: { item: AttentionItem }) {
     <li>
       <button
         type="button"
-        className={cx(`attention-item kind-${item.kind}${selected ? ' selected' : ''}`)}
+        className={cx('attention-item', item.kind === 'slow' && 'kind-slow', selected && 'selected')}
         data-testid="attention-item"
         data-child={item.child.id}
         data-kind={item.kind}

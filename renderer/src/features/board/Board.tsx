@@ -55,7 +55,7 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
   const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
   return (
     <div
-      className={cx(`card status-${child.status}${moving ? ' moving' : ''}${arrived ? ' arrived' : ''}${selected ? ' selected' : ''}`)}
+      className={cx('card', child.status !== 'running' && `status-${child.status}`, moving && 'moving', arrived && 'arrived', selected && 'selected')}
       data-testid="child-card"
       data-child={child.id}
       data-index={index}
@@ -85,7 +85,7 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
             {s}
           </span>
         ))}
-        {moving && <span className={cx('tag moving-tag')}>moving → {moving}</span>}
+        {moving && <span className={cx('tag')}>moving → {moving}</span>}
         {arrived && <span className={cx('tag arrived-tag')}>from {arrived.from}</span>}
       </div>
     </div>
@@ -208,7 +208,7 @@ function NodeColumn(props: {
           )}
           {node &&
             Object.entries(node.labels).map(([k, v]) => (
-              <span key={k} className={cx('tag label')}>
+              <span key={k} className={cx('tag')}>
                 {k}={v}
               </span>
             ))}
@@ -265,7 +265,7 @@ export function Board() {
   return (
     <section className={cx('board-view')} aria-label="Placement board">
       <AttentionLane />
-      <div className={cx('toolbar')}>
+      <div className={cx('toolbar board-toolbar')}>
         <input
           id="board-search"
           type="search"

@@ -34,7 +34,7 @@ export function StatusCounts({ shown }: { shown: number }) {
           <button
             key={s}
             type="button"
-            className={cx(`status-count state-${s}${s === active ? ' active' : ''}`)}
+            className={cx('status-count', s === active && 'active')}
             aria-pressed={s === active}
             data-status={s}
             title={s === active ? 'Show every child again' : `Show only ${s} children`}

@@ -323,12 +323,12 @@ describe('<ChildDetail/>', () => {
     );
     const rows = () => [...output.querySelectorAll('[role="log"] > div')].map((l) => [l.textContent, l.className]);
     expect(rows()).toEqual([
-      ['hello from job', 'output-line stdout'],
+      ['hello from job', 'output-line'],
       ['stderra warning', 'output-line stderr'],
     ]);
     // The marker is text, not colour alone.
     expect(output.querySelector('.output-line.stderr .stream-mark')?.textContent).toBe('stderr');
-    expect(output.querySelector('.output-line.stdout .stream-mark')).toBeNull();
+    expect(output.querySelector('[data-stream="stdout"] .stream-mark')).toBeNull();
     expect(output.textContent).toContain('From b, process c3');
     expect(output.textContent).toContain('live');
 
@@ -356,9 +356,9 @@ describe('<ChildDetail/>', () => {
       }),
     );
     expect(rows().slice(2)).toEqual([
-      ['later', 'output-line stdout'],
+      ['later', 'output-line'],
       ['now on c: a new process (c8); its output starts here', 'output-note'],
-      ['on c', 'output-line stdout'],
+      ['on c', 'output-line'],
     ]);
     expect(buttonNamed(output, 'Refresh')).toBeUndefined();
 

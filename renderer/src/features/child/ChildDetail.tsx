@@ -118,7 +118,7 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
                 .map((v) => {
                   const verdict = verdictOf(v, x);
                   return (
-                    <tr key={v.node} className={cx(`verdict-${verdict.kind}`)} data-node={v.node}>
+                    <tr key={v.node} className={cx((verdict.kind === 'owner' || verdict.kind === 'excluded') && `verdict-${verdict.kind}`)} data-node={v.node}>
                       <td>
                         <button type="button" className={cx('link')} onClick={() => useStore.getState().select({ kind: 'node', name: v.node })}>
                           {v.node}

@@ -66,7 +66,7 @@ function OutputLog({ id, panel }: { id: string; panel: OutputPanel }) {
               {e.text}
             </div>
           ) : (
-            <div key={e.key} className={cx(`output-line ${e.stream}`)} title={`${clockTimeMs(e.at)} ${e.stream}`} data-stream={e.stream}>
+            <div key={e.key} className={cx('output-line', e.stream === 'stderr' && 'stderr')} title={`${clockTimeMs(e.at)} ${e.stream}`} data-stream={e.stream}>
               {e.stream === 'stderr' ? (
                 <span className={cx('stream-mark')} data-testid="stream-mark">
                   stderr

@@ -74,7 +74,7 @@ export function SendMessage({ id }: { id: string }) {
           onChange={(e) => setTimeoutText(e.target.value)}
           aria-describedby={`${uid}-timeout-unit`}
         />
-        <span id={`${uid}-timeout-unit`} className={cx('muted')}>
+        <span id={`${uid}-timeout-unit`} className={cx('muted action-note')}>
           ms
         </span>
         <span className={cx('header-spacer')} />

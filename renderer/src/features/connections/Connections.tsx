@@ -295,7 +295,7 @@ function ConnectionForm(props: { api: PogoPreloadApi; initial: SavedConnection |
     const path = files[field.purpose];
     return (
       <div key={field.purpose} className={cx('file-field')}>
-        <span className={cx('file-label')} id={`${id}-${field.purpose}`}>
+        <span id={`${id}-${field.purpose}`}>
           {field.label}
           {field.required && <span className={cx('muted')}> (required)</span>}
         </span>

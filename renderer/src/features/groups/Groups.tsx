@@ -55,7 +55,7 @@ export function Groups() {
 
   return (
     <section className={cx('groups-view')} aria-label="Groups">
-      <div className={cx('toolbar')}>
+      <div className={cx('toolbar groups-toolbar')}>
         <input type="search" aria-label="Filter groups" placeholder="Filter by scope or group" value={filter} onChange={(e) => setFilter(e.target.value)} />
         <span className={cx('muted')} data-testid="groups-count">
           {filter ? `${shown} of ${groupCount}` : groupCount} {groupCount === 1 ? 'group' : 'groups'} in {Object.keys(groups ?? {}).length}{' '}
@@ -78,12 +78,12 @@ export function Groups() {
       ) : (
         <div className={cx('scopes')}>
           {scopes.map((s) => (
-            <section key={s.scope} className={cx('panel scope')} aria-label={`Scope ${s.scope}`}>
+            <section key={s.scope} className={cx('panel')} aria-label={`Scope ${s.scope}`}>
               <header className={cx('scope-header')}>
                 <h2>
-                  <span className={cx('muted')}>scope</span> {s.scope}
+                  <span className={cx('muted scope-word')}>scope</span> {s.scope}
                 </h2>
-                <span className={cx('muted')}>
+                <span className={cx('muted scope-count')}>
                   {s.groups.length === s.all ? s.all : `${s.groups.length} of ${s.all}`} {s.all === 1 ? 'group' : 'groups'} · {s.total}{' '}
                   {s.total === 1 ? 'member' : 'members'}
                 </span>

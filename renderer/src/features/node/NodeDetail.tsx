@@ -141,7 +141,7 @@ export function NodeDetail({ name }: { name: string }) {
           ) : (
             <span className={cx('tag-list')}>
               {labels.map(([k, v]) => (
-                <span key={k} className={cx('tag label')}>
+                <span key={k} className={cx('tag')}>
                   {k}={v}
                 </span>
               ))}
@@ -168,7 +168,9 @@ export function NodeDetail({ name }: { name: string }) {
               <button type="button" onClick={() => setAsking(!member.draining)}>
                 {member.draining ? 'Undrain' : 'Drain'}
               </button>
-              <span className={cx('muted')}>{member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}</span>
+              <span className={cx('muted action-note')}>
+                {member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}
+              </span>
             </div>
           )}
           {isGone(member.status) && (
@@ -176,7 +178,7 @@ export function NodeDetail({ name }: { name: string }) {
               <button type="button" onClick={() => setForgetting(true)}>
                 Forget
               </button>
-              <span className={cx('muted')}>It is not coming back: stop keeping state for it.</span>
+              <span className={cx('muted action-note')}>It is not coming back: stop keeping state for it.</span>
             </div>
           )}
         </section>

@@ -3,6 +3,9 @@
  * viewer (read-only), or read-only without a credential.
  */
 import type { Access } from 'pogo-core/observer-state';
+import { scoped } from '../../shared/scoped';
+
+const cx = scoped();
 
 const LABELS: Record<Access, { text: string; title: string }> = {
   operator: { text: 'operator', title: 'This session can change the cluster; every command asks for confirmation and is audited.' },
@@ -16,7 +19,7 @@ const LABELS: Record<Access, { text: string; title: string }> = {
 
 export function AccessTag({ access }: { access: Access }) {
   return (
-    <span className={`tag access access-${access}`} data-testid="access" title={LABELS[access].title}>
+    <span className={cx(`tag access-${access}`)} data-testid="access" title={LABELS[access].title}>
       {LABELS[access].text}
     </span>
   );

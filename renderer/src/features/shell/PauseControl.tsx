@@ -3,6 +3,9 @@ import { useState } from 'react';
 import { runCommand } from '../../gateway/client';
 import { useStore } from '../../store/index';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
+import { scoped } from '../../shared/scoped';
+
+const cx = scoped();
 
 export function PauseControl() {
   const paused = useStore((s) => s.cluster?.paused ?? false);
@@ -10,7 +13,7 @@ export function PauseControl() {
   const [asking, setAsking] = useState(false);
   return (
     <>
-      {paused && <span className="tag warn">rebalancing paused</span>}
+      {paused && <span className={cx('tag warn')}>rebalancing paused</span>}
       {!readOnly && (
         <button type="button" onClick={() => setAsking(true)}>
           {paused ? 'Resume rebalancing' : 'Pause rebalancing'}

@@ -62,12 +62,7 @@ export function Toasts() {
   return (
     <section className={cx('toasts')} aria-label="Notifications" aria-live="polite">
       {toasts.map((t) => (
-        <div
-          key={t.id}
-          className={cx(`toast toast-${t.kind}${t.recovered.length === t.subjects.length ? ' recovered' : ''}`)}
-          data-testid="toast"
-          data-kind={t.kind}
-        >
+        <div key={t.id} className={cx('toast', t.recovered.length === t.subjects.length && 'recovered')} data-testid="toast" data-kind={t.kind}>
           <button type="button" className={cx('toast-body')} onClick={() => open(t)} title={t.subjects.length > NAMES ? t.subjects.join(', ') : 'Show'}>
             <strong className={cx('toast-title')}>{toastText(t)}</strong>
             {t.kind === 'child-failing' && t.subjects.length === 1 && t.recovered.length === 0 && t.detail && (

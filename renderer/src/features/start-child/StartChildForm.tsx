@@ -165,8 +165,8 @@ export function StartChildForm() {
     >
       {confirming ? (
         <>
-          <div className="dialog-body">
-            <p className="muted">The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
+          <div className={cx('dialog-body')}>
+            <p className={cx('muted')}>The cluster places it on one eligible node and keeps it running there. This spec is sent:</p>
             {preview && preview.bytes > MAX_COMMAND_ARGS_BYTES && (
               <p className={cx('start-refusal')} role="alert" data-code="too-large" data-testid="spec-too-large">
                 <strong>too large</strong>: this spec is {formatBytes(preview.bytes)} as JSON, over the {formatBytes(MAX_COMMAND_ARGS_BYTES)} a command may
@@ -177,11 +177,11 @@ export function StartChildForm() {
               {preview?.text}
             </pre>
           </div>
-          <div className="dialog-actions">
+          <div className={cx('dialog-actions')}>
             <button type="button" onClick={() => setConfirming(null)} disabled={sending}>
               Back
             </button>
-            <button type="button" className="primary" onClick={() => void start()} disabled={sending} autoFocus>
+            <button type="button" className={cx('primary')} onClick={() => void start()} disabled={sending} autoFocus>
               {sending ? 'Starting…' : 'Start'}
             </button>
           </div>
@@ -215,7 +215,7 @@ export function StartChildForm() {
               <strong>{refusal.code}</strong>: {refusal.message}
             </p>
           )}
-          <div className="dialog-body" role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`}>
+          <div className={cx('dialog-body')} role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`}>
             {tab === 'form' ? (
               <div className={cx('start-grid')}>
                 <Field label="Child id" id={ids.id} {...invalid('id')}>
@@ -386,9 +386,7 @@ export function StartChildForm() {
                     />
                   )}
                 </Field>
-                {Object.keys(extra).length > 0 && (
-                  <span className={cx('hint extra-fields')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>
-                )}
+                {Object.keys(extra).length > 0 && <span className={cx('hint')}>Also sent, from the JSON tab: {Object.keys(extra).join(', ')}.</span>}
               </div>
             ) : (
               <div className={cx('start-json')}>
@@ -427,11 +425,11 @@ export function StartChildForm() {
               </p>
             )}
           </div>
-          <div className="dialog-actions">
+          <div className={cx('dialog-actions')}>
             <button type="button" onClick={close}>
               Cancel
             </button>
-            <button type="submit" className="primary">
+            <button type="submit" className={cx('primary')}>
               Start
             </button>
           </div>

@@ -12,6 +12,7 @@ import { useStore } from '../../store/index';
 import { clockTimeMs } from '../../shared/format';
 import { activityText, eventText } from './event-text';
 import { entriesAbout, entryType, type About, type Entry } from './timeline-entries';
+import type { EventType } from 'pogo-core/observer-state';
 import { scoped } from '../../shared/scoped';
 import styles from '../../shared/detail.module.css';
 
@@ -34,6 +35,19 @@ export function useHistory(about: About, limit: number): Entry[] {
   );
 }
 
+/** The colour of an event's tag; a type not listed keeps the plain tag. */
+const TONE: Partial<Record<EventType, 'bad' | 'warn' | 'ok' | 'idle'>> = {
+  failed: 'bad',
+  'node-down': 'bad',
+  'duplicate-resolved': 'bad',
+  moved: 'warn',
+  placed: 'warn',
+  started: 'ok',
+  'node-up': 'ok',
+  converged: 'ok',
+  stopped: 'idle',
+};
+
 export function HistoryList({ entries }: { entries: readonly Entry[] }) {
   return (
     <ol className={cx('history')}>
@@ -41,9 +55,9 @@ export function HistoryList({ entries }: { entries: readonly Entry[] }) {
         const type = entryType(e);
         const count = e.kind === 'activity' ? e.activity.count : 1;
         return (
-          <li key={e.seq} className={cx(`history-item event-${type}`)} data-type={type} data-count={count}>
+          <li key={e.seq} className={cx('history-item')} data-type={type} data-count={count}>
             <time className={cx('muted')}>{clockTimeMs(e.at)}</time>
-            <span className={cx(`tag event-tag event-${type}`)}>{type}</span>
+            <span className={cx('tag event-tag', TONE[type] && `event-${TONE[type]}`)}>{type}</span>
             <span className={cx('history-text')}>{textOf(e)}</span>
           </li>
         );

@@ -126,11 +126,16 @@ function Time({ at }: { at: number }) {
   );
 }
 
+/** A badge takes its kind's colour; a node going down and a child stopping are drawn apart from theirs. */
+function badgeClass(type: EventView['type']): string {
+  return cx('tl-badge', `tl-${kindOf(type)}`, (type === 'node-down' || type === 'stopped') && `tl-type-${type}`);
+}
+
 const EventRow = memo(function EventRow({ event, selected, extra }: { event: EventView; selected: boolean; extra?: ReactNode }) {
   return (
     <div className={cx(`tl-row${selected ? ' selected' : ''}`)} data-testid="timeline-event" data-type={event.type} data-seq={event.seq}>
       <Time at={event.at} />
-      <span className={cx(`tl-badge tl-${kindOf(event.type)} tl-type-${event.type}`)}>{BADGES[event.type]}</span>
+      <span className={badgeClass(event.type)}>{BADGES[event.type]}</span>
       <span className={cx('tl-text')} data-testid="tl-text">
         <Parts parts={describeEvent(event)} />
       </span>
@@ -198,7 +203,7 @@ const ActivityRow = memo(function ActivityRow({
     <div className={cx('tl-activity')} data-testid="timeline-burst" data-type={activity.type} data-seq={activity.seq} data-count={activity.count}>
       <div className={cx(`tl-row${selected ? ' selected' : ''}`)}>
         <Time at={activity.at} />
-        <span className={cx(`tl-badge tl-${kindOf(activity.type)} tl-type-${activity.type}`)}>{BADGES[activity.type]}</span>
+        <span className={badgeClass(activity.type)}>{BADGES[activity.type]}</span>
         <span className={cx('tl-text')} data-testid="tl-text">
           <Parts parts={describeActivity(activity)} />
           {span > 0 && <span className={cx('muted tl-span')}> · within {formatDuration(span)}</span>}
@@ -266,16 +271,13 @@ function Redistribution({
     </button>
   );
   return (
-    <li
-      className={cx(`tl-redist ${down ? 'tl-redist-down' : 'tl-redist-up'}${item.open ? ' tl-redist-open' : ''}`)}
-      aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}
-    >
+    <li className={cx('tl-redist', !down && 'tl-redist-up')} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
       {item.headShown ? (
         <EventRow event={head} selected={isSelected(headEntry, row.selection)} extra={toggle} />
       ) : (
         <div className={cx('tl-context')}>
           <span className={cx('tl-time')}>{clockTimeMs(head.at)}</span>
-          <span className={cx('muted')}>
+          <span className={cx('muted tl-context-note')}>
             during the redistribution after node <Subject part={{ node }} /> {down ? 'went down' : 'came up'}
           </span>
           {toggle}

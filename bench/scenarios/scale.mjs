@@ -55,7 +55,8 @@ export async function run(ctx) {
   /**
    * One stage's figures (the memory, failover and rejoin ones are added as they are measured).
    * @typedef {{ children: number, added: number, ackedMs: number, settledMs: number, slowestNodeMs: number, linkDrops: number,
-   *   observerMaxStallMs: number, rssMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number }} Stage
+   *   observerMaxStallMs: number, rssMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number,
+   *   rejoinPhases?: { stoppedElsewhere: number[], startedThere: number[] } }} Stage
    */
   /** @type {Stage[]} */
   const results = [];
@@ -111,6 +112,22 @@ export async function run(ctx) {
         await cluster.waitSettled(members, 240_000);
         return performance.now() - r;
       });
+      // Where that time went, from each instance's own record (ms after the spawn): the moved
+      // children stopping on the other members, then starting on the restarted node.
+      const spawnAt = performance.timeOrigin + (performance.now() - stage.rejoinMs);
+      const since = (/** @type {number[]} */ times) => {
+        const sorted = times.map((t) => Math.round(t - spawnAt)).sort((a, b) => a - b);
+        return sorted.length === 0 ? [] : [sorted[0], sorted[sorted.length >> 1], sorted[sorted.length - 1]].map((x) => /** @type {number} */ (x));
+      };
+      const logs = await Promise.all(
+        cluster.live().map(async (n) => ({ there: n.name === victim.name, log: (await n.request('childLog', { clear: false }, 30_000)).log })),
+      );
+      const times = (/** @type {boolean} */ there, /** @type {string} */ kind) =>
+        logs.filter((l) => l.there === there).flatMap((l) => l.log.filter((e) => e[1] === kind && e[2] >= spawnAt).map((e) => e[2]));
+      stage.rejoinPhases = {
+        stoppedElsewhere: since(times(false, 'down')),
+        startedThere: since(times(true, 'up')),
+      };
     }
     const label = `${total} children`;
     ctx.metric(`${label}: time until all startChild calls resolved`, 'ms', ackedMs, { note: `${Math.round(add / size.nodes)} concurrent calls on each node` });
@@ -130,5 +147,13 @@ export async function run(ctx) {
       ...(last ? { target: ['<=', 5000] } : {}),
       note: 'from the spawn of the new process: it links to every member, receives every register, and its share of children moves back to it',
     });
+    if (stage.rejoinPhases && stage.rejoinPhases.startedThere.length === 3) {
+      const [first, median, lastStart] = stage.rejoinPhases.startedThere;
+      const stops = stage.rejoinPhases.stoppedElsewhere;
+      ctx.log(
+        `  ${victim.name} restarted: its share stopped elsewhere ${stops.join(' / ')} ms and started there ${first} / ${median} / ${lastStart} ms ` +
+          `after the spawn (first / median / last, each instance's own record)`,
+      );
+    }
   }
 }

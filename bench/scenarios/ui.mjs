@@ -214,7 +214,7 @@ export async function run(ctx) {
         new Promise((resolve) => {
           // Its card as running: with patches sent as soon as a change settles, a card may show the
           // child pending (its spec has arrived, its instance not yet) before the observer sees it run.
-          const seen = () => document.querySelector(`[data-child="${probe}"].status-running`);
+          const seen = () => document.querySelector(`[data-testid="child-card"][data-child="${probe}"][data-status="running"]`);
           const done = () => requestAnimationFrame(() => resolve(performance.timeOrigin + performance.now()));
           if (seen()) return done();
           const mo = new MutationObserver(() => {
@@ -222,7 +222,7 @@ export async function run(ctx) {
             mo.disconnect();
             done();
           });
-          mo.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
+          mo.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-status'] });
         }),
       id,
     );

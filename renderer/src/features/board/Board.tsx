@@ -58,6 +58,7 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
       className={cx('card', child.status !== 'running' && `status-${child.status}`, moving && 'moving', arrived && 'arrived', selected && 'selected')}
       data-testid="child-card"
       data-child={child.id}
+      data-status={child.status}
       data-index={index}
       role="button"
       tabIndex={index === 0 ? 0 : -1}

@@ -8,8 +8,9 @@
  * project service, which finds each file's project from the tsconfig.json
  * nearest to it (the root one is a solution config whose references say
  * which of tsconfig.node.json / tsconfig.web.json owns the file).
- * bench/, reliability/ and scripts/ are plain .mjs in no project: syntactic
- * rules only.
+ * bench/, reliability/ and scripts/ are plain .mjs: syntactic rules here;
+ * their types (JSDoc, strict) are checked by `tsc -p tsconfig.scripts.json`
+ * (npm run typecheck).
  *
  * renderer/: React hooks rules (rules-of-hooks, exhaustive-deps) and
  * `import-x/no-cycle` (no import cycles, CONTRIBUTING).

@@ -381,6 +381,25 @@ describe('distributed supervisor: anti-entropy', () => {
     }
   });
 
+  it('a node stopping gracefully stays unready however membership changes meanwhile (race "ready again while leaving")', async () => {
+    const [n1, n2] = await cluster(3, 137);
+    const ids = Array.from({ length: 30 }, (_, i) => `lv${i}`);
+    await sim.resolve(Promise.all(ids.map((id) => n1!.supervisor.startChild(w(id)))));
+    await sim.until(() => sim.exactlyOnce(ids), 10_000, 'children running');
+    let readyAgain = false;
+    let stopped = false;
+    const stopping = n2!.stop('test leave').then(() => (stopped = true));
+    sim.crash('n3'); // news while n2 leaves: its members change, and it looks at readiness again
+    for (let i = 0; i < 4000 && !stopped; i++) {
+      sim.clock.advance(5);
+      await Promise.resolve();
+      if (n2!.supervisor.isReady) readyAgain = true;
+    }
+    expect(stopped).toBe(true);
+    await stopping;
+    expect(readyAgain).toBe(false);
+    await sim.until(() => sim.exactlyOnce(ids), 10_000, 'every child on n1 alone');
+  });
   it('an idle pass, or an observer coming and going, reconciles none of the unchanged children; a pass after a change repairs it', async () => {
     const [n1, n2] = await cluster(3, 133, { antiEntropyIntervalMs: 1_000 });
     for (let i = 0; i < 40; i++) await sim.resolve(n1!.supervisor.startChild(w(`ae${i}`)));
@@ -541,6 +560,8 @@ describe('distributed supervisor: Pogo chaos scenario', () => {
     await sim.resolve(Promise.all(all(120, 30).map((id) => n1.supervisor.startChild(w(id)))));
     const expected = [...all(75, 45), ...all(120, 30)].sort();
     await sim.until(() => sim.exactlyOnce() && JSON.stringify(sim.liveIds()) === JSON.stringify(expected), 10_000, 'settled');
+    // Each node's view follows the instances as its reconciles read their groups (in slices): wait for every view.
+    await sim.until(() => sim.running().every((n) => n.supervisor.countChildren().running === 75), 10_000, 'every view settled');
     for (const n of sim.running()) {
       expect(sim.liveIds(n)).toEqual(expected);
       expect(n.supervisor.countChildren()).toMatchObject({ specs: 75, running: 75, pending: 0, moving: 0, duplicate: 0, failing: 0 });

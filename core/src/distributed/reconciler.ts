@@ -242,6 +242,8 @@ export class Reconciler {
   /** Up members but this node, for the waiters (rebuilt with the topology). */
   private upPeersNow: string[] | undefined;
   private ready = false;
+  /** Set by `unready` (a graceful stop under way): readiness is never looked at again. */
+  private leaving = false;
   /** Whether this node has been ready since it started (`unready` on leaving does not clear it). */
   private wasReady = false;
   /** Sweeps planned before the first readiness, made as one full sweep at it. */
@@ -277,8 +279,15 @@ export class Reconciler {
       this.o.clock.clearTimeout(t);
   }
 
-  /** The node leaves: it takes no children any more. */
+  /**
+   * The node leaves: it takes no children any more, for good. Race "ready
+   * again while leaving": a membership change during a graceful stop (an
+   * observer leaving, a peer's news) looks at readiness again; without
+   * `leaving` the node found itself ready, told the cluster so, and could be
+   * handed back the children it was stopping.
+   */
   unready(): void {
+    this.leaving = true;
     this.ready = false;
     this.o.setReady(false);
   }
@@ -1032,7 +1041,7 @@ export class Reconciler {
   // ---- readiness -----------------------------------------------------------------
 
   private checkReady(timedOut = false): void {
-    if (this.ready || this.stopped) return;
+    if (this.ready || this.stopped || this.leaving) return;
     const me = this.o.node;
     const all = this.o.members();
     // An observer holds no children, so it cannot duplicate one: a member it has tried and failed to

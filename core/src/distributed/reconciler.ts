@@ -638,9 +638,9 @@ export class Reconciler {
       if (gained.length > 0) for (const id of this.o.desired.childIds()) if (!this.known.has(id)) ids.push(id);
       if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.history.view.owner !== me) ids.push(id);
       this.stats.targetedSweeps++;
-      // Ids passed earlier in this sweep must not count as already seen by it (`gen`).
-      this.sweepGen++;
       if (this.sweep.length > 0) {
+        // Ids passed earlier in this sweep must not count as already seen by it (`gen`).
+        this.sweepGen++;
         for (const id of ids) {
           this.sweep.push(id);
           this.targeted.add(id);
@@ -663,7 +663,7 @@ export class Reconciler {
       this.sweep = [...ids];
     }
     this.sweepAt = 0;
-    if (change === undefined) this.sweepGen++;
+    this.sweepGen++;
     // Race "a sweep replaced half-way": only a full sweep that runs to its end counts as done.
     this.fullSweepFrom = this.fullSweep ? this.digest() : undefined;
     this.fullSweep = false;

@@ -10,7 +10,7 @@
  * global listing of all N children (`whichChildren('global')`, what
  * `pogo ctl ls` and the gateway read; plus JSON encoding for `--json`). The
  * observer then leaves, so the window measures the members alone, and the
- * bench's own event-loop probe is turned off for the window (it would wake
+ * bench's own event-loop probe is turned off for each window (it would wake
  * each node 10 times a second).
  *
  * A first window, before any child is started, gives the floor: the same
@@ -41,15 +41,11 @@ export async function run(ctx) {
   // What the figure with children adds to it is what the children cost.
   await ctx.step('no children yet: quiet period', 30_000, () => sleep(size.quietSeconds * 1000));
   const empty = cluster.live();
-  await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(empty.map((n) => n.request('probe', { on: false }, 10_000))));
   const floor = await idleWindow(ctx, empty, size.idleSeconds, 'idle with no children');
   ctx.metric('idle CPU per node with no children', '% of a core', floor.cpu, {
     note: `the floor: the same ${empty.length} nodes before any child is started, over ${floor.seconds.toFixed(1)} s`,
   });
-  await ctx.step('turn the loop-delay probes on; the observer links', 40_000, async () => {
-    await Promise.all(empty.map((n) => n.request('probe', { on: true }, 10_000)));
-    await cluster.observe();
-  });
+  await ctx.step('the observer links', 40_000, () => cluster.observe());
   await ctx.step(`start ${N} children`, 180_000, () => cluster.startChildren(cluster.live(), N, { boundMs: 170_000 }));
   await ctx.step(`settle: ${N} children running once`, 180_000, () => cluster.waitSettled(members, 180_000));
 
@@ -80,8 +76,6 @@ export async function run(ctx) {
     await sleep(size.quietSeconds * 1000);
   });
   const nodes = cluster.live();
-  // The bench's own event-loop probe would add 10 wake-ups a second to every node.
-  await ctx.step('turn the loop-delay probes off', 10_000, () => Promise.all(nodes.map((n) => n.request('probe', { on: false }, 10_000))));
   const alone = await idleWindow(ctx, nodes, size.idleSeconds, 'idle');
   ctx.metric(`idle CPU per node (${N} children)`, '% of a core', alone.cpu, {
     ...(N >= 10_000 ? { target: ['<', 0.5] } : {}),
@@ -121,6 +115,9 @@ export async function run(ctx) {
  * @param {string} what
  */
 async function idleWindow(ctx, nodes, seconds, what) {
+  // The bench's own event-loop probe would add 10 wake-ups a second to every node: off for the window.
+  const probes = (/** @type {boolean} */ on) => Promise.all(nodes.map((n) => n.request('probe', { on }, 10_000)));
+  await ctx.step(`${what}: turn the loop-delay probes off`, 10_000, () => probes(false));
   const sample = async () => {
     const stats = await Promise.all(nodes.map((n) => n.request('stats', {}, 10_000)));
     return { at: performance.now(), cpu: nodes.map((n) => cpuSeconds(n.pid)), link: stats.map((s) => s.link), reconcile: stats.map((s) => s.maxReconcileMs) };
@@ -135,6 +132,7 @@ async function idleWindow(ctx, nodes, seconds, what) {
     await Promise.all(
       nodes.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/${what.replaceAll(' ', '-')}-${n.name}.cpuprofile` }, 30_000)),
     );
+  await ctx.step(`${what}: turn the loop-delay probes on`, 10_000, () => probes(true));
   const span = (b.at - a.at) / 1000;
   /**
    * A link counter's rate per node (NaN where a build does not have it).

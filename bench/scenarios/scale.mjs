@@ -103,9 +103,11 @@ export async function run(ctx) {
     ctx.log(`  ${had} children of ${victim.name} running elsewhere ${stage.failoverMs.toFixed(0)} ms after SIGKILL`);
     // Back to full strength for the next stage, and timed: a node restarted into a loaded cluster.
     {
+      let spawnAt = 0;
       stage.rejoinMs = await ctx.step(`stage ${i + 1}: restart ${victim.name} and settle`, 240_000, async () => {
         await victim.kill();
         const r = performance.now();
+        spawnAt = performance.timeOrigin + r;
         await cluster.start(victim.name, [
           /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(/** @type {string} */ (members[0]))).address,
         ]);
@@ -114,10 +116,9 @@ export async function run(ctx) {
       });
       // Where that time went, from each instance's own record (ms after the spawn): the moved
       // children stopping on the other members, then starting on the restarted node.
-      const spawnAt = performance.timeOrigin + (performance.now() - stage.rejoinMs);
       const since = (/** @type {number[]} */ times) => {
         const sorted = times.map((t) => Math.round(t - spawnAt)).sort((a, b) => a - b);
-        return sorted.length === 0 ? [] : [sorted[0], sorted[sorted.length >> 1], sorted[sorted.length - 1]].map((x) => /** @type {number} */ (x));
+        return sorted.length === 0 ? [] : /** @type {number[]} */ ([sorted[0], sorted[sorted.length >> 1], sorted[sorted.length - 1]]);
       };
       const logs = await Promise.all(
         cluster.live().map(async (n) => ({ there: n.name === victim.name, log: (await n.request('childLog', { clear: false }, 30_000)).log })),

@@ -70,6 +70,15 @@ export interface StatsReply {
   maxStallMs: number;
   maxReconcileMs: number;
   memberDowns: number;
+  /** Garbage collections since the process started (perf_hooks 'gc' entries): counts and main-thread ms. */
+  gc: GcTotals;
+}
+
+export interface GcTotals {
+  major: number;
+  majorMs: number;
+  minor: number;
+  minorMs: number;
 }
 
 export interface CountsReply {

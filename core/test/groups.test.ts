@@ -756,6 +756,33 @@ describe('change stamps', () => {
     expect(b.stamp('s', 'g')).toBeGreaterThan(withPeer);
   });
 
+  it('a group keeps its members in order when the node whose members came first goes (the table holds the first node apart)', () => {
+    const net = new Net(['a', 'b', 'c', 'd']);
+    net.connectAll();
+    const a = net.node('a');
+    net.node('c').join('s', 'g', pidOf('c', 'p1')); // first in a's table
+    net.node('b').join('s', 'g', pidOf('b', 'p1'));
+    net.node('d').join('s', 'g', pidOf('d', 'p1'));
+    a.join('s', 'g', pidOf('a', 'p1'));
+    const pids = () => a.getMembers('s', 'g').map((m) => m.pid);
+    expect(pids()).toEqual([pidOf('a', 'p1'), pidOf('b', 'p1'), pidOf('c', 'p1'), pidOf('d', 'p1')]);
+    const all = a.stamp('s', 'g');
+    net.disconnect('a', 'c'); // the first node's members go: another node's take its place
+    expect(pids()).toEqual([pidOf('a', 'p1'), pidOf('b', 'p1'), pidOf('d', 'p1')]);
+    const withoutC = a.stamp('s', 'g');
+    expect(withoutC).toBeGreaterThan(all);
+    net.node('b').join('s', 'g', pidOf('b', 'p2'));
+    a.leave('s', 'g', pidOf('a', 'p1'));
+    expect(pids()).toEqual([pidOf('b', 'p1'), pidOf('b', 'p2'), pidOf('d', 'p1')]);
+    net.disconnect('a', 'b');
+    expect(pids()).toEqual([pidOf('d', 'p1')]);
+    expect(a.stamp('s', 'g')).toBeGreaterThan(withoutC);
+    net.disconnect('a', 'd');
+    expect(pids()).toEqual([]);
+    expect(a.stamp('s', 'g')).toBe(0);
+    expect(a.whichGroups('s')).toEqual([]);
+  });
+
   it('values from peers are frozen; equal values compare equal in any key order (diffs do not see a change)', () => {
     const net = new Net(['a', 'b', 'c']);
     net.connectAll();

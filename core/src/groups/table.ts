@@ -3,26 +3,83 @@
  *
  * Data layout (chosen so ~10,000 groups of one member stay cheap: every
  * operation costs O(size of the touched group), never O(all groups))
- * - per scope: group → node → members in join order, plus node → groups (an
- *   index for building a sync and for `peerDown`);
- * - per group: a stamp, the change count when it last changed.
- * Invariant: no empty member array and no empty inner map; `replaceEntries`
- * is the only place that creates or deletes entries, so empty groups cannot
+ * - per scope: group → its record, plus node → groups (an index for
+ *   building a sync and for `peerDown`);
+ * - per group (`GroupRecord`): a stamp, the change count when it last
+ *   changed, and node → members in join order. Nearly every group has the
+ *   members of one node only (a child's `run:<id>` is its one instance), so
+ *   the record holds one node's members itself and a map only for the
+ *   others: a Map per group was 184 bytes of 20,000 groups' worth of
+ *   tables, and the stamps another map beside it
+ *   (bench/tools/heap-probe.mjs).
+ * Invariant: no empty member array, no empty record; `replaceEntries` is the
+ * only place that creates or deletes entries, so empty groups cannot
  * survive. The table knows nothing of peers, messages or monitors: callers
  * (process-groups.ts, sync.ts) decide, the table stores.
  */
 import type { PgMember } from './types.js';
 
+/**
+ * One group: its stamp and its members by node. The first node's members
+ * sit in the record (`node`, `members`), any other node's in `rest`, which
+ * exists only while it holds some. Removing the first node promotes one of
+ * `rest`. Never empty: a record without members is deleted.
+ */
+export class GroupRecord {
+  rest: Map<string, PgMember[]> | undefined = undefined;
+
+  constructor(
+    public stamp: number,
+    public node: string,
+    public members: PgMember[],
+  ) {}
+
+  get(node: string): PgMember[] | undefined {
+    return node === this.node ? this.members : this.rest?.get(node);
+  }
+
+  /** How many nodes have members in the group. */
+  get size(): number {
+    return 1 + (this.rest?.size ?? 0);
+  }
+
+  set(node: string, members: PgMember[]): void {
+    if (node === this.node) this.members = members;
+    else (this.rest ??= new Map()).set(node, members);
+  }
+
+  /** Drops `node`'s members; false when the record is left empty (the caller deletes it). */
+  delete(node: string): boolean {
+    if (node !== this.node) {
+      this.rest?.delete(node);
+      if (this.rest?.size === 0) this.rest = undefined;
+      return true;
+    }
+    const next = this.rest?.entries().next();
+    if (next === undefined || next.done === true) return false;
+    const [other, members] = next.value;
+    this.rest!.delete(other);
+    if (this.rest!.size === 0) this.rest = undefined;
+    this.node = other;
+    this.members = members;
+    return true;
+  }
+
+  /** Every node with members (the first, then the rest in insertion order). */
+  *nodes(): IterableIterator<string> {
+    yield this.node;
+    if (this.rest !== undefined) yield* this.rest.keys();
+  }
+}
+
 export interface ScopeState {
   readonly name: string;
-  /** group → node → members in join order. Invariant: no empty array, no empty inner map. */
-  readonly groups: Map<string, Map<string, PgMember[]>>;
+  /** group → its stamp and members by node. Invariant: no empty array, no empty record. */
+  readonly groups: Map<string, GroupRecord>;
   /** node → groups where it has at least one member (index for syncs and `peerDown`). */
   readonly groupsByNode: Map<string, Set<string>>;
   /** Up peers that announced this scope (by a sync or a join) since their link came up. */
   readonly announcedBy: Set<string>;
-  /** group → the change count when it last changed (see `stamp`); gone with the group. */
-  readonly stamps: Map<string, number>;
 }
 
 /** Every known scope of one node (`node`: this node, listed first by `getMembers`). */
@@ -37,7 +94,7 @@ export class GroupTable {
   ensureScope(name: string): ScopeState {
     let state = this.scopeStates.get(name);
     if (state === undefined) {
-      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set(), stamps: new Map() };
+      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set() };
       this.scopeStates.set(name, state);
     }
     return state;
@@ -47,27 +104,27 @@ export class GroupTable {
 
   /** All members of a group on every node: local first, then peers by name, join order within a node. */
   getMembers(scope: string, group: string): PgMember[] {
-    const byNode = this.scopeStates.get(scope)?.groups.get(group);
-    if (byNode === undefined) return [];
+    const record = this.scopeStates.get(scope)?.groups.get(group);
+    if (record === undefined) return [];
     // Hot (a reconcile reads three groups per child): no sort for the common one or two nodes.
-    const local = byNode.get(this.node);
+    if (record.rest === undefined) return record.members.slice();
+    const local = record.get(this.node);
     const result = local === undefined ? [] : local.slice();
-    const othersCount = byNode.size - (local === undefined ? 0 : 1);
-    if (othersCount === 0) return result;
+    const othersCount = record.size - (local === undefined ? 0 : 1);
     if (othersCount === 1) {
-      for (const [node, members] of byNode) if (node !== this.node) for (const m of members) result.push(m);
+      for (const node of record.nodes()) if (node !== this.node) for (const m of record.get(node)!) result.push(m);
       return result;
     }
     const others: string[] = [];
-    for (const node of byNode.keys()) if (node !== this.node) others.push(node);
+    for (const node of record.nodes()) if (node !== this.node) others.push(node);
     others.sort();
-    for (const node of others) for (const m of byNode.get(node)!) result.push(m);
+    for (const node of others) for (const m of record.get(node)!) result.push(m);
     return result;
   }
 
   /** The group's stamp: changes whenever its members change, 0 for a group that does not exist. */
   stamp(scope: string, group: string): number {
-    return this.scopeStates.get(scope)?.stamps.get(group) ?? 0;
+    return this.scopeStates.get(scope)?.groups.get(group)?.stamp ?? 0;
   }
 
   /** Non-empty groups of a scope (any node), unsorted. */
@@ -122,14 +179,16 @@ export class GroupTable {
    * entries, so empty groups cannot survive.
    */
   replaceEntries(scope: ScopeState, group: string, node: string, members: PgMember[]): PgMember[] {
-    let byNode = scope.groups.get(group);
-    const previous = byNode?.get(node) ?? [];
+    const record = scope.groups.get(group);
+    const previous = record?.get(node) ?? [];
     if (members.length > 0) {
-      if (byNode === undefined) scope.groups.set(group, (byNode = new Map()));
-      byNode.set(node, members);
+      if (record === undefined) scope.groups.set(group, new GroupRecord(++this.changes, node, members));
+      else {
+        record.set(node, members);
+        this.touch(scope, group);
+      }
       addTo(scope.groupsByNode, node, group);
-      this.touch(scope, group);
-    } else if (byNode !== undefined) {
+    } else if (record !== undefined) {
       this.detach(scope, group, node);
       removeFrom(scope.groupsByNode, node, group);
     }
@@ -138,10 +197,9 @@ export class GroupTable {
 
   /** Drops `node`'s members of `group` (and the group once it is empty), leaving the node → groups index to the caller; returns them. */
   detach(scope: ScopeState, group: string, node: string): PgMember[] {
-    const byNode = scope.groups.get(group);
-    const removed = byNode?.get(node) ?? [];
-    byNode?.delete(node);
-    if (byNode?.size === 0) scope.groups.delete(group);
+    const record = scope.groups.get(group);
+    const removed = record?.get(node) ?? [];
+    if (record !== undefined && !record.delete(node)) scope.groups.delete(group);
     this.touch(scope, group);
     return removed;
   }
@@ -153,11 +211,9 @@ export class GroupTable {
 
   /** Records a change of `group`: a new stamp, or none once the group is gone (counted all the same: `changeCount`). */
   private touch(scope: ScopeState, group: string): void {
-    if (scope.groups.has(group)) scope.stamps.set(group, ++this.changes);
-    else {
-      scope.stamps.delete(group);
-      this.changes++;
-    }
+    const record = scope.groups.get(group);
+    ++this.changes;
+    if (record !== undefined) record.stamp = this.changes;
   }
 }
 

@@ -204,7 +204,68 @@ describe('fast paths of the frequent messages', () => {
     fc.constant(2 ** 53),
     fc.constant('not/a/pid!'),
   );
+  // A valid member entry, then often one field made invalid in a way its schema names.
+  const invalidMemberFields: Array<[string, unknown]> = [
+    ['name', '_bad'],
+    ['name', 'x'.repeat(129)],
+    ['incarnation', 'ABC12345'],
+    ['startedAt', -1],
+    ['startedAt', 1.5],
+    ['address', 'nope'],
+    ['address', `${'a'.repeat(300)}:1`],
+    ['role', 'admin'],
+    ['labels', { a: 1 }],
+    ['labels', { '': 'x' }],
+    ['labels', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))],
+    ['workers', ['']],
+    ['version', -1],
+    ['status', 'gone'],
+    ['capacity', 0],
+    ['capacity', 2e6],
+    ['commands', ['']],
+    ['ready', 'yes'],
+    ['lease', { ms: 0, stopMs: 0 }],
+    ['lease', { ms: 1, stopMs: -1 }],
+    ['lease', { ms: 1 }],
+  ];
+  const memberInfo = fc
+    .tuple(
+      fc.record(
+        {
+          name: fc.constantFrom('n1', 'db-1.eu'),
+          incarnation: fc.constant(inc),
+          startedAt: fc.nat(),
+          address: fc.constantFrom('127.0.0.1:4001', '[::1]:4370', 'db-1.example.com:4370'),
+          role: fc.constantFrom('member', 'observer'),
+          labels: fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.string({ maxLength: 3 }), { maxKeys: 3 }),
+          workers: fc.array(fc.string({ minLength: 1, maxLength: 3 }), { maxLength: 3 }),
+          version: fc.nat(),
+          status: fc.constantFrom('up', 'suspect', 'down', 'left'),
+          capacity: fc.double({ min: 0.001, max: 1e6, noNaN: true }),
+          commands: fc.array(fc.string({ minLength: 1, maxLength: 3 }), { maxLength: 3 }),
+          ready: fc.boolean(),
+          lease: fc.record({ ms: fc.integer({ min: 1, max: 86_400_000 }), stopMs: fc.integer({ min: 0, max: 86_400_000 }) }),
+        },
+        { requiredKeys: ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'] },
+      ),
+      fc.nat(2 * invalidMemberFields.length),
+    )
+    .map(([m, which]) => {
+      const bad = invalidMemberFields[which];
+      return bad === undefined ? m : { ...m, [bad[0]]: bad[1] };
+    });
   const frames = fc.oneof(
+    fc.record(
+      {
+        t: fc.constant('ping'),
+        seq: fc.oneof(fc.nat(), fc.constant(-1), fc.constant(0.5)),
+        sentAt: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.nat()),
+        echo: fc.record({ seq: fc.nat(), sentAt: fc.nat(), heldMs: fc.oneof(fc.double({ min: -1, max: 1e4, noNaN: true }), fc.nat()) }),
+        reply: fc.constantFrom(true, false),
+      },
+      { requiredKeys: ['t', 'seq', 'sentAt'] },
+    ),
+    fc.record({ t: fc.constant('gossip'), members: fc.array(memberInfo, { maxLength: 3 }) }),
     fc.record({
       t: fc.constant('pg.join'),
       scope: fc.string({ minLength: 1, maxLength: 8 }),
@@ -248,7 +309,8 @@ describe('fast paths of the frequent messages', () => {
   const broken = fc.tuple(frames, fc.nat(20), fc.nat(12), weird, fc.boolean()).map(([f, which, how, value, inner]) => {
     if (how > 6) return f;
     const frame: Record<string, unknown> = { ...f };
-    const list = (frame['entries'] ?? frame['pids']) as unknown[];
+    const listKey = ['entries', 'pids', 'members'].find((k) => Array.isArray(frame[k]));
+    const list = (listKey === undefined ? undefined : frame[listKey]) as unknown[] | undefined;
     if (inner && list !== undefined && list.length > 0) {
       const i = which % list.length;
       const copy = [...list];
@@ -256,7 +318,7 @@ describe('fast paths of the frequent messages', () => {
       if (Array.isArray(e)) copy[i] = how <= 3 ? [value, e[1]] : how <= 5 ? [e[0]] : [e[0], e[1], value];
       else if (e !== null && typeof e === 'object') copy[i] = how <= 3 ? { ...e, pid: value } : how <= 5 ? { ...e, extra: value } : {};
       else copy[i] = value;
-      frame[frame['entries'] ? 'entries' : 'pids'] = copy;
+      frame[listKey!] = copy;
       return frame;
     }
     const keys = Object.keys(frame);
@@ -284,6 +346,21 @@ describe('fast paths of the frequent messages', () => {
       { numRuns: 4000, seed: 1310 },
     );
     expect(accepted).toBeGreaterThan(1000);
+  });
+
+  it('ping and gossip as a linked node sends them take the fast path', () => {
+    const ping = { t: 'ping', seq: 4, sentAt: 1700000000123.5, echo: { seq: 3, sentAt: 1700000000001, heldMs: 12.25 } };
+    const gossip = {
+      t: 'gossip',
+      members: [member, { ...member, name: 'n3', capacity: 2, ready: true, lease: { ms: 3000, stopMs: 500 }, commands: ['sleep'] }],
+    };
+    expect(decodeFrequent(ping)).toBe(ping);
+    expect(decodeFrequent(gossip)).toBe(gossip);
+    expect(decodeFrequent({ ...ping, reply: true })).toBeDefined();
+    // Not accepted by hand (zod decides, and says why): a label key that is not a plain key, a negative hold.
+    expect(decodeFrequent({ t: 'gossip', members: [{ ...member, labels: JSON.parse('{"__proto__":"x"}') as object }] })).toBeUndefined();
+    expect(decodeFrequent({ ...ping, echo: { ...ping.echo, heldMs: -1 } })).toBeUndefined();
+    expect(decodeMessage({ ...ping, echo: { ...ping.echo, heldMs: -1 } }).ok).toBe(false);
   });
 
   it('cmd.reply: a result as deep as the frame allows is accepted by both, one level deeper by neither', () => {

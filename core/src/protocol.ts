@@ -115,12 +115,11 @@ export const NodeNameSchema = z
 export const ClusterNameSchema = z
   .string()
   .regex(CLUSTER_NAME_PATTERN, 'must be 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit');
-export const IncarnationSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'must be 8-64 lowercase hex digits');
+const INCARNATION_PATTERN = /^[0-9a-f]{8,64}$/;
+export const IncarnationSchema = z.string().regex(INCARNATION_PATTERN, 'must be 8-64 lowercase hex digits');
 /** `host:port`, host may be a bracketed IPv6 literal. */
-export const AddressSchema = z
-  .string()
-  .max(300)
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port');
+const ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+export const AddressSchema = z.string().max(300).regex(ADDRESS_PATTERN, 'must be host:port');
 /** The schema of a node's role: `member` (runs children) or `observer`. */
 export const RoleSchema = z.enum(['member', 'observer']);
 /** A member's role: member (runs children) or observer. */
@@ -763,8 +762,8 @@ export function decodeMessage(raw: unknown, options: DecodeOptions = {}): Decode
 // each peer's ping and whole member table every second, whose validation was
 // 28 of the 31 ms an idle node spent a minute on handling frames (the zod
 // parse 20, the nesting walk 5; about a tenth of its idle CPU), and at 20
-// members a table of 20 entries from each of 19 peers a second. Checked by hand, they cost a fraction of the
-// discriminated union's generic path (measured: `pg.join` 16 µs → 2 µs, a
+// members a table of 20 entries from each of 19 peers a second. Checked by
+// hand, they cost a fraction of the discriminated union's generic path (measured: `pg.join` 16 µs → 2 µs, a
 // delta's envelope 7 µs → 0.5 µs per register). They accept exactly what the
 // schemas accept (protocol.test.ts checks the two agree on random and broken
 // frames); anything else — including every invalid frame, so that the reason
@@ -817,9 +816,8 @@ function storeEntriesOk(entries: unknown, min: number): boolean {
 
 const natOk = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const finiteOk = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const INCARNATION_PATTERN = /^[0-9a-f]{8,64}$/;
-const ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
-const MEMBER_STATUSES: ReadonlySet<unknown> = new Set(['up', 'suspect', 'down', 'left']);
+const MEMBER_STATUSES: ReadonlySet<unknown> = new Set(MemberStatusSchema.options);
+const ROLES: ReadonlySet<unknown> = new Set(RoleSchema.options);
 
 function stringsOk(v: unknown, most: number, min: number, max: number): boolean {
   if (!Array.isArray(v) || v.length > most) return false;
@@ -847,7 +845,7 @@ function memberInfoOk(m: unknown): boolean {
   if (typeof m['incarnation'] !== 'string' || !INCARNATION_PATTERN.test(m['incarnation'])) return false;
   if (!natOk(m['startedAt']) || !natOk(m['version'])) return false;
   if (!boundedString(m['address'], 0, 300) || !ADDRESS_PATTERN.test(m['address'])) return false;
-  if (m['role'] !== 'member' && m['role'] !== 'observer') return false;
+  if (!ROLES.has(m['role'])) return false;
   if (!MEMBER_STATUSES.has(m['status'])) return false;
   const labels = m['labels'];
   if (!plain(labels)) return false;

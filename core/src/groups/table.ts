@@ -26,10 +26,11 @@ import type { PgMember } from './types.js';
  * `rest`. Never empty: a record without members is deleted.
  */
 export class GroupRecord {
+  /** The change count when the group last changed (`GroupTable.touch` sets it). */
+  stamp = 0;
   rest: Map<string, PgMember[]> | undefined = undefined;
 
   constructor(
-    public stamp: number,
     public node: string,
     public members: PgMember[],
   ) {}
@@ -182,11 +183,9 @@ export class GroupTable {
     const record = scope.groups.get(group);
     const previous = record?.get(node) ?? [];
     if (members.length > 0) {
-      if (record === undefined) scope.groups.set(group, new GroupRecord(++this.changes, node, members));
-      else {
-        record.set(node, members);
-        this.touch(scope, group);
-      }
+      if (record === undefined) scope.groups.set(group, new GroupRecord(node, members));
+      else record.set(node, members);
+      this.touch(scope, group);
       addTo(scope.groupsByNode, node, group);
     } else if (record !== undefined) {
       this.detach(scope, group, node);

@@ -76,8 +76,10 @@ export async function run(ctx) {
     const firstAt = ups.length > 0 ? Math.min(...ups.map((e) => e[2])) - killedAt : undefined;
     ctx.log(
       `  ${had} children of ${victim} running elsewhere ${took.toFixed(1)} ms after ${sig}` +
-        `${atNodes === undefined ? '' : ` (the first one started ${firstAt?.toFixed(1)} ms and the last ${atNodes.toFixed(1)} ms after it,`}` +
-        `${atNodes === undefined ? '' : " by the survivors' clocks)"}; ` +
+        (firstAt === undefined || atNodes === undefined
+          ? ''
+          : ` (the first one started ${firstAt.toFixed(1)} ms and the last ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`) +
+        '; ' +
         `survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms`,
     );
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {

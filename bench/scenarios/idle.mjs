@@ -3,8 +3,8 @@
  * a while: CPU per node (user + system time from /proc/<pid>/stat over the
  * window, as a share of one core), resident memory per node (VmRSS), and
  * bytes per second on the links (each node's transport counters: heartbeats,
- * gossip, and the anti-entropy pass every 30 s; the idle window is 60 s, so
- * it holds two passes per node).
+ * gossip, and the anti-entropy pass every 30 s; the idle window is 120 s,
+ * so it holds four passes per node).
  *
  * Before the idle window, with the cluster settled, the observer times a
  * global listing of all N children (`whichChildren('global')`, what
@@ -28,11 +28,18 @@
  * the target judges is the typical one: the window (`idleSeconds`) is cut
  * into `subSeconds` slices, each node's figure is the median of its slices
  * (the reducer's GCs land in one or two of the six), and the mean over the
- * whole window is reported beside it. The first 30 s after the burst are reported apart as
- * the cool-down: the figure this scenario measured before 2026-12-04, and
- * where the anti-entropy walk lands. Every window reports the full (major)
- * GCs inside it and their main-thread time (the control hook's perf_hooks
- * 'gc' entries), so a reader can tell housekeeping from work.
+ * whole window is reported beside it. The first 30 s after the burst are
+ * reported apart as the cool-down: the figure this scenario measured before
+ * 2026-12-04, and where the anti-entropy walk lands. Every window reports
+ * the full (major) GCs inside it and their main-thread time (the control
+ * hook's perf_hooks 'gc' entries), so a reader can tell housekeeping from
+ * work.
+ *
+ * A last window, with an observer linked again (the desktop app or
+ * `pogo observe` attached to an idle cluster), gives the same CPU and link
+ * figures: while an observer is linked, each member samples its own CPU,
+ * memory and event-loop lag and sends them to it (core resources.ts), and
+ * that cost shows here.
  */
 import { cpuSeconds, rssBytes, sleep, summarize } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
@@ -168,12 +175,12 @@ async function idleWindow(ctx, nodes, seconds, subSeconds, what) {
   if (profileDir) await Promise.all(nodes.map((n) => n.request('profile', { action: 'start', intervalUs: 1000 }, 10_000)));
   const a = await ctx.step(`${what}: sample CPU and link counters`, 10_000, sample);
   // The slices read /proc only (no request to the nodes): the window itself stays quiet.
-  const slices = Math.max(1, Math.round(seconds / subSeconds));
+  const sliceCount = Math.max(1, Math.round(seconds / subSeconds));
   /** @type {{ at: number, cpu: number[] }[]} */
   const marks = [{ at: a.at, cpu: a.cpu }];
   await ctx.step(`${what}: ${seconds} s`, seconds * 1000 + 10_000, async () => {
-    for (let i = 1; i < slices; i++) {
-      await sleep(Math.max(0, a.at + (i * seconds * 1000) / slices - performance.now()));
+    for (let i = 1; i < sliceCount; i++) {
+      await sleep(Math.max(0, a.at + (i * seconds * 1000) / sliceCount - performance.now()));
       marks.push({ at: performance.now(), cpu: nodes.map((n) => cpuSeconds(n.pid)) });
     }
     await sleep(Math.max(0, a.at + seconds * 1000 - performance.now()));
@@ -193,12 +200,12 @@ async function idleWindow(ctx, nodes, seconds, subSeconds, what) {
   const rate = (key) => nodes.map((_, i) => ((b.link[i][key] ?? NaN) - (a.link[i][key] ?? NaN)) / span);
   /** @param {'major' | 'majorMs'} key */
   const gcDelta = (key) => nodes.map((_, i) => (b.gc[i]?.[key] ?? NaN) - (a.gc[i]?.[key] ?? NaN));
-  /** @param {number} i a node's index: its CPU share in each slice */
-  const perSlice = (i) => marks.slice(1).map((m, k) => ((m.cpu[i] - marks[k].cpu[i]) / ((m.at - marks[k].at) / 1000)) * 100);
+  // Each node's CPU share in each slice.
+  const slices = nodes.map((_, i) => marks.slice(1).map((m, k) => ((m.cpu[i] - marks[k].cpu[i]) / ((m.at - marks[k].at) / 1000)) * 100));
   return {
     seconds: span,
-    typical: nodes.map((_, i) => summarize(perSlice(i)).median ?? NaN),
-    slices: nodes.map((_, i) => perSlice(i)),
+    typical: slices.map((own) => summarize(own).median ?? NaN),
+    slices,
     majorGcs: gcDelta('major'),
     majorGcMs: gcDelta('majorMs'),
     cpu: nodes.map((_, i) => ((b.cpu[i] - a.cpu[i]) / span) * 100),

@@ -28,7 +28,7 @@ import {
 } from '../src/distributed/registers.js';
 import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
 import { isRunValue, RunValueSchema } from '../src/distributed/live-state.js';
-import { ChildSpecSchema, decodeNormalSpec, parseChildSpec, parseWorkerSpecFast, specText } from '../src/supervisor/child-spec.js';
+import { ChildSpecSchema, NO_LABELS, decodeNormalSpec, parseChildSpec, parseWorkerSpecFast, specText, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const NOW = 1_764_000_000_000;
 const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
@@ -137,6 +137,31 @@ describe('decoding registers from peers and files', () => {
     }
     expect(decodeFlag({ value: true, ver: ver(NOW, 1, 'n1') }, NOW).ok).toBe(true);
     expect(decodeFlag({ value: 'yes', ver: ver(NOW, 1, 'n1') }, NOW).ok).toBe(false);
+  });
+
+  it('specs without labels share one frozen empty labels object; specs with labels keep their own', () => {
+    const normal = (id: string, labels: Record<string, string>) => ({
+      id,
+      start: { worker: 'w' },
+      restart: 'permanent',
+      shutdown: 5000,
+      maxRestarts: 3,
+      maxSeconds: 5,
+      labels,
+      handoff: 'stop-first',
+    });
+    const decoded = ['a', 'b'].map((id) => decodeChild(id, { specs: [{ rev: ver(NOW, 1, 'n1'), spec: normal(id, {}) }] }, NOW));
+    const [a, b] = decoded.map((d) => (d.ok ? d.value.specs[0]!.spec : undefined));
+    expect(a?.labels).toBe(NO_LABELS);
+    expect(b?.labels).toBe(NO_LABELS);
+    expect(Object.isFrozen(NO_LABELS)).toBe(true);
+    expect(Object.keys(NO_LABELS)).toEqual([]);
+    expect(parseChildSpec({ id: 'c', start: { worker: 'w' } }).labels).toBe(NO_LABELS);
+    expect(parseChildSpec({ id: 'c', start: { worker: 'w' }, labels: {} }).labels).toBe(NO_LABELS);
+    const labelled = decodeChild('d', { specs: [{ rev: ver(NOW, 1, 'n1'), spec: normal('d', { zone: 'x' }) }] }, NOW);
+    expect(labelled.ok && labelled.value.specs[0]!.spec.labels).toEqual({ zone: 'x' });
+    // The text is the one an empty object of its own gives: the fingerprint a peer computes is unchanged.
+    expect(a && specText(a)).toBe(specText({ ...normal('a', {}) } as ChildSpec));
   });
 
   it('a key of no kind has no register kind', () => {

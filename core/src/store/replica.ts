@@ -43,8 +43,8 @@
  * of every node's heap at 20,000 registers). A merge that
  * may have changed a register compares fingerprints first: different
  * fingerprints, different registers; equal ones are confirmed by comparing
- * the texts, the held one computed again (kinds cache what is costly in it,
- * e.g. a spec's text), so equality never rests on a hash.
+ * the texts, the held one computed again (a child register's in a few
+ * microseconds), so equality never rests on a hash.
  *
  * Costs: a change is O(text of the register) for its fingerprint; reads are
  * map lookups; a digest is O(4,096); the entries of some buckets are found

@@ -16,12 +16,11 @@
  *   labels       placement constraints: a node must carry every label
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  *
- * Pure (zod, protocol.ts and util/flat-string.ts, no Node builtins): the renderer imports it as
+ * Pure (zod and protocol.ts, no Node builtins): the renderer imports it as
  * `pogo-core/child-spec` to check a spec before it sends one.
  */
 import { z } from 'zod';
 import { JsonSchema, canonicalOf, isJsonValue } from '../protocol.js';
-import { flatString } from '../util/flat-string.js';
 
 /**
  * How an OS child takes calls and casts (ipc-channel.ts): 'json-lines', one
@@ -162,6 +161,23 @@ export function isCommandStart(start: ChildSpec['start']): start is CommandStart
   return 'command' in start;
 }
 
+/**
+ * The labels of every spec that has none: one frozen empty object shared by
+ * all of them instead of an empty object each (56 bytes per child on every
+ * node; nearly every spec has no labels).
+ */
+export const NO_LABELS: Record<string, string> = Object.freeze({});
+
+function hasNoKeys(record: Record<string, string>): boolean {
+  for (const k in record) if (Object.hasOwn(record, k)) return false;
+  return true;
+}
+
+/** Gives a decoded spec that is not frozen yet the shared `NO_LABELS` when its labels are empty (same text, same meaning). */
+export function shareNoLabels(spec: ChildSpec): void {
+  if (spec.labels !== NO_LABELS && !Object.isFrozen(spec) && hasNoKeys(spec.labels)) spec.labels = NO_LABELS;
+}
+
 /** Structural equality of two parsed specs (key order does not matter). */
 export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
   return a === b || specText(a) === specText(b);
@@ -178,15 +194,14 @@ export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
 // micro-benchmark of 20,000 specs on this machine, loaded: the canonical
 // text 17–27 µs → 2–3 µs, a register's decode 19 µs → 13 µs.
 
-const texts = new WeakMap<object, string>();
-
-/** The canonical text of a parsed spec (equal specs, equal text), cached per frozen spec. */
+/**
+ * The canonical text of a parsed spec: equal specs, equal text. Built on
+ * each call (2–3 µs) and not cached: the store compares texts only when a
+ * merge changed a register whose fingerprint came out equal, and a cache
+ * held one 160-byte string per spec for the spec's life (3.3 MB of every
+ * node's heap at 20,000 children, its WeakMap table beside it).
+ */
 export function specText(spec: ChildSpec): string {
-  const frozen = Object.isFrozen(spec);
-  if (frozen) {
-    const hit = texts.get(spec);
-    if (hit !== undefined) return hit;
-  }
   const start = spec.start;
   let startText: string;
   if (isCommandStart(start)) {
@@ -198,14 +213,10 @@ export function specText(spec: ChildSpec): string {
   } else {
     startText = `{${start.args === undefined ? '' : `"args":${canonicalOf(start.args)},`}"worker":${JSON.stringify(start.worker)}}`;
   }
-  const built =
+  return (
     `{"handoff":${JSON.stringify(spec.handoff)},"id":${JSON.stringify(spec.id)},"labels":${sortedRecord(spec.labels)},"maxRestarts":${spec.maxRestarts},` +
-    `"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`;
-  if (!frozen) return built;
-  // Cached for the spec's life (every register holding it): flat, not the ~20-node tree the concatenation built.
-  const text = flatString(built);
-  texts.set(spec, text);
-  return text;
+    `"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`
+  );
 }
 
 function sortedRecord(record: Record<string, string>): string {
@@ -281,7 +292,7 @@ export function parseWorkerSpecFast(input: unknown): ChildSpec | undefined {
       shutdown: input['shutdown'] === undefined ? 5000 : input['shutdown'],
       maxRestarts: input['maxRestarts'] === undefined ? 3 : input['maxRestarts'],
       maxSeconds: input['maxSeconds'] === undefined ? 5 : input['maxSeconds'],
-      labels: labels === undefined ? {} : { ...labels },
+      labels: labels === undefined || hasNoKeys(labels) ? NO_LABELS : { ...labels },
       handoff: input['handoff'] === undefined ? 'stop-first' : input['handoff'],
     };
     return decodeNormalSpec(filled);

@@ -28,7 +28,7 @@
  *   peer it linked to, while it needed the time for their handshakes);
  * - every `antiEntropyIntervalMs` a full sweep is the safety net; an id whose
  *   register tick, group stamps, placement epoch and local instance are as
- *   its last reconcile saw them is skipped (`Signature`). When the digest of
+ *   its last reconcile saw them is skipped (its signature, kept in `Known`). When the digest of
  *   all of them (`Digest`: the store's tick, pg's change count, the epoch)
  *   is as the last full sweep left it, no signature can have changed, so
  *   the pass does not walk the ids at all: it reconciles only the ids no
@@ -143,23 +143,32 @@ interface Digest {
   groups: number;
 }
 
-/** What a reconcile of one id read (see the header): a sweep skips the id while this is unchanged. */
-interface Signature {
-  epoch: number;
-  tick: number | undefined;
-  run: number;
-  fail: number;
-  claim: number;
-  local: string | undefined;
-}
+/**
+ * What the last reconcile of one id left: its view and history (for the
+ * next diff), and the signature of what it read (see the header: a sweep
+ * skips the id while that is unchanged). One object per child, changed in
+ * place by each reconcile: the history and the signature were objects of
+ * their own, two more per child on every node (≈ 110 bytes at 20,000
+ * children each, and garbage at every reconcile).
+ */
+class Known implements ChildHistory {
+  /** Whether the sig* fields hold a signature; without one (`localMark` false) a sweep never skips the id. */
+  signed = false;
+  sigEpoch = 0;
+  sigTick: number | undefined = undefined;
+  sigRun = 0;
+  sigFail = 0;
+  sigClaim = 0;
+  sigLocal: string | undefined = undefined;
 
-interface Known {
-  history: ChildHistory;
-  /** The placement epoch the view's owner was computed under. */
-  epoch: number;
-  sig: Signature | undefined;
-  /** The sweep planned when it was last reconciled (`sweepGen`): a sweep skips an id reconciled since it was planned. */
-  gen: number;
+  constructor(
+    public view: ChildView,
+    public lastRunner: string | undefined,
+    /** The placement epoch the view's owner was computed under. */
+    public epoch: number,
+    /** The sweep planned when it was last reconciled (`sweepGen`): a sweep skips an id reconciled since it was planned. */
+    public gen: number,
+  ) {}
 }
 
 /**
@@ -373,8 +382,8 @@ export class Reconciler {
   /** The last reconcile's view while it is current (same placement epoch, nothing pending), else one built now; inputs refreshed by the caller. */
   private currentView(id: string): ChildView {
     const k = this.known.get(id);
-    if (k && this.current(id, k.epoch) && !this.isDirty(id)) return k.history.view;
-    return this.buildView(id, k?.history.view);
+    if (k && this.current(id, k.epoch) && !this.isDirty(id)) return k.view;
+    return this.buildView(id, k?.view);
   }
 
   /** Every child id with anything known about it here. */
@@ -432,9 +441,8 @@ export class Reconciler {
    */
   waitersGone(id: string): void {
     const k = this.known.get(id);
-    if (k === undefined || k.sig !== undefined || !this.current(id, k.epoch) || this.isDirty(id)) return;
-    k.sig = this.signature(id);
-    if (k.sig !== undefined) this.unsigned.delete(id);
+    if (k === undefined || k.signed || !this.current(id, k.epoch) || this.isDirty(id)) return;
+    if (this.sign(k, id)) this.unsigned.delete(id);
   }
 
   /** Whether `id` waits for a reconcile (then its waiters are looked at after it). */
@@ -626,7 +634,7 @@ export class Reconciler {
       const byName = new Map(this.candidatesNow.map((c) => [c.name, c]));
       const ids: string[] = [];
       for (const [id, k] of this.known) {
-        const { owner, live } = k.history.view;
+        const { owner, live } = k.view;
         if (owner !== undefined && lost.has(owner)) ids.push(id);
         else if (
           gained.length > 0 &&
@@ -636,7 +644,7 @@ export class Reconciler {
           ids.push(id);
       }
       if (gained.length > 0) for (const id of this.o.desired.childIds()) if (!this.known.has(id)) ids.push(id);
-      if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.history.view.owner !== me) ids.push(id);
+      if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.view.owner !== me) ids.push(id);
       this.stats.targetedSweeps++;
       if (this.sweep.length > 0) {
         // Ids passed earlier in this sweep must not count as already seen by it (`gen`).
@@ -695,7 +703,7 @@ export class Reconciler {
       // (their instances went) under the new inputs; the sweep of the ids it owned follows and would
       // look at each again — at an orphan whose instance is still starting here (no signature) for
       // nothing. Whatever changed for an id since its reconcile marked it dirty or planned a new sweep.
-      if (k !== undefined && (k.gen === this.sweepGen || this.unchangedSince(k.sig, id))) continue;
+      if (k !== undefined && (k.gen === this.sweepGen || this.unchangedSince(k, id))) continue;
       this.stats.swept++;
       this.reconcileOne(id);
     }
@@ -713,18 +721,25 @@ export class Reconciler {
     this.stats.reconciles++;
     this.targeted.delete(id);
     const before = this.known.get(id);
-    const view = this.buildView(id, before?.history.view);
-    const { events, history } = diffChild(before?.history, view, this.o.clock.now(), this.causeNow);
+    const view = this.buildView(id, before?.view);
+    const { events, history } = diffChild(before, view, this.o.clock.now(), this.causeNow);
     for (const e of events) this.o.emit(e);
     this.act(id, decide(view, this.o.instances.instance(id), this.cluster, this.o.instances.claimOf(id)), view);
     if (view.register.specs.length === 0 && view.register.floor === undefined && view.runners.length === 0 && !this.o.instances.has(id)) {
       this.known.delete(id);
       this.unsigned.delete(id);
     } else {
-      const sig = this.signature(id);
-      this.known.set(id, { history, epoch: this.epoch, sig, gen: this.sweepGen });
-      if (sig === undefined) this.unsigned.add(id);
-      else this.unsigned.delete(id);
+      // Looked up again, not `before`: acting may have reconciled or forgotten the id meanwhile.
+      let k = this.known.get(id);
+      if (k === undefined) this.known.set(id, (k = new Known(history.view, history.lastRunner, this.epoch, this.sweepGen)));
+      else {
+        k.view = history.view;
+        k.lastRunner = history.lastRunner;
+        k.epoch = this.epoch;
+        k.gen = this.sweepGen;
+      }
+      if (this.sign(k, id)) this.unsigned.delete(id);
+      else this.unsigned.add(id);
     }
     this.o.reconciled(id);
   }
@@ -848,18 +863,22 @@ export class Reconciler {
     return this.o.instances.runningPid(id) ?? false;
   }
 
-  /** Everything a reconcile of `id` reads that can change without a clock; undefined (never skip) when `localMark` says so. */
-  private signature(id: string): Signature | undefined {
+  /**
+   * Stores in `k` the signature of `id`: everything a reconcile of it reads
+   * that can change without a clock. False, and `k` unsigned (never
+   * skipped), when `localMark` says so.
+   */
+  private sign(k: Known, id: string): boolean {
     const local = this.localMark(id);
-    if (local === false) return undefined;
-    return {
-      epoch: this.epoch,
-      tick: this.o.desired.childTick(id),
-      run: this.o.live.runStamp(id),
-      fail: this.o.live.failStamp(id),
-      claim: this.o.live.claimStamp(id),
-      local,
-    };
+    k.signed = local !== false;
+    if (local === false) return false;
+    k.sigEpoch = this.epoch;
+    k.sigTick = this.o.desired.childTick(id);
+    k.sigRun = this.o.live.runStamp(id);
+    k.sigFail = this.o.live.failStamp(id);
+    k.sigClaim = this.o.live.claimStamp(id);
+    k.sigLocal = local;
+    return true;
   }
 
   /** Whether what was computed for `id` under `epoch` still holds for placement (`validSince`). */
@@ -867,16 +886,16 @@ export class Reconciler {
     return epoch >= this.validSince && !this.targeted.has(id);
   }
 
-  /** `signature(id)` equals `sig`, compared field by field without building a new signature (a sweep asks this of every id). */
-  private unchangedSince(sig: Signature | undefined, id: string): boolean {
-    if (sig === undefined || !this.current(id, sig.epoch)) return false;
+  /** Whether the signature `k` holds for `id` is what `sign` would store now, compared field by field (a sweep asks this of every id). */
+  private unchangedSince(k: Known, id: string): boolean {
+    if (!k.signed || !this.current(id, k.sigEpoch)) return false;
     const local = this.localMark(id);
-    if (local === false || local !== sig.local) return false;
+    if (local === false || local !== k.sigLocal) return false;
     return (
-      sig.tick === this.o.desired.childTick(id) &&
-      sig.run === this.o.live.runStamp(id) &&
-      sig.fail === this.o.live.failStamp(id) &&
-      sig.claim === this.o.live.claimStamp(id)
+      k.sigTick === this.o.desired.childTick(id) &&
+      k.sigRun === this.o.live.runStamp(id) &&
+      k.sigFail === this.o.live.failStamp(id) &&
+      k.sigClaim === this.o.live.claimStamp(id)
     );
   }
 

@@ -763,8 +763,9 @@ export function decodeMessage(raw: unknown, options: DecodeOptions = {}): Decode
 // 28 of the 31 ms an idle node spent a minute on handling frames (the zod
 // parse 20, the nesting walk 5; about a tenth of its idle CPU), and at 20
 // members a table of 20 entries from each of 19 peers a second. Checked by
-// hand, they cost a fraction of the discriminated union's generic path (measured: `pg.join` 16 µs → 2 µs, a
-// delta's envelope 7 µs → 0.5 µs per register). They accept exactly what the
+// hand, they cost a fraction of the discriminated union's generic path
+// (measured: `pg.join` 16 µs → 2 µs, a delta's envelope 7 µs → 0.5 µs per
+// register). They accept exactly what the
 // schemas accept (protocol.test.ts checks the two agree on random and broken
 // frames); anything else — including every invalid frame, so that the reason
 // comes from zod — takes the generic path. A store message's register values

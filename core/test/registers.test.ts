@@ -158,6 +158,8 @@ describe('decoding registers from peers and files', () => {
     expect(Object.keys(NO_LABELS)).toEqual([]);
     expect(parseChildSpec({ id: 'c', start: { worker: 'w' } }).labels).toBe(NO_LABELS);
     expect(parseChildSpec({ id: 'c', start: { worker: 'w' }, labels: {} }).labels).toBe(NO_LABELS);
+    // An OS command start takes zod's path, not the fast one: the same object.
+    expect(parseChildSpec({ id: 'c', start: { command: 'true', args: [], env: {} } }).labels).toBe(NO_LABELS);
     const labelled = decodeChild('d', { specs: [{ rev: ver(NOW, 1, 'n1'), spec: normal('d', { zone: 'x' }) }] }, NOW);
     expect(labelled.ok && labelled.value.specs[0]!.spec.labels).toEqual({ zone: 'x' });
     // The text is the one an empty object of its own gives: the fingerprint a peer computes is unchanged.

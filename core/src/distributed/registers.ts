@@ -270,9 +270,9 @@ export function decodeChild(id: string, value: unknown, now: number): Decoded<Ch
   for (const s of r.specs) {
     if (s.spec.id !== id) return { ok: false, reason: `holds a spec for ${JSON.stringify(s.spec.id)}, not ${JSON.stringify(id)}` };
     future ??= tooNew(s.rev, limit) ?? tooNew(s.pin?.ver, limit);
+    shareNoLabels(s.spec);
   }
   if (future) return { ok: false, reason: `${future} (more than ${MAX_FUTURE_MS / 60_000} min ahead: a clock far off?)` };
-  for (const s of r.specs) shareNoLabels(s.spec);
   const normal = deepFreeze(isNormal(r) ? r : mergeChild([r]));
   for (const entry of normal.specs) trustSpec(entry.spec);
   return { ok: true, value: normal };

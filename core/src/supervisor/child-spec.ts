@@ -126,13 +126,16 @@ export function trustSpec(spec: ChildSpec): void {
   if (Object.isFrozen(spec) && Object.isFrozen(spec.start)) trusted.add(spec);
 }
 
-/** Validates and fills defaults. Throws SpecError naming the first bad field. */
+/** Validates and fills defaults (empty labels are the shared, frozen `NO_LABELS`). Throws SpecError naming the first bad field. */
 export function parseChildSpec(input: unknown): ChildSpec {
   if (typeof input === 'object' && input !== null && trusted.has(input)) return input as ChildSpec;
   const fast = parseWorkerSpecFast(input);
   if (fast !== undefined) return fast;
   const result = ChildSpecSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    shareNoLabels(result.data);
+    return result.data;
+  }
   const issue = result.error.issues[0]!;
   let field = issue.path.length > 0 ? issue.path.join('.') : '(spec)';
   let reason = issue.message;
@@ -196,10 +199,11 @@ export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
 
 /**
  * The canonical text of a parsed spec: equal specs, equal text. Built on
- * each call (2–3 µs) and not cached: the store compares texts only when a
- * merge changed a register whose fingerprint came out equal, and a cache
- * held one 160-byte string per spec for the spec's life (3.3 MB of every
- * node's heap at 20,000 children, its WeakMap table beside it).
+ * each call (2–3 µs) and not cached: the store builds a register's text
+ * only when it takes a new or changed register (its fingerprint) or
+ * confirms two equal fingerprints, and a cache held one 160-byte string
+ * per spec for the spec's life (3.3 MB of every node's heap at 20,000
+ * children, its WeakMap table beside it).
  */
 export function specText(spec: ChildSpec): string {
   const start = spec.start;

@@ -17,7 +17,7 @@ import type { Logger } from '../logger.js';
 import type { StoreMessage } from '../protocol.js';
 import { Replica } from '../store/replica.js';
 import { Replication } from '../store/replication.js';
-import { trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
+import type { ChildSpec } from '../supervisor/child-spec.js';
 import type { Flags } from './events.js';
 import {
   VersionClock,
@@ -221,8 +221,8 @@ export class DesiredState {
   requestStart(spec: ChildSpec): { tick: number; rev: Ver } {
     const id = spec.id;
     const rev = this.vclock.next();
-    // Validated by the caller: frozen and trusted, so the local supervisor that starts it skips a second validation.
-    trustSpec(deepFreeze(spec));
+    // Validated by the caller; frozen like every spec the store holds (local-instances.ts trusts them).
+    deepFreeze(spec);
     this.write(key.child(id), deepFreeze(mergeChild([this.child(id), { specs: [{ rev, spec }] }])));
     return { tick: this.replica.tick, rev };
   }

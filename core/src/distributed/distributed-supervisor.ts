@@ -947,9 +947,18 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private dropWaiter(w: Waiter, queued = true): void {
     w.done = true;
     if (queued) this.doneInDeadlines++;
-    // Compact now and then: waiters done long before their deadline must not be kept for the whole timeout.
+    // Waiters done long before their deadline must not be kept for the whole timeout (a thousand
+    // calls answered kept their promises' functions for a minute): the done ones at the head go
+    // now, which in a burst answered in order is all of them, and the rest is compacted now and then.
+    while (this.byDeadlineHead < this.byDeadline.length && this.byDeadline[this.byDeadlineHead]!.done) {
+      this.byDeadlineHead++;
+      this.doneInDeadlines--;
+    }
     const waiting = this.byDeadline.length - this.byDeadlineHead;
-    if (waiting > 1024 && this.doneInDeadlines * 2 > waiting) {
+    if (waiting === 0) {
+      this.byDeadline = [];
+      this.byDeadlineHead = 0;
+    } else if (this.byDeadlineHead > 1024 || (waiting > 1024 && this.doneInDeadlines * 2 > waiting)) {
       this.byDeadline = this.byDeadline.slice(this.byDeadlineHead).filter((x) => !x.done);
       this.byDeadlineHead = 0;
       this.doneInDeadlines = 0;
@@ -1011,8 +1020,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.notHeldHead = i;
     const ready = this.notHeld.slice(from, i);
     for (const w of ready) w.queued = false;
-    // Compact now and then, not on every acknowledgement (10,000 pending starts: one copy, not one per ack).
-    if (this.notHeldHead > 1024 && this.notHeldHead * 2 > this.notHeld.length) {
+    // Compact now and then, not on every acknowledgement (10,000 pending starts: one copy, not one per
+    // ack); emptied, the queue lets go of the waiters at once.
+    if (this.notHeldHead === this.notHeld.length) {
+      this.notHeld = [];
+      this.notHeldHead = 0;
+    } else if (this.notHeldHead > 1024 && this.notHeldHead * 2 > this.notHeld.length) {
       this.notHeld = this.notHeld.slice(this.notHeldHead).filter((w) => !w.done);
       this.notHeldHead = 0;
     }

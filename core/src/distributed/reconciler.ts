@@ -717,10 +717,14 @@ export class Reconciler {
     if (this.urgent.size > 0 || this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
   }
 
-  private reconcileOne(id: string): void {
+  private reconcileOne(given: string): void {
     this.stats.reconciles++;
-    this.targeted.delete(id);
-    const before = this.known.get(id);
+    this.targeted.delete(given);
+    const before = this.known.get(given);
+    // One string per id: ids reach here as new strings cut from group names and store keys, and a
+    // record keyed by one and a view holding another kept two more copies of every id beside the
+    // spec's own (1 MB at 20,000 children). The spec's is the one kept, then the record's.
+    const id = before?.view.id ?? liveSpec(this.o.desired.child(given))?.spec.id ?? given;
     const view = this.buildView(id, before?.view);
     const { events, history } = diffChild(before, view, this.o.clock.now(), this.causeNow);
     for (const e of events) this.o.emit(e);

@@ -36,7 +36,7 @@
 import { z } from 'zod';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { NODE_NAME_PATTERN } from '../protocol.js';
-import { ChildSpecSchema, decodeNormalSpec, shareNoLabels, specText, trustSpec, type ChildSpec } from '../supervisor/child-spec.js';
+import { ChildSpecSchema, decodeNormalSpec, shareNoLabels, specText, type ChildSpec } from '../supervisor/child-spec.js';
 import type { KindOf, RegisterKind } from '../store/replica.js';
 import { parseKey } from './tags.js';
 
@@ -273,9 +273,7 @@ export function decodeChild(id: string, value: unknown, now: number): Decoded<Ch
     shareNoLabels(s.spec);
   }
   if (future) return { ok: false, reason: `${future} (more than ${MAX_FUTURE_MS / 60_000} min ahead: a clock far off?)` };
-  const normal = deepFreeze(isNormal(r) ? r : mergeChild([r]));
-  for (const entry of normal.specs) trustSpec(entry.spec);
-  return { ok: true, value: normal };
+  return { ok: true, value: deepFreeze(isNormal(r) ? r : mergeChild([r])) };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -38,8 +38,10 @@
  *   registers (`levelFor`): a 20,000-register store has a 4,096-bucket
  *   digest (about 60 KB of JSON), a small one a digest of a few numbers.
  *
- * Memory: an entry keeps the value, its fingerprint, leaf and tick, not the
- * canonical text (a child register's is a few hundred bytes: several MiB
+ * Memory: an entry keeps the value, its fingerprint (in two fields of
+ * under 30 bits, which V8 keeps in the object as small integers: a 53-bit
+ * number in one field is a heap number of its own, 16 bytes per register),
+ * and its tick; not its leaf, which is a hash of the key away, nor the canonical text (a child register's is a few hundred bytes: several MiB
  * of every node's heap at 20,000 registers). A merge that
  * may have changed a register compares fingerprints first: different
  * fingerprints, different registers; equal ones are confirmed by comparing
@@ -79,10 +81,20 @@ export type KindOf = (key: string) => RegisterKind | undefined;
 
 interface Entry {
   readonly value: unknown;
-  /** hash53(key NUL text): the register's fingerprint (see the header; the text itself is not kept). */
-  readonly hash: number;
-  readonly leaf: number;
+  /**
+   * hash53(key NUL text), the register's fingerprint (see the header; the
+   * text itself is not kept), as `hashHi * 2^27 + hashLo`.
+   */
+  readonly hashHi: number;
+  readonly hashLo: number;
   readonly tick: number;
+}
+
+const TWO_27 = 2 ** 27;
+
+/** The fingerprint an entry holds. */
+function hashOfEntry(e: Entry): number {
+  return e.hashHi * TWO_27 + e.hashLo;
 }
 
 /** A register's fingerprint: hash53(key NUL text). */
@@ -153,7 +165,8 @@ export class Replica {
 
   /** The register's fingerprint, or undefined when it is not held. */
   hashOf(key: string): number | undefined {
-    return this.entries.get(key)?.hash;
+    const e = this.entries.get(key);
+    return e === undefined ? undefined : hashOfEntry(e);
   }
 
   keys(): IterableIterator<string> {
@@ -184,7 +197,7 @@ export class Replica {
     const text = kind.text(joined);
     const hash = fingerprint(key, text);
     // Equal fingerprints almost always mean equal registers; the held text, computed again, makes sure.
-    if (hash === held.hash && text === kind.text(held.value)) return false;
+    if (hash === hashOfEntry(held) && text === kind.text(held.value)) return false;
     this.put(key, joined, hash);
     return true;
   }
@@ -247,9 +260,12 @@ export class Replica {
 
   private put(key: string, value: unknown, hash: number): void {
     const held = this.entries.get(key);
-    if (held !== undefined) this.unindex(key, held);
-    const leaf = held?.leaf ?? leafOf(key);
-    const entry: Entry = { value, hash, leaf, tick: ++this._tick };
+    const leaf = leafOf(key);
+    if (held !== undefined) this.unindex(key, held, leaf);
+    // `| 0`: int32-typed, so V8 gives both fields its small-integer representation (computed as
+    // doubles they would be boxed: a heap number each).
+    const hashLo = (hash % TWO_27) | 0;
+    const entry: Entry = { value, hashHi: ((hash - hashLo) / TWO_27) | 0, hashLo, tick: ++this._tick };
     this.entries.set(key, entry);
     if (held === undefined && this.indexed(key)) this.selected.add(key);
     this.xor(leaf, hash);
@@ -258,11 +274,11 @@ export class Replica {
     keys.add(key);
   }
 
-  private unindex(key: string, held: Entry): void {
-    this.xor(held.leaf, held.hash);
-    const keys = this.leafKeys[held.leaf];
+  private unindex(key: string, held: Entry, leaf = leafOf(key)): void {
+    this.xor(leaf, hashOfEntry(held));
+    const keys = this.leafKeys[leaf];
     keys?.delete(key);
-    if (keys?.size === 0) this.leafKeys[held.leaf] = undefined;
+    if (keys?.size === 0) this.leafKeys[leaf] = undefined;
   }
 
   private xor(leaf: number, hash: number): void {

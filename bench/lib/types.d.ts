@@ -72,6 +72,8 @@ export interface StatsReply {
   memberDowns: number;
   /** Garbage collections since the process started (perf_hooks 'gc' entries): counts and main-thread ms. */
   gc: GcTotals;
+  /** Each V8 heap space (v8.getHeapSpaceStatistics): its name (`new_space`, `old_space`, `large_object_space`...), size reserved and bytes in use. */
+  spaces: Array<{ name: string; size: number; used: number }>;
 }
 
 export interface GcTotals {

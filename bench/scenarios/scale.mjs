@@ -50,12 +50,13 @@ export async function run(ctx) {
     'MiB',
     cluster.live().map((n) => (rssBytes(n.pid) ?? NaN) / 2 ** 20),
   );
+  await heapMetrics(ctx, cluster, 'no children');
 
   const tracker = cluster.tracker;
   /**
    * One stage's figures (the memory, failover and rejoin ones are added as they are measured).
    * @typedef {{ children: number, added: number, ackedMs: number, settledMs: number, slowestNodeMs: number, linkDrops: number,
-   *   observerMaxStallMs: number, rssMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number,
+   *   observerMaxStallMs: number, rssMiB: number[], youngMiB: number[], oldMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number,
    *   rejoinPhases?: { stoppedElsewhere: number[], startedThere: number[] } }} Stage
    */
   /** @type {Stage[]} */
@@ -83,6 +84,7 @@ export async function run(ctx) {
       observerMaxStallMs: cluster.observerStall(),
     });
     stage.rssMiB = cluster.live().map((n) => Math.round(((rssBytes(n.pid) ?? NaN) / 2 ** 20) * 10) / 10);
+    Object.assign(stage, await heapSpaces(cluster));
     results.push(stage);
     ctx.log(`  ${total} children: calls resolved in ${ackedMs.toFixed(0)} ms, settled in ${stage.settledMs.toFixed(0)} ms, ${stage.linkDrops} link drops`);
 
@@ -140,6 +142,12 @@ export async function run(ctx) {
       note: 'the runner process, where the observer lives; beyond 3,000 ms its own links drop and its view lags',
     });
     ctx.metric(`${label}: resident memory per node`, 'MiB', stage.rssMiB, { note: 'VmRSS (median, min, max over the nodes)' });
+    ctx.metric(`${label}: V8 young generation per node`, 'MiB', stage.youngMiB, {
+      note: 'reserved (v8 new_space), part of the resident memory: Node.js grows it to 32 MiB under load, V8 gives it back once idle',
+    });
+    ctx.metric(`${label}: V8 old generation in use per node`, 'MiB', stage.oldMiB, {
+      note: 'old_space and large_object_space, live objects and garbage not yet collected',
+    });
     ctx.metric(`${label}: failover after SIGKILL`, 'ms', stage.failoverMs, {
       note: `${had} children of ${victim.name} running on the ${size.nodes - 1} survivors`,
     });
@@ -157,4 +165,44 @@ export async function run(ctx) {
       );
     }
   }
+}
+
+/**
+ * What of each node's resident memory is V8's heap, read right after the RSS
+ * (the control hook's `stats`): the young generation's reserved size and the
+ * old generation in use. Without them the RSS cannot tell a smaller heap from
+ * a young generation that V8 has not given back yet.
+ * @param {import('../lib/cluster.mjs').BenchCluster} cluster
+ * @returns {Promise<{ youngMiB: number[], oldMiB: number[] }>}
+ */
+async function heapSpaces(cluster) {
+  const mib = (/** @type {number} */ bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
+  const replies = await Promise.all(
+    cluster.live().map((n) =>
+      n.request('stats', {}, 15_000).then(
+        (r) => r.spaces,
+        () => undefined,
+      ),
+    ),
+  );
+  const youngMiB = [];
+  const oldMiB = [];
+  for (const spaces of replies) {
+    if (spaces === undefined) continue;
+    const of = (/** @type {string} */ name) => spaces.find((s) => s.name === name);
+    youngMiB.push(mib(of('new_space')?.size ?? NaN));
+    oldMiB.push(mib((of('old_space')?.used ?? NaN) + (of('large_object_space')?.used ?? 0)));
+  }
+  return { youngMiB, oldMiB };
+}
+
+/**
+ * @param {import('../lib/context.mjs').ScenarioContext} ctx
+ * @param {import('../lib/cluster.mjs').BenchCluster} cluster
+ * @param {string} label
+ */
+async function heapMetrics(ctx, cluster, label) {
+  const { youngMiB, oldMiB } = await heapSpaces(cluster);
+  ctx.metric(`V8 young generation per node, ${label}`, 'MiB', youngMiB, { note: 'reserved (v8 new_space)' });
+  ctx.metric(`V8 old generation in use per node, ${label}`, 'MiB', oldMiB);
 }

@@ -480,8 +480,9 @@ export class LocalInstances {
       if (c?.osPid !== undefined) this.o.groups.join(this.o.scope, group.os(e.id), e.pid, { osPid: c.osPid });
       if (restart) this.endRestart(e.id); // the new instance stands in `run:` now
       this.o.clock.clearTimeout(m.stableTimer);
-      const spec = this.o.specOf(e.id);
-      if (m.failures > 0 && spec) {
+      // The spec is looked up only when there are failures to clear (a failover starts hundreds at once).
+      const spec = m.failures > 0 ? this.o.specOf(e.id) : undefined;
+      if (spec) {
         m.stableTimer = this.o.clock.setTimeout(() => {
           m.stableTimer = undefined;
           if (this.o.local.child(e.id)?.status === 'running') this.clearFailures(e.id, m);

@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hash53 } from '../src/hash.js';
 import { LEAF_LEVEL, Replica, type RegisterKind } from '../src/store/replica.js';
 
 interface Max {
@@ -45,6 +46,19 @@ describe('replica: changes and fingerprints', () => {
     expect(r.hashOf('k')).not.toBe(hash);
     expect(r.merge('k', { n: 2, note: 'a' })).toBe(false);
     expect((r.get('k') as Max).n).toBe(4);
+  });
+
+  it('the fingerprint an entry keeps in two fields is hash53(key NUL text), all 53 bits (property)', () => {
+    // An entry splits it so that V8 keeps both parts in the object (one 53-bit field is a heap number
+    // per register); the split must give back every bit, the high ones included.
+    fc.assert(
+      fc.property(fc.string(), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (key, n) => {
+        const r = new Replica(kinds);
+        r.merge(key, { n, note: '' });
+        expect(r.hashOf(key)).toBe(hash53(`${key}\u0000max|${n}`));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('replicas that merged the same registers in any order have equal digests at every level; a difference shows (property)', () => {

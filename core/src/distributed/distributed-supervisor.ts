@@ -907,17 +907,22 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** One timer, for the oldest waiter not done (see `byDeadline`). */
   private armDeadline(): void {
     if (this.deadlineTimer !== undefined || this.stopped) return;
+    this.dropDoneAtHead();
+    const first = this.byDeadline[this.byDeadlineHead];
+    if (first === undefined) return;
+    this.deadlineTimer = this.o.clock.setTimeout(() => this.timeOut(), Math.max(1, first.deadline - this.o.clock.now()));
+  }
+
+  /** Moves `byDeadline`'s head past the waiters already done; an emptied queue lets go of its array. */
+  private dropDoneAtHead(): void {
     while (this.byDeadlineHead < this.byDeadline.length && this.byDeadline[this.byDeadlineHead]!.done) {
       this.byDeadlineHead++;
       this.doneInDeadlines--;
     }
-    const first = this.byDeadline[this.byDeadlineHead];
-    if (first === undefined) {
+    if (this.byDeadlineHead === this.byDeadline.length) {
       this.byDeadline = [];
       this.byDeadlineHead = 0;
-      return;
     }
-    this.deadlineTimer = this.o.clock.setTimeout(() => this.timeOut(), Math.max(1, first.deadline - this.o.clock.now()));
   }
 
   /** The deadline timer: every waiter whose deadline has come rejects with `timeout`. */
@@ -950,15 +955,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     // Waiters done long before their deadline must not be kept for the whole timeout (a thousand
     // calls answered kept their promises' functions for a minute): the done ones at the head go
     // now, which in a burst answered in order is all of them, and the rest is compacted now and then.
-    while (this.byDeadlineHead < this.byDeadline.length && this.byDeadline[this.byDeadlineHead]!.done) {
-      this.byDeadlineHead++;
-      this.doneInDeadlines--;
-    }
+    this.dropDoneAtHead();
     const waiting = this.byDeadline.length - this.byDeadlineHead;
-    if (waiting === 0) {
-      this.byDeadline = [];
-      this.byDeadlineHead = 0;
-    } else if (this.byDeadlineHead > 1024 || (waiting > 1024 && this.doneInDeadlines * 2 > waiting)) {
+    if (this.byDeadlineHead > 1024 || (waiting > 1024 && this.doneInDeadlines * 2 > waiting)) {
       this.byDeadline = this.byDeadline.slice(this.byDeadlineHead).filter((x) => !x.done);
       this.byDeadlineHead = 0;
       this.doneInDeadlines = 0;

@@ -50,7 +50,7 @@ export async function run(ctx) {
     'MiB',
     cluster.live().map((n) => (rssBytes(n.pid) ?? NaN) / 2 ** 20),
   );
-  await heapMetrics(ctx, cluster, 'no children');
+  heapMetrics(ctx, await heapSpaces(cluster), (figure) => `${figure}, no children`);
 
   const tracker = cluster.tracker;
   /**
@@ -142,12 +142,7 @@ export async function run(ctx) {
       note: 'the runner process, where the observer lives; beyond 3,000 ms its own links drop and its view lags',
     });
     ctx.metric(`${label}: resident memory per node`, 'MiB', stage.rssMiB, { note: 'VmRSS (median, min, max over the nodes)' });
-    ctx.metric(`${label}: V8 young generation per node`, 'MiB', stage.youngMiB, {
-      note: 'reserved (v8 new_space), part of the resident memory: Node.js grows it to 32 MiB under load, V8 gives it back once idle',
-    });
-    ctx.metric(`${label}: V8 old generation in use per node`, 'MiB', stage.oldMiB, {
-      note: 'old_space and large_object_space, live objects and garbage not yet collected',
-    });
+    heapMetrics(ctx, stage, (figure) => `${label}: ${figure}`);
     ctx.metric(`${label}: failover after SIGKILL`, 'ms', stage.failoverMs, {
       note: `${had} children of ${victim.name} running on the ${size.nodes - 1} survivors`,
     });
@@ -197,12 +192,17 @@ async function heapSpaces(cluster) {
 }
 
 /**
+ * The two heap figures of `heapSpaces`, named by `name` (a stage's label, or
+ * the cluster before its first child).
  * @param {import('../lib/context.mjs').ScenarioContext} ctx
- * @param {import('../lib/cluster.mjs').BenchCluster} cluster
- * @param {string} label
+ * @param {{ youngMiB: number[], oldMiB: number[] }} heap
+ * @param {(figure: string) => string} name
  */
-async function heapMetrics(ctx, cluster, label) {
-  const { youngMiB, oldMiB } = await heapSpaces(cluster);
-  ctx.metric(`V8 young generation per node, ${label}`, 'MiB', youngMiB, { note: 'reserved (v8 new_space)' });
-  ctx.metric(`V8 old generation in use per node, ${label}`, 'MiB', oldMiB);
+function heapMetrics(ctx, heap, name) {
+  ctx.metric(name('V8 young generation per node'), 'MiB', heap.youngMiB, {
+    note: 'reserved (v8 new_space), part of the resident memory: Node.js grows it to 32 MiB under load, V8 gives it back once idle',
+  });
+  ctx.metric(name('V8 old generation in use per node'), 'MiB', heap.oldMiB, {
+    note: 'old_space and large_object_space, live objects and garbage not yet collected',
+  });
 }

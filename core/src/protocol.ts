@@ -765,12 +765,12 @@ export function decodeMessage(raw: unknown, options: DecodeOptions = {}): Decode
 // members a table of 20 entries from each of 19 peers a second. Checked by
 // hand, they cost a fraction of the discriminated union's generic path
 // (measured: `pg.join` 16 µs → 2 µs, a delta's envelope 7 µs → 0.5 µs per
-// register). They accept exactly what the
-// schemas accept (protocol.test.ts checks the two agree on random and broken
-// frames); anything else — including every invalid frame, so that the reason
-// comes from zod — takes the generic path. A store message's register values
-// are decoded by their kinds (store/replica.ts), whose validation is bounded
-// in depth, so the frame-wide nesting walk is not needed for them.
+// register). They accept exactly what the schemas accept (protocol.test.ts
+// checks the two agree on random and broken frames); anything else —
+// including every invalid frame, so that the reason comes from zod — takes
+// the generic path. A store message's register values are decoded by their
+// kinds (store/replica.ts), whose validation is bounded in depth, so the
+// frame-wide nesting walk is not needed for them.
 //
 // `cmd.reply` is rare but can be large: a member's whole view (`pogo ctl ls`,
 // an observer's borrowed view) of thousands of children. The generic path

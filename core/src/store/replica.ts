@@ -40,13 +40,14 @@
  *
  * Memory: an entry keeps the value, its fingerprint (in two fields of
  * under 30 bits, which V8 keeps in the object as small integers: a 53-bit
- * number in one field is a heap number of its own, 16 bytes per register),
- * and its tick; not its leaf, which is a hash of the key away, nor the canonical text (a child register's is a few hundred bytes: several MiB
- * of every node's heap at 20,000 registers). A merge that
- * may have changed a register compares fingerprints first: different
- * fingerprints, different registers; equal ones are confirmed by comparing
- * the texts, the held one computed again (a child register's in a few
- * microseconds), so equality never rests on a hash.
+ * number in one field is a heap number of its own, 16 bytes per register)
+ * and its tick; not its leaf, which is a hash of the key away, nor the
+ * canonical text (a child register's is a few hundred bytes: several MiB
+ * of every node's heap at 20,000 registers). A merge that may have changed
+ * a register compares fingerprints first: different fingerprints,
+ * different registers; equal ones are confirmed by comparing the texts,
+ * the held one computed again (a child register's in a few microseconds),
+ * so equality never rests on a hash.
  *
  * Costs: a change is O(text of the register) for its fingerprint; reads are
  * map lookups; a digest is O(4,096); the entries of some buckets are found

@@ -25,7 +25,7 @@
  * share two cores, so these figures show the ceiling of one machine, not of
  * the design on real hosts.
  */
-import { rssBytes } from '../lib/harness.mjs';
+import { cpuSeconds, rssBytes } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
 export const title = 'Scale: many node processes and children on one machine';
@@ -55,7 +55,7 @@ export async function run(ctx) {
   const tracker = cluster.tracker;
   /**
    * One stage's figures (the memory, failover and rejoin ones are added as they are measured).
-   * @typedef {{ children: number, added: number, ackedMs: number, settledMs: number, slowestNodeMs: number, linkDrops: number,
+   * @typedef {{ children: number, added: number, ackedMs: number, cpuPerChildUs: number, settledMs: number, slowestNodeMs: number, linkDrops: number,
    *   observerMaxStallMs: number, rssMiB: number[], youngMiB: number[], oldMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number,
    *   rejoinPhases?: { stoppedElsewhere: number[], startedThere: number[] } }} Stage
    */
@@ -67,6 +67,11 @@ export async function run(ctx) {
     const t1 = performance.now();
     const drops0 = await cluster.memberLinkDrops();
     cluster.observerStall();
+    // BENCH_PROFILE_DIR=<dir>: CPU profiles of n1 and n2 over the last stage's burst, from the first call until all run once.
+    const profileDir = i === stages.length - 1 ? process.env.BENCH_PROFILE_DIR : undefined;
+    const profiled = profileDir ? cluster.live().slice(0, 2) : [];
+    await Promise.all(profiled.map((n) => n.request('profile', { action: 'start', intervalUs: 1000 }, 10_000)));
+    const cpu0 = cluster.live().map((n) => cpuSeconds(n.pid));
     const replies = await ctx.step(`stage ${i + 1}: start ${add} more children over ${size.nodes} nodes (${total} in all)`, 300_000, () =>
       cluster.startChildren(cluster.live(), add, { boundMs: 300_000 }),
     );
@@ -74,10 +79,14 @@ export async function run(ctx) {
     const settled = await ctx.step(`stage ${i + 1}: settle: ${total} children running once on ${size.nodes} nodes`, 160_000, () =>
       cluster.waitSettled(members, 150_000, { maxLinkDrops: 8 * size.nodes }),
     );
+    // Summed over the nodes: steadier than the times on a shared machine (the work, whatever the load).
+    const cpuPerChildUs = (cluster.live().reduce((sum, n, k) => sum + cpuSeconds(n.pid) - (cpu0[k] ?? NaN), 0) * 1e6) / add;
+    await Promise.all(profiled.map((n) => n.request('profile', { action: 'stop', file: `${profileDir}/scale-${total}-${n.name}.cpuprofile` }, 30_000)));
     const stage = /** @type {Stage} */ ({
       children: total,
       added: add,
       ackedMs,
+      cpuPerChildUs,
       settledMs: settled - t1,
       slowestNodeMs: Math.max(...replies.map((r) => r.elapsedMs)),
       linkDrops: (await cluster.memberLinkDrops()) - drops0,
@@ -135,6 +144,11 @@ export async function run(ctx) {
     const label = `${total} children`;
     ctx.metric(`${label}: time until all startChild calls resolved`, 'ms', ackedMs, { note: `${Math.round(add / size.nodes)} concurrent calls on each node` });
     ctx.metric(`${label}: time until all run once on their owners`, 'ms', stage.settledMs);
+    ctx.metric(`${label}: CPU per child started, all nodes together`, 'µs', stage.cpuPerChildUs, {
+      note:
+        'user + system time of every node process (/proc/<pid>/stat) from the first call until all run once on their owners, ' +
+        'over the children added in the stage',
+    });
     ctx.metric(`${label}: member link drops while starting`, 'events', stage.linkDrops, {
       note: 'member-down events the nodes saw (a drop is usually seen from both ends): links dropped by heartbeat timeout while nodes were busy',
     });

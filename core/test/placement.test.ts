@@ -9,7 +9,20 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exclusions, gainMayMove, owner, place, placeChild, type Candidate, type PlacementInput } from '../src/distributed/placement.js';
+import { Hash53, hash53 } from '../src/hash.js';
+import {
+  exclusions,
+  gainMayMove,
+  hrwPrefix,
+  hrwScore,
+  hrwScoreFrom,
+  isExcluded,
+  owner,
+  place,
+  placeChild,
+  type Candidate,
+  type PlacementInput,
+} from '../src/distributed/placement.js';
 import { parseChildSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({
@@ -169,6 +182,47 @@ describe('placement: filters, pins, failures', () => {
         },
       ),
       { numRuns: 1000, seed: 1402 },
+    );
+  });
+
+  it("the hot path's shortcuts give the same answers: isExcluded is exclusions without the reasons, an id hashed once scores as hrwScore", () => {
+    const labelsArb = fc.dictionary(fc.constantFrom('zone', 'disk', 'constructor', 'toString'), fc.constantFrom('a', 'b'), { maxKeys: 2 });
+    const candidateArb = fc.record({
+      name: fc.constantFrom('a', 'b', 'n10', 'node-é'),
+      role: fc.constantFrom<'member' | 'observer'>('member', 'member', 'observer'),
+      up: fc.boolean(),
+      ready: fc.boolean(),
+      draining: fc.boolean(),
+      labels: labelsArb,
+      workers: fc.subarray(['w', 'v']),
+      commands: fc.subarray(['/bin/true', 'sleep']),
+      capacity: fc.constantFrom(1, 2, 5),
+    });
+    const specArb = fc.record({
+      id: fc.string({ minLength: 1, maxLength: 12 }),
+      start: fc.oneof(fc.record({ worker: fc.constantFrom('w', 'v') }), fc.record({ command: fc.constantFrom('/bin/true', 'sleep'), args: fc.constant([]) })),
+      labels: labelsArb,
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 4 }), specArb, fc.nat(4), fc.nat(4), (cs, raw, fails, max) => {
+        const s = parseChildSpec(raw);
+        const candidates = cs.map((c) => node(c.name, c));
+        for (const c of candidates) expect(isExcluded(c, s, fails, max)).toBe(exclusions(c, s, fails, max).length > 0);
+        const i = input(s.id, candidates, { spec: s, failures: new Map([['a', fails]]), maxStartFailures: max });
+        expect(owner(i)).toBe(place(i).owner);
+        const prefix = hrwPrefix(s.id);
+        for (const c of candidates) expect(hrwScoreFrom(prefix, c.name, c.capacity)).toBe(hrwScore(s.id, c.name, c.capacity));
+      }),
+      { numRuns: 1000, seed: 2026 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 4 }), fc.string({ maxLength: 12 }), (parts, b) => {
+        const h = new Hash53();
+        for (const p of parts) h.add(p);
+        expect(h.finish(b)).toBe(hash53(parts.join('') + b));
+        expect(h.finish()).toBe(hash53(parts.join('')));
+      }),
+      { numRuns: 2000, seed: 53 },
     );
   });
 });

@@ -13,7 +13,7 @@
  *    changes the owner only of the ids it wins or held (≈ 1/N), and every
  *    node computes the same answer from the same view.
  */
-import { hash53 } from '../hash.js';
+import { Hash53, hash53 } from '../hash.js';
 import { isCommandStart, type ChildSpec } from '../supervisor/child-spec.js';
 
 export { hash53 };
@@ -72,8 +72,21 @@ export interface Placement {
 
 /** Weighted rendezvous score of `node` for `id`. */
 export function hrwScore(id: string, node: string, capacity: number): number {
-  const h = (hash53(`${id}\u0000${node}`) + 0.5) / 2 ** 53;
-  return -capacity / Math.log(h);
+  return scoreOf(hash53(`${id}\u0000${node}`), capacity);
+}
+
+/** The id's part of every candidate's hash (`id NUL`): the same scores as `hrwScore`, the id hashed once. */
+export function hrwPrefix(id: string): Hash53 {
+  return new Hash53().add(id).add('\u0000');
+}
+
+/** `hrwScore(id, node, capacity)` from `hrwPrefix(id)`. */
+export function hrwScoreFrom(prefix: Hash53, node: string, capacity: number): number {
+  return scoreOf(prefix.finish(node), capacity);
+}
+
+function scoreOf(hash: number, capacity: number): number {
+  return -capacity / Math.log((hash + 0.5) / 2 ** 53);
 }
 
 export function exclusions(c: Candidate, spec: ChildSpec, failures: number, maxStartFailures: number): string[] {
@@ -92,6 +105,20 @@ export function exclusions(c: Candidate, spec: ChildSpec, failures: number, maxS
   }
   if (failures >= maxStartFailures) out.push(`failed to start ${failures} times`);
   return out;
+}
+
+/**
+ * `exclusions(...).length > 0` without the reasons: the hot path (every
+ * candidate of every child placed) allocates nothing. placement.test.ts
+ * holds the two equal.
+ */
+export function isExcluded(c: Candidate, spec: ChildSpec, failures: number, maxStartFailures: number): boolean {
+  if (c.role !== 'member' || !c.up || !c.ready || c.draining || failures >= maxStartFailures) return true;
+  const start = spec.start;
+  if (isCommandStart(start) ? !c.commands.includes(start.command) : !c.workers.includes(start.worker)) return true;
+  const labels = spec.labels;
+  for (const key in labels) if (Object.hasOwn(labels, key) && c.labels[key] !== labels[key]) return true;
+  return false;
 }
 
 export function place(input: PlacementInput): Placement {
@@ -119,10 +146,12 @@ export function owner(input: PlacementInput): string | undefined {
   let bestNode: string | undefined;
   let bestScore = -Infinity;
   let pinOk = false;
+  let prefix: Hash53 | undefined;
+  const failures = input.failures;
   for (const c of input.candidates) {
-    if (exclusions(c, input.spec, input.failures.get(c.name) ?? 0, input.maxStartFailures).length > 0) continue;
+    if (isExcluded(c, input.spec, failures.size === 0 ? 0 : (failures.get(c.name) ?? 0), input.maxStartFailures)) continue;
     if (input.pin && c.name === input.pin) pinOk = true;
-    const score = hrwScore(input.id, c.name, c.capacity);
+    const score = hrwScoreFrom((prefix ??= hrwPrefix(input.id)), c.name, c.capacity);
     if (score > bestScore || (score === bestScore && bestNode !== undefined && c.name < bestNode)) {
       bestScore = score;
       bestNode = c.name;
@@ -148,12 +177,14 @@ export function gainMayMove(
   const { id, spec, pin, current } = input;
   const pinHolds = current !== undefined && pin !== null && pin !== undefined && pin === current.name;
   let currentScore: number | undefined;
+  let prefix: Hash53 | undefined;
   for (const g of gained) {
-    if (exclusions(g, spec, 0, Infinity).length > 0) continue;
+    if (isExcluded(g, spec, 0, Infinity)) continue;
     if (current === undefined || g.name === pin) return true;
     if (pinHolds) continue;
-    currentScore ??= hrwScore(id, current.name, current.capacity);
-    const score = hrwScore(id, g.name, g.capacity);
+    prefix ??= hrwPrefix(id);
+    currentScore ??= hrwScoreFrom(prefix, current.name, current.capacity);
+    const score = hrwScoreFrom(prefix, g.name, g.capacity);
     if (score > currentScore || (score === currentScore && g.name < current.name)) return true;
   }
   return false;
@@ -178,7 +209,7 @@ export function placeChild(
   if (paused && found !== undefined && by === 'hash' && runners.length === 1) {
     const runner = runners[0]!.node;
     const c = input.candidates.find((x) => x.name === runner);
-    if (c && exclusions(c, input.spec, input.failures.get(runner) ?? 0, input.maxStartFailures).length === 0) found = runner;
+    if (c && !isExcluded(c, input.spec, input.failures.get(runner) ?? 0, input.maxStartFailures)) found = runner;
   }
   return paused && unpaused !== undefined ? { owner: found, by, resumeTo: unpaused } : { owner: found, by };
 }

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deepFreeze } from '../src/util/deep-freeze.js';
 import { canonicalJson } from '../src/protocol.js';
+import { hash53 } from '../src/hash.js';
 import {
   ChildRegisterSchema,
   MAX_FUTURE_MS,
@@ -243,6 +244,20 @@ describe('replicas converge whatever the delivery', () => {
         }
       }),
       { numRuns: 300, seed: 1303 },
+    );
+  });
+
+  it("a child register's fingerprint, hashed from its text's pieces, is hash53(key NUL childText), taken or joined (property)", () => {
+    fc.assert(
+      fc.property(childArb, childArb, (a, b) => {
+        const r = new Replica(desiredStateKinds);
+        r.merge('c:k', a);
+        if (r.has('c:k')) expect(r.hashOf('c:k')).toBe(hash53(`c:k\u0000${childText(a)}`));
+        r.merge('c:k', b);
+        const held = r.get('c:k') as ChildRegister | undefined;
+        if (held) expect(r.hashOf('c:k')).toBe(hash53(`c:k\u0000${childText(held)}`));
+      }),
+      { numRuns: 500, seed: 2612 },
     );
   });
 

@@ -36,7 +36,8 @@
 import { z } from 'zod';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { NODE_NAME_PATTERN } from '../protocol.js';
-import { ChildSpecSchema, decodeNormalSpec, shareNoLabels, specText, type ChildSpec } from '../supervisor/child-spec.js';
+import { ChildSpecSchema, decodeNormalSpec, shareNoLabels, type ChildSpec } from '../supervisor/child-spec.js';
+import { TextBuilder, writeSpecText, type TextSink } from '../supervisor/spec-text.js';
 import type { KindOf, RegisterKind } from '../store/replica.js';
 import { parseKey } from './tags.js';
 
@@ -189,11 +190,26 @@ export function mergeFlag<T>(registers: ReadonlyArray<FlagRegister<T>>): FlagReg
   return best;
 }
 
-/** The canonical text of a child register (fingerprints, equality). Specs are frozen: their canonical form is cached. */
+/** The canonical text of a child register (equality). */
 export function childText(r: ChildRegister): string {
-  let text = `c|${r.floor ?? ''}|${r.floorAt ?? ''}|${r.collected ?? ''}`;
-  for (const s of r.specs) text += `|${s.pin === undefined ? s.rev : JSON.stringify([s.rev, s.pin.node, s.pin.ver])}|${specText(s.spec)}`;
-  return text;
+  return writeChildText(r, new TextBuilder()).text;
+}
+
+/** Writes `childText(r)` to `out`, piece by piece (the store's fingerprint feeds it to a hash, never building it); returns `out`. */
+export function writeChildText<T extends TextSink>(r: ChildRegister, out: T): T {
+  out.add('c|');
+  out.add(r.floor ?? '');
+  out.add('|');
+  out.add(r.floorAt === undefined ? '' : String(r.floorAt));
+  out.add('|');
+  out.add(r.collected ?? '');
+  for (const s of r.specs) {
+    out.add('|');
+    out.add(s.pin === undefined ? s.rev : JSON.stringify([s.rev, s.pin.node, s.pin.ver]));
+    out.add('|');
+    writeSpecText(s.spec, out);
+  }
+  return out;
 }
 
 export function flagText(r: FlagRegister<boolean>): string {
@@ -337,6 +353,7 @@ export const childKind: RegisterKind<ChildRegister> = {
   },
   join: (a, b) => deepFreeze(joinChild(a, b)),
   text: childText,
+  writeText: writeChildText,
   ignoreWhenAbsent: (r) => isCollected(r) || isEmptyChild(r),
 };
 

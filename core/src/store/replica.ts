@@ -55,7 +55,7 @@
  *
  * Pure data: no timers, no I/O, no randomness.
  */
-import { TWO_32, hash53 } from '../hash.js';
+import { Hash53, TWO_32, hash53 } from '../hash.js';
 
 /** Digests have 2^LEAF_LEVEL leaves. */
 export const LEAF_LEVEL = 12;
@@ -73,6 +73,13 @@ export interface RegisterKind<T = unknown> {
   join(a: T, b: T): T;
   /** A canonical text: two values are equal exactly when their texts are. */
   text(value: T): string;
+  /**
+   * The same text written piece by piece (optional): the fingerprint of a
+   * new or changed register is then hashed from the pieces, without
+   * building the text (a child register's is a few hundred bytes, and every
+   * node fingerprints every register it takes).
+   */
+  writeText?(value: T, out: Hash53): unknown;
   /** True when `value`, arriving for a key this replica does not hold, is not worth keeping. */
   ignoreWhenAbsent?(value: T): boolean;
 }
@@ -101,6 +108,14 @@ function hashOfEntry(e: Entry): number {
 /** A register's fingerprint: hash53(key NUL text). */
 function fingerprint(key: string, text: string): number {
   return hash53(`${key}\u0000${text}`);
+}
+
+/** The fingerprint of `value` at `key`, from its text's pieces when its kind writes them. */
+function fingerprintOf(kind: RegisterKind, key: string, value: unknown): number {
+  if (kind.writeText === undefined) return fingerprint(key, kind.text(value));
+  const hash = new Hash53().add(key).add('\u0000');
+  kind.writeText(value, hash);
+  return hash.finish();
 }
 
 /** The level whose buckets hold about 8 registers each for a store of `count`. */
@@ -189,16 +204,15 @@ export class Replica {
     const held = this.entries.get(key);
     if (held === undefined) {
       if (kind.ignoreWhenAbsent?.(incoming)) return false;
-      this.put(key, incoming, fingerprint(key, kind.text(incoming)));
+      this.put(key, incoming, fingerprintOf(kind, key, incoming));
       return true;
     }
     if (incoming === held.value) return false;
     const joined = kind.join(held.value, incoming);
     if (joined === held.value) return false;
-    const text = kind.text(joined);
-    const hash = fingerprint(key, text);
-    // Equal fingerprints almost always mean equal registers; the held text, computed again, makes sure.
-    if (hash === hashOfEntry(held) && text === kind.text(held.value)) return false;
+    const hash = fingerprintOf(kind, key, joined);
+    // Equal fingerprints almost always mean equal registers; the texts, built only then, make sure.
+    if (hash === hashOfEntry(held) && kind.text(joined) === kind.text(held.value)) return false;
     this.put(key, joined, hash);
     return true;
   }

@@ -20,7 +20,10 @@
  * `pogo-core/child-spec` to check a spec before it sends one.
  */
 import { z } from 'zod';
-import { JsonSchema, canonicalOf, isJsonValue } from '../protocol.js';
+import { JsonSchema, isJsonValue } from '../protocol.js';
+import { specText } from './spec-text.js';
+
+export { specText };
 
 /**
  * How an OS child takes calls and casts (ipc-channel.ts): 'json-lines', one
@@ -192,43 +195,10 @@ export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
 // normalised: every field present. `decodeNormalSpec` accepts exactly such a
 // spec, and nothing `ChildSpecSchema` would refuse (registers.test.ts checks
 // the two agree on thousands of valid and broken specs); anything else goes
-// through zod, which also says what is wrong. `specText` is `canonicalJson`
+// through zod, which also says what is wrong. `specText` (spec-text.ts) is `canonicalJson`
 // for a spec without its generic sorting (same test). Measured with a
 // micro-benchmark of 20,000 specs on this machine, loaded: the canonical
 // text 17–27 µs → 2–3 µs, a register's decode 19 µs → 13 µs.
-
-/**
- * The canonical text of a parsed spec: equal specs, equal text. Built on
- * each call (2–3 µs) and not cached: the store builds a register's text
- * only when it takes a new or changed register (its fingerprint) or
- * confirms two equal fingerprints, and a cache held one 160-byte string
- * per spec for the spec's life (3.3 MB of every node's heap at 20,000
- * children, its WeakMap table beside it).
- */
-export function specText(spec: ChildSpec): string {
-  const start = spec.start;
-  let startText: string;
-  if (isCommandStart(start)) {
-    // `ipc` sorts last and is left out when absent: a spec without it keeps the text (and hash) it had before ipc existed.
-    startText =
-      `{"args":${JSON.stringify(start.args)},"command":${JSON.stringify(start.command)}` +
-      `${start.cwd === undefined ? '' : `,"cwd":${JSON.stringify(start.cwd)}`},` +
-      `"env":${sortedRecord(start.env)}${start.ipc === undefined ? '' : `,"ipc":${JSON.stringify(start.ipc)}`}}`;
-  } else {
-    startText = `{${start.args === undefined ? '' : `"args":${canonicalOf(start.args)},`}"worker":${JSON.stringify(start.worker)}}`;
-  }
-  return (
-    `{"handoff":${JSON.stringify(spec.handoff)},"id":${JSON.stringify(spec.id)},"labels":${sortedRecord(spec.labels)},"maxRestarts":${spec.maxRestarts},` +
-    `"maxSeconds":${spec.maxSeconds},"restart":${JSON.stringify(spec.restart)},"shutdown":${JSON.stringify(spec.shutdown)},"start":${startText}}`
-  );
-}
-
-function sortedRecord(record: Record<string, string>): string {
-  const keys = Object.keys(record);
-  if (keys.length === 0) return '{}';
-  keys.sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(record[k])}`).join(',')}}`;
-}
 
 const SPEC_KEYS = ['id', 'start', 'restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'];
 const RESTARTS: ReadonlySet<unknown> = new Set(['permanent', 'transient', 'temporary']);

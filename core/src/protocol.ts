@@ -308,38 +308,60 @@ const JSON_WALK_BUDGET = 1_000_000;
  * `z.json()` cost a tenth of a busy node's CPU. Cycles fail on depth.
  */
 export function isJsonValue(value: unknown, maxNesting = MAX_NESTING): value is JsonValue {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  let budget = JSON_WALK_BUDGET;
-  while (stack.length > 0) {
-    if (budget-- <= 0) return false;
-    const [v, depth] = stack.pop()!;
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        continue;
-      case 'number':
-        if (!Number.isFinite(v)) return false;
-        continue;
-      case 'object': {
-        if (v === null) continue;
-        if (depth > maxNesting) return false;
-        if (Array.isArray(v)) {
-          for (let i = 0; i < v.length; i++) {
-            if (!(i in v)) return false;
-            stack.push([v[i], depth + 1]);
-          }
-          continue;
+  // Scalars (most group values' fields) are checked where they are met; only arrays and objects wait
+  // on the stack, as a value and its depth in two arrays rather than a pair each.
+  const scalar = isJsonScalar(value);
+  if (scalar !== undefined) return scalar;
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  let budget = JSON_WALK_BUDGET - 1;
+  while (values.length > 0) {
+    const v = values.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > maxNesting) return false;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v) || budget-- <= 0) return false;
+        const item = v[i] as unknown;
+        const ok = isJsonScalar(item);
+        if (ok === false) return false;
+        if (ok === undefined) {
+          values.push(item);
+          depths.push(depth + 1);
         }
-        const proto = Object.getPrototypeOf(v) as unknown;
-        if (proto !== Object.prototype && proto !== null) return false;
-        for (const key in v) if (Object.hasOwn(v, key)) stack.push([(v as Record<string, unknown>)[key], depth + 1]);
-        continue;
       }
-      default:
-        return false;
+      continue;
+    }
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
+      if (budget-- <= 0) return false;
+      const item = (v as Record<string, unknown>)[key];
+      const ok = isJsonScalar(item);
+      if (ok === false) return false;
+      if (ok === undefined) {
+        values.push(item);
+        depths.push(depth + 1);
+      }
     }
   }
   return true;
+}
+
+/** Whether `v` is a JSON scalar (true), not JSON at all (false), or an array or object to walk (undefined). */
+function isJsonScalar(v: unknown): boolean | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object':
+      return v === null ? true : undefined;
+    default:
+      return false;
+  }
 }
 
 /** JSON with object keys sorted (and `undefined` fields left out), so equal values give equal text. */

@@ -9,6 +9,7 @@ import {
   decodeMessage,
   decodeWith,
   isCompatibleVersion,
+  isJsonValue,
   parsePid,
   peerKnowsOp,
   type PeerMessage,
@@ -185,6 +186,39 @@ describe('message schemas built per type on first use', () => {
       if (!byType.ok && !whole.ok) expect(byType.reason, JSON.stringify(raw)).toBe(whole.reason);
       if (byType.ok && whole.ok) expect(byType.message).toEqual(whole.message);
     }
+  });
+});
+
+describe('isJsonValue', () => {
+  /** The plain recursive definition it must agree with: scalars, finite numbers, dense arrays, plain objects, at most `max` levels of arrays and objects. */
+  function reference(v: unknown, max: number, depth = 1): boolean {
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null) return true;
+    if (typeof v === 'number') return Number.isFinite(v);
+    if (typeof v !== 'object') return false;
+    if (depth > max) return false;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (!(i in v) || !reference(v[i], max, depth + 1)) return false;
+      return true;
+    }
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    return Object.keys(v).every((k) => reference((v as Record<string, unknown>)[k], max, depth + 1));
+  }
+
+  it('agrees with the recursive definition on any value, JSON or not, at any nesting limit', () => {
+    const sparse = fc.constant<unknown>(Object.assign([], { 2: 1, length: 3 }));
+    const odd = fc.constantFrom<unknown>(undefined, NaN, Infinity, () => 1, new Date(0), new Map(), Symbol('s'), 1n, Object.create(null));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 3 }), odd, sparse, tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 4 }),
+      object: fc.dictionary(fc.string({ maxLength: 4 }), tie('node'), { maxKeys: 4 }),
+    })).node;
+    fc.assert(
+      fc.property(value, fc.integer({ min: 1, max: 6 }), (v, max) => {
+        expect(isJsonValue(v, max)).toBe(reference(v, max));
+      }),
+      { numRuns: 3000, seed: 310 },
+    );
   });
 });
 

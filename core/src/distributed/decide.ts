@@ -92,12 +92,14 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
   if (local && local.rev !== live.rev) return { do: 'stop', why: 'spec replaced' };
   const me = cluster.self;
   const owner = child.owner;
-  const others = child.runners.filter((r) => r.node !== me);
+  // Runners on other nodes, counted without a new array (decide runs at every reconcile of every child).
+  let others = 0;
+  for (const r of child.runners) if (r.node !== me) others++;
   const handoff = handoffOf(live);
   if (owner === me) {
     if (local?.running) return idle; // running: a claim has done its job
     if (!cluster.mayStart) return idle;
-    if (!handoff.ownerMayStart(others.length)) return idle; // wait for the old instance to stop
+    if (!handoff.ownerMayStart(others)) return idle; // wait for the old instance to stop
     if (!cluster.claims) return { do: 'start', entry: live };
     const rivals = child.claims.filter((c) => c.node !== me && c.rev === live.rev);
     if (!claim) return rivals.length > 0 ? NOTHING : { do: 'claim', rev: live.rev };
@@ -114,9 +116,10 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
     return claim === 'confirmed' ? { do: 'start', entry: live } : NOTHING;
   }
   if (!local?.running) return local ? { do: 'stop', why: 'not the owner' } : idle;
-  const ownerRun = owner === undefined ? undefined : others.find((r) => r.node === owner);
+  // The owner is another node here, so its runner is one of the others.
+  const ownerRun = owner === undefined ? undefined : child.runners.find((r) => r.node === owner);
   if (ownerRun) return { do: 'stop-duplicate', survivor: ownerRun, report: handoff.reportsDuplicates };
-  if (others.length > 0) {
+  if (others > 0) {
     // Several instances and none on the owner (a heal; or no owner at all): the best-ranked runner survives.
     const best = bestRanked(
       child.id,

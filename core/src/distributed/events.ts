@@ -162,40 +162,49 @@ export interface ChildHistory {
   readonly lastRunner: string | undefined;
 }
 
+/** The events of a diff that found none (shared: do not change it). */
+const NO_EVENTS: readonly DistEvent[] = Object.freeze([]);
+const NO_RUNNERS: ChildView['runners'] = Object.freeze([]);
+
 /**
  * The events between two views of one child, and its history after them.
  * `before` is undefined for a child seen for the first time. `causeNow`
  * gives the reason of a move whose new instance showed up before this
  * node's own placement did (it saw the start before the topology change
  * settled here): then the reason comes from where the child ran before.
+ * Every reconcile of every child diffs, and most find nothing: the event
+ * list is made only for an event (the shared empty one otherwise), and the
+ * failures are walked only when there are some.
  */
 export function diffChild(
   before: ChildHistory | undefined,
   after: ChildView,
   at: number,
   causeNow: (v: ChildView, from: string, to: string) => MoveReason,
-): { events: DistEvent[]; history: ChildHistory } {
-  const events: DistEvent[] = [];
+): { events: readonly DistEvent[]; history: ChildHistory } {
+  let events: DistEvent[] | undefined;
   const id = after.id;
   const old = before?.view;
   if (old === undefined ? after.owner !== undefined || after.by !== 'none' : old.owner !== after.owner || old.by !== after.by) {
-    events.push({ type: 'placed', id, node: after.owner, by: after.by, at });
+    (events ??= []).push({ type: 'placed', id, node: after.owner, by: after.by, at });
   }
   let lastRunner = before?.lastRunner;
-  const oldRunners = old?.runners ?? [];
+  const oldRunners = old?.runners ?? NO_RUNNERS;
   for (const r of after.runners) {
     if (oldRunners.some((b) => b.pid === r.pid)) continue;
-    events.push({ type: 'started', id, node: r.node, pid: r.pid, at });
+    (events ??= []).push({ type: 'started', id, node: r.node, pid: r.pid, at });
     if (lastRunner !== undefined && lastRunner !== r.node && !oldRunners.some((b) => b.node === r.node)) {
       const reason = after.owner === r.node ? after.cause : causeNow(after, lastRunner, r.node);
       events.push({ type: 'moved', id, from: lastRunner, to: r.node, reason, at });
     }
     lastRunner = r.node;
   }
-  for (const b of oldRunners) if (!after.runners.some((r) => r.pid === b.pid)) events.push({ type: 'stopped', id, node: b.node, pid: b.pid, at });
-  for (const [node, f] of after.failures) {
-    const prev = old?.failures.get(node);
-    if (!prev || prev.failures !== f.failures) events.push({ type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
+  for (const b of oldRunners) if (!after.runners.some((r) => r.pid === b.pid)) (events ??= []).push({ type: 'stopped', id, node: b.node, pid: b.pid, at });
+  if (after.failures.size > 0) {
+    for (const [node, f] of after.failures) {
+      const prev = old?.failures.get(node);
+      if (!prev || prev.failures !== f.failures) (events ??= []).push({ type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
+    }
   }
-  return { events, history: { view: after, lastRunner } };
+  return { events: events ?? NO_EVENTS, history: { view: after, lastRunner } };
 }

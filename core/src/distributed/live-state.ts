@@ -67,11 +67,11 @@ export class LiveState {
    */
   runners(id: string, visible: (node: string) => boolean): readonly Runner[] {
     let out: Runner[] | undefined;
-    let os: PgMember[] | undefined;
-    for (const m of this.groups.getMembers(this.scope, group.run(id))) {
+    let os: readonly PgMember[] | undefined;
+    for (const m of this.groups.readMembers(this.scope, group.run(id))) {
       const v = (isRunValue(m.value) ? m.value : this.read(m, RunValueSchema)) as RunValue | undefined;
       if (!v || !visible(m.node)) continue;
-      os ??= this.groups.getMembers(this.scope, group.os(id));
+      os ??= this.groups.readMembers(this.scope, group.os(id));
       const entry = os.length === 0 ? undefined : os.find((x) => x.pid === m.pid);
       const osPid = entry && (this.read(entry, OsValueSchema) as { osPid: number } | undefined)?.osPid;
       const runner: Runner =
@@ -86,7 +86,7 @@ export class LiveState {
 
   /** Nodes (visible ones, or this one) that claim `id` to start it (majority mode), with the revision each claims. */
   claims(id: string, visible: (node: string) => boolean): Claim[] {
-    const members = this.groups.getMembers(this.scope, group.claim(id));
+    const members = this.groups.readMembers(this.scope, group.claim(id));
     if (members.length === 0) return NO_CLAIMS;
     const out: Claim[] = [];
     for (const m of members) {
@@ -99,7 +99,7 @@ export class LiveState {
   /** Failed starts of revision `rev` of `id`, by node (a shared empty map when there are none: do not change it). */
   failures(id: string, rev: Ver | undefined): ReadonlyMap<string, FailureRecord> {
     if (rev === undefined) return NONE;
-    const members = this.groups.getMembers(this.scope, group.fail(id));
+    const members = this.groups.readMembers(this.scope, group.fail(id));
     if (members.length === 0) return NONE;
     const out = new Map<string, FailureRecord>();
     for (const m of members) {

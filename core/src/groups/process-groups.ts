@@ -259,6 +259,16 @@ export class ProcessGroups {
     return this.table.getMembers(scope, group);
   }
 
+  /**
+   * `getMembers` for a reader that looks at once (the supervisor's reads of
+   * a child's groups at every reconcile): no copy when one node holds the
+   * whole group. Valid until the next change to the group; never keep or
+   * change it.
+   */
+  readMembers(scope: string, group: string): readonly PgMember[] {
+    return this.table.readMembers(scope, group);
+  }
+
   /** Members of a group on this node, in join order. */
   getLocalMembers(scope: string, group: string): PgMember[] {
     const state = this.table.scopeStates.get(scope);

@@ -19,6 +19,8 @@
  */
 import type { PgMember } from './types.js';
 
+const NO_MEMBERS: readonly PgMember[] = Object.freeze([]);
+
 /**
  * One group: its stamp and its members by node. The first node's members
  * sit in the record (`node`, `members`), any other node's in `rest`, which
@@ -121,6 +123,18 @@ export class GroupTable {
     others.sort();
     for (const node of others) for (const m of record.get(node)!) result.push(m);
     return result;
+  }
+
+  /**
+   * `getMembers` without the copy when one node holds the whole group (nearly
+   * every group): the table's own array, changed in place by the next join
+   * or leave. Read it at once; never keep or change it.
+   */
+  readMembers(scope: string, group: string): readonly PgMember[] {
+    const record = this.scopeStates.get(scope)?.groups.get(group);
+    if (record === undefined) return NO_MEMBERS;
+    if (record.rest === undefined) return record.members;
+    return this.getMembers(scope, group);
   }
 
   /** The group's stamp: changes whenever its members change, 0 for a group that does not exist. */

@@ -179,9 +179,11 @@ export function jsonBytes(value: unknown, budget: number): number {
       bytes += 2 + v.length;
       for (const x of v) stack.push(x);
     } else {
-      for (const [k, x] of Object.entries(v)) {
+      // Own enumerable keys, as Object.entries has them, without its array of pairs (every delta and call is estimated).
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
         bytes += k.length + 4;
-        stack.push(x);
+        stack.push((v as Record<string, unknown>)[k]);
       }
       bytes += 2;
     }

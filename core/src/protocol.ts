@@ -1051,8 +1051,10 @@ export function isNewerMinor(remote: { major: number; minor: number }): boolean 
 export function parsePid(pid: string): { node: string; incarnation: string; localId: string } | undefined {
   // The schema's own test, without zod's per-call cost (every entry of every pg frame comes here).
   if (typeof pid !== 'string' || pid.length > PID_MAX_LENGTH || !PID_PATTERN.test(pid)) return undefined;
-  const [node, incarnation, localId] = pid.split('/') as [string, string, string];
-  return { node, incarnation, localId };
+  // The pattern admits exactly two slashes; slices, not split's array (every pg entry a peer sends comes here).
+  const a = pid.indexOf('/');
+  const b = pid.indexOf('/', a + 1);
+  return { node: pid.slice(0, a), incarnation: pid.slice(a + 1, b), localId: pid.slice(b + 1) };
 }
 
 export function formatPid(node: string, incarnation: string, localId: string): Pid {

@@ -151,6 +151,18 @@ describe('protocol', () => {
   it('parses pids', () => {
     expect(parsePid(pid)).toEqual({ node: 'n1', incarnation: inc, localId: 'p1' });
     expect(parsePid('n1/zz/p1')).toBeUndefined();
+    const part = (chars: string, min: number, max: number) => fc.string({ unit: fc.constantFrom(...chars), minLength: min, maxLength: max });
+    const name = fc.tuple(part('aZ09', 1, 1), part('aZ09._@-', 0, 20)).map(([a, b]) => a + b);
+    fc.assert(
+      fc.property(name, part('0123456789abcdef', 8, 64), part('aZ09._-', 1, 64), fc.string({ maxLength: 3 }), (node, incarnation, localId, noise) => {
+        expect(parsePid(`${node}/${incarnation}/${localId}`)).toEqual({ node, incarnation, localId });
+        const odd = `${node}/${incarnation}/${localId}${noise}`;
+        const parsed = parsePid(odd);
+        if (parsed) expect(`${parsed.node}/${parsed.incarnation}/${parsed.localId}`).toBe(odd);
+        if (parsed) expect(odd.split('/')).toEqual([parsed.node, parsed.incarnation, parsed.localId]);
+      }),
+      { numRuns: 1000, seed: 950 },
+    );
   });
 });
 

@@ -94,7 +94,7 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
   const owner = child.owner;
   // Runners on other nodes, counted without a new array (decide runs at every reconcile of every child).
   let others = 0;
-  for (const r of child.runners) if (r.node !== me) others++;
+  for (let i = 0; i < child.runners.length; i++) if (child.runners[i]!.node !== me) others++;
   const handoff = handoffOf(live);
   if (owner === me) {
     if (local?.running) return idle; // running: a claim has done its job

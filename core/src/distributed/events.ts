@@ -183,28 +183,51 @@ export function diffChild(
   causeNow: (v: ChildView, from: string, to: string) => MoveReason,
 ): { events: readonly DistEvent[]; history: ChildHistory } {
   let events: DistEvent[] | undefined;
+  // Indexed loops and a list made with its first event: code that is not optimised yet allocates an
+  // iterator result per step of a for-of, and a list grown from [] reserves 17 slots.
   const id = after.id;
   const old = before?.view;
   if (old === undefined ? after.owner !== undefined || after.by !== 'none' : old.owner !== after.owner || old.by !== after.by) {
-    (events ??= []).push({ type: 'placed', id, node: after.owner, by: after.by, at });
+    events = add(events, { type: 'placed', id, node: after.owner, by: after.by, at });
   }
   let lastRunner = before?.lastRunner;
   const oldRunners = old?.runners ?? NO_RUNNERS;
-  for (const r of after.runners) {
-    if (oldRunners.some((b) => b.pid === r.pid)) continue;
-    (events ??= []).push({ type: 'started', id, node: r.node, pid: r.pid, at });
-    if (lastRunner !== undefined && lastRunner !== r.node && !oldRunners.some((b) => b.node === r.node)) {
+  const runners = after.runners;
+  for (let i = 0; i < runners.length; i++) {
+    const r = runners[i]!;
+    if (hasPid(oldRunners, r.pid)) continue;
+    events = add(events, { type: 'started', id, node: r.node, pid: r.pid, at });
+    if (lastRunner !== undefined && lastRunner !== r.node && !hasNode(oldRunners, r.node)) {
       const reason = after.owner === r.node ? after.cause : causeNow(after, lastRunner, r.node);
-      events.push({ type: 'moved', id, from: lastRunner, to: r.node, reason, at });
+      events = add(events, { type: 'moved', id, from: lastRunner, to: r.node, reason, at });
     }
     lastRunner = r.node;
   }
-  for (const b of oldRunners) if (!after.runners.some((r) => r.pid === b.pid)) (events ??= []).push({ type: 'stopped', id, node: b.node, pid: b.pid, at });
+  for (let i = 0; i < oldRunners.length; i++) {
+    const b = oldRunners[i]!;
+    if (!hasPid(runners, b.pid)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+  }
   if (after.failures.size > 0) {
     for (const [node, f] of after.failures) {
       const prev = old?.failures.get(node);
-      if (!prev || prev.failures !== f.failures) (events ??= []).push({ type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
+      if (!prev || prev.failures !== f.failures) events = add(events, { type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
     }
   }
   return { events: events ?? NO_EVENTS, history: { view: after, lastRunner } };
+}
+
+function add(events: DistEvent[] | undefined, e: DistEvent): DistEvent[] {
+  if (events === undefined) return [e];
+  events.push(e);
+  return events;
+}
+
+function hasPid(runners: ChildView['runners'], pid: string): boolean {
+  for (let i = 0; i < runners.length; i++) if (runners[i]!.pid === pid) return true;
+  return false;
+}
+
+function hasNode(runners: ChildView['runners'], node: string): boolean {
+  for (let i = 0; i < runners.length; i++) if (runners[i]!.node === node) return true;
+  return false;
 }

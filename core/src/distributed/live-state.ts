@@ -68,7 +68,9 @@ export class LiveState {
   runners(id: string, visible: (node: string) => boolean): readonly Runner[] {
     let out: Runner[] | undefined;
     let os: readonly PgMember[] | undefined;
-    for (const m of this.groups.readMembers(this.scope, group.run(id))) {
+    const members = this.groups.readMembers(this.scope, group.run(id));
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
       const v = (isRunValue(m.value) ? m.value : this.read(m, RunValueSchema)) as RunValue | undefined;
       if (!v || !visible(m.node)) continue;
       os ??= this.groups.readMembers(this.scope, group.os(id));

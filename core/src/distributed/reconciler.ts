@@ -728,7 +728,7 @@ export class Reconciler {
     const epoch = this.epoch;
     const view = this.buildView(id, before?.view, before?.epoch);
     const { events, history } = diffChild(before, view, this.o.clock.now(), this.causeNow);
-    for (const e of events) this.o.emit(e);
+    for (let i = 0; i < events.length; i++) this.o.emit(events[i]!);
     this.act(id, decide(view, this.o.instances.instance(id), this.cluster, this.o.instances.claimOf(id)), view);
     if (view.register.specs.length === 0 && view.register.floor === undefined && view.runners.length === 0 && !this.o.instances.has(id)) {
       this.known.delete(id);

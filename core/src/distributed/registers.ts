@@ -203,7 +203,8 @@ export function writeChildText<T extends TextSink>(r: ChildRegister, out: T): T 
   out.add(r.floorAt === undefined ? '' : String(r.floorAt));
   out.add('|');
   out.add(r.collected ?? '');
-  for (const s of r.specs) {
+  for (let i = 0; i < r.specs.length; i++) {
+    const s = r.specs[i]!;
     out.add('|');
     out.add(s.pin === undefined ? s.rev : JSON.stringify([s.rev, s.pin.node, s.pin.ver]));
     out.add('|');

@@ -177,7 +177,7 @@ export function jsonBytes(value: unknown, budget: number): number {
     else if (v === null || typeof v !== 'object') bytes += 8;
     else if (Array.isArray(v)) {
       bytes += 2 + v.length;
-      for (const x of v) stack.push(x);
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
     } else {
       // Own enumerable keys, as Object.entries has them, without its array of pairs (every delta and call is estimated).
       for (const k in v) {

@@ -139,8 +139,6 @@ interface Peer {
   awaitingDigest: boolean;
   /** Synced with the peer's digest `seq` as of replica tick `tick`: `rs.synced` once settled and saved. */
   syncDone: { seq: number; tick: number } | undefined;
-  /** Delta entries waiting for the end of the turn. */
-  readonly outbox: Map<string, unknown>;
   /** The peer's first digest since the link came up has been resolved. */
   caughtUp: boolean;
   /** Something it sent was refused (`accepts`): nothing more is acknowledged on this link. */
@@ -162,6 +160,13 @@ export class Replication {
   private readonly leafInFlight = new Uint16Array(2 ** LEAF_LEVEL);
   private nextPull = 1;
   private flushQueued = false;
+  /**
+   * Delta entries waiting for the end of the turn, for every linked peer: one
+   * map, not one per peer (at 20 members a write was 19 map entries, and a
+   * flush built 19 arrays of the same pairs). A peer that links later in the
+   * same turn gets them too, which is harmless: merges are idempotent.
+   */
+  private readonly outbox = new Map<string, unknown>();
   private ackQueued = false;
   private antiEntropyTimer: TimerHandle | undefined;
   private stopped = false;
@@ -265,7 +270,6 @@ export class Replication {
       digest: undefined,
       awaitingDigest: false,
       syncDone: undefined,
-      outbox: new Map(),
       caughtUp: false,
       refused: false,
     };
@@ -385,7 +389,11 @@ export class Replication {
   private mergeEntries(p: Peer, entries: ReadonlyArray<readonly [string, unknown]>): void {
     const now = this.o.clock.now();
     const changed: string[] = [];
-    for (const [key, raw] of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      // Not `[key, raw] =`: destructuring walks an iterator too.
+      const entry = entries[i]!;
+      const key = entry[0];
+      const raw = entry[1];
       if (this.o.accepts && !this.o.accepts(p.name, key)) {
         // Race "a forgotten member back with stale state": nothing of it is taken (tombstones.ts), and
         // since its message is not applied, nothing more is acknowledged on this link (acks are cumulative).
@@ -588,9 +596,9 @@ export class Replication {
   }
 
   private enqueue(key: string): void {
-    const value = this.o.replica.get(key);
-    for (const p of this.peers.values()) p.outbox.set(key, value);
-    if (this.flushQueued || this.peers.size === 0) return;
+    if (this.peers.size === 0) return;
+    this.outbox.set(key, this.o.replica.get(key));
+    if (this.flushQueued) return;
     this.flushQueued = true;
     // End of this turn: every write of the turn goes in one delta per peer.
     queueMicrotask(() => this.flush());
@@ -603,13 +611,13 @@ export class Replication {
 
   private flush(): void {
     this.flushQueued = false;
-    if (this.stopped) return;
+    if (this.stopped || this.outbox.size === 0) return;
+    const entries = [...this.outbox];
+    this.outbox.clear();
+    const parts: Array<typeof entries> = [];
+    for (let at = 0; at < entries.length; at += MAX_STORE_ENTRIES) parts.push(entries.slice(at, at + MAX_STORE_ENTRIES));
     for (const p of this.peers.values()) {
-      if (p.outbox.size === 0) continue;
-      const entries = [...p.outbox];
-      p.outbox.clear();
-      for (let at = 0; at < entries.length; at += MAX_STORE_ENTRIES) {
-        const part = entries.slice(at, at + MAX_STORE_ENTRIES);
+      for (const part of parts) {
         const seq = this.record(p, 'delta');
         this.stats.deltasOut++;
         this.stats.entriesOut += part.length;

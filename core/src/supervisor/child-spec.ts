@@ -21,9 +21,7 @@
  */
 import { z } from 'zod';
 import { JsonSchema, isJsonValue } from '../protocol.js';
-import { specText } from './spec-text.js';
-
-export { specText };
+import { TextBuilder, writeSpecText } from './spec-text.js';
 
 /**
  * How an OS child takes calls and casts (ipc-channel.ts): 'json-lines', one
@@ -182,6 +180,17 @@ function hasNoKeys(record: Record<string, string>): boolean {
 /** Gives a decoded spec that is not frozen yet the shared `NO_LABELS` when its labels are empty (same text, same meaning). */
 export function shareNoLabels(spec: ChildSpec): void {
   if (spec.labels !== NO_LABELS && !Object.isFrozen(spec) && hasNoKeys(spec.labels)) spec.labels = NO_LABELS;
+}
+
+/**
+ * The canonical text of a parsed spec: equal specs, equal text. Not
+ * cached: a cache held one 160-byte string per spec for the spec's life
+ * (3.3 MB of every node's heap at 20,000 children, its WeakMap table
+ * beside it). The store does not even build it to fingerprint a register:
+ * it feeds the pieces (spec-text.ts `writeSpecText`) to the hash.
+ */
+export function specText(spec: ChildSpec): string {
+  return writeSpecText(spec, new TextBuilder()).text;
 }
 
 /** Structural equality of two parsed specs (key order does not matter). */

@@ -3,14 +3,38 @@
  * (`canonicalJson` of the spec without its generic sorting: registers.test.ts
  * holds the two equal for every spec). Written piece by piece to a sink, so
  * that the store can hash a register's text without building it
- * (store/replica.ts, hash.ts `Hash53`); `specText` builds the string.
+ * (store/replica.ts, hash.ts `Hash53`); child-spec.ts `specText` builds the
+ * string.
  *
  * A spec that crosses a link was parsed by zod on its writer, so it arrives
  * normalised, every field present (child-spec.ts `decodeNormalSpec`): the
  * text is written field by field in key order, no generic sort.
  */
 import { canonicalOf } from '../protocol.js';
-import type { ChildSpec } from './child-spec.js';
+
+/**
+ * The fields of a parsed spec (child-spec.ts `ChildSpec`) that its text is
+ * made of. Named here, not imported: child-spec.ts imports this file, and
+ * core/src has no import cycles, type imports included.
+ */
+export interface SpecTextFields {
+  readonly handoff: string;
+  readonly id: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly maxRestarts: number;
+  readonly maxSeconds: number;
+  readonly restart: string;
+  readonly shutdown: number | string;
+  readonly start:
+    | { readonly worker: string; readonly args?: unknown }
+    | {
+        readonly command: string;
+        readonly args: readonly string[];
+        readonly env: Readonly<Record<string, string>>;
+        readonly cwd?: string | undefined;
+        readonly ipc?: string | undefined;
+      };
+}
 
 /** Where a canonical text goes, piece by piece: a string being built, or a hash fed as it goes (hash.ts `Hash53`). */
 export interface TextSink {
@@ -26,19 +50,8 @@ export class TextBuilder implements TextSink {
   }
 }
 
-/**
- * The canonical text of a parsed spec: equal specs, equal text. Not
- * cached: a cache held one 160-byte string per spec for the spec's life
- * (3.3 MB of every node's heap at 20,000 children, its WeakMap table
- * beside it). The store does not even build it to fingerprint a register:
- * it feeds the pieces (`writeSpecText`) to the hash.
- */
-export function specText(spec: ChildSpec): string {
-  return writeSpecText(spec, new TextBuilder()).text;
-}
-
-/** Writes `specText(spec)` to `out`, piece by piece; returns `out`. */
-export function writeSpecText<T extends TextSink>(spec: ChildSpec, out: T): T {
+/** Writes the canonical text of `spec` (child-spec.ts `specText`) to `out`, piece by piece; returns `out`. */
+export function writeSpecText<T extends TextSink>(spec: SpecTextFields, out: T): T {
   out.add('{"handoff":');
   out.add(JSON.stringify(spec.handoff));
   out.add(',"id":');

@@ -158,58 +158,61 @@ describe('placement: filters, pins, failures', () => {
     expect(place(input('x', nodes, { pin: 'gone' }))).toMatchObject({ owner: hashed, by: 'hash' });
   });
 
-  it('owner (the hot path) always agrees with place', () => {
-    const candidateArb = fc.record({
-      name: fc.constantFrom('a', 'b', 'c', 'd'),
-      role: fc.constantFrom<'member' | 'observer'>('member', 'member', 'observer'),
-      up: fc.boolean(),
-      ready: fc.boolean(),
-      draining: fc.boolean(),
+  // Candidates and specs that differ in everything placement reads: role, state, labels (some named like
+  // Object.prototype's keys), worker types, commands, capacity; weighted so that most candidates are
+  // eligible and pins and hashing decide often, not only the exclusions.
+  const often = <T>(usual: T, rare: T) => fc.constantFrom(usual, usual, usual, rare);
+  const labelsArb = fc.oneof(
+    { weight: 3, arbitrary: fc.constant({}) },
+    { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('zone', 'disk', 'constructor', 'toString'), fc.constantFrom('a', 'b'), { maxKeys: 2 }) },
+  );
+  const names = ['a', 'b', 'n10', 'node-é'];
+  const candidatesArb = fc.uniqueArray(
+    fc.record({
+      name: fc.constantFrom(...names),
+      role: often<'member' | 'observer'>('member', 'observer'),
+      up: often(true, false),
+      ready: often(true, false),
+      draining: often(false, true),
+      labels: labelsArb,
+      workers: often(['w', 'v'], ['v']),
+      commands: often(['/bin/true'], []),
       capacity: fc.constantFrom(1, 2, 5),
-    });
+    }),
+    { selector: (c) => c.name, maxLength: 4 },
+  );
+  const specArb = fc.record({
+    id: fc.string({ minLength: 1, maxLength: 12 }),
+    start: fc.oneof(
+      { weight: 3, arbitrary: fc.record({ worker: fc.constantFrom('w', 'v') }) },
+      { weight: 1, arbitrary: fc.record({ command: fc.constantFrom('/bin/true', 'sleep'), args: fc.constant([]) }) },
+    ),
+    labels: labelsArb,
+  });
+
+  it('owner (the hot path) always agrees with place', () => {
     fc.assert(
-      fc.property(
-        fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 4 }),
-        fc.option(fc.constantFrom('a', 'b', 'c', 'd'), { nil: undefined }),
-        fc.nat(4),
-        fc.string({ maxLength: 8 }),
-        (cs, pin, fails, id) => {
-          const candidates = cs.map((c) => node(c.name, c));
-          const i = input(id || 'x', candidates, { pin, failures: new Map([['a', fails]]) });
-          const p = place(i);
-          expect(owner(i)).toBe(p.owner);
-          if (p.by === 'pin') expect(p.owner).toBe(pin);
-        },
-      ),
+      fc.property(candidatesArb, specArb, fc.option(fc.constantFrom(...names), { nil: undefined }), fc.nat(4), fc.nat(4), (cs, raw, pin, fails, max) => {
+        const s = parseChildSpec(raw);
+        const i = input(
+          s.id,
+          cs.map((c) => node(c.name, c)),
+          { spec: s, pin, failures: new Map([['a', fails]]), maxStartFailures: max },
+        );
+        const p = place(i);
+        expect(owner(i)).toBe(p.owner);
+        if (p.by === 'pin') expect(p.owner).toBe(pin);
+      }),
       { numRuns: 1000, seed: 1402 },
     );
   });
 
   it("the hot path's shortcuts give the same answers: isExcluded is exclusions without the reasons, an id hashed once scores as hrwScore", () => {
-    const labelsArb = fc.dictionary(fc.constantFrom('zone', 'disk', 'constructor', 'toString'), fc.constantFrom('a', 'b'), { maxKeys: 2 });
-    const candidateArb = fc.record({
-      name: fc.constantFrom('a', 'b', 'n10', 'node-é'),
-      role: fc.constantFrom<'member' | 'observer'>('member', 'member', 'observer'),
-      up: fc.boolean(),
-      ready: fc.boolean(),
-      draining: fc.boolean(),
-      labels: labelsArb,
-      workers: fc.subarray(['w', 'v']),
-      commands: fc.subarray(['/bin/true', 'sleep']),
-      capacity: fc.constantFrom(1, 2, 5),
-    });
-    const specArb = fc.record({
-      id: fc.string({ minLength: 1, maxLength: 12 }),
-      start: fc.oneof(fc.record({ worker: fc.constantFrom('w', 'v') }), fc.record({ command: fc.constantFrom('/bin/true', 'sleep'), args: fc.constant([]) })),
-      labels: labelsArb,
-    });
     fc.assert(
-      fc.property(fc.uniqueArray(candidateArb, { selector: (c) => c.name, maxLength: 4 }), specArb, fc.nat(4), fc.nat(4), (cs, raw, fails, max) => {
+      fc.property(candidatesArb, specArb, fc.nat(4), fc.nat(4), (cs, raw, fails, max) => {
         const s = parseChildSpec(raw);
         const candidates = cs.map((c) => node(c.name, c));
         for (const c of candidates) expect(isExcluded(c, s, fails, max)).toBe(exclusions(c, s, fails, max).length > 0);
-        const i = input(s.id, candidates, { spec: s, failures: new Map([['a', fails]]), maxStartFailures: max });
-        expect(owner(i)).toBe(place(i).owner);
         const prefix = hrwPrefix(s.id);
         for (const c of candidates) expect(hrwScoreFrom(prefix, c.name, c.capacity)).toBe(hrwScore(s.id, c.name, c.capacity));
       }),

@@ -204,7 +204,7 @@ export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
 // normalised: every field present. `decodeNormalSpec` accepts exactly such a
 // spec, and nothing `ChildSpecSchema` would refuse (registers.test.ts checks
 // the two agree on thousands of valid and broken specs); anything else goes
-// through zod, which also says what is wrong. `specText` (spec-text.ts) is `canonicalJson`
+// through zod, which also says what is wrong. `specText` (written by spec-text.ts) is `canonicalJson`
 // for a spec without its generic sorting (same test). Measured with a
 // micro-benchmark of 20,000 specs on this machine, loaded: the canonical
 // text 17–27 µs → 2–3 µs, a register's decode 19 µs → 13 µs.

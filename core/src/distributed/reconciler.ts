@@ -38,29 +38,6 @@
  * Work runs in slices of RECONCILE_SLICE ids with the event loop free in
  * between, so a node with 20,000 children keeps answering heartbeats.
  *
- * Waiting for news on its way (`awaitNews`). A new child reaches most nodes
- * as two pieces of news from two nodes: its register (from the caller) and
- * its instance (the owner's `run:` join). A node that neither owns it, nor
- * runs it, nor has a caller waiting on it decides nothing about it at the
- * first piece; it decides nothing at the second either, but its view is
- * complete then. So, when a child with nothing of it known here arrives as a
- * register placed on another node with nothing of it in pg, or as an
- * instance in pg with no register (the owner was the caller: its join left
- * before its write), its reconcile waits for the other piece: any change
- * that marks it (the owner's join, claim or failed start; the register;
- * anything else) ends the wait, and one reconcile sees both. Every node but
- * the owner and the caller then reconciles a new child once instead of
- * twice. A waiting id does not hold back the store's acknowledgement
- * (`settledTick`): acting on it here is nothing, and waiting would make
- * every start's acknowledgement wait for the owner's start. Race "terminate
- * during a start" is unaffected: a tombstone marks the id, which ends its
- * wait, and a dirty id holds the acknowledgement back as before; so does an
- * instance this node starts later, should it become the owner. Race "the
- * owner dies before it starts the child": a change of placement ends every
- * wait (the owner waited for may be gone). At the latest a wait ends after
- * AWAIT_NEWS_MS (the other piece never came: a stale instance, an owner
- * that does not start it).
- *
  * Acting on what peers sent (`settledTick`): the store acknowledges a
  * peer's changes only once they are reconciled here and no instance of
  * theirs is still starting (store/replication.ts: race "terminate during a
@@ -110,11 +87,6 @@ const NO_CLAIMS: ChildView['claims'] = [];
 
 /** Ids one reconcile slice looks at before it yields to the event loop. */
 export const RECONCILE_SLICE = 256;
-
-/** The longest a new child's reconcile waits here for the other piece of its news before it runs anyway (see the header). */
-export const AWAIT_NEWS_MS = 1000;
-
-const NO_RUNNERS: readonly { node: string }[] = [];
 
 /**
  * The reconciler's part of the distributed supervisor's settings: start
@@ -240,11 +212,6 @@ export class Reconciler {
   private readonly dirty = new Map<string, number>();
   /** Dirty ids whose instance appeared or went: they go first. */
   private readonly urgent = new Map<string, number>();
-  /** New children waiting for the other piece of their news (see the header), with their deadline, in marking order (so by deadline). */
-  private readonly awaiting = new Map<string, number>();
-  /** Ids let go from `awaiting`: their next reconcile does not wait again. */
-  private readonly released = new Set<string>();
-  private awaitTimer: TimerHandle | undefined;
   private sweep: string[] = [];
   private sweepAt = 0;
   /** Ids whose last reconcile stored no signature (`localMark` false): a sweep never skips them. */
@@ -300,7 +267,7 @@ export class Reconciler {
   private readonly awaySince = new Map<string, number>();
   private stopped = false;
   /** Counters (tests and benchmarks). */
-  readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, awaited: 0, swept: 0, antiEntropySkipped: 0, fullSweeps: 0, targetedSweeps: 0 };
+  readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, swept: 0, antiEntropySkipped: 0, fullSweeps: 0, targetedSweeps: 0 };
 
   constructor(private readonly o: ReconcilerOptions) {
     this.causes.maxStartFailures = o.config.maxStartFailures;
@@ -317,7 +284,7 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer, this.awaitTimer])
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer])
       this.o.clock.clearTimeout(t);
   }
 
@@ -375,8 +342,6 @@ export class Reconciler {
 
   markDirty(id: string, urgent = false): void {
     if (this.stopped) return;
-    // The other piece of news, or anything else: an id waiting for news is reconciled now.
-    if (this.awaiting.delete(id)) this.released.add(id);
     const into = urgent ? this.urgent : this.dirty;
     if (!into.has(id)) into.set(id, this.o.desired.tick);
     this.schedule();
@@ -482,7 +447,7 @@ export class Reconciler {
 
   /** Whether `id` waits for a reconcile (then its waiters are looked at after it). */
   isDirty(id: string): boolean {
-    return this.dirty.has(id) || this.urgent.has(id) || this.awaiting.has(id);
+    return this.dirty.has(id) || this.urgent.has(id);
   }
 
   /** What keeps children from moving or starting, in words. */
@@ -617,8 +582,6 @@ export class Reconciler {
     if (moved) {
       this.placementKey = key;
       this.epoch++;
-      // Race "the owner dies before it starts the child": whatever waited for an owner's news may have another owner now.
-      this.releaseAwaiting(false);
     }
     if (!this.wasReady) {
       // Race "sweeping before it can act": until its first readiness a node holds no instance and
@@ -728,9 +691,12 @@ export class Reconciler {
         if (budget <= 0) break;
         budget--;
         map.delete(id);
-        if (this.awaitNews(id)) continue;
-        if (map === this.urgent) this.stats.urgent++;
-        else this.stats.dirty++;
+        if (map === this.urgent) {
+          this.stats.urgent++;
+          // One reconcile per id, however it was marked: a turn that brings a child's instance and
+          // its register (the owner was the caller: one frame) marks it urgent and plain.
+          this.dirty.delete(id);
+        } else this.stats.dirty++;
         this.reconcileOne(id);
       }
     }
@@ -755,78 +721,9 @@ export class Reconciler {
     if (this.urgent.size > 0 || this.dirty.size > 0 || this.sweep.length > 0) this.schedule();
   }
 
-  /**
-   * Whether the first reconcile of `id` waits for news that is on its way
-   * (see the header); if so it is in `awaiting` now. Only a child with
-   * nothing of it known here and nothing of it in this node's hands, and
-   * either its register without anything in pg (its owner's news follows),
-   * or an instance in pg without a register (the register follows: the
-   * owner was also the caller, and its instance's join left in the frame
-   * before its write). Placement is read as `buildView` reads it with no
-   * runners and no failures, which is what pg holds of it then.
-   */
-  private awaitNews(id: string): boolean {
-    if (this.released.delete(id) || !this.wasReady || this.pausedFlag || this.known.has(id)) return false;
-    if (this.o.hasWaiter(id) || this.o.instances.has(id) || this.o.instances.claimOf(id) !== undefined) return false;
-    const register = this.o.desired.child(id);
-    const live = liveSpec(register);
-    const pg = this.o.live;
-    const inPg = pg.runStamp(id) !== 0 || pg.failStamp(id) !== 0 || pg.claimStamp(id) !== 0;
-    if (live === undefined) {
-      // Nothing of it in the store at all, and an instance of it elsewhere: a node without its spec acts on nothing.
-      if (register.specs.length > 0 || register.floor !== undefined || !inPg) return false;
-    } else {
-      if (inPg) return false;
-      const { owner } = placeChild(
-        { id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: NO_FAILURES, maxStartFailures: this.o.config.maxStartFailures },
-        NO_RUNNERS,
-        false,
-      );
-      if (owner === undefined || owner === this.o.node) return false;
-    }
-    this.stats.awaited++;
-    const until = this.o.clock.now() + AWAIT_NEWS_MS;
-    this.awaiting.set(id, until);
-    if (this.awaitTimer === undefined) this.armAwait(until);
-    return true;
-  }
-
-  private armAwait(at: number): void {
-    this.o.clock.clearTimeout(this.awaitTimer);
-    this.awaitTimer = this.o.clock.setTimeout(
-      () => {
-        this.awaitTimer = undefined;
-        this.releaseAwaiting(true);
-      },
-      Math.max(1, at - this.o.clock.now()),
-    );
-  }
-
-  /** Lets the ids waiting for news be reconciled: all, or (`due`) those whose wait is over, re-arming the timer for the rest. */
-  private releaseAwaiting(due: boolean): void {
-    if (this.awaiting.size === 0) return;
-    const now = this.o.clock.now();
-    for (const [id, until] of this.awaiting) {
-      if (due && until > now) {
-        this.armAwait(until);
-        return;
-      }
-      this.markDirty(id);
-    }
-    this.o.clock.clearTimeout(this.awaitTimer);
-    this.awaitTimer = undefined;
-  }
-
   private reconcileOne(given: string): void {
     this.stats.reconciles++;
     this.targeted.delete(given);
-    // Whatever else marked it is read now: one reconcile per id, however often and however
-    // urgently it was marked (a turn that brings a child's instance and its register marks it
-    // urgent and plain). A sweep can reach an id waiting for news: it waits no longer.
-    this.urgent.delete(given);
-    this.dirty.delete(given);
-    this.awaiting.delete(given);
-    this.released.delete(given);
     const before = this.known.get(given);
     // One string per id: ids reach here as new strings cut from group names and store keys, and a
     // record keyed by one and a view holding another kept two more copies of every id beside the

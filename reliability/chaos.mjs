@@ -96,7 +96,15 @@ export const FLAGS = {
 };
 
 const KINDS = ['kill', 'freeze', 'partition', 'rolling'];
-/** Overlaps shorter than this are within the error of comparing the child-log clocks of two processes. */
+/**
+ * Overlaps up to this long are not counted: at least the error of comparing
+ * the child-log clocks of two processes. Each node's clock is measured
+ * against this script's by round trips when it starts (RealCluster
+ * `calibrate`), to within half the best round trip (0.05–0.5 ms here); the
+ * wall-drift estimate used before was off by up to 12 ms under load
+ * (reliability/README.md), more than this tolerance, so it could report
+ * overlaps that were not there and hide ones that were.
+ */
 const OVERLAP_TOLERANCE_MS = 2;
 
 /**
@@ -280,7 +288,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
   /** @param {string} text */
   const note = (text) => history.push(`t=${sec()}s ${text}`);
   const flags = ['--netsplit', opts.netsplit, ...(majority ? ['--expected-members', String(opts.nodes)] : [])];
-  const cluster = new RealCluster({ names: members, preset: /** @type {'local' | 'lan' | 'wan'} */ (opts.preset), flags, netns: layout });
+  const cluster = new RealCluster({ names: members, preset: /** @type {'local' | 'lan' | 'wan'} */ (opts.preset), flags, netns: layout, calibrate: true });
   const ledger = new Ledger();
   cluster.onChildEvents((node, events) => ledger.noteUps(node.name, events));
   /** @type {ChaosResult} */
@@ -590,10 +598,13 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
         await cluster.readTruth();
         cluster.listeners.splice(cluster.listeners.indexOf(overlapWindow.collect), 1);
         const found = overlaps(overlapWindow.events, overlapWindow.initial);
-        const real = found.filter((o) => o.ms > OVERLAP_TOLERANCE_MS);
+        // Two processes' clocks, each known to within its calibration error.
+        const clockErrorMs = 2 * Math.max(0, ...cluster.reachable().map((n) => cluster.node(n).clockErrorMs ?? OVERLAP_TOLERANCE_MS));
+        const toleranceMs = Math.max(OVERLAP_TOLERANCE_MS, clockErrorMs);
+        const real = found.filter((o) => o.ms > toleranceMs);
         rec.overlapsDuringRolling = found.length;
         if (found.length > real.length)
-          note(`round ${round}: ${found.length - real.length} overlaps under ${OVERLAP_TOLERANCE_MS} ms (clock error between processes), ignored`);
+          note(`round ${round}: ${found.length - real.length} overlaps under ${toleranceMs.toFixed(2)} ms (clock error between processes), ignored`);
         // A node that declared a live peer down (a heartbeat timeout under load) makes the moves unplanned: overlap is allowed then.
         const unplanned = cluster.logLinesSince(Math.floor(overlapWindow.since) - 1000, 'peer silent past the heartbeat timeout; closing link');
         const what = real

@@ -74,6 +74,8 @@ export interface StatsReply {
   gc: GcTotals;
   /** Each V8 heap space (v8.getHeapSpaceStatistics): its name (`new_space`, `old_space`, `large_object_space`...), size reserved and bytes in use. */
   spaces: Array<{ name: string; size: number; used: number }>;
+  /** The reconciler's counters since the node started (reconciles, urgent, dirty, swept, slices...), for diagnosis (bench/tools/reconcile-count.mjs). */
+  reconciler: Record<string, number>;
 }
 
 export interface GcTotals {

@@ -7,7 +7,12 @@
  * (the control hook's `stats` reply, the observer's own reconciler), per
  * child: reconciles, urgent and plain marks, sweeps.
  *
- *   node bench/tools/reconcile-count.mjs [--nodes 3] [--children 10000]
+ *   node bench/tools/reconcile-count.mjs [--nodes 3] [--children 10000] [--settle-ms 0]
+ *
+ * `--settle-ms`: how long to let the cluster settle after the observer sees
+ * every member up and ready, before the burst (the members' views of each
+ * other may still be converging then: a member that learns only now that a
+ * peer is ready places children differently, and the burst pays for moves).
  *
  * Every node handles every child, so the figure to read is reconciles per
  * child on each process: the caller and the owner act on a child, every
@@ -18,7 +23,9 @@ import { parseArgs } from 'node:util';
 import { BenchCluster } from '../lib/cluster.mjs';
 import { NODE_FLAGS, names } from '../scenarios/common.mjs';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '3' }, children: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  options: { nodes: { type: 'string', default: '3' }, children: { type: 'string', default: '10000' }, 'settle-ms': { type: 'string', default: '0' } },
+});
 const N = Number(values.children);
 const members = names(Number(values.nodes));
 
@@ -28,14 +35,17 @@ const minus = (after, before) => Object.fromEntries(Object.keys(after).map((k) =
 const per = (n) => (n / N).toFixed(2);
 /** @param {string} who @param {Record<string, number>} d */
 const line = (who, d) =>
-  `${who.padEnd(9)} ${per(d.reconciles)} reconciles per child (urgent ${per(d.urgent)}, plain ${per(d.dirty)}, swept ${per(d.swept)}; ${d.slices} slices)`;
+  `${who.padEnd(9)} ${per(d.reconciles)} reconciles per child (urgent ${per(d.urgent)}, plain ${per(d.dirty)}, swept ${per(d.swept)}; ` +
+  `${d.slices} slices, sweeps planned: ${d.fullSweeps} full, ${d.targetedSweeps} targeted${d.memberDowns ? `; saw ${d.memberDowns} member links drop` : ''})`;
 
 const cluster = new BenchCluster({ flags: NODE_FLAGS });
 try {
   await cluster.startAll(members);
   await cluster.observe();
+  await new Promise((resolve) => setTimeout(resolve, Number(values['settle-ms'])));
   /** @returns {Promise<Array<Record<string, number>>>} */
-  const counters = async () => (await Promise.all(cluster.live().map((n) => n.request('stats', {})))).map((s) => s.reconciler);
+  const counters = async () =>
+    (await Promise.all(cluster.live().map((n) => n.request('stats', {})))).map((s) => ({ ...s.reconciler, memberDowns: s.memberDowns }));
   /** @type {{ reconciler: { stats: Record<string, number> } }} */
   const observerSupervisor = /** @type {any} */ (cluster.observer.supervisor);
   const observerCounters = () => ({ ...observerSupervisor.reconciler.stats });

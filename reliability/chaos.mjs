@@ -599,7 +599,7 @@ export async function runChaos(opts, layout, log = (line) => process.stdout.writ
         cluster.listeners.splice(cluster.listeners.indexOf(overlapWindow.collect), 1);
         const found = overlaps(overlapWindow.events, overlapWindow.initial);
         // Two processes' clocks, each known to within its calibration error.
-        const clockErrorMs = 2 * Math.max(0, ...cluster.reachable().map((n) => cluster.node(n).clockErrorMs ?? OVERLAP_TOLERANCE_MS));
+        const clockErrorMs = 2 * Math.max(0, ...cluster.reachable().map((n) => cluster.node(n).clockErrorMs ?? 0));
         const toleranceMs = Math.max(OVERLAP_TOLERANCE_MS, clockErrorMs);
         const real = found.filter((o) => o.ms > toleranceMs);
         rec.overlapsDuringRolling = found.length;

@@ -44,7 +44,7 @@ import { killTrackedNow, trackedCount } from './lib/harness.mjs';
 import { renderSummary } from './lib/report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const SCENARIOS = ['failover', 'start-rate', 'rebalance', 'idle', 'scale', 'sim', 'ctl', 'calls', 'ui'];
+export const SCENARIOS = ['failover', 'start-rate', 'rebalance', 'idle', 'scale', 'bytes', 'sim', 'ctl', 'calls', 'ui'];
 
 /**
  * @param {string} [message]

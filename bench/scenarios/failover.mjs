@@ -51,13 +51,17 @@ export async function run(ctx) {
     // the wall time follows the load; this follows the work.
     /** @type {number[]} */
     let cpu = [];
+    let observerCpuMs = NaN;
     const took = await ctx.step(`${kind} ${repeat + 1}: ${sig} ${victim} (${had} children), until all ${N} run again`, bound, async () => {
       const cpu0 = survivors.map((n) => cpuSeconds(n.pid));
+      const own0 = process.cpuUsage();
       const t0 = performance.now();
       killedAt = performance.timeOrigin + t0;
       node.signal(sig);
       const t1 = await tracker.when(allBack, bound * ctx.bounds, `every child running again after ${sig} of ${victim}`);
       cpu = survivors.map((n, i) => (cpuSeconds(n.pid) - /** @type {number} */ (cpu0[i])) * 1000);
+      const own = process.cpuUsage(own0);
+      observerCpuMs = (own.user + own.system) / 1000;
       return t1 - t0;
     });
     if (profileDir && sig === 'SIGKILL')
@@ -80,7 +84,7 @@ export async function run(ctx) {
           ? ''
           : ` (the first one started ${firstAt.toFixed(1)} ms and the last ${atNodes.toFixed(1)} ms after it, by the survivors' clocks)`) +
         '; ' +
-        `survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms`,
+        `survivors' CPU ${cpu.map((c) => c.toFixed(0)).join(' + ')} ms, the observer's ${observerCpuMs.toFixed(0)} ms`,
     );
     await ctx.step(`${kind} ${repeat + 1}: restart ${victim} and settle`, 60_000, async () => {
       await node.kill();
@@ -88,7 +92,7 @@ export async function run(ctx) {
       await cluster.start(victim, [/** @type {import('../lib/cluster.mjs').BenchNode} */ (seed).address]);
       await cluster.waitSettled(members);
     });
-    return { took, firstAt, atNodes, moved: had, cpuMs: cpu };
+    return { took, firstAt, atNodes, moved: had, cpuMs: cpu, observerCpuMs };
   };
 
   const killed = [];
@@ -133,6 +137,16 @@ export async function run(ctx) {
       note:
         'user + system time of each survivor (/proc/<pid>/stat, 10 ms ticks) from the kill ' +
         'until the observer sees every child running again: the work, whatever the load',
+    },
+  );
+  ctx.metric(
+    "observer's CPU time in the failover, after SIGKILL",
+    'ms',
+    killed.map((k) => k.observerCpuMs),
+    {
+      note:
+        'user + system time of the benchmark process, where the observer lives, over the same window: it shares the ' +
+        "machine's two cores with the survivors (its monitor of every instance, the bench's own bookkeeping, included)",
     },
   );
   const frozen = [];

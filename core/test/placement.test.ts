@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Hash53, hash53 } from '../src/hash.js';
 import {
+  anyEligible,
   exclusions,
   gainMayMove,
   hrwPrefix,
@@ -207,12 +208,16 @@ describe('placement: filters, pins, failures', () => {
     );
   });
 
-  it("the hot path's shortcuts give the same answers: isExcluded is exclusions without the reasons, an id hashed once scores as hrwScore", () => {
+  it("the hot path's shortcuts give the same answers: isExcluded is exclusions without the reasons, anyEligible is place's owner or none, an id hashed once scores as hrwScore", () => {
     fc.assert(
       fc.property(candidatesArb, specArb, fc.nat(4), fc.nat(4), (cs, raw, fails, max) => {
         const s = parseChildSpec(raw);
         const candidates = cs.map((c) => node(c.name, c));
         for (const c of candidates) expect(isExcluded(c, s, fails, max)).toBe(exclusions(c, s, fails, max).length > 0);
+        // startChild's check: any eligible node at all (no failures counted) is place's answer without the verdicts.
+        expect(anyEligible(s, candidates, max)).toBe(
+          place({ id: s.id, spec: s, candidates, pin: undefined, failures: new Map(), maxStartFailures: max }).owner !== undefined,
+        );
         const prefix = hrwPrefix(s.id);
         for (const c of candidates) expect(hrwScoreFrom(prefix, c.name, c.capacity)).toBe(hrwScore(s.id, c.name, c.capacity));
       }),

@@ -46,7 +46,7 @@ import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
 import { LocalInstances, type ClaimLinks } from './local-instances.js';
 import { Persistence } from './persistence.js';
-import { owner, place } from './placement.js';
+import { anyEligible, owner, place } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
@@ -573,8 +573,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     }
     if (held) return { id, spec, rev: held.rev, tick: this.desired.touch(id) };
     const candidates = this.reconciler.candidates;
-    const probe = place({ id, spec, candidates, pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures });
-    if (!probe.owner && candidates.some((c) => c.up && c.role === 'member')) {
+    const maxStartFailures = this.o.config.maxStartFailures;
+    // The verdicts (and their reasons) are built only for a refusal: anyEligible is place's answer without them.
+    const probe = anyEligible(spec, candidates, maxStartFailures)
+      ? undefined
+      : place({ id, spec, candidates, pin: undefined, failures: new Map(), maxStartFailures });
+    if (probe && candidates.some((c) => c.up && c.role === 'member')) {
       const reasons = probe.verdicts.map((v) => `${v.node}: ${v.excludedBy.join(', ')}`).join('; ');
       throw new DistError('unplaceable', `no node can run ${id} (${reasons})`);
     }

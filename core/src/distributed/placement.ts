@@ -141,6 +141,17 @@ export function place(input: PlacementInput): Placement {
   return { owner: undefined, by: 'none', verdicts };
 }
 
+/**
+ * Whether any candidate may run the child (no start failures counted):
+ * `place(...).owner !== undefined` for an empty failure map, without the
+ * verdicts, scores or their sort — the check every `startChild` makes
+ * before it records a spec. placement.test.ts holds the two equal.
+ */
+export function anyEligible(spec: ChildSpec, candidates: readonly Candidate[], maxStartFailures: number): boolean {
+  for (const c of candidates) if (!isExcluded(c, spec, 0, maxStartFailures)) return true;
+  return false;
+}
+
 /** Fast path for the hot loop: owner only, no verdict list. Same answer as `place`. */
 export function owner(input: PlacementInput): string | undefined {
   let bestNode: string | undefined;

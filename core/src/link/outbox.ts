@@ -25,6 +25,7 @@
  */
 import type { Clock } from '../clock.js';
 import { MAX_BATCH_FRAMES, type LinkMessage } from '../protocol.js';
+import { encodedLength } from '../transport/frame-encoder.js';
 import type { Link } from './types.js';
 
 export interface OutboxOptions {
@@ -144,9 +145,14 @@ export function batchableBytes(message: LinkMessage): number | undefined {
     case 'rs.synced':
     case 'rs.digest-req':
       return 64;
+    case 'rs.delta': {
+      // A part sent to every peer: from the second peer on, its entries' length is known (transport/frame-encoder.ts).
+      const known = encodedLength(message.entries);
+      const bytes = 64 + (known ?? jsonBytes(message, BATCH_BYTES / 4));
+      return bytes > BATCH_BYTES / 4 ? undefined : bytes;
+    }
     case 'call':
     case 'call.reply':
-    case 'rs.delta':
     case 'rs.regs':
     case 'rs.pull':
     case 'rs.digest': {

@@ -44,6 +44,7 @@ import type { Server as IoServer, Socket as ServerSocket } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { Logger } from '../logger.js';
 import { formatAddress } from '../util/address.js';
+import { frameParser } from './frame-encoder.js';
 import type { Conn, ConnHandlers, Transport } from './transport.js';
 
 /**
@@ -380,6 +381,8 @@ export class SocketIoTransport implements Transport {
       pingTimeout: 20_000,
       connectTimeout: this.options.connectTimeoutMs,
       perMessageDeflate: false,
+      // Frames encoded once for every link they go to, without the binary walk (frame-encoder.ts); the wire is unchanged.
+      parser: frameParser,
     });
     io.engine.on('connection_error', (err: { req?: { socket?: NetSocket }; code?: number; message?: string }) => {
       this.refused('bad-engine-io', err.req?.socket?.remoteAddress, `bad Engine.IO request: ${err.message ?? 'unknown'} (code ${err.code ?? '?'})`);
@@ -444,6 +447,7 @@ export class SocketIoTransport implements Transport {
       reconnection: false,
       forceNew: true,
       timeout: this.options.connectTimeoutMs,
+      parser: frameParser,
       // Our certificate doubles as the client certificate for peers that require one (mutual TLS).
       ...(scheme === 'https'
         ? {

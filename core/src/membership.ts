@@ -47,7 +47,7 @@
  * coming back through stale gossip for as long again).
  */
 import type { Clock, TimerHandle } from './clock.js';
-import type { DialFailure, Link, LinkLayer } from './link.js';
+import type { DialFailure, DialFailureCode, Link, LinkLayer } from './link.js';
 import type { Logger } from './logger.js';
 import type { LinkMessage, MemberInfo, MemberStatus } from './protocol.js';
 import type { Random } from './random.js';
@@ -144,7 +144,20 @@ interface DialTarget {
   attempts: number;
   timer: TimerHandle | undefined;
   lastError: string | undefined;
+  /** The last failure, when it was a refusal that says a live cluster answers there and will not take this node (`REFUSALS`). */
+  refusal: { code: DialFailureCode; message: string } | undefined;
 }
+
+/**
+ * Dial failures that mean a live node of a cluster answered and refused
+ * this one for what it is — the secret, its name, the cluster's name, the
+ * protocol — rather than "nobody there yet" (unreachable, a timeout, a busy
+ * or stopping peer). Retrying changes nothing until someone fixes a
+ * setting, and a node that only ever meets these must not take children on
+ * its own (the reconciler's readiness: it would run a second copy of every
+ * child the cluster already runs).
+ */
+const REFUSALS: ReadonlySet<DialFailureCode> = new Set<DialFailureCode>(['auth-failed', 'duplicate-name', 'cluster-mismatch', 'version-mismatch']);
 
 export class Membership {
   private readonly table = new Map<string, Member>();
@@ -216,6 +229,13 @@ export class Membership {
   /** Dial state for operators: address → attempts and last error. */
   dialStatus(): Array<{ address: string; attempts: number; lastError: string | undefined }> {
     return [...this.dialing.entries()].map(([address, t]) => ({ address, attempts: t.attempts, lastError: t.lastError }));
+  }
+
+  /** The addresses still dialled whose last answer refused this node for good (see `REFUSALS`), with the reason. */
+  refusals(): Array<{ address: string; code: DialFailureCode; message: string }> {
+    const out: Array<{ address: string; code: DialFailureCode; message: string }> = [];
+    for (const [address, t] of this.dialing) if (t.refusal !== undefined) out.push({ address, ...t.refusal });
+    return out;
   }
 
   // ---- link events --------------------------------------------------------
@@ -391,6 +411,7 @@ export class Membership {
     if (!target || this.stopped) return;
     target.attempts++;
     target.lastError = `${failure.code}: ${failure.message}`;
+    target.refusal = REFUSALS.has(failure.code) ? { code: failure.code, message: failure.message } : undefined;
     // Log the first failure and then each time the count doubles, so a dead seed doesn't flood the log.
     // A lost simultaneous dial is normal: the other side's dial makes the link.
     if (failure.code !== 'simultaneous-dial' && (target.attempts & (target.attempts - 1)) === 0) {
@@ -417,7 +438,7 @@ export class Membership {
 
   private ensureDialing(address: string, firstDelayMs = 0): void {
     if (this.dialing.has(address) || !this.wantsDial(address)) return;
-    const target: DialTarget = { attempts: 0, timer: undefined, lastError: undefined };
+    const target: DialTarget = { attempts: 0, timer: undefined, lastError: undefined, refusal: undefined };
     this.dialing.set(address, target);
     this.schedule(address, target, firstDelayMs);
   }

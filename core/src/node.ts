@@ -369,6 +369,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       hasSeeds: seeds.dns.length > 0 || seeds.addresses.some((seed) => seed !== address),
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
+      refusals: () => this.membership.refusals(),
       sendCall: (peer, frame) => this.links.send(peer, frame),
       takesCalls: (peer) => {
         const version = this.links.get(peer)?.protocol;

@@ -834,6 +834,31 @@ describe('distributed supervisor: bad input', () => {
   });
 });
 
+describe('distributed supervisor: readiness', () => {
+  it('a member that its seeds refuse (a wrong secret) never takes children on its own: the cluster that refused it runs them', async () => {
+    const [n1] = await cluster(2, 141);
+    for (let i = 0; i < 6; i++) await sim.resolve(n1!.supervisor.startChild(w(`r${i}`)));
+    await sim.until(() => sim.exactlyOnce(), 3_000, 'children running');
+    const stray = await sim.start('n9', ['n1'], { secret: 'another-secret-0123456789' });
+    // The stray node's own copy of the desired state: it would start these if it took children.
+    await sim.resolve(
+      stray.supervisor.startChild(w('only-here')).catch(() => undefined),
+      1_000,
+    );
+    await sim.run(stray.config.readyTimeoutMs * 3);
+    expect(stray.supervisor.isReady).toBe(false);
+    expect(stray.local.countChildren().specs).toBe(0);
+    const said = sim.log.entries.filter((e) => e.level === 'error' && e.message.startsWith('not taking children: n1:4370 refuses this node (auth-failed'));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.message).toMatch(/auth-failed/);
+    for (let i = 0; i < 6; i++) expect(sim.instances(`r${i}`)).toHaveLength(1);
+    // Once nothing answers there any more (the cluster is gone), it is the first node of a cluster and takes children.
+    sim.crash('n1');
+    sim.crash('n2');
+    await sim.until(() => stray.supervisor.isReady, stray.config.readyTimeoutMs * 4, 'the stray node ready once its seed is gone');
+  });
+});
+
 describe('distributed supervisor: observers', () => {
   it('an observer never receives a child, even when it is the only node with a matching worker type', async () => {
     const { WorkerRegistry } = await import('../src/supervisor/workers.js');

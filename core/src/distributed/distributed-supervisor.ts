@@ -113,6 +113,8 @@ export interface DistributedOptions {
   observer?: boolean;
   /** True when dialling this address has failed and no link exists (a dead member learned from gossip). */
   dialFailed?(address: string): boolean;
+  /** The addresses still dialled whose last answer refused this node for good (membership.ts `refusals`). */
+  refusals?(): Array<{ address: string; code: string; message: string }>;
   /** Durable desired state (members with a data dir): what to restore at start, and where to save. */
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
   /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
@@ -266,6 +268,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       config: o.config,
       hasSeeds: o.hasSeeds,
       dialFailed: (address) => o.dialFailed?.(address) ?? false,
+      refusals: () => o.refusals?.() ?? [],
       startedAt: o.startedAt,
       setReady: o.setReady,
       readyConfirmed: o.readyConfirmed,

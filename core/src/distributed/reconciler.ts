@@ -120,6 +120,8 @@ export interface ReconcilerOptions {
   hasSeeds: boolean;
   /** True when dialling this address has failed and no link exists (a dead member learned from gossip). */
   dialFailed(address: string): boolean;
+  /** The addresses still dialled whose last answer refused this node for good (membership.ts `refusals`). */
+  refusals(): Array<{ address: string; code: string; message: string }>;
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
@@ -266,6 +268,8 @@ export class Reconciler {
   private confirmTimer: TimerHandle | undefined;
   private readonly awaySince = new Map<string, number>();
   private stopped = false;
+  /** The refusals last logged while waiting for readiness (checkReady), so that each set is said once. */
+  private refusedFor = '';
   /** Counters (tests and benchmarks). */
   readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, swept: 0, antiEntropySkipped: 0, fullSweeps: 0, targetedSweeps: 0 };
 
@@ -1115,6 +1119,25 @@ export class Reconciler {
     // Majority mode: ready once the lease holds too, so that a start right after readiness is not refused.
     const leased = this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(all));
     const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
+    // Race "a cluster answers and refuses us": a node that has linked to none of its seeds while one
+    // of them refused it for good (a wrong secret, its name taken by a live node, another cluster or
+    // protocol) does not take children when the timeout runs out: the cluster that refused it runs
+    // them, and it would run a second copy of each for as long as it lives. It waits, says why, and
+    // looks again each timeout (a refusal ends when that address links, or stops answering).
+    const refusals = timedOut && !complete && !joined && this.o.isMember ? this.o.refusals() : [];
+    if (refusals.length > 0) {
+      const why = refusals.map((r) => `${r.address} refuses this node (${r.code}: ${r.message})`).join('; ');
+      if (why !== this.refusedFor) {
+        this.refusedFor = why;
+        this.o.log.error(
+          { refusals },
+          `not taking children: ${why}. A cluster runs there, and children started here would run twice; ` +
+            'fix the setting (--secret, --name, --cluster) and restart',
+        );
+      }
+      this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
+      return;
+    }
     if (complete || timedOut) {
       this.ready = true;
       this.wasReady = true;

@@ -64,6 +64,8 @@ export interface Member extends MemberInfo {
   confirmedAt?: number;
   /** Never gossiped: linked members' reports that they cannot hear this incarnation, and since when (this node's clock). */
   unheardBy?: ReadonlyArray<{ reporter: string; since: number }>;
+  /** Never gossiped: it is down because it closed the link itself, on purpose (it was alive then: it timed this node out, say). */
+  closedByPeer?: boolean;
 }
 
 /** A membership change: a member joined, changed status or left. */
@@ -278,7 +280,7 @@ export class Membership {
     this.spreadReach();
   }
 
-  onLinkDown(link: Link, reason: string): void {
+  onLinkDown(link: Link, reason: string, byPeer = false): void {
     if (this.stopped) return; // we are leaving: our own links closing is not news
     const member = this.table.get(link.peer.name);
     if (!member || member.incarnation !== link.peer.incarnation) return;
@@ -290,6 +292,7 @@ export class Membership {
       reason,
       lastHeardAt: link.lastHeardAt,
       ...(link.confirmedAt !== undefined ? { confirmedAt: link.confirmedAt } : {}),
+      ...(byPeer ? { closedByPeer: true } : {}),
     };
     this.table.set(member.name, down);
     if (this.reports.delete(member.name)) this.o.onReach?.();

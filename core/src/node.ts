@@ -234,7 +234,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       log: deps.log,
       events: {
         linkUp: (link) => this.onLinkUp(link),
-        linkDown: (link, reason) => this.onLinkDown(link, reason),
+        linkDown: (link, reason, byPeer) => this.onLinkDown(link, reason, byPeer),
         message: (link, message) => {
           if (message.t === 'gossip' || message.t === 'reach') this.membership.onMessage(link, message);
           else if (message.t === 'leave') {
@@ -627,7 +627,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     this.local.abandon();
     this.discovery?.stop();
     this.membership.stop();
-    this.links.shutdown();
+    // As a process that dies: its peers see the connections drop, not closes made on purpose.
+    this.links.shutdown(true);
   }
 
   private onLinkUp(link: Link): void {
@@ -703,12 +704,12 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     return true;
   }
 
-  private onLinkDown(link: Link, reason: string): void {
+  private onLinkDown(link: Link, reason: string, byPeer: boolean): void {
     this.commandClient.peerDown(link.peer.name);
     this.resources.peerDown(link.peer.name);
     this.groups.peerDown(link.peer.name);
     this.supervisor.peerDown(link.peer.name);
-    this.membership.onLinkDown(link, reason);
+    this.membership.onLinkDown(link, reason, byPeer);
   }
 
   /**

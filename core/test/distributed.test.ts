@@ -11,6 +11,7 @@ import type { DesiredState } from '../src/distributed/desired-state.js';
 import type { PogoNode } from '../src/node.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
 import { SimCluster } from './support/sim.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 let sim: SimCluster;
 afterEach(() => sim?.stopAll());
@@ -775,6 +776,39 @@ describe('distributed supervisor: netsplits', () => {
       if (e.type !== 'duplicate-resolved') continue;
       expect(e.stopped.every((x) => x.node !== e.survivor.node)).toBe(true);
     }
+  });
+
+  it('available mode: a node that wakes from a pause longer than the heartbeat timeout starts none of the children its peers run', async () => {
+    // Race "a node wakes from a pause": its peers timed it out and closed their links on purpose; read
+    // as deaths, the node at fault would start every child of the cluster on waking (an outsider saw
+    // it with real OS children after SIGSTOP and SIGCONT).
+    sim = new SimCluster(151);
+    const frozen = new StallableClock(sim.clock);
+    const n1 = await sim.start('n1', [], {}, undefined, frozen);
+    await sim.start('n2', ['n1']);
+    await sim.start('n3', ['n1']);
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    const ids = Array.from({ length: 24 }, (_, i) => `fz${i}`);
+    for (const id of ids) await sim.resolve(n1.supervisor.startChild(w(id)));
+    await sim.until(() => sim.exactlyOnce(ids), 3_000, 'children running');
+    const theirs = ids.filter((id) => n1.local.child(id) === undefined);
+    expect(theirs.length).toBeGreaterThan(8);
+    const started: string[] = [];
+    n1.local.on('child', (e) => {
+      if (e.to === 'starting') started.push(e.id);
+    });
+    // n1 freezes: no timer of its fires, nothing reaches it or leaves it, for twice the heartbeat timeout.
+    frozen.held = true;
+    sim.network.partition(['n1:4370'], ['n2:4370', 'n3:4370']);
+    sim.clock.advance(n1.config.heartbeatTimeoutMs * 2);
+    expect(sim.mustGet('n2').member('n1')?.status).toBe('down');
+    // It wakes: what waited on its sockets first (its peers' closes), then its late timers.
+    sim.network.heal();
+    sim.clock.advance(5);
+    frozen.release();
+    await sim.run(5);
+    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(ids), 10_000, 'relinked, every child once');
+    expect(started.filter((id) => theirs.includes(id))).toEqual([]);
   });
 
   it('majority mode: a side without a majority stops its children and starts nothing', async () => {

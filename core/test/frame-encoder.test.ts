@@ -71,7 +71,13 @@ describe('frame encoder', () => {
   });
 
   it('writes binary inside a frame as JSON (a Buffer by its toJSON), never as an attachment the receiver drops with its whole batch', () => {
-    const f = { t: 'batch', frames: [{ t: 'ping', seq: 1 }, { t: 'call.reply', body: Buffer.from('abc') }] };
+    const f = {
+      t: 'batch',
+      frames: [
+        { t: 'ping', seq: 1 },
+        { t: 'call.reply', body: Buffer.from('abc') },
+      ],
+    };
     expect(new FrameEncoder().encode(m(f))).toEqual([`2["m",${JSON.stringify(f)}]`]);
     expect(new stock.Encoder().encode(m(f))).toHaveLength(2); // the stock encoder: a binary packet and its attachment
   });

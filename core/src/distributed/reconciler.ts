@@ -238,6 +238,8 @@ export class Reconciler {
   private pausedFlag = false;
   private flagsSeen: Flags = NO_FLAGS;
   private candidatesNow: Candidate[] = [];
+  /** `name/incarnation` of the members that counted as up at the last topology refresh. */
+  private upIncarnations = new Set<string>();
   private memberByName = new Map<string, Member>();
   /** Linked nodes (up or suspect), this one included. */
   private linked = new Set<string>();
@@ -983,15 +985,21 @@ export class Reconciler {
       presence.set(m.name, p.present);
       if (p.why && m.state === 'down') this.presenceWhy.set(m.name, p.why);
     }
+    const wasUp = this.upIncarnations;
+    this.upIncarnations = new Set();
     this.candidatesNow = members
       .filter((m) => m.status !== 'left')
       .map((m) => {
         const self = m.name === me;
         // Race "link up before its groups": until a peer's snapshot arrives we cannot see what it
-        // runs, so we do not hand it children or move ours to it. A member we cannot hear counts
-        // while the netsplit policy says it may still run its children (majority mode).
-        const linkedAndSeen = this.linked.has(m.name) && (self || m.role !== 'member' || this.o.announced(m.name));
-        const up = self || (m.role === 'member' ? (this.linked.has(m.name) ? linkedAndSeen : (presence.get(m.name) ?? false)) : this.linked.has(m.name));
+        // runs, so we do not hand it children or move ours to it — nor take its children from it
+        // when it counted already (race "relinked": a link replaced, or a peer that closed the link
+        // and counted present while relinking, netsplit-available.ts). A member we cannot hear
+        // counts while the netsplit policy says it may still run its children.
+        const linked = this.linked.has(m.name);
+        const linkedAndSeen = linked && (self || m.role !== 'member' || this.o.announced(m.name) || wasUp.has(`${m.name}/${m.incarnation}`));
+        const up = self || (m.role === 'member' ? (linked ? linkedAndSeen : (presence.get(m.name) ?? false)) : linked);
+        if (up) this.upIncarnations.add(`${m.name}/${m.incarnation}`);
         return {
           name: m.name,
           role: m.role,
@@ -1064,6 +1072,7 @@ export class Reconciler {
       leaseMs: m.lease?.ms ?? unknownMs,
       stopMs: m.lease?.stopMs ?? unknownStopMs,
       unheardBy: m.unheardBy ?? [],
+      closedByPeerAt: m.status === 'down' && m.closedByPeer === true ? m.since : undefined,
     }));
     return { now, self: { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.config.leaseMs }, members: reach };
   }

@@ -328,10 +328,10 @@ export class LinkLayer {
   }
 
   /** Closes every link and handshake and stops timers (no leave announcement). */
-  shutdown(): void {
+  shutdown(abrupt = false): void {
     this.stopping = true;
     this.detector.stop();
-    for (const link of this.everyLink()) this.closeLink(link, 'shutting down');
+    for (const link of this.everyLink()) this.closeLink(link, 'shutting down', abrupt);
     for (const p of [...this.pending]) this.abandon(p, 'shutting down');
   }
 
@@ -370,7 +370,7 @@ export class LinkLayer {
     conn.setHandlers({
       onOpen: () => this.safely(() => this.onPendingOpen(p)),
       onMessage: (raw) => this.safely(() => (p.done ? this.onLinkFrame(conn, raw) : this.onHandshakeFrame(p, raw))),
-      onClose: (reason) => this.safely(() => (p.done ? this.onLinkClosed(conn, reason) : this.onPendingClosed(p, reason))),
+      onClose: (reason, byPeer) => this.safely(() => (p.done ? this.onLinkClosed(conn, reason, byPeer === true) : this.onPendingClosed(p, reason))),
       onInvalid: (reason: string) => this.safely(() => this.onInvalidFrame(conn, p, reason)),
     });
   }
@@ -673,18 +673,18 @@ export class LinkLayer {
     }
   }
 
-  private onLinkClosed(conn: Conn, reason: string): void {
+  private onLinkClosed(conn: Conn, reason: string, byPeer: boolean): void {
     const link = this.linkOf(conn);
-    if (link) this.removeLink(link, reason);
+    if (link) this.removeLink(link, reason, byPeer);
   }
 
-  private closeLink(link: Link, reason: string): void {
+  private closeLink(link: Link, reason: string, abrupt = false): void {
     this.outbox.flush(link);
-    link.conn.close(reason);
+    link.conn.close(reason, abrupt);
     this.removeLink(link, reason);
   }
 
-  private removeLink(link: Link, reason: string): void {
+  private removeLink(link: Link, reason: string, byPeer = false): void {
     if (!this.isCurrent(link)) return;
     this.outbox.discard(link);
     if (link.client) {
@@ -695,7 +695,7 @@ export class LinkLayer {
     }
     this.table.links.delete(link.peer.name);
     this.o.log.debug({ peer: link.peer.name, reason }, 'link down');
-    this.emit(() => this.o.events.linkDown(link, reason));
+    this.emit(() => this.o.events.linkDown(link, reason, byPeer));
     if (this.table.links.size === 0) this.onAllLinksClosed?.();
   }
 

@@ -87,7 +87,8 @@ export interface DialFailure {
  */
 export interface LinkEvents {
   linkUp(link: Link): void;
-  linkDown(link: Link, reason: string): void;
+  /** The link is gone; `byPeer`: the peer closed it on purpose (its process was alive: it timed us out, or replaced the link). */
+  linkDown(link: Link, reason: string, byPeer: boolean): void;
   message(link: Link, message: LinkMessage): void;
   /** The link's `suspect` flag changed (either way). */
   suspect(link: Link): void;

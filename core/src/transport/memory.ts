@@ -57,6 +57,9 @@ export interface MemoryNetworkOptions {
   connectTimeoutMs?: number;
 }
 
+/** The close reason a crashed process's connections end with: a reset, not a close by the peer. */
+const RESET = 'connection reset';
+
 /** A frame in flight on a Pipe: what it carries and when (clock ms) it may be delivered. */
 export interface Frame {
   /** When the frame may be delivered (ms, the network's clock); never before an earlier frame on its pipe. */
@@ -266,7 +269,8 @@ export class MemoryNetwork {
     this.stats.delivered++;
     if (frame.kind === 'open') to.opened();
     else if (frame.kind === 'message') to.received(frame.payload);
-    else to.finish(String(frame.payload));
+    // A close the other end made on purpose, or the reset a crash leaves (`RESET`).
+    else to.finish(String(frame.payload), frame.payload !== RESET);
   }
 
   private latency(): number {
@@ -314,10 +318,10 @@ export class MemoryConn implements Conn {
     this.network.enqueue(this.pipeOut, 'message', JSON.parse(JSON.stringify(message)) as unknown);
   }
 
-  /** Closes this end now (its onClose fires on a 0 ms timer) and sends a close frame to the peer; a no-op when closed. */
-  close(reason: string): void {
+  /** Closes this end now (its onClose fires on a 0 ms timer) and sends a close frame to the peer (a reset when `abrupt`); a no-op when closed. */
+  close(reason: string, abrupt = false): void {
     if (this.state === 'closed') return;
-    if (this.pipeOut) this.network.enqueue(this.pipeOut, 'close', reason);
+    if (this.pipeOut) this.network.enqueue(this.pipeOut, 'close', abrupt ? RESET : reason);
     this.finishLater(reason);
   }
 
@@ -340,12 +344,12 @@ export class MemoryConn implements Conn {
     if (this.state === 'open') this.handlers?.onMessage(message);
   }
 
-  /** @internal Closes now and reports it. */
-  finish(reason: string): void {
+  /** @internal Closes now and reports it (`byPeer`: the other end closed it on purpose). */
+  finish(reason: string, byPeer = false): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.owner.forget(this);
-    this.handlers?.onClose(reason);
+    this.handlers?.onClose(reason, byPeer);
   }
 
   private finishLater(reason: string): void {
@@ -410,7 +414,7 @@ export class MemoryTransport implements Transport {
     this.network.unregister(this.address, this);
     this.listening = false;
     for (const conn of [...this.conns]) {
-      if (conn.pipeOut) this.network.enqueue(conn.pipeOut, 'close', 'connection reset');
+      if (conn.pipeOut) this.network.enqueue(conn.pipeOut, 'close', RESET);
       conn.abandon();
     }
   }

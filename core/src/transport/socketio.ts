@@ -169,10 +169,10 @@ abstract class SocketConn implements Conn {
     }
   }
 
-  protected finish(reason: string): void {
+  protected finish(reason: string, byPeer = false): void {
     if (this.closed) return;
     this.closed = true;
-    this.handlers?.onClose(reason);
+    this.handlers?.onClose(reason, byPeer);
   }
 }
 
@@ -188,8 +188,9 @@ class ServerConn extends SocketConn {
     socket.on('error', (err: unknown) => {
       if (!this.closed) this.handlers?.onInvalid?.(`bad Socket.IO packet: ${errorReason(err)}`);
     });
+    // 'client namespace disconnect': the dialler closed it on purpose (a peer that timed us out, a link replaced).
     socket.on('disconnect', (reason: string, description: unknown) =>
-      this.finish(`peer disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`),
+      this.finish(`peer disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`, reason === 'client namespace disconnect'),
     );
   }
 
@@ -201,10 +202,12 @@ class ServerConn extends SocketConn {
     if (!this.closed) this.emitFrame(this.socket, message);
   }
 
-  close(reason: string): void {
+  close(reason: string, abrupt = false): void {
     if (this.closed) return;
-    // Let queued frames (a reject, a leave) flush before the socket goes.
-    this.socket.disconnect(true);
+    // Let queued frames (a reject, a leave) flush before the socket goes. Abrupt: the Engine.IO
+    // connection goes without Socket.IO's disconnect packet, so the peer reads a dropped connection.
+    if (abrupt) this.socket.conn.close();
+    else this.socket.disconnect(true);
     setImmediate(() => this.finish(reason));
   }
 }
@@ -228,9 +231,10 @@ class ClientConn extends SocketConn {
       socket.close();
       this.finish(`connect failed: ${errorReason(err)}`);
     });
+    // 'io server disconnect': the acceptor closed it on purpose (a peer that timed us out, a link replaced).
     socket.on('disconnect', (reason: string, description: unknown) => {
       socket.close();
-      this.finish(`disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`);
+      this.finish(`disconnected: ${reason}${description ? ` (${errorReason(description)})` : ''}`, reason === 'io server disconnect');
     });
   }
 
@@ -238,9 +242,11 @@ class ClientConn extends SocketConn {
     if (!this.closed && this.opened) this.emitFrame(this.socket, message);
   }
 
-  close(reason: string): void {
+  close(reason: string, abrupt = false): void {
     if (this.closed) return;
-    this.socket.close();
+    // Abrupt: the Engine.IO connection goes without Socket.IO's disconnect packet (see ServerConn).
+    if (abrupt) this.socket.io.engine.close();
+    else this.socket.close();
     setImmediate(() => this.finish(reason));
   }
 }

@@ -29,8 +29,12 @@ export interface ConnHandlers {
   onOpen(): void;
   /** A message arrived (untrusted: validate it). */
   onMessage(message: unknown): void;
-  /** The connection closed, with why; fires exactly once, and nothing fires after it. */
-  onClose(reason: string): void;
+  /**
+   * The connection closed, with why; fires exactly once, and nothing fires after it. `byPeer`: the
+   * other end closed it on purpose, so its process was alive then (not a reset, a lost connection
+   * or this end's own close).
+   */
+  onClose(reason: string, byPeer?: boolean): void;
   /** A frame arrived that the transport could not accept (e.g. an unknown event); it was dropped. */
   onInvalid?(reason: string): void;
 }
@@ -54,8 +58,11 @@ export interface Conn {
   setHandlers(handlers: ConnHandlers): void;
   /** Queues a message; a no-op once closed. */
   send(message: unknown): void;
-  /** Closes the connection; the peer sees `onClose` too (unless the network lost it). */
-  close(reason: string): void;
+  /**
+   * Closes the connection; the peer sees `onClose` too (unless the network lost it). `abrupt`: as
+   * a process that dies would, so that the peer sees the connection drop, not a close made on purpose.
+   */
+  close(reason: string, abrupt?: boolean): void;
 }
 
 /** The seam between a node and its network: listen, connect, close. */

@@ -32,6 +32,8 @@ export interface MemberReach {
   readonly stopMs: number;
   /** Linked members that report they cannot hear it, and since when (this node's clock, conservative: never earlier than true). */
   readonly unheardBy: ReadonlyArray<{ readonly reporter: string; readonly since: number }>;
+  /** Down because it closed the link itself, on purpose, at this time (this node's clock): it was alive then. */
+  readonly closedByPeerAt?: number | undefined;
 }
 
 export interface NetsplitInputs {

@@ -238,7 +238,13 @@ export class CommandExecutor {
       reply =
         cmd.credential === ''
           ? this.error(cmd, 'unauthorized', `no token given: ${cmd.op} needs ${MUTATING_OPS.has(cmd.op) ? 'an operator' : 'a viewer or operator'} token`)
-          : this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
+          : this.operator === undefined && this.viewer === undefined
+            ? this.error(
+                cmd,
+                'unauthorized',
+                `node ${this.o.node} holds no tokens to check it against: start it with --operator-token-file (and --viewer-token-file)`,
+              )
+            : this.error(cmd, 'unauthorized', 'the credential is not valid for this cluster');
     } else if (role === 'viewer' && MUTATING_OPS.has(cmd.op)) {
       reply = this.error(cmd, 'forbidden', `a viewer credential cannot ${cmd.op}; use an operator credential`);
     } else if (cmd.args.length > 0 && jsonBytes(cmd.args) > MAX_COMMAND_ARGS_BYTES) {

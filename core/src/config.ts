@@ -378,6 +378,8 @@ export interface ConfigSources {
   defaultName?: string;
   /** Filled with warnings that do not stop start-up: a secret, token or key file other users can read. Log them. */
   warnings?: string[];
+  /** A command whose flag for a setting is not the node's (`pogo ctl --seed` for `seeds`): how its errors name it. */
+  flagNames?: Record<string, string>;
 }
 
 /** Merges the sources, reads the secret file, and validates. Throws ConfigError naming every bad field. */
@@ -410,7 +412,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   const fromEnv: Raw = {};
   for (const f of CONFIG_FIELDS) if (env[f.env] !== undefined && env[f.env] !== '') fromEnv[f.key] = env[f.env];
   apply(fromEnv, (f) => f.env);
-  apply(sources.flags ?? {}, (f) => f.flag);
+  apply(sources.flags ?? {}, (f) => sources.flagNames?.[f.key] ?? f.flag);
 
   const secretFile = merged['secretFile'] as string | undefined;
   delete merged['secretFile'];

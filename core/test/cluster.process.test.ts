@@ -231,4 +231,40 @@ describe('real pogo node processes', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/port \(from --port\): "eighty" is not a number/);
   });
+
+  it('a port in use (the status port, the node port) is said in one line and ends the node with code 1 before it joins', async () => {
+    cluster = new ProcessCluster();
+    const { spawn } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const { CLI } = await import('./support/processes.js');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = String((taken.address() as { port: number }).port);
+    /** Runs `pogo node` with these extra flags until it exits (bounded), by pid. */
+    const run = (extra: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'node', '--name', 'n1', '--secret-file', cluster!.secretFile, ...extra], { stdio: 'pipe' });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.on('exit', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
+      });
+    try {
+      const status = await run(['--port', '0', '--status-port', port]);
+      expect(status.status).toBe(1);
+      expect(status.stderr).toMatch(new RegExp(`cannot serve the status endpoint on --status-port 127\\.0\\.0\\.1:${port}: the address is already in use`));
+      expect(status.stdout).not.toMatch(/node started/);
+      const node = await run(['--port', port]);
+      expect(node.status).toBe(1);
+      expect(node.stderr).toMatch(new RegExp(`cannot listen on --host/--port [^ ]+:${port}: the address is already in use`));
+      expect(node.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
+  });
 });

@@ -184,6 +184,10 @@ describe('pogo ctl', () => {
     const missing = await ctl(['stop', 'web-1'], seed, asOperator);
     expect(missing.code).toBe(1);
     expect(json(missing)).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    // whereis of an id the cluster does not hold says so, as explain does (not "no running instance").
+    const nowhere = await ctl(['whereis', 'web-1'], seed, ['--token-file', viewer, '--json']);
+    expect(nowhere.code).toBe(1);
+    expect(json(nowhere)).toMatchObject({ ok: false, error: { code: 'not-found' } });
 
     const audit = await ctl(['audit'], seed, ['--token-file', viewer, '--json']);
     expect(audit.code).toBe(0);
@@ -216,6 +220,8 @@ describe('pogo ctl', () => {
     await failure(ctl(['reboot'], seed, ['--json']), 2, 'usage', /unknown command "reboot"/);
     await failure(ctl(['move', 'only-one-arg'], seed, ['--json']), 2, 'usage', /move takes 2 argument/);
     await failure(ctl(['move', 'web-1', 'not a node!'], seed, ['--token-file', op, '--json']), 2, 'usage', /^move: node: must be a node name/);
+    // ctl's own flag for the seeds is --seed: its errors name that one.
+    await failure(spawnCtl(['ls', '--seed', '127.0.0.1', '--json']).exited, 2, 'usage', /seeds\.0 \(from --seed\): /);
     const badSpec = writeJson(cluster!.dir, 'bad-spec.json', [
       { id: 'ok-1', start: { worker: 'ticker' } },
       { id: 'x', start: { worker: 'ticker' }, restart: 'sometimes' },

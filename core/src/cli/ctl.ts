@@ -299,6 +299,7 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
         ...(opts.tlsKeyFile ? { tlsKeyFile: opts.tlsKeyFile } : {}),
       },
       env: process.env,
+      flagNames: { seeds: '--seed' },
     });
   } catch (err) {
     throw usage(err instanceof ConfigError ? err.message : (err as Error).message);
@@ -523,8 +524,11 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     }
     case 'whereis': {
       const at = await ask('whereis', args as CommandArgs<'whereis'>);
-      if (at === null)
+      if (at === null) {
+        // Unknown, or known and not running: explain tells them apart (and fails as not-found for an unknown id).
+        await ask('explain', args as CommandArgs<'explain'>);
         throw new CtlFailure(EXIT.failed, 'not-running', `${(args as CommandArgs<'whereis'>).id} has no running instance now (pogo ctl explain says why)`);
+      }
       return succeed(`${at.node} ${at.pid}\n`, at);
     }
     case 'move': {

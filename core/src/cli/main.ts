@@ -78,7 +78,7 @@ Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
   program
     .command('status')
     .description("print a node's live view: members, links, groups")
-    .requiredOption('--url <url>', 'status endpoint of a node (its --status-port), e.g. http://127.0.0.1:5001')
+    .requiredOption('--url <url>', 'status endpoint of a node (its --status-port), e.g. http://127.0.0.1:5001 or 127.0.0.1:5001')
     .option('--json', 'print the raw JSON')
     .action(async (opts: { url: string; json?: boolean }) => {
       await runStatus(opts.url, opts.json === true);
@@ -221,7 +221,9 @@ async function exitOnceWritten(code: number): Promise<void> {
 async function runStatus(url: string, json: boolean): Promise<void> {
   let body: NodeStatus;
   try {
-    const res = await fetch(`${url.replace(/\/+$/, '').replace(/\/status$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
+    // host:port alone (as every other pogo flag takes addresses) means http://host:port.
+    const base = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+    const res = await fetch(`${base.replace(/\/+$/, '').replace(/\/status$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     body = (await res.json()) as NodeStatus;
   } catch (err) {

@@ -132,6 +132,7 @@ export async function startObserver(opts: StartObserverOptions): Promise<Running
       tlsRejectUnauthorized: tls.rejectUnauthorized,
       ...opts.timing,
     },
+    flagNames: { seeds: '--seed' },
     env: opts.env ?? {},
   });
   const log = opts.log ?? createLogger({ level: 'warn' });

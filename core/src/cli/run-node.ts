@@ -74,7 +74,7 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
       } catch (err) {
         log.error({ err }, 'error during shutdown');
       } finally {
-        process.exit(0);
+        process.exit(); // 0 unless a failure set process.exitCode
       }
     })();
   };
@@ -86,6 +86,17 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  // The status port is tried before the node starts: a node that has joined (and maybe taken
+  // children) is not worth starting for it to leave again because that port is taken.
+  const statusConfig = configSections(config).status;
+  if (statusConfig !== undefined) {
+    const taken = await listenProblem(statusConfig.host, statusConfig.port);
+    if (taken !== undefined) {
+      process.stderr.write(`pogo node: cannot serve the status endpoint on --status-port ${statusConfig.host}:${statusConfig.port}: ${taken}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
   try {
     node = await PogoNode.start(config, { log });
   } catch (err) {
@@ -94,7 +105,12 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`pogo node: cannot listen on --host/--port ${config.host}:${config.port}: ${listenWords(code)}\n`);
+    } else {
+      log.error({ err, host: config.host, port: config.port }, `cannot start node: ${(err as Error).message}`);
+    }
     process.exitCode = 1;
     return;
   }
@@ -102,10 +118,39 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
     stopNode(node, stopSignal);
     return;
   }
-  const statusConfig = configSections(config).status;
   if (statusConfig !== undefined) {
-    status = await startStatusServer(node, statusConfig);
+    try {
+      status = await startStatusServer(node, statusConfig);
+    } catch (err) {
+      // Race "the port was taken meanwhile": leave as on SIGTERM, and say why.
+      log.error({ err }, `cannot serve the status endpoint on ${statusConfig.host}:${statusConfig.port}; leaving`);
+      process.stderr.write(
+        `pogo node: cannot serve the status endpoint on --status-port ${statusConfig.host}:${statusConfig.port}: ${(err as Error).message}\n`,
+      );
+      stopSignal = 'status endpoint failed';
+      stopNode(node, stopSignal);
+      process.exitCode = 1;
+      return;
+    }
     log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
   }
   // The listening server keeps the process alive (the node's own timers are unref'ed).
+}
+
+/** Why listening on host:port fails now (in words), or undefined when it can (the probe closes at once). */
+async function listenProblem(host: string, port: number): Promise<string | undefined> {
+  if (port === 0) return undefined;
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(listenWords(err.code ?? err.message)));
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
+}
+
+function listenWords(code: string): string {
+  if (code === 'EADDRINUSE') return 'the address is already in use (another process listens there)';
+  if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'EADDRNOTAVAIL') return 'no interface of this machine has that address';
+  return code;
 }

@@ -46,7 +46,7 @@ import type { DistEvent } from './events.js';
 import { LiveState } from './live-state.js';
 import { LocalInstances, type ClaimLinks } from './local-instances.js';
 import { Persistence } from './persistence.js';
-import { anyEligible, owner, place } from './placement.js';
+import { anyEligible, owner, place, type Candidate } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
@@ -614,7 +614,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
     if (!target)
-      return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (known: ${candidates.map((c) => c.name).join(', ')})`));
+      return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (members: ${memberNames(candidates)})`));
     const verdict = place({ id, spec: live.spec, candidates: [target], pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures })
       .verdicts[0]!;
     if (verdict.excludedBy.length > 0) return Promise.reject(new DistError('ineligible-node', `${node} cannot run ${id}: ${verdict.excludedBy.join(', ')}`));
@@ -847,7 +847,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   private setDrain(node: string, draining: boolean): void {
     const m = this.reconciler.candidates.find((c) => c.name === node);
-    if (!m) throw new DistError('unknown-node', `no member named ${JSON.stringify(node)} (known: ${this.reconciler.candidates.map((c) => c.name).join(', ')})`);
+    if (!m) throw new DistError('unknown-node', `no member named ${JSON.stringify(node)} (members: ${memberNames(this.reconciler.candidates)})`);
     if (m.role !== 'member') throw new DistError('ineligible-node', `${node} is an observer; it runs no children`);
     this.desired.setDrain(node, draining);
   }
@@ -1055,4 +1055,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       this.o.log.error({ err, event: event.type }, 'event listener threw');
     }
   }
+}
+
+/** The members among `candidates` (observers run no children, so they are no answer to "which node?"), for an error. */
+function memberNames(candidates: readonly Candidate[]): string {
+  const names = candidates.filter((c) => c.role === 'member').map((c) => c.name);
+  return names.length > 0 ? names.join(', ') : 'none';
 }

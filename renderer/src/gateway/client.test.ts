@@ -29,6 +29,20 @@ class FakeSocket {
   get connected(): boolean {
     return !this.closed;
   }
+  /** Socket.IO's `active`: false once the gateway's middleware turned a handshake down (it will not retry by itself). */
+  active = true;
+  /** How often the client asked this socket to connect again. */
+  connects = 0;
+  connect(): this {
+    this.active = true;
+    this.connects++;
+    return this;
+  }
+  /** The gateway's middleware turns the handshake down: Socket.IO deactivates the socket, then says why. */
+  turnDown(message: string): void {
+    this.active = false;
+    this.fire('connect_error', new Error(message));
+  }
   timeout(): this {
     return this;
   }
@@ -192,6 +206,56 @@ describe('gateway client sessions', () => {
     expect(useStore.getState()).toMatchObject({ status: 'lost', refusal: 'the gateway stopped answering' });
     expect(selectStale(useStore.getState())).toBe(true);
     expect(useStore.getState().cluster?.children['x']).toBeDefined();
+  });
+
+  it('a reconnect the gateway turns down for now is asked again (Socket.IO does not), up to a bound; then lost, with the reason', async () => {
+    const viewer = await viewerSession();
+    viewer.fire('disconnect', 'transport close');
+    vi.useFakeTimers();
+    try {
+      const reason = 'no member is reachable to check the credential';
+      for (let i = 1; i <= 20; i++) {
+        viewer.turnDown(`unreachable: ${reason}`);
+        expect(useStore.getState().status).toBe('reconnecting');
+        vi.runOnlyPendingTimers();
+        expect(viewer.connects).toBe(i);
+      }
+      // A link that fails is Socket.IO's to retry: nothing asked here.
+      viewer.fire('connect_error', new Error('websocket error'));
+      vi.runOnlyPendingTimers();
+      expect(viewer.connects).toBe(20);
+      viewer.turnDown(`unreachable: ${reason}`);
+      expect(useStore.getState()).toMatchObject({ status: 'lost', refusal: `the gateway could not accept the session: ${reason}` });
+      expect(viewer.closed).toBe(true);
+      expect(useStore.getState().cluster?.children['x']).toBeDefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a session accepted again may be turned down again as often; a socket that is no longer the session is not asked again', async () => {
+    const viewer = await viewerSession();
+    vi.useFakeTimers();
+    try {
+      for (let i = 0; i < 15; i++) {
+        viewer.turnDown('too many clients (at most 64)');
+        vi.runOnlyPendingTimers();
+      }
+      viewer.fire('snapshot', viewerState);
+      for (let i = 0; i < 15; i++) {
+        viewer.turnDown('too many clients (at most 64)');
+        vi.runOnlyPendingTimers();
+      }
+      expect(useStore.getState().status).toBe('reconnecting');
+      expect(viewer.connects).toBe(30);
+      viewer.turnDown('too many clients (at most 64)');
+      disconnectGateway();
+      vi.runOnlyPendingTimers();
+      expect(viewer.connects).toBe(30);
+      expect(useStore.getState().status).toBe('disconnected');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -22,6 +22,14 @@
  * socket that is no longer the live one (closed, with frames in flight) are
  * ignored the same way.
  *
+ * Retries. Socket.IO retries a link that failed or dropped (up to
+ * `reconnectionAttempts`, then `reconnect_failed`: lost, with Reconnect).
+ * It does not retry a handshake the gateway's middleware turned down: an
+ * `unauthorized:` refusal ends the session, but one turned down for now
+ * (`unreachable:`, no member could check the credential, as after the
+ * gateway was frozen and lost its links; too many clients) is asked again
+ * here with a back-off, up to a bound, then lost with the reason.
+ *
  * Who and how locked: a session declares the user's name (`user`, for the
  * audit log; `renameSession` opens a trial with the same credential and
  * the new name). A session the user locked (`lockSession`: the gateway
@@ -100,6 +108,16 @@ export function reasonOf(message: string): string {
   return message.replace(/^(unauthorized|unreachable): /, '');
 }
 
+/** How often a session the gateway turned down for now (not refused) is asked again before it is lost, and how long between. */
+const TURNED_DOWN_ATTEMPTS = 20;
+const TURNED_DOWN_DELAY_MS = { min: 1_000, max: 5_000 };
+
+/** The wait before asking again after the `attempt`-th turn-down (from 0): doubling from 1 s, at most 5 s, ±50 % so windows do not ask in step. */
+function turnedDownDelay(attempt: number): number {
+  const base = Math.min(TURNED_DOWN_DELAY_MS.max, TURNED_DOWN_DELAY_MS.min * 2 ** attempt);
+  return Math.round(base * (0.5 + Math.random()));
+}
+
 function abandonTrial(): void {
   const t = trial;
   trial = null;
@@ -144,6 +162,8 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       store().setUnlock({ pending: true, error: null });
     }
 
+    /** Handshakes the gateway turned down for now in a row (see 'connect_error'). */
+    let turnedDown = 0;
     s.on('snapshot', (state) => {
       if (trial?.socket === s) {
         // Accepted: the trial becomes the session.
@@ -158,6 +178,7 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       store().setStatus('connected');
       store().setUser(options.user ?? '');
       accepted = options;
+      turnedDown = 0;
       // A new connection: the gateway has no watches of it yet.
       for (const id of new Set([...watches.values()].map((w) => w.id))) sendWatch(s, id);
       settle('accepted');
@@ -185,7 +206,20 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
       } else if (s === socket) {
         // A refused session will not get better by retrying; anything else might.
         if (isRefusal(err.message)) end(reasonOf(err.message), 'refused');
-        else store().setStatus('reconnecting');
+        else if (s.active) store().setStatus('reconnecting');
+        else if (turnedDown >= TURNED_DOWN_ATTEMPTS) end(`the gateway could not accept the session: ${reasonOf(err.message)}`, 'refused');
+        else {
+          // The gateway answered but turned this handshake down for now (`unreachable:`, too many clients).
+          // Socket.IO retries only a link that failed: after a refusal by the gateway's middleware the socket is
+          // no longer active and would never try again, so the session would say "reconnecting…" for good
+          // (a gateway frozen for a minute comes back with its member links down, and its first answers are
+          // "no member is reachable to check the credential"). Ask again, with the same auth, after a back-off.
+          store().setStatus('reconnecting');
+          const delay = turnedDownDelay(turnedDown++);
+          setTimeout(() => {
+            if (s === socket && !s.active) s.connect();
+          }, delay);
+        }
       }
     });
     s.io.on('reconnect_failed', () => {

@@ -50,6 +50,9 @@
  * (pg) and their desired state (the store's sync) — or after
  * `readyTimeoutMs`. Otherwise a joining node could start a child before it
  * learns that another node runs it — the duplicates Pogo shows during joins.
+ * The timeout does not make ready a member that none of its seeds has
+ * linked while one of them refused it for good (race "a cluster answers and
+ * refuses us": a wrong secret, a name in use; see `checkReady`).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';

@@ -25,7 +25,6 @@
  */
 import type { Clock } from '../clock.js';
 import { MAX_BATCH_FRAMES, type LinkMessage } from '../protocol.js';
-import { encodedLength } from '../transport/frame-encoder.js';
 import type { Link } from './types.js';
 
 export interface OutboxOptions {
@@ -146,9 +145,10 @@ export function batchableBytes(message: LinkMessage): number | undefined {
     case 'rs.digest-req':
       return 64;
     case 'rs.delta': {
-      // A part sent to every peer: from the second peer on, its entries' length is known (transport/frame-encoder.ts).
-      const known = encodedLength(message.entries);
-      const bytes = 64 + (known ?? jsonBytes(message, BATCH_BYTES / 4));
+      // One part goes to every peer, each in its own envelope: its entries are walked once, not once per peer.
+      let entries = deltaEntryBytes.get(message.entries);
+      if (entries === undefined) deltaEntryBytes.set(message.entries, (entries = jsonBytes(message.entries, BATCH_BYTES / 4)));
+      const bytes = 64 + entries;
       return bytes > BATCH_BYTES / 4 ? undefined : bytes;
     }
     case 'call':
@@ -172,6 +172,9 @@ export function batchableBytes(message: LinkMessage): number | undefined {
       return undefined;
   }
 }
+
+/** The estimated size of each `rs.delta` part's entries, while the part lives (see batchableBytes). */
+const deltaEntryBytes = new WeakMap<object, number>();
 
 /** Roughly how many bytes `value` takes as JSON, giving up (returning more than `budget`) once past `budget`. */
 export function jsonBytes(value: unknown, budget: number): number {

@@ -28,9 +28,6 @@
  * exactly as long as the message does; registers themselves (held for the
  * life of the store) are never keys. Objects are frozen or never changed
  * once sent (groups/, store/), which is what makes the cache sound.
- *
- * `encodedLength` says how long a frame's text is when it has been encoded
- * already (the outbox's size estimate uses it instead of walking the value).
  */
 import { createRequire } from 'node:module';
 import type { Encoder as StockEncoder, Packet } from 'socket.io-parser';
@@ -56,11 +53,6 @@ export function encodeFrame(frame: unknown): string | undefined {
     });
   }
   return encodeMessage(frame);
-}
-
-/** The length of the text `encodeFrame` keeps for `frame` (see the header), if it has encoded it; undefined otherwise. */
-export function encodedLength(frame: object): number | undefined {
-  return texts.get(frame)?.length;
 }
 
 function encodeMessage(frame: unknown): string | undefined {

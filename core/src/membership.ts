@@ -127,6 +127,7 @@ export function mergeMember(
         capacity: incoming.capacity,
         commands: incoming.commands,
         ready: incoming.ready,
+        startable: incoming.startable,
         lease: incoming.lease,
         version: incoming.version,
       };
@@ -208,7 +209,14 @@ export class Membership {
   }
 
   /** Changes this node's own metadata and spreads it. */
-  updateSelf(patch: { labels?: Record<string, string>; workers?: string[]; commands?: string[]; capacity?: number; ready?: boolean }): void {
+  updateSelf(patch: {
+    labels?: Record<string, string>;
+    workers?: string[];
+    commands?: string[];
+    capacity?: number;
+    ready?: boolean;
+    startable?: boolean;
+  }): void {
     this.self = { ...this.self, ...patch, version: this.self.version + 1 };
     this.broadcast([this.info(this.self)]);
   }
@@ -260,7 +268,7 @@ export class Membership {
       role: peer.role,
       labels: sameIncarnation ? old.labels : {},
       workers: sameIncarnation ? old.workers : [],
-      ...(sameIncarnation ? { capacity: old.capacity, commands: old.commands, ready: old.ready, lease: old.lease } : {}),
+      ...(sameIncarnation ? { capacity: old.capacity, commands: old.commands, ready: old.ready, startable: old.startable, lease: old.lease } : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
       // the peer's own gossip, sent on link up, fills it in.
       version: sameIncarnation ? old.version : 0,
@@ -535,6 +543,7 @@ export class Membership {
     if (m.capacity !== undefined) info.capacity = m.capacity;
     if (m.commands !== undefined) info.commands = m.commands;
     if (m.ready !== undefined) info.ready = m.ready;
+    if (m.startable !== undefined) info.startable = m.startable;
     if (m.lease !== undefined) info.lease = m.lease;
     return info;
   }

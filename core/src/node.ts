@@ -293,6 +293,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         commands: config.allowCommands,
         capacity: config.capacity,
         ready: false,
+        ...(this.role === 'member' ? { startable: false } : {}),
         ...(this.role === 'member' ? { lease: { ms: sections.distributed.leaseMs, stopMs: sections.distributed.leaseMs } } : {}),
         version: 1,
         status: 'up',
@@ -365,6 +366,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         for (const link of this.links.all()) this.links.disconnect(link.peer.name, reason);
       },
       setReady: (ready) => this.announceReady(ready),
+      setStartable: (startable) => this.membership.updateSelf({ startable }),
       readyConfirmed: () => this.readyConfirmed(),
       hasSeeds: seeds.dns.length > 0 || seeds.addresses.some((seed) => seed !== address),
       observer: config.role === 'observer',
@@ -673,7 +675,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
    * and probes them, so that takes a round trip.
    */
   private announceReady(ready: boolean): void {
-    this.membership.updateSelf({ ready });
+    // Never startable on the announcement itself: its peers must hear of it first (`readyConfirmed`).
+    this.membership.updateSelf({ ready, ...(this.role === 'member' ? { startable: false } : {}) });
     if (!ready) {
       this.readyAnnounce = undefined;
       return;

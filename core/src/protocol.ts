@@ -84,6 +84,15 @@
  * and a handover to one is skipped (logged; the child starts fresh). For
  * the command ops, senders check `COMMAND_OP_SINCE` first, as for 2.2's.
  *
+ * Version 2.4 added `startable` to a member's gossiped metadata: whether its
+ * start gate is open (ready, its readiness heard by every peer linked when
+ * it announced it, and in majority mode caught up with every present
+ * member). A node that runs a stop-first child whose owner is ready but not
+ * yet startable keeps it running until the owner can start it, instead of
+ * stopping it into a gap (distributed/decide.ts). A 2.3 peer drops the field
+ * as one of a newer minor and sends none; a member without it is never
+ * waited for, as before.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -101,7 +110,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= build());
 }
 
-export const PROTOCOL_VERSION = { major: 2, minor: 3 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 4 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -234,6 +243,8 @@ export const MemberInfoSchema = once(() =>
       commands: z.array(z.string().min(1).max(4096)).max(1000).optional(),
       /** True once the node has linked to the cluster it knows and synced its groups: only ready members take children. */
       ready: z.boolean().optional(),
+      /** True while the node may start children (its start gate is open); false while it is not, ready or not. Since 2.4. */
+      startable: z.boolean().optional(),
       /** Netsplit majority mode: how long it runs children after its last confirmation by a majority, and then gives them to stop (ms). */
       lease: z
         .object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) })
@@ -861,7 +872,11 @@ function pingOk(raw: Record<string, unknown>): boolean {
 function memberInfoOk(m: unknown): boolean {
   if (
     !plain(m) ||
-    !keysAre(m, ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'], ['capacity', 'commands', 'ready', 'lease'])
+    !keysAre(
+      m,
+      ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'],
+      ['capacity', 'commands', 'ready', 'startable', 'lease'],
+    )
   )
     return false;
   if (typeof m['name'] !== 'string' || !NODE_NAME_PATTERN.test(m['name'])) return false;
@@ -884,6 +899,7 @@ function memberInfoOk(m: unknown): boolean {
   }
   if (Object.hasOwn(m, 'commands') && !stringsOk(m['commands'], 1000, 1, 4096)) return false;
   if (Object.hasOwn(m, 'ready') && typeof m['ready'] !== 'boolean') return false;
+  if (Object.hasOwn(m, 'startable') && typeof m['startable'] !== 'boolean') return false;
   if (Object.hasOwn(m, 'lease')) {
     const l = m['lease'];
     if (!plain(l) || !keysAre(l, ['ms', 'stopMs'])) return false;

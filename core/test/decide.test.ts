@@ -30,6 +30,7 @@ const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({
   candidates: ['n1', 'n2', 'n3'].map(candidate),
   mayRun: true,
   mayStart: true,
+  gated: new Set(),
   claims: false,
   ...over,
 });
@@ -180,6 +181,25 @@ describe('decide: claims (majority mode): two owners never both start', () => {
   });
 });
 
+describe('decide: an owner that may not start yet', () => {
+  it('a stop-first move to an owner whose start gate is closed waits, running; the rest is as before', () => {
+    // Race "the owner is ready but may not start yet": stopping now would leave the child running nowhere
+    // until every peer has heard of the owner's readiness (1–2 s at 20 members under load).
+    const gated = cluster({ gated: new Set(['n2']) });
+    expect(decide(view({ owner: 'n2', runners: [run('n1')] }), running, gated)).toEqual({ do: 'nothing' });
+    expect(decide(view({ owner: 'n3', runners: [run('n1')] }), running, gated)).toEqual({ do: 'move', to: 'n3' });
+    expect(decide(view({ handoff: 'start-first', owner: 'n2', runners: [run('n1')] }), running, gated)).toEqual({ do: 'nothing' });
+    // Once the owner's instance runs, ours stops whatever its gate says now.
+    expect(decide(view({ owner: 'n2', runners: [run('n1'), run('n2')] }), running, gated)).toEqual({ do: 'stop-duplicate', survivor: run('n2'), report: true });
+    // Nothing else waits on it: a terminated child still stops, an old revision still goes.
+    expect(decide(view({ dead: true, owner: undefined }), running, gated)).toEqual({ do: 'stop', why: 'terminated' });
+    expect(decide(view({ owner: 'n2', runners: [run('n1')] }), { rev: '0000000000.000001.n1', running: true }, gated)).toEqual({
+      do: 'stop',
+      why: 'spec replaced',
+    });
+  });
+});
+
 describe('decide: properties over random views', () => {
   const nodes = ['n1', 'n2', 'n3'];
   const arb = fc.record({
@@ -190,6 +210,7 @@ describe('decide: properties over random views', () => {
     local: fc.constantFrom<'none' | 'running' | 'stopped' | 'old'>('none', 'running', 'stopped', 'old'),
     mayRun: fc.boolean(),
     mayStart: fc.boolean(),
+    gated: fc.subarray(nodes),
   });
 
   it('never starts unless it owns a live spec, may run and may start, runs nothing and the handoff allows; never stops what is not here', () => {
@@ -198,7 +219,7 @@ describe('decide: properties over random views', () => {
         const v = view({ dead: x.dead, handoff: x.handoff, owner: x.owner, runners: x.runners.map((n) => run(n)) });
         const local: LocalInstance | undefined =
           x.local === 'none' ? undefined : x.local === 'old' ? { rev: '0000000000.000001.n1', running: true } : { rev: REV, running: x.local === 'running' };
-        const a = decide(v, local, cluster({ mayRun: x.mayRun, mayStart: x.mayStart }));
+        const a = decide(v, local, cluster({ mayRun: x.mayRun, mayStart: x.mayStart, gated: new Set(x.gated) }));
         if (a.do === 'start') {
           expect(v.live).toBeDefined();
           expect(v.owner).toBe('n1');
@@ -210,6 +231,7 @@ describe('decide: properties over random views', () => {
         if (a.do === 'stop-duplicate') expect(a.survivor.node).not.toBe('n1');
         if (!x.mayRun && local) expect(a).toEqual({ do: 'stop', why: x.dead ? 'terminated' : 'no majority' });
         if (x.dead) expect(a.do === 'start' || a.do === 'move').toBe(false);
+        if (a.do === 'move') expect(x.gated).not.toContain(a.to);
       }),
       { numRuns: 2000, seed: 1305 },
     );

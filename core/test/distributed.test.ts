@@ -22,7 +22,9 @@ async function cluster(n: number, seed: number, config: Record<string, unknown> 
   sim = new SimCluster(seed);
   const nodes: PogoNode[] = [];
   for (let i = 1; i <= n; i++) nodes.push(await sim.start(`n${i}`, i === 1 ? [] : ['n1'], config));
-  await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+  // Ready, and each seen by the others as able to start children (stop-first moves to a member wait for that).
+  const startable = () => nodes.every((a) => nodes.every((b) => a === b || a.member(b.name)?.startable === true));
+  await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady) && startable(), 5_000, 'mesh, ready and startable');
   return nodes;
 }
 
@@ -101,6 +103,35 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.until(() => ids.every((id) => sim.instances(id).length === 1), 5_000, 'settled after leave');
     for (const id of ids) expect(sim.instances(id)[0]).toBe(before.get(id));
     expect(events.some((e) => e.type === 'moved' && e.reason === 'leave')).toBe(true);
+  });
+
+  it('a stop-first child a node just ready owns keeps running until that node may start it (race "the owner is ready but may not start yet")', async () => {
+    // A node just ready starts nothing until every peer has echoed its readiness; its peers used to
+    // stop what it owns at once, and its share ran nowhere meanwhile (1–2 s at 20 members under load).
+    const [n1] = await cluster(3, 160);
+    const ids = Array.from({ length: 40 }, (_, i) => `gw${i}`);
+    for (const id of ids) await sim.resolve(n1!.supervisor.startChild(w(id)));
+    await sim.until(() => sim.exactlyOnce(ids), 3_000, 'children running');
+    const n4 = await sim.start('n4', ['n1']);
+    // n3's echo of n4's readiness is held back: n4 is ready, its peers see so, but it may not start yet.
+    await sim.until(() => n4.supervisor.isReady, 5_000, 'n4 ready', 1);
+    sim.network.cutOneWay('n3:4370', 'n4:4370');
+    await sim.until(() => sim.running().every((n) => n.member('n4')?.ready === true), 2_000, 'every node sees n4 ready');
+    expect(n1!.member('n4')?.startable).toBe(false);
+    expect(n1!.supervisor.explain('gw0').waiting.join('\n')).toMatch(/n4 is ready but may not start children yet/);
+    // For a second (the failure detector's silence limit is longer): every child runs somewhere all along.
+    let nowhere = 0;
+    for (let t = 0; t < 1_000; t += 5) {
+      await sim.run(5);
+      nowhere = Math.max(nowhere, ids.filter((id) => sim.instances(id).length === 0).length);
+    }
+    expect(nowhere).toBe(0);
+    expect(ids.filter((id) => sim.instances(id)[0] === 'n4')).toEqual([]);
+    sim.network.healOneWay('n3:4370', 'n4:4370');
+    await sim.until(() => n1!.member('n4')?.startable === true, 2_000, 'n4 startable');
+    const owned = ids.filter((id) => n1!.supervisor.explain(id).owner === 'n4');
+    expect(owned.length).toBeGreaterThan(0);
+    await sim.until(() => sim.exactlyOnce(ids) && owned.every((id) => sim.instances(id)[0] === 'n4'), 5_000, 'its share moved to n4');
   });
 
   it('every move names its exact cause: drain, undrain, pin, unpin, resume, join', async () => {
@@ -739,6 +770,7 @@ describe('distributed supervisor: placement control', () => {
     const { ids: reconciled, restore } = recordReconciles();
     try {
       await sim.start('n3', ['n1'], { maxMovesPerSecond: 20 });
+      await sim.until(() => sim.running().every((n) => n.name === 'n3' || n.member('n3')?.startable === true), 5_000, 'n3 may start, as every node sees');
       await sim.until(() => sim.exactlyOnce(ids) && sim.running().every((n) => n.supervisor.countChildren().moving === 0), 30_000, 'all moved');
     } finally {
       restore();

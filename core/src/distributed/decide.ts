@@ -20,7 +20,13 @@
  *         at all): the best-ranked runner by HRW keeps it, the others stop;
  *       * no owner anywhere: keep running (nowhere better to go);
  *       * otherwise a planned move: stop-first stops now (rate-limited by the
- *         executor), start-first waits for the owner's instance.
+ *         executor), start-first waits for the owner's instance. Race "the
+ *         owner is ready but may not start yet": a node just ready starts
+ *         nothing until every peer has heard of its readiness (node.ts),
+ *         which under load took its peers 1–2 s while they stopped what it
+ *         owns; its share ran nowhere meanwhile. A stop-first move to an
+ *         owner whose start gate is closed (`gated`) waits, running, until it
+ *         opens.
  *
  * Claims (majority mode, `cluster.claims`): race "two owners". Two nodes can
  * each believe they own a child — their views of the desired state differ
@@ -63,6 +69,8 @@ export interface ClusterView {
   readonly mayStart: boolean;
   /** Starts are claimed first (majority mode: see the header). */
   readonly claims: boolean;
+  /** Ready members whose start gate is closed (member metadata `startable: false`): a stop-first move to one waits. */
+  readonly gated: ReadonlySet<string>;
 }
 
 export type Action =
@@ -130,6 +138,7 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
   }
   if (owner === undefined) return NOTHING; // nowhere better to go: keep running
   if (!handoff.stopBeforeOwnerRuns) return NOTHING; // start-first: the owner starts first; we stop once it runs
+  if (cluster.gated.has(owner)) return NOTHING; // it could not start it yet: keep it running until it can
   return { do: 'move', to: owner };
 }
 

@@ -105,6 +105,8 @@ export interface DistributedOptions {
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
+  /** Publishes whether this node's start gate is open (member metadata `startable`): peers wait for it before a stop-first move to it. */
+  setStartable(startable: boolean): void;
   /** Whether every peer linked when this node announced its readiness has heard of it (node.ts). */
   readyConfirmed(): boolean;
   /** Whether the node was given seeds: then it is not ready before it has linked to someone. */
@@ -271,6 +273,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       refusals: () => o.refusals?.() ?? [],
       startedAt: o.startedAt,
       setReady: o.setReady,
+      setStartable: o.setStartable,
       readyConfirmed: o.readyConfirmed,
       emit: (e) => this.emitEvent(e),
       hasWaiter: (id) => this.waiters.has(id),

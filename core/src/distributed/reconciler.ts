@@ -128,6 +128,8 @@ export interface ReconcilerOptions {
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
+  /** Publishes whether this node's start gate is open (member metadata `startable`). */
+  setStartable(startable: boolean): void;
   /** Whether every peer linked when this node announced its readiness has heard of it. */
   readyConfirmed(): boolean;
   emit(event: DistEvent): void;
@@ -192,6 +194,17 @@ function memberKeys(candidates: readonly Candidate[]): Map<string, string> {
 }
 
 /**
+ * The ready members other than `self` whose start gate is closed: they
+ * announced `startable: false` (since protocol 2.4). A member that says
+ * nothing of it (an older one) is never waited for.
+ */
+function gatedMembers(members: readonly Member[], self: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of members) if (m.name !== self && m.role === 'member' && m.ready === true && m.startable === false) out.add(m.name);
+  return out;
+}
+
+/**
  * The members that stopped being placeable and those that became placeable
  * when nothing else changed for the members in both (each exactly as
  * before), or undefined: then owners may change anywhere. Under HRW only the
@@ -250,6 +263,8 @@ export class Reconciler {
   private netsplitInputs: NetsplitInputs | undefined;
   private mayRunNow = false;
   private mayStartNow = false;
+  /** The start gate as last published (`publishStartable`). */
+  private startablePublished = false;
   private placementKey = '';
   private epoch = 0;
   private placementMembers = new Map<string, string>();
@@ -280,7 +295,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.causes.maxStartFailures = o.config.maxStartFailures;
-    this.cluster = { self: o.node, candidates: [], mayRun: false, mayStart: false, claims: o.netsplit.mode === 'majority' };
+    this.cluster = { self: o.node, candidates: [], mayRun: false, mayStart: false, claims: o.netsplit.mode === 'majority', gated: new Set() };
   }
 
   start(): void {
@@ -308,6 +323,7 @@ export class Reconciler {
     this.leaving = true;
     this.ready = false;
     this.o.setReady(false);
+    this.startablePublished = false;
   }
 
   get isReady(): boolean {
@@ -466,6 +482,8 @@ export class Reconciler {
     if (this.o.netsplit.mode === 'majority' && this.netsplitInputs) out.push(this.o.netsplit.describeSelf(this.netsplitInputs));
     if (!this.ready && this.o.isMember) out.push('this node is not ready yet (linking to and syncing with every member it knows of)');
     for (const why of this.presenceWhy.values()) if (why) out.push(why);
+    for (const name of [...this.cluster.gated].sort())
+      out.push(`${name} is ready but may not start children yet (not every peer has heard of its readiness): stop-first moves to it wait, running`);
     return out;
   }
 
@@ -889,7 +907,7 @@ export class Reconciler {
   private readonly causeNow = (v: ChildView, from: string, to: string): MoveReason => causeOf(v, from, to, undefined, undefined, this.causes);
 
   /** What `decide` needs of the cluster: rebuilt when the topology is. */
-  private cluster: ClusterView = { self: '', candidates: [], mayRun: false, mayStart: false, claims: false };
+  private cluster: ClusterView = { self: '', candidates: [], mayRun: false, mayStart: false, claims: false, gated: new Set() };
   /** The members a claim must be heard by (majority mode): every present member but this node, linked (the start gate makes sure). */
   private presentPeers: Array<{ name: string; incarnation: string }> = [];
 
@@ -1017,18 +1035,43 @@ export class Reconciler {
       });
     this.placementMembers = memberKeys(this.candidatesNow);
     this.mayStartNow = this.computeMayStart(members, presence);
+    this.publishStartable();
+    const gated = gatedMembers(members, me);
+    const opened = [...this.cluster.gated].filter((name) => !gated.has(name));
     this.cluster = {
       self: me,
       candidates: this.candidatesNow,
       mayRun: this.mayRunNow,
       mayStart: this.mayStartNow,
       claims: this.o.netsplit.mode === 'majority',
+      gated,
     };
+    // An owner's start gate opened: the stop-first moves to it that waited go now. Their signatures
+    // do not cover a peer's gate, so a sweep would pass them by; they are looked at again as dirty.
+    if (opened.length > 0) {
+      for (const id of this.o.instances.ids()) {
+        const owner = this.known.get(id)?.view.owner;
+        if (owner !== undefined && opened.includes(owner)) this.markDirty(id);
+      }
+    }
     this.presentPeers = members
       .filter((m) => m.name !== me && m.role === 'member' && m.status !== 'left' && (presence.get(m.name) ?? false))
       .map((m) => ({ name: m.name, incarnation: m.incarnation }));
     this.o.instances.presentChanged(this.presentPeers);
     this.armNetsplitTimer(inputs);
+  }
+
+  /**
+   * Tells the cluster whether this node's start gate is open (member
+   * metadata `startable`), when that changed: a peer that runs a stop-first
+   * child this node owns keeps it running until then (decide.ts). The node
+   * announces `startable: false` with every readiness change (node.ts), so
+   * `setReady` resets what was published.
+   */
+  private publishStartable(): void {
+    if (!this.o.isMember || this.leaving || this.mayStartNow === this.startablePublished) return;
+    this.startablePublished = this.mayStartNow;
+    this.o.setStartable(this.mayStartNow);
   }
 
   /**
@@ -1165,6 +1208,7 @@ export class Reconciler {
         );
       this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'ready to take children');
       this.o.setReady(true);
+      this.startablePublished = false;
       this.topologyDirty = true;
       this.schedule();
       this.o.becameReady();

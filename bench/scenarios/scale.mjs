@@ -57,7 +57,7 @@ export async function run(ctx) {
    * One stage's figures (the memory, failover and rejoin ones are added as they are measured).
    * @typedef {{ children: number, added: number, ackedMs: number, cpuPerChildUs: number, settledMs: number, slowestNodeMs: number, linkDrops: number,
    *   observerMaxStallMs: number, rssMiB: number[], youngMiB: number[], oldMiB: number[], failoverMs: number, failoverMoved: number, rejoinMs: number,
-   *   rejoinPhases?: { stoppedElsewhere: number[], startedThere: number[] } }} Stage
+   *   rejoinPhases?: { stoppedElsewhere: number[], startedThere: number[], nowhere: number[] }, rejoinCpuMs?: { restarted: number, others: number } }} Stage
    */
   /** @type {Stage[]} */
   const results = [];
@@ -115,30 +115,51 @@ export async function run(ctx) {
     // Back to full strength for the next stage, and timed: a node restarted into a loaded cluster.
     {
       let spawnAt = 0;
+      /** @type {number[]} */
+      let othersCpu0 = [];
       stage.rejoinMs = await ctx.step(`stage ${i + 1}: restart ${victim.name} and settle`, 240_000, async () => {
         await victim.kill();
+        const others = cluster.live();
+        othersCpu0 = others.map((n) => cpuSeconds(n.pid));
         const r = performance.now();
         spawnAt = performance.timeOrigin + r;
-        await cluster.start(victim.name, [
+        const back = await cluster.start(victim.name, [
           /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get(/** @type {string} */ (members[0]))).address,
         ]);
         await cluster.waitSettled(members, 240_000);
-        return performance.now() - r;
+        const ms = performance.now() - r;
+        // The CPU the restart cost, the restarted process's own and the others' summed: on two shared
+        // cores the time is mostly this work queued behind itself.
+        stage.rejoinCpuMs = {
+          restarted: Math.round(cpuSeconds(back.pid) * 1000),
+          others: Math.round(others.reduce((sum, n, k) => sum + cpuSeconds(n.pid) - (othersCpu0[k] ?? NaN), 0) * 1000),
+        };
+        return ms;
       });
       // Where that time went, from each instance's own record (ms after the spawn): the moved
       // children stopping on the other members, then starting on the restarted node.
-      const since = (/** @type {number[]} */ times) => {
-        const sorted = times.map((t) => Math.round(t - spawnAt)).sort((a, b) => a - b);
+      /** First, median and last of `values`, rounded (empty without values). */
+      const spread = (/** @type {number[]} */ values) => {
+        const sorted = values.map((v) => Math.round(v)).sort((a, b) => a - b);
         return sorted.length === 0 ? [] : /** @type {number[]} */ ([sorted[0], sorted[sorted.length >> 1], sorted[sorted.length - 1]]);
       };
+      const since = (/** @type {number[]} */ times) => spread(times.map((t) => t - spawnAt));
       const logs = await Promise.all(
         cluster.live().map(async (n) => ({ there: n.name === victim.name, log: (await n.request('childLog', { clear: false }, 30_000)).log })),
       );
       const times = (/** @type {boolean} */ there, /** @type {string} */ kind) =>
         logs.filter((l) => l.there === there).flatMap((l) => l.log.filter((e) => e[1] === kind && e[2] >= spawnAt).map((e) => e[2]));
+      // How long each moved child ran nowhere: from its stop on the old member to its start here.
+      /** @type {Map<string, number>} */
+      const stoppedAt = new Map();
+      for (const l of logs) if (!l.there) for (const e of l.log) if (e[1] === 'down' && e[2] >= spawnAt) stoppedAt.set(e[0], e[2]);
+      const gaps = logs
+        .filter((l) => l.there)
+        .flatMap((l) => l.log.filter((e) => e[1] === 'up' && e[2] >= spawnAt && stoppedAt.has(e[0])).map((e) => e[2] - (stoppedAt.get(e[0]) ?? NaN)));
       stage.rejoinPhases = {
         stoppedElsewhere: since(times(false, 'down')),
         startedThere: since(times(true, 'up')),
+        nowhere: spread(gaps),
       };
     }
     const label = `${total} children`;
@@ -165,6 +186,21 @@ export async function run(ctx) {
       ...(last ? { target: ['<=', 5000] } : {}),
       note: 'from the spawn of the new process: it links to every member, receives every register, and its share of children moves back to it',
     });
+    if (stage.rejoinCpuMs) {
+      ctx.metric(`${label}: CPU of the restart, the restarted node`, 'ms', stage.rejoinCpuMs.restarted, {
+        note: 'user + system time of the new process from its spawn until all run once on their owners (its start-up included)',
+      });
+      ctx.metric(`${label}: CPU of the restart, the other nodes together`, 'ms', stage.rejoinCpuMs.others, {
+        note: 'user + system time of every other node process over the same window, summed',
+      });
+    }
+    if (stage.rejoinPhases && stage.rejoinPhases.nowhere.length === 3) {
+      ctx.metric(`${label}: a moved child running nowhere while ${victim.name} rejoined`, 'ms', stage.rejoinPhases.nowhere[1] ?? NaN, {
+        note:
+          `median over the children moved to ${victim.name} (least / most: ${stage.rejoinPhases.nowhere[0]} / ${stage.rejoinPhases.nowhere[2]} ms): ` +
+          "from the stop of the old instance to the start of the new, each instance's own record",
+      });
+    }
     if (stage.rejoinPhases && stage.rejoinPhases.startedThere.length === 3) {
       const [first, median, lastStart] = stage.rejoinPhases.startedThere;
       const stops = stage.rejoinPhases.stoppedElsewhere;

@@ -1071,6 +1071,7 @@ export class Reconciler {
   private publishStartable(): void {
     if (!this.o.isMember || this.leaving || this.mayStartNow === this.startablePublished) return;
     this.startablePublished = this.mayStartNow;
+    if (this.mayStartNow) this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'starting children: every peer has heard this node is ready');
     this.o.setStartable(this.mayStartNow);
   }
 

@@ -37,7 +37,9 @@
  * Dialling: seeds and every known member that is neither up nor left are
  * dialled with exponential backoff and jitter (`reconnectBaseMs` doubling up
  * to `reconnectMaxMs`); a member whose link just went down first after one
- * gossip interval (see `onLinkDown`). A seed whose name turns out to be a linked member is
+ * gossip interval (see `onLinkDown`). An address that is neither a seed nor
+ * a known member's (a member restarted elsewhere, one forgotten) is not
+ * dialled any more. A seed whose name turns out to be a linked member is
  * not dialled again. Seeds come from the configuration (fixed) and from DNS
  * discovery (`setDiscoveredSeeds`, replaced on every change of the answer):
  * a discovered address that leaves the answer is no longer dialled as a
@@ -440,11 +442,15 @@ export class Membership {
     if (this.stopped || this.selfAddresses.has(address) || address === this.self.address) return false;
     const aliasOf = this.aliases.get(address);
     if (aliasOf !== undefined && this.o.links.isBusyWith(aliasOf)) return false;
+    let known = false;
     for (const member of this.table.values()) {
       if (member.address !== address) continue;
       if (member.status === 'left' || this.o.links.isBusyWith(member.name)) return false;
+      known = true;
     }
-    return true;
+    // Race "a member restarted at another address" (a new IP, a new port): once its new incarnation
+    // replaced the entry, its old address belongs to no member, and only seeds are dialled for their own sake.
+    return known || this.seeds.has(address) || this.discovered.has(address);
   }
 
   private ensureDialing(address: string, firstDelayMs = 0): void {

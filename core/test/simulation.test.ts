@@ -90,6 +90,40 @@ describe('simulation: membership', () => {
     for (const node of sim.running()) expect(node.member('n02')?.incarnation).toBe(again.incarnation);
   });
 
+  it('a node restarted at another address: its old address is no longer dialled once the new one links', async () => {
+    // Race "a member restarted elsewhere" (a container with a new IP, a bench node on a new port): its old
+    // address was redialled with backoff for as long as its peers ran, though no member lived there any more.
+    sim = new SimCluster(8);
+    for (const name of names(3)) await sim.start(name, ['n01'], { reconnectBaseMs: 100, reconnectMaxMs: 1_000 });
+    sim.settle(() => sim!.fullMesh(), 5_000, 'full mesh');
+    const old = SimCluster.address('n03');
+    sim.crash('n03');
+    sim.settle(() => sim!.mustGet('n01').member('n03')?.status === 'down', 1_000, 'n03 down');
+    const again = await sim.start('n03', ['n01'], { reconnectBaseMs: 100, reconnectMaxMs: 1_000 }, undefined, undefined, 'n03-new:4370');
+    sim.settle(() => sim!.fullMesh(), 5_000, 'mesh after the restart elsewhere');
+    expect(sim.mustGet('n02').member('n03')).toMatchObject({ incarnation: again.incarnation, address: 'n03-new:4370' });
+    const dials: string[] = [];
+    const proto = MemoryTransport.prototype;
+    const dial = proto.dial;
+    proto.dial = function (this: MemoryTransport, address: string) {
+      if (address === old) dials.push(this.address);
+      return dial.call(this, address);
+    };
+    try {
+      sim.clock.advance(10_000); // ten times the longest backoff
+      expect(dials).toEqual([]);
+      for (const n of ['n01', 'n02'])
+        expect(
+          sim
+            .mustGet(n)
+            .status()
+            .dialing.map((d) => d.address),
+        ).not.toContain(old);
+    } finally {
+      proto.dial = dial;
+    }
+  });
+
   it('a graceful leave is announced: peers mark it left at once and do not redial', async () => {
     sim = new SimCluster(4);
     for (const name of names(4)) await sim.start(name, ['n01']);

@@ -86,13 +86,15 @@ export class SimCluster {
     config: Partial<NodeConfigInput> = {},
     workers: WorkerRegistry = this.workers.registry,
     clock: Clock = this.clock,
+    /** Where it listens (default `<name>:4370`): a node restarted elsewhere keeps its name at a new address. */
+    address: string = SimCluster.address(name),
   ): Promise<PogoNode> {
     if (this.nodes.get(name)?.running) throw new Error(`${name} is already running`);
     const node = await PogoNode.start(createNodeConfig({ name, secret: SIM_SECRET, seeds: seeds.map(SimCluster.address), ...config }), {
       clock,
       random: this.random,
       log: this.log,
-      transport: this.network.transport(SimCluster.address(name)),
+      transport: this.network.transport(address),
       workers,
     });
     const record = (kind: string, member: { name: string; incarnation: string }): void => {

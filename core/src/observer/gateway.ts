@@ -234,7 +234,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       intake.settle(name, (id, pid) => node.groups.getMembers(SUPERVISOR_SCOPE, group.run(id)).some((m) => m.pid === pid), now);
     }
     // No convergence is judged while the observer's own view has a gap: it would be the gap's, not the cluster's.
-    const converged = intake.hasGap ? undefined : convergence.check(() => node.supervisor.whichChildren('global'), now);
+    const converged = intake.hasGap ? undefined : convergence.check(() => node.supervisor.whichChildren('global'), now, memberFacts);
     if (converged) {
       history.push(converged);
       snapshots.markHistoryDirty();

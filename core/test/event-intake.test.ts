@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/events.js';
-import { EventIntake, memberVerdict, type MemberFacts } from '../src/observer/event-intake.js';
+import { EventIntake, LEAVING_REASON, announcedLeave, memberVerdict, type MemberFacts } from '../src/observer/event-intake.js';
 
 const pid = (node: string, n: number) => `${node}/0123456789abcdef/c${n}`;
 
@@ -204,6 +204,81 @@ describe('EventIntake', () => {
     t.table.delete('x');
     t.intake.judge([...t.table.values()]);
     expect(t.published.map((e) => e.type)).toEqual(['node-down']);
+  });
+});
+
+describe('a graceful leave', () => {
+  it('announcedLeave: the same incarnation, up, ready before and not now; a member still joining is not leaving', () => {
+    const ready = member('x', { ready: true });
+    expect(announcedLeave(ready, member('x', { ready: false }))).toBe(true);
+    expect(announcedLeave(ready, member('x', { ready: false, status: 'suspect' }))).toBe(true);
+    expect(announcedLeave(undefined, member('x', { ready: false }))).toBe(false);
+    expect(announcedLeave(member('x', { ready: false }), member('x', { ready: false }))).toBe(false);
+    expect(announcedLeave(member('x', { ready: false }), member('x', { ready: true }))).toBe(false);
+    expect(announcedLeave(ready, member('x', { ready: false, incarnation: 'x-2' }))).toBe(false);
+    expect(announcedLeave(ready, member('x', { ready: false, status: 'left' }))).toBe(false);
+    expect(announcedLeave(ready, member('x', { ready: false, role: 'observer' }))).toBe(false);
+  });
+
+  it('race "the moves of a leave come before its node-down": the node-down is published when the member says it leaves, before the moves; its `leave` adds no second one', () => {
+    const t = setup([member('a', { ready: true }), member('b', { ready: true }), member('x', { ready: true })]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.observeMembers([...t.table.values()], 5);
+    // x is stopping (SIGTERM): it takes no children any more, and stops its own one by one.
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 10);
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 400));
+    t.intake.onDistEvent(started('c1', 'a', 2, 410));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'x', to: 'a', reason: 'leave', at: 410 });
+    // Then it sends `leave`: the member table says left, the supervisor reports it down.
+    t.set('x', { status: 'left' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'received SIGTERM', at: 900 });
+    t.intake.observeMembers([...t.table.values()], 900);
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['started', 1],
+      ['node-down', 10],
+      ['stopped', 400],
+      ['started', 410],
+      ['moved', 410],
+    ]);
+    expect(t.published[1]).toMatchObject({ node: 'x', role: 'member', reason: LEAVING_REASON });
+    expect(t.intake.judgedDown()).toEqual(new Set(['x']));
+  });
+
+  it('a child still running on the member when its leave arrives: its stop is published, the second node-down is not', () => {
+    const t = setup([member('a', { ready: true }), member('x', { ready: true })]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.observeMembers([...t.table.values()], 5);
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 10);
+    t.set('x', { status: 'left' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'received SIGTERM', at: 900 });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 900));
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'node-down', 'stopped']);
+  });
+
+  it('a new incarnation of a member that left is up again, and its own later leave is published', () => {
+    const t = setup([member('a', { ready: true }), member('x', { ready: true })]);
+    t.intake.observeMembers([...t.table.values()], 5);
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 10);
+    t.set('x', { status: 'left' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'received SIGTERM', at: 20 });
+    t.intake.judge([...t.table.values()]);
+    t.set('x', { status: 'up', incarnation: 'x-2', ready: false });
+    t.intake.onDistEvent(up('x', 30));
+    t.intake.observeMembers([...t.table.values()], 30);
+    t.set('x', { ready: true });
+    t.intake.observeMembers([...t.table.values()], 40);
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 50);
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['node-down', 10],
+      ['node-up', 30],
+      ['node-down', 50],
+    ]);
   });
 });
 

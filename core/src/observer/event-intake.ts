@@ -49,6 +49,19 @@
  *   differs from the last one published for that child, so owners that
  *   flicker with the observer's view are not news.
  *
+ * A graceful leave is the member going down, from its first word: a member
+ * that leaves (SIGTERM, `node.stop()`) first says it takes no children any
+ * more (its `ready` turns false while it is up), the others become their
+ * owners and start each child as soon as its instance there has stopped,
+ * and only then does the member close its links with `leave`. Publishing
+ * the node-down at the `leave` put every move it caused before it (race
+ * "the moves of a leave come before its node-down": seen with children
+ * that take a moment to stop). So the node-down is published when the
+ * observer sees a member it knew ready turn not ready while up (the same
+ * incarnation; `observeMembers`), with reason LEAVING_REASON, and the
+ * node-down of that incarnation's `leave` later is not published again
+ * (the stops it causes are).
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -69,6 +82,28 @@ export interface MemberFacts {
   unheardBy?: ReadonlyArray<{ reporter: string }>;
   /** When this incarnation started (its own clock). */
   startedAt?: number;
+  /** Whether it takes children (undefined from a release that does not say). */
+  ready?: boolean;
+}
+
+/** The reason of the node-down published when a member announces its leave. */
+export const LEAVING_REASON = 'leaving: it takes no children any more and stops its own; the others take them over';
+
+/**
+ * Whether a member announced its leave between two readings of its entry
+ * (pure): the same incarnation, still up (or suspect), ready before and not
+ * ready now. A member not ready yet (joining) never was ready, so it is not
+ * leaving.
+ */
+export function announcedLeave(before: MemberFacts | undefined, now: MemberFacts): boolean {
+  return (
+    before !== undefined &&
+    now.role === 'member' &&
+    before.incarnation === now.incarnation &&
+    before.ready === true &&
+    now.ready === false &&
+    (now.status === 'up' || now.status === 'suspect')
+  );
 }
 
 export type Verdict = 'reachable' | 'unreachable' | 'down';
@@ -119,6 +154,10 @@ export class EventIntake {
   private readonly running = new Map<string, Map<string, string | undefined>>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
+  /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
+  private readonly lastSeen = new Map<string, MemberFacts>();
+  /** Members whose leave was published (node-down with LEAVING_REASON): name → incarnation. */
+  private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
   sessions = 0;
 
@@ -185,6 +224,25 @@ export class EventIntake {
   }
 
   /**
+   * Looks at the member table after a membership change: a member that
+   * announced its leave (`announcedLeave`) is published down now, at `at`,
+   * before the moves its leave causes.
+   */
+  observeMembers(members: readonly MemberFacts[], at: number): void {
+    const names = new Set<string>();
+    for (const m of members) {
+      names.add(m.name);
+      const before = this.lastSeen.get(m.name);
+      this.lastSeen.set(m.name, m);
+      if (!announcedLeave(before, m) || this.leaving.get(m.name) === m.incarnation || this.lost.has(m.name)) continue;
+      this.leaving.set(m.name, m.incarnation);
+      this.down.add(m.name);
+      this.emit({ type: 'node-down', node: m.name, role: 'member', reason: LEAVING_REASON, at });
+    }
+    for (const name of this.lastSeen.keys()) if (!names.has(name)) this.lastSeen.delete(name);
+  }
+
+  /**
    * Judges every lost member again (after a membership or reach change, or
    * on a timer): publishes what the loss of those now down caused.
    */
@@ -223,6 +281,8 @@ export class EventIntake {
 
   private onFound(e: Extract<DistEvent, { type: 'node-up' }>): void {
     this.down.delete(e.node);
+    // Another incarnation: the leave announced was the old one's (the same one relinking is still leaving).
+    if (this.leaving.get(e.node) !== this.o.member(e.node)?.incarnation) this.leaving.delete(e.node);
     const l = this.lost.get(e.node);
     if (l === undefined) {
       const m = this.o.member(e.node);
@@ -251,7 +311,10 @@ export class EventIntake {
     if (!l) return;
     this.lost.delete(name);
     this.down.add(name);
-    for (const e of l.held) this.emit(e);
+    // Its leave was published when it announced it: the node-down of its `leave` is not news (its stops are).
+    const announced = this.leaving.get(name) === l.incarnation;
+    if (announced) this.leaving.delete(name);
+    for (const e of l.held) if (!(announced && e.type === 'node-down')) this.emit(e);
     for (const e of l.placed.values()) this.emit(e);
     this.o.changed();
   }

@@ -87,7 +87,7 @@ export interface MemberFacts {
 }
 
 /** The reason of the node-down published when a member announces its leave. */
-export const LEAVING_REASON = 'leaving: it takes no children any more and stops its own; the others take them over';
+export const LEAVING_REASON = 'leaving: it stops its children, the others take them over';
 
 /**
  * Whether a member announced its leave between two readings of its entry

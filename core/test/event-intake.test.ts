@@ -99,6 +99,7 @@ describe('EventIntake', () => {
     t.set('x', { status: 'down' });
     t.intake.onDistEvent(down('x'));
     // One change of each child, as diffChild reports it: placed, started elsewhere, moved, then the stop.
+    // (The move is published after the stop: until then the child ran twice as far as events said.)
     for (const [id, n] of [
       ['c1', 1],
       ['c0', 0],
@@ -113,12 +114,12 @@ describe('EventIntake', () => {
       'node-down',
       'placed c1',
       'started c1',
-      'moved c1',
       'stopped c1',
+      'moved c1',
       'placed c0',
       'started c0',
-      'moved c0',
       'stopped c0',
+      'moved c0',
     ]);
     expect(t.intake.unreachable().size).toBe(0);
   });
@@ -204,6 +205,65 @@ describe('EventIntake', () => {
     t.table.delete('x');
     t.intake.judge([...t.table.values()]);
     expect(t.published.map((e) => e.type)).toEqual(['node-down']);
+  });
+});
+
+describe('moves and duplicates', () => {
+  const moved = (id: string, from: string, to: string, at: number, reason: 'heal' | 'join' = 'heal'): DistEvent => ({ type: 'moved', id, from, to, reason, at });
+
+  it('a duplicate whose new instance is the one stopped after the heal: no move is published (the child stayed where it ran)', () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);
+    // n3, frozen past the timeout, wakes up alone and starts c1; the supervisor reports a move n1 → n3.
+    t.intake.onDistEvent(started('c1', 'n3', 2, 100));
+    t.intake.onDistEvent(moved('c1', 'n1', 'n3', 100));
+    // The heal keeps the owner's instance (n1) and stops n3's.
+    t.intake.onDistEvent(stopped('c1', 'n3', 2, 300));
+    expect(t.published.map((e) => [e.type, 'node' in e ? e.node : ''])).toEqual([
+      ['started', 'n3'],
+      ['stopped', 'n3'],
+    ]);
+  });
+
+  it('a duplicate whose old instance is the one stopped: the move is published when it stopped, after the stop', () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);
+    t.intake.onDistEvent(started('c1', 'n3', 2, 100));
+    t.intake.onDistEvent(moved('c1', 'n1', 'n3', 100));
+    expect(t.published.map((e) => e.type)).toEqual(['started']);
+    t.intake.onDistEvent(stopped('c1', 'n1', 1, 300));
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['started', 100],
+      ['stopped', 300],
+      ['moved', 300],
+    ]);
+    expect(t.published[2]).toMatchObject({ from: 'n1', to: 'n3', reason: 'heal' });
+  });
+
+  it('a plain move is published as it comes, whether the old stop was reported before it or in the same diff after it', () => {
+    const t = setup([member('n1'), member('n2')]);
+    t.intake.seed([
+      { id: 'a', instances: [{ pid: pid('n1', 1), node: 'n1' }] },
+      { id: 'b', instances: [{ pid: pid('n1', 2), node: 'n1' }] },
+    ]);
+    t.intake.onDistEvent(stopped('a', 'n1', 1, 10));
+    t.intake.onDistEvent(started('a', 'n2', 3, 20));
+    t.intake.onDistEvent(moved('a', 'n1', 'n2', 20, 'join'));
+    // One diff: started, moved, stopped (distributed/events.ts diffChild's order).
+    t.intake.onDistEvent(started('b', 'n2', 4, 30));
+    t.intake.onDistEvent(moved('b', 'n1', 'n2', 30, 'join'));
+    t.intake.onDistEvent(stopped('b', 'n1', 2, 30));
+    expect(t.published.map((e) => `${e.type}:${e.id}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
+  });
+
+  it('a duplicate stopped, then the child stopped for good: still no move', () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);
+    t.intake.onDistEvent(started('c1', 'n3', 2, 100));
+    t.intake.onDistEvent(moved('c1', 'n1', 'n3', 100));
+    t.intake.onDistEvent(stopped('c1', 'n3', 2, 300));
+    t.intake.onDistEvent(stopped('c1', 'n1', 1, 400));
+    expect(t.published.map((e) => `${e.type}:${'node' in e ? e.node : ''}`)).toEqual(['started:n3', 'stopped:n3', 'stopped:n1']);
   });
 });
 

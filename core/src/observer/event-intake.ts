@@ -62,6 +62,21 @@
  * node-down of that incarnation's `leave` later is not published again
  * (the stops it causes are).
  *
+ * A move is a child's one instance ending up on another node, not a second
+ * instance appearing: the supervisor reports `moved` as soon as an instance
+ * shows up on another node than the last one (distributed/events.ts
+ * `diffChild`), so a duplicate (a node that ran alone while frozen or cut
+ * off starts what it could not see; after the heal one instance is
+ * stopped) was reported as "moved (duplicate healed)" for every child it
+ * duplicated, including the ones whose new instance was the one stopped:
+ * moves that never happened. So a `moved` that leaves its child with more
+ * than one instance published as running is held (the latest per child)
+ * until the child is down to one: published then, stamped with that stop,
+ * if the survivor is on the node it names; dropped otherwise (the child
+ * stayed where it was, or stopped everywhere). A start-first handoff (two
+ * instances on purpose, the old one stopping after) is a move published
+ * when the old instance stops.
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -152,6 +167,8 @@ export class EventIntake {
   private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
   /** id → pids published as running (started, not yet stopped), each with its node when known. */
   private readonly running = new Map<string, Map<string, string | undefined>>();
+  /** id → a `moved` held while its child runs more than once (published when it is down to one there). */
+  private readonly pendingMoves = new Map<string, Extract<DistEvent, { type: 'moved' }>>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
@@ -215,6 +232,12 @@ export class EventIntake {
       case 'moved':
         for (const [name, l] of [...this.lost])
           if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
+        // Not a move yet: a second instance. Held until one of them stops.
+        if (e.type === 'moved' && (this.running.get(e.id)?.size ?? 0) > 1) {
+          this.pendingMoves.set(e.id, e);
+          return;
+        }
+        if (e.type === 'moved') this.pendingMoves.delete(e.id);
         break;
       default:
         // Every other event passes through as it is.
@@ -343,6 +366,15 @@ export class EventIntake {
         if (!pids.delete(e.pid)) return;
         if (pids.size === 0) this.running.delete(e.id);
       }
+      const move = this.pendingMoves.get(e.id);
+      if (move !== undefined && (pids === undefined || pids.size <= 1)) {
+        this.pendingMoves.delete(e.id);
+        this.o.publish(e);
+        // Down to one instance: a move if it is where the move said, else none happened.
+        const survivor = pids?.values().next().value;
+        if (pids !== undefined && pids.size === 1 && survivor === move.to) this.o.publish({ ...move, at: e.at });
+        return;
+      }
     } else if (e.type === 'placed') {
       const k = `${e.node ?? ''}|${e.by}`;
       if (this.placed.get(e.id) === k) return;
@@ -355,5 +387,6 @@ export class EventIntake {
   prune(ids: ReadonlySet<string>): void {
     for (const id of this.running.keys()) if (!ids.has(id)) this.running.delete(id);
     for (const id of this.placed.keys()) if (!ids.has(id)) this.placed.delete(id);
+    for (const id of this.pendingMoves.keys()) if (!ids.has(id)) this.pendingMoves.delete(id);
   }
 }

@@ -81,21 +81,51 @@ describe('ConvergenceTracker', () => {
     ];
     tracker.observe({ type: 'node-up', node: 'n4', role: 'member', at: 1_000 });
     // Every child still runs once where it ran: but n4 takes none before it is ready.
-    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p2')], 1_010, () => members)).toBeUndefined();
+    expect(
+      tracker.check(
+        () => [running('a', 'p1'), running('b', 'p2')],
+        1_010,
+        () => members,
+      ),
+    ).toBeUndefined();
     members[1] = { role: 'member', status: 'up', ready: true };
-    expect(tracker.check(() => [running('a', 'p1'), { id: 'b', status: 'moving', instances: [{ pid: 'p2' }] }], 1_400, () => members)).toBeUndefined();
+    expect(
+      tracker.check(
+        () => [running('a', 'p1'), { id: 'b', status: 'moving', instances: [{ pid: 'p2' }] }],
+        1_400,
+        () => members,
+      ),
+    ).toBeUndefined();
     tracker.observe({ type: 'stopped', id: 'b', node: 'n1', pid: 'p2', at: 1_450 });
     tracker.observe({ type: 'started', id: 'b', node: 'n4', pid: 'p3', at: 1_480 });
     tracker.observe({ type: 'moved', id: 'b', from: 'n1', to: 'n4', reason: 'join', at: 1_480 });
-    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p3')], 1_500, () => members)).toMatchObject({ cause: 'node-up', node: 'n4', after: 480 });
+    expect(
+      tracker.check(
+        () => [running('a', 'p1'), running('b', 'p3')],
+        1_500,
+        () => members,
+      ),
+    ).toMatchObject({ cause: 'node-up', node: 'n4', after: 480 });
   });
 
   it('a member that announced its leave (up, no longer ready) keeps it open until it is gone', () => {
     const tracker = new ConvergenceTracker([running('a', 'p1')]);
     tracker.observe({ type: 'node-down', node: 'n3', role: 'member', reason: 'leaving', at: 100 });
     const leaving: MemberReadiness[] = [{ role: 'member', status: 'up', ready: false }];
-    expect(tracker.check(() => [running('a', 'p1')], 110, () => leaving)).toBeUndefined();
-    expect(tracker.check(() => [running('a', 'p1')], 120, () => [{ role: 'member', status: 'left', ready: false }])).toMatchObject({ node: 'n3' });
+    expect(
+      tracker.check(
+        () => [running('a', 'p1')],
+        110,
+        () => leaving,
+      ),
+    ).toBeUndefined();
+    expect(
+      tracker.check(
+        () => [running('a', 'p1')],
+        120,
+        () => [{ role: 'member', status: 'left', ready: false }],
+      ),
+    ).toMatchObject({ node: 'n3' });
   });
 
   it('race: a start reported before its child is listed still counts after a convergence closed on the shorter listing', () => {

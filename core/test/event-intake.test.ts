@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/events.js';
-import { EventIntake, LEAVING_REASON, announcedLeave, memberVerdict, type MemberFacts } from '../src/observer/event-intake.js';
+import { EventIntake, LEAVING_REASON, announcedLeave, memberVerdict, wentSilent, type MemberFacts } from '../src/observer/event-intake.js';
 
 const pid = (node: string, n: number) => `${node}/0123456789abcdef/c${n}`;
 
@@ -37,6 +37,19 @@ describe('memberVerdict', () => {
     expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'a' }] }), ['a'])).toBe('down');
     // A report from a member the observer no longer hears does not count.
     expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'z' }] }), ['a'])).toBe('unreachable');
+  });
+});
+
+describe('wentSilent', () => {
+  it('down after a silence of at least the suspect time (frozen, cut off) — not when its connection closed at once (it died), nor when it is up or left', () => {
+    // SIGSTOP: last heard at 1,000, dropped at the 3 s heartbeat timeout.
+    expect(wentSilent({ status: 'down', lastHeardAt: 1_000, since: 4_000 }, 2_000)).toBe(true);
+    // SIGKILL: its socket closed within a ping interval of its last frame.
+    expect(wentSilent({ status: 'down', lastHeardAt: 1_000, since: 1_400 }, 2_000)).toBe(false);
+    expect(wentSilent({ status: 'left', lastHeardAt: 1_000, since: 9_000 }, 2_000)).toBe(false);
+    expect(wentSilent({ status: 'up', lastHeardAt: 1_000, since: 9_000 }, 2_000)).toBe(false);
+    // Learned down from gossip, never heard here: nothing says it went silent.
+    expect(wentSilent({ status: 'down', since: 9_000 }, 2_000)).toBe(false);
   });
 });
 
@@ -209,7 +222,14 @@ describe('EventIntake', () => {
 });
 
 describe('moves and duplicates', () => {
-  const moved = (id: string, from: string, to: string, at: number, reason: 'heal' | 'join' = 'heal'): DistEvent => ({ type: 'moved', id, from, to, reason, at });
+  const moved = (id: string, from: string, to: string, at: number, reason: 'heal' | 'join' = 'heal'): DistEvent => ({
+    type: 'moved',
+    id,
+    from,
+    to,
+    reason,
+    at,
+  });
 
   it('a duplicate whose new instance is the one stopped after the heal: no move is published (the child stayed where it ran)', () => {
     const t = setup([member('n1'), member('n3')]);
@@ -253,7 +273,7 @@ describe('moves and duplicates', () => {
     t.intake.onDistEvent(started('b', 'n2', 4, 30));
     t.intake.onDistEvent(moved('b', 'n1', 'n2', 30, 'join'));
     t.intake.onDistEvent(stopped('b', 'n1', 2, 30));
-    expect(t.published.map((e) => `${e.type}:${e.id}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
+    expect(t.published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
   });
 
   it('a duplicate stopped, then the child stopped for good: still no move', () => {

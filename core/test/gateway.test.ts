@@ -241,6 +241,8 @@ describe('observer gateway', () => {
     expect(moves.reduce((n, a) => n + a.count, 0)).toBe(lost);
     expect(new Set(moves.map((a) => a.reason))).toEqual(new Set(['failure']));
     expect(down).toMatchObject({ role: 'member' });
+    // It died (its connections closed at once): nothing says it may still be running.
+    expect(client.state().members[victim.name]).toMatchObject({ status: 'down', silent: false });
   });
 
   it('a node that joins heads the moves to it, down to a converged entry that measures them', async () => {
@@ -615,6 +617,7 @@ describe('state diff', () => {
             ready: rng.next() < 0.5,
             draining: false,
             reachable: true,
+            silent: rng.next() < 0.2,
           };
       for (let i = 0; i < 20; i++)
         if (rng.next() < 0.5)

@@ -137,6 +137,20 @@ export function memberVerdict(m: MemberFacts, reporters: readonly string[]): Ver
   return against * 2 > others.length ? 'down' : 'unreachable';
 }
 
+/**
+ * Whether a member that is down went silent first (pure): the observer had
+ * not heard it for at least `suspectAfterMs` (its own suspect time; a
+ * link's is never shorter) when its link was dropped. A process that dies
+ * closes its connections, and is down within a ping interval of its last
+ * frame; one frozen (SIGSTOP, a long pause) or cut off by the network goes
+ * quiet and is dropped at the heartbeat timeout, and may still run. The
+ * link's close reason cannot tell them apart (the side that times the
+ * link out closes it, and the peer's socket reports a disconnect).
+ */
+export function wentSilent(m: { status: string; since?: number; lastHeardAt?: number }, suspectAfterMs: number): boolean {
+  return m.status === 'down' && m.since !== undefined && m.lastHeardAt !== undefined && m.since - m.lastHeardAt >= suspectAfterMs;
+}
+
 interface Lost {
   incarnation: string;
   /** The node-down and the stops it caused here, in order. */

@@ -21,6 +21,7 @@ const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
   ...extra,
 });
 const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({

@@ -20,6 +20,7 @@ const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
   ...extra,
 });
 const child = (id: string, node: string | null, extra: Partial<ChildView> = {}): ChildView => ({

@@ -33,6 +33,9 @@ describe('membersSettled', () => {
     expect(membersSettled([{ role: 'member', status: 'left', ready: false }])).toBe(true);
     expect(membersSettled([{ role: 'observer', status: 'up', ready: false }])).toBe(true);
     expect(membersSettled([{ role: 'member', status: 'up' }])).toBe(true);
+    // Race "linked before it said anything": the entry made at link up, its metadata (version 0) not arrived yet.
+    expect(membersSettled([{ role: 'member', status: 'up', version: 0 }])).toBe(false);
+    expect(membersSettled([{ role: 'member', status: 'up', version: 3 }])).toBe(true);
   });
 });
 

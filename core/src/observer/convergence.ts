@@ -26,8 +26,13 @@
  * its children one by one. Meanwhile every child may well run once where it
  * ran before: ending then measured 0 ms and left the moves that followed
  * outside the convergence. So a member up but not ready (joining or
- * leaving) keeps it open; a member of a release that does not announce
- * readiness (`ready` undefined) counts as ready. One that never becomes
+ * leaving) keeps it open, and so does one whose metadata has not arrived
+ * yet (race "linked before it said anything": membership makes the entry
+ * of a member at link up with version 0 and no `ready`, and the member's
+ * own gossip fills it in a moment later; counting it as ready closed the
+ * convergence between the two). A member of a release that does not
+ * announce readiness (`ready` undefined once its metadata is known) counts
+ * as ready. One that never becomes
  * ready keeps it open for as long: the cluster has not settled, and the
  * timeline shows the redistribution still open.
  *
@@ -59,11 +64,13 @@ export interface MemberReadiness {
   role: string;
   status: string;
   ready?: boolean;
+  /** Its metadata's version: 0 while it is not known yet (membership.ts: the entry made at link up). */
+  version?: number;
 }
 
-/** True when no member is between states: none is up (or suspect) and not ready, so none is joining or leaving. */
+/** True when no member is between states: none is up (or suspect) and not ready, or not known to be ready yet; so none is joining or leaving. */
 export function membersSettled(members: readonly MemberReadiness[]): boolean {
-  return members.every((m) => m.role !== 'member' || (m.status !== 'up' && m.status !== 'suspect') || m.ready !== false);
+  return members.every((m) => m.role !== 'member' || (m.status !== 'up' && m.status !== 'suspect') || (m.ready !== false && m.version !== 0));
 }
 
 export class ConvergenceTracker {

@@ -308,6 +308,14 @@ describe('<Board/> bulk actions on the filtered set', () => {
     expect([...result.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['f2: not-found: no child f2']);
   });
 
+  it('Move N to… offers only nodes that take children: not one down, draining, or not ready (joining or leaving)', () => {
+    const members = [member('a'), member('b', { ready: false }), member('c', { draining: true }), member('d', { status: 'down', reachable: false })];
+    act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], { access: 'operator', readOnly: false })));
+    act(() => useStore.getState().setFilter('r1'));
+    view.render(<Board />);
+    expect([...bulk()!.querySelectorAll('select option')].map((o) => (o as HTMLOptionElement).value)).toEqual(['a']);
+  });
+
   it('Move N to… pins each child shown to the chosen node, marks it moving, and a search narrows the set', async () => {
     gateway.sendCommand.mockImplementation(async (_op: string, args: { id: string; node: string }) => ({
       ok: true,

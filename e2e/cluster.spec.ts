@@ -161,6 +161,26 @@ test('SIGKILL of a node: its children reappear on the others, and the timeline s
   await openView('Board');
 });
 
+test('a node that is down is no drop target: dragging a card over it says why, and dropping asks nothing; its detail does not say it is ready', async () => {
+  const down = page.locator('[data-testid="node-column"]').filter({ has: page.locator('[data-health="down"]') });
+  await expect(down).toHaveCount(1);
+  const name = (await down.getAttribute('data-node'))!;
+  const id = (await clusterChildren()).find((c) => c.status === 'running')!.id;
+  await card(id).hover();
+  await page.mouse.down();
+  await down.hover({ position: { x: 60, y: 160 } });
+  await down.hover({ position: { x: 70, y: 170 } });
+  await expect(down.getByTestId('drop-refusal')).toHaveText(`Not a drop target: ${name} is down`);
+  await expect(down).toHaveAttribute('data-drop', 'refused');
+  await page.screenshot({ path: `${shots}drop-refused.png` });
+  await page.mouse.up();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await expect(down.getByTestId('drop-refusal')).toHaveCount(0);
+  await down.getByRole('button', { name }).click();
+  await expect(page.getByTestId('node-ready')).toHaveText('does not apply: it is down, so it takes no children');
+  await page.keyboard.press('Escape');
+});
+
 test('draining a node from the UI empties it, as the cluster confirms', async () => {
   const children = await clusterChildren();
   const live = new Set(children.map((c) => c.node));

@@ -5,7 +5,7 @@
  * measures.
  */
 import { describe, expect, it } from 'vitest';
-import { ConvergenceTracker, convergedNow, type ChildInstances } from '../src/observer/convergence.js';
+import { ConvergenceTracker, convergedNow, membersSettled, type ChildInstances, type MemberReadiness } from '../src/observer/convergence.js';
 
 const running = (id: string, pid: string): ChildInstances => ({ id, status: 'running', instances: [{ pid }] });
 
@@ -21,6 +21,21 @@ describe('convergedNow', () => {
     // Race: the listing shows an instance whose start no event has reported yet.
     expect(convergedNow([running('a', 'p1'), running('b', 'p9')], reported)).toBe(false);
     expect(convergedNow([], reported)).toBe(true);
+  });
+});
+
+describe('membersSettled', () => {
+  it('a member up or suspect and not ready is between states; observers, members down or gone, and members that do not announce readiness are not', () => {
+    expect(membersSettled([{ role: 'member', status: 'up', ready: true }])).toBe(true);
+    expect(membersSettled([{ role: 'member', status: 'up', ready: false }])).toBe(false);
+    expect(membersSettled([{ role: 'member', status: 'suspect', ready: false }])).toBe(false);
+    expect(membersSettled([{ role: 'member', status: 'down', ready: false }])).toBe(true);
+    expect(membersSettled([{ role: 'member', status: 'left', ready: false }])).toBe(true);
+    expect(membersSettled([{ role: 'observer', status: 'up', ready: false }])).toBe(true);
+    expect(membersSettled([{ role: 'member', status: 'up' }])).toBe(true);
+    // Race "linked before it said anything": the entry made at link up, its metadata (version 0) not arrived yet.
+    expect(membersSettled([{ role: 'member', status: 'up', version: 0 }])).toBe(false);
+    expect(membersSettled([{ role: 'member', status: 'up', version: 3 }])).toBe(true);
   });
 });
 
@@ -58,6 +73,62 @@ describe('ConvergenceTracker', () => {
     tracker.observe({ type: 'node-up', node: 'n3', role: 'member', at: 30 });
     tracker.observe({ type: 'node-down', node: 'n4', role: 'member', reason: 'x', at: 40 });
     expect(tracker.check(() => [running('a', 'p1')], 50)).toEqual({ type: 'converged', at: 50, after: 10, cause: 'node-up', node: 'n3', children: 1 });
+  });
+
+  it('race "settled before it began": a member that joins keeps it open until it is ready and the moves to it are done, and the time covers them', () => {
+    const tracker = new ConvergenceTracker([running('a', 'p1'), running('b', 'p2')]);
+    const members: MemberReadiness[] = [
+      { role: 'member', status: 'up', ready: true },
+      { role: 'member', status: 'up', ready: false }, // n4, joining: linking and syncing
+      { role: 'observer', status: 'up', ready: false },
+    ];
+    tracker.observe({ type: 'node-up', node: 'n4', role: 'member', at: 1_000 });
+    // Every child still runs once where it ran: but n4 takes none before it is ready.
+    expect(
+      tracker.check(
+        () => [running('a', 'p1'), running('b', 'p2')],
+        1_010,
+        () => members,
+      ),
+    ).toBeUndefined();
+    members[1] = { role: 'member', status: 'up', ready: true };
+    expect(
+      tracker.check(
+        () => [running('a', 'p1'), { id: 'b', status: 'moving', instances: [{ pid: 'p2' }] }],
+        1_400,
+        () => members,
+      ),
+    ).toBeUndefined();
+    tracker.observe({ type: 'stopped', id: 'b', node: 'n1', pid: 'p2', at: 1_450 });
+    tracker.observe({ type: 'started', id: 'b', node: 'n4', pid: 'p3', at: 1_480 });
+    tracker.observe({ type: 'moved', id: 'b', from: 'n1', to: 'n4', reason: 'join', at: 1_480 });
+    expect(
+      tracker.check(
+        () => [running('a', 'p1'), running('b', 'p3')],
+        1_500,
+        () => members,
+      ),
+    ).toMatchObject({ cause: 'node-up', node: 'n4', after: 480 });
+  });
+
+  it('a member that announced its leave (up, no longer ready) keeps it open until it is gone', () => {
+    const tracker = new ConvergenceTracker([running('a', 'p1')]);
+    tracker.observe({ type: 'node-down', node: 'n3', role: 'member', reason: 'leaving', at: 100 });
+    const leaving: MemberReadiness[] = [{ role: 'member', status: 'up', ready: false }];
+    expect(
+      tracker.check(
+        () => [running('a', 'p1')],
+        110,
+        () => leaving,
+      ),
+    ).toBeUndefined();
+    expect(
+      tracker.check(
+        () => [running('a', 'p1')],
+        120,
+        () => [{ role: 'member', status: 'left', ready: false }],
+      ),
+    ).toMatchObject({ node: 'n3' });
   });
 
   it('race: a start reported before its child is listed still counts after a convergence closed on the shorter listing', () => {

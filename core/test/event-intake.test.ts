@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/events.js';
-import { EventIntake, memberVerdict, type MemberFacts } from '../src/observer/event-intake.js';
+import { EventIntake, LEAVING_REASON, announcedLeave, memberVerdict, wentSilent, type MemberFacts } from '../src/observer/event-intake.js';
 
 const pid = (node: string, n: number) => `${node}/0123456789abcdef/c${n}`;
 
@@ -37,6 +37,19 @@ describe('memberVerdict', () => {
     expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'a' }] }), ['a'])).toBe('down');
     // A report from a member the observer no longer hears does not count.
     expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'z' }] }), ['a'])).toBe('unreachable');
+  });
+});
+
+describe('wentSilent', () => {
+  it('down after a silence of at least the suspect time (frozen, cut off) — not when its connection closed at once (it died), nor when it is up or left', () => {
+    // SIGSTOP: last heard at 1,000, dropped at the 3 s heartbeat timeout.
+    expect(wentSilent({ status: 'down', lastHeardAt: 1_000, since: 4_000 }, 2_000)).toBe(true);
+    // SIGKILL: its socket closed within a ping interval of its last frame.
+    expect(wentSilent({ status: 'down', lastHeardAt: 1_000, since: 1_400 }, 2_000)).toBe(false);
+    expect(wentSilent({ status: 'left', lastHeardAt: 1_000, since: 9_000 }, 2_000)).toBe(false);
+    expect(wentSilent({ status: 'up', lastHeardAt: 1_000, since: 9_000 }, 2_000)).toBe(false);
+    // Learned down from gossip, never heard here: nothing says it went silent.
+    expect(wentSilent({ status: 'down', since: 9_000 }, 2_000)).toBe(false);
   });
 });
 
@@ -99,6 +112,7 @@ describe('EventIntake', () => {
     t.set('x', { status: 'down' });
     t.intake.onDistEvent(down('x'));
     // One change of each child, as diffChild reports it: placed, started elsewhere, moved, then the stop.
+    // (The move is published after the stop: until then the child ran twice as far as events said.)
     for (const [id, n] of [
       ['c1', 1],
       ['c0', 0],
@@ -113,12 +127,12 @@ describe('EventIntake', () => {
       'node-down',
       'placed c1',
       'started c1',
-      'moved c1',
       'stopped c1',
+      'moved c1',
       'placed c0',
       'started c0',
-      'moved c0',
       'stopped c0',
+      'moved c0',
     ]);
     expect(t.intake.unreachable().size).toBe(0);
   });
@@ -204,6 +218,147 @@ describe('EventIntake', () => {
     t.table.delete('x');
     t.intake.judge([...t.table.values()]);
     expect(t.published.map((e) => e.type)).toEqual(['node-down']);
+  });
+});
+
+describe('moves and duplicates', () => {
+  const moved = (id: string, from: string, to: string, at: number, reason: 'heal' | 'join' = 'heal'): DistEvent => ({
+    type: 'moved',
+    id,
+    from,
+    to,
+    reason,
+    at,
+  });
+
+  it('a duplicate whose new instance is the one stopped after the heal: no move is published (the child stayed where it ran)', () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);
+    // n3, frozen past the timeout, wakes up alone and starts c1; the supervisor reports a move n1 → n3.
+    t.intake.onDistEvent(started('c1', 'n3', 2, 100));
+    t.intake.onDistEvent(moved('c1', 'n1', 'n3', 100));
+    // The heal keeps the owner's instance (n1) and stops n3's.
+    t.intake.onDistEvent(stopped('c1', 'n3', 2, 300));
+    expect(t.published.map((e) => [e.type, 'node' in e ? e.node : ''])).toEqual([
+      ['started', 'n3'],
+      ['stopped', 'n3'],
+    ]);
+  });
+
+  it('a duplicate whose old instance is the one stopped: the move is published when it stopped, after the stop', () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);
+    t.intake.onDistEvent(started('c1', 'n3', 2, 100));
+    t.intake.onDistEvent(moved('c1', 'n1', 'n3', 100));
+    expect(t.published.map((e) => e.type)).toEqual(['started']);
+    t.intake.onDistEvent(stopped('c1', 'n1', 1, 300));
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['started', 100],
+      ['stopped', 300],
+      ['moved', 300],
+    ]);
+    expect(t.published[2]).toMatchObject({ from: 'n1', to: 'n3', reason: 'heal' });
+  });
+
+  it('a plain move is published as it comes, whether the old stop was reported before it or in the same diff after it', () => {
+    const t = setup([member('n1'), member('n2')]);
+    t.intake.seed([
+      { id: 'a', instances: [{ pid: pid('n1', 1), node: 'n1' }] },
+      { id: 'b', instances: [{ pid: pid('n1', 2), node: 'n1' }] },
+    ]);
+    t.intake.onDistEvent(stopped('a', 'n1', 1, 10));
+    t.intake.onDistEvent(started('a', 'n2', 3, 20));
+    t.intake.onDistEvent(moved('a', 'n1', 'n2', 20, 'join'));
+    // One diff: started, moved, stopped (distributed/events.ts diffChild's order).
+    t.intake.onDistEvent(started('b', 'n2', 4, 30));
+    t.intake.onDistEvent(moved('b', 'n1', 'n2', 30, 'join'));
+    t.intake.onDistEvent(stopped('b', 'n1', 2, 30));
+    expect(t.published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
+  });
+
+  it('a duplicate stopped, then the child stopped for good: still no move', () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);
+    t.intake.onDistEvent(started('c1', 'n3', 2, 100));
+    t.intake.onDistEvent(moved('c1', 'n1', 'n3', 100));
+    t.intake.onDistEvent(stopped('c1', 'n3', 2, 300));
+    t.intake.onDistEvent(stopped('c1', 'n1', 1, 400));
+    expect(t.published.map((e) => `${e.type}:${'node' in e ? e.node : ''}`)).toEqual(['started:n3', 'stopped:n3', 'stopped:n1']);
+  });
+});
+
+describe('a graceful leave', () => {
+  it('announcedLeave: the same incarnation, up, ready before and not now; a member still joining is not leaving', () => {
+    const ready = member('x', { ready: true });
+    expect(announcedLeave(ready, member('x', { ready: false }))).toBe(true);
+    expect(announcedLeave(ready, member('x', { ready: false, status: 'suspect' }))).toBe(true);
+    expect(announcedLeave(undefined, member('x', { ready: false }))).toBe(false);
+    expect(announcedLeave(member('x', { ready: false }), member('x', { ready: false }))).toBe(false);
+    expect(announcedLeave(member('x', { ready: false }), member('x', { ready: true }))).toBe(false);
+    expect(announcedLeave(ready, member('x', { ready: false, incarnation: 'x-2' }))).toBe(false);
+    expect(announcedLeave(ready, member('x', { ready: false, status: 'left' }))).toBe(false);
+    expect(announcedLeave(ready, member('x', { ready: false, role: 'observer' }))).toBe(false);
+  });
+
+  it('race "the moves of a leave come before its node-down": the node-down is published when the member says it leaves, before the moves; its `leave` adds no second one', () => {
+    const t = setup([member('a', { ready: true }), member('b', { ready: true }), member('x', { ready: true })]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.observeMembers([...t.table.values()], 5);
+    // x is stopping (SIGTERM): it takes no children any more, and stops its own one by one.
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 10);
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 400));
+    t.intake.onDistEvent(started('c1', 'a', 2, 410));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'x', to: 'a', reason: 'leave', at: 410 });
+    // Then it sends `leave`: the member table says left, the supervisor reports it down.
+    t.set('x', { status: 'left' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'received SIGTERM', at: 900 });
+    t.intake.observeMembers([...t.table.values()], 900);
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['started', 1],
+      ['node-down', 10],
+      ['stopped', 400],
+      ['started', 410],
+      ['moved', 410],
+    ]);
+    expect(t.published[1]).toMatchObject({ node: 'x', role: 'member', reason: LEAVING_REASON });
+    expect(t.intake.judgedDown()).toEqual(new Set(['x']));
+  });
+
+  it('a child still running on the member when its leave arrives: its stop is published, the second node-down is not', () => {
+    const t = setup([member('a', { ready: true }), member('x', { ready: true })]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.observeMembers([...t.table.values()], 5);
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 10);
+    t.set('x', { status: 'left' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'received SIGTERM', at: 900 });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 900));
+    t.intake.judge([...t.table.values()]);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'node-down', 'stopped']);
+  });
+
+  it('a new incarnation of a member that left is up again, and its own later leave is published', () => {
+    const t = setup([member('a', { ready: true }), member('x', { ready: true })]);
+    t.intake.observeMembers([...t.table.values()], 5);
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 10);
+    t.set('x', { status: 'left' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'received SIGTERM', at: 20 });
+    t.intake.judge([...t.table.values()]);
+    t.set('x', { status: 'up', incarnation: 'x-2', ready: false });
+    t.intake.onDistEvent(up('x', 30));
+    t.intake.observeMembers([...t.table.values()], 30);
+    t.set('x', { ready: true });
+    t.intake.observeMembers([...t.table.values()], 40);
+    t.set('x', { ready: false });
+    t.intake.observeMembers([...t.table.values()], 50);
+    expect(t.published.map((e) => [e.type, e.at])).toEqual([
+      ['node-down', 10],
+      ['node-up', 30],
+      ['node-down', 50],
+    ]);
   });
 });
 

@@ -31,6 +31,8 @@ afterEach(async () => {
 async function setup(): Promise<{ members: PogoNode[]; observer: PogoNode; log: MemoryLogger }> {
   const workers = new WorkerRegistry();
   workers.define('w', () => ({ stop() {} }));
+  // A worker that takes half a second to stop (a graceful leave waits for it).
+  workers.define('slow', () => ({ stop: () => new Promise<void>((resolve) => setTimeout(resolve, 500)) }));
   const log = new MemoryLogger();
   // A bare token (named `operator`) and a named one, as a token file holds them.
   const base = { secret: SECRET, port: 0, preset: 'local' as const, operatorToken: `${OPERATOR}\nops-team:${TEAM}\n`, viewerToken: VIEWER };
@@ -239,6 +241,65 @@ describe('observer gateway', () => {
     expect(moves.reduce((n, a) => n + a.count, 0)).toBe(lost);
     expect(new Set(moves.map((a) => a.reason))).toEqual(new Set(['failure']));
     expect(down).toMatchObject({ role: 'member' });
+    // It died (its connections closed at once): nothing says it may still be running.
+    expect(client.state().members[victim.name]).toMatchObject({ status: 'down', silent: false });
+  });
+
+  it('a node that joins heads the moves to it, down to a converged entry that measures them', async () => {
+    const { members, observer, log } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    for (let i = 0; i < 24; i++) await members[0]!.supervisor.startChild({ id: `j${i}`, start: { worker: 'w' } });
+    await until(() => Object.values(client.state().children).filter((c) => c.status === 'running').length === 24, 5_000, 'children running');
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const base = { secret: SECRET, port: 0, preset: 'local' as const, operatorToken: OPERATOR };
+    const joiner = await PogoNode.start(createNodeConfig({ name: 'g4', ...base, seeds: [members[0]!.address] }), { log, workers });
+    nodes.push(joiner);
+    await until(() => client.state().events.some((e) => e.type === 'converged' && e.node === 'g4'), 10_000, 'converged after g4 up');
+    const s = client.state();
+    const up = s.events.find((e) => e.type === 'node-up' && e.node === 'g4')!;
+    const converged = s.events.find((e) => e.type === 'converged' && e.node === 'g4')!;
+    const moves = s.activity.filter((a) => a.type === 'moved' && a.nodes['g4'] !== undefined);
+    // HRW gives a fourth node about a quarter of 24 children; these ids give it some.
+    expect(moves.reduce((n, a) => n + a.count, 0)).toBeGreaterThan(0);
+    // Every move to it comes between its node-up and the converged entry: the redistribution it heads.
+    for (const m of moves) {
+      expect(m.seq).toBeGreaterThan(up.seq);
+      expect(m.seq).toBeLessThan(converged.seq);
+      expect(m.reason).toBe('join');
+    }
+    // Measured from the node-up to the last move, not closed at once.
+    expect(converged.type === 'converged' && converged.after).toBeGreaterThanOrEqual(Math.max(...moves.map((m) => m.until)) - up.at);
+    expect(Object.values(s.children).filter((c) => c.node === 'g4').length).toBe(moves.reduce((n, a) => n + a.count, 0));
+  });
+
+  it('a graceful leave: its node-down comes first, then the moves it causes, then the converged entry', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    for (let i = 0; i < 24; i++) await members[0]!.supervisor.startChild({ id: `l${i}`, start: { worker: 'w' } });
+    await until(() => Object.values(client.state().children).filter((c) => c.status === 'running').length === 24, 5_000, 'children running');
+    const victim = members[2]!;
+    // One of its children takes half a second to stop: the others have moved by the time the node sends its leave.
+    await members[0]!.supervisor.startChild({ id: 'slow-stop', start: { worker: 'slow' } });
+    await members[0]!.supervisor.moveChild('slow-stop', victim.name);
+    await until(() => client.state().children['slow-stop']?.node === victim.name, 5_000, 'the slow child on the victim');
+    const on = Object.values(client.state().children).filter((c) => c.node === victim.name).length;
+    expect(on).toBeGreaterThan(1);
+    await victim.stop('test: graceful leave', 2_000);
+    await until(() => client.state().events.some((e) => e.type === 'converged' && e.node === victim.name), 10_000, 'converged after the leave');
+    const s = client.state();
+    const downs = s.events.filter((e) => e.type === 'node-down' && e.node === victim.name);
+    expect(downs.length).toBe(1);
+    const converged = s.events.find((e) => e.type === 'converged' && e.node === victim.name)!;
+    const moves = s.activity.filter((a) => a.type === 'moved' && a.from === victim.name);
+    expect(moves.reduce((n, a) => n + a.count, 0)).toBe(on);
+    for (const m of moves) {
+      expect(m.seq).toBeGreaterThan(downs[0]!.seq);
+      expect(m.seq).toBeLessThan(converged.seq);
+      expect(m.at).toBeGreaterThanOrEqual(downs[0]!.at);
+    }
   });
 
   it('a link only the observer lost is no event: the member is unreachable from here, then back, and nothing stopped or started', async () => {
@@ -556,6 +617,7 @@ describe('state diff', () => {
             ready: rng.next() < 0.5,
             draining: false,
             reachable: true,
+            silent: rng.next() < 0.2,
           };
       for (let i = 0; i < 20; i++)
         if (rng.next() < 0.5)

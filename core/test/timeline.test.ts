@@ -49,6 +49,20 @@ describe('Timeline', () => {
     expect(t.activity[1]!.first).toMatchObject({ id: 'c', reason: 'pin' });
   });
 
+  it('a notable event closes the open bursts: the starts and moves after a node-up are entries after it, not growth of a burst before it', () => {
+    const t = new Timeline<TimelineEvent>(2_000);
+    t.add({ type: 'started', id: 'a', node: 'n1', at: 0 });
+    t.add({ type: 'node-up', node: 'n4', at: 500 });
+    t.add({ type: 'started', id: 'b', node: 'n4', at: 600 });
+    t.add({ type: 'moved', id: 'b', from: 'n1', to: 'n4', reason: 'join', at: 600 });
+    const up = t.notable[0]!;
+    expect(t.activity.map((b) => [b.type, b.count, b.seq > up.seq])).toEqual([
+      ['started', 1, false],
+      ['started', 1, true],
+      ['moved', 1, true],
+    ]);
+  });
+
   it('both rings are bounded', () => {
     const t = new Timeline<TimelineEvent>(0);
     for (let i = 0; i < NOTABLE_LIMIT + 10; i++) t.add({ type: 'node-up', node: 'n', at: i });

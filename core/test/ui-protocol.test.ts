@@ -15,6 +15,7 @@ import {
   MemberViewReplySchema,
   UI_OPS,
   WIRE_FIELDS,
+  checkMemberViews,
   commandFailure,
   decodeWireCommand,
   encodeWireArgs,
@@ -429,6 +430,39 @@ describe('UI protocol: the fast check of a member view', () => {
     );
     // Most generated views are valid somewhere and broken somewhere else; enough take the fast path to matter.
     expect(fast).toBeGreaterThan(100);
+  });
+});
+
+describe('UI protocol: the members of the state', () => {
+  const good = {
+    name: 'n1',
+    status: 'down',
+    role: 'member',
+    address: '127.0.0.1:1',
+    incarnation: 'abc',
+    labels: { zone: 'a' },
+    workers: ['w'],
+    ready: true,
+    draining: false,
+    reachable: false,
+    silent: true,
+  };
+
+  it('keeps the members it can read and names the field of each it cannot; never throws', () => {
+    const { members, refused } = checkMemberViews([
+      good,
+      { ...good, name: 'n2', status: 'unreachable', silent: false },
+      { ...good, name: 'n3', silent: undefined },
+      { ...good, name: 'n4', status: 'gone' },
+      null,
+      'n5',
+    ]);
+    expect(members.map((m) => m.name)).toEqual(['n1', 'n2']);
+    expect(refused).toHaveLength(4);
+    expect(refused[0]).toMatch(/^member n3: silent: /);
+    expect(refused[1]).toMatch(/^member n4: status: /);
+    expect(refused[2]).toMatch(/^member \(no name\)/);
+    fc.assert(fc.property(fc.array(fc.anything()), (raw) => void checkMemberViews(raw)));
   });
 });
 

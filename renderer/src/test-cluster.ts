@@ -17,6 +17,7 @@ export const member = (name: string, extra: Partial<MemberView> = {}): MemberVie
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
   ...extra,
 });
 

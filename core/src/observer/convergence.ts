@@ -8,7 +8,8 @@
  *   they start none; a second change inside an open one belongs to it.
  * - End: the first check (the gateway checks before each round of patches)
  *   at which every child is `running` with exactly one instance, and each of
- *   those instances' starts was reported by an event (`convergedNow`).
+ *   those instances' starts was reported by an event (`convergedNow`), and
+ *   no member is between states (`membersSettled`).
  * - Time: from the change to the last cluster event before the end, so it
  *   is measured between cluster events, not in gateway ticks.
  *
@@ -18,6 +19,22 @@
  * it and stop its time short of them; hence the wait for every running
  * instance's start to be reported. The instances running when the gateway
  * started count as reported.
+ *
+ * Race "settled before it began": a member that comes up takes no child
+ * until it is ready (linked to every member and synced), and a member that
+ * leaves says first that it takes none any more (ready: false), then stops
+ * its children one by one. Meanwhile every child may well run once where it
+ * ran before: ending then measured 0 ms and left the moves that followed
+ * outside the convergence. So a member up but not ready (joining or
+ * leaving) keeps it open, and so does one whose metadata has not arrived
+ * yet (race "linked before it said anything": membership makes the entry
+ * of a member at link up with version 0 and no `ready`, and the member's
+ * own gossip fills it in a moment later; counting it as ready closed the
+ * convergence between the two). A member of a release that does not
+ * announce readiness (`ready` undefined once its metadata is known) counts
+ * as ready. One that never becomes
+ * ready keeps it open for as long: the cluster has not settled, and the
+ * timeline shows the redistribution still open.
  *
  * Race: the reverse, a start reported before its child is listed (an
  * observer joining receives the members' live state before their desired
@@ -40,6 +57,20 @@ export interface ChildInstances {
 export function convergedNow(children: readonly ChildInstances[], reported: ReadonlyMap<string, ReadonlySet<string>>): boolean {
   if (!children.every((c) => c.status === 'running' && c.instances.length === 1)) return false;
   return children.every((c) => reported.get(c.id)?.has(c.instances[0]!.pid) === true);
+}
+
+/** What the check needs of a member. */
+export interface MemberReadiness {
+  role: string;
+  status: string;
+  ready?: boolean;
+  /** Its metadata's version: 0 while it is not known yet (membership.ts: the entry made at link up). */
+  version?: number;
+}
+
+/** True when no member is between states: none is up (or suspect) and not ready, or not known to be ready yet; so none is joining or leaving. */
+export function membersSettled(members: readonly MemberReadiness[]): boolean {
+  return members.every((m) => m.role !== 'member' || (m.status !== 'up' && m.status !== 'suspect') || (m.ready !== false && m.version !== 0));
 }
 
 export class ConvergenceTracker {
@@ -71,9 +102,11 @@ export class ConvergenceTracker {
    * The converged event when an open convergence has just ended (then it is
    * closed), else undefined. `children` is called only while one is open:
    * listing every child is the costly part, and most checks have none open.
+   * `members`: the member table (none given: none is between states).
    */
-  check(children: () => readonly ChildInstances[], now: number): ConvergedEvent | undefined {
+  check(children: () => readonly ChildInstances[], now: number, members: () => readonly MemberReadiness[] = () => []): ConvergedEvent | undefined {
     if (!this.open) return undefined;
+    if (!membersSettled(members())) return undefined;
     const list = children();
     if (!convergedNow(list, this.reported)) return undefined;
     // `reported` is not pruned to the listing: a start can be reported before

@@ -49,6 +49,34 @@
  *   differs from the last one published for that child, so owners that
  *   flicker with the observer's view are not news.
  *
+ * A graceful leave is the member going down, from its first word: a member
+ * that leaves (SIGTERM, `node.stop()`) first says it takes no children any
+ * more (its `ready` turns false while it is up), the others become their
+ * owners and start each child as soon as its instance there has stopped,
+ * and only then does the member close its links with `leave`. Publishing
+ * the node-down at the `leave` put every move it caused before it (race
+ * "the moves of a leave come before its node-down": seen with children
+ * that take a moment to stop). So the node-down is published when the
+ * observer sees a member it knew ready turn not ready while up (the same
+ * incarnation; `observeMembers`), with reason LEAVING_REASON, and the
+ * node-down of that incarnation's `leave` later is not published again
+ * (the stops it causes are).
+ *
+ * A move is a child's one instance ending up on another node, not a second
+ * instance appearing: the supervisor reports `moved` as soon as an instance
+ * shows up on another node than the last one (distributed/events.ts
+ * `diffChild`), so a duplicate (a node that ran alone while frozen or cut
+ * off starts what it could not see; after the heal one instance is
+ * stopped) was reported as "moved (duplicate healed)" for every child it
+ * duplicated, including the ones whose new instance was the one stopped:
+ * moves that never happened. So a `moved` that leaves its child with more
+ * than one instance published as running is held (the latest per child)
+ * until the child is down to one: published then, stamped with that stop,
+ * if the survivor is on the node it names; dropped otherwise (the child
+ * stayed where it was, or stopped everywhere). A start-first handoff (two
+ * instances on purpose, the old one stopping after) is a move published
+ * when the old instance stops.
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -69,6 +97,28 @@ export interface MemberFacts {
   unheardBy?: ReadonlyArray<{ reporter: string }>;
   /** When this incarnation started (its own clock). */
   startedAt?: number;
+  /** Whether it takes children (undefined from a release that does not say). */
+  ready?: boolean;
+}
+
+/** The reason of the node-down published when a member announces its leave. */
+export const LEAVING_REASON = 'leaving: it stops its children, the others take them over';
+
+/**
+ * Whether a member announced its leave between two readings of its entry
+ * (pure): the same incarnation, still up (or suspect), ready before and not
+ * ready now. A member not ready yet (joining) never was ready, so it is not
+ * leaving.
+ */
+export function announcedLeave(before: MemberFacts | undefined, now: MemberFacts): boolean {
+  return (
+    before !== undefined &&
+    now.role === 'member' &&
+    before.incarnation === now.incarnation &&
+    before.ready === true &&
+    now.ready === false &&
+    (now.status === 'up' || now.status === 'suspect')
+  );
 }
 
 export type Verdict = 'reachable' | 'unreachable' | 'down';
@@ -85,6 +135,20 @@ export function memberVerdict(m: MemberFacts, reporters: readonly string[]): Ver
   const unheard = new Set((m.unheardBy ?? []).map((u) => u.reporter));
   const against = others.filter((r) => unheard.has(r)).length;
   return against * 2 > others.length ? 'down' : 'unreachable';
+}
+
+/**
+ * Whether a member that is down went silent first (pure): the observer had
+ * not heard it for at least `suspectAfterMs` (its own suspect time; a
+ * link's is never shorter) when its link was dropped. A process that dies
+ * closes its connections, and is down within a ping interval of its last
+ * frame; one frozen (SIGSTOP, a long pause) or cut off by the network goes
+ * quiet and is dropped at the heartbeat timeout, and may still run. The
+ * link's close reason cannot tell them apart (the side that times the
+ * link out closes it, and the peer's socket reports a disconnect).
+ */
+export function wentSilent(m: { status: string; since?: number; lastHeardAt?: number }, suspectAfterMs: number): boolean {
+  return m.status === 'down' && m.since !== undefined && m.lastHeardAt !== undefined && m.since - m.lastHeardAt >= suspectAfterMs;
 }
 
 interface Lost {
@@ -117,8 +181,14 @@ export class EventIntake {
   private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
   /** id → pids published as running (started, not yet stopped), each with its node when known. */
   private readonly running = new Map<string, Map<string, string | undefined>>();
+  /** id → a `moved` held while its child runs more than once (published when it is down to one there). */
+  private readonly pendingMoves = new Map<string, Extract<DistEvent, { type: 'moved' }>>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
+  /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
+  private readonly lastSeen = new Map<string, MemberFacts>();
+  /** Members whose leave was published (node-down with LEAVING_REASON): name → incarnation. */
+  private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
   sessions = 0;
 
@@ -176,12 +246,37 @@ export class EventIntake {
       case 'moved':
         for (const [name, l] of [...this.lost])
           if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
+        // Not a move yet: a second instance. Held until one of them stops.
+        if (e.type === 'moved' && (this.running.get(e.id)?.size ?? 0) > 1) {
+          this.pendingMoves.set(e.id, e);
+          return;
+        }
+        if (e.type === 'moved') this.pendingMoves.delete(e.id);
         break;
       default:
         // Every other event passes through as it is.
         break;
     }
     this.emit(e);
+  }
+
+  /**
+   * Looks at the member table after a membership change: a member that
+   * announced its leave (`announcedLeave`) is published down now, at `at`,
+   * before the moves its leave causes.
+   */
+  observeMembers(members: readonly MemberFacts[], at: number): void {
+    const names = new Set<string>();
+    for (const m of members) {
+      names.add(m.name);
+      const before = this.lastSeen.get(m.name);
+      this.lastSeen.set(m.name, m);
+      if (!announcedLeave(before, m) || this.leaving.get(m.name) === m.incarnation || this.lost.has(m.name)) continue;
+      this.leaving.set(m.name, m.incarnation);
+      this.down.add(m.name);
+      this.emit({ type: 'node-down', node: m.name, role: 'member', reason: LEAVING_REASON, at });
+    }
+    for (const name of this.lastSeen.keys()) if (!names.has(name)) this.lastSeen.delete(name);
   }
 
   /**
@@ -223,6 +318,8 @@ export class EventIntake {
 
   private onFound(e: Extract<DistEvent, { type: 'node-up' }>): void {
     this.down.delete(e.node);
+    // Another incarnation: the leave announced was the old one's (the same one relinking is still leaving).
+    if (this.leaving.get(e.node) !== this.o.member(e.node)?.incarnation) this.leaving.delete(e.node);
     const l = this.lost.get(e.node);
     if (l === undefined) {
       const m = this.o.member(e.node);
@@ -251,7 +348,10 @@ export class EventIntake {
     if (!l) return;
     this.lost.delete(name);
     this.down.add(name);
-    for (const e of l.held) this.emit(e);
+    // Its leave was published when it announced it: the node-down of its `leave` is not news (its stops are).
+    const announced = this.leaving.get(name) === l.incarnation;
+    if (announced) this.leaving.delete(name);
+    for (const e of l.held) if (!(announced && e.type === 'node-down')) this.emit(e);
     for (const e of l.placed.values()) this.emit(e);
     this.o.changed();
   }
@@ -280,6 +380,15 @@ export class EventIntake {
         if (!pids.delete(e.pid)) return;
         if (pids.size === 0) this.running.delete(e.id);
       }
+      const move = this.pendingMoves.get(e.id);
+      if (move !== undefined && (pids === undefined || pids.size <= 1)) {
+        this.pendingMoves.delete(e.id);
+        this.o.publish(e);
+        // Down to one instance: a move if it is where the move said, else none happened.
+        const survivor = pids?.values().next().value;
+        if (pids !== undefined && pids.size === 1 && survivor === move.to) this.o.publish({ ...move, at: e.at });
+        return;
+      }
     } else if (e.type === 'placed') {
       const k = `${e.node ?? ''}|${e.by}`;
       if (this.placed.get(e.id) === k) return;
@@ -292,5 +401,6 @@ export class EventIntake {
   prune(ids: ReadonlySet<string>): void {
     for (const id of this.running.keys()) if (!ids.has(id)) this.running.delete(id);
     for (const id of this.placed.keys()) if (!ids.has(id)) this.placed.delete(id);
+    for (const id of this.pendingMoves.keys()) if (!ids.has(id)) this.pendingMoves.delete(id);
   }
 }

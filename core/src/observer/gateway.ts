@@ -117,6 +117,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     changed: () => markDirty(),
   });
   intake.seed(node.supervisor.whichChildren('global'));
+  // The members as they are now: a leave announced after this is told from a member that was ready.
+  intake.observeMembers(memberFacts(), node.clock.now());
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.
   const snapshots = new Snapshots(
     node,
@@ -141,6 +143,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const remote = new RemoteView(node, markDirty, (name) => intake.judgedDown().has(name));
   const onDistEvent = (e: DistEvent): void => intake.onDistEvent(e);
   const onMember = (): void => {
+    intake.observeMembers(memberFacts(), node.clock.now());
     intake.judge(memberFacts());
     markDirty();
   };
@@ -234,7 +237,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       intake.settle(name, (id, pid) => node.groups.getMembers(SUPERVISOR_SCOPE, group.run(id)).some((m) => m.pid === pid), now);
     }
     // No convergence is judged while the observer's own view has a gap: it would be the gap's, not the cluster's.
-    const converged = intake.hasGap ? undefined : convergence.check(() => node.supervisor.whichChildren('global'), now);
+    const converged = intake.hasGap ? undefined : convergence.check(() => node.supervisor.whichChildren('global'), now, memberFacts);
     if (converged) {
       history.push(converged);
       snapshots.markHistoryDirty();

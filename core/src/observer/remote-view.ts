@@ -5,7 +5,12 @@
  * credential) once a second while any member is unreachable (a member the
  * other members confirmed down needs none: the observer's own view is as
  * good as any for it, and fresher), and drops it
- * once it reaches them all again. snapshot.ts shows the children and those
+ * once it reaches them all again: at the first read after that, not at the
+ * next round (race "a borrowed view outlives the gap": a member joining is
+ * learned from gossip, down until the observer links it, so a join opened
+ * a borrow; kept until the next round, the board showed the borrowed
+ * children, up to a second old, while the timeline already said the moves
+ * to the newcomer were done). snapshot.ts shows the children and those
  * members' status from it.
  *
  * The member asked is the one chooseMember picks among the ready ones (a
@@ -38,9 +43,15 @@ export class RemoteView {
     private readonly known: (name: string) => boolean = () => false,
   ) {}
 
-  /** The borrowed view, while some member is beyond the observer's links. */
+  /** The borrowed view, while some member is beyond the observer's links (none once it reaches them all). */
   get current(): MemberViewReply | undefined {
+    if (this.view !== undefined && this.reachesAll()) this.view = undefined;
     return this.view;
+  }
+
+  /** Whether the observer reaches every member itself (or knows the state of those it does not). */
+  private reachesAll(): boolean {
+    return this.node.members().every((m) => m.role !== 'member' || m.status === 'left' || m.status === 'up' || m.status === 'suspect' || this.known(m.name));
   }
 
   start(): void {
@@ -57,7 +68,7 @@ export class RemoteView {
 
   private async borrow(): Promise<void> {
     const members = this.node.members().filter((m) => m.role === 'member' && m.status !== 'left');
-    if (members.every((m) => m.status === 'up' || m.status === 'suspect' || this.known(m.name))) {
+    if (this.reachesAll()) {
       if (this.view) {
         this.view = undefined;
         this.onChange();

@@ -17,6 +17,7 @@
  */
 import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import type { Access, ActivityView, ChildView, ClusterState, EventView, NodeResourcesView, SampleView } from './state.js';
+import { wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
@@ -68,13 +69,14 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || m.status === 'up' || m.status === 'suspect';
+    const status = reachable
+      ? m.status
+      : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down'
+        ? 'unreachable'
+        : (remoteStatus.get(m.name) ?? m.status);
     members[m.name] = {
       name: m.name,
-      status: reachable
-        ? m.status
-        : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down'
-          ? 'unreachable'
-          : (remoteStatus.get(m.name) ?? m.status),
+      status,
       role: m.role,
       address: m.address,
       incarnation: m.incarnation,
@@ -83,6 +85,7 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
       ready: m.name === node.name ? node.supervisor.isReady : m.ready === true,
       draining: draining.has(m.name),
       reachable,
+      silent: status === 'down' && wentSilent(m, node.config.suspectAfterMs),
     };
   }
   const children: ClusterState['children'] = {};

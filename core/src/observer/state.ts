@@ -54,6 +54,14 @@ export interface MemberView {
   draining: boolean;
   /** False when the observer itself is not linked to this member (it knows of it through gossip). */
   reachable: boolean;
+  /**
+   * Down after it went silent (event-intake.ts `wentSilent`): the observer
+   * stopped hearing it well before its link was dropped, rather than seeing
+   * its connection close. It may still be running (frozen, or cut off), and
+   * so may its children, beside their restarts elsewhere. False unless the
+   * status shown is `down`.
+   */
+  silent: boolean;
 }
 
 /** A child as the gateway shows it to UIs. */

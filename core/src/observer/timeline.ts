@@ -17,6 +17,13 @@
  *   children (expandable in the UI) and counts per node. A burst of one is
  *   shown as its event. At most ACTIVITY_LIMIT entries.
  *
+ * A notable event closes every open burst: per-child events after it start
+ * bursts of their own, placed after it. Race "a burst that outlives its
+ * cause": the placements and starts that follow a node-up within the gap
+ * used to grow a burst opened before the node-up, so they kept that
+ * burst's earlier place, outside the redistribution the node-up heads (the
+ * UI groups entries by order).
+ *
  * An entry keeps its `seq` while it grows and bumps its `rev`; the patch
  * layer sends an entry again when its rev changed.
  *
@@ -115,6 +122,8 @@ export class Timeline<E extends TimelineEvent> {
   add(e: E): void {
     this.count(e);
     if (!CHILD_EVENT_TYPES.has(e.type)) {
+      // What follows a notable event is after it: no burst opened before it grows past it.
+      this.open.clear();
       this.notable.push({ seq: ++this.seq, rev: 0, at: e.at, event: e });
       if (this.notable.length > NOTABLE_LIMIT) this.notable.splice(0, this.notable.length - NOTABLE_LIMIT);
       return;

@@ -12,6 +12,7 @@
  *   handshake        auth { token, credential?, user?, locked? } parseHandshakeAuth
  *   server → client  snapshot(ClusterState)                     once per connection
  *                    patch(StatePatch, ack)                     state.ts; at most one unacknowledged
+ *                                                               (members checked: checkMemberViews)
  *   client → server  command({ op, args }, ack(CommandAck))     parseUiCommand
  *                    watchOutput({ id }, ack(WatchAck))         parseWatchOutput; output-follow.ts
  *                    unwatchOutput({ id })
@@ -51,7 +52,7 @@ import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpe
 import type { MessageErrorCode } from '../supervisor/child-channel.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
-import type { Access, ClusterState, StatePatch } from './state.js';
+import type { Access, ClusterState, MemberView, StatePatch } from './state.js';
 
 /** Compile-time equality of two types (used to tie the schemas below to core's types). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -804,6 +805,52 @@ export function parseWatchOutput(raw: unknown): Checked<{ id: string }> {
   } catch {
     return { ok: false, message: 'watchOutput: cannot be read' };
   }
+}
+
+// ---------------------------------------------------------------------------
+// Members in the state the gateway sends
+
+/**
+ * A member as the gateway shows it (state.ts MemberView), checked where it
+ * arrives: the renderer reads a member's status, readiness and `silent` to
+ * say what is true of it (a node down is no drop target, its readiness is
+ * not known, it may still be running), so a member it cannot read is
+ * dropped with the reason rather than drawn wrong. Members are a few per
+ * cluster, so checking each snapshot's and patch's costs nothing; the
+ * children (thousands) are typed, not checked here.
+ */
+export const MemberViewSchema = z.object({
+  name: z.string(),
+  status: z.enum([...MemberStatusSchema.options, 'unreachable']),
+  role: z.enum(['member', 'observer']),
+  address: z.string(),
+  incarnation: z.string(),
+  labels: z.record(z.string(), z.string()),
+  workers: z.array(z.string()),
+  ready: z.boolean(),
+  draining: z.boolean(),
+  reachable: z.boolean(),
+  silent: z.boolean(),
+});
+const _memberView: Same<z.output<typeof MemberViewSchema>, MemberView> = true;
+
+/** The members among `raw` the schema accepts, and a reason for each one it refused (`name: field: problem`). Never throws. */
+export function checkMemberViews(raw: readonly unknown[]): { members: MemberView[]; refused: string[] } {
+  const members: MemberView[] = [];
+  const refused: string[] = [];
+  for (const m of raw) {
+    try {
+      const parsed = MemberViewSchema.safeParse(m);
+      if (parsed.success) members.push(parsed.data);
+      else
+        refused.push(
+          `member ${isPlainObject(m) && typeof m['name'] === 'string' ? m['name'].slice(0, 128) : '(no name)'}: ${describeArgIssues(parsed.error).replace(/^args: /, '')}`,
+        );
+    } catch {
+      refused.push('member: cannot be read');
+    }
+  }
+  return { members, refused };
 }
 
 /** The Socket.IO events the gateway sends to a UI, with their payloads. */

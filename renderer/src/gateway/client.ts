@@ -44,6 +44,10 @@
  * anything smaller is sent, and a member refuses (and audits) arguments
  * over the 1 MiB limit.
  *
+ * The members of every snapshot and patch are checked with the UI
+ * protocol's schema (checked-state.ts); one that fails is left out and
+ * logged.
+ *
  * Both directions are typed by the UI protocol (pogo-core/ui-protocol):
  * `sendCommand('move', { id, node })` takes the op's named fields and
  * resolves with that op's result or a typed error. The gateway validates
@@ -69,6 +73,12 @@ import type {
   WatchAck,
 } from 'pogo-core/ui-protocol';
 import { useStore } from '../store/index';
+import { checkedPatch, checkedSnapshot } from './checked-state';
+
+/** Members of a snapshot or patch the UI protocol's schema refused: left out, said in the console. */
+function logRefused(reasons: string[]): void {
+  console.error(`gateway state: ${reasons.length} member(s) left out: ${reasons.join('; ')}`);
+}
 
 /** How a connect ended: the gateway accepted the session, refused it, or a newer connect (or disconnect) took its place. */
 export type ConnectOutcome = 'accepted' | 'refused' | 'abandoned';
@@ -174,7 +184,7 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
         store().setUnlock({ pending: false, error: null });
       }
       if (s !== socket) return;
-      store().applySnapshot(state);
+      store().applySnapshot(checkedSnapshot(state, logRefused));
       store().setStatus('connected');
       store().setUser(options.user ?? '');
       accepted = options;
@@ -188,7 +198,7 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectOutcome>
     });
     s.on('patch', (patch, ack) => {
       if (s !== socket) return;
-      store().applyPatch(patch);
+      store().applyPatch(checkedPatch(patch, logRefused));
       ack?.();
     });
     s.on('disconnect', (reason: string) => {

@@ -3,9 +3,10 @@
  * alike. `unreachable` (state.ts MemberViewStatus) is not `down`: the
  * observer lost its own link to the member while the other members still
  * hear it (or there is no other member to ask), so it is drawn apart (an
- * amber dashed marker), never as a failure.
+ * amber dashed marker), never as a failure. Readiness reads from the
+ * status too: a member down says nothing true about it (`readinessText`).
  */
-import type { MemberViewStatus } from 'pogo-core/observer-state';
+import type { MemberView, MemberViewStatus } from 'pogo-core/observer-state';
 
 export const UNREACHABLE_TITLE = 'unreachable from this observer; the other members still hear it (or there is no other member to ask), so it is not down';
 
@@ -43,4 +44,28 @@ export function offersDrain(status: MemberViewStatus): boolean {
 /** Whether a member is gone as far as the cluster knows (down, or left): its column may be dismissed. */
 export function isGone(status: MemberViewStatus): boolean {
   return status === 'down' || status === 'left';
+}
+
+/**
+ * What "Ready" says of a member: readiness is what the member last
+ * announced, which is true only while it is heard. A member down or gone
+ * takes no children whatever it last said (readiness does not apply); one
+ * this observer cannot reach may still be ready, as far as it knows
+ * (unknown, with the last word); `ok` is false where it takes none or is
+ * not known to.
+ */
+export function readinessText(member: Pick<MemberView, 'status' | 'ready' | 'role'>): { text: string; ok: boolean } {
+  if (member.role === 'observer') return { text: 'does not apply: an observer runs no children', ok: true };
+  switch (member.status) {
+    case 'down':
+      return { text: 'does not apply: it is down, so it takes no children', ok: false };
+    case 'left':
+      return { text: 'does not apply: it has left the cluster', ok: false };
+    case 'unreachable':
+      return { text: `unknown: this observer cannot reach it (it last said ${member.ready ? 'yes' : 'no'})`, ok: false };
+    case 'suspect':
+      return member.ready ? { text: 'yes, as it last said (it is suspect: missed heartbeats)', ok: true } : { text: 'no: not taking children', ok: false };
+    case 'up':
+      return member.ready ? { text: 'yes', ok: true } : { text: 'no: not taking children (still joining, or leaving)', ok: false };
+  }
 }

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
 import { child, clusterOf, failing, member } from '../test-cluster';
-import { attentionItems, attentionKind, nextDeadline, SLOW_MS, sinceFromPatch, sinceFromSnapshot } from './attention';
+import { attentionItems, attentionKind, nextDeadline, silentMembers, SLOW_MS, sinceFromPatch, sinceFromSnapshot } from './attention';
 import { resetStore, useStore } from './index';
 
 const nodes = [member('a'), member('b')];
@@ -68,6 +68,24 @@ describe('attention: which children need it', () => {
     const cluster = clusterOf(nodes, [child('m')]);
     expect(attentionItems(cluster.children, { m: { status: 'moving', at: 0 } }, SLOW_MS * 2)).toEqual([]);
     expect(attentionItems(null, {}, 0)).toEqual([]);
+  });
+});
+
+describe('attention: members that may still run', () => {
+  it('a member down after it went silent, by name; not one that died, left, is up, or an observer', () => {
+    const members = clusterOf(
+      [
+        member('z', { status: 'down', silent: true }),
+        member('b', { status: 'down', silent: true }),
+        member('c', { status: 'down', silent: false }),
+        member('d', { status: 'left' }),
+        member('e', { status: 'unreachable' }),
+        member('o', { role: 'observer', status: 'down', silent: true }),
+      ],
+      [],
+    ).members;
+    expect(silentMembers(members).map((m) => m.name)).toEqual(['b', 'z']);
+    expect(silentMembers(undefined)).toEqual([]);
   });
 });
 

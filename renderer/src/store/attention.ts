@@ -15,6 +15,15 @@
  *                SLOW_MS. A move takes the child's shutdown time (5 s by
  *                default) plus its start, so 30 s is well past a normal one
  *
+ * A member needs attention too when it is down after it went silent
+ * (MemberView.silent: frozen, cut off, or a host gone without closing its
+ * connections): the cluster has restarted its children elsewhere, but if
+ * it still runs, so do they, there (netsplit mode `available` runs each
+ * side's; an OS-process child runs on in a frozen node in any mode). The
+ * observer cannot tell, so the lane says it may be so, until the member is
+ * back (its duplicates are stopped then) or gone (`silentMembers`). A
+ * member that died (its connections closed) or left is no such risk.
+ *
  * "For how long" needs the time a child entered its status, which the
  * gateway does not send: this slice keeps it, `since`, for every child
  * whose status is not `running`, updated from the snapshot and from each
@@ -27,7 +36,7 @@
  * hand-set clock; the lane re-renders at the next deadline (`nextDeadline`).
  */
 import type { StateCreator } from 'zustand';
-import type { ChildView, ClusterState, StatePatch } from 'pogo-core/observer-state';
+import type { ChildView, ClusterState, MemberView, StatePatch } from 'pogo-core/observer-state';
 import type { AppStore } from './index';
 
 /** How long a child may be moving, waiting to start, or (start-first) running twice before it needs attention, ms. */
@@ -91,6 +100,14 @@ export function attentionKind(child: ChildView, since: number, now: number): Att
     default:
       return null;
   }
+}
+
+/** Members down after they went silent, by name: they may still run, and their children twice. */
+export function silentMembers(members: Readonly<Record<string, MemberView>> | null | undefined): MemberView[] {
+  if (!members) return [];
+  return Object.values(members)
+    .filter((m) => m.role === 'member' && m.status === 'down' && m.silent)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 const ORDER: Record<AttentionKind, number> = { failing: 0, duplicate: 1, unplaceable: 2, slow: 3 };

@@ -14,6 +14,7 @@ const member = (name: string, role: MemberView['role'] = 'member'): MemberView =
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
 });
 const child = (id: string, node: string | null): ChildView => ({
   id,

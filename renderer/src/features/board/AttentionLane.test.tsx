@@ -84,6 +84,38 @@ describe('<AttentionLane/>', () => {
     );
   });
 
+  it('a node down after it went silent (frozen, cut off) comes first: its children may be running twice; one that died, or left, is no such risk', () => {
+    const members = [
+      member('a'),
+      member('b', { status: 'down', reachable: false, silent: true }),
+      member('c', { status: 'down', reachable: false, silent: false }),
+      member('d', { status: 'left', reachable: false }),
+    ];
+    act(() => useStore.getState().applySnapshot(clusterOf(members, [child('ok'), failing('bad')])));
+    view.render(<AttentionLane />);
+    const lane = view.container.querySelector('[data-testid="attention-lane"]')!;
+    const entries = [...lane.querySelectorAll('[data-testid="attention-item"]')].map(
+      (e) => `${e.getAttribute('data-kind')}:${e.getAttribute('data-node') ?? e.getAttribute('data-child')}`,
+    );
+    expect(entries).toEqual(['silent-node:b', 'failing:bad']);
+    expect(lane.querySelector('[data-testid="attention-summary"]')?.textContent).toBe('1 node silent, may still run · 1 failing');
+    const entry = lane.querySelector<HTMLButtonElement>('[data-node="b"]')!;
+    expect(entry.textContent).toContain('its children may be running twice (there and where they were restarted) until it is back or gone');
+    expect(entry.getAttribute('title')).toContain('frozen (SIGSTOP, a long pause)');
+    act(() => entry.click());
+    expect(useStore.getState().selection).toEqual({ kind: 'node', name: 'b' });
+  });
+
+  it('a silent node alone is enough: the lane does not say "Nothing needs attention"; back up, it does', () => {
+    const first = clusterOf([member('a'), member('b', { status: 'down', reachable: false, silent: true })], [child('ok')]);
+    act(() => useStore.getState().applySnapshot(first));
+    view.render(<AttentionLane />);
+    expect(view.container.textContent).not.toContain('Nothing needs attention');
+    expect(view.container.querySelector('h2')?.textContent).toBe('Needs attention 1');
+    act(() => useStore.getState().applyPatch(diffState(first, clusterOf([member('a'), member('b')], [child('ok')]))!));
+    expect(view.container.textContent).toBe('✓Nothing needs attention');
+  });
+
   it(`shows ${LANE_LIMIT} entries, and the rest behind "Show N more"`, () => {
     const many = Array.from({ length: LANE_LIMIT + 3 }, (_, i) => failing(`f${String(i).padStart(2, '0')}`));
     act(() => useStore.getState().applySnapshot(clusterOf(nodes, many)));

@@ -1,5 +1,7 @@
 /**
- * The "needs attention" lane at the top of the board: every child that is
+ * The "needs attention" lane at the top of the board: a member down after
+ * it went silent, which may still run its children beside their restarts
+ * elsewhere (first, opening the node's detail), and every child that is
  * failing, unplaceable, running twice, or moving (or waiting to start) for
  * too long (store/attention.ts says exactly when), each a button that opens
  * the child's detail. Failing first; the first LANE_LIMIT are shown, the
@@ -11,7 +13,9 @@
  * again at the next such deadline (`nextDeadline`), not on a fixed tick.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { attentionItems, nextDeadline, SLOW_MS, type AttentionItem, type AttentionKind } from '../../store/attention';
+import { useShallow } from 'zustand/react/shallow';
+import type { MemberView } from 'pogo-core/observer-state';
+import { attentionItems, nextDeadline, silentMembers, SLOW_MS, type AttentionItem, type AttentionKind } from '../../store/attention';
 import { useStore } from '../../store/index';
 import { scoped } from '../../shared/scoped';
 import board from './board.module.css';
@@ -35,7 +39,13 @@ export const KIND_HELP: Record<AttentionKind, string> = {
     `s (a move normally takes the child's shutdown time, 5 s by default, plus its start)`,
 };
 
-const LANE_HELP = `Children that need a person:\n${Object.values(KIND_HELP)
+/** What a member down after going silent means, for its entry's tooltip. */
+export const SILENT_HELP =
+  'went silent: the cluster stopped hearing it and declared it down, without its connections closing. If it is frozen (SIGSTOP, a long pause) ' +
+  'or cut off rather than dead, it still runs its children, and the cluster has restarted them elsewhere: they may run twice until it is back ' +
+  '(then the duplicates are stopped, the owner’s instance kept) or gone for good.';
+
+const LANE_HELP = `What needs a person:\n• a node that ${SILENT_HELP}\n${Object.values(KIND_HELP)
   .map((h) => `• ${h}`)
   .join('\n')}`;
 
@@ -60,6 +70,32 @@ export function describeItem(item: AttentionItem): { tag: string; text: string }
         ? { tag: 'moving too long', text: `moving from ${c.node ?? '?'} to ${c.owner ?? '?'} since ${clock(item.since)}` }
         : { tag: 'waiting too long', text: `${c.owner ? `placed on ${c.owner}, ` : ''}not started since ${clock(item.since)}` };
   }
+}
+
+function SilentNode({ node }: { node: MemberView }) {
+  const selected = useStore((s) => s.selection?.kind === 'node' && s.selection.name === node.name);
+  return (
+    <li className={cx('attention-node')}>
+      <button
+        type="button"
+        className={cx('attention-item', selected && 'selected')}
+        data-testid="attention-item"
+        data-node={node.name}
+        data-kind="silent-node"
+        title={`${node.name} ${SILENT_HELP}`}
+        onClick={() => useStore.getState().select({ kind: 'node', name: node.name })}
+      >
+        <span className={cx('attention-line')}>
+          <span className={cx('card-id')}>{node.name}</span>
+          <span className={cx('tag state-down')}>silent: may still run</span>
+        </span>
+        <span className={cx('attention-text muted')}>
+          Down after it went silent: if it is frozen or cut off rather than dead, its children may be running twice (there and where they were restarted) until
+          it is back or gone.
+        </span>
+      </button>
+    </li>
+  );
 }
 
 function Entry({ item }: { item: AttentionItem }) {
@@ -90,6 +126,7 @@ export function AttentionLane() {
   // The children, not the cluster object: a patch of events or resources alone must not redo the lane.
   const children = useStore((s) => s.cluster?.children);
   const since = useStore((s) => s.since);
+  const silent = useStore(useShallow((s) => silentMembers(s.cluster?.members)));
   const [tick, setTick] = useState(0);
   const [expanded, setExpanded] = useState(false);
   const { items, deadline } = useMemo(() => {
@@ -105,7 +142,7 @@ export function AttentionLane() {
     return () => clearTimeout(timer);
   }, [deadline]);
 
-  if (items.length === 0) {
+  if (items.length === 0 && silent.length === 0) {
     return (
       <section className={cx('attention attention-clear')} aria-label="Needs attention" data-testid="attention-lane" title={LANE_HELP}>
         <span className={cx('attention-ok')} aria-hidden="true">
@@ -124,10 +161,13 @@ export function AttentionLane() {
     <section className={cx(`attention${expanded ? ' expanded' : ''}`)} aria-label="Needs attention" data-testid="attention-lane">
       <header className={cx('attention-header')}>
         <h2 title={LANE_HELP}>
-          Needs attention <span className={cx('attention-count')}>{items.length}</span>
+          Needs attention <span className={cx('attention-count')}>{silent.length + items.length}</span>
         </h2>
         <span className={cx('muted')} data-testid="attention-summary">
-          {[...counts].map(([kind, n]) => `${n} ${kind === 'slow' ? 'moving too long' : kind}`).join(' · ')}
+          {[
+            ...(silent.length > 0 ? [`${silent.length} ${silent.length === 1 ? 'node' : 'nodes'} silent, may still run`] : []),
+            ...[...counts].map(([kind, n]) => `${n} ${kind === 'slow' ? 'moving too long' : kind}`),
+          ].join(' · ')}
         </span>
         <span className={cx('attention-help')} title={LANE_HELP} aria-label="What needs attention means">
           ?
@@ -139,6 +179,9 @@ export function AttentionLane() {
         )}
       </header>
       <ul className={cx('attention-items')}>
+        {silent.map((node) => (
+          <SilentNode key={`node:${node.name}`} node={node} />
+        ))}
         {items.slice(0, limit).map((item) => (
           <Entry key={item.child.id} item={item} />
         ))}

@@ -9,7 +9,7 @@
  * confirmation that names the count, and sees what came of each.
  */
 import { act } from 'react';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useStore } from '../../store/index';
 import { child, clusterOf, failing, member } from '../../test-cluster';
 import { mountPerTest } from '../../test-support';
@@ -165,6 +165,100 @@ describe('<Board/> gone and down members', () => {
   });
 });
 
+/** Columns are virtualised (by their client size): happy-dom lays nothing out, so give every element a size and the cards are drawn. */
+function withLayout(): void {
+  const spies: Array<{ mockRestore(): void }> = [];
+  beforeEach(() => {
+    spies.push(vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600));
+    spies.push(vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockReturnValue(300));
+  });
+  afterEach(() => {
+    for (const spy of spies.splice(0)) spy.mockRestore();
+  });
+}
+
+describe('<Board/> dragging a card', () => {
+  const view = mountPerTest();
+  withLayout();
+  beforeEach(() => gateway.sendCommand.mockReset());
+  const column = (n: string) => view.container.querySelector<HTMLElement>(`[data-testid="node-column"][data-node="${n}"]`)!;
+  const card = (id: string) => view.container.querySelector<HTMLElement>(`[data-testid="child-card"][data-child="${id}"]`)!;
+  /** Fires a drag event as the browser does; returns whether a handler called preventDefault (the browser then allows the drop). */
+  const fire = (el: HTMLElement, type: string): boolean => {
+    let prevented = false;
+    act(() => {
+      const e = new Event(type, { bubbles: true, cancelable: true });
+      el.dispatchEvent(e);
+      prevented = e.defaultPrevented;
+    });
+    return prevented;
+  };
+  const members = () => [
+    member('a'),
+    member('b'),
+    member('c', { status: 'down', reachable: false, ready: true }),
+    member('d', { draining: true }),
+    member('e', { status: 'unreachable', reachable: false }),
+  ];
+
+  it('a node that is down (or draining, or the one it runs on) is no drop target: it says why, takes no drop, and nothing is asked or sent', () => {
+    act(() => useStore.getState().applySnapshot(clusterOf(members(), [child('r1')], { access: 'operator', readOnly: false })));
+    view.render(<Board />);
+    expect(column('c').getAttribute('data-drop')).toBeNull();
+    fire(card('r1'), 'dragstart');
+    expect(['a', 'b', 'c', 'd', 'e'].map((n) => column(n).getAttribute('data-drop'))).toEqual(['refused', 'allowed', 'refused', 'refused', 'allowed']);
+    expect(column('c').querySelector('[data-testid="drop-refusal"]')?.textContent).toBe('Not a drop target: c is down');
+    expect(column('c').getAttribute('title')).toBe('Cannot move r1 here: c is down');
+    expect(column('d').querySelector('[data-testid="drop-refusal"]')?.textContent).toBe('Not a drop target: d is draining: it takes no children');
+
+    // Over the down node: not highlighted, and the browser is not told the drop is allowed.
+    expect(fire(column('c'), 'dragover')).toBe(false);
+    expect(column('c').className).not.toContain('drop-target');
+    fire(column('c'), 'drop');
+    expect(view.container.querySelector('[role="dialog"]')).toBeNull();
+    expect(gateway.sendCommand).not.toHaveBeenCalled();
+    // The drag ended: no column says anything any more.
+    expect(view.container.querySelectorAll('[data-testid="drop-refusal"]')).toHaveLength(0);
+
+    // An eligible node: highlighted, the drop allowed, and the move asked for.
+    fire(card('r1'), 'dragstart');
+    expect(fire(column('b'), 'dragover')).toBe(true);
+    expect(column('b').className).toContain('drop-target');
+    fire(column('b'), 'drop');
+    expect(view.container.querySelector('[role="dialog"] h2')?.textContent).toBe('Move r1?');
+  });
+
+  it('a read-only session drags nothing and is offered no target', () => {
+    act(() => useStore.getState().applySnapshot(clusterOf(members(), [child('r1')])));
+    view.render(<Board />);
+    expect(card('r1').getAttribute('draggable')).toBe('false');
+    expect(fire(column('b'), 'dragover')).toBe(false);
+  });
+});
+
+describe('<Board/> pinned cards', () => {
+  const view = mountPerTest();
+  withLayout();
+
+  it('a card pinned to a node that is down says so, and where the child runs meanwhile; one whose pin holds says "pinned"', () => {
+    const members = [member('a'), member('b'), member('c', { status: 'down', reachable: false })];
+    const children = [
+      child('held', { node: 'a', pin: 'a' }),
+      child('elsewhere', { node: 'b', owner: 'b', pin: 'c' }),
+      child('nowhere', { status: 'unplaceable', node: null, pid: null, instances: [], owner: null, pin: 'c' }),
+    ];
+    act(() => useStore.getState().applySnapshot(clusterOf(members, children)));
+    view.render(<Board />);
+    const tag = (id: string) => view.container.querySelector<HTMLElement>(`[data-child="${id}"] [data-testid="pin-tag"]`)!;
+    expect(tag('held').textContent).toBe('pinned');
+    expect(tag('held').className).toBe('tag pin');
+    expect(tag('elsewhere').textContent).toBe('pinned to c (down), runs on b');
+    expect(tag('elsewhere').className).toBe('tag pin pin-broken');
+    expect(tag('elsewhere').getAttribute('title')).toContain('the pin is not honoured');
+    expect(tag('nowhere').textContent).toBe('pinned to c (down), runs nowhere');
+  });
+});
+
 describe('<Board/> bulk actions on the filtered set', () => {
   const view = mountPerTest();
   beforeEach(() => {
@@ -212,6 +306,14 @@ describe('<Board/> bulk actions on the filtered set', () => {
     expect(result.querySelector('strong')?.textContent).toBe('Stopped 2 of 3');
     expect(result.textContent).toContain('1 failed (1 not-found)');
     expect([...result.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['f2: not-found: no child f2']);
+  });
+
+  it('Move N to… offers only nodes that take children: not one down, draining, or not ready (joining or leaving)', () => {
+    const members = [member('a'), member('b', { ready: false }), member('c', { draining: true }), member('d', { status: 'down', reachable: false })];
+    act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], { access: 'operator', readOnly: false })));
+    act(() => useStore.getState().setFilter('r1'));
+    view.render(<Board />);
+    expect([...bulk()!.querySelectorAll('select option')].map((o) => (o as HTMLOptionElement).value)).toEqual(['a']);
   });
 
   it('Move N to… pins each child shown to the chosen node, marks it moving, and a search narrows the set', async () => {

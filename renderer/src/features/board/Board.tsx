@@ -6,6 +6,14 @@
  * "moving" until the cluster reports it on the new node — the board never
  * moves a card on its own say-so. Cards that changed node are animated in.
  *
+ * A drop is offered only where the child can go (move-target.ts
+ * `moveRefusal`): while a card is dragged, every column that cannot take it
+ * (down, gone, an observer, not ready, draining, without its worker type,
+ * the node it runs on) is drawn as refused with the reason in words, is
+ * not highlighted, takes no drop (the cursor says so), and sends nothing.
+ * A pinned card whose pin is not honoured says so, and where the child
+ * runs meanwhile (pin-state.ts).
+ *
  * A member the observer alone lost (`unreachable`: the other members still
  * hear it) is drawn apart from one that is down: an amber dashed marker and
  * tag with that explanation, its column not dimmed as a failure
@@ -36,6 +44,8 @@ import { AttentionLane } from './AttentionLane';
 import { BulkActions } from './BulkActions';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
 import { isGone, offersDrain, statusTagClass, statusTitle } from '../../shared/member-status';
+import { moveRefusal } from '../../shared/move-target';
+import { pinState } from '../../shared/pin-state';
 import { StatusCounts } from './StatusCounts';
 import { scoped } from '../../shared/scoped';
 import styles from './board.module.css';
@@ -48,8 +58,11 @@ function focusCard(column: Element | null | undefined, index: number): void {
   column?.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus();
 }
 
-function ChildCard({ child, index, readOnly }: { child: ChildView; index: number; readOnly: boolean }) {
+function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; onDrag: (child: ChildView | null) => void }) {
+  const { child, index, readOnly } = props;
   const moving = useStore((s) => s.moving[child.id]);
+  const members = useStore((s) => s.cluster?.members);
+  const pin = pinState(child, members ?? {});
   const arrived = useStore((s) => s.arrived[child.id]);
   const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === child.id);
   const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
@@ -62,12 +75,14 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
       data-index={index}
       role="button"
       tabIndex={index === 0 ? 0 : -1}
-      aria-label={`${child.id}, ${child.status}${child.pin ? `, pinned to ${child.pin}` : ''}`}
+      aria-label={`${child.id}, ${child.status}${pin ? `, ${pin.honoured ? `pinned to ${child.pin}` : pin.text}` : ''}`}
       draggable={!readOnly}
       onDragStart={(e) => {
-        e.dataTransfer.setData('text/plain', child.id);
-        e.dataTransfer.effectAllowed = 'move';
+        e.dataTransfer?.setData('text/plain', child.id);
+        if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+        props.onDrag(child);
       }}
+      onDragEnd={() => props.onDrag(null)}
       onClick={() => useStore.getState().select({ kind: 'child', id: child.id })}
     >
       <div className={cx('card-line')}>
@@ -80,7 +95,11 @@ function ChildCard({ child, index, readOnly }: { child: ChildView; index: number
       </div>
       <div className={cx('card-line')}>
         <span className={cx('muted card-what')}>{child.worker ?? child.command}</span>
-        {child.pin && <span className={cx('tag pin')}>pinned</span>}
+        {pin && (
+          <span className={cx(`tag pin${pin.honoured ? '' : ' pin-broken'}`)} title={pin.title} data-testid="pin-tag">
+            {pin.text}
+          </span>
+        )}
         {states.map((s) => (
           <span key={s} className={cx(`tag state-${s}`)}>
             {s}
@@ -99,13 +118,18 @@ function NodeColumn(props: {
   total: number;
   readOnly: boolean;
   stale: boolean;
+  /** The card being dragged, if any. */
+  dragging: ChildView | null;
+  onDrag: (child: ChildView | null) => void;
   onDrop: (id: string, to: string) => void;
   onDrain: (node: string, drain: boolean) => void;
 }) {
-  const { node, children, readOnly, stale } = props;
+  const { node, children, readOnly, stale, dragging } = props;
   const name = node?.name ?? '';
   const listRef = useRef<HTMLDivElement>(null);
   const [over, setOver] = useState(false);
+  // Why the card being dragged cannot be dropped here (null: it can, or nothing is dragged).
+  const refusal = dragging !== null && node !== null && !readOnly ? moveRefusal(dragging, node) : null;
   const virtual = useVirtualizer({ count: children.length, getScrollElement: () => listRef.current, estimateSize: () => CARD_HEIGHT, overscan: 8 });
   const load = props.total > 0 ? Math.round((children.length / props.total) * 100) : 0;
 
@@ -131,22 +155,30 @@ function NodeColumn(props: {
   return (
     <div
       className={cx(
-        `node-column${over ? ' drop-target' : ''}${node?.draining ? ' draining' : ''}` +
+        `node-column${over && refusal === null ? ' drop-target' : ''}${refusal !== null ? ' drop-refused' : ''}${node?.draining ? ' draining' : ''}` +
           `${node && node.status !== 'up' ? (node.status === 'unreachable' ? ' node-unreachable' : ' node-down') : ''}`,
       )}
       data-testid="node-column"
       data-node={name || undefined}
+      data-drop={dragging === null || !node || readOnly ? undefined : refusal === null ? 'allowed' : 'refused'}
+      title={refusal !== null ? `Cannot move ${dragging!.id} here: ${refusal}` : undefined}
       onDragOver={(e) => {
         if (readOnly || !node) return;
+        // Not a drop target: no preventDefault, so the browser shows the no-drop cursor and fires no drop.
+        if (refusal !== null) {
+          if (e.dataTransfer) e.dataTransfer.dropEffect = 'none';
+          return;
+        }
         e.preventDefault();
-        e.dataTransfer.dropEffect = 'move';
+        if (e.dataTransfer) e.dataTransfer.dropEffect = 'move';
         setOver(true);
       }}
       onDragLeave={() => setOver(false)}
       onDrop={(e) => {
         e.preventDefault();
         setOver(false);
-        if (node) props.onDrop(e.dataTransfer.getData('text/plain'), node.name);
+        props.onDrag(null);
+        if (node && refusal === null) props.onDrop(e.dataTransfer?.getData('text/plain') || (dragging?.id ?? ''), node.name);
       }}
     >
       <header className={cx('node-header')} data-testid="node-header">
@@ -215,11 +247,16 @@ function NodeColumn(props: {
             ))}
         </div>
       </header>
+      {refusal !== null && (
+        <p className={cx('drop-refusal')} role="status" data-testid="drop-refusal">
+          Not a drop target: {refusal}
+        </p>
+      )}
       <div className={cx('cards')} ref={listRef} onKeyDown={onKeyDown}>
         <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
           {virtual.getVirtualItems().map((item) => (
             <div key={children[item.index]!.id} className={cx('card-slot')} style={{ transform: `translateY(${item.start}px)`, height: CARD_HEIGHT }}>
-              <ChildCard child={children[item.index]!} index={item.index} readOnly={readOnly} />
+              <ChildCard child={children[item.index]!} index={item.index} readOnly={readOnly} onDrag={props.onDrag} />
             </div>
           ))}
         </div>
@@ -240,6 +277,7 @@ export function Board() {
   const statusFilter = useStore((s) => s.statusFilter);
   const stale = useStore(selectStale);
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
+  const [dragging, setDragging] = useState<ChildView | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
   const index = boardIndex(children);
   const byNode = useMemo(() => filterColumns(index.byNode, filter, statusFilter), [index.byNode, filter, statusFilter]);
@@ -294,7 +332,17 @@ export function Board() {
       {!readOnly && filtered && <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />}
       <div className={cx('board')}>
         {(byNode[''] ?? []).length > 0 && (
-          <NodeColumn node={null} children={byNode['']!} total={total} readOnly={readOnly} stale={stale} onDrain={() => {}} onDrop={() => {}} />
+          <NodeColumn
+            node={null}
+            children={byNode['']!}
+            total={total}
+            readOnly={readOnly}
+            stale={stale}
+            dragging={dragging}
+            onDrag={setDragging}
+            onDrain={() => {}}
+            onDrop={() => {}}
+          />
         )}
         {nodes.map((node) => (
           <NodeColumn
@@ -304,10 +352,14 @@ export function Board() {
             total={total}
             readOnly={readOnly}
             stale={stale}
+            dragging={dragging}
+            onDrag={setDragging}
             onDrain={(n, drain) => setDrainAsk({ node: n, drain })}
             onDrop={(id, to) => {
-              const child = useStore.getState().cluster?.children[id];
-              if (!readOnly && child && child.node !== to) setPending({ id, from: child.node ?? 'no node', to });
+              const cluster = useStore.getState().cluster;
+              const child = cluster?.children[id];
+              const target = cluster?.members[to];
+              if (!readOnly && child && target && moveRefusal(child, target) === null) setPending({ id, from: child.node ?? 'no node', to });
             }}
           />
         ))}

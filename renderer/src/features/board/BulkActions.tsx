@@ -39,7 +39,8 @@ function verbOf(action: Action, done: boolean): string {
 
 export function BulkActions({ ids, nodes, describeFilter }: { ids: readonly string[]; nodes: readonly MemberView[]; describeFilter: string }) {
   const uid = useId();
-  const targets = nodes.filter((n) => n.status === 'up' && !n.draining);
+  // Nodes that take children: up, ready (not joining or leaving), not draining (as the board's drop targets: move-target.ts).
+  const targets = nodes.filter((n) => n.status === 'up' && n.ready && !n.draining);
   const [to, setTo] = useState('');
   const target = targets.some((n) => n.name === to) ? to : (targets[0]?.name ?? '');
   const [asking, setAsking] = useState<{ action: Action; ids: readonly string[] } | null>(null);

@@ -21,6 +21,7 @@ const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
   ...extra,
 });
 const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({
@@ -197,15 +198,20 @@ describe('<ChildDetail/>', () => {
   it('moves the child with the select after confirming, and shows it moving', async () => {
     const aside = await open('ticker-1');
     const select = aside.querySelector<HTMLSelectElement>('select')!;
-    expect([...select.options].map((o) => o.value)).toEqual(['b', 'c']); // member nodes other than its own; no observer
-    act(() => selectValue(select, 'c'));
+    // Member nodes other than its own, no observer; c drains, so it is listed, not offered, with why (as the board refuses the drop).
+    expect([...select.options].map((o) => [o.value, o.disabled])).toEqual([
+      ['b', false],
+      ['c', true],
+    ]);
+    expect(select.options[1]!.textContent).toBe('c (cannot: is draining: it takes no children)');
+    act(() => selectValue(select, 'b'));
     act(() => buttonNamed(aside, 'Move')!.click());
     const dialog = view.container.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain('Move ticker-1?');
     expect(gateway.sendCommand).not.toHaveBeenCalledWith('move', expect.anything());
     await act(async () => buttonNamed(dialog, 'Move')!.click());
-    expect(gateway.sendCommand).toHaveBeenCalledWith('move', { id: 'ticker-1', node: 'c' });
-    expect(useStore.getState().moving).toEqual({ 'ticker-1': 'c' });
+    expect(gateway.sendCommand).toHaveBeenCalledWith('move', { id: 'ticker-1', node: 'b' });
+    expect(useStore.getState().moving).toEqual({ 'ticker-1': 'b' });
     expect(view.container.querySelector('[role="dialog"]')).toBeNull();
   });
 

@@ -6,7 +6,9 @@
  *
  * Operators get the commands, each confirmed: Restart (in place: a new
  * instance on the same node, the child does not move), Stop, Move to… (a
- * select of member nodes — the keyboard alternative to dragging its card)
+ * select of member nodes — the keyboard alternative to dragging its card;
+ * a node that cannot take the child is listed, disabled, with why, as the
+ * board refuses the drop: move-target.ts)
  * and Unpin. A move is shown as "moving" until the cluster reports the
  * child there, exactly as on the board; a restart says which instance
  * replaced which. They may also send the child a message and see its reply
@@ -21,6 +23,7 @@ import { ConfirmDialog } from '../../shared/ConfirmDialog';
 import { CloseButton, DetailField } from '../../shared/DetailParts';
 import { runCommand, sendCommand } from '../../gateway/client';
 import { requestMove } from '../../gateway/move';
+import { moveRefusal } from '../../shared/move-target';
 import { selectMemberNodes } from '../../store/cluster';
 import { useStore } from '../../store/index';
 import { OutputSection } from './ChildOutput';
@@ -159,12 +162,13 @@ type Ask = { kind: 'stop' } | { kind: 'restart' } | { kind: 'move'; to: string }
 function Actions({ child }: { child: ChildView }) {
   const nodes = useStore(useShallow(selectMemberNodes));
   const moving = useStore((s) => s.moving[child.id]);
-  const targets = nodes.filter((n) => n.name !== child.node);
+  const targets = nodes.filter((n) => n.name !== child.node).map((n) => ({ node: n, refusal: moveRefusal(child, n) }));
+  const allowed = targets.filter((t) => t.refusal === null).map((t) => t.node);
   const [to, setTo] = useState('');
   const [ask, setAsk] = useState<Ask | null>(null);
   const [restarting, setRestarting] = useState(false);
   const [restarted, setRestarted] = useState<{ from: string | null; to: string; node: string } | null>(null);
-  const target = targets.some((n) => n.name === to) ? to : (targets[0]?.name ?? '');
+  const target = allowed.some((n) => n.name === to) ? to : (allowed[0]?.name ?? '');
 
   async function confirm(): Promise<void> {
     if (!ask) return;
@@ -185,11 +189,15 @@ function Actions({ child }: { child: ChildView }) {
     <section className={cx('detail-section detail-actions')} aria-label="Actions">
       <div className={cx('action-row')}>
         <label htmlFor={`move-to-${child.id}`}>Move to</label>
-        <select id={`move-to-${child.id}`} value={target} onChange={(e) => setTo(e.target.value)} disabled={targets.length === 0}>
-          {targets.map((n) => (
-            <option key={n.name} value={n.name}>
+        <select id={`move-to-${child.id}`} value={target} onChange={(e) => setTo(e.target.value)} disabled={allowed.length === 0}>
+          {targets.map(({ node: n, refusal }) => (
+            <option key={n.name} value={n.name} disabled={refusal !== null} title={refusal ?? undefined}>
               {n.name}
-              {n.status !== 'up' ? ` (${n.status})` : n.draining ? ' (draining)' : ''}
+              {refusal !== null
+                ? ` (cannot: ${refusal.startsWith(n.name) ? refusal.slice(n.name.length + 1) : refusal})`
+                : n.status !== 'up'
+                  ? ` (${n.status})`
+                  : ''}
             </option>
           ))}
         </select>

@@ -20,6 +20,7 @@ const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
   ...extra,
 });
 const child = (id: string, node: string | null, extra: Partial<ChildView> = {}): ChildView => ({
@@ -164,9 +165,20 @@ describe('<NodeDetail/>', () => {
     expect(fields['Status']).toBe('unreachable from this observer; the other members still hear it');
     expect(fields['Reachable']).toContain('not down');
 
+    expect(fields['Ready']).toBe('unknown: this observer cannot reach it (it last said yes)');
+
     aside = open('a', { ...s, members: { ...s.members, a: member('a', { status: 'down', reachable: false }) } });
     expect(aside.querySelector('[data-testid="node-status"]')?.className).toContain('state-down');
     expect(aside.querySelector('.health')?.className).toContain('health-down');
+  });
+
+  it('a node that is down does not say "Ready: yes" (its last word): readiness does not apply', () => {
+    const s = state();
+    // The member table keeps the last `ready` a member announced: true for one that died while ready.
+    const aside = open('a', { ...s, members: { ...s.members, a: member('a', { status: 'down', reachable: false, ready: true }) } });
+    const ready = aside.querySelector('[data-testid="node-ready"]')!;
+    expect(ready.textContent).toBe('does not apply: it is down, so it takes no children');
+    expect(ready.className).toContain('warn-text');
   });
 
   it('drains after confirming, and offers Undrain on a draining node', async () => {
@@ -179,7 +191,7 @@ describe('<NodeDetail/>', () => {
 
     aside = open('b');
     expect(aside.textContent).toContain('draining');
-    expect(aside.querySelector('.fields')?.textContent).toContain('no: not taking children yet');
+    expect(aside.querySelector('.fields')?.textContent).toContain('no: not taking children (still joining, or leaving)');
     act(() => buttonNamed(aside, 'Undrain')!.click());
     await act(async () => buttonNamed(view.container.querySelector('[role="dialog"]')!, 'Undrain')!.click());
     expect(gateway.runCommand).toHaveBeenCalledWith('undrain', { node: 'b' });

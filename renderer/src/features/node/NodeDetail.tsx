@@ -13,11 +13,13 @@
  *
  * A member the observer alone lost is `unreachable`, drawn apart from
  * `down` (member-status.ts): it still runs, only this observer cannot see it.
+ * "Ready" says what is true now (member-status.ts `readinessText`): not
+ * the last word of a member that is down or gone.
  */
 import { useMemo, useState } from 'react';
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
-import { isGone, offersDrain, statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../../shared/member-status';
+import { isGone, offersDrain, readinessText, statusTagClass, statusTitle, UNREACHABLE_TITLE } from '../../shared/member-status';
 import { runCommand } from '../../gateway/client';
 import { useStore } from '../../store/index';
 import { CloseButton, DetailField } from '../../shared/DetailParts';
@@ -78,6 +80,7 @@ export function NodeDetail({ name }: { name: string }) {
 
   const labels = Object.entries(member.labels);
   const reach = reachableText(member);
+  const readiness = readinessText(member);
   const childList = (list: ChildView[]) => (
     <ul className={cx('child-list')}>
       {list.slice(0, CHILD_LIMIT).map((c) => (
@@ -130,7 +133,11 @@ export function NodeDetail({ name }: { name: string }) {
             {member.incarnation}
           </code>
         </DetailField>
-        <DetailField label="Ready">{yesNo(member.ready, 'yes', 'no: not taking children yet')}</DetailField>
+        <DetailField label="Ready">
+          <span className={cx(readiness.ok ? '' : 'warn-text')} data-testid="node-ready">
+            {readiness.text}
+          </span>
+        </DetailField>
         <DetailField label="Reachable">{yesNo(reach.ok, reach.text, reach.text)}</DetailField>
         <DetailField label="Draining">
           {member.draining ? <span className={cx('warn-text')}>yes: its children move away, nothing new starts here</span> : 'no'}

@@ -19,6 +19,7 @@ const member = (name: string, workers: string[], role: MemberView['role'] = 'mem
   ready: true,
   draining: false,
   reachable: true,
+  silent: false,
 });
 
 function state(): ClusterState {

@@ -843,6 +843,38 @@ describe('distributed supervisor: netsplits', () => {
     expect(started.filter((id) => theirs.includes(id))).toEqual([]);
   });
 
+  it("available mode: a node waking from a pause whose own transport closes its links first (ping timeout, EPIPE) starts none of its peers' children", async () => {
+    // Race "a link closes as this node wakes": an outsider saw a node woken by SIGCONT start 17 children
+    // its peers ran. Socket.IO's own ping timeout fired on the woken side before it read its peers' closes,
+    // so the closes did not look like the peers' on purpose, and the peers looked dead.
+    sim = new SimCluster(152);
+    const frozen = new StallableClock(sim.clock);
+    const n1 = await sim.start('n1', [], {}, undefined, frozen);
+    await sim.start('n2', ['n1']);
+    await sim.start('n3', ['n1']);
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    const ids = Array.from({ length: 24 }, (_, i) => `fy${i}`);
+    for (const id of ids) await sim.resolve(n1.supervisor.startChild(w(id)));
+    await sim.until(() => sim.exactlyOnce(ids), 3_000, 'children running');
+    const theirs = ids.filter((id) => n1.local.child(id) === undefined);
+    expect(theirs.length).toBeGreaterThan(8);
+    const started: string[] = [];
+    n1.local.on('child', (e) => {
+      if (e.to === 'starting') started.push(e.id);
+    });
+    frozen.held = true;
+    sim.network.partition(['n1:4370'], ['n2:4370', 'n3:4370']);
+    sim.clock.advance(n1.config.heartbeatTimeoutMs * 2);
+    expect(sim.mustGet('n2').member('n1')?.status).toBe('down');
+    // It wakes: its late timers run, and its own transport gives up on each link before anything is read.
+    frozen.release();
+    for (const peer of ['n2', 'n3']) n1.disconnect(peer, 'disconnected: ping timeout');
+    sim.network.heal();
+    await sim.run(5);
+    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(ids), 10_000, 'relinked, every child once');
+    expect(started.filter((id) => theirs.includes(id))).toEqual([]);
+  });
+
   it('majority mode: a side without a majority stops its children and starts nothing', async () => {
     const config = { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 600, netsplit: 'majority', expectedMembers: 5 };
     const [n1] = await cluster(5, 116, config);

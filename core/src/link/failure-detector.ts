@@ -48,6 +48,17 @@
  * before the poll phase has read what peers sent meanwhile; a late timer
  * credits its lateness to every link instead of blaming the peers for it.
  *
+ * Race "a link closes as this node wakes" (`ownStallMs`): a node paused past
+ * its peers' timeout (SIGSTOP, a VM migrated) finds its links closed when it
+ * runs again, by a close its peers made on purpose, or by its own
+ * transport's verdict (Socket.IO's ping timeout fired first, a write met
+ * the socket its peer had closed: EPIPE). Either way the peer is most
+ * likely alive, and it is this node that was away. `ownStallMs` says how
+ * long this node's own timers had been kept from running, in a stall under
+ * way (the ticker overdue) or one that ended within the last tick; the link
+ * layer reports a link that closes then as closed by its peer, so that the
+ * netsplit policy does not take the peer's children over on the spot.
+ *
  * The decisions are pure functions below (`linkHeartbeat`, `tickInterval`,
  * `silenceVerdict`, `nextSilenceDue`, `echoConfirms`); `FailureDetector`
  * holds the timers (on the injected clock) and the ping sequence, and acts
@@ -147,6 +158,8 @@ export class FailureDetector {
   private silenceTimer: TimerHandle | undefined;
   /** Up to when this node's own lateness has been credited to its links. */
   private creditedUntil = 0;
+  /** The last stretch in which this node's timers were late (`checkSilence`). */
+  private lastStall = { from: 0, to: 0 };
 
   constructor(private readonly o: FailureDetectorOptions) {}
 
@@ -167,6 +180,18 @@ export class FailureDetector {
   linkAdded(link: Link): void {
     const at = link.nextPingAt + link.timing.heartbeatIntervalMs;
     if (this.heartbeatTimer !== undefined && at < this.beatDueAt) this.armHeartbeat(at);
+  }
+
+  /**
+   * How long this node itself had not run (its timers kept waiting) in the
+   * stall under way at `now` (the ticker overdue), or in the last stall if it
+   * ended less than a tick before `now`; 0 when it has been running on time.
+   * See "a link closes as this node wakes" in the header.
+   */
+  ownStallMs(now: number): number {
+    const ongoing = this.heartbeatTimer !== undefined ? now - this.beatDueAt : 0;
+    const recent = now - this.lastStall.to <= this.tickMs() ? this.lastStall.to - this.lastStall.from : 0;
+    return Math.max(0, ongoing, recent);
   }
 
   /** A frame arrived on `link`: a sign of life. */
@@ -283,6 +308,7 @@ export class FailureDetector {
     // already credited by an earlier late timer is not credited twice).
     const late = now - Math.max(dueAt, this.creditedUntil);
     if (late > 0) {
+      this.lastStall = { from: now - late, to: now };
       this.o.stats.stalledMs += late;
       for (const link of this.o.host.everyLink()) link.lastHeardAt = Math.min(now, link.lastHeardAt + late);
     }

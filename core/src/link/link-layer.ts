@@ -154,7 +154,8 @@ export class LinkLayer {
         everyLink: () => this.everyLink(),
         enqueue: (link, message) => void this.outbox.enqueue(link, message),
         flush: (link) => this.outbox.flush(link),
-        close: (link, reason) => this.closeLink(link, reason),
+        // Its own verdict on a silent peer: our stalls are credited already (race "our own stall").
+        close: (link, reason) => this.closeLink(link, reason, false, true),
         suspectChanged: (link) => {
           if (!link.client) this.emit(() => this.o.events.suspect(link));
         },
@@ -678,13 +679,14 @@ export class LinkLayer {
     if (link) this.removeLink(link, reason, byPeer);
   }
 
-  private closeLink(link: Link, reason: string, abrupt = false): void {
+  /** `silent`: the failure detector closes it, the peer silent past its timeout with our own stalls credited. */
+  private closeLink(link: Link, reason: string, abrupt = false, silent = false): void {
     this.outbox.flush(link);
     link.conn.close(reason, abrupt);
-    this.removeLink(link, reason);
+    this.removeLink(link, reason, false, silent);
   }
 
-  private removeLink(link: Link, reason: string, byPeer = false): void {
+  private removeLink(link: Link, reason: string, byPeer = false, silent = false): void {
     if (!this.isCurrent(link)) return;
     this.outbox.discard(link);
     if (link.client) {
@@ -695,7 +697,16 @@ export class LinkLayer {
     }
     this.table.links.delete(link.peer.name);
     this.o.log.debug({ peer: link.peer.name, reason }, 'link down');
-    this.emit(() => this.o.events.linkDown(link, reason, byPeer));
+    // Race "a link closes as this node wakes" (failure-detector.ts): after a stall of ours past the
+    // suspect time, the peer most likely timed us out, alive; it counts as closed by the peer.
+    const stalledMs = byPeer || silent ? 0 : this.detector.ownStallMs(this.o.clock.now());
+    const away = stalledMs >= link.timing.suspectAfterMs;
+    if (away)
+      this.o.log.warn(
+        { peer: link.peer.name, reason, stalledMs },
+        `link to ${link.peer.name} closed as this node ran again after ${stalledMs} ms: taken as closed by the peer, which most likely timed this node out`,
+      );
+    this.emit(() => this.o.events.linkDown(link, reason, byPeer || away));
     if (this.table.links.size === 0) this.onAllLinksClosed?.();
   }
 

@@ -87,7 +87,10 @@ export interface DialFailure {
  */
 export interface LinkEvents {
   linkUp(link: Link): void;
-  /** The link is gone; `byPeer`: the peer closed it on purpose (its process was alive: it timed us out, or replaced the link). */
+  /**
+   * The link is gone; `byPeer`: the peer closed it on purpose (its process was alive: it timed us out, or
+   * replaced the link), or it closed as this node ran again after a stall past the suspect time (failure-detector.ts).
+   */
   linkDown(link: Link, reason: string, byPeer: boolean): void;
   message(link: Link, message: LinkMessage): void;
   /** The link's `suspect` flag changed (either way). */

@@ -43,6 +43,27 @@ describe('Socket.IO transport', () => {
     expect(a.groups.getMembers('default', 'web')).toEqual([]);
   });
 
+  it('a link this node closes goes down with its own reason, whichever end dialled, not the words Socket.IO reports on the way', async () => {
+    // Race "our own close, reported by the library first": a link the failure detector timed out here
+    // was logged (and shown on the timeline) as 'peer disconnected: server namespace disconnect'.
+    const a = await node('a');
+    const b = await node('b', { seeds: [a.address] });
+    await until(() => up(a) === 'a,b' && up(b) === 'a,b', 5_000, 'a-b linked');
+    const downs: string[] = [];
+    for (const n of [a, b]) n.on('member-down', (e) => downs.push(`${n.name}: ${e.reason}`));
+    const peerOf = (n: PogoNode) => (n === a ? 'b' : 'a');
+    const direction = (n: PogoNode) => n.status().links.find((l) => l.peer === peerOf(n))?.direction;
+    // The end that accepted the link closes it (a server-side socket), then the end that dialled (client-side).
+    for (const side of ['in', 'out'] as const) {
+      await until(() => up(a) === 'a,b' && up(b) === 'a,b', 5_000, 'linked');
+      downs.length = 0;
+      const closer = [a, b].find((n) => direction(n) === side)!;
+      closer.disconnect(peerOf(closer), `closed by the test on ${closer.name}`);
+      await until(() => downs.length === 2, 5_000, 'both see the link go');
+      expect(downs).toContain(`${closer.name}: closed by the test on ${closer.name}`);
+    }
+  });
+
   it('links over TLS with a self-signed certificate, and refuses a peer that does not trust it', async () => {
     const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
       keySize: 2048,

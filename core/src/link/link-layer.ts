@@ -682,8 +682,10 @@ export class LinkLayer {
   /** `silent`: the failure detector closes it, the peer silent past its timeout with our own stalls credited. */
   private closeLink(link: Link, reason: string, abrupt = false, silent = false): void {
     this.outbox.flush(link);
-    link.conn.close(reason, abrupt);
+    // Gone from the table first: a transport may report the close from inside `close` (Socket.IO
+    // does), and that report must not stand in for this one (its words, and no `silent`).
     this.removeLink(link, reason, false, silent);
+    link.conn.close(reason, abrupt);
   }
 
   private removeLink(link: Link, reason: string, byPeer = false, silent = false): void {

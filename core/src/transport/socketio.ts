@@ -128,6 +128,8 @@ function firstLine(text: string): string {
 abstract class SocketConn implements Conn {
   protected handlers: ConnHandlers | undefined;
   protected closed = false;
+  /** Why this end closed the connection itself (`close`); Socket.IO reports its own words for it on the way. */
+  protected closingFor: string | undefined;
 
   constructor(
     readonly id: string,
@@ -172,7 +174,11 @@ abstract class SocketConn implements Conn {
   protected finish(reason: string, byPeer = false): void {
     if (this.closed) return;
     this.closed = true;
-    this.handlers?.onClose(reason, byPeer);
+    // Race "our own close, reported by the library first": Socket.IO fires 'disconnect' inside
+    // `disconnect()`/`close()` ('server namespace disconnect', 'io client disconnect'), before our
+    // reason; a link timed out here was logged as 'peer disconnected: server namespace disconnect'.
+    if (this.closingFor !== undefined) this.handlers?.onClose(this.closingFor, false);
+    else this.handlers?.onClose(reason, byPeer);
   }
 }
 
@@ -204,6 +210,7 @@ class ServerConn extends SocketConn {
 
   close(reason: string, abrupt = false): void {
     if (this.closed) return;
+    this.closingFor ??= reason;
     // Let queued frames (a reject, a leave) flush before the socket goes. Abrupt: the Engine.IO
     // connection goes without Socket.IO's disconnect packet, so the peer reads a dropped connection.
     if (abrupt) this.socket.conn.close();
@@ -244,6 +251,7 @@ class ClientConn extends SocketConn {
 
   close(reason: string, abrupt = false): void {
     if (this.closed) return;
+    this.closingFor ??= reason;
     // Abrupt: the Engine.IO connection goes without Socket.IO's disconnect packet (see ServerConn).
     if (abrupt) this.socket.io.engine.close();
     else this.socket.close();

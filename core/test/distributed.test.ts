@@ -810,11 +810,13 @@ describe('distributed supervisor: netsplits', () => {
     }
   });
 
-  it('available mode: a node that wakes from a pause longer than the heartbeat timeout starts none of the children its peers run', async () => {
-    // Race "a node wakes from a pause": its peers timed it out and closed their links on purpose; read
-    // as deaths, the node at fault would start every child of the cluster on waking (an outsider saw
-    // it with real OS children after SIGSTOP and SIGCONT).
-    sim = new SimCluster(151);
+  /**
+   * Three members, 24 children started from n1, then n1 frozen (no timer of its fires, nothing reaches it or
+   * leaves it) for twice the heartbeat timeout, its peers timing it out. `wake` runs it again; the result is
+   * which of its peers' children it started.
+   */
+  async function freezeAndWake(seed: number, wake: (n1: PogoNode, frozen: StallableClock) => void): Promise<{ theirs: string[]; startedOfTheirs: string[] }> {
+    sim = new SimCluster(seed);
     const frozen = new StallableClock(sim.clock);
     const n1 = await sim.start('n1', [], {}, undefined, frozen);
     await sim.start('n2', ['n1']);
@@ -829,50 +831,40 @@ describe('distributed supervisor: netsplits', () => {
     n1.local.on('child', (e) => {
       if (e.to === 'starting') started.push(e.id);
     });
-    // n1 freezes: no timer of its fires, nothing reaches it or leaves it, for twice the heartbeat timeout.
     frozen.held = true;
     sim.network.partition(['n1:4370'], ['n2:4370', 'n3:4370']);
     sim.clock.advance(n1.config.heartbeatTimeoutMs * 2);
     expect(sim.mustGet('n2').member('n1')?.status).toBe('down');
-    // It wakes: what waited on its sockets first (its peers' closes), then its late timers.
-    sim.network.heal();
-    sim.clock.advance(5);
-    frozen.release();
+    wake(n1, frozen);
     await sim.run(5);
     await sim.until(() => sim.fullMesh() && sim.exactlyOnce(ids), 10_000, 'relinked, every child once');
-    expect(started.filter((id) => theirs.includes(id))).toEqual([]);
+    return { theirs, startedOfTheirs: started.filter((id) => theirs.includes(id)) };
+  }
+
+  it('available mode: a node that wakes from a pause longer than the heartbeat timeout starts none of the children its peers run', async () => {
+    // Race "a node wakes from a pause": its peers timed it out and closed their links on purpose; read
+    // as deaths, the node at fault would start every child of the cluster on waking (an outsider saw
+    // it with real OS children after SIGSTOP and SIGCONT).
+    const { startedOfTheirs } = await freezeAndWake(151, (_n1, frozen) => {
+      // What waited on its sockets first (its peers' closes), then its late timers.
+      sim.network.heal();
+      sim.clock.advance(5);
+      frozen.release();
+    });
+    expect(startedOfTheirs).toEqual([]);
   });
 
   it("available mode: a node waking from a pause whose own transport closes its links first (ping timeout, EPIPE) starts none of its peers' children", async () => {
     // Race "a link closes as this node wakes": an outsider saw a node woken by SIGCONT start 17 children
     // its peers ran. Socket.IO's own ping timeout fired on the woken side before it read its peers' closes,
     // so the closes did not look like the peers' on purpose, and the peers looked dead.
-    sim = new SimCluster(152);
-    const frozen = new StallableClock(sim.clock);
-    const n1 = await sim.start('n1', [], {}, undefined, frozen);
-    await sim.start('n2', ['n1']);
-    await sim.start('n3', ['n1']);
-    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
-    const ids = Array.from({ length: 24 }, (_, i) => `fy${i}`);
-    for (const id of ids) await sim.resolve(n1.supervisor.startChild(w(id)));
-    await sim.until(() => sim.exactlyOnce(ids), 3_000, 'children running');
-    const theirs = ids.filter((id) => n1.local.child(id) === undefined);
-    expect(theirs.length).toBeGreaterThan(8);
-    const started: string[] = [];
-    n1.local.on('child', (e) => {
-      if (e.to === 'starting') started.push(e.id);
+    const { startedOfTheirs } = await freezeAndWake(152, (n1, frozen) => {
+      // Its late timers run, and its own transport gives up on each link before anything is read.
+      frozen.release();
+      for (const peer of ['n2', 'n3']) n1.disconnect(peer, 'disconnected: ping timeout');
+      sim.network.heal();
     });
-    frozen.held = true;
-    sim.network.partition(['n1:4370'], ['n2:4370', 'n3:4370']);
-    sim.clock.advance(n1.config.heartbeatTimeoutMs * 2);
-    expect(sim.mustGet('n2').member('n1')?.status).toBe('down');
-    // It wakes: its late timers run, and its own transport gives up on each link before anything is read.
-    frozen.release();
-    for (const peer of ['n2', 'n3']) n1.disconnect(peer, 'disconnected: ping timeout');
-    sim.network.heal();
-    await sim.run(5);
-    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(ids), 10_000, 'relinked, every child once');
-    expect(started.filter((id) => theirs.includes(id))).toEqual([]);
+    expect(startedOfTheirs).toEqual([]);
   });
 
   it('majority mode: a side without a majority stops its children and starts nothing', async () => {

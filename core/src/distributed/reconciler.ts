@@ -482,7 +482,8 @@ export class Reconciler {
     if (this.o.netsplit.mode === 'majority' && this.netsplitInputs) out.push(this.o.netsplit.describeSelf(this.netsplitInputs));
     if (!this.ready && this.o.isMember) out.push('this node is not ready yet (linking to and syncing with every member it knows of)');
     for (const why of this.presenceWhy.values()) if (why) out.push(why);
-    for (const name of [...this.cluster.gated].sort())
+    // A gated member we cannot hear is waited for too, but what keeps it is its absence, said above.
+    for (const name of [...this.cluster.gated].filter((n) => this.linked.has(n)).sort())
       out.push(`${name} is ready but may not start children yet (not every peer has heard of its readiness): stop-first moves to it wait, running`);
     return out;
   }

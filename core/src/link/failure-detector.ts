@@ -308,7 +308,10 @@ export class FailureDetector {
     // already credited by an earlier late timer is not credited twice).
     const late = now - Math.max(dueAt, this.creditedUntil);
     if (late > 0) {
-      this.lastStall = { from: now - late, to: now };
+      // A stall that goes on from the last one credited (another timer late in the same wake) extends it:
+      // a second late timer a millisecond later must not shrink a 38 s stall to 1 ms.
+      const from = now - late;
+      this.lastStall = from <= this.lastStall.to ? { from: this.lastStall.from, to: now } : { from, to: now };
       this.o.stats.stalledMs += late;
       for (const link of this.o.host.everyLink()) link.lastHeardAt = Math.min(now, link.lastHeardAt + late);
     }

@@ -5,7 +5,10 @@
  * them would), then how long the calls took, each process's longest
  * event-loop stall over the burst, and the member links the nodes saw drop.
  *
- *   node bench/tools/burst-stalls.mjs [--nodes 3] [--children 10000] [--preset lan]
+ *   node bench/tools/burst-stalls.mjs [--nodes 3] [--children 10000] [--preset lan] [--bounds 1]
+ *
+ * `--bounds 3` triples every wait's bound (twenty nodes starting on a loaded
+ * host take longer than 20 s to come up).
  *
  * A stall longer than the heartbeat timeout (3 s with `lan`, 1 s with
  * `local`) makes the peers drop the stalled node's links; every drop costs a
@@ -17,12 +20,12 @@ import { BenchCluster } from '../lib/cluster.mjs';
 import { NODE_FLAGS, names } from '../scenarios/common.mjs';
 
 const { values } = parseArgs({
-  options: { nodes: { type: 'string', default: '3' }, children: { type: 'string', default: '10000' }, preset: { type: 'string', default: 'lan' } },
+  options: { nodes: { type: 'string', default: '3' }, children: { type: 'string', default: '10000' }, preset: { type: 'string', default: 'lan' }, bounds: { type: 'string', default: '1' } },
 });
 const count = Number(values.nodes);
 const N = Number(values.children);
 const preset = /** @type {'local' | 'lan' | 'wan'} */ (values.preset);
-const cluster = new BenchCluster({ flags: NODE_FLAGS, preset });
+const cluster = new BenchCluster({ flags: NODE_FLAGS, preset, bounds: Number(values.bounds) });
 try {
   await cluster.startAll(names(count));
   await cluster.observe();

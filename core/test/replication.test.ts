@@ -102,12 +102,13 @@ class Net {
     return true;
   }
 
-  /** Delivers until nothing is in flight (microtask flushes included). */
+  /** Delivers until nothing is in flight (microtask flushes and the 0 ms timers of pull answers included). */
   async quiesce(limit = 1_000_000): Promise<void> {
     for (let i = 0; i < limit; i++) {
       await flush();
       if (!this.deliverOne()) {
         await flush();
+        this.clock.advance(0);
         if ([...this.wires.values()].every((w) => w.queue.length === 0)) return;
       }
     }
@@ -231,6 +232,55 @@ describe('replicated store: anti-entropy by digests', () => {
     const toC = net.sent.filter((s) => s.to === 'c' && s.m.t === 'rs.regs').reduce((n, s) => n + (s.m.t === 'rs.regs' ? s.m.entries.length : 0), 0);
     expect(toC).toBeLessThanOrEqual(50 * 2); // the 50 tombstones (at most from both members), not 2,000
     expect(toC).toBeGreaterThanOrEqual(50);
+  });
+
+  it('pulls are answered at most 1,000 registers a turn over all of them, a part of each in turn; a link lost mid-answer ends it', async () => {
+    // Race "a pull storm": a node that answered every pull at once spent seconds in one turn (no ping
+    // answered, so its links dropped, so it was pulled from again).
+    const net = new Net();
+    net.add('big');
+    for (let i = 0; i < 3000; i++) net.get('big').rep.write(`c:k${i}`, child(`k${i}`));
+    await net.quiesce();
+    const pullers = ['e1', 'e2', 'e3'];
+    for (const n of pullers) net.add(n);
+    net.sent.length = 0;
+    for (const n of pullers) net.link('big', n);
+    const answered = (to?: string) =>
+      net.sent.filter((s) => s.from === 'big' && s.m.t === 'rs.regs' && (to === undefined || s.to === to)).reduce((n, s) => n + (s.m.t === 'rs.regs' ? s.m.entries.length : 0), 0);
+    /** Delivers everything in flight without letting a timer run: one timer turn of the answerer's. */
+    const deliverTurn = async () => {
+      for (let i = 0; i < 10_000; i++) {
+        await flush();
+        if (!net.deliverOne()) return;
+      }
+    };
+    await deliverTurn();
+    expect(net.sent.filter((s) => s.to === 'big' && s.m.t === 'rs.pull')).toHaveLength(3);
+    expect(answered()).toBeLessThanOrEqual(1000);
+    const perTurn: number[] = [answered()];
+    for (let turn = 0; turn < 3; turn++) {
+      net.clock.step(net.clock.now()); // one timer (advance would also run the ones it sets for now)
+      await deliverTurn();
+      perTurn.push(answered() - perTurn.reduce((a, b) => a + b, 0));
+    }
+    expect(perTurn.every((n) => n <= 1000), perTurn.join(', ')).toBe(true);
+    // Each puller got a part by now (in turn, not one after the other).
+    for (const n of pullers) expect(answered(n)).toBeGreaterThan(0);
+    // e3's link drops mid-answer: nothing more goes to it on that link, and on the next it is answered anew.
+    const toE3 = answered('e3');
+    expect(toE3).toBeLessThan(3000);
+    net.cut('big', 'e3');
+    net.clock.step(net.clock.now());
+    await deliverTurn();
+    expect(answered('e3')).toBe(toE3);
+    net.link('big', 'e3');
+    await net.quiesce();
+    for (const n of pullers) expect(net.contents(n)).toBe(net.contents('big'));
+    // Every answer ended with one last part (no `more`), and e1 and e2 received each register once.
+    const lasts = net.sent.filter((s) => s.from === 'big' && s.m.t === 'rs.regs' && !s.m.more);
+    expect(new Set(lasts.map((s) => `${s.to}:${s.m.t === 'rs.regs' ? s.m.pull : ''}`)).size).toBe(lasts.length);
+    expect(answered('e1')).toBe(3000);
+    expect(answered('e2')).toBe(3000);
   });
 
   it('a small peer and a large one: the coarse digest is refined before pulling', async () => {

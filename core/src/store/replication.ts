@@ -22,7 +22,9 @@
  *       the fingerprints differ are *pending*; each is pulled with
  *       `rs.pull {buckets, have}` (`have`: the puller's own key fingerprints
  *       there), answered by `rs.regs` with just the sender's registers the
- *       puller lacks or holds differently, in parts;
+ *       puller lacks or holds differently, in parts (race "a pull storm":
+ *       at most MAX_STORE_ENTRIES registers a turn over every pull being
+ *       answered, a part of each in turn: `answerSome`);
  *     * race "the same bucket differs from several peers" (a node restarted
  *       into 20 members): a bucket is pulled from one peer at a time; when
  *       that answer is merged, every peer's pending buckets are compared
@@ -152,6 +154,22 @@ interface Pull {
   readonly buckets: readonly number[];
 }
 
+/** A pull being answered, a part per turn (`answerSome`). */
+interface Answer {
+  /** The link it came on: a new link to the same peer does not get it. */
+  readonly peer: Peer;
+  readonly pull: number;
+  readonly level: number;
+  readonly buckets: readonly number[];
+  /** The first bucket not yet looked at. */
+  nextBucket: number;
+  /** The puller's fingerprints. */
+  readonly have: ReadonlyMap<string, number>;
+  /** Keys found to differ, sent up to `keysAt`. */
+  keys: string[];
+  keysAt: number;
+}
+
 export class Replication {
   private readonly peers = new Map<string, Peer>();
   /** Pulls in flight, by id. */
@@ -169,6 +187,11 @@ export class Replication {
   private readonly outbox = new Map<string, unknown>();
   private ackQueued = false;
   private antiEntropyTimer: TimerHandle | undefined;
+  /** Pulls being answered, in turn; the timer of the next part. */
+  private answers: Answer[] = [];
+  private answerTimer: TimerHandle | undefined;
+  /** Registers answered since the last answer timer (a turn's budget is MAX_STORE_ENTRIES). */
+  private answered = 0;
   private stopped = false;
   /** Counters for metrics and benchmarks. */
   readonly stats = { deltasOut: 0, entriesOut: 0, entriesIn: 0, digestsOut: 0, pullsOut: 0, regsOut: 0, rejected: 0 };
@@ -186,6 +209,8 @@ export class Replication {
   stop(): void {
     this.stopped = true;
     this.o.clock.clearTimeout(this.antiEntropyTimer);
+    this.o.clock.clearTimeout(this.answerTimer);
+    this.answers = [];
   }
 
   // ---- local writes ------------------------------------------------------
@@ -309,6 +334,7 @@ export class Replication {
     if (!p) return false;
     this.peers.delete(peer);
     for (const pull of [...this.pulls.values()]) if (pull.peer === peer) this.endPull(pull);
+    if (this.answers.length > 0) this.answers = this.answers.filter((a) => a.peer !== p);
     return true;
   }
 
@@ -471,24 +497,69 @@ export class Replication {
   private onPull(p: Peer, m: StorePull): void {
     const have = new Map<string, number>();
     for (const [key, hash] of m.have) have.set(key, hash);
-    const entries: Array<[string, unknown]> = [];
     const buckets = m.buckets.filter((b) => b < 2 ** m.level);
-    for (const key of this.o.replica.keysInBuckets(m.level, buckets)) {
-      if (have.get(key) !== this.o.replica.hashOf(key)) entries.push([key, this.o.replica.get(key)]);
+    this.answers.push({ peer: p, pull: m.pull, level: m.level, buckets, nextBucket: 0, have, keys: [], keysAt: 0 });
+    // Race "a pull storm": a small answer (the usual anti-entropy repair) goes in this turn; a large
+    // one, or one behind others, goes a part per timer turn (see `answerSome`).
+    if (this.answered < MAX_STORE_ENTRIES) this.answerSome(false);
+  }
+
+  /**
+   * Sends at most MAX_STORE_ENTRIES registers of the pulls waiting for an
+   * answer, a part of each in turn, and leaves the rest to the next timer
+   * turn. Race "a pull storm": after a caller's burst dropped its links
+   * (20,000 starts from one node at 20 members), every peer pulled what it
+   * lacked from it on relinking, and it answered every pull at once: seconds
+   * in one turn, in which it answered no ping, so its links dropped again.
+   * Parts take their sequence numbers as they go (the link is FIFO with the
+   * deltas sent meanwhile) and read each register as it is then: a newer
+   * value than at the pull is as good (joins are monotone), and a register
+   * dropped meanwhile (a collected tombstone) is left out.
+   */
+  private answerSome(onTimer: boolean): void {
+    if (onTimer) {
+      this.answerTimer = undefined;
+      this.answered = 0;
     }
-    // In parts, so that neither end spends long on one frame; an empty answer still completes the pull.
-    for (let at = 0; at === 0 || at < entries.length; at += MAX_STORE_ENTRIES) {
-      const part = entries.slice(at, at + MAX_STORE_ENTRIES);
-      const last = at + MAX_STORE_ENTRIES >= entries.length;
-      const seq = this.record(p, 'regs');
+    if (this.stopped) return;
+    let budget = MAX_STORE_ENTRIES - this.answered;
+    while (budget > 0 && this.answers.length > 0) {
+      const a = this.answers.shift()!;
+      if (this.peers.get(a.peer.name) !== a.peer) continue; // its link went down: the puller pulls again
+      const entries = this.nextPart(a, budget);
+      const last = a.nextBucket >= a.buckets.length && a.keysAt >= a.keys.length;
+      const seq = this.record(a.peer, 'regs');
       this.stats.regsOut++;
-      this.o.send(
-        p.name,
-        last
-          ? { t: 'rs.regs', scope: this.o.scope, seq, pull: m.pull, entries: part }
-          : { t: 'rs.regs', scope: this.o.scope, seq, pull: m.pull, entries: part, more: true },
-      );
+      const m: StoreRegs = last
+        ? { t: 'rs.regs', scope: this.o.scope, seq, pull: a.pull, entries }
+        : { t: 'rs.regs', scope: this.o.scope, seq, pull: a.pull, entries, more: true };
+      this.o.send(a.peer.name, m);
+      budget -= Math.max(1, entries.length);
+      if (!last) this.answers.push(a);
     }
+    this.answered = MAX_STORE_ENTRIES - Math.max(0, budget);
+    // The next timer turn goes on with the rest, and opens a new turn's budget for pulls answered at once.
+    if ((this.answers.length > 0 || this.answered > 0) && this.answerTimer === undefined)
+      this.answerTimer = this.o.clock.setTimeout(() => this.answerSome(true), 0);
+  }
+
+  /** The next at most `max` registers of an answer the puller lacks or holds differently (fewer only at its end). */
+  private nextPart(a: Answer, max: number): Array<[string, unknown]> {
+    const replica = this.o.replica;
+    while (a.keys.length - a.keysAt < max && a.nextBucket < a.buckets.length) {
+      if (a.keysAt > 0) {
+        a.keys = a.keys.slice(a.keysAt);
+        a.keysAt = 0;
+      }
+      for (const key of replica.keysInBuckets(a.level, [a.buckets[a.nextBucket++]!])) if (a.have.get(key) !== replica.hashOf(key)) a.keys.push(key);
+    }
+    const entries: Array<[string, unknown]> = [];
+    while (entries.length < max && a.keysAt < a.keys.length) {
+      const key = a.keys[a.keysAt++]!;
+      const value = replica.get(key);
+      if (value !== undefined) entries.push([key, value]);
+    }
+    return entries;
   }
 
   private onAck(p: Peer, m: StoreAck): void {

@@ -813,9 +813,15 @@ describe('distributed supervisor: netsplits', () => {
   /**
    * Three members, 24 children started from n1, then n1 frozen (no timer of its fires, nothing reaches it or
    * leaves it) for twice the heartbeat timeout, its peers timing it out. `wake` runs it again; the result is
-   * which of its peers' children it started.
+   * which of its peers' children it started. With `settled`, n1 stays frozen until its peers run each of its
+   * children once, and the result also holds what each member saw: where it saw each child run alone just
+   * before the wake, and the events it reported from the wake on.
    */
-  async function freezeAndWake(seed: number, wake: (n1: PogoNode, frozen: StallableClock) => void): Promise<{ theirs: string[]; startedOfTheirs: string[] }> {
+  async function freezeAndWake(
+    seed: number,
+    wake: (n1: PogoNode, frozen: StallableClock) => void,
+    settled = false,
+  ): Promise<{ theirs: string[]; startedOfTheirs: string[]; seen: Map<string, { before: Map<string, string>; events: DistEvent[] }> }> {
     sim = new SimCluster(seed);
     const frozen = new StallableClock(sim.clock);
     const n1 = await sim.start('n1', [], {}, undefined, frozen);
@@ -835,10 +841,21 @@ describe('distributed supervisor: netsplits', () => {
     sim.network.partition(['n1:4370'], ['n2:4370', 'n3:4370']);
     sim.clock.advance(n1.config.heartbeatTimeoutMs * 2);
     expect(sim.mustGet('n2').member('n1')?.status).toBe('down');
+    const peers = [sim.mustGet('n2'), sim.mustGet('n3')];
+    const peersRunEach = () =>
+      ids.every((id) => peers.filter((n) => n.local.child(id)?.status === 'running').length === 1) && peers.every((n) => aloneOn(n).size === ids.length);
+    if (settled) await sim.until(peersRunEach, 5_000, 'its peers run each of its children once');
+    const seen = new Map(sim.running().map((n) => [n.name, { before: aloneOn(n), events: [] as DistEvent[] }]));
+    for (const n of sim.running()) n.supervisor.on('event', (e) => seen.get(n.name)!.events.push(e));
     wake(n1, frozen);
     await sim.run(5);
     await sim.until(() => sim.fullMesh() && sim.exactlyOnce(ids), 10_000, 'relinked, every child once');
-    return { theirs, startedOfTheirs: started.filter((id) => theirs.includes(id)) };
+    return { theirs, startedOfTheirs: started.filter((id) => theirs.includes(id)), seen };
+  }
+
+  /** Where `n` sees each child run, for those that run exactly once in its view. */
+  function aloneOn(n: PogoNode): Map<string, string> {
+    return new Map(n.supervisor.whichChildren('global').flatMap((c) => (c.instances.length === 1 ? [[c.id, c.instances[0]!.node] as const] : [])));
   }
 
   it('available mode: a node that wakes from a pause longer than the heartbeat timeout starts none of the children its peers run', async () => {
@@ -865,6 +882,36 @@ describe('distributed supervisor: netsplits', () => {
       sim.network.heal();
     });
     expect(startedOfTheirs).toEqual([]);
+  });
+
+  it("available mode: after a wake from such a pause each member's own events report as moved exactly the children it now sees on another node; a second instance is no move", async () => {
+    // A member's stream said `moved` as soon as a second instance appeared: the woken node reported each of
+    // its children that its peers had started meanwhile as moved to them, though its own instance was the
+    // one kept; a move is the child running once again somewhere else (distributed/events.ts diffChild).
+    const { seen } = await freezeAndWake(
+      153,
+      (_n1, frozen) => {
+        sim.network.heal();
+        sim.clock.advance(5);
+        frozen.release();
+      },
+      true,
+    );
+    const onOwners = () => sim.running().every((n) => n.supervisor.whichChildren('global').every((c) => c.status === 'running'));
+    await sim.until(onOwners, 10_000, 'every child on its owner');
+    await sim.run(1_000);
+    const woken = seen.get('n1')!;
+    // The woken node did see second instances: its peers' of the children it ran.
+    const secondOn = (id: string) => woken.events.some((e) => e.type === 'started' && e.id === id && e.node !== 'n1');
+    const duplicated = [...woken.before].filter(([id, node]) => node === 'n1' && secondOn(id));
+    expect(duplicated.length).toBeGreaterThan(0);
+    for (const [node, { before, events }] of seen) {
+      const after = aloneOn(sim.mustGet(node));
+      expect(after.size, node).toBe(24);
+      const changed = [...before].flatMap(([id, from]) => (after.get(id) === from ? [] : [`${id}: ${from} -> ${after.get(id)}`]));
+      const moved = events.flatMap((e) => (e.type === 'moved' ? [`${e.id}: ${e.from} -> ${e.to}`] : []));
+      expect(moved.sort(), `what ${node} reported as moved`).toEqual(changed.sort());
+    }
   });
 
   it('majority mode: a side without a majority stops its children and starts nothing', async () => {

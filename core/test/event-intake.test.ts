@@ -231,6 +231,26 @@ describe('moves and duplicates', () => {
     at,
   });
 
+  it("the supervisor's stream of a duplicate passes as it is: starts and stops, and a move only once the child runs alone elsewhere", () => {
+    const t = setup([member('n1'), member('n3')]);
+    t.intake.seed([
+      { id: 'kept', instances: [{ pid: pid('n1', 1), node: 'n1' }] },
+      { id: 'taken', instances: [{ pid: pid('n1', 2), node: 'n1' }] },
+    ]);
+    // n3 wakes from a pause with its own instances of both (distributed/events.ts diffChild: starts, no move).
+    const stream = [
+      started('kept', 'n3', 3, 100),
+      started('taken', 'n3', 4, 100),
+      stopped('kept', 'n3', 3, 300),
+      stopped('taken', 'n1', 2, 300),
+      moved('taken', 'n1', 'n3', 300),
+    ];
+    for (const e of stream) t.intake.onDistEvent(e);
+    expect(t.published).toEqual(stream);
+  });
+
+  // The rows below feed a stream as the supervisor reported duplicates before (a move at the second
+  // instance's start): the intake's rule still holds for it, and it covers its own late stops the same way.
   it('a duplicate whose new instance is the one stopped after the heal: no move is published (the child stayed where it ran)', () => {
     const t = setup([member('n1'), member('n3')]);
     t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   NO_FLAGS,
+  type DistEvent,
   NO_GAINS,
   causeOf,
   diffChild,
@@ -124,6 +125,82 @@ describe('diffChild: events between two views', () => {
   it('a same pid in both views is no event at all', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
     expect(diffChild(first.history, view({ runners: [run('n1')] }), 2, causeNow).events).toEqual([]);
+  });
+
+  describe('a duplicate is no move: a move is the child running once again, elsewhere', () => {
+    const types = (d: { events: readonly DistEvent[] }) => d.events.map((e) => (e.type === 'moved' ? `moved ${e.from}->${e.to} ${e.reason}` : `${e.type}`));
+    const onN1 = () => diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow).history;
+
+    it('a second instance appearing is a start only; the history keeps where the child ran alone', () => {
+      // n3 was frozen past the timeout and wakes with its own instance: two run.
+      const dup = diffChild(onN1(), view({ runners: [run('n1'), run('n3', 2)] }), 2, causeNow);
+      expect(types(dup)).toEqual(['started']);
+      expect(dup.history.lastRunner).toBe('n1');
+    });
+
+    it('the new instance stopped: the child stayed where it ran, no move', () => {
+      const dup = diffChild(onN1(), view({ runners: [run('n1'), run('n3', 2)] }), 2, causeNow);
+      const resolved = diffChild(dup.history, view({ runners: [run('n1')] }), 3, causeNow);
+      expect(types(resolved)).toEqual(['stopped']);
+      expect(resolved.history.lastRunner).toBe('n1');
+    });
+
+    it('the old instance stopped: a move from where it ran to the survivor, after the stop, with the owner’s cause', () => {
+      const dup = diffChild(onN1(), view({ owner: 'n3', cause: 'heal', runners: [run('n1'), run('n3', 2)] }), 2, causeNow);
+      expect(types(dup)).toEqual(['placed', 'started']);
+      const resolved = diffChild(dup.history, view({ owner: 'n3', cause: 'heal', runners: [run('n3', 2)] }), 3, causeNow);
+      expect(types(resolved)).toEqual(['stopped', 'moved n1->n3 heal']);
+      expect(resolved.events[1]).toMatchObject({ type: 'moved', id: 'c', at: 3 });
+      expect(resolved.history.lastRunner).toBe('n3');
+    });
+
+    it('a survivor that is not the owner takes its reason from causeNow, given the view that still held both instances', () => {
+      const seenBy: number[] = [];
+      const cause = (v: ChildView) => (seenBy.push(v.runners.length), 'heal' as const);
+      const dup = diffChild(onN1(), view({ owner: 'n2', runners: [run('n1'), run('n3', 2)] }), 2, cause);
+      const resolved = diffChild(dup.history, view({ owner: 'n2', runners: [run('n3', 2)] }), 3, cause);
+      expect(types(resolved)).toEqual(['stopped', 'moved n1->n3 heal']);
+      expect(seenBy).toEqual([2]);
+    });
+
+    it('a start-first handoff (the owner starts, the old instance stops after) is one move, when the old instance stops', () => {
+      const overlap = diffChild(onN1(), view({ owner: 'n2', cause: 'drain', runners: [run('n1'), run('n2', 2)] }), 2, causeNow);
+      expect(types(overlap)).toEqual(['placed', 'started']);
+      const done = diffChild(overlap.history, view({ owner: 'n2', cause: 'drain', runners: [run('n2', 2)] }), 3, causeNow);
+      expect(types(done)).toEqual(['stopped', 'moved n1->n2 drain']);
+    });
+
+    it('three instances down to two is no move yet; down to one elsewhere is one move', () => {
+      const three = diffChild(onN1(), view({ owner: 'n2', runners: [run('n1'), run('n2', 2), run('n3', 3)] }), 2, causeNow);
+      const two = diffChild(three.history, view({ owner: 'n2', runners: [run('n2', 2), run('n3', 3)] }), 3, causeNow);
+      expect(types(two)).toEqual(['stopped']);
+      expect(two.history.lastRunner).toBe('n1');
+      const one = diffChild(two.history, view({ owner: 'n2', runners: [run('n2', 2)] }), 4, causeNow);
+      expect(types(one)).toEqual(['stopped', 'moved n1->n2 join']);
+    });
+
+    it('every instance of a duplicate gone, then a start elsewhere: a move from where it ran before the duplicate', () => {
+      const dup = diffChild(onN1(), view({ runners: [run('n1'), run('n3', 2)] }), 2, causeNow);
+      const none = diffChild(dup.history, view({ runners: [] }), 3, causeNow);
+      expect(types(none)).toEqual(['stopped', 'stopped']);
+      const back = diffChild(none.history, view({ owner: 'n2', cause: 'leave', runners: [run('n2', 4)] }), 4, causeNow);
+      expect(types(back)).toEqual(['placed', 'started', 'moved n1->n2 leave']);
+    });
+
+    it('a child first seen with two instances: no move when one is left, wherever (it never ran alone here)', () => {
+      const first = diffChild(undefined, view({ runners: [run('n1'), run('n3', 2)] }), 1, causeNow);
+      expect(first.history.lastRunner).toBeUndefined();
+      const resolved = diffChild(first.history, view({ runners: [run('n3', 2)] }), 2, causeNow);
+      expect(types(resolved)).toEqual(['stopped']);
+      expect(resolved.history.lastRunner).toBe('n3');
+    });
+
+    it('the old instance and the duplicate gone in one diff, the survivor elsewhere: one move', () => {
+      // A node that hears of both stops at once (one frame, or a reconcile that waited).
+      const dup = diffChild(onN1(), view({ owner: 'n3', cause: 'heal', runners: [run('n1'), run('n2', 2), run('n3', 3)] }), 2, causeNow);
+      const resolved = diffChild(dup.history, view({ owner: 'n3', cause: 'heal', runners: [run('n3', 3)] }), 3, causeNow);
+      expect(types(resolved)).toEqual(['stopped', 'stopped', 'moved n1->n3 heal']);
+    });
   });
 });
 

@@ -6,11 +6,19 @@
  *
  *   placed              the owner (or how it was chosen) changed
  *   started / stopped   an instance appeared / went (any node, as seen here)
- *   moved {from, to}    an instance appeared on another node than the last
- *                       one it ran on, with the reason the owner changed
+ *   moved {from, to}    the child runs once again, on another node than the
+ *                       one it last ran on alone, with the reason the owner
+ *                       changed. A second instance is no move: while several
+ *                       run (a node that was frozen or cut off wakes with its
+ *                       instances, a start-first handoff), the move waits for
+ *                       the stops, and is one only if the survivor is not on
+ *                       the node the child ran on before the duplicate
  *   failed              a node's failed-start count of the live revision rose
  *   duplicate-resolved  emitted by the node that stops its duplicate (it
- *                       alone knows which instance won), not by the diff
+ *                       alone knows which instance won), not by the diff: a
+ *                       third node may see a stop-first move's new instance
+ *                       before the old one's stop, which its views cannot
+ *                       tell from a duplicate
  *   node-up / node-down membership, with the member's role
  *   drain               a node's drain flag changed (`draining`), set by `by`
  *   rebalancing         the cluster-wide pause flag changed (`paused`)
@@ -158,7 +166,11 @@ export function causeOf(
 /** What a child looked like last, for the next diff. */
 export interface ChildHistory {
   readonly view: ChildView;
-  /** The node its last instance appeared on (kept while no instance runs, to report the move). */
+  /**
+   * The node it last ran on alone: the node of its only instance, kept while
+   * none runs and while several do (a duplicate), so that the move reported
+   * once it runs alone again is from there, and none when it is there again.
+   */
   readonly lastRunner: string | undefined;
 }
 
@@ -172,6 +184,14 @@ const NO_RUNNERS: ChildView['runners'] = Object.freeze([]);
  * gives the reason of a move whose new instance showed up before this
  * node's own placement did (it saw the start before the topology change
  * settled here): then the reason comes from where the child ran before.
+ *
+ * A move is reported when the child runs exactly once on another node than
+ * `lastRunner`: with the `started` of its new instance (the old one gone in
+ * the same diff or before), or, when a duplicate is down to one instance
+ * that was already running, after the `stopped` that ended the duplicate
+ * (its reason then from the view that still held several instances, so a
+ * member coming back may be a heal). A second instance appearing is only
+ * `started`.
  * Every reconcile of every child diffs, and most find nothing: the event
  * list is made only for an event (the shared empty one otherwise), and the
  * failures are walked only when there are some.
@@ -190,22 +210,26 @@ export function diffChild(
   if (old === undefined ? after.owner !== undefined || after.by !== 'none' : old.owner !== after.owner || old.by !== after.by) {
     events = add(events, { type: 'placed', id, node: after.owner, by: after.by, at });
   }
-  let lastRunner = before?.lastRunner;
+  const lastRunner = before?.lastRunner;
   const oldRunners = old?.runners ?? NO_RUNNERS;
   const runners = after.runners;
+  // The only instance, when there is one: a move is reported only towards it (several: a duplicate, no move yet).
+  const alone = runners.length === 1 ? runners[0]! : undefined;
+  const movedTo = alone !== undefined && lastRunner !== undefined && lastRunner !== alone.node ? alone : undefined;
   for (let i = 0; i < runners.length; i++) {
     const r = runners[i]!;
     if (hasPid(oldRunners, r.pid)) continue;
     events = add(events, { type: 'started', id, node: r.node, pid: r.pid, at });
-    if (lastRunner !== undefined && lastRunner !== r.node && !hasNode(oldRunners, r.node)) {
-      const reason = after.owner === r.node ? after.cause : causeNow(after, lastRunner, r.node);
-      events = add(events, { type: 'moved', id, from: lastRunner, to: r.node, reason, at });
-    }
-    lastRunner = r.node;
+    if (r === movedTo) events = add(events, moved(id, lastRunner!, r.node, after.owner === r.node ? after.cause : causeNow(after, lastRunner!, r.node), at));
   }
   for (let i = 0; i < oldRunners.length; i++) {
     const b = oldRunners[i]!;
     if (!hasPid(runners, b.pid)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+  }
+  // A duplicate down to one instance that ran already: a move only if it is not where the child ran before.
+  if (movedTo !== undefined && hasPid(oldRunners, movedTo.pid)) {
+    const reason = after.owner === movedTo.node ? after.cause : causeNow(old!, lastRunner!, movedTo.node);
+    events = add(events, moved(id, lastRunner!, movedTo.node, reason, at));
   }
   if (after.failures.size > 0) {
     for (const [node, f] of after.failures) {
@@ -213,7 +237,11 @@ export function diffChild(
       if (!prev || prev.failures !== f.failures) events = add(events, { type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
     }
   }
-  return { events: events ?? NO_EVENTS, history: { view: after, lastRunner } };
+  return { events: events ?? NO_EVENTS, history: { view: after, lastRunner: alone?.node ?? lastRunner } };
+}
+
+function moved(id: string, from: string, to: string, reason: MoveReason, at: number): DistEvent {
+  return { type: 'moved', id, from, to, reason, at };
 }
 
 function add(events: DistEvent[] | undefined, e: DistEvent): DistEvent[] {
@@ -224,10 +252,5 @@ function add(events: DistEvent[] | undefined, e: DistEvent): DistEvent[] {
 
 function hasPid(runners: ChildView['runners'], pid: string): boolean {
   for (let i = 0; i < runners.length; i++) if (runners[i]!.pid === pid) return true;
-  return false;
-}
-
-function hasNode(runners: ChildView['runners'], node: string): boolean {
-  for (let i = 0; i < runners.length; i++) if (runners[i]!.node === node) return true;
   return false;
 }

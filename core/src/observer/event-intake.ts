@@ -63,19 +63,27 @@
  * (the stops it causes are).
  *
  * A move is a child's one instance ending up on another node, not a second
- * instance appearing: the supervisor reports `moved` as soon as an instance
- * shows up on another node than the last one (distributed/events.ts
- * `diffChild`), so a duplicate (a node that ran alone while frozen or cut
- * off starts what it could not see; after the heal one instance is
- * stopped) was reported as "moved (duplicate healed)" for every child it
- * duplicated, including the ones whose new instance was the one stopped:
- * moves that never happened. So a `moved` that leaves its child with more
- * than one instance published as running is held (the latest per child)
- * until the child is down to one: published then, stamped with that stop,
- * if the survivor is on the node it names; dropped otherwise (the child
- * stayed where it was, or stopped everywhere). A start-first handoff (two
- * instances on purpose, the old one stopping after) is a move published
- * when the old instance stops.
+ * instance appearing. The supervisor used to report `moved` as soon as an
+ * instance showed up on another node than the last one, so a duplicate (a
+ * node that ran alone while frozen or cut off, its instances seen again
+ * after the heal) was a "move" for every child it duplicated, including the
+ * ones whose new instance was then stopped. Its stream no longer says so
+ * (distributed/events.ts `diffChild`: a move is reported once the child runs
+ * alone again, on another node than before the duplicate), and the stream
+ * taken here is always that: it is the observer's own supervisor, of this
+ * build, deriving its events from its own groups and store (no member
+ * sends its events, so a member of an older release changes nothing).
+ * What stays is the order: this intake's own record of the instances
+ * published as running can hold one that the supervisor has seen go — a
+ * plain move reported in one diff (started, moved, then the old stop), a
+ * stop held for an unreachable member, or one dropped when it came back and
+ * published at `settle`. So a `moved` that finds its child with more than
+ * one instance published as running is held (the latest per child) until
+ * the child is down to one: published then, after that stop and stamped
+ * with it, if the survivor is on the node it names; dropped otherwise
+ * (which the supervisor's stream leads to only when the new instance stops
+ * too before the old one's stop is published). A start-first handoff is a
+ * move when the old instance stops, in the supervisor's stream as here.
  *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
@@ -181,7 +189,7 @@ export class EventIntake {
   private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
   /** id → pids published as running (started, not yet stopped), each with its node when known. */
   private readonly running = new Map<string, Map<string, string | undefined>>();
-  /** id → a `moved` held while its child runs more than once (published when it is down to one there). */
+  /** id → a `moved` held while its child runs more than once as published here (published when it is down to one). */
   private readonly pendingMoves = new Map<string, Extract<DistEvent, { type: 'moved' }>>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
@@ -246,7 +254,7 @@ export class EventIntake {
       case 'moved':
         for (const [name, l] of [...this.lost])
           if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
-        // Not a move yet: a second instance. Held until one of them stops.
+        // Two instances published as running here: the move waits for the stop that completes it (see the header).
         if (e.type === 'moved' && (this.running.get(e.id)?.size ?? 0) > 1) {
           this.pendingMoves.set(e.id, e);
           return;

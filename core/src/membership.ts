@@ -445,11 +445,14 @@ export class Membership {
     let known = false;
     for (const member of this.table.values()) {
       if (member.address !== address) continue;
-      if (member.status === 'left' || this.o.links.isBusyWith(member.name)) return false;
-      known = true;
+      if (this.o.links.isBusyWith(member.name)) return false;
+      // A member that left is not dialled for its own sake; its address may still be a seed's.
+      if (member.status !== 'left') known = true;
     }
     // Race "a member restarted at another address" (a new IP, a new port): once its new incarnation
     // replaced the entry, its old address belongs to no member, and only seeds are dialled for their own sake.
+    // Race "the whole cluster restarted gracefully": every seed's member left, and a node that stayed up (an
+    // observer: the desktop app) dialled none of them until the entries were reaped, five minutes later.
     return known || this.seeds.has(address) || this.discovered.has(address);
   }
 

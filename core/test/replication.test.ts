@@ -246,7 +246,9 @@ describe('replicated store: anti-entropy by digests', () => {
     net.sent.length = 0;
     for (const n of pullers) net.link('big', n);
     const answered = (to?: string) =>
-      net.sent.filter((s) => s.from === 'big' && s.m.t === 'rs.regs' && (to === undefined || s.to === to)).reduce((n, s) => n + (s.m.t === 'rs.regs' ? s.m.entries.length : 0), 0);
+      net.sent
+        .filter((s) => s.from === 'big' && s.m.t === 'rs.regs' && (to === undefined || s.to === to))
+        .reduce((n, s) => n + (s.m.t === 'rs.regs' ? s.m.entries.length : 0), 0);
     /** Delivers everything in flight without letting a timer run: one timer turn of the answerer's. */
     const deliverTurn = async () => {
       for (let i = 0; i < 10_000; i++) {
@@ -263,7 +265,10 @@ describe('replicated store: anti-entropy by digests', () => {
       await deliverTurn();
       perTurn.push(answered() - perTurn.reduce((a, b) => a + b, 0));
     }
-    expect(perTurn.every((n) => n <= 1000), perTurn.join(', ')).toBe(true);
+    expect(
+      perTurn.every((n) => n <= 1000),
+      perTurn.join(', '),
+    ).toBe(true);
     // Each puller got a part by now (in turn, not one after the other).
     for (const n of pullers) expect(answered(n)).toBeGreaterThan(0);
     // e3's link drops mid-answer: nothing more goes to it on that link, and on the next it is answered anew.

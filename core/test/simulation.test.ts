@@ -138,6 +138,25 @@ describe('simulation: membership', () => {
     }
   });
 
+  it('every seed left gracefully and came back: a node that stayed up links again through its seeds, not five minutes later', async () => {
+    // Race "the whole cluster restarted gracefully" (the tour: the desktop app's observer stayed
+    // disconnected): a seed whose member left was not dialled until the entry was reaped.
+    sim = new SimCluster(5);
+    await sim.start('n01');
+    await sim.start('n02', ['n01']);
+    await sim.start('n03', ['n01', 'n02']);
+    sim.settle(() => sim!.fullMesh(), 5_000, 'full mesh');
+    await sim.leave('n01');
+    await sim.leave('n02');
+    sim.clock.advance(100);
+    expect(sim.mustGet('n03').member('n01')?.status).toBe('left');
+    // Back, at the same addresses, and neither dials n03 (it is no seed of theirs).
+    await sim.start('n01');
+    await sim.start('n02', ['n01']);
+    sim.settle(() => sim!.fullMesh() && sim!.running().length === 3, 30_000, 'n03 linked to the restarted seeds');
+    expect(sim.mustGet('n03').member('n01')?.status).toBe('up');
+  });
+
   it('a silent peer (frozen, partitioned) is suspected, then declared down after the heartbeat timeout', async () => {
     sim = new SimCluster(5);
     for (const name of names(3)) await sim.start(name, ['n01'], { heartbeatIntervalMs: 100, suspectAfterMs: 300, heartbeatTimeoutMs: 800 });

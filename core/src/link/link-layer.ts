@@ -567,7 +567,9 @@ export class LinkLayer {
     if (code !== 'simultaneous-dial' && code !== 'already-linked') this.stats.handshakesRejected++;
     if (tellPeer && code !== 'unreachable' && code !== 'already-linked' && code !== 'not-a-member') this.write(p.conn, { t: 'reject', code, message });
     p.conn.close(`${code}: ${message}`);
-    const level = code === 'simultaneous-dial' || code === 'already-linked' || code === 'self' ? 'debug' : 'warn';
+    // A dial's failure is the dialler's to report (membership: the first, then as the count doubles); a
+    // warning here too said "handshake failed … ECONNREFUSED" every few seconds for as long as a dead member was dialled.
+    const level = p.dialledAddress !== undefined || code === 'simultaneous-dial' || code === 'already-linked' || code === 'self' ? 'debug' : 'warn';
     this.o.log[level]({ remote: p.dialledAddress ?? p.conn.remote, peer: peerName, code, direction: p.conn.direction }, `handshake failed: ${message}`);
     if (p.dialledAddress !== undefined) {
       const address = p.dialledAddress;

@@ -720,6 +720,8 @@ describe('distributed supervisor: placement control', () => {
       .sort();
     expect(toMove.length).toBeGreaterThan(0);
     expect(toMove.every((id) => planned.get(id) === 'n3')).toBe(true);
+    // explain says the same: held where it runs, going to n3 on resume (it named the runner the hash's owner).
+    for (const id of toMove) expect(n1!.supervisor.explain(id)).toMatchObject({ owner: before.get(id), paused: true, resumeTo: 'n3', by: 'hash' });
     n1!.supervisor.setRebalancing(false);
     await sim.until(
       () => sim.mustGet('n3').local.countChildren().active > n3Before && sim.exactlyOnce() && sim.mustGet('n1').supervisor.countChildren().moving === 0,
@@ -931,6 +933,23 @@ describe('distributed supervisor: netsplits', () => {
     await expectCode(sim.resolve(sim.mustGet('n1').supervisor.startChild(w('new-on-minority'))), 'no-quorum');
     sim.network.heal();
     await sim.until(() => sim.fullMesh() && sim.exactlyOnce(), 10_000, 'healed');
+  });
+});
+
+describe('distributed supervisor: forget', () => {
+  it('a member that is up cannot be forgotten (it would discard its state and restart its children); one that is gone can', async () => {
+    const [n1, n2, n3] = await cluster(3, 961);
+    const { pid } = await sim.resolve(n1!.supervisor.startChild(w('keep')));
+    const err = await expectCode(sim.resolve(Promise.resolve().then(() => n1!.supervisor.forget('n2'))), 'ineligible-node');
+    expect(err.message).toMatch(/^n2 is up: only a member gone for good can be forgotten/);
+    expect(n3!.supervisor.roster()).toMatchObject({ n2: true });
+    sim.clock.advance(2_000);
+    expect(n1!.supervisor.whichChildren('global').find((c) => c.id === 'keep')?.pid).toBe(pid);
+    expect(n2!.supervisor.roster()).toMatchObject({ n2: true });
+    sim.crash('n2');
+    await sim.until(() => n1!.member('n2')?.status === 'down', 10_000, 'n2 down');
+    n1!.supervisor.forget('n2');
+    await sim.until(() => n3!.supervisor.roster()['n2'] === false, 5_000, 'n2 forgotten everywhere');
   });
 });
 

@@ -342,7 +342,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.stop();
   }
 
-  /** Takes `node` off the roster: tombstones stop waiting for it; if it comes back with older state, it discards it (tombstones.ts). */
+  /**
+   * Takes `node` off the roster: tombstones stop waiting for it; if it comes back with older state, it discards it (tombstones.ts).
+   * Refused for a member this node sees up: `ineligible-node`.
+   */
   forget(node: string): void {
     if (node === this.o.node) throw new DistError('ineligible-node', 'a node cannot forget itself; run forget on another member');
     const entry = this.desired.rosterEntry(node);
@@ -350,6 +353,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       throw new DistError(
         'unknown-node',
         `no member named ${JSON.stringify(node)} on the roster (known: ${[...this.desired.roster().keys()].sort().join(', ')})`,
+      );
+    // A live member forgotten would discard its desired state and restart its children (the tour: `pogo ctl
+    // forget n2` on an up n2 stopped its children for 0.8 s). Forgetting is for a member gone for good.
+    const member = this.o.members().find((m) => m.name === node);
+    if (member !== undefined && (member.status === 'up' || member.status === 'suspect'))
+      throw new DistError(
+        'ineligible-node',
+        `${node} is ${member.status === 'up' ? 'up' : 'up (suspected)'}: only a member gone for good can be forgotten (forgotten, it would discard its state ` +
+          'and restart its children); stop it first',
       );
     this.desired.setRoster(node, false);
   }
@@ -841,6 +853,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       by: v.by,
       pin: v.live.pin?.node ?? undefined,
       paused: this.reconciler.paused,
+      ...(v.resumeTo !== undefined ? { resumeTo: v.resumeTo } : {}),
       instances: v.runners.map(instanceOf),
       candidates: p.verdicts,
       waiting: this.reconciler.waiting(),

@@ -79,6 +79,7 @@ import {
   type CommandArgs,
   type CommandArgsInput,
   type CommandFailure,
+  type ExplanationReport,
   type MemberResults,
   type Submitted,
 } from '../observer/ui-protocol.js';
@@ -474,16 +475,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     }
     case 'explain': {
       const e = await ask('explain', args as CommandArgs<'explain'>);
-      const rows = e.candidates
-        .filter((c) => !c.excludedBy.includes('observer'))
-        .map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), c.node === e.owner ? 'owner' : '', c.excludedBy.join(', ')]);
-      const instances = e.instances.map((i) => `runs on ${i.node} (${i.pid}${i.osPid !== undefined ? `, os pid ${i.osPid}` : ''})\n`).join('');
-      const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
-      return succeed(
-        `${e.id}: owner ${e.owner ?? 'none'} (by ${e.by})${e.pin ? `, pinned to ${e.pin}` : ''}${e.paused ? ', rebalancing paused' : ''}\n` +
-          `${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`,
-        e,
-      );
+      return succeed(explainText(e), e);
     }
     case 'audit': {
       const { entries, unanswered } = await ask('audit-all', {});
@@ -549,6 +541,29 @@ function failed(op: string, error: CommandFailure, member: string): CtlFailure {
   if (op === 'whoami')
     return new CtlFailure(exitOf(error.code), error.code, `the token was refused by ${member || 'the member'} (${error.code}): ${error.message}`);
   return new CtlFailure(exitOf(error.code), error.code, `${op} failed (${error.code}) at ${member || 'the member'}: ${error.message}`);
+}
+
+/**
+ * `pogo ctl explain` as text: the owner and why, its instances, each node's
+ * score and what excluded it, and what it waits for. Paused, a child may be
+ * held where it runs: then the hash's pick is where it goes on resume, not
+ * its owner now, and the text says so.
+ */
+export function explainText(e: ExplanationReport): string {
+  const held = e.resumeTo !== undefined && e.resumeTo !== e.owner;
+  const mark = (node: string): string => (node === e.owner ? (held ? 'held (paused)' : 'owner') : held && node === e.resumeTo ? 'on resume' : '');
+  const rows = e.candidates
+    .filter((c) => !c.excludedBy.includes('observer'))
+    .map((c) => [c.node, c.score === undefined ? '-' : c.score.toFixed(4), mark(c.node), c.excludedBy.join(', ')]);
+  const placed = held
+    ? `held on ${e.owner} while rebalancing is paused; on resume: ${e.resumeTo} (by ${e.by})`
+    : `owner ${e.owner ?? 'none'} (by ${e.by})${e.paused ? ', rebalancing paused' : ''}`;
+  const instances = e.instances.map((i) => `runs on ${i.node} (${i.pid}${i.osPid !== undefined ? `, os pid ${i.osPid}` : ''})\n`).join('');
+  const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
+  return (
+    `${e.id}: ${placed}${e.pin ? `, pinned to ${e.pin}` : ''}\n` +
+    `${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`
+  );
 }
 
 /** The `ls` table: the OS pid of command children, and while rebalancing is paused where each child goes on resume. */

@@ -156,6 +156,11 @@ export interface Explanation {
   pin: string | undefined;
   /** Whether rebalancing is paused cluster-wide. */
   paused: boolean;
+  /**
+   * While paused: where placement would put it (by `by`) once rebalancing resumes. When it differs from
+   * `owner`, the child is held where it runs (`owner`) only because of the pause.
+   */
+  resumeTo?: string;
   /** Its live instances: node, pid, and OS pid for an OS-process child. */
   instances: Array<{ node: string; pid: string; osPid?: number }>;
   /** Every candidate node's verdict, eligible ones first in rendezvous-hash order. */

@@ -531,11 +531,14 @@ export const ExplanationSchema = z.object({
   by: z.enum(['pin', 'hash', 'none']),
   pin: z.string().optional(),
   paused: z.boolean(),
+  resumeTo: z.string().optional(),
   instances: z.array(InstanceSchema),
   candidates: z.array(z.object({ node: z.string(), excludedBy: z.array(z.string()), score: z.number().optional() })),
   waiting: z.array(z.string()),
 });
 const _explanation: Explanation extends z.input<typeof ExplanationSchema> ? true : false = true;
+/** `explain` as a client reads it (the spec as reported: `ReportedSpecSchema`). */
+export type ExplanationReport = z.output<typeof ExplanationSchema>;
 
 /**
  * `submit`, per spec, in the order sent. Accepted (every up member holds

@@ -188,6 +188,25 @@ describe('<ChildDetail/>', () => {
     expect([...aside.querySelectorAll('[aria-label="History"] li')].map((li) => li.getAttribute('data-count'))).toEqual(['1', '2']);
   });
 
+  it('paused, a child held where it runs says so, and where it goes on resume (not "owner: highest score" on the lower score)', async () => {
+    gateway.sendCommand.mockImplementation((op: string, args?: { id?: string }) =>
+      op === 'explain'
+        ? Promise.resolve({
+            ok: true,
+            result: { ...explanation, id: args?.id, owner: 'b', paused: true, resumeTo: 'a', instances: [{ node: 'b', pid: 'b/x/1' }] },
+          })
+        : Promise.resolve({ ok: true, result: null }),
+    );
+    const aside = await open('ticker-1');
+    const rows = [...aside.querySelectorAll('.explain-table tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['a', '3.250', 'on resume: highest score'],
+      ['b', '1.500', 'runs here: held while rebalancing is paused'],
+      ['c', '—', 'excluded: draining'],
+    ]);
+    expect(aside.querySelector('.explain-summary')?.textContent).toContain('Rebalancing is paused, so it stays on b. On resume it goes to a');
+  });
+
   it('explains again on Refresh', async () => {
     const aside = await open('ticker-1');
     gateway.sendCommand.mockClear();

@@ -42,7 +42,16 @@ function errorText(error: CommandFailure): string {
 }
 
 /** Why a candidate won, lost or was excluded. */
+/** Paused, a child may be held where it runs: the hash's pick is where it goes on resume (`resumeTo`), not its owner now. */
+function heldByPause(x: Explanation): boolean {
+  return x.resumeTo !== undefined && x.resumeTo !== x.owner;
+}
+
 function verdictOf(v: CandidateVerdict, x: Explanation): { text: string; kind: 'owner' | 'eligible' | 'excluded' } {
+  if (heldByPause(x)) {
+    if (v.node === x.owner) return { text: 'runs here: held while rebalancing is paused', kind: 'owner' };
+    if (v.node === x.resumeTo) return { text: x.by === 'pin' ? 'on resume: pinned here' : 'on resume: highest score', kind: 'eligible' };
+  }
   if (v.node === x.owner) return { text: x.by === 'pin' ? 'owner: pinned here' : 'owner: highest score', kind: 'owner' };
   if (v.score !== undefined) return { text: x.by === 'pin' ? 'eligible, but the pin wins' : 'eligible, lower score', kind: 'eligible' };
   return { text: `excluded: ${v.excludedBy.join(', ')}`, kind: 'excluded' };
@@ -93,7 +102,12 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
       {x && (
         <>
           <p className={cx('muted explain-summary')}>
-            {x.owner ? (
+            {x.owner && heldByPause(x) ? (
+              <>
+                Rebalancing is paused, so it stays on <strong>{x.owner}</strong>. On resume it goes to <strong>{x.resumeTo}</strong>
+                {x.by === 'pin' ? ', where it is pinned.' : ' (rendezvous hashing: the highest score among eligible nodes).'}
+              </>
+            ) : x.owner ? (
               <>
                 Placement picks <strong>{x.owner}</strong>
                 {x.by === 'pin' ? ' because the child is pinned there.' : ' by rendezvous hashing: the highest score among eligible nodes.'}
@@ -102,7 +116,7 @@ function ExplainSection({ id, child }: { id: string; child: ChildView }) {
               'No node can run it: every candidate is excluded.'
             )}
             {x.pin && x.by !== 'pin' && ` Its pin to ${x.pin} does not apply: that node is not eligible.`}
-            {x.paused && ' Rebalancing is paused, so it may stay where it runs.'}
+            {x.paused && !heldByPause(x) && ' Rebalancing is paused: it stays where it runs until rebalancing resumes.'}
             {x.instances.length > 1 && ` ${x.instances.length} instances run right now (${x.instances.map((i) => i.node).join(', ')}).`}
           </p>
           <table className={cx('detail-table explain-table')}>

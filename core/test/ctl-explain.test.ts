@@ -1,0 +1,46 @@
+/**
+ * `pogo ctl explain` as text (cli/ctl.ts `explainText`, pure): the owner and
+ * why, and while rebalancing is paused a child held where it runs — the
+ * tour found it named the runner "owner (by hash)" beside a higher score.
+ */
+import { describe, expect, it } from 'vitest';
+import { explainText } from '../src/cli/ctl.js';
+import type { ExplanationReport } from '../src/observer/ui-protocol.js';
+
+const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
+  id: 'w8',
+  spec: { id: 'w8', start: { worker: 'w' }, restart: 'permanent', handoff: 'stop-first' },
+  owner: 'n3',
+  by: 'hash',
+  paused: false,
+  instances: [{ node: 'n3', pid: 'n3/abc/1' }],
+  candidates: [
+    { node: 'n3', excludedBy: [], score: 3.4884 },
+    { node: 'n2', excludedBy: [], score: 2.1984 },
+    { node: 'obs', excludedBy: ['observer'] },
+  ],
+  waiting: [],
+  ...over,
+});
+
+describe('pogo ctl explain', () => {
+  it('names the owner and why; an observer is left out of the table', () => {
+    const text = explainText(explanation());
+    expect(text.split('\n')[0]).toBe('w8: owner n3 (by hash)');
+    expect(text).toMatch(/^n3\s+3\.4884\s+owner\s*$/m);
+    expect(text).toMatch(/^n2\s+2\.1984\s*$/m);
+    expect(text).not.toContain('obs');
+  });
+
+  it('paused, a child held where it runs: held there, and where it goes on resume', () => {
+    const text = explainText(explanation({ owner: 'n2', paused: true, resumeTo: 'n3', instances: [{ node: 'n2', pid: 'n2/abc/1' }] }));
+    expect(text.split('\n')[0]).toBe('w8: held on n2 while rebalancing is paused; on resume: n3 (by hash)');
+    expect(text).toMatch(/^n3\s+3\.4884\s+on resume\s*$/m);
+    expect(text).toMatch(/^n2\s+2\.1984\s+held \(paused\)\s*$/m);
+  });
+
+  it('paused, a child already on its hash owner: the owner, and that rebalancing is paused', () => {
+    const text = explainText(explanation({ paused: true, resumeTo: 'n3' }));
+    expect(text.split('\n')[0]).toBe('w8: owner n3 (by hash), rebalancing paused');
+  });
+});

@@ -271,6 +271,23 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.exactlyOnce(expected)).toBe(true);
   });
 
+  it('a start and a stop confirmed just before every member is killed survive: the confirmation waits for the disk', async () => {
+    // Race "the whole cluster killed just after a confirmation" (the tour: a stop answered, then SIGKILL
+    // of every member 0-100 ms later; the child came back, since no member had saved the stop yet).
+    const { dirs, expected } = await runningCluster(803);
+    const n1 = sim.mustGet('n1');
+    await sim.resolve(n1.supervisor.terminateChild('k5'));
+    await sim.resolve(n1.supervisor.startChild(w('late')));
+    for (const n of NAMES) sim.crash(n);
+    await sim.run(100);
+    await start(dirs);
+    const now = [...expected.filter((id) => id !== 'k5'), 'late'].sort();
+    await untilNoDuplicates(() => sim.fullMesh() && sim.exactlyOnce(now), 10_000, 'every child back');
+    await sim.run(2_000);
+    expect(sim.liveIds()).toEqual(now);
+    expect(sim.instances('k5')).toEqual([]);
+  });
+
   it('a corrupt state file is reported, moved aside, and recovered from the peers', async () => {
     const { dirs, expected } = await runningCluster(802);
     for (const n of NAMES) sim.crash(n);

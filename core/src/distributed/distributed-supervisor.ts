@@ -223,7 +223,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     });
     if (o.persistence) {
       const save = o.persistence.save;
-      this.persistence = new Persistence({ replica: this.desired.replica, clock: o.clock, log: o.log, save, onSaved: () => this.desired.replication.kick() });
+      this.persistence = new Persistence({
+        replica: this.desired.replica,
+        clock: o.clock,
+        log: o.log,
+        save,
+        onSaved: () => {
+          this.desired.replication.kick();
+          this.checkAllWaiters();
+        },
+      });
     }
     this.instances = new LocalInstances({
       node: o.node,
@@ -895,9 +904,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   // ---- waiting -------------------------------------------------------------------
 
-  /** Whether every up member (but this node) holds the write made at `tick`. */
+  /** Whether every up member (but this node) holds the write made at `tick`, and (`--data-dir`) this node has saved it. */
   private heldByAll(tick: number): boolean {
-    return this.desired.heldByAll(tick, this.reconciler.upPeers());
+    return (this.persistence?.waitTick ?? Infinity) >= tick && this.desired.heldByAll(tick, this.reconciler.upPeers());
   }
 
   private wait<T>(id: string, tick: number, what: string, check: (resolve: (v: T) => void, reject: (e: Error) => void) => boolean): Promise<T> {
@@ -1033,7 +1042,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    */
   private checkAllWaiters(): void {
     if (this.notHeldHead === this.notHeld.length) return;
-    const held = this.desired.heldTick(this.reconciler.upPeers());
+    const held = Math.min(this.desired.heldTick(this.reconciler.upPeers()), this.persistence?.waitTick ?? Infinity);
     const from = this.notHeldHead;
     let i = from;
     while (i < this.notHeld.length && this.notHeld[i]!.tick <= held) i++;

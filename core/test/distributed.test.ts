@@ -271,6 +271,28 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.until(() => sim.fullMesh() && sim.liveIds().length === 3 && sim.exactlyOnce(['init-a', 'init-b', 'init-c']), 8_000, 'initial children again');
   });
 
+  it('a child of the children file the cluster stopped is not started again by a node restarted with the file, and it says so', async () => {
+    // Race "a children file resurrects a stop" (the tour: ctl stop w3, then n3 restarted with --children; w3 ran again).
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'pogo-children-')), 'children.json');
+    writeFileSync(file, JSON.stringify([w('file-a'), w('file-b')]));
+    const [n1] = await cluster(3, 109, { children: file });
+    await sim.until(() => sim.exactlyOnce(['file-a', 'file-b']), 3_000, 'file children run once');
+    await sim.resolve(n1!.supervisor.terminateChild('file-b'));
+    sim.crash('n3');
+    await sim.run(100);
+    await sim.start('n3', ['n1'], { children: file });
+    await sim.until(() => sim.fullMesh() && sim.mustGet('n3').supervisor.isReady, 5_000, 'n3 back and ready');
+    await sim.run(2_000);
+    expect(sim.liveIds()).toEqual(['file-a']);
+    expect(sim.instances('file-b')).toEqual([]);
+    expect(sim.log.entries.some((e) => e.fields['node'] === 'n3' && /^children file: not starting 1 child the cluster stopped \(file-b\)/.test(e.message))).toBe(
+      true,
+    );
+  });
+
   it('lists children locally and globally, and counts them', async () => {
     const [n1, n2] = await cluster(3, 107);
     for (let i = 0; i < 9; i++) await sim.resolve(n1!.supervisor.startChild(w(`l${i}`)));

@@ -310,7 +310,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /**
    * Children this node brings along (config `children`): once the node is
    * ready, each one whose id the cluster does not hold yet is started — so
-   * they come back after a restart of the whole cluster, as in Pogo.
+   * they come back after a restart of the whole cluster, as in Pogo. One the
+   * cluster stopped is not: race "a children file resurrects a stop" (the
+   * tour: `pogo ctl stop w3`, then n3 restarted with the file, and w3 ran
+   * again, with no word of it). While the stop's tombstone is held (the
+   * tombstone TTL after every member holds it) the file's entry is skipped,
+   * and said so; once it is collected the cluster no longer knows of the
+   * stop, and the file starts the child again.
    */
   setInitialChildren(specs: unknown[]): void {
     this.initialChildren = specs;
@@ -318,14 +324,25 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   }
 
   private startInitialChildren(): void {
+    const stopped: string[] = [];
     for (const spec of this.initialChildren) {
       const id = (spec as { id?: unknown }).id;
       if (typeof id === 'string' && this.desired.live(id)) continue;
+      if (typeof id === 'string' && this.desired.child(id).floor !== undefined) {
+        stopped.push(id);
+        continue;
+      }
       this.startChild(spec).catch((err: unknown) => {
         const code = (err as { code?: string }).code;
         if (code !== 'timeout') this.o.log.warn({ child: id, code, err: (err as Error).message }, 'initial child did not start');
       });
     }
+    if (stopped.length > 0)
+      this.o.log.warn(
+        { children: stopped.slice(0, 100), count: stopped.length },
+        `children file: not starting ${stopped.length} child${stopped.length === 1 ? '' : 'ren'} the cluster stopped (${stopped.slice(0, 5).join(', ')}` +
+          `${stopped.length > 5 ? ', …' : ''}); remove them from the file, or start them with pogo ctl start`,
+      );
   }
 
   /**

@@ -288,9 +288,9 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.run(2_000);
     expect(sim.liveIds()).toEqual(['file-a']);
     expect(sim.instances('file-b')).toEqual([]);
-    expect(sim.log.entries.some((e) => e.fields['node'] === 'n3' && /^children file: not starting 1 child the cluster stopped \(file-b\)/.test(e.message))).toBe(
-      true,
-    );
+    expect(
+      sim.log.entries.some((e) => e.fields['node'] === 'n3' && /^children file: not starting 1 child the cluster stopped \(file-b\)/.test(e.message)),
+    ).toBe(true);
   });
 
   it('lists children locally and globally, and counts them', async () => {

@@ -39,7 +39,9 @@
  *                   ping interval after the SIGSTOP (the majority waits lease
  *                   + stop time + margin from the last moment it heard the
  *                   frozen node, at most one ping interval before the
- *                   SIGSTOP): 5 s with lan;
+ *                   SIGSTOP — counted from the moment the frozen node last
+ *                   answered its control pipe, just before it: its loop ran,
+ *                   so its ticker had sent every ping due): 5 s with lan;
  *   overlap         any other two instances of one child at the same time;
  *   quiescence, one-instance, no-lost-spec, nothing-else, views-agree
  *                   after every round: every child runs exactly once.
@@ -170,7 +172,7 @@ function parseFreezes(text) {
  * @typedef {{ round: number, victim: string, freezeMs: number, takeoverMs?: number, takenOver?: number, victimChildren?: number,
  *   closedOnWaking?: string[], quietMs?: number, wakeStarts?: number, wakeStartsOverPeers?: number, duplicates?: number,
  *   resolveMaxMs?: number, resolveMedianMs?: number, unresolved?: number, allowedOverlaps?: number, ranOnAfterWakeMs?: number,
- *   earliestTakeoverMs?: number, overlapsWithinError?: number }} Round
+ *   earliestTakeoverMs?: number, overlapsWithinError?: number, probeMs?: number, longestGapMs?: number }} Round
  */
 /**
  * A wake run's result (written with --json).
@@ -329,8 +331,14 @@ export async function runWake(opts, log = (line) => process.stdout.write(`${line
       rec.victimChildren = mine.length;
       const roundStart = epochNow();
       const stopWallMs = Date.now();
+      // The victim answers its control pipe right before the SIGSTOP: its event loop ran then, so its
+      // heartbeat ticker had sent every ping due, and its peers heard it no earlier than one ping
+      // interval before `probeAt` (the majority's takeover wait counts from then).
+      const probeAt = epochNow();
+      await victim.request('clock', {}, 10_000);
       const stopAt = epochNow();
       cluster.freeze(plan.victim);
+      rec.probeMs = Number((stopAt - probeAt).toFixed(2));
       await sleep(Math.max(0, stopAt + plan.freezeMs - epochNow()));
       const contAt = epochNow();
       cluster.thaw(plan.victim);
@@ -365,6 +373,7 @@ export async function runWake(opts, log = (line) => process.stdout.write(`${line
         contAt,
         endAt,
         ...b,
+        takeoverAfterMs: b.takeoverAfterMs - (stopAt - probeAt),
         ...(opts.tolerance === undefined ? {} : { toleranceMs: opts.tolerance }),
       });
       for (const v of verdict.violations) fail(v.invariant, v.ids, `round ${round} (${plan.victim} frozen ${rec.freezeMs} ms): ${v.detail}`);
@@ -389,6 +398,10 @@ export async function runWake(opts, log = (line) => process.stdout.write(`${line
       if (verdict.ranOnAfterWakeMs !== undefined) rec.ranOnAfterWakeMs = Math.round(verdict.ranOnAfterWakeMs);
       if (verdict.earliestTakeoverMs !== undefined) rec.earliestTakeoverMs = Math.round(verdict.earliestTakeoverMs);
       rec.overlapsWithinError = verdict.overlapsWithinError;
+      // What the freeze cost: the longest a child ran nowhere, from a stop in the round.
+      rec.longestGapMs = 0;
+      for (const id of ids)
+        for (const [from, to] of record.gaps(id, endAt)) if (from >= stopAt) rec.longestGapMs = Math.max(rec.longestGapMs, Math.round(to - from));
       result.rounds.push(rec);
       const closes = rec.closedOnWaking.length ? rec.closedOnWaking.join('; ') : 'none';
       log(
@@ -403,7 +416,7 @@ export async function runWake(opts, log = (line) => process.stdout.write(`${line
               (rec.allowedOverlaps
                 ? ` (its instances ran on ≤ ${rec.ranOnAfterWakeMs} ms after the SIGCONT; the peers' started ≥ ${rec.earliestTakeoverMs} ms after the SIGSTOP)`
                 : '')) +
-          `; quiet ${rec.quietMs} ms after the SIGCONT, every child once` +
+          `; longest a child ran nowhere ${rec.longestGapMs} ms; quiet ${rec.quietMs} ms after the SIGCONT, every child once` +
           (rec.overlapsWithinError ? `; ${rec.overlapsWithinError} overlaps within the clock error` : ''),
       );
     }
@@ -465,6 +478,7 @@ export function report(result, log = (line) => process.stdout.write(`${line}\n`)
           `after the SIGCONT at most (round medians ${resolveMedian.join(', ') || '-'} ms; bound ${result.bounds.resolveBoundMs} ms)`
         : `overlaps within the frozen-node exception ${sum((r) => r.allowedOverlaps)}` +
           (ranOn.length ? ` (the woken node's instances ran on ≤ ${Math.max(...ranOn)} ms after the SIGCONT)` : '')) +
+      `, longest a child ran nowhere ${Math.max(0, ...nums(rounds.map((r) => r.longestGapMs)))} ms` +
       `, children lost ${result.childrenLost}, violations ${result.violations.length}`,
   );
 }

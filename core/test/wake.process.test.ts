@@ -44,7 +44,7 @@ interface WakeResult {
 }
 
 for (const [netsplit, freezes] of [
-  ['available', '4500ms,9s'],
+  ['available', '4.5s,9s'],
   ['majority', '12s'],
 ] as const) {
   it(

@@ -188,6 +188,7 @@ describe('pogo ctl', () => {
     const nowhere = await ctl(['whereis', 'web-1'], seed, ['--token-file', viewer, '--json']);
     expect(nowhere.code).toBe(1);
     expect(json(nowhere)).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect((await ctl(['whereis', 'web-1'], seed, ['--token-file', viewer])).stderr).toMatch(/whereis failed \(not-found\)/); // not "explain failed"
 
     const audit = await ctl(['audit'], seed, ['--token-file', viewer, '--json']);
     expect(audit.code).toBe(0);

@@ -271,6 +271,19 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.until(() => sim.fullMesh() && sim.liveIds().length === 3 && sim.exactlyOnce(['init-a', 'init-b', 'init-c']), 8_000, 'initial children again');
   });
 
+  it('explain lists as waiting only what keeps children waiting: not a dead member whose children run elsewhere', async () => {
+    const [n1] = await cluster(3, 110);
+    for (let i = 0; i < 6; i++) await sim.resolve(n1!.supervisor.startChild(w(`ex${i}`)));
+    sim.crash('n3');
+    await sim.until(() => n1!.member('n3')?.status === 'down' && sim.exactlyOnce(), 5_000, 'n3 down, its children elsewhere');
+    expect(n1!.supervisor.explain('ex0').waiting).toEqual([]);
+    // A member that left is no candidate, and no stranger: moving a child to it says so.
+    await sim.leave('n2');
+    await sim.until(() => n1!.member('n2')?.status === 'left', 5_000, 'n2 left');
+    const err = await expectCode(sim.resolve(n1!.supervisor.moveChild('ex0', 'n2')), 'ineligible-node');
+    expect(err.message).toBe('n2 has left the cluster: it cannot take children now');
+  });
+
   it('a child of the children file the cluster stopped is not started again by a node restarted with the file, and it says so', async () => {
     // Race "a children file resurrects a stop" (the tour: ctl stop w3, then n3 restarted with --children; w3 ran again).
     const { writeFileSync, mkdtempSync } = await import('node:fs');

@@ -458,11 +458,10 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const s = await ask('status', {});
       warnIfNotReady(s);
       const members = s.members.filter((m) => m.role === 'member');
-      const rows = members.map((m) => [m.name, m.status, m.address, m.ready ? 'yes' : 'no', m.draining ? 'yes' : 'no']);
       const c = s.children;
       const draining = members.filter((m) => m.draining).map((m) => m.name);
       return succeed(
-        `${table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
+        `${membersTable(members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
           ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\nasked ${s.node}\n`,
         { node: s.node, members, children: c, paused: s.paused, draining },
       );
@@ -517,8 +516,10 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     case 'whereis': {
       const at = await ask('whereis', args as CommandArgs<'whereis'>);
       if (at === null) {
-        // Unknown, or known and not running: explain tells them apart (and fails as not-found for an unknown id).
-        await ask('explain', args as CommandArgs<'explain'>);
+        // Unknown, or known and not running: explain tells them apart (and fails as not-found for an unknown id,
+        // reported as whereis's failure: "explain failed" named a command the operator never ran).
+        const known = await session.command('explain', args as CommandArgs<'explain'>, plan.token, plan.by, plan.timeoutMs);
+        if (!known.ok) throw failed('whereis', known.error, session.member);
         throw new CtlFailure(EXIT.failed, 'not-running', `${(args as CommandArgs<'whereis'>).id} has no running instance now (pogo ctl explain says why)`);
       }
       return succeed(`${at.node} ${at.pid}\n`, at);
@@ -541,6 +542,16 @@ function failed(op: string, error: CommandFailure, member: string): CtlFailure {
   if (op === 'whoami')
     return new CtlFailure(exitOf(error.code), error.code, `the token was refused by ${member || 'the member'} (${error.code}): ${error.message}`);
   return new CtlFailure(exitOf(error.code), error.code, `${op} failed (${error.code}) at ${member || 'the member'}: ${error.message}`);
+}
+
+/**
+ * The members of `pogo ctl status` as a table. Readiness is a running
+ * member's: one down or gone shows `-` (it showed its last word, "yes").
+ */
+export function membersTable(members: ReadonlyArray<{ name: string; status: string; address: string; ready?: boolean; draining?: boolean }>): string {
+  const alive = (status: string): boolean => status === 'up' || status === 'suspect';
+  const rows = members.map((m) => [m.name, m.status, m.address, alive(m.status) ? (m.ready === true ? 'yes' : 'no') : '-', m.draining === true ? 'yes' : 'no']);
+  return table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows);
 }
 
 /**

@@ -654,7 +654,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     if (!live) return Promise.reject(new DistError('not-found', `no child with id ${JSON.stringify(id)}`));
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
-    if (!target) return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (members: ${memberNames(candidates)})`));
+    if (!target) {
+      // A member that left or is down is no candidate, but it is no stranger either (`pogo ctl status` lists it).
+      const gone = this.o.members().find((m) => m.name === node && m.role === 'member');
+      if (gone !== undefined)
+        return Promise.reject(
+          new DistError('ineligible-node', `${node} ${gone.status === 'left' ? 'has left the cluster' : `is ${gone.status}`}: it cannot take children now`),
+        );
+      return Promise.reject(new DistError('unknown-node', `no member named ${JSON.stringify(node)} (members: ${memberNames(candidates)})`));
+    }
     const verdict = place({ id, spec: live.spec, candidates: [target], pin: undefined, failures: new Map(), maxStartFailures: this.o.config.maxStartFailures })
       .verdicts[0]!;
     if (verdict.excludedBy.length > 0) return Promise.reject(new DistError('ineligible-node', `${node} cannot run ${id}: ${verdict.excludedBy.join(', ')}`));

@@ -1005,7 +1005,10 @@ export class Reconciler {
     for (const m of inputs.members) {
       const p = this.o.netsplit.presence(inputs, m);
       presence.set(m.name, p.present);
-      if (p.why && m.state === 'down') this.presenceWhy.set(m.name, p.why);
+      // What `explain` lists as waiting: a member counted present though this node cannot hear it keeps its
+      // children where they are. One counted absent keeps nothing waiting (the tour: every explain said
+      // "waiting: not linked" while a dead member's children ran elsewhere).
+      if (p.why && p.present && m.state === 'down') this.presenceWhy.set(m.name, p.why);
     }
     const wasUp = this.upIncarnations;
     this.upIncarnations = new Set();

@@ -28,7 +28,10 @@ export const available: NetsplitPolicy = {
     if (m.state === 'linked') return { present: true, why: '' };
     const until = graceUntil(m);
     if (until !== undefined && inputs.now < until)
-      return { present: true, why: `closed the link itself (so it was running): counted present while relinking, for ${until - inputs.now} ms more` };
+      return {
+        present: true,
+        why: `${m.name} closed the link itself (so it was running): counted present while relinking, for ${until - inputs.now} ms more`,
+      };
     return { present: false, why: m.state === 'left' ? 'left' : 'not linked' };
   },
   nextChangeAt: (inputs: NetsplitInputs) => {

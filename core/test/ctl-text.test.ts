@@ -1,10 +1,12 @@
 /**
- * `pogo ctl explain` as text (cli/ctl.ts `explainText`, pure): the owner and
- * why, and while rebalancing is paused a child held where it runs — the
- * tour found it named the runner "owner (by hash)" beside a higher score.
+ * `pogo ctl explain` and `status` as text (cli/ctl.ts `explainText`,
+ * `membersTable`, pure): the owner and why, and while rebalancing is paused
+ * a child held where it runs — the tour found it named the runner "owner
+ * (by hash)" beside a higher score; and a member down or gone shows no
+ * readiness (it said "yes").
  */
 import { describe, expect, it } from 'vitest';
-import { explainText } from '../src/cli/ctl.js';
+import { explainText, membersTable } from '../src/cli/ctl.js';
 import type { ExplanationReport } from '../src/observer/ui-protocol.js';
 
 const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
@@ -42,5 +44,20 @@ describe('pogo ctl explain', () => {
   it('paused, a child already on its hash owner: the owner, and that rebalancing is paused', () => {
     const text = explainText(explanation({ paused: true, resumeTo: 'n3' }));
     expect(text.split('\n')[0]).toBe('w8: owner n3 (by hash), rebalancing paused');
+  });
+});
+
+describe('pogo ctl status', () => {
+  it("readiness is a running member's: down and left show -", () => {
+    const text = membersTable([
+      { name: 'n1', status: 'up', address: 'h:1', ready: true, draining: false },
+      { name: 'n2', status: 'suspect', address: 'h:2', ready: false },
+      { name: 'n3', status: 'down', address: 'h:3', ready: true },
+      { name: 'n4', status: 'left', address: 'h:4', ready: true, draining: true },
+    ]);
+    expect(text).toMatch(/^n1\s+up\s+h:1\s+yes\s+no$/m);
+    expect(text).toMatch(/^n2\s+suspect\s+h:2\s+no\s+no$/m);
+    expect(text).toMatch(/^n3\s+down\s+h:3\s+-\s+no$/m);
+    expect(text).toMatch(/^n4\s+left\s+h:4\s+-\s+yes$/m);
   });
 });

@@ -6,7 +6,7 @@
  * readiness (it said "yes").
  */
 import { describe, expect, it } from 'vitest';
-import { explainText, membersTable } from '../src/cli/ctl.js';
+import { explainText, membersTable, statusText } from '../src/cli/ctl.js';
 import type { ExplanationReport } from '../src/observer/ui-protocol.js';
 
 const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
@@ -59,5 +59,19 @@ describe('pogo ctl status', () => {
     expect(text).toMatch(/^n2\s+suspect\s+h:2\s+no\s+no$/m);
     expect(text).toMatch(/^n3\s+down\s+h:3\s+-\s+no$/m);
     expect(text).toMatch(/^n4\s+left\s+h:4\s+-\s+yes$/m);
+  });
+});
+
+describe('pogo ctl status: no member can take a child', () => {
+  const children = { specs: 3, running: 3, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;
+  it('warns when every member that is up is draining, and not while one is not', () => {
+    const members = [
+      { name: 'n1', status: 'up', address: 'h:1', ready: true, draining: true },
+      { name: 'n2', status: 'up', address: 'h:2', ready: true, draining: true },
+      { name: 'n3', status: 'down', address: 'h:3', ready: true, draining: false },
+    ];
+    expect(statusText({ members, children, paused: false, node: 'n1' })).toMatch(/^warning: every member that is up is draining/m);
+    members[1]!.draining = false;
+    expect(statusText({ members, children, paused: false, node: 'n1' })).not.toMatch(/warning/);
   });
 });

@@ -83,6 +83,7 @@ import {
   type MemberResults,
   type Submitted,
 } from '../observer/ui-protocol.js';
+import type { ChildCountsGlobal } from '../distributed/view.js';
 import type { CommandOp } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
@@ -460,11 +461,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const members = s.members.filter((m) => m.role === 'member');
       const c = s.children;
       const draining = members.filter((m) => m.draining).map((m) => m.name);
-      return succeed(
-        `${membersTable(members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
-          ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\nasked ${s.node}\n`,
-        { node: s.node, members, children: c, paused: s.paused, draining },
-      );
+      return succeed(statusText({ members, children: c, paused: s.paused, node: s.node }), { node: s.node, members, children: c, paused: s.paused, draining });
     }
     case 'ls': {
       const [view, s] = await Promise.all([ask('view', {}), ask('status', {})]);
@@ -552,6 +549,19 @@ export function membersTable(members: ReadonlyArray<{ name: string; status: stri
   const alive = (status: string): boolean => status === 'up' || status === 'suspect';
   const rows = members.map((m) => [m.name, m.status, m.address, alive(m.status) ? (m.ready === true ? 'yes' : 'no') : '-', m.draining === true ? 'yes' : 'no']);
   return table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows);
+}
+
+/** `pogo ctl status` as text: the members, the children's counts, and a warning when no member can take a child. */
+export function statusText(s: { members: Parameters<typeof membersTable>[0]; children: ChildCountsGlobal; paused: boolean; node: string }): string {
+  const c = s.children;
+  // The tour drained every node: children ran on with no owner, and nothing here said so.
+  const up = s.members.filter((m) => m.status === 'up' || m.status === 'suspect');
+  const noneEligible =
+    up.length > 0 && up.every((m) => m.draining === true) ? 'warning: every member that is up is draining: no child has a node to move to or start on\n' : '';
+  return (
+    `${membersTable(s.members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
+    ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\n${noneEligible}asked ${s.node}\n`
+  );
 }
 
 /**

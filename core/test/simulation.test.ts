@@ -150,6 +150,13 @@ describe('simulation: membership', () => {
     await sim.leave('n02');
     sim.clock.advance(100);
     expect(sim.mustGet('n03').member('n01')?.status).toBe('left');
+    // While they are gone, n03 dials them (seeds): each failure is the dialler's to log, once and then as
+    // the count doubles — not a warning per attempt (the tour: 136 "handshake failed … ECONNREFUSED").
+    const from = sim.log.entries.length;
+    sim.clock.advance(60_000);
+    const warned = sim.log.entries.slice(from).filter((e) => e.level === 'warn' && e.fields['node'] === 'n03');
+    expect(warned.filter((e) => /^handshake failed/.test(e.message))).toEqual([]);
+    expect(warned.filter((e) => /^cannot link to n01:4370/.test(e.message)).length).toBeLessThanOrEqual(6);
     // Back, at the same addresses, and neither dials n03 (it is no seed of theirs).
     await sim.start('n01');
     await sim.start('n02', ['n01']);

@@ -288,6 +288,43 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.instances('k5')).toEqual([]);
   });
 
+  it('a member restarted from an older data dir waits for roster members an observer says have left: a stop they saw stays a stop', async () => {
+    // Race "a left member's word from a third party" (an outsider: a long-running observer, n3 killed, a
+    // child stopped, n1 and n2 stopped gracefully, n3 started first): the observer gossiped n1 and n2 as
+    // left, n3 waited for neither, and started the stopped child from its old file for 830 ms.
+    sim = new SimCluster(804);
+    const base = freshDir();
+    const dirs = Object.fromEntries(NAMES.map((n) => [n, join(base, n)]));
+    const [n1] = await start(dirs);
+    await sim.start('obs', ['n1'], { role: 'observer' });
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    await sim.resolve(n1!.supervisor.startChild(w('gone')));
+    await sim.resolve(n1!.supervisor.startChild(w('kept')));
+    await sim.run(500);
+    sim.crash('n3');
+    await sim.until(() => n1!.member('n3')?.status === 'down', 5_000, 'n3 down');
+    await sim.resolve(n1!.supervisor.terminateChild('gone'));
+    await sim.leave('n1');
+    await sim.leave('n2');
+    await sim.until(() => sim.mustGet('obs').member('n1')?.status === 'left' && sim.mustGet('obs').member('n2')?.status === 'left', 5_000, 'left');
+    // n3 first, from its file that still holds `gone`; the observer dials it (it knows n3 as down).
+    await sim.start('n3', ['n1'], { dataDir: dirs['n3']! });
+    for (let t = 0; t < 2_000; t += 10) {
+      await sim.run(10);
+      expect(sim.instances('gone'), `at +${t} ms`).toEqual([]);
+    }
+    expect(sim.mustGet('n3').member('obs')?.status).toBe('up');
+    await sim.start('n1', [], { dataDir: dirs['n1']! });
+    await sim.start('n2', ['n1'], { dataDir: dirs['n2']! });
+    for (let t = 0; t < 8_000 && !sim.exactlyOnce(['kept']); t += 10) {
+      await sim.run(10);
+      expect(sim.instances('gone'), `at +${t} ms after n1 and n2`).toEqual([]);
+    }
+    expect(sim.exactlyOnce(['kept'])).toBe(true);
+    await sim.run(2_000);
+    expect(sim.instances('gone')).toEqual([]);
+  });
+
   it('a corrupt state file is reported, moved aside, and recovered from the peers', async () => {
     const { dirs, expected } = await runningCluster(802);
     for (const n of NAMES) sim.crash(n);

@@ -280,6 +280,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       hasSeeds: o.hasSeeds,
       dialFailed: (address) => o.dialFailed?.(address) ?? false,
       refusals: () => o.refusals?.() ?? [],
+      restoredState: () => this.restoredState,
       startedAt: o.startedAt,
       setReady: o.setReady,
       setStartable: o.setStartable,

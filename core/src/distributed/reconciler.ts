@@ -125,6 +125,8 @@ export interface ReconcilerOptions {
   dialFailed(address: string): boolean;
   /** The addresses still dialled whose last answer refused this node for good (membership.ts `refusals`). */
   refusals(): Array<{ address: string; code: string; message: string }>;
+  /** Whether this node restored desired state from its data dir (it may be stale until it has synced with its roster). */
+  restoredState?(): boolean;
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
@@ -1172,9 +1174,21 @@ export class Reconciler {
     // Members of the roster (the desired state's own record, restored from disk after a whole-cluster
     // restart) that membership does not know yet: race "two nodes restarted together, each linked only
     // to a third": both would take children knowing only it.
-    const known = new Set(all.map((m) => m.name));
+    // Race "a left member's word from a third party" (an outsider, with a long-running observer): after a
+    // graceful whole-cluster restart the observer still gossips the members as having left, so a node
+    // restarted from an older data dir knew them (as left), waited for none of them, and started a child
+    // they had stopped before they left. A node holding restored state waits for a roster member known
+    // only as left too: it may hold newer state, and it is not gone for good until it is forgotten.
+    const stale = this.o.restoredState?.() ?? false;
+    const byName = new Map(all.map((m) => [m.name, m]));
     const unknownRoster = this.o.isMember
-      ? [...this.o.desired.roster()].filter(([name, member]) => member && name !== me && !known.has(name)).map(([name]) => name)
+      ? [...this.o.desired.roster()]
+          .filter(([name, member]) => {
+            if (!member || name === me) return false;
+            const m = byName.get(name);
+            return m === undefined || (stale && m.status === 'left');
+          })
+          .map(([name]) => name)
       : [];
     // Majority mode: ready once the lease holds too, so that a start right after readiness is not refused.
     const leased = this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(all));

@@ -29,6 +29,7 @@ describe('pogo ctl explain', () => {
   it('names the owner and why; an observer is left out of the table', () => {
     const text = explainText(explanation());
     expect(text.split('\n')[0]).toBe('w8: owner n3 (by hash)');
+    expect(text).toMatch(/^NODE\s+SCORE\s+PLACEMENT\s+EXCLUDED BY$/m); // the marks' column has a header
     expect(text).toMatch(/^n3\s+3\.4884\s+owner\s*$/m);
     expect(text).toMatch(/^n2\s+2\.1984\s*$/m);
     expect(text).not.toContain('obs');

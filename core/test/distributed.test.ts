@@ -731,6 +731,23 @@ describe('distributed supervisor: placement control', () => {
     await sim.until(() => n2!.local.countChildren().active > 0 && sim.exactlyOnce(), 3_000, 'n2 takes children again');
   });
 
+  it('paused, a member that joined and died is no longer where anything resumes to', async () => {
+    const [n1] = await cluster(3, 114);
+    for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`pd${i}`)));
+    n1!.supervisor.setRebalancing(true);
+    await sim.run(20);
+    await sim.start('n4', ['n1']);
+    await sim.until(() => sim.running().every((n) => n.member('n4')?.ready === true), 3_000, 'n4 ready');
+    await sim.run(500);
+    const toN4 = n1!.supervisor.whichChildren('global').filter((c) => c.resumeTo === 'n4' && c.node !== 'n4');
+    expect(toN4.length).toBeGreaterThan(0);
+    sim.crash('n4');
+    await sim.until(() => n1!.member('n4')?.status === 'down', 5_000, 'n4 down');
+    await sim.run(500);
+    for (const n of sim.running()) expect(n.supervisor.whichChildren('global').filter((c) => c.resumeTo === 'n4')).toEqual([]);
+    expect(n1!.supervisor.explain(toN4[0]!.id).resumeTo).not.toBe('n4');
+  });
+
   it('paused rebalancing keeps children where they run when a node joins; resuming moves them', async () => {
     const [n1] = await cluster(2, 113);
     for (let i = 0; i < 30; i++) await sim.resolve(n1!.supervisor.startChild(w(`pz${i}`)));

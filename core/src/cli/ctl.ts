@@ -583,7 +583,7 @@ export function explainText(e: ExplanationReport): string {
   const waiting = e.waiting.map((w) => `waiting: ${w}\n`).join('');
   return (
     `${e.id}: ${placed}${e.pin ? `, pinned to ${e.pin}` : ''}\n` +
-    `${instances}\n${table(['NODE', 'SCORE', '', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`
+    `${instances}\n${table(['NODE', 'SCORE', 'PLACEMENT', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`
   );
 }
 

@@ -640,8 +640,10 @@ export class Reconciler {
     const previous = this.sweptFor;
     const same = previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.paused === sweptFor.paused;
     let change = same && !this.fullSweep ? membersChanged(previous.members, sweptFor.members) : undefined;
-    // While paused, a member joining changes where children would resume (`resumeTo`) as well: every id is looked at.
-    if (change !== undefined && change.gained.size > 0 && sweptFor.paused) change = undefined;
+    // While paused, a member joining or going changes where children would resume (`resumeTo`) as well, also
+    // for children held elsewhere (their owner is where they run): every id is looked at. Only a gain was
+    // (the recheck: after n4 died, ls and explain still said its children would resume to n4).
+    if (change !== undefined && (change.gained.size > 0 || change.lost.size > 0) && sweptFor.paused) change = undefined;
     this.sweptFor = sweptFor;
     if (change !== undefined && previous !== undefined) {
       // Race "a member died": HRW moves only the ids it owned (its running children are already

@@ -20,7 +20,12 @@ import { BenchCluster } from '../lib/cluster.mjs';
 import { NODE_FLAGS, names } from '../scenarios/common.mjs';
 
 const { values } = parseArgs({
-  options: { nodes: { type: 'string', default: '3' }, children: { type: 'string', default: '10000' }, preset: { type: 'string', default: 'lan' }, bounds: { type: 'string', default: '1' } },
+  options: {
+    nodes: { type: 'string', default: '3' },
+    children: { type: 'string', default: '10000' },
+    preset: { type: 'string', default: 'lan' },
+    bounds: { type: 'string', default: '1' },
+  },
 });
 const count = Number(values.nodes);
 const N = Number(values.children);

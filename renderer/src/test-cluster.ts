@@ -38,6 +38,7 @@ export const child = (id: string, extra: Partial<ChildView> = {}): ChildView => 
     handoff: 'stop-first',
     lastError: null,
     failures: [],
+    unverified: false,
     ...extra,
   };
 };

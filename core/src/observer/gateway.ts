@@ -93,6 +93,13 @@ const MEMBER_KINDS = ['member-up', 'member-down', 'member-left', 'member-suspect
 /** How long the gateway waits for a member's `logs` answer when it follows an output. */
 const OUTPUT_READ_TIMEOUT_MS = 5_000;
 
+/** How many members (not observers) the observer is linked to now. */
+function linkedMembers(node: PogoNode): number {
+  let n = 0;
+  for (const m of node.members()) if (m.role === 'member' && m.name !== node.name && (m.status === 'up' || m.status === 'suspect')) n++;
+  return n;
+}
+
 /** Start the Socket.IO gateway that serves a node's view of the cluster and commands to UIs. */
 export async function startGateway(node: PogoNode, options: GatewayOptions = {}): Promise<Gateway> {
   const token = options.token ?? randomBytes(18).toString('base64url');
@@ -117,6 +124,16 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     changed: () => markDirty(),
   });
   intake.seed(node.supervisor.whichChildren('global'));
+  // Linked to no member: since when (null while linked to one). Not live then, whatever the listing says.
+  let noMemberSince: number | null = linkedMembers(node) === 0 ? node.clock.now() : null;
+  const watchLinks = (): void => {
+    const none = linkedMembers(node) === 0;
+    if (none === (noMemberSince !== null)) return;
+    // What the listing holds as the last link goes (a whole-cluster stop: every child waiting for a node) is the last known state.
+    if (none) snapshots.freeze();
+    noMemberSince = none ? node.clock.now() : null;
+    markDirty();
+  };
   // The members as they are now: a leave announced after this is told from a member that was ready.
   intake.observeMembers(memberFacts(), node.clock.now());
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.
@@ -129,6 +146,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       unreachable: intake.unreachable(),
       sessions: intake.sessions,
       resources: resources.current,
+      noMemberSince,
     }),
     () => remote.current,
   );
@@ -143,6 +161,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const remote = new RemoteView(node, markDirty, (name) => intake.judgedDown().has(name));
   const onDistEvent = (e: DistEvent): void => intake.onDistEvent(e);
   const onMember = (): void => {
+    watchLinks();
     intake.observeMembers(memberFacts(), node.clock.now());
     intake.judge(memberFacts());
     markDirty();
@@ -229,6 +248,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   let seconds = 0;
   const tick = (): void => {
     const now = node.clock.now();
+    watchLinks();
     // Reach reports arrive without a membership event: a lost member is judged again on every tick.
     if (intake.hasGap) intake.judge(memberFacts());
     // A member back from "unreachable": once its live state has arrived, what stopped meanwhile is reported.

@@ -221,6 +221,41 @@ describe('EventIntake', () => {
   });
 });
 
+describe('catching up: what the observer learns as it links is the past', () => {
+  it('the starts and placements of the initial sync are taken in, not published; what follows is told against them', () => {
+    const published: DistEvent[] = [];
+    const table = new Map([['a', member('a', { startedAt: 5 })]]);
+    const intake = new EventIntake({ publish: (e) => published.push(e), member: (n) => table.get(n), changed: () => {}, startedAt: 10, catchingUp: true });
+    expect(intake.catchingUp).toBe(true);
+    intake.onDistEvent(up('a'));
+    // The initial sync: every child's view diffed as the members' state arrives.
+    intake.onDistEvent(placed('c1', 'a'));
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(placed('c2', 'a'));
+    intake.onDistEvent(started('c2', 'a', 2));
+    expect(published).toEqual([]);
+    intake.endCatchUp();
+    // The same owner again is no news; a start of a pid taken in is none either; the stop of one is.
+    intake.onDistEvent(placed('c1', 'a'));
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(stopped('c2', 'a', 2));
+    intake.onDistEvent(started('c3', 'a', 3));
+    expect(published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:c2', 'started:c3']);
+  });
+
+  it('linked to no member again: catching up again until the gateway says it has caught up; membership is judged as always', () => {
+    const { intake, published } = setup([member('a'), member('b')]);
+    expect(intake.catchingUp).toBe(false);
+    intake.beginCatchUp();
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(up('b'));
+    expect(published.map((e) => e.type)).toEqual(['node-up']);
+    intake.endCatchUp();
+    intake.onDistEvent(started('c4', 'b', 4));
+    expect(published.map((e) => e.type)).toEqual(['node-up', 'started']);
+  });
+});
+
 describe('moves and duplicates', () => {
   const moved = (id: string, from: string, to: string, at: number, reason: 'heal' | 'join' = 'heal'): DistEvent => ({
     type: 'moved',

@@ -339,6 +339,33 @@ describe('observer gateway', () => {
     expect(seen.has('down')).toBe(false);
   });
 
+  it('an observer joining a running cluster invents no events: what it learns as it syncs is the past; what happens after is news', async () => {
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const log = new MemoryLogger();
+    const base = { secret: SECRET, port: 0, preset: 'local' as const };
+    const m1 = await PogoNode.start(createNodeConfig({ name: 'j1', ...base }), { log, workers });
+    nodes.push(m1);
+    nodes.push(await PogoNode.start(createNodeConfig({ name: 'j2', ...base, seeds: [m1.address] }), { log, workers }));
+    for (let i = 0; i < 8; i++) await m1.supervisor.startChild({ id: `p${i}`, start: { worker: 'w' } });
+    // The gateway starts with its observer, before it has linked to anyone: as the desktop app does.
+    const observer = await PogoNode.start(createNodeConfig({ name: 'obs', ...base, role: 'observer', seeds: [m1.address] }), {
+      log,
+      workers: new WorkerRegistry(),
+    });
+    nodes.push(observer);
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    await until(() => Object.values(client.state().children).filter((c) => c.status === 'running').length === 8, 5_000, 'the children seen running');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(client.state().activity).toEqual([]);
+    expect(client.state().events).toEqual([]);
+    // News after that is published.
+    await m1.supervisor.startChild({ id: 'later', start: { worker: 'w' } });
+    await until(() => client.state().activity.some((a) => a.type === 'started' && a.ids.includes('later')), 5_000, 'the new start published');
+    expect(client.state().activity.flatMap((a) => a.ids)).not.toContain('p0');
+  });
+
   it('every member killed: the state says since when no member is reachable, the children stay as last seen (unverified), and nothing converges', async () => {
     const { members, observer } = await setup();
     gateway = await startGateway(observer, { intervalMs: 20 });

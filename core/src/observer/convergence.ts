@@ -92,7 +92,17 @@ export class ConvergenceTracker {
   private readonly reported = new Map<string, Set<string>>();
 
   constructor(running: readonly ChildInstances[]) {
-    for (const c of running) this.reported.set(c.id, new Set(c.instances.map((i) => i.pid)));
+    this.seed(running);
+  }
+
+  /** Instances running that no event will report (the cluster's past, as the observer caught up with it): they count as reported. */
+  seed(running: readonly ChildInstances[]): void {
+    for (const c of running) {
+      if (c.instances.length === 0) continue;
+      const pids = this.reported.get(c.id) ?? new Set<string>();
+      for (const i of c.instances) pids.add(i.pid);
+      this.reported.set(c.id, pids);
+    }
   }
 
   /** Takes in one supervisor event. */

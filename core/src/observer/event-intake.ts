@@ -85,6 +85,23 @@
  * too before the old one's stop is published). A start-first handoff is a
  * move when the old instance stops, in the supervisor's stream as here.
  *
+ * What the observer learns as it links is the cluster's past, not events
+ * (race "an observer joining invents events": its supervisor diffs every
+ * child's view as the members' desired and live state arrive, so it
+ * reported "19 placed on 3 nodes" and "10 started on 3 nodes" at the
+ * moment the observer joined, for children started long before, and every
+ * child's history listed them). So the intake *catches up* first: from its
+ * start, and again from the moment the observer is linked to no member
+ * (what it learns when it links again is as old), until the gateway says
+ * it has caught up (`endCatchUp`: its supervisor ready, and every member
+ * it is linked to has sent its live state). Meanwhile the per-child events
+ * are taken in silently — the instances as running, the owners as placed,
+ * so that what follows is told against them — and none is published;
+ * membership events are judged as always. (Distributed/events.ts says
+ * "before readiness, what arrives is the cluster's past" of the flags
+ * alone; for children the observer's supervisor reports it all, which is
+ * why this is done here.)
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -177,6 +194,8 @@ export interface EventIntakeOptions {
   changed(): void;
   /** When the observer started (its clock): members started before it were already up, not joining. */
   startedAt?: number;
+  /** Start catching up (the observer has not synced with the cluster yet): see the header. */
+  catchingUp?: boolean;
 }
 
 export class EventIntake {
@@ -199,8 +218,27 @@ export class EventIntake {
   private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
   sessions = 0;
+  /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
+  private catching: boolean;
 
-  constructor(private readonly o: EventIntakeOptions) {}
+  constructor(private readonly o: EventIntakeOptions) {
+    this.catching = o.catchingUp ?? false;
+  }
+
+  /** Whether the intake is catching up (the header): per-child events are the cluster's past. */
+  get catchingUp(): boolean {
+    return this.catching;
+  }
+
+  /** The observer has no member linked: what it learns when it links again is the cluster's past. */
+  beginCatchUp(): void {
+    this.catching = true;
+  }
+
+  /** The observer has caught up with the members it is linked to: per-child events are news again. */
+  endCatchUp(): void {
+    this.catching = false;
+  }
 
   /** The instances running when the gateway starts, as if their start had been published. */
   seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string; node?: string }> }>): void {
@@ -224,6 +262,7 @@ export class EventIntake {
 
   /** One event of the observer's own supervisor. */
   onDistEvent(e: DistEvent): void {
+    if (this.catching && 'id' in e) return this.absorb(e);
     switch (e.type) {
       case 'node-up':
       case 'node-down':
@@ -403,6 +442,21 @@ export class EventIntake {
       this.placed.set(e.id, k);
     }
     this.o.publish(e);
+  }
+
+  /** Takes in a per-child event of the cluster's past: what runs and where each child is placed, with nothing published. */
+  private absorb(e: Extract<DistEvent, { id: string }>): void {
+    if (e.type === 'started') {
+      const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
+      pids.set(e.pid, e.node);
+      this.running.set(e.id, pids);
+    } else if (e.type === 'stopped') {
+      const pids = this.running.get(e.id);
+      if (pids?.delete(e.pid) && pids.size === 0) this.running.delete(e.id);
+    } else if (e.type === 'placed') {
+      this.placed.set(e.id, `${e.node ?? ''}|${e.by}`);
+    }
+    this.pendingMoves.delete(e.id);
   }
 
   /** Forget children that no longer exist (call now and then with the ids that do). */

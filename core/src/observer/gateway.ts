@@ -100,6 +100,21 @@ function linkedMembers(node: PogoNode): number {
   return n;
 }
 
+/**
+ * Whether the observer has caught up with the cluster (event-intake.ts):
+ * its supervisor is ready (linked to and synced with every member it
+ * knows of, or its ready timeout passed) and every member it is linked to
+ * has sent its live state.
+ */
+function caughtUp(node: PogoNode): boolean {
+  if (!node.supervisor.isReady || linkedMembers(node) === 0) return false;
+  return node
+    .members()
+    .every(
+      (m) => m.role !== 'member' || m.name === node.name || (m.status !== 'up' && m.status !== 'suspect') || node.groups.announced(SUPERVISOR_SCOPE, m.name),
+    );
+}
+
 /** Start the Socket.IO gateway that serves a node's view of the cluster and commands to UIs. */
 export async function startGateway(node: PogoNode, options: GatewayOptions = {}): Promise<Gateway> {
   const token = options.token ?? randomBytes(18).toString('base64url');
@@ -118,6 +133,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     },
     member: (name) => node.member(name),
     startedAt: node.startedAt,
+    // Until the observer has synced with the cluster, what it learns is the cluster's past (event-intake.ts).
+    catchingUp: !caughtUp(node),
     // No borrowed view at once: a member that really died is judged down within a few ms (the others'
     // reach reports), and a borrow then would pull every child's view for nothing; the regular round
     // (remote-view.ts, once a second) covers one that stays unreachable.
@@ -130,7 +147,10 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     const none = linkedMembers(node) === 0;
     if (none === (noMemberSince !== null)) return;
     // What the listing holds as the last link goes (a whole-cluster stop: every child waiting for a node) is the last known state.
-    if (none) snapshots.freeze();
+    if (none) {
+      snapshots.freeze();
+      intake.beginCatchUp();
+    }
     noMemberSince = none ? node.clock.now() : null;
     markDirty();
   };
@@ -249,6 +269,11 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const tick = (): void => {
     const now = node.clock.now();
     watchLinks();
+    // Synced with the cluster: what the observer learned meanwhile was its past; what runs now counts as reported.
+    if (intake.catchingUp && caughtUp(node)) {
+      intake.endCatchUp();
+      convergence.seed(node.supervisor.whichChildren('global'));
+    }
     // Reach reports arrive without a membership event: a lost member is judged again on every tick.
     if (intake.hasGap) intake.judge(memberFacts());
     // A member back from "unreachable": once its live state has arrived, what stopped meanwhile is reported.

@@ -5,7 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/events.js';
-import { EventIntake, LEAVING_REASON, announcedLeave, memberVerdict, wentSilent, type MemberFacts } from '../src/observer/event-intake.js';
+import { ConvergenceTracker } from '../src/observer/convergence.js';
+import {
+  EventIntake,
+  LEAVING_REASON,
+  VERDICT_LAG_MS,
+  announcedLeave,
+  memberVerdict,
+  verdictDown,
+  wentSilent,
+  type MemberFacts,
+} from '../src/observer/event-intake.js';
 
 const pid = (node: string, n: number) => `${node}/0123456789abcdef/c${n}`;
 
@@ -92,6 +102,34 @@ describe('EventIntake', () => {
     ]);
     t.intake.onDistEvent(started('c1', 'a', 2, 12));
     expect(t.published.at(-1)).toMatchObject({ type: 'started', node: 'a' });
+  });
+
+  it("mixed timing: the node-down and what it caused are stamped with the members' verdict, saying the observer lost its link earlier; convergence is measured from the verdict", () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    const tracker = new ConvergenceTracker([]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    // The observer (heartbeat timeout 1 s) loses the frozen member at 1,000; the members (3 s) declare it down at 3,000.
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'heartbeat timeout after 1000 ms', at: 1_000 });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 1_001));
+    t.intake.judge([...t.table.values()], 1_500);
+    expect(t.published.map((e) => e.type)).toEqual(['started']);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.judge([...t.table.values()], 3_000);
+    const [, verdict, stop] = t.published;
+    expect(verdict).toEqual({
+      type: 'node-down',
+      node: 'x',
+      role: 'member',
+      at: 3_000,
+      reason: 'declared down by the members: a, b cannot hear it; this observer had lost its own link 2000 ms before: heartbeat timeout after 1000 ms',
+    });
+    expect(stop).toMatchObject({ type: 'stopped', at: 3_000 });
+    // The restart 130 ms after the verdict: converged in 130 ms, not 2.13 s.
+    for (const e of [...t.published.slice(1), started('c1', 'a', 2, 3_130)]) tracker.observe(e);
+    expect(tracker.check(() => [{ id: 'c1', status: 'running', instances: [{ pid: pid('a', 2) }] }], 3_200)).toMatchObject({ after: 130 });
+    // The verdict within VERDICT_LAG_MS of the loss (a member that died: its connections closed): as the observer saw it.
+    expect(verdictDown(down('y', 10) as Extract<DistEvent, { type: 'node-down' }>, 10 + VERDICT_LAG_MS - 1, 'members')).toEqual(down('y', 10));
   });
 
   it('race: a held child starts elsewhere before the verdict: the loss is published first', () => {

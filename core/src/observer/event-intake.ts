@@ -27,8 +27,18 @@
  * Then:
  *
  * - Verdict down: the held events are published in their order, the
- *   node-down first, stamped with the time the observer lost the member (a
- *   convergence measured from it covers the whole failure).
+ *   node-down first, stamped with the time of the members' verdict (when
+ *   their reports made it down here, or the cluster restarted one of its
+ *   children elsewhere), not with the time the observer lost its own link:
+ *   an observer with a shorter heartbeat timeout than the members (mixed
+ *   timing) lost a frozen member seconds before the cluster did, and the
+ *   timeline said "down (heartbeat timeout after 1000 ms)", the observer's
+ *   own setting, and measured the convergence from then ("converged in
+ *   2.17 s" of a restart 130 ms after the members' verdict). When the two
+ *   are more than VERDICT_LAG_MS apart, the node-down says both: the
+ *   members' verdict, and that this observer had lost its link earlier,
+ *   with its reason. A member gone from the table, or back as another
+ *   incarnation, was down at some unknown time: the observer's stamp stays.
  * - Race "a held child starts elsewhere before the verdict": a `started` or
  *   `moved` of a child whose stop is held is real news (another node took it
  *   over, so for the cluster it did stop there): that member's held events
@@ -124,6 +134,20 @@ export interface MemberFacts {
   startedAt?: number;
   /** Whether it takes children (undefined from a release that does not say). */
   ready?: boolean;
+}
+
+/** Below this lag between the observer losing a member and the members' verdict, the node-down is published as the observer saw it. */
+export const VERDICT_LAG_MS = 100;
+
+/**
+ * The node-down of a member the members judged down at `verdictAt` (pure):
+ * stamped then, saying whose verdict it is, and that the observer had lost
+ * its own link earlier with its reason; as it was when the two are within
+ * VERDICT_LAG_MS of each other.
+ */
+export function verdictDown(lost: Extract<DistEvent, { type: 'node-down' }>, verdictAt: number, by: string): Extract<DistEvent, { type: 'node-down' }> {
+  if (verdictAt - lost.at < VERDICT_LAG_MS) return lost;
+  return { ...lost, at: verdictAt, reason: `${by}; this observer had lost its own link ${verdictAt - lost.at} ms before: ${lost.reason}` };
 }
 
 /** The reason of the node-down published when a member announces its leave. */
@@ -292,7 +316,8 @@ export class EventIntake {
       case 'started':
       case 'moved':
         for (const [name, l] of [...this.lost])
-          if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
+          if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name)))
+            this.release(name, { at: e.at, by: 'the members restarted its children elsewhere' });
         // Two instances published as running here: the move waits for the stop that completes it (see the header).
         if (e.type === 'moved' && (this.running.get(e.id)?.size ?? 0) > 1) {
           this.pendingMoves.set(e.id, e);
@@ -330,12 +355,17 @@ export class EventIntake {
    * Judges every lost member again (after a membership or reach change, or
    * on a timer): publishes what the loss of those now down caused.
    */
-  judge(members: readonly MemberFacts[]): void {
+  judge(members: readonly MemberFacts[], now?: number): void {
     if (this.lost.size === 0) return;
     const reporters = members.filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect')).map((m) => m.name);
     for (const [name, l] of [...this.lost]) {
       const m = this.o.member(name);
-      if (m === undefined || m.incarnation !== l.incarnation || memberVerdict(m, reporters) === 'down') this.release(name);
+      if (m === undefined || m.incarnation !== l.incarnation) this.release(name);
+      else if (memberVerdict(m, reporters) === 'down') {
+        const against = (m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== name && reporters.includes(r));
+        const by = m.status === 'left' ? 'it left' : `declared down by the members: ${against.sort().join(', ')} cannot hear it`;
+        this.release(name, now === undefined ? undefined : { at: now, by });
+      }
     }
   }
 
@@ -389,8 +419,12 @@ export class EventIntake {
     this.o.changed();
   }
 
-  /** The member was really down: publish what its loss caused, the node-down first, in order. */
-  private release(name: string): void {
+  /**
+   * The member was really down: publish what its loss caused, the node-down
+   * first, in order; stamped with the members' verdict when there is one
+   * (`verdictDown`; the held events no earlier than it).
+   */
+  private release(name: string, verdict?: { at: number; by: string }): void {
     const l = this.lost.get(name);
     if (!l) return;
     this.lost.delete(name);
@@ -398,8 +432,12 @@ export class EventIntake {
     // Its leave was published when it announced it: the node-down of its `leave` is not news (its stops are).
     const announced = this.leaving.get(name) === l.incarnation;
     if (announced) this.leaving.delete(name);
-    for (const e of l.held) if (!(announced && e.type === 'node-down')) this.emit(e);
-    for (const e of l.placed.values()) this.emit(e);
+    const first = l.held[0];
+    const down = verdict !== undefined && first?.type === 'node-down' ? verdictDown(first, verdict.at, verdict.by) : first;
+    const at = down !== first && down !== undefined ? down.at : undefined;
+    const restamp = <E extends DistEvent>(e: E): E => (at !== undefined && e.at < at ? { ...e, at } : e);
+    for (const e of l.held) if (!(announced && e.type === 'node-down')) this.emit(e === first ? down! : restamp(e));
+    for (const e of l.placed.values()) this.emit(restamp(e));
     this.o.changed();
   }
 

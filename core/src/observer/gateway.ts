@@ -183,7 +183,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const onMember = (): void => {
     watchLinks();
     intake.observeMembers(memberFacts(), node.clock.now());
-    intake.judge(memberFacts());
+    intake.judge(memberFacts(), node.clock.now());
     markDirty();
   };
   const addResources = (report: Pick<ResourceReport, 'node' | 'figures'>): void => {
@@ -275,7 +275,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       convergence.seed(node.supervisor.whichChildren('global'));
     }
     // Reach reports arrive without a membership event: a lost member is judged again on every tick.
-    if (intake.hasGap) intake.judge(memberFacts());
+    if (intake.hasGap) intake.judge(memberFacts(), now);
     // A member back from "unreachable": once its live state has arrived, what stopped meanwhile is reported.
     for (const name of intake.returningNodes()) {
       if (!node.groups.announced(SUPERVISOR_SCOPE, name)) continue;

@@ -369,6 +369,41 @@ describe('moves and duplicates', () => {
     expect(t.published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
   });
 
+  it('race "a healed duplicate told as a move": a lost member whose children were restarted elsewhere comes back with them: no move, a duplicate stopped', () => {
+    for (const order of ['stop, then move', 'move, then stop'] as const) {
+      const t = setup([member('a'), member('b'), member('x')]);
+      t.intake.onDistEvent(started('c1', 'x', 1));
+      // x is frozen: the observer loses it; b declares it down and starts a copy.
+      t.set('x', { status: 'down' });
+      t.intake.onDistEvent(down('x', 10));
+      t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+      t.intake.onDistEvent(started('c1', 'b', 2, 12));
+      // x wakes: the same incarnation, its instance (the same pid) seen again; the copy is stopped.
+      t.set('x', { status: 'up' });
+      t.intake.onDistEvent(up('x', 20));
+      t.intake.onDistEvent(started('c1', 'x', 1, 21));
+      const heal: DistEvent = { type: 'moved', id: 'c1', from: 'b', to: 'x', reason: 'heal', at: 22 };
+      if (order === 'stop, then move') {
+        t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
+        t.intake.onDistEvent(heal);
+      } else {
+        t.intake.onDistEvent(heal);
+        t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
+      }
+      expect(
+        t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`),
+        order,
+      ).toEqual(['started x', 'node-down x', 'stopped x', 'started b', 'node-up x', 'stopped b', 'duplicate-resolved']);
+      expect(t.published.at(-1)).toEqual({
+        type: 'duplicate-resolved',
+        id: 'c1',
+        survivor: { node: 'x', pid: pid('x', 1) },
+        stopped: [{ node: 'b', pid: pid('b', 2) }],
+        at: 22,
+      });
+    }
+  });
+
   it('a duplicate stopped, then the child stopped for good: still no move', () => {
     const t = setup([member('n1'), member('n3')]);
     t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);

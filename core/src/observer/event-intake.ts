@@ -112,6 +112,19 @@
  * alone; for children the observer's supervisor reports it all, which is
  * why this is done here.)
  *
+ * Race "a healed duplicate told as a move": a member the observer lost
+ * and another member declared down (its children restarted elsewhere, so
+ * its loss was published, the stops of its instances with it) may have
+ * been frozen or cut off, not dead: its instances ran on. When it is back,
+ * the observer's supervisor sees them again (`started`, the same pids) and,
+ * once the copies are stopped, reports the child "moved" back to it, since
+ * as far as it saw, the child had run alone on the copy's node. Neither
+ * happened: those instances never stopped, and the copies were duplicates
+ * stopped. So a `started` of a pid whose stop was published with a loss is
+ * the instance seen again: taken in, not published; and the move it leads
+ * to, once the other instance stops, is published as what it was, a
+ * `duplicate-resolved` (the instance seen again kept, the copy stopped).
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -234,6 +247,12 @@ export class EventIntake {
   private readonly running = new Map<string, Map<string, string | undefined>>();
   /** id → a `moved` held while its child runs more than once as published here (published when it is down to one). */
   private readonly pendingMoves = new Map<string, Extract<DistEvent, { type: 'moved' }>>();
+  /** id → pid → node: instances whose stop was published with a member's loss (they may be seen again: see the header). */
+  private readonly vanished = new Map<string, Map<string, string>>();
+  /** id → pid: an instance seen again after its stop was published with a loss, while a duplicate of it may still run. */
+  private readonly reappeared = new Map<string, string>();
+  /** id → the last instance of it stopped while an instance of it was seen again (the duplicate stopped). */
+  private readonly healStops = new Map<string, { node: string; pid: string }>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
@@ -315,6 +334,7 @@ export class EventIntake {
       }
       case 'started':
       case 'moved':
+        if (e.type === 'started' && this.vanished.get(e.id)?.get(e.pid) === e.node) return this.seenAgain(e);
         for (const [name, l] of [...this.lost])
           if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name)))
             this.release(name, { at: e.at, by: 'the members restarted its children elsewhere' });
@@ -323,7 +343,19 @@ export class EventIntake {
           this.pendingMoves.set(e.id, e);
           return;
         }
-        if (e.type === 'moved') this.pendingMoves.delete(e.id);
+        if (e.type === 'moved') {
+          this.pendingMoves.delete(e.id);
+          // The supervisor reports the stop of the duplicate first, then the "move" to the instance seen again.
+          const kept = this.reappeared.get(e.id);
+          const pids = this.running.get(e.id);
+          const stop = this.healStops.get(e.id);
+          if (kept !== undefined && pids?.size === 1 && pids.get(kept) === e.to && stop !== undefined) {
+            this.reappeared.delete(e.id);
+            this.healStops.delete(e.id);
+            this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: e.to, pid: kept }, stopped: [stop], at: e.at });
+            return;
+          }
+        }
         break;
       default:
         // Every other event passes through as it is.
@@ -436,7 +468,15 @@ export class EventIntake {
     const down = verdict !== undefined && first?.type === 'node-down' ? verdictDown(first, verdict.at, verdict.by) : first;
     const at = down !== first && down !== undefined ? down.at : undefined;
     const restamp = <E extends DistEvent>(e: E): E => (at !== undefined && e.at < at ? { ...e, at } : e);
-    for (const e of l.held) if (!(announced && e.type === 'node-down')) this.emit(e === first ? down! : restamp(e));
+    for (const e of l.held) {
+      if (announced && e.type === 'node-down') continue;
+      if (e.type === 'stopped') {
+        const gone = this.vanished.get(e.id) ?? new Map<string, string>();
+        gone.set(e.pid, e.node);
+        this.vanished.set(e.id, gone);
+      }
+      this.emit(e === first ? down! : restamp(e));
+    }
     for (const e of l.placed.values()) this.emit(restamp(e));
     this.o.changed();
   }
@@ -465,13 +505,23 @@ export class EventIntake {
         if (!pids.delete(e.pid)) return;
         if (pids.size === 0) this.running.delete(e.id);
       }
+      const kept = this.reappeared.get(e.id);
+      if (kept === e.pid) this.reappeared.delete(e.id);
+      else if (kept !== undefined) this.healStops.set(e.id, { node: e.node, pid: e.pid });
       const move = this.pendingMoves.get(e.id);
       if (move !== undefined && (pids === undefined || pids.size <= 1)) {
         this.pendingMoves.delete(e.id);
         this.o.publish(e);
         // Down to one instance: a move if it is where the move said, else none happened.
-        const survivor = pids?.values().next().value;
-        if (pids !== undefined && pids.size === 1 && survivor === move.to) this.o.publish({ ...move, at: e.at });
+        const [kept, keptNode] = pids?.entries().next().value ?? [];
+        if (pids !== undefined && pids.size === 1 && keptNode === move.to) {
+          // The instance kept is one seen again after a loss: it never stopped, so nothing moved; a duplicate was stopped.
+          if (kept !== undefined && this.reappeared.get(e.id) === kept)
+            this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
+          else this.o.publish({ ...move, at: e.at });
+        }
+        this.reappeared.delete(e.id);
+        this.healStops.delete(e.id);
         return;
       }
     } else if (e.type === 'placed') {
@@ -480,6 +530,17 @@ export class EventIntake {
       this.placed.set(e.id, k);
     }
     this.o.publish(e);
+  }
+
+  /** An instance seen again whose stop was published with a loss (see the header): running again here, and no news. */
+  private seenAgain(e: Extract<DistEvent, { type: 'started' }>): void {
+    const gone = this.vanished.get(e.id)!;
+    gone.delete(e.pid);
+    if (gone.size === 0) this.vanished.delete(e.id);
+    const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
+    pids.set(e.pid, e.node);
+    this.running.set(e.id, pids);
+    this.reappeared.set(e.id, e.pid);
   }
 
   /** Takes in a per-child event of the cluster's past: what runs and where each child is placed, with nothing published. */
@@ -502,5 +563,8 @@ export class EventIntake {
     for (const id of this.running.keys()) if (!ids.has(id)) this.running.delete(id);
     for (const id of this.placed.keys()) if (!ids.has(id)) this.placed.delete(id);
     for (const id of this.pendingMoves.keys()) if (!ids.has(id)) this.pendingMoves.delete(id);
+    for (const id of this.vanished.keys()) if (!ids.has(id)) this.vanished.delete(id);
+    for (const id of this.reappeared.keys()) if (!ids.has(id)) this.reappeared.delete(id);
+    for (const id of this.healStops.keys()) if (!ids.has(id)) this.healStops.delete(id);
   }
 }

@@ -169,6 +169,8 @@ export interface ActivityView {
   from?: string;
   /** For moves: why they moved. */
   reason?: MoveReason;
+  /** For duplicates resolved: the node whose instances were kept (the others, counted in `nodes`, were stopped). */
+  kept?: string;
   /** How many events the burst holds. */
   count: number;
   /** Per node, how many children started, stopped, failed or were placed there (moves: went there). */

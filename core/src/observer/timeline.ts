@@ -55,6 +55,9 @@ export interface TimelineEvent {
   from?: string;
   to?: string;
   reason?: string;
+  /** duplicate-resolved: the instance kept, and those stopped. */
+  survivor?: { node: string };
+  stopped?: ReadonlyArray<{ node: string }>;
 }
 
 export const CHILD_EVENT_TYPES = new Set(['started', 'stopped', 'moved', 'placed', 'failed', 'duplicate-resolved']);
@@ -76,6 +79,8 @@ export interface Burst<E> {
   /** Moves: the node they left and why. */
   from?: string;
   reason?: string;
+  /** Duplicates resolved: the node whose instances were kept. */
+  kept?: string;
   count: number;
   /** Per node: where they started, stopped, failed, were placed, or (moves) went. */
   nodes: Record<string, number>;
@@ -94,10 +99,13 @@ export interface Levels {
 }
 
 function burstKey(e: TimelineEvent): string {
+  if (e.type === 'duplicate-resolved') return `duplicate-resolved|${e.survivor?.node ?? ''}`;
   return e.type === 'moved' ? `moved|${e.from ?? ''}|${e.reason ?? ''}` : e.type;
 }
 
+/** The node a burst counts an event on: where a child went (moves), where a duplicate was stopped, or the event's node. */
 function burstNode(e: TimelineEvent): string | undefined {
+  if (e.type === 'duplicate-resolved') return e.stopped?.[0]?.node;
   return e.type === 'moved' ? e.to : e.node;
 }
 
@@ -139,6 +147,7 @@ export class Timeline<E extends TimelineEvent> {
         until: e.at,
         type: e.type,
         ...(e.type === 'moved' ? { from: e.from, reason: e.reason } : {}),
+        ...(e.type === 'duplicate-resolved' && e.survivor !== undefined ? { kept: e.survivor.node } : {}),
         count: 0,
         nodes: {},
         ids: [],

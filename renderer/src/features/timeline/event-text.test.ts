@@ -46,7 +46,10 @@ describe('the event formatter', () => {
         ],
         at: 0,
       }),
-    ).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2, demo-3');
+    ).toBe('duplicate a stopped on demo-2, demo-3 (demo-1’s kept)');
+    expect(text({ type: 'duplicate-resolved', id: 'a', survivor: { node: 'demo-1', pid: 'p' }, stopped: [], at: 0 })).toBe(
+      'duplicate a resolved: kept on demo-1',
+    );
   });
 
   it('marks the child and nodes a sentence names, as parts a view can link', () => {
@@ -151,7 +154,7 @@ describe('the event formatter', () => {
           })),
         ),
       ),
-    ).toBe('3 duplicates resolved');
+    ).toBe('3 duplicates stopped on n2 (n1’s kept)');
     // The nodes are links, as in an event's sentence.
     expect(describeActivity(burstOf(1, moves))).toEqual(['983 moved ', 'from ', { node: 's4' }, ' ', 'to ', '4 nodes', ' (node down or failing)']);
     expect(activitySubjects(burstOf(1, moves))).toEqual(['n0', 'n1', 'n2', 'n3', 's4']);

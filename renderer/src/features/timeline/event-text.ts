@@ -85,11 +85,10 @@ export function describeEvent(e: ClusterEvent): Part[] {
         e.error ? `: ${e.error}` : '',
       ];
     case 'duplicate-resolved': {
-      const parts: Part[] = ['duplicate ', { child: e.id }, ' resolved: kept on ', { node: e.survivor.node }];
-      if (e.stopped.length > 0) {
-        parts.push(', stopped on ');
-        e.stopped.forEach((s, i) => parts.push(...(i > 0 ? [', '] : []), { node: s.node }));
-      }
+      if (e.stopped.length === 0) return ['duplicate ', { child: e.id }, ' resolved: kept on ', { node: e.survivor.node }];
+      const parts: Part[] = ['duplicate ', { child: e.id }, ' stopped on '];
+      e.stopped.forEach((s, i) => parts.push(...(i > 0 ? [', '] : []), { node: s.node }));
+      parts.push(' (', { node: e.survivor.node }, '’s kept)');
       return parts;
     }
     case 'drain':
@@ -165,7 +164,8 @@ export function describeActivity(a: ActivityView): Part[] {
       return [`${n} placed on `, ...where(a.nodes), nowhere > 0 ? `, ${formatCount(nowhere)} with no node to run on` : ''];
     }
     case 'duplicate-resolved':
-      return [`${n} duplicates resolved`];
+      if (Object.keys(a.nodes).length === 0) return [`${n} duplicates resolved`];
+      return [`${n} duplicates stopped on `, ...where(a.nodes), ...(a.kept !== undefined ? [' (', { node: a.kept }, '’s kept)'] : [])];
   }
 }
 

@@ -259,6 +259,36 @@ describe('EventIntake', () => {
   });
 });
 
+describe('a stop command', () => {
+  it('a terminated child is not "placed nowhere": that placement is not published, and its stop says it stopped for good, and who asked', () => {
+    const published: DistEvent[] = [];
+    const live = new Set(['c1', 'c2']);
+    const asked = new Map([['c1', 'alice']]);
+    const intake = new EventIntake({
+      publish: (e) => published.push(e),
+      member: () => undefined,
+      changed: () => {},
+      isLive: (id) => live.has(id),
+      stopAsked: (id) => asked.get(id),
+    });
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(started('c2', 'a', 2));
+    // c1 stopped by alice's command; c2 has no node to run on any more (every node draining), a real "placed nowhere".
+    live.delete('c1');
+    intake.onDistEvent({ type: 'placed', id: 'c1', node: undefined, by: 'none', at: 5 });
+    intake.onDistEvent(stopped('c1', 'a', 1, 6));
+    intake.onDistEvent({ type: 'placed', id: 'c2', node: undefined, by: 'none', at: 7 });
+    expect(published.slice(2)).toEqual([
+      { ...stopped('c1', 'a', 1, 6), terminated: true, by: 'alice' },
+      { type: 'placed', id: 'c2', node: undefined, by: 'none', at: 7 },
+    ]);
+    // Terminated with no stop asked here (pogo ctl elsewhere, or the child ended): for good, no name.
+    live.delete('c2');
+    intake.onDistEvent(stopped('c2', 'a', 2, 8));
+    expect(published.at(-1)).toEqual({ ...stopped('c2', 'a', 2, 8), terminated: true });
+  });
+});
+
 describe('catching up: what the observer learns as it links is the past', () => {
   it('the starts and placements of the initial sync are taken in, not published; what follows is told against them', () => {
     const published: DistEvent[] = [];

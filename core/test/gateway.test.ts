@@ -366,6 +366,21 @@ describe('observer gateway', () => {
     expect(client.state().activity.flatMap((a) => a.ids)).not.toContain('p0');
   });
 
+  it('a stop from a UI session reads as that operator\'s stop: no "has no node to run on", a stop for good naming who asked', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    await members[0]!.supervisor.startChild({ id: 'w8', start: { worker: 'w' } });
+    await until(() => operator.state().children['w8']?.status === 'running', 5_000, 'w8 running');
+    const node = operator.state().children['w8']!.node;
+    expect(await operator.command('stop', { id: 'w8' })).toMatchObject({ ok: true });
+    await until(() => operator.state().activity.some((a) => a.type === 'stopped' && a.ids.includes('w8')), 5_000, 'the stop on the timeline');
+    await new Promise((r) => setTimeout(r, 200));
+    const about = operator.state().activity.filter((a) => a.ids.includes('w8'));
+    expect(about.filter((a) => a.type === 'placed' && a.first.type === 'placed' && a.first.node === undefined)).toEqual([]);
+    expect(about.find((a) => a.type === 'stopped')!.first).toMatchObject({ type: 'stopped', node, terminated: true, by: 'alice' });
+  });
+
   it('every member killed: the state says since when no member is reachable, the children stay as last seen (unverified), and nothing converges', async () => {
     const { members, observer } = await setup();
     gateway = await startGateway(observer, { intervalMs: 20 });

@@ -73,6 +73,17 @@ describe('Timeline', () => {
     ]);
   });
 
+  it('stops for good are a burst of their own, per who asked, beside the plain stops', () => {
+    const t = new Timeline<TimelineEvent>();
+    t.add({ type: 'stopped', id: 'a', node: 'n1', at: 1 });
+    t.add({ type: 'stopped', id: 'b', node: 'n1', terminated: true, by: 'alice', at: 2 });
+    t.add({ type: 'stopped', id: 'c', node: 'n1', terminated: true, by: 'alice', at: 3 });
+    expect(t.activity.map((b) => [b.type, b.count, b.ids])).toEqual([
+      ['stopped', 1, ['a']],
+      ['stopped', 2, ['b', 'c']],
+    ]);
+  });
+
   it('both rings are bounded', () => {
     const t = new Timeline<TimelineEvent>(0);
     for (let i = 0; i < NOTABLE_LIMIT + 10; i++) t.add({ type: 'node-up', node: 'n', at: i });

@@ -125,6 +125,14 @@
  * to, once the other instance stops, is published as what it was, a
  * `duplicate-resolved` (the instance seen again kept, the copy stopped).
  *
+ * A stop command is no "placed nowhere": a child whose spec was removed
+ * (terminated) is re-placed by the observer's supervisor with no owner, a
+ * `placed` the UI read as "w8 has no node to run on", before its `stopped`.
+ * So a `placed` with no node of a child whose spec is gone (`isLive`) is
+ * not published, and its `stopped` carries `terminated` (state.ts
+ * StopNote), with who asked when the stop went through this gateway
+ * (`stopAsked`).
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -133,6 +141,7 @@
  * hosts of the observer's own start may be taken either way).
  */
 import type { DistEvent } from '../distributed/events.js';
+import type { StoppedEvent } from './state.js';
 
 /** What the observer knows of a member it may have lost. */
 export interface MemberFacts {
@@ -224,7 +233,11 @@ interface Lost {
 }
 
 export interface EventIntakeOptions {
-  publish(e: DistEvent): void;
+  publish(e: DistEvent | StoppedEvent): void;
+  /** Whether the child still has a live spec (false once it is terminated); all are taken to be when not given. */
+  isLive?(id: string): boolean;
+  /** Who asked this gateway to stop the child lately, if anyone did. */
+  stopAsked?(id: string): string | undefined;
   /** The observer's current entry of a member (undefined once gone from its table). */
   member(name: string): MemberFacts | undefined;
   /** A member became unreachable from here, or is no longer: the UI shows it. */
@@ -325,6 +338,8 @@ export class EventIntake {
         break;
       }
       case 'placed': {
+        // A child terminated: no owner because there is no child any more, not because no node can run it.
+        if (e.node === undefined && this.o.isLive?.(e.id) === false) return;
         const l = this.firstLost();
         if (l) {
           l.placed.set(e.id, e);
@@ -486,6 +501,13 @@ export class EventIntake {
     return undefined;
   }
 
+  /** A `stopped` of a child whose spec is gone says so, and who asked when the stop went through this gateway (StopNote). */
+  private noted(e: DistEvent): DistEvent | StoppedEvent {
+    if (e.type !== 'stopped' || this.o.isLive?.(e.id) !== false) return e;
+    const by = this.o.stopAsked?.(e.id);
+    return by === undefined ? { ...e, terminated: true } : { ...e, terminated: true, by };
+  }
+
   /** Whether an instance of `id` published as running is on `node`. */
   private runsOn(id: string, node: string): boolean {
     for (const at of this.running.get(id)?.values() ?? []) if (at === node) return true;
@@ -493,7 +515,8 @@ export class EventIntake {
   }
 
   /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
-  private emit(e: DistEvent): void {
+  private emit(given: DistEvent): void {
+    const e = this.noted(given);
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       if (pids.has(e.pid)) return;

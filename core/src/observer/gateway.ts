@@ -92,6 +92,8 @@ export interface Gateway {
 const MEMBER_KINDS = ['member-up', 'member-down', 'member-left', 'member-suspect', 'member-updated'] as const;
 /** How long the gateway waits for a member's `logs` answer when it follows an output. */
 const OUTPUT_READ_TIMEOUT_MS = 5_000;
+/** How long after a session asked to stop a child its stop is said to be that session's (a stop takes the child's shutdown time, 5 s by default). */
+const STOP_NOTE_MS = 60_000;
 
 /** How many members (not observers) the observer is linked to now. */
 function linkedMembers(node: PogoNode): number {
@@ -122,6 +124,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
 
   // ---- what the UIs see
   const history = new EventHistory();
+  /** Stops sessions asked for lately, by child id: who asked (the timeline's StopNote). */
+  const stopsAsked = new Map<string, { user: string; at: number }>();
   const resources = new ResourceHistory();
   const convergence = new ConvergenceTracker(node.supervisor.whichChildren('global'));
   const memberFacts = () => node.members();
@@ -132,6 +136,12 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       snapshots.markHistoryDirty();
     },
     member: (name) => node.member(name),
+    // Read for a `placed` with no node and for a `stopped` only: a child's spec gone is a termination.
+    isLive: (id) => node.supervisor.runnersOf(id) !== undefined,
+    stopAsked: (id) => {
+      const asked = stopsAsked.get(id);
+      return asked !== undefined && node.clock.now() - asked.at < STOP_NOTE_MS ? asked.user : undefined;
+    },
     startedAt: node.startedAt,
     // Until the observer has synced with the cluster, what it learns is the cluster's past (event-intake.ts).
     catchingUp: !caughtUp(node),
@@ -233,7 +243,10 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     ...(options.credential !== undefined ? { credential: options.credential } : {}),
     ...(options.user !== undefined ? { user: options.user } : {}),
   });
-  const router = new CommandRouter(node);
+  const router = new CommandRouter(node, (id, user) => {
+    for (const [key, asked] of stopsAsked) if (node.clock.now() - asked.at >= STOP_NOTE_MS) stopsAsked.delete(key);
+    stopsAsked.set(id, { user, at: node.clock.now() });
+  });
   const feed = new PatchFeed(
     io,
     (access) => snapshots.get(access),

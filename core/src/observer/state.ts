@@ -130,13 +130,30 @@ export interface ConvergedEvent {
 export type GatewayEvent = ConvergedEvent;
 
 /**
+ * What the gateway adds to a `stopped` it knows more of (event-intake.ts):
+ * `terminated` when the child's spec is gone (a stop command, or the child
+ * is not to be restarted), not a stop the cluster will follow with a
+ * start elsewhere; `by`, who asked, when the stop command went through
+ * this gateway (the audit log has every member's record).
+ */
+export interface StopNote {
+  /** The child's spec was removed: it stopped for good. */
+  terminated?: true;
+  /** Who asked for the stop (the user a session of this gateway declared). */
+  by?: string;
+}
+
+/** A `stopped` event, with what the gateway knows of why (StopNote). */
+export type StoppedEvent = Extract<DistEvent, { type: 'stopped' }> & StopNote;
+
+/**
  * A cluster event as the observer saw it: the distributed supervisor's
  * events (distributed/events.ts: `placed`, `started`, `stopped`, `moved`
  * with its `reason`, `failed`, `duplicate-resolved`, `node-up` and
  * `node-down` with the node's `role`, `drain` and `rebalancing` when an
  * operator drains a node or pauses rebalancing) and the gateway's own.
  */
-export type ClusterEvent = DistEvent | GatewayEvent;
+export type ClusterEvent = Exclude<DistEvent, { type: 'stopped' }> | StoppedEvent | GatewayEvent;
 /** The type of an event in the gateway's cluster event log. */
 export type EventType = ClusterEvent['type'];
 

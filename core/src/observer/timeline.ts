@@ -55,6 +55,9 @@ export interface TimelineEvent {
   from?: string;
   to?: string;
   reason?: string;
+  /** stopped: the child was terminated, and by whom (state.ts StopNote): such stops are bursts of their own. */
+  terminated?: boolean;
+  by?: string;
   /** duplicate-resolved: the instance kept, and those stopped. */
   survivor?: { node: string };
   stopped?: ReadonlyArray<{ node: string }>;
@@ -100,6 +103,7 @@ export interface Levels {
 
 function burstKey(e: TimelineEvent): string {
   if (e.type === 'duplicate-resolved') return `duplicate-resolved|${e.survivor?.node ?? ''}`;
+  if (e.type === 'stopped' && e.terminated === true) return `stopped|terminated|${e.by ?? ''}`;
   return e.type === 'moved' ? `moved|${e.from ?? ''}|${e.reason ?? ''}` : e.type;
 }
 

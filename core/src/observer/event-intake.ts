@@ -128,8 +128,11 @@
  * A stop command is no "placed nowhere": a child whose spec was removed
  * (terminated) is re-placed by the observer's supervisor with no owner, a
  * `placed` the UI read as "w8 has no node to run on", before its `stopped`.
- * So a `placed` with no node of a child whose spec is gone (`isLive`) is
- * not published, and its `stopped` carries `terminated` (state.ts
+ * So a `placed` with no node is held until the next `settleNowhere` (the
+ * gateway's next tick: the supervisor reports the placement from inside
+ * the change, before its own view of the child is updated, so asking at
+ * once still found the spec), and dropped if its spec is gone then
+ * (`isLive`) or its stop came first and said so; and its `stopped` carries `terminated` (state.ts
  * StopNote), with who asked when the stop went through this gateway
  * (`stopAsked`).
  *
@@ -274,6 +277,8 @@ export class EventIntake {
   private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
   sessions = 0;
+  /** `placed` events with no node, held until it is known whether the child was terminated (see the header). */
+  private readonly nowhere = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
   /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
   private catching: boolean;
 
@@ -338,8 +343,12 @@ export class EventIntake {
         break;
       }
       case 'placed': {
-        // A child terminated: no owner because there is no child any more, not because no node can run it.
-        if (e.node === undefined && this.o.isLive?.(e.id) === false) return;
+        // Perhaps a child terminated: no owner because there is no child any more. Told at the next settleNowhere.
+        if (e.node === undefined && this.o.isLive !== undefined) {
+          this.nowhere.set(e.id, e);
+          return;
+        }
+        this.nowhere.delete(e.id);
         const l = this.firstLost();
         if (l) {
           l.placed.set(e.id, e);
@@ -504,6 +513,7 @@ export class EventIntake {
   /** A `stopped` of a child whose spec is gone says so, and who asked when the stop went through this gateway (StopNote). */
   private noted(e: DistEvent): DistEvent | StoppedEvent {
     if (e.type !== 'stopped' || this.o.isLive?.(e.id) !== false) return e;
+    this.nowhere.delete(e.id);
     const by = this.o.stopAsked?.(e.id);
     return by === undefined ? { ...e, terminated: true } : { ...e, terminated: true, by };
   }
@@ -564,6 +574,21 @@ export class EventIntake {
     pids.set(e.pid, e.node);
     this.running.set(e.id, pids);
     this.reappeared.set(e.id, e.pid);
+  }
+
+  /**
+   * The held no-node placements: dropped for a
+   * child whose spec is gone (terminated), published for the others (no
+   * node can run them).
+   */
+  settleNowhere(): void {
+    for (const [id, e] of [...this.nowhere]) {
+      this.nowhere.delete(id);
+      if (this.o.isLive?.(id) === false) continue;
+      const l = this.firstLost();
+      if (l) l.placed.set(id, e);
+      else this.emit(e);
+    }
   }
 
   /** Takes in a per-child event of the cluster's past: what runs and where each child is placed, with nothing published. */

@@ -282,6 +282,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const tick = (): void => {
     const now = node.clock.now();
     watchLinks();
+    // No-node placements held since the last tick: a terminated child's are dropped (event-intake.ts).
+    intake.settleNowhere();
     // Synced with the cluster: what the observer learned meanwhile was its past; what runs now counts as reported.
     if (intake.catchingUp && caughtUp(node)) {
       intake.endCatchUp();

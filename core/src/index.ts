@@ -170,6 +170,8 @@ export type {
   ClusterEvent,
   ConvergedEvent,
   GatewayEvent,
+  StopNote,
+  StoppedEvent,
   EventType,
   Access,
 } from './observer/state.js';

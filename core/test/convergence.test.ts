@@ -5,7 +5,7 @@
  * measures.
  */
 import { describe, expect, it } from 'vitest';
-import { ConvergenceTracker, convergedNow, membersSettled, type ChildInstances, type MemberReadiness } from '../src/observer/convergence.js';
+import { ConvergenceTracker, anyMemberUp, convergedNow, membersSettled, type ChildInstances, type MemberReadiness } from '../src/observer/convergence.js';
 
 const running = (id: string, pid: string): ChildInstances => ({ id, status: 'running', instances: [{ pid }] });
 
@@ -40,6 +40,54 @@ describe('membersSettled', () => {
 });
 
 describe('ConvergenceTracker', () => {
+  it('a cluster with no member up is not converged: after every member went (left, or down), it stays open until one is back and the children run', () => {
+    expect(
+      anyMemberUp([
+        { role: 'observer', status: 'up' },
+        { role: 'member', status: 'down' },
+        { role: 'member', status: 'left' },
+      ]),
+    ).toBe(false);
+    expect(anyMemberUp([{ role: 'member', status: 'suspect' }])).toBe(true);
+    const tracker = new ConvergenceTracker([running('a', 'p1')]);
+    const gone: MemberReadiness[] = [
+      { role: 'observer', status: 'up', ready: false },
+      { role: 'member', status: 'left', ready: false },
+      { role: 'member', status: 'down', ready: false },
+    ];
+    tracker.observe({ type: 'node-down', node: 'n2', role: 'member', reason: 'leaving', at: 1_000 });
+    tracker.observe({ type: 'stopped', id: 'a', node: 'n1', pid: 'p1', at: 1_050 });
+    // The listing is empty (or every child waits for a node): "every child runs once" of nothing is no convergence.
+    expect(
+      tracker.check(
+        () => [],
+        1_100,
+        () => gone,
+      ),
+    ).toBeUndefined();
+    expect(
+      tracker.check(
+        () => [{ id: 'a', status: 'unplaceable', instances: [] }],
+        1_200,
+        () => gone,
+      ),
+    ).toBeUndefined();
+    // The cluster is back: it converges once the child runs, measured from the first change.
+    tracker.observe({ type: 'started', id: 'a', node: 'n1', pid: 'p2', at: 5_000 });
+    expect(
+      tracker.check(
+        () => [running('a', 'p2')],
+        5_100,
+        () => [{ role: 'member', status: 'up', ready: true, version: 2 }],
+      ),
+    ).toMatchObject({
+      type: 'converged',
+      after: 4_000,
+      node: 'n2',
+      children: 1,
+    });
+  });
+
   it('opens on a member going down, closes once the listing and the events agree, and measures between events', () => {
     const tracker = new ConvergenceTracker([running('a', 'p1'), running('b', 'p2')]);
     let listed = 0;
@@ -114,7 +162,8 @@ describe('ConvergenceTracker', () => {
   it('a member that announced its leave (up, no longer ready) keeps it open until it is gone', () => {
     const tracker = new ConvergenceTracker([running('a', 'p1')]);
     tracker.observe({ type: 'node-down', node: 'n3', role: 'member', reason: 'leaving', at: 100 });
-    const leaving: MemberReadiness[] = [{ role: 'member', status: 'up', ready: false }];
+    const staying: MemberReadiness = { role: 'member', status: 'up', ready: true };
+    const leaving: MemberReadiness[] = [staying, { role: 'member', status: 'up', ready: false }];
     expect(
       tracker.check(
         () => [running('a', 'p1')],
@@ -126,7 +175,7 @@ describe('ConvergenceTracker', () => {
       tracker.check(
         () => [running('a', 'p1')],
         120,
-        () => [{ role: 'member', status: 'left', ready: false }],
+        () => [staying, { role: 'member', status: 'left', ready: false }],
       ),
     ).toMatchObject({ node: 'n3' });
   });

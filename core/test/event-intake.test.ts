@@ -5,7 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/events.js';
-import { EventIntake, LEAVING_REASON, announcedLeave, memberVerdict, wentSilent, type MemberFacts } from '../src/observer/event-intake.js';
+import { ConvergenceTracker } from '../src/observer/convergence.js';
+import {
+  EventIntake,
+  LEAVING_REASON,
+  VERDICT_LAG_MS,
+  announcedLeave,
+  memberVerdict,
+  verdictDown,
+  wentSilent,
+  type MemberFacts,
+} from '../src/observer/event-intake.js';
 
 const pid = (node: string, n: number) => `${node}/0123456789abcdef/c${n}`;
 
@@ -92,6 +102,34 @@ describe('EventIntake', () => {
     ]);
     t.intake.onDistEvent(started('c1', 'a', 2, 12));
     expect(t.published.at(-1)).toMatchObject({ type: 'started', node: 'a' });
+  });
+
+  it("mixed timing: the node-down and what it caused are stamped with the members' verdict, saying the observer lost its link earlier; convergence is measured from the verdict", () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    const tracker = new ConvergenceTracker([]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    // The observer (heartbeat timeout 1 s) loses the frozen member at 1,000; the members (3 s) declare it down at 3,000.
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent({ type: 'node-down', node: 'x', role: 'member', reason: 'heartbeat timeout after 1000 ms', at: 1_000 });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 1_001));
+    t.intake.judge([...t.table.values()], 1_500);
+    expect(t.published.map((e) => e.type)).toEqual(['started']);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.judge([...t.table.values()], 3_000);
+    const [, verdict, stop] = t.published;
+    expect(verdict).toEqual({
+      type: 'node-down',
+      node: 'x',
+      role: 'member',
+      at: 3_000,
+      reason: 'declared down by the members: a, b cannot hear it; this observer had lost its own link 2000 ms before: heartbeat timeout after 1000 ms',
+    });
+    expect(stop).toMatchObject({ type: 'stopped', at: 3_000 });
+    // The restart 130 ms after the verdict: converged in 130 ms, not 2.13 s.
+    for (const e of [...t.published.slice(1), started('c1', 'a', 2, 3_130)]) tracker.observe(e);
+    expect(tracker.check(() => [{ id: 'c1', status: 'running', instances: [{ pid: pid('a', 2) }] }], 3_200)).toMatchObject({ after: 130 });
+    // The verdict within VERDICT_LAG_MS of the loss (a member that died: its connections closed): as the observer saw it.
+    expect(verdictDown(down('y', 10) as Extract<DistEvent, { type: 'node-down' }>, 10 + VERDICT_LAG_MS - 1, 'members')).toEqual(down('y', 10));
   });
 
   it('race: a held child starts elsewhere before the verdict: the loss is published first', () => {
@@ -221,6 +259,74 @@ describe('EventIntake', () => {
   });
 });
 
+describe('a stop command', () => {
+  it('a terminated child is not "placed nowhere": that placement is not published, and its stop says it stopped for good, and who asked', () => {
+    const published: DistEvent[] = [];
+    const live = new Set(['c1', 'c2']);
+    const asked = new Map([['c1', 'alice']]);
+    const intake = new EventIntake({
+      publish: (e) => published.push(e),
+      member: () => undefined,
+      changed: () => {},
+      isLive: (id) => live.has(id),
+      stopAsked: (id) => asked.get(id),
+    });
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(started('c2', 'a', 2));
+    // c1 stopped by alice's command; c2 has no node to run on any more (every node draining), a real "placed nowhere".
+    live.delete('c1');
+    intake.onDistEvent({ type: 'placed', id: 'c1', node: undefined, by: 'none', at: 5 });
+    intake.onDistEvent(stopped('c1', 'a', 1, 6));
+    intake.onDistEvent({ type: 'placed', id: 'c2', node: undefined, by: 'none', at: 7 });
+    // Held until the gateway's tick: the supervisor reports it before its own view of the child is updated.
+    expect(published.length).toBe(3);
+    intake.settleNowhere();
+    expect(published.slice(2)).toEqual([
+      { ...stopped('c1', 'a', 1, 6), terminated: true, by: 'alice' },
+      { type: 'placed', id: 'c2', node: undefined, by: 'none', at: 7 },
+    ]);
+    // Terminated with no stop asked here (pogo ctl elsewhere, or the child ended): for good, no name.
+    live.delete('c2');
+    intake.onDistEvent(stopped('c2', 'a', 2, 8));
+    expect(published.at(-1)).toEqual({ ...stopped('c2', 'a', 2, 8), terminated: true });
+  });
+});
+
+describe('catching up: what the observer learns as it links is the past', () => {
+  it('the starts and placements of the initial sync are taken in, not published; what follows is told against them', () => {
+    const published: DistEvent[] = [];
+    const table = new Map([['a', member('a', { startedAt: 5 })]]);
+    const intake = new EventIntake({ publish: (e) => published.push(e), member: (n) => table.get(n), changed: () => {}, startedAt: 10, catchingUp: true });
+    expect(intake.catchingUp).toBe(true);
+    intake.onDistEvent(up('a'));
+    // The initial sync: every child's view diffed as the members' state arrives.
+    intake.onDistEvent(placed('c1', 'a'));
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(placed('c2', 'a'));
+    intake.onDistEvent(started('c2', 'a', 2));
+    expect(published).toEqual([]);
+    intake.endCatchUp();
+    // The same owner again is no news; a start of a pid taken in is none either; the stop of one is.
+    intake.onDistEvent(placed('c1', 'a'));
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(stopped('c2', 'a', 2));
+    intake.onDistEvent(started('c3', 'a', 3));
+    expect(published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:c2', 'started:c3']);
+  });
+
+  it('linked to no member again: catching up again until the gateway says it has caught up; membership is judged as always', () => {
+    const { intake, published } = setup([member('a'), member('b')]);
+    expect(intake.catchingUp).toBe(false);
+    intake.beginCatchUp();
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(up('b'));
+    expect(published.map((e) => e.type)).toEqual(['node-up']);
+    intake.endCatchUp();
+    intake.onDistEvent(started('c4', 'b', 4));
+    expect(published.map((e) => e.type)).toEqual(['node-up', 'started']);
+  });
+});
+
 describe('moves and duplicates', () => {
   const moved = (id: string, from: string, to: string, at: number, reason: 'heal' | 'join' = 'heal'): DistEvent => ({
     type: 'moved',
@@ -294,6 +400,41 @@ describe('moves and duplicates', () => {
     t.intake.onDistEvent(moved('b', 'n1', 'n2', 30, 'join'));
     t.intake.onDistEvent(stopped('b', 'n1', 2, 30));
     expect(t.published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
+  });
+
+  it('race "a healed duplicate told as a move": a lost member whose children were restarted elsewhere comes back with them: no move, a duplicate stopped', () => {
+    for (const order of ['stop, then move', 'move, then stop'] as const) {
+      const t = setup([member('a'), member('b'), member('x')]);
+      t.intake.onDistEvent(started('c1', 'x', 1));
+      // x is frozen: the observer loses it; b declares it down and starts a copy.
+      t.set('x', { status: 'down' });
+      t.intake.onDistEvent(down('x', 10));
+      t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+      t.intake.onDistEvent(started('c1', 'b', 2, 12));
+      // x wakes: the same incarnation, its instance (the same pid) seen again; the copy is stopped.
+      t.set('x', { status: 'up' });
+      t.intake.onDistEvent(up('x', 20));
+      t.intake.onDistEvent(started('c1', 'x', 1, 21));
+      const heal: DistEvent = { type: 'moved', id: 'c1', from: 'b', to: 'x', reason: 'heal', at: 22 };
+      if (order === 'stop, then move') {
+        t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
+        t.intake.onDistEvent(heal);
+      } else {
+        t.intake.onDistEvent(heal);
+        t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
+      }
+      expect(
+        t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`),
+        order,
+      ).toEqual(['started x', 'node-down x', 'stopped x', 'started b', 'node-up x', 'stopped b', 'duplicate-resolved']);
+      expect(t.published.at(-1)).toEqual({
+        type: 'duplicate-resolved',
+        id: 'c1',
+        survivor: { node: 'x', pid: pid('x', 1) },
+        stopped: [{ node: 'b', pid: pid('b', 2) }],
+        at: 22,
+      });
+    }
   });
 
   it('a duplicate stopped, then the child stopped for good: still no move', () => {

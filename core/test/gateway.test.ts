@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import { buildState, startGateway, type Gateway } from '../src/observer/gateway.js';
-import { applyPatch, diffState, emptyState, type ClusterState, type StatePatch } from '../src/observer/state.js';
+import { lastKnownChild } from '../src/observer/snapshot.js';
+import { applyPatch, diffState, emptyState, type ChildView, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import { SeededRandom } from '../src/random.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
 import { until } from './support/wait.js';
@@ -338,6 +339,84 @@ describe('observer gateway', () => {
     expect(seen.has('down')).toBe(false);
   });
 
+  it('an observer joining a running cluster invents no events: what it learns as it syncs is the past; what happens after is news', async () => {
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const log = new MemoryLogger();
+    const base = { secret: SECRET, port: 0, preset: 'local' as const };
+    const m1 = await PogoNode.start(createNodeConfig({ name: 'j1', ...base }), { log, workers });
+    nodes.push(m1);
+    nodes.push(await PogoNode.start(createNodeConfig({ name: 'j2', ...base, seeds: [m1.address] }), { log, workers }));
+    for (let i = 0; i < 8; i++) await m1.supervisor.startChild({ id: `p${i}`, start: { worker: 'w' } });
+    // The gateway starts with its observer, before it has linked to anyone: as the desktop app does.
+    const observer = await PogoNode.start(createNodeConfig({ name: 'obs', ...base, role: 'observer', seeds: [m1.address] }), {
+      log,
+      workers: new WorkerRegistry(),
+    });
+    nodes.push(observer);
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    await until(() => Object.values(client.state().children).filter((c) => c.status === 'running').length === 8, 5_000, 'the children seen running');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(client.state().activity).toEqual([]);
+    expect(client.state().events).toEqual([]);
+    // News after that is published.
+    await m1.supervisor.startChild({ id: 'later', start: { worker: 'w' } });
+    await until(() => client.state().activity.some((a) => a.type === 'started' && a.ids.includes('later')), 5_000, 'the new start published');
+    expect(client.state().activity.flatMap((a) => a.ids)).not.toContain('p0');
+  });
+
+  it('a stop from a UI session reads as that operator\'s stop: no "has no node to run on", a stop for good naming who asked', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const operator = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    await members[0]!.supervisor.startChild({ id: 'w8', start: { worker: 'w' } });
+    await until(() => operator.state().children['w8']?.status === 'running', 5_000, 'w8 running');
+    const node = operator.state().children['w8']!.node;
+    expect(await operator.command('stop', { id: 'w8' })).toMatchObject({ ok: true });
+    await until(() => operator.state().activity.some((a) => a.type === 'stopped' && a.ids.includes('w8')), 5_000, 'the stop on the timeline');
+    await new Promise((r) => setTimeout(r, 200));
+    const about = operator.state().activity.filter((a) => a.ids.includes('w8'));
+    expect(about.filter((a) => a.type === 'placed' && a.first.type === 'placed' && a.first.node === undefined)).toEqual([]);
+    expect(about.find((a) => a.type === 'stopped')!.first).toMatchObject({ type: 'stopped', node, terminated: true, by: 'alice' });
+  });
+
+  it('every member killed: the state says since when no member is reachable, the children stay as last seen (unverified), and nothing converges', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    for (let i = 0; i < 9; i++) await members[0]!.supervisor.startChild({ id: `k${i}`, start: { worker: 'w' } });
+    await until(() => Object.values(client.state().children).filter((c) => c.status === 'running').length === 9, 5_000, 'children running');
+    expect(client.state().noMemberSince).toBeNull();
+    const before = client.state().children;
+    const at = Date.now();
+    for (const m of members) m.kill();
+    await until(() => client.state().noMemberSince !== null, 5_000, 'no member reachable');
+    await new Promise((r) => setTimeout(r, 300));
+    const s = client.state();
+    expect(s.noMemberSince).toBeGreaterThanOrEqual(at - 50);
+    // Where each ran, as last seen, and said to be unverified: not "0 children".
+    expect(Object.keys(s.children).sort()).toEqual(Object.keys(before).sort());
+    for (const c of Object.values(s.children)) expect(c).toMatchObject({ status: 'running', node: before[c.id]!.node, unverified: true });
+    expect(s.events.filter((e) => e.type === 'converged')).toEqual([]);
+  });
+
+  it('every member stopping gracefully: the children as the last member left them (no node to run on), unverified; no "converged" of an empty cluster', async () => {
+    const { members, observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token });
+    for (let i = 0; i < 9; i++) await members[0]!.supervisor.startChild({ id: `g${i}`, start: { worker: 'w' } });
+    await until(() => Object.values(client.state().children).filter((c) => c.status === 'running').length === 9, 5_000, 'children running');
+    for (const m of members) await m.stop('test: the whole cluster stops', 2_000);
+    await until(() => client.state().noMemberSince !== null, 5_000, 'no member reachable');
+    await new Promise((r) => setTimeout(r, 300));
+    const s = client.state();
+    expect(Object.keys(s.children).length).toBe(9);
+    for (const c of Object.values(s.children)) expect(c).toMatchObject({ node: null, unverified: true });
+    expect(s.events.filter((e) => e.type === 'converged' && e.children === 0)).toEqual([]);
+    expect(s.events.filter((e) => e.type === 'converged' && e.node === members[2]!.name)).toEqual([]);
+  });
+
   it('a client that never acknowledges gets no more patches until it does, then one coalesced patch', async () => {
     const { members, observer } = await setup();
     gateway = await startGateway(observer, { intervalMs: 20 });
@@ -599,6 +678,44 @@ describe('observer gateway limits', () => {
   });
 });
 
+describe('lastKnownChild', () => {
+  const view = (node: string | null, extra: Partial<ChildView> = {}): ChildView => ({
+    id: 'c',
+    status: node ? 'running' : 'pending',
+    node,
+    pid: node ? `${node}/p` : null,
+    owner: node,
+    pin: null,
+    instances: node ? [{ node, pid: `${node}/p` }] : [],
+    restarts: 0,
+    worker: 'w',
+    command: null,
+    restart: 'permanent',
+    handoff: 'stop-first',
+    lastError: null,
+    failures: [],
+    unverified: false,
+    ...extra,
+  });
+  it('a child whose node only the observer lost stays where it ran, unverified; isolated, every child is as last seen; else the listing', () => {
+    const before = view('n2');
+    const now = view(null, { owner: 'n1' });
+    const lost = new Set(['n2']);
+    // Mixed timing: the observer lost n2, the members did not: not "not running", but not verified either.
+    expect(lastKnownChild(now, before, lost, false)).toEqual({ ...before, unverified: true });
+    // The same copy each time (an unchanged child keeps its object).
+    expect(lastKnownChild(now, before, lost, false)).toBe(lastKnownChild(now, before, lost, false));
+    // Restarted elsewhere as the observer sees it: that is what it shows.
+    const moved = view('n1');
+    expect(lastKnownChild(moved, before, lost, false)).toBe(moved);
+    // Its node reachable (or judged down): the listing as it is.
+    expect(lastKnownChild(now, before, new Set(), false)).toBe(now);
+    // No member linked at all: the last seen, or what the listing still has of a child never shown.
+    expect(lastKnownChild(view(null), before, new Set(), true)).toEqual({ ...before, unverified: true });
+    expect(lastKnownChild(now, undefined, new Set(), true)).toEqual({ ...now, unverified: true });
+  });
+});
+
 describe('state diff', () => {
   it('applyPatch(a, diffState(a, b)) equals b for random states', () => {
     const rng = new SeededRandom(3);
@@ -636,9 +753,11 @@ describe('state diff', () => {
             handoff: 'stop-first',
             lastError: null,
             failures: [],
+            unverified: rng.next() < 0.2,
           };
       for (let i = 0; i < 5; i++) if (rng.next() < 0.5) (s.groups[`s${i % 2}`] ??= {})[`g${i}`] = { [`n${rng.int(3)}`]: rng.int(4) + 1 };
       s.paused = rng.next() < 0.5;
+      s.noMemberSince = rng.next() < 0.3 ? rng.int(1_000_000) : null;
       return s;
     };
     for (let i = 0; i < 200; i++) {

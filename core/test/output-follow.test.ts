@@ -67,6 +67,7 @@ const child = (node: string | null, pid: string | null, restarts = 0): ChildView
   handoff: 'stop-first',
   lastError: null,
   failures: [],
+  unverified: false,
 });
 
 /** A cluster of rings: node → lines; the child's view; every read recorded, answered at once or held. */

@@ -63,6 +63,27 @@ describe('Timeline', () => {
     ]);
   });
 
+  it('duplicates resolved are counted where the copies were stopped, one burst per node whose instances were kept', () => {
+    const t = new Timeline<TimelineEvent>();
+    for (const id of ['w6', 'w7']) t.add({ type: 'duplicate-resolved', id, survivor: { node: 'n1' }, stopped: [{ node: 'n2' }], at: 10 });
+    t.add({ type: 'duplicate-resolved', id: 'w8', survivor: { node: 'n3' }, stopped: [{ node: 'n2' }], at: 11 });
+    expect(t.activity.map((b) => [b.kept, b.count, b.nodes])).toEqual([
+      ['n1', 2, { n2: 2 }],
+      ['n3', 1, { n2: 1 }],
+    ]);
+  });
+
+  it('stops for good are a burst of their own, per who asked, beside the plain stops', () => {
+    const t = new Timeline<TimelineEvent>();
+    t.add({ type: 'stopped', id: 'a', node: 'n1', at: 1 });
+    t.add({ type: 'stopped', id: 'b', node: 'n1', terminated: true, by: 'alice', at: 2 });
+    t.add({ type: 'stopped', id: 'c', node: 'n1', terminated: true, by: 'alice', at: 3 });
+    expect(t.activity.map((b) => [b.type, b.count, b.ids])).toEqual([
+      ['stopped', 1, ['a']],
+      ['stopped', 2, ['b', 'c']],
+    ]);
+  });
+
   it('both rings are bounded', () => {
     const t = new Timeline<TimelineEvent>(0);
     for (let i = 0; i < NOTABLE_LIMIT + 10; i++) t.add({ type: 'node-up', node: 'n', at: i });

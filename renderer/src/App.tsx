@@ -27,7 +27,7 @@ import { StaleBanner } from './features/shell/StaleBanner';
 import { ThemeToggle, useTheme } from './features/shell/ThemeToggle';
 import { Toasts } from './features/shell/Toasts';
 import { connectGateway, reconnectGateway } from './gateway/client';
-import { selectStale } from './store/connection';
+import { selectCommandBlock, selectStale } from './store/connection';
 import { useStore } from './store/index';
 import { VIEWS, type View } from './store/ui';
 import { Audit } from './features/audit/Audit';
@@ -108,7 +108,7 @@ export function App() {
         s.setView('board');
         requestAnimationFrame(() => document.getElementById('board-search')?.focus());
         e.preventDefault();
-      } else if (e.key === 'n' && s.cluster && !s.cluster.readOnly) {
+      } else if (e.key === 'n' && s.cluster && !s.cluster.readOnly && selectCommandBlock(s) === null) {
         s.setStarting(true);
         e.preventDefault();
       } else if (e.key === 'Escape' && s.selection && !document.querySelector('[role="dialog"]')) {

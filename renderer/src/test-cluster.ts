@@ -38,6 +38,7 @@ export const child = (id: string, extra: Partial<ChildView> = {}): ChildView => 
     handoff: 'stop-first',
     lastError: null,
     failures: [],
+    unverified: false,
     ...extra,
   };
 };
@@ -68,7 +69,7 @@ export function burstOf(seq: number, events: readonly ChildEvent[], rev = events
   const first = events[0]!;
   const nodes: Record<string, number> = {};
   for (const e of events) {
-    const node = e.type === 'moved' ? e.to : e.type === 'duplicate-resolved' ? undefined : e.node;
+    const node = e.type === 'moved' ? e.to : e.type === 'duplicate-resolved' ? e.stopped[0]?.node : e.node;
     if (node !== undefined) nodes[node] = (nodes[node] ?? 0) + 1;
   }
   return {
@@ -78,6 +79,7 @@ export function burstOf(seq: number, events: readonly ChildEvent[], rev = events
     until: events.at(-1)!.at,
     type: first.type,
     ...(first.type === 'moved' ? { from: first.from, reason: first.reason } : {}),
+    ...(first.type === 'duplicate-resolved' ? { kept: first.survivor.node } : {}),
     count: events.length,
     nodes,
     ids: events.slice(0, 500).map((e) => e.id),

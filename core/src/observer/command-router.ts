@@ -82,7 +82,11 @@ export interface RoutedSession {
 }
 
 export class CommandRouter {
-  constructor(private readonly node: PogoNode) {}
+  /** `onStop`: a session asks to stop a child (the timeline names who: event-intake.ts StopNote). */
+  constructor(
+    private readonly node: PogoNode,
+    private readonly onStop: (id: string, user: string) => void = () => {},
+  ) {}
 
   /** Answers one `command` payload from a session. Never rejects. */
   async route(session: RoutedSession, raw: unknown): Promise<CommandAck> {
@@ -157,6 +161,11 @@ export class CommandRouter {
     switch (command.op) {
       case 'start':
         return send('start', command.args);
+      case 'stop': {
+        this.onStop(command.args.id, session.user);
+        const reply = await send('stop', command.args);
+        return reply.ok ? { ok: true, result: null } : reply;
+      }
       case 'move':
         return send('move', command.args);
       case 'restart':

@@ -36,6 +36,13 @@
  * ready keeps it open for as long: the cluster has not settled, and the
  * timeline shows the redistribution still open.
  *
+ * No member up is no convergence: when every member has gone (a
+ * whole-cluster stop, SIGKILL of them all), every child "runs exactly once"
+ * of an empty listing, or of none at all, and ending then said "converged:
+ * 0 children running once" of a cluster that runs nothing. So the check
+ * needs a member up (or suspect) in the table; the convergence stays open
+ * until the cluster is back and settled, and is measured to then.
+ *
  * Race: the reverse, a start reported before its child is listed (an
  * observer joining receives the members' live state before their desired
  * state). So what was reported is kept until its instance stops, whatever
@@ -73,6 +80,11 @@ export function membersSettled(members: readonly MemberReadiness[]): boolean {
   return members.every((m) => m.role !== 'member' || (m.status !== 'up' && m.status !== 'suspect') || (m.ready !== false && m.version !== 0));
 }
 
+/** True when some member (not an observer) is up or suspect: there is a cluster to converge. */
+export function anyMemberUp(members: readonly MemberReadiness[]): boolean {
+  return members.some((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect'));
+}
+
 export class ConvergenceTracker {
   private open: { since: number; cause: ConvergedEvent['cause']; node: string } | undefined;
   private lastChangeAt = 0;
@@ -80,7 +92,17 @@ export class ConvergenceTracker {
   private readonly reported = new Map<string, Set<string>>();
 
   constructor(running: readonly ChildInstances[]) {
-    for (const c of running) this.reported.set(c.id, new Set(c.instances.map((i) => i.pid)));
+    this.seed(running);
+  }
+
+  /** Instances running that no event will report (the cluster's past, as the observer caught up with it): they count as reported. */
+  seed(running: readonly ChildInstances[]): void {
+    for (const c of running) {
+      if (c.instances.length === 0) continue;
+      const pids = this.reported.get(c.id) ?? new Set<string>();
+      for (const i of c.instances) pids.add(i.pid);
+      this.reported.set(c.id, pids);
+    }
   }
 
   /** Takes in one supervisor event. */
@@ -102,11 +124,13 @@ export class ConvergenceTracker {
    * The converged event when an open convergence has just ended (then it is
    * closed), else undefined. `children` is called only while one is open:
    * listing every child is the costly part, and most checks have none open.
-   * `members`: the member table (none given: none is between states).
+   * `members`: the member table (none given: none is between states, and
+   * the cluster is taken to be there); with none up, it stays open.
    */
-  check(children: () => readonly ChildInstances[], now: number, members: () => readonly MemberReadiness[] = () => []): ConvergedEvent | undefined {
+  check(children: () => readonly ChildInstances[], now: number, members?: () => readonly MemberReadiness[]): ConvergedEvent | undefined {
     if (!this.open) return undefined;
-    if (!membersSettled(members())) return undefined;
+    const table = members?.();
+    if (table !== undefined && (!membersSettled(table) || !anyMemberUp(table))) return undefined;
     const list = children();
     if (!convergedNow(list, this.reported)) return undefined;
     // `reported` is not pruned to the listing: a start can be reported before

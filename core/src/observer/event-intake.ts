@@ -27,8 +27,18 @@
  * Then:
  *
  * - Verdict down: the held events are published in their order, the
- *   node-down first, stamped with the time the observer lost the member (a
- *   convergence measured from it covers the whole failure).
+ *   node-down first, stamped with the time of the members' verdict (when
+ *   their reports made it down here, or the cluster restarted one of its
+ *   children elsewhere), not with the time the observer lost its own link:
+ *   an observer with a shorter heartbeat timeout than the members (mixed
+ *   timing) lost a frozen member seconds before the cluster did, and the
+ *   timeline said "down (heartbeat timeout after 1000 ms)", the observer's
+ *   own setting, and measured the convergence from then ("converged in
+ *   2.17 s" of a restart 130 ms after the members' verdict). When the two
+ *   are more than VERDICT_LAG_MS apart, the node-down says both: the
+ *   members' verdict, and that this observer had lost its link earlier,
+ *   with its reason. A member gone from the table, or back as another
+ *   incarnation, was down at some unknown time: the observer's stamp stays.
  * - Race "a held child starts elsewhere before the verdict": a `started` or
  *   `moved` of a child whose stop is held is real news (another node took it
  *   over, so for the cluster it did stop there): that member's held events
@@ -85,6 +95,47 @@
  * too before the old one's stop is published). A start-first handoff is a
  * move when the old instance stops, in the supervisor's stream as here.
  *
+ * What the observer learns as it links is the cluster's past, not events
+ * (race "an observer joining invents events": its supervisor diffs every
+ * child's view as the members' desired and live state arrive, so it
+ * reported "19 placed on 3 nodes" and "10 started on 3 nodes" at the
+ * moment the observer joined, for children started long before, and every
+ * child's history listed them). So the intake *catches up* first: from its
+ * start, and again from the moment the observer is linked to no member
+ * (what it learns when it links again is as old), until the gateway says
+ * it has caught up (`endCatchUp`: its supervisor ready, and every member
+ * it is linked to has sent its live state). Meanwhile the per-child events
+ * are taken in silently — the instances as running, the owners as placed,
+ * so that what follows is told against them — and none is published;
+ * membership events are judged as always. (Distributed/events.ts says
+ * "before readiness, what arrives is the cluster's past" of the flags
+ * alone; for children the observer's supervisor reports it all, which is
+ * why this is done here.)
+ *
+ * Race "a healed duplicate told as a move": a member the observer lost
+ * and another member declared down (its children restarted elsewhere, so
+ * its loss was published, the stops of its instances with it) may have
+ * been frozen or cut off, not dead: its instances ran on. When it is back,
+ * the observer's supervisor sees them again (`started`, the same pids) and,
+ * once the copies are stopped, reports the child "moved" back to it, since
+ * as far as it saw, the child had run alone on the copy's node. Neither
+ * happened: those instances never stopped, and the copies were duplicates
+ * stopped. So a `started` of a pid whose stop was published with a loss is
+ * the instance seen again: taken in, not published; and the move it leads
+ * to, once the other instance stops, is published as what it was, a
+ * `duplicate-resolved` (the instance seen again kept, the copy stopped).
+ *
+ * A stop command is no "placed nowhere": a child whose spec was removed
+ * (terminated) is re-placed by the observer's supervisor with no owner, a
+ * `placed` the UI read as "w8 has no node to run on", before its `stopped`.
+ * So a `placed` with no node is held until the next `settleNowhere` (the
+ * gateway's next tick: the supervisor reports the placement from inside
+ * the change, before its own view of the child is updated, so asking at
+ * once still found the spec), and dropped if its spec is gone then
+ * (`isLive`) or its stop came first and said so; and its `stopped` carries `terminated` (state.ts
+ * StopNote), with who asked when the stop went through this gateway
+ * (`stopAsked`).
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -93,6 +144,7 @@
  * hosts of the observer's own start may be taken either way).
  */
 import type { DistEvent } from '../distributed/events.js';
+import type { StoppedEvent } from './state.js';
 
 /** What the observer knows of a member it may have lost. */
 export interface MemberFacts {
@@ -107,6 +159,20 @@ export interface MemberFacts {
   startedAt?: number;
   /** Whether it takes children (undefined from a release that does not say). */
   ready?: boolean;
+}
+
+/** Below this lag between the observer losing a member and the members' verdict, the node-down is published as the observer saw it. */
+export const VERDICT_LAG_MS = 100;
+
+/**
+ * The node-down of a member the members judged down at `verdictAt` (pure):
+ * stamped then, saying whose verdict it is, and that the observer had lost
+ * its own link earlier with its reason; as it was when the two are within
+ * VERDICT_LAG_MS of each other.
+ */
+export function verdictDown(lost: Extract<DistEvent, { type: 'node-down' }>, verdictAt: number, by: string): Extract<DistEvent, { type: 'node-down' }> {
+  if (verdictAt - lost.at < VERDICT_LAG_MS) return lost;
+  return { ...lost, at: verdictAt, reason: `${by}; this observer had lost its own link ${verdictAt - lost.at} ms before: ${lost.reason}` };
 }
 
 /** The reason of the node-down published when a member announces its leave. */
@@ -170,13 +236,19 @@ interface Lost {
 }
 
 export interface EventIntakeOptions {
-  publish(e: DistEvent): void;
+  publish(e: DistEvent | StoppedEvent): void;
+  /** Whether the child still has a live spec (false once it is terminated); all are taken to be when not given. */
+  isLive?(id: string): boolean;
+  /** Who asked this gateway to stop the child lately, if anyone did. */
+  stopAsked?(id: string): string | undefined;
   /** The observer's current entry of a member (undefined once gone from its table). */
   member(name: string): MemberFacts | undefined;
   /** A member became unreachable from here, or is no longer: the UI shows it. */
   changed(): void;
   /** When the observer started (its clock): members started before it were already up, not joining. */
   startedAt?: number;
+  /** Start catching up (the observer has not synced with the cluster yet): see the header. */
+  catchingUp?: boolean;
 }
 
 export class EventIntake {
@@ -191,6 +263,12 @@ export class EventIntake {
   private readonly running = new Map<string, Map<string, string | undefined>>();
   /** id → a `moved` held while its child runs more than once as published here (published when it is down to one). */
   private readonly pendingMoves = new Map<string, Extract<DistEvent, { type: 'moved' }>>();
+  /** id → pid → node: instances whose stop was published with a member's loss (they may be seen again: see the header). */
+  private readonly vanished = new Map<string, Map<string, string>>();
+  /** id → pid: an instance seen again after its stop was published with a loss, while a duplicate of it may still run. */
+  private readonly reappeared = new Map<string, string>();
+  /** id → the last instance of it stopped while an instance of it was seen again (the duplicate stopped). */
+  private readonly healStops = new Map<string, { node: string; pid: string }>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
@@ -199,8 +277,29 @@ export class EventIntake {
   private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
   sessions = 0;
+  /** `placed` events with no node, held until it is known whether the child was terminated (see the header). */
+  private readonly nowhere = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
+  /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
+  private catching: boolean;
 
-  constructor(private readonly o: EventIntakeOptions) {}
+  constructor(private readonly o: EventIntakeOptions) {
+    this.catching = o.catchingUp ?? false;
+  }
+
+  /** Whether the intake is catching up (the header): per-child events are the cluster's past. */
+  get catchingUp(): boolean {
+    return this.catching;
+  }
+
+  /** The observer has no member linked: what it learns when it links again is the cluster's past. */
+  beginCatchUp(): void {
+    this.catching = true;
+  }
+
+  /** The observer has caught up with the members it is linked to: per-child events are news again. */
+  endCatchUp(): void {
+    this.catching = false;
+  }
 
   /** The instances running when the gateway starts, as if their start had been published. */
   seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string; node?: string }> }>): void {
@@ -224,6 +323,7 @@ export class EventIntake {
 
   /** One event of the observer's own supervisor. */
   onDistEvent(e: DistEvent): void {
+    if (this.catching && 'id' in e) return this.absorb(e);
     switch (e.type) {
       case 'node-up':
       case 'node-down':
@@ -243,6 +343,12 @@ export class EventIntake {
         break;
       }
       case 'placed': {
+        // Perhaps a child terminated: no owner because there is no child any more. Told at the next settleNowhere.
+        if (e.node === undefined && this.o.isLive !== undefined) {
+          this.nowhere.set(e.id, e);
+          return;
+        }
+        this.nowhere.delete(e.id);
         const l = this.firstLost();
         if (l) {
           l.placed.set(e.id, e);
@@ -252,14 +358,28 @@ export class EventIntake {
       }
       case 'started':
       case 'moved':
+        if (e.type === 'started' && this.vanished.get(e.id)?.get(e.pid) === e.node) return this.seenAgain(e);
         for (const [name, l] of [...this.lost])
-          if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) this.release(name);
+          if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name)))
+            this.release(name, { at: e.at, by: 'the members restarted its children elsewhere' });
         // Two instances published as running here: the move waits for the stop that completes it (see the header).
         if (e.type === 'moved' && (this.running.get(e.id)?.size ?? 0) > 1) {
           this.pendingMoves.set(e.id, e);
           return;
         }
-        if (e.type === 'moved') this.pendingMoves.delete(e.id);
+        if (e.type === 'moved') {
+          this.pendingMoves.delete(e.id);
+          // The supervisor reports the stop of the duplicate first, then the "move" to the instance seen again.
+          const kept = this.reappeared.get(e.id);
+          const pids = this.running.get(e.id);
+          const stop = this.healStops.get(e.id);
+          if (kept !== undefined && pids?.size === 1 && pids.get(kept) === e.to && stop !== undefined) {
+            this.reappeared.delete(e.id);
+            this.healStops.delete(e.id);
+            this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: e.to, pid: kept }, stopped: [stop], at: e.at });
+            return;
+          }
+        }
         break;
       default:
         // Every other event passes through as it is.
@@ -291,12 +411,17 @@ export class EventIntake {
    * Judges every lost member again (after a membership or reach change, or
    * on a timer): publishes what the loss of those now down caused.
    */
-  judge(members: readonly MemberFacts[]): void {
+  judge(members: readonly MemberFacts[], now?: number): void {
     if (this.lost.size === 0) return;
     const reporters = members.filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect')).map((m) => m.name);
     for (const [name, l] of [...this.lost]) {
       const m = this.o.member(name);
-      if (m === undefined || m.incarnation !== l.incarnation || memberVerdict(m, reporters) === 'down') this.release(name);
+      if (m === undefined || m.incarnation !== l.incarnation) this.release(name);
+      else if (memberVerdict(m, reporters) === 'down') {
+        const against = (m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== name && reporters.includes(r));
+        const by = m.status === 'left' ? 'it left' : `declared down by the members: ${against.sort().join(', ')} cannot hear it`;
+        this.release(name, now === undefined ? undefined : { at: now, by });
+      }
     }
   }
 
@@ -350,8 +475,12 @@ export class EventIntake {
     this.o.changed();
   }
 
-  /** The member was really down: publish what its loss caused, the node-down first, in order. */
-  private release(name: string): void {
+  /**
+   * The member was really down: publish what its loss caused, the node-down
+   * first, in order; stamped with the members' verdict when there is one
+   * (`verdictDown`; the held events no earlier than it).
+   */
+  private release(name: string, verdict?: { at: number; by: string }): void {
     const l = this.lost.get(name);
     if (!l) return;
     this.lost.delete(name);
@@ -359,14 +488,34 @@ export class EventIntake {
     // Its leave was published when it announced it: the node-down of its `leave` is not news (its stops are).
     const announced = this.leaving.get(name) === l.incarnation;
     if (announced) this.leaving.delete(name);
-    for (const e of l.held) if (!(announced && e.type === 'node-down')) this.emit(e);
-    for (const e of l.placed.values()) this.emit(e);
+    const first = l.held[0];
+    const down = verdict !== undefined && first?.type === 'node-down' ? verdictDown(first, verdict.at, verdict.by) : first;
+    const at = down !== first && down !== undefined ? down.at : undefined;
+    const restamp = <E extends DistEvent>(e: E): E => (at !== undefined && e.at < at ? { ...e, at } : e);
+    for (const e of l.held) {
+      if (announced && e.type === 'node-down') continue;
+      if (e.type === 'stopped') {
+        const gone = this.vanished.get(e.id) ?? new Map<string, string>();
+        gone.set(e.pid, e.node);
+        this.vanished.set(e.id, gone);
+      }
+      this.emit(e === first ? down! : restamp(e));
+    }
+    for (const e of l.placed.values()) this.emit(restamp(e));
     this.o.changed();
   }
 
   private firstLost(): Lost | undefined {
     for (const l of this.lost.values()) return l;
     return undefined;
+  }
+
+  /** A `stopped` of a child whose spec is gone says so, and who asked when the stop went through this gateway (StopNote). */
+  private noted(e: DistEvent): DistEvent | StoppedEvent {
+    if (e.type !== 'stopped' || this.o.isLive?.(e.id) !== false) return e;
+    this.nowhere.delete(e.id);
+    const by = this.o.stopAsked?.(e.id);
+    return by === undefined ? { ...e, terminated: true } : { ...e, terminated: true, by };
   }
 
   /** Whether an instance of `id` published as running is on `node`. */
@@ -376,7 +525,8 @@ export class EventIntake {
   }
 
   /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
-  private emit(e: DistEvent): void {
+  private emit(given: DistEvent): void {
+    const e = this.noted(given);
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       if (pids.has(e.pid)) return;
@@ -388,13 +538,23 @@ export class EventIntake {
         if (!pids.delete(e.pid)) return;
         if (pids.size === 0) this.running.delete(e.id);
       }
+      const kept = this.reappeared.get(e.id);
+      if (kept === e.pid) this.reappeared.delete(e.id);
+      else if (kept !== undefined) this.healStops.set(e.id, { node: e.node, pid: e.pid });
       const move = this.pendingMoves.get(e.id);
       if (move !== undefined && (pids === undefined || pids.size <= 1)) {
         this.pendingMoves.delete(e.id);
         this.o.publish(e);
         // Down to one instance: a move if it is where the move said, else none happened.
-        const survivor = pids?.values().next().value;
-        if (pids !== undefined && pids.size === 1 && survivor === move.to) this.o.publish({ ...move, at: e.at });
+        const [kept, keptNode] = pids?.entries().next().value ?? [];
+        if (pids !== undefined && pids.size === 1 && keptNode === move.to) {
+          // The instance kept is one seen again after a loss: it never stopped, so nothing moved; a duplicate was stopped.
+          if (kept !== undefined && this.reappeared.get(e.id) === kept)
+            this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
+          else this.o.publish({ ...move, at: e.at });
+        }
+        this.reappeared.delete(e.id);
+        this.healStops.delete(e.id);
         return;
       }
     } else if (e.type === 'placed') {
@@ -405,10 +565,54 @@ export class EventIntake {
     this.o.publish(e);
   }
 
+  /** An instance seen again whose stop was published with a loss (see the header): running again here, and no news. */
+  private seenAgain(e: Extract<DistEvent, { type: 'started' }>): void {
+    const gone = this.vanished.get(e.id)!;
+    gone.delete(e.pid);
+    if (gone.size === 0) this.vanished.delete(e.id);
+    const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
+    pids.set(e.pid, e.node);
+    this.running.set(e.id, pids);
+    this.reappeared.set(e.id, e.pid);
+  }
+
+  /**
+   * The held no-node placements: dropped for a
+   * child whose spec is gone (terminated), published for the others (no
+   * node can run them).
+   */
+  settleNowhere(): void {
+    for (const [id, e] of [...this.nowhere]) {
+      this.nowhere.delete(id);
+      if (this.o.isLive?.(id) === false) continue;
+      const l = this.firstLost();
+      if (l) l.placed.set(id, e);
+      else this.emit(e);
+    }
+  }
+
+  /** Takes in a per-child event of the cluster's past: what runs and where each child is placed, with nothing published. */
+  private absorb(e: Extract<DistEvent, { id: string }>): void {
+    if (e.type === 'started') {
+      const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
+      pids.set(e.pid, e.node);
+      this.running.set(e.id, pids);
+    } else if (e.type === 'stopped') {
+      const pids = this.running.get(e.id);
+      if (pids?.delete(e.pid) && pids.size === 0) this.running.delete(e.id);
+    } else if (e.type === 'placed') {
+      this.placed.set(e.id, `${e.node ?? ''}|${e.by}`);
+    }
+    this.pendingMoves.delete(e.id);
+  }
+
   /** Forget children that no longer exist (call now and then with the ids that do). */
   prune(ids: ReadonlySet<string>): void {
     for (const id of this.running.keys()) if (!ids.has(id)) this.running.delete(id);
     for (const id of this.placed.keys()) if (!ids.has(id)) this.placed.delete(id);
     for (const id of this.pendingMoves.keys()) if (!ids.has(id)) this.pendingMoves.delete(id);
+    for (const id of this.vanished.keys()) if (!ids.has(id)) this.vanished.delete(id);
+    for (const id of this.reappeared.keys()) if (!ids.has(id)) this.reappeared.delete(id);
+    for (const id of this.healStops.keys()) if (!ids.has(id)) this.healStops.delete(id);
   }
 }

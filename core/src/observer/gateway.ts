@@ -92,6 +92,30 @@ export interface Gateway {
 const MEMBER_KINDS = ['member-up', 'member-down', 'member-left', 'member-suspect', 'member-updated'] as const;
 /** How long the gateway waits for a member's `logs` answer when it follows an output. */
 const OUTPUT_READ_TIMEOUT_MS = 5_000;
+/** How long after a session asked to stop a child its stop is said to be that session's (a stop takes the child's shutdown time, 5 s by default). */
+const STOP_NOTE_MS = 60_000;
+
+/** How many members (not observers) the observer is linked to now. */
+function linkedMembers(node: PogoNode): number {
+  let n = 0;
+  for (const m of node.members()) if (m.role === 'member' && m.name !== node.name && (m.status === 'up' || m.status === 'suspect')) n++;
+  return n;
+}
+
+/**
+ * Whether the observer has caught up with the cluster (event-intake.ts):
+ * its supervisor is ready (linked to and synced with every member it
+ * knows of, or its ready timeout passed) and every member it is linked to
+ * has sent its live state.
+ */
+function caughtUp(node: PogoNode): boolean {
+  if (!node.supervisor.isReady || linkedMembers(node) === 0) return false;
+  return node
+    .members()
+    .every(
+      (m) => m.role !== 'member' || m.name === node.name || (m.status !== 'up' && m.status !== 'suspect') || node.groups.announced(SUPERVISOR_SCOPE, m.name),
+    );
+}
 
 /** Start the Socket.IO gateway that serves a node's view of the cluster and commands to UIs. */
 export async function startGateway(node: PogoNode, options: GatewayOptions = {}): Promise<Gateway> {
@@ -100,6 +124,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
 
   // ---- what the UIs see
   const history = new EventHistory();
+  /** Stops sessions asked for lately, by child id: who asked (the timeline's StopNote). */
+  const stopsAsked = new Map<string, { user: string; at: number }>();
   const resources = new ResourceHistory();
   const convergence = new ConvergenceTracker(node.supervisor.whichChildren('global'));
   const memberFacts = () => node.members();
@@ -110,13 +136,34 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       snapshots.markHistoryDirty();
     },
     member: (name) => node.member(name),
+    // Read for a `placed` with no node and for a `stopped` only: a child's spec gone is a termination.
+    isLive: (id) => node.supervisor.runnersOf(id) !== undefined,
+    stopAsked: (id) => {
+      const asked = stopsAsked.get(id);
+      return asked !== undefined && node.clock.now() - asked.at < STOP_NOTE_MS ? asked.user : undefined;
+    },
     startedAt: node.startedAt,
+    // Until the observer has synced with the cluster, what it learns is the cluster's past (event-intake.ts).
+    catchingUp: !caughtUp(node),
     // No borrowed view at once: a member that really died is judged down within a few ms (the others'
     // reach reports), and a borrow then would pull every child's view for nothing; the regular round
     // (remote-view.ts, once a second) covers one that stays unreachable.
     changed: () => markDirty(),
   });
   intake.seed(node.supervisor.whichChildren('global'));
+  // Linked to no member: since when (null while linked to one). Not live then, whatever the listing says.
+  let noMemberSince: number | null = linkedMembers(node) === 0 ? node.clock.now() : null;
+  const watchLinks = (): void => {
+    const none = linkedMembers(node) === 0;
+    if (none === (noMemberSince !== null)) return;
+    // What the listing holds as the last link goes (a whole-cluster stop: every child waiting for a node) is the last known state.
+    if (none) {
+      snapshots.freeze();
+      intake.beginCatchUp();
+    }
+    noMemberSince = none ? node.clock.now() : null;
+    markDirty();
+  };
   // The members as they are now: a leave announced after this is told from a member that was ready.
   intake.observeMembers(memberFacts(), node.clock.now());
   // The borrowed view is read only when a state is built (after start-up), so `remote` is set by then.
@@ -129,6 +176,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       unreachable: intake.unreachable(),
       sessions: intake.sessions,
       resources: resources.current,
+      noMemberSince,
     }),
     () => remote.current,
   );
@@ -143,8 +191,9 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const remote = new RemoteView(node, markDirty, (name) => intake.judgedDown().has(name));
   const onDistEvent = (e: DistEvent): void => intake.onDistEvent(e);
   const onMember = (): void => {
+    watchLinks();
     intake.observeMembers(memberFacts(), node.clock.now());
-    intake.judge(memberFacts());
+    intake.judge(memberFacts(), node.clock.now());
     markDirty();
   };
   const addResources = (report: Pick<ResourceReport, 'node' | 'figures'>): void => {
@@ -194,7 +243,10 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     ...(options.credential !== undefined ? { credential: options.credential } : {}),
     ...(options.user !== undefined ? { user: options.user } : {}),
   });
-  const router = new CommandRouter(node);
+  const router = new CommandRouter(node, (id, user) => {
+    for (const [key, asked] of stopsAsked) if (node.clock.now() - asked.at >= STOP_NOTE_MS) stopsAsked.delete(key);
+    stopsAsked.set(id, { user, at: node.clock.now() });
+  });
   const feed = new PatchFeed(
     io,
     (access) => snapshots.get(access),
@@ -229,8 +281,16 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   let seconds = 0;
   const tick = (): void => {
     const now = node.clock.now();
+    watchLinks();
+    // No-node placements held since the last tick: a terminated child's are dropped (event-intake.ts).
+    intake.settleNowhere();
+    // Synced with the cluster: what the observer learned meanwhile was its past; what runs now counts as reported.
+    if (intake.catchingUp && caughtUp(node)) {
+      intake.endCatchUp();
+      convergence.seed(node.supervisor.whichChildren('global'));
+    }
     // Reach reports arrive without a membership event: a lost member is judged again on every tick.
-    if (intake.hasGap) intake.judge(memberFacts());
+    if (intake.hasGap) intake.judge(memberFacts(), now);
     // A member back from "unreachable": once its live state has arrived, what stopped meanwhile is reported.
     for (const name of intake.returningNodes()) {
       if (!node.groups.announced(SUPERVISOR_SCOPE, name)) continue;

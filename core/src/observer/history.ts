@@ -89,6 +89,7 @@ function copyBurst(b: Burst<ClusterEvent>): ActivityView {
     type: b.type as ActivityView['type'],
     ...(b.from !== undefined ? { from: b.from } : {}),
     ...(b.reason !== undefined ? { reason: b.reason as NonNullable<ActivityView['reason']> } : {}),
+    ...(b.kept !== undefined ? { kept: b.kept } : {}),
     count: b.count,
     nodes: { ...b.nodes },
     ids: b.ids.slice(),

@@ -47,7 +47,37 @@ function toChildView(c: ChildReport): ChildView {
     handoff: c.spec.handoff,
     lastError: c.lastError ?? null,
     failures: c.failures,
+    unverified: false,
   };
+}
+
+/** The unverified copy of each view already made: an unchanged child keeps its object here too. */
+const unverifiedCopies = new WeakMap<ChildView, ChildView>();
+
+function asUnverified(v: ChildView): ChildView {
+  if (v.unverified) return v;
+  let u = unverifiedCopies.get(v);
+  if (u === undefined) unverifiedCopies.set(v, (u = { ...v, unverified: true }));
+  return u;
+}
+
+/**
+ * What the UI is shown of one child (pure): `now`, as the observer's own
+ * listing has it, unless the observer cannot see where it last ran. Then
+ * `before`, the child as last shown, marked unverified:
+ *
+ * - `isolated`: the observer is linked to no member; its listing is empty
+ *   or stale (its live state went with its links), so everything shown is
+ *   the last known state;
+ * - the child runs nowhere as seen here and last ran on a member in `lost`
+ *   (unreachable from the observer only, with no member's view borrowed):
+ *   its instance went from the observer's live state with the link, not
+ *   from the cluster, so it is not "not running", it is not known.
+ */
+export function lastKnownChild(now: ChildView, before: ChildView | undefined, lost: ReadonlySet<string>, isolated: boolean): ChildView {
+  if (isolated) return asUnverified(before ?? now);
+  if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
+  return now;
 }
 
 /** What the gateway adds to the node's own state: its history, who is unreachable from here, sessions seen. */
@@ -60,9 +90,21 @@ export interface GatewayFacts {
   sessions?: number;
   /** Resource figures per node (resource-history.ts): replaced, never changed, when they change. */
   resources?: Readonly<Record<string, NodeResourcesView>>;
+  /** Since when the observer has been linked to no member (ClusterState.noMemberSince); null or absent while it is linked to one. */
+  noMemberSince?: number | null;
 }
 
-export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, remote?: MemberViewReply): ClusterState {
+/**
+ * The state a session sees. `last`: the children as last shown, for the
+ * ones the observer cannot see now (`lastKnownChild`).
+ */
+export function buildState(
+  node: PogoNode,
+  facts: GatewayFacts,
+  access: Access,
+  remote?: MemberViewReply,
+  last?: Readonly<Record<string, ChildView>>,
+): ClusterState {
   const draining = new Set(node.supervisor.draining());
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
@@ -89,7 +131,14 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
     };
   }
   const children: ClusterState['children'] = {};
-  for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = childView(c);
+  const isolated = facts.noMemberSince !== undefined && facts.noMemberSince !== null;
+  // With a member's view borrowed, what it does not see running is not running: only the observer's own gaps are carried over.
+  // Only the members shown unreachable: one that left or is judged down took its children with it.
+  const lost: ReadonlySet<string> =
+    remote === undefined ? new Set(Object.values(members).flatMap((m) => (m.status === 'unreachable' ? [m.name] : []))) : new Set();
+  for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = lastKnownChild(childView(c), last?.[c.id], lost, isolated);
+  // Linked to no member, the observer's listing loses what its links carried: the children last shown stay, unverified.
+  if (isolated && last !== undefined) for (const [id, v] of Object.entries(last)) children[id] ??= asUnverified(v);
   const groups: ClusterState['groups'] = {};
   // The supervisor's own scope is shown as children (and is the big one: a group per child).
   const snapshot = node.groups.snapshot(node.groups.scopes().filter((scope) => scope !== SUPERVISOR_SCOPE));
@@ -115,6 +164,7 @@ export function buildState(node: PogoNode, facts: GatewayFacts, access: Access, 
     samples: [...(facts.samples ?? [])],
     resources: { ...facts.resources },
     sessions: facts.sessions ?? 0,
+    noMemberSince: facts.noMemberSince ?? null,
   };
 }
 
@@ -124,6 +174,8 @@ export class Snapshots {
   private historyDirty = false;
   private resourcesDirty = false;
   private readonly built: Partial<Record<Access, ClusterState>> = {};
+  /** The children of the state built last: what a child the observer cannot see now is shown as (lastKnownChild). */
+  private lastChildren: Readonly<Record<string, ChildView>> | undefined;
 
   constructor(
     private readonly node: PogoNode,
@@ -168,6 +220,19 @@ export class Snapshots {
     return this.get('none');
   }
 
+  /**
+   * The observer is losing its last member link: what its listing holds now
+   * (children waiting for a node after a whole-cluster stop, say) is the
+   * last known state of those children, taken before the next state is
+   * built without a link; the ones the listing no longer holds (their
+   * links went first) keep what was shown last. Not a borrowed view: it
+   * is a member's from before, and that member is going too.
+   */
+  freeze(): void {
+    const now = buildState(this.node, { ...this.facts(), noMemberSince: null }, 'none', undefined, this.lastChildren);
+    this.lastChildren = { ...this.lastChildren, ...now.children };
+  }
+
   /** The same object until the next change, so an unchanged state is seen as unchanged. */
   get(access: Access): ClusterState {
     if (this.dirty) {
@@ -188,6 +253,12 @@ export class Snapshots {
         if (old) this.built[key] = { ...old, ...history, ...resources };
       }
     }
-    return (this.built[access] ??= buildState(this.node, this.facts(), access, this.remote()));
+    let state = this.built[access];
+    if (state === undefined) {
+      state = buildState(this.node, this.facts(), access, this.remote(), this.lastChildren);
+      this.built[access] = state;
+      this.lastChildren = state.children;
+    }
+    return state;
   }
 }

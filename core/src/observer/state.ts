@@ -94,6 +94,15 @@ export interface ChildView {
   lastError: string | null;
   /** Failed starts of the live revision, by node, with each node's last error. */
   failures: Array<{ node: string; failures: number; lastError: string }>;
+  /**
+   * True when this is the child as last seen, not as it is now: its node is
+   * unreachable from the observer (the observer alone lost its link, and no
+   * member's view covers it), or the observer is linked to no member at all
+   * (`noMemberSince`). Its node, pid and status are then those it had when
+   * the observer last saw it, unverified since: it may run there still,
+   * which the observer cannot tell, so it is not drawn as "not running".
+   */
+  unverified: boolean;
 }
 
 /**
@@ -121,13 +130,30 @@ export interface ConvergedEvent {
 export type GatewayEvent = ConvergedEvent;
 
 /**
+ * What the gateway adds to a `stopped` it knows more of (event-intake.ts):
+ * `terminated` when the child's spec is gone (a stop command, or the child
+ * is not to be restarted), not a stop the cluster will follow with a
+ * start elsewhere; `by`, who asked, when the stop command went through
+ * this gateway (the audit log has every member's record).
+ */
+export interface StopNote {
+  /** The child's spec was removed: it stopped for good. */
+  terminated?: true;
+  /** Who asked for the stop (the user a session of this gateway declared). */
+  by?: string;
+}
+
+/** A `stopped` event, with what the gateway knows of why (StopNote). */
+export type StoppedEvent = Extract<DistEvent, { type: 'stopped' }> & StopNote;
+
+/**
  * A cluster event as the observer saw it: the distributed supervisor's
  * events (distributed/events.ts: `placed`, `started`, `stopped`, `moved`
  * with its `reason`, `failed`, `duplicate-resolved`, `node-up` and
  * `node-down` with the node's `role`, `drain` and `rebalancing` when an
  * operator drains a node or pauses rebalancing) and the gateway's own.
  */
-export type ClusterEvent = DistEvent | GatewayEvent;
+export type ClusterEvent = Exclude<DistEvent, { type: 'stopped' }> | StoppedEvent | GatewayEvent;
 /** The type of an event in the gateway's cluster event log. */
 export type EventType = ClusterEvent['type'];
 
@@ -160,6 +186,8 @@ export interface ActivityView {
   from?: string;
   /** For moves: why they moved. */
   reason?: MoveReason;
+  /** For duplicates resolved: the node whose instances were kept (the others, counted in `nodes`, were stopped). */
+  kept?: string;
   /** How many events the burst holds. */
   count: number;
   /** Per node, how many children started, stopped, failed or were placed there (moves: went there). */
@@ -263,12 +291,20 @@ export interface ClusterState {
   resources: Record<string, NodeResourcesView>;
   /** Observer and `pogo ctl` sessions seen joining since the gateway started (not timeline events). */
   sessions: number;
+  /**
+   * Since when (ms since the epoch, the observer's clock) the observer has
+   * been linked to no member at all; null while it is linked to one. Then
+   * nothing here is live: the members and children shown are the last ones
+   * known (children `unverified`), commands cannot reach the cluster, and
+   * no convergence is judged.
+   */
+  noMemberSince: number | null;
 }
 
 /** A change to ClusterState, as the gateway pushes it to UIs. */
 export interface StatePatch {
   /** Changed top-level fields, with their new values. */
-  scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly' | 'access' | 'sessions'>>;
+  scalars?: Partial<Pick<ClusterState, 'observer' | 'cluster' | 'paused' | 'readOnly' | 'access' | 'sessions' | 'noMemberSince'>>;
   /** Members added or changed (whole), and names of members removed. */
   members?: { set?: MemberView[]; remove?: string[] };
   /** Children added or changed (whole), and ids of children removed. */
@@ -367,7 +403,7 @@ function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?:
 export function diffState(prev: ClusterState, next: ClusterState): StatePatch | undefined {
   const patch: StatePatch = {};
   const scalars: StatePatch['scalars'] = {};
-  for (const key of ['observer', 'cluster', 'paused', 'readOnly', 'access', 'sessions'] as const)
+  for (const key of ['observer', 'cluster', 'paused', 'readOnly', 'access', 'sessions', 'noMemberSince'] as const)
     if (prev[key] !== next[key]) (scalars as Record<string, unknown>)[key] = next[key];
   if (Object.keys(scalars).length > 0) patch.scalars = scalars;
   const members = diffKeyed(prev.members, next.members);
@@ -462,5 +498,6 @@ export function emptyState(): ClusterState {
     samples: [],
     resources: {},
     sessions: 0,
+    noMemberSince: null,
   };
 }

@@ -55,6 +55,12 @@ export interface TimelineEvent {
   from?: string;
   to?: string;
   reason?: string;
+  /** stopped: the child was terminated, and by whom (state.ts StopNote): such stops are bursts of their own. */
+  terminated?: boolean;
+  by?: string;
+  /** duplicate-resolved: the instance kept, and those stopped. */
+  survivor?: { node: string };
+  stopped?: ReadonlyArray<{ node: string }>;
 }
 
 export const CHILD_EVENT_TYPES = new Set(['started', 'stopped', 'moved', 'placed', 'failed', 'duplicate-resolved']);
@@ -76,6 +82,8 @@ export interface Burst<E> {
   /** Moves: the node they left and why. */
   from?: string;
   reason?: string;
+  /** Duplicates resolved: the node whose instances were kept. */
+  kept?: string;
   count: number;
   /** Per node: where they started, stopped, failed, were placed, or (moves) went. */
   nodes: Record<string, number>;
@@ -94,10 +102,14 @@ export interface Levels {
 }
 
 function burstKey(e: TimelineEvent): string {
+  if (e.type === 'duplicate-resolved') return `duplicate-resolved|${e.survivor?.node ?? ''}`;
+  if (e.type === 'stopped' && e.terminated === true) return `stopped|terminated|${e.by ?? ''}`;
   return e.type === 'moved' ? `moved|${e.from ?? ''}|${e.reason ?? ''}` : e.type;
 }
 
+/** The node a burst counts an event on: where a child went (moves), where a duplicate was stopped, or the event's node. */
 function burstNode(e: TimelineEvent): string | undefined {
+  if (e.type === 'duplicate-resolved') return e.stopped?.[0]?.node;
   return e.type === 'moved' ? e.to : e.node;
 }
 
@@ -139,6 +151,7 @@ export class Timeline<E extends TimelineEvent> {
         until: e.at,
         type: e.type,
         ...(e.type === 'moved' ? { from: e.from, reason: e.reason } : {}),
+        ...(e.type === 'duplicate-resolved' && e.survivor !== undefined ? { kept: e.survivor.node } : {}),
         count: 0,
         nodes: {},
         ids: [],

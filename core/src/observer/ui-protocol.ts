@@ -856,6 +856,22 @@ export function checkMemberViews(raw: readonly unknown[]): { members: MemberView
   return { members, refused };
 }
 
+/**
+ * The state's `noMemberSince` (state.ts): a time, or null while the
+ * observer is linked to a member. Checked where it arrives as the members
+ * are: the renderer draws the whole board as live or not from it, so a
+ * value it cannot read is refused with the reason logged (the renderer
+ * keeps the value it had; a snapshot's, none), never drawn as a time.
+ */
+export const NoMemberSinceSchema = z.number().finite().nonnegative().nullable();
+const _noMemberSince: Same<z.output<typeof NoMemberSinceSchema>, ClusterState['noMemberSince']> = true;
+
+/** Checks a `noMemberSince` as it arrives. Never throws. */
+export function checkNoMemberSince(raw: unknown): Checked<number | null> {
+  const parsed = NoMemberSinceSchema.safeParse(raw);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: `noMemberSince: ${describeArgIssues(parsed.error).replace(/^args: /, '')}` };
+}
+
 /** The Socket.IO events the gateway sends to a UI, with their payloads. */
 export interface ServerToClientEvents {
   /** The whole state, once per connection (and the access it was built for). */

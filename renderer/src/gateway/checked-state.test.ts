@@ -35,4 +35,17 @@ describe('checked state', () => {
     expect(patch.scalars).toEqual({ paused: true });
     expect(reasons).toEqual([expect.stringMatching(/^member b: status: /)]);
   });
+
+  it('noMemberSince is checked too: a time or null passes; anything else is refused with the reason, the snapshot then saying none and a patch leaving it out', () => {
+    const reasons: string[] = [];
+    const since = clusterOf([member('a')], [], { noMemberSince: 1_000 });
+    expect(checkedSnapshot(since, (r) => reasons.push(...r))).toBe(since);
+    const bad = clusterOf([member('a')], [], { noMemberSince: 'soon' as unknown as number });
+    expect(checkedSnapshot(bad, (r) => reasons.push(...r)).noMemberSince).toBeNull();
+    expect(reasons).toEqual([expect.stringMatching(/^noMemberSince: /)]);
+    reasons.length = 0;
+    expect(checkedPatch({ scalars: { noMemberSince: null, paused: true } }, (r) => reasons.push(...r)).scalars).toEqual({ noMemberSince: null, paused: true });
+    expect(checkedPatch({ scalars: { noMemberSince: -5, paused: true } }, (r) => reasons.push(...r)).scalars).toEqual({ paused: true });
+    expect(reasons).toEqual([expect.stringMatching(/^noMemberSince: /)]);
+  });
 });

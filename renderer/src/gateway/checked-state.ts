@@ -8,22 +8,39 @@
  * logging is the caller's (`onRefused`).
  */
 import type { ClusterState, StatePatch } from 'pogo-core/observer-state';
-import { checkMemberViews } from 'pogo-core/ui-protocol';
+import { checkMemberViews, checkNoMemberSince } from 'pogo-core/ui-protocol';
 
-/** The snapshot with only the members the schema accepts. */
+/** The snapshot with only the members the schema accepts, and its `noMemberSince` checked (refused: none). */
 export function checkedSnapshot(state: ClusterState, onRefused: (reasons: string[]) => void): ClusterState {
   const { members, refused } = checkMemberViews(Object.values(state.members ?? {}));
+  const since = checkNoMemberSince(state.noMemberSince);
+  if (!since.ok) refused.push(since.message);
   if (refused.length === 0) return state;
   onRefused(refused);
-  return { ...state, members: Object.fromEntries(members.map((m) => [m.name, m])) };
+  return { ...state, members: Object.fromEntries(members.map((m) => [m.name, m])), noMemberSince: since.ok ? since.value : null };
 }
 
-/** The patch with only the member upserts the schema accepts. */
+/** The patch with only the member upserts the schema accepts, and without a `noMemberSince` it refuses (the one held stays). */
 export function checkedPatch(patch: StatePatch, onRefused: (reasons: string[]) => void): StatePatch {
+  let out = patch;
+  const refusedAll: string[] = [];
+  if (patch.scalars !== undefined && 'noMemberSince' in patch.scalars) {
+    const since = checkNoMemberSince(patch.scalars.noMemberSince);
+    if (!since.ok) {
+      refusedAll.push(since.message);
+      const scalars = { ...patch.scalars };
+      delete scalars.noMemberSince;
+      out = { ...out, scalars };
+    }
+  }
   const set = patch.members?.set;
-  if (set === undefined) return patch;
-  const { members, refused } = checkMemberViews(set);
-  if (refused.length === 0) return patch;
-  onRefused(refused);
-  return { ...patch, members: { ...patch.members, set: members } };
+  if (set !== undefined) {
+    const { members, refused } = checkMemberViews(set);
+    if (refused.length > 0) {
+      refusedAll.push(...refused);
+      out = { ...out, members: { ...patch.members, set: members } };
+    }
+  }
+  if (refusedAll.length > 0) onRefused(refusedAll);
+  return out;
 }

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
 import { child, clusterOf, failing, member } from '../test-cluster';
-import { attentionItems, attentionKind, nextDeadline, silentMembers, SLOW_MS, sinceFromPatch, sinceFromSnapshot } from './attention';
+import { attentionItems, attentionKind, clusterWarnings, nextDeadline, silentMembers, SLOW_MS, sinceFromPatch, sinceFromSnapshot } from './attention';
 import { resetStore, useStore } from './index';
 
 const nodes = [member('a'), member('b')];
@@ -86,6 +86,19 @@ describe('attention: members that may still run', () => {
     ).members;
     expect(silentMembers(members).map((m) => m.name)).toEqual(['b', 'z']);
     expect(silentMembers(undefined)).toEqual([]);
+  });
+});
+
+describe('attention: the whole cluster', () => {
+  it('every node draining is said (no child has an eligible node); a node not draining, or one down, changes that; no member reachable comes first', () => {
+    const all = { a: member('a', { draining: true }), b: member('b', { draining: true }), c: member('c', { status: 'down', draining: false }) };
+    expect(clusterWarnings(all, null).map((w) => w.kind)).toEqual(['all-draining']);
+    expect(clusterWarnings(all, null)[0]!.text).toMatch(/^Every node is draining \(a, b\): no child has an eligible node\./);
+    expect(clusterWarnings({ ...all, d: member('d') }, null)).toEqual([]);
+    expect(clusterWarnings({}, null)).toEqual([]);
+    const since = new Date(2026, 0, 2, 9, 27, 20).getTime();
+    expect(clusterWarnings({ a: member('a', { status: 'unreachable' }) }, since).map((w) => w.kind)).toEqual(['no-member']);
+    expect(clusterWarnings({}, since)[0]!.text).toContain('since 09:27:20');
   });
 });
 

@@ -110,6 +110,53 @@ export function silentMembers(members: Readonly<Record<string, MemberView>> | nu
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** What the whole cluster needs attention for, before any node or child: the gateway reaches no member, or no node may take children. */
+export interface ClusterWarning {
+  kind: 'no-member' | 'all-draining';
+  /** The entry's tag. */
+  tag: string;
+  /** One line of explanation. */
+  text: string;
+}
+
+const hhmmss = (at: number): string => {
+  const d = new Date(at);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+};
+
+/**
+ * The cluster-wide entries of the lane, first in it (pure):
+ *
+ *   no-member     the gateway is linked to no member (`noMemberSince`,
+ *                 given only while the gateway link itself is live): the
+ *                 board is the last known state, and no command can be sent
+ *   all-draining  every member that may run children (up, suspect, or
+ *                 unreachable from here only) is draining: no child has an
+ *                 eligible node; the children run on where they are, owned
+ *                 by none, until a node is undrained
+ */
+export function clusterWarnings(members: Readonly<Record<string, MemberView>> | null | undefined, noMemberSince: number | null): ClusterWarning[] {
+  const out: ClusterWarning[] = [];
+  if (noMemberSince !== null)
+    out.push({
+      kind: 'no-member',
+      tag: 'no member reachable',
+      text:
+        `The gateway has reached no cluster member since ${hhmmss(noMemberSince)}. What the board shows is the last state it knew, not verified since; ` +
+        'commands are disabled until a member is reachable again.',
+    });
+  const live = Object.values(members ?? {}).filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect' || m.status === 'unreachable'));
+  if (noMemberSince === null && live.length > 0 && live.every((m) => m.draining))
+    out.push({
+      kind: 'all-draining',
+      tag: 'every node draining',
+      text:
+        `Every node is draining (${live.map((m) => m.name).join(', ')}): no child has an eligible node. ` +
+        'Children run on where they are, owned by none, and nothing new can start until a node is undrained.',
+    });
+  return out;
+}
+
 const ORDER: Record<AttentionKind, number> = { failing: 0, duplicate: 1, unplaceable: 2, slow: 3 };
 
 /** Every child that needs attention: failing first, then duplicate, unplaceable, slow; within a kind the longest-standing first. */

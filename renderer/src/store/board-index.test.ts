@@ -18,6 +18,7 @@ const child = (id: string, node: string | null, status: ChildView['status'] = 'r
   handoff: 'stop-first',
   lastError: null,
   failures: [],
+  unverified: false,
 });
 
 const plain = (i: ReturnType<typeof buildIndex>) => ({

@@ -24,6 +24,7 @@
  * it declared none: the gateway's applies, e.g. the desktop user's).
  */
 import type { StateCreator } from 'zustand';
+import { clockTime } from '../shared/format';
 import type { AppStore } from './index';
 
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'lost';
@@ -60,3 +61,21 @@ export const selectConnectionStatus = (s: AppStore): ConnectionStatus => s.statu
 
 /** True when the cluster on screen is no longer live: the link dropped, was refused or closed, and what is shown is the last state received. */
 export const selectStale = (s: AppStore): boolean => s.cluster !== null && s.status !== 'connected';
+
+/**
+ * Since when the gateway has been linked to no cluster member (ClusterState
+ * `noMemberSince`), while the link to the gateway itself is live; null
+ * otherwise. Then the gateway is there but the cluster is not: what is on
+ * screen is the last state the gateway knew, and no command can reach a
+ * member.
+ */
+export const selectNoMemberSince = (s: AppStore): number | null => (s.status === 'connected' ? (s.cluster?.noMemberSince ?? null) : null);
+
+/** Why commands cannot be sent now (no member reachable), or null when they can: what a disabled command button says. */
+export const selectCommandBlock = (s: AppStore): string | null => {
+  const since = selectNoMemberSince(s);
+  return since === null ? null : `No cluster member is reachable from the gateway (since ${clockTime(since)}): a command would reach no one.`;
+};
+
+/** True when the board is not live: the gateway link dropped (selectStale), or the gateway reaches no member. */
+export const selectBoardStale = (s: AppStore): boolean => selectStale(s) || selectNoMemberSince(s) !== null;

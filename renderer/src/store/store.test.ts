@@ -31,6 +31,7 @@ const child = (id: string, node: string | null): ChildView => ({
   handoff: 'stop-first',
   lastError: null,
   failures: [],
+  unverified: false,
 });
 
 function state(children: Array<[string, string | null]>): ClusterState {

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
 import { child, clusterOf, failing, member } from '../test-cluster';
 import { resetStore, useStore } from './index';
-import { BURST_MS, mergeNotices, noticesOf, openToasts, RESOLVED_MS, TOAST_LIMIT, TOAST_MS } from './toasts';
+import { BURST_MS, mergeNotices, noticesOf, openToasts, RESOLVED_MS, START_WINDOW_MS, TOAST_LIMIT, TOAST_MS } from './toasts';
 
 const nodes = (down: string[] = []) => ['a', 'b', 'c'].map((n) => member(n, { status: down.includes(n) ? 'down' : 'up' }));
 
@@ -137,5 +137,35 @@ describe('toasts slice, fed by the cluster slice', () => {
     expect(useStore.getState().toasts).toHaveLength(1);
     useStore.getState().dismissToast(useStore.getState().toasts[0]!.id);
     expect(useStore.getState().toasts).toEqual([]);
+  });
+});
+
+describe('toasts: a start that fails at once is no recovery', () => {
+  it('a child running a few ms between failed starts stays "is failing", once; running through its start window, it is back', () => {
+    resetStore();
+    let clock = 1_000;
+    useStore.setState({ now: () => clock });
+    const at = (status: 'running' | 'failing') => clusterOf(nodes(), [status === 'failing' ? failing('bad-os2', 'a', 'exit code 3') : child('bad-os2')]);
+    useStore.getState().applySnapshot(at('running'));
+    const step = (status: 'running' | 'failing', ms: number) => {
+      clock += ms;
+      useStore.getState().applyPatch(diffState(useStore.getState().cluster!, at(status))!);
+    };
+    step('failing', 10);
+    // `sh -c "exit 3"` retried: running for 5 ms each time, failing again.
+    step('running', 1_000);
+    step('failing', 5);
+    step('running', 1_000);
+    step('failing', 5);
+    const toasts = () => useStore.getState().toasts.map((t) => ({ subjects: t.subjects, recovered: t.recovered }));
+    expect(toasts()).toEqual([{ subjects: ['bad-os2'], recovered: [] }]);
+    // It runs again, and keeps running past the start window: back then, not before.
+    step('running', 1_000);
+    clock += START_WINDOW_MS - 1;
+    useStore.getState().expireToasts(clock);
+    expect(toasts()).toEqual([{ subjects: ['bad-os2'], recovered: [] }]);
+    clock += 1;
+    useStore.getState().expireToasts(clock);
+    expect(toasts()).toEqual([{ subjects: ['bad-os2'], recovered: ['bad-os2'] }]);
   });
 });

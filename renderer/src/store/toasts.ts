@@ -19,6 +19,15 @@
  * snapshot is the baseline: what was already down or failing when the
  * window connected is in the attention lane, not in a toast.
  *
+ * A failing child that runs again is back only once it has run for
+ * START_WINDOW_MS (`holdRecoveries`): one whose start fails at once
+ * (`sh -c "exit 3"`) is `running` for a few milliseconds at each retry, and
+ * said "was failing and runs again" twice before "is failing" again. Until
+ * then its way back is held, not noticed; failing again within the window
+ * is no new notice (its toast still says it is failing); running through
+ * the window, it is noticed then (`settleRecoveries`, on the next patch or
+ * the toasts' next timer).
+ *
  * Bursts are grouped (`mergeNotices`): a notice of a kind joins the newest
  * open toast of that kind if that toast last grew less than BURST_MS ago,
  * so a node failure that fails 200 children gives one toast, not 200. A
@@ -35,6 +44,54 @@ export const TOAST_MS = 20_000;
 export const TOAST_LIMIT = 4;
 /** A toast whose every subject is back closes this long after the last came back. */
 export const RESOLVED_MS = 5_000;
+/** How long a failing child must run again before it counts as back (a start that fails within it is no recovery). */
+export const START_WINDOW_MS = 5_000;
+
+/** Children seen running again after failing, by id: since when (their way back is noticed once START_WINDOW_MS has passed). */
+export type Recovering = Readonly<Record<string, number>>;
+
+/**
+ * The notices to merge now, and the recoveries held (pure): a failing
+ * child's way back is held from `now`; a failing notice of a child held is
+ * dropped (it failed again within its start window).
+ */
+export function holdRecoveries(notices: Notice[], recovering: Recovering, now: number): { notices: Notice[]; recovering: Recovering } {
+  let held: Record<string, number> | null = null;
+  const edit = (): Record<string, number> => (held ??= { ...recovering });
+  const out: Notice[] = [];
+  for (const n of notices) {
+    if (n.kind !== 'child-failing') out.push(n);
+    else if (n.recovered) edit()[n.subject] = now;
+    else if (n.subject in (held ?? recovering)) delete edit()[n.subject];
+    else out.push(n);
+  }
+  return { notices: out, recovering: held ?? recovering };
+}
+
+/** The held recoveries whose start window has passed with the child running: noticed now; the others kept, or dropped if the child stopped running. */
+export function settleRecoveries(
+  recovering: Recovering,
+  children: Readonly<Record<string, { status: string }>>,
+  now: number,
+): { notices: Notice[]; recovering: Recovering } {
+  const ids = Object.keys(recovering);
+  if (ids.length === 0) return { notices: [], recovering };
+  const notices: Notice[] = [];
+  const kept: Record<string, number> = {};
+  for (const id of ids) {
+    const status = children[id]?.status;
+    if (status !== 'running') continue;
+    if (now - recovering[id]! >= START_WINDOW_MS) notices.push({ kind: 'child-failing', subject: id, recovered: true });
+    else kept[id] = recovering[id]!;
+  }
+  return { notices, recovering: kept };
+}
+
+/** When the toasts must be looked at again for a held recovery (its start window ends), or null. */
+export function nextRecovery(recovering: Recovering): number | null {
+  const at = Object.values(recovering);
+  return at.length === 0 ? null : Math.min(...at) + START_WINDOW_MS;
+}
 
 export type NoticeKind = 'node-down' | 'child-failing';
 
@@ -67,6 +124,7 @@ export interface Toast {
 export interface ToastsSlice {
   toasts: Toast[];
   toastSeq: number;
+  recovering: Recovering;
   noticeChanges: (before: ClusterState, patch: StatePatch, now: number) => void;
   /** A snapshot replacing `before` (a reconnect): its changes, if it is the same cluster; nothing for the first one. */
   noticeSnapshot: (before: ClusterState | null, snapshot: ClusterState, now: number) => void;
@@ -132,12 +190,15 @@ export function openToasts(toasts: Toast[], now: number): Toast[] {
 export const createToastsSlice: StateCreator<AppStore, [], [], ToastsSlice> = (set, get) => ({
   toasts: [],
   toastSeq: 0,
+  recovering: {},
   noticeChanges: (before, patch, now) =>
     set((s) => {
-      const notices = noticesOf(before, patch);
-      if (notices.length === 0) return {};
+      const held = holdRecoveries(noticesOf(before, patch), s.recovering, now);
+      const settled = settleRecoveries(held.recovering, s.cluster?.children ?? {}, now);
+      const notices = [...held.notices, ...settled.notices];
+      if (notices.length === 0) return settled.recovering === s.recovering ? {} : { recovering: settled.recovering };
       const { toasts, seq } = mergeNotices(openToasts(s.toasts, now), notices, now, s.toastSeq);
-      return { toasts, toastSeq: seq };
+      return { toasts, toastSeq: seq, recovering: settled.recovering };
     }),
   noticeSnapshot: (before, snapshot, now) => {
     if (!before || before.cluster !== snapshot.cluster) return;
@@ -148,7 +209,10 @@ export const createToastsSlice: StateCreator<AppStore, [], [], ToastsSlice> = (s
   dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
   expireToasts: (now) =>
     set((s) => {
-      const toasts = openToasts(s.toasts, now);
-      return toasts.length === s.toasts.length ? {} : { toasts };
+      const settled = settleRecoveries(s.recovering, s.cluster?.children ?? {}, now);
+      const merged = settled.notices.length > 0 ? mergeNotices(openToasts(s.toasts, now), settled.notices, now, s.toastSeq) : null;
+      const toasts = openToasts(merged?.toasts ?? s.toasts, now);
+      if (merged === null && toasts.length === s.toasts.length && settled.recovering === s.recovering) return {};
+      return { toasts, recovering: settled.recovering, ...(merged ? { toastSeq: merged.seq } : {}) };
     }),
 });

@@ -15,7 +15,17 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { MemberView } from 'pogo-core/observer-state';
-import { attentionItems, nextDeadline, silentMembers, SLOW_MS, type AttentionItem, type AttentionKind } from '../../store/attention';
+import {
+  attentionItems,
+  clusterWarnings,
+  nextDeadline,
+  silentMembers,
+  SLOW_MS,
+  type AttentionItem,
+  type AttentionKind,
+  type ClusterWarning,
+} from '../../store/attention';
+import { selectNoMemberSince } from '../../store/connection';
 import { useStore } from '../../store/index';
 import { scoped } from '../../shared/scoped';
 import board from './board.module.css';
@@ -98,6 +108,19 @@ function SilentNode({ node }: { node: MemberView }) {
   );
 }
 
+function Warning({ warning }: { warning: ClusterWarning }) {
+  return (
+    <li className={cx('attention-node')}>
+      <div className={cx('attention-item')} data-testid="attention-item" data-kind={warning.kind} role="alert">
+        <span className={cx('attention-line')}>
+          <span className={cx('tag state-down')}>{warning.tag}</span>
+        </span>
+        <span className={cx('attention-text muted')}>{warning.text}</span>
+      </div>
+    </li>
+  );
+}
+
 function Entry({ item }: { item: AttentionItem }) {
   const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === item.child.id);
   const { tag, text } = describeItem(item);
@@ -127,6 +150,9 @@ export function AttentionLane() {
   const children = useStore((s) => s.cluster?.children);
   const since = useStore((s) => s.since);
   const silent = useStore(useShallow((s) => silentMembers(s.cluster?.members)));
+  const members = useStore((s) => s.cluster?.members);
+  const noMember = useStore(selectNoMemberSince);
+  const warnings = useMemo(() => clusterWarnings(members, noMember), [members, noMember]);
   const [tick, setTick] = useState(0);
   const [expanded, setExpanded] = useState(false);
   const { items, deadline } = useMemo(() => {
@@ -142,7 +168,7 @@ export function AttentionLane() {
     return () => clearTimeout(timer);
   }, [deadline]);
 
-  if (items.length === 0 && silent.length === 0) {
+  if (items.length === 0 && silent.length === 0 && warnings.length === 0) {
     return (
       <section className={cx('attention attention-clear')} aria-label="Needs attention" data-testid="attention-lane" title={LANE_HELP}>
         <span className={cx('attention-ok')} aria-hidden="true">
@@ -161,10 +187,11 @@ export function AttentionLane() {
     <section className={cx(`attention${expanded ? ' expanded' : ''}`)} aria-label="Needs attention" data-testid="attention-lane">
       <header className={cx('attention-header')}>
         <h2 title={LANE_HELP}>
-          Needs attention <span className={cx('attention-count')}>{silent.length + items.length}</span>
+          Needs attention <span className={cx('attention-count')}>{warnings.length + silent.length + items.length}</span>
         </h2>
         <span className={cx('muted')} data-testid="attention-summary">
           {[
+            ...warnings.map((w) => w.tag),
             ...(silent.length > 0 ? [`${silent.length} ${silent.length === 1 ? 'node' : 'nodes'} silent, may still run`] : []),
             ...[...counts].map(([kind, n]) => `${n} ${kind === 'slow' ? 'moving too long' : kind}`),
           ].join(' · ')}
@@ -179,6 +206,9 @@ export function AttentionLane() {
         )}
       </header>
       <ul className={cx('attention-items')}>
+        {warnings.map((w) => (
+          <Warning key={`cluster:${w.kind}`} warning={w} />
+        ))}
         {silent.map((node) => (
           <SilentNode key={`node:${node.name}`} node={node} />
         ))}

@@ -42,17 +42,22 @@ describe('<Board/> status filter', () => {
     act(() => count('failing')!.click());
     expect(useStore.getState().statusFilter).toBe('failing');
     expect(count('failing')!.getAttribute('aria-pressed')).toBe('true');
-    expect(shown()).toBe('-:1 child a:0 children b:0 children');
+    // A column says how many it shows of how many it holds, never "0 children" of a node that runs some.
+    expect(shown()).toBe('-:1 child a:0 of 2 children shown b:0 of 1 child shown');
     expect(counts.textContent).toMatch(/^1 of 4 children/);
     expect(view.container.querySelector('[data-testid="status-filter"]')?.textContent).toContain('showing failing only');
 
     // Another status replaces the filter; the same one again clears it.
     act(() => count('running')!.click());
-    expect(shown()).toBe('a:1 child b:1 child');
+    expect(shown()).toBe('a:1 of 2 children shown b:1 child');
     act(() => count('running')!.click());
     expect(useStore.getState().statusFilter).toBeNull();
     expect(view.container.querySelector('[data-testid="status-filter"]')).toBeNull();
     expect(shown()).toBe('-:1 child a:2 children b:1 child');
+    // The search the same way.
+    act(() => useStore.getState().setFilter('zzz-no-such-child'));
+    expect(shown()).toBe('a:0 of 2 children shown b:0 of 1 child shown');
+    act(() => useStore.getState().setFilter(''));
   });
 
   it('× clears the filter; a filter whose status has no children left stays visible, so it can be cleared', () => {

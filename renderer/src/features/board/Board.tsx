@@ -37,7 +37,8 @@ import { runCommand } from '../../gateway/client';
 import { requestMove } from '../../gateway/move';
 import { boardIndex } from '../../store/board-index';
 import { filterColumns, selectMemberNodes } from '../../store/cluster';
-import { selectStale } from '../../store/connection';
+import { selectBoardStale, selectCommandBlock, selectStale } from '../../store/connection';
+import { CommandGate } from '../../shared/CommandGate';
 import { useStore } from '../../store/index';
 import { isDismissed } from '../../store/ui';
 import { AttentionLane } from './AttentionLane';
@@ -65,6 +66,7 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
   const pin = pinState(child, members ?? {});
   const arrived = useStore((s) => s.arrived[child.id]);
   const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === child.id);
+  const pinLabel = pin ? `, ${pin.honoured ? `pinned to ${child.pin}` : pin.text}` : '';
   const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
   return (
     <div
@@ -75,7 +77,7 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
       data-index={index}
       role="button"
       tabIndex={index === 0 ? 0 : -1}
-      aria-label={`${child.id}, ${child.status}${pin ? `, ${pin.honoured ? `pinned to ${child.pin}` : pin.text}` : ''}`}
+      aria-label={`${child.id}, ${child.status}${child.unverified ? ' (unverified: as last seen)' : ''}${pinLabel}`}
       draggable={!readOnly}
       onDragStart={(e) => {
         e.dataTransfer?.setData('text/plain', child.id);
@@ -105,6 +107,18 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
             {s}
           </span>
         ))}
+        {child.unverified && (
+          <span
+            className={cx('tag state-unverified')}
+            data-testid="unverified-tag"
+            title={
+              `As last seen${child.node ? ` on ${child.node}` : ''}: the observer cannot see it now ` +
+              '(its node is out of its reach, or no member is), so it may run there still, or not'
+            }
+          >
+            unverified
+          </span>
+        )}
         {moving && <span className={cx('tag')}>moving → {moving}</span>}
         {arrived && <span className={cx('tag arrived-tag')}>from {arrived.from}</span>}
       </div>
@@ -115,6 +129,8 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
 function NodeColumn(props: {
   node: MemberView | null;
   children: readonly ChildView[];
+  /** How many children the column holds before the search and the status filter (its real count). */
+  all: number;
   total: number;
   readOnly: boolean;
   stale: boolean;
@@ -125,13 +141,15 @@ function NodeColumn(props: {
   onDrain: (node: string, drain: boolean) => void;
 }) {
   const { node, children, readOnly, stale, dragging } = props;
+  const linkLost = useStore(selectStale);
+  const staleWhen = linkLost ? 'when the connection was lost' : 'when the gateway last reached a member';
   const name = node?.name ?? '';
   const listRef = useRef<HTMLDivElement>(null);
   const [over, setOver] = useState(false);
   // Why the card being dragged cannot be dropped here (null: it can, or nothing is dragged).
   const refusal = dragging !== null && node !== null && !readOnly ? moveRefusal(dragging, node) : null;
   const virtual = useVirtualizer({ count: children.length, getScrollElement: () => listRef.current, estimateSize: () => CARD_HEIGHT, overscan: 8 });
-  const load = props.total > 0 ? Math.round((children.length / props.total) * 100) : 0;
+  const load = props.total > 0 ? Math.round((props.all / props.total) * 100) : 0;
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
     const index = Number((e.target as HTMLElement).dataset['index']);
@@ -187,13 +205,7 @@ function NodeColumn(props: {
             className={cx(`health health-${stale ? 'stale' : (node?.status ?? 'none')}`)}
             data-testid="node-health"
             data-health={stale ? 'stale' : (node?.status ?? 'none')}
-            title={
-              stale
-                ? `${node?.status ?? 'not running anywhere'} when the connection was lost; not known now`
-                : node
-                  ? statusTitle(node.status)
-                  : 'not running anywhere'
-            }
+            title={stale ? `${node?.status ?? 'not running anywhere'} ${staleWhen}; not known now` : node ? statusTitle(node.status) : 'not running anywhere'}
             aria-hidden="true"
           />
           {node ? (
@@ -232,7 +244,9 @@ function NodeColumn(props: {
         </div>
         <div className={cx('node-meta')}>
           <span className={cx('muted')} data-testid="child-count">
-            {children.length} {children.length === 1 ? 'child' : 'children'}
+            {children.length === props.all
+              ? `${props.all} ${props.all === 1 ? 'child' : 'children'}`
+              : `${children.length} of ${props.all} ${props.all === 1 ? 'child' : 'children'} shown`}
           </span>
           {node && (
             <span className={cx('load')} title={`${load}% of the cluster's children`}>
@@ -272,10 +286,13 @@ export function Board() {
   const hidden = members.length - nodes.length;
   // Not the whole cluster object: a patch of events or resources alone must not redraw the board.
   const children = useStore((s) => s.cluster?.children);
-  const readOnly = useStore((s) => s.cluster?.readOnly ?? true);
+  const block = useStore(selectCommandBlock);
+  // No command reaches the cluster now: cards are not dragged, columns take no drop, drains are not offered.
+  const readOnly = useStore((s) => s.cluster?.readOnly ?? true) || block !== null;
+  const operator = useStore((s) => s.cluster?.readOnly === false);
   const filter = useStore((s) => s.filter);
   const statusFilter = useStore((s) => s.statusFilter);
-  const stale = useStore(selectStale);
+  const stale = useStore(selectBoardStale);
   const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
   const [dragging, setDragging] = useState<ChildView | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
@@ -323,18 +340,29 @@ export function Board() {
           </span>
         )}
         <span className={cx('header-spacer')} />
-        {!readOnly && (
-          <button type="button" className={cx('primary')} onClick={() => useStore.getState().setStarting(true)} title="Start a child (n)">
+        {operator && (
+          <button
+            type="button"
+            className={cx('primary')}
+            disabled={block !== null}
+            onClick={() => useStore.getState().setStarting(true)}
+            title={block ?? 'Start a child (n)'}
+          >
             Start child
           </button>
         )}
       </div>
-      {!readOnly && filtered && <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />}
+      {operator && filtered && (
+        <CommandGate>
+          <BulkActions ids={shownIds} nodes={members} describeFilter={describeFilter} />
+        </CommandGate>
+      )}
       <div className={cx('board')}>
         {(byNode[''] ?? []).length > 0 && (
           <NodeColumn
             node={null}
             children={byNode['']!}
+            all={index.byNode['']?.length ?? 0}
             total={total}
             readOnly={readOnly}
             stale={stale}
@@ -349,6 +377,7 @@ export function Board() {
             key={node.name}
             node={node}
             children={byNode[node.name] ?? []}
+            all={index.byNode[node.name]?.length ?? 0}
             total={total}
             readOnly={readOnly}
             stale={stale}

@@ -39,6 +39,7 @@ const child = (id: string, extra: Partial<ChildView> = {}): ChildView => ({
   handoff: 'stop-first',
   lastError: null,
   failures: [],
+  unverified: false,
   ...extra,
 });
 
@@ -69,6 +70,7 @@ function state(): ClusterState {
     samples: [],
     resources: {},
     sessions: 0,
+    noMemberSince: null,
   };
 }
 

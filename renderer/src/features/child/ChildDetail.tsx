@@ -28,6 +28,7 @@ import { selectMemberNodes } from '../../store/cluster';
 import { useStore } from '../../store/index';
 import { OutputSection } from './ChildOutput';
 import { SendMessage } from './SendMessage';
+import { CommandGate } from '../../shared/CommandGate';
 import { HistoryList, useHistory } from '../timeline/HistoryList';
 import { scoped } from '../../shared/scoped';
 import styles from '../../shared/detail.module.css';
@@ -379,8 +380,12 @@ export function ChildDetail({ id }: { id: string }) {
           </table>
         </section>
       )}
-      {!readOnly && <Actions child={child} />}
-      {!readOnly && <SendMessage id={id} />}
+      {!readOnly && (
+        <CommandGate note>
+          <Actions child={child} />
+          <SendMessage id={id} />
+        </CommandGate>
+      )}
       <ExplainSection id={id} child={child} />
       <OutputSection id={id} child={child} />
       <HistorySection id={id} />

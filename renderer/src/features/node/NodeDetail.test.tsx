@@ -38,6 +38,7 @@ const child = (id: string, node: string | null, extra: Partial<ChildView> = {}):
   handoff: 'stop-first',
   lastError: null,
   failures: [],
+  unverified: false,
   ...extra,
 });
 
@@ -72,6 +73,7 @@ function state(readOnly = false): ClusterState {
     samples: [],
     resources: {},
     sessions: 0,
+    noMemberSince: null,
   };
 }
 

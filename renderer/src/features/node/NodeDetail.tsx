@@ -23,6 +23,7 @@ import { isGone, offersDrain, readinessText, statusTagClass, statusTitle, UNREAC
 import { runCommand } from '../../gateway/client';
 import { useStore } from '../../store/index';
 import { CloseButton, DetailField } from '../../shared/DetailParts';
+import { CommandGate } from '../../shared/CommandGate';
 import { HistoryList, useHistory } from '../timeline/HistoryList';
 import { NodeResources } from './NodeResources';
 import { scoped } from '../../shared/scoped';
@@ -169,26 +170,28 @@ export function NodeDetail({ name }: { name: string }) {
       </dl>
       <NodeResources member={member} />
       {!readOnly && member.role === 'member' && (member.draining || offersDrain(member.status) || isGone(member.status)) && (
-        <section className={cx('detail-section detail-actions')} aria-label="Actions">
-          {(member.draining || offersDrain(member.status)) && (
-            <div className={cx('action-row')}>
-              <button type="button" onClick={() => setAsking(!member.draining)}>
-                {member.draining ? 'Undrain' : 'Drain'}
-              </button>
-              <span className={cx('muted action-note')}>
-                {member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}
-              </span>
-            </div>
-          )}
-          {isGone(member.status) && (
-            <div className={cx('action-row')}>
-              <button type="button" onClick={() => setForgetting(true)}>
-                Forget
-              </button>
-              <span className={cx('muted action-note')}>It is not coming back: stop keeping state for it.</span>
-            </div>
-          )}
-        </section>
+        <CommandGate note>
+          <section className={cx('detail-section detail-actions')} aria-label="Actions">
+            {(member.draining || offersDrain(member.status)) && (
+              <div className={cx('action-row')}>
+                <button type="button" onClick={() => setAsking(!member.draining)}>
+                  {member.draining ? 'Undrain' : 'Drain'}
+                </button>
+                <span className={cx('muted action-note')}>
+                  {member.draining ? 'Let it take children again.' : 'Move every child away and start nothing new here.'}
+                </span>
+              </div>
+            )}
+            {isGone(member.status) && (
+              <div className={cx('action-row')}>
+                <button type="button" onClick={() => setForgetting(true)}>
+                  Forget
+                </button>
+                <span className={cx('muted action-note')}>It is not coming back: stop keeping state for it.</span>
+              </div>
+            )}
+          </section>
+        </CommandGate>
       )}
       <section className={cx('detail-section')} aria-label="History">
         <h3>History</h3>

@@ -4,8 +4,13 @@
  * and `pogo ctl` sessions the gateway has seen join (the state's
  * `sessions`): they are not cluster events, so they stay off the timeline
  * and are only counted here, quietly.
+ *
+ * Connected to the gateway is not connected to the cluster: while the
+ * gateway is linked to no member (`noMemberSince`), the badge says so, in
+ * the warning colour, with since when, instead of a green "connected".
  */
-import { selectConnectionStatus, type ConnectionStatus } from '../../store/connection';
+import { clockTime } from '../../shared/format';
+import { selectConnectionStatus, selectNoMemberSince, type ConnectionStatus } from '../../store/connection';
 import { useStore } from '../../store/index';
 import { scoped } from '../../shared/scoped';
 import styles from './shell.module.css';
@@ -25,20 +30,27 @@ export function sessionsText(sessions: number): string {
   return `${sessions} observer or pogo ctl ${sessions === 1 ? 'session has' : 'sessions have'} joined since the gateway started`;
 }
 
+/** What the badge says while the gateway is up but linked to no member. */
+export function noMemberText(since: number): string {
+  return `connected to the gateway — no cluster member reachable since ${clockTime(since)}`;
+}
+
 export function ConnectionBadge() {
   const status = useStore(selectConnectionStatus);
   const sessions = useStore((s) => s.cluster?.sessions);
+  const noMember = useStore(selectNoMemberSince);
+  const label = noMember === null ? LABELS[status] : noMemberText(noMember);
   return (
     <span
       className={cx('badge')}
-      data-status={status}
+      data-status={noMember === null ? status : 'no-member'}
       data-testid="connection-badge"
       role="status"
       aria-live="polite"
-      title={sessions === undefined ? undefined : `${LABELS[status]} · ${sessionsText(sessions)}`}
+      title={sessions === undefined ? undefined : `${label} · ${sessionsText(sessions)}`}
     >
       <span className={cx('badge-dot')} aria-hidden="true" />
-      {LABELS[status]}
+      {label}
     </span>
   );
 }

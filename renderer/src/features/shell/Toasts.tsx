@@ -9,7 +9,7 @@
  */
 import { useEffect } from 'react';
 import { useStore } from '../../store/index';
-import { closesAt, type Toast } from '../../store/toasts';
+import { closesAt, nextRecovery, type Toast } from '../../store/toasts';
 import { scoped } from '../../shared/scoped';
 import styles from './toasts.module.css';
 
@@ -51,13 +51,15 @@ function open(t: Toast): void {
 
 export function Toasts() {
   const toasts = useStore((s) => s.toasts);
+  const recovering = useStore((s) => s.recovering);
 
   useEffect(() => {
-    if (toasts.length === 0) return;
-    const closes = Math.min(...toasts.map(closesAt));
+    const back = nextRecovery(recovering);
+    if (toasts.length === 0 && back === null) return;
+    const closes = Math.min(...toasts.map(closesAt), back ?? Infinity);
     const timer = setTimeout(() => useStore.getState().expireToasts(useStore.getState().now()), Math.max(0, closes - useStore.getState().now()));
     return () => clearTimeout(timer);
-  }, [toasts]);
+  }, [toasts, recovering]);
 
   return (
     <section className={cx('toasts')} aria-label="Notifications" aria-live="polite">

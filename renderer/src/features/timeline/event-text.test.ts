@@ -26,6 +26,21 @@ describe('the event formatter', () => {
     expect(text({ type: 'placed', id: 'a', node: undefined, by: 'none', at: 0 })).toBe('a has no node to run on');
     expect(text({ type: 'started', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a started on demo-1');
     expect(text({ type: 'stopped', id: 'a', node: 'demo-1', pid: 'p', at: 0 })).toBe('a stopped on demo-1');
+    // An operator's stop reads as one, naming who asked through this gateway; a termination it did not see, as what it may be.
+    expect(text({ type: 'stopped', id: 'w8', node: 'n1', pid: 'p', at: 0, terminated: true, by: 'alice' })).toBe(
+      'w8 stopped for good by alice (stop command) on n1',
+    );
+    expect(text({ type: 'stopped', id: 'w8', node: 'n1', pid: 'p', at: 0, terminated: true })).toBe(
+      'w8 stopped for good (stopped by a command, or ended and not restarted) on n1',
+    );
+    expect(
+      activityText(
+        burstOf(
+          1,
+          [0, 1].map((i) => ({ type: 'stopped' as const, id: `w${i}`, node: 'n1', pid: 'p', at: i, terminated: true as const, by: 'alice' })),
+        ),
+      ),
+    ).toBe('2 stopped for good by alice (stop command) on n1');
     expect(text({ type: 'failed', id: 'a', node: 'demo-1', failures: 3, error: 'exit 2', at: 0 })).toBe('a failed on demo-1 (3 failures in a row): exit 2');
     expect(text({ type: 'drain', node: 'demo-3', draining: true, by: 'demo-1', at: 0 })).toBe(
       'node demo-3 draining: its children move away and nothing new starts there (command on demo-1)',
@@ -46,7 +61,10 @@ describe('the event formatter', () => {
         ],
         at: 0,
       }),
-    ).toBe('duplicate a resolved: kept on demo-1, stopped on demo-2, demo-3');
+    ).toBe('duplicate a stopped on demo-2, demo-3 (demo-1’s kept)');
+    expect(text({ type: 'duplicate-resolved', id: 'a', survivor: { node: 'demo-1', pid: 'p' }, stopped: [], at: 0 })).toBe(
+      'duplicate a resolved: kept on demo-1',
+    );
   });
 
   it('marks the child and nodes a sentence names, as parts a view can link', () => {
@@ -151,7 +169,7 @@ describe('the event formatter', () => {
           })),
         ),
       ),
-    ).toBe('3 duplicates resolved');
+    ).toBe('3 duplicates stopped on n2 (n1’s kept)');
     // The nodes are links, as in an event's sentence.
     expect(describeActivity(burstOf(1, moves))).toEqual(['983 moved ', 'from ', { node: 's4' }, ' ', 'to ', '4 nodes', ' (node down or failing)']);
     expect(activitySubjects(burstOf(1, moves))).toEqual(['n0', 'n1', 'n2', 'n3', 's4']);

@@ -17,7 +17,7 @@
  * burst concerns (those in `nodes`, and a move's source).
  */
 import type { MoveReason } from 'pogo-core';
-import type { ActivityView, ClusterEvent } from 'pogo-core/observer-state';
+import type { ActivityView, ClusterEvent, StoppedEvent } from 'pogo-core/observer-state';
 import { formatCount, formatDuration } from '../../shared/format';
 
 /** A piece of an event's sentence: text, or a child / node to link. */
@@ -60,6 +60,11 @@ export function subjectsOf(e: ClusterEvent): { child: string | null; nodes: stri
   }
 }
 
+/** Who stopped a child for good: an operator's stop through this gateway names the user; else a stop command or the child's own end. */
+function stoppedBy(e: StoppedEvent): string {
+  return e.by !== undefined ? ` by ${e.by || 'an operator'} (stop command)` : ' (stopped by a command, or ended and not restarted)';
+}
+
 /** The event as a sentence: "ticker-1 moved demo-1 → demo-2 (node left)". */
 export function describeEvent(e: ClusterEvent): Part[] {
   switch (e.type) {
@@ -73,6 +78,7 @@ export function describeEvent(e: ClusterEvent): Part[] {
     case 'started':
       return [{ child: e.id }, ' started on ', { node: e.node }];
     case 'stopped':
+      if (e.terminated) return [{ child: e.id }, ` stopped for good${stoppedBy(e)} on `, { node: e.node }];
       return [{ child: e.id }, ' stopped on ', { node: e.node }];
     case 'moved':
       return [{ child: e.id }, ' moved ', { node: e.from }, ' → ', { node: e.to }, ` (${MOVE_REASONS[e.reason]})`];
@@ -85,11 +91,10 @@ export function describeEvent(e: ClusterEvent): Part[] {
         e.error ? `: ${e.error}` : '',
       ];
     case 'duplicate-resolved': {
-      const parts: Part[] = ['duplicate ', { child: e.id }, ' resolved: kept on ', { node: e.survivor.node }];
-      if (e.stopped.length > 0) {
-        parts.push(', stopped on ');
-        e.stopped.forEach((s, i) => parts.push(...(i > 0 ? [', '] : []), { node: s.node }));
-      }
+      if (e.stopped.length === 0) return ['duplicate ', { child: e.id }, ' resolved: kept on ', { node: e.survivor.node }];
+      const parts: Part[] = ['duplicate ', { child: e.id }, ' stopped on '];
+      e.stopped.forEach((s, i) => parts.push(...(i > 0 ? [', '] : []), { node: s.node }));
+      parts.push(' (', { node: e.survivor.node }, '’s kept)');
       return parts;
     }
     case 'drain':
@@ -154,8 +159,10 @@ export function describeActivity(a: ActivityView): Part[] {
         ...where(a.nodes),
         a.reason !== undefined ? ` (${MOVE_REASONS[a.reason]})` : '',
       ];
-    case 'started':
     case 'stopped':
+      if (a.first.type === 'stopped' && a.first.terminated) return [`${n} stopped for good${stoppedBy(a.first)} on `, ...where(a.nodes)];
+      return [`${n} stopped on `, ...where(a.nodes)];
+    case 'started':
     case 'failed':
       return [`${n} ${a.type} on `, ...where(a.nodes)];
     case 'placed': {
@@ -165,7 +172,8 @@ export function describeActivity(a: ActivityView): Part[] {
       return [`${n} placed on `, ...where(a.nodes), nowhere > 0 ? `, ${formatCount(nowhere)} with no node to run on` : ''];
     }
     case 'duplicate-resolved':
-      return [`${n} duplicates resolved`];
+      if (Object.keys(a.nodes).length === 0) return [`${n} duplicates resolved`];
+      return [`${n} duplicates stopped on `, ...where(a.nodes), ...(a.kept !== undefined ? [' (', { node: a.kept }, '’s kept)'] : [])];
   }
 }
 

@@ -25,12 +25,21 @@ const plain = (i: ReturnType<typeof buildIndex>) => ({
   byNode: Object.fromEntries(Object.entries(i.byNode).map(([n, l]) => [n, l.map((c) => c.id)])),
   counts: Object.fromEntries(i.counts),
   total: i.total,
+  unverified: i.unverified,
 });
 
 describe('board index', () => {
   it('groups by node, sorted by id, and counts statuses', () => {
     const i = buildIndex({ b: child('b', 'n1'), a: child('a', 'n1'), c: child('c', null, 'pending') });
-    expect(plain(i)).toEqual({ byNode: { n1: ['a', 'b'], '': ['c'] }, counts: { running: 2, pending: 1 }, total: 3 });
+    expect(plain(i)).toEqual({ byNode: { n1: ['a', 'b'], '': ['c'] }, counts: { running: 2, pending: 1 }, total: 3, unverified: 0 });
+  });
+
+  it('counts the children shown as last seen (unverified), also when an update changes them', () => {
+    const first = buildIndex({ a: { ...child('a', 'n1'), unverified: true }, b: child('b', 'n1') });
+    expect(first.unverified).toBe(1);
+    const next = nextIndex(first, { a: child('a', 'n1'), b: { ...child('b', 'n1'), unverified: true }, c: { ...child('c', 'n2'), unverified: true } });
+    expect(next.unverified).toBe(2);
+    expect(nextIndex(next, { b: child('b', 'n1') }).unverified).toBe(0);
   });
 
   it('an update touches only the columns a change touched (others keep their arrays)', () => {

@@ -25,6 +25,8 @@ export interface BoardIndex {
   /** Children per status. */
   readonly counts: ReadonlyMap<string, number>;
   readonly total: number;
+  /** Children shown as last seen, not confirmed by a member now (their statuses are counted as they were). */
+  readonly unverified: number;
 }
 
 const byId = (a: ChildView, b: ChildView): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -34,12 +36,14 @@ export function buildIndex(children: Children): BoardIndex {
   const byNode: Record<string, ChildView[]> = {};
   const counts = new Map<string, number>();
   let total = 0;
+  let unverified = 0;
   for (const c of Object.values(children).sort(byId)) {
     (byNode[column(c)] ??= []).push(c);
     counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
     total++;
+    if (c.unverified === true) unverified++;
   }
-  return { children, byNode, counts, total };
+  return { children, byNode, counts, total, unverified };
 }
 
 /** Index of `id` in a column sorted by id, or where it would go (negative: -(insertion point) - 1). */
@@ -84,6 +88,7 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
   };
   const counts = new Map(prev.counts);
   let total = prev.total;
+  let unverified = prev.unverified;
   for (const { before, after } of changed) {
     if (before) {
       const list = edit(column(before));
@@ -91,6 +96,7 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
       if (at >= 0) list.splice(at, 1);
       counts.set(before.status, (counts.get(before.status) ?? 0) - 1);
       total--;
+      if (before.unverified === true) unverified--;
     }
     if (after) {
       const list = edit(column(after));
@@ -99,11 +105,12 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
       else list.splice(-at - 1, 0, after);
       counts.set(after.status, (counts.get(after.status) ?? 0) + 1);
       total++;
+      if (after.unverified === true) unverified++;
     }
   }
   for (const node of copied) if (byNode[node]!.length === 0) delete byNode[node];
   for (const [status, n] of counts) if (n <= 0) counts.delete(status);
-  return { children, byNode, counts, total };
+  return { children, byNode, counts, total, unverified };
 }
 
 let last: BoardIndex | undefined;

@@ -68,6 +68,8 @@ describe('no cluster member reachable', () => {
     // The last known children, unverified, where they last ran; the health dots grey.
     expect(all('[data-testid="child-card"]').map((c) => c.getAttribute('data-child'))).toEqual(['c1', 'c2']);
     expect(all('[data-testid="unverified-tag"]').length).toBe(2);
+    // The counts say so too: "2 running" is as last seen (the outsider: "9 running" with no member reachable).
+    expect(q('[data-testid="unverified-count"]')!.textContent).toBe('all unverified');
     expect(all('[data-testid="node-health"]').map((h) => h.getAttribute('data-health'))).toEqual(['stale']);
 
     show(null);
@@ -75,5 +77,6 @@ describe('no cluster member reachable', () => {
     expect(q('[data-testid="attention-lane"]')!.textContent).toContain('Nothing needs attention');
     expect((all('button').find((b) => b.textContent === 'Start child') as HTMLButtonElement).disabled).toBe(false);
     expect(all('[data-testid="unverified-tag"]').length).toBe(0);
+    expect(q('[data-testid="unverified-count"]')).toBeNull();
   });
 });

@@ -3,7 +3,9 @@
  * ("1 failing") is a toggle button that shows only the children with that
  * status; pressing it again, or the "×" of the filter chip, shows all. A
  * status with no children is not listed, unless it is the active filter
- * (so the filter stays visible and can be cleared).
+ * (so the filter stays visible and can be cleared). Children shown as last
+ * seen (no member confirms them now) are counted by the status they had,
+ * and the count says how many of them are unverified.
  */
 import { boardIndex } from '../../store/board-index';
 import { useStore } from '../../store/index';
@@ -19,7 +21,7 @@ export function StatusCounts({ shown }: { shown: number }) {
   const children = useStore((s) => s.cluster?.children);
   const active = useStore((s) => s.statusFilter);
   const search = useStore((s) => s.filter);
-  const { counts, total } = boardIndex(children);
+  const { counts, total, unverified } = boardIndex(children);
   const statuses = [...STATUS_ORDER, ...[...counts.keys()].filter((s) => !(STATUS_ORDER as readonly string[]).includes(s))];
   const filtered = search !== '' || active !== null;
 
@@ -43,6 +45,11 @@ export function StatusCounts({ shown }: { shown: number }) {
             {counts.get(s) ?? 0} {s}
           </button>
         ))}
+      {unverified > 0 && (
+        <span className={cx('muted')} data-testid="unverified-count" title="As last seen: no member confirms them now">
+          {unverified === total ? 'all' : unverified} unverified
+        </span>
+      )}
       {active !== null && (
         <span className={cx('filter-chip')} data-testid="status-filter">
           showing {active} only

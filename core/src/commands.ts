@@ -88,7 +88,7 @@ import { parseTokens, TokenSet } from './credentials.js';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { JsonValue } from './groups.js';
 import type { Logger } from './logger.js';
-import type { Member } from './membership.js';
+import { isLinked, type Member } from './membership.js';
 import { jsonBytes, MAX_COMMAND_ARGS_BYTES, tooLargeMessage } from './observer/command-size.js';
 import {
   commandFailure,
@@ -392,7 +392,7 @@ export class CommandExecutor {
    * that fit one reply.
    */
   private async clusterAudit(cmd: Command): Promise<{ entries: AuditEntry[]; unanswered: string[] }> {
-    const peers = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && (m.status === 'up' || m.status === 'suspect'));
+    const peers = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && isLinked(m.status));
     const forward = this.o.forward;
     const replies = forward
       ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) })))

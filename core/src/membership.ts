@@ -54,6 +54,11 @@ import type { Logger } from './logger.js';
 import type { LinkMessage, MemberInfo, MemberStatus } from './protocol.js';
 import type { Random } from './random.js';
 
+/** Whether a member's status says it is linked to this node: up, or up but suspected (silent for a while, not yet down). */
+export function isLinked(status: string): boolean {
+  return status === 'up' || status === 'suspect';
+}
+
 /** A cluster member as membership sees it: identity, address, role, status. */
 export interface Member extends MemberInfo {
   /** When `status` last changed (this node's clock). */
@@ -258,7 +263,7 @@ export class Membership {
     const old = this.table.get(peer.name);
     this.reaped.delete(peer.name);
     if (link.dialledAddress !== undefined && link.dialledAddress !== peer.address) this.aliases.set(link.dialledAddress, peer.name);
-    if (old && old.incarnation !== peer.incarnation && (old.status === 'up' || old.status === 'suspect')) {
+    if (old && old.incarnation !== peer.incarnation && isLinked(old.status)) {
       this.o.onEvent({ kind: 'member-down', member: { ...old, status: 'down' }, reason: `replaced by incarnation ${peer.incarnation}` });
     }
     const sameIncarnation = old?.incarnation === peer.incarnation;
@@ -398,7 +403,7 @@ export class Membership {
         continue;
       }
       // add / replace: someone we should know about.
-      if (outcome.action === 'replace' && local && (local.status === 'up' || local.status === 'suspect')) {
+      if (outcome.action === 'replace' && local && isLinked(local.status)) {
         this.o.onEvent({ kind: 'member-down', member: { ...local, status: 'down' }, reason: 'replaced by a newer incarnation' });
       }
       this.o.log.debug({ peer: member.name, from: link.peer.name, status: member.status }, 'member learned from gossip');

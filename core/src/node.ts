@@ -40,7 +40,7 @@ import { parseChildSpec, type ChildSpec } from './supervisor/child-spec.js';
 import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link, type LinkStats } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
-import { Membership, type Member, type MemberEvent } from './membership.js';
+import { isLinked, Membership, type Member, type MemberEvent } from './membership.js';
 import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type LinkMessage, type Pid, type Role, type StoreMessage } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { createDnsQueries, type DnsQueries } from './discovery/dns-lookup.js';
@@ -518,7 +518,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   /** Names of the members currently up (linked), this node included. */
   upMembers(): string[] {
     return this.members()
-      .filter((m) => m.status === 'up' || m.status === 'suspect')
+      .filter((m) => isLinked(m.status))
       .map((m) => m.name);
   }
 

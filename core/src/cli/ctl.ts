@@ -89,6 +89,7 @@ import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
 import { table } from './table.js';
+import { isLinked } from '../membership.js';
 
 export interface CtlOptions {
   seed: string[];
@@ -546,8 +547,13 @@ function failed(op: string, error: CommandFailure, member: string): CtlFailure {
  * member's: one down or gone shows `-` (it showed its last word, "yes").
  */
 export function membersTable(members: ReadonlyArray<{ name: string; status: string; address: string; ready?: boolean; draining?: boolean }>): string {
-  const alive = (status: string): boolean => status === 'up' || status === 'suspect';
-  const rows = members.map((m) => [m.name, m.status, m.address, alive(m.status) ? (m.ready === true ? 'yes' : 'no') : '-', m.draining === true ? 'yes' : 'no']);
+  const rows = members.map((m) => [
+    m.name,
+    m.status,
+    m.address,
+    isLinked(m.status) ? (m.ready === true ? 'yes' : 'no') : '-',
+    m.draining === true ? 'yes' : 'no',
+  ]);
   return table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows);
 }
 
@@ -555,7 +561,7 @@ export function membersTable(members: ReadonlyArray<{ name: string; status: stri
 export function statusText(s: { members: Parameters<typeof membersTable>[0]; children: ChildCountsGlobal; paused: boolean; node: string }): string {
   const c = s.children;
   // The tour drained every node: children ran on with no owner, and nothing here said so.
-  const up = s.members.filter((m) => m.status === 'up' || m.status === 'suspect');
+  const up = s.members.filter((m) => isLinked(m.status));
   const noneEligible =
     up.length > 0 && up.every((m) => m.draining === true) ? 'warning: every member that is up is draining: no child has a node to move to or start on\n' : '';
   return (

@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PgEvent, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
-import type { Member } from '../membership.js';
+import { isLinked, type Member } from '../membership.js';
 import type { StoreMessage } from '../protocol.js';
 import type { Random } from '../random.js';
 import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-spec.js';
@@ -384,7 +384,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     // A live member forgotten would discard its desired state and restart its children (the tour: `pogo ctl
     // forget n2` on an up n2 stopped its children for 0.8 s). Forgetting is for a member gone for good.
     const member = this.o.members().find((m) => m.name === node);
-    if (member !== undefined && (member.status === 'up' || member.status === 'suspect'))
+    if (member !== undefined && isLinked(member.status))
       throw new DistError(
         'ineligible-node',
         `${node} is ${member.status === 'up' ? 'up' : 'up (suspected)'}: only a member gone for good can be forgotten (forgotten, it would discard its state ` +

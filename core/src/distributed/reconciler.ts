@@ -56,7 +56,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { Member } from '../membership.js';
+import { isLinked, type Member } from '../membership.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
 import type { DistributedConfig } from './distributed-config.js';
@@ -984,7 +984,7 @@ export class Reconciler {
     const members = this.o.members();
     const me = this.o.node;
     this.memberByName = new Map(members.map((m) => [m.name, m]));
-    this.linked = new Set(members.filter((m) => m.status === 'up' || m.status === 'suspect').map((m) => m.name));
+    this.linked = new Set(members.filter((m) => isLinked(m.status)).map((m) => m.name));
     // Since when each roster member has been away, as this node has seen it (tombstones.ts: forgetting).
     const now = this.o.clock.now();
     for (const [name, member] of this.o.desired.roster()) {
@@ -1170,8 +1170,8 @@ export class Reconciler {
       (m) => m.name !== me && m.status !== 'left' && m.role === 'member' && !(this.o.observer && m.status === 'down' && this.o.dialFailed(m.address)),
     );
     // A node with seeds knows nothing of the cluster until it has linked to one of them.
-    const joined = !this.o.hasSeeds || all.some((m) => m.name !== me && (m.status === 'up' || m.status === 'suspect'));
-    const allLinked = others.every((m) => m.status === 'up' || m.status === 'suspect');
+    const joined = !this.o.hasSeeds || all.some((m) => m.name !== me && isLinked(m.status));
+    const allLinked = others.every((m) => isLinked(m.status));
     const allSynced = others.every((m) => this.o.announced(m.name) && this.o.desired.caughtUpWith(m.name));
     // Members of the roster (the desired state's own record, restored from disk after a whole-cluster
     // restart) that membership does not know yet: race "two nodes restarted together, each linked only

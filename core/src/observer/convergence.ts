@@ -52,6 +52,7 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { GlobalStatus } from '../distributed/view.js';
 import type { ConvergedEvent } from './state.js';
+import { isLinked } from '../membership.js';
 
 /** What the check needs of a child. */
 export interface ChildInstances {
@@ -82,7 +83,7 @@ export function membersSettled(members: readonly MemberReadiness[]): boolean {
 
 /** True when some member (not an observer) is up or suspect: there is a cluster to converge. */
 export function anyMemberUp(members: readonly MemberReadiness[]): boolean {
-  return members.some((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect'));
+  return members.some((m) => m.role === 'member' && isLinked(m.status));
 }
 
 export class ConvergenceTracker {

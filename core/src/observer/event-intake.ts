@@ -145,6 +145,7 @@
  */
 import type { DistEvent } from '../distributed/events.js';
 import type { StoppedEvent } from './state.js';
+import { isLinked } from '../membership.js';
 
 /** What the observer knows of a member it may have lost. */
 export interface MemberFacts {
@@ -191,7 +192,7 @@ export function announcedLeave(before: MemberFacts | undefined, now: MemberFacts
     before.incarnation === now.incarnation &&
     before.ready === true &&
     now.ready === false &&
-    (now.status === 'up' || now.status === 'suspect')
+    isLinked(now.status)
   );
 }
 
@@ -202,7 +203,7 @@ export type Verdict = 'reachable' | 'unreachable' | 'down';
  * linked to (`reporters`: role member, status up or suspect).
  */
 export function memberVerdict(m: MemberFacts, reporters: readonly string[]): Verdict {
-  if (m.status === 'up' || m.status === 'suspect') return 'reachable';
+  if (isLinked(m.status)) return 'reachable';
   if (m.status === 'left') return 'down';
   const others = reporters.filter((r) => r !== m.name);
   if (others.length === 0) return 'unreachable';
@@ -413,7 +414,7 @@ export class EventIntake {
    */
   judge(members: readonly MemberFacts[], now?: number): void {
     if (this.lost.size === 0) return;
-    const reporters = members.filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect')).map((m) => m.name);
+    const reporters = members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name);
     for (const [name, l] of [...this.lost]) {
       const m = this.o.member(name);
       if (m === undefined || m.incarnation !== l.incarnation) this.release(name);

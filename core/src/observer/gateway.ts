@@ -50,6 +50,7 @@ import { ResourceHistory } from './resource-history.js';
 import { startServer } from './server.js';
 import { Snapshots } from './snapshot.js';
 import type { CommandAck, WatchAck } from './ui-protocol.js';
+import { isLinked } from '../membership.js';
 
 export { buildState } from './snapshot.js';
 
@@ -98,7 +99,7 @@ const STOP_NOTE_MS = 60_000;
 /** How many members (not observers) the observer is linked to now. */
 function linkedMembers(node: PogoNode): number {
   let n = 0;
-  for (const m of node.members()) if (m.role === 'member' && m.name !== node.name && (m.status === 'up' || m.status === 'suspect')) n++;
+  for (const m of node.members()) if (m.role === 'member' && m.name !== node.name && isLinked(m.status)) n++;
   return n;
 }
 
@@ -320,7 +321,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     let members = 0;
     // A member unreachable from here only is still a member up, as the others see it.
     const unreachable = intake.unreachable();
-    for (const m of node.members()) if (m.role === 'member' && (m.status === 'up' || m.status === 'suspect' || unreachable.has(m.name))) members++;
+    for (const m of node.members()) if (m.role === 'member' && (isLinked(m.status) || unreachable.has(m.name))) members++;
     for (const c of Object.values(snapshots.any().children)) if (c.node !== null && c.status === 'running') perNode[c.node] = (perNode[c.node] ?? 0) + 1;
     return { members, perNode };
   };

@@ -22,6 +22,7 @@ import { chooseMember } from '../choose-member.js';
 import type { TimerHandle } from '../clock.js';
 import type { PogoNode } from '../node.js';
 import type { MemberViewReply } from './ui-protocol.js';
+import { isLinked } from '../membership.js';
 
 export const BORROW_EVERY_MS = 1_000;
 const BORROW_TIMEOUT_MS = 2_000;
@@ -51,7 +52,7 @@ export class RemoteView {
 
   /** Whether the observer reaches every member itself (or knows the state of those it does not). */
   private reachesAll(): boolean {
-    return this.node.members().every((m) => m.role !== 'member' || m.status === 'left' || m.status === 'up' || m.status === 'suspect' || this.known(m.name));
+    return this.node.members().every((m) => m.role !== 'member' || m.status === 'left' || isLinked(m.status) || this.known(m.name));
   }
 
   start(): void {

@@ -19,6 +19,7 @@ import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import type { Access, ActivityView, ChildView, ClusterState, EventView, NodeResourcesView, SampleView } from './state.js';
 import { wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
+import { isLinked } from '../membership.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
 /** The UI view of each listing entry already converted: an unchanged child keeps its object, which diffState skips by identity. */
@@ -110,7 +111,7 @@ export function buildState(
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
   for (const m of node.members()) {
     if (m.status === 'left') continue;
-    const reachable = m.name === node.name || m.status === 'up' || m.status === 'suspect';
+    const reachable = m.name === node.name || isLinked(m.status);
     const status = reachable
       ? m.status
       : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down'

@@ -334,6 +334,7 @@ export class Replication {
     if (!p) return false;
     this.peers.delete(peer);
     for (const pull of [...this.pulls.values()]) if (pull.peer === peer) this.endPull(pull);
+    // Its answers end with the link (the puller pulls again on the next): `answerSome` sends only to linked peers.
     if (this.answers.length > 0) this.answers = this.answers.filter((a) => a.peer !== p);
     return true;
   }
@@ -525,7 +526,6 @@ export class Replication {
     let budget = MAX_STORE_ENTRIES - this.answered;
     while (budget > 0 && this.answers.length > 0) {
       const a = this.answers.shift()!;
-      if (this.peers.get(a.peer.name) !== a.peer) continue; // its link went down: the puller pulls again
       const entries = this.nextPart(a, budget);
       const last = a.nextBucket >= a.buckets.length && a.keysAt >= a.keys.length;
       const seq = this.record(a.peer, 'regs');

@@ -18,6 +18,7 @@ import {
   hrwScore,
   hrwScoreFrom,
   isExcluded,
+  joiningOwner,
   owner,
   place,
   placeChild,
@@ -270,6 +271,38 @@ describe('placement: the pause rule', () => {
     );
     const nowhere = nodes.map((n) => ({ ...n, draining: true }));
     expect(placeChild(input('x', nowhere), [{ node: 'a' }], true)).toEqual({ owner: undefined, by: 'none' });
+  });
+});
+
+describe('placement: the owner a joining member would be (joiningOwner)', () => {
+  const ready = ['a', 'b'].map((n) => node(n));
+  const joiningC = node('c', { ready: false });
+  const asReady = node('c');
+  it('names the joining member exactly for the ids it would own once ready, and nothing for the others', () => {
+    let named = 0;
+    for (const id of ids(3000)) {
+      const once = owner(input(id, [...ready, asReady]));
+      const found = joiningOwner(input(id, [...ready, joiningC]), [asReady]);
+      expect(found).toBe(once === 'c' ? 'c' : undefined);
+      if (found) named++;
+    }
+    expect(named / 3000).toBeGreaterThan(0.25);
+    expect(named / 3000).toBeLessThan(0.42);
+  });
+
+  it('a member not yet among the candidates counts too; none joining, none named', () => {
+    for (const id of ids(300)) expect(joiningOwner(input(id, ready), [asReady])).toBe(owner(input(id, [...ready, asReady])) === 'c' ? 'c' : undefined);
+    expect(joiningOwner(input('x', [...ready, joiningC]), [])).toBeUndefined();
+  });
+
+  it('pins, labels, workers and start failures count as for any owner', () => {
+    const id = ids(100).find((i) => owner(input(i, [...ready, asReady])) !== 'c')!;
+    expect(joiningOwner(input(id, [...ready, joiningC], { pin: 'c' }), [asReady])).toBe('c');
+    const mine = ids(100).find((i) => owner(input(i, [...ready, asReady])) === 'c')!;
+    expect(joiningOwner(input(mine, [...ready, joiningC], { pin: 'a' }), [asReady])).toBeUndefined();
+    expect(joiningOwner({ ...input(mine, [...ready, joiningC]), spec: spec(mine, { labels: { zone: 'east' } }) }, [asReady])).toBeUndefined();
+    expect(joiningOwner(input(mine, [...ready, joiningC]), [node('c', { workers: [] })])).toBeUndefined();
+    expect(joiningOwner(input(mine, [...ready, joiningC], { failures: new Map([['c', 3]]) }), [asReady])).toBeUndefined();
   });
 });
 

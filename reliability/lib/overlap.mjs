@@ -203,6 +203,16 @@ export class ChildRecord {
   }
 
   /**
+   * The ids with more than one instance started at or after `since` (in a
+   * whole-cluster restart: a child started, then handed over).
+   * @param {number} since
+   * @returns {string[]}
+   */
+  startedMoreThanOnce(since) {
+    return [...this.byId].filter(([, list]) => list.filter((iv) => iv.up >= since).length > 1).map(([id]) => id);
+  }
+
+  /**
    * The spans in which `id` ran nowhere, between its first up and `now`
    * ([from, to]; the last one open-ended at `now` if it runs nowhere then).
    * @param {string} id

@@ -12,7 +12,9 @@
  *     (the new revision starts once it is gone);
  *   - this node is the owner and runs nothing: start it — unless it may not
  *     start yet (readiness, or majority mode waiting to see every present
- *     member), or the spec's handoff waits for another instance to stop;
+ *     member), a member still joining would own it (`heldFor`: it starts
+ *     there, once, instead of here and then moving), or the spec's handoff
+ *     waits for another instance to stop;
  *   - this node runs it and is not the owner:
  *       * the owner's instance runs too: stop ours (a duplicate: the owner's
  *         survives; for start-first, the end of a planned overlap);
@@ -107,6 +109,7 @@ export function decide(child: ChildView, local: LocalInstance | undefined, clust
   if (owner === me) {
     if (local?.running) return idle; // running: a claim has done its job
     if (!cluster.mayStart) return idle;
+    if (child.heldFor !== undefined) return idle; // a joining member will own it: it starts there, once
     if (!handoff.ownerMayStart(others)) return idle; // wait for the old instance to stop
     if (!cluster.claims) return { do: 'start', entry: live };
     const rivals = child.claims.filter((c) => c.node !== me && c.rev === live.rev);

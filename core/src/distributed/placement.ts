@@ -202,6 +202,23 @@ export function gainMayMove(
 }
 
 /**
+ * The member among `joining` that would own the child were those members
+ * ready, or undefined when the owner would be one of the candidates
+ * already placeable. `joining`: members linked but not ready yet, as
+ * candidates (their entries in `input.candidates` are replaced by them, and
+ * those not listed there are added). Start failures and the pin count as
+ * in `owner`: a child pinned to a joining member is its.
+ */
+export function joiningOwner(input: PlacementInput, joining: readonly Candidate[]): string | undefined {
+  if (joining.length === 0) return undefined;
+  const byName = new Map(joining.map((c) => [c.name, c]));
+  const candidates = input.candidates.map((c) => byName.get(c.name) ?? c);
+  for (const c of joining) if (!input.candidates.some((x) => x.name === c.name)) candidates.push(c);
+  const found = owner({ ...input, candidates });
+  return found !== undefined && byName.has(found) ? found : undefined;
+}
+
+/**
  * Where a child must run now: `owner`, then the pause rule — while
  * rebalancing is paused, a child that runs once, on a node that could still
  * run it, stays there (a pin or a drain still moves it: they are not

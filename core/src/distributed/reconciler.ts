@@ -53,6 +53,22 @@
  * The timeout does not make ready a member that none of its seeds has
  * linked while one of them refused it for good (race "a cluster answers and
  * refuses us": a wrong secret, a name in use; see `checkReady`).
+ *
+ * Joining members (race "the first member ready after a whole-cluster
+ * restart"): members come back a few hundred ms apart, and the first one
+ * ready owns, by hash, every child nobody runs yet — it started them all,
+ * and 50–500 ms later handed two thirds of them over to the others as they
+ * became ready: each of those children started twice, stopped once. For
+ * `readyTimeoutMs` after its own readiness, a node counts the members linked
+ * to it that have never been ready (in their present incarnation) as
+ * *joining*, each for at most `readyTimeoutMs` from when it first saw it
+ * so: a child that runs nowhere and that such a member would own once ready
+ * waits for it (`ChildView.heldFor`, placement.ts `joiningOwner`) instead of
+ * starting here. When a joining member becomes ready it owns the child and
+ * starts it; when it goes, or its time or this node's window runs out, the
+ * ids held for it are reconciled again (`held`, the hold timer) and start
+ * here. Only this short window after readiness holds anything: in a
+ * cluster that runs, a node joining delays no start.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -78,7 +94,7 @@ import {
 } from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
-import { gainMayMove, placeChild, type Candidate } from './placement.js';
+import { gainMayMove, joiningOwner, placeChild, type Candidate } from './placement.js';
 import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
 import { liveSpec } from './registers.js';
 import { key, parseKey } from './tags.js';
@@ -283,6 +299,19 @@ export class Reconciler {
   private sweepDeferred = false;
   private readyRetry: TimerHandle | undefined;
   private readyTimeout: TimerHandle | undefined;
+  /** When this node became ready (its window for holding children for joining members starts then). */
+  private readyAt = -Infinity;
+  /** `name/incarnation` of every member seen ready: once ready, a member is never joining again (not ready later: leaving). */
+  private readonly everReady = new Set<string>();
+  /** `name/incarnation` → when this node first saw it linked and not ready. */
+  private readonly notReadySince = new Map<string, number>();
+  /** Members joining (header: joining members), as candidates placeable once ready; empty outside the window. */
+  private joining: Candidate[] = [];
+  private joiningKey = '';
+  /** Ids whose last reconcile held them for a joining member: reconciled again when the joining members change. */
+  private readonly held = new Set<string>();
+  private holdTimer: TimerHandle | undefined;
+  private holdAt = Infinity;
   private reconcileTimer: TimerHandle | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
   private netsplitTimer: TimerHandle | undefined;
@@ -310,7 +339,7 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer])
+    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer, this.holdTimer])
       this.o.clock.clearTimeout(t);
   }
 
@@ -484,6 +513,11 @@ export class Reconciler {
     if (this.o.netsplit.mode === 'majority' && this.netsplitInputs) out.push(this.o.netsplit.describeSelf(this.netsplitInputs));
     if (!this.ready && this.o.isMember) out.push('this node is not ready yet (linking to and syncing with every member it knows of)');
     for (const why of this.presenceWhy.values()) if (why) out.push(why);
+    if (this.joining.length > 0 && this.holdAt !== Infinity)
+      out.push(
+        `${this.joining.map((c) => c.name).join(', ')} joining (linked, not ready yet): children that would be theirs and run ` +
+          `nowhere wait for them rather than start here and move, until ${new Date(this.holdAt).toISOString()} at the latest`,
+      );
     // A gated member we cannot hear is waited for too, but what keeps it is its absence, said above.
     for (const name of [...this.cluster.gated].filter((n) => this.linked.has(n)).sort())
       out.push(`${name} is ready but may not start children yet (not every peer has heard of its readiness): stop-first moves to it wait, running`);
@@ -766,6 +800,8 @@ export class Reconciler {
     const { events, history } = diffChild(before, view, this.o.clock.now(), this.causeNow);
     for (let i = 0; i < events.length; i++) this.o.emit(events[i]!);
     this.act(id, decide(view, this.o.instances.instance(id), this.cluster, this.o.instances.claimOf(id)), view);
+    if (view.heldFor !== undefined) this.held.add(id);
+    else this.held.delete(id);
     if (view.register.specs.length === 0 && view.register.floor === undefined && view.runners.length === 0 && !this.o.instances.has(id)) {
       this.known.delete(id);
       this.unsigned.delete(id);
@@ -879,9 +915,18 @@ export class Reconciler {
     if (previous === undefined || previous.owner !== owner || previous.by !== by) {
       cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causes);
     }
-    return resumeTo === undefined
-      ? { id, register, live, runners, claims, failures, owner, by, cause }
-      : { id, register, live, runners, claims, failures, owner, by, cause, resumeTo };
+    let heldFor: string | undefined;
+    if (this.joining.length > 0 && live !== undefined && owner === me && runners.length === 0 && !this.o.instances.has(id)) {
+      const counts = new Map<string, number>();
+      for (const [node, f] of failures) counts.set(node, f.failures);
+      heldFor = joiningOwner(
+        { id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.config.maxStartFailures },
+        this.joining,
+      );
+    }
+    const view: ChildView = { id, register, live, runners, claims, failures, owner, by, cause };
+    if (resumeTo === undefined && heldFor === undefined) return view;
+    return { ...view, ...(resumeTo === undefined ? {} : { resumeTo }), ...(heldFor === undefined ? {} : { heldFor }) };
   }
 
   /** The latest gain of each node (events.ts), for the reason of moves towards it. */
@@ -1042,6 +1087,7 @@ export class Reconciler {
         };
       });
     this.placementMembers = memberKeys(this.candidatesNow);
+    this.refreshJoining(members, now);
     this.mayStartNow = this.computeMayStart(members, presence);
     this.publishStartable();
     const gated = gatedMembers(members, me);
@@ -1067,6 +1113,63 @@ export class Reconciler {
       .map((m) => ({ name: m.name, incarnation: m.incarnation }));
     this.o.instances.presentChanged(this.presentPeers);
     this.armNetsplitTimer(inputs);
+  }
+
+  /**
+   * The members joining now (header: joining members), and a timer for the
+   * moment the next one stops counting; when the set changes, the ids held
+   * for the old set are reconciled again.
+   */
+  private refreshJoining(members: readonly Member[], now: number): void {
+    const me = this.o.node;
+    const bound = this.o.config.readyTimeoutMs;
+    const notReady = new Set<string>();
+    const known = new Set<string>();
+    for (const m of members) {
+      if (m.name === me || m.role !== 'member') continue;
+      const k = `${m.name}/${m.incarnation}`;
+      known.add(k);
+      if (!this.linked.has(m.name)) continue;
+      if (m.ready === true) this.everReady.add(k);
+      else if (!this.everReady.has(k)) notReady.add(k);
+    }
+    // Incarnations membership no longer lists (restarted, reaped) are forgotten: the set stays as long as the member list.
+    for (const k of this.everReady) if (!known.has(k)) this.everReady.delete(k);
+    for (const k of this.notReadySince.keys()) if (!notReady.has(k)) this.notReadySince.delete(k);
+    for (const k of notReady) if (!this.notReadySince.has(k)) this.notReadySince.set(k, now);
+    const joining: Candidate[] = [];
+    let next = Infinity;
+    const windowEnd = this.readyAt + bound;
+    if (this.o.isMember && this.ready && now < windowEnd) {
+      for (const c of this.candidatesNow) {
+        const m = this.memberByName.get(c.name);
+        const since = m === undefined ? undefined : this.notReadySince.get(`${m.name}/${m.incarnation}`);
+        if (since === undefined || now >= since + bound || c.draining) continue;
+        joining.push({ ...c, up: true, ready: true });
+        next = Math.min(next, since + bound);
+      }
+      if (joining.length > 0) next = Math.min(next, windowEnd);
+    }
+    this.joining = joining;
+    const key = joining.map((c) => c.name).join(',');
+    if (key !== this.joiningKey) {
+      this.joiningKey = key;
+      for (const id of this.held) this.markDirty(id);
+      this.held.clear();
+    }
+    if (next === this.holdAt) return;
+    this.o.clock.clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.holdAt = next;
+    if (next === Infinity) return;
+    this.holdTimer = this.o.clock.setTimeout(
+      () => {
+        this.holdTimer = undefined;
+        this.holdAt = Infinity;
+        this.topologyChanged();
+      },
+      Math.max(1, next - now),
+    );
   }
 
   /**
@@ -1217,6 +1320,7 @@ export class Reconciler {
     if (complete || timedOut) {
       this.ready = true;
       this.wasReady = true;
+      this.readyAt = this.o.clock.now();
       this.o.clock.clearTimeout(this.readyTimeout);
       if (!complete)
         this.o.log.warn(

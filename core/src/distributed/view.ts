@@ -67,6 +67,13 @@ export interface ChildView {
   readonly cause: MoveReason;
   /** While rebalancing is paused: where it would run once it resumes (placement.ts `placeChild`). */
   readonly resumeTo?: string;
+  /**
+   * A member still joining (linked, not ready yet) that would own this
+   * child once ready, which no node runs: this node, its owner for now,
+   * waits for it instead of starting the child and handing it over
+   * (placement.ts `joiningOwner`; the reconciler's header: joining members).
+   */
+  readonly heldFor?: string;
 }
 
 /** The cluster-wide status of a child. */

@@ -6,7 +6,7 @@
  * readiness (it said "yes").
  */
 import { describe, expect, it } from 'vitest';
-import { explainText, membersTable, statusText } from '../src/cli/ctl.js';
+import { explainText, membersTable, statusText, statusWarnings } from '../src/cli/ctl.js';
 import type { ExplanationReport } from '../src/observer/ui-protocol.js';
 
 const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
@@ -72,7 +72,10 @@ describe('pogo ctl status: no member can take a child', () => {
       { name: 'n3', status: 'down', address: 'h:3', ready: true, draining: false },
     ];
     expect(statusText({ members, children, paused: false, node: 'n1' })).toMatch(/^warning: every member that is up is draining/m);
+    // The JSON says the same (`warnings`): a script need not derive it.
+    expect(statusWarnings(members)).toEqual(['every member that is up is draining: no child has a node to move to or start on']);
     members[1]!.draining = false;
     expect(statusText({ members, children, paused: false, node: 'n1' })).not.toMatch(/warning/);
+    expect(statusWarnings(members)).toEqual([]);
   });
 });

@@ -462,7 +462,15 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const members = s.members.filter((m) => m.role === 'member');
       const c = s.children;
       const draining = members.filter((m) => m.draining).map((m) => m.name);
-      return succeed(statusText({ members, children: c, paused: s.paused, node: s.node }), { node: s.node, members, children: c, paused: s.paused, draining });
+      const warnings = statusWarnings(members);
+      return succeed(statusText({ members, children: c, paused: s.paused, node: s.node }), {
+        node: s.node,
+        members,
+        children: c,
+        paused: s.paused,
+        draining,
+        warnings,
+      });
     }
     case 'ls': {
       const [view, s] = await Promise.all([ask('view', {}), ask('status', {})]);
@@ -557,16 +565,26 @@ export function membersTable(members: ReadonlyArray<{ name: string; status: stri
   return table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows);
 }
 
-/** `pogo ctl status` as text: the members, the children's counts, and a warning when no member can take a child. */
+/**
+ * What `pogo ctl status` warns of (the text's `warning:` lines, `warnings`
+ * in its JSON): that no member can take a child, every one that is up
+ * being drained (the tour drained every node: children ran on with no
+ * owner, and nothing said so).
+ */
+export function statusWarnings(members: Parameters<typeof membersTable>[0]): string[] {
+  const up = members.filter((m) => isLinked(m.status));
+  return up.length > 0 && up.every((m) => m.draining === true) ? ['every member that is up is draining: no child has a node to move to or start on'] : [];
+}
+
+/** `pogo ctl status` as text: the members, the children's counts, and its warnings (`statusWarnings`). */
 export function statusText(s: { members: Parameters<typeof membersTable>[0]; children: ChildCountsGlobal; paused: boolean; node: string }): string {
   const c = s.children;
-  // The tour drained every node: children ran on with no owner, and nothing here said so.
-  const up = s.members.filter((m) => isLinked(m.status));
-  const noneEligible =
-    up.length > 0 && up.every((m) => m.draining === true) ? 'warning: every member that is up is draining: no child has a node to move to or start on\n' : '';
+  const warnings = statusWarnings(s.members)
+    .map((w) => `warning: ${w}\n`)
+    .join('');
   return (
     `${membersTable(s.members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
-    ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\n${noneEligible}asked ${s.node}\n`
+    ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\n${warnings}asked ${s.node}\n`
   );
 }
 

@@ -13,7 +13,8 @@
  *   convergence), served by the gateway, not kept by the window;
  * - drain, undrain, pause, drain, undrain and resume from the UI: the moves
  *   are labelled "node draining", "node undrained", "rebalancing resumed",
- *   none "node joined".
+ *   none "node joined"; a drain, an undrain and the resume each head the
+ *   moves they caused, down to a converged entry.
  *
  * What the cluster did is checked with `pogo ctl ls --json`. The README's
  * screenshots of the board, timeline, charts, groups, audit, child detail and
@@ -249,6 +250,18 @@ test('drain, undrain, pause and resume: the moves carry those reasons, none "nod
   // Not "duplicate healed" either: the observer may hear a new instance start before the old one's stop,
   // and a heal is said only when the new owner is a member coming back (events.ts causeOf).
   expect(new Set(reasons)).toEqual(new Set(['node draining', 'node undrained', 'rebalancing resumed']));
+  // A drain heads the moves it caused, down to the gateway's converged (as a node-down does).
+  const drained = timeline().getByRole('listitem', { name: `Redistribution after node ${node} drained` });
+  await expect(drained.first()).toContainText(/converged in \d/);
+  await expect(drained.first().locator('[data-type="moved"]').filter({ hasText: '(node draining)' }).first()).toBeVisible();
+  await expect(
+    timeline()
+      .getByRole('listitem', { name: `Redistribution after node ${node} undrained` })
+      .first(),
+  ).toBeVisible();
+  const resumed = timeline().getByRole('listitem', { name: 'Redistribution after rebalancing resumed' }).first();
+  await expect(resumed).toContainText(/converged in \d/);
+  await expect(resumed.locator('[data-type="moved"]').filter({ hasText: '(rebalancing resumed)' }).first()).toBeVisible();
   await page.screenshot({ path: `${docs}timeline-reasons.png` });
 
   await openView('Board');

@@ -114,6 +114,36 @@ describe('ConvergenceTracker', () => {
     expect(tracker.check(list([running('a', 'p1'), running('b', 'p3')]), 1_400)).toBeUndefined();
   });
 
+  it('a drain opens one that stays open while a child still runs on the drained node (moving), and closes once the last has moved; so does a resume', () => {
+    const tracker = new ConvergenceTracker([running('a', 'p1'), running('b', 'p2')]);
+    const moving = (id: string, pid: string): ChildInstances => ({ id, status: 'moving', instances: [{ pid }] });
+    tracker.observe({ type: 'drain', node: 'n2', draining: true, by: 'n1', at: 2_000 });
+    // Moves are rate-limited: a moment where every child runs once, b still on n2, is not the end.
+    expect(tracker.check(() => [running('a', 'p1'), moving('b', 'p2')], 2_010)).toBeUndefined();
+    tracker.observe({ type: 'stopped', id: 'b', node: 'n2', pid: 'p2', at: 2_020 });
+    tracker.observe({ type: 'started', id: 'b', node: 'n3', pid: 'p3', at: 2_030 });
+    tracker.observe({ type: 'moved', id: 'b', from: 'n2', to: 'n3', reason: 'drain', at: 2_030 });
+    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p3')], 2_100)).toEqual({
+      type: 'converged',
+      at: 2_100,
+      after: 30,
+      cause: 'drain',
+      node: 'n2',
+      children: 2,
+    });
+    // An undrain opens one too; a drain inside an open convergence belongs to it.
+    tracker.observe({ type: 'drain', node: 'n2', draining: false, by: 'n1', at: 3_000 });
+    tracker.observe({ type: 'drain', node: 'n3', draining: true, by: 'n1', at: 3_005 });
+    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p3')], 3_010)).toMatchObject({ cause: 'undrain', node: 'n2', after: 5 });
+    // Pausing opens none; resuming does (the moves pausing held go then), named for the node it was given on.
+    tracker.observe({ type: 'rebalancing', paused: true, by: 'n1', at: 4_000 });
+    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p3')], 4_010)).toBeUndefined();
+    tracker.observe({ type: 'rebalancing', paused: false, by: 'n3', at: 5_000 });
+    expect(tracker.check(() => [running('a', 'p1'), moving('b', 'p3')], 5_010)).toBeUndefined();
+    tracker.observe({ type: 'started', id: 'b', node: 'n2', pid: 'p4', at: 5_020 });
+    expect(tracker.check(() => [running('a', 'p1'), running('b', 'p4')], 5_030)).toMatchObject({ cause: 'resume', node: 'n3', after: 20 });
+  });
+
   it('observers start none, and a second change belongs to the open one', () => {
     const tracker = new ConvergenceTracker([running('a', 'p1')]);
     tracker.observe({ type: 'node-up', node: 'ui-1', role: 'observer', at: 10 });

@@ -1,11 +1,18 @@
 /**
- * Convergence: how long the cluster took, after a topology change (a member
- * node going down or coming up), until every child ran exactly once again.
- * The gateway adds it to the timeline as a `converged` event.
+ * Convergence: how long the cluster took, after a change that redistributes
+ * children (a member node going down or coming up, a node drained or
+ * undrained, rebalancing resumed), until every child ran exactly once
+ * again, on its owner. The gateway adds it to the timeline as a `converged`
+ * event.
  *
- * - Start: the first member `node-up` or `node-down` while no convergence is
- *   open. Observers (a UI, `pogo ctl`) coming and going move nothing, so
- *   they start none; a second change inside an open one belongs to it.
+ * - Start: the first member `node-up` or `node-down`, `drain` event (a
+ *   drain or an undrain) or resume (`rebalancing`, not paused: `node` is
+ *   where the command was given), while no convergence is open. Observers (a UI,
+ *   `pogo ctl`) coming and going move nothing, so they start none; a second
+ *   change inside an open one belongs to it. A drain's moves are
+ *   rate-limited: between two of them every child may run once, but those
+ *   still on the drained node are not on their owner (`moving`, not
+ *   `running`), so it stays open until the last has moved.
  * - End: the first check (the gateway checks before each round of patches)
  *   at which every child is `running` with exactly one instance, and each of
  *   those instances' starts was reported by an event (`convergedNow`), and
@@ -118,6 +125,10 @@ export class ConvergenceTracker {
       if (pids?.delete(e.pid) && pids.size === 0) this.reported.delete(e.id);
     } else if ((e.type === 'node-up' || e.type === 'node-down') && e.role === 'member') {
       this.open ??= { since: e.at, cause: e.type, node: e.node };
+    } else if (e.type === 'drain') {
+      this.open ??= { since: e.at, cause: e.draining ? 'drain' : 'undrain', node: e.node };
+    } else if (e.type === 'rebalancing' && !e.paused) {
+      this.open ??= { since: e.at, cause: 'resume', node: e.by };
     }
   }
 

@@ -106,10 +106,12 @@ export interface ChildView {
 }
 
 /**
- * The gateway's own event: after a topology change (`cause`: a member node
- * `node` went down or came up), every child runs exactly once again.
- * `after`: ms from the change to the last event that led there (measured
- * between cluster events, not gateway ticks); `children`: how many run.
+ * The gateway's own event: after a change that redistributes children
+ * (`cause`: a member node `node` went down or came up, or was drained or
+ * undrained; or rebalancing was resumed, by a command on `node`), every
+ * child runs exactly once again. `after`: ms from the
+ * change to the last event that led there (measured between cluster events,
+ * not gateway ticks); `children`: how many run.
  */
 export interface ConvergedEvent {
   /** The event's type. */
@@ -118,9 +120,9 @@ export interface ConvergedEvent {
   at: number;
   /** Ms from the topology change to the last event that led to convergence. */
   after: number;
-  /** Whether a member node came up or went down. */
-  cause: 'node-up' | 'node-down';
-  /** The node that came up or went down. */
+  /** Whether a member node came up or went down, or was drained or undrained, or rebalancing resumed. */
+  cause: 'node-up' | 'node-down' | 'drain' | 'undrain' | 'resume';
+  /** The node that came up, went down, was drained or undrained; for `resume`, the node the command was given on. */
   node: string;
   /** How many children run, once each. */
   children: number;

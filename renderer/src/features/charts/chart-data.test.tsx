@@ -104,6 +104,9 @@ describe("series from the gateway's samples", () => {
       ['4', 't200', 'demo-4 up', 1_300],
     ]);
     expect(changeText('node-down', '')).toBe('down');
+    expect(changeText('drain', 'demo-2')).toBe('demo-2 drained');
+    expect(changeText('undrain', 'demo-2')).toBe('demo-2 undrained');
+    expect(changeText('resume', 'demo-1')).toBe('rebalancing resumed');
   });
 });
 

@@ -147,9 +147,12 @@ export interface ConvergenceBar extends Convergence {
   change: string;
 }
 
-/** What a topology change was, in words: "demo-3 down", "demo-4 up". */
+const CHANGE_WORDS: Record<string, string> = { 'node-down': 'down', 'node-up': 'up', drain: 'drained', undrain: 'undrained' };
+
+/** What a change that moved children was, in words: "demo-3 down", "demo-4 up", "demo-2 drained", "rebalancing resumed". */
 export function changeText(cause: string, node: string): string {
-  const what = cause === 'node-down' ? 'down' : cause === 'node-up' ? 'up' : cause;
+  if (cause === 'resume') return 'rebalancing resumed';
+  const what = CHANGE_WORDS[cause] ?? cause;
   return node ? `${node} ${what}` : what;
 }
 

@@ -134,6 +134,31 @@ describe('<Timeline/>', () => {
     expect(seqs()).toEqual([8, 3, 2, 1]);
   });
 
+  it("groups a drain's moves under the drain, until converged (a filtered-out head says what happened)", () => {
+    const at = (seq: number): number => T0 + seq * 10;
+    show(
+      cluster(
+        [
+          { seq: 1, at: at(1), type: 'drain', node: 'demo-2', draining: true, by: 'demo-1' },
+          { seq: 4, at: at(4), type: 'converged', after: 25, cause: 'drain', node: 'demo-2', children: 3 },
+        ],
+        [
+          burstOf(2, [{ at: at(2), type: 'stopped', id: 'ticker-2', node: 'demo-2', pid: 'p2' }]),
+          burstOf(3, [{ at: at(3), type: 'moved', id: 'ticker-2', from: 'demo-2', to: 'demo-3', reason: 'drain' }]),
+        ],
+      ),
+    );
+    const redist = view.container.querySelector<HTMLElement>('.tl-redist')!;
+    expect(redist.getAttribute('aria-label')).toBe('Redistribution after node demo-2 drained');
+    expect(redist.classList.contains('tl-redist-op')).toBe(true);
+    expect([...redist.querySelectorAll<HTMLElement>('[data-seq]')].map((r) => Number(r.dataset['seq']))).toEqual([1, 4, 3, 2]);
+    expect(redist.querySelector('.tl-summary')?.textContent).toContain('1 child moved · 1 stopped');
+    expect(redist.querySelector('.tl-summary')?.textContent).toContain('converged in 25 ms');
+    expect(redist.querySelector('[data-type="converged"] .tl-text')?.textContent).toBe('converged 25 ms after demo-2 drained: 3 children running once');
+    typeInto(search(), 'ticker-2');
+    expect(view.container.querySelector('.tl-redist .tl-context-note')?.textContent).toBe('during the redistribution after node demo-2 was drained');
+  });
+
   it('a larger burst is one line with its span, expandable to how many per node and its children, each opening the child', () => {
     show(bigMove());
     const line = burst(2);

@@ -11,10 +11,10 @@
  * node and the children's ids (the gateway keeps the first 500 of a burst),
  * each opening the child's detail.
  *
- * A redistribution is grouped: a member node going down or coming up heads
- * the entries that follow it (behind a shared rail) until the `converged`
- * event that closes it, so a reader sees "node down → 983 moved → converged
- * in X ms" at a glance.
+ * A redistribution is grouped: a member node going down or coming up, or a
+ * node drained or undrained, heads the entries that follow it (behind a
+ * shared rail) until the `converged` event that closes it, so a reader sees
+ * "node down → 983 moved → converged in X ms" at a glance.
  *
  * Filters: by kind (toggle chips) and by text (every word must be found in
  * an entry's children, nodes or type; a burst is found by the ids and nodes
@@ -40,6 +40,7 @@ import {
   entryCount,
   entryType,
   groupEntries,
+  headWords,
   kindOf,
   KINDS,
   matchingIds,
@@ -254,8 +255,7 @@ function Redistribution({
   ...row
 }: Omit<RowProps, 'entry'> & { item: Extract<VisibleItem, { kind: 'redistribution' }>; collapsed: boolean; onCollapse: () => void }) {
   const { head, converged } = item;
-  const down = head.type === 'node-down';
-  const node = head.node;
+  const { node, happened, label } = headWords(head);
   const hidden = item.all.length - item.members.length;
   const headEntry: Entry = { kind: 'event', seq: head.seq, at: head.at, event: head };
   const toggle = (
@@ -271,14 +271,24 @@ function Redistribution({
     </button>
   );
   return (
-    <li className={cx('tl-redist', !down && 'tl-redist-up')} aria-label={`Redistribution after node ${node} ${down ? 'down' : 'up'}`}>
+    <li
+      className={cx('tl-redist', head.type === 'node-up' && 'tl-redist-up', (head.type === 'drain' || head.type === 'rebalancing') && 'tl-redist-op')}
+      aria-label={`Redistribution after ${node === undefined ? label : `node ${node} ${label}`}`}
+    >
       {item.headShown ? (
         <EventRow event={head} selected={isSelected(headEntry, row.selection)} extra={toggle} />
       ) : (
         <div className={cx('tl-context')}>
           <span className={cx('tl-time')}>{clockTimeMs(head.at)}</span>
           <span className={cx('muted tl-context-note')}>
-            during the redistribution after node <Subject part={{ node }} /> {down ? 'went down' : 'came up'}
+            during the redistribution after{' '}
+            {node === undefined ? (
+              happened
+            ) : (
+              <>
+                node <Subject part={{ node }} /> {happened}
+              </>
+            )}
           </span>
           {toggle}
         </div>
@@ -377,8 +387,8 @@ export function Timeline() {
         )}
       </div>
       <p className={cx('muted tl-hint')}>
-        Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down or coming
-        up heads what followed it until the cluster has converged again (every child running once).
+        Newest first, as the gateway keeps it. Per-child events that follow each other are one line per kind (▸ lists the children). A node going down, coming
+        up, drained or undrained, and rebalancing resumed, head what followed until the cluster has converged again (every child running once, on its owner).
       </p>
       {total === 0 ? (
         <div className={cx('panel tl-empty')}>

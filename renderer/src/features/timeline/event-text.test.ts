@@ -19,6 +19,15 @@ describe('the event formatter', () => {
     expect(text({ type: 'converged', after: 1_250, cause: 'node-up', node: 'demo-4', children: 1, at: 0 })).toBe(
       'converged 1.25 s after demo-4 up: 1 child running once',
     );
+    expect(text({ type: 'converged', after: 640, cause: 'drain', node: 'demo-2', children: 9, at: 0 })).toBe(
+      'converged 640 ms after demo-2 drained: 9 children running once',
+    );
+    expect(text({ type: 'converged', after: 12, cause: 'undrain', node: 'demo-2', children: 9, at: 0 })).toBe(
+      'converged 12 ms after demo-2 undrained: 9 children running once',
+    );
+    expect(text({ type: 'converged', after: 2_000, cause: 'resume', node: 'demo-1', children: 9, at: 0 })).toBe(
+      'converged 2 s after rebalancing resumed (command on demo-1): 9 children running once',
+    );
     expect(text({ type: 'node-up', node: 'demo-4', role: 'member', at: 0 })).toBe('node demo-4 up');
     expect(text({ type: 'node-up', node: 'ui-1', role: 'observer', at: 0 })).toBe('observer ui-1 up');
     expect(text({ type: 'placed', id: 'a', node: 'demo-1', by: 'pin', at: 0 })).toBe('placed a on demo-1 (pinned there)');

@@ -113,13 +113,16 @@ export function describeEvent(e: ClusterEvent): Part[] {
         { node: e.by },
         ')',
       ];
-    case 'converged':
+    case 'converged': {
+      const running = `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`;
+      if (e.cause === 'resume') return [`converged ${formatDuration(e.after)} after rebalancing resumed (command on `, { node: e.node }, `)${running}`];
       return [
         `converged ${formatDuration(e.after)} after `,
         { node: e.node },
-        e.cause === 'node-down' ? ' down' : ' up',
-        `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`,
+        { 'node-down': ' down', 'node-up': ' up', drain: ' drained', undrain: ' undrained' }[e.cause],
+        running,
       ];
+    }
   }
 }
 

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { EventView } from 'pogo-core/observer-state';
 import { burstOf } from '../../test-cluster';
-import { concerns, entriesAbout, groupEntries, KINDS, matchesEntry, mergeEntries, redistributionSummary, type Entry } from './timeline-entries';
+import {
+  concerns,
+  entriesAbout,
+  groupEntries,
+  headWords,
+  KINDS,
+  matchesEntry,
+  mergeEntries,
+  redistributionSummary,
+  type Entry,
+  type RedistributionHead,
+} from './timeline-entries';
 
 const up = (seq: number, node: string, role: 'member' | 'observer' = 'member'): EventView => ({ seq, at: seq, type: 'node-up', node, role });
 const down = (seq: number, node: string): EventView => ({ seq, at: seq, type: 'node-down', node, role: 'member', reason: 'member-down' });
@@ -74,6 +85,30 @@ describe('timeline entries', () => {
     const items = groupEntries(mergeEntries([down(1, 'demo-2'), down(2, 'demo-3'), converged(3)], [started(4, ['x'])]));
     expect(items.map((i) => i.kind)).toEqual(['redistribution', 'entry']);
     expect(items[0]).toMatchObject({ members: [{ seq: 2 }, { seq: 3 }], converged: { seq: 3 } });
+  });
+
+  it("a drain, an undrain or a resume heads its moves until the gateway's converged; pausing heads nothing", () => {
+    const drain = (seq: number, draining: boolean): EventView => ({ seq, at: seq, type: 'drain', node: 'demo-2', draining, by: 'demo-1' });
+    const rebalancing = (seq: number, paused: boolean): EventView => ({ seq, at: seq, type: 'rebalancing', paused, by: 'demo-1' });
+    const drained: EventView = { seq: 4, at: 4, type: 'converged', after: 3, cause: 'drain', node: 'demo-2', children: 3 };
+    const undrained: EventView = { seq: 8, at: 8, type: 'converged', after: 1, cause: 'undrain', node: 'demo-2', children: 3 };
+    const items = groupEntries(
+      mergeEntries(
+        [drain(1, true), drained, drain(5, false), rebalancing(7, true), undrained, rebalancing(9, false)],
+        [started(2, ['x'], 'demo-3'), started(6, ['y'], 'demo-2'), started(10, ['z'], 'demo-2')],
+      ),
+    );
+    expect(items.map((i) => i.kind)).toEqual(['redistribution', 'redistribution', 'redistribution']);
+    expect(items[0]).toMatchObject({ head: { seq: 1 }, members: [{ seq: 2 }, { seq: 4 }], converged: { seq: 4 } });
+    expect(items[1]).toMatchObject({ head: { seq: 5 }, members: [{ seq: 6 }, { seq: 7 }, { seq: 8 }], converged: { seq: 8 } });
+    expect(items[2]).toMatchObject({ head: { seq: 9 }, members: [{ seq: 10 }], converged: null });
+    expect(items.map((i) => (i.kind === 'redistribution' ? headWords(i.head) : undefined))).toEqual([
+      { node: 'demo-2', happened: 'was drained', label: 'drained' },
+      { node: 'demo-2', happened: 'was undrained', label: 'undrained' },
+      { node: undefined, happened: 'rebalancing resumed', label: 'rebalancing resumed' },
+    ]);
+    expect(headWords(down(1, 'demo-2') as RedistributionHead)).toEqual({ node: 'demo-2', happened: 'went down', label: 'down' });
+    expect(headWords(up(1, 'demo-2') as RedistributionHead)).toEqual({ node: 'demo-2', happened: 'came up', label: 'up' });
   });
 
   it('sums up a redistribution by how many events of each kind, bursts counted whole', () => {

@@ -15,10 +15,11 @@
  * child when its id is in `ids` (the burst's first MAX_BURST_IDS children:
  * a child past those is not found in it, and the burst says "and N more").
  *
- * Redistributions: a member going down or coming up heads the entries that
- * follow it, until the `converged` entry that closes it (`groupEntries`).
- * The gateway measures one convergence from the first topology change until
- * every child runs once, so a second change inside one belongs to it.
+ * Redistributions: a member going down or coming up, or a node drained or
+ * undrained, heads the entries that follow it, until the `converged` entry
+ * that closes it (`groupEntries`). The gateway measures one convergence from
+ * the first such change until every child runs once on its owner, so a
+ * second change inside one belongs to it.
  */
 import type { ActivityView, EventType, EventView } from 'pogo-core/observer-state';
 import { activitySubjects, subjectsOf } from './event-text';
@@ -134,14 +135,35 @@ export function matchingIds(entry: Entry, text: string, limit = 5): string[] {
   return out;
 }
 
-type Topology = EventView & { type: 'node-up' | 'node-down' };
+/** What heads a redistribution: a member going down or coming up, a node drained or undrained, rebalancing resumed. */
+export type RedistributionHead = EventView & { type: 'node-up' | 'node-down' | 'drain' | 'rebalancing' };
 type Converged = EventView & { type: 'converged' };
 
-/** An entry on its own, or a redistribution: a topology change and what followed it until the cluster converged. */
-export type TimelineItem = { kind: 'entry'; entry: Entry } | { kind: 'redistribution'; head: Topology; members: Entry[]; converged: Converged | null };
+/** An entry on its own, or a redistribution: a change that moves children and what followed it until the cluster converged. */
+export type TimelineItem =
+  { kind: 'entry'; entry: Entry } | { kind: 'redistribution'; head: RedistributionHead; members: Entry[]; converged: Converged | null };
 
-function isTopology(e: EventView): e is Topology {
-  return (e.type === 'node-down' || e.type === 'node-up') && e.role === 'member';
+function isHead(e: EventView): e is RedistributionHead {
+  // Only members move children: an observer (a UI, `pogo ctl`) starts no redistribution; nor does a pause.
+  return ((e.type === 'node-down' || e.type === 'node-up') && e.role === 'member') || e.type === 'drain' || (e.type === 'rebalancing' && !e.paused);
+}
+
+/**
+ * What happened, as the end of "after …" and in a label's fewer words: a
+ * node's change names the node ("node X went down" / "node X down", came
+ * up, was drained, was undrained); a resume names none.
+ */
+export function headWords(head: RedistributionHead): { node: string | undefined; happened: string; label: string } {
+  switch (head.type) {
+    case 'rebalancing':
+      return { node: undefined, happened: 'rebalancing resumed', label: 'rebalancing resumed' };
+    case 'drain':
+      return { node: head.node, happened: head.draining ? 'was drained' : 'was undrained', label: head.draining ? 'drained' : 'undrained' };
+    case 'node-down':
+      return { node: head.node, happened: 'went down', label: 'down' };
+    case 'node-up':
+      return { node: head.node, happened: 'came up', label: 'up' };
+  }
 }
 
 /** Groups entries (oldest first) into items (oldest first). */
@@ -155,8 +177,7 @@ export function groupEntries(entries: readonly Entry[]): TimelineItem[] {
         open.converged = entry.event;
         open = null;
       }
-    } else if (entry.kind === 'event' && isTopology(entry.event)) {
-      // Only members move children: an observer (a UI, `pogo ctl`) starts no redistribution.
+    } else if (entry.kind === 'event' && isHead(entry.event)) {
       open = { kind: 'redistribution', head: entry.event, members: [], converged: null };
       items.push(open);
     } else items.push({ kind: 'entry', entry });
@@ -166,7 +187,7 @@ export function groupEntries(entries: readonly Entry[]): TimelineItem[] {
 
 export type VisibleItem =
   | { kind: 'entry'; entry: Entry }
-  | { kind: 'redistribution'; head: Topology; headShown: boolean; members: Entry[]; all: Entry[]; converged: Converged | null; open: boolean };
+  | { kind: 'redistribution'; head: RedistributionHead; headShown: boolean; members: Entry[]; all: Entry[]; converged: Converged | null; open: boolean };
 
 /** What to show, newest first (a redistribution's entries newest first under its head), after filtering. */
 export function visibleItems(items: readonly TimelineItem[], filters: Filters): VisibleItem[] {

@@ -513,10 +513,10 @@ export class Reconciler {
     if (this.o.netsplit.mode === 'majority' && this.netsplitInputs) out.push(this.o.netsplit.describeSelf(this.netsplitInputs));
     if (!this.ready && this.o.isMember) out.push('this node is not ready yet (linking to and syncing with every member it knows of)');
     for (const why of this.presenceWhy.values()) if (why) out.push(why);
-    if (this.joining.length > 0 && this.holdAt !== Infinity)
+    if (this.joining.length > 0)
       out.push(
         `${this.joining.map((c) => c.name).join(', ')} joining (linked, not ready yet): children that would be theirs and run ` +
-          `nowhere wait for them rather than start here and move, until ${new Date(this.holdAt).toISOString()} at the latest`,
+          `nowhere wait for them rather than start here and move, until ${new Date(this.readyAt + this.o.config.readyTimeoutMs).toISOString()} at the latest`,
       );
     // A gated member we cannot hear is waited for too, but what keeps it is its absence, said above.
     for (const name of [...this.cluster.gated].filter((n) => this.linked.has(n)).sort())

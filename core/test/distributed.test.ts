@@ -1048,14 +1048,19 @@ describe('distributed supervisor: readiness', () => {
     for (let i = 0; i < 6; i++) await sim.resolve(n1!.supervisor.startChild(w(`r${i}`)));
     await sim.until(() => sim.exactlyOnce(), 3_000, 'children running');
     const stray = await sim.start('n9', ['n1'], { secret: 'another-secret-0123456789' });
-    // The stray node's own copy of the desired state: it would start these if it took children.
-    await sim.resolve(
-      stray.supervisor.startChild(w('only-here')).catch(() => undefined),
-      1_000,
-    );
+    // The stray node's own copy of the desired state: it would start these if it took children. Before its
+    // readiness a start is taken (it may be about to be ready) and waits.
+    let refused: unknown;
+    stray.supervisor.startChild(w('only-here')).catch((err: unknown) => (refused = err));
+    await sim.run(200);
+    expect(refused).toBeUndefined();
+    expect(stray.supervisor.whichChildren('global').find((c) => c.id === 'only-here')?.status).toBe('pending');
     await sim.run(stray.config.readyTimeoutMs * 3);
     expect(stray.supervisor.isReady).toBe(false);
     expect(stray.local.countChildren().specs).toBe(0);
+    // Once it knows the cluster refuses it, it is no member that will be ready: nothing can run there.
+    expect(stray.supervisor.whichChildren('global').find((c) => c.id === 'only-here')?.status).toBe('unplaceable');
+    await expectCode(sim.resolve(stray.supervisor.startChild(w('another'))), 'unplaceable');
     const said = sim.log.entries.filter((e) => e.level === 'error' && e.message.startsWith('not taking children: n1:4370 refuses this node (auth-failed'));
     expect(said).toHaveLength(1);
     expect(said[0]!.message).toMatch(/auth-failed/);

@@ -325,6 +325,35 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.instances('gone')).toEqual([]);
   });
 
+  it('a start while the restarted members are not ready yet is taken and waits; the children are pending, not unplaceable', async () => {
+    // The tour: `pogo ctl start` on n1, restarted first, was refused "unplaceable (n1: not ready)" and
+    // `ctl status` counted every restored child unplaceable while n1 waited for its roster.
+    const { dirs, expected } = await runningCluster(805);
+    for (const n of NAMES) sim.crash(n);
+    await sim.run(100);
+    const n1 = await sim.start('n1', [], { dataDir: dirs['n1']! });
+    await sim.run(300);
+    expect(n1.supervisor.isReady).toBe(false);
+    const counts = n1.supervisor.countChildren();
+    expect(counts.unplaceable).toBe(0);
+    expect(counts.pending).toBe(expected.length);
+    let started: unknown;
+    let refused: unknown;
+    n1.supervisor.startChild(w('late')).then(
+      (r) => (started = r),
+      (err) => (refused = err),
+    );
+    await sim.run(300);
+    expect(refused).toBeUndefined();
+    expect(n1.supervisor.whichChildren('global').find((c) => c.id === 'late')?.status).toBe('pending');
+    await sim.start('n2', ['n1'], { dataDir: dirs['n2']! });
+    await sim.start('n3', ['n1'], { dataDir: dirs['n3']! });
+    const all = [...expected, 'late'].sort();
+    await untilNoDuplicates(() => sim.fullMesh() && sim.exactlyOnce(all), 10_000, 'every child back, and the late one');
+    await sim.until(() => started !== undefined, 5_000, 'the start resolved');
+    expect(refused).toBeUndefined();
+  });
+
   it('a corrupt state file is reported, moved aside, and recovered from the peers', async () => {
     const { dirs, expected } = await runningCluster(802);
     for (const n of NAMES) sim.crash(n);

@@ -617,7 +617,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       throw new DistError('no-quorum', `this node has no majority of the ${this.o.config.expectedMembers} expected members behind it; nothing can start`);
     }
     if (held) return { id, spec, rev: held.rev, tick: this.desired.touch(id) };
-    const candidates = this.reconciler.candidates;
+    // Members not ready yet count as they will be (a start during a whole-cluster restart waits for them).
+    const candidates = this.reconciler.candidatesWhenReady;
     const maxStartFailures = this.o.config.maxStartFailures;
     // The verdicts (and their reasons) are built only for a refusal: anyEligible is place's answer without them.
     const probe = anyEligible(spec, candidates, maxStartFailures)

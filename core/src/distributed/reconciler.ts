@@ -94,7 +94,7 @@ import {
 } from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
-import { gainMayMove, joiningOwner, placeChild, type Candidate } from './placement.js';
+import { gainMayMove, joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
 import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
 import { liveSpec } from './registers.js';
 import { key, parseKey } from './tags.js';
@@ -305,6 +305,9 @@ export class Reconciler {
   private readonly everReady = new Set<string>();
   /** `name/incarnation` → when this node first saw it linked and not ready. */
   private readonly notReadySince = new Map<string, number>();
+  /** The candidates with every member not ready yet (none leaving) counted as ready: what placement will have. */
+  private candidatesOnceReady: Candidate[] = [];
+  private comingKey = '';
   /** Members joining (header: joining members), as candidates placeable once ready; empty outside the window. */
   private joining: Candidate[] = [];
   private joiningKey = '';
@@ -452,6 +455,12 @@ export class Reconciler {
   get candidates(): readonly Candidate[] {
     this.refreshInputs();
     return this.candidatesNow;
+  }
+
+  /** The candidates as they will be once every member not ready yet is (none leaving counted): for `startChild`'s check. */
+  get candidatesWhenReady(): readonly Candidate[] {
+    this.refreshInputs();
+    return this.candidatesOnceReady;
   }
 
   get paused(): boolean {
@@ -916,17 +925,31 @@ export class Reconciler {
       cause = causeOf({ failures, runners }, previous?.owner, owner, previous?.live?.pin?.node, live?.pin?.node, this.causes);
     }
     let heldFor: string | undefined;
-    if (this.joining.length > 0 && live !== undefined && owner === me && runners.length === 0 && !this.o.instances.has(id)) {
+    let onceReady: string | undefined;
+    const holding = this.joining.length > 0 && live !== undefined && owner === me && runners.length === 0 && !this.o.instances.has(id);
+    const waiting = live !== undefined && owner === undefined && this.candidatesOnceReady !== this.candidatesNow;
+    if (holding || waiting) {
       const counts = new Map<string, number>();
       for (const [node, f] of failures) counts.set(node, f.failures);
-      heldFor = joiningOwner(
-        { id, spec: live.spec, candidates: this.candidatesNow, pin: live.pin?.node, failures: counts, maxStartFailures: this.o.config.maxStartFailures },
-        this.joining,
-      );
+      const input = {
+        id,
+        spec: live.spec,
+        candidates: this.candidatesNow,
+        pin: live.pin?.node,
+        failures: counts,
+        maxStartFailures: this.o.config.maxStartFailures,
+      };
+      if (holding) heldFor = joiningOwner(input, this.joining);
+      else onceReady = placeOwner({ ...input, candidates: this.candidatesOnceReady });
     }
     const view: ChildView = { id, register, live, runners, claims, failures, owner, by, cause };
-    if (resumeTo === undefined && heldFor === undefined) return view;
-    return { ...view, ...(resumeTo === undefined ? {} : { resumeTo }), ...(heldFor === undefined ? {} : { heldFor }) };
+    if (resumeTo === undefined && heldFor === undefined && onceReady === undefined) return view;
+    return {
+      ...view,
+      ...(resumeTo === undefined ? {} : { resumeTo }),
+      ...(heldFor === undefined ? {} : { heldFor }),
+      ...(onceReady === undefined ? {} : { onceReady }),
+    };
   }
 
   /** The latest gain of each node (events.ts), for the reason of moves towards it. */
@@ -1137,6 +1160,34 @@ export class Reconciler {
     for (const k of this.everReady) if (!known.has(k)) this.everReady.delete(k);
     for (const k of this.notReadySince.keys()) if (!notReady.has(k)) this.notReadySince.delete(k);
     for (const k of notReady) if (!this.notReadySince.has(k)) this.notReadySince.set(k, now);
+    // Members that will take children once ready (this node too, before its readiness): a start only they
+    // could run is not unplaceable, and a child only they could run is pending (race "a start during a
+    // whole-cluster restart": refused as unplaceable, "n1: not ready", and status said every child was).
+    let onceReady: Candidate[] | undefined;
+    for (let i = 0; i < this.candidatesNow.length; i++) {
+      const c = this.candidatesNow[i]!;
+      const m = this.memberByName.get(c.name);
+      const coming =
+        c.name === me
+          ? this.o.isMember && !this.ready && !this.leaving && this.refusedFor === ''
+          : m !== undefined && c.role === 'member' && c.up && !c.ready && this.notReadySince.has(`${m.name}/${m.incarnation}`);
+      if (!coming) continue;
+      onceReady ??= [...this.candidatesNow];
+      onceReady[i] = { ...c, ready: true };
+    }
+    this.candidatesOnceReady = onceReady ?? this.candidatesNow;
+    const comingKey =
+      onceReady === undefined
+        ? ''
+        : onceReady
+            .filter((c, i) => c !== this.candidatesNow[i])
+            .map((c) => c.name)
+            .join(',');
+    if (comingKey !== this.comingKey) {
+      // Whether a child with no owner is pending or unplaceable changed: its view is built again (placement's epoch does not cover it).
+      this.comingKey = comingKey;
+      for (const [id, k] of this.known) if (k.view.owner === undefined && k.view.live !== undefined) this.markDirty(id);
+    }
     const joining: Candidate[] = [];
     let next = Infinity;
     const windowEnd = this.readyAt + bound;
@@ -1308,6 +1359,7 @@ export class Reconciler {
       const why = refusals.map((r) => `${r.address} refuses this node (${r.code}: ${r.message})`).join('; ');
       if (why !== this.refusedFor) {
         this.refusedFor = why;
+        this.topologyDirty = true; // it no longer counts as a member that will be ready (`candidatesOnceReady`)
         this.o.log.error(
           { refusals },
           `not taking children: ${why}. A cluster runs there, and children started here would run twice; ` +

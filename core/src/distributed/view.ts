@@ -74,6 +74,12 @@ export interface ChildView {
    * (placement.ts `joiningOwner`; the reconciler's header: joining members).
    */
   readonly heldFor?: string;
+  /**
+   * With no owner now: the member that will own it once the members not
+   * ready yet are (this node before its readiness, a member joining): the
+   * child is pending, not unplaceable.
+   */
+  readonly onceReady?: string;
 }
 
 /** The cluster-wide status of a child. */
@@ -202,7 +208,7 @@ export const EMPTY_REGISTER: ChildRegister = Object.freeze({ specs: Object.freez
 export function statusOf(v: ChildView): GlobalStatus {
   if (v.runners.length > 1) return 'duplicate';
   if (v.runners.length === 1) return v.owner !== undefined && v.runners[0]!.node !== v.owner ? 'moving' : 'running';
-  if (v.owner === undefined) return v.failures.size > 0 ? 'failing' : 'unplaceable';
+  if (v.owner === undefined) return v.failures.size > 0 ? 'failing' : v.onceReady !== undefined ? 'pending' : 'unplaceable';
   for (const f of v.failures.values()) if (f.failures > 0) return 'failing';
   return 'pending';
 }

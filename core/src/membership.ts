@@ -37,7 +37,14 @@
  * Dialling: seeds and every known member that is neither up nor left are
  * dialled with exponential backoff and jitter (`reconnectBaseMs` doubling up
  * to `reconnectMaxMs`); a member whose link just went down first after one
- * gossip interval (see `onLinkDown`). An address that is neither a seed nor
+ * gossip interval (see `onLinkDown`). Race "the lone node of a whole-cluster
+ * restart": a node linked to no one caps its backoff at a fifth of
+ * `reconnectMaxMs` (1 s with `lan`). A member that is no one's seed and came
+ * back first is dialled by nobody (the others know it only by name, from
+ * their saved roster): it reached its seeds only at its next attempt, up to
+ * 5 s after they were up, took every child alone at its ready timeout and
+ * handed most of them over (the tour: 77 of 106 started twice) while the
+ * others waited for it. An address that is neither a seed nor
  * a known member's (a member restarted elsewhere, one forgotten) is not
  * dialled any more. A seed whose name turns out to be a linked member is
  * not dialled again. Seeds come from the configuration (fixed) and from DNS
@@ -438,7 +445,13 @@ export class Membership {
         `cannot link to ${address}: ${failure.message}; retrying with backoff`,
       );
     }
-    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial'));
+    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial', this.alone()));
+  }
+
+  /** Whether no other node is linked to this one (the lone node of a whole-cluster restart: see the header). */
+  private alone(): boolean {
+    for (const m of this.table.values()) if (m.name !== this.self.name && isLinked(m.status)) return false;
+    return true;
   }
 
   // ---- dialling -----------------------------------------------------------
@@ -487,10 +500,11 @@ export class Membership {
     this.dialing.delete(address);
   }
 
-  private backoff(attempts: number, benign: boolean): number {
+  private backoff(attempts: number, benign: boolean, alone: boolean): number {
     const { reconnectBaseMs, reconnectMaxMs } = this.o.timing;
     if (benign) return reconnectBaseMs;
-    const raw = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** Math.min(30, attempts - 1));
+    const cap = alone ? Math.max(reconnectBaseMs, reconnectMaxMs / 5) : reconnectMaxMs;
+    const raw = Math.min(cap, reconnectBaseMs * 2 ** Math.min(30, attempts - 1));
     return Math.round(raw * (0.5 + 0.5 * this.o.random.next()));
   }
 

@@ -197,18 +197,25 @@ describe('link handshake', () => {
     expect(warnings(sim, 'a')).toEqual([]);
   });
 
-  it('keeps retrying a seed that does not answer, with backoff, and logs sparingly', async () => {
+  it('keeps retrying a seed that does not answer, with backoff, and logs sparingly; a node alone retries sooner', async () => {
     sim = new SimCluster(28);
-    const a = await sim.start('a', ['nobody'], { reconnectBaseMs: 100, reconnectMaxMs: 2_000 });
+    const a = await sim.start('a', ['nobody', 'b'], { reconnectBaseMs: 100, reconnectMaxMs: 2_000 });
+    const attempts = (): number => a.status().dialing.find((d) => d.address === 'nobody:4370')?.attempts ?? 0;
     sim.clock.advance(60_000);
-    const dial = a.status().dialing.find((d) => d.address === 'nobody:4370');
-    expect(dial).toBeDefined();
-    // Backoff capped at 2 s (with jitter ≥ 50%): between 30 and 70 attempts in a minute, not thousands.
-    expect(dial!.attempts).toBeGreaterThan(25);
-    expect(dial!.attempts).toBeLessThan(80);
+    // Alone (linked to no one), the backoff is capped at a fifth of the maximum, 400 ms (with jitter ≥ 50%):
+    // 150 to 300 attempts in a minute, not thousands. Race "the lone node of a whole-cluster restart".
+    expect(attempts()).toBeGreaterThan(120);
+    expect(attempts()).toBeLessThan(320);
+    // Linked to b, the seed that still does not answer is retried at most every 2 s: 30 to 60 attempts a minute.
+    await sim.start('b', [], { reconnectBaseMs: 100, reconnectMaxMs: 2_000 });
+    sim.settle(() => a.upMembers().includes('b'), 5_000, 'a linked to b');
+    const before = attempts();
+    sim.clock.advance(60_000);
+    expect(attempts() - before).toBeGreaterThan(25);
+    expect(attempts() - before).toBeLessThan(70);
     const logged = warnings(sim, 'a').filter((e) => e.fields['address'] === 'nobody:4370');
     expect(logged.length).toBeGreaterThan(0);
-    expect(logged.length).toBeLessThanOrEqual(Math.ceil(Math.log2(dial!.attempts)) + 1);
+    expect(logged.length).toBeLessThanOrEqual(Math.ceil(Math.log2(attempts())) + 1);
     // When the seed finally comes up, the node joins it.
     await sim.start('nobody');
     sim.settle(() => a.upMembers().includes('nobody'), 3_000, 'joined late seed');

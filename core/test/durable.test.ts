@@ -354,6 +354,20 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(refused).toBeUndefined();
   });
 
+  it('starting a spec already held answers at once: nothing is saved for it, so nothing is waited for', async () => {
+    // The tour: `pogo ctl start` of an unchanged spec on a calm cluster with data dirs timed out (5 of 5),
+    // answered only when some other change was saved: the touch moved the tick, and the answer waited for
+    // a save that never came.
+    const { expected } = await runningCluster(809);
+    const n1 = sim.mustGet('n1');
+    await sim.run(1_000);
+    let answered: unknown;
+    n1.supervisor.startChild(w(expected[3]!)).then((r) => (answered = r));
+    await sim.run(100);
+    expect(answered).toMatchObject({ id: expected[3] });
+    expect(sim.instances(expected[3]!)).toHaveLength(1);
+  });
+
   it("a member that is no one's seed, back first and alone, links as soon as the others are up: each child starts once", async () => {
     // The tour (4 members, n4 in nobody's --seeds): kill -9 of all, n4 started first, n1-n3 3 s later.
     // Nobody dials n4 (the others know it by name only, from their roster); n4 reached them only at its

@@ -55,10 +55,14 @@ export class Persistence {
    * was SIGKILLed came back, since no member had saved it yet): what is
    * saved — or, while saving fails or after the last save, no wait at all: a
    * failing disk must not stop every command, the cluster still holds the
-   * state (and the failure is logged).
+   * state (and the failure is logged). With no save pending every change is
+   * on disk: a tick with no change behind it (a start of a spec already
+   * held touches its register and moves the tick; nothing is saved for it)
+   * waits for nothing (the tour: re-submitting an unchanged spec with `pogo
+   * ctl start` hung until some other change was saved).
    */
   get waitTick(): number {
-    return this.failing || this.stopped ? Infinity : this.saved;
+    return this.failing || this.stopped || this.timer === undefined ? Infinity : this.saved;
   }
 
   /**

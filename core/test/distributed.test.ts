@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DistEvent } from '../src/distributed/distributed-supervisor.js';
 import { DistError } from '../src/distributed/errors.js';
 import { hrwScore } from '../src/distributed/placement.js';
-import { Reconciler } from '../src/distributed/reconciler.js';
+import { Reconciler, SPAWNS_PER_SLICE } from '../src/distributed/reconciler.js';
 import type { DesiredState } from '../src/distributed/desired-state.js';
 import type { PogoNode } from '../src/node.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
@@ -639,6 +639,36 @@ describe('distributed supervisor: one reconcile per id per turn', () => {
       // Before: twice, once for each mark (the instance's, urgent, and the register's).
       for (const node of ['n2', 'n3', 'obs']) expect(seen.get(id)?.get(node), `${id} on ${node}`).toBe(1);
     }
+  });
+});
+
+describe('distributed supervisor: a node spawning OS children keeps answering', () => {
+  it('starts at most SPAWNS_PER_SLICE OS-process children a reconcile slice; worker children are not counted', async () => {
+    // Race "a node silent while it spawns": 100 spawns in one slice held a node's event loop for 1.7-2 s
+    // (healthz polled every 10 ms), past the heartbeat timeout on a loaded host.
+    sim = new SimCluster(137);
+    const n1 = await sim.start('n1', [], { allowCommands: ['/bin/sleep'] });
+    await sim.until(() => n1.supervisor.isReady, 5_000, 'ready');
+    const { reconciler } = internals(n1);
+    const instances = (n1.supervisor as unknown as { instances: { start(id: string, entry: unknown): void } }).instances;
+    const perSlice = new Map<number, { os: number; workers: number }>();
+    const original = instances.start.bind(instances);
+    instances.start = (id: string, entry: unknown) => {
+      const at = perSlice.get(reconciler.stats.slices) ?? { os: 0, workers: 0 };
+      if (id.startsWith('os')) at.os++;
+      else at.workers++;
+      perSlice.set(reconciler.stats.slices, at);
+      if (!id.startsWith('os')) original(id, entry); // the OS ones are only counted: nothing is spawned here
+    };
+    for (let i = 0; i < 40; i++) n1.supervisor.startChild({ id: `os${i}`, start: { command: '/bin/sleep', args: ['60'] } }).catch(() => undefined);
+    for (let i = 0; i < 40; i++) n1.supervisor.startChild(w(`wk${i}`)).catch(() => undefined);
+    await sim.run(500);
+    const slices = [...perSlice.values()];
+    expect(slices.reduce((a, x) => a + x.os, 0)).toBe(40);
+    expect(slices.reduce((a, x) => a + x.workers, 0)).toBe(40);
+    expect(Math.max(...slices.map((x) => x.os))).toBe(SPAWNS_PER_SLICE);
+    expect(Math.max(...slices.map((x) => x.workers))).toBe(40); // all in one slice
+    expect(perSlice.size).toBeGreaterThanOrEqual(40 / SPAWNS_PER_SLICE);
   });
 });
 

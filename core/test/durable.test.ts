@@ -362,7 +362,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     const n1 = sim.mustGet('n1');
     await sim.run(1_000);
     let answered: unknown;
-    n1.supervisor.startChild(w(expected[3]!)).then((r) => (answered = r));
+    void n1.supervisor.startChild(w(expected[3]!)).then((r) => (answered = r));
     await sim.run(100);
     expect(answered).toMatchObject({ id: expected[3] });
     expect(sim.instances(expected[3]!)).toHaveLength(1);

@@ -36,7 +36,15 @@
  *   which an idle node has none of. (It was a third of an idle node's CPU
  *   with 10,000 children.)
  * Work runs in slices of RECONCILE_SLICE ids with the event loop free in
- * between, so a node with 20,000 children keeps answering heartbeats.
+ * between, so a node with 20,000 children keeps answering heartbeats; a
+ * slice spawns at most SPAWNS_PER_SLICE OS-process children (spawning is
+ * synchronous), the rest go to the next slices.
+ *
+ * Pending, not unplaceable: a child that no member could run now but one
+ * not ready yet could (this node before its readiness, a member joining)
+ * is pending (`ChildView.onceReady`, `candidatesWhenReady` for a start's
+ * check): a start during a whole-cluster restart waits instead of being
+ * refused.
  *
  * Acting on what peers sent (`settledTick`): the store acknowledges a
  * peer's changes only once they are reconciled here and no instance of

@@ -396,9 +396,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
       await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady) && sim.exactlyOnce(ids), 20_000, 'every child back');
       await sim.run(2_000);
       expect(sim.runs.overlaps()).toEqual([]);
-      const starts = new Map<string, number>();
-      for (const sp of sim.runs.spans.slice(spansBefore)) starts.set(sp.id, (starts.get(sp.id) ?? 0) + 1);
-      for (const [id, n] of starts) if (n > 1) twice.push(`seed ${seed}: ${id} started ${n} times`);
+      for (const { id, spans } of sim.runs.startedMoreThanOnce(spansBefore)) twice.push(`seed ${seed}: ${id} started ${spans.length} times`);
       sim.stopAll();
     }
     expect(twice).toEqual([]);

@@ -278,9 +278,9 @@ describe('whole-cluster restart with data dirs: no child ever runs twice', () =>
     await sim.run(2_000);
     const found = overlaps();
     // Instances started since the restart, by child: more than one is a start handed over to another node.
-    const started = new Map<string, string[]>();
-    for (const s of sim.runs.spans.slice(spansBefore)) started.set(s.id, [...(started.get(s.id) ?? []), `${s.node}@${s.start.t - SimCluster.START}`]);
-    const startedTwice = [...started].filter(([, on]) => on.length > 1).map(([id, on]) => `seed ${seed}: ${id} started on ${on.join(', ')}`);
+    const startedTwice = sim.runs
+      .startedMoreThanOnce(spansBefore)
+      .map(({ id, spans }) => `seed ${seed}: ${id} started on ${spans.map((s) => `${s.node}@${s.start.t - SimCluster.START}`).join(', ')}`);
     sim.stopAll();
     return { overlaps: found, startedTwice };
   }

@@ -84,6 +84,17 @@ export class InstanceLog {
     return this.spans.filter((s) => s.id === id);
   }
 
+  /**
+   * The children with more than one span among those opened from span index
+   * `from` on (`spans.length` before a restart: a child started, then handed
+   * over or started again), each with those spans in the order they opened.
+   */
+  startedMoreThanOnce(from = 0): Array<{ id: string; spans: InstanceSpan[] }> {
+    const byId = new Map<string, InstanceSpan[]>();
+    for (const s of this.spans.slice(from)) byId.set(s.id, [...(byId.get(s.id) ?? []), s]);
+    return [...byId].filter(([, spans]) => spans.length > 1).map(([id, spans]) => ({ id, spans }));
+  }
+
   /** Every window in which two or more instances of one child ran at once (optionally of some ids only). */
   overlaps(ids?: ReadonlySet<string>): Overlap[] {
     const byId = new Map<string, InstanceSpan[]>();

@@ -13,6 +13,7 @@
  * the gateway's clock, not this window's.
  */
 import type { ConvergedEvent, EventView, SampleView } from 'pogo-core/observer-state';
+import { changeNamesNode, changeWord } from '../../shared/change-words';
 import { clockTime } from '../../shared/format';
 
 /** The gateway's sample period (core observer/timeline.ts SAMPLE_MS). */
@@ -147,13 +148,10 @@ export interface ConvergenceBar extends Convergence {
   change: string;
 }
 
-const CHANGE_WORDS: Record<string, string> = { 'node-down': 'down', 'node-up': 'up', drain: 'drained', undrain: 'undrained' };
-
 /** What a change that moved children was, in words: "demo-3 down", "demo-4 up", "demo-2 drained", "rebalancing resumed". */
 export function changeText(cause: string, node: string): string {
-  if (cause === 'resume') return 'rebalancing resumed';
-  const what = CHANGE_WORDS[cause] ?? cause;
-  return node ? `${node} ${what}` : what;
+  const what = changeWord(cause);
+  return node && changeNamesNode(cause) ? `${node} ${what}` : what;
 }
 
 /** A bar per convergence, oldest first, labelled with its time. */

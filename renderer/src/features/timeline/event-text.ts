@@ -18,6 +18,7 @@
  */
 import type { MoveReason } from 'pogo-core';
 import type { ActivityView, ClusterEvent, StoppedEvent } from 'pogo-core/observer-state';
+import { changeNamesNode, changeWord } from '../../shared/change-words';
 import { formatCount, formatDuration } from '../../shared/format';
 
 /** A piece of an event's sentence: text, or a child / node to link. */
@@ -115,13 +116,8 @@ export function describeEvent(e: ClusterEvent): Part[] {
       ];
     case 'converged': {
       const running = `: ${formatCount(e.children)} ${e.children === 1 ? 'child' : 'children'} running once`;
-      if (e.cause === 'resume') return [`converged ${formatDuration(e.after)} after rebalancing resumed (command on `, { node: e.node }, `)${running}`];
-      return [
-        `converged ${formatDuration(e.after)} after `,
-        { node: e.node },
-        { 'node-down': ' down', 'node-up': ' up', drain: ' drained', undrain: ' undrained' }[e.cause],
-        running,
-      ];
+      if (!changeNamesNode(e.cause)) return [`converged ${formatDuration(e.after)} after ${changeWord(e.cause)} (command on `, { node: e.node }, `)${running}`];
+      return [`converged ${formatDuration(e.after)} after `, { node: e.node }, ` ${changeWord(e.cause)}`, running];
     }
   }
 }

@@ -22,6 +22,7 @@
  * second change inside one belongs to it.
  */
 import type { ActivityView, EventType, EventView } from 'pogo-core/observer-state';
+import { changeWord } from '../../shared/change-words';
 import { activitySubjects, subjectsOf } from './event-text';
 
 export type Entry = { kind: 'event'; seq: number; at: number; event: EventView } | { kind: 'activity'; seq: number; at: number; activity: ActivityView };
@@ -156,13 +157,13 @@ function isHead(e: EventView): e is RedistributionHead {
 export function headWords(head: RedistributionHead): { node: string | undefined; happened: string; label: string } {
   switch (head.type) {
     case 'rebalancing':
-      return { node: undefined, happened: 'rebalancing resumed', label: 'rebalancing resumed' };
+      return { node: undefined, happened: changeWord('resume'), label: changeWord('resume') };
     case 'drain':
-      return { node: head.node, happened: head.draining ? 'was drained' : 'was undrained', label: head.draining ? 'drained' : 'undrained' };
+      return { node: head.node, happened: head.draining ? 'was drained' : 'was undrained', label: changeWord(head.draining ? 'drain' : 'undrain') };
     case 'node-down':
-      return { node: head.node, happened: 'went down', label: 'down' };
+      return { node: head.node, happened: 'went down', label: changeWord('node-down') };
     case 'node-up':
-      return { node: head.node, happened: 'came up', label: 'up' };
+      return { node: head.node, happened: 'came up', label: changeWord('node-up') };
   }
 }
 

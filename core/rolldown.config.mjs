@@ -24,14 +24,18 @@
  *   - socket.io (the server library: only a listening transport loads it),
  *     and ws's optional native helpers.
  *
- * socket.io-client: the library's socketio.js requires it as CommonJS,
- * since for an ES module importer on Node its package resolves to its debug
- * build (see socketio.ts). The bundle takes its plain ES build instead (no
- * `debug` package): the transform below turns that one require into an
- * import, and the resolver is given no `node` condition (the `node`
- * condition is what selects the debug builds of socket.io-client,
- * engine.io-client and socket.io-parser). The build fails if the require
- * is not found, so the two cannot drift apart silently.
+ * socket.io-client and socket.io-parser: the library's socketio.js and
+ * frame-encoder.js require them as CommonJS, since for an ES module
+ * importer on Node their packages resolve to their debug builds (see
+ * socketio.ts). The bundle takes their plain ES builds instead (no `debug`
+ * package): the transform below turns those two requires into imports, and
+ * the resolver is given no `node` condition (the `node` condition is what
+ * selects the debug builds of socket.io-client, engine.io-client and
+ * socket.io-parser). So the client and the frame encoder share the one
+ * parser inside the bundle; the parser's CommonJS build, with `debug`, was
+ * read, compiled and run at every call besides (about 15 ms of a `ctl ls`).
+ * The build fails if a require is not found, so they cannot drift apart
+ * silently.
  */
 import { builtinModules } from 'node:module';
 
@@ -45,16 +49,33 @@ const PACKAGES_AT_RUN_TIME = new Set(['socket.io', 'bufferutil', 'utf-8-validate
 /** Modules (under dist/) with state the library shares with worker modules: never in the bundle. */
 const STATEFUL = ['node.js', 'supervisor/workers.js', 'supervisor/worker-child.js', 'cli/run-node.js'];
 
-const CLIENT_REQUIRE = "const { io: ioClient } = createRequire(import.meta.url)('socket.io-client');";
-const CLIENT_IMPORT = "import { io as ioClient } from 'socket.io-client';";
+/** The CommonJS requires of dist/ that the bundle turns into imports of the ES builds (see the header), by file. */
+const REQUIRES_AS_IMPORTS = [
+  {
+    file: '/dist/transport/socketio.js',
+    require: "const { io: ioClient } = createRequire(import.meta.url)('socket.io-client');",
+    import: "import { io as ioClient } from 'socket.io-client';",
+  },
+  {
+    file: '/dist/transport/frame-encoder.js',
+    require: "const stock = createRequire(import.meta.url)('socket.io-parser');",
+    import: "import * as stock from 'socket.io-parser';",
+  },
+];
 
 /** @type {import('rolldown').Plugin} */
-const clientAsImport = {
-  name: 'pogo-socket.io-client-as-import',
+const requiresAsImports = {
+  name: 'pogo-socket.io-requires-as-imports',
   transform(code, id) {
-    if (!id.endsWith('/dist/transport/socketio.js')) return null;
-    if (!code.includes(CLIENT_REQUIRE)) this.error(`rolldown.config.mjs: ${id} no longer holds ${CLIENT_REQUIRE}; update the bundle's transform`);
-    return { code: code.replace(CLIENT_REQUIRE, CLIENT_IMPORT), map: null };
+    const at = REQUIRES_AS_IMPORTS.find((r) => id.endsWith(r.file));
+    if (at === undefined) return null;
+    if (!code.includes(at.require)) this.error(`rolldown.config.mjs: ${id} no longer holds ${at.require}; update the bundle's transform`);
+    return { code: code.replace(at.require, at.import), map: null };
+  },
+  buildEnd() {
+    const seen = new Set(this.getModuleIds());
+    for (const r of REQUIRES_AS_IMPORTS)
+      if (![...seen].some((id) => id.endsWith(r.file))) this.error(`rolldown.config.mjs: ${r.file} is no longer in the bundle; update REQUIRES_AS_IMPORTS`);
   },
 };
 
@@ -114,7 +135,7 @@ export default {
   platform: 'neutral',
   resolve: { conditionNames: ['import', 'default'], mainFields: ['module', 'main'] },
   external: (id) => id.startsWith('node:') || BUILTINS.has(id) || RUN_TIME.has(id) || PACKAGES_AT_RUN_TIME.has(id),
-  plugins: [clientAsImport, asScript, noStatefulModules],
+  plugins: [requiresAsImports, asScript, noStatefulModules],
   output: {
     file: OUTPUT,
     format: 'cjs',

@@ -60,7 +60,8 @@
  * learns that another node runs it — the duplicates Pogo shows during joins.
  * The timeout does not make ready a member that none of its seeds has
  * linked while one of them refused it for good (race "a cluster answers and
- * refuses us": a wrong secret, a name in use; see `checkReady`).
+ * refuses us": a wrong secret, a name in use). The decision is readiness.ts
+ * (pure, with its races); `checkReady` acts on it.
  *
  * Joining members (race "the first member ready after a whole-cluster
  * restart"): members come back a few hundred ms apart, and the first one
@@ -104,6 +105,7 @@ import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { gainMayMove, joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
 import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
+import { readiness } from './readiness.js';
 import { liveSpec } from './registers.js';
 import { isCommandStart } from '../supervisor/child-spec.js';
 import { key, parseKey } from './tags.js';
@@ -1351,71 +1353,43 @@ export class Reconciler {
 
   private checkReady(timedOut = false): void {
     if (this.ready || this.stopped || this.leaving) return;
-    const me = this.o.node;
-    const all = this.o.members();
-    // An observer holds no children, so it cannot duplicate one: a member it has tried and failed to
-    // reach (typically a dead node its peers still list) must not hold it back; a member does wait.
-    const others = all.filter(
-      (m) => m.name !== me && m.status !== 'left' && m.role === 'member' && !(this.o.observer && m.status === 'down' && this.o.dialFailed(m.address)),
-    );
-    // A node with seeds knows nothing of the cluster until it has linked to one of them.
-    const joined = !this.o.hasSeeds || all.some((m) => m.name !== me && isLinked(m.status));
-    const allLinked = others.every((m) => isLinked(m.status));
-    const allSynced = others.every((m) => this.o.announced(m.name) && this.o.desired.caughtUpWith(m.name));
-    // Members of the roster (the desired state's own record, restored from disk after a whole-cluster
-    // restart) that membership does not know yet: race "two nodes restarted together, each linked only
-    // to a third": both would take children knowing only it.
-    // Race "a left member's word from a third party" (an outsider, with a long-running observer): after a
-    // graceful whole-cluster restart the observer still gossips the members as having left, so a node
-    // restarted from an older data dir knew them (as left), waited for none of them, and started a child
-    // they had stopped before they left. A node holding restored state waits for a roster member known
-    // only as left too: it may hold newer state, and it is not gone for good until it is forgotten.
-    const stale = this.o.restoredState?.() ?? false;
-    const byName = new Map(all.map((m) => [m.name, m]));
-    const unknownRoster = this.o.isMember
-      ? [...this.o.desired.roster()]
-          .filter(([name, member]) => {
-            if (!member || name === me) return false;
-            const m = byName.get(name);
-            return m === undefined || (stale && m.status === 'left');
-          })
-          .map(([name]) => name)
-      : [];
-    // Majority mode: ready once the lease holds too, so that a start right after readiness is not refused.
-    const leased = this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(all));
-    const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
-    // Race "a cluster answers and refuses us": a node that has linked to none of its seeds while one
-    // of them refused it for good (a wrong secret, its name taken by a live node, another cluster or
-    // protocol) does not take children when the timeout runs out: the cluster that refused it runs
-    // them, and it would run a second copy of each for as long as it lives. It waits, says why, and
-    // looks again each timeout (a refusal ends when that address links, or stops answering).
-    const refusals = timedOut && !complete && !joined && this.o.isMember ? this.o.refusals() : [];
-    if (refusals.length > 0) {
-      const why = refusals.map((r) => `${r.address} refuses this node (${r.code}: ${r.message})`).join('; ');
-      if (why !== this.refusedFor) {
-        this.refusedFor = why;
+    const members = this.o.members();
+    const verdict = readiness({
+      self: this.o.node,
+      members,
+      roster: this.o.desired.roster(),
+      isMember: this.o.isMember,
+      observer: this.o.observer,
+      hasSeeds: this.o.hasSeeds,
+      dialFailed: (address) => this.o.dialFailed(address),
+      synced: (peer) => this.o.announced(peer) && this.o.desired.caughtUpWith(peer),
+      restoredState: this.o.restoredState?.() ?? false,
+      leased: this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(members)),
+      timedOut,
+      refusals: () => this.o.refusals(),
+    });
+    if (verdict.verdict === 'refused') {
+      if (verdict.why !== this.refusedFor) {
+        this.refusedFor = verdict.why;
         this.topologyDirty = true; // it no longer counts as a member that will be ready (`candidatesOnceReady`)
         this.o.log.error(
-          { refusals },
-          `not taking children: ${why}. A cluster runs there, and children started here would run twice; ` +
+          { refusals: verdict.refusals },
+          `not taking children: ${verdict.why}. A cluster runs there, and children started here would run twice; ` +
             'fix the setting (--secret, --name, --cluster) and restart',
         );
       }
+      // Looked at again each timeout: a refusal ends when that address links, or stops answering.
       this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
       return;
     }
-    if (complete || timedOut) {
+    if (verdict.verdict !== 'waiting') {
       this.ready = true;
       this.wasReady = true;
       this.readyAt = this.o.clock.now();
       this.o.clock.clearTimeout(this.readyTimeout);
-      if (!complete)
+      if (verdict.verdict === 'ready-by-timeout')
         this.o.log.warn(
-          {
-            waitedMs: this.o.config.readyTimeoutMs,
-            notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name),
-            roster: unknownRoster,
-          },
+          { waitedMs: this.o.config.readyTimeoutMs, notLinked: verdict.notLinked, roster: verdict.roster },
           'taking children although not every known member is linked and synced',
         );
       this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'ready to take children');

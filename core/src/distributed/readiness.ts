@@ -1,0 +1,117 @@
+/**
+ * Readiness, decided: whether a node may take children now, from what it
+ * knows of the cluster. Pure; the reconciler (the only orchestrator) asks
+ * it whenever membership, groups or the store's sync move, and acts on the
+ * answer (publishes readiness, logs, arms the timers).
+ *
+ * A node takes children only once it is *ready*: linked to every member it
+ * knows of and holding their groups (pg) and desired state (the store's
+ * sync) — or after `readyTimeoutMs`. Otherwise a joining node could start a
+ * child before it learns that another node runs it: the duplicates Pogo
+ * shows during joins. "Every member it knows of" is membership's view and
+ * the roster (the desired state's own list of members, restored from disk
+ * after a whole-cluster restart), members not forgotten, observers aside.
+ *
+ * Races handled here, by name:
+ * - "a dead member gossiped to an observer": an observer holds no children,
+ *   so it cannot duplicate one; a member it has tried and failed to reach
+ *   (typically a dead node its peers still list) must not hold it back. A
+ *   member does wait for it.
+ * - "seeds not reached yet": a node with seeds knows nothing of the cluster
+ *   until it has linked to one of them; until then nothing is complete.
+ * - "two nodes restarted together, each linked only to a third": a roster
+ *   member that membership does not know yet is waited for; both would
+ *   otherwise take children knowing only the third.
+ * - "a left member's word from a third party": after a graceful
+ *   whole-cluster restart a long-running observer still gossips the members
+ *   as having left, so a node restarted from an older data dir knew them
+ *   (as left), waited for none of them and started a child they had stopped
+ *   before they left. A node holding restored state waits for a roster
+ *   member known only as left too: it may hold newer state, and it is not
+ *   gone for good until it is forgotten.
+ * - "majority mode, ready before its lease": a node is ready once its lease
+ *   holds too, so that a start right after readiness is not refused.
+ * - "a cluster answers and refuses us": a node that has linked to none of
+ *   its seeds while one of them refused it for good (a wrong secret, its
+ *   name taken by a live node, another cluster or protocol) is not made
+ *   ready by the timeout: the cluster that refused it runs the children,
+ *   and it would run a second copy of each for as long as it lives. It
+ *   waits and says why (a refusal ends when that address links, or stops
+ *   answering).
+ */
+import { isLinked, type Member } from '../membership.js';
+
+/** A seed address whose last answer refused this node for good (membership.ts `refusals`). */
+export interface Refusal {
+  address: string;
+  code: string;
+  message: string;
+}
+
+export interface ReadinessInput {
+  self: string;
+  /** This node's view of the cluster (membership). */
+  members: readonly Member[];
+  /** The roster: member name → whether the cluster still waits for it (false: forgotten). */
+  roster: ReadonlyMap<string, boolean>;
+  /** Whether this node is a member (holds children); an observer is not. */
+  isMember: boolean;
+  /** Whether this node is an observer (see the race "a dead member gossiped to an observer"). */
+  observer: boolean;
+  /** Whether the node was given seeds: then it is not ready before it has linked to someone. */
+  hasSeeds: boolean;
+  /** True when dialling this address has failed and no link exists. */
+  dialFailed(address: string): boolean;
+  /** Whether this peer's groups (its pg snapshot) and desired state (the store's sync) have arrived. */
+  synced(peer: string): boolean;
+  /** Whether this node restored desired state from its data dir (it may be stale until it has synced with its roster). */
+  restoredState: boolean;
+  /** Majority mode: whether the netsplit policy lets this node run children now (true in available mode). */
+  leased: boolean;
+  /** Whether `readyTimeoutMs` has run out. */
+  timedOut: boolean;
+  /** The refusals membership holds (asked only when they matter). */
+  refusals(): readonly Refusal[];
+}
+
+export type Readiness =
+  /** Every member it knows of is linked and synced. */
+  | { verdict: 'ready' }
+  /** The timeout ran out first: ready anyway, with what it did not have. */
+  | { verdict: 'ready-by-timeout'; notLinked: string[]; roster: string[] }
+  /** The timeout ran out, no seed linked, and one refused this node for good: not ready, and why. */
+  | { verdict: 'refused'; why: string; refusals: readonly Refusal[] }
+  | { verdict: 'waiting' };
+
+export function readiness(input: ReadinessInput): Readiness {
+  const { self, members } = input;
+  const others = members.filter(
+    (m) => m.name !== self && m.status !== 'left' && m.role === 'member' && !(input.observer && m.status === 'down' && input.dialFailed(m.address)),
+  );
+  const joined = !input.hasSeeds || members.some((m) => m.name !== self && isLinked(m.status));
+  const allLinked = others.every((m) => isLinked(m.status));
+  const allSynced = others.every((m) => input.synced(m.name));
+  const byName = new Map(members.map((m) => [m.name, m]));
+  const unknownRoster = input.isMember
+    ? [...input.roster]
+        .filter(([name, member]) => {
+          if (!member || name === self) return false;
+          const m = byName.get(name);
+          return m === undefined || (input.restoredState && m.status === 'left');
+        })
+        .map(([name]) => name)
+    : [];
+  const leased = !input.isMember || input.leased;
+  const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
+  if (complete) return { verdict: 'ready' };
+  if (!input.timedOut) return { verdict: 'waiting' };
+  const refusals = !joined && input.isMember ? input.refusals() : [];
+  if (refusals.length > 0) {
+    return { verdict: 'refused', why: refusals.map((r) => `${r.address} refuses this node (${r.code}: ${r.message})`).join('; '), refusals };
+  }
+  return {
+    verdict: 'ready-by-timeout',
+    notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name),
+    roster: unknownRoster,
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Readiness (distributed/readiness.ts) as a pure function: ready once every
+ * member this node knows of (membership and the roster) is linked and
+ * synced, or by the timeout; each race its header names, without a
+ * network.
+ */
+import { describe, expect, it } from 'vitest';
+import { readiness, type ReadinessInput } from '../src/distributed/readiness.js';
+import type { Member } from '../src/membership.js';
+
+const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member => ({
+  name,
+  incarnation: 'aaaaaaaa',
+  startedAt: 0,
+  address: `${name}.example:4370`,
+  role: 'member',
+  labels: {},
+  workers: [],
+  version: 1,
+  status,
+  since: 0,
+  reason: 'test',
+  ...over,
+});
+
+/** n1's view: itself, n2 and n3 linked and synced, in the roster, seeds given, available mode. */
+const input = (over: Partial<ReadinessInput> = {}): ReadinessInput => ({
+  self: 'n1',
+  members: [member('n1'), member('n2'), member('n3')],
+  roster: new Map([
+    ['n1', true],
+    ['n2', true],
+    ['n3', true],
+  ]),
+  isMember: true,
+  observer: false,
+  hasSeeds: true,
+  dialFailed: () => false,
+  synced: () => true,
+  restoredState: false,
+  leased: true,
+  timedOut: false,
+  refusals: () => [],
+  ...over,
+});
+
+describe('readiness', () => {
+  it('is ready when every member it knows of is linked and synced (a suspect one still counts as linked)', () => {
+    expect(readiness(input())).toEqual({ verdict: 'ready' });
+    expect(readiness(input({ members: [member('n1'), member('n2', 'suspect'), member('n3')] }))).toEqual({ verdict: 'ready' });
+  });
+
+  it('waits for a member not linked, or linked and not synced yet', () => {
+    expect(readiness(input({ members: [member('n1'), member('n2'), member('n3', 'down')] }))).toEqual({ verdict: 'waiting' });
+    expect(readiness(input({ synced: (peer) => peer !== 'n2' }))).toEqual({ verdict: 'waiting' });
+  });
+
+  it('does not wait for a member that left, nor for observers', () => {
+    const members = [member('n1'), member('n2'), member('n3', 'left'), member('obs', 'down', { role: 'observer' })];
+    expect(readiness(input({ members, roster: new Map([['n2', true]]) }))).toEqual({ verdict: 'ready' });
+  });
+
+  it('race "seeds not reached yet": with seeds and no link, nothing is complete; without seeds a lone node is ready', () => {
+    const alone = { members: [member('n1')], roster: new Map<string, boolean>() };
+    expect(readiness(input({ ...alone }))).toEqual({ verdict: 'waiting' });
+    expect(readiness(input({ ...alone, hasSeeds: false }))).toEqual({ verdict: 'ready' });
+  });
+
+  it('race "a dead member gossiped to an observer": an observer passes over a member it failed to dial; a member waits for it', () => {
+    const members = [member('n1', 'up', { role: 'observer' }), member('n2'), member('n3', 'down')];
+    const dialFailed = (address: string) => address.startsWith('n3.');
+    expect(readiness(input({ self: 'n1', members, isMember: false, observer: true, dialFailed }))).toEqual({ verdict: 'ready' });
+    // One it has not tried yet holds it back, as it does a member.
+    expect(readiness(input({ self: 'n1', members, isMember: false, observer: true }))).toEqual({ verdict: 'waiting' });
+    expect(readiness(input({ members: [member('n1'), member('n2'), member('n3', 'down')], dialFailed }))).toEqual({ verdict: 'waiting' });
+  });
+
+  it('race "two nodes restarted together, each linked only to a third": a roster member membership does not know is waited for', () => {
+    const members = [member('n1'), member('n2')];
+    expect(readiness(input({ members }))).toEqual({ verdict: 'waiting' });
+    // Forgotten (false in the roster): no longer waited for.
+    expect(
+      readiness(
+        input({
+          members,
+          roster: new Map([
+            ['n2', true],
+            ['n3', false],
+          ]),
+        }),
+      ),
+    ).toEqual({ verdict: 'ready' });
+    // An observer holds no roster of its own to wait for.
+    expect(readiness(input({ members, isMember: false, observer: true }))).toEqual({ verdict: 'ready' });
+  });
+
+  it('race "a left member\'s word from a third party": with restored state, a roster member known only as left is waited for', () => {
+    const members = [member('n1'), member('n2'), member('n3', 'left')];
+    expect(readiness(input({ members }))).toEqual({ verdict: 'ready' });
+    expect(readiness(input({ members, restoredState: true }))).toEqual({ verdict: 'waiting' });
+  });
+
+  it('race "majority mode, ready before its lease": a member waits for its lease; an observer has none to wait for', () => {
+    expect(readiness(input({ leased: false }))).toEqual({ verdict: 'waiting' });
+    expect(readiness(input({ leased: false, isMember: false, observer: true }))).toEqual({ verdict: 'ready' });
+  });
+
+  it('is ready by the timeout, naming the members it has not linked and the roster members it does not know', () => {
+    const members = [member('n1'), member('n2', 'down'), member('n4')];
+    expect(readiness(input({ members, timedOut: true }))).toEqual({ verdict: 'ready-by-timeout', notLinked: ['n2'], roster: ['n3'] });
+  });
+
+  it('race "a cluster answers and refuses us": by the timeout, with no seed linked and a refusal, it is refused and says why', () => {
+    const refusals = [{ address: 'seed:4370', code: 'auth-failed', message: 'wrong secret' }];
+    const alone = { members: [member('n1')], roster: new Map<string, boolean>(), timedOut: true, refusals: () => refusals };
+    expect(readiness(input(alone))).toEqual({ verdict: 'refused', why: 'seed:4370 refuses this node (auth-failed: wrong secret)', refusals });
+    // Linked to anyone, a refusal elsewhere does not hold it back; no refusal, the timeout makes it ready.
+    expect(readiness(input({ ...alone, members: [member('n1'), member('n2')], roster: new Map([['n3', true]]) })).verdict).toBe('ready-by-timeout');
+    expect(readiness(input({ ...alone, refusals: () => [] })).verdict).toBe('ready-by-timeout');
+  });
+
+  it('asks for the refusals only when they matter (the timeout ran out, no seed linked)', () => {
+    let asked = 0;
+    const refusals = () => {
+      asked++;
+      return [];
+    };
+    readiness(input({ members: [member('n1')], refusals }));
+    readiness(input({ timedOut: true, members: [member('n1'), member('n2'), member('n3', 'down')], refusals }));
+    expect(asked).toBe(0);
+    readiness(input({ timedOut: true, members: [member('n1')], refusals }));
+    expect(asked).toBe(1);
+  });
+});

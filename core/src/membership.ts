@@ -168,13 +168,16 @@ interface DialTarget {
 /**
  * Dial failures that mean a live node of a cluster answered and refused
  * this one for what it is — the secret, its name, the cluster's name, the
- * protocol — rather than "nobody there yet" (unreachable, a timeout, a busy
+ * protocol, TLS (a certificate it does not trust, or one end speaking TLS
+ * and the other not: transport.ts `TransportRefusal`; an outsider's tour
+ * found a node without the cluster's TLS settings taking every child alone
+ * at its ready timeout) — rather than "nobody there yet" (unreachable, a timeout, a busy
  * or stopping peer). Retrying changes nothing until someone fixes a
  * setting, and a node that only ever meets these must not take children on
  * its own (the reconciler's readiness: it would run a second copy of every
  * child the cluster already runs).
  */
-const REFUSALS: ReadonlySet<DialFailureCode> = new Set<DialFailureCode>(['auth-failed', 'duplicate-name', 'cluster-mismatch', 'version-mismatch']);
+const REFUSALS: ReadonlySet<DialFailureCode> = new Set<DialFailureCode>(['auth-failed', 'duplicate-name', 'cluster-mismatch', 'version-mismatch', 'tls']);
 
 export class Membership {
   private readonly table = new Map<string, Member>();

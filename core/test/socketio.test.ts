@@ -90,14 +90,26 @@ describe('Socket.IO transport', () => {
     await until(() => up(a) === 'tls-a,tls-b' && up(b) === 'tls-a,tls-b', 5_000, 'TLS link');
 
     // Same secret, but without the CA: the certificate is not trusted, so no link.
-    const untrusting = await node('tls-c', { tlsCertFile: cert, tlsKeyFile: key, seeds: [a.address] });
-    // A plain-text node cannot talk to a TLS node either.
-    const plain = await node('plain', { seeds: [a.address] });
-    await until(() => log.entries.some((e) => e.fields['node'] === 'tls-c' && e.fields['code'] === 'unreachable'), 5_000, 'TLS refusal logged');
-    await until(() => log.entries.some((e) => e.fields['node'] === 'plain' && e.fields['code'] === 'unreachable'), 5_000, 'plain refusal logged');
+    const untrusting = await node('tls-c', { tlsCertFile: cert, tlsKeyFile: key, seeds: [a.address], readyTimeoutMs: 300 });
+    // A plain-text node cannot talk to a TLS node either (the TLS server hangs up on its HTTP request: one look with TLS tells).
+    const plain = await node('plain', { seeds: [a.address], readyTimeoutMs: 300 });
+    // Nor a TLS node to a plain-text one.
+    const plainSeed = await node('plain-seed');
+    const toPlain = await node('tls-d', { ...tls, seeds: [plainSeed.address], readyTimeoutMs: 300 });
+    const refusal = (name: string) => log.entries.find((e) => e.fields['node'] === name && e.fields['code'] === 'tls');
+    await until(() => ['tls-c', 'plain', 'tls-d'].every((n) => refusal(n) !== undefined), 10_000, 'TLS refusals logged');
+    expect(refusal('tls-c')!.message).toContain("the peer's certificate is not one this node trusts");
+    expect(refusal('plain')!.message).toContain('serves TLS and this node dials without it');
+    expect(refusal('tls-d')!.message).toContain('the peer does not speak TLS');
     expect(up(untrusting)).toBe('tls-c');
     expect(up(plain)).toBe('plain');
     expect(up(a)).toBe('tls-a,tls-b');
+    // Race "a cluster answers and refuses us", over TLS (an outsider's tour: a node without the cluster's TLS settings was
+    // ready by its timeout and started every child a second time): past the ready timeout, none of them takes children.
+    const refused = (name: string) =>
+      log.entries.some((e) => e.fields['node'] === name && /^not taking children: .* refuses this node \(tls: /.test(e.message));
+    await until(() => ['tls-c', 'plain', 'tls-d'].every(refused), 10_000, 'each says why it takes no children');
+    for (const n of [untrusting, plain, toPlain]) expect(n.status().supervisor.ready).toBe(false);
   });
 });
 

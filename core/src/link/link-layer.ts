@@ -74,7 +74,7 @@
  * limit, which come in floods, are summarised (at most `REFUSAL_LOG_BURST`
  * lines per second, then one line with the count of the rest).
  */
-import type { Conn } from '../transport/transport.js';
+import type { Conn, TransportRefusal } from '../transport/transport.js';
 import {
   PROTOCOL_VERSION,
   decodeBatch,
@@ -371,7 +371,8 @@ export class LinkLayer {
     conn.setHandlers({
       onOpen: () => this.safely(() => this.onPendingOpen(p)),
       onMessage: (raw) => this.safely(() => (p.done ? this.onLinkFrame(conn, raw) : this.onHandshakeFrame(p, raw))),
-      onClose: (reason, byPeer) => this.safely(() => (p.done ? this.onLinkClosed(conn, reason, byPeer === true) : this.onPendingClosed(p, reason))),
+      onClose: (reason, byPeer, refused) =>
+        this.safely(() => (p.done ? this.onLinkClosed(conn, reason, byPeer === true) : this.onPendingClosed(p, reason, refused))),
       onInvalid: (reason: string) => this.safely(() => this.onInvalidFrame(conn, p, reason)),
     });
   }
@@ -565,7 +566,9 @@ export class LinkLayer {
     this.pending.delete(p);
     this.o.clock.clearTimeout(p.timer);
     if (code !== 'simultaneous-dial' && code !== 'already-linked') this.stats.handshakesRejected++;
-    if (tellPeer && code !== 'unreachable' && code !== 'already-linked' && code !== 'not-a-member') this.write(p.conn, { t: 'reject', code, message });
+    // Only handshake refusals go to the peer: the others are this end's own findings (no link, TLS), or not the peer's business.
+    const told = code !== 'unreachable' && code !== 'already-linked' && code !== 'not-a-member' && code !== 'tls';
+    if (tellPeer && told) this.write(p.conn, { t: 'reject', code, message });
     p.conn.close(`${code}: ${message}`);
     // A dial's failure is the dialler's to report (membership: the first, then as the count doubles); a
     // warning here too said "handshake failed … ECONNREFUSED" every few seconds for as long as a dead member was dialled.
@@ -585,9 +588,9 @@ export class LinkLayer {
     p.conn.close(reason);
   }
 
-  private onPendingClosed(p: Pending, reason: string): void {
+  private onPendingClosed(p: Pending, reason: string, refused?: TransportRefusal): void {
     if (p.done) return;
-    this.fail(p, 'unreachable', reason, false, p.peer?.name);
+    this.fail(p, refused ?? 'unreachable', reason, false, p.peer?.name);
   }
 
   /** Refuses a connection before any handshake: the reject goes out as soon as the connection is open (at once on Socket.IO), then it is closed. */

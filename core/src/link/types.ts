@@ -72,7 +72,7 @@ export interface ProtocolVersion {
 }
 
 /** Why a dial failed: a code the peer sent or this side's own reason; `unreachable`, `already-linked` and `not-a-member` never go on the wire. */
-export type DialFailureCode = RejectCode | 'unreachable' | 'already-linked' | 'not-a-member';
+export type DialFailureCode = RejectCode | 'unreachable' | 'already-linked' | 'not-a-member' | 'tls';
 
 export interface DialFailure {
   code: DialFailureCode;

@@ -34,18 +34,27 @@
  * (`Conn.authError`), before any frame is read from it, so that the link
  * layer can refuse it with the reason and both sides log why; a failed TLS
  * handshake is logged with OpenSSL's reason.
+ *
+ * A dial that fails because the two ends disagree on TLS (`tlsRefusal`: the
+ * peer's certificate is not trusted here, the peer does not speak TLS, or
+ * its TLS alert refused ours) is reported as a refusal (`TransportRefusal`
+ * 'tls'), not as nobody there: a node whose seeds all refuse it so does not
+ * take children alone at its ready timeout. Race "a plain dial to a TLS
+ * port": the server hangs up on an HTTP request it cannot read as TLS,
+ * which looks like any reset; only then, one TLS handshake with the address
+ * (`servesTls`) tells the two apart.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Server as IoServer, Socket as ServerSocket } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { Logger } from '../logger.js';
-import { formatAddress } from '../util/address.js';
+import { formatAddress, parseAddress } from '../util/address.js';
 import { frameParser } from './frame-encoder.js';
-import type { Conn, ConnHandlers, Transport } from './transport.js';
+import type { Conn, ConnHandlers, Transport, TransportRefusal } from './transport.js';
 
 /**
  * Loading, measured (`pogo ctl` pays it on every call; nodes once): the
@@ -171,14 +180,14 @@ abstract class SocketConn implements Conn {
     }
   }
 
-  protected finish(reason: string, byPeer = false): void {
+  protected finish(reason: string, byPeer = false, refused?: TransportRefusal): void {
     if (this.closed) return;
     this.closed = true;
     // Race "our own close, reported by the library first": Socket.IO fires 'disconnect' inside
     // `disconnect()`/`close()` ('server namespace disconnect', 'io client disconnect'), before our
     // reason; a link timed out here was logged as 'peer disconnected: server namespace disconnect'.
     if (this.closingFor !== undefined) this.handlers?.onClose(this.closingFor, false);
-    else this.handlers?.onClose(reason, byPeer);
+    else this.handlers?.onClose(reason, byPeer, refused);
   }
 }
 
@@ -226,6 +235,9 @@ class ClientConn extends SocketConn {
     id: string,
     address: string,
     private readonly socket: ClientSocket,
+    /** Whether this dial speaks TLS; `probeMs` bounds the look for a TLS server behind a plain dial's reset (`tlsRefusal`). */
+    secure: boolean,
+    probeMs: number,
   ) {
     super(id, 'out', address);
     this.wire(socket);
@@ -236,7 +248,18 @@ class ClientConn extends SocketConn {
     });
     socket.on('connect_error', (err: Error) => {
       socket.close();
-      this.finish(`connect failed: ${errorReason(err)}`);
+      const reason = `connect failed: ${errorReason(err)}`;
+      const tls = tlsRefusal(err, secure);
+      if (tls !== undefined) this.finish(`${reason}: ${tls}`, false, 'tls');
+      else if (!secure && errorCode(err) === 'ECONNRESET') {
+        // Race "a plain dial to a TLS port": the server hangs up on the HTTP request it cannot read as TLS,
+        // which looks like any reset. One look with TLS tells them apart (only on this failure).
+        void servesTls(address, probeMs).then((yes) =>
+          yes
+            ? this.finish(`${reason}: ${address} serves TLS and this node dials without it (give it --tls-ca-file, as the members have)`, false, 'tls')
+            : this.finish(reason),
+        );
+      } else this.finish(reason);
     });
     // 'io server disconnect': the acceptor closed it on purpose (a peer that timed us out, a link replaced).
     socket.on('disconnect', (reason: string, description: unknown) => {
@@ -257,6 +280,75 @@ class ClientConn extends SocketConn {
     else this.socket.close();
     setImmediate(() => this.finish(reason));
   }
+}
+
+/** The error code under a socket library's wrapping (socket.io-client's TransportError → ws's ErrorEvent → the Node.js error). */
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
+    const o = e as { code?: unknown; description?: unknown; error?: unknown };
+    if (typeof o.code === 'string') return o.code;
+    e = o.error ?? o.description;
+  }
+  return undefined;
+}
+
+/** OpenSSL's verdicts on a peer's certificate, as Node.js names them (the ones a misconfigured cluster meets). */
+const CERT_REFUSED: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Why a dial's failure says that the two ends disagree on TLS, in words
+ * that say what to fix — or undefined. The peer's certificate is not one
+ * this node trusts; the peer does not speak TLS to a node that does; or the
+ * peer's TLS alert refused this node's certificate.
+ */
+export function tlsRefusal(err: unknown, secure: boolean): string | undefined {
+  const code = errorCode(err);
+  if (code === undefined) return undefined;
+  if (CERT_REFUSED.has(code)) return `the peer's certificate is not one this node trusts (${code}): check --tls-ca-file on both sides`;
+  if (!secure) return undefined;
+  if (code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(errorReason(err)))
+    return 'the peer does not speak TLS (it runs without --tls-cert-file), and this node dials with TLS';
+  if (code.startsWith('ERR_SSL_') && code.includes('ALERT'))
+    return `the peer refused this node's TLS handshake (${code}): check the certificates and --tls-ca-file`;
+  return undefined;
+}
+
+/** Whether a TLS server answers at `address` (any certificate: only the handshake is looked at), within `boundMs`. */
+function servesTls(address: string, boundMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let target: { host: string; port: number };
+    try {
+      target = parseAddress(address);
+    } catch {
+      resolve(false);
+      return;
+    }
+    const socket = tlsConnect({ host: target.host, port: target.port, rejectUnauthorized: false });
+    const done = (yes: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(false), boundMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** Size of an Engine.IO packet's payload (strings are counted in UTF-16 units: close enough for rates). */
@@ -475,7 +567,7 @@ export class SocketIoTransport implements Transport {
       socket.io.engine.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));
       socket.io.engine.on('packetCreate', (p: { data?: unknown }) => (this.bytes.out += packetSize(p)));
     });
-    const conn = new ClientConn(`out${this.nextId++}`, address, socket);
+    const conn = new ClientConn(`out${this.nextId++}`, address, socket, scheme === 'https', this.options.connectTimeoutMs);
     this.conns.add(conn);
     socket.on('disconnect', () => this.conns.delete(conn));
     socket.on('connect_error', () => this.conns.delete(conn));

@@ -24,6 +24,16 @@
 import type { Logger } from '../logger.js';
 
 /** The callbacks a transport calls for a connection (message, close). */
+/**
+ * Why a dial failed when what answered there will not link with this node
+ * as it is configured, whatever the retries: `tls`, the two ends disagree on
+ * TLS (the peer's certificate is not one this node trusts, the peer does not
+ * speak TLS, or it serves TLS to a node that does not). A live service
+ * answers there — most likely the cluster itself — so it counts as a refusal
+ * (membership.ts `REFUSALS`), not as nobody there yet.
+ */
+export type TransportRefusal = 'tls';
+
 export interface ConnHandlers {
   /** The connection is open; fires at most once, before any message. */
   onOpen(): void;
@@ -34,7 +44,7 @@ export interface ConnHandlers {
    * other end closed it on purpose, so its process was alive then (not a reset, a lost connection
    * or this end's own close).
    */
-  onClose(reason: string, byPeer?: boolean): void;
+  onClose(reason: string, byPeer?: boolean, refused?: TransportRefusal): void;
   /** A frame arrived that the transport could not accept (e.g. an unknown event); it was dropped. */
   onInvalid?(reason: string): void;
 }

@@ -368,6 +368,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       setReady: (ready) => this.announceReady(ready),
       setStartable: (startable) => this.membership.updateSelf({ startable }),
       readyConfirmed: () => this.readyConfirmed(),
+      ownStallMs: () => this.links.ownStallMs(),
       hasSeeds: seeds.dns.length > 0 || seeds.addresses.some((seed) => seed !== address),
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),

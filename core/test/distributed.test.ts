@@ -10,6 +10,7 @@ import { Reconciler, SPAWNS_PER_SLICE } from '../src/distributed/reconciler.js';
 import type { DesiredState } from '../src/distributed/desired-state.js';
 import type { PogoNode } from '../src/node.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
+import { kvCounter } from '../src/workers/examples.js';
 import { SimCluster } from './support/sim.js';
 import { StallableClock } from './support/stallable-clock.js';
 
@@ -953,6 +954,47 @@ describe('distributed supervisor: netsplits', () => {
       frozen.release();
     });
     expect(startedOfTheirs).toEqual([]);
+  });
+
+  it('a node woken from a pause starts nothing before it has resynced: not a child moved to it before the pause, with the state handed over then', async () => {
+    // Race "woken from a stall" (reconciler.ts; an outsider's tour with SIGSTOP): n1 frozen, a child pinned to it; its runner
+    // handed its state over to n1 (the frame waited in n1's socket) and stopped it; the peers timed n1 out and started the child
+    // again. Waking, n1 read the pin, the handover and the old instance's leave, but not what came after, and started the child
+    // with the old state beside the peers' new instance until they relinked: two instances, and every update since lost.
+    const registry = new WorkerRegistry();
+    registry.define('kv-counter', kvCounter);
+    sim = new SimCluster(161);
+    const frozen = new StallableClock(sim.clock);
+    const n1 = await sim.start('n1', [], {}, registry, frozen);
+    const n2 = await sim.start('n2', ['n1'], {}, registry);
+    await sim.start('n3', ['n1'], {}, registry);
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    const add = async () => (await sim.resolve(n2.supervisor.call('kv', { op: 'add', key: 'k' }, { timeoutMs: 20_000 }))) as { value: number; node: string };
+    await sim.resolve(n2.supervisor.startChild({ id: 'kv', start: { worker: 'kv-counter' } }));
+    await sim.resolve(n2.supervisor.moveChild('kv', 'n3'));
+    for (let i = 0; i < 5; i++) await add();
+    // What n1 started, and whether a peer ran the child at that moment.
+    const n1Starts: Array<{ besidePeer: boolean }> = [];
+    const peers = () => [sim.mustGet('n2'), sim.mustGet('n3')];
+    n1.local.on('child', (e) => {
+      if (e.id === 'kv' && e.to === 'starting') n1Starts.push({ besidePeer: peers().some((p) => p.local.child('kv')?.status === 'running') });
+    });
+    // n1 freezes: its timers wait, and what is sent to it waits in its sockets.
+    frozen.held = true;
+    sim.network.partition(['n1:4370'], ['n2:4370', 'n3:4370']);
+    void n2.supervisor.moveChild('kv', 'n1').catch(() => {});
+    // n3 hands the count over to n1 and stops the child; then n1's peers time it out and start the child again.
+    await sim.until(() => n2.member('n1')?.status === 'down' && n2.supervisor.whereis('kv') !== undefined, 20_000, 'the peers run kv again');
+    for (let i = 0; i < 3; i++) expect((await add()).node).not.toBe('n1');
+    // n1 wakes: what waited in its sockets first, then its late timers.
+    sim.network.heal();
+    sim.clock.advance(5);
+    frozen.release();
+    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(['kv']) && n2.supervisor.whereis('kv')?.node === 'n1', 20_000, 'kv on n1, once');
+    expect(n1Starts).toEqual([{ besidePeer: false }]);
+    // The state it took over is the running instance's (3 adds since the restart), not the one handed over before the pause (5).
+    expect(await add()).toMatchObject({ value: 4, node: 'n1' });
+    expect(sim.log.entries.filter((e) => e.fields['node'] === 'n1' && /ran again after a stall/.test(e.message))).toHaveLength(1);
   });
 
   it("available mode: a node waking from a pause whose own transport closes its links first (ping timeout, EPIPE) starts none of its peers' children", async () => {

@@ -109,6 +109,8 @@ export interface DistributedOptions {
   setStartable(startable: boolean): void;
   /** Whether every peer linked when this node announced its readiness has heard of it (node.ts). */
   readyConfirmed(): boolean;
+  /** How long this node's own timers were kept from running in a stall under way or just ended, ms (the link layer's failure detector). */
+  ownStallMs?(): number;
   /** Whether the node was given seeds: then it is not ready before it has linked to someone. */
   hasSeeds: boolean;
   /** This node runs no children (an observer, or `pogo ctl`). */
@@ -285,6 +287,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       setReady: o.setReady,
       setStartable: o.setStartable,
       readyConfirmed: o.readyConfirmed,
+      ownStallMs: () => o.ownStallMs?.() ?? 0,
       emit: (e) => this.emitEvent(e),
       hasWaiter: (id) => this.waiters.has(id),
       reconciled: (id) => this.settleWaiters(id),

@@ -63,6 +63,21 @@
  * refuses us": a wrong secret, a name in use). The decision is readiness.ts
  * (pure, with its races); `checkReady` acts on it.
  *
+ * Woken from a stall (race "woken from a stall": an outsider's tour, with
+ * SIGSTOP): a node frozen past its peers' heartbeat timeout finds, when it
+ * runs again, the frames they sent before they timed it out — a pin to it,
+ * the state a stop-first move handed over to it, the old instance's leave —
+ * but not what they did since: its peer started the child again when it
+ * gave up on the frozen node. Acting on that, the node started the child
+ * with a handover 16 s old, beside the peer's instance, until they relinked
+ * (72 ms of two instances, and every update since the freeze lost). So a
+ * node that runs again after a stall that long (the link layer's
+ * `ownStallMs`, less a heartbeat interval) starts nothing until every member it was
+ * linked to (or that went since the stall began) is linked and synced again
+ * — or gone, or the ready timeout has passed (`checkStall`, `resynced`);
+ * its start gate is closed meanwhile, so peers hold stop-first moves to it
+ * too. What runs here keeps running.
+ *
  * Joining members (race "the first member ready after a whole-cluster
  * restart"): members come back a few hundred ms apart, and the first one
  * ready owns, by hash, every child nobody runs yet — it started them all,
@@ -173,6 +188,8 @@ export interface ReconcilerOptions {
   setStartable(startable: boolean): void;
   /** Whether every peer linked when this node announced its readiness has heard of it. */
   readyConfirmed(): boolean;
+  /** How long this node's own timers were kept from running in a stall under way or just ended, ms (header: "woken from a stall"). */
+  ownStallMs?(): number;
   emit(event: DistEvent): void;
   /** A caller waits on `id`: never skip it in a sweep. */
   hasWaiter(id: string): boolean;
@@ -338,6 +355,14 @@ export class Reconciler {
   private readonly held = new Set<string>();
   private holdTimer: TimerHandle | undefined;
   private holdAt = Infinity;
+  /**
+   * Woken from a stall (header: "woken from a stall"): when this node ran
+   * again, and the members whose links it must see up and synced again
+   * before it starts anything; undefined when it is not waiting for that.
+   */
+  private woke: { at: number; awaiting: Set<string> } | undefined;
+  private wokeTimer: TimerHandle | undefined;
+  private lastWake = -Infinity;
   /** OS-process children the slice under way may still start (SPAWNS_PER_SLICE), and the ids left for the next slice. */
   private spawnsLeft = SPAWNS_PER_SLICE;
   private spawnDeferred: string[] = [];
@@ -368,8 +393,8 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer, this.holdTimer])
-      this.o.clock.clearTimeout(t);
+    const timers = [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer, this.holdTimer];
+    for (const t of [...timers, this.wokeTimer]) this.o.clock.clearTimeout(t);
   }
 
   /**
@@ -661,6 +686,7 @@ export class Reconciler {
   /** Recomputes flags and topology if something changed since; plans a sweep when placement inputs did. */
   private refreshInputs(): void {
     if (this.stopped) return;
+    this.checkStall();
     if (this.announcementsChanged()) this.topologyDirty = true;
     if (!this.flagsDirty && !this.topologyDirty) return;
     const gainsBefore = this.gainInputs();
@@ -1282,6 +1308,7 @@ export class Reconciler {
    */
   private computeMayStart(members: readonly Member[], presence: ReadonlyMap<string, boolean>): boolean {
     if (!this.o.isMember || !this.ready || !this.mayRunNow) return false;
+    if (this.woke !== undefined && !this.resynced(members)) return false;
     if (!this.o.readyConfirmed()) {
       // Race "two nodes ready at once": wait until the peers have heard of our readiness (node.ts); look again soon.
       this.armConfirmPoll();
@@ -1293,6 +1320,71 @@ export class Reconciler {
       if (!(presence.get(m.name) ?? false)) continue;
       if (!this.linked.has(m.name) || !this.o.announced(m.name) || !this.o.desired.caughtUpWith(m.name)) return false;
     }
+    return true;
+  }
+
+  /**
+   * Race "woken from a stall": notices, when the inputs are read, that this
+   * node has just run again after a stall about as long as its heartbeat timeout
+   * (SIGSTOP, a VM paused, a swap storm), and closes its start gate until it
+   * has resynced (`resynced`).
+   */
+  private checkStall(): void {
+    if (this.woke !== undefined || !this.ready || !this.o.isMember || this.o.ownStallMs === undefined) return;
+    const now = this.o.clock.now();
+    // The stall is measured from when the heartbeat ticker was due, up to an interval after this node last
+    // spoke: past the timeout less an interval, its peers may have timed it out.
+    const stalledMs = this.o.ownStallMs();
+    if (stalledMs < Math.max(this.o.config.heartbeatIntervalMs, this.o.config.leaseMs - this.o.config.heartbeatIntervalMs)) return;
+    // The stall this node already resynced after, still reported for a tick after it ended, is not a new one.
+    if (now - stalledMs <= this.lastWake) return;
+    this.lastWake = now;
+    const awaiting = new Set<string>();
+    for (const m of this.o.members()) {
+      if (m.name === this.o.node || m.role !== 'member' || m.status === 'left') continue;
+      // Linked (its close may be unread yet), or gone since the stall began.
+      if (isLinked(m.status) || m.since >= now - stalledMs) awaiting.add(m.name);
+    }
+    this.woke = { at: now, awaiting };
+    this.topologyDirty = true;
+    this.o.log.warn(
+      { stalledMs, awaiting: [...awaiting].sort() },
+      'this node ran again after a stall about as long as its heartbeat timeout: starting nothing until it has relinked to and synced with its peers',
+    );
+    const recheck = (): void => {
+      this.wokeTimer = undefined;
+      if (this.woke !== undefined && this.o.clock.now() - this.woke.at >= this.o.config.readyTimeoutMs) {
+        this.o.log.warn({ awaiting: [...this.woke.awaiting].sort() }, 'starting children again although not every peer has resynced since the stall');
+        this.woke = undefined;
+      } else if (this.woke !== undefined) {
+        this.wokeTimer = this.o.clock.setTimeout(recheck, this.o.config.readyTimeoutMs - (this.o.clock.now() - this.woke.at));
+      }
+      this.topologyChanged();
+    };
+    // Once a heartbeat interval has gone by (a link that survived the stall counts from then), and at the ready timeout.
+    this.wokeTimer = this.o.clock.setTimeout(recheck, this.o.config.heartbeatIntervalMs);
+  }
+
+  /**
+   * Whether this node, woken from a stall, has resynced: every member it
+   * awaits is gone, or linked and synced (its groups and desired state) on
+   * a link made since it woke, or on one that is still up a heartbeat
+   * interval after it woke (its close was not waiting unread). Clears the
+   * wait when it has.
+   */
+  private resynced(members: readonly Member[]): boolean {
+    const woke = this.woke;
+    if (woke === undefined) return true;
+    const now = this.o.clock.now();
+    for (const m of members) {
+      if (!woke.awaiting.has(m.name) || m.status === 'left' || m.role !== 'member') continue;
+      if (!isLinked(m.status) || !this.o.announced(m.name) || !this.o.desired.caughtUpWith(m.name)) return false;
+      if (m.since < woke.at && now - woke.at < this.o.config.heartbeatIntervalMs) return false;
+    }
+    this.woke = undefined;
+    this.o.clock.clearTimeout(this.wokeTimer);
+    this.wokeTimer = undefined;
+    this.o.log.info({ afterMs: now - woke.at }, 'resynced with the peers after the stall: starting children again');
     return true;
   }
 

@@ -129,7 +129,7 @@ export type { Random } from './random.js';
 /** The Socket.IO transport a node links through by default. */
 export { SocketIoTransport } from './transport/socketio.js';
 /** The transport seam (tests use MemoryNetwork from 'pogo-core/testing'). */
-export type { Transport, Conn, ConnHandlers } from './transport/transport.js';
+export type { Transport, Conn, ConnHandlers, TransportRefusal } from './transport/transport.js';
 /** The Socket.IO transport's options (TLS, limits). */
 export type { SocketIoTransportOptions } from './transport/socketio.js';
 

@@ -388,7 +388,7 @@ describe('TLS', () => {
       'refusal logged on both sides',
     );
     expect(certRefusal(log, 'tls-a')!.message).toMatch(/TLS client certificate refused: [A-Z_]+ \(it must chain to the CA in --tls-ca-file\)/);
-    expect(dialFailure(log, 'tls-c', 'auth-failed')!.message).toMatch(/refused by peer: TLS client certificate refused/);
+    expect(dialFailure(log, 'tls-c', 'auth-failed')!.message).toMatch(/refused by peer( \S+)?, in its words: "TLS client certificate refused/);
     expect(a.upMembers()).toEqual(['tls-a']);
     expect(c.upMembers()).toEqual(['tls-c']);
   });
@@ -414,7 +414,7 @@ describe('TLS', () => {
       'refusal logged on both sides',
     );
     expect(certRefusal(log, 'tls-a')!.message).toMatch(/TLS client certificate required/);
-    expect(dialFailure(log, 'tls-e', 'auth-failed')!.message).toMatch(/refused by peer: TLS client certificate required/);
+    expect(dialFailure(log, 'tls-e', 'auth-failed')!.message).toMatch(/refused by peer( \S+)?, in its words: "TLS client certificate required/);
     expect(e.upMembers()).toEqual(['tls-e']);
   });
 });

@@ -412,7 +412,8 @@ export class LinkLayer {
         this.fail(p, 'malformed', `refused by peer as "self", but this node did not receive its own hello: ${m.message}`, false, p.peer?.name);
         return;
       }
-      this.fail(p, m.code, `refused by peer: ${m.message}`, false, p.peer?.name);
+      // The peer's own words, quoted and attributed: "n1 does not hold our cluster secret" read, in n1's own log, as n1's verdict.
+      this.fail(p, m.code, `refused by peer${p.peer ? ` ${p.peer.name}` : ''}, in its words: "${m.message}"`, false, p.peer?.name);
       return;
     }
     if (p.state === 'in:awaiting-hello' && m.t === 'hello') return this.onHello(p, m);

@@ -23,7 +23,6 @@
  */
 import type { Logger } from '../logger.js';
 
-/** The callbacks a transport calls for a connection (message, close). */
 /**
  * Why a dial failed when what answered there will not link with this node
  * as it is configured, whatever the retries: `tls`, the two ends disagree on
@@ -34,6 +33,7 @@ import type { Logger } from '../logger.js';
  */
 export type TransportRefusal = 'tls';
 
+/** The callbacks a transport calls for a connection (message, close). */
 export interface ConnHandlers {
   /** The connection is open; fires at most once, before any message. */
   onOpen(): void;
@@ -42,7 +42,8 @@ export interface ConnHandlers {
   /**
    * The connection closed, with why; fires exactly once, and nothing fires after it. `byPeer`: the
    * other end closed it on purpose, so its process was alive then (not a reset, a lost connection
-   * or this end's own close).
+   * or this end's own close). `refused`: a dial that failed because what answered will not link
+   * with this node as configured (`TransportRefusal`).
    */
   onClose(reason: string, byPeer?: boolean, refused?: TransportRefusal): void;
   /** A frame arrived that the transport could not accept (e.g. an unknown event); it was dropped. */

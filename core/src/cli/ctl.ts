@@ -59,7 +59,11 @@
  *   0 done
  *   1 the command failed (the member's typed error)
  *   2 bad usage or configuration (a wrong --cluster name included)
- *   3 no member could be reached, or the link was lost
+ *   3 no member could be reached, or the link was lost. A change (or a
+ *     call) sent before the link was lost may or may not have been
+ *     executed: the message says so (CommandClient), and a script should
+ *     check (`ls`, `explain`, `audit`) before it retries; one never sent
+ *     says that it was not sent.
  *   4 a credential was refused: the token (or none given for a change), or
  *     the cluster secret (`auth-failed`: retrying will not help, so it is
  *     not reported as unreachable)
@@ -547,6 +551,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
 function failed(op: string, error: CommandFailure, member: string): CtlFailure {
   if (op === 'whoami')
     return new CtlFailure(exitOf(error.code), error.code, `the token was refused by ${member || 'the member'} (${error.code}): ${error.message}`);
+  // A lost link names the member itself, and after a change was sent it may have been executed: not "failed".
+  if (error.code === 'unreachable') return new CtlFailure(EXIT.unreachable, error.code, `${op} (unreachable): ${error.message}`);
   return new CtlFailure(exitOf(error.code), error.code, `${op} failed (${error.code}) at ${member || 'the member'}: ${error.message}`);
 }
 

@@ -18,7 +18,10 @@
  * The session is no node: no membership, groups, store or listener. Its
  * link is pinged like any (a long session — `logs --follow` — stays
  * linked, and a dead member is noticed), and `closed` reports its loss;
- * commands then fail with `unreachable`.
+ * commands then fail with `unreachable`. A change in flight when the link
+ * is lost fails with `unreachable` too, but its message says that it was
+ * sent and may or may not have been executed (CommandClient): the member
+ * may have done it just before it died. One never sent says so.
  */
 import { hostname } from 'node:os';
 import type { Clock, TimerHandle } from './clock.js';
@@ -207,7 +210,7 @@ export class ClientSession {
    */
   command<Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>, credential: string, by: string, timeoutMs: number): Promise<CommandOutcome<Op>> {
     const link = this.link;
-    if (!link) return Promise.resolve({ ok: false, error: { code: 'unreachable', message: 'the link to the member is closed' } });
+    if (!link) return Promise.resolve({ ok: false, error: { code: 'unreachable', message: `the link to the member is closed: ${op} was not sent` } });
     if (!peerKnowsOp(link.protocol, op))
       return Promise.resolve({
         ok: false,

@@ -470,10 +470,29 @@ export class CommandExecutor {
   }
 }
 
-/** Client side: sends commands and matches replies; a lost link fails the pending ones. */
+/**
+ * What became of a change that was sent but not answered: the member may
+ * have executed it (and audited it) before the link broke or the time ran
+ * out. Said in the error, so that neither an operator nor a script takes
+ * `unreachable` or `timeout` for "nothing happened" and applies it twice.
+ */
+function unanswered(op: CommandOp): string {
+  if (!MUTATING_OPS.has(op)) return '';
+  return op === 'call'
+    ? ': the message may or may not have been handled (it is not sent again; check before sending it again)'
+    : `: the ${op} may or may not have been executed (it is not sent again; check before retrying)`;
+}
+
+/**
+ * Client side: sends commands and matches replies; a lost link fails the
+ * pending ones. A command that could not be handed to the link fails as
+ * plainly `unreachable` (nothing was sent); one sent and then not answered
+ * — the link lost, or no reply in time — says, for a change, that it may
+ * have been executed (`unanswered`).
+ */
 export class CommandClient {
   private nextId = 1;
-  private readonly pending = new Map<string, { peer: string; resolve: (r: CommandReply) => void; timer: TimerHandle }>();
+  private readonly pending = new Map<string, { peer: string; op: CommandOp; resolve: (r: CommandReply) => void; timer: TimerHandle }>();
 
   constructor(
     private readonly send: (peer: string, cmd: Command) => boolean,
@@ -537,10 +556,11 @@ export class CommandClient {
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => {
         this.pending.delete(id);
-        resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'timeout', message: `${peer} did not answer ${op} within ${timeoutMs} ms` } });
+        resolve({ t: 'cmd.reply', id, ok: false, error: { code: 'timeout', message: `${peer} did not answer ${op} within ${timeoutMs} ms${unanswered(op)}` } });
       }, timeoutMs);
-      this.pending.set(id, { peer, resolve, timer });
-      if (!this.send(peer, checked.message)) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `not linked to ${peer}` } });
+      this.pending.set(id, { peer, op, resolve, timer });
+      if (!this.send(peer, checked.message))
+        this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `not linked to ${peer}: ${op} was not sent` } });
     });
   }
 
@@ -554,6 +574,12 @@ export class CommandClient {
 
   peerDown(peer: string): void {
     for (const [id, p] of this.pending)
-      if (p.peer === peer) this.settle({ t: 'cmd.reply', id, ok: false, error: { code: 'unreachable', message: `lost the link to ${peer}` } });
+      if (p.peer === peer)
+        this.settle({
+          t: 'cmd.reply',
+          id,
+          ok: false,
+          error: { code: 'unreachable', message: `lost the link to ${peer} after ${p.op} was sent${unanswered(p.op)}` },
+        });
   }
 }

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { MAX_TOKEN_LENGTH, MAX_TOKENS, parseTokens } from './credentials.js';
 import { DnsServerSchema, SeedTextSchema } from './discovery/seed-spec.js';
 import { AddressSchema, ClusterNameSchema, LabelsSchema, NodeNameSchema, RoleSchema } from './protocol.js';
+import { tlsFileProblems } from './tls-files.js';
 
 /** Failure-detection and gossip timings, in milliseconds. */
 export interface TimingConfig {
@@ -382,7 +383,11 @@ export interface ConfigSources {
   flagNames?: Record<string, string>;
 }
 
-/** Merges the sources, reads the secret file, and validates. Throws ConfigError naming every bad field. */
+/**
+ * Merges the sources, reads the secret and token files, validates, and
+ * checks the TLS files (readable, PEM, the key matching the certificate:
+ * tls-files.ts). Throws ConfigError naming every bad field.
+ */
 export function loadConfig(sources: ConfigSources): NodeConfig {
   const problems: string[] = [];
   const merged: Raw = {};
@@ -466,6 +471,10 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       const message = key === 'secret' && merged['secret'] === undefined ? 'required: give --secret-file, POGO_SECRET_FILE or POGO_SECRET' : issue.message;
       problems.push(`${issue.path.join('.') || key}${where}: ${message}`);
     }
+  } else if (problems.length === 0) {
+    // The TLS files, read and checked now (tls-files.ts): a bad one is a configuration error naming
+    // its setting, not a stack trace when the node listens or a ctl handshake that never completes.
+    problems.push(...tlsFileProblems(result.data, (key) => origin[key]));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return result.data!;

@@ -12,9 +12,12 @@
  *   given the CA, its certificate and key (--tls-* flags, or POGO_TLS_* as for a node),
  *   links and lists; without a client certificate the member refuses it
  *   (exit 4, the handshake's reason); without TLS settings it cannot
- *   link (exit 3).
+ *   link (exit 3). TLS files that cannot be used — a key that is not the
+ *   certificate's, a CA given as the key, a missing or non-PEM file — are
+ *   refused at start-up by ctl and by `pogo node` alike: exit 2, naming
+ *   the setting and its source (tls-files.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -156,5 +159,40 @@ describe('pogo ctl over TLS', () => {
     const plain = await ctl(['ls', '--seed', n1.address, '--json', '--timeout', '3000']);
     expect(plain.code, plain.stdout + plain.stderr).toBe(3);
     expect(JSON.parse(plain.stdout)).toMatchObject({ ok: false, error: { code: 'unreachable' } });
+
+    // A key that is not the certificate's, or the CA given as the key: a usage error naming the flag,
+    // before anything is dialled (it waited out the connect timeout and reported the member unreachable).
+    const mismatchFlags = ['--tls-ca-file', caFile, '--tls-cert-file', client.cert, '--tls-key-file', server.key];
+    const mismatch = await ctl(['ls', '--seed', n1.address, '--json', ...mismatchFlags]);
+    expect(mismatch.code, mismatch.stdout + mismatch.stderr).toBe(2);
+    expect(mismatch.stderr).toContain(
+      `tlsKeyFile (from --tls-key-file): ${server.key} is not the private key of the certificate in ${client.cert} (tlsCertFile, from --tls-cert-file)`,
+    );
+    const caAsKey = await ctl(['ls', '--seed', n1.address, '--json'], { POGO_TLS_CERT_FILE: client.cert, POGO_TLS_KEY_FILE: caFile });
+    expect(caAsKey.code, caAsKey.stdout + caAsKey.stderr).toBe(2);
+    expect(JSON.parse(caAsKey.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'usage',
+        message: expect.stringContaining(`tlsKeyFile (from POGO_TLS_KEY_FILE): ${caFile} holds a certificate, not a private key`) as unknown,
+      },
+    });
+
+    // pogo node: exit 2 and the setting named, not exit 1 with a stack trace in a log line.
+    const node = (...tls: string[]) =>
+      spawnSync(process.execPath, [CLI, 'node', '--name', 'n9', '--port', '0', '--secret-file', cluster!.secretFile, ...tls], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+    const missing = join(dir, 'nosuch.pem');
+    const noFile = node('--tls-cert-file', missing, '--tls-key-file', server.key);
+    expect(noFile.status, noFile.stderr).toBe(2);
+    expect(noFile.stderr).toContain(`tlsCertFile (from --tls-cert-file): cannot read ${missing}: no such file (ENOENT)`);
+    const wrongKey = node('--tls-cert-file', server.cert, '--tls-key-file', client.key);
+    expect(wrongKey.status, wrongKey.stderr).toBe(2);
+    expect(wrongKey.stderr).toContain(`tlsKeyFile (from --tls-key-file): ${client.key} is not the private key of the certificate in ${server.cert}`);
+    const notPem = node('--tls-cert-file', cluster.secretFile, '--tls-key-file', server.key);
+    expect(notPem.status, notPem.stderr).toBe(2);
+    expect(notPem.stderr).toContain(`tlsCertFile (from --tls-cert-file): ${cluster.secretFile} holds no PEM certificate`);
   });
 });

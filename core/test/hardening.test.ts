@@ -246,7 +246,7 @@ function parseHostPort(address: string): { host: string; port: number } {
 // ---------------------------------------------------------------------------
 
 describe('secret files', () => {
-  it('warns, naming the file and the fix, when a secret, token or key file is readable by others', () => {
+  it('warns, naming the file and the fix, when a secret, token or key file is readable by others', async () => {
     const files = {
       secretFile: 'secret.txt',
       operatorTokenFile: 'operator.txt',
@@ -256,6 +256,10 @@ describe('secret files', () => {
     };
     const paths = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])) as Record<keyof typeof files, string>;
     for (const path of Object.values(paths)) writeFileSync(path, 'a-long-enough-secret-or-token-0123456789\n');
+    // The TLS files are checked at load (tls-files.ts): a real certificate and its key.
+    const pair = await generate([{ name: 'commonName', value: 'n1' }], { keyType: 'ec', algorithm: 'sha256' });
+    writeFileSync(paths.tlsCertFile, pair.cert);
+    writeFileSync(paths.tlsKeyFile, pair.private);
     for (const key of ['secretFile', 'operatorTokenFile', 'viewerTokenFile', 'tlsKeyFile'] as const) chmodSync(paths[key], 0o644);
     chmodSync(paths.tlsCertFile, 0o644); // a certificate is public: no warning
     const warnings: string[] = [];

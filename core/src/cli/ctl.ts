@@ -47,6 +47,11 @@
  * a new process, and ends on Ctrl-C or SIGTERM with exit 0 (or when the
  * child is stopped for good).
  *
+ * `move <id> <node>` pins the child and waits for it to run there; when
+ * it does not within `--timeout` (the node frozen or down), ctl asks where
+ * it stands and says so: pinned, still running where, exit 1 — the move
+ * stands, a retry is harmless (moveChild).
+ *
  * `call <id> <json>` sends the JSON message to the child wherever it runs
  * (operator token, audited) and prints its reply; the call may take
  * `--timeout` in all. Its typed errors (not-found, not-running, no-handler,
@@ -59,7 +64,11 @@
  *   0 done
  *   1 the command failed (the member's typed error)
  *   2 bad usage or configuration (a wrong --cluster name included)
- *   3 no member could be reached, or the link was lost
+ *   3 no member could be reached, or the link was lost. A change (or a
+ *     call) sent before the link was lost may or may not have been
+ *     executed: the message says so (CommandClient), and a script should
+ *     check (`ls`, `explain`, `audit`) before it retries; one never sent
+ *     says that it was not sent.
  *   4 a credential was refused: the token (or none given for a change), or
  *     the cluster secret (`auth-failed`: retrying will not help, so it is
  *     not reported as unreachable)
@@ -146,7 +155,7 @@ export const FOLLOW_POLL_MS = 500;
 type Spec = CommandArgs<'start'>['spec'];
 
 /** A failure with its exit code and, for --json, its code. */
-class CtlFailure extends Error {
+export class CtlFailure extends Error {
   constructor(
     readonly exit: number,
     readonly code: string,
@@ -531,7 +540,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       return succeed(`${at.node} ${at.pid}\n`, at);
     }
     case 'move': {
-      const r = await ask('move', args as CommandArgs<'move'>);
+      const r = await moveChild(session, args as CommandArgs<'move'>, plan);
       return succeed(`moved ${r.id} to ${r.node} (${r.pid})\n`, r);
     }
     default: {
@@ -543,10 +552,79 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
   }
 }
 
+/**
+ * `move <id> <node>`: the member pins the child to the node and answers
+ * once it runs there, alone. That can take long, or not happen while the
+ * node cannot start it (frozen, partitioned, down): the member holds the
+ * pin and keeps the move going. So ctl waits for the answer for all of
+ * `--timeout` but a last part (MOVE_CHECK_SHARE, at most 2 s), and if none
+ * came in time, asks `explain` in that part and says where the move stands:
+ *   - pinned to the node, not running there yet: exit 1, code `timeout`,
+ *     naming where the child runs now and what it waits for — the move
+ *     stands (a retry is harmless: a move is idempotent; `unpin` undoes
+ *     it). It blamed the member with exit 3 ("no member could be
+ *     reached"), though the member was linked and had done what it was
+ *     asked.
+ *   - pinned elsewhere or not at all: another change replaced it; exit 1.
+ *   - the member answers neither: exit 3, the move may or may not have
+ *     been applied.
+ * Exported for tests (simulated: core/test/ctl-move.test.ts).
+ */
+export async function moveChild(
+  session: Pick<ClientSession, 'command' | 'member' | 'open'>,
+  target: CommandArgs<'move'>,
+  o: { token: string; by: string; timeoutMs: number },
+): Promise<MemberResults['move']> {
+  const { id, node } = target;
+  const checkMs = Math.max(1, Math.min(MOVE_CHECK_MAX_MS, Math.floor(o.timeoutMs * MOVE_CHECK_SHARE)));
+  const waitMs = Math.max(1, o.timeoutMs - checkMs);
+  const reply = await session.command('move', target, o.token, o.by, waitMs);
+  if (reply.ok) return reply.result;
+  // Refused (not-found, unknown-node, ...), or the link lost after it was sent (its message says the move may have been applied).
+  if (reply.error.code !== 'timeout' || !session.open) throw failed('move', reply.error, session.member);
+  const member = session.member;
+  const e = await session.command('explain', { id }, o.token, o.by, checkMs);
+  if (!e.ok) {
+    if (e.error.code === 'not-found')
+      throw new CtlFailure(EXIT.failed, 'terminated', `${id} was stopped while it moved to ${node} (${member} no longer knows it)`);
+    throw new CtlFailure(
+      EXIT.unreachable,
+      'timeout',
+      `${member} answered neither the move of ${id} to ${node} (within ${waitMs} ms) nor explain after it (${e.error.message}): ` +
+        `the move may or may not have been applied; pogo ctl explain ${id} shows where it stands`,
+    );
+  }
+  const where = e.result.instances.map((i) => `${i.node} (${i.pid})`).join(', ');
+  const waiting = e.result.waiting.length > 0 ? `; waiting: ${e.result.waiting.join('; ')}` : '';
+  const state = { id, node, pin: e.result.pin ?? null, instances: e.result.instances, waiting: e.result.waiting };
+  if (e.result.pin !== node)
+    throw new CtlFailure(
+      EXIT.failed,
+      'timeout',
+      `the move of ${id} to ${node} was not done within ${waitMs} ms, and ${id} is ${e.result.pin ? `pinned to ${e.result.pin}` : 'not pinned'} ` +
+        `now: another change replaced it (pogo ctl audit shows who)`,
+      state,
+    );
+  throw new CtlFailure(
+    EXIT.failed,
+    'timeout',
+    `the move of ${id} to ${node} is not done after ${waitMs} ms: ${member} holds it — ${id} is pinned to ${node} and moves there as ` +
+      `soon as ${node} can start it — but ${where ? `it still runs on ${where}` : 'it runs nowhere now'}${waiting}. ` +
+      `pogo ctl explain ${id} shows where it stands; pogo ctl unpin ${id} hands it back to hashing`,
+    state,
+  );
+}
+
+/** Of a move's `--timeout`, the last part kept to ask where it stands when no answer came (and at most MOVE_CHECK_MAX_MS). */
+const MOVE_CHECK_SHARE = 0.25;
+const MOVE_CHECK_MAX_MS = 2_000;
+
 /** A member's refusal, as ctl reports it. */
 function failed(op: string, error: CommandFailure, member: string): CtlFailure {
   if (op === 'whoami')
     return new CtlFailure(exitOf(error.code), error.code, `the token was refused by ${member || 'the member'} (${error.code}): ${error.message}`);
+  // A lost link names the member itself, and after a change was sent it may have been executed: not "failed".
+  if (error.code === 'unreachable') return new CtlFailure(EXIT.unreachable, error.code, `${op} (unreachable): ${error.message}`);
   return new CtlFailure(exitOf(error.code), error.code, `${op} failed (${error.code}) at ${member || 'the member'}: ${error.message}`);
 }
 

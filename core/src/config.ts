@@ -290,7 +290,11 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     'largest message, reply or handover state of a call to a child, bytes of JSON (default: 1 MiB, less if ' +
       'maxMessageBytes leaves no room; at most maxMessageBytes minus 64 KiB, or minus half of a limit under 128 KiB)',
   ),
-  field('handoverTimeoutMs', 'int', "longest a moving worker's onHandover may take before it starts fresh elsewhere, ms (default: 5000)"),
+  field(
+    'handoverTimeoutMs',
+    'int',
+    "longest a moving worker's running message handlers may take to finish, then its onHandover, before it starts fresh elsewhere, ms (default: 5000)",
+  ),
   field(
     'operatorTokenFile',
     'string',

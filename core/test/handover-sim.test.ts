@@ -4,17 +4,29 @@
  * drain and a graceful leave of its node, and starts from zero after its
  * node crashes (no handover from a crash). A failing onHandover is logged
  * and the next instance starts fresh.
+ *
+ * Race "a handler outlives the handover" (supervisor/worker-child.ts): a
+ * counter whose async handler takes 1 s of simulated time is called every
+ * 200 ms, so about five calls are in its handler when a pin, a drain or a
+ * graceful leave moves it. Every reply a caller got as a success must be in
+ * the state handed over: no two successful replies carry the same count,
+ * and the new instance goes on from the highest. (Before the fix the state
+ * was taken at once, the old instance then answered the calls under way,
+ * and the new instance handed out the same counts again.)
  */
 import { describe, expect, it } from 'vitest';
-import { WorkerRegistry } from '../src/supervisor/workers.js';
+import type { Clock } from '../src/clock.js';
+import type { NodeConfigInput } from '../src/config.js';
+import type { JsonValue } from '../src/groups.js';
+import { MessageError } from '../src/supervisor/child-channel.js';
+import { WorkerRegistry, type WorkerFactory } from '../src/supervisor/workers.js';
 import { kvCounter } from '../src/workers/examples.js';
 import { SimCluster } from './support/sim.js';
 
-async function cluster(seed: number, registry: WorkerRegistry): Promise<SimCluster> {
-  const sim = new SimCluster(seed);
-  await sim.start('n1', [], {}, registry);
-  await sim.start('n2', ['n1'], {}, registry);
-  await sim.start('n3', ['n1'], {}, registry);
+async function cluster(seed: number, registry: WorkerRegistry, config: Partial<NodeConfigInput> = {}, sim = new SimCluster(seed)): Promise<SimCluster> {
+  await sim.start('n1', [], config, registry);
+  await sim.start('n2', ['n1'], config, registry);
+  await sim.start('n3', ['n1'], config, registry);
   await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 30_000, 'mesh');
   return sim;
 }
@@ -79,4 +91,105 @@ describe('handover of a moving child’s state', () => {
     ).toBe(true);
     sim.stopAll();
   }, 120_000);
+
+  describe('a handler outlives the handover', () => {
+    /** The outsider's repro: the count goes up once each handler's simulated work (`handlerMs`) is done. */
+    const slowCounter =
+      (clock: Clock, handlerMs: number): WorkerFactory =>
+      (_args, ctx) => {
+        let count = (ctx.handover as { count?: number } | undefined)?.count ?? 0;
+        ctx.onHandover(() => ({ count }));
+        ctx.onMessage(async (m) => {
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, handlerMs));
+          count++;
+          return { count, node: ctx.node, seq: m };
+        });
+        return { stop() {} };
+      };
+
+    type Settled = { ok: true; count: number; node: string } | { ok: false; code: string; message: string };
+    const settle = (p: Promise<JsonValue>): Promise<Settled> =>
+      p.then(
+        (r) => ({ ok: true as const, ...(r as { count: number; node: string }) }),
+        (err: MessageError) => ({ ok: false as const, code: err.code, message: err.message }),
+      );
+
+    /** Five calls 200 ms apart from n1, `move` begun after the fifth; returns every outcome and the next call's count. */
+    async function callsAcrossAMove(sim: SimCluster, move: () => Promise<unknown>): Promise<{ outcomes: Settled[]; next: Settled }> {
+      const n1 = sim.mustGet('n1');
+      const calls: Array<Promise<Settled>> = [];
+      for (let seq = 1; seq <= 5; seq++) {
+        calls.push(settle(n1.supervisor.call('slow', seq, { timeoutMs: 5_000 })));
+        await sim.run(200);
+      }
+      const moving = move();
+      const outcomes = await sim.resolve(Promise.all(calls));
+      await sim.resolve(moving);
+      const next = await sim.resolve(settle(n1.supervisor.call('slow', 'next', { timeoutMs: 20_000 })));
+      return { outcomes, next };
+    }
+
+    /** Every success is in the state handed over: distinct counts, and the next instance goes on from the highest. */
+    function expectNoCountGivenTwice({ outcomes, next }: { outcomes: Settled[]; next: Settled }, from: string): void {
+      const counts = outcomes.flatMap((o) => (o.ok ? [o.count] : []));
+      expect(new Set(counts).size).toBe(counts.length);
+      expect(next).toMatchObject({ ok: true, count: Math.max(0, ...counts) + 1 });
+      expect((next as { node: string }).node).not.toBe(from);
+    }
+
+    for (const [how, seed] of [
+      ['a pin', 11],
+      ['a drain', 12],
+      ['a graceful leave', 13],
+    ] as const) {
+      it(`every call answered before ${how} moves the child is in the state its next instance gets`, async () => {
+        const sim = new SimCluster(seed);
+        const registry = new WorkerRegistry();
+        registry.define('slow-counter', slowCounter(sim.clock, 1_000));
+        await cluster(seed, registry, {}, sim);
+        const n1 = sim.mustGet('n1');
+        await sim.resolve(n1.supervisor.startChild({ id: 'slow', start: { worker: 'slow-counter' } }));
+        await sim.resolve(n1.supervisor.moveChild('slow', 'n2'));
+        const move =
+          how === 'a pin'
+            ? () => n1.supervisor.moveChild('slow', 'n3')
+            : how === 'a drain'
+              ? async () => {
+                  n1.supervisor.unpin('slow');
+                  n1.supervisor.drain('n2');
+                  await sim.until(() => n1.supervisor.whereis('slow') !== undefined && n1.supervisor.whereis('slow')!.node !== 'n2', 20_000, 'slow off n2');
+                }
+              : () => sim.mustGet('n2').stop('test leave');
+        const result = await callsAcrossAMove(sim, move);
+        // Within the handover timeout (5 s) every handler under way finishes: all five calls succeed.
+        expect(result.outcomes).toMatchObject([1, 2, 3, 4, 5].map((count) => ({ ok: true, count, node: 'n2' })));
+        expectNoCountGivenTwice(result, 'n2');
+        sim.stopAll();
+      }, 120_000);
+    }
+
+    it('a handler still running past the handover timeout answers timeout (outcome unknown), never its reply', async () => {
+      const sim = new SimCluster(14);
+      const registry = new WorkerRegistry();
+      registry.define('slow-counter', slowCounter(sim.clock, 3_000));
+      await cluster(14, registry, { handoverTimeoutMs: 1_000 }, sim);
+      const n1 = sim.mustGet('n1');
+      await sim.resolve(n1.supervisor.startChild({ id: 'slow', start: { worker: 'slow-counter' } }));
+      await sim.resolve(n1.supervisor.moveChild('slow', 'n2'));
+      const n1Calls = [settle(n1.supervisor.call('slow', 1, { timeoutMs: 10_000 }))];
+      await sim.run(2_500);
+      n1Calls.push(settle(n1.supervisor.call('slow', 2, { timeoutMs: 10_000 })));
+      await sim.run(200);
+      // Call 1 ends 300 ms into the move (inside the bound); call 2 would end at 2.8 s, past the 1 s bound.
+      const moving = n1.supervisor.moveChild('slow', 'n3');
+      const [first, second] = await sim.resolve(Promise.all(n1Calls));
+      await sim.resolve(moving);
+      expect(first).toMatchObject({ ok: true, count: 1, node: 'n2' });
+      expect(second).toMatchObject({ ok: false, code: 'timeout' });
+      expect((second as { message: string }).message).toMatch(/handed its state over.*may or may not have been handled/);
+      expect(await sim.resolve(settle(n1.supervisor.call('slow', 'next', { timeoutMs: 20_000 })))).toMatchObject({ ok: true, count: 2, node: 'n3' });
+      expect(sim.log.entries.some((e) => /message handlers still running after 1000 ms/.test(e.message))).toBe(true);
+      sim.stopAll();
+    }, 120_000);
+  });
 });

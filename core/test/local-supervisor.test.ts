@@ -365,4 +365,67 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(stopped).toBe(true);
     expect(sup.child('slow')?.status).toBe('stopped');
   });
+
+  it('takeHandover waits for the calls and casts its handler is still running, closes it to new ones, and takes the state after them', async () => {
+    const { sup, registry } = setup();
+    let count = 0;
+    const unblock: Array<() => void> = [];
+    let takenWith: number | undefined;
+    registry.define('slow', (_args, ctx) => {
+      ctx.onHandover(() => (takenWith = count));
+      ctx.onMessage(async () => {
+        await new Promise<void>((resolve) => unblock.push(resolve));
+        return ++count;
+      });
+      return { stop() {} };
+    });
+    const { pid } = await sup.startChild({ id: 's', start: { worker: 'slow' } });
+    const found = sup.instanceChannel('s', pid);
+    if (!('channel' in found) || !found.channel) throw new Error('no channel');
+    const replies = [found.channel.call('a', 10_000), found.channel.call('b', 10_000)];
+    found.channel.cast('c');
+    const taking = sup.takeHandover('s', 5_000);
+    await flush();
+    // Closed to new messages at once; the state is not taken while its handlers run.
+    expect(sup.instanceChannel('s', pid)).toEqual({ none: 'moved' });
+    expect(takenWith).toBeUndefined();
+    for (const go of unblock.splice(0)) go();
+    expect(await Promise.all(replies)).toEqual([1, 2]);
+    expect(await taking).toBe(3);
+    expect(takenWith).toBe(3);
+  });
+
+  it('takeHandover waits at most its timeout; a reply settled after the state was taken is a timeout saying the outcome is unknown', async () => {
+    const { sup, registry, clock, log } = setup();
+    let count = 0;
+    const unblock: Array<() => void> = [];
+    registry.define('slow', (_args, ctx) => {
+      ctx.onHandover(() => count);
+      ctx.onMessage(async () => {
+        await new Promise<void>((resolve) => unblock.push(resolve));
+        return ++count;
+      });
+      return { stop() {} };
+    });
+    const { pid } = await sup.startChild({ id: 's', start: { worker: 'slow' } });
+    const found = sup.instanceChannel('s', pid);
+    if (!('channel' in found) || !found.channel) throw new Error('no channel');
+    const reply = found.channel.call('a', 60_000).then(
+      (r) => ({ ok: r }),
+      (err: { code: string; message: string }) => ({ code: err.code, message: err.message }),
+    );
+    const taking = sup.takeHandover('s', 5_000);
+    await flush();
+    clock.advance(4_999);
+    await flush();
+    let taken = false;
+    void taking.then(() => (taken = true));
+    await flush();
+    expect(taken).toBe(false);
+    clock.advance(1);
+    expect(await taking).toBe(0);
+    expect(log.entries.some((e) => /message handlers still running after 5000 ms/.test(e.message))).toBe(true);
+    unblock[0]!();
+    expect(await reply).toEqual({ code: 'timeout', message: expect.stringMatching(/handed its state over .* may or may not have been handled/) });
+  });
 });

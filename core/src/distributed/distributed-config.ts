@@ -36,6 +36,6 @@ export interface DistributedConfig {
   heartbeatIntervalMs: number;
   /** Largest message, reply or handover state, bytes of JSON (default 1 MiB). */
   callMaxBytes?: number;
-  /** Longest an instance's `onHandover` may take (default 5 s). */
+  /** Longest a moving instance's running message handlers may take to finish, and then its `onHandover` (each; default 5 s). */
   handoverTimeoutMs?: number;
 }

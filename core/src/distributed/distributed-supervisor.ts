@@ -770,7 +770,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /**
    * Planned move of this node's instance of `id` (revision `rev`) to `to`:
-   * closes it to messages, takes its state (workers' `ctx.onHandover`) and
+   * closes it to messages, lets the messages it took be answered (within
+   * the handover timeout), takes its state (workers' `ctx.onHandover`) and
    * sends it to `to` before the instance stops (calls.ts: FIFO links). A
    * start-first child hands over nothing (its next instance already runs).
    * Failures are logged; the stop goes on.

@@ -25,7 +25,9 @@
  * no record of the child). `takeHandover` closes the instance to messages
  * first, then asks it for its state, so no message reaches it after its
  * state was taken (race "a call during the handover": it is answered
- * `moved` and waits for the new instance). A start may carry the state a
+ * `moved` and waits for the new instance); the instance lets the handlers
+ * already running settle before it gives its state (worker-child.ts, race
+ * "a handler outlives the handover"). A start may carry the state a
  * previous instance handed over: the first instance gets it, a restart
  * after a crash does not.
  */
@@ -409,7 +411,7 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
 
   /**
    * Closes `id`'s running instance to messages and asks it for its state
-   * (see the header). Undefined when it registered no handover, or nothing
+   * once the messages it took are answered (see the header). Undefined when it registered no handover, or nothing
    * runs; rejects with the reason when the instance failed to give it.
    */
   async takeHandover(id: string, timeoutMs: number): Promise<JsonValue | undefined> {

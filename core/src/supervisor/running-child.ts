@@ -20,7 +20,10 @@ export interface RunningChild {
    * The instance's state for its successor on a planned move (workers'
    * `ctx.onHandover`): undefined when it registered none; rejects with the
    * reason when the handover failed (threw, not JSON, took longer than
-   * `timeoutMs`). Called at most once, just before `stop`.
+   * `timeoutMs`). Called at most once, just before `stop`, with the
+   * instance already closed to new messages: it waits (at most `timeoutMs`)
+   * for the messages it took to be answered before it takes the state, and
+   * a reply settled after that is not given as a success.
    */
   takeHandover?(timeoutMs: number): Promise<JsonValue | undefined>;
   /** Stops the child per `shutdown`; resolves once it has exited (after `onExit`). */

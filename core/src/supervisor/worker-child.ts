@@ -19,8 +19,22 @@
  * call's `timeoutMs` is `timeout` — the late answer is dropped. A stopped
  * instance takes none (`no-handler`; the router never delivers to one).
  *
- * Handover: `takeHandover` calls the worker's `ctx.onHandover` function,
- * inside its scope, and checks the result is JSON within `timeoutMs`.
+ * Handover: `takeHandover` first waits until the handler runs already under
+ * way (calls and casts, whatever their callers' timeouts) have settled, at
+ * most `timeoutMs`; then it calls the worker's `ctx.onHandover` function,
+ * inside its scope, and checks the result is JSON within `timeoutMs` (so a
+ * move waits at most twice the handover timeout here). The local supervisor
+ * has closed the instance to new messages before (`handedOver`: they are
+ * answered `moved` and go to the next instance), so the runs it waits for
+ * can only end. Race "a handler outlives the handover": an async handler
+ * still running when the state is taken changes state that has already
+ * gone to the next instance, so its effect is lost; its reply must not
+ * reach the caller as a success (the next instance would hand out the same
+ * values again). A reply settled from the moment the state is taken is
+ * answered `timeout`, saying the message may or may not have been handled —
+ * the at-most-once wording of a lost link (distributed/calls.ts). A handler
+ * that settled before is in the state taken; one that throws still answers
+ * `handler-error`.
  */
 import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
@@ -170,6 +184,11 @@ export async function startWorkerChild(
   let abandonStop: (() => void) | undefined;
   let handler: MessageHandler | undefined;
   let takeState: (() => JsonValue | Promise<JsonValue>) | undefined;
+  /** Handler runs (calls and casts) that have not settled yet; `quiet` is told when the last one does. */
+  let handlersRunning = 0;
+  let quiet: (() => void) | undefined;
+  /** The state was taken for a handover: a handler that settles from now on was not in it (see the header). */
+  let stateTaken = false;
   const workerCtx = new InstanceWorkerContext(ctx, signal, {
     exit: (reason?: WorkerExit) => finish(toExitReason(reason)),
     onMessage: (h: MessageHandler) => {
@@ -182,14 +201,38 @@ export async function startWorkerChild(
     },
   });
 
-  /** Runs the handler in the worker's scope; a synchronous throw becomes a rejection. */
-  const runHandler = (h: MessageHandler, body: JsonValue): Promise<JsonValue | void> => {
+  /**
+   * Runs the handler in the worker's scope (a synchronous throw becomes a
+   * rejection) and counts it running until it settles. `late`: it settled
+   * after the state was taken — read in the same callback that counts it
+   * done, so a run the handover waited for is never late.
+   */
+  const runHandler = (h: MessageHandler, body: JsonValue): Promise<{ ok: true; reply: JsonValue | void; late: boolean } | { ok: false; err: unknown }> => {
+    let running: Promise<JsonValue | void>;
     try {
-      return Promise.resolve(workerScope.run(scope, () => h(body)));
+      running = Promise.resolve(workerScope.run(scope, () => h(body)));
     } catch (err) {
-      return Promise.reject(err);
+      running = Promise.reject(err);
     }
+    handlersRunning++;
+    const settled = (): void => {
+      if (--handlersRunning === 0) quiet?.();
+    };
+    return running.then(
+      (reply) => {
+        const late = stateTaken;
+        settled();
+        return { ok: true as const, reply, late };
+      },
+      (err: unknown) => {
+        settled();
+        return { ok: false as const, err };
+      },
+    );
   };
+  const afterHandover = (): string =>
+    `${ctx.id}'s instance ${ctx.pid} handed its state over to its next instance before its handler answered; ` +
+    'the message may or may not have been handled (delivery is at most once: it is not sent again)';
   const channel: ChildChannel = {
     call: (body, timeoutMs) => {
       const h = handler;
@@ -198,16 +241,13 @@ export async function startWorkerChild(
           new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`),
         );
       const timer = delay(ctx.clock, timeoutMs);
-      const answered = runHandler(h, body).then(
-        (reply): JsonValue => {
-          const value = reply === undefined ? null : reply;
-          if (!isJsonValue(value)) throw new MessageError('handler-error', `${ctx.id}'s handler answered with something that is not plain JSON`);
-          return value;
-        },
-        (err: unknown) => {
-          throw new MessageError('handler-error', faultMessage(err).slice(0, 1000));
-        },
-      );
+      const answered = runHandler(h, body).then((run): JsonValue => {
+        if (!run.ok) throw new MessageError('handler-error', faultMessage(run.err).slice(0, 1000));
+        if (run.late) throw new MessageError('timeout', afterHandover());
+        const value = run.reply === undefined ? null : run.reply;
+        if (!isJsonValue(value)) throw new MessageError('handler-error', `${ctx.id}'s handler answered with something that is not plain JSON`);
+        return value;
+      });
       return Promise.race([
         answered,
         timer.promise.then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
@@ -217,12 +257,31 @@ export async function startWorkerChild(
       const h = handler;
       if (ended || h === undefined)
         throw new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`);
-      runHandler(h, body).catch((err: unknown) => ctx.log.warn({ err: faultMessage(err) }, 'message handler threw on a cast (the worker keeps running)'));
+      void runHandler(h, body).then((run) => {
+        if (!run.ok) ctx.log.warn({ err: faultMessage(run.err) }, 'message handler threw on a cast (the worker keeps running)');
+        else if (run.late) ctx.log.warn({}, "a cast's handler finished after the state was handed over; its effect did not go to the next instance");
+      });
     },
   };
   const takeHandover = async (timeoutMs: number): Promise<JsonValue | undefined> => {
     const take = takeState;
     if (take === undefined) return undefined;
+    // Race "a handler outlives the handover" (see the header): let the runs under way settle first, within the bound.
+    if (handlersRunning > 0) {
+      const bound = delay(ctx.clock, timeoutMs);
+      const drained = new Promise<'drained'>((resolve) => (quiet = () => resolve('drained')));
+      const waited = await Promise.race([drained, bound.promise.then(() => 'bound' as const)]);
+      bound.cancel();
+      quiet = undefined;
+      if (waited === 'bound')
+        ctx.log.warn(
+          { handlers: handlersRunning, handoverTimeoutMs: timeoutMs },
+          `message handlers still running after ${timeoutMs} ms; the state is handed over without them and their callers are told the outcome is unknown`,
+        );
+      // It crashed or was stopped meanwhile: as a crashed instance, it hands over nothing.
+      if (ended) throw new Error('onHandover not called: the instance ended while its messages were finishing');
+    }
+    stateTaken = true;
     const timer = delay(ctx.clock, timeoutMs);
     let taking: Promise<JsonValue>;
     try {

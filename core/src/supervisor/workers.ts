@@ -36,8 +36,13 @@
  *   died, or it stops for good; a handover that fails (throws, is not JSON,
  *   is too large, takes longer than the node's `handoverTimeoutMs`, or the
  *   new instance starts elsewhere than planned) is logged and the new
- *   instance starts with `ctx.handover` undefined. Calls that arrive while
- *   the state is handed over wait for the new instance. Children with
+ *   instance starts with `ctx.handover` undefined. Once the move begins
+ *   the instance takes no new message (calls wait for the new instance);
+ *   handlers already running (async ones) finish first, within
+ *   `handoverTimeoutMs`, and only then is `onHandover` called, so the state
+ *   holds every reply given. A handler still running then answers its
+ *   caller `timeout` (it may or may not have been handled), never its
+ *   reply, whose effect did not go to the new instance. Children with
  *   `handoff: 'start-first'` get no handover: their new instance runs before
  *   the old one stops.
  * - `handover`: the state the previous instance handed over, or undefined.

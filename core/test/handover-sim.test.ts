@@ -22,6 +22,7 @@ import { MessageError } from '../src/supervisor/child-channel.js';
 import { WorkerRegistry, type WorkerFactory } from '../src/supervisor/workers.js';
 import { kvCounter } from '../src/workers/examples.js';
 import { SimCluster } from './support/sim.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 async function cluster(seed: number, registry: WorkerRegistry, config: Partial<NodeConfigInput> = {}, sim = new SimCluster(seed)): Promise<SimCluster> {
   await sim.start('n1', [], config, registry);
@@ -66,6 +67,35 @@ describe('handover of a moving child’s state', () => {
     // A call sent into the link before its loss shows would have an unknown outcome (at most once): call once it shows.
     await sim.until(() => !n1.upMembers().includes(victim), 30_000, 'the crash noticed');
     expect(await value(sim, 'add')).toMatchObject({ value: 1, node: 'n1' });
+    sim.stopAll();
+  }, 120_000);
+
+  it('a move to a node that freezes then: the node that handed the state over and starts the child again takes it back', async () => {
+    // Race "the node it was handed to never ran it" (calls.ts; an outsider's re-check): n2 handed the count over to n1, frozen
+    // at that moment, and stopped the counter; n1 was timed out, and n2 started the counter again from zero.
+    const registry = new WorkerRegistry();
+    registry.define('kv-counter', kvCounter);
+    const sim = new SimCluster(171);
+    const frozen = new StallableClock(sim.clock);
+    await sim.start('n1', [], {}, registry, frozen);
+    const n2 = await sim.start('n2', ['n1'], {}, registry);
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 30_000, 'mesh');
+    const add = async () => (await sim.resolve(n2.supervisor.call('kv', { op: 'add', key: 'k' }, { timeoutMs: 20_000 }))) as { value: number; node: string };
+    await sim.resolve(n2.supervisor.startChild({ id: 'kv', start: { worker: 'kv-counter' } }));
+    await sim.resolve(n2.supervisor.moveChild('kv', 'n2'));
+    for (let i = 0; i < 5; i++) await add();
+    frozen.held = true;
+    sim.network.partition(['n1:4370'], ['n2:4370']);
+    void n2.supervisor.moveChild('kv', 'n1').catch(() => {});
+    await sim.until(() => n2.member('n1')?.status === 'down' && n2.supervisor.whereis('kv')?.node === 'n2', 30_000, 'kv back on n2');
+    expect(await add()).toMatchObject({ value: 6, node: 'n2' });
+    expect(sim.log.entries.some((e) => e.fields['node'] === 'n2' && /never ran it: the new instance here takes that state back/.test(e.message))).toBe(true);
+    // n1 wakes, resyncs, and the pin moves the counter to it, with the count.
+    sim.network.heal();
+    sim.clock.advance(5);
+    frozen.release();
+    await sim.until(() => sim.fullMesh() && n2.supervisor.whereis('kv')?.node === 'n1' && sim.exactlyOnce(['kv']), 30_000, 'kv on n1');
+    expect(await add()).toMatchObject({ value: 7, node: 'n1' });
     sim.stopAll();
   }, 120_000);
 

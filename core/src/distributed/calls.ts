@@ -60,6 +60,17 @@
  * (stop-first). It keeps it for `handoverTtlMs`, for the start of that
  * revision; unused by then (the child started elsewhere, or not at all), it
  * is dropped with a warning.
+ *
+ * Race "the node it was handed to never ran it" (an outsider's re-check:
+ * `ctl move` to a node frozen at that moment): the old instance handed its
+ * state over and stopped; the target never started it (frozen, then timed
+ * out), and the child started again from nothing on the node that had just
+ * taken the state — every count given out a second time. The sender keeps
+ * its copy (`sent`) until the node it went to runs the child (seen in
+ * `childChanged`) or for `handoverTtlMs`; if it starts that revision again
+ * itself meanwhile, with nothing handed to it, the instance takes its own
+ * copy back: no update was acknowledged after it (the old instance took no
+ * message once it was taken) and none by the target, which never ran.
  */
 import type { Clock } from '../clock.js';
 import type { JsonValue } from '../groups.js';
@@ -146,6 +157,8 @@ export class CallRouter {
   /** Calls waiting for an instance of each child. */
   private readonly waiting = new Map<string, Set<string>>();
   private readonly received = new Map<string, { rev: string; state: JsonValue; from: string; timer: ReturnType<Clock['setTimeout']> }>();
+  /** States this node handed over (`sendHandover`), kept until the node they went to runs the child (see the header). */
+  private readonly sent = new Map<string, { rev: string; to: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']> }>();
   private stopped = false;
   /** Messages handed to instances here and not answered yet; `idle` waits for none. */
   private inDelivery = 0;
@@ -182,6 +195,8 @@ export class CallRouter {
 
   /** The child's `run:` group or its register changed: calls waiting for it are routed again. */
   childChanged(id: string): void {
+    const kept = this.sent.get(id);
+    if (kept !== undefined && this.o.locate(id).runners.some((r) => r.node === kept.to)) this.dropSent(id);
     const cids = this.waiting.get(id);
     if (cids === undefined) return;
     this.waiting.delete(id);
@@ -246,6 +261,14 @@ export class CallRouter {
     for (const [cid] of this.table.entries()) this.fail(cid, new MessageError('not-running', `${this.o.node} is shutting down`));
     for (const h of this.received.values()) this.o.clock.clearTimeout(h.timer);
     this.received.clear();
+    for (const id of [...this.sent.keys()]) this.dropSent(id);
+  }
+
+  private dropSent(id: string): void {
+    const kept = this.sent.get(id);
+    if (kept === undefined) return;
+    this.o.clock.clearTimeout(kept.timer);
+    this.sent.delete(id);
   }
 
   get outstanding(): number {
@@ -420,13 +443,19 @@ export class CallRouter {
       this.o.log.warn({ child: id, to }, 'handover not sent: no link to the next node; the next instance starts fresh');
       return false;
     }
+    this.dropSent(id);
+    const timer = this.o.clock.setTimeout(() => {
+      if (this.sent.get(id)?.timer === timer) this.sent.delete(id);
+    }, this.o.handoverTtlMs);
+    this.sent.set(id, { rev, to, state, timer });
     return true;
   }
 
   /** The state handed over for revision `rev` of `id`, once (a start takes it). */
   takeReceived(id: string, rev: string): JsonValue | undefined {
     const h = this.received.get(id);
-    if (h === undefined) return undefined;
+    if (h === undefined) return this.takeBack(id, rev);
+    this.dropSent(id);
     this.received.delete(id);
     this.o.clock.clearTimeout(h.timer);
     if (h.rev !== rev) {
@@ -434,6 +463,19 @@ export class CallRouter {
       return undefined;
     }
     return h.state;
+  }
+
+  /** The state this node handed over for revision `rev` of `id`, when the node it went to never ran it (see the header); once. */
+  private takeBack(id: string, rev: string): JsonValue | undefined {
+    const kept = this.sent.get(id);
+    if (kept === undefined) return undefined;
+    this.dropSent(id);
+    if (kept.rev !== rev || this.o.locate(id).runners.some((r) => r.node === kept.to)) return undefined;
+    this.o.log.info(
+      { child: id, to: kept.to },
+      `${kept.to}, which this node handed the child's state over to, never ran it: the new instance here takes that state back`,
+    );
+    return kept.state;
   }
 
   private onHandover(peer: string, frame: HandoverFrame): void {

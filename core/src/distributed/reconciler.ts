@@ -1467,7 +1467,7 @@ export class Reconciler {
         this.o.log.error(
           { refusals: verdict.refusals },
           `not taking children: ${verdict.why}. A cluster runs there, and children started here would run twice; ` +
-            'fix the setting (--secret, --name, --cluster) and restart',
+            'fix the setting (--secret, --name, --cluster, the --tls-* files) and restart',
         );
       }
       // Looked at again each timeout: a refusal ends when that address links, or stops answering.

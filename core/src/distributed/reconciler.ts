@@ -71,12 +71,14 @@
  * gave up on the frozen node. Acting on that, the node started the child
  * with a handover 16 s old, beside the peer's instance, until they relinked
  * (72 ms of two instances, and every update since the freeze lost). So a
- * node that runs again after a stall that long (the link layer's
- * `ownStallMs`, less a heartbeat interval) starts nothing until every member it was
- * linked to (or that went since the stall began) is linked and synced again
- * — or gone, or the ready timeout has passed (`checkStall`, `resynced`);
- * its start gate is closed meanwhile, so peers hold stop-first moves to it
- * too. What runs here keeps running.
+ * node that runs again after a stall about as long as its heartbeat timeout
+ * (the link layer's `ownStallMs`) watches its links for a heartbeat
+ * interval: if any went down in the stall, it starts nothing until each of
+ * those is linked and synced again, or gone, or the ready timeout has
+ * passed (`checkStall`, `resynced`). Its start gate is closed meanwhile, so
+ * peers hold stop-first moves to it too; what runs there keeps running. A
+ * stall no link went down in (a busy node its peers waited for) changes
+ * nothing: what they sent is all in its sockets, in order.
  *
  * Joining members (race "the first member ready after a whole-cluster
  * restart"): members come back a few hundred ms apart, and the first one
@@ -360,7 +362,7 @@ export class Reconciler {
    * again, and the members whose links it must see up and synced again
    * before it starts anything; undefined when it is not waiting for that.
    */
-  private woke: { at: number; awaiting: Set<string> } | undefined;
+  private woke: { at: number; from: number; stalledMs: number; awaiting: Set<string> } | undefined;
   private wokeTimer: TimerHandle | undefined;
   private lastWake = -Infinity;
   /** OS-process children the slice under way may still start (SPAWNS_PER_SLICE), and the ids left for the next slice. */
@@ -1325,9 +1327,13 @@ export class Reconciler {
 
   /**
    * Race "woken from a stall": notices, when the inputs are read, that this
-   * node has just run again after a stall about as long as its heartbeat timeout
-   * (SIGSTOP, a VM paused, a swap storm), and closes its start gate until it
-   * has resynced (`resynced`).
+   * node has just run again after a stall about as long as its heartbeat
+   * timeout (SIGSTOP, a paused VM, a swap storm, a long busy stretch), and
+   * watches its links for a heartbeat interval: the ones that go down in
+   * that stall (its peers timed it out, or it them on waking) close its start
+   * gate until they are back and synced (`resynced`). A stall that no link
+   * went down in (a busy node whose peers waited) changes nothing: what they
+   * sent meanwhile is all in its sockets, in order.
    */
   private checkStall(): void {
     if (this.woke !== undefined || !this.ready || !this.o.isMember || this.o.ownStallMs === undefined) return;
@@ -1336,55 +1342,58 @@ export class Reconciler {
     // spoke: past the timeout less an interval, its peers may have timed it out.
     const stalledMs = this.o.ownStallMs();
     if (stalledMs < Math.max(this.o.config.heartbeatIntervalMs, this.o.config.leaseMs - this.o.config.heartbeatIntervalMs)) return;
-    // The stall this node already resynced after, still reported for a tick after it ended, is not a new one.
+    // The stall this node already watched after, still reported for a tick after it ended, is not a new one.
     if (now - stalledMs <= this.lastWake) return;
     this.lastWake = now;
-    const awaiting = new Set<string>();
-    for (const m of this.o.members()) {
-      if (m.name === this.o.node || m.role !== 'member' || m.status === 'left') continue;
-      // Linked (its close may be unread yet), or gone since the stall began.
-      if (isLinked(m.status) || m.since >= now - stalledMs) awaiting.add(m.name);
-    }
-    this.woke = { at: now, awaiting };
+    this.woke = { at: now, from: now - stalledMs, stalledMs, awaiting: new Set() };
     this.topologyDirty = true;
-    this.o.log.warn(
-      { stalledMs, awaiting: [...awaiting].sort() },
-      'this node ran again after a stall about as long as its heartbeat timeout: starting nothing until it has relinked to and synced with its peers',
-    );
     const recheck = (): void => {
       this.wokeTimer = undefined;
-      if (this.woke !== undefined && this.o.clock.now() - this.woke.at >= this.o.config.readyTimeoutMs) {
-        this.o.log.warn({ awaiting: [...this.woke.awaiting].sort() }, 'starting children again although not every peer has resynced since the stall');
+      const woke = this.woke;
+      if (woke !== undefined && woke.awaiting.size > 0 && this.o.clock.now() - woke.at >= this.o.config.readyTimeoutMs) {
+        this.o.log.warn({ awaiting: [...woke.awaiting].sort() }, 'starting children again although not every peer has resynced since the stall');
         this.woke = undefined;
-      } else if (this.woke !== undefined) {
-        this.wokeTimer = this.o.clock.setTimeout(recheck, this.o.config.readyTimeoutMs - (this.o.clock.now() - this.woke.at));
+      } else if (woke !== undefined) {
+        this.wokeTimer = this.o.clock.setTimeout(recheck, Math.max(1, this.o.config.readyTimeoutMs - (this.o.clock.now() - woke.at)));
       }
       this.topologyChanged();
     };
-    // Once a heartbeat interval has gone by (a link that survived the stall counts from then), and at the ready timeout.
+    // At the end of the watch (a heartbeat interval), and at the ready timeout.
     this.wokeTimer = this.o.clock.setTimeout(recheck, this.o.config.heartbeatIntervalMs);
   }
 
   /**
-   * Whether this node, woken from a stall, has resynced: every member it
-   * awaits is gone, or linked and synced (its groups and desired state) on
-   * a link made since it woke, or on one that is still up a heartbeat
-   * interval after it woke (its close was not waiting unread). Clears the
-   * wait when it has.
+   * Whether this node's start gate may be open after a stall (`checkStall`):
+   * every member whose link went down since the stall began is linked again
+   * and synced (its groups and desired state), or gone. The watch ends a
+   * heartbeat interval after the wake once nothing is awaited.
    */
   private resynced(members: readonly Member[]): boolean {
     const woke = this.woke;
     if (woke === undefined) return true;
     const now = this.o.clock.now();
+    const watching = now - woke.at < this.o.config.heartbeatIntervalMs;
+    for (const m of members) {
+      if (m.name === this.o.node || m.role !== 'member' || m.status === 'left' || woke.awaiting.has(m.name)) continue;
+      if (watching && !isLinked(m.status) && m.since >= woke.from) {
+        if (woke.awaiting.size === 0)
+          this.o.log.warn(
+            { stalledMs: woke.stalledMs },
+            'this node ran again after a stall about as long as its heartbeat timeout, and links went down in it: ' +
+              'starting nothing until they are back and synced',
+          );
+        woke.awaiting.add(m.name);
+      }
+    }
     for (const m of members) {
       if (!woke.awaiting.has(m.name) || m.status === 'left' || m.role !== 'member') continue;
       if (!isLinked(m.status) || !this.o.announced(m.name) || !this.o.desired.caughtUpWith(m.name)) return false;
-      if (m.since < woke.at && now - woke.at < this.o.config.heartbeatIntervalMs) return false;
     }
+    if (watching) return true;
     this.woke = undefined;
     this.o.clock.clearTimeout(this.wokeTimer);
     this.wokeTimer = undefined;
-    this.o.log.info({ afterMs: now - woke.at }, 'resynced with the peers after the stall: starting children again');
+    if (woke.awaiting.size > 0) this.o.log.info({ afterMs: now - woke.at }, 'resynced with the peers after the stall: starting children again');
     return true;
   }
 

@@ -70,6 +70,28 @@ function setup(options: { startTimeoutMs?: number } = {}) {
 
 const spec = (id: string, extra: Record<string, unknown> = {}) => ({ id, start: { worker: 'probe' }, ...extra });
 
+/**
+ * Starts child `s`, a worker whose message handler waits until the test lets it go (`unblock`, one per
+ * message in arrival order) and then counts; `onTake` sees the count when the state is taken, and what it
+ * returns is the state. Its channel, and the count as it is now.
+ */
+async function slowCounter(sup: LocalSupervisor, registry: WorkerRegistry, onTake: (count: number) => number) {
+  let count = 0;
+  const unblock: Array<() => void> = [];
+  registry.define('slow', (_args, ctx) => {
+    ctx.onHandover(() => onTake(count));
+    ctx.onMessage(async () => {
+      await new Promise<void>((resolve) => unblock.push(resolve));
+      return ++count;
+    });
+    return { stop() {} };
+  });
+  const { pid } = await sup.startChild({ id: 's', start: { worker: 'slow' } });
+  const found = sup.instanceChannel('s', pid);
+  if (!('channel' in found) || !found.channel) throw new Error('no channel');
+  return { pid, channel: found.channel, unblock, count: () => count };
+}
+
 async function rejection(p: Promise<unknown>): Promise<SupervisorError> {
   try {
     await p;
@@ -368,22 +390,10 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
 
   it('takeHandover waits for the calls and casts its handler is still running, closes it to new ones, and takes the state after them', async () => {
     const { sup, registry } = setup();
-    let count = 0;
-    const unblock: Array<() => void> = [];
     let takenWith: number | undefined;
-    registry.define('slow', (_args, ctx) => {
-      ctx.onHandover(() => (takenWith = count));
-      ctx.onMessage(async () => {
-        await new Promise<void>((resolve) => unblock.push(resolve));
-        return ++count;
-      });
-      return { stop() {} };
-    });
-    const { pid } = await sup.startChild({ id: 's', start: { worker: 'slow' } });
-    const found = sup.instanceChannel('s', pid);
-    if (!('channel' in found) || !found.channel) throw new Error('no channel');
-    const replies = [found.channel.call('a', 10_000), found.channel.call('b', 10_000)];
-    found.channel.cast('c');
+    const { pid, channel, unblock, count } = await slowCounter(sup, registry, (n) => (takenWith = n));
+    const replies = [channel.call('a', 10_000), channel.call('b', 10_000)];
+    channel.cast('c');
     const taking = sup.takeHandover('s', 5_000);
     await flush();
     // Closed to new messages at once; the state is not taken while its handlers run.
@@ -393,24 +403,13 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(await Promise.all(replies)).toEqual([1, 2]);
     expect(await taking).toBe(3);
     expect(takenWith).toBe(3);
+    expect(count()).toBe(3);
   });
 
   it('takeHandover waits at most its timeout; a reply settled after the state was taken is a timeout saying the outcome is unknown', async () => {
     const { sup, registry, clock, log } = setup();
-    let count = 0;
-    const unblock: Array<() => void> = [];
-    registry.define('slow', (_args, ctx) => {
-      ctx.onHandover(() => count);
-      ctx.onMessage(async () => {
-        await new Promise<void>((resolve) => unblock.push(resolve));
-        return ++count;
-      });
-      return { stop() {} };
-    });
-    const { pid } = await sup.startChild({ id: 's', start: { worker: 'slow' } });
-    const found = sup.instanceChannel('s', pid);
-    if (!('channel' in found) || !found.channel) throw new Error('no channel');
-    const reply = found.channel.call('a', 60_000).then(
+    const { channel, unblock } = await slowCounter(sup, registry, (n) => n);
+    const reply = channel.call('a', 60_000).then(
       (r) => ({ ok: r }),
       (err: { code: string; message: string }) => ({ code: err.code, message: err.message }),
     );

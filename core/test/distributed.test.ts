@@ -1091,7 +1091,13 @@ describe('distributed supervisor: bad input', () => {
     const unplaceable = await expectCode(sim.resolve(n1!.supervisor.startChild({ id: 'y', start: { worker: 'nobody-has-this' } })), 'unplaceable');
     expect(unplaceable.message).toMatch(/n1: no worker type nobody-has-this/);
     await expectCode(sim.resolve(n1!.supervisor.startChild({ id: 'z', start: { worker: 'w' }, labels: { gpu: 'yes' } })), 'unplaceable');
-    await expectCode(sim.resolve(n1!.supervisor.terminateChild('no-such-id')), 'not-found');
+    const never = await expectCode(sim.resolve(n1!.supervisor.terminateChild('no-such-id')), 'not-found');
+    expect(never.message).toBe('no child with id "no-such-id"');
+    // A child stopped before: still not-found, saying so (a second stop, a whereis, a move of it).
+    await sim.resolve(n1!.supervisor.startChild(w('gone')));
+    await sim.resolve(n1!.supervisor.terminateChild('gone'));
+    for (const request of [() => n1!.supervisor.terminateChild('gone'), () => n1!.supervisor.moveChild('gone', 'n2')])
+      expect((await expectCode(sim.resolve(request()), 'not-found')).message).toMatch(/^no child with id "gone": it was stopped \(pogo ctl audit/);
     await expectCode(sim.resolve(n1!.supervisor.moveChild('x', 'n99')), 'unknown-node');
     await expectCode(sim.resolve(n1!.supervisor.moveChild('no-such-id', 'n2')), 'not-found');
     n1!.supervisor.drain('n3');

@@ -635,9 +635,20 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return { id, spec, rev, tick };
   }
 
+  /**
+   * `not-found` for a request about `id`, saying when the cluster holds its
+   * tombstone that it was stopped (an outsider's tour: a second `ctl stop`
+   * and `whereis` said only "no child with id", while a call said "was
+   * terminated").
+   */
+  noChild(id: string): DistError {
+    const stopped = this.desired.child(id).floor !== undefined && this.desired.live(id) === undefined;
+    return new DistError('not-found', `no child with id ${JSON.stringify(id)}${stopped ? ': it was stopped (pogo ctl audit shows who and when)' : ''}`);
+  }
+
   /** Stops a child wherever it runs and removes its spec; also cancels a pending start. */
   terminateChild(id: string): Promise<void> {
-    if (!this.desired.live(id)) return Promise.reject(new DistError('not-found', `no child with id ${JSON.stringify(id)}`));
+    if (!this.desired.live(id)) return Promise.reject(this.noChild(id));
     const written = this.desired.terminate(id)!;
     return this.wait(id, written.tick, `terminate ${id}`, (resolve) => {
       const v = this.reconciler.view(id);
@@ -656,7 +667,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Pins a child to `node` (forced placement) and resolves once it runs there. */
   moveChild(id: string, node: string): Promise<{ id: string; node: string; pid: string }> {
     const live = this.desired.live(id);
-    if (!live) return Promise.reject(new DistError('not-found', `no child with id ${JSON.stringify(id)}`));
+    if (!live) return Promise.reject(this.noChild(id));
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
     if (!target) {
@@ -697,7 +708,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   async restartChild(id: string): Promise<{ id: string; node: string; pid: string }> {
     if (this.stopped) throw new DistError('shutting-down', 'the node is shutting down');
     const live = this.desired.live(id);
-    if (!live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
+    if (!live) throw this.noChild(id);
     const pid = await this.instances.restart(id, live);
     return { id, node: this.o.node, pid };
   }
@@ -806,7 +817,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Removes a pin; placement decides again. */
   unpin(id: string): void {
     const live = this.desired.live(id);
-    if (!live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
+    if (!live) throw this.noChild(id);
     this.desired.pin(id, live, null);
   }
 
@@ -876,7 +887,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Why a child is where it is: each candidate's score, the filters that excluded nodes, the pin, and what it waits for. */
   explain(id: string): Explanation {
     const v = this.reconciler.view(id);
-    if (!v.live) throw new DistError('not-found', `no child with id ${JSON.stringify(id)}`);
+    if (!v.live) throw this.noChild(id);
     const failures = new Map([...v.failures].map(([n, f]) => [n, f.failures]));
     const p = place({
       id,

@@ -1096,7 +1096,7 @@ describe('distributed supervisor: bad input', () => {
     // A child stopped before: still not-found, saying so (a second stop, a whereis, a move of it).
     await sim.resolve(n1!.supervisor.startChild(w('gone')));
     await sim.resolve(n1!.supervisor.terminateChild('gone'));
-    for (const request of [() => n1!.supervisor.terminateChild('gone'), () => n1!.supervisor.moveChild('gone', 'n2')])
+    for (const request of [(): Promise<unknown> => n1!.supervisor.terminateChild('gone'), (): Promise<unknown> => n1!.supervisor.moveChild('gone', 'n2')])
       expect((await expectCode(sim.resolve(request()), 'not-found')).message).toMatch(/^no child with id "gone": it was stopped \(pogo ctl audit/);
     await expectCode(sim.resolve(n1!.supervisor.moveChild('x', 'n99')), 'unknown-node');
     await expectCode(sim.resolve(n1!.supervisor.moveChild('no-such-id', 'n2')), 'not-found');

@@ -395,8 +395,17 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    const timers = [this.reconcileTimer, this.antiEntropyTimer, this.readyRetry, this.readyTimeout, this.netsplitTimer, this.confirmTimer, this.holdTimer];
-    for (const t of [...timers, this.wokeTimer]) this.o.clock.clearTimeout(t);
+    for (const t of [
+      this.reconcileTimer,
+      this.antiEntropyTimer,
+      this.readyRetry,
+      this.readyTimeout,
+      this.netsplitTimer,
+      this.confirmTimer,
+      this.holdTimer,
+      this.wokeTimer,
+    ])
+      this.o.clock.clearTimeout(t);
   }
 
   /**
@@ -1320,7 +1329,7 @@ export class Reconciler {
     for (const m of members) {
       if (m.name === this.o.node || m.role !== 'member' || m.status === 'left') continue;
       if (!(presence.get(m.name) ?? false)) continue;
-      if (!this.linked.has(m.name) || !this.o.announced(m.name) || !this.o.desired.caughtUpWith(m.name)) return false;
+      if (!this.linked.has(m.name) || !this.synced(m.name)) return false;
     }
     return true;
   }
@@ -1387,7 +1396,7 @@ export class Reconciler {
     }
     for (const m of members) {
       if (!woke.awaiting.has(m.name) || m.status === 'left' || m.role !== 'member') continue;
-      if (!isLinked(m.status) || !this.o.announced(m.name) || !this.o.desired.caughtUpWith(m.name)) return false;
+      if (!isLinked(m.status) || !this.synced(m.name)) return false;
     }
     if (watching) return true;
     this.woke = undefined;
@@ -1395,6 +1404,11 @@ export class Reconciler {
     this.wokeTimer = undefined;
     if (woke.awaiting.size > 0) this.o.log.info({ afterMs: now - woke.at }, 'resynced with the peers after the stall: starting children again');
     return true;
+  }
+
+  /** Whether `peer`'s groups (its pg snapshot) and desired state (the store's first digest) have arrived since its link came up. */
+  private synced(peer: string): boolean {
+    return this.o.announced(peer) && this.o.desired.caughtUpWith(peer);
   }
 
   private buildNetsplitInputs(members: readonly Member[]): NetsplitInputs {
@@ -1463,7 +1477,7 @@ export class Reconciler {
       observer: this.o.observer,
       hasSeeds: this.o.hasSeeds,
       dialFailed: (address) => this.o.dialFailed(address),
-      synced: (peer) => this.o.announced(peer) && this.o.desired.caughtUpWith(peer),
+      synced: (peer) => this.synced(peer),
       restoredState: this.o.restoredState?.() ?? false,
       leased: this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(members)),
       timedOut,

@@ -139,6 +139,8 @@ export class LinkLayer {
   /** Nonces of our own hellos that our acceptor refused as `self` (we dialled our own address). */
   private readonly selfNonces = new Set<string>();
   /** framesOut counts link messages; transportFramesOut what went on the wire (a batch is one). */
+  readonly stats: LinkStats = { framesIn: 0, framesOut: 0, batchesOut: 0, transportFramesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
+
   /**
    * How long this node's own timers had been kept from running, in the stall
    * under way or one that ended within the last tick (failure-detector.ts
@@ -147,8 +149,6 @@ export class LinkLayer {
   ownStallMs(): number {
     return this.detector.ownStallMs(this.o.clock.now());
   }
-
-  readonly stats: LinkStats = { framesIn: 0, framesOut: 0, batchesOut: 0, transportFramesOut: 0, invalidFrames: 0, handshakesRejected: 0, stalledMs: 0 };
 
   constructor(private readonly o: LinkLayerOptions) {
     // Refusals the transport makes itself (TLS, HTTP, its own limits) go to the node's log too.

@@ -317,7 +317,7 @@ const CERT_REFUSED: ReadonlySet<string> = new Set([
  * this node trusts; the peer does not speak TLS to a node that does; or the
  * peer's TLS alert refused this node's certificate.
  */
-export function tlsRefusal(err: unknown, secure: boolean): string | undefined {
+function tlsRefusal(err: unknown, secure: boolean): string | undefined {
   const code = errorCode(err);
   if (code === undefined) return undefined;
   if (CERT_REFUSED.has(code)) return `the peer's certificate is not one this node trusts (${code}): check --tls-ca-file on both sides`;

@@ -99,6 +99,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { isLinked, type Member } from '../membership.js';
+import { NO_TRACK, candidatesOf, gatedMembers, joiningMembers, linkedNames, onceReadyCandidates, trackNotReady, type ReadyTrack } from './candidates.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
 import type { DistributedConfig } from './distributed-config.js';
@@ -120,10 +121,11 @@ import {
 } from './events.js';
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
-import { gainMayMove, joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
+import { joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
 import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
 import { readiness } from './readiness.js';
 import { liveSpec } from './registers.js';
+import { changeOf, memberKeys, targetedIds, type SweptFor } from './sweep-plan.js';
 import { isCommandStart } from '../supervisor/child-spec.js';
 import { key, parseKey } from './tags.js';
 import { forgettable, tombstoneStep } from './tombstones.js';
@@ -238,52 +240,6 @@ class Known implements ChildHistory {
   ) {}
 }
 
-/**
- * The placement inputs of each member a child can be placed on, as one text
- * by name. A candidate that is not up, not ready or draining is left out:
- * `exclusions` rules it out whatever the spec, so it places nothing whatever
- * its other fields, and of it `decide` reads only its capacity (ranking
- * duplicate runners; a setting, so it changes only with a new incarnation,
- * whose runners are new groups). So a member that appears, links and
- * announces itself before it is ready moves no owner and plans no sweep of
- * every id (race "a node restarted into a loaded cluster": each of those
- * steps used to cost every other member a reconcile of every child).
- */
-function memberKeys(candidates: readonly Candidate[]): Map<string, string> {
-  return new Map(candidates.filter((c) => c.role === 'member' && c.up && c.ready && !c.draining).map((c) => [c.name, JSON.stringify(c)]));
-}
-
-/**
- * The ready members other than `self` whose start gate is closed: they
- * announced `startable: false` (since protocol 2.4). A member that says
- * nothing of it (an older one) is never waited for.
- */
-function gatedMembers(members: readonly Member[], self: string): Set<string> {
-  const out = new Set<string>();
-  for (const m of members) if (m.name !== self && m.role === 'member' && m.ready === true && m.startable === false) out.add(m.name);
-  return out;
-}
-
-/**
- * The members that stopped being placeable and those that became placeable
- * when nothing else changed for the members in both (each exactly as
- * before), or undefined: then owners may change anywhere. Under HRW only the
- * ids a lost member owned (by hash, pin or the pause rule) can move, and only
- * to a gained member the ids it outscores its owner on (placement.ts
- * `gainMayMove`). Both empty when nothing changed for placement.
- */
-function membersChanged(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { lost: Set<string>; gained: Set<string> } | undefined {
-  const gained = new Set<string>();
-  for (const [name, text] of after) {
-    const was = before.get(name);
-    if (was === undefined) gained.add(name);
-    else if (was !== text) return undefined;
-  }
-  const lost = new Set<string>();
-  for (const name of before.keys()) if (!after.has(name)) lost.add(name);
-  return { lost, gained };
-}
-
 export class Reconciler {
   private readonly known = new Map<string, Known>();
   /** Dirty ids with the replica tick of their first mark, in marking order. */
@@ -328,7 +284,7 @@ export class Reconciler {
   private placementKey = '';
   private epoch = 0;
   private placementMembers = new Map<string, string>();
-  private sweptFor: { members: Map<string, string>; mayRun: boolean; mayStart: boolean; paused: boolean } | undefined;
+  private sweptFor: SweptFor | undefined;
   private announcedPeers = -1;
   /** Up members but this node, for the waiters (rebuilt with the topology). */
   private upPeersNow: string[] | undefined;
@@ -343,12 +299,13 @@ export class Reconciler {
   private readyTimeout: TimerHandle | undefined;
   /** When this node became ready (its window for holding children for joining members starts then). */
   private readyAt = -Infinity;
-  /** `name/incarnation` of every member seen ready: once ready, a member is never joining again (not ready later: leaving). */
-  private readonly everReady = new Set<string>();
-  /** `name/incarnation` → when this node first saw it linked and not ready. */
-  private readonly notReadySince = new Map<string, number>();
+  /**
+   * Who has been ready, and since when the members linked and never ready have been seen so (candidates.ts):
+   * once ready, a member is never joining again (not ready later: leaving).
+   */
+  private readyTrack: ReadyTrack = NO_TRACK;
   /** The candidates with every member not ready yet (none leaving) counted as ready: what placement will have. */
-  private candidatesOnceReady: Candidate[] = [];
+  private candidatesOnceReady: readonly Candidate[] = [];
   private comingKey = '';
   /** Members joining (header: joining members), as candidates placeable once ready; empty outside the window. */
   private joining: Candidate[] = [];
@@ -742,47 +699,31 @@ export class Reconciler {
       // them all once more (the idle cost at 10,000 children).
       return;
     }
-    const sweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
-    const previous = this.sweptFor;
-    const same = previous !== undefined && previous.mayRun === sweptFor.mayRun && previous.paused === sweptFor.paused;
-    let change = same && !this.fullSweep ? membersChanged(previous.members, sweptFor.members) : undefined;
-    // While paused, a member joining or going changes where children would resume (`resumeTo`) as well, also
-    // for children held elsewhere (their owner is where they run): every id is looked at. Only a gain was
-    // (the recheck: after n4 died, ls and explain still said its children would resume to n4).
-    if (change !== undefined && (change.gained.size > 0 || change.lost.size > 0) && sweptFor.paused) change = undefined;
+    const sweptFor: SweptFor = { members: this.placementMembers, mayRun: this.mayRunNow, mayStart: this.mayStartNow, paused: this.pausedFlag };
+    const change = changeOf(this.sweptFor, sweptFor, this.fullSweep);
     this.sweptFor = sweptFor;
-    if (change !== undefined && previous !== undefined) {
-      // Race "a member died": HRW moves only the ids it owned (its running children are already
-      // urgent). Race "a node restarted into a loaded cluster", once it is ready: HRW moves to it
-      // only the ids it outscores their owner on, about 1/N (a sweep of every id on every member
-      // cost 19 × 20,000 reconciles on two cores while its share waited). Every other owner stands,
-      // and so do their views and signatures (`validSince` stays; the ids that may move are
-      // `targeted` until reconciled). The start gate opening or closing (readiness confirmed,
-      // majority mode's sync) changes what `decide` does only for the ids this node owns, and
-      // those it holds an instance of.
+    if (change !== undefined) {
+      // Races "a member died" and "a node restarted into a loaded cluster" (sweep-plan.ts): only the ids
+      // this change can move are swept; every other owner stands, and so do their views and signatures
+      // (`validSince` stays; the ids that may move are `targeted` until reconciled).
       // Race "a member change mid-sweep": a sweep under way still looks at every id it has not
       // reached, under the new inputs; the ids it has passed that this change can move join it (a
       // node just ready, sweeping 20,000 ids while its peers' links come up one by one, used to
       // restart its sweep from the first id at each, dozens of times).
-      const { lost } = change;
-      const gate = previous.mayStart !== sweptFor.mayStart;
-      const me = this.o.node;
-      if (gate) lost.add(me);
-      const gained = this.candidatesNow.filter((c) => change.gained.has(c.name));
-      const byName = new Map(this.candidatesNow.map((c) => [c.name, c]));
-      const ids: string[] = [];
-      for (const [id, k] of this.known) {
-        const { owner, live } = k.view;
-        if (owner !== undefined && lost.has(owner)) ids.push(id);
-        else if (
-          gained.length > 0 &&
-          live !== undefined &&
-          gainMayMove({ id, spec: live.spec, pin: live.pin?.node, current: owner === undefined ? undefined : byName.get(owner) }, gained)
-        )
-          ids.push(id);
-      }
-      if (gained.length > 0) for (const id of this.o.desired.childIds()) if (!this.known.has(id)) ids.push(id);
-      if (gate) for (const id of this.o.instances.ids()) if (this.known.get(id)?.view.owner !== me) ids.push(id);
+      const known = this.known;
+      const desired = this.o.desired;
+      const ids = targetedIds(change, {
+        self: this.o.node,
+        candidates: this.candidatesNow,
+        views: (function* () {
+          for (const [id, k] of known) yield [id, k.view] as const;
+        })(),
+        unviewed: function* (this: void) {
+          for (const id of desired.childIds()) if (!known.has(id)) yield id;
+        },
+        instances: this.o.instances.ids(),
+        ownerOf: (id) => known.get(id)?.view.owner,
+      });
       this.stats.targetedSweeps++;
       if (this.sweep.length > 0) {
         // Ids passed earlier in this sweep must not count as already seen by it (`gen`).
@@ -1126,7 +1067,7 @@ export class Reconciler {
     const members = this.o.members();
     const me = this.o.node;
     this.memberByName = new Map(members.map((m) => [m.name, m]));
-    this.linked = new Set(members.filter((m) => isLinked(m.status)).map((m) => m.name));
+    this.linked = linkedNames(members);
     // Since when each roster member has been away, as this node has seen it (tombstones.ts: forgetting).
     const now = this.o.clock.now();
     for (const [name, member] of this.o.desired.roster()) {
@@ -1156,33 +1097,18 @@ export class Reconciler {
       // "waiting: not linked" while a dead member's children ran elsewhere).
       if (p.why && p.present && m.state === 'down') this.presenceWhy.set(m.name, p.why);
     }
-    const wasUp = this.upIncarnations;
-    this.upIncarnations = new Set();
-    this.candidatesNow = members
-      .filter((m) => m.status !== 'left')
-      .map((m) => {
-        const self = m.name === me;
-        // Race "link up before its groups": until a peer's snapshot arrives we cannot see what it
-        // runs, so we do not hand it children or move ours to it — nor take its children from it
-        // when it counted already (race "relinked": a link replaced, or a peer that closed the link
-        // and counted present while relinking, netsplit-available.ts). A member we cannot hear
-        // counts while the netsplit policy says it may still run its children.
-        const linked = this.linked.has(m.name);
-        const linkedAndSeen = linked && (self || m.role !== 'member' || this.o.announced(m.name) || wasUp.has(`${m.name}/${m.incarnation}`));
-        const up = self || (m.role === 'member' ? (linked ? linkedAndSeen : (presence.get(m.name) ?? false)) : linked);
-        if (up) this.upIncarnations.add(`${m.name}/${m.incarnation}`);
-        return {
-          name: m.name,
-          role: m.role,
-          up,
-          ready: self ? this.ready && this.o.isMember : m.ready === true,
-          draining: this.drains.has(m.name),
-          labels: m.labels,
-          workers: m.workers,
-          commands: m.commands ?? [],
-          capacity: m.capacity ?? 1,
-        };
-      });
+    // Race "link up before its groups" (candidates.ts): a linked peer is up once its snapshot has arrived.
+    const { candidates, up } = candidatesOf(members, {
+      self: me,
+      linked: this.linked,
+      announced: (peer) => this.o.announced(peer),
+      wasUp: this.upIncarnations,
+      presence,
+      selfReady: this.ready && this.o.isMember,
+      drains: this.drains,
+    });
+    this.candidatesNow = candidates;
+    this.upIncarnations = up;
     this.placementMembers = memberKeys(this.candidatesNow);
     this.refreshJoining(members, now);
     this.mayStartNow = this.computeMayStart(members, presence);
@@ -1219,39 +1145,12 @@ export class Reconciler {
    */
   private refreshJoining(members: readonly Member[], now: number): void {
     const me = this.o.node;
-    const bound = this.o.config.readyTimeoutMs;
-    const notReady = new Set<string>();
-    const known = new Set<string>();
-    for (const m of members) {
-      if (m.name === me || m.role !== 'member') continue;
-      const k = `${m.name}/${m.incarnation}`;
-      known.add(k);
-      if (!this.linked.has(m.name)) continue;
-      if (m.ready === true) this.everReady.add(k);
-      else if (!this.everReady.has(k)) notReady.add(k);
-    }
-    // Incarnations membership no longer lists (restarted, reaped) are forgotten: the set stays as long as the member list.
-    for (const k of this.everReady) if (!known.has(k)) this.everReady.delete(k);
-    for (const k of this.notReadySince.keys()) if (!notReady.has(k)) this.notReadySince.delete(k);
-    for (const k of notReady) if (!this.notReadySince.has(k)) this.notReadySince.set(k, now);
-    // Members that will take children once ready (this node too, before its readiness): a start only they
-    // could run is not unplaceable, and a child only they could run is pending (race "a start during a
-    // whole-cluster restart": refused as unplaceable, "n1: not ready", and status said every child was).
-    let onceReady: Candidate[] | undefined;
-    for (let i = 0; i < this.candidatesNow.length; i++) {
-      const c = this.candidatesNow[i]!;
-      const m = this.memberByName.get(c.name);
-      const coming =
-        c.name === me
-          ? this.o.isMember && !this.ready && !this.leaving && this.refusedFor === ''
-          : m !== undefined && c.role === 'member' && c.up && !c.ready && this.notReadySince.has(`${m.name}/${m.incarnation}`);
-      if (!coming) continue;
-      onceReady ??= [...this.candidatesNow];
-      onceReady[i] = { ...c, ready: true };
-    }
-    this.candidatesOnceReady = onceReady ?? this.candidatesNow;
+    this.readyTrack = trackNotReady(this.readyTrack, members, me, this.linked, now);
+    const selfComing = this.o.isMember && !this.ready && !this.leaving && this.refusedFor === '';
+    const onceReady = onceReadyCandidates(this.candidatesNow, this.memberByName, this.readyTrack, me, selfComing);
+    this.candidatesOnceReady = onceReady;
     const comingKey =
-      onceReady === undefined
+      onceReady === this.candidatesNow
         ? ''
         : onceReady
             .filter((c, i) => c !== this.candidatesNow[i])
@@ -1262,19 +1161,12 @@ export class Reconciler {
       this.comingKey = comingKey;
       for (const [id, k] of this.known) if (k.view.owner === undefined && k.view.live !== undefined) this.markDirty(id);
     }
-    const joining: Candidate[] = [];
-    let next = Infinity;
-    const windowEnd = this.readyAt + bound;
-    if (this.o.isMember && this.ready && now < windowEnd) {
-      for (const c of this.candidatesNow) {
-        const m = this.memberByName.get(c.name);
-        const since = m === undefined ? undefined : this.notReadySince.get(`${m.name}/${m.incarnation}`);
-        if (since === undefined || now >= since + bound || c.draining) continue;
-        joining.push({ ...c, up: true, ready: true });
-        next = Math.min(next, since + bound);
-      }
-      if (joining.length > 0) next = Math.min(next, windowEnd);
-    }
+    const { joining, next } = joiningMembers(this.candidatesNow, this.memberByName, this.readyTrack, {
+      now,
+      readyAt: this.readyAt,
+      readyTimeoutMs: this.o.config.readyTimeoutMs,
+      active: this.o.isMember && this.ready,
+    });
     this.joining = joining;
     const key = joining.map((c) => c.name).join(',');
     if (key !== this.joiningKey) {

@@ -1,0 +1,171 @@
+/**
+ * The members as placement sees them, decided: which are candidates and
+ * up, which will be ready soon (a start only they could run waits instead of
+ * being refused), which are joining (a child they would own waits for them
+ * instead of starting here and moving), and whose start gate is closed.
+ * Pure; the reconciler (the only orchestrator) derives them whenever
+ * membership, announcements or the netsplit policy's answers change, and
+ * acts on them (sweeps, timers, `explain`).
+ *
+ * Up: this node always; a linked member once its groups have arrived (its
+ * pg snapshot) or if it counted as up before; a member that is not linked
+ * while the netsplit policy says it may still run its children (it is
+ * present); an observer while linked (it places nothing).
+ *
+ * Joining (the reconciler's header, race "the first member ready after a
+ * whole-cluster restart"): for `readyTimeoutMs` after this node's own
+ * readiness, a member linked to it that has never been ready in its present
+ * incarnation, each for at most `readyTimeoutMs` from when this node first
+ * saw it so. `trackNotReady` keeps who has ever been ready and since when the
+ * others have not been; `joiningMembers` reads it.
+ *
+ * Races handled here, by name:
+ * - "link up before its groups": until a peer's snapshot arrives we cannot
+ *   see what it runs, so we do not hand it children or move ours to it — nor
+ *   take its children from it when it counted already ("relinked": a link
+ *   replaced, or a peer that closed the link and counted present while
+ *   relinking, netsplit-available.ts).
+ * - "a start during a whole-cluster restart": a start only members not ready
+ *   yet could run was refused as unplaceable ("n1: not ready"), and status
+ *   said every child was; with `onceReady` it is pending.
+ * - "an incarnation gone": the sets keep only incarnations membership still
+ *   lists (restarted, reaped), so they stay as long as the member list.
+ */
+import { isLinked, type Member } from '../membership.js';
+import type { Candidate } from './placement.js';
+
+/** What `candidatesOf` reads besides the members. */
+export interface CandidateInput {
+  self: string;
+  /** The members this node holds a link to. */
+  linked: ReadonlySet<string>;
+  /** Whether `peer`'s groups (its pg snapshot) have arrived. */
+  announced(peer: string): boolean;
+  /** The incarnations (`name/incarnation`) that counted as up last time. */
+  wasUp: ReadonlySet<string>;
+  /** The netsplit policy's word on each member: whether it counts as present. */
+  presence: ReadonlyMap<string, boolean>;
+  /** Whether this node counts as ready (it is a member, ready and not leaving). */
+  selfReady: boolean;
+  /** The members being drained. */
+  drains: ReadonlySet<string>;
+}
+
+/** Every member but those that left, as placement's candidates, and the incarnations up among them. */
+export function candidatesOf(members: readonly Member[], input: CandidateInput): { candidates: Candidate[]; up: Set<string> } {
+  const up = new Set<string>();
+  const candidates = members
+    .filter((m) => m.status !== 'left')
+    .map((m) => {
+      const self = m.name === input.self;
+      const linked = input.linked.has(m.name);
+      const seen = self || m.role !== 'member' || input.announced(m.name) || input.wasUp.has(`${m.name}/${m.incarnation}`);
+      const isUp = self || (m.role === 'member' ? (linked ? seen : (input.presence.get(m.name) ?? false)) : linked);
+      if (isUp) up.add(`${m.name}/${m.incarnation}`);
+      return {
+        name: m.name,
+        role: m.role,
+        up: isUp,
+        ready: self ? input.selfReady : m.ready === true,
+        draining: input.drains.has(m.name),
+        labels: m.labels,
+        workers: m.workers,
+        commands: m.commands ?? [],
+        capacity: m.capacity ?? 1,
+      };
+    });
+  return { candidates, up };
+}
+
+/**
+ * The ready members other than `self` whose start gate is closed: they
+ * announced `startable: false` (since protocol 2.4). A member that says
+ * nothing of it (an older one) is never waited for.
+ */
+export function gatedMembers(members: readonly Member[], self: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of members) if (m.name !== self && m.role === 'member' && m.ready === true && m.startable === false) out.add(m.name);
+  return out;
+}
+
+/** Who has been ready (by incarnation, `name/incarnation`), and since when each linked member that never was has been seen so. */
+export interface ReadyTrack {
+  everReady: ReadonlySet<string>;
+  notReadySince: ReadonlyMap<string, number>;
+}
+
+export const NO_TRACK: ReadyTrack = { everReady: new Set(), notReadySince: new Map() };
+
+/** The track after this look at the members (race "an incarnation gone": what membership no longer lists is forgotten). */
+export function trackNotReady(previous: ReadyTrack, members: readonly Member[], self: string, linked: ReadonlySet<string>, now: number): ReadyTrack {
+  const everReady = new Set<string>();
+  const notReadySince = new Map<string, number>();
+  for (const m of members) {
+    if (m.name === self || m.role !== 'member') continue;
+    const k = `${m.name}/${m.incarnation}`;
+    const was = previous.everReady.has(k);
+    if (was || (linked.has(m.name) && m.ready === true)) everReady.add(k);
+    else if (linked.has(m.name)) notReadySince.set(k, previous.notReadySince.get(k) ?? now);
+  }
+  return { everReady, notReadySince };
+}
+
+/**
+ * The candidates as they will be once every member not ready yet is (race
+ * "a start during a whole-cluster restart"): this node when `selfComing`
+ * (a member, not ready, not leaving, not refused), and each up member
+ * linked and never ready in this incarnation. `candidates` itself (the
+ * same array) when there are none.
+ */
+export function onceReadyCandidates(
+  candidates: readonly Candidate[],
+  members: ReadonlyMap<string, Member>,
+  track: ReadyTrack,
+  self: string,
+  selfComing: boolean,
+): readonly Candidate[] {
+  let out: Candidate[] | undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    const m = members.get(c.name);
+    const coming =
+      c.name === self ? selfComing : m !== undefined && c.role === 'member' && c.up && !c.ready && track.notReadySince.has(`${m.name}/${m.incarnation}`);
+    if (!coming) continue;
+    out ??= [...candidates];
+    out[i] = { ...c, ready: true };
+  }
+  return out ?? candidates;
+}
+
+/**
+ * The members joining now, as the candidates they will be once ready, and
+ * when the set next changes (the first moment one stops counting, or this
+ * node's window ends; Infinity when none counts). `readyAt`: when this node
+ * became ready (-Infinity before), `active`: it is a ready member.
+ */
+export function joiningMembers(
+  candidates: readonly Candidate[],
+  members: ReadonlyMap<string, Member>,
+  track: ReadyTrack,
+  at: { now: number; readyAt: number; readyTimeoutMs: number; active: boolean },
+): { joining: Candidate[]; next: number } {
+  const { now, readyAt, readyTimeoutMs: bound } = at;
+  const joining: Candidate[] = [];
+  let next = Infinity;
+  const windowEnd = readyAt + bound;
+  if (!at.active || now >= windowEnd) return { joining, next };
+  for (const c of candidates) {
+    const m = members.get(c.name);
+    const since = m === undefined ? undefined : track.notReadySince.get(`${m.name}/${m.incarnation}`);
+    if (since === undefined || now >= since + bound || c.draining) continue;
+    joining.push({ ...c, up: true, ready: true });
+    next = Math.min(next, since + bound);
+  }
+  if (joining.length > 0) next = Math.min(next, windowEnd);
+  return { joining, next };
+}
+
+/** The members in `linked` as they count for `isLinked` (up or suspect). */
+export function linkedNames(members: readonly Member[]): Set<string> {
+  return new Set(members.filter((m) => isLinked(m.status)).map((m) => m.name));
+}

@@ -1,0 +1,171 @@
+/**
+ * The members as placement sees them (distributed/candidates.ts), as pure
+ * functions: who is up (race "link up before its groups"), who will be
+ * ready soon (race "a start during a whole-cluster restart"), who is
+ * joining and until when, and whose start gate is closed.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  NO_TRACK,
+  candidatesOf,
+  gatedMembers,
+  joiningMembers,
+  linkedNames,
+  onceReadyCandidates,
+  trackNotReady,
+  type CandidateInput,
+} from '../src/distributed/candidates.js';
+import type { Member } from '../src/membership.js';
+
+const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member => ({
+  name,
+  incarnation: 'i1',
+  startedAt: 0,
+  address: `${name}.example:4370`,
+  role: 'member',
+  labels: {},
+  workers: ['w'],
+  version: 1,
+  status,
+  since: 0,
+  reason: 'test',
+  ready: true,
+  ...over,
+});
+
+const input = (members: Member[], over: Partial<CandidateInput> = {}): CandidateInput => ({
+  self: 'n1',
+  linked: linkedNames(members),
+  announced: () => true,
+  wasUp: new Set(),
+  presence: new Map(),
+  selfReady: true,
+  drains: new Set(),
+  ...over,
+});
+const byName = (members: Member[]) => new Map(members.map((m) => [m.name, m]));
+const upOf = (members: Member[], over: Partial<CandidateInput> = {}) =>
+  Object.fromEntries(candidatesOf(members, input(members, over)).candidates.map((c) => [c.name, c.up]));
+
+describe('candidates: who is up', () => {
+  it('leaves out members that left; keeps labels, workers, commands, capacity and drains', () => {
+    const members = [member('n1'), member('n2', 'up', { capacity: 2, labels: { zone: 'a' }, commands: ['/bin/x'] }), member('n3', 'left')];
+    const { candidates, up } = candidatesOf(members, input(members, { drains: new Set(['n2']) }));
+    expect(candidates.map((c) => c.name)).toEqual(['n1', 'n2']);
+    expect(candidates[1]).toEqual({
+      name: 'n2',
+      role: 'member',
+      up: true,
+      ready: true,
+      draining: true,
+      labels: { zone: 'a' },
+      workers: ['w'],
+      commands: ['/bin/x'],
+      capacity: 2,
+    });
+    expect(up).toEqual(new Set(['n1/i1', 'n2/i1']));
+  });
+
+  it('race "link up before its groups": a linked peer is up only once its snapshot arrived, or if it counted up before', () => {
+    const members = [member('n1'), member('n2'), member('n3')];
+    expect(upOf(members, { announced: (p) => p !== 'n3' })).toEqual({ n1: true, n2: true, n3: false });
+    expect(upOf(members, { announced: (p) => p !== 'n3', wasUp: new Set(['n3/i1']) })).toEqual({ n1: true, n2: true, n3: true });
+    // A new incarnation does not inherit the old one's standing.
+    expect(upOf([member('n1'), member('n3', 'up', { incarnation: 'i2' })], { announced: () => false, wasUp: new Set(['n3/i1']) })).toEqual({
+      n1: true,
+      n3: false,
+    });
+  });
+
+  it('a member not linked is up while the netsplit policy counts it present; an observer only while linked; this node always', () => {
+    const members = [member('n1', 'down'), member('n2', 'down'), member('n3', 'down'), member('obs', 'down', { role: 'observer' })];
+    expect(upOf(members, { presence: new Map([['n2', true]]) })).toEqual({ n1: true, n2: true, n3: false, obs: false });
+  });
+
+  it('this node is ready as it says; the others as their metadata says', () => {
+    const members = [member('n1'), member('n2', 'up', { ready: false })];
+    const { candidates } = candidatesOf(members, input(members, { selfReady: false }));
+    expect(candidates.map((c) => c.ready)).toEqual([false, false]);
+  });
+});
+
+describe('candidates: gated members', () => {
+  it('lists the ready members other than this node that announced a closed start gate; silence is never waited for', () => {
+    const members = [
+      member('n1', 'up', { startable: false }),
+      member('n2', 'up', { startable: false }),
+      member('n3', 'up', { startable: true }),
+      member('n4'),
+      member('n5', 'up', { startable: false, ready: false }),
+      member('obs', 'up', { role: 'observer', startable: false }),
+    ];
+    expect(gatedMembers(members, 'n1')).toEqual(new Set(['n2']));
+  });
+});
+
+describe('candidates: joining members', () => {
+  const linked = (members: Member[]) => linkedNames(members);
+
+  it('tracks since when a linked member has never been ready, and forgets incarnations membership no longer lists', () => {
+    const a = [member('n1'), member('n2', 'up', { ready: false }), member('n3', 'down', { ready: false })];
+    const t1 = trackNotReady(NO_TRACK, a, 'n1', linked(a), 100);
+    expect([...t1.notReadySince]).toEqual([['n2/i1', 100]]);
+    const t2 = trackNotReady(t1, a, 'n1', linked(a), 250);
+    expect(t2.notReadySince.get('n2/i1')).toBe(100);
+    const b = [member('n1'), member('n2')];
+    const t3 = trackNotReady(t2, b, 'n1', linked(b), 300);
+    expect([...t3.everReady]).toEqual(['n2/i1']);
+    expect(t3.notReadySince.size).toBe(0);
+    // Once ready, never joining again in this incarnation (not ready later means leaving).
+    const c = [member('n1'), member('n2', 'up', { ready: false })];
+    expect(trackNotReady(t3, c, 'n1', linked(c), 400).notReadySince.size).toBe(0);
+    // A restart is a new incarnation: joining again.
+    const d = [member('n1'), member('n2', 'up', { ready: false, incarnation: 'i2' })];
+    const t4 = trackNotReady(t3, d, 'n1', linked(d), 500);
+    expect([...t4.everReady]).toEqual([]);
+    expect([...t4.notReadySince]).toEqual([['n2/i2', 500]]);
+  });
+
+  it('race "a start during a whole-cluster restart": members coming up count as ready once ready; the same array when none is', () => {
+    const members = [member('n1'), member('n2', 'up', { ready: false }), member('n3')];
+    const track = trackNotReady(NO_TRACK, members, 'n1', linked(members), 0);
+    const { candidates } = candidatesOf(members, input(members, { selfReady: false }));
+    const once = onceReadyCandidates(candidates, byName(members), track, 'n1', true);
+    expect(once.map((c) => [c.name, c.ready])).toEqual([
+      ['n1', true],
+      ['n2', true],
+      ['n3', true],
+    ]);
+    expect(onceReadyCandidates(candidates, byName(members), track, 'n1', false).map((c) => c.ready)).toEqual([false, true, true]);
+    const ready = [member('n1'), member('n2')];
+    const readyCandidates = candidatesOf(ready, input(ready)).candidates;
+    expect(onceReadyCandidates(readyCandidates, byName(ready), NO_TRACK, 'n1', false)).toBe(readyCandidates);
+  });
+
+  it('within the ready timeout of this node becoming ready, a member linked and never ready joins, each for the timeout from when first seen', () => {
+    const members = [member('n1'), member('n2', 'up', { ready: false }), member('n3', 'up', { ready: false })];
+    let track = trackNotReady(NO_TRACK, members, 'n1', linked(members), 1_000);
+    track = { ...track, notReadySince: new Map([...track.notReadySince, ['n3/i1', 2_000]]) };
+    const { candidates } = candidatesOf(members, input(members));
+    const at = (now: number, over: Partial<{ readyAt: number; active: boolean }> = {}) =>
+      joiningMembers(candidates, byName(members), track, { now, readyAt: 1_500, readyTimeoutMs: 5_000, active: true, ...over });
+    const first = at(1_600);
+    expect(first.joining.map((c) => [c.name, c.up, c.ready])).toEqual([
+      ['n2', true, true],
+      ['n3', true, true],
+    ]);
+    expect(first.next).toBe(6_000); // n2's own bound (1,000 + 5,000) comes before this node's window ends (6,500)
+    expect(at(6_100).joining.map((c) => c.name)).toEqual(['n3']);
+    expect(at(6_100).next).toBe(6_500); // this node's window ends before n3's bound (7,000)
+    expect(at(6_500)).toEqual({ joining: [], next: Infinity });
+    expect(at(1_600, { active: false })).toEqual({ joining: [], next: Infinity });
+    expect(at(1_600, { readyAt: -Infinity })).toEqual({ joining: [], next: Infinity });
+  });
+
+  it('a draining member is never waited for', () => {
+    const members = [member('n1'), member('n2', 'up', { ready: false })];
+    const track = trackNotReady(NO_TRACK, members, 'n1', linked(members), 0);
+    const { candidates } = candidatesOf(members, input(members, { drains: new Set(['n2']) }));
+    expect(joiningMembers(candidates, byName(members), track, { now: 10, readyAt: 0, readyTimeoutMs: 5_000, active: true }).joining).toEqual([]);
+  });
+});

@@ -164,9 +164,10 @@ describe('sweep plan: targetedIds', () => {
         fc.dictionary(fc.constantFrom(...names), memberArb, { minKeys: 1 }),
         fc.subarray(names),
         fc.subarray(names),
-        fc.array(fc.record({ i: fc.nat(10_000), pin: fc.option(fc.constantFrom(...names), { nil: undefined }), zone: fc.constantFrom(undefined, 'east') }), {
-          maxLength: 60,
-        }),
+        fc.uniqueArray(
+          fc.record({ i: fc.nat(10_000), pin: fc.option(fc.constantFrom(...names), { nil: undefined }), zone: fc.constantFrom(undefined, 'east') }),
+          { maxLength: 60, selector: (c) => c.i },
+        ),
         (settings, drop, add, children) => {
           const build = (name: string) => {
             const s = settings[name] ?? { capacity: 1, zone: undefined };

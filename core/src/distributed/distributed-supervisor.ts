@@ -11,6 +11,10 @@
  *   reconciler.ts      the one orchestrator: dirty ids, sweeps, slices,
  *                      readiness; calls the pure `decide` (decide.ts) and
  *                      derives events by diffing views (events.ts)
+ *   readiness.ts, candidates.ts, sweep-plan.ts, wake.ts
+ *                      the reconciler's other decisions, pure: readiness,
+ *                      the members as candidates (joining, gated), which
+ *                      ids a change of members can move, the wake gate
  *   local-instances.ts this node's instances: start, stop, backoff, moves
  *   policies/          netsplit (available, majority) and handoff
  *                      (stop-first, start-first)

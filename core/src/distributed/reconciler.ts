@@ -17,7 +17,7 @@
  *   placeable, over the ids they owned (race "a member died": HRW moves only
  *   those) and the ids a newcomer outscores their owner on (a node restarted
  *   or joining, once ready: about 1/N of them), and when this node's start
- *   gate opened or closed, over its own. After
+ *   gate opened or closed, over its own (sweep-plan.ts decides which ids). After
  *   such a targeted sweep every other view and signature stays current
  *   (`validSince`). A member that is not up, not ready or draining places
  *   nothing, so its coming and going is no change at all (`memberKeys`);
@@ -63,22 +63,13 @@
  * refuses us": a wrong secret, a name in use). The decision is readiness.ts
  * (pure, with its races); `checkReady` acts on it.
  *
- * Woken from a stall (race "woken from a stall": an outsider's tour, with
- * SIGSTOP): a node frozen past its peers' heartbeat timeout finds, when it
- * runs again, the frames they sent before they timed it out — a pin to it,
- * the state a stop-first move handed over to it, the old instance's leave —
- * but not what they did since: its peer started the child again when it
- * gave up on the frozen node. Acting on that, the node started the child
- * with a handover 16 s old, beside the peer's instance, until they relinked
- * (72 ms of two instances, and every update since the freeze lost). So a
- * node that runs again after a stall about as long as its heartbeat timeout
- * (the link layer's `ownStallMs`) watches its links for a heartbeat
- * interval: if any went down in the stall, it starts nothing until each of
- * those is linked and synced again, or gone, or the ready timeout has
- * passed (`checkStall`, `resynced`). Its start gate is closed meanwhile, so
- * peers hold stop-first moves to it too; what runs there keeps running. A
- * stall no link went down in (a busy node its peers waited for) changes
- * nothing: what they sent is all in its sockets, in order.
+ * Woken from a stall (race "woken from a stall", told in full in wake.ts,
+ * which decides it): a node frozen past its peers' heartbeat timeout finds
+ * old frames when it runs again, not what its peers did since. If links
+ * went down in the stall, it starts nothing until those peers are linked
+ * and synced again, or gone, or the ready timeout has passed (`checkStall`
+ * watches, `resynced` asks wake.ts). Its start gate is closed meanwhile,
+ * so peers hold stop-first moves to it too; what runs there keeps running.
  *
  * Joining members (race "the first member ready after a whole-cluster
  * restart"): members come back a few hundred ms apart, and the first one
@@ -88,7 +79,7 @@
  * `readyTimeoutMs` after its own readiness, a node counts the members linked
  * to it that have never been ready (in their present incarnation) as
  * *joining*, each for at most `readyTimeoutMs` from when it first saw it
- * so: a child that runs nowhere and that such a member would own once ready
+ * so (candidates.ts derives who): a child that runs nowhere and that such a member would own once ready
  * waits for it (`ChildView.heldFor`, placement.ts `joiningOwner`) instead of
  * starting here. When a joining member becomes ready it owns the child and
  * starts it; when it goes, or its time or this node's window runs out, the
@@ -98,7 +89,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { isLinked, type Member } from '../membership.js';
+import type { Member } from '../membership.js';
 import { NO_TRACK, candidatesOf, gatedMembers, joiningMembers, linkedNames, onceReadyCandidates, trackNotReady, type ReadyTrack } from './candidates.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
@@ -125,6 +116,7 @@ import { joiningOwner, owner as placeOwner, placeChild, type Candidate } from '.
 import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
 import { readiness } from './readiness.js';
 import { liveSpec } from './registers.js';
+import { expired, resync, wokeFromStall, type Wake } from './wake.js';
 import { changeOf, memberKeys, targetedIds, type SweptFor } from './sweep-plan.js';
 import { isCommandStart } from '../supervisor/child-spec.js';
 import { key, parseKey } from './tags.js';
@@ -319,7 +311,7 @@ export class Reconciler {
    * again, and the members whose links it must see up and synced again
    * before it starts anything; undefined when it is not waiting for that.
    */
-  private woke: { at: number; from: number; stalledMs: number; awaiting: Set<string> } | undefined;
+  private woke: Wake | undefined;
   private wokeTimer: TimerHandle | undefined;
   private lastWake = -Infinity;
   /** OS-process children the slice under way may still start (SPAWNS_PER_SLICE), and the ids left for the next slice. */
@@ -1239,19 +1231,15 @@ export class Reconciler {
   private checkStall(): void {
     if (this.woke !== undefined || !this.ready || !this.o.isMember || this.o.ownStallMs === undefined) return;
     const now = this.o.clock.now();
-    // The stall is measured from when the heartbeat ticker was due, up to an interval after this node last
-    // spoke: past the timeout less an interval, its peers may have timed it out.
-    const stalledMs = this.o.ownStallMs();
-    if (stalledMs < Math.max(this.o.config.heartbeatIntervalMs, this.o.config.leaseMs - this.o.config.heartbeatIntervalMs)) return;
-    // The stall this node already watched after, still reported for a tick after it ended, is not a new one.
-    if (now - stalledMs <= this.lastWake) return;
+    const woke = wokeFromStall(this.o.ownStallMs(), now, this.lastWake, this.o.config);
+    if (woke === undefined) return;
     this.lastWake = now;
-    this.woke = { at: now, from: now - stalledMs, stalledMs, awaiting: new Set() };
+    this.woke = woke;
     this.topologyDirty = true;
     const recheck = (): void => {
       this.wokeTimer = undefined;
       const woke = this.woke;
-      if (woke !== undefined && woke.awaiting.size > 0 && this.o.clock.now() - woke.at >= this.o.config.readyTimeoutMs) {
+      if (woke !== undefined && expired(woke, this.o.clock.now(), this.o.config.readyTimeoutMs)) {
         this.o.log.warn({ awaiting: [...woke.awaiting].sort() }, 'starting children again although not every peer has resynced since the stall');
         this.woke = undefined;
       } else if (woke !== undefined) {
@@ -1263,35 +1251,20 @@ export class Reconciler {
     this.wokeTimer = this.o.clock.setTimeout(recheck, this.o.config.heartbeatIntervalMs);
   }
 
-  /**
-   * Whether this node's start gate may be open after a stall (`checkStall`):
-   * every member whose link went down since the stall began is linked again
-   * and synced (its groups and desired state), or gone. The watch ends a
-   * heartbeat interval after the wake once nothing is awaited.
-   */
+  /** Whether this node's start gate may be open after a stall (`checkStall`; wake.ts `resync`), ending the watch when it is over. */
   private resynced(members: readonly Member[]): boolean {
     const woke = this.woke;
     if (woke === undefined) return true;
     const now = this.o.clock.now();
-    const watching = now - woke.at < this.o.config.heartbeatIntervalMs;
-    for (const m of members) {
-      if (m.name === this.o.node || m.role !== 'member' || m.status === 'left' || woke.awaiting.has(m.name)) continue;
-      if (watching && !isLinked(m.status) && m.since >= woke.from) {
-        if (woke.awaiting.size === 0)
-          this.o.log.warn(
-            { stalledMs: woke.stalledMs },
-            'this node ran again after a stall about as long as its heartbeat timeout, and links went down in it: ' +
-              'starting nothing until they are back and synced',
-          );
-        woke.awaiting.add(m.name);
-      }
-    }
-    for (const m of members) {
-      if (!woke.awaiting.has(m.name) || m.status === 'left' || m.role !== 'member') continue;
-      if (!isLinked(m.status) || !this.synced(m.name)) return false;
-    }
-    if (watching) return true;
-    this.woke = undefined;
+    const step = resync(woke, members, this.o.node, now, this.o.config.heartbeatIntervalMs, (peer) => this.synced(peer));
+    if (step.firstDown)
+      this.o.log.warn(
+        { stalledMs: woke.stalledMs },
+        'this node ran again after a stall about as long as its heartbeat timeout, and links went down in it: ' +
+          'starting nothing until they are back and synced',
+      );
+    this.woke = step.wake;
+    if (step.wake !== undefined) return step.open;
     this.o.clock.clearTimeout(this.wokeTimer);
     this.wokeTimer = undefined;
     if (woke.awaiting.size > 0) this.o.log.info({ afterMs: now - woke.at }, 'resynced with the peers after the stall: starting children again');

@@ -3,8 +3,9 @@
  * once in the cluster, on a node chosen by placement, and moves when the
  * topology changes. No leader (DESIGN §3.5).
  *
- * This file is the API and the waiting; the work is done by one module per
- * job:
+ * This file is the API; the work is done by one module per job:
+ *   waiters.ts         the requests waiting for the cluster's effect and
+ *                      for every up member to hold their write (deadlines)
  *   desired-state.ts   desired state: the replicated store (specs with
  *                      revisions, floors, pins; drains; pause; roster)
  *   live-state.ts      live state: `run:` and `fail:` groups in pg
@@ -31,7 +32,7 @@
  * as one member survives; a request that times out stays in place.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { PgEvent, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { isLinked, type Member } from '../membership.js';
@@ -55,6 +56,7 @@ import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
 import { verTime, type Ver } from './registers.js';
+import { Waiters } from './waiters.js';
 import type { SavedState } from './state-file.js';
 import { key, parseGroup } from './tags.js';
 import {
@@ -147,21 +149,6 @@ interface StartRequest {
   readonly tick: number;
 }
 
-interface Waiter {
-  readonly id: string;
-  readonly resolve: (value: never) => void;
-  readonly reject: (err: Error) => void;
-  /** The write this request made: resolved only once every up member holds it. */
-  readonly tick: number;
-  readonly check: (resolve: (value: never) => void, reject: (e: Error) => void) => boolean;
-  /** When it times out (clock time), and what it was, for the error. */
-  readonly deadline: number;
-  readonly what: string;
-  done: boolean;
-  /** In `notHeld` past its head: looked at again once every up member holds its write. */
-  queued: boolean;
-}
-
 /**
  * The revision a start request waits for: its own, or that of an identical
  * start of the same id that won (first start wins); undefined when the start
@@ -181,21 +168,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private readonly reconciler: Reconciler;
   private readonly persistence: Persistence | undefined;
   private readonly calls: CallRouter;
-  private readonly waiters = new Map<string, Set<Waiter>>();
-  /** Waiters whose write not every up member held when last checked, oldest (lowest tick) first. */
-  private notHeld: Waiter[] = [];
-  /**
-   * Every waiter in the order it was made, which is deadline order (all wait
-   * `startChildTimeoutMs`): one timer for the oldest instead of one per
-   * request (a burst of 10,000 starts made 10,000 timers and closures).
-   * Waiters done before their deadline stay until the queue is compacted.
-   */
-  private byDeadline: Waiter[] = [];
-  private byDeadlineHead = 0;
-  private doneInDeadlines = 0;
-  private deadlineTimer: TimerHandle | undefined;
-  /** Waiters before this index in `notHeld` have been looked at with their write held by all. */
-  private notHeldHead = 0;
+  private readonly waiters: Waiters;
   private unsubscribe: (() => void) | undefined;
   private initialChildren: unknown[] = [];
   /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
@@ -208,6 +181,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   constructor(private readonly o: DistributedOptions) {
     super();
     const observer = o.observer === true || !o.isMember;
+    this.waiters = new Waiters({
+      clock: o.clock,
+      log: o.log,
+      timeoutMs: o.config.startChildTimeoutMs,
+      heldByAll: (tick) => this.heldByAll(tick),
+      heldTick: () => Math.min(this.desired.heldTick(this.reconciler.upPeers()), this.persistence?.waitTick ?? Infinity),
+      markDirty: (id) => this.reconciler.markDirty(id),
+      isDirty: (id) => this.reconciler.isDirty(id),
+      gone: (id) => this.reconciler.waitersGone(id),
+    });
     this.live = new LiveState(o.groups, o.scope, o.log);
     this.desired = new DesiredState({
       node: o.node,
@@ -223,7 +206,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         this.changed();
         if (from !== undefined && keys.includes(key.roster(o.node))) this.rosterChanged();
       },
-      onProgress: () => this.checkAllWaiters(),
+      onProgress: () => this.waiters.progress(),
       settledTick: () => this.reconciler.settledTick(),
       savedTick: () => this.persistence?.savedTick ?? Infinity,
     });
@@ -236,7 +219,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         save,
         onSaved: () => {
           this.desired.replication.kick();
-          this.checkAllWaiters();
+          this.waiters.progress();
         },
       });
     }
@@ -432,12 +415,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       'conflict',
       'this node was forgotten by the cluster while it was away and discarded its desired state; the request is lost: make it again',
     );
-    for (const set of [...this.waiters.values()]) {
-      for (const w of [...set]) {
-        this.dropWaiter(w);
-        w.reject(discarded);
-      }
-    }
+    this.waiters.rejectAll(discarded);
     this.desired.reset();
     this.desired.setRoster(this.o.node, true, true);
     this.o.relink?.('this member was forgotten while it was away: syncing its desired state afresh');
@@ -453,13 +431,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.desired.stop();
     this.calls.stop();
     this.persistence?.abandon();
-    this.o.clock.clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
-    this.byDeadline = [];
-    this.byDeadlineHead = 0;
-    this.waiters.clear();
-    this.notHeld = [];
-    this.notHeldHead = 0;
+    this.waiters.stop();
   }
 
   /** Called by the node on membership changes. */
@@ -533,7 +505,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     }
     const { id, spec, tick } = request;
     let rev = request.rev;
-    return this.wait(id, tick, `start ${id}`, (resolve, reject) => {
+    return this.waiters.wait(id, tick, `start ${id}`, (resolve, reject) => {
       const v = this.reconciler.view(id);
       if (v.register.floor !== undefined && v.register.floor >= rev) {
         reject(new DistError('terminated', `child ${id} was terminated before it started`));
@@ -582,24 +554,26 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     const deadline = this.o.clock.now() + waitMs;
     // At the deadline its waiter looks again, to answer with the state then.
     const timer = this.o.clock.setTimeout(() => this.settleWaiters(id), waitMs);
-    return this.wait<Submitted>(id, tick, `submit ${id}`, (resolve, reject) => {
-      const v = this.reconciler.view(id);
-      if (v.register.floor !== undefined && v.register.floor >= rev) {
-        resolve({ id, state: 'finished' });
+    return this.waiters
+      .wait<Submitted>(id, tick, `submit ${id}`, (resolve, reject) => {
+        const v = this.reconciler.view(id);
+        if (v.register.floor !== undefined && v.register.floor >= rev) {
+          resolve({ id, state: 'finished' });
+          return true;
+        }
+        const awaited = awaitedRev(v, rev, spec);
+        if (awaited === undefined) {
+          reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
+          return true;
+        }
+        rev = awaited;
+        if (!this.heldByAll(tick)) return false;
+        const runner = v.runners.find((r) => r.rev === rev);
+        if (runner === undefined && v.failures.size === 0 && this.o.clock.now() < deadline) return false;
+        resolve(submitted(v));
         return true;
-      }
-      const awaited = awaitedRev(v, rev, spec);
-      if (awaited === undefined) {
-        reject(new DistError('conflict', `another start of ${id} with a different spec won (it was requested first)`));
-        return true;
-      }
-      rev = awaited;
-      if (!this.heldByAll(tick)) return false;
-      const runner = v.runners.find((r) => r.rev === rev);
-      if (runner === undefined && v.failures.size === 0 && this.o.clock.now() < deadline) return false;
-      resolve(submitted(v));
-      return true;
-    }).finally(() => this.o.clock.clearTimeout(timer));
+      })
+      .finally(() => this.o.clock.clearTimeout(timer));
   }
 
   /**
@@ -654,7 +628,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   terminateChild(id: string): Promise<void> {
     if (!this.desired.live(id)) return Promise.reject(this.noChild(id));
     const written = this.desired.terminate(id)!;
-    return this.wait(id, written.tick, `terminate ${id}`, (resolve) => {
+    return this.waiters.wait(id, written.tick, `terminate ${id}`, (resolve) => {
       const v = this.reconciler.view(id);
       // Done when no instance of what it covers runs, as far as this node sees, and every up member
       // holds the tombstone and has acted on it. Race "terminate during a stop-first move": the old
@@ -688,7 +662,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     if (verdict.excludedBy.length > 0) return Promise.reject(new DistError('ineligible-node', `${node} cannot run ${id}: ${verdict.excludedBy.join(', ')}`));
     const rev = live.rev;
     const tick = this.desired.pin(id, live, node);
-    return this.wait(id, tick, `move ${id} to ${node}`, (resolve, reject) => {
+    return this.waiters.wait(id, tick, `move ${id} to ${node}`, (resolve, reject) => {
       const v = this.reconciler.view(id);
       if (!v.live || v.live.rev !== rev) {
         reject(new DistError('terminated', `child ${id} was terminated during the move`));
@@ -955,158 +929,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return (this.persistence?.waitTick ?? Infinity) >= tick && this.desired.heldByAll(tick, this.reconciler.upPeers());
   }
 
-  private wait<T>(id: string, tick: number, what: string, check: (resolve: (v: T) => void, reject: (e: Error) => void) => boolean): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let set = this.waiters.get(id);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(id, set);
-      }
-      const waiter: Waiter = {
-        id,
-        resolve: resolve,
-        reject,
-        tick,
-        done: false,
-        queued: true,
-        check: check as Waiter['check'],
-        deadline: this.o.clock.now() + this.o.config.startChildTimeoutMs,
-        what,
-      };
-      set.add(waiter);
-      this.notHeld.push(waiter);
-      this.byDeadline.push(waiter);
-      this.armDeadline();
-      this.reconciler.markDirty(id);
-    });
-  }
-
-  /** One timer, for the oldest waiter not done (see `byDeadline`). */
-  private armDeadline(): void {
-    if (this.deadlineTimer !== undefined || this.stopped) return;
-    this.dropDoneAtHead();
-    const first = this.byDeadline[this.byDeadlineHead];
-    if (first === undefined) return;
-    this.deadlineTimer = this.o.clock.setTimeout(() => this.timeOut(), Math.max(1, first.deadline - this.o.clock.now()));
-  }
-
-  /** Moves `byDeadline`'s head past the waiters already done; an emptied queue lets go of its array. */
-  private dropDoneAtHead(): void {
-    while (this.byDeadlineHead < this.byDeadline.length && this.byDeadline[this.byDeadlineHead]!.done) {
-      this.byDeadlineHead++;
-      this.doneInDeadlines--;
-    }
-    if (this.byDeadlineHead === this.byDeadline.length) {
-      this.byDeadline = [];
-      this.byDeadlineHead = 0;
-    }
-  }
-
-  /** The deadline timer: every waiter whose deadline has come rejects with `timeout`. */
-  private timeOut(): void {
-    this.deadlineTimer = undefined;
-    const now = this.o.clock.now();
-    while (this.byDeadlineHead < this.byDeadline.length) {
-      const w = this.byDeadline[this.byDeadlineHead]!;
-      if (!w.done && w.deadline > now) break;
-      this.byDeadlineHead++;
-      if (w.done) {
-        this.doneInDeadlines--;
-        continue;
-      }
-      this.dropWaiter(w, false);
-      w.reject(
-        new DistError(
-          'timeout',
-          `${w.what} did not complete within ${this.o.config.startChildTimeoutMs} ms; the request stays in place (see whichChildren('global'))`,
-        ),
-      );
-    }
-    this.armDeadline();
-  }
-
-  /** `queued`: still in `byDeadline` past its head (not when its own deadline took it out). */
-  private dropWaiter(w: Waiter, queued = true): void {
-    w.done = true;
-    if (queued) this.doneInDeadlines++;
-    // Waiters done long before their deadline must not be kept for the whole timeout (a thousand
-    // calls answered kept their promises' functions for a minute): the done ones at the head go
-    // now, which in a burst answered in order is all of them, and the rest is compacted now and then.
-    this.dropDoneAtHead();
-    const waiting = this.byDeadline.length - this.byDeadlineHead;
-    if (this.byDeadlineHead > 1024 || (waiting > 1024 && this.doneInDeadlines * 2 > waiting)) {
-      this.byDeadline = this.byDeadline.slice(this.byDeadlineHead).filter((x) => !x.done);
-      this.byDeadlineHead = 0;
-      this.doneInDeadlines = 0;
-    }
-    const set = this.waiters.get(w.id);
-    set?.delete(w);
-    if (set?.size === 0) {
-      this.waiters.delete(w.id);
-      this.reconciler.waitersGone(w.id);
-    }
-  }
-
-  private settle(w: Waiter): void {
-    if (w.done) return;
-    let done: boolean;
-    try {
-      done = w.check(w.resolve, w.reject);
-    } catch (err) {
-      this.o.log.error({ err, id: w.id }, 'waiter check failed');
-      done = true;
-    }
-    if (done) this.dropWaiter(w);
-    else if (!w.queued && !this.heldByAll(w.tick)) this.requeue(w);
-  }
-
-  /**
-   * Race "a member came up after the write was held": the waiter was looked
-   * at, its write is no longer held by every up member (the newcomer has not
-   * synced), and nothing would look at it again once it is. Back into the
-   * queue, in tick order.
-   */
-  private requeue(w: Waiter): void {
-    w.queued = true;
-    let i = this.notHeld.length;
-    while (i > this.notHeldHead && this.notHeld[i - 1]!.tick > w.tick) i--;
-    this.notHeld.splice(i, 0, w);
-  }
-
-  /** `id` was reconciled: its waiters look again. */
+  /** `id` was reconciled: calls to it and its waiters look again. */
   private settleWaiters(id: string): void {
     this.calls.childChanged(id);
-    const set = this.waiters.get(id);
-    if (!set) return;
-    for (const w of [...set]) this.settle(w);
-  }
-
-  /**
-   * A peer acknowledged or synced, came or went: the waiters whose write
-   * every up member now holds look again (oldest first; the others cannot be
-   * done yet, so 10,000 pending starts cost nothing per acknowledgement).
-   */
-  private checkAllWaiters(): void {
-    if (this.notHeldHead === this.notHeld.length) return;
-    const held = Math.min(this.desired.heldTick(this.reconciler.upPeers()), this.persistence?.waitTick ?? Infinity);
-    const from = this.notHeldHead;
-    let i = from;
-    while (i < this.notHeld.length && this.notHeld[i]!.tick <= held) i++;
-    if (i === from) return;
-    this.notHeldHead = i;
-    const ready = this.notHeld.slice(from, i);
-    for (const w of ready) w.queued = false;
-    // Compact now and then, not on every acknowledgement (10,000 pending starts: one copy, not one per
-    // ack); emptied, the queue lets go of the waiters at once.
-    if (this.notHeldHead === this.notHeld.length) {
-      this.notHeld = [];
-      this.notHeldHead = 0;
-    } else if (this.notHeldHead > 1024 && this.notHeldHead * 2 > this.notHeld.length) {
-      this.notHeld = this.notHeld.slice(this.notHeldHead).filter((w) => !w.done);
-      this.notHeldHead = 0;
-    }
-    // A waiter whose child still waits for its reconcile is looked at right after it (settleWaiters).
-    for (const w of ready) if (!this.reconciler.isDirty(w.id)) this.settle(w);
+    this.waiters.settle(id);
   }
 
   private changed(): void {

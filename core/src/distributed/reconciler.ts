@@ -113,7 +113,7 @@ import {
 import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
-import type { MemberReach, NetsplitInputs, NetsplitPolicy } from './policies/netsplit.js';
+import { netsplitInputs, type NetsplitInputs, type NetsplitPolicy } from './policies/netsplit.js';
 import { readiness } from './readiness.js';
 import { liveSpec } from './registers.js';
 import { expired, resync, wokeFromStall, type Wake } from './wake.js';
@@ -1277,30 +1277,7 @@ export class Reconciler {
   }
 
   private buildNetsplitInputs(members: readonly Member[]): NetsplitInputs {
-    const now = this.o.clock.now();
-    const others = members.filter((m) => m.name !== this.o.node && m.role === 'member');
-    // Race "its metadata has not reached us yet" (its first gossip, or an entry learned before it):
-    // members need not share their timing settings, so an unknown lease is taken to be the longest
-    // any member announces, ours included — never shorter than it may be, as far as we can know.
-    let unknownMs = this.o.config.leaseMs;
-    let unknownStopMs = this.o.config.leaseMs;
-    for (const m of others) {
-      if (m.lease === undefined) continue;
-      unknownMs = Math.max(unknownMs, m.lease.ms);
-      unknownStopMs = Math.max(unknownStopMs, m.lease.stopMs);
-    }
-    const reach: MemberReach[] = others.map((m) => ({
-      name: m.name,
-      incarnation: m.incarnation,
-      state: m.status === 'left' ? 'left' : m.status === 'down' ? 'down' : 'linked',
-      lastHeardAt: m.lastHeardAt ?? (m.status === 'down' ? m.since : undefined),
-      confirmedAt: m.confirmedAt,
-      leaseMs: m.lease?.ms ?? unknownMs,
-      stopMs: m.lease?.stopMs ?? unknownStopMs,
-      unheardBy: m.unheardBy ?? [],
-      closedByPeerAt: m.status === 'down' && m.closedByPeer === true ? m.since : undefined,
-    }));
-    return { now, self: { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.config.leaseMs }, members: reach };
+    return netsplitInputs(members, { name: this.o.node, startedAt: this.o.startedAt, leaseMs: this.o.config.leaseMs }, this.o.clock.now());
   }
 
   private armConfirmPoll(): void {

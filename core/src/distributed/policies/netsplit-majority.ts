@@ -46,7 +46,7 @@
  * one delays a takeover (to when the link closes, if that is later than
  * 2c), a shorter one cannot bring it before 2c. A member whose metadata has
  * not reached this node is taken to have the longest lease any member
- * announces (reconciler.ts). Liveness: the peers ping each member at least
+ * announces (netsplit.ts `netsplitInputs`). Liveness: the peers ping each member at least
  * as often as its own interval asks, so its confirmations come as often as
  * in a cluster of its own settings (`majority.test.ts`, mixed presets).
  *

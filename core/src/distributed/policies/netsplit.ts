@@ -12,9 +12,10 @@
  *   until enough members agree they cannot hear it either and its lease must
  *   have run out and its children stopped, by its own clock.
  *
- * Policies are pure functions of a `NetsplitInputs` snapshot that the
- * reconciler builds from membership and links; time is an input.
+ * Policies are pure functions of a `NetsplitInputs` snapshot, built from
+ * membership and links by `netsplitInputs` below; time is an input.
  */
+import type { Member } from '../../membership.js';
 
 /** What this node knows about one other member (observers are not listed). */
 export interface MemberReach {
@@ -60,4 +61,39 @@ export interface NetsplitPolicy {
   nextChangeAt(inputs: NetsplitInputs): number | undefined;
   /** This node's own state, in words (`explain`, logs). */
   describeSelf(inputs: NetsplitInputs): string;
+}
+
+/**
+ * The snapshot the policies read, from this node's view of the members:
+ * every other member (observers are not listed) with how it is reached and
+ * its advertised lease.
+ *
+ * Race "its metadata has not reached us yet" (its first gossip, or an entry
+ * learned before it): members need not share their timing settings, so an
+ * unknown lease is taken to be the longest any member announces, this
+ * node's included — never shorter than it may be, as far as this node can
+ * know. A member down with no word heard from it since is taken to have
+ * been heard last when it went down.
+ */
+export function netsplitInputs(members: readonly Member[], self: NetsplitInputs['self'], now: number): NetsplitInputs {
+  const others = members.filter((m) => m.name !== self.name && m.role === 'member');
+  let unknownMs = self.leaseMs;
+  let unknownStopMs = self.leaseMs;
+  for (const m of others) {
+    if (m.lease === undefined) continue;
+    unknownMs = Math.max(unknownMs, m.lease.ms);
+    unknownStopMs = Math.max(unknownStopMs, m.lease.stopMs);
+  }
+  const reach: MemberReach[] = others.map((m) => ({
+    name: m.name,
+    incarnation: m.incarnation,
+    state: m.status === 'left' ? 'left' : m.status === 'down' ? 'down' : 'linked',
+    lastHeardAt: m.lastHeardAt ?? (m.status === 'down' ? m.since : undefined),
+    confirmedAt: m.confirmedAt,
+    leaseMs: m.lease?.ms ?? unknownMs,
+    stopMs: m.lease?.stopMs ?? unknownStopMs,
+    unheardBy: m.unheardBy ?? [],
+    closedByPeerAt: m.status === 'down' && m.closedByPeer === true ? m.since : undefined,
+  }));
+  return { now, self, members: reach };
 }

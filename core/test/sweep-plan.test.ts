@@ -40,14 +40,14 @@ const ownerOf = (e: SpecEntry, candidates: readonly Candidate[]) =>
 
 /** The target input for `entries` placed under `before`, this node `self`, holding `instances`. */
 function targets(entries: SpecEntry[], before: Candidate[], after: Candidate[], self = 'a', instances: string[] = [], unviewed: string[] = []): TargetInput {
-  const views = new Map(entries.map((e) => [e.spec.id, { owner: ownerOf(e, before), live: e }] as const));
+  const known = new Map(entries.map((e) => [e.spec.id, { view: { owner: ownerOf(e, before), live: e } }] as const));
   return {
     self,
     candidates: after,
-    views,
+    known,
     unviewed: () => unviewed,
     instances,
-    ownerOf: (id) => views.get(id)?.owner,
+    ownerOf: (id) => known.get(id)?.view.owner,
   };
 }
 

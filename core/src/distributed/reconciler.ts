@@ -707,9 +707,7 @@ export class Reconciler {
       const ids = targetedIds(change, {
         self: this.o.node,
         candidates: this.candidatesNow,
-        views: (function* () {
-          for (const [id, k] of known) yield [id, k.view] as const;
-        })(),
+        known,
         unviewed: function* (this: void) {
           for (const id of desired.childIds()) if (!known.has(id)) yield id;
         },

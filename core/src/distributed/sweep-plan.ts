@@ -111,8 +111,8 @@ export interface TargetInput {
   self: string;
   /** The candidates now (the gained members' entries are read from here). */
   candidates: readonly Candidate[];
-  /** The last view of every id reconciled here. */
-  views: Iterable<readonly [string, Pick<ChildView, 'owner' | 'live'>]>;
+  /** The last view of every id reconciled here (the reconciler's records, read in place: no copy per id). */
+  known: ReadonlyMap<string, { readonly view: Pick<ChildView, 'owner' | 'live'> }>;
   /** Every id with a register here that has no view yet. */
   unviewed(): Iterable<string>;
   /** The ids this node holds an instance of. */
@@ -134,8 +134,8 @@ export function targetedIds(change: MemberChange, input: TargetInput): string[] 
   const gained = input.candidates.filter((c) => change.gained.has(c.name));
   const byName = new Map(input.candidates.map((c) => [c.name, c]));
   const ids: string[] = [];
-  for (const [id, view] of input.views) {
-    const { owner, live } = view;
+  for (const [id, k] of input.known) {
+    const { owner, live } = k.view;
     if (owner !== undefined && lost.has(owner)) ids.push(id);
     else if (
       gained.length > 0 &&

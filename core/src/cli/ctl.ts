@@ -115,6 +115,8 @@ export interface CtlOptions {
   timeout?: string;
   by?: string;
   follow?: boolean;
+  /** `stop`: a child the cluster does not hold is no failure. */
+  ignoreNotFound?: boolean;
 }
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, unauthorized: 4 } as const;
@@ -184,6 +186,8 @@ interface Plan {
   timeoutMs: number;
   /** `logs --follow`. */
   follow: boolean;
+  /** `stop --ignore-not-found`. */
+  ignoreNotFound: boolean;
   config: NodeConfig;
   /** `start`: the specs, checked, and whether the input held one spec (not an array). */
   specs?: { list: Spec[]; single: boolean };
@@ -253,6 +257,7 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
   if (words.length !== fields.length)
     throw usage(`${cmd} takes ${fields.length} argument(s)${fields.length > 0 ? ` (${fields.join(', ')})` : ''}, got ${words.length}`);
   if (opts.follow && cmd !== 'logs') throw usage('--follow goes with logs only');
+  if (opts.ignoreNotFound && cmd !== 'stop') throw usage('--ignore-not-found goes with stop only');
   const timeoutMs = opts.timeout === undefined ? 15_000 : Number(opts.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)
     throw usage(`--timeout must be a whole number of ms from 1 to 3600000, got ${JSON.stringify(opts.timeout)}`);
@@ -323,6 +328,7 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
     by: opts.by ?? process.env['USER'] ?? 'ctl',
     timeoutMs,
     follow: opts.follow === true,
+    ignoreNotFound: opts.ignoreNotFound === true,
     config,
     ...(specs ? { specs } : {}),
   };
@@ -539,6 +545,11 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       }
       return succeed(`${at.node} ${at.pid}\n`, at);
     }
+    case 'stop': {
+      const { id } = args as CommandArgs<'stop'>;
+      const r = await stopChild(session, { id }, plan);
+      return succeed(r.stopped ? `stop ${id}: ok (executed by ${session.member})\n` : `stop ${id}: nothing to stop (${r.why})\n`, null);
+    }
     case 'move': {
       const r = await moveChild(session, args as CommandArgs<'move'>, plan);
       return succeed(`moved ${r.id} to ${r.node} (${r.pid})\n`, r);
@@ -613,6 +624,26 @@ export async function moveChild(
       `pogo ctl explain ${id} shows where it stands; pogo ctl unpin ${id} hands it back to hashing`,
     state,
   );
+}
+
+/**
+ * `stop <id>`: the member stops the child wherever it runs and removes its
+ * spec. With `--ignore-not-found` (as `kubectl delete --ignore-not-found`),
+ * a child the cluster does not hold — stopped already, or never started —
+ * is no failure: `stopped` false, with the member's words. For scripts that
+ * make sure a child is gone, and for a stop retried after its answer was
+ * lost (it may have been executed: the retry then finds nothing). Exported
+ * for tests (simulated: core/test/ctl-move.test.ts).
+ */
+export async function stopChild(
+  session: Pick<ClientSession, 'command' | 'member'>,
+  target: CommandArgs<'stop'>,
+  o: { token: string; by: string; timeoutMs: number; ignoreNotFound: boolean },
+): Promise<{ stopped: boolean; why: string }> {
+  const reply = await session.command('stop', target, o.token, o.by, o.timeoutMs);
+  if (reply.ok) return { stopped: true, why: '' };
+  if (reply.error.code === 'not-found' && o.ignoreNotFound) return { stopped: false, why: reply.error.message };
+  throw failed('stop', reply.error, session.member);
 }
 
 /** Of a move's `--timeout`, the last part kept to ask where it stands when no answer came (and at most MOVE_CHECK_MAX_MS). */

@@ -130,8 +130,9 @@ Example:
   program
     .command('ctl')
     .description(
-      'operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> | restart <id> | logs <id> ' +
-        '[--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | forget <node> | call <id> <json> | whereis <id>',
+      'operate the cluster through one member: status | ls | explain <id> | audit | start <file|-> | stop <id> [--ignore-not-found] | ' +
+        'restart <id> | logs <id> [--follow] | move <id> <node> | unpin <id> | drain <node> | undrain <node> | pause | resume | ' +
+        'forget <node> | call <id> <json> | whereis <id>',
     )
     .argument('<command>', 'what to do')
     .argument('[args...]', 'its arguments')
@@ -151,6 +152,7 @@ Example:
     .option('--by <name>', 'who you are, for the audit log (default: $USER)')
     .option('--timeout <ms>', 'how long to wait for the cluster, ms (default: 15000)')
     .option('--follow', 'logs: keep printing new lines until Ctrl-C')
+    .option('--ignore-not-found', 'stop: exit 0 when the cluster holds no such child (stopped already, or never started)')
     .option('--json', 'print JSON for scripts: { ok: true, result } or { ok: false, error: { code, message } }')
     .addHelpText('after', CTL_HELP)
     .action(async (command: string, args: string[], opts: Omit<CtlOptions, 'seed'> & { seed?: string[] }) => {
@@ -175,7 +177,8 @@ Commands:
   start <file|->         start the spec, or every spec of a JSON array, in
                          the file (- reads stdin); each is accepted (the
                          cluster holds it: its state is printed) or refused
-  stop <id>              stop a child and remove its spec
+  stop <id>              stop a child and remove its spec; with
+                         --ignore-not-found, no such child is exit 0
   restart <id>           a new instance of the child on the node it runs on
   logs <id> [--follow]   a command child's output (viewer token); stderr
                          lines start with "stderr| "; --follow keeps going,

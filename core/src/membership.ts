@@ -331,10 +331,15 @@ export class Membership {
     this.spreadReach();
   }
 
-  /** Linked peers that report they cannot hear this incarnation of `name`, and since when (our clock; never earlier than true). */
+  /**
+   * Linked members that report they cannot hear this incarnation of `name`, and since when (our clock; never earlier than true).
+   * An observer's report is no member's word: it counts for no quorum and echoes no lease, so majority mode waiting for it
+   * (netsplit-majority.ts `fresh`) never took over a member that the observer could not hear either.
+   */
   unheardBy(name: string, incarnation: string): Array<{ reporter: string; since: number }> {
     const out: Array<{ reporter: string; since: number }> = [];
     for (const [reporter, report] of this.reports) {
+      if (this.table.get(reporter)?.role !== 'member') continue;
       const entry = report.get(name);
       if (entry && entry.incarnation === incarnation && this.o.links.get(reporter)) out.push({ reporter, since: entry.since });
     }

@@ -1,0 +1,59 @@
+/**
+ * Majority mode with an observer linked (the desktop app, `pogo observe`):
+ * an observer sends `reach` reports like any node, but it is no member, so
+ * its report must not count among those a takeover waits for. It did: the
+ * member that took over waited for the observer's "latest word" (an echo of
+ * its pings that only members give), so the children of a member that died
+ * or was cut off from everyone, the observer included, were never restarted
+ * while the observer stayed linked (found on real processes in network
+ * namespaces, 2026-12-05: 23 s with no instance after a SIGKILL, until the
+ * observer was stopped).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimCluster } from './support/sim.js';
+
+const ADDRESS = SimCluster.address;
+const TIMING = {
+  heartbeatIntervalMs: 100,
+  suspectAfterMs: 300,
+  heartbeatTimeoutMs: 600,
+  reconnectBaseMs: 50,
+  reconnectMaxMs: 400,
+  readyTimeoutMs: 1_500,
+  requestTimeoutMs: 5_000,
+};
+const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);
+const members = ['n1', 'n2', 'n3'];
+
+let sim: SimCluster;
+afterEach(() => sim?.stopAll());
+
+async function clusterWithObserver(seed: number): Promise<void> {
+  sim = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
+  const config = { ...TIMING, netsplit: 'majority' as const, expectedMembers: 3 };
+  for (const name of members) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
+  await sim.start('obs', ['n1'], { ...TIMING, role: 'observer' });
+  await sim.until(() => sim.fullMesh() && members.every((m) => sim.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+  for (const id of ids) await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+  await sim.until(() => sim.exactlyOnce(ids), 5_000, 'children placed');
+}
+
+/** Runs until n1 and n2 run every child exactly once between them. */
+const runsOnce = (id: string): boolean => ['n1', 'n2'].filter((n) => sim.mustGet(n).local.child(id)?.status === 'running').length === 1;
+const survivorsRunAll = (): Promise<number> => sim.until(() => ids.every(runsOnce), 5_000, 'n1 and n2 run every child');
+
+describe('majority mode with an observer linked: the observer is no reporter', () => {
+  it('n3 dies: its children restart on n1 and n2 while the observer stays linked', async () => {
+    await clusterWithObserver(7);
+    expect(ids.some((id) => sim.mustGet('n3').local.child(id)?.status === 'running')).toBe(true);
+    sim.crash('n3');
+    await survivorsRunAll();
+  });
+
+  it('n3 cut off from everyone, the observer included: n1 and n2 take its children over', async () => {
+    await clusterWithObserver(8);
+    for (const other of ['n1', 'n2', 'obs']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
+    await survivorsRunAll();
+    await sim.until(() => sim.mustGet('n3').local.countChildren().active === 0, 3_000, 'n3 runs nothing');
+  });
+});

@@ -7,7 +7,7 @@
  * the previous release read and converted.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -167,7 +167,24 @@ describe('desired-state file', () => {
   it('refuses a data dir that is not a directory', () => {
     const file = join(root, 'plain-file');
     writeFileSync(file, 'x');
-    expect(() => openStore(file)).toThrow(/dataDir \(.*plain-file\): (is not a directory|cannot create the directory)/);
+    expect(() => openStore(file)).toThrow(/dataDir \(.*plain-file\): is not a directory/);
+  });
+
+  it('a state file that exists but cannot be read stops the start, and is left where it is (not moved aside as corrupt)', () => {
+    // Moved aside, it would make the node start empty; a whole cluster started by a user who cannot read
+    // its files (a chown or User= mistake) came back with no children, the state in files no node reads.
+    const dir = freshDir();
+    mkdirSync(join(dir, STATE_FILE), { recursive: true }); // EISDIR, as root too
+    const store = openStore(dir);
+    expect(() => store.load()).toThrow(ConfigError);
+    expect(() => openStore(dir).load()).toThrow(/cannot read the desired state file .*state\.json \(EISDIR\); it was left untouched/);
+    expect(statSync(join(dir, STATE_FILE)).isDirectory()).toBe(true);
+    expect(readdirSync(dir).some((f) => f.includes('.corrupt-'))).toBe(false);
+    if (process.getuid?.() === 0) return; // root reads any file: EACCES only for others
+    const { dir: d2, store: s2, file } = savedSample();
+    chmodSync(file, 0o000);
+    expect(() => s2.load()).toThrow(/\(EACCES\)/);
+    expect(readdirSync(d2).some((f) => f.includes('.corrupt-'))).toBe(false);
   });
 
   it('dataDir comes from --data-dir, POGO_DATA_DIR or the config file', () => {

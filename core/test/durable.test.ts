@@ -16,6 +16,9 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { MemoryLogger } from '../src/logger.js';
 import type { PogoNode } from '../src/node.js';
 import { LOCK_FILE, STATE_FILE, STATE_VERSION, StateFile, decodeState, type SavedState } from '../src/distributed/state-file.js';
+import { Persistence, SAVE_COALESCE_MS } from '../src/distributed/persistence.js';
+import { desiredStateKinds } from '../src/distributed/registers.js';
+import { Replica } from '../src/store/replica.js';
 import { SimCluster } from './support/sim.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pogo-durable-'));
@@ -195,6 +198,34 @@ describe('desired-state file', () => {
     writeFileSync(file, JSON.stringify({ dataDir: '/data' }));
     expect(loadConfig({ flags: base, file }).dataDir).toBe('/data');
     expect(loadConfig({ flags: base }).dataDir).toBeUndefined();
+  });
+});
+
+describe('saving to a failing disk', () => {
+  it('the save that fails lets the commands waiting for it go at once, not at the next unrelated event', () => {
+    // The tour: a member's data dir filled up (ENOSPC); the first `pogo ctl start` through it took 10.2 s
+    // instead of 0.2 s. A failing disk must not hold commands (waitTick is Infinity while saving fails), but
+    // the waiters were only told when a save succeeded, so they sat until something else woke them.
+    const clock = new ManualClock(1_700_000_000_000);
+    const replica = new Replica(desiredStateKinds);
+    let woken = 0;
+    const persistence = new Persistence({
+      replica,
+      clock,
+      log: new MemoryLogger(),
+      save: () => {
+        throw new Error('ENOSPC: no space left on device, write');
+      },
+      onSaved: () => woken++,
+    });
+    replica.merge('f:pause', { value: true, ver: ver(1000, 1, 'n1') });
+    persistence.changed();
+    expect(persistence.waitTick).toBe(0); // a save is pending: a command made now waits for it
+    clock.advance(SAVE_COALESCE_MS);
+    expect(persistence.waitTick).toBe(Infinity);
+    expect(woken).toBe(1);
+    clock.advance(10 * SAVE_COALESCE_MS); // the retries failing again wake nobody again
+    expect(woken).toBe(1);
   });
 });
 

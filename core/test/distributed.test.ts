@@ -1155,6 +1155,35 @@ describe('distributed supervisor: readiness', () => {
   });
 });
 
+describe('distributed supervisor: readiness across releases', () => {
+  it('a member of the first release (protocol 1.x) cannot read our hello and answers `malformed`: that is a version refusal, and no child is taken', async () => {
+    // A tour's rolling upgrade: one node restarted on this release with its data dir while the others still
+    // ran the first release. They refused its hello as malformed ("Unrecognized key"), a code readiness did not
+    // count as a refusal, so at its ready timeout it took every child and ran a second copy beside them.
+    await cluster(1, 143);
+    const old = sim.network.transport('old:4370');
+    await old.listen((conn) => {
+      conn.setHandlers({
+        onOpen: () => undefined,
+        onMessage: (raw) => {
+          if ((raw as { t?: string }).t === 'hello')
+            conn.send({ t: 'reject', code: 'malformed', message: 'invalid handshake frame: [hello] (message): Unrecognized key: "heartbeat"' });
+        },
+        onClose: () => undefined,
+      });
+    });
+    const upgraded = await sim.start('n9', ['old']);
+    upgraded.supervisor.startChild(w('from-its-data-dir')).catch(() => undefined);
+    await sim.run(upgraded.config.readyTimeoutMs * 3);
+    expect(upgraded.supervisor.isReady).toBe(false);
+    expect(upgraded.local.countChildren().specs).toBe(0);
+    const refusal = 'not taking children: old:4370 refuses this node (version-mismatch';
+    const said = sim.log.entries.filter((e) => e.level === 'error' && e.message.startsWith(refusal));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.message).toMatch(/cannot read the hello of protocol \d+\.\d+.*first release speaks 1\.x/);
+  });
+});
+
 describe('distributed supervisor: observers', () => {
   it('an observer never receives a child, even when it is the only node with a matching worker type', async () => {
     const { WorkerRegistry } = await import('../src/supervisor/workers.js');

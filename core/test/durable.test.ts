@@ -7,7 +7,7 @@
  * the previous release read and converted.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,9 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { MemoryLogger } from '../src/logger.js';
 import type { PogoNode } from '../src/node.js';
 import { LOCK_FILE, STATE_FILE, STATE_VERSION, StateFile, decodeState, type SavedState } from '../src/distributed/state-file.js';
+import { Persistence, SAVE_COALESCE_MS } from '../src/distributed/persistence.js';
+import { desiredStateKinds } from '../src/distributed/registers.js';
+import { Replica } from '../src/store/replica.js';
 import { SimCluster } from './support/sim.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pogo-durable-'));
@@ -167,7 +170,24 @@ describe('desired-state file', () => {
   it('refuses a data dir that is not a directory', () => {
     const file = join(root, 'plain-file');
     writeFileSync(file, 'x');
-    expect(() => openStore(file)).toThrow(/dataDir \(.*plain-file\): (is not a directory|cannot create the directory)/);
+    expect(() => openStore(file)).toThrow(/dataDir \(.*plain-file\): is not a directory/);
+  });
+
+  it('a state file that exists but cannot be read stops the start, and is left where it is (not moved aside as corrupt)', () => {
+    // Moved aside, it would make the node start empty; a whole cluster started by a user who cannot read
+    // its files (a chown or User= mistake) came back with no children, the state in files no node reads.
+    const dir = freshDir();
+    mkdirSync(join(dir, STATE_FILE), { recursive: true }); // EISDIR, as root too
+    const store = openStore(dir);
+    expect(() => store.load()).toThrow(ConfigError);
+    expect(() => openStore(dir).load()).toThrow(/cannot read the desired state file .*state\.json \(EISDIR\); it was left untouched/);
+    expect(statSync(join(dir, STATE_FILE)).isDirectory()).toBe(true);
+    expect(readdirSync(dir).some((f) => f.includes('.corrupt-'))).toBe(false);
+    if (process.getuid?.() === 0) return; // root reads any file: EACCES only for others
+    const { dir: d2, store: s2, file } = savedSample();
+    chmodSync(file, 0o000);
+    expect(() => s2.load()).toThrow(/\(EACCES\)/);
+    expect(readdirSync(d2).some((f) => f.includes('.corrupt-'))).toBe(false);
   });
 
   it('dataDir comes from --data-dir, POGO_DATA_DIR or the config file', () => {
@@ -178,6 +198,34 @@ describe('desired-state file', () => {
     writeFileSync(file, JSON.stringify({ dataDir: '/data' }));
     expect(loadConfig({ flags: base, file }).dataDir).toBe('/data');
     expect(loadConfig({ flags: base }).dataDir).toBeUndefined();
+  });
+});
+
+describe('saving to a failing disk', () => {
+  it('the save that fails lets the commands waiting for it go at once, not at the next unrelated event', () => {
+    // The tour: a member's data dir filled up (ENOSPC); the first `pogo ctl start` through it took 10.2 s
+    // instead of 0.2 s. A failing disk must not hold commands (waitTick is Infinity while saving fails), but
+    // the waiters were only told when a save succeeded, so they sat until something else woke them.
+    const clock = new ManualClock(1_700_000_000_000);
+    const replica = new Replica(desiredStateKinds);
+    let woken = 0;
+    const persistence = new Persistence({
+      replica,
+      clock,
+      log: new MemoryLogger(),
+      save: () => {
+        throw new Error('ENOSPC: no space left on device, write');
+      },
+      onSaved: () => woken++,
+    });
+    replica.merge('f:pause', { value: true, ver: ver(1000, 1, 'n1') });
+    persistence.changed();
+    expect(persistence.waitTick).toBe(0); // a save is pending: a command made now waits for it
+    clock.advance(SAVE_COALESCE_MS);
+    expect(persistence.waitTick).toBe(Infinity);
+    expect(woken).toBe(1);
+    clock.advance(10 * SAVE_COALESCE_MS); // the retries failing again wake nobody again
+    expect(woken).toBe(1);
   });
 });
 

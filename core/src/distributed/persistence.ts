@@ -32,7 +32,7 @@ export interface PersistenceOptions {
   clock: Clock;
   log: Logger;
   save(state: SavedState): void;
-  /** Saved tick advanced: acknowledgements that waited for it may go. */
+  /** Saved tick advanced, or saving began to fail: acknowledgements that waited for it may go. */
   onSaved(): void;
 }
 
@@ -127,13 +127,18 @@ export class Persistence {
       this.o.onSaved();
     } catch (err) {
       // Never fatal: the state still lives in the cluster. Retry slowly, and say so once.
-      if (!this.failing)
+      const first = !this.failing;
+      if (first)
         this.o.log.error(
           { err: (err as Error).message },
           'cannot save the desired state to the data dir; retrying (the cluster still holds it, but a full restart would lose changes)',
         );
       this.failing = true;
       this.changed(5 * SAVE_COALESCE_MS);
+      // The commands that waited for this save wait no more (waitTick is Infinity while saving fails): tell
+      // them now, or they sit until some other event (the tour: a `pogo ctl start` through a member whose
+      // disk had just filled took 10.2 s instead of 0.2 s).
+      if (first) this.o.onSaved();
     }
   }
 }

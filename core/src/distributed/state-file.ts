@@ -118,8 +118,11 @@ export class StateFile {
   static open(dir: string, o: { node: string; clock: Clock; log: Logger }): StateFile {
     const problem = (what: string): ConfigError => new ConfigError([`dataDir (${dir}): ${what}`]);
     try {
+      // mkdir of a path that is a file fails with EEXIST, which would hide the real problem.
+      if (existsSync(dir) && !statSync(dir).isDirectory()) throw problem('is not a directory (it is a file): give a directory, or move the file away');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       throw problem(`cannot create the directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     let real: string;
@@ -136,7 +139,10 @@ export class StateFile {
     return store;
   }
 
-  /** Reads the saved state. Never throws: an unreadable file is moved aside and reported as `corrupt`. */
+  /**
+   * Reads the saved state. A file that does not decode is moved aside and reported as `corrupt`; one that
+   * exists but cannot be read at all (permissions, a directory, an I/O error) throws ConfigError and stays.
+   */
   load(): LoadResult {
     const tmp = `${this.file}.tmp`;
     if (existsSync(tmp)) {
@@ -152,8 +158,17 @@ export class StateFile {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'empty' };
-      return this.corrupt(`cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { kind: 'empty' };
+      // A file that exists but cannot be read (EACCES: the node runs as another user than the one
+      // that wrote it; EISDIR; EIO) is not corrupt: moving it aside would make the node start empty,
+      // and a whole cluster started that way would come back with no children at all, the state left
+      // in files no node reads. Refuse to start instead, the file left where it is.
+      this.close();
+      throw new ConfigError([
+        `dataDir (${this.dir}): cannot read the desired state file ${this.file} (${code ?? (err as Error).message}); ` +
+          `it was left untouched — give the user this node runs as read access to it (e.g. chown the data dir to that user), then start the node again`,
+      ]);
     }
     const decoded = decodeState(text);
     if ('newer' in decoded) return { kind: 'newer', version: decoded.newer, movedTo: this.moveAside('newer') };

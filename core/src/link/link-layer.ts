@@ -412,6 +412,22 @@ export class LinkLayer {
         this.fail(p, 'malformed', `refused by peer as "self", but this node did not receive its own hello: ${m.message}`, false, p.peer?.name);
         return;
       }
+      // A peer that cannot even read our hello speaks another protocol major: a peer of our major reads a
+      // newer minor's hello tolerantly. The first release (1.x) decodes strictly and answers `malformed`
+      // ("Unrecognized key"), not `version-mismatch`; taken for what it said, a node upgraded in a rolling
+      // restart was not refused by a known code, took every child at its ready timeout and ran a second
+      // copy of each beside the old members. Say what it is, and let membership count it as a refusal.
+      if (m.code === 'malformed' && p.state === 'out:awaiting-challenge' && m.message.startsWith('invalid handshake frame')) {
+        this.fail(
+          p,
+          'version-mismatch',
+          `refused by peer, in its words: "${m.message}": it cannot read the hello of protocol ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}, ` +
+            `so it runs a release of another protocol major (the first release speaks 1.x); nodes of different majors do not link — ` +
+            `upgrade every node (a whole-cluster restart)`,
+          false,
+        );
+        return;
+      }
       // The peer's own words, quoted and attributed: "n1 does not hold our cluster secret" read, in n1's own log, as n1's verdict.
       this.fail(p, m.code, `refused by peer${p.peer ? ` ${p.peer.name}` : ''}, in its words: "${m.message}"`, false, p.peer?.name);
       return;

@@ -500,6 +500,47 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.mustGet('n3').local.countChildren().active).toBeGreaterThan(0);
   });
 
+  it('back first and alone with an older file (available mode): what was stopped meanwhile runs until a member holding the stop returns, and it says so', async () => {
+    // The one exception to "terminate wins" (docs/reliability.md): only the other members' disks hold a stop made while n3 was
+    // away. Available mode takes children after the ready timeout anyway; the stop wins as soon as one of them is back.
+    const { dirs } = await runningCluster(805);
+    sim.mustGet('n1').supervisor.undrain('n3'); // drained, n3 would run nothing alone
+    await sim.run(1_000);
+    sim.crash('n3');
+    await sim.resolve(sim.mustGet('n1').supervisor.terminateChild('k5'));
+    await sim.run(1_000);
+    sim.crash('n1');
+    sim.crash('n2');
+    await sim.run(100);
+    await sim.start('n3', ['n1'], { dataDir: dirs['n3']! });
+    await sim.until(() => sim.instances('k5').length === 1, 15_000, 'n3 alone runs what its file holds');
+    const warning = sim.log.entries.find((e) => e.fields['node'] === 'n3' && e.message.startsWith('taking children although'));
+    expect(warning?.message).toContain('restored its desired state from its data dir and has reached no other member since');
+    await sim.start('n1', [], { dataDir: dirs['n1']! });
+    await sim.until(() => sim.instances('k5').length === 0 && sim.instances('k6').length === 1, 15_000, 'the stop wins once n1 is back');
+  });
+
+  it('back first and alone with an older file (majority mode): nothing runs without a majority, so nothing stopped comes back', async () => {
+    sim = new SimCluster(806);
+    const base = freshDir();
+    const config = (name: string) => ({ netsplit: 'majority' as const, expectedMembers: 3, dataDir: join(base, name) });
+    for (const name of NAMES) await sim.start(name, name === 'n1' ? [] : ['n1'], config(name));
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
+    const n1 = sim.mustGet('n1');
+    for (let i = 0; i < 10; i++) await sim.resolve(n1.supervisor.startChild(w(`m${i}`)));
+    await sim.run(500);
+    sim.crash('n3');
+    await sim.resolve(n1.supervisor.terminateChild('m5'));
+    await sim.run(1_000);
+    sim.crash('n1');
+    sim.crash('n2');
+    await sim.run(100);
+    await sim.start('n3', ['n1'], config('n3'));
+    await sim.run(15_000);
+    expect(sim.instances('m5')).toEqual([]);
+    expect(sim.mustGet('n3').local.countChildren().active).toBe(0);
+  });
+
   it('the rebalancing pause survives a restart, a graceful stop saves the last change; without a data dir nothing survives', async () => {
     sim = new SimCluster(803);
     const dir = freshDir();

@@ -89,7 +89,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { Member } from '../membership.js';
+import { isLinked, type Member } from '../membership.js';
 import { NO_TRACK, candidatesOf, gatedMembers, joiningMembers, linkedNames, onceReadyCandidates, trackNotReady, type ReadyTrack } from './candidates.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
@@ -1269,6 +1269,11 @@ export class Reconciler {
     return true;
   }
 
+  /** Whether this node is linked to and synced with another member now (its desired state is then the cluster's too). */
+  private syncedWithAMember(): boolean {
+    return this.o.members().some((m) => m.name !== this.o.node && m.role === 'member' && isLinked(m.status) && this.synced(m.name));
+  }
+
   /** Whether `peer`'s groups (its pg snapshot) and desired state (the store's first digest) have arrived since its link came up. */
   private synced(peer: string): boolean {
     return this.o.announced(peer) && this.o.desired.caughtUpWith(peer);
@@ -1345,7 +1350,13 @@ export class Reconciler {
       if (verdict.verdict === 'ready-by-timeout')
         this.o.log.warn(
           { waitedMs: this.o.config.readyTimeoutMs, notLinked: verdict.notLinked, roster: verdict.roster },
-          'taking children although not every known member is linked and synced',
+          'taking children although not every known member is linked and synced' +
+            // Race "back first with an old data dir" (docs/reliability.md): only the others' disks may hold a stop made
+            // while this node was away; available mode takes children anyway, majority mode has no lease alone.
+            (this.o.restoredState?.() === true && !this.syncedWithAMember()
+              ? ': this node restored its desired state from its data dir and has reached no other member since, so ' +
+                'children stopped or moved while it was away may run here until a member that holds those changes returns'
+              : ''),
         );
       this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'ready to take children');
       this.o.setReady(true);

@@ -48,6 +48,17 @@ describe('memberVerdict', () => {
     // A report from a member the observer no longer hears does not count.
     expect(memberVerdict(member('x', { status: 'down', unheardBy: [{ reporter: 'z' }] }), ['a'])).toBe('unreachable');
   });
+
+  it('race "an observer that reaches only the minority": more than half of the members the cluster counts, not of those the observer reaches', () => {
+    // Linked to c alone, c cut off from a and b: c's word is one of two.
+    const x = member('x', { status: 'down', unheardBy: [{ reporter: 'c' }] });
+    expect(memberVerdict(x, ['c'], ['c', 'y', 'x'])).toBe('unreachable');
+    // The two others both say so: down, whether the observer reaches one of them or both.
+    const both = member('x', { status: 'down', unheardBy: [{ reporter: 'c' }, { reporter: 'y' }] });
+    expect(memberVerdict(both, ['c', 'y'], ['c', 'y', 'x'])).toBe('down');
+    // A member the observer judged down already does not count (the judge leaves it out of `counted`).
+    expect(memberVerdict(x, ['c'], ['c', 'x'])).toBe('down');
+  });
 });
 
 describe('wentSilent', () => {
@@ -83,6 +94,35 @@ describe('EventIntake', () => {
     t.intake.settle('x', () => true, 22);
     expect(t.intake.unreachable().size).toBe(0);
     expect(t.published.length).toBe(before);
+  });
+
+  it('race "an observer that reaches only the minority": two members unheard by the one it reaches stay unreachable, nothing is published', () => {
+    const t = setup([member('a'), member('b'), member('c')]);
+    t.intake.onDistEvent(started('c1', 'a', 1));
+    t.intake.onDistEvent(started('c2', 'b', 1));
+    // The observer lost a and b; c, the only member it still reaches, is cut off from them too.
+    t.set('a', { status: 'down', unheardBy: [{ reporter: 'c' }] });
+    t.set('b', { status: 'down', unheardBy: [{ reporter: 'c' }] });
+    t.intake.onDistEvent(down('a', 10));
+    t.intake.onDistEvent(down('b', 10));
+    t.intake.onDistEvent(stopped('c1', 'a', 1, 11));
+    t.intake.onDistEvent(stopped('c2', 'b', 1, 11));
+    t.intake.judge([...t.table.values()], 20);
+    expect(t.intake.unreachable()).toEqual(new Set(['a', 'b']));
+    expect(t.intake.judgedDown().size).toBe(0);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'started']);
+  });
+
+  it('one member judged down first, then another: the second needs the remaining members only', () => {
+    const t = setup([member('a'), member('b'), member('c')]);
+    t.set('a', { status: 'down', unheardBy: [{ reporter: 'b' }, { reporter: 'c' }] });
+    t.intake.onDistEvent(down('a', 10));
+    t.intake.judge([...t.table.values()], 20);
+    expect(t.intake.judgedDown()).toEqual(new Set(['a']));
+    t.set('b', { status: 'down', unheardBy: [{ reporter: 'c' }] });
+    t.intake.onDistEvent(down('b', 30));
+    t.intake.judge([...t.table.values()], 40);
+    expect(t.intake.judgedDown()).toEqual(new Set(['a', 'b']));
   });
 
   it('a member really down: node-down first (at the time it was lost), then the stops, then the restarts elsewhere', () => {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import { buildState, startGateway, type Gateway } from '../src/observer/gateway.js';
-import { lastKnownChild } from '../src/observer/snapshot.js';
+import { lastKnownChild, shownStatus, unseenMembers } from '../src/observer/snapshot.js';
 import { applyPatch, diffState, emptyState, type ChildView, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import { SeededRandom } from '../src/random.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
@@ -713,6 +713,37 @@ describe('lastKnownChild', () => {
     // No member linked at all: the last seen, or what the listing still has of a child never shown.
     expect(lastKnownChild(view(null), before, new Set(), true)).toEqual({ ...before, unverified: true });
     expect(lastKnownChild(now, undefined, new Set(), true)).toEqual({ ...now, unverified: true });
+  });
+});
+
+describe('shownStatus and unseenMembers', () => {
+  it('a member the observer cannot reach and has not judged down is unreachable, whatever a borrowed view says', () => {
+    expect(shownStatus('up', true, false, 'down')).toBe('up');
+    // Race "an observer that reaches only the minority": the lender, cut off itself, says down; no verdict says so.
+    expect(shownStatus('down', false, true, 'down')).toBe('unreachable');
+    // Judged down (or left): as the lender or the observer's own table says.
+    expect(shownStatus('down', false, false, 'down')).toBe('down');
+    expect(shownStatus('down', false, false, undefined)).toBe('down');
+    expect(shownStatus('down', false, false, 'up')).toBe('up');
+  });
+
+  it("children of a member neither the observer nor the lender sees are shown as last known; the lender's word holds for the members it sees", () => {
+    const shown = [
+      { name: 'n1', status: 'unreachable' },
+      { name: 'n2', status: 'unreachable' },
+      { name: 'n3', status: 'up' },
+      { name: 'n4', status: 'down' },
+    ];
+    expect(unseenMembers(shown, new Map())).toEqual(new Set(['n1', 'n2']));
+    expect(
+      unseenMembers(
+        shown,
+        new Map([
+          ['n1', 'up'],
+          ['n2', 'down'],
+        ]),
+      ),
+    ).toEqual(new Set(['n2']));
   });
 });
 

@@ -15,10 +15,17 @@
  * of its own, and the observer asks the other members before it says
  * "down" (`memberVerdict`, pure): each member tells its linked peers, the
  * observer included, whom it cannot hear (membership.ts `reach`). The member
- * is down when more than half of the other members the observer is linked
- * to report it unheard, when it left, or when it comes back as another
- * incarnation (it restarted). With no other member to ask it stays
- * unreachable: the observer cannot know.
+ * is down when more than half of the other members report it unheard (the
+ * members the cluster still counts: not left, not judged down here; only
+ * reports of members the observer is linked to count), when it left, or
+ * when it comes back as another incarnation (it restarted). With no other
+ * member to ask it stays unreachable: the observer cannot know. Race "an
+ * observer that reaches only the minority": the half is of the members the
+ * cluster has, not of those the observer reaches. An observer linked to n3
+ * alone, n3 cut off from n1 and n2, took n3's word ("1 of 1") and showed
+ * n1 and n2 down for the whole split, a toast said so, and every child of
+ * theirs "pending", while they ran there all along (an outsider's tour, in
+ * network namespaces). n3 is one of three: they stay unreachable.
  *
  * While a member is unreachable, the events its loss causes here are held,
  * not published: its `node-down`, the `stopped` of its instances, and every
@@ -200,16 +207,21 @@ export type Verdict = 'reachable' | 'unreachable' | 'down';
 
 /**
  * The verdict on member `m`, given the other members the observer is
- * linked to (`reporters`: role member, status up or suspect).
+ * linked to (`reporters`: role member, status up or suspect) and the
+ * members the cluster counts (`counted`: role member, not left, not judged
+ * down; the reporters when not given). Down takes reports from more than
+ * half of the counted members other than `m` (race "an observer that
+ * reaches only the minority", in the header).
  */
-export function memberVerdict(m: MemberFacts, reporters: readonly string[]): Verdict {
+export function memberVerdict(m: MemberFacts, reporters: readonly string[], counted: readonly string[] = reporters): Verdict {
   if (isLinked(m.status)) return 'reachable';
   if (m.status === 'left') return 'down';
   const others = reporters.filter((r) => r !== m.name);
   if (others.length === 0) return 'unreachable';
   const unheard = new Set((m.unheardBy ?? []).map((u) => u.reporter));
   const against = others.filter((r) => unheard.has(r)).length;
-  return against * 2 > others.length ? 'down' : 'unreachable';
+  const voters = new Set([...others, ...counted.filter((c) => c !== m.name)]).size;
+  return against * 2 > voters ? 'down' : 'unreachable';
 }
 
 /**
@@ -415,10 +427,11 @@ export class EventIntake {
   judge(members: readonly MemberFacts[], now?: number): void {
     if (this.lost.size === 0) return;
     const reporters = members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name);
+    const counted = members.filter((m) => m.role === 'member' && m.status !== 'left' && !this.down.has(m.name)).map((m) => m.name);
     for (const [name, l] of [...this.lost]) {
       const m = this.o.member(name);
       if (m === undefined || m.incarnation !== l.incarnation) this.release(name);
-      else if (memberVerdict(m, reporters) === 'down') {
+      else if (memberVerdict(m, reporters, counted) === 'down') {
         const against = (m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== name && reporters.includes(r));
         const by = m.status === 'left' ? 'it left' : `declared down by the members: ${against.sort().join(', ')} cannot hear it`;
         this.release(name, now === undefined ? undefined : { at: now, by });

@@ -16,10 +16,11 @@
  * one a client acknowledged with the newest).
  */
 import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
-import type { Access, ActivityView, ChildView, ClusterState, EventView, NodeResourcesView, SampleView } from './state.js';
+import type { Access, ActivityView, ChildView, ClusterState, EventView, MemberViewStatus, NodeResourcesView, SampleView } from './state.js';
 import { wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 import { isLinked } from '../membership.js';
+import type { MemberStatus } from '../protocol.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
 /** The UI view of each listing entry already converted: an unchanged child keeps its object, which diffState skips by identity. */
@@ -81,6 +82,36 @@ export function lastKnownChild(now: ChildView, before: ChildView | undefined, lo
   return now;
 }
 
+/**
+ * The status a UI is shown of a member (pure). Reached by the observer: as
+ * its own membership says. Not reached and not judged down (`unreachable`
+ * here: event-intake.ts `memberVerdict`): unreachable, whatever a borrowed
+ * view says of it — one member's word is no verdict (race "an observer that
+ * reaches only the minority": the member lending its view was itself cut off
+ * from the majority, and its "down" showed two running members down for the
+ * whole split). Otherwise as the borrowed view says, or the observer's own
+ * table.
+ */
+export function shownStatus(own: MemberStatus, reachable: boolean, unreachableHere: boolean, lent: MemberStatus | undefined): MemberViewStatus {
+  if (reachable) return own;
+  if (unreachableHere) return 'unreachable';
+  return lent ?? own;
+}
+
+/**
+ * The members whose children the observer cannot see now (pure): those
+ * shown unreachable that the borrowed view does not see linked either (all
+ * of them without one). A child that last ran on one of them and runs
+ * nowhere as seen is shown as last known, unverified (`lastKnownChild`),
+ * not as "pending": its instance went from the observer's live state, and
+ * from the lender's, with their links, not from the cluster.
+ */
+export function unseenMembers(shown: Iterable<{ name: string; status: string }>, lent: ReadonlyMap<string, string>): Set<string> {
+  const out = new Set<string>();
+  for (const m of shown) if (m.status === 'unreachable' && !isLinked(lent.get(m.name) ?? 'down')) out.add(m.name);
+  return out;
+}
+
 /** What the gateway adds to the node's own state: its history, who is unreachable from here, sessions seen. */
 export interface GatewayFacts {
   events: readonly EventView[];
@@ -112,11 +143,7 @@ export function buildState(
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);
-    const status = reachable
-      ? m.status
-      : facts.unreachable?.has(m.name) && remoteStatus.get(m.name) !== 'down'
-        ? 'unreachable'
-        : (remoteStatus.get(m.name) ?? m.status);
+    const status = shownStatus(m.status, reachable, facts.unreachable?.has(m.name) === true, remoteStatus.get(m.name));
     members[m.name] = {
       name: m.name,
       status,
@@ -133,10 +160,9 @@ export function buildState(
   }
   const children: ClusterState['children'] = {};
   const isolated = facts.noMemberSince !== undefined && facts.noMemberSince !== null;
-  // With a member's view borrowed, what it does not see running is not running: only the observer's own gaps are carried over.
+  // With a member's view borrowed, what it does not see running is not running, but for the members it cannot see either.
   // Only the members shown unreachable: one that left or is judged down took its children with it.
-  const lost: ReadonlySet<string> =
-    remote === undefined ? new Set(Object.values(members).flatMap((m) => (m.status === 'unreachable' ? [m.name] : []))) : new Set();
+  const lost = unseenMembers(Object.values(members), remoteStatus);
   for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = lastKnownChild(childView(c), last?.[c.id], lost, isolated);
   // Linked to no member, the observer's listing loses what its links carried: the children last shown stay, unverified.
   if (isolated && last !== undefined) for (const [id, v] of Object.entries(last)) children[id] ??= asUnverified(v);

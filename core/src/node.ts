@@ -528,6 +528,15 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     return this.membership.get(name);
   }
 
+  /**
+   * The members linked to this node that report they cannot hear this
+   * incarnation of `name`, and since when (this node's clock): their `reach`
+   * reports (membership.ts). An observer judges a member it lost by them.
+   */
+  unheardBy(name: string, incarnation: string): Array<{ reporter: string; since: number }> {
+    return this.membership.unheardBy(name, incarnation);
+  }
+
   /** A new pid for something that lives on this node. */
   newPid(label = 'p'): Pid {
     return formatPid(this.name, this.incarnation, `${label}${this.nextLocalId++}`);
@@ -723,7 +732,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
    */
   private membersWithLinks(): Member[] {
     const members = this.membership.members();
-    if (this.config.netsplit !== 'majority') return members;
+    // Majority mode's policy reads them; so do an observer's candidates (candidates.ts: cut off).
+    if (this.config.netsplit !== 'majority' && this.role === 'member') return members;
     return members.map((m) => {
       const link = this.links.get(m.name);
       const facts: Partial<Member> = { unheardBy: this.membership.unheardBy(m.name, m.incarnation) };

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   NO_TRACK,
   candidatesOf,
+  cutOffMembers,
   gatedMembers,
   joiningMembers,
   linkedNames,
@@ -86,6 +87,26 @@ describe('candidates: who is up', () => {
     const members = [member('n1'), member('n2', 'up', { ready: false })];
     const { candidates } = candidatesOf(members, input(members, { selfReady: false }));
     expect(candidates.map((c) => c.ready)).toEqual([false, false]);
+  });
+});
+
+describe("candidates: cut off (an observer's view)", () => {
+  const unheard = (...reporters: string[]) => reporters.map((reporter) => ({ reporter, since: 0 }));
+
+  it('a member this node reaches that more than half of the other members it reaches cannot hear', () => {
+    const members = [member('n1', 'up'), member('n2', 'up'), member('n3', 'up', { unheardBy: unheard('n1', 'n2') }), member('obs', 'up', { role: 'observer' })];
+    expect(cutOffMembers(members)).toEqual(new Set(['n3']));
+    // One of two: a partial partition, not cut off (the members' majority still hears it).
+    expect(cutOffMembers([member('n1'), member('n2'), member('n3', 'up', { unheardBy: unheard('n1') })])).toEqual(new Set());
+    // Reports of members this node does not reach, or of itself, do not count.
+    expect(cutOffMembers([member('n1'), member('n2', 'down'), member('n3', 'up', { unheardBy: unheard('n2', 'n3') })])).toEqual(new Set());
+    // A member this node does not reach is not "cut off" here: the netsplit policy says whether it is present.
+    expect(cutOffMembers([member('n1'), member('n2'), member('n3', 'down', { unheardBy: unheard('n1', 'n2') })])).toEqual(new Set());
+  });
+
+  it('a cut-off member is not up for placement, though linked', () => {
+    const members = [member('n1'), member('n2'), member('n3')];
+    expect(upOf(members, { self: 'obs', cutOff: new Set(['n3']) })).toEqual({ n1: true, n2: true, n3: false });
   });
 });
 

@@ -56,4 +56,26 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     await survivorsRunAll();
     await sim.until(() => sim.mustGet('n3').local.countChildren().active === 0, 3_000, 'n3 runs nothing');
   });
+
+  it('n3 cut off from n1 and n2 but not from the observer: the observer shows its children running where the members put them, not moving to n3', async () => {
+    // An outsider's tour: the observer counted n3 up (it reached it), placed n3's children on it while the members ran them
+    // on n1 and n2, and showed them "moving" for the whole split; the timeline said they moved "(node joined)".
+    await clusterWithObserver(9);
+    const obs = sim.mustGet('obs');
+    const events: Array<{ type: string; reason?: string }> = [];
+    obs.supervisor.on('event', (e) => events.push(e as { type: string; reason?: string }));
+    for (const other of ['n1', 'n2']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
+    await survivorsRunAll();
+    await sim.until(
+      () => {
+        const view = obs.supervisor.whichChildren('global') as Array<{ id: string; status: string; owner?: string }>;
+        return ids.every((id) => view.find((c) => c.id === id)?.status === 'running');
+      },
+      3_000,
+      "the observer's view: every child running",
+    );
+    const view = obs.supervisor.whichChildren('global') as Array<{ id: string; owner?: string }>;
+    expect(view.filter((c) => c.owner === 'n3')).toEqual([]);
+    expect(events.filter((e) => e.type === 'moved' && e.reason === 'join')).toEqual([]);
+  });
 });

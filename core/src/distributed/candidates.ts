@@ -19,6 +19,15 @@
  * saw it so. `trackNotReady` keeps who has ever been ready and since when the
  * others have not been; `joiningMembers` reads it.
  *
+ * Cut off (an observer's view only, `cutOffMembers`): a member the observer
+ * reaches but more than half of the other members it reaches report they
+ * cannot hear. The members place as they hear each other, so an observer
+ * that counted it up placed its children on it while the members ran them
+ * elsewhere: the board showed them "moving" for the whole split and the
+ * timeline told the takeover as "moved (node joined)" (an outsider's tour,
+ * network namespaces, majority mode). A member's own view never uses this:
+ * its netsplit policy decides who is present.
+ *
  * Races handled here, by name:
  * - "link up before its groups": until a peer's snapshot arrives we cannot
  *   see what it runs, so we do not hand it children or move ours to it — nor
@@ -49,6 +58,8 @@ export interface CandidateInput {
   selfReady: boolean;
   /** The members being drained. */
   drains: ReadonlySet<string>;
+  /** Members cut off from the others (an observer's view: `cutOffMembers`): not up, though linked. */
+  cutOff?: ReadonlySet<string>;
 }
 
 /** Every member but those that left, as placement's candidates, and the incarnations up among them. */
@@ -60,7 +71,7 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
       const self = m.name === input.self;
       const linked = input.linked.has(m.name);
       const seen = self || m.role !== 'member' || input.announced(m.name) || input.wasUp.has(`${m.name}/${m.incarnation}`);
-      const isUp = self || (m.role === 'member' ? (linked ? seen : (input.presence.get(m.name) ?? false)) : linked);
+      const isUp = self || (m.role === 'member' ? (linked ? seen && !(input.cutOff?.has(m.name) ?? false) : (input.presence.get(m.name) ?? false)) : linked);
       if (isUp) up.add(`${m.name}/${m.incarnation}`);
       return {
         name: m.name,
@@ -75,6 +86,22 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
       };
     });
   return { candidates, up };
+}
+
+/**
+ * The members this node reaches that more than half of the other members it
+ * reaches report they cannot hear (see the header: an observer's view).
+ */
+export function cutOffMembers(members: readonly Member[]): Set<string> {
+  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+  const out = new Set<string>();
+  for (const m of members) {
+    if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined || m.unheardBy.length === 0) continue;
+    const voters = reporters.size - 1;
+    const against = new Set(m.unheardBy.filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
+    if (against * 2 > voters) out.add(m.name);
+  }
+  return out;
 }
 
 /**

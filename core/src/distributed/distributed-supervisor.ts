@@ -446,7 +446,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** A peer's report of whom it cannot hear changed: the netsplit policy's inputs did. */
   reachChanged(): void {
-    if (this.stopped || this.o.config.netsplit !== 'majority') return;
+    // Majority mode's presence reads the reports; an observer's candidates too (candidates.ts: cut off).
+    if (this.stopped || (this.o.config.netsplit !== 'majority' && this.o.isMember && this.o.observer !== true)) return;
     this.reconciler.topologyChanged();
   }
 

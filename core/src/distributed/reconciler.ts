@@ -90,7 +90,17 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { isLinked, type Member } from '../membership.js';
-import { NO_TRACK, candidatesOf, gatedMembers, joiningMembers, linkedNames, onceReadyCandidates, trackNotReady, type ReadyTrack } from './candidates.js';
+import {
+  NO_TRACK,
+  candidatesOf,
+  cutOffMembers,
+  gatedMembers,
+  joiningMembers,
+  linkedNames,
+  onceReadyCandidates,
+  trackNotReady,
+  type ReadyTrack,
+} from './candidates.js';
 import { decide, type Action, type ClusterView } from './decide.js';
 import type { DesiredState } from './desired-state.js';
 import type { DistributedConfig } from './distributed-config.js';
@@ -125,6 +135,7 @@ import type { ChildView, MoveReason } from './view.js';
 
 const NO_FAILURES: Map<string, number> = new Map();
 const NO_CLAIMS: ChildView['claims'] = [];
+const NO_CUT_OFF: ReadonlySet<string> = new Set();
 
 /** Ids one reconcile slice looks at before it yields to the event loop. */
 export const RECONCILE_SLICE = 256;
@@ -268,6 +279,8 @@ export class Reconciler {
   /** Linked nodes (up or suspect), this one included. */
   private linked = new Set<string>();
   private presenceWhy = new Map<string, string>();
+  /** An observer's view: members linked here that the other members cannot hear (candidates.ts `cutOffMembers`). */
+  private cutOff: ReadonlySet<string> = NO_CUT_OFF;
   private netsplitInputs: NetsplitInputs | undefined;
   private mayRunNow = false;
   private mayStartNow = false;
@@ -975,7 +988,7 @@ export class Reconciler {
     stateOf: (node) => {
       const m = this.memberByName.get(node);
       if (!m || m.status === 'left') return 'left';
-      if (m.status === 'down') return 'down';
+      if (m.status === 'down' || this.cutOff.has(node)) return 'down';
       if (m.ready === false && m.name !== this.o.node) return 'leaving'; // it announced it no longer takes children
       return 'up';
     },
@@ -1087,6 +1100,8 @@ export class Reconciler {
       // "waiting: not linked" while a dead member's children ran elsewhere).
       if (p.why && p.present && m.state === 'down') this.presenceWhy.set(m.name, p.why);
     }
+    // An observer's view: members the others cannot hear are not up for it either (candidates.ts: cut off).
+    this.cutOff = this.o.observer ? cutOffMembers(members) : NO_CUT_OFF;
     // Race "link up before its groups" (candidates.ts): a linked peer is up once its snapshot has arrived.
     const { candidates, up } = candidatesOf(members, {
       self: me,
@@ -1096,6 +1111,7 @@ export class Reconciler {
       presence,
       selfReady: this.ready && this.o.isMember,
       drains: this.drains,
+      cutOff: this.cutOff,
     });
     this.candidatesNow = candidates;
     this.upIncarnations = up;

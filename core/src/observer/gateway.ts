@@ -50,7 +50,7 @@ import { ResourceHistory } from './resource-history.js';
 import { startServer } from './server.js';
 import { Snapshots } from './snapshot.js';
 import type { CommandAck, WatchAck } from './ui-protocol.js';
-import { isLinked } from '../membership.js';
+import { isLinked, type Member } from '../membership.js';
 
 export { buildState } from './snapshot.js';
 
@@ -129,14 +129,19 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const stopsAsked = new Map<string, { user: string; at: number }>();
   const resources = new ResourceHistory();
   const convergence = new ConvergenceTracker(node.supervisor.whichChildren('global'));
-  const memberFacts = () => node.members();
+  // With the members' reports of whom they cannot hear (memberVerdict judges a lost member by them).
+  const withReach = (m: Member): Member => ({ ...m, unheardBy: node.unheardBy(m.name, m.incarnation) });
+  const memberFacts = () => node.members().map(withReach);
   const intake = new EventIntake({
     publish: (e) => {
       convergence.observe(e);
       history.push(e);
       snapshots.markHistoryDirty();
     },
-    member: (name) => node.member(name),
+    member: (name) => {
+      const m = node.member(name);
+      return m === undefined ? undefined : withReach(m);
+    },
     // Read for a `placed` with no node and for a `stopped` only: a child's spec gone is a termination.
     isLive: (id) => node.supervisor.runnersOf(id) !== undefined,
     stopAsked: (id) => {

@@ -157,6 +157,13 @@ export function buildState(
       reachable,
       silent: status === 'down' && wentSilent(m, node.config.suspectAfterMs),
     };
+    if (reachable && m.name !== node.name && m.role === 'member') {
+      const unheardBy = node
+        .unheardBy(m.name, m.incarnation)
+        .map((u) => u.reporter)
+        .sort();
+      if (unheardBy.length > 0) members[m.name]!.unheardBy = unheardBy;
+    }
   }
   const children: ClusterState['children'] = {};
   const isolated = facts.noMemberSince !== undefined && facts.noMemberSince !== null;

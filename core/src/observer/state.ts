@@ -62,6 +62,15 @@ export interface MemberView {
    * status shown is `down`.
    */
   silent: boolean;
+  /**
+   * The other members that report they cannot hear it while it is linked to
+   * this observer (their `reach` reports; absent when none does): a member
+   * cut off from them, or partly, whom the observer alone still reaches. The
+   * members place as they hear each other, so its children run elsewhere
+   * (majority mode: once its lease has run out; it stops them itself), and
+   * it is no place to move a child to.
+   */
+  unheardBy?: string[];
 }
 
 /** A child as the gateway shows it to UIs. */

@@ -834,6 +834,7 @@ export const MemberViewSchema = z.object({
   draining: z.boolean(),
   reachable: z.boolean(),
   silent: z.boolean(),
+  unheardBy: z.array(z.string()).optional(),
 });
 const _memberView: Same<z.output<typeof MemberViewSchema>, MemberView> = true;
 

@@ -24,6 +24,8 @@ describe('moveRefusal', () => {
     expect(moveRefusal(c, member('b', { draining: true }))).toBe('b is draining: it takes no children');
     expect(moveRefusal(c, member('b', { workers: ['other'] }))).toBe('b has no worker type w');
     expect(moveRefusal(c, member('a'))).toBe('it runs on a already');
+    // Cut off: the observer reaches it, the other members do not (they would refuse it as not up).
+    expect(moveRefusal(c, member('b', { unheardBy: ['a', 'c'] }))).toBe('b is cut off: a, c cannot hear it');
   });
 
   it('a node a child runs on beside another instance (a duplicate) may be chosen; an OS-process child needs no worker type', () => {

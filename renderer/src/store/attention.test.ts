@@ -1,7 +1,17 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
 import { child, clusterOf, failing, member } from '../test-cluster';
-import { attentionItems, attentionKind, clusterWarnings, nextDeadline, silentMembers, SLOW_MS, sinceFromPatch, sinceFromSnapshot } from './attention';
+import {
+  attentionItems,
+  attentionKind,
+  clusterWarnings,
+  cutOffMembers,
+  nextDeadline,
+  silentMembers,
+  SLOW_MS,
+  sinceFromPatch,
+  sinceFromSnapshot,
+} from './attention';
 import { resetStore, useStore } from './index';
 
 const nodes = [member('a'), member('b')];
@@ -86,6 +96,18 @@ describe('attention: members that may still run', () => {
     ).members;
     expect(silentMembers(members).map((m) => m.name)).toEqual(['b', 'z']);
     expect(silentMembers(undefined)).toEqual([]);
+  });
+});
+
+describe('attention: a member cut off from the others', () => {
+  it('a member the observer reaches that the others cannot hear is said, as cut off or partly; a member down or unreachable is not', () => {
+    const members = { a: member('a'), b: member('b'), c: member('c', { unheardBy: ['a', 'b'] }) };
+    const [w] = clusterWarnings(members, null);
+    expect(w).toMatchObject({ kind: 'cut-off', tag: 'c cut off' });
+    expect(w!.text).toMatch(/^a, b cannot hear c, though this observer still does: the other members count it down and run its children elsewhere/);
+    expect(clusterWarnings({ ...members, c: member('c', { unheardBy: ['a'] }) }, null).map((x) => x.tag)).toEqual(['c partly cut off']);
+    expect(clusterWarnings({ ...members, c: member('c', { status: 'unreachable', unheardBy: ['a', 'b'] }) }, null)).toEqual([]);
+    expect(cutOffMembers(members).map((m) => m.name)).toEqual(['c']);
   });
 });
 

@@ -112,7 +112,7 @@ export function silentMembers(members: Readonly<Record<string, MemberView>> | nu
 
 /** What the whole cluster needs attention for, before any node or child: the gateway reaches no member, or no node may take children. */
 export interface ClusterWarning {
-  kind: 'no-member' | 'all-draining';
+  kind: 'no-member' | 'all-draining' | 'cut-off';
   /** The entry's tag. */
   tag: string;
   /** One line of explanation. */
@@ -134,6 +134,11 @@ const hhmmss = (at: number): string => {
  *                 unreachable from here only) is draining: no child has an
  *                 eligible node; the children run on where they are, owned
  *                 by none, until a node is undrained
+ *   cut-off       a member this observer reaches that other members report
+ *                 they cannot hear (`unheardBy`): a split the observer sees
+ *                 across, which its green marker alone hid (an outsider's
+ *                 tour: "Nothing needs attention" while n3 had lost the
+ *                 majority and stopped its children)
  */
 export function clusterWarnings(members: Readonly<Record<string, MemberView>> | null | undefined, noMemberSince: number | null): ClusterWarning[] {
   const out: ClusterWarning[] = [];
@@ -154,7 +159,28 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
         `Every node is draining (${live.map((m) => m.name).join(', ')}): no child has an eligible node. ` +
         'Children run on where they are, owned by none, and nothing new can start until a node is undrained.',
     });
+  for (const m of cutOffMembers(members)) {
+    const others = Object.values(members ?? {}).filter((o) => o.role === 'member' && o.name !== m.name && o.status !== 'left' && o.status !== 'down').length;
+    const whole = m.unheardBy!.length * 2 > others;
+    out.push({
+      kind: 'cut-off',
+      tag: whole ? `${m.name} cut off` : `${m.name} partly cut off`,
+      text:
+        `${m.unheardBy!.join(', ')} cannot hear ${m.name}, though this observer still does: ` +
+        (whole
+          ? `the other members count it down and run its children elsewhere (majority mode: once its lease has run out, after it has stopped them). `
+          : `they do not take its children, but a move from or to it waits until they hear it again. `) +
+        `It is no place to move a child to until they hear it again.`,
+    });
+  }
   return out;
+}
+
+/** Members this observer reaches that other members cannot hear (state.ts MemberView `unheardBy`), by name. */
+export function cutOffMembers(members: Readonly<Record<string, MemberView>> | null | undefined): MemberView[] {
+  return Object.values(members ?? {})
+    .filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect') && (m.unheardBy?.length ?? 0) > 0)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 const ORDER: Record<AttentionKind, number> = { failing: 0, duplicate: 1, unplaceable: 2, slow: 3 };

@@ -221,6 +221,15 @@ function NodeColumn(props: {
             </span>
           )}
           {node?.draining && <span className={cx('tag warn')}>draining</span>}
+          {node && (node.unheardBy?.length ?? 0) > 0 && (node.status === 'up' || node.status === 'suspect') && (
+            <span
+              className={cx('tag state-unreachable')}
+              data-testid="node-cut-off"
+              title={`${node.unheardBy!.join(', ')} cannot hear ${name}, though this observer still does: the members place its children elsewhere`}
+            >
+              cut off from {node.unheardBy!.join(', ')}
+            </span>
+          )}
           {node && !node.reachable && node.status === 'up' && (
             <span className={cx('tag')} title="The observer is not linked to it: its state comes from the other members">
               not linked to observer

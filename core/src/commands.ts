@@ -193,6 +193,8 @@ export interface CommandExecutorOptions {
   supervisor: DistributedSupervisor;
   /** This member's member table (clients are not in it). */
   members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready'>>;
+  /** What this member found at start that an operator must hear of (node.ts `notices`), for `status`. */
+  notices?(): readonly string[];
   clock: Clock;
   log: Logger;
   /** The operator token file's text: one token, or `name:token` lines (credentials.ts). */
@@ -289,7 +291,14 @@ export class CommandExecutor {
           const members = this.o
             .members()
             .map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
-          const status: MemberStatusReply = { node: this.o.node, members, children: sup.countChildren(), paused: sup.rebalancingPaused };
+          const notices = this.o.notices?.() ?? [];
+          const status: MemberStatusReply = {
+            node: this.o.node,
+            members,
+            children: sup.countChildren(),
+            paused: sup.rebalancingPaused,
+            ...(notices.length > 0 ? { notices: [...notices] } : {}),
+          };
           return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(status) };
         }
         case 'explain':

@@ -199,6 +199,17 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   /** What the children of this node call other children with (workers' ctx.call / ctx.cast). */
   private childMessaging: ChildMessaging | undefined;
   private readonly store: StateFile | undefined;
+  /**
+   * What this node found at start that an operator must hear of, in words
+   * (`pogo ctl status` shows them as warnings): a desired state file moved
+   * aside (corrupt, or from a newer release). Its log said so once; a
+   * cluster restarted from such files came back empty, healthy-looking, with
+   * no warning anywhere (an outsider's tour: a downgrade after an upgrade).
+   */
+  get notices(): readonly string[] {
+    return this.startNotices;
+  }
+  private readonly startNotices: string[] = [];
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   /** This node's readiness announcement: the first ping seq sent after it, and the peers linked then. */
   private readyAnnounce: { seq: number; peers: Array<{ name: string; incarnation: string }> } | undefined;
@@ -209,10 +220,11 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     readonly config: NodeConfig,
     deps: Required<Omit<NodeDeps, 'dnsQueries'>> & Pick<NodeDeps, 'dnsQueries'>,
     address: string,
-    durable?: { store: StateFile; restored: SavedState | undefined },
+    durable?: { store: StateFile; restored: SavedState | undefined; notice?: string },
   ) {
     super();
     this.store = durable?.store;
+    if (durable?.notice !== undefined) this.startNotices.push(durable.notice);
     this.name = config.name;
     this.cluster = config.cluster;
     this.role = config.role;
@@ -391,6 +403,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       incarnation: this.incarnation,
       supervisor: this.supervisor,
       members: () => this.membership.members(),
+      notices: () => this.notices,
       clock: deps.clock,
       log: deps.log.child({ layer: 'commands' }),
       ...sections.commands,
@@ -800,7 +813,7 @@ export function readChildrenFile(path: string): ChildSpec[] {
  * corrupt file has been moved aside by the store: say so loudly, then start
  * empty — the peers hold the state and the usual merge brings it back.
  */
-function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: StateFile; restored: SavedState | undefined } | undefined {
+function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: StateFile; restored: SavedState | undefined; notice?: string } | undefined {
   if (config.dataDir === undefined) return undefined;
   if (config.role !== 'member') {
     log.warn({ dataDir: config.dataDir }, 'dataDir ignored: an observer holds no desired state');
@@ -818,7 +831,13 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
       `corrupt desired state file ${store.file}: ${loaded.reason}; ` +
         `${loaded.movedTo ? `moved it aside to ${loaded.movedTo}` : 'could not move it aside'}; starting empty and recovering the state from the peers`,
     );
-    return { store, restored: undefined };
+    return {
+      store,
+      restored: undefined,
+      notice:
+        `its desired state file was corrupt at start (${loaded.reason})${loaded.movedTo ? ` and was moved aside to ${loaded.movedTo}` : ''}: ` +
+        'it started empty and took the state from its peers (if every member says this, the cluster lost its children: restore a good file)',
+    };
   }
   if (loaded.kind === 'newer') {
     log.error(
@@ -827,7 +846,14 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
         `${loaded.movedTo ? `moved it aside, untouched, to ${loaded.movedTo}` : 'could not move it aside'}; ` +
         `starting empty and recovering the state from the peers (run the newer release to use that file)`,
     );
-    return { store, restored: undefined };
+    return {
+      store,
+      restored: undefined,
+      notice:
+        `its desired state file was written by a newer release (format ${loaded.version}; this one reads up to ${STATE_VERSION})` +
+        `${loaded.movedTo ? ` and was moved aside to ${loaded.movedTo}` : ''}: it started empty and took the state from its peers ` +
+        '(after a downgrade of every member the cluster has no children: run the newer release, which reads that file)',
+    };
   }
   const ageMs = clock.now() - loaded.savedAt;
   log.info(

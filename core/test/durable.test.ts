@@ -463,6 +463,11 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     );
     expect(report?.fields).toMatchObject({ path: file, movedTo: expect.stringContaining('.corrupt-') });
     expect(readFileSync(report!.fields['movedTo'] as string, 'utf8')).toBe(text.slice(0, text.length - 40));
+    // Said where an operator looks too (pogo ctl status shows the notices as warnings), not only in n2's log.
+    expect(sim.mustGet('n2').notices).toEqual([
+      expect.stringMatching(/^its desired state file was corrupt at start \(not valid JSON.*moved aside to .*corrupt-/),
+    ]);
+    expect(sim.mustGet('n1').notices).toEqual([]);
     await untilNoDuplicates(
       () => sim.fullMesh() && sim.exactlyOnce(expected) && sim.liveIds(sim.mustGet('n2')).length === expected.length,
       10_000,

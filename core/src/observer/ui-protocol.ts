@@ -519,6 +519,8 @@ export const MemberStatusReplySchema = z.object({
     local: z.number(),
   }),
   paused: z.boolean(),
+  /** What the answering member found at start that an operator must hear of (a desired state file moved aside); absent when nothing. */
+  notices: z.array(z.string()).optional(),
 });
 export type MemberStatusReply = z.output<typeof MemberStatusReplySchema>;
 const _counts: Same<MemberStatusReply['children'], ChildCountsGlobal> = true;

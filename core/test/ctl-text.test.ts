@@ -78,4 +78,12 @@ describe('pogo ctl status: no member can take a child', () => {
     expect(statusText({ members, children, paused: false, node: 'n1' })).not.toMatch(/warning/);
     expect(statusWarnings(members)).toEqual([]);
   });
+
+  it("prints the answering member's notices (a state file moved aside at start) as warnings", () => {
+    const members = [{ name: 'n1', status: 'up', address: 'h:1', ready: true, draining: false }];
+    const notices = ['n1: its desired state file was written by a newer release (format 3; this one reads up to 2)'];
+    expect(statusText({ members, children, paused: false, node: 'n1', notices })).toMatch(
+      /^warning: n1: its desired state file was written by a newer release \(format 3; this one reads up to 2\)$/m,
+    );
+  });
 });

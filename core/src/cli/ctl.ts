@@ -477,8 +477,10 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const members = s.members.filter((m) => m.role === 'member');
       const c = s.children;
       const draining = members.filter((m) => m.draining).map((m) => m.name);
-      const warnings = statusWarnings(members);
-      return succeed(statusText({ members, children: c, paused: s.paused, node: s.node }), {
+      // What the answering member found at start (a state file moved aside) is a warning too, named by it.
+      const notices = (s.notices ?? []).map((n) => `${s.node}: ${n}`);
+      const warnings = [...statusWarnings(members), ...notices];
+      return succeed(statusText({ members, children: c, paused: s.paused, node: s.node, notices }), {
         node: s.node,
         members,
         children: c,
@@ -686,11 +688,16 @@ export function statusWarnings(members: Parameters<typeof membersTable>[0]): str
 }
 
 /** `pogo ctl status` as text: the members, the children's counts, and its warnings (`statusWarnings`). */
-export function statusText(s: { members: Parameters<typeof membersTable>[0]; children: ChildCountsGlobal; paused: boolean; node: string }): string {
+export function statusText(s: {
+  members: Parameters<typeof membersTable>[0];
+  children: ChildCountsGlobal;
+  paused: boolean;
+  node: string;
+  /** The answering member's notices, named by it. */
+  notices?: readonly string[];
+}): string {
   const c = s.children;
-  const warnings = statusWarnings(s.members)
-    .map((w) => `warning: ${w}\n`)
-    .join('');
+  const warnings = [...statusWarnings(s.members), ...(s.notices ?? [])].map((w) => `warning: ${w}\n`).join('');
   return (
     `${membersTable(s.members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
     ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\n${warnings}asked ${s.node}\n`

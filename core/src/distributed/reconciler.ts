@@ -1344,7 +1344,7 @@ export class Reconciler {
       this.o.clock.clearTimeout(this.readyTimeout);
       if (verdict.verdict === 'ready-by-timeout')
         this.o.log.warn(
-          { waitedMs: this.o.config.readyTimeoutMs, notLinked: verdict.notLinked, roster: verdict.roster },
+          { waitedMs: this.o.config.readyTimeoutMs, notLinked: verdict.notLinked, notSynced: verdict.notSynced, roster: verdict.roster },
           'taking children although not every known member is linked and synced',
         );
       this.o.log.info({ inMs: this.o.clock.now() - this.o.startedAt }, 'ready to take children');

@@ -192,7 +192,7 @@ export interface CommandExecutorOptions {
   incarnation: string;
   supervisor: DistributedSupervisor;
   /** This member's member table (clients are not in it). */
-  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready'>>;
+  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready' | 'netsplit'>>;
   clock: Clock;
   log: Logger;
   /** The operator token file's text: one token, or `name:token` lines (credentials.ts). */
@@ -286,9 +286,15 @@ export class CommandExecutor {
         }
         case 'status': {
           const draining = new Set(sup.draining());
-          const members = this.o
-            .members()
-            .map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
+          const members = this.o.members().map((m) => ({
+            name: m.name,
+            status: m.status,
+            role: m.role,
+            address: m.address,
+            ready: m.ready === true,
+            draining: draining.has(m.name),
+            ...(m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
+          }));
           const status: MemberStatusReply = { node: this.o.node, members, children: sup.countChildren(), paused: sup.rebalancingPaused };
           return { t: 'cmd.reply', id: cmd.id, ok: true, result: toJson(status) };
         }

@@ -192,7 +192,7 @@ export interface CommandExecutorOptions {
   incarnation: string;
   supervisor: DistributedSupervisor;
   /** This member's member table (clients are not in it). */
-  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready'>>;
+  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready' | 'netsplit'>>;
   /** What this member found at start that an operator must hear of (node.ts `notices`), for `status`. */
   notices?(): readonly string[];
   clock: Clock;
@@ -288,9 +288,15 @@ export class CommandExecutor {
         }
         case 'status': {
           const draining = new Set(sup.draining());
-          const members = this.o
-            .members()
-            .map((m) => ({ name: m.name, status: m.status, role: m.role, address: m.address, ready: m.ready === true, draining: draining.has(m.name) }));
+          const members = this.o.members().map((m) => ({
+            name: m.name,
+            status: m.status,
+            role: m.role,
+            address: m.address,
+            ready: m.ready === true,
+            draining: draining.has(m.name),
+            ...(m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
+          }));
           const notices = this.o.notices?.() ?? [];
           const status: MemberStatusReply = {
             node: this.o.node,

@@ -396,12 +396,17 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   const problems: string[] = [];
   const merged: Raw = {};
   const origin: Record<string, string> = {};
+  /** Keys whose value did not convert (already reported): the schema's complaint about the same value would say it twice. */
+  const unconverted = new Set<string>();
   const apply = (values: Raw, sourceOf: (f: ConfigField) => string): void => {
     for (const f of CONFIG_FIELDS) {
       if (values[f.key] === undefined) continue;
       const source = sourceOf(f);
+      const reported = problems.length;
       merged[f.key] = convert(f, values[f.key], source, problems);
       origin[f.key] = source;
+      if (problems.length > reported) unconverted.add(f.key);
+      else unconverted.delete(f.key);
     }
   };
 
@@ -471,6 +476,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   if (!result.success) {
     for (const issue of result.error.issues) {
       const key = String(issue.path[0] ?? '(config)');
+      if (unconverted.has(key)) continue;
       const where = origin[key] ? ` (from ${origin[key]})` : merged[key] === undefined ? ' (required)' : '';
       const message = key === 'secret' && merged['secret'] === undefined ? 'required: give --secret-file, POGO_SECRET_FILE or POGO_SECRET' : issue.message;
       problems.push(`${issue.path.join('.') || key}${where}: ${message}`);

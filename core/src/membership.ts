@@ -143,6 +143,7 @@ export function mergeMember(
         ready: incoming.ready,
         startable: incoming.startable,
         lease: incoming.lease,
+        netsplit: incoming.netsplit,
         version: incoming.version,
       };
     }
@@ -285,7 +286,9 @@ export class Membership {
       role: peer.role,
       labels: sameIncarnation ? old.labels : {},
       workers: sameIncarnation ? old.workers : [],
-      ...(sameIncarnation ? { capacity: old.capacity, commands: old.commands, ready: old.ready, startable: old.startable, lease: old.lease } : {}),
+      ...(sameIncarnation
+        ? { capacity: old.capacity, commands: old.commands, ready: old.ready, startable: old.startable, lease: old.lease, netsplit: old.netsplit }
+        : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
       // the peer's own gossip, sent on link up, fills it in.
       version: sameIncarnation ? old.version : 0,
@@ -581,6 +584,7 @@ export class Membership {
     if (m.ready !== undefined) info.ready = m.ready;
     if (m.startable !== undefined) info.startable = m.startable;
     if (m.lease !== undefined) info.lease = m.lease;
+    if (m.netsplit !== undefined) info.netsplit = m.netsplit;
     return info;
   }
 }

@@ -48,6 +48,7 @@ import { SeedDiscovery, type DiscoveryStatus } from './discovery/seed-discovery.
 import { splitSeeds } from './discovery/seed-spec.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
+import { announcedNetsplit, netsplitDifference, netsplitText, sameNetsplit } from './distributed/netsplit-settings.js';
 import { CommandClient, CommandExecutor } from './commands.js';
 import type { CommandArgsInput, CommandOutcome } from './observer/ui-protocol.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
@@ -210,6 +211,8 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     return this.startNotices;
   }
   private readonly startNotices: string[] = [];
+  /** Peers warned of for netsplit settings that differ from ours: name → the incarnation warned of. */
+  private readonly netsplitWarned = new Map<string, string>();
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   /** This node's readiness announcement: the first ping seq sent after it, and the peers linked then. */
   private readyAnnounce: { seq: number; peers: Array<{ name: string; incarnation: string }> } | undefined;
@@ -307,6 +310,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         ready: false,
         ...(this.role === 'member' ? { startable: false } : {}),
         ...(this.role === 'member' ? { lease: { ms: sections.distributed.leaseMs, stopMs: sections.distributed.leaseMs } } : {}),
+        ...(this.role === 'member' ? { netsplit: announcedNetsplit(config.netsplit, config.expectedMembers) } : {}),
         version: 1,
         status: 'up',
       },
@@ -758,6 +762,24 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     });
   }
 
+  /**
+   * Warns, once per peer incarnation, of a member whose netsplit settings
+   * differ from this node's (distributed/netsplit-settings.ts): they link,
+   * but majority mode's promise holds only if every member keeps it. A peer
+   * that announces nothing (an earlier release) is not warned of.
+   */
+  private checkNetsplit(peer: Member): void {
+    const own = this.membership.get(this.name)?.netsplit;
+    const theirs = peer.netsplit;
+    if (own === undefined || theirs === undefined || peer.role !== 'member' || sameNetsplit(own, theirs)) return;
+    if (this.netsplitWarned.get(peer.name) === peer.incarnation) return;
+    this.netsplitWarned.set(peer.name, peer.incarnation);
+    this.log.warn(
+      { peer: peer.name, incarnation: peer.incarnation, peerNetsplit: netsplitText(theirs), netsplit: netsplitText(own) },
+      `netsplit settings differ: ${netsplitDifference({ names: [peer.name], settings: theirs }, { names: [`this node (${this.name})`], settings: own })}`,
+    );
+  }
+
   private emitResources(report: ResourceReport): void {
     try {
       this.emit('resources', report);
@@ -769,6 +791,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private emitMemberEvent(event: MemberEvent): void {
     // The supervisor exists once the constructor has run; membership events come later.
     this.supervisor?.onMembership(event);
+    if (event.kind === 'member-up' || event.kind === 'member-updated') this.checkNetsplit(event.member);
     try {
       (this.emit as (name: string, event: MemberEvent) => boolean)(event.kind, event);
     } catch (err) {

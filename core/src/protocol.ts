@@ -93,6 +93,13 @@
  * as one of a newer minor and sends none; a member without it is never
  * waited for, as before.
  *
+ * Version 2.5 added `netsplit` to a member's gossiped metadata: its netsplit
+ * mode and, in majority mode, its expected members. Members whose settings
+ * differ still link; each node warns of a peer whose settings differ from
+ * its own, and `pogo ctl status` lists them (distributed/netsplit-settings.ts).
+ * A 2.4 peer drops the field as one of a newer minor and sends none; nothing
+ * is said about a member that announces nothing.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -110,7 +117,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= build());
 }
 
-export const PROTOCOL_VERSION = { major: 2, minor: 4 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 5 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -248,6 +255,11 @@ export const MemberInfoSchema = once(() =>
       /** Netsplit majority mode: how long it runs children after its last confirmation by a majority, and then gives them to stop (ms). */
       lease: z
         .object({ ms: z.number().int().min(1).max(86_400_000), stopMs: z.number().int().min(0).max(86_400_000) })
+        .strict()
+        .optional(),
+      /** Its netsplit mode, and in majority mode its expected members (distributed/netsplit-settings.ts). Since 2.5. */
+      netsplit: z
+        .object({ mode: z.enum(['available', 'majority']), expectedMembers: z.number().int().min(1).max(10_000).optional() })
         .strict()
         .optional(),
     })
@@ -875,7 +887,7 @@ function memberInfoOk(m: unknown): boolean {
     !keysAre(
       m,
       ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'],
-      ['capacity', 'commands', 'ready', 'startable', 'lease'],
+      ['capacity', 'commands', 'ready', 'startable', 'lease', 'netsplit'],
     )
   )
     return false;
@@ -904,6 +916,11 @@ function memberInfoOk(m: unknown): boolean {
     const l = m['lease'];
     if (!plain(l) || !keysAre(l, ['ms', 'stopMs'])) return false;
     if (!natOk(l['ms']) || l['ms'] < 1 || l['ms'] > 86_400_000 || !natOk(l['stopMs']) || l['stopMs'] > 86_400_000) return false;
+  }
+  if (Object.hasOwn(m, 'netsplit')) {
+    const s = m['netsplit'];
+    if (!plain(s) || !keysAre(s, ['mode'], ['expectedMembers']) || (s['mode'] !== 'available' && s['mode'] !== 'majority')) return false;
+    if (Object.hasOwn(s, 'expectedMembers') && (!natOk(s['expectedMembers']) || s['expectedMembers'] < 1 || s['expectedMembers'] > 10_000)) return false;
   }
   return true;
 }

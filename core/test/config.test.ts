@@ -65,6 +65,17 @@ describe('config', () => {
     expect(text).toMatch(/secret \(required\): required: give --secret-file/);
   });
 
+  it('says once what is wrong with a value that does not convert (--port eighty printed its error twice)', () => {
+    const found = problems(() => loadConfig({ flags: { name: 'n1', secret, port: 'eighty', tlsRejectUnauthorized: 'maybe' }, env: {} }));
+    expect(found.filter((p) => p.startsWith('port'))).toEqual(['port (from --port): "eighty" is not a number']);
+    expect(found.filter((p) => p.startsWith('tlsRejectUnauthorized'))).toEqual([
+      'tlsRejectUnauthorized (from --tls-reject-unauthorized): "maybe" is not true or false',
+    ]);
+    // A later source that converts wins, and the schema still checks its value.
+    const later = problems(() => loadConfig({ flags: { name: 'n1', secret, port: '-5' }, env: { POGO_PORT: 'eighty' } }));
+    expect(later.filter((p) => p.startsWith('port'))).toHaveLength(2);
+  });
+
   it('checks relations between timings', () => {
     const found = problems(() => loadConfig({ flags: { name: 'n1', secret, heartbeatIntervalMs: '1000', suspectAfterMs: '500' }, env: {} }));
     expect(found.join('\n')).toMatch(/suspectAfterMs \(from --suspect-after-ms\): must be greater than heartbeatIntervalMs/);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { explainText, membersTable, statusText, statusWarnings } from '../src/cli/ctl.js';
-import type { ExplanationReport } from '../src/observer/ui-protocol.js';
+import { MemberStatusReplySchema, type ExplanationReport } from '../src/observer/ui-protocol.js';
 
 const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
   id: 'w8',
@@ -85,5 +85,34 @@ describe('pogo ctl status: no member can take a child', () => {
     expect(statusText({ members, children, paused: false, node: 'n1', notices })).toMatch(
       /^warning: n1: its desired state file was written by a newer release \(format 3; this one reads up to 2\)$/m,
     );
+  });
+});
+
+describe('pogo ctl status: members whose netsplit settings differ', () => {
+  const children = { specs: 0, running: 0, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;
+  it('names the member that differs, what it breaks and what to do; says nothing of members that announce nothing or are not linked', () => {
+    const majority3 = { mode: 'majority' as const, expectedMembers: 3 };
+    const members = [
+      { name: 'n1', status: 'up', address: 'h:1', ready: true, draining: false, netsplit: majority3 },
+      { name: 'n2', status: 'up', address: 'h:2', ready: true, draining: false, netsplit: majority3 },
+      { name: 'n3', status: 'up', address: 'h:3', ready: true, draining: false, netsplit: { mode: 'available' as const } },
+      { name: 'n4', status: 'up', address: 'h:4', ready: true, draining: false }, // an earlier release
+      { name: 'n5', status: 'down', address: 'h:5', ready: true, draining: false, netsplit: { mode: 'majority' as const, expectedMembers: 5 } },
+    ];
+    const expected =
+      'n3 runs --netsplit available while n1, n2 run majority (expected 3): during a split n3 runs children the others cannot see; ' +
+      'give every member the same --netsplit and --expected-members';
+    expect(statusWarnings(members)).toEqual([expected]);
+    expect(statusText({ members, children, paused: false, node: 'n1' })).toContain(`\nwarning: ${expected}\n`);
+    // The reply as a ctl of this release reads it keeps the settings.
+    const reply = MemberStatusReplySchema.parse({
+      node: 'n1',
+      members: members.map((m) => ({ ...m, role: 'member' })),
+      children: { ...(children as object), local: 0 },
+      paused: false,
+    });
+    expect(reply.members[2]!.netsplit).toEqual({ mode: 'available' });
+    members[2]!.netsplit = majority3;
+    expect(statusWarnings(members)).toEqual([]);
   });
 });

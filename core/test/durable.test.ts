@@ -15,7 +15,18 @@ import { ManualClock } from '../src/clock.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { MemoryLogger } from '../src/logger.js';
 import type { PogoNode } from '../src/node.js';
-import { LOCK_FILE, STATE_FILE, STATE_VERSION, StateFile, decodeState, type SavedState } from '../src/distributed/state-file.js';
+import {
+  LOCK_FILE,
+  STATE_FILE,
+  STATE_VERSION,
+  StateFile,
+  decodeLock,
+  decodeState,
+  judgeLock,
+  startTimeFromStat,
+  type LockFacts,
+  type SavedState,
+} from '../src/distributed/state-file.js';
 import { Persistence, SAVE_COALESCE_MS } from '../src/distributed/persistence.js';
 import { desiredStateKinds } from '../src/distributed/registers.js';
 import { Replica } from '../src/store/replica.js';
@@ -143,7 +154,7 @@ describe('desired-state file', () => {
   it('one node per data dir: a live holder is refused, a dead one is taken over, close releases', () => {
     const dir = freshDir();
     const store = openStore(dir);
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(decodeLock(readFileSync(join(dir, LOCK_FILE), 'utf8'))?.pid).toBe(process.pid);
     // A second node in this process.
     expect(() => openStore(dir)).toThrow(/in use by another node of this process/);
     store.close();
@@ -163,8 +174,85 @@ describe('desired-state file', () => {
     writeFileSync(join(dir, LOCK_FILE), `${dead}\n`);
     const log = new MemoryLogger();
     openStore(dir, log);
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
-    expect(log.entries.some((e) => e.level === 'warn' && /stale data dir lock/.test(e.message))).toBe(true);
+    expect(decodeLock(readFileSync(join(dir, LOCK_FILE), 'utf8'))?.pid).toBe(process.pid);
+    expect(log.entries.some((e) => e.level === 'warn' && /stale data dir lock: process \d+ is not running/.test(e.message))).toBe(true);
+  });
+
+  const procReadable = existsSync('/proc/sys/kernel/random/boot_id') && existsSync(`/proc/${process.ppid}/stat`);
+  it.skipIf(!procReadable)(
+    'a lock names its boot and start time: a reused pid (another boot, or another process now) is taken over, the same process is not',
+    () => {
+      // Race "a reused pid": after a reboot a SIGKILLed node's pid is some other live process's (pid 1 in a container);
+      // a lock holding the pid alone kept the node from starting until someone removed it.
+      const dir = freshDir();
+      const lockFile = join(dir, LOCK_FILE);
+      const own = openStore(dir);
+      const written = decodeLock(readFileSync(lockFile, 'utf8'));
+      const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      expect(written).toEqual({ pid: process.pid, bootId, startTime: startTimeFromStat(readFileSync(`/proc/${process.pid}/stat`, 'utf8')) });
+      own.close();
+      const parentStart = startTimeFromStat(readFileSync(`/proc/${process.ppid}/stat`, 'utf8'))!;
+      const lock = (fields: object): void => writeFileSync(lockFile, `${JSON.stringify({ pid: process.ppid, ...fields })}\n`);
+      // The lock's owner is the live process it names (same boot, same start time): refused, saying why.
+      lock({ bootId, startTime: parentStart });
+      expect(() => openStore(dir)).toThrow(
+        new RegExp(`in use by process ${process.ppid}: process ${process.ppid} is running, started when the lock's owner did`),
+      );
+      // Written before the machine last booted: the pid is alive, but it is someone else now.
+      lock({ bootId: 'a-boot-before-this-one', startTime: parentStart });
+      let log = new MemoryLogger();
+      openStore(dir, log).close();
+      expect(log.entries.find((e) => e.level === 'warn')?.message).toMatch(/taking over a stale data dir lock: it was written before the machine last booted/);
+      // Same boot, the pid alive, but started at another time: another process has that pid now.
+      lock({ bootId, startTime: String(Number(parentStart) + 1) });
+      log = new MemoryLogger();
+      openStore(dir, log).close();
+      expect(log.entries.find((e) => e.level === 'warn')?.message).toMatch(
+        new RegExp(`stale data dir lock: pid ${process.ppid} now belongs to another process`),
+      );
+      // A lock of an earlier release (the pid alone) is still read, and judged by the pid alone.
+      writeFileSync(lockFile, `${process.ppid}\n`);
+      expect(() => openStore(dir)).toThrow(/is running \(its start time could not be compared/);
+    },
+  );
+
+  it('judgeLock: stale or held, and why, from the lock and the facts about its pid', () => {
+    const facts = (f: Partial<LockFacts> = {}): LockFacts => ({ self: 100, bootId: 'b1', alive: true, startTime: '500', ...f });
+    const held = (r: ReturnType<typeof judgeLock>): boolean => !r.stale;
+    // The same process as when the lock was written: held.
+    expect(held(judgeLock({ pid: 7, bootId: 'b1', startTime: '500' }, facts()))).toBe(true);
+    // Another boot: stale, whatever the pid is now.
+    expect(judgeLock({ pid: 7, bootId: 'b0', startTime: '500' }, facts())).toEqual({
+      stale: true,
+      reason: 'it was written before the machine last booted (boot id b0, now b1): process 7 of then is gone',
+    });
+    // Not running.
+    expect(judgeLock({ pid: 7, bootId: 'b1', startTime: '500' }, facts({ alive: false, startTime: undefined }))).toEqual({
+      stale: true,
+      reason: 'process 7 is not running',
+    });
+    // Alive, but another process (another start time).
+    expect(judgeLock({ pid: 1, bootId: 'b1', startTime: '500' }, facts({ startTime: '3' })).reason).toMatch(/^pid 1 now belongs to another process/);
+    // This process's own pid (a node of this process that did not release it, or a pid reused): stale.
+    expect(judgeLock({ pid: 100 }, facts()).stale).toBe(true);
+    // No /proc (macOS), or a lock of an earlier release: the pid alone decides, as before.
+    expect(held(judgeLock({ pid: 7 }, facts({ bootId: undefined, startTime: undefined })))).toBe(true);
+    expect(held(judgeLock({ pid: 7, bootId: 'b0', startTime: '1' }, facts({ bootId: undefined, startTime: undefined })))).toBe(true);
+    expect(held(judgeLock({ pid: 7 }, facts()))).toBe(true);
+    expect(judgeLock({ pid: 7 }, facts({ alive: false })).stale).toBe(true);
+    // A file naming no process.
+    expect(judgeLock(undefined, undefined).stale).toBe(true);
+  });
+
+  it("lock files: this release's JSON and an earlier release's bare pid are read; anything else names no process", () => {
+    expect(decodeLock('1234\n')).toEqual({ pid: 1234 });
+    expect(decodeLock('{"pid":1,"bootId":"b","startTime":"42"}\n')).toEqual({ pid: 1, bootId: 'b', startTime: '42' });
+    expect(decodeLock('{"pid":1,"startTime":"not ticks"}')).toEqual({ pid: 1 });
+    for (const bad of ['', '0', '-3', 'abc', '{"pid":"1"}', '[1]', 'null']) expect(decodeLock(bad)).toBeUndefined();
+    // The process name may hold spaces and parentheses: field 22 counts from the last ")".
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3)).join(' ');
+    expect(startTimeFromStat(`42 (a) b (c) ${fields}`)).toBe('22');
+    expect(startTimeFromStat('garbage')).toBeUndefined();
   });
 
   it('refuses a data dir that is not a directory', () => {

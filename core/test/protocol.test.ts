@@ -273,6 +273,10 @@ describe('fast paths of the frequent messages', () => {
     ['lease', { ms: 0, stopMs: 0 }],
     ['lease', { ms: 1, stopMs: -1 }],
     ['lease', { ms: 1 }],
+    ['netsplit', { mode: 'split-brain' }],
+    ['netsplit', { mode: 'majority', expectedMembers: 0 }],
+    ['netsplit', { mode: 'majority', expectedMembers: 2.5 }],
+    ['netsplit', { mode: 'available', quorum: 2 }],
   ];
   const memberInfo = fc
     .tuple(
@@ -291,6 +295,10 @@ describe('fast paths of the frequent messages', () => {
           commands: fc.array(fc.string({ minLength: 1, maxLength: 3 }), { maxLength: 3 }),
           ready: fc.boolean(),
           lease: fc.record({ ms: fc.integer({ min: 1, max: 86_400_000 }), stopMs: fc.integer({ min: 0, max: 86_400_000 }) }),
+          netsplit: fc.record(
+            { mode: fc.constantFrom('available', 'majority'), expectedMembers: fc.integer({ min: 1, max: 10_000 }) },
+            { requiredKeys: ['mode'] },
+          ),
         },
         { requiredKeys: ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'] },
       ),
@@ -398,7 +406,18 @@ describe('fast paths of the frequent messages', () => {
     const ping = { t: 'ping', seq: 4, sentAt: 1700000000123.5, echo: { seq: 3, sentAt: 1700000000001, heldMs: 12.25 } };
     const gossip = {
       t: 'gossip',
-      members: [member, { ...member, name: 'n3', capacity: 2, ready: true, lease: { ms: 3000, stopMs: 500 }, commands: ['sleep'] }],
+      members: [
+        member,
+        {
+          ...member,
+          name: 'n3',
+          capacity: 2,
+          ready: true,
+          lease: { ms: 3000, stopMs: 500 },
+          netsplit: { mode: 'majority', expectedMembers: 3 },
+          commands: ['sleep'],
+        },
+      ],
     };
     expect(decodeFrequent(ping)).toBe(ping);
     expect(decodeFrequent(gossip)).toBe(gossip);

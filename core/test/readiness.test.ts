@@ -107,7 +107,16 @@ describe('readiness', () => {
 
   it('is ready by the timeout, naming the members it has not linked and the roster members it does not know', () => {
     const members = [member('n1'), member('n2', 'down'), member('n4')];
-    expect(readiness(input({ members, timedOut: true }))).toEqual({ verdict: 'ready-by-timeout', notLinked: ['n2'], roster: ['n3'] });
+    expect(readiness(input({ members, timedOut: true }))).toEqual({ verdict: 'ready-by-timeout', notLinked: ['n2', 'n3'], notSynced: [], roster: ['n3'] });
+  });
+
+  it('by the timeout, roster members known to no one are not linked either: notLinked names them (it said [] after a lone restart)', () => {
+    // A whole-cluster restart: n1 came back alone, its roster from disk, its peers unreachable and never gossiped.
+    const lone = input({ members: [member('n1')], hasSeeds: false, restoredState: true, timedOut: true });
+    expect(readiness(lone)).toEqual({ verdict: 'ready-by-timeout', notLinked: ['n2', 'n3'], notSynced: [], roster: ['n2', 'n3'] });
+    // Linked but not synced is said too.
+    const unsynced = input({ members: [member('n1'), member('n2'), member('n3', 'down')], synced: (p) => p !== 'n2', timedOut: true });
+    expect(readiness(unsynced)).toEqual({ verdict: 'ready-by-timeout', notLinked: ['n3'], notSynced: ['n2'], roster: [] });
   });
 
   it('race "a cluster answers and refuses us": by the timeout, with no seed linked and a refusal, it is refused and says why', () => {

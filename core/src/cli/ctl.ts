@@ -99,6 +99,7 @@ import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
 import { table } from './table.js';
 import { isLinked } from '../membership.js';
+import { netsplitWarnings, type NetsplitSettings } from '../distributed/netsplit-settings.js';
 
 export interface CtlOptions {
   seed: string[];
@@ -676,20 +677,27 @@ export function membersTable(members: ReadonlyArray<{ name: string; status: stri
   return table(['NAME', 'STATUS', 'ADDRESS', 'READY', 'DRAINING'], rows);
 }
 
+/** A member as `pogo ctl status` reports it. */
+export type StatusMember = Parameters<typeof membersTable>[0][number] & { netsplit?: NetsplitSettings | undefined };
+
 /**
  * What `pogo ctl status` warns of (the text's `warning:` lines, `warnings`
  * in its JSON): that no member can take a child, every one that is up
  * being drained (the tour drained every node: children ran on with no
- * owner, and nothing said so).
+ * owner, and nothing said so); and members linked now whose netsplit
+ * settings differ from the others' (distributed/netsplit-settings.ts: they
+ * link without a word, and majority mode's promise is gone).
  */
-export function statusWarnings(members: Parameters<typeof membersTable>[0]): string[] {
+export function statusWarnings(members: readonly StatusMember[]): string[] {
   const up = members.filter((m) => isLinked(m.status));
-  return up.length > 0 && up.every((m) => m.draining === true) ? ['every member that is up is draining: no child has a node to move to or start on'] : [];
+  const warnings =
+    up.length > 0 && up.every((m) => m.draining === true) ? ['every member that is up is draining: no child has a node to move to or start on'] : [];
+  return [...warnings, ...netsplitWarnings(up)];
 }
 
 /** `pogo ctl status` as text: the members, the children's counts, and its warnings (`statusWarnings`). */
 export function statusText(s: {
-  members: Parameters<typeof membersTable>[0];
+  members: readonly StatusMember[];
   children: ChildCountsGlobal;
   paused: boolean;
   node: string;

@@ -38,6 +38,12 @@
  *   and it would run a second copy of each for as long as it lives. It
  *   waits and says why (a refusal ends when that address links, or stops
  *   answering).
+ * - "the roster's members are no one's": a node back alone after a
+ *   whole-cluster restart knows its peers only from its roster (restored
+ *   from disk); ready by the timeout, it named them only as unknown roster
+ *   members and logged `notLinked: []`, which reads as "every member is
+ *   linked". They are not linked either: `notLinked` names every member
+ *   not linked, the roster's included.
  */
 import { isLinked, type Member } from '../membership.js';
 
@@ -77,8 +83,13 @@ export interface ReadinessInput {
 export type Readiness =
   /** Every member it knows of is linked and synced. */
   | { verdict: 'ready' }
-  /** The timeout ran out first: ready anyway, with what it did not have. */
-  | { verdict: 'ready-by-timeout'; notLinked: string[]; roster: string[] }
+  /**
+   * The timeout ran out first: ready anyway, with what it did not have —
+   * every member not linked (membership's and the roster's, sorted), those
+   * linked but not synced, and which of the not linked are roster members
+   * membership does not know at all (restored from disk, never heard of).
+   */
+  | { verdict: 'ready-by-timeout'; notLinked: string[]; notSynced: string[]; roster: string[] }
   /** The timeout ran out, no seed linked, and one refused this node for good: not ready, and why. */
   | { verdict: 'refused'; why: string; refusals: readonly Refusal[] }
   | { verdict: 'waiting' };
@@ -109,9 +120,13 @@ export function readiness(input: ReadinessInput): Readiness {
   if (refusals.length > 0) {
     return { verdict: 'refused', why: refusals.map((r) => `${r.address} refuses this node (${r.code}: ${r.message})`).join('; '), refusals };
   }
+  // Race "the roster's members are no one's" (see the header).
+  const notLinked = new Set(others.filter((m) => !isLinked(m.status)).map((m) => m.name));
+  for (const name of unknownRoster) notLinked.add(name);
   return {
     verdict: 'ready-by-timeout',
-    notLinked: others.filter((m) => m.status !== 'up' && m.status !== 'suspect').map((m) => m.name),
+    notLinked: [...notLinked].sort(),
+    notSynced: others.filter((m) => isLinked(m.status) && !input.synced(m.name)).map((m) => m.name),
     roster: unknownRoster,
   };
 }

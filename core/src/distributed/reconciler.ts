@@ -1365,7 +1365,7 @@ export class Reconciler {
       this.o.clock.clearTimeout(this.readyTimeout);
       if (verdict.verdict === 'ready-by-timeout')
         this.o.log.warn(
-          { waitedMs: this.o.config.readyTimeoutMs, notLinked: verdict.notLinked, roster: verdict.roster },
+          { waitedMs: this.o.config.readyTimeoutMs, notLinked: verdict.notLinked, notSynced: verdict.notSynced, roster: verdict.roster },
           'taking children although not every known member is linked and synced' +
             // Race "back first with an old data dir" (docs/reliability.md): only the others' disks may hold a stop made
             // while this node was away; available mode takes children anyway, majority mode has no lease alone.

@@ -37,10 +37,28 @@
  *   is moved aside to `state.json.corrupt-<time>` (never deleted) and
  *   reported; the node then starts empty and gets the state back from its
  *   peers, as any member that joins does.
- * - One node per directory: `pogo.lock` holds the owner's pid, created
- *   exclusively. A lock whose process is gone (a SIGKILLed node) is taken
- *   over; a live one makes the node refuse to start — two nodes writing one
- *   file would lose each other's state.
+ * - One node per directory: `pogo.lock`, created exclusively, holds the
+ *   owner's pid and, where /proc tells them, the machine's boot id
+ *   (/proc/sys/kernel/random/boot_id) and the owner's start time (field 22
+ *   of /proc/<pid>/stat, clock ticks since boot):
+ *
+ *     {"pid":1234,"bootId":"f7c8…","startTime":"238287"}
+ *
+ *   A live owner makes the node refuse to start — two nodes writing one
+ *   file would lose each other's state. A stale lock is taken over, and the
+ *   warning says why (`judgeLock`, a pure function of the lock and what
+ *   /proc says now): it was written before the machine last booted (the
+ *   boot id differs), its process is not running (a SIGKILLed node), or
+ *   its pid now belongs to another process (alive, but started at another
+ *   time). Race "a reused pid": after a reboot pids start over, and the pid
+ *   of a SIGKILLed node is soon some other process's (often a low one such
+ *   as 1 in a container); a lock holding only the pid then kept the node
+ *   from starting for good — under systemd's Restart=on-failure a restart
+ *   loop until someone removed the file. Where /proc is absent (macOS) or a
+ *   fact cannot be read, the lock holds the pid only and the check is the
+ *   pid's alone, as it was; a lock of an earlier release (the pid alone,
+ *   `1234\n`) is read that way too (an earlier release, in turn, reads this
+ *   format as naming no process: run one release per data dir).
  *
  * Not persisted: live instances, restart and failure counts, membership —
  * they describe processes, which do not survive a restart anyway.
@@ -197,7 +215,7 @@ export class StateFile {
     this.locked = false;
     lockedHere.delete(this.dir);
     try {
-      if (readLockPid(this.lockFile) === process.pid) unlinkSync(this.lockFile);
+      if (readLock(this.lockFile)?.pid === process.pid) unlinkSync(this.lockFile);
     } catch {
       // already gone
     }
@@ -220,17 +238,18 @@ export class StateFile {
           `— give each node its own, or stop the other node (remove the lock file only if no pogo node runs there)`,
       ]);
     if (lockedHere.has(this.dir)) throw refuse(`another node of this process (pid ${process.pid})`);
+    const own = ownLock();
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = openSync(this.lockFile, 'wx', 0o600);
         try {
-          writeSync(fd, `${process.pid}\n`);
+          writeSync(fd, encodeLock(own));
           fsyncSync(fd);
         } finally {
           closeSync(fd);
         }
         // Two nodes taking over one stale lock at the same instant: only the last writer keeps it.
-        if (readLockPid(this.lockFile) !== process.pid) continue;
+        if (readLock(this.lockFile)?.pid !== process.pid) continue;
         this.locked = true;
         lockedHere.add(this.dir);
         return;
@@ -240,9 +259,10 @@ export class StateFile {
             `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
           ]);
       }
-      const holder = readLockPid(this.lockFile);
-      if (holder !== undefined && holder !== process.pid && processAlive(holder)) throw refuse(`process ${holder}`);
-      this.log.warn({ path: this.lockFile, pid: holder ?? null }, 'taking over a stale data dir lock (its process is gone)');
+      const holder = readLock(this.lockFile);
+      const verdict = judgeLock(holder, holder === undefined ? undefined : lockFacts(holder.pid));
+      if (!verdict.stale && holder !== undefined) throw refuse(`process ${holder.pid}: ${verdict.reason}`);
+      this.log.warn({ path: this.lockFile, pid: holder?.pid ?? null, reason: verdict.reason }, `taking over a stale data dir lock: ${verdict.reason}`);
       try {
         unlinkSync(this.lockFile);
       } catch {
@@ -350,10 +370,138 @@ function syncDir(dir: string): void {
   }
 }
 
-function readLockPid(path: string): number | undefined {
+/** What a lock file says of its owner. `bootId` and `startTime` are absent in a lock of an earlier release or one written without /proc. */
+export interface LockRecord {
+  pid: number;
+  /** The machine's boot id when the lock was written. */
+  bootId?: string;
+  /** The owner's start time (clock ticks since boot, field 22 of /proc/<pid>/stat). */
+  startTime?: string;
+}
+
+/** What this machine says now, for judging a lock naming `pid`. `undefined`: could not be read (no /proc). */
+export interface LockFacts {
+  /** This process's pid. */
+  self: number;
+  /** The machine's boot id now. */
+  bootId: string | undefined;
+  /** Whether a process with the lock's pid exists (EPERM counts: it exists, someone else's). */
+  alive: boolean;
+  /** That process's start time, when it is alive and /proc tells it. */
+  startTime: string | undefined;
+}
+
+/** Whether a data dir lock still holds, and why (for the refusal or the take-over warning). */
+export type LockVerdict = { stale: boolean; reason: string };
+
+/**
+ * Whether the lock `lock` (undefined: the file names no process) is stale,
+ * given what the machine says now about its pid (see the header). A fact
+ * either side lacks is not compared: a lock of an earlier release or one
+ * written without /proc is judged by its pid alone.
+ */
+export function judgeLock(lock: LockRecord | undefined, facts: LockFacts | undefined): LockVerdict {
+  if (lock === undefined || facts === undefined) return { stale: true, reason: 'it names no process (empty or unreadable)' };
+  const pid = lock.pid;
+  if (pid === facts.self)
+    return {
+      stale: true,
+      reason: `it names this process (pid ${pid}), which holds no lock there: a pid reused, or a node of this process that stopped without releasing it`,
+    };
+  if (lock.bootId !== undefined && facts.bootId !== undefined && lock.bootId !== facts.bootId)
+    return {
+      stale: true,
+      reason: `it was written before the machine last booted (boot id ${lock.bootId}, now ${facts.bootId}): process ${pid} of then is gone`,
+    };
+  if (!facts.alive) return { stale: true, reason: `process ${pid} is not running` };
+  if (lock.startTime !== undefined && facts.startTime !== undefined && lock.startTime !== facts.startTime)
+    return {
+      stale: true,
+      reason: `pid ${pid} now belongs to another process (started at tick ${facts.startTime} since boot; the lock's owner at ${lock.startTime})`,
+    };
+  return {
+    stale: false,
+    reason:
+      lock.startTime !== undefined && facts.startTime !== undefined
+        ? `process ${pid} is running, started when the lock's owner did`
+        : `process ${pid} is running (its start time could not be compared: the lock holds only a pid, or /proc is absent)`,
+  };
+}
+
+/** A lock file's text as a record: this release's JSON, or an earlier release's bare pid. Undefined when it names no process. */
+export function decodeLock(text: string): LockRecord | undefined {
+  const trimmed = text.trim();
+  if (/^\d{1,10}$/.test(trimmed)) {
+    const pid = Number(trimmed);
+    return pid > 0 ? { pid } : undefined;
+  }
+  let doc: unknown;
   try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    doc = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(doc)) return undefined;
+  const { pid, bootId, startTime } = doc;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  const record: LockRecord = { pid };
+  if (typeof bootId === 'string' && bootId.length > 0 && bootId.length <= 128) record.bootId = bootId;
+  if (typeof startTime === 'string' && /^\d{1,20}$/.test(startTime)) record.startTime = startTime;
+  return record;
+}
+
+/** The lock file's text for this process: its pid, and the boot id and start time where /proc tells them. */
+export function encodeLock(record: LockRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+/** This process's lock record. */
+function ownLock(): LockRecord {
+  const record: LockRecord = { pid: process.pid };
+  const bootId = readBootId();
+  const startTime = readStartTime(process.pid);
+  if (bootId !== undefined) record.bootId = bootId;
+  if (startTime !== undefined) record.startTime = startTime;
+  return record;
+}
+
+/** What the machine says now about `pid` (see `LockFacts`). */
+function lockFacts(pid: number): LockFacts {
+  const alive = processAlive(pid);
+  return { self: process.pid, bootId: readBootId(), alive, startTime: alive ? readStartTime(pid) : undefined };
+}
+
+function readLock(path: string): LockRecord | undefined {
+  try {
+    return decodeLock(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function readBootId(): string | undefined {
+  try {
+    const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return id.length > 0 && id.length <= 128 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (start time, clock ticks since boot). The name (field 2) may hold spaces and parentheses: count from its last `)`. */
+export function startTimeFromStat(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const field = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/)[22 - 3];
+  return field !== undefined && /^\d{1,20}$/.test(field) ? field : undefined;
+}
+
+function readStartTime(pid: number): string | undefined {
+  try {
+    return startTimeFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

@@ -506,6 +506,8 @@ export const MemberStatusReplySchema = z.object({
       address: z.string(),
       ready: z.boolean(),
       draining: z.boolean(),
+      /** Its netsplit settings as it announces them (members of protocol 2.5 and later). */
+      netsplit: z.object({ mode: z.enum(['available', 'majority']), expectedMembers: z.number().optional() }).optional(),
     }),
   ),
   children: z.object({

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import { buildState, startGateway, type Gateway } from '../src/observer/gateway.js';
-import { lastKnownChild, shownStatus, unseenMembers } from '../src/observer/snapshot.js';
+import { lastKnownChild, shownStatus, unheardBy, unseenMembers } from '../src/observer/snapshot.js';
+import type { Member } from '../src/membership.js';
 import { applyPatch, diffState, emptyState, type ChildView, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import { SeededRandom } from '../src/random.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
@@ -714,6 +715,14 @@ describe('lastKnownChild', () => {
     expect(lastKnownChild(view(null), before, new Set(), true)).toEqual({ ...before, unverified: true });
     expect(lastKnownChild(now, undefined, new Set(), true)).toEqual({ ...now, unverified: true });
   });
+
+  it('race "an observer that reaches only the minority": pending as seen here while some member is unseen is not known: unverified', () => {
+    const lostOnN3 = view(null, { owner: 'n3' });
+    expect(lastKnownChild(lostOnN3, view('n3'), new Set(['n1', 'n2']), false)).toEqual({ ...lostOnN3, unverified: true });
+    // Seen running: as it is; nobody unseen: as it is.
+    expect(lastKnownChild(view('n3'), view('n3'), new Set(['n1']), false)).toEqual(view('n3'));
+    expect(lastKnownChild(lostOnN3, view('n3'), new Set(), false)).toBe(lostOnN3);
+  });
 });
 
 describe('shownStatus and unseenMembers', () => {
@@ -744,6 +753,40 @@ describe('shownStatus and unseenMembers', () => {
         ]),
       ),
     ).toEqual(new Set(['n2']));
+  });
+});
+
+describe('unheardBy (who cannot hear a member, as the UI is told)', () => {
+  const m = (name: string, unheard: string[] = [], over: Partial<Member> = {}): Member => ({
+    name,
+    incarnation: 'i1',
+    startedAt: 0,
+    address: `${name}:1`,
+    role: 'member',
+    labels: {},
+    workers: [],
+    version: 1,
+    status: 'up',
+    since: 0,
+    reason: 'test',
+    unheardBy: unheard.map((reporter) => ({ reporter, since: 0 })),
+    ...over,
+  });
+
+  it('a split: the member cut off is told as such; the majority is not tagged by the side it lost', () => {
+    const split = unheardBy([m('n1', ['n3']), m('n2', ['n3']), m('n3', ['n1', 'n2']), m('obs', [], { role: 'observer' })]);
+    expect([...split]).toEqual([['n3', ['n1', 'n2']]]);
+  });
+
+  it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): both are told, each by the other', () => {
+    expect([...unheardBy([m('n1', ['n2']), m('n2', ['n1']), m('n3')])]).toEqual([
+      ['n1', ['n2']],
+      ['n2', ['n1']],
+    ]);
+  });
+
+  it('a member this observer does not reach is not told here (it is unreachable, or down)', () => {
+    expect([...unheardBy([m('n1'), m('n2'), m('n3', ['n1', 'n2'], { status: 'down' })])]).toEqual([]);
   });
 });
 

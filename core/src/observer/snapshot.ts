@@ -19,7 +19,8 @@ import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import type { Access, ActivityView, ChildView, ClusterState, EventView, MemberViewStatus, NodeResourcesView, SampleView } from './state.js';
 import { wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
-import { isLinked } from '../membership.js';
+import { isLinked, type Member } from '../membership.js';
+import { cutOffMembers } from '../distributed/candidates.js';
 import type { MemberStatus } from '../protocol.js';
 
 /** A child as a UI sees it, from the supervisor's own listing or a member's report (GlobalChild fits both). */
@@ -74,11 +75,18 @@ function asUnverified(v: ChildView): ChildView {
  * - the child runs nowhere as seen here and last ran on a member in `lost`
  *   (unreachable from the observer only, with no member's view borrowed):
  *   its instance went from the observer's live state with the link, not
- *   from the cluster, so it is not "not running", it is not known.
+ *   from the cluster, so it is not "not running", it is not known;
+ * - the child is pending as seen here while some member is in `lost`: it
+ *   may run there (the lost members may be the other side of a split that
+ *   took it over), so it is shown as seen, unverified.
  */
 export function lastKnownChild(now: ChildView, before: ChildView | undefined, lost: ReadonlySet<string>, isolated: boolean): ChildView {
   if (isolated) return asUnverified(before ?? now);
   if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
+  // Race "an observer that reaches only the minority": a child that runs nowhere as seen here may run on a member
+  // that neither the observer nor its lender sees (the majority took it over: "pending" for the whole split, and
+  // "waiting too long: placed on n3", n3's minority view told as fact). Not known, then: shown as seen, unverified.
+  if (lost.size > 0 && now.instances.length === 0 && now.status === 'pending') return asUnverified(now);
   return now;
 }
 
@@ -112,6 +120,28 @@ export function unseenMembers(shown: Iterable<{ name: string; status: string }>,
   return out;
 }
 
+/**
+ * Who cannot hear each member the observer reaches, as the UI is told it
+ * (MemberView `unheardBy`, pure): the members' reports (`reach`), less the
+ * reporters that are themselves cut off (candidates.ts `cutOffMembers`: more
+ * than half of the others cannot hear them). In a split the lost side says
+ * it cannot hear the majority too; told as it is, every member was "cut off"
+ * and no column was a drop target while the cluster moved children between
+ * the majority's members at will (the re-check of the tour). So n3 cut off
+ * from n1 and n2 tags n3 alone; a partial partition (n1 and n2 cannot hear
+ * each other, n3 hears both) tags both, each by the other.
+ */
+export function unheardBy(members: readonly Member[]): Map<string, string[]> {
+  const cut = cutOffMembers(members);
+  const out = new Map<string, string[]>();
+  for (const m of members) {
+    if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined) continue;
+    const by = [...new Set(m.unheardBy.map((u) => u.reporter))].filter((r) => r !== m.name && !cut.has(r)).sort();
+    if (by.length > 0) out.set(m.name, by);
+  }
+  return out;
+}
+
 /** What the gateway adds to the node's own state: its history, who is unreachable from here, sessions seen. */
 export interface GatewayFacts {
   events: readonly EventView[];
@@ -140,6 +170,7 @@ export function buildState(
   const draining = new Set(node.supervisor.draining());
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
+  const unheard = unheardBy(node.members().map((m) => (m.name === node.name ? m : { ...m, unheardBy: node.unheardBy(m.name, m.incarnation) })));
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);
@@ -157,13 +188,8 @@ export function buildState(
       reachable,
       silent: status === 'down' && wentSilent(m, node.config.suspectAfterMs),
     };
-    if (reachable && m.name !== node.name && m.role === 'member') {
-      const unheardBy = node
-        .unheardBy(m.name, m.incarnation)
-        .map((u) => u.reporter)
-        .sort();
-      if (unheardBy.length > 0) members[m.name]!.unheardBy = unheardBy;
-    }
+    const unheardBy = unheard.get(m.name);
+    if (unheardBy !== undefined) members[m.name]!.unheardBy = unheardBy;
   }
   const children: ClusterState['children'] = {};
   const isolated = facts.noMemberSince !== undefined && facts.noMemberSince !== null;

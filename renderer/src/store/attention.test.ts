@@ -99,6 +99,23 @@ describe('attention: members that may still run', () => {
   });
 });
 
+describe('attention: members this observer cannot reach', () => {
+  it('says so, and when it reaches no more members than it lost, that they may be the other side of a split', () => {
+    const [w] = clusterWarnings({ n1: member('n1', { status: 'unreachable' }), n2: member('n2', { status: 'unreachable' }), n3: member('n3') }, null);
+    expect(w).toMatchObject({ kind: 'partial-view', tag: '2 nodes not reachable from here' });
+    expect(w!.text).toMatch(/^This observer cannot reach n1, n2, and the members have not declared them down/);
+    expect(w!.text).toContain('may be the minority side of a split');
+    const [one] = clusterWarnings({ n1: member('n1', { status: 'unreachable' }), n2: member('n2'), n3: member('n3') }, null);
+    expect(one!.text).toContain('The members it reaches still hear them, or cannot say.');
+  });
+
+  it('a child unverified (as last seen, where the observer cannot see) is not "moving too long"', () => {
+    const now = 100_000;
+    expect(attentionKind(child('c', { status: 'pending', node: null, unverified: true }), 0, now)).toBeNull();
+    expect(attentionKind(child('c', { status: 'pending', node: null }), 0, now)).toBe('slow');
+  });
+});
+
 describe('attention: a member cut off from the others', () => {
   it('a member the observer reaches that the others cannot hear is said, as cut off or partly; a member down or unreachable is not', () => {
     const members = { a: member('a'), b: member('b'), c: member('c', { unheardBy: ['a', 'b'] }) };
@@ -106,7 +123,9 @@ describe('attention: a member cut off from the others', () => {
     expect(w).toMatchObject({ kind: 'cut-off', tag: 'c cut off' });
     expect(w!.text).toMatch(/^a, b cannot hear c, though this observer still does: the other members count it down and run its children elsewhere/);
     expect(clusterWarnings({ ...members, c: member('c', { unheardBy: ['a'] }) }, null).map((x) => x.tag)).toEqual(['c partly cut off']);
-    expect(clusterWarnings({ ...members, c: member('c', { status: 'unreachable', unheardBy: ['a', 'b'] }) }, null)).toEqual([]);
+    expect(clusterWarnings({ ...members, c: member('c', { status: 'unreachable', unheardBy: ['a', 'b'] }) }, null).map((x) => x.kind)).toEqual([
+      'partial-view',
+    ]);
     expect(cutOffMembers(members).map((m) => m.name)).toEqual(['c']);
   });
 });

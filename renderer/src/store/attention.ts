@@ -96,7 +96,8 @@ export function attentionKind(child: ChildView, since: number, now: number): Att
       return child.handoff !== 'start-first' || long ? 'duplicate' : null;
     case 'moving':
     case 'pending':
-      return long ? 'slow' : null;
+      // Unverified: as last seen, where the observer cannot see (a member unreachable from it): not known to be slow.
+      return long && !child.unverified ? 'slow' : null;
     default:
       return null;
   }
@@ -112,7 +113,7 @@ export function silentMembers(members: Readonly<Record<string, MemberView>> | nu
 
 /** What the whole cluster needs attention for, before any node or child: the gateway reaches no member, or no node may take children. */
 export interface ClusterWarning {
-  kind: 'no-member' | 'all-draining' | 'cut-off';
+  kind: 'no-member' | 'all-draining' | 'cut-off' | 'partial-view';
   /** The entry's tag. */
   tag: string;
   /** One line of explanation. */
@@ -134,6 +135,12 @@ const hhmmss = (at: number): string => {
  *                 unreachable from here only) is draining: no child has an
  *                 eligible node; the children run on where they are, owned
  *                 by none, until a node is undrained
+ *   partial-view  members this observer cannot reach (not judged down): what
+ *                 it shows of them and their children is a member's view or
+ *                 the last known, and the members it reaches may be the
+ *                 minority of a split (the tour: an observer that reached
+ *                 only n3, cut off from n1 and n2, read "Nothing needs
+ *                 attention" while n3's view was all it had)
  *   cut-off       a member this observer reaches that other members report
  *                 they cannot hear (`unheardBy`): a split the observer sees
  *                 across, which its green marker alone hid (an outsider's
@@ -159,6 +166,24 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
         `Every node is draining (${live.map((m) => m.name).join(', ')}): no child has an eligible node. ` +
         'Children run on where they are, owned by none, and nothing new can start until a node is undrained.',
     });
+  const unreachable = Object.values(members ?? {})
+    .filter((m) => m.role === 'member' && m.status === 'unreachable')
+    .map((m) => m.name)
+    .sort();
+  if (noMemberSince === null && unreachable.length > 0) {
+    const reached = Object.values(members ?? {}).filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect')).length;
+    out.push({
+      kind: 'partial-view',
+      tag: `${unreachable.length} ${unreachable.length === 1 ? 'node' : 'nodes'} not reachable from here`,
+      text:
+        `This observer cannot reach ${unreachable.join(', ')}, and the members have not declared ${unreachable.length === 1 ? 'it' : 'them'} down: ` +
+        `${unreachable.length === 1 ? 'its' : 'their'} children are shown as a member sees them or as last seen, unverified. ` +
+        (unreachable.length >= reached
+          ? 'It reaches no more members than it lost: if the members it reaches cannot hear them either, those may be the minority ' +
+            'side of a split, and the others run on.'
+          : 'The members it reaches still hear them, or cannot say.'),
+    });
+  }
   for (const m of cutOffMembers(members)) {
     const others = Object.values(members ?? {}).filter((o) => o.role === 'member' && o.name !== m.name && o.status !== 'left' && o.status !== 'down').length;
     const whole = m.unheardBy!.length * 2 > others;

@@ -623,7 +623,8 @@ export async function moveChild(
     EXIT.failed,
     'timeout',
     `the move of ${id} to ${node} is not done after ${waitMs} ms: ${member} holds it — ${id} is pinned to ${node} and moves there as ` +
-      `soon as ${node} can start it — but ${where ? `it still runs on ${where}` : 'it runs nowhere now'}${waiting}. ` +
+      // As the member sees it: a member cut off from the node it runs on sees no instance (the re-check: "runs nowhere" while it ran).
+      `soon as ${node} can start it — but ${where ? `it still runs on ${where}` : `${member} sees no instance of it now`}${waiting}. ` +
       `pogo ctl explain ${id} shows where it stands; pogo ctl unpin ${id} hands it back to hashing`,
     state,
   );

@@ -9,6 +9,7 @@ import {
   NO_TRACK,
   candidatesOf,
   cutOffMembers,
+  fencedMembers,
   gatedMembers,
   joiningMembers,
   linkedNames,
@@ -102,6 +103,16 @@ describe("candidates: cut off (an observer's view)", () => {
     expect(cutOffMembers([member('n1'), member('n2', 'down'), member('n3', 'up', { unheardBy: unheard('n2', 'n3') })])).toEqual(new Set());
     // A member this node does not reach is not "cut off" here: the netsplit policy says whether it is present.
     expect(cutOffMembers([member('n1'), member('n2'), member('n3', 'down', { unheardBy: unheard('n1', 'n2') })])).toEqual(new Set());
+  });
+
+  it('of the cut-off members, those in majority mode are fenced: their instances are not counted (in available mode they really run)', () => {
+    const members = [
+      member('n1', 'suspect', { netsplit: { mode: 'majority', expectedMembers: 3 } }),
+      member('n2', 'up', { netsplit: { mode: 'available' } }),
+      member('n3', 'up', { netsplit: { mode: 'majority', expectedMembers: 3 } }),
+      member('n4', 'up'),
+    ];
+    expect(fencedMembers(members, new Set(['n1', 'n2', 'n4']))).toEqual(new Set(['n1']));
   });
 
   it('a cut-off member is not up for placement, though linked', () => {

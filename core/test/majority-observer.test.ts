@@ -78,4 +78,34 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     expect(view.filter((c) => c.owner === 'n3')).toEqual([]);
     expect(events.filter((e) => e.type === 'moved' && e.reason === 'join')).toEqual([]);
   });
+
+  it('race "an observer slower than the members": n1 cut off from everyone, the observer still linked to it, shows no duplicate that never ran', async () => {
+    // An outsider's tour: an observer on a longer heartbeat timeout showed each of n1's children "duplicate" for 8 s: it still
+    // held n1's instances (its link to n1 had not timed out) after n1 had stopped them and the others had started them again.
+    sim = new SimCluster(10, { latencyMs: 1, jitterMs: 4 });
+    const config = { ...TIMING, netsplit: 'majority' as const, expectedMembers: 3 };
+    for (const name of members) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
+    await sim.start('obs', ['n1'], { ...TIMING, suspectAfterMs: 2_000, heartbeatTimeoutMs: 4_000, role: 'observer' });
+    await sim.until(() => sim.fullMesh() && members.every((m) => sim.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+    for (const id of ids) await sim.resolve(sim.mustGet('n2').supervisor.startChild({ id, start: { worker: 'w' } }));
+    await sim.until(() => sim.exactlyOnce(ids), 5_000, 'children placed');
+    const obs = sim.mustGet('obs');
+    const onN1 = ids.filter((id) => sim.mustGet('n1').local.child(id)?.status === 'running');
+    expect(onN1.length).toBeGreaterThan(0);
+    for (const other of ['n2', 'n3', 'obs']) sim.network.cut(ADDRESS('n1'), ADDRESS(other));
+    let duplicates = 0;
+    await sim.until(
+      () => {
+        const view = obs.supervisor.whichChildren('global') as Array<{ id: string; status: string; node?: string }>;
+        duplicates = Math.max(duplicates, view.filter((c) => c.status === 'duplicate').length);
+        return onN1.every((id) => ['n2', 'n3'].includes(view.find((c) => c.id === id)?.node ?? '') && view.find((c) => c.id === id)?.status === 'running');
+      },
+      10_000,
+      "the observer sees n1's children running on n2 and n3",
+      1,
+    );
+    expect(duplicates).toBe(0);
+    // The observer's own link to n1 is still up here: it is the fence, not the link, that hid n1's instances.
+    expect(obs.member('n1')?.status).not.toBe('down');
+  });
 });

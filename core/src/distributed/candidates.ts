@@ -105,6 +105,26 @@ export function cutOffMembers(members: readonly Member[]): Set<string> {
 }
 
 /**
+ * Of the members cut off (`cutOffMembers`), those in majority mode (as they
+ * announce it, protocol 2.5): an observer does not count their instances.
+ * Race "an observer slower than the members": an observer on a longer
+ * heartbeat timeout keeps its link to a member the others have lost, and
+ * with it that member's instances in its groups, after the member has
+ * stopped them at its lease's end and the others have started them again:
+ * it showed each child "duplicate" for 8 s that never ran twice (an
+ * outsider's tour, each instance's own records). In majority mode the
+ * others start a cut-off member's children only once it must have stopped
+ * them (its lease and stop time, by its own clock), so its instances are
+ * gone as far as anyone can tell; in available mode it really runs them
+ * beside the others', and they are shown.
+ */
+export function fencedMembers(members: readonly Member[], cutOff: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  for (const m of members) if (cutOff.has(m.name) && m.netsplit?.mode === 'majority') out.add(m.name);
+  return out;
+}
+
+/**
  * The ready members other than `self` whose start gate is closed: they
  * announced `startable: false` (since protocol 2.4). A member that says
  * nothing of it (an older one) is never waited for.

@@ -94,6 +94,7 @@ import {
   NO_TRACK,
   candidatesOf,
   cutOffMembers,
+  fencedMembers,
   gatedMembers,
   joiningMembers,
   linkedNames,
@@ -281,6 +282,8 @@ export class Reconciler {
   private presenceWhy = new Map<string, string>();
   /** An observer's view: members linked here that the other members cannot hear (candidates.ts `cutOffMembers`). */
   private cutOff: ReadonlySet<string> = NO_CUT_OFF;
+  /** An observer's view: cut-off members in majority mode, whose instances it does not count (candidates.ts `fencedMembers`). */
+  private fenced: ReadonlySet<string> = NO_CUT_OFF;
   private netsplitInputs: NetsplitInputs | undefined;
   private mayRunNow = false;
   private mayStartNow = false;
@@ -908,7 +911,7 @@ export class Reconciler {
     const register = this.o.desired.child(id);
     const live = liveSpec(register);
     const me = this.o.node;
-    const visible = (node: string) => node === me || this.linked.has(node);
+    const visible = (node: string) => node === me || (this.linked.has(node) && !this.fenced.has(node));
     const runners = this.o.live.runners(id, visible);
     const claims = this.cluster.claims ? this.o.live.claims(id, visible) : NO_CLAIMS;
     const failures = this.o.live.failures(id, live?.rev);
@@ -1102,6 +1105,7 @@ export class Reconciler {
     }
     // An observer's view: members the others cannot hear are not up for it either (candidates.ts: cut off).
     this.cutOff = this.o.observer ? cutOffMembers(members) : NO_CUT_OFF;
+    this.fenced = this.cutOff.size === 0 ? NO_CUT_OFF : fencedMembers(members, this.cutOff);
     // Race "link up before its groups" (candidates.ts): a linked peer is up once its snapshot has arrived.
     const { candidates, up } = candidatesOf(members, {
       self: me,

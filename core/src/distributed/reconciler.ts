@@ -17,10 +17,11 @@
  *   placeable, over the ids they owned (race "a member died": HRW moves only
  *   those) and the ids a newcomer outscores their owner on (a node restarted
  *   or joining, once ready: about 1/N of them), and when this node's start
- *   gate opened or closed, over its own (sweep-plan.ts decides which ids). After
- *   such a targeted sweep every other view and signature stays current
- *   (`validSince`). A member that is not up, not ready or draining places
- *   nothing, so its coming and going is no change at all (`memberKeys`);
+ *   gate opened or closed, over its own (sweep-plan.ts decides which
+ *   ids). After such a targeted sweep every other view and signature stays
+ *   current (`validSince`). A member that is not up, not ready or draining
+ *   places nothing, so its coming and going is no change at all
+ *   (`memberKeys`);
  * - before its first readiness a node sweeps nothing and leaves group
  *   changes for later: it only reconciles the registers it receives, and
  *   makes one full sweep when it becomes ready (race "sweeping before it can
@@ -79,8 +80,8 @@
  * `readyTimeoutMs` after its own readiness, a node counts the members linked
  * to it that have never been ready (in their present incarnation) as
  * *joining*, each for at most `readyTimeoutMs` from when it first saw it
- * so (candidates.ts derives who): a child that runs nowhere and that such a member would own once ready
- * waits for it (`ChildView.heldFor`, placement.ts `joiningOwner`) instead of
+ * so (candidates.ts derives who): a child that runs nowhere and that such
+ * a member would own once ready waits for it (`ChildView.heldFor`, placement.ts `joiningOwner`) instead of
  * starting here. When a joining member becomes ready it owns the child and
  * starts it; when it goes, or its time or this node's window runs out, the
  * ids held for it are reconciled again (`held`, the hold timer) and start

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { child, member } from '../test-cluster';
-import { moveRefusal } from './move-target';
+import { moveRefusal, viewRefusal } from './move-target';
 
 describe('moveRefusal', () => {
   const c = child('w-1', { node: 'a', worker: 'w' });
@@ -39,5 +39,25 @@ describe('moveRefusal', () => {
     });
     expect(moveRefusal(twice, member('a'))).toBeNull();
     expect(moveRefusal(child('os-1', { worker: null, command: 'node' }), member('b', { workers: [] }))).toBeNull();
+  });
+});
+
+describe('viewRefusal', () => {
+  const c = child('w-1', { node: 'a', worker: 'w' });
+
+  it('an observer that reaches no more members than it cannot reach offers no move at all: it may be on the minority side', () => {
+    const members = {
+      a: member('a', { status: 'unreachable', reachable: false }),
+      b: member('b', { status: 'unreachable', reachable: false }),
+      c: member('c'),
+    };
+    expect(viewRefusal(members)).toBe('this observer reaches only c, not a, b: the cluster may be split, and a move would wait until it heals');
+    expect(moveRefusal(c, members.c, members)).toBe(viewRefusal(members));
+    // One member lost of three (mixed timing, a firewall): moves are offered as before.
+    const one = { ...members, b: member('b') };
+    expect(viewRefusal(one)).toBeNull();
+    expect(moveRefusal(c, one.b, one)).toBeNull();
+    // Members down or gone do not count.
+    expect(viewRefusal({ a: member('a', { status: 'down', reachable: false }), b: member('b'), c: member('c') })).toBeNull();
   });
 });

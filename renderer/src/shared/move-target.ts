@@ -16,9 +16,35 @@
  */
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
 
-/** Why `node` cannot take `child` now, in words, or null when it can. */
-export function moveRefusal(child: Pick<ChildView, 'node' | 'instances' | 'worker'>, node: MemberView): string | null {
+/**
+ * Why no move is offered at all (pure), or null: this observer reaches no
+ * more members than it cannot reach (and has not seen declared down). It may
+ * be on the minority side of a split: a pin sent through the member it
+ * reaches waits until the split heals, and it cannot see where the child
+ * runs (the re-check of the tour: the observer reaching only n3, n3 cut off
+ * from n1 and n2, offered n3 and n2 as targets; each move waited for the
+ * heal, with "it runs on no node now" said of a child n1 ran).
+ */
+export function viewRefusal(members: Readonly<Record<string, MemberView>> | null | undefined): string | null {
+  const live = Object.values(members ?? {}).filter((m) => m.role === 'member' && m.status !== 'left' && m.status !== 'down');
+  const unreachable = live.filter((m) => m.status === 'unreachable').map((m) => m.name);
+  const reached = live.filter((m) => m.status !== 'unreachable').map((m) => m.name);
+  if (unreachable.length === 0 || unreachable.length < reached.length) return null;
+  return (
+    `this observer reaches only ${reached.sort().join(', ') || 'no member'}, not ${unreachable.sort().join(', ')}: ` +
+    'the cluster may be split, and a move would wait until it heals'
+  );
+}
+
+/** Why `node` cannot take `child` now, in words, or null when it can. `members`: the whole table, for `viewRefusal`. */
+export function moveRefusal(
+  child: Pick<ChildView, 'node' | 'instances' | 'worker'>,
+  node: MemberView,
+  members?: Readonly<Record<string, MemberView>> | null,
+): string | null {
   const name = node.name;
+  const view = members === undefined ? null : viewRefusal(members);
+  if (view !== null) return view;
   if (node.role !== 'member') return `${name} is an observer: it runs no children`;
   if (node.status === 'down') return `${name} is down`;
   if (node.status === 'left') return `${name} has left the cluster`;

@@ -104,7 +104,7 @@ describe('attention: members this observer cannot reach', () => {
     const [w] = clusterWarnings({ n1: member('n1', { status: 'unreachable' }), n2: member('n2', { status: 'unreachable' }), n3: member('n3') }, null);
     expect(w).toMatchObject({ kind: 'partial-view', tag: '2 nodes not reachable from here' });
     expect(w!.text).toMatch(/^This observer cannot reach n1, n2, and the members have not declared them down/);
-    expect(w!.text).toContain('may be the minority side of a split');
+    expect(w!.text).toContain('the members it reaches may be the minority side of a split while the others run on; moves are not offered meanwhile.');
     const [one] = clusterWarnings({ n1: member('n1', { status: 'unreachable' }), n2: member('n2'), n3: member('n3') }, null);
     expect(one!.text).toContain('The members it reaches still hear them, or cannot say.');
   });

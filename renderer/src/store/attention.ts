@@ -179,8 +179,8 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
         `This observer cannot reach ${unreachable.join(', ')}, and the members have not declared ${unreachable.length === 1 ? 'it' : 'them'} down: ` +
         `${unreachable.length === 1 ? 'its' : 'their'} children are shown as a member sees them or as last seen, unverified. ` +
         (unreachable.length >= reached
-          ? 'It reaches no more members than it lost: if the members it reaches cannot hear them either, those may be the minority ' +
-            'side of a split, and the others run on.'
+          ? 'It reaches no more members than it lost: if the members it reaches cannot hear them either, the members it reaches may be ' +
+            'the minority side of a split while the others run on; moves are not offered meanwhile.'
           : 'The members it reaches still hear them, or cannot say.'),
     });
   }

@@ -147,7 +147,8 @@ function NodeColumn(props: {
   const listRef = useRef<HTMLDivElement>(null);
   const [over, setOver] = useState(false);
   // Why the card being dragged cannot be dropped here (null: it can, or nothing is dragged).
-  const refusal = dragging !== null && node !== null && !readOnly ? moveRefusal(dragging, node) : null;
+  const members = useStore((s) => s.cluster?.members);
+  const refusal = dragging !== null && node !== null && !readOnly ? moveRefusal(dragging, node, members) : null;
   const virtual = useVirtualizer({ count: children.length, getScrollElement: () => listRef.current, estimateSize: () => CARD_HEIGHT, overscan: 8 });
   const load = props.total > 0 ? Math.round((props.all / props.total) * 100) : 0;
 
@@ -397,7 +398,8 @@ export function Board() {
               const cluster = useStore.getState().cluster;
               const child = cluster?.children[id];
               const target = cluster?.members[to];
-              if (!readOnly && child && target && moveRefusal(child, target) === null) setPending({ id, from: child.node ?? 'no node', to });
+              if (!readOnly && child && target && moveRefusal(child, target, cluster.members) === null)
+                setPending({ id, from: child.node ?? (child.unverified ? 'no node this observer can see' : 'no node'), to });
             }}
           />
         ))}

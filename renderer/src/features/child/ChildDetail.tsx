@@ -177,7 +177,8 @@ type Ask = { kind: 'stop' } | { kind: 'restart' } | { kind: 'move'; to: string }
 function Actions({ child }: { child: ChildView }) {
   const nodes = useStore(useShallow(selectMemberNodes));
   const moving = useStore((s) => s.moving[child.id]);
-  const targets = nodes.filter((n) => n.name !== child.node).map((n) => ({ node: n, refusal: moveRefusal(child, n) }));
+  const members = useStore((s) => s.cluster?.members);
+  const targets = nodes.filter((n) => n.name !== child.node).map((n) => ({ node: n, refusal: moveRefusal(child, n, members) }));
   const allowed = targets.filter((t) => t.refusal === null).map((t) => t.node);
   const [to, setTo] = useState('');
   const [ask, setAsk] = useState<Ask | null>(null);

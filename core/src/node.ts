@@ -515,6 +515,13 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       },
       'node started',
     );
+    // The tour: `--expected-members 3` without `--netsplit majority` ran in available mode with no word: the operator
+    // meant majority mode (each side of a split runs what it cannot see otherwise), or the setting is dead weight.
+    if (config.role === 'member' && config.netsplit === 'available' && config.expectedMembers !== undefined)
+      node.log.warn(
+        { expectedMembers: config.expectedMembers, netsplit: config.netsplit },
+        'expectedMembers is set but netsplit is available: it counts only in majority mode (give --netsplit majority, or drop --expected-members)',
+      );
     return node;
   }
 

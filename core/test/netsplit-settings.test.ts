@@ -87,4 +87,12 @@ describe('netsplit settings: a node warns of a peer whose settings differ (simul
     expect(warnings.map((e) => e.message).sort()).toEqual([toMajority('n1', 'n3'), toMajority('n2', 'n3'), toAvailable('n1'), toAvailable('n2')]);
     expect(warnings.every((e) => typeof e.fields['peerNetsplit'] === 'string' && typeof e.fields['netsplit'] === 'string')).toBe(true);
   });
+
+  it('a member given --expected-members in available mode says it does nothing there', async () => {
+    sim = new SimCluster(8);
+    await sim.start('n1', [], { expectedMembers: 3 });
+    await sim.start('n2', ['n1'], { netsplit: 'majority', expectedMembers: 3 });
+    const warned = sim.log.entries.filter((e) => e.level === 'warn' && e.message.startsWith('expectedMembers is set but netsplit is available'));
+    expect(warned.map((e) => e.fields['node'])).toEqual(['n1']);
+  });
 });

@@ -396,16 +396,20 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   const problems: string[] = [];
   const merged: Raw = {};
   const origin: Record<string, string> = {};
-  /** Keys whose value did not convert (already reported): the schema's complaint about the same value would say it twice. */
-  const unconverted = new Set<string>();
+  /**
+   * Keys whose value did not convert, with the problem: reported once, for the source that wins (a flag overrides
+   * POGO_PORT, so an invalid POGO_PORT under --port is no problem: the tour found it stopped the start), and the
+   * schema's complaint about the same value is not said again.
+   */
+  const unconverted = new Map<string, string[]>();
   const apply = (values: Raw, sourceOf: (f: ConfigField) => string): void => {
     for (const f of CONFIG_FIELDS) {
       if (values[f.key] === undefined) continue;
       const source = sourceOf(f);
-      const reported = problems.length;
-      merged[f.key] = convert(f, values[f.key], source, problems);
+      const found: string[] = [];
+      merged[f.key] = convert(f, values[f.key], source, found);
       origin[f.key] = source;
-      if (problems.length > reported) unconverted.add(f.key);
+      if (found.length > 0) unconverted.set(f.key, found);
       else unconverted.delete(f.key);
     }
   };
@@ -427,6 +431,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
   for (const f of CONFIG_FIELDS) if (env[f.env] !== undefined && env[f.env] !== '') fromEnv[f.key] = env[f.env];
   apply(fromEnv, (f) => f.env);
   apply(sources.flags ?? {}, (f) => sources.flagNames?.[f.key] ?? f.flag);
+  for (const found of unconverted.values()) problems.push(...found);
 
   const secretFile = merged['secretFile'] as string | undefined;
   delete merged['secretFile'];

@@ -71,9 +71,16 @@ describe('config', () => {
     expect(found.filter((p) => p.startsWith('tlsRejectUnauthorized'))).toEqual([
       'tlsRejectUnauthorized (from --tls-reject-unauthorized): "maybe" is not true or false',
     ]);
-    // A later source that converts wins, and the schema still checks its value.
+    // A later source that converts wins, and the schema still checks its value; the overridden one is no problem.
     const later = problems(() => loadConfig({ flags: { name: 'n1', secret, port: '-5' }, env: { POGO_PORT: 'eighty' } }));
-    expect(later.filter((p) => p.startsWith('port'))).toHaveLength(2);
+    expect(later.filter((p) => p.startsWith('port'))).toEqual([expect.stringMatching(/^port \(from --port\): /)]);
+  });
+
+  it('an invalid value a later source overrides stops nothing (POGO_PORT=eighty under --port 4001: the tour)', () => {
+    expect(loadConfig({ flags: { name: 'n1', secret, port: '4001' }, env: { POGO_PORT: 'eighty' } }).port).toBe(4001);
+    // Not overridden, it is reported, with its source.
+    const found = problems(() => loadConfig({ flags: { name: 'n1', secret }, env: { POGO_PORT: 'eighty' } }));
+    expect(found.filter((p) => p.startsWith('port'))).toEqual(['port (from POGO_PORT): "eighty" is not a number']);
   });
 
   it('checks relations between timings', () => {

@@ -384,7 +384,9 @@ export class Membership {
       const now = this.o.clock.now();
       const report = new Map<string, { incarnation: string; since: number }>();
       for (const u of message.unheard) if (u.name !== link.peer.name) report.set(u.name, { incarnation: u.incarnation, since: now - u.silentMs });
+      const before = this.reports.get(link.peer.name);
       this.reports.set(link.peer.name, report);
+      if (before !== undefined) for (const [name, was] of before) if (!report.has(name)) this.heardAgain(name, was.incarnation);
       this.o.onReach?.();
       return;
     }
@@ -483,6 +485,27 @@ export class Membership {
     // Race "the whole cluster restarted gracefully": every seed's member left, and a node that stayed up (an
     // observer: the desktop app) dialled none of them until the entries were reaped, five minutes later.
     return known || this.seeds.has(address) || this.discovered.has(address);
+  }
+
+  /**
+   * Race "a heal this node hears of second-hand": a peer that could not hear
+   * `name` hears it again, while this node, which lost it too, waits out its
+   * redial backoff. Nothing else brings the next attempt forward
+   * (`ensureDialing` leaves a waiting redial alone), and the member cannot
+   * always dial back: an observer (`pogo observe`, the desktop app) listens
+   * on loopback, so members dial its announced address in vain. An observer
+   * on the wan preset (backoff up to 30 s) showed the split's state for
+   * 11.6 s after the heal, every second of it waiting for its own redial (a
+   * re-check of an outsider's tour, each member's link log). So the backoff
+   * starts over and the member is dialled within a base delay.
+   */
+  private heardAgain(name: string, incarnation: string): void {
+    const member = this.table.get(name);
+    if (member === undefined || member.incarnation !== incarnation || member.status !== 'down') return;
+    const target = this.dialing.get(member.address);
+    if (target === undefined || this.o.links.isDialling(member.address)) return;
+    target.attempts = 0;
+    this.schedule(member.address, target, Math.round(this.o.timing.reconnectBaseMs * this.o.random.next()));
   }
 
   private ensureDialing(address: string, firstDelayMs = 0): void {

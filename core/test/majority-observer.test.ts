@@ -108,4 +108,22 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     // The observer's own link to n1 is still up here: it is the fence, not the link, that hid n1's instances.
     expect(obs.member('n1')?.status).not.toBe('down');
   });
+
+  it('race "a heal this node hears of second-hand": an observer members cannot dial relinks a member as soon as the members hear it again', async () => {
+    // A re-check of an outsider's tour: `pogo observe` announces a loopback address, so members cannot dial it back, and an
+    // observer on the wan preset waited out its own redial backoff: the board showed the split 11.6 s after the heal.
+    sim = new SimCluster(11, { latencyMs: 1, jitterMs: 4 });
+    const config = { ...TIMING, netsplit: 'majority' as const, expectedMembers: 3 };
+    for (const name of members) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
+    // Members dial the address it announces, and fail; it dials them.
+    await sim.start('obs', ['n1'], { ...TIMING, reconnectBaseMs: 500, reconnectMaxMs: 20_000, advertise: 'nowhere:9', role: 'observer' });
+    await sim.until(() => sim.fullMesh() && members.every((m) => sim.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+    const obs = sim.mustGet('obs');
+    for (const other of ['n2', 'n3', 'obs']) sim.network.cut(ADDRESS('n1'), ADDRESS(other));
+    await sim.run(60_000); // the observer's redial backoff grows to its cap
+    expect(obs.member('n1')?.status).toBe('down');
+    for (const other of ['n2', 'n3', 'obs']) sim.network.healPair(ADDRESS('n1'), ADDRESS(other));
+    const took = await sim.until(() => obs.member('n1')?.status === 'up', 30_000, 'the observer linked to n1 again', 10);
+    expect(took).toBeLessThan(2_000);
+  });
 });

@@ -47,6 +47,17 @@ describe('observer timing', () => {
     );
   });
 
+  it('takes a log level, checked as pogo node checks it (a bad one names the setting), and has a flag for it', async () => {
+    await expect(startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, logLevel: 'loud' })).rejects.toThrow(/logLevel/);
+    running = await startObserver({ seeds: ['127.0.0.1:1'], secret, port: 0, logLevel: 'silent' });
+    expect(running.node.config.logLevel).toBe('silent');
+    expect(
+      buildCli()
+        .commands.find((c) => c.name() === 'observe')!
+        .options.map((o) => o.long),
+    ).toContain('--log-level');
+  });
+
   it('pogo observe has a flag for each timing setting, described as pogo node describes it', () => {
     const cli = buildCli();
     const flags = (name: string) => new Map(cli.commands.find((c) => c.name() === name)!.options.map((o) => [o.long, o.description]));

@@ -93,7 +93,8 @@ Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
     .option('--name <name>', 'observer name (default: observer-<host>-<pid>)')
     .option('--host <host>', 'gateway interface (default: 127.0.0.1)')
     .option('--port <port>', 'gateway port (default: 7070; 0 picks one)')
-    .option('--ui [dir]', 'serve the built renderer (default: the repository build in out/renderer)');
+    .option('--ui [dir]', 'serve the built renderer (default: the repository build in out/renderer)')
+    .option('--log-level <level>', "the observer's log level: trace, debug, info, warn, error, fatal, silent (or POGO_LOG_LEVEL; default: warn)");
   for (const f of TIMING_FIELDS) observe.addOption(configOption(f));
   observe
     .addHelpText(

@@ -90,7 +90,9 @@ export interface StartObserverOptions {
   user?: string;
   /** POGO_* variables to fall back on (the CLI passes process.env; default: none). */
   env?: Record<string, string | undefined>;
-  /** Logger of the observer node (default: pino on stdout at level warn). */
+  /** The observer's log level when no `log` is given: trace … fatal, silent (default: POGO_LOG_LEVEL from `env`, else warn). */
+  logLevel?: string;
+  /** Logger of the observer node (default: pino on stdout at `logLevel`). */
   log?: Logger;
 }
 
@@ -130,12 +132,16 @@ export async function startObserver(opts: StartObserverOptions): Promise<Running
       tlsCertFile: tls.certFile,
       tlsKeyFile: tls.keyFile,
       tlsRejectUnauthorized: tls.rejectUnauthorized,
+      logLevel: opts.logLevel,
       ...opts.timing,
     },
     flagNames: { seeds: '--seed' },
     env: opts.env ?? {},
   });
-  const log = opts.log ?? createLogger({ level: 'warn' });
+  // Warn unless asked: an observer's info lines (every link, every member) are a member's business. Asked for, as pogo
+  // node takes it (a re-check of the tour could not follow a heal in the observer's log: nothing below warn, no option).
+  const asked = opts.logLevel !== undefined || (opts.env?.['POGO_LOG_LEVEL'] ?? '') !== '';
+  const log = opts.log ?? createLogger({ level: asked ? config.logLevel : 'warn' });
   const node = await PogoNode.start(config, { log });
   let gateway: Gateway;
   try {
@@ -144,6 +150,7 @@ export async function startObserver(opts: StartObserverOptions): Promise<Running
       port: opts.port ?? 0,
       ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
       ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
       ...(opts.credential !== undefined ? { credential: opts.credential } : {}),
       ...(opts.user !== undefined ? { user: opts.user } : {}),
     });
@@ -234,6 +241,7 @@ export interface ObserveOptions extends ObserverTiming {
   port?: string;
   ui?: string | boolean;
   token?: string;
+  logLevel?: string;
 }
 
 export async function runObserve(opts: ObserveOptions): Promise<number> {
@@ -256,6 +264,7 @@ export async function runObserve(opts: ObserveOptions): Promise<number> {
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
       ...(staticDir !== undefined ? { staticDir } : {}),
     });
   } catch (err) {

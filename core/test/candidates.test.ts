@@ -18,22 +18,10 @@ import {
   type CandidateInput,
 } from '../src/distributed/candidates.js';
 import type { Member } from '../src/membership.js';
+import { memberEntry } from './support/members.js';
 
-const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member => ({
-  name,
-  incarnation: 'i1',
-  startedAt: 0,
-  address: `${name}.example:4370`,
-  role: 'member',
-  labels: {},
-  workers: ['w'],
-  version: 1,
-  status,
-  since: 0,
-  reason: 'test',
-  ready: true,
-  ...over,
-});
+const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member =>
+  memberEntry(name, status, { workers: ['w'], ready: true, ...over });
 
 const input = (members: Member[], over: Partial<CandidateInput> = {}): CandidateInput => ({
   self: 'n1',

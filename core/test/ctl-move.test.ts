@@ -9,9 +9,10 @@
  * the simulated network.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientSession } from '../src/client-session.js';
+import type { ClientSession } from '../src/client-session.js';
 import { CtlFailure, EXIT, moveChild } from '../src/cli/ctl.js';
-import { SIM_SECRET, SimCluster } from './support/sim.js';
+import { ctlSession } from './support/ctl-session.js';
+import { SimCluster } from './support/sim.js';
 
 const OPERATOR = 'operator-token-0123456789';
 let sim: SimCluster | undefined;
@@ -25,20 +26,7 @@ async function cluster(): Promise<{ sim: SimCluster; session: ClientSession }> {
   await sim.start('c', ['a'], config);
   sim.settle(() => sim!.fullMesh() && sim!.running().every((n) => n.supervisor.isReady), 5_000, 'a-b-c linked and ready');
   await sim.resolve(a.supervisor.startChild({ id: 'web', start: { worker: 'w' } }));
-  const session = await sim.resolve(
-    ClientSession.open({
-      name: 'ctl-host-1',
-      cluster: 'pogo',
-      secret: SIM_SECRET,
-      seeds: [SimCluster.address('a')],
-      timing: { heartbeatIntervalMs: 1_000, suspectAfterMs: 2_000, heartbeatTimeoutMs: 3_000, handshakeTimeoutMs: 2_000 },
-      transport: sim.network.transport('ctl-host:0'),
-      clock: sim.clock,
-      random: sim.random,
-      log: sim.log,
-      timeoutMs: 5_000,
-    }),
-  );
+  const session = await ctlSession(sim, 'a');
   return { sim, session };
 }
 

@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../src/membership.js';
+import { memberEntry } from './support/members.js';
 import { available } from '../src/distributed/policies/netsplit-available.js';
 import { leaseMargin, majority } from '../src/distributed/policies/netsplit-majority.js';
 import { netsplitInputs, type MemberReach, type NetsplitInputs } from '../src/distributed/policies/netsplit.js';
@@ -131,20 +132,7 @@ describe('available', () => {
 });
 
 describe('netsplitInputs: the snapshot', () => {
-  const member = (name: string, status: Member['status'], over: Partial<Member> = {}): Member => ({
-    name,
-    incarnation: 'i1',
-    startedAt: 0,
-    address: `${name}.example:4370`,
-    role: 'member',
-    labels: {},
-    workers: [],
-    version: 1,
-    status,
-    since: 500,
-    reason: 'test',
-    ...over,
-  });
+  const member = (name: string, status: Member['status'], over: Partial<Member> = {}): Member => memberEntry(name, status, { since: 500, ...over });
 
   it('lists every other member with how it is reached; observers and this node are not listed', () => {
     const snap = netsplitInputs(

@@ -7,21 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { readiness, type ReadinessInput } from '../src/distributed/readiness.js';
 import type { Member } from '../src/membership.js';
+import { memberEntry } from './support/members.js';
 
-const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member => ({
-  name,
-  incarnation: 'aaaaaaaa',
-  startedAt: 0,
-  address: `${name}.example:4370`,
-  role: 'member',
-  labels: {},
-  workers: [],
-  version: 1,
-  status,
-  since: 0,
-  reason: 'test',
-  ...over,
-});
+const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member =>
+  memberEntry(name, status, { incarnation: 'aaaaaaaa', ...over });
 
 /** n1's view: itself, n2 and n3 linked and synced, in the roster, seeds given, available mode. */
 const input = (over: Partial<ReadinessInput> = {}): ReadinessInput => ({

@@ -4,23 +4,10 @@
  * watch ends (race "woken from a stall").
  */
 import { describe, expect, it } from 'vitest';
-import type { Member } from '../src/membership.js';
+import { memberEntry } from './support/members.js';
 import { expired, resync, wokeFromStall, type Wake } from '../src/distributed/wake.js';
 
-const member = (name: string, status: Member['status'] = 'up', over: Partial<Member> = {}): Member => ({
-  name,
-  incarnation: 'i1',
-  startedAt: 0,
-  address: `${name}.example:4370`,
-  role: 'member',
-  labels: {},
-  workers: [],
-  version: 1,
-  status,
-  since: 0,
-  reason: 'test',
-  ...over,
-});
+const member = memberEntry;
 const timing = { heartbeatIntervalMs: 1_000, leaseMs: 3_000 };
 /** n1 ran again at 20,000 after 5,000 ms stalled. */
 const woke: Wake = { at: 20_000, from: 15_000, stalledMs: 5_000, awaiting: new Set() };

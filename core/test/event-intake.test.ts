@@ -9,6 +9,7 @@ import { ConvergenceTracker } from '../src/observer/convergence.js';
 import {
   EventIntake,
   LEAVING_REASON,
+  STOP_HOLD_MS,
   VERDICT_LAG_MS,
   announcedLeave,
   memberVerdict,
@@ -329,6 +330,49 @@ describe('a stop command', () => {
     live.delete('c2');
     intake.onDistEvent(stopped('c2', 'a', 2, 8));
     expect(published.at(-1)).toEqual({ ...stopped('c2', 'a', 2, 8), terminated: true });
+  });
+
+  it('race "the stop heard before the spec\'s removal": the owner\'s leave arriving first is held, then told as the operator\'s stop', () => {
+    const published: DistEvent[] = [];
+    const live = new Set(['c1', 'c2', 'c3']);
+    const asked = new Map([
+      ['c1', 'alice'],
+      ['c2', 'bob'],
+    ]);
+    const intake = new EventIntake({
+      publish: (e) => published.push(e),
+      member: () => undefined,
+      changed: () => {},
+      isLive: (id) => live.has(id),
+      stopAsked: (id) => asked.get(id),
+    });
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(started('c2', 'a', 2));
+    intake.onDistEvent(started('c3', 'a', 3));
+    published.length = 0;
+    // c1's instance gone while its spec is still live here: the removal is on its way from another member.
+    intake.onDistEvent(stopped('c1', 'a', 1, 10));
+    // c3 stopped with no stop asked here (a crash, a move): told at once, as before.
+    intake.onDistEvent(stopped('c3', 'a', 3, 11));
+    expect(published).toEqual([stopped('c3', 'a', 3, 11)]);
+    intake.settleStops(12);
+    expect(published.length).toBe(1);
+    // The removal arrives: its no-node placement does not release the stop, the tick does, as the operator's.
+    live.delete('c1');
+    intake.onDistEvent({ type: 'placed', id: 'c1', node: undefined, by: 'none', at: 13 });
+    intake.settleNowhere();
+    intake.settleStops(14);
+    expect(published.slice(1)).toEqual([{ ...stopped('c1', 'a', 1, 10), terminated: true, by: 'alice' }]);
+    // A stop asked that did not remove the spec (it was refused, or restarted elsewhere): a later event of the child tells it first...
+    intake.onDistEvent(stopped('c2', 'a', 2, 20));
+    intake.onDistEvent(started('c2', 'b', 4, 21));
+    expect(published.slice(2)).toEqual([stopped('c2', 'a', 2, 20), started('c2', 'b', 4, 21)]);
+    // ...and with none, the hold ends after STOP_HOLD_MS, the stop told as it is.
+    intake.onDistEvent(stopped('c2', 'b', 4, 30));
+    intake.settleStops(30 + STOP_HOLD_MS - 1);
+    expect(published.length).toBe(4);
+    intake.settleStops(30 + STOP_HOLD_MS);
+    expect(published.at(-1)).toEqual(stopped('c2', 'b', 4, 30));
   });
 });
 

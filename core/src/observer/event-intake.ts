@@ -143,6 +143,17 @@
  * StopNote), with who asked when the stop went through this gateway
  * (`stopAsked`).
  *
+ * Race "the stop heard before the spec's removal": the removal travels from
+ * the member the stop command went to, the owner's leave of `run:<id>` from
+ * the owner, on two links; on a loaded host the leave can arrive first, and
+ * its `stopped` (the spec still live here) would read as an ordinary stop,
+ * "ticker-1 stopped on n3", not the operator's. So the `stopped` of a
+ * child's last instance, while a stop of it asked through this gateway is
+ * pending and its spec is still live here, is held (`stopsHeld`) until the
+ * next `settleStops` finds the spec gone, for at most `STOP_HOLD_MS` (then
+ * published as it is: the stop did not remove the spec); any later event of
+ * that child publishes it first, so each child's events keep their order.
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -153,6 +164,9 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { StoppedEvent } from './state.js';
 import { isLinked } from '../membership.js';
+
+/** How long a `stopped` may wait for its spec's removal (the header: "the stop heard before the spec's removal"). */
+export const STOP_HOLD_MS = 2_000;
 
 /** What the observer knows of a member it may have lost. */
 export interface MemberFacts {
@@ -292,6 +306,8 @@ export class EventIntake {
   sessions = 0;
   /** `placed` events with no node, held until it is known whether the child was terminated (see the header). */
   private readonly nowhere = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
+  /** `stopped` events of a child's last instance, held until its spec's removal arrives (see the header): id → event. */
+  private readonly stopsHeld = new Map<string, Extract<DistEvent, { type: 'stopped' }>>();
   /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
   private catching: boolean;
 
@@ -337,6 +353,8 @@ export class EventIntake {
   /** One event of the observer's own supervisor. */
   onDistEvent(e: DistEvent): void {
     if (this.catching && 'id' in e) return this.absorb(e);
+    // A later event of a child whose stop is held publishes the stop first (a no-node placement is the removal's own).
+    if ('id' in e && this.stopsHeld.has(e.id) && !(e.type === 'placed' && e.node === undefined)) this.releaseStop(e.id);
     switch (e.type) {
       case 'node-up':
       case 'node-down':
@@ -571,12 +589,30 @@ export class EventIntake {
         this.healStops.delete(e.id);
         return;
       }
+      // The last instance of a child an operator here asked to stop, its spec still live: wait for the removal.
+      if (!('terminated' in e) && !this.running.has(e.id) && this.o.stopAsked?.(e.id) !== undefined) {
+        this.stopsHeld.set(e.id, e);
+        return;
+      }
     } else if (e.type === 'placed') {
       const k = `${e.node ?? ''}|${e.by}`;
       if (this.placed.get(e.id) === k) return;
       this.placed.set(e.id, k);
     }
     this.o.publish(e);
+  }
+
+  /** Publishes the held stop of `id`, saying it was for good if its spec is gone by now. */
+  private releaseStop(id: string): void {
+    const e = this.stopsHeld.get(id);
+    if (e === undefined) return;
+    this.stopsHeld.delete(id);
+    this.o.publish(this.noted(e));
+  }
+
+  /** The held stops (see the header): published once their spec is gone, or as they are after `STOP_HOLD_MS`. */
+  settleStops(now: number): void {
+    for (const [id, e] of [...this.stopsHeld]) if (this.o.isLive?.(id) === false || now - e.at >= STOP_HOLD_MS) this.releaseStop(id);
   }
 
   /** An instance seen again whose stop was published with a loss (see the header): running again here, and no news. */

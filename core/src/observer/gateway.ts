@@ -290,6 +290,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     watchLinks();
     // No-node placements held since the last tick: a terminated child's are dropped (event-intake.ts).
     intake.settleNowhere();
+    // Stops heard before their spec's removal, held for it (event-intake.ts).
+    intake.settleStops(now);
     // Synced with the cluster: what the observer learned meanwhile was its past; what runs now counts as reported.
     if (intake.catchingUp && caughtUp(node)) {
       intake.endCatchUp();

@@ -9,6 +9,7 @@
  * `heartbeatTimeoutMs (from --heartbeat-timeout-ms): must be greater than suspectAfterMs`.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_TOKEN_LENGTH, MAX_TOKENS, parseTokens } from './credentials.js';
@@ -387,6 +388,39 @@ export interface ConfigSources {
   flagNames?: Record<string, string>;
 }
 
+/** The settings that name a file or a directory: in a config file, relative to the file's own directory. */
+const PATH_SETTINGS = [
+  'dataDir',
+  'secretFile',
+  'operatorTokenFile',
+  'viewerTokenFile',
+  'tlsCertFile',
+  'tlsKeyFile',
+  'tlsCaFile',
+  'children',
+  'workers',
+] as const satisfies ReadonlyArray<ConfigField['key']>;
+
+/**
+ * A config file's values with its relative paths made absolute against `dir`,
+ * the file's directory: a file in /etc/pogo naming `"dataDir": "data"` means
+ * /etc/pogo/data whatever directory the service starts in (systemd starts it
+ * in /). Flags and variables stay relative to the working directory, as a
+ * shell user expects. `workers` entries other than paths (`examples`) stay.
+ */
+function fromFileDir(values: Raw, dir: string): Raw {
+  const out: Raw = { ...values };
+  const abs = (v: unknown): unknown => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? resolve(dir, v) : v);
+  for (const key of PATH_SETTINGS) {
+    const v = out[key];
+    if (v === undefined) continue;
+    if (key !== 'workers') out[key] = abs(v);
+    else if (Array.isArray(v)) out[key] = v.map((w) => (w === 'examples' ? w : abs(w)));
+    else if (typeof v === 'string') out[key] = v.split(',').map((w) => w.trim()).filter((w) => w !== '').map((w) => (w === 'examples' ? w : abs(w)));
+  }
+  return out;
+}
+
 /**
  * Merges the sources, reads the secret and token files, validates, and
  * checks the TLS files (readable, PEM, the key matching the certificate:
@@ -424,7 +458,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`config file ${sources.file}: must hold a JSON object`]);
     const known = new Set<string>(CONFIG_FIELDS.map((f) => f.key));
     for (const key of Object.keys(parsed)) if (!known.has(key)) problems.push(`${key} (from ${sources.file}): unknown setting`);
-    apply(parsed as Raw, () => sources.file!);
+    apply(fromFileDir(parsed as Raw, dirname(resolve(sources.file))), () => sources.file!);
   }
   const env = sources.env ?? {};
   const fromEnv: Raw = {};

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +106,30 @@ describe('config', () => {
     expect(problems(() => loadConfig({ flags: { name: 'n1', secretFile: join(dir, 'missing') }, env: {} })).join('\n')).toMatch(
       /secretFile \(from --secret-file\): cannot read .*ENOENT/,
     );
+  });
+
+  it("paths in a config file are relative to the file's directory; flags and variables stay relative to the working directory", () => {
+    const etc = mkdtempSync(join(tmpdir(), 'pogo-etc-'));
+    mkdirSync(join(etc, 'keys'));
+    writeFileSync(join(etc, 'keys', 'secret'), secret, { mode: 0o600 });
+    writeFileSync(join(etc, 'tokens'), 'alice:operator-token-of-alice', { mode: 0o600 });
+    const file = join(etc, 'pogo.json');
+    const write = (o: object) => writeFileSync(file, JSON.stringify(o));
+    const workers = ['w.mjs', 'examples', '/opt/w.mjs'];
+    write({ name: 'n1', secretFile: 'keys/secret', operatorTokenFile: './tokens', dataDir: 'data', workers, children: 'children.json' });
+    // Started from elsewhere (systemd starts services in /): the file's own directory counts.
+    const c = loadConfig({ file, env: {} });
+    expect(c.secret).toBe(secret);
+    expect(c.dataDir).toBe(join(etc, 'data'));
+    expect(c.workers).toEqual([join(etc, 'w.mjs'), 'examples', '/opt/w.mjs']);
+    expect(c.children).toBe(join(etc, 'children.json'));
+    // A comma-separated list in the file, like the flag's.
+    write({ name: 'n1', secret, workers: 'a.mjs, examples' });
+    expect(loadConfig({ file, env: {} }).workers).toEqual([join(etc, 'a.mjs'), 'examples']);
+    // A flag or a variable overriding the file is taken as typed (resolved later from the working directory).
+    write({ name: 'n1', secret, dataDir: 'data' });
+    expect(loadConfig({ file, env: { POGO_DATA_DIR: 'here' } }).dataDir).toBe('here');
+    expect(loadConfig({ file, env: {}, flags: { dataDir: 'there' } }).dataDir).toBe('there');
   });
 
   it('rejects a short secret and a secret given twice', () => {

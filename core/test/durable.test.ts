@@ -261,6 +261,16 @@ describe('desired-state file', () => {
     expect(() => openStore(file)).toThrow(/dataDir \(.*plain-file\): is not a directory/);
   });
 
+  it('creates a missing data dir and its parents with mode 0700, and refuses one the file system will not create instead of spinning', () => {
+    const dir = join(freshDir(), 'a', 'b', 'data');
+    openStore(dir);
+    expect(statSync(dir).isDirectory()).toBe(true);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, '..')).mode & 0o777).toBe(0o700);
+    // mkdir in /proc fails with ENOENT though /proc exists: Node 20's recursive mkdirSync looped on it forever.
+    if (existsSync('/proc/self')) expect(() => openStore('/proc/pogo-no-such/data')).toThrow(/dataDir \(\/proc\/pogo-no-such\/data\): cannot create the directory: ENOENT/);
+  });
+
   it('a state file that exists but cannot be read stops the start, and is left where it is (not moved aside as corrupt)', () => {
     // Moved aside, it would make the node start empty; a whole cluster started by a user who cannot read
     // its files (a chown or User= mistake) came back with no children, the state in files no node reads.

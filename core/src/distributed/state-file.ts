@@ -79,7 +79,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -138,7 +138,7 @@ export class StateFile {
     try {
       // mkdir of a path that is a file fails with EEXIST, which would hide the real problem.
       if (existsSync(dir) && !statSync(dir).isDirectory()) throw problem('is not a directory (it is a file): give a directory, or move the file away');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw problem(`cannot create the directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -514,5 +514,28 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * `mkdir -p` with mode 0700 for what it creates, one level at a time. Not
+ * `mkdirSync(dir, { recursive: true })`: on Node.js 20 that spins forever
+ * in a directory where mkdir fails with ENOENT although the parent exists
+ * (`/proc`, some FUSE mounts): a node given `--data-dir /proc/x` used a whole
+ * core and ignored SIGTERM. Here each failure but EEXIST is the answer.
+ */
+export function makeDirs(dir: string): void {
+  const path = resolve(dir);
+  const missing: string[] = [];
+  for (let at = path; !existsSync(at); at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }

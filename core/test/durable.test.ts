@@ -176,6 +176,19 @@ describe('desired-state file', () => {
     openStore(dir, log);
     expect(decodeLock(readFileSync(join(dir, LOCK_FILE), 'utf8'))?.pid).toBe(process.pid);
     expect(log.entries.some((e) => e.level === 'warn' && /stale data dir lock: process \d+ is not running/.test(e.message))).toBe(true);
+    // The lock is written whole before it is put in place (race "a lock read while it is being written"):
+    // no draft is left beside it, whether the lock was taken or refused.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(() => openStore(dir)).toThrow(/another node of this process/);
+    const other = freshDir();
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, LOCK_FILE), `${process.ppid}\n`);
+    expect(() => openStore(other)).toThrow(/in use by process/);
+    expect(readdirSync(other)).toEqual([LOCK_FILE]);
+    // An empty lock (left by an earlier release killed between creating and writing it) names no process: taken over.
+    writeFileSync(join(other, LOCK_FILE), '');
+    openStore(other).close();
+    expect(readdirSync(other).filter((f) => f !== 'state.json')).toEqual([]);
   });
 
   const procReadable = existsSync('/proc/sys/kernel/random/boot_id') && existsSync(`/proc/${process.ppid}/stat`);

@@ -70,6 +70,7 @@ import {
   constants,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -239,37 +240,62 @@ export class StateFile {
       ]);
     if (lockedHere.has(this.dir)) throw refuse(`another node of this process (pid ${process.pid})`);
     const own = ownLock();
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // Race "a lock read while it is being written": created empty and then written, a lock another
+    // node starting at the same instant reads in between names no process, is judged stale and
+    // removed. So the lock is written whole to a file of this process first, then linked into place
+    // (link fails with EEXIST when a lock is there): a lock file is never seen without its owner.
+    const draft = `${this.lockFile}.${process.pid}.tmp`;
+    try {
+      const fd = openSync(draft, 'w', 0o600);
       try {
-        const fd = openSync(this.lockFile, 'wx', 0o600);
-        try {
-          writeSync(fd, encodeLock(own));
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        // Two nodes taking over one stale lock at the same instant: only the last writer keeps it.
-        if (readLock(this.lockFile)?.pid !== process.pid) continue;
-        this.locked = true;
-        lockedHere.add(this.dir);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-          throw new ConfigError([
-            `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-          ]);
+        writeSync(fd, encodeLock(own));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
-      const holder = readLock(this.lockFile);
-      const verdict = judgeLock(holder, holder === undefined ? undefined : lockFacts(holder.pid));
-      if (!verdict.stale && holder !== undefined) throw refuse(`process ${holder.pid}: ${verdict.reason}`);
-      this.log.warn({ path: this.lockFile, pid: holder?.pid ?? null, reason: verdict.reason }, `taking over a stale data dir lock: ${verdict.reason}`);
+    } catch (err) {
+      throw new ConfigError([
+        `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ]);
+    }
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          placeLock(draft, this.lockFile);
+          // Two nodes taking over one stale lock at the same instant: only the last writer keeps it.
+          if (readLock(this.lockFile)?.pid !== process.pid) continue;
+          this.locked = true;
+          lockedHere.add(this.dir);
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+            throw new ConfigError([
+              `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+            ]);
+        }
+        this.judgeHolder(refuse);
+      }
+    } finally {
       try {
-        unlinkSync(this.lockFile);
+        unlinkSync(draft);
       } catch {
-        // someone else removed it first: try again
+        // gone already
       }
     }
     throw refuse('another process (the lock kept changing hands)');
+  }
+
+  /** The lock is held: refuses unless its holder is gone (`judgeLock`), in which case it is removed for the next attempt. */
+  private judgeHolder(refuse: (holder: string) => ConfigError): void {
+    const holder = readLock(this.lockFile);
+    const verdict = judgeLock(holder, holder === undefined ? undefined : lockFacts(holder.pid));
+    if (!verdict.stale && holder !== undefined) throw refuse(`process ${holder.pid}: ${verdict.reason}`);
+    this.log.warn({ path: this.lockFile, pid: holder?.pid ?? null, reason: verdict.reason }, `taking over a stale data dir lock: ${verdict.reason}`);
+    try {
+      unlinkSync(this.lockFile);
+    } catch {
+      // someone else removed it first: try again
+    }
   }
 
   private corrupt(reason: string): LoadResult {
@@ -537,5 +563,28 @@ export function makeDirs(dir: string): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+  }
+}
+
+/**
+ * Puts the written `draft` in place as `lockFile`, failing with EEXIST when
+ * a lock is there. A file system without hard links (vfat, some network
+ * mounts) gets the lock created exclusively and then written: the race the
+ * link avoids is back there, and only there.
+ */
+function placeLock(draft: string, lockFile: string): void {
+  try {
+    linkSync(draft, lockFile);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+  }
+  const fd = openSync(lockFile, 'wx', 0o600);
+  try {
+    writeSync(fd, readFileSync(draft));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -7,27 +7,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, type ClusterView, type LocalClaim, type LocalInstance } from '../src/distributed/decide.js';
-import { hrwScore, type Candidate } from '../src/distributed/placement.js';
+import { hrwScore } from '../src/distributed/placement.js';
 import type { ChildRegister, SpecEntry } from '../src/distributed/registers.js';
 import type { ChildView, Runner } from '../src/distributed/view.js';
 import { parseChildSpec } from '../src/supervisor/child-spec.js';
+import { candidate } from './support/members.js';
 
 const REV = '0000000001.000001.n1';
 const NEW_REV = '0000000002.000001.n2';
-const candidate = (name: string): Candidate => ({
-  name,
-  role: 'member',
-  up: true,
-  ready: true,
-  draining: false,
-  labels: {},
-  workers: ['w'],
-  commands: [],
-  capacity: 1,
-});
 const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({
   self: 'n1',
-  candidates: ['n1', 'n2', 'n3'].map(candidate),
+  candidates: ['n1', 'n2', 'n3'].map((n) => candidate(n)),
   mayRun: true,
   mayStart: true,
   gated: new Set(),
@@ -152,7 +142,7 @@ describe('decide: claims (majority mode): two owners never both start', () => {
             const a = decide(
               { ...view({ claims, owner: n }), id },
               undefined,
-              claiming({ self: n, candidates: ['n1', 'n2', 'n3', 'n4'].map(candidate) }),
+              claiming({ self: n, candidates: ['n1', 'n2', 'n3', 'n4'].map((n) => candidate(n)) }),
               state,
             );
             return a.do !== 'unclaim';

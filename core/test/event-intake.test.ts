@@ -301,17 +301,22 @@ describe('EventIntake', () => {
 });
 
 describe('a stop command', () => {
-  it('a terminated child is not "placed nowhere": that placement is not published, and its stop says it stopped for good, and who asked', () => {
+  /** An intake whose children `live` have a spec, and `asked`: who asked this gateway to stop which. */
+  const stopSetup = (ids: string[], asked: Record<string, string>) => {
     const published: DistEvent[] = [];
-    const live = new Set(['c1', 'c2']);
-    const asked = new Map([['c1', 'alice']]);
+    const live = new Set(ids);
     const intake = new EventIntake({
       publish: (e) => published.push(e),
       member: () => undefined,
       changed: () => {},
       isLive: (id) => live.has(id),
-      stopAsked: (id) => asked.get(id),
+      stopAsked: (id) => asked[id],
     });
+    return { intake, published, live };
+  };
+
+  it('a terminated child is not "placed nowhere": that placement is not published, and its stop says it stopped for good, and who asked', () => {
+    const { intake, published, live } = stopSetup(['c1', 'c2'], { c1: 'alice' });
     intake.onDistEvent(started('c1', 'a', 1));
     intake.onDistEvent(started('c2', 'a', 2));
     // c1 stopped by alice's command; c2 has no node to run on any more (every node draining), a real "placed nowhere".
@@ -333,19 +338,7 @@ describe('a stop command', () => {
   });
 
   it('race "the stop heard before the spec\'s removal": the owner\'s leave arriving first is held, then told as the operator\'s stop', () => {
-    const published: DistEvent[] = [];
-    const live = new Set(['c1', 'c2', 'c3']);
-    const asked = new Map([
-      ['c1', 'alice'],
-      ['c2', 'bob'],
-    ]);
-    const intake = new EventIntake({
-      publish: (e) => published.push(e),
-      member: () => undefined,
-      changed: () => {},
-      isLive: (id) => live.has(id),
-      stopAsked: (id) => asked.get(id),
-    });
+    const { intake, published, live } = stopSetup(['c1', 'c2', 'c3'], { c1: 'alice', c2: 'bob' });
     intake.onDistEvent(started('c1', 'a', 1));
     intake.onDistEvent(started('c2', 'a', 2));
     intake.onDistEvent(started('c3', 'a', 3));

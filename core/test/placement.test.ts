@@ -26,19 +26,9 @@ import {
   type PlacementInput,
 } from '../src/distributed/placement.js';
 import { parseChildSpec, type ChildSpec } from '../src/supervisor/child-spec.js';
+import { candidate } from './support/members.js';
 
-const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({
-  name,
-  role: 'member',
-  up: true,
-  ready: true,
-  draining: false,
-  labels: {},
-  workers: ['w'],
-  commands: [],
-  capacity: 1,
-  ...over,
-});
+const node = candidate;
 const spec = (id: string, over: Record<string, unknown> = {}): ChildSpec => parseChildSpec({ id, start: { worker: 'w' }, ...over });
 const input = (id: string, candidates: Candidate[], over: Partial<PlacementInput> = {}): PlacementInput => ({
   id,

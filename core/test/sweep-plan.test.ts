@@ -10,19 +10,9 @@ import { owner, type Candidate } from '../src/distributed/placement.js';
 import type { SpecEntry } from '../src/distributed/registers.js';
 import { changeOf, memberKeys, membersChanged, targetedIds, type MemberChange, type SweptFor, type TargetInput } from '../src/distributed/sweep-plan.js';
 import { parseChildSpec } from '../src/supervisor/child-spec.js';
+import { candidate } from './support/members.js';
 
-const node = (name: string, over: Partial<Candidate> = {}): Candidate => ({
-  name,
-  role: 'member',
-  up: true,
-  ready: true,
-  draining: false,
-  labels: {},
-  workers: ['w'],
-  commands: [],
-  capacity: 1,
-  ...over,
-});
+const node = candidate;
 const entry = (id: string, pin?: string, labels?: Record<string, string>): SpecEntry => ({
   rev: { c: 1, n: 'n1' } as unknown as SpecEntry['rev'],
   spec: parseChildSpec({ id, start: { worker: 'w' }, ...(labels ? { labels } : {}) }),

@@ -54,6 +54,14 @@
  * member is (until it is forgotten). Members down for `downReapAfterMs` and
  * tombstones older than `leftReapAfterMs` are forgotten (and kept from
  * coming back through stale gossip for as long again).
+ *
+ * Observers are dialled by no one: an observer (`pogo observe`, the desktop
+ * app) dials every member it learns of, and its link is its own to make
+ * again. It listens on loopback and announces that address, so a member
+ * that lost one (a laptop closed, the app quit without its leave) dialled
+ * `127.0.0.1:<its port>` on its own host for `downReapAfterMs` (15 min),
+ * failing every time or, worse, reaching whatever else listens there; and
+ * two desktop apps on one cluster dialled each other's loopback.
  */
 import type { Clock, TimerHandle } from './clock.js';
 import type { DialFailure, DialFailureCode, Link, LinkLayer } from './link.js';
@@ -478,7 +486,8 @@ export class Membership {
       if (member.address !== address) continue;
       if (this.o.links.isBusyWith(member.name)) return false;
       // A member that left is not dialled for its own sake; its address may still be a seed's.
-      if (member.status !== 'left') known = true;
+      // Nor is an observer: it dials the members (see the header, "observers are dialled by no one").
+      if (member.status !== 'left' && member.role === 'member') known = true;
     }
     // Race "a member restarted at another address" (a new IP, a new port): once its new incarnation
     // replaced the entry, its old address belongs to no member, and only seeds are dialled for their own sake.

@@ -1292,6 +1292,8 @@ describe('distributed supervisor: restart in place (member op restart)', () => {
     const { members, o } = await restartCluster(3, 121);
     const started = await sim.resolve(members[0]!.supervisor.startChild(slow('r1')));
     const asked = members.find((m) => m.name !== started.node)!;
+    // The start resolved where it ran; the member asked knows of the instance once its join has arrived.
+    await sim.until(() => asked.supervisor.whereis('r1')?.pid === started.pid, 1_000, `${asked.name} sees r1 running`);
     const reply = await sim.resolve(o.command(asked.name, 'restart', { id: 'r1' }, OPERATOR, 'alice'));
     expect(reply).toMatchObject({ ok: true, result: { id: 'r1', node: started.node } });
     const restarted = reply.ok ? reply.result : undefined;

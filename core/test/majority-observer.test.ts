@@ -8,6 +8,9 @@
  * while the observer stayed linked (found on real processes in network
  * namespaces, 2026-12-05: 23 s with no instance after a SIGKILL, until the
  * observer was stopped).
+ *
+ * And what members owe an observer's link: nothing. It dials them; they
+ * never dial it (membership.ts: "observers are dialled by no one").
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimCluster } from './support/sim.js';
@@ -126,4 +129,26 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     const took = await sim.until(() => obs.member('n1')?.status === 'up', 30_000, 'the observer linked to n1 again', 10);
     expect(took).toBeLessThan(2_000);
   });
+
+  it('observers are dialled by no one: a member that lost one (the app quit without its leave) does not dial its loopback address', async () => {
+    // It dialled the announced address for downReapAfterMs (15 min): 127.0.0.1:<port> on the member's own host, in vain or
+    // reaching whatever else listened there.
+    sim = new SimCluster(12, { latencyMs: 1, jitterMs: 4 });
+    for (const name of members) await sim.start(name, name === 'n1' ? [] : ['n1'], TIMING);
+    await sim.start('obs', ['n1'], { ...TIMING, role: 'observer' });
+    await sim.start('obs2', ['n2'], { ...TIMING, role: 'observer' });
+    const linked = (m: string) => sim.mustGet(m).member('obs')?.status === 'up' && sim.mustGet(m).member('obs2')?.status === 'up';
+    await sim.until(() => members.every(linked), 10_000, 'observers linked');
+    sim.crash('obs');
+    await sim.until(() => members.every((m) => sim.mustGet(m).member('obs')?.status === 'down'), 5_000, 'obs down');
+    await sim.run(30_000);
+    for (const m of [...members, 'obs2']) expect(sim.mustGet(m).status().dialing.map((d) => d.address)).not.toContain(ADDRESS('obs'));
+    // The observer still dials the members: a member it lost is linked again once it is back.
+    sim.crash('n3');
+    await sim.until(() => sim.mustGet('obs2').member('n3')?.status === 'down', 5_000, 'n3 down');
+    expect(sim.mustGet('obs2').status().dialing.map((d) => d.address)).toContain(ADDRESS('n3'));
+    await sim.start('n3', ['n1'], TIMING);
+    await sim.until(() => sim.mustGet('obs2').member('n3')?.status === 'up', 10_000, 'the observer linked to n3 again');
+  });
 });
+

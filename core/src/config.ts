@@ -416,7 +416,12 @@ function fromFileDir(values: Raw, dir: string): Raw {
     if (v === undefined) continue;
     if (key !== 'workers') out[key] = abs(v);
     else if (Array.isArray(v)) out[key] = v.map((w) => (w === 'examples' ? w : abs(w)));
-    else if (typeof v === 'string') out[key] = v.split(',').map((w) => w.trim()).filter((w) => w !== '').map((w) => (w === 'examples' ? w : abs(w)));
+    else if (typeof v === 'string')
+      out[key] = v
+        .split(',')
+        .map((w) => w.trim())
+        .filter((w) => w !== '')
+        .map((w) => (w === 'examples' ? w : abs(w)));
   }
   return out;
 }

@@ -281,7 +281,8 @@ describe('desired-state file', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, '..')).mode & 0o777).toBe(0o700);
     // mkdir in /proc fails with ENOENT though /proc exists: Node 20's recursive mkdirSync looped on it forever.
-    if (existsSync('/proc/self')) expect(() => openStore('/proc/pogo-no-such/data')).toThrow(/dataDir \(\/proc\/pogo-no-such\/data\): cannot create the directory: ENOENT/);
+    if (existsSync('/proc/self'))
+      expect(() => openStore('/proc/pogo-no-such/data')).toThrow(/dataDir \(\/proc\/pogo-no-such\/data\): cannot create the directory: ENOENT/);
   });
 
   it('a state file that exists but cannot be read stops the start, and is left where it is (not moved aside as corrupt)', () => {

@@ -337,7 +337,7 @@ describe('a stop command', () => {
     expect(published.at(-1)).toEqual({ ...stopped('c2', 'a', 2, 8), terminated: true });
   });
 
-  it('race "the stop heard before the spec\'s removal": the owner\'s leave arriving first is held, then told as the operator\'s stop', () => {
+  it("race \"the stop heard before the spec's removal\": the owner's leave arriving first is held, then told as the operator's stop", () => {
     const { intake, published, live } = stopSetup(['c1', 'c2', 'c3'], { c1: 'alice', c2: 'bob' });
     intake.onDistEvent(started('c1', 'a', 1));
     intake.onDistEvent(started('c2', 'a', 2));

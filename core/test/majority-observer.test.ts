@@ -142,13 +142,23 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     sim.crash('obs');
     await sim.until(() => members.every((m) => sim.mustGet(m).member('obs')?.status === 'down'), 5_000, 'obs down');
     await sim.run(30_000);
-    for (const m of [...members, 'obs2']) expect(sim.mustGet(m).status().dialing.map((d) => d.address)).not.toContain(ADDRESS('obs'));
+    for (const m of [...members, 'obs2'])
+      expect(
+        sim
+          .mustGet(m)
+          .status()
+          .dialing.map((d) => d.address),
+      ).not.toContain(ADDRESS('obs'));
     // The observer still dials the members: a member it lost is linked again once it is back.
     sim.crash('n3');
     await sim.until(() => sim.mustGet('obs2').member('n3')?.status === 'down', 5_000, 'n3 down');
-    expect(sim.mustGet('obs2').status().dialing.map((d) => d.address)).toContain(ADDRESS('n3'));
+    expect(
+      sim
+        .mustGet('obs2')
+        .status()
+        .dialing.map((d) => d.address),
+    ).toContain(ADDRESS('n3'));
     await sim.start('n3', ['n1'], TIMING);
     await sim.until(() => sim.mustGet('obs2').member('n3')?.status === 'up', 10_000, 'the observer linked to n3 again');
   });
 });
-

@@ -39,7 +39,9 @@
  * to `reconnectMaxMs`); a member whose link just went down first after one
  * gossip interval (see `onLinkDown`). Race "the lone node of a whole-cluster
  * restart": a node linked to no one caps its backoff at a fifth of
- * `reconnectMaxMs` (1 s with `lan`). A member that is no one's seed and came
+ * `reconnectMaxMs` (1 s with `lan`); so does an observer towards a member
+ * its linked peers still hear (race "an observer cut from one member
+ * only", at `cutOffAlone`). A member that is no one's seed and came
  * back first is dialled by nobody (the others know it only by name, from
  * their saved roster): it reached its seeds only at its next attempt, up to
  * 5 s after they were up, took every child alone at its ready timeout and
@@ -466,7 +468,30 @@ export class Membership {
         `cannot link to ${address}: ${failure.message}; retrying with backoff`,
       );
     }
-    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial', this.alone()));
+    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial', this.alone() || this.cutOffAlone(address)));
+  }
+
+  /**
+   * Race "an observer cut from one member only": the link between an
+   * observer and one member breaks while the other members still hear it
+   * (their `reach` reports do not list it). No report will ever change to
+   * say it is heard again (`heardAgain` never fires), and the member cannot
+   * dial back (an observer announces a loopback address), so the observer's
+   * own backoff is the only way back: on the wan preset, 15-30 s after the
+   * heal (an outsider's tour measured 14.3 s after a 90 s cut, `pogo
+   * observe --preset wan` in network namespaces). A member its linked peers
+   * hear is alive, and only this observer's path to it is in question: its
+   * redial waits at most a fifth of `reconnectMaxMs`, as a lone node's does.
+   */
+  private cutOffAlone(address: string): boolean {
+    if (this.self.role !== 'observer') return false;
+    for (const m of this.table.values()) {
+      if (m.address !== address || m.role !== 'member' || m.status !== 'down') continue;
+      for (const [reporter, report] of this.reports) {
+        if (reporter !== m.name && this.table.get(reporter)?.role === 'member' && this.o.links.get(reporter) && !report.has(m.name)) return true;
+      }
+    }
+    return false;
   }
 
   /** Whether no other node is linked to this one (the lone node of a whole-cluster restart: see the header). */

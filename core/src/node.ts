@@ -389,6 +389,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       observer: config.role === 'observer',
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
       refusals: () => this.membership.refusals(),
+      unresolvedSeeds: () => this.discovery?.unresolved() ?? [],
       sendCall: (peer, frame) => this.links.send(peer, frame),
       takesCalls: (peer) => {
         const version = this.links.get(peer)?.protocol;

@@ -15,7 +15,7 @@ import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import { SeededRandom } from '../src/random.js';
 import { MemoryNetwork } from '../src/transport/memory.js';
-import { flushMicrotasks } from './support/sim.js';
+import { SimCluster, flushMicrotasks } from './support/sim.js';
 
 function dnsError(code: string, name = 'x'): Error {
   return Object.assign(new Error(`query ${code} ${name}`), { code });
@@ -370,6 +370,28 @@ describe('the discovery loop (ManualClock, fake DNS)', () => {
     expect(warned[0]!.message).toMatch(/cannot resolve dns:pogo:4370: ESERVFAIL.*keeping the 1 address\(es\) found before/);
   });
 
+  it('race "DNS down when the node starts": a seed never answered is unresolved until an answer, even "nothing there"', async () => {
+    const rig = discoveryRig(['dns:pogo:4370', 'dns:other:4370']);
+    rig.dns.zone['pogo'] = { a: 'ECONNREFUSED', aaaa: 'ECONNREFUSED' };
+    rig.dns.zone['other'] = { a: ['127.0.0.5'] };
+    expect(rig.discovery.unresolved()).toEqual([
+      { seed: 'dns:pogo:4370', problem: 'not looked up yet' },
+      { seed: 'dns:other:4370', problem: 'not looked up yet' },
+    ]);
+    rig.discovery.start();
+    await rig.settle();
+    expect(rig.discovery.unresolved()).toEqual([{ seed: 'dns:pogo:4370', problem: expect.stringMatching(/^ECONNREFUSED/) }]);
+    await rig.nextRound();
+    expect(rig.discovery.unresolved()).toHaveLength(1);
+    delete rig.dns.zone['pogo']; // NXDOMAIN: an answer
+    await rig.nextRound();
+    expect(rig.discovery.unresolved()).toEqual([]);
+    // Answered once, a later failure does not make it unresolved again (a failure keeps what was known).
+    rig.dns.zone['pogo'] = { a: 'ESERVFAIL', aaaa: 'ESERVFAIL' };
+    await rig.nextRound();
+    expect(rig.discovery.unresolved()).toEqual([]);
+  });
+
   it('race "a round outlasts its interval": its queries are cancelled at the deadline and the next round runs', async () => {
     const rig = discoveryRig(['dns:pogo:4370']);
     rig.dns.zone['pogo'] = { hang: true };
@@ -477,5 +499,37 @@ describe('a simulated cluster found through DNS', () => {
     const b2 = await start('b', '127.0.0.2:4370');
     await until(() => up(seeker).join() === 'b,c,d,seeker' && up(b2).join() === 'b,c,d,seeker', 10_000, 'b back, redialled as a member');
     for (const n of nodes) n.kill();
+  });
+});
+
+describe('race "DNS down when the node starts" (simulation)', () => {
+  it('a member whose DNS does not answer takes no child by its ready timeout; once DNS answers it joins, and each child runs once', async () => {
+    const sim = new SimCluster(11);
+    try {
+      const dns = new FakeDns();
+      sim.dnsQueries = dns;
+      const b = await sim.start('b', [], {}, undefined, undefined, '127.0.0.2:4370');
+      await sim.until(() => b.supervisor.isReady, 10_000, 'b ready');
+      await sim.resolve(b.supervisor.startChild({ id: 'once', start: { worker: 'w' } }));
+      dns.zone['pogo.test'] = { a: 'ECONNREFUSED', aaaa: 'ECONNREFUSED' }; // the DNS server is down
+      const config = { seeds: ['dns:pogo.test:4370'], dnsIntervalMs: 1000, preset: 'local' as const };
+      const seeker = await sim.start('seeker', [], config, undefined, undefined, '127.0.0.9:4370');
+      // As `--children` does at start: the node asks for the spec the cluster already runs.
+      void seeker.supervisor.startChild({ id: 'once', start: { worker: 'w' } }).catch(() => undefined);
+      await sim.run(15_000); // three ready timeouts
+      expect(seeker.supervisor.isReady).toBe(false);
+      expect(sim.instances('once')).toEqual(['b']);
+      const said = sim.log.entries.filter(
+        (e) => e.fields?.node === 'seeker' && /not taking children yet: dns:pogo.test:4370 has not been resolved/.test(e.message),
+      );
+      expect(said).toHaveLength(1);
+      // DNS is back: it links, becomes ready, and the child still runs once.
+      dns.zone['pogo.test'] = { a: ['127.0.0.2'] };
+      await sim.until(() => seeker.supervisor.isReady && sim.fullMesh(), 15_000, 'seeker joined');
+      await sim.run(3000);
+      expect(sim.instances('once')).toHaveLength(1);
+    } finally {
+      sim.stopAll();
+    }
   });
 });

@@ -28,6 +28,8 @@ afterEach(async () => {
 });
 
 const FAST = ['--preset', 'local'];
+/** The ready timeout short, to see what it does within the test. */
+const READY_SOON = [...FAST, '--ready-timeout-ms', '500'];
 const portOf = (p: NodeProcess): number => Number(p.address.slice(p.address.lastIndexOf(':') + 1));
 /** Runs `pogo ctl` to its end (killed after `ms`): exit code and output. */
 function runCtl(args: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -190,7 +192,7 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
   it('bad input: a name that does not resolve, and a DNS server that does not answer, are logged once and the node keeps running and asking', async () => {
     cluster = new ProcessCluster();
     dns = await TestDnsServer.start();
-    const lonely = await cluster.start('lonely', ['dns:nobody.pogo.test:4370'], ['--dns-server', dns.address, '--dns-interval-ms', '200', ...FAST]);
+    const lonely = await cluster.start('lonely', ['dns:nobody.pogo.test:4370'], ['--dns-server', dns.address, '--dns-interval-ms', '200', ...READY_SOON]);
     await cluster.until(async () => dns!.timesAsked('nobody.pogo.test') >= 8, 15_000, 'four lookups of nobody.pogo.test (A and AAAA each)');
     const warned = lonely.lines.filter((l) => String(l.msg).startsWith('dns:nobody.pogo.test:4370 resolves to no other node'));
     expect(warned).toHaveLength(1);
@@ -203,10 +205,15 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     const closed = await TestDnsServer.start();
     const nowhere = closed.address;
     await closed.close();
-    const deaf = await cluster.start('deaf', ['dns:pogo.test:4370'], ['--dns-server', nowhere, '--dns-interval-ms', '200', ...FAST]);
+    const deaf = await cluster.start('deaf', ['dns:pogo.test:4370'], ['--dns-server', nowhere, '--dns-interval-ms', '200', ...READY_SOON]);
     await cluster.until(async () => (await deaf.status()).discovery[0]?.problem !== undefined, 15_000, 'a failed lookup reported');
     expect((await deaf.status()).discovery[0]!.problem).toMatch(/ECONNREFUSED|ETIMEOUT|ECANCELLED/);
     await deaf.waitForLog((l) => String(l.msg).startsWith('cannot resolve dns:pogo.test:4370'), 10_000, 'the failure logged');
+    // Race "DNS down when the node starts": an answer ("nothing there") lets the ready timeout make the first pod ready; a
+    // DNS server that never answered does not: a cluster may run behind the name (the deaf node would run a second copy).
+    await cluster.until(async () => (await lonely.status()).supervisor.ready, 10_000, 'the NXDOMAIN node ready by its timeout');
+    await deaf.waitForLog((l) => String(l.msg).startsWith('not taking children yet: dns:pogo.test:4370 has not been resolved'), 10_000, 'why not ready');
+    expect((await deaf.status()).supervisor.ready).toBe(false);
     for (const p of [lonely, deaf]) expect(p.exited).toBe(false);
     expect((await upAt(lonely)).join()).toBe('lonely');
   });

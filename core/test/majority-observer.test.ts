@@ -161,4 +161,21 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     await sim.start('n3', ['n1'], TIMING);
     await sim.until(() => sim.mustGet('obs2').member('n3')?.status === 'up', 10_000, 'the observer linked to n3 again');
   });
+
+  it('race "an observer cut from one member only": the members still hear it, so the observer redials it within a fifth of its backoff cap', async () => {
+    // An outsider's tour (network namespaces, `pogo observe --preset wan`): only the observer's link to one member was cut, the
+    // members' reports never listed it, and the observer waited out its 30 s backoff: linked again 14.3 s after the heal.
+    sim = new SimCluster(11, { latencyMs: 1, jitterMs: 4 });
+    for (const name of members) await sim.start(name, name === 'n1' ? [] : ['n1'], TIMING);
+    await sim.start('obs', ['n1'], { ...TIMING, reconnectBaseMs: 500, reconnectMaxMs: 20_000, advertise: 'nowhere:9', role: 'observer' });
+    await sim.until(() => sim.fullMesh() && members.every((m) => sim.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+    const obs = sim.mustGet('obs');
+    sim.network.cut(ADDRESS('n1'), ADDRESS('obs'));
+    await sim.run(60_000);
+    expect(obs.member('n1')?.status).toBe('down');
+    expect(sim.mustGet('n2').member('n1')?.status).toBe('up');
+    sim.network.healPair(ADDRESS('n1'), ADDRESS('obs'));
+    const took = await sim.until(() => obs.member('n1')?.status === 'up', 30_000, 'the observer linked to n1 again', 10);
+    expect(took).toBeLessThanOrEqual(4_000 + 500);
+  });
 });

@@ -30,6 +30,7 @@ const input = (over: Partial<ReadinessInput> = {}): ReadinessInput => ({
   leased: true,
   timedOut: false,
   refusals: () => [],
+  unresolvedSeeds: () => [],
   ...over,
 });
 
@@ -128,5 +129,20 @@ describe('readiness', () => {
     expect(asked).toBe(0);
     readiness(input({ timedOut: true, members: [member('n1')], refusals }));
     expect(asked).toBe(1);
+  });
+
+  it('race "DNS down when the node starts": by the timeout, linked to no one, a DNS seed never answered keeps a member waiting, saying why', () => {
+    const seeds = [{ seed: 'dns:pogo.test:4370', problem: 'ECONNREFUSED: queryA ECONNREFUSED pogo.test' }];
+    const alone = { members: [member('n1')], roster: new Map<string, boolean>(), timedOut: true, unresolvedSeeds: () => seeds };
+    expect(readiness(input(alone))).toEqual({
+      verdict: 'unresolved',
+      why: 'dns:pogo.test:4370 has not been resolved (ECONNREFUSED: queryA ECONNREFUSED pogo.test)',
+      seeds,
+    });
+    // Linked to anyone, it knows the cluster; answered (even "nothing there": the first pod), the timeout makes it ready.
+    expect(readiness(input({ ...alone, members: [member('n1'), member('n2')], roster: new Map() })).verdict).toBe('ready');
+    expect(readiness(input({ ...alone, unresolvedSeeds: () => [] })).verdict).toBe('ready-by-timeout');
+    // An observer runs no children: it is not held back.
+    expect(readiness(input({ ...alone, isMember: false, observer: true })).verdict).not.toBe('unresolved');
   });
 });

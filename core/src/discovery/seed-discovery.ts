@@ -20,6 +20,13 @@
  * - "stopped while a round is in flight": `stop()` cancels the queries, and
  *   a round that finds the discovery stopped when its queries settle applies
  *   nothing and schedules nothing.
+ * - "DNS down when the node starts": a seed that has had no answer yet (every
+ *   lookup failed, or the first is still in flight) and holds no address
+ *   is `unresolved()`. Readiness (distributed/readiness.ts) does not let
+ *   the ready timeout make such a node ready alone: a failure says nothing
+ *   about who runs there, and an outsider's tour saw a pod started while
+ *   the DNS server was down take every child alone after 5 s, a second
+ *   copy of each beside the cluster's, until DNS came back.
  * - "the answer names this node": its own advertised address is never
  *   handed on (logged once per change). An address that reaches this node
  *   under another name (it listens on 0.0.0.0 and advertises its host name)
@@ -70,6 +77,15 @@ interface SeedState {
   lastKey: string | undefined;
   lookedUpAt: number | undefined;
   problem: string | undefined;
+  /** Whether some lookup of it was answered (records or a real "nothing there"), ever. */
+  answered: boolean;
+}
+
+/** A DNS seed that has not been answered yet and gives no address: what is known of the cluster behind it is nothing. */
+export interface UnresolvedSeed {
+  seed: string;
+  /** The last lookup's error, or that none has ended yet. */
+  problem: string;
 }
 
 export class SeedDiscovery {
@@ -81,7 +97,15 @@ export class SeedDiscovery {
   private stopped = false;
 
   constructor(private readonly o: SeedDiscoveryOptions) {
-    this.seeds = o.seeds.map((seed) => ({ seed, text: formatSeed(seed), addresses: new Set(), lastKey: undefined, lookedUpAt: undefined, problem: undefined }));
+    this.seeds = o.seeds.map((seed) => ({
+      seed,
+      text: formatSeed(seed),
+      addresses: new Set(),
+      lastKey: undefined,
+      lookedUpAt: undefined,
+      problem: undefined,
+      answered: false,
+    }));
   }
 
   /** Starts the first round now. */
@@ -104,6 +128,11 @@ export class SeedDiscovery {
       ...(s.lookedUpAt !== undefined ? { lookedUpAt: s.lookedUpAt } : {}),
       ...(s.problem !== undefined ? { problem: s.problem } : {}),
     }));
+  }
+
+  /** The seeds never answered that give no address (see the race "DNS down when the node starts"). */
+  unresolved(): UnresolvedSeed[] {
+    return this.seeds.filter((s) => !s.answered && s.addresses.size === 0).map((s) => ({ seed: s.text, problem: s.problem ?? 'not looked up yet' }));
   }
 
   private async round(): Promise<void> {
@@ -134,6 +163,7 @@ export class SeedDiscovery {
     const { added, removed } = diffAddresses(s.addresses, next);
     s.addresses = next;
     s.lookedUpAt = this.o.clock.now();
+    if (outcome.kind === 'answer') s.answered = true;
     s.problem =
       outcome.kind === 'failure'
         ? outcome.error

@@ -125,6 +125,8 @@ export interface DistributedOptions {
   dialFailed?(address: string): boolean;
   /** The addresses still dialled whose last answer refused this node for good (membership.ts `refusals`). */
   refusals?(): Array<{ address: string; code: string; message: string }>;
+  /** The DNS seeds never answered that give no address (discovery/seed-discovery.ts `unresolved`). */
+  unresolvedSeeds?(): Array<{ seed: string; problem: string }>;
   /** Durable desired state (members with a data dir): what to restore at start, and where to save. */
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
   /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
@@ -269,6 +271,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       hasSeeds: o.hasSeeds,
       dialFailed: (address) => o.dialFailed?.(address) ?? false,
       refusals: () => o.refusals?.() ?? [],
+      unresolvedSeeds: () => o.unresolvedSeeds?.() ?? [],
       restoredState: () => this.restoredState,
       startedAt: o.startedAt,
       setReady: o.setReady,

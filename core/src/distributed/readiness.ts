@@ -38,6 +38,15 @@
  *   and it would run a second copy of each for as long as it lives. It
  *   waits and says why (a refusal ends when that address links, or stops
  *   answering).
+ * - "DNS down when the node starts": a member that has linked to no one while
+ *   one of its DNS seeds has never been answered (discovery/seed-discovery.ts
+ *   `unresolved`: the server down, refusing, failing or too slow) is not
+ *   made ready by the timeout either: a failed lookup says nothing about
+ *   whether a cluster runs behind the name, and a pod started while DNS was
+ *   down took every child alone at its ready timeout, a second copy of each
+ *   (an outsider's tour). It waits and says why; an answer — even "nothing
+ *   there" (NXDOMAIN, the first pod) — or a link ends the wait. Majority
+ *   mode needed none of this (no lease alone), available mode did.
  * - "the roster's members are no one's": a node back alone after a
  *   whole-cluster restart knows its peers only from its roster (restored
  *   from disk); ready by the timeout, it named them only as unknown roster
@@ -45,6 +54,7 @@
  *   linked". They are not linked either: `notLinked` names every member
  *   not linked, the roster's included.
  */
+import type { UnresolvedSeed } from '../discovery/seed-discovery.js';
 import { isLinked, type Member } from '../membership.js';
 
 /** A seed address whose last answer refused this node for good (membership.ts `refusals`). */
@@ -78,6 +88,8 @@ export interface ReadinessInput {
   timedOut: boolean;
   /** The refusals membership holds (asked only when they matter). */
   refusals(): readonly Refusal[];
+  /** The DNS seeds never answered that give no address (asked only when they matter; none without DNS seeds). */
+  unresolvedSeeds(): readonly UnresolvedSeed[];
 }
 
 export type Readiness =
@@ -92,6 +104,8 @@ export type Readiness =
   | { verdict: 'ready-by-timeout'; notLinked: string[]; notSynced: string[]; roster: string[] }
   /** The timeout ran out, no seed linked, and one refused this node for good: not ready, and why. */
   | { verdict: 'refused'; why: string; refusals: readonly Refusal[] }
+  /** The timeout ran out, no one linked, and a DNS seed has never been answered: not ready, and why. */
+  | { verdict: 'unresolved'; why: string; seeds: readonly UnresolvedSeed[] }
   | { verdict: 'waiting' };
 
 export function readiness(input: ReadinessInput): Readiness {
@@ -119,6 +133,11 @@ export function readiness(input: ReadinessInput): Readiness {
   const refusals = !joined && input.isMember ? input.refusals() : [];
   if (refusals.length > 0) {
     return { verdict: 'refused', why: refusals.map((r) => `${r.address} refuses this node (${r.code}: ${r.message})`).join('; '), refusals };
+  }
+  // Race "DNS down when the node starts" (see the header).
+  const unresolved = !joined && input.isMember ? input.unresolvedSeeds() : [];
+  if (unresolved.length > 0) {
+    return { verdict: 'unresolved', why: unresolved.map((u) => `${u.seed} has not been resolved (${u.problem})`).join('; '), seeds: unresolved };
   }
   // Race "the roster's members are no one's" (see the header).
   const notLinked = new Set(others.filter((m) => !isLinked(m.status)).map((m) => m.name));

@@ -188,6 +188,8 @@ export interface ReconcilerOptions {
   dialFailed(address: string): boolean;
   /** The addresses still dialled whose last answer refused this node for good (membership.ts `refusals`). */
   refusals(): Array<{ address: string; code: string; message: string }>;
+  /** The DNS seeds never answered that give no address (seed-discovery.ts `unresolved`). */
+  unresolvedSeeds?(): Array<{ seed: string; problem: string }>;
   /** Whether this node restored desired state from its data dir (it may be stale until it has synced with its roster). */
   restoredState?(): boolean;
   startedAt: number;
@@ -343,6 +345,8 @@ export class Reconciler {
   private stopped = false;
   /** The refusals last logged while waiting for readiness (checkReady), so that each set is said once. */
   private refusedFor = '';
+  /** The unresolved DNS seeds last logged while waiting for readiness, so that each set is said once. */
+  private unresolvedFor = '';
   /** Counters (tests and benchmarks). */
   readonly stats = { reconciles: 0, slices: 0, urgent: 0, dirty: 0, swept: 0, antiEntropySkipped: 0, fullSweeps: 0, targetedSweeps: 0 };
 
@@ -1348,7 +1352,21 @@ export class Reconciler {
       leased: this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.o.netsplit.mayRun(this.buildNetsplitInputs(members)),
       timedOut,
       refusals: () => this.o.refusals(),
+      unresolvedSeeds: () => this.o.unresolvedSeeds?.() ?? [],
     });
+    if (verdict.verdict === 'unresolved') {
+      if (verdict.why !== this.unresolvedFor) {
+        this.unresolvedFor = verdict.why;
+        this.o.log.warn(
+          { seeds: verdict.seeds },
+          `not taking children yet: ${verdict.why}. A cluster may run at the addresses it names, and children started here ` +
+            'would run twice; waiting for an answer (check --dns-server and the name) or a link',
+        );
+      }
+      // Looked at again each timeout: an answer (even "nothing there") or a link ends the wait.
+      this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
+      return;
+    }
     if (verdict.verdict === 'refused') {
       if (verdict.why !== this.refusedFor) {
         this.refusedFor = verdict.why;

@@ -8,6 +8,7 @@
  * own view of itself.
  */
 import { ManualClock, type Clock } from '../../src/clock.js';
+import type { DnsQueries } from '../../src/discovery/dns-lookup.js';
 import { MemoryLogger } from '../../src/logger.js';
 import { PogoNode, createNodeConfig } from '../../src/node.js';
 import type { NodeConfigInput } from '../../src/config.js';
@@ -60,6 +61,8 @@ export class SimCluster {
   readonly runs = new InstanceLog(() => this.clock.now());
 
   readonly workers = simWorkers();
+  /** The DNS every node started from now on asks for its `dns:`/`dns-srv:` seeds (none: the real resolver). */
+  dnsQueries: DnsQueries | undefined;
 
   constructor(
     readonly seed: number,
@@ -96,6 +99,7 @@ export class SimCluster {
       log: this.log,
       transport: this.network.transport(address),
       workers,
+      ...(this.dnsQueries !== undefined ? { dnsQueries: this.dnsQueries } : {}),
     });
     const record = (kind: string, member: { name: string; incarnation: string }): void => {
       this.trace.push(`${this.clock.now()} ${name} ${kind} ${member.name}/${member.incarnation}`);

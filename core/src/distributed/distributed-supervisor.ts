@@ -239,6 +239,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       links: o.links,
       handOver: (id, rev, to) => this.handOver(id, rev, to),
       receivedHandover: (id, rev) => this.calls.takeReceived(id, rev),
+      hurried: () => this.calls.abandonHandoverWaits(),
     });
     this.calls = new CallRouter({
       node: o.node,
@@ -451,9 +452,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.reconciler.topologyChanged();
   }
 
-  /** The link to `peer` came up (after its pg sync was sent): the store's sync starts. */
+  /** The link to `peer` came up (after its pg sync was sent): handovers waiting for it go, the store's sync starts. */
   peerUp(peer: string, role: 'member' | 'observer'): void {
     if (this.stopped) return;
+    // After the pg sync, before anything this node stops: a handover waiting for this link reaches it first (calls.ts).
+    this.calls.linkUp(peer);
     this.desired.replication.peerUp(peer, role);
   }
 
@@ -776,7 +779,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       return;
     }
     if (state === undefined) return;
-    if (this.calls.sendHandover(id, rev, to, state)) this.o.log.info({ child: id, to }, "handed the child's state over to its next node");
+    // No link to `to` yet (a heal that reaches this node last, calls.ts): wait for one, within the handover timeout.
+    // Not once the instance was stopped meanwhile (the lease ran out: local-instances.ts `hurry`).
+    const waitMs = this.o.local.child(id)?.status === 'running' ? (this.o.config.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS) : 0;
+    if (await this.calls.sendHandover(id, rev, to, state, waitMs)) this.o.log.info({ child: id, to }, "handed the child's state over to its next node");
   }
 
   /**

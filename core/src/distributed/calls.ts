@@ -46,6 +46,15 @@
  *   entry and is dropped (never given to a later call: the table's ids are
  *   never reused, and random per incarnation).
  *
+ * Race "a retry loop that never yields" (an outsider's tour, real
+ * processes): a worker retrying `await ctx.call(...)` at once on an error
+ * — a typo'd id, a stopped child — never let its node's event loop turn,
+ * since a call that fails here (not-found, not-running, a bad argument) or
+ * that an instance on this node answers at once settles in microtasks
+ * only: its links went silent, its peers declared it down after the
+ * heartbeat timeout (and, in mode available, started its children beside
+ * its own). Every call now settles in a later macrotask (`afterATurn`).
+ *
  * Limits: a message and a reply are plain JSON of at most `maxBytes` (the
  * node's `callMaxBytes`, 1 MiB by default) as UTF-8 JSON text, checked at
  * both ends (`too-large`): the caller before sending, the receiver before
@@ -164,6 +173,16 @@ function tooLarge(what: string, bytes: number, max: number): string {
   return `${what} is ${bytes} bytes of JSON, more than the limit of ${max} (callMaxBytes)`;
 }
 
+/** Settles as `p` does, once the event loop has had a turn (race "a retry loop that never yields", header). */
+function afterATurn<T>(p: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    p.then(
+      (value) => setImmediate(() => resolve(value)),
+      (err: unknown) => setImmediate(() => reject(err as Error)),
+    );
+  });
+}
+
 export class CallRouter {
   private readonly table: CallTable<Pending>;
   /** Calls waiting for an instance of each child. */
@@ -187,8 +206,12 @@ export class CallRouter {
     this.table = new CallTable<Pending>(o.clock, o.random.hex(4), (cid, p) => this.expired(cid, p));
   }
 
-  /** Sends `body` to child `id` and resolves with its reply (see the header). */
+  /** Sends `body` to child `id` and resolves with its reply (see the header); never settles in the turn it was made in. */
   call(id: string, body: JsonValue, options: CallOptions = {}, cast = false): Promise<CallAnswer> {
+    return afterATurn(this.callNow(id, body, options, cast));
+  }
+
+  private callNow(id: string, body: JsonValue, options: CallOptions, cast: boolean): Promise<CallAnswer> {
     if (this.stopped) return Promise.reject(new MessageError('not-running', `${this.o.node} is shutting down; it routes no more calls`));
     const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_CALL_TIMEOUT_MS) {

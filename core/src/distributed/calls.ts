@@ -125,6 +125,30 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** A node's call router in figures: what it holds now, and counters since the node started. */
+export interface CallFigures {
+  /** Calls and casts made on this node and not settled yet (waiting for an instance included). */
+  outstanding: number;
+  /** Of those, the ones waiting for an instance (the child is between instances). */
+  waiting: number;
+  /** Messages handed to instances on this node and not answered yet. */
+  delivering: number;
+  /** Handover states held: received and not taken yet, sent and kept, or waiting for a link. */
+  handoversHeld: number;
+  /** Calls made on this node since start. */
+  calls: number;
+  /** Casts made on this node since start. */
+  casts: number;
+  /** Messages handed to instances on this node since start. */
+  delivered: number;
+  /** Answers `moved` (the call went on to the next instance). */
+  moved: number;
+  /** Replies that found no outstanding call (settled, expired, not ours). */
+  lateReplies: number;
+  /** Calls failed `timeout` because the link to the child's node dropped with them outstanding. */
+  linkLost: number;
+}
+
 /** A call-routing frame sent between nodes: a call to an instance, its reply, or a state handover. */
 export type CallWire = CallFrame | CallReplyFrame | HandoverFrame;
 
@@ -342,6 +366,21 @@ export class CallRouter {
 
   get outstanding(): number {
     return this.table.size;
+  }
+
+  /** What the router holds now and has done since start (metrics.ts: pogo_calls_*). */
+  figures(): CallFigures {
+    let waiting = 0;
+    for (const set of this.waiting.values()) waiting += set.size;
+    let awaitingLink = 0;
+    for (const hs of this.awaitingLink.values()) awaitingLink += hs.length;
+    return {
+      outstanding: this.table.size,
+      waiting,
+      delivering: this.inDelivery,
+      handoversHeld: this.received.size + this.sent.size + awaitingLink,
+      ...this.stats,
+    };
   }
 
   // ---- the caller's side -------------------------------------------------------

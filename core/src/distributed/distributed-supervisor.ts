@@ -42,7 +42,7 @@ import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-sp
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
 import type { JsonValue } from '../groups.js';
 import type { CallWire } from './calls.js';
-import { CallRouter, DEFAULT_CALL_MAX_BYTES, type CallAnswer, type CallOptions } from './calls.js';
+import { CallRouter, DEFAULT_CALL_MAX_BYTES, type CallAnswer, type CallFigures, type CallOptions } from './calls.js';
 import type { RouteInput } from './call-route.js';
 import { DesiredState, type StoreSummary } from './desired-state.js';
 import type { DistributedConfig } from './distributed-config.js';
@@ -135,7 +135,7 @@ export interface DistributedOptions {
   takesCalls?(peer: string): boolean;
 }
 
-export type { CallAnswer, CallOptions } from './calls.js';
+export type { CallAnswer, CallFigures, CallOptions } from './calls.js';
 
 /** How long a moving instance's `onHandover` may take. */
 export const DEFAULT_HANDOVER_TIMEOUT_MS = 5_000;
@@ -861,6 +861,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** The listing entry of each current view (globalChild is a function of the view alone). */
   private readonly listed = new WeakMap<ChildView, GlobalChild>();
+
+  /** This node's calls in figures: outstanding, waiting, being delivered, handovers held, and counters since start. */
+  callFigures(): CallFigures {
+    return this.calls.figures();
+  }
 
   /** How many cluster-wide children are in each global status, and how many instances this node runs. */
   countChildren(): ChildCountsGlobal {

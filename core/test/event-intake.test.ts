@@ -332,7 +332,7 @@ describe('a stop command', () => {
     expect(published.at(-1)).toEqual({ ...stopped('c2', 'a', 2, 8), terminated: true });
   });
 
-  it('race "the stop heard before the spec\'s removal": the owner\'s leave arriving first is held, then told as the operator\'s stop', () => {
+  it("race \"the stop heard before the spec's removal\": the owner's leave arriving first is held, then told as the operator's stop", () => {
     const published: DistEvent[] = [];
     const live = new Set(['c1', 'c2', 'c3']);
     const asked = new Map([

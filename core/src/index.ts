@@ -60,6 +60,7 @@ export type {
   Explanation,
   MoveReason,
   CallAnswer,
+  CallFigures,
   CallOptions,
 } from './distributed/distributed-supervisor.js';
 /** The error the distributed supervisor throws, with a machine-readable code. */

@@ -18,6 +18,12 @@
  *   pogo_frames_total{direction}          frames on links
  *   pogo_invalid_frames_total             frames rejected as invalid
  *   pogo_link_bytes_total{direction}      bytes on links (Socket.IO transport)
+ *   pogo_calls{state}                     calls and casts made here not settled yet (state=outstanding; of them
+ *                                         state=waiting for an instance), messages being handled here
+ *                                         (state=delivering), handover states held (state=handovers)
+ *   pogo_calls_total{kind}                calls and casts made here, messages delivered here, answers `moved`,
+ *                                         late replies, calls failed by a lost link (kind=call|cast|delivered|
+ *                                         moved|late_reply|link_lost)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
@@ -34,7 +40,7 @@ export interface MetricsSource {
   readonly cluster: string;
   members(): readonly Pick<Member, 'status'>[];
   linkStats(): LinkLayer['stats'] & { links: number; bytesIn?: number; bytesOut?: number };
-  readonly supervisor: Pick<DistributedSupervisor, 'countChildren' | 'on' | 'onReconcile'>;
+  readonly supervisor: Pick<DistributedSupervisor, 'countChildren' | 'on' | 'onReconcile' | 'callFigures'>;
   readonly local: Pick<LocalSupervisor, 'countChildren' | 'on'>;
 }
 
@@ -123,6 +129,35 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
       const stats = node.linkStats();
       this.set({ direction: 'in' }, stats.bytesIn ?? 0);
       this.set({ direction: 'out' }, stats.bytesOut ?? 0);
+    },
+  });
+  // A backlog of calls (a child calling in a loop, an instance that does not answer) and what it came to.
+  new Gauge({
+    name: 'pogo_calls',
+    help: 'Calls made here not settled yet (outstanding; waiting for an instance), messages being handled here (delivering), handover states held',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const f = node.supervisor.callFigures();
+      this.set({ state: 'outstanding' }, f.outstanding);
+      this.set({ state: 'waiting' }, f.waiting);
+      this.set({ state: 'delivering' }, f.delivering);
+      this.set({ state: 'handovers' }, f.handoversHeld);
+    },
+  });
+  new Gauge({
+    name: 'pogo_calls_total',
+    help: 'Calls and casts made here, messages delivered here, moved answers, late replies and calls failed by a lost link, since start',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const f = node.supervisor.callFigures();
+      this.set({ kind: 'call' }, f.calls);
+      this.set({ kind: 'cast' }, f.casts);
+      this.set({ kind: 'delivered' }, f.delivered);
+      this.set({ kind: 'moved' }, f.moved);
+      this.set({ kind: 'late_reply' }, f.lateReplies);
+      this.set({ kind: 'link_lost' }, f.linkLost);
     },
   });
   const starts = new Counter({ name: 'pogo_child_starts_total', help: 'Instances started on this node', registers: [registry] });

@@ -1,11 +1,15 @@
 /**
  * The pure parts of calls (distributed/call-route.ts) and the correlation
- * table (distributed/call-table.ts) on a ManualClock.
+ * table (distributed/call-table.ts) on a ManualClock, and a router's
+ * calls that fail at once (distributed/calls.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { routeCall } from '../src/distributed/call-route.js';
 import { CallTable } from '../src/distributed/call-table.js';
+import { CallRouter } from '../src/distributed/calls.js';
+import { silentLogger } from '../src/logger.js';
+import { SeededRandom } from '../src/random.js';
 
 const A = { node: 'n1', pid: 'n1/0123abcd/c1' };
 const B = { node: 'n2', pid: 'n2/0123abcd/c7' };
@@ -61,5 +65,32 @@ describe('CallTable', () => {
     const cid = a.open(1, 10);
     expect(b.get(cid)).toBeUndefined();
     expect(b.open(1, 10)).not.toBe(cid);
+  });
+});
+
+describe('CallRouter', () => {
+  it('a retry loop on calls that fail at once lets the event loop turn (race "a retry loop that never yields")', async () => {
+    const router = new CallRouter({
+      node: 'n1',
+      clock: new ManualClock(0),
+      random: new SeededRandom(1),
+      log: silentLogger,
+      local: { instanceChannel: () => ({ none: true }) } as never,
+      locate: () => ({ live: false, terminated: false, runners: [], owner: undefined }),
+      send: () => false,
+      takesCalls: () => true,
+      maxBytes: 1024,
+      handoverTtlMs: 30_000,
+    });
+    let turned = false;
+    setImmediate(() => (turned = true));
+    let tries = 0;
+    while (!turned && tries < 1000) {
+      tries++;
+      await router.call('typo', { n: tries }).catch((err: { code?: string }) => expect(err.code).toBe('not-found'));
+    }
+    // Before, the loop ran in microtasks only: 1000 tries and the I/O callback never ran (the node's links went silent).
+    expect(turned).toBe(true);
+    expect(tries).toBeLessThan(3);
   });
 });

@@ -99,6 +99,72 @@ describe('handover of a moving child’s state', () => {
     sim.stopAll();
   }, 120_000);
 
+  it('a move back to its pin when a heal reaches the source last: the state waits for the link (majority mode)', async () => {
+    // Race "a heal that reaches one peer first" (calls.ts; an outsider's tour, network namespaces, majority mode):
+    // kv pinned to n3 ran on n2 while n3 was cut off; the heal reached n1 first, n2 saw n3 present through it and
+    // moved kv back to its pin while its own link to n3 was still down: "handover not sent: no link to the next
+    // node", and kv started on n3 from zero (704 counts given out a second time).
+    const registry = new WorkerRegistry();
+    registry.define('kv-counter', kvCounter);
+    const sim = await cluster(23, registry, { netsplit: 'majority', expectedMembers: 3 });
+    const n1 = sim.mustGet('n1');
+    const n2 = sim.mustGet('n2');
+    const add = async () => (await sim.resolve(n1.supervisor.call('kv', { op: 'add', key: 'k' }, { timeoutMs: 30_000 }))) as { value: number; node: string };
+    await sim.resolve(n1.supervisor.startChild({ id: 'kv', start: { worker: 'kv-counter' } }));
+    await sim.resolve(n1.supervisor.moveChild('kv', 'n3'));
+    expect(await add()).toMatchObject({ value: 1, node: 'n3' });
+    sim.network.partition(['n3:4370'], ['n1:4370', 'n2:4370']);
+    await sim.until(() => ['n1', 'n2'].includes(n1.supervisor.whereis('kv')?.node ?? ''), 60_000, 'kv taken over');
+    const taken = await add();
+    expect(taken.value).toBe(1); // n3's instance was cut off: nothing handed over
+    for (let i = 0; i < 4; i++) await add();
+    // The heal reaches n1 first; n2's link to n3 comes back 1.5 s later.
+    sim.network.healPair('n3:4370', 'n1:4370');
+    sim.clock.advance(1500);
+    sim.network.heal();
+    await sim.until(() => sim.fullMesh() && n1.supervisor.whereis('kv')?.node === 'n3' && sim.exactlyOnce(['kv']), 60_000, 'kv back on n3');
+    expect(await add()).toMatchObject({ value: 6, node: 'n3' });
+    // The race was played: n2 moved kv with no link to n3, and its state waited for that link.
+    expect(sim.log.entries.some((e) => e.fields['node'] === n2.name && e.message === 'no link to the next node yet; the handover waits for it')).toBe(true);
+    sim.stopAll();
+  }, 120_000);
+
+  it('the lease runs out during a handover: the old instance stops within it, before the majority starts the child', async () => {
+    // Race "the lease runs out during a handover" (local-instances.ts; an outsider's tour, network namespaces, majority
+    // mode): n2's instance, closed to messages while a 15 s handler finished (handover timeout 20 s), was still running
+    // when its lease ran out; `hurry` stopped only instances already stopping, so it ran on for 13.5 s beside the one
+    // the majority had started.
+    const sim = new SimCluster(29);
+    const records: Array<{ ev: 'up' | 'down'; node: string; at: number }> = [];
+    const registry = new WorkerRegistry();
+    registry.define('slow', (_args, ctx) => {
+      records.push({ ev: 'up', node: ctx.node, at: sim.clock.now() });
+      ctx.onHandover(() => ({ from: ctx.node }));
+      ctx.onMessage(async () => {
+        await new Promise<void>((resolve) => sim.clock.setTimeout(resolve, 15_000));
+        return null;
+      });
+      return { stop: () => void records.push({ ev: 'down', node: ctx.node, at: sim.clock.now() }) };
+    });
+    await cluster(29, registry, { netsplit: 'majority', expectedMembers: 3, handoverTimeoutMs: 20_000 }, sim);
+    const n1 = sim.mustGet('n1');
+    await sim.resolve(n1.supervisor.startChild({ id: 's', start: { worker: 'slow' } }));
+    await sim.resolve(n1.supervisor.moveChild('s', 'n2'));
+    void n1.supervisor.call('s', 1, { timeoutMs: 60_000 }).catch(() => {});
+    await sim.run(200);
+    void n1.supervisor.moveChild('s', 'n3').catch(() => {});
+    await sim.until(() => sim.log.entries.some((e) => e.fields['node'] === 'n2' && e.message === 'stopping local instance'), 5_000, 'the move on n2');
+    sim.network.partition(['n2:4370'], ['n1:4370', 'n3:4370']);
+    const cutAt = sim.clock.now();
+    const takeover = () => records.find((r) => r.ev === 'up' && r.node !== 'n2' && r.at >= cutAt);
+    await sim.until(() => takeover() !== undefined, 60_000, 'the majority starts s');
+    const startedAt = takeover()!.at;
+    const oldDown = records.find((r) => r.ev === 'down' && r.node === 'n2');
+    expect(oldDown, 'n2 still ran s when the majority started it').toBeDefined();
+    expect(oldDown!.at).toBeLessThanOrEqual(startedAt);
+    sim.stopAll();
+  }, 120_000);
+
   it('an onHandover that throws is logged and the next instance starts fresh; calls meanwhile wait for it', async () => {
     const registry = new WorkerRegistry();
     registry.define('bad', (_args, ctx) => {

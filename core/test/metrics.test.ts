@@ -38,6 +38,7 @@ describe('metrics', () => {
     nodes.push(b);
     await until(() => a.upMembers().length === 2 && a.supervisor.isReady && b.supervisor.isReady && a.member('m2')?.ready === true, 5_000, 'two ready nodes');
     for (let i = 0; i < 6; i++) await a.supervisor.startChild({ id: `m${i}`, start: { worker: 'w' } });
+    await expect(a.supervisor.call('m0', 'hello')).rejects.toMatchObject({ code: 'no-handler' });
     const server = await startStatusServer(a, { host: '127.0.0.1', port: 0 });
     servers.push(server);
     const res = await fetch(`${server.url}/metrics`);
@@ -55,5 +56,9 @@ describe('metrics', () => {
     expect(metric(text, 'pogo_link_bytes_total', { direction: 'in' })).toBeGreaterThan(100);
     expect(metric(text, 'pogo_link_bytes_total', { direction: 'out' })).toBeGreaterThan(100);
     expect(text).toContain('pogo_process_resident_memory_bytes');
+    // Calls: none outstanding (the backlog an operator watches), one made since start.
+    expect(metric(text, 'pogo_calls', { state: 'outstanding' })).toBe(0);
+    expect(metric(text, 'pogo_calls', { state: 'waiting' })).toBe(0);
+    expect(metric(text, 'pogo_calls_total', { kind: 'call' })).toBe(1);
   });
 });

@@ -46,6 +46,15 @@
  *   entry and is dropped (never given to a later call: the table's ids are
  *   never reused, and random per incarnation).
  *
+ * Race "a retry loop that never yields" (an outsider's tour, real
+ * processes): a worker retrying `await ctx.call(...)` at once on an error
+ * — a typo'd id, a stopped child — never let its node's event loop turn,
+ * since a call that fails here (not-found, not-running, a bad argument) or
+ * that an instance on this node answers at once settles in microtasks
+ * only: its links went silent, its peers declared it down after the
+ * heartbeat timeout (and, in mode available, started its children beside
+ * its own). Every call now settles in a later macrotask (`afterATurn`).
+ *
  * Limits: a message and a reply are plain JSON of at most `maxBytes` (the
  * node's `callMaxBytes`, 1 MiB by default) as UTF-8 JSON text, checked at
  * both ends (`too-large`): the caller before sending, the receiver before
@@ -71,6 +80,18 @@
  * itself meanwhile, with nothing handed to it, the instance takes its own
  * copy back: no update was acknowledged after it (the old instance took no
  * message once it was taken) and none by the target, which never ran.
+ *
+ * Race "a heal that reaches the source last" (an outsider's tour, network
+ * namespaces, majority mode): a child pinned to n3 ran on n2 while n3 was
+ * cut off; the heal reached n1 first, n2 counted n3 present through it and
+ * moved the child back to its pin while its own link to n3 was still down.
+ * The state could not be sent, the old instance stopped, and the child
+ * started on n3 from nothing (704 counts given out a second time). Now a
+ * handover with no link to its node waits for one (`linkUp`), at most
+ * `waitMs` (the node's handover timeout), the old instance still closed to
+ * messages and not stopped — so the new owner, which waits for that stop
+ * (stop-first), cannot start before the state is on the link — and only
+ * then gives up as before (logged; the next instance starts fresh).
  */
 import type { Clock } from '../clock.js';
 import type { JsonValue } from '../groups.js';
@@ -102,6 +123,30 @@ export interface CallAnswer {
 export interface CallOptions {
   /** How long the whole call may take, waiting for an instance included (default DEFAULT_CALL_TIMEOUT_MS). */
   timeoutMs?: number;
+}
+
+/** A node's call router in figures: what it holds now, and counters since the node started. */
+export interface CallFigures {
+  /** Calls and casts made on this node and not settled yet (waiting for an instance included). */
+  outstanding: number;
+  /** Of those, the ones waiting for an instance (the child is between instances). */
+  waiting: number;
+  /** Messages handed to instances on this node and not answered yet. */
+  delivering: number;
+  /** Handover states held: received and not taken yet, sent and kept, or waiting for a link. */
+  handoversHeld: number;
+  /** Calls made on this node since start. */
+  calls: number;
+  /** Casts made on this node since start. */
+  casts: number;
+  /** Messages handed to instances on this node since start. */
+  delivered: number;
+  /** Answers `moved` (the call went on to the next instance). */
+  moved: number;
+  /** Replies that found no outstanding call (settled, expired, not ours). */
+  lateReplies: number;
+  /** Calls failed `timeout` because the link to the child's node dropped with them outstanding. */
+  linkLost: number;
 }
 
 /** A call-routing frame sent between nodes: a call to an instance, its reply, or a state handover. */
@@ -152,6 +197,16 @@ function tooLarge(what: string, bytes: number, max: number): string {
   return `${what} is ${bytes} bytes of JSON, more than the limit of ${max} (callMaxBytes)`;
 }
 
+/** Settles as `p` does, once the event loop has had a turn (race "a retry loop that never yields", header). */
+function afterATurn<T>(p: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    p.then(
+      (value) => setImmediate(() => resolve(value)),
+      (err: unknown) => setImmediate(() => reject(err as Error)),
+    );
+  });
+}
+
 export class CallRouter {
   private readonly table: CallTable<Pending>;
   /** Calls waiting for an instance of each child. */
@@ -159,6 +214,11 @@ export class CallRouter {
   private readonly received = new Map<string, { rev: string; state: JsonValue; from: string; timer: ReturnType<Clock['setTimeout']> }>();
   /** States this node handed over (`sendHandover`), kept until the node they went to runs the child (see the header). */
   private readonly sent = new Map<string, { rev: string; to: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']> }>();
+  /** Handovers waiting for a link to the node they go to, by that node (race "a heal that reaches the source last"). */
+  private readonly awaitingLink = new Map<
+    string,
+    Array<{ id: string; rev: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']>; done: (sent: boolean) => void }>
+  >();
   private stopped = false;
   /** Messages handed to instances here and not answered yet; `idle` waits for none. */
   private inDelivery = 0;
@@ -170,8 +230,12 @@ export class CallRouter {
     this.table = new CallTable<Pending>(o.clock, o.random.hex(4), (cid, p) => this.expired(cid, p));
   }
 
-  /** Sends `body` to child `id` and resolves with its reply (see the header). */
+  /** Sends `body` to child `id` and resolves with its reply (see the header); never settles in the turn it was made in. */
   call(id: string, body: JsonValue, options: CallOptions = {}, cast = false): Promise<CallAnswer> {
+    return afterATurn(this.callNow(id, body, options, cast));
+  }
+
+  private callNow(id: string, body: JsonValue, options: CallOptions, cast: boolean): Promise<CallAnswer> {
     if (this.stopped) return Promise.reject(new MessageError('not-running', `${this.o.node} is shutting down; it routes no more calls`));
     const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_CALL_TIMEOUT_MS) {
@@ -262,6 +326,35 @@ export class CallRouter {
     for (const h of this.received.values()) this.o.clock.clearTimeout(h.timer);
     this.received.clear();
     for (const id of [...this.sent.keys()]) this.dropSent(id);
+    const parked = [...this.awaitingLink.values()].flat();
+    this.awaitingLink.clear();
+    for (const h of parked) {
+      this.o.clock.clearTimeout(h.timer);
+      h.done(false);
+    }
+  }
+
+  /** This node's lease ran out (majority mode): the handovers waiting for a link are given up (local-instances.ts `hurry`). */
+  abandonHandoverWaits(): void {
+    const parked = [...this.awaitingLink.entries()];
+    this.awaitingLink.clear();
+    for (const [to, hs] of parked)
+      for (const h of hs) {
+        this.o.clock.clearTimeout(h.timer);
+        this.o.log.warn({ child: h.id, to }, 'handover not sent: this node lost its majority while waiting for a link to the next node');
+        h.done(false);
+      }
+  }
+
+  /** The link to `peer` came up: the handovers waiting for it are sent now (see the header). */
+  linkUp(peer: string): void {
+    const parked = this.awaitingLink.get(peer);
+    if (parked === undefined) return;
+    this.awaitingLink.delete(peer);
+    for (const h of parked) {
+      this.o.clock.clearTimeout(h.timer);
+      h.done(this.trySend(h.id, h.rev, peer, h.state, true));
+    }
   }
 
   private dropSent(id: string): void {
@@ -273,6 +366,21 @@ export class CallRouter {
 
   get outstanding(): number {
     return this.table.size;
+  }
+
+  /** What the router holds now and has done since start (metrics.ts: pogo_calls_*). */
+  figures(): CallFigures {
+    let waiting = 0;
+    for (const set of this.waiting.values()) waiting += set.size;
+    let awaitingLink = 0;
+    for (const hs of this.awaitingLink.values()) awaitingLink += hs.length;
+    return {
+      outstanding: this.table.size,
+      waiting,
+      delivering: this.inDelivery,
+      handoversHeld: this.received.size + this.sent.size + awaitingLink,
+      ...this.stats,
+    };
   }
 
   // ---- the caller's side -------------------------------------------------------
@@ -428,19 +536,42 @@ export class CallRouter {
 
   // ---- handover ---------------------------------------------------------------
 
-  /** Sends a moving instance's state to the node expected to start the next one; false (logged) when it cannot. */
-  sendHandover(id: string, rev: string, to: string, state: JsonValue): boolean {
+  /**
+   * Sends a moving instance's state to the node expected to start the next one; resolves false (logged) when it
+   * cannot. With no link to that node it waits for one, at most `waitMs` (see the header).
+   */
+  sendHandover(id: string, rev: string, to: string, state: JsonValue, waitMs = 0): Promise<boolean> {
     const bytes = jsonBytes(state);
     if (bytes > this.o.maxBytes) {
       this.o.log.warn({ child: id, to, bytes }, `handover not sent: ${tooLarge('the state', bytes, this.o.maxBytes)}; the next instance starts fresh`);
-      return false;
+      return Promise.resolve(false);
     }
+    if (this.trySend(id, rev, to, state, waitMs <= 0 || this.stopped)) return Promise.resolve(true);
+    if (waitMs <= 0 || this.stopped || !this.o.takesCalls(to)) return Promise.resolve(false);
+    this.o.log.info({ child: id, to, waitMs }, 'no link to the next node yet; the handover waits for it');
+    return new Promise<boolean>((done) => {
+      const timer = this.o.clock.setTimeout(() => {
+        const parked = this.awaitingLink.get(to);
+        const rest = parked?.filter((h) => h.timer !== timer) ?? [];
+        if (rest.length > 0) this.awaitingLink.set(to, rest);
+        else this.awaitingLink.delete(to);
+        this.o.log.warn({ child: id, to, waitMs }, `handover not sent: no link to the next node within ${waitMs} ms; the next instance starts fresh`);
+        done(false);
+      }, waitMs);
+      const parked = this.awaitingLink.get(to) ?? [];
+      parked.push({ id, rev, state, timer, done });
+      this.awaitingLink.set(to, parked);
+    });
+  }
+
+  /** Sends a handover frame and keeps a copy (`sent`); false when it cannot, logged only when `final` (or it never will). */
+  private trySend(id: string, rev: string, to: string, state: JsonValue, final: boolean): boolean {
     if (!this.o.takesCalls(to)) {
       this.o.log.warn({ child: id, to }, 'handover not sent: the next node speaks a protocol older than 2.3; the next instance starts fresh');
       return false;
     }
     if (!this.o.send(to, { t: 'handover', id, rev, state })) {
-      this.o.log.warn({ child: id, to }, 'handover not sent: no link to the next node; the next instance starts fresh');
+      if (final) this.o.log.warn({ child: id, to }, 'handover not sent: no link to the next node; the next instance starts fresh');
       return false;
     }
     this.dropSent(id);

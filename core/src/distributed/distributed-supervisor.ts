@@ -42,7 +42,7 @@ import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-sp
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
 import type { JsonValue } from '../groups.js';
 import type { CallWire } from './calls.js';
-import { CallRouter, DEFAULT_CALL_MAX_BYTES, type CallAnswer, type CallOptions } from './calls.js';
+import { CallRouter, DEFAULT_CALL_MAX_BYTES, type CallAnswer, type CallFigures, type CallOptions } from './calls.js';
 import type { RouteInput } from './call-route.js';
 import { DesiredState, type StoreSummary } from './desired-state.js';
 import type { DistributedConfig } from './distributed-config.js';
@@ -137,7 +137,7 @@ export interface DistributedOptions {
   takesCalls?(peer: string): boolean;
 }
 
-export type { CallAnswer, CallOptions } from './calls.js';
+export type { CallAnswer, CallFigures, CallOptions } from './calls.js';
 
 /** How long a moving instance's `onHandover` may take. */
 export const DEFAULT_HANDOVER_TIMEOUT_MS = 5_000;
@@ -241,6 +241,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       links: o.links,
       handOver: (id, rev, to) => this.handOver(id, rev, to),
       receivedHandover: (id, rev) => this.calls.takeReceived(id, rev),
+      hurried: () => this.calls.abandonHandoverWaits(),
     });
     this.calls = new CallRouter({
       node: o.node,
@@ -454,9 +455,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.reconciler.topologyChanged();
   }
 
-  /** The link to `peer` came up (after its pg sync was sent): the store's sync starts. */
+  /** The link to `peer` came up (after its pg sync was sent): handovers waiting for it go, the store's sync starts. */
   peerUp(peer: string, role: 'member' | 'observer'): void {
     if (this.stopped) return;
+    // After the pg sync, before anything this node stops: a handover waiting for this link reaches it first (calls.ts).
+    this.calls.linkUp(peer);
     this.desired.replication.peerUp(peer, role);
   }
 
@@ -779,7 +782,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       return;
     }
     if (state === undefined) return;
-    if (this.calls.sendHandover(id, rev, to, state)) this.o.log.info({ child: id, to }, "handed the child's state over to its next node");
+    // No link to `to` yet (a heal that reaches this node last, calls.ts): wait for one, within the handover timeout.
+    // Not once the instance was stopped meanwhile (the lease ran out: local-instances.ts `hurry`).
+    const waitMs = this.o.local.child(id)?.status === 'running' ? (this.o.config.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS) : 0;
+    if (await this.calls.sendHandover(id, rev, to, state, waitMs)) this.o.log.info({ child: id, to }, "handed the child's state over to its next node");
   }
 
   /**
@@ -858,6 +864,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** The listing entry of each current view (globalChild is a function of the view alone). */
   private readonly listed = new WeakMap<ChildView, GlobalChild>();
+
+  /** This node's calls in figures: outstanding, waiting, being delivered, handovers held, and counters since start. */
+  callFigures(): CallFigures {
+    return this.calls.figures();
+  }
 
   /** How many cluster-wide children are in each global status, and how many instances this node runs. */
   countChildren(): ChildCountsGlobal {

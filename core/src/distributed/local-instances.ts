@@ -61,6 +61,14 @@
  *   the handover" (the pin is undone, the spec replaced): the stop goes on
  *   regardless, as a stop of a move always did, and the state sent is
  *   dropped unused where it arrived.
+ *   Race "the lease runs out during a handover" (majority mode; an
+ *   outsider's tour, network namespaces): the instance being handed over is
+ *   still `running` (closed to messages) while its handlers finish and its
+ *   state is taken — up to twice the handover timeout — so `hurry`, which
+ *   stopped only instances already `stopping`, passed it by: the majority
+ *   started the child after the lease while the old instance ran on (13.5 s
+ *   of two instances with a 20 s handover timeout). `hurry` now stops those
+ *   too, within the lease, and the state waits for no link (`hurried`).
  * - Claims (majority mode, decide.ts): `claim` joins `claim:<id>` with this
  *   node's supervisor pid and probes the present members; the claim is
  *   *confirmed* once each of them (still linked, same incarnation) has echoed
@@ -107,6 +115,8 @@ export interface LocalInstancesOptions {
   handOver?(id: string, rev: Ver, to: string): Promise<void>;
   /** The state handed over to this node for revision `rev` of `id`, taken once. */
   receivedHandover?(id: string, rev: Ver): JsonValue | undefined;
+  /** The lease ran out while instances here were handing over (`hurry`): no state may go out any more. */
+  hurried?(): void;
 }
 
 /** What claims need of the links (node.ts). */
@@ -149,6 +159,8 @@ interface Managed {
 
 export class LocalInstances {
   private readonly managed = new Map<string, Managed>();
+  /** Instances whose planned move is handing their state over: still running (closed to messages), not stopping yet. */
+  private readonly handingOver = new Set<string>();
   private readonly startingIds = new Set<string>();
   private readonly restarting = new Map<string, Restarting>();
   private readonly deferred = new Set<string>();
@@ -278,7 +290,9 @@ export class LocalInstances {
     // Keep the record of failures when handing over (others must skip this node); drop it otherwise.
     if (m.failures < this.o.config.maxStartFailures) this.dropFailRecord(id);
     this.o.log.debug({ child: id, why }, 'stopping local instance');
-    const handingOver = moveTo !== undefined && this.o.handOver ? this.o.handOver(id, m.rev, moveTo) : Promise.resolve();
+    const handOver = moveTo !== undefined ? this.o.handOver : undefined;
+    if (handOver) this.handingOver.add(id);
+    const handingOver = handOver ? handOver(id, m.rev, moveTo!).finally(() => this.handingOver.delete(id)) : Promise.resolve();
     void handingOver
       .then(() => this.o.local.terminateChild(id, deadlineMs === undefined ? {} : { deadlineMs }))
       .then(() => {
@@ -344,9 +358,13 @@ export class LocalInstances {
    */
   hurry(deadlineMs: number): void {
     for (const c of this.o.local.whichChildren()) {
-      if (c.status !== 'stopping') continue;
+      // Race "the lease runs out during a handover" (the header): such an instance is still running, closed to
+      // messages, for up to twice the handover timeout (and a link wait, calls.ts), while the majority starts the
+      // child once this node's lease is out. It stops now, its state (if taken) goes nowhere.
+      if (c.status !== 'stopping' && !(c.status === 'running' && this.handingOver.has(c.id))) continue;
       this.o.local.terminateChild(c.id, { deadlineMs }).catch(() => undefined);
     }
+    if (this.handingOver.size > 0) this.o.hurried?.();
   }
 
   // ---- claims (majority mode) -------------------------------------------------------

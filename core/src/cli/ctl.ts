@@ -52,8 +52,8 @@
  * it stands and says so: pinned, still running where, exit 1 — the move
  * stands, a retry is harmless (moveChild).
  *
- * `call <id> <json>` sends the JSON message to the child wherever it runs
- * (operator token, audited) and prints its reply; the call may take
+ * `call <id> <json>` sends the JSON message (`-`: read from stdin) to the
+ * child wherever it runs (operator token, audited) and prints its reply; the call may take
  * `--timeout` in all. Its typed errors (not-found, not-running, no-handler,
  * handler-error, timeout, too-large) exit 1 — a call's `timeout` is the
  * child's, not the cluster's being unreachable. `whereis <id>` prints the
@@ -93,7 +93,7 @@ import {
   type Submitted,
 } from '../observer/ui-protocol.js';
 import type { ChildCountsGlobal } from '../distributed/view.js';
-import type { CommandOp } from '../protocol.js';
+import { isJsonValue, type CommandOp } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
@@ -197,7 +197,7 @@ interface Plan {
 interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
-  /** The whole of stdin (for `start -`). */
+  /** The whole of stdin (for `start -` and `call <id> -`). */
   stdin(): Promise<string>;
   /** Calls `stop` on Ctrl-C or SIGTERM (for `logs --follow`); returns the unsubscribe. */
   onStop(stop: () => void): () => void;
@@ -251,7 +251,6 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions, 
 
 /** Usage, files and configuration: everything checked before the cluster is asked. Throws CtlFailure. */
 async function prepare(command: string, words: string[], opts: CtlOptions, io: Io): Promise<Plan> {
-  const usage = (message: string): CtlFailure => new CtlFailure(EXIT.usage, 'usage', message);
   if (!Object.hasOwn(CTL_FIELDS, command)) throw usage(`unknown command ${JSON.stringify(command)}; try pogo ctl --help`);
   const cmd = command as CtlCommand;
   const fields: readonly string[] = CTL_FIELDS[cmd];
@@ -272,11 +271,7 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
     const op = cmd === 'logs' ? 'logs' : cmd;
     const named: Record<string, unknown> = Object.fromEntries(fields.map((f, i) => [f, words[i]]));
     if (cmd === 'call') {
-      try {
-        named['message'] = JSON.parse(words[1]!) as unknown;
-      } catch (err) {
-        throw usage(`call: message: must be JSON (${(err as Error).message})`);
-      }
+      named['message'] = await readMessage(words[1]!, io);
       named['timeoutMs'] = Math.min(timeoutMs, MAX_CALL_COMMAND_TIMEOUT_MS);
     }
     const checked = parseCommandArgs(op, named);
@@ -335,22 +330,48 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
   };
 }
 
+/** A bad command line: exit 2. */
+function usage(message: string): CtlFailure {
+  return new CtlFailure(EXIT.usage, 'usage', message);
+}
+
+/**
+ * `call`'s message: the JSON argument, or stdin for `-` (a message larger
+ * than one command-line argument may be, 128 KiB on Linux, up to the call
+ * limit). Plain JSON only: a number JSON.parse makes Infinity (`1e400`) is
+ * named as such, not as a bad command.
+ */
+async function readMessage(word: string, io: Io): Promise<unknown> {
+  let text = word;
+  if (word === '-') {
+    try {
+      text = await io.stdin();
+    } catch (err) {
+      throw usage(`call: cannot read the message from stdin: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  let message: unknown;
+  try {
+    message = JSON.parse(text) as unknown;
+  } catch (err) {
+    throw usage(`call: message${word === '-' ? ' (stdin)' : ''}: must be JSON (${(err as Error).message})`);
+  }
+  if (!isJsonValue(message)) throw usage('call: message: must be plain JSON (a number out of range, such as 1e400, is not; nor is nesting deeper than 128)');
+  return message;
+}
+
 /** The JSON in `start`'s file (or stdin for `-`). */
 async function readSpecs(file: string, io: Io): Promise<unknown> {
   let text: string;
   try {
     text = file === '-' ? await io.stdin() : readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CtlFailure(
-      EXIT.usage,
-      'usage',
-      `cannot read ${file === '-' ? 'stdin' : `the spec file ${file}`}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw usage(`cannot read ${file === '-' ? 'stdin' : `the spec file ${file}`}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new CtlFailure(EXIT.usage, 'usage', `${file === '-' ? 'stdin' : file} does not hold JSON: ${(err as Error).message}`);
+    throw usage(`${file === '-' ? 'stdin' : file} does not hold JSON: ${(err as Error).message}`);
   }
 }
 

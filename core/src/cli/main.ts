@@ -187,7 +187,8 @@ Commands:
   move <id> <node>       pin a child to a node;  unpin <id>: hand it back
   drain <node>, undrain <node>, pause, resume, forget <node>
   call <id> <json>       send a JSON message to the child and print its
-                         reply (operator token; --timeout bounds the call)
+                         reply (operator token; --timeout bounds the call);
+                         <json> - reads the message from stdin
   whereis <id>           the node and pid of the child's running instance
 
 Tokens: reads need none; a token given is checked first anyway, so a wrong

@@ -785,7 +785,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     // No link to `to` yet (a heal that reaches this node last, calls.ts): wait for one, within the handover timeout.
     // Not once the instance was stopped meanwhile (the lease ran out: local-instances.ts `hurry`).
     const waitMs = this.o.local.child(id)?.status === 'running' ? (this.o.config.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS) : 0;
-    if (await this.calls.sendHandover(id, rev, to, state, waitMs)) this.o.log.info({ child: id, to }, "handed the child's state over to its next node");
+    if (await this.calls.sendHandover(id, rev, to, state, waitMs))
+      this.o.log.info(
+        { child: id, to },
+        "sent the child's state to its next node (unacknowledged: a link lost before it arrives loses it, and the next instance starts fresh)",
+      );
   }
 
   /**

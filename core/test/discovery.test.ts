@@ -34,6 +34,7 @@ class FakeDns implements DnsQueries {
   zone: Record<string, FakeRecords> = {};
   readonly asked: string[] = [];
   cancels = 0;
+  getServers?: () => string[];
   private readonly hanging = new Set<(err: Error) => void>();
 
   resolve4(name: string): Promise<string[]> {
@@ -368,6 +369,16 @@ describe('the discovery loop (ManualClock, fake DNS)', () => {
     const warned = rig.log.entries.filter((e) => e.level === 'warn');
     expect(warned).toHaveLength(1);
     expect(warned[0]!.message).toMatch(/cannot resolve dns:pogo:4370: ESERVFAIL.*keeping the 1 address\(es\) found before/);
+  });
+
+  it('a failed lookup names the DNS servers it asked, when the resolver says (a wrong --dns-server shows)', async () => {
+    const rig = discoveryRig(['dns:pogo:4370']);
+    rig.dns.getServers = () => ['10.9.9.9', '10.9.9.10:5353'];
+    rig.dns.zone['pogo'] = { a: 'ECONNREFUSED', aaaa: 'ECONNREFUSED' };
+    rig.discovery.start();
+    await rig.settle();
+    const warned = rig.log.entries.filter((e) => e.level === 'warn');
+    expect(warned[0]!.message).toMatch(/^cannot resolve dns:pogo:4370 \(asked 10\.9\.9\.9, 10\.9\.9\.10:5353\): ECONNREFUSED/);
   });
 
   it('race "DNS down when the node starts": a seed never answered is unresolved until an answer, even "nothing there"', async () => {

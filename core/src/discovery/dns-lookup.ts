@@ -44,6 +44,8 @@ export interface DnsQueries {
   resolveSrv(name: string): Promise<SrvRecord[]>;
   /** Abandons every query in flight: they reject with `ECANCELLED`. */
   cancel(): void;
+  /** The servers asked (`--dns-server`, else the system's), for logs: a failure names them. */
+  getServers?(): string[];
 }
 
 /**

@@ -182,7 +182,7 @@ export class SeedDiscovery {
     if (outcome.kind === 'failure') {
       this.o.log.warn(
         { ...fields, error: outcome.error },
-        `cannot resolve ${s.text}: ${outcome.error}; keeping the ${next.size} address(es) found before, ${every}`,
+        `cannot resolve ${s.text}${asked(this.o.queries)}: ${outcome.error}; keeping the ${next.size} address(es) found before, ${every}`,
       );
     } else if (next.size === 0) {
       const why =
@@ -198,4 +198,15 @@ export class SeedDiscovery {
       this.o.log.info(fields, `${s.text} resolved to ${next.size} address(es)${includesSelf ? ` besides this node's own (${this.o.self}, skipped)` : ''}`);
     }
   }
+}
+
+/** " (asked 10.0.0.10)": which DNS servers a failed lookup asked, when the resolver says (a wrong `--dns-server` shows). */
+function asked(queries: DnsQueries): string {
+  let servers: string[] = [];
+  try {
+    servers = queries.getServers?.() ?? [];
+  } catch {
+    // a resolver that cannot say: the log says less
+  }
+  return servers.length > 0 ? ` (asked ${servers.join(', ')})` : '';
 }

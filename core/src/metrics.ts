@@ -101,35 +101,14 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
       this.set({ scope: 'local', state: 'stopped' }, local.stopped);
     },
   });
-  const frames = new Gauge({
-    name: 'pogo_frames_total',
-    help: 'Frames on links since start',
-    labelNames: ['direction'],
-    registers: [registry],
-    collect() {
-      const stats = node.linkStats();
-      frames.set({ direction: 'in' }, stats.framesIn);
-      frames.set({ direction: 'out' }, stats.framesOut);
-    },
+  totals(registry, 'pogo_frames_total', 'Frames on links since start', 'direction', () => {
+    const stats = node.linkStats();
+    return { in: stats.framesIn, out: stats.framesOut };
   });
-  new Gauge({
-    name: 'pogo_invalid_frames_total',
-    help: 'Frames rejected as invalid since start',
-    registers: [registry],
-    collect() {
-      this.set(node.linkStats().invalidFrames);
-    },
-  });
-  new Gauge({
-    name: 'pogo_link_bytes_total',
-    help: 'Bytes on links since start (payload sizes of the Socket.IO transport)',
-    labelNames: ['direction'],
-    registers: [registry],
-    collect() {
-      const stats = node.linkStats();
-      this.set({ direction: 'in' }, stats.bytesIn ?? 0);
-      this.set({ direction: 'out' }, stats.bytesOut ?? 0);
-    },
+  totals(registry, 'pogo_invalid_frames_total', 'Frames rejected as invalid since start', undefined, () => ({ '': node.linkStats().invalidFrames }));
+  totals(registry, 'pogo_link_bytes_total', 'Bytes on links since start (payload sizes of the Socket.IO transport)', 'direction', () => {
+    const stats = node.linkStats();
+    return { in: stats.bytesIn ?? 0, out: stats.bytesOut ?? 0 };
   });
   // A backlog of calls (a child calling in a loop, an instance that does not answer) and what it came to.
   new Gauge({
@@ -145,21 +124,16 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
       this.set({ state: 'handovers' }, f.handoversHeld);
     },
   });
-  new Gauge({
-    name: 'pogo_calls_total',
-    help: 'Calls and casts made here, messages delivered here, moved answers, late replies and calls failed by a lost link, since start',
-    labelNames: ['kind'],
-    registers: [registry],
-    collect() {
+  totals(
+    registry,
+    'pogo_calls_total',
+    'Calls and casts made here, messages delivered here, moved answers, late replies and calls failed by a lost link, since start',
+    'kind',
+    () => {
       const f = node.supervisor.callFigures();
-      this.set({ kind: 'call' }, f.calls);
-      this.set({ kind: 'cast' }, f.casts);
-      this.set({ kind: 'delivered' }, f.delivered);
-      this.set({ kind: 'moved' }, f.moved);
-      this.set({ kind: 'late_reply' }, f.lateReplies);
-      this.set({ kind: 'link_lost' }, f.linkLost);
+      return { call: f.calls, cast: f.casts, delivered: f.delivered, moved: f.moved, late_reply: f.lateReplies, link_lost: f.linkLost };
     },
-  });
+  );
   const starts = new Counter({ name: 'pogo_child_starts_total', help: 'Instances started on this node', registers: [registry] });
   const stops = new Counter({ name: 'pogo_child_stops_total', help: 'Instances stopped on this node', registers: [registry] });
   const restarts = new Counter({ name: 'pogo_child_restarts_total', help: 'Restarts by the local supervisor', registers: [registry] });
@@ -184,4 +158,27 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
   node.supervisor.onReconcile = (seconds) => reconcile.observe(seconds);
 
   return { registry, includeProcessMetrics, text: () => registry.metrics(), contentType: registry.contentType };
+}
+
+/**
+ * A total the node keeps itself (since start), read at each scrape: a
+ * Counter, Prometheus' type for a `_total` (they were Gauges, which
+ * `promtool check metrics` flags and some tools will not `rate()`).
+ * prom-client has no `set` on a counter: each scrape resets it and adds
+ * the current totals. `label` undefined: one series, read as `{ '': n }`.
+ */
+function totals(registry: Registry, name: string, help: string, label: string | undefined, read: () => Record<string, number>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: label === undefined ? [] : [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, n] of Object.entries(read())) {
+        if (label === undefined) this.inc(Math.max(0, n));
+        else this.inc({ [label]: value }, Math.max(0, n));
+      }
+    },
+  });
 }

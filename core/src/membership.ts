@@ -57,6 +57,11 @@
  * tombstones older than `leftReapAfterMs` are forgotten (and kept from
  * coming back through stale gossip for as long again).
  *
+ * A failed dial is logged at an address's 1st, 2nd, 4th, … attempt, and at
+ * most ten one by one per ten seconds for the whole node, the rest in one
+ * line (`logDialFailure`): a DNS answer of hundreds of dead addresses
+ * stays readable.
+ *
  * Observers are dialled by no one: an observer (`pogo observe`, the desktop
  * app) dials every member it learns of, and its link is its own to make
  * again. It listens on loopback and announces that address, so a member
@@ -188,6 +193,10 @@ interface DialTarget {
  * its own (the reconciler's readiness: it would run a second copy of every
  * child the cluster already runs).
  */
+/** At most this many failed dials are logged one by one per `DIAL_LOG_WINDOW_MS`; the rest in one line (`logDialFailure`). */
+const DIAL_WARNINGS_PER_WINDOW = 10;
+const DIAL_LOG_WINDOW_MS = 10_000;
+
 const REFUSALS: ReadonlySet<DialFailureCode> = new Set<DialFailureCode>(['auth-failed', 'duplicate-name', 'cluster-mismatch', 'version-mismatch', 'tls']);
 
 export class Membership {
@@ -201,6 +210,8 @@ export class Membership {
   /** Addresses that turned out to be this node itself. */
   private readonly selfAddresses = new Set<string>();
   private readonly dialing = new Map<string, DialTarget>();
+  /** Dial failures logged one by one in the current window, and those only counted (see `logDialFailure`). */
+  private dialLog = { windowEnd: -Infinity, logged: 0, quiet: 0, quietAddresses: new Set<string>(), timer: undefined as TimerHandle | undefined };
   /** Reaped name → incarnation, ignored in gossip until `until`. */
   private readonly reaped = new Map<string, { incarnation: string; until: number }>();
   private gossipTimer: TimerHandle | undefined;
@@ -223,6 +234,7 @@ export class Membership {
   stop(): void {
     this.stopped = true;
     this.o.clock.clearTimeout(this.gossipTimer);
+    this.o.clock.clearTimeout(this.dialLog.timer);
     for (const target of this.dialing.values()) this.o.clock.clearTimeout(target.timer);
     this.dialing.clear();
   }
@@ -462,13 +474,48 @@ export class Membership {
     target.refusal = REFUSALS.has(failure.code) ? { code: failure.code, message: failure.message } : undefined;
     // Log the first failure and then each time the count doubles, so a dead seed doesn't flood the log.
     // A lost simultaneous dial is normal: the other side's dial makes the link.
-    if (failure.code !== 'simultaneous-dial' && (target.attempts & (target.attempts - 1)) === 0) {
+    if (failure.code !== 'simultaneous-dial' && (target.attempts & (target.attempts - 1)) === 0) this.logDialFailure(address, target, failure);
+    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial', this.alone() || this.cutOffAlone(address)));
+  }
+
+  /**
+   * Logs a failed dial, at most `DIAL_WARNINGS_PER_WINDOW` one by one per
+   * `DIAL_LOG_WINDOW_MS`; the rest are counted and said in one line when the
+   * window ends. Each address already logs only at its 1st, 2nd, 4th, …
+   * attempt, but a DNS name answering with hundreds of dead addresses (a
+   * tour: 501 records, 500 dead) still made 2,000 warnings in 15 s.
+   */
+  private logDialFailure(address: string, target: DialTarget, failure: DialFailure): void {
+    const now = this.o.clock.now();
+    const w = this.dialLog;
+    if (now >= w.windowEnd) {
+      w.windowEnd = now + DIAL_LOG_WINDOW_MS;
+      w.logged = 0;
+    }
+    if (w.logged < DIAL_WARNINGS_PER_WINDOW) {
+      w.logged++;
       this.o.log.warn(
         { address, attempts: target.attempts, code: failure.code, peer: failure.peerName },
         `cannot link to ${address}: ${failure.message}; retrying with backoff`,
       );
+      return;
     }
-    this.schedule(address, target, this.backoff(target.attempts, failure.code === 'simultaneous-dial', this.alone() || this.cutOffAlone(address)));
+    w.quiet++;
+    w.quietAddresses.add(address);
+    w.timer ??= this.o.clock.setTimeout(
+      () => {
+        w.timer = undefined;
+        if (this.stopped || w.quiet === 0) return;
+        this.o.log.warn(
+          { failures: w.quiet, addresses: w.quietAddresses.size },
+          `cannot link to ${w.quietAddresses.size} more address(es) (${w.quiet} failed dials not logged one by one); ` +
+            'retrying each with backoff (GET /status lists every address dialled and its last error)',
+        );
+        w.quiet = 0;
+        w.quietAddresses.clear();
+      },
+      Math.max(0, w.windowEnd - now),
+    );
   }
 
   /**

@@ -305,7 +305,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('viewerTokenFile', 'string', 'file with the read-only viewer token, or several as name:token lines'),
   field('operatorToken', 'string', 'the operator token itself (prefer --operator-token-file)'),
   field('viewerToken', 'string', 'the viewer token itself (prefer --viewer-token-file)'),
-  field('statusPort', 'int', 'serve GET /status (JSON) on this port; 0 picks one (default: off)'),
+  field('statusPort', 'int', 'serve GET /status (JSON), /children, /metrics (Prometheus) and /healthz over HTTP on this port; 0 picks one (default: off)'),
   field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
   field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),
 ];

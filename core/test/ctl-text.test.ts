@@ -6,7 +6,7 @@
  * readiness (it said "yes").
  */
 import { describe, expect, it } from 'vitest';
-import { explainText, membersTable, statusText, statusWarnings } from '../src/cli/ctl.js';
+import { auditTable, explainText, membersTable, statusText, statusWarnings } from '../src/cli/ctl.js';
 import { MemberStatusReplySchema, type ExplanationReport } from '../src/observer/ui-protocol.js';
 
 const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
@@ -114,5 +114,29 @@ describe('pogo ctl status: members whose netsplit settings differ', () => {
     expect(reply.members[2]!.netsplit).toEqual({ mode: 'available' });
     members[2]!.netsplit = majority3;
     expect(statusWarnings(members)).toEqual([]);
+  });
+});
+
+describe('pogo ctl audit', () => {
+  it('shows the verified token name beside the name the client declared', () => {
+    const entry = {
+      at: Date.UTC(2026, 11, 5),
+      node: 'n1',
+      from: 'ctl-h-1',
+      by: 'root',
+      incarnation: 'abc',
+      seq: 1,
+      op: 'pause',
+      args: [],
+      ok: true,
+      result: 'ok',
+    };
+    const text = auditTable([
+      { ...entry, tokenName: 'alice' },
+      { ...entry, seq: 2, by: 'mallory', ok: false, result: 'unauthorized: x' },
+    ]);
+    expect(text).toMatch(/^WHEN\s+NODE\s+TOKEN\s+BY\s+FROM\s+COMMAND\s+RESULT$/m);
+    expect(text).toMatch(/^2026-12-05T00:00:00\.000Z\s+n1\s+alice\s+root\s+ctl-h-1\s+pause\s+ok$/m);
+    expect(text).toMatch(/^2026-12-05T00:00:00\.000Z\s+n1\s+-\s+mallory\s+/m);
   });
 });

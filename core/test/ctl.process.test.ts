@@ -249,6 +249,11 @@ describe('pogo ctl', () => {
     const wrongToken = cluster!.writeSecret('wrong-token.txt', 'a-token-nobody-issued-0123');
     await failure(ctl(['ls'], seed, ['--token-file', wrongToken, '--json']), 4, 'unauthorized', /the token was refused by n1/);
     await failure(ctl(['pause'], seed, ['--json']), 4, 'unauthorized', /^no token given: pass --token-file or POGO_TOKEN/);
+    // A client's token file in the members' format, name:token: its token is presented (the whole line was, and refused).
+    const named = cluster!.writeSecret('named-operator.txt', `alice:${OPERATOR}\n`);
+    expect((await ctl(['status'], seed, ['--token-file', named])).code).toBe(0);
+    const two = cluster!.writeSecret('two-tokens.txt', `alice:${OPERATOR}\nbob:${VIEWER}\n`);
+    await failure(ctl(['status'], seed, ['--token-file', two, '--json']), 2, 'usage', /the file holds 2 tokens \(alice, bob\); a client presents one/);
     await failure(ctl(['pause'], seed, ['--token-file', viewer, '--json']), 4, 'forbidden', /a viewer credential cannot pause/);
     // 1: the member's typed error.
     await failure(ctl(['explain', 'nothing-by-that-name'], seed, ['--json']), 1, 'not-found', /no child with id/);

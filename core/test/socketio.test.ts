@@ -111,6 +111,30 @@ describe('Socket.IO transport', () => {
     await until(() => ['tls-c', 'plain', 'tls-d'].every(refused), 10_000, 'each says why it takes no children');
     for (const n of [untrusting, plain, toPlain]) expect(n.status().supervisor.ready).toBe(false);
   });
+
+  it('a peer whose certificate names another host: the refusal says so, not to check the CA (which is right)', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'elsewhere.example' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: true },
+        { name: 'subjectAltName', altNames: [{ type: 2, value: 'elsewhere.example' }] },
+      ],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'pogo-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    writeFileSync(cert, pems.cert);
+    writeFileSync(key, pems.private, { mode: 0o600 });
+    const tls = { tlsCertFile: cert, tlsKeyFile: key, tlsCaFile: cert };
+    const served = await node('tls-named', tls);
+    const dialler = await node('tls-dialler', { ...tls, seeds: [served.address], readyTimeoutMs: 300 });
+    const refusal = () => log.entries.find((e) => e.fields['node'] === 'tls-dialler' && e.fields['code'] === 'tls');
+    await until(() => refusal() !== undefined, 10_000, 'TLS refusal logged');
+    expect(refusal()!.message).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID\): it does not name the address dialled; its subjectAltName must hold/);
+    expect(refusal()!.message).not.toContain('check --tls-ca-file');
+    expect(up(dialler)).toBe('tls-dialler');
+  });
 });
 
 describe('errorReason', () => {

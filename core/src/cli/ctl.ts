@@ -78,12 +78,14 @@ import { hostname } from 'node:os';
 import { ClientSession, SessionError } from '../client-session.js';
 import { SystemClock } from '../clock.js';
 import { ConfigError, loadConfig, readTls, type NodeConfig } from '../config.js';
+import { clientToken } from '../credentials.js';
 import { splitSeeds } from '../discovery/seed-spec.js';
 import type { Logger } from '../logger.js';
 import {
   commandFailure,
   MAX_CALL_COMMAND_TIMEOUT_MS,
   parseCommandArgs,
+  type AuditEntry,
   type ChildReport,
   type CommandArgs,
   type CommandArgsInput,
@@ -281,11 +283,17 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
 
   let token = process.env['POGO_TOKEN'] ?? '';
   if (opts.tokenFile) {
+    let text: string;
     try {
-      token = readFileSync(opts.tokenFile, 'utf8').trim();
+      text = readFileSync(opts.tokenFile, 'utf8');
     } catch (err) {
       throw usage(`cannot read --token-file ${opts.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+    // One entry, bare or name:token, as the members' token files hold them: the whole text was sent, so a
+    // one-line "alice:…" file, as docs/operations.md shows, was refused as an unknown token.
+    const parsed = clientToken(text);
+    if (!parsed.ok) throw usage(`--token-file ${opts.tokenFile}: ${parsed.problem}`);
+    token = parsed.token;
   }
   if (CHANGES.has(cmd) && token === '')
     throw new CtlFailure(EXIT.unauthorized, 'unauthorized', 'no token given: pass --token-file or POGO_TOKEN (changes need the operator token)');
@@ -524,15 +532,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     case 'audit': {
       const { entries, unanswered } = await ask('audit-all', {});
       if (unanswered.length > 0) io.stderr(`pogo ctl: warning: ${unanswered.join(', ')} did not answer: their entries are missing\n`);
-      const rows = entries.map((e) => [
-        new Date(e.at).toISOString(),
-        e.node,
-        e.by,
-        e.from,
-        `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80),
-        e.result,
-      ]);
-      return succeed(table(['WHEN', 'NODE', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows), entries);
+      return succeed(auditTable(entries), entries);
     }
     case 'start':
       return start(plan, session, io, json, succeed);
@@ -740,6 +740,24 @@ export function statusText(s: {
  * held where it runs: then the hash's pick is where it goes on resume, not
  * its owner now, and the text says so.
  */
+/**
+ * `pogo ctl audit` as text. TOKEN is the name of the token the command presented, checked by the member (`-`: none,
+ * or refused); BY is only who the client said it was (`--by`, default $USER). The table showed BY alone, so the
+ * verified name that docs/operations.md promises was in --json only.
+ */
+export function auditTable(entries: readonly AuditEntry[]): string {
+  const rows = entries.map((e) => [
+    new Date(e.at).toISOString(),
+    e.node,
+    e.tokenName ?? '-',
+    e.by,
+    e.from,
+    `${e.op} ${e.args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`.slice(0, 80),
+    e.result,
+  ]);
+  return table(['WHEN', 'NODE', 'TOKEN', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows);
+}
+
 export function explainText(e: ExplanationReport): string {
   const held = e.resumeTo !== undefined && e.resumeTo !== e.owner;
   const mark = (node: string): string => (node === e.owner ? (held ? 'held (paused)' : 'owner') : held && node === e.resumeTo ? 'on resume' : '');

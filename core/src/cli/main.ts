@@ -94,6 +94,9 @@ Example: seeds from DNS (a Kubernetes headless Service: every pod's IP)
     .option('--host <host>', 'gateway interface (default: 127.0.0.1)')
     .option('--port <port>', 'gateway port (default: 7070; 0 picks one)')
     .option('--ui [dir]', 'serve the built renderer (default: the repository build in out/renderer)')
+    .option('--tls-ca-file <file>', "CA that signed the members' certificates, when the cluster links over TLS (or POGO_TLS_CA_FILE)")
+    .option('--tls-cert-file <file>', 'client certificate, when the members require one (or POGO_TLS_CERT_FILE; with --tls-key-file)')
+    .option('--tls-key-file <file>', 'key of --tls-cert-file (or POGO_TLS_KEY_FILE)')
     .option('--log-level <level>', "the observer's log level: trace, debug, info, warn, error, fatal, silent (or POGO_LOG_LEVEL; default: warn)");
   for (const f of TIMING_FIELDS) observe.addOption(configOption(f));
   observe

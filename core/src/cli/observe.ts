@@ -242,6 +242,10 @@ export interface ObserveOptions extends ObserverTiming {
   ui?: string | boolean;
   token?: string;
   logLevel?: string;
+  /** --tls-ca-file, --tls-cert-file, --tls-key-file: the observer's TLS to the members (POGO_TLS_* when absent). */
+  tlsCaFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 export async function runObserve(opts: ObserveOptions): Promise<number> {
@@ -266,6 +270,8 @@ export async function runObserve(opts: ObserveOptions): Promise<number> {
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
       ...(staticDir !== undefined ? { staticDir } : {}),
+      // The observer had no TLS flags (only POGO_TLS_* reached it), though the docs give it the same three as ctl.
+      tls: { caFile: opts.tlsCaFile, certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile },
     });
   } catch (err) {
     process.stderr.write(`pogo observe: ${(err as Error).message}\n`);

@@ -320,6 +320,15 @@ const CERT_REFUSED: ReadonlySet<string> = new Set([
 function tlsRefusal(err: unknown, secure: boolean): string | undefined {
   const code = errorCode(err);
   if (code === undefined) return undefined;
+  // A name or a date is not fixed in --tls-ca-file: the hint said to check it for every verdict (a tour's cert for
+  // another name read "check --tls-ca-file on both sides", with the CA right).
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH')
+    return (
+      `the peer's certificate is not one this node trusts (${code}): it does not name the address dialled; ` +
+      `its subjectAltName must hold the host of the peer's --advertise address (an IP address as an IP entry)`
+    );
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `the peer's certificate is not one this node trusts (${code}): it is outside its validity dates; renew it (or check the clocks)`;
   if (CERT_REFUSED.has(code)) return `the peer's certificate is not one this node trusts (${code}): check --tls-ca-file on both sides`;
   if (!secure) return undefined;
   if (code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(errorReason(err)))

@@ -47,6 +47,18 @@ function saveUserName(name: string): void {
   }
 }
 
+/**
+ * The token in what was typed or pasted: white space around it dropped, and a token file's `name:token` line
+ * (docs/operations.md writes them so) gives its token, as `pogo ctl --token-file` and the desktop app read it. A
+ * token holds no ":", so no valid credential is changed. A tour pasted the line from its operator file and was
+ * refused ("the credential is not valid for this cluster").
+ */
+export function pastedCredential(text: string): string {
+  const trimmed = text.trim();
+  const named = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}:(\S+)$/.exec(trimmed);
+  return named ? named[1]! : trimmed;
+}
+
 /** What pressing Unlock does: try a typed credential, or unlock the locked session with its own; null when there is nothing to do. */
 export function unlockAction(credential: string, access: string | undefined): 'try-credential' | 'unlock' | null {
   if (credential !== '') return 'try-credential';
@@ -108,7 +120,7 @@ export function SessionControls({ token }: { token: string }) {
     if (action === 'try-credential') {
       const next = name.trim().slice(0, 64);
       saveUserName(next);
-      void connectGateway({ url: window.location.origin, token, credential, ...(next ? { user: next } : {}) }).then((outcome) => {
+      void connectGateway({ url: window.location.origin, token, credential: pastedCredential(credential), ...(next ? { user: next } : {}) }).then((outcome) => {
         if (outcome === 'accepted') setCredential('');
       });
     } else if (action === 'unlock') void unlockSession();

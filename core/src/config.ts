@@ -263,7 +263,12 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('workers', 'list', 'modules that define worker types (defineWorker), comma-separated or repeated; "examples" loads the built-in examples'),
   field('allowCommands', 'list', 'commands OS-process children may run, matched exactly (default: none)'),
   field('childStartTimeoutMs', 'int', 'longest a child may take to start, ms (default: 10000)'),
-  field('children', 'string', 'JSON file with an array of child specs to run in the cluster (started again whenever the node starts)'),
+  field(
+    'children',
+    'string',
+    'JSON file with an array of child specs to run in the cluster: each one the cluster does not hold is started when the node is ready; ' +
+      'one stopped (pogo ctl stop) stays stopped while the cluster remembers the stop (--tombstone-ttl-ms)',
+  ),
   field(
     'dataDir',
     'string',

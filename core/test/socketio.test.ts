@@ -29,6 +29,27 @@ async function node(name: string, config: Partial<NodeConfigInput> = {}): Promis
 
 const up = (n: PogoNode) => n.upMembers().join(',');
 
+/** A self-signed CA certificate for `commonName` naming `altNames`, written to files: the TLS settings of a node that serves it and trusts only it. */
+async function selfSignedTls(
+  commonName: string,
+  altNames: Array<{ type: 2; value: string } | { type: 7; ip: string }>,
+): Promise<{ tlsCertFile: string; tlsKeyFile: string; tlsCaFile: string }> {
+  const pems = await generate([{ name: 'commonName', value: commonName }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames },
+    ],
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'pogo-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  writeFileSync(cert, pems.cert);
+  writeFileSync(key, pems.private, { mode: 0o600 });
+  return { tlsCertFile: cert, tlsKeyFile: key, tlsCaFile: cert };
+}
+
 describe('Socket.IO transport', () => {
   it('links nodes and carries process groups between them', async () => {
     const a = await node('a');
@@ -65,26 +86,11 @@ describe('Socket.IO transport', () => {
   });
 
   it('links over TLS with a self-signed certificate, and refuses a peer that does not trust it', async () => {
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        {
-          name: 'subjectAltName',
-          altNames: [
-            { type: 7, ip: '127.0.0.1' },
-            { type: 2, value: 'localhost' },
-          ],
-        },
-      ],
-    });
-    const dir = mkdtempSync(join(tmpdir(), 'pogo-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    writeFileSync(cert, pems.cert);
-    writeFileSync(key, pems.private, { mode: 0o600 });
-    const tls = { tlsCertFile: cert, tlsKeyFile: key, tlsCaFile: cert };
+    const tls = await selfSignedTls('localhost', [
+      { type: 7, ip: '127.0.0.1' },
+      { type: 2, value: 'localhost' },
+    ]);
+    const { tlsCertFile: cert, tlsKeyFile: key } = tls;
     const a = await node('tls-a', tls);
     const b = await node('tls-b', { ...tls, seeds: [a.address] });
     await until(() => up(a) === 'tls-a,tls-b' && up(b) === 'tls-a,tls-b', 5_000, 'TLS link');
@@ -113,20 +119,7 @@ describe('Socket.IO transport', () => {
   });
 
   it('a peer whose certificate names another host: the refusal says so, not to check the CA (which is right)', async () => {
-    const pems = await generate([{ name: 'commonName', value: 'elsewhere.example' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'elsewhere.example' }] },
-      ],
-    });
-    const dir = mkdtempSync(join(tmpdir(), 'pogo-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    writeFileSync(cert, pems.cert);
-    writeFileSync(key, pems.private, { mode: 0o600 });
-    const tls = { tlsCertFile: cert, tlsKeyFile: key, tlsCaFile: cert };
+    const tls = await selfSignedTls('elsewhere.example', [{ type: 2, value: 'elsewhere.example' }]);
     const served = await node('tls-named', tls);
     const dialler = await node('tls-dialler', { ...tls, seeds: [served.address], readyTimeoutMs: 300 });
     const refusal = () => log.entries.find((e) => e.fields['node'] === 'tls-dialler' && e.fields['code'] === 'tls');

@@ -199,13 +199,7 @@ export class StateFile {
   save(state: SavedState): void {
     const text = encodeState(state, this.node, this.clock.now());
     const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeSynced(tmp, 'w', text);
     renameSync(tmp, this.file);
     syncDir(this.dir);
   }
@@ -244,34 +238,26 @@ export class StateFile {
     // node starting at the same instant reads in between names no process, is judged stale and
     // removed. So the lock is written whole to a file of this process first, then linked into place
     // (link fails with EEXIST when a lock is there): a lock file is never seen without its owner.
+    const cannotCreate = (err: unknown): ConfigError =>
+      new ConfigError([`dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
     const draft = `${this.lockFile}.${process.pid}.tmp`;
+    const text = encodeLock(own);
     try {
-      const fd = openSync(draft, 'w', 0o600);
-      try {
-        writeSync(fd, encodeLock(own));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeSynced(draft, 'w', text);
     } catch (err) {
-      throw new ConfigError([
-        `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      ]);
+      throw cannotCreate(err);
     }
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          placeLock(draft, this.lockFile);
+          placeLock(draft, this.lockFile, text);
           // Two nodes taking over one stale lock at the same instant: only the last writer keeps it.
           if (readLock(this.lockFile)?.pid !== process.pid) continue;
           this.locked = true;
           lockedHere.add(this.dir);
           return;
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-            throw new ConfigError([
-              `dataDir (${given}): cannot create the lock file ${this.lockFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-            ]);
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotCreate(err);
         }
         this.judgeHolder(refuse);
       }
@@ -569,10 +555,10 @@ export function makeDirs(dir: string): void {
 /**
  * Puts the written `draft` in place as `lockFile`, failing with EEXIST when
  * a lock is there. A file system without hard links (vfat, some network
- * mounts) gets the lock created exclusively and then written: the race the
- * link avoids is back there, and only there.
+ * mounts) gets the lock (`text`, the draft's) created exclusively and then
+ * written: the race the link avoids is back there, and only there.
  */
-function placeLock(draft: string, lockFile: string): void {
+function placeLock(draft: string, lockFile: string, text: string): void {
   try {
     linkSync(draft, lockFile);
     return;
@@ -580,9 +566,14 @@ function placeLock(draft: string, lockFile: string): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
   }
-  const fd = openSync(lockFile, 'wx', 0o600);
+  writeSynced(lockFile, 'wx', text);
+}
+
+/** Writes `text` to `path` (mode 0600; `wx`: only if it does not exist) and syncs it to disk before closing. */
+function writeSynced(path: string, flags: 'w' | 'wx', text: string): void {
+  const fd = openSync(path, flags, 0o600);
   try {
-    writeSync(fd, readFileSync(draft));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

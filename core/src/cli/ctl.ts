@@ -53,8 +53,8 @@
  * stands, a retry is harmless (moveChild).
  *
  * `call <id> <json>` sends the JSON message (`-`: read from stdin) to the
- * child wherever it runs (operator token, audited) and prints its reply; the call may take
- * `--timeout` in all. Its typed errors (not-found, not-running, no-handler,
+ * child wherever it runs (operator token, audited) and prints its reply;
+ * the call may take `--timeout` in all. Its typed errors (not-found, not-running, no-handler,
  * handler-error, timeout, too-large) exit 1 — a call's `timeout` is the
  * child's, not the cluster's being unreachable. `whereis <id>` prints the
  * node and pid of the child's instance, or says none runs (exit 1).
@@ -735,12 +735,6 @@ export function statusText(s: {
 }
 
 /**
- * `pogo ctl explain` as text: the owner and why, its instances, each node's
- * score and what excluded it, and what it waits for. Paused, a child may be
- * held where it runs: then the hash's pick is where it goes on resume, not
- * its owner now, and the text says so.
- */
-/**
  * `pogo ctl audit` as text. TOKEN is the name of the token the command presented, checked by the member (`-`: none,
  * or refused); BY is only who the client said it was (`--by`, default $USER). The table showed BY alone, so the
  * verified name that docs/operations.md promises was in --json only.
@@ -758,6 +752,12 @@ export function auditTable(entries: readonly AuditEntry[]): string {
   return table(['WHEN', 'NODE', 'TOKEN', 'BY', 'FROM', 'COMMAND', 'RESULT'], rows);
 }
 
+/**
+ * `pogo ctl explain` as text: the owner and why, its instances, each node's
+ * score and what excluded it, and what it waits for. Paused, a child may be
+ * held where it runs: then the hash's pick is where it goes on resume, not
+ * its owner now, and the text says so.
+ */
 export function explainText(e: ExplanationReport): string {
   const held = e.resumeTo !== undefined && e.resumeTo !== e.owner;
   const mark = (node: string): string => (node === e.owner ? (held ? 'held (paused)' : 'owner') : held && node === e.resumeTo ? 'on resume' : '');

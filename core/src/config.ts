@@ -407,28 +407,18 @@ const PATH_SETTINGS = [
 ] as const satisfies ReadonlyArray<ConfigField['key']>;
 
 /**
- * A config file's values with its relative paths made absolute against `dir`,
- * the file's directory: a file in /etc/pogo naming `"dataDir": "data"` means
- * /etc/pogo/data whatever directory the service starts in (systemd starts it
- * in /). Flags and variables stay relative to the working directory, as a
- * shell user expects. `workers` entries other than paths (`examples`) stay.
+ * A config file's setting `key`, converted, with a relative path made
+ * absolute against `dir`, the file's directory: a file in /etc/pogo naming
+ * `"dataDir": "data"` means /etc/pogo/data whatever directory the service
+ * starts in (systemd starts it in /). Flags and variables stay relative to
+ * the working directory, as a shell user expects. `workers` entries other
+ * than paths (`examples`) stay.
  */
-function fromFileDir(values: Raw, dir: string): Raw {
-  const out: Raw = { ...values };
+function fromFileDir(key: string, value: unknown, dir: string): unknown {
+  if (!(PATH_SETTINGS as readonly string[]).includes(key)) return value;
   const abs = (v: unknown): unknown => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? resolve(dir, v) : v);
-  for (const key of PATH_SETTINGS) {
-    const v = out[key];
-    if (v === undefined) continue;
-    if (key !== 'workers') out[key] = abs(v);
-    else if (Array.isArray(v)) out[key] = v.map((w) => (w === 'examples' ? w : abs(w)));
-    else if (typeof v === 'string')
-      out[key] = v
-        .split(',')
-        .map((w) => w.trim())
-        .filter((w) => w !== '')
-        .map((w) => (w === 'examples' ? w : abs(w)));
-  }
-  return out;
+  if (key === 'workers' && Array.isArray(value)) return value.map((w) => (w === 'examples' ? w : abs(w)));
+  return abs(value);
 }
 
 /**
@@ -446,12 +436,13 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
    * schema's complaint about the same value is not said again.
    */
   const unconverted = new Map<string, string[]>();
-  const apply = (values: Raw, sourceOf: (f: ConfigField) => string): void => {
+  const apply = (values: Raw, sourceOf: (f: ConfigField) => string, fileDir?: string): void => {
     for (const f of CONFIG_FIELDS) {
       if (values[f.key] === undefined) continue;
       const source = sourceOf(f);
       const found: string[] = [];
-      merged[f.key] = convert(f, values[f.key], source, found);
+      const value = convert(f, values[f.key], source, found);
+      merged[f.key] = fileDir === undefined ? value : fromFileDir(f.key, value, fileDir);
       origin[f.key] = source;
       if (found.length > 0) unconverted.set(f.key, found);
       else unconverted.delete(f.key);
@@ -468,7 +459,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`config file ${sources.file}: must hold a JSON object`]);
     const known = new Set<string>(CONFIG_FIELDS.map((f) => f.key));
     for (const key of Object.keys(parsed)) if (!known.has(key)) problems.push(`${key} (from ${sources.file}): unknown setting`);
-    apply(fromFileDir(parsed as Raw, dirname(resolve(sources.file))), () => sources.file!);
+    apply(parsed as Raw, () => sources.file!, dirname(resolve(sources.file)));
   }
   const env = sources.env ?? {};
   const fromEnv: Raw = {};

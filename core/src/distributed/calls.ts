@@ -352,22 +352,22 @@ export class CallRouter {
     for (const h of this.received.values()) this.o.clock.clearTimeout(h.timer);
     this.received.clear();
     for (const id of [...this.sent.keys()]) this.dropSent(id);
-    const parked = [...this.awaitingLink.values()].flat();
-    this.awaitingLink.clear();
-    for (const h of parked) {
-      this.o.clock.clearTimeout(h.timer);
-      h.done(false);
-    }
+    this.giveUpLinkWaits();
   }
 
   /** This node's lease ran out (majority mode): the handovers waiting for a link are given up (local-instances.ts `hurry`). */
   abandonHandoverWaits(): void {
+    this.giveUpLinkWaits('handover not sent: this node lost its majority while waiting for a link to the next node');
+  }
+
+  /** Resolves every handover waiting for a link as not sent, logging `why` for each when given. */
+  private giveUpLinkWaits(why?: string): void {
     const parked = [...this.awaitingLink.entries()];
     this.awaitingLink.clear();
     for (const [to, hs] of parked)
       for (const h of hs) {
         this.o.clock.clearTimeout(h.timer);
-        this.o.log.warn({ child: h.id, to }, 'handover not sent: this node lost its majority while waiting for a link to the next node');
+        if (why !== undefined) this.o.log.warn({ child: h.id, to }, why);
         h.done(false);
       }
   }

@@ -26,4 +26,12 @@ describe('chooseMember', () => {
     expect(chooseMember([m('a', { ready: false }), m('b', { status: 'suspect' })], { requireReady: true })).toBe('b');
     expect(chooseMember([m('a', { ready: undefined })], { requireReady: true })).toBeUndefined();
   });
+
+  it('a member the others cannot hear (cutOff) only when no other linked member will do, whatever its rank', () => {
+    const cutOff = new Set(['a']);
+    expect(chooseMember([m('a'), m('b', { status: 'suspect', ready: false })], { cutOff })).toBe('b');
+    expect(chooseMember([m('a'), m('b', { status: 'down' })], { cutOff })).toBe('a');
+    expect(chooseMember([m('a'), m('b', { ready: false })], { cutOff, requireReady: true })).toBe('a');
+    expect(chooseMember([m('a', { ready: false }), m('b', { ready: false })], { cutOff: new Set(['b']), requireReady: true })).toBeUndefined();
+  });
 });

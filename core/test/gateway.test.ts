@@ -633,6 +633,59 @@ describe('observer behind a firewall', () => {
   });
 });
 
+describe('observer gateway: commands during a split', () => {
+  it('a stop goes to a member the others hear, not to the one cut off from them: the instance that runs stops before the heal', async () => {
+    const { SystemClock } = await import('../src/clock.js');
+    const { CryptoRandom } = await import('../src/random.js');
+    const { MemoryNetwork } = await import('../src/transport/memory.js');
+    const { chooseMember } = await import('../src/choose-member.js');
+    const { cutOffMembers } = await import('../src/distributed/candidates.js');
+    const net = new MemoryNetwork({ clock: new SystemClock(), random: new CryptoRandom(), latencyMs: 1 });
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const log = new MemoryLogger();
+    const start = async (name: string, extra: Record<string, unknown> = {}) => {
+      const n = await PogoNode.start(
+        createNodeConfig({ name, secret: SECRET, preset: 'local', operatorToken: OPERATOR, seeds: name === 's1' ? [] : ['s1:1'], ...extra }),
+        { log, workers, transport: net.transport(`${name}:1`) },
+      );
+      nodes.push(n);
+      return n;
+    };
+    const members = [await start('s1'), await start('s2'), await start('s3')];
+    const observer = await start('sobs', { role: 'observer' });
+    await until(
+      () =>
+        nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) &&
+        members.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)),
+      5_000,
+      'cluster ready',
+    );
+    // Children the whole cluster knows, before the split.
+    const ids = Array.from({ length: 6 }, (_, i) => `split-${i}`);
+    for (const id of ids) await members[0]!.supervisor.startChild({ id, start: { worker: 'w' } });
+    // The member the gateway would send a command to: cut it off from the other members (the observer still reaches it).
+    const chosen = chooseMember(observer.members());
+    expect(chosen).toBeDefined();
+    const others = members.filter((n) => n.name !== chosen);
+    net.partition(
+      [`${chosen}:1`],
+      others.map((n) => `${n.name}:1`),
+    );
+    const withReach = () => observer.members().map((m) => ({ ...m, unheardBy: observer.unheardBy(m.name, m.incarnation) }));
+    await until(() => cutOffMembers(withReach()).has(chosen!), 5_000, 'the observer sees it cut off');
+    const running = (id: string) => others.filter((n) => n.supervisor.whichChildren('local').some((c) => c.id === id)).length;
+    await until(() => ids.every((id) => running(id) === 1), 5_000, 'the majority runs every child once');
+
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    expect(await client.command('stop', { id: 'split-1' })).toEqual({ ok: true, result: null });
+    // Before the fix the stop went to the cut-off member, which took it, and the instance on the majority side ran on until the heal.
+    await until(() => running('split-1') === 0, 5_000, 'the majority stops split-1 during the split');
+    net.heal();
+  });
+});
+
 describe('observer gateway static files', () => {
   it('serves the built UI from its directory and nothing outside it', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');

@@ -9,7 +9,7 @@
  *    when it presents none, the gateway's own (`credential`: the desktop
  *    app's main process passes the saved operator token there, so it never
  *    reaches the renderer). The cluster decides which role it has: the
- *    gateway asks a member (`whoami`, chosen by chooseMember) before it
+ *    gateway asks a member (`whoami`, chosen by memberToAsk) before it
  *    accepts the session, and refuses a credential the cluster does not
  *    know. No credential at all is a read-only session (`none`), accepted
  *    without asking.
@@ -23,8 +23,8 @@
  * `unauthorized:` (the client should not retry) or `unreachable:` (no
  * member could check the credential; retrying may help).
  */
-import { chooseMember } from '../choose-member.js';
 import type { PogoNode } from '../node.js';
+import { memberToAsk } from './member-to-ask.js';
 import type { SessionData, UiServer } from './server.js';
 import { parseHandshakeAuth } from './ui-protocol.js';
 
@@ -33,7 +33,7 @@ const WHOAMI_TIMEOUT_MS = 5_000;
 /** The role a credential has, as a member says, or why it cannot have one. `by`: who is asking (a refusal is audited under that name). */
 export async function credentialRole(node: PogoNode, credential: string, by: string): Promise<{ access: SessionData['access'] } | { refused: string }> {
   if (credential === '') return { access: 'none' };
-  const via = chooseMember(node.members());
+  const via = memberToAsk(node);
   if (!via) return { refused: 'unreachable: no member is reachable to check the credential' };
   const reply = await node.command(via, 'whoami', {}, credential, by, WHOAMI_TIMEOUT_MS);
   // Only the member saying no is a refusal, said once; a timeout or a lost link says nothing about the credential.

@@ -23,7 +23,8 @@
  *                refuses the whole request. A member of an older release
  *                takes no cursors: asked again without them
  *      logs      sent to the node the child runs on (its output is there)
- *      the rest  sent to one member (chooseMember), which checks the
+ *      the rest  sent to one member (memberToAsk: one the other members
+ *                cannot hear only when no other is linked), which checks the
  *                credential again, executes and audits (`restart`: a member
  *                passes it on to the node that runs the child; a `too-large`
  *                refusal is also logged here, naming who sent it; `call`
@@ -32,10 +33,10 @@
  * Every path answers with a CommandAck; an exception becomes `failed`, so
  * whatever a client sends, it gets a typed answer and the gateway serves on.
  */
-import { chooseMember } from '../choose-member.js';
 import type { PogoNode } from '../node.js';
 import type { CommandOp } from '../protocol.js';
 import { credentialRole } from './auth.js';
+import { memberToAsk } from './member-to-ask.js';
 import { sessionAccess, type SessionData } from './server.js';
 import type { Access } from './state.js';
 import { jsonBytes } from './command-size.js';
@@ -145,12 +146,12 @@ export class CommandRouter {
     return { ok: true, result: { access: sessionAccess(session) } };
   }
 
-  /** The ops one member executes: to the member chooseMember picks. */
+  /** The ops one member executes: to the member memberToAsk picks. */
   private async forward(
     session: SessionData,
     command: Extract<UiCommand, { op: Exclude<CommandOp, 'audit' | 'logs' | 'view' | 'whoami'> }>,
   ): Promise<CommandAck> {
-    const to = chooseMember(this.node.members());
+    const to = memberToAsk(this.node);
     if (!to) return fail('unreachable', 'no member is reachable');
     const send = async <Op extends CommandOp>(op: Op, args: CommandArgsInput<Op>) => {
       const reply = await this.node.command(to, op, args, session.credential, session.user, COMMAND_TIMEOUT_MS);

@@ -13,14 +13,14 @@
  * to the newcomer were done). snapshot.ts shows the children and those
  * members' status from it.
  *
- * The member asked is the one chooseMember picks among the ready ones (a
+ * The member asked is the one memberToAsk picks among the ready ones (a
  * member still syncing would show part of the cluster as the whole). One
  * request at a time: a slow member delays the next borrow, never stacks
  * them. Timers go through the node's clock, like every timer in core.
  */
-import { chooseMember } from '../choose-member.js';
 import type { TimerHandle } from '../clock.js';
 import type { PogoNode } from '../node.js';
+import { memberToAsk } from './member-to-ask.js';
 import type { MemberViewReply } from './ui-protocol.js';
 import { isLinked } from '../membership.js';
 
@@ -68,7 +68,6 @@ export class RemoteView {
   }
 
   private async borrow(): Promise<void> {
-    const members = this.node.members().filter((m) => m.role === 'member' && m.status !== 'left');
     if (this.reachesAll()) {
       if (this.view) {
         this.view = undefined;
@@ -76,7 +75,8 @@ export class RemoteView {
       }
       return;
     }
-    const via = chooseMember(members, { requireReady: true });
+    // A member the others cannot hear would lend the minority's view (memberToAsk).
+    const via = memberToAsk(this.node, { requireReady: true });
     if (!via || this.asking) return;
     this.asking = true;
     try {

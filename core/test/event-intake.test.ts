@@ -514,6 +514,70 @@ describe('moves and duplicates', () => {
     }
   });
 
+  it('race "a healed duplicate told as a move", the copy stopped before the instance is seen again: still a duplicate resolved, no move', () => {
+    // An observer on the minority side of a split (available mode): it lost x with the majority, x's children ran on,
+    // and at the heal the copy's stop reached the observer before x's live state did (an outsider's tour:
+    // "30 moved from n3 to n1 (node joined)" of instances that had run on n1 all along).
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 10));
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+    t.intake.onDistEvent(started('c1', 'b', 2, 12));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 20));
+    t.intake.onDistEvent(stopped('c1', 'b', 2, 21));
+    t.intake.onDistEvent(started('c1', 'x', 1, 22));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'b', to: 'x', reason: 'join', at: 22 });
+    expect(t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`)).toEqual([
+      'started x',
+      'node-down x',
+      'stopped x',
+      'started b',
+      'node-up x',
+      'stopped b',
+      'duplicate-resolved',
+    ]);
+    expect(t.published.at(-1)).toEqual({
+      type: 'duplicate-resolved',
+      id: 'c1',
+      survivor: { node: 'x', pid: pid('x', 1) },
+      stopped: [{ node: 'b', pid: pid('b', 2) }],
+      at: 22,
+    });
+  });
+
+  it('race "a healed duplicate never converges": the survivor of a duplicate resolved counts as a reported start', () => {
+    // The instance seen again is not published as started (it never stopped); the convergence after the heal waited
+    // for that start for ever ("converging…" on a cluster that ran every child once, an outsider's tour).
+    const t = setup([member('a'), member('b'), member('x')]);
+    const tracker = new ConvergenceTracker([]);
+    let told = 0;
+    const tell = () => {
+      for (const e of t.published.slice(told)) tracker.observe(e);
+      told = t.published.length;
+    };
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 10));
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+    t.intake.onDistEvent(started('c1', 'b', 2, 12));
+    tell();
+    expect(tracker.check(() => [{ id: 'c1', status: 'running', instances: [{ pid: pid('b', 2) }] }], 15)).toMatchObject({ cause: 'node-down' });
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 20));
+    t.intake.onDistEvent(started('c1', 'x', 1, 21));
+    t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'b', to: 'x', reason: 'heal', at: 22 });
+    tell();
+    expect(t.published.at(-1)).toMatchObject({ type: 'duplicate-resolved' });
+    expect(tracker.check(() => [{ id: 'c1', status: 'running', instances: [{ pid: pid('x', 1) }] }], 30)).toMatchObject({
+      type: 'converged',
+      cause: 'node-up',
+      after: 2,
+    });
+  });
+
   it('a duplicate stopped, then the child stopped for good: still no move', () => {
     const t = setup([member('n1'), member('n3')]);
     t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);

@@ -50,6 +50,13 @@
  * needs a member up (or suspect) in the table; the convergence stays open
  * until the cluster is back and settled, and is measured to then.
  *
+ * Race "a healed duplicate never converges": the instance an observer sees
+ * again after it published its stop with a member's loss is not published
+ * as started (event-intake.ts: it never stopped), only the
+ * `duplicate-resolved` that keeps it; its survivor counts as reported, or
+ * the convergence after the heal waited for ever ("converging…" on a
+ * cluster that ran every child once, an outsider's tour).
+ *
  * Race: the reverse, a start reported before its child is listed (an
  * observer joining receives the members' live state before their desired
  * state). So what was reported is kept until its instance stops, whatever
@@ -119,6 +126,11 @@ export class ConvergenceTracker {
     if (e.type === 'started') {
       const pids = this.reported.get(e.id) ?? new Set<string>();
       pids.add(e.pid);
+      this.reported.set(e.id, pids);
+    } else if (e.type === 'duplicate-resolved') {
+      // The survivor is an instance seen again after a loss (event-intake.ts): running, though no start of it is published.
+      const pids = this.reported.get(e.id) ?? new Set<string>();
+      pids.add(e.survivor.pid);
       this.reported.set(e.id, pids);
     } else if (e.type === 'stopped') {
       const pids = this.reported.get(e.id);

@@ -131,6 +131,14 @@
  * the instance seen again: taken in, not published; and the move it leads
  * to, once the other instance stops, is published as what it was, a
  * `duplicate-resolved` (the instance seen again kept, the copy stopped).
+ * Race "the copy's stop first": at the heal the member that ran the copy
+ * may stop it, and the observer hear of it, before the live state of the
+ * member coming back arrives; a copy's stop while an instance of the child
+ * may still be seen again counts as the duplicate stopped all the same (an
+ * outsider's tour, available mode, the observer on the minority side: "30
+ * moved from n3 to n1 (node joined)" of instances that had run on n1 all
+ * along). The convergence takes a duplicate resolved's survivor as a
+ * reported start (convergence.ts): its start is never published.
  *
  * A stop command is no "placed nowhere": a child whose spec was removed
  * (terminated) is re-placed by the observer's supervisor with no owner, a
@@ -294,7 +302,7 @@ export class EventIntake {
   private readonly vanished = new Map<string, Map<string, string>>();
   /** id → pid: an instance seen again after its stop was published with a loss, while a duplicate of it may still run. */
   private readonly reappeared = new Map<string, string>();
-  /** id → the last instance of it stopped while an instance of it was seen again (the duplicate stopped). */
+  /** id → the last instance of it stopped while an instance of it was seen again, or might be (the duplicate stopped). */
   private readonly healStops = new Map<string, { node: string; pid: string }>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
@@ -571,8 +579,10 @@ export class EventIntake {
         if (pids.size === 0) this.running.delete(e.id);
       }
       const kept = this.reappeared.get(e.id);
+      const gone = this.vanished.get(e.id);
       if (kept === e.pid) this.reappeared.delete(e.id);
-      else if (kept !== undefined) this.healStops.set(e.id, { node: e.node, pid: e.pid });
+      // A copy stopped while an instance of it may still be seen again: the heal's stop can reach us before the live state does.
+      else if (kept !== undefined || (gone !== undefined && !gone.has(e.pid))) this.healStops.set(e.id, { node: e.node, pid: e.pid });
       const move = this.pendingMoves.get(e.id);
       if (move !== undefined && (pids === undefined || pids.size <= 1)) {
         this.pendingMoves.delete(e.id);

@@ -578,6 +578,50 @@ describe('moves and duplicates', () => {
     });
   });
 
+  it('race "a cut-off member never down on the timeline": down when the others cannot hear it, though this observer does; up when they hear it again', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.observeCutOff([...t.table.values()], 5);
+    expect(kinds()).toEqual(['started x']);
+    // a and b cannot hear x; this observer still does.
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.observeCutOff([...t.table.values()], 10);
+    t.intake.observeCutOff([...t.table.values()], 10);
+    expect(t.published.at(-1)).toEqual({
+      type: 'node-down',
+      node: 'x',
+      role: 'member',
+      reason: 'cut off: a, b cannot hear it; this observer still does',
+      at: 10,
+    });
+    // The takeover (majority mode: x stops its instance, a starts one).
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+    t.intake.onDistEvent(started('c1', 'a', 2, 12));
+    // The heal: they hear it again.
+    t.set('x', { unheardBy: [] });
+    t.intake.observeCutOff([...t.table.values()], 20);
+    expect(kinds()).toEqual(['started x', 'node-down x', 'stopped x', 'started a', 'node-up x']);
+    expect(t.published.at(-1)).toEqual({ type: 'node-up', node: 'x', role: 'member', at: 20 });
+  });
+
+  it('a cut-off member this observer loses too: no second node-down; the node-up of its relink once', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.observeCutOff([...t.table.values()], 10);
+    // Later this observer loses it too: the members' reports make it down at once.
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 40));
+    t.intake.observeCutOff([...t.table.values()], 41);
+    t.intake.judge([...t.table.values()], 41);
+    // Back, heard by everyone.
+    t.set('x', { status: 'up', unheardBy: [] });
+    t.intake.onDistEvent(up('x', 60));
+    t.intake.observeCutOff([...t.table.values()], 61);
+    expect(kinds()).toEqual(['node-down x', 'node-up x']);
+  });
+
   it('a duplicate stopped, then the child stopped for good: still no move', () => {
     const t = setup([member('n1'), member('n3')]);
     t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);

@@ -92,7 +92,9 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
  * The members this node reaches that more than half of the other members it
  * reaches report they cannot hear (see the header: an observer's view).
  */
-export function cutOffMembers(members: readonly Member[]): Set<string> {
+export function cutOffMembers(
+  members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
+): Set<string> {
   const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
   const out = new Set<string>();
   for (const m of members) {

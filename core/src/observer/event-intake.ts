@@ -172,6 +172,7 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { StoppedEvent } from './state.js';
 import { isLinked } from '../membership.js';
+import { cutOffMembers } from '../distributed/candidates.js';
 
 /** How long a `stopped` may wait for its spec's removal (the header: "the stop heard before the spec's removal"). */
 export const STOP_HOLD_MS = 2_000;
@@ -292,6 +293,8 @@ export class EventIntake {
   private readonly met = new Set<string>();
   /** Members judged down (their loss published), until they are up again. */
   private readonly down = new Set<string>();
+  /** Members published down because the others cannot hear them, though this observer still did (`observeCutOff`). */
+  private readonly cutOff = new Set<string>();
   /** Stops dropped when a member came back, to check once its live state has arrived again: node → stopped events. */
   private readonly returning = new Map<string, Array<Extract<DistEvent, { type: 'stopped' }>>>();
   /** id → pids published as running (started, not yet stopped), each with its node when known. */
@@ -447,6 +450,44 @@ export class EventIntake {
   }
 
   /**
+   * Looks at who the members cannot hear (their reach reports, on every
+   * gateway tick: they come without a membership event). A member this
+   * observer still hears but most of the others cannot (candidates.ts
+   * `cutOffMembers`) is down for the cluster: they take its children over.
+   * Race "a cut-off member never down on the timeline": the board said "cut
+   * off", and the timeline had the takeover's moves and no node-down
+   * heading them; a node-down came only when this observer lost the member
+   * too, half a minute later, saying "no child moved, converged in 0 ms",
+   * and a heal it never lost had no node-up at all (an outsider's tour,
+   * majority and available mode). So it is published down when it is cut
+   * off, and up when the others hear it again while this observer still
+   * does; if this observer loses it meanwhile, its loss is judged as any
+   * other's, and its node-down is not published again. While catching up,
+   * a member already cut off is the cluster's past: taken in, not published.
+   */
+  observeCutOff(members: readonly MemberFacts[], at: number): void {
+    const cut = cutOffMembers(members);
+    for (const name of cut) {
+      if (this.cutOff.has(name) || this.down.has(name) || this.lost.has(name)) continue;
+      this.cutOff.add(name);
+      this.down.add(name);
+      if (this.catching) continue;
+      const m = members.find((x) => x.name === name);
+      const by = [...new Set((m?.unheardBy ?? []).map((u) => u.reporter))].filter((r) => r !== name).sort();
+      this.emit({ type: 'node-down', node: name, role: 'member', reason: `cut off: ${by.join(', ')} cannot hear it; this observer still does`, at });
+    }
+    for (const name of [...this.cutOff]) {
+      if (cut.has(name)) continue;
+      const m = members.find((x) => x.name === name);
+      // Lost here too: its loss is judged as any other's, and the node-up of its relink says when it is back.
+      if (m === undefined || !isLinked(m.status) || this.lost.has(name)) continue;
+      this.cutOff.delete(name);
+      if (!this.down.delete(name)) continue;
+      if (!this.catching) this.emit({ type: 'node-up', node: name, role: 'member', at });
+    }
+  }
+
+  /**
    * Judges every lost member again (after a membership or reach change, or
    * on a timer): publishes what the loss of those now down caused.
    */
@@ -491,6 +532,7 @@ export class EventIntake {
 
   private onFound(e: Extract<DistEvent, { type: 'node-up' }>): void {
     this.down.delete(e.node);
+    this.cutOff.delete(e.node);
     // Another incarnation: the leave announced was the old one's (the same one relinking is still leaving).
     if (this.leaving.get(e.node) !== this.o.member(e.node)?.incarnation) this.leaving.delete(e.node);
     const l = this.lost.get(e.node);
@@ -528,12 +570,14 @@ export class EventIntake {
     // Its leave was published when it announced it: the node-down of its `leave` is not news (its stops are).
     const announced = this.leaving.get(name) === l.incarnation;
     if (announced) this.leaving.delete(name);
+    // Published down when it was cut off (observeCutOff): its loss here is no second node-down (its stops are news).
+    const cut = this.cutOff.has(name);
     const first = l.held[0];
     const down = verdict !== undefined && first?.type === 'node-down' ? verdictDown(first, verdict.at, verdict.by) : first;
     const at = down !== first && down !== undefined ? down.at : undefined;
     const restamp = <E extends DistEvent>(e: E): E => (at !== undefined && e.at < at ? { ...e, at } : e);
     for (const e of l.held) {
-      if (announced && e.type === 'node-down') continue;
+      if ((announced || cut) && e.type === 'node-down') continue;
       if (e.type === 'stopped') {
         const gone = this.vanished.get(e.id) ?? new Map<string, string>();
         gone.set(e.pid, e.node);

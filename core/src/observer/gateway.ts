@@ -297,7 +297,8 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       intake.endCatchUp();
       convergence.seed(node.supervisor.whichChildren('global'));
     }
-    // Reach reports arrive without a membership event: a lost member is judged again on every tick.
+    // Reach reports arrive without a membership event: who is cut off, and every lost member, are judged again on every tick.
+    intake.observeCutOff(memberFacts(), now);
     if (intake.hasGap) intake.judge(memberFacts(), now);
     // A member back from "unreachable": once its live state has arrived, what stopped meanwhile is reported.
     for (const name of intake.returningNodes()) {

@@ -337,6 +337,20 @@ describe('a stop command', () => {
     expect(published.at(-1)).toEqual({ ...stopped('c2', 'a', 2, 8), terminated: true });
   });
 
+  it('race "a stop during a split told as a move": the instance the stop ends leaves a copy on a cut-off member: no move', () => {
+    // Available mode, x cut off and running a copy of c1; an operator stops c1 through a member of the majority. The
+    // supervisor's diff saw c1 go from two instances to x's one and reported it "moved a → x (node joined)" (an outsider's tour).
+    const { intake, published, live } = stopSetup(['c1'], { c1: 'alice' });
+    intake.onDistEvent(started('c1', 'a', 1));
+    intake.onDistEvent(started('c1', 'x', 2, 3));
+    live.delete('c1');
+    intake.onDistEvent(stopped('c1', 'a', 1, 6));
+    intake.onDistEvent({ type: 'moved', id: 'c1', from: 'a', to: 'x', reason: 'join', at: 6 });
+    intake.settleNowhere();
+    expect(published.map((e) => e.type)).toEqual(['started', 'started', 'stopped']);
+    expect(published.at(-1)).toEqual({ ...stopped('c1', 'a', 1, 6), terminated: true, by: 'alice' });
+  });
+
   it("race \"the stop heard before the spec's removal\": the owner's leave arriving first is held, then told as the operator's stop", () => {
     const { intake, published, live } = stopSetup(['c1', 'c2', 'c3'], { c1: 'alice', c2: 'bob' });
     intake.onDistEvent(started('c1', 'a', 1));

@@ -140,6 +140,13 @@
  * along). The convergence takes a duplicate resolved's survivor as a
  * reported start (convergence.ts): its start is never published.
  *
+ * Race "a stop during a split told as a move": in available mode a member
+ * cut off from the others runs a copy of each child; an operator's stop
+ * through the others ends their instance, and the supervisor, seeing the
+ * child go from two instances to the copy, reported "moved n2 → n3 (node
+ * joined)" right after "stopped for good" (an outsider's tour). A child
+ * whose spec is gone moves nowhere: its `moved` is dropped.
+ *
  * A stop command is no "placed nowhere": a child whose spec was removed
  * (terminated) is re-placed by the observer's supervisor with no owner, a
  * `placed` the UI read as "w8 has no node to run on", before its `stopped`.
@@ -401,6 +408,12 @@ export class EventIntake {
       case 'started':
       case 'moved':
         if (e.type === 'started' && this.vanished.get(e.id)?.get(e.pid) === e.node) return this.seenAgain(e);
+        // Race "a stop during a split told as a move": a child stopped for good does not move; an instance left of it is a
+        // copy on a member cut off from the others (available mode), stopped when they hear it again.
+        if (e.type === 'moved' && this.o.isLive?.(e.id) === false) {
+          this.pendingMoves.delete(e.id);
+          return;
+        }
         for (const [name, l] of [...this.lost])
           if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name)))
             this.release(name, { at: e.at, by: 'the members restarted its children elsewhere' });

@@ -686,6 +686,61 @@ describe('observer gateway: commands during a split', () => {
   });
 });
 
+describe('observer gateway: a stop during a split in available mode', () => {
+  it('the copy a cut-off member still runs of a child stopped for good stays on the board, stopped for good, until it stops', async () => {
+    const { SystemClock } = await import('../src/clock.js');
+    const { CryptoRandom } = await import('../src/random.js');
+    const { MemoryNetwork } = await import('../src/transport/memory.js');
+    const { chooseMember } = await import('../src/choose-member.js');
+    const net = new MemoryNetwork({ clock: new SystemClock(), random: new CryptoRandom(), latencyMs: 1 });
+    const workers = new WorkerRegistry();
+    workers.define('w', () => ({ stop() {} }));
+    const log = new MemoryLogger();
+    const start = async (name: string, extra: Record<string, unknown> = {}) => {
+      const n = await PogoNode.start(
+        createNodeConfig({ name, secret: SECRET, preset: 'local', operatorToken: OPERATOR, seeds: name === 'v1' ? [] : ['v1:1'], ...extra }),
+        { log, workers, transport: net.transport(`${name}:1`) },
+      );
+      nodes.push(n);
+      return n;
+    };
+    const members = [await start('v1'), await start('v2'), await start('v3')];
+    const observer = await start('vobs', { role: 'observer' });
+    await until(
+      () =>
+        nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) &&
+        members.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)),
+      5_000,
+      'cluster ready',
+    );
+    const ids = Array.from({ length: 6 }, (_, i) => `av-${i}`);
+    for (const id of ids) await members[0]!.supervisor.startChild({ id, start: { worker: 'w' } });
+    // Cut off a member the gateway does not send commands to; the observer still reaches all three.
+    const chosen = chooseMember(observer.members());
+    const cut = members.find((n) => n.name !== chosen)!;
+    const others = members.filter((n) => n !== cut);
+    net.partition(
+      [`${cut.name}:1`],
+      others.map((n) => `${n.name}:1`),
+    );
+    const runsHere = (n: PogoNode, id: string) => n.supervisor.whichChildren('local').some((c) => c.id === id);
+    // Available mode: the cut-off member runs a copy of every child, the others run every child too.
+    await until(() => ids.every((id) => runsHere(cut, id) && others.some((n) => runsHere(n, id))), 5_000, 'both sides run every child');
+
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    expect(await client.command('stop', { id: 'av-1' })).toEqual({ ok: true, result: null });
+    await until(() => others.every((n) => !runsHere(n, 'av-1')), 5_000, 'the others stop av-1');
+    expect(runsHere(cut, 'av-1')).toBe(true);
+    // Before the fix the child was gone from the state here, while its copy ran on.
+    await until(() => client.state().children['av-1']?.terminated === true, 5_000, 'av-1 shown stopped for good, still running');
+    expect(client.state().children['av-1']).toMatchObject({ node: cut.name, instances: [{ node: cut.name }], status: 'running' });
+    // The heal: the copy stops, and the child leaves the board.
+    net.heal();
+    await until(() => !runsHere(cut, 'av-1') && client.state().children['av-1'] === undefined, 10_000, 'the copy stopped at the heal');
+  });
+});
+
 describe('observer gateway static files', () => {
   it('serves the built UI from its directory and nothing outside it', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');

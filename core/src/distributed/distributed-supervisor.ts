@@ -838,6 +838,20 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return this.reconciler.draining();
   }
 
+  /**
+   * Instances of children stopped for good (a terminate floor and no live
+   * spec) that still run where this node sees them: in available mode a
+   * member cut off from the others runs a copy of each child, and stops it
+   * only once they hear it again. whichChildren('global') lists live specs
+   * only; an observer shows these too (observer/snapshot.ts).
+   */
+  terminatedInstances(): Array<{ id: string; instances: Array<{ node: string; pid: string; osPid?: number }> }> {
+    const out: Array<{ id: string; instances: Array<{ node: string; pid: string; osPid?: number }> }> = [];
+    for (const v of this.reconciler.views())
+      if (!v.live && v.register.floor !== undefined && v.runners.length > 0) out.push({ id: v.id, instances: v.runners.map(instanceOf) });
+    return out;
+  }
+
   /** The instances this node runs (one entry per local instance). */
   whichChildren(scope: 'local'): LocalChild[];
   /** Every child with a live spec cluster-wide, as this node sees it; an unchanged child keeps the same object between calls. */

@@ -170,7 +170,8 @@ export function buildState(
   const draining = new Set(node.supervisor.draining());
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
-  const unheard = unheardBy(node.members().map((m) => (m.name === node.name ? m : { ...m, unheardBy: node.unheardBy(m.name, m.incarnation) })));
+  const withReach = node.members().map((m) => (m.name === node.name ? m : { ...m, unheardBy: node.unheardBy(m.name, m.incarnation) }));
+  const unheard = unheardBy(withReach);
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);
@@ -197,6 +198,29 @@ export function buildState(
   // Only the members shown unreachable: one that left or is judged down took its children with it.
   const lost = unseenMembers(Object.values(members), remoteStatus);
   for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = lastKnownChild(childView(c), last?.[c.id], lost, isolated);
+  // Race "a stop during a split hides the copy that runs on": a child stopped for good whose instance on a member cut off
+  // from the others runs on (available mode) vanished from the board, "no longer in the cluster", while it ran (an
+  // outsider's tour, by the instance's own records). It stays, as last listed, with the instances that still run.
+  // Only instances on such a member: elsewhere a stopped child's instance is only stopping (its shutdown time).
+  const cut = remote === undefined ? cutOffMembers(withReach) : new Set<string>();
+  if (cut.size > 0)
+    for (const t of node.supervisor.terminatedInstances()) {
+      const instances = t.instances.filter((i) => cut.has(i.node));
+      if (children[t.id] !== undefined || instances.length === 0) continue;
+      const before = last?.[t.id];
+      const [first] = instances;
+      children[t.id] = {
+        ...(before ?? { id: t.id, worker: null, command: null, restart: 'permanent', handoff: 'stop-first', restarts: 0, lastError: null, failures: [] }),
+        status: instances.length > 1 ? 'duplicate' : 'running',
+        node: first?.node ?? null,
+        pid: first?.pid ?? null,
+        owner: null,
+        pin: null,
+        instances,
+        unverified: false,
+        terminated: true,
+      };
+    }
   // Linked to no member, the observer's listing loses what its links carried: the children last shown stay, unverified.
   if (isolated && last !== undefined) for (const [id, v] of Object.entries(last)) children[id] ??= asUnverified(v);
   const groups: ClusterState['groups'] = {};

@@ -112,6 +112,13 @@ export interface ChildView {
    * which the observer cannot tell, so it is not drawn as "not running".
    */
   unverified: boolean;
+  /**
+   * True when the child was stopped for good (its spec is gone) and the
+   * instances listed still run: a member cut off from the others (available
+   * mode) runs a copy until they hear it again, then stops it. Shown as last
+   * listed, with those instances; absent otherwise.
+   */
+  terminated?: true;
 }
 
 /**

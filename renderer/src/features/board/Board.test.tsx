@@ -182,6 +182,25 @@ function withLayout(): void {
   });
 }
 
+describe('<Board/> a child stopped for good that still runs', () => {
+  const view = mountPerTest();
+  withLayout();
+
+  it('keeps its card where the copy runs, tagged stopped, still running', () => {
+    const copy = { node: 'b', pid: 'b/abcdef0123456789/s1' };
+    act(() =>
+      useStore
+        .getState()
+        .applySnapshot(clusterOf(nodes, [child('r1'), child('s1', { node: 'b', pid: copy.pid, owner: null, instances: [copy], terminated: true })])),
+    );
+    view.render(<Board />);
+    const card = view.container.querySelector('[data-node="b"] [data-testid="child-card"][data-child="s1"]');
+    expect(card?.querySelector('[data-testid="terminated-tag"]')?.textContent).toBe('stopped, still running');
+    expect(card?.getAttribute('aria-label')).toBe('s1, running (stopped for good, still running)');
+    expect(view.container.querySelector('[data-child="r1"] [data-testid="terminated-tag"]')).toBeNull();
+  });
+});
+
 describe('<Board/> dragging a card', () => {
   const view = mountPerTest();
   withLayout();

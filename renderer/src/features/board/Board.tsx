@@ -77,8 +77,8 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
       data-index={index}
       role="button"
       tabIndex={index === 0 ? 0 : -1}
-      aria-label={`${child.id}, ${child.status}${child.unverified ? ' (unverified: as last seen)' : ''}${pinLabel}`}
-      draggable={!readOnly}
+      aria-label={`${child.id}, ${child.status}${child.terminated ? ' (stopped for good, still running)' : ''}${child.unverified ? ' (unverified: as last seen)' : ''}${pinLabel}`}
+      draggable={!readOnly && child.terminated !== true}
       onDragStart={(e) => {
         e.dataTransfer?.setData('text/plain', child.id);
         if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
@@ -107,6 +107,18 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
             {s}
           </span>
         ))}
+        {child.terminated && (
+          <span
+            className={cx('tag state-unverified')}
+            data-testid="terminated-tag"
+            title={
+              `Stopped for good, but ${child.node ? `its instance on ${child.node}` : 'an instance'} still runs: ` +
+              'a member the others cannot hear runs a copy until they hear it again, then stops it'
+            }
+          >
+            stopped, still running
+          </span>
+        )}
         {child.unverified && (
           <span
             className={cx('tag state-unverified')}

@@ -454,6 +454,19 @@ describe('<ChildDetail/>', () => {
     expect(aside.querySelector('[aria-label="Output"]')?.textContent).toContain('A worker runs inside its node');
   });
 
+  it('a child stopped for good whose copy still runs on a cut-off member says so, and offers no command', async () => {
+    await open('ticker-1');
+    const copy = { node: 'c', pid: 'c/abcdef0123456789/ticker-1' };
+    const children = { ...state().children, 'ticker-1': child('ticker-1', { node: 'c', pid: copy.pid, owner: null, instances: [copy], terminated: true }) };
+    await act(async () => useStore.getState().applySnapshot({ ...state(), children }));
+    const aside = view.container.querySelector('aside')!;
+    expect(aside.querySelector('[data-testid="terminated-note"]')?.textContent).toBe(
+      'ticker-1 was stopped for good, but an instance still runs on c: a member the others cannot hear runs a copy until they hear it again, then stops it.',
+    );
+    expect(aside.textContent).not.toContain('no longer in the cluster');
+    expect(buttonNamed(aside, 'Stop')).toBeUndefined();
+  });
+
   it('says so when the child is gone, and closes with ×', async () => {
     await open('ticker-1');
     const { ['ticker-1']: _gone, ...rest } = state().children;

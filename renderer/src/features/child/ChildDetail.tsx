@@ -305,6 +305,26 @@ export function ChildDetail({ id }: { id: string }) {
     );
   }
 
+  // Stopped for good, but an instance still runs (a copy on a member cut off from the others): nothing to command, only to know.
+  if (child.terminated) {
+    return (
+      <aside className={cx('panel detail')} aria-label={`Child ${id}`}>
+        <header className={cx('detail-header')}>
+          <h2 className={cx('detail-title')}>{id}</h2>
+          <CloseButton />
+        </header>
+        <p className={cx('detail-gone')} role="status" data-testid="terminated-note">
+          {id} was stopped for good, but {child.instances.length === 1 ? 'an instance still runs' : `${child.instances.length} instances still run`} on{' '}
+          {[...new Set(child.instances.map((i) => i.node))].join(', ')}: a member the others cannot hear runs a copy until they hear it again, then stops it.
+        </p>
+        <dl className={cx('fields')}>
+          <DetailField label="Pid">{child.pid ? <code className={cx('wrap')}>{child.pid}</code> : <span className={cx('muted')}>—</span>}</DetailField>
+        </dl>
+        <HistorySection id={id} />
+      </aside>
+    );
+  }
+
   return (
     <aside className={cx('panel detail')} aria-label={`Child ${id}`}>
       <header className={cx('detail-header')}>

@@ -67,6 +67,7 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
   const arrived = useStore((s) => s.arrived[child.id]);
   const selected = useStore((s) => s.selection?.kind === 'child' && s.selection.id === child.id);
   const pinLabel = pin ? `, ${pin.honoured ? `pinned to ${child.pin}` : pin.text}` : '';
+  const terminatedLabel = child.terminated ? ' (stopped for good, still running)' : '';
   const states = [child.status !== 'running' ? child.status : null, child.instances.length > 1 ? `${child.instances.length} instances` : null].filter(Boolean);
   return (
     <div
@@ -77,7 +78,7 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
       data-index={index}
       role="button"
       tabIndex={index === 0 ? 0 : -1}
-      aria-label={`${child.id}, ${child.status}${child.terminated ? ' (stopped for good, still running)' : ''}${child.unverified ? ' (unverified: as last seen)' : ''}${pinLabel}`}
+      aria-label={`${child.id}, ${child.status}${terminatedLabel}${child.unverified ? ' (unverified: as last seen)' : ''}${pinLabel}`}
       draggable={!readOnly && child.terminated !== true}
       onDragStart={(e) => {
         e.dataTransfer?.setData('text/plain', child.id);

@@ -636,6 +636,38 @@ describe('moves and duplicates', () => {
     expect(kinds()).toEqual(['node-down x', 'node-up x']);
   });
 
+  it('race "a loss judged at once": a member the others declared down first, its stop published straight away, is seen again at the heal: a duplicate resolved', () => {
+    // The observer on the minority side (available mode): a (n3) had declared x (n1) down and started a copy before the
+    // observer lost x, so the members' verdict was there as the observer lost it, and the stop of x's instance was
+    // published as it came, not held (an outsider's tour: "30 started on n1", "30 moved from n3 to n1 (node joined)"
+    // at the heal, of instances that had run on n1 all along).
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('b', { status: 'down', unheardBy: [{ reporter: 'a' }, { reporter: 'x' }] });
+    t.intake.onDistEvent(down('b', 5));
+    t.intake.judge([...t.table.values()], 5);
+    t.intake.onDistEvent(started('c1', 'a', 2, 6));
+    t.set('x', { status: 'down', unheardBy: [{ reporter: 'a' }] });
+    t.intake.onDistEvent(down('x', 10));
+    t.intake.judge([...t.table.values()], 10);
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 11));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'x', to: 'a', reason: 'failure', at: 11 });
+    // The heal: the copy stops, x is back with the instance it never stopped.
+    t.intake.onDistEvent(stopped('c1', 'a', 2, 20));
+    t.set('x', { status: 'up', unheardBy: [] });
+    t.intake.onDistEvent(up('x', 21));
+    t.intake.onDistEvent(started('c1', 'x', 1, 22));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'a', to: 'x', reason: 'join', at: 22 });
+    expect(t.published.filter((e) => e.type !== 'node-down' && e.type !== 'node-up').map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`)).toEqual([
+      'started x',
+      'started a',
+      'stopped x',
+      'moved',
+      'stopped a',
+      'duplicate-resolved',
+    ]);
+  });
+
   it('a duplicate stopped, then the child stopped for good: still no move', () => {
     const t = setup([member('n1'), member('n3')]);
     t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }] }]);

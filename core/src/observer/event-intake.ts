@@ -131,6 +131,11 @@
  * the instance seen again: taken in, not published; and the move it leads
  * to, once the other instance stops, is published as what it was, a
  * `duplicate-resolved` (the instance seen again kept, the copy stopped).
+ * Race "a loss judged at once": when the members had declared a member down
+ * before this observer lost it, its loss is published as the observer
+ * loses it, before the stops of its instances arrive; those stops count as
+ * published with the loss (the minority-side tour: "30 started on n1" at
+ * the heal of instances that had run on n1 all along).
  * Race "the copy's stop first": at the heal the member that ran the copy
  * may stop it, and the observer hear of it, before the live state of the
  * member coming back arrives; a copy's stop while an instance of the child
@@ -388,6 +393,14 @@ export class EventIntake {
           l.held.push(e);
           l.stoppedIds.add(e.id);
           return;
+        }
+        // Race "a loss judged at once": the members' verdict was in when this observer lost the member, so its loss was
+        // published before the stops of its instances arrived; each is a stop published with a loss all the same (it may
+        // be seen again). Not for a member cut off while heard here: what it stops, it stops.
+        if (this.down.has(e.node) && !this.cutOff.has(e.node)) {
+          const gone = this.vanished.get(e.id) ?? new Map<string, string>();
+          gone.set(e.pid, e.node);
+          this.vanished.set(e.id, gone);
         }
         break;
       }

@@ -73,6 +73,8 @@ export type { DistributedConfig, DistributedOptions } from './distributed/distri
 export type { PlacedBy } from './distributed/view.js';
 /** A summary of the replicated desired-state store, in the status. */
 export type { StoreSummary } from './distributed/desired-state.js';
+/** A member's netsplit settings as it announces them (mode, expected members), shown to UIs. */
+export type { NetsplitSettings } from './distributed/netsplit-settings.js';
 /** How placement judged each candidate node (part of an Explanation). */
 export type { Candidate, CandidateVerdict, Placement } from './distributed/placement.js';
 

@@ -231,6 +231,12 @@ export const MemberStatusSchema = z.enum(['up', 'suspect', 'down', 'left']);
 /** A member's status: up, suspect, down or left. */
 export type MemberStatus = z.infer<typeof MemberStatusSchema>;
 
+/** A member's netsplit settings as it announces them: the mode, and in majority mode its expected members (distributed/netsplit-settings.ts). */
+export const NetsplitSettingsSchema = z.object({
+  mode: z.enum(['available', 'majority']),
+  expectedMembers: z.number().int().min(1).max(10_000).optional(),
+});
+
 /** One member table entry as gossiped. `version` is bumped by the member itself when its own metadata changes. */
 export const MemberInfoSchema = once(() =>
   z
@@ -258,10 +264,7 @@ export const MemberInfoSchema = once(() =>
         .strict()
         .optional(),
       /** Its netsplit mode, and in majority mode its expected members (distributed/netsplit-settings.ts). Since 2.5. */
-      netsplit: z
-        .object({ mode: z.enum(['available', 'majority']), expectedMembers: z.number().int().min(1).max(10_000).optional() })
-        .strict()
-        .optional(),
+      netsplit: NetsplitSettingsSchema.strict().optional(),
     })
     .strict(),
 );

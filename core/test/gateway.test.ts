@@ -100,6 +100,9 @@ describe('observer gateway', () => {
     const client = await ui(gateway.url, { token: gateway.token });
     expect(comparable(client.state())).toBe(comparable(buildState(observer, factsOf(client.state()), 'none')));
     expect(Object.keys(client.state().members).sort()).toEqual(['g1', 'g2', 'g3', 'obs']);
+    // Each member's netsplit settings as it announces them (what a silent or cut-off member means: attention.ts); an observer announces none.
+    expect(client.state().members['g1']!.netsplit).toEqual({ mode: 'available' });
+    expect(client.state().members['obs']!.netsplit).toBeUndefined();
     expect(client.state()).toMatchObject({ readOnly: true, access: 'none' });
     // A credential the cluster does not know is refused at connect, with the member's reason, said once.
     await expect(ui(gateway.url, { token: gateway.token, credential: 'not-a-token' })).rejects.toThrow(

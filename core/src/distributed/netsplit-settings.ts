@@ -21,6 +21,7 @@
 
 /** A member's netsplit settings as announced: the mode, and in majority mode the expected members. */
 export interface NetsplitSettings {
+  /** `available`: each side of a split runs what it cannot see; `majority`: only a side with more than half of the expected members runs children. */
   mode: 'available' | 'majority';
   /** Majority mode only: the members the cluster should have (the quorum is more than half of them). */
   expectedMembers?: number;

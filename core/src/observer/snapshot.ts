@@ -188,6 +188,7 @@ export function buildState(
       draining: draining.has(m.name),
       reachable,
       silent: status === 'down' && wentSilent(m, node.config.suspectAfterMs),
+      ...(m.role === 'member' && m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
     };
     const unheardBy = unheard.get(m.name);
     if (unheardBy !== undefined) members[m.name]!.unheardBy = unheardBy;

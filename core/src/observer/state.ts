@@ -21,6 +21,7 @@
  */
 import type { DistEvent } from '../distributed/events.js';
 import type { GlobalStatus, MoveReason } from '../distributed/view.js';
+import type { NetsplitSettings } from '../distributed/netsplit-settings.js';
 import type { MemberStatus, Role } from '../protocol.js';
 import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
 
@@ -71,6 +72,14 @@ export interface MemberView {
    * it is no place to move a child to.
    */
   unheardBy?: string[];
+  /**
+   * Its netsplit settings as it announces them (members of protocol 2.5 and
+   * later; absent for older ones and for observers): what a member going
+   * silent or being cut off means for its children — in mode `majority` it
+   * stops them itself by its lease before the others restart them, in mode
+   * `available` both sides run them until the heal.
+   */
+  netsplit?: NetsplitSettings;
 }
 
 /** A child as the gateway shows it to UIs. */

@@ -47,7 +47,7 @@
 import { z } from 'zod';
 import type { DistErrorCode } from '../distributed/errors.js';
 import type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
-import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
+import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, NetsplitSettingsSchema, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
 import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
 import type { MessageErrorCode } from '../supervisor/child-channel.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
@@ -507,7 +507,7 @@ export const MemberStatusReplySchema = z.object({
       ready: z.boolean(),
       draining: z.boolean(),
       /** Its netsplit settings as it announces them (members of protocol 2.5 and later). */
-      netsplit: z.object({ mode: z.enum(['available', 'majority']), expectedMembers: z.number().optional() }).optional(),
+      netsplit: NetsplitSettingsSchema.optional(),
     }),
   ),
   children: z.object({
@@ -839,6 +839,7 @@ export const MemberViewSchema = z.object({
   reachable: z.boolean(),
   silent: z.boolean(),
   unheardBy: z.array(z.string()).optional(),
+  netsplit: NetsplitSettingsSchema.optional(),
 });
 const _memberView: Same<z.output<typeof MemberViewSchema>, MemberView> = true;
 

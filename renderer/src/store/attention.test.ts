@@ -4,10 +4,12 @@ import { child, clusterOf, failing, member } from '../test-cluster';
 import {
   attentionItems,
   attentionKind,
+  clusterNetsplit,
   clusterWarnings,
   cutOffMembers,
   nextDeadline,
   silentMembers,
+  silentText,
   SLOW_MS,
   sinceFromPatch,
   sinceFromSnapshot,
@@ -127,6 +129,34 @@ describe('attention: a member cut off from the others', () => {
       'partial-view',
     ]);
     expect(cutOffMembers(members).map((m) => m.name)).toEqual(['c']);
+  });
+});
+
+describe('attention: what a silent or cut-off member means, by netsplit mode', () => {
+  const majority = { mode: 'majority' as const, expectedMembers: 3 };
+  const available = { mode: 'available' as const };
+  it('the mode is the one every member announces; none (older members) or two different ones give none', () => {
+    expect(clusterNetsplit({ a: member('a', { netsplit: majority }), b: member('b', { netsplit: majority }), c: member('c') })).toBe('majority');
+    expect(clusterNetsplit({ a: member('a', { netsplit: available }), b: member('b', { netsplit: available }) })).toBe('available');
+    expect(clusterNetsplit({ a: member('a', { netsplit: majority }), b: member('b', { netsplit: available }) })).toBeUndefined();
+    expect(clusterNetsplit({ a: member('a'), b: member('b') })).toBeUndefined();
+  });
+
+  it('a silent member in majority mode stopped its children by its lease if cut off; in the other modes they may run twice', () => {
+    expect(silentText('majority')).toMatch(/cut off rather than dead, it stopped its children by its own lease before the others started them again/);
+    expect(silentText('majority')).not.toMatch(/may be running twice/);
+    expect(silentText('available')).toMatch(/its children may be running twice/);
+    expect(silentText(undefined)).toBe(silentText('available'));
+  });
+
+  it('a member cut off: majority mode says the others wait for its lease, available mode that both sides run its children', () => {
+    const cut = (netsplit: typeof majority | typeof available) => ({
+      a: member('a', { netsplit }),
+      b: member('b', { netsplit }),
+      c: member('c', { netsplit, unheardBy: ['a', 'b'] }),
+    });
+    expect(clusterWarnings(cut(majority), null)[0]!.text).toMatch(/elsewhere once its lease has run out, after it has stopped them \(majority mode\)/);
+    expect(clusterWarnings(cut(available), null)[0]!.text).toMatch(/elsewhere while it runs them too: each runs twice until they hear it again/);
   });
 });
 

@@ -111,6 +111,42 @@ export function silentMembers(members: Readonly<Record<string, MemberView>> | nu
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * The netsplit mode the members announce (MemberView `netsplit`) when every
+ * member that announces one announces the same; undefined when none does
+ * (members of an earlier release) or when they differ (then neither mode's
+ * promise holds for the whole cluster: pogo ctl status names them).
+ */
+export function clusterNetsplit(members: Readonly<Record<string, MemberView>> | null | undefined): 'available' | 'majority' | undefined {
+  let mode: 'available' | 'majority' | undefined;
+  for (const m of Object.values(members ?? {})) {
+    if (m.role !== 'member' || m.status === 'left' || m.netsplit === undefined) continue;
+    if (mode !== undefined && mode !== m.netsplit.mode) return undefined;
+    mode = m.netsplit.mode;
+  }
+  return mode;
+}
+
+/**
+ * What a member down after it went silent means for its children, by the
+ * cluster's netsplit mode (an outsider's tour: in majority mode the lane
+ * said its children "may be running twice", which a cut-off member in that
+ * mode rules out: it stops them by its own lease before the others start
+ * them again; only a frozen member's OS processes run on meanwhile).
+ */
+export function silentText(mode: 'available' | 'majority' | undefined): string {
+  if (mode === 'majority')
+    return (
+      'Down after it went silent. If it is cut off rather than dead, it stopped its children by its own lease before the others started them again ' +
+      '(majority mode). If it is frozen (a long pause), its OS-process children run on meanwhile beside their restarts elsewhere, until it is back ' +
+      '(then it stops them) or gone.'
+    );
+  return (
+    'Down after it went silent: if it is frozen or cut off rather than dead, its children may be running twice (there and where they were restarted) ' +
+    'until it is back or gone.'
+  );
+}
+
 /** What the whole cluster needs attention for, before any node or child: the gateway reaches no member, or no node may take children. */
 export interface ClusterWarning {
   kind: 'no-member' | 'all-draining' | 'cut-off' | 'partial-view';
@@ -184,6 +220,7 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
           : 'The members it reaches still hear them, or cannot say.'),
     });
   }
+  const mode = clusterNetsplit(members);
   for (const m of cutOffMembers(members)) {
     const others = Object.values(members ?? {}).filter((o) => o.role === 'member' && o.name !== m.name && o.status !== 'left' && o.status !== 'down').length;
     const whole = m.unheardBy!.length * 2 > others;
@@ -193,7 +230,12 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
       text:
         `${m.unheardBy!.join(', ')} cannot hear ${m.name}, though this observer still does: ` +
         (whole
-          ? `the other members count it down and run its children elsewhere (majority mode: once its lease has run out, after it has stopped them). `
+          ? mode === 'majority'
+            ? `the other members count it down and run its children elsewhere once its lease has run out, after it has stopped them (majority mode). `
+            : mode === 'available'
+              ? `the other members count it down and run its children elsewhere while it runs them too: each runs twice until they hear it again ` +
+                `(then the duplicates are stopped). `
+              : `the other members count it down and run its children elsewhere (majority mode: once its lease has run out, after it has stopped them). `
           : `they do not take its children, but a move from or to it waits until they hear it again. `) +
         `It is no place to move a child to until they hear it again.`,
     });

@@ -19,7 +19,9 @@ import {
   attentionItems,
   clusterWarnings,
   nextDeadline,
+  clusterNetsplit,
   silentMembers,
+  silentText,
   SLOW_MS,
   type AttentionItem,
   type AttentionKind,
@@ -52,8 +54,9 @@ export const KIND_HELP: Record<AttentionKind, string> = {
 /** What a member down after going silent means, for its entry's tooltip. */
 export const SILENT_HELP =
   'went silent: the cluster stopped hearing it and declared it down, without its connections closing. If it is frozen (SIGSTOP, a long pause) ' +
-  'or cut off rather than dead, it still runs its children, and the cluster has restarted them elsewhere: they may run twice until it is back ' +
-  '(then the duplicates are stopped, the owner’s instance kept) or gone for good.';
+  'or cut off rather than dead, it may still run its children, and the cluster has restarted them elsewhere: they may run twice until it is back ' +
+  '(then the duplicates are stopped, the owner’s instance kept) or gone for good. In majority mode a node cut off stops them itself, by its lease, ' +
+  'before they are restarted.';
 
 const LANE_HELP = `What needs a person:\n• a node that ${SILENT_HELP}\n${Object.values(KIND_HELP)
   .map((h) => `• ${h}`)
@@ -82,7 +85,7 @@ export function describeItem(item: AttentionItem): { tag: string; text: string }
   }
 }
 
-function SilentNode({ node }: { node: MemberView }) {
+function SilentNode({ node, mode }: { node: MemberView; mode: 'available' | 'majority' | undefined }) {
   const selected = useStore((s) => s.selection?.kind === 'node' && s.selection.name === node.name);
   return (
     <li className={cx('attention-node')}>
@@ -99,10 +102,7 @@ function SilentNode({ node }: { node: MemberView }) {
           <span className={cx('card-id')}>{node.name}</span>
           <span className={cx('tag state-down')}>silent: may still run</span>
         </span>
-        <span className={cx('attention-text muted')}>
-          Down after it went silent: if it is frozen or cut off rather than dead, its children may be running twice (there and where they were restarted) until
-          it is back or gone.
-        </span>
+        <span className={cx('attention-text muted')}>{silentText(mode)}</span>
       </button>
     </li>
   );
@@ -153,6 +153,7 @@ export function AttentionLane() {
   const members = useStore((s) => s.cluster?.members);
   const noMember = useStore(selectNoMemberSince);
   const warnings = useMemo(() => clusterWarnings(members, noMember), [members, noMember]);
+  const netsplit = clusterNetsplit(members);
   const [tick, setTick] = useState(0);
   const [expanded, setExpanded] = useState(false);
   const { items, deadline } = useMemo(() => {
@@ -210,7 +211,7 @@ export function AttentionLane() {
           <Warning key={`cluster:${w.kind}`} warning={w} />
         ))}
         {silent.map((node) => (
-          <SilentNode key={`node:${node.name}`} node={node} />
+          <SilentNode key={`node:${node.name}`} node={node} mode={netsplit} />
         ))}
         {items.slice(0, limit).map((item) => (
           <Entry key={item.child.id} item={item} />

@@ -631,11 +631,22 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return new DistError('not-found', `no child with id ${JSON.stringify(id)}${stopped ? ': it was stopped (pogo ctl audit shows who and when)' : ''}`);
   }
 
-  /** Stops a child wherever it runs and removes its spec; also cancels a pending start. */
+  /**
+   * Stops a child wherever it runs and removes its spec; also cancels a
+   * pending start. In majority mode a member without its lease (cut off from
+   * the majority) records the stop but rejects with `no-quorum`: it cannot
+   * see whether the members it cannot hear still run the child (an outsider's
+   * tour: `pogo ctl stop` on the minority side answered "ok" at once while the
+   * majority ran the child on until the heal).
+   */
   terminateChild(id: string): Promise<void> {
     if (!this.desired.live(id)) return Promise.reject(this.noChild(id));
     const written = this.desired.terminate(id)!;
-    return this.waiters.wait(id, written.tick, `terminate ${id}`, (resolve) => {
+    return this.waiters.wait(id, written.tick, `terminate ${id}`, (resolve, reject) => {
+      if (this.o.isMember && !this.o.observer && !this.reconciler.mayRun) {
+        reject(this.stopWithoutQuorum(id));
+        return true;
+      }
       const v = this.reconciler.view(id);
       // Done when no instance of what it covers runs, as far as this node sees, and every up member
       // holds the tombstone and has acted on it. Race "terminate during a stop-first move": the old
@@ -647,6 +658,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       if (done) resolve(undefined);
       return done;
     });
+  }
+
+  /** A stop recorded by a member without its lease (terminateChild): what it did, and what it cannot know. */
+  private stopWithoutQuorum(id: string): DistError {
+    return new DistError(
+      'no-quorum',
+      `the stop of ${id} is recorded on ${this.o.node} (${id} does not start again here), but not confirmed: ${this.o.node} has no majority of the ` +
+        `${this.o.config.expectedMembers} expected members behind it, so it cannot see whether the members it cannot hear still run ${id}; ` +
+        `they stop it when they hear ${this.o.node} again (pogo ctl ls on a member of the majority shows where it runs)`,
+    );
   }
 
   /** Pins a child to `node` (forced placement) and resolves once it runs there. */

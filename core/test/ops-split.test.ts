@@ -1,0 +1,145 @@
+/**
+ * Operator commands issued to one side of a netsplit, judged by the instance
+ * records (support/instance-log.ts: what each node really ran), found by an
+ * outsider's tour on real processes in network namespaces
+ * (`pogo ctl stop` to the minority of a `--netsplit majority` cluster).
+ *
+ * A member without its lease cannot see what the majority runs: a stop it is
+ * given must not be reported done. It records the stop (the child is stopped
+ * everywhere once the split heals, and never comes back) and says, with
+ * `no-quorum`, that it could not confirm it. Before, the stop resolved at
+ * once ("ok", exit 0) while the majority ran the child on until the heal.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CtlFailure, EXIT, stopChild } from '../src/cli/ctl.js';
+import { DistError } from '../src/distributed/errors.js';
+import type { PogoNode } from '../src/node.js';
+import { ctlSession } from './support/ctl-session.js';
+import { SimCluster } from './support/sim.js';
+
+const ADDRESS = SimCluster.address;
+const OPERATOR = 'operator-token-0123456789';
+/** lease 600 ms (the heartbeat timeout), pings every 100 ms, as majority.test.ts. */
+const TIMING = {
+  heartbeatIntervalMs: 100,
+  suspectAfterMs: 300,
+  heartbeatTimeoutMs: 600,
+  reconnectBaseMs: 50,
+  reconnectMaxMs: 400,
+  readyTimeoutMs: 1_500,
+  requestTimeoutMs: 5_000,
+};
+const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);
+const names = ['n1', 'n2', 'n3'];
+
+let sim: SimCluster;
+afterEach(() => sim?.stopAll());
+
+async function cluster(seed: number): Promise<PogoNode[]> {
+  sim = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
+  const config = { ...TIMING, netsplit: 'majority' as const, expectedMembers: 3, operatorToken: OPERATOR };
+  for (const name of names) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
+  await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
+  for (const id of ids) await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+  await sim.until(() => sim.exactlyOnce(ids), 5_000, 'children placed');
+  return sim.running();
+}
+
+function cutOff(node: string): void {
+  for (const other of names) if (other !== node) sim.network.cut(ADDRESS(node), ADDRESS(other));
+}
+
+/** Runs until n3 runs nothing and n1, n2 run every child once between them. */
+async function majorityTookOver(): Promise<void> {
+  await sim.until(
+    () => sim.mustGet('n3').local.countChildren().active === 0 && ids.every((id) => sim.instances(id).filter((n) => n !== 'n3').length === 1),
+    10_000,
+    'the majority runs everything, n3 nothing',
+  );
+}
+
+/** The outcome of a promise, read without awaiting it (the simulated clock runs it). */
+function track(p: Promise<unknown>): { state: 'pending' | 'resolved' | 'rejected'; error?: unknown } {
+  const t: { state: 'pending' | 'resolved' | 'rejected'; error?: unknown } = { state: 'pending' };
+  p.then(
+    () => (t.state = 'resolved'),
+    (error: unknown) => Object.assign(t, { state: 'rejected', error }),
+  );
+  return t;
+}
+
+/** Heals, and checks that `id` is stopped everywhere after it and never runs again, by the instance records. */
+async function healAndCheckStopped(id: string): Promise<void> {
+  sim.network.heal();
+  await sim.until(
+    () => sim.fullMesh() && sim.instances(id).length === 0 && sim.exactlyOnce(ids.filter((k) => k !== id)),
+    20_000,
+    'healed: the stopped child runs nowhere, the others once',
+  );
+  const healedAt = sim.clock.now();
+  await sim.run(3_000);
+  expect(sim.runs.of(id).filter((span) => span.start.t >= healedAt)).toEqual([]);
+  expect(sim.instances(id)).toEqual([]);
+  for (const n of sim.running()) expect(n.supervisor.whereis(id)).toBeUndefined();
+  expect(sim.runs.overlaps()).toEqual([]);
+}
+
+describe('majority mode: a stop given to the cut-off minority', () => {
+  it('is not reported done while the majority still runs the child: no-quorum, and it applies at the heal', async () => {
+    await cluster(41);
+    cutOff('n3');
+    await majorityTookOver();
+    const id = ids[0]!;
+    expect(sim.instances(id)).toHaveLength(1);
+    const stop = track(sim.mustGet('n3').supervisor.terminateChild(id));
+    await sim.until(() => stop.state !== 'pending', 2_000, 'the stop answers');
+    expect(stop.state).toBe('rejected');
+    expect((stop.error as DistError).code).toBe('no-quorum');
+    expect((stop.error as DistError).message).toContain(`the stop of ${id} is recorded on n3`);
+    // The majority still runs it: that is why the stop could not be reported done.
+    await sim.run(1_000);
+    expect(sim.instances(id)).toHaveLength(1);
+    await healAndCheckStopped(id);
+  });
+
+  it('issued as the split begins (n3 still holds its lease): answers no-quorum once the lease runs out, never "done"', async () => {
+    await cluster(42);
+    const id = ids.find((k) => sim.instances(k)[0] !== 'n3')!;
+    cutOff('n3');
+    const stop = track(sim.mustGet('n3').supervisor.terminateChild(id));
+    await sim.until(() => stop.state !== 'pending', 5_000, 'the stop answers');
+    expect(stop.state).toBe('rejected');
+    expect((stop.error as DistError).code).toBe('no-quorum');
+    await majorityTookOver();
+    expect(sim.instances(id)).toHaveLength(1);
+    await healAndCheckStopped(id);
+  });
+
+  it('pogo ctl stop on the minority: exit 1, code no-quorum, saying the stop is recorded but not confirmed', async () => {
+    await cluster(43);
+    const session = await ctlSession(sim, 'n3');
+    cutOff('n3');
+    await majorityTookOver();
+    const id = ids[1]!;
+    const failure = await sim.resolve(
+      stopChild(session, { id }, { token: OPERATOR, by: 'alice', timeoutMs: 5_000, ignoreNotFound: false }).catch((e: unknown) => e),
+    );
+    expect(failure).toBeInstanceOf(CtlFailure);
+    expect((failure as CtlFailure).exit).toBe(EXIT.failed);
+    expect((failure as CtlFailure).code).toBe('no-quorum');
+    expect((failure as CtlFailure).message).toContain('recorded on n3');
+    expect((failure as CtlFailure).message).toContain('not confirmed');
+    await sim.resolve(session.close());
+    await healAndCheckStopped(id);
+  });
+
+  it('a stop on the majority side is still done once the majority no longer runs the child', async () => {
+    await cluster(44);
+    cutOff('n3');
+    await majorityTookOver();
+    const id = ids[2]!;
+    await sim.resolve(sim.mustGet('n1').supervisor.terminateChild(id));
+    expect(sim.instances(id)).toEqual([]);
+    await healAndCheckStopped(id);
+  });
+});

@@ -230,6 +230,9 @@ export class CommandExecutor {
 
   async execute(from: string, cmd: Command): Promise<CommandReply> {
     if (OPEN_READS.has(cmd.op)) return this.openRead(cmd);
+    // The audit's time is when the command was given, not when it finished: a move that waits for its node
+    // (cut off, busy) was audited at its end, after commands given later, though its pin was written first.
+    const at = this.o.clock.now();
     const who = this.identify(cmd.credential);
     const role = who?.role;
     let reply: CommandReply;
@@ -266,8 +269,8 @@ export class CommandExecutor {
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
-    if (cmd.op === 'submit' && reply.ok) this.recordEach(from, cmd, reply.result as SubmitOutcome[], who?.name);
-    else this.record(from, cmd, reply, who?.name);
+    if (cmd.op === 'submit' && reply.ok) this.recordEach(at, from, cmd, reply.result as SubmitOutcome[], who?.name);
+    else this.record(at, from, cmd, reply, who?.name);
     return reply;
   }
 
@@ -449,25 +452,26 @@ export class CommandExecutor {
   }
 
   /** A submit executed: one audit entry per spec, with its own outcome. */
-  private recordEach(from: string, cmd: Command, outcomes: readonly SubmitOutcome[], tokenName: string | undefined): void {
+  private recordEach(at: number, from: string, cmd: Command, outcomes: readonly SubmitOutcome[], tokenName: string | undefined): void {
     const specs = Array.isArray(cmd.args[0]) ? cmd.args[0] : [];
     outcomes.forEach((o, i) => {
       const spec = specs[i] ?? o.id;
-      this.push(from, cmd, tokenName, [spec], !('refused' in o), 'refused' in o ? `${o.refused.code}: ${o.refused.message}` : 'ok');
+      this.push(at, from, cmd, tokenName, [spec], !('refused' in o), 'refused' in o ? `${o.refused.code}: ${o.refused.message}` : 'ok');
     });
     const refused = outcomes.filter((o) => 'refused' in o).length;
     this.o.log.info({ from, by: cmd.by, tokenName, op: cmd.op, specs: outcomes.length, refused }, 'command');
   }
 
-  private record(from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
-    const entry = this.push(from, cmd, tokenName, cmd.args, reply.ok, reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`);
+  private record(at: number, from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
+    const entry = this.push(at, from, cmd, tokenName, cmd.args, reply.ok, reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`);
     const log = reply.ok ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
     log({ from, by: cmd.by, tokenName, op: cmd.op, ok: reply.ok, result: entry.result.slice(0, 500) }, 'command');
   }
 
-  private push(from: string, cmd: Command, tokenName: string | undefined, args: JsonValue[], ok: boolean, result: string): AuditEntry {
+  /** An audit entry of a command given at `at` (clock time), in the ring. */
+  private push(at: number, from: string, cmd: Command, tokenName: string | undefined, args: JsonValue[], ok: boolean, result: string): AuditEntry {
     const entry: AuditEntry = {
-      at: this.o.clock.now(),
+      at,
       node: this.o.node,
       from,
       by: cmd.by,

@@ -35,12 +35,17 @@ const names = ['n1', 'n2', 'n3'];
 let sim: SimCluster;
 afterEach(() => sim?.stopAll());
 
-async function cluster(seed: number): Promise<PogoNode[]> {
+/** How long a `slow-stop` child takes to stop (simulated time), unless killed first: longer than the lease. */
+const SLOW_STOP_MS = 1_500;
+
+async function cluster(seed: number, worker: 'w' | 'slow-stop' = 'w'): Promise<PogoNode[]> {
   sim = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
+  const clock = sim.clock;
+  sim.workers.registry.define('slow-stop', () => ({ stop: () => new Promise<void>((resolve) => clock.setTimeout(resolve, SLOW_STOP_MS)) }));
   const config = { ...TIMING, netsplit: 'majority' as const, expectedMembers: 3, operatorToken: OPERATOR };
   for (const name of names) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
   await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
-  for (const id of ids) await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+  for (const id of ids) await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id, start: { worker } }));
   await sim.until(() => sim.exactlyOnce(ids), 5_000, 'children placed');
   return sim.running();
 }
@@ -142,4 +147,32 @@ describe('majority mode: a stop given to the cut-off minority', () => {
     expect(sim.instances(id)).toEqual([]);
     await healAndCheckStopped(id);
   });
+});
+
+describe('majority mode: a stop given to the majority side of a fresh split', () => {
+  // The tour: n3 cut off, 'pogo ctl stop' sent to n1 at once for children n3 ran. n1 answered ok when
+  // its link to n3 closed (+990 ms), and n3's instances ran on 977 ms more, until n3's lease had run
+  // out and its stop time had passed (by n3's own child log). A stop is done only once no instance runs.
+  for (const [worker, delayMs] of [
+    ['slow-stop', 0],
+    ['slow-stop', 300],
+    ['w', 0],
+  ] as const) {
+    it(`${worker} children, the stop ${delayMs} ms after the cut: done only after n3's instance has ended`, async () => {
+      await cluster(45 + delayMs, worker);
+      const onN3 = ids.filter((k) => sim.instances(k)[0] === 'n3');
+      expect(onN3.length).toBeGreaterThan(0);
+      const id = onN3[0]!;
+      cutOff('n3');
+      await sim.run(delayMs);
+      const n1 = sim.mustGet('n1');
+      let doneAt: number | undefined;
+      const stop = track(n1.supervisor.terminateChild(id).then(() => (doneAt = sim.clock.now())));
+      await sim.until(() => stop.state !== 'pending', 10_000, 'the stop answers');
+      expect(stop.state).toBe('resolved');
+      const spans = sim.runs.of(id);
+      expect(spans.every((span) => span.end !== undefined && span.end.t <= doneAt!)).toBe(true);
+      await healAndCheckStopped(id);
+    });
+  }
 });

@@ -171,6 +171,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private readonly persistence: Persistence | undefined;
   private readonly calls: CallRouter;
   private readonly waiters: Waiters;
+  /** Ids with a terminateChild waiting (how many), looked at again when a cut-off member is fenced (terminateChild). */
+  private readonly stopsWaiting = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
   private initialChildren: unknown[] = [];
   /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
@@ -282,6 +284,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       emit: (e) => this.emitEvent(e),
       hasWaiter: (id) => this.waiters.has(id),
       reconciled: (id) => this.settleWaiters(id),
+      // A stop that waits for a cut-off member to be fenced looks again then (terminateChild).
+      presenceChanged: () => {
+        for (const id of this.stopsWaiting.keys()) this.reconciler.markDirty(id);
+      },
       becameReady: () => this.startInitialChildren(),
       onSlice: (seconds) => this.onReconcile?.(seconds),
     });
@@ -641,12 +647,20 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    */
   terminateChild(id: string): Promise<void> {
     if (!this.desired.live(id)) return Promise.reject(this.noChild(id));
+    // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
+    // until its own lease has run out and it has stopped it, so the stop is not done before that member
+    // is fenced or heard again. Race "a stop on the majority side of a fresh split": it resolved when the
+    // link to the cut-off member closed, while that member's instance ran on for a lease and a stop time
+    // (an outsider's tour: 977 ms after ctl said done, by the instance's own record).
+    const owner = this.reconciler.view(id).owner;
     const written = this.desired.terminate(id)!;
-    return this.waiters.wait(id, written.tick, `terminate ${id}`, (resolve, reject) => {
+    this.stopsWaiting.set(id, (this.stopsWaiting.get(id) ?? 0) + 1);
+    const waiting = this.waiters.wait<void>(id, written.tick, `terminate ${id}`, (resolve, reject) => {
       if (this.o.isMember && !this.o.observer && !this.reconciler.mayRun) {
         reject(this.stopWithoutQuorum(id));
         return true;
       }
+      if (owner !== undefined && this.reconciler.unheardButPresent(owner)) return false;
       const v = this.reconciler.view(id);
       // Done when no instance of what it covers runs, as far as this node sees, and every up member
       // holds the tombstone and has acted on it. Race "terminate during a stop-first move": the old
@@ -658,6 +672,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       if (done) resolve(undefined);
       return done;
     });
+    const settled = (): void => {
+      const n = (this.stopsWaiting.get(id) ?? 1) - 1;
+      if (n > 0) this.stopsWaiting.set(id, n);
+      else this.stopsWaiting.delete(id);
+    };
+    waiting.then(settled, settled);
+    return waiting;
   }
 
   /** A stop recorded by a member without its lease (terminateChild): what it did, and what it cannot know. */

@@ -206,6 +206,8 @@ export interface ReconcilerOptions {
   hasWaiter(id: string): boolean;
   /** `id` was reconciled: waiters may look again. */
   reconciled(id: string): void;
+  /** The members counted present changed (majority mode: one cut off was fenced, or came back). */
+  presenceChanged?(): void;
   /** The node became ready: initial children may start. */
   becameReady(): void;
   /** Observes the wall-clock duration of each slice (metrics). */
@@ -514,6 +516,16 @@ export class Reconciler {
   get mayStart(): boolean {
     this.refreshInputs();
     return this.mayStartNow;
+  }
+
+  /**
+   * Whether `member` is counted present though this node cannot hear it
+   * (majority mode: cut off, not fenced yet): it may still run what it ran,
+   * until it has stopped it by its own lease.
+   */
+  unheardButPresent(member: string): boolean {
+    this.refreshInputs();
+    return member !== this.o.node && !this.linked.has(member) && this.presentPeers.some((p) => p.name === member);
   }
 
   /** Up members other than observers, this node included when it is one. */
@@ -1146,10 +1158,12 @@ export class Reconciler {
         if (owner !== undefined && opened.includes(owner)) this.markDirty(id);
       }
     }
+    const before = this.presentPeers;
     this.presentPeers = members
       .filter((m) => m.name !== me && m.role === 'member' && m.status !== 'left' && (presence.get(m.name) ?? false))
       .map((m) => ({ name: m.name, incarnation: m.incarnation }));
     this.o.instances.presentChanged(this.presentPeers);
+    if (before.length !== this.presentPeers.length || before.some((p, i) => p.name !== this.presentPeers[i]!.name)) this.o.presenceChanged?.();
     this.armNetsplitTimer(inputs);
   }
 

@@ -176,3 +176,26 @@ describe('majority mode: a stop given to the majority side of a fresh split', ()
     });
   }
 });
+
+describe('majority mode: a stop through a member cut off from the child node only (a partial partition)', () => {
+  // The tour: n1 and n3 cut apart, n2 hearing both. A stop sent to n1 of a child n3 runs: n3 counts as
+  // present for n1 (only n1 cannot hear it), so n1 cannot confirm the stop, and the stop reaches n3
+  // only through n2's anti-entropy pass. ctl said exit 3, "the stop may or may not have been executed".
+  it('pogo ctl stop answers exit 1, code timeout, saying the stop is recorded and stands', async () => {
+    await cluster(46);
+    const id = ids.find((k) => sim.instances(k)[0] === 'n3')!;
+    expect(id).toBeDefined();
+    const session = await ctlSession(sim, 'n1');
+    sim.network.cut(ADDRESS('n1'), ADDRESS('n3'));
+    await sim.until(() => !sim.mustGet('n1').upMembers().includes('n3'), 5_000, 'n1 no longer hears n3');
+    const failure = await sim.resolve(
+      stopChild(session, { id }, { token: OPERATOR, by: 'alice', timeoutMs: 4_000, ignoreNotFound: false }).catch((e: unknown) => e),
+    );
+    expect(failure).toBeInstanceOf(CtlFailure);
+    expect((failure as CtlFailure).exit).toBe(EXIT.failed);
+    expect((failure as CtlFailure).code).toBe('timeout');
+    expect((failure as CtlFailure).message).toContain(`the stop of ${id} is recorded on n1`);
+    await sim.resolve(session.close());
+    await healAndCheckStopped(id);
+  });
+});

@@ -336,22 +336,22 @@ export class CommandExecutor {
         return sup.moveChild(command.args.id, command.args.node);
       case 'unpin':
         sup.unpin(command.args.id);
-        return undefined;
+        return this.recorded(`the unpin of ${command.args.id}`);
       case 'drain':
         sup.drain(command.args.node);
-        return undefined;
+        return this.recorded(`the drain of ${command.args.node}`);
       case 'undrain':
         sup.undrain(command.args.node);
-        return undefined;
+        return this.recorded(`the undrain of ${command.args.node}`);
       case 'forget':
         sup.forget(command.args.node);
         return undefined;
       case 'pause':
         sup.setRebalancing(true);
-        return undefined;
+        return this.recorded('the pause of rebalancing');
       case 'resume':
         sup.setRebalancing(false);
-        return undefined;
+        return this.recorded('the resume of rebalancing');
       case 'audit': {
         const cursor = command.args.after?.[this.o.node];
         // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
@@ -437,6 +437,23 @@ export class CommandExecutor {
     if (runners === undefined) throw new CommandError('not-found', this.o.supervisor.noChild(id).message);
     if (runners.length === 0) throw new CommandError('not-running', `${id} is not running on any node now (pogo ctl ls shows its status)`);
     return runners.some((r) => r.node === this.o.node) ? this.o.node : runners[0]!.node;
+  }
+
+  /**
+   * A change of the desired state this member made (drain, undrain, unpin,
+   * pause, resume): done (undefined), or, on a member without its lease
+   * (majority mode, cut off from the majority), `no-quorum` saying it is
+   * recorded here and reaches the majority only when they hear this member
+   * again. An outsider's tour: `pogo ctl drain n2` sent to the cut-off n3
+   * said "ok" while n2 kept its children until the heal.
+   */
+  private recorded(what: string): undefined {
+    if (this.o.supervisor.hasQuorum) return undefined;
+    throw new CommandError(
+      'no-quorum',
+      `${what} is recorded on ${this.o.node}, but ${this.o.node} has no majority of the expected members behind it: the members it cannot hear ` +
+        `learn of it only when they hear ${this.o.node} again, and act on it then (send it to a member of the majority to have it now)`,
+    );
   }
 
   /** Forwards `command` to `peer` (see the header) and answers with its result or throws its error. */

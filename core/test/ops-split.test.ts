@@ -199,3 +199,36 @@ describe('majority mode: a stop through a member cut off from the child node onl
     await healAndCheckStopped(id);
   });
 });
+
+describe('majority mode: other changes given to the cut-off minority', () => {
+  // The tour: 'pogo ctl drain n2' sent to the cut-off n3 said "ok" (exit 0) while n2 kept its children
+  // until the heal. The drain is recorded and acts at the heal; the answer now says so.
+  it('drain, pause and resume answer no-quorum, "recorded"; the drain acts at the heal; on the majority side they are done', async () => {
+    await cluster(47);
+    const minority = await ctlSession(sim, 'n3');
+    const majority = await ctlSession(sim, 'n1');
+    cutOff('n3');
+    await majorityTookOver();
+    const drain = await sim.resolve(minority.command('drain', { node: 'n2' }, OPERATOR, 'alice', 5_000));
+    expect(drain.ok).toBe(false);
+    expect(!drain.ok && drain.error.code).toBe('no-quorum');
+    expect(!drain.ok && drain.error.message).toContain('the drain of n2 is recorded on n3');
+    for (const op of ['pause', 'resume'] as const) {
+      const reply = await sim.resolve(minority.command(op, {}, OPERATOR, 'alice', 5_000));
+      expect(!reply.ok && reply.error.code).toBe('no-quorum');
+      expect((await sim.resolve(majority.command(op, {}, OPERATOR, 'alice', 5_000))).ok).toBe(true);
+    }
+    // The majority never heard of the drain: n2 keeps its children until the heal.
+    await sim.run(1_000);
+    expect(ids.some((id) => sim.instances(id).includes('n2'))).toBe(true);
+    await sim.resolve(minority.close());
+    await sim.resolve(majority.close());
+    sim.network.heal();
+    await sim.until(
+      () => sim.fullMesh() && sim.exactlyOnce(ids) && ids.every((id) => !sim.instances(id).includes('n2')),
+      20_000,
+      'healed: n2 drained, every child once elsewhere',
+    );
+    expect(sim.runs.overlaps()).toEqual([]);
+  });
+});

@@ -493,6 +493,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return this.reconciler.isReady;
   }
 
+  /**
+   * False only on a member in netsplit mode `majority` without its lease (cut
+   * off from the majority): a change made here reaches the members it cannot
+   * hear only once they hear it again. Always true in mode `available`.
+   */
+  get hasQuorum(): boolean {
+    return !this.o.isMember || this.o.observer || this.reconciler.mayRun;
+  }
+
   /** What the desired-state store holds, by kind. */
   store(): StoreSummary {
     return this.desired.summary();

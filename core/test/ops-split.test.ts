@@ -232,3 +232,28 @@ describe('majority mode: other changes given to the cut-off minority', () => {
     expect(sim.runs.overlaps()).toEqual([]);
   });
 });
+
+describe('available mode: one id started with two different specs on the two sides of a split', () => {
+  // The tour: both starts answered ok (exit 0); after the heal the first one started ran everywhere and
+  // the other was dropped without a word. The nodes that held the dropped spec now log it.
+  it('the first started wins at the heal, and the nodes that ran the other log that it was dropped', async () => {
+    sim = new SimCluster(48, { latencyMs: 1, jitterMs: 4 });
+    for (const name of names) await sim.start(name, name === 'n1' ? [] : ['n1'], { ...TIMING, netsplit: 'available' as const });
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
+    cutOff('n3');
+    await sim.until(() => !sim.mustGet('n1').upMembers().includes('n3') && sim.mustGet('n3').upMembers().length === 1, 5_000, 'the split is seen');
+    await sim.resolve(sim.mustGet('n3').supervisor.startChild({ id: 'z', start: { worker: 'w', args: { side: 'n3' } } }));
+    await sim.run(50);
+    await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id: 'z', start: { worker: 'w', args: { side: 'n1' } } }));
+    const warned = (): string[] =>
+      sim.log.entries.filter((e) => e.level === 'warn' && e.message.startsWith('z was started with two different specs apart')).map((e) => e.message);
+    expect(warned()).toEqual([]);
+    sim.network.heal();
+    await sim.until(() => sim.fullMesh() && sim.instances('z').length === 1, 20_000, 'healed: z runs once');
+    await sim.run(1_000);
+    for (const n of sim.running())
+      expect(n.supervisor.whichChildren('global').find((c) => c.id === 'z')?.spec.start).toEqual({ worker: 'w', args: { side: 'n3' } });
+    expect(warned().length).toBeGreaterThan(0);
+    expect(warned()[0]).toContain('the one started on n1 is dropped');
+  });
+});

@@ -208,6 +208,11 @@ export interface CommandExecutorOptions {
   auditSize?: number;
 }
 
+/** What `status` says on a member without its lease (majority mode): `pogo ctl status` prints it as a warning. */
+const NO_QUORUM_NOTICE =
+  'no majority of the expected members confirms hearing this member (--netsplit majority): it runs and starts nothing, and a change ' +
+  'given to it reaches the members it cannot hear only when they hear it again';
+
 /** Member side: checks, executes, audits. */
 export class CommandExecutor {
   private readonly operator: TokenSet | undefined;
@@ -300,7 +305,9 @@ export class CommandExecutor {
             draining: draining.has(m.name),
             ...(m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
           }));
-          const notices = this.o.notices?.() ?? [];
+          // A member cut off from the majority says so: its status showed members down and children pending,
+          // nothing that said it ran nothing and kept what it was told to itself (an outsider's tour).
+          const notices = [...(this.o.notices?.() ?? []), ...(sup.hasQuorum ? [] : [NO_QUORUM_NOTICE])];
           const status: MemberStatusReply = {
             node: this.o.node,
             members,

@@ -257,3 +257,22 @@ describe('available mode: one id started with two different specs on the two sid
     expect(warned()[0]).toContain('the one started on n1 is dropped');
   });
 });
+
+describe('majority mode: pogo ctl status on the cut-off minority', () => {
+  it('warns that the member has no majority behind it; a member of the majority does not', async () => {
+    await cluster(49);
+    const minority = await ctlSession(sim, 'n3');
+    const majority = await ctlSession(sim, 'n1');
+    cutOff('n3');
+    await majorityTookOver();
+    const notices = async (session: typeof minority): Promise<readonly string[]> => {
+      const reply = await sim.resolve(session.command('status', {}, OPERATOR, 'alice', 5_000));
+      expect(reply.ok).toBe(true);
+      return (reply.ok && reply.result.notices) || [];
+    };
+    expect((await notices(minority)).some((n) => n.startsWith('no majority of the expected members confirms hearing this member'))).toBe(true);
+    expect(await notices(majority)).toEqual([]);
+    await sim.resolve(minority.close());
+    await sim.resolve(majority.close());
+  });
+});

@@ -276,3 +276,48 @@ describe('majority mode: pogo ctl status on the cut-off minority', () => {
     await sim.resolve(majority.close());
   });
 });
+
+describe('forget given to the cut-off minority', () => {
+  // The tour (majority mode, real processes): 'pogo ctl forget n1' and 'forget n2' on the cut-off n3 were
+  // accepted; at the heal n1 and n2 took themselves for forgotten, discarded their desired state and took
+  // n3's: a child started on their side during the split ran nowhere any more, one stopped there ran again.
+  for (const netsplit of ['majority', 'available'] as const) {
+    it(`${netsplit} mode: refused (no-quorum); what the majority did during the split stands after the heal`, async () => {
+      sim = new SimCluster(50, { latencyMs: 1, jitterMs: 4 });
+      const config = { ...TIMING, netsplit, expectedMembers: 3 };
+      for (const name of names) await sim.start(name, name === 'n1' ? [] : ['n1'], config);
+      await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
+      for (const id of ids) await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+      cutOff('n3');
+      await sim.until(
+        () =>
+          !sim
+            .mustGet('n3')
+            .upMembers()
+            .some((n) => n !== 'n3') && !sim.mustGet('n1').upMembers().includes('n3'),
+        5_000,
+        'the split is seen',
+      );
+      const n3 = sim.mustGet('n3');
+      for (const other of ['n1', 'n2']) {
+        let code: string | undefined;
+        try {
+          n3.supervisor.forget(other);
+        } catch (err) {
+          code = (err as DistError).code;
+        }
+        expect(code).toBe('no-quorum');
+      }
+      const n1 = sim.mustGet('n1');
+      await sim.resolve(n1.supervisor.startChild({ id: 'new', start: { worker: 'w' } }));
+      await sim.resolve(n1.supervisor.terminateChild(ids[3]!));
+      sim.network.heal();
+      const live = [...ids.filter((id) => id !== ids[3]), 'new'];
+      await sim.until(() => sim.fullMesh() && sim.exactlyOnce(live) && sim.instances(ids[3]!).length === 0, 20_000, 'healed');
+      await sim.run(3_000);
+      expect(sim.exactlyOnce(live)).toBe(true);
+      expect(sim.instances(ids[3]!)).toEqual([]);
+      for (const n of sim.running()) expect(n.supervisor.roster()).toEqual({ n1: true, n2: true, n3: true });
+    });
+  }
+});

@@ -390,6 +390,20 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         `${node} is ${member.status === 'up' ? 'up' : 'up (suspected)'}: only a member gone for good can be forgotten (forgotten, it would discard its state ` +
           'and restart its children); stop it first',
       );
+    // As the automatic forget (tombstones.ts `forgettable`): only a side linked to a strict majority of the
+    // roster, so that of two sides of a partition at most one forgets the other. An outsider's tour:
+    // `pogo ctl forget n1` and `forget n2` on the cut-off n3 were accepted; at the heal n1 and n2 took
+    // themselves for forgotten, discarded their state and took n3's: a child started on their side
+    // during the split was lost and one stopped there ran again.
+    const onRoster = [...this.desired.roster()].filter(([, member]) => member).map(([name]) => name);
+    const linked = onRoster.filter((n) => n === this.o.node || this.o.members().some((m) => m.name === n && isLinked(m.status)));
+    if (linked.length * 2 <= onRoster.length)
+      throw new DistError(
+        'no-quorum',
+        `${this.o.node} is linked to ${linked.length} of the ${onRoster.length} members on the roster (${linked.sort().join(', ')}): only a side ` +
+          'linked to a majority of the roster may forget a member, so that of two sides of a partition at most one forgets the other ' +
+          '(forgotten, the other side would discard its state at the heal); run it on a member linked to a majority',
+      );
     this.desired.setRoster(node, false);
   }
 

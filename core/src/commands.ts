@@ -208,6 +208,11 @@ export interface CommandExecutorOptions {
   auditSize?: number;
 }
 
+/** What `status` says on a member without its lease (majority mode): `pogo ctl status` prints it as a warning. */
+const NO_QUORUM_NOTICE =
+  'no majority of the expected members confirms hearing this member (--netsplit majority): it runs and starts nothing, and a change ' +
+  'given to it reaches the members it cannot hear only when they hear it again';
+
 /** Member side: checks, executes, audits. */
 export class CommandExecutor {
   private readonly operator: TokenSet | undefined;
@@ -230,6 +235,9 @@ export class CommandExecutor {
 
   async execute(from: string, cmd: Command): Promise<CommandReply> {
     if (OPEN_READS.has(cmd.op)) return this.openRead(cmd);
+    // The audit's time is when the command was given, not when it finished: a move that waits for its node
+    // (cut off, busy) was audited at its end, after commands given later, though its pin was written first.
+    const at = this.o.clock.now();
     const who = this.identify(cmd.credential);
     const role = who?.role;
     let reply: CommandReply;
@@ -266,8 +274,8 @@ export class CommandExecutor {
       }
     }
     if (!MUTATING_OPS.has(cmd.op) && reply.ok) return reply; // reads are not audited, refusals are
-    if (cmd.op === 'submit' && reply.ok) this.recordEach(from, cmd, reply.result as SubmitOutcome[], who?.name);
-    else this.record(from, cmd, reply, who?.name);
+    if (cmd.op === 'submit' && reply.ok) this.recordEach(at, from, cmd, reply.result as SubmitOutcome[], who?.name);
+    else this.record(at, from, cmd, reply, who?.name);
     return reply;
   }
 
@@ -297,7 +305,9 @@ export class CommandExecutor {
             draining: draining.has(m.name),
             ...(m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
           }));
-          const notices = this.o.notices?.() ?? [];
+          // A member cut off from the majority says so: its status showed members down and children pending,
+          // nothing that said it ran nothing and kept what it was told to itself (an outsider's tour).
+          const notices = [...(this.o.notices?.() ?? []), ...(sup.hasQuorum ? [] : [NO_QUORUM_NOTICE])];
           const status: MemberStatusReply = {
             node: this.o.node,
             members,
@@ -333,22 +343,22 @@ export class CommandExecutor {
         return sup.moveChild(command.args.id, command.args.node);
       case 'unpin':
         sup.unpin(command.args.id);
-        return undefined;
+        return this.recorded(`the unpin of ${command.args.id}`);
       case 'drain':
         sup.drain(command.args.node);
-        return undefined;
+        return this.recorded(`the drain of ${command.args.node}`);
       case 'undrain':
         sup.undrain(command.args.node);
-        return undefined;
+        return this.recorded(`the undrain of ${command.args.node}`);
       case 'forget':
         sup.forget(command.args.node);
         return undefined;
       case 'pause':
         sup.setRebalancing(true);
-        return undefined;
+        return this.recorded('the pause of rebalancing');
       case 'resume':
         sup.setRebalancing(false);
-        return undefined;
+        return this.recorded('the resume of rebalancing');
       case 'audit': {
         const cursor = command.args.after?.[this.o.node];
         // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
@@ -436,6 +446,23 @@ export class CommandExecutor {
     return runners.some((r) => r.node === this.o.node) ? this.o.node : runners[0]!.node;
   }
 
+  /**
+   * A change of the desired state this member made (drain, undrain, unpin,
+   * pause, resume): done (undefined), or, on a member without its lease
+   * (majority mode, cut off from the majority), `no-quorum` saying it is
+   * recorded here and reaches the majority only when they hear this member
+   * again. An outsider's tour: `pogo ctl drain n2` sent to the cut-off n3
+   * said "ok" while n2 kept its children until the heal.
+   */
+  private recorded(what: string): undefined {
+    if (this.o.supervisor.hasQuorum) return undefined;
+    throw new CommandError(
+      'no-quorum',
+      `${what} is recorded on ${this.o.node}, but ${this.o.node} has no majority of the expected members behind it: the members it cannot hear ` +
+        `learn of it only when they hear ${this.o.node} again, and act on it then (send it to a member of the majority to have it now)`,
+    );
+  }
+
   /** Forwards `command` to `peer` (see the header) and answers with its result or throws its error. */
   private async forwarded(peer: string, command: MemberCommand, cmd: Command): Promise<unknown> {
     if (!this.o.forward) throw new CommandError('not-running', `${command.op} must be executed by ${peer}, and ${this.o.node} forwards no commands`);
@@ -449,25 +476,26 @@ export class CommandExecutor {
   }
 
   /** A submit executed: one audit entry per spec, with its own outcome. */
-  private recordEach(from: string, cmd: Command, outcomes: readonly SubmitOutcome[], tokenName: string | undefined): void {
+  private recordEach(at: number, from: string, cmd: Command, outcomes: readonly SubmitOutcome[], tokenName: string | undefined): void {
     const specs = Array.isArray(cmd.args[0]) ? cmd.args[0] : [];
     outcomes.forEach((o, i) => {
       const spec = specs[i] ?? o.id;
-      this.push(from, cmd, tokenName, [spec], !('refused' in o), 'refused' in o ? `${o.refused.code}: ${o.refused.message}` : 'ok');
+      this.push(at, from, cmd, tokenName, [spec], !('refused' in o), 'refused' in o ? `${o.refused.code}: ${o.refused.message}` : 'ok');
     });
     const refused = outcomes.filter((o) => 'refused' in o).length;
     this.o.log.info({ from, by: cmd.by, tokenName, op: cmd.op, specs: outcomes.length, refused }, 'command');
   }
 
-  private record(from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
-    const entry = this.push(from, cmd, tokenName, cmd.args, reply.ok, reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`);
+  private record(at: number, from: string, cmd: Command, reply: CommandReply, tokenName: string | undefined): void {
+    const entry = this.push(at, from, cmd, tokenName, cmd.args, reply.ok, reply.ok ? 'ok' : `${reply.error?.code}: ${reply.error?.message}`);
     const log = reply.ok ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
     log({ from, by: cmd.by, tokenName, op: cmd.op, ok: reply.ok, result: entry.result.slice(0, 500) }, 'command');
   }
 
-  private push(from: string, cmd: Command, tokenName: string | undefined, args: JsonValue[], ok: boolean, result: string): AuditEntry {
+  /** An audit entry of a command given at `at` (clock time), in the ring. */
+  private push(at: number, from: string, cmd: Command, tokenName: string | undefined, args: JsonValue[], ok: boolean, result: string): AuditEntry {
     const entry: AuditEntry = {
-      at: this.o.clock.now(),
+      at,
       node: this.o.node,
       from,
       by: cmd.by,

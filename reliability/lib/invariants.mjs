@@ -139,6 +139,11 @@ export class Ledger {
     if (reply.ok) {
       e.state = 'terminated';
       e.terminatedAt = at;
+    } else if (error?.code === 'no-quorum') {
+      // A stop given to a member cut off from the majority is recorded there and acts once the majority
+      // hears that member again (distributed-supervisor.ts terminateChild), which its death before the
+      // heal prevents: either outcome.
+      e.state = 'ambiguous';
     } else if (error?.code === 'not-found' || REFUSED.has(error?.code) || (error?.code === 'unreachable' && /^not linked/.test(error.message))) {
       // The member did not know the child (the other side of a partition) or refused: nothing written.
       e.state = 'live';

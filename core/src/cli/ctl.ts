@@ -657,18 +657,41 @@ export async function moveChild(
  * a child the cluster does not hold — stopped already, or never started —
  * is no failure: `stopped` false, with the member's words. For scripts that
  * make sure a child is gone, and for a stop retried after its answer was
- * lost (it may have been executed: the retry then finds nothing). Exported
- * for tests (simulated: core/test/ctl-move.test.ts).
+ * lost (it may have been executed: the retry then finds nothing).
+ *
+ * The member answers once no instance is left, which can take long or not
+ * come while it cannot see every instance (majority mode: a member it cannot
+ * hear, not fenced, may run the child; a partial partition keeps it so until
+ * the stop reaches that member the long way, the 30 s anti-entropy pass). As
+ * for a move, ctl keeps the last part of `--timeout` to ask the member where
+ * the stop stands: the child known no more (`explain` says not-found) means
+ * the stop is recorded — exit 1, code `timeout`, saying so. It said exit 3,
+ * "the stop may or may not have been executed" (an outsider's tour, n1 and
+ * n3 cut apart, n2 hearing both), or, past the member's own wait, a message
+ * naming a library call. Exported for tests (simulated:
+ * core/test/ctl-stop.test.ts, core/test/ops-split.test.ts).
  */
 export async function stopChild(
-  session: Pick<ClientSession, 'command' | 'member'>,
+  session: Pick<ClientSession, 'command' | 'member' | 'open'>,
   target: CommandArgs<'stop'>,
   o: { token: string; by: string; timeoutMs: number; ignoreNotFound: boolean },
 ): Promise<{ stopped: boolean; why: string }> {
-  const reply = await session.command('stop', target, o.token, o.by, o.timeoutMs);
+  const checkMs = Math.max(1, Math.min(MOVE_CHECK_MAX_MS, Math.floor(o.timeoutMs * MOVE_CHECK_SHARE)));
+  const waitMs = Math.max(1, o.timeoutMs - checkMs);
+  const reply = await session.command('stop', target, o.token, o.by, waitMs);
   if (reply.ok) return { stopped: true, why: '' };
   if (reply.error.code === 'not-found' && o.ignoreNotFound) return { stopped: false, why: reply.error.message };
-  throw failed('stop', reply.error, session.member);
+  if (reply.error.code !== 'timeout' || !session.open) throw failed('stop', reply.error, session.member);
+  const member = session.member;
+  const e = await session.command('explain', { id: target.id }, o.token, o.by, checkMs);
+  if (e.ok || e.error.code !== 'not-found') throw failed('stop', reply.error, member);
+  throw new CtlFailure(
+    EXIT.failed,
+    'timeout',
+    `the stop of ${target.id} is recorded on ${member} (${target.id} does not start again), but not done after ${waitMs} ms: ` +
+      `${member} cannot confirm yet that no instance of it runs (a member it cannot hear may still run it, until the stop reaches ` +
+      `that member). The stop stands (retrying is harmless); pogo ctl ls on another member shows where it runs`,
+  );
 }
 
 /** Of a move's `--timeout`, the last part kept to ask where it stands when no answer came (and at most MOVE_CHECK_MAX_MS). */

@@ -171,6 +171,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private readonly persistence: Persistence | undefined;
   private readonly calls: CallRouter;
   private readonly waiters: Waiters;
+  /** Ids with a terminateChild waiting (how many), looked at again when a cut-off member is fenced (terminateChild). */
+  private readonly stopsWaiting = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
   private initialChildren: unknown[] = [];
   /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
@@ -282,6 +284,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       emit: (e) => this.emitEvent(e),
       hasWaiter: (id) => this.waiters.has(id),
       reconciled: (id) => this.settleWaiters(id),
+      // A stop that waits for a cut-off member to be fenced looks again then (terminateChild).
+      presenceChanged: () => {
+        for (const id of this.stopsWaiting.keys()) this.reconciler.markDirty(id);
+      },
       becameReady: () => this.startInitialChildren(),
       onSlice: (seconds) => this.onReconcile?.(seconds),
     });
@@ -384,6 +390,20 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         `${node} is ${member.status === 'up' ? 'up' : 'up (suspected)'}: only a member gone for good can be forgotten (forgotten, it would discard its state ` +
           'and restart its children); stop it first',
       );
+    // As the automatic forget (tombstones.ts `forgettable`): only a side linked to a strict majority of the
+    // roster, so that of two sides of a partition at most one forgets the other. An outsider's tour:
+    // `pogo ctl forget n1` and `forget n2` on the cut-off n3 were accepted; at the heal n1 and n2 took
+    // themselves for forgotten, discarded their state and took n3's: a child started on their side
+    // during the split was lost and one stopped there ran again.
+    const onRoster = [...this.desired.roster()].filter(([, member]) => member).map(([name]) => name);
+    const linked = onRoster.filter((n) => n === this.o.node || this.o.members().some((m) => m.name === n && isLinked(m.status)));
+    if (linked.length * 2 <= onRoster.length)
+      throw new DistError(
+        'no-quorum',
+        `${this.o.node} is linked to ${linked.length} of the ${onRoster.length} members on the roster (${linked.sort().join(', ')}): only a side ` +
+          'linked to a majority of the roster may forget a member, so that of two sides of a partition at most one forgets the other ' +
+          '(forgotten, the other side would discard its state at the heal); run it on a member linked to a majority',
+      );
     this.desired.setRoster(node, false);
   }
 
@@ -485,6 +505,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Whether this node has become ready to take children (every known member linked and synced, or readyTimeoutMs passed); stays true once true. */
   get isReady(): boolean {
     return this.reconciler.isReady;
+  }
+
+  /**
+   * False only on a member in netsplit mode `majority` without its lease (cut
+   * off from the majority): a change made here reaches the members it cannot
+   * hear only once they hear it again. Always true in mode `available`.
+   */
+  get hasQuorum(): boolean {
+    return !this.o.isMember || this.o.observer || this.reconciler.mayRun;
   }
 
   /** What the desired-state store holds, by kind. */
@@ -631,11 +660,30 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return new DistError('not-found', `no child with id ${JSON.stringify(id)}${stopped ? ': it was stopped (pogo ctl audit shows who and when)' : ''}`);
   }
 
-  /** Stops a child wherever it runs and removes its spec; also cancels a pending start. */
+  /**
+   * Stops a child wherever it runs and removes its spec; also cancels a
+   * pending start. In majority mode a member without its lease (cut off from
+   * the majority) records the stop but rejects with `no-quorum`: it cannot
+   * see whether the members it cannot hear still run the child (an outsider's
+   * tour: `pogo ctl stop` on the minority side answered "ok" at once while the
+   * majority ran the child on until the heal).
+   */
   terminateChild(id: string): Promise<void> {
     if (!this.desired.live(id)) return Promise.reject(this.noChild(id));
+    // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
+    // until its own lease has run out and it has stopped it, so the stop is not done before that member
+    // is fenced or heard again. Race "a stop on the majority side of a fresh split": it resolved when the
+    // link to the cut-off member closed, while that member's instance ran on for a lease and a stop time
+    // (an outsider's tour: 977 ms after ctl said done, by the instance's own record).
+    const owner = this.reconciler.view(id).owner;
     const written = this.desired.terminate(id)!;
-    return this.waiters.wait(id, written.tick, `terminate ${id}`, (resolve) => {
+    this.stopsWaiting.set(id, (this.stopsWaiting.get(id) ?? 0) + 1);
+    const waiting = this.waiters.wait<void>(id, written.tick, `terminate ${id}`, (resolve, reject) => {
+      if (this.o.isMember && !this.o.observer && !this.reconciler.mayRun) {
+        reject(this.stopWithoutQuorum(id));
+        return true;
+      }
+      if (owner !== undefined && this.reconciler.unheardButPresent(owner)) return false;
       const v = this.reconciler.view(id);
       // Done when no instance of what it covers runs, as far as this node sees, and every up member
       // holds the tombstone and has acted on it. Race "terminate during a stop-first move": the old
@@ -647,6 +695,23 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       if (done) resolve(undefined);
       return done;
     });
+    const settled = (): void => {
+      const n = (this.stopsWaiting.get(id) ?? 1) - 1;
+      if (n > 0) this.stopsWaiting.set(id, n);
+      else this.stopsWaiting.delete(id);
+    };
+    waiting.then(settled, settled);
+    return waiting;
+  }
+
+  /** A stop recorded by a member without its lease (terminateChild): what it did, and what it cannot know. */
+  private stopWithoutQuorum(id: string): DistError {
+    return new DistError(
+      'no-quorum',
+      `the stop of ${id} is recorded on ${this.o.node} (${id} does not start again here), but not confirmed: ${this.o.node} has no majority of the ` +
+        `${this.o.config.expectedMembers} expected members behind it, so it cannot see whether the members it cannot hear still run ${id}; ` +
+        `they stop it when they hear ${this.o.node} again (pogo ctl ls on a member of the majority shows where it runs)`,
+    );
   }
 
   /** Pins a child to `node` (forced placement) and resolves once it runs there. */

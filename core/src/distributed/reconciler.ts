@@ -127,10 +127,10 @@ import type { LocalInstances } from './local-instances.js';
 import { joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
 import { netsplitInputs, type NetsplitInputs, type NetsplitPolicy } from './policies/netsplit.js';
 import { readiness } from './readiness.js';
-import { liveSpec } from './registers.js';
+import { liveSpec, verNode, type SpecEntry } from './registers.js';
 import { expired, resync, wokeFromStall, type Wake } from './wake.js';
 import { changeOf, memberKeys, targetedIds, type SweptFor } from './sweep-plan.js';
-import { isCommandStart } from '../supervisor/child-spec.js';
+import { isCommandStart, sameSpec } from '../supervisor/child-spec.js';
 import { key, parseKey } from './tags.js';
 import { forgettable, tombstoneStep } from './tombstones.js';
 import type { ChildView, MoveReason } from './view.js';
@@ -206,6 +206,8 @@ export interface ReconcilerOptions {
   hasWaiter(id: string): boolean;
   /** `id` was reconciled: waiters may look again. */
   reconciled(id: string): void;
+  /** The members counted present changed (majority mode: one cut off was fenced, or came back). */
+  presenceChanged?(): void;
   /** The node became ready: initial children may start. */
   becameReady(): void;
   /** Observes the wall-clock duration of each slice (metrics). */
@@ -514,6 +516,16 @@ export class Reconciler {
   get mayStart(): boolean {
     this.refreshInputs();
     return this.mayStartNow;
+  }
+
+  /**
+   * Whether `member` is counted present though this node cannot hear it
+   * (majority mode: cut off, not fenced yet): it may still run what it ran,
+   * until it has stopped it by its own lease.
+   */
+  unheardButPresent(member: string): boolean {
+    this.refreshInputs();
+    return member !== this.o.node && !this.linked.has(member) && this.presentPeers.some((p) => p.name === member);
   }
 
   /** Up members other than observers, this node included when it is one. */
@@ -828,6 +840,7 @@ export class Reconciler {
     const id = before?.view.id ?? liveSpec(this.o.desired.child(given))?.spec.id ?? given;
     const epoch = this.epoch;
     const view = this.buildView(id, before?.view, before?.epoch);
+    this.noteReplacedSpec(id, before?.view.live, view.live);
     const { events, history } = diffChild(before, view, this.o.clock.now(), this.causeNow);
     for (let i = 0; i < events.length; i++) this.o.emit(events[i]!);
     this.act(id, decide(view, this.o.instances.instance(id), this.cluster, this.o.instances.claimOf(id)), view);
@@ -851,6 +864,26 @@ export class Reconciler {
       else this.unsigned.add(id);
     }
     this.o.reconciled(id);
+  }
+
+  /**
+   * Race "one id, two specs, started apart": two sides of a split (mode
+   * available) each accept a start of the same id with a different spec; at
+   * the heal the first one started wins (registers.ts) and the other's
+   * instances are replaced. Its start had been answered ok, and nothing said
+   * it was dropped (an outsider's tour: `pogo ctl start` with args
+   * majority-side on n1, minority-side on n3, both exit 0; after the heal a
+   * call answered minority-side everywhere). The live spec going back to an
+   * older revision with another spec is that, and only that: logged once,
+   * on each node that held the dropped one.
+   */
+  private noteReplacedSpec(id: string, was: SpecEntry | undefined, now: SpecEntry | undefined): void {
+    if (was === undefined || now === undefined || now.rev >= was.rev || sameSpec(was.spec, now.spec)) return;
+    this.o.log.warn(
+      { id, kept: now.rev, dropped: was.rev },
+      `${id} was started with two different specs apart (on ${verNode(now.rev)} and on ${verNode(was.rev)}, during a netsplit): ` +
+        `the first started wins, the one started on ${verNode(was.rev)} is dropped and its instances replaced`,
+    );
   }
 
   private act(id: string, action: Action, view: ChildView): void {
@@ -1146,10 +1179,12 @@ export class Reconciler {
         if (owner !== undefined && opened.includes(owner)) this.markDirty(id);
       }
     }
+    const before = this.presentPeers;
     this.presentPeers = members
       .filter((m) => m.name !== me && m.role === 'member' && m.status !== 'left' && (presence.get(m.name) ?? false))
       .map((m) => ({ name: m.name, incarnation: m.incarnation }));
     this.o.instances.presentChanged(this.presentPeers);
+    if (before.length !== this.presentPeers.length || before.some((p, i) => p.name !== this.presentPeers[i]!.name)) this.o.presenceChanged?.();
     this.armNetsplitTimer(inputs);
   }
 

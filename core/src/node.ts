@@ -390,6 +390,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       dialFailed: (addr) => this.membership.dialStatus().some((d) => d.address === addr && d.lastError !== undefined),
       refusals: () => this.membership.refusals(),
       unresolvedSeeds: () => this.discovery?.unresolved() ?? [],
+      unheardBy: (name, incarnation) => this.membership.unheardBy(name, incarnation),
       sendCall: (peer, frame) => this.links.send(peer, frame),
       takesCalls: (peer) => {
         const version = this.links.get(peer)?.protocol;

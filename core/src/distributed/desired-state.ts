@@ -61,6 +61,8 @@ export interface DesiredStateOptions {
   clock: Clock;
   log: Logger;
   antiEntropyIntervalMs: number;
+  /** How often members bridged across a partial partition get the root digest, ms (store/bridge.ts). */
+  bridgeIntervalMs?: number;
   send(peer: string, message: StoreMessage): void;
   /** Keys changed, locally (`from` undefined) or by what a peer sent. */
   onChange(keys: readonly string[], from: string | undefined): void;
@@ -85,6 +87,7 @@ export class DesiredState {
       log: o.log.child({ layer: 'store' }),
       observer: o.observer,
       antiEntropyIntervalMs: o.antiEntropyIntervalMs,
+      ...(o.bridgeIntervalMs === undefined ? {} : { bridgeIntervalMs: o.bridgeIntervalMs }),
       send: o.send,
       onChange: (keys, from) => this.changed(keys, from),
       settledTick: () => o.settledTick(),

@@ -57,6 +57,7 @@ import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
 import { verTime, type Ver } from './registers.js';
 import { Waiters } from './waiters.js';
+import { bridgedPeers } from '../store/bridge.js';
 import type { SavedState } from './state-file.js';
 import { key, parseGroup } from './tags.js';
 import {
@@ -127,6 +128,8 @@ export interface DistributedOptions {
   refusals?(): Array<{ address: string; code: string; message: string }>;
   /** The DNS seeds never answered that give no address (discovery/seed-discovery.ts `unresolved`). */
   unresolvedSeeds?(): Array<{ seed: string; problem: string }>;
+  /** The linked members that report they cannot hear this incarnation of `name` (membership.ts `unheardBy`): store/bridge.ts reads them. */
+  unheardBy?(name: string, incarnation: string): ReadonlyArray<{ reporter: string }>;
   /** Durable desired state (members with a data dir): what to restore at start, and where to save. */
   persistence?: { restored: SavedState | undefined; save(state: SavedState): void };
   /** Closes every link (they are dialled again): after this member discarded its state, to sync it afresh. */
@@ -203,6 +206,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       clock: o.clock,
       log: o.log,
       antiEntropyIntervalMs: o.config.antiEntropyIntervalMs,
+      bridgeIntervalMs: o.config.heartbeatIntervalMs,
       send: o.send,
       onChange: (keys, from) => {
         this.reconciler.storeChanged(keys);
@@ -470,6 +474,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /** A peer's report of whom it cannot hear changed: the netsplit policy's inputs did. */
   reachChanged(): void {
+    this.bridge();
     // Majority mode's presence reads the reports; an observer's candidates too (candidates.ts: cut off).
     if (this.stopped || (this.o.config.netsplit !== 'majority' && this.o.isMember && this.o.observer !== true)) return;
     this.reconciler.topologyChanged();
@@ -481,6 +486,30 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     // After the pg sync, before anything this node stops: a handover waiting for this link reaches it first (calls.ts).
     this.calls.linkUp(peer);
     this.desired.replication.peerUp(peer, role);
+    this.bridge();
+  }
+
+  /** The members this node bridges across a partial partition: they get its root digest every heartbeat (store/bridge.ts). */
+  bridgedPeers(): string[] {
+    return this.desired.replication.bridgedPeers();
+  }
+
+  /**
+   * Members linked here that cannot hear each other by their own reports get
+   * this replica's root digest every heartbeat (store/bridge.ts: race "a
+   * partial partition"); members only, observers send no digests.
+   */
+  private bridge(): void {
+    if (this.stopped || !this.o.isMember || this.o.observer === true || this.o.unheardBy === undefined) return;
+    const unheardBy = this.o.unheardBy;
+    const linked = this.o.members().filter((m) => m.role === 'member' && m.name !== this.o.node && isLinked(m.status));
+    const incarnation = new Map(linked.map((m) => [m.name, m.incarnation]));
+    this.desired.replication.bridge(
+      bridgedPeers(
+        linked.map((m) => m.name),
+        (peer) => unheardBy(peer, incarnation.get(peer)!).map((u) => u.reporter),
+      ),
+    );
   }
 
   /** The link to `peer` went down: calls routed to its instances fail with MessageError `timeout`, and store replication stops sending to it. */
@@ -488,6 +517,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.calls.peerDown(peer);
     if (this.stopped) return;
     this.desired.replication.peerDown(peer);
+    this.bridge();
   }
 
   /** A peer echoed a newer ping of this node's (the link layer): pending claims may be confirmed now. */

@@ -36,7 +36,11 @@
  *   Pulls go only to members: an observer's replica is never pulled (an
  *   observer sends no digests; its writes travel as deltas, and it drops
  *   its replica when it has no member left, see `forgetAll`). Visibility is
- *   not transitive in a partial mesh; the periodic root digests repair that.
+ *   not transitive in a partial mesh; the periodic root digests repair that,
+ *   and a member that hears two members which cannot hear each other sends
+ *   both its root digest every heartbeat meanwhile (`bridge`, bridge.ts:
+ *   race "a partial partition"), so a write crosses the cut in a heartbeat
+ *   and a few round trips instead of an anti-entropy interval.
  * - Acknowledgements. A member acknowledges what it received (from a member
  *   or an observer) with a cumulative `rs.ack {seq}`, at most one per peer per turn, and its
  *   sync with `rs.synced`. Both wait until what the messages changed has
@@ -87,6 +91,8 @@ export interface ReplicationOptions {
   /** An observer: it sends no digests and no acknowledgements, and keeps its replica only while it has a member. */
   observer: boolean;
   antiEntropyIntervalMs: number;
+  /** How often bridged peers (`bridge`, bridge.ts) get the root digest, ms (default: antiEntropyIntervalMs). */
+  bridgeIntervalMs?: number;
   /** Registers that changed through what `from` sent (local writes are not reported). */
   onChange(keys: readonly string[], from: string): void;
   /** The tick up to which changes have been acted on here; acknowledgements wait for it. Default: the current tick. */
@@ -187,6 +193,9 @@ export class Replication {
   private readonly outbox = new Map<string, unknown>();
   private ackQueued = false;
   private antiEntropyTimer: TimerHandle | undefined;
+  /** Peers bridged across a partial partition (`bridge`), with the replica tick of the last root digest each got from it (-1: none yet). */
+  private readonly bridged = new Map<string, number>();
+  private bridgeTimer: TimerHandle | undefined;
   /** Pulls being answered, in turn; the timer of the next part. */
   private answers: Answer[] = [];
   private answerTimer: TimerHandle | undefined;
@@ -209,6 +218,7 @@ export class Replication {
   stop(): void {
     this.stopped = true;
     this.o.clock.clearTimeout(this.antiEntropyTimer);
+    this.o.clock.clearTimeout(this.bridgeTimer);
     this.o.clock.clearTimeout(this.answerTimer);
     this.answers = [];
   }
@@ -737,5 +747,53 @@ export class Replication {
   antiEntropy(): void {
     if (this.stopped || this.o.observer) return;
     for (const p of this.peers.values()) this.sendDigest(p, 0);
+  }
+
+  /**
+   * The peers that get the root fingerprint every `bridgeIntervalMs` rather
+   * than every anti-entropy pass (bridge.ts: linked members that cannot hear
+   * each other); a peer new to the list gets it at once, an empty list stops
+   * the timer. A peer gets it again only when this replica changed since its
+   * last one: what it can pull from here comes from here.
+   */
+  bridge(peers: readonly string[]): void {
+    if (this.stopped || this.o.observer) return;
+    const next = new Set(peers);
+    for (const name of [...this.bridged.keys()]) if (!next.has(name)) this.bridged.delete(name);
+    let added = false;
+    for (const name of next) {
+      if (this.bridged.has(name)) continue;
+      this.bridged.set(name, -1);
+      added = true;
+    }
+    if (added) this.sendBridged();
+    if (this.bridged.size === 0) {
+      this.o.clock.clearTimeout(this.bridgeTimer);
+      this.bridgeTimer = undefined;
+    } else if (this.bridgeTimer === undefined) this.scheduleBridge();
+  }
+
+  /** The peers `bridge` was last given (tests and status). */
+  bridgedPeers(): string[] {
+    return [...this.bridged.keys()];
+  }
+
+  private scheduleBridge(): void {
+    this.bridgeTimer = this.o.clock.setTimeout(() => {
+      this.bridgeTimer = undefined;
+      if (this.stopped || this.bridged.size === 0) return;
+      this.sendBridged();
+      this.scheduleBridge();
+    }, this.o.bridgeIntervalMs ?? this.o.antiEntropyIntervalMs);
+  }
+
+  private sendBridged(): void {
+    const tick = this.o.replica.tick;
+    for (const [name, last] of this.bridged) {
+      const p = this.peers.get(name);
+      if (p === undefined || p.role !== 'member' || last === tick) continue;
+      this.bridged.set(name, tick);
+      this.sendDigest(p, 0);
+    }
   }
 }

@@ -134,6 +134,13 @@ describe('majority mode: a stop given to the cut-off minority', () => {
     expect((failure as CtlFailure).code).toBe('no-quorum');
     expect((failure as CtlFailure).message).toContain('recorded on n3');
     expect((failure as CtlFailure).message).toContain('not confirmed');
+    // Retried, even with --ignore-not-found: the same answer, not "nothing to stop" (exit 0) while the majority runs it.
+    const retry = await sim.resolve(
+      stopChild(session, { id }, { token: OPERATOR, by: 'alice', timeoutMs: 5_000, ignoreNotFound: true }).catch((e: unknown) => e),
+    );
+    expect(retry).toBeInstanceOf(CtlFailure);
+    expect((retry as CtlFailure).code).toBe('no-quorum');
+    expect(sim.instances(id)).toHaveLength(1);
     await sim.resolve(session.close());
     await healAndCheckStopped(id);
   });

@@ -699,7 +699,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    * majority ran the child on until the heal).
    */
   terminateChild(id: string): Promise<void> {
-    if (!this.desired.live(id)) return Promise.reject(this.noChild(id));
+    if (!this.desired.live(id)) {
+      // Race "a stop retried on the minority" (the ops tour): the first stop is recorded here and answered
+      // no-quorum; a retry found no live spec and said not-found, which `pogo ctl stop --ignore-not-found`
+      // reads as nothing to stop (exit 0) while the majority still ran the child. Without its lease this
+      // member cannot tell, so a stopped child's stop answers as the first one did.
+      if (this.desired.child(id).floor !== undefined && !this.hasQuorum) return Promise.reject(this.stopWithoutQuorum(id));
+      return Promise.reject(this.noChild(id));
+    }
     // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
     // until its own lease has run out and it has stopped it, so the stop is not done before that member
     // is fenced or heard again. Race "a stop on the majority side of a fresh split": it resolved when the

@@ -100,6 +100,18 @@ export interface LinkStatus {
   heartbeat: { intervalMs: number; suspectAfterMs: number; timeoutMs: number };
 }
 
+/** How saving the desired state to a member's data dir goes (`PogoNode.stateSaving`). */
+export interface StateSavingHealth {
+  /** When the last save succeeded (ms since the epoch); undefined before the first one. */
+  lastSavedAt?: number;
+  /** Since when saving has failed (the first failure of the current run of failures); undefined while it works. */
+  failingSince?: number;
+  /** Why the last save failed (e.g. `ENOSPC: no space left on device, write`), while it fails. */
+  lastError?: string;
+  /** Failed save attempts since start. */
+  failures: number;
+}
+
 /** Everything a node reports about itself: members, links, children, groups, resources. */
 export interface NodeStatus {
   /** This node's name. */
@@ -208,9 +220,30 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
    * no warning anywhere (an outsider's tour: a downgrade after an upgrade).
    */
   get notices(): readonly string[] {
-    return this.startNotices;
+    const saving = this.saving;
+    if (saving.failingSince === undefined) return this.startNotices;
+    return [
+      ...this.startNotices,
+      `saving its desired state to the data dir has failed since ${new Date(saving.failingSince).toISOString()} (${saving.lastError ?? 'unknown error'}): ` +
+        'its commands still work and the cluster still holds the state, but a restart of every member now would lose the changes made since — ' +
+        'free space or fix the data dir (it retries every second)',
+    ];
   }
   private readonly startNotices: string[] = [];
+
+  /**
+   * Saving the desired state to the data dir (a member with `dataDir`;
+   * undefined otherwise): when it last worked, and since when and why it has
+   * been failing. A failing save is not fatal (commands go on, the cluster
+   * holds the state); this is how an operator hears of it besides one log
+   * line: `pogo ctl status` warns and `/metrics` has `pogo_state_save_failing`
+   * (an outsider's tour: with the data dir's disk full, /healthz, /metrics
+   * and `pogo ctl status` all looked healthy while nothing was saved).
+   */
+  get stateSaving(): StateSavingHealth | undefined {
+    return this.store === undefined ? undefined : { ...this.saving };
+  }
+  private readonly saving: StateSavingHealth = { failures: 0 };
   /** Peers warned of for netsplit settings that differ from ours: name → the incarnation warned of. */
   private readonly netsplitWarned = new Map<string, string>();
   private state: 'running' | 'stopping' | 'stopped' = 'running';
@@ -395,7 +428,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         const version = this.links.get(peer)?.protocol;
         return version === undefined || version.major > 2 || (version.major === 2 && version.minor >= 3);
       },
-      ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
+      ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => this.saveState(durable.store, state) } } : {}),
     });
     const supervisor = this.supervisor;
     this.childMessaging = {
@@ -584,6 +617,21 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       links: this.links.all().length,
       ...(this.transport.bytes ? { bytesIn: this.transport.bytes.in, bytesOut: this.transport.bytes.out } : {}),
     };
+  }
+
+  /** Writes the desired state to the data dir (persistence.ts calls it, and handles a throw), keeping `stateSaving` up to date. */
+  private saveState(store: StateFile, state: SavedState): void {
+    try {
+      store.save(state);
+    } catch (err) {
+      this.saving.failures++;
+      this.saving.failingSince ??= this.clock.now();
+      this.saving.lastError = (err as Error).message;
+      throw err;
+    }
+    this.saving.lastSavedAt = this.clock.now();
+    delete this.saving.failingSince;
+    delete this.saving.lastError;
   }
 
   /** A snapshot of everything this node reports about itself (what GET /status serves). */

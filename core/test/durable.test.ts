@@ -87,6 +87,22 @@ describe('desired-state file', () => {
     expect(doc['checksum']).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it('a data dir removed while the node runs is created again, with its lock, at the next save', () => {
+    const dir = freshDir();
+    const log = new MemoryLogger();
+    const store = openStore(dir, log);
+    store.save(sampleState());
+    rmSync(dir, { recursive: true, force: true });
+    store.save(sampleState());
+    expect(log.entries.some((e) => e.level === 'warn' && /data dir was removed while this node ran: created it again/.test(e.message))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, STATE_FILE]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(store.load()).toMatchObject({ kind: 'loaded', state: sampleState() });
+    // The lock holds again: a second node on the directory is refused.
+    expect(() => openStore(dir)).toThrow(/in use by/);
+  });
+
   it('a write interrupted before its rename leaves the previous file intact (and the partial one is removed)', () => {
     const dir = freshDir();
     const store = openStore(dir);

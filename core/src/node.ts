@@ -256,10 +256,12 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     readonly config: NodeConfig,
     deps: Required<Omit<NodeDeps, 'dnsQueries'>> & Pick<NodeDeps, 'dnsQueries'>,
     address: string,
-    durable?: { store: StateFile; restored: SavedState | undefined; notice?: string },
+    durable?: DurableStart,
   ) {
     super();
     this.store = durable?.store;
+    // Nothing is saved until the state changes: the file read at start is the last save.
+    if (durable?.savedAt !== undefined) this.saving.lastSavedAt = durable.savedAt;
     if (durable?.notice !== undefined) this.startNotices.push(durable.notice);
     this.name = config.name;
     this.cluster = config.cluster;
@@ -887,12 +889,20 @@ export function readChildrenFile(path: string): ChildSpec[] {
   return specs;
 }
 
+/** What openDataDir found: the locked store, the state to restore, when it was saved, and a notice for the operator. */
+interface DurableStart {
+  store: StateFile;
+  restored: SavedState | undefined;
+  savedAt?: number;
+  notice?: string;
+}
+
 /**
  * Locks a member's data dir and reads the desired state saved there. A
  * corrupt file has been moved aside by the store: say so loudly, then start
  * empty — the peers hold the state and the usual merge brings it back.
  */
-function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: StateFile; restored: SavedState | undefined; notice?: string } | undefined {
+function openDataDir(config: NodeConfig, clock: Clock, log: Logger): DurableStart | undefined {
   if (config.dataDir === undefined) return undefined;
   if (config.role !== 'member') {
     log.warn({ dataDir: config.dataDir }, 'dataDir ignored: an observer holds no desired state');
@@ -950,7 +960,7 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
       `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`,
     );
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
-  return { store, restored: loaded.state };
+  return { store, restored: loaded.state, savedAt: loaded.savedAt };
 }
 
 function advertisedAddress(config: NodeConfig, bound: string): string {

@@ -107,6 +107,14 @@ describe('metrics', () => {
       text = await scrape();
       expect(metric(text, 'pogo_state_save_failing')).toBe(0);
       expect(a.notices).toEqual([]);
+      // Restarted on its data dir, a node's last save is the file it read (not "never" until the state changes).
+      await a.stop('restart', 200);
+      const again = await PogoNode.start(createNodeConfig({ name: 's1', secret: 'metrics-secret-0123456789', port: 0, preset: 'local', dataDir: dir }), {
+        log,
+        workers,
+      });
+      nodes.push(again);
+      expect(again.stateSaving?.lastSavedAt).toBeGreaterThan(0);
       // A node without a data dir has no such series.
       const b = await PogoNode.start(createNodeConfig({ name: 's2', secret: 'metrics-secret-0123456789', port: 0, preset: 'local' }), { log, workers });
       nodes.push(b);

@@ -131,6 +131,17 @@ describe('desired-state file', () => {
     expect(store.load()).toEqual({ kind: 'empty' });
   });
 
+  it('a file of garbage bytes is reported with printable characters only (no terminal escapes in the log or ctl status)', () => {
+    const { store, file } = savedSample();
+    writeFileSync(file, Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe, 0x07, 0x00, 0x41, 0x9b, 0x32, 0x4a]));
+    const result = store.load();
+    expect(result.kind).toBe('corrupt');
+    if (result.kind !== 'corrupt') return;
+    expect(result.reason).toMatch(/^not valid JSON \(\d+ characters; truncated\?\): /);
+    // eslint-disable-next-line no-control-regex -- control characters are what it removes
+    expect(result.reason).not.toMatch(/[\u0000-\u001f\u007f-\u009f\ufffd]/);
+  });
+
   it('a checksum mismatch is detected (a flipped byte in valid JSON), and so are foreign files', () => {
     const { dir, store, file, text } = savedSample();
     writeFileSync(file, text.replace('"node":"n2"', '"node":"n9"'));
@@ -141,7 +152,7 @@ describe('desired-state file', () => {
       reason: `format version 0; this node reads versions 1 and ${STATE_VERSION}`,
     });
     expect(decodeState('{"hello":"world"}')).toMatchObject({ reason: expect.stringMatching(/not a pogo desired-state file/) });
-    expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 bytes/) });
+    expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 characters/) });
   });
 
   it('a file from a newer release is moved aside untouched and reported, never read or overwritten', () => {

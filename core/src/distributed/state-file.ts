@@ -346,7 +346,11 @@ export function decodeState(
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return { reason: `not valid JSON (${text.length} bytes; truncated?): ${(err as Error).message}` };
+    // JSON.parse quotes the text around the error: of a file of random bytes, terminal escapes and all, that the
+    // log and `pogo ctl status` then printed raw (the tour: garbage in the state file). Only printable characters.
+    // eslint-disable-next-line no-control-regex -- control characters are what it removes
+    const message = (err as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+    return { reason: `not valid JSON (${text.length} characters; truncated?): ${message}` };
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not a JSON object' };
   const { checksum: sum, ...body } = doc as Record<string, unknown>;

@@ -959,6 +959,17 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): DurableStar
       { path: store.file, from: loaded.convertedFrom, to: STATE_VERSION },
       `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`,
     );
+  if (ageMs > config.tombstoneTtlMs)
+    // Tombstones wait for a member that is away, but not for an older copy of a member's file: once every member
+    // held a stop (its own file included) the tombstone goes after the TTL, and a data dir restored from a backup
+    // taken before the stop brings the child back (the tour: a member restarted from a copy of its data dir made
+    // before two stops ran both children again). Nothing here tells a backup from a member that was only away.
+    log.warn(
+      { path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs, tombstoneTtlMs: config.tombstoneTtlMs },
+      'the saved desired state is older than the tombstone TTL: if this data dir was restored from a backup (not a member that was ' +
+        'only away), children stopped since the backup may be running again — check pogo ctl ls and stop them; while other members ' +
+        'hold the state, start a member with an empty data dir instead of a backup',
+    );
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
   return { store, restored: loaded.state, savedAt: loaded.savedAt };
 }

@@ -621,6 +621,43 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect('state' in saved && saved.state.registers['c:k2']).toMatchObject({ specs: [] });
   });
 
+  it('a data dir restored from a backup older than the tombstone TTL is warned of at start (children stopped since may be back)', async () => {
+    sim = new SimCluster(807);
+    const base = freshDir();
+    const dirs = Object.fromEntries(NAMES.map((n) => [n, join(base, n)]));
+    const config = (name: string) => ({ dataDir: dirs[name]!, tombstoneTtlMs: 1_000, antiEntropyIntervalMs: 500 });
+    for (const name of NAMES) await sim.start(name, name === 'n1' ? [] : ['n1'], config(name));
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    const n1 = sim.mustGet('n1');
+    for (const id of ['keep', 'gone']) await sim.resolve(n1.supervisor.startChild(w(id)));
+    await sim.run(500);
+    const n3File = join(dirs['n3']!, STATE_FILE);
+    const backup = readFileSync(n3File, 'utf8'); // taken while 'gone' runs
+    await sim.resolve(n1.supervisor.terminateChild('gone'));
+    const heldNowhere = (): boolean =>
+      NAMES.every((n) => {
+        const saved = decodeState(readFileSync(join(dirs[n]!, STATE_FILE), 'utf8'));
+        return 'state' in saved && saved.state.registers['c:gone'] === undefined;
+      });
+    await sim.until(heldNowhere, 30_000, "the tombstone collected and dropped, from every member's file too");
+    // A member restarted on its own, current file: no warning.
+    sim.crash('n2');
+    await sim.start('n2', ['n1'], config('n2'));
+    const warned = (node: string): boolean =>
+      sim.log.entries.some((e) => e.level === 'warn' && e.fields['node'] === node && /older than the tombstone TTL/.test(e.message));
+    expect(warned('n2')).toBe(false);
+    // n3 restored from the backup: nothing can tell it from a member that was away, and nothing waited for it.
+    sim.crash('n3');
+    writeFileSync(n3File, backup);
+    await sim.start('n3', ['n1'], config('n3'));
+    expect(warned('n3')).toBe(true);
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'n3 back');
+    await sim.run(2_000);
+    // The limitation the warning is for (docs/children.md): the stopped child runs again. A fix makes this fail:
+    // then drop the warning's "may be running again" and the docs' caveat.
+    expect(sim.liveIds()).toEqual(['gone', 'keep']);
+  });
+
   it('a member coming back with an older file resurrects nothing terminated meanwhile, and takes newer pins and drains', async () => {
     const { dirs, expected } = await runningCluster(804);
     sim.crash('n3');

@@ -157,6 +157,8 @@ export interface NodeStatus {
     /** The desired-state store this node holds, by kind of register. */
     store: ReturnType<DistributedSupervisor['store']>;
   };
+  /** Saving the desired state to the data dir (`PogoNode.stateSaving`); absent without a data dir. */
+  stateSaving?: StateSavingHealth;
 }
 
 /** A member's resource figures, as an observer received them over its link. */
@@ -671,6 +673,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         local: this.local.countChildren(),
         store: this.supervisor.store(),
       },
+      ...(this.store !== undefined ? { stateSaving: { ...this.saving } } : {}),
     };
   }
 

@@ -102,6 +102,8 @@ describe('metrics', () => {
       expect(metric(text, 'pogo_state_save_failures_total')).toBeGreaterThan(0);
       expect(a.notices.join('\n')).toMatch(/saving its desired state to the data dir has failed since .*EISDIR/);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200); // not a reason to restart the node
+      const status = (await (await fetch(`${server.url}/status`)).json()) as { stateSaving?: Record<string, unknown> };
+      expect(status.stateSaving).toMatchObject({ failingSince: expect.any(Number), lastError: expect.stringMatching(/EISDIR/) });
       rmSync(join(dir, 'state.json.tmp'), { recursive: true });
       await until(() => a.stateSaving?.failingSince === undefined, 10_000, 'saving works again');
       text = await scrape();

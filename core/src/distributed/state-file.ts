@@ -270,6 +270,13 @@ export class StateFile {
     try {
       writeSynced(draft, 'w', text);
     } catch (err) {
+      // Opened but not written (a full disk): each start refused for it left one more empty draft behind (the tour,
+      // under a restart loop on a full data dir).
+      try {
+        unlinkSync(draft);
+      } catch {
+        // never created
+      }
       throw cannotCreate(err);
     }
     try {

@@ -24,11 +24,16 @@
  *   pogo_calls_total{kind}                calls and casts made here, messages delivered here, answers `moved`,
  *                                         late replies, calls failed by a lost link (kind=call|cast|delivered|
  *                                         moved|late_reply|link_lost)
+ *   pogo_state_save_failing               1 while saving the desired state to the data dir fails (ENOSPC, EROFS…),
+ *                                         else 0; only on a member with a data dir
+ *   pogo_state_save_failures_total        failed saves of the desired state since start
+ *   pogo_state_last_save_timestamp_seconds when the desired state was last saved (0: not yet)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { LinkLayer } from './link.js';
 import type { Member } from './membership.js';
+import type { StateSavingHealth } from './node.js';
 import type { LocalSupervisor } from './supervisor/local-supervisor.js';
 
 /**
@@ -42,6 +47,8 @@ export interface MetricsSource {
   linkStats(): LinkLayer['stats'] & { links: number; bytesIn?: number; bytesOut?: number };
   readonly supervisor: Pick<DistributedSupervisor, 'countChildren' | 'on' | 'onReconcile' | 'callFigures'>;
   readonly local: Pick<LocalSupervisor, 'countChildren' | 'on'>;
+  /** Saving to the data dir: undefined without one (no pogo_state_* series then). */
+  readonly stateSaving?: StateSavingHealth | undefined;
 }
 
 /** A node's Prometheus metrics (node.metrics): its registry and text exposition. */
@@ -157,6 +164,28 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
   });
   node.supervisor.onReconcile = (seconds) => reconcile.observe(seconds);
 
+  if (node.stateSaving !== undefined) {
+    // A failing save is never fatal and is logged once: an operator alerts on this (the tour: a full disk showed nowhere else).
+    new Gauge({
+      name: 'pogo_state_save_failing',
+      help: 'Whether saving the desired state to the data dir fails now (1) or works (0)',
+      registers: [registry],
+      collect() {
+        this.set(node.stateSaving?.failingSince === undefined ? 0 : 1);
+      },
+    });
+    totals(registry, 'pogo_state_save_failures_total', 'Failed saves of the desired state to the data dir since start', undefined, () => ({
+      '': node.stateSaving?.failures ?? 0,
+    }));
+    new Gauge({
+      name: 'pogo_state_last_save_timestamp_seconds',
+      help: 'When the desired state was last saved to the data dir (seconds since the epoch; 0: not yet)',
+      registers: [registry],
+      collect() {
+        this.set((node.stateSaving?.lastSavedAt ?? 0) / 1000);
+      },
+    });
+  }
   return { registry, includeProcessMetrics, text: () => registry.metrics(), contentType: registry.contentType };
 }
 

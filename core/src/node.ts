@@ -100,6 +100,18 @@ export interface LinkStatus {
   heartbeat: { intervalMs: number; suspectAfterMs: number; timeoutMs: number };
 }
 
+/** How saving the desired state to a member's data dir goes (`PogoNode.stateSaving`). */
+export interface StateSavingHealth {
+  /** When the last save succeeded (ms since the epoch); undefined before the first one. */
+  lastSavedAt?: number;
+  /** Since when saving has failed (the first failure of the current run of failures); undefined while it works. */
+  failingSince?: number;
+  /** Why the last save failed (e.g. `ENOSPC: no space left on device, write`), while it fails. */
+  lastError?: string;
+  /** Failed save attempts since start. */
+  failures: number;
+}
+
 /** Everything a node reports about itself: members, links, children, groups, resources. */
 export interface NodeStatus {
   /** This node's name. */
@@ -145,6 +157,8 @@ export interface NodeStatus {
     /** The desired-state store this node holds, by kind of register. */
     store: ReturnType<DistributedSupervisor['store']>;
   };
+  /** Saving the desired state to the data dir (`PogoNode.stateSaving`); absent without a data dir. */
+  stateSaving?: StateSavingHealth;
 }
 
 /** A member's resource figures, as an observer received them over its link. */
@@ -208,9 +222,30 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
    * no warning anywhere (an outsider's tour: a downgrade after an upgrade).
    */
   get notices(): readonly string[] {
-    return this.startNotices;
+    const saving = this.saving;
+    if (saving.failingSince === undefined) return this.startNotices;
+    return [
+      ...this.startNotices,
+      `saving its desired state to the data dir has failed since ${new Date(saving.failingSince).toISOString()} (${saving.lastError ?? 'unknown error'}): ` +
+        'its commands still work and the cluster still holds the state, but a restart of every member now would lose the changes made since — ' +
+        'free space or fix the data dir (it retries every second)',
+    ];
   }
   private readonly startNotices: string[] = [];
+
+  /**
+   * Saving the desired state to the data dir (a member with `dataDir`;
+   * undefined otherwise): when it last worked, and since when and why it has
+   * been failing. A failing save is not fatal (commands go on, the cluster
+   * holds the state); this is how an operator hears of it besides one log
+   * line: `pogo ctl status` warns and `/metrics` has `pogo_state_save_failing`
+   * (an outsider's tour: with the data dir's disk full, /healthz, /metrics
+   * and `pogo ctl status` all looked healthy while nothing was saved).
+   */
+  get stateSaving(): StateSavingHealth | undefined {
+    return this.store === undefined ? undefined : { ...this.saving };
+  }
+  private readonly saving: StateSavingHealth = { failures: 0 };
   /** Peers warned of for netsplit settings that differ from ours: name → the incarnation warned of. */
   private readonly netsplitWarned = new Map<string, string>();
   private state: 'running' | 'stopping' | 'stopped' = 'running';
@@ -223,10 +258,12 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     readonly config: NodeConfig,
     deps: Required<Omit<NodeDeps, 'dnsQueries'>> & Pick<NodeDeps, 'dnsQueries'>,
     address: string,
-    durable?: { store: StateFile; restored: SavedState | undefined; notice?: string },
+    durable?: DurableStart,
   ) {
     super();
     this.store = durable?.store;
+    // Nothing is saved until the state changes: the file read at start is the last save.
+    if (durable?.savedAt !== undefined) this.saving.lastSavedAt = durable.savedAt;
     if (durable?.notice !== undefined) this.startNotices.push(durable.notice);
     this.name = config.name;
     this.cluster = config.cluster;
@@ -396,7 +433,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         const version = this.links.get(peer)?.protocol;
         return version === undefined || version.major > 2 || (version.major === 2 && version.minor >= 3);
       },
-      ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => durable.store.save(state) } } : {}),
+      ...(durable ? { persistence: { restored: durable.restored, save: (state: SavedState) => this.saveState(durable.store, state) } } : {}),
     });
     const supervisor = this.supervisor;
     this.childMessaging = {
@@ -587,6 +624,21 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
     };
   }
 
+  /** Writes the desired state to the data dir (persistence.ts calls it, and handles a throw), keeping `stateSaving` up to date. */
+  private saveState(store: StateFile, state: SavedState): void {
+    try {
+      store.save(state);
+    } catch (err) {
+      this.saving.failures++;
+      this.saving.failingSince ??= this.clock.now();
+      this.saving.lastError = (err as Error).message;
+      throw err;
+    }
+    this.saving.lastSavedAt = this.clock.now();
+    delete this.saving.failingSince;
+    delete this.saving.lastError;
+  }
+
   /** A snapshot of everything this node reports about itself (what GET /status serves). */
   status(): NodeStatus {
     const now = this.clock.now();
@@ -622,6 +674,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         local: this.local.countChildren(),
         store: this.supervisor.store(),
       },
+      ...(this.store !== undefined ? { stateSaving: { ...this.saving } } : {}),
     };
   }
 
@@ -840,12 +893,20 @@ export function readChildrenFile(path: string): ChildSpec[] {
   return specs;
 }
 
+/** What openDataDir found: the locked store, the state to restore, when it was saved, and a notice for the operator. */
+interface DurableStart {
+  store: StateFile;
+  restored: SavedState | undefined;
+  savedAt?: number;
+  notice?: string;
+}
+
 /**
  * Locks a member's data dir and reads the desired state saved there. A
  * corrupt file has been moved aside by the store: say so loudly, then start
  * empty — the peers hold the state and the usual merge brings it back.
  */
-function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: StateFile; restored: SavedState | undefined; notice?: string } | undefined {
+function openDataDir(config: NodeConfig, clock: Clock, log: Logger): DurableStart | undefined {
   if (config.dataDir === undefined) return undefined;
   if (config.role !== 'member') {
     log.warn({ dataDir: config.dataDir }, 'dataDir ignored: an observer holds no desired state');
@@ -902,8 +963,19 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): { store: St
       { path: store.file, from: loaded.convertedFrom, to: STATE_VERSION },
       `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`,
     );
+  if (ageMs > config.tombstoneTtlMs)
+    // Tombstones wait for a member that is away, but not for an older copy of a member's file: once every member
+    // held a stop (its own file included) the tombstone goes after the TTL, and a data dir restored from a backup
+    // taken before the stop brings the child back (the tour: a member restarted from a copy of its data dir made
+    // before two stops ran both children again). Nothing here tells a backup from a member that was only away.
+    log.warn(
+      { path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs, tombstoneTtlMs: config.tombstoneTtlMs },
+      'the saved desired state is older than the tombstone TTL: if this data dir was restored from a backup (not a member that was ' +
+        'only away), children stopped since the backup may be running again — check pogo ctl ls and stop them; while other members ' +
+        'hold the state, start a member with an empty data dir instead of a backup',
+    );
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
-  return { store, restored: loaded.state };
+  return { store, restored: loaded.state, savedAt: loaded.savedAt };
 }
 
 function advertisedAddress(config: NodeConfig, bound: string): string {

@@ -87,6 +87,22 @@ describe('desired-state file', () => {
     expect(doc['checksum']).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it('a data dir removed while the node runs is created again, with its lock, at the next save', () => {
+    const dir = freshDir();
+    const log = new MemoryLogger();
+    const store = openStore(dir, log);
+    store.save(sampleState());
+    rmSync(dir, { recursive: true, force: true });
+    store.save(sampleState());
+    expect(log.entries.some((e) => e.level === 'warn' && /data dir was removed while this node ran: created it again/.test(e.message))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, STATE_FILE]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(store.load()).toMatchObject({ kind: 'loaded', state: sampleState() });
+    // The lock holds again: a second node on the directory is refused.
+    expect(() => openStore(dir)).toThrow(/in use by/);
+  });
+
   it('a write interrupted before its rename leaves the previous file intact (and the partial one is removed)', () => {
     const dir = freshDir();
     const store = openStore(dir);
@@ -115,6 +131,17 @@ describe('desired-state file', () => {
     expect(store.load()).toEqual({ kind: 'empty' });
   });
 
+  it('a file of garbage bytes is reported with printable characters only (no terminal escapes in the log or ctl status)', () => {
+    const { store, file } = savedSample();
+    writeFileSync(file, Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe, 0x07, 0x00, 0x41, 0x9b, 0x32, 0x4a]));
+    const result = store.load();
+    expect(result.kind).toBe('corrupt');
+    if (result.kind !== 'corrupt') return;
+    expect(result.reason).toMatch(/^not valid JSON \(\d+ characters; truncated\?\): /);
+    // eslint-disable-next-line no-control-regex -- control characters are what it removes
+    expect(result.reason).not.toMatch(/[\u0000-\u001f\u007f-\u009f\ufffd]/);
+  });
+
   it('a checksum mismatch is detected (a flipped byte in valid JSON), and so are foreign files', () => {
     const { dir, store, file, text } = savedSample();
     writeFileSync(file, text.replace('"node":"n2"', '"node":"n9"'));
@@ -125,7 +152,7 @@ describe('desired-state file', () => {
       reason: `format version 0; this node reads versions 1 and ${STATE_VERSION}`,
     });
     expect(decodeState('{"hello":"world"}')).toMatchObject({ reason: expect.stringMatching(/not a pogo desired-state file/) });
-    expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 bytes/) });
+    expect(decodeState('')).toMatchObject({ reason: expect.stringMatching(/not valid JSON \(0 characters/) });
   });
 
   it('a file from a newer release is moved aside untouched and reported, never read or overwritten', () => {
@@ -592,6 +619,43 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     const childKeys = 'state' in saved ? Object.keys(saved.state.registers).filter((k) => k.startsWith('c:')) : [];
     expect(childKeys.sort()).toEqual([...expected, 'k2'].map((id) => `c:${id}`).sort()); // k2: its tombstone
     expect('state' in saved && saved.state.registers['c:k2']).toMatchObject({ specs: [] });
+  });
+
+  it('a data dir restored from a backup older than the tombstone TTL is warned of at start (children stopped since may be back)', async () => {
+    sim = new SimCluster(807);
+    const base = freshDir();
+    const dirs = Object.fromEntries(NAMES.map((n) => [n, join(base, n)]));
+    const config = (name: string) => ({ dataDir: dirs[name]!, tombstoneTtlMs: 1_000, antiEntropyIntervalMs: 500 });
+    for (const name of NAMES) await sim.start(name, name === 'n1' ? [] : ['n1'], config(name));
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'mesh and ready');
+    const n1 = sim.mustGet('n1');
+    for (const id of ['keep', 'gone']) await sim.resolve(n1.supervisor.startChild(w(id)));
+    await sim.run(500);
+    const n3File = join(dirs['n3']!, STATE_FILE);
+    const backup = readFileSync(n3File, 'utf8'); // taken while 'gone' runs
+    await sim.resolve(n1.supervisor.terminateChild('gone'));
+    const heldNowhere = (): boolean =>
+      NAMES.every((n) => {
+        const saved = decodeState(readFileSync(join(dirs[n]!, STATE_FILE), 'utf8'));
+        return 'state' in saved && saved.state.registers['c:gone'] === undefined;
+      });
+    await sim.until(heldNowhere, 30_000, "the tombstone collected and dropped, from every member's file too");
+    // A member restarted on its own, current file: no warning.
+    sim.crash('n2');
+    await sim.start('n2', ['n1'], config('n2'));
+    const warned = (node: string): boolean =>
+      sim.log.entries.some((e) => e.level === 'warn' && e.fields['node'] === node && /older than the tombstone TTL/.test(e.message));
+    expect(warned('n2')).toBe(false);
+    // n3 restored from the backup: nothing can tell it from a member that was away, and nothing waited for it.
+    sim.crash('n3');
+    writeFileSync(n3File, backup);
+    await sim.start('n3', ['n1'], config('n3'));
+    expect(warned('n3')).toBe(true);
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 5_000, 'n3 back');
+    await sim.run(2_000);
+    // The limitation the warning is for (docs/children.md): the stopped child runs again. A fix makes this fail:
+    // then drop the warning's "may be running again" and the docs' caveat.
+    expect(sim.liveIds()).toEqual(['gone', 'keep']);
   });
 
   it('a member coming back with an older file resurrects nothing terminated meanwhile, and takes newer pins and drains', async () => {

@@ -1,6 +1,9 @@
 /**
  * The status port's Prometheus endpoint: real nodes, a real scrape.
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
@@ -67,5 +70,60 @@ describe('metrics', () => {
     await expect(a.supervisor.call('m1', 'hello')).rejects.toMatchObject({ code: 'no-handler' });
     const again = await (await fetch(`${server.url}/metrics`)).text();
     expect(metric(again, 'pogo_calls_total', { kind: 'call' })).toBe(2);
+  });
+
+  it('says when saving the desired state to the data dir fails, and when it works again (a full disk showed nowhere)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pogo-metrics-save-'));
+    try {
+      const workers = new WorkerRegistry();
+      workers.define('w', () => ({ stop() {} }));
+      const log = new MemoryLogger();
+      const a = await PogoNode.start(createNodeConfig({ name: 's1', secret: 'metrics-secret-0123456789', port: 0, preset: 'local', dataDir: dir }), {
+        log,
+        workers,
+      });
+      nodes.push(a);
+      await until(() => a.supervisor.isReady, 5_000, 'a ready node');
+      await a.supervisor.startChild({ id: 'before', start: { worker: 'w' } });
+      const server = await startStatusServer(a, { host: '127.0.0.1', port: 0 });
+      servers.push(server);
+      const scrape = async (): Promise<string> => (await fetch(`${server.url}/metrics`)).text();
+      let text = await scrape();
+      expect(metric(text, 'pogo_state_save_failing')).toBe(0);
+      expect(metric(text, 'pogo_state_save_failures_total')).toBe(0);
+      expect(metric(text, 'pogo_state_last_save_timestamp_seconds')).toBeGreaterThan(0);
+      expect(a.notices).toEqual([]);
+      // The next save cannot write its temporary file (as with ENOSPC or EROFS; a directory fails for root too).
+      mkdirSync(join(dir, 'state.json.tmp'));
+      await a.supervisor.startChild({ id: 'during', start: { worker: 'w' } }); // commands still answer
+      await until(() => (a.stateSaving?.failures ?? 0) > 0, 5_000, 'a failed save');
+      text = await scrape();
+      expect(metric(text, 'pogo_state_save_failing')).toBe(1);
+      expect(metric(text, 'pogo_state_save_failures_total')).toBeGreaterThan(0);
+      expect(a.notices.join('\n')).toMatch(/saving its desired state to the data dir has failed since .*EISDIR/);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200); // not a reason to restart the node
+      const status = (await (await fetch(`${server.url}/status`)).json()) as { stateSaving?: Record<string, unknown> };
+      expect(status.stateSaving).toMatchObject({ failingSince: expect.any(Number), lastError: expect.stringMatching(/EISDIR/) });
+      rmSync(join(dir, 'state.json.tmp'), { recursive: true });
+      await until(() => a.stateSaving?.failingSince === undefined, 10_000, 'saving works again');
+      text = await scrape();
+      expect(metric(text, 'pogo_state_save_failing')).toBe(0);
+      expect(a.notices).toEqual([]);
+      // Restarted on its data dir, a node's last save is the file it read (not "never" until the state changes).
+      await a.stop('restart', 200);
+      const again = await PogoNode.start(createNodeConfig({ name: 's1', secret: 'metrics-secret-0123456789', port: 0, preset: 'local', dataDir: dir }), {
+        log,
+        workers,
+      });
+      nodes.push(again);
+      expect(again.stateSaving?.lastSavedAt).toBeGreaterThan(0);
+      // A node without a data dir has no such series.
+      const b = await PogoNode.start(createNodeConfig({ name: 's2', secret: 'metrics-secret-0123456789', port: 0, preset: 'local' }), { log, workers });
+      nodes.push(b);
+      expect(await b.metrics.text()).not.toContain('pogo_state_save');
+    } finally {
+      await Promise.all(nodes.splice(0).map((n) => n.stop('test over', 200)));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

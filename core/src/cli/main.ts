@@ -263,6 +263,13 @@ async function runStatus(url: string, json: boolean): Promise<void> {
       `${sup.draining.length > 0 ? `; draining: ${sup.draining.join(', ')}` : ''}` +
       `${sup.paused ? '; rebalancing paused' : ''}${sup.ready ? '' : '; this node is not ready yet'}\n`,
   );
+  // Saving to the data dir (absent without one, and from an older node's status): said only while it fails.
+  const saving = body.stateSaving;
+  if (saving?.failingSince !== undefined)
+    process.stdout.write(
+      `warning: saving the desired state to the data dir has failed since ${new Date(saving.failingSince).toISOString()} ` +
+        `(${saving.lastError ?? 'unknown error'})\n`,
+    );
   // DNS seeds (absent from an older node's status).
   for (const d of body.discovery ?? [])
     process.stdout.write(`seed ${d.seed}: ${d.addresses.length > 0 ? d.addresses.join(', ') : `no address${d.problem ? ` (${d.problem})` : ''}`}\n`);

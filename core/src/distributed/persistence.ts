@@ -102,7 +102,7 @@ export class Persistence {
   /** Saves now if anything is unsaved (graceful stop), and stops saving. */
   flush(): void {
     if (this.stopped) return;
-    if (this.timer || this.saved < this.o.replica.tick) this.saveNow();
+    if (this.timer || this.saved < this.o.replica.tick) this.saveNow(true);
     this.stopped = true;
     this.o.clock.clearTimeout(this.timer);
   }
@@ -113,7 +113,7 @@ export class Persistence {
     this.o.clock.clearTimeout(this.timer);
   }
 
-  private saveNow(): void {
+  private saveNow(final = false): void {
     this.o.clock.clearTimeout(this.timer);
     this.timer = undefined;
     const tick = this.o.replica.tick;
@@ -128,7 +128,14 @@ export class Persistence {
     } catch (err) {
       // Never fatal: the state still lives in the cluster. Retry slowly, and say so once.
       const first = !this.failing;
-      if (first)
+      // The last chance (a graceful stop): said even when the failure was logged already, since a restart of every
+      // member now loses what is unsaved here (the tour: a node stopped on a read-only data dir said only "node stopped").
+      if (final)
+        this.o.log.error(
+          { err: (err as Error).message },
+          'stopping with the desired state not saved to the data dir: the last changes are only on the other members',
+        );
+      else if (first)
         this.o.log.error(
           { err: (err as Error).message },
           'cannot save the desired state to the data dir; retrying (the cluster still holds it, but a full restart would lose changes)',

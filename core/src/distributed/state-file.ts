@@ -199,9 +199,34 @@ export class StateFile {
   save(state: SavedState): void {
     const text = encodeState(state, this.node, this.clock.now());
     const tmp = `${this.file}.tmp`;
-    writeSynced(tmp, 'w', text);
+    try {
+      writeSynced(tmp, 'w', text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !this.locked || existsSync(this.dir)) throw err;
+      this.recreate();
+      writeSynced(tmp, 'w', text);
+    }
     renameSync(tmp, this.file);
     syncDir(this.dir);
+  }
+
+  /**
+   * The data dir was removed while this node ran (`rm -rf` by hand, a
+   * cleanup script): creates it again, with this node's lock, so saving goes
+   * on. Race "a data dir deleted at run time": every save failed with ENOENT
+   * until the node was restarted — which creates the directory anyway — and
+   * with the lock gone a second node could take the directory meanwhile.
+   * If a lock is there already (another node took the re-created directory
+   * first), this throws: the other node keeps it, and this one's saves fail.
+   */
+  private recreate(): void {
+    makeDirs(this.dir);
+    writeSynced(this.lockFile, 'wx', encodeLock(ownLock()));
+    syncDir(this.dir);
+    this.log.warn(
+      { dataDir: this.dir },
+      'the data dir was removed while this node ran: created it again, with its lock; the desired state is saved there from now on',
+    );
   }
 
   /** Releases the lock (graceful stop). The state file stays. */
@@ -245,6 +270,13 @@ export class StateFile {
     try {
       writeSynced(draft, 'w', text);
     } catch (err) {
+      // Opened but not written (a full disk): each start refused for it left one more empty draft behind (the tour,
+      // under a restart loop on a full data dir).
+      try {
+        unlinkSync(draft);
+      } catch {
+        // never created
+      }
       throw cannotCreate(err);
     }
     try {
@@ -321,7 +353,11 @@ export function decodeState(
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return { reason: `not valid JSON (${text.length} bytes; truncated?): ${(err as Error).message}` };
+    // JSON.parse quotes the text around the error: of a file of random bytes, terminal escapes and all, that the
+    // log and `pogo ctl status` then printed raw (the tour: garbage in the state file). Only printable characters.
+    // eslint-disable-next-line no-control-regex -- control characters are what it removes
+    const message = (err as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+    return { reason: `not valid JSON (${text.length} characters; truncated?): ${message}` };
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not a JSON object' };
   const { checksum: sum, ...body } = doc as Record<string, unknown>;

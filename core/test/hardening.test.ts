@@ -98,7 +98,7 @@ function fakeDialer(s: SimCluster, name: string, to: string, protocol: { major: 
 // ---------------------------------------------------------------------------
 
 describe('limits on unauthenticated connections', () => {
-  it('refuses connections beyond --max-pending-handshakes at once, with a log line; a proper peer still links', async () => {
+  it('beyond --max-pending-handshakes the oldest connection in its handshake is refused at once, with a log line; a proper peer still links', async () => {
     sim = new SimCluster(801, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a', [], { maxPendingHandshakes: 4, handshakeTimeoutMs: 500 });
     const silent = Array.from({ length: 10 }, (_, i) => rawConn(sim!, `idle${i}:1`, SimCluster.address('a')));
@@ -114,6 +114,24 @@ describe('limits on unauthenticated connections', () => {
     await sim.start('b', ['a']);
     sim.settle(() => sim!.fullMesh(), 2_000, 'b links after the flood');
     expect(a.running).toBe(true);
+  });
+
+  it('silent connections holding every handshake slot do not keep a proper peer out: the oldest makes room', async () => {
+    // An outsider's tour on real nodes: 80 silent Socket.IO connections, renewed as they were closed, kept every
+    // `pogo ctl` (and observer, and rejoining member) out of a node with "too many connections in handshake".
+    sim = new SimCluster(809, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a', [], { maxPendingHandshakes: 4, handshakeTimeoutMs: 60_000 });
+    const squatters = Array.from({ length: 4 }, (_, i) => rawConn(sim!, `squat${i}:1`, SimCluster.address('a')));
+    sim.clock.advance(20);
+    expect(squatters.every((c) => c.closed() === undefined)).toBe(true);
+    // Long before the squatters' handshake timeout, b dials a and links.
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'b links while the squatters hold every slot');
+    expect(a.running).toBe(true);
+    const evicted = squatters.filter((c) => c.received.some((m) => m['t'] === 'reject' && m['code'] === 'too-many-handshakes'));
+    expect(evicted.length).toBeGreaterThanOrEqual(1);
+    expect(evicted.every((c) => c.closed() !== undefined)).toBe(true);
+    expect(sim.log.entries.some((e) => e.fields['code'] === 'too-many-handshakes' && e.message.includes('dropped the oldest'))).toBe(true);
   });
 
   it('a squatter at a seed address cannot make a node stop dialling it by claiming "self"', async () => {

@@ -223,6 +223,30 @@ describe('limits on unauthenticated connections', () => {
     expect(transport.pendingConnections).toBe(0);
   });
 
+  it('Socket.IO: silent TCP connections holding every slot do not keep a proper peer out: the oldest makes room', async () => {
+    // An outsider's tour on real nodes: 300 TCP connections that sent nothing, renewed as they were closed,
+    // kept every `pogo ctl`, observer and peer out of a node (their connections were reset at once).
+    const log = new MemoryLogger([], {}, 100_000);
+    const transport = new SocketIoTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 1 << 20, connectTimeoutMs: 30_000, maxPendingConnections: 3, log });
+    const node = await PogoNode.start(createNodeConfig({ name: 'held', secret: SIM_SECRET, port: 0, preset: 'local' }), { log, transport });
+    started.push(node);
+    const { port } = parseHostPort(node.address);
+    const squatters: NetSocket[] = [];
+    cleanups.push(() => squatters.forEach((s) => s.destroy()));
+    for (let i = 0; i < 3; i++) {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.on('error', () => {});
+      squatters.push(s);
+      await new Promise((r) => s.once('connect', r));
+    }
+    await until(() => transport.pendingConnections === 3, 5_000, 'three silent connections held');
+    // They would be held for a minute (twice the connect timeout); a peer links long before that.
+    const peer = await PogoNode.start(createNodeConfig({ name: 'peer', secret: SIM_SECRET, port: 0, preset: 'local', seeds: [node.address] }), { log });
+    started.push(peer);
+    await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked while the squatters hold every slot');
+    expect(log.entries.some((e) => e.fields['code'] === 'too-many-connections' && /closed the oldest/.test(e.message))).toBe(true);
+  });
+
   it('Socket.IO: the handshake timeout closes a connection that says nothing, with a reject and a log line', async () => {
     const log = new MemoryLogger();
     const node = await PogoNode.start(createNodeConfig({ name: 'slow', secret: SIM_SECRET, port: 0, preset: 'local', handshakeTimeoutMs: 300 }), { log });

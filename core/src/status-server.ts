@@ -45,7 +45,7 @@ export async function startStatusServer(node: PogoNode, config: StatusServerConf
   const { host, port } = config;
   const metrics = node.metrics;
   metrics.includeProcessMetrics();
-  const server: Server = createServer({ headersTimeout: STATUS_HEADERS_TIMEOUT_MS, requestTimeout: 10_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
+  const server: Server = createServer({ headersTimeout: STATUS_HEADERS_TIMEOUT_MS, requestTimeout: 20_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();

@@ -62,7 +62,13 @@
  *
  * Audit: each member keeps its last `auditSize` commands (who, what, when,
  * result), numbered from 1 per incarnation (`seq`, `incarnation`); `audit`
- * returns them, and clients merge the logs of all members. A reader that
+ * returns them, and clients merge the logs of all members. Credential
+ * refusals (`unauthorized`, `forbidden`, `commands-disabled`) are kept in a
+ * ring of their own, as large, and a reply that cannot hold every entry
+ * keeps the commands a credential allowed first: anyone who can link (the
+ * cluster secret, no token) could otherwise push the operators' commands out
+ * of the log with a burst of refused ones (an outsider's tour: 1,100 refused
+ * `drain`s left no trace of the `pause` before them). A reader that
  * polls passes where it is (`after`: per member, the incarnation and seq of
  * the newest entry it holds) and gets only newer entries — all of them when
  * the member's incarnation is another (it restarted: its log began again).
@@ -157,17 +163,33 @@ export class CommandError extends Error {
   }
 }
 
-/** The newest entries (oldest first) whose JSON fits in AUDIT_REPLY_CHARS: a reply stays one deliverable frame. */
+/** Codes of a command refused for its credential, before anything was done. */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['unauthorized', 'forbidden', 'commands-disabled']);
+
+/** An entry of a command refused for its credential (by this member or another: read from its result). */
+function isCredentialRefusal(entry: Pick<AuditEntry, 'ok' | 'result'>): boolean {
+  return !entry.ok && REFUSAL_CODES.has(entry.result.slice(0, entry.result.indexOf(':')));
+}
+
+/**
+ * The newest entries (in the order given) whose JSON fits in AUDIT_REPLY_CHARS: a reply stays one
+ * deliverable frame. The commands a credential allowed are fitted first, credential refusals in what
+ * is left, so a flood of refusals cannot crowd them out of a reply.
+ */
 function newestFitting(entries: readonly AuditEntry[]): AuditEntry[] {
   let budget = AUDIT_REPLY_CHARS;
-  let from = entries.length;
-  while (from > 0) {
-    const size = JSON.stringify(entries[from - 1]).length + 1;
-    if (size > budget) break;
-    budget -= size;
-    from--;
+  const kept = new Set<AuditEntry>();
+  for (const refusals of [false, true]) {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]!;
+      if (isCredentialRefusal(entry) !== refusals) continue;
+      const size = JSON.stringify(entry).length + 1;
+      if (size > budget) break;
+      budget -= size;
+      kept.add(entry);
+    }
   }
-  return entries.slice(from);
+  return entries.filter((e) => kept.has(e));
 }
 
 /** Results cross the wire as JSON: drop what JSON cannot carry (undefined fields) now, so the reply validates. */
@@ -205,6 +227,7 @@ export interface CommandExecutorOptions {
   output?(id: string, afterSeq: number, limit: number): OutputLine[];
   /** Sends a command on to member `peer` marked `forwarded` (see the header); undefined: this node forwards nothing. */
   forward?<Op extends CommandOp>(peer: string, op: Op, args: CommandArgsInput<Op>, credential: string, by: string): Promise<CommandOutcome<Op>>;
+  /** How many entries each audit ring keeps: the commands a credential allowed, and the credential refusals (1,000). */
   auditSize?: number;
 }
 
@@ -217,7 +240,10 @@ const NO_QUORUM_NOTICE =
 export class CommandExecutor {
   private readonly operator: TokenSet | undefined;
   private readonly viewer: TokenSet | undefined;
+  /** The commands a credential allowed (whatever their outcome), oldest first. */
   private readonly audit: AuditEntry[] = [];
+  /** Commands refused for their credential, oldest first: a ring of their own (see the header). */
+  private readonly refusals: AuditEntry[] = [];
   private lastSeq = 0;
 
   constructor(private readonly o: CommandExecutorOptions) {
@@ -363,7 +389,8 @@ export class CommandExecutor {
         const cursor = command.args.after?.[this.o.node];
         // A cursor of another incarnation is from before a restart: this log began again, all of it is new.
         const after = cursor !== undefined && cursor.incarnation === this.o.incarnation ? cursor.seq : 0;
-        return newestFitting(after === 0 ? this.audit : this.audit.filter((e) => (e.seq ?? 0) > after));
+        const entries = this.auditLog();
+        return newestFitting(after === 0 ? entries : entries.filter((e) => (e.seq ?? 0) > after));
       }
       case 'audit-all':
         return this.clusterAudit(cmd);
@@ -422,7 +449,7 @@ export class CommandExecutor {
     const replies = forward
       ? await Promise.all(peers.map(async (m) => ({ member: m.name, reply: await forward(m.name, 'audit', {}, cmd.credential, cmd.by) })))
       : [];
-    const entries = [...this.audit];
+    const entries = this.auditLog();
     const unanswered: string[] = [];
     for (const { member, reply } of replies) {
       if (reply.ok) entries.push(...reply.result);
@@ -507,9 +534,15 @@ export class CommandExecutor {
       ok,
       result,
     };
-    this.audit.push(entry);
-    if (this.audit.length > (this.o.auditSize ?? 1000)) this.audit.shift();
+    const ring = isCredentialRefusal(entry) ? this.refusals : this.audit;
+    ring.push(entry);
+    if (ring.length > (this.o.auditSize ?? 1000)) ring.shift();
     return entry;
+  }
+
+  /** Both rings merged in the order the entries were made (seq). */
+  private auditLog(): AuditEntry[] {
+    return [...this.audit, ...this.refusals].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
   }
 }
 

@@ -259,7 +259,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('downReapAfterMs', 'int', 'forget a member down this long, ms (default: 900000)'),
   field('leftReapAfterMs', 'int', 'forget a member that left after this long, ms (default: 300000)'),
   field('maxMessageBytes', 'int', 'largest frame accepted from a peer, bytes (default: 16 MiB)'),
-  field('maxPendingHandshakes', 'int', 'connections allowed in their handshake at once (default: 64)'),
+  field('maxPendingHandshakes', 'int', 'incoming connections allowed in their handshake at once; one more drops the oldest (default: 64)'),
   field('workers', 'list', 'modules that define worker types (defineWorker), comma-separated or repeated; "examples" loads the built-in examples'),
   field('allowCommands', 'list', 'commands OS-process children may run, matched exactly (default: none)'),
   field('childStartTimeoutMs', 'int', 'longest a child may take to start, ms (default: 10000)'),

@@ -199,8 +199,58 @@ const DIAL_LOG_WINDOW_MS = 10_000;
 
 const REFUSALS: ReadonlySet<DialFailureCode> = new Set<DialFailureCode>(['auth-failed', 'duplicate-name', 'cluster-mismatch', 'version-mismatch', 'tls']);
 
+/**
+ * The member table: a Map, with its entries indexed by address and a count of
+ * the linked ones, rebuilt on first use after a change. Dialling asks both on
+ * every attempt (`wantsDial`, `alone`); scanning the whole table each time
+ * cost 80 % of a node's CPU, and seconds of event-loop lag (/healthz took
+ * 4 s), once a peer had gossiped 5,000 members that could not be reached
+ * (an outsider's tour): each of ~1,000 addresses redialled with its backoff.
+ */
+class MemberTable extends Map<string, Member> {
+  private index: { byAddress: Map<string, Member[]>; linked: Member[] } | undefined;
+
+  override set(name: string, member: Member): this {
+    this.index = undefined;
+    return super.set(name, member);
+  }
+
+  override delete(name: string): boolean {
+    this.index = undefined;
+    return super.delete(name);
+  }
+
+  override clear(): void {
+    this.index = undefined;
+    super.clear();
+  }
+
+  private built(): { byAddress: Map<string, Member[]>; linked: Member[] } {
+    if (this.index) return this.index;
+    const byAddress = new Map<string, Member[]>();
+    const linked: Member[] = [];
+    for (const m of this.values()) {
+      const at = byAddress.get(m.address);
+      if (at) at.push(m);
+      else byAddress.set(m.address, [m]);
+      if (isLinked(m.status)) linked.push(m);
+    }
+    return (this.index = { byAddress, linked });
+  }
+
+  /** The entries with this address, in table order. */
+  atAddress(address: string): readonly Member[] {
+    return this.built().byAddress.get(address) ?? [];
+  }
+
+  /** The entries whose status is linked (up or suspect), in table order. */
+  linked(): readonly Member[] {
+    return this.built().linked;
+  }
+}
+
 export class Membership {
-  private readonly table = new Map<string, Member>();
+  private readonly table = new MemberTable();
   private self: Member;
   private readonly seeds: Set<string>;
   /** Seeds found by DNS discovery (discovery/seed-discovery.ts), the latest answer. */
@@ -532,8 +582,8 @@ export class Membership {
    */
   private cutOffAlone(address: string): boolean {
     if (this.self.role !== 'observer') return false;
-    for (const m of this.table.values()) {
-      if (m.address !== address || m.role !== 'member' || m.status !== 'down') continue;
+    for (const m of this.table.atAddress(address)) {
+      if (m.role !== 'member' || m.status !== 'down') continue;
       for (const [reporter, report] of this.reports) {
         if (reporter !== m.name && this.table.get(reporter)?.role === 'member' && this.o.links.get(reporter) && !report.has(m.name)) return true;
       }
@@ -543,7 +593,7 @@ export class Membership {
 
   /** Whether no other node is linked to this one (the lone node of a whole-cluster restart: see the header). */
   private alone(): boolean {
-    for (const m of this.table.values()) if (m.name !== this.self.name && isLinked(m.status)) return false;
+    for (const m of this.table.linked()) if (m.name !== this.self.name) return false;
     return true;
   }
 
@@ -554,8 +604,7 @@ export class Membership {
     const aliasOf = this.aliases.get(address);
     if (aliasOf !== undefined && this.o.links.isBusyWith(aliasOf)) return false;
     let known = false;
-    for (const member of this.table.values()) {
-      if (member.address !== address) continue;
+    for (const member of this.table.atAddress(address)) {
       if (this.o.links.isBusyWith(member.name)) return false;
       // A member that left is not dialled for its own sake; its address may still be a seed's.
       // Nor is an observer: it dials the members (see the header, "observers are dialled by no one").

@@ -191,11 +191,26 @@ export class ResourceSampler {
     }, this.intervalMs);
   }
 
+  /** The probe failed on the last tick (logged once until it reads again). */
+  private failing = false;
+
   private tick(): void {
     const now = this.o.clock.now();
-    const cpu = this.o.probe.cpuUsage();
+    let cpu: CpuTime;
+    let memory: { rss: number; heapUsed: number; heapTotal: number };
+    try {
+      cpu = this.o.probe.cpuUsage();
+      memory = this.o.probe.memory();
+    } catch (err) {
+      // process.memoryUsage() throws EMFILE when the process is out of file descriptors (an outsider's
+      // tour: 1,100 idle connections to the status port under `ulimit -n 1024`), and this timer's throw
+      // ended the node. No figures this interval; the next one covers both.
+      if (!this.failing) this.o.log.warn({ err }, 'cannot read the process figures; no resource sample this interval');
+      this.failing = true;
+      return;
+    }
+    this.failing = false;
     const wall = Math.max(1, now - this.since);
-    const memory = this.o.probe.memory();
     const lag = lagFigures(this.o.probe.takeLag(), this.resolutionMs);
     const figures: ResourceFigures = {
       intervalMs: Math.min(3_600_000, Math.round(wall)),

@@ -6,9 +6,18 @@
  * (metrics.ts), and `GET /healthz` with `ok`. It lets people and
  * tests check membership without reading logs (`pogo status --url ...`).
  * Read-only; it never exposes the cluster secret.
+ *
+ * Bounded, whoever connects: at most `STATUS_MAX_CONNECTIONS` open at once
+ * (one more closes the oldest: a scrape or a probe is done in milliseconds,
+ * connections held open and silent are not), and a request's headers must
+ * arrive within `STATUS_HEADERS_TIMEOUT_MS`. Without a bound, idle
+ * connections used up the node's file descriptors (an outsider's tour:
+ * 1,100 of them under `ulimit -n 1024` and the node could not accept a
+ * peer, and exited); closing the newcomer instead would fail the very
+ * `/healthz` probe a service manager restarts the node on.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { StatusServerConfig } from './config-sections.js';
 import type { PogoNode } from './node.js';
 import { formatAddress } from './util/address.js';
@@ -17,6 +26,11 @@ export type { StatusServerConfig } from './config-sections.js';
 
 /** Every path the endpoint answers (the start-up log lists them). */
 export const STATUS_ENDPOINTS = ['/status', '/children', '/metrics', '/healthz'] as const;
+
+/** Connections the status server keeps open at once; one more closes the oldest. */
+export const STATUS_MAX_CONNECTIONS = 64;
+/** A request's headers must arrive within this, ms (the connection is closed otherwise). */
+export const STATUS_HEADERS_TIMEOUT_MS = 5_000;
 
 /** A running status server: its URL, and close(). */
 export interface StatusServer {
@@ -31,7 +45,7 @@ export async function startStatusServer(node: PogoNode, config: StatusServerConf
   const { host, port } = config;
   const metrics = node.metrics;
   metrics.includeProcessMetrics();
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ headersTimeout: STATUS_HEADERS_TIMEOUT_MS, requestTimeout: 20_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
@@ -57,6 +71,16 @@ export async function startStatusServer(node: PogoNode, config: StatusServerConf
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /children, /metrics or /healthz\n');
+  });
+  const open = new Set<Socket>(); // in the order they came
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= STATUS_MAX_CONNECTIONS) {
+      const oldest = open.values().next().value as Socket;
+      open.delete(oldest);
+      oldest.destroy();
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -2,6 +2,7 @@
  * The observer gateway: token, snapshot, patches that reproduce the state,
  * commands with typed errors, read-only and viewer sessions.
  */
+import { connect as tcpConnect } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../src/logger.js';
@@ -776,6 +777,41 @@ describe('observer gateway limits', () => {
     await expect(ui(gateway.url, { token: gateway.token })).rejects.toThrow(/too many clients/);
     expect(gateway.clients()).toBe(2);
     expect(Object.keys(a.state().members)).toContain('g1');
+  });
+
+  it('bare Engine.IO connections, which need no token, do not count as clients: a UI still gets in', async () => {
+    // An outsider's tour: 40 WebSockets to /gateway that never asked for a session (no gateway token needed)
+    // made every UI's connection fail with "too many clients (at most 32)".
+    const { observer } = await setup();
+    gateway = await startGateway(observer, { intervalMs: 20, maxClients: 2 });
+    const { port } = new URL(gateway.url);
+    const bare = Array.from({ length: 4 }, () => tcpConnect(Number(port), '127.0.0.1'));
+    try {
+      // A WebSocket upgrade by hand: Engine.IO answers with its open packet, and no Socket.IO CONNECT follows.
+      await Promise.all(
+        bare.map(
+          (s) =>
+            new Promise<void>((resolve, reject) => {
+              s.on('error', reject);
+              s.once('connect', () =>
+                s.write(
+                  'GET /gateway/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+                    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+                ),
+              );
+              s.on('data', (d) => {
+                if (d.toString().includes('"sid"')) resolve();
+              });
+            }),
+        ),
+      );
+      const a = await ui(gateway.url, { token: gateway.token });
+      expect(Object.keys(a.state().members)).toContain('g1');
+      await ui(gateway.url, { token: gateway.token });
+      await expect(ui(gateway.url, { token: gateway.token })).rejects.toThrow(/too many clients/);
+    } finally {
+      for (const s of bare) s.destroy();
+    }
   });
 
   it('closing twice, at once or later, closes once and both calls resolve; the node keeps running', async () => {

@@ -98,7 +98,7 @@ function fakeDialer(s: SimCluster, name: string, to: string, protocol: { major: 
 // ---------------------------------------------------------------------------
 
 describe('limits on unauthenticated connections', () => {
-  it('refuses connections beyond --max-pending-handshakes at once, with a log line; a proper peer still links', async () => {
+  it('beyond --max-pending-handshakes the oldest connection in its handshake is refused at once, with a log line; a proper peer still links', async () => {
     sim = new SimCluster(801, { latencyMs: 1, jitterMs: 0 });
     const a = await sim.start('a', [], { maxPendingHandshakes: 4, handshakeTimeoutMs: 500 });
     const silent = Array.from({ length: 10 }, (_, i) => rawConn(sim!, `idle${i}:1`, SimCluster.address('a')));
@@ -114,6 +114,24 @@ describe('limits on unauthenticated connections', () => {
     await sim.start('b', ['a']);
     sim.settle(() => sim!.fullMesh(), 2_000, 'b links after the flood');
     expect(a.running).toBe(true);
+  });
+
+  it('silent connections holding every handshake slot do not keep a proper peer out: the oldest makes room', async () => {
+    // An outsider's tour on real nodes: 80 silent Socket.IO connections, renewed as they were closed, kept every
+    // `pogo ctl` (and observer, and rejoining member) out of a node with "too many connections in handshake".
+    sim = new SimCluster(809, { latencyMs: 1, jitterMs: 0 });
+    const a = await sim.start('a', [], { maxPendingHandshakes: 4, handshakeTimeoutMs: 60_000 });
+    const squatters = Array.from({ length: 4 }, (_, i) => rawConn(sim!, `squat${i}:1`, SimCluster.address('a')));
+    sim.clock.advance(20);
+    expect(squatters.every((c) => c.closed() === undefined)).toBe(true);
+    // Long before the squatters' handshake timeout, b dials a and links.
+    await sim.start('b', ['a']);
+    sim.settle(() => sim!.fullMesh(), 2_000, 'b links while the squatters hold every slot');
+    expect(a.running).toBe(true);
+    const evicted = squatters.filter((c) => c.received.some((m) => m['t'] === 'reject' && m['code'] === 'too-many-handshakes'));
+    expect(evicted.length).toBeGreaterThanOrEqual(1);
+    expect(evicted.every((c) => c.closed() !== undefined)).toBe(true);
+    expect(sim.log.entries.some((e) => e.fields['code'] === 'too-many-handshakes' && e.message.includes('dropped the oldest'))).toBe(true);
   });
 
   it('a squatter at a seed address cannot make a node stop dialling it by claiming "self"', async () => {
@@ -203,6 +221,30 @@ describe('limits on unauthenticated connections', () => {
     started.push(peer);
     await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked');
     expect(transport.pendingConnections).toBe(0);
+  });
+
+  it('Socket.IO: silent TCP connections holding every slot do not keep a proper peer out: the oldest makes room', async () => {
+    // An outsider's tour on real nodes: 300 TCP connections that sent nothing, renewed as they were closed,
+    // kept every `pogo ctl`, observer and peer out of a node (their connections were reset at once).
+    const log = new MemoryLogger([], {}, 100_000);
+    const transport = new SocketIoTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 1 << 20, connectTimeoutMs: 30_000, maxPendingConnections: 3, log });
+    const node = await PogoNode.start(createNodeConfig({ name: 'held', secret: SIM_SECRET, port: 0, preset: 'local' }), { log, transport });
+    started.push(node);
+    const { port } = parseHostPort(node.address);
+    const squatters: NetSocket[] = [];
+    cleanups.push(() => squatters.forEach((s) => s.destroy()));
+    for (let i = 0; i < 3; i++) {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.on('error', () => {});
+      squatters.push(s);
+      await new Promise((r) => s.once('connect', r));
+    }
+    await until(() => transport.pendingConnections === 3, 5_000, 'three silent connections held');
+    // They would be held for a minute (twice the connect timeout); a peer links long before that.
+    const peer = await PogoNode.start(createNodeConfig({ name: 'peer', secret: SIM_SECRET, port: 0, preset: 'local', seeds: [node.address] }), { log });
+    started.push(peer);
+    await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked while the squatters hold every slot');
+    expect(log.entries.some((e) => e.fields['code'] === 'too-many-connections' && /closed the oldest/.test(e.message))).toBe(true);
   });
 
   it('Socket.IO: the handshake timeout closes a connection that says nothing, with a reject and a log line', async () => {

@@ -4,10 +4,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
-import { startStatusServer, type StatusServer } from '../src/status-server.js';
+import { STATUS_MAX_CONNECTIONS, startStatusServer, type StatusServer } from '../src/status-server.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
 import { until } from './support/wait.js';
 
@@ -124,6 +125,35 @@ describe('metrics', () => {
     } finally {
       await Promise.all(nodes.splice(0).map((n) => n.stop('test over', 200)));
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('idle connections to the status port are bounded (the oldest goes) and /healthz still answers', async () => {
+    // An outsider's tour: 1,100 idle connections to the status port held a file descriptor each for a minute
+    // (Node's header timeout); under `ulimit -n 1024` the node could accept no peer, and then exited.
+    const a = await PogoNode.start(createNodeConfig({ name: 'h1', secret: 'metrics-secret-0123456789', port: 0, preset: 'local' }), {
+      log: new MemoryLogger(),
+    });
+    nodes.push(a);
+    const server = await startStatusServer(a, { host: '127.0.0.1', port: 0 });
+    servers.push(server);
+    const port = Number(new URL(server.url).port);
+    const idle: Socket[] = [];
+    let closed = 0;
+    try {
+      for (let i = 0; i < 3 * STATUS_MAX_CONNECTIONS; i++) {
+        const s = tcpConnect(port, '127.0.0.1');
+        s.on('error', () => {});
+        s.on('close', () => closed++);
+        idle.push(s);
+        await new Promise((r) => s.once('connect', r));
+      }
+      await until(() => closed >= 2 * STATUS_MAX_CONNECTIONS, 5_000, 'all but the newest idle connections closed');
+      const res = await fetch(`${server.url}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('ok\n');
+    } finally {
+      idle.forEach((s) => s.destroy());
     }
   });
 });

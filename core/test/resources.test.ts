@@ -115,6 +115,31 @@ describe('ResourceSampler', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it('a probe that throws (EMFILE: out of file descriptors) skips the interval, logs once and samples on; the node lives', () => {
+    // An outsider's tour: 1,100 idle connections to the status port under `ulimit -n 1024`; process.memoryUsage()
+    // threw EMFILE in this timer and the node exited ("uncaught exception outside any worker").
+    const clock = new ManualClock(1_000);
+    const probe = new ScriptedProcess();
+    const out: ResourceFigures[] = [];
+    const log = new MemoryLogger();
+    const s = new ResourceSampler({ clock, probe, intervalMs: 2_000, resolutionMs: 100, onSample: (f) => out.push(f), log });
+    s.start();
+    const memory = probe.memory.bind(probe);
+    probe.memory = () => {
+      throw Object.assign(new Error('EMFILE: too many open files, uv_resident_set_memory'), { code: 'EMFILE' });
+    };
+    clock.advance(6_000);
+    expect(out).toEqual([]);
+    expect(log.entries.filter((e) => e.level === 'warn' && /cannot read the process figures/.test(e.message))).toHaveLength(1);
+    probe.memory = memory;
+    probe.cpu = { user: 160_000, system: 0 };
+    clock.advance(2_000);
+    // The sample after covers the whole time since the last one.
+    expect(out).toEqual([{ intervalMs: 8_000, cpu: 2, rss: 50_000_000, heapUsed: 10_000_000, heapTotal: 20_000_000 }]);
+    expect(s.running).toBe(true);
+    s.stop();
+  });
+
   it('start and stop are idempotent: one timer, one probe', () => {
     const clock = new ManualClock();
     const probe = new ScriptedProcess();

@@ -65,9 +65,17 @@
  * refused with `version-mismatch`.
  *
  * Limits on unauthenticated connections: at most `maxPendingHandshakes`
- * connections may be in their handshake at once (more are refused at once
- * with `too-many-handshakes`), and each must finish within
- * `handshakeTimeoutMs`. The transport bounds what comes before (see
+ * incoming connections may be in their handshake at once, and each must
+ * finish within `handshakeTimeoutMs`. When one more arrives, the oldest
+ * incoming handshake is dropped to make room for it (refused with
+ * `too-many-handshakes`), not the newcomer: an honest peer finishes its
+ * handshake in two round trips, so it is never the oldest for long, while
+ * a squatter that holds its connections open and silent is. Refusing the
+ * newcomer instead let anyone who could reach the port, with no secret,
+ * keep every `pogo ctl`, observer and rejoining member out with 64 silent
+ * connections renewed every `handshakeTimeoutMs` (an outsider's tour). The
+ * node's own dials do not count: they are its own doing, and a burst of
+ * them (a gossip of many unreachable members) must not shut the port. The transport bounds what comes before (see
  * socketio.ts), and may have refused the peer already (a TLS client
  * certificate: `Conn.authError`), which is answered with `auth-failed` and
  * the reason. Every refusal is logged with its reason; refusals for the
@@ -121,6 +129,8 @@ interface Pending {
   client: boolean;
   timer: TimerHandle | undefined;
   done: boolean;
+  /** The connection has opened (an accepted one opens just after it arrives; a frame sent before is lost). */
+  opened: boolean;
 }
 
 /** Refusal lines logged per second at most before they are only counted (a flood must not flood the log). */
@@ -199,23 +209,51 @@ export class LinkLayer {
       this.refuseRaw(conn, 'auth-failed', conn.authError);
       return;
     }
-    if (this.pending.size >= this.o.config.maxPendingHandshakes) {
-      this.stats.handshakesRejected++;
-      const throttle = this.refusalThrottle();
-      if (throttle.log)
-        this.o.log.warn(
-          {
-            remote: conn.remote,
-            limit: this.o.config.maxPendingHandshakes,
-            code: 'too-many-handshakes',
-            ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}),
-          },
-          `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes}, --max-pending-handshakes); refused one`,
-        );
-      this.refuseRaw(conn, 'too-many-handshakes', `too many connections in handshake (limit ${this.o.config.maxPendingHandshakes})`);
-      return;
+    let incoming = 0;
+    let oldest: Pending | undefined;
+    for (const p of this.pending) {
+      if (p.dialledAddress !== undefined) continue;
+      incoming++;
+      oldest ??= p; // a Set iterates in insertion order
+    }
+    const limit = this.o.config.maxPendingHandshakes;
+    if (incoming >= limit) {
+      if (oldest === undefined) {
+        // A limit of 0: nothing to make room in.
+        this.stats.handshakesRejected++;
+        this.logRefusal(conn.remote, limit, 'refused one');
+        this.refuseRaw(conn, 'too-many-handshakes', `too many connections in handshake (limit ${limit})`);
+        return;
+      }
+      this.evict(oldest, limit);
     }
     this.track(conn, undefined, 'in:awaiting-hello');
+  }
+
+  /** Drops the oldest incoming handshake to make room for a newer one (see the header). */
+  private evict(p: Pending, limit: number): void {
+    p.done = true;
+    this.pending.delete(p);
+    this.o.clock.clearTimeout(p.timer);
+    this.stats.handshakesRejected++;
+    const message = `too many connections in handshake (limit ${limit}); this one was the oldest, dropped for a newer one`;
+    if (p.opened) {
+      this.write(p.conn, { t: 'reject', code: 'too-many-handshakes', message });
+      p.conn.close(`too-many-handshakes: ${message}`);
+    } else {
+      this.refuseRaw(p.conn, 'too-many-handshakes', message);
+    }
+    this.logRefusal(p.conn.remote, limit, `dropped the oldest, ${p.state}${p.peer ? ` (says it is ${p.peer.name})` : ''}, for a newer one`);
+  }
+
+  /** A refusal for the limit, logged at most REFUSAL_LOG_BURST times a second (they come in floods). */
+  private logRefusal(remote: string | undefined, limit: number, what: string): void {
+    const throttle = this.refusalThrottle();
+    if (throttle.log)
+      this.o.log.warn(
+        { remote, limit, code: 'too-many-handshakes', ...(throttle.suppressed > 0 ? { suppressed: throttle.suppressed } : {}) },
+        `too many connections in handshake (limit ${limit}, --max-pending-handshakes); ${what}`,
+      );
   }
 
   /** Dials `address`. The outcome arrives as `linkUp` or `dialFailed`. */
@@ -371,6 +409,7 @@ export class LinkLayer {
       client: false,
       timer: undefined,
       done: false,
+      opened: false,
     };
     this.pending.add(p);
     p.timer = this.o.clock.setTimeout(
@@ -378,7 +417,10 @@ export class LinkLayer {
       this.o.config.timing.handshakeTimeoutMs,
     );
     conn.setHandlers({
-      onOpen: () => this.safely(() => this.onPendingOpen(p)),
+      onOpen: () => {
+        p.opened = true;
+        this.safely(() => this.onPendingOpen(p));
+      },
       onMessage: (raw) => this.safely(() => (p.done ? this.onLinkFrame(conn, raw) : this.onHandshakeFrame(p, raw))),
       onClose: (reason, byPeer, refused) =>
         this.safely(() => (p.done ? this.onLinkClosed(conn, reason, byPeer === true) : this.onPendingClosed(p, reason, refused))),

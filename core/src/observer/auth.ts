@@ -4,7 +4,10 @@
  *
  * 1. The gateway token: every client presents the per-gateway `token`
  *    (random unless given) in its handshake; a wrong one is refused.
- * 2. The client limit: beyond `maxClients` connections, refused.
+ * 2. The client limit: beyond `maxClients` sessions (accepted, or being
+ *    checked here), refused. Sessions, not connections: bare Engine.IO
+ *    connections that never ask for a session need no token, and counting
+ *    them let 40 of those keep every UI out (an outsider's tour).
  * 3. The credential: an operator or viewer token the client presents, or,
  *    when it presents none, the gateway's own (`credential`: the desktop
  *    app's main process passes the saved operator token there, so it never
@@ -58,19 +61,24 @@ export interface AuthOptions {
 
 /** Installs the middleware on `io`: accepted sockets carry their SessionData. */
 export function installAuth(io: UiServer, node: PogoNode, o: AuthOptions): void {
+  /** Sessions past the token check whose credential is being checked: they count towards the limit. */
+  let admitting = 0;
   io.use((socket, next) => {
     const auth = parseHandshakeAuth(socket.handshake.auth);
     if (auth.token === '' || auth.token !== o.token) return next(new Error('unauthorized: wrong or missing gateway token'));
-    if (io.engine.clientsCount > o.maxClients) return next(new Error(`too many clients (at most ${o.maxClients})`));
+    if (io.of('/').sockets.size + admitting >= o.maxClients) return next(new Error(`too many clients (at most ${o.maxClients})`));
     const credential = auth.credential !== '' ? auth.credential : (o.credential ?? '');
     const user = auth.user || o.user || 'ui';
-    credentialRole(node, credential, user).then(
-      (role) => {
-        if ('refused' in role) return next(new Error(role.refused));
-        socket.data = { access: role.access, credential, user, locked: auth.locked && role.access === 'operator' };
-        next();
-      },
-      (err: unknown) => next(new Error(`unreachable: the credential could not be checked (${err instanceof Error ? err.message : String(err)})`)),
-    );
+    admitting++;
+    credentialRole(node, credential, user)
+      .finally(() => admitting--)
+      .then(
+        (role) => {
+          if ('refused' in role) return next(new Error(role.refused));
+          socket.data = { access: role.access, credential, user, locked: auth.locked && role.access === 'operator' };
+          next();
+        },
+        (err: unknown) => next(new Error(`unreachable: the credential could not be checked (${err instanceof Error ? err.message : String(err)})`)),
+      );
   });
 }

@@ -16,7 +16,10 @@
  * Before the link layer sees it, a connection is unauthenticated, and the
  * transport bounds what it may cost: at most `maxPendingConnections` TCP
  * connections may be open without having become a Socket.IO connection
- * (more are closed at once); HTTP headers and the TLS handshake must arrive
+ * (one more closes the oldest of them: an honest dialler becomes a Socket.IO
+ * connection within a few round trips, so it is never the oldest for long,
+ * while connections held open and silent are — closing the newcomer instead
+ * let 300 of them keep every peer, `pogo ctl` and observer out); HTTP headers and the TLS handshake must arrive
  * within twice `connectTimeoutMs` (at least 2 s); a Socket.IO connection must
  * follow within `connectTimeoutMs`. Each refusal made here (a limit, bad
  * HTTP, a bad Engine.IO request, a TLS failure, an unknown Socket.IO
@@ -452,9 +455,15 @@ export class SocketIoTransport implements Transport {
     const maxPending = this.options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
     http.on('connection', (socket: NetSocket) => {
       if (this.unlinked.size >= maxPending) {
-        this.refused('too-many-connections', socket.remoteAddress, `too many unauthenticated connections (limit ${maxPending})`);
-        socket.destroy();
-        return;
+        // Room for the newcomer: the oldest goes (a Map iterates in insertion order).
+        const [oldestKey, oldest] = this.unlinked.entries().next().value as [string, NetSocket];
+        this.unlinked.delete(oldestKey);
+        this.refused(
+          'too-many-connections',
+          oldest.remoteAddress,
+          `too many unauthenticated connections (limit ${maxPending}); closed the oldest for a newer one`,
+        );
+        oldest.destroy();
       }
       const key = socketKey(socket);
       this.unlinked.set(key, socket);

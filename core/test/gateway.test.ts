@@ -351,8 +351,14 @@ describe('observer gateway', () => {
     const base = { secret: SECRET, port: 0, preset: 'local' as const };
     const m1 = await PogoNode.start(createNodeConfig({ name: 'j1', ...base }), { log, workers });
     nodes.push(m1);
-    nodes.push(await PogoNode.start(createNodeConfig({ name: 'j2', ...base, seeds: [m1.address] }), { log, workers }));
+    const m2 = await PogoNode.start(createNodeConfig({ name: 'j2', ...base, seeds: [m1.address] }), { log, workers });
+    nodes.push(m2);
+    // Both members linked and ready before the children start: started on j1 alone, the children whose
+    // owner is j2 moved there when it became ready — real news, which came after the observer's sync on
+    // a loaded host (a flake: 'placed by hash on j2' on the timeline).
+    await until(() => [m1, m2].every((m) => m.upMembers().length === 2 && m.supervisor.isReady), 5_000, 'j1 and j2 linked and ready');
     for (let i = 0; i < 8; i++) await m1.supervisor.startChild({ id: `p${i}`, start: { worker: 'w' } });
+    await until(() => m2.supervisor.countChildren().running === 8, 5_000, 'j2 sees the 8 running');
     // The gateway starts with its observer, before it has linked to anyone: as the desktop app does.
     const observer = await PogoNode.start(createNodeConfig({ name: 'obs', ...base, role: 'observer', seeds: [m1.address] }), {
       log,

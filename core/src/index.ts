@@ -29,7 +29,9 @@
 /** A cluster member (PogoNode) and the function that fills a config's defaults. */
 export { PogoNode, createNodeConfig } from './node.js';
 /** A node's injectable dependencies, its status report and its events. */
-export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap, ResourceReport, StateSavingHealth } from './node.js';
+export type { NodeDeps, NodeStatus, LinkStatus, NodeEventMap, ResourceReport } from './node.js';
+/** How saving the desired state to a member's data dir goes (`PogoNode.stateSaving`). */
+export type { StateSavingHealth } from './distributed/persistence.js';
 /** CPU, memory and event-loop figures a node reports about itself. */
 export type { ResourceFigures, LagStats } from './resources.js';
 /** Reading a config file and environment, its error, and the timing presets. */

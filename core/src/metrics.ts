@@ -33,7 +33,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import type { LinkLayer } from './link.js';
 import type { Member } from './membership.js';
-import type { StateSavingHealth } from './node.js';
+import type { StateSavingHealth } from './distributed/persistence.js';
 import type { LocalSupervisor } from './supervisor/local-supervisor.js';
 
 /**

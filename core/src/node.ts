@@ -48,6 +48,7 @@ import { SeedDiscovery, type DiscoveryStatus } from './discovery/seed-discovery.
 import { splitSeeds } from './discovery/seed-spec.js';
 import { DistributedSupervisor } from './distributed/distributed-supervisor.js';
 import { STATE_VERSION, StateFile, type SavedState } from './distributed/state-file.js';
+import type { StateSavingHealth } from './distributed/persistence.js';
 import { announcedNetsplit, netsplitDifference, netsplitText, sameNetsplit } from './distributed/netsplit-settings.js';
 import { CommandClient, CommandExecutor } from './commands.js';
 import type { CommandArgsInput, CommandOutcome } from './observer/ui-protocol.js';
@@ -98,18 +99,6 @@ export interface LinkStatus {
   rttMs: number | undefined;
   /** This link's ping interval and silence thresholds, from both ends' settings (link.ts, "Mixed settings"). */
   heartbeat: { intervalMs: number; suspectAfterMs: number; timeoutMs: number };
-}
-
-/** How saving the desired state to a member's data dir goes (`PogoNode.stateSaving`). */
-export interface StateSavingHealth {
-  /** When the last save succeeded (ms since the epoch); undefined before the first one. */
-  lastSavedAt?: number;
-  /** Since when saving has failed (the first failure of the current run of failures); undefined while it works. */
-  failingSince?: number;
-  /** Why the last save failed (e.g. `ENOSPC: no space left on device, write`), while it fails. */
-  lastError?: string;
-  /** Failed save attempts since start. */
-  failures: number;
 }
 
 /** Everything a node reports about itself: members, links, children, groups, resources. */

@@ -24,6 +24,18 @@ import type { Logger } from '../logger.js';
 import type { Replica } from '../store/replica.js';
 import type { SavedState } from './state-file.js';
 
+/** How saving the desired state to a member's data dir goes (`PogoNode.stateSaving`). */
+export interface StateSavingHealth {
+  /** When the last save succeeded (ms since the epoch); undefined before the first one. */
+  lastSavedAt?: number;
+  /** Since when saving has failed (the first failure of the current run of failures); undefined while it works. */
+  failingSince?: number;
+  /** Why the last save failed (e.g. `ENOSPC: no space left on device, write`), while it fails. */
+  lastError?: string;
+  /** Failed save attempts since start. */
+  failures: number;
+}
+
 /** At most one write per this many ms while the state changes. */
 export const SAVE_COALESCE_MS = 200;
 

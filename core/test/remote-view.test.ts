@@ -14,7 +14,9 @@ function fakeNode(clock: ManualClock, table: Map<string, Status>) {
   let asked = 0;
   const node = {
     clock,
-    members: () => [...table].map(([name, status]) => ({ name, status, role: 'member' as const, ready: true })),
+    members: () => [...table].map(([name, status]) => ({ name, status, role: 'member' as const, ready: true, incarnation: `${name}-1` })),
+    // Who the others cannot hear (member-to-ask.ts): nobody here.
+    unheardBy: () => [],
     command: async () => {
       asked++;
       return { ok: true, result: { node: 'a', members: [], children: [] } };

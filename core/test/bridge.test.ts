@@ -12,20 +12,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { bridgedPeers } from '../src/store/bridge.js';
-import { SimCluster } from './support/sim.js';
+import { FAST_TIMING, SimCluster } from './support/sim.js';
 
 const ADDRESS = SimCluster.address;
 const names = ['n1', 'n2', 'n3'];
 /** Pings every 100 ms, down after 600 ms; the anti-entropy pass at its default (30 s). */
-const TIMING = {
-  heartbeatIntervalMs: 100,
-  suspectAfterMs: 300,
-  heartbeatTimeoutMs: 600,
-  reconnectBaseMs: 50,
-  reconnectMaxMs: 400,
-  readyTimeoutMs: 1_500,
-  requestTimeoutMs: 5_000,
-};
+const TIMING = FAST_TIMING;
 /** Ten heartbeats: a digest, a finer one and a pull take a few round trips after the next heartbeat. */
 const CROSSES_WITHIN_MS = 1_000;
 const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);

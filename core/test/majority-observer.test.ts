@@ -13,18 +13,10 @@
  * never dial it (membership.ts: "observers are dialled by no one").
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster } from './support/sim.js';
+import { FAST_TIMING, SimCluster } from './support/sim.js';
 
 const ADDRESS = SimCluster.address;
-const TIMING = {
-  heartbeatIntervalMs: 100,
-  suspectAfterMs: 300,
-  heartbeatTimeoutMs: 600,
-  reconnectBaseMs: 50,
-  reconnectMaxMs: 400,
-  readyTimeoutMs: 1_500,
-  requestTimeoutMs: 5_000,
-};
+const TIMING = FAST_TIMING;
 const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);
 const members = ['n1', 'n2', 'n3'];
 

@@ -23,19 +23,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { PogoNode } from '../src/node.js';
 import { InstanceLog } from './support/instance-log.js';
-import { SimCluster } from './support/sim.js';
+import { FAST_TIMING, SimCluster } from './support/sim.js';
 
 const ADDRESS = SimCluster.address;
 /** Timing of the chaos simulation: lease 600 ms (the heartbeat timeout), pings every 100 ms. */
-const TIMING = {
-  heartbeatIntervalMs: 100,
-  suspectAfterMs: 300,
-  heartbeatTimeoutMs: 600,
-  reconnectBaseMs: 50,
-  reconnectMaxMs: 400,
-  readyTimeoutMs: 1_500,
-  requestTimeoutMs: 5_000,
-};
+const TIMING = FAST_TIMING;
 const CHILDREN = 24;
 const SEEDS = [1, 2, 3];
 

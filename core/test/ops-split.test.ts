@@ -15,20 +15,12 @@ import { CtlFailure, EXIT, stopChild } from '../src/cli/ctl.js';
 import { DistError } from '../src/distributed/errors.js';
 import type { PogoNode } from '../src/node.js';
 import { ctlSession } from './support/ctl-session.js';
-import { SimCluster } from './support/sim.js';
+import { FAST_TIMING, SimCluster } from './support/sim.js';
 
 const ADDRESS = SimCluster.address;
 const OPERATOR = 'operator-token-0123456789';
 /** lease 600 ms (the heartbeat timeout), pings every 100 ms, as majority.test.ts. */
-const TIMING = {
-  heartbeatIntervalMs: 100,
-  suspectAfterMs: 300,
-  heartbeatTimeoutMs: 600,
-  reconnectBaseMs: 50,
-  reconnectMaxMs: 400,
-  readyTimeoutMs: 1_500,
-  requestTimeoutMs: 5_000,
-};
+const TIMING = FAST_TIMING;
 const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);
 const names = ['n1', 'n2', 'n3'];
 

@@ -37,7 +37,7 @@ import { group } from '../../src/distributed/tags.js';
 import { SUPERVISOR_SCOPE, type PogoNode } from '../../src/node.js';
 import { SeededRandom } from '../../src/random.js';
 import { InstanceLog, type InstanceSpan, type Overlap } from './instance-log.js';
-import { SimCluster } from './sim.js';
+import { FAST_TIMING, SimCluster } from './sim.js';
 
 export interface ChaosOptions {
   nodes?: number;
@@ -90,13 +90,7 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
   const mode = options.mode ?? drawnMode(seed);
   const quorum = Math.floor(nodeCount / 2) + 1;
   const config = {
-    heartbeatIntervalMs: 100,
-    suspectAfterMs: 300,
-    heartbeatTimeoutMs: 600,
-    reconnectBaseMs: 50,
-    reconnectMaxMs: 400,
-    readyTimeoutMs: 1_500,
-    requestTimeoutMs: 5_000,
+    ...FAST_TIMING,
     antiEntropyIntervalMs: 2_000,
     netsplit: mode,
     ...(mode === 'majority' ? { expectedMembers: nodeCount } : {}),

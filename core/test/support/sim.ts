@@ -47,6 +47,21 @@ export function simWorkers(): { registry: WorkerRegistry; crash: (node: string, 
 
 export const SIM_SECRET = 'simulation-secret-0123456789';
 
+/**
+ * The partition tests' timing (majority.test, ops-split, bridge, the chaos
+ * simulation): pings every 100 ms, down after 600 ms (majority mode's lease),
+ * fast redials, a short ready timeout.
+ */
+export const FAST_TIMING = {
+  heartbeatIntervalMs: 100,
+  suspectAfterMs: 300,
+  heartbeatTimeoutMs: 600,
+  reconnectBaseMs: 50,
+  reconnectMaxMs: 400,
+  readyTimeoutMs: 1_500,
+  requestTimeoutMs: 5_000,
+} as const;
+
 export class SimCluster {
   /** The simulated clock's time at the start of every simulation. */
   static readonly START = 1_700_000_000_000;

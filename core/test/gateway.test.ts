@@ -643,39 +643,50 @@ describe('observer behind a firewall', () => {
   });
 });
 
+/**
+ * Three members and an observer on one in-memory network (names `<prefix>1..3`, `<prefix>obs`), all ready,
+ * with six children `<ids>-0..5` started: the two split tests below cut this network apart.
+ */
+async function splitCluster(prefix: string, ids: string) {
+  const { SystemClock } = await import('../src/clock.js');
+  const { CryptoRandom } = await import('../src/random.js');
+  const { MemoryNetwork } = await import('../src/transport/memory.js');
+  const { chooseMember } = await import('../src/choose-member.js');
+  const net = new MemoryNetwork({ clock: new SystemClock(), random: new CryptoRandom(), latencyMs: 1 });
+  const workers = new WorkerRegistry();
+  workers.define('w', () => ({ stop() {} }));
+  const log = new MemoryLogger();
+  const first = `${prefix}1`;
+  const start = async (name: string, extra: Record<string, unknown> = {}) => {
+    const n = await PogoNode.start(
+      createNodeConfig({ name, secret: SECRET, preset: 'local', operatorToken: OPERATOR, seeds: name === first ? [] : [`${first}:1`], ...extra }),
+      { log, workers, transport: net.transport(`${name}:1`) },
+    );
+    nodes.push(n);
+    return n;
+  };
+  const members = [await start(first), await start(`${prefix}2`), await start(`${prefix}3`)];
+  const observer = await start(`${prefix}obs`, { role: 'observer' });
+  await until(
+    () =>
+      nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) &&
+      members.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)),
+    5_000,
+    'cluster ready',
+  );
+  // Children the whole cluster knows, before the split.
+  const children = Array.from({ length: 6 }, (_, i) => `${ids}-${i}`);
+  for (const id of children) await members[0]!.supervisor.startChild({ id, start: { worker: 'w' } });
+  // The member the gateway would send a command to.
+  const chosen = chooseMember(observer.members());
+  return { net, members, observer, ids: children, chosen };
+}
+
 describe('observer gateway: commands during a split', () => {
   it('a stop goes to a member the others hear, not to the one cut off from them: the instance that runs stops before the heal', async () => {
-    const { SystemClock } = await import('../src/clock.js');
-    const { CryptoRandom } = await import('../src/random.js');
-    const { MemoryNetwork } = await import('../src/transport/memory.js');
-    const { chooseMember } = await import('../src/choose-member.js');
     const { cutOffMembers } = await import('../src/distributed/candidates.js');
-    const net = new MemoryNetwork({ clock: new SystemClock(), random: new CryptoRandom(), latencyMs: 1 });
-    const workers = new WorkerRegistry();
-    workers.define('w', () => ({ stop() {} }));
-    const log = new MemoryLogger();
-    const start = async (name: string, extra: Record<string, unknown> = {}) => {
-      const n = await PogoNode.start(
-        createNodeConfig({ name, secret: SECRET, preset: 'local', operatorToken: OPERATOR, seeds: name === 's1' ? [] : ['s1:1'], ...extra }),
-        { log, workers, transport: net.transport(`${name}:1`) },
-      );
-      nodes.push(n);
-      return n;
-    };
-    const members = [await start('s1'), await start('s2'), await start('s3')];
-    const observer = await start('sobs', { role: 'observer' });
-    await until(
-      () =>
-        nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) &&
-        members.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)),
-      5_000,
-      'cluster ready',
-    );
-    // Children the whole cluster knows, before the split.
-    const ids = Array.from({ length: 6 }, (_, i) => `split-${i}`);
-    for (const id of ids) await members[0]!.supervisor.startChild({ id, start: { worker: 'w' } });
-    // The member the gateway would send a command to: cut it off from the other members (the observer still reaches it).
-    const chosen = chooseMember(observer.members());
+    const { net, members, observer, ids, chosen } = await splitCluster('s', 'split');
+    // Cut the member the gateway would send a command to off from the other members (the observer still reaches it).
     expect(chosen).toBeDefined();
     const others = members.filter((n) => n.name !== chosen);
     net.partition(
@@ -698,35 +709,8 @@ describe('observer gateway: commands during a split', () => {
 
 describe('observer gateway: a stop during a split in available mode', () => {
   it('the copy a cut-off member still runs of a child stopped for good stays on the board, stopped for good, until it stops', async () => {
-    const { SystemClock } = await import('../src/clock.js');
-    const { CryptoRandom } = await import('../src/random.js');
-    const { MemoryNetwork } = await import('../src/transport/memory.js');
-    const { chooseMember } = await import('../src/choose-member.js');
-    const net = new MemoryNetwork({ clock: new SystemClock(), random: new CryptoRandom(), latencyMs: 1 });
-    const workers = new WorkerRegistry();
-    workers.define('w', () => ({ stop() {} }));
-    const log = new MemoryLogger();
-    const start = async (name: string, extra: Record<string, unknown> = {}) => {
-      const n = await PogoNode.start(
-        createNodeConfig({ name, secret: SECRET, preset: 'local', operatorToken: OPERATOR, seeds: name === 'v1' ? [] : ['v1:1'], ...extra }),
-        { log, workers, transport: net.transport(`${name}:1`) },
-      );
-      nodes.push(n);
-      return n;
-    };
-    const members = [await start('v1'), await start('v2'), await start('v3')];
-    const observer = await start('vobs', { role: 'observer' });
-    await until(
-      () =>
-        nodes.every((n) => n.supervisor.isReady && n.upMembers().length === 4) &&
-        members.every((n) => n.members().every((m) => m.role === 'observer' || m.ready)),
-      5_000,
-      'cluster ready',
-    );
-    const ids = Array.from({ length: 6 }, (_, i) => `av-${i}`);
-    for (const id of ids) await members[0]!.supervisor.startChild({ id, start: { worker: 'w' } });
+    const { net, members, observer, ids, chosen } = await splitCluster('v', 'av');
     // Cut off a member the gateway does not send commands to; the observer still reaches all three.
-    const chosen = chooseMember(observer.members());
     const cut = members.find((n) => n.name !== chosen)!;
     const others = members.filter((n) => n !== cut);
     net.partition(

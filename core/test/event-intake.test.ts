@@ -493,6 +493,21 @@ describe('moves and duplicates', () => {
     expect(t.published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:a', 'started:a', 'moved:a', 'started:b', 'stopped:b', 'moved:b']);
   });
 
+  /** What both "healed duplicate" races publish: x lost and back, b's copy stopped, one duplicate resolved with x's instance kept. */
+  const expectHealedDuplicate = (published: ReadonlyArray<{ type: string }>, what?: string): void => {
+    expect(
+      published.map((e) => `${e.type}${'node' in e ? ` ${String(e.node)}` : ''}`),
+      what,
+    ).toEqual(['started x', 'node-down x', 'stopped x', 'started b', 'node-up x', 'stopped b', 'duplicate-resolved']);
+    expect(published.at(-1)).toEqual({
+      type: 'duplicate-resolved',
+      id: 'c1',
+      survivor: { node: 'x', pid: pid('x', 1) },
+      stopped: [{ node: 'b', pid: pid('b', 2) }],
+      at: 22,
+    });
+  };
+
   it('race "a healed duplicate told as a move": a lost member whose children were restarted elsewhere comes back with them: no move, a duplicate stopped', () => {
     for (const order of ['stop, then move', 'move, then stop'] as const) {
       const t = setup([member('a'), member('b'), member('x')]);
@@ -514,17 +529,7 @@ describe('moves and duplicates', () => {
         t.intake.onDistEvent(heal);
         t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
       }
-      expect(
-        t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`),
-        order,
-      ).toEqual(['started x', 'node-down x', 'stopped x', 'started b', 'node-up x', 'stopped b', 'duplicate-resolved']);
-      expect(t.published.at(-1)).toEqual({
-        type: 'duplicate-resolved',
-        id: 'c1',
-        survivor: { node: 'x', pid: pid('x', 1) },
-        stopped: [{ node: 'b', pid: pid('b', 2) }],
-        at: 22,
-      });
+      expectHealedDuplicate(t.published, order);
     }
   });
 
@@ -543,22 +548,7 @@ describe('moves and duplicates', () => {
     t.intake.onDistEvent(stopped('c1', 'b', 2, 21));
     t.intake.onDistEvent(started('c1', 'x', 1, 22));
     t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'b', to: 'x', reason: 'join', at: 22 });
-    expect(t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`)).toEqual([
-      'started x',
-      'node-down x',
-      'stopped x',
-      'started b',
-      'node-up x',
-      'stopped b',
-      'duplicate-resolved',
-    ]);
-    expect(t.published.at(-1)).toEqual({
-      type: 'duplicate-resolved',
-      id: 'c1',
-      survivor: { node: 'x', pid: pid('x', 1) },
-      stopped: [{ node: 'b', pid: pid('b', 2) }],
-      at: 22,
-    });
+    expectHealedDuplicate(t.published);
   });
 
   it('race "a healed duplicate never converges": the survivor of a duplicate resolved counts as a reported start', () => {

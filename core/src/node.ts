@@ -953,15 +953,15 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): DurableStar
       `converted the desired state file from format ${loaded.convertedFrom}; it is written as format ${STATE_VERSION} from now on`,
     );
   if (ageMs > config.tombstoneTtlMs)
-    // Tombstones wait for a member that is away, but not for an older copy of a member's file: once every member
-    // held a stop (its own file included) the tombstone goes after the TTL, and a data dir restored from a backup
-    // taken before the stop brings the child back (the tour: a member restarted from a copy of its data dir made
-    // before two stops ran both children again). Nothing here tells a backup from a member that was only away.
+    // A data dir restored from a backup taken before a stop whose tombstone is gone everywhere would bring the child
+    // back (the disk tour). Into a cluster that still runs a member holding newer state, the restored member is told
+    // so at its first link (tombstones.ts, 5) and takes the state from the others; restored everywhere at once,
+    // nothing newer is left to tell it. Nothing here tells a backup from a member that was only away.
     log.warn(
       { path: store.file, savedAt: new Date(loaded.savedAt).toISOString(), ageMs, tombstoneTtlMs: config.tombstoneTtlMs },
-      'the saved desired state is older than the tombstone TTL: if this data dir was restored from a backup (not a member that was ' +
-        'only away), children stopped since the backup may be running again — check pogo ctl ls and stop them; while other members ' +
-        'hold the state, start a member with an empty data dir instead of a backup',
+      'the saved desired state is older than the tombstone TTL: if this data dir was restored from a backup, the first member ' +
+        'holding newer state that links discards it for the state of the others; if every member was restored from backups, ' +
+        'children stopped since them may be running again — check pogo ctl ls and stop them',
     );
   if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
   return { store, restored: loaded.state, savedAt: loaded.savedAt };

@@ -33,6 +33,7 @@ import {
   type Ver,
 } from './registers.js';
 import { key, parseKey } from './tags.js';
+import { rosterRegressed } from './tombstones.js';
 import { EMPTY_REGISTER } from './view.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 
@@ -70,6 +71,12 @@ export interface DesiredStateOptions {
   onProgress(): void;
   settledTick(): number;
   savedTick(): number;
+  /**
+   * `peer` sent its own roster entry older than the one held here (`held`):
+   * it came back from an older file (tombstones.ts, 5). Called while its
+   * message is being merged; forgetting it here refuses the rest.
+   */
+  regressed(peer: string, held: FlagRegister, incoming: FlagRegister): void;
 }
 
 export class DesiredState {
@@ -94,7 +101,13 @@ export class DesiredState {
       savedTick: () => o.savedTick(),
       onProgress: () => o.onProgress(),
       // A member forgotten by the cluster (tombstones.ts) is refused all but its own roster entry, and never pulled from.
-      accepts: (peer, k) => k === key.roster(peer) || !this.isForgotten(peer),
+      // A member whose own entry comes back older than the one held here came back from an older file (tombstones.ts,
+      // 5): `regressed` forgets it before anything else it sent is looked at.
+      accepts: (peer, k, value) => {
+        if (k !== key.roster(peer)) return !this.isForgotten(peer);
+        if (!o.observer && rosterRegressed(this.rosterEntry(peer), value as FlagRegister)) o.regressed(peer, this.rosterEntry(peer)!, value as FlagRegister);
+        return true;
+      },
       pullsFrom: (peer) => !this.isForgotten(peer),
       // A member's own roster entry goes first on every link: a member that was forgotten and came back
       // empty is taken back before its digest is looked at.
@@ -264,6 +277,22 @@ export class DesiredState {
     const held = this.replica.get(key.roster(node)) as FlagRegister | undefined;
     if (held?.value === member && !force) return;
     this.write(key.roster(node), deepFreeze({ value: member, ver: this.vclock.next() }));
+  }
+
+  /** Writes `node`'s roster entry again (still a member, a new version) unless it is forgotten (tombstones.ts, 5). */
+  affirmRoster(node: string): void {
+    if (this.rosterEntry(node)?.value === true) this.setRoster(node, true, true);
+  }
+
+  /** Whether any of `keys` is a collected tombstone now (one whose mark just landed here, when `keys` just changed). */
+  collectedAmong(keys: readonly string[]): boolean {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (!k.startsWith('c:')) continue;
+      const r = this.replica.get(k) as ChildRegister | undefined;
+      if (r !== undefined && isCollected(r)) return true;
+    }
+    return false;
   }
 
   /** Marks a tombstone collected: every member holds it (tombstones.ts). */

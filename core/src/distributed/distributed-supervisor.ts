@@ -55,7 +55,7 @@ import { anyEligible, owner, place, type Candidate } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
-import { verTime, type Ver } from './registers.js';
+import { verTime, type FlagRegister, type Ver } from './registers.js';
 import { Waiters } from './waiters.js';
 import { bridgedPeers } from '../store/bridge.js';
 import type { SavedState } from './state-file.js';
@@ -180,6 +180,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private initialChildren: unknown[] = [];
   /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
   private restoredState = false;
+  /** A collected mark landed before this member was ready: it affirms its roster entry once ready (affirmRoster). */
+  private affirmPending = false;
   private stopped = false;
   private changeQueued = false;
   /** Observes the wall-clock duration of each reconcile slice (metrics); unset by default. */
@@ -213,7 +215,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         this.persistence?.changed();
         this.changed();
         if (from !== undefined && keys.includes(key.roster(o.node))) this.rosterChanged();
+        if (this.persistence !== undefined && !observer && this.desired.collectedAmong(keys)) this.affirmRoster();
       },
+      regressed: (peer, held, incoming) => this.peerRegressed(peer, held, incoming),
       onProgress: () => this.waiters.progress(),
       settledTick: () => this.reconciler.settledTick(),
       savedTick: () => this.persistence?.savedTick ?? Infinity,
@@ -292,7 +296,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       presenceChanged: () => {
         for (const id of this.stopsWaiting.keys()) this.reconciler.markDirty(id);
       },
-      becameReady: () => this.startInitialChildren(),
+      becameReady: () => {
+        if (this.affirmPending) this.affirmRoster();
+        this.startInitialChildren();
+      },
       onSlice: (seconds) => this.onReconcile?.(seconds),
     });
   }
@@ -447,6 +454,38 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.desired.reset();
     this.desired.setRoster(this.o.node, true, true);
     this.o.relink?.('this member was forgotten while it was away: syncing its desired state afresh');
+  }
+
+  /**
+   * A collected mark landed in this member's store (it keeps a data dir):
+   * it writes its roster entry again, so that every peer that later drops
+   * the tombstone holds an entry newer than any older file of this member
+   * (tombstones.ts, 5). Only once ready (race "affirmed before its greeting
+   * reached a dropper": a member restored from a backup must greet every
+   * member with its file's entry first).
+   */
+  private affirmRoster(): void {
+    if (this.stopped) return;
+    this.affirmPending = !this.reconciler.isReady;
+    if (!this.affirmPending) this.desired.affirmRoster(this.o.node);
+  }
+
+  /**
+   * `peer` sent its own roster entry older than the one this node holds: it
+   * came back from a file older than its last save — restored from a backup
+   * — and may hold children stopped since whose tombstones are gone
+   * (tombstones.ts, 5). Forgotten here at once (the rest of what it sent is
+   * refused), it discards its state and takes it from the others, then
+   * rejoins the roster (rosterChanged on its side).
+   */
+  private peerRegressed(peer: string, held: FlagRegister, incoming: FlagRegister): void {
+    if (this.stopped || !this.o.isMember || this.o.observer) return;
+    this.o.log.warn(
+      { peer, itsEntry: incoming.ver, heldEntry: held.ver },
+      `${peer} came back with desired state older than it had saved (its data dir restored from a backup?): forgetting it, ` +
+        'so that it discards that state and takes the state from the others',
+    );
+    this.desired.setRoster(peer, false);
   }
 
   /** Stops timers; the node's shutdown stops the local children. */

@@ -36,6 +36,38 @@
  *    and takes it again from the others; meanwhile the others neither merge
  *    nor pull anything from it but its own roster entry. What it changed
  *    while it was away is lost: that is the cost of collecting at all.
+ * 5. Restored from a backup: a member started on a copy of its data dir
+ *    older than its last save (restored from a backup, a disk snapshot)
+ *    looks like a member that was only away — but its file may predate a
+ *    stop whose tombstone every member (this one's newer file included) has
+ *    since held, marked and dropped, and then nothing would stop the child
+ *    it still holds. So a member with a data dir *affirms* its roster entry
+ *    (writes it again: still true, a new version) whenever a collected mark
+ *    lands in its store, once it is ready: the rewrite goes into the same
+ *    save as the mark, and reaches every peer before the `rs.synced` that
+ *    lets the peer drop the tombstone (the same FIFO link; the sync waits
+ *    for that save). A dropper therefore holds a newer roster entry for the
+ *    member than any file of it that still holds the stopped spec. Only the member
+ *    itself writes its entry true, and its greeting (sent first on every
+ *    link) carries its entry as its store holds it: a member whose own
+ *    entry arrives *older* than the one held (`rosterRegressed`) came back
+ *    from an older file. The peer forgets it on the spot (refusing anything
+ *    else it sends), and the member takes the forgotten path of 4: it
+ *    discards its state and takes the state from the others. Races, by name:
+ *    - "affirmed before its greeting reached a dropper": a restored member
+ *      could merge marks from a first peer and affirm before it links to a
+ *      peer that dropped the tombstone; it affirms only once ready (linked
+ *      to and synced with every member it knows of), so every such peer had
+ *      its greeting first.
+ *    - "killed between the affirm and its save": the peers hold an entry
+ *      newer than the member's file by up to one save (200 ms), and take it
+ *      for restored: it discards its state and takes theirs — every peer
+ *      that holds the affirm holds all the member wrote before it (FIFO),
+ *      so what is lost is at most what it wrote in that last 200 ms
+ *      without telling anyone, as with any SIGKILL.
+ *    Not covered: every member restored from backups together (nothing
+ *    newer is left anywhere), and a member started empty that syncs from
+ *    the restored one before any other (it then holds the old entry too).
  *
  * Costs (docs/children.md says them too): a tombstone costs its register (a
  * hundred bytes or so) on every node until every member has held it for
@@ -43,7 +75,7 @@
  * accumulate (churn × time away); marking and dropping each cost one round
  * of anti-entropy (`antiEntropyIntervalMs`) and one replicated write.
  */
-import { isCollected, isTombstone, verTime, type ChildRegister } from './registers.js';
+import { isCollected, isTombstone, verTime, type ChildRegister, type FlagRegister } from './registers.js';
 
 export type TombstoneStep = 'keep' | 'mark' | 'drop';
 
@@ -78,4 +110,14 @@ export function forgettable(ctx: {
   const present = members.filter((n) => n === ctx.self || ctx.linked.has(n)).length;
   if (present * 2 <= members.length) return [];
   return members.filter((n) => n !== ctx.self && !ctx.linked.has(n) && ctx.now - (ctx.awaySince.get(n) ?? ctx.now) >= ctx.forgetAfterMs);
+}
+
+/**
+ * Whether a member's own roster entry, as it sent it (`incoming`), is older
+ * than the one held here for it (`held`): only the member writes its entry
+ * true, so it came back from a file older than its last save (5 above). A
+ * member forgotten here (held false) takes the forgotten path instead.
+ */
+export function rosterRegressed(held: FlagRegister | undefined, incoming: FlagRegister): boolean {
+  return held?.value === true && incoming.value === true && incoming.ver < held.ver;
 }

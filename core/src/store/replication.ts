@@ -101,8 +101,8 @@ export interface ReplicationOptions {
   savedTick?(): number;
   /** A peer acknowledged or synced, came or went: waiters may look again. */
   onProgress?(): void;
-  /** Whether a register `key` from `peer` may be merged (default: yes). A refusal stops acknowledgements on that link. */
-  accepts?(peer: string, key: string): boolean;
+  /** Whether a register `key` from `peer` (decoded: `value`) may be merged (default: yes). A refusal stops acknowledgements on that link. */
+  accepts?(peer: string, key: string, value: unknown): boolean;
   /** Whether this node pulls from `peer` on its digests (default: members). */
   pullsFrom?(peer: string): boolean;
   /** Registers to send a new peer first, before the digest (a node's own roster entry). */
@@ -431,17 +431,6 @@ export class Replication {
       const entry = entries[i]!;
       const key = entry[0];
       const raw = entry[1];
-      if (this.o.accepts && !this.o.accepts(p.name, key)) {
-        // Race "a forgotten member back with stale state": nothing of it is taken (tombstones.ts), and
-        // since its message is not applied, nothing more is acknowledged on this link (acks are cumulative).
-        if (!p.refused)
-          this.o.log.warn(
-            { peer: p.name, key: key.slice(0, 200) },
-            `store: refusing registers from ${p.name} (forgotten by the cluster); it must take the state from the others first`,
-          );
-        p.refused = true;
-        continue;
-      }
       const kind = this.o.replica.kindOf(key);
       if (kind === undefined) {
         this.reject(p.name, key, 'no register kind has this key');
@@ -450,6 +439,17 @@ export class Replication {
       const decoded = kind.decode(key, raw, now);
       if (!decoded.ok) {
         this.reject(p.name, key, decoded.reason);
+        continue;
+      }
+      if (this.o.accepts && !this.o.accepts(p.name, key, decoded.value)) {
+        // Race "a forgotten member back with stale state": nothing of it is taken (tombstones.ts), and
+        // since its message is not applied, nothing more is acknowledged on this link (acks are cumulative).
+        if (!p.refused)
+          this.o.log.warn(
+            { peer: p.name, key: key.slice(0, 200) },
+            `store: refusing registers from ${p.name} (forgotten by the cluster); it must take the state from the others first`,
+          );
+        p.refused = true;
         continue;
       }
       if (this.o.replica.merge(key, decoded.value)) changed.push(key);

@@ -214,7 +214,7 @@ export interface CommandExecutorOptions {
   incarnation: string;
   supervisor: DistributedSupervisor;
   /** This member's member table (clients are not in it). */
-  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready' | 'netsplit'>>;
+  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready' | 'netsplit' | 'saveFailing'>>;
   /** What this member found at start that an operator must hear of (node.ts `notices`), for `status`. */
   notices?(): readonly string[];
   clock: Clock;
@@ -330,6 +330,7 @@ export class CommandExecutor {
             ready: m.ready === true,
             draining: draining.has(m.name),
             ...(m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
+            ...(m.saveFailing !== undefined ? { saveFailing: m.saveFailing } : {}),
           }));
           // A member cut off from the majority says so: its status showed members down and children pending,
           // nothing that said it ran nothing and kept what it was told to itself (an outsider's tour).

@@ -77,6 +77,8 @@ export type { PlacedBy } from './distributed/view.js';
 export type { StoreSummary } from './distributed/desired-state.js';
 /** A member's netsplit settings as it announces them (mode, expected members), shown to UIs. */
 export type { NetsplitSettings } from './distributed/netsplit-settings.js';
+/** A member's failing save as it announces it (since when, why), shown by ctl status and to UIs. */
+export type { SaveFailing } from './protocol.js';
 /** How placement judged each candidate node (part of an Explanation). */
 export type { Candidate, CandidateVerdict, Placement } from './distributed/placement.js';
 

@@ -73,7 +73,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { DialFailure, DialFailureCode, Link, LinkLayer } from './link.js';
 import type { Logger } from './logger.js';
-import type { LinkMessage, MemberInfo, MemberStatus } from './protocol.js';
+import type { LinkMessage, MemberInfo, MemberStatus, SaveFailing } from './protocol.js';
 import type { Random } from './random.js';
 
 /** Whether a member's status says it is linked to this node: up, or up but suspected (silent for a while, not yet down). */
@@ -159,6 +159,7 @@ export function mergeMember(
         startable: incoming.startable,
         lease: incoming.lease,
         netsplit: incoming.netsplit,
+        saveFailing: incoming.saveFailing,
         version: incoming.version,
       };
     }
@@ -306,6 +307,8 @@ export class Membership {
     capacity?: number;
     ready?: boolean;
     startable?: boolean;
+    /** Saving the desired state fails (since when, why); undefined: it works again. */
+    saveFailing?: SaveFailing | undefined;
   }): void {
     this.self = { ...this.self, ...patch, version: this.self.version + 1 };
     this.broadcast([this.info(this.self)]);
@@ -359,7 +362,15 @@ export class Membership {
       labels: sameIncarnation ? old.labels : {},
       workers: sameIncarnation ? old.workers : [],
       ...(sameIncarnation
-        ? { capacity: old.capacity, commands: old.commands, ready: old.ready, startable: old.startable, lease: old.lease, netsplit: old.netsplit }
+        ? {
+            capacity: old.capacity,
+            commands: old.commands,
+            ready: old.ready,
+            startable: old.startable,
+            lease: old.lease,
+            netsplit: old.netsplit,
+            saveFailing: old.saveFailing,
+          }
         : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
       // the peer's own gossip, sent on link up, fills it in.
@@ -738,6 +749,7 @@ export class Membership {
     if (m.startable !== undefined) info.startable = m.startable;
     if (m.lease !== undefined) info.lease = m.lease;
     if (m.netsplit !== undefined) info.netsplit = m.netsplit;
+    if (m.saveFailing !== undefined) info.saveFailing = m.saveFailing;
     return info;
   }
 }

@@ -41,7 +41,17 @@ import { ProcessGroups } from './groups.js';
 import { LinkLayer, type Link, type LinkStats } from './link.js';
 import { silentLogger, type Logger } from './logger.js';
 import { isLinked, Membership, type Member, type MemberEvent } from './membership.js';
-import { PROTOCOL_VERSION, formatPid, peerKnowsOp, type CommandOp, type LinkMessage, type Pid, type Role, type StoreMessage } from './protocol.js';
+import {
+  PROTOCOL_VERSION,
+  SAVE_ERROR_MAX,
+  formatPid,
+  peerKnowsOp,
+  type CommandOp,
+  type LinkMessage,
+  type Pid,
+  type Role,
+  type StoreMessage,
+} from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { createDnsQueries, type DnsQueries } from './discovery/dns-lookup.js';
 import { SeedDiscovery, type DiscoveryStatus } from './discovery/seed-discovery.js';
@@ -619,11 +629,15 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       store.save(state);
     } catch (err) {
       this.saving.failures++;
+      const first = this.saving.failingSince === undefined;
       this.saving.failingSince ??= this.clock.now();
       this.saving.lastError = (err as Error).message;
+      // The members hear of it too (protocol 2.6: ctl status asked of any member, the desktop app), once per run of failures.
+      if (first) this.membership.updateSelf({ saveFailing: { since: this.saving.failingSince, error: this.saving.lastError.slice(0, SAVE_ERROR_MAX) } });
       throw err;
     }
     this.saving.lastSavedAt = this.clock.now();
+    if (this.saving.failingSince !== undefined) this.membership.updateSelf({ saveFailing: undefined });
     delete this.saving.failingSince;
     delete this.saving.lastError;
   }

@@ -100,6 +100,13 @@
  * A 2.4 peer drops the field as one of a newer minor and sends none; nothing
  * is said about a member that announces nothing.
  *
+ * Version 2.6 added `saveFailing` to a member's gossiped metadata, present
+ * while saving its desired state to its data dir fails (since when, and
+ * why): so `pogo ctl status` asked of any member, and the desktop app, say
+ * which member's disk is failing, not only that member's own status and
+ * metrics. A 2.5 peer drops the field as one of a newer minor and sends
+ * none; nothing is said about a member that announces nothing.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -117,7 +124,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= build());
 }
 
-export const PROTOCOL_VERSION = { major: 2, minor: 5 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 6 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -237,6 +244,26 @@ export const NetsplitSettingsSchema = z.object({
   expectedMembers: z.number().int().min(1).max(10_000).optional(),
 });
 
+/** Longest `saveFailing.error` a member announces (longer reasons are cut). */
+export const SAVE_ERROR_MAX = 300;
+
+/**
+ * A member's failing save as it announces it (since 2.6): since when (ms
+ * since the epoch, its clock) saving its desired state to its data dir has
+ * failed, and the last error.
+ */
+export const SaveFailingSchema = z.object({
+  since: z.number().int().nonnegative(),
+  error: z.string().max(SAVE_ERROR_MAX),
+});
+/** A member's failing save, as announced (protocol 2.6): since when, and why. */
+export interface SaveFailing {
+  /** Since when saving its desired state to its data dir has failed (ms since the epoch, its clock). */
+  since: number;
+  /** The last error (e.g. `ENOSPC: no space left on device, write`), at most 300 characters. */
+  error: string;
+}
+
 /** One member table entry as gossiped. `version` is bumped by the member itself when its own metadata changes. */
 export const MemberInfoSchema = once(() =>
   z
@@ -265,6 +292,8 @@ export const MemberInfoSchema = once(() =>
         .optional(),
       /** Its netsplit mode, and in majority mode its expected members (distributed/netsplit-settings.ts). Since 2.5. */
       netsplit: NetsplitSettingsSchema.strict().optional(),
+      /** Present while saving its desired state to its data dir fails: since when, and why. Since 2.6. */
+      saveFailing: SaveFailingSchema.strict().optional(),
     })
     .strict(),
 );
@@ -890,7 +919,7 @@ function memberInfoOk(m: unknown): boolean {
     !keysAre(
       m,
       ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'],
-      ['capacity', 'commands', 'ready', 'startable', 'lease', 'netsplit'],
+      ['capacity', 'commands', 'ready', 'startable', 'lease', 'netsplit', 'saveFailing'],
     )
   )
     return false;
@@ -924,6 +953,10 @@ function memberInfoOk(m: unknown): boolean {
     const s = m['netsplit'];
     if (!plain(s) || !keysAre(s, ['mode'], ['expectedMembers']) || (s['mode'] !== 'available' && s['mode'] !== 'majority')) return false;
     if (Object.hasOwn(s, 'expectedMembers') && (!natOk(s['expectedMembers']) || s['expectedMembers'] < 1 || s['expectedMembers'] > 10_000)) return false;
+  }
+  if (Object.hasOwn(m, 'saveFailing')) {
+    const f = m['saveFailing'];
+    if (!plain(f) || !keysAre(f, ['since', 'error']) || !natOk(f['since']) || !boundedString(f['error'], 0, SAVE_ERROR_MAX)) return false;
   }
   return true;
 }

@@ -117,6 +117,33 @@ describe('pogo ctl status: members whose netsplit settings differ', () => {
   });
 });
 
+describe('pogo ctl status: members that cannot save their desired state', () => {
+  const children = { specs: 0, running: 0, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;
+  it('names every linked member whose save fails (but the one asked: its notice says it), since when and why, with terminal escapes shown as ?', () => {
+    const since = Date.UTC(2026, 11, 6, 4, 0, 0);
+    const members = [
+      { name: 'n1', status: 'up', address: 'h:1', ready: true, draining: false, saveFailing: { since, error: 'EROFS: read-only file system' } },
+      { name: 'n2', status: 'up', address: 'h:2', ready: true, draining: false, saveFailing: { since, error: 'ENOSPC: no space\u001b[2J left' } },
+      { name: 'n3', status: 'up', address: 'h:3', ready: true, draining: false },
+      { name: 'n4', status: 'down', address: 'h:4', ready: true, draining: false, saveFailing: { since, error: 'EIO' } }, // its last word, not now
+    ];
+    const expected =
+      'n2 cannot save its desired state to its data dir since 2026-12-06T04:00:00.000Z (ENOSPC: no space?[2J left): the others hold the state, ' +
+      'but a restart of every member now would lose the changes made since; see its logs';
+    expect(statusWarnings(members, 'n1')).toEqual([expected]);
+    expect(statusWarnings(members, 'n3')).toHaveLength(2);
+    expect(statusText({ members, children, paused: false, node: 'n1' })).toContain(`\nwarning: ${expected}\n`);
+    // The reply as a ctl of this release reads it keeps the field (a ctl of 2.5 drops it: z.object strips unknown keys).
+    const reply = MemberStatusReplySchema.parse({
+      node: 'n3',
+      members: members.map((m) => ({ ...m, role: 'member' })),
+      children: { ...(children as object), local: 0 },
+      paused: false,
+    });
+    expect(reply.members[1]!.saveFailing).toEqual(members[1]!.saveFailing);
+  });
+});
+
 describe('pogo ctl audit', () => {
   it('shows the verified token name beside the name the client declared', () => {
     const entry = {

@@ -31,6 +31,7 @@ import { Persistence, SAVE_COALESCE_MS } from '../src/distributed/persistence.js
 import { desiredStateKinds } from '../src/distributed/registers.js';
 import { Replica } from '../src/store/replica.js';
 import { SimCluster } from './support/sim.js';
+import { buildState } from '../src/observer/snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pogo-durable-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -626,7 +627,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
    * backup) while 'gone' runs; then 'gone' stopped and its tombstone
    * collected and dropped everywhere, from every file too.
    */
-  async function backupBeforeAStop(seed: number, extra: Partial<Record<'netsplit' | 'expectedMembers', unknown>> = {}) {
+  async function backupBeforeAStop(seed: number, extra: { netsplit?: 'available' | 'majority'; expectedMembers?: number } = {}) {
     sim = new SimCluster(seed);
     const base = freshDir();
     const dirs = Object.fromEntries(NAMES.map((n) => [n, join(base, n)]));
@@ -662,6 +663,25 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.runs.of('gone')).toHaveLength(1); // started once, before the stop; never again, anywhere
     expect(sim.instances('keep')).toHaveLength(1);
   };
+
+  it('a member whose save fails says so to the others (protocol 2.6), and again when it works: their member tables carry it, the gateway shows it', async () => {
+    const { dirs } = await runningCluster(809);
+    const n1 = sim.mustGet('n1');
+    const seen = (from: string) =>
+      sim
+        .mustGet(from)
+        .members()
+        .find((m) => m.name === 'n1')?.saveFailing;
+    mkdirSync(join(dirs['n1']!, 'state.json.tmp')); // the next save cannot write its temporary file (as with ENOSPC or EROFS)
+    await sim.resolve(n1.supervisor.startChild(w('during')));
+    await sim.until(() => seen('n2') !== undefined && seen('n3') !== undefined, 5_000, 'the others hear that n1 cannot save');
+    expect(seen('n2')).toEqual({ since: n1.stateSaving!.failingSince, error: expect.stringMatching(/EISDIR/) });
+    const view = buildState(sim.mustGet('n2'), { events: [] }, 'none').members['n1'];
+    expect(view?.saveFailing).toEqual(seen('n2'));
+    rmSync(join(dirs['n1']!, 'state.json.tmp'), { recursive: true });
+    await sim.until(() => seen('n2') === undefined && seen('n3') === undefined, 5_000, 'the others hear that it saves again');
+    expect(n1.stateSaving?.failingSince).toBeUndefined();
+  });
 
   it('a member restored from a backup taken before a stop whose tombstone is gone everywhere brings nothing back: the others see its older roster entry, and it takes their state', async () => {
     const { config, restoreN3 } = await backupBeforeAStop(807);

@@ -277,6 +277,10 @@ describe('fast paths of the frequent messages', () => {
     ['netsplit', { mode: 'majority', expectedMembers: 0 }],
     ['netsplit', { mode: 'majority', expectedMembers: 2.5 }],
     ['netsplit', { mode: 'available', quorum: 2 }],
+    ['saveFailing', { since: -1, error: 'ENOSPC' }],
+    ['saveFailing', { since: 1, error: 'x'.repeat(301) }],
+    ['saveFailing', { since: 1 }],
+    ['saveFailing', { since: 1, error: 'EROFS', path: '/x' }],
   ];
   const memberInfo = fc
     .tuple(
@@ -299,6 +303,7 @@ describe('fast paths of the frequent messages', () => {
             { mode: fc.constantFrom('available', 'majority'), expectedMembers: fc.integer({ min: 1, max: 10_000 }) },
             { requiredKeys: ['mode'] },
           ),
+          saveFailing: fc.record({ since: fc.nat(), error: fc.string({ maxLength: 300 }) }),
         },
         { requiredKeys: ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'] },
       ),
@@ -415,6 +420,7 @@ describe('fast paths of the frequent messages', () => {
           ready: true,
           lease: { ms: 3000, stopMs: 500 },
           netsplit: { mode: 'majority', expectedMembers: 3 },
+          saveFailing: { since: 1700000000000, error: 'ENOSPC: no space left on device, write' },
           commands: ['sleep'],
         },
       ],

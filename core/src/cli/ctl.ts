@@ -95,7 +95,7 @@ import {
   type Submitted,
 } from '../observer/ui-protocol.js';
 import type { ChildCountsGlobal } from '../distributed/view.js';
-import { isJsonValue, type CommandOp } from '../protocol.js';
+import { isJsonValue, type CommandOp, type SaveFailing } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
@@ -509,7 +509,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const draining = members.filter((m) => m.draining).map((m) => m.name);
       // What the answering member found at start (a state file moved aside) is a warning too, named by it.
       const notices = (s.notices ?? []).map((n) => `${s.node}: ${n}`);
-      const warnings = [...statusWarnings(members), ...notices];
+      const warnings = [...statusWarnings(members, s.node), ...notices];
       return succeed(statusText({ members, children: c, paused: s.paused, node: s.node, notices }), {
         node: s.node,
         members,
@@ -723,7 +723,7 @@ export function membersTable(members: ReadonlyArray<{ name: string; status: stri
 }
 
 /** A member as `pogo ctl status` reports it. */
-export type StatusMember = Parameters<typeof membersTable>[0][number] & { netsplit?: NetsplitSettings | undefined };
+export type StatusMember = Parameters<typeof membersTable>[0][number] & { netsplit?: NetsplitSettings | undefined; saveFailing?: SaveFailing | undefined };
 
 /**
  * What `pogo ctl status` warns of (the text's `warning:` lines, `warnings`
@@ -731,13 +731,28 @@ export type StatusMember = Parameters<typeof membersTable>[0][number] & { netspl
  * being drained (the tour drained every node: children ran on with no
  * owner, and nothing said so); and members linked now whose netsplit
  * settings differ from the others' (distributed/netsplit-settings.ts: they
- * link without a word, and majority mode's promise is gone).
+ * link without a word, and majority mode's promise is gone); and members
+ * that announce they cannot save their desired state (protocol 2.6) — but
+ * `asked`, whose own notice says so at more length.
  */
-export function statusWarnings(members: readonly StatusMember[]): string[] {
+export function statusWarnings(members: readonly StatusMember[], asked?: string): string[] {
   const up = members.filter((m) => isLinked(m.status));
   const warnings =
     up.length > 0 && up.every((m) => m.draining === true) ? ['every member that is up is draining: no child has a node to move to or start on'] : [];
-  return [...warnings, ...netsplitWarnings(up)];
+  const saving = up
+    .filter((m) => m.saveFailing !== undefined && m.name !== asked)
+    .map(
+      (m) =>
+        `${m.name} cannot save its desired state to its data dir since ${new Date(m.saveFailing!.since).toISOString()} (${printable(m.saveFailing!.error)}): ` +
+        'the others hold the state, but a restart of every member now would lose the changes made since; see its logs',
+    );
+  return [...warnings, ...netsplitWarnings(up), ...saving];
+}
+
+/** `text` with control characters (terminal escapes among them) shown as `?`: for text a peer wrote. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it removes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
 /** `pogo ctl status` as text: the members, the children's counts, and its warnings (`statusWarnings`). */
@@ -750,7 +765,7 @@ export function statusText(s: {
   notices?: readonly string[];
 }): string {
   const c = s.children;
-  const warnings = [...statusWarnings(s.members), ...(s.notices ?? [])].map((w) => `warning: ${w}\n`).join('');
+  const warnings = [...statusWarnings(s.members, s.node), ...(s.notices ?? [])].map((w) => `warning: ${w}\n`).join('');
   return (
     `${membersTable(s.members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
     ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\n${warnings}asked ${s.node}\n`

@@ -189,6 +189,7 @@ export function buildState(
       reachable,
       silent: status === 'down' && wentSilent(m, node.config.suspectAfterMs),
       ...(m.role === 'member' && m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
+      ...(m.role === 'member' && m.saveFailing !== undefined ? { saveFailing: m.saveFailing } : {}),
     };
     const unheardBy = unheard.get(m.name);
     if (unheardBy !== undefined) members[m.name]!.unheardBy = unheardBy;

@@ -22,6 +22,7 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { GlobalStatus, MoveReason } from '../distributed/view.js';
 import type { NetsplitSettings } from '../distributed/netsplit-settings.js';
+import type { SaveFailing } from '../protocol.js';
 import type { MemberStatus, Role } from '../protocol.js';
 import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
 
@@ -80,6 +81,13 @@ export interface MemberView {
    * `available` both sides run them until the heal.
    */
   netsplit?: NetsplitSettings;
+  /**
+   * Present while it cannot save its desired state to its data dir (members
+   * of protocol 2.6 and later announce it): since when, and the last error.
+   * Its commands still work and the others hold the state, but a restart of
+   * every member would lose what changed since.
+   */
+  saveFailing?: SaveFailing;
 }
 
 /** A child as the gateway shows it to UIs. */

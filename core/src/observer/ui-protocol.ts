@@ -47,7 +47,16 @@
 import { z } from 'zod';
 import type { DistErrorCode } from '../distributed/errors.js';
 import type { ChildCountsGlobal, Explanation, GlobalChild, GlobalStatus } from '../distributed/view.js';
-import { JsonSchema, MemberStatusSchema, NODE_NAME_PATTERN, NetsplitSettingsSchema, isJsonValue, type CommandOp, type JsonValue } from '../protocol.js';
+import {
+  JsonSchema,
+  MemberStatusSchema,
+  NODE_NAME_PATTERN,
+  NetsplitSettingsSchema,
+  SaveFailingSchema,
+  isJsonValue,
+  type CommandOp,
+  type JsonValue,
+} from '../protocol.js';
 import { parseChildSpec, RestartSchema, SpecError, type ChildSpec, type ChildSpecInput } from '../supervisor/child-spec.js';
 import type { MessageErrorCode } from '../supervisor/child-channel.js';
 import type { SupervisorErrorCode } from '../supervisor/local-supervisor.js';
@@ -508,6 +517,8 @@ export const MemberStatusReplySchema = z.object({
       draining: z.boolean(),
       /** Its netsplit settings as it announces them (members of protocol 2.5 and later). */
       netsplit: NetsplitSettingsSchema.optional(),
+      /** Present while it cannot save its desired state to its data dir (members of protocol 2.6 and later). */
+      saveFailing: SaveFailingSchema.optional(),
     }),
   ),
   children: z.object({
@@ -840,6 +851,7 @@ export const MemberViewSchema = z.object({
   silent: z.boolean(),
   unheardBy: z.array(z.string()).optional(),
   netsplit: NetsplitSettingsSchema.optional(),
+  saveFailing: SaveFailingSchema.optional(),
 });
 const _memberView: Same<z.output<typeof MemberViewSchema>, MemberView> = true;
 

@@ -132,6 +132,26 @@ describe('attention: a member cut off from the others', () => {
   });
 });
 
+describe('attention: a member that cannot save its desired state', () => {
+  it('each member up or unreachable that announces a failing save is said, with since when and why; one down or left is not', () => {
+    const saveFailing = { since: new Date(2026, 11, 6, 4, 5, 6).getTime(), error: 'ENOSPC: no space left on device, write' };
+    const members = {
+      a: member('a', { saveFailing }),
+      b: member('b'),
+      c: member('c', { status: 'unreachable', saveFailing }),
+      d: member('d', { status: 'down', saveFailing }),
+    };
+    const failing = clusterWarnings(members, null).filter((w) => w.kind === 'save-failing');
+    expect(failing.map((w) => w.tag)).toEqual(['a cannot save', 'c cannot save']);
+    expect(failing[0]!.text).toBe(
+      'a cannot save its desired state to its data dir since 04:05:06 (ENOSPC: no space left on device, write). Its commands still work and ' +
+        'the other members hold the state, but a restart of every member now would lose what changed since: free space on its disk or fix ' +
+        'its data dir (it retries every second).',
+    );
+    expect(clusterWarnings({ a: member('a'), b: member('b') }, null)).toEqual([]);
+  });
+});
+
 describe('attention: what a silent or cut-off member means, by netsplit mode', () => {
   const majority = { mode: 'majority' as const, expectedMembers: 3 };
   const available = { mode: 'available' as const };

@@ -149,7 +149,7 @@ export function silentText(mode: 'available' | 'majority' | undefined): string {
 
 /** What the whole cluster needs attention for, before any node or child: the gateway reaches no member, or no node may take children. */
 export interface ClusterWarning {
-  kind: 'no-member' | 'all-draining' | 'cut-off' | 'partial-view';
+  kind: 'no-member' | 'all-draining' | 'cut-off' | 'partial-view' | 'save-failing';
   /** The entry's tag. */
   tag: string;
   /** One line of explanation. */
@@ -182,6 +182,11 @@ const hhmmss = (at: number): string => {
  *                 across, which its green marker alone hid (an outsider's
  *                 tour: "Nothing needs attention" while n3 had lost the
  *                 majority and stopped its children)
+ *   save-failing  a member that cannot save its desired state to its data
+ *                 dir (MemberView `saveFailing`, protocol 2.6: its disk full
+ *                 or read-only): nothing is wrong yet, but a restart of
+ *                 every member would lose what changed since (a disk tour:
+ *                 only that member's own metrics and status said so)
  */
 export function clusterWarnings(members: Readonly<Record<string, MemberView>> | null | undefined, noMemberSince: number | null): ClusterWarning[] {
   const out: ClusterWarning[] = [];
@@ -240,6 +245,18 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
         `It is no place to move a child to until they hear it again.`,
     });
   }
+  const failing = Object.values(members ?? {})
+    .filter((m) => m.role === 'member' && m.status !== 'left' && m.status !== 'down' && m.saveFailing !== undefined)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const m of failing)
+    out.push({
+      kind: 'save-failing',
+      tag: `${m.name} cannot save`,
+      text:
+        `${m.name} cannot save its desired state to its data dir since ${hhmmss(m.saveFailing!.since)} (${m.saveFailing!.error}). ` +
+        'Its commands still work and the other members hold the state, but a restart of every member now would lose what changed since: ' +
+        'free space on its disk or fix its data dir (it retries every second).',
+    });
   return out;
 }
 

@@ -208,7 +208,7 @@ export function AttentionLane() {
       </header>
       <ul className={cx('attention-items')}>
         {warnings.map((w) => (
-          <Warning key={`cluster:${w.kind}`} warning={w} />
+          <Warning key={`cluster:${w.kind}:${w.tag}`} warning={w} />
         ))}
         {silent.map((node) => (
           <SilentNode key={`node:${node.name}`} node={node} mode={netsplit} />

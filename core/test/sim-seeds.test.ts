@@ -24,6 +24,8 @@ const total = Number(process.env['SIM_SEEDS'] ?? 1000);
 const from = Number(process.env['SIM_FROM'] ?? 1);
 const mode = process.env['SIM_MODE'] as 'majority' | 'available' | undefined;
 const runKnown = process.env['SIM_KNOWN'] === '1';
+/** Which seeds keep data dirs (chaos-sim.ts `durable`): every third unless SIM_DURABLE=1 (all) or 0 (none). */
+const durable = (seed: number): boolean => (process.env['SIM_DURABLE'] === undefined ? seed % 3 === 0 : process.env['SIM_DURABLE'] === '1');
 const chunk = 50;
 
 /**
@@ -45,8 +47,9 @@ describe('randomized simulation of the distributed supervisor', () => {
           console.log(`seed ${seed} (majority) skipped: known bug, ${known}`);
           continue;
         }
-        const result = await runChaos(seed, mode ? { mode } : {});
-        if (result.violations.length > 0) failures.push(`seed ${seed} (${result.mode}):\n  ${result.violations.join('\n  ')}`);
+        const result = await runChaos(seed, { ...(mode ? { mode } : {}), durable: durable(seed) });
+        if (result.violations.length > 0)
+          failures.push(`seed ${seed} (${result.mode}${durable(seed) ? ', durable' : ''}):\n  ${result.violations.join('\n  ')}`);
       }
       expect(failures, failures.join('\n')).toEqual([]);
     }, 600_000);

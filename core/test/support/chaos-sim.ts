@@ -16,6 +16,11 @@
  *   (a heal that reaches one peer before another, one direction before the
  *   other);
  * - rolling: every cut healed and a new split made in the same instant.
+ * With `durable`, every node keeps a data dir (a crashed node comes back on
+ * its own file, whatever its last save missed) and tombstones are collected
+ * within the run (a 3 s TTL), so a node restarted during collection meets
+ * the roster affirmations of distributed/tombstones.ts (5) — including the
+ * one false alarm, a node killed between an affirm and its save.
  * Checks:
  * - majority mode, from the instance records (support/instance-log.ts, what
  *   really ran where and when, never the cluster's view): no child runs
@@ -33,6 +38,9 @@
  *   resolved and was not terminated afterwards is still live; every
  *   terminated child stays gone.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { group } from '../../src/distributed/tags.js';
 import { SUPERVISOR_SCOPE, type PogoNode } from '../../src/node.js';
 import { SeededRandom } from '../../src/random.js';
@@ -45,6 +53,8 @@ export interface ChaosOptions {
   ids?: number;
   /** Forces the netsplit mode (otherwise the seed draws it: majority one run in two). */
   mode?: 'available' | 'majority';
+  /** Every node keeps a data dir (in a temporary directory, removed after the run), and tombstones are collected within it. */
+  durable?: boolean;
   /** Receives a line per operation, per network fault and per supervisor event of `traceId` (for debugging a seed). */
   trace?: (line: string) => void;
   traceId?: string;
@@ -94,7 +104,9 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
     antiEntropyIntervalMs: 2_000,
     netsplit: mode,
     ...(mode === 'majority' ? { expectedMembers: nodeCount } : {}),
+    ...(options.durable ? { tombstoneTtlMs: 3_000 } : {}),
   };
+  const dataRoot = options.durable ? mkdtempSync(join(tmpdir(), 'pogo-chaos-')) : undefined;
   const sim = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
   const names = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
   const violations: string[] = [];
@@ -247,7 +259,8 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
         if (e.id === options.traceId) say(`[${n.name}/${n.incarnation.slice(0, 4)}] local ${e.id} ${e.from ?? '-'} -> ${e.to} (${e.reason})`);
       });
     };
-    const startNode = async (name: string, seeds: string[]): Promise<void> => watch(await sim.start(name, seeds, config));
+    const startNode = async (name: string, seeds: string[]): Promise<void> =>
+      watch(await sim.start(name, seeds, dataRoot === undefined ? config : { ...config, dataDir: join(dataRoot, name) }));
     for (const name of names) await startNode(name, name === 'n1' ? [] : ['n1', 'n2']);
     await sim.until(() => sim.fullMesh() && alive().every((n) => n.supervisor.isReady), 10_000, 'initial mesh');
 
@@ -428,6 +441,7 @@ export async function runChaos(seed: number, options: ChaosOptions = {}): Promis
   } finally {
     for (const t of pending) sim.clock.clearTimeout(t);
     sim.stopAll();
+    if (dataRoot !== undefined) rmSync(dataRoot, { recursive: true, force: true });
   }
 
   // Majority mode: no child ever ran twice at any moment (the instance records), except a

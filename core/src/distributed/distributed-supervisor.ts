@@ -528,6 +528,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.bridge();
   }
 
+  /**
+   * Whether everything this node has learned is acted on: no child waits for
+   * a reconcile, so every event it causes has been emitted (the observer
+   * gateway's catch-up waits for it: observer/gateway.ts `caughtUp`).
+   */
+  get settled(): boolean {
+    return this.reconciler.settled;
+  }
+
   /** The members this node bridges across a partial partition: they get its root digest every heartbeat (store/bridge.ts). */
   bridgedPeers(): string[] {
     return this.desired.replication.bridgedPeers();

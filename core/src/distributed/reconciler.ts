@@ -554,6 +554,17 @@ export class Reconciler {
     if (this.sign(k, id)) this.unsigned.delete(id);
   }
 
+  /**
+   * Whether nothing waits for a reconcile here: no slice scheduled, no id
+   * marked, no change of membership or flags not yet looked at, no sweep
+   * under way — what this node has learned is acted on, its events emitted.
+   */
+  get settled(): boolean {
+    return (
+      this.reconcileTimer === undefined && !this.topologyDirty && !this.flagsDirty && this.urgent.size === 0 && this.dirty.size === 0 && this.sweep.length === 0
+    );
+  }
+
   /** Whether `id` waits for a reconcile (then its waiters are looked at after it). */
   isDirty(id: string): boolean {
     return this.dirty.has(id) || this.urgent.has(id);

@@ -106,11 +106,15 @@ function linkedMembers(node: PogoNode): number {
 /**
  * Whether the observer has caught up with the cluster (event-intake.ts):
  * its supervisor is ready (linked to and synced with every member it
- * knows of, or its ready timeout passed) and every member it is linked to
- * has sent its live state.
+ * knows of, or its ready timeout passed), every member it is linked to
+ * has sent its live state, and its supervisor has acted on all of it. Race
+ * "synced, not yet reconciled" (a flake on a loaded host): the children's
+ * specs and instances had all arrived, but the reconcile slices that turn
+ * them into events ran after the catch-up ended, and the timeline showed
+ * six children "placed by hash" and "started" that had run for seconds.
  */
 function caughtUp(node: PogoNode): boolean {
-  if (!node.supervisor.isReady || linkedMembers(node) === 0) return false;
+  if (!node.supervisor.isReady || !node.supervisor.settled || linkedMembers(node) === 0) return false;
   return node
     .members()
     .every(

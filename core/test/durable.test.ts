@@ -626,7 +626,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
    * backup) while 'gone' runs; then 'gone' stopped and its tombstone
    * collected and dropped everywhere, from every file too.
    */
-  async function backupBeforeAStop(seed: number, extra: Partial<Record<'netsplit' | 'expectedMembers', unknown>> = {}) {
+  async function backupBeforeAStop(seed: number, extra: { netsplit?: 'available' | 'majority'; expectedMembers?: number } = {}) {
     sim = new SimCluster(seed);
     const base = freshDir();
     const dirs = Object.fromEntries(NAMES.map((n) => [n, join(base, n)]));

@@ -682,6 +682,25 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['node'] === 'n3' && /older than the tombstone TTL/.test(e.message))).toBe(true);
   });
 
+  it('a stop sent to the restored member while it takes the state afresh waits for that state: the child stops, never a not-found', async () => {
+    // An outsider's tour (reliability/backup-tour.mjs churn): a member SIGKILLed just after a roster rewrite
+    // was taken for restored; `pogo ctl stop <id> --ignore-not-found` reached it while its store was empty
+    // (discarded, not synced again) and was answered not-found, exit 0, while the child ran on elsewhere.
+    const { config, restoreN3 } = await backupBeforeAStop(811);
+    sim.crash('n3');
+    restoreN3();
+    await sim.start('n3', ['n1'], config('n3'));
+    await sim.until(() => discarded('n3'), 5_000, 'n3 discarding its state');
+    const n3 = sim.mustGet('n3');
+    expect(n3.supervisor.isReady).toBe(false);
+    await sim.resolve(n3.supervisor.terminateChild('keep'));
+    await sim.run(1_000);
+    expect(sim.liveIds()).toEqual([]);
+    expect(sim.instances('keep')).toEqual([]);
+    // A stop of what the cluster holds no spec of still says not-found, once this member knows.
+    await expect(sim.resolve(n3.supervisor.terminateChild('keep'))).rejects.toMatchObject({ code: 'not-found' });
+  });
+
   it('the same backup in a whole-cluster restart, the restored member first (majority mode): the others bring their newer files, and nothing stopped comes back', async () => {
     const { config, restoreN3 } = await backupBeforeAStop(808, { netsplit: 'majority', expectedMembers: 3 });
     for (const n of NAMES) sim.crash(n);

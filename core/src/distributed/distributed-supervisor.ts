@@ -470,7 +470,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private affirmRoster(): void {
     if (this.stopped) return;
     this.affirmPending = !this.reconciler.isReady;
-    if (!this.affirmPending) this.desired.affirmRoster(this.o.node);
+    if (this.affirmPending) return;
+    this.desired.affirmRoster(this.o.node);
+    // On this member's disk before any peer holds it (race "killed between the affirm and its save"): saved
+    // with the usual coalescing, a member SIGKILLed within those 200 ms had a file older than the entry its
+    // peers held, and was taken for restored at its restart — back first and alone after a whole-cluster
+    // kill (mode available), it then lost every start and stop it had acknowledged meanwhile (an outsider's
+    // tour, reliability/backup-tour.mjs alone).
+    this.persistence?.saveInTurn();
   }
 
   /**

@@ -6,7 +6,7 @@
  * drains restored, a corrupt file recovered from the peers, files written by
  * the previous release read and converted.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import {
   decodeState,
   judgeLock,
   startTimeFromStat,
+  stateFromStat,
   type LockFacts,
   type SavedState,
 } from '../src/distributed/state-file.js';
@@ -255,6 +256,30 @@ describe('desired-state file', () => {
       expect(() => openStore(dir)).toThrow(/is running \(its start time could not be compared/);
     },
   );
+
+  it.skipIf(!procReadable)('a lock naming a zombie (its owner exited, not yet reaped by its parent) is taken over', async () => {
+    // An outsider's tour: `kill -9` of a node started from a shell that had exited, then a start on the same data
+    // dir a second later was refused — "process N is running, started when the lock's owner did" — while N was a
+    // zombie waiting for init to reap it (same pid, same start time). Here: 'sleep 0.3' exits under 'sleep 5', which never reaps.
+    const sh = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (d) => resolve(String(d).trim()))));
+      const stat = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8');
+      for (let i = 0; i < 200 && stateFromStat(stat()) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(stateFromStat(stat())).toBe('Z');
+      const dir = freshDir();
+      openStore(dir).close();
+      const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      writeFileSync(join(dir, LOCK_FILE), `${JSON.stringify({ pid, bootId, startTime: startTimeFromStat(stat()) })}\n`);
+      const log = new MemoryLogger();
+      openStore(dir, log).close();
+      expect(log.entries.find((e) => e.level === 'warn')?.message).toBe(
+        `taking over a stale data dir lock: process ${pid} has exited (a zombie its parent has not reaped yet)`,
+      );
+    } finally {
+      sh.kill('SIGKILL');
+    }
+  });
 
   it('judgeLock: stale or held, and why, from the lock and the facts about its pid', () => {
     const facts = (f: Partial<LockFacts> = {}): LockFacts => ({ self: 100, bootId: 'b1', alive: true, startTime: '500', ...f });

@@ -433,8 +433,10 @@ export interface LockFacts {
   self: number;
   /** The machine's boot id now. */
   bootId: string | undefined;
-  /** Whether a process with the lock's pid exists (EPERM counts: it exists, someone else's). */
+  /** Whether a process with the lock's pid exists and has not exited (EPERM counts: it exists, someone else's; a zombie does not). */
   alive: boolean;
+  /** The pid is a zombie: its process has exited, and its parent has not reaped it yet. */
+  zombie?: boolean;
   /** That process's start time, when it is alive and /proc tells it. */
   startTime: string | undefined;
 }
@@ -461,7 +463,8 @@ export function judgeLock(lock: LockRecord | undefined, facts: LockFacts | undef
       stale: true,
       reason: `it was written before the machine last booted (boot id ${lock.bootId}, now ${facts.bootId}): process ${pid} of then is gone`,
     };
-  if (!facts.alive) return { stale: true, reason: `process ${pid} is not running` };
+  if (!facts.alive)
+    return { stale: true, reason: facts.zombie ? `process ${pid} has exited (a zombie its parent has not reaped yet)` : `process ${pid} is not running` };
   if (lock.startTime !== undefined && facts.startTime !== undefined && lock.startTime !== facts.startTime)
     return {
       stale: true,
@@ -515,8 +518,12 @@ function ownLock(): LockRecord {
 
 /** What the machine says now about `pid` (see `LockFacts`). */
 function lockFacts(pid: number): LockFacts {
-  const alive = processAlive(pid);
-  return { self: process.pid, bootId: readBootId(), alive, startTime: alive ? readStartTime(pid) : undefined };
+  // Race "a zombie owner" (an outsider's tour): a node SIGKILLed and started again a second later on the same data
+  // dir was refused ("process N is running, started when the lock's owner did") while N, exited, waited for its
+  // parent (here init) to reap it: it keeps its pid and start time until then.
+  const zombie = isZombie(pid);
+  const alive = !zombie && processAlive(pid);
+  return { self: process.pid, bootId: readBootId(), alive, ...(zombie ? { zombie } : {}), startTime: alive ? readStartTime(pid) : undefined };
 }
 
 function readLock(path: string): LockRecord | undefined {
@@ -545,6 +552,25 @@ export function startTimeFromStat(stat: string): string | undefined {
     .trim()
     .split(/\s+/)[22 - 3];
   return field !== undefined && /^\d{1,20}$/.test(field) ? field : undefined;
+}
+
+/** Field 3 of /proc/<pid>/stat (the state: R, S, D, Z for a zombie…), counted from the name's last `)`. */
+export function stateFromStat(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const field = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/)[0];
+  return field !== undefined && /^[A-Za-z]$/.test(field) ? field : undefined;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return stateFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) === 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function readStartTime(pid: number): string | undefined {

@@ -46,17 +46,21 @@ const AE = 1000;
 
 const argv = process.argv.slice(2);
 const scenario = argv[0];
-const flag = (name, dflt) => {
+const flag = (/** @type {string} */ name, /** @type {string} */ dflt) => {
   const i = argv.indexOf(`--${name}`);
   return i < 0 ? dflt : argv[i + 1];
 };
 const KEEP = argv.includes('--keep');
 const NETSPLIT = flag('netsplit', 'available');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now();
-const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
+const log = (/** @type {unknown[]} */ ...a) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
 
+/**
+ * @param {string} what
+ * @param {() => unknown} fn
+ */
 async function until(what, fn, timeoutMs = 30000, everyMs = 100) {
   const t0 = now();
   for (;;) {
@@ -68,21 +72,36 @@ async function until(what, fn, timeoutMs = 30000, everyMs = 100) {
 }
 
 let failures = 0;
-const fail = (msg) => {
+const fail = (/** @type {string} */ msg) => {
   failures++;
   log(`FAIL: ${msg}`);
 };
 
 // ---- the cluster -------------------------------------------------------------------
 
+/**
+ * @typedef {{ code: number | null, signal: string | null, at: number }} Exit
+ * @typedef {{ proc: import('node:child_process').ChildProcess, pid: number, file: string, label: string, spawnedAt: number,
+ *   exit: Exit | undefined, exited: Promise<Exit> }} Proc
+ * @typedef {{ id: string, pid: number, ppid: number, start: number, stop?: number, lastBeat: number, alive: boolean,
+ *   endLow: number, endHigh: number }} Instance
+ * @typedef {{ id: string, a: Instance, b: Instance, ms: number }} Overlap
+ * @typedef {{ ok: boolean, result?: any, error?: { code: string, message: string } }} CtlAnswer
+ * @typedef {{ dataDir?: string, port?: number, statusPort?: number }} NodeOpts
+ */
+
 class Cluster {
+  /** @param {{ names?: string[], netsplit?: string }} [o] */
   constructor({ names = ['n1', 'n2', 'n3'], netsplit = 'available' } = {}) {
     this.dir = fs.mkdtempSync('/tmp/tour-backup-');
     this.names = names;
     this.netsplit = netsplit;
-    this.procs = new Map(); // name -> { proc, pid, exited }
-    this.others = new Set(); // other processes (observer, twins): { proc, pid, exited }
-    this.starts = new Map(); // name -> count (log file per start)
+    /** @type {Map<string, Proc>} name -> its process now */
+    this.procs = new Map();
+    /** @type {Set<Proc>} other processes (observer, twins) */
+    this.others = new Set();
+    /** @type {Map<string, number>} label -> starts (a log file per start) */
+    this.starts = new Map();
     this.recdir = path.join(this.dir, 'rec');
     fs.mkdirSync(path.join(this.recdir, 'hb'), { recursive: true });
     fs.mkdirSync(path.join(this.dir, 'logs'));
@@ -93,36 +112,60 @@ class Cluster {
     fs.writeFileSync(this.token, 'tour:' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2), { mode: 0o600 });
     log(`dir ${this.dir}`);
   }
+  /** @param {string} name */
   index(name) {
     return Number(name.slice(1));
   }
+  /** @param {string} name */
   port(name) {
     return 47100 + this.index(name);
   }
+  /** @param {string} name */
   statusPort(name) {
     return 47110 + this.index(name);
   }
+  /** @param {string} name */
   dataDir(name) {
     return path.join(this.dir, 'data', name);
   }
+  /**
+   * @param {string} name
+   * @param {NodeOpts} [o]
+   */
   nodeArgs(name, { dataDir = this.dataDir(name), port = this.port(name), statusPort = this.statusPort(name) } = {}) {
     const seeds = this.names.filter((n) => n !== name).map((n) => `127.0.0.1:${this.port(n)}`);
     return [
       'node',
-      '--name', name,
-      '--port', String(port),
-      '--seeds', seeds.join(','),
-      '--secret-file', this.secret,
-      '--operator-token-file', this.token,
-      '--status-port', String(statusPort),
-      '--data-dir', dataDir,
-      '--allow-commands', NODE,
-      '--tombstone-ttl-ms', String(TTL),
-      '--anti-entropy-interval-ms', String(AE),
-      '--netsplit', this.netsplit,
+      '--name',
+      name,
+      '--port',
+      String(port),
+      '--seeds',
+      seeds.join(','),
+      '--secret-file',
+      this.secret,
+      '--operator-token-file',
+      this.token,
+      '--status-port',
+      String(statusPort),
+      '--data-dir',
+      dataDir,
+      '--allow-commands',
+      NODE,
+      '--tombstone-ttl-ms',
+      String(TTL),
+      '--anti-entropy-interval-ms',
+      String(AE),
+      '--netsplit',
+      this.netsplit,
       ...(this.netsplit === 'majority' ? ['--expected-members', String(this.names.length)] : []),
     ];
   }
+  /**
+   * @param {string} label
+   * @param {string[]} args
+   * @returns {Proc}
+   */
   spawnLogged(label, args) {
     const k = (this.starts.get(label) ?? 0) + 1;
     this.starts.set(label, k);
@@ -130,37 +173,56 @@ class Cluster {
     const fd = fs.openSync(file, 'a');
     const proc = spawn(NODE, [POGO, ...args], { stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
-    const entry = { proc, pid: proc.pid, file, label, spawnedAt: now(), exit: undefined };
-    entry.exited = new Promise((r) =>
-      proc.on('exit', (code, signal) => {
-        entry.exit = { code, signal, at: now() };
-        nodeExits.set(entry.pid, entry.exit.at);
-        r(entry.exit);
-      }),
-    );
+    /** @type {(e: Exit) => void} */
+    let settle = () => undefined;
+    /** @type {Proc} */
+    const entry = { proc, pid: proc.pid ?? -1, file, label, spawnedAt: now(), exit: undefined, exited: new Promise((r) => (settle = r)) };
+    proc.on('exit', (code, signal) => {
+      const exit = { code, signal, at: now() };
+      entry.exit = exit;
+      nodeExits.set(entry.pid, exit.at);
+      settle(exit);
+    });
     return entry;
   }
+  /**
+   * @param {string} name
+   * @param {NodeOpts} [opts]
+   */
   start(name, opts = {}) {
-    if (this.procs.get(name) && !this.procs.get(name).exit) throw new Error(`${name} runs already`);
+    if (this.running(name)) throw new Error(`${name} runs already`);
     const e = this.spawnLogged(name, this.nodeArgs(name, opts));
     this.procs.set(name, e);
     return e;
   }
+  /**
+   * @param {string} label
+   * @param {string[]} args
+   */
   startOther(label, args) {
     const e = this.spawnLogged(label, args);
     this.others.add(e);
     return e;
   }
+  /** @param {string} name */
   running(name) {
     const e = this.procs.get(name);
     return e !== undefined && e.exit === undefined;
   }
+  /**
+   * @param {string} name
+   * @param {NodeJS.Signals} [sig]
+   */
   async kill(name, sig = 'SIGKILL') {
     const e = this.procs.get(name);
     if (!e || e.exit) return;
     process.kill(e.pid, sig);
     await e.exited;
   }
+  /**
+   * @param {string} name
+   * @returns {Promise<any>}
+   */
   async status(name) {
     try {
       const r = await fetch(`http://127.0.0.1:${this.statusPort(name)}/status`, { signal: AbortSignal.timeout(1500) });
@@ -170,6 +232,11 @@ class Cluster {
     }
   }
   /** pogo ctl --json through the given members (first that answers). */
+  /**
+   * @param {string[]} args
+   * @param {string[]} [via]
+   * @returns {Promise<CtlAnswer>}
+   */
   ctl(args, via = this.names.filter((n) => this.running(n)), timeoutMs = 15000) {
     const seeds = via.flatMap((n) => ['--seed', `127.0.0.1:${this.port(n)}`]);
     return new Promise((resolve) => {
@@ -187,18 +254,27 @@ class Cluster {
       );
     });
   }
+  /** @param {string} id */
   spec(id) {
     return { id, start: { command: NODE, args: [REC, id, this.recdir] }, shutdown: 2000 };
   }
+  /**
+   * @param {string[]} ids
+   * @param {string[]} [via]
+   */
   async startChildren(ids, via) {
     const file = path.join(this.dir, `specs-${ids[0]}.json`);
     fs.writeFileSync(file, JSON.stringify(ids.map((id) => this.spec(id))));
     const r = await this.ctl(['start', file], via);
     if (!r.ok) throw new Error(`start failed: ${JSON.stringify(r.error)}`);
-    const refused = r.result.filter((x) => !x.accepted);
+    const refused = r.result.filter((/** @type {any} */ x) => !x.accepted);
     if (refused.length) throw new Error(`start refused: ${JSON.stringify(refused[0])}`);
   }
   /** Stops each id; returns Map id -> ack time (ctl returned ok). */
+  /**
+   * @param {string[]} ids
+   * @param {Map<string, number>} stopped
+   */
   async stopChildren(ids, stopped) {
     for (const id of ids) {
       const r = await this.ctl(['stop', id]);
@@ -206,11 +282,16 @@ class Cluster {
       stopped.set(id, now());
     }
   }
+  /**
+   * @param {string[]} [via]
+   * @returns {Promise<any[] | undefined>}
+   */
   async ls(via) {
     const r = await this.ctl(['ls'], via);
     return r.ok ? r.result : undefined;
   }
   async storeCounts(names = this.names.filter((n) => this.running(n))) {
+    /** @type {Record<string, any>} */
     const out = {};
     for (const n of names) out[n] = (await this.status(n))?.supervisor?.store;
     return out;
@@ -221,7 +302,7 @@ class Cluster {
       const s = await this.status(n);
       if (!s?.supervisor?.ready) return false;
       for (const m of names) {
-        const v = s.members.find((x) => x.name === m);
+        const v = s.members.find((/** @type {any} */ x) => x.name === m);
         if (!v || v.status !== 'up' || !v.ready) return false;
       }
       if (s.supervisor.store.roster !== this.names.length) return false;
@@ -240,6 +321,7 @@ class Cluster {
     );
   }
   /** ctl ls shows exactly `live`, each running with one instance. */
+  /** @param {Set<string>} live */
   async waitLs(live, timeoutMs = 60000) {
     let last = '';
     try {
@@ -258,21 +340,31 @@ class Cluster {
         timeoutMs,
         500,
       );
-    } catch (err) {
+    } catch {
       fail(`ctl ls never right: ${last}`);
       return -1;
     }
   }
+  /**
+   * @param {string} name
+   * @param {string} label
+   */
   backup(name, label) {
     const dst = path.join(this.dir, `backup-${label}`);
     execFileSync('cp', ['-a', this.dataDir(name), dst]);
     return dst;
   }
+  /**
+   * @param {string} name
+   * @param {string} backup
+   */
   restore(name, backup) {
     fs.rmSync(this.dataDir(name), { recursive: true, force: true });
     execFileSync('cp', ['-a', backup, this.dataDir(name)]);
   }
+  /** @param {RegExp} re */
   grepLogs(re) {
+    /** @type {Array<{ file: string, line: string }>} */
     const out = [];
     for (const f of fs.readdirSync(path.join(this.dir, 'logs'))) {
       const text = fs.readFileSync(path.join(this.dir, 'logs', f), 'utf8');
@@ -312,6 +404,7 @@ class Cluster {
 
 // ---- records -------------------------------------------------------------------------
 
+/** @param {number} pid */
 function aliveRecorder(pid) {
   try {
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -324,12 +417,18 @@ function aliveRecorder(pid) {
 }
 
 /** pid of a pogo node -> when the script saw it exit (filled by Cluster). */
+/** @type {Map<number, number>} */
 const nodeExits = new Map();
 
 /** Every instance any recorder child wrote: { id, pid, start, stop?, lastBeat, alive, endLow, endHigh }. */
+/**
+ * @param {string} recdir
+ * @returns {Instance[]}
+ */
 function instances(recdir) {
+  /** @type {Map<string, any>} */
   const byPid = new Map();
-  let text = '';
+  let text;
   try {
     text = fs.readFileSync(path.join(recdir, 'log'), 'utf8');
   } catch {
@@ -363,6 +462,7 @@ function instances(recdir) {
 }
 
 /** Instances excused once (the documented exception) stay excused in later rounds' judgements. */
+/** @type {Set<number>} */
 const excusedPids = new Set();
 
 /**
@@ -370,18 +470,26 @@ const excusedPids = new Set();
  * `live` the ids that must run now. Returns counts and prints details.
  * `exempt(instance)` may excuse a resurrection (the documented exception).
  */
+/**
+ * @param {string} recdir
+ * @param {{ stopped: Map<string, number>, live: Set<string>, exempt?: (i: Instance) => boolean, label?: string }} o
+ */
 function judge(recdir, { stopped, live, exempt = () => false, label = '' }) {
   const all = instances(recdir);
+  /** @type {Map<string, Instance[]>} */
   const byId = new Map();
   for (const i of all) byId.set(i.id, [...(byId.get(i.id) ?? []), i]);
+  /**
+   * @type {{ resurrected: Instance[], excused: Instance[], lingering: Instance[], overlaps: Overlap[], possibleOverlaps: Overlap[],
+   *   notOnce: string[], aliveStopped: Instance[] }}
+   */
   const res = { resurrected: [], excused: [], lingering: [], overlaps: [], possibleOverlaps: [], notOnce: [], aliveStopped: [] };
   for (const [id, ack] of stopped) {
     for (const i of byId.get(id) ?? []) {
       if (i.start > ack) {
         if (exempt(i)) excusedPids.add(i.pid);
         (excusedPids.has(i.pid) ? res.excused : res.resurrected).push(i);
-      }
-      else if (i.endLow > ack + 50) res.lingering.push(i);
+      } else if (i.endLow > ack + 50) res.lingering.push(i);
       if (i.alive) res.aliveStopped.push(i);
     }
   }
@@ -398,11 +506,14 @@ function judge(recdir, { stopped, live, exempt = () => false, label = '' }) {
     const n = (byId.get(id) ?? []).filter((i) => i.alive).length;
     if (n !== 1) res.notOnce.push(`${id}:${n}`);
   }
-  const fmt = (i) => `${i.id} pid ${i.pid} ran ${new Date(i.start).toISOString().slice(11, 23)}..${i.alive ? 'now' : new Date(i.endLow).toISOString().slice(11, 23)}`;
+  const fmt = (/** @type {Instance} */ i) =>
+    `${i.id} pid ${i.pid} ran ${new Date(i.start).toISOString().slice(11, 23)}..${i.alive ? 'now' : new Date(i.endLow).toISOString().slice(11, 23)}`;
   log(
-    `records${label}: ${all.length} instances; resurrected ${res.resurrected.length}, excused ${res.excused.length}, lingering ${res.lingering.length}, overlaps ${res.overlaps.length} (+${res.possibleOverlaps.length} possible within a beat), live ids not running exactly once ${res.notOnce.length}, stopped ids alive ${res.aliveStopped.length}`,
+    `records${label}: ${all.length} instances; resurrected ${res.resurrected.length}, excused ${res.excused.length}, ` +
+      `lingering ${res.lingering.length}, overlaps ${res.overlaps.length} (+${res.possibleOverlaps.length} possible within a beat), ` +
+      `live ids not running exactly once ${res.notOnce.length}, stopped ids alive ${res.aliveStopped.length}`,
   );
-  for (const i of res.resurrected) log(`  resurrected: ${fmt(i)} (stop acked ${new Date(stopped.get(i.id)).toISOString().slice(11, 23)})`);
+  for (const i of res.resurrected) log(`  resurrected: ${fmt(i)} (stop acked ${new Date(stopped.get(i.id) ?? 0).toISOString().slice(11, 23)})`);
   for (const i of res.excused) log(`  excused (documented exception): ${fmt(i)}`);
   for (const i of res.lingering) log(`  lingering after its stop: ${fmt(i)}`);
   for (const o of res.overlaps) log(`  overlap ${o.id}: ${fmt(o.a)} / ${fmt(o.b)} (${o.ms} ms)`);
@@ -417,8 +528,9 @@ function judge(recdir, { stopped, live, exempt = () => false, label = '' }) {
 
 // ---- scenarios -----------------------------------------------------------------------
 
-const ids = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(2, '0')}`);
+const ids = (/** @type {string} */ prefix, /** @type {number} */ n) => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(2, '0')}`);
 
+/** @param {Cluster} c */
 async function bootCluster(c) {
   for (const n of c.names) c.start(n);
   const ms = await until('cluster ready', () => c.allReady(), 30000, 200);
@@ -426,16 +538,24 @@ async function bootCluster(c) {
 }
 
 /** The state.json roster entry of `name` in a data dir. */
+/**
+ * @param {string} dataDir
+ * @param {string} name
+ */
 function savedRosterEntry(dataDir, name) {
   try {
     const doc = JSON.parse(fs.readFileSync(path.join(dataDir, 'state.json'), 'utf8'));
     return JSON.stringify(doc.data.registers[`m:${name}`]);
   } catch (err) {
-    return `unreadable: ${err.message}`;
+    return `unreadable: ${/** @type {Error} */ (err).message}`;
   }
 }
 
 /** Start n3 (already restored) and time: spawned -> n3 ready -> n3 back on everyone's roster and up+ready in every view. */
+/**
+ * @param {Cluster} c
+ * @param {string} [name]
+ */
 async function timeBack(c, name = 'n3') {
   const t0 = now();
   c.start(name);
@@ -445,22 +565,60 @@ async function timeBack(c, name = 'n3') {
   return { t0, ready };
 }
 
+/**
+ * @param {Cluster} c
+ * @param {number} [since]
+ */
 function countWarnings(c, since = 0) {
   const older = c.grepLogs(/came back with desired state older than it had saved/).filter((l) => Date.parse(JSON.parse(l.line).time) >= since);
   const forgotten = c.grepLogs(/this member was forgotten by the cluster while it was away/).filter((l) => Date.parse(JSON.parse(l.line).time) >= since);
   return { older, forgotten };
 }
 
+/**
+ * @param {Cluster} c
+ * @param {{ withObserver?: boolean }} [o]
+ */
 async function scenarioOne(c, { withObserver = false } = {}) {
   await bootCluster(c);
   let observer;
   if (withObserver) {
     observer = c.startOther('observer', [
-      'observe', '--seed', `127.0.0.1:${c.port('n1')}`, '--seed', `127.0.0.1:${c.port('n2')}`, '--secret-file', c.secret, '--name', 'obs', '--port', '47120', '--log-level', 'info',
+      'observe',
+      '--seed',
+      `127.0.0.1:${c.port('n1')}`,
+      '--seed',
+      `127.0.0.1:${c.port('n2')}`,
+      '--secret-file',
+      c.secret,
+      '--name',
+      'obs',
+      '--port',
+      '47120',
+      '--log-level',
+      'info',
+    ]);
+    // And a member-less observer node with a status port, to read what its replica holds.
+    c.startOther('obs2', [
+      'node',
+      '--role',
+      'observer',
+      '--name',
+      'obs2',
+      '--port',
+      '47105',
+      '--status-port',
+      '47115',
+      '--seeds',
+      c.names.map((n) => `127.0.0.1:${c.port(n)}`).join(','),
+      '--secret-file',
+      c.secret,
     ]);
     await sleep(2000);
   }
+  /** @type {Map<string, number>} */
   const stopped = new Map();
+  /** @type {Set<string>} */
   const live = new Set();
   for (const [round, kind] of [
     [1, 'live'],
@@ -493,24 +651,45 @@ async function scenarioOne(c, { withObserver = false } = {}) {
     log(`ctl ls right ${lsMs} ms after n3 was back`);
     await sleep(3000);
     const w = countWarnings(c, since - 1000);
-    log(`warnings: "came back older" ${w.older.length} (${[...new Set(w.older.map((l) => l.file))].join(',')}), "this member was forgotten" ${w.forgotten.length}`);
+    log(
+      `warnings: "came back older" ${w.older.length} (${[...new Set(w.older.map((l) => l.file))].join(',')}), ` +
+        `"this member was forgotten" ${w.forgotten.length}`,
+    );
     if (w.forgotten.length !== 1) fail(`round ${round}: n3 logged "forgotten" ${w.forgotten.length} times`);
     judge(c.recdir, { stopped, live, label: ` (round ${round})` });
-    if (observer) await checkObserver(c, live, stopped);
+    if (observer) await checkObserver(c);
   }
 }
 
 /** What the observer's gateway would show is not reachable from the CLI; its log and /status-less view: grep its log. */
-async function checkObserver(c, live, stopped) {
+/** @param {Cluster} c */
+async function checkObserver(c) {
+  /** @type {any} */
+  let st;
+  try {
+    st = await (await fetch('http://127.0.0.1:47115/status', { signal: AbortSignal.timeout(1500) })).json();
+  } catch {
+    /* none */
+  }
+  const members = await c.storeCounts();
+  log(
+    `observer node obs2 store ${JSON.stringify(st?.supervisor?.store)}; cluster ${JSON.stringify(st?.supervisor?.cluster)}; ` +
+      `n1 store ${JSON.stringify(members['n1'])}`,
+  );
+  if (st?.supervisor?.store?.children !== members['n1']?.children)
+    fail(`the observer holds ${st?.supervisor?.store?.children} children, n1 ${members['n1']?.children}`);
   const obsLog = c.grepLogs(/./).filter((l) => l.file.startsWith('observer'));
   const warns = obsLog.filter((l) => /"level":(40|50|60)/.test(l.line));
   log(`observer log: ${obsLog.length} lines, ${warns.length} warnings or worse`);
   for (const w of warns.slice(-10)) log(`  observer: ${w.line.slice(0, 300)}`);
 }
 
+/** @param {Cluster} c */
 async function scenarioWhole(c) {
   await bootCluster(c);
+  /** @type {Map<string, number>} */
   const stopped = new Map();
+  /** @type {Set<string>} */
   const live = new Set();
   const orders = ['n3-first', 'n3-last', 'together'];
   let round = 0;
@@ -556,27 +735,39 @@ async function scenarioWhole(c) {
     void readyMs;
     await sleep(3000);
     const w = countWarnings(c, since - 1000);
-    log(`warnings: "came back older" ${w.older.length} (${[...new Set(w.older.map((l) => l.file))].join(',')}), "this member was forgotten" ${w.forgotten.length}`);
+    log(
+      `warnings: "came back older" ${w.older.length} (${[...new Set(w.older.map((l) => l.file))].join(',')}), ` +
+        `"this member was forgotten" ${w.forgotten.length}`,
+    );
     if (w.forgotten.length < 1) fail(`round ${round}: n3 was never forgotten`);
     // The documented exception: n3 back first alone in mode available runs its file's children until a member holding the stop returns.
-    const exempt = (i) => order === 'n3-first' && c.netsplit === 'available' && i.start < othersAt && i.endLow < othersAt + 5000;
+    const exempt = (/** @type {Instance} */ i) => order === 'n3-first' && c.netsplit === 'available' && i.start < othersAt && i.endLow < othersAt + 5000;
     const res = judge(c.recdir, { stopped, live, exempt, label: ` (round ${round} ${order})` });
     if (res.excused.length) {
       const ends = res.excused.map((i) => i.endLow - othersAt);
-      log(`  the exception: ${res.excused.length} stopped children ran on n3 alone; stopped ${Math.min(...ends)}..${Math.max(...ends)} ms after n1+n2 were spawned`);
+      log(
+        `  the exception: ${res.excused.length} stopped children ran on n3 alone; ` +
+          `stopped ${Math.min(...ends)}..${Math.max(...ends)} ms after n1+n2 were spawned`,
+      );
     }
   }
 }
 
+/**
+ * @param {Cluster} c
+ * @param {number} cycles
+ */
 async function scenarioChurn(c, cycles) {
   await bootCluster(c);
+  /** @type {Map<string, number>} */
   const stopped = new Map();
+  /** @type {Set<string>} */
   const live = new Set();
   const unknownStart = new Set();
   let seq = 0;
   let churning = true;
   const stats = { starts: 0, stops: 0, startFail: 0, stopFail: 0 };
-  const pick = (arr) => arr[Math.floor(Math.random() * arr.length)];
+  const pick = (/** @type {string[]} */ arr) => arr[Math.floor(Math.random() * arr.length)];
   const churn = async () => {
     while (churning) {
       const up = c.names.filter((n) => c.running(n));
@@ -626,12 +817,15 @@ async function scenarioChurn(c, cycles) {
       readyMs = await until(`${victim} ready`, async () => (await c.status(victim))?.supervisor?.ready === true, 30000, 50);
       await until('all ready', () => c.allReady(), 30000, 100);
     } catch (err) {
-      fail(`cycle ${k}: ${err.message}`);
+      fail(`cycle ${k}: ${/** @type {Error} */ (err).message}`);
     }
     await sleep(300);
     const taken = countWarnings(c).forgotten.length > before;
     restarts.push({ k, victim, taken, readyMs });
-    log(`cycle ${k}: SIGKILL ${victim} (store ${JSON.stringify(counts[victim] ? { t: counts[victim].tombstones, c: counts[victim].collected } : {})}), back ready in ${readyMs} ms${taken ? ' — TAKEN FOR RESTORED' : ''}; ${(now() - killedAt) | 0} ms round`);
+    log(
+      `cycle ${k}: SIGKILL ${victim} (store ${JSON.stringify(counts[victim] ? { t: counts[victim].tombstones, c: counts[victim].collected } : {})}), ` +
+        `back ready in ${readyMs} ms${taken ? ' — TAKEN FOR RESTORED' : ''}; ${(now() - killedAt) | 0} ms round`,
+    );
   }
   churning = false;
   await churnDone;
@@ -653,9 +847,11 @@ async function scenarioChurn(c, cycles) {
   judge(c.recdir, { stopped, live, label: ' (churn)' });
 }
 
+/** @param {Cluster} c */
 async function scenarioOtherName(c) {
   c.names = ['n1', 'n2', 'n3'];
   await bootCluster(c);
+  /** @type {Map<string, number>} */
   const stopped = new Map();
   const keep = ids('ok', 10);
   const stop = ids('os', 10);
@@ -688,6 +884,7 @@ async function scenarioOtherName(c) {
   judge(c.recdir, { stopped, live, label: ' (othername)' });
 }
 
+/** @param {Cluster} c */
 async function scenarioTwin(c) {
   await bootCluster(c);
   await c.startChildren(ids('t', 10));
@@ -715,10 +912,13 @@ async function scenarioTwin(c) {
   } catch {
     /* none */
   }
-  log(`twin exit: ${JSON.stringify(e.exit)}; twin status ready=${st?.supervisor?.ready} members=${st?.members?.map((m) => `${m.name}:${m.status}`).join(',')} links=${st?.links?.length}`);
+  log(
+    `twin exit: ${JSON.stringify(e.exit)}; twin status ready=${st?.supervisor?.ready} ` +
+      `members=${st?.members?.map((/** @type {any} */ m) => `${m.name}:${m.status}`).join(',')} links=${st?.links?.length}`,
+  );
   for (const l of c.grepLogs(/"level":(40|50|60)/)) log(`  ${l.file}: ${l.line.slice(0, 300)}`);
   const s1 = await c.status('n1');
-  log(`n1 view: ${s1?.members?.map((m) => `${m.name}:${m.status}@${m.address}`).join(', ')}`);
+  log(`n1 view: ${s1?.members?.map((/** @type {any} */ m) => `${m.name}:${m.status}@${m.address}`).join(', ')}`);
   if (!e.exit) {
     process.kill(e.pid, 'SIGTERM');
     await e.exited;
@@ -728,9 +928,12 @@ async function scenarioTwin(c) {
   judge(c.recdir, { stopped: new Map(), live, label: ' (twin)' });
 }
 
+/** @param {Cluster} c */
 async function scenarioOlder(c) {
   await bootCluster(c);
+  /** @type {Map<string, number>} */
   const stopped = new Map();
+  /** @type {Set<string>} */
   const live = new Set();
   const b0k = ids('a', 5);
   const b0s = ids('as', 5);
@@ -780,10 +983,17 @@ async function scenarioOlder(c) {
  * by timeout), a start and a stop acknowledged by n1 alone, then n2 and n3. Counts the rounds where n1 was
  * taken for restored and what became of the start and the stop it acknowledged.
  */
+/**
+ * @param {Cluster} c
+ * @param {number} rounds
+ */
 async function scenarioAlone(c, rounds) {
   await bootCluster(c);
+  /** @type {Map<string, number>} */
   const stopped = new Map();
+  /** @type {Set<string>} */
   const live = new Set();
+  /** @type {{ starts: string[], stops: string[] }} */
   const lost = { starts: [], stops: [] };
   let n1Taken = 0;
   let anyTaken = 0;
@@ -793,6 +1003,33 @@ async function scenarioAlone(c, rounds) {
     fresh.slice(0, 2).forEach((id) => live.add(id));
     await c.waitLs(new Set([...live, ...fresh.slice(2)]));
     await c.stopChildren(fresh.slice(2), stopped);
+    // Writes going on through n2 and n3 (a start and a stop in turn): saves are coalesced, so a member's
+    // roster rewrite may wait up to 200 ms for its save, as in a busy cluster.
+    let writing = true;
+    let wseq = 0;
+    /** @type {Set<string>} */
+    const unknown = new Set();
+    const writer = async (/** @type {string} */ via) => {
+      while (writing) {
+        const id = `a${k}w${via}${++wseq}`;
+        const file = path.join(c.dir, `w-${via}.json`);
+        fs.writeFileSync(file, JSON.stringify([c.spec(id)]));
+        const r = await c.ctl(['start', file], [via], 5000);
+        if (!r.ok) {
+          unknown.add(id);
+          continue;
+        }
+        if (!writing) {
+          live.add(id); // acked, and the kill came before its stop: it must come back
+          break;
+        }
+        const r2 = await c.ctl(['stop', id], [via], 5000);
+        if (r2.ok) stopped.set(id, now());
+        else unknown.add(id);
+      }
+    };
+    const writers = [writer('n2'), writer('n3')];
+    await sleep(1500);
     // Kill everything the moment a collected mark shows on any member.
     await until(
       'a collected mark',
@@ -804,11 +1041,14 @@ async function scenarioAlone(c, rounds) {
       10,
     );
     await sleep(Math.floor(Math.random() * 150));
+    writing = false;
     await Promise.all(c.names.map((n) => c.kill(n, 'SIGKILL')));
+    await Promise.all(writers);
     const since = now();
     c.start('n1');
     await until('n1 ready alone', async () => (await c.status('n1'))?.supervisor?.ready === true, 30000, 100);
     const z = `a${k}z`;
+
     await c.startChildren([z], ['n1']);
     const victim = [...live][Math.floor(Math.random() * live.size)];
     await c.stopChildren([victim], stopped);
@@ -816,6 +1056,11 @@ async function scenarioAlone(c, rounds) {
     c.start('n2');
     c.start('n3');
     await until('all ready', () => c.allReady(), 60000, 100);
+    // What the kill cut off (outcome unknown): stopped now that every member is back, so the end state is known.
+    for (const id of unknown) {
+      const r = await c.ctl(['stop', id, '--ignore-not-found']);
+      if (r.ok) stopped.set(id, now());
+    }
     await sleep(2500);
     const w = countWarnings(c, since - 500);
     const takenHere = w.forgotten.map((l) => JSON.parse(l.line).node);
@@ -827,7 +1072,10 @@ async function scenarioAlone(c, rounds) {
     if (!zThere) lost.starts.push(z);
     else live.add(z);
     if (victimThere) lost.stops.push(victim);
-    log(`round ${k}: taken for restored: ${takenHere.join(',') || 'none'}; start of ${z} acked by n1 alone ${zThere ? 'kept' : 'LOST'}; stop of ${victim} acked by n1 alone ${victimThere ? 'LOST (runs again)' : 'kept'}`);
+    log(
+      `round ${k}: taken for restored: ${takenHere.join(',') || 'none'}; start of ${z} acked by n1 alone ${zThere ? 'kept' : 'LOST'}; ` +
+        `stop of ${victim} acked by n1 alone ${victimThere ? 'LOST (runs again)' : 'kept'}`,
+    );
     if (victimThere) {
       // Stop it again so that the next rounds judge cleanly (its records show it ran again after the ack).
       await c.ctl(['stop', victim, '--ignore-not-found']);
@@ -837,7 +1085,10 @@ async function scenarioAlone(c, rounds) {
     if (!zThere) live.delete(z);
     await c.waitLs(live);
   }
-  log(`rounds with any member taken for restored: ${anyTaken} of ${rounds}; n1 (the one back alone): ${n1Taken}; acked starts lost ${lost.starts.length}, acked stops lost ${lost.stops.length}`);
+  log(
+    `rounds with any member taken for restored: ${anyTaken} of ${rounds}; n1 (the one back alone): ${n1Taken}; ` +
+      `acked starts lost ${lost.starts.length}, acked stops lost ${lost.stops.length}`,
+  );
   if (lost.starts.length || lost.stops.length) fail(`acknowledged changes lost: starts ${lost.starts.join(',')}; stops ${lost.stops.join(',')}`);
 }
 
@@ -865,7 +1116,7 @@ try {
     process.exitCode = 2;
   }
 } catch (err) {
-  fail(`aborted: ${err.stack ?? err}`);
+  fail(`aborted: ${/** @type {Error} */ (err).stack ?? err}`);
 } finally {
   await cluster.shutdown();
   if (failures === 0 && !KEEP) fs.rmSync(cluster.dir, { recursive: true, force: true });

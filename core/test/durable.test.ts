@@ -320,6 +320,26 @@ describe('desired-state file', () => {
     expect(startTimeFromStat('garbage')).toBeUndefined();
   });
 
+  it('refuses a state file written by another node name, and leaves it where it is', () => {
+    // An outsider's tour: n3's data dir copied before a stop, started as a new member n4 once the stop's tombstone
+    // was collected everywhere ("written by another node name; restoring it anyway"), brought back 10 of 10 stopped
+    // children: the cluster tells an old file by its writer's roster entry, and holds none for n4.
+    const dir = freshDir();
+    const other = StateFile.open(dir, { node: 'n3', clock, log: new MemoryLogger() });
+    other.save(sampleState());
+    other.close();
+    const text = readFileSync(join(dir, STATE_FILE), 'utf8');
+    const store = openStore(dir); // as n1
+    expect(() => store.load()).toThrow(
+      /the desired state file .*state\.json was written by node "n3", not "n1"; it was left untouched\..*start this node as --name n3, or give it an empty data dir/,
+    );
+    expect(readFileSync(join(dir, STATE_FILE), 'utf8')).toBe(text);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // released: the node does not start
+    const n3 = StateFile.open(dir, { node: 'n3', clock, log: new MemoryLogger() }); // its own node reads it
+    expect(n3.load()).toMatchObject({ kind: 'loaded', node: 'n3' });
+    n3.close();
+  });
+
   it('refuses a data dir that is not a directory', () => {
     const file = join(root, 'plain-file');
     writeFileSync(file, 'x');

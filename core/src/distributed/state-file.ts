@@ -160,7 +160,8 @@ export class StateFile {
 
   /**
    * Reads the saved state. A file that does not decode is moved aside and reported as `corrupt`; one that
-   * exists but cannot be read at all (permissions, a directory, an I/O error) throws ConfigError and stays.
+   * exists but cannot be read at all (permissions, a directory, an I/O error), or was written by another
+   * node name, throws ConfigError and stays.
    */
   load(): LoadResult {
     const tmp = `${this.file}.tmp`;
@@ -192,6 +193,20 @@ export class StateFile {
     const decoded = decodeState(text);
     if ('newer' in decoded) return { kind: 'newer', version: decoded.newer, movedTo: this.moveAside('newer') };
     if ('reason' in decoded) return this.corrupt(decoded.reason);
+    if (decoded.node !== this.node) {
+      // Race "a backup restored under another name" (an outsider's tour): n3's data dir copied before a stop,
+      // started as a new member n4 once the stop's tombstone was gone everywhere, brought the child back — the
+      // roster check (tombstones.ts, 5) vouches for a file by its writer's own entry, and nobody holds one for n4.
+      // Refused, the file left where it is, as for one this node cannot read: started empty, a whole cluster
+      // renamed would come back with no children at all.
+      this.close();
+      throw new ConfigError([
+        `dataDir (${this.dir}): the desired state file ${this.file} was written by node ${JSON.stringify(decoded.node)}, not ` +
+          `${JSON.stringify(this.node)}; it was left untouched. Started under another name, a copy of a member's data dir could ` +
+          `bring back children stopped since it was saved (the cluster can tell an old file only by its writer's name): start ` +
+          `this node as --name ${decoded.node}, or give it an empty data dir (move ${STATE_FILE} away)`,
+      ]);
+    }
     return { kind: 'loaded', ...decoded };
   }
 

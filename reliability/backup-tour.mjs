@@ -55,6 +55,13 @@ const NETSPLIT = flag('netsplit', 'available');
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now();
+/** Waits for `p`, at most `ms` (the timer is cleared: it does not hold the process up once `p` settles). */
+const within = async (/** @type {Promise<unknown>} */ p, /** @type {number} */ ms) => {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+};
 const log = (/** @type {unknown[]} */ ...a) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
 
 /**
@@ -381,7 +388,7 @@ class Cluster {
         /* gone */
       }
     }
-    await Promise.race([Promise.all(all.map((e) => e.exited)), sleep(15000)]);
+    await within(Promise.all(all.map((e) => e.exited)), 15000);
     for (const e of all.filter((x) => !x.exit)) {
       try {
         process.kill(e.pid, 'SIGKILL');
@@ -389,7 +396,7 @@ class Cluster {
         /* gone */
       }
     }
-    await Promise.race([Promise.all(all.map((e) => e.exited)), sleep(3000)]);
+    await within(Promise.all(all.map((e) => e.exited)), 3000);
     // Recorder instances left (none should be: a node's children die with it).
     for (const i of instances(this.recdir).filter((x) => x.alive)) {
       log(`recorder instance ${i.id} pid ${i.pid} still alive after shutdown: killing it`);

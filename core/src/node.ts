@@ -977,7 +977,6 @@ function openDataDir(config: NodeConfig, clock: Clock, log: Logger): DurableStar
         'holding newer state that links discards it for the state of the others; if every member was restored from backups, ' +
         'children stopped since them may be running again — check pogo ctl ls and stop them',
     );
-  if (loaded.node !== config.name) log.warn({ path: store.file, writtenBy: loaded.node }, 'the data dir was written by another node name; restoring it anyway');
   return { store, restored: loaded.state, savedAt: loaded.savedAt };
 }
 

@@ -6,7 +6,7 @@
  * drains restored, a corrupt file recovered from the peers, files written by
  * the previous release read and converted.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import {
   decodeState,
   judgeLock,
   startTimeFromStat,
+  stateFromStat,
   type LockFacts,
   type SavedState,
 } from '../src/distributed/state-file.js';
@@ -257,6 +258,30 @@ describe('desired-state file', () => {
     },
   );
 
+  it.skipIf(!procReadable)('a lock naming a zombie (its owner exited, not yet reaped by its parent) is taken over', async () => {
+    // An outsider's tour: `kill -9` of a node started from a shell that had exited, then a start on the same data
+    // dir a second later was refused — "process N is running, started when the lock's owner did" — while N was a
+    // zombie waiting for init to reap it (same pid, same start time). Here: 'sleep 0.3' exits under 'sleep 5', which never reaps.
+    const sh = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (d) => resolve(String(d).trim()))));
+      const stat = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8');
+      for (let i = 0; i < 200 && stateFromStat(stat()) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(stateFromStat(stat())).toBe('Z');
+      const dir = freshDir();
+      openStore(dir).close();
+      const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      writeFileSync(join(dir, LOCK_FILE), `${JSON.stringify({ pid, bootId, startTime: startTimeFromStat(stat()) })}\n`);
+      const log = new MemoryLogger();
+      openStore(dir, log).close();
+      expect(log.entries.find((e) => e.level === 'warn')?.message).toBe(
+        `taking over a stale data dir lock: process ${pid} has exited (a zombie its parent has not reaped yet)`,
+      );
+    } finally {
+      sh.kill('SIGKILL');
+    }
+  });
+
   it('judgeLock: stale or held, and why, from the lock and the facts about its pid', () => {
     const facts = (f: Partial<LockFacts> = {}): LockFacts => ({ self: 100, bootId: 'b1', alive: true, startTime: '500', ...f });
     const held = (r: ReturnType<typeof judgeLock>): boolean => !r.stale;
@@ -294,6 +319,26 @@ describe('desired-state file', () => {
     const fields = Array.from({ length: 50 }, (_, i) => String(i + 3)).join(' ');
     expect(startTimeFromStat(`42 (a) b (c) ${fields}`)).toBe('22');
     expect(startTimeFromStat('garbage')).toBeUndefined();
+  });
+
+  it('refuses a state file written by another node name, and leaves it where it is', () => {
+    // An outsider's tour: n3's data dir copied before a stop, started as a new member n4 once the stop's tombstone
+    // was collected everywhere ("written by another node name; restoring it anyway"), brought back 10 of 10 stopped
+    // children: the cluster tells an old file by its writer's roster entry, and holds none for n4.
+    const dir = freshDir();
+    const other = StateFile.open(dir, { node: 'n3', clock, log: new MemoryLogger() });
+    other.save(sampleState());
+    other.close();
+    const text = readFileSync(join(dir, STATE_FILE), 'utf8');
+    const store = openStore(dir); // as n1
+    expect(() => store.load()).toThrow(
+      /the desired state file .*state\.json was written by node "n3", not "n1"; it was left untouched\..*start this node as --name n3, or give it an empty data dir/,
+    );
+    expect(readFileSync(join(dir, STATE_FILE), 'utf8')).toBe(text);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // released: the node does not start
+    const n3 = StateFile.open(dir, { node: 'n3', clock, log: new MemoryLogger() }); // its own node reads it
+    expect(n3.load()).toMatchObject({ kind: 'loaded', node: 'n3' });
+    n3.close();
   });
 
   it('refuses a data dir that is not a directory', () => {
@@ -700,6 +745,25 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await settledWithN3();
     // The file older than the TTL is still said at start (a whole-cluster restore from backups is not caught).
     expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['node'] === 'n3' && /older than the tombstone TTL/.test(e.message))).toBe(true);
+  });
+
+  it('a stop sent to the restored member while it takes the state afresh waits for that state: the child stops, never a not-found', async () => {
+    // An outsider's tour (reliability/backup-tour.mjs churn): a member SIGKILLed just after a roster rewrite
+    // was taken for restored; `pogo ctl stop <id> --ignore-not-found` reached it while its store was empty
+    // (discarded, not synced again) and was answered not-found, exit 0, while the child ran on elsewhere.
+    const { config, restoreN3 } = await backupBeforeAStop(811);
+    sim.crash('n3');
+    restoreN3();
+    await sim.start('n3', ['n1'], config('n3'));
+    await sim.until(() => discarded('n3'), 5_000, 'n3 discarding its state');
+    const n3 = sim.mustGet('n3');
+    expect(n3.supervisor.isReady).toBe(false);
+    await sim.resolve(n3.supervisor.terminateChild('keep'));
+    await sim.run(1_000);
+    expect(sim.liveIds()).toEqual([]);
+    expect(sim.instances('keep')).toEqual([]);
+    // A stop of what the cluster holds no spec of still says not-found, once this member knows.
+    await expect(sim.resolve(n3.supervisor.terminateChild('keep'))).rejects.toMatchObject({ code: 'not-found' });
   });
 
   it('the same backup in a whole-cluster restart, the restored member first (majority mode): the others bring their newer files, and nothing stopped comes back', async () => {

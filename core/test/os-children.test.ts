@@ -4,9 +4,13 @@
  * surviving its node — checked by pid.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive as alive, collectJsonLines, killStrays, until } from './support/wait.js';
 import { SupervisorError, type LocalSupervisor } from '../src/supervisor/local-supervisor.js';
+import { launchArgs } from '../src/supervisor/os-child.js';
 import { osSupervisor, stopSupervisors } from './support/os-supervisor.js';
 
 const NODE = process.execPath;
@@ -209,6 +213,27 @@ describe('OS children and the node process', () => {
     await f.exited;
     await until(() => pids.every((p) => !alive(p)), 3_000, 'children gone after the node was SIGKILLed');
   });
+
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].some((f) => existsSync(f)) && existsSync('/bin/sh');
+  it.runIf(process.platform === 'linux' && setpriv)(
+    'a child whose node died before its parent-death signal was set does not run (race "the node killed during a start")',
+    async () => {
+      // An outsider's tour (reliability/backup-tour.mjs alone): a node SIGKILLed while it spawned a child; the child
+      // set its parent-death signal after its parent was gone (never delivered then) and ran on under init, for good,
+      // while the cluster considered it stopped. Here the "node" is a pid that is not the child's parent, as after
+      // such a death (the child reparented).
+      const dir = mkdtempSync(join(tmpdir(), 'pogo-guard-'));
+      const run = async (nodePid: number): Promise<boolean> => {
+        const marker = join(dir, `ran-${nodePid}`);
+        const [file, argv] = launchArgs('/bin/sh', ['-c', `echo ran > ${marker}`], nodePid);
+        await new Promise((r) => spawn(file, argv, { stdio: 'ignore' }).on('exit', r));
+        return existsSync(marker);
+      };
+      expect(await run(process.pid)).toBe(true); // its parent is the node: it runs
+      expect(await run(2 ** 22 + 1)).toBe(false); // its parent is not (the node died first): it does not
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
 
   it('a worker that throws inside its own timer crashes only itself', async () => {
     const f = runFixture([

@@ -182,6 +182,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private restoredState = false;
   /** A collected mark landed before this member was ready: it affirms its roster entry once ready (affirmRoster). */
   private affirmPending = false;
+  /** Stops of ids this member holds no spec of, made before it was ready: decided once it is (terminateChild). */
+  private readonly untilReady = new Set<{ done: (err?: Error) => void }>();
   private stopped = false;
   private changeQueued = false;
   /** Observes the wall-clock duration of each reconcile slice (metrics); unset by default. */
@@ -298,6 +300,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       },
       becameReady: () => {
         if (this.affirmPending) this.affirmRoster();
+        for (const w of [...this.untilReady]) w.done();
         this.startInitialChildren();
       },
       onSlice: (seconds) => this.onReconcile?.(seconds),
@@ -467,7 +470,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private affirmRoster(): void {
     if (this.stopped) return;
     this.affirmPending = !this.reconciler.isReady;
-    if (!this.affirmPending) this.desired.affirmRoster(this.o.node);
+    if (this.affirmPending) return;
+    this.desired.affirmRoster(this.o.node);
+    // On this member's disk before any peer holds it (race "killed between the affirm and its save"): saved
+    // with the usual coalescing, a member SIGKILLed within those 200 ms had a file older than the entry its
+    // peers held, and was taken for restored at its restart — back first and alone after a whole-cluster
+    // kill (mode available), it then lost every start and stop it had acknowledged meanwhile (an outsider's
+    // tour, reliability/backup-tour.mjs alone).
+    this.persistence?.saveInTurn();
   }
 
   /**
@@ -492,6 +502,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    for (const w of [...this.untilReady]) w.done(new DistError('shutting-down', 'the node is shutting down'));
     this.unsubscribe?.();
     this.reconciler.stop();
     this.instances.stop();
@@ -753,6 +764,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       // reads as nothing to stop (exit 0) while the majority still ran the child. Without its lease this
       // member cannot tell, so a stopped child's stop answers as the first one did.
       if (this.desired.child(id).floor !== undefined && !this.hasQuorum) return Promise.reject(this.stopWithoutQuorum(id));
+      // Race "a stop before the state is in" (an outsider's tour): a member not ready yet has not synced
+      // with its peers — started empty, or discarding a restored data dir's state to take the others'
+      // (rosterChanged) — so a spec it lacks may be live in the cluster. Answered not-found at once,
+      // `pogo ctl stop --ignore-not-found` exited 0 while the child ran on. Decided once it is ready
+      // (within the ready timeout, in mode available).
+      if (this.o.isMember && !this.o.observer && !this.reconciler.isReady && !this.stopped)
+        return this.whenReady(`stop ${id}`).then(() => this.terminateChild(id));
       return Promise.reject(this.noChild(id));
     }
     // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
@@ -787,6 +805,24 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     };
     waiting.then(settled, settled);
     return waiting;
+  }
+
+  /** Resolves once this member is ready; rejects with `timeout` after the start timeout, `shutting-down` if it stops first. */
+  private whenReady(what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const w = {
+        done: (err?: Error): void => {
+          this.untilReady.delete(w);
+          this.o.clock.clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        },
+      };
+      const ms = this.o.config.startChildTimeoutMs;
+      const late = (): DistError => new DistError('timeout', `${what}: this member did not become ready (linked to and synced with its peers) within ${ms} ms`);
+      const timer = this.o.clock.setTimeout(() => w.done(late()), ms);
+      this.untilReady.add(w);
+    });
   }
 
   /** A stop recorded by a member without its lease (terminateChild): what it did, and what it cannot know. */

@@ -111,6 +111,18 @@ export class Persistence {
     this.timer = this.o.clock.setTimeout(() => this.saveNow(), delayMs);
   }
 
+  /**
+   * Saves now, within the turn: before anything written in it reaches a
+   * peer (deltas go at the end of the turn, pulls are answered in later
+   * turns). For a write no peer may hold before this node's disk does: a
+   * member's roster affirm (tombstones.ts, 5, race "killed between the
+   * affirm and its save").
+   */
+  saveInTurn(): void {
+    if (this.stopped) return;
+    this.saveNow();
+  }
+
   /** Saves now if anything is unsaved (graceful stop), and stops saving. */
   flush(): void {
     if (this.stopped) return;

@@ -160,7 +160,8 @@ export class StateFile {
 
   /**
    * Reads the saved state. A file that does not decode is moved aside and reported as `corrupt`; one that
-   * exists but cannot be read at all (permissions, a directory, an I/O error) throws ConfigError and stays.
+   * exists but cannot be read at all (permissions, a directory, an I/O error), or was written by another
+   * node name, throws ConfigError and stays.
    */
   load(): LoadResult {
     const tmp = `${this.file}.tmp`;
@@ -192,6 +193,20 @@ export class StateFile {
     const decoded = decodeState(text);
     if ('newer' in decoded) return { kind: 'newer', version: decoded.newer, movedTo: this.moveAside('newer') };
     if ('reason' in decoded) return this.corrupt(decoded.reason);
+    if (decoded.node !== this.node) {
+      // Race "a backup restored under another name" (an outsider's tour): n3's data dir copied before a stop,
+      // started as a new member n4 once the stop's tombstone was gone everywhere, brought the child back — the
+      // roster check (tombstones.ts, 5) vouches for a file by its writer's own entry, and nobody holds one for n4.
+      // Refused, the file left where it is, as for one this node cannot read: started empty, a whole cluster
+      // renamed would come back with no children at all.
+      this.close();
+      throw new ConfigError([
+        `dataDir (${this.dir}): the desired state file ${this.file} was written by node ${JSON.stringify(decoded.node)}, not ` +
+          `${JSON.stringify(this.node)}; it was left untouched. Started under another name, a copy of a member's data dir could ` +
+          `bring back children stopped since it was saved (the cluster can tell an old file only by its writer's name): start ` +
+          `this node as --name ${decoded.node}, or give it an empty data dir (move ${STATE_FILE} away)`,
+      ]);
+    }
     return { kind: 'loaded', ...decoded };
   }
 
@@ -433,8 +448,10 @@ export interface LockFacts {
   self: number;
   /** The machine's boot id now. */
   bootId: string | undefined;
-  /** Whether a process with the lock's pid exists (EPERM counts: it exists, someone else's). */
+  /** Whether a process with the lock's pid exists and has not exited (EPERM counts: it exists, someone else's; a zombie does not). */
   alive: boolean;
+  /** The pid is a zombie: its process has exited, and its parent has not reaped it yet. */
+  zombie?: boolean;
   /** That process's start time, when it is alive and /proc tells it. */
   startTime: string | undefined;
 }
@@ -461,7 +478,8 @@ export function judgeLock(lock: LockRecord | undefined, facts: LockFacts | undef
       stale: true,
       reason: `it was written before the machine last booted (boot id ${lock.bootId}, now ${facts.bootId}): process ${pid} of then is gone`,
     };
-  if (!facts.alive) return { stale: true, reason: `process ${pid} is not running` };
+  if (!facts.alive)
+    return { stale: true, reason: facts.zombie ? `process ${pid} has exited (a zombie its parent has not reaped yet)` : `process ${pid} is not running` };
   if (lock.startTime !== undefined && facts.startTime !== undefined && lock.startTime !== facts.startTime)
     return {
       stale: true,
@@ -515,8 +533,12 @@ function ownLock(): LockRecord {
 
 /** What the machine says now about `pid` (see `LockFacts`). */
 function lockFacts(pid: number): LockFacts {
-  const alive = processAlive(pid);
-  return { self: process.pid, bootId: readBootId(), alive, startTime: alive ? readStartTime(pid) : undefined };
+  // Race "a zombie owner" (an outsider's tour): a node SIGKILLed and started again a second later on the same data
+  // dir was refused ("process N is running, started when the lock's owner did") while N, exited, waited for its
+  // parent (here init) to reap it: it keeps its pid and start time until then.
+  const zombie = isZombie(pid);
+  const alive = !zombie && processAlive(pid);
+  return { self: process.pid, bootId: readBootId(), alive, ...(zombie ? { zombie } : {}), startTime: alive ? readStartTime(pid) : undefined };
 }
 
 function readLock(path: string): LockRecord | undefined {
@@ -545,6 +567,25 @@ export function startTimeFromStat(stat: string): string | undefined {
     .trim()
     .split(/\s+/)[22 - 3];
   return field !== undefined && /^\d{1,20}$/.test(field) ? field : undefined;
+}
+
+/** Field 3 of /proc/<pid>/stat (the state: R, S, D, Z for a zombie…), counted from the name's last `)`. */
+export function stateFromStat(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const field = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/)[0];
+  return field !== undefined && /^[A-Za-z]$/.test(field) ? field : undefined;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return stateFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) === 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function readStartTime(pid: number): string | undefined {

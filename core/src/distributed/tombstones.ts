@@ -59,12 +59,16 @@
  *      peer that dropped the tombstone; it affirms only once ready (linked
  *      to and synced with every member it knows of), so every such peer had
  *      its greeting first.
- *    - "killed between the affirm and its save": the peers hold an entry
- *      newer than the member's file by up to one save (200 ms), and take it
- *      for restored: it discards its state and takes theirs — every peer
- *      that holds the affirm holds all the member wrote before it (FIFO),
- *      so what is lost is at most what it wrote in that last 200 ms
- *      without telling anyone, as with any SIGKILL.
+ *    - "killed between the affirm and its save": saved at the next
+ *      coalesced save (up to 200 ms later), the affirm could reach the
+ *      peers first, and a member SIGKILLed meanwhile came back with a file
+ *      older than the entry they held: taken for restored, it discarded its
+ *      state — back first and alone after a whole-cluster kill (mode
+ *      available), with every start and stop it had confirmed meanwhile
+ *      (an outsider's tour). So the affirm is saved within its turn
+ *      (`Persistence.saveInTurn`), before a delta or a pull's answer can
+ *      carry it: no peer holds an entry newer than the member's disk (a
+ *      save that fails leaves this race open while the disk fails).
  *    Not covered: every member restored from backups together (nothing
  *    newer is left anywhere), and a member started empty that syncs from
  *    the restored one before any other (it then holds the old entry too).

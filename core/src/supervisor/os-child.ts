@@ -8,7 +8,9 @@
  *   `setpriv --pdeathsig SIGKILL`, which sets the parent-death signal and
  *   then execs the command (same pid, no extra process): if the node itself
  *   is killed with SIGKILL, its direct children die with it instead of
- *   running on as duplicates of what the cluster restarts elsewhere.
+ *   running on as duplicates of what the cluster restarts elsewhere; a
+ *   child whose node died before the signal was set does not run at all
+ *   (`launchArgs`).
  * - Environment: the node's environment minus every `POGO_*` variable (the
  *   cluster secret must not leak into children), plus the spec's `env`.
  * - stdout and stderr are captured line by line into the child's LogRing.
@@ -30,6 +32,25 @@ import { describeExit, type ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => process.platform === 'linux' && existsSync(p));
+const SH = SETPRIV !== undefined && existsSync('/bin/sh') ? '/bin/sh' : undefined;
+/** Run by /bin/sh between setpriv and the command: `$1` is the node's pid (see `launchArgs`). */
+const PARENT_GUARD = '[ "$PPID" = "$1" ] || exit 137; shift; exec "$@"';
+
+/**
+ * The program and arguments that start `executable`. On Linux with setpriv:
+ * `setpriv --pdeathsig SIGKILL`, then — race "the node killed during a
+ * start" (an outsider's tour: a node SIGKILLed while it spawned a child left
+ * that child running under init, for good, while the cluster ran or stopped
+ * it elsewhere) — a shell that checks its parent is still the node before it
+ * execs the command: the parent-death signal is set only if the parent is
+ * alive then, and a parent that died before it is never signalled. Same
+ * pid all along (each step execs the next).
+ */
+export function launchArgs(executable: string, args: readonly string[], nodePid = process.pid): [string, string[]] {
+  if (SETPRIV === undefined) return [executable, [...args]];
+  if (SH === undefined) return [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', executable, ...args]];
+  return [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', SH, '-c', PARENT_GUARD, 'pogo-child', String(nodePid), executable, ...args]];
+}
 
 /** Finds an executable like the shell would; undefined when there is none. */
 export function resolveExecutable(command: string, cwd: string | undefined, pathEnv = process.env['PATH'] ?? ''): string | undefined {
@@ -84,7 +105,7 @@ export async function startOsChild(start: CommandStart, ctx: InstanceContext, ri
   if (start.cwd !== undefined && !existsSync(start.cwd)) throw new StartError(`working directory ${start.cwd} does not exist`);
   const executable = resolveExecutable(start.command, start.cwd, start.env['PATH'] ?? process.env['PATH']);
   if (!executable) throw new StartError(`command not found or not executable: ${start.command}`);
-  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', executable, ...start.args]] : [executable, start.args];
+  const [file, argv] = launchArgs(executable, start.args);
   const child = spawn(file, argv, {
     cwd: start.cwd,
     env: { ...childEnv(start.env), ...ipcEnv(start.ipc) },

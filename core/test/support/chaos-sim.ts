@@ -19,8 +19,8 @@
  * With `durable`, every node keeps a data dir (a crashed node comes back on
  * its own file, whatever its last save missed) and tombstones are collected
  * within the run (a 3 s TTL), so a node restarted during collection meets
- * the roster affirmations of distributed/tombstones.ts (5) — including the
- * one false alarm, a node killed between an affirm and its save.
+ * the roster affirmations of distributed/tombstones.ts (5): a restart must
+ * never be taken for a restored backup (the affirm is on disk first).
  * Checks:
  * - majority mode, from the instance records (support/instance-log.ts, what
  *   really ran where and when, never the cluster's view): no child runs

@@ -766,6 +766,21 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await expect(sim.resolve(n3.supervisor.terminateChild('keep'))).rejects.toMatchObject({ code: 'not-found' });
   });
 
+  it('a move sent to the restored member while it takes the state afresh waits for that state too: the child moves, never a not-found', async () => {
+    const { config, restoreN3 } = await backupBeforeAStop(812);
+    sim.crash('n3');
+    restoreN3();
+    await sim.start('n3', ['n1'], config('n3'));
+    await sim.until(() => discarded('n3'), 5_000, 'n3 discarding its state');
+    const n3 = sim.mustGet('n3');
+    expect(n3.supervisor.isReady).toBe(false);
+    const target = sim.instances('keep')[0] === 'n1' ? 'n2' : 'n1';
+    await expect(sim.resolve(n3.supervisor.moveChild('keep', target))).resolves.toMatchObject({ id: 'keep', node: target });
+    await sim.run(1_000);
+    expect(sim.instances('keep')).toEqual([target]);
+    await expect(sim.resolve(n3.supervisor.moveChild('gone', 'n1'))).rejects.toMatchObject({ code: 'not-found' });
+  });
+
   it('the same backup in a whole-cluster restart, the restored member first (majority mode): the others bring their newer files, and nothing stopped comes back', async () => {
     const { config, restoreN3 } = await backupBeforeAStop(808, { netsplit: 'majority', expectedMembers: 3 });
     for (const n of NAMES) sim.crash(n);

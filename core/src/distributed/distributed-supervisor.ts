@@ -769,8 +769,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       // (rosterChanged) — so a spec it lacks may be live in the cluster. Answered not-found at once,
       // `pogo ctl stop --ignore-not-found` exited 0 while the child ran on. Decided once it is ready
       // (within the ready timeout, in mode available).
-      if (this.o.isMember && !this.o.observer && !this.reconciler.isReady && !this.stopped)
-        return this.whenReady(`stop ${id}`).then(() => this.terminateChild(id));
+      if (this.syncingYet) return this.whenReady(`stop ${id}`).then(() => this.terminateChild(id));
       return Promise.reject(this.noChild(id));
     }
     // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
@@ -807,6 +806,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return waiting;
   }
 
+  /** A member not ready yet: it has not synced with its peers, so an id it holds no spec of may be live in the cluster. */
+  private get syncingYet(): boolean {
+    return this.o.isMember && !this.o.observer && !this.reconciler.isReady && !this.stopped;
+  }
+
   /** Resolves once this member is ready; rejects with `timeout` after the start timeout, `shutting-down` if it stops first. */
   private whenReady(what: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -838,7 +842,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Pins a child to `node` (forced placement) and resolves once it runs there. */
   moveChild(id: string, node: string): Promise<{ id: string; node: string; pid: string }> {
     const live = this.desired.live(id);
-    if (!live) return Promise.reject(this.noChild(id));
+    // Race "a stop before the state is in" (terminateChild), for a move: not-found from a member still syncing.
+    if (!live) return this.syncingYet ? this.whenReady(`move ${id}`).then(() => this.moveChild(id, node)) : Promise.reject(this.noChild(id));
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
     if (!target) {

@@ -707,6 +707,10 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     for (const n of sim.running()) expect(n.supervisor.roster()).toEqual({ n1: true, n2: true, n3: true });
     expect(sim.runs.of('gone')).toHaveLength(1); // started once, before the stop; never again, anywhere
     expect(sim.instances('keep')).toHaveLength(1);
+    // However many peers saw its old greeting and forgot it, it discards its state once (race "forgotten by two peers at once").
+    expect(sim.log.entries.filter((e) => e.fields['node'] === 'n3' && /forgotten by the cluster while it was away; discarding/.test(e.message))).toHaveLength(
+      1,
+    );
   };
 
   it('a member whose save fails says so to the others (protocol 2.6), and again when it works: their member tables carry it, the gateway shows it', async () => {
@@ -779,6 +783,21 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await sim.run(1_000);
     expect(sim.instances('keep')).toEqual([target]);
     await expect(sim.resolve(n3.supervisor.moveChild('gone', 'n1'))).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('a restored member greeting both peers at once is forgotten by both, and discards its state once', async () => {
+    const { config, restoreN3 } = await backupBeforeAStop(813);
+    sim.crash('n3');
+    restoreN3();
+    // n1 and n2 cut apart while n3 comes back: each judges n3's greeting itself, and n3 hears both forgets.
+    sim.network.partition([SimCluster.address('n1')], [SimCluster.address('n2')]);
+    await sim.start('n3', ['n1', 'n2'], config('n3'));
+    await sim.until(() => regressed('n3') && discarded('n3'), 5_000, 'n3 taken for restored');
+    await sim.run(500);
+    sim.network.heal();
+    await settledWithN3();
+    const by = sim.log.entries.filter((e) => e.fields['peer'] === 'n3' && /came back with desired state older/.test(e.message)).map((e) => e.fields['node']);
+    expect(by.sort()).toEqual(['n1', 'n2']);
   });
 
   it('the same backup in a whole-cluster restart, the restored member first (majority mode): the others bring their newer files, and nothing stopped comes back', async () => {

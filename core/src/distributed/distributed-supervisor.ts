@@ -55,7 +55,7 @@ import { anyEligible, owner, place, type Candidate } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
-import { verTime, type FlagRegister, type Ver } from './registers.js';
+import { verNode, verTime, type FlagRegister, type Ver } from './registers.js';
 import { Waiters } from './waiters.js';
 import { bridgedPeers } from '../store/bridge.js';
 import type { SavedState } from './state-file.js';
@@ -180,6 +180,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private initialChildren: unknown[] = [];
   /** This member restored desired state from its data dir (so it may be stale: see rosterChanged). */
   private restoredState = false;
+  /** Since when this member's desired state holds nothing from before a forget (its start, or its last discard: rosterChanged). */
+  private freshSince: number;
+  /** Peers linked when this member last discarded its state: a forget from one of them may answer its old greeting (rosterChanged). */
+  private greetedStale = new Set<string>();
   /** A collected mark landed before this member was ready: it affirms its roster entry once ready (affirmRoster). */
   private affirmPending = false;
   /** Stops of ids this member holds no spec of, made before it was ready: decided once it is (terminateChild). */
@@ -191,6 +195,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   constructor(private readonly o: DistributedOptions) {
     super();
+    this.freshSince = o.startedAt;
     const observer = o.observer === true || !o.isMember;
     this.waiters = new Waiters({
       clock: o.clock,
@@ -438,7 +443,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private rosterChanged(): void {
     if (this.stopped || !this.o.isMember || this.o.observer || !this.desired.isForgotten(this.o.node)) return;
     const entry = this.desired.rosterEntry(this.o.node)!;
-    const stale = this.restoredState || verTime(entry.ver) > this.o.startedAt;
+    // Race "forgotten by two peers at once" (the backup tour: both saw a restored member's old greeting and
+    // both forgot it): the second forget answers a greeting sent before this member discarded its state, so
+    // what it holds now is newer than what that peer saw — it rejoins without discarding again (a second
+    // discard stopped and restarted the children it had started meanwhile). Only a peer it was linked to
+    // then, once, and within the ready timeout: a forget after that is news.
+    const writer = verNode(entry.ver);
+    const explained = this.greetedStale.delete(writer) && this.o.clock.now() - this.freshSince <= this.o.config.readyTimeoutMs;
+    const stale = !explained && (this.restoredState || verTime(entry.ver) > this.freshSince);
     if (!stale) {
       this.desired.setRoster(this.o.node, true);
       return;
@@ -448,7 +460,15 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       'this member was forgotten by the cluster while it was away; discarding its desired ' +
         'state and taking it again from the others (what it changed while away is lost)',
     );
+    // The peers linked now had this member's greeting with the entry it discards (race "forgotten by two peers at once").
+    this.greetedStale = new Set(
+      this.o
+        .members()
+        .filter((m) => m.name !== this.o.node && isLinked(m.status))
+        .map((m) => m.name),
+    );
     this.restoredState = false;
+    this.freshSince = this.o.clock.now();
     const discarded = new DistError(
       'conflict',
       'this node was forgotten by the cluster while it was away and discarded its desired state; the request is lost: make it again',

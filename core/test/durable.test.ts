@@ -751,17 +751,23 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(sim.log.entries.some((e) => e.level === 'warn' && e.fields['node'] === 'n3' && /older than the tombstone TTL/.test(e.message))).toBe(true);
   });
 
-  it('a stop sent to the restored member while it takes the state afresh waits for that state: the child stops, never a not-found', async () => {
-    // An outsider's tour (reliability/backup-tour.mjs churn): a member SIGKILLed just after a roster rewrite
-    // was taken for restored; `pogo ctl stop <id> --ignore-not-found` reached it while its store was empty
-    // (discarded, not synced again) and was answered not-found, exit 0, while the child ran on elsewhere.
-    const { config, restoreN3 } = await backupBeforeAStop(811);
+  /** n3 restored from the backup (backupBeforeAStop), taken for restored, and not ready yet: its store empty, syncing afresh. */
+  async function restoredAndResyncing(seed: number): Promise<PogoNode> {
+    const { config, restoreN3 } = await backupBeforeAStop(seed);
     sim.crash('n3');
     restoreN3();
     await sim.start('n3', ['n1'], config('n3'));
     await sim.until(() => discarded('n3'), 5_000, 'n3 discarding its state');
     const n3 = sim.mustGet('n3');
     expect(n3.supervisor.isReady).toBe(false);
+    return n3;
+  }
+
+  it('a stop sent to the restored member while it takes the state afresh waits for that state: the child stops, never a not-found', async () => {
+    // An outsider's tour (reliability/backup-tour.mjs churn): a member SIGKILLed just after a roster rewrite
+    // was taken for restored; `pogo ctl stop <id> --ignore-not-found` reached it while its store was empty
+    // (discarded, not synced again) and was answered not-found, exit 0, while the child ran on elsewhere.
+    const n3 = await restoredAndResyncing(811);
     await sim.resolve(n3.supervisor.terminateChild('keep'));
     await sim.run(1_000);
     expect(sim.liveIds()).toEqual([]);
@@ -771,13 +777,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
   });
 
   it('a move sent to the restored member while it takes the state afresh waits for that state too: the child moves, never a not-found', async () => {
-    const { config, restoreN3 } = await backupBeforeAStop(812);
-    sim.crash('n3');
-    restoreN3();
-    await sim.start('n3', ['n1'], config('n3'));
-    await sim.until(() => discarded('n3'), 5_000, 'n3 discarding its state');
-    const n3 = sim.mustGet('n3');
-    expect(n3.supervisor.isReady).toBe(false);
+    const n3 = await restoredAndResyncing(812);
     const target = sim.instances('keep')[0] === 'n1' ? 'n2' : 'n1';
     await expect(sim.resolve(n3.supervisor.moveChild('keep', target))).resolves.toMatchObject({ id: 'keep', node: target });
     await sim.run(1_000);

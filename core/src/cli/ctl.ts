@@ -100,6 +100,7 @@ import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
 import { table } from './table.js';
+import { printable } from '../util/printable.js';
 import { isLinked } from '../membership.js';
 import { netsplitWarnings, type NetsplitSettings } from '../distributed/netsplit-settings.js';
 
@@ -747,12 +748,6 @@ export function statusWarnings(members: readonly StatusMember[], asked?: string)
         'the others hold the state, but a restart of every member now would lose the changes made since; see its logs',
     );
   return [...warnings, ...netsplitWarnings(up), ...saving];
-}
-
-/** `text` with control characters (terminal escapes among them) shown as `?`: for text a peer wrote. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what it removes
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
 /** `pogo ctl status` as text: the members, the children's counts, and its warnings (`statusWarnings`). */

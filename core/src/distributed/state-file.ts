@@ -85,6 +85,7 @@ import type { Clock } from '../clock.js';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../protocol.js';
+import { printable } from '../util/printable.js';
 
 /** At most one write per this many ms while the state changes. */
 export const SAVE_COALESCE_MS = 200;
@@ -370,8 +371,8 @@ export function decodeState(
   } catch (err) {
     // JSON.parse quotes the text around the error: of a file of random bytes, terminal escapes and all, that the
     // log and `pogo ctl status` then printed raw (the tour: garbage in the state file). Only printable characters.
-    // eslint-disable-next-line no-control-regex -- control characters are what it removes
-    const message = (err as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+    // (U+FFFD too: a byte that is no UTF-8 decodes to it.)
+    const message = printable((err as Error).message).replace(/\ufffd/g, '?');
     return { reason: `not valid JSON (${text.length} characters; truncated?): ${message}` };
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not a JSON object' };

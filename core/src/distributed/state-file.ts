@@ -526,7 +526,8 @@ export function encodeLock(record: LockRecord): string {
 function ownLock(): LockRecord {
   const record: LockRecord = { pid: process.pid };
   const bootId = readBootId();
-  const startTime = readStartTime(process.pid);
+  const stat = readStat(process.pid);
+  const startTime = stat === undefined ? undefined : startTimeFromStat(stat);
   if (bootId !== undefined) record.bootId = bootId;
   if (startTime !== undefined) record.startTime = startTime;
   return record;
@@ -537,9 +538,16 @@ function lockFacts(pid: number): LockFacts {
   // Race "a zombie owner" (an outsider's tour): a node SIGKILLed and started again a second later on the same data
   // dir was refused ("process N is running, started when the lock's owner did") while N, exited, waited for its
   // parent (here init) to reap it: it keeps its pid and start time until then.
-  const zombie = isZombie(pid);
+  const stat = readStat(pid);
+  const zombie = stat !== undefined && stateFromStat(stat) === 'Z';
   const alive = !zombie && processAlive(pid);
-  return { self: process.pid, bootId: readBootId(), alive, ...(zombie ? { zombie } : {}), startTime: alive ? readStartTime(pid) : undefined };
+  return {
+    self: process.pid,
+    bootId: readBootId(),
+    alive,
+    ...(zombie ? { zombie } : {}),
+    startTime: alive && stat !== undefined ? startTimeFromStat(stat) : undefined,
+  };
 }
 
 function readLock(path: string): LockRecord | undefined {
@@ -559,39 +567,33 @@ function readBootId(): string | undefined {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat (start time, clock ticks since boot). The name (field 2) may hold spaces and parentheses: count from its last `)`. */
-export function startTimeFromStat(stat: string): string | undefined {
+/** The fields of /proc/<pid>/stat from field 3 on. The name (field 2) may hold spaces and parentheses: count from its last `)`. */
+function statFieldsFrom3(stat: string): string[] | undefined {
   const close = stat.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const field = stat
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/)[22 - 3];
+  return close < 0
+    ? undefined
+    : stat
+        .slice(close + 1)
+        .trim()
+        .split(/\s+/);
+}
+
+/** Field 22 of /proc/<pid>/stat (start time, clock ticks since boot). */
+export function startTimeFromStat(stat: string): string | undefined {
+  const field = statFieldsFrom3(stat)?.[22 - 3];
   return field !== undefined && /^\d{1,20}$/.test(field) ? field : undefined;
 }
 
-/** Field 3 of /proc/<pid>/stat (the state: R, S, D, Z for a zombie…), counted from the name's last `)`. */
+/** Field 3 of /proc/<pid>/stat (the state: R, S, D, Z for a zombie…). */
 export function stateFromStat(stat: string): string | undefined {
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const field = stat
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/)[0];
+  const field = statFieldsFrom3(stat)?.[0];
   return field !== undefined && /^[A-Za-z]$/.test(field) ? field : undefined;
 }
 
-function isZombie(pid: number): boolean {
+/** /proc/<pid>/stat, or undefined (no such process, no /proc). */
+function readStat(pid: number): string | undefined {
   try {
-    return stateFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function readStartTime(pid: number): string | undefined {
-  try {
-    return startTimeFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }

@@ -88,6 +88,12 @@ describe('pogo ctl status: no member can take a child', () => {
   });
 });
 
+/** `members`, as the `status` reply of `node` with no children, read the way a ctl of this release reads it. */
+function readAsStatusReply(node: string, members: ReadonlyArray<object>) {
+  const children = { specs: 0, running: 0, pending: 0, moving: 0, duplicate: 0, failing: 0, unplaceable: 0, local: 0 };
+  return MemberStatusReplySchema.parse({ node, members: members.map((m) => ({ ...m, role: 'member' })), children, paused: false });
+}
+
 describe('pogo ctl status: members whose netsplit settings differ', () => {
   const children = { specs: 0, running: 0, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;
   it('names the member that differs, what it breaks and what to do; says nothing of members that announce nothing or are not linked', () => {
@@ -105,12 +111,7 @@ describe('pogo ctl status: members whose netsplit settings differ', () => {
     expect(statusWarnings(members)).toEqual([expected]);
     expect(statusText({ members, children, paused: false, node: 'n1' })).toContain(`\nwarning: ${expected}\n`);
     // The reply as a ctl of this release reads it keeps the settings.
-    const reply = MemberStatusReplySchema.parse({
-      node: 'n1',
-      members: members.map((m) => ({ ...m, role: 'member' })),
-      children: { ...(children as object), local: 0 },
-      paused: false,
-    });
+    const reply = readAsStatusReply('n1', members);
     expect(reply.members[2]!.netsplit).toEqual({ mode: 'available' });
     members[2]!.netsplit = majority3;
     expect(statusWarnings(members)).toEqual([]);
@@ -134,12 +135,7 @@ describe('pogo ctl status: members that cannot save their desired state', () => 
     expect(statusWarnings(members, 'n3')).toHaveLength(2);
     expect(statusText({ members, children, paused: false, node: 'n1' })).toContain(`\nwarning: ${expected}\n`);
     // The reply as a ctl of this release reads it keeps the field (a ctl of 2.5 drops it: z.object strips unknown keys).
-    const reply = MemberStatusReplySchema.parse({
-      node: 'n3',
-      members: members.map((m) => ({ ...m, role: 'member' })),
-      children: { ...(children as object), local: 0 },
-      paused: false,
-    });
+    const reply = readAsStatusReply('n3', members);
     expect(reply.members[1]!.saveFailing).toEqual(members[1]!.saveFailing);
   });
 });

@@ -105,7 +105,8 @@ export class DesiredState {
       // 5): `regressed` forgets it before anything else it sent is looked at.
       accepts: (peer, k, value) => {
         if (k !== key.roster(peer)) return !this.isForgotten(peer);
-        if (!o.observer && rosterRegressed(this.rosterEntry(peer), value as FlagRegister)) o.regressed(peer, this.rosterEntry(peer)!, value as FlagRegister);
+        const held = this.rosterEntry(peer);
+        if (!o.observer && rosterRegressed(held, value as FlagRegister)) o.regressed(peer, held!, value as FlagRegister);
         return true;
       },
       pullsFrom: (peer) => !this.isForgotten(peer),

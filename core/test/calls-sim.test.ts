@@ -148,3 +148,66 @@ describe('calls during random moves and crashes (simulation)', () => {
     console.log(`calls: ${totals.ok} answered, failed: ${JSON.stringify(totals.failed)}`);
   }, 300_000);
 });
+
+describe('a call made on a node that has just started (race "a call right after start")', () => {
+  function echoWorkers(): WorkerRegistry {
+    const registry = new WorkerRegistry();
+    registry.define('echo', (_args, ctx) => {
+      ctx.onMessage((message) => ({ echo: message, pid: ctx.pid }));
+      return { stop: () => undefined };
+    });
+    return registry;
+  }
+
+  async function clusterWithChild(sim: SimCluster, workers: WorkerRegistry): Promise<void> {
+    const config = { workers: [] as string[] };
+    await sim.start('n1', [], config, workers);
+    for (const n of ['n2', 'n3']) await sim.start(n, ['n1'], config, workers);
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 30_000, 'mesh');
+    await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id: 'p1', start: { worker: 'echo' } }));
+  }
+
+  const outcome = (p: Promise<unknown>): Promise<{ ok?: unknown; code?: string; message?: string }> =>
+    p.then(
+      (ok) => ({ ok }),
+      (err: MessageError) => ({ code: err.code, message: err.message }),
+    );
+
+  it('reaches a child running elsewhere, and says not-found for an unknown id only once the node has synced', async () => {
+    const workers = echoWorkers();
+    const sim = new SimCluster(11);
+    await clusterWithChild(sim, workers);
+    // Both calls made in the turn the node started: it holds no spec yet. Before, both failed at once, not-found.
+    await sim.start('n4', ['n1'], { workers: [] }, workers);
+    const n4 = sim.mustGet('n4');
+    expect(n4.supervisor.isReady).toBe(false);
+    // A read answers from what the node holds so far, and says so.
+    expect(() => n4.supervisor.explain('p1')).toThrow(/no child with id "p1" on n4 so far: n4 is not ready yet/);
+    const known = outcome(n4.supervisor.callDetailed('p1', { hi: 1 }));
+    let readyWhenAnswered: boolean | undefined;
+    const unknown = outcome(n4.supervisor.call('typo', { hi: 2 })).finally(() => (readyWhenAnswered = n4.supervisor.isReady));
+    const answer = await sim.resolve(known);
+    expect(answer.code).toBeUndefined();
+    expect((answer.ok as { reply: { echo: unknown } }).reply.echo).toEqual({ hi: 1 });
+    expect(await sim.resolve(unknown)).toMatchObject({ code: 'not-found' });
+    expect(readyWhenAnswered).toBe(true);
+    expect(n4.supervisor.explain('p1').id).toBe('p1');
+    expect(() => n4.supervisor.explain('typo')).toThrow(/^no child with id "typo"$/);
+    sim.stopAll();
+    await flushMicrotasks();
+  });
+
+  it('a node that cannot sync fails the call at its deadline, saying why', async () => {
+    const workers = echoWorkers();
+    const sim = new SimCluster(12);
+    await clusterWithChild(sim, workers);
+    // Its only seed is cut off: it links to no one, and is not ready within the call's timeout.
+    sim.network.partition([SimCluster.address('n5')], ['n1', 'n2', 'n3'].map(SimCluster.address));
+    await sim.start('n5', ['n1'], { workers: [] }, workers);
+    const r = await sim.resolve(outcome(sim.mustGet('n5').supervisor.call('p1', { hi: 3 }, { timeoutMs: 500 })));
+    expect(r.code).toBe('timeout');
+    expect(r.message).toContain('n5 has not synced with the cluster yet');
+    sim.stopAll();
+    await flushMicrotasks();
+  });
+});

@@ -17,16 +17,30 @@ const B = { node: 'n2', pid: 'n2/0123abcd/c7' };
 
 describe('routeCall', () => {
   it('a child never known is not-found; a terminated one not-running', () => {
-    expect(routeCall({ live: false, terminated: false, runners: [], owner: undefined, skip: new Set() })).toEqual({ to: 'fail', code: 'not-found' });
-    expect(routeCall({ live: false, terminated: true, runners: [A], owner: 'n1', skip: new Set() })).toEqual({ to: 'fail', code: 'not-running' });
+    expect(routeCall({ live: false, terminated: false, runners: [], owner: undefined, syncing: false, skip: new Set() })).toEqual({
+      to: 'fail',
+      code: 'not-found',
+    });
+    expect(routeCall({ live: false, terminated: true, runners: [A], owner: 'n1', syncing: false, skip: new Set() })).toEqual({
+      to: 'fail',
+      code: 'not-running',
+    });
+  });
+
+  it('a node not synced with the cluster yet waits instead of answering not-found or not-running (race "a call right after start")', () => {
+    expect(routeCall({ live: false, terminated: false, runners: [], owner: undefined, syncing: true, skip: new Set() })).toEqual({ to: 'wait' });
+    // An old tombstone here (a data dir) says nothing yet: the cluster may have started the child again since.
+    expect(routeCall({ live: false, terminated: true, runners: [], owner: undefined, syncing: true, skip: new Set() })).toEqual({ to: 'wait' });
+    // What it holds live routes as usual.
+    expect(routeCall({ live: true, terminated: false, runners: [A], owner: 'n1', syncing: true, skip: new Set() })).toEqual({ to: 'send', ...A });
   });
 
   it('sends to the owner’s instance when several run, else the first; waits when none is left to try', () => {
-    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n2', skip: new Set() })).toEqual({ to: 'send', ...B });
-    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n3', skip: new Set() })).toEqual({ to: 'send', ...A });
-    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n1', skip: new Set([A.pid]) })).toEqual({ to: 'send', ...B });
-    expect(routeCall({ live: true, terminated: false, runners: [A], owner: 'n1', skip: new Set([A.pid]) })).toEqual({ to: 'wait' });
-    expect(routeCall({ live: true, terminated: false, runners: [], owner: 'n1', skip: new Set() })).toEqual({ to: 'wait' });
+    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n2', syncing: false, skip: new Set() })).toEqual({ to: 'send', ...B });
+    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n3', syncing: false, skip: new Set() })).toEqual({ to: 'send', ...A });
+    expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n1', syncing: false, skip: new Set([A.pid]) })).toEqual({ to: 'send', ...B });
+    expect(routeCall({ live: true, terminated: false, runners: [A], owner: 'n1', syncing: false, skip: new Set([A.pid]) })).toEqual({ to: 'wait' });
+    expect(routeCall({ live: true, terminated: false, runners: [], owner: 'n1', syncing: false, skip: new Set() })).toEqual({ to: 'wait' });
   });
 });
 
@@ -86,7 +100,7 @@ describe('CallRouter', () => {
 
   it('a retry loop on calls that fail at once lets the event loop turn (race "a retry loop that never yields")', async () => {
     // No instance of any child anywhere: every call fails at once, not-found.
-    const router = routerOf({ locate: () => ({ live: false, terminated: false, runners: [], owner: undefined }), send: () => false });
+    const router = routerOf({ locate: () => ({ live: false, terminated: false, runners: [], owner: undefined, syncing: false }), send: () => false });
     let turned = false;
     setImmediate(() => (turned = true));
     let tries = 0;
@@ -104,7 +118,7 @@ describe('CallRouter', () => {
     // made went out a frame each: remote calls/s at 256 in flight fell from 36,630 to 10,783 (calls benchmark).
     const sent: Array<{ to: string; frame: { t: string; cid?: string } }> = [];
     const router = routerOf({
-      locate: () => ({ live: true, terminated: false, runners: [B], owner: 'n2' }),
+      locate: () => ({ live: true, terminated: false, runners: [B], owner: 'n2', syncing: false }),
       send: (to, frame) => (sent.push({ to, frame }), true),
     });
     const order: string[] = [];

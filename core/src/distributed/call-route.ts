@@ -3,6 +3,11 @@
  * the child (distributed/calls.ts executes the answer; call-route.test.ts
  * covers every rule).
  *
+ * - no live spec on a node that has not synced with the cluster yet (it
+ *   has never been ready: just started, or back from a data dir): `wait`.
+ *   Its store may lack the spec, or hold a tombstone the cluster has since
+ *   moved past; what it learns next routes the call again. Race "a call
+ *   right after start" (calls.ts);
  * - no live spec: `not-running` when the cluster holds its tombstone (it
  *   was terminated, or ended for good), else `not-found` (never known here);
  * - instances visible (`run:<id>` on this node or a linked one) that have
@@ -23,6 +28,8 @@ export interface RouteInput {
   /** Its instances, as `run:<id>` shows them on visible nodes. */
   readonly runners: ReadonlyArray<{ readonly node: string; readonly pid: string }>;
   readonly owner: string | undefined;
+  /** This node has not synced with the cluster yet (never ready since it started): a spec it lacks may exist. */
+  readonly syncing: boolean;
   /** Instances that answered this call `moved` (or could not be reached): not tried again. */
   readonly skip: ReadonlySet<string>;
 }
@@ -35,7 +42,7 @@ export type Route =
 const WAIT: Route = { to: 'wait' };
 
 export function routeCall(input: RouteInput): Route {
-  if (!input.live) return { to: 'fail', code: input.terminated ? 'not-running' : 'not-found' };
+  if (!input.live) return input.syncing ? WAIT : { to: 'fail', code: input.terminated ? 'not-running' : 'not-found' };
   let pick: { node: string; pid: string } | undefined;
   for (const r of input.runners) {
     if (input.skip.has(r.pid)) continue;

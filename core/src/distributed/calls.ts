@@ -46,6 +46,18 @@
  *   entry and is dropped (never given to a later call: the table's ids are
  *   never reused, and random per incarnation).
  *
+ * Race "a call right after start" (an outsider's look at issue 12): a node
+ * that has just started — empty, or from a data dir — holds no spec, or an
+ * old one, until it has synced with its peers, and every call it made then
+ * failed at once with `not-found` although the child ran elsewhere: an
+ * application restarted behind a load balancer answered its first requests
+ * "no such child". Until the node has been ready once, a call to a child it
+ * holds no live spec of waits (call-route.ts), like one between instances:
+ * the spec arriving routes it (`childChanged`), readiness routes every one
+ * still waiting (`synced`): a child the cluster does not hold fails then,
+ * as `not-found`, and a node that never syncs fails it at its deadline as
+ * `timeout`, saying so.
+ *
  * Race "a retry loop that never yields" (an outsider's tour, real
  * processes): a worker retrying `await ctx.call(...)` at once on an error
  * — a typo'd id, a stopped child — never let its node's event loop turn,
@@ -283,6 +295,11 @@ export class CallRouter {
     });
   }
 
+  /** This node became ready (synced with the cluster) for the first time: every waiting call is routed again ("a call right after start"). */
+  synced(): void {
+    for (const id of [...this.waiting.keys()]) this.childChanged(id);
+  }
+
   /** The child's `run:` group or its register changed: calls waiting for it are routed again. */
   childChanged(id: string): void {
     const kept = this.sent.get(id);
@@ -496,8 +513,17 @@ export class CallRouter {
     const why =
       p.at !== undefined
         ? `${p.id} (${p.at.pid} on ${p.at.node}) did not answer within ${p.timeoutMs} ms`
-        : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
+        : this.unsynced(p.id)
+          ? `${this.o.node} has not synced with the cluster yet (not ready: still linking to and syncing with its peers), so within ` +
+            `${p.timeoutMs} ms it could not tell whether ${p.id} exists or where it runs`
+          : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
     p.reject(new MessageError('timeout', why));
+  }
+
+  /** Waiting only because this node has not synced yet (no live spec here). */
+  private unsynced(id: string): boolean {
+    const where = this.o.locate(id);
+    return where.syncing && !where.live;
   }
 
   private fail(cid: string, err: MessageError): void {

@@ -306,6 +306,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       becameReady: () => {
         if (this.affirmPending) this.affirmRoster();
         for (const w of [...this.untilReady]) w.done();
+        this.calls.synced();
         this.startInitialChildren();
       },
       onSlice: (seconds) => this.onReconcile?.(seconds),
@@ -762,9 +763,17 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    * `not-found` for a request about `id`, saying when the cluster holds its
    * tombstone that it was stopped (an outsider's tour: a second `ctl stop`
    * and `whereis` said only "no child with id", while a call said "was
-   * terminated").
+   * terminated"), and when this node has not synced with the cluster yet
+   * that its word is not the cluster's (an explain, restart, unpin or
+   * whereis sent to a member just started).
    */
   noChild(id: string): DistError {
+    if (!this.reconciler.hasBeenReady && !this.stopped)
+      return new DistError(
+        'not-found',
+        `no child with id ${JSON.stringify(id)} on ${this.o.node} so far: ${this.o.node} is not ready yet (still linking to and syncing ` +
+          'with its peers), so the cluster may hold it; ask another member, or again once this one is ready',
+      );
     const stopped = this.desired.child(id).floor !== undefined && this.desired.live(id) === undefined;
     return new DistError('not-found', `no child with id ${JSON.stringify(id)}${stopped ? ': it was stopped (pogo ctl audit shows who and when)' : ''}`);
   }
@@ -972,7 +981,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** The route's inputs for `id`: its live spec or tombstone, its instances, its owner. */
   private locate(id: string): Omit<RouteInput, 'skip'> {
     const v = this.reconciler.view(id);
-    return { live: v.live !== undefined, terminated: v.register.floor !== undefined, runners: v.runners, owner: v.owner };
+    return {
+      live: v.live !== undefined,
+      terminated: v.register.floor !== undefined,
+      runners: v.runners,
+      owner: v.owner,
+      syncing: !this.reconciler.hasBeenReady && !this.stopped,
+    };
   }
 
   /**

@@ -398,6 +398,11 @@ export class Reconciler {
     return this.ready;
   }
 
+  /** Whether this node has been ready since it started: it has synced with the cluster once (a graceful leave does not undo it). */
+  get hasBeenReady(): boolean {
+    return this.wasReady;
+  }
+
   // ---- what happened -------------------------------------------------------------
 
   /** Registers changed in the store (locally or from a peer). */

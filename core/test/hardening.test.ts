@@ -20,6 +20,7 @@ import { handshakeProof } from '../src/link.js';
 import { MemoryLogger, createLogger, type CapturedLog } from '../src/logger.js';
 import { PogoNode, createNodeConfig } from '../src/node.js';
 import { startGateway, type Gateway } from '../src/observer/gateway.js';
+import { GATEWAY_MAX_PENDING, startServer } from '../src/observer/server.js';
 import { UI_OPS } from '../src/observer/ui-protocol.js';
 import { COMMAND_OPS, PROTOCOL_VERSION, type CommandOp } from '../src/protocol.js';
 import { SocketIoTransport } from '../src/transport/socketio.js';
@@ -245,6 +246,41 @@ describe('limits on unauthenticated connections', () => {
     started.push(peer);
     await until(() => node.upMembers().includes('peer'), 10_000, 'peer linked while the squatters hold every slot');
     expect(log.entries.some((e) => e.fields['code'] === 'too-many-connections' && /closed the oldest/.test(e.message))).toBe(true);
+  });
+
+  it('gateway: silent connections are capped (the oldest goes) and a session already open or opening is never the one closed', async () => {
+    // Served beyond loopback (--host), the gateway had no cap: every silent connection stayed open for minutes.
+    const log = new MemoryLogger([], {}, 100_000);
+    const server = await startServer({ host: '127.0.0.1', port: 0, log });
+    cleanups.push(() => server.close());
+    const { port } = new URL(server.url);
+    const session = (): Promise<IoSocket> => {
+      const socket = ioConnect(server.url, { path: '/gateway', transports: ['websocket'], reconnection: false, forceNew: true });
+      cleanups.push(() => socket.close());
+      return new Promise((resolve, reject) => {
+        socket.once('connect', () => resolve(socket));
+        socket.once('connect_error', reject);
+      });
+    };
+    const first = await session();
+    const squatters: NetSocket[] = [];
+    cleanups.push(() => squatters.forEach((s) => s.destroy()));
+    let closed = 0;
+    for (let i = 0; i < GATEWAY_MAX_PENDING + 6; i++) {
+      const s = tcpConnect(Number(port), '127.0.0.1');
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      squatters.push(s);
+      await new Promise((r) => s.once('connect', r));
+    }
+    await until(() => closed >= 6, 5_000, 'the six oldest squatters closed');
+    expect(server.refusals['too-many-connections']).toBe(6);
+    // Every slot held by a squatter: a new session still gets in (the oldest squatter makes room), the first stays.
+    const second = await session();
+    expect(second.connected).toBe(true);
+    expect(first.connected).toBe(true);
+    expect(server.refusals['too-many-connections']).toBe(7);
+    expect(log.entries.filter((e) => /gateway: closed unauthenticated connections/.test(e.message))).toHaveLength(1);
   });
 
   it('Socket.IO: the handshake timeout closes a connection that says nothing, with a reject and a log line', async () => {

@@ -240,6 +240,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     server = await startServer({
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
+      log: node.log,
       ...(options.staticDir !== undefined ? { staticDir: options.staticDir } : {}),
     });
   } catch (err) {

@@ -15,13 +15,26 @@
  * command's arguments may have, so an oversized one still arrives and is
  * refused by a member with a `too-large` error it audits, instead of the
  * connection being dropped) and cross-origin requests refused.
+ *
+ * Whoever reaches the port (a gateway served beyond loopback, `--host`)
+ * decides how many connections are open before authentication: at most
+ * GATEWAY_MAX_PENDING of them that are not Socket.IO connections yet, one
+ * more closing the oldest, each closed after GATEWAY_PENDING_IDLE_MS
+ * without becoming one (util/pending-connections.ts, as on the cluster
+ * port); HTTP headers and requests within GATEWAY_PENDING_IDLE_MS. A
+ * desktop app already connected is never the oldest pending connection, so
+ * a flood cannot close it; sessions themselves are capped by `maxClients`
+ * (auth.ts). What it closes is counted and logged, at most one line every
+ * 10 s.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Server as IoServer } from 'socket.io';
+import type { Logger } from '../logger.js';
 import { formatAddress } from '../util/address.js';
+import { PendingConnections } from '../util/pending-connections.js';
 import type { Access } from './state.js';
 import { GATEWAY_MAX_FRAME_BYTES } from './command-size.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './ui-protocol.js';
@@ -48,6 +61,8 @@ export type UiServer = IoServer<ClientToServerEvents, ServerToClientEvents, Reco
 export interface RunningServer {
   readonly io: UiServer;
   readonly url: string;
+  /** Connections closed before they became sessions, by reason (tests). */
+  readonly refusals: Readonly<Record<'too-many-connections' | 'idle', number>>;
   close(): Promise<void>;
 }
 
@@ -93,11 +108,43 @@ function serveStatic(root: string | undefined, req: IncomingMessage, res: Server
   );
 }
 
+/** Connections open at once before they become Socket.IO connections; one more closes the oldest. */
+export const GATEWAY_MAX_PENDING = 64;
+/** How long one may stay so (and HTTP headers and requests may take), ms. */
+export const GATEWAY_PENDING_IDLE_MS = 10_000;
+const REFUSAL_LOG_EVERY_MS = 10_000;
+
 /** Listens on `host:port` (0: any free port); rejects when it cannot. */
-export async function startServer(o: { host: string; port: number; staticDir?: string }): Promise<RunningServer> {
+export async function startServer(o: { host: string; port: number; staticDir?: string; log?: Logger }): Promise<RunningServer> {
   const root = o.staticDir ? resolve(o.staticDir) : undefined;
-  const http = createServer((req, res) => serveStatic(root, req, res));
-  const io: UiServer = new IoServer(http, { path: '/gateway', serveClient: false, maxHttpBufferSize: GATEWAY_MAX_FRAME_BYTES, cors: { origin: false } });
+  const limits = { headersTimeout: GATEWAY_PENDING_IDLE_MS, requestTimeout: GATEWAY_PENDING_IDLE_MS, connectionsCheckingInterval: 1_000 };
+  const http = createServer(limits, (req, res) => serveStatic(root, req, res));
+  const refusals = { 'too-many-connections': 0, idle: 0 };
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  const pending = new PendingConnections({
+    max: GATEWAY_MAX_PENDING,
+    idleMs: GATEWAY_PENDING_IDLE_MS,
+    refused: (kind, remote) => {
+      refusals[kind]++;
+      const now = performance.now();
+      if (now - loggedAt < REFUSAL_LOG_EVERY_MS) return;
+      loggedAt = now;
+      o.log?.warn(
+        { remote, ...refusals },
+        `gateway: closed unauthenticated connections (limit ${GATEWAY_MAX_PENDING} open at once, ${GATEWAY_PENDING_IDLE_MS} ms each); counts since start`,
+      );
+    },
+  });
+  pending.watch(http);
+  const io: UiServer = new IoServer(http, {
+    path: '/gateway',
+    serveClient: false,
+    maxHttpBufferSize: GATEWAY_MAX_FRAME_BYTES,
+    cors: { origin: false },
+    connectTimeout: GATEWAY_PENDING_IDLE_MS,
+  });
+  // A session, past the auth middleware: no longer pending.
+  io.on('connection', (socket) => pending.upgraded(socket.request.socket));
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);
     http.listen(o.port, o.host, () => {
@@ -109,7 +156,9 @@ export async function startServer(o: { host: string; port: number; staticDir?: s
   return {
     io,
     url: `http://${formatAddress(o.host, port)}`,
+    refusals,
     close: async () => {
+      pending.closeAll();
       http.closeAllConnections();
       // io.close() settles before the HTTP server has closed; its callback waits for that.
       await new Promise<void>((resolve, reject) => {

@@ -56,6 +56,7 @@ import type { Server as IoServer, Socket as ServerSocket } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { Logger } from '../logger.js';
 import { formatAddress, parseAddress } from '../util/address.js';
+import { PendingConnections } from '../util/pending-connections.js';
 import { frameParser } from './frame-encoder.js';
 import type { Conn, ConnHandlers, Transport, TransportRefusal } from './transport.js';
 
@@ -371,11 +372,6 @@ function packetSize(packet: { data?: unknown }): number {
   return 0;
 }
 
-/** `remoteAddress|remotePort`: the same for a TCP socket and the TLS socket over it. */
-function socketKey(socket: NetSocket): string {
-  return `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
-}
-
 /** The Socket.IO transport a node links through by default (TLS optional). */
 export class SocketIoTransport implements Transport {
   /** Bytes received and sent by every connection so far (Socket.IO packet data). */
@@ -385,8 +381,8 @@ export class SocketIoTransport implements Transport {
   private http: HttpServer | undefined;
   private io: IoServer | undefined;
   private readonly conns = new Set<SocketConn>();
-  /** TCP connections accepted that have not (yet) become Socket.IO connections, by socketKey. */
-  private readonly unlinked = new Map<string, NetSocket>();
+  /** TCP connections accepted that have not (yet) become Socket.IO connections (set by `listen`). */
+  private pending: PendingConnections | undefined;
   private log: Logger | undefined;
   private logWindow = { start: Number.NEGATIVE_INFINITY, logged: 0, suppressed: 0 };
   private nextId = 1;
@@ -407,7 +403,7 @@ export class SocketIoTransport implements Transport {
 
   /** Unauthenticated connections currently open below the link layer. */
   get pendingConnections(): number {
-    return this.unlinked.size;
+    return this.pending?.size ?? 0;
   }
 
   /**
@@ -452,33 +448,12 @@ export class SocketIoTransport implements Transport {
           ...(mutual ? { requestCert: true, rejectUnauthorized: false } : {}),
         })
       : createHttpServer(limits);
-    const maxPending = this.options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
-    http.on('connection', (socket: NetSocket) => {
-      if (this.unlinked.size >= maxPending) {
-        // Room for the newcomer: the oldest goes (a Map iterates in insertion order).
-        const [oldestKey, oldest] = this.unlinked.entries().next().value as [string, NetSocket];
-        this.unlinked.delete(oldestKey);
-        this.refused(
-          'too-many-connections',
-          oldest.remoteAddress,
-          `too many unauthenticated connections (limit ${maxPending}); closed the oldest for a newer one`,
-        );
-        oldest.destroy();
-      }
-      const key = socketKey(socket);
-      this.unlinked.set(key, socket);
-      // Idle until it becomes a Socket.IO connection (then the timer is cleared): a
-      // connection that sends nothing at all is not covered by the HTTP timeouts.
-      socket.setTimeout(slowMs);
-      socket.once('timeout', () => {
-        if (this.unlinked.get(key) !== socket) return;
-        this.refused('idle', socket.remoteAddress, `no Socket.IO connection within ${slowMs} ms`);
-        socket.destroy();
-      });
-      socket.once('close', () => {
-        if (this.unlinked.get(key) === socket) this.unlinked.delete(key);
-      });
+    this.pending = new PendingConnections({
+      max: this.options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS,
+      idleMs: slowMs,
+      refused: (kind, remote, reason) => this.refused(kind, remote, reason),
     });
+    this.pending.watch(http);
     http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // A peer that resets or times out while sending headers is not worth a line each, but is refused all the same.
       if (err.code !== 'ECONNRESET') this.refused('bad-http', (socket as NetSocket).remoteAddress, `bad HTTP request: ${err.code ?? err.message}`);
@@ -528,11 +503,7 @@ export class SocketIoTransport implements Transport {
       linked.add(socket.conn);
       const underlying = socket.request.socket as
         (NetSocket & Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerCertificate'>>) | undefined;
-      if (underlying) {
-        const key = socketKey(underlying);
-        this.unlinked.get(key)?.setTimeout(0);
-        this.unlinked.delete(key);
-      }
+      this.pending?.upgraded(underlying);
       let authError: string | undefined;
       if (mutual && (tls?.rejectUnauthorized ?? true) && underlying && underlying.authorized !== true) {
         const presented = Object.keys(underlying.getPeerCertificate?.() ?? {}).length > 0;
@@ -606,8 +577,7 @@ export class SocketIoTransport implements Transport {
         io.close(() => resolve()).catch(reject);
       });
     }
-    for (const socket of this.unlinked.values()) socket.destroy();
-    this.unlinked.clear();
+    this.pending?.closeAll();
     if (http) {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

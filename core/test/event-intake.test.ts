@@ -97,6 +97,52 @@ describe('EventIntake', () => {
     expect(t.published.length).toBe(before);
   });
 
+  it('race "an owner never published": seeded with its owners, a link the observer alone lost and regained publishes no placement', () => {
+    const t = setup([member('a'), member('x')]);
+    // As the gateway seeds it: every child's instances and owner, nothing published before.
+    t.intake.seed([
+      { id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' },
+      { id: 'c2', instances: [{ pid: pid('x', 2), node: 'x' }], owner: 'x', pin: 'x' },
+    ]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    t.intake.onDistEvent(placed('c1', 'a'));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x'));
+    t.intake.onDistEvent(started('c1', 'x', 1, 21));
+    t.intake.onDistEvent(placed('c1', 'x', 21));
+    t.intake.onDistEvent({ type: 'placed', id: 'c2', node: 'x', by: 'pin', at: 21 });
+    t.intake.settle('x', () => true, 22);
+    expect(t.published).toEqual([]);
+    // A real change of owner is still news.
+    t.intake.onDistEvent(placed('c1', 'a', 30));
+    expect(t.published.map((e) => e.type)).toEqual(['placed']);
+  });
+
+  it('race "a member lost while catching up": its stops are held, not taken in; back, its instances are no news', () => {
+    const published: DistEvent[] = [];
+    const table = new Map([
+      ['a', member('a')],
+      ['x', member('x')],
+    ]);
+    const intake = new EventIntake({ publish: (e) => published.push(e), member: (n) => table.get(n), changed: () => {}, catchingUp: true });
+    intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    // The gateway has not judged itself caught up yet when the observer alone loses x.
+    table.set('x', member('x', { status: 'down' }));
+    intake.onDistEvent(down('x'));
+    intake.onDistEvent(stopped('c1', 'x', 1));
+    intake.onDistEvent(placed('c1', 'a'));
+    intake.endCatchUp();
+    table.set('x', member('x'));
+    intake.onDistEvent(up('x'));
+    intake.onDistEvent(started('c1', 'x', 1, 21));
+    intake.onDistEvent(placed('c1', 'x', 21));
+    intake.settle('x', () => true, 22);
+    // Before: "started c1 on x" (its pid taken in as stopped) and "placed c1 on x".
+    expect(published).toEqual([]);
+  });
+
   it('race "an observer that reaches only the minority": two members unheard by the one it reaches stay unreachable, nothing is published', () => {
     const t = setup([member('a'), member('b'), member('c')]);
     t.intake.onDistEvent(started('c1', 'a', 1));

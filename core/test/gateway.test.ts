@@ -340,7 +340,8 @@ describe('observer gateway', () => {
     );
     clearInterval(watch);
     expect(client.state().events.filter((e) => e.type === 'node-down' || e.type === 'node-up')).toEqual([]);
-    expect(client.state().activity.filter((a) => a.type === 'stopped' || a.type === 'started' || a.type === 'moved')).toEqual([]);
+    // Nor a placement back to where the children ran all along (race "an owner never published": every run said "placed").
+    expect(client.state().activity.filter((a) => a.type === 'stopped' || a.type === 'started' || a.type === 'moved' || a.type === 'placed')).toEqual([]);
     expect(seen.has('down')).toBe(false);
   });
 

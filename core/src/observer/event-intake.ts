@@ -353,9 +353,20 @@ export class EventIntake {
     this.catching = false;
   }
 
-  /** The instances running when the gateway starts, as if their start had been published. */
-  seed(children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string; node?: string }> }>): void {
-    for (const c of children) if (c.instances.length > 0) this.running.set(c.id, new Map(c.instances.map((i) => [i.pid, i.node])));
+  /**
+   * The instances running when the gateway starts, and each child's owner,
+   * as if their start and placement had been published. Race "an owner
+   * never published": seeded with the instances alone, a link the observer
+   * alone lost and regained published "placed" for every child of that
+   * member — the placement back to where it was all along.
+   */
+  seed(
+    children: Iterable<{ id: string; instances: ReadonlyArray<{ pid: string; node?: string }>; owner?: string | undefined; pin?: string | undefined }>,
+  ): void {
+    for (const c of children) {
+      if (c.instances.length > 0) this.running.set(c.id, new Map(c.instances.map((i) => [i.pid, i.node])));
+      if (c.owner !== undefined) this.placed.set(c.id, `${c.owner}|${c.pin === c.owner ? 'pin' : 'hash'}`);
+    }
   }
 
   /** Members whose loss was published (judged down), until seen up again. */
@@ -723,6 +734,19 @@ export class EventIntake {
 
   /** Takes in a per-child event of the cluster's past: what runs and where each child is placed, with nothing published. */
   private absorb(e: Extract<DistEvent, { id: string }>): void {
+    // Race "a member lost while catching up": what its loss causes here is held as at any other time (it may be
+    // back in a moment, its instances never stopped); taken in, its instances were forgotten and their starts,
+    // when it was linked again, published as news.
+    const l = e.type === 'stopped' ? this.lost.get(e.node) : e.type === 'placed' && e.node !== undefined ? this.firstLost() : undefined;
+    if (l !== undefined && e.type === 'stopped') {
+      l.held.push(e);
+      l.stoppedIds.add(e.id);
+      return;
+    }
+    if (l !== undefined && e.type === 'placed') {
+      l.placed.set(e.id, e);
+      return;
+    }
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       pids.set(e.pid, e.node);

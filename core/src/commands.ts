@@ -469,7 +469,10 @@ export class CommandExecutor {
   private runnerOf(id: string, forwarded: boolean): string {
     if (forwarded) return this.o.node;
     const runners = this.o.supervisor.runnersOf(id);
-    if (runners === undefined) throw new CommandError('not-found', this.o.supervisor.noChild(id).message);
+    if (runners === undefined) {
+      const none = this.o.supervisor.noChild(id);
+      throw new CommandError(none.code === 'not-ready' ? 'not-ready' : 'not-found', none.message);
+    }
     if (runners.length === 0) throw new CommandError('not-running', `${id} is not running on any node now (pogo ctl ls shows its status)`);
     return runners.some((r) => r.node === this.o.node) ? this.o.node : runners[0]!.node;
   }

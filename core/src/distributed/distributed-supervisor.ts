@@ -186,8 +186,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   private greetedStale = new Set<string>();
   /** A collected mark landed before this member was ready: it affirms its roster entry once ready (affirmRoster). */
   private affirmPending = false;
-  /** Stops of ids this member holds no spec of, made before it was ready: decided once it is (terminateChild). */
-  private readonly untilReady = new Set<{ done: (err?: Error) => void }>();
+  /** Stops and moves of ids this member holds no spec of, made before it knew the cluster (a stop) or was ready (a move): decided then. */
+  private readonly untilSynced = new Set<{ ok: () => boolean; done: (err?: Error) => void }>();
   private stopped = false;
   private changeQueued = false;
   /** Observes the wall-clock duration of each reconcile slice (metrics); unset by default. */
@@ -225,7 +225,10 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         if (this.persistence !== undefined && !observer && this.desired.collectedAmong(keys)) this.affirmRoster();
       },
       regressed: (peer, held, incoming) => this.peerRegressed(peer, held, incoming),
-      onProgress: () => this.waiters.progress(),
+      onProgress: () => {
+        this.waiters.progress();
+        this.reconciler.syncProgressed();
+      },
       settledTick: () => this.reconciler.settledTick(),
       savedTick: () => this.persistence?.savedTick ?? Infinity,
     });
@@ -305,9 +308,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       },
       becameReady: () => {
         if (this.affirmPending) this.affirmRoster();
-        for (const w of [...this.untilReady]) w.done();
-        this.calls.synced();
+        this.syncedMore();
         this.startInitialChildren();
+      },
+      learnedTheCluster: () => {
+        this.syncedMore();
+        this.calls.synced();
       },
       onSlice: (seconds) => this.onReconcile?.(seconds),
     });
@@ -476,6 +482,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     );
     this.waiters.rejectAll(discarded);
     this.desired.reset();
+    this.reconciler.forgetCluster();
     this.desired.setRoster(this.o.node, true, true);
     this.o.relink?.('this member was forgotten while it was away: syncing its desired state afresh');
   }
@@ -523,7 +530,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const w of [...this.untilReady]) w.done(new DistError('shutting-down', 'the node is shutting down'));
+    for (const w of [...this.untilSynced]) w.done(new DistError('shutting-down', 'the node is shutting down'));
     this.unsubscribe?.();
     this.reconciler.stop();
     this.instances.stop();
@@ -763,17 +770,13 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
    * `not-found` for a request about `id`, saying when the cluster holds its
    * tombstone that it was stopped (an outsider's tour: a second `ctl stop`
    * and `whereis` said only "no child with id", while a call said "was
-   * terminated"), and when this node has not synced with the cluster yet
-   * that its word is not the cluster's (an explain, restart, unpin or
-   * whereis sent to a member just started).
+   * terminated"). `not-ready` instead while this node does not know the
+   * cluster (`knowsTheCluster`): its word is not the cluster's (an explain,
+   * restart, unpin or whereis sent to a member just started, or to one whose
+   * seeds never answered), and a script must not read it as "no such child".
    */
   noChild(id: string): DistError {
-    if (!this.reconciler.hasBeenReady && !this.stopped)
-      return new DistError(
-        'not-found',
-        `no child with id ${JSON.stringify(id)} on ${this.o.node} so far: ${this.o.node} is not ready yet (still linking to and syncing ` +
-          'with its peers), so the cluster may hold it; ask another member, or again once this one is ready',
-      );
+    if (this.unsynced) return new DistError('not-ready', `no child with id ${JSON.stringify(id)} on ${this.o.node} so far: ${this.unsyncedWhy()}`);
     const stopped = this.desired.child(id).floor !== undefined && this.desired.live(id) === undefined;
     return new DistError('not-found', `no child with id ${JSON.stringify(id)}${stopped ? ': it was stopped (pogo ctl audit shows who and when)' : ''}`);
   }
@@ -798,7 +801,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       // (rosterChanged) — so a spec it lacks may be live in the cluster. Answered not-found at once,
       // `pogo ctl stop --ignore-not-found` exited 0 while the child ran on. Decided once it is ready
       // (within the ready timeout, in mode available).
-      if (this.syncingYet) return this.whenReady(`stop ${id}`).then(() => this.terminateChild(id));
+      if (this.unsynced && this.o.isMember && !this.o.observer) return this.whenSynced(`stop ${id}`, () => !this.unsynced).then(() => this.terminateChild(id));
       return Promise.reject(this.noChild(id));
     }
     // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
@@ -835,27 +838,45 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return waiting;
   }
 
-  /** A member not ready yet: it has not synced with its peers, so an id it holds no spec of may be live in the cluster. */
-  private get syncingYet(): boolean {
-    return this.o.isMember && !this.o.observer && !this.reconciler.isReady && !this.stopped;
+  /** This node does not know the cluster (reconciler.ts `knowsTheCluster`): an id it holds no spec of may be live in the cluster. */
+  private get unsynced(): boolean {
+    return !this.stopped && !this.reconciler.knowsTheCluster;
   }
 
-  /** Resolves once this member is ready; rejects with `timeout` after the start timeout, `shutting-down` if it stops first. */
-  private whenReady(what: string): Promise<void> {
+  /** Why this node's word is not the cluster's yet, for an error. */
+  private unsyncedWhy(): string {
+    const n = this.o.node;
+    return this.reconciler.isReady
+      ? `${n} runs without having synced with any other member (its seeds did not answer, or every member it knows of is down), ` +
+          'so the cluster may hold it; ask a member linked to the others'
+      : `${n} is not ready yet (still linking to and syncing with its peers), so the cluster may hold it; ask another member, or again in a moment`;
+  }
+
+  /**
+   * Resolves once `ok` holds (looked at when this node learns the cluster and when it becomes ready); rejects with
+   * `not-ready` after the start timeout, `shutting-down` if it stops first.
+   */
+  private whenSynced(what: string, ok: () => boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const w = {
+        ok,
         done: (err?: Error): void => {
-          this.untilReady.delete(w);
+          this.untilSynced.delete(w);
           this.o.clock.clearTimeout(timer);
           if (err) reject(err);
           else resolve();
         },
       };
       const ms = this.o.config.startChildTimeoutMs;
-      const late = (): DistError => new DistError('timeout', `${what}: this member did not become ready (linked to and synced with its peers) within ${ms} ms`);
+      const late = (): DistError => new DistError('not-ready', `${what}: not decided within ${ms} ms: ${this.unsyncedWhy()}`);
       const timer = this.o.clock.setTimeout(() => w.done(late()), ms);
-      this.untilReady.add(w);
+      this.untilSynced.add(w);
     });
+  }
+
+  /** This node learned the cluster or became ready: the stops and moves waiting for it go on. */
+  private syncedMore(): void {
+    for (const w of [...this.untilSynced]) if (w.ok()) w.done();
   }
 
   /** A stop recorded by a member without its lease (terminateChild): what it did, and what it cannot know. */
@@ -872,7 +893,12 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   moveChild(id: string, node: string): Promise<{ id: string; node: string; pid: string }> {
     const live = this.desired.live(id);
     // Race "a stop before the state is in" (terminateChild), for a move: not-found from a member still syncing.
-    if (!live) return this.syncingYet ? this.whenReady(`move ${id}`).then(() => this.moveChild(id, node)) : Promise.reject(this.noChild(id));
+    // A move also needs this member's view of the candidates: it waits until it is ready (a member taking the state
+    // afresh after it was taken for restored, relinked to one peer, found the other "not up").
+    if (!live)
+      return this.o.isMember && !this.o.observer && !this.stopped && !this.reconciler.isReady
+        ? this.whenSynced(`move ${id}`, () => this.reconciler.isReady).then(() => this.moveChild(id, node))
+        : Promise.reject(this.noChild(id));
     const candidates = this.reconciler.candidates;
     const target = candidates.find((c) => c.name === node);
     if (!target) {
@@ -986,7 +1012,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       terminated: v.register.floor !== undefined,
       runners: v.runners,
       owner: v.owner,
-      syncing: !this.reconciler.hasBeenReady && !this.stopped,
+      syncing: this.unsynced,
     };
   }
 

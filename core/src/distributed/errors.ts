@@ -14,6 +14,7 @@ export type DistErrorCode =
   | 'ineligible-node'
   | 'no-quorum'
   | 'not-running'
+  | 'not-ready'
   | 'shutting-down';
 
 /** An error of the distributed supervisor, with a machine-readable code. */

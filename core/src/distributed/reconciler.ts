@@ -210,6 +210,8 @@ export interface ReconcilerOptions {
   presenceChanged?(): void;
   /** The node became ready: initial children may start. */
   becameReady(): void;
+  /** The node synced with another member for the first time since it started or discarded its state (`knowsTheCluster`). */
+  learnedTheCluster?(): void;
   /** Observes the wall-clock duration of each slice (metrics). */
   onSlice?: (seconds: number) => void;
 }
@@ -306,6 +308,8 @@ export class Reconciler {
   private leaving = false;
   /** Whether this node has been ready since it started (`unready` on leaving does not clear it). */
   private wasReady = false;
+  /** `knowsTheCluster`, once true (until `forgetCluster`). */
+  private clusterKnown = false;
   /** Sweeps planned before the first readiness, made as one full sweep at it. */
   private sweepDeferred = false;
   private readyRetry: TimerHandle | undefined;
@@ -398,9 +402,40 @@ export class Reconciler {
     return this.ready;
   }
 
-  /** Whether this node has been ready since it started: it has synced with the cluster once (a graceful leave does not undo it). */
-  get hasBeenReady(): boolean {
-    return this.wasReady;
+  /**
+   * Whether this node's desired state is the cluster's: it has synced with
+   * another member (their groups and first digest in) since it started or
+   * last discarded its state (`forgetCluster`), or it has no member to sync
+   * with (no seeds, no other member in its roster). Every member holds the
+   * whole desired state, so one is enough — unlike readiness, which waits
+   * for every member it knows of (a member down and not yet reaped kept a
+   * new node's answers back for the whole ready timeout), and which the
+   * timeout grants to a node whose seeds never answered (it then said
+   * not-found of children running elsewhere: the calls tour). Sticky: a
+   * spec this node lacks after that was made since, as on any node.
+   */
+  get knowsTheCluster(): boolean {
+    if (!this.clusterKnown && !this.stopped && (this.syncedWithAMember() || this.alone())) this.clusterKnown = true;
+    return this.clusterKnown;
+  }
+
+  /** This member discarded its desired state to take the others' again: it knows the cluster once it has synced anew. */
+  forgetCluster(): void {
+    this.clusterKnown = false;
+  }
+
+  /** The store synced with a peer, or a peer's groups arrived: tells `learnedTheCluster` when this node first knows the cluster. */
+  syncProgressed(): void {
+    if (this.clusterKnown || this.stopped) return;
+    if (this.knowsTheCluster) this.o.learnedTheCluster?.();
+  }
+
+  /** No seeds and no other member known or in the roster: nothing to sync with (the first node of a cluster). */
+  private alone(): boolean {
+    if (this.o.hasSeeds) return false;
+    if (this.o.members().some((m) => m.name !== this.o.node && m.role === 'member')) return false;
+    for (const [name, waited] of this.o.desired.roster()) if (name !== this.o.node && waited) return false;
+    return true;
   }
 
   // ---- what happened -------------------------------------------------------------
@@ -1388,6 +1423,7 @@ export class Reconciler {
   // ---- readiness -----------------------------------------------------------------
 
   private checkReady(timedOut = false): void {
+    this.syncProgressed();
     if (this.ready || this.stopped || this.leaving) return;
     const members = this.o.members();
     const verdict = readiness({

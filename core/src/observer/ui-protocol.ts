@@ -390,6 +390,7 @@ export const COMMAND_ERROR_CODES = [
   'ineligible-node',
   'no-quorum',
   'not-running',
+  'not-ready',
   'shutting-down',
   'already-present',
   'running',

@@ -20,7 +20,10 @@
  *   answered "no child with id kv");
  * - the unknown id fails with `not-found` (once the node is ready);
  * - the node that cannot sync fails the call with `timeout`, saying it has
- *   not synced with the cluster yet;
+ *   not synced with the cluster yet; and once its ready timeout has made it
+ *   ready alone, still: a call times out, `explain` says `not-ready`, and
+ *   `stop --ignore-not-found` does not exit 0 (it cannot tell whether kv
+ *   runs: it does, on the others);
  * - afterwards kv's own counts hold each answered round's key exactly once
  *   (no call delivered twice, none lost after an `ok`).
  *
@@ -219,10 +222,31 @@ try {
 
   const lone = startNode('lone', pNew, [`127.0.0.1:${pNowhere}`]);
   const isolated = await ctlAtOnce(pNew, ['call', 'kv', '{"op":"get","key":"x"}', '--timeout', '2000']);
-  await stopNode(lone);
   console.log(`a node whose only seed listens nowhere, --timeout 2000: exit ${isolated.rc}, ${JSON.stringify(isolated.out?.error)} in ${isolated.ms} ms`);
   if (isolated.rc !== 1 || isolated.out?.error?.code !== 'timeout' || !/has not synced with the cluster yet/.test(isolated.out.error.message))
     failures.push(`the node that cannot sync answered exit ${isolated.rc} ${JSON.stringify(isolated.out)}, not timeout saying it has not synced`);
+  // Past its ready timeout (5 s by default) it takes children alone; what it cannot tell is still not not-found
+  // (the tour: a plain not-found at 5 s, and `stop --ignore-not-found` exited 0 while kv ran on n3).
+  let ready = false;
+  for (let i = 0; i < 40 && !ready; i++) {
+    const s = await ctl(pNew, ['status']);
+    ready = s.out?.result?.members?.some((/** @type {{ name: string, ready?: boolean }} */ m) => m.name === 'lone' && m.ready === true) === true;
+    if (!ready) await new Promise((r) => setTimeout(r, 250));
+  }
+  const [lateCall, stop, explain] = await Promise.all([
+    ctl(pNew, ['call', 'kv', '{"op":"get","key":"x"}', '--timeout', '2000']),
+    ctl(pNew, ['stop', 'kv', '--ignore-not-found', '--timeout', '3000']),
+    ctl(pNew, ['explain', 'kv']),
+  ]);
+  await stopNode(lone);
+  console.log(
+    `the same node ready alone (${ready}): call → ${lateCall.out?.error?.code}, stop --ignore-not-found → exit ${stop.rc} ` +
+      `${stop.out?.error?.code ?? JSON.stringify(stop.out)}, explain → ${explain.out?.error?.code}`,
+  );
+  if (!ready) failures.push('the node whose seed listens nowhere never became ready by its timeout');
+  if (lateCall.out?.error?.code !== 'timeout') failures.push(`ready alone, a call answered ${JSON.stringify(lateCall.out)}, not timeout`);
+  if (stop.rc === 0) failures.push(`ready alone, stop --ignore-not-found exited 0 (${JSON.stringify(stop.out)}) while kv ran elsewhere`);
+  if (explain.out?.error?.code !== 'not-ready') failures.push(`ready alone, explain answered ${JSON.stringify(explain.out)}, not not-ready`);
 
   // The child's own record: each answered round's key once, no other round's.
   const keys = await ctl(p1, ['call', 'kv', '{"op":"keys"}']);

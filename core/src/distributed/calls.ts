@@ -514,7 +514,7 @@ export class CallRouter {
       p.at !== undefined
         ? `${p.id} (${p.at.pid} on ${p.at.node}) did not answer within ${p.timeoutMs} ms`
         : this.unsynced(p.id)
-          ? `${this.o.node} has not synced with the cluster yet (not ready: still linking to and syncing with its peers), so within ` +
+          ? `${this.o.node} has not synced with the cluster yet (with no other member: still linking, or its seeds do not answer), so within ` +
             `${p.timeoutMs} ms it could not tell whether ${p.id} exists or where it runs`
           : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
     p.reject(new MessageError('timeout', why));

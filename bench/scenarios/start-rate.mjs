@@ -4,7 +4,10 @@
  * spec (the API's acknowledgement); children per second = calls / time until
  * the last one resolved. Then the same number of calls spread evenly over
  * all nodes at once (timed from the runner: first request sent to last
- * reply). Each run uses a fresh cluster, so both start from empty.
+ * reply). Then the calls from one node again, each member with its own
+ * `--data-dir` (as the operations guide's systemd unit runs them): an
+ * acknowledgement then also waits for the saves. Each run uses a fresh
+ * cluster, so every one starts from empty.
  *
  * CPU per child, per process: user + system time from the first call until
  * the observer sees every child running once, divided by the number of
@@ -17,9 +20,10 @@ import { NODE_FLAGS, names } from './common.mjs';
 import { cpuSeconds } from '../lib/harness.mjs';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 
 export const title = 'Start rate';
-export const description = 'startChild calls acknowledged per second: all from one node, then spread over all nodes.';
+export const description = 'startChild calls acknowledged per second: all from one node, then spread over all nodes, then from one node with data dirs.';
 
 /** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
@@ -31,16 +35,20 @@ export async function run(ctx) {
    * @typedef {{ ms: number, rate: number, settledMs: number, maxStallMs: number, observerMaxStallMs: number, linkDrops: number,
    *   perNode: number[], cpuPerChildUs: Record<string, number>, loadAverage: number[] }} Run
    */
-  /** @type {{ one: Run[], spread: Run[] }} */
-  const results = { one: [], spread: [] };
-  /** @type {Array<'one' | 'spread'>} */
-  const modes = ['one', 'spread'];
+  /** @type {{ one: Run[], spread: Run[], durable: Run[] }} */
+  const results = { one: [], spread: [], durable: [] };
+  /** @type {Array<'one' | 'spread' | 'durable'>} */
+  const modes = ['one', 'spread', 'durable'];
   for (let r = 0; r < size.repeats; r++) {
     for (const mode of modes) {
       const cluster = ctx.cluster({ flags: NODE_FLAGS });
-      const label = `${mode === 'one' ? 'from n1' : `spread over ${size.nodes} nodes`}${size.repeats > 1 ? ` (repeat ${r + 1})` : ''}`;
+      const label = `${mode === 'spread' ? `spread over ${size.nodes} nodes` : mode === 'durable' ? 'from n1, data dirs' : 'from n1'}${size.repeats > 1 ? ` (repeat ${r + 1})` : ''}`;
       const drops0 = await ctx.step(`${label}: start ${size.nodes} nodes and the observer`, 40_000, async () => {
-        await cluster.startAll(members);
+        // Durable: each member keeps its desired state in its own data dir (as the operations guide's systemd unit does).
+        if (mode === 'durable') {
+          const first = await cluster.start(/** @type {string} */ (members[0]), [], ['--data-dir', join(cluster.dir, `data-${members[0]}`)]);
+          await Promise.all(members.slice(1).map((n) => cluster.start(n, [first.address], ['--data-dir', join(cluster.dir, `data-${n}`)])));
+        } else await cluster.startAll(members);
         await cluster.observe();
         await cluster.stalls();
         cluster.observerStall();
@@ -55,7 +63,7 @@ export async function run(ctx) {
       const t0 = performance.now();
       const replies = await ctx.step(`${label}: ${N} startChild calls`, 180_000, async () => {
         const replies = await cluster.startChildren(
-          mode === 'one' ? /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get('n1')) : cluster.live(),
+          mode !== 'spread' ? /** @type {import('../lib/cluster.mjs').BenchNode} */ (cluster.nodes.get('n1')) : cluster.live(),
           N,
           { boundMs: 170_000 },
         );
@@ -84,7 +92,7 @@ export async function run(ctx) {
       const stalls = await ctx.step(`${label}: read event-loop stalls`, 30_000, () => cluster.stalls());
       const linkDrops = (await cluster.memberLinkDrops()) - drops0;
       // From one node, the node's own clock times the calls; spread, the runner's (it includes the control round trip, < 1 ms).
-      const ms = mode === 'one' ? /** @type {import('../lib/types.js').StartManyReply} */ (replies.replies[0]).elapsedMs : replies.wallMs;
+      const ms = mode !== 'spread' ? /** @type {import('../lib/types.js').StartManyReply} */ (replies.replies[0]).elapsedMs : replies.wallMs;
       results[mode].push({
         ms,
         rate: (N / ms) * 1000,
@@ -121,8 +129,14 @@ export async function run(ctx) {
     'ms',
     results.spread.map((x) => x.ms),
   );
+  ctx.metric(
+    'start rate, calls from one node, with data dirs',
+    'children/s',
+    results.durable.map((x) => x.rate),
+    { note: 'as "from one node", each member with its own --data-dir: an acknowledgement also waits for the saves' },
+  );
   for (const mode of modes) {
-    const which = mode === 'one' ? 'from one node' : 'spread';
+    const which = mode === 'one' ? 'from one node' : mode === 'durable' ? 'with data dirs' : 'spread';
     ctx.metric(
       `until the observer sees all running once, ${which}`,
       'ms',
@@ -148,7 +162,7 @@ export async function run(ctx) {
     );
   }
   for (const mode of modes) {
-    const which = mode === 'one' ? 'from one node' : 'spread';
+    const which = mode === 'one' ? 'from one node' : mode === 'durable' ? 'with data dirs' : 'spread';
     for (const who of [...members, 'observer']) {
       ctx.metric(
         `CPU per child, ${who}, ${which}`,

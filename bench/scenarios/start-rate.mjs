@@ -42,7 +42,8 @@ export async function run(ctx) {
   for (let r = 0; r < size.repeats; r++) {
     for (const mode of modes) {
       const cluster = ctx.cluster({ flags: NODE_FLAGS });
-      const label = `${mode === 'spread' ? `spread over ${size.nodes} nodes` : mode === 'durable' ? 'from n1, data dirs' : 'from n1'}${size.repeats > 1 ? ` (repeat ${r + 1})` : ''}`;
+      const what = mode === 'spread' ? `spread over ${size.nodes} nodes` : mode === 'durable' ? 'from n1, data dirs' : 'from n1';
+      const label = `${what}${size.repeats > 1 ? ` (repeat ${r + 1})` : ''}`;
       const drops0 = await ctx.step(`${label}: start ${size.nodes} nodes and the observer`, 40_000, async () => {
         // Durable: each member keeps its desired state in its own data dir (as the operations guide's systemd unit does).
         if (mode === 'durable') {

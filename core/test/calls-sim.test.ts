@@ -227,8 +227,11 @@ describe('a call made on a node that has just started (race "a call right after 
     expect(late.code).toBe('timeout');
     expect(codeOf(() => n5.supervisor.explain('p1'))).toBe('not-ready');
     expect(() => n5.supervisor.explain('p1')).toThrow(/n5 runs without having synced with any other member/);
+    // Linked to no one, ready alone: nothing is coming, so it says so at once instead of waiting out the start timeout.
+    const stopAskedAt = sim.clock.now();
     const stop = await sim.resolve(outcome(n5.supervisor.terminateChild('p1')));
     expect(stop.code).toBe('not-ready');
+    expect(sim.clock.now() - stopAskedAt).toBeLessThan(100);
     // Healed: it syncs, and answers as any member.
     sim.network.heal();
     const healed = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 5 }, { timeoutMs: 10_000 })));

@@ -796,12 +796,14 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       // reads as nothing to stop (exit 0) while the majority still ran the child. Without its lease this
       // member cannot tell, so a stopped child's stop answers as the first one did.
       if (this.desired.child(id).floor !== undefined && !this.hasQuorum) return Promise.reject(this.stopWithoutQuorum(id));
-      // Race "a stop before the state is in" (an outsider's tour): a member not ready yet has not synced
-      // with its peers — started empty, or discarding a restored data dir's state to take the others'
-      // (rosterChanged) — so a spec it lacks may be live in the cluster. Answered not-found at once,
-      // `pogo ctl stop --ignore-not-found` exited 0 while the child ran on. Decided once it is ready
-      // (within the ready timeout, in mode available).
-      if (this.unsynced && this.o.isMember && !this.o.observer) return this.whenSynced(`stop ${id}`, () => !this.unsynced).then(() => this.terminateChild(id));
+      // Race "a stop before the state is in" (an outsider's tour): a member that has not synced with another
+      // — started empty, or discarding a restored data dir's state to take the others' (rosterChanged) — may
+      // lack a spec live in the cluster. Answered not-found at once, `pogo ctl stop --ignore-not-found`
+      // exited 0 while the child ran on. Decided once it has synced (within the start timeout) while a sync
+      // may come soon: not ready yet, or linked to a member. Ready alone (its seeds never answered: the
+      // calls tour), nothing is coming: `not-ready` at once, not a wait that ends in ctl's own timeout.
+      if (this.unsynced && this.o.isMember && !this.o.observer && (!this.reconciler.isReady || this.linkedToAMember))
+        return this.whenSynced(`stop ${id}`, () => !this.unsynced).then(() => this.terminateChild(id));
       return Promise.reject(this.noChild(id));
     }
     // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
@@ -841,6 +843,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** This node does not know the cluster (reconciler.ts `knowsTheCluster`): an id it holds no spec of may be live in the cluster. */
   private get unsynced(): boolean {
     return !this.stopped && !this.reconciler.knowsTheCluster;
+  }
+
+  /** Whether another member is linked to this node now (a sync with it may be under way). */
+  private get linkedToAMember(): boolean {
+    return this.o.members().some((m) => m.name !== this.o.node && m.role === 'member' && isLinked(m.status));
   }
 
   /** Why this node's word is not the cluster's yet, for an error. */

@@ -957,6 +957,7 @@ async function follow(
     let first = true;
     while (!stopped) {
       let instance: { node: string; pid: string; osPid?: number } | undefined;
+      let unsynced = false;
       try {
         const e = await ask('explain', { id });
         if (first) noteWorker(id, e.spec, io);
@@ -967,9 +968,15 @@ async function follow(
           note(`${id} is no longer in the cluster (stopped)`);
           return EXIT.ok;
         }
-        throw err;
+        // The member asked has not synced with the cluster yet (just started): it will know in a moment.
+        if (!(err instanceof CtlFailure && err.code === 'not-ready')) throw err;
+        // Its words, without "explain failed … at <member>:" (the operator ran logs --follow, not explain).
+        if (!waitingSaid) note(`waiting: ${err.message.slice(err.message.indexOf(': ') + 2)}`);
+        waitingSaid = unsynced = true;
       }
-      if (instance === undefined) {
+      if (unsynced) {
+        // Nothing to follow until the member knows the child: asked again after the poll interval.
+      } else if (instance === undefined) {
         if (!waitingSaid) note(`${id} is not running now; waiting for it to start`);
         waitingSaid = true;
       } else {

@@ -228,11 +228,15 @@ try {
   // Past its ready timeout (5 s by default) it takes children alone; what it cannot tell is still not not-found
   // (the tour: a plain not-found at 5 s, and `stop --ignore-not-found` exited 0 while kv ran on n3).
   let ready = false;
+  /** @type {string[]} */
+  let warnings = [];
   for (let i = 0; i < 40 && !ready; i++) {
     const s = await ctl(pNew, ['status']);
     ready = s.out?.result?.members?.some((/** @type {{ name: string, ready?: boolean }} */ m) => m.name === 'lone' && m.ready === true) === true;
+    warnings = s.out?.result?.warnings ?? [];
     if (!ready) await new Promise((r) => setTimeout(r, 250));
   }
+  if (!warnings.some((w) => /runs alone/.test(w))) failures.push(`ready alone, ctl status gave no warning that it runs alone: ${JSON.stringify(warnings)}`);
   const [lateCall, stop, explain] = await Promise.all([
     ctl(pNew, ['call', 'kv', '{"op":"get","key":"x"}', '--timeout', '2000']),
     ctl(pNew, ['stop', 'kv', '--ignore-not-found', '--timeout', '3000']),

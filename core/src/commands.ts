@@ -232,6 +232,10 @@ export interface CommandExecutorOptions {
 }
 
 /** What `status` says on a member without its lease (majority mode): `pogo ctl status` prints it as a warning. */
+const ALONE_NOTICE =
+  'it runs alone: it has synced with no other member since it started (its seeds did not answer, or every member it knows of is ' +
+  "down), so what it lists is its own view, not necessarily the cluster's; what it cannot tell it answers not-ready";
+
 const NO_QUORUM_NOTICE =
   'no majority of the expected members confirms hearing this member (--netsplit majority): it runs and starts nothing, and a change ' +
   'given to it reaches the members it cannot hear only when they hear it again';
@@ -334,7 +338,12 @@ export class CommandExecutor {
           }));
           // A member cut off from the majority says so: its status showed members down and children pending,
           // nothing that said it ran nothing and kept what it was told to itself (an outsider's tour).
-          const notices = [...(this.o.notices?.() ?? []), ...(sup.hasQuorum ? [] : [NO_QUORUM_NOTICE])];
+          const notices = [
+            ...(this.o.notices?.() ?? []),
+            ...(sup.hasQuorum ? [] : [NO_QUORUM_NOTICE]),
+            // A member ready alone (the calls tour: `status` said READY yes, no warning, while it knew nothing of the cluster).
+            ...(sup.isReady && !sup.knowsTheCluster ? [ALONE_NOTICE] : []),
+          ];
           const status: MemberStatusReply = {
             node: this.o.node,
             members,

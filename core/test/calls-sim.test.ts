@@ -223,6 +223,7 @@ describe('a call made on a node that has just started (race "a call right after 
     // The calls tour: past the ready timeout (1.5 s here) the lone node is ready, and answered not-found of a child
     // running on n3; `pogo ctl stop --ignore-not-found` through it exited 0 while the child ran on.
     await sim.until(() => n5.supervisor.isReady, 30_000, 'n5 ready by its timeout, alone');
+    expect(n5.supervisor.knowsTheCluster).toBe(false);
     const late = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 4 }, { timeoutMs: 3_000 })));
     expect(late.code).toBe('timeout');
     expect(codeOf(() => n5.supervisor.explain('p1'))).toBe('not-ready');
@@ -236,6 +237,7 @@ describe('a call made on a node that has just started (race "a call right after 
     sim.network.heal();
     const healed = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 5 }, { timeoutMs: 10_000 })));
     expect(healed.code).toBeUndefined();
+    expect(n5.supervisor.knowsTheCluster).toBe(true);
     sim.stopAll();
     await flushMicrotasks();
   });

@@ -523,6 +523,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     case 'ls': {
       const [view, s] = await Promise.all([ask('view', {}), ask('status', {})]);
       warnIfNotReady(s);
+      // What the member says of itself (running alone, no majority behind it, a state file moved aside) qualifies its listing.
+      for (const n of s.notices ?? []) io.stderr(`pogo ctl: warning: ${s.node}: ${printable(n)}\n`);
       const children = [...view.children].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return succeed(json ? '' : lsTable(children), children);
     }

@@ -633,6 +633,16 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return !this.o.isMember || this.o.observer || this.reconciler.mayRun;
   }
 
+  /**
+   * Whether this node's desired state is the cluster's: it has synced with
+   * another member since it started (or last discarded its state), or has
+   * no member to sync with. A node ready without it runs alone (its seeds
+   * did not answer): what it lists is its own view.
+   */
+  get knowsTheCluster(): boolean {
+    return this.stopped || this.reconciler.knowsTheCluster;
+  }
+
   /** What the desired-state store holds, by kind. */
   store(): StoreSummary {
     return this.desired.summary();

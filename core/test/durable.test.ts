@@ -776,6 +776,22 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await expect(sim.resolve(n3.supervisor.terminateChild('keep'))).rejects.toMatchObject({ code: 'not-found' });
   });
 
+  it('a call through the restored member while it takes the state afresh reaches the child, never a not-found', async () => {
+    const n3 = await restoredAndResyncing(814);
+    // Its state discarded, it no longer knows the cluster (reconciler forgetCluster) until it has synced anew.
+    expect(n3.supervisor.knowsTheCluster).toBe(false);
+    expect(() => n3.supervisor.explain('keep')).toThrow(expect.objectContaining({ code: 'not-ready' }));
+    const code = await sim.resolve(
+      n3.supervisor.call('keep', { hi: 1 }).then(
+        () => 'answered',
+        (err: { code?: string }) => err.code,
+      ),
+    );
+    // The test's worker takes no messages: reaching the instance answers no-handler; before, the empty store said not-found.
+    expect(code).toBe('no-handler');
+    expect(n3.supervisor.knowsTheCluster).toBe(true);
+  });
+
   it('a move sent to the restored member while it takes the state afresh waits for that state too: the child moves, never a not-found', async () => {
     const n3 = await restoredAndResyncing(812);
     const target = sim.instances('keep')[0] === 'n1' ? 'n2' : 'n1';

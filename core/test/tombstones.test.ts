@@ -228,8 +228,16 @@ describe('tombstones in a cluster (simulation)', () => {
     await sim.until(() => nodes[0]!.supervisor.roster()['n3'] === false, 40_000, 'n3 forgotten by the majority');
     expect(sim.mustGet('n3').supervisor.roster()).toEqual({ n1: true, n2: true, n3: true }); // alone, n3 forgets nobody
     await sim.until(() => tombstones(nodes[0]!) === 0, 20_000, 'tombstones collected on the majority side');
+    const n3 = sim.mustGet('n3');
+    expect(n3.supervisor.knowsTheCluster).toBe(true);
     sim.network.heal();
+    const discarding = (): boolean =>
+      sim.log.entries.some((e) => e.fields['node'] === 'n3' && /forgotten by the cluster while it was away; discarding/.test(e.message));
+    await sim.until(discarding, 15_000, 'n3 discarding its state');
+    // Its store emptied, its word is not the cluster's until it has synced anew (calls wait, reads say not-ready).
+    expect(n3.supervisor.knowsTheCluster).toBe(false);
     await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady) && sim.exactlyOnce(ids(10).slice(5)), 15_000, 'healed');
+    expect(n3.supervisor.knowsTheCluster).toBe(true);
     await sim.run(3_000);
     expect(sim.liveIds()).toEqual(ids(10).slice(5).sort());
     for (const id of ids(5)) expect(sim.instances(id)).toEqual([]);

@@ -217,6 +217,8 @@ describe('a call made on a node that has just started (race "a call right after 
     sim.network.partition([SimCluster.address('n5')], ['n1', 'n2', 'n3'].map(SimCluster.address));
     await sim.start('n5', ['n1'], { workers: [] }, workers);
     const n5 = sim.mustGet('n5');
+    // A stop asked while it links waits for a sync; once it is ready alone none is coming, and it says so then.
+    const earlyStop = outcome(n5.supervisor.terminateChild('p1'));
     const r = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 3 }, { timeoutMs: 500 })));
     expect(r.code).toBe('timeout');
     expect(r.message).toContain('n5 has not synced with the cluster yet');
@@ -224,6 +226,9 @@ describe('a call made on a node that has just started (race "a call right after 
     // running on n3; `pogo ctl stop --ignore-not-found` through it exited 0 while the child ran on.
     await sim.until(() => n5.supervisor.isReady, 30_000, 'n5 ready by its timeout, alone');
     expect(n5.supervisor.knowsTheCluster).toBe(false);
+    const readyAt = sim.clock.now();
+    expect(await sim.resolve(earlyStop)).toMatchObject({ code: 'not-ready' });
+    expect(sim.clock.now() - readyAt).toBeLessThan(100);
     const late = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 4 }, { timeoutMs: 3_000 })));
     expect(late.code).toBe('timeout');
     expect(codeOf(() => n5.supervisor.explain('p1'))).toBe('not-ready');

@@ -812,8 +812,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       // exited 0 while the child ran on. Decided once it has synced (within the start timeout) while a sync
       // may come soon: not ready yet, or linked to a member. Ready alone (its seeds never answered: the
       // calls tour), nothing is coming: `not-ready` at once, not a wait that ends in ctl's own timeout.
-      if (this.unsynced && this.o.isMember && !this.o.observer && (!this.reconciler.isReady || this.linkedToAMember))
-        return this.whenSynced(`stop ${id}`, () => !this.unsynced).then(() => this.terminateChild(id));
+      if (this.unsynced && this.o.isMember && !this.o.observer && this.syncMayCome)
+        return this.whenSynced(`stop ${id}`, () => !this.unsynced || !this.syncMayCome).then(() => this.terminateChild(id));
       return Promise.reject(this.noChild(id));
     }
     // Where it runs, or would run, before the stop: a member cut off then (majority mode) keeps it
@@ -855,9 +855,9 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     return !this.stopped && !this.reconciler.knowsTheCluster;
   }
 
-  /** Whether another member is linked to this node now (a sync with it may be under way). */
-  private get linkedToAMember(): boolean {
-    return this.o.members().some((m) => m.name !== this.o.node && m.role === 'member' && isLinked(m.status));
+  /** Whether a first sync may come soon: this node is not ready yet (linking), or another member is linked to it (syncing). */
+  private get syncMayCome(): boolean {
+    return !this.reconciler.isReady || this.o.members().some((m) => m.name !== this.o.node && m.role === 'member' && isLinked(m.status));
   }
 
   /** Why this node's word is not the cluster's yet, for an error. */

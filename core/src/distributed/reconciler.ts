@@ -412,10 +412,12 @@ export class Reconciler {
    * new node's answers back for the whole ready timeout), and which the
    * timeout grants to a node whose seeds never answered (it then said
    * not-found of children running elsewhere: the calls tour). Sticky: a
-   * spec this node lacks after that was made since, as on any node.
+   * spec this node lacks after that was made since, as on any node. Set
+   * only by `syncProgressed`, which also says so (`learnedTheCluster`): a
+   * getter that set it on the way would swallow that news, and the calls
+   * and stops waiting for it would wait out their deadlines.
    */
   get knowsTheCluster(): boolean {
-    if (!this.clusterKnown && !this.stopped && (this.syncedWithAMember() || this.alone())) this.clusterKnown = true;
     return this.clusterKnown;
   }
 
@@ -424,10 +426,15 @@ export class Reconciler {
     this.clusterKnown = false;
   }
 
-  /** The store synced with a peer, or a peer's groups arrived: tells `learnedTheCluster` when this node first knows the cluster. */
+  /**
+   * The store synced with a peer, or membership or a peer's groups moved
+   * (`checkReady`): when this node first knows the cluster, records it and
+   * tells `learnedTheCluster`.
+   */
   syncProgressed(): void {
-    if (this.clusterKnown || this.stopped) return;
-    if (this.knowsTheCluster) this.o.learnedTheCluster?.();
+    if (this.clusterKnown || this.stopped || !(this.syncedWithAMember() || this.alone())) return;
+    this.clusterKnown = true;
+    this.o.learnedTheCluster?.();
   }
 
   /** No seeds and no other member known or in the roster: nothing to sync with (the first node of a cluster). */

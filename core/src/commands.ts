@@ -231,11 +231,12 @@ export interface CommandExecutorOptions {
   auditSize?: number;
 }
 
-/** What `status` says on a member without its lease (majority mode): `pogo ctl status` prints it as a warning. */
+/** What `status` says on a member ready without having synced with any other (`knowsTheCluster`): a warning in `pogo ctl status` and `ls`. */
 const ALONE_NOTICE =
   'it runs alone: it has synced with no other member since it started (its seeds did not answer, or every member it knows of is ' +
   "down), so what it lists is its own view, not necessarily the cluster's; what it cannot tell it answers not-ready";
 
+/** What `status` says on a member without its lease (majority mode): `pogo ctl status` prints it as a warning. */
 const NO_QUORUM_NOTICE =
   'no majority of the expected members confirms hearing this member (--netsplit majority): it runs and starts nothing, and a change ' +
   'given to it reaches the members it cannot hear only when they hear it again';
@@ -479,8 +480,8 @@ export class CommandExecutor {
     if (forwarded) return this.o.node;
     const runners = this.o.supervisor.runnersOf(id);
     if (runners === undefined) {
-      const none = this.o.supervisor.noChild(id);
-      throw new CommandError(none.code === 'not-ready' ? 'not-ready' : 'not-found', none.message);
+      const none = this.o.supervisor.noChild(id); // not-found, or not-ready from a node that has not synced
+      throw new CommandError(none.code, none.message);
     }
     if (runners.length === 0) throw new CommandError('not-running', `${id} is not running on any node now (pogo ctl ls shows its status)`);
     return runners.some((r) => r.node === this.o.node) ? this.o.node : runners[0]!.node;

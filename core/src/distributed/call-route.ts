@@ -3,8 +3,9 @@
  * the child (distributed/calls.ts executes the answer; call-route.test.ts
  * covers every rule).
  *
- * - no live spec on a node that has not synced with the cluster yet (it
- *   has never been ready: just started, or back from a data dir): `wait`.
+ * - no live spec on a node that has not synced with the cluster yet (with
+ *   no other member since it started or discarded its state: just started,
+ *   back from a data dir, or its seeds do not answer): `wait`.
  *   Its store may lack the spec, or hold a tombstone the cluster has since
  *   moved past; what it learns next routes the call again. Race "a call
  *   right after start" (calls.ts);
@@ -28,7 +29,7 @@ export interface RouteInput {
   /** Its instances, as `run:<id>` shows them on visible nodes. */
   readonly runners: ReadonlyArray<{ readonly node: string; readonly pid: string }>;
   readonly owner: string | undefined;
-  /** This node has not synced with the cluster yet (never ready since it started): a spec it lacks may exist. */
+  /** This node has not synced with the cluster yet (reconciler.ts `knowsTheCluster`): a spec it lacks may exist. */
   readonly syncing: boolean;
   /** Instances that answered this call `moved` (or could not be reached): not tried again. */
   readonly skip: ReadonlySet<string>;

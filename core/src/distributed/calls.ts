@@ -51,12 +51,14 @@
  * old one, until it has synced with its peers, and every call it made then
  * failed at once with `not-found` although the child ran elsewhere: an
  * application restarted behind a load balancer answered its first requests
- * "no such child". Until the node has been ready once, a call to a child it
- * holds no live spec of waits (call-route.ts), like one between instances:
- * the spec arriving routes it (`childChanged`), readiness routes every one
+ * "no such child". Until the node has synced with another member
+ * (reconciler.ts `knowsTheCluster`), a call to a child it holds no live
+ * spec of waits (call-route.ts), like one between instances: the spec
+ * arriving routes it (`childChanged`), the first sync routes every one
  * still waiting (`synced`): a child the cluster does not hold fails then,
- * as `not-found`, and a node that never syncs fails it at its deadline as
- * `timeout`, saying so.
+ * as `not-found`, and a node that never syncs (its seeds do not answer,
+ * even once it is ready alone) fails it at its deadline as `timeout`,
+ * saying so.
  *
  * Race "a retry loop that never yields" (an outsider's tour, real
  * processes): a worker retrying `await ctx.call(...)` at once on an error
@@ -295,7 +297,7 @@ export class CallRouter {
     });
   }
 
-  /** This node became ready (synced with the cluster) for the first time: every waiting call is routed again ("a call right after start"). */
+  /** This node synced with another member for the first time (since it started or discarded its state): every waiting call is routed again. */
   synced(): void {
     for (const id of [...this.waiting.keys()]) this.childChanged(id);
   }

@@ -399,12 +399,7 @@ export class EventIntake {
         if (e.type === 'node-down') return this.onLost(e);
         return this.onFound(e);
       case 'stopped': {
-        const l = this.lost.get(e.node);
-        if (l) {
-          l.held.push(e);
-          l.stoppedIds.add(e.id);
-          return;
-        }
+        if (this.heldForLoss(e)) return;
         // Race "a loss judged at once": the members' verdict was in when this observer lost the member, so its loss was
         // published before the stops of its instances arrived; each is a stop published with a loss all the same (it may
         // be seen again). Not for a member cut off while heard here: what it stops, it stops.
@@ -422,11 +417,7 @@ export class EventIntake {
           return;
         }
         this.nowhere.delete(e.id);
-        const l = this.firstLost();
-        if (l) {
-          l.placed.set(e.id, e);
-          return;
-        }
+        if (this.heldForLoss(e)) return;
         break;
       }
       case 'started':
@@ -626,6 +617,21 @@ export class EventIntake {
     this.o.changed();
   }
 
+  /**
+   * Holds what a lost member's loss causes here while it is unreachable: the
+   * stop of one of its instances, or any placement (owners recomputed
+   * without it; the latest per child). Whether it was held.
+   */
+  private heldForLoss(e: Extract<DistEvent, { type: 'stopped' | 'placed' }>): boolean {
+    const l = e.type === 'stopped' ? this.lost.get(e.node) : this.firstLost();
+    if (l === undefined) return false;
+    if (e.type === 'stopped') {
+      l.held.push(e);
+      l.stoppedIds.add(e.id);
+    } else l.placed.set(e.id, e);
+    return true;
+  }
+
   private firstLost(): Lost | undefined {
     for (const l of this.lost.values()) return l;
     return undefined;
@@ -737,16 +743,7 @@ export class EventIntake {
     // Race "a member lost while catching up": what its loss causes here is held as at any other time (it may be
     // back in a moment, its instances never stopped); taken in, its instances were forgotten and their starts,
     // when it was linked again, published as news.
-    const l = e.type === 'stopped' ? this.lost.get(e.node) : e.type === 'placed' && e.node !== undefined ? this.firstLost() : undefined;
-    if (l !== undefined && e.type === 'stopped') {
-      l.held.push(e);
-      l.stoppedIds.add(e.id);
-      return;
-    }
-    if (l !== undefined && e.type === 'placed') {
-      l.placed.set(e.id, e);
-      return;
-    }
+    if ((e.type === 'stopped' || (e.type === 'placed' && e.node !== undefined)) && this.heldForLoss(e)) return;
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       pids.set(e.pid, e.node);

@@ -167,6 +167,19 @@ describe('a call made on a node that has just started (race "a call right after 
     await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id: 'p1', start: { worker: 'echo' } }));
   }
 
+  /** A cluster of three running the echo child p1, handed to `body`, and stopped after it whatever happens. */
+  async function withChild(seed: number, body: (sim: SimCluster, workers: WorkerRegistry) => Promise<void>): Promise<void> {
+    const workers = echoWorkers();
+    const sim = new SimCluster(seed);
+    try {
+      await clusterWithChild(sim, workers);
+      await body(sim, workers);
+    } finally {
+      sim.stopAll();
+      await flushMicrotasks();
+    }
+  }
+
   const codeOf = (fn: () => unknown): string | undefined => {
     try {
       fn();
@@ -183,95 +196,86 @@ describe('a call made on a node that has just started (race "a call right after 
     );
 
   it('reaches a child running elsewhere, and says not-found for an unknown id only once the node has synced', async () => {
-    const workers = echoWorkers();
-    const sim = new SimCluster(11);
-    await clusterWithChild(sim, workers);
-    // Both calls made in the turn the node started: it holds no spec yet. Before, both failed at once, not-found.
-    await sim.start('n4', ['n1'], { workers: [] }, workers);
-    const n4 = sim.mustGet('n4');
-    expect(n4.supervisor.isReady).toBe(false);
-    // A read answers from what the node holds so far, and says so, with a code a script can tell from not-found.
-    expect(() => n4.supervisor.explain('p1')).toThrow(/no child with id "p1" on n4 so far: n4 is not ready yet/);
-    expect(codeOf(() => n4.supervisor.explain('p1'))).toBe('not-ready');
-    const askedAt = sim.clock.now();
-    const known = outcome(n4.supervisor.callDetailed('p1', { hi: 1 }));
-    let answeredAt: number | undefined;
-    const unknown = outcome(n4.supervisor.call('typo', { hi: 2 })).finally(() => (answeredAt = sim.clock.now()));
-    const answer = await sim.resolve(known);
-    expect(answer.code).toBeUndefined();
-    expect((answer.ok as { reply: { echo: unknown } }).reply.echo).toEqual({ hi: 1 });
-    expect(await sim.resolve(unknown)).toMatchObject({ code: 'not-found' });
-    // It waited for the sync (links and digests take simulated time), not answered from the empty store.
-    expect(answeredAt! - askedAt).toBeGreaterThan(0);
-    expect(n4.supervisor.explain('p1').id).toBe('p1');
-    expect(() => n4.supervisor.explain('typo')).toThrow(/^no child with id "typo"$/);
-    sim.stopAll();
-    await flushMicrotasks();
+    await withChild(11, async (sim, workers) => {
+      // Both calls made in the turn the node started: it holds no spec yet. Before, both failed at once, not-found.
+      await sim.start('n4', ['n1'], { workers: [] }, workers);
+      const n4 = sim.mustGet('n4');
+      expect(n4.supervisor.isReady).toBe(false);
+      // A read answers from what the node holds so far, and says so, with a code a script can tell from not-found.
+      expect(() => n4.supervisor.explain('p1')).toThrow(/no child with id "p1" on n4 so far: n4 is not ready yet/);
+      expect(codeOf(() => n4.supervisor.explain('p1'))).toBe('not-ready');
+      const askedAt = sim.clock.now();
+      const known = outcome(n4.supervisor.callDetailed('p1', { hi: 1 }));
+      let answeredAt: number | undefined;
+      const unknown = outcome(n4.supervisor.call('typo', { hi: 2 })).finally(() => (answeredAt = sim.clock.now()));
+      const answer = await sim.resolve(known);
+      expect(answer.code).toBeUndefined();
+      expect((answer.ok as { reply: { echo: unknown } }).reply.echo).toEqual({ hi: 1 });
+      expect(await sim.resolve(unknown)).toMatchObject({ code: 'not-found' });
+      // It waited for the sync (links and digests take simulated time), not answered from the empty store.
+      expect(answeredAt! - askedAt).toBeGreaterThan(0);
+      expect(n4.supervisor.explain('p1').id).toBe('p1');
+      expect(() => n4.supervisor.explain('typo')).toThrow(/^no child with id "typo"$/);
+    });
   });
 
   it('a node that cannot sync fails the call at its deadline, saying why; ready by its timeout alone, it still says not-ready, never not-found', async () => {
-    const workers = echoWorkers();
-    const sim = new SimCluster(12);
-    await clusterWithChild(sim, workers);
-    // Its only seed is cut off: it links to no one.
-    sim.network.partition([SimCluster.address('n5')], ['n1', 'n2', 'n3'].map(SimCluster.address));
-    await sim.start('n5', ['n1'], { workers: [] }, workers);
-    const n5 = sim.mustGet('n5');
-    // A stop asked while it links waits for a sync; once it is ready alone none is coming, and it says so then.
-    const earlyStop = outcome(n5.supervisor.terminateChild('p1'));
-    const r = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 3 }, { timeoutMs: 500 })));
-    expect(r.code).toBe('timeout');
-    expect(r.message).toContain('n5 has not synced with the cluster yet');
-    // The calls tour: past the ready timeout (1.5 s here) the lone node is ready, and answered not-found of a child
-    // running on n3; `pogo ctl stop --ignore-not-found` through it exited 0 while the child ran on.
-    await sim.until(() => n5.supervisor.isReady, 30_000, 'n5 ready by its timeout, alone');
-    expect(n5.supervisor.knowsTheCluster).toBe(false);
-    const readyAt = sim.clock.now();
-    expect(await sim.resolve(earlyStop)).toMatchObject({ code: 'not-ready' });
-    expect(sim.clock.now() - readyAt).toBeLessThan(100);
-    const late = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 4 }, { timeoutMs: 3_000 })));
-    expect(late.code).toBe('timeout');
-    expect(codeOf(() => n5.supervisor.explain('p1'))).toBe('not-ready');
-    expect(() => n5.supervisor.explain('p1')).toThrow(/n5 runs without having synced with any other member/);
-    // Linked to no one, ready alone: nothing is coming, so it says so at once instead of waiting out the start timeout.
-    const stopAskedAt = sim.clock.now();
-    const stop = await sim.resolve(outcome(n5.supervisor.terminateChild('p1')));
-    expect(stop.code).toBe('not-ready');
-    expect(sim.clock.now() - stopAskedAt).toBeLessThan(100);
-    // Healed: it syncs, and answers as any member.
-    sim.network.heal();
-    const healed = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 5 }, { timeoutMs: 10_000 })));
-    expect(healed.code).toBeUndefined();
-    expect(n5.supervisor.knowsTheCluster).toBe(true);
-    sim.stopAll();
-    await flushMicrotasks();
+    await withChild(12, async (sim, workers) => {
+      // Its only seed is cut off: it links to no one.
+      sim.network.partition([SimCluster.address('n5')], ['n1', 'n2', 'n3'].map(SimCluster.address));
+      await sim.start('n5', ['n1'], { workers: [] }, workers);
+      const n5 = sim.mustGet('n5');
+      // A stop asked while it links waits for a sync; once it is ready alone none is coming, and it says so then.
+      const earlyStop = outcome(n5.supervisor.terminateChild('p1'));
+      const r = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 3 }, { timeoutMs: 500 })));
+      expect(r.code).toBe('timeout');
+      expect(r.message).toContain('n5 has not synced with the cluster yet');
+      // The calls tour: past the ready timeout (1.5 s here) the lone node is ready, and answered not-found of a child
+      // running on n3; `pogo ctl stop --ignore-not-found` through it exited 0 while the child ran on.
+      await sim.until(() => n5.supervisor.isReady, 30_000, 'n5 ready by its timeout, alone');
+      expect(n5.supervisor.knowsTheCluster).toBe(false);
+      const readyAt = sim.clock.now();
+      expect(await sim.resolve(earlyStop)).toMatchObject({ code: 'not-ready' });
+      expect(sim.clock.now() - readyAt).toBeLessThan(100);
+      const late = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 4 }, { timeoutMs: 3_000 })));
+      expect(late.code).toBe('timeout');
+      expect(codeOf(() => n5.supervisor.explain('p1'))).toBe('not-ready');
+      expect(() => n5.supervisor.explain('p1')).toThrow(/n5 runs without having synced with any other member/);
+      // Linked to no one, ready alone: nothing is coming, so it says so at once instead of waiting out the start timeout.
+      const stopAskedAt = sim.clock.now();
+      const stop = await sim.resolve(outcome(n5.supervisor.terminateChild('p1')));
+      expect(stop.code).toBe('not-ready');
+      expect(sim.clock.now() - stopAskedAt).toBeLessThan(100);
+      // Healed: it syncs, and answers as any member.
+      sim.network.heal();
+      const healed = await sim.resolve(outcome(n5.supervisor.call('p1', { hi: 5 }, { timeoutMs: 10_000 })));
+      expect(healed.code).toBeUndefined();
+      expect(n5.supervisor.knowsTheCluster).toBe(true);
+    });
   });
 
   it("a member down and not yet reaped does not hold a new node's answers back until its ready timeout", async () => {
-    const workers = echoWorkers();
-    const sim = new SimCluster(13);
-    await clusterWithChild(sim, workers);
-    await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id: 'gone', start: { worker: 'echo' } }));
-    await sim.resolve(sim.mustGet('n1').supervisor.terminateChild('gone'));
-    const runsOn = sim.mustGet('n1').supervisor.whereis('p1')!.node;
-    const victim = ['n2', 'n3', 'n1'].find((n) => n !== runsOn && n !== 'n1')!;
-    sim.crash(victim);
-    await sim.until(() => sim.mustGet('n1').member(victim)?.status === 'down', 10_000, `${victim} down`);
-    await sim.start('n6', ['n1'], { workers: [] }, workers);
-    const n6 = sim.mustGet('n6');
-    const startedAt = sim.clock.now();
-    const [r, stopped, unknown] = await sim.resolve(
-      Promise.all([outcome(n6.supervisor.call('p1', { hi: 6 })), outcome(n6.supervisor.call('gone', {})), outcome(n6.supervisor.call('typo', {}))]),
-    );
-    expect(r.code).toBeUndefined();
-    expect(stopped.code).toBe('not-running');
-    expect(unknown.code).toBe('not-found');
-    // Readiness waits for every member it knows of, the down one too (up to its 1.5 s timeout); the sync with one is
-    // enough to say what the cluster holds. Before, the stopped and unknown ids were answered at the ready timeout.
-    expect(sim.clock.now() - startedAt).toBeLessThan(1_000);
-    expect(codeOf(() => n6.supervisor.explain('typo'))).toBe('not-found');
-    expect(n6.supervisor.isReady).toBe(false);
-    sim.stopAll();
-    await flushMicrotasks();
+    await withChild(13, async (sim, workers) => {
+      await sim.resolve(sim.mustGet('n1').supervisor.startChild({ id: 'gone', start: { worker: 'echo' } }));
+      await sim.resolve(sim.mustGet('n1').supervisor.terminateChild('gone'));
+      const runsOn = sim.mustGet('n1').supervisor.whereis('p1')!.node;
+      const victim = ['n2', 'n3', 'n1'].find((n) => n !== runsOn && n !== 'n1')!;
+      sim.crash(victim);
+      await sim.until(() => sim.mustGet('n1').member(victim)?.status === 'down', 10_000, `${victim} down`);
+      await sim.start('n6', ['n1'], { workers: [] }, workers);
+      const n6 = sim.mustGet('n6');
+      const startedAt = sim.clock.now();
+      const [r, stopped, unknown] = await sim.resolve(
+        Promise.all([outcome(n6.supervisor.call('p1', { hi: 6 })), outcome(n6.supervisor.call('gone', {})), outcome(n6.supervisor.call('typo', {}))]),
+      );
+      expect(r.code).toBeUndefined();
+      expect(stopped.code).toBe('not-running');
+      expect(unknown.code).toBe('not-found');
+      // Readiness waits for every member it knows of, the down one too (up to its 1.5 s timeout); the sync with one is
+      // enough to say what the cluster holds. Before, the stopped and unknown ids were answered at the ready timeout.
+      expect(sim.clock.now() - startedAt).toBeLessThan(1_000);
+      expect(codeOf(() => n6.supervisor.explain('typo'))).toBe('not-found');
+      expect(n6.supervisor.isReady).toBe(false);
+    });
   });
 });

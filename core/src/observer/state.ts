@@ -22,8 +22,7 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { GlobalStatus, MoveReason } from '../distributed/view.js';
 import type { NetsplitSettings } from '../distributed/netsplit-settings.js';
-import type { SaveFailing } from '../protocol.js';
-import type { MemberStatus, Role } from '../protocol.js';
+import type { MemberStatus, Role, SaveFailing } from '../protocol.js';
 import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
 
 /**

@@ -124,6 +124,10 @@ describe('CallRouter', () => {
     const order: string[] = [];
     const answered = router.call('kv', { op: 'get' }).then((a) => order.push(`answered ${JSON.stringify(a.reply)}`));
     expect(sent.map((s) => s.frame.t)).toEqual(['call']);
+    // The loop turns first, as it does before a peer's answer can arrive (a round trip). Without it, a timer of 1 ms
+    // could fire before the check phase of the call's own loop iteration on a loaded host — still "the turn the call
+    // was made in" for afterATurn, so it was held for an immediate (a CI flake, not the behaviour under test).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // The reply arrives in a later macrotask, as a frame from the peer does; an immediate queued right after it runs after.
     await new Promise<void>((resolve) =>
       setTimeout(() => {

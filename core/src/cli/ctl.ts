@@ -64,8 +64,10 @@
  *   0 done
  *   1 the command failed (the member's typed error)
  *   2 bad usage or configuration (a wrong --cluster name included)
- *   3 no member could be reached, or the link was lost. A change (or a
- *     call) sent before the link was lost may or may not have been
+ *   3 no member could be reached, the link was lost, or the member did
+ *     not answer within `--timeout` (ctl's own deadline, code `timeout`:
+ *     the same unknown outcome as a lost link). A change (or a call) sent
+ *     before the link was lost or the deadline passed may or may not have been
  *     executed: the message says so (CommandClient), and a script should
  *     check (`ls`, `explain`, `audit`) before it retries; one never sent
  *     says that it was not sent.

@@ -201,7 +201,8 @@ Exit codes:
   0 done
   1 the command failed (start: some spec was refused)
   2 bad usage or configuration (a wrong --cluster name included)
-  3 no member could be reached, or the link was lost
+  3 no member could be reached, the link was lost, or the member did not
+    answer within --timeout (a change may or may not have been executed)
   4 a credential was refused: the token (or none was given for a change),
     or the cluster secret (auth-failed: retrying will not help)
 With --json, stdout holds { ok: true, result } on success and

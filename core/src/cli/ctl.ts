@@ -464,6 +464,7 @@ async function connect(plan: Plan): Promise<ClientSession> {
         maxMessageBytes: c.maxMessageBytes,
         connectTimeoutMs: within(c.connectTimeoutMs),
         ...(tls ? { tls } : {}),
+        dialer: 'pogo ctl',
       }),
       clock,
       random: new CryptoRandom(),

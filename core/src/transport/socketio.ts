@@ -106,6 +106,12 @@ export interface SocketIoTransportOptions {
   maxPendingConnections?: number;
   /** Where refusals made by the transport itself are logged (or later through `useLog`). */
   log?: Logger;
+  /**
+   * Who dials, in the words of a failed dial's TLS hints (default "this
+   * node"): `pogo ctl` is no node, and "the peer refused this node's TLS
+   * handshake" sent its operator to a node's settings.
+   */
+  dialer?: string;
 }
 
 /**
@@ -242,6 +248,8 @@ class ClientConn extends SocketConn {
     /** Whether this dial speaks TLS; `probeMs` bounds the look for a TLS server behind a plain dial's reset (`tlsRefusal`). */
     secure: boolean,
     probeMs: number,
+    /** Who dials, for the TLS hints (`SocketIoTransportOptions.dialer`). */
+    dialer: string,
   ) {
     super(id, 'out', address);
     this.wire(socket);
@@ -253,14 +261,14 @@ class ClientConn extends SocketConn {
     socket.on('connect_error', (err: Error) => {
       socket.close();
       const reason = `connect failed: ${errorReason(err)}`;
-      const tls = tlsRefusal(err, secure);
+      const tls = tlsRefusal(err, secure, dialer);
       if (tls !== undefined) this.finish(`${reason}: ${tls}`, false, 'tls');
       else if (!secure && errorCode(err) === 'ECONNRESET') {
         // Race "a plain dial to a TLS port": the server hangs up on the HTTP request it cannot read as TLS,
         // which looks like any reset. One look with TLS tells them apart (only on this failure).
         void servesTls(address, probeMs).then((yes) =>
           yes
-            ? this.finish(`${reason}: ${address} serves TLS and this node dials without it (give it --tls-ca-file, as the members have)`, false, 'tls')
+            ? this.finish(`${reason}: ${address} serves TLS and ${dialer} dials without it (give it --tls-ca-file, as the members have)`, false, 'tls')
             : this.finish(reason),
         );
       } else this.finish(reason);
@@ -318,27 +326,28 @@ const CERT_REFUSED: ReadonlySet<string> = new Set([
 /**
  * Why a dial's failure says that the two ends disagree on TLS, in words
  * that say what to fix — or undefined. The peer's certificate is not one
- * this node trusts; the peer does not speak TLS to a node that does; or the
- * peer's TLS alert refused this node's certificate.
+ * the dialer (`dialer`: this node, or `pogo ctl`) trusts; the peer does not
+ * speak TLS to a dialer that does; or the peer's TLS alert refused the
+ * dialer's certificate.
  */
-function tlsRefusal(err: unknown, secure: boolean): string | undefined {
+function tlsRefusal(err: unknown, secure: boolean, dialer: string): string | undefined {
   const code = errorCode(err);
   if (code === undefined) return undefined;
   // A name or a date is not fixed in --tls-ca-file: the hint said to check it for every verdict (a tour's cert for
   // another name read "check --tls-ca-file on both sides", with the CA right).
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH')
     return (
-      `the peer's certificate is not one this node trusts (${code}): it does not name the address dialled; ` +
+      `the peer's certificate is not one ${dialer} trusts (${code}): it does not name the address dialled; ` +
       `its subjectAltName must hold the host of the peer's --advertise address (an IP address as an IP entry)`
     );
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
-    return `the peer's certificate is not one this node trusts (${code}): it is outside its validity dates; renew it (or check the clocks)`;
-  if (CERT_REFUSED.has(code)) return `the peer's certificate is not one this node trusts (${code}): check --tls-ca-file on both sides`;
+    return `the peer's certificate is not one ${dialer} trusts (${code}): it is outside its validity dates; renew it (or check the clocks)`;
+  if (CERT_REFUSED.has(code)) return `the peer's certificate is not one ${dialer} trusts (${code}): check --tls-ca-file on both sides`;
   if (!secure) return undefined;
   if (code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(errorReason(err)))
-    return 'the peer does not speak TLS (it runs without --tls-cert-file), and this node dials with TLS';
+    return `the peer does not speak TLS (it runs without --tls-cert-file), and ${dialer} dials with TLS`;
   if (code.startsWith('ERR_SSL_') && code.includes('ALERT'))
-    return `the peer refused this node's TLS handshake (${code}): check the certificates and --tls-ca-file`;
+    return `the peer refused ${dialer}'s TLS handshake (${code}): check the certificates and --tls-ca-file`;
   return undefined;
 }
 
@@ -556,7 +565,7 @@ export class SocketIoTransport implements Transport {
       socket.io.engine.on('packet', (p: { data?: unknown }) => (this.bytes.in += packetSize(p)));
       socket.io.engine.on('packetCreate', (p: { data?: unknown }) => (this.bytes.out += packetSize(p)));
     });
-    const conn = new ClientConn(`out${this.nextId++}`, address, socket, scheme === 'https', this.options.connectTimeoutMs);
+    const conn = new ClientConn(`out${this.nextId++}`, address, socket, scheme === 'https', this.options.connectTimeoutMs, this.options.dialer ?? 'this node');
     this.conns.add(conn);
     socket.on('disconnect', () => this.conns.delete(conn));
     socket.on('connect_error', () => this.conns.delete(conn));

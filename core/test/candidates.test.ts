@@ -93,6 +93,23 @@ describe("candidates: cut off (an observer's view)", () => {
     expect(cutOffMembers([member('n1'), member('n2'), member('n3', 'down', { unheardBy: unheard('n1', 'n2') })])).toEqual(new Set());
   });
 
+  it('race "an observer that reaches only the minority": of the members the cluster counts, when given, not only of those reached', () => {
+    // Linked to n3, and to n1 a moment longer than to n2; n3 cut off from both says it cannot hear n1.
+    const members = [member('n1', 'up', { unheardBy: unheard('n3') }), member('n2', 'down'), member('n3', 'up', { unheardBy: unheard('n1') })];
+    // Of those reached, n3's word is one of one (and n1's of n3 one of one).
+    expect(cutOffMembers(members)).toEqual(new Set(['n1', 'n3']));
+    // n2 unreachable from here, not judged down, still counts: one of two, neither is cut off.
+    expect(cutOffMembers(members, new Set(['n2']))).toEqual(new Set());
+    // The observer reaching all three, n3 cut off: the same either way.
+    const all = [
+      member('n1', 'up', { unheardBy: unheard('n3') }),
+      member('n2', 'up', { unheardBy: unheard('n3') }),
+      member('n3', 'up', { unheardBy: unheard('n1', 'n2') }),
+    ];
+    expect(cutOffMembers(all, new Set())).toEqual(new Set(['n3']));
+    expect(cutOffMembers(all, new Set(['n1', 'n2', 'n3']))).toEqual(new Set(['n3']));
+  });
+
   it('of the cut-off members, those in majority mode are fenced: their instances are not counted (in available mode they really run)', () => {
     const members = [
       member('n1', 'suspect', { netsplit: { mode: 'majority', expectedMembers: 3 } }),

@@ -262,6 +262,63 @@ describe('EventIntake', () => {
     expect(t.intake.unreachable().size).toBe(0);
   });
 
+  it("race \"a minority's takeover taken for the cluster's\": linked to a cut-off member alone, its copies of the lost members' children are news, not their verdict", () => {
+    // Linked to n3 alone, n3 cut off from n1 and n2 (available mode): n3 cannot hear them and starts copies of their children.
+    const t = setup([member('n1'), member('n2'), member('n3')]);
+    t.intake.onDistEvent(started('c1', 'n1', 1));
+    t.intake.onDistEvent(started('c2', 'n2', 2));
+    for (const n of ['n1', 'n2']) t.set(n, { status: 'down', unheardBy: [{ reporter: 'n3' }] });
+    const table = () => ['n1', 'n2', 'n3'].map((n) => t.table.get(n)!);
+    t.intake.observeMembers(table(), 10);
+    t.intake.onDistEvent(down('n1'));
+    t.intake.onDistEvent(down('n2'));
+    t.intake.onDistEvent(stopped('c1', 'n1', 1));
+    t.intake.onDistEvent(stopped('c2', 'n2', 2));
+    for (const [id, from, n] of [
+      ['c1', 'n1', 1],
+      ['c2', 'n2', 2],
+    ] as const) {
+      t.intake.onDistEvent(placed(id, 'n3', 12));
+      t.intake.onDistEvent(started(id, 'n3', 10 + n, 12));
+      t.intake.onDistEvent({ type: 'moved', id, from, to: 'n3', reason: 'failure', at: 12 });
+    }
+    t.intake.judge(table(), 13);
+    // The copies started; nothing stopped, moved or went down as far as anyone here can tell.
+    expect(t.published.map((e) => `${e.type}${'id' in e ? ` ${e.id}` : ''}${'node' in e ? ` ${e.node}` : ''}`)).toEqual([
+      'started c1 n1',
+      'started c2 n2',
+      'started c1 n3',
+      'started c2 n3',
+    ]);
+    expect(t.intake.unreachable()).toEqual(new Set(['n1', 'n2']));
+    expect(t.intake.judgedDown().size).toBe(0);
+    // The heal: n1 and n2 back, their instances never stopped; the heal stops the copies on n3, a duplicate each.
+    t.published.length = 0;
+    for (const n of ['n1', 'n2']) {
+      t.set(n, { status: 'up', unheardBy: [] });
+      t.intake.onDistEvent(up(n, 30));
+    }
+    t.intake.settle('n1', () => true, 31);
+    t.intake.settle('n2', () => true, 31);
+    t.intake.onDistEvent(stopped('c1', 'n3', 11, 32));
+    expect(t.published.map((e) => `${e.type}${'id' in e ? ` ${e.id}` : ''}${'node' in e ? ` ${e.node}` : ''}`)).toEqual(['stopped c1 n3']);
+  });
+
+  it("a start elsewhere with the other members' reports in is the verdict: the loss is published first (three of five)", () => {
+    const t = setup(['a', 'b', 'c', 'd', 'x'].map((n) => member(n)));
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { status: 'down', unheardBy: [{ reporter: 'a' }, { reporter: 'c' }] });
+    t.intake.observeMembers(
+      ['a', 'b', 'c', 'd', 'x'].map((n) => t.table.get(n)!),
+      10,
+    );
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // b's start is the third word of four: down.
+    t.intake.onDistEvent(started('c1', 'b', 2, 12));
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'node-down', 'stopped', 'started']);
+  });
+
   it('a child that starts elsewhere while a member is lost, and never ran there, does not release the loss', () => {
     const t = setup([member('a'), member('b'), member('x')]);
     t.intake.onDistEvent(started('c1', 'a', 1));

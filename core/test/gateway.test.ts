@@ -736,6 +736,88 @@ describe('observer gateway: a stop during a split in available mode', () => {
   });
 });
 
+describe('observer gateway: a stop written on a cut-off member', () => {
+  it('the instance the others run on stays on the board, stopped for good, until the heal brings them the stop', async () => {
+    const { net, members, observer, ids, chosen } = await splitCluster('w', 'wr');
+    // Cut off a member the gateway does not send commands to; the observer still reaches all three.
+    const cut = members.find((n) => n.name !== chosen)!;
+    const others = members.filter((n) => n !== cut);
+    net.partition(
+      [`${cut.name}:1`],
+      others.map((n) => `${n.name}:1`),
+    );
+    const runsHere = (n: PogoNode, id: string) => n.supervisor.whichChildren('local').some((c) => c.id === id);
+    await until(() => ids.every((id) => runsHere(cut, id) && others.some((n) => runsHere(n, id))), 5_000, 'both sides run every child');
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    // `pogo ctl stop` through the cut-off member: written there, it reaches the others only at the heal.
+    const id = ids.find((x) => others.some((n) => runsHere(n, x)))!;
+    const runner = others.find((n) => runsHere(n, id))!;
+    await cut.supervisor.terminateChild(id);
+    await until(() => !runsHere(cut, id), 5_000, 'the cut-off member stops its copy');
+    await until(() => client.state().children[id]?.terminated === true, 5_000, 'shown stopped for good');
+    // Before the fix it was gone from the board while it ran on the other side for the whole split.
+    expect(runsHere(runner, id)).toBe(true);
+    expect(client.state().children[id]).toMatchObject({ instances: [{ node: runner.name }], unverified: false });
+    net.heal();
+    await until(() => !runsHere(runner, id) && client.state().children[id] === undefined, 10_000, 'stopped at the heal');
+  });
+});
+
+describe('observer gateway: linked to a cut-off member alone (available mode)', () => {
+  it('the others are unreachable, not down; their children show both instances, unverified; a stop through it keeps the instance it cannot see', async () => {
+    const { net, members, observer, ids } = await splitCluster('m', 'min');
+    gateway = await startGateway(observer, { intervalMs: 20 });
+    const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
+    const cut = members[2]!;
+    const others = members.filter((n) => n !== cut);
+    await until(() => ids.every((id) => client.state().children[id]?.status === 'running'), 5_000, 'every child shown running');
+    const before = Object.fromEntries(ids.map((id) => [id, client.state().children[id]!.node!]));
+    const elsewhere = ids.filter((id) => before[id] !== cut.name);
+    expect(elsewhere.length).toBeGreaterThan(0);
+    // n3 (with the observer) cut off from n1 and n2: the observer reaches n3 alone.
+    net.partition(
+      [`${cut.name}:1`, `${observer.name}:1`],
+      others.map((n) => `${n.name}:1`),
+    );
+    const runsHere = (n: PogoNode, id: string) => n.supervisor.whichChildren('local').some((c) => c.id === id);
+    // Available mode: n3 starts a copy of every child, while n1 and n2 run theirs on.
+    await until(() => ids.every((id) => runsHere(cut, id)), 5_000, 'the cut-off member runs a copy of every child');
+    expect(elsewhere.every((id) => others.some((n) => runsHere(n, id)))).toBe(true);
+    // The observer loses n1 and n2 too (until then it sees both instances of each: a real duplicate, seen).
+    await until(
+      () =>
+        others.every((n) => client.state().members[n.name]?.status === 'unreachable') &&
+        elsewhere.every((id) => client.state().children[id]?.instances.length === 2),
+      5_000,
+      'n1 and n2 unreachable; each child shown with the instance it cannot see beside the copy',
+    );
+    const state = client.state();
+    for (const n of others) expect(state.members[n.name]!.status).toBe('unreachable');
+    for (const id of elsewhere)
+      expect(state.children[id]).toMatchObject({
+        status: 'duplicate',
+        unverified: true,
+        instances: expect.arrayContaining([expect.objectContaining({ node: before[id] })]),
+      });
+    // Before the fix: n1 and n2 down, their children "stopped" and "moved" to n3, "converged".
+    expect(state.events.filter((e) => e.type === 'node-down' || e.type === 'converged')).toEqual([]);
+
+    // A stop through n3, the only member reached: n3 stops its copy; the instance on the other side runs on until the heal.
+    const [victim] = elsewhere;
+    expect(await client.command('stop', { id: victim! })).toEqual({ ok: true, result: null });
+    await until(() => !runsHere(cut, victim!), 5_000, 'n3 stops its copy');
+    expect(others.some((n) => runsHere(n, victim!))).toBe(true);
+    await until(() => client.state().children[victim!]?.terminated === true, 5_000, 'shown stopped for good');
+    // Before the fix it was gone from the board ("no longer in the cluster") while it ran.
+    expect(client.state().children[victim!]).toMatchObject({ unverified: true, instances: [{ node: before[victim!] }] });
+
+    net.heal();
+    await until(() => others.every((n) => !runsHere(n, victim!)) && client.state().children[victim!] === undefined, 10_000, 'stopped at the heal');
+    await until(() => others.every((n) => client.state().members[n.name]?.status === 'up'), 10_000, 'the others up again');
+  });
+});
+
 describe('observer gateway static files', () => {
   it('serves the built UI from its directory and nothing outside it', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
@@ -844,9 +926,26 @@ describe('lastKnownChild', () => {
     expect(lastKnownChild(now, before, lost, false)).toEqual({ ...before, unverified: true });
     // The same copy each time (an unchanged child keeps its object).
     expect(lastKnownChild(now, before, lost, false)).toBe(lastKnownChild(now, before, lost, false));
-    // Restarted elsewhere as the observer sees it: that is what it shows.
+    // Started elsewhere as the observer sees it: that is what it shows...
     const moved = view('n1');
     expect(lastKnownChild(moved, before, lost, false)).toBe(moved);
+    // ...beside the instance on n2 whose stop is held (n2 unreachable, not judged down: a member cut off from n2 runs a
+    // copy of its children in available mode): a duplicate, unverified.
+    const held = [{ node: 'n2', pid: 'n2/p' }];
+    expect(lastKnownChild(moved, before, lost, false, held)).toEqual({
+      ...moved,
+      status: 'duplicate',
+      instances: [
+        { node: 'n1', pid: 'n1/p' },
+        { node: 'n2', pid: 'n2/p' },
+      ],
+      unverified: true,
+    });
+    // The same object while nothing changes (an unchanged child keeps its object).
+    const shown = lastKnownChild(moved, before, lost, false, held);
+    expect(lastKnownChild(moved, shown, lost, false, [...held])).toBe(shown);
+    // n2 judged down (or reachable again): what the listing has.
+    expect(lastKnownChild(moved, shown, new Set(), false, held)).toBe(moved);
     // Its node reachable (or judged down): the listing as it is.
     expect(lastKnownChild(now, before, new Set(), false)).toBe(now);
     // No member linked at all: the last seen, or what the listing still has of a child never shown.

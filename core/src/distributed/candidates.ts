@@ -89,17 +89,27 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
 }
 
 /**
- * The members this node reaches that more than half of the other members it
- * reaches report they cannot hear (see the header: an observer's view).
+ * The members this node reaches that more than half of the other members
+ * report they cannot hear (see the header: an observer's view): of the
+ * members it reaches, or of `counted` (with them) when given — the members
+ * the cluster counts, those this node cannot reach but has not judged down
+ * among them. Only the reports of members it reaches are known. Race "an
+ * observer that reaches only the minority": linked to n3 alone after n3
+ * was cut off from n1 and n2, the observer still heard n1 a moment longer
+ * than n2, and n3's "cannot hear n1" was one of one: n1 was published down,
+ * "cut off: n3 cannot hear it" (the tour, available mode); of the members
+ * the cluster counts it is one of two.
  */
 export function cutOffMembers(
   members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
+  counted?: ReadonlySet<string>,
 ): Set<string> {
   const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+  const all = counted === undefined ? reporters : new Set([...reporters, ...counted]);
   const out = new Set<string>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined || m.unheardBy.length === 0) continue;
-    const voters = reporters.size - 1;
+    const voters = all.size - (all.has(m.name) ? 1 : 0);
     const against = new Set(m.unheardBy.filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
     if (against * 2 > voters) out.add(m.name);
   }

@@ -379,6 +379,23 @@ export class EventIntake {
     return new Set(this.lost.keys());
   }
 
+  /**
+   * The instances on members unreachable from here whose stop is held (id →
+   * node and pid): gone from the observer's groups with its links, not known
+   * to have stopped. The board shows them, unverified (snapshot.ts).
+   */
+  heldInstances(): Map<string, Array<{ node: string; pid: string }>> {
+    const out = new Map<string, Array<{ node: string; pid: string }>>();
+    for (const l of this.lost.values())
+      for (const e of l.held)
+        if (e.type === 'stopped') {
+          const list = out.get(e.id);
+          if (list === undefined) out.set(e.id, [{ node: e.node, pid: e.pid }]);
+          else list.push({ node: e.node, pid: e.pid });
+        }
+    return out;
+  }
+
   /** Whether some member is unreachable from here (the observer's view has a gap). */
   get hasGap(): boolean {
     return this.lost.size > 0;
@@ -429,9 +446,11 @@ export class EventIntake {
           this.pendingMoves.delete(e.id);
           return;
         }
-        for (const [name, l] of [...this.lost])
-          if (l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name)))
+        for (const [name, l] of [...this.lost]) {
+          const starter = e.type === 'started' ? e.node : e.to;
+          if ((l.stoppedIds.has(e.id) || (e.type === 'started' && e.node !== name && this.runsOn(e.id, name))) && this.takenOver(name, starter))
             this.release(name, { at: e.at, by: 'the members restarted its children elsewhere' });
+        }
         // Two instances published as running here: the move waits for the stop that completes it (see the header).
         if (e.type === 'moved' && (this.running.get(e.id)?.size ?? 0) > 1) {
           this.pendingMoves.set(e.id, e);
@@ -494,7 +513,8 @@ export class EventIntake {
    * a member already cut off is the cluster's past: taken in, not published.
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
-    const cut = cutOffMembers(members);
+    // Of the members the cluster counts: those unreachable from here, not judged down, among them (cutOffMembers).
+    const cut = cutOffMembers(members, new Set(this.lost.keys()));
     for (const name of cut) {
       if (this.cutOff.has(name) || this.down.has(name) || this.lost.has(name)) continue;
       this.cutOff.add(name);
@@ -643,6 +663,38 @@ export class EventIntake {
     this.nowhere.delete(e.id);
     const by = this.o.stopAsked?.(e.id);
     return by === undefined ? { ...e, terminated: true } : { ...e, terminated: true, by };
+  }
+
+  /**
+   * Whether `starter` starting a child of the lost member `name` is the
+   * cluster's verdict on it (race "a held child starts elsewhere before the
+   * verdict", in the header): with the starter's word added to the reports,
+   * more than half of the members the cluster counts say they cannot hear
+   * it (`memberVerdict`). Race "a minority's takeover taken for the
+   * cluster's": an observer linked to n3 alone, n3 cut off from n1 and n2
+   * (available mode, where a cut-off member starts the children of those it
+   * lost), took n3's copies for the verdict — n1 and n2 down, every child
+   * of theirs "stopped" and "moved" to n3, "converged: running once", a
+   * toast "2 nodes are down" — while each ran on n1 and n2 and again on n3
+   * (an outsider's tour in network namespaces, by the instances' own
+   * records, 3 of 3). n3 is one of three: its copies are news, the loss is
+   * not judged. The members the cluster counts are read from the table as
+   * `observeMembers` last saw it (none seen: the starter's word is taken, as
+   * before).
+   */
+  private takenOver(name: string, starter: string): boolean {
+    const m = this.o.member(name);
+    if (m === undefined) return true;
+    const facts: MemberFacts[] = [];
+    for (const n of this.lastSeen.keys()) {
+      const f = n === name ? m : this.o.member(n);
+      if (f !== undefined && f.role === 'member') facts.push(f);
+    }
+    const reporters = new Set(facts.filter((f) => isLinked(f.status)).map((f) => f.name));
+    reporters.add(starter);
+    const counted = facts.filter((f) => f.status !== 'left' && !this.down.has(f.name)).map((f) => f.name);
+    const unheardBy = [...(m.unheardBy ?? []), { reporter: starter }];
+    return memberVerdict({ ...m, unheardBy }, [...reporters], counted.length > 0 ? counted : [...reporters]) === 'down';
   }
 
   /** Whether an instance of `id` published as running is on `node`. */

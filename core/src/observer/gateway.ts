@@ -184,6 +184,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       activity: history.activity,
       samples: history.samples,
       unreachable: intake.unreachable(),
+      heldInstances: intake.heldInstances(),
       sessions: intake.sessions,
       resources: resources.current,
       noMemberSince,

@@ -65,6 +65,46 @@ function asUnverified(v: ChildView): ChildView {
 }
 
 /**
+ * A child stopped for good as seen here, shown with its instances on members
+ * unreachable from here (`instances`), unverified; `before` as last shown
+ * (the same object again while nothing changed).
+ */
+function goneUnseen(id: string, before: ChildView | undefined, instances: ReadonlyArray<{ node: string; pid: string }>): ChildView {
+  const pids = instances.map((i) => i.pid).join(' ');
+  if (before?.terminated === true && before.unverified && before.instances.map((i) => i.pid).join(' ') === pids) return before;
+  const [first] = instances;
+  return {
+    ...(before ?? { id, worker: null, command: null, restart: 'permanent', handoff: 'stop-first', restarts: 0, lastError: null, failures: [] }),
+    status: instances.length > 1 ? 'duplicate' : 'running',
+    node: first?.node ?? null,
+    pid: first?.pid ?? null,
+    owner: null,
+    pin: null,
+    instances: instances.map((i) => ({ node: i.node, pid: i.pid })),
+    unverified: true,
+    terminated: true,
+  };
+}
+
+/** The views made by `withHidden`, per view seen, with the pids added: an unchanged child keeps its object. */
+const hiddenCopies = new WeakMap<ChildView, { pids: string; shown: ChildView }>();
+
+/** `now` with the instances in `hidden` (on members unreachable from here, not known gone) beside its own, unverified. */
+function withHidden(now: ChildView, hidden: ReadonlyArray<{ node: string; pid: string }>): ChildView {
+  const pids = hidden.map((i) => i.pid).join(' ');
+  const made = hiddenCopies.get(now);
+  if (made !== undefined && made.pids === pids) return made.shown;
+  const shown: ChildView = {
+    ...now,
+    instances: [...now.instances, ...hidden.map((i) => ({ node: i.node, pid: i.pid }))],
+    status: 'duplicate',
+    unverified: true,
+  };
+  hiddenCopies.set(now, { pids, shown });
+  return shown;
+}
+
+/**
  * What the UI is shown of one child (pure): `now`, as the observer's own
  * listing has it, unless the observer cannot see where it last ran. Then
  * `before`, the child as last shown, marked unverified:
@@ -80,9 +120,24 @@ function asUnverified(v: ChildView): ChildView {
  *   may run there (the lost members may be the other side of a split that
  *   took it over), so it is shown as seen, unverified.
  */
-export function lastKnownChild(now: ChildView, before: ChildView | undefined, lost: ReadonlySet<string>, isolated: boolean): ChildView {
+export function lastKnownChild(
+  now: ChildView,
+  before: ChildView | undefined,
+  lost: ReadonlySet<string>,
+  isolated: boolean,
+  held: ReadonlyArray<{ node: string; pid: string }> = [],
+): ChildView {
   if (isolated) return asUnverified(before ?? now);
   if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
+  // Race "a minority's copies hide the instances it lost": linked to n3 alone, n3 cut off from n1 and n2 and running
+  // copies of their children (available mode), the board showed each child on n3 alone, its instance on n1 gone with
+  // the observer's link — while both ran (an outsider's tour, by the instances' own records). The instances on a
+  // member unreachable from here whose stop is held (`held`) are not known gone: shown beside the ones seen, the whole
+  // unverified.
+  if (held.length > 0 && now.instances.length > 0) {
+    const hidden = held.filter((i) => lost.has(i.node) && !now.instances.some((n) => n.pid === i.pid));
+    if (hidden.length > 0) return withHidden(now, hidden);
+  }
   // Race "an observer that reaches only the minority": a child that runs nowhere as seen here may run on a member
   // that neither the observer nor its lender sees (the majority took it over: "pending" for the whole split, and
   // "waiting too long: placed on n3", n3's minority view told as fact). Not known, then: shown as seen, unverified.
@@ -131,8 +186,8 @@ export function unseenMembers(shown: Iterable<{ name: string; status: string }>,
  * from n1 and n2 tags n3 alone; a partial partition (n1 and n2 cannot hear
  * each other, n3 hears both) tags both, each by the other.
  */
-export function unheardBy(members: readonly Member[]): Map<string, string[]> {
-  const cut = cutOffMembers(members);
+export function unheardBy(members: readonly Member[], counted?: ReadonlySet<string>): Map<string, string[]> {
+  const cut = cutOffMembers(members, counted);
   const out = new Map<string, string[]>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined) continue;
@@ -149,6 +204,8 @@ export interface GatewayFacts {
   samples?: readonly SampleView[];
   /** Members the observer lost its own link to and the others still hear (event-intake.ts). */
   unreachable?: ReadonlySet<string>;
+  /** Instances on those members whose stop is held (event-intake.ts `heldInstances`): not known gone. */
+  heldInstances?: ReadonlyMap<string, ReadonlyArray<{ node: string; pid: string }>>;
   sessions?: number;
   /** Resource figures per node (resource-history.ts): replaced, never changed, when they change. */
   resources?: Readonly<Record<string, NodeResourcesView>>;
@@ -171,7 +228,9 @@ export function buildState(
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
   const withReach = node.members().map((m) => (m.name === node.name ? m : { ...m, unheardBy: node.unheardBy(m.name, m.incarnation) }));
-  const unheard = unheardBy(withReach);
+  // The members the cluster counts beside those the observer reaches: those unreachable from here, not judged down.
+  const counted = facts.unreachable ?? new Set<string>();
+  const unheard = unheardBy(withReach, counted);
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);
@@ -199,15 +258,21 @@ export function buildState(
   // With a member's view borrowed, what it does not see running is not running, but for the members it cannot see either.
   // Only the members shown unreachable: one that left or is judged down took its children with it.
   const lost = unseenMembers(Object.values(members), remoteStatus);
-  for (const c of remote?.children ?? node.supervisor.whichChildren('global')) children[c.id] = lastKnownChild(childView(c), last?.[c.id], lost, isolated);
+  const held = facts.heldInstances ?? new Map<string, ReadonlyArray<{ node: string; pid: string }>>();
+  for (const c of remote?.children ?? node.supervisor.whichChildren('global'))
+    children[c.id] = lastKnownChild(childView(c), last?.[c.id], lost, isolated, held.get(c.id));
   // Race "a stop during a split hides the copy that runs on": a child stopped for good whose instance on a member cut off
   // from the others runs on (available mode) vanished from the board, "no longer in the cluster", while it ran (an
   // outsider's tour, by the instance's own records). It stays, as last listed, with the instances that still run.
-  // Only instances on such a member: elsewhere a stopped child's instance is only stopping (its shutdown time).
-  const cut = remote === undefined ? cutOffMembers(withReach) : new Set<string>();
+  // While a member is cut off, every instance of a child stopped for good that still runs: a stop written on the cut-off
+  // member reaches the others only at the heal (race "a stop through a cut-off member hides the instance that runs on":
+  // the tour's `pogo ctl stop` through n3, cut off, and the child gone from the board while it ran on n2 for 34 s), and
+  // where it was written is not in the register (its floor is the revision stopped). An instance that is only stopping
+  // (its shutdown time) is shown so for that time; with no member cut off, it is not.
+  const cut = remote === undefined ? cutOffMembers(withReach, counted) : new Set<string>();
   if (cut.size > 0)
     for (const t of node.supervisor.terminatedInstances()) {
-      const instances = t.instances.filter((i) => cut.has(i.node));
+      const { instances } = t;
       if (children[t.id] !== undefined || instances.length === 0) continue;
       const before = last?.[t.id];
       const [first] = instances;
@@ -222,6 +287,16 @@ export function buildState(
         unverified: false,
         terminated: true,
       };
+    }
+  // Race "a stop through the only member the observer reaches hides the instance it cannot see": linked to n3 alone, n3
+  // cut off, a child stopped from the board vanished ("no longer in the cluster") while its instance ran on n1 until the
+  // heal (the tour, available and majority mode). A child gone from the listing whose instances were last shown on
+  // members unreachable from here stays, stopped for good, with those instances, unverified, until they are seen again.
+  if (!isolated)
+    for (const [id, instances] of held) {
+      const unseen = instances.filter((i) => lost.has(i.node));
+      if (children[id] !== undefined || unseen.length === 0) continue;
+      children[id] = goneUnseen(id, last?.[id], unseen);
     }
   // Linked to no member, the observer's listing loses what its links carried: the children last shown stay, unverified.
   if (isolated && last !== undefined) for (const [id, v] of Object.entries(last)) children[id] ??= asUnverified(v);

@@ -241,6 +241,31 @@ const NO_QUORUM_NOTICE =
   'no majority of the expected members confirms hearing this member (--netsplit majority): it runs and starts nothing, and a change ' +
   'given to it reaches the members it cannot hear only when they hear it again';
 
+/**
+ * What `status` says on a member (available mode) that hears at most half
+ * of the members it knows, itself included (pure; undefined otherwise). It
+ * cannot tell the ones it lost dead from cut off: if they run, their side
+ * runs every child too, and a change given here reaches them only when they
+ * hear each other again. Race "a stop through the minority answered ok":
+ * `pogo ctl stop` through n3, cut off from n1 and n2, said "ok (executed by
+ * n3)", exit 0, and the child ran on n2 for 34 s more, until the heal; its
+ * `ls` and `status` said nothing of it (an outsider's tour, network
+ * namespaces). In majority mode NO_QUORUM_NOTICE says it (and such a stop
+ * fails `no-quorum`).
+ */
+export function minorityNotice(members: ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'netsplit'>>, self: string): string | undefined {
+  if (members.find((m) => m.name === self)?.netsplit?.mode === 'majority') return undefined;
+  const known = members.filter((m) => m.role === 'member' && m.status !== 'left');
+  const unheard = known.filter((m) => m.name !== self && !isLinked(m.status)).map((m) => m.name);
+  const heard = known.length - unheard.length;
+  if (unheard.length === 0 || heard * 2 > known.length) return undefined;
+  return (
+    `it hears ${heard} of the ${known.length} members it knows (${unheard.sort().join(', ')}: down as far as it can tell; it cannot tell ` +
+    'dead from cut off): if they run, their side runs every child too (available mode: a child may run on both sides until ' +
+    'they hear each other again), and a change given here, a stop included, reaches them only then'
+  );
+}
+
 /** Member side: checks, executes, audits. */
 export class CommandExecutor {
   private readonly operator: TokenSet | undefined;
@@ -345,6 +370,8 @@ export class CommandExecutor {
             // A member ready alone (the calls tour: `status` said READY yes, no warning, while it knew nothing of the cluster).
             ...(sup.isReady && !sup.knowsTheCluster ? [ALONE_NOTICE] : []),
           ];
+          const minority = minorityNotice(this.o.members(), this.o.node);
+          if (minority !== undefined && !notices.includes(ALONE_NOTICE)) notices.push(minority);
           const status: MemberStatusReply = {
             node: this.o.node,
             members,

@@ -276,6 +276,29 @@ describe('majority mode: pogo ctl status on the cut-off minority', () => {
   });
 });
 
+describe('available mode: pogo ctl status on the cut-off minority', () => {
+  it('warns that the member hears a minority of the members it knows, naming them; a member of the majority does not', async () => {
+    sim = new SimCluster(52, { latencyMs: 1, jitterMs: 4 });
+    for (const name of names) await sim.start(name, name === 'n1' ? [] : ['n1'], { ...TIMING, operatorToken: OPERATOR });
+    await sim.until(() => sim.fullMesh() && sim.running().every((x) => x.supervisor.isReady), 10_000, 'mesh and ready');
+    const minority = await ctlSession(sim, 'n3');
+    const majority = await ctlSession(sim, 'n1');
+    const notices = async (session: typeof minority): Promise<readonly string[]> => {
+      const reply = await sim.resolve(session.command('status', {}, OPERATOR, 'alice', 5_000));
+      expect(reply.ok).toBe(true);
+      return (reply.ok && reply.result.notices) || [];
+    };
+    expect(await notices(minority)).toEqual([]);
+    cutOff('n3');
+    await sim.until(() => sim.mustGet('n3').upMembers().length === 1 && sim.mustGet('n1').upMembers().length === 2, 10_000, 'the split seen');
+    // Before: nothing, while its "stop: ok" left the child running on the other side until the heal (the tour).
+    expect(await notices(minority)).toEqual([expect.stringMatching(/^it hears 1 of the 3 members it knows \(n1, n2: down as far as it can tell/)]);
+    expect(await notices(majority)).toEqual([]);
+    await sim.resolve(minority.close());
+    await sim.resolve(majority.close());
+  });
+});
+
 describe('forget given to the cut-off minority', () => {
   // The tour (majority mode, real processes): 'pogo ctl forget n1' and 'forget n2' on the cut-off n3 were
   // accepted; at the heal n1 and n2 took themselves for forgotten, discarded their desired state and took

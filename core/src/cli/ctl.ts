@@ -495,6 +495,15 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
   if (plan.token !== '') await ask('whoami', {});
   const args = plan.args;
 
+  /**
+   * After a change the member said ok to: what it says of itself (its status notices: it hears a minority, it runs
+   * alone, no majority behind it) on stderr, as `ls` prints them. A status that fails adds nothing (the change is done).
+   */
+  const warnNotices = async (): Promise<void> => {
+    const s = await ask('status', {}).catch(() => undefined);
+    for (const n of s?.notices ?? []) io.stderr(`pogo ctl: warning: ${s!.node}: ${printable(n)}\n`);
+  };
+
   /** A member still syncing answers from a partial view: say so (on stderr), and which member. */
   const warnIfNotReady = (s: MemberResults['status']): void => {
     if (s.members.find((m) => m.name === s.node)?.ready === false)
@@ -578,6 +587,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     case 'stop': {
       const { id } = args as CommandArgs<'stop'>;
       const r = await stopChild(session, { id }, plan);
+      // "Ok" is the member's word: what it says of itself (it hears a minority, runs alone) qualifies it, as for ls.
+      if (r.stopped) await warnNotices();
       return succeed(r.stopped ? `stop ${id}: ok (executed by ${session.member})\n` : `stop ${id}: nothing to stop (${r.why})\n`, null);
     }
     case 'move': {
@@ -587,6 +598,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
     default: {
       const op = plan.command;
       await ask(op, args as CommandArgsInput<typeof op>);
+      if (op === 'drain' || op === 'undrain' || op === 'pause' || op === 'resume' || op === 'unpin') await warnNotices();
       const words = Object.values(args).map(String).join(' ');
       return succeed(`${op}${words ? ` ${words}` : ''}: ok (executed by ${session.member})\n`, null);
     }

@@ -264,6 +264,57 @@ describe('handover of a moving child’s state', () => {
       }, 120_000);
     }
 
+    for (const [how, seed] of [
+      ['a pin', 31],
+      ['a drain', 32],
+    ] as const)
+      it(`${how} whose node dies while the handlers finish: the state goes where the child runs next, or stays to be taken back`, async () => {
+        // Race "the node it goes to dies during the handover" (calls.ts; an outsider's tour, real processes: ctl move, or a
+        // drain, and the target SIGKILLed half a second later): the state waited 5 s for a link to a dead node, calls
+        // unanswered meanwhile, and was dropped — the child started from zero (31 to 176 acknowledged counts lost).
+        const sim = new SimCluster(seed);
+        const registry = new WorkerRegistry();
+        registry.define('slow-counter', slowCounter(sim.clock, 1_000));
+        await cluster(seed, registry, {}, sim);
+        const n3 = sim.mustGet('n3');
+        await sim.resolve(n3.supervisor.startChild({ id: 'slow', start: { worker: 'slow-counter' } }));
+        await sim.resolve(n3.supervisor.moveChild('slow', 'n2'));
+        // The node it goes to: n1 for the pin; for the drain, the one placement picks once n2 is drained.
+        let target = 'n1';
+        if (how === 'a drain') {
+          const ranked = n3.supervisor.explain('slow').candidates.filter((c) => c.node !== 'n2' && c.excludedBy.length === 0);
+          ranked.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
+          target = ranked[0]!.node;
+        }
+        // The caller: a node that survives.
+        const caller = target === 'n3' ? sim.mustGet('n1') : n3;
+        const calls: Array<Promise<Settled>> = [];
+        for (let seq = 1; seq <= 3; seq++) {
+          calls.push(settle(caller.supervisor.call('slow', seq, { timeoutMs: 10_000 })));
+          await sim.run(200);
+        }
+        if (how === 'a pin') void caller.supervisor.moveChild('slow', target).catch(() => {});
+        else {
+          caller.supervisor.unpin('slow');
+          caller.supervisor.drain('n2');
+        }
+        // The handlers under way take up to a second; the node it goes to dies meanwhile.
+        await sim.run(300);
+        sim.crash(target);
+        const outcomes = await sim.resolve(Promise.all(calls));
+        const t0 = sim.clock.now();
+        const next = await sim.resolve(settle(caller.supervisor.call('slow', 'next', { timeoutMs: 20_000 })));
+        const counts = outcomes.flatMap((o) => (o.ok ? [o.count] : []));
+        expect(counts, JSON.stringify({ target, outcomes })).toEqual([1, 2, 3]);
+        // Nothing lost: the next instance goes on from the last count given out, wherever it runs.
+        expect(next).toMatchObject({ ok: true, count: 4 });
+        expect((next as { node: string }).node).not.toBe(target);
+        // Not after the whole handover timeout (5 s) of waiting for a link to a dead node.
+        expect(sim.clock.now() - t0).toBeLessThan(4_000);
+        expect(sim.log.entries.some((e) => /did not take the child's state/.test(e.message))).toBe(true);
+        sim.stopAll();
+      }, 120_000);
+
     it('a handler still running past the handover timeout answers timeout (outcome unknown), never its reply', async () => {
       const sim = new SimCluster(14);
       const registry = new WorkerRegistry();

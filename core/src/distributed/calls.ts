@@ -106,6 +106,21 @@
  * messages and not stopped — so the new owner, which waits for that stop
  * (stop-first), cannot start before the state is on the link — and only
  * then gives up as before (logged; the next instance starts fresh).
+ *
+ * Race "the node it goes to dies during the handover" (an outsider's tour:
+ * `ctl move j n1`, or a drain, and n1 SIGKILLed half a second later): the
+ * state waited the whole handover timeout for a link to a node known down,
+ * the instance closed to messages meanwhile (5 s of calls unanswered), and
+ * was then dropped — the child started again from nothing, here or on the
+ * node placement picked instead (31 to 176 acknowledged updates lost per
+ * move). A handover waiting for a link to a peer that goes down now
+ * resolves at once, `target-down`, and so does one whose node placement no
+ * longer picks (the supervisor watches it while it waits, `abandonWait`:
+ * the node may have gone down before the state was taken); the supervisor
+ * hands the state to the node placement picks now, or keeps it here
+ * (`keep`) for the instance that starts here next to take back, as when
+ * the node it went to never ran it. A node placement still picks (a heal
+ * that reaches this node last) is waited for as before.
  */
 import type { Clock } from '../clock.js';
 import type { JsonValue } from '../groups.js';
@@ -117,6 +132,9 @@ import { DEFAULT_CALL_TIMEOUT_MS, MESSAGE_ERROR_CODES, MessageError, type Messag
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
 import { routeCall, type RouteInput } from './call-route.js';
 import { CallTable } from './call-table.js';
+
+/** What became of a handover (`sendHandover`). */
+export type HandoverResult = 'sent' | 'not-sent' | 'target-down';
 
 /** Longest timeout a call may ask for (a day). */
 export const MAX_CALL_TIMEOUT_MS = 86_400_000;
@@ -257,7 +275,7 @@ export class CallRouter {
   /** Handovers waiting for a link to the node they go to, by that node (race "a heal that reaches the source last"). */
   private readonly awaitingLink = new Map<
     string,
-    Array<{ id: string; rev: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']>; done: (sent: boolean) => void }>
+    Array<{ id: string; rev: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']>; done: (result: HandoverResult) => void }>
   >();
   private stopped = false;
   /** Messages handed to instances here and not answered yet; `idle` waits for none. */
@@ -324,8 +342,19 @@ export class CallRouter {
     else this.onHandover(peer, frame);
   }
 
-  /** The link to `peer` dropped: calls sent there have an unknown outcome (see the header: not sent again). */
+  /**
+   * The link to `peer` dropped: calls sent there have an unknown outcome (see the header: not sent again); handovers
+   * waiting for a link to it resolve `target-down` (race "the node it goes to dies during the handover").
+   */
   peerDown(peer: string): void {
+    const parked = this.awaitingLink.get(peer);
+    if (parked !== undefined) {
+      this.awaitingLink.delete(peer);
+      for (const h of parked) {
+        this.o.clock.clearTimeout(h.timer);
+        h.done('target-down');
+      }
+    }
     for (const [cid, p] of this.table.entries()) {
       if (p.at?.node !== peer) continue;
       this.stats.linkLost++;
@@ -387,7 +416,7 @@ export class CallRouter {
       for (const h of hs) {
         this.o.clock.clearTimeout(h.timer);
         if (why !== undefined) this.o.log.warn({ child: h.id, to }, why);
-        h.done(false);
+        h.done('not-sent');
       }
   }
 
@@ -398,7 +427,7 @@ export class CallRouter {
     this.awaitingLink.delete(peer);
     for (const h of parked) {
       this.o.clock.clearTimeout(h.timer);
-      h.done(this.trySend(h.id, h.rev, peer, h.state, true));
+      h.done(this.trySend(h.id, h.rev, peer, h.state, true) ? 'sent' : 'not-sent');
     }
   }
 
@@ -591,26 +620,27 @@ export class CallRouter {
   // ---- handover ---------------------------------------------------------------
 
   /**
-   * Sends a moving instance's state to the node expected to start the next one; resolves false (logged) when it
-   * cannot. With no link to that node it waits for one, at most `waitMs` (see the header).
+   * Sends a moving instance's state to the node expected to start the next one: `sent`, or `not-sent` (logged) when
+   * it cannot. With no link to that node it waits for one, at most `waitMs` (see the header), and resolves
+   * `target-down` (not logged: the caller decides) if that node goes down meanwhile.
    */
-  sendHandover(id: string, rev: string, to: string, state: JsonValue, waitMs = 0): Promise<boolean> {
+  sendHandover(id: string, rev: string, to: string, state: JsonValue, waitMs = 0): Promise<HandoverResult> {
     const bytes = jsonBytes(state);
     if (bytes > this.o.maxBytes) {
       this.o.log.warn({ child: id, to, bytes }, `handover not sent: ${tooLarge('the state', bytes, this.o.maxBytes)}; the next instance starts fresh`);
-      return Promise.resolve(false);
+      return Promise.resolve('not-sent');
     }
-    if (this.trySend(id, rev, to, state, waitMs <= 0 || this.stopped)) return Promise.resolve(true);
-    if (waitMs <= 0 || this.stopped || !this.o.takesCalls(to)) return Promise.resolve(false);
+    if (this.trySend(id, rev, to, state, waitMs <= 0 || this.stopped)) return Promise.resolve('sent');
+    if (waitMs <= 0 || this.stopped || !this.o.takesCalls(to)) return Promise.resolve('not-sent');
     this.o.log.info({ child: id, to, waitMs }, 'no link to the next node yet; the handover waits for it');
-    return new Promise<boolean>((done) => {
+    return new Promise<HandoverResult>((done) => {
       const timer = this.o.clock.setTimeout(() => {
         const parked = this.awaitingLink.get(to);
         const rest = parked?.filter((h) => h.timer !== timer) ?? [];
         if (rest.length > 0) this.awaitingLink.set(to, rest);
         else this.awaitingLink.delete(to);
         this.o.log.warn({ child: id, to, waitMs }, `handover not sent: no link to the next node within ${waitMs} ms; the next instance starts fresh`);
-        done(false);
+        done('not-sent');
       }, waitMs);
       const parked = this.awaitingLink.get(to) ?? [];
       parked.push({ id, rev, state, timer, done });
@@ -636,6 +666,35 @@ export class CallRouter {
     return true;
   }
 
+  /** Whether a handover of `id` waits for a link to `to`. */
+  waitsForLink(id: string, to: string): boolean {
+    return this.awaitingLink.get(to)?.some((h) => h.id === id) ?? false;
+  }
+
+  /** Ends the wait of the handover of `id` for a link to `to`: it resolves `target-down` (the caller found `to` is not where it goes now). */
+  abandonWait(id: string, to: string): void {
+    const parked = this.awaitingLink.get(to);
+    const h = parked?.find((x) => x.id === id);
+    if (parked === undefined || h === undefined) return;
+    const rest = parked.filter((x) => x !== h);
+    if (rest.length > 0) this.awaitingLink.set(to, rest);
+    else this.awaitingLink.delete(to);
+    this.o.clock.clearTimeout(h.timer);
+    h.done('target-down');
+  }
+
+  /**
+   * Keeps a state this node could not hand to `to` (gone down first: see the header) as if handed over: the
+   * instance of revision `rev` that starts here next takes it back (`takeReceived`), within `handoverTtlMs`.
+   */
+  keep(id: string, rev: string, to: string, state: JsonValue): void {
+    this.dropSent(id);
+    const timer = this.o.clock.setTimeout(() => {
+      if (this.sent.get(id)?.timer === timer) this.sent.delete(id);
+    }, this.o.handoverTtlMs);
+    this.sent.set(id, { rev, to, state, timer });
+  }
+
   /** The state handed over for revision `rev` of `id`, once (a start takes it). */
   takeReceived(id: string, rev: string): JsonValue | undefined {
     const h = this.received.get(id);
@@ -656,10 +715,7 @@ export class CallRouter {
     if (kept === undefined) return undefined;
     this.dropSent(id);
     if (kept.rev !== rev || this.o.locate(id).runners.some((r) => r.node === kept.to)) return undefined;
-    this.o.log.info(
-      { child: id, to: kept.to },
-      `${kept.to}, which this node handed the child's state over to, never ran it: the new instance here takes that state back`,
-    );
+    this.o.log.info({ child: id, to: kept.to }, `${kept.to}, the node the child's state was for, never ran it: the new instance here takes that state back`);
     return kept.state;
   }
 

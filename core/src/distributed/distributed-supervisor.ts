@@ -32,7 +32,7 @@
  * as one member survives; a request that times out stays in place.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { PgEvent, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { isLinked, type Member } from '../membership.js';
@@ -144,6 +144,9 @@ export type { CallAnswer, CallFigures, CallOptions } from './calls.js';
 
 /** How long a moving instance's `onHandover` may take. */
 export const DEFAULT_HANDOVER_TIMEOUT_MS = 5_000;
+
+/** How often a handover waiting for a link to its node looks whether placement still picks that node (`handOver`). */
+const HANDOVER_WATCH_MS = 50;
 
 /** A start recorded in the desired state (or the same spec found there): what its waiter checks. */
 interface StartRequest {
@@ -1053,12 +1056,51 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     if (state === undefined) return;
     // No link to `to` yet (a heal that reaches this node last, calls.ts): wait for one, within the handover timeout.
     // Not once the instance was stopped meanwhile (the lease ran out: local-instances.ts `hurry`).
-    const waitMs = this.o.local.child(id)?.status === 'running' ? (this.o.config.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS) : 0;
-    if (await this.calls.sendHandover(id, rev, to, state, waitMs))
+    const waitMs = (): number => (this.o.local.child(id)?.status === 'running' ? (this.o.config.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS) : 0);
+    let target = to;
+    const tried = new Set<string>();
+    for (;;) {
+      tried.add(target);
+      const sending = this.calls.sendHandover(id, rev, target, state, waitMs());
+      // While it waits for a link: placement picking another node ends the wait (the target went down, calls.ts).
+      const dest = target;
+      let watch: TimerHandle | undefined;
+      const check = (): void => {
+        watch = undefined;
+        if (!this.calls.waitsForLink(id, dest)) return;
+        if (this.stopped || this.reconciler.view(id).owner !== dest) return this.calls.abandonWait(id, dest);
+        watch = this.o.clock.setTimeout(check, HANDOVER_WATCH_MS);
+      };
+      watch = this.o.clock.setTimeout(check, HANDOVER_WATCH_MS);
+      const result = await sending;
+      if (watch !== undefined) this.o.clock.clearTimeout(watch);
+      if (result === 'sent') {
+        this.o.log.info(
+          { child: id, to: target },
+          "sent the child's state to its next node (unacknowledged: a link lost before it arrives loses it, and the next instance starts fresh)",
+        );
+        return;
+      }
+      if (result === 'not-sent') return;
+      // Race "the node it goes to dies during the handover" (calls.ts): the node placement picks now, once membership
+      // has taken the loss in (a turn later); this node, or none yet, or one already tried: kept here to take back.
+      await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
+      const next = this.stopped ? undefined : this.reconciler.view(id).owner;
+      if (next === undefined || next === this.o.node || tried.has(next) || !isLinked(this.o.members().find((m) => m.name === next)?.status ?? 'down')) {
+        this.calls.keep(id, rev, target, state);
+        this.o.log.warn(
+          { child: id, to: target },
+          `${target} did not take the child's state (down, or no longer where placement puts it): kept here, for the instance that starts here next` +
+            (next !== undefined && next !== this.o.node ? ` (the next instance on ${next} starts fresh)` : ''),
+        );
+        return;
+      }
       this.o.log.info(
-        { child: id, to },
-        "sent the child's state to its next node (unacknowledged: a link lost before it arrives loses it, and the next instance starts fresh)",
+        { child: id, was: target, to: next },
+        `${target} did not take the child's state (down, or no longer where placement puts it): handing it to ${next}`,
       );
+      target = next;
+    }
   }
 
   /**

@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageError } from '../src/supervisor/child-channel.js';
 import { WorkerRegistry } from '../src/supervisor/workers.js';
-import { SimCluster, flushMicrotasks } from './support/sim.js';
+import { FAST_TIMING, SimCluster, flushMicrotasks } from './support/sim.js';
 
 interface Records {
   violations: string[];
@@ -278,4 +278,56 @@ describe('a call made on a node that has just started (race "a call right after 
       expect(n6.supervisor.isReady).toBe(false);
     });
   });
+});
+
+describe('majority mode: a node woken from a freeze (race "calls that arrived while it was frozen")', () => {
+  it('hands none of the messages sent to it while frozen to its old instance once its lease has run out', async () => {
+    // The calls tour (real processes, majority mode): n2 SIGSTOPped for 7 s with callers on a 1 s timeout; on waking it
+    // read its sockets before its timers ran, and its old instance handled 17 to 27 messages sent while it was frozen,
+    // 0.4 to 1 s after the majority's replacement had started — two instances handling messages at once.
+    const { StallableClock } = await import('./support/stallable-clock.js');
+    const sim = new SimCluster(61, { latencyMs: 1, jitterMs: 2 });
+    const handled: Array<{ pid: string; node: string; at: number }> = [];
+    const registry = new WorkerRegistry();
+    registry.define('journal', (_args, ctx) => {
+      ctx.onMessage(() => {
+        handled.push({ pid: ctx.pid, node: ctx.node, at: sim.clock.now() });
+        return ctx.node;
+      });
+      return { stop() {} };
+    });
+    const config = { ...FAST_TIMING, netsplit: 'majority' as const, expectedMembers: 3 };
+    const frozen = new StallableClock(sim.clock);
+    await sim.start('n1', [], config, registry);
+    await sim.start('n2', ['n1'], config, registry, frozen);
+    await sim.start('n3', ['n1'], config, registry);
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 20_000, 'mesh and ready');
+    const n1 = sim.mustGet('n1');
+    await sim.resolve(n1.supervisor.startChild({ id: 'j', start: { worker: 'journal' } }));
+    await sim.resolve(n1.supervisor.moveChild('j', 'n2'));
+    n1.supervisor.unpin('j');
+    await sim.run(500);
+    if (n1.supervisor.whereis('j')?.node !== 'n2') await sim.resolve(n1.supervisor.moveChild('j', 'n2'));
+    // Frozen: no timer runs on n2, and what is sent to it waits in its sockets (held frames), as for a SIGSTOP.
+    frozen.held = true;
+    for (const other of ['n1', 'n3']) sim.network.cutOneWay(SimCluster.address(other), SimCluster.address('n2'));
+    for (const other of ['n1', 'n3']) sim.network.cutOneWay(SimCluster.address('n2'), SimCluster.address(other));
+    const calls: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 60; i++) {
+      calls.push(n1.supervisor.call('j', i, { timeoutMs: 300 }).catch(() => undefined));
+      await sim.run(100);
+    }
+    // The majority took j over meanwhile.
+    await sim.until(() => handled.some((h) => h.node !== 'n2'), 20_000, 'the replacement handles messages');
+    const replacementFrom = handled.find((h) => h.node !== 'n2')!.at;
+    // Woken: its sockets are read first (the held frames flow on a 0 ms timer), its timers after.
+    sim.network.heal();
+    await sim.run(5);
+    frozen.release();
+    await sim.resolve(Promise.all(calls));
+    await sim.until(() => sim.fullMesh() && sim.exactlyOnce(['j']), 30_000, 'healed');
+    const late = handled.filter((h) => h.node === 'n2' && h.at >= replacementFrom);
+    expect(late, JSON.stringify(late.slice(0, 3))).toEqual([]);
+    sim.stopAll();
+  }, 120_000);
 });

@@ -198,6 +198,8 @@ export interface CallRouterOptions {
   takesCalls(peer: string): boolean;
   maxBytes: number;
   handoverTtlMs: number;
+  /** Whether this node's instances may take messages now (false: its majority lease ran out); true when not given. */
+  mayDeliver?(): boolean;
 }
 
 /** What delivering a message to an instance came to. */
@@ -596,6 +598,10 @@ export class CallRouter {
 
   /** Hands a message to instance `pid` of `id` on this node. Never rejects. */
   private async deliver(id: string, pid: string, body: JsonValue, cast: boolean, timeoutMs: number): Promise<Outcome> {
+    // Majority mode, the lease run out (a node woken from a freeze reads its sockets before its timers run): its
+    // instances stop, and the majority may run the child already. `moved`: the caller tries the next instance.
+    if (this.o.mayDeliver?.() === false)
+      return { ok: false, code: 'moved', message: `${this.o.node} has no majority behind it (its lease ran out): its instances take no messages` };
     const found = this.o.local.instanceChannel(id, pid);
     if ('none' in found) return { ok: false, code: 'moved', message: `${pid} takes no messages now` };
     const channel = found.channel;

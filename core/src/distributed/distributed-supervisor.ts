@@ -278,6 +278,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       maxBytes: o.config.callMaxBytes ?? DEFAULT_CALL_MAX_BYTES,
       // Long enough for the next node to see the old instance stop and start the new one.
       handoverTtlMs: Math.max(30_000, o.config.startChildTimeoutMs),
+      // The reconciler is made just below; no message arrives before the constructor returns.
+      mayDeliver: () => this.reconciler.mayDeliver(),
     });
     this.reconciler = new Reconciler({
       node: o.node,

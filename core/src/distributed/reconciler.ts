@@ -566,6 +566,23 @@ export class Reconciler {
   }
 
   /**
+   * Whether this node's instances may take messages now (calls.ts): in
+   * majority mode, not once its lease has run out by its own clock — judged
+   * now when the netsplit policy's next change is overdue, before the timer
+   * that would judge it has run. Race "calls that arrived while it was
+   * frozen" (the calls tour, majority mode, real processes): a node woken
+   * from a 7 s SIGSTOP read its sockets before its timers ran, and its old
+   * instance handled the 17 to 27 messages sent to it while it was frozen,
+   * 0.4 to 1 s after the majority's replacement had started; only then did
+   * it log that its lease had lapsed.
+   */
+  mayDeliver(): boolean {
+    if (this.o.netsplit.mode !== 'majority' || !this.o.isMember || this.stopped) return true;
+    if (this.netsplitAt <= this.o.clock.now()) this.topologyDirty = true;
+    return this.mayRun;
+  }
+
+  /**
    * Whether `member` is counted present though this node cannot hear it
    * (majority mode: cut off, not fenced yet): it may still run what it ran,
    * until it has stopped it by its own lease.

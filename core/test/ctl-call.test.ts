@@ -39,4 +39,9 @@ describe('pogo ctl call: the message', () => {
     expect(await call(['kv', '-'], 'not json')).toMatchObject({ code: EXIT.usage, out: expect.stringContaining('call: message (stdin): must be JSON') });
     expect(await call(['kv', '-'], '[1e999]')).toMatchObject({ code: EXIT.usage, out: expect.stringContaining('must be plain JSON') });
   });
+
+  it('one larger than any member takes is refused here, too-large, not sent (it ended the link: exit 3, "may or may not have been handled")', async () => {
+    const huge = JSON.stringify({ op: 'put', value: 'x'.repeat(5 * 1024 * 1024) });
+    expect(await call(['kv', '-'], huge)).toMatchObject({ code: EXIT.failed, out: expect.stringMatching(/too-large|message is 5\.0 MiB as JSON; not sent/) });
+  });
 });

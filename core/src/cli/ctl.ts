@@ -85,6 +85,9 @@ import { splitSeeds } from '../discovery/seed-spec.js';
 import type { Logger } from '../logger.js';
 import {
   commandFailure,
+  formatBytes,
+  GATEWAY_MAX_FRAME_BYTES,
+  jsonBytes,
   MAX_CALL_COMMAND_TIMEOUT_MS,
   parseCommandArgs,
   type AuditEntry,
@@ -368,8 +371,22 @@ async function readMessage(word: string, io: Io): Promise<unknown> {
     throw usage(`call: message${word === '-' ? ' (stdin)' : ''}: must be JSON (${(err as Error).message})`);
   }
   if (!isJsonValue(message)) throw usage('call: message: must be plain JSON (a number out of range, such as 1e400, is not; nor is nesting deeper than 128)');
+  // Race "a message no frame carries": one over the member's frame limit ended the link unanswered, and ctl said exit 3,
+  // "the message may or may not have been handled" (the calls tour, 20 MB on stdin). Above what any member takes for a
+  // call (its --call-max-bytes, at most the frame limit) it is refused here; one between is the member's `too-large`.
+  const bytes = jsonBytes(message);
+  if (bytes > CALL_MESSAGE_NOT_SENT_BYTES)
+    throw new CtlFailure(
+      EXIT.failed,
+      'too-large',
+      `call: the message is ${formatBytes(bytes)} as JSON; not sent: a call's message may be at most the member's --call-max-bytes ` +
+        `(1 MiB by default), and ctl sends none above ${formatBytes(CALL_MESSAGE_NOT_SENT_BYTES)}`,
+    );
   return message;
 }
+
+/** The largest call message ctl sends (a member's own limit, --call-max-bytes, is smaller by default): the gateway's frame bound. */
+const CALL_MESSAGE_NOT_SENT_BYTES = GATEWAY_MAX_FRAME_BYTES;
 
 /** The JSON in `start`'s file (or stdin for `-`). */
 async function readSpecs(file: string, io: Io): Promise<unknown> {

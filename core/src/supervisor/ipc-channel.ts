@@ -93,6 +93,9 @@ interface Pending {
   timer: TimerHandle;
 }
 
+/** How often `settled` looks whether the calls under way have been answered, in ms. */
+const SETTLE_POLL_MS = 10;
+
 export class IpcChannel implements ChildChannel {
   /** The next call id; ids are never reused within an instance. */
   private nextId = 1;
@@ -122,6 +125,22 @@ export class IpcChannel implements ChildChannel {
   /** Calls waiting for a reply. */
   get pendingCalls(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Resolves true once no call waits for a reply, false when some still do
+   * after `withinMs` (or the process has exited). A planned move lets the
+   * calls under way be answered before its stop (os-child.ts
+   * `takeHandover`), looking every SETTLE_POLL_MS.
+   */
+  async settled(withinMs: number): Promise<boolean> {
+    const until = this.clock.now() + withinMs;
+    while (this.pending.size > 0 && this.exitedAs === undefined) {
+      const left = until - this.clock.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, Math.min(SETTLE_POLL_MS, left)));
+    }
+    return this.pending.size === 0;
   }
 
   /** Inputs from the child dropped so far (bad lines, unknown ids, too large). */

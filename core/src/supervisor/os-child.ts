@@ -20,6 +20,15 @@
  * - Messages: a spec with `ipc` gets a channel (fd 3 with json-lines, or
  *   Node's IPC), exposed as `channel` (ipc-channel.ts, ipc-ports.ts); without
  *   `ipc` the child has none and its stdio is exactly what it was.
+ * - A planned move (`takeHandover`; an OS child hands no state over): the
+ *   instance is closed to new messages (local-supervisor.ts), and the calls
+ *   it took are let be answered, within the handover timeout, before the
+ *   SIGTERM. Race "a move kills the calls under way" (the calls tour: 18 of
+ *   a move's calls failed `not-running`, "exited before it replied", from a
+ *   child that exits at once on SIGTERM, as Node, Python and sh do by
+ *   default). Casts have no answer to wait for: one written just before the
+ *   stop is handled only by a child that reads its input to the end on
+ *   SIGTERM (docs/children.md).
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -27,6 +36,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { CommandStart, Shutdown } from './child-spec.js';
 import { DEFAULT_IPC_MAX_MESSAGE_BYTES, DEFAULT_IPC_MAX_QUEUED_BYTES, IpcChannel, type IpcLimits } from './ipc-channel.js';
 import { connectIpc, ipcEnv, ipcStdio } from './ipc-ports.js';
+import type { Logger } from '../logger.js';
 import type { LogRing } from './log-ring.js';
 import { describeExit, type ExitReason } from './restart-policy.js';
 import { StartError, delay, type InstanceContext, type RunningChild } from './running-child.js';
@@ -101,6 +111,17 @@ function spawnHint(err: Error): string {
 
 const DEFAULT_LIMITS: IpcLimits = { maxMessageBytes: DEFAULT_IPC_MAX_MESSAGE_BYTES, maxQueuedBytes: DEFAULT_IPC_MAX_QUEUED_BYTES };
 
+/** A planned move's wait (see the header): the calls under way answered, within `timeoutMs`; no state. */
+async function settleCalls(channel: IpcChannel, timeoutMs: number, log: Logger): Promise<undefined> {
+  const calls = channel.pendingCalls;
+  if (calls > 0 && !(await channel.settled(timeoutMs)))
+    log.warn(
+      { calls: channel.pendingCalls, handoverTimeoutMs: timeoutMs },
+      `calls still unanswered after ${timeoutMs} ms; the instance is stopped and their callers are told the outcome is unknown`,
+    );
+  return undefined;
+}
+
 export async function startOsChild(start: CommandStart, ctx: InstanceContext, ring: LogRing, limits: IpcLimits = DEFAULT_LIMITS): Promise<RunningChild> {
   if (start.cwd !== undefined && !existsSync(start.cwd)) throw new StartError(`working directory ${start.cwd} does not exist`);
   const executable = resolveExecutable(start.command, start.cwd, start.env['PATH'] ?? process.env['PATH']);
@@ -139,7 +160,7 @@ export async function startOsChild(start: CommandStart, ctx: InstanceContext, ri
 
   return {
     osPid: pid,
-    ...(channel ? { channel } : {}),
+    ...(channel ? { channel, takeHandover: (timeoutMs: number) => settleCalls(channel, timeoutMs, ctx.log) } : {}),
     async stop(shutdown: Shutdown): Promise<void> {
       if (exited) return;
       if (shutdown === 'brutal_kill') {

@@ -98,6 +98,34 @@ describe('CallRouter', () => {
       ...o,
     });
 
+  it('race "a partial partition hides the instance": a call that found no instance names the members it has no link to', async () => {
+    const clock = new ManualClock(0);
+    const make = (unlinked: string[]) =>
+      new CallRouter({
+        node: 'n1',
+        clock,
+        random: new SeededRandom(1),
+        log: silentLogger,
+        local: { instanceChannel: () => ({ none: true }) } as never,
+        takesCalls: () => true,
+        maxBytes: 1024,
+        handoverTtlMs: 30_000,
+        // A live child with no instance n1 can see: it waits for one.
+        locate: () => ({ live: true, terminated: false, runners: [], owner: 'n2', syncing: false }),
+        send: () => true,
+        unlinked: () => unlinked,
+      });
+    const failure = (router: CallRouter) => router.call('j3', 'x', { timeoutMs: 100 }).catch((err: Error) => err.message);
+    const cut = failure(make(['n3']));
+    const linked = failure(make([]));
+    clock.advance(100);
+    expect(await cut).toBe(
+      'no instance of j3 took the message within 100 ms (it is between instances, or cannot start); or it runs on n3, which n1 has no link to: ' +
+        "a call reaches only instances on nodes linked to the caller's",
+    );
+    expect(await linked).toBe('no instance of j3 took the message within 100 ms (it is between instances, or cannot start)');
+  });
+
   it('a retry loop on calls that fail at once lets the event loop turn (race "a retry loop that never yields")', async () => {
     // No instance of any child anywhere: every call fails at once, not-found.
     const router = routerOf({ locate: () => ({ live: false, terminated: false, runners: [], owner: undefined, syncing: false }), send: () => false });

@@ -200,6 +200,8 @@ export interface CallRouterOptions {
   handoverTtlMs: number;
   /** Whether this node's instances may take messages now (false: its majority lease ran out); true when not given. */
   mayDeliver?(): boolean;
+  /** Members (not left) this node has no link to now: a call can reach no instance there. */
+  unlinked?(): readonly string[];
 }
 
 /** What delivering a message to an instance came to. */
@@ -541,6 +543,18 @@ export class CallRouter {
     p.resolve({ reply: p.cast ? null : outcome.body, node, pid });
   }
 
+  /**
+   * What a call that found no instance adds when some members are not linked here. Race "a partial partition hides
+   * the instance" (the calls tour: n1 and n3 cut apart, n2 hearing both): for the whole split every call from n1 to a
+   * child running on n3 said it was "between instances, or cannot start" — it ran, and handled 20,930 messages.
+   */
+  private unseen(): string {
+    const away = this.o.unlinked?.() ?? [];
+    if (away.length === 0) return '';
+    const names = [...away].sort().join(', ');
+    return `; or it runs on ${names}, which ${this.o.node} has no link to: a call reaches only instances on nodes linked to the caller's`;
+  }
+
   private expired(cid: string, p: Pending): void {
     this.unpark(cid, p);
     const why =
@@ -549,7 +563,7 @@ export class CallRouter {
         : this.unsynced(p.id)
           ? `${this.o.node} has not synced with the cluster yet (with no other member: still linking, or its seeds do not answer), so within ` +
             `${p.timeoutMs} ms it could not tell whether ${p.id} exists or where it runs`
-          : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)`;
+          : `no instance of ${p.id} took the message within ${p.timeoutMs} ms (it is between instances, or cannot start)${this.unseen()}`;
     p.reject(new MessageError('timeout', why));
   }
 

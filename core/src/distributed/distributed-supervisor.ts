@@ -280,6 +280,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       handoverTtlMs: Math.max(30_000, o.config.startChildTimeoutMs),
       // The reconciler is made just below; no message arrives before the constructor returns.
       mayDeliver: () => this.reconciler.mayDeliver(),
+      unlinked: () =>
+        o
+          .members()
+          .filter((m) => m.role === 'member' && m.name !== o.node && m.status !== 'left' && !isLinked(m.status))
+          .map((m) => m.name),
     });
     this.reconciler = new Reconciler({
       node: o.node,

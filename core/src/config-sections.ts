@@ -99,6 +99,7 @@ export function configSections(c: NodeConfig): NodeSections {
       leaseMs: c.heartbeatTimeoutMs,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       callMaxBytes: c.callMaxBytes,
+      maxOutstandingCalls: c.maxOutstandingCalls,
       handoverTimeoutMs: c.handoverTimeoutMs,
     },
     commands: { operatorToken: c.operatorToken, viewerToken: c.viewerToken },

@@ -152,6 +152,7 @@ export const NodeConfigSchema = z
       .max(64 * 1024 * 1024)
       .optional(),
     handoverTimeoutMs: ms(1).default(5_000),
+    maxOutstandingCalls: z.number().int().min(1).max(10_000_000).default(50_000),
     operatorToken: tokensSchema('operator').optional(),
     viewerToken: tokensSchema('viewer').optional(),
     statusPort: z.number().int().min(0).max(65535).optional(),
@@ -301,6 +302,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     'int',
     "longest a moving worker's running message handlers may take to finish, then its onHandover, before it starts fresh elsewhere, ms (default: 5000)",
   ),
+  field('maxOutstandingCalls', 'int', 'most calls and casts made on this node outstanding at once; one more is refused overloaded, not sent (default: 50000)'),
   field(
     'operatorTokenFile',
     'string',

@@ -134,11 +134,12 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
   totals(
     registry,
     'pogo_calls_total',
-    'Calls and casts made here, messages delivered here, moved answers, late replies and calls failed by a lost link, since start',
+    'Calls and casts made here, messages delivered here, moved answers, late replies, calls failed by a lost link and calls refused overloaded, since start',
     'kind',
     () => {
       const f = node.supervisor.callFigures();
-      return { call: f.calls, cast: f.casts, delivered: f.delivered, moved: f.moved, late_reply: f.lateReplies, link_lost: f.linkLost };
+      const { calls: call, casts: cast, delivered, moved, lateReplies: late_reply, linkLost: link_lost, overloaded } = f;
+      return { call, cast, delivered, moved, late_reply, link_lost, overloaded };
     },
   );
   const starts = new Counter({ name: 'pogo_child_starts_total', help: 'Instances started on this node', registers: [registry] });

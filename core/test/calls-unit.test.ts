@@ -126,6 +126,42 @@ describe('CallRouter', () => {
     expect(await linked).toBe('no instance of j3 took the message within 100 ms (it is between instances, or cannot start)');
   });
 
+  it('race "a burst of calls takes the caller out of the cluster": past maxOutstanding, a call is refused overloaded, not sent', async () => {
+    const sent: string[] = [];
+    const clock = new ManualClock(0);
+    const router = new CallRouter({
+      node: 'n1',
+      clock,
+      random: new SeededRandom(1),
+      log: silentLogger,
+      local: { instanceChannel: () => ({ none: true }) } as never,
+      takesCalls: () => true,
+      maxBytes: 1024,
+      handoverTtlMs: 30_000,
+      locate: () => ({ live: true, terminated: false, runners: [B], owner: 'n2', syncing: false }),
+      send: (_to, frame) => (sent.push(frame.t), true),
+      maxOutstanding: 2,
+    });
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      );
+    const first = outcome(router.call('kv', 1, { timeoutMs: 100 }));
+    const second = outcome(router.call('kv', 2, { timeoutMs: 100 }));
+    const third = outcome(router.call('kv', 3, { timeoutMs: 100 }));
+    expect(await third).toBe(
+      'overloaded: n1 has 2 calls and casts outstanding, its limit (maxOutstandingCalls): this one was not sent; wait for some to settle, or raise the limit',
+    );
+    expect(sent).toEqual(['call', 'call']);
+    expect(router.figures().overloaded).toBe(1);
+    // Once they settle (here: expired), calls go again.
+    clock.advance(100);
+    expect([await first, await second]).toEqual([expect.stringMatching(/^timeout/), expect.stringMatching(/^timeout/)]);
+    void outcome(router.call('kv', 4, { timeoutMs: 100 }));
+    expect(sent).toEqual(['call', 'call', 'call']);
+  });
+
   it('a retry loop on calls that fail at once lets the event loop turn (race "a retry loop that never yields")', async () => {
     // No instance of any child anywhere: every call fails at once, not-found.
     const router = routerOf({ locate: () => ({ live: false, terminated: false, runners: [], owner: undefined, syncing: false }), send: () => false });

@@ -36,6 +36,8 @@ export interface DistributedConfig {
   heartbeatIntervalMs: number;
   /** Largest message, reply or handover state, bytes of JSON (default 1 MiB). */
   callMaxBytes?: number;
+  /** Most calls and casts made here outstanding at once; one more is refused `overloaded` (default: no bound). */
+  maxOutstandingCalls?: number;
   /** Longest a moving instance's running message handlers may take to finish, and then its `onHandover` (each; default 5 s). */
   handoverTimeoutMs?: number;
 }

@@ -280,6 +280,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       handoverTtlMs: Math.max(30_000, o.config.startChildTimeoutMs),
       // The reconciler is made just below; no message arrives before the constructor returns.
       mayDeliver: () => this.reconciler.mayDeliver(),
+      ...(o.config.maxOutstandingCalls === undefined ? {} : { maxOutstanding: o.config.maxOutstandingCalls }),
       unlinked: () =>
         o
           .members()

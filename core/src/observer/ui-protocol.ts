@@ -399,6 +399,7 @@ export const COMMAND_ERROR_CODES = [
   // a message to a child (supervisor/child-channel.ts; not-found, not-running, timeout and too-large above)
   'no-handler',
   'handler-error',
+  'overloaded',
   // anything else
   'failed',
 ] as const;

@@ -24,7 +24,7 @@ import type { JsonValue } from '../groups.js';
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
 /** The codes a MessageError can carry. */
-export const MESSAGE_ERROR_CODES = ['not-found', 'not-running', 'no-handler', 'handler-error', 'timeout', 'too-large'] as const;
+export const MESSAGE_ERROR_CODES = ['not-found', 'not-running', 'no-handler', 'handler-error', 'timeout', 'too-large', 'overloaded'] as const;
 /** Why a message or call to a child failed. */
 export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number];
 

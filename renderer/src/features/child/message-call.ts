@@ -41,6 +41,7 @@ const FAILURE_HINTS: Record<string, string> = {
   'handler-error': 'the child’s handler threw',
   timeout: 'no reply within the timeout (it may still have been delivered: calls are at most once)',
   'too-large': 'the message or the reply is over the size limit',
+  overloaded: 'the node has too many calls outstanding (maxOutstandingCalls); it was not sent',
 };
 
 /** One line for a failed call: the code, what it means, and the cluster's own message. */

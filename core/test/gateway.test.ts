@@ -771,7 +771,7 @@ describe('observer gateway: linked to a cut-off member alone (available mode)', 
     const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
     const cut = members[2]!;
     const others = members.filter((n) => n !== cut);
-    await until(() => ids.every((id) => client.state().children[id]?.status === 'running'), 5_000, 'every child shown running');
+    await until(() => ids.every((id) => client.state().children[id]?.status === 'running'), 10_000, 'every child shown running');
     const before = Object.fromEntries(ids.map((id) => [id, client.state().children[id]!.node!]));
     const elsewhere = ids.filter((id) => before[id] !== cut.name);
     expect(elsewhere.length).toBeGreaterThan(0);
@@ -811,6 +811,24 @@ describe('observer gateway: linked to a cut-off member alone (available mode)', 
     await until(() => client.state().children[victim!]?.terminated === true, 5_000, 'shown stopped for good');
     // Before the fix it was gone from the board ("no longer in the cluster") while it ran.
     expect(client.state().children[victim!]).toMatchObject({ unverified: true, instances: [{ node: before[victim!] }] });
+
+    // An observer started now, linked to n3 alone, takes n3's table as it is: n1 and n2 down there, one word of two.
+    for (const n of others) net.cut(`${n.name}:1`, 'mlate:1');
+    const late = await PogoNode.start(
+      createNodeConfig({ name: 'mlate', secret: SECRET, preset: 'local', role: 'observer', seeds: [`${cut.name}:1`] }),
+      { log: new MemoryLogger(), workers: new WorkerRegistry(), transport: net.transport('mlate:1') },
+    );
+    nodes.push(late);
+    const lateGateway = await startGateway(late, { intervalMs: 20 });
+    try {
+      const lateClient = await ui(lateGateway.url, { token: lateGateway.token });
+      await until(() => lateClient.state().members[cut.name]?.status === 'up' && late.supervisor.isReady, 10_000, 'the late observer linked to n3');
+      await new Promise((r) => setTimeout(r, 300));
+      // Before: n1 and n2 "down" (Dismiss, "nothing needs attention") while both ran.
+      for (const n of others) expect(lateClient.state().members[n.name]!.status).toBe('unreachable');
+    } finally {
+      await lateGateway.close();
+    }
 
     net.heal();
     await until(() => others.every((n) => !runsHere(n, victim!)) && client.state().children[victim!] === undefined, 10_000, 'stopped at the heal');

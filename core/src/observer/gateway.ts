@@ -185,6 +185,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       samples: history.samples,
       unreachable: intake.unreachable(),
       heldInstances: intake.heldInstances(),
+      judgedDown: intake.judgedDown(),
       sessions: intake.sessions,
       resources: resources.current,
       noMemberSince,

@@ -17,7 +17,7 @@
  */
 import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import type { Access, ActivityView, ChildView, ClusterState, EventView, MemberViewStatus, NodeResourcesView, SampleView } from './state.js';
-import { wentSilent } from './event-intake.js';
+import { memberVerdict, wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 import { isLinked, type Member } from '../membership.js';
 import { cutOffMembers } from '../distributed/candidates.js';
@@ -204,6 +204,8 @@ export interface GatewayFacts {
   samples?: readonly SampleView[];
   /** Members the observer lost its own link to and the others still hear (event-intake.ts). */
   unreachable?: ReadonlySet<string>;
+  /** Members whose loss the intake published (judged down), until seen up again (event-intake.ts `judgedDown`). */
+  judgedDown?: ReadonlySet<string>;
   /** Instances on those members whose stop is held (event-intake.ts `heldInstances`): not known gone. */
   heldInstances?: ReadonlyMap<string, ReadonlyArray<{ node: string; pid: string }>>;
   sessions?: number;
@@ -228,13 +230,23 @@ export function buildState(
   const members: ClusterState['members'] = {};
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
   const withReach = node.members().map((m) => (m.name === node.name ? m : { ...m, unheardBy: node.unheardBy(m.name, m.incarnation) }));
+  // Members down in the observer's table that it never lost itself (it started, or linked again, during a split): down
+  // only as the intake judges a loss, by more than half of the members the cluster counts (`memberVerdict`). Race "an
+  // observer started during a split": linked to n3 alone, cut off from n1 and n2, a new observer took n3's table as it
+  // was — n1 and n2 down, with Dismiss buttons, "nothing needs attention" — while both ran (the re-check of the tour).
+  const reporters = withReach.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name);
+  const voters = withReach.filter((m) => m.role === 'member' && m.status !== 'left' && facts.judgedDown?.has(m.name) !== true).map((m) => m.name);
+  const unverdicted = new Set<string>();
+  for (const m of withReach)
+    if (m.role === 'member' && m.status === 'down' && facts.unreachable?.has(m.name) !== true && facts.judgedDown?.has(m.name) !== true)
+      if (memberVerdict(m, reporters, voters) === 'unreachable') unverdicted.add(m.name);
   // The members the cluster counts beside those the observer reaches: those unreachable from here, not judged down.
-  const counted = facts.unreachable ?? new Set<string>();
+  const counted = new Set([...(facts.unreachable ?? []), ...unverdicted]);
   const unheard = unheardBy(withReach, counted);
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);
-    const status = shownStatus(m.status, reachable, facts.unreachable?.has(m.name) === true, remoteStatus.get(m.name));
+    const status = shownStatus(m.status, reachable, counted.has(m.name), remoteStatus.get(m.name));
     members[m.name] = {
       name: m.name,
       status,

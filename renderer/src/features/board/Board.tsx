@@ -114,7 +114,7 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
             data-testid="terminated-tag"
             title={
               `Stopped for good, but ${child.node ? `its instance on ${child.node}` : 'an instance'} still runs: ` +
-              'a member the others cannot hear runs a copy until they hear it again, then stops it'
+              'the stop reaches a member cut off from where it was given only when they hear each other again, and it stops its instance then'
             }
           >
             stopped, still running

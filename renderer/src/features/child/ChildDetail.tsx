@@ -315,7 +315,8 @@ export function ChildDetail({ id }: { id: string }) {
         </header>
         <p className={cx('detail-gone')} role="status" data-testid="terminated-note">
           {id} was stopped for good, but {child.instances.length === 1 ? 'an instance still runs' : `${child.instances.length} instances still run`} on{' '}
-          {[...new Set(child.instances.map((i) => i.node))].join(', ')}: a member the others cannot hear runs a copy until they hear it again, then stops it.
+          {[...new Set(child.instances.map((i) => i.node))].join(', ')}: the stop reaches a member cut off from where it was given only when they hear each
+          other again, and it stops its instance then.
         </p>
         <dl className={cx('fields')}>
           <DetailField label="Pid">{child.pid ? <code className={cx('wrap')}>{child.pid}</code> : <span className={cx('muted')}>—</span>}</DetailField>

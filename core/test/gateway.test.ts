@@ -814,10 +814,11 @@ describe('observer gateway: linked to a cut-off member alone (available mode)', 
 
     // An observer started now, linked to n3 alone, takes n3's table as it is: n1 and n2 down there, one word of two.
     for (const n of others) net.cut(`${n.name}:1`, 'mlate:1');
-    const late = await PogoNode.start(
-      createNodeConfig({ name: 'mlate', secret: SECRET, preset: 'local', role: 'observer', seeds: [`${cut.name}:1`] }),
-      { log: new MemoryLogger(), workers: new WorkerRegistry(), transport: net.transport('mlate:1') },
-    );
+    const late = await PogoNode.start(createNodeConfig({ name: 'mlate', secret: SECRET, preset: 'local', role: 'observer', seeds: [`${cut.name}:1`] }), {
+      log: new MemoryLogger(),
+      workers: new WorkerRegistry(),
+      transport: net.transport('mlate:1'),
+    });
     nodes.push(late);
     const lateGateway = await startGateway(late, { intervalMs: 20 });
     try {

@@ -461,7 +461,8 @@ describe('<ChildDetail/>', () => {
     await act(async () => useStore.getState().applySnapshot({ ...state(), children }));
     const aside = view.container.querySelector('aside')!;
     expect(aside.querySelector('[data-testid="terminated-note"]')?.textContent).toBe(
-      'ticker-1 was stopped for good, but an instance still runs on c: the stop reaches a member cut off from where it was given only when they hear each other again, and it stops its instance then.',
+      'ticker-1 was stopped for good, but an instance still runs on c: the stop reaches a member cut off from where it was given ' +
+        'only when they hear each other again, and it stops its instance then.',
     );
     expect(aside.textContent).not.toContain('no longer in the cluster');
     expect(buttonNamed(aside, 'Stop')).toBeUndefined();

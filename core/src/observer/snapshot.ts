@@ -237,9 +237,10 @@ export function buildState(
   const reporters = withReach.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name);
   const voters = withReach.filter((m) => m.role === 'member' && m.status !== 'left' && facts.judgedDown?.has(m.name) !== true).map((m) => m.name);
   const unverdicted = new Set<string>();
+  // (A member the borrowed view sees linked is shown as it says: an observer behind a firewall never reached it.)
   for (const m of withReach)
     if (m.role === 'member' && m.status === 'down' && facts.unreachable?.has(m.name) !== true && facts.judgedDown?.has(m.name) !== true)
-      if (memberVerdict(m, reporters, voters) === 'unreachable') unverdicted.add(m.name);
+      if (!isLinked(remoteStatus.get(m.name) ?? 'down') && memberVerdict(m, reporters, voters) === 'unreachable') unverdicted.add(m.name);
   // The members the cluster counts beside those the observer reaches: those unreachable from here, not judged down.
   const counted = new Set([...(facts.unreachable ?? []), ...unverdicted]);
   const unheard = unheardBy(withReach, counted);

@@ -85,7 +85,9 @@ describe('CallTable', () => {
 
 describe('CallRouter', () => {
   /** A router of node n1 with no instance here, where to send and where children run given by the test. */
-  const routerOf = (o: Pick<ConstructorParameters<typeof CallRouter>[0], 'locate' | 'send'>): CallRouter =>
+  const routerOf = (
+    o: Pick<ConstructorParameters<typeof CallRouter>[0], 'locate' | 'send'> & Partial<ConstructorParameters<typeof CallRouter>[0]>,
+  ): CallRouter =>
     new CallRouter({
       node: 'n1',
       clock: new ManualClock(0),
@@ -101,15 +103,8 @@ describe('CallRouter', () => {
   it('race "a partial partition hides the instance": a call that found no instance names the members it has no link to', async () => {
     const clock = new ManualClock(0);
     const make = (unlinked: string[]) =>
-      new CallRouter({
-        node: 'n1',
+      routerOf({
         clock,
-        random: new SeededRandom(1),
-        log: silentLogger,
-        local: { instanceChannel: () => ({ none: true }) } as never,
-        takesCalls: () => true,
-        maxBytes: 1024,
-        handoverTtlMs: 30_000,
         // A live child with no instance n1 can see: it waits for one.
         locate: () => ({ live: true, terminated: false, runners: [], owner: 'n2', syncing: false }),
         send: () => true,
@@ -129,15 +124,8 @@ describe('CallRouter', () => {
   it('race "a burst of calls takes the caller out of the cluster": past maxOutstanding, a call is refused overloaded, not sent', async () => {
     const sent: string[] = [];
     const clock = new ManualClock(0);
-    const router = new CallRouter({
-      node: 'n1',
+    const router = routerOf({
       clock,
-      random: new SeededRandom(1),
-      log: silentLogger,
-      local: { instanceChannel: () => ({ none: true }) } as never,
-      takesCalls: () => true,
-      maxBytes: 1024,
-      handoverTtlMs: 30_000,
       locate: () => ({ live: true, terminated: false, runners: [B], owner: 'n2', syncing: false }),
       send: (_to, frame) => (sent.push(frame.t), true),
       maxOutstanding: 2,

@@ -708,19 +708,27 @@ describe('observer gateway: commands during a split', () => {
   });
 });
 
+/**
+ * `splitCluster` (available mode) with a member the gateway does not send commands to cut off from the other two
+ * (the observer still reaches all three), once both sides run every child.
+ */
+async function oneCutOff(prefix: string, ids: string) {
+  const split = await splitCluster(prefix, ids);
+  const cut = split.members.find((n) => n.name !== split.chosen)!;
+  const others = split.members.filter((n) => n !== cut);
+  split.net.partition(
+    [`${cut.name}:1`],
+    others.map((n) => `${n.name}:1`),
+  );
+  const runsHere = (n: PogoNode, id: string) => n.supervisor.whichChildren('local').some((c) => c.id === id);
+  // Available mode: the cut-off member runs a copy of every child, the others run every child too.
+  await until(() => split.ids.every((id) => runsHere(cut, id) && others.some((n) => runsHere(n, id))), 5_000, 'both sides run every child');
+  return { ...split, cut, others, runsHere };
+}
+
 describe('observer gateway: a stop during a split in available mode', () => {
   it('the copy a cut-off member still runs of a child stopped for good stays on the board, stopped for good, until it stops', async () => {
-    const { net, members, observer, ids, chosen } = await splitCluster('v', 'av');
-    // Cut off a member the gateway does not send commands to; the observer still reaches all three.
-    const cut = members.find((n) => n.name !== chosen)!;
-    const others = members.filter((n) => n !== cut);
-    net.partition(
-      [`${cut.name}:1`],
-      others.map((n) => `${n.name}:1`),
-    );
-    const runsHere = (n: PogoNode, id: string) => n.supervisor.whichChildren('local').some((c) => c.id === id);
-    // Available mode: the cut-off member runs a copy of every child, the others run every child too.
-    await until(() => ids.every((id) => runsHere(cut, id) && others.some((n) => runsHere(n, id))), 5_000, 'both sides run every child');
+    const { net, observer, cut, others, runsHere } = await oneCutOff('v', 'av');
 
     gateway = await startGateway(observer, { intervalMs: 20 });
     const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
@@ -738,16 +746,7 @@ describe('observer gateway: a stop during a split in available mode', () => {
 
 describe('observer gateway: a stop written on a cut-off member', () => {
   it('the instance the others run on stays on the board, stopped for good, until the heal brings them the stop', async () => {
-    const { net, members, observer, ids, chosen } = await splitCluster('w', 'wr');
-    // Cut off a member the gateway does not send commands to; the observer still reaches all three.
-    const cut = members.find((n) => n.name !== chosen)!;
-    const others = members.filter((n) => n !== cut);
-    net.partition(
-      [`${cut.name}:1`],
-      others.map((n) => `${n.name}:1`),
-    );
-    const runsHere = (n: PogoNode, id: string) => n.supervisor.whichChildren('local').some((c) => c.id === id);
-    await until(() => ids.every((id) => runsHere(cut, id) && others.some((n) => runsHere(n, id))), 5_000, 'both sides run every child');
+    const { net, observer, ids, cut, others, runsHere } = await oneCutOff('w', 'wr');
     gateway = await startGateway(observer, { intervalMs: 20 });
     const client = await ui(gateway.url, { token: gateway.token, credential: OPERATOR, user: 'alice' });
     // `pogo ctl stop` through the cut-off member: written there, it reaches the others only at the heal.

@@ -319,6 +319,39 @@ describe('EventIntake', () => {
     expect(t.published.map((e) => e.type)).toEqual(['started', 'node-down', 'stopped', 'started']);
   });
 
+  it('race "a copy\'s stop told as a move": a member back from a freeze the members never judged keeps its instance; the copy\'s stop is a duplicate resolved', () => {
+    for (const order of ['stop first', 'move first'] as const) {
+      const t = setup([member('a'), member('b'), member('x')]);
+      t.intake.observeMembers(
+        ['a', 'b', 'x'].map((n) => t.table.get(n)!),
+        0,
+      );
+      t.intake.onDistEvent(started('c1', 'x', 1));
+      // The observer (shorter timeout) loses x; a alone cannot hear it: no verdict, but a starts a copy.
+      t.set('x', { status: 'down', unheardBy: [{ reporter: 'a' }] });
+      t.intake.onDistEvent(down('x'));
+      t.intake.onDistEvent(stopped('c1', 'x', 1));
+      t.intake.onDistEvent(started('c1', 'a', 2, 12));
+      // x wakes: back, its instance never stopped; the heal stops the copy on a.
+      t.set('x', { status: 'up', unheardBy: [] });
+      t.intake.onDistEvent(up('x', 20));
+      t.intake.settle('x', () => true, 21);
+      const move: DistEvent = { type: 'moved', id: 'c1', from: 'a', to: 'x', reason: 'join', at: 22 };
+      if (order === 'stop first') {
+        t.intake.onDistEvent(stopped('c1', 'a', 2, 22));
+        t.intake.onDistEvent(move);
+      } else {
+        t.intake.onDistEvent(move);
+        t.intake.onDistEvent(stopped('c1', 'a', 2, 22));
+      }
+      expect(
+        t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`),
+        order,
+      ).toEqual(['started x', 'started a', 'stopped a', 'duplicate-resolved']);
+      expect(t.published.at(-1)).toMatchObject({ survivor: { node: 'x', pid: pid('x', 1) }, stopped: [{ node: 'a', pid: pid('a', 2) }] });
+    }
+  });
+
   it('a child that starts elsewhere while a member is lost, and never ran there, does not release the loss', () => {
     const t = setup([member('a'), member('b'), member('x')]);
     t.intake.onDistEvent(started('c1', 'a', 1));

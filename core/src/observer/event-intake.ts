@@ -319,6 +319,14 @@ export class EventIntake {
   private readonly reappeared = new Map<string, string>();
   /** id → the last instance of it stopped while an instance of it was seen again, or might be (the duplicate stopped). */
   private readonly healStops = new Map<string, { node: string; pid: string }>();
+  /**
+   * id → a younger instance stopped while an older one, published running before it, runs on (`older`): a duplicate
+   * resolved, not a move to the older one's node. Race "a copy's stop told as a move": a member frozen past the
+   * observer's timeout (mixed timing) was never judged down — its stops held, then dropped when it came back — and the
+   * copies another member had started meanwhile stopped at the heal; the timeline said "2 moved from n1 to n2 (node
+   * joined)" (the re-check of the tour, each instance's own records: n2's ran throughout).
+   */
+  private readonly youngerStopped = new Map<string, { node: string; pid: string; older: string }>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
@@ -462,6 +470,19 @@ export class EventIntake {
           const kept = this.reappeared.get(e.id);
           const pids = this.running.get(e.id);
           const stop = this.healStops.get(e.id);
+          // Or to an instance older than the copy that stopped (race "a copy's stop told as a move").
+          const younger = this.youngerStopped.get(e.id);
+          this.youngerStopped.delete(e.id);
+          if (younger !== undefined && pids?.size === 1 && pids.get(younger.older) === e.to) {
+            this.o.publish({
+              type: 'duplicate-resolved',
+              id: e.id,
+              survivor: { node: e.to, pid: younger.older },
+              stopped: [{ node: younger.node, pid: younger.pid }],
+              at: e.at,
+            });
+            return;
+          }
           if (kept !== undefined && pids?.size === 1 && pids.get(kept) === e.to && stop !== undefined) {
             this.reappeared.delete(e.id);
             this.healStops.delete(e.id);
@@ -714,6 +735,8 @@ export class EventIntake {
     } else if (e.type === 'stopped') {
       const pids = this.running.get(e.id);
       if (pids !== undefined) {
+        const older = pids.keys().next().value;
+        if (pids.size > 1 && older !== undefined && older !== e.pid && pids.has(e.pid)) this.youngerStopped.set(e.id, { node: e.node, pid: e.pid, older });
         if (!pids.delete(e.pid)) return;
         if (pids.size === 0) this.running.delete(e.id);
       }
@@ -729,8 +752,10 @@ export class EventIntake {
         // Down to one instance: a move if it is where the move said, else none happened.
         const [kept, keptNode] = pids?.entries().next().value ?? [];
         if (pids !== undefined && pids.size === 1 && keptNode === move.to) {
-          // The instance kept is one seen again after a loss: it never stopped, so nothing moved; a duplicate was stopped.
-          if (kept !== undefined && this.reappeared.get(e.id) === kept)
+          // The instance kept is one seen again after a loss, or older than the one stopped: it never stopped, so nothing
+          // moved; a duplicate was stopped.
+          const younger = this.youngerStopped.get(e.id);
+          if (kept !== undefined && (this.reappeared.get(e.id) === kept || (younger?.pid === e.pid && younger.older === kept)))
             this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
           else this.o.publish({ ...move, at: e.at });
         }
@@ -817,5 +842,6 @@ export class EventIntake {
     for (const id of this.vanished.keys()) if (!ids.has(id)) this.vanished.delete(id);
     for (const id of this.reappeared.keys()) if (!ids.has(id)) this.reappeared.delete(id);
     for (const id of this.healStops.keys()) if (!ids.has(id)) this.healStops.delete(id);
+    for (const id of this.youngerStopped.keys()) if (!ids.has(id)) this.youngerStopped.delete(id);
   }
 }

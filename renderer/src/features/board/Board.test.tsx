@@ -252,6 +252,25 @@ describe('<Board/> dragging a card', () => {
     expect(view.container.querySelector('[role="dialog"] h2')?.textContent).toBe('Move r1?');
   });
 
+  it('a drop onto a suspect node (perhaps frozen) says the child may run nowhere until it answers', () => {
+    const withSuspect = [member('a'), member('b'), member('s', { status: 'suspect' })];
+    act(() => useStore.getState().applySnapshot(clusterOf(withSuspect, [child('r1')], { access: 'operator', readOnly: false })));
+    view.render(<Board />);
+    fire(card('r1'), 'dragstart');
+    fire(column('s'), 'drop');
+    expect(view.container.querySelector('[role="dialog"] [data-testid="move-suspect"]')?.textContent).toBe(
+      ' s is suspect (not heard from lately): if it is frozen, r1 stops first and runs nowhere until s answers again or is declared down.',
+    );
+    const cancel = [...view.container.querySelectorAll<HTMLButtonElement>('[role="dialog"] button')].find((b) => b.textContent === 'Cancel');
+    expect(cancel).toBeDefined();
+    act(() => cancel!.click());
+    expect(gateway.sendCommand).not.toHaveBeenCalled();
+    // An up node: no such warning.
+    fire(card('r1'), 'dragstart');
+    fire(column('b'), 'drop');
+    expect(view.container.querySelector('[data-testid="move-suspect"]')).toBeNull();
+  });
+
   it('a read-only session drags nothing and is offered no target', () => {
     act(() => useStore.getState().applySnapshot(clusterOf(members(), [child('r1')])));
     view.render(<Board />);

@@ -316,7 +316,7 @@ export function Board() {
   const filter = useStore((s) => s.filter);
   const statusFilter = useStore((s) => s.statusFilter);
   const stale = useStore(selectBoardStale);
-  const [pending, setPending] = useState<{ id: string; from: string; to: string } | null>(null);
+  const [pending, setPending] = useState<{ id: string; from: string; to: string; suspect: boolean } | null>(null);
   const [dragging, setDragging] = useState<ChildView | null>(null);
   const [drainAsk, setDrainAsk] = useState<{ node: string; drain: boolean } | null>(null);
   const index = boardIndex(children);
@@ -412,7 +412,12 @@ export function Board() {
               const child = cluster?.children[id];
               const target = cluster?.members[to];
               if (!readOnly && child && target && moveRefusal(child, target, cluster.members) === null)
-                setPending({ id, from: child.node ?? (child.unverified ? 'no node this observer can see' : 'no node'), to });
+                setPending({
+                  id,
+                  from: child.node ?? (child.unverified ? 'no node this observer can see' : 'no node'),
+                  to,
+                  suspect: target.status === 'suspect',
+                });
             }}
           />
         ))}
@@ -421,6 +426,14 @@ export function Board() {
         <ConfirmDialog title={`Move ${pending.id}?`} action="Move" onCancel={() => setPending(null)} onConfirm={() => void confirmMove()}>
           Pin <code>{pending.id}</code> to <strong>{pending.to}</strong> (it runs on {pending.from} now). It stops there before it starts here unless its spec
           asks for start-first.
+          {/* The tour: a drag onto a frozen node stopped the child first, and it ran nowhere for 6 s until the node woke. */}
+          {pending.suspect && (
+            <span data-testid="move-suspect">
+              {' '}
+              {pending.to} is suspect (not heard from lately): if it is frozen, {pending.id} stops first and runs nowhere until {pending.to} answers again or is
+              declared down.
+            </span>
+          )}
         </ConfirmDialog>
       )}
       {drainAsk && (

@@ -219,6 +219,15 @@ export interface CallRouterOptions {
   maxOutstanding?: number;
 }
 
+/** A handover waiting for a link to the node it goes to (`sendHandover`). */
+interface ParkedHandover {
+  id: string;
+  rev: string;
+  state: JsonValue;
+  timer: ReturnType<Clock['setTimeout']>;
+  done: (result: HandoverResult) => void;
+}
+
 /** What delivering a message to an instance came to. */
 type Outcome = { ok: true; body: JsonValue } | { ok: false; code: MessageErrorCode | 'moved'; message: string };
 
@@ -292,10 +301,7 @@ export class CallRouter {
   /** States this node handed over (`sendHandover`), kept until the node they went to runs the child (see the header). */
   private readonly sent = new Map<string, { rev: string; to: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']> }>();
   /** Handovers waiting for a link to the node they go to, by that node (race "a heal that reaches the source last"). */
-  private readonly awaitingLink = new Map<
-    string,
-    Array<{ id: string; rev: string; state: JsonValue; timer: ReturnType<Clock['setTimeout']>; done: (result: HandoverResult) => void }>
-  >();
+  private readonly awaitingLink = new Map<string, ParkedHandover[]>();
   private stopped = false;
   /** Messages handed to instances here and not answered yet; `idle` waits for none. */
   private inDelivery = 0;
@@ -682,10 +688,7 @@ export class CallRouter {
     this.o.log.info({ child: id, to, waitMs }, 'no link to the next node yet; the handover waits for it');
     return new Promise<HandoverResult>((done) => {
       const timer = this.o.clock.setTimeout(() => {
-        const parked = this.awaitingLink.get(to);
-        const rest = parked?.filter((h) => h.timer !== timer) ?? [];
-        if (rest.length > 0) this.awaitingLink.set(to, rest);
-        else this.awaitingLink.delete(to);
+        this.takeParked(to, (h) => h.timer === timer);
         this.o.log.warn({ child: id, to, waitMs }, `handover not sent: no link to the next node within ${waitMs} ms; the next instance starts fresh`);
         done('not-sent');
       }, waitMs);
@@ -705,11 +708,7 @@ export class CallRouter {
       if (final) this.o.log.warn({ child: id, to }, 'handover not sent: no link to the next node; the next instance starts fresh');
       return false;
     }
-    this.dropSent(id);
-    const timer = this.o.clock.setTimeout(() => {
-      if (this.sent.get(id)?.timer === timer) this.sent.delete(id);
-    }, this.o.handoverTtlMs);
-    this.sent.set(id, { rev, to, state, timer });
+    this.keep(id, rev, to, state);
     return true;
   }
 
@@ -720,14 +719,21 @@ export class CallRouter {
 
   /** Ends the wait of the handover of `id` for a link to `to`: it resolves `target-down` (the caller found `to` is not where it goes now). */
   abandonWait(id: string, to: string): void {
+    const h = this.takeParked(to, (x) => x.id === id);
+    if (h === undefined) return;
+    this.o.clock.clearTimeout(h.timer);
+    h.done('target-down');
+  }
+
+  /** Takes the first handover waiting for a link to `to` that `which` picks out of the wait; the one taken, if any. */
+  private takeParked(to: string, which: (h: ParkedHandover) => boolean): ParkedHandover | undefined {
     const parked = this.awaitingLink.get(to);
-    const h = parked?.find((x) => x.id === id);
-    if (parked === undefined || h === undefined) return;
+    const h = parked?.find(which);
+    if (parked === undefined || h === undefined) return undefined;
     const rest = parked.filter((x) => x !== h);
     if (rest.length > 0) this.awaitingLink.set(to, rest);
     else this.awaitingLink.delete(to);
-    this.o.clock.clearTimeout(h.timer);
-    h.done('target-down');
+    return h;
   }
 
   /**

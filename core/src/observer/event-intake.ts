@@ -260,6 +260,26 @@ export function memberVerdict(m: MemberFacts, reporters: readonly string[], coun
 }
 
 /**
+ * What `memberVerdict` counts, from a member table (pure): the `reporters`
+ * (members the observer is linked to) and the members the cluster counts
+ * (`counted`: not left, not in `judgedDown`, the members whose loss was
+ * already published).
+ */
+export function verdictVoters(
+  members: ReadonlyArray<{ name: string; role: string; status: string }>,
+  judgedDown: ReadonlySet<string>,
+): { reporters: string[]; counted: string[] } {
+  const reporters: string[] = [];
+  const counted: string[] = [];
+  for (const m of members) {
+    if (m.role !== 'member') continue;
+    if (isLinked(m.status)) reporters.push(m.name);
+    if (m.status !== 'left' && !judgedDown.has(m.name)) counted.push(m.name);
+  }
+  return { reporters, counted };
+}
+
+/**
  * Whether a member that is down went silent first (pure): the observer had
  * not heard it for at least `suspectAfterMs` (its own suspect time; a
  * link's is never shorter) when its link was dropped. A process that dies
@@ -562,8 +582,7 @@ export class EventIntake {
    */
   judge(members: readonly MemberFacts[], now?: number): void {
     if (this.lost.size === 0) return;
-    const reporters = members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name);
-    const counted = members.filter((m) => m.role === 'member' && m.status !== 'left' && !this.down.has(m.name)).map((m) => m.name);
+    const { reporters, counted } = verdictVoters(members, this.down);
     for (const [name, l] of [...this.lost]) {
       const m = this.o.member(name);
       if (m === undefined || m.incarnation !== l.incarnation) this.release(name);
@@ -709,13 +728,12 @@ export class EventIntake {
     const facts: MemberFacts[] = [];
     for (const n of this.lastSeen.keys()) {
       const f = n === name ? m : this.o.member(n);
-      if (f !== undefined && f.role === 'member') facts.push(f);
+      if (f !== undefined) facts.push(f);
     }
-    const reporters = new Set(facts.filter((f) => isLinked(f.status)).map((f) => f.name));
-    reporters.add(starter);
-    const counted = facts.filter((f) => f.status !== 'left' && !this.down.has(f.name)).map((f) => f.name);
+    const { reporters, counted } = verdictVoters(facts, this.down);
+    const voters = new Set([...reporters, starter]);
     const unheardBy = [...(m.unheardBy ?? []), { reporter: starter }];
-    return memberVerdict({ ...m, unheardBy }, [...reporters], counted.length > 0 ? counted : [...reporters]) === 'down';
+    return memberVerdict({ ...m, unheardBy }, [...voters], counted.length > 0 ? counted : [...voters]) === 'down';
   }
 
   /** Whether an instance of `id` published as running is on `node`. */

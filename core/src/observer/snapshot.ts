@@ -17,7 +17,7 @@
  */
 import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
 import type { Access, ActivityView, ChildView, ClusterState, EventView, MemberViewStatus, NodeResourcesView, SampleView } from './state.js';
-import { memberVerdict, wentSilent } from './event-intake.js';
+import { memberVerdict, verdictVoters, wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 import { isLinked, type Member } from '../membership.js';
 import { cutOffMembers } from '../distributed/candidates.js';
@@ -65,13 +65,11 @@ function asUnverified(v: ChildView): ChildView {
 }
 
 /**
- * A child stopped for good as seen here, shown with its instances on members
- * unreachable from here (`instances`), unverified; `before` as last shown
- * (the same object again while nothing changed).
+ * A child stopped for good as seen here, shown with the instances of it that
+ * still run (`instances`; `unverified`: on members unreachable from here,
+ * not known gone), as last shown otherwise (`before`).
  */
-function goneUnseen(id: string, before: ChildView | undefined, instances: ReadonlyArray<{ node: string; pid: string }>): ChildView {
-  const pids = instances.map((i) => i.pid).join(' ');
-  if (before?.terminated === true && before.unverified && before.instances.map((i) => i.pid).join(' ') === pids) return before;
+function stoppedForGood(id: string, before: ChildView | undefined, instances: ChildView['instances'], unverified: boolean): ChildView {
   const [first] = instances;
   return {
     ...(before ?? { id, worker: null, command: null, restart: 'permanent', handoff: 'stop-first', restarts: 0, lastError: null, failures: [] }),
@@ -80,8 +78,8 @@ function goneUnseen(id: string, before: ChildView | undefined, instances: Readon
     pid: first?.pid ?? null,
     owner: null,
     pin: null,
-    instances: instances.map((i) => ({ node: i.node, pid: i.pid })),
-    unverified: true,
+    instances,
+    unverified,
     terminated: true,
   };
 }
@@ -234,12 +232,12 @@ export function buildState(
   // only as the intake judges a loss, by more than half of the members the cluster counts (`memberVerdict`). Race "an
   // observer started during a split": linked to n3 alone, cut off from n1 and n2, a new observer took n3's table as it
   // was — n1 and n2 down, with Dismiss buttons, "nothing needs attention" — while both ran (the re-check of the tour).
-  const reporters = withReach.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name);
-  const voters = withReach.filter((m) => m.role === 'member' && m.status !== 'left' && facts.judgedDown?.has(m.name) !== true).map((m) => m.name);
+  const judgedDown = facts.judgedDown ?? new Set<string>();
+  const { reporters, counted: voters } = verdictVoters(withReach, judgedDown);
   const unverdicted = new Set<string>();
   // (A member the borrowed view sees linked is shown as it says: an observer behind a firewall never reached it.)
   for (const m of withReach)
-    if (m.role === 'member' && m.status === 'down' && facts.unreachable?.has(m.name) !== true && facts.judgedDown?.has(m.name) !== true)
+    if (m.role === 'member' && m.status === 'down' && facts.unreachable?.has(m.name) !== true && !judgedDown.has(m.name))
       if (!isLinked(remoteStatus.get(m.name) ?? 'down') && memberVerdict(m, reporters, voters) === 'unreachable') unverdicted.add(m.name);
   // The members the cluster counts beside those the observer reaches: those unreachable from here, not judged down.
   const counted = new Set([...(facts.unreachable ?? []), ...unverdicted]);
@@ -285,21 +283,8 @@ export function buildState(
   const cut = remote === undefined ? cutOffMembers(withReach, counted) : new Set<string>();
   if (cut.size > 0)
     for (const t of node.supervisor.terminatedInstances()) {
-      const { instances } = t;
-      if (children[t.id] !== undefined || instances.length === 0) continue;
-      const before = last?.[t.id];
-      const [first] = instances;
-      children[t.id] = {
-        ...(before ?? { id: t.id, worker: null, command: null, restart: 'permanent', handoff: 'stop-first', restarts: 0, lastError: null, failures: [] }),
-        status: instances.length > 1 ? 'duplicate' : 'running',
-        node: first?.node ?? null,
-        pid: first?.pid ?? null,
-        owner: null,
-        pin: null,
-        instances,
-        unverified: false,
-        terminated: true,
-      };
+      if (children[t.id] !== undefined || t.instances.length === 0) continue;
+      children[t.id] = stoppedForGood(t.id, last?.[t.id], t.instances, false);
     }
   // Race "a stop through the only member the observer reaches hides the instance it cannot see": linked to n3 alone, n3
   // cut off, a child stopped from the board vanished ("no longer in the cluster") while its instance ran on n1 until the
@@ -309,7 +294,17 @@ export function buildState(
     for (const [id, instances] of held) {
       const unseen = instances.filter((i) => lost.has(i.node));
       if (children[id] !== undefined || unseen.length === 0) continue;
-      children[id] = goneUnseen(id, last?.[id], unseen);
+      const before = last?.[id];
+      // The same object again while nothing changed (the view last shown, already this).
+      const same = before?.terminated === true && before.unverified && before.instances.map((i) => i.pid).join(' ') === unseen.map((i) => i.pid).join(' ');
+      children[id] = same
+        ? before
+        : stoppedForGood(
+            id,
+            before,
+            unseen.map((i) => ({ node: i.node, pid: i.pid })),
+            true,
+          );
     }
   // Linked to no member, the observer's listing loses what its links carried: the children last shown stay, unverified.
   if (isolated && last !== undefined) for (const [id, v] of Object.entries(last)) children[id] ??= asUnverified(v);

@@ -518,7 +518,11 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
    */
   const warnNotices = async (): Promise<void> => {
     const s = await ask('status', {}).catch(() => undefined);
-    for (const n of s?.notices ?? []) io.stderr(`pogo ctl: warning: ${s!.node}: ${printable(n)}\n`);
+    if (s !== undefined) printNotices(s);
+  };
+  /** What the member says of itself (its status notices), on stderr, named by it. */
+  const printNotices = (s: MemberResults['status']): void => {
+    for (const n of s.notices ?? []) io.stderr(`pogo ctl: warning: ${s.node}: ${printable(n)}\n`);
   };
 
   /** A member still syncing answers from a partial view: say so (on stderr), and which member. */
@@ -553,7 +557,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       const [view, s] = await Promise.all([ask('view', {}), ask('status', {})]);
       warnIfNotReady(s);
       // What the member says of itself (running alone, no majority behind it, a state file moved aside) qualifies its listing.
-      for (const n of s.notices ?? []) io.stderr(`pogo ctl: warning: ${s.node}: ${printable(n)}\n`);
+      printNotices(s);
       const children = [...view.children].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return succeed(json ? '' : lsTable(children), children);
     }

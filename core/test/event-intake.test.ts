@@ -35,6 +35,10 @@ const up = (node: string, at = 20): DistEvent => ({ type: 'node-up', node, role:
 const started = (id: string, node: string, n: number, at = 1): DistEvent => ({ type: 'started', id, node, pid: pid(node, n), at });
 const stopped = (id: string, node: string, n: number, at = 11): DistEvent => ({ type: 'stopped', id, node, pid: pid(node, n), at });
 const placed = (id: string, node: string, at = 11): DistEvent => ({ type: 'placed', id, node, by: 'hash', at });
+/** A copy's stop and the supervisor's move for it, in the order given (it reports either). */
+const stopAndMove = (intake: EventIntake, stopFirst: boolean, stop: DistEvent, move: DistEvent): void => {
+  for (const e of stopFirst ? [stop, move] : [move, stop]) intake.onDistEvent(e);
+};
 
 describe('memberVerdict', () => {
   it('reachable while linked; down when more than half of the other linked members cannot hear it; else unreachable', () => {
@@ -337,13 +341,7 @@ describe('EventIntake', () => {
       t.intake.onDistEvent(up('x', 20));
       t.intake.settle('x', () => true, 21);
       const move: DistEvent = { type: 'moved', id: 'c1', from: 'a', to: 'x', reason: 'join', at: 22 };
-      if (order === 'stop first') {
-        t.intake.onDistEvent(stopped('c1', 'a', 2, 22));
-        t.intake.onDistEvent(move);
-      } else {
-        t.intake.onDistEvent(move);
-        t.intake.onDistEvent(stopped('c1', 'a', 2, 22));
-      }
+      stopAndMove(t.intake, order === 'stop first', stopped('c1', 'a', 2, 22), move);
       expect(
         t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`),
         order,
@@ -658,13 +656,7 @@ describe('moves and duplicates', () => {
       t.intake.onDistEvent(up('x', 20));
       t.intake.onDistEvent(started('c1', 'x', 1, 21));
       const heal: DistEvent = { type: 'moved', id: 'c1', from: 'b', to: 'x', reason: 'heal', at: 22 };
-      if (order === 'stop, then move') {
-        t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
-        t.intake.onDistEvent(heal);
-      } else {
-        t.intake.onDistEvent(heal);
-        t.intake.onDistEvent(stopped('c1', 'b', 2, 22));
-      }
+      stopAndMove(t.intake, order === 'stop, then move', stopped('c1', 'b', 2, 22), heal);
       expectHealedDuplicate(t.published, order);
     }
   });

@@ -30,6 +30,7 @@ import {
   tooLargeMessage,
   type AnyOp,
 } from '../src/observer/ui-protocol.js';
+import { utf8Length } from '../src/observer/command-size.js';
 import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../src/protocol.js';
 
 const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
@@ -495,6 +496,20 @@ describe('UI protocol: size', () => {
     expect(formatBytes(MAX_COMMAND_ARGS_BYTES)).toBe('1 MiB');
     expect(formatBytes(1.25 * 1024 * 1024)).toBe('1.3 MiB');
     expect(tooLargeMessage('start', 1_300_000)).toBe('the spec is 1.2 MiB as JSON (1,300,000 bytes); a command may carry at most 1 MiB (1,048,576 bytes)');
+  });
+
+  it('counts UTF-8 bytes as TextEncoder writes them, lone surrogates (U+FFFD) and pairs included', () => {
+    const encoded = (s: string) => new TextEncoder().encode(s).length;
+    for (const s of ['', 'a', 'é', '€', '😀', '\ud800', '\udc00', '\ud800a', 'a\udc00\ud800', '\ud83d\ude00\ud83d']) expect(utf8Length(s)).toBe(encoded(s));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.oneof(fc.constant('\ud800'), fc.constant('\udfff'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 40 }),
+        (s) => {
+          expect(utf8Length(s)).toBe(encoded(s));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('a UI sends anything the gateway can receive, and refuses locally only what it could not', () => {

@@ -124,6 +124,20 @@ describe("candidates: cut off (an observer's view)", () => {
     const members = [member('n1'), member('n2'), member('n3')];
     expect(upOf(members, { self: 'obs', cutOff: new Set(['n3']) })).toEqual({ n1: true, n2: true, n3: false });
   });
+
+  it('says why a member is not up as what this node knows, never "down" for a member it only cannot reach', () => {
+    // Race "an unreachable member read as dead" (candidates.ts): n2 unlinked, n3 cut off, n4 linked before its groups.
+    const members = [member('n1'), member('n2', 'down'), member('n3'), member('n4'), member('n5', 'down')];
+    const { candidates } = candidatesOf(members, input(members, { cutOff: new Set(['n3']), announced: (p) => p !== 'n4', presence: new Map([['n5', true]]) }));
+    const words = Object.fromEntries(candidates.map((c) => [c.name, c.up ? 'up' : c.notUp]));
+    expect(words).toEqual({
+      n1: 'up',
+      n2: 'no link from n1 (down, or cut off from n1)',
+      n3: 'cut off: the other members cannot hear it',
+      n4: 'linked, its groups not arrived yet',
+      n5: 'up', // unlinked, but the netsplit policy still counts it present
+    });
+  });
 });
 
 describe('candidates: gated members', () => {

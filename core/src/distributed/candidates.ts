@@ -71,12 +71,14 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
       const self = m.name === input.self;
       const linked = input.linked.has(m.name);
       const seen = self || m.role !== 'member' || input.announced(m.name) || input.wasUp.has(`${m.name}/${m.incarnation}`);
-      const isUp = self || (m.role === 'member' ? (linked ? seen && !(input.cutOff?.has(m.name) ?? false) : (input.presence.get(m.name) ?? false)) : linked);
+      const cutOff = input.cutOff?.has(m.name) ?? false;
+      const isUp = self || (m.role === 'member' ? (linked ? seen && !cutOff : (input.presence.get(m.name) ?? false)) : linked);
       if (isUp) up.add(`${m.name}/${m.incarnation}`);
       return {
         name: m.name,
         role: m.role,
         up: isUp,
+        ...(isUp ? {} : { notUp: notUpWords(input.self, linked, cutOff) }),
         ready: self ? input.selfReady : m.ready === true,
         draining: input.drains.has(m.name),
         labels: m.labels,
@@ -86,6 +88,19 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
       };
     });
   return { candidates, up };
+}
+
+/**
+ * Why a member is not up, as `explain` says it. Race "an unreachable member
+ * read as dead": an outsider's tour (majority mode, network namespaces) read
+ * "n1: not up" in a cut-off member's explain while n1 ran on; a node cannot
+ * tell a dead member from one it cannot reach, so the words say which link
+ * is missing, not that the member is down.
+ */
+function notUpWords(self: string, linked: boolean, cutOff: boolean): string {
+  if (!linked) return `no link from ${self} (down, or cut off from ${self})`;
+  if (cutOff) return 'cut off: the other members cannot hear it';
+  return 'linked, its groups not arrived yet';
 }
 
 /**
@@ -217,7 +232,7 @@ export function joiningMembers(
     const m = members.get(c.name);
     const since = m === undefined ? undefined : track.notReadySince.get(`${m.name}/${m.incarnation}`);
     if (since === undefined || now >= since + bound || c.draining) continue;
-    joining.push({ ...c, up: true, ready: true });
+    joining.push({ ...c, up: true, notUp: undefined, ready: true });
     next = Math.min(next, since + bound);
   }
   if (joining.length > 0) next = Math.min(next, windowEnd);

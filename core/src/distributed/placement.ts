@@ -26,6 +26,12 @@ export interface Candidate {
   role: 'member' | 'observer';
   /** Whether it is up: linked (and its groups seen), or believed running by the netsplit policy. */
   up: boolean;
+  /**
+   * Why it is not up, in an operator's words (`explain`): "not up" when not
+   * given. The node placing cannot tell a dead member from one it is cut
+   * off from, so the words say what it knows (candidates.ts).
+   */
+  notUp?: string;
   /** Whether it has become ready to take children. */
   ready: boolean;
   /** Whether it is being drained (takes no children). */
@@ -92,7 +98,7 @@ function scoreOf(hash: number, capacity: number): number {
 export function exclusions(c: Candidate, spec: ChildSpec, failures: number, maxStartFailures: number): string[] {
   const out: string[] = [];
   if (c.role !== 'member') out.push('observer');
-  if (!c.up) out.push('not up');
+  if (!c.up) out.push(c.notUp ?? 'not up');
   else if (!c.ready) out.push('not ready');
   if (c.draining) out.push('draining');
   if (isCommandStart(spec.start)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockTime, clockTimeMs, formatCount, formatDuration } from './format';
+import { clockTime, clockTimeMs, formatCount, formatDuration, listWords } from './format';
 
 describe('formatters', () => {
   it('formats durations and clock times', () => {
@@ -16,5 +16,9 @@ describe('formatters', () => {
   it('writes counts with thousands separators', () => {
     expect(formatCount(983)).toBe('983');
     expect(formatCount(1_000)).toBe('1,000');
+  });
+
+  it('lists names in words', () => {
+    expect([[], ['a'], ['a', 'b'], ['a', 'b', 'c']].map(listWords)).toEqual(['', 'a', 'a and b', 'a, b and c']);
   });
 });

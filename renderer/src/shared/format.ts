@@ -29,3 +29,8 @@ export function clockTime(at: number): string {
 export function clockTimeMs(at: number): string {
   return `${clockTime(at)}.${pad(new Date(at).getMilliseconds(), 3)}`;
 }
+
+/** "n1", "n1 and n2", "n1, n2 and n3". */
+export function listWords(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}

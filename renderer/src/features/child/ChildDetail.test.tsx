@@ -263,6 +263,40 @@ describe('<ChildDetail/>', () => {
     expect(gateway.runCommand).toHaveBeenCalledWith('unpin', { id: 'job-1' });
   });
 
+  it('the stop dialog says where the stop takes effect now and where only once it reaches the node (unreachable, cut off)', async () => {
+    // The outsider's tour: the observer reaching only the cut-off n3 said "is stopped on n1" of a child n1 ran on till the heal.
+    const s = state();
+    s.members.b = member('b', { status: 'unreachable', reachable: false });
+    s.members.c = member('c', { unheardBy: ['a', 'b'] });
+    s.children['dup-1'] = child('dup-1', {
+      node: 'a',
+      instances: [
+        { node: 'a', pid: 'a/x/d1' },
+        { node: 'b', pid: 'b/x/d1' },
+        { node: 'c', pid: 'c/x/d1' },
+      ],
+    });
+    useStore.getState().applySnapshot(s);
+    let aside = await open('dup-1');
+    act(() => buttonNamed(aside, 'Stop')!.click());
+    let dialog = view.container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('dup-1 is stopped on a and its spec removed from the cluster');
+    expect([...dialog.querySelectorAll('[data-testid="stop-late"]')].map((e) => e.textContent)).toEqual([
+      ' Its instance on b stops only when the stop reaches b: this observer has no link to b (down, or cut off from here).',
+      ' Its instance on c stops only when the stop reaches c: c is cut off: a, b cannot hear it.',
+    ]);
+    act(() => buttonNamed(dialog, 'Cancel')!.click());
+
+    // Nothing it runs on can be reached: no "is stopped on".
+    s.children['far-1'] = child('far-1', { node: 'b', instances: [{ node: 'b', pid: 'b/x/f1' }] });
+    useStore.getState().applySnapshot(s);
+    aside = await open('far-1');
+    act(() => buttonNamed(aside, 'Stop')!.click());
+    dialog = view.container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain('far-1 has its spec removed from the cluster');
+    expect(dialog.querySelectorAll('[data-testid="stop-late"]')).toHaveLength(1);
+  });
+
   it('restarts in place after confirming, and says which instance replaced which; a child running nowhere cannot be restarted', async () => {
     gateway.runCommand.mockImplementation(async (op: string) =>
       op === 'restart' ? { ok: true, result: { id: 'ticker-1', node: 'a', pid: 'a/abcdef0123456789/r2' } } : { ok: true },

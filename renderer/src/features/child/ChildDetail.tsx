@@ -24,6 +24,8 @@ import { CloseButton, DetailField } from '../../shared/DetailParts';
 import { runCommand, sendCommand } from '../../gateway/client';
 import { requestMove } from '../../gateway/move';
 import { moveRefusal } from '../../shared/move-target';
+import { stopReach } from '../../shared/stop-reach';
+import { listWords } from '../../shared/format';
 import { selectMemberNodes } from '../../store/cluster';
 import { useStore } from '../../store/index';
 import { OutputSection } from './ChildOutput';
@@ -185,6 +187,7 @@ function Actions({ child }: { child: ChildView }) {
   const [restarting, setRestarting] = useState(false);
   const [restarted, setRestarted] = useState<{ from: string | null; to: string; node: string } | null>(null);
   const target = allowed.some((n) => n.name === to) ? to : (allowed[0]?.name ?? '');
+  const reach = stopReach(child, members);
 
   async function confirm(): Promise<void> {
     if (!ask) return;
@@ -277,8 +280,14 @@ function Actions({ child }: { child: ChildView }) {
       )}
       {ask?.kind === 'stop' && (
         <ConfirmDialog title={`Stop ${child.id}?`} action="Stop" danger onCancel={() => setAsk(null)} onConfirm={() => void confirm()}>
-          <code>{child.id}</code> is stopped on {child.node ?? 'every node'} and its spec is removed from the cluster: it does not come back. Start it again to
-          undo.
+          <code>{child.id}</code> {reach.now.length > 0 ? `is stopped on ${listWords(reach.now)} and its spec` : 'has its spec'} removed from the cluster: it
+          does not come back. Start it again to undo.
+          {reach.late.map((l) => (
+            <span key={l.node} data-testid="stop-late">
+              {' '}
+              Its instance on <strong>{l.node}</strong> stops only when the stop reaches {l.node}: {l.why}.
+            </span>
+          ))}
         </ConfirmDialog>
       )}
     </section>

@@ -351,6 +351,19 @@ describe('<Board/> bulk actions on the filtered set', () => {
     expect([...result.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['f2: not-found: no child f2']);
   });
 
+  it('a member up but not ready (joining or leaving) carries a "not ready" tag; a ready one, a down one and an observer do not', () => {
+    const members = [member('a'), member('b', { ready: false }), member('c', { status: 'down', reachable: false, ready: false })];
+    act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')])));
+    view.render(<Board />);
+    const tags = Object.fromEntries(
+      ['a', 'b', 'c'].map((n) => [
+        n,
+        view.container.querySelector(`[data-testid="node-column"][data-node="${n}"] [data-testid="node-not-ready"]`)?.textContent ?? null,
+      ]),
+    );
+    expect(tags).toEqual({ a: null, b: 'not ready', c: null });
+  });
+
   it('Move N to… offers only nodes that take children: not one down, draining, or not ready (joining or leaving)', () => {
     const members = [member('a'), member('b', { ready: false }), member('c', { draining: true }), member('d', { status: 'down', reachable: false })];
     act(() => useStore.getState().applySnapshot(clusterOf(members, [child('r1')], { access: 'operator', readOnly: false })));

@@ -235,6 +235,16 @@ function NodeColumn(props: {
             </span>
           )}
           {node?.draining && <span className={cx('tag warn')}>draining</span>}
+          {/* Up but taking no children (joining until it has synced, or leaving): a tag, not only a line in its detail panel. */}
+          {node && node.role === 'member' && !node.ready && (node.status === 'up' || node.status === 'suspect') && (
+            <span
+              className={cx('tag warn')}
+              data-testid="node-not-ready"
+              title={`${name} takes no children now: still joining (until it has synced with the others), or leaving`}
+            >
+              not ready
+            </span>
+          )}
           {node && (node.unheardBy?.length ?? 0) > 0 && (node.status === 'up' || node.status === 'suspect') && (
             <span
               className={cx('tag state-unreachable')}

@@ -122,6 +122,15 @@ describe('diffChild: events between two views', () => {
     const back = diffChild(gap.history, view({ owner: 'n1', runners: [run('n3', 2)] }), 3, causeNow);
     expect(back.events.find((e) => e.type === 'moved')).toMatchObject({ from: 'n1', to: 'n3', reason: 'failure' });
   });
+  it('an instance replaced on its own node (a restart in place) is stopped, then started: the history ends running', () => {
+    const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
+    const again = diffChild(first.history, view({ runners: [run('n1', 1)] }), 2, causeNow);
+    expect(again.events.map((e) => `${e.type} ${'pid' in e ? e.pid.slice(-2) : ''}`)).toEqual(['stopped c0', 'started c1']);
+    // Beside a duplicate elsewhere ending in the same diff: that stop keeps its place after the starts.
+    const dup = diffChild(again.history, view({ runners: [run('n1', 1), run('n2', 2)] }), 3, causeNow);
+    const both = diffChild(dup.history, view({ runners: [run('n1', 3)] }), 4, causeNow);
+    expect(both.events.map((e) => `${e.type} ${'pid' in e ? e.pid.slice(-2) : ''}`)).toEqual(['stopped c1', 'started c3', 'stopped c2']);
+  });
   it('a same pid in both views is no event at all', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
     expect(diffChild(first.history, view({ runners: [run('n1')] }), 2, causeNow).events).toEqual([]);

@@ -216,6 +216,14 @@ export function diffChild(
   // The only instance, when there is one: a move is reported only towards it (several: a duplicate, no move yet).
   const alone = runners.length === 1 ? runners[0]! : undefined;
   const movedTo = alone !== undefined && lastRunner !== undefined && lastRunner !== alone.node ? alone : undefined;
+  // Race "a restart in place read as a stop" (an outsider's tour): an instance replaced on its own node (a
+  // restart in place, a crash restarted by the local supervisor) stopped before its successor started, but
+  // both showed up in one diff and were told started-then-stopped: the child's history ended in "stopped on
+  // n1" while it ran there. Such a stop comes first; the others keep their place after the starts.
+  for (let i = 0; i < oldRunners.length; i++) {
+    const b = oldRunners[i]!;
+    if (!hasPid(runners, b.pid) && startsOn(runners, oldRunners, b.node)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+  }
   for (let i = 0; i < runners.length; i++) {
     const r = runners[i]!;
     if (hasPid(oldRunners, r.pid)) continue;
@@ -224,7 +232,7 @@ export function diffChild(
   }
   for (let i = 0; i < oldRunners.length; i++) {
     const b = oldRunners[i]!;
-    if (!hasPid(runners, b.pid)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+    if (!hasPid(runners, b.pid) && !startsOn(runners, oldRunners, b.node)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
   }
   // A duplicate down to one instance that ran already: a move only if it is not where the child ran before.
   if (movedTo !== undefined && hasPid(oldRunners, movedTo.pid)) {
@@ -248,6 +256,12 @@ function add(events: DistEvent[] | undefined, e: DistEvent): DistEvent[] {
   if (events === undefined) return [e];
   events.push(e);
   return events;
+}
+
+/** Whether an instance not in `before` runs on `node` in `after`. */
+function startsOn(after: ChildView['runners'], before: ChildView['runners'], node: string): boolean {
+  for (let i = 0; i < after.length; i++) if (after[i]!.node === node && !hasPid(before, after[i]!.pid)) return true;
+  return false;
 }
 
 function hasPid(runners: ChildView['runners'], pid: string): boolean {

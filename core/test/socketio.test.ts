@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
+import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from './support/wait.js';
 import { MemoryLogger } from '../src/logger.js';
@@ -128,6 +129,30 @@ describe('Socket.IO transport', () => {
     expect(refusal()!.message).not.toContain('check --tls-ca-file');
     expect(up(dialler)).toBe('tls-dialler');
   });
+});
+
+describe('Socket.IO transport: stopping', () => {
+  it('a stop does not wait for a peer that cannot answer its WebSocket close (ws waits 30 s for it)', async () => {
+    // Race "a stop cut off from its peers" (socketio.ts close): a connection whose other end reads nothing.
+    const a = await node('a');
+    const client = ioClient(`http://${a.address}`, { path: '/pogo', transports: ['websocket'], reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('connect_error', reject);
+      });
+      // The peer's socket stops reading, as behind a blackhole route: it never answers the close frame.
+      const engine = client.io.engine as unknown as { transport: { ws: { _socket: { pause(): void } } } };
+      engine.transport.ws._socket.pause();
+      const t0 = performance.now();
+      await a.stop('bye', 200);
+      started.splice(started.indexOf(a), 1);
+      // ws's own close timeout is 30 s; the test's bound is far below it and far above the 1 s the stop takes.
+      expect(performance.now() - t0).toBeLessThan(15_000);
+    } finally {
+      client.close();
+    }
+  }, 40_000);
 });
 
 describe('errorReason', () => {

@@ -381,6 +381,13 @@ function packetSize(packet: { data?: unknown }): number {
   return 0;
 }
 
+/**
+ * How long `close` lets the server's connections finish their closing
+ * handshakes before it destroys them: a peer that answers does so in a round
+ * trip; the leave before it has already waited for the peers' goodbyes.
+ */
+const CLOSE_BOUND_MS = 1_000;
+
 /** The Socket.IO transport a node links through by default (TLS optional). */
 export class SocketIoTransport implements Transport {
   /** Bytes received and sent by every connection so far (Socket.IO packet data). */
@@ -392,6 +399,8 @@ export class SocketIoTransport implements Transport {
   private readonly conns = new Set<SocketConn>();
   /** TCP connections accepted that have not (yet) become Socket.IO connections (set by `listen`). */
   private pending: PendingConnections | undefined;
+  /** Every TCP connection the server accepted and has not seen close (`close` ends those that outstay their bound). */
+  private readonly accepted = new Set<NetSocket>();
   private log: Logger | undefined;
   private logWindow = { start: Number.NEGATIVE_INFINITY, logged: 0, suppressed: 0 };
   private nextId = 1;
@@ -463,6 +472,10 @@ export class SocketIoTransport implements Transport {
       refused: (kind, remote, reason) => this.refused(kind, remote, reason),
     });
     this.pending.watch(http);
+    http.on('connection', (socket: NetSocket) => {
+      this.accepted.add(socket);
+      socket.once('close', () => this.accepted.delete(socket));
+    });
     http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // A peer that resets or times out while sending headers is not worth a line each, but is refused all the same.
       if (err.code !== 'ECONNRESET') this.refused('bad-http', (socket as NetSocket).remoteAddress, `bad HTTP request: ${err.code ?? err.message}`);
@@ -580,11 +593,17 @@ export class SocketIoTransport implements Transport {
     const http = this.http;
     this.io = undefined;
     this.http = undefined;
-    // io.close() settles before the HTTP server has closed; its callback waits for that.
+    // io.close() settles before the HTTP server has closed; its callback waits for that. Race "a stop cut off
+    // from its peers" (an outsider's tour, network namespaces): the server waits for every connection to end,
+    // and a WebSocket closing to a peer that cannot answer ends only at ws's close timeout (30 s): SIGTERM took
+    // 24 s, and a service restarted at once found its port taken. What outstays CLOSE_BOUND_MS is destroyed.
     if (io) {
+      const force = setTimeout(() => {
+        for (const socket of this.accepted) socket.destroy();
+      }, CLOSE_BOUND_MS);
       await new Promise<void>((resolve, reject) => {
         io.close(() => resolve()).catch(reject);
-      });
+      }).finally(() => clearTimeout(force));
     }
     this.pending?.closeAll();
     if (http) {

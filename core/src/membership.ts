@@ -487,6 +487,7 @@ export class Membership {
     }
     const spread: MemberInfo[] = [];
     const now = this.o.clock.now();
+    let changed = false;
     for (const incoming of message.members) {
       const tomb = this.reaped.get(incoming.name);
       if (tomb && tomb.incarnation === incoming.incarnation && tomb.until > now) continue;
@@ -496,6 +497,7 @@ export class Membership {
       if (outcome.action === 'ignore') continue;
       const member = outcome.member;
       this.table.set(member.name, member);
+      changed = true;
       if (outcome.action === 'update') {
         if (member.status === 'left' && local?.status !== 'left') {
           this.stopDialing(member.address);
@@ -514,6 +516,11 @@ export class Membership {
       if (member.status !== 'left') this.ensureDialing(member.address);
     }
     if (spread.length > 0) this.broadcast(spread, link.peer.name);
+    // Race "a member restarted while cut off" (an outsider's tour, network namespaces): its new incarnation
+    // reached the others only through gossip (the observer's), down for them; their `reach` still named the
+    // old one, so the observer, linked to the new one, found no report against it and showed it up, green,
+    // not cut off. A down member learned or replaced through gossip is reported too (sent only on a change).
+    if (changed) this.spreadReach();
   }
 
   onDialFailed(address: string, failure: DialFailure): void {

@@ -680,7 +680,7 @@ async function splitCluster(prefix: string, ids: string) {
   for (const id of children) await members[0]!.supervisor.startChild({ id, start: { worker: 'w' } });
   // The member the gateway would send a command to.
   const chosen = chooseMember(observer.members());
-  return { net, members, observer, ids: children, chosen };
+  return { net, members, observer, ids: children, chosen, start };
 }
 
 describe('observer gateway: commands during a split', () => {
@@ -725,6 +725,31 @@ async function oneCutOff(prefix: string, ids: string) {
   await until(() => split.ids.every((id) => runsHere(cut, id) && others.some((n) => runsHere(n, id))), 5_000, 'both sides run every child');
   return { ...split, cut, others, runsHere };
 }
+
+describe('observer gateway: a member restarted while cut off', () => {
+  it('is still told cut off: the others report its new incarnation unheard, learned through gossip', async () => {
+    const { cutOffMembers } = await import('../src/distributed/candidates.js');
+    const { net, observer, cut, others, start } = await oneCutOff('r', 'rs');
+    const withReach = () => observer.members().map((m) => ({ ...m, unheardBy: observer.unheardBy(m.name, m.incarnation) }));
+    await until(() => cutOffMembers(withReach()).has(cut.name), 5_000, 'the observer sees it cut off');
+    // Restarted (a new incarnation) while still cut off: the others learn of it only through the observer's gossip.
+    const before = cut.incarnation;
+    cut.kill();
+    net.crash(`${cut.name}:1`);
+    const again = await start(cut.name);
+    expect(again.incarnation).not.toBe(before);
+    await until(() => observer.member(cut.name)?.incarnation === again.incarnation, 5_000, 'the observer links the new incarnation');
+    await until(() => others.every((n) => n.member(cut.name)?.incarnation === again.incarnation), 5_000, 'the others learn the new incarnation, down for them');
+    // Before the fix their reports still named the old incarnation: the observer showed the new one up, green, not cut off.
+    await until(() => cutOffMembers(withReach()).has(cut.name), 5_000, 'the observer sees the new incarnation cut off too');
+    expect(
+      observer
+        .unheardBy(cut.name, again.incarnation)
+        .map((u) => u.reporter)
+        .sort(),
+    ).toEqual(others.map((n) => n.name).sort());
+  });
+});
 
 describe('observer gateway: a stop during a split in available mode', () => {
   it('the copy a cut-off member still runs of a child stopped for good stays on the board, stopped for good, until it stops', async () => {

@@ -5,9 +5,9 @@
  * at once when a peer's frame answers them in a later one.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock, type Clock } from '../src/clock.js';
 import { routeCall } from '../src/distributed/call-route.js';
-import { CallTable } from '../src/distributed/call-table.js';
+import { CallTable, expiresNextTurn } from '../src/distributed/call-table.js';
 import { CallRouter } from '../src/distributed/calls.js';
 import { silentLogger } from '../src/logger.js';
 import { SeededRandom } from '../src/random.js';
@@ -80,6 +80,26 @@ describe('CallTable', () => {
     const cid = a.open(1, 10);
     expect(b.get(cid)).toBeUndefined();
     expect(b.open(1, 10)).not.toBe(cid);
+  });
+
+  it('race "a caller woken from a freeze": a deadline whose timer runs late expires a turn later, so a reply already in the socket wins', async () => {
+    // A process frozen (SIGSTOP) past a deadline: its clock moves on while no timer runs; on waking, the due timer runs
+    // first and only then does the poll phase read the reply the peer sent long before the deadline.
+    const inner = new ManualClock(0);
+    let frozenMs = 0;
+    const clock: Clock = { now: () => inner.now() + frozenMs, setTimeout: (fn, ms) => inner.setTimeout(fn, ms), clearTimeout: (h) => inner.clearTimeout(h) };
+    const expired: number[] = [];
+    const table = new CallTable<number>(clock, 'ef', (_cid, n) => expired.push(n));
+    const answered = table.open(1, 5000);
+    table.open(2, 5000);
+    frozenMs = 6000;
+    inner.advance(5000); // the timers run, late by 6 s
+    expect(expired).toEqual([]);
+    expect(table.settle(answered)).toBe(1); // the poll phase reads the reply to call 1
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(expired).toEqual([2]); // call 2 had no reply waiting: it times out, a turn later
+    expect(expiresNextTurn(5000, 5000)).toBe(false); // a timer on time expires the call at once (the loop polled up to it)
+    expect(expiresNextTurn(5000, 11_000)).toBe(true);
   });
 });
 

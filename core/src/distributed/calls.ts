@@ -15,6 +15,9 @@
  * the whole call: waiting for an instance included). A reply for a call id
  * that is unknown — settled, expired, or never ours — is dropped and logged
  * at debug; a reply from another node than the one the call went to, too.
+ * A deadline whose timer runs late (this process was frozen) expires a turn
+ * later, after the poll phase, so a reply already in the socket wins (race
+ * "a caller woken from a freeze", call-table.ts).
  *
  * Between instances: when no instance is visible (a stop-first move, a
  * restart, a failover, a handover under way), the call waits — not by

@@ -427,4 +427,23 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     unblock[0]!();
     expect(await reply).toEqual({ code: 'timeout', message: expect.stringMatching(/handed its state over .* may or may not have been handled/) });
   });
+
+  it('race "a cast outlives the handover": past the bound, the warning counts apart the calls told timeout and the casts already acknowledged', async () => {
+    const { sup, registry, clock, log } = setup();
+    const { channel, unblock } = await slowCounter(sup, registry, (n) => n);
+    void channel.call('a', 60_000).catch(() => undefined);
+    channel.cast('b');
+    channel.cast('c');
+    const taking = sup.takeHandover('s', 5_000);
+    await flush();
+    clock.advance(5_000);
+    expect(await taking).toBe(0);
+    const warned = log.entries.find((e) => /message handlers still running after 5000 ms/.test(e.message));
+    expect(warned?.fields).toMatchObject({ handlers: 3, calls: 1, casts: 2 });
+    expect(warned?.message).toMatch(/1 call\(s\), whose callers are told the outcome is unknown, and 2 cast\(s\), acknowledged .* whose effects do not go/);
+    // Each cast that settles afterwards says its effect was lost.
+    for (const go of unblock.splice(0)) go();
+    await flush();
+    expect(log.entries.filter((e) => /a cast's handler finished after the state was handed over/.test(e.message))).toHaveLength(2);
+  });
 });

@@ -35,6 +35,14 @@ describe('routeCall', () => {
     expect(routeCall({ live: true, terminated: false, runners: [A], owner: 'n1', syncing: true, skip: new Set() })).toEqual({ to: 'send', ...A });
   });
 
+  it('a call past its deadline is sent nowhere: it waits for its expiry (race "a caller woken from a freeze")', () => {
+    const input = { live: true, terminated: false, runners: [A, B], owner: 'n2', syncing: false, skip: new Set<string>() };
+    expect(routeCall({ ...input, pastDeadline: true })).toEqual({ to: 'wait' });
+    expect(routeCall({ ...input, owner: 'n3', pastDeadline: true })).toEqual({ to: 'wait' });
+    expect(routeCall({ ...input, live: false, pastDeadline: true })).toEqual({ to: 'fail', code: 'not-found' }); // nothing is sent
+    expect(routeCall({ ...input, pastDeadline: false })).toEqual({ to: 'send', ...B });
+  });
+
   it('sends to the owner’s instance when several run, else the first; waits when none is left to try', () => {
     expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n2', syncing: false, skip: new Set() })).toEqual({ to: 'send', ...B });
     expect(routeCall({ live: true, terminated: false, runners: [A, B], owner: 'n3', syncing: false, skip: new Set() })).toEqual({ to: 'send', ...A });
@@ -183,6 +191,31 @@ describe('CallRouter', () => {
     // Before, the loop ran in microtasks only: 1000 tries and the I/O callback never ran (the node's links went silent).
     expect(turned).toBe(true);
     expect(tries).toBeLessThan(3);
+  });
+
+  it('race "a caller woken from a freeze": a call waiting for an instance is not sent in the turn its late deadline is deferred by', async () => {
+    const inner = new ManualClock(0);
+    let frozenMs = 0;
+    const clock: Clock = { now: () => inner.now() + frozenMs, setTimeout: (fn, ms) => inner.setTimeout(fn, ms), clearTimeout: (h) => inner.clearTimeout(h) };
+    let runners: Array<{ node: string; pid: string }> = [];
+    const sent: string[] = [];
+    const router = routerOf({
+      clock,
+      locate: () => ({ live: true, terminated: false, runners, owner: 'n2', syncing: false }),
+      send: (_to, frame) => (sent.push(frame.t), true),
+    });
+    const outcome = router.call('kv', 1, { timeoutMs: 1000 }).then(
+      () => 'ok',
+      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+    );
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    frozenMs = 5000;
+    inner.advance(1000); // its deadline's timer runs 5 s late: the expiry waits a turn
+    runners = [B]; // ... in which the poll phase reads the instance's run: join
+    router.childChanged('kv');
+    expect(sent).toEqual([]);
+    expect(await outcome).toMatch(/^timeout: no instance of kv took the message within 1000 ms/);
+    expect(sent).toEqual([]);
   });
 
   it("a call answered by a peer's frame in a later turn settles at once, not after a setImmediate (a pipelined caller keeps its batching)", async () => {

@@ -207,7 +207,7 @@ export interface CallRouterOptions {
   log: Logger;
   local: Pick<LocalSupervisor, 'instanceChannel'>;
   /** What this node sees of child `id` now (the route's inputs but `skip`). */
-  locate(id: string): Omit<RouteInput, 'skip'>;
+  locate(id: string): Omit<RouteInput, 'skip' | 'pastDeadline'>;
   /** Sends a frame to a linked peer; false when there is no link. */
   send(peer: string, frame: CallWire): boolean;
   /** Whether `peer` speaks protocol 2.3 or later (takes calls and handovers). */
@@ -502,7 +502,7 @@ export class CallRouter {
   private route(cid: string, p: Pending): void {
     // Bounded: each pass either ends the call, parks it, sends it, or adds a pid to `skip`.
     for (;;) {
-      const route = routeCall({ ...this.o.locate(p.id), skip: p.skip });
+      const route = routeCall({ ...this.o.locate(p.id), skip: p.skip, pastDeadline: p.deadline <= this.o.clock.now() });
       if (route.to === 'fail') {
         this.fail(
           cid,

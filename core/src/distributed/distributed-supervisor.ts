@@ -1034,7 +1034,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   }
 
   /** The route's inputs for `id`: its live spec or tombstone, its instances, its owner. */
-  private locate(id: string): Omit<RouteInput, 'skip'> {
+  private locate(id: string): Omit<RouteInput, 'skip' | 'pastDeadline'> {
     const v = this.reconciler.view(id);
     return {
       live: v.live !== undefined,

@@ -5,12 +5,13 @@
  * at once when a peer's frame answers them in a later one.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type Clock } from '../src/clock.js';
+import { ManualClock } from '../src/clock.js';
 import { routeCall } from '../src/distributed/call-route.js';
 import { CallTable, expiresNextTurn } from '../src/distributed/call-table.js';
 import { CallRouter } from '../src/distributed/calls.js';
 import { silentLogger } from '../src/logger.js';
 import { SeededRandom } from '../src/random.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 const A = { node: 'n1', pid: 'n1/0123abcd/c1' };
 const B = { node: 'n2', pid: 'n2/0123abcd/c7' };
@@ -94,20 +95,20 @@ describe('CallTable', () => {
     // A process frozen (SIGSTOP) past a deadline: its clock moves on while no timer runs; on waking, the due timer runs
     // first and only then does the poll phase read the reply the peer sent long before the deadline.
     const inner = new ManualClock(0);
-    let frozenMs = 0;
-    const clock: Clock = { now: () => inner.now() + frozenMs, setTimeout: (fn, ms) => inner.setTimeout(fn, ms), clearTimeout: (h) => inner.clearTimeout(h) };
+    const clock = new StallableClock(inner);
     const expired: number[] = [];
     const table = new CallTable<number>(clock, 'ef', (_cid, n) => expired.push(n));
     const answered = table.open(1, 5000);
     table.open(2, 5000);
-    frozenMs = 6000;
-    inner.advance(5000); // the timers run, late by 6 s
+    clock.held = true;
+    inner.advance(6000);
+    clock.release(); // the timers run, late by 1 s
     expect(expired).toEqual([]);
     expect(table.settle(answered)).toBe(1); // the poll phase reads the reply to call 1
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(expired).toEqual([2]); // call 2 had no reply waiting: it times out, a turn later
     expect(expiresNextTurn(5000, 5000)).toBe(false); // a timer on time expires the call at once (the loop polled up to it)
-    expect(expiresNextTurn(5000, 11_000)).toBe(true);
+    expect(expiresNextTurn(5000, 6000)).toBe(true);
   });
 });
 
@@ -195,8 +196,7 @@ describe('CallRouter', () => {
 
   it('race "a caller woken from a freeze": a call waiting for an instance is not sent in the turn its late deadline is deferred by', async () => {
     const inner = new ManualClock(0);
-    let frozenMs = 0;
-    const clock: Clock = { now: () => inner.now() + frozenMs, setTimeout: (fn, ms) => inner.setTimeout(fn, ms), clearTimeout: (h) => inner.clearTimeout(h) };
+    const clock = new StallableClock(inner);
     let runners: Array<{ node: string; pid: string }> = [];
     const sent: string[] = [];
     const router = routerOf({
@@ -209,8 +209,9 @@ describe('CallRouter', () => {
       (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
     );
     await new Promise<void>((resolve) => setImmediate(resolve));
-    frozenMs = 5000;
-    inner.advance(1000); // its deadline's timer runs 5 s late: the expiry waits a turn
+    clock.held = true;
+    inner.advance(6000);
+    clock.release(); // its deadline's timer runs 5 s late: the expiry waits a turn
     runners = [B]; // ... in which the poll phase reads the instance's run: join
     router.childChanged('kv');
     expect(sent).toEqual([]);

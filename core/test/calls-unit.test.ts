@@ -5,9 +5,9 @@
  * at once when a peer's frame answers them in a later one.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock, expiresNextTurn } from '../src/clock.js';
 import { routeCall } from '../src/distributed/call-route.js';
-import { CallTable, expiresNextTurn } from '../src/distributed/call-table.js';
+import { CallTable } from '../src/distributed/call-table.js';
 import { CallRouter } from '../src/distributed/calls.js';
 import { silentLogger } from '../src/logger.js';
 import { SeededRandom } from '../src/random.js';

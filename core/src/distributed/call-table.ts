@@ -17,7 +17,7 @@
  * freeze expired before the replies already sitting in the socket were
  * read — 16 calls the child had answered within 50 ms, their replies sent
  * long before the deadline, were reported `timeout`. A deadline whose timer
- * runs late (`expiresNextTurn`: the loop did not turn at the deadline, so
+ * runs late (clock.ts `expiresNextTurn`: the loop did not turn at the deadline, so
  * its sockets may hold a reply from before it) now expires one I/O turn
  * later (`nextTurn`, setImmediate: after the poll phase that follows the
  * timers), and a reply read in that turn settles the call first. The caller
@@ -25,16 +25,7 @@
  * is untouched, and the call still ends within a turn of its timer. A timer
  * on time expires the call at once, as before (the loop polled up to it).
  */
-import type { Clock, TimerHandle } from '../clock.js';
-
-/**
- * Whether a call's deadline timer, running at `now`, expires the call a
- * turn later (race "a caller woken from a freeze"): it runs late, so the
- * loop may not have read its sockets since the deadline. Pure.
- */
-export function expiresNextTurn(deadline: number, now: number): boolean {
-  return now > deadline;
-}
+import { expiresNextTurn, type Clock, type TimerHandle } from '../clock.js';
 
 interface Slot<P> {
   readonly entry: P;

@@ -9,6 +9,7 @@ import { MemoryLogger } from '../src/logger.js';
 import { SeededRandom } from '../src/random.js';
 import { LocalSupervisor, SupervisorError, type ChildEvent } from '../src/supervisor/local-supervisor.js';
 import { WorkerRegistry, type WorkerContext, type WorkerExit } from '../src/supervisor/workers.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 const INC = 'abcdef0123456789';
 
@@ -44,13 +45,15 @@ class Probe {
 
 function setup(options: { startTimeoutMs?: number } = {}) {
   const clock = new ManualClock(1_000_000);
+  /** The supervisor's view of the clock: a test may stall it (a frozen node: timers held, then run late). */
+  const stall = new StallableClock(clock);
   const log = new MemoryLogger();
   const registry = new WorkerRegistry();
   const groups = new ProcessGroups({ node: 'n1', incarnation: INC, channel: { send() {} }, log });
   let next = 1;
   const sup = new LocalSupervisor({
     node: 'n1',
-    clock,
+    clock: stall,
     random: new SeededRandom(1),
     log,
     groups,
@@ -65,7 +68,7 @@ function setup(options: { startTimeoutMs?: number } = {}) {
   sup.on('child', (e) => events.push(e));
   const probe = new Probe();
   probe.register(registry);
-  return { clock, log, registry, groups, sup, events, probe };
+  return { clock, stall, log, registry, groups, sup, events, probe };
 }
 
 const spec = (id: string, extra: Record<string, unknown> = {}) => ({ id, start: { worker: 'probe' }, ...extra });
@@ -386,6 +389,21 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     await terminated;
     expect(stopped).toBe(true);
     expect(sup.child('slow')?.status).toBe('stopped');
+  });
+
+  it('race "a caller woken from a freeze": a call whose timeout runs late waits a turn, so a handler whose I/O completed in time answers', async () => {
+    const { sup, registry, clock, stall } = setup();
+    const { channel, unblock } = await slowCounter(sup, registry, (n) => n);
+    const answered = channel.call('a', 500);
+    const silent = channel.call('b', 500).catch((err: { code: string }) => err.code);
+    await flush();
+    // The node is frozen past both timeouts; on waking, the timers run before the poll phase completes the handler's I/O.
+    stall.held = true;
+    clock.advance(2_000);
+    stall.release();
+    unblock[0]!();
+    expect(await answered).toBe(1);
+    expect(await silent).toBe('timeout'); // its handler had not answered: timeout, a turn later
   });
 
   it('takeHandover waits for the calls and casts its handler is still running, closes it to new ones, and takes the state after them', async () => {

@@ -16,7 +16,10 @@
  * handler the worker registered with `ctx.onMessage`, inside the worker's
  * scope; a throw or rejection is `handler-error` (the worker keeps running),
  * a reply that is not JSON is `handler-error` too, and no answer within the
- * call's `timeoutMs` is `timeout` — the late answer is dropped. A stopped
+ * call's `timeoutMs` is `timeout` — the late answer is dropped. A timer that
+ * runs late (the node was frozen) lets one I/O turn pass first, so a
+ * handler whose I/O completed in time answers (race "a caller woken from a
+ * freeze", distributed/call-table.ts). A stopped
  * instance takes none (`no-handler`; the router never delivers to one).
  *
  * Handover: `takeHandover` first waits until the handler runs already under
@@ -50,6 +53,7 @@
  * settles within the handover timeout; an update that must survive goes by
  * call.
  */
+import { expiresNextTurn } from '../clock.js';
 import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { isJsonValue } from '../protocol.js';
@@ -256,6 +260,7 @@ export async function startWorkerChild(
         return Promise.reject(
           new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`),
         );
+      const deadline = ctx.clock.now() + timeoutMs;
       const timer = delay(ctx.clock, timeoutMs);
       const answered = runHandler(h, body).then((run): JsonValue => {
         if (!run.ok) throw new MessageError('handler-error', faultMessage(run.err).slice(0, 1000));
@@ -266,7 +271,11 @@ export async function startWorkerChild(
       });
       return Promise.race([
         answered,
-        timer.promise.then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
+        // Race "a caller woken from a freeze" (distributed/call-table.ts): a late timer lets the poll phase run first, so a
+        // handler whose I/O completed in time answers.
+        timer.promise
+          .then(() => (expiresNextTurn(deadline, ctx.clock.now()) ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined))
+          .then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
       ]).finally(() => timer.cancel());
     },
     cast: (body) => {

@@ -24,6 +24,11 @@
  * learns the true outcome of a message the child handled once: at most once
  * is untouched, and the call still ends within a turn of its timer. A timer
  * on time expires the call at once, as before (the loop polled up to it).
+ * Which runs first after a freeze depends on where it caught the loop: in
+ * `epoll_wait` (an idle loop), the timers; in a poll-phase callback, the
+ * rest of that phase and its sockets. Majority mode's lease check before a
+ * delivery (calls.ts `mayDeliver`) covers the second order; this, the
+ * first.
  */
 import { expiresNextTurn, type Clock, type TimerHandle } from '../clock.js';
 

@@ -648,7 +648,7 @@ export class CallRouter {
 
   /** Hands a message to instance `pid` of `id` on this node. Never rejects. */
   private async deliver(id: string, pid: string, body: JsonValue, cast: boolean, timeoutMs: number): Promise<Outcome> {
-    // Majority mode, the lease run out (a node woken from a freeze reads its sockets before its timers run): its
+    // Majority mode, the lease run out (a node woken from a freeze may read its sockets before its timers run): its
     // instances stop, and the majority may run the child already. `moved`: the caller tries the next instance.
     if (this.o.mayDeliver?.() === false)
       return { ok: false, code: 'moved', message: `${this.o.node} has no majority behind it (its lease ran out): its instances take no messages` };

@@ -27,6 +27,19 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
+/**
+ * Whether a deadline's timer, running at `now`, should let the deadline
+ * expire one I/O turn later (setImmediate: after the poll phase) rather
+ * than at once: it runs late, so the event loop did not turn at the
+ * deadline (the process was frozen, or the loop blocked) and its sockets
+ * may hold an answer that arrived before it. Race "a caller woken from a
+ * freeze" (distributed/call-table.ts). Pure; a ManualClock runs timers on
+ * time, so simulations see no deferral unless a test stalls the clock.
+ */
+export function expiresNextTurn(deadline: number, now: number): boolean {
+  return now > deadline;
+}
+
 interface SystemTimer extends TimerHandle {
   readonly timer: NodeJS.Timeout;
 }

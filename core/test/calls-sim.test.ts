@@ -11,6 +11,10 @@
  * - no call settles twice, and each reply is the one to its own message
  *   (it echoes the token);
  * - every call settles by its deadline (a few ms of slack for the timer).
+ *
+ * And two freezes: a node woken in majority mode hands its old instance none
+ * of what arrived meanwhile; a caller woken past a deadline takes the reply
+ * that reached its socket in time (its timers run first, on a stalled clock).
  */
 import { describe, expect, it } from 'vitest';
 import { MessageError } from '../src/supervisor/child-channel.js';
@@ -330,4 +334,48 @@ describe('majority mode: a node woken from a freeze (race "calls that arrived wh
     expect(late, JSON.stringify(late.slice(0, 3))).toEqual([]);
     sim.stopAll();
   }, 120_000);
+});
+
+describe('a caller woken from a freeze (race "a caller woken from a freeze", distributed/call-table.ts)', () => {
+  it('takes the reply that reached its socket while it was frozen, though its timers run before its socket is read', async () => {
+    // The calls tour: the caller SIGSTOPped for 6 s; calls the child had answered within 50 ms were reported timeout,
+    // because on waking the deadline timers ran before the poll phase read the replies.
+    const { StallableClock } = await import('./support/stallable-clock.js');
+    const sim = new SimCluster(62, { latencyMs: 1, jitterMs: 0 });
+    const answers: Array<() => void> = [];
+    const registry = new WorkerRegistry();
+    registry.define('slow-echo', (_args, ctx) => {
+      ctx.onMessage((m) => new Promise((resolve) => answers.push(() => resolve(m))));
+      return { stop() {} };
+    });
+    const frozen = new StallableClock(sim.clock);
+    await sim.start('n1', [], FAST_TIMING, registry);
+    await sim.start('n2', ['n1'], FAST_TIMING, registry);
+    await sim.start('c', ['n1'], FAST_TIMING, registry, frozen);
+    await sim.until(() => sim.fullMesh() && sim.running().every((n) => n.supervisor.isReady), 20_000, 'mesh and ready');
+    const n1 = sim.mustGet('n1');
+    await sim.resolve(n1.supervisor.startChild({ id: 'e', start: { worker: 'slow-echo' } }));
+    await sim.resolve(n1.supervisor.moveChild('e', 'n2'));
+    const c = sim.mustGet('c');
+    await sim.until(() => c.supervisor.whereis('e')?.node === 'n2', 5_000, 'the caller sees e on n2');
+    let outcome: string | undefined;
+    void c.supervisor.call('e', 'hello', { timeoutMs: 300 }).then(
+      (reply) => (outcome = `reply ${JSON.stringify(reply)}`),
+      (err: MessageError) => (outcome = `${err.code}: ${err.message}`),
+    );
+    await sim.until(() => answers.length === 1, 1_000, 'the instance took the call');
+    // Frozen (below the peers' heartbeat timeout): no timer of c runs, and what n2 sends it waits in its socket.
+    frozen.held = true;
+    sim.network.cutOneWay(SimCluster.address('n2'), SimCluster.address('c'));
+    answers[0]!(); // answered in time: the reply is on its way
+    await sim.run(450); // past the call's deadline
+    expect(outcome).toBeUndefined();
+    // Woken: its timers run first (late), then its socket is read (the held frames flow), all before the next turn.
+    frozen.release();
+    sim.network.healOneWay(SimCluster.address('n2'), SimCluster.address('c'));
+    sim.clock.advance(5);
+    await sim.run(5);
+    expect(outcome).toBe('reply "hello"');
+    sim.stopAll();
+  }, 60_000);
 });

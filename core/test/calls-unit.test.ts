@@ -5,12 +5,13 @@
  * at once when a peer's frame answers them in a later one.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock, expiresNextTurn } from '../src/clock.js';
 import { routeCall } from '../src/distributed/call-route.js';
 import { CallTable } from '../src/distributed/call-table.js';
 import { CallRouter } from '../src/distributed/calls.js';
 import { silentLogger } from '../src/logger.js';
 import { SeededRandom } from '../src/random.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 const A = { node: 'n1', pid: 'n1/0123abcd/c1' };
 const B = { node: 'n2', pid: 'n2/0123abcd/c7' };
@@ -33,6 +34,14 @@ describe('routeCall', () => {
     expect(routeCall({ live: false, terminated: true, runners: [], owner: undefined, syncing: true, skip: new Set() })).toEqual({ to: 'wait' });
     // What it holds live routes as usual.
     expect(routeCall({ live: true, terminated: false, runners: [A], owner: 'n1', syncing: true, skip: new Set() })).toEqual({ to: 'send', ...A });
+  });
+
+  it('a call past its deadline is sent nowhere: it waits for its expiry (race "a caller woken from a freeze")', () => {
+    const input = { live: true, terminated: false, runners: [A, B], owner: 'n2', syncing: false, skip: new Set<string>() };
+    expect(routeCall({ ...input, pastDeadline: true })).toEqual({ to: 'wait' });
+    expect(routeCall({ ...input, owner: 'n3', pastDeadline: true })).toEqual({ to: 'wait' });
+    expect(routeCall({ ...input, live: false, pastDeadline: true })).toEqual({ to: 'fail', code: 'not-found' }); // nothing is sent
+    expect(routeCall({ ...input, pastDeadline: false })).toEqual({ to: 'send', ...B });
   });
 
   it('sends to the owner’s instance when several run, else the first; waits when none is left to try', () => {
@@ -80,6 +89,26 @@ describe('CallTable', () => {
     const cid = a.open(1, 10);
     expect(b.get(cid)).toBeUndefined();
     expect(b.open(1, 10)).not.toBe(cid);
+  });
+
+  it('race "a caller woken from a freeze": a deadline whose timer runs late expires a turn later, so a reply already in the socket wins', async () => {
+    // A process frozen (SIGSTOP) past a deadline: its clock moves on while no timer runs; on waking, the due timer runs
+    // first and only then does the poll phase read the reply the peer sent long before the deadline.
+    const inner = new ManualClock(0);
+    const clock = new StallableClock(inner);
+    const expired: number[] = [];
+    const table = new CallTable<number>(clock, 'ef', (_cid, n) => expired.push(n));
+    const answered = table.open(1, 5000);
+    table.open(2, 5000);
+    clock.held = true;
+    inner.advance(6000);
+    clock.release(); // the timers run, late by 1 s
+    expect(expired).toEqual([]);
+    expect(table.settle(answered)).toBe(1); // the poll phase reads the reply to call 1
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(expired).toEqual([2]); // call 2 had no reply waiting: it times out, a turn later
+    expect(expiresNextTurn(5000, 5000)).toBe(false); // a timer on time expires the call at once (the loop polled up to it)
+    expect(expiresNextTurn(5000, 6000)).toBe(true);
   });
 });
 
@@ -163,6 +192,31 @@ describe('CallRouter', () => {
     // Before, the loop ran in microtasks only: 1000 tries and the I/O callback never ran (the node's links went silent).
     expect(turned).toBe(true);
     expect(tries).toBeLessThan(3);
+  });
+
+  it('race "a caller woken from a freeze": a call waiting for an instance is not sent in the turn its late deadline is deferred by', async () => {
+    const inner = new ManualClock(0);
+    const clock = new StallableClock(inner);
+    let runners: Array<{ node: string; pid: string }> = [];
+    const sent: string[] = [];
+    const router = routerOf({
+      clock,
+      locate: () => ({ live: true, terminated: false, runners, owner: 'n2', syncing: false }),
+      send: (_to, frame) => (sent.push(frame.t), true),
+    });
+    const outcome = router.call('kv', 1, { timeoutMs: 1000 }).then(
+      () => 'ok',
+      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+    );
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    clock.held = true;
+    inner.advance(6000);
+    clock.release(); // its deadline's timer runs 5 s late: the expiry waits a turn
+    runners = [B]; // ... in which the poll phase reads the instance's run: join
+    router.childChanged('kv');
+    expect(sent).toEqual([]);
+    expect(await outcome).toMatch(/^timeout: no instance of kv took the message within 1000 ms/);
+    expect(sent).toEqual([]);
   });
 
   it("a call answered by a peer's frame in a later turn settles at once, not after a setImmediate (a pipelined caller keeps its batching)", async () => {

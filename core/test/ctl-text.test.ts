@@ -6,7 +6,8 @@
  * readiness (it said "yes").
  */
 import { describe, expect, it } from 'vitest';
-import { auditTable, explainText, membersTable, statusText, statusWarnings } from '../src/cli/ctl.js';
+import { auditTable, explainText, membersTable, restartedText, statusText, statusWarnings } from '../src/cli/ctl.js';
+import { buildCli } from '../src/cli/main.js';
 import { MemberStatusReplySchema, type ExplanationReport } from '../src/observer/ui-protocol.js';
 
 const explanation = (over: Partial<ExplanationReport> = {}): ExplanationReport => ({
@@ -161,5 +162,21 @@ describe('pogo ctl audit', () => {
     expect(text).toMatch(/^WHEN\s+NODE\s+TOKEN\s+BY\s+FROM\s+COMMAND\s+RESULT$/m);
     expect(text).toMatch(/^2026-12-05T00:00:00\.000Z\s+n1\s+alice\s+root\s+ctl-h-1\s+pause\s+ok$/m);
     expect(text).toMatch(/^2026-12-05T00:00:00\.000Z\s+n1\s+-\s+mallory\s+/m);
+  });
+});
+
+describe('pogo ctl restart', () => {
+  it('says the new instance starts fresh, in its help and in what it prints (a restart hands no state over; a move does)', () => {
+    expect(restartedText({ id: 'kv', node: 'n2', pid: 'n2/ab/c3' })).toBe(
+      'restarted kv on n2: new instance n2/ab/c3, started fresh (a restart hands no state over; a move does)\n',
+    );
+    let help = '';
+    const ctl = buildCli().commands.find((c) => c.name() === 'ctl')!;
+    ctl.configureOutput({ writeOut: (text) => (help += text) });
+    ctl.outputHelp();
+    expect(help.replace(/\s+/g, ' ')).toContain(
+      'restart <id> a new instance of the child on the node it runs on, started fresh: ' +
+        'the old instance hands no state over (to keep it, move the child instead)',
+    );
   });
 });

@@ -13,6 +13,7 @@ import { DROP_LOG_EVERY, DROP_LOG_FIRST, IpcChannel, shouldLogDrop, type IpcPort
 import { decodeChildLine, decodeChildMessage, encodeCall, encodeCast, replyIdOfHead, type NodeToChildMessage } from '../src/supervisor/ipc-protocol.js';
 import { HEAD_BYTES } from '../src/supervisor/line-codec.js';
 import { messageFailure } from './support/messages.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 describe('ipc-protocol', () => {
   it('writes calls and casts with the documented key order and no spaces', () => {
@@ -104,6 +105,23 @@ describe('IpcChannel', () => {
     line('{"id":1,"error":"no such tenant"}');
     const err = await messageFailure(p);
     expect([err.code, err.message]).toEqual(['handler-error', 'no such tenant']);
+  });
+
+  it('race "a caller woken from a freeze": a timeout whose timer runs late waits a turn, so a reply the child wrote in time answers the call', async () => {
+    const inner = new ManualClock();
+    const clock = new StallableClock(inner);
+    const channel = new IpcChannel(clock, new MemoryLogger(), { maxMessageBytes: 1000, maxQueuedBytes: 3000 });
+    channel.attach(new FakePort());
+    const answered = channel.call('in time', 500);
+    const silent = channel.call('never answered', 500);
+    // The node is frozen past both deadlines; on waking, the timers run before the socket is read.
+    clock.held = true;
+    inner.advance(2000);
+    clock.release();
+    channel.onLine({ kind: 'line', text: '{"id":1,"reply":"written before the deadline"}' }); // the poll phase that follows
+    await expect(answered).resolves.toBe('written before the deadline');
+    const err = await messageFailure(silent); // no reply in that turn: timeout, as before
+    expect([err.code, err.message]).toEqual(['timeout', 'no reply from the child within 500 ms']);
   });
 
   it('times a call out on the clock; the late reply is dropped and logged, and never answers a later call', async () => {

@@ -9,6 +9,7 @@ import { MemoryLogger } from '../src/logger.js';
 import { SeededRandom } from '../src/random.js';
 import { LocalSupervisor, SupervisorError, type ChildEvent } from '../src/supervisor/local-supervisor.js';
 import { WorkerRegistry, type WorkerContext, type WorkerExit } from '../src/supervisor/workers.js';
+import { StallableClock } from './support/stallable-clock.js';
 
 const INC = 'abcdef0123456789';
 
@@ -44,13 +45,15 @@ class Probe {
 
 function setup(options: { startTimeoutMs?: number } = {}) {
   const clock = new ManualClock(1_000_000);
+  /** The supervisor's view of the clock: a test may stall it (a frozen node: timers held, then run late). */
+  const stall = new StallableClock(clock);
   const log = new MemoryLogger();
   const registry = new WorkerRegistry();
   const groups = new ProcessGroups({ node: 'n1', incarnation: INC, channel: { send() {} }, log });
   let next = 1;
   const sup = new LocalSupervisor({
     node: 'n1',
-    clock,
+    clock: stall,
     random: new SeededRandom(1),
     log,
     groups,
@@ -65,7 +68,7 @@ function setup(options: { startTimeoutMs?: number } = {}) {
   sup.on('child', (e) => events.push(e));
   const probe = new Probe();
   probe.register(registry);
-  return { clock, log, registry, groups, sup, events, probe };
+  return { clock, stall, log, registry, groups, sup, events, probe };
 }
 
 const spec = (id: string, extra: Record<string, unknown> = {}) => ({ id, start: { worker: 'probe' }, ...extra });
@@ -388,6 +391,21 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(sup.child('slow')?.status).toBe('stopped');
   });
 
+  it('race "a caller woken from a freeze": a call whose timeout runs late waits a turn, so a handler whose I/O completed in time answers', async () => {
+    const { sup, registry, clock, stall } = setup();
+    const { channel, unblock } = await slowCounter(sup, registry, (n) => n);
+    const answered = channel.call('a', 500);
+    const silent = channel.call('b', 500).catch((err: { code: string }) => err.code);
+    await flush();
+    // The node is frozen past both timeouts; on waking, the timers run before the poll phase completes the handler's I/O.
+    stall.held = true;
+    clock.advance(2_000);
+    stall.release();
+    unblock[0]!();
+    expect(await answered).toBe(1);
+    expect(await silent).toBe('timeout'); // its handler had not answered: timeout, a turn later
+  });
+
   it('takeHandover waits for the calls and casts its handler is still running, closes it to new ones, and takes the state after them', async () => {
     const { sup, registry } = setup();
     let takenWith: number | undefined;
@@ -426,5 +444,24 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(log.entries.some((e) => /message handlers still running after 5000 ms/.test(e.message))).toBe(true);
     unblock[0]!();
     expect(await reply).toEqual({ code: 'timeout', message: expect.stringMatching(/handed its state over .* may or may not have been handled/) });
+  });
+
+  it('race "a cast outlives the handover": past the bound, the warning counts apart the calls told timeout and the casts already acknowledged', async () => {
+    const { sup, registry, clock, log } = setup();
+    const { channel, unblock } = await slowCounter(sup, registry, (n) => n);
+    void channel.call('a', 60_000).catch(() => undefined);
+    channel.cast('b');
+    channel.cast('c');
+    const taking = sup.takeHandover('s', 5_000);
+    await flush();
+    clock.advance(5_000);
+    expect(await taking).toBe(0);
+    const warned = log.entries.find((e) => /message handlers still running after 5000 ms/.test(e.message));
+    expect(warned?.fields).toMatchObject({ handlers: 3, calls: 1, casts: 2 });
+    expect(warned?.message).toMatch(/1 call\(s\), whose callers are told the outcome is unknown, and 2 cast\(s\), acknowledged .* whose effects do not go/);
+    // Each cast that settles afterwards says its effect was lost.
+    for (const go of unblock.splice(0)) go();
+    await flush();
+    expect(log.entries.filter((e) => /a cast's handler finished after the state was handed over/.test(e.message))).toHaveLength(2);
   });
 });

@@ -574,7 +574,7 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
       return start(plan, session, io, json, succeed);
     case 'restart': {
       const r = await ask('restart', args as CommandArgs<'restart'>);
-      return succeed(`restarted ${r.id} on ${r.node}: new instance ${r.pid}\n`, r);
+      return succeed(restartedText(r), r);
     }
     case 'logs': {
       const id = (args as CommandArgs<'logs'>).id;
@@ -844,6 +844,18 @@ export function explainText(e: ExplanationReport): string {
     `${e.id}: ${placed}${e.pin ? `, pinned to ${e.pin}` : ''}\n` +
     `${instances}\n${table(['NODE', 'SCORE', 'PLACEMENT', 'EXCLUDED BY'], rows)}${waiting ? `\n${waiting}` : ''}`
   );
+}
+
+/**
+ * What `ctl restart` prints. A restart in place starts the new instance
+ * fresh, as OTP's restart_child does: no state is handed over (it is how an
+ * operator clears a wedged instance's state); a move carries it
+ * (docs/children.md, "Handover"). Said here, since a user who has seen
+ * `kv-counter` keep its counts across moves may expect a restart to keep
+ * them too.
+ */
+export function restartedText(r: { id: string; node: string; pid: string }): string {
+  return `restarted ${r.id} on ${r.node}: new instance ${r.pid}, started fresh (a restart hands no state over; a move does)\n`;
 }
 
 /** The `ls` table: the OS pid of command children, and while rebalancing is paused where each child goes on resume. */

@@ -183,7 +183,9 @@ Commands:
                          cluster holds it: its state is printed) or refused
   stop <id>              stop a child and remove its spec; with
                          --ignore-not-found, no such child is exit 0
-  restart <id>           a new instance of the child on the node it runs on
+  restart <id>           a new instance of the child on the node it runs
+                         on, started fresh: the old instance hands no
+                         state over (to keep it, move the child instead)
   logs <id> [--follow]   a command child's output (viewer token); stderr
                          lines start with "stderr| "; --follow keeps going,
                          across moves and restarts, until Ctrl-C

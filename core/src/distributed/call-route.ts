@@ -18,7 +18,11 @@
  * - otherwise `wait`: the child is between instances (a stop-first move, a
  *   restart, a failover, a handover) or every visible instance answered
  *   `moved`; the caller waits for the view to change (a new `run:` entry)
- *   until its deadline.
+ *   until its deadline;
+ * - a call past its deadline is not sent (`wait`, for its expiry): race "a
+ *   caller woken from a freeze" (call-table.ts) lets a late deadline expire
+ *   a turn later, and what arrives in that turn (a `run:` join, `moved`)
+ *   must not deliver a message whose caller is about to be told `timeout`.
  */
 
 export interface RouteInput {
@@ -33,6 +37,8 @@ export interface RouteInput {
   readonly syncing: boolean;
   /** Instances that answered this call `moved` (or could not be reached): not tried again. */
   readonly skip: ReadonlySet<string>;
+  /** The call's deadline has passed (its expiry comes a turn later): it is sent nowhere. */
+  readonly pastDeadline?: boolean;
 }
 
 export type Route =
@@ -47,8 +53,8 @@ export function routeCall(input: RouteInput): Route {
   let pick: { node: string; pid: string } | undefined;
   for (const r of input.runners) {
     if (input.skip.has(r.pid)) continue;
-    if (r.node === input.owner) return { to: 'send', node: r.node, pid: r.pid };
+    if (r.node === input.owner && input.pastDeadline !== true) return { to: 'send', node: r.node, pid: r.pid };
     pick ??= r;
   }
-  return pick ? { to: 'send', node: pick.node, pid: pick.pid } : WAIT;
+  return pick && input.pastDeadline !== true ? { to: 'send', node: pick.node, pid: pick.pid } : WAIT;
 }

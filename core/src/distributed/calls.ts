@@ -15,6 +15,9 @@
  * the whole call: waiting for an instance included). A reply for a call id
  * that is unknown — settled, expired, or never ours — is dropped and logged
  * at debug; a reply from another node than the one the call went to, too.
+ * A deadline whose timer runs late (this process was frozen) expires a turn
+ * later, after the poll phase, so a reply already in the socket wins (race
+ * "a caller woken from a freeze", call-table.ts).
  *
  * Between instances: when no instance is visible (a stop-first move, a
  * restart, a failover, a handover under way), the call waits — not by
@@ -204,7 +207,7 @@ export interface CallRouterOptions {
   log: Logger;
   local: Pick<LocalSupervisor, 'instanceChannel'>;
   /** What this node sees of child `id` now (the route's inputs but `skip`). */
-  locate(id: string): Omit<RouteInput, 'skip'>;
+  locate(id: string): Omit<RouteInput, 'skip' | 'pastDeadline'>;
   /** Sends a frame to a linked peer; false when there is no link. */
   send(peer: string, frame: CallWire): boolean;
   /** Whether `peer` speaks protocol 2.3 or later (takes calls and handovers). */
@@ -524,7 +527,7 @@ export class CallRouter {
   private route(cid: string, p: Pending): void {
     // Bounded: each pass either ends the call, parks it, sends it, or adds a pid to `skip`.
     for (;;) {
-      const route = routeCall({ ...this.o.locate(p.id), skip: p.skip });
+      const route = routeCall({ ...this.o.locate(p.id), skip: p.skip, pastDeadline: p.deadline <= this.o.clock.now() });
       if (route.to === 'fail') {
         this.fail(
           cid,
@@ -670,7 +673,7 @@ export class CallRouter {
 
   /** Hands a message to instance `pid` of `id` on this node. Never rejects. */
   private async deliver(id: string, pid: string, body: JsonValue, cast: boolean, timeoutMs: number): Promise<Outcome> {
-    // Majority mode, the lease run out (a node woken from a freeze reads its sockets before its timers run): its
+    // Majority mode, the lease run out (a node woken from a freeze may read its sockets before its timers run): its
     // instances stop, and the majority may run the child already. `moved`: the caller tries the next instance.
     if (this.o.mayDeliver?.() === false)
       return { ok: false, code: 'moved', message: `${this.o.node} has no majority behind it (its lease ran out): its instances take no messages` };

@@ -960,7 +960,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 
   /**
    * Restarts this node's instance of `id` in place: stops it and starts a
-   * new one here (local-instances.ts, "restart in place"). Resolves with the
+   * new one here (local-instances.ts, "restart in place"), fresh: no state
+   * is handed over, as OTP's restart_child (a planned move hands it). Resolves with the
    * new instance; rejects with a DistError — `not-running` when no instance
    * runs on this node (ask the node it runs on: `runnersOf`).
    */
@@ -1033,7 +1034,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   }
 
   /** The route's inputs for `id`: its live spec or tombstone, its instances, its owner. */
-  private locate(id: string): Omit<RouteInput, 'skip'> {
+  private locate(id: string): Omit<RouteInput, 'skip' | 'pastDeadline'> {
     const v = this.reconciler.view(id);
     return {
       live: v.live !== undefined,

@@ -32,7 +32,9 @@
  *   during a start").
  * - Restart in place (`restart`): an operator asks for a new instance of a
  *   child on the node that runs it. Stop, then start, here; the managed
- *   record (revision, failures) stays. Two races, handled where named:
+ *   record (revision, failures) stays. The new instance starts fresh (no
+ *   handover: a restart is how an operator clears an instance's state, as
+ *   OTP's restart_child; docs/children.md). Two races, handled where named:
  *     race "the reconciler sees the instance stopped": were a reconcile to
  *     run between the stop and the start, `decide` would start the child
  *     itself (owner: a second launch) or drop it (not the owner, e.g. while

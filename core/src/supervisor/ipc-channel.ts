@@ -11,7 +11,12 @@
  *   {"error":…}      → `handler-error` with the child's message
  *   no reply in time → `timeout`; the id leaves `pending`, so a late reply is
  *                      "no pending call" (logged, dropped) and can never
- *                      answer a later call (ids are never reused)
+ *                      answer a later call (ids are never reused). A timer
+ *                      that runs late (the node was frozen) expires the
+ *                      call a turn later, after the poll phase: a reply the
+ *                      child wrote in time, waiting in the socket, answers
+ *                      it (race "a caller woken from a freeze",
+ *                      distributed/call-table.ts)
  *   too-large reply  → `too-large` when its line starts with its id, else the
  *                      call times out (the line is dropped, id unknown)
  *   instance gone    → `not-running` (see below)
@@ -49,7 +54,7 @@
  * first DROP_LOG_FIRST of an instance each, then one in DROP_LOG_EVERY, so
  * a child that floods its channel cannot flood the node's log.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import { expiresNextTurn, type Clock, type TimerHandle } from '../clock.js';
 import type { JsonValue } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { MessageError, type ChildChannel } from './child-channel.js';
@@ -159,10 +164,13 @@ export class IpcChannel implements ChildChannel {
     const tooMuch = this.overLimits(text);
     if (tooMuch) return Promise.reject(tooMuch);
     return new Promise<JsonValue>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
+      const deadline = this.clock.now() + timeoutMs;
+      const expire = (): void => {
         if (!this.pending.delete(id)) return;
         reject(new MessageError('timeout', `no reply from the child within ${timeoutMs} ms`));
-      }, timeoutMs);
+      };
+      // Race "a caller woken from a freeze": a late timer lets the poll phase read a reply already in the socket first.
+      const timer = this.clock.setTimeout(() => (expiresNextTurn(deadline, this.clock.now()) ? void setImmediate(expire) : expire()), timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.write(text, { id, type: 'call', body });
     });

@@ -16,7 +16,10 @@
  * handler the worker registered with `ctx.onMessage`, inside the worker's
  * scope; a throw or rejection is `handler-error` (the worker keeps running),
  * a reply that is not JSON is `handler-error` too, and no answer within the
- * call's `timeoutMs` is `timeout` — the late answer is dropped. A stopped
+ * call's `timeoutMs` is `timeout` — the late answer is dropped. A timer that
+ * runs late (the node was frozen) lets one I/O turn pass first, so a
+ * handler whose I/O completed in time answers (race "a caller woken from a
+ * freeze", distributed/call-table.ts). A stopped
  * instance takes none (`no-handler`; the router never delivers to one).
  *
  * Handover: `takeHandover` first waits until the handler runs already under
@@ -35,7 +38,22 @@
  * the at-most-once wording of a lost link (distributed/calls.ts). A handler
  * that settled before is in the state taken; one that throws still answers
  * `handler-error`.
+ *
+ * Race "a cast outlives the handover" (an outsider's tour: journal children,
+ * handlers of 12 s against the 5 s handover timeout): a cast's caller is
+ * answered when the instance takes the message, so a cast whose handler is
+ * still running at the bound was acknowledged and its effect is lost — 15
+ * casts in two moves. Nothing can take that acknowledgement back, and
+ * waiting for such a handler without a bound would let one that never
+ * settles keep the child closed to messages for good; so the bound stands,
+ * for casts as for calls, and the loss is said where it happens: the
+ * warning counts the calls (told `timeout`) and the casts (acknowledged, not
+ * in the state) apart, and each late cast is logged when it settles.
+ * docs/children.md says a cast's effect survives a move only if its handler
+ * settles within the handover timeout; an update that must survive goes by
+ * call.
  */
+import { expiresNextTurn } from '../clock.js';
 import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { isJsonValue } from '../protocol.js';
@@ -186,6 +204,8 @@ export async function startWorkerChild(
   let takeState: (() => JsonValue | Promise<JsonValue>) | undefined;
   /** Handler runs (calls and casts) that have not settled yet; `quiet` is told when the last one does. */
   let handlersRunning = 0;
+  /** Of those, the casts' (already acknowledged to their callers: see the header, "a cast outlives the handover"). */
+  let castsRunning = 0;
   let quiet: (() => void) | undefined;
   /** The state was taken for a handover: a handler that settles from now on was not in it (see the header). */
   let stateTaken = false;
@@ -240,6 +260,7 @@ export async function startWorkerChild(
         return Promise.reject(
           new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`),
         );
+      const deadline = ctx.clock.now() + timeoutMs;
       const timer = delay(ctx.clock, timeoutMs);
       const answered = runHandler(h, body).then((run): JsonValue => {
         if (!run.ok) throw new MessageError('handler-error', faultMessage(run.err).slice(0, 1000));
@@ -250,14 +271,20 @@ export async function startWorkerChild(
       });
       return Promise.race([
         answered,
-        timer.promise.then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
+        // Race "a caller woken from a freeze" (distributed/call-table.ts): a late timer lets the poll phase run first, so a
+        // handler whose I/O completed in time answers.
+        timer.promise
+          .then(() => (expiresNextTurn(deadline, ctx.clock.now()) ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined))
+          .then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
       ]).finally(() => timer.cancel());
     },
     cast: (body) => {
       const h = handler;
       if (ended || h === undefined)
         throw new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`);
+      castsRunning++;
       void runHandler(h, body).then((run) => {
+        castsRunning--;
         if (!run.ok) ctx.log.warn({ err: faultMessage(run.err) }, 'message handler threw on a cast (the worker keeps running)');
         else if (run.late) ctx.log.warn({}, "a cast's handler finished after the state was handed over; its effect did not go to the next instance");
       });
@@ -273,11 +300,15 @@ export async function startWorkerChild(
       const waited = await Promise.race([drained, bound.promise.then(() => 'bound' as const)]);
       bound.cancel();
       quiet = undefined;
-      if (waited === 'bound')
+      if (waited === 'bound') {
+        const calls = handlersRunning - castsRunning;
         ctx.log.warn(
-          { handlers: handlersRunning, handoverTimeoutMs: timeoutMs },
-          `message handlers still running after ${timeoutMs} ms; the state is handed over without them and their callers are told the outcome is unknown`,
+          { handlers: handlersRunning, calls, casts: castsRunning, handoverTimeoutMs: timeoutMs },
+          `message handlers still running after ${timeoutMs} ms; the state is handed over without them: ` +
+            `${calls} call(s), whose callers are told the outcome is unknown, and ${castsRunning} cast(s), ` +
+            'acknowledged when the instance took them, whose effects do not go to the next instance',
         );
+      }
       // It crashed or was stopped meanwhile: as a crashed instance, it hands over nothing.
       if (ended) throw new Error('onHandover not called: the instance ended while its messages were finishing');
     }

@@ -978,6 +978,28 @@ describe('lastKnownChild', () => {
     expect(lastKnownChild(view('n3'), view('n3'), new Set(['n1']), false)).toEqual(view('n3'));
     expect(lastKnownChild(lostOnN3, view('n3'), new Set(), false)).toBe(lostOnN3);
   });
+
+  it('race "a partial heal stops the copy, and the child is pending": its held instance on a member unseen runs there, unverified', () => {
+    // Linked to n3 alone, n3 cut off from n1 and n2 (available mode): the child ran on n1 and as n3's copy, shown so.
+    const lost = new Set(['n1']);
+    const held = [{ node: 'n1', pid: 'n1/p' }];
+    const duplicate = lastKnownChild(view('n3'), undefined, lost, false, held);
+    expect(duplicate).toMatchObject({ status: 'duplicate', node: 'n3', unverified: true });
+    // n3 hears n2 again, n2 had n3's copy stopped (it sees n1's instance), n3 places the child on n2, which does not start
+    // it: pending as n3 sees it, while it runs on n1 (the tour, by the instances' own records). Not "pending": on n1.
+    const pending = view(null, { owner: 'n2' });
+    expect(lastKnownChild(pending, duplicate, lost, false, held)).toEqual({
+      ...pending,
+      status: 'running',
+      node: 'n1',
+      pid: 'n1/p',
+      instances: [{ node: 'n1', pid: 'n1/p' }],
+      unverified: true,
+    });
+    expect(lastKnownChild(pending, duplicate, lost, false, [...held])).toBe(lastKnownChild(pending, duplicate, lost, false, held));
+    // n1 judged down, or seen again: the listing as it is.
+    expect(lastKnownChild(pending, duplicate, new Set(), false, held)).toBe(pending);
+  });
 });
 
 describe('shownStatus and unseenMembers', () => {

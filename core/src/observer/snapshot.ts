@@ -87,15 +87,22 @@ function stoppedForGood(id: string, before: ChildView | undefined, instances: Ch
 /** The views made by `withHidden`, per view seen, with the pids added: an unchanged child keeps its object. */
 const hiddenCopies = new WeakMap<ChildView, { pids: string; shown: ChildView }>();
 
-/** `now` with the instances in `hidden` (on members unreachable from here, not known gone) beside its own, unverified. */
+/**
+ * `now` with the instances in `hidden` (on members unreachable from here, not known gone) beside its own, unverified:
+ * running there when it runs nowhere as seen here, a duplicate when it runs here too.
+ */
 function withHidden(now: ChildView, hidden: ReadonlyArray<{ node: string; pid: string }>): ChildView {
   const pids = hidden.map((i) => i.pid).join(' ');
   const made = hiddenCopies.get(now);
   if (made !== undefined && made.pids === pids) return made.shown;
+  const instances = [...now.instances, ...hidden.map((i) => ({ node: i.node, pid: i.pid }))];
+  const first = instances[0]!;
   const shown: ChildView = {
     ...now,
-    instances: [...now.instances, ...hidden.map((i) => ({ node: i.node, pid: i.pid }))],
-    status: 'duplicate',
+    instances,
+    node: first.node,
+    pid: first.pid,
+    status: instances.length > 1 ? 'duplicate' : 'running',
     unverified: true,
   };
   hiddenCopies.set(now, { pids, shown });
@@ -110,6 +117,9 @@ function withHidden(now: ChildView, hidden: ReadonlyArray<{ node: string; pid: s
  * - `isolated`: the observer is linked to no member; its listing is empty
  *   or stale (its live state went with its links), so everything shown is
  *   the last known state;
+ * - instances on a member in `lost` whose stop is held (`held`: the
+ *   observer lost its link, the member was not judged down) are not known
+ *   gone: shown beside those seen, or alone when none is, unverified;
  * - the child runs nowhere as seen here and last ran on a member in `lost`
  *   (unreachable from the observer only, with no member's view borrowed):
  *   its instance went from the observer's live state with the link, not
@@ -126,16 +136,20 @@ export function lastKnownChild(
   held: ReadonlyArray<{ node: string; pid: string }> = [],
 ): ChildView {
   if (isolated) return asUnverified(before ?? now);
-  if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
   // Race "a minority's copies hide the instances it lost": linked to n3 alone, n3 cut off from n1 and n2 and running
   // copies of their children (available mode), the board showed each child on n3 alone, its instance on n1 gone with
   // the observer's link — while both ran (an outsider's tour, by the instances' own records). The instances on a
   // member unreachable from here whose stop is held (`held`) are not known gone: shown beside the ones seen, the whole
-  // unverified.
-  if (held.length > 0 && now.instances.length > 0) {
+  // unverified. Race "a partial heal stops the copy, and the child is pending": then n3 heard n2 again, and n2, which
+  // sees n1's instance beside n3's copy, had the copy stopped; n3 (and so the observer, n3's view borrowed) saw the child
+  // run nowhere, placed on n2: "pending, unverified" in "Not running", while it ran on n1 throughout (the tour, by the
+  // instances' own records). Its held instance is shown instead: running there, unverified. The last shown (below)
+  // cannot tell: it was the duplicate, first on n3.
+  if (held.length > 0) {
     const hidden = held.filter((i) => lost.has(i.node) && !now.instances.some((n) => n.pid === i.pid));
     if (hidden.length > 0) return withHidden(now, hidden);
   }
+  if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
   // Race "an observer that reaches only the minority": a child that runs nowhere as seen here may run on a member
   // that neither the observer nor its lender sees (the majority took it over: "pending" for the whole split, and
   // "waiting too long: placed on n3", n3's minority view told as fact). Not known, then: shown as seen, unverified.

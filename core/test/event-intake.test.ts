@@ -12,6 +12,7 @@ import {
   STOP_HOLD_MS,
   VERDICT_LAG_MS,
   announcedLeave,
+  drainReason,
   memberVerdict,
   verdictDown,
   wentSilent,
@@ -514,6 +515,55 @@ describe('a stop command', () => {
     expect(published.length).toBe(4);
     intake.settleStops(30 + STOP_HOLD_MS);
     expect(published.at(-1)).toEqual(stopped('c2', 'b', 4, 30));
+  });
+});
+
+describe('race "a drain heard late told as a node down"', () => {
+  const drain = (node: string, at: number): DistEvent => ({ type: 'drain', node, draining: true, by: node, at });
+  const moved = (id: string, from: string, to: string, at: number): DistEvent => ({ type: 'moved', id, from, to, reason: 'failure', at });
+
+  it('a member the observer alone lost is drained through another: its moves say drain, however late the flag came; no node-down', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    t.intake.observeMembers([...t.table.values()], 0);
+    // The observer alone loses x (a and b hear it).
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // x is drained at 19 through a member the observer does not reach; the observer's supervisor, with x down in its
+    // own table and no drain known, reports the move off x as a failure.
+    t.intake.onDistEvent(started('c1', 'a', 2, 20));
+    t.intake.onDistEvent(moved('c1', 'x', 'a', 20));
+    t.intake.judge([...t.table.values()]);
+    // The drain flag comes seconds later, then x is linked again: its instance had stopped.
+    t.intake.onDistEvent(drain('x', 19));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 30));
+    t.intake.settle('x', () => false, 31);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'drain', 'stopped', 'moved']);
+    expect(t.published.at(-1)).toMatchObject({ type: 'moved', from: 'x', to: 'a', reason: 'drain' });
+  });
+
+  it('drainReason: drain when the node left was draining by the time of the move; a pin stays a pin; a later drain changes nothing', () => {
+    const m = { type: 'moved', id: 'c1', from: 'x', to: 'a', reason: 'failure', at: 20 } as const;
+    expect(drainReason(m, 19)).toEqual({ ...m, reason: 'drain' });
+    expect(drainReason(m, 21)).toBe(m);
+    expect(drainReason(m, undefined)).toBe(m);
+    expect(drainReason({ ...m, reason: 'pin' }, 19).reason).toBe('pin');
+  });
+
+  it('a start elsewhere of a child of a lost member known to be draining is no verdict on it', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    t.intake.observeMembers([...t.table.values()], 0);
+    t.intake.onDistEvent(drain('x', 5));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // a alone is left to ask: without the drain, a's start of c1 would be its word that x is down.
+    t.intake.onDistEvent(started('c1', 'a', 2, 20));
+    expect(t.published.map((e) => e.type)).toEqual(['drain', 'started']);
+    expect(t.intake.unreachable()).toEqual(new Set(['x']));
   });
 });
 

@@ -145,6 +145,21 @@
  * along). The convergence takes a duplicate resolved's survivor as a
  * reported start (convergence.ts): its start is never published.
  *
+ * Race "a drain heard late told as a node down": a member the observer
+ * alone lost (the others hear it) and drained through a member the observer
+ * does not reach: the drain flag comes to the observer seconds later (the
+ * store sends a change to linked peers only; digests bring it over), and its
+ * supervisor, which had the member down in its own table, reported the moves
+ * off it as "failure" ("4 moved from n1 (node down)", an outsider's tour,
+ * majority mode, by each child's own records: a drain, n1 up throughout).
+ * The moves wait anyway (the stops on the lost member are held): a move
+ * off a member that was draining by the time of the move says `drain`
+ * when it is published (`drainReason`, pure; the precedence of
+ * distributed/events.ts `causeOf`, where a drain comes before all but a
+ * pin). Nor is a start elsewhere of a child of a member known to be
+ * draining the members' verdict on it (`takenOver`): a drain moves its
+ * children while it runs.
+ *
  * Race "a stop during a split told as a move": in available mode a member
  * cut off from the others runs a copy of each child; an operator's stop
  * through the others ends their instance, and the supervisor, seeing the
@@ -216,6 +231,18 @@ export const VERDICT_LAG_MS = 100;
 export function verdictDown(lost: Extract<DistEvent, { type: 'node-down' }>, verdictAt: number, by: string): Extract<DistEvent, { type: 'node-down' }> {
   if (verdictAt - lost.at < VERDICT_LAG_MS) return lost;
   return { ...lost, at: verdictAt, reason: `${by}; this observer had lost its own link ${verdictAt - lost.at} ms before: ${lost.reason}` };
+}
+
+/**
+ * The reason a move is published with (pure): `drain` when the node it left
+ * was draining by the time of the move (`drainingSince`: when its drain was
+ * set), as distributed/events.ts `causeOf` would have said had the drain
+ * been known; a pin or unpin stays what it is (it comes first there too).
+ */
+export function drainReason(move: Extract<DistEvent, { type: 'moved' }>, drainingSince: number | undefined): Extract<DistEvent, { type: 'moved' }> {
+  if (drainingSince === undefined || drainingSince > move.at) return move;
+  if (move.reason === 'drain' || move.reason === 'pin' || move.reason === 'unpin') return move;
+  return { ...move, reason: 'drain' };
 }
 
 /** The reason of the node-down published when a member announces its leave. */
@@ -351,6 +378,8 @@ export class EventIntake {
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
   private readonly lastSeen = new Map<string, MemberFacts>();
+  /** Members being drained, as the drain events say: name → when the drain was set (race "a drain heard late told as a node down"). */
+  private readonly draining = new Map<string, number>();
   /** Members whose leave was published (node-down with LEAVING_REASON): name → incarnation. */
   private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
@@ -510,6 +539,10 @@ export class EventIntake {
             return;
           }
         }
+        break;
+      case 'drain':
+        if (e.draining) this.draining.set(e.node, e.at);
+        else this.draining.delete(e.node);
         break;
       default:
         // Every other event passes through as it is.
@@ -723,6 +756,8 @@ export class EventIntake {
    * before).
    */
   private takenOver(name: string, starter: string): boolean {
+    // Race "a drain heard late told as a node down": a drain moves the children of a member that runs on.
+    if (this.draining.has(name)) return false;
     const m = this.o.member(name);
     if (m === undefined) return true;
     const facts: MemberFacts[] = [];
@@ -744,7 +779,7 @@ export class EventIntake {
 
   /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
   private emit(given: DistEvent): void {
-    const e = this.noted(given);
+    const e = given.type === 'moved' ? drainReason(given, this.draining.get(given.from)) : this.noted(given);
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       if (pids.has(e.pid)) return;
@@ -775,7 +810,7 @@ export class EventIntake {
           const younger = this.youngerStopped.get(e.id);
           if (kept !== undefined && (this.reappeared.get(e.id) === kept || (younger?.pid === e.pid && younger.older === kept)))
             this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
-          else this.o.publish({ ...move, at: e.at });
+          else this.o.publish({ ...drainReason(move, this.draining.get(move.from)), at: e.at });
         }
         this.reappeared.delete(e.id);
         this.healStops.delete(e.id);

@@ -589,6 +589,31 @@ describe('catching up: what the observer learns as it links is the past', () => 
     expect(published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:c2', 'started:c3']);
   });
 
+  it('race "an isolated observer\'s owners taken for the past": the placements nowhere of an observer linked to no member are held, not taken in', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    // The observer loses every member: x first, then a; linked to none, it catches up again.
+    for (const n of ['x', 'a']) {
+      t.set(n, { status: 'down' });
+      t.intake.onDistEvent(down(n));
+    }
+    t.intake.beginCatchUp();
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // Its supervisor, with no candidate, places the child nowhere; then, a linked again first, on a.
+    t.intake.onDistEvent({ type: 'placed', id: 'c1', node: undefined, by: 'none', at: 12 });
+    t.set('a', { status: 'up' });
+    t.intake.onDistEvent(up('a'));
+    t.intake.onDistEvent(placed('c1', 'a', 21));
+    t.intake.endCatchUp();
+    // x is back: the child is placed on x again, as it was all along; its instance never stopped.
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x'));
+    t.intake.onDistEvent(started('c1', 'x', 1, 22));
+    t.intake.onDistEvent(placed('c1', 'x', 22));
+    t.intake.settle('x', () => true, 23);
+    expect(t.published).toEqual([]);
+  });
+
   it('linked to no member again: catching up again until the gateway says it has caught up; membership is judged as always', () => {
     const { intake, published } = setup([member('a'), member('b')]);
     expect(intake.catchingUp).toBe(false);

@@ -706,7 +706,8 @@ export class EventIntake {
       }
       this.emit(e === first ? down! : restamp(e));
     }
-    for (const e of l.placed.values()) this.emit(restamp(e));
+    // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
+    for (const e of l.placed.values()) if (e.node !== undefined || this.o.isLive?.(e.id) !== false) this.emit(restamp(e));
     this.o.changed();
   }
 
@@ -872,8 +873,13 @@ export class EventIntake {
   private absorb(e: Extract<DistEvent, { id: string }>): void {
     // Race "a member lost while catching up": what its loss causes here is held as at any other time (it may be
     // back in a moment, its instances never stopped); taken in, its instances were forgotten and their starts,
-    // when it was linked again, published as news.
-    if ((e.type === 'stopped' || (e.type === 'placed' && e.node !== undefined)) && this.heldForLoss(e)) return;
+    // when it was linked again, published as news. Race "an isolated observer's owners taken for the past": linked to
+    // no member, its supervisor placed every child nowhere; taken in, those owners were the baseline, and the members
+    // it linked last (held as lost until then) had "4 placed on n1" published as they came back, the placement n1 had
+    // all along (an outsider's tour, majority mode, the observer cut from every member for 8 s). A placement with no
+    // node is held the same, unless its child is gone (a stop: no owner because no child).
+    const holds = e.type === 'stopped' || (e.type === 'placed' && (e.node !== undefined || this.o.isLive?.(e.id) !== false));
+    if (holds && this.heldForLoss(e)) return;
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       pids.set(e.pid, e.node);

@@ -100,8 +100,9 @@ function withHidden(now: ChildView, hidden: ReadonlyArray<{ node: string; pid: s
   const shown: ChildView = {
     ...now,
     instances,
-    node: first.node,
-    pid: first.pid,
+    // Where the listing has it, if anywhere (its column): the listing's first instance is not always the first listed.
+    node: now.node ?? first.node,
+    pid: now.pid ?? first.pid,
     status: instances.length > 1 ? 'duplicate' : 'running',
     unverified: true,
   };

@@ -812,6 +812,24 @@ describe('moves and duplicates', () => {
     expect(t.published.at(-1)).toEqual({ type: 'node-up', node: 'x', role: 'member', at: 20 });
   });
 
+  it('race "a cut-off member back because a reporter went quiet": a reporter this observer loses is no word that it is heard again', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.observeCutOff([...t.table.values()], 10);
+    expect(kinds()).toEqual(['node-down x']);
+    // This observer loses a (b and x still hear it): a's report goes with the link; b still cannot hear x.
+    t.set('a', { status: 'down' });
+    t.set('x', { unheardBy: [{ reporter: 'b' }] });
+    t.intake.onDistEvent(down('a', 15));
+    t.intake.observeCutOff([...t.table.values()], 16);
+    expect(kinds()).toEqual(['node-down x']);
+    // b hears x again: of b and a (not asked), no majority is left against it: up.
+    t.set('x', { unheardBy: [] });
+    t.intake.observeCutOff([...t.table.values()], 20);
+    expect(kinds()).toEqual(['node-down x', 'node-up x']);
+  });
+
   it('a cut-off member this observer loses too: no second node-down; the node-up of its relink once', () => {
     const t = setup([member('a'), member('b'), member('x')]);
     const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);

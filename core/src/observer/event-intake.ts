@@ -307,6 +307,22 @@ export function verdictVoters(
 }
 
 /**
+ * Whether a member published cut off may still be (pure): more than half
+ * of the members the cluster counts, other than it, report they cannot hear
+ * it or cannot be asked (`away`: unreachable from here, not judged down).
+ * A word the observer cannot have is no word that the member is heard
+ * again (race "a cut-off member back because a reporter went quiet" in
+ * `observeCutOff`).
+ */
+export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[], away: ReadonlySet<string>): boolean {
+  const reporters = new Set(members.filter((x) => x.role === 'member' && isLinked(x.status) && x.name !== m.name).map((x) => x.name));
+  const unknown = [...away].filter((n) => n !== m.name && !reporters.has(n));
+  const voters = reporters.size + unknown.length;
+  const against = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => reporters.has(r))).size + unknown.length;
+  return against * 2 > voters;
+}
+
+/**
  * Whether a member that is down went silent first (pure): the observer had
  * not heard it for at least `suspectAfterMs` (its own suspect time; a
  * link's is never shorter) when its link was dropped. A process that dies
@@ -583,7 +599,9 @@ export class EventIntake {
    * majority and available mode). So it is published down when it is cut
    * off, and up when the others hear it again while this observer still
    * does; if this observer loses it meanwhile, its loss is judged as any
-   * other's, and its node-down is not published again. While catching up,
+   * other's, and its node-down is not published again. It is up again
+   * only when the members that cannot be asked from here would not make it
+   * cut off (`mayStillBeCutOff`). While catching up,
    * a member already cut off is the cluster's past: taken in, not published.
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
@@ -603,6 +621,11 @@ export class EventIntake {
       const m = members.find((x) => x.name === name);
       // Lost here too: its loss is judged as any other's, and the node-up of its relink says when it is back.
       if (m === undefined || !isLinked(m.status) || this.lost.has(name)) continue;
+      // Race "a cut-off member back because a reporter went quiet": majority mode, n3 cut off from n1 and n2, then this
+      // observer lost n1: n1's "cannot hear n3" no longer counted, n2's was one of two, and "n3 up" was published while
+      // it was cut off still; at the heal, "n3 down (cut off)" and "up" again (an outsider's tour, network namespaces).
+      // The members this observer cannot ask count as not hearing it yet.
+      if (mayStillBeCutOff(m, members, new Set(this.lost.keys()))) continue;
       this.cutOff.delete(name);
       if (!this.down.delete(name)) continue;
       if (!this.catching) this.emit({ type: 'node-up', node: name, role: 'member', at });

@@ -1062,6 +1062,17 @@ describe('unheardBy (who cannot hear a member, as the UI is told)', () => {
     ]);
   });
 
+  it('race "a cut-off member\'s word back because a reporter went quiet": a member the intake holds cut off reports for no one', () => {
+    // n3 cut off from n1 and n2; then this observer lost n1 (n2 still hears it): n2's word on n3 is one of two.
+    const members = [m('n1', ['n3'], { status: 'down' }), m('n2', ['n3']), m('n3', ['n2'])];
+    expect([...unheardBy(members, new Set(['n1']))]).toEqual([
+      ['n2', ['n3']],
+      ['n3', ['n2']],
+    ]);
+    // The intake still holds n3 cut off (down while linked here): n2 is not tagged by it.
+    expect([...unheardBy(members, new Set(['n1']), new Set(['n3']))]).toEqual([['n3', ['n2']]]);
+  });
+
   it('a member this observer does not reach is not told here (it is unreachable, or down)', () => {
     expect([...unheardBy([m('n1'), m('n2'), m('n3', ['n1', 'n2'], { status: 'down' })])]).toEqual([]);
   });

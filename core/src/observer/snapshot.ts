@@ -197,10 +197,16 @@ export function unseenMembers(shown: Iterable<{ name: string; status: string }>,
  * and no column was a drop target while the cluster moved children between
  * the majority's members at will (the re-check of the tour). So n3 cut off
  * from n1 and n2 tags n3 alone; a partial partition (n1 and n2 cannot hear
- * each other, n3 hears both) tags both, each by the other.
+ * each other, n3 hears both) tags both, each by the other. `judgedCutOff`:
+ * members the intake holds cut off (judged down while linked here), whose
+ * reports do not count either.
  */
-export function unheardBy(members: readonly Member[], counted?: ReadonlySet<string>): Map<string, string[]> {
-  const cut = cutOffMembers(members, counted);
+export function unheardBy(members: readonly Member[], counted?: ReadonlySet<string>, judgedCutOff: ReadonlySet<string> = new Set()): Map<string, string[]> {
+  // Race "a cut-off member's word back because a reporter went quiet": n3 cut off, then this observer lost n1 — n2's
+  // word on n3 was one of two, n3 no longer cut off by the reports alone, and n2 was tagged "cut off from n3" while the
+  // timeline (event-intake.ts `mayStillBeCutOff`) still had n3 down, cut off. The members the intake holds cut off
+  // (`judgedCutOff`: judged down, linked here) are no reporters either.
+  const cut = new Set([...cutOffMembers(members, counted), ...judgedCutOff]);
   const out = new Map<string, string[]>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined) continue;
@@ -256,7 +262,8 @@ export function buildState(
       if (!isLinked(remoteStatus.get(m.name) ?? 'down') && memberVerdict(m, reporters, voters) === 'unreachable') unverdicted.add(m.name);
   // The members the cluster counts beside those the observer reaches: those unreachable from here, not judged down.
   const counted = new Set([...(facts.unreachable ?? []), ...unverdicted]);
-  const unheard = unheardBy(withReach, counted);
+  const judgedCutOff = new Set(withReach.filter((m) => m.role === 'member' && isLinked(m.status) && judgedDown.has(m.name)).map((m) => m.name));
+  const unheard = unheardBy(withReach, counted, judgedCutOff);
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);

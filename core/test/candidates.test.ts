@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   NO_TRACK,
+  awayButCounted,
   candidatesOf,
   cutOffMembers,
   fencedMembers,
@@ -91,6 +92,24 @@ describe("candidates: cut off (an observer's view)", () => {
     expect(cutOffMembers([member('n1'), member('n2', 'down'), member('n3', 'up', { unheardBy: unheard('n2', 'n3') })])).toEqual(new Set());
     // A member this node does not reach is not "cut off" here: the netsplit policy says whether it is present.
     expect(cutOffMembers([member('n1'), member('n2'), member('n3', 'down', { unheardBy: unheard('n1', 'n2') })])).toEqual(new Set());
+  });
+
+  it('race "an observer that lost one of the majority fences the other": a member away from here that the others still hear counts', () => {
+    // The observer lost n1 (n2 still hears it); n3 is cut off from n1 and n2.
+    const members = [
+      member('n1', 'down', { unheardBy: unheard('n3') }),
+      member('n2', 'up', { unheardBy: unheard('n3') }),
+      member('n3', 'up', { unheardBy: unheard('n2') }),
+      member('obs', 'up', { role: 'observer' }),
+    ];
+    expect(awayButCounted(members)).toEqual(new Set(['n1']));
+    // Of the two it reaches, each says it cannot hear the other; with n1 counted, neither word is a majority.
+    expect(cutOffMembers(members)).toEqual(new Set(['n2', 'n3']));
+    expect(cutOffMembers(members, awayButCounted(members))).toEqual(new Set());
+    // A member the members reached report lost too (more than half of them) is down for the cluster: not counted; one
+    // that left never is.
+    expect(awayButCounted([member('n1', 'down', { unheardBy: unheard('n2', 'n3') }), member('n2'), member('n3')])).toEqual(new Set());
+    expect(awayButCounted([member('n1', 'left'), member('n2'), member('n3')])).toEqual(new Set());
   });
 
   it('race "an observer that reaches only the minority": of the members the cluster counts, when given, not only of those reached', () => {

@@ -12,6 +12,7 @@ import {
   STOP_HOLD_MS,
   VERDICT_LAG_MS,
   announcedLeave,
+  drainReason,
   memberVerdict,
   verdictDown,
   wentSilent,
@@ -517,6 +518,55 @@ describe('a stop command', () => {
   });
 });
 
+describe('race "a drain heard late told as a node down"', () => {
+  const drain = (node: string, at: number): DistEvent => ({ type: 'drain', node, draining: true, by: node, at });
+  const moved = (id: string, from: string, to: string, at: number): DistEvent => ({ type: 'moved', id, from, to, reason: 'failure', at });
+
+  it('a member the observer alone lost is drained through another: its moves say drain, however late the flag came; no node-down', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    t.intake.observeMembers([...t.table.values()], 0);
+    // The observer alone loses x (a and b hear it).
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // x is drained at 19 through a member the observer does not reach; the observer's supervisor, with x down in its
+    // own table and no drain known, reports the move off x as a failure.
+    t.intake.onDistEvent(started('c1', 'a', 2, 20));
+    t.intake.onDistEvent(moved('c1', 'x', 'a', 20));
+    t.intake.judge([...t.table.values()]);
+    // The drain flag comes seconds later, then x is linked again: its instance had stopped.
+    t.intake.onDistEvent(drain('x', 19));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 30));
+    t.intake.settle('x', () => false, 31);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'drain', 'stopped', 'moved']);
+    expect(t.published.at(-1)).toMatchObject({ type: 'moved', from: 'x', to: 'a', reason: 'drain' });
+  });
+
+  it('drainReason: drain when the node left was draining by the time of the move; a pin stays a pin; a later drain changes nothing', () => {
+    const m = { type: 'moved', id: 'c1', from: 'x', to: 'a', reason: 'failure', at: 20 } as const;
+    expect(drainReason(m, 19)).toEqual({ ...m, reason: 'drain' });
+    expect(drainReason(m, 21)).toBe(m);
+    expect(drainReason(m, undefined)).toBe(m);
+    expect(drainReason({ ...m, reason: 'pin' }, 19).reason).toBe('pin');
+  });
+
+  it('a start elsewhere of a child of a lost member known to be draining is no verdict on it', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    t.intake.observeMembers([...t.table.values()], 0);
+    t.intake.onDistEvent(drain('x', 5));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // a alone is left to ask: without the drain, a's start of c1 would be its word that x is down.
+    t.intake.onDistEvent(started('c1', 'a', 2, 20));
+    expect(t.published.map((e) => e.type)).toEqual(['drain', 'started']);
+    expect(t.intake.unreachable()).toEqual(new Set(['x']));
+  });
+});
+
 describe('catching up: what the observer learns as it links is the past', () => {
   it('the starts and placements of the initial sync are taken in, not published; what follows is told against them', () => {
     const published: DistEvent[] = [];
@@ -537,6 +587,31 @@ describe('catching up: what the observer learns as it links is the past', () => 
     intake.onDistEvent(stopped('c2', 'a', 2));
     intake.onDistEvent(started('c3', 'a', 3));
     expect(published.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['stopped:c2', 'started:c3']);
+  });
+
+  it('race "an isolated observer\'s owners taken for the past": the placements nowhere of an observer linked to no member are held, not taken in', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    // The observer loses every member: x first, then a; linked to none, it catches up again.
+    for (const n of ['x', 'a']) {
+      t.set(n, { status: 'down' });
+      t.intake.onDistEvent(down(n));
+    }
+    t.intake.beginCatchUp();
+    t.intake.onDistEvent(stopped('c1', 'x', 1));
+    // Its supervisor, with no candidate, places the child nowhere; then, a linked again first, on a.
+    t.intake.onDistEvent({ type: 'placed', id: 'c1', node: undefined, by: 'none', at: 12 });
+    t.set('a', { status: 'up' });
+    t.intake.onDistEvent(up('a'));
+    t.intake.onDistEvent(placed('c1', 'a', 21));
+    t.intake.endCatchUp();
+    // x is back: the child is placed on x again, as it was all along; its instance never stopped.
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x'));
+    t.intake.onDistEvent(started('c1', 'x', 1, 22));
+    t.intake.onDistEvent(placed('c1', 'x', 22));
+    t.intake.settle('x', () => true, 23);
+    expect(t.published).toEqual([]);
   });
 
   it('linked to no member again: catching up again until the gateway says it has caught up; membership is judged as always', () => {
@@ -735,6 +810,24 @@ describe('moves and duplicates', () => {
     t.intake.observeCutOff([...t.table.values()], 20);
     expect(kinds()).toEqual(['started x', 'node-down x', 'stopped x', 'started a', 'node-up x']);
     expect(t.published.at(-1)).toEqual({ type: 'node-up', node: 'x', role: 'member', at: 20 });
+  });
+
+  it('race "a cut-off member back because a reporter went quiet": a reporter this observer loses is no word that it is heard again', () => {
+    const t = setup([member('a'), member('b'), member('x')]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.observeCutOff([...t.table.values()], 10);
+    expect(kinds()).toEqual(['node-down x']);
+    // This observer loses a (b and x still hear it): a's report goes with the link; b still cannot hear x.
+    t.set('a', { status: 'down' });
+    t.set('x', { unheardBy: [{ reporter: 'b' }] });
+    t.intake.onDistEvent(down('a', 15));
+    t.intake.observeCutOff([...t.table.values()], 16);
+    expect(kinds()).toEqual(['node-down x']);
+    // b hears x again: of b and a (not asked), no majority is left against it: up.
+    t.set('x', { unheardBy: [] });
+    t.intake.observeCutOff([...t.table.values()], 20);
+    expect(kinds()).toEqual(['node-down x', 'node-up x']);
   });
 
   it('a cut-off member this observer loses too: no second node-down; the node-up of its relink once', () => {

@@ -1003,6 +1003,28 @@ describe('lastKnownChild', () => {
     expect(lastKnownChild(view('n3'), view('n3'), new Set(['n1']), false)).toEqual(view('n3'));
     expect(lastKnownChild(lostOnN3, view('n3'), new Set(), false)).toBe(lostOnN3);
   });
+
+  it('race "a partial heal stops the copy, and the child is pending": its held instance on a member unseen runs there, unverified', () => {
+    // Linked to n3 alone, n3 cut off from n1 and n2 (available mode): the child ran on n1 and as n3's copy, shown so.
+    const lost = new Set(['n1']);
+    const held = [{ node: 'n1', pid: 'n1/p' }];
+    const duplicate = lastKnownChild(view('n3'), undefined, lost, false, held);
+    expect(duplicate).toMatchObject({ status: 'duplicate', node: 'n3', unverified: true });
+    // n3 hears n2 again, n2 had n3's copy stopped (it sees n1's instance), n3 places the child on n2, which does not start
+    // it: pending as n3 sees it, while it runs on n1 (the tour, by the instances' own records). Not "pending": on n1.
+    const pending = view(null, { owner: 'n2' });
+    expect(lastKnownChild(pending, duplicate, lost, false, held)).toEqual({
+      ...pending,
+      status: 'running',
+      node: 'n1',
+      pid: 'n1/p',
+      instances: [{ node: 'n1', pid: 'n1/p' }],
+      unverified: true,
+    });
+    expect(lastKnownChild(pending, duplicate, lost, false, [...held])).toBe(lastKnownChild(pending, duplicate, lost, false, held));
+    // n1 judged down, or seen again: the listing as it is.
+    expect(lastKnownChild(pending, duplicate, new Set(), false, held)).toBe(pending);
+  });
 });
 
 describe('shownStatus and unseenMembers', () => {
@@ -1063,6 +1085,17 @@ describe('unheardBy (who cannot hear a member, as the UI is told)', () => {
       ['n1', ['n2']],
       ['n2', ['n1']],
     ]);
+  });
+
+  it('race "a cut-off member\'s word back because a reporter went quiet": a member the intake holds cut off reports for no one', () => {
+    // n3 cut off from n1 and n2; then this observer lost n1 (n2 still hears it): n2's word on n3 is one of two.
+    const members = [m('n1', ['n3'], { status: 'down' }), m('n2', ['n3']), m('n3', ['n2'])];
+    expect([...unheardBy(members, new Set(['n1']))]).toEqual([
+      ['n2', ['n3']],
+      ['n3', ['n2']],
+    ]);
+    // The intake still holds n3 cut off (down while linked here): n2 is not tagged by it.
+    expect([...unheardBy(members, new Set(['n1']), new Set(['n3']))]).toEqual([['n3', ['n2']]]);
   });
 
   it('a member this observer does not reach is not told here (it is unreachable, or down)', () => {

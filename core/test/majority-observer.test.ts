@@ -104,6 +104,30 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     expect(obs.member('n1')?.status).not.toBe('down');
   });
 
+  it('race "an observer that lost one of the majority fences the other": n3 cut off while the observer has lost n1 — n2, heard by n1, is no cut-off member; its instances never stopped', async () => {
+    // An outsider's tour, majority mode: at the moment n3's lease lapsed, the timeline said "5 stopped on 2 nodes", three
+    // of them on n2, which never stopped (by each child's own record). The observer had lost n1, and counted only the
+    // members it reached: n3's "cannot hear n2" was one of one, so n2 was "cut off", fenced, its instances hidden.
+    await clusterWithObserver(12);
+    const obs = sim.mustGet('obs');
+    sim.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+    await sim.until(() => obs.member('n1')?.status === 'down', 10_000, 'the observer lost n1');
+    const onN2 = ids.filter((id) => sim.mustGet('n2').local.child(id)?.status === 'running');
+    expect(onN2.length).toBeGreaterThan(0);
+    const stoppedOnN2: string[] = [];
+    obs.supervisor.on('event', (e) => {
+      if (e.type === 'stopped' && e.node === 'n2') stoppedOnN2.push(e.id);
+    });
+    for (const other of ['n1', 'n2']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
+    await survivorsRunAll();
+    await sim.run(3_000);
+    // n2 ran its children throughout, and the observer, which reaches it, says so.
+    expect(onN2.every((id) => sim.mustGet('n2').local.child(id)?.status === 'running')).toBe(true);
+    expect(stoppedOnN2).toEqual([]);
+    const view = obs.supervisor.whichChildren('global') as Array<{ id: string; node?: string }>;
+    expect(onN2.map((id) => view.find((c) => c.id === id)?.node)).toEqual(onN2.map(() => 'n2'));
+  });
+
   it('race "a heal this node hears of second-hand": an observer members cannot dial relinks a member as soon as the members hear it again', async () => {
     // A re-check of an outsider's tour: `pogo observe` announces a loopback address, so members cannot dial it back, and an
     // observer on the wan preset waited out its own redial backoff: the board showed the split 11.6 s after the heal.

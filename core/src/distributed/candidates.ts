@@ -20,8 +20,9 @@
  * others have not been; `joiningMembers` reads it.
  *
  * Cut off (an observer's view only, `cutOffMembers`): a member the observer
- * reaches but more than half of the other members it reaches report they
- * cannot hear. The members place as they hear each other, so an observer
+ * reaches but more than half of the other members it reaches, and of those
+ * it cannot reach that the cluster still counts (`awayButCounted`), report
+ * they cannot hear. The members place as they hear each other, so an observer
  * that counted it up placed its children on it while the members ran them
  * elsewhere: the board showed them "moving" for the whole split and the
  * timeline told the takeover as "moved (node joined)" (an outsider's tour,
@@ -127,6 +128,33 @@ export function cutOffMembers(
     const voters = all.size - (all.has(m.name) ? 1 : 0);
     const against = new Set(m.unheardBy.filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
     if (against * 2 > voters) out.add(m.name);
+  }
+  return out;
+}
+
+/**
+ * The members an observer cannot reach that the cluster still counts
+ * (pure), for `cutOffMembers`' `counted`: members, not left, that no more
+ * than half of the members it reaches report they cannot hear (those the
+ * reporters have lost too are down for the cluster, and count for no
+ * side). Race "an observer that lost one of the majority fences the
+ * other": an observer that had lost n1 (its own link; n2 still heard it)
+ * counted the members it reached alone, so when n3 was cut off from n1 and
+ * n2, n3's "cannot hear n2" was one of one: n2 was cut off, fenced in
+ * majority mode, and its instances left the observer's view, "3 stopped on
+ * n2" at the moment n3's lease lapsed, while they ran on (an outsider's
+ * tour, network namespaces, by each child's own record). n1 counts: n3's
+ * word on n2 is one of two.
+ */
+export function awayButCounted(
+  members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
+): Set<string> {
+  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+  const out = new Set<string>();
+  for (const m of members) {
+    if (m.role !== 'member' || m.status === 'left' || isLinked(m.status)) continue;
+    const against = new Set((m.unheardBy ?? []).filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
+    if (against * 2 <= reporters.size) out.add(m.name);
   }
   return out;
 }

@@ -94,6 +94,7 @@ import { isLinked, type Member } from '../membership.js';
 import {
   NO_TRACK,
   candidatesOf,
+  awayButCounted,
   cutOffMembers,
   fencedMembers,
   gatedMembers,
@@ -1217,7 +1218,9 @@ export class Reconciler {
       if (p.why && p.present && m.state === 'down') this.presenceWhy.set(m.name, p.why);
     }
     // An observer's view: members the others cannot hear are not up for it either (candidates.ts: cut off).
-    this.cutOff = this.o.observer ? cutOffMembers(members) : NO_CUT_OFF;
+    // Of the members the cluster counts, those the observer cannot reach among them (race "an observer that lost one of
+    // the majority fences the other", candidates.ts `awayButCounted`).
+    this.cutOff = this.o.observer ? cutOffMembers(members, awayButCounted(members)) : NO_CUT_OFF;
     this.fenced = this.cutOff.size === 0 ? NO_CUT_OFF : fencedMembers(members, this.cutOff);
     // Race "link up before its groups" (candidates.ts): a linked peer is up once its snapshot has arrived.
     const { candidates, up } = candidatesOf(members, {

@@ -145,6 +145,21 @@
  * along). The convergence takes a duplicate resolved's survivor as a
  * reported start (convergence.ts): its start is never published.
  *
+ * Race "a drain heard late told as a node down": a member the observer
+ * alone lost (the others hear it) and drained through a member the observer
+ * does not reach: the drain flag comes to the observer seconds later (the
+ * store sends a change to linked peers only; digests bring it over), and its
+ * supervisor, which had the member down in its own table, reported the moves
+ * off it as "failure" ("4 moved from n1 (node down)", an outsider's tour,
+ * majority mode, by each child's own records: a drain, n1 up throughout).
+ * The moves wait anyway (the stops on the lost member are held): a move
+ * off a member that was draining by the time of the move says `drain`
+ * when it is published (`drainReason`, pure; the precedence of
+ * distributed/events.ts `causeOf`, where a drain comes before all but a
+ * pin). Nor is a start elsewhere of a child of a member known to be
+ * draining the members' verdict on it (`takenOver`): a drain moves its
+ * children while it runs.
+ *
  * Race "a stop during a split told as a move": in available mode a member
  * cut off from the others runs a copy of each child; an operator's stop
  * through the others ends their instance, and the supervisor, seeing the
@@ -218,6 +233,18 @@ export function verdictDown(lost: Extract<DistEvent, { type: 'node-down' }>, ver
   return { ...lost, at: verdictAt, reason: `${by}; this observer had lost its own link ${verdictAt - lost.at} ms before: ${lost.reason}` };
 }
 
+/**
+ * The reason a move is published with (pure): `drain` when the node it left
+ * was draining by the time of the move (`drainingSince`: when its drain was
+ * set), as distributed/events.ts `causeOf` would have said had the drain
+ * been known; a pin or unpin stays what it is (it comes first there too).
+ */
+export function drainReason(move: Extract<DistEvent, { type: 'moved' }>, drainingSince: number | undefined): Extract<DistEvent, { type: 'moved' }> {
+  if (drainingSince === undefined || drainingSince > move.at) return move;
+  if (move.reason === 'drain' || move.reason === 'pin' || move.reason === 'unpin') return move;
+  return { ...move, reason: 'drain' };
+}
+
 /** The reason of the node-down published when a member announces its leave. */
 export const LEAVING_REASON = 'leaving: it stops its children, the others take them over';
 
@@ -277,6 +304,22 @@ export function verdictVoters(
     if (m.status !== 'left' && !judgedDown.has(m.name)) counted.push(m.name);
   }
   return { reporters, counted };
+}
+
+/**
+ * Whether a member published cut off may still be (pure): more than half
+ * of the members the cluster counts, other than it, report they cannot hear
+ * it or cannot be asked (`away`: unreachable from here, not judged down).
+ * A word the observer cannot have is no word that the member is heard
+ * again (race "a cut-off member back because a reporter went quiet" in
+ * `observeCutOff`).
+ */
+export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[], away: ReadonlySet<string>): boolean {
+  const reporters = new Set(members.filter((x) => x.role === 'member' && isLinked(x.status) && x.name !== m.name).map((x) => x.name));
+  const unknown = [...away].filter((n) => n !== m.name && !reporters.has(n));
+  const voters = reporters.size + unknown.length;
+  const against = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => reporters.has(r))).size + unknown.length;
+  return against * 2 > voters;
 }
 
 /**
@@ -351,6 +394,8 @@ export class EventIntake {
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
   private readonly lastSeen = new Map<string, MemberFacts>();
+  /** Members being drained, as the drain events say: name → when the drain was set (race "a drain heard late told as a node down"). */
+  private readonly draining = new Map<string, number>();
   /** Members whose leave was published (node-down with LEAVING_REASON): name → incarnation. */
   private readonly leaving = new Map<string, string>();
   /** Observer and `ctl` sessions seen coming (node-up with role observer); not timeline events. */
@@ -511,6 +556,10 @@ export class EventIntake {
           }
         }
         break;
+      case 'drain':
+        if (e.draining) this.draining.set(e.node, e.at);
+        else this.draining.delete(e.node);
+        break;
       default:
         // Every other event passes through as it is.
         break;
@@ -550,7 +599,9 @@ export class EventIntake {
    * majority and available mode). So it is published down when it is cut
    * off, and up when the others hear it again while this observer still
    * does; if this observer loses it meanwhile, its loss is judged as any
-   * other's, and its node-down is not published again. While catching up,
+   * other's, and its node-down is not published again. It is up again
+   * only when the members that cannot be asked from here would not make it
+   * cut off (`mayStillBeCutOff`). While catching up,
    * a member already cut off is the cluster's past: taken in, not published.
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
@@ -570,6 +621,11 @@ export class EventIntake {
       const m = members.find((x) => x.name === name);
       // Lost here too: its loss is judged as any other's, and the node-up of its relink says when it is back.
       if (m === undefined || !isLinked(m.status) || this.lost.has(name)) continue;
+      // Race "a cut-off member back because a reporter went quiet": majority mode, n3 cut off from n1 and n2, then this
+      // observer lost n1: n1's "cannot hear n3" no longer counted, n2's was one of two, and "n3 up" was published while
+      // it was cut off still; at the heal, "n3 down (cut off)" and "up" again (an outsider's tour, network namespaces).
+      // The members this observer cannot ask count as not hearing it yet.
+      if (mayStillBeCutOff(m, members, new Set(this.lost.keys()))) continue;
       this.cutOff.delete(name);
       if (!this.down.delete(name)) continue;
       if (!this.catching) this.emit({ type: 'node-up', node: name, role: 'member', at });
@@ -673,7 +729,8 @@ export class EventIntake {
       }
       this.emit(e === first ? down! : restamp(e));
     }
-    for (const e of l.placed.values()) this.emit(restamp(e));
+    // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
+    for (const e of l.placed.values()) if (e.node !== undefined || this.o.isLive?.(e.id) !== false) this.emit(restamp(e));
     this.o.changed();
   }
 
@@ -723,6 +780,8 @@ export class EventIntake {
    * before).
    */
   private takenOver(name: string, starter: string): boolean {
+    // Race "a drain heard late told as a node down": a drain moves the children of a member that runs on.
+    if (this.draining.has(name)) return false;
     const m = this.o.member(name);
     if (m === undefined) return true;
     const facts: MemberFacts[] = [];
@@ -744,7 +803,7 @@ export class EventIntake {
 
   /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
   private emit(given: DistEvent): void {
-    const e = this.noted(given);
+    const e = given.type === 'moved' ? drainReason(given, this.draining.get(given.from)) : this.noted(given);
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       if (pids.has(e.pid)) return;
@@ -775,7 +834,7 @@ export class EventIntake {
           const younger = this.youngerStopped.get(e.id);
           if (kept !== undefined && (this.reappeared.get(e.id) === kept || (younger?.pid === e.pid && younger.older === kept)))
             this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
-          else this.o.publish({ ...move, at: e.at });
+          else this.o.publish({ ...drainReason(move, this.draining.get(move.from)), at: e.at });
         }
         this.reappeared.delete(e.id);
         this.healStops.delete(e.id);
@@ -837,8 +896,13 @@ export class EventIntake {
   private absorb(e: Extract<DistEvent, { id: string }>): void {
     // Race "a member lost while catching up": what its loss causes here is held as at any other time (it may be
     // back in a moment, its instances never stopped); taken in, its instances were forgotten and their starts,
-    // when it was linked again, published as news.
-    if ((e.type === 'stopped' || (e.type === 'placed' && e.node !== undefined)) && this.heldForLoss(e)) return;
+    // when it was linked again, published as news. Race "an isolated observer's owners taken for the past": linked to
+    // no member, its supervisor placed every child nowhere; taken in, those owners were the baseline, and the members
+    // it linked last (held as lost until then) had "4 placed on n1" published as they came back, the placement n1 had
+    // all along (an outsider's tour, majority mode, the observer cut from every member for 8 s). A placement with no
+    // node is held the same, unless its child is gone (a stop: no owner because no child).
+    const holds = e.type === 'stopped' || (e.type === 'placed' && (e.node !== undefined || this.o.isLive?.(e.id) !== false));
+    if (holds && this.heldForLoss(e)) return;
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
       pids.set(e.pid, e.node);

@@ -87,15 +87,23 @@ function stoppedForGood(id: string, before: ChildView | undefined, instances: Ch
 /** The views made by `withHidden`, per view seen, with the pids added: an unchanged child keeps its object. */
 const hiddenCopies = new WeakMap<ChildView, { pids: string; shown: ChildView }>();
 
-/** `now` with the instances in `hidden` (on members unreachable from here, not known gone) beside its own, unverified. */
+/**
+ * `now` with the instances in `hidden` (on members unreachable from here, not known gone) beside its own, unverified:
+ * running there when it runs nowhere as seen here, a duplicate when it runs here too.
+ */
 function withHidden(now: ChildView, hidden: ReadonlyArray<{ node: string; pid: string }>): ChildView {
   const pids = hidden.map((i) => i.pid).join(' ');
   const made = hiddenCopies.get(now);
   if (made !== undefined && made.pids === pids) return made.shown;
+  const instances = [...now.instances, ...hidden.map((i) => ({ node: i.node, pid: i.pid }))];
+  const first = instances[0]!;
   const shown: ChildView = {
     ...now,
-    instances: [...now.instances, ...hidden.map((i) => ({ node: i.node, pid: i.pid }))],
-    status: 'duplicate',
+    instances,
+    // Where the listing has it, if anywhere (its column): the listing's first instance is not always the first listed.
+    node: now.node ?? first.node,
+    pid: now.pid ?? first.pid,
+    status: instances.length > 1 ? 'duplicate' : 'running',
     unverified: true,
   };
   hiddenCopies.set(now, { pids, shown });
@@ -110,6 +118,9 @@ function withHidden(now: ChildView, hidden: ReadonlyArray<{ node: string; pid: s
  * - `isolated`: the observer is linked to no member; its listing is empty
  *   or stale (its live state went with its links), so everything shown is
  *   the last known state;
+ * - instances on a member in `lost` whose stop is held (`held`: the
+ *   observer lost its link, the member was not judged down) are not known
+ *   gone: shown beside those seen, or alone when none is, unverified;
  * - the child runs nowhere as seen here and last ran on a member in `lost`
  *   (unreachable from the observer only, with no member's view borrowed):
  *   its instance went from the observer's live state with the link, not
@@ -126,16 +137,20 @@ export function lastKnownChild(
   held: ReadonlyArray<{ node: string; pid: string }> = [],
 ): ChildView {
   if (isolated) return asUnverified(before ?? now);
-  if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
   // Race "a minority's copies hide the instances it lost": linked to n3 alone, n3 cut off from n1 and n2 and running
   // copies of their children (available mode), the board showed each child on n3 alone, its instance on n1 gone with
   // the observer's link — while both ran (an outsider's tour, by the instances' own records). The instances on a
   // member unreachable from here whose stop is held (`held`) are not known gone: shown beside the ones seen, the whole
-  // unverified.
-  if (held.length > 0 && now.instances.length > 0) {
+  // unverified. Race "a partial heal stops the copy, and the child is pending": then n3 heard n2 again, and n2, which
+  // sees n1's instance beside n3's copy, had the copy stopped; n3 (and so the observer, n3's view borrowed) saw the child
+  // run nowhere, placed on n2: "pending, unverified" in "Not running", while it ran on n1 throughout (the tour, by the
+  // instances' own records). Its held instance is shown instead: running there, unverified. The last shown (below)
+  // cannot tell: it was the duplicate, first on n3.
+  if (held.length > 0) {
     const hidden = held.filter((i) => lost.has(i.node) && !now.instances.some((n) => n.pid === i.pid));
     if (hidden.length > 0) return withHidden(now, hidden);
   }
+  if (before !== undefined && before.node !== null && lost.has(before.node) && now.instances.length === 0) return asUnverified(before);
   // Race "an observer that reaches only the minority": a child that runs nowhere as seen here may run on a member
   // that neither the observer nor its lender sees (the majority took it over: "pending" for the whole split, and
   // "waiting too long: placed on n3", n3's minority view told as fact). Not known, then: shown as seen, unverified.
@@ -182,10 +197,16 @@ export function unseenMembers(shown: Iterable<{ name: string; status: string }>,
  * and no column was a drop target while the cluster moved children between
  * the majority's members at will (the re-check of the tour). So n3 cut off
  * from n1 and n2 tags n3 alone; a partial partition (n1 and n2 cannot hear
- * each other, n3 hears both) tags both, each by the other.
+ * each other, n3 hears both) tags both, each by the other. `judgedCutOff`:
+ * members the intake holds cut off (judged down while linked here), whose
+ * reports do not count either.
  */
-export function unheardBy(members: readonly Member[], counted?: ReadonlySet<string>): Map<string, string[]> {
-  const cut = cutOffMembers(members, counted);
+export function unheardBy(members: readonly Member[], counted?: ReadonlySet<string>, judgedCutOff: ReadonlySet<string> = new Set()): Map<string, string[]> {
+  // Race "a cut-off member's word back because a reporter went quiet": n3 cut off, then this observer lost n1 — n2's
+  // word on n3 was one of two, n3 no longer cut off by the reports alone, and n2 was tagged "cut off from n3" while the
+  // timeline (event-intake.ts `mayStillBeCutOff`) still had n3 down, cut off. The members the intake holds cut off
+  // (`judgedCutOff`: judged down, linked here) are no reporters either.
+  const cut = new Set([...cutOffMembers(members, counted), ...judgedCutOff]);
   const out = new Map<string, string[]>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined) continue;
@@ -241,7 +262,8 @@ export function buildState(
       if (!isLinked(remoteStatus.get(m.name) ?? 'down') && memberVerdict(m, reporters, voters) === 'unreachable') unverdicted.add(m.name);
   // The members the cluster counts beside those the observer reaches: those unreachable from here, not judged down.
   const counted = new Set([...(facts.unreachable ?? []), ...unverdicted]);
-  const unheard = unheardBy(withReach, counted);
+  const judgedCutOff = new Set(withReach.filter((m) => m.role === 'member' && isLinked(m.status) && judgedDown.has(m.name)).map((m) => m.name));
+  const unheard = unheardBy(withReach, counted, judgedCutOff);
   for (const m of node.members()) {
     if (m.status === 'left') continue;
     const reachable = m.name === node.name || isLinked(m.status);

@@ -156,6 +156,10 @@ describe("candidates: cut off (an observer's view)", () => {
       n4: 'linked, its groups not arrived yet',
       n5: 'up', // unlinked, but the netsplit policy still counts it present
     });
+    // An observer says so of itself, not by its generated name (the re-check: "no link from observer-vm-22852").
+    const seen = [...members, member('obs-7', 'up', { role: 'observer' })];
+    const fromObserver = candidatesOf(seen, input(seen, { self: 'obs-7' })).candidates.find((c) => c.name === 'n2');
+    expect(fromObserver?.notUp).toBe('no link from this observer (down, or cut off from it)');
   });
 });
 

@@ -5,7 +5,7 @@
  * network.
  */
 import { describe, expect, it } from 'vitest';
-import { readiness, type ReadinessInput } from '../src/distributed/readiness.js';
+import { notReadyWords, readiness, readinessGaps, type ReadinessInput } from '../src/distributed/readiness.js';
 import type { Member } from '../src/membership.js';
 import { memberEntry } from './support/members.js';
 
@@ -144,5 +144,32 @@ describe('readiness', () => {
     expect(readiness(input({ ...alone, unresolvedSeeds: () => [] })).verdict).toBe('ready-by-timeout');
     // An observer runs no children: it is not held back.
     expect(readiness(input({ ...alone, isMember: false, observer: true })).verdict).not.toBe('unresolved');
+  });
+});
+
+describe('readiness: what a waiting member says it waits for (explain)', () => {
+  it('names the members not linked, those not heard of (the saved roster), those linked and not synced, and when it goes on without them', () => {
+    // Race "a wait that names no one": n3 blackholed, n4 only in the roster, n2 linked but its state not in yet.
+    const gaps = readinessGaps(
+      input({
+        members: [member('n1'), member('n2'), member('n3', 'down')],
+        roster: new Map([
+          ['n1', true],
+          ['n2', true],
+          ['n3', true],
+          ['n4', true],
+        ]),
+        synced: (p) => p !== 'n2',
+      }),
+    );
+    expect(gaps).toEqual({ joined: true, notLinked: ['n3', 'n4'], notSynced: ['n2'], roster: ['n4'], leased: true });
+    expect(notReadyWords(gaps, Date.UTC(2026, 11, 6, 12, 0, 0))).toBe(
+      'this node is not ready yet: it waits for a link to n3; n4 (in its saved roster, not heard of yet); the state of n2 (linked, not synced yet); ' +
+        'at 2026-12-06T12:00:00.000Z (--ready-timeout-ms) it takes children without them',
+    );
+    expect(notReadyWords(readinessGaps(input({ members: [member('n1')], hasSeeds: true, roster: new Map(), leased: false })), Infinity)).toBe(
+      'this node is not ready yet: it waits for a first link to any seed; a majority of the expected members',
+    );
+    expect(notReadyWords(undefined, Infinity)).toBe('this node is not ready yet: linking to and syncing with every member it knows of');
   });
 });

@@ -66,6 +66,8 @@ export interface CandidateInput {
 /** Every member but those that left, as placement's candidates, and the incarnations up among them. */
 export function candidatesOf(members: readonly Member[], input: CandidateInput): { candidates: Candidate[]; up: Set<string> } {
   const up = new Set<string>();
+  // An observer's explain names itself as what the UI shows it as, not by its generated name.
+  const from = members.some((m) => m.name === input.self && m.role === 'observer') ? 'this observer' : input.self;
   const candidates = members
     .filter((m) => m.status !== 'left')
     .map((m) => {
@@ -79,7 +81,7 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
         name: m.name,
         role: m.role,
         up: isUp,
-        ...(isUp ? {} : { notUp: notUpWords(input.self, linked, cutOff) }),
+        ...(isUp ? {} : { notUp: notUpWords(from, linked, cutOff) }),
         ready: self ? input.selfReady : m.ready === true,
         draining: input.drains.has(m.name),
         labels: m.labels,
@@ -98,8 +100,8 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
  * tell a dead member from one it cannot reach, so the words say which link
  * is missing, not that the member is down.
  */
-function notUpWords(self: string, linked: boolean, cutOff: boolean): string {
-  if (!linked) return `no link from ${self} (down, or cut off from ${self})`;
+function notUpWords(from: string, linked: boolean, cutOff: boolean): string {
+  if (!linked) return `no link from ${from} (down, or cut off from ${from === 'this observer' ? 'it' : from})`;
   if (cutOff) return 'cut off: the other members cannot hear it';
   return 'linked, its groups not arrived yet';
 }

@@ -108,16 +108,24 @@ export type Readiness =
   | { verdict: 'unresolved'; why: string; seeds: readonly UnresolvedSeed[] }
   | { verdict: 'waiting' };
 
-export function readiness(input: ReadinessInput): Readiness {
+/**
+ * What readiness still lacks, by name: the members (of membership and the
+ * roster) not linked, those linked but not synced, the roster's members
+ * membership does not know, whether it has joined anyone (with seeds) and
+ * whether majority mode's lease lets it run. `explain` says them while a
+ * node waits (race "a wait that names no one": an outsider's tour had two
+ * members restarted from their data dirs wait, with a long
+ * --ready-timeout-ms, for a third that was blackholed; explain said "not
+ * ready yet (linking to and syncing with every member it knows of)" and
+ * nothing named the member waited for).
+ */
+export function readinessGaps(input: ReadinessInput): { joined: boolean; notLinked: string[]; notSynced: string[]; roster: string[]; leased: boolean } {
   const { self, members } = input;
   const others = members.filter(
     (m) => m.name !== self && m.status !== 'left' && m.role === 'member' && !(input.observer && m.status === 'down' && input.dialFailed(m.address)),
   );
-  const joined = !input.hasSeeds || members.some((m) => m.name !== self && isLinked(m.status));
-  const allLinked = others.every((m) => isLinked(m.status));
-  const allSynced = others.every((m) => input.synced(m.name));
   const byName = new Map(members.map((m) => [m.name, m]));
-  const unknownRoster = input.isMember
+  const roster = input.isMember
     ? [...input.roster]
         .filter(([name, member]) => {
           if (!member || name === self) return false;
@@ -126,8 +134,22 @@ export function readiness(input: ReadinessInput): Readiness {
         })
         .map(([name]) => name)
     : [];
-  const leased = !input.isMember || input.leased;
-  const complete = joined && allLinked && allSynced && unknownRoster.length === 0 && leased;
+  const notLinked = new Set(others.filter((m) => !isLinked(m.status)).map((m) => m.name));
+  // Race "the roster's members are no one's" (see the header).
+  for (const name of roster) notLinked.add(name);
+  return {
+    joined: !input.hasSeeds || members.some((m) => m.name !== self && isLinked(m.status)),
+    notLinked: [...notLinked].sort(),
+    notSynced: others.filter((m) => isLinked(m.status) && !input.synced(m.name)).map((m) => m.name),
+    roster,
+    leased: !input.isMember || input.leased,
+  };
+}
+
+export function readiness(input: ReadinessInput): Readiness {
+  const gaps = readinessGaps(input);
+  const { joined, notLinked, notSynced, roster } = gaps;
+  const complete = joined && notLinked.length === 0 && notSynced.length === 0 && gaps.leased;
   if (complete) return { verdict: 'ready' };
   if (!input.timedOut) return { verdict: 'waiting' };
   const refusals = !joined && input.isMember ? input.refusals() : [];
@@ -139,13 +161,25 @@ export function readiness(input: ReadinessInput): Readiness {
   if (unresolved.length > 0) {
     return { verdict: 'unresolved', why: unresolved.map((u) => `${u.seed} has not been resolved (${u.problem})`).join('; '), seeds: unresolved };
   }
-  // Race "the roster's members are no one's" (see the header).
-  const notLinked = new Set(others.filter((m) => !isLinked(m.status)).map((m) => m.name));
-  for (const name of unknownRoster) notLinked.add(name);
-  return {
-    verdict: 'ready-by-timeout',
-    notLinked: [...notLinked].sort(),
-    notSynced: others.filter((m) => isLinked(m.status) && !input.synced(m.name)).map((m) => m.name),
-    roster: unknownRoster,
-  };
+  return { verdict: 'ready-by-timeout', notLinked, notSynced, roster };
+}
+
+/**
+ * Why a member is not ready yet, in `explain`'s words: whom it waits for
+ * (race "a wait that names no one", at `readinessGaps`) and when it becomes
+ * ready anyway (`deadline`, clock time; Infinity when unknown).
+ */
+export function notReadyWords(gaps: ReturnType<typeof readinessGaps> | undefined, deadline: number): string {
+  const parts: string[] = [];
+  if (gaps !== undefined) {
+    const linkless = gaps.notLinked.filter((n) => !gaps.roster.includes(n));
+    if (linkless.length > 0) parts.push(`a link to ${linkless.join(', ')}`);
+    if (gaps.roster.length > 0) parts.push(`${gaps.roster.join(', ')} (in its saved roster, not heard of yet)`);
+    if (gaps.notSynced.length > 0) parts.push(`the state of ${gaps.notSynced.join(', ')} (linked, not synced yet)`);
+    if (!gaps.joined) parts.push('a first link to any seed');
+    if (!gaps.leased) parts.push('a majority of the expected members');
+  }
+  const what = parts.length > 0 ? `it waits for ${parts.join('; ')}` : 'linking to and syncing with every member it knows of';
+  const until = Number.isFinite(deadline) ? `; at ${new Date(deadline).toISOString()} (--ready-timeout-ms) it takes children without them` : '';
+  return `this node is not ready yet: ${what}${until}`;
 }

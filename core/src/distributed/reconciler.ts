@@ -127,7 +127,7 @@ import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
 import { netsplitInputs, type NetsplitInputs, type NetsplitPolicy } from './policies/netsplit.js';
-import { readiness } from './readiness.js';
+import { notReadyWords, readiness, readinessGaps, type ReadinessInput } from './readiness.js';
 import { liveSpec, verNode, type SpecEntry } from './registers.js';
 import { expired, resync, wokeFromStall, type Wake } from './wake.js';
 import { changeOf, memberKeys, targetedIds, type SweptFor } from './sweep-plan.js';
@@ -315,6 +315,9 @@ export class Reconciler {
   private sweepDeferred = false;
   private readyRetry: TimerHandle | undefined;
   private readyTimeout: TimerHandle | undefined;
+  /** When `readyTimeout` fires (clock time), and what readiness lacked when last looked at (`explain` says them). */
+  private readyDeadline = Infinity;
+  private readyGaps: ReturnType<typeof readinessGaps> | undefined;
   /** When this node became ready (its window for holding children for joining members starts then). */
   private readyAt = -Infinity;
   /**
@@ -365,7 +368,7 @@ export class Reconciler {
   start(): void {
     for (const id of this.o.desired.childIds()) this.markDirty(id);
     this.checkReady();
-    if (!this.ready) this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
+    if (!this.ready) this.armReadyTimeout();
     this.scheduleAntiEntropy();
     this.schedule();
   }
@@ -640,7 +643,7 @@ export class Reconciler {
     this.refreshInputs();
     const out: string[] = [];
     if (this.o.netsplit.mode === 'majority' && this.netsplitInputs) out.push(this.o.netsplit.describeSelf(this.netsplitInputs));
-    if (!this.ready && this.o.isMember) out.push('this node is not ready yet (linking to and syncing with every member it knows of)');
+    if (!this.ready && this.o.isMember) out.push(notReadyWords(this.readyGaps, this.readyDeadline));
     for (const why of this.presenceWhy.values()) if (why) out.push(why);
     if (this.joining.length > 0)
       out.push(
@@ -1449,11 +1452,16 @@ export class Reconciler {
 
   // ---- readiness -----------------------------------------------------------------
 
+  private armReadyTimeout(): void {
+    this.readyDeadline = this.o.clock.now() + this.o.config.readyTimeoutMs;
+    this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
+  }
+
   private checkReady(timedOut = false): void {
     this.syncProgressed();
     if (this.ready || this.stopped || this.leaving) return;
     const members = this.o.members();
-    const verdict = readiness({
+    const input: ReadinessInput = {
       self: this.o.node,
       members,
       roster: this.o.desired.roster(),
@@ -1467,7 +1475,9 @@ export class Reconciler {
       timedOut,
       refusals: () => this.o.refusals(),
       unresolvedSeeds: () => this.o.unresolvedSeeds?.() ?? [],
-    });
+    };
+    const verdict = readiness(input);
+    this.readyGaps = verdict.verdict === 'ready' || verdict.verdict === 'ready-by-timeout' ? undefined : readinessGaps(input);
     if (verdict.verdict === 'unresolved') {
       if (verdict.why !== this.unresolvedFor) {
         this.unresolvedFor = verdict.why;
@@ -1478,7 +1488,7 @@ export class Reconciler {
         );
       }
       // Looked at again each timeout: an answer (even "nothing there") or a link ends the wait.
-      this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
+      this.armReadyTimeout();
       return;
     }
     if (verdict.verdict === 'refused') {
@@ -1492,7 +1502,7 @@ export class Reconciler {
         );
       }
       // Looked at again each timeout: a refusal ends when that address links, or stops answering.
-      this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
+      this.armReadyTimeout();
       return;
     }
     if (verdict.verdict !== 'waiting') {

@@ -16,6 +16,7 @@ import {
   linkedNames,
   onceReadyCandidates,
   trackNotReady,
+  unheardMembers,
   type CandidateInput,
 } from '../src/distributed/candidates.js';
 import type { Member } from '../src/membership.js';
@@ -160,6 +161,20 @@ describe("candidates: cut off (an observer's view)", () => {
     const seen = [...members, member('obs-7', 'up', { role: 'observer' })];
     const fromObserver = candidatesOf(seen, input(seen, { self: 'obs-7' })).candidates.find((c) => c.name === 'n2');
     expect(fromObserver?.notUp).toBe('no link from this observer (down, or cut off from it)');
+  });
+});
+
+describe('candidates: members some member cannot hear (the reason of a move only)', () => {
+  it('a linked member with a report against it from another linked member; its own word, an unlinked reporter or an observer are none', () => {
+    const unheard = (name: string, reporters: string[]) => reporters.map((reporter) => ({ reporter, since: 0 }));
+    const members = [
+      { ...member('n1'), unheardBy: unheard('n1', ['n1']) },
+      { ...member('n2'), unheardBy: unheard('n2', ['n9']) },
+      { ...member('n3'), unheardBy: unheard('n3', ['n2']) },
+      { ...member('n4', 'down'), unheardBy: unheard('n4', ['n2']) },
+      member('obs', 'up', { role: 'observer' }),
+    ];
+    expect([...unheardMembers(members)]).toEqual(['n3']);
   });
 });
 

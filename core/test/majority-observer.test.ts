@@ -128,6 +128,27 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     expect(onN2.map((id) => view.find((c) => c.id === id)?.node)).toEqual(onN2.map(() => 'n2'));
   });
 
+  it('race "a takeover told as a join": n3 cut off while the observer has lost n1 — the moves off n3 are no "node joined"', async () => {
+    // The re-check tour (majority mode, 4 of 4): "r3 moved n3 → n2 (node joined)". The observer, one report of two against
+    // n3, could not call it cut off, saw it up, and took the move for n2's gain; no node had joined.
+    await clusterWithObserver(12);
+    const obs = sim.mustGet('obs');
+    sim.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+    await sim.until(() => obs.member('n1')?.status === 'down', 10_000, 'the observer lost n1');
+    const onN3 = ids.filter((id) => sim.mustGet('n3').local.child(id)?.status === 'running');
+    expect(onN3.length).toBeGreaterThan(0);
+    const moves: Array<{ id: string; from: string; reason: string }> = [];
+    obs.supervisor.on('event', (e) => {
+      if (e.type === 'moved') moves.push({ id: e.id, from: e.from, reason: e.reason });
+    });
+    for (const other of ['n1', 'n2']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
+    await survivorsRunAll();
+    await sim.run(3_000);
+    const offN3 = moves.filter((m) => m.from === 'n3');
+    expect(offN3.length).toBeGreaterThan(0);
+    expect(offN3.filter((m) => m.reason === 'join')).toEqual([]);
+  });
+
   it('race "a heal this node hears of second-hand": an observer members cannot dial relinks a member as soon as the members hear it again', async () => {
     // A re-check of an outsider's tour: `pogo observe` announces a loopback address, so members cannot dial it back, and an
     // observer on the wan preset waited out its own redial backoff: the board showed the split 11.6 s after the heal.

@@ -162,6 +162,28 @@ export function awayButCounted(
 }
 
 /**
+ * The linked members that at least one other linked member reports it cannot
+ * hear: an observer's evidence that the members may place their children
+ * elsewhere, short of the verdict `cutOffMembers` gives. Only for the reason
+ * of a move (reconciler.ts `causes`), never for placement. Race "a takeover
+ * told as a join" (the re-check tour, majority mode, 4 of 4): n3 cut off
+ * while the observer had lost n1; n2's report was one of two, so n3 stayed up
+ * for the observer, and n2's takeover of n3's child read "moved n3 → n2
+ * (node joined)".
+ */
+export function unheardMembers(
+  members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
+): Set<string> {
+  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+  const out = new Set<string>();
+  for (const m of members) {
+    if (m.role !== 'member' || !isLinked(m.status)) continue;
+    if (m.unheardBy?.some((u) => u.reporter !== m.name && reporters.has(u.reporter))) out.add(m.name);
+  }
+  return out;
+}
+
+/**
  * Of the members cut off (`cutOffMembers`), those in majority mode (as they
  * announce it, protocol 2.5): an observer does not count their instances.
  * Race "an observer slower than the members": an observer on a longer

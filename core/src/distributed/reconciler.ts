@@ -95,6 +95,7 @@ import {
   NO_TRACK,
   candidatesOf,
   awayButCounted,
+  unheardMembers,
   cutOffMembers,
   fencedMembers,
   gatedMembers,
@@ -290,6 +291,8 @@ export class Reconciler {
   private presenceWhy = new Map<string, string>();
   /** An observer's view: members linked here that the other members cannot hear (candidates.ts `cutOffMembers`). */
   private cutOff: ReadonlySet<string> = NO_CUT_OFF;
+  /** An observer's view: members some member it reaches reports it cannot hear (cut off or not, as far as it can tell). */
+  private unheard: ReadonlySet<string> = NO_CUT_OFF;
   /** An observer's view: cut-off members in majority mode, whose instances it does not count (candidates.ts `fencedMembers`). */
   private fenced: ReadonlySet<string> = NO_CUT_OFF;
   private netsplitInputs: NetsplitInputs | undefined;
@@ -1108,7 +1111,9 @@ export class Reconciler {
     stateOf: (node) => {
       const m = this.memberByName.get(node);
       if (!m || m.status === 'left') return 'left';
-      if (m.status === 'down' || this.cutOff.has(node)) return 'down';
+      // Race "a takeover told as a join" (candidates.ts `unheardMembers`): a member others report they cannot hear, not
+      // judged cut off here (too few reports reach this observer), is why its children move, not the gain of where they go.
+      if (m.status === 'down' || this.cutOff.has(node) || this.unheard.has(node)) return 'down';
       if (m.ready === false && m.name !== this.o.node) return 'leaving'; // it announced it no longer takes children
       return 'up';
     },
@@ -1224,6 +1229,7 @@ export class Reconciler {
     // Of the members the cluster counts, those the observer cannot reach among them (race "an observer that lost one of
     // the majority fences the other", candidates.ts `awayButCounted`).
     this.cutOff = this.o.observer ? cutOffMembers(members, awayButCounted(members)) : NO_CUT_OFF;
+    this.unheard = this.o.observer ? unheardMembers(members) : NO_CUT_OFF;
     this.fenced = this.cutOff.size === 0 ? NO_CUT_OFF : fencedMembers(members, this.cutOff);
     // Race "link up before its groups" (candidates.ts): a linked peer is up once its snapshot has arrived.
     const { candidates, up } = candidatesOf(members, {

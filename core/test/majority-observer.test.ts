@@ -14,6 +14,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAST_TIMING, SimCluster } from './support/sim.js';
+import type { DistEvent } from '../src/distributed/events.js';
 
 const ADDRESS = SimCluster.address;
 const TIMING = FAST_TIMING;
@@ -108,19 +109,15 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     // An outsider's tour, majority mode: at the moment n3's lease lapsed, the timeline said "5 stopped on 2 nodes", three
     // of them on n2, which never stopped (by each child's own record). The observer had lost n1, and counted only the
     // members it reached: n3's "cannot hear n2" was one of one, so n2 was "cut off", fenced, its instances hidden.
-    await clusterWithObserver(12);
-    const obs = sim.mustGet('obs');
-    sim.network.cut(ADDRESS('obs'), ADDRESS('n1'));
-    await sim.until(() => obs.member('n1')?.status === 'down', 10_000, 'the observer lost n1');
-    const onN2 = ids.filter((id) => sim.mustGet('n2').local.child(id)?.status === 'running');
-    expect(onN2.length).toBeGreaterThan(0);
+    const onN2: string[] = [];
     const stoppedOnN2: string[] = [];
-    obs.supervisor.on('event', (e) => {
-      if (e.type === 'stopped' && e.node === 'n2') stoppedOnN2.push(e.id);
-    });
-    for (const other of ['n1', 'n2']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
-    await survivorsRunAll();
-    await sim.run(3_000);
+    const obs = await cutN3AfterObserverLostN1(
+      () => onN2.push(...ids.filter((id) => sim.mustGet('n2').local.child(id)?.status === 'running')),
+      (e) => {
+        if (e.type === 'stopped' && e.node === 'n2') stoppedOnN2.push(e.id);
+      },
+    );
+    expect(onN2.length).toBeGreaterThan(0);
     // n2 ran its children throughout, and the observer, which reaches it, says so.
     expect(onN2.every((id) => sim.mustGet('n2').local.child(id)?.status === 'running')).toBe(true);
     expect(stoppedOnN2).toEqual([]);
@@ -131,19 +128,13 @@ describe('majority mode with an observer linked: the observer is no reporter', (
   it('race "a takeover told as a join": n3 cut off while the observer has lost n1 — the moves off n3 are no "node joined"', async () => {
     // The re-check tour (majority mode, 4 of 4): "r3 moved n3 → n2 (node joined)". The observer, one report of two against
     // n3, could not call it cut off, saw it up, and took the move for n2's gain; no node had joined.
-    await clusterWithObserver(12);
-    const obs = sim.mustGet('obs');
-    sim.network.cut(ADDRESS('obs'), ADDRESS('n1'));
-    await sim.until(() => obs.member('n1')?.status === 'down', 10_000, 'the observer lost n1');
-    const onN3 = ids.filter((id) => sim.mustGet('n3').local.child(id)?.status === 'running');
-    expect(onN3.length).toBeGreaterThan(0);
     const moves: Array<{ id: string; from: string; reason: string }> = [];
-    obs.supervisor.on('event', (e) => {
-      if (e.type === 'moved') moves.push({ id: e.id, from: e.from, reason: e.reason });
-    });
-    for (const other of ['n1', 'n2']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
-    await survivorsRunAll();
-    await sim.run(3_000);
+    await cutN3AfterObserverLostN1(
+      () => undefined,
+      (e) => {
+        if (e.type === 'moved') moves.push({ id: e.id, from: e.from, reason: e.reason });
+      },
+    );
     const offN3 = moves.filter((m) => m.from === 'n3');
     expect(offN3.length).toBeGreaterThan(0);
     expect(offN3.filter((m) => m.reason === 'join')).toEqual([]);
@@ -216,3 +207,21 @@ describe('majority mode with an observer linked: the observer is no reporter', (
     expect(took).toBeLessThanOrEqual(4_000 + 500);
   });
 });
+
+/**
+ * Majority mode, 12 children: the observer loses its link to n1, then n3 is cut off from n1 and n2, until the survivors
+ * run every child and 3 s more. `before` runs once the observer has lost n1; `listen` hears the observer's events from
+ * then on.
+ */
+async function cutN3AfterObserverLostN1(before: () => void, listen: (e: DistEvent) => void) {
+  await clusterWithObserver(12);
+  const obs = sim.mustGet('obs');
+  sim.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+  await sim.until(() => obs.member('n1')?.status === 'down', 10_000, 'the observer lost n1');
+  before();
+  obs.supervisor.on('event', listen);
+  for (const other of ['n1', 'n2']) sim.network.cut(ADDRESS('n3'), ADDRESS(other));
+  await survivorsRunAll();
+  await sim.run(3_000);
+  return obs;
+}

@@ -106,6 +106,19 @@ function notUpWords(from: string, linked: boolean, cutOff: boolean): string {
   return 'linked, its groups not arrived yet';
 }
 
+/** A member with the reports against it (membership.ts `unheardBy`), as `cutOffMembers` and its neighbours read it. */
+type Reported = { name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> };
+
+/** The members linked to this node: the only ones whose reports it has. */
+function linkedReporters(members: readonly Reported[]): Set<string> {
+  return new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+}
+
+/** How many of `reporters`, `m` itself aside, report they cannot hear `m`. */
+function reportsAgainst(m: Reported, reporters: ReadonlySet<string>): number {
+  return new Set((m.unheardBy ?? []).filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
+}
+
 /**
  * The members this node reaches that more than half of the other members
  * report they cannot hear (see the header: an observer's view): of the
@@ -118,18 +131,14 @@ function notUpWords(from: string, linked: boolean, cutOff: boolean): string {
  * "cut off: n3 cannot hear it" (the tour, available mode); of the members
  * the cluster counts it is one of two.
  */
-export function cutOffMembers(
-  members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
-  counted?: ReadonlySet<string>,
-): Set<string> {
-  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+export function cutOffMembers(members: readonly Reported[], counted?: ReadonlySet<string>): Set<string> {
+  const reporters = linkedReporters(members);
   const all = counted === undefined ? reporters : new Set([...reporters, ...counted]);
   const out = new Set<string>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined || m.unheardBy.length === 0) continue;
     const voters = all.size - (all.has(m.name) ? 1 : 0);
-    const against = new Set(m.unheardBy.filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
-    if (against * 2 > voters) out.add(m.name);
+    if (reportsAgainst(m, reporters) * 2 > voters) out.add(m.name);
   }
   return out;
 }
@@ -148,15 +157,12 @@ export function cutOffMembers(
  * tour, network namespaces, by each child's own record). n1 counts: n3's
  * word on n2 is one of two.
  */
-export function awayButCounted(
-  members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
-): Set<string> {
-  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+export function awayButCounted(members: readonly Reported[]): Set<string> {
+  const reporters = linkedReporters(members);
   const out = new Set<string>();
   for (const m of members) {
     if (m.role !== 'member' || m.status === 'left' || isLinked(m.status)) continue;
-    const against = new Set((m.unheardBy ?? []).filter((u) => u.reporter !== m.name && reporters.has(u.reporter)).map((u) => u.reporter)).size;
-    if (against * 2 <= reporters.size) out.add(m.name);
+    if (reportsAgainst(m, reporters) * 2 <= reporters.size) out.add(m.name);
   }
   return out;
 }
@@ -171,14 +177,12 @@ export function awayButCounted(
  * for the observer, and n2's takeover of n3's child read "moved n3 → n2
  * (node joined)".
  */
-export function unheardMembers(
-  members: ReadonlyArray<{ name: string; role: string; status: string; unheardBy?: ReadonlyArray<{ reporter: string }> }>,
-): Set<string> {
-  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+export function unheardMembers(members: readonly Reported[]): Set<string> {
+  const reporters = linkedReporters(members);
   const out = new Set<string>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status)) continue;
-    if (m.unheardBy?.some((u) => u.reporter !== m.name && reporters.has(u.reporter))) out.add(m.name);
+    if (reportsAgainst(m, reporters) > 0) out.add(m.name);
   }
   return out;
 }

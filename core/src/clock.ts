@@ -40,6 +40,23 @@ export function expiresNextTurn(deadline: number, now: number): boolean {
   return now > deadline;
 }
 
+/**
+ * A timer for `deadline` (clock time) that runs `expire` at it, or — when it
+ * runs late (`expiresNextTurn`) — one I/O turn later through `nextTurn`
+ * (setImmediate: after the poll phase), so that an answer already waiting in
+ * a socket settles first. The one mechanism of the race "a caller woken
+ * from a freeze" for every call timer: the call table's, an OS child's ipc
+ * call's, a worker's handler's.
+ */
+export function setDeadline(
+  clock: Clock,
+  deadline: number,
+  expire: () => void,
+  nextTurn: (fn: () => void) => void = (fn) => void setImmediate(fn),
+): TimerHandle {
+  return clock.setTimeout(() => (expiresNextTurn(deadline, clock.now()) ? nextTurn(expire) : expire()), Math.max(0, deadline - clock.now()));
+}
+
 interface SystemTimer extends TimerHandle {
   readonly timer: NodeJS.Timeout;
 }

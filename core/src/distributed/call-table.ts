@@ -17,7 +17,7 @@
  * freeze expired before the replies already sitting in the socket were
  * read — 16 calls the child had answered within 50 ms, their replies sent
  * long before the deadline, were reported `timeout`. A deadline whose timer
- * runs late (clock.ts `expiresNextTurn`: the loop did not turn at the deadline, so
+ * runs late (clock.ts `setDeadline`: the loop did not turn at the deadline, so
  * its sockets may hold a reply from before it) now expires one I/O turn
  * later (`nextTurn`, setImmediate: after the poll phase that follows the
  * timers), and a reply read in that turn settles the call first. The caller
@@ -30,7 +30,7 @@
  * delivery (calls.ts `mayDeliver`) covers the second order; this, the
  * first.
  */
-import { expiresNextTurn, type Clock, type TimerHandle } from '../clock.js';
+import { setDeadline, type Clock, type TimerHandle } from '../clock.js';
 
 interface Slot<P> {
   readonly entry: P;
@@ -59,14 +59,8 @@ export class CallTable<P> {
       this.open_.delete(cid);
       this.expired(cid, slot.entry);
     };
-    const timer = this.clock.setTimeout(
-      () => {
-        // Race "a caller woken from a freeze": a late timer lets the poll phase read a reply already here first.
-        if (expiresNextTurn(deadline, this.clock.now())) this.nextTurn(expire);
-        else expire();
-      },
-      Math.max(0, deadline - this.clock.now()),
-    );
+    // Race "a caller woken from a freeze": a late timer lets the poll phase read a reply already here first.
+    const timer = setDeadline(this.clock, deadline, expire, this.nextTurn);
     this.open_.set(cid, { entry, timer });
     return cid;
   }

@@ -54,7 +54,7 @@
  * first DROP_LOG_FIRST of an instance each, then one in DROP_LOG_EVERY, so
  * a child that floods its channel cannot flood the node's log.
  */
-import { expiresNextTurn, type Clock, type TimerHandle } from '../clock.js';
+import { setDeadline, type Clock, type TimerHandle } from '../clock.js';
 import type { JsonValue } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { MessageError, type ChildChannel } from './child-channel.js';
@@ -164,13 +164,11 @@ export class IpcChannel implements ChildChannel {
     const tooMuch = this.overLimits(text);
     if (tooMuch) return Promise.reject(tooMuch);
     return new Promise<JsonValue>((resolve, reject) => {
-      const deadline = this.clock.now() + timeoutMs;
-      const expire = (): void => {
+      // Race "a caller woken from a freeze": a late timer lets the poll phase read a reply already in the socket first.
+      const timer = setDeadline(this.clock, this.clock.now() + timeoutMs, () => {
         if (!this.pending.delete(id)) return;
         reject(new MessageError('timeout', `no reply from the child within ${timeoutMs} ms`));
-      };
-      // Race "a caller woken from a freeze": a late timer lets the poll phase read a reply already in the socket first.
-      const timer = this.clock.setTimeout(() => (expiresNextTurn(deadline, this.clock.now()) ? void setImmediate(expire) : expire()), timeoutMs);
+      });
       this.pending.set(id, { resolve, reject, timer });
       this.write(text, { id, type: 'call', body });
     });

@@ -53,7 +53,7 @@
  * settles within the handover timeout; an update that must survive goes by
  * call.
  */
-import { expiresNextTurn } from '../clock.js';
+import { setDeadline, type TimerHandle } from '../clock.js';
 import type { JsonValue, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { isJsonValue } from '../protocol.js';
@@ -260,8 +260,14 @@ export async function startWorkerChild(
         return Promise.reject(
           new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`),
         );
-      const deadline = ctx.clock.now() + timeoutMs;
-      const timer = delay(ctx.clock, timeoutMs);
+      // Race "a caller woken from a freeze" (distributed/call-table.ts): a late timer lets the poll phase run first, so a
+      // handler whose I/O completed in time answers.
+      let timer: TimerHandle | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setDeadline(ctx.clock, ctx.clock.now() + timeoutMs, () =>
+          reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`)),
+        );
+      });
       const answered = runHandler(h, body).then((run): JsonValue => {
         if (!run.ok) throw new MessageError('handler-error', faultMessage(run.err).slice(0, 1000));
         if (run.late) throw new MessageError('timeout', afterHandover());
@@ -269,14 +275,7 @@ export async function startWorkerChild(
         if (!isJsonValue(value)) throw new MessageError('handler-error', `${ctx.id}'s handler answered with something that is not plain JSON`);
         return value;
       });
-      return Promise.race([
-        answered,
-        // Race "a caller woken from a freeze" (distributed/call-table.ts): a late timer lets the poll phase run first, so a
-        // handler whose I/O completed in time answers.
-        timer.promise
-          .then(() => (expiresNextTurn(deadline, ctx.clock.now()) ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined))
-          .then(() => Promise.reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`))),
-      ]).finally(() => timer.cancel());
+      return Promise.race([answered, timedOut]).finally(() => ctx.clock.clearTimeout(timer));
     },
     cast: (body) => {
       const h = handler;

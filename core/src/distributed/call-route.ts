@@ -50,11 +50,12 @@ const WAIT: Route = { to: 'wait' };
 
 export function routeCall(input: RouteInput): Route {
   if (!input.live) return input.syncing ? WAIT : { to: 'fail', code: input.terminated ? 'not-running' : 'not-found' };
+  if (input.pastDeadline === true) return WAIT;
   let pick: { node: string; pid: string } | undefined;
   for (const r of input.runners) {
     if (input.skip.has(r.pid)) continue;
-    if (r.node === input.owner && input.pastDeadline !== true) return { to: 'send', node: r.node, pid: r.pid };
+    if (r.node === input.owner) return { to: 'send', node: r.node, pid: r.pid };
     pick ??= r;
   }
-  return pick && input.pastDeadline !== true ? { to: 'send', node: pick.node, pid: pick.pid } : WAIT;
+  return pick ? { to: 'send', node: pick.node, pid: pick.pid } : WAIT;
 }

@@ -146,8 +146,8 @@ export function readinessGaps(input: ReadinessInput): { joined: boolean; notLink
   };
 }
 
-export function readiness(input: ReadinessInput): Readiness {
-  const gaps = readinessGaps(input);
+/** `gaps`: `readinessGaps(input)`, when the caller keeps them too (the reconciler says them while it waits). */
+export function readiness(input: ReadinessInput, gaps = readinessGaps(input)): Readiness {
   const { joined, notLinked, notSynced, roster } = gaps;
   const complete = joined && notLinked.length === 0 && notSynced.length === 0 && gaps.leased;
   if (complete) return { verdict: 'ready' };

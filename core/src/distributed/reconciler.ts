@@ -1482,8 +1482,9 @@ export class Reconciler {
       refusals: () => this.o.refusals(),
       unresolvedSeeds: () => this.o.unresolvedSeeds?.() ?? [],
     };
-    const verdict = readiness(input);
-    this.readyGaps = verdict.verdict === 'ready' || verdict.verdict === 'ready-by-timeout' ? undefined : readinessGaps(input);
+    const gaps = readinessGaps(input);
+    const verdict = readiness(input, gaps);
+    this.readyGaps = verdict.verdict === 'ready' || verdict.verdict === 'ready-by-timeout' ? undefined : gaps;
     if (verdict.verdict === 'unresolved') {
       if (verdict.why !== this.unresolvedFor) {
         this.unresolvedFor = verdict.why;

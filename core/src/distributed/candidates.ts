@@ -67,7 +67,9 @@ export interface CandidateInput {
 export function candidatesOf(members: readonly Member[], input: CandidateInput): { candidates: Candidate[]; up: Set<string> } {
   const up = new Set<string>();
   // An observer's explain names itself as what the UI shows it as, not by its generated name.
-  const from = members.some((m) => m.name === input.self && m.role === 'observer') ? 'this observer' : input.self;
+  const from = members.some((m) => m.name === input.self && m.role === 'observer')
+    ? { subject: 'this observer', object: 'it' }
+    : { subject: input.self, object: input.self };
   const candidates = members
     .filter((m) => m.status !== 'left')
     .map((m) => {
@@ -100,8 +102,8 @@ export function candidatesOf(members: readonly Member[], input: CandidateInput):
  * tell a dead member from one it cannot reach, so the words say which link
  * is missing, not that the member is down.
  */
-function notUpWords(from: string, linked: boolean, cutOff: boolean): string {
-  if (!linked) return `no link from ${from} (down, or cut off from ${from === 'this observer' ? 'it' : from})`;
+function notUpWords(from: { subject: string; object: string }, linked: boolean, cutOff: boolean): string {
+  if (!linked) return `no link from ${from.subject} (down, or cut off from ${from.object})`;
   if (cutOff) return 'cut off: the other members cannot hear it';
   return 'linked, its groups not arrived yet';
 }

@@ -108,11 +108,11 @@ describe('causeOf: the reason of each owner change', () => {
 
 describe('diffChild: events between two views', () => {
   const causeNow = () => 'failure' as const;
-  it('a first start is placed + started; a restart elsewhere is stopped + started + moved with the owner’s cause', () => {
+  it('a first start is placed + started; a move seen in one diff is stopped + started + moved with the owner’s cause: the history ends on the move', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
     expect(first.events.map((e) => e.type)).toEqual(['placed', 'started']);
     const moved = diffChild(first.history, view({ owner: 'n2', cause: 'undrain', runners: [run('n2', 1)] }), 2, causeNow);
-    expect(moved.events.map((e) => e.type)).toEqual(['placed', 'started', 'moved', 'stopped']);
+    expect(moved.events.map((e) => `${e.type} ${'node' in e ? e.node : ''}`)).toEqual(['placed n2', 'stopped n1', 'started n2', 'moved ']);
     expect(moved.events.find((e) => e.type === 'moved')).toMatchObject({ from: 'n1', to: 'n2', reason: 'undrain' });
   });
   it('an instance seen on a node other than the owner takes its reason from causeNow', () => {

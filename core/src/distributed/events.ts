@@ -220,9 +220,16 @@ export function diffChild(
   // restart in place, a crash restarted by the local supervisor) stopped before its successor started, but
   // both showed up in one diff and were told started-then-stopped: the child's history ended in "stopped on
   // n1" while it ran there. Such a stop comes first; the others keep their place after the starts.
+  // The same for a move seen in one diff (the old instance gone, the new one alone elsewhere): told
+  // started, moved, stopped, its history ended in "stopped on n1" while it ran on n2. Its stops come
+  // first and the move last, as for a move seen in two diffs (which order the handoff had, one diff
+  // cannot tell).
+  const movedInOneDiff = movedTo !== undefined && !hasPid(oldRunners, movedTo.pid);
   for (let i = 0; i < oldRunners.length; i++) {
     const b = oldRunners[i]!;
-    if (!hasPid(runners, b.pid) && startsOn(runners, oldRunners, b.node)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+    if (!hasPid(runners, b.pid) && (movedInOneDiff || startsOn(runners, oldRunners, b.node))) {
+      events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+    }
   }
   for (let i = 0; i < runners.length; i++) {
     const r = runners[i]!;
@@ -232,7 +239,9 @@ export function diffChild(
   }
   for (let i = 0; i < oldRunners.length; i++) {
     const b = oldRunners[i]!;
-    if (!hasPid(runners, b.pid) && !startsOn(runners, oldRunners, b.node)) events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+    if (!hasPid(runners, b.pid) && !movedInOneDiff && !startsOn(runners, oldRunners, b.node)) {
+      events = add(events, { type: 'stopped', id, node: b.node, pid: b.pid, at });
+    }
   }
   // A duplicate down to one instance that ran already: a move only if it is not where the child ran before.
   if (movedTo !== undefined && hasPid(oldRunners, movedTo.pid)) {

@@ -346,6 +346,14 @@ export class Reconciler {
   private woke: Wake | undefined;
   private wokeTimer: TimerHandle | undefined;
   private lastWake = -Infinity;
+  /**
+   * When `checkStall` last asked the link layer (clock ms). Every view and every slice refreshes the
+   * inputs, so a burst of 10,000 starts asked it tens of thousands of times (a twentieth of the
+   * caller's CPU, and a heap number per clock read). Its answer is a function of the clock and of
+   * the failure detector's timer, which runs only between turns: asked again within the same
+   * millisecond, it cannot say anything new.
+   */
+  private stallCheckedAt = -Infinity;
   /** OS-process children the slice under way may still start (SPAWNS_PER_SLICE), and the ids left for the next slice. */
   private spawnsLeft = SPAWNS_PER_SLICE;
   private spawnDeferred: string[] = [];
@@ -1376,6 +1384,8 @@ export class Reconciler {
   private checkStall(): void {
     if (this.woke !== undefined || !this.ready || !this.o.isMember || this.o.ownStallMs === undefined) return;
     const now = this.o.clock.now();
+    if (now === this.stallCheckedAt) return;
+    this.stallCheckedAt = now;
     const woke = wokeFromStall(this.o.ownStallMs(), now, this.lastWake, this.o.config);
     if (woke === undefined) return;
     this.lastWake = now;

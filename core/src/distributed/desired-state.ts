@@ -240,7 +240,11 @@ export class DesiredState {
     const rev = this.vclock.next();
     // Validated by the caller; frozen like every spec the store holds (local-instances.ts trusts them).
     deepFreeze(spec);
-    this.write(key.child(id), deepFreeze(mergeChild([this.child(id), { specs: [{ rev, spec }] }])));
+    const held = this.child(id);
+    // A new child (nearly every start): the join with nothing is the one entry, already normal; the
+    // general join builds a map, a sorted copy and spread objects per start (a burst's caller).
+    const next: ChildRegister = held === EMPTY_REGISTER ? { specs: [{ rev, spec }] } : mergeChild([held, { specs: [{ rev, spec }] }]);
+    this.write(key.child(id), deepFreeze(next));
     return { tick: this.replica.tick, rev };
   }
 

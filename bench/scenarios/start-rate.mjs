@@ -27,7 +27,7 @@ export const description = 'startChild calls acknowledged per second: all from o
 
 /** @param {import('../lib/context.mjs').ScenarioContext} ctx */
 export async function run(ctx) {
-  const size = ctx.sizes({ nodes: 3, children: 1000, repeats: 1 }, { nodes: 3, children: 10_000, repeats: 1 });
+  const size = ctx.sizes({ nodes: 3, children: 1000, repeats: 1 }, { nodes: 3, children: 10_000, repeats: 3 });
   ctx.params({ ...size, preset: 'lan' });
   const N = size.children;
   const members = names(size.nodes);

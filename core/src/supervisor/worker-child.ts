@@ -69,6 +69,7 @@ import {
   type WorkerExit,
   type WorkerFactory,
   type WorkerHandle,
+  type WorkerScope,
 } from './workers.js';
 
 /** Messaging for an instance whose node routes none (a bare local supervisor). */
@@ -129,29 +130,34 @@ class InstanceWorkerContext implements WorkerContext {
   readonly cast: WorkerContext['cast'];
 
   constructor(
-    private readonly instance: InstanceContext,
-    private readonly signalOf: () => AbortSignal,
-    own: Pick<WorkerContext, 'exit' | 'onMessage' | 'onHandover'>,
+    private readonly run: WorkerRun,
+    instance: InstanceContext,
   ) {
     this.id = instance.id;
     this.pid = instance.pid;
     this.node = instance.node;
     this.groups = instance.groups;
     this.handover = instance.handover;
-    this.exit = own.exit;
-    this.onMessage = own.onMessage;
-    this.onHandover = own.onHandover;
+    this.exit = (reason?: WorkerExit) => run.finish(toExitReason(reason));
+    this.onMessage = (h: MessageHandler) => {
+      if (typeof h !== 'function') throw new TypeError('ctx.onMessage: the handler must be a function');
+      run.handler = h;
+    };
+    this.onHandover = (take: () => JsonValue | Promise<JsonValue>) => {
+      if (typeof take !== 'function') throw new TypeError('ctx.onHandover: the argument must be a function');
+      run.takeState = take;
+    };
     const messaging = instance.messaging ?? NO_MESSAGING;
     this.call = (id, message, options) => messaging.call(id, message, options);
     this.cast = (id, message) => messaging.cast(id, message);
   }
 
   get signal(): AbortSignal {
-    return this.signalOf();
+    return this.run.signal();
   }
 
   get log(): Logger {
-    return this.instance.log;
+    return this.run.ctx.log;
   }
 }
 
@@ -162,64 +168,163 @@ export async function startWorkerChild(
   ctx: InstanceContext,
   startTimeoutMs: number,
 ): Promise<RunningChild> {
-  // The signal is made when the worker first reads `ctx.signal` (an AbortController is a few µs and an
-  // allocation-heavy EventTarget: most workers never read it, and a burst starts thousands); one read
-  // after the stop began gets it already aborted.
-  let controller: AbortController | undefined;
-  let aborted = false;
-  const abort = (): void => {
-    if (aborted) return;
-    aborted = true;
-    controller?.abort(STOPPING);
-  };
-  const signal = (): AbortSignal => {
-    if (controller === undefined) {
-      controller = new AbortController();
-      if (aborted) controller.abort(STOPPING);
-    }
-    return controller.signal;
-  };
-  let started = false;
-  let ended = false;
-  let earlyExit: ExitReason | undefined;
-  let handle: WorkerHandle | undefined;
-  let notifyEarly: (() => void) | undefined;
+  const run = new WorkerRun(worker, ctx);
+  const workerCtx = new InstanceWorkerContext(run, ctx);
+  let produced: WorkerHandle | Promise<WorkerHandle>;
+  try {
+    produced = workerScope.run(run, () => factory(args, workerCtx));
+  } catch (err) {
+    run.abort();
+    throw new StartError(`worker ${worker} threw while starting: ${faultMessage(err)}`);
+  }
 
-  const finish = (reason: ExitReason): void => {
-    if (ended) return;
-    if (!started) {
-      earlyExit ??= reason;
-      notifyEarly?.();
+  // A factory that returned its handle (the common case) has started: no race against the
+  // start timeout (a timer and three promises per start were a tenth of a failover's CPU).
+  if (!isThenable(produced)) {
+    if (run.earlyExit && run.earlyExit.kind !== 'normal') throw run.exitedWhileStarting(run.earlyExit, produced);
+    return run.finishStart({ ok: true, h: produced });
+  }
+
+  const timeout = delay(ctx.clock, startTimeoutMs);
+  const early = new Promise<'early'>((resolve) => (run.notifyEarly = () => resolve('early')));
+  if (run.earlyExit) run.notifyEarly?.();
+  const outcome = await Promise.race([
+    Promise.resolve(produced).then(
+      (h) => ({ ok: true as const, h }),
+      (err: unknown) => ({ ok: false as const, err }),
+    ),
+    timeout.promise.then(() => 'timeout' as const),
+    early,
+  ]);
+  timeout.cancel();
+
+  if (outcome === 'timeout') {
+    run.abort();
+    run.ended = true;
+    stopLate(produced, run);
+    throw new StartError(`worker ${worker} did not finish starting within ${startTimeoutMs} ms`);
+  }
+  if (outcome === 'early') {
+    if (run.earlyExit && run.earlyExit.kind !== 'normal') throw run.exitedWhileStarting(run.earlyExit, produced);
+    // A normal exit during start: wait for the handle, then report the exit.
+    const settled = await Promise.resolve(produced).then(
+      (h) => ({ ok: true as const, h }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    return run.finishStart(settled);
+  }
+  return run.finishStart(outcome);
+}
+
+/** A handle that came too late (or after an exit while starting) is stopped at once, in the worker's scope. */
+function stopLate(produced: WorkerHandle | Promise<WorkerHandle>, scope: WorkerScope): void {
+  void Promise.resolve(produced)
+    .then((h) => workerScope.run(scope, () => h?.stop?.('start failed')))
+    .catch(() => undefined);
+}
+
+/**
+ * One running worker instance: its state, its channel and its stop, and the
+ * scope its code runs in (`fault`). A class, not closures over the start's
+ * variables: those were twenty closures and a context of thirty slots per
+ * running worker, about 1.3 kB of the 2.2 kB a worker held in its local
+ * supervisor (heap probe, 3 nodes × 10,000 children), and as much garbage
+ * per start.
+ */
+class WorkerRun implements RunningChild, ChildChannel, WorkerScope {
+  readonly osPid = undefined;
+  /** The signal is made when the worker first reads `ctx.signal` (see `signal`). */
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private started = false;
+  ended = false;
+  earlyExit: ExitReason | undefined;
+  private handle: WorkerHandle | undefined;
+  notifyEarly: (() => void) | undefined;
+  /** The stop under way, if any (a second stop with brutal_kill abandons it: `abandonStop`). */
+  private stopInFlight: Promise<void> | undefined;
+  private abandonStop: (() => void) | undefined;
+  handler: MessageHandler | undefined;
+  takeState: (() => JsonValue | Promise<JsonValue>) | undefined;
+  /** Handler runs (calls and casts) that have not settled yet; `quiet` is told when the last one does. */
+  private handlersRunning = 0;
+  /** Of those, the casts' (already acknowledged to their callers: see the header, "a cast outlives the handover"). */
+  private castsRunning = 0;
+  private quiet: (() => void) | undefined;
+  /** The state was taken for a handover: a handler that settles from now on was not in it (see the header). */
+  private stateTaken = false;
+
+  constructor(
+    private readonly worker: string,
+    readonly ctx: InstanceContext,
+  ) {}
+
+  /** Calls and casts go to the instance itself. */
+  get channel(): ChildChannel {
+    return this;
+  }
+
+  /** The worker's scope: a fault raised in its async context is an abnormal exit (workers.ts). */
+  fault(err: unknown): void {
+    this.finish({ kind: 'error', message: faultMessage(err) });
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort(STOPPING);
+  }
+
+  /**
+   * An AbortController is a few µs and an allocation-heavy EventTarget: most workers never read
+   * `ctx.signal`, and a burst starts thousands; one read after the stop began gets it already aborted.
+   */
+  signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(STOPPING);
+    }
+    return this.controller.signal;
+  }
+
+  finish(reason: ExitReason): void {
+    if (this.ended) return;
+    if (!this.started) {
+      this.earlyExit ??= reason;
+      this.notifyEarly?.();
       return;
     }
-    ended = true;
-    abort();
-    ctx.onExit(reason);
-  };
-  const scope = { fault: (err: unknown) => finish({ kind: 'error', message: faultMessage(err) }) };
-  /** The stop under way, if any (a second stop with brutal_kill abandons it: `abandonStop`). */
-  let stopInFlight: Promise<void> | undefined;
-  let abandonStop: (() => void) | undefined;
-  let handler: MessageHandler | undefined;
-  let takeState: (() => JsonValue | Promise<JsonValue>) | undefined;
-  /** Handler runs (calls and casts) that have not settled yet; `quiet` is told when the last one does. */
-  let handlersRunning = 0;
-  /** Of those, the casts' (already acknowledged to their callers: see the header, "a cast outlives the handover"). */
-  let castsRunning = 0;
-  let quiet: (() => void) | undefined;
-  /** The state was taken for a handover: a handler that settles from now on was not in it (see the header). */
-  let stateTaken = false;
-  const workerCtx = new InstanceWorkerContext(ctx, signal, {
-    exit: (reason?: WorkerExit) => finish(toExitReason(reason)),
-    onMessage: (h: MessageHandler) => {
-      if (typeof h !== 'function') throw new TypeError('ctx.onMessage: the handler must be a function');
-      handler = h;
-    },
-    onHandover: (take: () => JsonValue | Promise<JsonValue>) => {
-      if (typeof take !== 'function') throw new TypeError('ctx.onHandover: the argument must be a function');
-      takeState = take;
-    },
-  });
+    this.ended = true;
+    this.abort();
+    this.ctx.onExit(reason);
+  }
+
+  exitedWhileStarting(exit: ExitReason, produced: WorkerHandle | Promise<WorkerHandle>): StartError {
+    this.abort();
+    this.ended = true;
+    stopLate(produced, this);
+    return new StartError(`worker ${this.worker} exited while starting: ${exit.kind === 'error' ? exit.message : exit.kind}`);
+  }
+
+  finishStart(result: { ok: true; h: WorkerHandle } | { ok: false; err: unknown }): RunningChild {
+    if (!result.ok) {
+      this.abort();
+      this.ended = true;
+      throw new StartError(`worker ${this.worker} failed to start: ${faultMessage(result.err)}`);
+    }
+    if (!result.h || typeof result.h.stop !== 'function') {
+      this.abort();
+      this.ended = true;
+      throw new StartError(`worker ${this.worker}: the factory must return (or resolve to) an object with stop(reason)`);
+    }
+    this.handle = result.h;
+    this.started = true;
+    if (this.earlyExit) {
+      const reason = this.earlyExit;
+      queueMicrotask(() => this.finish(reason));
+    }
+    return this;
+  }
 
   /**
    * Runs the handler in the worker's scope (a synchronous throw becomes a
@@ -227,20 +332,20 @@ export async function startWorkerChild(
    * after the state was taken — read in the same callback that counts it
    * done, so a run the handover waited for is never late.
    */
-  const runHandler = (h: MessageHandler, body: JsonValue): Promise<{ ok: true; reply: JsonValue | void; late: boolean } | { ok: false; err: unknown }> => {
+  private runHandler(h: MessageHandler, body: JsonValue): Promise<{ ok: true; reply: JsonValue | void; late: boolean } | { ok: false; err: unknown }> {
     let running: Promise<JsonValue | void>;
     try {
-      running = Promise.resolve(workerScope.run(scope, () => h(body)));
+      running = Promise.resolve(workerScope.run(this, () => h(body)));
     } catch (err) {
       running = Promise.reject(err);
     }
-    handlersRunning++;
+    this.handlersRunning++;
     const settled = (): void => {
-      if (--handlersRunning === 0) quiet?.();
+      if (--this.handlersRunning === 0) this.quiet?.();
     };
     return running.then(
       (reply) => {
-        const late = stateTaken;
+        const late = this.stateTaken;
         settled();
         return { ok: true as const, reply, late };
       },
@@ -249,73 +354,84 @@ export async function startWorkerChild(
         return { ok: false as const, err };
       },
     );
-  };
-  const afterHandover = (): string =>
-    `${ctx.id}'s instance ${ctx.pid} handed its state over to its next instance before its handler answered; ` +
-    'the message may or may not have been handled (delivery is at most once: it is not sent again)';
-  const channel: ChildChannel = {
-    call: (body, timeoutMs) => {
-      const h = handler;
-      if (ended || h === undefined)
-        return Promise.reject(
-          new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`),
-        );
-      // Race "a caller woken from a freeze" (distributed/call-table.ts): a late timer lets the poll phase run first, so a
-      // handler whose I/O completed in time answers.
-      let timer: TimerHandle | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setDeadline(ctx.clock, ctx.clock.now() + timeoutMs, () =>
-          reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`)),
-        );
-      });
-      const answered = runHandler(h, body).then((run): JsonValue => {
-        if (!run.ok) throw new MessageError('handler-error', faultMessage(run.err).slice(0, 1000));
-        if (run.late) throw new MessageError('timeout', afterHandover());
-        const value = run.reply === undefined ? null : run.reply;
-        if (!isJsonValue(value)) throw new MessageError('handler-error', `${ctx.id}'s handler answered with something that is not plain JSON`);
-        return value;
-      });
-      return Promise.race([answered, timedOut]).finally(() => ctx.clock.clearTimeout(timer));
-    },
-    cast: (body) => {
-      const h = handler;
-      if (ended || h === undefined)
-        throw new MessageError('no-handler', ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`);
-      castsRunning++;
-      void runHandler(h, body).then((run) => {
-        castsRunning--;
-        if (!run.ok) ctx.log.warn({ err: faultMessage(run.err) }, 'message handler threw on a cast (the worker keeps running)');
-        else if (run.late) ctx.log.warn({}, "a cast's handler finished after the state was handed over; its effect did not go to the next instance");
-      });
-    },
-  };
-  const takeHandover = async (timeoutMs: number): Promise<JsonValue | undefined> => {
-    const take = takeState;
+  }
+
+  private afterHandover(): string {
+    return (
+      `${this.ctx.id}'s instance ${this.ctx.pid} handed its state over to its next instance before its handler answered; ` +
+      'the message may or may not have been handled (delivery is at most once: it is not sent again)'
+    );
+  }
+
+  private noHandler(): MessageError {
+    const ctx = this.ctx;
+    return new MessageError(
+      'no-handler',
+      this.ended ? `${ctx.id}'s instance ${ctx.pid} has stopped` : `${ctx.id} registered no message handler (ctx.onMessage)`,
+    );
+  }
+
+  call(body: JsonValue, timeoutMs: number): Promise<JsonValue> {
+    const h = this.handler;
+    if (this.ended || h === undefined) return Promise.reject(this.noHandler());
+    const ctx = this.ctx;
+    // Race "a caller woken from a freeze" (distributed/call-table.ts): a late timer lets the poll phase run first, so a
+    // handler whose I/O completed in time answers.
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setDeadline(ctx.clock, ctx.clock.now() + timeoutMs, () =>
+        reject(new MessageError('timeout', `${ctx.id}'s handler did not answer within ${timeoutMs} ms`)),
+      );
+    });
+    const answered = this.runHandler(h, body).then((run): JsonValue => {
+      if (!run.ok) throw new MessageError('handler-error', faultMessage(run.err).slice(0, 1000));
+      if (run.late) throw new MessageError('timeout', this.afterHandover());
+      const value = run.reply === undefined ? null : run.reply;
+      if (!isJsonValue(value)) throw new MessageError('handler-error', `${ctx.id}'s handler answered with something that is not plain JSON`);
+      return value;
+    });
+    return Promise.race([answered, timedOut]).finally(() => ctx.clock.clearTimeout(timer));
+  }
+
+  cast(body: JsonValue): void {
+    const h = this.handler;
+    if (this.ended || h === undefined) throw this.noHandler();
+    this.castsRunning++;
+    void this.runHandler(h, body).then((run) => {
+      this.castsRunning--;
+      if (!run.ok) this.ctx.log.warn({ err: faultMessage(run.err) }, 'message handler threw on a cast (the worker keeps running)');
+      else if (run.late) this.ctx.log.warn({}, "a cast's handler finished after the state was handed over; its effect did not go to the next instance");
+    });
+  }
+
+  async takeHandover(timeoutMs: number): Promise<JsonValue | undefined> {
+    const take = this.takeState;
     if (take === undefined) return undefined;
+    const ctx = this.ctx;
     // Race "a handler outlives the handover" (see the header): let the runs under way settle first, within the bound.
-    if (handlersRunning > 0) {
+    if (this.handlersRunning > 0) {
       const bound = delay(ctx.clock, timeoutMs);
-      const drained = new Promise<'drained'>((resolve) => (quiet = () => resolve('drained')));
+      const drained = new Promise<'drained'>((resolve) => (this.quiet = () => resolve('drained')));
       const waited = await Promise.race([drained, bound.promise.then(() => 'bound' as const)]);
       bound.cancel();
-      quiet = undefined;
+      this.quiet = undefined;
       if (waited === 'bound') {
-        const calls = handlersRunning - castsRunning;
+        const calls = this.handlersRunning - this.castsRunning;
         ctx.log.warn(
-          { handlers: handlersRunning, calls, casts: castsRunning, handoverTimeoutMs: timeoutMs },
+          { handlers: this.handlersRunning, calls, casts: this.castsRunning, handoverTimeoutMs: timeoutMs },
           `message handlers still running after ${timeoutMs} ms; the state is handed over without them: ` +
-            `${calls} call(s), whose callers are told the outcome is unknown, and ${castsRunning} cast(s), ` +
+            `${calls} call(s), whose callers are told the outcome is unknown, and ${this.castsRunning} cast(s), ` +
             'acknowledged when the instance took them, whose effects do not go to the next instance',
         );
       }
       // It crashed or was stopped meanwhile: as a crashed instance, it hands over nothing.
-      if (ended) throw new Error('onHandover not called: the instance ended while its messages were finishing');
+      if (this.ended) throw new Error('onHandover not called: the instance ended while its messages were finishing');
     }
-    stateTaken = true;
+    this.stateTaken = true;
     const timer = delay(ctx.clock, timeoutMs);
     let taking: Promise<JsonValue>;
     try {
-      taking = Promise.resolve(workerScope.run(scope, take));
+      taking = Promise.resolve(workerScope.run(this, take));
     } catch (err) {
       taking = Promise.reject(err);
     }
@@ -329,106 +445,31 @@ export async function startWorkerChild(
     } finally {
       timer.cancel();
     }
-  };
-
-  let produced: WorkerHandle | Promise<WorkerHandle>;
-  try {
-    produced = workerScope.run(scope, () => factory(args, workerCtx));
-  } catch (err) {
-    abort();
-    throw new StartError(`worker ${worker} threw while starting: ${faultMessage(err)}`);
   }
 
-  const stopLate = (): void => {
-    void Promise.resolve(produced)
-      .then((h) => workerScope.run(scope, () => h?.stop?.('start failed')))
-      .catch(() => undefined);
-  };
-  const exitedWhileStarting = (exit: ExitReason): StartError => {
-    abort();
-    ended = true;
-    stopLate();
-    return new StartError(`worker ${worker} exited while starting: ${exit.kind === 'error' ? exit.message : exit.kind}`);
-  };
-
-  // A factory that returned its handle (the common case) has started: no race against the
-  // start timeout (a timer and three promises per start were a tenth of a failover's CPU).
-  if (!isThenable(produced)) {
-    if (earlyExit && earlyExit.kind !== 'normal') throw exitedWhileStarting(earlyExit);
-    return finishStart({ ok: true, h: produced });
-  }
-
-  const timeout = delay(ctx.clock, startTimeoutMs);
-  const early = new Promise<'early'>((resolve) => (notifyEarly = () => resolve('early')));
-  if (earlyExit) notifyEarly?.();
-  const outcome = await Promise.race([
-    Promise.resolve(produced).then(
-      (h) => ({ ok: true as const, h }),
-      (err: unknown) => ({ ok: false as const, err }),
-    ),
-    timeout.promise.then(() => 'timeout' as const),
-    early,
-  ]);
-  timeout.cancel();
-
-  if (outcome === 'timeout') {
-    abort();
-    ended = true;
-    stopLate();
-    throw new StartError(`worker ${worker} did not finish starting within ${startTimeoutMs} ms`);
-  }
-  if (outcome === 'early') {
-    if (earlyExit && earlyExit.kind !== 'normal') throw exitedWhileStarting(earlyExit);
-    // A normal exit during start: wait for the handle, then report the exit.
-    const settled = await Promise.resolve(produced).then(
-      (h) => ({ ok: true as const, h }),
-      (err: unknown) => ({ ok: false as const, err }),
-    );
-    return finishStart(settled);
-  }
-  return finishStart(outcome);
-
-  function finishStart(result: { ok: true; h: WorkerHandle } | { ok: false; err: unknown }): RunningChild {
-    if (!result.ok) {
-      abort();
-      ended = true;
-      throw new StartError(`worker ${worker} failed to start: ${faultMessage(result.err)}`);
-    }
-    if (!result.h || typeof result.h.stop !== 'function') {
-      abort();
-      ended = true;
-      throw new StartError(`worker ${worker}: the factory must return (or resolve to) an object with stop(reason)`);
-    }
-    handle = result.h;
-    started = true;
-    if (earlyExit) {
-      const reason = earlyExit;
-      queueMicrotask(() => finish(reason));
-    }
-    return { osPid: undefined, channel, takeHandover, stop: (shutdown) => stop(shutdown) };
-  }
-
-  async function stop(shutdown: Shutdown): Promise<void> {
-    if (ended) return;
+  stop(shutdown: Shutdown): Promise<void> {
+    if (this.ended) return Promise.resolve();
     // A second stop while the first waits (a deadline that came closer): brutal_kill abandons it now.
-    if (stopInFlight) {
+    if (this.stopInFlight) {
       if (shutdown === 'brutal_kill') {
-        ctx.log.warn({}, 'worker still stopping past its deadline; abandoned (honour ctx.signal to stop promptly)');
-        finish({ kind: 'shutdown' });
-        abandonStop?.();
+        this.ctx.log.warn({}, 'worker still stopping past its deadline; abandoned (honour ctx.signal to stop promptly)');
+        this.finish({ kind: 'shutdown' });
+        this.abandonStop?.();
       }
-      return stopInFlight;
+      return this.stopInFlight;
     }
-    stopInFlight = stopOnce(shutdown);
-    return stopInFlight;
+    this.stopInFlight = this.stopOnce(shutdown);
+    return this.stopInFlight;
   }
 
-  async function stopOnce(shutdown: Shutdown): Promise<void> {
-    const abandoned = new Promise<'abandoned'>((resolve) => (abandonStop = () => resolve('abandoned')));
-    abort();
+  private async stopOnce(shutdown: Shutdown): Promise<void> {
+    const abandoned = new Promise<'abandoned'>((resolve) => (this.abandonStop = () => resolve('abandoned')));
+    this.abort();
+    const ctx = this.ctx;
+    const handle = this.handle!;
     let stopping: Promise<unknown>;
     try {
-      stopping = Promise.resolve(workerScope.run(scope, () => handle!.stop('shutdown')));
+      stopping = Promise.resolve(workerScope.run(this, () => handle.stop('shutdown')));
     } catch (err) {
       ctx.log.warn({ err: faultMessage(err) }, 'worker stop() threw');
       stopping = Promise.resolve();
@@ -445,6 +486,6 @@ export async function startWorkerChild(
       if (result === 'timeout')
         ctx.log.warn({ shutdownMs: shutdown }, `worker did not stop within ${shutdown} ms; abandoned (honour ctx.signal to stop promptly)`);
     }
-    finish({ kind: 'shutdown' });
+    this.finish({ kind: 'shutdown' });
   }
 }

@@ -89,6 +89,8 @@ export { LocalSupervisor, SupervisorError } from './supervisor/local-supervisor.
 export type { ChildInfo, ChildEvent, ChildStatus, ChildCounts, LocalSupervisorOptions, SupervisorErrorCode } from './supervisor/local-supervisor.js';
 /** Why a child has no message channel (it moved, or is gone). */
 export type { NoChannel } from './supervisor/local-supervisor.js';
+/** What a move's handovers went without (LocalSupervisor.handoverLosses). */
+export type { HandoverLosses } from './supervisor/running-child.js';
 /** Validating a child spec (the schema and its error). */
 export { parseChildSpec, SpecError, ChildSpecSchema } from './supervisor/child-spec.js';
 /** A child spec, as given and as validated, and its restart/shutdown settings. */

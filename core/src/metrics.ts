@@ -46,7 +46,7 @@ export interface MetricsSource {
   members(): readonly Pick<Member, 'status'>[];
   linkStats(): LinkLayer['stats'] & { links: number; bytesIn?: number; bytesOut?: number };
   readonly supervisor: Pick<DistributedSupervisor, 'countChildren' | 'on' | 'onReconcile' | 'callFigures'>;
-  readonly local: Pick<LocalSupervisor, 'countChildren' | 'on'>;
+  readonly local: Pick<LocalSupervisor, 'countChildren' | 'on' | 'handoverLosses'>;
   /** Saving to the data dir: undefined without one (no pogo_state_* series then). */
   readonly stateSaving?: StateSavingHealth | undefined;
 }
@@ -141,6 +141,15 @@ export function createMetrics(node: MetricsSource): NodeMetrics {
       const { calls: call, casts: cast, delivered, moved, lateReplies: late_reply, linkLost: link_lost, overloaded } = f;
       return { call, cast, delivered, moved, late_reply, link_lost, overloaded };
     },
+  );
+  // Race "a cast outlives the handover" (supervisor/worker-child.ts): what a move's handover went without.
+  totals(
+    registry,
+    'pogo_handover_lost_total',
+    'Messages an instance was still handling when its state was handed over on a move, past the handover timeout: ' +
+      'calls (their callers were told the outcome is unknown) and casts (acknowledged; their effects did not reach the next instance), since start',
+    'kind',
+    () => ({ call: node.local.handoverLosses.calls, cast: node.local.handoverLosses.casts }),
   );
   const starts = new Counter({ name: 'pogo_child_starts_total', help: 'Instances started on this node', registers: [registry] });
   const stops = new Counter({ name: 'pogo_child_stops_total', help: 'Instances stopped on this node', registers: [registry] });

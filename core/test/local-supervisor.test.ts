@@ -458,6 +458,8 @@ describe('LocalSupervisor: bad input never hurts the node', () => {
     expect(await taking).toBe(0);
     const warned = log.entries.find((e) => /message handlers still running after 5000 ms/.test(e.message));
     expect(warned?.fields).toMatchObject({ handlers: 3, calls: 1, casts: 2 });
+    // The metrics' totals (pogo_handover_lost_total) count them too.
+    expect(sup.handoverLosses).toEqual({ calls: 1, casts: 2 });
     expect(warned?.message).toMatch(/1 call\(s\), whose callers are told the outcome is unknown, and 2 cast\(s\), acknowledged .* whose effects do not go/);
     // Each cast that settles afterwards says its effect was lost.
     for (const go of unblock.splice(0)) go();

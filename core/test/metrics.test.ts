@@ -64,8 +64,11 @@ describe('metrics', () => {
     expect(metric(text, 'pogo_calls', { state: 'outstanding' })).toBe(0);
     expect(metric(text, 'pogo_calls', { state: 'waiting' })).toBe(0);
     expect(metric(text, 'pogo_calls_total', { kind: 'call' })).toBe(1);
+    // No move went without a message yet.
+    expect(metric(text, 'pogo_handover_lost_total', { kind: 'call' })).toBe(0);
+    expect(metric(text, 'pogo_handover_lost_total', { kind: 'cast' })).toBe(0);
     // Totals are counters (Prometheus' type for a `_total`), read again at each scrape.
-    for (const total of ['pogo_frames_total', 'pogo_invalid_frames_total', 'pogo_link_bytes_total', 'pogo_calls_total'])
+    for (const total of ['pogo_frames_total', 'pogo_invalid_frames_total', 'pogo_link_bytes_total', 'pogo_calls_total', 'pogo_handover_lost_total'])
       expect(text).toContain(`# TYPE ${total} counter`);
     expect(metric(text, 'pogo_invalid_frames_total')).toBe(0);
     await expect(a.supervisor.call('m1', 'hello')).rejects.toMatchObject({ code: 'no-handler' });

@@ -42,7 +42,7 @@ import { LogRing, type OutputLine } from './log-ring.js';
 import { startOsChild } from './os-child.js';
 import { describeExit, failingBackoff, shouldRestart, withinIntensity, type ExitReason } from './restart-policy.js';
 import type { ChildChannel } from './child-channel.js';
-import { LaunchContext, StartError, type RunningChild } from './running-child.js';
+import { LaunchContext, StartError, type HandoverLosses, type RunningChild } from './running-child.js';
 import { startWorkerChild } from './worker-child.js';
 import type { ChildMessaging, WorkerRegistry } from './workers.js';
 
@@ -201,6 +201,8 @@ interface ChildRecord {
 /** The per-node supervisor (Erlang one_for_one): starts, restarts and stops this node's children. */
 export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
   private readonly children = new Map<string, ChildRecord>();
+  /** Messages handovers went without, since start (worker-child.ts; the metrics read them). */
+  readonly handoverLosses: HandoverLosses = { calls: 0, casts: 0 };
   private readonly startTimeoutMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -476,8 +478,17 @@ export class LocalSupervisor extends EventEmitter<{ child: [ChildEvent] }> {
     if (record.status !== 'starting') this.setStatus(record, 'starting', record.restarts > 0 ? 'restarting' : 'starting');
     const handover = record.handover;
     record.handover = undefined;
-    const ctx = new LaunchContext(id, pid, this.o.node, this.o.clock, this.o.log, this.o.groups, handover, this.o.messaging?.(), (reason: ExitReason) =>
-      this.onExit(record, generation, reason),
+    const ctx = new LaunchContext(
+      id,
+      pid,
+      this.o.node,
+      this.o.clock,
+      this.o.log,
+      this.o.groups,
+      handover,
+      this.o.messaging?.(),
+      (reason: ExitReason) => this.onExit(record, generation, reason),
+      this.handoverLosses,
     );
     let instance: RunningChild;
     try {

@@ -43,6 +43,20 @@ export interface InstanceContext {
   readonly messaging: ChildMessaging | undefined;
   /** Called exactly once, when the instance has ended (after start succeeded). */
   onExit(reason: ExitReason): void;
+  /**
+   * Counts the messages a handover went without (still being handled at its
+   * bound: worker-child.ts, "a cast outlives the handover"); the local
+   * supervisor's totals, read by the metrics. Optional: a bare context counts nothing.
+   */
+  readonly handoverLosses?: HandoverLosses;
+}
+
+/** Messages still being handled when an instance's state was taken without them, since start. */
+export interface HandoverLosses {
+  /** Calls: their callers are told the outcome is unknown (`timeout`). */
+  calls: number;
+  /** Casts: acknowledged when taken, their effects did not reach the next instance. */
+  casts: number;
 }
 
 /**
@@ -68,6 +82,8 @@ export class LaunchContext implements InstanceContext {
     readonly messaging: ChildMessaging | undefined,
     /** The supervisor's end-of-instance handler (bound to this start's record and generation). */
     readonly onExit: (reason: ExitReason) => void,
+    /** The supervisor's totals (shared by every instance it starts). */
+    readonly handoverLosses?: HandoverLosses,
   ) {}
 
   get log(): Logger {

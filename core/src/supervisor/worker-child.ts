@@ -417,6 +417,11 @@ class WorkerRun implements RunningChild, ChildChannel, WorkerScope {
       this.quiet = undefined;
       if (waited === 'bound') {
         const calls = this.handlersRunning - this.castsRunning;
+        const losses = ctx.handoverLosses;
+        if (losses !== undefined) {
+          losses.calls += calls;
+          losses.casts += this.castsRunning;
+        }
         ctx.log.warn(
           { handlers: this.handlersRunning, calls, casts: this.castsRunning, handoverTimeoutMs: timeoutMs },
           `message handlers still running after ${timeoutMs} ms; the state is handed over without them: ` +

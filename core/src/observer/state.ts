@@ -252,7 +252,7 @@ export interface SampleView {
   failures: number;
   /** Members (not observers) up when the second closed. */
   members: number;
-  /** Children running on each node when the second closed, by node name. */
+  /** Children with an instance on each node when the second closed, by node name (a copy on a second node counts there too). */
   perNode: Record<string, number>;
 }
 

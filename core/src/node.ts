@@ -51,6 +51,7 @@ import {
   type Pid,
   type Role,
   type StoreMessage,
+  type WaitsFor,
 } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { createDnsQueries, type DnsQueries } from './discovery/dns-lookup.js';
@@ -418,6 +419,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         for (const link of this.links.all()) this.links.disconnect(link.peer.name, reason);
       },
       setReady: (ready) => this.announceReady(ready),
+      setWaitsFor: (waitsFor) => this.announceWaitsFor(waitsFor),
       setStartable: (startable) => this.membership.updateSelf({ startable }),
       readyConfirmed: () => this.readyConfirmed(),
       ownStallMs: () => this.links.ownStallMs(),
@@ -759,6 +761,19 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       return;
     }
     this.log.warn({ client: link.peer.name, t: message.t }, 'a client sent a frame only nodes send; dropped');
+  }
+
+  /**
+   * Publishes what this member waits for while it is not ready (protocol
+   * 2.7): only when it changed, since readiness is looked at again every few
+   * ms while a node waits and each announcement is gossiped to every peer.
+   */
+  private announceWaitsFor(waitsFor: WaitsFor | undefined): void {
+    if (this.role !== 'member') return;
+    const before = this.membership.get(this.name)?.waitsFor;
+    if (before === undefined && waitsFor === undefined) return;
+    if (before !== undefined && waitsFor !== undefined && JSON.stringify(before) === JSON.stringify(waitsFor)) return;
+    this.membership.updateSelf({ waitsFor });
   }
 
   /**

@@ -432,3 +432,16 @@ describe('<Board/> a member that runs copies', () => {
     act(() => useStore.getState().setFilter(''));
   });
 });
+
+describe('<Board/> a member not ready', () => {
+  const view = mountPerTest();
+
+  it('says on its tag whom it waits for, as it announces it', () => {
+    const waitsFor = { notLinked: ['n3'], roster: ['n3'], notSynced: [], joined: true, leased: true };
+    act(() => useStore.getState().applySnapshot(clusterOf([member('n1', { ready: false, waitsFor }), member('n2', { ready: false })], [])));
+    view.render(<Board />);
+    const tag = (n: string) => view.container.querySelector(`[data-node="${n}"] [data-testid="node-not-ready"]`)?.getAttribute('title');
+    expect(tag('n1')).toBe('n1 takes no children now: it waits for n3 (in its saved roster, not heard of since it restarted)');
+    expect(tag('n2')).toBe('n2 takes no children now: still joining (until it has synced with the others), or leaving');
+  });
+});

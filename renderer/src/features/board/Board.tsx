@@ -35,6 +35,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { runCommand } from '../../gateway/client';
 import { requestMove } from '../../gateway/move';
+import { waitWords } from '../../store/attention';
 import { boardIndex } from '../../store/board-index';
 import { filterColumns, selectMemberNodes } from '../../store/cluster';
 import { selectBoardStale, selectCommandBlock, selectStale } from '../../store/connection';
@@ -245,7 +246,11 @@ function NodeColumn(props: {
             <span
               className={cx('tag warn')}
               data-testid="node-not-ready"
-              title={`${name} takes no children now: still joining (until it has synced with the others), or leaving`}
+              title={
+                node.waitsFor
+                  ? `${name} takes no children now: it waits for ${waitWords(node.waitsFor)}`
+                  : `${name} takes no children now: still joining (until it has synced with the others), or leaving`
+              }
             >
               not ready
             </span>

@@ -265,3 +265,24 @@ describe('attention: members not ready while children wait behind them', () => {
     );
   });
 });
+
+describe('attention: members not ready, grouped', () => {
+  it('members restarted together (deadlines ms apart, the same second) are one entry; different waits are two, each naming all behind whom children wait', () => {
+    const at = new Date(2026, 11, 6, 17, 5, 0).getTime();
+    const w = { notLinked: ['n3'], roster: [], notSynced: [], joined: true, leased: true };
+    const pendingChild = child('p', { status: 'pending', node: null, pid: null, instances: [], owner: null });
+    const since = { p: { status: 'pending', at: 0 } };
+    const together = clusterOf(
+      [member('n1', { ready: false, waitsFor: { ...w, until: at + 3 } }), member('n2', { ready: false, waitsFor: { ...w, until: at + 9 } })],
+      [],
+    );
+    expect(notReadyWarnings(together.members, { p: pendingChild }, since, 60_000).map((x) => x.tag)).toEqual(['n1, n2 not ready']);
+    const apart = clusterOf(
+      [member('n1', { ready: false, waitsFor: { ...w, until: at } }), member('n2', { ready: false, waitsFor: { ...w, notLinked: ['n4'], until: at } })],
+      [],
+    );
+    const warnings = notReadyWarnings(apart.members, { p: pendingChild }, since, 60_000);
+    expect(warnings.map((x) => x.tag)).toEqual(['n1 not ready', 'n2 not ready']);
+    expect(warnings[0]?.text).toContain('1 child is pending behind n1, n2 (not started anywhere)');
+  });
+});

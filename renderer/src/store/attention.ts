@@ -360,15 +360,18 @@ export function notReadyWarnings(
   // One entry per distinct wait, in name order of its first member.
   const groups = new Map<string, MemberView[]>();
   for (const m of waiting) {
-    const key = m.waitsFor ? `${waitWords(m.waitsFor)}|${m.waitsFor.until ?? ''}` : '?';
+    // By what the entry says: members restarted together have deadlines a few ms apart, the same second on screen.
+    const key = m.waitsFor ? `${waitWords(m.waitsFor)}|${m.waitsFor.until === undefined ? '' : hhmmss(m.waitsFor.until)}` : '?';
     groups.set(key, [...(groups.get(key) ?? []), m]);
   }
-  const behind = waiting.length === 1 ? 'it' : 'them';
-  const pendingWords = `${blocked} ${blocked === 1 ? 'child is' : 'children are'} pending behind ${behind} (not started anywhere)`;
+  const pending = `${blocked} ${blocked === 1 ? 'child is' : 'children are'} pending`;
   const out: ClusterWarning[] = [];
   for (const group of groups.values()) {
     const one = group.length === 1;
     const who = group.map((m) => m.name).join(', ');
+    // Behind every member not ready, which this entry may not name alone (members waiting for different things).
+    const behind = group.length === waiting.length ? (one ? 'it' : 'them') : waiting.map((m) => m.name).join(', ');
+    const pendingWords = `${pending} behind ${behind} (not started anywhere)`;
     const w = group[0]!.waitsFor;
     if (!w) {
       out.push({

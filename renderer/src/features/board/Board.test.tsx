@@ -425,10 +425,10 @@ describe('<Board/> a member that runs copies', () => {
     view.render(<Board />);
     const count = (n: string) => view.container.querySelector(`[data-testid="node-column"][data-node="${n}"] [data-testid="child-count"]`)?.textContent;
     expect(count('a')).toBe('2 children');
-    expect(count('c')).toBe('4 running: 1 child + 3 copies of children shown on a (2), b (1)');
+    expect(count('c')).toBe('4 running: 1 child + 3 duplicates of children shown on a (2), b (1)');
     // With a filter on, the cards are counted as shown of all; the copies are still said.
     act(() => useStore.getState().setFilter('zzz-no-such-child'));
-    expect(count('c')).toBe('4 running: 0 of 1 child shown + 3 copies of children shown on a (2), b (1)');
+    expect(count('c')).toBe('4 running: 0 of 1 child shown + 3 duplicates of children shown on a (2), b (1)');
     act(() => useStore.getState().setFilter(''));
   });
 });

@@ -292,7 +292,7 @@ function NodeColumn(props: {
             title={
               copies > 0
                 ? `${name} runs an instance of ${copies} ${copies === 1 ? 'child' : 'children'} whose card is in another column (the card ` +
-                  `sits where its first instance runs): copies that run twice, as a member cut off from the others runs them (available mode)`
+                  `sits where its first instance runs): each runs twice, as when a member is cut off from the others in available mode`
                 : undefined
             }
           >

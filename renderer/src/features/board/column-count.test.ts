@@ -18,9 +18,9 @@ describe('columnCountText', () => {
           ['n1', 7],
         ]),
       ),
-    ).toBe('12 running: 0 children + 12 copies of children shown on n1 (7), n2 (5)');
-    expect(columnCountText(1, 1, new Map([['n1', 1]]))).toBe('2 running: 1 child + 1 copy of child shown on n1 (1)');
-    expect(columnCountText(0, 2, new Map([['n1', 3]]))).toBe('5 running: 0 of 2 children shown + 3 copies of children shown on n1 (3)');
+    ).toBe('12 running: 0 children + 12 duplicates of children shown on n1 (7), n2 (5)');
+    expect(columnCountText(1, 1, new Map([['n1', 1]]))).toBe('2 running: 1 child + 1 duplicate of child shown on n1 (1)');
+    expect(columnCountText(0, 2, new Map([['n1', 3]]))).toBe('5 running: 0 of 2 children shown + 3 duplicates of children shown on n1 (3)');
   });
 
   it('counts copies by column', () => {

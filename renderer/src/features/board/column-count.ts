@@ -6,8 +6,12 @@
  * member cut off from the others in netsplit mode `available`, which runs a
  * copy of every child of the members it lost, said "0 children" while it
  * ran them all (an outsider's tour). Its column now says how many run
- * there in all, and where the cards of the copied children are:
- * "12 running: 0 children + 12 copies of children shown on n1 (7), n2 (5)".
+ * there in all, and where the cards of those children are. They are
+ * "duplicates", not "copies": which instance is the extra one is not the
+ * column's to say (the cut-off member's own children run there as the
+ * originals, and their card may be in the column of the member that
+ * restarted them):
+ * "12 running: 0 children + 12 duplicates of children shown on n1 (7), n2 (5)".
  * Pure, so it is tested without a board.
  */
 
@@ -25,7 +29,7 @@ export function columnCountText(shown: number, all: number, copies: ReadonlyMap<
   const n = elsewhere.reduce((sum, [, k]) => sum + k, 0);
   if (n === 0) return cards;
   const where = elsewhere.map(([column, k]) => `${column === '' ? 'Not running' : column} (${k})`).join(', ');
-  return `${all + n} running: ${cards} + ${n} ${n === 1 ? 'copy' : 'copies'} of ${children(n)} shown on ${where}`;
+  return `${all + n} running: ${cards} + ${n} ${n === 1 ? 'duplicate' : 'duplicates'} of ${children(n)} shown on ${where}`;
 }
 
 /** How many children run an instance on the node whose card is in another column. */

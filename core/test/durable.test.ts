@@ -614,6 +614,20 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(buildState(n2, { events: [] }, 'none').members['n1']?.waitsFor).toBeUndefined();
   });
 
+  it('members that ready within a second announce no wait: a normal start gossips no waitsFor', async () => {
+    sim = new SimCluster(812);
+    const t0 = sim.clock.now();
+    for (const name of NAMES) await sim.start(name, name === 'n1' ? [] : ['n1']);
+    let announced = 0;
+    for (let t = 0; t < 5_000 && !sim.running().every((x) => x.supervisor.isReady); t += 10) {
+      await sim.run(10);
+      for (const a of sim.running()) for (const m of a.members()) if (m.waitsFor !== undefined) announced++;
+    }
+    expect(sim.running().every((x) => x.supervisor.isReady)).toBe(true);
+    expect(sim.clock.now() - t0).toBeLessThan(1_000);
+    expect(announced).toBe(0);
+  });
+
   it('starting a spec already held answers at once: nothing is saved for it, so nothing is waited for', async () => {
     // The tour: `pogo ctl start` of an unchanged spec on a calm cluster with data dirs timed out (5 of 5),
     // answered only when some other change was saved: the touch moved the tick, and the answer waited for

@@ -277,6 +277,15 @@ describe('attention: members not ready, grouped', () => {
       [],
     );
     expect(notReadyWarnings(together.members, { p: pendingChild }, since, 60_000).map((x) => x.tag)).toEqual(['n1, n2 not ready']);
+    // Restarted across a second's boundary (the namespace run): still one entry, going on by the later deadline.
+    const straddle = clusterOf(
+      [member('n1', { ready: false, waitsFor: { ...w, until: at - 2 } }), member('n2', { ready: false, waitsFor: { ...w, until: at + 5 } })],
+      [],
+    );
+    const [one, ...more] = notReadyWarnings(straddle.members, { p: pendingChild }, since, 60_000);
+    expect(more).toEqual([]);
+    expect(one?.tag).toBe('n1, n2 not ready');
+    expect(one?.text).toContain('By 17:05:00 (--ready-timeout-ms, their clock) they take children without it.');
     const apart = clusterOf(
       [member('n1', { ready: false, waitsFor: { ...w, until: at } }), member('n2', { ready: false, waitsFor: { ...w, notLinked: ['n4'], until: at } })],
       [],

@@ -360,8 +360,8 @@ export function notReadyWarnings(
   // One entry per distinct wait, in name order of its first member.
   const groups = new Map<string, MemberView[]>();
   for (const m of waiting) {
-    // By what the entry says: members restarted together have deadlines a few ms apart, the same second on screen.
-    const key = m.waitsFor ? `${waitWords(m.waitsFor)}|${m.waitsFor.until === undefined ? '' : hhmmss(m.waitsFor.until)}` : '?';
+    // By what they wait for: members restarted together have deadlines a few ms apart (said once, below).
+    const key = m.waitsFor ? waitWords(m.waitsFor) : '?';
     groups.set(key, [...(groups.get(key) ?? []), m]);
   }
   const pending = `${blocked} ${blocked === 1 ? 'child is' : 'children are'} pending`;
@@ -388,9 +388,13 @@ export function notReadyWarnings(
       const m = members?.[n];
       return m === undefined || m.status === 'down' || m.status === 'left';
     });
+    // Each goes on at its own deadline: one time when they fall in the same second, else the last ("by").
+    const untils = group.flatMap((m) => (m.waitsFor?.until === undefined ? [] : [m.waitsFor.until]));
+    const last = untils.length === group.length ? Math.max(...untils) : undefined;
+    const same = last !== undefined && untils.every((u) => hhmmss(u) === hhmmss(last));
     const until =
-      w.until !== undefined
-        ? ` At ${hhmmss(w.until)} (--ready-timeout-ms, ${one ? 'its' : 'their'} clock) ${one ? 'it takes' : 'they take'} children without it.`
+      last !== undefined
+        ? ` ${same ? 'At' : 'By'} ${hhmmss(last)} (--ready-timeout-ms, ${one ? 'its' : 'their'} clock) ${one ? 'it takes' : 'they take'} children without it.`
         : '';
     const it = lost.length === 1 ? 'it' : 'them';
     const advice =

@@ -79,6 +79,8 @@ export type { StoreSummary } from './distributed/desired-state.js';
 export type { NetsplitSettings } from './distributed/netsplit-settings.js';
 /** A member's failing save as it announces it (since when, why), shown by ctl status and to UIs. */
 export type { SaveFailing } from './protocol.js';
+/** What a member that is not ready waits for, as it announces it (links, roster, sync, seed, lease; until when), shown to UIs. */
+export type { WaitsFor } from './protocol.js';
 /** How placement judged each candidate node (part of an Explanation). */
 export type { Candidate, CandidateVerdict, Placement } from './distributed/placement.js';
 

@@ -73,7 +73,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { DialFailure, DialFailureCode, Link, LinkLayer } from './link.js';
 import type { Logger } from './logger.js';
-import type { LinkMessage, MemberInfo, MemberStatus, SaveFailing } from './protocol.js';
+import type { LinkMessage, MemberInfo, MemberStatus, SaveFailing, WaitsFor } from './protocol.js';
 import type { Random } from './random.js';
 
 /** Whether a member's status says it is linked to this node: up, or up but suspected (silent for a while, not yet down). */
@@ -160,6 +160,7 @@ export function mergeMember(
         lease: incoming.lease,
         netsplit: incoming.netsplit,
         saveFailing: incoming.saveFailing,
+        waitsFor: incoming.waitsFor,
         version: incoming.version,
       };
     }
@@ -309,6 +310,8 @@ export class Membership {
     startable?: boolean;
     /** Saving the desired state fails (since when, why); undefined: it works again. */
     saveFailing?: SaveFailing | undefined;
+    /** What it waits for while it is not ready (protocol 2.7); undefined: nothing (ready). */
+    waitsFor?: WaitsFor | undefined;
   }): void {
     this.self = { ...this.self, ...patch, version: this.self.version + 1 };
     this.broadcast([this.info(this.self)]);
@@ -370,6 +373,7 @@ export class Membership {
             lease: old.lease,
             netsplit: old.netsplit,
             saveFailing: old.saveFailing,
+            waitsFor: old.waitsFor,
           }
         : {}),
       // 0: metadata not yet known (a member's own entries start at version 1);
@@ -757,6 +761,7 @@ export class Membership {
     if (m.lease !== undefined) info.lease = m.lease;
     if (m.netsplit !== undefined) info.netsplit = m.netsplit;
     if (m.saveFailing !== undefined) info.saveFailing = m.saveFailing;
+    if (m.waitsFor !== undefined) info.waitsFor = m.waitsFor;
     return info;
   }
 }

@@ -32,7 +32,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { SystemClock, type Clock } from './clock.js';
+import { SystemClock, type Clock, type TimerHandle } from './clock.js';
 import type { NodeConfig } from './config.js';
 import { ConfigError, loadConfig, readTls, type NodeConfigInput } from './config.js';
 import { configSections } from './config-sections.js';
@@ -51,6 +51,7 @@ import {
   type Pid,
   type Role,
   type StoreMessage,
+  type WaitsFor,
 } from './protocol.js';
 import { CryptoRandom, type Random } from './random.js';
 import { createDnsQueries, type DnsQueries } from './discovery/dns-lookup.js';
@@ -72,6 +73,9 @@ import type { Transport } from './transport/transport.js';
 
 /** The pg scope and store scope of the distributed supervisor. */
 export const SUPERVISOR_SCOPE = 'pogo';
+
+/** How long a member waits to be ready before it announces what it waits for, and how often at most it announces a change of it, ms. */
+const WAITS_FOR_ANNOUNCE_MS = 1_000;
 
 /** What a node takes injected: clock, random, transport, logger, probes (defaults for production). */
 export interface NodeDeps {
@@ -250,6 +254,9 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   /** This node's readiness announcement: the first ping seq sent after it, and the peers linked then. */
   private readyAnnounce: { seq: number; peers: Array<{ name: string; incarnation: string }> } | undefined;
+  /** What this member waits for, as last handed over by readiness (announceWaitsFor), and the timer that announces it. */
+  private waitsForNext: WaitsFor | undefined;
+  private waitsForTimer: TimerHandle | undefined;
   private _address: string;
 
   private constructor(
@@ -418,6 +425,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
         for (const link of this.links.all()) this.links.disconnect(link.peer.name, reason);
       },
       setReady: (ready) => this.announceReady(ready),
+      setWaitsFor: (waitsFor) => this.announceWaitsFor(waitsFor),
       setStartable: (startable) => this.membership.updateSelf({ startable }),
       readyConfirmed: () => this.readyConfirmed(),
       ownStallMs: () => this.links.ownStallMs(),
@@ -689,6 +697,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   async stop(reason = 'shutdown', graceMs = 2000): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
+    this.clock.clearTimeout(this.waitsForTimer);
     this.supervisor.prepareStop();
     // Planned moves: each instance's state goes to its next node before the instance stops (calls.ts).
     await this.supervisor.handOverForLeave();
@@ -715,6 +724,7 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   kill(): void {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.clock.clearTimeout(this.waitsForTimer);
     this.supervisor.stop();
     this.resources.stop();
     this.store?.abandon();
@@ -759,6 +769,39 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
       return;
     }
     this.log.warn({ client: link.peer.name, t: message.t }, 'a client sent a frame only nodes send; dropped');
+  }
+
+  /**
+   * Publishes what this member waits for while it is not ready (protocol
+   * 2.7). Readiness is looked at every few ms while a node waits, and its
+   * gaps change with every link and sync of a start, so the wait is
+   * announced once it has lasted WAITS_FOR_ANNOUNCE_MS and then at most
+   * that often, and only when it changed: a node that readies within a
+   * second gossips nothing (50 members starting together would otherwise
+   * each announce a shrinking list to every peer, O(N³) entries). Ready, a
+   * wait it announced is withdrawn at once.
+   */
+  private announceWaitsFor(waitsFor: WaitsFor | undefined): void {
+    if (this.role !== 'member') return;
+    this.waitsForNext = waitsFor;
+    if (waitsFor === undefined) {
+      this.clock.clearTimeout(this.waitsForTimer);
+      this.waitsForTimer = undefined;
+      this.publishWaitsFor();
+      return;
+    }
+    this.waitsForTimer ??= this.clock.setTimeout(() => {
+      this.waitsForTimer = undefined;
+      if (this.state === 'running') this.publishWaitsFor();
+    }, WAITS_FOR_ANNOUNCE_MS);
+  }
+
+  private publishWaitsFor(): void {
+    const before = this.membership.get(this.name)?.waitsFor;
+    const next = this.waitsForNext;
+    if (before === undefined && next === undefined) return;
+    if (before !== undefined && next !== undefined && JSON.stringify(before) === JSON.stringify(next)) return;
+    this.membership.updateSelf({ waitsFor: next });
   }
 
   /**

@@ -107,6 +107,16 @@
  * metrics. A 2.5 peer drops the field as one of a newer minor and sends
  * none; nothing is said about a member that announces nothing.
  *
+ * Version 2.7 added `waitsFor` to a member's gossiped metadata, present
+ * while it is not ready: what its readiness still lacks, by name
+ * (distributed/readiness.ts `readinessGaps`), and when it takes children
+ * without them. An outsider's tour had two members wait for a third that
+ * was blackholed, every child pending behind them, while the desktop app
+ * said "Nothing needs attention": only the member's own `explain` named
+ * the member waited for. A 2.6 peer drops the field as one of a newer
+ * minor and sends none; nothing is said about a member that announces
+ * nothing.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -124,7 +134,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= build());
 }
 
-export const PROTOCOL_VERSION = { major: 2, minor: 6 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 7 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -264,6 +274,46 @@ export interface SaveFailing {
   error: string;
 }
 
+/** Most names a `waitsFor` list carries (a longer one is cut: the words name the first ones). */
+export const WAITS_FOR_NAMES_MAX = 64;
+
+/**
+ * What a member that is not ready waits for, as it announces it (since
+ * 2.7; distributed/readiness.ts `readinessGaps`): the members it has no
+ * link to (its saved roster's included), those of its saved roster no one
+ * has heard of, those linked but not synced, whether it has linked to any
+ * seed, whether majority mode's lease lets it run, and when it takes
+ * children without them (`until`, ms since the epoch, its clock; absent
+ * when it never does by itself).
+ */
+export const WaitsForSchema = once(() =>
+  z
+    .object({
+      notLinked: z.array(NodeNameSchema).max(WAITS_FOR_NAMES_MAX),
+      roster: z.array(NodeNameSchema).max(WAITS_FOR_NAMES_MAX),
+      notSynced: z.array(NodeNameSchema).max(WAITS_FOR_NAMES_MAX),
+      joined: z.boolean(),
+      leased: z.boolean(),
+      until: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
+);
+/** What a member that is not ready waits for, as announced (protocol 2.7). */
+export interface WaitsFor {
+  /** The members it has no link to, its saved roster's included (sorted; at most 64). */
+  notLinked: string[];
+  /** Members of its saved roster that no one it knows has heard of (restored from its data dir). */
+  roster: string[];
+  /** Members linked to it whose groups or desired state have not arrived yet. */
+  notSynced: string[];
+  /** False while it has linked to none of its seeds. */
+  joined: boolean;
+  /** False while majority mode's lease does not let it run children (no majority of the expected members). */
+  leased: boolean;
+  /** When it takes children without what it lacks (--ready-timeout-ms), ms since the epoch, its clock; absent: it never does by itself. */
+  until?: number;
+}
+
 /** One member table entry as gossiped. `version` is bumped by the member itself when its own metadata changes. */
 export const MemberInfoSchema = once(() =>
   z
@@ -294,6 +344,8 @@ export const MemberInfoSchema = once(() =>
       netsplit: NetsplitSettingsSchema.strict().optional(),
       /** Present while saving its desired state to its data dir fails: since when, and why. Since 2.6. */
       saveFailing: SaveFailingSchema.strict().optional(),
+      /** Present while it is not ready: what it waits for (WaitsForSchema). Since 2.7. */
+      waitsFor: WaitsForSchema().optional(),
     })
     .strict(),
 );
@@ -912,6 +964,13 @@ function pingOk(raw: Record<string, unknown>): boolean {
   return plain(e) && keysAre(e, ['seq', 'sentAt', 'heldMs']) && natOk(e['seq']) && finiteOk(e['sentAt']) && finiteOk(e['heldMs']) && e['heldMs'] >= 0;
 }
 
+/** A `waitsFor` list of node names. */
+function namesOk(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length > WAITS_FOR_NAMES_MAX) return false;
+  for (let i = 0; i < v.length; i++) if (!(i in v) || typeof v[i] !== 'string' || !NODE_NAME_PATTERN.test(v[i] as string)) return false;
+  return true;
+}
+
 /** One entry of `gossip` (`MemberInfoSchema`) by hand; labels with a key JSON would not round-trip as a plain key go to zod. */
 function memberInfoOk(m: unknown): boolean {
   if (
@@ -919,7 +978,7 @@ function memberInfoOk(m: unknown): boolean {
     !keysAre(
       m,
       ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'],
-      ['capacity', 'commands', 'ready', 'startable', 'lease', 'netsplit', 'saveFailing'],
+      ['capacity', 'commands', 'ready', 'startable', 'lease', 'netsplit', 'saveFailing', 'waitsFor'],
     )
   )
     return false;
@@ -957,6 +1016,13 @@ function memberInfoOk(m: unknown): boolean {
   if (Object.hasOwn(m, 'saveFailing')) {
     const f = m['saveFailing'];
     if (!plain(f) || !keysAre(f, ['since', 'error']) || !natOk(f['since']) || !boundedString(f['error'], 0, SAVE_ERROR_MAX)) return false;
+  }
+  if (Object.hasOwn(m, 'waitsFor')) {
+    const w = m['waitsFor'];
+    if (!plain(w) || !keysAre(w, ['notLinked', 'roster', 'notSynced', 'joined', 'leased'], ['until'])) return false;
+    for (const k of ['notLinked', 'roster', 'notSynced']) if (!namesOk(w[k])) return false;
+    if (typeof w['joined'] !== 'boolean' || typeof w['leased'] !== 'boolean') return false;
+    if (Object.hasOwn(w, 'until') && !natOk(w['until'])) return false;
   }
   return true;
 }

@@ -587,6 +587,47 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     expect(refused).toBeUndefined();
   });
 
+  it('members restarted without a roster member say whom they wait for (protocol 2.7): the others and the gateway hear it, until they are ready', async () => {
+    // The outsider's tour: n1 and n2 restarted from their data dirs waited for n3 (blackholed), every child pending,
+    // and the desktop app said "Nothing needs attention": only a member's own explain named n3.
+    const { dirs, expected } = await runningCluster(811);
+    for (const n of NAMES) sim.crash(n);
+    await sim.run(100);
+    const n1 = await sim.start('n1', [], { dataDir: dirs['n1']! });
+    const n2 = await sim.start('n2', ['n1'], { dataDir: dirs['n2']! });
+    const heard = (from: string, of: string) =>
+      sim
+        .mustGet(from)
+        .members()
+        .find((m) => m.name === of)?.waitsFor;
+    await sim.until(() => heard('n2', 'n1')?.notSynced.length === 0 && heard('n1', 'n2')?.notSynced.length === 0, 3_000, 'n1 and n2 synced, waiting');
+    expect(n1.supervisor.isReady).toBe(false);
+    expect(heard('n2', 'n1')).toEqual({ notLinked: ['n3'], roster: ['n3'], notSynced: [], joined: true, leased: true, until: expect.any(Number) });
+    expect(heard('n2', 'n1')!.until).toBeGreaterThan(sim.clock.now());
+    const view = buildState(n2, { events: [] }, 'none');
+    expect(view.members['n1']?.waitsFor).toEqual(heard('n2', 'n1'));
+    expect(view.members['n2']?.waitsFor?.roster).toEqual(['n3']);
+    expect(Object.values(view.children).filter((c) => c.status === 'pending')).toHaveLength(expected.length);
+    await sim.start('n3', ['n1'], { dataDir: dirs['n3']! });
+    await sim.until(() => sim.running().every((x) => x.supervisor.isReady), 5_000, 'ready');
+    await sim.until(() => NAMES.every((a) => NAMES.every((b) => heard(a, b) === undefined)), 5_000, 'no member says it waits');
+    expect(buildState(n2, { events: [] }, 'none').members['n1']?.waitsFor).toBeUndefined();
+  });
+
+  it('members that ready within a second announce no wait: a normal start gossips no waitsFor', async () => {
+    sim = new SimCluster(812);
+    const t0 = sim.clock.now();
+    for (const name of NAMES) await sim.start(name, name === 'n1' ? [] : ['n1']);
+    let announced = 0;
+    for (let t = 0; t < 5_000 && !sim.running().every((x) => x.supervisor.isReady); t += 10) {
+      await sim.run(10);
+      for (const a of sim.running()) for (const m of a.members()) if (m.waitsFor !== undefined) announced++;
+    }
+    expect(sim.running().every((x) => x.supervisor.isReady)).toBe(true);
+    expect(sim.clock.now() - t0).toBeLessThan(1_000);
+    expect(announced).toBe(0);
+  });
+
   it('starting a spec already held answers at once: nothing is saved for it, so nothing is waited for', async () => {
     // The tour: `pogo ctl start` of an unchanged spec on a calm cluster with data dirs timed out (5 of 5),
     // answered only when some other change was saved: the touch moved the tick, and the answer waited for

@@ -281,6 +281,12 @@ describe('fast paths of the frequent messages', () => {
     ['saveFailing', { since: 1, error: 'x'.repeat(301) }],
     ['saveFailing', { since: 1 }],
     ['saveFailing', { since: 1, error: 'EROFS', path: '/x' }],
+    ['waitsFor', { notLinked: ['n3'], roster: [], notSynced: [], joined: true }],
+    ['waitsFor', { notLinked: ['bad name'], roster: [], notSynced: [], joined: true, leased: true }],
+    ['waitsFor', { notLinked: Array.from({ length: 65 }, (_, i) => `n${i}`), roster: [], notSynced: [], joined: true, leased: true }],
+    ['waitsFor', { notLinked: [], roster: [], notSynced: [], joined: true, leased: true, until: -1 }],
+    ['waitsFor', { notLinked: [], roster: [], notSynced: [], joined: 'yes', leased: true }],
+    ['waitsFor', { notLinked: [], roster: [], notSynced: [], joined: true, leased: true, why: 'x' }],
   ];
   const memberInfo = fc
     .tuple(
@@ -304,6 +310,17 @@ describe('fast paths of the frequent messages', () => {
             { requiredKeys: ['mode'] },
           ),
           saveFailing: fc.record({ since: fc.nat(), error: fc.string({ maxLength: 300 }) }),
+          waitsFor: fc.record(
+            {
+              notLinked: fc.array(fc.constantFrom('n1', 'n3', 'db-1.eu'), { maxLength: 3 }),
+              roster: fc.array(fc.constantFrom('n3'), { maxLength: 1 }),
+              notSynced: fc.array(fc.constantFrom('n2'), { maxLength: 1 }),
+              joined: fc.boolean(),
+              leased: fc.boolean(),
+              until: fc.nat(),
+            },
+            { requiredKeys: ['notLinked', 'roster', 'notSynced', 'joined', 'leased'] },
+          ),
         },
         { requiredKeys: ['name', 'incarnation', 'startedAt', 'address', 'role', 'labels', 'workers', 'version', 'status'] },
       ),
@@ -421,6 +438,7 @@ describe('fast paths of the frequent messages', () => {
           lease: { ms: 3000, stopMs: 500 },
           netsplit: { mode: 'majority', expectedMembers: 3 },
           saveFailing: { since: 1700000000000, error: 'ENOSPC: no space left on device, write' },
+          waitsFor: { notLinked: ['n4'], roster: ['n4'], notSynced: [], joined: true, leased: true, until: 1700000005000 },
           commands: ['sleep'],
         },
       ],

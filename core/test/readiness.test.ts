@@ -5,7 +5,7 @@
  * network.
  */
 import { describe, expect, it } from 'vitest';
-import { notReadyWords, readiness, readinessGaps, type ReadinessInput } from '../src/distributed/readiness.js';
+import { notReadyWords, readiness, readinessGaps, waitsFor, type ReadinessInput } from '../src/distributed/readiness.js';
 import type { Member } from '../src/membership.js';
 import { memberEntry } from './support/members.js';
 
@@ -171,5 +171,22 @@ describe('readiness: what a waiting member says it waits for (explain)', () => {
       'this node is not ready yet: it waits for a first link to any seed; a majority of the expected members',
     );
     expect(notReadyWords(undefined, Infinity)).toBe('this node is not ready yet: linking to and syncing with every member it knows of');
+  });
+});
+
+describe('readiness: what a waiting member announces (protocol 2.7 waitsFor)', () => {
+  it('its gaps, each list cut to 64 names, and its deadline as until when it has one', () => {
+    const gaps = { joined: true, notLinked: ['n3', 'n4'], notSynced: ['n2'], roster: ['n4'], leased: false };
+    expect(waitsFor(gaps, 1_700_000_005_000.4)).toEqual({
+      notLinked: ['n3', 'n4'],
+      roster: ['n4'],
+      notSynced: ['n2'],
+      joined: true,
+      leased: false,
+      until: 1_700_000_005_000,
+    });
+    expect(waitsFor(gaps, Infinity)).not.toHaveProperty('until');
+    const many = Array.from({ length: 100 }, (_, i) => `m${i}`);
+    expect(waitsFor({ ...gaps, notLinked: many }, Infinity).notLinked).toEqual(many.slice(0, 64));
   });
 });

@@ -4,7 +4,7 @@
  * events.
  */
 import { describe, expect, it } from 'vitest';
-import { ACTIVITY_LIMIT, MAX_BURST_IDS, NOTABLE_LIMIT, Timeline, type TimelineEvent } from '../src/observer/timeline.js';
+import { ACTIVITY_LIMIT, MAX_BURST_IDS, NOTABLE_LIMIT, Timeline, instancesPerNode, type TimelineEvent } from '../src/observer/timeline.js';
 
 const levels = () => ({ members: 3, perNode: { n1: 1 } });
 
@@ -115,5 +115,13 @@ describe('Timeline', () => {
       [13_000, 0],
       [14_000, 0],
     ]);
+  });
+});
+
+describe("instancesPerNode (the charts' children per node)", () => {
+  it('counts a child on every node that runs an instance of it: a cut-off member running copies is not charted at 0', () => {
+    const at = (...nodes: string[]) => ({ instances: nodes.map((node) => ({ node })) });
+    // Available mode, n3 cut off: it runs a copy of each of n1's and n2's children, they run n3's; each child is duplicate.
+    expect(instancesPerNode([at('n1', 'n3'), at('n1', 'n3'), at('n2', 'n3'), at('n3', 'n2'), at(), at('n1', 'n1')])).toEqual({ n1: 3, n2: 2, n3: 4 });
   });
 });

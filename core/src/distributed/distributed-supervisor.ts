@@ -36,7 +36,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { PgEvent, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import { isLinked, type Member } from '../membership.js';
-import type { StoreMessage } from '../protocol.js';
+import type { StoreMessage, WaitsFor } from '../protocol.js';
 import type { Random } from '../random.js';
 import { parseChildSpec, sameSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import type { LocalSupervisor } from '../supervisor/local-supervisor.js';
@@ -112,6 +112,8 @@ export interface DistributedOptions {
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
+  /** Publishes what this node waits for while it is not ready (member metadata `waitsFor`, protocol 2.7); undefined once it is ready. */
+  setWaitsFor?(waitsFor: WaitsFor | undefined): void;
   /** Publishes whether this node's start gate is open (member metadata `startable`): peers wait for it before a stop-first move to it. */
   setStartable(startable: boolean): void;
   /** Whether every peer linked when this node announced its readiness has heard of it (node.ts). */
@@ -307,6 +309,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       restoredState: () => this.restoredState,
       startedAt: o.startedAt,
       setReady: o.setReady,
+      setWaitsFor: (w) => o.setWaitsFor?.(w),
       setStartable: o.setStartable,
       readyConfirmed: o.readyConfirmed,
       ownStallMs: () => o.ownStallMs?.() ?? 0,

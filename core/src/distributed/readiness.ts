@@ -56,6 +56,7 @@
  */
 import type { UnresolvedSeed } from '../discovery/seed-discovery.js';
 import { isLinked, type Member } from '../membership.js';
+import { WAITS_FOR_NAMES_MAX, type WaitsFor } from '../protocol.js';
 
 /** A seed address whose last answer refused this node for good (membership.ts `refusals`). */
 export interface Refusal {
@@ -182,4 +183,24 @@ export function notReadyWords(gaps: ReturnType<typeof readinessGaps> | undefined
   const what = parts.length > 0 ? `it waits for ${parts.join('; ')}` : 'linking to and syncing with every member it knows of';
   const until = Number.isFinite(deadline) ? `; at ${new Date(deadline).toISOString()} (--ready-timeout-ms) it takes children without them` : '';
   return `this node is not ready yet: ${what}${until}`;
+}
+
+/**
+ * What a member that is not ready announces it waits for (member metadata
+ * `waitsFor`, protocol 2.7): its gaps, each list cut to WAITS_FOR_NAMES_MAX
+ * names, and `deadline` (clock time; Infinity: none) as `until`. The
+ * desktop app says it in the attention lane (race "a wait that names no
+ * one", at `readinessGaps`: the outsider's members waited for a blackholed
+ * third while the app said "Nothing needs attention").
+ */
+export function waitsFor(gaps: ReturnType<typeof readinessGaps>, deadline: number): WaitsFor {
+  const cut = (names: readonly string[]): string[] => names.slice(0, WAITS_FOR_NAMES_MAX);
+  return {
+    notLinked: cut(gaps.notLinked),
+    roster: cut(gaps.roster),
+    notSynced: cut(gaps.notSynced),
+    joined: gaps.joined,
+    leased: gaps.leased,
+    ...(Number.isFinite(deadline) && deadline >= 0 ? { until: Math.round(deadline) } : {}),
+  };
 }

@@ -90,6 +90,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { WaitsFor } from '../protocol.js';
 import { isLinked, type Member } from '../membership.js';
 import {
   NO_TRACK,
@@ -128,7 +129,7 @@ import type { LiveState } from './live-state.js';
 import type { LocalInstances } from './local-instances.js';
 import { joiningOwner, owner as placeOwner, placeChild, type Candidate } from './placement.js';
 import { netsplitInputs, type NetsplitInputs, type NetsplitPolicy } from './policies/netsplit.js';
-import { notReadyWords, readiness, readinessGaps, type ReadinessInput } from './readiness.js';
+import { notReadyWords, readiness, readinessGaps, waitsFor, type ReadinessInput } from './readiness.js';
 import { liveSpec, verNode, type SpecEntry } from './registers.js';
 import { expired, resync, wokeFromStall, type Wake } from './wake.js';
 import { changeOf, memberKeys, targetedIds, type SweptFor } from './sweep-plan.js';
@@ -197,6 +198,8 @@ export interface ReconcilerOptions {
   startedAt: number;
   /** Publishes this node's readiness in its member metadata. */
   setReady(ready: boolean): void;
+  /** Publishes what readiness still lacks while the node waits (readiness.ts `waitsFor`); undefined once ready. */
+  setWaitsFor?(waitsFor: WaitsFor | undefined): void;
   /** Publishes whether this node's start gate is open (member metadata `startable`). */
   setStartable(startable: boolean): void;
   /** Whether every peer linked when this node announced its readiness has heard of it. */
@@ -1495,6 +1498,8 @@ export class Reconciler {
     const gaps = readinessGaps(input);
     const verdict = readiness(input, gaps);
     this.readyGaps = verdict.verdict === 'ready' || verdict.verdict === 'ready-by-timeout' ? undefined : gaps;
+    // Said to the cluster too (member metadata, protocol 2.7): the desktop app names whom a member waits for.
+    this.o.setWaitsFor?.(this.readyGaps && waitsFor(this.readyGaps, this.readyDeadline));
     if (verdict.verdict === 'unresolved') {
       if (verdict.why !== this.unresolvedFor) {
         this.unresolvedFor = verdict.why;

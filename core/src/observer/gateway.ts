@@ -49,6 +49,7 @@ import { OutputFollowers } from './output-follow.js';
 import { ResourceHistory } from './resource-history.js';
 import { startServer } from './server.js';
 import { Snapshots } from './snapshot.js';
+import { instancesPerNode } from './timeline.js';
 import type { CommandAck, WatchAck } from './ui-protocol.js';
 import { isLinked, type Member } from '../membership.js';
 
@@ -332,13 +333,11 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
     pacer.flushed();
   };
   const levels = () => {
-    const perNode: Record<string, number> = {};
     let members = 0;
     // A member unreachable from here only is still a member up, as the others see it.
     const unreachable = intake.unreachable();
     for (const m of node.members()) if (m.role === 'member' && (isLinked(m.status) || unreachable.has(m.name))) members++;
-    for (const c of Object.values(snapshots.any().children)) if (c.node !== null && c.status === 'running') perNode[c.node] = (perNode[c.node] ?? 0) + 1;
-    return { members, perNode };
+    return { members, perNode: instancesPerNode(Object.values(snapshots.any().children)) };
   };
   const patchLoop = (): void => {
     patchTimer = node.clock.setTimeout(() => {

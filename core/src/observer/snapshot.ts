@@ -282,6 +282,7 @@ export function buildState(
       silent: status === 'down' && wentSilent(m, node.config.suspectAfterMs),
       ...(m.role === 'member' && m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
       ...(m.role === 'member' && m.saveFailing !== undefined ? { saveFailing: m.saveFailing } : {}),
+      ...(m.role === 'member' && m.waitsFor !== undefined && m.ready !== true && status !== 'down' && status !== 'left' ? { waitsFor: m.waitsFor } : {}),
     };
     const unheardBy = unheard.get(m.name);
     if (unheardBy !== undefined) members[m.name]!.unheardBy = unheardBy;

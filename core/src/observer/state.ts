@@ -22,7 +22,7 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { GlobalStatus, MoveReason } from '../distributed/view.js';
 import type { NetsplitSettings } from '../distributed/netsplit-settings.js';
-import type { MemberStatus, Role, SaveFailing } from '../protocol.js';
+import type { MemberStatus, Role, SaveFailing, WaitsFor } from '../protocol.js';
 import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
 
 /**
@@ -87,6 +87,14 @@ export interface MemberView {
    * every member would lose what changed since.
    */
   saveFailing?: SaveFailing;
+  /**
+   * Present while it is up but not ready (members of protocol 2.7 and later
+   * announce it): whom it waits for — links, its saved roster, sync, a
+   * seed, majority mode's lease — and when it takes children without them
+   * (its clock). Children it would run wait meanwhile; when no member is
+   * ready, every child does.
+   */
+  waitsFor?: WaitsFor;
 }
 
 /** A child as the gateway shows it to UIs. */
@@ -252,7 +260,7 @@ export interface SampleView {
   failures: number;
   /** Members (not observers) up when the second closed. */
   members: number;
-  /** Children running on each node when the second closed, by node name. */
+  /** Children with an instance on each node when the second closed, by node name (a copy on a second node counts there too). */
   perNode: Record<string, number>;
 }
 

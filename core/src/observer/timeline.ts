@@ -101,6 +101,20 @@ export interface Levels {
   perNode: Record<string, number>;
 }
 
+/**
+ * Children with an instance on each node, by node name (a Levels `perNode`):
+ * every node an instance runs on counts the child once, whatever its status.
+ * Counting only `running` children at their first instance's node charted
+ * a member cut off from the others (netsplit mode `available`) at 0 while
+ * it ran a copy of every child, and the others at 0 too: each child was
+ * `duplicate` (an outsider's tour).
+ */
+export function instancesPerNode(children: Iterable<{ instances: ReadonlyArray<{ node: string }> }>): Record<string, number> {
+  const perNode = new Map<string, number>();
+  for (const c of children) for (const node of new Set(c.instances.map((i) => i.node))) perNode.set(node, (perNode.get(node) ?? 0) + 1);
+  return Object.fromEntries(perNode);
+}
+
 function burstKey(e: TimelineEvent): string {
   if (e.type === 'duplicate-resolved') return `duplicate-resolved|${e.survivor?.node ?? ''}`;
   if (e.type === 'stopped' && e.terminated === true) return `stopped|terminated|${e.by ?? ''}`;

@@ -53,6 +53,7 @@ import {
   NODE_NAME_PATTERN,
   NetsplitSettingsSchema,
   SaveFailingSchema,
+  WaitsForSchema,
   isJsonValue,
   type CommandOp,
   type JsonValue,
@@ -854,6 +855,7 @@ export const MemberViewSchema = z.object({
   unheardBy: z.array(z.string()).optional(),
   netsplit: NetsplitSettingsSchema.optional(),
   saveFailing: SaveFailingSchema.optional(),
+  waitsFor: WaitsForSchema().optional(),
 });
 const _memberView: Same<z.output<typeof MemberViewSchema>, MemberView> = true;
 

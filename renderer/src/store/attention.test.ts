@@ -8,11 +8,14 @@ import {
   clusterWarnings,
   cutOffMembers,
   nextDeadline,
+  NOT_READY_GRACE_MS,
+  notReadyWarnings,
   silentMembers,
   silentText,
   SLOW_MS,
   sinceFromPatch,
   sinceFromSnapshot,
+  waitWords,
 } from './attention';
 import { resetStore, useStore } from './index';
 
@@ -211,5 +214,84 @@ describe('attention slice, fed by the cluster slice', () => {
     expect(useStore.getState().since).toEqual({ x: { status: 'moving', at: 4_000 } });
     clock = 4_000 + SLOW_MS + 1;
     expect(attentionItems(useStore.getState().cluster?.children, useStore.getState().since, clock).map((i) => i.child.id)).toEqual(['x']);
+  });
+});
+
+describe('attention: members not ready while children wait behind them', () => {
+  // The outsider's tour: n1 and n2 restarted from their data dirs (majority mode) wait for n3, blackholed and known
+  // only to their saved rosters; every child is pending.
+  const waits = { notLinked: ['n3'], roster: ['n3'], notSynced: [], joined: true, leased: true, until: new Date(2026, 11, 6, 17, 5, 0).getTime() };
+  const members = [member('n1', { ready: false, waitsFor: waits }), member('n2', { ready: false, waitsFor: waits })];
+  const wait = (id: string) => child(id, { status: 'pending', node: null, pid: null, instances: [], owner: null });
+  const children = Object.fromEntries(['w1', 'w2', 'w3'].map((id) => [id, wait(id)]));
+  const since: Record<string, { status: string; at: number }> = Object.fromEntries(['w1', 'w2', 'w3'].map((id) => [id, { status: 'pending', at: 1_000 }]));
+  const state = clusterOf(members, Object.values(children));
+
+  it('names the members, what they wait for, how many children are pending behind them, and what to do about a member no one reaches', () => {
+    expect(notReadyWarnings(state.members, children, since, 1_000 + NOT_READY_GRACE_MS)).toEqual([
+      {
+        kind: 'not-ready',
+        tag: 'n1, n2 not ready',
+        text:
+          'n1, n2 take no children: each waits for n3 (in its saved roster, not heard of since it restarted). 3 children are pending behind them ' +
+          '(not started anywhere). At 17:05:00 (--ready-timeout-ms, their clock) they take children without it. n3 is reached by no member here: ' +
+          'if it is gone for good, forget it (pogo ctl forget n3) and they go on; otherwise look at the network to it.',
+      },
+    ]);
+    // The lane says it first, before the children that wait too long.
+    expect(clusterWarnings(state.members, null)).toEqual([]);
+  });
+
+  it('says nothing within the grace (a normal start), nor when no child waits behind them, nor for children placed on a ready member', () => {
+    expect(notReadyWarnings(state.members, children, since, 1_000 + NOT_READY_GRACE_MS - 1)).toEqual([]);
+    expect(notReadyWarnings(state.members, {}, since, 60_000)).toEqual([]);
+    const joiner = clusterOf([member('n1'), member('n2', { ready: false, waitsFor: { ...waits, notLinked: [], roster: [], notSynced: ['n1'] } })], []);
+    expect(notReadyWarnings(joiner.members, { w1: { ...wait('w1'), owner: 'n1' } }, since, 60_000)).toEqual([]);
+    const [w] = notReadyWarnings(joiner.members, { w1: { ...wait('w1'), owner: 'n2' } }, since, 60_000);
+    expect(w?.text).toBe(
+      'n2 takes no children: it waits for the state of n1 (linked, not synced yet). 1 child is pending behind it (not started anywhere). ' +
+        'At 17:05:00 (--ready-timeout-ms, its clock) it takes children without it.',
+    );
+  });
+
+  it('a member that announces nothing (before protocol 2.7) is still named, and says so; majority and seeds in words', () => {
+    const old = clusterOf([member('n1', { ready: false })], []);
+    expect(notReadyWarnings(old.members, children, since, 60_000)[0]?.text).toBe(
+      'n1 takes no children: not ready, and it does not say what for (members before protocol 2.7 announce none; pogo ctl explain on it says). ' +
+        '3 children are pending behind it (not started anywhere).',
+    );
+    expect(waitWords({ notLinked: [], roster: [], notSynced: [], joined: false, leased: false })).toBe(
+      'a first link to any of its seeds; a majority of the expected members (majority mode)',
+    );
+  });
+});
+
+describe('attention: members not ready, grouped', () => {
+  it('members restarted together (deadlines ms apart, the same second) are one entry; different waits are two, each naming all behind whom children wait', () => {
+    const at = new Date(2026, 11, 6, 17, 5, 0).getTime();
+    const w = { notLinked: ['n3'], roster: [], notSynced: [], joined: true, leased: true };
+    const pendingChild = child('p', { status: 'pending', node: null, pid: null, instances: [], owner: null });
+    const since = { p: { status: 'pending', at: 0 } };
+    const together = clusterOf(
+      [member('n1', { ready: false, waitsFor: { ...w, until: at + 3 } }), member('n2', { ready: false, waitsFor: { ...w, until: at + 9 } })],
+      [],
+    );
+    expect(notReadyWarnings(together.members, { p: pendingChild }, since, 60_000).map((x) => x.tag)).toEqual(['n1, n2 not ready']);
+    // Restarted across a second's boundary (the namespace run): still one entry, going on by the later deadline.
+    const straddle = clusterOf(
+      [member('n1', { ready: false, waitsFor: { ...w, until: at - 2 } }), member('n2', { ready: false, waitsFor: { ...w, until: at + 5 } })],
+      [],
+    );
+    const [one, ...more] = notReadyWarnings(straddle.members, { p: pendingChild }, since, 60_000);
+    expect(more).toEqual([]);
+    expect(one?.tag).toBe('n1, n2 not ready');
+    expect(one?.text).toContain('By 17:05:00 (--ready-timeout-ms, their clock) they take children without it.');
+    const apart = clusterOf(
+      [member('n1', { ready: false, waitsFor: { ...w, until: at } }), member('n2', { ready: false, waitsFor: { ...w, notLinked: ['n4'], until: at } })],
+      [],
+    );
+    const warnings = notReadyWarnings(apart.members, { p: pendingChild }, since, 60_000);
+    expect(warnings.map((x) => x.tag)).toEqual(['n1 not ready', 'n2 not ready']);
+    expect(warnings[0]?.text).toContain('1 child is pending behind n1, n2 (not started anywhere)');
   });
 });

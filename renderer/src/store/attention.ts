@@ -39,6 +39,9 @@ import type { StateCreator } from 'zustand';
 import type { ChildView, ClusterState, MemberView, StatePatch } from 'pogo-core/observer-state';
 import type { AppStore } from './index';
 
+/** What a member that is not ready announces it waits for (protocol 2.7). */
+type WaitsFor = NonNullable<MemberView['waitsFor']>;
+
 /** How long a child may be moving, waiting to start, or (start-first) running twice before it needs attention, ms. */
 export const SLOW_MS = 30_000;
 
@@ -149,7 +152,7 @@ export function silentText(mode: 'available' | 'majority' | undefined): string {
 
 /** What the whole cluster needs attention for, before any node or child: the gateway reaches no member, or no node may take children. */
 export interface ClusterWarning {
-  kind: 'no-member' | 'all-draining' | 'cut-off' | 'partial-view' | 'save-failing';
+  kind: 'no-member' | 'all-draining' | 'cut-off' | 'partial-view' | 'save-failing' | 'not-ready';
   /** The entry's tag. */
   tag: string;
   /** One line of explanation. */
@@ -265,6 +268,147 @@ export function cutOffMembers(members: Readonly<Record<string, MemberView>> | nu
   return Object.values(members ?? {})
     .filter((m) => m.role === 'member' && (m.status === 'up' || m.status === 'suspect') && (m.unheardBy?.length ?? 0) > 0)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** How long children may wait to start behind members not ready before the lane names those members, ms (a normal start readies in a second or two). */
+export const NOT_READY_GRACE_MS = 5_000;
+
+/**
+ * What a member waits for, in words (as core's `notReadyWords` says it in
+ * `explain`, from what the member announces: protocol 2.7 `waitsFor`).
+ */
+export function waitWords(w: WaitsFor): string {
+  const parts: string[] = [];
+  const linkless = w.notLinked.filter((n) => !w.roster.includes(n));
+  if (linkless.length > 0) parts.push(`a link to ${linkless.join(', ')}`);
+  if (w.roster.length > 0) parts.push(`${w.roster.join(', ')} (in its saved roster, not heard of since it restarted)`);
+  if (w.notSynced.length > 0) parts.push(`the state of ${w.notSynced.join(', ')} (linked, not synced yet)`);
+  if (!w.joined) parts.push('a first link to any of its seeds');
+  if (!w.leased) parts.push('a majority of the expected members (majority mode)');
+  return parts.length > 0 ? parts.join('; ') : 'links to and sync with every member it knows of';
+}
+
+/** Members up (or reached through the others) that are not ready: they take no children now. */
+export function notReadyMembers(members: Readonly<Record<string, MemberView>> | null | undefined): MemberView[] {
+  return Object.values(members ?? {})
+    .filter((m) => m.role === 'member' && !m.ready && (m.status === 'up' || m.status === 'suspect' || m.status === 'unreachable'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The members not ready, how many pending children wait behind them, and since when the longest has (`since`; now when unknown). */
+function behindNotReady(
+  members: Readonly<Record<string, MemberView>> | null | undefined,
+  children: Readonly<Record<string, ChildView>> | null | undefined,
+  since: Since,
+  now: number,
+): { waiting: MemberView[]; blocked: number; oldest: number } {
+  const waiting = notReadyMembers(members);
+  if (waiting.length === 0) return { waiting, blocked: 0, oldest: Infinity };
+  const names = new Set(waiting.map((m) => m.name));
+  const anyReady = Object.values(members ?? {}).some((m) => m.role === 'member' && m.ready && (m.status === 'up' || m.status === 'suspect'));
+  let blocked = 0;
+  let oldest = Infinity;
+  for (const c of Object.values(children ?? {})) {
+    if (c.status !== 'pending' || c.unverified) continue;
+    if (anyReady && (c.owner === null || !names.has(c.owner))) continue;
+    blocked++;
+    const s = since[c.id];
+    oldest = Math.min(oldest, s && s.status === 'pending' ? s.at : now);
+  }
+  return { waiting, blocked, oldest };
+}
+
+/** When `notReadyWarnings` would start to name members it does not name yet (so the lane looks again then), or null. */
+export function notReadyDeadline(
+  members: Readonly<Record<string, MemberView>> | null | undefined,
+  children: Readonly<Record<string, ChildView>> | null | undefined,
+  since: Since,
+  now: number,
+): number | null {
+  const { blocked, oldest } = behindNotReady(members, children, since, now);
+  return blocked > 0 && now - oldest < NOT_READY_GRACE_MS ? oldest + NOT_READY_GRACE_MS : null;
+}
+
+/**
+ * The lane's entries for members that are up but not ready while children
+ * wait to start behind them (pure). An outsider's tour: n1 and n2,
+ * restarted from their data dirs in majority mode, waited for n3, which was
+ * blackholed; every child was pending and the lane said "Nothing needs
+ * attention" (n3 was in no one's member table, only in their saved roster,
+ * and the "not ready" tags on their columns said neither why nor for whom).
+ *
+ * Children wait behind them when no member is ready (every pending child),
+ * or, while some are, the pending children placed on one that is not (a
+ * joiner's). Named once the longest of those has waited NOT_READY_GRACE_MS
+ * (by `since`: a normal start or join readies within it); none when no
+ * child waits (the column's tag says the rest). Members waiting for the
+ * same are one entry: "n1, n2 not ready", what they wait for (their
+ * `waitsFor`; members before protocol 2.7 announce none, and the entry
+ * says so), how many children are pending behind them, when they go on
+ * without it (--ready-timeout-ms, their clock), and for a member waited
+ * for that no member reaches, what to do: fix the network, or forget it if
+ * it is gone for good.
+ */
+export function notReadyWarnings(
+  members: Readonly<Record<string, MemberView>> | null | undefined,
+  children: Readonly<Record<string, ChildView>> | null | undefined,
+  since: Since,
+  now: number,
+): ClusterWarning[] {
+  const { waiting, blocked, oldest } = behindNotReady(members, children, since, now);
+  if (blocked === 0 || now - oldest < NOT_READY_GRACE_MS) return [];
+  // One entry per distinct wait, in name order of its first member.
+  const groups = new Map<string, MemberView[]>();
+  for (const m of waiting) {
+    // By what they wait for: members restarted together have deadlines a few ms apart (said once, below).
+    const key = m.waitsFor ? waitWords(m.waitsFor) : '?';
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  const pending = `${blocked} ${blocked === 1 ? 'child is' : 'children are'} pending`;
+  const out: ClusterWarning[] = [];
+  for (const group of groups.values()) {
+    const one = group.length === 1;
+    const who = group.map((m) => m.name).join(', ');
+    // Behind every member not ready, which this entry may not name alone (members waiting for different things).
+    const behind = group.length === waiting.length ? (one ? 'it' : 'them') : waiting.map((m) => m.name).join(', ');
+    const pendingWords = `${pending} behind ${behind} (not started anywhere)`;
+    const w = group[0]!.waitsFor;
+    if (!w) {
+      out.push({
+        kind: 'not-ready',
+        tag: `${who} not ready`,
+        text:
+          `${who} ${one ? 'takes' : 'take'} no children: not ready, and ${one ? 'it does' : 'they do'} not say what for (members before protocol 2.7 ` +
+          `announce none; pogo ctl explain on ${one ? 'it' : 'one of them'} says). ${pendingWords}.`,
+      });
+      continue;
+    }
+    // A member waited for that no member reaches: the network to it, or it is gone (then forget it).
+    const lost = [...new Set([...w.notLinked, ...w.roster])].filter((n) => {
+      const m = members?.[n];
+      return m === undefined || m.status === 'down' || m.status === 'left';
+    });
+    // Each goes on at its own deadline: one time when they fall in the same second, else the last ("by").
+    const untils = group.flatMap((m) => (m.waitsFor?.until === undefined ? [] : [m.waitsFor.until]));
+    const last = untils.length === group.length ? Math.max(...untils) : undefined;
+    const same = last !== undefined && untils.every((u) => hhmmss(u) === hhmmss(last));
+    const until =
+      last !== undefined
+        ? ` ${same ? 'At' : 'By'} ${hhmmss(last)} (--ready-timeout-ms, ${one ? 'its' : 'their'} clock) ${one ? 'it takes' : 'they take'} children without it.`
+        : '';
+    const it = lost.length === 1 ? 'it' : 'them';
+    const advice =
+      lost.length > 0
+        ? ` ${lost.join(', ')} ${lost.length === 1 ? 'is' : 'are'} reached by no member here: if ${lost.length === 1 ? 'it is' : 'they are'} gone for good, ` +
+          `forget ${it} (pogo ctl forget ${lost[0]}) and ${one ? 'it goes' : 'they go'} on; otherwise look at the network to ${it}.`
+        : '';
+    out.push({
+      kind: 'not-ready',
+      tag: `${who} not ready`,
+      text: `${who} ${one ? 'takes' : 'take'} no children: ${one ? 'it waits' : 'each waits'} for ${waitWords(w)}. ${pendingWords}.${until}${advice}`,
+    });
+  }
+  return out;
 }
 
 const ORDER: Record<AttentionKind, number> = { failing: 0, duplicate: 1, unplaceable: 2, slow: 3 };

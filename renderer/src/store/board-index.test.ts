@@ -26,12 +26,13 @@ const plain = (i: ReturnType<typeof buildIndex>) => ({
   counts: Object.fromEntries(i.counts),
   total: i.total,
   unverified: i.unverified,
+  copies: Object.fromEntries([...i.copies].map(([n, at]) => [n, Object.fromEntries(at)])),
 });
 
 describe('board index', () => {
   it('groups by node, sorted by id, and counts statuses', () => {
     const i = buildIndex({ b: child('b', 'n1'), a: child('a', 'n1'), c: child('c', null, 'pending') });
-    expect(plain(i)).toEqual({ byNode: { n1: ['a', 'b'], '': ['c'] }, counts: { running: 2, pending: 1 }, total: 3, unverified: 0 });
+    expect(plain(i)).toEqual({ byNode: { n1: ['a', 'b'], '': ['c'] }, counts: { running: 2, pending: 1 }, total: 3, unverified: 0, copies: {} });
   });
 
   it('counts the children shown as last seen (unverified), also when an update changes them', () => {
@@ -40,6 +41,23 @@ describe('board index', () => {
     const next = nextIndex(first, { a: child('a', 'n1'), b: { ...child('b', 'n1'), unverified: true }, c: { ...child('c', 'n2'), unverified: true } });
     expect(next.unverified).toBe(2);
     expect(nextIndex(next, { b: child('b', 'n1') }).unverified).toBe(0);
+  });
+
+  it('counts, per node, the children running there too whose card is in another column (a cut-off member copies)', () => {
+    const twice = (id: string, home: string, also: string): ChildView => ({
+      ...child(id, home, 'duplicate'),
+      instances: [
+        { node: home, pid: `<${id}@${home}>` },
+        { node: also, pid: `<${id}@${also}>` },
+      ],
+    });
+    const first = buildIndex({ a: twice('a', 'n1', 'n3'), b: twice('b', 'n2', 'n3'), c: twice('c', 'n1', 'n3'), d: child('d', 'n3') });
+    expect(plain(first).copies).toEqual({ n3: { n1: 2, n2: 1 } });
+    // The copies heal one by one (the duplicate stopped on n3), and one card moves to n3's column.
+    const next = nextIndex(first, { a: child('a', 'n1'), b: twice('b', 'n3', 'n2'), c: twice('c', 'n1', 'n3'), d: child('d', 'n3') });
+    expect(plain(next).copies).toEqual({ n3: { n1: 1 }, n2: { n3: 1 } });
+    expect(first.copies.get('n3')?.get('n1')).toBe(2);
+    expect(plain(nextIndex(next, { d: child('d', 'n3') })).copies).toEqual({});
   });
 
   it('an update touches only the columns a change touched (others keep their arrays)', () => {
@@ -58,6 +76,7 @@ describe('board index', () => {
     const op = fc.record({
       id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'constructor', 'toString'),
       node: fc.constantFrom(null, 'n1', 'n2', 'n3'),
+      also: fc.constantFrom(null, 'n1', 'n2'),
       status: fc.constantFrom('running', 'pending', 'failing'),
       remove: fc.boolean(),
     });
@@ -69,7 +88,12 @@ describe('board index', () => {
           children = { ...children };
           for (const o of round) {
             if (o.remove) delete children[o.id];
-            else children[o.id] = child(o.id, o.node, o.status);
+            else {
+              const c = child(o.id, o.node, o.status);
+              const nodes: Array<string | null> = [o.node, o.also];
+              const instances = nodes.filter((n): n is string => n !== null).map((node) => ({ node, pid: `<${o.id}@${node}>` }));
+              children[o.id] = { ...c, instances };
+            }
           }
           index = nextIndex(index, children);
           expect(plain(index)).toEqual(plain(buildIndex(children)));

@@ -13,6 +13,14 @@
  * same prop. The cost is one identity pass over the record plus O(column)
  * per touched column; a rebuild (first state, or more than a quarter of the
  * children changed) sorts once, as before.
+ *
+ * A card sits in the column of its child's first instance, but a child may
+ * run on several nodes at once: a member cut off from the others (netsplit
+ * mode `available`) runs a copy of every child of the members it lost while
+ * those run theirs, so each card is in the others' column and the cut-off
+ * member's column counted 0 children while it ran them all (an outsider's
+ * tour). `copies` keeps, per node, the children that run an instance there
+ * whose card is in another column, by that column: the column says them.
  */
 import type { ChildView } from 'pogo-core/observer-state';
 
@@ -27,23 +35,50 @@ export interface BoardIndex {
   readonly total: number;
   /** Children shown as last seen, not confirmed by a member now (their statuses are counted as they were). */
   readonly unverified: number;
+  /** node → column → how many children whose card is in that column run an instance on the node too. */
+  readonly copies: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 const byId = (a: ChildView, b: ChildView): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const column = (c: ChildView): string => c.node ?? '';
+
+/** The nodes other than its card's column where `c` runs an instance (each once). */
+function copyNodes(c: ChildView): string[] {
+  const home = column(c);
+  const out: string[] = [];
+  for (const i of c.instances) if (i.node !== home && !out.includes(i.node)) out.push(i.node);
+  return out;
+}
+
+type Copies = Map<string, Map<string, number>>;
+
+/** Adds `by` (1 or -1) to the copies of `c`, editing `copies` in place (its inner maps must be the caller's own). */
+function countCopies(copies: Copies, c: ChildView, by: number): void {
+  const home = column(c);
+  for (const node of copyNodes(c)) {
+    const at = copies.get(node) ?? new Map<string, number>();
+    const n = (at.get(home) ?? 0) + by;
+    if (n > 0) at.set(home, n);
+    else at.delete(home);
+    if (at.size > 0) copies.set(node, at);
+    else copies.delete(node);
+  }
+}
 
 export function buildIndex(children: Children): BoardIndex {
   const byNode: Record<string, ChildView[]> = {};
   const counts = new Map<string, number>();
   let total = 0;
   let unverified = 0;
+  const copies: Copies = new Map();
   for (const c of Object.values(children).sort(byId)) {
     (byNode[column(c)] ??= []).push(c);
     counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
     total++;
     if (c.unverified === true) unverified++;
+    countCopies(copies, c, 1);
   }
-  return { children, byNode, counts, total, unverified };
+  return { children, byNode, counts, total, unverified, copies };
 }
 
 /** Index of `id` in a column sorted by id, or where it would go (negative: -(insertion point) - 1). */
@@ -87,6 +122,13 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
     return byNode[node] as ChildView[];
   };
   const counts = new Map(prev.counts);
+  // Copied (two levels) only when a change touches a child running on more than one node: rare, and small.
+  let copies: Copies | null = null;
+  const editCopies = (c: ChildView, by: number): void => {
+    if (copyNodes(c).length === 0) return;
+    copies ??= new Map([...prev.copies].map(([n, at]) => [n, new Map(at)]));
+    countCopies(copies, c, by);
+  };
   let total = prev.total;
   let unverified = prev.unverified;
   for (const { before, after } of changed) {
@@ -97,6 +139,7 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
       counts.set(before.status, (counts.get(before.status) ?? 0) - 1);
       total--;
       if (before.unverified === true) unverified--;
+      editCopies(before, -1);
     }
     if (after) {
       const list = edit(column(after));
@@ -106,11 +149,12 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
       counts.set(after.status, (counts.get(after.status) ?? 0) + 1);
       total++;
       if (after.unverified === true) unverified++;
+      editCopies(after, 1);
     }
   }
   for (const node of copied) if (byNode[node]!.length === 0) delete byNode[node];
   for (const [status, n] of counts) if (n <= 0) counts.delete(status);
-  return { children, byNode, counts, total, unverified };
+  return { children, byNode, counts, total, unverified, copies: copies ?? prev.copies };
 }
 
 let last: BoardIndex | undefined;

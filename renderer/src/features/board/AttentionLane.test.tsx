@@ -7,7 +7,7 @@
 import { act } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { diffState } from 'pogo-core/observer-state';
-import { SLOW_MS } from '../../store/attention';
+import { NOT_READY_GRACE_MS, SLOW_MS } from '../../store/attention';
 import { useStore } from '../../store/index';
 import { child, clusterOf, failing, member } from '../../test-cluster';
 import { mountPerTest } from '../../test-support';
@@ -81,6 +81,27 @@ describe('<AttentionLane/>', () => {
     expect(entry.getAttribute('title')).toContain(`for more than ${SLOW_MS / 1000} s`);
     expect(view.container.querySelector('h2')?.getAttribute('title')).toContain(
       `moving to another node, or waiting to start, for more than ${SLOW_MS / 1000} s`,
+    );
+  });
+
+  it('members not ready with every child pending behind them are named after the grace, with whom they wait for, not "Nothing needs attention"', () => {
+    // The outsider's tour: n1 and n2 restarted from their data dirs (majority mode) wait for n3, blackholed.
+    const waitsFor = { notLinked: ['n3'], roster: ['n3'], notSynced: [], joined: true, leased: true };
+    const pending = (id: string) => child(id, { status: 'pending', node: null, pid: null, instances: [], owner: null });
+    const state = clusterOf(
+      [member('n1', { ready: false, waitsFor }), member('n2', { ready: false, waitsFor })],
+      ['w1', 'w2', 'w3'].map((id) => pending(id)),
+    );
+    act(() => useStore.getState().applySnapshot(state));
+    view.render(<AttentionLane />);
+    expect(view.container.textContent).toBe('✓Nothing needs attention');
+    clock = 1_000 + NOT_READY_GRACE_MS;
+    act(() => void vi.advanceTimersByTime(NOT_READY_GRACE_MS));
+    expect(items()).toEqual(['not-ready:null']);
+    const lane = view.container.querySelector('[data-testid="attention-lane"]')!;
+    expect(lane.querySelector('[data-testid="attention-summary"]')?.textContent).toBe('n1, n2 not ready');
+    expect(lane.querySelector('[data-kind="not-ready"]')?.textContent).toContain(
+      'n1, n2 take no children: each waits for n3 (in its saved roster, not heard of since it restarted). 3 children are pending behind them',
     );
   });
 

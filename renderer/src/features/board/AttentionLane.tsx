@@ -9,8 +9,13 @@
  * counts filter the board). When nothing needs attention it says so in one
  * quiet line, so the board does not jump when something does.
  *
- * A child turns "slow" with no new patch (time passes), so the lane renders
- * again at the next such deadline (`nextDeadline`), not on a fixed tick.
+ * Before those, what concerns the whole cluster (`clusterWarnings`), and
+ * members up but not ready while children wait to start behind them
+ * (`notReadyWarnings`: whom they wait for, how many children are pending).
+ *
+ * A child turns "slow" with no new patch (time passes), and members not
+ * ready are named after a grace, so the lane renders again at the next
+ * such deadline (`nextDeadline`, `notReadyDeadline`), not on a fixed tick.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
@@ -19,6 +24,8 @@ import {
   attentionItems,
   clusterWarnings,
   nextDeadline,
+  notReadyDeadline,
+  notReadyWarnings,
   clusterNetsplit,
   silentMembers,
   silentText,
@@ -152,16 +159,25 @@ export function AttentionLane() {
   const silent = useStore(useShallow((s) => silentMembers(s.cluster?.members)));
   const members = useStore((s) => s.cluster?.members);
   const noMember = useStore(selectNoMemberSince);
-  const warnings = useMemo(() => clusterWarnings(members, noMember), [members, noMember]);
+  const cluster = useMemo(() => clusterWarnings(members, noMember), [members, noMember]);
   const netsplit = clusterNetsplit(members);
   const [tick, setTick] = useState(0);
   const [expanded, setExpanded] = useState(false);
-  const { items, deadline } = useMemo(() => {
+  const { items, notReady, deadline } = useMemo(() => {
     const now = useStore.getState().now();
-    return { items: attentionItems(children, since, now), deadline: nextDeadline(children, since, now) };
+    // Members not ready while children wait behind them: named after a grace, so they depend on the time too.
+    const live = noMember === null;
+    const later = [nextDeadline(children, since, now), live ? notReadyDeadline(members, children, since, now) : null].filter((d) => d !== null);
+    return {
+      items: attentionItems(children, since, now),
+      notReady: live ? notReadyWarnings(members, children, since, now) : [],
+      deadline: later.length > 0 ? Math.min(...later) : null,
+    };
     // `tick` is a dependency on purpose: the items depend on the time too, and it changes at the deadline.
     // eslint-disable-next-line react-hooks/exhaustive-deps -- see above: the memo reads the time, which no dependency can carry
-  }, [children, since, tick]);
+  }, [children, members, noMember, since, tick]);
+
+  const warnings = useMemo(() => [...cluster, ...notReady], [cluster, notReady]);
 
   useEffect(() => {
     if (deadline === null) return;

@@ -395,3 +395,53 @@ describe('<Board/> bulk actions on the filtered set', () => {
     expect(view.container.querySelector('[data-testid="bulk-result"] strong')?.textContent).toBe('Moved to b: 1 of 1');
   });
 });
+
+describe('<Board/> a member that runs copies', () => {
+  const view = mountPerTest();
+
+  it('counts the copies a cut-off member runs of children whose cards are in other columns, never "0 children"', () => {
+    // Available mode, c cut off from a and b (this observer still reaches it): each side runs the other's children, so
+    // every child runs twice and its card is in its first instance's column (a or b); c runs a copy of each.
+    const dup = (id: string, home: string) =>
+      child(id, {
+        status: 'duplicate',
+        node: home,
+        owner: home,
+        instances: [
+          { node: home, pid: `${home}/abcdef0123456789/${id}` },
+          { node: 'c', pid: `c/abcdef0123456789/${id}` },
+        ],
+      });
+    act(() =>
+      useStore
+        .getState()
+        .applySnapshot(
+          clusterOf(
+            [member('a'), member('b'), member('c', { unheardBy: ['a', 'b'] })],
+            [dup('d1', 'a'), dup('d2', 'a'), dup('d3', 'b'), child('r1', { node: 'c' })],
+          ),
+        ),
+    );
+    view.render(<Board />);
+    const count = (n: string) => view.container.querySelector(`[data-testid="node-column"][data-node="${n}"] [data-testid="child-count"]`)?.textContent;
+    expect(count('a')).toBe('2 children');
+    expect(count('c')).toBe('4 running: 1 child + 3 duplicates of children shown on a (2), b (1)');
+    // With a filter on, the cards are counted as shown of all; the copies are still said.
+    act(() => useStore.getState().setFilter('zzz-no-such-child'));
+    expect(count('c')).toBe('4 running: 0 of 1 child shown + 3 duplicates of children shown on a (2), b (1)');
+    act(() => useStore.getState().setFilter(''));
+  });
+});
+
+describe('<Board/> a member not ready', () => {
+  const view = mountPerTest();
+
+  it('says on its tag whom it waits for, as it announces it', () => {
+    const waitsFor = { notLinked: ['n3'], roster: ['n3'], notSynced: [], joined: true, leased: true };
+    act(() => useStore.getState().applySnapshot(clusterOf([member('n1', { ready: false, waitsFor }), member('n2', { ready: false })], [])));
+    view.render(<Board />);
+    const tag = (n: string) => view.container.querySelector(`[data-node="${n}"] [data-testid="node-not-ready"]`)?.getAttribute('title');
+    expect(tag('n1')).toBe('n1 takes no children now: it waits for n3 (in its saved roster, not heard of since it restarted)');
+    expect(tag('n2')).toBe('n2 takes no children now: still joining (until it has synced with the others), or leaving');
+  });
+});

@@ -35,6 +35,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { ChildView, MemberView } from 'pogo-core/observer-state';
 import { runCommand } from '../../gateway/client';
 import { requestMove } from '../../gateway/move';
+import { waitWords } from '../../store/attention';
 import { boardIndex } from '../../store/board-index';
 import { filterColumns, selectMemberNodes } from '../../store/cluster';
 import { selectBoardStale, selectCommandBlock, selectStale } from '../../store/connection';
@@ -48,6 +49,7 @@ import { isGone, offersDrain, statusTagClass, statusTitle } from '../../shared/m
 import { moveRefusal } from '../../shared/move-target';
 import { pinState } from '../../shared/pin-state';
 import { StatusCounts } from './StatusCounts';
+import { columnCountText, copyCount } from './column-count';
 import { scoped } from '../../shared/scoped';
 import styles from './board.module.css';
 
@@ -144,6 +146,8 @@ function NodeColumn(props: {
   children: readonly ChildView[];
   /** How many children the column holds before the search and the status filter (its real count). */
   all: number;
+  /** Column → children whose card is in that column and that run an instance on this node too (board-index.ts `copies`). */
+  copies: ReadonlyMap<string, number> | undefined;
   total: number;
   readOnly: boolean;
   stale: boolean;
@@ -163,7 +167,9 @@ function NodeColumn(props: {
   const members = useStore((s) => s.cluster?.members);
   const refusal = dragging !== null && node !== null && !readOnly ? moveRefusal(dragging, node, members) : null;
   const virtual = useVirtualizer({ count: children.length, getScrollElement: () => listRef.current, estimateSize: () => CARD_HEIGHT, overscan: 8 });
-  const load = props.total > 0 ? Math.round((props.all / props.total) * 100) : 0;
+  const copies = copyCount(props.copies);
+  // The share of the cluster's children it runs: its cards and the copies it runs of children shown elsewhere.
+  const load = props.total > 0 ? Math.round(((props.all + copies) / props.total) * 100) : 0;
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
     const index = Number((e.target as HTMLElement).dataset['index']);
@@ -240,7 +246,11 @@ function NodeColumn(props: {
             <span
               className={cx('tag warn')}
               data-testid="node-not-ready"
-              title={`${name} takes no children now: still joining (until it has synced with the others), or leaving`}
+              title={
+                node.waitsFor
+                  ? `${name} takes no children now: it waits for ${waitWords(node.waitsFor)}`
+                  : `${name} takes no children now: still joining (until it has synced with the others), or leaving`
+              }
             >
               not ready
             </span>
@@ -276,10 +286,17 @@ function NodeColumn(props: {
           )}
         </div>
         <div className={cx('node-meta')}>
-          <span className={cx('muted')} data-testid="child-count">
-            {children.length === props.all
-              ? `${props.all} ${props.all === 1 ? 'child' : 'children'}`
-              : `${children.length} of ${props.all} ${props.all === 1 ? 'child' : 'children'} shown`}
+          <span
+            className={cx('muted')}
+            data-testid="child-count"
+            title={
+              copies > 0
+                ? `${name} runs an instance of ${copies} ${copies === 1 ? 'child' : 'children'} whose card is in another column (the card ` +
+                  `sits where its first instance runs): each runs twice, as when a member is cut off from the others in available mode`
+                : undefined
+            }
+          >
+            {columnCountText(children.length, props.all, props.copies)}
           </span>
           {node && (
             <span className={cx('load')} title={`${load}% of the cluster's children`}>
@@ -396,6 +413,7 @@ export function Board() {
             node={null}
             children={byNode['']!}
             all={index.byNode['']?.length ?? 0}
+            copies={undefined}
             total={total}
             readOnly={readOnly}
             stale={stale}
@@ -411,6 +429,7 @@ export function Board() {
             node={node}
             children={byNode[node.name] ?? []}
             all={index.byNode[node.name]?.length ?? 0}
+            copies={index.copies.get(node.name)}
             total={total}
             readOnly={readOnly}
             stale={stale}

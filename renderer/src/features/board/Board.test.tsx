@@ -445,3 +445,21 @@ describe('<Board/> a member not ready', () => {
     expect(tag('n2')).toBe('n2 takes no children now: still joining (until it has synced with the others), or leaving');
   });
 });
+
+describe('<Board/> with nodes named like Object’s own properties', () => {
+  const view = mountPerTest();
+
+  it('draws a column for a node named constructor or toString (the name pattern allows them)', () => {
+    const named = ['constructor', 'toString'].map((n) => member(n));
+    act(() =>
+      useStore
+        .getState()
+        .applySnapshot(clusterOf(named, [child('r1', { node: 'constructor', owner: 'constructor' }), child('r2', { node: 'toString', owner: 'toString' })])),
+    );
+    view.render(<Board />);
+    const columns = [...view.container.querySelectorAll('[data-testid="node-column"]')].map(
+      (col) => `${col.getAttribute('data-node') ?? '-'}:${col.querySelector('[data-testid="child-count"]')?.textContent}`,
+    );
+    expect(columns).toEqual(['constructor:1 child', 'toString:1 child']);
+  });
+});

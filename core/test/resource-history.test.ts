@@ -81,6 +81,15 @@ describe('ResourceHistory', () => {
     expect(h.retain(new Set(['a']))).toBe(true);
     expect(Object.keys(h.current)).toEqual(['a']);
   });
+
+  it('takes the reports of nodes named like Object’s own properties (constructor, toString)', () => {
+    const h = new ResourceHistory();
+    h.add('constructor', figures(1), 1);
+    h.add('toString', figures(2), 1);
+    h.add('constructor', figures(3), 2);
+    expect(h.current['constructor']?.points.map((p) => p.at)).toEqual([1, 2]);
+    expect(h.current['toString']?.points).toHaveLength(1);
+  });
 });
 
 describe('resource patches', () => {

@@ -33,6 +33,12 @@ describe('Timeline', () => {
     expect(t.notable[1]!.seq).toBeGreaterThan(moved.seq);
   });
 
+  it('counts a burst per node for nodes named like Object’s own properties (constructor, toString)', () => {
+    const t = new Timeline<TimelineEvent>();
+    for (let i = 0; i < 3; i++) t.add({ type: 'started', id: `c${i}`, node: i === 2 ? 'toString' : 'constructor', at: 1_000 + i });
+    expect(t.activity[0]!.nodes).toEqual({ constructor: 2, toString: 1 });
+  });
+
   it('a pause longer than the gap starts a new burst; another reason or source is another burst', () => {
     const t = new Timeline<TimelineEvent>(2_000);
     t.add({ type: 'moved', id: 'a', from: 'n1', to: 'n2', reason: 'drain', at: 0 });

@@ -45,7 +45,8 @@ export class ResourceHistory {
 
   /** Takes in one report of `node`, arrived at `now` (the gateway's clock). */
   add(node: string, figures: ResourceFigures, now: number): void {
-    const before = this.views[node];
+    // Own properties only: a node may be named `constructor` or `toString` (the name pattern allows it).
+    const before = Object.hasOwn(this.views, node) ? this.views[node] : undefined;
     const last = before?.points.at(-1);
     const at = last !== undefined && now <= last.at ? last.at + 1 : now;
     const points = boundResourcePoints([...(before?.points ?? []), toPoint(figures, at)]);

@@ -180,7 +180,8 @@ export class Timeline<E extends TimelineEvent> {
     b.count++;
     b.until = Math.max(b.until, e.at);
     const node = burstNode(e);
-    if (node !== undefined) b.nodes[node] = (b.nodes[node] ?? 0) + 1;
+    // Own properties only: a node named `constructor` counted "function Object() …1".
+    if (node !== undefined) b.nodes[node] = (Object.hasOwn(b.nodes, node) ? b.nodes[node]! : 0) + 1;
     if (e.id !== undefined && b.ids.length < MAX_BURST_IDS) b.ids.push(e.id);
   }
 

@@ -12,6 +12,8 @@ import {
   boundResourcePoints,
   diffState,
   emptyState,
+  keyed,
+  keyedState,
   type ClusterState,
   type ResourcePoint,
 } from '../src/observer/state.js';
@@ -144,5 +146,40 @@ describe('resource patches', () => {
     expect(diffState(a, { ...a, resources: { ...a.resources } })).toBeUndefined();
     h.retain(new Set(['a']));
     expect(diffState(a, stateOf(h))).toEqual({ resources: { remove: ['b'] } });
+  });
+});
+
+describe('keyed collections with names an ordinary object mishandles', () => {
+  it('a node named constructor, a child named __proto__ and a group named toString go through patches as entries', () => {
+    const base = emptyState();
+    const h = new ResourceHistory();
+    h.add('constructor', figures(1), 1);
+    const member = { name: 'constructor' } as unknown as ClusterState['members'][string];
+    const child = { id: '__proto__', node: 'constructor' } as unknown as ClusterState['children'][string];
+    const next: ClusterState = {
+      ...base,
+      members: keyed({ constructor: member }),
+      children: (() => {
+        const c = keyed<ClusterState['children'][string]>();
+        c['__proto__'] = child;
+        return c;
+      })(),
+      groups: keyed({ app: keyed({ toString: keyed({ constructor: 2 }) }) }),
+      resources: keyed(h.current),
+    };
+    const patch = diffState(base, next)!;
+    // As the client takes it: through JSON (an own "__proto__" key, as JSON.parse makes it).
+    const client = applyPatch(keyedState(base), JSON.parse(JSON.stringify(patch)) as typeof patch);
+    expect(Object.keys(client.children)).toEqual(['__proto__']);
+    expect(client.children['__proto__']).toMatchObject({ id: '__proto__' });
+    expect(Object.getPrototypeOf(client.children)).toBeNull();
+    expect(client.members['constructor']).toMatchObject({ name: 'constructor' });
+    expect(client.members['toString']).toBeUndefined();
+    expect(client.groups['app']?.['toString']).toEqual({ constructor: 2 });
+    expect(client.resources['constructor']?.points).toHaveLength(1);
+    expect(client.resources['toString']).toBeUndefined();
+    // A first series for a node named like Object's own function: taken, not thrown on.
+    const more = applyPatch(client, { resources: { set: [{ node: 'toString', intervalMs: 2_000, points: [point(3)] }] } });
+    expect(more.resources['toString']?.points).toHaveLength(1);
   });
 });

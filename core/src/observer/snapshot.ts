@@ -16,7 +16,17 @@
  * one a client acknowledged with the newest).
  */
 import { SUPERVISOR_SCOPE, type PogoNode } from '../node.js';
-import type { Access, ActivityView, ChildView, ClusterState, EventView, MemberViewStatus, NodeResourcesView, SampleView } from './state.js';
+import {
+  keyed,
+  type Access,
+  type ActivityView,
+  type ChildView,
+  type ClusterState,
+  type EventView,
+  type MemberViewStatus,
+  type NodeResourcesView,
+  type SampleView,
+} from './state.js';
 import { memberVerdict, verdictVoters, wentSilent } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 import { isLinked, type Member } from '../membership.js';
@@ -246,7 +256,7 @@ export function buildState(
   last?: Readonly<Record<string, ChildView>>,
 ): ClusterState {
   const draining = new Set(node.supervisor.draining());
-  const members: ClusterState['members'] = {};
+  const members: ClusterState['members'] = keyed();
   const remoteStatus = new Map((remote?.members ?? []).map((m) => [m.name, m.status]));
   const withReach = node.members().map((m) => (m.name === node.name ? m : { ...m, unheardBy: node.unheardBy(m.name, m.incarnation) }));
   // Members down in the observer's table that it never lost itself (it started, or linked again, during a split): down
@@ -287,7 +297,7 @@ export function buildState(
     const unheardBy = unheard.get(m.name);
     if (unheardBy !== undefined) members[m.name]!.unheardBy = unheardBy;
   }
-  const children: ClusterState['children'] = {};
+  const children: ClusterState['children'] = keyed();
   const isolated = facts.noMemberSince !== undefined && facts.noMemberSince !== null;
   // With a member's view borrowed, what it does not see running is not running, but for the members it cannot see either.
   // Only the members shown unreachable: one that left or is judged down took its children with it.
@@ -331,16 +341,17 @@ export function buildState(
     }
   // Linked to no member, the observer's listing loses what its links carried: the children last shown stay, unverified.
   if (isolated && last !== undefined) for (const [id, v] of Object.entries(last)) children[id] ??= asUnverified(v);
-  const groups: ClusterState['groups'] = {};
+  const groups: ClusterState['groups'] = keyed();
   // The supervisor's own scope is shown as children (and is the big one: a group per child).
   const snapshot = node.groups.snapshot(node.groups.scopes().filter((scope) => scope !== SUPERVISOR_SCOPE));
   for (const [scope, gs] of Object.entries(snapshot)) {
-    groups[scope] = {};
+    const byGroup = keyed<Record<string, number>>();
     for (const [group, list] of Object.entries(gs)) {
-      const perNode: Record<string, number> = {};
+      const perNode = keyed<number>();
       for (const m of list) perNode[m.node] = (perNode[m.node] ?? 0) + 1;
-      groups[scope][group] = perNode;
+      byGroup[group] = perNode;
     }
+    groups[scope] = byGroup;
   }
   return {
     observer: node.name,
@@ -354,7 +365,7 @@ export function buildState(
     events: [...facts.events],
     activity: [...(facts.activity ?? [])],
     samples: [...(facts.samples ?? [])],
-    resources: { ...facts.resources },
+    resources: keyed(facts.resources),
     sessions: facts.sessions ?? 0,
     noMemberSince: facts.noMemberSince ?? null,
   };

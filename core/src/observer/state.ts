@@ -423,6 +423,30 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * A record keyed by names the cluster chooses (node names, child ids, group names), without a
+ * prototype: a node may be named `constructor` and a child `__proto__` (their patterns allow it),
+ * and on a plain object the first read Object's own function where the name was absent (a node's
+ * first resource figures threw, a count became text) and the second set the record's prototype
+ * instead of an entry. `from`'s own entries are copied.
+ */
+export function keyed<T>(from?: Readonly<Record<string, T>>): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  if (from !== undefined) Object.assign(out, from);
+  return out;
+}
+
+/** `state` with its keyed collections as `keyed` records (a snapshot as JSON.parse made it). */
+export function keyedState(state: ClusterState): ClusterState {
+  const groups = keyed<Record<string, Record<string, number>>>();
+  for (const scope of Object.keys(state.groups)) {
+    const gs = keyed<Record<string, number>>();
+    for (const group of Object.keys(state.groups[scope]!)) gs[group] = keyed(state.groups[scope]![group]);
+    groups[scope] = gs;
+  }
+  return { ...state, members: keyed(state.members), children: keyed(state.children), groups, resources: keyed(state.resources) };
+}
+
 function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?: T[]; remove?: string[] } | undefined {
   if (prev === next) return undefined;
   const set: T[] = [];
@@ -479,24 +503,28 @@ export function diffState(prev: ClusterState, next: ClusterState): StatePatch | 
 export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState {
   const next: ClusterState = { ...state, ...(patch.scalars ?? {}) };
   if (patch.members) {
-    next.members = { ...state.members };
+    next.members = keyed(state.members);
     for (const key of patch.members.remove ?? []) delete next.members[key];
     for (const m of patch.members.set ?? []) next.members[m.name] = m;
   }
   if (patch.children) {
-    next.children = { ...state.children };
+    next.children = keyed(state.children);
     for (const key of patch.children.remove ?? []) delete next.children[key];
     for (const c of patch.children.set ?? []) next.children[c.id] = c;
   }
   if (patch.groups) {
-    next.groups = { ...state.groups };
+    next.groups = keyed(state.groups);
     for (const { scope, group } of patch.groups.remove ?? []) {
-      const g = { ...next.groups[scope] };
+      const g = keyed(next.groups[scope]);
       delete g[group];
       if (Object.keys(g).length === 0) delete next.groups[scope];
       else next.groups[scope] = g;
     }
-    for (const { scope, group, members } of patch.groups.set ?? []) next.groups[scope] = { ...next.groups[scope], [group]: members };
+    for (const { scope, group, members } of patch.groups.set ?? []) {
+      const g = keyed(next.groups[scope]);
+      g[group] = keyed(members);
+      next.groups[scope] = g;
+    }
   }
   if (patch.events) {
     // A patch may be sent again (its ack was lost): keep only events newer than what we hold.
@@ -513,7 +541,7 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
     next.samples = [...state.samples, ...patch.samples.filter((x) => x.at > lastAt)].slice(-MAX_SAMPLES);
   }
   if (patch.resources) {
-    next.resources = { ...state.resources };
+    next.resources = keyed(state.resources);
     for (const node of patch.resources.remove ?? []) delete next.resources[node];
     for (const { node, intervalMs, points, replace } of patch.resources.set ?? []) {
       const before = replace ? undefined : next.resources[node];
@@ -532,13 +560,13 @@ export function emptyState(): ClusterState {
     paused: false,
     readOnly: true,
     access: 'none',
-    members: {},
-    children: {},
-    groups: {},
+    members: keyed(),
+    children: keyed(),
+    groups: keyed(),
     events: [],
     activity: [],
     samples: [],
-    resources: {},
+    resources: keyed(),
     sessions: 0,
     noMemberSince: null,
   };

@@ -5,7 +5,7 @@
  * and which children just changed node (the board animates them).
  */
 import type { StateCreator } from 'zustand';
-import { applyPatch, type ChildView, type ClusterState, type MemberView, type StatePatch } from 'pogo-core/observer-state';
+import { applyPatch, keyedState, type ChildView, type ClusterState, type MemberView, type StatePatch } from 'pogo-core/observer-state';
 import { buildIndex } from './board-index';
 import type { AppStore } from './index';
 
@@ -52,7 +52,9 @@ export const createClusterSlice: StateCreator<AppStore, [], [], ClusterSlice> = 
   moving: {},
   arrived: {},
   lastError: null,
-  applySnapshot: (cluster) => {
+  applySnapshot: (given) => {
+    // Keyed by names the cluster chooses: records without a prototype (observer/state.ts `keyed`).
+    const cluster = keyedState(given);
     const before = get().cluster;
     set((s) => ({ cluster, moving: settleMoves(cluster, s.moving), arrived: {} }));
     get().trackStatuses(cluster, null, get().now());

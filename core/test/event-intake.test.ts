@@ -11,7 +11,9 @@ import {
   LEAVING_REASON,
   STOP_HOLD_MS,
   VERDICT_LAG_MS,
+  LEASE_HOLD_MS,
   announcedLeave,
+  leaseLapsing,
   drainReason,
   memberVerdict,
   verdictDown,
@@ -810,6 +812,80 @@ describe('moves and duplicates', () => {
     t.intake.observeCutOff([...t.table.values()], 20);
     expect(kinds()).toEqual(['started x', 'node-down x', 'stopped x', 'started a', 'node-up x']);
     expect(t.published.at(-1)).toEqual({ type: 'node-up', node: 'x', role: 'member', at: 20 });
+  });
+
+  it('leaseLapsing: a linked majority-mode member, ready, its start gate closed; not in available mode, not one joining, not one lost', () => {
+    const m = member('x', { netsplit: { mode: 'majority' }, ready: true, startable: false });
+    expect(leaseLapsing(m)).toBe(true);
+    expect(leaseLapsing({ ...m, status: 'suspect' })).toBe(true);
+    expect(leaseLapsing({ ...m, startable: true })).toBe(false);
+    expect(leaseLapsing({ ...m, startable: undefined })).toBe(false);
+    expect(leaseLapsing({ ...m, ready: false })).toBe(false);
+    expect(leaseLapsing({ ...m, netsplit: { mode: 'available' } })).toBe(false);
+    expect(leaseLapsing({ ...m, status: 'down' })).toBe(false);
+    expect(leaseLapsing(undefined)).toBe(false);
+  });
+
+  it('race "the lease\'s stops before the cut-off": majority mode, the stops of a member whose lease lapsed wait for the verdict on it, which heads them', () => {
+    const majority = { netsplit: { mode: 'majority' }, ready: true, startable: true };
+    const t = setup([member('a', majority), member('b', majority), member('x', majority)]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.observeMembers([...t.table.values()], 1);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.onDistEvent(started('c2', 'x', 2));
+    // x's lease lapses (cut off from a and b): it closes its start gate, then stops its children, before a and b declare it down.
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 100));
+    t.intake.onDistEvent(stopped('c2', 'x', 2, 100));
+    t.intake.observeCutOff([...t.table.values()], 150);
+    expect(kinds()).toEqual(['started x', 'started x']);
+    // Their reports arrive; the observer's supervisor places x's children elsewhere at once, before the gateway's tick.
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.onDistEvent(placed('c1', 'a', 200));
+    t.intake.observeCutOff([...t.table.values()], 250);
+    expect(kinds()).toEqual(['started x', 'started x', 'node-down x', 'stopped x', 'stopped x', 'placed a']);
+    // Stamped no earlier than the verdict that heads them.
+    expect(t.published.slice(2, 5).map((e) => e.at)).toEqual([200, 200, 200]);
+  });
+
+  it('stops held for a lease that lapsed: published as they are when no verdict comes (the gate opens again, or LEASE_HOLD_MS passes), before a later event of the child', () => {
+    const majority = { netsplit: { mode: 'majority' }, ready: true, startable: true };
+    const t = setup([member('a', majority), member('b', majority), member('x', majority)]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.observeMembers([...t.table.values()], 1);
+    for (const n of [1, 2, 3]) t.intake.onDistEvent(started(`c${n}`, 'x', n));
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 100));
+    t.intake.observeCutOff([...t.table.values()], 100 + LEASE_HOLD_MS - 1);
+    expect(kinds()).toEqual(['started x', 'started x', 'started x']);
+    t.intake.observeCutOff([...t.table.values()], 100 + LEASE_HOLD_MS);
+    expect(t.published.at(-1)).toEqual(stopped('c1', 'x', 1, 100));
+    // The gate opens again: published at once.
+    t.intake.onDistEvent(stopped('c2', 'x', 2, 10_000));
+    t.set('x', { startable: true });
+    t.intake.observeCutOff([...t.table.values()], 10_001);
+    expect(t.published.at(-1)).toEqual(stopped('c2', 'x', 2, 10_000));
+    // A later event of the child publishes its held stop first.
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c3', 'x', 3, 20_000));
+    t.intake.onDistEvent(started('c3', 'x', 4, 20_001));
+    expect(kinds().slice(-2)).toEqual(['stopped x', 'started x']);
+  });
+
+  it('stops held for a lease that lapsed, then this observer loses the member: they are part of its loss, held with it', () => {
+    const majority = { netsplit: { mode: 'majority' }, ready: true, startable: true };
+    const t = setup([member('a', majority), member('b', majority), member('x', majority)]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.observeMembers([...t.table.values()], 1);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 100));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 120));
+    expect(t.intake.heldInstances().get('c1')).toEqual([{ node: 'x', pid: pid('x', 1) }]);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.judge([...t.table.values()], 130);
+    expect(kinds()).toEqual(['started x', 'node-down x', 'stopped x']);
   });
 
   it('race "a cut-off member back because a reporter went quiet": a reporter this observer loses is no word that it is heard again', () => {

@@ -189,6 +189,16 @@
  * published as it is: the stop did not remove the spec); any later event of
  * that child publishes it first, so each child's events keep their order.
  *
+ * Race "the lease's stops before the cut-off" (majority mode): a member cut
+ * off from the others stops its children when its lease lapses, about a
+ * link timeout before they declare it down, and the observer, which still
+ * hears it, published "5 stopped on n3", then "5 placed on n1, n2" (its own
+ * supervisor acts on the reach reports as they arrive), then "n3 down (cut
+ * off)" at the gateway's next tick. So the stops of a member whose lease
+ * may have lapsed (`leaseLapsing`: its start gate closed, announced before
+ * the stops) wait for the verdict on it (at most LEASE_HOLD_MS), and every
+ * per-child event judges who is cut off before it is taken in.
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -217,6 +227,10 @@ export interface MemberFacts {
   startedAt?: number;
   /** Whether it takes children (undefined from a release that does not say). */
   ready?: boolean;
+  /** Whether its start gate is open (member metadata since protocol 2.4; undefined from a release that does not say). */
+  startable?: boolean;
+  /** Its netsplit mode as it announces it (since protocol 2.5). */
+  netsplit?: { mode: string };
 }
 
 /** Below this lag between the observer losing a member and the members' verdict, the node-down is published as the observer saw it. */
@@ -336,6 +350,24 @@ export function wentSilent(m: { status: string; since?: number; lastHeardAt?: nu
   return m.status === 'down' && m.since !== undefined && m.lastHeardAt !== undefined && m.since - m.lastHeardAt >= suspectAfterMs;
 }
 
+/** How long the stops of a member whose lease may have lapsed wait for the others' verdict on it (`leaseLapsing`). */
+export const LEASE_HOLD_MS = 5_000;
+
+/**
+ * Whether the stops of member `m` may be the end of its majority lease
+ * (pure): linked here, in majority mode, ready, and its start gate closed
+ * (`startable: false`, announced with the lease's lapse, before the stops).
+ * Race "the lease's stops before the cut-off": n3 cut off from n1 and n2
+ * stops its children when its lease lapses, about a link timeout before the
+ * others declare it down, and the observer, which still hears it, published
+ * "5 stopped on n3" before "n3 down (cut off)" (an outsider's tour, majority
+ * mode, network namespaces). Such stops wait (at most LEASE_HOLD_MS) for the
+ * verdict, so that the node-down heads them.
+ */
+export function leaseLapsing(m: MemberFacts | undefined): boolean {
+  return m !== undefined && m.role === 'member' && isLinked(m.status) && m.netsplit?.mode === 'majority' && m.ready === true && m.startable === false;
+}
+
 interface Lost {
   incarnation: string;
   /** The node-down and the stops it caused here, in order. */
@@ -404,6 +436,10 @@ export class EventIntake {
   private readonly nowhere = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
   /** `stopped` events of a child's last instance, held until its spec's removal arrives (see the header): id → event. */
   private readonly stopsHeld = new Map<string, Extract<DistEvent, { type: 'stopped' }>>();
+  /** Stops of members whose lease may have lapsed (`leaseLapsing`), held for the verdict on them: node → since when, and the stops in order. */
+  private readonly leaseHeld = new Map<string, { since: number; stops: Array<Extract<DistEvent, { type: 'stopped' }>> }>();
+  /** When `judgeCutOffNow` last judged (clock ms). */
+  private cutJudgedAt = -Infinity;
   /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
   private catching: boolean;
 
@@ -477,6 +513,15 @@ export class EventIntake {
   /** One event of the observer's own supervisor. */
   onDistEvent(e: DistEvent): void {
     if (this.catching && 'id' in e) return this.absorb(e);
+    if ('id' in e) {
+      // Race "the lease's stops before the cut-off" (`leaseLapsing`): the observer's supervisor acts on the reach reports
+      // as they arrive (it places a cut-off member's children elsewhere at once), the gateway judges them on its tick; a
+      // per-child event judges them first, so the node-down of a member cut off heads what it caused.
+      this.judgeCutOffNow(e.at);
+      // A later event of a child whose stop is held for a lease's lapse publishes the stops held first (each child's order).
+      for (const [node, h] of [...this.leaseHeld])
+        if (h.stops.some((s) => s.id === e.id) && !(e.type === 'stopped' && e.node === node)) this.releaseLease(node);
+    }
     // A later event of a child whose stop is held publishes the stop first (a no-node placement is the removal's own).
     if ('id' in e && this.stopsHeld.has(e.id) && !(e.type === 'placed' && e.node === undefined)) this.releaseStop(e.id);
     switch (e.type) {
@@ -490,6 +535,13 @@ export class EventIntake {
         return this.onFound(e);
       case 'stopped': {
         if (this.heldForLoss(e)) return;
+        // Perhaps the end of its lease, a moment before the others' verdict on it: held for it (`leaseLapsing`).
+        if (!this.down.has(e.node) && leaseLapsing(this.o.member(e.node))) {
+          const h = this.leaseHeld.get(e.node) ?? { since: e.at, stops: [] };
+          h.stops.push(e);
+          this.leaseHeld.set(e.node, h);
+          return;
+        }
         // Race "a loss judged at once": the members' verdict was in when this observer lost the member, so its loss was
         // published before the stops of its instances arrived; each is a stop published with a loss all the same (it may
         // be seen again). Not for a member cut off while heard here: what it stops, it stops.
@@ -615,7 +667,11 @@ export class EventIntake {
       const m = members.find((x) => x.name === name);
       const by = [...new Set((m?.unheardBy ?? []).map((u) => u.reporter))].filter((r) => r !== name).sort();
       this.emit({ type: 'node-down', node: name, role: 'member', reason: `cut off: ${by.join(', ')} cannot hear it; this observer still does`, at });
+      // What its lease's end stopped a moment before the verdict, after the node-down that heads it.
+      this.releaseLease(name, at);
     }
+    // Held for a verdict that did not come: its gate open again, or held long enough.
+    for (const [name, h] of [...this.leaseHeld]) if (!leaseLapsing(this.o.member(name)) || at - h.since >= LEASE_HOLD_MS) this.releaseLease(name);
     for (const name of [...this.cutOff]) {
       if (cut.has(name)) continue;
       const m = members.find((x) => x.name === name);
@@ -670,7 +726,15 @@ export class EventIntake {
   private onLost(e: Extract<DistEvent, { type: 'node-down' }>): void {
     if (this.lost.has(e.node)) return;
     this.returning.delete(e.node);
-    this.lost.set(e.node, { incarnation: this.o.member(e.node)?.incarnation ?? '', held: [e], stoppedIds: new Set(), placed: new Map() });
+    // Stops held for a lease's lapse are part of what its loss caused here.
+    const lapsed = this.leaseHeld.get(e.node)?.stops ?? [];
+    this.leaseHeld.delete(e.node);
+    this.lost.set(e.node, {
+      incarnation: this.o.member(e.node)?.incarnation ?? '',
+      held: [e, ...lapsed],
+      stoppedIds: new Set(lapsed.map((x) => x.id)),
+      placed: new Map(),
+    });
     this.o.changed();
   }
 
@@ -851,6 +915,26 @@ export class EventIntake {
       this.placed.set(e.id, k);
     }
     this.o.publish(e);
+  }
+
+  /** Publishes the stops held for the lease of `node` (`leaseLapsing`), no earlier than `notBefore` when given. */
+  private releaseLease(node: string, notBefore?: number): void {
+    const h = this.leaseHeld.get(node);
+    if (h === undefined) return;
+    this.leaseHeld.delete(node);
+    for (const e of h.stops) this.emit(notBefore !== undefined && e.at < notBefore ? { ...e, at: notBefore } : e);
+  }
+
+  /** Judges who is cut off now (`observeCutOff`), from the members as `observeMembers` last listed them; once per clock ms. */
+  private judgeCutOffNow(at: number): void {
+    if (this.lastSeen.size === 0 || at === this.cutJudgedAt) return;
+    this.cutJudgedAt = at;
+    const facts: MemberFacts[] = [];
+    for (const n of this.lastSeen.keys()) {
+      const f = this.o.member(n);
+      if (f !== undefined) facts.push(f);
+    }
+    this.observeCutOff(facts, at);
   }
 
   /** Publishes the held stop of `id`, saying it was for good if its spec is gone by now. */

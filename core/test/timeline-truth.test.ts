@@ -1,0 +1,90 @@
+/**
+ * What the observer's gateway publishes on its timeline in the partitions an
+ * outsider toured (three members, an observer that reaches all), judged by
+ * the gateway's own history as a UI receives it, in simulated time.
+ */
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../src/observer/gateway.js';
+import type { ClusterState } from '../src/observer/state.js';
+import { FAST_TIMING, SimCluster } from './support/sim.js';
+
+const ADDRESS = SimCluster.address;
+const members = ['n1', 'n2', 'n3'];
+const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);
+
+let sim: SimCluster | undefined;
+let gateway: Gateway | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await gateway?.close();
+  gateway = undefined;
+  sim?.stopAll();
+  sim = undefined;
+});
+
+/** The state a UI connecting now is sent (the gateway's history included). */
+function snapshot(g: Gateway): Promise<ClusterState> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(g.url, { path: '/gateway', auth: { token: g.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    socket.on('connect_error', reject);
+    socket.on('snapshot', (s: ClusterState) => {
+      socket.close();
+      resolve(s);
+    });
+  });
+}
+
+async function cluster(seed: number, mode: 'majority' | 'available'): Promise<SimCluster> {
+  const s = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
+  sim = s;
+  const config = { ...FAST_TIMING, netsplit: mode, expectedMembers: 3 };
+  for (const name of members) await s.start(name, name === 'n1' ? [] : ['n1'], config);
+  await s.start('obs', ['n1'], { ...FAST_TIMING, role: 'observer' });
+  await s.until(() => s.fullMesh() && members.every((m) => s.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+  for (const id of ids) await s.resolve(s.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+  await s.until(() => s.exactlyOnce(ids), 5_000, 'children placed');
+  gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
+  await s.until(
+    () =>
+      !s
+        .mustGet('obs')
+        .supervisor.whichChildren('global')
+        .some((c) => c.status !== 'running'),
+    5_000,
+    'observer sees all',
+  );
+  await s.run(2_000);
+  return s;
+}
+
+/** Every event and per-child entry of a state, oldest first, as "seq type node/from/id". */
+function timeline(s: ClusterState): Array<{ seq: number; type: string; node?: string; at: number; text: string }> {
+  const out: Array<{ seq: number; type: string; node?: string; at: number; text: string }> = [];
+  for (const e of s.events) out.push({ seq: e.seq, type: e.type, node: (e as { node?: string }).node, at: e.at, text: JSON.stringify(e) });
+  for (const a of s.activity) out.push({ seq: a.seq, type: a.type, node: (a as { node?: string }).node, at: a.at, text: JSON.stringify(a) });
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+describe('timeline truth', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    it(`majority mode, n3 cut off from n1 and n2 (the observer reaches all): its node-down heads the stops of its lease's end (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'majority');
+      const onN3 = ids.filter((id) => s.mustGet('n3').local.child(id)?.status === 'running');
+      expect(onN3.length).toBeGreaterThan(0);
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.until(() => ids.every((id) => s.instances(id).length === 1 && !s.instances(id).includes('n3')), 10_000, 'n1 and n2 run every child');
+      await s.run(2_000);
+      const t = timeline(await snapshot(gateway!));
+      const down = t.find((e) => e.type === 'node-down' && e.node === 'n3');
+      const stops = t.filter((e) => e.type === 'stopped' && e.text.includes('"n3"'));
+      expect(down).toBeDefined();
+      expect(stops.length).toBeGreaterThan(0);
+      // Before the fix: "5 stopped on n3" (its lease's end), "5 placed on n1, n2", then "n3 down (cut off)".
+      for (const st of stops) expect(st.seq).toBeGreaterThan(down!.seq);
+      for (const p of t.filter((e) => e.type === 'placed')) expect(p.seq).toBeGreaterThan(down!.seq);
+    });
+  }
+});

@@ -13,6 +13,7 @@ import {
   VERDICT_LAG_MS,
   LEASE_HOLD_MS,
   announcedLeave,
+  learnedPlacement,
   leaseLapsing,
   drainReason,
   memberVerdict,
@@ -125,6 +126,51 @@ describe('EventIntake', () => {
     // A real change of owner is still news.
     t.intake.onDistEvent(placed('c1', 'a', 30));
     expect(t.published.map((e) => e.type)).toEqual(['placed']);
+  });
+
+  it('learnedPlacement: none when it is the one published; taken in when the child runs there already; else published', () => {
+    const running = new Map([[pid('x', 1), 'x']]);
+    expect(learnedPlacement({ node: 'x', by: 'hash' }, 'x|hash', running)).toBe('none');
+    expect(learnedPlacement({ node: 'x', by: 'hash' }, undefined, running)).toBe('take-in');
+    expect(learnedPlacement({ node: 'x', by: 'hash' }, 'a|hash', running)).toBe('take-in');
+    expect(learnedPlacement({ node: 'a', by: 'hash' }, 'x|hash', running)).toBe('publish');
+    expect(learnedPlacement({ node: 'a', by: 'hash' }, undefined, undefined)).toBe('publish');
+    expect(learnedPlacement({ node: undefined, by: 'none' }, 'x|hash', running)).toBe('publish');
+  });
+
+  it('race "a relink told as a placement": a child started while a member was unreachable, placed and running there, has no placement published at its return', () => {
+    const t = setup([member('a'), member('x')]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    // Started through a meanwhile (the cluster placed it on x): its placement is held with the loss, its start is news.
+    t.intake.onDistEvent(placed('c1', 'x', 12));
+    t.intake.onDistEvent(started('c1', 'x', 1, 13));
+    // Another child moved for real meanwhile (a drain of a): its move is told, its placement held.
+    t.intake.seed([{ id: 'c2', instances: [{ pid: pid('a', 2), node: 'a' }], owner: 'a' }]);
+    t.intake.onDistEvent(placed('c2', 'x', 14));
+    t.intake.onDistEvent(stopped('c2', 'a', 2, 15));
+    t.intake.onDistEvent(started('c2', 'x', 2, 15));
+    t.intake.onDistEvent({ type: 'moved', id: 'c2', from: 'a', to: 'x', reason: 'drain', at: 15 });
+    // A third is placed on x, not running yet.
+    t.intake.onDistEvent(placed('c3', 'x', 16));
+    const before = t.published.map((e) => e.type);
+    expect(before).toEqual(['started', 'stopped', 'started', 'moved']);
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 20));
+    // Its groups arrive: the observer's supervisor places c1 again (it had placed it without x).
+    t.intake.onDistEvent(placed('c1', 'x', 21));
+    expect(t.published.length).toBe(4);
+    t.intake.settle('x', () => true, 22);
+    expect(t.published.slice(4)).toEqual([placed('c3', 'x', 16)]);
+    // A later relink places nothing again either.
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 30));
+    t.intake.onDistEvent(placed('c1', 'a', 31));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 40));
+    t.intake.onDistEvent(placed('c1', 'x', 41));
+    t.intake.settle('x', () => true, 42);
+    expect(t.published.length).toBe(5);
   });
 
   it('race "a member lost while catching up": its stops are held, not taken in; back, its instances are no news', () => {

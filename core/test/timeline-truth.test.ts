@@ -37,27 +37,34 @@ function snapshot(g: Gateway): Promise<ClusterState> {
   });
 }
 
-async function cluster(seed: number, mode: 'majority' | 'available'): Promise<SimCluster> {
+/** Three members (`mode`), an observer with its gateway, 12 children started (before the gateway unless `after`). */
+async function cluster(seed: number, mode: 'majority' | 'available', after = false): Promise<SimCluster> {
   const s = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
   sim = s;
   const config = { ...FAST_TIMING, netsplit: mode, expectedMembers: 3 };
   for (const name of members) await s.start(name, name === 'n1' ? [] : ['n1'], config);
   await s.start('obs', ['n1'], { ...FAST_TIMING, role: 'observer' });
   await s.until(() => s.fullMesh() && members.every((m) => s.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+  if (after) gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
   for (const id of ids) await s.resolve(s.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
   await s.until(() => s.exactlyOnce(ids), 5_000, 'children placed');
-  gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
-  await s.until(
-    () =>
-      !s
-        .mustGet('obs')
-        .supervisor.whichChildren('global')
-        .some((c) => c.status !== 'running'),
-    5_000,
-    'observer sees all',
-  );
+  if (!after) gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
+  const obs = s.mustGet('obs');
+  await s.until(() => obs.supervisor.whichChildren('global').every((c) => c.status === 'running'), 5_000, 'observer sees all');
   await s.run(2_000);
   return s;
+}
+
+/** The observer alone loses its link to `member` (the member runs on, the others hear it), then links again. */
+async function relink(s: SimCluster, member: string, meanwhile: () => Promise<void> = async () => undefined): Promise<void> {
+  const obs = s.mustGet('obs');
+  s.network.cut(ADDRESS('obs'), ADDRESS(member));
+  await s.until(() => obs.member(member)?.status === 'down', 5_000, 'the observer lost its link');
+  await meanwhile();
+  await s.run(1_000);
+  s.network.healPair(ADDRESS('obs'), ADDRESS(member));
+  await s.until(() => obs.member(member)?.status === 'up', 10_000, 'the observer linked again');
+  await s.run(3_000);
 }
 
 /** Every event and per-child entry of a state, oldest first, as "seq type node/from/id". */
@@ -67,6 +74,29 @@ function timeline(s: ClusterState): Array<{ seq: number; type: string; node?: st
   for (const a of s.activity) out.push({ seq: a.seq, type: a.type, node: (a as { node?: string }).node, at: a.at, text: JSON.stringify(a) });
   return out.sort((a, b) => a.seq - b.seq);
 }
+
+describe('timeline truth: a relink is no placement', () => {
+  for (const mode of ['majority', 'available'] as const)
+    for (const seed of [1, 2])
+      it(`children started while the observer alone had lost n1: no "placed" at the relink, nor at the next one (${mode}, seed ${seed})`, async () => {
+        const s = await cluster(seed, mode, true);
+        const from = s.clock.now();
+        const late = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+        await relink(s, 'n1', async () => {
+          for (const id of late) await s.resolve(s.mustGet('n2').supervisor.startChild({ id, start: { worker: 'w' } }));
+        });
+        await s.until(() => s.exactlyOnce([...ids, ...late]), 5_000, 'every child runs once');
+        // Each runs where it started, throughout (by each instance's own record: one instance each, never stopped).
+        for (const id of late) expect(s.runs.of(id).length).toBe(1);
+        await s.run(21_000);
+        await relink(s, 'n1');
+        const t = timeline(await snapshot(gateway!)).filter((e) => e.at >= from);
+        // Before the fix: "2 placed on n1" at the relink, for children that had run on n1 since they started.
+        expect(t.filter((e) => e.type === 'placed').map((e) => e.text)).toEqual([]);
+        expect(t.filter((e) => e.type === 'started').length).toBeGreaterThan(0);
+        expect(t.filter((e) => e.type !== 'started').map((e) => e.text)).toEqual([]);
+      });
+});
 
 describe('timeline truth', () => {
   for (const seed of [1, 2, 3, 4]) {

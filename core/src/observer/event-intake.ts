@@ -61,7 +61,10 @@
  *   already published as running, so those are swallowed too. Once the
  *   member's live state has arrived again (`settle`), an instance held as
  *   stopped that is not there really stopped meanwhile, and its stop is
- *   published then.
+ *   published then. So do the placements held meanwhile wait (and any
+ *   later one of those children): a child that runs where it was placed
+ *   already is no news, another change is published then
+ *   (`learnedPlacement`, race "a relink told as a placement").
  * - `placed` is published only when the owner (or how it was chosen)
  *   differs from the last one published for that child, so owners that
  *   flicker with the observer's view are not news.
@@ -350,6 +353,37 @@ export function wentSilent(m: { status: string; since?: number; lastHeardAt?: nu
   return m.status === 'down' && m.since !== undefined && m.lastHeardAt !== undefined && m.since - m.lastHeardAt >= suspectAfterMs;
 }
 
+/** A placement as the intake compares it: "node|by". */
+export function placedKey(e: { node: string | undefined; by: string }): string {
+  return `${e.node ?? ''}|${e.by}`;
+}
+
+/**
+ * What becomes of the latest placement of a child made while a member was
+ * unreachable from here, once that member is back and its live state has
+ * arrived (pure): `none` when it is the one published last; `take-in` (the
+ * baseline, not news) when the child's instance published as running is on
+ * that node already — it was placed and started there while this observer
+ * could not see the placement (its start was told); `publish` otherwise (a
+ * real change meanwhile: a drain, a pin, a child not running there yet).
+ * Race "a relink told as a placement": the placements made while a member
+ * was unreachable were dropped when it came back, so a child started
+ * meanwhile never had one recorded, and the observer's own supervisor,
+ * placing it again once the member's groups arrived, had "2 placed on n1"
+ * published at the relink for children that had run on n1 since they
+ * started (an outsider's tour: "placed r3 on n2" at a relink, of a child
+ * there for 21 s; the simulation, timeline-truth.test.ts).
+ */
+export function learnedPlacement(
+  e: { node: string | undefined; by: string },
+  published: string | undefined,
+  running: ReadonlyMap<string, string | undefined> | undefined,
+): 'none' | 'take-in' | 'publish' {
+  if (published === placedKey(e)) return 'none';
+  if (e.node !== undefined && running !== undefined && [...running.values()].includes(e.node)) return 'take-in';
+  return 'publish';
+}
+
 /** How long the stops of a member whose lease may have lapsed wait for the others' verdict on it (`leaseLapsing`). */
 export const LEASE_HOLD_MS = 5_000;
 
@@ -438,6 +472,11 @@ export class EventIntake {
   private readonly stopsHeld = new Map<string, Extract<DistEvent, { type: 'stopped' }>>();
   /** Stops of members whose lease may have lapsed (`leaseLapsing`), held for the verdict on them: node → since when, and the stops in order. */
   private readonly leaseHeld = new Map<string, { since: number; stops: Array<Extract<DistEvent, { type: 'stopped' }>> }>();
+  /**
+   * id → the latest placement of a child made while `member` was unreachable from here, once it is back, until its
+   * live state has arrived again (`settle`, `learnedPlacement`).
+   */
+  private readonly returnedPlaced = new Map<string, { member: string; e: Extract<DistEvent, { type: 'placed' }> }>();
   /** When `judgeCutOffNow` last judged (clock ms). */
   private cutJudgedAt = -Infinity;
   /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
@@ -560,6 +599,12 @@ export class EventIntake {
         }
         this.nowhere.delete(e.id);
         if (this.heldForLoss(e)) return;
+        // A member came back and its live state has not arrived yet: the latest placement waits for it (`settle`).
+        const r = this.returnedPlaced.get(e.id);
+        if (r !== undefined) {
+          r.e = e;
+          return;
+        }
         break;
       }
       case 'started':
@@ -716,6 +761,14 @@ export class EventIntake {
     if (!stops) return;
     this.returning.delete(node);
     for (const s of stops) if (!isRunning(s.id, s.pid)) this.emit({ ...s, at });
+    for (const [id, r] of [...this.returnedPlaced])
+      if (r.member === node) {
+        this.returnedPlaced.delete(id);
+        const learned = learnedPlacement(r.e, this.placed.get(id), this.running.get(id));
+        // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
+        if (learned === 'publish' && (r.e.node !== undefined || this.o.isLive?.(id) !== false)) this.emit(r.e);
+        else if (learned === 'take-in') this.placed.set(id, placedKey(r.e));
+      }
   }
 
   /** Members that came back and whose live state has not been checked yet (`settle`). */
@@ -726,6 +779,13 @@ export class EventIntake {
   private onLost(e: Extract<DistEvent, { type: 'node-down' }>): void {
     if (this.lost.has(e.node)) return;
     this.returning.delete(e.node);
+    // Lost again before its live state arrived: the placements learned at its return are held with this loss.
+    const placed = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
+    for (const [id, r] of [...this.returnedPlaced])
+      if (r.member === e.node) {
+        this.returnedPlaced.delete(id);
+        placed.set(id, r.e);
+      }
     // Stops held for a lease's lapse are part of what its loss caused here.
     const lapsed = this.leaseHeld.get(e.node)?.stops ?? [];
     this.leaseHeld.delete(e.node);
@@ -733,7 +793,7 @@ export class EventIntake {
       incarnation: this.o.member(e.node)?.incarnation ?? '',
       held: [e, ...lapsed],
       stoppedIds: new Set(lapsed.map((x) => x.id)),
-      placed: new Map(),
+      placed,
     });
     this.o.changed();
   }
@@ -761,7 +821,9 @@ export class EventIntake {
     // Back: nothing happened to it.
     this.lost.delete(e.node);
     const stops = l.held.filter((h): h is Extract<DistEvent, { type: 'stopped' }> => h.type === 'stopped');
-    if (stops.length > 0) this.returning.set(e.node, stops);
+    // The placements made meanwhile wait for its live state too (race "a relink told as a placement", `learnedPlacement`).
+    for (const p of l.placed.values()) this.returnedPlaced.set(p.id, { member: e.node, e: p });
+    if (stops.length > 0 || l.placed.size > 0) this.returning.set(e.node, stops);
     this.o.changed();
   }
 
@@ -910,7 +972,7 @@ export class EventIntake {
         return;
       }
     } else if (e.type === 'placed') {
-      const k = `${e.node ?? ''}|${e.by}`;
+      const k = placedKey(e);
       if (this.placed.get(e.id) === k) return;
       this.placed.set(e.id, k);
     }
@@ -1009,5 +1071,6 @@ export class EventIntake {
     for (const id of this.reappeared.keys()) if (!ids.has(id)) this.reappeared.delete(id);
     for (const id of this.healStops.keys()) if (!ids.has(id)) this.healStops.delete(id);
     for (const id of this.youngerStopped.keys()) if (!ids.has(id)) this.youngerStopped.delete(id);
+    for (const id of this.returnedPlaced.keys()) if (!ids.has(id)) this.returnedPlaced.delete(id);
   }
 }

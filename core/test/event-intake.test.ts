@@ -13,7 +13,9 @@ import {
   VERDICT_LAG_MS,
   LEASE_HOLD_MS,
   announcedLeave,
+  cutOffAcross,
   learnedPlacement,
+  trailsItsStart,
   leaseLapsing,
   drainReason,
   memberVerdict,
@@ -67,6 +69,73 @@ describe('memberVerdict', () => {
     expect(memberVerdict(both, ['c', 'y'], ['c', 'y', 'x'])).toBe('down');
     // A member the observer judged down already does not count (the judge leaves it out of `counted`).
     expect(memberVerdict(x, ['c'], ['c', 'x'])).toBe('down');
+  });
+});
+
+describe('cutOffAcross', () => {
+  const u = (...reporters: string[]) => reporters.map((reporter) => ({ reporter }));
+  it('race "one report of two": the observer lost n1; n2 cannot hear n3 and n3 cannot hear n1: n3 is cut off, naming whom it cannot hear', () => {
+    const members = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
+    expect(cutOffAcross(members, new Set(['n1']))).toEqual(new Map([['n3', { hearsNot: ['n1'] }]]));
+  });
+  it("a member's own word alone is no verdict (an observer that reaches only the minority); one report of two is none either", () => {
+    // Linked to n3 alone: it cannot hear n1 and n2.
+    const alone = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { status: 'down', unheardBy: u('n3') }), member('n3')];
+    expect(cutOffAcross(alone, new Set(['n1', 'n2']))).toEqual(new Map());
+    // n2 cannot hear n3; n1 (lost here) says nothing, and n3 does not say it cannot hear n1.
+    const one = [member('n1', { status: 'down' }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
+    expect(cutOffAcross(one, new Set(['n1']))).toEqual(new Map());
+  });
+  it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): neither is cut off', () => {
+    const members = [member('n1', { unheardBy: u('n2') }), member('n2', { unheardBy: u('n1') }), member('n3')];
+    expect(cutOffAcross(members, new Set())).toEqual(new Map());
+  });
+  it('the majority is not cut off by the side it lost', () => {
+    const members = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
+    expect(cutOffAcross(members, new Set(['n1'])).has('n2')).toBe(false);
+  });
+});
+
+describe('trailsItsStart', () => {
+  const startedAt = new Map([
+    ['p1', 5],
+    ['p2', 9],
+  ]);
+  const at = (pid: string) => startedAt.get(pid);
+  it('a placement on the node of an instance whose start was published after the last placement trails it; before it, or elsewhere, it does not', () => {
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 3, 'n2')).toBe(true);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, undefined, 'n2')).toBe(true);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 7, 'n2')).toBe(false);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 3, 'n1')).toBe(false);
+    // A copy beside an instance on a cut-off member (available mode).
+    expect(
+      trailsItsStart(
+        new Map([
+          ['p0', 'n3'],
+          ['p2', 'n2'],
+        ]),
+        at,
+        7,
+        'n2',
+      ),
+    ).toBe(true);
+    // Seeded or taken in: older than any placement.
+    expect(trailsItsStart(new Map([['px', 'n2']]), at, 3, 'n2')).toBe(false);
+    expect(trailsItsStart(undefined, at, 3, 'n2')).toBe(false);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 3, undefined)).toBe(false);
+  });
+  it('in the intake: a move seen before its placement is followed by no placement; a placement before the start, a move called off, a pin are told', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 10));
+    t.intake.onDistEvent(started('c1', 'a', 2, 11));
+    t.intake.onDistEvent(placed('c1', 'a', 12));
+    expect(t.published.map((e) => e.type)).toEqual(['stopped', 'started']);
+    // Placed on x before it starts there: news; called off, back to a where it runs: news too.
+    t.intake.onDistEvent(placed('c1', 'x', 20));
+    t.intake.onDistEvent(placed('c1', 'a', 21));
+    t.intake.onDistEvent({ type: 'placed', id: 'c1', node: 'a', by: 'pin', at: 22 });
+    expect(t.published.map((e) => (e.type === 'placed' ? `${e.node}|${e.by}` : e.type))).toEqual(['stopped', 'started', 'x|hash', 'a|hash', 'a|pin']);
   });
 });
 

@@ -118,3 +118,34 @@ describe('timeline truth', () => {
     });
   }
 });
+
+describe('timeline truth: one report of two', () => {
+  for (const mode of ['majority', 'available'] as const)
+    for (const seed of [1, 2])
+      it(`n3 cut off from n1 and n2 while the observer had lost n1: "n3 down (cut off)" during the split, heading what it caused, and no placement trailing its start at the relink (${mode}, seed ${seed})`, async () => {
+        const s = await cluster(seed, mode);
+        const obs = s.mustGet('obs');
+        s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+        await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+        const split = s.clock.now();
+        for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+        await s.run(5_000);
+        const relinked = s.clock.now();
+        s.network.healPair(ADDRESS('obs'), ADDRESS('n1'));
+        await s.until(() => obs.member('n1')?.status === 'up', 10_000, 'the observer linked n1 again');
+        await s.run(3_000);
+        const t = timeline(await snapshot(gateway!)).filter((e) => e.at >= split);
+        const down = t.find((e) => e.type === 'node-down' && e.node === 'n3');
+        // Before the fix: no node-down during the split; "n3 down (cut off: n1, n2 cannot hear it)" stamped at the relink.
+        expect(down).toBeDefined();
+        expect(down!.at).toBeLessThan(relinked);
+        expect(down!.text).toContain('cut off: n2 cannot hear it, and it cannot hear n1');
+        // It heads what it caused: n3's stops, the moves off it, the copies n2 runs of its children.
+        const caused = t.filter((e) => (e.type === 'stopped' && e.text.includes('"n3"')) || (e.type === 'moved' && e.text.includes('"from":"n3"')));
+        for (const e of caused) expect(e.seq).toBeGreaterThan(down!.seq);
+        // No "placed on n2" at the relink of a child n2 had run since the takeover.
+        const n2Runs = ids.filter((id) => s.mustGet('n2').local.child(id)?.status === 'running' && s.runs.of(id).some((r) => r.node === 'n3'));
+        const trailing = t.filter((e) => e.type === 'placed' && e.at >= relinked && n2Runs.some((id) => e.text.includes(`"${id}"`) && e.text.includes('"n2"')));
+        expect(trailing.map((e) => e.text)).toEqual([]);
+      });
+});

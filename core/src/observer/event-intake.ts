@@ -340,6 +340,38 @@ export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[]
 }
 
 /**
+ * The members this observer reaches that are cut off from the others when
+ * a member's own reports count too (pure): of the members the cluster
+ * counts (those linked here, and `counted`: unreachable from here, not
+ * judged down), more than half, other than it, either report they cannot
+ * hear it or are reported by it as unheard (a link is one per pair: the
+ * link between them is down, and the other end times it out too), with at
+ * least one report against it from a member linked here (its own word alone
+ * is no verdict: race "an observer that reaches only the minority"). Each
+ * with the members it cannot hear that say nothing against it here
+ * (`hearsNot`). Race "one report of two": the observer had lost n1 when n3
+ * was cut off from n1 and n2; n2's report was one of two, and the timeline
+ * had the takeover's stops and moves with no node-down for the whole split,
+ * then "n3 down (cut off)" stamped at the moment the observer linked n1
+ * again (an outsider's tour; the simulation, timeline-truth.test.ts). n3
+ * itself reports it cannot hear n1.
+ */
+export function cutOffAcross(members: readonly MemberFacts[], counted: ReadonlySet<string>): Map<string, { hearsNot: string[] }> {
+  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+  const byName = new Map(members.map((m) => [m.name, m]));
+  const out = new Map<string, { hearsNot: string[] }>();
+  for (const m of members) {
+    if (m.role !== 'member' || !isLinked(m.status)) continue;
+    const voters = [...new Set([...reporters, ...counted])].filter((v) => v !== m.name);
+    const direct = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== m.name && reporters.has(r)));
+    if (direct.size === 0) continue;
+    const hearsNot = voters.filter((v) => !direct.has(v) && (byName.get(v)?.unheardBy ?? []).some((u) => u.reporter === m.name)).sort();
+    if ((direct.size + hearsNot.length) * 2 > voters.length) out.set(m.name, { hearsNot });
+  }
+  return out;
+}
+
+/**
  * Whether a member that is down went silent first (pure): the observer had
  * not heard it for at least `suspectAfterMs` (its own suspect time; a
  * link's is never shorter) when its link was dropped. A process that dies
@@ -382,6 +414,34 @@ export function learnedPlacement(
   if (published === placedKey(e)) return 'none';
   if (e.node !== undefined && running !== undefined && [...running.values()].includes(e.node)) return 'take-in';
   return 'publish';
+}
+
+/**
+ * Whether a placement by hash on `node` trails the start it placed (pure):
+ * an instance of the child runs, as published, on `node` (the only one, or
+ * a copy beside one on a member cut off, in available mode), and its start
+ * was published after the child's last placement (`startedAt`, `placedAt`:
+ * the order they were published in; an instance seeded or taken in counts
+ * as older). Such a placement is the baseline, not news: the cluster
+ * placed and started the child there while this observer could not see the
+ * placement (a member it alone had lost, a cut-off it judged later than
+ * the members), and its own supervisor caught up. Race "a placement that
+ * trails its start": an observer that had lost n1 when n3 was cut off had
+ * "moved n3 → n2" at the takeover, then "placed on n2" at its relink to n1,
+ * of children that had run on n2 for 4 s (the tour: "placed r3 on n2" at a
+ * relink, of a child there for 21 s). A placement there before its start,
+ * or back to where it runs after a placement elsewhere (a move called off),
+ * or a pin, is news.
+ */
+export function trailsItsStart(
+  running: ReadonlyMap<string, string | undefined> | undefined,
+  startedAt: (pid: string) => number | undefined,
+  placedAt: number | undefined,
+  node: string | undefined,
+): boolean {
+  if (node === undefined || running === undefined) return false;
+  for (const [pid, at] of running) if (at === node && (startedAt(pid) ?? -1) > (placedAt ?? -1)) return true;
+  return false;
 }
 
 /** How long the stops of a member whose lease may have lapsed wait for the others' verdict on it (`leaseLapsing`). */
@@ -477,6 +537,12 @@ export class EventIntake {
    * live state has arrived again (`settle`, `learnedPlacement`).
    */
   private readonly returnedPlaced = new Map<string, { member: string; e: Extract<DistEvent, { type: 'placed' }> }>();
+  /** How many starts and placements were published: the order of `startedN` and `placedN`. */
+  private published = 0;
+  /** pid → when (`published`) its start was published. */
+  private readonly startedN = new Map<string, number>();
+  /** id → when (`published`) its last placement was published (or taken in). */
+  private readonly placedN = new Map<string, number>();
   /** When `judgeCutOffNow` last judged (clock ms). */
   private cutJudgedAt = -Infinity;
   /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
@@ -703,7 +769,8 @@ export class EventIntake {
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
     // Of the members the cluster counts: those unreachable from here, not judged down, among them (cutOffMembers).
-    const cut = cutOffMembers(members, new Set(this.lost.keys()));
+    const across = cutOffAcross(members, new Set(this.lost.keys()));
+    const cut = new Set([...cutOffMembers(members, new Set(this.lost.keys())), ...across.keys()]);
     for (const name of cut) {
       if (this.cutOff.has(name) || this.down.has(name) || this.lost.has(name)) continue;
       this.cutOff.add(name);
@@ -711,7 +778,9 @@ export class EventIntake {
       if (this.catching) continue;
       const m = members.find((x) => x.name === name);
       const by = [...new Set((m?.unheardBy ?? []).map((u) => u.reporter))].filter((r) => r !== name).sort();
-      this.emit({ type: 'node-down', node: name, role: 'member', reason: `cut off: ${by.join(', ')} cannot hear it; this observer still does`, at });
+      const hearsNot = across.get(name)?.hearsNot ?? [];
+      const also = hearsNot.length > 0 ? `, and it cannot hear ${hearsNot.join(', ')}` : '';
+      this.emit({ type: 'node-down', node: name, role: 'member', reason: `cut off: ${by.join(', ')} cannot hear it${also}; this observer still does`, at });
       // What its lease's end stopped a moment before the verdict, after the node-down that heads it.
       this.releaseLease(name, at);
     }
@@ -935,7 +1004,9 @@ export class EventIntake {
       if (pids.has(e.pid)) return;
       pids.set(e.pid, e.node);
       this.running.set(e.id, pids);
+      this.startedN.set(e.pid, ++this.published);
     } else if (e.type === 'stopped') {
+      this.startedN.delete(e.pid);
       const pids = this.running.get(e.id);
       if (pids !== undefined) {
         const older = pids.keys().next().value;
@@ -974,7 +1045,11 @@ export class EventIntake {
     } else if (e.type === 'placed') {
       const k = placedKey(e);
       if (this.placed.get(e.id) === k) return;
+      const before = this.placedN.get(e.id);
       this.placed.set(e.id, k);
+      this.placedN.set(e.id, ++this.published);
+      // Race "a placement that trails its start" (`trailsItsStart`): the baseline, not news.
+      if (e.by === 'hash' && trailsItsStart(this.running.get(e.id), (pid) => this.startedN.get(pid), before, e.node)) return;
     }
     this.o.publish(e);
   }
@@ -1072,5 +1147,9 @@ export class EventIntake {
     for (const id of this.healStops.keys()) if (!ids.has(id)) this.healStops.delete(id);
     for (const id of this.youngerStopped.keys()) if (!ids.has(id)) this.youngerStopped.delete(id);
     for (const id of this.returnedPlaced.keys()) if (!ids.has(id)) this.returnedPlaced.delete(id);
+    for (const id of this.placedN.keys()) if (!ids.has(id)) this.placedN.delete(id);
+    const live = new Set<string>();
+    for (const pids of this.running.values()) for (const pid of pids.keys()) live.add(pid);
+    for (const pid of this.startedN.keys()) if (!live.has(pid)) this.startedN.delete(pid);
   }
 }

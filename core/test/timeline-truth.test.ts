@@ -149,3 +149,22 @@ describe('timeline truth: one report of two', () => {
         expect(trailing.map((e) => e.text)).toEqual([]);
       });
 });
+
+describe('timeline truth: a heal is no cut-off', () => {
+  for (const seed of [1, 2, 3])
+    it(`available mode, n3 cut off while the observer had lost n1, then everything heals at once: n3 down during the split, up at the heal, never down at the heal (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'available');
+      const obs = s.mustGet('obs');
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      const split = s.clock.now();
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.run(5_000);
+      const healed = s.clock.now();
+      s.network.heal();
+      await s.run(8_000);
+      const t = timeline(await snapshot(gateway!)).filter((e) => e.at >= split && (e.type === 'node-down' || e.type === 'node-up'));
+      // Before the fix (seed 1): "n3 down (cut off: n1, n2 cannot hear it)" stamped at the heal, "n3 up" 54 ms later.
+      expect(t.map((e) => `${e.type} ${e.node} ${e.at < healed ? 'split' : 'heal'}`)).toEqual(['node-down n3 split', 'node-up n3 heal']);
+    });
+});

@@ -15,6 +15,7 @@ import {
   announcedLeave,
   cutOffAcross,
   learnedPlacement,
+  resolvedAtStop,
   trailsItsStart,
   leaseLapsing,
   drainReason,
@@ -136,6 +137,50 @@ describe('trailsItsStart', () => {
     t.intake.onDistEvent(placed('c1', 'a', 21));
     t.intake.onDistEvent({ type: 'placed', id: 'c1', node: 'a', by: 'pin', at: 22 });
     expect(t.published.map((e) => (e.type === 'placed' ? `${e.node}|${e.by}` : e.type))).toEqual(['stopped', 'started', 'x|hash', 'a|hash', 'a|pin']);
+  });
+});
+
+describe('resolvedAtStop', () => {
+  it('one instance left, the older one on another node unseen from here and not judged down', () => {
+    const none = new Set<string>();
+    expect(resolvedAtStop('n3', 1, 'n1', none, new Set(['n1']))).toBe(true);
+    // The copy's node may still be held cut off: its stop at the heal comes before the reports that it is heard again.
+    expect(resolvedAtStop('n3', 1, 'n1', new Set(['n3']), new Set(['n1']))).toBe(true);
+    // A survivor seen here: the supervisor's stream tells it as it is.
+    expect(resolvedAtStop('n3', 1, 'n1', none, none)).toBe(false);
+    expect(resolvedAtStop('n3', 1, 'n1', new Set(['n1']), new Set(['n1']))).toBe(false);
+    expect(resolvedAtStop('n3', 2, 'n1', none, new Set(['n1']))).toBe(false);
+    expect(resolvedAtStop('n1', 1, 'n1', none, new Set(['n1']))).toBe(false);
+    expect(resolvedAtStop('n3', 1, undefined, none, new Set(['n1']))).toBe(false);
+  });
+
+  it('race "a duplicate resolved long after its stop": the copy stopped at the heal is told resolved then; the move back when the observer sees n1 again adds nothing', () => {
+    const t = setup([member('n1'), member('n2'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }], owner: 'n1' }]);
+    t.intake.observeMembers([...t.table.values()], 0);
+    // The observer loses n1 (its stop held); n3, cut off, starts a copy; the supervisor, seeing the copy alone, says moved.
+    t.set('n1', { status: 'down' });
+    t.intake.onDistEvent(down('n1', 10));
+    t.intake.onDistEvent(stopped('c1', 'n1', 1, 10));
+    t.intake.onDistEvent(started('c1', 'n3', 2, 20));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'n1', to: 'n3', reason: 'failure', at: 20 });
+    // The heal: n3 stops its copy (n1's kept) before the observer links n1 again.
+    t.intake.onDistEvent(stopped('c1', 'n3', 2, 100));
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'stopped', 'duplicate-resolved']);
+    expect(t.published.at(-1)).toEqual({
+      type: 'duplicate-resolved',
+      id: 'c1',
+      survivor: { node: 'n1', pid: pid('n1', 1) },
+      stopped: [{ node: 'n3', pid: pid('n3', 2) }],
+      at: 100,
+    });
+    // n1 relinked: its instance seen again, the supervisor reports a move back to it.
+    t.set('n1', { status: 'up' });
+    t.intake.onDistEvent(up('n1', 400));
+    t.intake.onDistEvent(started('c1', 'n1', 1, 410));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'n3', to: 'n1', reason: 'failure', at: 410 });
+    t.intake.settle('n1', () => true, 420);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'stopped', 'duplicate-resolved']);
   });
 });
 

@@ -168,3 +168,31 @@ describe('timeline truth: a heal is no cut-off', () => {
       expect(t.map((e) => `${e.type} ${e.node} ${e.at < healed ? 'split' : 'heal'}`)).toEqual(['node-down n3 split', 'node-up n3 heal']);
     });
 });
+
+describe('timeline truth: a duplicate resolved is told with its stop', () => {
+  for (const seed of [1, 2, 3])
+    it(`available mode, n3 cut off while the observer had lost n1, then a full heal: each duplicate resolved comes with the copy's stop, not when the observer sees n1 again (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'available');
+      const obs = s.mustGet('obs');
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.run(5_000);
+      s.network.heal();
+      await s.until(() => s.exactlyOnce(ids), 10_000, 'every child runs once');
+      await s.run(3_000);
+      const state = await snapshot(gateway!);
+      const resolved = state.activity.filter((a) => a.type === 'duplicate-resolved');
+      expect(resolved.length).toBeGreaterThan(0);
+      for (const r of resolved)
+        for (const id of r.ids) {
+          // The copy's stop, as the timeline told it.
+          const stop = state.activity.find((a) => a.type === 'stopped' && a.ids.includes(id) && a.nodes['n3'] !== undefined);
+          expect(stop, id).toBeDefined();
+          // Before the fix: "k11 stopped on n3" at the heal, and "duplicate resolved (n1's kept)" 353 ms later, when the
+          // observer's own supervisor saw n1's instance again and reported a move back to it (the tour: 12 s later).
+          expect(r.at, id).toBeGreaterThanOrEqual(stop!.at);
+          expect(r.at, id).toBeLessThanOrEqual(stop!.until);
+        }
+    });
+});

@@ -444,6 +444,38 @@ export function trailsItsStart(
   return false;
 }
 
+/**
+ * Whether the stop of a younger instance of a child on `stoppedOn`, which
+ * leaves `left` instances published as running, the older one on
+ * `survivorOn`, is a duplicate resolved now (pure): one instance left, the
+ * older one on another node unseen from here (`unseen`: unreachable, or
+ * back and its live state not in yet; the observer's own supervisor cannot
+ * see that instance, and would tell
+ * the resolution only once it links that member again, as a "move" back
+ * to it; a survivor it sees is left to the supervisor's stream, as it
+ * is), not judged down (its instance's stop was published with its loss).
+ * The node of the copy may still be held cut off: the copies' stops at a
+ * heal come before the reports that it is heard again (a copy that
+ * crashes during the split, its original on a member unseen from here,
+ * would be told resolved too: the one case this gets wrong). Race "a duplicate resolved
+ * long after its stop": available mode, the observer had lost n1 when n3
+ * was cut off; at the heal n3 stopped its copies as it heard n1's
+ * instances again, and the timeline said "k11 stopped on n3" then, and
+ * "duplicate resolved (n1's kept, n3's stopped)" only once the observer's
+ * own supervisor saw n1's instance again and reported the child "moved"
+ * back to it (the tour: 12 s after; the simulation: 353 ms).
+ */
+export function resolvedAtStop(
+  stoppedOn: string,
+  left: number,
+  survivorOn: string | undefined,
+  judgedDown: ReadonlySet<string>,
+  unseen: ReadonlySet<string>,
+): boolean {
+  if (left !== 1 || survivorOn === undefined || survivorOn === stoppedOn) return false;
+  return unseen.has(survivorOn) && !judgedDown.has(survivorOn);
+}
+
 /** How long the stops of a member whose lease may have lapsed wait for the others' verdict on it (`leaseLapsing`). */
 export const LEASE_HOLD_MS = 5_000;
 
@@ -515,7 +547,7 @@ export class EventIntake {
    * copies another member had started meanwhile stopped at the heal; the timeline said "2 moved from n1 to n2 (node
    * joined)" (the re-check of the tour, each instance's own records: n2's ran throughout).
    */
-  private readonly youngerStopped = new Map<string, { node: string; pid: string; older: string }>();
+  private readonly youngerStopped = new Map<string, { node: string; pid: string; older: string; told?: boolean }>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
@@ -702,6 +734,8 @@ export class EventIntake {
           const younger = this.youngerStopped.get(e.id);
           this.youngerStopped.delete(e.id);
           if (younger !== undefined && pids?.size === 1 && pids.get(younger.older) === e.to) {
+            // Told with the copy's stop already (`resolvedAtStop`): the move the supervisor reports later is no news.
+            if (younger.told === true) return;
             this.o.publish({
               type: 'duplicate-resolved',
               id: e.id,
@@ -1032,9 +1066,15 @@ export class EventIntake {
           if (kept !== undefined && (this.reappeared.get(e.id) === kept || (younger?.pid === e.pid && younger.older === kept)))
             this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
           else this.o.publish({ ...drainReason(move, this.draining.get(move.from)), at: e.at });
-        }
+        } else this.tellResolved(e, pids);
         this.reappeared.delete(e.id);
         this.healStops.delete(e.id);
+        return;
+      }
+      // Race "a duplicate resolved long after its stop" (`resolvedAtStop`): told with the stop, not when the move comes.
+      if (this.resolvesNow(e, pids)) {
+        this.o.publish(e);
+        this.tellResolved(e, pids);
         return;
       }
       // The last instance of a child an operator here asked to stop, its spec still live: wait for the removal.
@@ -1072,6 +1112,24 @@ export class EventIntake {
       if (f !== undefined) facts.push(f);
     }
     this.observeCutOff(facts, at);
+  }
+
+  /** Whether the stop `e` of a younger instance, leaving `pids`, resolves a duplicate now (`resolvedAtStop`). */
+  private resolvesNow(e: Extract<DistEvent, { type: 'stopped' }>, pids: ReadonlyMap<string, string | undefined> | undefined): boolean {
+    const younger = this.youngerStopped.get(e.id);
+    if (younger === undefined || younger.told === true || younger.pid !== e.pid) return false;
+    // Unseen by its supervisor: unreachable, or back and its live state not in yet.
+    const unseen = new Set([...this.lost.keys(), ...this.returning.keys()]);
+    return resolvedAtStop(e.node, pids?.size ?? 0, pids?.get(younger.older), this.down, unseen);
+  }
+
+  /** Publishes the duplicate the stop `e` resolved, if it did (`resolvesNow`): the older instance kept. */
+  private tellResolved(e: Extract<DistEvent, { type: 'stopped' }>, pids: ReadonlyMap<string, string | undefined> | undefined): void {
+    if (!this.resolvesNow(e, pids)) return;
+    const younger = this.youngerStopped.get(e.id)!;
+    younger.told = true;
+    const survivor = { node: pids!.get(younger.older)!, pid: younger.older };
+    this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
   }
 
   /** Publishes the held stop of `id`, saying it was for good if its spec is gone by now. */

@@ -87,6 +87,12 @@ describe('cutOffAcross', () => {
     const one = [member('n1', { status: 'down' }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
     expect(cutOffAcross(one, new Set(['n1']))).toEqual(new Map());
   });
+  it('race "the copies before the cut-off": reaching all three, n3 says it cannot hear n1 and n2 before their reports come: cut off', () => {
+    const members = [member('n1', { unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3')];
+    expect(cutOffAcross(members, new Set())).toEqual(new Map([['n3', { hearsNot: ['n1', 'n2'] }]]));
+    // Only one of them named: one of two.
+    expect(cutOffAcross([member('n1', { unheardBy: u('n3') }), member('n2'), member('n3')], new Set())).toEqual(new Map());
+  });
   it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): neither is cut off', () => {
     const members = [member('n1', { unheardBy: u('n2') }), member('n2', { unheardBy: u('n1') }), member('n3')];
     expect(cutOffAcross(members, new Set())).toEqual(new Map());

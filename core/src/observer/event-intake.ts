@@ -346,8 +346,13 @@ export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[]
  * judged down), more than half, other than it, either report they cannot
  * hear it or are reported by it as unheard (a link is one per pair: the
  * link between them is down, and the other end times it out too), with at
- * least one report against it from a member linked here (its own word alone
- * is no verdict: race "an observer that reaches only the minority"). Each
+ * least one report against it from a member linked here unless this
+ * observer reaches every member it names (its own word about members the
+ * observer cannot ask is no verdict: race "an observer that reaches only
+ * the minority"; about members it reaches, it is the first word of a link
+ * down that they will report at their own timeout: race "the copies
+ * before the cut-off", available mode, n3's copies published before "n3
+ * down (cut off)", on real processes in network namespaces). Each
  * with the members it cannot hear that say nothing against it here
  * (`hearsNot`). Race "one report of two": the observer had lost n1 when n3
  * was cut off from n1 and n2; n2's report was one of two, and the timeline
@@ -364,8 +369,9 @@ export function cutOffAcross(members: readonly MemberFacts[], counted: ReadonlyS
     if (m.role !== 'member' || !isLinked(m.status)) continue;
     const voters = [...new Set([...reporters, ...counted])].filter((v) => v !== m.name);
     const direct = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== m.name && reporters.has(r)));
-    if (direct.size === 0) continue;
     const hearsNot = voters.filter((v) => !direct.has(v) && (byName.get(v)?.unheardBy ?? []).some((u) => u.reporter === m.name)).sort();
+    // Its own word alone counts only when this observer reaches every member it names (they are no minority it cannot ask).
+    if (direct.size === 0 && !hearsNot.every((v) => reporters.has(v))) continue;
     if ((direct.size + hearsNot.length) * 2 > voters.length) out.set(m.name, { hearsNot });
   }
   return out;
@@ -813,8 +819,14 @@ export class EventIntake {
       const m = members.find((x) => x.name === name);
       const by = [...new Set((m?.unheardBy ?? []).map((u) => u.reporter))].filter((r) => r !== name).sort();
       const hearsNot = across.get(name)?.hearsNot ?? [];
-      const also = hearsNot.length > 0 ? `, and it cannot hear ${hearsNot.join(', ')}` : '';
-      this.emit({ type: 'node-down', node: name, role: 'member', reason: `cut off: ${by.join(', ')} cannot hear it${also}; this observer still does`, at });
+      const also = hearsNot.length === 0 ? '' : by.length === 0 ? `it cannot hear ${hearsNot.join(', ')}` : `, and it cannot hear ${hearsNot.join(', ')}`;
+      this.emit({
+        type: 'node-down',
+        node: name,
+        role: 'member',
+        reason: `cut off: ${by.length > 0 ? `${by.join(', ')} cannot hear it` : ''}${also}; this observer still does`,
+        at,
+      });
       // What its lease's end stopped a moment before the verdict, after the node-down that heads it.
       this.releaseLease(name, at);
     }

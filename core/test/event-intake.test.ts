@@ -258,6 +258,23 @@ describe('EventIntake', () => {
     expect(learnedPlacement({ node: undefined, by: 'none' }, 'x|hash', running)).toBe('publish');
   });
 
+  it('a placement taken in at a return is the latest: a later placement back to an older instance is news', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.onDistEvent(placed('c1', 'x', 1));
+    t.intake.onDistEvent(started('c1', 'x', 1, 2));
+    t.set('a', { status: 'down' });
+    t.intake.onDistEvent(down('a', 10));
+    // A copy on a (a cut off, available mode): its placement held with the loss of a, its start published.
+    t.intake.onDistEvent(placed('c1', 'a', 11));
+    t.intake.onDistEvent(started('c1', 'a', 2, 12));
+    t.set('a', { status: 'up' });
+    t.intake.onDistEvent(up('a', 20));
+    t.intake.settle('a', () => true, 21);
+    // The heal: x owns it again.
+    t.intake.onDistEvent(placed('c1', 'x', 30));
+    expect(t.published.map((e) => (e.type === 'placed' ? `placed ${e.node}` : e.type))).toEqual(['placed x', 'started', 'started', 'placed x']);
+  });
+
   it('race "a relink told as a placement": a child started while a member was unreachable, placed and running there, has no placement published at its return', () => {
     const t = setup([member('a'), member('x')]);
     t.set('x', { status: 'down' });

@@ -147,6 +147,16 @@ describe('timeline truth: one report of two', () => {
         const n2Runs = ids.filter((id) => s.mustGet('n2').local.child(id)?.status === 'running' && s.runs.of(id).some((r) => r.node === 'n3'));
         const trailing = t.filter((e) => e.type === 'placed' && e.at >= relinked && n2Runs.some((id) => e.text.includes(`"${id}"`) && e.text.includes('"n2"')));
         expect(trailing.map((e) => e.text)).toEqual([]);
+        // Race "a relink's transient owners": no placement at all at the relink (before the fix: "4 placed on n2", then "4
+        // placed on n1", within a millisecond, of children n1 had run since the takeover).
+        expect(t.filter((e) => e.type === 'placed' && e.at >= relinked).map((e) => e.text)).toEqual([]);
+        // The heal moves n3's children back to it: that placement is news.
+        const healed = s.clock.now();
+        s.network.heal();
+        await s.until(() => s.exactlyOnce(ids), 10_000, 'every child runs once');
+        await s.run(2_000);
+        const after = timeline(await snapshot(gateway!)).filter((e) => e.at >= healed && e.type === 'placed');
+        expect(after.some((e) => e.text.includes('"n3"'))).toBe(true);
       });
 });
 

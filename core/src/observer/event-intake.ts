@@ -61,10 +61,12 @@
  *   already published as running, so those are swallowed too. Once the
  *   member's live state has arrived again (`settle`), an instance held as
  *   stopped that is not there really stopped meanwhile, and its stop is
- *   published then. So do the placements held meanwhile wait (and any
- *   later one of those children): a child that runs where it was placed
- *   already is no news, another change is published then
- *   (`learnedPlacement`, race "a relink told as a placement").
+ *   published then. So do the placements held meanwhile wait, and every
+ *   placement made until then (the observer's supervisor places the
+ *   member's children elsewhere until its groups arrive, then back): a
+ *   child that runs where it was placed already is no news, another
+ *   change is published then (`learnedPlacement`, races "a relink told as
+ *   a placement" and "a relink's transient owners").
  * - `placed` is published only when the owner (or how it was chosen)
  *   differs from the last one published for that child, so owners that
  *   flicker with the observer's view are not news.
@@ -703,10 +705,17 @@ export class EventIntake {
         }
         this.nowhere.delete(e.id);
         if (this.heldForLoss(e)) return;
-        // A member came back and its live state has not arrived yet: the latest placement waits for it (`settle`).
+        // A member came back and its live state has not arrived yet: the latest placement waits for it (`settle`). Any
+        // child's: race "a relink's transient owners", the observer's supervisor places the member's children elsewhere
+        // until its groups arrive ("link up before its groups"), then back ("4 placed on n2", then "on n1", at a relink).
         const r = this.returnedPlaced.get(e.id);
         if (r !== undefined) {
           r.e = e;
+          return;
+        }
+        const back = this.returning.keys().next().value;
+        if (back !== undefined) {
+          this.returnedPlaced.set(e.id, { member: back, e });
           return;
         }
         break;
@@ -882,7 +891,10 @@ export class EventIntake {
         const learned = learnedPlacement(r.e, this.placed.get(id), this.running.get(id));
         // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
         if (learned === 'publish' && (r.e.node !== undefined || this.o.isLive?.(id) !== false)) this.emit(r.e);
-        else if (learned === 'take-in') this.placed.set(id, placedKey(r.e));
+        else if (learned === 'take-in') {
+          this.placed.set(id, placedKey(r.e));
+          this.placedN.set(id, ++this.published);
+        }
       }
   }
 

@@ -11,7 +11,13 @@ import {
   LEAVING_REASON,
   STOP_HOLD_MS,
   VERDICT_LAG_MS,
+  LEASE_HOLD_MS,
   announcedLeave,
+  cutOffAcross,
+  learnedPlacement,
+  resolvedAtStop,
+  trailsItsStart,
+  leaseLapsing,
   drainReason,
   memberVerdict,
   verdictDown,
@@ -64,6 +70,123 @@ describe('memberVerdict', () => {
     expect(memberVerdict(both, ['c', 'y'], ['c', 'y', 'x'])).toBe('down');
     // A member the observer judged down already does not count (the judge leaves it out of `counted`).
     expect(memberVerdict(x, ['c'], ['c', 'x'])).toBe('down');
+  });
+});
+
+describe('cutOffAcross', () => {
+  const u = (...reporters: string[]) => reporters.map((reporter) => ({ reporter }));
+  it('race "one report of two": the observer lost n1; n2 cannot hear n3 and n3 cannot hear n1: n3 is cut off, naming whom it cannot hear', () => {
+    const members = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
+    expect(cutOffAcross(members, new Set(['n1']))).toEqual(new Map([['n3', { hearsNot: ['n1'] }]]));
+  });
+  it("a member's own word alone is no verdict (an observer that reaches only the minority); one report of two is none either", () => {
+    // Linked to n3 alone: it cannot hear n1 and n2.
+    const alone = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { status: 'down', unheardBy: u('n3') }), member('n3')];
+    expect(cutOffAcross(alone, new Set(['n1', 'n2']))).toEqual(new Map());
+    // n2 cannot hear n3; n1 (lost here) says nothing, and n3 does not say it cannot hear n1.
+    const one = [member('n1', { status: 'down' }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
+    expect(cutOffAcross(one, new Set(['n1']))).toEqual(new Map());
+  });
+  it('race "the copies before the cut-off": reaching all three, n3 says it cannot hear n1 and n2 before their reports come: cut off', () => {
+    const members = [member('n1', { unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3')];
+    expect(cutOffAcross(members, new Set())).toEqual(new Map([['n3', { hearsNot: ['n1', 'n2'] }]]));
+    // Only one of them named: one of two.
+    expect(cutOffAcross([member('n1', { unheardBy: u('n3') }), member('n2'), member('n3')], new Set())).toEqual(new Map());
+  });
+  it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): neither is cut off', () => {
+    const members = [member('n1', { unheardBy: u('n2') }), member('n2', { unheardBy: u('n1') }), member('n3')];
+    expect(cutOffAcross(members, new Set())).toEqual(new Map());
+  });
+  it('the majority is not cut off by the side it lost', () => {
+    const members = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
+    expect(cutOffAcross(members, new Set(['n1'])).has('n2')).toBe(false);
+  });
+});
+
+describe('trailsItsStart', () => {
+  const startedAt = new Map([
+    ['p1', 5],
+    ['p2', 9],
+  ]);
+  const at = (pid: string) => startedAt.get(pid);
+  it('a placement on the node of an instance whose start was published after the last placement trails it; before it, or elsewhere, it does not', () => {
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 3, 'n2')).toBe(true);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, undefined, 'n2')).toBe(true);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 7, 'n2')).toBe(false);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 3, 'n1')).toBe(false);
+    // A copy beside an instance on a cut-off member (available mode).
+    expect(
+      trailsItsStart(
+        new Map([
+          ['p0', 'n3'],
+          ['p2', 'n2'],
+        ]),
+        at,
+        7,
+        'n2',
+      ),
+    ).toBe(true);
+    // Seeded or taken in: older than any placement.
+    expect(trailsItsStart(new Map([['px', 'n2']]), at, 3, 'n2')).toBe(false);
+    expect(trailsItsStart(undefined, at, 3, 'n2')).toBe(false);
+    expect(trailsItsStart(new Map([['p1', 'n2']]), at, 3, undefined)).toBe(false);
+  });
+  it('in the intake: a move seen before its placement is followed by no placement; a placement before the start, a move called off, a pin are told', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('x', 1), node: 'x' }], owner: 'x' }]);
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 10));
+    t.intake.onDistEvent(started('c1', 'a', 2, 11));
+    t.intake.onDistEvent(placed('c1', 'a', 12));
+    expect(t.published.map((e) => e.type)).toEqual(['stopped', 'started']);
+    // Placed on x before it starts there: news; called off, back to a where it runs: news too.
+    t.intake.onDistEvent(placed('c1', 'x', 20));
+    t.intake.onDistEvent(placed('c1', 'a', 21));
+    t.intake.onDistEvent({ type: 'placed', id: 'c1', node: 'a', by: 'pin', at: 22 });
+    expect(t.published.map((e) => (e.type === 'placed' ? `${e.node}|${e.by}` : e.type))).toEqual(['stopped', 'started', 'x|hash', 'a|hash', 'a|pin']);
+  });
+});
+
+describe('resolvedAtStop', () => {
+  it('one instance left, the older one on another node unseen from here and not judged down', () => {
+    const none = new Set<string>();
+    expect(resolvedAtStop('n3', 1, 'n1', none, new Set(['n1']))).toBe(true);
+    // The copy's node may still be held cut off: its stop at the heal comes before the reports that it is heard again.
+    expect(resolvedAtStop('n3', 1, 'n1', new Set(['n3']), new Set(['n1']))).toBe(true);
+    // A survivor seen here: the supervisor's stream tells it as it is.
+    expect(resolvedAtStop('n3', 1, 'n1', none, none)).toBe(false);
+    expect(resolvedAtStop('n3', 1, 'n1', new Set(['n1']), new Set(['n1']))).toBe(false);
+    expect(resolvedAtStop('n3', 2, 'n1', none, new Set(['n1']))).toBe(false);
+    expect(resolvedAtStop('n1', 1, 'n1', none, new Set(['n1']))).toBe(false);
+    expect(resolvedAtStop('n3', 1, undefined, none, new Set(['n1']))).toBe(false);
+  });
+
+  it('race "a duplicate resolved long after its stop": the copy stopped at the heal is told resolved then; the move back when the observer sees n1 again adds nothing', () => {
+    const t = setup([member('n1'), member('n2'), member('n3')]);
+    t.intake.seed([{ id: 'c1', instances: [{ pid: pid('n1', 1), node: 'n1' }], owner: 'n1' }]);
+    t.intake.observeMembers([...t.table.values()], 0);
+    // The observer loses n1 (its stop held); n3, cut off, starts a copy; the supervisor, seeing the copy alone, says moved.
+    t.set('n1', { status: 'down' });
+    t.intake.onDistEvent(down('n1', 10));
+    t.intake.onDistEvent(stopped('c1', 'n1', 1, 10));
+    t.intake.onDistEvent(started('c1', 'n3', 2, 20));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'n1', to: 'n3', reason: 'failure', at: 20 });
+    // The heal: n3 stops its copy (n1's kept) before the observer links n1 again.
+    t.intake.onDistEvent(stopped('c1', 'n3', 2, 100));
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'stopped', 'duplicate-resolved']);
+    expect(t.published.at(-1)).toEqual({
+      type: 'duplicate-resolved',
+      id: 'c1',
+      survivor: { node: 'n1', pid: pid('n1', 1) },
+      stopped: [{ node: 'n3', pid: pid('n3', 2) }],
+      at: 100,
+    });
+    // n1 relinked: its instance seen again, the supervisor reports a move back to it.
+    t.set('n1', { status: 'up' });
+    t.intake.onDistEvent(up('n1', 400));
+    t.intake.onDistEvent(started('c1', 'n1', 1, 410));
+    t.intake.onDistEvent({ type: 'moved', id: 'c1', from: 'n3', to: 'n1', reason: 'failure', at: 410 });
+    t.intake.settle('n1', () => true, 420);
+    expect(t.published.map((e) => e.type)).toEqual(['started', 'stopped', 'duplicate-resolved']);
   });
 });
 
@@ -123,6 +246,68 @@ describe('EventIntake', () => {
     // A real change of owner is still news.
     t.intake.onDistEvent(placed('c1', 'a', 30));
     expect(t.published.map((e) => e.type)).toEqual(['placed']);
+  });
+
+  it('learnedPlacement: none when it is the one published; taken in when the child runs there already; else published', () => {
+    const running = new Map([[pid('x', 1), 'x']]);
+    expect(learnedPlacement({ node: 'x', by: 'hash' }, 'x|hash', running)).toBe('none');
+    expect(learnedPlacement({ node: 'x', by: 'hash' }, undefined, running)).toBe('take-in');
+    expect(learnedPlacement({ node: 'x', by: 'hash' }, 'a|hash', running)).toBe('take-in');
+    expect(learnedPlacement({ node: 'a', by: 'hash' }, 'x|hash', running)).toBe('publish');
+    expect(learnedPlacement({ node: 'a', by: 'hash' }, undefined, undefined)).toBe('publish');
+    expect(learnedPlacement({ node: undefined, by: 'none' }, 'x|hash', running)).toBe('publish');
+  });
+
+  it('a placement taken in at a return is the latest: a later placement back to an older instance is news', () => {
+    const t = setup([member('a'), member('x')]);
+    t.intake.onDistEvent(placed('c1', 'x', 1));
+    t.intake.onDistEvent(started('c1', 'x', 1, 2));
+    t.set('a', { status: 'down' });
+    t.intake.onDistEvent(down('a', 10));
+    // A copy on a (a cut off, available mode): its placement held with the loss of a, its start published.
+    t.intake.onDistEvent(placed('c1', 'a', 11));
+    t.intake.onDistEvent(started('c1', 'a', 2, 12));
+    t.set('a', { status: 'up' });
+    t.intake.onDistEvent(up('a', 20));
+    t.intake.settle('a', () => true, 21);
+    // The heal: x owns it again.
+    t.intake.onDistEvent(placed('c1', 'x', 30));
+    expect(t.published.map((e) => (e.type === 'placed' ? `placed ${e.node}` : e.type))).toEqual(['placed x', 'started', 'started', 'placed x']);
+  });
+
+  it('race "a relink told as a placement": a child started while a member was unreachable, placed and running there, has no placement published at its return', () => {
+    const t = setup([member('a'), member('x')]);
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x'));
+    // Started through a meanwhile (the cluster placed it on x): its placement is held with the loss, its start is news.
+    t.intake.onDistEvent(placed('c1', 'x', 12));
+    t.intake.onDistEvent(started('c1', 'x', 1, 13));
+    // Another child moved for real meanwhile (a drain of a): its move is told, its placement held.
+    t.intake.seed([{ id: 'c2', instances: [{ pid: pid('a', 2), node: 'a' }], owner: 'a' }]);
+    t.intake.onDistEvent(placed('c2', 'x', 14));
+    t.intake.onDistEvent(stopped('c2', 'a', 2, 15));
+    t.intake.onDistEvent(started('c2', 'x', 2, 15));
+    t.intake.onDistEvent({ type: 'moved', id: 'c2', from: 'a', to: 'x', reason: 'drain', at: 15 });
+    // A third is placed on x, not running yet.
+    t.intake.onDistEvent(placed('c3', 'x', 16));
+    const before = t.published.map((e) => e.type);
+    expect(before).toEqual(['started', 'stopped', 'started', 'moved']);
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 20));
+    // Its groups arrive: the observer's supervisor places c1 again (it had placed it without x).
+    t.intake.onDistEvent(placed('c1', 'x', 21));
+    expect(t.published.length).toBe(4);
+    t.intake.settle('x', () => true, 22);
+    expect(t.published.slice(4)).toEqual([placed('c3', 'x', 16)]);
+    // A later relink places nothing again either.
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 30));
+    t.intake.onDistEvent(placed('c1', 'a', 31));
+    t.set('x', { status: 'up' });
+    t.intake.onDistEvent(up('x', 40));
+    t.intake.onDistEvent(placed('c1', 'x', 41));
+    t.intake.settle('x', () => true, 42);
+    expect(t.published.length).toBe(5);
   });
 
   it('race "a member lost while catching up": its stops are held, not taken in; back, its instances are no news', () => {
@@ -810,6 +995,80 @@ describe('moves and duplicates', () => {
     t.intake.observeCutOff([...t.table.values()], 20);
     expect(kinds()).toEqual(['started x', 'node-down x', 'stopped x', 'started a', 'node-up x']);
     expect(t.published.at(-1)).toEqual({ type: 'node-up', node: 'x', role: 'member', at: 20 });
+  });
+
+  it('leaseLapsing: a linked majority-mode member, ready, its start gate closed; not in available mode, not one joining, not one lost', () => {
+    const m = member('x', { netsplit: { mode: 'majority' }, ready: true, startable: false });
+    expect(leaseLapsing(m)).toBe(true);
+    expect(leaseLapsing({ ...m, status: 'suspect' })).toBe(true);
+    expect(leaseLapsing({ ...m, startable: true })).toBe(false);
+    expect(leaseLapsing({ ...m, startable: undefined })).toBe(false);
+    expect(leaseLapsing({ ...m, ready: false })).toBe(false);
+    expect(leaseLapsing({ ...m, netsplit: { mode: 'available' } })).toBe(false);
+    expect(leaseLapsing({ ...m, status: 'down' })).toBe(false);
+    expect(leaseLapsing(undefined)).toBe(false);
+  });
+
+  it('race "the lease\'s stops before the cut-off": majority mode, the stops of a member whose lease lapsed wait for the verdict on it, which heads them', () => {
+    const majority = { netsplit: { mode: 'majority' }, ready: true, startable: true };
+    const t = setup([member('a', majority), member('b', majority), member('x', majority)]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.observeMembers([...t.table.values()], 1);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.intake.onDistEvent(started('c2', 'x', 2));
+    // x's lease lapses (cut off from a and b): it closes its start gate, then stops its children, before a and b declare it down.
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 100));
+    t.intake.onDistEvent(stopped('c2', 'x', 2, 100));
+    t.intake.observeCutOff([...t.table.values()], 150);
+    expect(kinds()).toEqual(['started x', 'started x']);
+    // Their reports arrive; the observer's supervisor places x's children elsewhere at once, before the gateway's tick.
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.onDistEvent(placed('c1', 'a', 200));
+    t.intake.observeCutOff([...t.table.values()], 250);
+    expect(kinds()).toEqual(['started x', 'started x', 'node-down x', 'stopped x', 'stopped x', 'placed a']);
+    // Stamped no earlier than the verdict that heads them.
+    expect(t.published.slice(2, 5).map((e) => e.at)).toEqual([200, 200, 200]);
+  });
+
+  it('stops held for a lease that lapsed: published as they are when no verdict comes (the gate opens again, or LEASE_HOLD_MS passes), before a later event of the child', () => {
+    const majority = { netsplit: { mode: 'majority' }, ready: true, startable: true };
+    const t = setup([member('a', majority), member('b', majority), member('x', majority)]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.observeMembers([...t.table.values()], 1);
+    for (const n of [1, 2, 3]) t.intake.onDistEvent(started(`c${n}`, 'x', n));
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 100));
+    t.intake.observeCutOff([...t.table.values()], 100 + LEASE_HOLD_MS - 1);
+    expect(kinds()).toEqual(['started x', 'started x', 'started x']);
+    t.intake.observeCutOff([...t.table.values()], 100 + LEASE_HOLD_MS);
+    expect(t.published.at(-1)).toEqual(stopped('c1', 'x', 1, 100));
+    // The gate opens again: published at once.
+    t.intake.onDistEvent(stopped('c2', 'x', 2, 10_000));
+    t.set('x', { startable: true });
+    t.intake.observeCutOff([...t.table.values()], 10_001);
+    expect(t.published.at(-1)).toEqual(stopped('c2', 'x', 2, 10_000));
+    // A later event of the child publishes its held stop first.
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c3', 'x', 3, 20_000));
+    t.intake.onDistEvent(started('c3', 'x', 4, 20_001));
+    expect(kinds().slice(-2)).toEqual(['stopped x', 'started x']);
+  });
+
+  it('stops held for a lease that lapsed, then this observer loses the member: they are part of its loss, held with it', () => {
+    const majority = { netsplit: { mode: 'majority' }, ready: true, startable: true };
+    const t = setup([member('a', majority), member('b', majority), member('x', majority)]);
+    const kinds = () => t.published.map((e) => `${e.type}${'node' in e ? ` ${e.node}` : ''}`);
+    t.intake.observeMembers([...t.table.values()], 1);
+    t.intake.onDistEvent(started('c1', 'x', 1));
+    t.set('x', { startable: false });
+    t.intake.onDistEvent(stopped('c1', 'x', 1, 100));
+    t.set('x', { status: 'down' });
+    t.intake.onDistEvent(down('x', 120));
+    expect(t.intake.heldInstances().get('c1')).toEqual([{ node: 'x', pid: pid('x', 1) }]);
+    t.set('x', { unheardBy: [{ reporter: 'a' }, { reporter: 'b' }] });
+    t.intake.judge([...t.table.values()], 130);
+    expect(kinds()).toEqual(['started x', 'node-down x', 'stopped x']);
   });
 
   it('race "a cut-off member back because a reporter went quiet": a reporter this observer loses is no word that it is heard again', () => {

@@ -61,7 +61,12 @@
  *   already published as running, so those are swallowed too. Once the
  *   member's live state has arrived again (`settle`), an instance held as
  *   stopped that is not there really stopped meanwhile, and its stop is
- *   published then.
+ *   published then. So do the placements held meanwhile wait, and every
+ *   placement made until then (the observer's supervisor places the
+ *   member's children elsewhere until its groups arrive, then back): a
+ *   child that runs where it was placed already is no news, another
+ *   change is published then (`learnedPlacement`, races "a relink told as
+ *   a placement" and "a relink's transient owners").
  * - `placed` is published only when the owner (or how it was chosen)
  *   differs from the last one published for that child, so owners that
  *   flicker with the observer's view are not news.
@@ -189,6 +194,16 @@
  * published as it is: the stop did not remove the spec); any later event of
  * that child publishes it first, so each child's events keep their order.
  *
+ * Race "the lease's stops before the cut-off" (majority mode): a member cut
+ * off from the others stops its children when its lease lapses, about a
+ * link timeout before they declare it down, and the observer, which still
+ * hears it, published "5 stopped on n3", then "5 placed on n1, n2" (its own
+ * supervisor acts on the reach reports as they arrive), then "n3 down (cut
+ * off)" at the gateway's next tick. So the stops of a member whose lease
+ * may have lapsed (`leaseLapsing`: its start gate closed, announced before
+ * the stops) wait for the verdict on it (at most LEASE_HOLD_MS), and every
+ * per-child event judges who is cut off before it is taken in.
+ *
  * Observers and `pogo ctl` sessions coming and going are not cluster events:
  * their node-up/node-down are counted (`sessions`) and not published. Nor
  * is the observer meeting the members that were up before it started: a
@@ -217,6 +232,10 @@ export interface MemberFacts {
   startedAt?: number;
   /** Whether it takes children (undefined from a release that does not say). */
   ready?: boolean;
+  /** Whether its start gate is open (member metadata since protocol 2.4; undefined from a release that does not say). */
+  startable?: boolean;
+  /** Its netsplit mode as it announces it (since protocol 2.5). */
+  netsplit?: { mode: string };
 }
 
 /** Below this lag between the observer losing a member and the members' verdict, the node-down is published as the observer saw it. */
@@ -323,6 +342,44 @@ export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[]
 }
 
 /**
+ * The members this observer reaches that are cut off from the others when
+ * a member's own reports count too (pure): of the members the cluster
+ * counts (those linked here, and `counted`: unreachable from here, not
+ * judged down), more than half, other than it, either report they cannot
+ * hear it or are reported by it as unheard (a link is one per pair: the
+ * link between them is down, and the other end times it out too), with at
+ * least one report against it from a member linked here unless this
+ * observer reaches every member it names (its own word about members the
+ * observer cannot ask is no verdict: race "an observer that reaches only
+ * the minority"; about members it reaches, it is the first word of a link
+ * down that they will report at their own timeout: race "the copies
+ * before the cut-off", available mode, n3's copies published before "n3
+ * down (cut off)", on real processes in network namespaces). Each
+ * with the members it cannot hear that say nothing against it here
+ * (`hearsNot`). Race "one report of two": the observer had lost n1 when n3
+ * was cut off from n1 and n2; n2's report was one of two, and the timeline
+ * had the takeover's stops and moves with no node-down for the whole split,
+ * then "n3 down (cut off)" stamped at the moment the observer linked n1
+ * again (an outsider's tour; the simulation, timeline-truth.test.ts). n3
+ * itself reports it cannot hear n1.
+ */
+export function cutOffAcross(members: readonly MemberFacts[], counted: ReadonlySet<string>): Map<string, { hearsNot: string[] }> {
+  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
+  const byName = new Map(members.map((m) => [m.name, m]));
+  const out = new Map<string, { hearsNot: string[] }>();
+  for (const m of members) {
+    if (m.role !== 'member' || !isLinked(m.status)) continue;
+    const voters = [...new Set([...reporters, ...counted])].filter((v) => v !== m.name);
+    const direct = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== m.name && reporters.has(r)));
+    const hearsNot = voters.filter((v) => !direct.has(v) && (byName.get(v)?.unheardBy ?? []).some((u) => u.reporter === m.name)).sort();
+    // Its own word alone counts only when this observer reaches every member it names (they are no minority it cannot ask).
+    if (direct.size === 0 && !hearsNot.every((v) => reporters.has(v))) continue;
+    if ((direct.size + hearsNot.length) * 2 > voters.length) out.set(m.name, { hearsNot });
+  }
+  return out;
+}
+
+/**
  * Whether a member that is down went silent first (pure): the observer had
  * not heard it for at least `suspectAfterMs` (its own suspect time; a
  * link's is never shorter) when its link was dropped. A process that dies
@@ -334,6 +391,115 @@ export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[]
  */
 export function wentSilent(m: { status: string; since?: number; lastHeardAt?: number }, suspectAfterMs: number): boolean {
   return m.status === 'down' && m.since !== undefined && m.lastHeardAt !== undefined && m.since - m.lastHeardAt >= suspectAfterMs;
+}
+
+/** A placement as the intake compares it: "node|by". */
+export function placedKey(e: { node: string | undefined; by: string }): string {
+  return `${e.node ?? ''}|${e.by}`;
+}
+
+/**
+ * What becomes of the latest placement of a child made while a member was
+ * unreachable from here, once that member is back and its live state has
+ * arrived (pure): `none` when it is the one published last; `take-in` (the
+ * baseline, not news) when the child's instance published as running is on
+ * that node already — it was placed and started there while this observer
+ * could not see the placement (its start was told); `publish` otherwise (a
+ * real change meanwhile: a drain, a pin, a child not running there yet).
+ * Race "a relink told as a placement": the placements made while a member
+ * was unreachable were dropped when it came back, so a child started
+ * meanwhile never had one recorded, and the observer's own supervisor,
+ * placing it again once the member's groups arrived, had "2 placed on n1"
+ * published at the relink for children that had run on n1 since they
+ * started (an outsider's tour: "placed r3 on n2" at a relink, of a child
+ * there for 21 s; the simulation, timeline-truth.test.ts).
+ */
+export function learnedPlacement(
+  e: { node: string | undefined; by: string },
+  published: string | undefined,
+  running: ReadonlyMap<string, string | undefined> | undefined,
+): 'none' | 'take-in' | 'publish' {
+  if (published === placedKey(e)) return 'none';
+  if (e.node !== undefined && running !== undefined && [...running.values()].includes(e.node)) return 'take-in';
+  return 'publish';
+}
+
+/**
+ * Whether a placement by hash on `node` trails the start it placed (pure):
+ * an instance of the child runs, as published, on `node` (the only one, or
+ * a copy beside one on a member cut off, in available mode), and its start
+ * was published after the child's last placement (`startedAt`, `placedAt`:
+ * the order they were published in; an instance seeded or taken in counts
+ * as older). Such a placement is the baseline, not news: the cluster
+ * placed and started the child there while this observer could not see the
+ * placement (a member it alone had lost, a cut-off it judged later than
+ * the members), and its own supervisor caught up. Race "a placement that
+ * trails its start": an observer that had lost n1 when n3 was cut off had
+ * "moved n3 → n2" at the takeover, then "placed on n2" at its relink to n1,
+ * of children that had run on n2 for 4 s (the tour: "placed r3 on n2" at a
+ * relink, of a child there for 21 s). A placement there before its start,
+ * or back to where it runs after a placement elsewhere (a move called off),
+ * or a pin, is news.
+ */
+export function trailsItsStart(
+  running: ReadonlyMap<string, string | undefined> | undefined,
+  startedAt: (pid: string) => number | undefined,
+  placedAt: number | undefined,
+  node: string | undefined,
+): boolean {
+  if (node === undefined || running === undefined) return false;
+  for (const [pid, at] of running) if (at === node && (startedAt(pid) ?? -1) > (placedAt ?? -1)) return true;
+  return false;
+}
+
+/**
+ * Whether the stop of a younger instance of a child on `stoppedOn`, which
+ * leaves `left` instances published as running, the older one on
+ * `survivorOn`, is a duplicate resolved now (pure): one instance left, the
+ * older one on another node unseen from here (`unseen`: unreachable, or
+ * back and its live state not in yet; the observer's own supervisor cannot
+ * see that instance, and would tell
+ * the resolution only once it links that member again, as a "move" back
+ * to it; a survivor it sees is left to the supervisor's stream, as it
+ * is), not judged down (its instance's stop was published with its loss).
+ * The node of the copy may still be held cut off: the copies' stops at a
+ * heal come before the reports that it is heard again (a copy that
+ * crashes during the split, its original on a member unseen from here,
+ * would be told resolved too: the one case this gets wrong). Race "a duplicate resolved
+ * long after its stop": available mode, the observer had lost n1 when n3
+ * was cut off; at the heal n3 stopped its copies as it heard n1's
+ * instances again, and the timeline said "k11 stopped on n3" then, and
+ * "duplicate resolved (n1's kept, n3's stopped)" only once the observer's
+ * own supervisor saw n1's instance again and reported the child "moved"
+ * back to it (the tour: 12 s after; the simulation: 353 ms).
+ */
+export function resolvedAtStop(
+  stoppedOn: string,
+  left: number,
+  survivorOn: string | undefined,
+  judgedDown: ReadonlySet<string>,
+  unseen: ReadonlySet<string>,
+): boolean {
+  if (left !== 1 || survivorOn === undefined || survivorOn === stoppedOn) return false;
+  return unseen.has(survivorOn) && !judgedDown.has(survivorOn);
+}
+
+/** How long the stops of a member whose lease may have lapsed wait for the others' verdict on it (`leaseLapsing`). */
+export const LEASE_HOLD_MS = 5_000;
+
+/**
+ * Whether the stops of member `m` may be the end of its majority lease
+ * (pure): linked here, in majority mode, ready, and its start gate closed
+ * (`startable: false`, announced with the lease's lapse, before the stops).
+ * Race "the lease's stops before the cut-off": n3 cut off from n1 and n2
+ * stops its children when its lease lapses, about a link timeout before the
+ * others declare it down, and the observer, which still hears it, published
+ * "5 stopped on n3" before "n3 down (cut off)" (an outsider's tour, majority
+ * mode, network namespaces). Such stops wait (at most LEASE_HOLD_MS) for the
+ * verdict, so that the node-down heads them.
+ */
+export function leaseLapsing(m: MemberFacts | undefined): boolean {
+  return m !== undefined && m.role === 'member' && isLinked(m.status) && m.netsplit?.mode === 'majority' && m.ready === true && m.startable === false;
 }
 
 interface Lost {
@@ -389,7 +555,7 @@ export class EventIntake {
    * copies another member had started meanwhile stopped at the heal; the timeline said "2 moved from n1 to n2 (node
    * joined)" (the re-check of the tour, each instance's own records: n2's ran throughout).
    */
-  private readonly youngerStopped = new Map<string, { node: string; pid: string; older: string }>();
+  private readonly youngerStopped = new Map<string, { node: string; pid: string; older: string; told?: boolean }>();
   /** id → the last `placed` published, as "node|by". */
   private readonly placed = new Map<string, string>();
   /** Each member's entry as last seen by `observeMembers`, to tell a leave announced. */
@@ -404,6 +570,21 @@ export class EventIntake {
   private readonly nowhere = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
   /** `stopped` events of a child's last instance, held until its spec's removal arrives (see the header): id → event. */
   private readonly stopsHeld = new Map<string, Extract<DistEvent, { type: 'stopped' }>>();
+  /** Stops of members whose lease may have lapsed (`leaseLapsing`), held for the verdict on them: node → since when, and the stops in order. */
+  private readonly leaseHeld = new Map<string, { since: number; stops: Array<Extract<DistEvent, { type: 'stopped' }>> }>();
+  /**
+   * id → the latest placement of a child made while `member` was unreachable from here, once it is back, until its
+   * live state has arrived again (`settle`, `learnedPlacement`).
+   */
+  private readonly returnedPlaced = new Map<string, { member: string; e: Extract<DistEvent, { type: 'placed' }> }>();
+  /** How many starts and placements were published: the order of `startedN` and `placedN`. */
+  private published = 0;
+  /** pid → when (`published`) its start was published. */
+  private readonly startedN = new Map<string, number>();
+  /** id → when (`published`) its last placement was published (or taken in). */
+  private readonly placedN = new Map<string, number>();
+  /** When `judgeCutOffNow` last judged (clock ms). */
+  private cutJudgedAt = -Infinity;
   /** Whether the observer is still learning the cluster's past (see the header): per-child events are taken in, not published. */
   private catching: boolean;
 
@@ -477,6 +658,15 @@ export class EventIntake {
   /** One event of the observer's own supervisor. */
   onDistEvent(e: DistEvent): void {
     if (this.catching && 'id' in e) return this.absorb(e);
+    if ('id' in e) {
+      // Race "the lease's stops before the cut-off" (`leaseLapsing`): the observer's supervisor acts on the reach reports
+      // as they arrive (it places a cut-off member's children elsewhere at once), the gateway judges them on its tick; a
+      // per-child event judges them first, so the node-down of a member cut off heads what it caused.
+      this.judgeCutOffNow(e.at);
+      // A later event of a child whose stop is held for a lease's lapse publishes the stops held first (each child's order).
+      for (const [node, h] of [...this.leaseHeld])
+        if (h.stops.some((s) => s.id === e.id) && !(e.type === 'stopped' && e.node === node)) this.releaseLease(node);
+    }
     // A later event of a child whose stop is held publishes the stop first (a no-node placement is the removal's own).
     if ('id' in e && this.stopsHeld.has(e.id) && !(e.type === 'placed' && e.node === undefined)) this.releaseStop(e.id);
     switch (e.type) {
@@ -490,6 +680,13 @@ export class EventIntake {
         return this.onFound(e);
       case 'stopped': {
         if (this.heldForLoss(e)) return;
+        // Perhaps the end of its lease, a moment before the others' verdict on it: held for it (`leaseLapsing`).
+        if (!this.down.has(e.node) && leaseLapsing(this.o.member(e.node))) {
+          const h = this.leaseHeld.get(e.node) ?? { since: e.at, stops: [] };
+          h.stops.push(e);
+          this.leaseHeld.set(e.node, h);
+          return;
+        }
         // Race "a loss judged at once": the members' verdict was in when this observer lost the member, so its loss was
         // published before the stops of its instances arrived; each is a stop published with a loss all the same (it may
         // be seen again). Not for a member cut off while heard here: what it stops, it stops.
@@ -508,6 +705,19 @@ export class EventIntake {
         }
         this.nowhere.delete(e.id);
         if (this.heldForLoss(e)) return;
+        // A member came back and its live state has not arrived yet: the latest placement waits for it (`settle`). Any
+        // child's: race "a relink's transient owners", the observer's supervisor places the member's children elsewhere
+        // until its groups arrive ("link up before its groups"), then back ("4 placed on n2", then "on n1", at a relink).
+        const r = this.returnedPlaced.get(e.id);
+        if (r !== undefined) {
+          r.e = e;
+          return;
+        }
+        const back = this.returning.keys().next().value;
+        if (back !== undefined) {
+          this.returnedPlaced.set(e.id, { member: back, e });
+          return;
+        }
         break;
       }
       case 'started':
@@ -539,6 +749,8 @@ export class EventIntake {
           const younger = this.youngerStopped.get(e.id);
           this.youngerStopped.delete(e.id);
           if (younger !== undefined && pids?.size === 1 && pids.get(younger.older) === e.to) {
+            // Told with the copy's stop already (`resolvedAtStop`): the move the supervisor reports later is no news.
+            if (younger.told === true) return;
             this.o.publish({
               type: 'duplicate-resolved',
               id: e.id,
@@ -606,7 +818,8 @@ export class EventIntake {
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
     // Of the members the cluster counts: those unreachable from here, not judged down, among them (cutOffMembers).
-    const cut = cutOffMembers(members, new Set(this.lost.keys()));
+    const across = cutOffAcross(members, new Set(this.lost.keys()));
+    const cut = new Set([...cutOffMembers(members, new Set(this.lost.keys())), ...across.keys()]);
     for (const name of cut) {
       if (this.cutOff.has(name) || this.down.has(name) || this.lost.has(name)) continue;
       this.cutOff.add(name);
@@ -614,8 +827,20 @@ export class EventIntake {
       if (this.catching) continue;
       const m = members.find((x) => x.name === name);
       const by = [...new Set((m?.unheardBy ?? []).map((u) => u.reporter))].filter((r) => r !== name).sort();
-      this.emit({ type: 'node-down', node: name, role: 'member', reason: `cut off: ${by.join(', ')} cannot hear it; this observer still does`, at });
+      const hearsNot = across.get(name)?.hearsNot ?? [];
+      const also = hearsNot.length === 0 ? '' : by.length === 0 ? `it cannot hear ${hearsNot.join(', ')}` : `, and it cannot hear ${hearsNot.join(', ')}`;
+      this.emit({
+        type: 'node-down',
+        node: name,
+        role: 'member',
+        reason: `cut off: ${by.length > 0 ? `${by.join(', ')} cannot hear it` : ''}${also}; this observer still does`,
+        at,
+      });
+      // What its lease's end stopped a moment before the verdict, after the node-down that heads it.
+      this.releaseLease(name, at);
     }
+    // Held for a verdict that did not come: its gate open again, or held long enough.
+    for (const [name, h] of [...this.leaseHeld]) if (!leaseLapsing(this.o.member(name)) || at - h.since >= LEASE_HOLD_MS) this.releaseLease(name);
     for (const name of [...this.cutOff]) {
       if (cut.has(name)) continue;
       const m = members.find((x) => x.name === name);
@@ -660,6 +885,17 @@ export class EventIntake {
     if (!stops) return;
     this.returning.delete(node);
     for (const s of stops) if (!isRunning(s.id, s.pid)) this.emit({ ...s, at });
+    for (const [id, r] of [...this.returnedPlaced])
+      if (r.member === node) {
+        this.returnedPlaced.delete(id);
+        const learned = learnedPlacement(r.e, this.placed.get(id), this.running.get(id));
+        // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
+        if (learned === 'publish' && (r.e.node !== undefined || this.o.isLive?.(id) !== false)) this.emit(r.e);
+        else if (learned === 'take-in') {
+          this.placed.set(id, placedKey(r.e));
+          this.placedN.set(id, ++this.published);
+        }
+      }
   }
 
   /** Members that came back and whose live state has not been checked yet (`settle`). */
@@ -670,7 +906,22 @@ export class EventIntake {
   private onLost(e: Extract<DistEvent, { type: 'node-down' }>): void {
     if (this.lost.has(e.node)) return;
     this.returning.delete(e.node);
-    this.lost.set(e.node, { incarnation: this.o.member(e.node)?.incarnation ?? '', held: [e], stoppedIds: new Set(), placed: new Map() });
+    // Lost again before its live state arrived: the placements learned at its return are held with this loss.
+    const placed = new Map<string, Extract<DistEvent, { type: 'placed' }>>();
+    for (const [id, r] of [...this.returnedPlaced])
+      if (r.member === e.node) {
+        this.returnedPlaced.delete(id);
+        placed.set(id, r.e);
+      }
+    // Stops held for a lease's lapse are part of what its loss caused here.
+    const lapsed = this.leaseHeld.get(e.node)?.stops ?? [];
+    this.leaseHeld.delete(e.node);
+    this.lost.set(e.node, {
+      incarnation: this.o.member(e.node)?.incarnation ?? '',
+      held: [e, ...lapsed],
+      stoppedIds: new Set(lapsed.map((x) => x.id)),
+      placed,
+    });
     this.o.changed();
   }
 
@@ -697,7 +948,9 @@ export class EventIntake {
     // Back: nothing happened to it.
     this.lost.delete(e.node);
     const stops = l.held.filter((h): h is Extract<DistEvent, { type: 'stopped' }> => h.type === 'stopped');
-    if (stops.length > 0) this.returning.set(e.node, stops);
+    // The placements made meanwhile wait for its live state too (race "a relink told as a placement", `learnedPlacement`).
+    for (const p of l.placed.values()) this.returnedPlaced.set(p.id, { member: e.node, e: p });
+    if (stops.length > 0 || l.placed.size > 0) this.returning.set(e.node, stops);
     this.o.changed();
   }
 
@@ -809,7 +1062,9 @@ export class EventIntake {
       if (pids.has(e.pid)) return;
       pids.set(e.pid, e.node);
       this.running.set(e.id, pids);
+      this.startedN.set(e.pid, ++this.published);
     } else if (e.type === 'stopped') {
+      this.startedN.delete(e.pid);
       const pids = this.running.get(e.id);
       if (pids !== undefined) {
         const older = pids.keys().next().value;
@@ -835,9 +1090,15 @@ export class EventIntake {
           if (kept !== undefined && (this.reappeared.get(e.id) === kept || (younger?.pid === e.pid && younger.older === kept)))
             this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
           else this.o.publish({ ...drainReason(move, this.draining.get(move.from)), at: e.at });
-        }
+        } else this.tellResolved(e, pids);
         this.reappeared.delete(e.id);
         this.healStops.delete(e.id);
+        return;
+      }
+      // Race "a duplicate resolved long after its stop" (`resolvedAtStop`): told with the stop, not when the move comes.
+      if (this.resolvesNow(e, pids)) {
+        this.o.publish(e);
+        this.tellResolved(e, pids);
         return;
       }
       // The last instance of a child an operator here asked to stop, its spec still live: wait for the removal.
@@ -846,11 +1107,53 @@ export class EventIntake {
         return;
       }
     } else if (e.type === 'placed') {
-      const k = `${e.node ?? ''}|${e.by}`;
+      const k = placedKey(e);
       if (this.placed.get(e.id) === k) return;
+      const before = this.placedN.get(e.id);
       this.placed.set(e.id, k);
+      this.placedN.set(e.id, ++this.published);
+      // Race "a placement that trails its start" (`trailsItsStart`): the baseline, not news.
+      if (e.by === 'hash' && trailsItsStart(this.running.get(e.id), (pid) => this.startedN.get(pid), before, e.node)) return;
     }
     this.o.publish(e);
+  }
+
+  /** Publishes the stops held for the lease of `node` (`leaseLapsing`), no earlier than `notBefore` when given. */
+  private releaseLease(node: string, notBefore?: number): void {
+    const h = this.leaseHeld.get(node);
+    if (h === undefined) return;
+    this.leaseHeld.delete(node);
+    for (const e of h.stops) this.emit(notBefore !== undefined && e.at < notBefore ? { ...e, at: notBefore } : e);
+  }
+
+  /** Judges who is cut off now (`observeCutOff`), from the members as `observeMembers` last listed them; once per clock ms. */
+  private judgeCutOffNow(at: number): void {
+    if (this.lastSeen.size === 0 || at === this.cutJudgedAt) return;
+    this.cutJudgedAt = at;
+    const facts: MemberFacts[] = [];
+    for (const n of this.lastSeen.keys()) {
+      const f = this.o.member(n);
+      if (f !== undefined) facts.push(f);
+    }
+    this.observeCutOff(facts, at);
+  }
+
+  /** Whether the stop `e` of a younger instance, leaving `pids`, resolves a duplicate now (`resolvedAtStop`). */
+  private resolvesNow(e: Extract<DistEvent, { type: 'stopped' }>, pids: ReadonlyMap<string, string | undefined> | undefined): boolean {
+    const younger = this.youngerStopped.get(e.id);
+    if (younger === undefined || younger.told === true || younger.pid !== e.pid) return false;
+    // Unseen by its supervisor: unreachable, or back and its live state not in yet.
+    const unseen = new Set([...this.lost.keys(), ...this.returning.keys()]);
+    return resolvedAtStop(e.node, pids?.size ?? 0, pids?.get(younger.older), this.down, unseen);
+  }
+
+  /** Publishes the duplicate the stop `e` resolved, if it did (`resolvesNow`): the older instance kept. */
+  private tellResolved(e: Extract<DistEvent, { type: 'stopped' }>, pids: ReadonlyMap<string, string | undefined> | undefined): void {
+    if (!this.resolvesNow(e, pids)) return;
+    const younger = this.youngerStopped.get(e.id)!;
+    younger.told = true;
+    const survivor = { node: pids!.get(younger.older)!, pid: younger.older };
+    this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
   }
 
   /** Publishes the held stop of `id`, saying it was for good if its spec is gone by now. */
@@ -925,5 +1228,10 @@ export class EventIntake {
     for (const id of this.reappeared.keys()) if (!ids.has(id)) this.reappeared.delete(id);
     for (const id of this.healStops.keys()) if (!ids.has(id)) this.healStops.delete(id);
     for (const id of this.youngerStopped.keys()) if (!ids.has(id)) this.youngerStopped.delete(id);
+    for (const id of this.returnedPlaced.keys()) if (!ids.has(id)) this.returnedPlaced.delete(id);
+    for (const id of this.placedN.keys()) if (!ids.has(id)) this.placedN.delete(id);
+    const live = new Set<string>();
+    for (const pids of this.running.values()) for (const pid of pids.keys()) live.add(pid);
+    for (const pid of this.startedN.keys()) if (!live.has(pid)) this.startedN.delete(pid);
   }
 }

@@ -1,0 +1,208 @@
+/**
+ * What the observer's gateway publishes on its timeline in the partitions an
+ * outsider toured (three members, an observer that reaches all), judged by
+ * the gateway's own history as a UI receives it, in simulated time.
+ */
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../src/observer/gateway.js';
+import type { ClusterState } from '../src/observer/state.js';
+import { FAST_TIMING, SimCluster } from './support/sim.js';
+
+const ADDRESS = SimCluster.address;
+const members = ['n1', 'n2', 'n3'];
+const ids = Array.from({ length: 12 }, (_, i) => `k${i}`);
+
+let sim: SimCluster | undefined;
+let gateway: Gateway | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await gateway?.close();
+  gateway = undefined;
+  sim?.stopAll();
+  sim = undefined;
+});
+
+/** The state a UI connecting now is sent (the gateway's history included). */
+function snapshot(g: Gateway): Promise<ClusterState> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(g.url, { path: '/gateway', auth: { token: g.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    socket.on('connect_error', reject);
+    socket.on('snapshot', (s: ClusterState) => {
+      socket.close();
+      resolve(s);
+    });
+  });
+}
+
+/** Three members (`mode`), an observer with its gateway, 12 children started (before the gateway unless `after`). */
+async function cluster(seed: number, mode: 'majority' | 'available', after = false): Promise<SimCluster> {
+  const s = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
+  sim = s;
+  const config = { ...FAST_TIMING, netsplit: mode, expectedMembers: 3 };
+  for (const name of members) await s.start(name, name === 'n1' ? [] : ['n1'], config);
+  await s.start('obs', ['n1'], { ...FAST_TIMING, role: 'observer' });
+  await s.until(() => s.fullMesh() && members.every((m) => s.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+  if (after) gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
+  for (const id of ids) await s.resolve(s.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+  await s.until(() => s.exactlyOnce(ids), 5_000, 'children placed');
+  if (!after) gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
+  const obs = s.mustGet('obs');
+  await s.until(() => obs.supervisor.whichChildren('global').every((c) => c.status === 'running'), 5_000, 'observer sees all');
+  await s.run(2_000);
+  return s;
+}
+
+/** The observer alone loses its link to `member` (the member runs on, the others hear it), then links again. */
+async function relink(s: SimCluster, member: string, meanwhile: () => Promise<void> = async () => undefined): Promise<void> {
+  const obs = s.mustGet('obs');
+  s.network.cut(ADDRESS('obs'), ADDRESS(member));
+  await s.until(() => obs.member(member)?.status === 'down', 5_000, 'the observer lost its link');
+  await meanwhile();
+  await s.run(1_000);
+  s.network.healPair(ADDRESS('obs'), ADDRESS(member));
+  await s.until(() => obs.member(member)?.status === 'up', 10_000, 'the observer linked again');
+  await s.run(3_000);
+}
+
+/** Every event and per-child entry of a state, oldest first, as "seq type node/from/id". */
+function timeline(s: ClusterState): Array<{ seq: number; type: string; node?: string; at: number; text: string }> {
+  const out: Array<{ seq: number; type: string; node?: string; at: number; text: string }> = [];
+  for (const e of s.events) out.push({ seq: e.seq, type: e.type, node: (e as { node?: string }).node, at: e.at, text: JSON.stringify(e) });
+  for (const a of s.activity) out.push({ seq: a.seq, type: a.type, node: (a as { node?: string }).node, at: a.at, text: JSON.stringify(a) });
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+describe('timeline truth: a relink is no placement', () => {
+  for (const mode of ['majority', 'available'] as const)
+    for (const seed of [1, 2])
+      it(`children started while the observer alone had lost n1: no "placed" at the relink, nor at the next one (${mode}, seed ${seed})`, async () => {
+        const s = await cluster(seed, mode, true);
+        const from = s.clock.now();
+        const late = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+        await relink(s, 'n1', async () => {
+          for (const id of late) await s.resolve(s.mustGet('n2').supervisor.startChild({ id, start: { worker: 'w' } }));
+        });
+        await s.until(() => s.exactlyOnce([...ids, ...late]), 5_000, 'every child runs once');
+        // Each runs where it started, throughout (by each instance's own record: one instance each, never stopped).
+        for (const id of late) expect(s.runs.of(id).length).toBe(1);
+        await s.run(21_000);
+        await relink(s, 'n1');
+        const t = timeline(await snapshot(gateway!)).filter((e) => e.at >= from);
+        // Before the fix: "2 placed on n1" at the relink, for children that had run on n1 since they started.
+        expect(t.filter((e) => e.type === 'placed').map((e) => e.text)).toEqual([]);
+        expect(t.filter((e) => e.type === 'started').length).toBeGreaterThan(0);
+        expect(t.filter((e) => e.type !== 'started').map((e) => e.text)).toEqual([]);
+      });
+});
+
+describe('timeline truth', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    it(`majority mode, n3 cut off from n1 and n2 (the observer reaches all): its node-down heads the stops of its lease's end (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'majority');
+      const onN3 = ids.filter((id) => s.mustGet('n3').local.child(id)?.status === 'running');
+      expect(onN3.length).toBeGreaterThan(0);
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.until(() => ids.every((id) => s.instances(id).length === 1 && !s.instances(id).includes('n3')), 10_000, 'n1 and n2 run every child');
+      await s.run(2_000);
+      const t = timeline(await snapshot(gateway!));
+      const down = t.find((e) => e.type === 'node-down' && e.node === 'n3');
+      const stops = t.filter((e) => e.type === 'stopped' && e.text.includes('"n3"'));
+      expect(down).toBeDefined();
+      expect(stops.length).toBeGreaterThan(0);
+      // Before the fix: "5 stopped on n3" (its lease's end), "5 placed on n1, n2", then "n3 down (cut off)".
+      for (const st of stops) expect(st.seq).toBeGreaterThan(down!.seq);
+      for (const p of t.filter((e) => e.type === 'placed')) expect(p.seq).toBeGreaterThan(down!.seq);
+    });
+  }
+});
+
+describe('timeline truth: one report of two', () => {
+  for (const mode of ['majority', 'available'] as const)
+    for (const seed of [1, 2])
+      it(`n3 cut off from n1 and n2 while the observer had lost n1: "n3 down (cut off)" during the split, heading what it caused, and no placement trailing its start at the relink (${mode}, seed ${seed})`, async () => {
+        const s = await cluster(seed, mode);
+        const obs = s.mustGet('obs');
+        s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+        await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+        const split = s.clock.now();
+        for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+        await s.run(5_000);
+        const relinked = s.clock.now();
+        s.network.healPair(ADDRESS('obs'), ADDRESS('n1'));
+        await s.until(() => obs.member('n1')?.status === 'up', 10_000, 'the observer linked n1 again');
+        await s.run(3_000);
+        const t = timeline(await snapshot(gateway!)).filter((e) => e.at >= split);
+        const down = t.find((e) => e.type === 'node-down' && e.node === 'n3');
+        // Before the fix: no node-down during the split; "n3 down (cut off: n1, n2 cannot hear it)" stamped at the relink.
+        expect(down).toBeDefined();
+        expect(down!.at).toBeLessThan(relinked);
+        expect(down!.text).toContain('cut off: n2 cannot hear it, and it cannot hear n1');
+        // It heads what it caused: n3's stops, the moves off it, the copies n2 runs of its children.
+        const caused = t.filter((e) => (e.type === 'stopped' && e.text.includes('"n3"')) || (e.type === 'moved' && e.text.includes('"from":"n3"')));
+        for (const e of caused) expect(e.seq).toBeGreaterThan(down!.seq);
+        // No "placed on n2" at the relink of a child n2 had run since the takeover.
+        const n2Runs = ids.filter((id) => s.mustGet('n2').local.child(id)?.status === 'running' && s.runs.of(id).some((r) => r.node === 'n3'));
+        const trailing = t.filter((e) => e.type === 'placed' && e.at >= relinked && n2Runs.some((id) => e.text.includes(`"${id}"`) && e.text.includes('"n2"')));
+        expect(trailing.map((e) => e.text)).toEqual([]);
+        // Race "a relink's transient owners": no placement at all at the relink (before the fix: "4 placed on n2", then "4
+        // placed on n1", within a millisecond, of children n1 had run since the takeover).
+        expect(t.filter((e) => e.type === 'placed' && e.at >= relinked).map((e) => e.text)).toEqual([]);
+        // The heal moves n3's children back to it: that placement is news.
+        const healed = s.clock.now();
+        s.network.heal();
+        await s.until(() => s.exactlyOnce(ids), 10_000, 'every child runs once');
+        await s.run(2_000);
+        const after = timeline(await snapshot(gateway!)).filter((e) => e.at >= healed && e.type === 'placed');
+        expect(after.some((e) => e.text.includes('"n3"'))).toBe(true);
+      });
+});
+
+describe('timeline truth: a heal is no cut-off', () => {
+  for (const seed of [1, 2, 3])
+    it(`available mode, n3 cut off while the observer had lost n1, then everything heals at once: n3 down during the split, up at the heal, never down at the heal (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'available');
+      const obs = s.mustGet('obs');
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      const split = s.clock.now();
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.run(5_000);
+      const healed = s.clock.now();
+      s.network.heal();
+      await s.run(8_000);
+      const t = timeline(await snapshot(gateway!)).filter((e) => e.at >= split && (e.type === 'node-down' || e.type === 'node-up'));
+      // Before the fix (seed 1): "n3 down (cut off: n1, n2 cannot hear it)" stamped at the heal, "n3 up" 54 ms later.
+      expect(t.map((e) => `${e.type} ${e.node} ${e.at < healed ? 'split' : 'heal'}`)).toEqual(['node-down n3 split', 'node-up n3 heal']);
+    });
+});
+
+describe('timeline truth: a duplicate resolved is told with its stop', () => {
+  for (const seed of [1, 2, 3])
+    it(`available mode, n3 cut off while the observer had lost n1, then a full heal: each duplicate resolved comes with the copy's stop, not when the observer sees n1 again (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'available');
+      const obs = s.mustGet('obs');
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.run(5_000);
+      s.network.heal();
+      await s.until(() => s.exactlyOnce(ids), 10_000, 'every child runs once');
+      await s.run(3_000);
+      const state = await snapshot(gateway!);
+      const resolved = state.activity.filter((a) => a.type === 'duplicate-resolved');
+      expect(resolved.length).toBeGreaterThan(0);
+      for (const r of resolved)
+        for (const id of r.ids) {
+          // The copy's stop, as the timeline told it.
+          const stop = state.activity.find((a) => a.type === 'stopped' && a.ids.includes(id) && a.nodes['n3'] !== undefined);
+          expect(stop, id).toBeDefined();
+          // Before the fix: "k11 stopped on n3" at the heal, and "duplicate resolved (n1's kept)" 353 ms later, when the
+          // observer's own supervisor saw n1's instance again and reported a move back to it (the tour: 12 s later).
+          expect(r.at, id).toBeGreaterThanOrEqual(stop!.at);
+          expect(r.at, id).toBeLessThanOrEqual(stop!.until);
+        }
+    });
+});

@@ -204,10 +204,17 @@ describe('<Board/> a child stopped for good that still runs', () => {
 describe('<Board/> dragging a card', () => {
   const view = mountPerTest();
   withLayout();
-  beforeEach(() => gateway.sendCommand.mockReset());
+  beforeEach(() => {
+    gateway.sendCommand.mockReset();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => vi.useRealTimers());
   const column = (n: string) => view.container.querySelector<HTMLElement>(`[data-testid="node-column"][data-node="${n}"]`)!;
   const card = (id: string) => view.container.querySelector<HTMLElement>(`[data-testid="child-card"][data-child="${id}"]`)!;
-  /** Fires a drag event as the browser does; returns whether a handler called preventDefault (the browser then allows the drop). */
+  /**
+   * Fires a drag event as the browser does; returns whether a handler called preventDefault (the browser then allows the drop).
+   * The board takes a drag up just after its dragstart (Board.tsx: a page changed during it loses the drag), so the timers run then.
+   */
   const fire = (el: HTMLElement, type: string): boolean => {
     let prevented = false;
     act(() => {
@@ -215,6 +222,10 @@ describe('<Board/> dragging a card', () => {
       el.dispatchEvent(e);
       prevented = e.defaultPrevented;
     });
+    if (type === 'dragstart')
+      act(() => {
+        vi.runOnlyPendingTimers();
+      });
     return prevented;
   };
   const members = () => [
@@ -250,6 +261,21 @@ describe('<Board/> dragging a card', () => {
     expect(column('b').className).toContain('drop-target');
     fire(column('b'), 'drop');
     expect(view.container.querySelector('[role="dialog"] h2')?.textContent).toBe('Move r1?');
+  });
+
+  it('the page does not change during the dragstart (Chromium ends such a drag), and a drag ended before the board took it up leaves nothing', () => {
+    act(() => useStore.getState().applySnapshot(clusterOf(members(), [child('r1')], { access: 'operator', readOnly: false })));
+    view.render(<Board />);
+    act(() => void card('r1').dispatchEvent(new Event('dragstart', { bubbles: true, cancelable: true })));
+    // Nothing re-rendered in the dragstart itself.
+    expect(['a', 'b', 'c'].map((n) => column(n).getAttribute('data-drop'))).toEqual([null, null, null]);
+    // The drag ends at once (the browser cancelled it): the board never shows it.
+    act(() => void card('r1').dispatchEvent(new Event('dragend', { bubbles: true })));
+    act(() => {
+      vi.runOnlyPendingTimers();
+    });
+    expect(['a', 'b', 'c'].map((n) => column(n).getAttribute('data-drop'))).toEqual([null, null, null]);
+    expect(view.container.querySelectorAll('[data-testid="drop-refusal"]')).toHaveLength(0);
   });
 
   it('a drop onto a suspect node (perhaps frozen) says the child may run nowhere until it answers', () => {

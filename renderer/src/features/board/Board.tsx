@@ -63,6 +63,7 @@ function focusCard(column: Element | null | undefined, index: number): void {
 
 function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; onDrag: (child: ChildView | null) => void }) {
   const { child, index, readOnly } = props;
+  const pendingDrag = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const moving = useStore((s) => s.moving[child.id]);
   const members = useStore((s) => s.cluster?.members);
   const pin = pinState(child, members ?? {});
@@ -85,9 +86,19 @@ function ChildCard(props: { child: ChildView; index: number; readOnly: boolean; 
       onDragStart={(e) => {
         e.dataTransfer?.setData('text/plain', child.id);
         if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
-        props.onDrag(child);
+        // After the dragstart, not in it: the board re-renders for the drag (drop targets, refusals), and
+        // Chromium 150 ends a drag whose page changes during its dragstart — the drop never came (the e2e
+        // drag hung at the drop). A drag ended before the timer ran leaves nothing behind (`onDragEnd`).
+        pendingDrag.current = setTimeout(() => {
+          pendingDrag.current = undefined;
+          props.onDrag(child);
+        }, 0);
       }}
-      onDragEnd={() => props.onDrag(null)}
+      onDragEnd={() => {
+        clearTimeout(pendingDrag.current);
+        pendingDrag.current = undefined;
+        props.onDrag(null);
+      }}
       onClick={() => useStore.getState().select({ kind: 'child', id: child.id })}
     >
       <div className={cx('card-line')}>

@@ -35,22 +35,11 @@ import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../bench/lib/chromium.mjs';
 import { NetnsLayout, probe } from './lib/netns.mjs';
 import { helpText, parseFlags } from './lib/options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const NAMES = ['n1', 'n2', 'n3'];
 
 /** @satisfies {import('./lib/types.js').FlagSpec} */
@@ -182,7 +171,7 @@ async function main() {
     if (!url) throw new Error('the gateway did not say where it listens (see observer.log)');
 
     const { chromium } = await import('@playwright/test');
-    const browser = await chromium.launch({ executablePath: wrapper, args: CHROMIUM_FLAGS });
+    const browser = await chromium.launch({ executablePath: wrapper, args: [...CHROMIUM_FLAGS] });
     let lane = '';
     /** @type {Record<string, string>} */
     const counts = {};

@@ -35,6 +35,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGateway } from '../../core/dist/index.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/chromium.mjs';
 import { sleep } from '../lib/harness.mjs';
 import { NODE_FLAGS, names } from './common.mjs';
 
@@ -43,7 +44,6 @@ export const description =
   'The board in Chromium against a real cluster: time from a change the observer sees to its paint, and frame times while dragging a card.';
 
 const RENDERER = fileURLToPath(new URL('../../out/renderer/', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 
 export function skipReason() {
   if (!existsSync(join(RENDERER, 'index.html'))) return 'the renderer is not built (run npm run build)';
@@ -168,17 +168,7 @@ export async function run(ctx) {
   const browser = await ctx.step('launch Chromium', 30_000, () =>
     chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
+      args: [...CHROMIUM_FLAGS],
     }),
   );
   ctx.onCleanup(() => browser.close());

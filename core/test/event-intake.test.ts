@@ -256,6 +256,10 @@ describe('EventIntake', () => {
     expect(learnedPlacement({ node: 'a', by: 'hash' }, 'x|hash', running)).toBe('publish');
     expect(learnedPlacement({ node: 'a', by: 'hash' }, undefined, undefined)).toBe('publish');
     expect(learnedPlacement({ node: undefined, by: 'none' }, 'x|hash', running)).toBe('publish');
+    // Placed elsewhere while the observer alone had lost x, and it still runs on x: the observer's own view, no news.
+    expect(learnedPlacement({ node: 'a', by: 'hash' }, 'x|hash', running, 'x')).toBe('none');
+    // It no longer runs on the member that came back: a real change meanwhile.
+    expect(learnedPlacement({ node: 'a', by: 'hash' }, 'x|hash', running, 'b')).toBe('publish');
   });
 
   it('a placement taken in at a return is the latest: a later placement back to an older instance is news', () => {

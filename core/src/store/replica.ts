@@ -137,11 +137,10 @@ export function leafRange(level: number, bucket: number): [number, number] {
 
 export class Replica {
   private readonly entries = new Map<string, Entry>();
-  /** Keys per leaf (index for `keysInBuckets`). */
   /**
-   * The keys of each leaf, unordered: an exact-length array, not a Set (a leaf holds about eight
-   * keys: a Set's hash table cost 170 B per leaf, 0.7 MiB at 20,000 registers; removing from an
-   * array of eight is a short scan).
+   * Keys per leaf (the index for `keysInBuckets`), unordered: an exact-length array, not a Set (a
+   * leaf holds about eight keys: a Set's hash table cost 170 B per leaf, 0.7 MiB at 20,000
+   * registers; removing from an array of eight is a short scan).
    */
   private readonly leafKeys: Array<string[] | undefined> = new Array(LEAVES);
   /** Each leaf's fingerprint as two 32-bit halves (high 21 bits, low 32 bits). */
@@ -226,7 +225,9 @@ export class Replica {
   delete(key: string): boolean {
     const held = this.entries.get(key);
     if (held === undefined) return false;
-    this.unindex(key, held, leafOf(key), true);
+    const leaf = leafOf(key);
+    this.xor(leaf, hashOfEntry(held));
+    this.dropFromLeaf(leaf, key);
     this.entries.delete(key);
     this.selected.delete(key);
     this._tick++;
@@ -281,7 +282,8 @@ export class Replica {
   private put(key: string, value: unknown, hash: number): void {
     const held = this.entries.get(key);
     const leaf = leafOf(key);
-    if (held !== undefined) this.unindex(key, held, leaf);
+    // A register changed: its old fingerprint leaves its leaf's.
+    if (held !== undefined) this.xor(leaf, hashOfEntry(held));
     // `| 0`: int32-typed, so V8 gives both fields its small-integer representation (computed as
     // doubles they would be boxed: a heap number each).
     const hashLo = (hash % TWO_27) | 0;
@@ -296,10 +298,8 @@ export class Replica {
     this.leafKeys[leaf] = keys === undefined ? [key] : keys.concat(key);
   }
 
-  /** Takes the held entry's fingerprint out of its leaf; `drop`: the key leaves the leaf's list too. */
-  private unindex(key: string, held: Entry, leaf = leafOf(key), drop = false): void {
-    this.xor(leaf, hashOfEntry(held));
-    if (!drop) return;
+  /** Takes `key` out of its leaf's list of keys. */
+  private dropFromLeaf(leaf: number, key: string): void {
     const keys = this.leafKeys[leaf];
     if (keys === undefined) return;
     const at = keys.indexOf(key);

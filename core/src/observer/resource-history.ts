@@ -19,7 +19,7 @@
  * node that reported is copied.
  */
 import type { ResourceFigures } from '../resources.js';
-import { boundResourcePoints, type NodeResourcesView, type ResourcePoint } from './state.js';
+import { boundResourcePoints, keyed, type NodeResourcesView, type ResourcePoint } from './state.js';
 
 /** A point of the series from one report, arrived at `at`. */
 export function toPoint(figures: ResourceFigures, at: number): ResourcePoint {
@@ -36,7 +36,8 @@ export function toPoint(figures: ResourceFigures, at: number): ResourcePoint {
 }
 
 export class ResourceHistory {
-  private views: Readonly<Record<string, NodeResourcesView>> = {};
+  /** By node name, without a prototype (state.ts `keyed`: a node may be named `constructor`). */
+  private views: Readonly<Record<string, NodeResourcesView>> = keyed();
 
   /** Every node's series, as of the last change (never changed in place). */
   get current(): Readonly<Record<string, NodeResourcesView>> {
@@ -45,19 +46,20 @@ export class ResourceHistory {
 
   /** Takes in one report of `node`, arrived at `now` (the gateway's clock). */
   add(node: string, figures: ResourceFigures, now: number): void {
-    // Own properties only: a node may be named `constructor` or `toString` (the name pattern allows it).
-    const before = Object.hasOwn(this.views, node) ? this.views[node] : undefined;
+    const before = this.views[node];
     const last = before?.points.at(-1);
     const at = last !== undefined && now <= last.at ? last.at + 1 : now;
     const points = boundResourcePoints([...(before?.points ?? []), toPoint(figures, at)]);
-    this.views = { ...this.views, [node]: { intervalMs: figures.intervalMs, points } };
+    const views = keyed(this.views);
+    views[node] = { intervalMs: figures.intervalMs, points };
+    this.views = views;
   }
 
   /** Forgets every node not in `names`; true when one was forgotten. */
   retain(names: ReadonlySet<string>): boolean {
     const gone = Object.keys(this.views).filter((node) => !names.has(node));
     if (gone.length === 0) return false;
-    const views = { ...this.views };
+    const views = keyed(this.views);
     for (const node of gone) delete views[node];
     this.views = views;
     return true;

@@ -37,7 +37,7 @@
  * copies what changed for the states it serves.
  */
 
-import { MAX_ACTIVITY, MAX_EVENTS, MAX_SAMPLES, type SampleView } from './state.js';
+import { MAX_ACTIVITY, MAX_EVENTS, MAX_SAMPLES, keyed, type SampleView } from './state.js';
 
 export const NOTABLE_LIMIT = MAX_EVENTS;
 export const ACTIVITY_LIMIT = MAX_ACTIVITY;
@@ -110,9 +110,9 @@ export interface Levels {
  * `duplicate` (an outsider's tour).
  */
 export function instancesPerNode(children: Iterable<{ instances: ReadonlyArray<{ node: string }> }>): Record<string, number> {
-  const perNode = new Map<string, number>();
-  for (const c of children) for (const node of new Set(c.instances.map((i) => i.node))) perNode.set(node, (perNode.get(node) ?? 0) + 1);
-  return Object.fromEntries(perNode);
+  const perNode = keyed<number>();
+  for (const c of children) for (const node of new Set(c.instances.map((i) => i.node))) perNode[node] = (perNode[node] ?? 0) + 1;
+  return perNode;
 }
 
 function burstKey(e: TimelineEvent): string {
@@ -167,7 +167,7 @@ export class Timeline<E extends TimelineEvent> {
         ...(e.type === 'moved' ? { from: e.from, reason: e.reason } : {}),
         ...(e.type === 'duplicate-resolved' && e.survivor !== undefined ? { kept: e.survivor.node } : {}),
         count: 0,
-        nodes: {},
+        nodes: keyed(),
         ids: [],
         first: e,
       };
@@ -180,8 +180,8 @@ export class Timeline<E extends TimelineEvent> {
     b.count++;
     b.until = Math.max(b.until, e.at);
     const node = burstNode(e);
-    // Own properties only: a node named `constructor` counted "function Object() …1".
-    if (node !== undefined) b.nodes[node] = (Object.hasOwn(b.nodes, node) ? b.nodes[node]! : 0) + 1;
+    // By node name without a prototype (state.ts `keyed`): a node named `constructor` counted "function Object() …1".
+    if (node !== undefined) b.nodes[node] = (b.nodes[node] ?? 0) + 1;
     if (e.id !== undefined && b.ids.length < MAX_BURST_IDS) b.ids.push(e.id);
   }
 

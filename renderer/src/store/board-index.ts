@@ -22,7 +22,7 @@
  * tour). `copies` keeps, per node, the children that run an instance there
  * whose card is in another column, by that column: the column says them.
  */
-import type { ChildView } from 'pogo-core/observer-state';
+import { keyed, type ChildView } from 'pogo-core/observer-state';
 
 type Children = Readonly<Record<string, ChildView>>;
 
@@ -41,16 +41,6 @@ export interface BoardIndex {
 
 const byId = (a: ChildView, b: ChildView): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/**
- * Columns by node name, without a prototype: a node may be named `constructor` or `toString`
- * (the name pattern allows it), and `byNode[name] ??= []` on a plain object found Object's own
- * function there and pushed onto it (the board threw).
- */
-function columns(from?: Readonly<Record<string, readonly ChildView[]>>): Record<string, ChildView[]> {
-  const out = Object.create(null) as Record<string, ChildView[]>;
-  if (from !== undefined) Object.assign(out, from);
-  return out;
-}
 const column = (c: ChildView): string => c.node ?? '';
 
 /** The nodes other than its card's column where `c` runs an instance (each once). */
@@ -77,7 +67,8 @@ function countCopies(copies: Copies, c: ChildView, by: number): void {
 }
 
 export function buildIndex(children: Children): BoardIndex {
-  const byNode = columns();
+  // By node name without a prototype (observer-state `keyed`): a node named `constructor` found Object's own function here.
+  const byNode = keyed<ChildView[]>();
   const counts = new Map<string, number>();
   let total = 0;
   let unverified = 0;
@@ -123,7 +114,7 @@ export function nextIndex(prev: BoardIndex | undefined, children: Children): Boa
   if (present < prev.total) for (const id in old) if (!Object.hasOwn(children, id)) changed.push({ before: old[id], after: undefined });
   if (changed.length > Math.max(64, prev.total / 4)) return buildIndex(children);
 
-  const byNode: Record<string, readonly ChildView[]> = columns(prev.byNode);
+  const byNode: Record<string, readonly ChildView[]> = keyed(prev.byNode);
   const copied = new Set<string>();
   const edit = (node: string): ChildView[] => {
     if (!copied.has(node)) {

@@ -514,17 +514,18 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
   }
   if (patch.groups) {
     next.groups = keyed(state.groups);
-    for (const { scope, group } of patch.groups.remove ?? []) {
-      const g = keyed(next.groups[scope]);
-      delete g[group];
-      if (Object.keys(g).length === 0) delete next.groups[scope];
-      else next.groups[scope] = g;
-    }
-    for (const { scope, group, members } of patch.groups.set ?? []) {
-      const g = keyed(next.groups[scope]);
-      g[group] = keyed(members);
-      next.groups[scope] = g;
-    }
+    // Each scope the patch touches is copied once (not once per group: a scope may hold thousands).
+    const copied = new Set<string>();
+    const scopeOf = (scope: string): Record<string, Record<string, number>> => {
+      if (!copied.has(scope)) {
+        copied.add(scope);
+        next.groups[scope] = keyed(next.groups[scope]);
+      }
+      return next.groups[scope]!;
+    };
+    for (const { scope, group } of patch.groups.remove ?? []) delete scopeOf(scope)[group];
+    for (const { scope, group, members } of patch.groups.set ?? []) scopeOf(scope)[group] = keyed(members);
+    for (const scope of copied) if (Object.keys(next.groups[scope]!).length === 0) delete next.groups[scope];
   }
   if (patch.events) {
     // A patch may be sent again (its ack was lost): keep only events newer than what we hold.

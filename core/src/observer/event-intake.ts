@@ -366,10 +366,11 @@ export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[]
 export function cutOffAcross(members: readonly MemberFacts[], counted: ReadonlySet<string>): Map<string, { hearsNot: string[] }> {
   const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
   const byName = new Map(members.map((m) => [m.name, m]));
+  const all = [...new Set([...reporters, ...counted])];
   const out = new Map<string, { hearsNot: string[] }>();
   for (const m of members) {
     if (m.role !== 'member' || !isLinked(m.status)) continue;
-    const voters = [...new Set([...reporters, ...counted])].filter((v) => v !== m.name);
+    const voters = all.filter((v) => v !== m.name);
     const direct = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== m.name && reporters.has(r)));
     const hearsNot = voters.filter((v) => !direct.has(v) && (byName.get(v)?.unheardBy ?? []).some((u) => u.reporter === m.name)).sort();
     // Its own word alone counts only when this observer reaches every member it names (they are no minority it cannot ask).
@@ -421,13 +422,14 @@ export function learnedPlacement(
   returned?: string,
 ): 'none' | 'take-in' | 'publish' {
   if (published === placedKey(e)) return 'none';
+  const runsOn = running === undefined ? [] : [...running.values()];
   // Race "the observer's own placement without the member it lost": it placed the returned member's
   // children elsewhere because it alone could not see that member (the members could: it was never
   // judged down), and the child still runs there — nothing moved. Published, it read "5 placed on g1,
   // g2" at the relink, when the observer's own supervisor had not placed them back yet (gateway.test,
   // "a link only the observer lost is no event", under load).
-  if (returned !== undefined && e.node !== returned && running !== undefined && [...running.values()].includes(returned)) return 'none';
-  if (e.node !== undefined && running !== undefined && [...running.values()].includes(e.node)) return 'take-in';
+  if (returned !== undefined && e.node !== returned && runsOn.includes(returned)) return 'none';
+  if (e.node !== undefined && runsOn.includes(e.node)) return 'take-in';
   return 'publish';
 }
 
@@ -896,8 +898,7 @@ export class EventIntake {
       if (r.member === node) {
         this.returnedPlaced.delete(id);
         const learned = learnedPlacement(r.e, this.placed.get(id), this.running.get(id), node);
-        // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
-        if (learned === 'publish' && (r.e.node !== undefined || this.o.isLive?.(id) !== false)) this.emit(r.e);
+        if (learned === 'publish' && this.placementIsNews(r.e)) this.emit(r.e);
         else if (learned === 'take-in') {
           this.placed.set(id, placedKey(r.e));
           this.placedN.set(id, ++this.published);
@@ -989,8 +990,7 @@ export class EventIntake {
       }
       this.emit(e === first ? down! : restamp(e));
     }
-    // A placement nowhere of a child stopped for good meanwhile is no news (the header: "a stop command is no placed nowhere").
-    for (const e of l.placed.values()) if (e.node !== undefined || this.o.isLive?.(e.id) !== false) this.emit(restamp(e));
+    for (const e of l.placed.values()) if (this.placementIsNews(e)) this.emit(restamp(e));
     this.o.changed();
   }
 
@@ -1097,7 +1097,7 @@ export class EventIntake {
           if (kept !== undefined && (this.reappeared.get(e.id) === kept || (younger?.pid === e.pid && younger.older === kept)))
             this.o.publish({ type: 'duplicate-resolved', id: e.id, survivor: { node: move.to, pid: kept }, stopped: [{ node: e.node, pid: e.pid }], at: e.at });
           else this.o.publish({ ...drainReason(move, this.draining.get(move.from)), at: e.at });
-        } else this.tellResolved(e, pids);
+        } else if (this.resolvesNow(e, pids)) this.tellResolved(e, pids);
         this.reappeared.delete(e.id);
         this.healStops.delete(e.id);
         return;
@@ -1123,6 +1123,11 @@ export class EventIntake {
       if (e.by === 'hash' && trailsItsStart(this.running.get(e.id), (pid) => this.startedN.get(pid), before, e.node)) return;
     }
     this.o.publish(e);
+  }
+
+  /** A placement nowhere of a child stopped for good (its spec gone) is no news: the header, "a stop command is no placed nowhere". */
+  private placementIsNews(e: Extract<DistEvent, { type: 'placed' }>): boolean {
+    return e.node !== undefined || this.o.isLive?.(e.id) !== false;
   }
 
   /** Publishes the stops held for the lease of `node` (`leaseLapsing`), no earlier than `notBefore` when given. */
@@ -1154,9 +1159,8 @@ export class EventIntake {
     return resolvedAtStop(e.node, pids?.size ?? 0, pids?.get(younger.older), this.down, unseen);
   }
 
-  /** Publishes the duplicate the stop `e` resolved, if it did (`resolvesNow`): the older instance kept. */
+  /** Publishes the duplicate the stop `e` resolved (`resolvesNow` said it did): the older instance kept. */
   private tellResolved(e: Extract<DistEvent, { type: 'stopped' }>, pids: ReadonlyMap<string, string | undefined> | undefined): void {
-    if (!this.resolvesNow(e, pids)) return;
     const younger = this.youngerStopped.get(e.id)!;
     younger.told = true;
     const survivor = { node: pids!.get(younger.older)!, pid: younger.older };
@@ -1211,7 +1215,7 @@ export class EventIntake {
     // it linked last (held as lost until then) had "4 placed on n1" published as they came back, the placement n1 had
     // all along (an outsider's tour, majority mode, the observer cut from every member for 8 s). A placement with no
     // node is held the same, unless its child is gone (a stop: no owner because no child).
-    const holds = e.type === 'stopped' || (e.type === 'placed' && (e.node !== undefined || this.o.isLive?.(e.id) !== false));
+    const holds = e.type === 'stopped' || (e.type === 'placed' && this.placementIsNews(e));
     if (holds && this.heldForLoss(e)) return;
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();

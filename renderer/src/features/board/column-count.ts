@@ -26,7 +26,7 @@ const children = (n: number): string => (n === 1 ? 'child' : 'children');
 export function columnCountText(shown: number, all: number, copies: ReadonlyMap<string, number> | undefined): string {
   const cards = shown === all ? `${all} ${children(all)}` : `${shown} of ${all} ${children(all)} shown`;
   const elsewhere = [...(copies ?? [])].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const n = elsewhere.reduce((sum, [, k]) => sum + k, 0);
+  const n = copyCount(copies);
   if (n === 0) return cards;
   const where = elsewhere.map(([column, k]) => `${column === '' ? 'Not running' : column} (${k})`).join(', ');
   return `${all + n} running: ${cards} + ${n} ${n === 1 ? 'duplicate' : 'duplicates'} of ${children(n)} shown on ${where}`;

@@ -22,9 +22,10 @@
  * (observer/ui-protocol.ts) before anything is sent: a bad one is a usage
  * error naming the field.
  *
- * `start <file>` (or `-` for stdin) takes one spec or a JSON array of
- * specs, all checked before any is sent (a bad one, two with one id, or one
- * too large for a frame is a usage error naming its index). They go to the
+ * `start <file>` (or `-` for stdin) takes one spec, a JSON array of
+ * specs, or one spec per line (JSON lines: spec-input.ts), all checked
+ * before any is sent (a bad one, two with one id, or one too large for a
+ * frame is a usage error naming its index, or its line). They go to the
  * member in `submit` batches of up to SUBMIT_BATCH_SPECS specs, up to
  * SUBMIT_BATCHES_IN_FLIGHT batches at once on the one link. Measured (1,000
  * specs, a 3-node cluster on the loaded 2-core test machine, load average
@@ -104,6 +105,7 @@ import { isJsonValue, type CommandOp, type SaveFailing } from '../protocol.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
+import { parseSpecInput } from './spec-input.js';
 import { table } from './table.js';
 import { printable } from '../util/printable.js';
 import { isLinked } from '../membership.js';
@@ -274,8 +276,10 @@ async function prepare(command: string, words: string[], opts: CtlOptions, io: I
   // Checked here, at the command line, with the op's own schema: a bad argument never reaches the cluster.
   let args: Record<string, unknown> = {};
   let specs: Plan['specs'];
-  if (cmd === 'start') specs = checkSpecs(await readSpecs(words[0]!, io), maxFrameBytes());
-  else if (cmd !== 'status' && cmd !== 'ls' && cmd !== 'audit') {
+  if (cmd === 'start') {
+    const input = await readSpecs(words[0]!, io);
+    specs = checkSpecs(input.value, maxFrameBytes(), input.lines);
+  } else if (cmd !== 'status' && cmd !== 'ls' && cmd !== 'audit') {
     const op = cmd === 'logs' ? 'logs' : cmd;
     const named: Record<string, unknown> = Object.fromEntries(fields.map((f, i) => [f, words[i]]));
     if (cmd === 'call') {
@@ -388,19 +392,17 @@ async function readMessage(word: string, io: Io): Promise<unknown> {
 /** The largest call message ctl sends (a member's own limit, --call-max-bytes, is smaller by default): the gateway's frame bound. */
 const CALL_MESSAGE_NOT_SENT_BYTES = GATEWAY_MAX_FRAME_BYTES;
 
-/** The JSON in `start`'s file (or stdin for `-`). */
-async function readSpecs(file: string, io: Io): Promise<unknown> {
+/** The specs in `start`'s file (or stdin for `-`): JSON or JSON lines (spec-input.ts). */
+async function readSpecs(file: string, io: Io): Promise<{ value: unknown; lines?: readonly number[] | undefined }> {
   let text: string;
   try {
     text = file === '-' ? await io.stdin() : readFileSync(file, 'utf8');
   } catch (err) {
     throw usage(`cannot read ${file === '-' ? 'stdin' : `the spec file ${file}`}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw usage(`${file === '-' ? 'stdin' : file} does not hold JSON: ${(err as Error).message}`);
-  }
+  const input = parseSpecInput(text, file === '-' ? 'stdin' : file);
+  if (!input.ok) throw usage(input.message);
+  return input;
 }
 
 /** The largest frame this ctl's configuration allows (POGO_MAX_MESSAGE_BYTES; the members' own limit is usually the same). */
@@ -409,16 +411,20 @@ function maxFrameBytes(): number {
   return Number.isInteger(configured) && configured > 0 ? configured : 16 * 1024 * 1024;
 }
 
-/** One spec or an array of specs, each checked as a member would (its index named), ids unique, each small enough for a frame. */
-function checkSpecs(raw: unknown, frameBytes: number): NonNullable<Plan['specs']> {
+/**
+ * One spec or an array of specs, each checked as a member would (named by its index, or by its line when read
+ * as JSON lines), ids unique, each small enough for a frame.
+ */
+function checkSpecs(raw: unknown, frameBytes: number, lines?: readonly number[]): NonNullable<Plan['specs']> {
   const single = !Array.isArray(raw);
   const inputs = single ? [raw] : (raw as unknown[]);
   if (inputs.length === 0) throw new CtlFailure(EXIT.usage, 'usage', 'start: the array holds no spec');
   const problems: string[] = [];
   const list: Spec[] = [];
   const seen = new Map<string, number>();
+  const name = (i: number) => (lines === undefined ? `[${i}]` : `line ${lines[i]}`);
   inputs.forEach((input, i) => {
-    const at = single ? '' : `[${i}] `;
+    const at = single ? '' : `${name(i)} `;
     const checked = parseCommandArgs('start', { spec: input });
     if (!checked.ok) {
       problems.push(`${at}${checked.message.replace(/^start: /, '')}`);
@@ -429,7 +435,7 @@ function checkSpecs(raw: unknown, frameBytes: number): NonNullable<Plan['specs']
     if (bytes > frameBytes - 64 * 1024)
       problems.push(`${at}spec ${JSON.stringify(spec.id)} is ${bytes} bytes; a frame holds at most ${frameBytes} (--max-message-bytes of the members)`);
     const first = seen.get(spec.id);
-    if (first !== undefined) problems.push(`${at}duplicate id ${JSON.stringify(spec.id)} (also [${first}])`);
+    if (first !== undefined) problems.push(`${at}duplicate id ${JSON.stringify(spec.id)} (also ${name(first)})`);
     else seen.set(spec.id, i);
     list.push(spec);
   });

@@ -178,9 +178,10 @@ Commands:
                          says where each child goes when it resumes
   explain <id>           why a child runs where it does
   audit                  every member's audit log, merged (viewer token)
-  start <file|->         start the spec, or every spec of a JSON array, in
-                         the file (- reads stdin); each is accepted (the
-                         cluster holds it: its state is printed) or refused
+  start <file|->         start the spec, every spec of a JSON array, or one
+                         spec per line (JSON lines), in the file (- reads
+                         stdin); each is accepted (the cluster holds it:
+                         its state is printed) or refused
   stop <id>              stop a child and remove its spec; with
                          --ignore-not-found, no such child is exit 0
   restart <id>           a new instance of the child on the node it runs

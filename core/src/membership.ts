@@ -412,13 +412,17 @@ export class Membership {
     this.table.set(member.name, down);
     if (this.reports.delete(member.name)) this.o.onReach?.();
     this.o.log.warn({ peer: member.name, incarnation: member.incarnation, reason }, 'member down');
+    // Race "a takeover heard before its reason": our `reach` report goes out before anything the member-down
+    // event sets off here (the supervisor's starts of the member's children, their `run:` joins), so a peer — an
+    // observer judging who is cut off — hears why before it hears what followed. Sent after, one copy of a frozen
+    // member's children read "ticker-3 started on demo-1" on the timeline, 6 ms before "demo-3 down (cut off)".
+    this.spreadReach();
     this.o.onEvent({ kind: 'member-down', member: down, reason });
     // Race "redialling the dead while taking over from it": a member whose process died refuses
     // at once, and a survivor would spend its takeover window making a socket, being refused and
     // logging it. The first redial waits one gossip interval; a peer that only lost its link
     // dials us too, and gossip or a seed brings it back sooner if it restarts.
     if (!this.stopped) this.ensureDialing(member.address, this.o.timing.gossipIntervalMs);
-    this.spreadReach();
   }
 
   /**

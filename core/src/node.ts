@@ -599,6 +599,20 @@ export class PogoNode extends EventEmitter<NodeEventMap> {
   }
 
   /**
+   * This node's open link to `name`, if any: the peer incarnation it links, when it last heard it
+   * (this node's clock) and how often the link pings (the shorter of both
+   * ends' intervals, ms), so a live peer is heard about that often. An
+   * observer tells a quiet link from a live one by them
+   * (observer/event-intake.ts `quietLink`).
+   */
+  linkHeard(name: string): { incarnation: string; lastHeardAt: number; pingIntervalMs: number } | undefined {
+    const link = this.links.get(name);
+    return link === undefined
+      ? undefined
+      : { incarnation: link.peer.incarnation, lastHeardAt: link.lastHeardAt, pingIntervalMs: link.timing.heartbeatIntervalMs };
+  }
+
+  /**
    * The members linked to this node that report they cannot hear this
    * incarnation of `name`, and since when (this node's clock): their `reach`
    * reports (membership.ts). An observer judges a member it lost by them.

@@ -22,6 +22,8 @@ import {
   memberVerdict,
   verdictDown,
   wentSilent,
+  quietLink,
+  stillHeard,
   type MemberFacts,
 } from '../src/observer/event-intake.js';
 
@@ -1237,5 +1239,26 @@ describe('EventIntake: bounds', () => {
     t.set('x', { unheardBy: [{ reporter: 'a' }] });
     t.intake.judge([...t.table.values()]);
     expect(t.published.map((e) => e.type)).toEqual(['node-down', ...Array.from({ length: 10 }, () => 'placed')]);
+  });
+});
+
+describe("quietLink and stillHeard: what a cut-off node-down says of this observer's own link", () => {
+  const at = 10_000;
+  it('a link heard within three pings is not quiet; three pings unheard, or suspect, is', () => {
+    expect(quietLink({ status: 'up', lastHeardAt: at - 599, pingIntervalMs: 200 }, at)).toBe(false);
+    expect(quietLink({ status: 'up', lastHeardAt: at - 600, pingIntervalMs: 200 }, at)).toBe(true);
+    expect(quietLink({ status: 'suspect' }, at)).toBe(true);
+    // Not linked: no link to be quiet; nothing known of it: not quiet.
+    expect(quietLink({ status: 'down', lastHeardAt: 0, pingIntervalMs: 200 }, at)).toBe(false);
+    expect(quietLink({ status: 'up' }, at)).toBe(false);
+  });
+
+  it('says the observer still hears it, or for how long it has not', () => {
+    expect(stillHeard({ status: 'up', lastHeardAt: at - 100, pingIntervalMs: 200 }, at)).toBe('this observer still does');
+    expect(stillHeard({ status: 'up', lastHeardAt: at - 1_000, pingIntervalMs: 200 }, at)).toBe(
+      'this observer has not heard it for 1000 ms either (its link here is not timed out yet)',
+    );
+    expect(stillHeard({ status: 'suspect' }, at)).toBe('this observer has not heard it lately either (its link here is not timed out yet)');
+    expect(stillHeard(undefined, at)).toBe('this observer still does');
   });
 });

@@ -236,6 +236,9 @@ export interface MemberFacts {
   startable?: boolean;
   /** Its netsplit mode as it announces it (since protocol 2.5). */
   netsplit?: { mode: string };
+  /** When this observer last heard it, and how often its link pings (`quietLink`). */
+  lastHeardAt?: number;
+  pingIntervalMs?: number;
 }
 
 /** Below this lag between the observer losing a member and the members' verdict, the node-down is published as the observer saw it. */
@@ -392,6 +395,48 @@ export function cutOffAcross(members: readonly MemberFacts[], counted: ReadonlyS
  */
 export function wentSilent(m: { status: string; since?: number; lastHeardAt?: number }, suspectAfterMs: number): boolean {
   return m.status === 'down' && m.since !== undefined && m.lastHeardAt !== undefined && m.since - m.lastHeardAt >= suspectAfterMs;
+}
+
+/**
+ * What a cut-off member's node-down says of this observer's own link to it
+ * (pure): that it still hears it, or, when its link has gone quiet
+ * (`quietLink`), for how long it has not heard it either — a frozen member is
+ * cut off from the members first only because their timeout is shorter
+ * than this observer's (mixed timing), and "this observer still does" of
+ * a process that hears no one read as a network fault.
+ */
+export function stillHeard(m: Pick<MemberFacts, 'status' | 'lastHeardAt' | 'pingIntervalMs'> | undefined, at: number): string {
+  if (m === undefined || !quietLink(m, at)) return 'this observer still does';
+  const ms = m.lastHeardAt === undefined ? undefined : Math.max(0, at - m.lastHeardAt);
+  return `this observer has not heard it ${ms === undefined ? 'lately' : `for ${ms} ms`} either (its link here is not timed out yet)`;
+}
+
+/**
+ * A member's entry with what this observer's open link to it knows (pure):
+ * when it last heard it and how often the link pings (`quietLink`), when
+ * the link is to this incarnation.
+ */
+export function withLinkFacts<M extends { incarnation: string }>(
+  m: M,
+  link: { incarnation: string; lastHeardAt: number; pingIntervalMs: number } | undefined,
+): M & { lastHeardAt?: number; pingIntervalMs?: number } {
+  if (link === undefined || link.incarnation !== m.incarnation) return m;
+  return { ...m, lastHeardAt: link.lastHeardAt, pingIntervalMs: link.pingIntervalMs };
+}
+
+/** Pings a live peer misses in a row before its link counts as quiet (`quietLink`): one or two is jitter, three is not. */
+export const QUIET_PINGS = 3;
+
+/**
+ * Whether this observer's link to a member has gone quiet (pure): linked,
+ * and suspect, or unheard for QUIET_PINGS of its ping intervals. A member
+ * the others judged down (their timeout shorter than this observer's) is
+ * quiet here too when it is frozen, not cut off.
+ */
+export function quietLink(m: Pick<MemberFacts, 'status' | 'lastHeardAt' | 'pingIntervalMs'>, at: number): boolean {
+  if (!isLinked(m.status)) return false;
+  if (m.status === 'suspect') return true;
+  return m.lastHeardAt !== undefined && m.pingIntervalMs !== undefined && at - m.lastHeardAt >= QUIET_PINGS * m.pingIntervalMs;
 }
 
 /** A placement as the intake compares it: "node|by". */
@@ -698,8 +743,11 @@ export class EventIntake {
         }
         // Race "a loss judged at once": the members' verdict was in when this observer lost the member, so its loss was
         // published before the stops of its instances arrived; each is a stop published with a loss all the same (it may
-        // be seen again). Not for a member cut off while heard here: what it stops, it stops.
-        if (this.down.has(e.node) && !this.cutOff.has(e.node)) {
+        // be seen again). Not for a member cut off while heard here: what it stops, it stops. Once this observer has
+        // lost it too, what leaves its groups is its link, not its instances (race "a frozen member's instances
+        // restarted": a member frozen past the members' timeout, then the observer's, was published down cut off,
+        // and at its waking "5 started on n3" of instances that had run, frozen, all along).
+        if (this.down.has(e.node) && (!this.cutOff.has(e.node) || !isLinked(this.o.member(e.node)?.status ?? 'down'))) {
           const gone = this.vanished.get(e.id) ?? new Map<string, string>();
           gone.set(e.pid, e.node);
           this.vanished.set(e.id, gone);
@@ -842,7 +890,7 @@ export class EventIntake {
         type: 'node-down',
         node: name,
         role: 'member',
-        reason: `cut off: ${by.length > 0 ? `${by.join(', ')} cannot hear it` : ''}${also}; this observer still does`,
+        reason: `cut off: ${by.length > 0 ? `${by.join(', ')} cannot hear it` : ''}${also}; ${stillHeard(m, at)}`,
         at,
       });
       // What its lease's end stopped a moment before the verdict, after the node-down that heads it.
@@ -934,11 +982,20 @@ export class EventIntake {
   }
 
   private onFound(e: Extract<DistEvent, { type: 'node-up' }>): void {
-    this.down.delete(e.node);
+    const wasDown = this.down.delete(e.node);
     this.cutOff.delete(e.node);
     // Another incarnation: the leave announced was the old one's (the same one relinking is still leaving).
     if (this.leaving.get(e.node) !== this.o.member(e.node)?.incarnation) this.leaving.delete(e.node);
     const l = this.lost.get(e.node);
+    if (l === undefined && wasDown && this.stillCutOff(e.node)) {
+      // Race "a woken member down again": judged down, it links here again before the others hear it (a frozen member
+      // woken reaches each peer at its own moment; or only this observer's link came back). For the cluster it is down
+      // still: cut off as far as this observer can tell, up once the others hear it (observeCutOff). Published up at
+      // once, it was "n3 up", "n3 down (cut off)" 3 ms later, and "up" again 300 ms after.
+      this.down.add(e.node);
+      this.cutOff.add(e.node);
+      return;
+    }
     if (l === undefined) {
       const m = this.o.member(e.node);
       const key = `${e.node}/${m?.incarnation ?? ''}`;
@@ -1142,12 +1199,23 @@ export class EventIntake {
   private judgeCutOffNow(at: number): void {
     if (this.lastSeen.size === 0 || at === this.cutJudgedAt) return;
     this.cutJudgedAt = at;
+    this.observeCutOff(this.membersNow(), at);
+  }
+
+  /** The members as the observer's table has them now (those `observeMembers` has seen). */
+  private membersNow(): MemberFacts[] {
     const facts: MemberFacts[] = [];
     for (const n of this.lastSeen.keys()) {
       const f = this.o.member(n);
       if (f !== undefined) facts.push(f);
     }
-    this.observeCutOff(facts, at);
+    return facts;
+  }
+
+  /** Whether member `name`, linked here, may be cut off from the others still (`mayStillBeCutOff` on the table now). */
+  private stillCutOff(name: string): boolean {
+    const m = this.o.member(name);
+    return m !== undefined && m.role === 'member' && mayStillBeCutOff(m, this.membersNow(), new Set(this.lost.keys()));
   }
 
   /** Whether the stop `e` of a younger instance, leaving `pids`, resolves a duplicate now (`resolvedAtStop`). */

@@ -41,7 +41,7 @@ import { ResourceSampler, systemProbe, type ProcessProbe } from '../resources.js
 import { installAuth } from './auth.js';
 import { CommandRouter } from './command-router.js';
 import { ConvergenceTracker } from './convergence.js';
-import { EventIntake } from './event-intake.js';
+import { EventIntake, withLinkFacts } from './event-intake.js';
 import { EventHistory } from './history.js';
 import { PatchFeed, PatchPacer } from './patches.js';
 import { RemoteView } from './remote-view.js';
@@ -135,7 +135,7 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
   const resources = new ResourceHistory();
   const convergence = new ConvergenceTracker(node.supervisor.whichChildren('global'));
   // With the members' reports of whom they cannot hear (memberVerdict judges a lost member by them).
-  const withReach = (m: Member): Member => ({ ...m, unheardBy: node.unheardBy(m.name, m.incarnation) });
+  const withReach = (m: Member): Member => withLinkFacts({ ...m, unheardBy: node.unheardBy(m.name, m.incarnation) }, node.linkHeard(m.name));
   const memberFacts = () => node.members().map(withReach);
   const intake = new EventIntake({
     publish: (e) => {

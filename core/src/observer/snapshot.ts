@@ -27,7 +27,7 @@ import {
   type NodeResourcesView,
   type SampleView,
 } from './state.js';
-import { memberVerdict, verdictVoters, wentSilent } from './event-intake.js';
+import { memberVerdict, quietLink, verdictVoters, wentSilent, withLinkFacts } from './event-intake.js';
 import type { ChildReport, MemberViewReply } from './ui-protocol.js';
 import { isLinked, type Member } from '../membership.js';
 import { cutOffMembers } from '../distributed/candidates.js';
@@ -296,6 +296,7 @@ export function buildState(
     };
     const unheardBy = unheard.get(m.name);
     if (unheardBy !== undefined) members[m.name]!.unheardBy = unheardBy;
+    if (m.name !== node.name && quietLink(withLinkFacts(m, node.linkHeard(m.name)), node.clock.now())) members[m.name]!.quiet = true;
   }
   const children: ClusterState['children'] = keyed();
   const isolated = facts.noMemberSince !== undefined && facts.noMemberSince !== null;

@@ -73,6 +73,13 @@ export interface MemberView {
    */
   unheardBy?: string[];
   /**
+   * True while this observer's link to it is open but has gone quiet
+   * (event-intake.ts `quietLink`: suspect, or three pings unanswered):
+   * frozen or overloaded as likely as cut off. Absent otherwise (and from
+   * gateways before it).
+   */
+  quiet?: boolean;
+  /**
    * Its netsplit settings as it announces them (members of protocol 2.5 and
    * later; absent for older ones and for observers): what a member going
    * silent or being cut off means for its children — in mode `majority` it

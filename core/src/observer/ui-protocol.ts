@@ -853,6 +853,7 @@ export const MemberViewSchema = z.object({
   reachable: z.boolean(),
   silent: z.boolean(),
   unheardBy: z.array(z.string()).optional(),
+  quiet: z.boolean().optional(),
   netsplit: NetsplitSettingsSchema.optional(),
   saveFailing: SaveFailingSchema.optional(),
   waitsFor: WaitsForSchema().optional(),

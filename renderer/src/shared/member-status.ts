@@ -26,6 +26,20 @@ export function statusTitle(status: MemberViewStatus): string {
   }
 }
 
+/**
+ * What this observer's own link says of a member the others cannot hear:
+ * it still hears it (cut off from them), or, its link quiet (`quiet`, or
+ * `suspect`), it has not heard it lately either — the members' timeout ran out first, this observer's has
+ * not yet: frozen (SIGSTOP, a long pause) or overloaded as likely as cut off.
+ * "Though this observer still does" of a frozen process read as a network
+ * fault (core's event-intake.ts `stillHeard` says the same on the timeline).
+ */
+export function observerHears(m: Pick<MemberView, 'status' | 'quiet'>): string {
+  return m.status === 'suspect' || m.quiet === true
+    ? 'and this observer has not heard it lately either (frozen, overloaded or cut off)'
+    : 'though this observer still does';
+}
+
 /** The tag class of a status that is not `up`: unreachable is a warning, the rest a failure. */
 export function statusTagClass(status: MemberViewStatus): string {
   return status === 'unreachable' || status === 'suspect' ? 'state-unreachable' : 'state-down';

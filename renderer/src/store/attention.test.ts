@@ -133,6 +133,16 @@ describe('attention: a member cut off from the others', () => {
     ]);
     expect(cutOffMembers(members).map((m) => m.name)).toEqual(['c']);
   });
+
+  it('a member this observer has not heard lately either is not said to be heard here (a frozen one, before this observer times it out)', () => {
+    const members = { a: member('a'), b: member('b'), c: member('c', { status: 'suspect', unheardBy: ['a', 'b'] }) };
+    const [w] = clusterWarnings(members, null);
+    expect(w!.text).toMatch(/^a, b cannot hear c, and this observer has not heard it lately either \(frozen, overloaded or cut off\): /);
+    expect(w!.text).not.toContain('still does');
+    // Up still (not suspect yet), its link quiet: the same.
+    const [q] = clusterWarnings({ ...members, c: member('c', { quiet: true, unheardBy: ['a', 'b'] }) }, null);
+    expect(q!.text).toContain('and this observer has not heard it lately either');
+  });
 });
 
 describe('attention: a member that cannot save its desired state', () => {

@@ -38,6 +38,7 @@
 import type { StateCreator } from 'zustand';
 import type { ChildView, ClusterState, MemberView, StatePatch } from 'pogo-core/observer-state';
 import type { AppStore } from './index';
+import { observerHears } from '../shared/member-status';
 
 /** What a member that is not ready announces it waits for (protocol 2.7). */
 type WaitsFor = NonNullable<MemberView['waitsFor']>;
@@ -236,7 +237,7 @@ export function clusterWarnings(members: Readonly<Record<string, MemberView>> | 
       kind: 'cut-off',
       tag: whole ? `${m.name} cut off` : `${m.name} partly cut off`,
       text:
-        `${m.unheardBy!.join(', ')} cannot hear ${m.name}, though this observer still does: ` +
+        `${m.unheardBy!.join(', ')} cannot hear ${m.name}, ${observerHears(m)}: ` +
         (whole
           ? mode === 'majority'
             ? `the other members count it down and run its children elsewhere once its lease has run out, after it has stopped them (majority mode). `

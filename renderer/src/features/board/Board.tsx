@@ -45,7 +45,7 @@ import { isDismissed } from '../../store/ui';
 import { AttentionLane } from './AttentionLane';
 import { BulkActions } from './BulkActions';
 import { ConfirmDialog } from '../../shared/ConfirmDialog';
-import { isGone, offersDrain, statusTagClass, statusTitle } from '../../shared/member-status';
+import { isGone, observerHears, offersDrain, statusTagClass, statusTitle } from '../../shared/member-status';
 import { moveRefusal } from '../../shared/move-target';
 import { pinState } from '../../shared/pin-state';
 import { StatusCounts } from './StatusCounts';
@@ -270,7 +270,7 @@ function NodeColumn(props: {
             <span
               className={cx('tag state-unreachable')}
               data-testid="node-cut-off"
-              title={`${node.unheardBy!.join(', ')} cannot hear ${name}, though this observer still does: the members place its children elsewhere`}
+              title={`${node.unheardBy!.join(', ')} cannot hear ${name}, ${observerHears(node)}: the members place its children elsewhere`}
             >
               cut off from {node.unheardBy!.join(', ')}
             </span>

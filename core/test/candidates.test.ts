@@ -10,6 +10,7 @@ import {
   awayButCounted,
   candidatesOf,
   cutOffMembers,
+  cutOffWhy,
   fencedMembers,
   gatedMembers,
   joiningMembers,
@@ -104,9 +105,11 @@ describe("candidates: cut off (an observer's view)", () => {
       member('obs', 'up', { role: 'observer' }),
     ];
     expect(awayButCounted(members)).toEqual(new Set(['n1']));
-    // Of the two it reaches, each says it cannot hear the other; with n1 counted, neither word is a majority.
+    // Of the two it reaches, each says it cannot hear the other; with n1 counted, n2's word on n3 is one of two, but n3
+    // also says it cannot hear n1: n3 is cut off, n2 is not (race "two rules for one cut-off": the board used to count
+    // the reports against n3 alone and had it up, while the timeline had "n3 down (cut off)").
     expect(cutOffMembers(members)).toEqual(new Set(['n2', 'n3']));
-    expect(cutOffMembers(members, awayButCounted(members))).toEqual(new Set());
+    expect(cutOffMembers(members, awayButCounted(members))).toEqual(new Set(['n3']));
     // A member the members reached report lost too (more than half of them) is down for the cluster: not counted; one
     // that left never is.
     expect(awayButCounted([member('n1', 'down', { unheardBy: unheard('n2', 'n3') }), member('n2'), member('n3')])).toEqual(new Set());
@@ -161,6 +164,36 @@ describe("candidates: cut off (an observer's view)", () => {
     const seen = [...members, member('obs-7', 'up', { role: 'observer' })];
     const fromObserver = candidatesOf(seen, input(seen, { self: 'obs-7' })).candidates.find((c) => c.name === 'n2');
     expect(fromObserver?.notUp).toBe('no link from this observer (down, or cut off from it)');
+  });
+});
+
+describe('cutOffWhy: the one rule of who is cut off (the board, placement and the timeline read it)', () => {
+  const u = (...reporters: string[]) => reporters.map((reporter) => ({ reporter, since: 0 }));
+  it('race "one report of two": the observer lost n1; n2 cannot hear n3 and n3 cannot hear n1: n3 is cut off, naming whom it cannot hear', () => {
+    const members = [member('n1', 'down', { unheardBy: u('n3') }), member('n2', 'up', { unheardBy: u('n3') }), member('n3', 'up', { unheardBy: u('n2') })];
+    expect(cutOffWhy(members, new Set(['n1']))).toEqual(new Map([['n3', { hearsNot: ['n1'] }]]));
+  });
+  it("a member's own word alone is no verdict (an observer that reaches only the minority); one report of two is none either", () => {
+    // Linked to n3 alone: it cannot hear n1 and n2.
+    const alone = [member('n1', 'down', { unheardBy: u('n3') }), member('n2', 'down', { unheardBy: u('n3') }), member('n3')];
+    expect(cutOffWhy(alone, new Set(['n1', 'n2']))).toEqual(new Map());
+    // n2 cannot hear n3; n1 (lost here) says nothing, and n3 does not say it cannot hear n1.
+    const one = [member('n1', 'down'), member('n2', 'up', { unheardBy: u('n3') }), member('n3', 'up', { unheardBy: u('n2') })];
+    expect(cutOffWhy(one, new Set(['n1']))).toEqual(new Map());
+  });
+  it('race "the copies before the cut-off": reaching all three, n3 says it cannot hear n1 and n2 before their reports come: cut off', () => {
+    const members = [member('n1', 'up', { unheardBy: u('n3') }), member('n2', 'up', { unheardBy: u('n3') }), member('n3')];
+    expect(cutOffWhy(members, new Set())).toEqual(new Map([['n3', { hearsNot: ['n1', 'n2'] }]]));
+    // Only one of them named: one of two.
+    expect(cutOffWhy([member('n1', 'up', { unheardBy: u('n3') }), member('n2'), member('n3')], new Set())).toEqual(new Map());
+  });
+  it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): neither is cut off', () => {
+    const members = [member('n1', 'up', { unheardBy: u('n2') }), member('n2', 'up', { unheardBy: u('n1') }), member('n3')];
+    expect(cutOffWhy(members, new Set())).toEqual(new Map());
+  });
+  it('the majority is not cut off by the side it lost', () => {
+    const members = [member('n1', 'down', { unheardBy: u('n3') }), member('n2', 'up', { unheardBy: u('n3') }), member('n3', 'up', { unheardBy: u('n2') })];
+    expect(cutOffWhy(members, new Set(['n1'])).has('n2')).toBe(false);
   });
 });
 

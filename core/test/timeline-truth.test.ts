@@ -206,3 +206,24 @@ describe('timeline truth: a duplicate resolved is told with its stop', () => {
         }
     });
 });
+
+describe('timeline truth: one rule for who is cut off', () => {
+  for (const seed of [1, 2, 3])
+    it(`majority mode, n3 cut off while the observer had lost n1: the observer's own view says "cut off" of n3, as its timeline does (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'majority');
+      const obs = s.mustGet('obs');
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.until(() => ids.every((id) => s.instances(id).length === 1 && !s.instances(id).includes('n3')), 10_000, 'n1 and n2 run every child');
+      await s.run(2_000);
+      const state = await snapshot(gateway!);
+      const down = state.events.find((e) => e.type === 'node-down' && e.node === 'n3');
+      expect((down as { reason?: string } | undefined)?.reason).toContain('cut off');
+      // Before the fix: the timeline judged with n3's own word too ("n2 cannot hear it, and it cannot hear n1"), the
+      // observer's placement (the board's owners, `explain`, the member a command goes to) by the reports against n3
+      // alone, one of two: n3 was eligible there, with nothing against it, for the whole split.
+      for (const id of ids)
+        expect(obs.supervisor.explain(id).candidates.find((c) => c.node === 'n3')?.excludedBy, id).toContain('cut off: the other members cannot hear it');
+    });
+});

@@ -249,6 +249,8 @@ class Known implements ChildHistory {
   constructor(
     public view: ChildView,
     public lastRunner: string | undefined,
+    /** ChildHistory `leftBecause` (undefined but while a child's owner is not where it last ran alone). */
+    public leftBecause: ChildHistory['leftBecause'],
     /** The placement epoch the view's owner was computed under. */
     public epoch: number,
     /** The sweep planned when it was last reconciled (`sweepGen`): a sweep skips an id reconciled since it was planned. */
@@ -946,10 +948,11 @@ export class Reconciler {
       // Looked up again, not `before`: acting may have reconciled or forgotten the id meanwhile.
       let k = this.known.get(id);
       // The epoch the view was placed under (acting cannot move it, but a record must never claim a newer one).
-      if (k === undefined) this.known.set(id, (k = new Known(history.view, history.lastRunner, epoch, this.sweepGen)));
+      if (k === undefined) this.known.set(id, (k = new Known(history.view, history.lastRunner, history.leftBecause, epoch, this.sweepGen)));
       else {
         k.view = history.view;
         k.lastRunner = history.lastRunner;
+        k.leftBecause = history.leftBecause;
         k.epoch = epoch;
         k.gen = this.sweepGen;
       }

@@ -206,24 +206,53 @@ export function awayButCounted(members: readonly Reported[]): Set<string> {
   return out;
 }
 
+/** Whether `reporter` (a member, not `m` itself) reports it cannot hear `m`. */
+function reportedBy(m: Reported, reporter: string | undefined): boolean {
+  return reporter !== undefined && reporter !== m.name && (m.unheardBy ?? []).some((u) => u.reporter === reporter);
+}
+
 /**
- * The linked members that at least one other linked member reports it cannot
- * hear: an observer's evidence that the members may place their children
- * elsewhere, short of the verdict `cutOffMembers` gives. Only for the reason
- * of a move (reconciler.ts `causes`), never for placement. Race "a takeover
- * told as a join" (the re-check tour, majority mode, 4 of 4): n3 cut off
- * while the observer had lost n1; n2's report was one of two, so n3 stayed up
- * for the observer, and n2's takeover of n3's child read "moved n3 → n2
- * (node joined)".
+ * A member's state as the reason of a move off it reads it (events.ts
+ * `CauseContext.stateOf`), pure: `left` when it left or is gone from the
+ * table, `down` when it is down, `leaving` when it announced it takes no
+ * children any more (`ready` false; never this node itself), `up`
+ * otherwise.
+ *
+ * A member's own table says who is down for it: its netsplit policy acts on
+ * it. An observer's table says only whom the observer hears, so `observer`
+ * (its view) gives what the members saw: `down` is a member cut off from
+ * them (`cutOffWhy`), or one this observer cannot reach that they do not
+ * count either (not in `away`: `awayButCounted`, more than half of the
+ * members reached report they cannot hear it too). A member only this
+ * observer lost, the others still hearing it, is not down, and a move off it
+ * is the reason the members had (the gain of where it goes, a drain, a
+ * pin) — unless the member it goes to (`to`) cannot hear it either: that
+ * member took it over (race "a crash told as a join", available mode: the
+ * members take a killed member's children within milliseconds, before
+ * more than one of them has said it cannot hear it; the one taking the
+ * child has). Race "a heal told as a failure" (timeline-truth.test.ts, majority
+ * mode, the observer reaching all): at the heal of n3 cut off from n1 and
+ * n2, n3 still said it could not hear n1 for a moment after n1 and n2 heard
+ * it again; any single report made a member down for the reason (race "a
+ * takeover told as a join", once answered with that: `unheardMembers`), so
+ * the timeline said "4 moved from n1 to n3 (node down or failing)" of the
+ * rebalance back that every member recorded as "join", n1 up throughout. A
+ * takeover off a cut-off member is a failure still: the one rule says n3
+ * is cut off from one report and its own (race "one report of two").
  */
-export function unheardMembers(members: readonly Reported[]): Set<string> {
-  const reporters = linkedReporters(members);
-  const out = new Set<string>();
-  for (const m of members) {
-    if (m.role !== 'member' || !isLinked(m.status)) continue;
-    if (reportsAgainst(m, reporters) > 0) out.add(m.name);
-  }
-  return out;
+export function causeStateOf(
+  m: (Reported & { ready?: boolean }) | undefined,
+  self: string,
+  observer?: { cutOff: ReadonlySet<string>; away: ReadonlySet<string>; to?: string | undefined },
+): 'up' | 'down' | 'left' | 'leaving' {
+  if (m === undefined || m.status === 'left') return 'left';
+  const down =
+    observer === undefined
+      ? m.status === 'down'
+      : observer.cutOff.has(m.name) || (!isLinked(m.status) && (!observer.away.has(m.name) || reportedBy(m, observer.to)));
+  if (down) return 'down';
+  if (m.ready === false && m.name !== self) return 'leaving';
+  return 'up';
 }
 
 /**

@@ -9,14 +9,15 @@ import {
   NO_TRACK,
   awayButCounted,
   candidatesOf,
+  causeStateOf,
   cutOffMembers,
+  cutOffWhy,
   fencedMembers,
   gatedMembers,
   joiningMembers,
   linkedNames,
   onceReadyCandidates,
   trackNotReady,
-  unheardMembers,
   type CandidateInput,
 } from '../src/distributed/candidates.js';
 import type { Member } from '../src/membership.js';
@@ -104,9 +105,11 @@ describe("candidates: cut off (an observer's view)", () => {
       member('obs', 'up', { role: 'observer' }),
     ];
     expect(awayButCounted(members)).toEqual(new Set(['n1']));
-    // Of the two it reaches, each says it cannot hear the other; with n1 counted, neither word is a majority.
+    // Of the two it reaches, each says it cannot hear the other; with n1 counted, n2's word on n3 is one of two, but n3
+    // also says it cannot hear n1: n3 is cut off, n2 is not (race "two rules for one cut-off": the board used to count
+    // the reports against n3 alone and had it up, while the timeline had "n3 down (cut off)").
     expect(cutOffMembers(members)).toEqual(new Set(['n2', 'n3']));
-    expect(cutOffMembers(members, awayButCounted(members))).toEqual(new Set());
+    expect(cutOffMembers(members, awayButCounted(members))).toEqual(new Set(['n3']));
     // A member the members reached report lost too (more than half of them) is down for the cluster: not counted; one
     // that left never is.
     expect(awayButCounted([member('n1', 'down', { unheardBy: unheard('n2', 'n3') }), member('n2'), member('n3')])).toEqual(new Set());
@@ -164,17 +167,95 @@ describe("candidates: cut off (an observer's view)", () => {
   });
 });
 
-describe('candidates: members some member cannot hear (the reason of a move only)', () => {
-  it('a linked member with a report against it from another linked member; its own word, an unlinked reporter or an observer are none', () => {
-    const unheard = (name: string, reporters: string[]) => reporters.map((reporter) => ({ reporter, since: 0 }));
+describe('cutOffWhy: the one rule of who is cut off (the board, placement and the timeline read it)', () => {
+  const u = (...reporters: string[]) => reporters.map((reporter) => ({ reporter, since: 0 }));
+  it('race "one report of two": the observer lost n1; n2 cannot hear n3 and n3 cannot hear n1: n3 is cut off, naming whom it cannot hear', () => {
+    const members = [member('n1', 'down', { unheardBy: u('n3') }), member('n2', 'up', { unheardBy: u('n3') }), member('n3', 'up', { unheardBy: u('n2') })];
+    expect(cutOffWhy(members, new Set(['n1']))).toEqual(new Map([['n3', { hearsNot: ['n1'] }]]));
+  });
+  it("a member's own word alone is no verdict (an observer that reaches only the minority); one report of two is none either", () => {
+    // Linked to n3 alone: it cannot hear n1 and n2.
+    const alone = [member('n1', 'down', { unheardBy: u('n3') }), member('n2', 'down', { unheardBy: u('n3') }), member('n3')];
+    expect(cutOffWhy(alone, new Set(['n1', 'n2']))).toEqual(new Map());
+    // n2 cannot hear n3; n1 (lost here) says nothing, and n3 does not say it cannot hear n1.
+    const one = [member('n1', 'down'), member('n2', 'up', { unheardBy: u('n3') }), member('n3', 'up', { unheardBy: u('n2') })];
+    expect(cutOffWhy(one, new Set(['n1']))).toEqual(new Map());
+  });
+  it('race "the copies before the cut-off": reaching all three, n3 says it cannot hear n1 and n2 before their reports come: cut off', () => {
+    const members = [member('n1', 'up', { unheardBy: u('n3') }), member('n2', 'up', { unheardBy: u('n3') }), member('n3')];
+    expect(cutOffWhy(members, new Set())).toEqual(new Map([['n3', { hearsNot: ['n1', 'n2'] }]]));
+    // Only one of them named: one of two.
+    expect(cutOffWhy([member('n1', 'up', { unheardBy: u('n3') }), member('n2'), member('n3')], new Set())).toEqual(new Map());
+  });
+  it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): neither is cut off', () => {
+    const members = [member('n1', 'up', { unheardBy: u('n2') }), member('n2', 'up', { unheardBy: u('n1') }), member('n3')];
+    expect(cutOffWhy(members, new Set())).toEqual(new Map());
+  });
+  it('the majority is not cut off by the side it lost', () => {
+    const members = [member('n1', 'down', { unheardBy: u('n3') }), member('n2', 'up', { unheardBy: u('n3') }), member('n3', 'up', { unheardBy: u('n2') })];
+    expect(cutOffWhy(members, new Set(['n1'])).has('n2')).toBe(false);
+  });
+});
+
+describe("causeStateOf: a member's state for the reason of a move off it", () => {
+  const unheard = (...reporters: string[]) => reporters.map((reporter) => ({ reporter, since: 0 }));
+  /** As an observer's reconciler reads it: the one cut-off rule, of the members the cluster counts. */
+  const observed = (members: Member[], name: string) => {
+    const away = awayButCounted(members);
+    return causeStateOf(
+      members.find((m) => m.name === name),
+      'obs',
+      { cutOff: cutOffMembers(members, away), away },
+    );
+  };
+
+  it('race "a heal told as a failure": at the heal, one stale report from the member coming back does not make a member down', () => {
+    // The observer reaches all; n1 and n2 hear n3 again, n3 still says it cannot hear n1 for a moment.
+    const members = [member('n1', 'up', { unheardBy: unheard('n3') }), member('n2'), member('n3'), member('obs', 'up', { role: 'observer' })];
+    expect(observed(members, 'n1')).toBe('up');
+    expect(observed(members, 'n3')).toBe('up');
+  });
+
+  it('a member only this observer lost (the others still hear it) is not down; one the members lost too is', () => {
+    const lostHere = [member('n1', 'down'), member('n2'), member('n3'), member('obs', 'up', { role: 'observer' })];
+    expect(observed(lostHere, 'n1')).toBe('up');
+    const lostByAll = [member('n1', 'down', { unheardBy: unheard('n2', 'n3') }), member('n2'), member('n3')];
+    expect(observed(lostByAll, 'n1')).toBe('down');
+  });
+
+  it('race "a takeover told as a join": n3 cut off while the observer had lost n1 (one report of two, and its own word) is down', () => {
     const members = [
-      { ...member('n1'), unheardBy: unheard('n1', ['n1']) },
-      { ...member('n2'), unheardBy: unheard('n2', ['n9']) },
-      { ...member('n3'), unheardBy: unheard('n3', ['n2']) },
-      { ...member('n4', 'down'), unheardBy: unheard('n4', ['n2']) },
+      member('n1', 'down', { unheardBy: unheard('n3') }),
+      member('n2', 'up', { unheardBy: unheard('n3') }),
+      member('n3', 'up', { unheardBy: unheard('n2') }),
       member('obs', 'up', { role: 'observer' }),
     ];
-    expect([...unheardMembers(members)]).toEqual(['n3']);
+    expect(observed(members, 'n3')).toBe('down');
+    expect(observed(members, 'n2')).toBe('up');
+    // n1, lost here, is counted by the cluster (n2 still hears it): not down.
+    expect(observed(members, 'n1')).toBe('up');
+  });
+
+  it('race "a crash told as a join": a member unreachable from here that the member taking its child cannot hear either is down', () => {
+    // n3 killed: n1 says so first, n2 a moment later; one report of two, but n1 is the one taking the child.
+    const members = [member('n1'), member('n2'), member('n3', 'down', { unheardBy: unheard('n1') }), member('obs', 'up', { role: 'observer' })];
+    const away = awayButCounted(members);
+    const view = (to: string) => ({ cutOff: cutOffMembers(members, away), away, to });
+    expect(causeStateOf(members[2], 'obs', view('n1'))).toBe('down');
+    expect(causeStateOf(members[2], 'obs', view('n2'))).toBe('up');
+    // At a heal, the member taking the child back still saying it cannot hear a member this observer hears: no word.
+    const healing = [member('n1', 'up', { unheardBy: unheard('n3') }), member('n2'), member('n3')];
+    const none = new Set<string>();
+    expect(causeStateOf(healing[0], 'obs', { cutOff: none, away: none, to: 'n3' })).toBe('up');
+  });
+
+  it("a member's own table decides for a member; left, gone and leaving are what they are", () => {
+    expect(causeStateOf(member('n2', 'down'), 'n1')).toBe('down');
+    expect(causeStateOf(member('n2', 'up', { unheardBy: unheard('n3') }), 'n1')).toBe('up');
+    expect(causeStateOf(undefined, 'n1')).toBe('left');
+    expect(causeStateOf(member('n2', 'left'), 'n1', { cutOff: new Set(), away: new Set(['n2']) })).toBe('left');
+    expect(causeStateOf(member('n2', 'up', { ready: false }), 'n1')).toBe('leaving');
+    expect(causeStateOf(member('n1', 'up', { ready: false }), 'n1')).toBe('up');
   });
 });
 

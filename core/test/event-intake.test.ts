@@ -13,7 +13,6 @@ import {
   VERDICT_LAG_MS,
   LEASE_HOLD_MS,
   announcedLeave,
-  cutOffAcross,
   learnedPlacement,
   resolvedAtStop,
   trailsItsStart,
@@ -72,36 +71,6 @@ describe('memberVerdict', () => {
     expect(memberVerdict(both, ['c', 'y'], ['c', 'y', 'x'])).toBe('down');
     // A member the observer judged down already does not count (the judge leaves it out of `counted`).
     expect(memberVerdict(x, ['c'], ['c', 'x'])).toBe('down');
-  });
-});
-
-describe('cutOffAcross', () => {
-  const u = (...reporters: string[]) => reporters.map((reporter) => ({ reporter }));
-  it('race "one report of two": the observer lost n1; n2 cannot hear n3 and n3 cannot hear n1: n3 is cut off, naming whom it cannot hear', () => {
-    const members = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
-    expect(cutOffAcross(members, new Set(['n1']))).toEqual(new Map([['n3', { hearsNot: ['n1'] }]]));
-  });
-  it("a member's own word alone is no verdict (an observer that reaches only the minority); one report of two is none either", () => {
-    // Linked to n3 alone: it cannot hear n1 and n2.
-    const alone = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { status: 'down', unheardBy: u('n3') }), member('n3')];
-    expect(cutOffAcross(alone, new Set(['n1', 'n2']))).toEqual(new Map());
-    // n2 cannot hear n3; n1 (lost here) says nothing, and n3 does not say it cannot hear n1.
-    const one = [member('n1', { status: 'down' }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
-    expect(cutOffAcross(one, new Set(['n1']))).toEqual(new Map());
-  });
-  it('race "the copies before the cut-off": reaching all three, n3 says it cannot hear n1 and n2 before their reports come: cut off', () => {
-    const members = [member('n1', { unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3')];
-    expect(cutOffAcross(members, new Set())).toEqual(new Map([['n3', { hearsNot: ['n1', 'n2'] }]]));
-    // Only one of them named: one of two.
-    expect(cutOffAcross([member('n1', { unheardBy: u('n3') }), member('n2'), member('n3')], new Set())).toEqual(new Map());
-  });
-  it('a partial partition (n1 and n2 cannot hear each other, n3 hears both): neither is cut off', () => {
-    const members = [member('n1', { unheardBy: u('n2') }), member('n2', { unheardBy: u('n1') }), member('n3')];
-    expect(cutOffAcross(members, new Set())).toEqual(new Map());
-  });
-  it('the majority is not cut off by the side it lost', () => {
-    const members = [member('n1', { status: 'down', unheardBy: u('n3') }), member('n2', { unheardBy: u('n3') }), member('n3', { unheardBy: u('n2') })];
-    expect(cutOffAcross(members, new Set(['n1'])).has('n2')).toBe(false);
   });
 });
 

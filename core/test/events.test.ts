@@ -111,9 +111,15 @@ describe('diffChild: events between two views', () => {
   it('a first start is placed + started; a move seen in one diff is stopped + started + moved with the owner’s cause: the history ends on the move', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
     expect(first.events.map((e) => e.type)).toEqual(['placed', 'started']);
-    const moved = diffChild(first.history, view({ owner: 'n2', cause: 'undrain', runners: [run('n2', 1)] }), 2, causeNow);
+    const moved = diffChild(first.history, view({ owner: 'n2', cause: 'undrain', runners: [run('n2', 1)] }), 2, () => 'join');
     expect(moved.events.map((e) => `${e.type} ${'node' in e ? e.node : ''}`)).toEqual(['placed n2', 'stopped n1', 'started n2', 'moved ']);
     expect(moved.events.find((e) => e.type === 'moved')).toMatchObject({ from: 'n1', to: 'n2', reason: 'undrain' });
+    // Race "a crash told as a join": a gain judged before the loss of n1 was known gives way to the loss known when the move is seen.
+    const lost = diffChild(first.history, view({ owner: 'n2', cause: 'join', runners: [run('n2', 1)] }), 2, causeNow);
+    expect(lost.events.find((e) => e.type === 'moved')).toMatchObject({ from: 'n1', to: 'n2', reason: 'failure' });
+    // A loss, a drain or a leave told already stays what it is.
+    const drained = diffChild(first.history, view({ owner: 'n2', cause: 'drain', runners: [run('n2', 1)] }), 2, () => 'leave');
+    expect(drained.events.find((e) => e.type === 'moved')).toMatchObject({ reason: 'drain' });
   });
   it('an instance seen on a node other than the owner takes its reason from causeNow', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
@@ -134,6 +140,46 @@ describe('diffChild: events between two views', () => {
   it('a same pid in both views is no event at all', () => {
     const first = diffChild(undefined, view({ runners: [run('n1')] }), 1, causeNow);
     expect(diffChild(first.history, view({ runners: [run('n1')] }), 2, causeNow).events).toEqual([]);
+  });
+
+  describe('race "a held move told by the heal": a move reports why its owner left where it ran', () => {
+    const reasons = (d: { events: readonly DistEvent[] }) => d.events.flatMap((e) => (e.type === 'moved' ? [`${e.from}->${e.to} ${e.reason}`] : []));
+    const onN3 = () => diffChild(undefined, view({ owner: 'n3', runners: [run('n3')] }), 1, causeNow).history;
+
+    it('n3 cut off: owner n2 (failure), then n1 (join) before n1 is seen running it: the move n3 -> n1 is the failure', () => {
+      // An observer that had lost n1: n3's instance stopped (its lease), owners n2 then n1, n1's instance seen only then.
+      const gone = diffChild(onN3(), view({ owner: 'n2', cause: 'failure', runners: [] }), 2, causeNow);
+      const relinked = diffChild(gone.history, view({ owner: 'n1', cause: 'join', runners: [] }), 3, causeNow);
+      const seen = diffChild(relinked.history, view({ owner: 'n1', cause: 'join', runners: [run('n1', 1)] }), 4, causeNow);
+      // Before the fix: "n3->n1 join", the cause of the last owner change, where every member recorded "failure".
+      expect(reasons(seen)).toEqual(['n3->n1 failure']);
+      // Once it ran alone on n1, that is forgotten: the next move reports its own reason.
+      expect(seen.history.leftBecause).toBeUndefined();
+      const back = diffChild(seen.history, view({ owner: 'n3', cause: 'join', runners: [run('n3', 2)] }), 5, () => 'join');
+      expect(reasons(back)).toEqual(['n1->n3 join']);
+    });
+
+    it('an owner back where it runs calls the move off; a pin since names where it went', () => {
+      const away = diffChild(onN3(), view({ owner: 'n2', cause: 'failure', runners: [run('n3')] }), 2, causeNow);
+      expect(away.history.leftBecause).toEqual({ from: 'n3', cause: 'failure' });
+      const home = diffChild(away.history, view({ owner: 'n3', cause: 'join', runners: [run('n3')] }), 3, causeNow);
+      expect(home.history.leftBecause).toBeUndefined();
+      const pinned = diffChild(away.history, view({ owner: 'n1', by: 'pin', cause: 'pin', runners: [] }), 3, causeNow);
+      const onN1 = diffChild(pinned.history, view({ owner: 'n1', by: 'pin', cause: 'pin', runners: [run('n1', 1)] }), 4, causeNow);
+      expect(reasons(onN1)).toEqual(['n3->n1 pin']);
+    });
+
+    it('the owner back on n3 while no instance runs there, then n1 seen running it: still the failure (and elsewhere, a drain is a drain)', () => {
+      const gone = diffChild(onN3(), view({ owner: 'n2', cause: 'failure', runners: [] }), 2, causeNow);
+      const healed = diffChild(gone.history, view({ owner: 'n3', cause: 'join', runners: [] }), 3, causeNow);
+      expect(healed.history.leftBecause).toEqual({ from: 'n3', cause: 'failure' });
+      // Before the fix: causeNow, read at the heal ("n3->n1 join", n3 up again by then).
+      const seen = diffChild(healed.history, view({ owner: 'n3', cause: 'join', runners: [run('n1', 1)] }), 4, () => 'join');
+      expect(reasons(seen)).toEqual(['n3->n1 failure']);
+      const drained = diffChild(onN3(), view({ owner: 'n2', cause: 'drain', runners: [] }), 2, causeNow);
+      const elsewhere = diffChild(drained.history, view({ owner: 'n2', cause: 'drain', runners: [run('n1', 1)] }), 3, causeNow);
+      expect(reasons(elsewhere)).toEqual(['n3->n1 drain']);
+    });
   });
 
   describe('a duplicate is no move: a move is the child running once again, elsewhere', () => {

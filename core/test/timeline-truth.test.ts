@@ -7,6 +7,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src/observer/gateway.js';
 import type { ClusterState } from '../src/observer/state.js';
+import type { DistEvent } from '../src/distributed/events.js';
 import { FAST_TIMING, SimCluster } from './support/sim.js';
 
 const ADDRESS = SimCluster.address;
@@ -205,4 +206,140 @@ describe('timeline truth: a duplicate resolved is told with its stop', () => {
           expect(r.at, id).toBeLessThanOrEqual(stop!.until);
         }
     });
+});
+
+describe('timeline truth: one rule for who is cut off', () => {
+  for (const seed of [1, 2, 3])
+    it(`majority mode, n3 cut off while the observer had lost n1: the observer's own view says "cut off" of n3, as its timeline does (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'majority');
+      const obs = s.mustGet('obs');
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.until(() => ids.every((id) => s.instances(id).length === 1 && !s.instances(id).includes('n3')), 10_000, 'n1 and n2 run every child');
+      await s.run(2_000);
+      const state = await snapshot(gateway!);
+      const down = state.events.find((e) => e.type === 'node-down' && e.node === 'n3');
+      expect((down as { reason?: string } | undefined)?.reason).toContain('cut off');
+      // Before the fix: the timeline judged with n3's own word too ("n2 cannot hear it, and it cannot hear n1"), the
+      // observer's placement (the board's owners, `explain`, the member a command goes to) by the reports against n3
+      // alone, one of two: n3 was eligible there, with nothing against it, for the whole split.
+      for (const id of ids)
+        expect(obs.supervisor.explain(id).candidates.find((c) => c.node === 'n3')?.excludedBy, id).toContain('cut off: the other members cannot hear it');
+    });
+});
+
+/** Each member's own record of the moves it took in (its supervisor's `moved` towards itself): "id from" → to and reason, the latest. */
+function recordMoves(s: SimCluster): Map<string, { to: string; reason: string }> {
+  const out = new Map<string, { to: string; reason: string }>();
+  for (const name of members)
+    s.mustGet(name).supervisor.on('event', (e: DistEvent) => {
+      if (e.type === 'moved' && e.to === name) out.set(`${e.id} ${e.from}`, { to: e.to, reason: e.reason });
+    });
+  return out;
+}
+
+/** Every move the timeline published since `from`, per child, with its reason, beside the record of the member it moved to. */
+function movesAgainstRecords(state: ClusterState, from: number, own: Map<string, { to: string; reason: string }>): Array<{ told: string; own: string }> {
+  const out: Array<{ told: string; own: string }> = [];
+  for (const a of state.activity) {
+    if (a.type !== 'moved' || a.at < from) continue;
+    for (const id of a.ids) {
+      const rec = own.get(`${id} ${a.from}`);
+      out.push({
+        told: `${id} ${a.from} (${a.reason})`,
+        own: rec === undefined ? `${id} ${a.from}: no member recorded it` : `${id} ${a.from} (${rec.reason})`,
+      });
+    }
+  }
+  return out;
+}
+
+describe('timeline truth: a heal is no failure', () => {
+  for (const seed of [1, 2, 3])
+    it(`majority mode, n3 cut off from n1 and n2 (the observer reaches all), then healed: each move has the reason the member it went to recorded (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'majority');
+      const own = recordMoves(s);
+      const split = s.clock.now();
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.until(() => ids.every((id) => s.instances(id).length === 1 && !s.instances(id).includes('n3')), 10_000, 'n1 and n2 run every child');
+      await s.run(2_000);
+      const healed = s.clock.now();
+      s.network.heal();
+      await s.until(() => s.exactlyOnce(ids) && ids.some((id) => s.instances(id).includes('n3')), 10_000, 'n3 runs its children again');
+      await s.run(2_000);
+      const state = await snapshot(gateway!);
+      const moves = movesAgainstRecords(state, split, own);
+      expect(
+        moves.filter((m) => state.activity.some((a) => a.type === 'moved' && a.at >= healed && a.ids.includes(m.told.split(' ')[0]!))).length,
+      ).toBeGreaterThan(0);
+      // Before the fix: "4 moved from n1 to n3 (node down or failing)" at the heal, n1 up throughout; n3 still said it
+      // could not hear n1 for a moment, and any single report made a member down for the reason. Every member: "join".
+      expect(moves.map((m) => m.told)).toEqual(moves.map((m) => m.own));
+    });
+
+  for (const seed of [1, 2, 3])
+    it(`majority mode, n3 cut off while the observer had lost n1, then everything heals: each move has the reason the member it went to recorded (seed ${seed})`, async () => {
+      const s = await cluster(seed, 'majority');
+      const own = recordMoves(s);
+      const obs = s.mustGet('obs');
+
+      const split = s.clock.now();
+      s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+      await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+      for (const other of ['n1', 'n2']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
+      await s.run(5_000);
+      s.network.heal();
+      await s.until(() => s.exactlyOnce(ids) && obs.member('n1')?.status === 'up', 10_000, 'healed');
+      await s.run(3_000);
+      const state = await snapshot(gateway!);
+      const moves = movesAgainstRecords(state, split, own);
+      expect(moves.length).toBeGreaterThan(0);
+      // Before the fix: "k0 moved from n2 to n3 (node down or failing)" at the heal (n3's stale word on n2); and with that
+      // alone mended, "4 moved from n3 to n1 (node joined)" when the observer saw n1's instances at its relink, where n1
+      // had recorded "failure" (the observer had placed them on n2 for n3's cut-off, then on n1 as it came back).
+      expect(moves.map((m) => m.told)).toEqual(moves.map((m) => m.own));
+    });
+});
+
+describe("timeline truth: a move's reason is the one its member recorded", () => {
+  for (const mode of ['majority', 'available'] as const)
+    for (const seed of [1, 2, 3])
+      it(`n3 killed (${mode}, seed ${seed}): its children's moves are failures, as the members recorded them`, async () => {
+        const s = await cluster(seed, mode);
+        const own = recordMoves(s);
+        const from = s.clock.now();
+        s.crash('n3');
+        await s.until(() => ids.every((id) => s.instances(id).length === 1), 10_000, 'n1 and n2 run every child');
+        await s.run(2_000);
+        const moves = movesAgainstRecords(await snapshot(gateway!), from, own);
+        expect(moves.length).toBeGreaterThan(0);
+        // A guard (right before the fix too, by the observer's own table): with the members' word instead, "5 moved from n3
+        // (node joined)" came on the way to the fix, judged at the observer's own link reset, before their reports came.
+        expect(moves.map((m) => m.told)).toEqual(moves.map((m) => m.own));
+      });
+
+  for (const mode of ['majority', 'available'] as const)
+    for (const seed of [1, 2])
+      it(`n4 joins while the observer alone has lost n1 (${mode}, seed ${seed}): n1's child that n4 takes moved for the join, not a failure`, async () => {
+        const s = await cluster(seed, mode);
+        const obs = s.mustGet('obs');
+        const own = recordMoves(s);
+        const from = s.clock.now();
+        s.network.cut(ADDRESS('obs'), ADDRESS('n1'));
+        await s.until(() => obs.member('n1')?.status === 'down', 5_000, 'the observer lost n1');
+        const n4 = await s.start('n4', ['n2'], { ...FAST_TIMING, netsplit: mode, expectedMembers: 3 });
+        n4.supervisor.on('event', (e: DistEvent) => {
+          if (e.type === 'moved' && e.to === 'n4') own.set(`${e.id} ${e.from}`, { to: e.to, reason: e.reason });
+        });
+        await s.run(4_000);
+        s.network.healPair(ADDRESS('obs'), ADDRESS('n1'));
+        await s.until(() => obs.member('n1')?.status === 'up', 10_000, 'the observer linked n1 again');
+        await s.run(3_000);
+        const moves = movesAgainstRecords(await snapshot(gateway!), from, own);
+        expect(moves.some((m) => m.told.includes(' n1 '))).toBe(true);
+        // A guard (right before the fix too, by the order the observer placed things in): n1 is down in the observer's own
+        // table only, and the owner leaving it must not read as a failure now that a move reports why the owner left.
+        expect(moves.map((m) => m.told)).toEqual(moves.map((m) => m.own));
+      });
 });

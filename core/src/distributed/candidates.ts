@@ -122,27 +122,64 @@ function reportsAgainst(m: Reported, reporters: ReadonlySet<string>): number {
 }
 
 /**
- * The members this node reaches that more than half of the other members
- * report they cannot hear (see the header: an observer's view): of the
- * members it reaches, or of `counted` (with them) when given — the members
- * the cluster counts, those this node cannot reach but has not judged down
- * among them. Only the reports of members it reaches are known. Race "an
- * observer that reaches only the minority": linked to n3 alone after n3
- * was cut off from n1 and n2, the observer still heard n1 a moment longer
- * than n2, and n3's "cannot hear n1" was one of one: n1 was published down,
- * "cut off: n3 cannot hear it" (the tour, available mode); of the members
- * the cluster counts it is one of two.
+ * The members this node reaches that are cut off from the others (see the
+ * header: an observer's view), each with the members it cannot hear that
+ * say nothing against it here (`hearsNot`). The one rule for it: the
+ * board's placement (reconciler.ts), the members shown "cut off", the
+ * member a command is sent to (observer/member-to-ask.ts) and the
+ * timeline's "down (cut off)" (observer/event-intake.ts `observeCutOff`)
+ * all read it, so they cannot contradict each other.
+ *
+ * Of the members the cluster counts — those this node reaches, and
+ * `counted`: those it cannot reach but has not judged down — more than
+ * half, other than it, either report they cannot hear it or are reported
+ * by it as unheard (a link is one per pair: the link between them is down,
+ * and the other end times it out too), with at least one report against it
+ * from a member linked here unless this node reaches every member it names.
+ * Only the reports of members it reaches are known.
+ *
+ * Race "an observer that reaches only the minority": linked to n3 alone
+ * after n3 was cut off from n1 and n2, the observer still heard n1 a
+ * moment longer than n2, and n3's "cannot hear n1" was one of one: n1 was
+ * published down, "cut off: n3 cannot hear it" (the tour, available mode);
+ * of the members the cluster counts it is one of two. So a member's own
+ * word about members the observer cannot ask is no verdict; about members
+ * it reaches, it is the first word of a link down that they will report at
+ * their own timeout (race "the copies before the cut-off", available mode,
+ * n3's copies published before "n3 down (cut off)", on real processes in
+ * network namespaces). Race "one report of two": the observer had lost n1
+ * when n3 was cut off from n1 and n2; n2's report was one of two, and the
+ * timeline had the takeover's stops and moves with no node-down for the
+ * whole split (an outsider's tour; the simulation, timeline-truth.test.ts).
+ * n3 itself reports it cannot hear n1.
+ *
+ * Race "two rules for one cut-off": the timeline judged with the members'
+ * own reports (the rule above) while the board and placement counted the
+ * reports against a member alone, so with n1 lost here and n3 cut off the
+ * timeline said "n3 down (cut off: n2 cannot hear it, and it cannot hear
+ * n1)" while the observer's own placement, which the board shows, had n3
+ * up (timeline-truth.test.ts).
  */
-export function cutOffMembers(members: readonly Reported[], counted?: ReadonlySet<string>): Set<string> {
+export function cutOffWhy(members: readonly Reported[], counted: ReadonlySet<string> = new Set()): Map<string, { hearsNot: string[] }> {
   const reporters = linkedReporters(members);
-  const all = counted === undefined ? reporters : new Set([...reporters, ...counted]);
-  const out = new Set<string>();
+  const byName = new Map(members.map((m) => [m.name, m]));
+  const all = [...new Set([...reporters, ...counted])];
+  const out = new Map<string, { hearsNot: string[] }>();
   for (const m of members) {
-    if (m.role !== 'member' || !isLinked(m.status) || m.unheardBy === undefined || m.unheardBy.length === 0) continue;
-    const voters = all.size - (all.has(m.name) ? 1 : 0);
-    if (reportsAgainst(m, reporters) * 2 > voters) out.add(m.name);
+    if (m.role !== 'member' || !isLinked(m.status)) continue;
+    const voters = all.filter((v) => v !== m.name);
+    const direct = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== m.name && reporters.has(r)));
+    const hearsNot = voters.filter((v) => !direct.has(v) && (byName.get(v)?.unheardBy ?? []).some((u) => u.reporter === m.name)).sort();
+    // Its own word alone counts only when this node reaches every member it names (they are no minority it cannot ask).
+    if (direct.size === 0 && !hearsNot.every((v) => reporters.has(v))) continue;
+    if ((direct.size + hearsNot.length) * 2 > voters.length) out.set(m.name, { hearsNot });
   }
   return out;
+}
+
+/** The members cut off (`cutOffWhy`), by name. */
+export function cutOffMembers(members: readonly Reported[], counted?: ReadonlySet<string>): Set<string> {
+  return new Set(cutOffWhy(members, counted).keys());
 }
 
 /**
@@ -169,24 +206,53 @@ export function awayButCounted(members: readonly Reported[]): Set<string> {
   return out;
 }
 
+/** Whether `reporter` (a member, not `m` itself) reports it cannot hear `m`. */
+function reportedBy(m: Reported, reporter: string | undefined): boolean {
+  return reporter !== undefined && reporter !== m.name && (m.unheardBy ?? []).some((u) => u.reporter === reporter);
+}
+
 /**
- * The linked members that at least one other linked member reports it cannot
- * hear: an observer's evidence that the members may place their children
- * elsewhere, short of the verdict `cutOffMembers` gives. Only for the reason
- * of a move (reconciler.ts `causes`), never for placement. Race "a takeover
- * told as a join" (the re-check tour, majority mode, 4 of 4): n3 cut off
- * while the observer had lost n1; n2's report was one of two, so n3 stayed up
- * for the observer, and n2's takeover of n3's child read "moved n3 → n2
- * (node joined)".
+ * A member's state as the reason of a move off it reads it (events.ts
+ * `CauseContext.stateOf`), pure: `left` when it left or is gone from the
+ * table, `down` when it is down, `leaving` when it announced it takes no
+ * children any more (`ready` false; never this node itself), `up`
+ * otherwise.
+ *
+ * A member's own table says who is down for it: its netsplit policy acts on
+ * it. An observer's table says only whom the observer hears, so `observer`
+ * (its view) gives what the members saw: `down` is a member cut off from
+ * them (`cutOffWhy`), or one this observer cannot reach that they do not
+ * count either (not in `away`: `awayButCounted`, more than half of the
+ * members reached report they cannot hear it too). A member only this
+ * observer lost, the others still hearing it, is not down, and a move off it
+ * is the reason the members had (the gain of where it goes, a drain, a
+ * pin) — unless the member it goes to (`to`) cannot hear it either: that
+ * member took it over (race "a crash told as a join", available mode: the
+ * members take a killed member's children within milliseconds, before
+ * more than one of them has said it cannot hear it; the one taking the
+ * child has). Race "a heal told as a failure" (timeline-truth.test.ts, majority
+ * mode, the observer reaching all): at the heal of n3 cut off from n1 and
+ * n2, n3 still said it could not hear n1 for a moment after n1 and n2 heard
+ * it again; any single report made a member down for the reason (race "a
+ * takeover told as a join", once answered with that: `unheardMembers`), so
+ * the timeline said "4 moved from n1 to n3 (node down or failing)" of the
+ * rebalance back that every member recorded as "join", n1 up throughout. A
+ * takeover off a cut-off member is a failure still: the one rule says n3
+ * is cut off from one report and its own (race "one report of two").
  */
-export function unheardMembers(members: readonly Reported[]): Set<string> {
-  const reporters = linkedReporters(members);
-  const out = new Set<string>();
-  for (const m of members) {
-    if (m.role !== 'member' || !isLinked(m.status)) continue;
-    if (reportsAgainst(m, reporters) > 0) out.add(m.name);
-  }
-  return out;
+export function causeStateOf(
+  m: (Reported & { ready?: boolean }) | undefined,
+  self: string,
+  observer?: { cutOff: ReadonlySet<string>; away: ReadonlySet<string>; to?: string | undefined },
+): 'up' | 'down' | 'left' | 'leaving' {
+  if (m === undefined || m.status === 'left') return 'left';
+  const down =
+    observer === undefined
+      ? m.status === 'down'
+      : observer.cutOff.has(m.name) || (!isLinked(m.status) && (!observer.away.has(m.name) || reportedBy(m, observer.to)));
+  if (down) return 'down';
+  if (m.ready === false && m.name !== self) return 'leaving';
+  return 'up';
 }
 
 /**

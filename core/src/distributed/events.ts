@@ -126,8 +126,11 @@ export interface CauseContext {
   gain(node: string): GainReason;
   /** Whether `node` came back (eligible again) rather than joined for the first time (`returning`). */
   returning(node: string): boolean;
-  /** The member's state: 'left' also for a member that is gone from the table; 'leaving' when it announced it no longer takes children. */
-  stateOf(node: string): 'up' | 'down' | 'left' | 'leaving';
+  /**
+   * The member's state: 'left' also for a member that is gone from the table; 'leaving' when it announced it no longer
+   * takes children. `to`: where the child goes, when known (the member taking it may be the one that lost `node`).
+   */
+  stateOf(node: string, to?: string): 'up' | 'down' | 'left' | 'leaving';
   maxStartFailures: number;
 }
 
@@ -150,7 +153,7 @@ export function causeOf(
   if (pinAfter !== pinBefore && (pinAfter === next || pinBefore === previous)) return pinAfter == null ? 'unpin' : 'pin';
   if (previous !== undefined) {
     if (ctx.draining(previous)) return 'drain';
-    const state = ctx.stateOf(previous);
+    const state = ctx.stateOf(previous, next);
     if (state === 'left' || state === 'leaving') return 'leave';
     if (state === 'down') return 'failure';
     if ((v.failures.get(previous)?.failures ?? 0) >= ctx.maxStartFailures) return 'failure';
@@ -172,6 +175,21 @@ export interface ChildHistory {
    * once it runs alone again is from there, and none when it is there again.
    */
   readonly lastRunner: string | undefined;
+  /**
+   * Why its owner last left `lastRunner` (`from`), kept until the child
+   * runs alone elsewhere, or there again with the owner there (settled:
+   * nothing moved): the reason its move off there reports, however many
+   * owners followed, and whichever this node saw when the new instance
+   * showed up. Race "a held move told by the heal": an observer that had
+   * lost n1 while n3 was cut off placed n3's children on n2 ("failure": n3
+   * cut off), then on n1 or back on n3 as things healed, and saw n1's
+   * instances (there since the takeover) only when it linked n1 again: the
+   * move n3 → n1 was told with the reason of that moment, "node joined",
+   * where every member recorded "failure" (timeline-truth.test.ts). A pin
+   * or unpin that placed it where it went names that instead. A duplicate
+   * down to one keeps its own reason (a heal).
+   */
+  readonly leftBecause?: { readonly from: string; readonly cause: MoveReason };
 }
 
 /** The events of a diff that found none (shared: do not change it). */
@@ -225,6 +243,13 @@ export function diffChild(
   // first and the move last, as for a move seen in two diffs (which order the handoff had, one diff
   // cannot tell).
   const movedInOneDiff = movedTo !== undefined && !hasPid(oldRunners, movedTo.pid);
+  // Why its owner last left where it last ran alone (ChildHistory `leftBecause`); forgotten once it is settled there.
+  let leftBecause = before?.leftBecause?.from === lastRunner ? before?.leftBecause : undefined;
+  if (lastRunner !== undefined) {
+    if (after.owner === lastRunner && alone?.node === lastRunner) leftBecause = undefined;
+    else if (after.owner !== old?.owner && after.owner !== lastRunner && (old?.owner === lastRunner || leftBecause === undefined))
+      leftBecause = { from: lastRunner, cause: after.cause };
+  }
   for (let i = 0; i < oldRunners.length; i++) {
     const b = oldRunners[i]!;
     if (!hasPid(runners, b.pid) && (movedInOneDiff || startsOn(runners, oldRunners, b.node))) {
@@ -235,7 +260,7 @@ export function diffChild(
     const r = runners[i]!;
     if (hasPid(oldRunners, r.pid)) continue;
     events = add(events, { type: 'started', id, node: r.node, pid: r.pid, at });
-    if (r === movedTo) events = add(events, moved(id, lastRunner!, r.node, after.owner === r.node ? after.cause : causeNow(after, lastRunner!, r.node), at));
+    if (r === movedTo) events = add(events, moved(id, lastRunner!, r.node, moveReason(after, lastRunner!, r.node, leftBecause, causeNow), at));
   }
   for (let i = 0; i < oldRunners.length; i++) {
     const b = oldRunners[i]!;
@@ -254,7 +279,42 @@ export function diffChild(
       if (!prev || prev.failures !== f.failures) events = add(events, { type: 'failed', id, node, failures: f.failures, error: f.lastError, at });
     }
   }
-  return { events: events ?? NO_EVENTS, history: { view: after, lastRunner: alone?.node ?? lastRunner } };
+  const runsAlone = alone?.node ?? lastRunner;
+  const history =
+    leftBecause === undefined || runsAlone !== lastRunner ? { view: after, lastRunner: runsAlone } : { view: after, lastRunner: runsAlone, leftBecause };
+  return { events: events ?? NO_EVENTS, history };
+}
+
+/** The reasons that say why a node gains a child, not why it left the one it ran on (`GainReason`). */
+const GAIN_REASONS: ReadonlySet<MoveReason> = new Set<MoveReason>(['join', 'undrain', 'resume']);
+
+/**
+ * The reason of a move off `from` to a new instance on `to`, the child's
+ * only one: why its owner last left `from` (ChildHistory `leftBecause`),
+ * unless a pin or unpin placed it on `to` since; else the cause of the
+ * owner now when that is `to`, or `causeNow`. A gain judged before the
+ * loss of `from` was known gives way to the loss known now (`causeNow`
+ * says `from` is draining, leaving or down: `causeOf` puts those before
+ * any gain). Race "a crash told as a join": an observer's link to a killed
+ * member resets at once, the members' reports that they cannot hear it
+ * come a moment later, and the owner change in between read as the gain
+ * of where the child goes ("5 moved from n3 (node joined)", every member:
+ * "failure"); the move is seen once the members have moved it, when their
+ * reports are in.
+ */
+function moveReason(
+  after: ChildView,
+  from: string,
+  to: string,
+  leftBecause: ChildHistory['leftBecause'],
+  causeNow: (v: ChildView, from: string, to: string) => MoveReason,
+): MoveReason {
+  const now = after.owner === to ? after.cause : undefined;
+  if (now === 'pin' || now === 'unpin') return now;
+  const told = leftBecause?.cause ?? now;
+  if (told !== undefined && !GAIN_REASONS.has(told)) return told;
+  const seen = causeNow(after, from, to);
+  return told === undefined || (!GAIN_REASONS.has(seen) && seen !== 'heal') ? seen : told;
 }
 
 function moved(id: string, from: string, to: string, reason: MoveReason, at: number): DistEvent {

@@ -96,7 +96,7 @@ import {
   NO_TRACK,
   candidatesOf,
   awayButCounted,
-  unheardMembers,
+  causeStateOf,
   cutOffMembers,
   fencedMembers,
   gatedMembers,
@@ -249,6 +249,8 @@ class Known implements ChildHistory {
   constructor(
     public view: ChildView,
     public lastRunner: string | undefined,
+    /** ChildHistory `leftBecause` (undefined but while a child's owner is not where it last ran alone). */
+    public leftBecause: ChildHistory['leftBecause'],
     /** The placement epoch the view's owner was computed under. */
     public epoch: number,
     /** The sweep planned when it was last reconciled (`sweepGen`): a sweep skips an id reconciled since it was planned. */
@@ -294,8 +296,8 @@ export class Reconciler {
   private presenceWhy = new Map<string, string>();
   /** An observer's view: members linked here that the other members cannot hear (candidates.ts `cutOffMembers`). */
   private cutOff: ReadonlySet<string> = NO_CUT_OFF;
-  /** An observer's view: members some member it reaches reports it cannot hear (cut off or not, as far as it can tell). */
-  private unheard: ReadonlySet<string> = NO_CUT_OFF;
+  /** An observer's view: members it cannot reach that the cluster still counts (candidates.ts `awayButCounted`). */
+  private away: ReadonlySet<string> = NO_CUT_OFF;
   /** An observer's view: cut-off members in majority mode, whose instances it does not count (candidates.ts `fencedMembers`). */
   private fenced: ReadonlySet<string> = NO_CUT_OFF;
   private netsplitInputs: NetsplitInputs | undefined;
@@ -946,10 +948,11 @@ export class Reconciler {
       // Looked up again, not `before`: acting may have reconciled or forgotten the id meanwhile.
       let k = this.known.get(id);
       // The epoch the view was placed under (acting cannot move it, but a record must never claim a newer one).
-      if (k === undefined) this.known.set(id, (k = new Known(history.view, history.lastRunner, epoch, this.sweepGen)));
+      if (k === undefined) this.known.set(id, (k = new Known(history.view, history.lastRunner, history.leftBecause, epoch, this.sweepGen)));
       else {
         k.view = history.view;
         k.lastRunner = history.lastRunner;
+        k.leftBecause = history.leftBecause;
         k.epoch = epoch;
         k.gen = this.sweepGen;
       }
@@ -1119,15 +1122,8 @@ export class Reconciler {
     draining: (node) => this.drains.has(node),
     gain: (node) => gainOf(this.gains, node),
     returning: (node) => returning(this.gains, node),
-    stateOf: (node) => {
-      const m = this.memberByName.get(node);
-      if (!m || m.status === 'left') return 'left';
-      // Race "a takeover told as a join" (candidates.ts `unheardMembers`): a member others report they cannot hear, not
-      // judged cut off here (too few reports reach this observer), is why its children move, not the gain of where they go.
-      if (m.status === 'down' || this.cutOff.has(node) || this.unheard.has(node)) return 'down';
-      if (m.ready === false && m.name !== this.o.node) return 'leaving'; // it announced it no longer takes children
-      return 'up';
-    },
+    // An observer: what the members saw, not its own links (candidates.ts `causeStateOf`, race "a heal told as a failure").
+    stateOf: (node, to) => causeStateOf(this.memberByName.get(node), this.o.node, this.o.observer ? { cutOff: this.cutOff, away: this.away, to } : undefined),
   };
 
   /** The reason of a move seen before this node's own placement of it (events.ts). */
@@ -1239,8 +1235,8 @@ export class Reconciler {
     // An observer's view: members the others cannot hear are not up for it either (candidates.ts: cut off).
     // Of the members the cluster counts, those the observer cannot reach among them (race "an observer that lost one of
     // the majority fences the other", candidates.ts `awayButCounted`).
-    this.cutOff = this.o.observer ? cutOffMembers(members, awayButCounted(members)) : NO_CUT_OFF;
-    this.unheard = this.o.observer ? unheardMembers(members) : NO_CUT_OFF;
+    this.away = this.o.observer ? awayButCounted(members) : NO_CUT_OFF;
+    this.cutOff = this.o.observer ? cutOffMembers(members, this.away) : NO_CUT_OFF;
     this.fenced = this.cutOff.size === 0 ? NO_CUT_OFF : fencedMembers(members, this.cutOff);
     // Race "link up before its groups" (candidates.ts): a linked peer is up once its snapshot has arrived.
     const { candidates, up } = candidatesOf(members, {

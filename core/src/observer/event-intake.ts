@@ -214,7 +214,7 @@
 import type { DistEvent } from '../distributed/events.js';
 import type { StoppedEvent } from './state.js';
 import { isLinked } from '../membership.js';
-import { cutOffMembers } from '../distributed/candidates.js';
+import { cutOffWhy } from '../distributed/candidates.js';
 
 /** How long a `stopped` may wait for its spec's removal (the header: "the stop heard before the spec's removal"). */
 export const STOP_HOLD_MS = 2_000;
@@ -342,45 +342,6 @@ export function mayStillBeCutOff(m: MemberFacts, members: readonly MemberFacts[]
   const voters = reporters.size + unknown.length;
   const against = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => reporters.has(r))).size + unknown.length;
   return against * 2 > voters;
-}
-
-/**
- * The members this observer reaches that are cut off from the others when
- * a member's own reports count too (pure): of the members the cluster
- * counts (those linked here, and `counted`: unreachable from here, not
- * judged down), more than half, other than it, either report they cannot
- * hear it or are reported by it as unheard (a link is one per pair: the
- * link between them is down, and the other end times it out too), with at
- * least one report against it from a member linked here unless this
- * observer reaches every member it names (its own word about members the
- * observer cannot ask is no verdict: race "an observer that reaches only
- * the minority"; about members it reaches, it is the first word of a link
- * down that they will report at their own timeout: race "the copies
- * before the cut-off", available mode, n3's copies published before "n3
- * down (cut off)", on real processes in network namespaces). Each
- * with the members it cannot hear that say nothing against it here
- * (`hearsNot`). Race "one report of two": the observer had lost n1 when n3
- * was cut off from n1 and n2; n2's report was one of two, and the timeline
- * had the takeover's stops and moves with no node-down for the whole split,
- * then "n3 down (cut off)" stamped at the moment the observer linked n1
- * again (an outsider's tour; the simulation, timeline-truth.test.ts). n3
- * itself reports it cannot hear n1.
- */
-export function cutOffAcross(members: readonly MemberFacts[], counted: ReadonlySet<string>): Map<string, { hearsNot: string[] }> {
-  const reporters = new Set(members.filter((m) => m.role === 'member' && isLinked(m.status)).map((m) => m.name));
-  const byName = new Map(members.map((m) => [m.name, m]));
-  const all = [...new Set([...reporters, ...counted])];
-  const out = new Map<string, { hearsNot: string[] }>();
-  for (const m of members) {
-    if (m.role !== 'member' || !isLinked(m.status)) continue;
-    const voters = all.filter((v) => v !== m.name);
-    const direct = new Set((m.unheardBy ?? []).map((u) => u.reporter).filter((r) => r !== m.name && reporters.has(r)));
-    const hearsNot = voters.filter((v) => !direct.has(v) && (byName.get(v)?.unheardBy ?? []).some((u) => u.reporter === m.name)).sort();
-    // Its own word alone counts only when this observer reaches every member it names (they are no minority it cannot ask).
-    if (direct.size === 0 && !hearsNot.every((v) => reporters.has(v))) continue;
-    if ((direct.size + hearsNot.length) * 2 > voters.length) out.set(m.name, { hearsNot });
-  }
-  return out;
 }
 
 /**
@@ -859,7 +820,7 @@ export class EventIntake {
    * Looks at who the members cannot hear (their reach reports, on every
    * gateway tick: they come without a membership event). A member this
    * observer still hears but most of the others cannot (candidates.ts
-   * `cutOffMembers`) is down for the cluster: they take its children over.
+   * `cutOffWhy`) is down for the cluster: they take its children over.
    * Race "a cut-off member never down on the timeline": the board said "cut
    * off", and the timeline had the takeover's moves and no node-down
    * heading them; a node-down came only when this observer lost the member
@@ -874,9 +835,9 @@ export class EventIntake {
    * a member already cut off is the cluster's past: taken in, not published.
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
-    // Of the members the cluster counts: those unreachable from here, not judged down, among them (cutOffMembers).
-    const across = cutOffAcross(members, new Set(this.lost.keys()));
-    const cut = new Set([...cutOffMembers(members, new Set(this.lost.keys())), ...across.keys()]);
+    // Of the members the cluster counts: those unreachable from here, not judged down, among them (candidates.ts `cutOffWhy`).
+    const across = cutOffWhy(members, new Set(this.lost.keys()));
+    const cut = new Set(across.keys());
     for (const name of cut) {
       if (this.cutOff.has(name) || this.down.has(name) || this.lost.has(name)) continue;
       this.cutOff.add(name);

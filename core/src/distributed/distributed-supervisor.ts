@@ -639,6 +639,17 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   }
 
   /**
+   * While this node is not ready: what it waits for (the members it has no
+   * link to, its saved roster's not heard of, those not synced, a seed, the
+   * lease, and until when; see `WaitsFor`), as of now. The cluster hears it
+   * only once the wait has lasted a second (member metadata `waitsFor`);
+   * `pogo ctl status` asked of this node says it at once. Undefined once ready.
+   */
+  get waitsFor(): WaitsFor | undefined {
+    return this.reconciler.waitingFor;
+  }
+
+  /**
    * False only on a member in netsplit mode `majority` without its lease (cut
    * off from the majority): a change made here reaches the members it cannot
    * hear only once they hear it again. Always true in mode `available`.

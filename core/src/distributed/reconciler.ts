@@ -420,6 +420,11 @@ export class Reconciler {
     return this.ready;
   }
 
+  /** What readiness lacked when last looked at, as the node announces it (readiness.ts `waitsFor`); undefined once ready. */
+  get waitingFor(): WaitsFor | undefined {
+    return !this.ready && this.readyGaps !== undefined ? waitsFor(this.readyGaps, this.readyDeadline) : undefined;
+  }
+
   /**
    * Whether this node's desired state is the cluster's: it has synced with
    * another member (their groups and first digest in) since it started or

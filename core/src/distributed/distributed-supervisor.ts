@@ -233,6 +233,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       onProgress: () => {
         this.waiters.progress();
         this.reconciler.syncProgressed();
+        // The store's sync with a peer is half of readiness (`synced`): a node waiting looks again soon.
+        this.reconciler.readinessNews();
       },
       settledTick: () => this.reconciler.settledTick(),
       savedTick: () => this.persistence?.savedTick ?? Infinity,

@@ -110,7 +110,7 @@ import {
   type MemberViewReply,
   type SubmitOutcome,
 } from './observer/ui-protocol.js';
-import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply } from './protocol.js';
+import { CommandSchema, decodeWith, type Command, type CommandOp, type CommandReply, type WaitsFor } from './protocol.js';
 import type { OutputLine } from './supervisor/log-ring.js';
 
 export const MUTATING_OPS: ReadonlySet<CommandOp> = new Set([
@@ -214,7 +214,7 @@ export interface CommandExecutorOptions {
   incarnation: string;
   supervisor: DistributedSupervisor;
   /** This member's member table (clients are not in it). */
-  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready' | 'netsplit' | 'saveFailing'>>;
+  members(): ReadonlyArray<Pick<Member, 'name' | 'status' | 'role' | 'address' | 'ready' | 'netsplit' | 'saveFailing' | 'waitsFor' | 'startedAt'>>;
   /** What this member found at start that an operator must hear of (node.ts `notices`), for `status`. */
   notices?(): readonly string[];
   clock: Clock;
@@ -230,6 +230,9 @@ export interface CommandExecutorOptions {
   /** How many entries each audit ring keeps: the commands a credential allowed, and the credential refusals (1,000). */
   auditSize?: number;
 }
+
+/** `waitsFor` as a `status` reply member carries it: absent when there is none. */
+const waitingOf = (w: WaitsFor | undefined): { waitsFor?: WaitsFor } => (w !== undefined ? { waitsFor: w } : {});
 
 /** What `status` says on a member ready without having synced with any other (`knowsTheCluster`): a warning in `pogo ctl status` and `ls`. */
 const ALONE_NOTICE =
@@ -361,6 +364,10 @@ export class CommandExecutor {
             draining: draining.has(m.name),
             ...(m.netsplit !== undefined ? { netsplit: m.netsplit } : {}),
             ...(m.saveFailing !== undefined ? { saveFailing: m.saveFailing } : {}),
+            // Whom a member not ready waits for (protocol 2.7): its READY "no" said neither why nor for whom.
+            // This member's own, fresh: it announces its wait only once it has lasted a second (node.ts).
+            ...(m.ready !== true ? waitingOf(m.name === this.o.node ? (sup.waitsFor ?? m.waitsFor) : m.waitsFor) : {}),
+            startedAt: m.startedAt,
           }));
           // A member cut off from the majority says so: its status showed members down and children pending,
           // nothing that said it ran nothing and kept what it was told to itself (an outsider's tour).

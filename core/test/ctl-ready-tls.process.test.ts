@@ -64,8 +64,8 @@ function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-const NOT_READY =
-  /^pogo ctl: warning: n1 is not ready yet \(still linking to and syncing with the cluster\): its view may be incomplete; give another --seed first$/m;
+/** It names what it waits for (its own `waitsFor`, fresh: the cluster hears it only once it has waited a second). */
+const NOT_READY = /^pogo ctl: warning: n1 is not ready yet: it waits for a first link to any seed\. Its view may be incomplete; give another --seed first$/m;
 
 describe('pogo ctl and a member that is not ready', () => {
   it('ls and status answer and warn on stderr, naming the member; a ready member gets no warning', async () => {
@@ -84,6 +84,10 @@ describe('pogo ctl and a member that is not ready', () => {
     const status = await ctl(['status', '--seed', n1.address]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^n1 +up +127\.0\.0\.1:\d+ +no +no$/m);
+    // Under the table, whom it waits for, since its start, until --ready-timeout-ms.
+    expect(status.stdout).toMatch(
+      /^n1 not ready since \S+Z: waits for a first link to any seed; at \S+Z \(--ready-timeout-ms, its clock\) it takes children without them$/m,
+    );
     expect(status.stderr).toMatch(NOT_READY);
 
     const n2 = await cluster.start('n2');

@@ -6,7 +6,7 @@
  * readiness (it said "yes").
  */
 import { describe, expect, it } from 'vitest';
-import { auditTable, explainText, membersTable, restartedText, statusText, statusWarnings } from '../src/cli/ctl.js';
+import { auditTable, explainText, membersTable, notReadyLines, restartedText, statusText, statusWarnings } from '../src/cli/ctl.js';
 import { buildCli } from '../src/cli/main.js';
 import { MemberStatusReplySchema, type ExplanationReport } from '../src/observer/ui-protocol.js';
 
@@ -138,6 +138,30 @@ describe('pogo ctl status: members that cannot save their desired state', () => 
     // The reply as a ctl of this release reads it keeps the field (a ctl of 2.5 drops it: z.object strips unknown keys).
     const reply = readAsStatusReply('n3', members);
     expect(reply.members[1]!.saveFailing).toEqual(members[1]!.saveFailing);
+  });
+});
+
+describe('pogo ctl status: members not ready', () => {
+  const children = { specs: 0, running: 0, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;
+  it('says whom each one up waits for, since its start, until its deadline; one that has not said yet says so; one down or ready no line', () => {
+    const startedAt = Date.UTC(2026, 11, 6, 16, 36, 1, 250);
+    const waitsFor = { notLinked: ['n2', 'n4'], roster: ['n4'], notSynced: ['n3'], joined: true, leased: false, until: startedAt + 600_000 };
+    const members = readAsStatusReply('n1', [
+      { name: 'n1', status: 'up', address: 'h:1', ready: false, draining: false, waitsFor, startedAt },
+      { name: 'n2', status: 'down', address: 'h:2', ready: false, draining: false, waitsFor, startedAt },
+      { name: 'n3', status: 'up', address: 'h:3', ready: false, draining: false }, // waiting under a second, or an earlier release
+      { name: 'n5', status: 'up', address: 'h:5', ready: true, draining: false, startedAt },
+    ]).members;
+    const n1 =
+      'n1 not ready since 2026-12-06T16:36:01Z: waits for a link to n2; n4 (in its saved roster, not heard of since it restarted); ' +
+      'the state of n3 (linked, not synced yet); a majority of the expected members; ' +
+      'at 2026-12-06T16:46:01Z (--ready-timeout-ms, its clock) it takes children without them; ' +
+      'n2, n4 are reached by no member here: if gone for good, pogo ctl forget n2 (each), otherwise look at the network to them';
+    const n3 = 'n3 not ready: it has not said what it waits for yet (pogo ctl status --seed at it says)';
+    expect(notReadyLines(members)).toEqual([n1, n3]);
+    // Under the table, before the children's counts.
+    expect(statusText({ members, children, paused: false, node: 'n1' })).toMatch(/^n5 .*\n\n(.*\n){2}\nchildren: /m);
+    expect(statusText({ members, children, paused: false, node: 'n1' })).toContain(`\n${n1}\n${n3}\n\nchildren: `);
   });
 });
 

@@ -31,7 +31,10 @@ import {
 import { Persistence, SAVE_COALESCE_MS } from '../src/distributed/persistence.js';
 import { desiredStateKinds } from '../src/distributed/registers.js';
 import { Replica } from '../src/store/replica.js';
+import { READY_RETRY_MAX_MS } from '../src/distributed/reconciler.js';
 import { SimCluster } from './support/sim.js';
+import { ctlSession } from './support/ctl-session.js';
+import { notReadyLines, statusText } from '../src/cli/ctl.js';
 import { buildState } from '../src/observer/snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pogo-durable-'));
@@ -612,6 +615,74 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     await sim.until(() => sim.running().every((x) => x.supervisor.isReady), 5_000, 'ready');
     await sim.until(() => NAMES.every((a) => NAMES.every((b) => heard(a, b) === undefined)), 5_000, 'no member says it waits');
     expect(buildState(n2, { events: [] }, 'none').members['n1']?.waitsFor).toBeUndefined();
+  });
+
+  it('pogo ctl status names whom a member not ready waits for, since when and until when, in its text and its JSON', async () => {
+    // The outsider's tour again, with ctl: n1 and n2 restarted from their data dirs waited for n3, and `pogo ctl
+    // status` said READY "no" for both and nothing else; a script reading --json could not tell why either.
+    const { dirs } = await runningCluster(813);
+    for (const n of NAMES) sim.crash(n);
+    await sim.run(100);
+    await sim.start('n1', [], { dataDir: dirs['n1']! });
+    await sim.start('n2', ['n1'], { dataDir: dirs['n2']! });
+    const n1Started = sim
+      .mustGet('n1')
+      .members()
+      .find((m) => m.name === 'n1')!.startedAt;
+    await sim.until(
+      () =>
+        sim
+          .mustGet('n1')
+          .members()
+          .find((m) => m.name === 'n2')?.waitsFor?.notSynced.length === 0,
+      3_000,
+      'n1 hears n2 wait for n3 alone',
+    );
+    const session = await ctlSession(sim, 'n1');
+    const reply = await sim.resolve(session.command('status', {}, '', 'alice', 5_000));
+    await sim.resolve(session.close());
+    expect(reply.ok).toBe(true);
+    if (!reply.ok) return;
+    const n1 = reply.result.members.find((m) => m.name === 'n1')!;
+    // The JSON (`members` as ctl prints them): the announced wait, typed, and the start it has waited since.
+    expect(n1.ready).toBe(false);
+    expect(n1.waitsFor).toEqual({ notLinked: ['n3'], roster: ['n3'], notSynced: [], joined: true, leased: true, until: expect.any(Number) });
+    expect(n1.startedAt).toBe(n1Started);
+    const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const expected = (m: typeof n1) =>
+      `${m.name} not ready since ${iso(m.startedAt!)}: waits for n3 (in its saved roster, not heard of since it restarted); ` +
+      `at ${iso(m.waitsFor!.until!)} (--ready-timeout-ms, its clock) it takes children without them; ` +
+      'n3 is reached by no member here: if gone for good, pogo ctl forget n3, otherwise look at the network to it';
+    const n2 = reply.result.members.find((m) => m.name === 'n2')!;
+    expect(notReadyLines(reply.result.members)).toEqual([expected(n1), expected(n2)]);
+    const children = { specs: 0, running: 0, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;
+    expect(statusText({ members: reply.result.members, children, paused: false, node: 'n1' })).toContain(`\n${expected(n1)}\n${expected(n2)}\n`);
+  });
+
+  it('a member waiting for a roster member gone looks at its readiness a few times a second, not every 5 ms; ready at once when it returns', async () => {
+    // It looked every 5 ms for the whole wait (--ready-timeout-ms, 10 minutes here), rebuilding what it waits for
+    // each time: a real member waiting so spent 3% of a core, a tenth of that once it backs off while nothing happens.
+    const { dirs, expected } = await runningCluster(814);
+    for (const n of NAMES) sim.crash(n);
+    await sim.run(100);
+    const n1 = await sim.start('n1', [], { dataDir: dirs['n1']!, readyTimeoutMs: 600_000 });
+    await sim.start('n2', ['n1'], { dataDir: dirs['n2']!, readyTimeoutMs: 600_000 });
+    await sim.until(() => n1.members().find((m) => m.name === 'n2')?.waitsFor?.notSynced.length === 0, 3_000, 'n1 hears n2 wait for n3 alone');
+    let looks = 0;
+    // Each look at readiness publishes what it waits for (node.ts announceWaitsFor, private: counted through the instance).
+    const node = n1 as unknown as { announceWaitsFor: (w: unknown) => void };
+    const announce = node.announceWaitsFor.bind(n1);
+    node.announceWaitsFor = (w) => {
+      looks++;
+      announce(w);
+    };
+    await sim.run(10_000);
+    expect(n1.supervisor.isReady).toBe(false);
+    // 10 s at READY_RETRY_MAX_MS is 40 looks, with a few more after news (gossip, pings that change nothing count none).
+    expect(looks).toBeLessThanOrEqual(10_000 / READY_RETRY_MAX_MS + 20);
+    expect(looks).toBeGreaterThan(0);
+    await sim.start('n3', ['n1'], { dataDir: dirs['n3']! });
+    await untilNoDuplicates(() => sim.fullMesh() && sim.exactlyOnce(expected), 10_000, 'every child back once n3 is');
   });
 
   it('members that ready within a second announce no wait: a normal start gossips no waitsFor', async () => {

@@ -164,8 +164,8 @@ describe('readiness: what a waiting member says it waits for (explain)', () => {
     );
     expect(gaps).toEqual({ joined: true, notLinked: ['n3', 'n4'], notSynced: ['n2'], roster: ['n4'], leased: true });
     expect(notReadyWords(gaps, Date.UTC(2026, 11, 6, 12, 0, 0))).toBe(
-      'this node is not ready yet: it waits for a link to n3; n4 (in its saved roster, not heard of yet); the state of n2 (linked, not synced yet); ' +
-        'at 2026-12-06T12:00:00.000Z (--ready-timeout-ms) it takes children without them',
+      'this node is not ready yet: it waits for a link to n3; n4 (in its saved roster, not heard of since it restarted); ' +
+        'the state of n2 (linked, not synced yet); at 2026-12-06T12:00:00.000Z (--ready-timeout-ms) it takes children without them',
     );
     expect(notReadyWords(readinessGaps(input({ members: [member('n1')], hasSeeds: true, roster: new Map(), leased: false })), Infinity)).toBe(
       'this node is not ready yet: it waits for a first link to any seed; a majority of the expected members',

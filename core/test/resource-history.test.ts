@@ -182,4 +182,30 @@ describe('keyed collections with names an ordinary object mishandles', () => {
     const more = applyPatch(client, { resources: { set: [{ node: 'toString', intervalMs: 2_000, points: [point(3)] }] } });
     expect(more.resources['toString']?.points).toHaveLength(1);
   });
+
+  it("samples' children per node, from a snapshot and from patches, have no prototype: a node named constructor absent from a second reads undefined", () => {
+    const second = (at: number, perNode: Record<string, number>): ClusterState['samples'][number] => ({
+      at,
+      starts: 0,
+      stops: 0,
+      restarts: 0,
+      moves: 0,
+      failures: 0,
+      members: 2,
+      perNode,
+    });
+    // As the client takes them: through JSON, ordinary objects.
+    const snapshot = JSON.parse(JSON.stringify({ ...emptyState(), samples: [second(0, { n1: 2 })] })) as ClusterState;
+    const client = keyedState(snapshot);
+    const patch = JSON.parse(JSON.stringify({ samples: [second(1_000, { constructor: 1, n1: 1 })] })) as Parameters<typeof applyPatch>[1];
+    const next = applyPatch(client, patch);
+    expect(next.samples.map((x) => x.perNode)).toEqual<Array<Record<string, number>>>([{ n1: 2 }, { constructor: 1, n1: 1 }]);
+    for (const x of next.samples) {
+      expect(Object.getPrototypeOf(x.perNode)).toBeNull();
+      expect(x.perNode['toString']).toBeUndefined();
+      expect(x.perNode['hasOwnProperty']).toBeUndefined();
+    }
+    expect(next.samples[0]!.perNode['constructor']).toBeUndefined();
+    expect(next.samples[1]!.perNode['constructor']).toBe(1);
+  });
 });

@@ -90,6 +90,19 @@ describe('Timeline', () => {
     ]);
   });
 
+  it("a sample's children per node have no prototype, whatever record the levels give: a node named constructor is a count, toString is absent", () => {
+    const t = new Timeline<TimelineEvent>();
+    const plain = (): { members: number; perNode: Record<string, number> } => ({ members: 2, perNode: { constructor: 2, n1: 1 } });
+    t.tick(10_000, plain);
+    t.tick(12_000, plain); // 10 s and, not ticked, 11 s
+    expect(t.samples).toHaveLength(2);
+    for (const x of t.samples) {
+      expect(Object.getPrototypeOf(x.perNode)).toBeNull();
+      expect(x.perNode['constructor']).toBe(2);
+      expect(x.perNode['toString']).toBeUndefined();
+    }
+  });
+
   it('both rings are bounded', () => {
     const t = new Timeline<TimelineEvent>(0);
     for (let i = 0; i < NOTABLE_LIMIT + 10; i++) t.add({ type: 'node-up', node: 'n', at: i });

@@ -101,7 +101,8 @@ import {
   type Submitted,
 } from '../observer/ui-protocol.js';
 import type { ChildCountsGlobal } from '../distributed/view.js';
-import { isJsonValue, type CommandOp, type SaveFailing } from '../protocol.js';
+import { isJsonValue, type CommandOp, type SaveFailing, type WaitsFor } from '../protocol.js';
+import { waitedForParts } from '../distributed/readiness.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
@@ -533,11 +534,12 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
 
   /** A member still syncing answers from a partial view: say so (on stderr), and which member. */
   const warnIfNotReady = (s: MemberResults['status']): void => {
-    if (s.members.find((m) => m.name === s.node)?.ready === false)
-      io.stderr(
-        `pogo ctl: warning: ${s.node} is not ready yet (still linking to and syncing ` +
-          `with the cluster): its view may be incomplete; give another --seed first\n`,
-      );
+    const self = s.members.find((m) => m.name === s.node);
+    if (self?.ready !== false) return;
+    // It names whom it waits for when it says (protocol 2.7): "still linking and syncing" hid a wait for a member gone.
+    const parts = self.waitsFor !== undefined ? waitedForParts(self.waitsFor) : [];
+    const why = parts.length > 0 ? `it waits for ${parts.join('; ')}` : 'it is still linking to and syncing with the cluster';
+    io.stderr(`pogo ctl: warning: ${s.node} is not ready yet: ${why}. Its view may be incomplete; give another --seed first\n`);
   };
 
   switch (plan.command) {
@@ -556,6 +558,8 @@ async function execute(plan: Plan, session: ClientSession, io: Io, json: boolean
         children: c,
         paused: s.paused,
         draining,
+        // The text's lines on members not ready (each member's `waitsFor` and `startedAt` say it for scripts).
+        notReady: notReadyLines(members),
         warnings,
       });
     }
@@ -768,7 +772,50 @@ export function membersTable(members: ReadonlyArray<{ name: string; status: stri
 }
 
 /** A member as `pogo ctl status` reports it. */
-export type StatusMember = Parameters<typeof membersTable>[0][number] & { netsplit?: NetsplitSettings | undefined; saveFailing?: SaveFailing | undefined };
+export type StatusMember = Parameters<typeof membersTable>[0][number] & {
+  netsplit?: NetsplitSettings | undefined;
+  saveFailing?: SaveFailing | undefined;
+  waitsFor?: WaitsFor | undefined;
+  startedAt?: number | undefined;
+};
+
+/** A clock time as `pogo ctl` prints it: ISO 8601 to the second, UTC. */
+const isoSeconds = (at: number): string => new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Why a member that is up is not ready, one line each, for `pogo ctl
+ * status` (the text under the table): whom it waits for (its `waitsFor`,
+ * protocol 2.7), since when (its start: a member is ready once per
+ * incarnation), when it goes on without them (--ready-timeout-ms), and for
+ * a member waited for that none here reaches, what to do. An outsider's
+ * tour: two members restarted from their data dirs in majority mode waited
+ * for the third, blackholed, and `status` said READY "no" and nothing else.
+ */
+export function notReadyLines(members: readonly StatusMember[]): string[] {
+  const reached = new Set(members.filter((m) => isLinked(m.status)).map((m) => m.name));
+  const lines: string[] = [];
+  for (const m of members) {
+    if (!isLinked(m.status) || m.ready === true) continue;
+    const since = m.startedAt !== undefined ? ` since ${isoSeconds(m.startedAt)}` : '';
+    const w = m.waitsFor;
+    if (w === undefined) {
+      // A member announces its wait once it has lasted a second; one before protocol 2.7 never does.
+      lines.push(`${m.name} not ready${since}: it has not said what it waits for yet (pogo ctl status --seed at it says)`);
+      continue;
+    }
+    const parts = waitedForParts(w);
+    const what = parts.length > 0 ? `waits for ${parts.join('; ')}` : 'links to and syncs with every member it knows of';
+    const until = w.until !== undefined ? `; at ${isoSeconds(w.until)} (--ready-timeout-ms, its clock) it takes children without them` : '';
+    const lost = [...new Set([...w.notLinked, ...w.roster])].filter((n) => !reached.has(n)).sort();
+    const advice =
+      lost.length > 0
+        ? `; ${lost.join(', ')} ${lost.length === 1 ? 'is' : 'are'} reached by no member here: if gone for good, pogo ctl forget ${lost[0]}` +
+          `${lost.length > 1 ? ' (each)' : ''}, otherwise look at the network to ${lost.length === 1 ? 'it' : 'them'}`
+        : '';
+    lines.push(`${m.name} not ready${since}: ${what}${until}${advice}`);
+  }
+  return lines;
+}
 
 /**
  * What `pogo ctl status` warns of (the text's `warning:` lines, `warnings`
@@ -805,8 +852,10 @@ export function statusText(s: {
 }): string {
   const c = s.children;
   const warnings = [...statusWarnings(s.members, s.node), ...(s.notices ?? [])].map((w) => `warning: ${w}\n`).join('');
+  const lines = notReadyLines(s.members);
+  const waiting = lines.length > 0 ? `\n${lines.map((l) => `${l}\n`).join('')}` : '';
   return (
-    `${membersTable(s.members)}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
+    `${membersTable(s.members)}${waiting}\nchildren: ${c.specs} (${c.running} running, ${c.pending} pending,` +
     ` ${c.moving} moving, ${c.failing} failing, ${c.unplaceable} unplaceable)${s.paused ? '; rebalancing paused' : ''}\n${warnings}asked ${s.node}\n`
   );
 }

@@ -233,6 +233,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       onProgress: () => {
         this.waiters.progress();
         this.reconciler.syncProgressed();
+        // The store's sync with a peer is half of readiness (`synced`): a node waiting looks again soon.
+        this.reconciler.readinessNews();
       },
       settledTick: () => this.reconciler.settledTick(),
       savedTick: () => this.persistence?.savedTick ?? Infinity,
@@ -636,6 +638,17 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Whether this node has become ready to take children (every known member linked and synced, or readyTimeoutMs passed); stays true once true. */
   get isReady(): boolean {
     return this.reconciler.isReady;
+  }
+
+  /**
+   * While this node is not ready: what it waits for (the members it has no
+   * link to, its saved roster's not heard of, those not synced, a seed, the
+   * lease, and until when; see `WaitsFor`), as of now. The cluster hears it
+   * only once the wait has lasted a second (member metadata `waitsFor`);
+   * `pogo ctl status` asked of this node says it at once. Undefined once ready.
+   */
+  get waitsFor(): WaitsFor | undefined {
+    return this.reconciler.waitingFor;
   }
 
   /**

@@ -166,20 +166,29 @@ export function readiness(input: ReadinessInput, gaps = readinessGaps(input)): R
 }
 
 /**
+ * What a member waits for, one phrase per gap (`notReadyWords` joins them;
+ * `pogo ctl status` says them of any member from its announced `waitsFor`,
+ * which carries the same lists). The desktop app's attention lane says the
+ * same words (renderer store/attention.ts `waitWords`).
+ */
+export function waitedForParts(gaps: Pick<WaitsFor, 'notLinked' | 'roster' | 'notSynced' | 'joined' | 'leased'>): string[] {
+  const parts: string[] = [];
+  const linkless = gaps.notLinked.filter((n) => !gaps.roster.includes(n));
+  if (linkless.length > 0) parts.push(`a link to ${linkless.join(', ')}`);
+  if (gaps.roster.length > 0) parts.push(`${gaps.roster.join(', ')} (in its saved roster, not heard of since it restarted)`);
+  if (gaps.notSynced.length > 0) parts.push(`the state of ${gaps.notSynced.join(', ')} (linked, not synced yet)`);
+  if (!gaps.joined) parts.push('a first link to any seed');
+  if (!gaps.leased) parts.push('a majority of the expected members');
+  return parts;
+}
+
+/**
  * Why a member is not ready yet, in `explain`'s words: whom it waits for
  * (race "a wait that names no one", at `readinessGaps`) and when it becomes
  * ready anyway (`deadline`, clock time; Infinity when unknown).
  */
 export function notReadyWords(gaps: ReturnType<typeof readinessGaps> | undefined, deadline: number): string {
-  const parts: string[] = [];
-  if (gaps !== undefined) {
-    const linkless = gaps.notLinked.filter((n) => !gaps.roster.includes(n));
-    if (linkless.length > 0) parts.push(`a link to ${linkless.join(', ')}`);
-    if (gaps.roster.length > 0) parts.push(`${gaps.roster.join(', ')} (in its saved roster, not heard of yet)`);
-    if (gaps.notSynced.length > 0) parts.push(`the state of ${gaps.notSynced.join(', ')} (linked, not synced yet)`);
-    if (!gaps.joined) parts.push('a first link to any seed');
-    if (!gaps.leased) parts.push('a majority of the expected members');
-  }
+  const parts = gaps !== undefined ? waitedForParts(gaps) : [];
   const what = parts.length > 0 ? `it waits for ${parts.join('; ')}` : 'linking to and syncing with every member it knows of';
   const until = Number.isFinite(deadline) ? `; at ${new Date(deadline).toISOString()} (--ready-timeout-ms) it takes children without them` : '';
   return `this node is not ready yet: ${what}${until}`;

@@ -146,6 +146,19 @@ const NO_CUT_OFF: ReadonlySet<string> = new Set();
 export const RECONCILE_SLICE = 256;
 
 /**
+ * While a node waits to be ready, how soon it looks again without news: the
+ * least right after any (a link, a membership or gossip change, a store or
+ * group change, sync progress: groups and the store's sync arrive right
+ * after links, and some of it tells nothing), doubling up to the most while
+ * nothing happens. It looked every 5 ms for the whole wait: a member waiting
+ * out --ready-timeout-ms for a member gone (a restart from its data dir in
+ * majority mode) spent several % of a core rebuilding what it waits for.
+ */
+export const READY_RETRY_MIN_MS = 5;
+/** See READY_RETRY_MIN_MS. */
+export const READY_RETRY_MAX_MS = 250;
+
+/**
  * OS-process children one slice starts; the others of the slice start in the
  * next ones. Race "a node silent while it spawns": spawning is synchronous
  * (fork and exec: 12 ms each for a 170 MB node on this machine, more under
@@ -322,6 +335,9 @@ export class Reconciler {
   /** Sweeps planned before the first readiness, made as one full sweep at it. */
   private sweepDeferred = false;
   private readyRetry: TimerHandle | undefined;
+  /** When `readyRetry` fires (clock time), and the wait before the next one (`checkReady`: doubling, back to the least on news). */
+  private readyRetryAt = Infinity;
+  private readyRetryMs = READY_RETRY_MIN_MS;
   private readyTimeout: TimerHandle | undefined;
   /** When `readyTimeout` fires (clock time), and what readiness lacked when last looked at (`explain` says them). */
   private readyDeadline = Infinity;
@@ -422,6 +438,11 @@ export class Reconciler {
     return this.ready;
   }
 
+  /** What readiness lacked when last looked at, as the node announces it (readiness.ts `waitsFor`); undefined once ready. */
+  get waitingFor(): WaitsFor | undefined {
+    return !this.ready && this.readyGaps !== undefined ? waitsFor(this.readyGaps, this.readyDeadline) : undefined;
+  }
+
   /**
    * Whether this node's desired state is the cluster's: it has synced with
    * another member (their groups and first digest in) since it started or
@@ -487,6 +508,8 @@ export class Reconciler {
       // Before the first readiness, peers' snapshots arrive as thousands of group changes: the one
       // full sweep at readiness reads them all (see `refreshInputs`), so none is reconciled twice.
       this.sweepDeferred = true;
+      // A peer's snapshot arriving is half of its sync (`synced`): a node waiting looks again soon.
+      this.readinessNews();
       return;
     }
     this.markDirty(id, urgent);
@@ -1472,7 +1495,8 @@ export class Reconciler {
     this.readyTimeout = this.o.clock.setTimeout(() => this.checkReady(true), this.o.config.readyTimeoutMs);
   }
 
-  private checkReady(timedOut = false): void {
+  /** `retry`: called by `readyRetry` itself, with no news (the next look waits longer). */
+  private checkReady(timedOut = false, retry = false): void {
     this.syncProgressed();
     if (this.ready || this.stopped || this.leaving) return;
     const members = this.o.members();
@@ -1545,12 +1569,38 @@ export class Reconciler {
       this.topologyDirty = true;
       this.schedule();
       this.o.becameReady();
-    } else if (this.readyRetry === undefined) {
-      // Groups and the store's sync arrive right after links: look again shortly (one pending look, however often we are called).
-      this.readyRetry = this.o.clock.setTimeout(() => {
-        this.readyRetry = undefined;
-        this.checkReady();
-      }, 5);
+    } else {
+      this.retryReady(retry);
     }
+  }
+
+  /**
+   * Looks at readiness again soon (one pending look, however often we are
+   * called): READY_RETRY_MIN_MS after news (`retry` false: a call from what
+   * happened), else twice as long as the last time, up to READY_RETRY_MAX_MS.
+   */
+  private retryReady(retry: boolean): void {
+    if (!retry) {
+      this.readyRetryMs = READY_RETRY_MIN_MS;
+      // A later look pending is brought forward (never pushed back: calls come by the thousand at a start).
+      if (this.readyRetry !== undefined && this.readyRetryAt > this.o.clock.now() + READY_RETRY_MIN_MS) {
+        this.o.clock.clearTimeout(this.readyRetry);
+        this.readyRetry = undefined;
+      }
+    }
+    if (this.readyRetry !== undefined) return;
+    const ms = this.readyRetryMs;
+    this.readyRetryMs = Math.min(ms * 2, READY_RETRY_MAX_MS);
+    this.readyRetryAt = this.o.clock.now() + ms;
+    this.readyRetry = this.o.clock.setTimeout(() => {
+      this.readyRetry = undefined;
+      this.checkReady(false, true);
+    }, ms);
+  }
+
+  /** Something readiness reads moved without a membership or store change (the store's sync progressed): look again soon. */
+  readinessNews(): void {
+    if (this.ready || this.stopped || this.leaving || this.readyRetry === undefined) return;
+    this.retryReady(false);
   }
 }

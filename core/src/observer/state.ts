@@ -451,7 +451,22 @@ export function keyedState(state: ClusterState): ClusterState {
     for (const group of Object.keys(state.groups[scope]!)) gs[group] = keyed(state.groups[scope]![group]);
     groups[scope] = gs;
   }
-  return { ...state, members: keyed(state.members), children: keyed(state.children), groups, resources: keyed(state.resources) };
+  return {
+    ...state,
+    members: keyed(state.members),
+    children: keyed(state.children),
+    groups,
+    resources: keyed(state.resources),
+    samples: state.samples.map(keyedSample),
+  };
+}
+
+/**
+ * `sample` with its `perNode` a `keyed` record (a sample as JSON.parse made it): a node named
+ * `constructor` is absent from most seconds' counts, and reading it there gave Object's function.
+ */
+function keyedSample(sample: SampleView): SampleView {
+  return { ...sample, perNode: keyed(sample.perNode) };
 }
 
 function diffKeyed<T>(prev: Record<string, T>, next: Record<string, T>): { set?: T[]; remove?: string[] } | undefined {
@@ -546,7 +561,7 @@ export function applyPatch(state: ClusterState, patch: StatePatch): ClusterState
   }
   if (patch.samples) {
     const lastAt = state.samples.at(-1)?.at ?? -Infinity;
-    next.samples = [...state.samples, ...patch.samples.filter((x) => x.at > lastAt)].slice(-MAX_SAMPLES);
+    next.samples = [...state.samples, ...patch.samples.filter((x) => x.at > lastAt).map(keyedSample)].slice(-MAX_SAMPLES);
   }
   if (patch.resources) {
     next.resources = keyed(state.resources);

@@ -194,10 +194,12 @@ export class Timeline<E extends TimelineEvent> {
     }
     if (second <= this.current.at) return;
     const l = levels();
-    this.samples.push({ ...this.current, members: l.members, perNode: l.perNode });
+    // By node name without a prototype (state.ts `keyed`), whatever record `levels` gave: a node named `constructor` is a count.
+    const perNode = keyed(l.perNode);
+    this.samples.push({ ...this.current, members: l.members, perNode });
     // Seconds in which nothing ticked (a stalled loop) count nothing: at most SAMPLE_LIMIT of them.
     const skipped = Math.min(SAMPLE_LIMIT, (second - this.current.at) / SAMPLE_MS - 1);
-    for (let i = skipped; i >= 1; i--) this.samples.push({ ...this.blank(second - i * SAMPLE_MS), members: l.members, perNode: l.perNode });
+    for (let i = skipped; i >= 1; i--) this.samples.push({ ...this.blank(second - i * SAMPLE_MS), members: l.members, perNode });
     if (this.samples.length > SAMPLE_LIMIT) this.samples.splice(0, this.samples.length - SAMPLE_LIMIT);
     this.current = this.blank(second);
     // Bursts that can no longer grow are closed (their entry stays in `activity`).

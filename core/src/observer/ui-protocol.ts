@@ -522,6 +522,10 @@ export const MemberStatusReplySchema = z.object({
       netsplit: NetsplitSettingsSchema.optional(),
       /** Present while it cannot save its desired state to its data dir (members of protocol 2.6 and later). */
       saveFailing: SaveFailingSchema.optional(),
+      /** While it is not ready: what it waits for, as it announces it (members of protocol 2.7 and later). */
+      waitsFor: WaitsForSchema().optional(),
+      /** When its incarnation started (ms since the epoch, its clock): a member not ready has waited since then. Absent from older members' replies. */
+      startedAt: z.number().int().nonnegative().optional(),
     }),
   ),
   children: z.object({

@@ -75,6 +75,26 @@ describe("series from the gateway's samples", () => {
     expect(perNodeSeries([])).toEqual({ nodes: [], points: [] });
   });
 
+  it("children per node with nodes named like Object's own functions (constructor, toString, hasOwnProperty): 0 where absent, not the function", () => {
+    // As the gateway sends them: JSON, parsed into ordinary objects (node names match [A-Za-z0-9][A-Za-z0-9._@-]*).
+    const samples = JSON.parse(
+      JSON.stringify([
+        sample(0, { perNode: { 'demo-1': 2 } }),
+        sample(1_000, { perNode: { 'demo-1': 1, constructor: 1, toString: 3 } }),
+        sample(2_000, { perNode: { hasOwnProperty: 2, constructor: 1 } }),
+      ]),
+    ) as SampleView[];
+    const { nodes, points } = perNodeSeries(samples);
+    expect(nodes).toEqual(['constructor', 'demo-1', 'hasOwnProperty', 'toString']);
+    expect(points.map((p) => p.values)).toEqual([
+      { constructor: 0, 'demo-1': 2, hasOwnProperty: 0, toString: 0 },
+      { constructor: 1, 'demo-1': 1, hasOwnProperty: 0, toString: 3 },
+      { constructor: 1, 'demo-1': 0, hasOwnProperty: 2, toString: 0 },
+      { constructor: 1, 'demo-1': 0, hasOwnProperty: 2, toString: 0 },
+    ]);
+    for (const p of points) for (const n of nodes) expect(typeof p.values[n]).toBe('number');
+  });
+
   it("members are held to the end; the shared domain runs from the first sample to the end of the last (the gateway's clock)", () => {
     const samples = [sample(1_000, { members: 3 }), sample(2_000, { members: 2 })];
     expect(membersSeries(samples)).toEqual([

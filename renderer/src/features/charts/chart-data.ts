@@ -85,7 +85,8 @@ export function perNodeSeries(samples: readonly SampleView[]): { nodes: string[]
   const names = new Set<string>();
   for (const s of samples) for (const n of Object.keys(s.perNode)) names.add(n);
   const nodes = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const points = samples.map((s) => ({ at: s.at, values: Object.fromEntries(nodes.map((n) => [n, s.perNode[n] ?? 0])) }));
+  // Own entries only: a node named `constructor` or `toString` absent from a second read Object's function there.
+  const points = samples.map((s) => ({ at: s.at, values: Object.fromEntries(nodes.map((n) => [n, Object.hasOwn(s.perNode, n) ? s.perNode[n]! : 0])) }));
   const last = points.at(-1);
   if (last) points.push({ at: endOf(samples), values: last.values });
   return { nodes, points };

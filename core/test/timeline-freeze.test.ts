@@ -15,6 +15,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src/observer/gateway.js';
 import type { ClusterState } from '../src/observer/state.js';
+import type { PogoNode } from '../src/node.js';
 import { FAST_TIMING, SimCluster } from './support/sim.js';
 import { StallableClock } from './support/stallable-clock.js';
 
@@ -45,31 +46,37 @@ function snapshot(g: Gateway): Promise<ClusterState> {
   });
 }
 
+/** Three members (available mode), n3's timers stallable; an observer with a longer timeout and its gateway; 12 children. */
+async function cluster(seed: number): Promise<{ s: SimCluster; frozen: StallableClock; obs: PogoNode; onN3: Set<string> }> {
+  const s = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
+  sim = s;
+  const frozen = new StallableClock(s.clock);
+  for (const name of members) await s.start(name, name === 'n1' ? [] : ['n1'], FAST_TIMING, undefined, name === 'n3' ? frozen : s.clock);
+  // The observer waits longer before it declares a silent peer down than the members do (its own settings).
+  await s.start('obs', ['n1'], { ...FAST_TIMING, heartbeatTimeoutMs: 1_500, role: 'observer' });
+  await s.until(() => s.fullMesh() && members.every((m) => s.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
+  for (const id of ids) await s.resolve(s.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
+  await s.until(() => s.exactlyOnce(ids), 5_000, 'children placed');
+  gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
+  const obs = s.mustGet('obs');
+  await s.until(() => obs.supervisor.whichChildren('global').every((c) => c.status === 'running'), 5_000, 'observer sees all');
+  await s.run(2_000);
+  const onN3 = new Set(
+    obs.supervisor
+      .whichChildren('global')
+      .flatMap((c) => c.instances)
+      .filter((i) => i.node === 'n3')
+      .map((i) => i.pid),
+  );
+  expect(onN3.size).toBeGreaterThan(0);
+
+  return { s, frozen, obs, onN3 };
+}
+
 describe('timeline truth: a frozen member woken', () => {
   for (const seed of [1, 2, 3])
     it(`available mode, n3 frozen past the members' and the observer's timeouts, then woken: one node-down, no start of the instances it ran all along, one node-up (seed ${seed})`, async () => {
-      const s = new SimCluster(seed, { latencyMs: 1, jitterMs: 4 });
-      sim = s;
-      const frozen = new StallableClock(s.clock);
-      for (const name of members) await s.start(name, name === 'n1' ? [] : ['n1'], FAST_TIMING, undefined, name === 'n3' ? frozen : s.clock);
-      // The observer waits longer before it declares a silent peer down than the members do (its own settings).
-      await s.start('obs', ['n1'], { ...FAST_TIMING, heartbeatTimeoutMs: 1_500, role: 'observer' });
-      await s.until(() => s.fullMesh() && members.every((m) => s.mustGet(m).supervisor.isReady), 10_000, 'mesh and ready');
-      for (const id of ids) await s.resolve(s.mustGet('n1').supervisor.startChild({ id, start: { worker: 'w' } }));
-      await s.until(() => s.exactlyOnce(ids), 5_000, 'children placed');
-      gateway = await startGateway(s.mustGet('obs'), { intervalMs: 100 });
-      const obs = s.mustGet('obs');
-      await s.until(() => obs.supervisor.whichChildren('global').every((c) => c.status === 'running'), 5_000, 'observer sees all');
-      await s.run(2_000);
-      const onN3 = new Set(
-        obs.supervisor
-          .whichChildren('global')
-          .flatMap((c) => c.instances)
-          .filter((i) => i.node === 'n3')
-          .map((i) => i.pid),
-      );
-      expect(onN3.size).toBeGreaterThan(0);
-
+      const { s, frozen, obs, onN3 } = await cluster(seed);
       const froze = s.clock.now();
       frozen.held = true;
       for (const other of ['n1', 'n2', 'obs']) s.network.cut(ADDRESS('n3'), ADDRESS(other));
@@ -81,7 +88,7 @@ describe('timeline truth: a frozen member woken', () => {
       await s.until(() => s.exactlyOnce(ids), 10_000, 'every child runs once');
       await s.run(3_000);
 
-      const state = await snapshot(gateway);
+      const state = await snapshot(gateway!);
       const events = state.events.filter((e) => e.at >= froze && (e.type === 'node-down' || e.type === 'node-up'));
       expect(events.map((e) => `${e.type} ${(e as { node?: string }).node} ${e.at < woke ? 'frozen' : 'woken'}`)).toEqual([
         'node-down n3 frozen',
@@ -96,6 +103,10 @@ describe('timeline truth: a frozen member woken', () => {
       const resolved = state.activity.filter((a) => a.type === 'duplicate-resolved' && a.at >= woke);
       expect(resolved.reduce((n, a) => n + a.count, 0)).toBe(onN3.size);
       expect(resolved.every((a) => a.kept === 'n3')).toBe(true);
+      // Its instances were lost from sight at this observer's own timeout, not seen to stop: said so.
+      const lostFromSight = state.activity.filter((a) => a.type === 'stopped' && a.at >= froze && a.at < woke && a.nodes['n3'] !== undefined);
+      expect(lostFromSight.length).toBeGreaterThan(0);
+      expect(lostFromSight.every((a) => a.first.type === 'stopped' && a.first.unseen === true)).toBe(true);
       // The node-down heads what it caused, but for the copies of the member that timed n3 out first: its report is one
       // of two, no verdict yet, and in available mode it starts them at once (true, and told in that order). The member
       // whose report makes the verdict sends it before its own copies start (race "a takeover heard before its
@@ -108,4 +119,19 @@ describe('timeline truth: a frozen member woken', () => {
       const down = state.events.find((e) => e.type === 'node-down' && e.at >= froze);
       expect((down as { reason?: string }).reason).toMatch(/; this observer has not heard it for \d+ ms either \(its link here is not timed out yet\)$/);
     });
+});
+
+describe('timeline truth: a member that died', () => {
+  it('its instances stopped with it: told as stops, not as lost from sight', async () => {
+    const { s, obs, onN3 } = await cluster(4);
+    const died = s.clock.now();
+    s.crash('n3');
+    await s.until(() => obs.member('n3')?.status === 'down', 10_000, 'the observer lost n3');
+    await s.until(() => s.exactlyOnce(ids), 10_000, 'every child runs once');
+    await s.run(2_000);
+    const state = await snapshot(gateway!);
+    const stops = state.activity.filter((a) => a.type === 'stopped' && a.at >= died && a.nodes['n3'] !== undefined);
+    expect(stops.reduce((n, a) => n + a.count, 0)).toBe(onN3.size);
+    expect(stops.every((a) => a.first.type === 'stopped' && a.first.unseen === undefined)).toBe(true);
+  });
 });

@@ -539,6 +539,8 @@ export interface EventIntakeOptions {
   changed(): void;
   /** When the observer started (its clock): members started before it were already up, not joining. */
   startedAt?: number;
+  /** Whether member `name`, down, went silent before its link here was dropped (`wentSilent`); none did when not given. */
+  wentSilent?(name: string): boolean;
   /** Start catching up (the observer has not synced with the cluster yet): see the header. */
   catchingUp?: boolean;
 }
@@ -712,6 +714,10 @@ export class EventIntake {
           const gone = this.vanished.get(e.id) ?? new Map<string, string>();
           gone.set(e.pid, e.node);
           this.vanished.set(e.id, gone);
+          if (this.lostFromSight(e.node)) {
+            this.emit({ ...e, unseen: true });
+            return;
+          }
         }
         break;
       }
@@ -995,6 +1001,8 @@ export class EventIntake {
     if (announced) this.leaving.delete(name);
     // Published down when it was cut off (observeCutOff): its loss here is no second node-down (its stops are news).
     const cut = this.cutOff.has(name);
+    // Gone silent (or cut off): its instances were lost from sight, not seen to stop (StopNote `unseen`).
+    const silent = cut || this.o.wentSilent?.(name) === true;
     const first = l.held[0];
     const down = verdict !== undefined && first?.type === 'node-down' ? verdictDown(first, verdict.at, verdict.by) : first;
     const at = down !== first && down !== undefined ? down.at : undefined;
@@ -1005,6 +1013,10 @@ export class EventIntake {
         const gone = this.vanished.get(e.id) ?? new Map<string, string>();
         gone.set(e.pid, e.node);
         this.vanished.set(e.id, gone);
+        if (silent) {
+          this.emit({ ...restamp(e), unseen: true });
+          continue;
+        }
       }
       this.emit(e === first ? down! : restamp(e));
     }
@@ -1033,7 +1045,7 @@ export class EventIntake {
   }
 
   /** A `stopped` of a child whose spec is gone says so, and who asked when the stop went through this gateway (StopNote). */
-  private noted(e: DistEvent): DistEvent | StoppedEvent {
+  private noted(e: DistEvent | StoppedEvent): DistEvent | StoppedEvent {
     if (e.type !== 'stopped' || this.o.isLive?.(e.id) !== false) return e;
     this.nowhere.delete(e.id);
     const by = this.o.stopAsked?.(e.id);
@@ -1080,7 +1092,7 @@ export class EventIntake {
   }
 
   /** Publishes `e` unless it repeats what was already published (a pid already running, an owner already placed). */
-  private emit(given: DistEvent): void {
+  private emit(given: DistEvent | StoppedEvent): void {
     const e = given.type === 'moved' ? drainReason(given, this.draining.get(given.from)) : this.noted(given);
     if (e.type === 'started') {
       const pids = this.running.get(e.id) ?? new Map<string, string | undefined>();
@@ -1171,6 +1183,11 @@ export class EventIntake {
       if (f !== undefined) facts.push(f);
     }
     return facts;
+  }
+
+  /** Whether the instances of member `name`, down here, were lost from sight rather than seen to stop (StopNote `unseen`). */
+  private lostFromSight(name: string): boolean {
+    return this.cutOff.has(name) || this.o.wentSilent?.(name) === true;
   }
 
   /** Whether member `name`, linked here, may be cut off from the others still (`mayStillBeCutOff` on the table now). */

@@ -41,7 +41,7 @@ import { ResourceSampler, systemProbe, type ProcessProbe } from '../resources.js
 import { installAuth } from './auth.js';
 import { CommandRouter } from './command-router.js';
 import { ConvergenceTracker } from './convergence.js';
-import { EventIntake, withLinkFacts } from './event-intake.js';
+import { EventIntake, wentSilent, withLinkFacts } from './event-intake.js';
 import { EventHistory } from './history.js';
 import { PatchFeed, PatchPacer } from './patches.js';
 import { RemoteView } from './remote-view.js';
@@ -154,6 +154,12 @@ export async function startGateway(node: PogoNode, options: GatewayOptions = {})
       return asked !== undefined && node.clock.now() - asked.at < STOP_NOTE_MS ? asked.user : undefined;
     },
     startedAt: node.startedAt,
+    // A member down after it went silent (frozen, cut off, a host gone without closing its connections): what it ran was
+    // lost from sight, not seen to stop (StopNote `unseen`). The snapshot's `silent` reads the same.
+    wentSilent: (name) => {
+      const m = node.member(name);
+      return m !== undefined && wentSilent(m, node.config.suspectAfterMs);
+    },
     // Until the observer has synced with the cluster, what it learns is the cluster's past (event-intake.ts).
     catchingUp: !caughtUp(node),
     // No borrowed view at once: a member that really died is judged down within a few ms (the others'

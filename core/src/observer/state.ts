@@ -183,11 +183,20 @@ export type GatewayEvent = ConvergedEvent;
  * `terminated` when the child's spec is gone (a stop command, or the child
  * is not to be restarted), not a stop the cluster will follow with a
  * start elsewhere; `by`, who asked, when the stop command went through
- * this gateway (the audit log has every member's record).
+ * this gateway (the audit log has every member's record); `unseen` when
+ * it is no stop seen but an instance lost from sight with a silent member.
  */
 export interface StopNote {
   /** The child's spec was removed: it stopped for good. */
   terminated?: true;
+  /**
+   * Published with its member's loss, that member having gone silent (frozen,
+   * cut off, or a host gone without closing its connections) rather than
+   * closed its links: this observer lost sight of the instance, and cannot
+   * know whether it stopped (it did if the member died; it runs on if the
+   * member is frozen or cut off). event-intake.ts.
+   */
+  unseen?: true;
   /** Who asked for the stop (the user a session of this gateway declared). */
   by?: string;
 }

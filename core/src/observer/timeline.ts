@@ -58,6 +58,8 @@ export interface TimelineEvent {
   /** stopped: the child was terminated, and by whom (state.ts StopNote): such stops are bursts of their own. */
   terminated?: boolean;
   by?: string;
+  /** stopped: lost from sight with a silent member (state.ts StopNote), not seen to stop: bursts of their own. */
+  unseen?: boolean;
   /** duplicate-resolved: the instance kept, and those stopped. */
   survivor?: { node: string };
   stopped?: ReadonlyArray<{ node: string }>;
@@ -118,6 +120,7 @@ export function instancesPerNode(children: Iterable<{ instances: ReadonlyArray<{
 function burstKey(e: TimelineEvent): string {
   if (e.type === 'duplicate-resolved') return `duplicate-resolved|${e.survivor?.node ?? ''}`;
   if (e.type === 'stopped' && e.terminated === true) return `stopped|terminated|${e.by ?? ''}`;
+  if (e.type === 'stopped' && e.unseen === true) return 'stopped|unseen';
   return e.type === 'moved' ? `moved|${e.from ?? ''}|${e.reason ?? ''}` : e.type;
 }
 

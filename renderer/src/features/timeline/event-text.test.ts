@@ -141,6 +141,18 @@ describe('the event formatter', () => {
         ),
       ),
     ).toBe('40 stopped on n2');
+    // Instances lost from sight with a member gone silent are not said to have stopped (StopNote `unseen`).
+    expect(
+      activityText(
+        burstOf(
+          1,
+          times(6, (i) => ({ at: i, type: 'stopped' as const, id: `c${i}`, node: 'demo-3', pid: 'p', unseen: true as const })),
+        ),
+      ),
+    ).toBe('6 lost from sight on demo-3 (its node went silent: stopped if it died, still running if it is frozen or cut off)');
+    expect(eventText({ type: 'stopped', id: 'a', node: 'demo-3', pid: 'p', at: 0, unseen: true })).toBe(
+      'a lost from sight on demo-3 (its node went silent: stopped if it died, still running if it is frozen or cut off)',
+    );
     expect(
       activityText(
         burstOf(

@@ -62,6 +62,14 @@ export function subjectsOf(e: ClusterEvent): { child: string | null; nodes: stri
 }
 
 /** Who stopped a child for good: an operator's stop through this gateway names the user; else a stop command or the child's own end. */
+/**
+ * Why a stop is told as "lost from sight" (state.ts StopNote `unseen`): the
+ * instance went with a member that went silent, so whether it stopped is
+ * not known here. "6 stopped on demo-3" of a frozen member's instances,
+ * which ran on, was the README's own kill -STOP tour.
+ */
+const UNSEEN_WHY = ' (its node went silent: stopped if it died, still running if it is frozen or cut off)';
+
 function stoppedBy(e: StoppedEvent): string {
   return e.by !== undefined ? ` by ${e.by || 'an operator'} (stop command)` : ' (stopped by a command, or ended and not restarted)';
 }
@@ -80,6 +88,7 @@ export function describeEvent(e: ClusterEvent): Part[] {
       return [{ child: e.id }, ' started on ', { node: e.node }];
     case 'stopped':
       if (e.terminated) return [{ child: e.id }, ` stopped for good${stoppedBy(e)} on `, { node: e.node }];
+      if (e.unseen) return [{ child: e.id }, ' lost from sight on ', { node: e.node }, UNSEEN_WHY];
       return [{ child: e.id }, ' stopped on ', { node: e.node }];
     case 'moved':
       return [{ child: e.id }, ' moved ', { node: e.from }, ' → ', { node: e.to }, ` (${MOVE_REASONS[e.reason]})`];
@@ -160,6 +169,7 @@ export function describeActivity(a: ActivityView): Part[] {
       ];
     case 'stopped':
       if (a.first.type === 'stopped' && a.first.terminated) return [`${n} stopped for good${stoppedBy(a.first)} on `, ...where(a.nodes)];
+      if (a.first.type === 'stopped' && a.first.unseen) return [`${n} lost from sight on `, ...where(a.nodes), UNSEEN_WHY];
       return [`${n} stopped on `, ...where(a.nodes)];
     case 'started':
     case 'failed':

@@ -129,5 +129,12 @@ describe('timeline entries', () => {
     );
     expect(redistributionSummary(entries)).toBe('983 children moved · 1,000 started · 1 failed · 1 more node change');
     expect(redistributionSummary(mergeEntries([converged(1)], []))).toBe('no child moved');
+    // Instances lost from sight with a silent member are not counted as stopped.
+    const lost = burstOf(
+      5,
+      Array.from({ length: 6 }, (_, i) => ({ at: i, type: 'stopped' as const, id: `c${i}`, node: 'n3', pid: `p${i}`, unseen: true as const })),
+    );
+    const stops = burstOf(6, [{ at: 9, type: 'stopped' as const, id: 'x', node: 'n1', pid: 'q' }]);
+    expect(redistributionSummary(mergeEntries([], [moved, lost, stops]))).toBe('983 children moved · 1 stopped · 6 lost from sight');
   });
 });

@@ -72,6 +72,12 @@ export function entryType(entry: Entry): EventType {
   return entry.kind === 'event' ? entry.event.type : entry.activity.type;
 }
 
+/** Whether an entry is of stops told as lost from sight (state.ts StopNote `unseen`), not seen to stop. */
+function isUnseenStop(entry: Entry): boolean {
+  const e = entry.kind === 'event' ? entry.event : entry.activity.first;
+  return e.type === 'stopped' && e.unseen === true;
+}
+
 /** How many events an entry stands for. */
 export function entryCount(entry: Entry): number {
   return entry.kind === 'event' ? 1 : entry.activity.count;
@@ -231,9 +237,12 @@ export function visibleCount(items: readonly VisibleItem[]): number {
 /** "983 children moved · 983 started · 983 stopped": what happened in a redistribution (nothing of a kind, not mentioned). */
 export function redistributionSummary(all: readonly Entry[]): string {
   const counts: Partial<Record<EventType, number>> = {};
+  // Instances lost from sight with a silent member (StopNote `unseen`) are not said to have stopped.
+  let unseen = 0;
   for (const e of all) {
     const type = entryType(e);
-    counts[type] = (counts[type] ?? 0) + entryCount(e);
+    if (isUnseenStop(e)) unseen += entryCount(e);
+    else counts[type] = (counts[type] ?? 0) + entryCount(e);
   }
   const fmt = (n: number): string => n.toLocaleString('en-US');
   const parts: string[] = [];
@@ -246,6 +255,7 @@ export function redistributionSummary(all: readonly Entry[]): string {
     ['duplicate-resolved', 'duplicates resolved'],
   ] as const)
     if (counts[type]) parts.push(`${fmt(counts[type])} ${label}`);
+  if (unseen > 0) parts.push(`${fmt(unseen)} lost from sight`);
   const changes = (counts['node-down'] ?? 0) + (counts['node-up'] ?? 0);
   if (changes > 0) parts.push(`${changes} more node ${changes === 1 ? 'change' : 'changes'}`);
   return parts.length > 0 ? parts.join(' · ') : 'no child moved';

@@ -1225,9 +1225,9 @@ describe("quietLink and stillHeard: what a cut-off node-down says of this observ
   it('says the observer still hears it, or for how long it has not', () => {
     expect(stillHeard({ status: 'up', lastHeardAt: at - 100, pingIntervalMs: 200 }, at)).toBe('this observer still does');
     expect(stillHeard({ status: 'up', lastHeardAt: at - 1_000, pingIntervalMs: 200 }, at)).toBe(
-      'this observer has not heard it for 1000 ms either (its link here is not timed out yet)',
+      'this observer has not heard it for 1000 ms either, its own link not timed out yet',
     );
-    expect(stillHeard({ status: 'suspect' }, at)).toBe('this observer has not heard it lately either (its link here is not timed out yet)');
+    expect(stillHeard({ status: 'suspect' }, at)).toBe('this observer has not heard it lately either, its own link not timed out yet');
     expect(stillHeard(undefined, at)).toBe('this observer still does');
   });
 });

@@ -369,7 +369,7 @@ export function wentSilent(m: { status: string; since?: number; lastHeardAt?: nu
 export function stillHeard(m: Pick<MemberFacts, 'status' | 'lastHeardAt' | 'pingIntervalMs'> | undefined, at: number): string {
   if (m === undefined || !quietLink(m, at)) return 'this observer still does';
   const ms = m.lastHeardAt === undefined ? undefined : Math.max(0, at - m.lastHeardAt);
-  return `this observer has not heard it ${ms === undefined ? 'lately' : `for ${ms} ms`} either (its link here is not timed out yet)`;
+  return `this observer has not heard it ${ms === undefined ? 'lately' : `for ${ms} ms`} either, its own link not timed out yet`;
 }
 
 /**

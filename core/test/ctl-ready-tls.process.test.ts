@@ -65,7 +65,8 @@ function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 /** It names what it waits for (its own `waitsFor`, fresh: the cluster hears it only once it has waited a second). */
-const NOT_READY = /^pogo ctl: warning: n1 is not ready yet: it waits for a first link to any seed\. Its view may be incomplete; give another --seed first$/m;
+const NOT_READY =
+  /^pogo ctl: warning: n1 is not ready yet: it waits for a first link to any of its seeds\. Its view may be incomplete; give another --seed first$/m;
 
 describe('pogo ctl and a member that is not ready', () => {
   it('ls and status answer and warn on stderr, naming the member; a ready member gets no warning', async () => {
@@ -86,7 +87,7 @@ describe('pogo ctl and a member that is not ready', () => {
     expect(status.stdout).toMatch(/^n1 +up +127\.0\.0\.1:\d+ +no +no$/m);
     // Under the table, whom it waits for, since its start, until --ready-timeout-ms.
     expect(status.stdout).toMatch(
-      /^n1 not ready since \S+Z: waits for a first link to any seed; at \S+Z \(--ready-timeout-ms, its clock\) it takes children without them$/m,
+      /^n1 not ready since \S+Z: waits for a first link to any of its seeds; at \S+Z \(--ready-timeout-ms, its clock\) it takes children without them$/m,
     );
     expect(status.stderr).toMatch(NOT_READY);
 

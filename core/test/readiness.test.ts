@@ -168,7 +168,7 @@ describe('readiness: what a waiting member says it waits for (explain)', () => {
         'the state of n2 (linked, not synced yet); at 2026-12-06T12:00:00.000Z (--ready-timeout-ms) it takes children without them',
     );
     expect(notReadyWords(readinessGaps(input({ members: [member('n1')], hasSeeds: true, roster: new Map(), leased: false })), Infinity)).toBe(
-      'this node is not ready yet: it waits for a first link to any seed; a majority of the expected members',
+      'this node is not ready yet: it waits for a first link to any of its seeds; a majority of the expected members (majority mode)',
     );
     expect(notReadyWords(undefined, Infinity)).toBe('this node is not ready yet: linking to and syncing with every member it knows of');
   });

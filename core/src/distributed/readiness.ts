@@ -57,6 +57,7 @@
 import type { UnresolvedSeed } from '../discovery/seed-discovery.js';
 import { isLinked, type Member } from '../membership.js';
 import { WAITS_FOR_NAMES_MAX, type WaitsFor } from '../protocol.js';
+import { waitedForParts } from './wait-words.js';
 
 /** A seed address whose last answer refused this node for good (membership.ts `refusals`). */
 export interface Refusal {
@@ -165,22 +166,7 @@ export function readiness(input: ReadinessInput, gaps = readinessGaps(input)): R
   return { verdict: 'ready-by-timeout', notLinked, notSynced, roster };
 }
 
-/**
- * What a member waits for, one phrase per gap (`notReadyWords` joins them;
- * `pogo ctl status` says them of any member from its announced `waitsFor`,
- * which carries the same lists). The desktop app's attention lane says the
- * same words (renderer store/attention.ts `waitWords`).
- */
-export function waitedForParts(gaps: Pick<WaitsFor, 'notLinked' | 'roster' | 'notSynced' | 'joined' | 'leased'>): string[] {
-  const parts: string[] = [];
-  const linkless = gaps.notLinked.filter((n) => !gaps.roster.includes(n));
-  if (linkless.length > 0) parts.push(`a link to ${linkless.join(', ')}`);
-  if (gaps.roster.length > 0) parts.push(`${gaps.roster.join(', ')} (in its saved roster, not heard of since it restarted)`);
-  if (gaps.notSynced.length > 0) parts.push(`the state of ${gaps.notSynced.join(', ')} (linked, not synced yet)`);
-  if (!gaps.joined) parts.push('a first link to any seed');
-  if (!gaps.leased) parts.push('a majority of the expected members');
-  return parts;
-}
+export { waitedForParts } from './wait-words.js';
 
 /**
  * Why a member is not ready yet, in `explain`'s words: whom it waits for

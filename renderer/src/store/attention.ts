@@ -36,7 +36,7 @@
  * hand-set clock; the lane re-renders at the next deadline (`nextDeadline`).
  */
 import type { StateCreator } from 'zustand';
-import type { ChildView, ClusterState, MemberView, StatePatch } from 'pogo-core/observer-state';
+import { waitedForParts, type ChildView, type ClusterState, type MemberView, type StatePatch } from 'pogo-core/observer-state';
 import type { AppStore } from './index';
 import { observerHears } from '../shared/member-status';
 
@@ -279,13 +279,7 @@ export const NOT_READY_GRACE_MS = 5_000;
  * `explain`, from what the member announces: protocol 2.7 `waitsFor`).
  */
 export function waitWords(w: WaitsFor): string {
-  const parts: string[] = [];
-  const linkless = w.notLinked.filter((n) => !w.roster.includes(n));
-  if (linkless.length > 0) parts.push(`a link to ${linkless.join(', ')}`);
-  if (w.roster.length > 0) parts.push(`${w.roster.join(', ')} (in its saved roster, not heard of since it restarted)`);
-  if (w.notSynced.length > 0) parts.push(`the state of ${w.notSynced.join(', ')} (linked, not synced yet)`);
-  if (!w.joined) parts.push('a first link to any of its seeds');
-  if (!w.leased) parts.push('a majority of the expected members (majority mode)');
+  const parts = waitedForParts(w);
   return parts.length > 0 ? parts.join('; ') : 'links to and sync with every member it knows of';
 }
 

@@ -270,6 +270,8 @@ export class Membership {
   private stopped = false;
   /** Each linked peer's latest `reach` report: name → incarnation and since when (our clock) it has not heard it. */
   private readonly reports = new Map<string, Map<string, { incarnation: string; since: number }>>();
+  /** A first dial to a member never heard of failed since the last gossip round: our `reach` list may have grown (`unheardList`). */
+  private reachStale = false;
   /** Our own last `reach` list as sent, to send only changes. */
   private lastReach = '';
 
@@ -440,12 +442,23 @@ export class Membership {
     return out;
   }
 
-  /** The members (not observers) we cannot hear now, with how long we have not heard each. */
+  /**
+   * The members (not observers) we cannot hear now, with how long we have not
+   * heard each. Race "a member met late reported unheard": one learned from
+   * gossip is down in our table until our link to it is up, and every member
+   * still meeting the others at start named the newcomers it had not linked
+   * yet; an observer took "n1, n2 cannot hear n3" for a cut-off (ten
+   * node-downs in one simulated start of five members with 20-300 ms links;
+   * once on real processes). A member never heard of here (this incarnation)
+   * is unheard only once a dial to it has failed (said at the next gossip
+   * round).
+   */
   private unheardList(): Array<{ name: string; incarnation: string; silentMs: number }> {
     const now = this.o.clock.now();
     const out: Array<{ name: string; incarnation: string; silentMs: number }> = [];
     for (const m of this.table.values()) {
       if (m.role !== 'member' || m.status !== 'down') continue;
+      if (m.lastHeardAt === undefined && (this.dialing.get(m.address)?.attempts ?? 0) === 0) continue;
       out.push({ name: m.name, incarnation: m.incarnation, silentMs: Math.max(0, now - (m.lastHeardAt ?? this.self.startedAt)) });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -546,6 +559,9 @@ export class Membership {
     }
     if (!target || this.stopped) return;
     target.attempts++;
+    // A first failed dial to a member never heard of makes it unheard (`unheardList`): said at the next gossip round,
+    // which walks the table anyway (a dial attempt does not: 1,000 dead gossiped addresses, membership-scale.test).
+    if (target.attempts === 1) this.reachStale = true;
     target.lastError = `${failure.code}: ${failure.message}`;
     target.refusal = REFUSALS.has(failure.code) ? { code: failure.code, message: failure.message } : undefined;
     // Log the first failure and then each time the count doubles, so a dead seed doesn't flood the log.
@@ -726,6 +742,10 @@ export class Membership {
       }
     }
     for (const [name, tomb] of this.reaped) if (tomb.until <= now) this.reaped.delete(name);
+    if (this.reachStale) {
+      this.reachStale = false;
+      this.spreadReach();
+    }
     for (const seed of this.seeds) this.ensureDialing(seed);
     for (const seed of this.discovered) this.ensureDialing(seed);
     const links = this.o.links.all();

@@ -232,14 +232,24 @@ describe('timeline truth: one rule for who is cut off', () => {
 /** Each member's own record of the moves it took in (its supervisor's `moved` towards itself): "id from" → to and reason, the latest. */
 function recordMoves(s: SimCluster): Map<string, { to: string; reason: string }> {
   const out = new Map<string, { to: string; reason: string }>();
+  const byTarget = new Set<string>();
   for (const name of members)
     s.mustGet(name).supervisor.on('event', (e: DistEvent) => {
-      if (e.type === 'moved' && e.to === name) out.set(`${e.id} ${e.from}`, { to: e.to, reason: e.reason });
+      if (e.type !== 'moved') return;
+      const key = `${e.id} ${e.from}`;
+      if (e.to === name) {
+        out.set(key, { to: e.to, reason: e.reason });
+        byTarget.add(key);
+      } else if (e.from === name && !byTarget.has(key)) {
+        // The member it went to may not have seen it run elsewhere (cut off meanwhile, its own instance stopped by its
+        // lease, the other's stopped before it synced at the heal: to it, the child never left): the member it left did.
+        out.set(key, { to: e.to, reason: e.reason });
+      }
     });
   return out;
 }
 
-/** Every move the timeline published since `from`, per child, with its reason, beside the record of the member it moved to. */
+/** Every move the timeline published since `from`, per child, with its reason, beside the record of the member it moved to (or, when that one saw none, left). */
 function movesAgainstRecords(state: ClusterState, from: number, own: Map<string, { to: string; reason: string }>): Array<{ told: string; own: string }> {
   const out: Array<{ told: string; own: string }> = [];
   for (const a of state.activity) {

@@ -249,7 +249,7 @@ function recordMoves(s: SimCluster): Map<string, { to: string; reason: string }>
   return out;
 }
 
-/** Every move the timeline published since `from`, per child, with its reason, beside the record of the member it moved to (or, when that one saw none, left). */
+/** Every move the timeline published since `from`, per child, with its reason, beside the record of the member it moved to (or else left). */
 function movesAgainstRecords(state: ClusterState, from: number, own: Map<string, { to: string; reason: string }>): Array<{ told: string; own: string }> {
   const out: Array<{ told: string; own: string }> = [];
   for (const a of state.activity) {

@@ -30,13 +30,13 @@
  * Every process is stopped by pid and every namespace deleted at the end
  * (also on Ctrl-C).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../bench/lib/chromium.mjs';
-import { NetnsLayout, probe } from './lib/netns.mjs';
+import { probe } from './lib/netns.mjs';
+import { netnsRun, tickers } from './lib/netns-run.mjs';
 import { helpText, parseFlags } from './lib/options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,45 +72,16 @@ async function main() {
   }
   const majority = flags.scenario !== 'available';
   const late = flags.scenario === 'majority-late';
-  const out = flags.out || mkdtempSync(join(tmpdir(), 'pogo-reliability-observer-'));
-  mkdirSync(out, { recursive: true });
-  const layout = new NetnsLayout(flags.prefix, NAMES);
+  const { out, layout, run, cleanup } = netnsRun({ prefix: flags.prefix, names: NAMES, out: flags.out, label: 'observer' });
   const base = flags.basePort;
-  /** @type {import('node:child_process').ChildProcess[]} */
-  const procs = [];
-  let cleaned = false;
-  const cleanup = () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const p of procs) if (p.pid !== undefined && p.exitCode === null) p.kill('SIGKILL');
-    layout.destroy();
-  };
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
   try {
-    writeFileSync(join(out, 'secret.txt'), 'repro-observer-lane-secret', { mode: 0o600 });
-    const specs = Array.from({ length: 12 }, (_, i) => ({
-      id: `w-${String(i + 1).padStart(2, '0')}`,
-      start: { worker: 'ticker', args: { intervalMs: 3_600_000, message: 't' } },
-    }));
-    writeFileSync(join(out, 'children.json'), JSON.stringify(specs));
+    tickers(out, 'repro-observer-lane-secret');
     // Chromium joins the hub namespace, where the gateway listens on loopback.
     const wrapper = join(out, 'chromium-in-hub.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${layout.hub} ${CHROMIUM} "$@"\n`);
     chmodSync(wrapper, 0o755);
     layout.create();
 
-    /** @param {string} ns @param {string} log @param {string[]} args */
-    const run = (ns, log, args) => {
-      const p = spawn('ip', ['netns', 'exec', ns, process.execPath, join(root, 'core/bin/pogo.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const file = createWriteStream(join(out, `${log}.log`));
-      p.stdout.pipe(file);
-      p.stderr.pipe(file);
-      procs.push(p);
-      return p;
-    };
     /** @param {string} n */
     const address = (n) => `${layout.host(n)}:${base + 1 + NAMES.indexOf(n)}`;
     /** @param {string} n */

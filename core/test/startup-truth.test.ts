@@ -8,31 +8,23 @@
  * start of five members over 20-300 ms links; once on real processes, in
  * network namespaces, right after "n2 up").
  */
-import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src/observer/gateway.js';
 import type { ClusterState } from '../src/observer/state.js';
+import { SnapshotReader } from './support/gateway-snapshot.js';
 import { FAST_TIMING, SimCluster } from './support/sim.js';
+
+/** The state a UI connecting now is sent (the gateway's history included). */
+const snapshots = new SnapshotReader();
+const snapshot = (g: Gateway): Promise<ClusterState> => snapshots.read(g);
 
 let sim: SimCluster | undefined;
 let gateway: Gateway | undefined;
-const sockets: Socket[] = [];
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
+  snapshots.closeAll();
   await gateway?.close();
   sim?.stopAll();
 });
-function snapshot(g: Gateway): Promise<ClusterState> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(g.url, { path: '/gateway', auth: { token: g.token }, transports: ['websocket'], reconnection: false, forceNew: true });
-    sockets.push(socket);
-    socket.on('connect_error', reject);
-    socket.on('snapshot', (s: ClusterState) => {
-      socket.close();
-      resolve(s);
-    });
-  });
-}
 describe('timeline truth: members meeting at start', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8])
     it(`five members started one after another over slow links: no node-down, one node-up each (seed ${seed})`, async () => {

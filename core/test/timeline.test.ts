@@ -125,6 +125,8 @@ describe('Timeline', () => {
     t.add({ type: 'stopped', id: 'c1', node: 'n1', at: 11_100 });
     t.add({ type: 'started', id: 'c1', node: 'n1', at: 11_200 });
     t.add({ type: 'started', id: 'c2', node: 'n2', at: 11_300 });
+    // Instances lost from sight with a silent member are no stops: they may run on (StopNote `unseen`).
+    t.add({ type: 'stopped', id: 'c3', node: 'n3', at: 11_400, unseen: true });
     t.tick(12_500, levels);
     expect(t.samples[1]).toMatchObject({ at: 11_000, starts: 2, stops: 1, restarts: 1 });
     // Seconds without a tick are there, counting nothing.

@@ -28,7 +28,8 @@
  * layer sends an entry again when its rev changed.
  *
  * Rates (`samples`): one sample per second, counted from the events as they
- * are published (starts, stops, restarts in place, moves, failures), not
+ * are published (starts, stops — not instances lost from sight with a
+ * silent member, which may run on —, restarts in place, moves, failures), not
  * sampled from the state, so a thousand starts in half a second count as a
  * thousand; plus levels read when the second closes (members, children per
  * node). The last SAMPLE_LIMIT seconds are kept.
@@ -223,7 +224,7 @@ export class Timeline<E extends TimelineEvent> {
       this.lastNode.set(e.id, e.node);
     } else if (c === undefined) {
       return;
-    } else if (e.type === 'stopped') c.stops++;
+    } else if (e.type === 'stopped' && e.unseen !== true) c.stops++;
     else if (e.type === 'moved') c.moves++;
     else if (e.type === 'failed') c.failures++;
   }

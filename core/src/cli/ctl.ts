@@ -102,7 +102,7 @@ import {
 } from '../observer/ui-protocol.js';
 import type { ChildCountsGlobal } from '../distributed/view.js';
 import { isJsonValue, type CommandOp, type SaveFailing, type WaitsFor } from '../protocol.js';
-import { waitedForParts } from '../distributed/readiness.js';
+import { waitedForParts } from '../distributed/wait-words.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';

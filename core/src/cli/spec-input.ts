@@ -47,16 +47,11 @@ export function parseSpecInput(text: string, source: string): SpecInput {
     specs.push(value);
     lines.push(i + 1);
   }
-  // One good line and nothing else would have parsed whole: JSON lines are two or more.
-  if (specs.length > 1 && specs.length === nonBlank(rows)) return { ok: true, value: specs, lines };
+  // Every line read was a spec (a bad one returned above, or broke off with none read). One alone would have parsed
+  // whole: JSON lines are two or more.
+  if (specs.length > 1) return { ok: true, value: specs, lines };
   return {
     ok: false,
     message: `${source} does not hold JSON (${whole.message}): give one spec, a JSON array of specs, or one spec per line`,
   };
-}
-
-function nonBlank(rows: readonly string[]): number {
-  let n = 0;
-  for (const r of rows) if (r.trim() !== '') n++;
-  return n;
 }

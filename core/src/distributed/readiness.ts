@@ -166,8 +166,6 @@ export function readiness(input: ReadinessInput, gaps = readinessGaps(input)): R
   return { verdict: 'ready-by-timeout', notLinked, notSynced, roster };
 }
 
-export { waitedForParts } from './wait-words.js';
-
 /**
  * Why a member is not ready yet, in `explain`'s words: whom it waits for
  * (race "a wait that names no one", at `readinessGaps`) and when it becomes

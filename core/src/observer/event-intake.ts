@@ -842,16 +842,15 @@ export class EventIntake {
    */
   observeCutOff(members: readonly MemberFacts[], at: number): void {
     // Of the members the cluster counts: those unreachable from here, not judged down, among them (candidates.ts `cutOffWhy`).
-    const across = cutOffWhy(members, new Set(this.lost.keys()));
-    const cut = new Set(across.keys());
-    for (const name of cut) {
+    const cut = cutOffWhy(members, new Set(this.lost.keys()));
+    for (const name of cut.keys()) {
       if (this.cutOff.has(name) || this.down.has(name) || this.lost.has(name)) continue;
       this.cutOff.add(name);
       this.down.add(name);
       if (this.catching) continue;
       const m = members.find((x) => x.name === name);
       const by = [...new Set((m?.unheardBy ?? []).map((u) => u.reporter))].filter((r) => r !== name).sort();
-      const hearsNot = across.get(name)?.hearsNot ?? [];
+      const hearsNot = cut.get(name)?.hearsNot ?? [];
       const also = hearsNot.length === 0 ? '' : by.length === 0 ? `it cannot hear ${hearsNot.join(', ')}` : `, and it cannot hear ${hearsNot.join(', ')}`;
       this.emit({
         type: 'node-down',
@@ -1002,7 +1001,7 @@ export class EventIntake {
     // Published down when it was cut off (observeCutOff): its loss here is no second node-down (its stops are news).
     const cut = this.cutOff.has(name);
     // Gone silent (or cut off): its instances were lost from sight, not seen to stop (StopNote `unseen`).
-    const silent = cut || this.o.wentSilent?.(name) === true;
+    const silent = this.lostFromSight(name);
     const first = l.held[0];
     const down = verdict !== undefined && first?.type === 'node-down' ? verdictDown(first, verdict.at, verdict.by) : first;
     const at = down !== first && down !== undefined ? down.at : undefined;

@@ -275,8 +275,9 @@ export function cutOffMembers(members: Readonly<Record<string, MemberView>> | nu
 export const NOT_READY_GRACE_MS = 5_000;
 
 /**
- * What a member waits for, in words (as core's `notReadyWords` says it in
- * `explain`, from what the member announces: protocol 2.7 `waitsFor`).
+ * What a member waits for, in words (core's distributed/wait-words.ts, as
+ * `explain` and `pogo ctl status` say it), from what the member announces:
+ * protocol 2.7 `waitsFor`.
  */
 export function waitWords(w: WaitsFor): string {
   const parts = waitedForParts(w);

@@ -15,6 +15,7 @@
  */
 import { defineConfig } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../bench/lib/chromium.mjs';
 
 const fromRoot = (relative: string): string => fileURLToPath(new URL(relative, new URL('..', import.meta.url)));
 
@@ -34,19 +35,7 @@ export default defineConfig({
     headless: true,
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
-    },
+    // Debian's Chromium and the flags every run here gives it: one list, bench/lib/chromium.mjs.
+    launchOptions: { executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS] },
   },
 });

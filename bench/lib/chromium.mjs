@@ -3,7 +3,7 @@
  * (Playwright launches it; no browser download): where it is and the flags
  * it runs with — headless, no sandbox (root in CI containers), and the
  * background services that would reach the network turned off. The e2e
- * suite's config (e2e/playwright.config.ts) gives it the same flags.
+ * suite's config (e2e/playwright.config.ts) reads them from here too.
  */
 
 /** Where Debian installs Chromium (`apt-get install -y chromium`). */

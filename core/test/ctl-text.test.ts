@@ -156,7 +156,7 @@ describe('pogo ctl status: members not ready', () => {
       'n1 not ready since 2026-12-06T16:36:01Z: waits for a link to n2; n4 (in its saved roster, not heard of since it restarted); ' +
       'the state of n3 (linked, not synced yet); a majority of the expected members (majority mode); ' +
       'at 2026-12-06T16:46:01Z (--ready-timeout-ms, its clock) it takes children without them; ' +
-      'n2, n4 are reached by no member here: if gone for good, pogo ctl forget n2 (each), otherwise look at the network to them';
+      'n2, n4 are reached by no member here: if they are gone for good, pogo ctl forget n2 (each) ends the wait; otherwise look at the network to them';
     const n3 = 'n3 not ready: it has not said what it waits for yet (pogo ctl status --seed at it says)';
     expect(notReadyLines(members)).toEqual([n1, n3]);
     // Under the table, before the children's counts.

@@ -652,7 +652,7 @@ describe('whole-cluster restart with data dirs (simulation)', () => {
     const expected = (m: typeof n1) =>
       `${m.name} not ready since ${iso(m.startedAt!)}: waits for n3 (in its saved roster, not heard of since it restarted); ` +
       `at ${iso(m.waitsFor!.until!)} (--ready-timeout-ms, its clock) it takes children without them; ` +
-      'n3 is reached by no member here: if gone for good, pogo ctl forget n3, otherwise look at the network to it';
+      'n3 is reached by no member here: if it is gone for good, pogo ctl forget n3 ends the wait; otherwise look at the network to it';
     const n2 = reply.result.members.find((m) => m.name === 'n2')!;
     expect(notReadyLines(reply.result.members)).toEqual([expected(n1), expected(n2)]);
     const children = { specs: 0, running: 0, pending: 0, moving: 0, failing: 0, unplaceable: 0, duplicate: 0 } as never;

@@ -102,7 +102,7 @@ import {
 } from '../observer/ui-protocol.js';
 import type { ChildCountsGlobal } from '../distributed/view.js';
 import { isJsonValue, type CommandOp, type SaveFailing, type WaitsFor } from '../protocol.js';
-import { waitedForParts } from '../distributed/wait-words.js';
+import { unreachedAdvice, unreachedWaitedFor, waitedForParts } from '../distributed/wait-words.js';
 import { CryptoRandom } from '../random.js';
 import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
@@ -806,12 +806,8 @@ export function notReadyLines(members: readonly StatusMember[]): string[] {
     const parts = waitedForParts(w);
     const what = parts.length > 0 ? `waits for ${parts.join('; ')}` : 'links to and syncs with every member it knows of';
     const until = w.until !== undefined ? `; at ${isoSeconds(w.until)} (--ready-timeout-ms, its clock) it takes children without them` : '';
-    const lost = [...new Set([...w.notLinked, ...w.roster])].filter((n) => !reached.has(n)).sort();
-    const advice =
-      lost.length > 0
-        ? `; ${lost.join(', ')} ${lost.length === 1 ? 'is' : 'are'} reached by no member here: if gone for good, pogo ctl forget ${lost[0]}` +
-          `${lost.length > 1 ? ' (each)' : ''}, otherwise look at the network to ${lost.length === 1 ? 'it' : 'them'}`
-        : '';
+    const lost = unreachedWaitedFor(w, (n) => reached.has(n));
+    const advice = lost.length > 0 ? `; ${unreachedAdvice(lost)}` : '';
     lines.push(`${m.name} not ready${since}: ${what}${until}${advice}`);
   }
   return lines;

@@ -19,3 +19,27 @@ export function waitedForParts(gaps: Pick<WaitsFor, 'notLinked' | 'roster' | 'no
   if (!gaps.leased) parts.push('a majority of the expected members (majority mode)');
   return parts;
 }
+
+/**
+ * The members a wait names (`notLinked`, `roster`) that none here reaches,
+ * sorted: gone for good, or cut off by the network. `reached` says whether
+ * the one looking (a member for `pogo ctl status`, the app's observer) is
+ * linked to a member now.
+ */
+export function unreachedWaitedFor(gaps: Pick<WaitsFor, 'notLinked' | 'roster'>, reached: (name: string) => boolean): string[] {
+  return [...new Set([...gaps.notLinked, ...gaps.roster])].filter((n) => !reached(n)).sort();
+}
+
+/**
+ * What to do about them, one clause with no end mark ("n3 is reached by no
+ * member here: if it is gone for good, pogo ctl forget n3 ends the wait; …").
+ * Empty for none.
+ */
+export function unreachedAdvice(lost: readonly string[]): string {
+  if (lost.length === 0) return '';
+  const one = lost.length === 1;
+  return (
+    `${lost.join(', ')} ${one ? 'is' : 'are'} reached by no member here: if ${one ? 'it is' : 'they are'} gone for good, ` +
+    `pogo ctl forget ${lost[0]}${one ? '' : ' (each)'} ends the wait; otherwise look at the network to ${one ? 'it' : 'them'}`
+  );
+}

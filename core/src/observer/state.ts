@@ -26,7 +26,7 @@ import type { MemberStatus, Role, SaveFailing, WaitsFor } from '../protocol.js';
 import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
 
 /** The words of a member's wait (distributed/wait-words.ts), for the renderer as for `explain` and `pogo ctl status`. */
-export { waitedForParts } from '../distributed/wait-words.js';
+export { unreachedAdvice, unreachedWaitedFor, waitedForParts } from '../distributed/wait-words.js';
 
 /**
  * A member's status as the UI shows it: the member table's, or

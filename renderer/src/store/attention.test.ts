@@ -245,7 +245,7 @@ describe('attention: members not ready while children wait behind them', () => {
         text:
           'n1, n2 take no children: each waits for n3 (in its saved roster, not heard of since it restarted). 3 children are pending behind them ' +
           '(not started anywhere). At 17:05:00 (--ready-timeout-ms, their clock) they take children without it. n3 is reached by no member here: ' +
-          'if it is gone for good, forget it (pogo ctl forget n3) and they go on; otherwise look at the network to it.',
+          'if it is gone for good, pogo ctl forget n3 ends the wait; otherwise look at the network to it.',
       },
     ]);
     // The lane says it first, before the children that wait too long.

@@ -36,7 +36,15 @@
  * hand-set clock; the lane re-renders at the next deadline (`nextDeadline`).
  */
 import type { StateCreator } from 'zustand';
-import { waitedForParts, type ChildView, type ClusterState, type MemberView, type StatePatch } from 'pogo-core/observer-state';
+import {
+  unreachedAdvice,
+  unreachedWaitedFor,
+  waitedForParts,
+  type ChildView,
+  type ClusterState,
+  type MemberView,
+  type StatePatch,
+} from 'pogo-core/observer-state';
 import type { AppStore } from './index';
 import { observerHears } from '../shared/member-status';
 
@@ -380,9 +388,9 @@ export function notReadyWarnings(
       continue;
     }
     // A member waited for that no member reaches: the network to it, or it is gone (then forget it).
-    const lost = [...new Set([...w.notLinked, ...w.roster])].filter((n) => {
+    const lost = unreachedWaitedFor(w, (n) => {
       const m = members?.[n];
-      return m === undefined || m.status === 'down' || m.status === 'left';
+      return m !== undefined && m.status !== 'down' && m.status !== 'left';
     });
     // Each goes on at its own deadline: one time when they fall in the same second, else the last ("by").
     const untils = group.flatMap((m) => (m.waitsFor?.until === undefined ? [] : [m.waitsFor.until]));
@@ -392,12 +400,7 @@ export function notReadyWarnings(
       last !== undefined
         ? ` ${same ? 'At' : 'By'} ${hhmmss(last)} (--ready-timeout-ms, ${one ? 'its' : 'their'} clock) ${one ? 'it takes' : 'they take'} children without it.`
         : '';
-    const it = lost.length === 1 ? 'it' : 'them';
-    const advice =
-      lost.length > 0
-        ? ` ${lost.join(', ')} ${lost.length === 1 ? 'is' : 'are'} reached by no member here: if ${lost.length === 1 ? 'it is' : 'they are'} gone for good, ` +
-          `forget ${it} (pogo ctl forget ${lost[0]}) and ${one ? 'it goes' : 'they go'} on; otherwise look at the network to ${it}.`
-        : '';
+    const advice = lost.length > 0 ? ` ${unreachedAdvice(lost)}.` : '';
     out.push({
       kind: 'not-ready',
       tag: `${who} not ready`,

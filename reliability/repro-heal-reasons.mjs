@@ -26,9 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { probe } from './lib/netns.mjs';
-import { netnsRun, tickers } from './lib/netns-run.mjs';
-import { helpText, parseFlags } from './lib/options.mjs';
+import { netnsRun, reproStart, tickers } from './lib/netns-run.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NAMES = ['n1', 'n2', 'n3'];
@@ -66,57 +64,23 @@ socket.on('snapshot', (s) => {
 `;
 
 async function main() {
-  const flags = parseFlags(process.argv.slice(2), SPEC);
-  if (flags.help) {
-    console.log(`usage: node reliability/repro-heal-reasons.mjs [flags]\n${helpText(SPEC)}`);
-    return 0;
-  }
-  const can = probe();
-  if (!can.ok) {
-    console.error(`cannot run: ${can.reason}`);
-    return 2;
-  }
-  const { out, layout, run, cleanup } = netnsRun({ prefix: flags.prefix, names: NAMES, out: flags.out, label: 'heal' });
+  const flags = reproStart('reliability/repro-heal-reasons.mjs', SPEC);
+  if (typeof flags === 'number') return flags;
+  const { out, layout, run, cleanup, memberArgs, observe } = netnsRun({
+    prefix: flags.prefix,
+    names: NAMES,
+    out: flags.out,
+    label: 'heal',
+    basePort: flags.basePort,
+  });
   const base = flags.basePort;
   try {
     tickers(out, 'repro-heal-reasons-secret');
     layout.create();
 
-    /** @param {string} n */
-    const address = (n) => `${layout.host(n)}:${base + 1 + NAMES.indexOf(n)}`;
     for (const n of NAMES)
-      run(layout.ns(n), n, [
-        'node',
-        ...['--name', n, '--host', layout.host(n), '--port', String(base + 1 + NAMES.indexOf(n))],
-        ...['--status-port', String(base + 21 + NAMES.indexOf(n))],
-        ...[
-          '--secret-file',
-          join(out, 'secret.txt'),
-          '--seeds',
-          NAMES.filter((x) => x !== n)
-            .map(address)
-            .join(','),
-        ],
-        ...['--workers', 'examples', '--children', join(out, 'children.json'), '--log-level', 'info'],
-        ...['--netsplit', 'majority', '--expected-members', '3'],
-      ]);
-
-    let url = '';
-    const obs = run(layout.hub, 'observer', [
-      'observe',
-      ...['--ui', join(root, 'out/renderer'), '--port', String(base + 10), '--name', 'repro-observer'],
-      ...['--secret-file', join(out, 'secret.txt'), ...NAMES.flatMap((n) => ['--seed', address(n)]), '--log-level', 'info'],
-    ]);
-    obs.stdout?.on('data', (/** @type {Buffer} */ d) => {
-      for (const line of String(d).split('\n')) {
-        try {
-          const j = /** @type {{ msg?: string, url?: string }} */ (JSON.parse(line));
-          if (j.msg === 'gateway listening' && j.url) url = j.url;
-        } catch {
-          // not a log line
-        }
-      }
-    });
+      run(layout.ns(n), n, memberArgs(n, ['--status-port', String(base + 21 + NAMES.indexOf(n)), '--netsplit', 'majority', '--expected-members', '3']));
+    const gateway = observe(NAMES);
     /** Each member's moves by reason, as its /metrics counts them now. @param {string} tag */
     const countMoves = (tag) => {
       /** @type {Record<string, Record<string, number>>} */
@@ -143,7 +107,7 @@ async function main() {
     console.log('healed');
     layout.heal();
     await sleep(15_000);
-    if (!url) throw new Error('the gateway did not say where it listens (see observer.log)');
+    const url = gateway.url();
 
     const told = /** @type {{ moves: Move[], nodes: unknown[] }} */ (
       JSON.parse(

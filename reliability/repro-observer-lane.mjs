@@ -32,14 +32,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../bench/lib/chromium.mjs';
-import { probe } from './lib/netns.mjs';
-import { netnsRun, tickers } from './lib/netns-run.mjs';
-import { helpText, parseFlags } from './lib/options.mjs';
+import { netnsRun, reproStart, tickers } from './lib/netns-run.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NAMES = ['n1', 'n2', 'n3'];
 
 /** @satisfies {import('./lib/types.js').FlagSpec} */
@@ -60,20 +56,17 @@ const SPEC = {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main() {
-  const flags = parseFlags(process.argv.slice(2), SPEC);
-  if (flags.help) {
-    console.log(`usage: node reliability/repro-observer-lane.mjs [flags]\n${helpText(SPEC)}`);
-    return 0;
-  }
-  const can = probe();
-  if (!can.ok) {
-    console.error(`cannot run: ${can.reason}`);
-    return 2;
-  }
+  const flags = reproStart('reliability/repro-observer-lane.mjs', SPEC);
+  if (typeof flags === 'number') return flags;
   const majority = flags.scenario !== 'available';
   const late = flags.scenario === 'majority-late';
-  const { out, layout, run, cleanup } = netnsRun({ prefix: flags.prefix, names: NAMES, out: flags.out, label: 'observer' });
-  const base = flags.basePort;
+  const { out, layout, run, cleanup, memberArgs, observe } = netnsRun({
+    prefix: flags.prefix,
+    names: NAMES,
+    out: flags.out,
+    label: 'observer',
+    basePort: flags.basePort,
+  });
   try {
     tickers(out, 'repro-observer-lane-secret');
     // Chromium joins the hub namespace, where the gateway listens on loopback.
@@ -83,46 +76,21 @@ async function main() {
     layout.create();
 
     /** @param {string} n */
-    const address = (n) => `${layout.host(n)}:${base + 1 + NAMES.indexOf(n)}`;
-    /** @param {string} n */
-    const nodeArgs = (n) => [
-      'node',
-      ...['--name', n, '--host', layout.host(n), '--port', String(base + 1 + NAMES.indexOf(n))],
-      ...[
-        '--secret-file',
-        join(out, 'secret.txt'),
-        '--seeds',
-        NAMES.filter((x) => x !== n)
-          .map(address)
-          .join(','),
-      ],
-      ...['--workers', 'examples', '--children', join(out, 'children.json'), '--log-level', 'info'],
-      ...(majority ? ['--netsplit', 'majority', '--expected-members', '3', '--ready-timeout-ms', '600000', '--data-dir', join(out, `data-${n}`)] : []),
-    ];
+    const nodeArgs = (n) =>
+      memberArgs(
+        n,
+        majority ? ['--netsplit', 'majority', '--expected-members', '3', '--ready-timeout-ms', '600000', '--data-dir', join(out, `data-${n}`)] : [],
+      );
     /** @type {Record<string, import('node:child_process').ChildProcess>} */
     const member = {};
     for (const n of NAMES) member[n] = run(layout.ns(n), n, nodeArgs(n));
 
-    let url = '';
-    const observe = () => {
-      const seeds = (late ? ['n1', 'n2'] : NAMES).flatMap((n) => ['--seed', address(n)]);
-      const obs = run(layout.hub, 'observer', [
-        'observe',
-        ...['--ui', join(root, 'out/renderer'), '--port', String(base + 10), '--name', 'repro-observer'],
-        ...['--secret-file', join(out, 'secret.txt'), ...seeds, '--log-level', 'info'],
-      ]);
-      obs.stdout?.on('data', (/** @type {Buffer} */ d) => {
-        for (const line of String(d).split('\n')) {
-          try {
-            const j = /** @type {{ msg?: string, url?: string }} */ (JSON.parse(line));
-            if (j.msg === 'gateway listening' && j.url) url = j.url;
-          } catch {
-            // not a log line
-          }
-        }
-      });
+    /** @type {ReturnType<typeof observe> | undefined} */
+    let gateway;
+    const startObserver = () => {
+      gateway = observe(late ? ['n1', 'n2'] : NAMES);
     };
-    if (!late) observe();
+    if (!late) startObserver();
     await sleep(8_000);
     if (majority) {
       // n3 blackholed from everyone, then n1 and n2 restarted from their data dirs: they wait for n3.
@@ -133,13 +101,14 @@ async function main() {
       for (const n of ['n1', 'n2']) member[n]?.kill('SIGKILL');
       await sleep(500);
       for (const n of ['n1', 'n2']) member[n] = run(layout.ns(n), `${n}-again`, nodeArgs(n));
-      if (late) observe();
+      if (late) startObserver();
       await sleep(10_000);
     } else {
       layout.partition(['n3'], ['n1', 'n2']);
       await sleep(12_000);
     }
-    if (!url) throw new Error('the gateway did not say where it listens (see observer.log)');
+    if (gateway === undefined) throw new Error('the observer was not started');
+    const url = gateway.url();
 
     const { chromium } = await import('@playwright/test');
     const browser = await chromium.launch({ executablePath: wrapper, args: [...CHROMIUM_FLAGS] });

@@ -5,7 +5,7 @@
  */
 export { ProcessGroups } from './groups/process-groups.js';
 export { PgError } from './groups/types.js';
-export type { PeerChannel, PgEvent, PgListener, PgMember, PgMessage, PgMonitor, PgSnapshot, ProcessGroupsOptions } from './groups/types.js';
+export type { PeerChannel, PgEvent, PgListener, PgMember, PgMessage, PgMonitor, PgSnapshot, PgValueSharer, ProcessGroupsOptions } from './groups/types.js';
 export { diffMembers } from './groups/members.js';
 
 /** Any JSON value: protocol.ts's, re-exported here for the modules that import it with the groups. */

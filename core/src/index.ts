@@ -118,7 +118,7 @@ export { loadWorkerModules } from './supervisor/load-workers.js';
 /** Erlang pg-style process groups and their error. */
 export { ProcessGroups, PgError } from './groups.js';
 /** Group members, events, listeners, snapshots and the JSON values members carry. */
-export type { PgMember, PgEvent, PgListener, PgSnapshot, JsonValue } from './groups.js';
+export type { PgMember, PgEvent, PgListener, PgSnapshot, PgValueSharer, JsonValue } from './groups.js';
 /** A ProcessGroups' options and a group monitor. */
 export type { ProcessGroupsOptions, PgMonitor } from './groups.js';
 /** A cluster member as membership sees it, and membership events. */

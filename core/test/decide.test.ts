@@ -28,7 +28,7 @@ const entry = (handoff: 'stop-first' | 'start-first' = 'stop-first', rev = REV):
   rev,
   spec: parseChildSpec({ id: 'c', start: { worker: 'w' }, handoff }),
 });
-const run = (node: string, rev = REV): Runner => ({ node, pid: `${node}/0123456789abcdef/c1`, rev, restarts: 0 });
+const run = (node: string, rev = REV): Runner => ({ node, pid: `${node}/0123456789abcdef/c1`, value: { rev, restarts: 0 } });
 function view(over: Partial<ChildView> & { handoff?: 'stop-first' | 'start-first'; dead?: boolean } = {}): ChildView {
   const live = over.dead ? undefined : (over.live ?? entry(over.handoff));
   const register: ChildRegister = live ? { specs: [live] } : { floor: REV, specs: [] };

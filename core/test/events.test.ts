@@ -27,7 +27,7 @@ import { parseChildSpec } from '../src/supervisor/child-spec.js';
 const REV = '0000000001.000001.n1';
 const entry: SpecEntry = { rev: REV, spec: parseChildSpec({ id: 'c', start: { worker: 'w' } }) };
 const register: ChildRegister = { specs: [entry] };
-const run = (node: string, n = 0): Runner => ({ node, pid: `${node}/0123456789abcdef/c${n}`, rev: REV, restarts: 0 });
+const run = (node: string, n = 0): Runner => ({ node, pid: `${node}/0123456789abcdef/c${n}`, value: { rev: REV, restarts: 0 } });
 const view = (over: Partial<ChildView> = {}): ChildView => ({
   id: 'c',
   register,

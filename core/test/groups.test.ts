@@ -726,6 +726,46 @@ describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
   }
 });
 
+describe('value sharers', () => {
+  it("give a scope's values, local, delta and sync, to its sharer before they are frozen; other scopes and the wire are untouched", () => {
+    const net = new Net(['a', 'b']);
+    const held = { tag: 'kept-string' };
+    const seen: Array<[string, string, JsonValue]> = [];
+    // b's sharer for scope s swaps an equal `tag` for the one b holds.
+    net.node('b').shareValues('s', (group, value) => {
+      seen.push(['b', group, structuredClone(value)]);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value) && value['tag'] === held.tag) value['tag'] = held.tag;
+    });
+    net.node('a').join('s', 'g', pidOf('a', 'p1'), { tag: `kept-${'string'}` }); // before the link: reaches b in the sync
+    net.connect('a', 'b');
+    net.node('a').join('s', 'h', pidOf('a', 'p2'), { tag: 'kept-string', n: 1 }); // a delta
+    net.node('b').join('s', 'g', pidOf('b', 'p3'), { tag: 'kept-string' }); // local
+    net.node('a').join('t', 'g', pidOf('a', 'p4'), { tag: 'kept-string' }); // another scope: no sharer
+    expect(seen.map(([, group]) => group)).toEqual(['g', 'h', 'g']);
+    const b = net.node('b');
+    expect(b.getMembers('s', 'g')).toEqual([member('b', 'p3', { tag: 'kept-string' }), member('a', 'p1', { tag: 'kept-string' })]);
+    expect(b.getMembers('s', 'h')).toEqual([member('a', 'p2', { tag: 'kept-string', n: 1 })]);
+    expect(Object.isFrozen(b.getMembers('s', 'h')[0]!.value)).toBe(true);
+    // What b sends is the same JSON.
+    expect(net.node('a').getMembers('s', 'g')).toEqual([member('a', 'p1', { tag: 'kept-string' }), member('b', 'p3', { tag: 'kept-string' })]);
+    // Stopped: no more calls.
+    b.shareValues('s', undefined);
+    net.node('a').join('s', 'g', pidOf('a', 'p5'), { tag: 'kept-string' });
+    expect(seen).toHaveLength(3);
+  });
+
+  it('a sharer that throws leaves the value as decoded, and the node goes on', () => {
+    const net = new Net(['a', 'b']);
+    net.connect('a', 'b');
+    net.node('b').shareValues('s', () => {
+      throw new Error('broken sharer');
+    });
+    net.node('a').join('s', 'g', pidOf('a', 'p1'), { v: 1 });
+    net.node('b').join('s', 'g', pidOf('b', 'p2'), { v: 2 });
+    expect(net.node('b').getMembers('s', 'g')).toEqual([member('b', 'p2', { v: 2 }), member('a', 'p1', { v: 1 })]);
+  });
+});
+
 describe('change stamps', () => {
   it('a group stamp changes with every change of its members, local or replicated, and is never reused', () => {
     const net = new Net(['a', 'b']);

@@ -28,7 +28,8 @@ import {
   type FlagRegister,
 } from '../src/distributed/registers.js';
 import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
-import { isRunValue, RunValueSchema } from '../src/distributed/live-state.js';
+import { isRunValue, RunValueSchema, shareRevision } from '../src/distributed/live-state.js';
+import type { JsonValue } from '../src/protocol.js';
 import { ChildSpecSchema, NO_LABELS, decodeNormalSpec, parseChildSpec, parseWorkerSpecFast, specText, type ChildSpec } from '../src/supervisor/child-spec.js';
 
 const NOW = 1_764_000_000_000;
@@ -165,6 +166,64 @@ describe('decoding registers from peers and files', () => {
     expect(labelled.ok && labelled.value.specs[0]!.spec.labels).toEqual({ zone: 'x' });
     // The text is the one an empty object of its own gives: the fingerprint a peer computes is unchanged.
     expect(a && specText(a)).toBe(specText({ ...normal('a', {}) } as ChildSpec));
+  });
+
+  it('worker starts without args are shared per worker name (frozen); starts with args, and OS commands, keep their own', () => {
+    const normal = (id: string, start: Record<string, unknown>) => ({
+      id,
+      start,
+      restart: 'permanent',
+      shutdown: 5000,
+      maxRestarts: 3,
+      maxSeconds: 5,
+      labels: {},
+      handoff: 'stop-first',
+    });
+    const decode = (id: string, start: Record<string, unknown>) => {
+      const d = decodeChild(id, { specs: [{ rev: ver(NOW, 1, 'n1'), spec: normal(id, start) }] }, NOW);
+      return d.ok ? d.value.specs[0]!.spec : undefined;
+    };
+    const a = decode('a', { worker: 'w' });
+    const b = decode('b', { worker: 'w' });
+    expect(a?.start).toBe(b?.start);
+    expect(Object.isFrozen(a?.start)).toBe(true);
+    expect(parseChildSpec({ id: 'c', start: { worker: 'w' } }).start).toBe(a?.start); // the API's fast path too
+    expect(decode('c', { worker: 'v' })?.start).not.toBe(a?.start);
+    expect(decode('d', { worker: 'w', args: 1 })?.start).toEqual({ worker: 'w', args: 1 });
+    expect(decode('e', { worker: 'w', args: 1 })?.start).not.toBe(decode('f', { worker: 'w', args: 1 })?.start);
+    const os = { command: 'true', args: [], env: {} };
+    expect(parseChildSpec({ id: 'g', start: os }).start).not.toBe(parseChildSpec({ id: 'h', start: os }).start);
+    // The text is unchanged: the fingerprint a peer computes is the same.
+    expect(a && specText(a)).toBe(specText({ ...normal('a', { worker: 'w' }), labels: NO_LABELS } as ChildSpec));
+  });
+
+  it("shareRevision gives a child's run:, fail: and claim: values its register's revision string, and leaves the rest alone", () => {
+    const rev = ver(NOW, 1, 'n1');
+    const other = ver(NOW, 2, 'n1');
+    const registers = new Map([['c1', { specs: [{ rev, spec: parseChildSpec({ id: 'c1', start: { worker: 'w' } }) }] }]]);
+    const register = (id: string) => registers.get(id) ?? { specs: [] };
+    // Strings have no identity a test can see: a proxy records the assignment.
+    const shared = (group: string, value: Record<string, JsonValue>): string[] => {
+      const sets: string[] = [];
+      const proxy = new Proxy(value, {
+        set: (target, key, v: JsonValue) => {
+          sets.push(`${String(key)}=${String(v)}`);
+          target[String(key)] = v;
+          return true;
+        },
+      });
+      shareRevision(register, group, proxy);
+      return sets;
+    };
+    expect(shared('run:c1', { rev: `${rev}`, restarts: 0 })).toEqual([`rev=${rev}`]);
+    expect(shared('fail:c1', { rev: `${rev}`, failures: 1 })).toEqual([`rev=${rev}`]);
+    expect(shared('claim:c1', { rev: `${rev}` })).toEqual([`rev=${rev}`]);
+    expect(shared('run:c1', { rev: other })).toEqual([]); // a revision the register does not hold
+    expect(shared('run:c2', { rev })).toEqual([]); // no register
+    expect(shared('other', { rev })).toEqual([]); // not a child's group
+    expect(shared('run:c1', { rev: 5 })).toEqual([]);
+    expect(() => shareRevision(register, 'run:c1', [rev])).not.toThrow();
+    expect(() => shareRevision(register, 'run:c1', null)).not.toThrow();
   });
 
   it('a key of no kind has no register kind', () => {

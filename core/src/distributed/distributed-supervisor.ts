@@ -48,14 +48,14 @@ import { DesiredState, type StoreSummary } from './desired-state.js';
 import type { DistributedConfig } from './distributed-config.js';
 import { DistError } from './errors.js';
 import type { DistEvent } from './events.js';
-import { LiveState } from './live-state.js';
+import { LiveState, shareRevision } from './live-state.js';
 import { LocalInstances, type ClaimLinks } from './local-instances.js';
 import { Persistence } from './persistence.js';
 import { anyEligible, owner, place, type Candidate } from './placement.js';
 import { available } from './policies/netsplit-available.js';
 import { majority } from './policies/netsplit-majority.js';
 import { Reconciler } from './reconciler.js';
-import { verNode, verTime, type FlagRegister, type Ver } from './registers.js';
+import { verNode, verTime, type ChildRegister, type FlagRegister, type Ver } from './registers.js';
 import { Waiters } from './waiters.js';
 import { bridgedPeers } from '../store/bridge.js';
 import type { SavedState } from './state-file.js';
@@ -338,6 +338,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
   /** Starts supervising: creates the scope, restores saved desired state, joins the roster (a member) and begins reconciling. Call once. */
   start(): void {
     this.o.groups.createScope(this.o.scope);
+    const register = (id: string): ChildRegister => this.desired.child(id);
+    this.o.groups.shareValues(this.o.scope, (g, value) => shareRevision(register, g, value));
     if (this.o.persistence?.restored) this.restore(this.o.persistence.restored);
     if (this.o.isMember && !this.o.observer) this.desired.setRoster(this.o.node, true);
     const monitor = this.o.groups.monitor(this.o.scope, undefined, (e) => this.onGroupEvent(e));
@@ -548,6 +550,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
     this.stopped = true;
     for (const w of [...this.untilSynced]) w.done(new DistError('shutting-down', 'the node is shutting down'));
     this.unsubscribe?.();
+    this.o.groups.shareValues(this.o.scope, undefined);
     this.reconciler.stop();
     this.instances.stop();
     this.desired.stop();
@@ -707,7 +710,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         return true;
       }
       rev = awaited;
-      const runner = v.runners.find((r) => r.rev === rev);
+      const runner = v.runners.find((r) => r.value.rev === rev);
       if (runner && this.heldByAll(tick)) {
         resolve({ id, node: runner.node, pid: runner.pid });
         return true;
@@ -758,7 +761,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         }
         rev = awaited;
         if (!this.heldByAll(tick)) return false;
-        const runner = v.runners.find((r) => r.rev === rev);
+        const runner = v.runners.find((r) => r.value.rev === rev);
         if (runner === undefined && v.failures.size === 0 && this.o.clock.now() < deadline) return false;
         resolve(submitted(v));
         return true;
@@ -864,7 +867,7 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
       // target start the child just after. A member acknowledges the tombstone only once it has
       // reconciled it and has no instance of it starting (store/replication.ts), and links are FIFO:
       // an instance it started before is visible here before its acknowledgement.
-      const done = v.runners.every((r) => r.rev > written.floor) && !this.instances.has(id) && this.heldByAll(written.tick);
+      const done = v.runners.every((r) => r.value.rev > written.floor) && !this.instances.has(id) && this.heldByAll(written.tick);
       if (done) resolve(undefined);
       return done;
     });

@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import type { PgMember, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
-import { isVer, VerSchema, type Ver } from './registers.js';
+import type { JsonValue } from '../protocol.js';
+import { isVer, VerSchema, type ChildRegister, type Ver } from './registers.js';
 import { childIdOfGroup, group } from './tags.js';
 import type { Claim, FailureRecord, Runner } from './view.js';
 
@@ -49,6 +50,27 @@ export function isRunValue(v: unknown): v is RunValue {
   return isVer(o['rev']) && (restarts === undefined ? n === 1 : n === 2 && Number.isSafeInteger(restarts) && (restarts as number) >= 0);
 }
 
+/**
+ * pg's value sharer for the supervisor's scope (groups/process-groups.ts
+ * `shareValues`): a `run:`, `fail:` or `claim:` value naming a revision the
+ * child's register holds takes the register's string, so each child's
+ * revision is held once, not once more in its instance's value.
+ */
+export function shareRevision(register: (id: string) => ChildRegister, group: string, value: JsonValue): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  const rev = value['rev'];
+  if (typeof rev !== 'string') return;
+  const id = childIdOfGroup(group);
+  if (id === undefined) return;
+  const specs = register(id).specs;
+  for (let i = 0; i < specs.length; i++) {
+    if (specs[i]!.rev === rev) {
+      value['rev'] = specs[i]!.rev;
+      return;
+    }
+  }
+}
+
 export class LiveState {
   private readonly valid = new WeakMap<object, unknown>();
 
@@ -60,9 +82,11 @@ export class LiveState {
 
   /**
    * Live instances of `id` on `visible` nodes (up, or this node itself).
-   * The array is exactly as long as it needs to be (usually one runner, or
-   * the shared empty one): the reconciler keeps the last view of every
-   * child, and an array grown by `push` reserves 17 slots (2.7 MiB at
+   * A runner is pg's own member when its value is a plain run value and the
+   * child has no OS process (view.ts `Runner`: no copy per child), else a
+   * new one. The array is exactly as long as it needs to be (usually one
+   * runner, or the shared empty one): the reconciler keeps the last view of
+   * every child, and an array grown by `push` reserves 17 slots (2.7 MiB at
    * 20,000 children, bench/tools/heap-probe.mjs).
    */
   runners(id: string, visible: (node: string) => boolean): readonly Runner[] {
@@ -71,15 +95,14 @@ export class LiveState {
     const members = this.groups.readMembers(this.scope, group.run(id));
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
-      const v = (isRunValue(m.value) ? m.value : this.read(m, RunValueSchema)) as RunValue | undefined;
+      const plain = isRunValue(m.value);
+      const v = (plain ? m.value : this.read(m, RunValueSchema)) as RunValue | undefined;
       if (!v || !visible(m.node)) continue;
       os ??= this.groups.readMembers(this.scope, group.os(id));
       const entry = os.length === 0 ? undefined : os.find((x) => x.pid === m.pid);
       const osPid = entry && (this.read(entry, OsValueSchema) as { osPid: number } | undefined)?.osPid;
       const runner: Runner =
-        osPid === undefined
-          ? { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0 }
-          : { node: m.node, pid: m.pid, rev: v.rev, restarts: v.restarts ?? 0, osPid };
+        osPid !== undefined ? { node: m.node, pid: m.pid, value: v, osPid } : plain ? (m as Runner) : { node: m.node, pid: m.pid, value: v };
       if (out === undefined) out = [runner];
       else out.push(runner);
     }

@@ -36,7 +36,7 @@
 import { z } from 'zod';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { NODE_NAME_PATTERN } from '../protocol.js';
-import { ChildSpecSchema, decodeNormalSpec, shareNoLabels, type ChildSpec } from '../supervisor/child-spec.js';
+import { ChildSpecSchema, decodeNormalSpec, shareCommonParts, type ChildSpec } from '../supervisor/child-spec.js';
 import { TextBuilder, writeSpecText, type TextSink } from '../supervisor/spec-text.js';
 import type { KindOf, RegisterKind } from '../store/replica.js';
 import { parseKey } from './tags.js';
@@ -287,7 +287,7 @@ export function decodeChild(id: string, value: unknown, now: number): Decoded<Ch
   for (const s of r.specs) {
     if (s.spec.id !== id) return { ok: false, reason: `holds a spec for ${JSON.stringify(s.spec.id)}, not ${JSON.stringify(id)}` };
     future ??= tooNew(s.rev, limit) ?? tooNew(s.pin?.ver, limit);
-    shareNoLabels(s.spec);
+    shareCommonParts(s.spec);
   }
   if (future) return { ok: false, reason: `${future} (more than ${MAX_FUTURE_MS / 60_000} min ahead: a clock far off?)` };
   return { ok: true, value: deepFreeze(isNormal(r) ? r : mergeChild([r])) };

@@ -13,15 +13,29 @@ import type { ChildSpec } from '../supervisor/child-spec.js';
 import type { CandidateVerdict } from './placement.js';
 import type { ChildRegister, SpecEntry, Ver } from './registers.js';
 
-/** A live instance, from its `run:<id>` membership. */
+/**
+ * A live instance: its `run:<id>` membership. Usually the very member pg
+ * holds (frozen: a view keeps it without a copy; live-state.ts `runners`),
+ * so its revision and restarts stay in the member's value: a runner object
+ * of its own per child in every node's last views was 56 bytes a child
+ * (1.1 MiB at 20,000 children), and garbage at every reconcile.
+ */
 export interface Runner {
   readonly node: string;
   readonly pid: string;
-  readonly rev: Ver;
-  /** Restarts in place of this instance on its node. */
-  readonly restarts: number;
+  readonly value: {
+    /** The spec revision it runs. */
+    readonly rev: Ver;
+    /** Restarts in place of this instance on its node (absent: none). */
+    readonly restarts?: number | undefined;
+  };
   /** The OS process id, for an OS-process child (its `os:<id>` entry). */
   readonly osPid?: number;
+}
+
+/** Restarts in place of this instance on its node. */
+export function restartsOf(r: Runner): number {
+  return r.value.restarts ?? 0;
 }
 
 /** A node about to start a child (majority mode), from its `claim:<id>` membership (decide.ts: claims). */
@@ -226,7 +240,7 @@ export function globalChild(v: ChildView, live: SpecEntry): GlobalChild {
     pid: first?.pid,
     ...(first?.osPid !== undefined ? { osPid: first.osPid } : {}),
     instances: v.runners.map(instanceOf),
-    restarts: first?.restarts ?? 0,
+    restarts: first === undefined ? 0 : restartsOf(first),
     owner: v.owner,
     pin: live.pin?.node ?? undefined,
     failures,
@@ -242,7 +256,7 @@ export function instanceOf(r: Runner): { node: string; pid: string; osPid?: numb
 
 /** A submitted child's state from its view (the instance of the live revision first; else the last failed start). */
 export function submitted(v: ChildView): Submitted {
-  const runner = v.runners.find((r) => r.rev === v.live?.rev) ?? v.runners[0];
+  const runner = v.runners.find((r) => r.value.rev === v.live?.rev) ?? v.runners[0];
   const failure = [...v.failures].at(-1);
   return {
     id: v.id,

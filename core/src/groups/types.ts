@@ -32,6 +32,15 @@ export interface PgEvent {
 /** A callback for process group events. */
 export type PgListener = (event: PgEvent) => void;
 
+/**
+ * Given a member value of `group` before it is frozen (a fresh copy: decoded
+ * from a peer's frame, or copied from a local caller), may replace any part
+ * of it with an *equal* value the caller already holds, so that the two share
+ * memory (`ProcessGroups.shareValues`). It must not change what the value
+ * says, and must not keep the value.
+ */
+export type PgValueSharer = (group: string, value: JsonValue) => void;
+
 /** A monitor on a group or on all groups: the snapshot now, and a stop function. */
 export interface PgMonitor<Snapshot> {
   /** The state at subscription time; events start after it. */

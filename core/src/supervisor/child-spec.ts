@@ -134,7 +134,7 @@ export function parseChildSpec(input: unknown): ChildSpec {
   if (fast !== undefined) return fast;
   const result = ChildSpecSchema.safeParse(input);
   if (result.success) {
-    shareNoLabels(result.data);
+    shareCommonParts(result.data);
     return result.data;
   }
   const issue = result.error.issues[0]!;
@@ -177,9 +177,31 @@ function hasNoKeys(record: Record<string, string>): boolean {
   return true;
 }
 
-/** Gives a decoded spec that is not frozen yet the shared `NO_LABELS` when its labels are empty (same text, same meaning). */
-export function shareNoLabels(spec: ChildSpec): void {
-  if (spec.labels !== NO_LABELS && !Object.isFrozen(spec) && hasNoKeys(spec.labels)) spec.labels = NO_LABELS;
+/** At most this many worker names have a shared start (`shareCommonParts`); past them a start stays the spec's own. */
+const SHARED_STARTS_MAX = 1024;
+const sharedStarts = new Map<string, WorkerStart>();
+
+/**
+ * Gives a decoded spec that is not frozen yet the parts many specs hold
+ * alike, shared and frozen (same text, same meaning): the empty labels
+ * (`NO_LABELS`), and a worker start without args — one `{ worker }` per
+ * worker name, for the first SHARED_STARTS_MAX names. Every node holds
+ * every child's spec, and thousands of children of one worker were
+ * thousands of equal start objects: 32 bytes a child (640 KB of each node's
+ * heap at 20,000 children, bench/tools/heap-probe.mjs).
+ */
+export function shareCommonParts(spec: ChildSpec): void {
+  if (Object.isFrozen(spec)) return;
+  if (spec.labels !== NO_LABELS && hasNoKeys(spec.labels)) spec.labels = NO_LABELS;
+  const start = spec.start;
+  if (!('worker' in start) || Object.hasOwn(start, 'args')) return;
+  let shared = sharedStarts.get(start.worker);
+  if (shared === undefined) {
+    if (sharedStarts.size >= SHARED_STARTS_MAX) return;
+    shared = Object.freeze({ worker: start.worker });
+    sharedStarts.set(start.worker, shared);
+  }
+  spec.start = shared;
 }
 
 /**
@@ -278,7 +300,9 @@ export function parseWorkerSpecFast(input: unknown): ChildSpec | undefined {
       labels: labels === undefined || hasNoKeys(labels) ? NO_LABELS : { ...labels },
       handoff: input['handoff'] === undefined ? 'stop-first' : input['handoff'],
     };
-    return decodeNormalSpec(filled);
+    const spec = decodeNormalSpec(filled);
+    if (spec !== undefined) shareCommonParts(spec);
+    return spec;
   } catch {
     return undefined;
   }

@@ -313,6 +313,8 @@ export class Reconciler {
   private away: ReadonlySet<string> = NO_CUT_OFF;
   /** An observer's view: cut-off members in majority mode, whose instances it does not count (candidates.ts `fencedMembers`). */
   private fenced: ReadonlySet<string> = NO_CUT_OFF;
+  /** Whether this node sees `node`'s instances now: itself, or linked and not fenced (one function for every view, not one per view). */
+  private readonly visible = (node: string): boolean => node === this.o.node || (this.linked.has(node) && !this.fenced.has(node));
   private netsplitInputs: NetsplitInputs | undefined;
   private mayRunNow = false;
   private mayStartNow = false;
@@ -1068,9 +1070,8 @@ export class Reconciler {
     const register = this.o.desired.child(id);
     const live = liveSpec(register);
     const me = this.o.node;
-    const visible = (node: string) => node === me || (this.linked.has(node) && !this.fenced.has(node));
-    const runners = this.o.live.runners(id, visible);
-    const claims = this.cluster.claims ? this.o.live.claims(id, visible) : NO_CLAIMS;
+    const runners = this.o.live.runners(id, this.visible);
+    const claims = this.cluster.claims ? this.o.live.claims(id, this.visible) : NO_CLAIMS;
     const failures = this.o.live.failures(id, live?.rev);
     let owner: string | undefined;
     let by: ChildView['by'] = 'none';

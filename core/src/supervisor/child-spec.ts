@@ -250,10 +250,15 @@ function hasKeys(v: Record<string, unknown>, required: readonly string[], option
     if (!required.includes(k) && !optional.includes(k)) return false;
     n++;
   }
+  // Indexed loops, no callback: every spec a peer sends comes here twice (its fields, its start).
   let present = 0;
-  for (const k of required) if (Object.hasOwn(v, k) && v[k] !== undefined) present++;
-  for (const k of optional) if (Object.hasOwn(v, k)) present++;
-  return present === n && required.every((k) => Object.hasOwn(v, k) && v[k] !== undefined);
+  for (let i = 0; i < required.length; i++) {
+    const k = required[i]!;
+    if (!Object.hasOwn(v, k) || v[k] === undefined) return false;
+    present++;
+  }
+  for (let i = 0; i < optional.length; i++) if (Object.hasOwn(v, optional[i]!)) present++;
+  return present === n;
 }
 
 function isStringRecord(v: unknown, keyMax: number, valueMax: number, maxKeys: number): v is Record<string, string> {

@@ -70,7 +70,8 @@ export interface WaitersOptions {
 const COMPACT_AFTER = 1024;
 
 export class Waiters {
-  private readonly byId = new Map<string, Set<Waiter>>();
+  /** The waiters of each id, oldest first: nearly always one (an array of one, not a Set: a start burst made 10,000 of them). */
+  private readonly byId = new Map<string, Waiter[]>();
   /** Waiters whose write not every up member held when last checked, oldest (lowest tick) first. */
   private notHeld: Waiter[] = [];
   /** Waiters before this index in `notHeld` have been looked at with their write held by all. */
@@ -96,11 +97,7 @@ export class Waiters {
         reject(new DistError('shutting-down', 'the node is shutting down'));
         return;
       }
-      let set = this.byId.get(id);
-      if (!set) {
-        set = new Set();
-        this.byId.set(id, set);
-      }
+      const list = this.byId.get(id);
       const waiter: Waiter = {
         id,
         resolve,
@@ -112,7 +109,8 @@ export class Waiters {
         deadline: this.o.clock.now() + this.o.timeoutMs,
         what,
       };
-      set.add(waiter);
+      if (list === undefined) this.byId.set(id, [waiter]);
+      else list.push(waiter);
       this.notHeld.push(waiter);
       this.byDeadline.push(waiter);
       this.armDeadline();
@@ -122,9 +120,11 @@ export class Waiters {
 
   /** `id` was reconciled: its waiters look again. */
   settle(id: string): void {
-    const set = this.byId.get(id);
-    if (!set) return;
-    for (const w of [...set]) this.look(w);
+    const list = this.byId.get(id);
+    if (list === undefined) return;
+    // A look may drop its waiter from the list: one alone is looked at as it is, several from a copy.
+    if (list.length === 1) this.look(list[0]!);
+    else for (const w of list.slice()) this.look(w);
   }
 
   /**
@@ -156,8 +156,8 @@ export class Waiters {
 
   /** Rejects every waiting request with `err` (the desired state they wrote to was discarded). */
   rejectAll(err: Error): void {
-    for (const set of [...this.byId.values()]) {
-      for (const w of [...set]) {
+    for (const list of [...this.byId.values()]) {
+      for (const w of list.slice()) {
         this.drop(w);
         w.reject(err);
       }
@@ -179,7 +179,7 @@ export class Waiters {
   /** How many requests wait, and how many entries the two queues hold (tests: they are let go of). */
   get sizes(): { waiting: number; byDeadline: number; notHeld: number } {
     let waiting = 0;
-    for (const set of this.byId.values()) waiting += set.size;
+    for (const list of this.byId.values()) waiting += list.length;
     return { waiting, byDeadline: this.byDeadline.length - this.byDeadlineHead, notHeld: this.notHeld.length - this.notHeldHead };
   }
 
@@ -254,9 +254,10 @@ export class Waiters {
       this.byDeadlineHead = 0;
       this.doneInDeadlines = 0;
     }
-    const set = this.byId.get(w.id);
-    set?.delete(w);
-    if (set?.size === 0) {
+    const list = this.byId.get(w.id);
+    const at = list === undefined ? -1 : list.indexOf(w);
+    if (at >= 0) list!.splice(at, 1);
+    if (list?.length === 0) {
       this.byId.delete(w.id);
       this.o.gone(w.id);
     }

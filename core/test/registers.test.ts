@@ -65,6 +65,11 @@ const childArb: fc.Arbitrary<ChildRegister> = fc
 const flagArb: fc.Arbitrary<FlagRegister<boolean>> = fc.record({ value: fc.boolean(), ver: verArb });
 const eq = (a: ChildRegister, b: ChildRegister) => childText(a) === childText(b);
 
+/** A spec as a writer's zod leaves it: every field present (child-spec.ts `decodeNormalSpec`). */
+function normalSpec(id: string, start: Record<string, unknown>, labels: Record<string, string>) {
+  return { id, start, restart: 'permanent', shutdown: 5000, maxRestarts: 3, maxSeconds: 5, labels, handoff: 'stop-first' };
+}
+
 describe('child registers: a join-semilattice', () => {
   it('join is commutative, associative and idempotent', () => {
     fc.assert(
@@ -142,16 +147,7 @@ describe('decoding registers from peers and files', () => {
   });
 
   it('specs without labels share one frozen empty labels object; specs with labels keep their own', () => {
-    const normal = (id: string, labels: Record<string, string>) => ({
-      id,
-      start: { worker: 'w' },
-      restart: 'permanent',
-      shutdown: 5000,
-      maxRestarts: 3,
-      maxSeconds: 5,
-      labels,
-      handoff: 'stop-first',
-    });
+    const normal = (id: string, labels: Record<string, string>) => normalSpec(id, { worker: 'w' }, labels);
     const decoded = ['a', 'b'].map((id) => decodeChild(id, { specs: [{ rev: ver(NOW, 1, 'n1'), spec: normal(id, {}) }] }, NOW));
     const [a, b] = decoded.map((d) => (d.ok ? d.value.specs[0]!.spec : undefined));
     expect(a?.labels).toBe(NO_LABELS);
@@ -169,16 +165,7 @@ describe('decoding registers from peers and files', () => {
   });
 
   it('worker starts without args are shared per worker name (frozen); starts with args, and OS commands, keep their own', () => {
-    const normal = (id: string, start: Record<string, unknown>) => ({
-      id,
-      start,
-      restart: 'permanent',
-      shutdown: 5000,
-      maxRestarts: 3,
-      maxSeconds: 5,
-      labels: {},
-      handoff: 'stop-first',
-    });
+    const normal = (id: string, start: Record<string, unknown>) => normalSpec(id, start, {});
     const decode = (id: string, start: Record<string, unknown>) => {
       const d = decodeChild(id, { specs: [{ rev: ver(NOW, 1, 'n1'), spec: normal(id, start) }] }, NOW);
       return d.ok ? d.value.specs[0]!.spec : undefined;

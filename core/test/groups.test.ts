@@ -620,7 +620,9 @@ describe('scale', () => {
 describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
   const NAMES = ['n1', 'n2', 'n3', 'n4', 'n5'];
   const SCOPES = ['s1', 's2', 's3'];
-  const GROUPS = ['g0', 'g1', 'g2', 'g3', 'g4'];
+  // Sorted (whichGroups' order), and with name prefixes for hasGroupsWithPrefix: 'z' has none.
+  const GROUPS = ['x:g0', 'x:g1', 'y:g2', 'y:g3', 'z'];
+  const PREFIXES = ['x:', 'y:', 'z'];
   const key = (m: PgMember): string => `${m.pid}|${JSON.stringify(m.value ?? null)}`;
   const sortedKeys = (members: readonly PgMember[]): string[] => members.map(key).sort();
 
@@ -697,6 +699,14 @@ describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
           for (let k = rng.int(6); k > 0; k--) net.deliverOne((n) => rng.int(n));
         }
         expect(net.node(node).getLocalMembers(scope, group)).toEqual(model.get(modelKey) ?? []);
+        // The prefix counts agree with the groups held, stale entries of a half-open link included.
+        for (const prefix of PREFIXES) {
+          const held = net
+            .node(node)
+            .whichGroups(scope)
+            .some((g) => g.includes(':') && g.startsWith(prefix));
+          expect(net.node(node).hasGroupsWithPrefix(scope, prefix)).toBe(held);
+        }
       }
 
       net.connectAll();
@@ -724,6 +734,35 @@ describe('randomized: joins, leaves and link flaps on 5 nodes converge', () => {
       expect(warnings(net.log)).toEqual([]);
     });
   }
+});
+
+describe('groups by prefix', () => {
+  it("hasGroupsWithPrefix follows groups made and gone, local and a peer's, through joins, leaves, syncs and a peer going down", () => {
+    const net = new Net(['a', 'b']);
+    const a = net.node('a');
+    const b = net.node('b');
+    const has = (node: ProcessGroups, prefix: string) => node.hasGroupsWithPrefix('s', prefix);
+    expect(has(b, 'fail:')).toBe(false);
+    a.join('s', 'fail:c1', pidOf('a', 'p1')); // before the link: b learns it from the sync
+    b.join('s', 'fail:c2', pidOf('b', 'p2'));
+    b.join('s', 'plain', pidOf('b', 'p3')); // no ':' in its name: counted under no prefix
+    expect(has(b, 'fail:')).toBe(true);
+    expect(has(b, 'run:')).toBe(false);
+    expect(has(b, 'plain')).toBe(false);
+    net.connect('a', 'b');
+    b.leave('s', 'fail:c2', pidOf('b', 'p2'));
+    expect(has(b, 'fail:')).toBe(true); // a's fail:c1 is still there
+    a.join('s', 'fail:c1', pidOf('a', 'p4')); // a second member: still one group
+    a.leave('s', 'fail:c1', pidOf('a', 'p1'));
+    expect(has(b, 'fail:')).toBe(true);
+    net.disconnect('a', 'b'); // a's groups go with its link
+    expect(has(b, 'fail:')).toBe(false);
+    expect(has(a, 'fail:')).toBe(true);
+    a.leave('s', 'fail:c1', pidOf('a', 'p4'));
+    expect(has(a, 'fail:')).toBe(false);
+    expect(has(a, 'nope:')).toBe(false);
+    expect(a.hasGroupsWithPrefix('no-such-scope', 'fail:')).toBe(false);
+  });
 });
 
 describe('value sharers', () => {

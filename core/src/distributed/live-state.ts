@@ -11,7 +11,7 @@ import type { PgMember, ProcessGroups } from '../groups.js';
 import type { Logger } from '../logger.js';
 import type { JsonValue } from '../protocol.js';
 import { isVer, VerSchema, type ChildRegister, type Ver } from './registers.js';
-import { childIdOfGroup, group } from './tags.js';
+import { childIdOfGroup, group, GROUP_PREFIX } from './tags.js';
 import type { Claim, FailureRecord, Runner } from './view.js';
 
 /** A live instance: the spec revision it runs, and how often its node restarted it in place. */
@@ -29,6 +29,7 @@ const OsValueSchema = z
   .strict();
 const NO_CLAIMS: Claim[] = [];
 const NO_RUNNERS: readonly Runner[] = Object.freeze([]);
+const NO_MEMBERS: readonly PgMember[] = Object.freeze([]);
 type RunValue = z.infer<typeof RunValueSchema>;
 const NONE: ReadonlyMap<string, FailureRecord> = new Map();
 type FailValue = z.infer<typeof FailValueSchema>;
@@ -98,7 +99,7 @@ export class LiveState {
       const plain = isRunValue(m.value);
       const v = (plain ? m.value : this.read(m, RunValueSchema)) as RunValue | undefined;
       if (!v || !visible(m.node)) continue;
-      os ??= this.groups.readMembers(this.scope, group.os(id));
+      os ??= this.has(GROUP_PREFIX.os) ? this.groups.readMembers(this.scope, group.os(id)) : NO_MEMBERS;
       const entry = os.length === 0 ? undefined : os.find((x) => x.pid === m.pid);
       const osPid = entry && (this.read(entry, OsValueSchema) as { osPid: number } | undefined)?.osPid;
       const runner: Runner =
@@ -111,6 +112,7 @@ export class LiveState {
 
   /** Nodes (visible ones, or this one) that claim `id` to start it (majority mode), with the revision each claims. */
   claims(id: string, visible: (node: string) => boolean): Claim[] {
+    if (!this.has(GROUP_PREFIX.claim)) return NO_CLAIMS;
     const members = this.groups.readMembers(this.scope, group.claim(id));
     if (members.length === 0) return NO_CLAIMS;
     const out: Claim[] = [];
@@ -123,7 +125,7 @@ export class LiveState {
 
   /** Failed starts of revision `rev` of `id`, by node (a shared empty map when there are none: do not change it). */
   failures(id: string, rev: Ver | undefined): ReadonlyMap<string, FailureRecord> {
-    if (rev === undefined) return NONE;
+    if (rev === undefined || !this.has(GROUP_PREFIX.fail)) return NONE;
     const members = this.groups.readMembers(this.scope, group.fail(id));
     if (members.length === 0) return NONE;
     const out = new Map<string, FailureRecord>();
@@ -152,12 +154,24 @@ export class LiveState {
     return this.groups.stamp(this.scope, group.run(id));
   }
 
+  /** Change stamp of the child's `fail:` group (0 when it has none). */
   failStamp(id: string): number {
-    return this.groups.stamp(this.scope, group.fail(id));
+    return this.has(GROUP_PREFIX.fail) ? this.groups.stamp(this.scope, group.fail(id)) : 0;
   }
 
+  /** Change stamp of the child's `claim:` group (0 when it has none). */
   claimStamp(id: string): number {
-    return this.groups.stamp(this.scope, group.claim(id));
+    return this.has(GROUP_PREFIX.claim) ? this.groups.stamp(this.scope, group.claim(id)) : 0;
+  }
+
+  /**
+   * Whether any child has a group of this kind now (groups' `hasGroupsWithPrefix`).
+   * A reconcile reads each child's `fail:`, `claim:` and `os:` groups, which
+   * almost never exist: looked up one by one, each was a name built and a
+   * miss in a map of every group, four per reconcile on every node.
+   */
+  private has(prefix: string): boolean {
+    return this.groups.hasGroupsWithPrefix(this.scope, prefix);
   }
 
   private read(member: PgMember, schema: z.ZodType): unknown {

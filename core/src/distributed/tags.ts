@@ -42,7 +42,7 @@ export function childIdOfKey(k: string): string | undefined {
 }
 
 /** The prefixes of a child's pg groups: one place for `group`, `parseGroup` and `childIdOfGroup`. */
-const GROUP_PREFIX = { run: 'run:', fail: 'fail:', claim: 'claim:', os: 'os:' } as const;
+export const GROUP_PREFIX = { run: 'run:', fail: 'fail:', claim: 'claim:', os: 'os:' } as const;
 
 export const group = {
   run: (id: string) => `${GROUP_PREFIX.run}${id}`,

@@ -293,6 +293,17 @@ export class ProcessGroups {
   }
 
   /**
+   * Whether `scope` holds any group whose name has `prefix` — its part up to
+   * and including the first `:` (`fail:` for `fail:c1`). O(1): a reader
+   * that would look up, for every id, a group that almost never exists (a
+   * failed start's, an OS process's) asks this once instead, without
+   * building each name to miss it.
+   */
+  hasGroupsWithPrefix(scope: string, prefix: string): boolean {
+    return this.table.hasPrefix(scope, prefix);
+  }
+
+  /**
    * A number that changes whenever the group's members change (0 for a group
    * that does not exist); never reused, so equal stamps mean nothing changed
    * in between. Lets a reader skip work on groups it has already seen.

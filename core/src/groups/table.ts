@@ -83,6 +83,8 @@ export interface ScopeState {
   readonly groupsByNode: Map<string, Set<string>>;
   /** Up peers that announced this scope (by a sync or a join) since their link came up. */
   readonly announcedBy: Set<string>;
+  /** How many groups have each name prefix (a name up to and including its first `:`; names without one are not counted): `hasPrefix`. */
+  readonly prefixCounts: Map<string, number>;
 }
 
 /** Every known scope of one node (`node`: this node, listed first by `getMembers`). */
@@ -97,7 +99,7 @@ export class GroupTable {
   ensureScope(name: string): ScopeState {
     let state = this.scopeStates.get(name);
     if (state === undefined) {
-      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set() };
+      state = { name, groups: new Map(), groupsByNode: new Map(), announcedBy: new Set(), prefixCounts: new Map() };
       this.scopeStates.set(name, state);
     }
     return state;
@@ -197,8 +199,10 @@ export class GroupTable {
     const record = scope.groups.get(group);
     const previous = record?.get(node) ?? [];
     if (members.length > 0) {
-      if (record === undefined) scope.groups.set(group, new GroupRecord(node, members));
-      else record.set(node, members);
+      if (record === undefined) {
+        scope.groups.set(group, new GroupRecord(node, members));
+        countPrefix(scope, group, 1);
+      } else record.set(node, members);
       this.touch(scope, group);
       addTo(scope.groupsByNode, node, group);
     } else if (record !== undefined) {
@@ -212,9 +216,17 @@ export class GroupTable {
   detach(scope: ScopeState, group: string, node: string): PgMember[] {
     const record = scope.groups.get(group);
     const removed = record?.get(node) ?? [];
-    if (record !== undefined && !record.delete(node)) scope.groups.delete(group);
+    if (record !== undefined && !record.delete(node)) {
+      scope.groups.delete(group);
+      countPrefix(scope, group, -1);
+    }
     this.touch(scope, group);
     return removed;
+  }
+
+  /** Whether `scope` holds a group whose name has `prefix` (up to and including its first `:`): O(1). */
+  hasPrefix(scope: string, prefix: string): boolean {
+    return (this.scopeStates.get(scope)?.prefixCounts.get(prefix) ?? 0) > 0;
   }
 
   /** Changes to any group of any scope so far: equal counts, no membership changed in between. */
@@ -241,4 +253,14 @@ export function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set === undefined) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
+}
+
+/** Counts a group of `scope` created (+1) or gone (-1) under its name's prefix (`ScopeState.prefixCounts`). */
+function countPrefix(scope: ScopeState, group: string, by: 1 | -1): void {
+  const colon = group.indexOf(':');
+  if (colon < 0) return;
+  const prefix = group.slice(0, colon + 1);
+  const n = (scope.prefixCounts.get(prefix) ?? 0) + by;
+  if (n > 0) scope.prefixCounts.set(prefix, n);
+  else scope.prefixCounts.delete(prefix);
 }

@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { CLI, NodeProcess, ProcessCluster, writeJson } from './support/processes.js';
+import { CLI, EXIT_WITH_PARENT, NodeProcess, ProcessCluster, spawnCpuHog, writeJson } from './support/processes.js';
 import { isAlive, killStrays, until } from './support/wait.js';
 
 const HOOK = new URL('./fixtures/record-hook.mjs', import.meta.url).href;
@@ -157,7 +157,22 @@ it(
     // The observer: a real `pogo observe`, default timing.
     const observerChild = spawn(
       process.execPath,
-      ['--import', HOOK, CLI, 'observe', '--seed', m1.address, '--secret-file', cluster.secretFile, '--port', '0', '--name', 'obs'],
+      [
+        '--import',
+        EXIT_WITH_PARENT,
+        '--import',
+        HOOK,
+        CLI,
+        'observe',
+        '--seed',
+        m1.address,
+        '--secret-file',
+        cluster.secretFile,
+        '--port',
+        '0',
+        '--name',
+        'obs',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, POGO_TEST_RECORD: recordFile('obs') },
@@ -182,7 +197,7 @@ it(
     const baseline = new Map(members.map((m) => [m, record(m).length]));
 
     // CPU load: one busy loop per core of this 2-core machine.
-    const load: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+    const load: ChildProcess[] = [0, 1].map(() => spawnCpuHog());
     for (const p of load) strays.push(p.pid!);
     const loadedSince = performance.now();
 

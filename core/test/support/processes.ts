@@ -5,6 +5,7 @@
  * (level info) parsed as they come, and every one of them stopped by pid
  * when the test ends (`stopAll`).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessCluster as HarnessCluster } from '../../src/harness/process-cluster.js';
@@ -12,11 +13,26 @@ import { ProcessCluster as HarnessCluster } from '../../src/harness/process-clus
 export { POGO_CLI as CLI, type LogLine } from '../../src/harness/launch.js';
 export { PogoProcess as NodeProcess } from '../../src/harness/pogo-process.js';
 
-/** The harness's cluster as the integration tests use it: `pogo-it-` directory, status endpoints, info logs kept. */
+/** Preloaded into every process started here: it exits once the test runner that started it is gone (fixtures/exit-with-parent.mjs). */
+export const EXIT_WITH_PARENT = new URL('../fixtures/exit-with-parent.mjs', import.meta.url).href;
+
+/** The harness's cluster as the integration tests use it: `pogo-it-` directory, status endpoints, info logs kept, no process outliving its runner. */
 export class ProcessCluster extends HarnessCluster {
   constructor(secret = 'integration-secret-0123456789abcdef') {
-    super({ prefix: 'pogo-it-', secret, status: true, env: { POGO_LOG_LEVEL: 'info' } });
+    super({ prefix: 'pogo-it-', secret, status: true, env: { POGO_LOG_LEVEL: 'info' }, nodeOptions: ['--import', EXIT_WITH_PARENT] });
   }
+}
+
+/**
+ * A process that keeps one core busy (a loop in a worker thread) until it is
+ * killed or the runner that started it is gone: load for the tests that
+ * need a loaded machine, never left behind by a killed runner.
+ */
+export function spawnCpuHog(): ChildProcess {
+  const code =
+    "new (require('node:worker_threads').Worker)('for(;;){}', { eval: true });" +
+    'const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 1000);';
+  return spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
 }
 
 export function writeJson(dir: string, name: string, value: unknown): string {

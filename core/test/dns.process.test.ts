@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killStrays } from './support/wait.js';
-import { CLI, ProcessCluster, type NodeProcess } from './support/processes.js';
+import { CLI, EXIT_WITH_PARENT, ProcessCluster, type NodeProcess } from './support/processes.js';
 import { TestDnsServer } from './support/dns-server.js';
 
 let cluster: ProcessCluster | undefined;
@@ -162,6 +162,8 @@ describe('DNS discovery (real processes, a DNS server on 127.0.0.1)', () => {
     const observer = spawn(
       process.execPath,
       [
+        '--import',
+        EXIT_WITH_PARENT,
         CLI,
         'observe',
         '--seed',

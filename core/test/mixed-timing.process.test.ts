@@ -155,24 +155,10 @@ it(
     );
 
     // The observer: a real `pogo observe`, default timing.
+    const preload = ['--import', EXIT_WITH_PARENT, '--import', HOOK];
     const observerChild = spawn(
       process.execPath,
-      [
-        '--import',
-        EXIT_WITH_PARENT,
-        '--import',
-        HOOK,
-        CLI,
-        'observe',
-        '--seed',
-        m1.address,
-        '--secret-file',
-        cluster.secretFile,
-        '--port',
-        '0',
-        '--name',
-        'obs',
-      ],
+      [...preload, CLI, 'observe', '--seed', m1.address, '--secret-file', cluster.secretFile, '--port', '0', '--name', 'obs'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, POGO_TEST_RECORD: recordFile('obs') },

@@ -36,7 +36,12 @@
  *   The acceptor's link is up before it sends `welcome`, the dialer's when it
  *   reads `welcome`, so neither side's sync can arrive before its `peerUp`.
  *
- * Per local pid: scope → groups it is in (an index for `leaveAll`).
+ * Per local pid: scope → groups it is in (an index for `leaveAll`). Per
+ * scope: how many groups have each name prefix (`hasGroupsWithPrefix`, for
+ * a reader that would otherwise look up, per id, groups that almost never
+ * exist), and optionally its owner's value sharer (`shareValues`: parts of
+ * a member's value swapped for equal ones the owner holds, before the value
+ * is frozen; memory only, never what is stored or sent).
  *
  * Robustness: `handleMessage` never throws. Semantic problems in a peer's
  * message (a pid of another node, leaving an entry we do not hold) drop the

@@ -24,15 +24,14 @@ export class ProcessCluster extends HarnessCluster {
 }
 
 /**
- * A process that keeps one core busy (a loop in a worker thread) until it is
- * killed or the runner that started it is gone: load for the tests that
- * need a loaded machine, never left behind by a killed runner.
+ * A process that keeps one core busy until it is killed or the runner that
+ * started it is gone: load for the tests that need a loaded machine, never
+ * left behind by a killed runner. The loop runs in a worker thread, so the
+ * main one stays free for EXIT_WITH_PARENT's check.
  */
 export function spawnCpuHog(): ChildProcess {
-  const code =
-    "new (require('node:worker_threads').Worker)('for(;;){}', { eval: true });" +
-    'const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 1000);';
-  return spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  const code = "new (require('node:worker_threads').Worker)('for(;;){}', { eval: true });";
+  return spawn(process.execPath, ['--import', EXIT_WITH_PARENT, '-e', code], { stdio: 'ignore' });
 }
 
 export function writeJson(dir: string, name: string, value: unknown): string {

@@ -117,6 +117,14 @@
  * minor and sends none; nothing is said about a member that announces
  * nothing.
  *
+ * Version 2.8 shortened the two things sent per child started: a child
+ * register's specs travel without the fields at their defaults
+ * (supervisor/child-spec.ts `SPEC_DEFAULTS` and empty labels, which the
+ * protocol now fixes; `wireSpec`), and a `run:` member's value leaves out
+ * `restarts` while it is 0. About 110 of the 357 bytes per child on each
+ * link. A 2.7 peer reads both as it always could: its schema fills in the
+ * defaults (on its slower path), and `restarts` was optional.
+ *
  * This module is pure (zod only), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -134,7 +142,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= build());
 }
 
-export const PROTOCOL_VERSION = { major: 2, minor: 7 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 8 } as const;
 /** Most frames one `batch` may carry. */
 export const MAX_BATCH_FRAMES = 1024;
 

@@ -30,7 +30,18 @@ import {
 import { Replica, leafOf, leafRange, levelFor } from '../src/store/replica.js';
 import { isRunValue, RunValueSchema, shareRevision } from '../src/distributed/live-state.js';
 import type { JsonValue } from '../src/protocol.js';
-import { ChildSpecSchema, NO_LABELS, decodeNormalSpec, parseChildSpec, parseWorkerSpecFast, specText, type ChildSpec } from '../src/supervisor/child-spec.js';
+import {
+  ChildSpecSchema,
+  NO_LABELS,
+  SPEC_DEFAULTS,
+  decodeNormalSpec,
+  decodeWireSpec,
+  parseChildSpec,
+  parseWorkerSpecFast,
+  specText,
+  wireSpec,
+  type ChildSpec,
+} from '../src/supervisor/child-spec.js';
 
 const NOW = 1_764_000_000_000;
 const ver = (t: number, seq: number, node: string) => `${t.toString(36).padStart(10, '0')}.${seq.toString(36).padStart(6, '0')}.${node}`;
@@ -412,6 +423,70 @@ describe('fast decoding agrees with the schemas', () => {
     expect(accepted).toBeGreaterThan(1000); // both sides of the line are exercised
   });
 
+  /** Valid specs whose fields are often at their defaults (validSpec's almost never are), each field independently. */
+  const defaultish = fc.tuple(validSpec, fc.array(fc.boolean(), { minLength: 6, maxLength: 6 })).map(([o, use]) => {
+    const d: Record<string, unknown> = { ...o };
+    (['restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'handoff'] as const).forEach((k, i) => {
+      if (use[i]) d[k] = SPEC_DEFAULTS[k];
+    });
+    if (use[5]) d['labels'] = {};
+    return d;
+  });
+
+  it('SPEC_DEFAULTS are the schema’s defaults (a protocol constant since 2.8: specs travel without them)', () => {
+    const parsed = ChildSpecSchema.parse({ id: 'x', start: { worker: 'w' } });
+    expect({ ...parsed, id: undefined, start: undefined, labels: undefined }).toEqual({ ...SPEC_DEFAULTS });
+    expect(parsed.labels).toEqual({});
+  });
+
+  it('decodeWireSpec (a spec as it travels: fields at their defaults left out, or not) accepts only what ChildSpecSchema accepts, and returns what it returns', () => {
+    const input = fc.tuple(mutate(defaultish), fc.array(fc.boolean(), { minLength: 6, maxLength: 6 })).map(([raw, drop]) => {
+      const o: Record<string, unknown> = { ...raw };
+      ['restart', 'shutdown', 'maxRestarts', 'maxSeconds', 'labels', 'handoff'].forEach((k, i) => {
+        if (drop[i]) delete o[k];
+      });
+      return o;
+    });
+    let accepted = 0;
+    let filled = 0;
+    fc.assert(
+      fc.property(input, (raw) => {
+        const value = JSON.parse(JSON.stringify(raw)) as Record<string, unknown>;
+        const before = JSON.stringify(value);
+        const fast = decodeWireSpec(value);
+        const slow = ChildSpecSchema.safeParse(value);
+        if (fast !== undefined) {
+          accepted++;
+          if (fast !== value) filled++;
+          expect(slow.success).toBe(true);
+          if (slow.success) expect(fast).toEqual(slow.data);
+        }
+        expect(JSON.stringify(value)).toBe(before); // the input is never changed
+      }),
+      { numRuns: 3000, seed: 1312 },
+    );
+    expect(accepted).toBeGreaterThan(800);
+    expect(filled).toBeGreaterThan(400);
+  });
+
+  it('a spec as it travels (wireSpec) is read back as the spec it was, here and by the schema (a 2.7 node), and is never longer', () => {
+    let shorter = 0;
+    fc.assert(
+      fc.property(defaultish, (raw) => {
+        const slow = ChildSpecSchema.safeParse(JSON.parse(JSON.stringify(raw)));
+        if (!slow.success) return;
+        const spec = deepFreeze(slow.data);
+        const text = JSON.stringify(wireSpec(spec));
+        expect(decodeWireSpec(JSON.parse(text))).toEqual(spec);
+        expect(ChildSpecSchema.parse(JSON.parse(text))).toEqual(spec);
+        expect(text.length).toBeLessThanOrEqual(JSON.stringify(spec).length);
+        if (text.length < JSON.stringify(spec).length) shorter++;
+      }),
+      { numRuns: 2000, seed: 1313 },
+    );
+    expect(shorter).toBeGreaterThan(1000);
+  });
+
   it("parseChildSpec's fast path (what API callers pass: fields left out) accepts only what ChildSpecSchema accepts, and returns what it returns", () => {
     const scalarArgs = fc.oneof(
       fc.constant(undefined),
@@ -513,6 +588,20 @@ describe('fast decoding agrees with the schemas', () => {
       { numRuns: 3000, seed: 1308 },
     );
     expect(accepted).toBeGreaterThan(150);
+  });
+
+  it('a child register as it travels (wireChild) is decoded to the register it was, here and through the schema (a 2.7 node)', () => {
+    fc.assert(
+      fc.property(childArb, (r) => {
+        const text = JSON.stringify(childKind.wire!(r));
+        expect(text.length).toBeLessThan(JSON.stringify(r).length + 1);
+        expect(decodeChild('k', JSON.parse(text), NOW)).toEqual({ ok: true, value: r });
+        const zod = ChildRegisterSchema.safeParse(JSON.parse(text));
+        expect(zod.success).toBe(true);
+        if (zod.success) expect(childText(zod.data)).toBe(childText(r));
+      }),
+      { numRuns: 500, seed: 1314 },
+    );
   });
 
   it('specText is canonicalJson for every spec', () => {

@@ -6,7 +6,7 @@
  * to do, and it tells the reconciler which children need another look.
  *
  * - An instance that runs joins `run:<id>` with its own pid, value
- *   `{ rev, restarts }` (and an OS-process instance `os:<id>`, value
+ *   `{ rev, restarts }`, restarts left out while 0 (and an OS-process instance `os:<id>`, value
  *   `{ osPid }`); pg drops them when the instance ends or the node dies.
  * - A start that fails (or an instance past its restart intensity) is
  *   recorded in `fail:<id>` (this node's supervisor pid, value
@@ -495,7 +495,9 @@ export class LocalInstances {
     }
     if (e.to === 'running' && e.pid) {
       const c = this.o.local.child(e.id);
-      this.o.groups.join(this.o.scope, group.run(e.id), e.pid, { rev: m.rev, restarts: c?.restarts ?? 0 });
+      // `restarts` only once there are some (protocol 2.8: a 2.7 reader takes none as 0 as well).
+      const restarts = c?.restarts ?? 0;
+      this.o.groups.join(this.o.scope, group.run(e.id), e.pid, restarts === 0 ? { rev: m.rev } : { rev: m.rev, restarts });
       // The OS process id, in a group of its own (tags.ts); it goes with the instance's pid when it ends.
       if (c?.osPid !== undefined) this.o.groups.join(this.o.scope, group.os(e.id), e.pid, { osPid: c.osPid });
       if (restart) this.endRestart(e.id); // the new instance stands in `run:` now

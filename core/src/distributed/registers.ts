@@ -36,10 +36,10 @@
 import { z } from 'zod';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { NODE_NAME_PATTERN } from '../protocol.js';
-import { ChildSpecSchema, decodeNormalSpec, shareCommonParts, type ChildSpec } from '../supervisor/child-spec.js';
+import { ChildSpecSchema, decodeWireSpec, shareCommonParts, wireSpec, type ChildSpec } from '../supervisor/child-spec.js';
 import { TextBuilder, writeSpecText, type TextSink } from '../supervisor/spec-text.js';
 import type { KindOf, RegisterKind } from '../store/replica.js';
-import { parseKey } from './tags.js';
+import { childIdOfKey, parseKey } from './tags.js';
 
 /** A version of a register write: a fixed-width `time.seq.node` string that orders writes by plain string comparison. */
 export type Ver = string;
@@ -321,7 +321,12 @@ export function fastChildRegister(v: unknown): ChildRegister | undefined {
     for (let i = 0; i < specs.length; i++) {
       if (!(i in specs)) return undefined;
       const e = specs[i] as unknown;
-      if (!isPlainObject(e) || !onlyKeys(e, ENTRY_KEYS) || !isVer(e['rev']) || decodeNormalSpec(e['spec']) === undefined) return undefined;
+      if (!isPlainObject(e) || !onlyKeys(e, ENTRY_KEYS) || !isVer(e['rev'])) return undefined;
+      const spec = decodeWireSpec(e['spec']);
+      if (spec === undefined) return undefined;
+      // A spec as it travels, its defaults left out (`wireChild`): the entry takes the whole one (an entry
+      // refused further on goes through zod, for which the two are the same).
+      if (spec !== e['spec']) e['spec'] = spec;
       const pin = e['pin'];
       if (
         pin !== undefined &&
@@ -346,15 +351,31 @@ export function decodeFlag(value: unknown, now: number): Decoded<FlagRegister<bo
   return { ok: true, value: deepFreeze(parsed.data) };
 }
 
+/**
+ * A child register as it travels (protocol 2.8): each spec without the
+ * fields at their defaults (child-spec.ts `wireSpec`); `decodeChild` reads
+ * it back to an equal register. Fields that are undefined are the ones JSON
+ * leaves out. Made at each send and dropped once written.
+ */
+export function wireChild(r: ChildRegister): unknown {
+  const specs = new Array<unknown>(r.specs.length);
+  for (let i = 0; i < r.specs.length; i++) {
+    const s = r.specs[i]!;
+    specs[i] = { rev: s.rev, spec: wireSpec(s.spec), pin: s.pin };
+  }
+  return { floor: r.floor, floorAt: r.floorAt, collected: r.collected, specs };
+}
+
 export const childKind: RegisterKind<ChildRegister> = {
   decode(key, value, now) {
-    const parsed = parseKey(key);
-    if (parsed?.kind !== 'child') return { ok: false, reason: 'not a child key' };
-    return decodeChild(parsed.id, value, now);
+    const id = childIdOfKey(key);
+    if (id === undefined) return { ok: false, reason: 'not a child key' };
+    return decodeChild(id, value, now);
   },
   join: (a, b) => deepFreeze(joinChild(a, b)),
   text: childText,
   writeText: writeChildText,
+  wire: wireChild,
   ignoreWhenAbsent: (r) => isCollected(r) || isEmptyChild(r),
 };
 
@@ -366,7 +387,7 @@ const flagKind: RegisterKind<FlagRegister<boolean>> = {
 
 /** The register kind of a desired-state key (the store's `kindOf`). */
 export const desiredStateKinds: KindOf = (key) => {
-  const parsed = parseKey(key);
-  if (parsed === undefined) return undefined;
-  return parsed.kind === 'child' ? childKind : flagKind;
+  // Nearly every key is a child's, asked about several times per register received: no object made for it.
+  if (key.startsWith('c:')) return key.length > 2 ? childKind : undefined;
+  return parseKey(key) === undefined ? undefined : flagKind;
 };

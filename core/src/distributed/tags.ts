@@ -11,7 +11,7 @@
  *
  * Live state: process groups of the supervisor's pg scope, each node the
  * only writer of its own entries:
- *   run:<id>        the live instance: joined by the child's own pid, value { rev, restarts }
+ *   run:<id>        the live instance: joined by the child's own pid, value { rev, restarts } (restarts left out while 0)
  *   fail:<id>       failed starts on one node: joined by that node, value { rev, failures, lastError, at }
  *   claim:<id>      majority mode: a node about to start the child, joined by that node, value { rev }
  *   os:<id>         an OS-process instance's process id: joined by the instance's pid, value { osPid }

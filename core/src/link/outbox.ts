@@ -190,9 +190,11 @@ export function jsonBytes(value: unknown, budget: number): number {
     } else {
       // Own enumerable keys, as Object.entries has them, without its array of pairs (every delta and call is estimated).
       for (const k in v) {
-        if (!Object.hasOwn(v, k)) continue;
+        const field = (v as Record<string, unknown>)[k];
+        // JSON leaves out an undefined field (a register's wire form has several: registers.ts `wireChild`).
+        if (!Object.hasOwn(v, k) || field === undefined) continue;
         bytes += k.length + 4;
-        stack.push((v as Record<string, unknown>)[k]);
+        stack.push(field);
       }
       bytes += 2;
     }

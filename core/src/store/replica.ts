@@ -80,6 +80,13 @@ export interface RegisterKind<T = unknown> {
    * node fingerprints every register it takes).
    */
   writeText?(value: T, out: Hash53): unknown;
+  /**
+   * The value as it travels to peers (optional): a shorter form that
+   * `decode` turns back into an equal value (a child register's spec
+   * without the fields at their defaults). Written once per send, not
+   * kept. Without it the value travels as it is held.
+   */
+  wire?(value: T): unknown;
   /** True when `value`, arriving for a key this replica does not hold, is not worth keeping. */
   ignoreWhenAbsent?(value: T): boolean;
 }

@@ -7,7 +7,9 @@
  * - Deltas. A local write changes this replica; the merged register goes
  *   to every linked peer in the next `rs.delta`, one per peer per event-loop
  *   turn (a turn's writes to one key travel once, with its last value), in
- *   parts of MAX_STORE_ENTRIES. Receivers merge and never re-broadcast: the
+ *   parts of MAX_STORE_ENTRIES, each register in its kind's wire form
+ *   (`RegisterKind.wire`: a child's specs without their default fields),
+ *   which the receiver decodes to an equal value. Receivers merge and never re-broadcast: the
  *   mesh is full, so each peer hears each write from its writer. A member
  *   costs one message per peer per turn of writes, not one per register per
  *   member (the first version's pg copies cost members² per change).
@@ -309,7 +311,7 @@ export class Replication {
       refused: false,
     };
     this.peers.set(peer, p);
-    const greeting = this.o.greeting?.(peer) ?? [];
+    const greeting = (this.o.greeting?.(peer) ?? []).map(([key, value]): [string, unknown] => [key, this.wire(key, value)]);
     if (greeting.length > 0) {
       const seq = this.record(p, 'delta');
       this.o.send(peer, { t: 'rs.delta', scope: this.o.scope, seq, entries: greeting });
@@ -567,9 +569,15 @@ export class Replication {
     while (entries.length < max && a.keysAt < a.keys.length) {
       const key = a.keys[a.keysAt++]!;
       const value = replica.get(key);
-      if (value !== undefined) entries.push([key, value]);
+      if (value !== undefined) entries.push([key, this.wire(key, value)]);
     }
     return entries;
+  }
+
+  /** `value` (held at `key`) as it travels: its kind's `wire` form, or as it is. */
+  private wire(key: string, value: unknown): unknown {
+    const kind = this.o.replica.kindOf(key);
+    return kind?.wire === undefined ? value : kind.wire(value);
   }
 
   private onAck(p: Peer, m: StoreAck): void {
@@ -693,7 +701,8 @@ export class Replication {
   private flush(): void {
     this.flushQueued = false;
     if (this.stopped || this.outbox.size === 0) return;
-    const entries = [...this.outbox];
+    const entries: Array<[string, unknown]> = [];
+    for (const [key, value] of this.outbox) entries.push([key, this.wire(key, value)]);
     this.outbox.clear();
     const parts: Array<typeof entries> = [];
     for (let at = 0; at < entries.length; at += MAX_STORE_ENTRIES) parts.push(entries.slice(at, at + MAX_STORE_ENTRIES));

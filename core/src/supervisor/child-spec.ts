@@ -66,6 +66,21 @@ export const ShutdownSchema = z
     else if (value > 24 * 3600 * 1000) ctx.addIssue({ code: 'custom', message: 'must be at most 24 hours' });
   });
 
+/**
+ * The defaults of a spec's scalar fields (labels default to none). Part of
+ * the protocol since 2.8, not only of the API: a spec travels without the
+ * fields at these values (`wireSpec`) and its readers fill them back in, so
+ * they can only change with the protocol's major version (a 2.7 node fills
+ * them in through this schema's defaults).
+ */
+export const SPEC_DEFAULTS = Object.freeze({
+  restart: 'permanent',
+  shutdown: 5000,
+  maxRestarts: 3,
+  maxSeconds: 5,
+  handoff: 'stop-first',
+} as const);
+
 /** The zod schema of a child spec (parseChildSpec wraps it with a clear error). */
 export const ChildSpecSchema = z
   .object({
@@ -77,16 +92,16 @@ export const ChildSpecSchema = z
       error: (issue) =>
         issue.input === undefined ? 'required: { worker, args } or { command, args, env, cwd }' : 'must be { worker, args } or { command, args, env, cwd }',
     }),
-    restart: RestartSchema.default('permanent'),
-    shutdown: ShutdownSchema.default(5000),
-    maxRestarts: z.number().int().min(0).max(10_000).default(3),
+    restart: RestartSchema.default(SPEC_DEFAULTS.restart),
+    shutdown: ShutdownSchema.default(SPEC_DEFAULTS.shutdown),
+    maxRestarts: z.number().int().min(0).max(10_000).default(SPEC_DEFAULTS.maxRestarts),
     maxSeconds: z
       .number()
       .positive()
       .max(24 * 3600)
-      .default(5),
+      .default(SPEC_DEFAULTS.maxSeconds),
     labels: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
-    handoff: HandoffSchema.default('stop-first'),
+    handoff: HandoffSchema.default(SPEC_DEFAULTS.handoff),
   })
   .strict();
 
@@ -295,17 +310,13 @@ export function parseWorkerSpecFast(input: unknown): ChildSpec | undefined {
     if (hasArgs && (args === undefined || (args !== null && typeof args === 'object') || !isJsonValue(args))) return undefined;
     const labels = input['labels'];
     if (labels !== undefined && (!isStringRecord(labels, 128, 256, Number.MAX_SAFE_INTEGER) || Object.hasOwn(labels, '__proto__'))) return undefined;
-    const filled = {
-      id: input['id'],
-      start: hasArgs ? { worker: start['worker'], args } : { worker: start['worker'] },
-      restart: input['restart'] === undefined ? 'permanent' : input['restart'],
-      shutdown: input['shutdown'] === undefined ? 5000 : input['shutdown'],
-      maxRestarts: input['maxRestarts'] === undefined ? 3 : input['maxRestarts'],
-      maxSeconds: input['maxSeconds'] === undefined ? 5 : input['maxSeconds'],
-      labels: labels === undefined || hasNoKeys(labels) ? NO_LABELS : { ...labels },
-      handoff: input['handoff'] === undefined ? 'stop-first' : input['handoff'],
-    };
-    const spec = decodeNormalSpec(filled);
+    const spec = decodeNormalSpec(
+      withDefaults(
+        input,
+        hasArgs ? { worker: start['worker'], args } : { worker: start['worker'] },
+        labels === undefined || hasNoKeys(labels) ? NO_LABELS : { ...labels },
+      ),
+    );
     if (spec !== undefined) shareCommonParts(spec);
     return spec;
   } catch {
@@ -349,6 +360,64 @@ export function decodeNormalSpec(v: unknown): ChildSpec | undefined {
       if (Object.hasOwn(start, 'ipc') && !IPCS.has(ipc)) return undefined;
     }
     return v as unknown as ChildSpec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `v`'s fields with the defaults filled in where it has none (undefined counts as none, as for zod), `start` and `labels` as given. */
+function withDefaults(v: Record<string, unknown>, start: unknown, labels: unknown): Record<string, unknown> {
+  const { restart, shutdown, maxRestarts, maxSeconds, handoff } = v;
+  return {
+    id: v['id'],
+    start,
+    restart: restart === undefined ? SPEC_DEFAULTS.restart : restart,
+    shutdown: shutdown === undefined ? SPEC_DEFAULTS.shutdown : shutdown,
+    maxRestarts: maxRestarts === undefined ? SPEC_DEFAULTS.maxRestarts : maxRestarts,
+    maxSeconds: maxSeconds === undefined ? SPEC_DEFAULTS.maxSeconds : maxSeconds,
+    labels,
+    handoff: handoff === undefined ? SPEC_DEFAULTS.handoff : handoff,
+  };
+}
+
+/**
+ * A spec as it travels (protocol 2.8): the fields at their defaults
+ * (`SPEC_DEFAULTS`, and empty labels) are undefined, which JSON leaves out —
+ * about 100 of a register's 210 bytes, on every link, for nearly every
+ * child. One object, always the same shape; the start (and labels, when
+ * there are some) are the spec's own, not copies. `decodeWireSpec` reads it
+ * back; a 2.7 node reads it through the schema's defaults.
+ */
+export function wireSpec(spec: ChildSpec): Record<string, unknown> {
+  return {
+    id: spec.id,
+    start: spec.start,
+    restart: spec.restart === SPEC_DEFAULTS.restart ? undefined : spec.restart,
+    shutdown: spec.shutdown === SPEC_DEFAULTS.shutdown ? undefined : spec.shutdown,
+    maxRestarts: spec.maxRestarts === SPEC_DEFAULTS.maxRestarts ? undefined : spec.maxRestarts,
+    maxSeconds: spec.maxSeconds === SPEC_DEFAULTS.maxSeconds ? undefined : spec.maxSeconds,
+    labels: spec.labels === NO_LABELS || hasNoKeys(spec.labels) ? undefined : spec.labels,
+    handoff: spec.handoff === SPEC_DEFAULTS.handoff ? undefined : spec.handoff,
+  };
+}
+
+/**
+ * A spec as it travels — every field present (a 2.7 writer, a file), or
+ * without those at their defaults (`wireSpec`) — checked as
+ * `decodeNormalSpec` checks one, or undefined (then zod decides, and says
+ * what is wrong). A spec with every field is taken as it is; one without
+ * some is a new object with them filled in (always in the schema's order,
+ * so every spec a node holds has one shape). Never throws; freezes nothing.
+ */
+export function decodeWireSpec(v: unknown): ChildSpec | undefined {
+  try {
+    if (!isPlainObject(v)) return undefined;
+    const whole = decodeNormalSpec(v);
+    if (whole !== undefined) return whole;
+    for (const k in v) if (Object.hasOwn(v, k) && !SPEC_KEY_SET.has(k)) return undefined;
+    const labels = v['labels'];
+    // The command start's own defaults (args, env) are not left out on the wire: such a start goes through zod.
+    return decodeNormalSpec(withDefaults(v, v['start'], labels === undefined ? NO_LABELS : labels));
   } catch {
     return undefined;
   }

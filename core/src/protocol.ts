@@ -1200,6 +1200,12 @@ export function parsePid(pid: string): { node: string; incarnation: string; loca
   return { node: pid.slice(0, a), incarnation: pid.slice(a + 1, b), localId: pid.slice(b + 1) };
 }
 
+/** Whether `pid` is a well-formed pid of `node`: `parsePid(pid)?.node === node`, without its parts cut out (every pg entry a peer sends comes here). */
+export function isPidOf(pid: string, node: string): boolean {
+  // The pattern admits no slash in the node part, so the first one ends it.
+  return pid.length > node.length && pid.charCodeAt(node.length) === 47 && pid.startsWith(node) && pid.length <= PID_MAX_LENGTH && PID_PATTERN.test(pid);
+}
+
 export function formatPid(node: string, incarnation: string, localId: string): Pid {
   return `${node}/${incarnation}/${localId}`;
 }

@@ -10,6 +10,7 @@ import {
   decodeWith,
   isCompatibleVersion,
   isJsonValue,
+  isPidOf,
   parsePid,
   peerKnowsOp,
   type PeerMessage,
@@ -163,6 +164,29 @@ describe('protocol', () => {
       }),
       { numRuns: 1000, seed: 950 },
     );
+  });
+
+  it('isPidOf(pid, node) is parsePid(pid)?.node === node, for well-formed, odd and other nodes’ pids', () => {
+    const part = (chars: string, min: number, max: number) => fc.string({ unit: fc.constantFrom(...chars), minLength: min, maxLength: max });
+    const name = fc.tuple(part('aZ09', 1, 1), part('aZ09._@-/', 0, 6)).map(([a, b]) => a + b);
+    const pidish = fc.oneof(
+      fc.tuple(name, part('0123456789abcdef', 7, 9), part('aZ09._-/', 0, 4)).map(([n, i, l]) => `${n}/${i}/${l}`),
+      fc.string({ maxLength: 12 }),
+      fc.constant(`n1/${'a'.repeat(64)}/${'x'.repeat(64)}`),
+      fc.constant(`n1/${'a'.repeat(64)}/${'x'.repeat(65)}`),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(pidish, fc.oneof(name, fc.constantFrom('n1', 'n', 'n1/', '')), (p, node) => {
+        const expected = parsePid(p)?.node === node;
+        if (expected) accepted++;
+        expect(isPidOf(p, node)).toBe(expected);
+        const own = parsePid(p)?.node;
+        if (own !== undefined) expect(isPidOf(p, own)).toBe(true);
+      }),
+      { numRuns: 3000, seed: 951 },
+    );
+    expect(accepted).toBeGreaterThan(20);
   });
 });
 

@@ -957,9 +957,10 @@ export class Reconciler {
     // One string per id: ids reach here as new strings cut from group names and store keys, and a
     // record keyed by one and a view holding another kept two more copies of every id beside the
     // spec's own (1 MB at 20,000 children). The spec's is the one kept, then the record's.
-    const id = before?.view.id ?? liveSpec(this.o.desired.child(given))?.spec.id ?? given;
+    const register = this.o.desired.child(given);
+    const id = before?.view.id ?? liveSpec(register)?.spec.id ?? given;
     const epoch = this.epoch;
-    const view = this.buildView(id, before?.view, before?.epoch);
+    const view = this.buildView(id, before?.view, before?.epoch, register);
     this.noteReplacedSpec(id, before?.view.live, view.live);
     const { events, history } = diffChild(before, view, this.o.clock.now(), this.causeNow);
     for (let i = 0; i < events.length; i++) this.o.emit(events[i]!);
@@ -1055,7 +1056,7 @@ export class Reconciler {
 
   /**
    * Builds the view of `id` from the store and pg, placing it under the
-   * current inputs. `placedUnder`: the epoch `previous` was placed under.
+   * current inputs. `placedUnder`: the epoch `previous` was placed under; `register`: its register, when the caller has it already.
    * Placement is a function of the id, its live entry (spec and pin), its
    * failed starts, the pause flag (then also its runners) and the candidates,
    * and every change of the candidates that can place anything differently
@@ -1066,8 +1067,7 @@ export class Reconciler {
    * start, a move's stop and start), and HRW over 20 candidates was a fifth
    * of a member's reconciling while a node restarted into 20 × 20,000.
    */
-  private buildView(id: string, previous: ChildView | undefined, placedUnder: number | undefined): ChildView {
-    const register = this.o.desired.child(id);
+  private buildView(id: string, previous: ChildView | undefined, placedUnder: number | undefined, register = this.o.desired.child(id)): ChildView {
     const live = liveSpec(register);
     const me = this.o.node;
     const runners = this.o.live.runners(id, this.visible);

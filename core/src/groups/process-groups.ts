@@ -56,6 +56,7 @@ import {
   ScopeNameSchema,
   describeIssues,
   isJsonValue,
+  isPidOf,
   parsePid,
   type JsonValue,
   type PgEntry,
@@ -78,6 +79,13 @@ import {
   type ProcessGroupsOptions,
 } from './types.js';
 
+/**
+ * The groups a local pid has joined: one (scope, group) pair — nearly every
+ * pid, a child instance in its `run:` group, and no Map and Set made for it
+ * at every start — or, once it joins a second, scope → groups.
+ */
+type PidGroups = { readonly scope: string; readonly group: string } | Map<string, Set<string>>;
+
 /** Erlang pg-style process groups, replicated to every node. */
 export class ProcessGroups {
   private readonly node: string;
@@ -91,8 +99,8 @@ export class ProcessGroups {
   private readonly localScopes = new Set<string>();
   /** Every known scope's groups (table.ts). */
   private readonly table: GroupTable;
-  /** local pid → scope → groups it has joined (index for `leaveAll`). */
-  private readonly pidIndex = new Map<string, Map<string, Set<string>>>();
+  /** local pid → the groups it has joined (index for `leaveAll`; `PidGroups`). */
+  private readonly pidIndex = new Map<string, PidGroups>();
   private readonly monitors: GroupMonitors;
   private readonly syncs: SyncReassembly;
   /** Per scope, its owner's sharer (`shareValues`). */
@@ -251,10 +259,11 @@ export class ProcessGroups {
 
   /** Removes every membership of `pid` in every scope (its process died). Returns how many were removed. */
   leaveAll(pid: string): number {
-    const scopes = this.pidIndex.get(pid);
-    if (scopes === undefined) return 0;
+    const held = this.pidIndex.get(pid);
+    if (held === undefined) return 0;
     this.pidIndex.delete(pid);
     let count = 0;
+    const scopes = held instanceof Map ? held : [[held.scope, [held.group]] as const];
     for (const [scopeName, groups] of scopes) {
       const state = this.table.scopeStates.get(scopeName);
       if (state === undefined) continue; // unreachable: local scopes are never dropped
@@ -397,8 +406,8 @@ export class ProcessGroups {
 
   /** Only the owner writes a membership: a pid of any other node is dropped and logged. */
   private belongsTo(peer: string, pid: string, message: PgMessage, group: string): boolean {
+    if (isPidOf(pid, peer)) return true;
     const owner = parsePid(pid)?.node;
-    if (owner === peer) return true;
     const reason = owner === undefined ? 'malformed pid' : `pid belongs to node ${owner}, not to the sender`;
     this.log.warn({ peer, t: message.t, scope: message.scope, group, pid, reason }, `pg: dropped entry from ${peer}: ${reason}`);
     return false;
@@ -423,16 +432,24 @@ export class ProcessGroups {
   }
 
   private indexPid(pid: string, scope: string, group: string): void {
-    let scopes = this.pidIndex.get(pid);
-    if (scopes === undefined) this.pidIndex.set(pid, (scopes = new Map()));
-    addTo(scopes, scope, group);
+    const held = this.pidIndex.get(pid);
+    if (held === undefined) this.pidIndex.set(pid, { scope, group });
+    else if (held instanceof Map) addTo(held, scope, group);
+    else if (held.scope !== scope || held.group !== group) {
+      const scopes = new Map<string, Set<string>>();
+      addTo(scopes, held.scope, held.group);
+      addTo(scopes, scope, group);
+      this.pidIndex.set(pid, scopes);
+    }
   }
 
   private unindexPid(pid: string, scope: string, group: string): void {
-    const scopes = this.pidIndex.get(pid);
-    if (scopes === undefined) return;
-    removeFrom(scopes, scope, group);
-    if (scopes.size === 0) this.pidIndex.delete(pid);
+    const held = this.pidIndex.get(pid);
+    if (held === undefined) return;
+    if (held instanceof Map) {
+      removeFrom(held, scope, group);
+      if (held.size === 0) this.pidIndex.delete(pid);
+    } else if (held.scope === scope && held.group === group) this.pidIndex.delete(pid);
   }
 
   // ---------------------------------------------------------------- validation

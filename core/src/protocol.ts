@@ -427,6 +427,8 @@ export function isJsonValue(value: unknown, maxNesting = MAX_NESTING): value is 
   // on the stack, as a value and its depth in two arrays rather than a pair each.
   const scalar = isJsonScalar(value);
   if (scalar !== undefined) return scalar;
+  const flat = isFlatJsonObject(value as object, maxNesting);
+  if (flat !== undefined) return flat;
   const values: unknown[] = [value];
   const depths: number[] = [1];
   let budget = JSON_WALK_BUDGET - 1;
@@ -462,6 +464,27 @@ export function isJsonValue(value: unknown, maxNesting = MAX_NESTING): value is 
     }
   }
   return true;
+}
+
+/**
+ * `isJsonValue` of a plain object whose fields are all scalars (most group
+ * values: `{ rev }`), without the walk's two stacks: true or false, or
+ * undefined when `v` is an array or holds one or an object (then walk it).
+ */
+function isFlatJsonObject(v: object, maxNesting: number): boolean | undefined {
+  if (Array.isArray(v)) return undefined;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  let n = 0;
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue;
+    // The walk's budget, counted alike.
+    if (++n >= JSON_WALK_BUDGET) return false;
+    const ok = isJsonScalar((v as Record<string, unknown>)[key]);
+    if (ok === undefined) return undefined;
+    if (!ok) return false;
+  }
+  return maxNesting >= 1;
 }
 
 /** Whether `v` is a JSON scalar (true), not JSON at all (false), or an array or object to walk (undefined). */

@@ -10,7 +10,9 @@
  * `connect` calls `peerUp` on both sides before delivering anything, as the
  * link layer does (each side is up before the other can read its frames).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { copyJson } from '../src/groups/members.js';
 import { MemoryLogger, type CapturedLog } from '../src/logger.js';
 import { decodeMessage, type PgJoin, type PgLeave, type PgSync } from '../src/protocol.js';
 import { SeededRandom } from '../src/random.js';
@@ -271,6 +273,23 @@ describe('local memberships', () => {
     const snapshot = groups.snapshot();
     expect(Object.keys(snapshot['s']!)).toEqual(['__proto__']);
     expect(JSON.parse(JSON.stringify(snapshot))).toEqual({ s: { ['__proto__']: [member('a', 'p1')] } });
+  });
+});
+
+describe('copyJson (a local join copies its value)', () => {
+  it('makes what a trip through JSON text makes, and shares nothing with the original', () => {
+    const odd = fc.constantFrom<JsonValue>(-0, { ['__proto__']: 1 } as JsonValue, JSON.parse('{"__proto__":{"a":[1,-0]}}') as JsonValue, [-0, { b: null }]);
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue({ maxDepth: 4 }) as fc.Arbitrary<JsonValue>, odd), (v) => {
+        const copy = copyJson(v);
+        const viaText = JSON.parse(JSON.stringify(v)) as JsonValue;
+        expect(copy).toStrictEqual(viaText);
+        expect(JSON.stringify(copy)).toBe(JSON.stringify(viaText));
+        if (v !== null && typeof v === 'object') expect(copy).not.toBe(v);
+        if (copy !== null && typeof copy === 'object' && !Array.isArray(copy)) expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+      }),
+      { numRuns: 2000, seed: 1401 },
+    );
   });
 });
 

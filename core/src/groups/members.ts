@@ -46,9 +46,9 @@ function memberKey(m: PgMember): string {
 /**
  * A member's frozen value. `owned`: the caller hands `value` over (a value
  * just decoded from a peer's frame, referenced by nothing else), so it is
- * frozen in place; a local caller's value is copied first (through JSON,
- * what the wire carries anyway), so no caller keeps a handle on replicated
- * state.
+ * frozen in place; a local caller's value is copied first (`copyJson`: as
+ * through JSON, what the wire carries anyway), so no caller keeps a handle
+ * on replicated state.
  *
  * Until the desired state moved to its own store, equal values were
  * interned (a WeakRef table keyed by their JSON): every member held a copy
@@ -59,7 +59,7 @@ function memberKey(m: PgMember): string {
  */
 function freezeValue(value: JsonValue, owned: boolean, group: string, share: PgValueSharer | undefined): JsonValue {
   if (value === null || typeof value !== 'object') return value;
-  const own = owned ? value : (JSON.parse(JSON.stringify(value)) as JsonValue);
+  const own = owned ? value : copyJson(value);
   if (share !== undefined) {
     try {
       share(group, own);
@@ -68,6 +68,25 @@ function freezeValue(value: JsonValue, owned: boolean, group: string, share: PgV
     }
   }
   return deepFreeze(own);
+}
+
+/**
+ * A copy of a JSON value (one `isJsonValue` accepts) equal to what a trip
+ * through JSON text makes of it (-0 is 0, a `__proto__` key an own field),
+ * without writing the text: a local join copies its value (every child
+ * instance started joins `run:`).
+ */
+export function copyJson(v: JsonValue): JsonValue {
+  if (v === null || typeof v !== 'object') return Object.is(v, -0) ? 0 : v;
+  if (Array.isArray(v)) return v.map(copyJson);
+  const out: Record<string, JsonValue> = {};
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const item = copyJson(v[k]!);
+    if (k === '__proto__') Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[k] = item;
+  }
+  return out;
 }
 
 /** A frozen member of `group`; `share`: the scope's sharer (process-groups.ts `shareValues`), given the value before it is frozen. */

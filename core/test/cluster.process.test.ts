@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import type { NodeProcess } from './support/processes.js';
-import { ProcessCluster } from './support/processes.js';
+import { EXIT_WITH_PARENT, ProcessCluster } from './support/processes.js';
 
 let cluster: ProcessCluster;
 afterEach(async () => {
@@ -243,7 +243,9 @@ describe('real pogo node processes', () => {
     /** Runs `pogo node` with these extra flags until it exits (bounded), by pid. */
     const run = (extra: string[]) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'node', '--name', 'n1', '--secret-file', cluster!.secretFile, ...extra], { stdio: 'pipe' });
+        const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, CLI, 'node', '--name', 'n1', '--secret-file', cluster!.secretFile, ...extra], {
+          stdio: 'pipe',
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { demoChildren } from '../src/cli/demo.js';
 import { applyPatch, type ClusterState, type StatePatch } from '../src/observer/state.js';
 import type { OutputEvent } from '../src/observer/ui-protocol.js';
-import { CLI } from './support/processes.js';
+import { CLI, EXIT_WITH_PARENT } from './support/processes.js';
 import { isAlive as alive, collectJsonLines, killStrays, until } from './support/wait.js';
 
 const strays: number[] = [];
@@ -41,7 +41,7 @@ function childrenOf(parents: readonly number[], text: string): number[] {
 
 describe('pogo demo', () => {
   it('starts a 3-node cluster with children and a gateway, prints a working ctl line; SIGINT stops every process it started', async () => {
-    const demo = spawn(process.execPath, [CLI, 'demo', '--nodes', '3', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const demo = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, CLI, 'demo', '--nodes', '3', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     strays.push(demo.pid!);
     const lines: Array<Record<string, unknown>> = [];
     collectJsonLines(demo.stdout, lines);

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeProcess } from './support/processes.js';
-import { ProcessCluster, writeJson } from './support/processes.js';
+import { EXIT_WITH_PARENT, ProcessCluster, writeJson } from './support/processes.js';
 
 let cluster: ProcessCluster;
 let control: ChildProcessWithoutNullStreams | undefined;
@@ -62,7 +62,7 @@ async function startCluster(count = COUNT): Promise<NodeProcess[]> {
 
 function startControl(seed: string): { send: (op: string, ...args: unknown[]) => Promise<{ ok: boolean; result?: unknown; code?: string }> } {
   const fixture = fileURLToPath(new URL('./fixtures/control-node.mjs', import.meta.url));
-  const child = spawn(process.execPath, [fixture, seed, cluster.secretFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, fixture, seed, cluster.secretFile], { stdio: ['pipe', 'pipe', 'pipe'] });
   control = child;
   const lines = createInterface({ input: child.stdout });
   const pending: Array<(v: { ok: boolean; result?: unknown; code?: string }) => void> = [];

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { GlobalChild } from '../src/distributed/distributed-supervisor.js';
 import { STATE_FILE, decodeState } from '../src/distributed/state-file.js';
 import type { ChildRegister } from '../src/distributed/registers.js';
-import { ProcessCluster, type NodeProcess } from './support/processes.js';
+import { EXIT_WITH_PARENT, ProcessCluster, type NodeProcess } from './support/processes.js';
 
 let cluster: ProcessCluster | undefined;
 let control: ChildProcessWithoutNullStreams | undefined;
@@ -33,7 +33,7 @@ type Reply = { ok: boolean; result?: unknown; code?: string; error?: string };
 /** An observer process that runs supervisor calls read from stdin (test fixture), answering in order. */
 function startControl(seed: string, secretFile: string): { send: (op: string, ...args: unknown[]) => Promise<Reply> } {
   const fixture = fileURLToPath(new URL('./fixtures/control-node.mjs', import.meta.url));
-  const child = spawn(process.execPath, [fixture, seed, secretFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, fixture, seed, secretFile], { stdio: ['pipe', 'pipe', 'pipe'] });
   control = child;
   const pending: Array<(v: Reply) => void> = [];
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -12,6 +12,7 @@ import { isAlive as alive, collectJsonLines, killStrays, until } from './support
 import { SupervisorError, type LocalSupervisor } from '../src/supervisor/local-supervisor.js';
 import { launchArgs } from '../src/supervisor/os-child.js';
 import { osSupervisor, stopSupervisors } from './support/os-supervisor.js';
+import { EXIT_WITH_PARENT } from './support/processes.js';
 
 const NODE = process.execPath;
 const strays: number[] = [];
@@ -155,7 +156,7 @@ describe('OS children and the node process', () => {
   const fixture = new URL('./fixtures/supervised-node.mjs', import.meta.url).pathname;
 
   function runFixture(specs: unknown[]) {
-    const child = spawn(process.execPath, [fixture, JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, fixture, JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'] });
     strays.push(child.pid!);
     const lines: Array<Record<string, unknown>> = [];
     let stderr = '';

@@ -158,6 +158,7 @@ export const NodeConfigSchema = z
     statusPort: z.number().int().min(0).max(65535).optional(),
     statusHost: z.string().min(1).max(255).default('127.0.0.1'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    stopWithParent: z.boolean().default(false),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -315,6 +316,11 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   field('statusPort', 'int', 'serve GET /status (JSON), /children, /metrics (Prometheus) and /healthz over HTTP on this port; 0 picks one (default: off)'),
   field('statusHost', 'string', 'interface for the status endpoint (default: 127.0.0.1)'),
   field('logLevel', 'string', 'trace, debug, info, warn, error or silent (default: info)'),
+  field(
+    'stopWithParent',
+    'bool',
+    'stop gracefully, as on SIGTERM, once the process that started this one is gone: for nodes a launcher owns, such as those of pogo demo (default: false)',
+  ),
 ];
 
 /**

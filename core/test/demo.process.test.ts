@@ -124,4 +124,23 @@ describe('pogo demo', () => {
     await until(() => [...ready.pids, ...writer].every((p) => !alive(p)), 10_000, 'every demo node and its OS child gone');
     expect(lines.at(-1)).toEqual({ msg: 'demo stopped' });
   });
+
+  it('killed outright (SIGKILL: no stop of its own runs), its members stop themselves, and their OS child with them (--stop-with-parent)', async () => {
+    const demo = spawn(process.execPath, [CLI, 'demo', '--nodes', '2', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    strays.push(demo.pid!);
+    const lines: Array<Record<string, unknown>> = [];
+    collectJsonLines(demo.stdout, lines);
+    try {
+      await until(() => lines.some((l) => l['msg'] === 'demo ready'), 20_000, 'demo ready');
+    } finally {
+      strays.push(...lines.filter((l) => l['msg'] === 'demo node started').map((l) => Number(l['pid'])));
+    }
+    const pids = (lines.find((l) => l['msg'] === 'demo ready') as { pids: number[] }).pids;
+    let writer: number[] = [];
+    await until(() => (writer = childrenOf(pids, 'all is well')).length === 1, 15_000, 'the demo OS child running');
+    strays.push(...writer);
+    demo.kill('SIGKILL');
+    // Each member sees its parent gone within a second, then leaves as on SIGTERM (the OS child gets its 2 s shutdown).
+    await until(() => [...pids, ...writer].every((p) => !alive(p)), 15_000, 'every demo member and its OS child gone');
+  });
 });

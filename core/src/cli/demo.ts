@@ -11,7 +11,9 @@
  * of the others, its address read from its "node started" line), then an observer with the gateway in
  * this process (startObserver), and waits until the observer sees every
  * member up. stop() — and any failure while starting — stops every process
- * it started, by pid, and removes the directory.
+ * it started, by pid, and removes the directory. A demo killed outright
+ * (SIGKILL, a crash of the desktop app) runs no stop: its members, started
+ * with `--stop-with-parent true`, then stop themselves within a few seconds.
  *
  * The children: example workers, and one OS process (`log-writer`: the
  * node executable running a short script that writes a line to stdout every
@@ -174,6 +176,9 @@ export async function startDemoCluster(opts: DemoClusterOptions = {}): Promise<D
       childrenFile,
       '--preset',
       'local',
+      // A demo (or desktop app) killed outright runs no stop: its members then stop themselves.
+      '--stop-with-parent',
+      'true',
     ];
     for (let i = 1; i <= count; i++) {
       const name = `demo-${i}`;

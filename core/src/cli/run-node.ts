@@ -85,6 +85,11 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (config.stopWithParent)
+    watchParent((parent) => {
+      log.warn({ parent }, `the process that started this node (pid ${parent}) is gone; stopping (--stop-with-parent)`);
+      shutdown('parent gone');
+    });
 
   // The status port is tried before the node starts: a node that has joined (and maybe taken
   // children) is not worth starting for it to leave again because that port is taken.
@@ -135,6 +140,24 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
     log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
   }
   // The listening server keeps the process alive (the node's own timers are unref'ed).
+}
+
+/**
+ * Calls `gone` once the process that started this one has ended (race "a
+ * launcher killed outright": `pogo demo` or the desktop app SIGKILLed ran
+ * no stop, and its members ran on, orphans, for as long as nobody looked).
+ * Linux gives an orphan a new parent, so a parent pid that changes means it
+ * ended. Checked once a second on an unref'ed timer, which never keeps the
+ * process alive by itself.
+ */
+function watchParent(gone: (parent: number) => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    gone(parent);
+  }, 1000);
+  timer.unref();
 }
 
 /** Why listening on host:port fails now (in words), or undefined when it can (the probe closes at once). */

@@ -104,7 +104,7 @@ export class DesiredState {
       // A member whose own entry comes back older than the one held here came back from an older file (tombstones.ts,
       // 5): `regressed` forgets it before anything else it sent is looked at.
       accepts: (peer, k, value) => {
-        if (k !== key.roster(peer)) return !this.isForgotten(peer);
+        if (k !== this.rosterKey(peer)) return !this.isForgotten(peer);
         const held = this.rosterEntry(peer);
         if (!o.observer && rosterRegressed(held, value as FlagRegister)) o.regressed(peer, held!, value as FlagRegister);
         return true;
@@ -146,13 +146,26 @@ export class DesiredState {
 
   /** Whether the roster says `node` is forgotten. */
   isForgotten(node: string): boolean {
-    return (this.replica.get(key.roster(node)) as FlagRegister | undefined)?.value === false;
+    return (this.replica.get(this.rosterKey(node)) as FlagRegister | undefined)?.value === false;
   }
 
   /** The roster entry of `node`, if any. */
   rosterEntry(node: string): FlagRegister | undefined {
-    return this.replica.get(key.roster(node)) as FlagRegister | undefined;
+    return this.replica.get(this.rosterKey(node)) as FlagRegister | undefined;
   }
+
+  /** `m:<node>`, one string per node: asked twice for every register a peer sends (`accepts`), a key built each time was hashed each time. */
+  private rosterKey(node: string): string {
+    let k = this.rosterKeys.get(node);
+    if (k === undefined) {
+      // Bounded: names of members come and go over a long life; past this many, start over.
+      if (this.rosterKeys.size >= 4096) this.rosterKeys.clear();
+      this.rosterKeys.set(node, (k = key.roster(node)));
+    }
+    return k;
+  }
+
+  private readonly rosterKeys = new Map<string, string>();
 
   start(): void {
     this.replication.start();

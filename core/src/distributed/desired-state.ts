@@ -136,7 +136,7 @@ export class DesiredState {
     if (this.dead === undefined || !k.startsWith('c:')) return;
     const r = this.replica.get(k) as ChildRegister | undefined;
     if (r !== undefined && r.specs.length === 0) this.dead.add(k.slice(2));
-    else this.dead.delete(k.slice(2));
+    else if (this.dead.size > 0) this.dead.delete(k.slice(2)); // no id cut out for every child started while none is dead
   }
 
   private changed(keys: readonly string[], from: string | undefined): void {

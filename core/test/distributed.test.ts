@@ -1207,6 +1207,35 @@ describe('distributed supervisor: readiness across releases', () => {
 });
 
 describe('distributed supervisor: observers', () => {
+  it('race "one observer\'s write, another observer": a start and a stop through one observer reach another at once, not at the next anti-entropy pass', async () => {
+    // Observers link to members, not to each other: a start made through one observer's API reached another only with a
+    // member's next root digest (antiEntropyIntervalMs, 30 s here), and its board showed nothing meanwhile.
+    sim = new SimCluster(119);
+    await sim.start('n1');
+    await sim.start('n2', ['n1']);
+    await sim.start('n3', ['n1']);
+    const writer = await sim.start('obs1', ['n1'], { role: 'observer' });
+    const reader = await sim.start('obs2', ['n2'], { role: 'observer' });
+    const members = ['n1', 'n2', 'n3'].map((n) => sim.mustGet(n));
+    await sim.until(
+      () =>
+        [...members, writer, reader].every((a) => members.every((m) => a.upMembers().includes(m.name) && m.upMembers().includes(a.name))) &&
+        sim.running().every((n) => n.supervisor.isReady),
+      5_000,
+      'every node linked to every member, all ready',
+    );
+    // Observers are not linked to each other: what one writes reaches the other only through a member.
+    expect(writer.upMembers()).not.toContain('obs2');
+    const ids = Array.from({ length: 12 }, (_, i) => `ob${i}`);
+    for (const id of ids) await sim.resolve(writer.supervisor.startChild(w(id)));
+    const seen = () => (reader.supervisor.whichChildren('global') as Array<{ id: string; status: string }>).filter((c) => c.status === 'running');
+    // Bounded in simulated time: a few link latencies, not the 30 s of a digest.
+    await sim.until(() => seen().length === ids.length, 1_000, 'the other observer sees every child running');
+    await sim.resolve(writer.supervisor.terminateChild('ob0'));
+    await sim.until(() => !seen().some((c) => c.id === 'ob0'), 1_000, 'the other observer sees the stop');
+    expect(() => reader.supervisor.explain('ob0')).toThrow(/stopped|no child/);
+  });
+
   it('an observer never receives a child, even when it is the only node with a matching worker type', async () => {
     const { WorkerRegistry } = await import('../src/supervisor/workers.js');
     const only = new WorkerRegistry();

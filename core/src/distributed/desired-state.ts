@@ -77,6 +77,8 @@ export interface DesiredStateOptions {
    * message is being merged; forgetting it here refuses the rest.
    */
   regressed(peer: string, held: FlagRegister, incoming: FlagRegister): void;
+  /** Whether this member passes an observer's writes on to the other observers (store/replication.ts `relay`). */
+  relaysObserverWrites?(): boolean;
 }
 
 export class DesiredState {
@@ -110,6 +112,7 @@ export class DesiredState {
         return true;
       },
       pullsFrom: (peer) => !this.isForgotten(peer),
+      ...(o.relaysObserverWrites === undefined ? {} : { relaysObserverWrites: o.relaysObserverWrites }),
       // A member's own roster entry goes first on every link: a member that was forgotten and came back
       // empty is taken back before its digest is looked at.
       greeting: () => {

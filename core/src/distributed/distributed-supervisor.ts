@@ -230,6 +230,8 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
         if (this.persistence !== undefined && !observer && this.desired.collectedAmong(keys)) this.affirmRoster();
       },
       regressed: (peer, held, incoming) => this.peerRegressed(peer, held, incoming),
+      // The first member up by name, as this member sees them: one relay (the others' views agree but in transients).
+      relaysObserverWrites: () => !observer && firstByName(this.reconciler.upMembers()) === o.node,
       onProgress: () => {
         this.waiters.progress();
         this.reconciler.syncProgressed();
@@ -1329,4 +1331,11 @@ export class DistributedSupervisor extends EventEmitter<{ event: [DistEvent]; ch
 function memberNames(candidates: readonly Candidate[]): string {
   const names = candidates.filter((c) => c.role === 'member').map((c) => c.name);
   return names.length > 0 ? names.join(', ') : 'none';
+}
+
+/** The smallest of `names`, or undefined for none. */
+function firstByName(names: readonly string[]): string | undefined {
+  let first: string | undefined;
+  for (const n of names) if (first === undefined || n < first) first = n;
+  return first;
 }

@@ -36,7 +36,8 @@
  *     * when nothing is pending, the receiver holds at least the sender's
  *       state as of the digest, and says so with `rs.synced {seq}`.
  *   Pulls go only to members: an observer's replica is never pulled (an
- *   observer sends no digests; its writes travel as deltas, and it drops
+ *   observer sends no digests; its writes travel as deltas — one member
+ *   passes them on to the other observers, `relay` — and it drops
  *   its replica when it has no member left, see `forgetAll`). Visibility is
  *   not transitive in a partial mesh; the periodic root digests repair that,
  *   and a member that hears two members which cannot hear each other sends
@@ -109,6 +110,14 @@ export interface ReplicationOptions {
   pullsFrom?(peer: string): boolean;
   /** Registers to send a new peer first, before the digest (a node's own roster entry). */
   greeting?(peer: string): Array<[string, unknown]>;
+  /**
+   * Whether this member passes what an observer writes on to its other
+   * observer peers (`relay`, race "one observer's write, another
+   * observer"). One member should (the distributed supervisor names the
+   * first member up by name), not each: every one would send every observer
+   * a copy. Default: none does.
+   */
+  relaysObserverWrites?(): boolean;
 }
 
 type PeerRole = 'member' | 'observer';
@@ -193,6 +202,8 @@ export class Replication {
    * same turn gets them too, which is harmless: merges are idempotent.
    */
   private readonly outbox = new Map<string, unknown>();
+  /** Registers an observer changed here, for this member's observer peers at the end of the turn (`relay`). */
+  private readonly relayed = new Map<string, unknown>();
   private ackQueued = false;
   private antiEntropyTimer: TimerHandle | undefined;
   /** Peers bridged across a partial partition (`bridge`), with the replica tick of the last root digest each got from it (-1: none yet). */
@@ -457,7 +468,26 @@ export class Replication {
       if (this.o.replica.merge(key, decoded.value)) changed.push(key);
     }
     this.stats.entriesIn += entries.length;
-    if (changed.length > 0) this.o.onChange(changed, p.name);
+    if (changed.length === 0) return;
+    if (p.role === 'observer') this.relay(changed);
+    this.o.onChange(changed, p.name);
+  }
+
+  /**
+   * Race "one observer's write, another observer": observers link to
+   * members, not to each other, and receivers never re-broadcast, so a
+   * start made through one observer (its supervisor's API) reached another
+   * only with a member's next root digest, an anti-entropy interval (30 s
+   * by default) later: its timeline and board showed nothing meanwhile.
+   * The relaying member sends what an observer changed here to its observer
+   * peers at the end of the turn (the writer among them: a copy it merges
+   * as a no-op). A member that does not relay, or an observer it cannot
+   * reach, is left to the digests, as before.
+   */
+  private relay(keys: readonly string[]): void {
+    if (this.o.observer || this.o.relaysObserverWrites?.() !== true) return;
+    for (let i = 0; i < keys.length; i++) this.relayed.set(keys[i]!, this.o.replica.get(keys[i]!));
+    this.queueFlush();
   }
 
   private reject(peer: string, key: string, reason: string): void {
@@ -687,6 +717,10 @@ export class Replication {
   private enqueue(key: string): void {
     if (this.peers.size === 0) return;
     this.outbox.set(key, this.o.replica.get(key));
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     // End of this turn: every write of the turn goes in one delta per peer.
@@ -700,14 +734,26 @@ export class Replication {
 
   private flush(): void {
     this.flushQueued = false;
-    if (this.stopped || this.outbox.size === 0) return;
+    if (this.stopped) return;
+    if (this.outbox.size > 0) this.sendParts(this.takeEntries(this.outbox), () => true);
+    if (this.relayed.size > 0) this.sendParts(this.takeEntries(this.relayed), (p) => p.role === 'observer');
+  }
+
+  /** `held`'s registers in their wire form, `held` emptied. */
+  private takeEntries(held: Map<string, unknown>): Array<[string, unknown]> {
     const entries: Array<[string, unknown]> = [];
     // forEach: no [key, value] pair made per entry to destructure (a burst sends thousands a turn).
-    this.outbox.forEach((value, key) => entries.push([key, this.wire(key, value)]));
-    this.outbox.clear();
+    held.forEach((value, key) => entries.push([key, this.wire(key, value)]));
+    held.clear();
+    return entries;
+  }
+
+  /** Sends `entries` as deltas, in parts of MAX_STORE_ENTRIES, to every peer `to` picks. */
+  private sendParts(entries: Array<[string, unknown]>, to: (p: Peer) => boolean): void {
     const parts: Array<typeof entries> = [];
     for (let at = 0; at < entries.length; at += MAX_STORE_ENTRIES) parts.push(entries.slice(at, at + MAX_STORE_ENTRIES));
     for (const p of this.peers.values()) {
+      if (!to(p)) continue;
       for (const part of parts) {
         const seq = this.record(p, 'delta');
         this.stats.deltasOut++;

@@ -135,7 +135,7 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.until(() => sim.exactlyOnce(ids) && owned.every((id) => sim.instances(id)[0] === 'n4'), 5_000, 'its share moved to n4');
   });
 
-  it('every move names its exact cause: drain, undrain, pin, unpin, resume, join, and failure then return around a partition', async () => {
+  it('every move names its exact cause: drain, undrain, pin, unpin, resume, join', async () => {
     const [n1, n2] = await cluster(3, 111);
     const ids = Array.from({ length: 30 }, (_, i) => `why${i}`);
     for (const id of ids) await sim.resolve(n1!.supervisor.startChild(w(id)));
@@ -212,28 +212,6 @@ describe('distributed supervisor: Pogo scenarios', () => {
     await sim.until(() => ids.some((id) => sim.instances(id)[0] === 'n5'), 5_000, 'moves to n5');
     await settled('settled after join');
     expect(new Set(movesSince(mark).map((m) => m.reason))).toEqual(new Set(['join']));
-
-    // n5 cut off from everyone: its children go (failure); healed, they come back to it — not "node joined" (an outsider's
-    // tour read the moves back to a member healed from a netsplit as if it were new to the cluster).
-    const onN5 = ids.filter((id) => sim.instances(id)[0] === 'n5');
-    expect(onN5.length).toBeGreaterThan(0);
-    mark = events.length;
-    sim.network.partition(['n5:4370'], ['n1:4370', 'n2:4370', 'n3:4370', 'n4:4370']);
-    const movedOff = () => movesSince(mark).filter((m) => m.from === 'n5');
-    await sim.until(() => movedOff().length >= onN5.length, 10_000, "n5's children moved off it, as n1 sees them");
-    const away = movedOff();
-    expect(away.map((m) => m.id).sort()).toEqual([...onN5].sort());
-    expect(new Set(away.map((m) => m.reason))).toEqual(new Set(['failure']));
-    mark = events.length;
-    sim.network.heal();
-    const movedBack = () => movesSince(mark).filter((m) => m.to === 'n5');
-    await sim.until(() => movedBack().length >= onN5.length, 15_000, "n5's children back on it, as n1 sees them");
-    await settled('settled after the heal');
-    const back = movedBack();
-    expect(back.map((m) => m.id).sort()).toEqual([...onN5].sort());
-    // A child n5 ran on through the split (mode available) ran twice: its move back is the duplicate healed.
-    expect(back.filter((m) => m.reason !== 'return' && m.reason !== 'heal')).toEqual([]);
-    expect(back.some((m) => m.reason === 'return')).toBe(true);
   });
 
   it('a drain and a pause are events on every node; a node that comes later learns them as they are, not as news', async () => {

@@ -98,12 +98,6 @@ describe('causeOf: the reason of each owner change', () => {
     g = nextGains(g, inputs(['n1', 'n2', 'n3', 'n4']), inputs(['n1', 'n2', 'n3', 'n4', 'n5']));
     expect(causeOf(one, 'n1', 'n5', null, null, context({ gains: g }))).toBe('join');
     expect(causeOf(one, 'n1', 'n4', null, null, context({ gains: g }))).toBe('resume');
-    // n5 cut off (or restarted), then eligible again: it gains its children back by returning, not by joining.
-    g = nextGains(g, inputs(['n1', 'n2', 'n3', 'n4', 'n5']), inputs(['n1', 'n2', 'n3', 'n4']));
-    g = nextGains(g, inputs(['n1', 'n2', 'n3', 'n4']), inputs(['n1', 'n2', 'n3', 'n4', 'n5']));
-    expect(causeOf(one, 'n1', 'n5', null, null, context({ gains: g }))).toBe('return');
-    expect(gainOf(g, 'n5')).toBe('return');
-    expect(gainOf(g, 'n4')).toBe('resume');
   });
   it('nextGains returns the same object when nothing was gained', () => {
     const g = nextGains(NO_GAINS, inputs(['n1']), inputs(['n1', 'n2']));

@@ -68,12 +68,8 @@ export function flagEvents(before: Flags, after: Flags): DistEvent[] {
   return out;
 }
 
-/**
- * Why a node may be gaining children: the latest change of placement inputs
- * in its favour (`return`: eligible again after a partition or a restart,
- * where `join` is its first time).
- */
-export type GainReason = 'join' | 'return' | 'undrain' | 'resume';
+/** Why a node may be gaining children: the latest change of placement inputs in its favour. */
+export type GainReason = 'join' | 'undrain' | 'resume';
 
 /** What placement depended on at one moment, as far as gains are concerned. */
 export interface GainInputs {
@@ -116,18 +112,11 @@ export function returning(g: Gains, node: string): boolean {
   return g.byNode.get(node)?.returning ?? false;
 }
 
-/**
- * Why `node` gains a child now: the later of its own gain and the last
- * resume; `join` when nothing is known. A member eligible again after a
- * partition or a restart gains its children back by `return`: "moved (node
- * joined)" of children going back to a member healed from a netsplit read
- * as if it were new to the cluster (an outsider's tour).
- */
+/** Why `node` gains a child now: the later of its own gain and the last resume; `join` when nothing is known. */
 export function gainOf(g: Gains, node: string): GainReason {
   const own = g.byNode.get(node);
   if (g.resumed >= 0 && (own === undefined || g.resumed > own.n)) return 'resume';
-  if (own === undefined) return 'join';
-  return own.reason === 'join' && own.returning ? 'return' : own.reason;
+  return own?.reason ?? 'join';
 }
 
 /** What the cause of an owner change depends on, as this node sees the cluster. */
@@ -173,7 +162,7 @@ export function causeOf(
   // partition). Race "the new start is seen before the old stop": with stop-first on other nodes, an
   // observer can hear the new instance before the old one's stop; the move is then the gain's.
   const gain = next === undefined ? 'join' : ctx.gain(next);
-  if (v.runners.length > 1 && (gain === 'join' || gain === 'return') && (next === undefined || ctx.returning(next))) return 'heal';
+  if (v.runners.length > 1 && gain === 'join' && (next === undefined || ctx.returning(next))) return 'heal';
   return gain;
 }
 
@@ -297,7 +286,7 @@ export function diffChild(
 }
 
 /** The reasons that say why a node gains a child, not why it left the one it ran on (`GainReason`). */
-const GAIN_REASONS: ReadonlySet<MoveReason> = new Set<MoveReason>(['join', 'return', 'undrain', 'resume']);
+const GAIN_REASONS: ReadonlySet<MoveReason> = new Set<MoveReason>(['join', 'undrain', 'resume']);
 
 /**
  * The reason of a move off `from` to a new instance on `to`, the child's

@@ -57,11 +57,10 @@ export type PlacedBy = 'pin' | 'hash' | 'none';
  * Why a child moved: its previous node left, was drained, went down or kept
  * failing to start it (`leave`, `drain`, `failure`); a pin was set or
  * removed (`pin`, `unpin`); several instances met after a heal (`heal`); or
- * its new node gained it: it joined, came back after a partition or a
- * restart, was undrained, or rebalancing resumed (`join`, `return`,
- * `undrain`, `resume`).
+ * its new node gained it: it joined, was undrained, or rebalancing resumed
+ * (`join`, `undrain`, `resume`).
  */
-export type MoveReason = 'join' | 'return' | 'leave' | 'pin' | 'unpin' | 'drain' | 'undrain' | 'resume' | 'failure' | 'heal';
+export type MoveReason = 'join' | 'leave' | 'pin' | 'unpin' | 'drain' | 'undrain' | 'resume' | 'failure' | 'heal';
 
 /** One child as this node sees it now. */
 export interface ChildView {

@@ -27,7 +27,6 @@ export type Part = string | { child: string } | { node: string };
 /** Why a child moved, in words. */
 export const MOVE_REASONS: Record<MoveReason, string> = {
   join: 'node joined',
-  return: 'node came back',
   leave: 'node left',
   pin: 'pinned',
   unpin: 'unpinned',

@@ -407,7 +407,8 @@ export class BenchCluster {
       prefix: 'pogo-bench-',
       secret: `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
       nodeOptions: [...nodeArgs, '--import', HOOK],
-      flags: ['--workers', WORKERS, '--preset', preset],
+      // A runner killed outright runs no stop: its nodes then stop themselves (a leftover cluster skews the next run).
+      flags: ['--workers', WORKERS, '--preset', preset, '--stop-with-parent', 'true'],
       env: { POGO_LOG_LEVEL: process.env.POGO_LOG_LEVEL ?? 'info' },
       logFiles: true,
       control: true,

@@ -18,6 +18,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { configSections } from '../config-sections.js';
 import type { PogoNode } from '../node.js';
 import type { StatusServer } from '../status-server.js';
+import { watchParent } from '../util/watch-parent.js';
 
 /** Runs the node with the options commander parsed (flags; `config`: the --config file). */
 export async function runNode(opts: Record<string, unknown>): Promise<void> {
@@ -85,6 +86,8 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Race "a launcher killed outright": `pogo demo` or the desktop app SIGKILLed ran no stop, and its
+  // members ran on, orphans, for as long as nobody looked.
   if (config.stopWithParent)
     watchParent((parent) => {
       log.warn({ parent }, `the process that started this node (pid ${parent}) is gone; stopping (--stop-with-parent)`);
@@ -140,24 +143,6 @@ export async function runNode(opts: Record<string, unknown>): Promise<void> {
     log.info({ url: status.url, endpoints: STATUS_ENDPOINTS }, 'status endpoint listening');
   }
   // The listening server keeps the process alive (the node's own timers are unref'ed).
-}
-
-/**
- * Calls `gone` once the process that started this one has ended (race "a
- * launcher killed outright": `pogo demo` or the desktop app SIGKILLed ran
- * no stop, and its members ran on, orphans, for as long as nobody looked).
- * Linux gives an orphan a new parent, so a parent pid that changes means it
- * ended. Checked once a second on an unref'ed timer, which never keeps the
- * process alive by itself.
- */
-function watchParent(gone: (parent: number) => void): void {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
-    clearInterval(timer);
-    gone(parent);
-  }, 1000);
-  timer.unref();
 }
 
 /** Why listening on host:port fails now (in words), or undefined when it can (the probe closes at once). */

@@ -416,7 +416,8 @@ export function decodeWireSpec(v: unknown): ChildSpec | undefined {
     if (whole !== undefined) return whole;
     for (const k in v) if (Object.hasOwn(v, k) && !SPEC_KEY_SET.has(k)) return undefined;
     const labels = v['labels'];
-    // The command start's own defaults (args, env) are not left out on the wire: such a start goes through zod.
+    // The start is taken whole: `wireSpec` never leaves out a command start's own defaults (args, env), and
+    // a start without them (not written by a node) goes through zod.
     return decodeNormalSpec(withDefaults(v, v['start'], labels === undefined ? NO_LABELS : labels));
   } catch {
     return undefined;

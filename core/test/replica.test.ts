@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hash53 } from '../src/hash.js';
-import { LEAF_LEVEL, Replica, type RegisterKind } from '../src/store/replica.js';
+import { LEAF_LEVEL, Replica, leafOf, type RegisterKind } from '../src/store/replica.js';
 
 interface Max {
   n: number;
@@ -58,6 +58,51 @@ describe('replica: changes and fingerprints', () => {
         expect(r.hashOf(key)).toBe(hash53(`${key}\u0000max|${n}`));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('digests and fingerprints read at any moment are those of every register held, however many were merged since the last read (property)', () => {
+    // A new register is fingerprinted when first read, not when merged (replica.ts header): whatever
+    // the interleaving of merges, changes, deletes and reads, every read must equal the digest computed
+    // afresh from each held register's hash53(key NUL text).
+    const keyOf = fc.constantFrom(...Array.from({ length: 24 }, (_, i) => `k${i}`));
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('merge' as const), key: keyOf, n: fc.integer({ min: 0, max: 9 }) }),
+      fc.record({ t: fc.constant('delete' as const), key: keyOf }),
+      fc.record({ t: fc.constant('hashOf' as const), key: keyOf }),
+      fc.record({ t: fc.constant('digest' as const), level: fc.integer({ min: 0, max: LEAF_LEVEL }) }),
+      fc.record({ t: fc.constant('bucket' as const), level: fc.integer({ min: 0, max: LEAF_LEVEL }), at: fc.nat() }),
+    );
+    /** The digest at `level` computed from scratch. */
+    const fresh = (r: Replica, level: number): number[] => {
+      const hi = new Array<number>(2 ** level).fill(0);
+      const lo = new Array<number>(2 ** level).fill(0);
+      for (const key of r.keys()) {
+        const h = hash53(`${key}\u0000max|${(r.get(key) as Max).n}`);
+        const b = Math.floor(leafOf(key) / 2 ** (LEAF_LEVEL - level));
+        hi[b] = (hi[b]! ^ Math.floor(h / 2 ** 32)) >>> 0;
+        lo[b] = (lo[b]! ^ (h % 2 ** 32)) >>> 0;
+      }
+      return hi.map((h, b) => h * 2 ** 32 + lo[b]!);
+    };
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const r = new Replica(kinds);
+        for (const o of ops) {
+          if (o.t === 'merge') r.merge(o.key, { n: o.n, note: '' });
+          else if (o.t === 'delete') r.delete(o.key);
+          else if (o.t === 'hashOf') {
+            const held = r.get(o.key) as Max | undefined;
+            expect(r.hashOf(o.key)).toBe(held === undefined ? undefined : hash53(`${o.key}\u0000max|${held.n}`));
+          } else if (o.t === 'digest') expect(r.digest(o.level)).toEqual(fresh(r, o.level));
+          else {
+            const bucket = o.at % 2 ** o.level;
+            expect(r.bucketHash(o.level, bucket)).toBe(fresh(r, o.level)[bucket]);
+          }
+        }
+        for (let level = 0; level <= LEAF_LEVEL; level += 3) expect(r.digest(level)).toEqual(fresh(r, level));
+      }),
+      { seed: 29, numRuns: 400 },
     );
   });
 

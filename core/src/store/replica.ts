@@ -31,6 +31,20 @@
  *   fingerprint is the XOR of its registers' fingerprints, kept up to date
  *   on every change (XOR out the old, XOR in the new: O(1)), as two 32-bit
  *   halves because JavaScript's bitwise operators are 32-bit.
+ * - A new register's fingerprint waits until something reads one: it is
+ *   computed when a digest, a bucket's fingerprint or the register's own is
+ *   asked for (`hashPending`), not when it is merged. Invariant: a leaf's
+ *   fingerprint is the XOR of the fingerprints computed so far of its
+ *   registers, and every leaf holding a register without one is in
+ *   `unhashedLeaves`; reads that need whole leaves compute those first. The
+ *   registers that arrive between two digests (a burst of 10,000 starts:
+ *   every node merges every one) are fingerprinted once, at the next digest
+ *   (an anti-entropy round, a new link), off the path of the burst, where
+ *   they were 3-6 % of a start's CPU summed over three nodes and an observer
+ *   (docs/performance.md); an observer, which sends no digests and is never
+ *   pulled from, computes none. A change of a register already held is
+ *   fingerprinted at once: the merge's "did anything change" compares
+ *   fingerprints.
  * - A digest at level L (0..12) has 2^L buckets; bucket b is the XOR of the
  *   leaves it covers. Two replicas with equal bucket fingerprints hold the
  *   same registers there (up to a 2^-53 chance per differing bucket); an
@@ -49,7 +63,8 @@
  * the held one computed again (a child register's in a few microseconds),
  * so equality never rests on a hash.
  *
- * Costs: a change is O(text of the register) for its fingerprint; reads are
+ * Costs: a change is O(text of the register) for its fingerprint (a new
+ * register's at the first digest or fingerprint read after it); reads are
  * map lookups; a digest is O(4,096); the entries of some buckets are found
  * through a per-leaf key index, never by scanning every key.
  *
@@ -98,14 +113,17 @@ interface Entry {
   readonly value: unknown;
   /**
    * hash53(key NUL text), the register's fingerprint (see the header; the
-   * text itself is not kept), as `hashHi * 2^27 + hashLo`.
+   * text itself is not kept), as `hashHi * 2^27 + hashLo`; `hashHi` is
+   * UNHASHED until it is computed.
    */
-  readonly hashHi: number;
-  readonly hashLo: number;
+  hashHi: number;
+  hashLo: number;
   readonly tick: number;
 }
 
 const TWO_27 = 2 ** 27;
+/** `Entry.hashHi` of a register whose fingerprint is not computed yet (a real one is 0..2^26-1). */
+const UNHASHED = -1;
 
 /** The fingerprint an entry holds. */
 function hashOfEntry(e: Entry): number {
@@ -150,9 +168,12 @@ export class Replica {
    * registers; removing from an array of eight is a short scan).
    */
   private readonly leafKeys: Array<string[] | undefined> = new Array(LEAVES);
-  /** Each leaf's fingerprint as two 32-bit halves (high 21 bits, low 32 bits). */
+  /** Each leaf's fingerprint as two 32-bit halves (high 21 bits, low 32 bits): of its registers fingerprinted so far. */
   private readonly leafHi = new Uint32Array(LEAVES);
   private readonly leafLo = new Uint32Array(LEAVES);
+  /** Leaves that may hold a register without its fingerprint (listed once: `unhashedFlag`). */
+  private unhashedLeaves: number[] = [];
+  private readonly unhashedFlag = new Uint8Array(LEAVES);
   private _tick = 0;
   /** Keys that `indexed` selects (a few flags among many children): read without a pass over every key. */
   private readonly selected = new Set<string>();
@@ -193,7 +214,9 @@ export class Replica {
   /** The register's fingerprint, or undefined when it is not held. */
   hashOf(key: string): number | undefined {
     const e = this.entries.get(key);
-    return e === undefined ? undefined : hashOfEntry(e);
+    if (e === undefined) return undefined;
+    if (e.hashHi === UNHASHED) this.hashEntry(key, e);
+    return hashOfEntry(e);
   }
 
   keys(): IterableIterator<string> {
@@ -215,7 +238,8 @@ export class Replica {
     const held = this.entries.get(key);
     if (held === undefined) {
       if (kind.ignoreWhenAbsent?.(incoming)) return false;
-      this.put(key, incoming, fingerprintOf(kind, key, incoming));
+      // Fingerprinted when first read (see the header).
+      this.put(key, incoming, undefined);
       return true;
     }
     if (incoming === held.value) return false;
@@ -223,7 +247,7 @@ export class Replica {
     if (joined === held.value) return false;
     const hash = fingerprintOf(kind, key, joined);
     // Equal fingerprints almost always mean equal registers; the texts, built only then, make sure.
-    if (hash === hashOfEntry(held) && kind.text(joined) === kind.text(held.value)) return false;
+    if (hash === this.hashOf(key) && kind.text(joined) === kind.text(held.value)) return false;
     this.put(key, joined, hash);
     return true;
   }
@@ -233,7 +257,7 @@ export class Replica {
     const held = this.entries.get(key);
     if (held === undefined) return false;
     const leaf = leafOf(key);
-    this.xor(leaf, hashOfEntry(held));
+    if (held.hashHi !== UNHASHED) this.xor(leaf, hashOfEntry(held));
     this.dropFromLeaf(leaf, key);
     this.entries.delete(key);
     this.selected.delete(key);
@@ -248,6 +272,7 @@ export class Replica {
 
   /** Fingerprints of the 2^level buckets (0 for an empty bucket). */
   digest(level: number): number[] {
+    this.hashPending();
     const buckets = 2 ** level;
     const width = LEAVES / buckets;
     const out = new Array<number>(buckets);
@@ -265,6 +290,7 @@ export class Replica {
 
   /** The fingerprint of one bucket of a digest at `level`. */
   bucketHash(level: number, bucket: number): number {
+    this.hashPending();
     const [from, to] = leafRange(level, bucket);
     let hi = 0;
     let lo = 0;
@@ -286,18 +312,17 @@ export class Replica {
     }
   }
 
-  private put(key: string, value: unknown, hash: number): void {
+  /** Holds `value` at `key` with its fingerprint `hash`, or with none yet (undefined: see the header). */
+  private put(key: string, value: unknown, hash: number | undefined): void {
     const held = this.entries.get(key);
     const leaf = leafOf(key);
     // A register changed: its old fingerprint leaves its leaf's.
-    if (held !== undefined) this.xor(leaf, hashOfEntry(held));
-    // `| 0`: int32-typed, so V8 gives both fields its small-integer representation (computed as
-    // doubles they would be boxed: a heap number each).
-    const hashLo = (hash % TWO_27) | 0;
-    const entry: Entry = { value, hashHi: ((hash - hashLo) / TWO_27) | 0, hashLo, tick: ++this._tick };
+    if (held !== undefined && held.hashHi !== UNHASHED) this.xor(leaf, hashOfEntry(held));
+    const entry: Entry = { value, hashHi: UNHASHED, hashLo: 0, tick: ++this._tick };
+    if (hash === undefined) this.markUnhashed(leaf);
+    else this.setHash(entry, leaf, hash);
     this.entries.set(key, entry);
     if (held === undefined && this.indexed(key)) this.selected.add(key);
-    this.xor(leaf, hash);
     // A key already held stays in its leaf's list (its fingerprint changed, not its place).
     if (held !== undefined) return;
     const keys = this.leafKeys[leaf];
@@ -315,6 +340,42 @@ export class Replica {
     const last = keys.pop()!;
     if (at < keys.length) keys[at] = last;
     if (keys.length === 0) this.leafKeys[leaf] = undefined;
+  }
+
+  /** Records `hash` as the entry's fingerprint and adds it to its leaf's. */
+  private setHash(entry: Entry, leaf: number, hash: number): void {
+    // `| 0`: int32-typed, so V8 gives both fields its small-integer representation (computed as
+    // doubles they would be boxed: a heap number each).
+    const hashLo = (hash % TWO_27) | 0;
+    entry.hashHi = ((hash - hashLo) / TWO_27) | 0;
+    entry.hashLo = hashLo;
+    this.xor(leaf, hash);
+  }
+
+  /** Computes the fingerprint of a held register that has none yet. */
+  private hashEntry(key: string, entry: Entry): void {
+    // A held key has a kind: merge refuses keys without one.
+    this.setHash(entry, leafOf(key), fingerprintOf(this.kindOf(key)!, key, entry.value));
+  }
+
+  private markUnhashed(leaf: number): void {
+    if (this.unhashedFlag[leaf] === 1) return;
+    this.unhashedFlag[leaf] = 1;
+    this.unhashedLeaves.push(leaf);
+  }
+
+  /** Fingerprints every register that has none yet, so that every leaf's fingerprint covers all of its registers. */
+  private hashPending(): void {
+    if (this.unhashedLeaves.length === 0) return;
+    const leaves = this.unhashedLeaves;
+    this.unhashedLeaves = [];
+    for (const leaf of leaves) {
+      this.unhashedFlag[leaf] = 0;
+      for (const key of this.leafKeys[leaf] ?? []) {
+        const e = this.entries.get(key)!;
+        if (e.hashHi === UNHASHED) this.hashEntry(key, e);
+      }
+    }
   }
 
   private xor(leaf: number, hash: number): void {

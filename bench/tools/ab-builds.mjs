@@ -117,7 +117,9 @@ function runOnce(side, round) {
   const sums = new Map();
   for (const [key, f] of figures) {
     const m = /^(.*): CPU per child, [^,]+, (.+)$/.exec(key);
-    if (m && typeof f.min === 'number') sums.set(`${m[1]}: CPU per child, summed, ${m[2]}`, (sums.get(`${m[1]}: CPU per child, summed, ${m[2]}`) ?? 0) + f.min);
+    if (!m || typeof f.min !== 'number') continue;
+    const summed = `${m[1]}: CPU per child, summed, ${m[2]}`;
+    sums.set(summed, (sums.get(summed) ?? 0) + f.min);
   }
   for (const [key, sum] of sums) figures.set(key, { name: key, unit: 'µs', median: sum, min: sum });
   return figures;
@@ -140,7 +142,11 @@ try {
   for (const side of sides) if (side.exported && !opts.keep) rmSync(side.root, { recursive: true, force: true });
 }
 
-console.log(`\nA = ${opts.a}, B = ${opts.b}; ${rounds} round${rounds === 1 ? '' : 's'} of --only ${scenarios.join(',')}; the runs' JSON in ${out}\n`);
+const kept = opts.out !== undefined || opts.keep;
+console.log(
+  `\nA = ${opts.a}, B = ${opts.b}; ${rounds} round${rounds === 1 ? '' : 's'} of --only ${scenarios.join(',')}; ` +
+    (kept ? `the runs' JSON in ${out}\n` : "the runs' JSON removed (--out or --keep keeps it)\n"),
+);
 console.log('| figure | A, each round | B, each round | A mean | B mean | B vs A |');
 console.log('|---|---|---|---|---|---|');
 const names = new Set([...results.A, ...results.B].flatMap((m) => [...m.keys()]));
@@ -159,4 +165,4 @@ for (const key of names) {
       `${a.length ? fmt(mean(a)) : '—'} | ${b.length ? fmt(mean(b)) : '—'} | ${change} |`,
   );
 }
-if (!opts.out && !opts.keep) rmSync(out, { recursive: true, force: true });
+if (!kept) rmSync(out, { recursive: true, force: true });

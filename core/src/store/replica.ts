@@ -41,8 +41,8 @@
  *   every node merges every one) are fingerprinted once, at the next digest
  *   (an anti-entropy round, a new link), off the path of the burst, where
  *   they were 3-6 % of a start's CPU summed over three nodes and an observer
- *   (docs/performance.md); an observer, which sends no digests and is never
- *   pulled from, computes none. A change of a register already held is
+ *   (docs/performance.md); an observer computes them when it compares a
+ *   member's digest with its own. A change of a register already held is
  *   fingerprinted at once: the merge's "did anything change" compares
  *   fingerprints.
  * - A digest at level L (0..12) has 2^L buckets; bucket b is the XOR of the

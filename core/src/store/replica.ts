@@ -214,9 +214,7 @@ export class Replica {
   /** The register's fingerprint, or undefined when it is not held. */
   hashOf(key: string): number | undefined {
     const e = this.entries.get(key);
-    if (e === undefined) return undefined;
-    if (e.hashHi === UNHASHED) this.hashEntry(key, e);
-    return hashOfEntry(e);
+    return e === undefined ? undefined : this.fingerprintOfEntry(key, e);
   }
 
   keys(): IterableIterator<string> {
@@ -247,7 +245,7 @@ export class Replica {
     if (joined === held.value) return false;
     const hash = fingerprintOf(kind, key, joined);
     // Equal fingerprints almost always mean equal registers; the texts, built only then, make sure.
-    if (hash === this.hashOf(key) && kind.text(joined) === kind.text(held.value)) return false;
+    if (hash === this.fingerprintOfEntry(key, held) && kind.text(joined) === kind.text(held.value)) return false;
     this.put(key, joined, hash);
     return true;
   }
@@ -352,10 +350,11 @@ export class Replica {
     this.xor(leaf, hash);
   }
 
-  /** Computes the fingerprint of a held register that has none yet. */
-  private hashEntry(key: string, entry: Entry): void {
+  /** The fingerprint of the register held at `key` (in `leaf`), computed now if it has none yet. */
+  private fingerprintOfEntry(key: string, entry: Entry, leaf = leafOf(key)): number {
     // A held key has a kind: merge refuses keys without one.
-    this.setHash(entry, leafOf(key), fingerprintOf(this.kindOf(key)!, key, entry.value));
+    if (entry.hashHi === UNHASHED) this.setHash(entry, leaf, fingerprintOf(this.kindOf(key)!, key, entry.value));
+    return hashOfEntry(entry);
   }
 
   private markUnhashed(leaf: number): void {
@@ -371,10 +370,7 @@ export class Replica {
     this.unhashedLeaves = [];
     for (const leaf of leaves) {
       this.unhashedFlag[leaf] = 0;
-      for (const key of this.leafKeys[leaf] ?? []) {
-        const e = this.entries.get(key)!;
-        if (e.hashHi === UNHASHED) this.hashEntry(key, e);
-      }
+      for (const key of this.leafKeys[leaf] ?? []) this.fingerprintOfEntry(key, this.entries.get(key)!, leaf);
     }
   }
 

@@ -350,10 +350,10 @@ export class Replica {
     this.xor(leaf, hash);
   }
 
-  /** The fingerprint of the register held at `key` (in `leaf`), computed now if it has none yet. */
-  private fingerprintOfEntry(key: string, entry: Entry, leaf = leafOf(key)): number {
-    // A held key has a kind: merge refuses keys without one.
-    if (entry.hashHi === UNHASHED) this.setHash(entry, leaf, fingerprintOf(this.kindOf(key)!, key, entry.value));
+  /** The fingerprint of the register held at `key` (in `leaf`, when the caller knows it), computed now if it has none yet. */
+  private fingerprintOfEntry(key: string, entry: Entry, leaf?: number): number {
+    // A held key has a kind: merge refuses keys without one. The leaf only when needed: a hash of the key.
+    if (entry.hashHi === UNHASHED) this.setHash(entry, leaf ?? leafOf(key), fingerprintOf(this.kindOf(key)!, key, entry.value));
     return hashOfEntry(entry);
   }
 

@@ -310,7 +310,7 @@ export function parseWorkerSpecFast(input: unknown): ChildSpec | undefined {
     if (hasArgs && (args === undefined || (args !== null && typeof args === 'object') || !isJsonValue(args))) return undefined;
     const labels = input['labels'];
     if (labels !== undefined && (!isStringRecord(labels, 128, 256, Number.MAX_SAFE_INTEGER) || Object.hasOwn(labels, '__proto__'))) return undefined;
-    const spec = decodeNormalSpec(
+    const spec = fieldsValid(
       withDefaults(
         input,
         hasArgs ? { worker: start['worker'], args } : { worker: start['worker'] },
@@ -331,38 +331,46 @@ export function parseWorkerSpecFast(input: unknown): ChildSpec | undefined {
  */
 export function decodeNormalSpec(v: unknown): ChildSpec | undefined {
   try {
-    if (!isPlainObject(v) || !hasKeys(v, SPEC_KEYS)) return undefined;
-    const { id, start, restart, shutdown, maxRestarts, maxSeconds, labels, handoff } = v;
-    if (typeof id !== 'string' || id.length < 1 || id.length > 256) return undefined;
-    if (!RESTARTS.has(restart) || !HANDOFFS.has(handoff)) return undefined;
-    if (
-      shutdown !== 'brutal_kill' &&
-      shutdown !== 'infinity' &&
-      !(typeof shutdown === 'number' && Number.isInteger(shutdown) && shutdown > 0 && shutdown <= 24 * 3600 * 1000)
-    )
-      return undefined;
-    if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 10_000) return undefined;
-    if (typeof maxSeconds !== 'number' || !Number.isFinite(maxSeconds) || maxSeconds <= 0 || maxSeconds > 24 * 3600) return undefined;
-    if (!isStringRecord(labels, 128, 256, Number.MAX_SAFE_INTEGER)) return undefined;
-    if (!isPlainObject(start)) return undefined;
-    if (Object.hasOwn(start, 'worker')) {
-      if (!hasKeys(start, ['worker'], ['args'])) return undefined;
-      const worker = start['worker'];
-      if (typeof worker !== 'string' || worker.length < 1 || worker.length > 128) return undefined;
-      if (Object.hasOwn(start, 'args') && (start['args'] === undefined || !isJsonValue(start['args']))) return undefined;
-    } else {
-      if (!hasKeys(start, ['command', 'args', 'env'], ['cwd', 'ipc'])) return undefined;
-      const { command, args, env, cwd, ipc } = start;
-      if (typeof command !== 'string' || command.length < 1 || command.length > 4096) return undefined;
-      if (!Array.isArray(args) || args.length > 1024 || !args.every((a, i) => i in args && typeof a === 'string' && a.length <= 65_536)) return undefined;
-      if (!isStringRecord(env, 1024, 65_536, Number.MAX_SAFE_INTEGER)) return undefined;
-      if (Object.hasOwn(start, 'cwd') && (typeof cwd !== 'string' || cwd.length < 1 || cwd.length > 4096)) return undefined;
-      if (Object.hasOwn(start, 'ipc') && !IPCS.has(ipc)) return undefined;
-    }
-    return v as unknown as ChildSpec;
+    return isPlainObject(v) && hasKeys(v, SPEC_KEYS) ? fieldsValid(v) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `decodeNormalSpec` for an object known to be plain with exactly the
+ * spec's keys (`withDefaults` made it): its fields checked. May throw (a
+ * getter in `start`): callers catch.
+ */
+function fieldsValid(v: Record<string, unknown>): ChildSpec | undefined {
+  const { id, start, restart, shutdown, maxRestarts, maxSeconds, labels, handoff } = v;
+  if (typeof id !== 'string' || id.length < 1 || id.length > 256) return undefined;
+  if (!RESTARTS.has(restart) || !HANDOFFS.has(handoff)) return undefined;
+  if (
+    shutdown !== 'brutal_kill' &&
+    shutdown !== 'infinity' &&
+    !(typeof shutdown === 'number' && Number.isInteger(shutdown) && shutdown > 0 && shutdown <= 24 * 3600 * 1000)
+  )
+    return undefined;
+  if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 10_000) return undefined;
+  if (typeof maxSeconds !== 'number' || !Number.isFinite(maxSeconds) || maxSeconds <= 0 || maxSeconds > 24 * 3600) return undefined;
+  if (!isStringRecord(labels, 128, 256, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!isPlainObject(start)) return undefined;
+  if (Object.hasOwn(start, 'worker')) {
+    if (!hasKeys(start, ['worker'], ['args'])) return undefined;
+    const worker = start['worker'];
+    if (typeof worker !== 'string' || worker.length < 1 || worker.length > 128) return undefined;
+    if (Object.hasOwn(start, 'args') && (start['args'] === undefined || !isJsonValue(start['args']))) return undefined;
+  } else {
+    if (!hasKeys(start, ['command', 'args', 'env'], ['cwd', 'ipc'])) return undefined;
+    const { command, args, env, cwd, ipc } = start;
+    if (typeof command !== 'string' || command.length < 1 || command.length > 4096) return undefined;
+    if (!Array.isArray(args) || args.length > 1024 || !args.every((a, i) => i in args && typeof a === 'string' && a.length <= 65_536)) return undefined;
+    if (!isStringRecord(env, 1024, 65_536, Number.MAX_SAFE_INTEGER)) return undefined;
+    if (Object.hasOwn(start, 'cwd') && (typeof cwd !== 'string' || cwd.length < 1 || cwd.length > 4096)) return undefined;
+    if (Object.hasOwn(start, 'ipc') && !IPCS.has(ipc)) return undefined;
+  }
+  return v as unknown as ChildSpec;
 }
 
 /** `v`'s fields with the defaults filled in where it has none (undefined counts as none, as for zod), `start` and `labels` as given. */
@@ -412,13 +420,23 @@ export function wireSpec(spec: ChildSpec): Record<string, unknown> {
 export function decodeWireSpec(v: unknown): ChildSpec | undefined {
   try {
     if (!isPlainObject(v)) return undefined;
-    const whole = decodeNormalSpec(v);
-    if (whole !== undefined) return whole;
-    for (const k in v) if (Object.hasOwn(v, k) && !SPEC_KEY_SET.has(k)) return undefined;
+    // One pass over its keys says which of the two it can be: fewer than all of them (nearly every spec a
+    // peer sends: `wireSpec` leaves out the fields at their defaults) cannot be whole.
+    let n = 0;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      if (!SPEC_KEY_SET.has(k)) return undefined;
+      n++;
+    }
+    if (n === SPEC_KEYS.length) {
+      const whole = decodeNormalSpec(v);
+      if (whole !== undefined) return whole;
+    }
     const labels = v['labels'];
     // The start is taken whole: `wireSpec` never leaves out a command start's own defaults (args, env), and
-    // a start without them (not written by a node) goes through zod.
-    return decodeNormalSpec(withDefaults(v, v['start'], labels === undefined ? NO_LABELS : labels));
+    // a start without them (not written by a node) goes through zod. The filled-in object has exactly the
+    // spec's keys, so only its fields are checked.
+    return fieldsValid(withDefaults(v, v['start'], labels === undefined ? NO_LABELS : labels));
   } catch {
     return undefined;
   }

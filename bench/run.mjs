@@ -41,6 +41,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ScenarioContext } from './lib/context.mjs';
 import { killTrackedNow, trackedCount } from './lib/harness.mjs';
+import { referenceWorkMs } from './lib/host-speed.mjs';
 import { renderSummary } from './lib/report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -152,8 +153,10 @@ async function main() {
       continue;
     }
     const ctx = new ScenarioContext(name, mod, opts);
-    process.stdout.write(`\n== ${name}: ${mod.title ?? name}\n`);
-    const result = await ctx.execute();
+    // How fast the host is just now (lib/host-speed.mjs): this machine's speed drifts within minutes.
+    const hostMs = referenceWorkMs();
+    process.stdout.write(`\n== ${name}: ${mod.title ?? name} (host: reference workload ${hostMs} ms)\n`);
+    const result = { ...(await ctx.execute()), hostMs };
     results.push(result);
     writeFileSync(
       join(opts.out, `${name}.json`),

@@ -67,7 +67,9 @@ export function renderSummary({ results, machine, quick, totalMs, command }) {
       out.push('');
     }
     const params = Object.entries(r.params ?? {}).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
-    if (params.length > 0) out.push(`Parameters: ${params.join(', ')}. Took ${(r.durationMs / 1000).toFixed(1)} s.`);
+    const host = r.hostMs === undefined ? '' : ` Host: reference workload ${r.hostMs} ms at its start (bench/lib/host-speed.mjs; lower is faster).`;
+    if (params.length > 0) out.push(`Parameters: ${params.join(', ')}. Took ${(r.durationMs / 1000).toFixed(1)} s.${host}`);
+    else if (host) out.push(host.trim());
     out.push('');
     if ((r.metrics ?? []).length > 0) {
       out.push('| figure | median | min | max | unit | n | target |');

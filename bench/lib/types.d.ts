@@ -166,6 +166,8 @@ export interface RunResult {
   params: Record<string, unknown>;
   metrics: Metric[];
   details: Record<string, unknown>;
+  /** The reference workload's best time just before the scenario ran, ms (lib/host-speed.mjs: lower, a faster host). */
+  hostMs?: number;
 }
 
 /** One scenario's outcome, as written to its JSON file and SUMMARY.md. */

@@ -9,7 +9,9 @@
  * Prints Markdown (the "old figures beside the new" section of
  * bench/LAST-RUN.md). Reads the summaries the bench writes (bench/lib/report.mjs):
  * a `## <scenario>: <title>` heading per scenario, then a table whose rows are
- * `| figure | median | min | max | unit | n | target |`.
+ * `| figure | median | min | max | unit | n | target |`; and, since
+ * 2026-12-07, the time of the host's reference workload at each scenario's
+ * start (bench/lib/host-speed.mjs), printed as the scenario's first row.
  */
 import { readFileSync } from 'node:fs';
 
@@ -23,6 +25,9 @@ if (!olderPath || !newerPath) {
 }
 
 /** @typedef {{ median: string, value: number, unit: string }} Figure */
+
+/** The row that says how fast the host was (lower is faster): figures that moved by about as much moved with the host. */
+const HOST_FIGURE = 'host: reference workload at the scenario start (lower is faster)';
 
 /**
  * scenario → figure → { median, unit } (medians as printed, numbers parsed).
@@ -44,6 +49,12 @@ function figures(path) {
       continue;
     }
     if (!scenario) continue;
+    // How fast the host was at the scenario's start (bench/lib/host-speed.mjs), a row like any figure's.
+    const host = /Host: reference workload ([\d.]+) ms/.exec(line);
+    if (host) {
+      /** @type {Map<string, Figure>} */ (out.get(scenario)).set(HOST_FIGURE, { median: host[1], value: Number(host[1]), unit: 'ms' });
+      continue;
+    }
     if (line.startsWith('| figure | median')) {
       inTable = true;
       continue;

@@ -8,8 +8,9 @@
  * and neither the load average nor the steal time in /proc/stat shows it.
  * So each scenario records how long this workload took just before it ran:
  * two runs whose figures differ by about as much as their workload times do
- * differ by the host, not by the code. `node bench/tools/compare-runs.mjs`
- * prints both.
+ * most likely differ by the host, not by the code (first measured in a fast
+ * hour only: how closely it follows the nodes' CPU per child over slow hours
+ * is still to be seen). `node bench/tools/compare-runs.mjs` prints both.
  *
  * The workload is a small copy of what a node does per child: JSON text of
  * 10,000 register-like records parsed, frozen, keyed into a Map by a built

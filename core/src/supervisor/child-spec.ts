@@ -290,6 +290,17 @@ function isStringRecord(v: unknown, keyMax: number, valueMax: number, maxKeys: n
 
 const SPEC_KEY_SET: ReadonlySet<string> = new Set(SPEC_KEYS);
 
+/** How many of a spec's keys `v` has as its own, or undefined when it has any other. */
+function specKeyCount(v: Record<string, unknown>): number | undefined {
+  let n = 0;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    if (!SPEC_KEY_SET.has(k)) return undefined;
+    n++;
+  }
+  return n;
+}
+
 /**
  * `parseChildSpec`'s fast path for what API callers pass most — a worker
  * start without args or with a scalar one, fields left out for their
@@ -302,7 +313,7 @@ const SPEC_KEY_SET: ReadonlySet<string> = new Set(SPEC_KEYS);
 export function parseWorkerSpecFast(input: unknown): ChildSpec | undefined {
   try {
     if (!isPlainObject(input)) return undefined;
-    for (const k in input) if (Object.hasOwn(input, k) && !SPEC_KEY_SET.has(k)) return undefined;
+    if (specKeyCount(input) === undefined) return undefined;
     const start = input['start'];
     if (!isPlainObject(start) || !hasKeys(start, ['worker'], ['args'])) return undefined;
     const hasArgs = Object.hasOwn(start, 'args');
@@ -339,8 +350,8 @@ export function decodeNormalSpec(v: unknown): ChildSpec | undefined {
 
 /**
  * `decodeNormalSpec` for an object known to be plain with exactly the
- * spec's keys (`withDefaults` made it): its fields checked. May throw (a
- * getter in `start`): callers catch.
+ * spec's keys (`withDefaults` made it, or `specKeyCount` counted them all):
+ * its fields checked. May throw (a getter in `start`): callers catch.
  */
 function fieldsValid(v: Record<string, unknown>): ChildSpec | undefined {
   const { id, start, restart, shutdown, maxRestarts, maxSeconds, labels, handoff } = v;
@@ -421,15 +432,12 @@ export function decodeWireSpec(v: unknown): ChildSpec | undefined {
   try {
     if (!isPlainObject(v)) return undefined;
     // One pass over its keys says which of the two it can be: fewer than all of them (nearly every spec a
-    // peer sends: `wireSpec` leaves out the fields at their defaults) cannot be whole.
-    let n = 0;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      if (!SPEC_KEY_SET.has(k)) return undefined;
-      n++;
-    }
+    // peer sends: `wireSpec` leaves out the fields at their defaults) cannot be whole; all of them are
+    // exactly the spec's keys, so only the fields are left to check (an undefined one fails there).
+    const n = specKeyCount(v);
+    if (n === undefined) return undefined;
     if (n === SPEC_KEYS.length) {
-      const whole = decodeNormalSpec(v);
+      const whole = fieldsValid(v);
       if (whole !== undefined) return whole;
     }
     const labels = v['labels'];

@@ -5,7 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/protocol.js';
-import { SpecError, decodeNormalSpec, isCommandStart, parseChildSpec, sameSpec, specText, type ChildSpec } from '../src/supervisor/child-spec.js';
+import {
+  ChildSpecSchema,
+  SpecError,
+  decodeNormalSpec,
+  decodeWireSpec,
+  isCommandStart,
+  parseChildSpec,
+  sameSpec,
+  specText,
+  type ChildSpec,
+} from '../src/supervisor/child-spec.js';
 
 const worker = { worker: 'ticker' };
 const command = { command: 'sleep', args: ['60'] };
@@ -49,6 +59,11 @@ describe('parseChildSpec: defaults and accepted forms', () => {
     });
     expect('args' in spec.start).toBe(false);
     expect(isCommandStart(spec.start)).toBe(false);
+  });
+
+  it('accepts any printable id: spaces, slashes, colons, non-Latin letters, emoji, a bidi mark', () => {
+    for (const id of ['a b', 'a/b', '../../etc/passwd', 'run:x', '__proto__', 'café', '子供', '🚀', 'x\u200fy', 'x\u00a0y'])
+      expect(parseChildSpec({ id, start: worker }).id).toBe(id);
   });
 
   it('accepts the worker form with any JSON args', () => {
@@ -96,11 +111,17 @@ describe('parseChildSpec: invalid specs', () => {
     ['id empty', { id: '', start: worker }, 'id', /must not be empty/],
     ['id of 257 characters', { id: 'x'.repeat(257), start: worker }, 'id', /at most 256 characters/],
     ['id not a string', { id: 42, start: worker }, 'id', /^must be a string$/],
+    ['id with a newline (a forged row in `ctl ls`)', { id: 'a\nk9  running  n1', start: worker }, 'id', /control characters/],
+    ['id with a terminal escape', { id: '\u001b[31mred', start: worker }, 'id', /control characters/],
+    ['id with a NUL', { id: 'a\u0000b', start: worker }, 'id', /control characters/],
+    ['id with DEL', { id: 'a\u007f', start: worker }, 'id', /control characters/],
+    ['id with a C1 control (CSI)', { id: 'a\u009b31m', start: worker }, 'id', /control characters/],
     // start
     ['start missing', { id: 'a' }, 'start', /\{ worker, args \} or \{ command, args, env, cwd \}/],
     ['start of neither form', { id: 'a', start: { program: 'x' } }, 'start', /\{ worker, args \} or \{ command, args, env, cwd \}/],
     ['start not an object', { id: 'a', start: 'sleep 60' }, 'start', /\{ worker, args \} or \{ command, args, env, cwd \}/],
     ['start.worker empty', { id: 'a', start: { worker: '' } }, 'start.worker', /must name a worker type/],
+    ['start with both worker and command', { id: 'a', start: { worker: 'ticker', command: 'sleep' } }, 'start', /worker .* or command .*, not both/],
     ['start.worker with an unknown extra key', { id: 'a', start: { worker: 'ticker', extra: 1 } }, 'start.extra', /^unknown field$/],
     ['start.command with an unknown extra key', { id: 'a', start: { command: 'sleep', shell: true } }, 'start.shell', /^unknown field$/],
     ['start.command empty', { id: 'a', start: { command: '' } }, 'start.command', /must name a command/],
@@ -148,6 +169,14 @@ describe('parseChildSpec: invalid specs', () => {
     expect(err.reason).toMatch(reason);
     expect(err.message.startsWith(`invalid child spec: ${field}: `)).toBe(true);
     expect(err.message).toBe(`invalid child spec: ${field}: ${err.reason}`);
+  });
+});
+
+describe('control characters in an id', () => {
+  it('are refused in a new spec, but a spec already held (a register, a data dir) is read as it is: an upgrade drops none', () => {
+    expect(() => parseChildSpec({ id: 'a\nb', start: worker })).toThrow(/^invalid child spec: id: must not contain control characters/);
+    expect(decodeWireSpec({ id: 'a\nb', start: worker })?.id).toBe('a\nb');
+    expect(ChildSpecSchema.safeParse({ id: 'a\u001bb', start: worker }).success).toBe(true);
   });
 });
 

@@ -4,7 +4,10 @@
  * the UI). `parseChildSpec` fills in the OTP defaults and rejects an invalid
  * spec with a `SpecError` naming the field and the reason.
  *
- *   id           non-empty, at most 256 characters; unique per supervisor
+ *   id           non-empty, at most 256 characters; unique per supervisor. A new spec's id
+ *                (`parseChildSpec`) holds no control character: ids are printed on operators'
+ *                terminals, where a newline or an escape would forge output. Specs already held
+ *                (a peer's register, a data dir) are read without that rule, so an upgrade drops none.
  *   start        { worker, args } — a worker type registered with defineWorker
  *                { command, args, env, cwd, ipc } — an OS process (only if the node allows the command);
  *                ipc 'json-lines' or 'node' lets it take calls and casts (ipc-channel.ts); absent: none
@@ -81,6 +84,15 @@ export const SPEC_DEFAULTS = Object.freeze({
   handoff: 'stop-first',
 } as const);
 
+/** Whether `s` holds a control character (C0, DEL or C1: Unicode's Cc), refused in a new child's id. */
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
 /** The zod schema of a child spec (parseChildSpec wraps it with a clear error). */
 export const ChildSpecSchema = z
   .object({
@@ -145,6 +157,9 @@ export function trustSpec(spec: ChildSpec): void {
 /** Validates and fills defaults (empty labels are the shared, frozen `NO_LABELS`). Throws SpecError naming the first bad field. */
 export function parseChildSpec(input: unknown): ChildSpec {
   if (typeof input === 'object' && input !== null && trusted.has(input)) return input as ChildSpec;
+  // A new spec only (see the header): what a store already holds is decoded without this rule.
+  const id = isPlainObject(input) ? input['id'] : undefined;
+  if (typeof id === 'string' && hasControlCharacter(id)) throw new SpecError('id', 'must not contain control characters (newlines, tabs, terminal escapes)');
   const fast = parseWorkerSpecFast(input);
   if (fast !== undefined) return fast;
   const result = ChildSpecSchema.safeParse(input);
@@ -162,6 +177,8 @@ export function parseChildSpec(input: unknown): ChildSpec {
   // A union failure: report the branch the input was evidently aiming at.
   if (issue.code === 'invalid_union' && issue.path[0] === 'start' && input !== null && typeof input === 'object') {
     const start = (input as { start?: unknown }).start;
+    if (start !== null && typeof start === 'object' && 'worker' in start && 'command' in start)
+      throw new SpecError('start', 'give worker (a registered worker type) or command (an OS process), not both');
     if (start !== null && typeof start === 'object') {
       const branch = 'worker' in start ? WorkerStartSchema : 'command' in start ? CommandStartSchema : undefined;
       const inner = branch?.safeParse(start);

@@ -234,6 +234,24 @@ describe('pogo ctl', () => {
       'usage',
       /^start: \[1\] spec\.restart: .*; \[2\] duplicate id "ok-1" \(also \[0\]\); nothing was sent$/,
     );
+    // A spec over the members' 1 MiB command limit (they would refuse it with too-large): refused before anything is sent.
+    const bigSpec = writeJson(cluster!.dir, 'big-spec.json', [
+      { id: 'ok-2', start: { worker: 'ticker' } },
+      { id: 'big', start: { worker: 'ticker', args: { blob: 'x'.repeat(1024 * 1024 + 10) } } },
+    ]);
+    await failure(
+      ctl(['start', bigSpec], seed, ['--token-file', op, '--json']),
+      2,
+      'usage',
+      /^start: \[1\] spec "big": the spec is 1\.0 MiB as JSON \([\d,]+ bytes\); a command may carry at most 1 MiB .*; nothing was sent$/,
+    );
+    // A seed whose port cannot be dialled is a usage error, not a wait for a connection that cannot be made.
+    await failure(
+      spawnCtl(['ls', '--seed', '127.0.0.1:99999', '--json']).exited,
+      2,
+      'usage',
+      /seeds\.0 \(from --seed\): "127\.0\.0\.1:99999": port 99999 is out of range/,
+    );
     await failure(ctl(['ls'], [], ['--json']), 2, 'usage', /give --seed/);
     await failure(ctl(['ls'], seed, ['--json', '--cluster', 'staging']), 2, 'cluster-mismatch', /does not match/);
     // 3: nothing answers.

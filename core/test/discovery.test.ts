@@ -113,6 +113,11 @@ describe('seeds as written', () => {
     expect(error(`dns:${Array.from({ length: 60 }, () => 'abcd').join('.')}:4370`)).toMatch(/longer than 253/);
     expect(error('dns-srv:pogo:4370')).toMatch(/takes no port/);
     expect(error('nope')).toMatch(/is not host:port, dns:<name>:<port> or dns-srv:<name>/);
+    // A host:port whose port cannot be dialled: refused (it was taken, and dialled in vain for ever).
+    expect(error('127.0.0.1:99999')).toBe('"127.0.0.1:99999": port 99999 is out of range (1-65535)');
+    expect(error('n1:0')).toMatch(/port 0 is out of range/);
+    expect(error('[::1]:65536')).toMatch(/port 65536 is out of range/);
+    expect(parseSeed('[::1]:65535')).toEqual({ ok: true, value: { kind: 'address', address: '[::1]:65535' } });
   });
 
   it('splits static seeds from DNS seeds', () => {

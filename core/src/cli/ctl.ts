@@ -24,8 +24,8 @@
  *
  * `start <file>` (or `-` for stdin) takes one spec, a JSON array of
  * specs, or one spec per line (JSON lines: spec-input.ts), all checked
- * before any is sent (a bad one, two with one id, or one too large for a
- * frame is a usage error naming its index, or its line). They go to the
+ * before any is sent (a bad one, two with one id, or one over the members'
+ * 1 MiB command limit is a usage error naming its index, or its line). They go to the
  * member in `submit` batches of up to SUBMIT_BATCH_SPECS specs, up to
  * SUBMIT_BATCHES_IN_FLIGHT batches at once on the one link. Measured (1,000
  * specs, a 3-node cluster on the loaded 2-core test machine, load average
@@ -90,7 +90,9 @@ import {
   GATEWAY_MAX_FRAME_BYTES,
   jsonBytes,
   MAX_CALL_COMMAND_TIMEOUT_MS,
+  MAX_COMMAND_ARGS_BYTES,
   parseCommandArgs,
+  tooLargeMessage,
   type AuditEntry,
   type ChildReport,
   type CommandArgs,
@@ -414,7 +416,7 @@ function maxFrameBytes(): number {
 
 /**
  * One spec or an array of specs, each checked as a member would (named by its index, or by its line when read
- * as JSON lines), ids unique, each small enough for a frame.
+ * as JSON lines), ids unique, each small enough for a member to take (MAX_COMMAND_ARGS_BYTES) and for a frame.
  */
 function checkSpecs(raw: unknown, frameBytes: number, lines?: readonly number[]): NonNullable<Plan['specs']> {
   const single = !Array.isArray(raw);
@@ -432,8 +434,12 @@ function checkSpecs(raw: unknown, frameBytes: number, lines?: readonly number[])
       return;
     }
     const spec = checked.value.spec;
-    const bytes = Buffer.byteLength(JSON.stringify(spec));
-    if (bytes > frameBytes - 64 * 1024)
+    const bytes = jsonBytes(spec);
+    // The members refuse a command whose arguments pass MAX_COMMAND_ARGS_BYTES (commands.ts): a spec sent alone, in
+    // its submit's envelope (`[{"specs":[…],"waitMs":10000}]`), must fit — else it is refused here, before anything is sent.
+    if (jsonBytes([{ specs: [spec], waitMs: 10_000 }]) > MAX_COMMAND_ARGS_BYTES)
+      problems.push(`${at}spec ${JSON.stringify(spec.id)}: ${tooLargeMessage('start', bytes)}`);
+    else if (bytes > frameBytes - 64 * 1024)
       problems.push(`${at}spec ${JSON.stringify(spec.id)} is ${bytes} bytes; a frame holds at most ${frameBytes} (--max-message-bytes of the members)`);
     const first = seen.get(spec.id);
     if (first !== undefined) problems.push(`${at}duplicate id ${JSON.stringify(spec.id)} (also ${name(first)})`);

@@ -55,7 +55,11 @@ function checkPort(text: string): number | string {
 /** One seed as written (see the header). */
 export function parseSeed(text: string): Parsed<SeedSpec> {
   const seed = text.trim();
-  if (AddressSchema.safeParse(seed).success) return { ok: true, value: { kind: 'address', address: seed } };
+  if (AddressSchema.safeParse(seed).success) {
+    // The wire's address form allows port 0 (a client that does not listen says so); a seed is dialled.
+    const port = checkPort(seed.slice(seed.lastIndexOf(':') + 1));
+    return typeof port === 'string' ? { ok: false, error: `${JSON.stringify(seed)}: ${port}` } : { ok: true, value: { kind: 'address', address: seed } };
+  }
   if (seed.startsWith('dns-srv:')) {
     const name = seed.slice('dns-srv:'.length);
     const problem = name.includes(':') ? 'dns-srv:<name> takes no port (each SRV record carries its own)' : checkName(name);

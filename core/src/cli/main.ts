@@ -287,9 +287,10 @@ async function runStatus(url: string, json: boolean): Promise<void> {
 /**
  * A reader that stops early (`pogo ctl ls | head`) closes the pipe, and the
  * next write fails with EPIPE: the client commands then end quietly with their
- * own exit code, as Unix tools do, instead of dying on an unhandled error. A
- * node (`pogo node`, `observe`, `demo`) keeps Node's default: its log going
- * nowhere is not something to hide.
+ * own exit code, as Unix tools do, instead of dying on an unhandled error;
+ * so does help (`pogo node --help | head`). A node (`pogo node`, `observe`,
+ * `demo`) keeps Node's default: its log going nowhere is not something to
+ * hide.
  */
 function endQuietlyOnClosedPipe(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -300,7 +301,8 @@ function endQuietlyOnClosedPipe(): void {
 
 export async function main(argv: string[]): Promise<void> {
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
-  if (command === 'ctl' || command === 'status') endQuietlyOnClosedPipe();
+  const help = argv.slice(2).some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V') || command === undefined || command === 'help';
+  if (command === 'ctl' || command === 'status' || help) endQuietlyOnClosedPipe();
   const program = buildCli();
   try {
     await program.parseAsync(argv);

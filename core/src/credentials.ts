@@ -61,11 +61,13 @@ export function parseTokens(text: string, defaultName: string): TokenParse {
         `${at}: ${JSON.stringify(name.slice(0, 64))} is not a token name (1-64 letters,` +
           ` digits, ".", "_", "@", "-", starting with a letter or digit); write name:token`,
       );
-    if (token.length < MIN_TOKEN_LENGTH) return void problems.push(`${at}: the token of ${name} must be at least ${MIN_TOKEN_LENGTH} characters`);
-    if (token.length > MAX_TOKEN_LENGTH) return void problems.push(`${at}: the token of ${name} must be at most ${MAX_TOKEN_LENGTH} characters`);
-    if (/[\s:]/.test(token)) return void problems.push(`${at}: the token of ${name} must not contain white space or ":"`);
+    // A bare token (no name:) is named by the file's default name, which reads badly in a message ("the token of token").
+    const whose = colon < 0 ? 'the token' : `the token of ${name}`;
+    if (token.length < MIN_TOKEN_LENGTH) return void problems.push(`${at}: ${whose} must be at least ${MIN_TOKEN_LENGTH} characters`);
+    if (token.length > MAX_TOKEN_LENGTH) return void problems.push(`${at}: ${whose} must be at most ${MAX_TOKEN_LENGTH} characters`);
+    if (/[\s:]/.test(token)) return void problems.push(`${at}: ${whose} must not contain white space or ":"`);
     if (names.has(name)) return void problems.push(`${at}: the name ${name} is used twice`);
-    if (values.has(token)) return void problems.push(`${at}: the token of ${name} is used twice in this file`);
+    if (values.has(token)) return void problems.push(`${at}: ${whose} is used twice in this file`);
     names.add(name);
     values.add(token);
     tokens.push({ name, token });

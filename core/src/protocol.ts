@@ -533,7 +533,8 @@ export function canonicalOf(value: unknown): string {
 }
 
 export const JsonSchema = z.custom<JsonValue>((v) => isJsonValue(v), {
-  message: 'must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects)',
+  // A function: MAX_NESTING is declared below, and is read only when a value fails.
+  error: () => `must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects), nested at most ${MAX_NESTING} levels`,
 });
 
 export const MAX_SCOPE_NAME = 256;

@@ -40,8 +40,9 @@ describe('token files', () => {
     expect(problems(`:${A}`)).toEqual([expect.stringMatching(/^line 1: "" is not a token name/)]);
     expect(problems(`alice:${A} ${B}`)).toEqual(['line 1: the token of alice must not contain white space or ":"']);
     expect(problems(`x\nalice:${A}\nshort`)).toEqual([
-      'line 1: the token of operator must be at least 16 characters',
-      'line 3: the token of operator must be at least 16 characters',
+      // A bare token: named by the file's default name (operator), not said as "the token of operator".
+      'line 1: the token must be at least 16 characters',
+      'line 3: the token must be at least 16 characters',
     ]);
   });
 

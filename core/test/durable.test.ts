@@ -368,13 +368,15 @@ describe('desired-state file', () => {
     mkdirSync(join(dir, STATE_FILE), { recursive: true }); // EISDIR, as root too
     const store = openStore(dir);
     expect(() => store.load()).toThrow(ConfigError);
-    expect(() => openStore(dir).load()).toThrow(/cannot read the desired state file .*state\.json \(EISDIR\); it was left untouched/);
+    expect(() => openStore(dir).load()).toThrow(
+      /cannot read the desired state file .*state\.json \(EISDIR\); it was left untouched — it is a directory, not a file/,
+    );
     expect(statSync(join(dir, STATE_FILE)).isDirectory()).toBe(true);
     expect(readdirSync(dir).some((f) => f.includes('.corrupt-'))).toBe(false);
     if (process.getuid?.() === 0) return; // root reads any file: EACCES only for others
     const { dir: d2, store: s2, file } = savedSample();
     chmodSync(file, 0o000);
-    expect(() => s2.load()).toThrow(/\(EACCES\)/);
+    expect(() => s2.load()).toThrow(/\(EACCES\); it was left untouched — give the user this node runs as read access/);
     expect(readdirSync(d2).some((f) => f.includes('.corrupt-'))).toBe(false);
   });
 

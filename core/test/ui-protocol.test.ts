@@ -35,7 +35,7 @@ import { COMMAND_OPS, CommandSchema, type CommandOp, type JsonValue } from '../s
 
 const SPEC = { id: 'web-1', start: { worker: 'ticker', args: { intervalMs: 100 } } };
 const NODE_NAME = 'must be a node name: 1-128 characters of letters, digits, ".", "_", "@", "-", starting with a letter or digit';
-const NOT_AN_OBJECT = 'args: must be an object of plain JSON fields';
+const NOT_AN_OBJECT = 'args: must be an object of plain JSON fields, nested at most 128 levels';
 
 /** Per op: arguments that must pass (with what they become), and arguments that must be refused (with the exact refusal). */
 const CASES: { [Op in AnyOp]: { good: Array<[unknown, unknown]>; bad: Array<[unknown, string]> } } = {

@@ -186,9 +186,15 @@ export class StateFile {
       // and a whole cluster started that way would come back with no children at all, the state left
       // in files no node reads. Refuse to start instead, the file left where it is.
       this.close();
+      const fix =
+        code === 'EISDIR'
+          ? 'it is a directory, not a file — move it out of the data dir (the node writes the file anew, or takes the state from its peers)'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'give the user this node runs as read access to it (e.g. chown the data dir to that user)'
+            : 'check the disk and the file';
       throw new ConfigError([
         `dataDir (${this.dir}): cannot read the desired state file ${this.file} (${code ?? (err as Error).message}); ` +
-          `it was left untouched — give the user this node runs as read access to it (e.g. chown the data dir to that user), then start the node again`,
+          `it was left untouched — ${fix}, then start the node again`,
       ]);
     }
     const decoded = decodeState(text);

@@ -55,6 +55,7 @@ import {
   SaveFailingSchema,
   WaitsForSchema,
   isJsonValue,
+  MAX_NESTING,
   type CommandOp,
   type JsonValue,
 } from '../protocol.js';
@@ -259,7 +260,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Validates one op's arguments; the refusal is `op: field: problem`. Never throws. */
 export function parseCommandArgs<Op extends AnyOp>(op: Op, raw: unknown): Checked<CommandArgs<Op>> {
   try {
-    if (raw !== undefined && (!isPlainObject(raw) || !isJsonValue(raw))) return { ok: false, message: `${op}: args: must be an object of plain JSON fields` };
+    if (raw !== undefined && (!isPlainObject(raw) || !isJsonValue(raw)))
+      return { ok: false, message: `${op}: args: must be an object of plain JSON fields, nested at most ${MAX_NESTING} levels` };
     const parsed = COMMAND_ARG_SCHEMAS[op].safeParse(raw ?? {});
     // The schema of `op`, so its output is CommandArgs<Op> (TypeScript cannot correlate the indexed schema with Op).
     if (parsed.success) return { ok: true, value: parsed.data as CommandArgs<Op> };

@@ -31,6 +31,7 @@ async function stop(code = 0) {
   stopping = true;
   console.log('\nstopping...');
   await cluster.close({ graceMs: 5000, keep: true });
+  console.log(`logs and the cluster secret are kept in ${cluster.dir}; remove it when you no longer need them`);
   process.exit(code);
 }
 process.on('SIGINT', () => void stop());

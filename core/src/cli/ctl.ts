@@ -110,7 +110,7 @@ import type { OutputLine } from '../supervisor/log-ring.js';
 import { SocketIoTransport } from '../transport/socketio.js';
 import { parseSpecInput } from './spec-input.js';
 import { table } from './table.js';
-import { printable } from '../util/printable.js';
+import { printable, printableLines } from '../util/printable.js';
 import { isLinked } from '../membership.js';
 import { netsplitWarnings, type NetsplitSettings } from '../distributed/netsplit-settings.js';
 
@@ -241,7 +241,8 @@ const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () 
 export async function runCtl(command: string, args: string[], opts: CtlOptions, io: Io = processIo): Promise<number> {
   const json = opts.json === true;
   const succeed = (human: string, result: unknown): number => {
-    io.stdout(json ? `${JSON.stringify({ ok: true, result: result ?? null })}\n` : human);
+    // Human text names ids and values others wrote: shown without their control characters (util/printable.ts).
+    io.stdout(json ? `${JSON.stringify({ ok: true, result: result ?? null })}\n` : printableLines(human));
     return EXIT.ok;
   };
   let session: ClientSession | undefined;
@@ -255,7 +256,7 @@ export async function runCtl(command: string, args: string[], opts: CtlOptions, 
       const error = { code: failure.code, message: failure.message };
       io.stdout(`${JSON.stringify({ ok: false, error, ...(failure.result !== undefined ? { result: failure.result } : {}) })}\n`);
     }
-    io.stderr(`pogo ctl: ${failure.message}\n`);
+    io.stderr(`pogo ctl: ${printableLines(failure.message)}\n`);
     return failure.exit;
   } finally {
     await session?.close().catch(() => undefined);
@@ -1001,7 +1002,7 @@ async function start(plan: Plan, session: ClientSession, io: Io, json: boolean, 
         refused[0]!.error.code,
         `start refused ${refused[0]!.id} (${refused[0]!.error.code}) at ${session.member}: ${refused[0]!.error.message}`,
       );
-    if (!json) io.stdout(lines);
+    if (!json) io.stdout(printableLines(lines));
     const named = refused
       .slice(0, 5)
       .map((o) => `${o.id} (${o.error.code})`)
@@ -1055,7 +1056,7 @@ async function follow(
     stopped = true;
     wake?.();
   });
-  const note = (text: string): void => io.stderr(`pogo ctl: ${text}\n`);
+  const note = (text: string): void => io.stderr(`pogo ctl: ${printableLines(text)}\n`);
   try {
     let where: { node: string; pid: string; osPid?: number } | undefined;
     /** The last line printed from the current ring. */

@@ -9,3 +9,9 @@ export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what it removes
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
+
+/** `text` with its control characters but line breaks shown as `?`: a message of several lines, made safe to print. */
+export function printableLines(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it removes
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '?');
+}

@@ -86,6 +86,7 @@ import { splitSeeds } from '../discovery/seed-spec.js';
 import type { Logger } from '../logger.js';
 import {
   commandFailure,
+  encodeWireArgs,
   formatBytes,
   GATEWAY_MAX_FRAME_BYTES,
   jsonBytes,
@@ -409,6 +410,12 @@ async function readSpecs(file: string, io: Io): Promise<{ value: unknown; lines?
   return input;
 }
 
+/** The longest a `submit` waits for its specs' first outcomes, ms. */
+const SUBMIT_WAIT_MAX_MS = 10_000;
+
+/** A `submit` of no spec as its arguments travel (`[[],10000]`, the longest wait): one spec inside adds exactly its own bytes. */
+const SUBMIT_ARGS_BYTES = jsonBytes(encodeWireArgs('submit', { specs: [], waitMs: SUBMIT_WAIT_MAX_MS }));
+
 /** The largest frame this ctl's configuration allows (POGO_MAX_MESSAGE_BYTES; the members' own limit is usually the same). */
 function maxFrameBytes(): number {
   const configured = Number(process.env['POGO_MAX_MESSAGE_BYTES']);
@@ -437,9 +444,8 @@ function checkSpecs(raw: unknown, frameBytes: number, lines?: readonly number[])
     const spec = checked.value.spec;
     const bytes = jsonBytes(spec);
     // The members refuse a command whose arguments pass MAX_COMMAND_ARGS_BYTES (commands.ts): a spec sent alone, in
-    // its submit's envelope (`[{"specs":[…],"waitMs":10000}]`), must fit — else it is refused here, before anything is sent.
-    if (jsonBytes([{ specs: [spec], waitMs: 10_000 }]) > MAX_COMMAND_ARGS_BYTES)
-      problems.push(`${at}spec ${JSON.stringify(spec.id)}: ${tooLargeMessage('start', bytes)}`);
+    // its submit's arguments as they travel, must fit — else it is refused here, before anything is sent.
+    if (bytes + SUBMIT_ARGS_BYTES > MAX_COMMAND_ARGS_BYTES) problems.push(`${at}spec ${JSON.stringify(spec.id)}: ${tooLargeMessage('start', bytes)}`);
     else if (bytes > frameBytes - 64 * 1024)
       problems.push(`${at}spec ${JSON.stringify(spec.id)} is ${bytes} bytes; a frame holds at most ${frameBytes} (--max-message-bytes of the members)`);
     const first = seen.get(spec.id);
@@ -962,7 +968,7 @@ function batches(list: readonly Spec[]): Array<{ from: number; specs: Spec[] }> 
 async function start(plan: Plan, session: ClientSession, io: Io, json: boolean, succeed: (human: string, result: unknown) => number): Promise<number> {
   const { list, single } = plan.specs!;
   // Answer before ctl's own timeout: a spec still pending then is reported pending.
-  const waitMs = Math.max(0, Math.min(10_000, plan.timeoutMs - 2_000));
+  const waitMs = Math.max(0, Math.min(SUBMIT_WAIT_MAX_MS, plan.timeoutMs - 2_000));
   const outcomes: SpecOutcome[] = new Array<SpecOutcome>(list.length);
   const queue = batches(list);
   let next = 0;

@@ -19,11 +19,12 @@
  *   labels       placement constraints: a node must carry every label
  *   handoff      'stop-first' (default: no overlap when moved) | 'start-first'
  *
- * Pure (zod and protocol.ts, no Node builtins): the renderer imports it as
+ * Pure (zod, protocol.ts and util/printable.ts, no Node builtins): the renderer imports it as
  * `pogo-core/child-spec` to check a spec before it sends one.
  */
 import { z } from 'zod';
 import { JsonSchema, isJsonValue } from '../protocol.js';
+import { hasControlCharacter } from '../util/printable.js';
 import { TextBuilder, writeSpecText } from './spec-text.js';
 
 /**
@@ -83,15 +84,6 @@ export const SPEC_DEFAULTS = Object.freeze({
   maxSeconds: 5,
   handoff: 'stop-first',
 } as const);
-
-/** Whether `s` holds a control character (C0, DEL or C1: Unicode's Cc), refused in a new child's id. */
-function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
-}
 
 /** The zod schema of a child spec (parseChildSpec wraps it with a clear error). */
 export const ChildSpecSchema = z

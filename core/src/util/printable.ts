@@ -15,3 +15,12 @@ export function printableLines(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what it removes
   return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '?');
 }
+
+/** Whether `text` holds a control character of the set `printable` shows as `?` (C0, DEL, C1): a loop, for short text on a hot path. */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
